@@ -1,0 +1,111 @@
+"""formats: the ktr trace format (schemas, codec, framing, vocabularies).
+
+This package is pure: it imports neither ``ktr`` nor ``ktrdump`` and does no
+I/O of its own. ``SPEC.md`` beside it is the byte-level specification; the
+construct schemas in ``_schema`` are the single source of truth for it.
+
+Public surface::
+
+    FileHeader, encode_file_header, parse_file_header,
+    parse_header_prefix, parse_header_body, HEADER_PREFIX_SIZE
+    batch_framing(order) -> BatchFraming (.encode, .parse_header, .decode, .size)
+    codec(order) -> Codec (.encode_record, .encode_raw_record, .decode_payload,
+                           .iter_records)
+    RecordKind, KIND_TAGS, FACILITY_KINDS, kinds_for_facilities, Abi, ...
+    Record and one NamedTuple per payload kind (Syscall, Sysret, Namei, ...)
+    errors: FormatError and its subclasses
+"""
+
+from __future__ import annotations
+
+from ._codec import Codec, Layout, PayloadError, codec, derive_layout
+from ._container import (
+    BATCH_FLAG_ZSTD,
+    HEADER_PREFIX_SIZE,
+    MAX_BATCH_BYTES,
+    BatchFraming,
+    BatchHeader,
+    FileHeader,
+    HeaderPrefix,
+    batch_framing,
+    encode_file_header,
+    find_batch,
+    parse_file_header,
+    parse_header_body,
+    parse_header_prefix,
+)
+from ._kinds import (
+    ABI_EMUL_NAMES,
+    DEFAULT_FACILITIES,
+    FACILITY_KINDS,
+    KIND_TAGS,
+    Abi,
+    DropError,
+    FacilityError,
+    GenioFlag,
+    IoDirection,
+    ProbeSite,
+    ProcEvent,
+    ProcFlag,
+    RecordKind,
+    SyscallFlag,
+    kinds_for_facilities,
+)
+from ._records import (
+    PAYLOAD_TYPES,
+    Csw,
+    Drop,
+    Emul,
+    ExecArg,
+    ExecEnv,
+    Genio,
+    Mmap,
+    Namei,
+    Payload,
+    Probe,
+    Proc,
+    Psig,
+    Record,
+    Sample,
+    Syscall,
+    Sysret,
+    Unknown,
+    User,
+    join_nul_strings,
+    split_nul_strings,
+)
+from ._schema import (
+    BATCH_MAGIC,
+    COMM_LENGTH,
+    FILE_MAGIC,
+    FORMAT_MAJOR,
+    FORMAT_MINOR,
+    RECORD_VERSION,
+    ByteOrder,
+    Schemas,
+    schemas,
+)
+from .errors import (
+    CorruptBatch,
+    CorruptHeader,
+    FormatError,
+    NotATraceFile,
+    TruncatedBatch,
+    UnsupportedVersion,
+)
+
+__all__ = [
+    "ABI_EMUL_NAMES", "BATCH_FLAG_ZSTD", "BATCH_MAGIC", "COMM_LENGTH", "DEFAULT_FACILITIES",
+    "FACILITY_KINDS", "FILE_MAGIC", "FORMAT_MAJOR", "FORMAT_MINOR", "HEADER_PREFIX_SIZE",
+    "KIND_TAGS", "MAX_BATCH_BYTES", "PAYLOAD_TYPES", "RECORD_VERSION",
+    "Abi", "BatchFraming", "BatchHeader", "ByteOrder", "Codec", "CorruptBatch",
+    "CorruptHeader", "Csw", "Drop", "DropError", "Emul", "ExecArg", "ExecEnv",
+    "FacilityError", "FileHeader", "FormatError", "Genio", "GenioFlag", "HeaderPrefix",
+    "IoDirection", "Layout", "Mmap", "Namei", "NotATraceFile", "Payload", "PayloadError",
+    "Probe", "ProbeSite", "Proc", "ProcEvent", "ProcFlag", "Psig", "Record", "RecordKind",
+    "Sample", "Schemas", "Syscall", "SyscallFlag", "Sysret", "TruncatedBatch", "Unknown",
+    "UnsupportedVersion", "User",
+    "batch_framing", "codec", "derive_layout", "encode_file_header", "find_batch",
+    "join_nul_strings", "kinds_for_facilities", "parse_file_header", "parse_header_body",
+    "parse_header_prefix", "schemas", "split_nul_strings",
+]

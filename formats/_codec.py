@@ -1,0 +1,286 @@
+"""Fast record codec, derived from the construct schemas.
+
+Parsing one record with construct costs ~10 us; a trace holds millions. So
+each schema is translated, once, into ``struct.Struct`` objects: the fixed run
+of fields becomes one ``Struct``, and each variable part (bytes or an array of
+integers sized by a fixed field) is sliced or unpacked after it. Nothing here
+restates a layout by hand: change the schema and this follows.
+``tests/test_format_equivalence.py`` proves the two agree byte for byte.
+
+Guarantees: ``decode_payload`` never raises anything but ``PayloadError`` and
+ignores bytes past the fields it knows (a newer minor version may append
+fields); ``encode_*`` produce exactly what the schema's ``build`` produces.
+
+Does not: frame records into batches or read files (see ``_container``).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import construct as cs
+
+from ._kinds import RecordKind
+from ._records import PAYLOAD_TYPES, Payload, Record, Unknown
+from ._schema import COMM_LENGTH, RECORD_VERSION, ByteOrder, schemas
+
+
+class PayloadError(ValueError):
+    """A payload is shorter than its fields say; carries no offset (the caller adds it)."""
+
+
+class SchemaShapeError(TypeError):
+    """A schema uses a construct the fast path cannot derive (a programming error)."""
+
+
+def _format_char(field: cs.FormatField, order: ByteOrder) -> str:
+    expected = "<" if order == "little" else ">"
+    if field.fmtstr[0] != expected:
+        raise SchemaShapeError(f"field {field.fmtstr!r} does not use {order} byte order")
+    return str(field.fmtstr[1:])
+
+
+@dataclass(frozen=True)
+class _Tail:
+    name: str
+    count_field: str
+    item: struct.Struct | None  # None: raw bytes; otherwise one array element
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A schema translated for ``struct``: one fixed run, then sized tails."""
+
+    fixed: struct.Struct
+    fixed_names: tuple[str, ...]  # one per value ``fixed`` packs (padding has none)
+    tails: tuple[_Tail, ...]
+
+    @property
+    def count_fields(self) -> frozenset[str]:
+        return frozenset(t.count_field for t in self.tails)
+
+    @property
+    def model_fields(self) -> tuple[str, ...]:
+        counts = self.count_fields
+        return tuple(n for n in self.fixed_names if n not in counts) + tuple(
+            t.name for t in self.tails
+        )
+
+
+def derive_layout(schema: cs.Struct, order: ByteOrder) -> Layout:
+    """Translate a construct Struct of the shape ``_schema`` promises."""
+    fmt = ["<" if order == "little" else ">"]
+    names: list[str] = []
+    tails: list[_Tail] = []
+    for sub in schema.subcons:
+        name = sub.name
+        inner = sub.subcon if isinstance(sub, cs.Renamed) else sub
+        if isinstance(inner, cs.Padded) and isinstance(inner.subcon, cs.Pass.__class__):
+            if tails:
+                raise SchemaShapeError("padding after a variable part")
+            fmt.append(f"{inner.length}x")
+            continue
+        if isinstance(inner, cs.Const) and isinstance(inner.subcon, cs.Bytes) and not tails:
+            fmt.append(f"{inner.subcon.length}s")
+        elif isinstance(inner, cs.FormatField) and not tails:
+            fmt.append(_format_char(inner, order))
+        elif isinstance(inner, cs.Bytes) and isinstance(inner.length, int) and not tails:
+            fmt.append(f"{inner.length}s")
+        elif isinstance(inner, cs.Bytes):
+            tails.append(_Tail(name, _this_field(inner.length), None))
+            continue
+        elif isinstance(inner, cs.Array) and isinstance(inner.subcon, cs.FormatField):
+            item = struct.Struct(fmt[0] + _format_char(inner.subcon, order))
+            tails.append(_Tail(name, _this_field(inner.count), item))
+            continue
+        else:
+            raise SchemaShapeError(f"cannot derive a fast layout for field {name!r}")
+        if name is None:
+            raise SchemaShapeError("unnamed value field")
+        names.append(name)
+    layout = Layout(struct.Struct("".join(fmt)), tuple(names), tuple(tails))
+    missing = layout.count_fields - set(names)
+    if missing:
+        raise SchemaShapeError(f"variable parts sized by unknown fields {sorted(missing)}")
+    return layout
+
+
+def _this_field(expression: Any) -> str:
+    # construct's ``this.name`` renders as "this['name']".
+    text = repr(expression)
+    prefix, suffix = "this['", "']"
+    if not (text.startswith(prefix) and text.endswith(suffix)):
+        raise SchemaShapeError(f"variable part sized by {text}, not by a field")
+    return text[len(prefix) : -len(suffix)]
+
+
+PayloadDecoder = Callable[[bytes, int, int], Payload]
+PayloadEncoder = Callable[[Payload], bytes]
+
+
+def _make_decoder(layout: Layout, model: type[Payload]) -> PayloadDecoder:
+    fixed = layout.fixed
+    fixed_size = fixed.size
+    if tuple(model._fields) != layout.model_fields:
+        raise SchemaShapeError(
+            f"{model.__name__} fields {model._fields} != schema {layout.model_fields}"
+        )
+    make = model._make
+    if not layout.tails:
+        def decode_fixed(buf: bytes, start: int, end: int) -> Payload:
+            if end - start < fixed_size:
+                raise PayloadError(f"{model.__name__} payload shorter than {fixed_size} bytes")
+            return make(fixed.unpack_from(buf, start))
+        return decode_fixed
+
+    keep = [i for i, n in enumerate(layout.fixed_names) if n not in layout.count_fields]
+    tail_plan = [(layout.fixed_names.index(t.count_field), t.item) for t in layout.tails]
+    item_structs: dict[tuple[str, int], struct.Struct] = {}
+
+    def decode_with_tails(buf: bytes, start: int, end: int) -> Payload:
+        if end - start < fixed_size:
+            raise PayloadError(f"{model.__name__} payload shorter than {fixed_size} bytes")
+        values = fixed.unpack_from(buf, start)
+        out: list[Any] = [values[i] for i in keep]
+        position = start + fixed_size
+        for count_index, item in tail_plan:
+            count = values[count_index]
+            if item is None:
+                stop = position + count
+                if stop > end:
+                    raise PayloadError(f"{model.__name__} variable part overruns its record")
+                out.append(buf[position:stop])
+            else:
+                stop = position + count * item.size
+                if stop > end:
+                    raise PayloadError(f"{model.__name__} array overruns its record")
+                key = (item.format, count)
+                many = item_structs.get(key)
+                if many is None:
+                    many = struct.Struct(item.format[0] + item.format[1:] * count)
+                    item_structs[key] = many
+                out.append(many.unpack_from(buf, position))
+            position = stop
+        return make(out)
+
+    return decode_with_tails
+
+
+def _make_encoder(layout: Layout, model: type[Payload]) -> PayloadEncoder:
+    fixed = layout.fixed
+    model_index = {n: i for i, n in enumerate(model._fields)}
+    # For each packed fixed value: ("model", index) or ("count", index of its tail).
+    plan: list[tuple[bool, int]] = []
+    for name in layout.fixed_names:
+        tail_name = next((t.name for t in layout.tails if t.count_field == name), None)
+        if tail_name is None:
+            plan.append((False, model_index[name]))
+        else:
+            plan.append((True, model_index[tail_name]))
+    tails = [(model_index[t.name], t.item) for t in layout.tails]
+
+    def encode(payload: Payload) -> bytes:
+        values = [len(payload[i]) if is_count else payload[i] for is_count, i in plan]
+        parts = [fixed.pack(*values)]
+        for index, item in tails:
+            value = payload[index]
+            if item is None:
+                parts.append(bytes(value))
+            else:
+                parts.append(struct.pack(item.format[0] + item.format[1:] * len(value), *value))
+        return b"".join(parts)
+
+    return encode
+
+
+@dataclass(frozen=True)
+class Codec:
+    """Every fast encoder and decoder for one byte order."""
+
+    order: ByteOrder
+    header: struct.Struct
+    layouts: dict[RecordKind, Layout]
+    decoders: dict[int, PayloadDecoder]
+    encoders: dict[int, PayloadEncoder]
+
+    def encode_payload(self, kind: RecordKind, payload: Payload) -> bytes:
+        return self.encoders[kind](payload)
+
+    def encode_record(
+        self, kind: RecordKind, pid: int, tid: int, timestamp_ns: int, comm: bytes,
+        payload: Payload,
+    ) -> bytes:
+        """One record (header and payload) as bytes."""
+        body = self.encoders[kind](payload)
+        return self.header.pack(
+            len(body), kind, RECORD_VERSION, pid, tid, timestamp_ns, comm[:COMM_LENGTH]
+        ) + body
+
+    def encode_raw_record(
+        self, kind: int, pid: int, tid: int, timestamp_ns: int, comm: bytes, body: bytes,
+    ) -> bytes:
+        """A record whose payload bytes are already built."""
+        return self.header.pack(
+            len(body), kind, RECORD_VERSION, pid, tid, timestamp_ns, comm[:COMM_LENGTH]
+        ) + body
+
+    def decode_payload(self, kind: int, buf: bytes, start: int, end: int) -> Payload:
+        decoder = self.decoders.get(kind)
+        if decoder is None:
+            return Unknown(buf[start:end])
+        return decoder(buf, start, end)
+
+    def iter_records(self, raw: bytes) -> Sequence[Record]:
+        """Split a batch's raw bytes into records.
+
+        Raises PayloadError (carrying no offset) on framing that does not add up;
+        the caller turns it into a CorruptBatch with the batch's offset.
+        """
+        header = self.header
+        header_size = header.size
+        unpack_header = header.unpack_from
+        decoders = self.decoders
+        records: list[Record] = []
+        append = records.append
+        position = 0
+        end = len(raw)
+        while position < end:
+            if end - position < header_size:
+                raise PayloadError(f"record header at {position} runs past the batch")
+            length, kind, version, pid, tid, timestamp, comm = unpack_header(raw, position)
+            start = position + header_size
+            stop = start + length
+            if stop > end:
+                raise PayloadError(f"record at {position} runs past the batch")
+            decoder = decoders.get(kind)
+            payload = Unknown(raw[start:stop]) if decoder is None else decoder(raw, start, stop)
+            append(Record(kind, version, pid, tid, timestamp, comm.rstrip(b"\0"), payload))
+            position = stop
+        return records
+
+
+def _build_codec(order: ByteOrder) -> Codec:
+    schema_set = schemas(order)
+    header_layout = derive_layout(schema_set.record_header, order)
+    layouts = {kind: derive_layout(s, order) for kind, s in schema_set.payloads.items()}
+    decoders: dict[int, PayloadDecoder] = {}
+    encoders: dict[int, PayloadEncoder] = {}
+    for kind, layout in layouts.items():
+        model = PAYLOAD_TYPES[kind]
+        decoders[int(kind)] = _make_decoder(layout, model)
+        encoders[int(kind)] = _make_encoder(layout, model)
+    return Codec(order, header_layout.fixed, layouts, decoders, encoders)
+
+
+_CODECS: dict[str, Codec] = {}
+
+
+def codec(order: ByteOrder = "little") -> Codec:
+    """The codec for ``order``, built on first use."""
+    found = _CODECS.get(order)
+    if found is None:
+        found = _CODECS[order] = _build_codec(order)
+    return found

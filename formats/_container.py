@@ -1,0 +1,243 @@
+"""The file header and the batch framing.
+
+Guarantees: ``encode_*`` and ``parse_*`` are exact inverses; every parse error
+is a ``FormatError`` naming the byte offset it was found at (callers pass the
+offset of the buffer they hand in); a batch is accepted only if its header
+checksum, payload checksum, lengths and record count all agree, so one damaged
+batch never yields wrong records.
+
+Does not: read streams, wait for data or skip damaged regions; that is the
+reader's job (``ktrdump``), using ``find_batch`` here to resynchronise.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import construct as cs
+import zstandard
+
+from ._codec import Codec, PayloadError, codec, derive_layout
+from ._records import Record
+from ._schema import (
+    BATCH_MAGIC,
+    BYTE_ORDER_MARKS,
+    FILE_MAGIC,
+    FORMAT_MAJOR,
+    FORMAT_MINOR,
+    PREAMBLE,
+    ByteOrder,
+    schemas,
+)
+from .errors import CorruptBatch, CorruptHeader, NotATraceFile, UnsupportedVersion
+
+_PREAMBLE_SIZE = PREAMBLE.sizeof()
+#: Bytes before the header body: magic, byte order, padding, major, minor, body length.
+HEADER_PREFIX_SIZE = _PREAMBLE_SIZE + schemas("little").header_fields.sizeof()
+#: Bounds that keep a damaged length field from asking for gigabytes.
+MAX_HEADER_BODY = 1 << 20
+MAX_BATCH_BYTES = 1 << 30
+
+BATCH_FLAG_ZSTD = 0x0001
+KNOWN_BATCH_FLAGS = BATCH_FLAG_ZSTD
+
+
+@dataclass(frozen=True)
+class FileHeader:
+    """What a trace file says about itself."""
+
+    hostname: str
+    kernel_release: str
+    machine: str
+    realtime_ns: int
+    monotonic_ns: int
+    ktr_version: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    byte_order: ByteOrder = "little"
+    major: int = FORMAT_MAJOR
+    minor: int = FORMAT_MINOR
+
+
+def encode_file_header(header: FileHeader) -> bytes:
+    body = {
+        "realtime_ns": header.realtime_ns,
+        "monotonic_ns": header.monotonic_ns,
+        "ktr_version": header.ktr_version,
+        "hostname": header.hostname,
+        "kernel_release": header.kernel_release,
+        "machine": header.machine,
+        "options": json.dumps(dict(header.options), sort_keys=True),
+    }
+    schema_set = schemas(header.byte_order)
+    body_bytes: bytes = schema_set.header_body.build(body)
+    fields: bytes = schema_set.header_fields.build(
+        {"major": header.major, "minor": header.minor, "body_length": len(body_bytes)}
+    )
+    preamble: bytes = PREAMBLE.build({"byte_order": BYTE_ORDER_MARKS[header.byte_order]})
+    return preamble + fields + body_bytes
+
+
+class HeaderPrefix(NamedTuple):
+    byte_order: ByteOrder
+    major: int
+    minor: int
+    body_length: int
+
+
+def parse_header_prefix(prefix: bytes) -> HeaderPrefix:
+    """Check magic, byte order and major version from the first bytes of a file."""
+    if len(prefix) == 0:
+        raise NotATraceFile("empty file, not a ktr trace", 0)
+    magic = prefix[: len(FILE_MAGIC)]
+    if magic != FILE_MAGIC[: len(magic)]:
+        raise NotATraceFile("not a ktr trace file (bad magic)", 0)
+    if len(prefix) < HEADER_PREFIX_SIZE:
+        raise NotATraceFile("file too short to be a ktr trace", len(prefix))
+    mark = prefix[len(FILE_MAGIC) : len(FILE_MAGIC) + 1]
+    order = next((o for o, m in BYTE_ORDER_MARKS.items() if m == mark), None)
+    if order is None:
+        raise CorruptHeader(f"unknown byte-order mark {mark!r}", len(FILE_MAGIC))
+    fields = schemas(order).header_fields.parse(prefix[_PREAMBLE_SIZE:HEADER_PREFIX_SIZE])
+    if fields.major != FORMAT_MAJOR:
+        raise UnsupportedVersion(
+            f"trace format {fields.major}.{fields.minor} is not supported by this reader "
+            f"(it reads {FORMAT_MAJOR}.x)",
+            _PREAMBLE_SIZE, fields.major, fields.minor,
+        )
+    if fields.body_length > MAX_HEADER_BODY:
+        raise CorruptHeader(f"header length {fields.body_length} is implausible",
+                            _PREAMBLE_SIZE)
+    return HeaderPrefix(order, fields.major, fields.minor, fields.body_length)
+
+
+def parse_header_body(prefix: HeaderPrefix, body: bytes) -> FileHeader:
+    """Decode the header body; fields a newer minor appended are ignored."""
+    if len(body) < prefix.body_length:
+        raise CorruptHeader("file ends inside its header", HEADER_PREFIX_SIZE + len(body))
+    try:
+        parsed = schemas(prefix.byte_order).header_body.parse(body[: prefix.body_length])
+        options = json.loads(parsed.options) if parsed.options else {}
+    except (cs.ConstructError, UnicodeDecodeError, ValueError) as error:
+        raise CorruptHeader(f"damaged file header ({type(error).__name__})",
+                            HEADER_PREFIX_SIZE) from None
+    if not isinstance(options, dict):
+        raise CorruptHeader("damaged file header (options are not an object)",
+                            HEADER_PREFIX_SIZE)
+    return FileHeader(
+        hostname=parsed.hostname,
+        kernel_release=parsed.kernel_release,
+        machine=parsed.machine,
+        realtime_ns=parsed.realtime_ns,
+        monotonic_ns=parsed.monotonic_ns,
+        ktr_version=parsed.ktr_version,
+        options=options,
+        byte_order=prefix.byte_order,
+        major=prefix.major,
+        minor=prefix.minor,
+    )
+
+
+def parse_file_header(data: bytes) -> tuple[FileHeader, int]:
+    """Parse a file header at the start of ``data``; returns it and its size."""
+    prefix = parse_header_prefix(data[:HEADER_PREFIX_SIZE])
+    end = HEADER_PREFIX_SIZE + prefix.body_length
+    return parse_header_body(prefix, data[HEADER_PREFIX_SIZE:end]), end
+
+
+class BatchHeader(NamedTuple):
+    flags: int
+    record_count: int
+    stored_length: int
+    raw_length: int
+    payload_crc: int
+
+
+class BatchFraming:
+    """Batch header packing for one byte order, derived from the schema."""
+
+    def __init__(self, order: ByteOrder) -> None:
+        layout = derive_layout(schemas(order).batch_header, order)
+        self.struct = layout.fixed
+        self.size = layout.fixed.size
+        # The header checksum covers every header byte before it.
+        self._checked = struct.Struct(layout.fixed.format[:-1])
+        self.codec: Codec = codec(order)
+
+    def encode(
+        self, records: Sequence[bytes], compressor: zstandard.ZstdCompressor | None = None
+    ) -> bytes:
+        """Frame ``records`` (each one encoded record) as one batch."""
+        raw = b"".join(records)
+        stored = compressor.compress(raw) if compressor is not None else raw
+        flags = BATCH_FLAG_ZSTD if compressor is not None else 0
+        checked = self._checked.pack(
+            BATCH_MAGIC, flags, len(records), len(stored), len(raw), zlib.crc32(stored)
+        )
+        return checked + self._checked_crc(checked) + stored
+
+    def _checked_crc(self, checked: bytes) -> bytes:
+        return struct.pack(self.struct.format[0] + "I", zlib.crc32(checked))
+
+    def parse_header(self, data: bytes, offset: int) -> BatchHeader:
+        """Validate a batch header found at file ``offset``."""
+        if len(data) < self.size:
+            raise CorruptBatch("batch header runs past the end of the input", offset)
+        magic, flags, count, stored, raw, payload_crc, header_crc = self.struct.unpack_from(data)
+        if magic != BATCH_MAGIC:
+            raise CorruptBatch("no batch starts here (bad batch magic)", offset)
+        if zlib.crc32(data[: self.size - 4]) != header_crc:
+            raise CorruptBatch("batch header checksum mismatch", offset)
+        if flags & ~KNOWN_BATCH_FLAGS:
+            raise CorruptBatch(f"batch uses unknown encoding flags {flags:#x}", offset)
+        if stored > MAX_BATCH_BYTES or raw > MAX_BATCH_BYTES:
+            raise CorruptBatch("batch length is implausible", offset)
+        if not flags & BATCH_FLAG_ZSTD and stored != raw:
+            raise CorruptBatch("raw batch with differing stored and raw lengths", offset)
+        return BatchHeader(flags, count, stored, raw, payload_crc)
+
+    def decode(self, header: BatchHeader, stored: bytes, offset: int) -> list[Record]:
+        """Check, decompress and split a batch's payload into records."""
+        if len(stored) != header.stored_length:
+            raise CorruptBatch("batch payload is shorter than its header says", offset)
+        if zlib.crc32(stored) != header.payload_crc:
+            raise CorruptBatch("batch payload checksum mismatch", offset)
+        raw = stored
+        if header.flags & BATCH_FLAG_ZSTD:
+            try:
+                raw = zstandard.ZstdDecompressor().decompress(
+                    stored, max_output_size=header.raw_length
+                )
+            except zstandard.ZstdError:
+                raise CorruptBatch("batch does not decompress", offset) from None
+        if len(raw) != header.raw_length:
+            raise CorruptBatch("batch decompresses to the wrong length", offset)
+        try:
+            records = list(self.codec.iter_records(raw))
+        except PayloadError as error:
+            raise CorruptBatch(f"damaged record in batch ({error})", offset) from None
+        if len(records) != header.record_count:
+            raise CorruptBatch(
+                f"batch holds {len(records)} records, its header says {header.record_count}",
+                offset,
+            )
+        return records
+
+
+_FRAMINGS: dict[str, BatchFraming] = {}
+
+
+def batch_framing(order: ByteOrder = "little") -> BatchFraming:
+    found = _FRAMINGS.get(order)
+    if found is None:
+        found = _FRAMINGS[order] = BatchFraming(order)
+    return found
+
+
+def find_batch(data: bytes, start: int) -> int:
+    """Index of the next possible batch start at or after ``start`` (-1 if none)."""
+    return data.find(BATCH_MAGIC, start)

@@ -1,0 +1,209 @@
+"""construct schemas: the single source of truth for every byte ktr writes.
+
+Guarantees: ``schemas(order)`` returns the same schema objects for a given byte
+order every time; every payload schema is a run of fixed-size fields followed
+by zero or more variable parts, each sized by a field of the fixed run (never
+greedy), so a later minor version can append fields after them.
+
+Does not: do any I/O, or decide what a value means (see ``_kinds``). The fast
+``struct`` forms used on hot paths are derived from these schemas in
+``_codec`` and are tested byte for byte against them.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Literal
+
+import construct as cs
+
+from ._kinds import RecordKind
+
+ByteOrder = Literal["little", "big"]
+
+FILE_MAGIC = b"\x89KTR\r\n\x1a\n"  # PNG-style: catches text-mode and 7-bit damage
+BATCH_MAGIC = b"KTRB"
+BYTE_ORDER_MARKS: dict[ByteOrder, bytes] = {"little": b"L", "big": b"B"}
+
+FORMAT_MAJOR = 1
+FORMAT_MINOR = 0
+RECORD_VERSION = 1  # ktr_header v1: nanosecond time and thread id
+COMM_LENGTH = 16  # Linux TASK_COMM_LEN
+
+#: Magic plus byte-order mark: the only bytes read before the order is known.
+PREAMBLE = cs.Struct(
+    "magic" / cs.Const(FILE_MAGIC),
+    "byte_order" / cs.Bytes(1),
+)
+
+
+@dataclass(frozen=True)
+class Schemas:
+    """All schemas for one byte order."""
+
+    header_fields: cs.Struct  # after the preamble: versions and the body's length
+    header_body: cs.Struct
+    batch_header: cs.Struct
+    record_header: cs.Struct
+    payloads: dict[RecordKind, cs.Struct]
+
+
+@functools.cache
+def schemas(order: ByteOrder) -> Schemas:
+    """The schemas for ``order`` ("little" or "big")."""
+    big = order == "big"
+    u8 = cs.Int8ub if big else cs.Int8ul
+    u16 = cs.Int16ub if big else cs.Int16ul
+    u32 = cs.Int32ub if big else cs.Int32ul
+    u64 = cs.Int64ub if big else cs.Int64ul
+    i32 = cs.Int32sb if big else cs.Int32sl
+    i64 = cs.Int64sb if big else cs.Int64sl
+
+    header_body = cs.Struct(
+        "realtime_ns" / i64,
+        "monotonic_ns" / i64,
+        "ktr_version" / cs.PascalString(u16, "utf8"),
+        "hostname" / cs.PascalString(u16, "utf8"),
+        "kernel_release" / cs.PascalString(u16, "utf8"),
+        "machine" / cs.PascalString(u16, "utf8"),
+        "options" / cs.PascalString(u32, "utf8"),  # a JSON object
+    )
+    # body_length lets a reader skip header fields a newer minor appended.
+    header_fields = cs.Struct(
+        cs.Padding(3),
+        "major" / u16,
+        "minor" / u16,
+        "body_length" / u32,
+    )
+
+    batch_header = cs.Struct(
+        "magic" / cs.Const(BATCH_MAGIC),
+        "flags" / u16,
+        cs.Padding(2),
+        "record_count" / u32,
+        "stored_length" / u32,
+        "raw_length" / u32,
+        "payload_crc" / u32,
+        "header_crc" / u32,
+    )
+
+    record_header = cs.Struct(
+        "length" / u32,
+        "kind" / u16,
+        "version" / u16,
+        "pid" / i32,
+        "tid" / i32,
+        "timestamp_ns" / u64,
+        "comm" / cs.Bytes(COMM_LENGTH),
+    )
+
+    payloads = {
+        RecordKind.SYSCALL: cs.Struct(
+            "nr" / i32,
+            "abi" / u8,
+            "flags" / u8,
+            "argc" / u16,
+            "args" / cs.Array(cs.this.argc, u64),
+        ),
+        RecordKind.SYSRET: cs.Struct(
+            "nr" / i32,
+            "abi" / u8,
+            "flags" / u8,
+            cs.Padding(2),
+            "error" / i32,
+            cs.Padding(4),
+            "retval" / i64,
+            "duration_ns" / u64,
+        ),
+        RecordKind.NAMEI: cs.Struct(
+            "path_length" / u32,
+            "path" / cs.Bytes(cs.this.path_length),
+        ),
+        RecordKind.GENIO: cs.Struct(
+            "fd" / i32,
+            "direction" / u8,
+            "flags" / u8,
+            cs.Padding(2),
+            "transferred" / u64,
+            "data_length" / u32,
+            "data" / cs.Bytes(cs.this.data_length),
+        ),
+        RecordKind.PSIG: cs.Struct(
+            "signo" / i32,
+            "code" / i32,
+            "action" / u64,
+            "blocked" / u64,
+            "siginfo_length" / u32,
+            "siginfo" / cs.Bytes(cs.this.siginfo_length),
+        ),
+        RecordKind.CSW: cs.Struct(
+            "out" / u8,
+            "user" / u8,
+        ),
+        RecordKind.EMUL: cs.Struct(
+            "name_length" / u32,
+            "name" / cs.Bytes(cs.this.name_length),
+        ),
+        RecordKind.USER: cs.Struct(
+            "label_length" / u16,
+            cs.Padding(2),
+            "data_length" / u32,
+            "label" / cs.Bytes(cs.this.label_length),
+            "data" / cs.Bytes(cs.this.data_length),
+        ),
+        RecordKind.EXEC_ARG: cs.Struct(
+            "data_length" / u32,
+            "data" / cs.Bytes(cs.this.data_length),
+        ),
+        RecordKind.EXEC_ENV: cs.Struct(
+            "data_length" / u32,
+            "data" / cs.Bytes(cs.this.data_length),
+        ),
+        RecordKind.PROC: cs.Struct(
+            "event" / u8,
+            "flags" / u8,
+            cs.Padding(2),
+            "child" / i32,
+            "status" / i32,
+            "signal" / i32,
+            "detail_length" / u32,
+            "detail" / cs.Bytes(cs.this.detail_length),
+        ),
+        RecordKind.PROBE: cs.Struct(
+            "probe_id" / u32,
+            "site" / u8,
+            "argc" / u8,
+            "name_length" / u16,
+            "pc" / u64,
+            "offset" / u64,
+            "value" / u64,
+            "args" / cs.Array(cs.this.argc, u64),
+            "name" / cs.Bytes(cs.this.name_length),
+        ),
+        RecordKind.SAMPLE: cs.Struct(
+            "pc" / u64,
+            "sp" / u64,
+            "depth" / u16,
+            cs.Padding(6),
+            "stack" / cs.Array(cs.this.depth, u64),
+        ),
+        RecordKind.MMAP: cs.Struct(
+            "start" / u64,
+            "end" / u64,
+            "offset" / u64,
+            "prot" / u32,
+            "flags" / u32,
+            "build_id_length" / u16,
+            cs.Padding(2),
+            "path_length" / u32,
+            "build_id" / cs.Bytes(cs.this.build_id_length),
+            "path" / cs.Bytes(cs.this.path_length),
+        ),
+        RecordKind.DROP: cs.Struct(
+            "error" / u32,
+            cs.Padding(4),
+            "count" / u64,
+        ),
+    }
+    return Schemas(header_fields, header_body, batch_header, record_header, payloads)
