@@ -1,0 +1,67 @@
+"""The exception tree of ``ktr`` (the recorder).
+
+::
+
+    KtrError                  base; str(error) is one line fit for stderr
+     +-- UsageError           a bad option or argument (exit status 2)
+     +-- OutputError          the trace output cannot be opened or written
+     |                        (.path, .errno)
+     |    +-- IncompatibleOutput   -a onto a file that is not a compatible trace
+     +-- PtraceError          a ptrace request failed (.request, .pid, .errno)
+     +-- TargetError          a process cannot be traced (.pid, .errno): no
+                              such process, permission denied, ...
+
+Guarantees: every error carries what a user needs to act on it in its message;
+the command line prints ``str(error)`` and exits non-zero, never a traceback.
+Events of a trace (a process exited, a record was dropped) are return values,
+not exceptions.
+"""
+
+from __future__ import annotations
+
+import errno as errno_module
+import os
+
+
+class KtrError(Exception):
+    """Base of every error ktr reports to its user."""
+
+    exit_status = 1
+
+
+class UsageError(KtrError):
+    exit_status = 2
+
+
+class OutputError(KtrError):
+    def __init__(self, message: str, path: str, error_number: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errno = error_number
+
+
+class IncompatibleOutput(OutputError):
+    pass
+
+
+class PtraceError(KtrError):
+    def __init__(self, request: str, pid: int, error_number: int) -> None:
+        self.request = request
+        self.pid = pid
+        self.errno = error_number
+        super().__init__(
+            f"ptrace {request} on pid {pid} failed: {errno_text(error_number)}"
+        )
+
+
+class TargetError(KtrError):
+    def __init__(self, message: str, pid: int, error_number: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
+        self.errno = error_number
+
+
+def errno_text(error_number: int) -> str:
+    """``ENOENT (No such file or directory)``."""
+    name = errno_module.errorcode.get(error_number, f"errno {error_number}")
+    return f"{name} ({os.strerror(error_number)})"
