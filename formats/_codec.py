@@ -183,10 +183,11 @@ def _make_encoder(layout: Layout, model: type[Payload]) -> PayloadEncoder:
     tails = [(model_index[t.name], t.item) for t in layout.tails]
 
     def encode(payload: Payload) -> bytes:
-        values = [len(payload[i]) if is_count else payload[i] for is_count, i in plan]
+        fields: tuple[Any, ...] = payload
+        values = [len(fields[i]) if is_count else fields[i] for is_count, i in plan]
         parts = [fixed.pack(*values)]
         for index, item in tails:
-            value = payload[index]
+            value = fields[index]
             if item is None:
                 parts.append(bytes(value))
             else:

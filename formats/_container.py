@@ -37,6 +37,7 @@ from ._schema import (
 from .errors import CorruptBatch, CorruptHeader, NotATraceFile, UnsupportedVersion
 
 _PREAMBLE_SIZE = PREAMBLE.sizeof()
+_MAJOR_OFFSET = _PREAMBLE_SIZE + 3  # after the padding
 #: Bytes before the header body: magic, byte order, padding, major, minor, body length.
 HEADER_PREFIX_SIZE = _PREAMBLE_SIZE + schemas("little").header_fields.sizeof()
 #: Bounds that keep a damaged length field from asking for gigabytes.
@@ -107,11 +108,11 @@ def parse_header_prefix(prefix: bytes) -> HeaderPrefix:
         raise UnsupportedVersion(
             f"trace format {fields.major}.{fields.minor} is not supported by this reader "
             f"(it reads {FORMAT_MAJOR}.x)",
-            _PREAMBLE_SIZE, fields.major, fields.minor,
+            _MAJOR_OFFSET, fields.major, fields.minor,
         )
     if fields.body_length > MAX_HEADER_BODY:
         raise CorruptHeader(f"header length {fields.body_length} is implausible",
-                            _PREAMBLE_SIZE)
+                            HEADER_PREFIX_SIZE - 4)
     return HeaderPrefix(order, fields.major, fields.minor, fields.body_length)
 
 

@@ -10,7 +10,7 @@ Does not: name syscalls, errnos or signals, or format anything for people.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 from ._kinds import RecordKind
 
@@ -115,8 +115,8 @@ class Mmap(NamedTuple):
 
 
 class Drop(NamedTuple):
-    error: int
-    count: int
+    error: int  # a DropError value
+    lost: int  # records lost for that reason since the previous DROP
 
 
 class Unknown(NamedTuple):
@@ -125,10 +125,10 @@ class Unknown(NamedTuple):
     raw: bytes
 
 
-Payload = Union[
-    Syscall, Sysret, Namei, Genio, Psig, Csw, Emul, User, ExecArg, ExecEnv,
-    Proc, Probe, Sample, Mmap, Drop, Unknown,
-]
+Payload = (
+    Syscall | Sysret | Namei | Genio | Psig | Csw | Emul | User | ExecArg | ExecEnv
+    | Proc | Probe | Sample | Mmap | Drop | Unknown
+)
 
 PAYLOAD_TYPES: dict[RecordKind, type[Payload]] = {
     RecordKind.SYSCALL: Syscall,

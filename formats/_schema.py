@@ -203,7 +203,7 @@ def schemas(order: ByteOrder) -> Schemas:
         RecordKind.DROP: cs.Struct(
             "error" / u32,
             cs.Padding(4),
-            "count" / u64,
+            "lost" / u64,
         ),
     }
     return Schemas(header_fields, header_body, batch_header, record_header, payloads)

@@ -1,0 +1,118 @@
+"""What the control loop reports about its tracees: one value per ptrace stop.
+
+The control loop (``_control``) turns ptrace stops into these events and hands
+each one to its consumer *while the thread is still stopped*, so the consumer
+may read the tracee's memory and registers; the thread is resumed only after
+the consumer returns. Events are return values: nothing here raises.
+
+Guarantees: every event carries the tracee's state object (``Tracee``) and a
+realtime timestamp in ns taken when the stop was seen; ``SyscallExit`` is paired
+with the ``SyscallEntry`` of the same thread (``entry`` is that entry, or None
+when the entry happened before we attached).
+
+Does not: decide what is recorded (that is the record builder's job) or touch
+ptrace itself.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from formats import Abi
+
+if TYPE_CHECKING:
+    from ._memory import TraceeMemory
+
+
+@dataclass(slots=True, eq=False)
+class Tracee:
+    """One traced thread, as the control loop knows it (mutable, loop-owned)."""
+
+    tid: int
+    pid: int  # thread-group id
+    comm: bytes
+    abi: Abi
+    memory: TraceeMemory  # shared by the threads of one process
+    emul_pending: bool = True  # an EMUL record is owed before the next record
+    in_syscall: bool = False
+    entry: SyscallEntry | None = None
+    extra: dict[str, object] = field(default_factory=dict)  # consumer's per-thread state
+
+
+@dataclass(slots=True, frozen=True)
+class SyscallEntry:
+    tracee: Tracee
+    timestamp_ns: int
+    monotonic_ns: int
+    abi: Abi
+    nr: int
+    args: tuple[int, int, int, int, int, int]
+
+
+@dataclass(slots=True, frozen=True)
+class SyscallExit:
+    tracee: Tracee
+    timestamp_ns: int
+    monotonic_ns: int
+    abi: Abi
+    nr: int
+    retval: int  # the raw return register, sign-extended
+    error: int  # errno when the call failed (retval in -4095..-1), else 0
+    entry: SyscallEntry | None
+
+
+@dataclass(slots=True, frozen=True)
+class SignalDelivery:
+    """A signal is about to be delivered (signal-delivery-stop)."""
+
+    tracee: Tracee
+    timestamp_ns: int
+    signo: int
+    code: int
+    siginfo: bytes  # the kernel's 128-byte siginfo_t
+    blocked: int  # blocked mask, bit n-1 for signal n
+    action: int  # 0 default, 1 ignore, handler address, or ACTION_CAUGHT
+
+
+#: PSIG action when the signal is caught but the handler's address is unknown.
+ACTION_CAUGHT = 0xFFFF_FFFF_FFFF_FFFF
+
+
+class Lifecycle(enum.Enum):
+    FORK = "fork"
+    VFORK = "vfork"
+    CLONE = "clone"
+    EXEC = "exec"
+    EXIT = "exit"
+    ATTACH = "attach"
+    DETACH = "detach"
+    LOST = "lost"
+
+
+@dataclass(slots=True, frozen=True)
+class ProcessEvent:
+    """A lifecycle change of a tracee.
+
+    FORK/VFORK/CLONE: ``child`` is the new pid/tid, ``thread`` says whether it
+    is a thread of the same process. EXEC: ``path`` is the program, ``former_tid``
+    the thread that called execve when it was not the leader. EXIT: ``status``
+    is the exit code, or ``signal`` the killing signal (``core_dumped``).
+    LOST: ``reason`` says why control was lost.
+    """
+
+    tracee: Tracee
+    timestamp_ns: int
+    kind: Lifecycle
+    child: int = 0
+    thread: bool = False
+    path: bytes = b""
+    former_tid: int = 0
+    status: int = 0
+    signal: int = 0
+    core_dumped: bool = False
+    reason: str = ""
+
+
+Event = SyscallEntry | SyscallExit | SignalDelivery | ProcessEvent

@@ -1,0 +1,177 @@
+"""The fast struct codec and the construct schemas agree byte for byte.
+
+The schemas are the single source of truth; ``formats._codec`` derives struct
+layouts from them for speed. These tests build and parse random values both
+ways, for every record kind and both byte orders.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import construct as cs
+import pytest
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import formats
+from formats import PAYLOAD_TYPES, RecordKind, codec, schemas
+
+ORDERS: list[formats.ByteOrder] = ["little", "big"]
+
+
+def _strategy_for(field: cs.Construct) -> st.SearchStrategy[Any]:
+    inner = field.subcon if isinstance(field, cs.Renamed) else field
+    if isinstance(inner, cs.FormatField):
+        size = inner.sizeof()
+        signed = inner.fmtstr[1].islower()
+        bits = size * 8
+        if signed:
+            return st.integers(-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+        return st.integers(0, (1 << bits) - 1)
+    if isinstance(inner, cs.Bytes):
+        if isinstance(inner.length, int):
+            return st.binary(min_size=inner.length, max_size=inner.length)
+        return st.binary(max_size=64)
+    if isinstance(inner, cs.Array):
+        return st.lists(_strategy_for(inner.subcon), max_size=8).map(tuple)
+    raise AssertionError(f"no strategy for {field}")
+
+
+def _payload_strategy(kind: RecordKind, order: formats.ByteOrder) -> st.SearchStrategy[Any]:
+    layout = codec(order).layouts[kind]
+    schema = schemas(order).payloads[kind]
+    by_name = {sub.name: sub for sub in schema.subcons if sub.name}
+    model = PAYLOAD_TYPES[kind]
+    fields = {name: _strategy_for(by_name[name]) for name in layout.model_fields}
+    return st.fixed_dictionaries(fields).map(lambda values: model(**values))
+
+
+def _construct_values(kind: RecordKind, order: formats.ByteOrder, payload: Any) -> dict[str, Any]:
+    layout = codec(order).layouts[kind]
+    values = dict(payload._asdict())
+    for tail in layout.tails:
+        values[tail.count_field] = len(values[tail.name])
+    return values
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("kind", list(PAYLOAD_TYPES))
+def test_payload_codec_matches_schema(kind: RecordKind, order: formats.ByteOrder) -> None:
+    schema = schemas(order).payloads[kind]
+    fast = codec(order)
+
+    @settings(max_examples=60, deadline=None)
+    @given(_payload_strategy(kind, order))
+    def check(payload: Any) -> None:
+        values = _construct_values(kind, order, payload)
+        built = schema.build(values)
+        encoded = fast.encode_payload(kind, payload)
+        assert encoded == built
+        decoded = fast.decode_payload(kind, built, 0, len(built))
+        assert decoded == payload
+        parsed = schema.parse(built)
+        for name in payload._fields:
+            expected = parsed[name]
+            if isinstance(expected, list):
+                expected = tuple(expected)
+            assert getattr(decoded, name) == expected
+
+    check()
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@settings(max_examples=50, deadline=None)
+@given(
+    pid=st.integers(-(1 << 31), (1 << 31) - 1),
+    tid=st.integers(-(1 << 31), (1 << 31) - 1),
+    timestamp=st.integers(0, (1 << 64) - 1),
+    comm=st.binary(max_size=16).map(lambda b: b.replace(b"\0", b"x")),
+    body=st.binary(max_size=32),
+)
+def test_record_header_matches_schema(
+    order: formats.ByteOrder, pid: int, tid: int, timestamp: int, comm: bytes, body: bytes
+) -> None:
+    fast = codec(order)
+    record = fast.encode_raw_record(999, pid, tid, timestamp, comm, body)
+    expected = schemas(order).record_header.build(
+        {"length": len(body), "kind": 999, "version": formats.RECORD_VERSION, "pid": pid,
+         "tid": tid, "timestamp_ns": timestamp, "comm": comm.ljust(16, b"\0")}
+    )
+    assert record == expected + body
+    (parsed,) = fast.iter_records(record)
+    assert (parsed.pid, parsed.tid, parsed.timestamp_ns, parsed.comm) == (
+        pid, tid, timestamp, comm)
+    assert parsed.payload == formats.Unknown(body)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("compress", [False, True])
+def test_batch_header_matches_schema(order: formats.ByteOrder, compress: bool) -> None:
+    framing = formats.batch_framing(order)
+    records = [
+        codec(order).encode_record(RecordKind.NAMEI, 1, 1, 5, b"ls", formats.Namei(b"/etc"))
+    ] * 3
+    compressor = zstandard.ZstdCompressor() if compress else None
+    batch = framing.encode(records, compressor)
+    header = schemas(order).batch_header.parse(batch)
+    stored = batch[framing.size:]
+    assert header.record_count == 3
+    assert header.stored_length == len(stored)
+    assert header.raw_length == len(b"".join(records))
+    assert header.payload_crc == zlib.crc32(stored)
+    assert header.header_crc == zlib.crc32(batch[: framing.size - 4])
+    assert header.flags == (formats.BATCH_FLAG_ZSTD if compress else 0)
+    parsed = framing.parse_header(batch, 0)
+    decoded = framing.decode(parsed, stored, 0)
+    assert [r.payload for r in decoded] == [formats.Namei(b"/etc")] * 3
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_file_header_round_trip(order: formats.ByteOrder) -> None:
+    header = formats.FileHeader(
+        hostname="host", kernel_release="6.18.0", machine="x86_64",
+        realtime_ns=1_700_000_000_000_000_000, monotonic_ns=12345, ktr_version="0.1",
+        options={"facilities": "cnisuepa", "pin_cpu": None}, byte_order=order,
+    )
+    data = formats.encode_file_header(header)
+    assert data.startswith(formats.FILE_MAGIC)
+    parsed, size = formats.parse_file_header(data + b"trailing")
+    assert size == len(data)
+    assert parsed == header
+
+
+def test_newer_minor_header_fields_are_skipped() -> None:
+    header = formats.FileHeader("h", "k", "m", 1, 2, "v")
+    data = bytearray(formats.encode_file_header(header))
+    # A newer minor appends header fields: grow the body and bump the minor.
+    data[14:16] = (formats.FORMAT_MINOR + 1).to_bytes(2, "little")
+    body_length = int.from_bytes(data[16:20], "little")
+    data[16:20] = (body_length + 5).to_bytes(4, "little")
+    data += b"extra"
+    parsed, size = formats.parse_file_header(bytes(data))
+    assert size == len(data)
+    assert parsed.minor == formats.FORMAT_MINOR + 1
+    assert parsed.hostname == "h"
+
+
+def test_newer_major_is_refused() -> None:
+    data = bytearray(formats.encode_file_header(formats.FileHeader("h", "k", "m", 1, 2, "v")))
+    data[12:14] = (formats.FORMAT_MAJOR + 1).to_bytes(2, "little")
+    with pytest.raises(formats.UnsupportedVersion) as caught:
+        formats.parse_file_header(bytes(data))
+    assert "byte offset 12" in str(caught.value)
+
+
+def test_longer_payload_from_newer_minor_is_accepted() -> None:
+    fast = codec()
+    body = fast.encode_payload(RecordKind.SYSRET, formats.Sysret(1, 1, 0, 0, 5, 7)) + b"new!"
+    assert fast.decode_payload(RecordKind.SYSRET, body, 0, len(body)) == formats.Sysret(
+        1, 1, 0, 0, 5, 7)
+
+
+def test_short_payload_is_an_error() -> None:
+    with pytest.raises(formats.PayloadError):
+        codec().decode_payload(RecordKind.SYSRET, b"\0" * 4, 0, 4)
