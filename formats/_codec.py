@@ -197,6 +197,9 @@ def _make_encoder(layout: Layout, model: type[Payload]) -> PayloadEncoder:
     return encode
 
 
+SYSCALL_ARGUMENTS = 6  # Linux passes six argument registers
+
+
 @dataclass(frozen=True)
 class Codec:
     """Every fast encoder and decoder for one byte order."""
@@ -206,6 +209,31 @@ class Codec:
     layouts: dict[RecordKind, Layout]
     decoders: dict[int, PayloadDecoder]
     encoders: dict[int, PayloadEncoder]
+    # Whole records in one pack() for the two kinds a tracer writes most:
+    # the record header's layout followed by the payload's (derived, not restated).
+    syscall_struct: struct.Struct
+    sysret_struct: struct.Struct
+
+    def syscall_record(
+        self, pid: int, tid: int, timestamp_ns: int, comm: bytes, nr: int, abi: int,
+        args: Sequence[int],
+    ) -> bytes:
+        """A SYSCALL record with exactly six arguments (the Linux case)."""
+        packer = self.syscall_struct
+        return packer.pack(
+            packer.size - self.header.size, RecordKind.SYSCALL, RECORD_VERSION, pid, tid,
+            timestamp_ns, comm, nr, abi, 0, SYSCALL_ARGUMENTS, *args,
+        )
+
+    def sysret_record(
+        self, pid: int, tid: int, timestamp_ns: int, comm: bytes, nr: int, abi: int,
+        flags: int, error: int, retval: int, duration_ns: int,
+    ) -> bytes:
+        packer = self.sysret_struct
+        return packer.pack(
+            packer.size - self.header.size, RecordKind.SYSRET, RECORD_VERSION, pid, tid,
+            timestamp_ns, comm, nr, abi, flags, error, retval, duration_ns,
+        )
 
     def encode_payload(self, kind: RecordKind, payload: Payload) -> bytes:
         return self.encoders[kind](payload)
@@ -273,7 +301,16 @@ def _build_codec(order: ByteOrder) -> Codec:
         model = PAYLOAD_TYPES[kind]
         decoders[int(kind)] = _make_decoder(layout, model)
         encoders[int(kind)] = _make_encoder(layout, model)
-    return Codec(order, header_layout.fixed, layouts, decoders, encoders)
+    header_format = header_layout.fixed.format
+    syscall = layouts[RecordKind.SYSCALL]
+    (args_tail,) = syscall.tails
+    assert args_tail.item is not None
+    syscall_struct = struct.Struct(
+        header_format + syscall.fixed.format[1:] + args_tail.item.format[1:] * SYSCALL_ARGUMENTS
+    )
+    sysret_struct = struct.Struct(header_format + layouts[RecordKind.SYSRET].fixed.format[1:])
+    return Codec(order, header_layout.fixed, layouts, decoders, encoders, syscall_struct,
+                 sysret_struct)
 
 
 _CODECS: dict[str, Codec] = {}

@@ -175,3 +175,25 @@ def test_longer_payload_from_newer_minor_is_accepted() -> None:
 def test_short_payload_is_an_error() -> None:
     with pytest.raises(formats.PayloadError):
         codec().decode_payload(RecordKind.SYSRET, b"\0" * 4, 0, 4)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@settings(max_examples=50, deadline=None)
+@given(
+    nr=st.integers(-(1 << 31), (1 << 31) - 1),
+    args=st.lists(st.integers(0, (1 << 64) - 1), min_size=6, max_size=6),
+    retval=st.integers(-(1 << 63), (1 << 63) - 1),
+    error=st.integers(0, 4095),
+    duration=st.integers(0, (1 << 64) - 1),
+)
+def test_whole_record_fast_paths_match_schema(
+    order: formats.ByteOrder, nr: int, args: list[int], retval: int, error: int, duration: int
+) -> None:
+    fast = codec(order)
+    call = formats.Syscall(nr, formats.Abi.X86_64, 0, tuple(args))
+    assert fast.syscall_record(7, 8, 9, b"comm", nr, formats.Abi.X86_64, args) == (
+        fast.encode_record(RecordKind.SYSCALL, 7, 8, 9, b"comm", call))
+    ret = formats.Sysret(nr, formats.Abi.I386, 1, error, retval, duration)
+    assert fast.sysret_record(7, 8, 9, b"comm", nr, formats.Abi.I386, 1, error, retval,
+                              duration) == (
+        fast.encode_record(RecordKind.SYSRET, 7, 8, 9, b"comm", ret))
