@@ -1,8 +1,30 @@
-"""ktrdump: decode ktr trace files into text, JSON Lines and viewer formats.
+"""ktrdump: decode ktr trace files into kdump-style text and JSON Lines.
 
 Never imports the recorder (``ktr``); reads only through ``formats``.
+
+Public API::
+
+    ktrdump.open(path_or_stream) -> TraceReader   # .header, iterate Records,
+                                                  # .notices, .skipped_batches,
+                                                  # .events() (batches and notices)
+    ktrdump.Skipped                               # a damaged region passed over
+    ktrdump.Options, ktrdump.cli.main(argv) -> int
+    ktrdump.errors: KtrdumpError, UsageError, InputError, TraceFormatError
+
+See ``ktrdump._reader`` for what reading guarantees and ``ktrdump._describe``
+for the text and JSON Lines formats.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0.dev0"
+
+from ._options import Options
+from ._reader import Skipped, TraceReader
+from ._reader import open_trace as open
+from .errors import InputError, KtrdumpError, TraceFormatError, UsageError
+
+__all__ = [
+    "InputError", "KtrdumpError", "Options", "Skipped", "TraceFormatError", "TraceReader",
+    "UsageError", "__version__", "open",
+]
