@@ -1,0 +1,183 @@
+"""The ktrdump command: output, options, one-line errors, exit status, pipes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ktrdump_support import build_trace, file_header, syscall_batch
+
+import formats
+from formats import Drop, RecordKind
+from ktrdump.cli import main
+
+SCRIPT = Path(sys.executable).parent / "ktrdump"
+
+
+@pytest.fixture
+def trace(tmp_path: Path) -> Path:
+    data, _ = build_trace([syscall_batch(6), syscall_batch(6, pid=77, comm=b"sh")])
+    path = tmp_path / "t.ktr"
+    path.write_bytes(data)
+    return path
+
+
+def test_text_output(trace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(trace)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    lines = out.splitlines()
+    assert lines[0] == "  4242 ls       CALL  openat(0xffffffffffffff9c,0x7ffd1000,0x80000,0x0)"
+    assert lines[1] == '  4242 ls       NAMI  "/etc/ld.so.cache"'
+    assert lines[2] == "  4242 ls       RET   openat 3"
+    assert lines[4:6] == ["  4242 ls       GIO   fd 3 read 12 bytes", '       "hello world']
+    assert sum(1 for line in lines if line.startswith("    77 sh       ")) == 6
+
+
+def test_json_output(trace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--json", str(trace)]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(records) == 12
+    assert [r["type"] for r in records[:6]] == ["CALL", "NAMI", "RET", "CALL", "GIO", "RET"]
+    assert records[4]["data"] == b"hello world\n".hex()
+
+
+def test_default_file_is_ktr_out(trace: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(trace.parent)
+    assert main([]) == 1
+    assert capsys.readouterr().err == "ktrdump: ktr.out: No such file or directory\n"
+    trace.rename(trace.parent / "ktr.out")
+    assert main(["-f", "ktr.out"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) > 12
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"#!/bin/sh\necho hello\n", "not a ktr trace file (bad magic) at byte offset 0"),
+        (b"", "empty file, not a ktr trace at byte offset 0"),
+        (file_header(major=9), "trace format 9.0 is not supported by this reader (it reads 1.x)"
+                               " at byte offset 12"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    path = tmp_path / "FILE"
+    path.write_bytes(content)
+    assert main([str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"ktrdump: {path}: {message}\n"
+
+
+def test_damaged_batch_warns_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, offsets = build_trace([syscall_batch(3), syscall_batch(3), syscall_batch(2)])
+    damaged = bytearray(data)
+    damaged[offsets[1] + 30] ^= 0x10
+    path = tmp_path / "d.ktr"
+    path.write_bytes(bytes(damaged))
+    assert main([str(path)]) == 1
+    out, err = capsys.readouterr()
+    # Batches 1 (CALL NAMI RET) and 3 (CALL NAMI) are printed, batch 2 is not.
+    assert [line.split()[2] for line in out.splitlines()] == [
+        "CALL", "NAMI", "RET", "CALL", "NAMI"]
+    assert err == (f"ktrdump: {path}: batch payload checksum mismatch at byte offset "
+                   f"{offsets[1]}; skipped 1 batch ({offsets[2] - offsets[1]} bytes)\n")
+
+
+def test_usage_errors_are_one_line_status_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--no-such-option"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ktrdump: unrecognized arguments: --no-such-option")
+    assert err.count("\n") == 1
+    assert main(["-t", "q", "x.ktr"]) == 2
+    assert "unknown trace facility 'q'" in capsys.readouterr().err
+    assert main(["a.ktr", "-f", "b.ktr"]) == 2
+    assert main(["--help"]) == 0
+    assert "ktrdump" in capsys.readouterr().out
+
+
+def test_filters_keep_drop_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    drop = [(RecordKind.DROP, 0, 0, b"ktr", Drop(28, 5))]
+    data, _ = build_trace([drop + syscall_batch(6) + syscall_batch(6, pid=77, comm=b"sh")])
+    path = tmp_path / "f.ktr"
+    path.write_bytes(data)
+    assert main(["-p", "77", str(path)]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if not line.startswith('       "')]
+    assert lines[0].endswith("DROP  ENOSPC 5 records lost")
+    assert all(line.startswith("    77 sh") for line in lines[1:]) and len(lines) == 7
+    assert main(["-t", "n", str(path)]) == 0
+    tags = [line.split()[2] for line in capsys.readouterr().out.splitlines()
+            if not line.startswith('       "')]
+    assert tags == ["DROP", "NAMI", "NAMI"]
+
+
+def test_hex_dump_option(trace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-x", str(trace)]) == 0
+    out = capsys.readouterr().out
+    assert "       0x0000 6865 6c6c 6f20 776f 726c 640a" in out
+
+
+def test_installed_console_script_outside_the_source_tree(trace: Path, tmp_path: Path) -> None:
+    # Run from tmp_path: the script must find ktrdump *and* formats as installed.
+    result = subprocess.run([str(SCRIPT), "--json", trace.name], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert len(result.stdout.splitlines()) == 12
+    missing = subprocess.run([str(SCRIPT), "absent.ktr"], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=60, check=False)
+    assert (missing.returncode, missing.stderr) == (
+        1, "ktrdump: absent.ktr: No such file or directory\n")
+
+
+def test_stdin_from_a_pipe(trace: Path, tmp_path: Path) -> None:
+    result = subprocess.run([str(SCRIPT), "-"], input=trace.read_bytes(), cwd=tmp_path,
+                            capture_output=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines()[2] == "  4242 ls       RET   openat 3"
+    garbage = subprocess.run([sys.executable, "-m", "ktrdump", "-"], input=b"garbage",
+                             cwd=tmp_path, capture_output=True, timeout=60, check=False)
+    assert (garbage.returncode, garbage.stderr) == (
+        1, b"ktrdump: <stdin>: not a ktr trace file (bad magic) at byte offset 0\n")
+
+
+def test_early_close_of_stdout_is_quiet(tmp_path: Path) -> None:
+    data, _ = build_trace([syscall_batch(1000) for _ in range(6)])
+    path = tmp_path / "big.ktr"
+    path.write_bytes(data)
+    # Like `ktrdump big.ktr | head -1`: read one line, then close the pipe.
+    process = subprocess.Popen([str(SCRIPT), str(path)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, cwd=tmp_path)
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read()
+    process.wait(timeout=60)
+    assert first.startswith(b"  4242 ls       CALL  openat(")
+    assert stderr == b""
+    assert process.returncode == -signal.SIGPIPE  # killed quietly, as C tools are
+    shell = subprocess.run(f"'{SCRIPT}' '{path}' | head -1", shell=True, capture_output=True,
+                           cwd=tmp_path, timeout=60, check=False)
+    assert shell.stderr == b""
+    assert len(shell.stdout.splitlines()) == 1
+
+
+def test_describes_every_kind_without_error(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    unknown = [(123, 1, 1, b"x", b"\x01\x02")]
+    data, _ = build_trace([unknown + syscall_batch(2)])
+    path = tmp_path / "u.ktr"
+    path.write_bytes(data)
+    assert main([str(path)]) == 0
+    assert capsys.readouterr().out.startswith("     1 x        UNKNOWN(123) 2 bytes\n")
+    assert formats.KIND_TAGS[RecordKind.NAMEI] == "NAMI"

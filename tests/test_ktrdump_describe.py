@@ -1,0 +1,257 @@
+"""ktrdump's describe stage: kdump-style text, JSON Lines keys, escaping."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import formats
+from formats import (
+    Drop,
+    Genio,
+    Namei,
+    Proc,
+    ProcEvent,
+    ProcFlag,
+    Psig,
+    Record,
+    RecordKind,
+    Syscall,
+    Sysret,
+    Unknown,
+)
+from ktrdump import Options
+from ktrdump._describe import (
+    JsonDescriber,
+    TextDescriber,
+    display_text,
+    hexdump,
+    text_of,
+    visdump,
+)
+
+TS = 1_700_000_000_000_000_000
+
+
+def _record(kind: int, payload: Any, pid: int = 4242, tid: int = 4242,
+            comm: bytes = b"ls") -> Record:
+    return Record(int(kind), 1, pid, tid, TS, comm, payload)
+
+
+def _text(record: Record, **options: Any) -> str:
+    return "".join(TextDescriber(Options(**options)).describe([record]))
+
+
+def _json(record: Record) -> dict[str, Any]:
+    lines = JsonDescriber(Options(output_format="json")).describe([record])
+    assert len(lines) == 1 and lines[0].endswith("\n") and lines[0].count("\n") == 1
+    parsed: dict[str, Any] = json.loads(lines[0])
+    return parsed
+
+
+OPENAT = Syscall(257, int(formats.Abi.X86_64), 0, (0xFFFFFF9C, 0x7FFD1000, 0x80000))
+
+
+def test_call_line_is_kdump_style() -> None:
+    assert _text(_record(RecordKind.SYSCALL, OPENAT)) == (
+        "  4242 ls       CALL  openat(0xffffff9c,0x7ffd1000,0x80000)\n")
+
+
+def test_call_shows_the_arguments_the_syscall_takes() -> None:
+    read = _record(RecordKind.SYSCALL, Syscall(0, 1, 0, (3, 0x1000, 64, 7, 8, 9)))
+    assert _text(read).endswith("CALL  read(0x3,0x1000,0x40)\n")
+    assert _json(read)["args"] == [3, 0x1000, 64, 7, 8, 9]  # JSON keeps every register
+
+
+def test_ret_lines() -> None:
+    ok = Sysret(257, 1, 0, 0, 3, 10)
+    failed = Sysret(257, 1, 0, 2, -2, 10)
+    big = Sysret(9, 1, 0, 0, 0x7F0000001000, 10)
+    negative = Sysret(8, 1, 0, 0, -1, 10)
+    unfinished = Sysret(231, 1, int(formats.SyscallFlag.UNFINISHED), 0, 0, 0)
+    assert _text(_record(RecordKind.SYSRET, ok)).endswith("RET   openat 3\n")
+    assert _text(_record(RecordKind.SYSRET, failed)).endswith(
+        "RET   openat -1 errno 2 ENOENT\n")
+    assert _text(_record(RecordKind.SYSRET, big)).endswith(
+        f"RET   mmap {0x7F0000001000}/0x7f0000001000\n")
+    assert _text(_record(RecordKind.SYSRET, negative)).endswith(
+        "RET   lseek -1/0xffffffffffffffff\n")
+    assert _text(_record(RecordKind.SYSRET, unfinished)).endswith("RET   exit_group unfinished\n")
+
+
+def test_unknown_syscall_number_and_i386_names() -> None:
+    assert "CALL  syscall_4000(0x1)" in _text(
+        _record(RecordKind.SYSCALL, Syscall(4000, 1, 0, (1,))))
+    assert "CALL  open()" in _text(_record(RecordKind.SYSCALL, Syscall(5, 2, 0, ())))
+
+
+def test_namei_escapes_control_bytes_and_invalid_utf8() -> None:
+    line = _text(_record(RecordKind.NAMEI, Namei(b"/tmp/caf\xc3\xa9\xff\n\\x")))
+    assert line == '  4242 ls       NAMI  "/tmp/café\\xff\\n\\\\x"\n'
+
+
+def test_gio_data_is_quoted_broken_at_newlines_and_wrapped() -> None:
+    record = _record(RecordKind.GENIO, Genio(1, 1, 0, 12, b"hello world\n"))
+    assert _text(record) == (
+        "  4242 ls       GIO   fd 1 wrote 12 bytes\n"
+        '       "hello world\n'
+        '       "\n')
+    long = _record(RecordKind.GENIO, Genio(0, 0, 0, 100, b"a" * 100))
+    lines = _text(long).splitlines()
+    assert lines[0].endswith("GIO   fd 0 read 100 bytes")
+    assert lines[1] == '       "' + "a" * 70 + "\\"
+    assert lines[2] == " " * 8 + "a" * 30 + '"'
+    assert all(len(line) <= 80 for line in lines)
+
+
+def test_gio_truncation_is_stated() -> None:
+    record = _record(RecordKind.GENIO,
+                     Genio(1, 1, int(formats.GenioFlag.TRUNCATED), 4096, b"abc"))
+    assert _text(record).splitlines()[-1] == "       (truncated: 3 of 4096 bytes shown)"
+    assert _json(record)["truncated"] is True
+    cut = _text(_record(RecordKind.GENIO, Genio(1, 1, 0, 5, b"abcde")), max_data=2)
+    assert cut.splitlines()[1:] == ['       "ab"', "       (truncated: 2 of 5 bytes shown)"]
+
+
+def test_visdump_escapes() -> None:
+    assert visdump(b"a\tb\\c\x00\xff\"", 80) == '       "a\\tb\\\\c\\x00\\xff""\n'
+    assert visdump(b"", 80) == '       ""\n'
+    # A wrap never splits an escape sequence.
+    wrapped = visdump(b"a" * 68 + b"\xff\xff", 80).splitlines()
+    assert wrapped[0].endswith("\\xff\\") or wrapped[0].endswith("a\\")
+    assert "".join(line.rstrip("\\").strip(' "') for line in wrapped) == "a" * 68 + "\\xff" * 2
+
+
+def test_hexdump_layout() -> None:
+    assert hexdump(b"hello\nworld") == (
+        "       0x0000 6865 6c6c 6f0a 776f 726c 64"
+        + " " * 12 + "  |hello.world|\n")
+    assert len(hexdump(bytes(40)).splitlines()) == 3
+    record = _record(RecordKind.GENIO, Genio(1, 1, 0, 2, b"hi"))
+    assert _text(record, hex_dump=True).splitlines()[1].startswith("       0x0000 6869")
+
+
+def test_psig_proc_drop_and_unknown_text() -> None:
+    psig = _record(RecordKind.PSIG, Psig(10, 0, 0x401136, 0x2000, b""))
+    assert _text(psig).endswith("PSIG  SIGUSR1 caught handler=0x401136 mask=0x2000 code=0\n")
+    exit_signaled = Proc(ProcEvent.EXIT, ProcFlag.SIGNALED | ProcFlag.CORE_DUMPED, 0, 0, 11, b"")
+    assert _text(_record(RecordKind.PROC, exit_signaled)).endswith(
+        "PROC  exit signal SIGSEGV (core dumped)\n")
+    assert _text(_record(RecordKind.PROC, Proc(ProcEvent.FORK, 0, 99, 0, 0, b""))).endswith(
+        "PROC  fork child 99\n")
+    drop = _record(RecordKind.DROP, Drop(28, 17), pid=0, tid=0, comm=b"ktr")
+    assert _text(drop) == "     0 ktr      DROP  ENOSPC 17 records lost\n"
+    assert _text(_record(77, Unknown(b"abc"))).endswith("UNKNOWN(77) 3 bytes\n")
+
+
+def test_prefix_options() -> None:
+    record = _record(RecordKind.NAMEI, Namei(b"/"), tid=4250)
+    assert _text(record, thread_ids=True) == '  4242   4250 ls       NAMI  "/"\n'
+    assert _text(record, timestamps="absolute") == (
+        '  4242 ls       1700000000.000000000 NAMI  "/"\n')
+    describer = TextDescriber(Options(timestamps="relative"))
+    later = record._replace(timestamp_ns=TS + 1_500)
+    lines = describer.describe([record, later])
+    assert [line.split()[2] for line in lines] == ["0.000000000", "0.000001500"]
+
+
+COMMON_KEYS = ["type", "pid", "tid", "comm", "ts"]
+
+
+@pytest.mark.parametrize(
+    ("record", "keys"),
+    [
+        (_record(RecordKind.SYSCALL, OPENAT), ["syscall", "nr", "args"]),
+        (_record(RecordKind.SYSRET, Sysret(257, 1, 0, 2, -2, 5)),
+         ["syscall", "nr", "retval", "errno", "duration_ns"]),
+        (_record(RecordKind.NAMEI, Namei(b"/")), ["path"]),
+        (_record(RecordKind.GENIO, Genio(1, 1, 0, 3, b"abc")),
+         ["fd", "rw", "len", "data", "truncated"]),
+        (_record(RecordKind.PSIG, Psig(10, 0, 0, 0, b"")), ["signal", "signo", "code", "action"]),
+        (_record(RecordKind.DROP, Drop(12, 3)), ["error", "count"]),
+        (_record(RecordKind.PROC, Proc(ProcEvent.CLONE, ProcFlag.THREAD, 5, 0, 0, b"")),
+         ["event", "child", "thread"]),
+        (_record(RecordKind.PROC, Proc(ProcEvent.EXEC, 0, 0, 0, 0, b"/bin/ls")),
+         ["event", "path"]),
+        (_record(RecordKind.PROC, Proc(ProcEvent.EXIT, 0, 0, 1, 0, b"")),
+         ["event", "status", "signal", "core_dumped"]),
+    ],
+)
+def test_json_keys_are_the_stable_interface(record: Record, keys: list[str]) -> None:
+    assert list(_json(record)) == COMMON_KEYS + keys
+
+
+def test_json_values() -> None:
+    call = _json(_record(RecordKind.SYSCALL, OPENAT))
+    assert call == {"type": "CALL", "pid": 4242, "tid": 4242, "comm": "ls", "ts": TS,
+                    "syscall": "openat", "nr": 257, "args": [0xFFFFFF9C, 0x7FFD1000, 0x80000]}
+    ret = _json(_record(RecordKind.SYSRET, Sysret(257, 1, 0, 2, -2, 5)))
+    assert (ret["retval"], ret["errno"], ret["duration_ns"]) == (-2, "ENOENT", 5)
+    assert _json(_record(RecordKind.SYSRET, Sysret(0, 1, 0, 0, 3, 5)))["errno"] is None
+    gio = _json(_record(RecordKind.GENIO, Genio(1, 0, 0, 3, b"\x00ab")))
+    assert (gio["rw"], gio["len"], gio["data"], gio["truncated"]) == ("read", 3, "006162", False)
+    psig = _json(_record(RecordKind.PSIG, Psig(10, 0, 1, 0, b"")))
+    assert (psig["signal"], psig["signo"], psig["action"]) == ("SIGUSR1", 10, 1)
+    drop = _json(_record(RecordKind.DROP, Drop(28, 17)))
+    assert (drop["error"], drop["count"]) == ("ENOSPC", 17)
+    unknown = _json(_record(99, Unknown(b"\x01")))
+    assert (unknown["type"], unknown["kind"], unknown["len"], unknown["data"]) == (
+        "UNKNOWN", 99, 1, "01")
+
+
+def test_text_of_is_reversible_escaping() -> None:
+    assert text_of(b"plain") == "plain"
+    assert text_of(b"caf\xc3\xa9") == "café"
+    assert text_of(b"\xff\\") == "\\xff\\\\"
+    assert display_text(b"a\nb\x7f\xc2\x85") == "a\\nb\\x7f\\u0085"
+
+
+def _unescape(text: str) -> bytes:
+    """The inverse of ``text_of``, to prove it loses nothing."""
+    out = bytearray()
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and text[index + 1] == "\\":
+            out += b"\\"
+            index += 2
+        elif char == "\\" and text[index + 1] == "x":
+            out.append(int(text[index + 2 : index + 4], 16))
+            index += 4
+        else:
+            out += char.encode("utf-8")
+            index += 1
+    return bytes(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40))
+def test_text_of_round_trips(data: bytes) -> None:
+    assert _unescape(text_of(data)) == data
+
+
+@settings(max_examples=200, deadline=None)
+@given(comm=st.binary(max_size=16), path=st.binary(max_size=40), data=st.binary(max_size=40),
+       label=st.binary(max_size=8))
+def test_json_is_valid_for_any_bytes(comm: bytes, path: bytes, data: bytes, label: bytes) -> None:
+    comm = comm.rstrip(b"\0")
+    records = [
+        _record(RecordKind.NAMEI, Namei(path), comm=comm),
+        _record(RecordKind.GENIO, Genio(1, 1, 0, len(data), data), comm=comm),
+        _record(RecordKind.USER, formats.User(label, data), comm=comm),
+        _record(RecordKind.EXEC_ARG, formats.ExecArg(path + b"\0" + data), comm=comm),
+        _record(RecordKind.PROC, Proc(ProcEvent.LOST, 0, 0, 0, 0, path), comm=comm),
+    ]
+    lines = JsonDescriber(Options(output_format="json")).describe(records)
+    parsed = [json.loads(line) for line in lines]
+    assert all(line.count("\n") == 1 for line in lines)
+    assert _unescape(parsed[0]["path"]) == path
+    assert _unescape(parsed[0]["comm"]) == comm
+    assert bytes.fromhex(parsed[1]["data"]) == data
+    assert _unescape(parsed[2]["label"]) == label
+    text = TextDescriber(Options()).describe(records[:1])
+    assert text[0].count("\n") == 1  # a path never breaks the one-line record

@@ -1,0 +1,127 @@
+"""Whatever the bytes, the reader and the ktrdump command end in records or a
+clean error: a ``FormatError``/``KtrdumpError`` is fine, anything else (a
+traceback) fails the test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ktrdump_support import build_trace, syscall_batch
+
+import formats
+import ktrdump
+from ktrdump.cli import main
+from ktrdump.errors import KtrdumpError
+
+VALID, OFFSETS = build_trace([syscall_batch(5), syscall_batch(4, pid=9, comm=b"\xffodd"),
+                              syscall_batch(3)])
+VALID_ZSTD, _ = build_trace([syscall_batch(5), syscall_batch(4)], compress=True)
+TOTAL_RECORDS = 12
+
+SETTINGS = settings(max_examples=150, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _read(data: bytes) -> tuple[int, int]:
+    """Records read and batches skipped; only clean errors may escape."""
+    try:
+        with ktrdump.open(io.BytesIO(data)) as trace:
+            count = sum(1 for _ in trace)
+            notices = trace.notices
+    except (formats.FormatError, KtrdumpError) as error:
+        assert "\n" not in str(error)
+        return -1, 0
+    for notice in notices:
+        assert notice.batches >= 1
+        assert 0 <= notice.offset < len(data)
+        assert 0 < notice.length <= len(data) - notice.offset
+    return count, sum(n.batches for n in notices)
+
+
+def _run_cli(data: bytes, tmp_path: Path, json: bool) -> tuple[int, str]:
+    path = tmp_path / "p.ktr"
+    path.write_bytes(data)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([*(["--json"] if json else []), str(path)])
+    assert "Traceback" not in err.getvalue()
+    assert all(line.startswith("ktrdump: ") for line in err.getvalue().splitlines())
+    return status, out.getvalue()
+
+
+@SETTINGS
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes(data: bytes) -> None:
+    assert _read(data)[0] <= 0 or data.startswith(formats.FILE_MAGIC)
+
+
+@SETTINGS
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_after_a_valid_header(data: bytes) -> None:
+    count, skipped = _read(VALID[: OFFSETS[0]] + data)
+    assert count >= 0
+    if data and count == 0:
+        assert skipped >= 1
+
+
+@SETTINGS
+@given(st.integers(0, len(VALID)))
+def test_truncation_keeps_the_whole_batches(cut: int) -> None:
+    count, skipped = _read(VALID[:cut])
+    if cut < OFFSETS[0]:
+        assert count == -1 or (cut == OFFSETS[0] and count == 0)
+        return
+    whole = [offset for offset in [*OFFSETS[1:], len(VALID)] if offset <= cut]
+    assert count == [0, 5, 9, 12][len(whole)]
+    assert skipped == (0 if cut in (*OFFSETS, len(VALID)) else 1)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.integers(1, 255)),
+                min_size=1, max_size=4, unique_by=lambda flip: flip[0]))
+def test_byte_flips_lose_at_most_the_damaged_batches(flips: list[tuple[int, int]]) -> None:
+    damaged = bytearray(VALID)
+    for position, mask in flips:
+        damaged[position] ^= mask
+    count, skipped = _read(bytes(damaged))
+    if any(position < OFFSETS[0] for position, _ in flips):
+        return  # a damaged file header may be refused: that is a clean error
+    assert 0 <= count <= TOTAL_RECORDS
+    hit = {sum(1 for offset in OFFSETS if offset <= position) - 1 for position, _ in flips}
+    sizes = [5, 4, 3]
+    assert count >= TOTAL_RECORDS - sum(sizes[index] for index in hit)
+    assert skipped >= 1
+
+
+@SETTINGS
+@given(st.integers(0, len(VALID_ZSTD) - 1), st.integers(1, 255))
+def test_byte_flips_in_compressed_batches(position: int, mask: int) -> None:
+    damaged = bytearray(VALID_ZSTD)
+    damaged[position] ^= mask
+    count, _ = _read(bytes(damaged))
+    assert count <= 9
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_cli_never_prints_a_traceback(tmp_path: Path, data: st.DataObject) -> None:
+    mode = data.draw(st.sampled_from(["bytes", "truncate", "flip"]))
+    if mode == "bytes":
+        content = data.draw(st.binary(max_size=200))
+    elif mode == "truncate":
+        content = VALID[: data.draw(st.integers(0, len(VALID)))]
+    else:
+        damaged = bytearray(VALID)
+        damaged[data.draw(st.integers(0, len(VALID) - 1))] ^= data.draw(st.integers(1, 255))
+        content = bytes(damaged)
+    json = data.draw(st.booleans())
+    status, out = _run_cli(content, tmp_path, json)
+    assert status in (0, 1)
+    if status == 0:
+        assert content == VALID or mode != "flip" or out

@@ -1,0 +1,62 @@
+"""Golden vectors: the committed traces regenerate byte for byte, and ktrdump's
+text and JSON Lines output (and, for damaged files, stderr and exit status)
+equal the committed expected files.
+
+To change an expected output on purpose: ``python tests/vectors/make_vectors.py
+--update-expected`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from ktrdump.cli import main
+
+VECTORS = Path(__file__).resolve().parent / "vectors"
+TRACES = sorted(path.name for path in VECTORS.glob("*.ktr"))
+
+
+def _make_vectors() -> object:
+    spec = importlib.util.spec_from_file_location("make_vectors", VECTORS / "make_vectors.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_vector_is_committed() -> None:
+    assert TRACES == ["all_kinds.ktr", "all_kinds_big.ktr", "all_kinds_zstd.ktr",
+                      "corrupt_middle.ktr", "torn_tail.ktr"]
+
+
+def test_regenerating_gives_identical_bytes() -> None:
+    generated = _make_vectors().vectors()  # type: ignore[attr-defined]
+    assert sorted(generated) == TRACES
+    for name, data in generated.items():
+        assert (VECTORS / name).read_bytes() == data, f"{name} differs from the generator"
+
+
+@pytest.mark.parametrize("name", TRACES)
+@pytest.mark.parametrize(("suffix", "extra"), [(".txt", []), (".jsonl", ["--json"])])
+def test_ktrdump_output_matches(
+    name: str, suffix: str, extra: list[str],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    stem = VECTORS / name.removesuffix(".ktr")
+    monkeypatch.chdir(VECTORS)  # messages name the file as given
+    status = main([*extra, name])
+    out, err = capsys.readouterr()
+    stderr_file = stem.with_suffix(".stderr")
+    status_file = stem.with_suffix(".status")
+    assert out == stem.with_suffix(suffix).read_text()
+    assert err == (stderr_file.read_text() if stderr_file.exists() else "")
+    assert status == (int(status_file.read_text()) if status_file.exists() else 0)
+
+
+def test_damaged_vectors_say_where() -> None:
+    assert "at byte offset" in (VECTORS / "corrupt_middle.stderr").read_text()
+    assert "skipped 1 batch" in (VECTORS / "torn_tail.stderr").read_text()
+    assert (VECTORS / "corrupt_middle.status").read_text() == "1\n"

@@ -1,0 +1,246 @@
+"""Write the golden trace files in this directory, deterministically.
+
+    python tests/vectors/make_vectors.py                    # the .ktr files
+    python tests/vectors/make_vectors.py --update-expected  # and, from ktrdump,
+                                                            # the expected outputs
+
+The traces are built with ``formats`` alone (fixed timestamps, pids and
+command names; no recorder), so running this again gives identical bytes;
+``tests/test_vectors.py`` checks that, and that ktrdump's output equals the
+committed ``.txt`` / ``.jsonl`` (and ``.stderr`` / ``.status`` for the damaged
+files). ``--update-expected`` rewrites the expected outputs from the current
+ktrdump: review the diff before committing it.
+
+Files:
+
+- ``all_kinds.ktr``: every record kind (and an unknown one), raw batches.
+- ``all_kinds_zstd.ktr``: the same records, zstd batches.
+- ``all_kinds_big.ktr``: the same records, big-endian.
+- ``corrupt_middle.ktr``: three batches, the middle one's payload damaged.
+- ``torn_tail.ktr``: three batches, the file cut inside the last one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+import zstandard
+
+import formats
+from formats import (
+    Csw,
+    Drop,
+    Emul,
+    ExecArg,
+    ExecEnv,
+    Genio,
+    Mmap,
+    Namei,
+    Payload,
+    Probe,
+    Proc,
+    Psig,
+    RecordKind,
+    Sample,
+    Syscall,
+    Sysret,
+    User,
+    join_nul_strings,
+)
+
+HERE = Path(__file__).resolve().parent
+START_NS = 1_700_000_000_123_456_789
+ZSTD_LEVEL = 3
+UNKNOWN_KIND = 99
+
+HEADER = dict(
+    hostname="vectors.example",
+    kernel_release="6.1.0-vectors",
+    machine="x86_64",
+    realtime_ns=START_NS,
+    monotonic_ns=4_000_000_000,
+    ktr_version="0.1.0-vectors",
+    options={"facilities": "cnisuepavfSmw", "io_cap": 64},
+)
+
+LS = (4242, 4242, b"ls")
+THREAD = (4242, 4245, b"ls")
+CHILD = (4243, 4243, b"sh")
+ODD_COMM = (4300, 4300, b"we\xffird\tname-15c")
+RECORDER = (0, 0, b"ktr")
+
+X86_64 = int(formats.Abi.X86_64)
+I386 = int(formats.Abi.I386)
+AT_FDCWD = (1 << 64) - 100
+ELF_HEAD = bytes.fromhex("7f454c4602010100000000000000000003003e0001000000") + bytes(range(40))
+
+Entry = tuple[int, tuple[int, int, bytes], "Payload | bytes"]
+
+
+def _calls() -> list[Entry]:
+    s = RecordKind
+    return [
+        (s.EMUL, LS, Emul(b"linux-x86_64")),
+        (s.PROC, LS, Proc(formats.ProcEvent.EXEC, 0, 0, 0, 0, b"/usr/bin/ls")),
+        (s.EXEC_ARG, LS, ExecArg(join_nul_strings([b"ls", b"-l", b"/tmp/caf\xc3\xa9"]))),
+        (s.EXEC_ENV, LS, ExecEnv(join_nul_strings([b"PATH=/usr/bin:/bin", b"LANG=C.UTF-8"]))),
+        (s.SYSCALL, LS, Syscall(257, X86_64, 0, (AT_FDCWD, 0x7FFD1000, 0x80000, 0, 0, 0))),
+        (s.NAMEI, LS, Namei(b"/etc/ld.so.cache")),
+        (s.SYSRET, LS, Sysret(257, X86_64, 0, 0, 3, 2_500)),
+        (s.SYSCALL, LS, Syscall(257, X86_64, 0, (AT_FDCWD, 0x7FFD1040, 0x80000, 0, 0, 0))),
+        (s.NAMEI, LS, Namei(b"/nonexistent/lib.so")),
+        (s.SYSRET, LS, Sysret(257, X86_64, 0, 2, -2, 1_800)),
+        (s.SYSCALL, LS, Syscall(0, X86_64, 0, (3, 0x7FFD2000, 832, 0, 0, 0))),
+        (s.GENIO, LS, Genio(3, formats.IoDirection.READ, formats.GenioFlag.TRUNCATED, 832,
+                            ELF_HEAD)),
+        (s.SYSRET, LS, Sysret(0, X86_64, 0, 0, 832, 4_100)),
+        (s.SYSCALL, LS, Syscall(9, X86_64, 0, (0, 0x1000, 3, 0x22, (1 << 64) - 1, 0))),
+        (s.SYSRET, LS, Sysret(9, X86_64, 0, 0, 0x7F1234560000, 3_000)),
+        (s.NAMEI, LS, Namei(b"/tmp/caf\xe9 \\ \"quoted\"\nline")),
+    ]
+
+
+def _io_and_signals() -> list[Entry]:
+    s = RecordKind
+    long_line = b"The quick brown fox jumps over the lazy dog; " * 3
+    return [
+        (s.SYSCALL, LS, Syscall(1, X86_64, 0, (1, 0x7FFD3000, 17, 0, 0, 0))),
+        (s.GENIO, LS, Genio(1, formats.IoDirection.WRITE, 0, 17, b"total 0\nfile.txt\n")),
+        (s.SYSRET, LS, Sysret(1, X86_64, 0, 0, 17, 9_000)),
+        (s.GENIO, LS, Genio(1, formats.IoDirection.WRITE, 0, len(long_line) + 6,
+                            long_line + b"\tta\\b\n")),
+        (s.GENIO, LS, Genio(0, formats.IoDirection.READ, 0, 0, b"")),
+        (s.GENIO, LS, Genio(2, formats.IoDirection.WRITE, 0, 1, b"x")),
+        (s.PSIG, LS, Psig(17, 1, 0, 0, b"")),
+        (s.PSIG, LS, Psig(10, 0, 0x401136, 0x2000, bytes(128))),
+        (s.PSIG, LS, Psig(13, 0, 1, 0, b"")),
+        (s.PSIG, LS, Psig(2, 128, (1 << 64) - 1, 0x1, b"")),
+        (s.PSIG, LS, Psig(99, 0, 0, 0, b"")),
+        (s.CSW, LS, Csw(1, 1)),
+        (s.CSW, LS, Csw(0, 0)),
+        (s.USER, LS, User(b"app", b"hello\x00")),
+        (s.SYSCALL, THREAD, Syscall(202, X86_64, 0, (0x7F0000001000, 128, 0, 0, 0, 0))),
+        (s.SYSRET, THREAD, Sysret(202, X86_64, 0, 512, -512, 10_000)),
+        (s.SYSCALL, LS, Syscall(999, X86_64, 0, (1, 2, 3, 4, 5, 6))),
+        (s.SYSRET, LS, Sysret(999, X86_64, 0, 38, -38, 700)),
+        (s.SYSCALL, CHILD, Syscall(5, I386, 0, (0x8049000, 0, 0, 0, 0, 0))),
+        (s.SYSRET, CHILD, Sysret(5, I386, 0, 0, 4, 900)),
+        (s.SYSCALL, CHILD, Syscall(231, X86_64, 0, (0, 0, 0, 0, 0, 0))),
+        (s.SYSRET, CHILD, Sysret(231, X86_64, formats.SyscallFlag.UNFINISHED, 0, 0, 0)),
+        (s.SYSRET, LS, Sysret(8, X86_64, 0, 0, -1, 100)),
+        (s.SYSRET, LS, Sysret(3, X86_64, 0, 9999, -9999, 100)),
+    ]
+
+
+def _lifecycle() -> list[Entry]:
+    s = RecordKind
+    e = formats.ProcEvent
+    f = formats.ProcFlag
+    return [
+        (s.PROC, LS, Proc(e.FORK, 0, 4243, 0, 0, b"")),
+        (s.PROC, LS, Proc(e.VFORK, 0, 4246, 0, 0, b"")),
+        (s.PROC, LS, Proc(e.CLONE, f.THREAD, 4245, 0, 0, b"")),
+        (s.PROC, LS, Proc(e.CLONE, 0, 4247, 0, 0, b"")),
+        (s.PROC, CHILD, Proc(e.EXIT, 0, 0, 3, 0, b"")),
+        (s.PROC, ODD_COMM, Proc(e.EXIT, f.SIGNALED | f.CORE_DUMPED, 0, 0, 11, b"")),
+        (s.PROC, ODD_COMM, Proc(e.EXIT, f.SIGNALED, 0, 0, 9, b"")),
+        (s.PROC, LS, Proc(e.ATTACH, 0, 0, 0, 0, b"")),
+        (s.PROC, LS, Proc(e.DETACH, 0, 0, 0, 0, b"")),
+        (s.PROC, LS, Proc(e.LOST, 0, 0, 0, 0, b"ptrace: No such process")),
+        (s.PROC, LS, Proc(42, 0, 1, 2, 0, b"from the future")),
+        (s.PROBE, LS, Probe(3, formats.ProbeSite.ENTRY, 0x401136, 0, 0, (16, 0x7FFD4000),
+                            b"ls:main")),
+        (s.PROBE, LS, Probe(3, formats.ProbeSite.RETURN, 0x4011A0, 0, 0x5555_0000_1000, (),
+                            b"ls:main")),
+        (s.PROBE, LS, Probe(4, formats.ProbeSite.OFFSET, 0x401146, 0x10, 0, (), b"ls:main+0x10")),
+        (s.SAMPLE, LS, Sample(0x401136, 0x7FFD5000, (0x401200, 0x7F0000002000))),
+        (s.SAMPLE, THREAD, Sample(0x401136, 0x7FFD6000, ())),
+        (s.MMAP, LS, Mmap(0x7F0000000000, 0x7F0000022000, 0x1000, 5, 0x2,
+                          bytes.fromhex("1a2b3c4d5e6f"), b"/usr/lib/libc.so.6")),
+        (s.MMAP, LS, Mmap(0x400000, 0x401000, 0, 1, 0x2, b"", b"/usr/bin/ls")),
+        (s.DROP, RECORDER, Drop(formats.DropError.ENOSPC, 17)),
+        (s.DROP, RECORDER, Drop(formats.DropError.ENOMEM, 1)),
+        (UNKNOWN_KIND, LS, bytes(range(12))),
+    ]
+
+
+def _encode(entries: list[Entry], order: formats.ByteOrder, first_index: int) -> list[bytes]:
+    codec = formats.codec(order)
+    encoded = []
+    for index, (kind, (pid, tid, comm), payload) in enumerate(entries, first_index):
+        ts = START_NS + index * 1_000_250
+        if isinstance(payload, bytes):
+            encoded.append(codec.encode_raw_record(kind, pid, tid, ts, comm, payload))
+        else:
+            encoded.append(codec.encode_record(RecordKind(kind), pid, tid, ts, comm, payload))
+    return encoded
+
+
+def trace(order: formats.ByteOrder = "little", compress: bool = False) -> tuple[bytes, list[int]]:
+    """A trace of every kind in three batches; returns its bytes and each batch's offset."""
+    out = io.BytesIO()
+    out.write(formats.encode_file_header(formats.FileHeader(**HEADER, byte_order=order)))
+    framing = formats.batch_framing(order)
+    compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL) if compress else None
+    offsets = []
+    index = 0
+    for group in (_calls(), _io_and_signals(), _lifecycle()):
+        offsets.append(out.tell())
+        out.write(framing.encode(_encode(group, order, index), compressor))
+        index += len(group)
+    return out.getvalue(), offsets
+
+
+def vectors() -> dict[str, bytes]:
+    plain, offsets = trace()
+    damaged = bytearray(plain)
+    # A payload byte of the middle batch: its checksum fails, its header holds.
+    damaged[offsets[1] + formats.batch_framing().size + 50] ^= 0x40
+    torn_at = offsets[2] + (len(plain) - offsets[2]) // 2
+    return {
+        "all_kinds.ktr": plain,
+        "all_kinds_zstd.ktr": trace(compress=True)[0],
+        "all_kinds_big.ktr": trace(order="big")[0],
+        "corrupt_middle.ktr": bytes(damaged),
+        "torn_tail.ktr": plain[:torn_at],
+    }
+
+
+def update_expected(names: list[str]) -> None:
+    """Rewrite the expected outputs from the current ktrdump (review the diff!)."""
+    import contextlib
+    import os
+
+    from ktrdump.cli import main
+
+    os.chdir(HERE)
+    for name in names:
+        stem = name.removesuffix(".ktr")
+        for suffix, extra in ((".txt", []), (".jsonl", ["--json"])):
+            stdout, stderr = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                status = main([*extra, name])
+            (HERE / (stem + suffix)).write_text(stdout.getvalue())
+            if status or stderr.getvalue():
+                (HERE / (stem + ".stderr")).write_text(stderr.getvalue())
+                (HERE / (stem + ".status")).write_text(f"{status}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--update-expected", action="store_true",
+                        help="also rewrite the expected outputs from the current ktrdump")
+    arguments = parser.parse_args(argv)
+    files = vectors()
+    for name, data in files.items():
+        (HERE / name).write_bytes(data)
+    if arguments.update_expected:
+        update_expected(list(files))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
