@@ -1,0 +1,580 @@
+"""Hand-written syscall signatures: what each argument and return value *is*.
+
+The recorder reads these to decide which arguments are paths to record as
+NAMEI, which buffers hold I/O data to record as GENIO, and where argv/envp
+are; ktrdump reads them to decode the raw argument words of a SYSCALL/SYSRET
+record. The model is the falcosecurity/libs event table: a name and typed
+parameters, as data. (Not derived from it or from strace: written from the
+kernel's ``SYSCALL_DEFINE`` prototypes and the man pages.)
+
+Guarantees:
+
+- Every signature of an ABI names a syscall of that ABI's table (a test checks
+  it), with its arguments in the kernel's register order for that ABI: e.g.
+  i386 ``clone`` passes ``tls`` before ``child_tid``, and i386 splits 64-bit
+  offsets across two registers (``OFFSET_LOW``/``OFFSET_HIGH``).
+- ``length_arg`` and ``dirfd_arg`` always point at an argument of the same
+  signature; data-carrying kinds (``IO_IN_KINDS``/``IO_OUT_KINDS``) only
+  appear next to an ``FD`` argument, ``Signature.io_fd_arg``.
+- x32 processes use the x86_64 signatures (same registers, 32-bit pointers),
+  except for the few calls whose x32 entry takes different arguments.
+
+Does not: cover every syscall (a call without a signature is shown with raw
+arguments), describe structures behind pointers (a ``PTR`` is an address), or
+say how wide a value is: raw argument words are ABI-sized, and a consumer
+sign-extends ``INT``/``FD``/``OFFSET`` values of a 32-bit ABI itself.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import NamedTuple
+
+
+class ArgKind(enum.Enum):
+    """What a syscall argument is; the value is a stable lowercase label."""
+
+    INT = "int"  # a signed number
+    UINT = "uint"  # an unsigned number
+    HEX = "hex"  # a flag word or mask that has no decoder of its own
+    FD = "fd"  # a file descriptor
+    DIRFD = "dirfd"  # a directory fd, or AT_FDCWD (-100) for the current directory
+    PATH = "path"  # a NUL-terminated path the kernel looks up (a NAMEI record)
+    STRING = "string"  # a NUL-terminated string that is not looked up (symlink target)
+    PATH_OUT = "path_out"  # a buffer the call fills with a path; length = return value
+    PTR = "ptr"  # an address; what it points to is not decoded
+    SIZE = "size"  # a byte count
+    OFFSET = "offset"  # a file offset in one register
+    OFFSET_LOW = "offset_low"  # low 32 bits of a 64-bit offset split over two registers
+    OFFSET_HIGH = "offset_high"  # high 32 bits of it
+    IGNORED = "ignored"  # a register slot the kernel does not read on this ABI
+    BUF_IN = "buf_in"  # data the call reads from memory; length_arg gives its size
+    BUF_OUT = "buf_out"  # data the call writes to memory; size = return value
+    IOVEC_IN = "iovec_in"  # struct iovec[] the call reads; length_arg gives the count
+    IOVEC_OUT = "iovec_out"  # struct iovec[] the call fills; total = return value
+    MSGHDR_IN = "msghdr_in"  # struct msghdr whose iovecs the call reads
+    MSGHDR_OUT = "msghdr_out"  # struct msghdr whose iovecs the call fills
+    MMSGHDR_IN = "mmsghdr_in"  # struct mmsghdr[]; length_arg gives the count
+    MMSGHDR_OUT = "mmsghdr_out"  # struct mmsghdr[] the call fills
+    SOCKADDR_IN = "sockaddr_in"  # a socket address the call reads; length_arg = its size
+    SOCKADDR_OUT = "sockaddr_out"  # a socket address the call fills; length_arg = SOCKLEN_PTR
+    SOCKLEN_PTR = "socklen_ptr"  # socklen_t *: in, the buffer size; out, the address size
+    FD_PAIR_OUT = "fd_pair_out"  # int[2] the call fills with two new fds
+    ARGV = "argv"  # NULL-terminated array of string pointers (execve argv)
+    ENVP = "envp"  # the same, for the environment
+    PID = "pid"  # a process or thread id (0 and negatives have meanings)
+    UID = "uid"
+    GID = "gid"
+    DEV = "dev"  # a device number (dev_t)
+    MODE = "mode"  # file type and permission bits (S_IF*, 0755)
+    OPEN_FLAGS = "open_flags"  # O_*
+    ACCESS_MODE = "access_mode"  # F_OK / R_OK | W_OK | X_OK
+    AT_FLAGS = "at_flags"  # AT_*
+    RENAME_FLAGS = "rename_flags"  # RENAME_*
+    MOUNT_FLAGS = "mount_flags"  # MS_*
+    UMOUNT_FLAGS = "umount_flags"  # MNT_FORCE, MNT_DETACH, ...
+    WHENCE = "whence"  # SEEK_*
+    FCNTL_CMD = "fcntl_cmd"  # F_*
+    IOCTL_REQUEST = "ioctl_request"  # an ioctl request number
+    MMAP_PROT = "mmap_prot"  # PROT_*
+    MMAP_FLAGS = "mmap_flags"  # MAP_*
+    MREMAP_FLAGS = "mremap_flags"  # MREMAP_*
+    MADVISE_ADVICE = "madvise_advice"  # MADV_*
+    CLONE_FLAGS = "clone_flags"  # CLONE_* | exit signal
+    WAIT_OPTIONS = "wait_options"  # WNOHANG, WUNTRACED, __WALL, ...
+    SIGNAL = "signal"  # a signal number
+    SIGSET = "sigset"  # a pointer to a signal set
+    SIGPROCMASK_HOW = "sigprocmask_how"  # SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK
+    CLOCK_ID = "clock_id"  # CLOCK_*
+    FUTEX_OP = "futex_op"  # FUTEX_* | FUTEX_PRIVATE_FLAG ...
+    PRCTL_OPTION = "prctl_option"  # PR_*
+    ARCH_PRCTL_CODE = "arch_prctl_code"  # ARCH_SET_FS, ...
+    EPOLL_CTL_OP = "epoll_ctl_op"  # EPOLL_CTL_*
+    SOCKET_DOMAIN = "socket_domain"  # AF_*
+    SOCKET_TYPE = "socket_type"  # SOCK_* | SOCK_CLOEXEC | SOCK_NONBLOCK
+    SOCKOPT_LEVEL = "sockopt_level"  # SOL_*
+    SOCKOPT_NAME = "sockopt_name"  # SO_*, TCP_*, ... (meaning depends on the level)
+    MSG_FLAGS = "msg_flags"  # MSG_*
+    SHUTDOWN_HOW = "shutdown_how"  # SHUT_*
+    SOCKETCALL_CALL = "socketcall_call"  # i386 socketcall: SYS_SOCKET, ... (see SOCKETCALLS)
+
+
+class RetKind(enum.Enum):
+    """What a syscall's return value is (when it is not an error)."""
+
+    INT = "int"
+    HEX = "hex"
+    FD = "fd"
+    SIZE = "size"  # a byte count
+    OFFSET = "offset"  # a file offset
+    PTR = "ptr"  # an address
+    PID = "pid"
+    UID = "uid"
+    GID = "gid"
+    SIGNAL = "signal"
+    NONE = "none"  # does not return to the caller (exit) or its value is not a result
+
+
+#: Kinds whose memory the call reads: the data a write-like call sends (GENIO out).
+IO_IN_KINDS: frozenset[ArgKind] = frozenset(
+    {ArgKind.BUF_IN, ArgKind.IOVEC_IN, ArgKind.MSGHDR_IN, ArgKind.MMSGHDR_IN}
+)
+#: Kinds whose memory the call fills: the data a read-like call receives (GENIO in).
+IO_OUT_KINDS: frozenset[ArgKind] = frozenset(
+    {ArgKind.BUF_OUT, ArgKind.IOVEC_OUT, ArgKind.MSGHDR_OUT, ArgKind.MMSGHDR_OUT}
+)
+
+
+class Arg(NamedTuple):
+    """One argument: its man-page name, its kind, and the argument it depends on.
+
+    ``length_arg``: for BUF_IN the byte count; for BUF_OUT and PATH_OUT the
+    buffer's capacity (the bytes filled are the return value); for IOVEC_* and
+    MMSGHDR_* the element count; for SOCKADDR_IN the address length; for
+    SOCKADDR_OUT the SOCKLEN_PTR argument. ``dirfd_arg``: for a PATH (or
+    PATH_OUT) resolved relative to a DIRFD, that DIRFD.
+    """
+
+    name: str
+    kind: ArgKind
+    length_arg: int | None = None
+    dirfd_arg: int | None = None
+
+
+class Signature(NamedTuple):
+    """A syscall's typed parameters and return kind, with derived indices.
+
+    ``path_args``: indices of PATH arguments (the recorder's NAMEI records).
+    ``io_args``: indices of I/O data arguments (IO_IN_KINDS | IO_OUT_KINDS).
+    ``io_fd_arg``: the FD those move data through, or None when there are none.
+    """
+
+    name: str
+    args: tuple[Arg, ...]
+    ret: RetKind
+    path_args: tuple[int, ...]
+    io_args: tuple[int, ...]
+    io_fd_arg: int | None
+
+
+def _sig(name: str, ret: RetKind, *args: Arg) -> Signature:
+    path_args = tuple(i for i, a in enumerate(args) if a.kind is ArgKind.PATH)
+    io_args = tuple(i for i, a in enumerate(args) if a.kind in IO_IN_KINDS | IO_OUT_KINDS)
+    io_fd_arg = None
+    if io_args:
+        io_fd_arg = next(i for i, a in enumerate(args) if a.kind is ArgKind.FD)
+    return Signature(name, tuple(args), ret, path_args, io_args, io_fd_arg)
+
+
+K = ArgKind
+R = RetKind
+
+
+def _a(name: str, kind: ArgKind, *, length: int | None = None, dirfd: int | None = None) -> Arg:
+    return Arg(name, kind, length, dirfd)
+
+
+# Argument shorthands used over and over below.
+_FD = _a("fd", K.FD)
+_PATHNAME = _a("pathname", K.PATH)
+_DIRFD = _a("dirfd", K.DIRFD)
+_AT_PATHNAME = _a("pathname", K.PATH, dirfd=0)
+_STATBUF = _a("statbuf", K.PTR)
+_MODE = _a("mode", K.MODE)
+_SOCKFD = _a("sockfd", K.FD)
+
+
+def _same_args(names: Iterable[str], ret: RetKind, *args: Arg) -> list[Signature]:
+    return [_sig(name, ret, *args) for name in names]
+
+
+# --------------------------------------------------------------------------- common
+# Calls whose arguments are the same on x86_64 and i386 (i386 passes 32-bit words).
+
+_COMMON: list[Signature] = [
+    # I/O
+    _sig("read", R.SIZE, _FD, _a("buf", K.BUF_OUT, length=2), _a("count", K.SIZE)),
+    _sig("write", R.SIZE, _FD, _a("buf", K.BUF_IN, length=2), _a("count", K.SIZE)),
+    _sig("readv", R.SIZE, _FD, _a("iov", K.IOVEC_OUT, length=2), _a("iovcnt", K.INT)),
+    _sig("writev", R.SIZE, _FD, _a("iov", K.IOVEC_IN, length=2), _a("iovcnt", K.INT)),
+    _sig("lseek", R.OFFSET, _FD, _a("offset", K.OFFSET), _a("whence", K.WHENCE)),
+    _sig("getdents64", R.SIZE, _FD, _a("dirp", K.PTR), _a("count", K.SIZE)),
+    _sig("getdents", R.SIZE, _FD, _a("dirp", K.PTR), _a("count", K.SIZE)),
+    _sig("sendfile", R.SIZE, _a("out_fd", K.FD), _a("in_fd", K.FD), _a("offset", K.PTR),
+         _a("count", K.SIZE)),
+    _sig("splice", R.SIZE, _a("fd_in", K.FD), _a("off_in", K.PTR), _a("fd_out", K.FD),
+         _a("off_out", K.PTR), _a("len", K.SIZE), _a("flags", K.HEX)),
+    _sig("copy_file_range", R.SIZE, _a("fd_in", K.FD), _a("off_in", K.PTR),
+         _a("fd_out", K.FD), _a("off_out", K.PTR), _a("len", K.SIZE), _a("flags", K.HEX)),
+    # opening and closing
+    _sig("open", R.FD, _PATHNAME, _a("flags", K.OPEN_FLAGS), _MODE),
+    _sig("openat", R.FD, _DIRFD, _AT_PATHNAME, _a("flags", K.OPEN_FLAGS), _MODE),
+    _sig("openat2", R.FD, _DIRFD, _AT_PATHNAME, _a("how", K.PTR), _a("size", K.SIZE)),
+    _sig("creat", R.FD, _PATHNAME, _MODE),
+    _sig("close", R.INT, _FD),
+    _sig("close_range", R.INT, _a("first", K.UINT), _a("last", K.UINT), _a("flags", K.HEX)),
+    _sig("dup", R.FD, _a("oldfd", K.FD)),
+    _sig("dup2", R.FD, _a("oldfd", K.FD), _a("newfd", K.FD)),
+    _sig("dup3", R.FD, _a("oldfd", K.FD), _a("newfd", K.FD), _a("flags", K.OPEN_FLAGS)),
+    _sig("pipe", R.INT, _a("pipefd", K.FD_PAIR_OUT)),
+    _sig("pipe2", R.INT, _a("pipefd", K.FD_PAIR_OUT), _a("flags", K.OPEN_FLAGS)),
+    _sig("fcntl", R.INT, _FD, _a("cmd", K.FCNTL_CMD), _a("arg", K.HEX)),
+    _sig("ioctl", R.INT, _FD, _a("request", K.IOCTL_REQUEST), _a("arg", K.HEX)),
+    # file status
+    _sig("stat", R.INT, _PATHNAME, _STATBUF),
+    _sig("lstat", R.INT, _PATHNAME, _STATBUF),
+    _sig("fstat", R.INT, _FD, _STATBUF),
+    _sig("statx", R.INT, _DIRFD, _AT_PATHNAME, _a("flags", K.AT_FLAGS), _a("mask", K.HEX),
+         _a("statxbuf", K.PTR)),
+    _sig("statfs", R.INT, _a("path", K.PATH), _a("buf", K.PTR)),
+    _sig("fstatfs", R.INT, _FD, _a("buf", K.PTR)),
+    _sig("access", R.INT, _PATHNAME, _a("mode", K.ACCESS_MODE)),
+    _sig("faccessat", R.INT, _DIRFD, _AT_PATHNAME, _a("mode", K.ACCESS_MODE)),
+    _sig("faccessat2", R.INT, _DIRFD, _AT_PATHNAME, _a("mode", K.ACCESS_MODE),
+         _a("flags", K.AT_FLAGS)),
+    _sig("readlink", R.SIZE, _PATHNAME, _a("buf", K.PATH_OUT, length=2),
+         _a("bufsiz", K.SIZE)),
+    _sig("readlinkat", R.SIZE, _DIRFD, _AT_PATHNAME, _a("buf", K.PATH_OUT, length=3),
+         _a("bufsiz", K.SIZE)),
+    _sig("getcwd", R.SIZE, _a("buf", K.PATH_OUT, length=1), _a("size", K.SIZE)),
+    # changing the file system
+    _sig("unlink", R.INT, _PATHNAME),
+    _sig("unlinkat", R.INT, _DIRFD, _AT_PATHNAME, _a("flags", K.AT_FLAGS)),
+    _sig("rename", R.INT, _a("oldpath", K.PATH), _a("newpath", K.PATH)),
+    _sig("renameat", R.INT, _a("olddirfd", K.DIRFD), _a("oldpath", K.PATH, dirfd=0),
+         _a("newdirfd", K.DIRFD), _a("newpath", K.PATH, dirfd=2)),
+    _sig("renameat2", R.INT, _a("olddirfd", K.DIRFD), _a("oldpath", K.PATH, dirfd=0),
+         _a("newdirfd", K.DIRFD), _a("newpath", K.PATH, dirfd=2),
+         _a("flags", K.RENAME_FLAGS)),
+    _sig("mkdir", R.INT, _PATHNAME, _MODE),
+    _sig("mkdirat", R.INT, _DIRFD, _AT_PATHNAME, _MODE),
+    _sig("rmdir", R.INT, _PATHNAME),
+    _sig("link", R.INT, _a("oldpath", K.PATH), _a("newpath", K.PATH)),
+    _sig("linkat", R.INT, _a("olddirfd", K.DIRFD), _a("oldpath", K.PATH, dirfd=0),
+         _a("newdirfd", K.DIRFD), _a("newpath", K.PATH, dirfd=2), _a("flags", K.AT_FLAGS)),
+    # The target of a symlink is stored, not looked up: a STRING, not a PATH.
+    _sig("symlink", R.INT, _a("target", K.STRING), _a("linkpath", K.PATH)),
+    _sig("symlinkat", R.INT, _a("target", K.STRING), _a("newdirfd", K.DIRFD),
+         _a("linkpath", K.PATH, dirfd=1)),
+    _sig("chmod", R.INT, _PATHNAME, _MODE),
+    _sig("fchmod", R.INT, _FD, _MODE),
+    _sig("fchmodat", R.INT, _DIRFD, _AT_PATHNAME, _MODE),
+    _sig("fchmodat2", R.INT, _DIRFD, _AT_PATHNAME, _MODE, _a("flags", K.AT_FLAGS)),
+    # On i386 chown/lchown/fchown are the 16-bit-id calls; chown32 & co. below.
+    _sig("chown", R.INT, _PATHNAME, _a("owner", K.UID), _a("group", K.GID)),
+    _sig("lchown", R.INT, _PATHNAME, _a("owner", K.UID), _a("group", K.GID)),
+    _sig("fchown", R.INT, _FD, _a("owner", K.UID), _a("group", K.GID)),
+    _sig("fchownat", R.INT, _DIRFD, _AT_PATHNAME, _a("owner", K.UID), _a("group", K.GID),
+         _a("flags", K.AT_FLAGS)),
+    _sig("truncate", R.INT, _a("path", K.PATH), _a("length", K.OFFSET)),
+    _sig("ftruncate", R.INT, _FD, _a("length", K.OFFSET)),
+    _sig("mknod", R.INT, _PATHNAME, _MODE, _a("dev", K.DEV)),
+    _sig("mknodat", R.INT, _DIRFD, _AT_PATHNAME, _MODE, _a("dev", K.DEV)),
+    # mount's source is often not a path at all ("proc", "tmpfs"): not looked up here.
+    _sig("mount", R.INT, _a("source", K.STRING), _a("target", K.PATH),
+         _a("filesystemtype", K.STRING), _a("mountflags", K.MOUNT_FLAGS), _a("data", K.PTR)),
+    _sig("umount2", R.INT, _a("target", K.PATH), _a("flags", K.UMOUNT_FLAGS)),
+    _sig("chroot", R.INT, _a("path", K.PATH)),
+    _sig("chdir", R.INT, _a("path", K.PATH)),
+    _sig("fchdir", R.INT, _FD),
+    # utimensat's pathname may be NULL (then dirfd is the file itself).
+    _sig("utimensat", R.INT, _DIRFD, _AT_PATHNAME, _a("times", K.PTR), _a("flags", K.AT_FLAGS)),
+    _sig("umask", R.INT, _a("mask", K.MODE)),
+    # sockets
+    _sig("socket", R.FD, _a("domain", K.SOCKET_DOMAIN), _a("type", K.SOCKET_TYPE),
+         _a("protocol", K.INT)),
+    _sig("socketpair", R.INT, _a("domain", K.SOCKET_DOMAIN), _a("type", K.SOCKET_TYPE),
+         _a("protocol", K.INT), _a("sv", K.FD_PAIR_OUT)),
+    _sig("connect", R.INT, _SOCKFD, _a("addr", K.SOCKADDR_IN, length=2),
+         _a("addrlen", K.UINT)),
+    _sig("bind", R.INT, _SOCKFD, _a("addr", K.SOCKADDR_IN, length=2), _a("addrlen", K.UINT)),
+    _sig("listen", R.INT, _SOCKFD, _a("backlog", K.INT)),
+    _sig("accept4", R.FD, _SOCKFD, _a("addr", K.SOCKADDR_OUT, length=2),
+         _a("addrlen", K.SOCKLEN_PTR), _a("flags", K.SOCKET_TYPE)),
+    _sig("sendto", R.SIZE, _SOCKFD, _a("buf", K.BUF_IN, length=2), _a("len", K.SIZE),
+         _a("flags", K.MSG_FLAGS), _a("dest_addr", K.SOCKADDR_IN, length=5),
+         _a("addrlen", K.UINT)),
+    _sig("recvfrom", R.SIZE, _SOCKFD, _a("buf", K.BUF_OUT, length=2), _a("len", K.SIZE),
+         _a("flags", K.MSG_FLAGS), _a("src_addr", K.SOCKADDR_OUT, length=5),
+         _a("addrlen", K.SOCKLEN_PTR)),
+    _sig("sendmsg", R.SIZE, _SOCKFD, _a("msg", K.MSGHDR_IN), _a("flags", K.MSG_FLAGS)),
+    _sig("recvmsg", R.SIZE, _SOCKFD, _a("msg", K.MSGHDR_OUT), _a("flags", K.MSG_FLAGS)),
+    _sig("sendmmsg", R.INT, _SOCKFD, _a("msgvec", K.MMSGHDR_IN, length=2),
+         _a("vlen", K.UINT), _a("flags", K.MSG_FLAGS)),
+    _sig("recvmmsg", R.INT, _SOCKFD, _a("msgvec", K.MMSGHDR_OUT, length=2),
+         _a("vlen", K.UINT), _a("flags", K.MSG_FLAGS), _a("timeout", K.PTR)),
+    _sig("shutdown", R.INT, _SOCKFD, _a("how", K.SHUTDOWN_HOW)),
+    _sig("getsockopt", R.INT, _SOCKFD, _a("level", K.SOCKOPT_LEVEL),
+         _a("optname", K.SOCKOPT_NAME), _a("optval", K.PTR), _a("optlen", K.SOCKLEN_PTR)),
+    _sig("setsockopt", R.INT, _SOCKFD, _a("level", K.SOCKOPT_LEVEL),
+         _a("optname", K.SOCKOPT_NAME), _a("optval", K.PTR), _a("optlen", K.UINT)),
+    *_same_args(("getsockname", "getpeername"), R.INT, _SOCKFD,
+                _a("addr", K.SOCKADDR_OUT, length=2), _a("addrlen", K.SOCKLEN_PTR)),
+    # memory
+    _sig("munmap", R.INT, _a("addr", K.PTR), _a("length", K.SIZE)),
+    _sig("mprotect", R.INT, _a("addr", K.PTR), _a("len", K.SIZE), _a("prot", K.MMAP_PROT)),
+    _sig("mremap", R.PTR, _a("old_address", K.PTR), _a("old_size", K.SIZE),
+         _a("new_size", K.SIZE), _a("flags", K.MREMAP_FLAGS), _a("new_address", K.PTR)),
+    _sig("brk", R.PTR, _a("addr", K.PTR)),
+    _sig("madvise", R.INT, _a("addr", K.PTR), _a("length", K.SIZE),
+         _a("advice", K.MADVISE_ADVICE)),
+    # processes
+    _sig("clone3", R.PID, _a("cl_args", K.PTR), _a("size", K.SIZE)),
+    _sig("fork", R.PID),
+    _sig("vfork", R.PID),
+    _sig("execve", R.INT, _PATHNAME, _a("argv", K.ARGV), _a("envp", K.ENVP)),
+    _sig("execveat", R.INT, _DIRFD, _AT_PATHNAME, _a("argv", K.ARGV), _a("envp", K.ENVP),
+         _a("flags", K.AT_FLAGS)),
+    _sig("exit", R.NONE, _a("status", K.INT)),
+    _sig("exit_group", R.NONE, _a("status", K.INT)),
+    _sig("wait4", R.PID, _a("pid", K.PID), _a("wstatus", K.PTR),
+         _a("options", K.WAIT_OPTIONS), _a("rusage", K.PTR)),
+    _sig("waitid", R.INT, _a("idtype", K.INT), _a("id", K.INT), _a("infop", K.PTR),
+         _a("options", K.WAIT_OPTIONS), _a("rusage", K.PTR)),
+    _sig("kill", R.INT, _a("pid", K.PID), _a("sig", K.SIGNAL)),
+    _sig("tkill", R.INT, _a("tid", K.PID), _a("sig", K.SIGNAL)),
+    _sig("tgkill", R.INT, _a("tgid", K.PID), _a("tid", K.PID), _a("sig", K.SIGNAL)),
+    *_same_args(("getpid", "gettid", "getppid", "getpgrp", "setsid"), R.PID),
+    *_same_args(("getpgid", "getsid"), R.PID, _a("pid", K.PID)),
+    _sig("setpgid", R.INT, _a("pid", K.PID), _a("pgid", K.PID)),
+    *_same_args(("getuid", "geteuid"), R.UID),
+    *_same_args(("getgid", "getegid"), R.GID),
+    _sig("setuid", R.INT, _a("uid", K.UID)),
+    _sig("setgid", R.INT, _a("gid", K.GID)),
+    _sig("prctl", R.INT, _a("option", K.PRCTL_OPTION), _a("arg2", K.HEX), _a("arg3", K.HEX),
+         _a("arg4", K.HEX), _a("arg5", K.HEX)),
+    _sig("arch_prctl", R.INT, _a("code", K.ARCH_PRCTL_CODE), _a("addr", K.HEX)),
+    _sig("set_tid_address", R.PID, _a("tidptr", K.PTR)),
+    _sig("set_robust_list", R.INT, _a("head", K.PTR), _a("len", K.SIZE)),
+    _sig("get_robust_list", R.INT, _a("pid", K.PID), _a("head_ptr", K.PTR),
+         _a("len_ptr", K.PTR)),
+    _sig("rseq", R.INT, _a("rseq", K.PTR), _a("rseq_len", K.UINT), _a("flags", K.HEX),
+         _a("sig", K.HEX)),
+    # signals
+    _sig("rt_sigaction", R.INT, _a("signum", K.SIGNAL), _a("act", K.PTR), _a("oldact", K.PTR),
+         _a("sigsetsize", K.SIZE)),
+    _sig("rt_sigprocmask", R.INT, _a("how", K.SIGPROCMASK_HOW), _a("set", K.SIGSET),
+         _a("oldset", K.SIGSET), _a("sigsetsize", K.SIZE)),
+    # rt_sigreturn "returns" the interrupted context's register, not a result.
+    _sig("rt_sigreturn", R.NONE),
+    _sig("rt_sigsuspend", R.INT, _a("mask", K.SIGSET), _a("sigsetsize", K.SIZE)),
+    _sig("rt_sigpending", R.INT, _a("set", K.SIGSET), _a("sigsetsize", K.SIZE)),
+    _sig("rt_sigtimedwait", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.PTR),
+         _a("timeout", K.PTR), _a("sigsetsize", K.SIZE)),
+    _sig("rt_sigqueueinfo", R.INT, _a("tgid", K.PID), _a("sig", K.SIGNAL), _a("info", K.PTR)),
+    _sig("sigaltstack", R.INT, _a("ss", K.PTR), _a("old_ss", K.PTR)),
+    # time
+    _sig("nanosleep", R.INT, _a("req", K.PTR), _a("rem", K.PTR)),
+    _sig("clock_nanosleep", R.INT, _a("clockid", K.CLOCK_ID), _a("flags", K.HEX),
+         _a("request", K.PTR), _a("remain", K.PTR)),
+    _sig("clock_gettime", R.INT, _a("clockid", K.CLOCK_ID), _a("tp", K.PTR)),
+    _sig("clock_getres", R.INT, _a("clockid", K.CLOCK_ID), _a("res", K.PTR)),
+    # waiting for events
+    _sig("futex", R.INT, _a("uaddr", K.PTR), _a("futex_op", K.FUTEX_OP), _a("val", K.UINT),
+         _a("timeout", K.PTR), _a("uaddr2", K.PTR), _a("val3", K.UINT)),
+    _sig("poll", R.INT, _a("fds", K.PTR), _a("nfds", K.UINT), _a("timeout", K.INT)),
+    _sig("ppoll", R.INT, _a("fds", K.PTR), _a("nfds", K.UINT), _a("tmo_p", K.PTR),
+         _a("sigmask", K.SIGSET), _a("sigsetsize", K.SIZE)),
+    # pselect6's sixth argument points at {const sigset_t *ss; size_t ss_len}.
+    _sig("pselect6", R.INT, _a("nfds", K.INT), _a("readfds", K.PTR), _a("writefds", K.PTR),
+         _a("exceptfds", K.PTR), _a("timeout", K.PTR), _a("sigmask", K.PTR)),
+    _sig("epoll_create", R.FD, _a("size", K.INT)),
+    _sig("epoll_create1", R.FD, _a("flags", K.HEX)),
+    _sig("epoll_ctl", R.INT, _a("epfd", K.FD), _a("op", K.EPOLL_CTL_OP), _FD,
+         _a("event", K.PTR)),
+    _sig("epoll_wait", R.INT, _a("epfd", K.FD), _a("events", K.PTR),
+         _a("maxevents", K.INT), _a("timeout", K.INT)),
+    _sig("epoll_pwait", R.INT, _a("epfd", K.FD), _a("events", K.PTR),
+         _a("maxevents", K.INT), _a("timeout", K.INT), _a("sigmask", K.SIGSET),
+         _a("sigsetsize", K.SIZE)),
+    _sig("epoll_pwait2", R.INT, _a("epfd", K.FD), _a("events", K.PTR),
+         _a("maxevents", K.INT), _a("timeout", K.PTR), _a("sigmask", K.SIGSET),
+         _a("sigsetsize", K.SIZE)),
+    _sig("eventfd", R.FD, _a("initval", K.UINT)),
+    _sig("eventfd2", R.FD, _a("initval", K.UINT), _a("flags", K.HEX)),
+    _sig("memfd_create", R.FD, _a("name", K.STRING), _a("flags", K.HEX)),
+    _sig("inotify_init", R.FD),
+    _sig("inotify_init1", R.FD, _a("flags", K.HEX)),
+    _sig("inotify_add_watch", R.INT, _FD, _PATHNAME, _a("mask", K.HEX)),
+    _sig("inotify_rm_watch", R.INT, _FD, _a("wd", K.INT)),
+    # system
+    _sig("getrandom", R.SIZE, _a("buf", K.PTR), _a("buflen", K.SIZE), _a("flags", K.HEX)),
+    _sig("sysinfo", R.INT, _a("info", K.PTR)),
+    _sig("uname", R.INT, _a("buf", K.PTR)),
+]
+
+# --------------------------------------------------------------------------- x86_64
+
+_MMAP_ARGS = (
+    _a("addr", K.PTR), _a("length", K.SIZE), _a("prot", K.MMAP_PROT),
+    _a("flags", K.MMAP_FLAGS), _FD,
+)
+_SELECT_ARGS = (
+    _a("nfds", K.INT), _a("readfds", K.PTR), _a("writefds", K.PTR), _a("exceptfds", K.PTR),
+    _a("timeout", K.PTR),
+)
+
+_X86_64_ONLY: list[Signature] = [
+    _sig("pread64", R.SIZE, _FD, _a("buf", K.BUF_OUT, length=2), _a("count", K.SIZE),
+         _a("offset", K.OFFSET)),
+    _sig("pwrite64", R.SIZE, _FD, _a("buf", K.BUF_IN, length=2), _a("count", K.SIZE),
+         _a("offset", K.OFFSET)),
+    # The kernel takes the offset as (pos_l, pos_h) everywhere; on 64-bit pos_l
+    # holds all of it and pos_h is shifted out, but it still occupies a register.
+    _sig("preadv", R.SIZE, _FD, _a("iov", K.IOVEC_OUT, length=2), _a("iovcnt", K.INT),
+         _a("offset", K.OFFSET), _a("pos_h", K.IGNORED)),
+    _sig("pwritev", R.SIZE, _FD, _a("iov", K.IOVEC_IN, length=2), _a("iovcnt", K.INT),
+         _a("offset", K.OFFSET), _a("pos_h", K.IGNORED)),
+    _sig("preadv2", R.SIZE, _FD, _a("iov", K.IOVEC_OUT, length=2), _a("iovcnt", K.INT),
+         _a("offset", K.OFFSET), _a("pos_h", K.IGNORED), _a("flags", K.HEX)),
+    _sig("pwritev2", R.SIZE, _FD, _a("iov", K.IOVEC_IN, length=2), _a("iovcnt", K.INT),
+         _a("offset", K.OFFSET), _a("pos_h", K.IGNORED), _a("flags", K.HEX)),
+    _sig("newfstatat", R.INT, _DIRFD, _AT_PATHNAME, _STATBUF, _a("flags", K.AT_FLAGS)),
+    _sig("mmap", R.PTR, *_MMAP_ARGS, _a("offset", K.OFFSET)),
+    _sig("select", R.INT, *_SELECT_ARGS),
+    _sig("accept", R.FD, _SOCKFD, _a("addr", K.SOCKADDR_OUT, length=2),
+         _a("addrlen", K.SOCKLEN_PTR)),
+    _sig("clone", R.PID, _a("flags", K.CLONE_FLAGS), _a("stack", K.PTR),
+         _a("parent_tid", K.PTR), _a("child_tid", K.PTR), _a("tls", K.PTR)),
+]
+
+# --------------------------------------------------------------------------- i386
+
+_OFFSET_PAIR = (_a("offset_low", K.OFFSET_LOW), _a("offset_high", K.OFFSET_HIGH))
+
+_I386_ONLY: list[Signature] = [
+    _sig("pread64", R.SIZE, _FD, _a("buf", K.BUF_OUT, length=2), _a("count", K.SIZE),
+         *_OFFSET_PAIR),
+    _sig("pwrite64", R.SIZE, _FD, _a("buf", K.BUF_IN, length=2), _a("count", K.SIZE),
+         *_OFFSET_PAIR),
+    _sig("preadv", R.SIZE, _FD, _a("iov", K.IOVEC_OUT, length=2), _a("iovcnt", K.INT),
+         *_OFFSET_PAIR),
+    _sig("pwritev", R.SIZE, _FD, _a("iov", K.IOVEC_IN, length=2), _a("iovcnt", K.INT),
+         *_OFFSET_PAIR),
+    _sig("preadv2", R.SIZE, _FD, _a("iov", K.IOVEC_OUT, length=2), _a("iovcnt", K.INT),
+         *_OFFSET_PAIR, _a("flags", K.HEX)),
+    _sig("pwritev2", R.SIZE, _FD, _a("iov", K.IOVEC_IN, length=2), _a("iovcnt", K.INT),
+         *_OFFSET_PAIR, _a("flags", K.HEX)),
+    # The result lands in *result; the return value is 0 or an error.
+    _sig("_llseek", R.INT, _FD, _a("offset_high", K.OFFSET_HIGH),
+         _a("offset_low", K.OFFSET_LOW), _a("result", K.PTR), _a("whence", K.WHENCE)),
+    _sig("truncate64", R.INT, _a("path", K.PATH), _a("length_low", K.OFFSET_LOW),
+         _a("length_high", K.OFFSET_HIGH)),
+    _sig("ftruncate64", R.INT, _FD, _a("length_low", K.OFFSET_LOW),
+         _a("length_high", K.OFFSET_HIGH)),
+    _sig("sendfile64", R.SIZE, _a("out_fd", K.FD), _a("in_fd", K.FD), _a("offset", K.PTR),
+         _a("count", K.SIZE)),
+    _sig("fcntl64", R.INT, _FD, _a("cmd", K.FCNTL_CMD), _a("arg", K.HEX)),
+    *_same_args(("stat64", "lstat64", "oldstat", "oldlstat"), R.INT, _PATHNAME, _STATBUF),
+    *_same_args(("fstat64", "oldfstat"), R.INT, _FD, _STATBUF),
+    _sig("fstatat64", R.INT, _DIRFD, _AT_PATHNAME, _STATBUF, _a("flags", K.AT_FLAGS)),
+    _sig("statfs64", R.INT, _a("path", K.PATH), _a("sz", K.SIZE), _a("buf", K.PTR)),
+    _sig("fstatfs64", R.INT, _FD, _a("sz", K.SIZE), _a("buf", K.PTR)),
+    # Old mmap (90) takes one pointer to {addr, len, prot, flags, fd, offset};
+    # mmap2's last argument counts 4096-byte pages, not bytes.
+    _sig("mmap", R.PTR, _a("args", K.PTR)),
+    _sig("mmap2", R.PTR, *_MMAP_ARGS, _a("pgoffset", K.UINT)),
+    # Old select (82) takes one pointer to {n, inp, outp, exp, tvp}.
+    _sig("select", R.INT, _a("args", K.PTR)),
+    _sig("_newselect", R.INT, *_SELECT_ARGS),
+    # i386 (CONFIG_CLONE_BACKWARDS) passes tls before child_tid.
+    _sig("clone", R.PID, _a("flags", K.CLONE_FLAGS), _a("stack", K.PTR),
+         _a("parent_tid", K.PTR), _a("tls", K.PTR), _a("child_tid", K.PTR)),
+    _sig("waitpid", R.PID, _a("pid", K.PID), _a("wstatus", K.PTR),
+         _a("options", K.WAIT_OPTIONS)),
+    _sig("umount", R.INT, _a("target", K.PATH)),
+    _sig("socketcall", R.INT, _a("call", K.SOCKETCALL_CALL), _a("args", K.PTR)),
+    _sig("sigreturn", R.NONE),
+    _sig("sigaction", R.INT, _a("signum", K.SIGNAL), _a("act", K.PTR), _a("oldact", K.PTR)),
+    _sig("sigprocmask", R.INT, _a("how", K.SIGPROCMASK_HOW), _a("set", K.SIGSET),
+         _a("oldset", K.SIGSET)),
+    _sig("signal", R.PTR, _a("signum", K.SIGNAL), _a("handler", K.PTR)),
+    *_same_args(("getuid32", "geteuid32"), R.UID),
+    *_same_args(("getgid32", "getegid32"), R.GID),
+    _sig("setuid32", R.INT, _a("uid", K.UID)),
+    _sig("setgid32", R.INT, _a("gid", K.GID)),
+    *_same_args(("chown32", "lchown32"), R.INT, _PATHNAME, _a("owner", K.UID),
+                _a("group", K.GID)),
+    _sig("fchown32", R.INT, _FD, _a("owner", K.UID), _a("group", K.GID)),
+    _sig("set_thread_area", R.INT, _a("u_info", K.PTR)),
+    _sig("get_thread_area", R.INT, _a("u_info", K.PTR)),
+    *_same_args(("olduname", "oldolduname"), R.INT, _a("buf", K.PTR)),
+    # The 64-bit time_t variants a 32-bit process uses since Linux 5.1.
+    _sig("clock_gettime64", R.INT, _a("clockid", K.CLOCK_ID), _a("tp", K.PTR)),
+    _sig("clock_getres_time64", R.INT, _a("clockid", K.CLOCK_ID), _a("res", K.PTR)),
+    _sig("clock_nanosleep_time64", R.INT, _a("clockid", K.CLOCK_ID), _a("flags", K.HEX),
+         _a("request", K.PTR), _a("remain", K.PTR)),
+    _sig("futex_time64", R.INT, _a("uaddr", K.PTR), _a("futex_op", K.FUTEX_OP),
+         _a("val", K.UINT), _a("timeout", K.PTR), _a("uaddr2", K.PTR), _a("val3", K.UINT)),
+    _sig("ppoll_time64", R.INT, _a("fds", K.PTR), _a("nfds", K.UINT), _a("tmo_p", K.PTR),
+         _a("sigmask", K.SIGSET), _a("sigsetsize", K.SIZE)),
+    _sig("pselect6_time64", R.INT, _a("nfds", K.INT), _a("readfds", K.PTR),
+         _a("writefds", K.PTR), _a("exceptfds", K.PTR), _a("timeout", K.PTR),
+         _a("sigmask", K.PTR)),
+    _sig("utimensat_time64", R.INT, _DIRFD, _AT_PATHNAME, _a("times", K.PTR),
+         _a("flags", K.AT_FLAGS)),
+    _sig("recvmmsg_time64", R.INT, _SOCKFD, _a("msgvec", K.MMSGHDR_OUT, length=2),
+         _a("vlen", K.UINT), _a("flags", K.MSG_FLAGS), _a("timeout", K.PTR)),
+    _sig("rt_sigtimedwait_time64", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.PTR),
+         _a("timeout", K.PTR), _a("sigsetsize", K.SIZE)),
+]
+
+# --------------------------------------------------------------------------- x32
+
+# x32's own entries (512..547) for these take the offset in one 64-bit register.
+_X32_OVERRIDES: list[Signature] = [
+    _sig("preadv", R.SIZE, _FD, _a("iov", K.IOVEC_OUT, length=2), _a("iovcnt", K.INT),
+         _a("offset", K.OFFSET)),
+    _sig("pwritev", R.SIZE, _FD, _a("iov", K.IOVEC_IN, length=2), _a("iovcnt", K.INT),
+         _a("offset", K.OFFSET)),
+    _sig("preadv2", R.SIZE, _FD, _a("iov", K.IOVEC_OUT, length=2), _a("iovcnt", K.INT),
+         _a("offset", K.OFFSET), _a("flags", K.HEX)),
+    _sig("pwritev2", R.SIZE, _FD, _a("iov", K.IOVEC_IN, length=2), _a("iovcnt", K.INT),
+         _a("offset", K.OFFSET), _a("flags", K.HEX)),
+]
+
+# --------------------------------------------------------------------------- socketcall
+
+#: i386 socketcall's first argument (include/uapi/linux/net.h SYS_*) -> the call it makes.
+SOCKETCALLS: Mapping[int, str] = MappingProxyType({
+    1: "socket", 2: "bind", 3: "connect", 4: "listen", 5: "accept", 6: "getsockname",
+    7: "getpeername", 8: "socketpair", 9: "send", 10: "recv", 11: "sendto", 12: "recvfrom",
+    13: "shutdown", 14: "setsockopt", 15: "getsockopt", 16: "sendmsg", 17: "recvmsg",
+    18: "accept4", 19: "recvmmsg", 20: "sendmmsg",
+})
+
+# send and recv exist only as socketcall subcalls, not as syscalls of any x86 ABI.
+_SOCKETCALL_ONLY: list[Signature] = [
+    _sig("send", R.SIZE, _SOCKFD, _a("buf", K.BUF_IN, length=2), _a("len", K.SIZE),
+         _a("flags", K.MSG_FLAGS)),
+    _sig("recv", R.SIZE, _SOCKFD, _a("buf", K.BUF_OUT, length=2), _a("len", K.SIZE),
+         _a("flags", K.MSG_FLAGS)),
+]
+
+
+def _index(*groups: Iterable[Signature]) -> dict[str, Signature]:
+    """Name -> signature; a later group overrides an earlier one, a repeat within one fails."""
+    table: dict[str, Signature] = {}
+    for group in groups:
+        names_in_group: set[str] = set()
+        for signature in group:
+            if signature.name in names_in_group:
+                raise ValueError(f"signature {signature.name!r} written twice")
+            names_in_group.add(signature.name)
+            table[signature.name] = signature
+    return table
+
+
+X86_64_SIGNATURES: Mapping[str, Signature] = MappingProxyType(_index(_COMMON, _X86_64_ONLY))
+I386_SIGNATURES: Mapping[str, Signature] = MappingProxyType(_index(_COMMON, _I386_ONLY))
+#: x32 = the x86_64 signatures with the x32 overrides; filtered to x32's table by the caller.
+X32_SIGNATURES_UNFILTERED: Mapping[str, Signature] = MappingProxyType(
+    _index(_COMMON, _X86_64_ONLY, _X32_OVERRIDES)
+)
+_SOCKETCALL_TARGETS = _index(_COMMON, _X86_64_ONLY, _SOCKETCALL_ONLY)
+#: Signature of each socketcall subcall, by SOCKETCALLS number (words read from ``args``).
+SOCKETCALL_SIGNATURES: Mapping[int, Signature] = MappingProxyType(
+    {call: _SOCKETCALL_TARGETS[name] for call, name in SOCKETCALLS.items()}
+)
