@@ -112,6 +112,7 @@ def test_table_sizes_and_unimplemented() -> None:
     assert set(range(424, 470)) <= set(x86_64)
     assert max(linux.syscall_names(Abi.I386)) == 469
     assert 134 in linux.unimplemented_syscalls(Abi.X86_64)  # uselib: listed, no entry point
+    assert 156 in linux.unimplemented_syscalls(Abi.X86_64)  # _sysctl: sys_ni_syscall
     assert 0 not in linux.unimplemented_syscalls(Abi.X86_64)
     assert 17 in linux.unimplemented_syscalls(Abi.I386)  # "break"
     assert linux.unimplemented_syscalls(Abi.UNKNOWN) == frozenset()
@@ -560,6 +561,7 @@ TBL_64 = """\
 1\tcommon\twrite\t\t\tsys_write
 13\t64\trt_sigaction\t\tsys_rt_sigaction
 134\t64\tuselib
+156\t64\t_sysctl\t\t\tsys_ni_syscall
 # don't use numbers 387 through 423
 424\tcommon\tpidfd_send_signal\tsys_pidfd_send_signal
 512\tx32\trt_sigaction\t\tcompat_sys_rt_sigaction
@@ -680,8 +682,8 @@ def test_parse_syscall_tbl_and_select_abi() -> None:
     assert entries[3] == gen.TableEntry(134, "64", "uselib", None)
     x86_64 = gen.select_abi(entries, frozenset({"common", "64"}))
     assert x86_64.names == {0: "read", 1: "write", 13: "rt_sigaction", 134: "uselib",
-                            424: "pidfd_send_signal"}
-    assert x86_64.unimplemented == {134}
+                            156: "_sysctl", 424: "pidfd_send_signal"}
+    assert x86_64.unimplemented == {134, 156}
     x32 = gen.select_abi(entries, frozenset({"common", "x32"}), X32)
     assert x32.names == {X32 | 0: "read", X32 | 1: "write", X32 | 424: "pidfd_send_signal",
                          X32 | 512: "rt_sigaction"}
@@ -754,8 +756,8 @@ def test_generator_is_deterministic_and_writes_valid_modules(tmp_path: Path) -> 
     assert any("rseq_slice_yield" in note for note in notes)
     x86_64 = _exec(first["_syscalls_x86_64.py"])
     assert x86_64["NAMES"] == {0: "read", 1: "write", 13: "rt_sigaction", 134: "uselib",
-                               424: "pidfd_send_signal"}
-    assert x86_64["UNIMPLEMENTED"] == {134}
+                               156: "_sysctl", 424: "pidfd_send_signal"}
+    assert x86_64["UNIMPLEMENTED"] == {134, 156}
     classes = x86_64["CLASSES"]
     assert isinstance(classes, dict)
     assert classes["%file"] == {"uselib"} and classes["%process"] == {"pidfd_send_signal"}

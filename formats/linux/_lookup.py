@@ -122,7 +122,11 @@ def syscall_names(abi: int) -> Mapping[int, str]:
 
 
 def unimplemented_syscalls(abi: int) -> frozenset[int]:
-    """Numbers ``abi``'s table lists without an entry point (the kernel answers ENOSYS)."""
+    """Numbers ``abi``'s table lists as not implemented (the kernel answers ENOSYS).
+
+    Those with no entry point or ``sys_ni_syscall``; a syscall compiled out by
+    the kernel's configuration is not known here.
+    """
     tables = _BY_ABI.get(abi)
     return frozenset() if tables is None else tables.unimplemented
 

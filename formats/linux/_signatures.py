@@ -19,6 +19,9 @@ Guarantees:
 - x32 processes use the x86_64 signatures (same registers, 32-bit pointers),
   except for the few calls whose x32 entry takes different arguments.
 
+A PATH, STRING or buffer pointer may be NULL (utimensat's pathname, a
+recvfrom without src_addr); a consumer checks before reading memory.
+
 Does not: cover every syscall (a call without a signature is shown with raw
 arguments), describe structures behind pointers (a ``PTR`` is an address), or
 say how wide a value is: raw argument words are ABI-sized, and a consumer

@@ -475,9 +475,9 @@ NAMES: Final[dict[int, str]] = {
     469: "file_setattr",
 }
 
-#: numbers the table lists without an entry point (the kernel answers ENOSYS).
+#: numbers with no entry point or sys_ni_syscall: the kernel answers ENOSYS.
 UNIMPLEMENTED: Final[frozenset[int]] = frozenset({
-    17, 31, 32, 35, 44, 53, 56, 58, 98, 112, 127, 130, 137, 167, 169, 188, 189, 253, 273,
+    17, 31, 32, 35, 44, 53, 56, 58, 98, 112, 127, 130, 134, 137, 149, 167, 169, 188, 189, 253, 273,
 })
 
 #: strace trace class -> names of this ABI's syscalls in it.

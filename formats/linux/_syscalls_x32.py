@@ -388,7 +388,7 @@ NAMES: Final[dict[int, str]] = {
     1073742371: "pwritev2",
 }
 
-#: numbers the table lists without an entry point (the kernel answers ENOSYS).
+#: numbers with no entry point or sys_ni_syscall: the kernel answers ENOSYS.
 UNIMPLEMENTED: Final[frozenset[int]] = frozenset({
     1073742005, 1073742006, 1073742007, 1073742008, 1073742009, 1073742036,
 })

@@ -398,9 +398,9 @@ NAMES: Final[dict[int, str]] = {
     469: "file_setattr",
 }
 
-#: numbers the table lists without an entry point (the kernel answers ENOSYS).
+#: numbers with no entry point or sys_ni_syscall: the kernel answers ENOSYS.
 UNIMPLEMENTED: Final[frozenset[int]] = frozenset({
-    134, 174, 177, 178, 180, 181, 182, 183, 184, 185, 205, 211, 212, 214, 215, 236,
+    134, 156, 174, 177, 178, 180, 181, 182, 183, 184, 185, 205, 211, 212, 214, 215, 236,
 })
 
 #: strace trace class -> names of this ABI's syscalls in it.

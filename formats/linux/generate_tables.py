@@ -120,7 +120,11 @@ def parse_syscall_tbl(text: str, source: str = "<tbl>") -> list[TableEntry]:
 
 @dataclass(frozen=True)
 class AbiTable:
-    """The syscalls of one ABI: number -> name, and which have no entry point."""
+    """The syscalls of one ABI: number -> name, and which are not implemented.
+
+    Not implemented: listed with no entry point, or with ``sys_ni_syscall``
+    (the native one for i386; the kernel answers ENOSYS to both).
+    """
 
     names: dict[int, str]
     unimplemented: frozenset[int]
@@ -141,7 +145,7 @@ def select_abi(
             raise GeneratorError(f"duplicate syscall {entry.number} {entry.name!r}")
         names[number] = entry.name
         seen_names.add(entry.name)
-        if entry.entry_point is None:
+        if entry.entry_point in (None, "sys_ni_syscall"):
             unimplemented.add(number)
     return AbiTable(dict(sorted(names.items())), frozenset(unimplemented))
 
@@ -478,7 +482,7 @@ def render_syscalls(
     lines += ["NAMES: Final[dict[int, str]] = {"]
     lines += [f'    {number}: "{name}",' for number, name in table.names.items()]
     lines += ["}", ""]
-    lines += ["#: numbers the table lists without an entry point (the kernel answers ENOSYS)."]
+    lines += ["#: numbers with no entry point or sys_ni_syscall: the kernel answers ENOSYS."]
     lines += _frozenset_literal(
         "UNIMPLEMENTED", [str(n) for n in sorted(table.unimplemented)], "frozenset[int]"
     )
