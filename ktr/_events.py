@@ -28,7 +28,14 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True, eq=False)
 class Tracee:
-    """One traced thread, as the control loop knows it (mutable, loop-owned)."""
+    """One traced thread, as the control loop knows it (mutable, loop-owned).
+
+    The consumer may read every field, clear ``emul_pending`` and use
+    ``extra``; everything else is the loop's bookkeeping. ``comm`` is kept
+    current (re-read after exec and after prctl(PR_SET_NAME)); ``abi`` is the
+    process's ABI from its executable (a syscall event carries the ABI of that
+    one call, which differs for ``int 0x80`` from a 64-bit process).
+    """
 
     tid: int
     pid: int  # thread-group id
@@ -39,6 +46,15 @@ class Tracee:
     in_syscall: bool = False
     entry: SyscallEntry | None = None
     extra: dict[str, object] = field(default_factory=dict)  # consumer's per-thread state
+    # -- control-loop bookkeeping (read-only for consumers) --
+    created: bool = False  # in the spawned command's tree (killed, not detached, at release)
+    reported: bool = True  # False: kept traced only because a seccomp filter forbids detaching
+    started: bool = False  # its first ptrace stop has been seen
+    attaching: bool = False  # seized by attach(): ATTACH is emitted at its first stop
+    pre_exec: bool = False  # the spawned child before its execve: syscalls not reported
+    dropping: bool = False  # detach (or, if killed, let die) at its next stop
+    group_stopped: bool = False  # in a job-control stop, held with PTRACE_LISTEN
+    exited: bool = False  # its thread EXIT event has been emitted (non-leaders)
 
 
 @dataclass(slots=True, frozen=True)
@@ -98,8 +114,15 @@ class ProcessEvent:
     FORK/VFORK/CLONE: ``child`` is the new pid/tid, ``thread`` says whether it
     is a thread of the same process. EXEC: ``path`` is the program, ``former_tid``
     the thread that called execve when it was not the leader. EXIT: ``status``
-    is the exit code, or ``signal`` the killing signal (``core_dumped``).
-    LOST: ``reason`` says why control was lost.
+    is the exit code, or ``signal`` the killing signal (``core_dumped``);
+    ``thread=True`` is a thread other than the leader ending (at its exit stop,
+    still stopped, or when reaped if the kernel skipped that stop, as for
+    SIGKILL); ``thread=False`` is the whole process ending: once, on the
+    leader's Tracee, when the last thread is reaped, with the process's wait
+    status (the thread is gone by then). ATTACH/DETACH: one per thread, at a
+    stop; ``thread`` is true for threads other than the leader; DETACH's
+    ``signal`` is the signal passed on to the tracee as it was let go. LOST:
+    ``reason`` says why control was lost (the thread is no longer traced).
     """
 
     tracee: Tracee

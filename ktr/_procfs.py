@@ -1,0 +1,204 @@
+"""What the control loop reads from ``/proc`` about its (future) tracees.
+
+Guarantees: every reader returns a neutral value (``None``, ``b""``, an empty
+collection) when the process or thread has gone, instead of raising; a
+process can vanish between any two reads and callers must expect that.
+
+Does not: interpret anything beyond what the loop needs (thread lists,
+parent/group links, comm, signal dispositions, tracer, executable ABI).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from formats import Abi
+
+from ._events import ACTION_CAUGHT
+
+_ELF_MAGIC = b"\x7fELF"
+_ELFCLASS32 = 1
+_ELFCLASS64 = 2
+_EM_386 = 3
+_EM_X86_64 = 62
+
+
+def read_comm(tid: int) -> bytes:
+    """The thread's command name (``/proc/TID/comm``), without the newline."""
+    try:
+        with open(f"/proc/{tid}/comm", "rb") as comm:
+            return comm.read().rstrip(b"\n")
+    except OSError:
+        return b""
+
+
+def read_status(tid: int) -> dict[bytes, bytes]:
+    """``/proc/TID/status`` as a mapping of field name to raw value."""
+    fields: dict[bytes, bytes] = {}
+    try:
+        with open(f"/proc/{tid}/status", "rb") as status:
+            for line in status:
+                name, _, value = line.partition(b":")
+                fields[name] = value.strip()
+    except OSError:
+        pass
+    return fields
+
+
+def read_stat(pid: int) -> tuple[bytes, int, int] | None:
+    """(state, ppid, pgrp) from ``/proc/PID/stat``; None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            data = stat.read()
+    except OSError:
+        return None
+    # comm may hold spaces and parentheses: the fields start after the last ')'
+    rest = data[data.rfind(b")") + 2 :].split()
+    if len(rest) < 3:
+        return None
+    return rest[0], int(rest[1]), int(rest[2])
+
+
+def thread_state(tid: int) -> bytes | None:
+    """The one-letter scheduler state (R, S, T, t, Z, X, ...), None if gone."""
+    stat = read_stat(tid)
+    return None if stat is None else stat[0]
+
+
+def thread_group(tid: int) -> int | None:
+    """The process (thread-group) id of ``tid``; None if gone."""
+    value = read_status(tid).get(b"Tgid")
+    return int(value) if value else None
+
+
+def tracer_pid(pid: int) -> int:
+    """The pid tracing ``pid`` (0 if none or gone)."""
+    value = read_status(pid).get(b"TracerPid")
+    return int(value) if value else 0
+
+
+def list_threads(pid: int) -> list[int] | None:
+    """The thread ids of process ``pid``; None if the process is gone."""
+    try:
+        return sorted(int(name) for name in os.listdir(f"/proc/{pid}/task"))
+    except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
+        return None
+    except OSError:
+        return None
+
+
+def _all_pids() -> Iterable[int]:
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            yield int(name)
+
+
+def descendants(roots: Iterable[int]) -> list[int]:
+    """Every existing descendant process of ``roots`` (not the roots), parents first."""
+    children: dict[int, list[int]] = {}
+    for pid in _all_pids():
+        stat = read_stat(pid)
+        if stat is not None:
+            children.setdefault(stat[1], []).append(pid)
+    found: list[int] = []
+    seen = set(roots)
+    queue = list(seen)
+    while queue:
+        parent = queue.pop(0)
+        for child in sorted(children.get(parent, ())):
+            if child not in seen:
+                seen.add(child)
+                found.append(child)
+                queue.append(child)
+    return found
+
+
+def group_members(pgid: int) -> list[int]:
+    """The processes whose process group is ``pgid``."""
+    members = []
+    for pid in _all_pids():
+        stat = read_stat(pid)
+        if stat is not None and stat[2] == pgid:
+            members.append(pid)
+    return sorted(members)
+
+
+def signal_action(tid: int, signo: int) -> int:
+    """PSIG action of ``signo`` for the thread's process: 0 default, 1 ignore, or caught."""
+    if not 1 <= signo <= 64:
+        return 0
+    fields = read_status(tid)
+    bit = 1 << (signo - 1)
+    try:
+        if int(fields.get(b"SigCgt", b"0"), 16) & bit:
+            return ACTION_CAUGHT
+        if int(fields.get(b"SigIgn", b"0"), 16) & bit:
+            return 1
+    except ValueError:
+        pass
+    return 0
+
+
+def abi_of_executable(path: str) -> Abi:
+    """The ABI of an ELF executable from its header (UNKNOWN if unreadable)."""
+    try:
+        with open(path, "rb") as executable:
+            header = executable.read(20)
+    except OSError:
+        return Abi.UNKNOWN
+    if len(header) < 20 or not header.startswith(_ELF_MAGIC):
+        return Abi.UNKNOWN
+    elf_class = header[4]
+    machine = int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")
+    if machine == _EM_X86_64:
+        return Abi.X86_64 if elf_class == _ELFCLASS64 else Abi.X32
+    if machine == _EM_386 and elf_class == _ELFCLASS32:
+        return Abi.I386
+    return Abi.UNKNOWN
+
+
+def executable_path(pid: int) -> bytes:
+    """The path of the process's program (``/proc/PID/exe``), b"" if unreadable."""
+    try:
+        return os.readlink(f"/proc/{pid}/exe".encode())
+    except OSError:
+        return b""
+
+
+def ptrace_scope() -> int | None:
+    """``kernel.yama.ptrace_scope``, None without Yama."""
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope", "rb") as scope:
+            return int(scope.read())
+    except (OSError, ValueError):
+        return None
+
+
+def permission_reason(pid: int) -> str:
+    """Why ptrace(SEIZE) on ``pid`` was refused, as well as we can tell."""
+    fields = read_status(pid)
+    tracer = int(fields.get(b"TracerPid", b"0") or 0)
+    if tracer and tracer != os.getpid():
+        name = read_comm(tracer).decode(errors="replace")
+        return f"already traced by pid {tracer} ({name})"
+    state = thread_state(pid)
+    if state in (b"Z", b"X"):
+        return "the process is exiting"
+    euid = os.geteuid()
+    if euid != 0:
+        uid_fields = fields.get(b"Uid", b"").split()
+        if uid_fields and any(int(uid) != euid for uid in uid_fields[:3]):
+            return f"the process belongs to another user (uid {int(uid_fields[0])})"
+        scope = ptrace_scope()
+        if scope == 1:
+            return "only descendants may be traced (kernel.yama.ptrace_scope = 1)"
+        if scope == 2:
+            return "only CAP_SYS_PTRACE may trace (kernel.yama.ptrace_scope = 2)"
+        if scope == 3:
+            return "tracing is disabled (kernel.yama.ptrace_scope = 3)"
+        return "the process is not dumpable (set-id, or changed credentials)"
+    scope = ptrace_scope()
+    if scope == 3:
+        return "tracing is disabled (kernel.yama.ptrace_scope = 3)"
+    return "refused by the kernel or a security module"

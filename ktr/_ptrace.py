@@ -1,0 +1,286 @@
+"""The ptrace adapter: every ptrace request ktr makes goes through this module.
+
+Built on python-ptrace's binding layer (its request numbers and its ctypes
+handle on the C library); the requests python-ptrace 0.9.9 does not know
+(SEIZE, INTERRUPT, LISTEN, GETSIGMASK, GET_SYSCALL_INFO and the EXITKILL /
+TRACESECCOMP options) are added here with the kernel's numbers.
+
+Guarantees: each helper makes exactly one ptrace request; a failed request
+raises ``ktr.errors.PtraceError`` carrying the request's name, the pid and the
+errno, never anything else. Results are read out of buffers allocated once at
+import, so the hot requests (resume, syscall info) allocate nothing but their
+result. Not thread-safe: ptrace requests must come from the tracer thread
+anyway, and the shared buffers rely on that.
+
+Does not: wait for tracees, keep any state about them, or use python-ptrace's
+high-level debugger objects (``PtraceDebugger`` polls with sleeps).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from typing import NamedTuple
+
+from ptrace.binding import func as _binding
+from ptrace.ctypes_libc import libc as _libc
+
+from formats import Abi
+
+from .errors import PtraceError
+
+# Requests python-ptrace already defines, taken from it.
+PTRACE_PEEKUSER: int = _binding.PTRACE_PEEKUSER
+PTRACE_CONT: int = _binding.PTRACE_CONT
+PTRACE_KILL: int = _binding.PTRACE_KILL
+PTRACE_DETACH: int = _binding.PTRACE_DETACH
+PTRACE_SYSCALL: int = _binding.PTRACE_SYSCALL
+PTRACE_GETREGS: int = _binding.PTRACE_GETREGS
+PTRACE_SETOPTIONS: int = _binding.PTRACE_SETOPTIONS
+PTRACE_GETEVENTMSG: int = _binding.PTRACE_GETEVENTMSG
+PTRACE_GETSIGINFO: int = _binding.PTRACE_GETSIGINFO
+# Requests it lacks (linux/ptrace.h).
+PTRACE_SEIZE = 0x4206
+PTRACE_INTERRUPT = 0x4207
+PTRACE_LISTEN = 0x4208
+PTRACE_GETSIGMASK = 0x420A
+PTRACE_GET_SYSCALL_INFO = 0x420E
+
+PTRACE_O_TRACESYSGOOD: int = _binding.PTRACE_O_TRACESYSGOOD
+PTRACE_O_TRACEFORK: int = _binding.PTRACE_O_TRACEFORK
+PTRACE_O_TRACEVFORK: int = _binding.PTRACE_O_TRACEVFORK
+PTRACE_O_TRACECLONE: int = _binding.PTRACE_O_TRACECLONE
+PTRACE_O_TRACEEXEC: int = _binding.PTRACE_O_TRACEEXEC
+PTRACE_O_TRACEEXIT: int = _binding.PTRACE_O_TRACEEXIT
+PTRACE_O_TRACESECCOMP = 0x80
+PTRACE_O_EXITKILL = 0x100000
+
+PTRACE_EVENT_FORK: int = _binding.PTRACE_EVENT_FORK
+PTRACE_EVENT_VFORK: int = _binding.PTRACE_EVENT_VFORK
+PTRACE_EVENT_CLONE: int = _binding.PTRACE_EVENT_CLONE
+PTRACE_EVENT_EXEC: int = _binding.PTRACE_EVENT_EXEC
+PTRACE_EVENT_VFORK_DONE: int = _binding.PTRACE_EVENT_VFORK_DONE
+PTRACE_EVENT_EXIT: int = _binding.PTRACE_EVENT_EXIT
+PTRACE_EVENT_SECCOMP = 7
+PTRACE_EVENT_STOP = 128
+
+# struct ptrace_syscall_info.op
+SYSCALL_INFO_NONE = 0
+SYSCALL_INFO_ENTRY = 1
+SYSCALL_INFO_EXIT = 2
+SYSCALL_INFO_SECCOMP = 3
+
+AUDIT_ARCH_X86_64 = 0xC000003E
+AUDIT_ARCH_I386 = 0x40000003
+X32_SYSCALL_BIT = 0x40000000
+
+#: offset of orig_rax in struct user_regs_struct (x86_64), for PEEKUSER
+ORIG_RAX_OFFSET = 15 * 8
+
+REQUEST_NAMES: dict[int, str] = {
+    PTRACE_PEEKUSER: "PEEKUSER",
+    PTRACE_CONT: "CONT",
+    PTRACE_KILL: "KILL",
+    PTRACE_DETACH: "DETACH",
+    PTRACE_SYSCALL: "SYSCALL",
+    PTRACE_GETREGS: "GETREGS",
+    PTRACE_SETOPTIONS: "SETOPTIONS",
+    PTRACE_GETEVENTMSG: "GETEVENTMSG",
+    PTRACE_GETSIGINFO: "GETSIGINFO",
+    PTRACE_SEIZE: "SEIZE",
+    PTRACE_INTERRUPT: "INTERRUPT",
+    PTRACE_LISTEN: "LISTEN",
+    PTRACE_GETSIGMASK: "GETSIGMASK",
+    PTRACE_GET_SYSCALL_INFO: "GET_SYSCALL_INFO",
+}
+
+# A private function object on python-ptrace's libc handle: python-ptrace's own
+# ``libc.ptrace`` keeps its unsigned prototype, ours returns a signed long.
+_ptrace = _libc["ptrace"]
+_ptrace.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)
+_ptrace.restype = ctypes.c_long
+_get_errno = ctypes.get_errno
+_set_errno = ctypes.set_errno
+
+SIGINFO_SIZE = 128
+_SYSCALL_INFO_SIZE = 88
+_siginfo_buffer = ctypes.create_string_buffer(SIGINFO_SIZE)
+_siginfo_address = ctypes.addressof(_siginfo_buffer)
+_syscall_info_buffer = ctypes.create_string_buffer(_SYSCALL_INFO_SIZE)
+_syscall_info_address = ctypes.addressof(_syscall_info_buffer)
+_word = ctypes.c_ulong()
+_word_address = ctypes.addressof(_word)
+_sigset = ctypes.c_uint64()
+_sigset_address = ctypes.addressof(_sigset)
+_regs = _binding.ptrace_registers_t()
+_regs_address = ctypes.addressof(_regs)
+
+# op, flags, arch, ip, sp, then the entry/seccomp layout: nr and six arguments
+_unpack_info = struct.Struct("<BxHIQQq6Q").unpack_from
+_unpack_exit = struct.Struct("<qB").unpack_from
+_unpack_siginfo_head = struct.Struct("<iii").unpack_from
+_unpack_ret_data = struct.Struct("<I").unpack_from
+
+
+class SyscallInfo(NamedTuple):
+    """``struct ptrace_syscall_info``, decoded.
+
+    ``nr``/``args`` are valid for ENTRY and SECCOMP; ``rval``/``is_error`` for
+    EXIT; ``ret_data`` for SECCOMP. For the x32 ABI ``nr`` has the x32 bit
+    removed (``abi`` says it was set).
+    """
+
+    op: int
+    abi: Abi
+    arch: int
+    instruction_pointer: int
+    stack_pointer: int
+    nr: int
+    args: tuple[int, int, int, int, int, int]
+    rval: int
+    is_error: bool
+    ret_data: int
+
+
+class SigInfo(NamedTuple):
+    """The kernel's siginfo_t: raw 128 bytes plus the common head."""
+
+    raw: bytes
+    signo: int
+    errno: int
+    code: int
+
+
+def _fail(request: int, pid: int) -> PtraceError:
+    return PtraceError(REQUEST_NAMES.get(request, hex(request)), pid, _get_errno())
+
+
+def request(request: int, pid: int, address: int = 0, data: int = 0) -> int:
+    """One raw ptrace request; -1 is an error (never use for PEEK requests)."""
+    result: int = _ptrace(request, pid, address, data)
+    if result == -1:
+        raise _fail(request, pid)
+    return result
+
+
+def seize(pid: int, options: int) -> None:
+    """Attach without stopping the tracee (PTRACE_SEIZE) and set ``options``."""
+    if _ptrace(PTRACE_SEIZE, pid, 0, options) == -1:
+        raise _fail(PTRACE_SEIZE, pid)
+
+
+def interrupt(pid: int) -> None:
+    """Ask a seized tracee to stop (it reports a PTRACE_EVENT_STOP)."""
+    if _ptrace(PTRACE_INTERRUPT, pid, 0, 0) == -1:
+        raise _fail(PTRACE_INTERRUPT, pid)
+
+
+def listen(pid: int) -> None:
+    """Leave a group-stopped tracee stopped but let it report the next event."""
+    if _ptrace(PTRACE_LISTEN, pid, 0, 0) == -1:
+        raise _fail(PTRACE_LISTEN, pid)
+
+
+def syscall(pid: int, signal: int = 0) -> None:
+    """Resume until the next syscall entry/exit, delivering ``signal``."""
+    if _ptrace(PTRACE_SYSCALL, pid, 0, signal) == -1:
+        raise _fail(PTRACE_SYSCALL, pid)
+
+
+def cont(pid: int, signal: int = 0) -> None:
+    """Resume until the next event or signal stop, delivering ``signal``."""
+    if _ptrace(PTRACE_CONT, pid, 0, signal) == -1:
+        raise _fail(PTRACE_CONT, pid)
+
+
+def resume(how: int, pid: int, signal: int = 0) -> None:
+    """Resume with PTRACE_SYSCALL or PTRACE_CONT (``how``)."""
+    if _ptrace(how, pid, 0, signal) == -1:
+        raise _fail(how, pid)
+
+
+def detach(pid: int, signal: int = 0) -> None:
+    """Detach a stopped tracee, delivering ``signal`` to it."""
+    if _ptrace(PTRACE_DETACH, pid, 0, signal) == -1:
+        raise _fail(PTRACE_DETACH, pid)
+
+
+def setoptions(pid: int, options: int) -> None:
+    if _ptrace(PTRACE_SETOPTIONS, pid, 0, options) == -1:
+        raise _fail(PTRACE_SETOPTIONS, pid)
+
+
+def geteventmsg(pid: int) -> int:
+    """The message of the last ptrace event (new pid, former tid, exit status)."""
+    if _ptrace(PTRACE_GETEVENTMSG, pid, 0, _word_address) == -1:
+        raise _fail(PTRACE_GETEVENTMSG, pid)
+    return _word.value
+
+
+def getsiginfo(pid: int) -> SigInfo:
+    """The siginfo of the signal that caused the current stop."""
+    if _ptrace(PTRACE_GETSIGINFO, pid, 0, _siginfo_address) == -1:
+        raise _fail(PTRACE_GETSIGINFO, pid)
+    raw = _siginfo_buffer.raw
+    signo, error_number, code = _unpack_siginfo_head(raw)
+    return SigInfo(raw, signo, error_number, code)
+
+
+def getsigmask(pid: int) -> int:
+    """The tracee's blocked-signal mask: bit n-1 for signal n."""
+    if _ptrace(PTRACE_GETSIGMASK, pid, 8, _sigset_address) == -1:
+        raise _fail(PTRACE_GETSIGMASK, pid)
+    return _sigset.value
+
+
+def peekuser(pid: int, offset: int) -> int:
+    """One word of the tracee's USER area (registers), unsigned."""
+    _set_errno(0)
+    result: int = _ptrace(PTRACE_PEEKUSER, pid, offset, 0)
+    if result == -1 and _get_errno() != 0:
+        raise _fail(PTRACE_PEEKUSER, pid)
+    return result & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def getregs(pid: int) -> object:
+    """The tracee's general registers (python-ptrace's ``user_regs_struct``).
+
+    The structure returned is reused by the next call: copy what you keep.
+    """
+    if _ptrace(PTRACE_GETREGS, pid, 0, _regs_address) == -1:
+        raise _fail(PTRACE_GETREGS, pid)
+    return _regs
+
+
+def abi_of_arch(arch: int, nr: int) -> Abi:
+    """The ABI of a syscall from its audit arch and (signed) number."""
+    if arch == AUDIT_ARCH_X86_64:
+        return Abi.X32 if nr >= 0 and nr & X32_SYSCALL_BIT else Abi.X86_64
+    if arch == AUDIT_ARCH_I386:
+        return Abi.I386
+    return Abi.UNKNOWN
+
+
+_EMPTY_ARGS = (0, 0, 0, 0, 0, 0)
+
+
+def get_syscall_info(pid: int) -> SyscallInfo:
+    """PTRACE_GET_SYSCALL_INFO at a syscall or seccomp stop."""
+    if _ptrace(PTRACE_GET_SYSCALL_INFO, pid, _SYSCALL_INFO_SIZE, _syscall_info_address) == -1:
+        raise _fail(PTRACE_GET_SYSCALL_INFO, pid)
+    buffer = _syscall_info_buffer
+    op, _flags, arch, ip, sp, nr, a0, a1, a2, a3, a4, a5 = _unpack_info(buffer)
+    if op == SYSCALL_INFO_EXIT:
+        rval, is_error = _unpack_exit(buffer, 24)
+        abi = Abi.X86_64 if arch == AUDIT_ARCH_X86_64 else abi_of_arch(arch, 0)
+        return SyscallInfo(op, abi, arch, ip, sp, -1, _EMPTY_ARGS, rval, bool(is_error), 0)
+    if arch == AUDIT_ARCH_X86_64 and (nr < 0 or not nr & X32_SYSCALL_BIT):
+        abi = Abi.X86_64
+    else:
+        abi = abi_of_arch(arch, nr)
+        if abi is Abi.X32:
+            nr &= ~X32_SYSCALL_BIT
+    ret_data = _unpack_ret_data(buffer, 80)[0] if op == SYSCALL_INFO_SECCOMP else 0
+    if op == SYSCALL_INFO_NONE:
+        return SyscallInfo(op, abi, arch, ip, sp, -1, _EMPTY_ARGS, 0, False, 0)
+    return SyscallInfo(op, abi, arch, ip, sp, nr, (a0, a1, a2, a3, a4, a5), 0, False, ret_data)
