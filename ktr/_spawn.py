@@ -25,6 +25,7 @@ import contextlib
 import errno as errno_module
 import os
 import signal
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -114,10 +115,9 @@ class SpawnedChild:
 
 
 def _thread_count() -> int:
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return 1
+    # Python threads only: a thread that has just been joined may linger in
+    # /proc/self/task for a moment while it unwinds, holding nothing of ours.
+    return threading.active_count()
 
 
 def fork_command(

@@ -11,6 +11,16 @@ import threading
 from pathlib import Path
 
 import pytest
+from control_support import (
+    NR_EXECVE,
+    NR_EXIT_GROUP,
+    NR_GETPPID,
+    NR_WRITE,
+    PYTHON,
+    record,
+    tracer_of,
+    wait_until,
+)
 
 from formats import Abi
 from ktr._control import Control, ControlOptions, Release
@@ -24,17 +34,6 @@ from ktr._events import (
     SyscallExit,
 )
 from ktr.errors import TargetError
-
-from control_support import (
-    NR_EXECVE,
-    NR_EXIT_GROUP,
-    NR_GETPPID,
-    NR_WRITE,
-    PYTHON,
-    record,
-    tracer_of,
-    wait_until,
-)
 
 
 def python_program(source: str) -> list[str]:
