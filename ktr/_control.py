@@ -618,15 +618,15 @@ class Control:
                 self._begin_release()
                 continue
             try:
-                tid, status = waitpid(-1, _WNOHANG_WALL)
-            except ChildProcessError:
-                self._children_vanished()
-                break
-            if tid == 0:
-                if spin_ns:
-                    deadline = clock() + spin_ns
-                    while tid == 0 and clock() < deadline:
-                        tid, status = waitpid(-1, _WNOHANG_WALL)
+                # Without a spin budget (or pinned: the tracee cannot have run
+                # yet on our CPU) go straight to the blocking wait.
+                tid = status = 0
+                if spin_ns or stash:
+                    tid, status = waitpid(-1, _WNOHANG_WALL)
+                    if tid == 0 and spin_ns:
+                        deadline = clock() + spin_ns
+                        while tid == 0 and clock() < deadline:
+                            tid, status = waitpid(-1, _WNOHANG_WALL)
                 if tid == 0:
                     if stash:
                         self._adopt_orphans()
@@ -635,6 +635,9 @@ class Control:
                     if waited is None:
                         continue
                     tid, status = waited
+            except ChildProcessError:
+                self._children_vanished()
+                break
             handle(tid, status)
 
     def _block(self) -> tuple[int, int] | None:
@@ -649,26 +652,18 @@ class Control:
                     os.waitid(os.P_ALL, 0, os.WEXITED | os.WSTOPPED | os.WNOWAIT | WALL)
             except _WakeUp:
                 pass
-            except ChildProcessError:
+            finally:
                 self._in_blocking_wait = False
-                return None
-            self._in_blocking_wait = False
         else:
             # no signal to break a wait with (not the main thread): poll
             pause = 0.0005
             while self._stop_request is None or self._releasing is not None:
-                try:
-                    if os.waitid(os.P_ALL, 0, os.WEXITED | os.WSTOPPED | os.WNOWAIT
-                                 | os.WNOHANG | WALL) is not None:
-                        break
-                except ChildProcessError:
-                    return None
+                if os.waitid(os.P_ALL, 0, os.WEXITED | os.WSTOPPED | os.WNOWAIT
+                             | os.WNOHANG | WALL) is not None:
+                    break
                 time.sleep(pause)
                 pause = min(pause * 2, 0.01)
-        try:
-            tid, status = os.waitpid(-1, _WNOHANG_WALL)
-        except ChildProcessError:
-            return None
+        tid, status = os.waitpid(-1, _WNOHANG_WALL)
         return (tid, status) if tid else None
 
     # -------------------------------------------------------------- dispatch
@@ -706,13 +701,14 @@ class Control:
                                         thread=tracee.tid != tracee.pid))
 
     def _syscall_stop(self, tracee: Tracee) -> None:
+        # The hot path: one GET_SYSCALL_INFO, one event, one resume.
         tid = tracee.tid
         try:
-            info = pt.get_syscall_info(tid)
+            info = pt.syscall_info_raw(tid)
         except PtraceError as error:
             self._request_failed(tracee, error)
             return
-        op = info.op
+        op = info[0]
         if op == pt.SYSCALL_INFO_EXIT:
             entry = tracee.entry
             tracee.entry = None
@@ -724,27 +720,34 @@ class Control:
                     if nr == _PRCTL_NUMBERS.get(abi) and entry.args[0] == _PR_SET_NAME:
                         tracee.comm = _procfs.read_comm(tid)
                 else:
-                    nr, abi = self._current_syscall(tracee, info.abi)
-                rval = info.rval
+                    nr, abi = self._current_syscall(tracee, pt.abi_of_arch(info[2], 0))
+                rval, is_error = pt.exit_values()
                 self._consumer(SyscallExit(
                     tracee, time.time_ns(), time.monotonic_ns(), abi, nr, rval,
-                    -rval if info.is_error else 0, entry,
+                    -rval if is_error else 0, entry,
                 ))
         elif op == pt.SYSCALL_INFO_ENTRY or op == pt.SYSCALL_INFO_SECCOMP:
-            entry = SyscallEntry(tracee, time.time_ns(), time.monotonic_ns(), info.abi,
-                                 info.nr, info.args)
+            nr = info[5]
+            if info[2] == pt.AUDIT_ARCH_X86_64 and (nr < 0 or not nr & pt.X32_SYSCALL_BIT):
+                abi = Abi.X86_64
+            else:
+                abi = pt.abi_of_arch(info[2], nr)
+                if abi is Abi.X32:
+                    nr &= ~pt.X32_SYSCALL_BIT
+            entry = SyscallEntry(tracee, time.time_ns(), time.monotonic_ns(), abi, nr,
+                                 info[6:12])  # type: ignore[arg-type]
             tracee.entry = entry
             tracee.in_syscall = True
-            if tracee.pre_exec and info.nr in _EXECVE_NUMBERS.get(info.abi, ()):
+            if tracee.pre_exec and nr in _EXECVE_NUMBERS.get(abi, ()):
                 tracee.pre_exec = False
             if tracee.reported and not tracee.pre_exec:
                 self._consumer(entry)
         if tracee.dropping:
             self._let_go(tracee, 0)
             return
-        how = pt.PTRACE_SYSCALL if (self._step_all or tracee.in_syscall) else pt.PTRACE_CONT
         try:
-            pt.resume(how, tid, 0)
+            pt.resume(pt.PTRACE_SYSCALL if (self._step_all or tracee.in_syscall)
+                      else pt.PTRACE_CONT, tid, 0)
         except PtraceError as error:
             self._request_failed(tracee, error)
 

@@ -96,24 +96,33 @@ REQUEST_NAMES: dict[int, str] = {
 
 # A private function object on python-ptrace's libc handle: python-ptrace's own
 # ``libc.ptrace`` keeps its unsigned prototype, ours returns a signed long.
+# No argtypes: converting arguments through a prototype costs a third of the
+# call. request and pid go as C ints; addr and data, which glibc reads as
+# pointers, always go as prebuilt c_void_p objects (a bare Python int would be
+# passed as a 32-bit int).
 _ptrace = _libc["ptrace"]
-_ptrace.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)
 _ptrace.restype = ctypes.c_long
 _get_errno = ctypes.get_errno
 _set_errno = ctypes.set_errno
+_Pointer = ctypes.c_void_p
+_NULL = _Pointer(0)
+#: data argument for resuming with signal n (0 = none)
+_SIGNALS = tuple(_Pointer(n) for n in range(65))
 
 SIGINFO_SIZE = 128
 _SYSCALL_INFO_SIZE = 88
 _siginfo_buffer = ctypes.create_string_buffer(SIGINFO_SIZE)
-_siginfo_address = ctypes.addressof(_siginfo_buffer)
+_siginfo_address = _Pointer(ctypes.addressof(_siginfo_buffer))
 _syscall_info_buffer = ctypes.create_string_buffer(_SYSCALL_INFO_SIZE)
-_syscall_info_address = ctypes.addressof(_syscall_info_buffer)
+_syscall_info_address = _Pointer(ctypes.addressof(_syscall_info_buffer))
+_syscall_info_size = _Pointer(_SYSCALL_INFO_SIZE)
 _word = ctypes.c_ulong()
-_word_address = ctypes.addressof(_word)
+_word_address = _Pointer(ctypes.addressof(_word))
 _sigset = ctypes.c_uint64()
-_sigset_address = ctypes.addressof(_sigset)
+_sigset_address = _Pointer(ctypes.addressof(_sigset))
+_sigset_size = _Pointer(8)
 _regs = _binding.ptrace_registers_t()
-_regs_address = ctypes.addressof(_regs)
+_regs_address = _Pointer(ctypes.addressof(_regs))
 
 # op, flags, arch, ip, sp, then the entry/seccomp layout: nr and six arguments
 _unpack_info = struct.Struct("<BxHIQQq6Q").unpack_from
@@ -157,7 +166,7 @@ def _fail(request: int, pid: int) -> PtraceError:
 
 def request(request: int, pid: int, address: int = 0, data: int = 0) -> int:
     """One raw ptrace request; -1 is an error (never use for PEEK requests)."""
-    result: int = _ptrace(request, pid, address, data)
+    result: int = _ptrace(request, pid, _Pointer(address), _Pointer(data))
     if result == -1:
         raise _fail(request, pid)
     return result
@@ -165,61 +174,61 @@ def request(request: int, pid: int, address: int = 0, data: int = 0) -> int:
 
 def seize(pid: int, options: int) -> None:
     """Attach without stopping the tracee (PTRACE_SEIZE) and set ``options``."""
-    if _ptrace(PTRACE_SEIZE, pid, 0, options) == -1:
+    if _ptrace(PTRACE_SEIZE, pid, _NULL, _Pointer(options)) == -1:
         raise _fail(PTRACE_SEIZE, pid)
 
 
 def interrupt(pid: int) -> None:
     """Ask a seized tracee to stop (it reports a PTRACE_EVENT_STOP)."""
-    if _ptrace(PTRACE_INTERRUPT, pid, 0, 0) == -1:
+    if _ptrace(PTRACE_INTERRUPT, pid, _NULL, _NULL) == -1:
         raise _fail(PTRACE_INTERRUPT, pid)
 
 
 def listen(pid: int) -> None:
     """Leave a group-stopped tracee stopped but let it report the next event."""
-    if _ptrace(PTRACE_LISTEN, pid, 0, 0) == -1:
+    if _ptrace(PTRACE_LISTEN, pid, _NULL, _NULL) == -1:
         raise _fail(PTRACE_LISTEN, pid)
 
 
 def syscall(pid: int, signal: int = 0) -> None:
     """Resume until the next syscall entry/exit, delivering ``signal``."""
-    if _ptrace(PTRACE_SYSCALL, pid, 0, signal) == -1:
+    if _ptrace(PTRACE_SYSCALL, pid, _NULL, _SIGNALS[signal]) == -1:
         raise _fail(PTRACE_SYSCALL, pid)
 
 
 def cont(pid: int, signal: int = 0) -> None:
     """Resume until the next event or signal stop, delivering ``signal``."""
-    if _ptrace(PTRACE_CONT, pid, 0, signal) == -1:
+    if _ptrace(PTRACE_CONT, pid, _NULL, _SIGNALS[signal]) == -1:
         raise _fail(PTRACE_CONT, pid)
 
 
 def resume(how: int, pid: int, signal: int = 0) -> None:
     """Resume with PTRACE_SYSCALL or PTRACE_CONT (``how``)."""
-    if _ptrace(how, pid, 0, signal) == -1:
+    if _ptrace(how, pid, _NULL, _SIGNALS[signal]) == -1:
         raise _fail(how, pid)
 
 
 def detach(pid: int, signal: int = 0) -> None:
     """Detach a stopped tracee, delivering ``signal`` to it."""
-    if _ptrace(PTRACE_DETACH, pid, 0, signal) == -1:
+    if _ptrace(PTRACE_DETACH, pid, _NULL, _SIGNALS[signal]) == -1:
         raise _fail(PTRACE_DETACH, pid)
 
 
 def setoptions(pid: int, options: int) -> None:
-    if _ptrace(PTRACE_SETOPTIONS, pid, 0, options) == -1:
+    if _ptrace(PTRACE_SETOPTIONS, pid, _NULL, _Pointer(options)) == -1:
         raise _fail(PTRACE_SETOPTIONS, pid)
 
 
 def geteventmsg(pid: int) -> int:
     """The message of the last ptrace event (new pid, former tid, exit status)."""
-    if _ptrace(PTRACE_GETEVENTMSG, pid, 0, _word_address) == -1:
+    if _ptrace(PTRACE_GETEVENTMSG, pid, _NULL, _word_address) == -1:
         raise _fail(PTRACE_GETEVENTMSG, pid)
     return _word.value
 
 
 def getsiginfo(pid: int) -> SigInfo:
     """The siginfo of the signal that caused the current stop."""
-    if _ptrace(PTRACE_GETSIGINFO, pid, 0, _siginfo_address) == -1:
+    if _ptrace(PTRACE_GETSIGINFO, pid, _NULL, _siginfo_address) == -1:
         raise _fail(PTRACE_GETSIGINFO, pid)
     raw = _siginfo_buffer.raw
     signo, error_number, code = _unpack_siginfo_head(raw)
@@ -228,7 +237,7 @@ def getsiginfo(pid: int) -> SigInfo:
 
 def getsigmask(pid: int) -> int:
     """The tracee's blocked-signal mask: bit n-1 for signal n."""
-    if _ptrace(PTRACE_GETSIGMASK, pid, 8, _sigset_address) == -1:
+    if _ptrace(PTRACE_GETSIGMASK, pid, _sigset_size, _sigset_address) == -1:
         raise _fail(PTRACE_GETSIGMASK, pid)
     return _sigset.value
 
@@ -236,7 +245,7 @@ def getsigmask(pid: int) -> int:
 def peekuser(pid: int, offset: int) -> int:
     """One word of the tracee's USER area (registers), unsigned."""
     _set_errno(0)
-    result: int = _ptrace(PTRACE_PEEKUSER, pid, offset, 0)
+    result: int = _ptrace(PTRACE_PEEKUSER, pid, _Pointer(offset), _NULL)
     if result == -1 and _get_errno() != 0:
         raise _fail(PTRACE_PEEKUSER, pid)
     return result & 0xFFFF_FFFF_FFFF_FFFF
@@ -247,7 +256,7 @@ def getregs(pid: int) -> object:
 
     The structure returned is reused by the next call: copy what you keep.
     """
-    if _ptrace(PTRACE_GETREGS, pid, 0, _regs_address) == -1:
+    if _ptrace(PTRACE_GETREGS, pid, _NULL, _regs_address) == -1:
         raise _fail(PTRACE_GETREGS, pid)
     return _regs
 
@@ -264,9 +273,27 @@ def abi_of_arch(arch: int, nr: int) -> Abi:
 _EMPTY_ARGS = (0, 0, 0, 0, 0, 0)
 
 
+def syscall_info_raw(pid: int) -> tuple[int, ...]:
+    """The hot path's PTRACE_GET_SYSCALL_INFO: the entry/seccomp layout unpacked.
+
+    (op, flags, arch, ip, sp, nr, arg0..arg5); at an EXIT stop read
+    ``exit_values()`` instead of nr/args. ``get_syscall_info`` decodes fully.
+    """
+    if _ptrace(PTRACE_GET_SYSCALL_INFO, pid, _syscall_info_size,
+               _syscall_info_address) == -1:
+        raise _fail(PTRACE_GET_SYSCALL_INFO, pid)
+    return _unpack_info(_syscall_info_buffer)
+
+
+def exit_values() -> tuple[int, int]:
+    """(rval, is_error) of the syscall info last read at an EXIT stop."""
+    return _unpack_exit(_syscall_info_buffer, 24)
+
+
 def get_syscall_info(pid: int) -> SyscallInfo:
     """PTRACE_GET_SYSCALL_INFO at a syscall or seccomp stop."""
-    if _ptrace(PTRACE_GET_SYSCALL_INFO, pid, _SYSCALL_INFO_SIZE, _syscall_info_address) == -1:
+    if _ptrace(PTRACE_GET_SYSCALL_INFO, pid, _syscall_info_size,
+               _syscall_info_address) == -1:
         raise _fail(PTRACE_GET_SYSCALL_INFO, pid)
     buffer = _syscall_info_buffer
     op, _flags, arch, ip, sp, nr, a0, a1, a2, a3, a4, a5 = _unpack_info(buffer)
