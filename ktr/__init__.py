@@ -8,3 +8,7 @@ thread. ``ktrdump`` reads what it writes; ``formats`` defines the bytes.
 from __future__ import annotations
 
 __version__ = "0.1.0.dev0"
+
+from ._utrace import utrace
+
+__all__ = ["__version__", "utrace"]

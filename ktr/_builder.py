@@ -1,0 +1,417 @@
+"""Turn control-loop events into trace records (ktrace's ``ktr_*`` producers).
+
+One producer path for every kind: each event becomes zero or more encoded
+records handed to a sink (the descriptor's ``add_entry``) in the order kdump
+shows them: EMUL before a process's first record; CALL, then NAMI for each
+path argument and ARG/ENV for execve at syscall entry; GIO then RET at exit.
+
+Guarantees: the builder never raises into the control loop for anything a
+tracee can cause (bad pointers, vanished memory): an unreadable path or buffer
+is left out, and a record that cannot be built is counted as ENOMEM through
+``log_error``; memory is read in bulk through ``TraceeMemory``.
+
+Does not: talk to ptrace, decide which stops happen, or buffer records (the
+descriptor does).
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import formats
+from formats import (
+    ABI_EMUL_NAMES,
+    Abi,
+    DropError,
+    GenioFlag,
+    IoDirection,
+    ProcEvent,
+    ProcFlag,
+    RecordKind,
+    SyscallFlag,
+    linux,
+)
+from formats.linux import ArgKind
+
+from ._events import (
+    Event,
+    Lifecycle,
+    ProcessEvent,
+    SignalDelivery,
+    SyscallEntry,
+    SyscallExit,
+    Tracee,
+)
+from ._memory import TraceeMemory
+
+#: The syscall number ``ktr.utrace`` calls: far past any real syscall on every
+#: ABI, so untraced it fails with ENOSYS and traced it becomes a USER record.
+UTRACE_SYSCALL = 0x6B7472  # "ktr"
+USER_LABEL_MAX = 255  # the label's length field is u16; keep labels short like ktrace's
+USER_DATA_MAX = 64 * 1024
+PATH_MAX = 4096
+EXEC_STRINGS_MAX = 4096  # argv/envp entries kept
+EXEC_BYTES_MAX = 256 * 1024  # argv/envp bytes kept
+
+#: Lifecycle events after which a thread's pending syscall never returns to us.
+_ENDS_A_CALL = frozenset({Lifecycle.EXIT, Lifecycle.DETACH, Lifecycle.LOST})
+
+_LIFECYCLE_EVENTS = {
+    Lifecycle.FORK: ProcEvent.FORK,
+    Lifecycle.VFORK: ProcEvent.VFORK,
+    Lifecycle.CLONE: ProcEvent.CLONE,
+    Lifecycle.EXEC: ProcEvent.EXEC,
+    Lifecycle.EXIT: ProcEvent.EXIT,
+    Lifecycle.ATTACH: ProcEvent.ATTACH,
+    Lifecycle.DETACH: ProcEvent.DETACH,
+    Lifecycle.LOST: ProcEvent.LOST,
+}
+
+
+@dataclass(frozen=True)
+class BuilderOptions:
+    kinds: frozenset[RecordKind]
+    io_bytes: int
+    selects: Callable[[Abi, int], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What to capture for one syscall of one ABI, worked out once."""
+
+    selected: bool
+    path_args: tuple[int, ...] = ()
+    io_arg: int | None = None
+    io_kind: ArgKind | None = None
+    io_length_arg: int | None = None
+    io_fd_arg: int | None = None
+    argv_arg: int | None = None
+    envp_arg: int | None = None
+
+
+_UNSELECTED = _Plan(selected=False)
+_IO_IN = frozenset(linux.IO_IN_KINDS)
+_IO_OUT = frozenset(linux.IO_OUT_KINDS)
+
+
+def _signed32(value: int) -> int:
+    value &= 0xFFFF_FFFF
+    return value - (1 << 32) if value & 0x8000_0000 else value
+
+
+class RecordBuilder:
+    """The event consumer: ``builder(event)`` for every event of a recording."""
+
+    def __init__(
+        self,
+        options: BuilderOptions,
+        sink: Callable[[bytes], bool],
+        log_error: Callable[[DropError], None],
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
+        self._options = options
+        self._notify = notify
+        self._sink = sink
+        self._log_error = log_error
+        self._codec = formats.codec()
+        self._plans: dict[tuple[Abi, int], _Plan] = {}
+        kinds = options.kinds
+        self._calls = RecordKind.SYSCALL in kinds
+        self._namei = RecordKind.NAMEI in kinds
+        self._genio = RecordKind.GENIO in kinds
+        self._signals = RecordKind.PSIG in kinds
+        self._user = RecordKind.USER in kinds
+        self._emul = RecordKind.EMUL in kinds
+        self._exec_args = RecordKind.EXEC_ARG in kinds
+        self._exec_env = RecordKind.EXEC_ENV in kinds
+        self._lifecycle = RecordKind.PROC in kinds
+        self._emul_written: dict[int, Abi] = {}  # pid -> ABI last announced
+        self.records_built = 0
+        self._handlers: dict[type, Callable[[Event], None]] = {
+            SyscallEntry: self._on_entry,  # type: ignore[dict-item]
+            SyscallExit: self._on_exit,  # type: ignore[dict-item]
+            SignalDelivery: self._on_signal,  # type: ignore[dict-item]
+            ProcessEvent: self._on_process,  # type: ignore[dict-item]
+        }
+
+    def __call__(self, event: Event) -> None:
+        try:
+            self._handlers[type(event)](event)
+        except (MemoryError, struct.error, OverflowError, ValueError):
+            # A record that cannot be made is counted, as ktrace counts ENOMEM.
+            self._log_error(DropError.ENOMEM)
+
+    # ------------------------------------------------------------------ output
+    def _emit(self, record: bytes) -> None:
+        self.records_built += 1
+        self._sink(record)
+
+    def _emit_payload(
+        self, kind: RecordKind, tracee: Tracee, timestamp_ns: int, payload: formats.Payload
+    ) -> None:
+        self._emit(self._codec.encode_record(
+            kind, tracee.pid, tracee.tid, timestamp_ns, tracee.comm, payload))
+
+    def _announce_emulation(self, tracee: Tracee, timestamp_ns: int) -> None:
+        tracee.emul_pending = False
+        if self._emul_written.get(tracee.pid) == tracee.abi:
+            return  # another thread of this process already announced it
+        self._emul_written[tracee.pid] = tracee.abi
+        if self._emul:
+            name = ABI_EMUL_NAMES.get(tracee.abi, "linux-unknown").encode()
+            self._emit_payload(RecordKind.EMUL, tracee, timestamp_ns, formats.Emul(name))
+
+    # ------------------------------------------------------------------ planning
+    def _plan(self, abi: Abi, nr: int) -> _Plan:
+        key = (abi, nr)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._make_plan(abi, nr)
+        return plan
+
+    def _make_plan(self, abi: Abi, nr: int) -> _Plan:
+        if not self._options.selects(abi, nr):
+            return _UNSELECTED
+        name = linux.syscall_name(abi, nr)
+        signature = linux.signature(abi, name) if name is not None else None
+        if signature is None:
+            return _Plan(selected=True)
+        io_arg = signature.io_args[0] if signature.io_args else None
+        io_kind = signature.args[io_arg].kind if io_arg is not None else None
+        argv_arg = envp_arg = None
+        for index, argument in enumerate(signature.args):
+            if argument.kind is ArgKind.ARGV:
+                argv_arg = index
+            elif argument.kind is ArgKind.ENVP:
+                envp_arg = index
+        return _Plan(
+            selected=True,
+            path_args=signature.path_args,
+            io_arg=io_arg,
+            io_kind=io_kind,
+            io_length_arg=signature.args[io_arg].length_arg if io_arg is not None else None,
+            io_fd_arg=signature.io_fd_arg,
+            argv_arg=argv_arg,
+            envp_arg=envp_arg,
+        )
+
+    # ------------------------------------------------------------------ syscalls
+    def _on_entry(self, event: SyscallEntry) -> None:
+        tracee = event.tracee
+        if tracee.emul_pending:
+            self._announce_emulation(tracee, event.timestamp_ns)
+        nr = event.nr
+        if nr == UTRACE_SYSCALL:
+            if self._user:
+                self._user_record(event)
+            return
+        plan = self._plan(event.abi, nr)
+        if not plan.selected:
+            return
+        if self._calls:
+            self._emit(self._codec.syscall_record(
+                tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm, nr, event.abi,
+                event.args))
+        memory = tracee.memory
+        if self._namei:
+            for index in plan.path_args:
+                path = _read_string(memory, event.args[index], PATH_MAX)
+                if path is not None:
+                    self._emit_payload(RecordKind.NAMEI, tracee, event.timestamp_ns,
+                                       formats.Namei(path))
+        if plan.argv_arg is not None and self._exec_args:
+            self._exec_strings(RecordKind.EXEC_ARG, event, event.args[plan.argv_arg])
+        if plan.envp_arg is not None and self._exec_env:
+            self._exec_strings(RecordKind.EXEC_ENV, event, event.args[plan.envp_arg])
+
+    def _on_exit(self, event: SyscallExit) -> None:
+        nr = event.nr
+        if nr == UTRACE_SYSCALL:
+            return
+        plan = self._plan(event.abi, nr)
+        if not plan.selected:
+            return
+        tracee = event.tracee
+        if tracee.emul_pending:
+            self._announce_emulation(tracee, event.timestamp_ns)
+        entry = event.entry
+        if self._genio and plan.io_arg is not None and entry is not None and event.retval > 0:
+            self._io_record(event, entry, plan)
+        if self._calls:
+            flags = SyscallFlag.NONE
+            duration = 0
+            if entry is not None:
+                duration = event.monotonic_ns - entry.monotonic_ns
+            self._emit(self._codec.sysret_record(
+                tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm, nr, event.abi,
+                flags, event.error, event.retval, duration))
+
+    def unfinished(self, tracee: Tracee, timestamp_ns: int, monotonic_ns: int) -> None:
+        """A SYSRET for a call that will never return (the thread exited or left)."""
+        entry = tracee.entry
+        if entry is None or not self._calls or not self._plan(entry.abi, entry.nr).selected:
+            return
+        if entry.nr == UTRACE_SYSCALL:
+            return
+        self._emit(self._codec.sysret_record(
+            tracee.pid, tracee.tid, timestamp_ns, tracee.comm, entry.nr, entry.abi,
+            SyscallFlag.UNFINISHED, 0, 0, monotonic_ns - entry.monotonic_ns))
+
+    # ------------------------------------------------------------------ I/O data
+    def _io_record(self, event: SyscallExit, entry: SyscallEntry, plan: _Plan) -> None:
+        assert plan.io_arg is not None and plan.io_kind is not None
+        transferred = event.retval
+        cap = self._options.io_bytes
+        wanted = min(transferred, cap)
+        memory = event.tracee.memory
+        address = entry.args[plan.io_arg]
+        kind = plan.io_kind
+        direction = IoDirection.WRITE if kind in _IO_IN else IoDirection.READ
+        if kind in (ArgKind.BUF_IN, ArgKind.BUF_OUT):
+            data = _read(memory, address, wanted)
+        elif kind in (ArgKind.IOVEC_IN, ArgKind.IOVEC_OUT):
+            count = entry.args[plan.io_length_arg] if plan.io_length_arg is not None else 0
+            data = _read_iovec(memory, address, count, wanted, event.abi)
+        elif kind in (ArgKind.MSGHDR_IN, ArgKind.MSGHDR_OUT):
+            data = _read_msghdr(memory, address, event.abi, wanted)
+        else:  # mmsghdr arrays: retval counts messages, not bytes
+            self._mmsg_records(event, entry, plan, direction)
+            return
+        fd = _signed32(entry.args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
+        self._genio_record(event, fd, direction, transferred, data)
+
+    def _genio_record(
+        self, event: SyscallExit, fd: int, direction: IoDirection, transferred: int,
+        data: bytes | None,
+    ) -> None:
+        if data is None:
+            data = b""
+        flags = GenioFlag.TRUNCATED if len(data) < transferred else GenioFlag.NONE
+        self._emit_payload(RecordKind.GENIO, event.tracee, event.timestamp_ns,
+                           formats.Genio(fd, direction, flags, transferred, data))
+
+    def _mmsg_records(
+        self, event: SyscallExit, entry: SyscallEntry, plan: _Plan, direction: IoDirection
+    ) -> None:
+        memory = event.tracee.memory
+        address = entry.args[plan.io_arg] if plan.io_arg is not None else 0
+        fd = _signed32(entry.args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
+        header_size, _ = _msghdr_layout(event.abi)
+        stride = header_size + 8  # struct mmsghdr: msghdr, unsigned msg_len, padding
+        for index in range(min(event.retval, 1024)):
+            base = address + index * stride
+            length_bytes = _read(memory, base + header_size, 4)
+            if length_bytes is None or len(length_bytes) < 4:
+                return
+            transferred = int.from_bytes(length_bytes, "little")
+            data = _read_msghdr(memory, base, event.abi, min(transferred, self._options.io_bytes))
+            self._genio_record(event, fd, direction, transferred, data)
+
+    # ------------------------------------------------------------------ exec and user
+    def _exec_strings(self, kind: RecordKind, event: SyscallEntry, array: int) -> None:
+        if array == 0:
+            return
+        try:
+            strings, _ = event.tracee.memory.read_string_array(
+                array, EXEC_STRINGS_MAX, EXEC_BYTES_MAX, event.abi)
+        except OSError:
+            return
+        payload_type = formats.ExecArg if kind == RecordKind.EXEC_ARG else formats.ExecEnv
+        self._emit_payload(kind, event.tracee, event.timestamp_ns,
+                           payload_type(formats.join_nul_strings(strings)))
+
+    def _user_record(self, event: SyscallEntry) -> None:
+        memory = event.tracee.memory
+        label_address, data_address, length = event.args[0], event.args[1], event.args[2]
+        label = _read_string(memory, label_address, USER_LABEL_MAX) or b""
+        data = _read(memory, data_address, min(length, USER_DATA_MAX)) or b""
+        self._emit_payload(RecordKind.USER, event.tracee, event.timestamp_ns,
+                           formats.User(label, data))
+
+    # ------------------------------------------------------------------ signals, lifecycle
+    def _on_signal(self, event: SignalDelivery) -> None:
+        if not self._signals:
+            return
+        tracee = event.tracee
+        if tracee.emul_pending:
+            self._announce_emulation(tracee, event.timestamp_ns)
+        self._emit_payload(RecordKind.PSIG, tracee, event.timestamp_ns, formats.Psig(
+            event.signo, event.code, event.action, event.blocked, event.siginfo))
+
+    def _on_process(self, event: ProcessEvent) -> None:
+        tracee = event.tracee
+        if event.kind in _ENDS_A_CALL and tracee.in_syscall and tracee.entry is not None:
+            self.unfinished(tracee, event.timestamp_ns, time.monotonic_ns())
+        if event.kind is Lifecycle.LOST and self._notify is not None:
+            self._notify(f"lost control of process {tracee.pid} (thread {tracee.tid}): "
+                         f"{event.reason}")
+        if event.kind is Lifecycle.EXEC:
+            self._emul_written.pop(tracee.pid, None)
+            tracee.emul_pending = True
+        elif event.kind is Lifecycle.EXIT and tracee.pid == tracee.tid:
+            self._emul_written.pop(tracee.pid, None)
+        if not self._lifecycle:
+            return
+        if tracee.emul_pending and event.kind is not Lifecycle.EXEC:
+            self._announce_emulation(tracee, event.timestamp_ns)
+        flags = ProcFlag.NONE
+        if event.thread:
+            flags |= ProcFlag.THREAD
+        if event.signal and event.kind is Lifecycle.EXIT:
+            flags |= ProcFlag.SIGNALED
+        if event.core_dumped:
+            flags |= ProcFlag.CORE_DUMPED
+        detail = event.path if event.kind is Lifecycle.EXEC else event.reason.encode()
+        self._emit_payload(RecordKind.PROC, tracee, event.timestamp_ns, formats.Proc(
+            _LIFECYCLE_EVENTS[event.kind], flags, event.child, event.status, event.signal,
+            detail))
+
+
+# ---------------------------------------------------------------------- memory helpers
+# Tracee memory can vanish under us (the process exits, a pointer is bad): such
+# reads give None and the record that needed them is left out.
+
+def _read(memory: TraceeMemory, address: int, length: int) -> bytes | None:
+    if length <= 0:
+        return b""
+    try:
+        return memory.read(address, length)
+    except OSError:
+        return None
+
+
+def _read_string(memory: TraceeMemory, address: int, limit: int) -> bytes | None:
+    if address == 0:
+        return None
+    try:
+        return memory.read_string(address, limit)
+    except OSError:
+        return None
+
+
+def _read_iovec(
+    memory: TraceeMemory, address: int, count: int, limit: int, abi: Abi
+) -> bytes | None:
+    try:
+        return memory.read_iovec(address, count, limit, abi)
+    except OSError:
+        return None
+
+
+def _msghdr_layout(abi: Abi) -> tuple[int, struct.Struct]:
+    """Size of struct msghdr and a Struct for (msg_iov, msg_iovlen) at its offset."""
+    if abi in (Abi.I386, Abi.X32):
+        return 28, struct.Struct("<8xII")  # name, namelen, then iov, iovlen
+    return 56, struct.Struct("<16xQQ")
+
+
+def _read_msghdr(memory: TraceeMemory, address: int, abi: Abi, limit: int) -> bytes | None:
+    _, layout = _msghdr_layout(abi)
+    header = _read(memory, address, layout.size)
+    if header is None or len(header) < layout.size:
+        return None
+    iov, count = layout.unpack(header)
+    return _read_iovec(memory, iov, count, limit, abi)

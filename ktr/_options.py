@@ -1,0 +1,307 @@
+"""``ktr record``'s command line, parsed into one frozen options object.
+
+Guarantees: ``parse_record_arguments`` either returns a complete, validated
+``RecordOptions`` or raises ``UsageError`` with a one-line message; nothing is
+started, opened or attached here.
+
+Does not: decide how the options are carried out (``_recorder`` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from formats import DEFAULT_FACILITIES, Abi, FacilityError, RecordKind, kinds_for_facilities, linux
+
+from ._control import DEFAULT_SPIN_US
+from ._descriptor import QueueParameters
+from .errors import UsageError
+
+#: The I/O bytes kept per syscall unless -s says otherwise (the record notes the true size).
+DEFAULT_IO_BYTES = 4096
+#: Facilities that need syscall stops at all.
+SYSCALL_FACILITIES = frozenset("cniuav")
+
+
+@dataclass(frozen=True)
+class SyscallSelection:
+    """``-e trace=``: which syscalls are recorded, per ABI (None: every syscall)."""
+
+    expression: str
+    numbers: dict[Abi, frozenset[int]] | None
+
+    def selects(self, abi: Abi, nr: int) -> bool:
+        if self.numbers is None:
+            return True
+        return nr in self.numbers.get(abi, frozenset())
+
+
+ALL_SYSCALLS = SyscallSelection("all", None)
+
+
+@dataclass(frozen=True)
+class RecordOptions:
+    output: str = "ktr.out"
+    append: bool = False
+    facilities: str = DEFAULT_FACILITIES
+    kinds: frozenset[RecordKind] = field(
+        default_factory=lambda: kinds_for_facilities(DEFAULT_FACILITIES))
+    follow_children: bool = False  # -i
+    descendants: bool = False  # -d
+    io_bytes: int = DEFAULT_IO_BYTES  # -s
+    compress: bool = False  # -z
+    syscalls: SyscallSelection = ALL_SYSCALLS  # -e trace=
+    quiet: bool = False  # -q
+    queue: QueueParameters = field(default_factory=QueueParameters)
+    spin_us: int = DEFAULT_SPIN_US
+    pin_cpu: int | None = None
+    seccomp: bool = True  # use the seccomp filter when it applies
+    pids: tuple[int, ...] = ()
+    process_group: int | None = None
+    command: tuple[str, ...] = ()
+
+    @property
+    def wants_syscall_stops(self) -> bool:
+        return bool(SYSCALL_FACILITIES & set(self.facilities.replace("+", DEFAULT_FACILITIES)))
+
+    def header_options(self) -> dict[str, object]:
+        """What the file header records about this recording."""
+        return {
+            "facilities": self.facilities,
+            "follow_children": self.follow_children,
+            "descendants": self.descendants,
+            "io_bytes": self.io_bytes,
+            "compress": self.compress,
+            "syscalls": self.syscalls.expression,
+            "queue": {
+                "maxentry": self.queue.maxentry,
+                "timeout_s": self.queue.timeout_s,
+                "delayqcnt": self.queue.delayqcnt,
+                "wakedelay_ms": self.queue.wakedelay_ms,
+                "intrwakdl_ms": self.queue.intrwakdl_ms,
+            },
+            "spin_us": self.spin_us,
+            "pin_cpu": self.pin_cpu,
+            "pids": list(self.pids),
+            "process_group": self.process_group,
+            "command": list(self.command),
+        }
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing usage and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"ktr record: {message} (see ktr record --help)")
+
+
+RECORD_DESCRIPTION = """\
+Record what processes do into a ktr trace file (ktrace for Linux).
+
+Either start a command (-- CMD ARGS...) or attach to running processes
+(-p PID[,PID...] or -g PGID). A started command is killed if the recorder
+dies; attached processes are detached and left running on Ctrl-C, SIGTERM,
+SIGHUP, or when the output fails.
+
+Facilities (-t): c calls and returns, n paths (namei), i I/O data, s signals,
+u user records, e emulation (ABI), a exec arguments, v exec environment,
+p process lifecycle, + the default set (cnisuepa).
+"""
+
+RECORD_EPILOG = """\
+seccomp fast path: when a command is started and -e trace= (or -t) does not
+need every syscall, a seccomp-bpf filter makes only the selected syscalls stop
+(like strace --seccomp-bpf). A filtered program is never detached: it lives
+and dies with the recording. Attaching (-p, -g) cannot use the filter.
+
+--pin puts the recorder and its tracees on one CPU: each ptrace stop is then a
+few microseconds instead of tens, but the program sees the changed affinity
+mask and its threads run one at a time. The choice is recorded in the file.
+"""
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(
+        prog="ktr record", description=RECORD_DESCRIPTION, epilog=RECORD_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-o", dest="output", default="ktr.out", metavar="FILE",
+                        help="trace file (default ktr.out; - writes to stdout)")
+    parser.add_argument("-a", dest="append", action="store_true",
+                        help="append to the trace file instead of replacing it")
+    parser.add_argument("-t", dest="facilities", default=DEFAULT_FACILITIES, metavar="TRSTR",
+                        help=f"facilities to record (default {DEFAULT_FACILITIES})")
+    parser.add_argument("-i", dest="follow_children", action="store_true",
+                        help="also trace children created after the start")
+    parser.add_argument("-d", dest="descendants", action="store_true",
+                        help="also attach to the existing descendants of -p/-g targets")
+    parser.add_argument("-s", dest="io_bytes", type=int, default=DEFAULT_IO_BYTES,
+                        metavar="BYTES",
+                        help=f"I/O bytes kept per syscall (default {DEFAULT_IO_BYTES})")
+    parser.add_argument("-z", dest="compress", action="store_true",
+                        help="zstd-compress batches")
+    parser.add_argument("-e", dest="expression", action="append", default=[],
+                        metavar="trace=SET",
+                        help="syscalls to record: names and strace classes "
+                             "(%%file %%process %%network %%signal %%ipc %%desc %%memory), "
+                             "comma-separated; a leading ! inverts")
+    parser.add_argument("-q", dest="quiet", action="store_true",
+                        help="no status line and no summary")
+    parser.add_argument("-p", dest="pids", action="append", default=[], metavar="PID[,PID...]",
+                        help="attach to these processes (all their threads)")
+    parser.add_argument("-g", dest="process_group", type=int, metavar="PGID",
+                        help="attach to every process of this process group")
+    queue = parser.add_argument_group("queue (ktrace's descriptor parameters)")
+    queue.add_argument("--queue-max", type=int, default=QueueParameters.maxentry, metavar="N",
+                       help="records queued before new ones are dropped (maxentry)")
+    queue.add_argument("--timeout", type=float, default=QueueParameters.timeout_s, metavar="S",
+                       help="longest wait for the writer before dropping instead")
+    queue.add_argument("--delay-count", type=int, default=QueueParameters.delayqcnt,
+                       metavar="N", help="queue length that wakes the writer at once")
+    queue.add_argument("--wake-delay", type=float, default=QueueParameters.wakedelay_ms,
+                       metavar="MS", help="delayed writer wakeup")
+    queue.add_argument("--interactive-delay", type=float,
+                       default=QueueParameters.intrwakdl_ms, metavar="MS",
+                       help="delayed writer wakeup when the output is a pipe or terminal")
+    control = parser.add_argument_group("process control")
+    control.add_argument("--spin-us", type=int, default=DEFAULT_SPIN_US, metavar="US",
+                         help=f"poll for stops this long before blocking (default "
+                              f"{DEFAULT_SPIN_US}; 0 always blocks)")
+    control.add_argument("--pin", nargs="?", const=-1, type=int, default=None, metavar="CPU",
+                         help="run the recorder and its tracees on one CPU "
+                              "(default: the lowest CPU ktr may use)")
+    control.add_argument("--no-seccomp", dest="seccomp", action="store_false",
+                         help="never use the seccomp filter")
+    parser.add_argument("command", nargs=argparse.REMAINDER,
+                        help="-- CMD [ARGS...]: the command to start and trace")
+    return parser
+
+
+def parse_syscall_expression(expression: str) -> SyscallSelection:
+    """``trace=SET``: names and %classes, comma-separated; ``!`` inverts; ``all``."""
+    text = expression.removeprefix("trace=")
+    if expression.startswith(("signal=", "read=", "write=", "abbrev=", "verbose=", "raw=")):
+        raise UsageError(f"ktr record: -e {expression.split('=')[0]}= is not supported "
+                         "(only trace=)")
+    invert = text.startswith("!")
+    if invert:
+        text = text[1:]
+    if not text:
+        raise UsageError("ktr record: -e trace= needs a set of syscalls")
+    abis = (Abi.X86_64, Abi.I386)
+    chosen: dict[Abi, set[int]] = {abi: set() for abi in abis}
+    everything = False
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        if item == "all":
+            everything = True
+            continue
+        if item == "none":
+            continue
+        if item.startswith("%"):
+            try:
+                members = {abi: linux.syscall_class_members(abi, item) for abi in abis}
+            except ValueError:
+                known = " ".join(sorted(linux.SYSCALL_CLASSES))
+                raise UsageError(f"ktr record: unknown syscall class {item} "
+                                 f"(known: {known})") from None
+            for abi, names in members.items():
+                chosen[abi].update(_numbers(abi, names))
+            continue
+        found = False
+        for abi in abis:
+            number = linux.syscall_number(abi, item)
+            if number is not None:
+                chosen[abi].add(number)
+                found = True
+        if not found:
+            raise UsageError(f"ktr record: unknown syscall {item!r} in -e {expression}")
+    if everything:
+        return ALL_SYSCALLS if not invert else SyscallSelection(expression, {})
+    if invert:
+        numbers = {abi: frozenset(set(linux.syscall_names(abi)) - chosen[abi]) for abi in abis}
+    else:
+        numbers = {abi: frozenset(chosen[abi]) for abi in abis}
+    return SyscallSelection(expression, numbers)
+
+
+def _numbers(abi: Abi, names: frozenset[str]) -> set[int]:
+    numbers = (linux.syscall_number(abi, name) for name in names)
+    return {number for number in numbers if number is not None}
+
+
+def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
+    parser = _build_parser()
+    arguments = parser.parse_args(list(argv))
+    command = list(arguments.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    try:
+        kinds = kinds_for_facilities(arguments.facilities)
+    except FacilityError as error:
+        raise UsageError(f"ktr record: -t: {error}") from None
+    pids: list[int] = []
+    for text in arguments.pids:
+        for part in text.split(","):
+            try:
+                pid = int(part)
+            except ValueError:
+                raise UsageError(f"ktr record: -p: {part!r} is not a process id") from None
+            if pid <= 0:
+                raise UsageError(f"ktr record: -p: {pid} is not a process id")
+            pids.append(pid)
+    targets = sum(bool(t) for t in (pids, arguments.process_group is not None, command))
+    if targets == 0:
+        raise UsageError("ktr record: nothing to trace: give -p PID, -g PGID or -- CMD")
+    if targets > 1:
+        raise UsageError("ktr record: give only one of -p, -g and -- CMD")
+    if arguments.descendants and command:
+        raise UsageError("ktr record: -d applies to -p/-g targets (use -i with a command)")
+    if arguments.io_bytes < 0:
+        raise UsageError("ktr record: -s must be 0 or more")
+    if arguments.spin_us < 0:
+        raise UsageError("ktr record: --spin-us must be 0 or more")
+    selection = ALL_SYSCALLS
+    for expression in arguments.expression:
+        if selection is not ALL_SYSCALLS:
+            raise UsageError("ktr record: give -e trace= once")
+        selection = parse_syscall_expression(expression)
+    pin_cpu = arguments.pin
+    if pin_cpu == -1:
+        pin_cpu = min(os.sched_getaffinity(0))
+    if pin_cpu is not None and pin_cpu not in os.sched_getaffinity(0):
+        raise UsageError(f"ktr record: --pin: CPU {pin_cpu} is not available to ktr")
+    return RecordOptions(
+        output=arguments.output,
+        append=arguments.append,
+        facilities=arguments.facilities,
+        kinds=kinds,
+        follow_children=arguments.follow_children,
+        descendants=arguments.descendants,
+        io_bytes=arguments.io_bytes,
+        compress=arguments.compress,
+        syscalls=selection,
+        quiet=arguments.quiet,
+        queue=_queue_parameters(arguments),
+        spin_us=0 if pin_cpu is not None else arguments.spin_us,
+        pin_cpu=pin_cpu,
+        seccomp=arguments.seccomp,
+        pids=tuple(pids),
+        process_group=arguments.process_group,
+        command=tuple(command),
+    )
+
+
+def _queue_parameters(arguments: argparse.Namespace) -> QueueParameters:
+    try:
+        return QueueParameters(
+            maxentry=arguments.queue_max, timeout_s=arguments.timeout,
+            delayqcnt=arguments.delay_count, wakedelay_ms=arguments.wake_delay,
+            intrwakdl_ms=arguments.interactive_delay,
+        )
+    except UsageError as error:
+        raise UsageError(f"ktr record: {error}") from None

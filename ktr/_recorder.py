@@ -1,0 +1,284 @@
+"""One recording, end to end: output, process control, records, report.
+
+``record(options)`` opens the descriptor, starts or attaches to the targets,
+runs the control loop with the record builder as its consumer, and reports.
+
+Guarantees: whatever happens after the targets are under control — Ctrl-C,
+SIGTERM, SIGHUP, the output failing, an error — every tracee is let go
+(attached ones detached and running, the spawned tree killed or, when the
+output failed, detached) before ``record`` returns; the descriptor is always
+released, so every record accepted is written unless the output failed. All
+the user sees is one-line messages on stderr: a live status line on a
+terminal, notices for lost processes and output failure, a final summary.
+
+Does not: parse the command line (``_options``) or print tracebacks.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import TextIO
+
+import formats
+from formats import Abi, RecordKind
+
+from . import __version__
+from ._builder import UTRACE_SYSCALL, BuilderOptions, RecordBuilder
+from ._control import Control, ControlOptions, Release, RunResult
+from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
+from ._options import RecordOptions
+from .errors import KtrError, OutputError
+
+STATUS_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True)
+class RecordingReport:
+    """What ``record`` did; the command line prints it and exits with ``exit_status``."""
+
+    exit_status: int
+    result: RunResult
+    stats: DescriptorStats
+    output_failure: OutputError | None
+
+
+def _file_header(options: RecordOptions) -> formats.FileHeader:
+    uname = os.uname()
+    return formats.FileHeader(
+        hostname=uname.nodename,
+        kernel_release=uname.release,
+        machine=uname.machine,
+        realtime_ns=time.time_ns(),
+        monotonic_ns=time.monotonic_ns(),
+        ktr_version=__version__,
+        options=options.header_options(),
+        byte_order="little" if sys.byteorder == "little" else "big",
+    )
+
+
+def _control_options(options: RecordOptions) -> ControlOptions:
+    seccomp = None
+    wants_stops = options.wants_syscall_stops
+    if options.command and options.seccomp and wants_stops:
+        numbers = options.syscalls.numbers
+        if numbers is not None:
+            seccomp = dict(numbers)
+            if RecordKind.USER in options.kinds:
+                # ktr.utrace must stop even when no other syscall is selected.
+                for abi in (Abi.X86_64, Abi.I386):
+                    seccomp[abi] = seccomp.get(abi, frozenset()) | {UTRACE_SYSCALL}
+    return ControlOptions(
+        follow_children=options.follow_children,
+        attach_descendants=options.descendants,
+        seccomp=seccomp,
+        trace_syscalls=wants_stops,
+        spin_us=options.spin_us,
+        pin_cpu=options.pin_cpu,
+    )
+
+
+class _StatusLine:
+    """The live one-line status on a terminal (a daemon thread)."""
+
+    def __init__(self, stream: TextIO, describe: Callable[[], str]) -> None:
+        self._stream = stream
+        self._describe = describe
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ktr-status", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(STATUS_INTERVAL_S):
+            self._stream.write(f"\rktr: {self._describe()}\x1b[K")
+            self._stream.flush()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._stop.set()
+            self._thread.join()
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} B"
+
+
+def _status_text(stats: DescriptorStats, processes: int) -> str:
+    dropped = sum(stats.drops.values())
+    return (f"{stats.records_written} records, {_size(stats.bytes_written)} written, "
+            f"{dropped} dropped, {processes} processes traced")
+
+
+class _Signals:
+    """Install the recorder's handlers for SIGINT/SIGTERM/SIGHUP; restore them after."""
+
+    def __init__(self, control: Control, spawned: bool) -> None:
+        self._control = control
+        self._spawned = spawned
+        self._saved: dict[int, object] = {}
+
+    def _handle(self, signo: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signo).name
+        self._control.request_stop(f"interrupted by {name}")
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for signo in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            if signo == signal.SIGINT and self._spawned:
+                # The terminal's ^C reaches the command too (same process
+                # group): let it decide, and record what it does.
+                self._saved[signo] = signal.signal(signo, signal.SIG_IGN)
+            else:
+                self._saved[signo] = signal.signal(signo, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signo, handler in self._saved.items():
+            signal.signal(signo, handler)  # type: ignore[arg-type]
+
+
+def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingReport:
+    """Carry out one recording (see the module docstring)."""
+    header = _file_header(options)
+    control = Control(_control_options(options))
+    output_options = OutputOptions(
+        path=options.output, append=options.append, compress=options.compress,
+        parameters=options.queue,
+    )
+    failures: list[OutputError] = []
+    blocked = threading.Event()
+
+    def on_write_error(error: OutputError) -> None:
+        failures.append(error)
+        control.request_stop(str(error), Release.DETACH)
+
+    def on_blocking() -> None:
+        if not blocked.is_set():
+            blocked.set()
+            stderr.write(f"ktr: the writer did not keep up for {options.queue.timeout_s:g} s; "
+                         "records are now dropped when the queue is full\n")
+
+    descriptor: Descriptor
+    if options.command:
+        # Fork before any thread exists (the descriptor starts its writer).
+        spawned = _spawn(control, options)
+        try:
+            descriptor = open_descriptor(output_options, header, on_write_error,
+                                         on_blocking=on_blocking)
+        except BaseException:
+            _kill_spawned(spawned)
+            raise
+    else:
+        descriptor = open_descriptor(output_options, header, on_write_error,
+                                     on_blocking=on_blocking)
+        try:
+            if options.pids:
+                control.attach(options.pids)
+            if options.process_group is not None:
+                control.attach_group(options.process_group)
+        except BaseException:
+            descriptor.release()
+            raise
+
+    def notify(message: str) -> None:
+        stderr.write(f"ktr: {message}\n")
+
+    builder = RecordBuilder(
+        BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
+        descriptor.add_entry, descriptor.log_error, notify,
+    )
+    status: _StatusLine | None = None
+    if not options.quiet and stderr.isatty():
+        status = _StatusLine(stderr, lambda: _status_text(
+            descriptor.stats, len({t.pid for t in list(control.tracees.values())})))
+        status.start()
+    try:
+        with _Signals(control, spawned=bool(options.command)):
+            result = control.run(builder)
+    finally:
+        if status is not None:
+            status.stop()
+        descriptor.release()
+    stats = descriptor.stats
+    failure = failures[0] if failures else stats.failure
+    return RecordingReport(_exit_status(options, result, failure), result, stats, failure)
+
+
+def _spawn(control: Control, options: RecordOptions) -> int:
+    if options.output != "-":
+        return control.spawn(list(options.command))
+    # The trace owns standard output: the command writes its output to
+    # standard error instead, so the trace stream stays clean.
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        return control.spawn(list(options.command))
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _kill_spawned(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0x40000000)  # __WALL
+    except OSError:
+        pass
+
+
+def _exit_status(options: RecordOptions, result: RunResult, failure: OutputError | None) -> int:
+    if options.command:
+        if result.exit_status is not None:
+            return result.exit_status
+        return 127 if result.spawn_error else 1
+    return 1 if failure is not None else 0
+
+
+def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
+    """The lines printed when a recording ends (empty with -q, but for problems)."""
+    lines: list[str] = []
+    result, stats = report.result, report.stats
+    if result.spawn_error:
+        lines.append(f"ktr: {result.spawn_error}")
+    if report.output_failure is not None:
+        lines.append(f"ktr: tracing stopped: {report.output_failure}")
+    elif result.stop_reason:
+        lines.append(f"ktr: recording stopped: {result.stop_reason}")
+    for skipped in result.skipped:
+        lines.append(f"ktr: {skipped}")
+    dropped = sum(stats.drops.values())
+    if options.quiet and not dropped and not result.lost:
+        return lines
+    where = "standard output" if options.output == "-" else options.output
+    parts = [f"{stats.records_written} records ({_size(stats.bytes_written)}) to {where}",
+             f"{dropped} dropped"]
+    if dropped:
+        reasons = ", ".join(f"{error.name} {count}" for error, count in stats.drops.items()
+                            if count)
+        parts[-1] += f" ({reasons})"
+    parts.append(f"{result.processes} processes, {result.threads} threads")
+    if result.lost:
+        parts.append(f"{result.lost} lost")
+    if result.detached:
+        parts.append(f"{result.detached} detached")
+    lines.append("ktr: " + "; ".join(parts))
+    return lines
+
+
+__all__ = ["KtrError", "RecordingReport", "record", "summary_lines"]
