@@ -288,3 +288,63 @@ def test_cannot_attach_to_the_recorder_itself() -> None:
 
 if sys.platform != "linux":  # pragma: no cover
     pytest.skip("ptrace tests need Linux", allow_module_level=True)
+
+
+RECORDER_WITH_SIGTERM = """
+    import signal, sys
+    from ktr._control import Control
+    from ktr._events import Lifecycle, ProcessEvent
+    control = Control()
+    control.attach([int(sys.argv[1])])
+    signal.signal(signal.SIGTERM, lambda *a: control.request_stop("SIGTERM"))
+    def consumer(event):
+        if isinstance(event, ProcessEvent) and event.kind is Lifecycle.ATTACH:
+            print("attached", flush=True)
+    result = control.run(consumer)
+    print(result.stop_reason, result.detached, flush=True)
+"""
+
+
+def test_sigterm_to_an_attaching_recorder_detaches_promptly() -> None:
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        recorder = subprocess.Popen(
+            [PYTHON, "-c", textwrap.dedent(RECORDER_WITH_SIGTERM), str(sleeper.pid)],
+            stdout=subprocess.PIPE, text=True)
+        assert recorder.stdout is not None
+        assert recorder.stdout.readline() == "attached\n"
+        # the recorder now blocks in waitpid: the tracee sleeps
+        wait_until(lambda: proc_state(recorder.pid) == "S", "the recorder to block")
+        recorder.send_signal(signal.SIGTERM)
+        out, _ = recorder.communicate(timeout=5)
+        assert out == "SIGTERM 1\n"
+        assert recorder.returncode == 0
+        assert tracer_of(sleeper.pid) == 0
+        wait_until(lambda: proc_state(sleeper.pid) == "S", "the sleeper to sleep on")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_pinning_moves_the_tracee_and_restores_its_affinity() -> None:
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        before = os.sched_getaffinity(sleeper.pid)
+        mine = os.sched_getaffinity(0)
+        control = Control(ControlOptions(pin_cpu=0))
+        control.attach([sleeper.pid])
+        seen: list[set[int]] = []
+
+        def consumer(event: Event) -> None:
+            if isinstance(event, ProcessEvent) and event.kind is Lifecycle.ATTACH:
+                seen.append(os.sched_getaffinity(sleeper.pid))
+                seen.append(os.sched_getaffinity(0))
+                control.request_stop("pinned")
+
+        control.run(consumer)
+        assert seen == [{0}, {0}]
+        assert os.sched_getaffinity(sleeper.pid) == before
+        assert os.sched_getaffinity(0) == mine
+    finally:
+        sleeper.kill()
+        sleeper.wait()

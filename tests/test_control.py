@@ -463,3 +463,81 @@ def test_recorder_killed_with_sigkill_takes_the_spawned_command_with_it(
     from control_support import proc_state
 
     wait_until(lambda: proc_state(child) in (None, "Z", "X"), "the spawned child to die")
+
+
+def test_exec_of_a_set_id_program_by_a_non_root_recorder_loses_control(
+    tmp_path: Path,
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make a set-uid program and drop privileges")
+    import ctypes
+    import json
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="ktr-setid-")
+    try:
+        os.chmod(directory, 0o755)
+        program = os.path.join(directory, "id")
+        shutil.copy(shutil.which("id") or "/usr/bin/id", program)
+        os.chmod(program, 0o4755)
+        output = os.path.join(directory, "out")
+        Path(output).touch(mode=0o666)
+        os.chmod(output, 0o666)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the non-root recorder
+            code = 1
+            try:
+                os.close(read_end)
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+                ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: traceable again
+                control = Control()
+                kinds: list[str] = []
+                reasons: list[str] = []
+
+                def consumer(event: Event) -> None:
+                    if isinstance(event, ProcessEvent):
+                        kinds.append(event.kind.value)
+                        reasons.append(event.reason)
+
+                with open(output, "wb") as out:
+                    os.dup2(out.fileno(), 1)
+                control.spawn([program, "-u"])
+                result = control.run(consumer)
+                os.write(write_end, json.dumps(
+                    [kinds, reasons, result.lost, result.exit_status]).encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 0
+        kinds, reasons, lost, exit_status = json.loads(data)
+        assert kinds == ["exec", "lost", "detach"]
+        assert "set-id program" in reasons[1] and program in reasons[1]
+        assert lost == 1
+        assert exit_status is None  # let go: it finishes on its own
+        # the kernel ran it without its set-uid privilege
+        wait_until(lambda: Path(output).read_bytes() != b"", "id to print")
+        assert Path(output).read_bytes() == b"65534\n"
+    finally:
+        shutil.rmtree(directory)
+
+
+def test_pinned_spawn_runs_command_and_recorder_on_one_cpu() -> None:
+    mine = os.sched_getaffinity(0)
+    affinities: list[set[int]] = []
+
+    def on_event(control: Control, event: Event) -> None:
+        if isinstance(event, ProcessEvent) and event.kind is Lifecycle.EXEC:
+            affinities.append(os.sched_getaffinity(event.tracee.tid))
+            affinities.append(os.sched_getaffinity(0))
+
+    recording = record(["sh", "-c", "exit 2"], ControlOptions(pin_cpu=0), on_event)
+    assert recording.result is not None and recording.result.exit_status == 2
+    assert affinities == [{0}, {0}]
+    assert os.sched_getaffinity(0) == mine
