@@ -213,6 +213,8 @@ class Codec:
     # the record header's layout followed by the payload's (derived, not restated).
     syscall_struct: struct.Struct
     sysret_struct: struct.Struct
+    namei_struct: struct.Struct  # header + NAMEI fixed part; the path follows
+    genio_struct: struct.Struct  # header + GENIO fixed part; the data follows
 
     def syscall_record(
         self, pid: int, tid: int, timestamp_ns: int, comm: bytes, nr: int, abi: int,
@@ -234,6 +236,25 @@ class Codec:
             packer.size - self.header.size, RecordKind.SYSRET, RECORD_VERSION, pid, tid,
             timestamp_ns, comm, nr, abi, flags, error, retval, duration_ns,
         )
+
+    def namei_record(
+        self, pid: int, tid: int, timestamp_ns: int, comm: bytes, path: bytes
+    ) -> bytes:
+        packer = self.namei_struct
+        return packer.pack(
+            packer.size - self.header.size + len(path), RecordKind.NAMEI, RECORD_VERSION, pid,
+            tid, timestamp_ns, comm, len(path),
+        ) + path
+
+    def genio_record(
+        self, pid: int, tid: int, timestamp_ns: int, comm: bytes, fd: int, direction: int,
+        flags: int, transferred: int, data: bytes,
+    ) -> bytes:
+        packer = self.genio_struct
+        return packer.pack(
+            packer.size - self.header.size + len(data), RecordKind.GENIO, RECORD_VERSION, pid,
+            tid, timestamp_ns, comm, fd, direction, flags, transferred, len(data),
+        ) + data
 
     def encode_payload(self, kind: RecordKind, payload: Payload) -> bytes:
         return self.encoders[kind](payload)
@@ -308,9 +329,11 @@ def _build_codec(order: ByteOrder) -> Codec:
     syscall_struct = struct.Struct(
         header_format + syscall.fixed.format[1:] + args_tail.item.format[1:] * SYSCALL_ARGUMENTS
     )
-    sysret_struct = struct.Struct(header_format + layouts[RecordKind.SYSRET].fixed.format[1:])
+    def whole(kind: RecordKind) -> struct.Struct:
+        return struct.Struct(header_format + layouts[kind].fixed.format[1:])
+
     return Codec(order, header_layout.fixed, layouts, decoders, encoders, syscall_struct,
-                 sysret_struct)
+                 whole(RecordKind.SYSRET), whole(RecordKind.NAMEI), whole(RecordKind.GENIO))
 
 
 _CODECS: dict[str, Codec] = {}

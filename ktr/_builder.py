@@ -220,8 +220,8 @@ class RecordBuilder:
             for index in plan.path_args:
                 path = _read_string(memory, event.args[index], PATH_MAX)
                 if path is not None:
-                    self._emit_payload(RecordKind.NAMEI, tracee, event.timestamp_ns,
-                                       formats.Namei(path))
+                    self._emit(self._codec.namei_record(
+                        tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm, path))
         if plan.argv_arg is not None and self._exec_args:
             self._exec_strings(RecordKind.EXEC_ARG, event, event.args[plan.argv_arg])
         if plan.envp_arg is not None and self._exec_env:
@@ -290,8 +290,10 @@ class RecordBuilder:
         if data is None:
             data = b""
         flags = GenioFlag.TRUNCATED if len(data) < transferred else GenioFlag.NONE
-        self._emit_payload(RecordKind.GENIO, event.tracee, event.timestamp_ns,
-                           formats.Genio(fd, direction, flags, transferred, data))
+        tracee = event.tracee
+        self._emit(self._codec.genio_record(
+            tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm, fd, direction, flags,
+            transferred, data))
 
     def _mmsg_records(
         self, event: SyscallExit, entry: SyscallEntry, plan: _Plan, direction: IoDirection

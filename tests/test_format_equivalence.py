@@ -197,3 +197,24 @@ def test_whole_record_fast_paths_match_schema(
     assert fast.sysret_record(7, 8, 9, b"comm", nr, formats.Abi.I386, 1, error, retval,
                               duration) == (
         fast.encode_record(RecordKind.SYSRET, 7, 8, 9, b"comm", ret))
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@settings(max_examples=50, deadline=None)
+@given(
+    path=st.binary(max_size=100),
+    fd=st.integers(-(1 << 31), (1 << 31) - 1),
+    direction=st.integers(0, 1),
+    transferred=st.integers(0, (1 << 64) - 1),
+    data=st.binary(max_size=100),
+)
+def test_namei_and_genio_fast_paths_match_schema(
+    order: formats.ByteOrder, path: bytes, fd: int, direction: int, transferred: int,
+    data: bytes,
+) -> None:
+    fast = codec(order)
+    assert fast.namei_record(1, 2, 3, b"c", path) == fast.encode_record(
+        RecordKind.NAMEI, 1, 2, 3, b"c", formats.Namei(path))
+    assert fast.genio_record(1, 2, 3, b"c", fd, direction, 1, transferred, data) == (
+        fast.encode_record(RecordKind.GENIO, 1, 2, 3, b"c",
+                           formats.Genio(fd, direction, 1, transferred, data)))
