@@ -348,3 +348,39 @@ def test_pinning_moves_the_tracee_and_restores_its_affinity() -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+SIGNAL_TARGET = """
+    import os, signal, sys
+    signal.signal(signal.SIGUSR1, lambda *a: os.write(1, b"usr1\\n"))
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print(line.strip(), flush=True)
+"""
+
+
+def test_a_signal_sent_while_letting_go_is_not_lost() -> None:
+    target = subprocess.Popen([PYTHON, "-c", textwrap.dedent(SIGNAL_TARGET)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert target.stdout is not None and target.stdin is not None
+        assert target.stdout.readline() == "ready\n"
+        control = Control()
+        control.attach([target.pid])
+
+        def consumer(event: Event) -> None:
+            # the target is held at a stop: the signal arrives while we let go
+            if isinstance(event, ProcessEvent) and event.kind is Lifecycle.ATTACH:
+                os.kill(target.pid, signal.SIGUSR1)
+                control.request_stop("now")
+
+        result = control.run(consumer)
+        assert result.stop_reason == "now"
+        assert tracer_of(target.pid) == 0
+        target.stdin.write("after\n")
+        target.stdin.flush()
+        assert target.stdout.readline() == "usr1\n"
+        assert target.stdout.readline() == "after\n"
+    finally:
+        target.kill()
+        target.wait()

@@ -541,3 +541,68 @@ def test_pinned_spawn_runs_command_and_recorder_on_one_cpu() -> None:
     assert recording.result is not None and recording.result.exit_status == 2
     assert affinities == [{0}, {0}]
     assert os.sched_getaffinity(0) == mine
+
+
+class _ChildStopsFirst(Control):
+    """Deliver each new tracee's first stop before its creator's fork/clone
+    event (the kernel may report them in either order); with ``orphan`` the
+    creator's event is held back until the loop has adopted the child alone."""
+
+    def __init__(self, options: ControlOptions, orphan: bool) -> None:
+        super().__init__(options)
+        self.orphan = orphan
+        self.reordered: list[int] = []
+        self.held: list[tuple[int, int]] = []
+
+    def _handle(self, tid: int, status: int) -> None:
+        from ktr import _ptrace as pt
+
+        if (os.WIFSTOPPED(status) and (status >> 16) in (1, 2, 3)
+                and tid in self._tracees):
+            child = pt.geteventmsg(tid)
+            _, child_status = os.waitpid(child, 0x40000000)
+            self.reordered.append(child)
+            super()._handle(child, child_status)
+            assert child in self._stash
+            if self.orphan:
+                self.held.append((tid, status))
+                return
+        super()._handle(tid, status)
+
+    def _adopt_orphans(self) -> None:
+        super()._adopt_orphans()
+        held, self.held = self.held, []
+        for tid, status in held:
+            super()._handle(tid, status)
+
+
+@pytest.mark.parametrize("orphan", [False, True])
+def test_a_new_tracee_reported_before_its_creator(orphan: bool) -> None:
+    source = """
+        import os, threading
+        t = threading.Thread(target=os.getppid)
+        t.start(); t.join()
+        pid = os.fork()
+        if pid == 0:
+            os.getppid()
+            os._exit(3)
+        os.waitpid(pid, 0)
+    """
+    control = _ChildStopsFirst(ControlOptions(follow_children=True), orphan)
+    pid = control.spawn(python_program(source))
+    events: list[Event] = []
+    result = control.run(events.append)
+    assert result.exit_status == 0
+    assert len(control.reordered) == 2
+    thread, child = control.reordered
+    clone = [e for e in events if isinstance(e, ProcessEvent) and e.kind is Lifecycle.CLONE]
+    fork = [e for e in events if isinstance(e, ProcessEvent) and e.kind is Lifecycle.FORK]
+    assert [(e.child, e.thread) for e in clone] == [(thread, True)]
+    assert [(e.child, e.thread) for e in fork] == [(child, False)]
+    markers = {e.tracee.tid: e.tracee.pid for e in events
+               if isinstance(e, SyscallEntry) and e.nr == NR_GETPPID}
+    assert markers == {thread: pid, child: child}
+    child_exit = [e for e in events if isinstance(e, ProcessEvent)
+                  and e.kind is Lifecycle.EXIT and e.tracee.pid == child and not e.thread]
+    assert [e.status for e in child_exit] == [3]
+    assert result.processes == 2 and result.threads == 3

@@ -130,3 +130,50 @@ def test_filtered_commands_are_killed_not_detached_on_stop() -> None:
     assert recording.result is not None
     assert recording.result.exit_status == 128 + signal.SIGKILL
     assert recording.result.killed == 1 and recording.result.detached == 0
+
+
+def test_without_cap_sys_admin_the_filter_needs_no_new_privs() -> None:
+    import ctypes
+    import json
+    import os
+
+    if os.geteuid() != 0:
+        return  # the test drops root itself; without root it cannot set up
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a non-root recorder
+        code = 1
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+            flags: list[str] = []
+            control = Control(_only_openat(False))
+
+            def consumer(event: Event) -> None:
+                if isinstance(event, ProcessEvent) and event.kind is Lifecycle.EXEC:
+                    status = Path(f"/proc/{event.tracee.pid}/status").read_text()
+                    flags.extend(line.split()[1] for line in status.splitlines()
+                                 if line.startswith("NoNewPrivs:"))
+                elif isinstance(event, SyscallEntry):
+                    flags.append(str(event.nr))
+
+            devnull = os.open("/dev/null", os.O_WRONLY)
+            os.dup2(devnull, 1)
+            control.spawn(["cat", "/etc/hostname"])
+            result = control.run(consumer)
+            os.write(write_end, json.dumps([flags, result.exit_status]).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    flags, exit_status = json.loads(data)
+    assert exit_status == 0
+    assert flags[0] == "1"  # no_new_privs set before the filter
+    assert set(flags[1:]) == {str(NR_OPENAT)}
