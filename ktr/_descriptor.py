@@ -1,0 +1,618 @@
+"""The trace descriptor: ktrace's ``ktr_desc``, a bounded queue and its writer thread.
+
+One ``Descriptor`` per output. Producers (the threads that build records)
+append encoded records with ``add_entry``; one writer thread takes the whole
+queue at once and writes it as one batch. The semantics are ktrace's
+(``ktraddentry``, ``ktrace_thread``, ``ktrwrite``, ``ktd_lookup``):
+
+* A record is dropped, and counted under ENOSPC, when the queue already holds
+  more than ``maxentry`` records.
+* Past half of ``maxentry`` (or while another producer waits) a producer wakes
+  the writer and waits until it has emptied the queue. This holds the traced
+  thread, so a fast tracee cannot outrun the disk. A wait longer than
+  ``timeout_s`` turns the descriptor BLOCKING: from then on producers do not
+  wait and overflow is dropped and counted, until the writer catches up and
+  empties the queue.
+* Otherwise the writer is woken at once past ``delayqcnt`` records, or after
+  ``wakedelay_ms`` (``intrwakdl_ms`` for a pipe or terminal) -- a deadline the
+  sleeping writer waits until, not a timer per batch.
+* Drop counts (ENOSPC from the queue, ENOMEM from ``log_error``) are taken with
+  the queue and written as DROP records at the start of the next batch.
+* A write error stops the descriptor: queued records are discarded (counted),
+  later ``add_entry`` calls return False, waiting producers are released and
+  each owner's ``on_write_error`` is called once, from the writer thread.
+* Opening an output that is the same file (same st_dev/st_ino: the same
+  regular file, FIFO, pipe or terminal) as an open descriptor shares it: one
+  header, one queue, one writer, one more reference. The last ``release``
+  writes everything queued and every pending drop, stops the writer and closes
+  the file (stdout is never closed).
+
+Deviation from ktrace, on purpose: ktrace skips scheduling the writer's wakeup
+while BLOCKING (the writer is known to be busy); here scheduling still happens,
+which costs nothing when the writer is busy and means a record can never be
+left waiting for a wakeup nobody will give.
+
+Does not: build records (callers pass fully encoded records), decide which
+processes to detach on a write error (the owner does, in its callback), or
+guarantee anything about records added after the last release (refused).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+import zstandard
+
+import formats
+from formats import DropError
+
+from . import _output
+from .errors import IncompatibleOutput, OutputError, UsageError
+
+# ktd_flags
+_WAIT: Final = 0x1  # a producer waits for the writer to empty the queue
+_DONE: Final = 0x2  # no more records: last reference gone, or the output failed
+_BLOCKING: Final = 0x4  # a producer's wait timed out; producers no longer wait
+
+# What the slow path of add_entry did with a record.
+_DROPPED: Final = 0
+_QUEUED: Final = 1
+_QUEUED_NOW_BLOCKING: Final = 2  # queued, and this producer's timeout turned BLOCKING on
+
+_DROP_COMM: Final = b"ktr"
+_ZSTD_LEVEL: Final = 3
+
+
+@dataclass(frozen=True)
+class QueueParameters:
+    """ktrace's tunables, with its names and defaults."""
+
+    maxentry: int = 1000  # queue bound; past it a record is dropped (ENOSPC)
+    timeout_s: float = 5.0  # longest a producer waits before the descriptor turns BLOCKING
+    delayqcnt: int = 100  # queue length that wakes the writer at once
+    wakedelay_ms: float = 5000  # delayed wakeup otherwise
+    intrwakdl_ms: float = 100  # the same when the output is interactive (pipe or tty)
+
+    def __post_init__(self) -> None:
+        if self.maxentry < 1:
+            raise UsageError(f"maxentry must be at least 1, not {self.maxentry}")
+        if self.delayqcnt < 0:
+            raise UsageError(f"delayqcnt must not be negative, not {self.delayqcnt}")
+        for name in ("timeout_s", "wakedelay_ms", "intrwakdl_ms"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise UsageError(f"{name} must be positive, not {value}")
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    path: str  # "-" means stdout
+    append: bool = False  # ktrace -a
+    compress: bool = False  # zstd batches
+    parameters: QueueParameters = QueueParameters()
+
+
+@dataclass(frozen=True)
+class DescriptorStats:
+    """A consistent snapshot of one descriptor's counters."""
+
+    records_enqueued: int  # accepted by add_entry
+    records_written: int  # of those, written to the output (DROP records not included)
+    records_discarded: int  # accepted but thrown away because the output failed
+    bytes_written: int  # batch bytes, header not included
+    batches_written: int
+    drops: Mapping[DropError, int]  # records lost, by reason (counted when lost)
+    drops_written: int  # of those, reported in DROP records already written
+    blocking: bool  # BLOCKING now: producers do not wait, overflow is dropped
+    timeouts: int  # producer waits that ran out (each turned or kept BLOCKING on)
+    failure: OutputError | None  # why the output stopped, if it did
+    references: int
+
+
+ErrorCallback = Callable[[OutputError], None]
+BlockingCallback = Callable[[], None]
+
+
+class Descriptor:
+    """One output's queue and writer thread. Create with ``open_descriptor``."""
+
+    __slots__ = (
+        "_blocking_callbacks",
+        "_compressor",
+        "_deadline",
+        "_delay_s",
+        "_delayqcnt",
+        "_drop_totals",
+        "_drops_written",
+        "_error_callbacks",
+        "_failure",
+        "_flags",
+        "_framing",
+        "_half",
+        "_identity",
+        "_lock",
+        "_maxentry",
+        "_output",
+        "_pending_drops",
+        "_queue",
+        "_quiet",
+        "_references",
+        "_registry",
+        "_stats_batches",
+        "_stats_bytes",
+        "_stats_discarded",
+        "_stats_taken",
+        "_stats_timeouts",
+        "_stats_written",
+        "_sync_cv",
+        "_thread",
+        "_timeout_s",
+        "_wake_now",
+        "_writer_asleep",
+        "_writer_cv",
+        "_written_cv",
+        "byte_order",
+        "compress",
+        "interactive",
+        "major",
+        "parameters",
+        "path",
+    )
+
+    def __init__(self, output: _output.Output, options: OutputOptions,
+                 header: formats.FileHeader, registry: _Registry) -> None:
+        parameters = options.parameters
+        self.path = output.path
+        self.interactive = output.interactive
+        self.parameters = parameters
+        self.compress = options.compress
+        self.byte_order: formats.ByteOrder = header.byte_order
+        self.major = header.major
+        self._output = output
+        self._identity = output.identity
+        self._registry = registry
+        self._framing = formats.batch_framing(header.byte_order)
+        self._compressor = (zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+                            if options.compress else None)
+
+        self._maxentry = parameters.maxentry
+        self._half = parameters.maxentry >> 1
+        self._delayqcnt = parameters.delayqcnt
+        self._delay_s = (parameters.intrwakdl_ms if output.interactive
+                         else parameters.wakedelay_ms) / 1000.0
+        self._timeout_s = parameters.timeout_s
+
+        # Everything below is guarded by _lock (ktrace's ktrace_lock, per descriptor).
+        self._lock = threading.Lock()
+        self._writer_cv = threading.Condition(self._lock)  # ktd_cv: wakes the writer
+        self._sync_cv = threading.Condition(self._lock)  # ktd_sync_cv: releases producers
+        self._written_cv = threading.Condition(self._lock)  # for wait_written
+        self._queue: list[bytes] = []
+        self._flags = 0
+        self._references = 1
+        self._pending_drops: dict[DropError, int] = {}  # ktd_error/ktd_errcnt, per kind
+        self._drop_totals: dict[DropError, int] = {kind: 0 for kind in DropError}
+        self._drops_written = 0
+        self._deadline: float | None = None  # the pending delayed wakeup (ktd_wakch)
+        self._writer_asleep = True  # see _writer_loop
+        self._wake_now = False  # the sleeping writer has been told to take the queue
+        # add_entry's fast path: a queue shorter than this takes a record and
+        # nothing else needs doing (no drop, no sync, no wakeup to schedule).
+        self._quiet = 0
+        self._failure: OutputError | None = None
+        self._error_callbacks: list[ErrorCallback] = []
+        self._blocking_callbacks: list[BlockingCallback] = []
+        self._stats_taken = 0
+        self._stats_written = 0
+        self._stats_discarded = 0
+        self._stats_bytes = 0
+        self._stats_batches = 0
+        self._stats_timeouts = 0
+
+        self._thread = threading.Thread(target=self._run_writer, daemon=True,
+                                        name=f"ktr writer {_output.describe_path(self.path)}")
+        self._thread.start()
+
+    # -- producers ------------------------------------------------------
+
+    def add_entry(self, record: bytes) -> bool:
+        """Queue one encoded record (``ktraddentry`` with KTA_WAITOK).
+
+        May wait for the writer (see the module docstring). Returns False when
+        the record was dropped: queue full (counted as ENOSPC), or the
+        descriptor is done (released or failed).
+        """
+        with self._lock:
+            queue = self._queue
+            if len(queue) < self._quiet:
+                queue.append(record)
+                return True
+            outcome = self._add_slow(record)
+        if outcome == _QUEUED_NOW_BLOCKING:
+            for callback in tuple(self._blocking_callbacks):
+                callback()
+            return True
+        return outcome == _QUEUED
+
+    def _add_slow(self, record: bytes) -> int:
+        flags = self._flags
+        if flags & _DONE:
+            return _DROPPED
+        queue = self._queue
+        if len(queue) > self._maxentry:
+            self._count_drop(DropError.ENOSPC)
+            return _DROPPED
+        queue.append(record)
+        qcount = len(queue)
+        if not flags & _BLOCKING and (flags & _WAIT or qcount > self._half):
+            return self._sync()
+        if qcount > self._delayqcnt:
+            self._wake_writer()
+        elif self._deadline is None:
+            # ktrace's callout: the writer itself sleeps until this deadline.
+            self._deadline = time.monotonic() + self._delay_s
+            if self._writer_asleep and not self._wake_now:
+                self._writer_cv.notify()  # it sleeps without a deadline; give it one
+        self._set_quiet()
+        return _QUEUED
+
+    def _sync(self) -> int:
+        """Wait until the writer has emptied the queue, at most ``timeout_s``."""
+        give_up = time.monotonic() + self._timeout_s
+        while True:
+            self._flags |= _WAIT
+            self._wake_writer()
+            remaining = give_up - time.monotonic()
+            released = remaining > 0 and self._sync_cv.wait(remaining)
+            if self._flags & (_WAIT | _DONE) != _WAIT:
+                break  # drained (WAIT cleared), or done
+            if not released:
+                # The writer is stuck (a full disk on NFS, a reader that stopped
+                # reading): do not hold the traced program forever.
+                self._stats_timeouts += 1
+                newly = not self._flags & _BLOCKING
+                self._flags |= _BLOCKING
+                self._set_quiet()
+                return _QUEUED_NOW_BLOCKING if newly else _QUEUED
+        self._set_quiet()
+        return _QUEUED if self._failure is None else _DROPPED
+
+    def _wake_writer(self) -> None:
+        """``ktd_wakeup``: cancel the delayed wakeup and wake the writer now."""
+        self._deadline = None
+        if self._writer_asleep and not self._wake_now:
+            # A writer that is awake will look at the queue before it sleeps
+            # again; notifying it would only cost a lock round trip per record.
+            self._wake_now = True
+            self._writer_cv.notify()
+        self._set_quiet()
+
+    def _set_quiet(self) -> None:
+        flags = self._flags
+        if flags & (_DONE | _WAIT):
+            quiet = 0
+        else:
+            # Below this length a record needs neither a drop nor a sync.
+            limit = self._maxentry + 1 if flags & _BLOCKING else self._half
+            if not self._writer_asleep or self._wake_now:
+                quiet = limit
+            elif self._deadline is not None:
+                quiet = min(limit, self._delayqcnt)
+            else:
+                quiet = 0  # the next record arms the delayed wakeup
+        self._quiet = quiet
+
+    def log_error(self, error: DropError) -> None:
+        """Count a record that could not be built (``ktd_logerrl``)."""
+        with self._lock:
+            self._count_drop(DropError(error))
+
+    def _count_drop(self, error: DropError) -> None:
+        self._pending_drops[error] = self._pending_drops.get(error, 0) + 1
+        self._drop_totals[error] += 1
+
+    # -- references -----------------------------------------------------
+
+    def reference(self) -> None:
+        """One more owner (``ktdref``)."""
+        with self._lock:
+            if self._references <= 0:
+                raise RuntimeError(f"trace descriptor for {self.path} is already closed")
+            self._references += 1
+
+    def release(self) -> None:
+        """Drop one reference (``ktdrel``); the last one flushes and closes.
+
+        The last release waits until the writer has written every queued record
+        and pending drop (or the output failed) and the file is closed. Called
+        from the writer thread itself (from an ``on_write_error`` callback), it
+        does not wait: the writer finishes on its own.
+        """
+        if self._registry.release(self) and threading.current_thread() is not self._thread:
+            self._thread.join()
+
+    def _drop_reference(self) -> bool:
+        """Called by the registry with its lock held; True if this was the last."""
+        with self._lock:
+            if self._references <= 0:
+                raise RuntimeError(f"trace descriptor for {self.path} released too often")
+            self._references -= 1
+            if self._references > 0:
+                return False
+            self._flags |= _DONE
+            self._set_quiet()
+            self._wake_writer()
+            self._writer_cv.notify()  # a failed writer waits for this without wake_now
+            self._sync_cv.notify_all()
+            return True
+
+    def _usable(self) -> bool:
+        with self._lock:
+            return not self._flags & _DONE
+
+    def _add_callbacks(self, on_write_error: ErrorCallback | None,
+                       on_blocking: BlockingCallback | None) -> None:
+        with self._lock:
+            if on_write_error is not None:
+                self._error_callbacks.append(on_write_error)
+            if on_blocking is not None:
+                self._blocking_callbacks.append(on_blocking)
+
+    # -- observers ------------------------------------------------------
+
+    @property
+    def stats(self) -> DescriptorStats:
+        with self._lock:
+            return DescriptorStats(
+                records_enqueued=self._stats_taken + len(self._queue),
+                records_written=self._stats_written,
+                records_discarded=self._stats_discarded,
+                bytes_written=self._stats_bytes,
+                batches_written=self._stats_batches,
+                drops=MappingProxyType(dict(self._drop_totals)),
+                drops_written=self._drops_written,
+                blocking=bool(self._flags & _BLOCKING),
+                timeouts=self._stats_timeouts,
+                failure=self._failure,
+                references=self._references,
+            )
+
+    def wait_written(self, records: int, timeout: float | None = None) -> bool:
+        """Wait until ``records`` records in all have been written (or the output failed).
+
+        Does not wake the writer: it observes the queue's own schedule. True if
+        that many were written.
+        """
+        with self._written_cv:
+            self._written_cv.wait_for(
+                lambda: self._stats_written >= records or self._failure is not None
+                or not self._thread.is_alive(),
+                timeout,
+            )
+            return self._stats_written >= records
+
+    # -- the writer thread ----------------------------------------------
+
+    def _run_writer(self) -> None:
+        """``ktrace_thread``: take the whole queue, write it, repeat; exit at zero refs."""
+        _output.block_sigpipe_in_this_thread()
+        try:
+            self._writer_loop()
+        except Exception as error:
+            # A bug, not an output error; still, never leave producers waiting
+            # or owners uninformed. The traceback goes to threading.excepthook.
+            with self._lock:
+                if self._failure is None:
+                    self._fail(OutputError(
+                        f"trace writer for {_output.describe_path(self.path)} stopped: "
+                        f"{type(error).__name__}: {error}", self.path))
+            raise
+        finally:
+            with self._lock:
+                self._flags |= _DONE
+                self._set_quiet()
+                self._sync_cv.notify_all()
+                self._written_cv.notify_all()
+            if self._output.owns_fd:
+                try:
+                    os.close(self._output.fd)
+                except OSError as error:
+                    # NFS reports a failed write-back at close: data was lost.
+                    with self._lock:
+                        if self._failure is None:
+                            self._failure = _output.output_error(self.path, error)
+
+    def _writer_loop(self) -> None:
+        lock = self._lock
+        lock.acquire()
+        try:
+            # Start asleep: records queued before this thread first runs still
+            # wait for their wakeup, exactly as if it had been waiting already.
+            self._sleep()
+            while True:
+                if self._queue or self._pending_drops:
+                    batch = self._queue
+                    self._queue = []
+                    drops = self._pending_drops
+                    self._pending_drops = {}
+                    self._stats_taken += len(batch)
+                    self._deadline = None
+                    self._set_quiet()
+                    lock.release()
+                    try:
+                        size, error = self._write_batch(batch, drops)
+                    finally:
+                        lock.acquire()
+                    if error is None:
+                        self._stats_written += len(batch)
+                        self._stats_bytes += size
+                        self._stats_batches += 1
+                        self._drops_written += sum(drops.values())
+                        self._written_cv.notify_all()
+                        continue
+                    self._stats_discarded += len(batch)
+                    self._fail(error)
+                    return
+                if self._flags & _WAIT:
+                    self._flags &= ~(_WAIT | _BLOCKING)
+                    self._sync_cv.notify_all()
+                if self._references <= 0:
+                    return
+                self._sleep()
+        finally:
+            lock.release()
+
+    def _sleep(self) -> None:
+        """Wait for a wakeup, or for the delayed wakeup's deadline."""
+        self._writer_asleep = True
+        self._set_quiet()
+        while not (self._wake_now or self._flags & _DONE):
+            deadline = self._deadline
+            if deadline is None:
+                self._writer_cv.wait()
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._writer_cv.wait(remaining)
+        self._writer_asleep = False
+        self._wake_now = False
+        self._deadline = None
+        self._set_quiet()
+
+    def _write_batch(self, batch: list[bytes],
+                     drops: dict[DropError, int]) -> tuple[int, OutputError | None]:
+        """``ktrwrite``: one batch, DROP records first. Runs without the lock."""
+        try:
+            if drops:
+                batch = self._drop_records(drops) + batch
+            data = self._framing.encode(batch, self._compressor)
+            _output.write_all(self._output.fd, data)
+        except OSError as error:
+            return 0, _output.output_error(self.path, error)
+        except zstandard.ZstdError as error:
+            return 0, OutputError(f"cannot write trace to {_output.describe_path(self.path)}: "
+                                  f"compression failed ({error})", self.path)
+        return len(data), None
+
+    def _drop_records(self, drops: Mapping[DropError, int]) -> list[bytes]:
+        encode = formats.codec(self.byte_order).encode_record
+        now = time.time_ns()
+        return [
+            encode(formats.RecordKind.DROP, 0, 0, now, _DROP_COMM,
+                   formats.Drop(int(kind), count))
+            for kind, count in sorted(drops.items())
+        ]
+
+    def _fail(self, error: OutputError) -> None:
+        """Stop tracing into this output (ktrace's ``ktrderefall`` on write error).
+
+        Called by the writer with the lock held; returns with it held.
+        """
+        self._failure = error
+        self._stats_discarded += len(self._queue)
+        self._queue = []
+        self._flags = (self._flags | _DONE) & ~(_WAIT | _BLOCKING)
+        self._set_quiet()
+        self._sync_cv.notify_all()
+        self._written_cv.notify_all()
+        callbacks = tuple(self._error_callbacks)
+        self._lock.release()
+        try:
+            for callback in callbacks:
+                callback(error)
+        finally:
+            self._lock.acquire()
+        # Keep the file open until the owners let go, as ktrace keeps ktd_fp.
+        while self._references > 0:
+            self._writer_cv.wait()
+
+
+class _Registry:
+    """``ktd_lookup``: the open descriptors, by the identity of their output.
+
+    The one piece of process-wide state, as in ktrace (``ktdq``).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._descriptors: dict[tuple[int, int], Descriptor] = {}
+
+    def open(self, options: OutputOptions, header: formats.FileHeader,
+             on_write_error: ErrorCallback | None,
+             on_blocking: BlockingCallback | None) -> Descriptor:
+        fd, status = _output.open_fd(options.path, options.append)
+        identity = (status.st_dev, status.st_ino)
+        owns_fd = options.path != _output.STDOUT_PATH
+        with self._lock:
+            shared = self._descriptors.get(identity)
+            if shared is not None and shared._usable():
+                if owns_fd:
+                    os.close(fd)
+                if (shared.byte_order, shared.major) != (header.byte_order, header.major):
+                    raise _incompatible_share(options.path, shared, header)
+                shared.reference()
+                shared._add_callbacks(on_write_error, on_blocking)
+                return shared
+            output = _output.prepare(fd, status, options.path, options.append, header)
+            descriptor = Descriptor(output, options, header, self)
+            descriptor._add_callbacks(on_write_error, on_blocking)
+            self._descriptors[identity] = descriptor
+            return descriptor
+
+    def release(self, descriptor: Descriptor) -> bool:
+        """Drop one reference; True if it was the last (the writer is finishing)."""
+        with self._lock:
+            last = descriptor._drop_reference()
+            if last and self._descriptors.get(descriptor._identity) is descriptor:
+                del self._descriptors[descriptor._identity]
+            return last
+
+    def close_all(self) -> None:
+        """At interpreter exit: flush what owners forgot to release."""
+        with self._lock:
+            remaining = list(self._descriptors.values())
+        for descriptor in remaining:
+            while descriptor.stats.references > 0:
+                descriptor.release()
+
+
+def _incompatible_share(path: str, shared: Descriptor,
+                        header: formats.FileHeader) -> OutputError:
+    return IncompatibleOutput(
+        f"cannot record into {_output.describe_path(path)}: another recording writes "
+        f"{shared.byte_order}-endian format {shared.major}.x there, this one "
+        f"{header.byte_order}-endian format {header.major}.x", path)
+
+
+_REGISTRY = _Registry()
+atexit.register(_REGISTRY.close_all)
+
+
+def open_descriptor(options: OutputOptions, header: formats.FileHeader,
+                    on_write_error: ErrorCallback | None = None,
+                    *, on_blocking: BlockingCallback | None = None) -> Descriptor:
+    """Open (or share) the descriptor for ``options.path``; the caller owns one reference.
+
+    A new output is created 0600 (or emptied, or checked for ``append``) and
+    gets ``header``; an output an open descriptor already writes is shared,
+    and then ``options``' compression and queue parameters are those of the
+    first opener. ``on_write_error`` is called once, from the writer thread,
+    if the output fails; ``on_blocking`` from a producer thread each time the
+    descriptor turns BLOCKING. Raises ``OutputError`` (one line) when the
+    output cannot be opened or its header written, ``IncompatibleOutput`` when
+    ``append`` meets a file that is not a trace this recording can extend.
+    """
+    return _REGISTRY.open(options, header, on_write_error, on_blocking)
+
+
+__all__ = [
+    "Descriptor", "DescriptorStats", "OutputOptions", "QueueParameters", "open_descriptor",
+]
