@@ -517,6 +517,7 @@ class Descriptor:
         Called by the writer with the lock held; returns with it held.
         """
         self._failure = error
+        self._stats_taken += len(self._queue)
         self._stats_discarded += len(self._queue)
         self._queue = []
         self._flags = (self._flags | _DONE) & ~(_WAIT | _BLOCKING)
@@ -562,7 +563,12 @@ class _Registry:
                 shared._add_callbacks(on_write_error, on_blocking)
                 return shared
             output = _output.prepare(fd, status, options.path, options.append, header)
-            descriptor = Descriptor(output, options, header, self)
+            try:
+                descriptor = Descriptor(output, options, header, self)
+            except BaseException:
+                if output.owns_fd:
+                    os.close(output.fd)
+                raise
             descriptor._add_callbacks(on_write_error, on_blocking)
             self._descriptors[identity] = descriptor
             return descriptor

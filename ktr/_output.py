@@ -18,6 +18,7 @@ does that, with ``Output.identity``), buffer, or retry after a real error.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import select
 import signal
@@ -127,7 +128,10 @@ def make_private(fd: int, status: os.stat_result, path: str) -> None:
         try:
             os.fchmod(fd, _PRIVATE_MODE)
         except OSError as error:
-            raise output_error(path, error, "make private (mode 0600)") from None
+            number = error.errno if error.errno is not None else 0
+            raise OutputError(f"cannot make {describe_path(path)} private (mode 0600) "
+                              f"before writing a trace to it: {errno_text(number)}",
+                              path, number) from None
 
 
 def check_appendable(fd: int, path: str, header: formats.FileHeader) -> None:
@@ -159,22 +163,27 @@ def check_appendable(fd: int, path: str, header: formats.FileHeader) -> None:
 
 def write_all(fd: int, data: bytes) -> None:
     """Write all of ``data``; raises ``OSError`` on a real error."""
-    written = os.write(fd, data)
-    if written == len(data):
-        return
-    view = memoryview(data)[written:]
-    while view:
+    remaining: bytes | memoryview = data
+    while True:
         try:
-            written = os.write(fd, view)
+            written = os.write(fd, remaining)
         except InterruptedError:
             continue
         except BlockingIOError:
             # A non-blocking descriptor (someone else's stdout): wait until it drains.
-            select.select([], [fd], [])
+            _wait_writable(fd)
             continue
+        if written == len(remaining):
+            return
         if written == 0:
-            raise OSError(5, os.strerror(5))  # EIO: the device takes nothing
-        view = view[written:]
+            raise OSError(errno.EIO, os.strerror(errno.EIO))  # the device takes nothing
+        remaining = memoryview(remaining)[written:]
+
+
+def _wait_writable(fd: int) -> None:
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    poller.poll()
 
 
 @contextlib.contextmanager

@@ -13,6 +13,8 @@ import errno
 import fcntl
 import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -413,7 +415,8 @@ def test_producer_waiting_is_released_by_a_write_error(fifo: Fifo) -> None:
     assert outcome == [True] * 5 + [False] * 3
     stats = descriptor.stats
     assert stats.failure is not None and stats.failure.errno == errno.EPIPE
-    assert (stats.records_written, stats.records_discarded) == (3, 3)
+    assert (stats.records_enqueued, stats.records_written, stats.records_discarded) == (
+        6, 3, 3)
     descriptor.release()
 
 
@@ -432,6 +435,85 @@ def test_open_errors_are_one_line(path: str, message: str) -> None:
 def test_a_directory_is_not_an_output(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match=r"^cannot write trace to .*: EISDIR"):
         open_descriptor(OutputOptions(str(tmp_path)), make_header())
+
+
+# -- standard output, SIGPIPE ---------------------------------------------
+
+# Runs in a child whose SIGPIPE action is the fatal default (as in a program
+# embedding ktr that restored it); its stdout is a pipe the test holds.
+STDOUT_CHILD = """
+import signal, sys, threading
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+import formats
+from ktr._descriptor import OutputOptions, QueueParameters, open_descriptor
+from ktr.errors import OutputError
+
+mode, count = sys.argv[1], int(sys.argv[2])
+header = formats.FileHeader("child", "6.0", "x86_64", 1, 2, "test")
+encode = formats.codec().encode_record
+failed = threading.Event()
+errors = []
+
+def on_write_error(error):
+    errors.append(str(error))
+    failed.set()
+
+sys.stdin.readline()  # the test is ready
+try:
+    descriptor = open_descriptor(
+        OutputOptions("-", parameters=QueueParameters(delayqcnt=0)), header, on_write_error)
+except OutputError as error:
+    print("open:", error, file=sys.stderr)
+    sys.exit(3)
+print("interactive:", descriptor.interactive, file=sys.stderr, flush=True)
+if mode == "reader-leaves":
+    sys.stdin.readline()  # the test has read the header and closed its end
+for sequence in range(count):
+    descriptor.add_entry(encode(1, 7, 7, sequence, b"child",
+                                formats.Syscall(0, 1, 0, (sequence,))))
+if mode == "reader-leaves":
+    failed.wait(5)
+descriptor.release()
+for line in errors:
+    print("write:", line, file=sys.stderr)
+"""
+
+
+def start_stdout_child(mode: str, count: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", STDOUT_CHILD, mode, str(count)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+def test_stdout_output_to_a_pipe() -> None:
+    child = start_stdout_child("normal", 500)
+    out, err = child.communicate(b"go\n", timeout=20)
+    assert child.returncode == 0, err
+    assert b"interactive: True" in err
+    header, _, records = parse_trace(out)
+    assert header.hostname == "child"
+    assert sequences(records) == list(range(500))
+
+
+def test_reader_leaving_is_a_write_error_even_with_default_sigpipe() -> None:
+    child = start_stdout_child("reader-leaves", 5)
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write(b"go\n")
+    child.stdin.flush()
+    read_header(child.stdout.fileno())
+    child.stdout.close()
+    _, err = child.communicate(b"go\n", timeout=20)
+    assert child.returncode == 0, err  # not killed by SIGPIPE
+    assert b"write: cannot write trace to standard output: EPIPE (Broken pipe)" in err
+
+
+def test_reader_gone_before_the_header_is_an_open_error() -> None:
+    child = start_stdout_child("normal", 1)
+    assert child.stdout is not None
+    child.stdout.close()
+    _, err = child.communicate(b"go\n", timeout=20)
+    assert child.returncode == 3, err
+    assert err == b"open: cannot write trace to standard output: EPIPE (Broken pipe)\n"
 
 
 # -- closing, sharing --------------------------------------------------------
