@@ -34,6 +34,7 @@ class RecordKind(enum.IntEnum):
     SAMPLE = 34
     MMAP = 35
     DROP = 36
+    STRUCT = 37
 
 
 #: kdump's tag for each kind, as printed in text output and the JSON ``type`` key.
@@ -53,12 +54,14 @@ KIND_TAGS: dict[RecordKind, str] = {
     RecordKind.SAMPLE: "SAMPLE",
     RecordKind.MMAP: "MMAP",
     RecordKind.DROP: "DROP",
+    RecordKind.STRUCT: "STRU",
 }
 
 #: ktrace's trace-point letters (``ktrace -t``), each selecting record kinds.
 #: DROP has no letter: it is always written and always shown.
 FACILITY_KINDS: dict[str, frozenset[RecordKind]] = {
-    "c": frozenset({RecordKind.SYSCALL, RecordKind.SYSRET}),
+    # STRUCT records describe call arguments, so calls bring them along.
+    "c": frozenset({RecordKind.SYSCALL, RecordKind.SYSRET, RecordKind.STRUCT}),
     "n": frozenset({RecordKind.NAMEI}),
     "i": frozenset({RecordKind.GENIO}),
     "s": frozenset({RecordKind.PSIG}),
@@ -71,6 +74,7 @@ FACILITY_KINDS: dict[str, frozenset[RecordKind]] = {
     "f": frozenset({RecordKind.PROBE}),
     "S": frozenset({RecordKind.SAMPLE}),
     "m": frozenset({RecordKind.MMAP}),
+    "t": frozenset({RecordKind.STRUCT}),
 }
 
 #: ``-t +``: the default facility set.

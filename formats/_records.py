@@ -119,6 +119,15 @@ class Drop(NamedTuple):
     lost: int  # records lost for that reason since the previous DROP
 
 
+class Struct(NamedTuple):
+    """A structure a syscall argument pointed to, as the kernel's bytes (FreeBSD's KTR_STRUCT)."""
+
+    abi: int  # the layout follows this ABI
+    argument: int  # index of the syscall argument it was read from
+    name: bytes  # what it is: b"stat", b"sockaddr", b"timespec", b"fds", ...
+    data: bytes
+
+
 class Unknown(NamedTuple):
     """A record of a kind this reader does not know; kept, not interpreted."""
 
@@ -127,7 +136,7 @@ class Unknown(NamedTuple):
 
 Payload = (
     Syscall | Sysret | Namei | Genio | Psig | Csw | Emul | User | ExecArg | ExecEnv
-    | Proc | Probe | Sample | Mmap | Drop | Unknown
+    | Proc | Probe | Sample | Mmap | Drop | Struct | Unknown
 )
 
 PAYLOAD_TYPES: dict[RecordKind, type[Payload]] = {
@@ -146,6 +155,7 @@ PAYLOAD_TYPES: dict[RecordKind, type[Payload]] = {
     RecordKind.SAMPLE: Sample,
     RecordKind.MMAP: Mmap,
     RecordKind.DROP: Drop,
+    RecordKind.STRUCT: Struct,
 }
 
 

@@ -200,6 +200,14 @@ def schemas(order: ByteOrder) -> Schemas:
             "build_id" / cs.Bytes(cs.this.build_id_length),
             "path" / cs.Bytes(cs.this.path_length),
         ),
+        RecordKind.STRUCT: cs.Struct(
+            "abi" / u8,
+            "argument" / u8,
+            "name_length" / u16,
+            "data_length" / u32,
+            "name" / cs.Bytes(cs.this.name_length),
+            "data" / cs.Bytes(cs.this.data_length),
+        ),
         RecordKind.DROP: cs.Struct(
             "error" / u32,
             cs.Padding(4),
