@@ -49,8 +49,10 @@ class RecordingReport:
     output_failure: OutputError | None
 
 
-def _file_header(options: RecordOptions) -> formats.FileHeader:
+def _file_header(options: RecordOptions, control: ControlOptions) -> formats.FileHeader:
     uname = os.uname()
+    recorded = options.header_options()
+    recorded["seccomp_filter"] = control.seccomp is not None
     return formats.FileHeader(
         hostname=uname.nodename,
         kernel_release=uname.release,
@@ -58,7 +60,7 @@ def _file_header(options: RecordOptions) -> formats.FileHeader:
         realtime_ns=time.time_ns(),
         monotonic_ns=time.monotonic_ns(),
         ktr_version=__version__,
-        options=options.header_options(),
+        options=recorded,
         byte_order="little" if sys.byteorder == "little" else "big",
     )
 
@@ -155,8 +157,9 @@ class _Signals:
 
 def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingReport:
     """Carry out one recording (see the module docstring)."""
-    header = _file_header(options)
-    control = Control(_control_options(options))
+    control_options = _control_options(options)
+    header = _file_header(options, control_options)
+    control = Control(control_options)
     output_options = OutputOptions(
         path=options.output, append=options.append, compress=options.compress,
         parameters=options.queue,

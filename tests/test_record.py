@@ -1,0 +1,387 @@
+"""``ktr record`` end to end: the installed command on real processes, read back.
+
+Each test runs the console script in a subprocess (as a user would), then
+reads the trace with ``ktrdump.open`` and checks the records.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from control_support import tracer_of, wait_until
+
+import formats
+import ktrdump
+from formats import RecordKind, linux
+
+BIN = Path(sys.executable).parent
+KTR = str(BIN / "ktr")
+KTRDUMP = str(BIN / "ktrdump")
+PYTHON = sys.executable
+NR_GETPPID = linux.syscall_number(formats.Abi.X86_64, "getppid")
+
+
+def ktr(*arguments: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([KTR, *arguments], capture_output=True, timeout=20,
+                          **kwargs)  # type: ignore[call-overload, no-any-return]
+
+
+def records_of(path: Path) -> list[formats.Record]:
+    with ktrdump.open(str(path)) as reader:
+        records = list(reader)
+        assert reader.skipped_batches == 0
+    return records
+
+
+def of_kind(records: list[formats.Record], kind: RecordKind) -> list[formats.Record]:
+    return [record for record in records if record.kind == kind]
+
+
+def calls(records: list[formats.Record], name: str) -> list[formats.Record]:
+    return [r for r in of_kind(records, RecordKind.SYSCALL)
+            if linux.syscall_name(r.payload.abi, r.payload.nr) == name]  # type: ignore[union-attr]
+
+
+def proc_events(records: list[formats.Record], event: formats.ProcEvent) -> list[formats.Proc]:
+    found = []
+    for record in of_kind(records, RecordKind.PROC):
+        payload = record.payload
+        assert isinstance(payload, formats.Proc)
+        if payload.event == event:
+            found.append(payload)
+    return found
+
+
+def python_program(source: str) -> list[str]:
+    return [PYTHON, "-c", textwrap.dedent(source)]
+
+
+def test_ls_records_paths_calls_and_lifecycle(tmp_path: Path) -> None:
+    trace = tmp_path / "ls.ktr"
+    (tmp_path / "marker-file").write_text("x")
+    done = ktr("record", "-q", "-o", str(trace), "--", "ls", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert b"marker-file" in done.stdout
+    assert done.stderr == b""
+    assert trace.stat().st_mode & 0o777 == 0o600
+    records = records_of(trace)
+    syscalls = of_kind(records, RecordKind.SYSCALL)
+    first = syscalls[0].payload
+    assert isinstance(first, formats.Syscall)
+    assert linux.syscall_name(first.abi, first.nr) == "execve"
+    arguments = of_kind(records, RecordKind.EXEC_ARG)[0].payload
+    assert isinstance(arguments, formats.ExecArg)
+    assert arguments.strings() == [b"ls", str(tmp_path).encode()]
+    paths = [r.payload.path for r in of_kind(records, RecordKind.NAMEI)]  # type: ignore[union-attr]
+    assert str(tmp_path).encode() in paths
+    assert calls(records, "getdents64")
+    assert records[0].kind == RecordKind.EMUL
+    (exit_event,) = proc_events(records, formats.ProcEvent.EXIT)
+    assert exit_event.status == 0
+    # Every call that returned has its RET, in order, on the same thread.
+    assert len(of_kind(records, RecordKind.SYSRET)) == len(syscalls)
+
+
+def test_cat_records_the_exact_io_data(tmp_path: Path) -> None:
+    content = bytes(range(256)) * 20 + b"tail\n"
+    source = tmp_path / "data.bin"
+    source.write_bytes(content)
+    trace = tmp_path / "cat.ktr"
+    done = ktr("record", "-q", "-s", "100000", "-o", str(trace), "--", "cat", str(source))
+    assert done.returncode == 0
+    assert done.stdout == content
+    records = records_of(trace)
+    assert str(source).encode() in [
+        r.payload.path for r in of_kind(records, RecordKind.NAMEI)]  # type: ignore[union-attr]
+    genio = [r.payload for r in of_kind(records, RecordKind.GENIO)]
+    read = b"".join(g.data for g in genio  # type: ignore[union-attr]
+                    if g.direction == formats.IoDirection.READ and g.fd != 0)  # type: ignore[union-attr]
+    written = b"".join(g.data for g in genio  # type: ignore[union-attr]
+                       if g.direction == formats.IoDirection.WRITE and g.fd == 1)  # type: ignore[union-attr]
+    assert written == content
+    assert content in read
+
+
+def test_io_cap_marks_truncated_data(tmp_path: Path) -> None:
+    source = tmp_path / "data.txt"
+    source.write_bytes(b"0123456789" * 10)
+    trace = tmp_path / "cat.ktr"
+    done = ktr("record", "-q", "-s", "16", "-o", str(trace), "--", "cat", str(source))
+    assert done.returncode == 0
+    writes = [r.payload for r in of_kind(records_of(trace), RecordKind.GENIO)
+              if r.payload.fd == 1]  # type: ignore[union-attr]
+    assert writes[0].data == b"0123456789012345"  # type: ignore[union-attr]
+    assert writes[0].transferred == 100  # type: ignore[union-attr]
+    assert writes[0].flags & formats.GenioFlag.TRUNCATED  # type: ignore[union-attr]
+
+
+def test_shell_pipeline_with_follow_records_the_process_tree(tmp_path: Path) -> None:
+    trace = tmp_path / "sh.ktr"
+    done = ktr("record", "-q", "-i", "-o", str(trace), "--",
+               "sh", "-c", "/bin/echo hello | /usr/bin/tr a-z A-Z")
+    assert done.returncode == 0
+    assert done.stdout == b"HELLO\n"
+    records = records_of(trace)
+    # PROC exec names the program that runs (symbolic links resolved).
+    execs = {p.detail for p in proc_events(records, formats.ProcEvent.EXEC)}
+    assert {os.path.realpath("/bin/echo").encode(), os.path.realpath("/usr/bin/tr").encode()} <= (
+        execs)
+    children = {p.child for p in proc_events(records, formats.ProcEvent.FORK)}
+    children |= {p.child for p in proc_events(records, formats.ProcEvent.CLONE)
+                 if not p.flags & formats.ProcFlag.THREAD}
+    children |= {p.child for p in proc_events(records, formats.ProcEvent.VFORK)}
+    assert len(children) == 2
+    exited = {r.pid for r in of_kind(records, RecordKind.PROC)
+              if r.payload.event == formats.ProcEvent.EXIT}  # type: ignore[union-attr]
+    assert children <= exited
+    pids = {r.pid for r in records if r.pid}
+    assert children <= pids
+
+
+def test_without_follow_children_are_not_recorded(tmp_path: Path) -> None:
+    trace = tmp_path / "sh.ktr"
+    done = ktr("record", "-q", "-o", str(trace), "--", "sh", "-c", "/bin/true; exit 4")
+    assert done.returncode == 4
+    records = records_of(trace)
+    assert {r.pid for r in records if r.pid} == {records[0].pid}
+
+
+def test_every_thread_is_recorded_with_exact_counts(tmp_path: Path) -> None:
+    trace = tmp_path / "threads.ktr"
+    program = python_program("""
+        import os, threading
+        def work():
+            for _ in range(25):
+                os.getppid()
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+    """)
+    done = ktr("record", "-q", "-o", str(trace), "--", *program)
+    assert done.returncode == 0, done.stderr
+    records = records_of(trace)
+    per_thread = Counter(r.tid for r in of_kind(records, RecordKind.SYSCALL)
+                         if r.payload.nr == NR_GETPPID)  # type: ignore[union-attr]
+    assert sorted(per_thread.values()) == [25, 25, 25, 25]
+    assert all(tid != records[0].pid for tid in per_thread)
+    thread_clones = [p for p in proc_events(records, formats.ProcEvent.CLONE)
+                     if p.flags & formats.ProcFlag.THREAD]
+    assert {p.child for p in thread_clones} == set(per_thread)
+
+
+def test_caught_signal_is_recorded_and_still_delivered(tmp_path: Path) -> None:
+    trace = tmp_path / "signal.ktr"
+    program = python_program("""
+        import os, signal
+        signal.signal(signal.SIGUSR1, lambda *a: print("handled", flush=True))
+        os.kill(os.getpid(), signal.SIGUSR1)
+    """)
+    done = ktr("record", "-q", "-o", str(trace), "--", *program)
+    assert done.returncode == 0
+    assert done.stdout == b"handled\n"
+    (psig,) = [r.payload for r in of_kind(records_of(trace), RecordKind.PSIG)]
+    assert isinstance(psig, formats.Psig)
+    assert psig.signo == signal.SIGUSR1
+    assert psig.action not in (0, 1)  # caught, not default or ignored
+    assert len(psig.siginfo) == 128
+
+
+@pytest.mark.parametrize(
+    ("script", "status"),
+    [("exit 7", 7), ("kill -TERM $$", 128 + signal.SIGTERM), ("true", 0)],
+)
+def test_exit_status_is_the_commands(tmp_path: Path, script: str, status: int) -> None:
+    done = ktr("record", "-q", "-o", str(tmp_path / "t.ktr"), "--", "sh", "-c", script)
+    assert done.returncode == status
+
+
+def test_missing_command_is_one_line(tmp_path: Path) -> None:
+    done = ktr("record", "-o", str(tmp_path / "t.ktr"), "--", "no-such-command-ktr")
+    assert done.returncode == 127
+    assert done.stderr.count(b"\n") == 1
+    assert b"no-such-command-ktr" in done.stderr
+    assert b"Traceback" not in done.stderr
+
+
+def test_utrace_becomes_a_user_record(tmp_path: Path) -> None:
+    trace = tmp_path / "user.ktr"
+    program = python_program("""
+        import ktr
+        ktr.utrace("phase", b"start")
+        print("ok")
+    """)
+    untraced = subprocess.run(program, capture_output=True, check=True)
+    assert untraced.stdout == b"ok\n"  # ENOSYS without a tracer, nothing else
+    done = ktr("record", "-q", "-o", str(trace), "--", *program)
+    assert done.returncode == 0
+    users = [r.payload for r in of_kind(records_of(trace), RecordKind.USER)]
+    assert users == [formats.User(b"phase", b"start")]
+
+
+def test_seccomp_path_records_exactly_the_selected_syscalls(tmp_path: Path) -> None:
+    source = tmp_path / "data.txt"
+    source.write_text("hello\n")
+    trace = tmp_path / "seccomp.ktr"
+    done = ktr("record", "-q", "-e", "trace=openat", "-o", str(trace), "--", "cat", str(source))
+    assert done.returncode == 0
+    assert done.stdout == b"hello\n"
+    with ktrdump.open(str(trace)) as reader:
+        assert reader.header.options["seccomp_filter"] is True
+        records = list(reader)
+    names = {linux.syscall_name(r.payload.abi, r.payload.nr)  # type: ignore[union-attr]
+             for r in records if r.kind in (RecordKind.SYSCALL, RecordKind.SYSRET)}
+    assert names == {"openat"}
+    assert len(calls(records, "openat")) >= 2  # the loader's, and cat's own
+    assert str(source).encode() in [
+        r.payload.path for r in of_kind(records, RecordKind.NAMEI)]  # type: ignore[union-attr]
+    assert len(of_kind(records, RecordKind.SYSRET)) == len(calls(records, "openat"))
+
+
+def test_syscall_class_selection(tmp_path: Path) -> None:
+    trace = tmp_path / "class.ktr"
+    done = ktr("record", "-q", "-e", "trace=%process", "-o", str(trace), "--",
+               "sh", "-c", "exit 0")
+    assert done.returncode == 0
+    names = {linux.syscall_name(r.payload.abi, r.payload.nr)  # type: ignore[union-attr]
+             for r in of_kind(records_of(trace), RecordKind.SYSCALL)}
+    assert "execve" in names
+    assert names <= linux.syscall_class_members(formats.Abi.X86_64, "%process")
+
+
+def test_attach_and_detach_on_sigint_leaves_the_target_running(tmp_path: Path) -> None:
+    target = subprocess.Popen(python_program("""
+        import os, time, threading
+        def spin():
+            while True:
+                os.getppid(); time.sleep(0.001)
+        threading.Thread(target=spin, daemon=True).start()
+        spin()
+    """))
+    try:
+        trace = tmp_path / "attach.ktr"
+        recorder = subprocess.Popen([KTR, "record", "-q", "-p", str(target.pid),
+                                     "-o", str(trace)], stderr=subprocess.PIPE)
+        wait_until(lambda: tracer_of(target.pid) == recorder.pid, "ktr to attach")
+        recorder.send_signal(signal.SIGINT)
+        _, stderr = recorder.communicate(timeout=10)
+        assert recorder.returncode == 0, stderr
+        assert b"Traceback" not in stderr
+        assert tracer_of(target.pid) == 0
+        assert target.poll() is None
+        state = Path(f"/proc/{target.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        assert state in ("S", "R")
+        records = records_of(trace)
+        attached = {r.tid for r in of_kind(records, RecordKind.PROC)
+                    if r.payload.event == formats.ProcEvent.ATTACH}  # type: ignore[union-attr]
+        detached = {r.tid for r in of_kind(records, RecordKind.PROC)
+                    if r.payload.event == formats.ProcEvent.DETACH}  # type: ignore[union-attr]
+        assert len(attached) == 2
+        assert attached == detached
+        assert calls(records, "getppid")
+    finally:
+        target.kill()
+        target.wait()
+
+
+def test_killing_the_recorder_kills_the_command_and_keeps_the_trace(tmp_path: Path) -> None:
+    trace = tmp_path / "killed.ktr"
+    recorder = subprocess.Popen(
+        [KTR, "record", "-q", "--wake-delay", "20", "--delay-count", "5", "-o", str(trace),
+         "--", "sh", "-c", "while :; do /bin/true; done"])
+    try:
+        wait_until(lambda: trace.exists() and trace.stat().st_size > 4096, "batches written")
+        children = [int(p) for p in os.listdir("/proc") if p.isdigit()
+                    and tracer_of(int(p)) == recorder.pid]
+        assert children
+    finally:
+        recorder.kill()
+        recorder.wait()
+    wait_until(lambda: all(not Path(f"/proc/{pid}").exists()
+                           or Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                           == "Z" for pid in children),
+               "the traced command to die")
+    dump = subprocess.run([KTRDUMP, str(trace)], capture_output=True)
+    assert dump.returncode in (0, 1)
+    assert b"Traceback" not in dump.stderr
+    assert b"CALL" in dump.stdout
+
+
+def test_live_pipe_into_ktrdump_shows_records_while_the_program_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "marker-path"
+    recorder = subprocess.Popen(
+        [KTR, "record", "-q", "-o", "-", "--",
+         "sh", "-c", f"cat {marker} 2>/dev/null; read x; exit 0"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert recorder.stdout is not None and recorder.stdin is not None
+    dump = subprocess.Popen([KTRDUMP, "-"], stdin=recorder.stdout, stdout=subprocess.PIPE)
+    recorder.stdout.close()
+    assert dump.stdout is not None
+    try:
+        seen = b""
+        deadline = time.monotonic() + 10
+        while str(marker).encode() not in seen:
+            assert time.monotonic() < deadline, "no live records"
+            line = dump.stdout.readline()
+            assert line, "ktrdump ended early"
+            seen += line
+        assert recorder.poll() is None  # the program is still waiting on read
+    finally:
+        recorder.stdin.close()
+        recorder.wait(timeout=10)
+        dump.wait(timeout=10)
+    assert recorder.returncode == 0
+    assert dump.returncode == 0
+
+
+def test_no_such_process(tmp_path: Path) -> None:
+    done = ktr("record", "-p", "999999999", "-o", str(tmp_path / "t.ktr"))
+    assert done.returncode != 0
+    assert done.stderr.count(b"\n") == 1
+    assert b"no such process" in done.stderr.lower()
+
+
+def test_permission_denied_for_an_already_traced_process(tmp_path: Path) -> None:
+    traced = subprocess.Popen(["strace", "-o", "/dev/null", "sleep", "30"],
+                              stderr=subprocess.DEVNULL)
+    try:
+        def sleeper() -> int:
+            for entry in os.listdir("/proc"):
+                if entry.isdigit() and tracer_of(int(entry)) == traced.pid:
+                    return int(entry)
+            return 0
+        wait_until(lambda: sleeper() != 0, "strace to attach")
+        done = ktr("record", "-p", str(sleeper()), "-o", str(tmp_path / "t.ktr"))
+        assert done.returncode != 0
+        assert done.stderr.count(b"\n") == 1
+        assert b"permission denied" in done.stderr.lower() or b"EPERM" in done.stderr
+        assert b"Traceback" not in done.stderr
+    finally:
+        traced.kill()
+        traced.wait()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["-t", "cz", "--", "true"], b"unknown trace facility"),
+        (["--", ], b"nothing to trace"),
+        (["-e", "trace=nosuchcall", "--", "true"], b"unknown syscall"),
+        (["-e", "trace=%bogus", "--", "true"], b"unknown syscall class"),
+        (["-p", "abc"], b"not a process id"),
+        (["-o", "/nonexistent-dir/x.ktr", "--", "true"], b"/nonexistent-dir/x.ktr"),
+    ],
+)
+def test_user_errors_are_one_line(arguments: list[str], message: bytes) -> None:
+    done = ktr("record", *arguments)
+    assert done.returncode != 0
+    assert done.stderr.count(b"\n") == 1, done.stderr
+    assert message in done.stderr
+    assert b"Traceback" not in done.stderr
