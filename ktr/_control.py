@@ -865,7 +865,7 @@ class Control:
                                filtered=filtered, reported=reported, counted=not drop)
             pid = child
             self._add_process(process)
-            if parent_process is not None and parent_process.killing:
+            if self._must_kill(process):
                 process.killing = True
                 self._kill(process)
         if parent is not None:
@@ -1047,7 +1047,7 @@ class Control:
         self._stop_reason, release = request
         self._releasing = release
         for process in list(self._processes.values()):
-            if process.filtered or (process.created and release is Release.DEFAULT):
+            if self._must_kill(process):
                 process.killing = True
                 self._kill(process)
         for tracee in list(self._tracees.values()):
@@ -1058,6 +1058,14 @@ class Control:
             if tracee.started:
                 with contextlib.suppress(PtraceError):
                     pt.interrupt(tracee.tid)  # fails only if exiting: its exit will come
+
+    def _must_kill(self, process: _Process) -> bool:
+        """Released by killing: a filtered process cannot outlive us; the
+        spawned tree is killed unless the release says detach."""
+        release = self._releasing
+        if release is None:
+            return False
+        return process.filtered or (process.created and release is Release.DEFAULT)
 
     def _kill(self, process: _Process) -> None:
         try:
