@@ -73,7 +73,9 @@ Does not: look numbers up itself (``_model``) or write anything (``_output``).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
+from itertools import accumulate
 from json.encoder import encode_basestring as _encode_basestring
 from typing import Any
 
@@ -142,26 +144,39 @@ def visdump(data: bytes, width: int) -> str:
     else:
         text = data.decode("latin-1").translate(_VIS_TABLE)
     limit = width - 2 - len(DUMP_INDENT)  # characters per line after the indent
+    if "\n" not in text:
+        if len(text) > limit:
+            text = _wrap(text, limit)
+        return f'{_DUMP_OPEN}{text}"\n'
     lines = text.split("\n")
     for index, line in enumerate(lines):
         if len(line) > limit:
             lines[index] = _wrap(line, limit)
-    if len(lines) > 1 and not lines[-1]:
+    if not lines[-1]:
         # Data ending in a newline: the closing quote lines up with the opening one.
         return _DUMP_OPEN + ("\n" + DUMP_INDENT).join(lines[:-1]) + "\n" + _DUMP_OPEN + "\n"
     return _DUMP_OPEN + ("\n" + DUMP_INDENT).join(lines) + '"\n'
 
 
+_WRAP_JOIN = "\\\n" + DUMP_INDENT
+
+
 def _wrap(line: str, limit: int) -> str:
-    pieces: list[str] = []
-    column = 0
-    for token in _VIS_TOKEN.findall(line):
-        if column + len(token) > limit:
-            pieces.append("\\\n" + DUMP_INDENT)
-            column = 0
-        pieces.append(token)
-        column += len(token)
-    return "".join(pieces)
+    """Break ``line`` into pieces of at most ``limit`` characters, never inside an escape."""
+    if "\\" not in line:
+        return _WRAP_JOIN.join(line[i : i + limit] for i in range(0, len(line), limit))
+    # Escapes are 2 or 4 characters: cut at token boundaries, found by bisection
+    # over the tokens' running end offsets (no Python loop per character).
+    ends = list(accumulate(map(len, _VIS_TOKEN.findall(line))))
+    pieces = []
+    token = 0
+    start = 0
+    while token < len(ends):
+        stop = max(bisect_right(ends, start + limit, token), token + 1)
+        end = ends[stop - 1]
+        pieces.append(line[start:end])
+        token, start = stop, end
+    return _WRAP_JOIN.join(pieces)
 
 
 _HEX_DUMP_PRINTABLE = bytes(code if 0x20 <= code < 0x7F else ord(".") for code in range(256))
@@ -217,6 +232,7 @@ class TextDescriber:
         self._hex = options.hex_dump
         self._width = options.width
         self._max_data = options.max_data
+        self._plain_data = options.max_data is None and not options.hex_dump
         self._prefixes: dict[tuple[int, int, bytes], str] = {}
         self._previous_ns: int | None = None
         self._first_ns: int | None = None
@@ -312,7 +328,7 @@ class TextDescriber:
 
     def _ret(self, prefix: str, payload: Any, kind: int) -> str:
         nr, abi, flags, error, retval, _duration = payload
-        name = self._syscall(abi, nr)
+        name = self._call_names.get((abi, nr)) or self._syscall(abi, nr)
         if flags and _model.unfinished(flags):
             return f"{prefix}RET   {name} unfinished\n"
         if error:
@@ -327,7 +343,10 @@ class TextDescriber:
     def _genio(self, prefix: str, payload: Any, kind: int) -> str:
         fd, direction, flags, transferred, data = payload
         verb = "read" if direction == 0 else "wrote" if direction == 1 else f"direction_{direction}"
-        head = f"{prefix}GIO   fd {fd} {verb} {_plural(transferred, 'byte')}\n"
+        plural = "" if transferred == 1 else "s"
+        head = f"{prefix}GIO   fd {fd} {verb} {transferred} byte{plural}\n"
+        if self._plain_data and not flags:
+            return head + visdump(data, self._width)
         return head + self._data(data, transferred, _model.genio_truncated(flags))
 
     def _psig(self, prefix: str, payload: Any, kind: int) -> str:
@@ -501,12 +520,14 @@ class JsonDescriber:
 
     def _call(self, common: str, ts: int, payload: Any, kind: int) -> str:
         nr, abi, _flags, args = payload
-        return (f'{{"type":"CALL",{common},"ts":{ts},"syscall":{self._syscall(abi, nr)},'
+        name = self._syscalls.get((abi, nr)) or self._syscall(abi, nr)
+        return (f'{{"type":"CALL",{common},"ts":{ts},"syscall":{name},'
                 f'"nr":{nr},"args":[{",".join(map(str, args))}]}}\n')
 
     def _ret(self, common: str, ts: int, payload: Any, kind: int) -> str:
         nr, abi, _flags, error, retval, duration = payload
-        return (f'{{"type":"RET",{common},"ts":{ts},"syscall":{self._syscall(abi, nr)},'
+        name = self._syscalls.get((abi, nr)) or self._syscall(abi, nr)
+        return (f'{{"type":"RET",{common},"ts":{ts},"syscall":{name},'
                 f'"nr":{nr},"retval":{retval},"errno":{self._errno(error)},'
                 f'"duration_ns":{duration}}}\n')
 

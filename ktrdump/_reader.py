@@ -43,6 +43,7 @@ name or format anything (see ``_model`` and ``_describe``), or seek.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import sys
@@ -79,6 +80,9 @@ class Skipped(NamedTuple):
         )
 
 
+#: What the reader reads from: any stream whose ``read`` returns bytes.
+BinaryStream = BinaryIO | io.RawIOBase | io.BufferedIOBase
+
 #: What ``TraceReader.events`` yields: the records of one intact batch, or a notice.
 Event = list[Record] | Skipped
 
@@ -86,7 +90,7 @@ Event = list[Record] | Skipped
 class TraceReader:
     """A trace being read: its header, then its records (see the module docstring)."""
 
-    def __init__(self, stream: BinaryIO, name: str, *, owns_stream: bool = False) -> None:
+    def __init__(self, stream: BinaryStream, name: str, *, owns_stream: bool = False) -> None:
         self.name = name
         self.notices: list[Skipped] = []
         self._stream = stream
@@ -300,7 +304,7 @@ class TraceReader:
         return bytes(chunk)
 
 
-def open_trace(source: str | os.PathLike[str] | BinaryIO) -> TraceReader:
+def open_trace(source: str | os.PathLike[str] | BinaryStream) -> TraceReader:
     """Open a trace: a path, ``"-"`` for standard input, or a binary stream.
 
     Reads and checks the file header before returning. Raises ``InputError``

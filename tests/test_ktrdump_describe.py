@@ -255,3 +255,47 @@ def test_json_is_valid_for_any_bytes(comm: bytes, path: bytes, data: bytes, labe
     assert _unescape(parsed[2]["label"]) == label
     text = TextDescriber(Options()).describe(records[:1])
     assert text[0].count("\n") == 1  # a path never breaks the one-line record
+
+
+_VIS_UNESCAPES = {"\\": b"\\", "t": b"\t", "r": b"\r", "a": b"\a", "b": b"\b", "v": b"\v",
+                  "f": b"\f"}
+
+
+def _unvis(dump: str) -> bytes:
+    """Read a ``visdump`` back into bytes, as a person reading kdump output would."""
+    assert dump.startswith(' ' * 7 + '"') and dump.endswith('"\n')
+    text = dump[8:-2]
+    out = bytearray()
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            code = text[index + 1]
+            if code == "\n":  # a wrap: the line goes on after the indent
+                assert text[index + 2 : index + 10] == " " * 8
+                index += 10
+            elif code == "x":
+                out.append(int(text[index + 2 : index + 4], 16))
+                index += 4
+            else:
+                out += _VIS_UNESCAPES[code]
+                index += 2
+        elif char == "\n":
+            out += b"\n"
+            rest = text[index + 1 :]
+            if rest == " " * 7:  # the closing quote stands alone
+                break
+            assert rest.startswith(" " * 8)
+            index += 9
+        else:
+            out += char.encode("ascii")
+            index += 1
+    return bytes(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from([30, 80, 132]))
+def test_visdump_fits_the_width_and_loses_nothing(data: bytes, width: int) -> None:
+    dump = visdump(data, width)
+    assert all(len(line) <= width - 1 for line in dump.splitlines())
+    assert _unvis(dump) == data
