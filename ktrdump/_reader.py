@@ -68,7 +68,7 @@ class Skipped(NamedTuple):
 
     offset: int  # file offset of the first damaged batch
     batches: int  # batches lost (at least 1)
-    length: int  # bytes passed over, from ``offset`` to where reading resumed
+    bytes: int  # bytes passed over, from ``offset`` to where reading resumed
     reason: str  # what was wrong with the batch at ``offset``
 
     def describe(self) -> str:
@@ -76,7 +76,7 @@ class Skipped(NamedTuple):
         plural = "batch" if self.batches == 1 else "batches"
         return (
             f"{self.reason} at byte offset {self.offset}; "
-            f"skipped {self.batches} {plural} ({self.length} bytes)"
+            f"skipped {self.batches} {plural} ({self.bytes} bytes)"
         )
 
 

@@ -130,17 +130,21 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         output = Output(stdout)
         flush_each_batch = reader.live
         keep = record_filter(options)
-        for event in reader.events():
-            if isinstance(event, Skipped):
-                output.flush()  # the warning goes after the records that preceded the damage
-                stderr.write(f"{PROGRAM}: {reader.name}: {event.describe()}\n")
-                stderr.flush()
-                status = 1
-                continue
-            records = event if keep is None else [r for r in event if keep(r)]
-            output.write(describe(records))
-            if flush_each_batch:
-                output.flush()
+        try:
+            for event in reader.events():
+                if isinstance(event, Skipped):
+                    output.flush()  # the warning goes after the records preceding the damage
+                    stderr.write(f"{PROGRAM}: {reader.name}: {event.describe()}\n")
+                    stderr.flush()
+                    status = 1
+                    continue
+                records = event if keep is None else [r for r in event if keep(r)]
+                output.write(describe(records))
+                if flush_each_batch:
+                    output.flush()
+        except KtrdumpError:
+            output.flush()  # what was read before an I/O error is still shown
+            raise
         output.flush()
     return status
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import select
 import signal
 import subprocess
 import sys
@@ -149,6 +150,26 @@ def test_stdin_from_a_pipe(trace: Path, tmp_path: Path) -> None:
                              cwd=tmp_path, capture_output=True, timeout=60, check=False)
     assert (garbage.returncode, garbage.stderr) == (
         1, b"ktrdump: <stdin>: not a ktr trace file (bad magic) at byte offset 0\n")
+
+
+def test_live_pipe_prints_each_batch_as_it_arrives(tmp_path: Path) -> None:
+    data, offsets = build_trace([syscall_batch(3), syscall_batch(3)])
+    process = subprocess.Popen([str(SCRIPT), "-"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        # The header and the first batch only; the "recorder" is still running.
+        process.stdin.write(data[: offsets[1]])
+        process.stdin.flush()
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready, "the first batch was not printed while the pipe stayed open"
+        assert process.stdout.readline().startswith(b"  4242 ls       CALL  openat(")
+        process.stdin.write(data[offsets[1] :])
+    finally:
+        process.stdin.close()
+    rest = process.stdout.read()
+    assert process.wait(timeout=60) == 0
+    assert len(rest.splitlines()) == 5
 
 
 def test_early_close_of_stdout_is_quiet(tmp_path: Path) -> None:

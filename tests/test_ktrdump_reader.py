@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import threading
@@ -82,7 +83,7 @@ def test_damaged_batch_header_is_skipped() -> None:
     damaged[offsets[1] + 9] ^= 0x01  # record_count: the header checksum fails
     records, notices = _records(bytes(damaged))
     assert len(records) == 10
-    assert [(n.offset, n.batches, n.length) for n in notices] == [
+    assert [(n.offset, n.batches, n.bytes) for n in notices] == [
         (offsets[1], 1, offsets[2] - offsets[1])]
 
 
@@ -94,7 +95,7 @@ def test_two_damaged_batches_in_a_row_count_two() -> None:
     damaged[offsets[2] + 40] ^= 0xFF  # its header still checks: passed over, counted
     records, notices = _records(bytes(damaged))
     assert len(records) == 6 + 3
-    assert [(n.offset, n.batches, n.length) for n in notices] == [
+    assert [(n.offset, n.batches, n.bytes) for n in notices] == [
         (offsets[1], 2, offsets[3] - offsets[1])]
 
 
@@ -105,7 +106,7 @@ def test_batch_with_unknown_flags_is_skipped_and_counted() -> None:
     spliced = data[: offsets[1]] + newer + data[offsets[1]:]
     records, notices = _records(spliced)
     assert len(records) == 15
-    assert [(n.offset, n.batches, n.length) for n in notices] == [(offsets[1], 1, len(newer))]
+    assert [(n.offset, n.batches, n.bytes) for n in notices] == [(offsets[1], 1, len(newer))]
     assert "unknown encoding flags" in notices[0].reason
 
 
@@ -121,7 +122,7 @@ def test_headers_with_valid_checksums_passed_over_are_counted() -> None:
     records, notices = _records(spliced)
     assert len(records) == 5 + 4
     assert [(n.offset, n.batches) for n in notices] == [(offsets[0], 3)]
-    assert notices[0].length == offsets[1] - offsets[0] + len(garbage) + 2 * len(newer)
+    assert notices[0].bytes == offsets[1] - offsets[0] + len(garbage) + 2 * len(newer)
 
 
 @pytest.mark.parametrize("cut", [1, 10, 27, 28, 29, 100])
@@ -130,7 +131,7 @@ def test_torn_tail_is_one_skipped_batch(cut: int) -> None:
     torn = data[: offsets[2] + cut]
     records, notices = _records(torn)
     assert len(records) == 11
-    assert [(n.offset, n.batches, n.length) for n in notices] == [(offsets[2], 1, cut)]
+    assert [(n.offset, n.batches, n.bytes) for n in notices] == [(offsets[2], 1, cut)]
     assert "input ends inside a batch" in notices[0].reason
 
 
@@ -138,7 +139,7 @@ def test_trailing_garbage_is_reported() -> None:
     data, _ = build_trace(BATCHES)
     records, notices = _records(data + b"not a batch at all")
     assert len(records) == 15
-    assert [(n.offset, n.batches, n.length) for n in notices] == [(len(data), 1, 18)]
+    assert [(n.offset, n.batches, n.bytes) for n in notices] == [(len(data), 1, 18)]
 
 
 def test_header_only_file_has_no_records() -> None:
@@ -219,3 +220,26 @@ def test_reading_is_bounded_by_a_batch_plus_a_chunk(monkeypatch: pytest.MonkeyPa
             assert stream.consumed - ends[index] <= chunk + largest
             assert len(trace._buffer) <= largest + chunk
     assert stream.consumed == len(data)
+
+
+class _FailingStream(_CountingStream):
+    """Gives ``good`` bytes, then fails like a disk with a bad sector."""
+
+    def __init__(self, data: bytes, good: int) -> None:
+        super().__init__(data[:good])
+        self.good = good
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        count = super().readinto(buffer)
+        if count == 0:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return count
+
+
+def test_io_error_while_reading_is_an_input_error() -> None:
+    data, offsets = build_trace(BATCHES)
+    trace = ktrdump.open(_FailingStream(data, offsets[1] + 5))
+    events = trace.events()
+    assert len(next(events)) == 6  # the first batch is whole before the failure
+    with pytest.raises(InputError, match="Input/output error"):
+        next(events)

@@ -39,7 +39,7 @@ def _read(data: bytes) -> tuple[int, int]:
     for notice in notices:
         assert notice.batches >= 1
         assert 0 <= notice.offset < len(data)
-        assert 0 < notice.length <= len(data) - notice.offset
+        assert 0 < notice.bytes <= len(data) - notice.offset
     return count, sum(n.batches for n in notices)
 
 
