@@ -202,3 +202,11 @@ def test_describes_every_kind_without_error(tmp_path: Path,
     assert main([str(path)]) == 0
     assert capsys.readouterr().out.startswith("     1 x        UNKNOWN(123) 2 bytes\n")
     assert formats.KIND_TAGS[RecordKind.NAMEI] == "NAMI"
+
+
+def test_ktrdump_never_imports_the_recorder() -> None:
+    code = ("import sys, ktrdump, ktrdump.cli, ktrdump._describe; "
+            "print(sorted(m for m in sys.modules if m == 'ktr' or m.startswith('ktr.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
