@@ -24,8 +24,14 @@ Semantics (after illumos dt_proc's create/grab and NetBSD ktrace's ktrops):
 - Signals are reported at their delivery stop and re-injected unchanged.
   Job-control stops are held with PTRACE_LISTEN so SIGSTOP/SIGTSTP/SIGCONT
   behave as without ktr.
+- Exits: every thread other than the leader gets a thread EXIT (at its exit
+  stop), every process one process EXIT when its last thread is reaped.
+  Control lost (a tracee no longer ours, a set-id exec under a non-root
+  recorder) is a LOST event and counted.
 - ``request_stop`` may be called from a signal handler or any thread; the
-  loop notices within a few milliseconds even while blocked in waitpid.
+  loop notices within a few milliseconds even while blocked in waitpid
+  (``run`` on the main thread installs a SIGURG handler and a wakeup fd for
+  this; on another thread it polls with sleeps of up to 10 ms instead).
 
 Waiting is adaptive: after a stop the loop polls ``waitpid(WNOHANG)`` for up
 to ``spin_us`` µs before blocking (a blocked recorder on another CPU costs a
@@ -35,7 +41,9 @@ instead and never spins.
 Does not: decide what is recorded (the consumer does), nor read registers
 beyond the syscall info. The loop reaps every child of the recorder process
 (``waitpid(-1)``): the recorder must not run other child processes while
-``run`` is active.
+``run`` is active. ``spawn`` forks, so it must come before the recorder
+starts any thread; all of spawn/attach/run must be called from one thread
+(ptrace requests are only accepted from the tracer thread).
 """
 
 from __future__ import annotations
@@ -674,6 +682,7 @@ class Control:
             self._stash_status(tid, status)
             return
         self._held = tracee
+        self._held_signal = 0
         if not tracee.started:
             self._first_stop(tracee, status)
         if status & 0xFF == 0x7F:  # stopped
@@ -789,7 +798,6 @@ class Control:
                 _procfs.signal_action(tid, signo),
             ))
         self._resume(tracee, signo)
-        self._held_signal = 0
 
     def _event_stop(self, tracee: Tracee, event: int, signo: int) -> None:
         if event == pt.PTRACE_EVENT_STOP:

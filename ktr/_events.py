@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from formats import Abi
 
@@ -57,8 +57,14 @@ class Tracee:
     exited: bool = False  # its thread EXIT event has been emitted (non-leaders)
 
 
-@dataclass(slots=True, frozen=True)
-class SyscallEntry:
+class SyscallEntry(NamedTuple):
+    """A thread entered a syscall (syscall-entry or seccomp stop).
+
+    The two syscall events are NamedTuples, not dataclasses: they are made
+    once per stop on the hot path, and a tuple is built about twice as fast
+    as a frozen dataclass.
+    """
+
     tracee: Tracee
     timestamp_ns: int
     monotonic_ns: int
@@ -67,8 +73,9 @@ class SyscallEntry:
     args: tuple[int, int, int, int, int, int]
 
 
-@dataclass(slots=True, frozen=True)
-class SyscallExit:
+class SyscallExit(NamedTuple):
+    """A thread returned from a syscall (syscall-exit stop)."""
+
     tracee: Tracee
     timestamp_ns: int
     monotonic_ns: int

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +21,7 @@ from control_support import (
     wait_until,
 )
 
-from ktr._control import Control, ControlOptions
+from ktr._control import Control, ControlOptions, RunResult
 from ktr._events import Event, Lifecycle, ProcessEvent, SyscallEntry
 from ktr.errors import TargetError
 
@@ -176,14 +177,16 @@ def test_attach_to_a_process_traced_by_someone_else_is_a_permission_error() -> N
         pytest.skip("strace is needed as the other tracer")
     other = subprocess.Popen([strace, "-o", "/dev/null", "sleep", "30"])
     try:
-        from ktr._procfs import descendants
+        from ktr._procfs import descendants, read_comm
 
         found: list[int] = []
 
         def traced_child() -> bool:
-            children = descendants([other.pid])
-            if children and tracer_of(children[0]) == other.pid:
-                found.append(children[0])
+            # strace forks short-lived probe children first: wait for the
+            # traced child that has become sleep
+            for child in descendants([other.pid]):
+                if tracer_of(child) == other.pid and read_comm(child) == b"sleep":
+                    found.append(child)
             return bool(found)
 
         wait_until(traced_child, "strace to trace its child")
@@ -384,3 +387,39 @@ def test_a_signal_sent_while_letting_go_is_not_lost() -> None:
     finally:
         target.kill()
         target.wait()
+
+
+def test_a_loop_on_another_thread_still_stops_on_request() -> None:
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        results: list[object] = []
+        attached = threading.Event()
+        box: list[Control] = []
+
+        def tracer() -> None:
+            try:
+                control = Control()
+                box.append(control)
+                control.attach([sleeper.pid])
+
+                def consumer(event: Event) -> None:
+                    if isinstance(event, ProcessEvent) and event.kind is Lifecycle.ATTACH:
+                        attached.set()
+
+                results.append(control.run(consumer))
+            except BaseException as error:
+                results.append(error)
+                attached.set()
+
+        thread = threading.Thread(target=tracer)
+        thread.start()
+        assert attached.wait(5)
+        box[0].request_stop("from main")
+        thread.join(5)
+        assert not thread.is_alive()
+        (result,) = results
+        assert isinstance(result, RunResult) and result.stop_reason == "from main"
+        assert tracer_of(sleeper.pid) == 0
+    finally:
+        sleeper.kill()
+        sleeper.wait()
