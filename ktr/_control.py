@@ -84,6 +84,7 @@ DEFAULT_SPIN_US = 50
 WALL = 0x40000000  # __WALL: wait for threads (clone children) too
 _WNOHANG_WALL = os.WNOHANG | WALL
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80  # status >> 8 at a syscall stop (TRACESYSGOOD)
+_SYSCALL_STOP_STATUS = _SYSCALL_TRAP << 8 | 0x7F  # the whole wait status of one
 _STOP_SIGNALS = frozenset(
     {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 )
@@ -600,6 +601,8 @@ class Control:
         held, self._held = self._held, None
         if self._stop_request is None:
             self._stop_request = ("internal error", Release.DEFAULT)
+        if self._releasing is None:
+            self._begin_release()  # decides who is killed, interrupts the rest
         if held is not None and held.tid in self._tracees:
             # it may still be stopped at the stop we were handling
             held.dropping = True
@@ -618,6 +621,7 @@ class Control:
         tracees = self._tracees
         stash = self._stash
         handle = self._handle
+        syscall_stop = self._syscall_stop
         waitpid = os.waitpid
         clock = time.perf_counter_ns
         spin_ns = self._spin_ns
@@ -646,6 +650,14 @@ class Control:
             except ChildProcessError:
                 self._children_vanished()
                 break
+            if status == _SYSCALL_STOP_STATUS:
+                # the common case, without the general dispatch
+                tracee = tracees.get(tid)
+                if tracee is not None and tracee.started:
+                    self._held = tracee
+                    syscall_stop(tracee)
+                    self._held = None
+                    continue
             handle(tid, status)
 
     def _block(self) -> tuple[int, int] | None:
@@ -696,6 +708,7 @@ class Control:
         else:
             self._reaped(tracee, status)
         self._held = None
+        self._held_signal = 0
 
     def _emit(self, event: Event) -> None:
         if event.tracee.reported:

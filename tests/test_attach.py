@@ -423,3 +423,22 @@ def test_a_loop_on_another_thread_still_stops_on_request() -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_failing_consumer_leaves_no_tracee_stopped() -> None:
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        control = Control()
+        control.attach([sleeper.pid])
+
+        def consumer(event: Event) -> None:
+            raise RuntimeError("consumer bug")
+
+        with pytest.raises(RuntimeError, match="consumer bug"):
+            control.run(consumer)
+        assert not control.tracees
+        assert tracer_of(sleeper.pid) == 0
+        wait_until(lambda: proc_state(sleeper.pid) == "S", "the sleeper to sleep on")
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -606,3 +606,19 @@ def test_a_new_tracee_reported_before_its_creator(orphan: bool) -> None:
                   and e.kind is Lifecycle.EXIT and e.tracee.pid == child and not e.thread]
     assert [e.status for e in child_exit] == [3]
     assert result.processes == 2 and result.threads == 3
+
+
+def test_a_failing_consumer_kills_the_spawned_command() -> None:
+    control = Control()
+    pid = control.spawn(["sleep", "30"])
+
+    def consumer(event: Event) -> None:
+        if isinstance(event, ProcessEvent) and event.kind is Lifecycle.EXEC:
+            raise RuntimeError("consumer bug")
+
+    with pytest.raises(RuntimeError, match="consumer bug"):
+        control.run(consumer)
+    assert not control.tracees
+    from control_support import proc_state
+
+    assert proc_state(pid) is None  # killed and reaped
