@@ -46,14 +46,17 @@ from __future__ import annotations
 import io
 import os
 import stat
+import struct
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple, TypeVar
+
+import zstandard
 
 import formats
-from formats import BATCH_MAGIC, HEADER_PREFIX_SIZE, FileHeader, Record
+from formats import BATCH_MAGIC, HEADER_PREFIX_SIZE, BatchHeader, FileHeader, Record
 
 from .errors import InputError, TraceFormatError
 
@@ -83,8 +86,20 @@ class Skipped(NamedTuple):
 #: What the reader reads from: any stream whose ``read`` returns bytes.
 BinaryStream = BinaryIO | io.RawIOBase | io.BufferedIOBase
 
+class RawBatch(NamedTuple):
+    """An intact batch whose records are not decoded (``TraceReader.raw_events``)."""
+
+    offset: int  # file offset of the batch
+    data: bytes  # its records back to back, decompressed: header, payload, header, ...
+    record_count: int  # how many records ``data`` holds
+
+
 #: What ``TraceReader.events`` yields: the records of one intact batch, or a notice.
 Event = list[Record] | Skipped
+#: What ``TraceReader.raw_events`` yields.
+RawEvent = RawBatch | Skipped
+
+_Batch = TypeVar("_Batch", list[Record], RawBatch)
 
 
 class TraceReader:
@@ -107,6 +122,11 @@ class TraceReader:
             self.close()
             raise
         self._framing = formats.batch_framing(self.header.byte_order)
+        record_header = self._framing.codec.header
+        self._record_header_size = record_header.size
+        # The record header starts with the payload length (formats/SPEC.md).
+        self._record_length = struct.Struct(record_header.format[:2])
+        self.record_codec = self._framing.codec  # for consumers of ``raw_events``
 
     # -- public -------------------------------------------------------------
 
@@ -127,35 +147,20 @@ class TraceReader:
 
     def events(self) -> Iterator[Event]:
         """Yield each intact batch's records and each ``Skipped`` notice, in file order."""
-        framing = self._framing
-        header_size = framing.size
-        while True:
-            if not self._fill(header_size):
-                left = self._available()
-                if left == 0:
-                    return
-                yield self._skip_to_end(self.offset, 1, "input ends inside a batch header")
-                return
-            offset = self.offset
-            start = self._position
-            try:
-                batch = framing.parse_header(self._buffer[start : start + header_size], offset)
-            except formats.CorruptBatch as error:
-                yield from self._resynchronise(offset, error.message)
-                continue
-            total = header_size + batch.stored_length
-            if not self._fill(total):
-                yield self._skip_to_end(offset, 1, "input ends inside a batch (torn tail)")
-                return
-            start = self._position
-            stored = self._buffer[start + header_size : start + total]
-            try:
-                records = framing.decode(batch, stored, offset)
-            except formats.CorruptBatch as error:
-                yield from self._resynchronise(offset, error.message)
-                continue
-            self._position = start + total
-            yield records
+        return self._batches(self._framing.decode)
+
+    def raw_events(self) -> Iterator[RawEvent]:
+        """Yield each intact batch as a ``RawBatch`` (records not decoded) and each notice.
+
+        The same batches and the same notices as ``events``, in the same
+        order, for consumers that look at a few record kinds only and decode
+        those themselves (``_summary``). The framing is verified as for
+        ``events`` (checksums, lengths, record count, every record's length
+        within the batch); payloads are not decoded, so a payload that is
+        malformed despite a valid batch checksum (a writer bug, not damage)
+        is not detected here: a consumer decoding a payload checks its bounds.
+        """
+        return self._batches(self._decode_raw)
 
     @property
     def live(self) -> bool:
@@ -180,6 +185,77 @@ class TraceReader:
     ) -> None:
         self.close()
 
+    # -- the batch loop -----------------------------------------------------
+
+    def _batches(self, decode: Callable[[BatchHeader, bytes, int], _Batch]) -> Iterator[
+            _Batch | Skipped]:
+        """Yield ``decode``'s result for each intact batch, and each ``Skipped`` notice."""
+        framing = self._framing
+        header_size = framing.size
+        while True:
+            if not self._fill(header_size):
+                left = self._available()
+                if left == 0:
+                    return
+                yield self._skip_to_end(self.offset, 1, "input ends inside a batch header")
+                return
+            offset = self.offset
+            start = self._position
+            try:
+                batch = framing.parse_header(self._buffer[start : start + header_size], offset)
+            except formats.CorruptBatch as error:
+                yield from self._resynchronise(offset, error.message, decode)
+                continue
+            total = header_size + batch.stored_length
+            if not self._fill(total):
+                yield self._skip_to_end(offset, 1, "input ends inside a batch (torn tail)")
+                return
+            start = self._position
+            stored = self._buffer[start + header_size : start + total]
+            try:
+                decoded = decode(batch, stored, offset)
+            except formats.CorruptBatch as error:
+                yield from self._resynchronise(offset, error.message, decode)
+                continue
+            self._position = start + total
+            yield decoded
+
+    def _decode_raw(self, batch: BatchHeader, stored: bytes, offset: int) -> RawBatch:
+        """``BatchFraming.decode``'s checks, without decoding the records (same messages)."""
+        if len(stored) != batch.stored_length:
+            raise formats.CorruptBatch("batch payload is shorter than its header says", offset)
+        if zlib.crc32(stored) != batch.payload_crc:
+            raise formats.CorruptBatch("batch payload checksum mismatch", offset)
+        raw = stored
+        if batch.flags & formats.BATCH_FLAG_ZSTD:
+            try:
+                raw = zstandard.ZstdDecompressor().decompress(
+                    stored, max_output_size=batch.raw_length)
+            except zstandard.ZstdError:
+                raise formats.CorruptBatch("batch does not decompress", offset) from None
+        if len(raw) != batch.raw_length:
+            raise formats.CorruptBatch("batch decompresses to the wrong length", offset)
+        unpack_length = self._record_length.unpack_from
+        header_size = self._record_header_size
+        end = len(raw)
+        position = 0
+        count = 0
+        while position < end:
+            if end - position < header_size:
+                raise formats.CorruptBatch(
+                    f"damaged record in batch (record header at {position} runs past the batch)",
+                    offset)
+            stop = position + header_size + unpack_length(raw, position)[0]
+            if stop > end:
+                raise formats.CorruptBatch(
+                    f"damaged record in batch (record at {position} runs past the batch)", offset)
+            position = stop
+            count += 1
+        if count != batch.record_count:
+            raise formats.CorruptBatch(
+                f"batch holds {count} records, its header says {batch.record_count}", offset)
+        return RawBatch(offset, raw, count)
+
     # -- the file header ----------------------------------------------------
 
     def _read_header(self) -> tuple[FileHeader, int]:
@@ -194,7 +270,9 @@ class TraceReader:
 
     # -- damaged batches ----------------------------------------------------
 
-    def _resynchronise(self, offset: int, reason: str) -> Iterator[Event]:
+    def _resynchronise(
+        self, offset: int, reason: str, decode: Callable[[BatchHeader, bytes, int], _Batch],
+    ) -> Iterator[_Batch | Skipped]:
         """Skip from the damaged batch at ``offset`` to the next intact one."""
         framing = self._framing
         header_size = framing.size
@@ -219,15 +297,15 @@ class TraceReader:
                 break
             start = self._position
             try:
-                records = framing.decode(batch, self._buffer[start + header_size : start + total],
-                                         candidate)
+                decoded = decode(batch, self._buffer[start + header_size : start + total],
+                                 candidate)
             except formats.CorruptBatch:
                 batches += 1
                 self._position += 1
                 continue
             self._position = start + total
             yield self._notice(Skipped(offset, batches, candidate - offset, reason))
-            yield records
+            yield decoded
             return
         yield self._skip_to_end(offset, batches, reason)
 

@@ -1,0 +1,561 @@
+"""Summary: per-syscall counts and times, as ``strace -c`` prints them (``ktrdump --summary``).
+
+Input: the reader's events — ``RawBatch`` (``TraceReader.raw_events``, the
+fast path: only SYSCALL, SYSRET and DROP payloads are unpacked, straight from
+the batch bytes), or decoded batches (``list[formats.Record]``, e.g. from
+``_merge``), and ``Skipped`` notices. Output: text lines.
+
+Counting rules:
+
+- A call is counted when its SYSCALL record is seen. A SYSRET pairs with the
+  pending SYSCALL of its thread (tid); a SYSRET with no pending SYSCALL of the
+  same syscall on its thread (the recorder attached mid-call, or the SYSCALL
+  record was dropped) is counted as a call then, so no call is lost.
+- An error is a SYSRET whose ``error`` is non-zero. Time is the SYSRET's
+  ``duration_ns`` (the recorder's entry-to-return latency, like
+  ``strace -c -w``), so ``seconds`` is wall time spent in calls, not CPU time.
+- A call that never returned (SYSRET flagged UNFINISHED: exit_group, exec by
+  another thread, detach; or no SYSRET at all) counts as a call with no time
+  and no error. ``strace -c`` does not count such calls at all (it counts at
+  syscall exit), so ``exit_group`` appears here and not there.
+- Drops: the ``lost`` counts of DROP records, by reason, and the batches the
+  reader skipped (``Skipped`` notices) are reported under the table(s).
+
+Layout: ``strace -c``'s (strace 6), column for column::
+
+    % time     seconds  usecs/call     calls    errors syscall
+    ------ ----------- ----------- --------- --------- ----------------
+     68.93    0.000335         167         2         1 wait4
+    ...
+    ------ ----------- ----------- --------- --------- ----------------
+    100.00    0.000486           2       190        24 total
+
+``seconds`` is rounded to the microsecond; ``usecs/call`` is the total over
+the calls, truncated; ``errors`` is blank when zero. The columns can be
+chosen as with ``strace -U`` (``time-percent total-time avg-time max-time
+min-time calls errors name``; ``longest``/``shortest`` are in seconds). Rows
+are sorted as ``strace -S``: ``time`` (default), ``calls``, ``errors``,
+``avg-time``, ``max-time``, ``min-time`` descending, ``name`` ascending,
+``nothing``; ties in syscall number order. Calls of several ABIs are summed
+in one table per ABI, headed ``System call usage summary for linux-i386:``
+when more than one ABI occurs. With ``per_process``, one table per process
+(in order of first appearance), headed ``Process 4242 (ls):``.
+
+Guarantees: memory is bounded by the number of distinct (process, ABI,
+syscall) keys and threads with a call in progress, never by the trace size;
+the raw and decoded paths count identically; a SYSCALL, SYSRET or DROP
+payload too short for its fields (a writer bug; the batch checksum held) is
+not counted but reported as malformed. Does not: read files (the caller
+passes events), decode other record kinds, or know strace's CPU-time mode.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import IO, Any, Literal, NamedTuple, get_args
+
+import formats
+from formats import ABI_EMUL_NAMES, Abi, DropError, Record, RecordKind, SyscallFlag
+from formats.linux import errno_name, syscall_name
+
+from ._reader import RawBatch, Skipped
+
+SortKey = Literal[
+    "time", "calls", "errors", "name", "avg-time", "max-time", "min-time", "nothing"]
+Column = Literal[
+    "time-percent", "total-time", "avg-time", "max-time", "min-time", "calls", "errors", "name"]
+
+SORT_KEYS: tuple[str, ...] = get_args(SortKey)
+COLUMNS: tuple[str, ...] = get_args(Column)
+#: ``strace -c``'s default columns.
+DEFAULT_COLUMNS: tuple[Column, ...] = (
+    "time-percent", "total-time", "avg-time", "calls", "errors", "name")
+
+
+@dataclass(frozen=True)
+class SummaryOptions:
+    sort_by: SortKey = "time"  # strace -S
+    per_process: bool = False  # one table per process (ktrdump -p with --summary)
+    pids: frozenset[int] = frozenset()  # only these processes; empty: all (DROP always counts)
+    columns: tuple[Column, ...] = DEFAULT_COLUMNS  # strace -U
+
+    def __post_init__(self) -> None:
+        if self.sort_by not in SORT_KEYS:
+            raise ValueError(f"unknown sort key {self.sort_by!r} (known: {', '.join(SORT_KEYS)})")
+        unknown = [c for c in self.columns if c not in COLUMNS]
+        if unknown or not self.columns:
+            raise ValueError(f"unknown summary columns {unknown} (known: {', '.join(COLUMNS)})")
+
+
+class SyscallStats(NamedTuple):
+    """One row: a syscall's figures (times in ns)."""
+
+    pid: int  # 0 unless per process
+    abi: int
+    nr: int
+    name: str
+    calls: int
+    errors: int
+    total_ns: int
+    max_ns: int
+    min_ns: int  # 0 when no call of it returned
+    returned: int  # calls that returned (timed); the others never did (UNFINISHED)
+
+    @property
+    def average_ns(self) -> int:
+        return self.total_ns // self.calls if self.calls else 0
+
+
+# Per key: [calls, errors, total_ns, max_ns, min_ns, returned].
+_CALLS, _ERRORS, _TOTAL, _MAX, _MIN, _RETURNED = range(6)
+
+_SYSCALL = int(RecordKind.SYSCALL)
+_SYSRET = int(RecordKind.SYSRET)
+_DROP = int(RecordKind.DROP)
+_UNFINISHED = int(SyscallFlag.UNFINISHED)
+_NR_MASK = 0xFFFF_FFFF
+# A key is one int: pid (when per process), ABI and the syscall number as u32.
+_ABI_SHIFT = 32
+_PID_SHIFT = 40
+
+
+def _key(pid: int, abi: int, nr: int) -> int:
+    return (pid << _PID_SHIFT) | (abi << _ABI_SHIFT) | (nr & _NR_MASK)
+
+
+def _split_key(key: int) -> tuple[int, int, int]:
+    nr = key & _NR_MASK
+    if nr >= 1 << 31:
+        nr -= 1 << 32
+    return key >> _PID_SHIFT, (key >> _ABI_SHIFT) & 0xFF, nr
+
+
+class _Picker(NamedTuple):
+    struct: struct.Struct  # header and fixed payload fields, unwanted ones as padding
+    size: int  # bytes the record must have: the header and the payload's fixed part
+
+
+_TOKEN = re.compile(r"(\d*)([a-zA-Z?])")
+
+
+def _picker(order: formats.ByteOrder, kind: RecordKind, wanted: Sequence[str]) -> _Picker:
+    """A struct unpacking only ``wanted`` fields (in that order) of the header + payload.
+
+    Derived from the schema layouts: every field not wanted becomes padding of
+    the same size, so nothing about the layout is restated here.
+    """
+    header = formats.derive_layout(formats.schemas(order).record_header, order)
+    payload = formats.codec(order).layouts[kind]
+    tokens: list[tuple[str, str | None]] = []  # (format, field name or None for padding)
+    for layout in (header, payload):
+        names = iter(layout.fixed_names)
+        for count, code in _TOKEN.findall(layout.fixed.format[1:]):
+            tokens.append((count + code, None if code == "x" else next(names)))
+    prefix = header.fixed.format[0]
+    order_of = {name: index for index, name in enumerate(wanted)}
+    picked = [name for _, name in tokens if name in order_of]
+    if picked != list(wanted):
+        raise ValueError(f"fields {wanted} are not in the {kind.name} layout order")
+    last = max(index for index, (_, name) in enumerate(tokens) if name in order_of)
+    parts = [fmt if name in order_of else f"{struct.calcsize(prefix + fmt)}x"
+             for fmt, name in tokens[: last + 1]]  # no padding after the last field wanted
+    picked_struct = struct.Struct(prefix + "".join(parts))
+    # The decoders need the whole fixed part (formats._codec): so does this path.
+    return _Picker(picked_struct, header.fixed.size + payload.fixed.size)
+
+
+class _Pickers(NamedTuple):
+    head: struct.Struct  # length, kind
+    header_size: int
+    syscall: _Picker  # pid, tid, nr, abi
+    syscall_comm: _Picker  # pid, tid, comm, nr, abi
+    sysret: _Picker  # pid, tid, nr, abi, flags, error, duration_ns
+    sysret_comm: _Picker  # pid, tid, comm, nr, abi, flags, error, duration_ns
+    drop: _Picker  # error, lost
+
+
+_PICKERS: dict[str, _Pickers] = {}
+
+
+def _pickers(order: formats.ByteOrder) -> _Pickers:
+    found = _PICKERS.get(order)
+    if found is None:
+        header = formats.codec(order).header
+        found = _PICKERS[order] = _Pickers(
+            head=_picker(order, RecordKind.SYSCALL, ("length", "kind")).struct,
+            header_size=header.size,
+            syscall=_picker(order, RecordKind.SYSCALL, ("pid", "tid", "nr", "abi")),
+            syscall_comm=_picker(order, RecordKind.SYSCALL, ("pid", "tid", "comm", "nr", "abi")),
+            sysret=_picker(order, RecordKind.SYSRET,
+                           ("pid", "tid", "nr", "abi", "flags", "error", "duration_ns")),
+            sysret_comm=_picker(order, RecordKind.SYSRET,
+                                ("pid", "tid", "comm", "nr", "abi", "flags", "error",
+                                 "duration_ns")),
+            drop=_picker(order, RecordKind.DROP, ("error", "lost")),
+        )
+    return found
+
+
+class SyscallSummary:
+    """Accumulates the summary; feed it events, then ``lines()``."""
+
+    def __init__(self, options: SummaryOptions | None = None) -> None:
+        self.options = options or SummaryOptions()
+        self._stats: dict[int, list[int]] = {}
+        self._pending: dict[int, int] = {}  # tid -> key of its call in progress
+        self._comms: dict[int, bytes] = {}  # pid -> last command name (per process only)
+        self._first_seen: dict[int, int] = {}  # pid -> order of first appearance
+        self.dropped: dict[int, int] = {}  # DROP error -> records lost
+        self.skipped_batches = 0
+        self.skipped_bytes = 0
+        self.malformed = 0  # SYSCALL/SYSRET/DROP records too short for their fields
+        self.records = 0  # records seen (every kind)
+
+    # -- input -------------------------------------------------------------
+
+    def add(self, event: RawBatch | list[Record] | Skipped,
+            order: formats.ByteOrder = "little") -> None:
+        """Add one reader event; ``order`` is the trace's byte order (raw batches only)."""
+        if isinstance(event, Skipped):
+            self.add_notice(event)
+        elif isinstance(event, RawBatch):
+            self.add_raw(event, order)
+        else:
+            self.add_records(event)
+
+    def add_notice(self, notice: Skipped) -> None:
+        self.skipped_batches += notice.batches
+        self.skipped_bytes += notice.bytes
+
+    def add_records(self, records: Iterable[Record]) -> None:
+        """Add decoded records (any kinds; only SYSCALL, SYSRET and DROP count)."""
+        for record in records:
+            self.records += 1
+            kind = record.kind
+            payload = record.payload
+            if kind == _SYSCALL:
+                if not isinstance(payload, formats.Syscall):
+                    self.malformed += 1
+                    continue
+                self._call(record.pid, record.tid, payload.nr, payload.abi, record.comm)
+            elif kind == _SYSRET:
+                if not isinstance(payload, formats.Sysret):
+                    self.malformed += 1
+                    continue
+                self._return(record.pid, record.tid, payload.nr, payload.abi, payload.flags,
+                             payload.error, payload.duration_ns, record.comm)
+            elif kind == _DROP:
+                if not isinstance(payload, formats.Drop):
+                    self.malformed += 1
+                    continue
+                self.dropped[payload.error] = self.dropped.get(payload.error, 0) + payload.lost
+
+    def add_raw(self, batch: RawBatch, order: formats.ByteOrder = "little") -> None:
+        """Add an undecoded batch: the fast path (same counts as ``add_records``)."""
+        pickers = _pickers(order)
+        head = pickers.head.unpack_from
+        header_size = pickers.header_size
+        per_process = self.options.per_process
+        syscall = pickers.syscall_comm if per_process else pickers.syscall
+        sysret = pickers.sysret_comm if per_process else pickers.sysret
+        unpack_call, call_size = syscall.struct.unpack_from, syscall.size
+        unpack_return, return_size = sysret.struct.unpack_from, sysret.size
+        unpack_drop, drop_size = pickers.drop.struct.unpack_from, pickers.drop.size
+        pids = self.options.pids
+        stats = self._stats
+        pending = self._pending
+        data = batch.data
+        end = len(data)
+        position = 0
+        while position < end:
+            length, kind = head(data, position)
+            stop = position + header_size + length
+            if kind == _SYSCALL:
+                if stop - position < call_size:
+                    self.malformed += 1
+                elif per_process:
+                    pid, tid, comm, nr, abi = unpack_call(data, position)
+                    if not pids or pid in pids:
+                        self._call(pid, tid, nr, abi, comm)
+                else:
+                    pid, tid, nr, abi = unpack_call(data, position)
+                    if not pids or pid in pids:
+                        # _call inlined: this is the hot loop
+                        key = (abi << _ABI_SHIFT) | (nr & _NR_MASK)
+                        row = stats.get(key)
+                        if row is None:
+                            row = stats[key] = [0, 0, 0, 0, 0, 0]
+                        row[_CALLS] += 1
+                        pending[tid] = key
+            elif kind == _SYSRET:
+                if stop - position < return_size:
+                    self.malformed += 1
+                elif per_process:
+                    pid, tid, comm, nr, abi, flags, error, duration = unpack_return(data, position)
+                    if not pids or pid in pids:
+                        self._return(pid, tid, nr, abi, flags, error, duration, comm)
+                else:
+                    pid, tid, nr, abi, flags, error, duration = unpack_return(data, position)
+                    if not pids or pid in pids:
+                        key = (abi << _ABI_SHIFT) | (nr & _NR_MASK)
+                        found = stats.get(key) if pending.pop(tid, None) == key else None
+                        if found is not None:
+                            row = found
+                        else:  # no call in progress: count it now
+                            row = stats.setdefault(key, [0, 0, 0, 0, 0, 0])
+                            row[_CALLS] += 1
+                        if not flags & _UNFINISHED:
+                            if error:
+                                row[_ERRORS] += 1
+                            row[_TOTAL] += duration
+                            if duration > row[_MAX]:
+                                row[_MAX] = duration
+                            if duration < row[_MIN] or not row[_RETURNED]:
+                                row[_MIN] = duration
+                            row[_RETURNED] += 1
+            elif kind == _DROP:
+                if stop - position < drop_size:
+                    self.malformed += 1
+                else:
+                    error, lost = unpack_drop(data, position)
+                    self.dropped[error] = self.dropped.get(error, 0) + lost
+            position = stop
+        self.records += batch.record_count
+
+    def _call(self, pid: int, tid: int, nr: int, abi: int, comm: bytes) -> None:
+        if self.options.pids and pid not in self.options.pids:
+            return
+        key = self._key_for(pid, abi, nr, comm)
+        row = self._stats.setdefault(key, [0, 0, 0, 0, 0, 0])
+        row[_CALLS] += 1
+        self._pending[tid] = key
+
+    def _return(self, pid: int, tid: int, nr: int, abi: int, flags: int, error: int,
+                duration: int, comm: bytes) -> None:
+        if self.options.pids and pid not in self.options.pids:
+            return
+        key = self._key_for(pid, abi, nr, comm)
+        row = self._stats.setdefault(key, [0, 0, 0, 0, 0, 0])
+        if self._pending.pop(tid, None) != key:  # no call in progress: count it now
+            row[_CALLS] += 1
+        if flags & _UNFINISHED:
+            return
+        if error:
+            row[_ERRORS] += 1
+        row[_TOTAL] += duration
+        if duration > row[_MAX]:
+            row[_MAX] = duration
+        if duration < row[_MIN] or not row[_RETURNED]:
+            row[_MIN] = duration
+        row[_RETURNED] += 1
+
+    def _key_for(self, pid: int, abi: int, nr: int, comm: bytes) -> int:
+        if not self.options.per_process:
+            return _key(0, abi, nr)
+        if pid not in self._first_seen:
+            self._first_seen[pid] = len(self._first_seen)
+        self._comms[pid] = comm.rstrip(b"\0")
+        return _key(pid, abi, nr)
+
+    # -- results -----------------------------------------------------------
+
+    def rows(self) -> list[SyscallStats]:
+        """Every (process, ABI, syscall) counted, in syscall number order."""
+        result = []
+        for key in sorted(self._stats, key=_split_key):
+            pid, abi, nr = _split_key(key)
+            calls, errors, total, longest, shortest, returned = self._stats[key]
+            name = syscall_name(abi, nr) or f"syscall_{nr}"
+            result.append(SyscallStats(pid, abi, nr, name, calls, errors, total, longest,
+                                       shortest, returned))
+        return result
+
+    @property
+    def dropped_records(self) -> int:
+        return sum(self.dropped.values())
+
+    def lines(self) -> list[str]:
+        """The summary as text lines, each ending in a newline."""
+        rows = self.rows()
+        out: list[str] = []
+        if self.options.per_process:
+            by_pid: dict[int, list[SyscallStats]] = {}
+            for row in rows:
+                by_pid.setdefault(row.pid, []).append(row)
+            for pid in sorted(by_pid, key=lambda p: self._first_seen.get(p, 0)):
+                if out:
+                    out.append("\n")
+                comm = self._comms.get(pid, b"").decode("utf-8", "backslashreplace")
+                out.append(f"Process {pid} ({_printable(comm)}):\n")
+                out.extend(self._abi_tables(by_pid[pid]))
+        else:
+            out.extend(self._abi_tables(rows))
+        out.extend(self._loss_lines())
+        return out
+
+    def write(self, stream: IO[Any]) -> None:
+        """Write ``lines()`` to a text or binary stream."""
+        text = "".join(self.lines())
+        try:
+            stream.write(text)
+        except TypeError:
+            stream.write(text.encode("utf-8", "backslashreplace"))
+
+    def _abi_tables(self, rows: list[SyscallStats]) -> list[str]:
+        abis = sorted({row.abi for row in rows})
+        if len(abis) <= 1:
+            return _table(rows, self.options)
+        out: list[str] = []
+        for abi in abis:
+            if out:
+                out.append("\n")
+            out.append(f"System call usage summary for {_abi_name(abi)}:\n")
+            out.extend(_table([r for r in rows if r.abi == abi], self.options))
+        return out
+
+    def _loss_lines(self) -> list[str]:
+        out = []
+        if self.dropped:
+            reasons = ", ".join(f"{_drop_reason(error)} {lost}"
+                                for error, lost in sorted(self.dropped.items()))
+            out.append(f"records dropped by the recorder: {self.dropped_records} ({reasons})\n")
+        if self.skipped_batches:
+            plural = "batch" if self.skipped_batches == 1 else "batches"
+            out.append(f"damaged {plural} skipped: {self.skipped_batches} "
+                       f"({self.skipped_bytes} bytes)\n")
+        if self.malformed:
+            out.append(f"malformed records not counted: {self.malformed}\n")
+        return out
+
+
+def summarize(
+    events: Iterable[RawBatch | list[Record] | Skipped],
+    options: SummaryOptions | None = None,
+    *,
+    order: formats.ByteOrder = "little",
+    on_notice: Callable[[Skipped], None] | None = None,
+) -> SyscallSummary:
+    """Consume ``events`` (``reader.raw_events()`` for speed) and return the summary.
+
+    ``order`` is the trace's byte order (``reader.header.byte_order``), needed
+    for raw batches. ``on_notice`` is called with each ``Skipped`` notice as it
+    comes (to warn on stderr); the notices are also counted in the summary.
+    """
+    summary = SyscallSummary(options)
+    add_raw = summary.add_raw
+    add_records = summary.add_records
+    for event in events:
+        if isinstance(event, RawBatch):
+            add_raw(event, order)
+        elif isinstance(event, Skipped):
+            summary.add_notice(event)
+            if on_notice is not None:
+                on_notice(event)
+        else:
+            add_records(event)
+    return summary
+
+
+# -- formatting -------------------------------------------------------------
+
+class _ColumnFormat(NamedTuple):
+    header: str
+    width: int
+
+
+_COLUMN_FORMATS: dict[str, _ColumnFormat] = {
+    "time-percent": _ColumnFormat("% time", 6),
+    "total-time": _ColumnFormat("seconds", 11),
+    "avg-time": _ColumnFormat("usecs/call", 11),
+    "max-time": _ColumnFormat("longest", 8),
+    "min-time": _ColumnFormat("shortest", 8),
+    "calls": _ColumnFormat("calls", 9),
+    "errors": _ColumnFormat("errors", 9),
+    "name": _ColumnFormat("syscall", 16),
+}
+
+
+def _sort(rows: list[SyscallStats], sort_by: str) -> list[SyscallStats]:
+    # rows come in syscall number order; sorted() is stable, so ties keep it.
+    if sort_by == "time":
+        return sorted(rows, key=lambda r: -r.total_ns)
+    if sort_by == "calls":
+        return sorted(rows, key=lambda r: -r.calls)
+    if sort_by == "errors":
+        return sorted(rows, key=lambda r: -r.errors)
+    if sort_by == "name":
+        return sorted(rows, key=lambda r: r.name)
+    if sort_by == "avg-time":
+        return sorted(rows, key=lambda r: -r.average_ns)
+    if sort_by == "max-time":
+        return sorted(rows, key=lambda r: -r.max_ns)
+    if sort_by == "min-time":
+        return sorted(rows, key=lambda r: -r.min_ns)
+    return rows
+
+
+def _cell(column: str, row: SyscallStats, grand_total_ns: int, is_total: bool) -> str:
+    width = _COLUMN_FORMATS[column].width
+    if column == "time-percent":
+        percent = 100.0 if is_total else (
+            100.0 * row.total_ns / grand_total_ns if grand_total_ns else 0.0)
+        return f"{percent:{width}.2f}"
+    if column == "total-time":
+        return f"{row.total_ns / 1e9:{width}.6f}"
+    if column == "avg-time":
+        return f"{row.average_ns // 1000:{width}d}"
+    if column == "max-time":
+        return f"{row.max_ns / 1e9:{width}.6f}"
+    if column == "min-time":
+        return f"{row.min_ns / 1e9:{width}.6f}"
+    if column == "calls":
+        return f"{row.calls:{width}d}"
+    if column == "errors":
+        return f"{row.errors:{width}d}" if row.errors else " " * width
+    return "total" if is_total else row.name
+
+
+def _table(rows: list[SyscallStats], options: SummaryOptions) -> list[str]:
+    columns = options.columns
+    rows = _sort(rows, options.sort_by)
+    grand_total = sum(r.total_ns for r in rows)
+    total = SyscallStats(
+        0, 0, 0, "total", sum(r.calls for r in rows), sum(r.errors for r in rows), grand_total,
+        max((r.max_ns for r in rows), default=0),
+        min((r.min_ns for r in rows if r.returned), default=0),
+        sum(r.returned for r in rows))
+
+    def line(cells: list[str]) -> str:
+        return " ".join(cells).rstrip() + "\n"
+
+    header = [
+        f"{_COLUMN_FORMATS[c].header:<{_COLUMN_FORMATS[c].width}}" if c == "name"
+        else f"{_COLUMN_FORMATS[c].header:>{_COLUMN_FORMATS[c].width}}" for c in columns]
+    dashes = line(["-" * _COLUMN_FORMATS[c].width for c in columns])
+    out = [line(header), dashes]
+    out.extend(line([_cell(c, row, grand_total, False) for c in columns]) for row in rows)
+    out.append(dashes)
+    out.append(line([_cell(c, total, grand_total, True) for c in columns]))
+    return out
+
+
+def _abi_name(abi: int) -> str:
+    try:
+        return ABI_EMUL_NAMES[Abi(abi)]
+    except ValueError:
+        return f"abi {abi}"
+
+
+def _drop_reason(error: int) -> str:
+    try:
+        return DropError(error).name
+    except ValueError:
+        return errno_name(error) or f"errno_{error}"
+
+
+def _printable(text: str) -> str:
+    return text if text.isprintable() else "".join(
+        ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)

@@ -1,0 +1,285 @@
+"""ktrdump --summary (strace -c): counts, times, layout, sorting, drops; agreement with strace."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ktrdump_support import Entry, build_trace, syscall_batch
+
+import formats
+import ktrdump
+from formats import Abi, Drop, Namei, Proc, ProcEvent, RecordKind, Syscall, SyscallFlag, Sysret
+from ktrdump._reader import RawBatch
+from ktrdump._summary import SummaryOptions, SyscallSummary, summarize
+
+VECTORS = Path(__file__).resolve().parent / "vectors"
+KTR = Path(sys.executable).parent / "ktr"
+
+X86_64 = int(Abi.X86_64)
+I386 = int(Abi.I386)
+ARGS = (0, 0, 0, 0, 0, 0)
+# x86_64 numbers
+READ, WRITE, OPENAT, EXIT_GROUP, GETPID = 0, 1, 257, 231, 39
+
+
+def call(pid: int, nr: int, tid: int | None = None, abi: int = X86_64) -> Entry:
+    return (RecordKind.SYSCALL, pid, pid if tid is None else tid, b"prog",
+            Syscall(nr, abi, 0, ARGS))
+
+
+def ret(pid: int, nr: int, duration: int, error: int = 0, tid: int | None = None,
+        abi: int = X86_64, flags: int = 0) -> Entry:
+    retval = -error if error else 0
+    return (RecordKind.SYSRET, pid, pid if tid is None else tid, b"prog",
+            Sysret(nr, abi, flags, error, retval, duration))
+
+
+def drop(lost: int, error: int = int(formats.DropError.ENOSPC)) -> Entry:
+    return (RecordKind.DROP, 0, 0, b"", Drop(error, lost))
+
+
+def summaries(data: bytes, options: SummaryOptions | None = None) -> tuple[
+        SyscallSummary, SyscallSummary]:
+    """The summary by the raw fast path and by decoded records (they must agree)."""
+    with ktrdump.open(io.BytesIO(data)) as trace:
+        raw = summarize(trace.raw_events(), options, order=trace.header.byte_order)
+    with ktrdump.open(io.BytesIO(data)) as trace:
+        decoded = summarize(trace.events(), options)
+    assert raw.rows() == decoded.rows()
+    assert raw.lines() == decoded.lines()
+    assert raw.records == decoded.records
+    return raw, decoded
+
+
+BASIC = [
+    call(10, OPENAT), (RecordKind.NAMEI, 10, 10, b"prog", Namei(b"/etc/passwd")),
+    ret(10, OPENAT, 3_000),
+    call(10, OPENAT), ret(10, OPENAT, 1_000, error=2),
+    call(10, READ), ret(10, READ, 9_000_000),
+    call(10, READ), ret(10, READ, 1_000_700),
+    call(10, WRITE), ret(10, WRITE, 600),
+    drop(7),
+    call(10, EXIT_GROUP), ret(10, EXIT_GROUP, 42, flags=int(SyscallFlag.UNFINISHED)),
+]
+
+
+def test_counts_errors_and_times() -> None:
+    data, _ = build_trace([BASIC])
+    summary, _ = summaries(data)
+    rows = {row.name: row for row in summary.rows()}
+    assert set(rows) == {"read", "write", "openat", "exit_group"}
+    assert (rows["openat"].calls, rows["openat"].errors, rows["openat"].total_ns) == (2, 1, 4_000)
+    assert (rows["read"].calls, rows["read"].max_ns, rows["read"].min_ns) == (
+        2, 9_000_000, 1_000_700)
+    # An UNFINISHED return is a call without time and without error.
+    assert (rows["exit_group"].calls, rows["exit_group"].returned,
+            rows["exit_group"].total_ns, rows["exit_group"].errors) == (1, 0, 0, 0)
+    assert summary.dropped == {28: 7}
+    assert summary.records == len(BASIC)
+
+
+def test_layout_matches_strace() -> None:
+    data, _ = build_trace([BASIC])
+    summary, _ = summaries(data)
+    assert "".join(summary.lines()) == (
+        "% time     seconds  usecs/call     calls    errors syscall\n"
+        "------ ----------- ----------- --------- --------- ----------------\n"
+        " 99.95    0.010001        5000         2           read\n"
+        "  0.04    0.000004           2         2         1 openat\n"
+        "  0.01    0.000001           0         1           write\n"
+        "  0.00    0.000000           0         1           exit_group\n"
+        "------ ----------- ----------- --------- --------- ----------------\n"
+        "100.00    0.010005        1667         6         1 total\n"
+        "records dropped by the recorder: 7 (ENOSPC 7)\n"
+    )
+
+
+def test_strace_columns_max_and_min() -> None:
+    data, _ = build_trace([BASIC])
+    options = SummaryOptions(columns=("time-percent", "total-time", "avg-time", "max-time",
+                                      "min-time", "calls", "errors", "name"))
+    summary, _ = summaries(data, options)
+    lines = summary.lines()
+    assert lines[0] == ("% time     seconds  usecs/call  longest shortest     calls    errors "
+                        "syscall\n")
+    assert lines[2] == (" 99.95    0.010001        5000 0.009000 0.001001         2           "
+                        "read\n")
+    assert lines[-2].startswith("100.00    0.010005        1667 0.009000 0.000001         6")
+
+
+@pytest.mark.parametrize(("sort_by", "order"), [
+    ("time", ["read", "openat", "write", "exit_group"]),
+    ("calls", ["read", "openat", "write", "exit_group"]),  # ties: syscall number order
+    ("errors", ["openat", "read", "write", "exit_group"]),
+    ("name", ["exit_group", "openat", "read", "write"]),
+    ("max-time", ["read", "openat", "write", "exit_group"]),
+    ("nothing", ["read", "write", "exit_group", "openat"]),
+])
+def test_sort_orders(sort_by: str, order: list[str]) -> None:
+    data, _ = build_trace([BASIC])
+    summary, _ = summaries(data, SummaryOptions(sort_by=sort_by))  # type: ignore[arg-type]
+    names = [line.split()[-1] for line in summary.lines()[2:-3]]
+    assert names == order
+
+
+def test_unknown_sort_key_and_column_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown sort key"):
+        SummaryOptions(sort_by="size")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown summary columns"):
+        SummaryOptions(columns=("calls", "bogus"))  # type: ignore[arg-type]
+
+
+def test_pairs_by_thread_and_counts_returns_without_calls() -> None:
+    entries = [
+        call(20, READ, tid=21), call(20, WRITE, tid=22),  # two threads in calls at once
+        ret(20, WRITE, 100, tid=22), ret(20, READ, 200, tid=21),
+        ret(20, GETPID, 50, tid=23),  # attached mid-call: no CALL record
+        call(20, OPENAT, tid=24),  # no RET at all (the trace ends)
+    ]
+    data, _ = build_trace([entries])
+    summary, _ = summaries(data)
+    rows = {row.name: (row.calls, row.returned, row.total_ns) for row in summary.rows()}
+    assert rows == {"read": (1, 1, 200), "write": (1, 1, 100), "getpid": (1, 1, 50),
+                    "openat": (1, 0, 0)}
+
+
+def test_several_abis_get_one_table_each() -> None:
+    data, _ = build_trace([[call(5, READ), ret(5, READ, 10),
+                            call(6, 3, abi=I386), ret(6, 3, 20, abi=I386)]])  # i386 read is 3
+    summary, _ = summaries(data)
+    text = "".join(summary.lines())
+    assert "System call usage summary for linux-x86_64:\n" in text
+    assert "System call usage summary for linux-i386:\n" in text
+    assert [row.name for row in summary.rows()] == ["read", "read"]
+
+
+def test_per_process_tables_and_pid_filter() -> None:
+    data, _ = build_trace([
+        [call(30, READ), ret(30, READ, 10), call(31, WRITE), ret(31, WRITE, 20), drop(2)],
+        [(RecordKind.PROC, 31, 31, b"prog", Proc(int(ProcEvent.EXEC), 0, 0, 0, 0, b"/bin/x")),
+         (RecordKind.SYSCALL, 31, 31, b"newname", Syscall(READ, X86_64, 0, ARGS)),
+         (RecordKind.SYSRET, 31, 31, b"newname", Sysret(READ, X86_64, 0, 0, 1, 5))],
+    ])
+    summary, _ = summaries(data, SummaryOptions(per_process=True))
+    text = "".join(summary.lines())
+    assert text.index("Process 30 (prog):\n") < text.index("Process 31 (newname):\n")
+    assert text.count("total\n") == 2
+    assert text.endswith("records dropped by the recorder: 2 (ENOSPC 2)\n")
+    assert {(row.pid, row.name, row.calls) for row in summary.rows()} == {
+        (30, "read", 1), (31, "write", 1), (31, "read", 1)}
+
+    only, _ = summaries(data, SummaryOptions(pids=frozenset({31})))
+    assert {(row.name, row.calls) for row in only.rows()} == {("write", 1), ("read", 1)}
+    assert only.dropped_records == 2  # drops always count
+
+
+def test_skipped_batches_are_reported() -> None:
+    data, offsets = build_trace([BASIC, syscall_batch(6), syscall_batch(6)])
+    damaged = bytearray(data)
+    damaged[offsets[1] + 40] ^= 0xFF
+    notices: list[ktrdump.Skipped] = []
+    with ktrdump.open(io.BytesIO(bytes(damaged))) as trace:
+        summary = summarize(trace.raw_events(), on_notice=notices.append)
+    assert len(notices) == 1 and notices[0].offset == offsets[1]
+    assert summary.skipped_batches == 1
+    assert summary.lines()[-1] == (
+        f"damaged batch skipped: 1 ({offsets[2] - offsets[1]} bytes)\n")
+    assert summary.records == len(BASIC) + 6
+
+
+def test_malformed_payloads_are_reported_not_counted() -> None:
+    codec = formats.codec()
+    framing = formats.batch_framing()
+    good = codec.encode_record(RecordKind.SYSCALL, 1, 1, 5, b"p", Syscall(READ, X86_64, 0, ARGS))
+    short = codec.encode_raw_record(int(RecordKind.SYSRET), 1, 1, 6, b"p", b"\0" * 4)
+    data = formats.encode_file_header(formats.FileHeader("h", "k", "m", 0, 0, "t"))
+    data += framing.encode([good, short])
+    with ktrdump.open(io.BytesIO(data)) as trace:
+        summary = summarize(trace.raw_events())
+    assert summary.malformed == 1
+    assert [(row.name, row.calls, row.returned) for row in summary.rows()] == [("read", 1, 0)]
+    assert summary.lines()[-1] == "malformed records not counted: 1\n"
+
+
+@pytest.mark.parametrize("name", ["all_kinds", "all_kinds_zstd", "all_kinds_big",
+                                  "corrupt_middle", "torn_tail"])
+@pytest.mark.parametrize("per_process", [False, True])
+def test_raw_and_decoded_paths_agree_on_the_vectors(name: str, per_process: bool) -> None:
+    summaries((VECTORS / f"{name}.ktr").read_bytes(), SummaryOptions(per_process=per_process))
+
+
+@pytest.mark.parametrize("name", ["all_kinds", "all_kinds_big", "corrupt_middle", "torn_tail"])
+def test_raw_events_match_events(name: str) -> None:
+    data = (VECTORS / f"{name}.ktr").read_bytes()
+    with ktrdump.open(io.BytesIO(data)) as trace:
+        decoded = list(trace.events())
+        notices = trace.notices
+    with ktrdump.open(io.BytesIO(data)) as trace:
+        raw = list(trace.raw_events())
+        assert trace.notices == notices
+    assert len(raw) == len(decoded)
+    for raw_event, event in zip(raw, decoded, strict=True):
+        if isinstance(event, list):
+            assert isinstance(raw_event, RawBatch)
+            assert raw_event.record_count == len(event)
+            records = trace.record_codec.iter_records(raw_event.data)
+            assert list(records) == event
+        else:
+            assert raw_event == event
+
+
+def test_summary_write_to_text_and_binary_streams() -> None:
+    data, _ = build_trace([BASIC])
+    summary, _ = summaries(data)
+    text, binary = io.StringIO(), io.BytesIO()
+    summary.write(text)
+    summary.write(binary)
+    assert binary.getvalue().decode() == text.getvalue() == "".join(summary.lines())
+
+
+# ---------------------------------------------------------------------------
+# Agreement with strace -c -f on a real workload.
+
+WORKLOAD = ["/bin/sh", "-c", "for i in 1 2 3; do /bin/true; done; cat /etc/hostname"]
+#: Calls that never return: strace -c counts a call at its exit, so it never counts these;
+#: ktr counts every CALL record it sees (as calls without time).
+NEVER_RETURN = {"exit_group", "exit"}
+
+
+def _strace_counts(path: Path) -> dict[str, tuple[int, int]]:
+    counts = {}
+    for line in path.read_text().splitlines()[2:]:
+        fields = line.split()
+        if not fields or fields[0].startswith("-") or fields[-1] == "total":
+            continue
+        calls = int(fields[3])
+        errors = int(fields[4]) if len(fields) == 6 else 0
+        counts[fields[-1]] = (calls, errors)
+    return counts
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+@pytest.mark.skipif(not KTR.exists(), reason="the ktr console script is not installed")
+def test_call_and_error_counts_agree_with_strace(tmp_path: Path) -> None:
+    strace_out = tmp_path / "strace.txt"
+    trace = tmp_path / "ktr.out"
+    environment = {**os.environ, "LC_ALL": "C"}
+    subprocess.run(["strace", "-c", "-f", "-o", str(strace_out), *WORKLOAD], check=True,
+                   stdout=subprocess.DEVNULL, env=environment, timeout=60)
+    subprocess.run([str(KTR), "record", "-q", "-i", "-o", str(trace), "--", *WORKLOAD],
+                   check=True, stdout=subprocess.DEVNULL, env=environment, timeout=60)
+    expected = _strace_counts(strace_out)
+    with ktrdump.open(trace) as reader:
+        summary = summarize(reader.raw_events(), order=reader.header.byte_order)
+    assert summary.skipped_batches == 0 and summary.dropped_records == 0
+    ours = {row.name: (row.calls, row.errors) for row in summary.rows()}
+    # Both see the initial execve (ktr starts tracing the child before it execs, as strace does).
+    assert ours["execve"][0] == expected["execve"][0] == 5
+    assert {name: ours[name] for name in ours if name not in NEVER_RETURN} == expected
+    assert ours["exit_group"][0] == 5  # one per process: sh, three true, cat
