@@ -799,3 +799,139 @@ def test_generated_modules_pass_ruff_style_limits() -> None:
         for line in Path(module.__file__).read_text().splitlines():  # type: ignore[arg-type]
             assert len(line) <= 100, line
 
+
+
+# --------------------------------------------------------------------------- structures
+
+
+def test_struct_captures_are_well_formed() -> None:
+    from formats.linux._lookup import _BY_ABI
+
+    used: set[ArgKind] = set()
+    for abi in ABIS:
+        for name, sig in _BY_ABI[abi].signatures.items():
+            kinds = [arg.kind for arg in sig.args]
+            assert sig.struct_args == tuple(
+                i for i, k in enumerate(kinds) if k in linux.STRUCT_CAPTURES), name
+            for index in sig.struct_args:
+                arg = sig.args[index]
+                capture = linux.STRUCT_CAPTURES[arg.kind]
+                used.add(arg.kind)
+                size = linux.struct_size(capture, abi)
+                if capture.sizes is None:  # a sockaddr: sized by another argument
+                    assert size is None and arg.length_arg is not None, (name, arg)
+                else:
+                    assert size is not None and size > 0, (abi, name, arg)
+    assert used == set(linux.STRUCT_CAPTURES)  # every capture kind is used somewhere
+    for kind, capture in linux.STRUCT_CAPTURES.items():
+        assert capture.direction in ("in", "out"), kind
+        assert capture.name.isascii() and capture.name == capture.name.strip(), kind
+        assert kind.name.endswith("_OUT") == (capture.direction == "out") or kind in {
+            ArgKind.FD_PAIR_OUT, ArgKind.SIGSET, ArgKind.OLD_SIGSET}, kind
+        if capture.filled_on_error:
+            assert capture.direction == "out"
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "x86_64", "i386", "x32"),
+    [
+        (ArgKind.STAT_OUT, "stat", 144, 64, 144),
+        (ArgKind.STAT64_OUT, "stat64", None, 96, None),
+        (ArgKind.OLDSTAT_OUT, "oldstat", None, 32, None),
+        (ArgKind.STATX_OUT, "statx", 256, 256, 256),
+        (ArgKind.STATFS_OUT, "statfs", 120, 64, 120),
+        (ArgKind.STATFS64_OUT, "statfs64", None, 84, None),
+        (ArgKind.TIMESPEC_IN, "timespec", 16, 8, 16),
+        (ArgKind.TIMESPEC_OUT, "timespec", 16, 8, 16),
+        (ArgKind.TIMESPEC64_OUT, "timespec64", 16, 16, 16),
+        (ArgKind.TIMESPEC_PAIR_IN, "timespec[2]", 32, 16, 32),
+        (ArgKind.TIMESPEC64_PAIR_IN, "timespec64[2]", 32, 32, 32),
+        (ArgKind.TIMEVAL_IN, "timeval", 16, 8, 16),
+        (ArgKind.SIGACTION_IN, "sigaction", 32, 20, 20),  # x32: compat_sigaction
+        (ArgKind.SIGACTION_OUT, "sigaction", 32, 20, 20),
+        (ArgKind.OLD_SIGACTION_OUT, "old_sigaction", None, 16, None),
+        (ArgKind.SIGSET, "sigset", 8, 8, 8),
+        (ArgKind.OLD_SIGSET_OUT, "old_sigset", None, 4, None),
+        (ArgKind.FD_PAIR_OUT, "fds", 8, 8, 8),
+        (ArgKind.RLIMIT_OUT, "rlimit", 16, 8, 16),
+        (ArgKind.RLIMIT64_OUT, "rlimit64", 16, 16, 16),
+        (ArgKind.UTSNAME_OUT, "utsname", 390, 390, 390),
+        (ArgKind.OLD_UTSNAME_OUT, "old_utsname", None, 325, None),
+        (ArgKind.OLDOLD_UTSNAME_OUT, "oldold_utsname", None, 45, None),
+        (ArgKind.SOCKADDR_IN, "sockaddr", None, None, None),
+        (ArgKind.SOCKADDR_OUT, "sockaddr", None, None, None),
+    ],
+)
+def test_struct_capture_sizes(
+    kind: ArgKind, name: str, x86_64: int | None, i386: int | None, x32: int | None
+) -> None:
+    capture = linux.STRUCT_CAPTURES[kind]
+    assert capture.name == name
+    assert [linux.struct_size(capture, abi) for abi in ABIS] == [x86_64, i386, x32]
+    assert linux.struct_size(capture, Abi.UNKNOWN) is None
+
+
+def test_struct_arguments_of_the_usual_calls() -> None:
+    def kind(abi: Abi, name: str, index: int) -> ArgKind:
+        sig = linux.signature(abi, name)
+        assert sig is not None
+        assert index in sig.struct_args
+        return sig.args[index].kind
+
+    for name in ("stat", "lstat", "fstat"):
+        assert kind(Abi.X86_64, name, 1) is ArgKind.STAT_OUT
+        assert kind(Abi.I386, name, 1) is ArgKind.STAT_OUT  # i386's 64-byte new stat
+    assert kind(Abi.X86_64, "newfstatat", 2) is ArgKind.STAT_OUT
+    for name, index in (("stat64", 1), ("lstat64", 1), ("fstat64", 1), ("fstatat64", 2)):
+        assert kind(Abi.I386, name, index) is ArgKind.STAT64_OUT
+    for name in ("oldstat", "oldlstat", "oldfstat"):
+        assert kind(Abi.I386, name, 1) is ArgKind.OLDSTAT_OUT
+    assert kind(Abi.X86_64, "statx", 4) is ArgKind.STATX_OUT
+    assert kind(Abi.X86_64, "fstatfs", 1) is ArgKind.STATFS_OUT
+    assert kind(Abi.I386, "statfs64", 2) is ArgKind.STATFS64_OUT
+    assert kind(Abi.X86_64, "clock_gettime", 1) is ArgKind.TIMESPEC_OUT
+    assert kind(Abi.I386, "clock_gettime", 1) is ArgKind.TIMESPEC_OUT  # 8 bytes there
+    assert kind(Abi.I386, "clock_gettime64", 1) is ArgKind.TIMESPEC64_OUT
+    assert kind(Abi.X86_64, "clock_getres", 1) is ArgKind.TIMESPEC_OUT
+    assert kind(Abi.X86_64, "nanosleep", 0) is ArgKind.TIMESPEC_IN
+    assert kind(Abi.X86_64, "nanosleep", 1) is ArgKind.TIMESPEC_REMAIN_OUT
+    assert linux.STRUCT_CAPTURES[ArgKind.TIMESPEC_REMAIN_OUT].filled_on_error
+    assert kind(Abi.I386, "clock_nanosleep_time64", 3) is ArgKind.TIMESPEC64_REMAIN_OUT
+    assert kind(Abi.X86_64, "ppoll", 2) is ArgKind.TIMESPEC_IN
+    assert kind(Abi.X86_64, "pselect6", 4) is ArgKind.TIMESPEC_IN
+    assert kind(Abi.I386, "pselect6_time64", 4) is ArgKind.TIMESPEC64_IN
+    assert kind(Abi.X86_64, "epoll_pwait2", 3) is ArgKind.TIMESPEC_IN
+    assert kind(Abi.I386, "epoll_pwait2", 3) is ArgKind.TIMESPEC64_IN  # __kernel_timespec
+    assert kind(Abi.X86_64, "utimensat", 2) is ArgKind.TIMESPEC_PAIR_IN
+    assert kind(Abi.I386, "utimensat_time64", 2) is ArgKind.TIMESPEC64_PAIR_IN
+    assert kind(Abi.X86_64, "select", 4) is ArgKind.TIMEVAL_IN
+    assert kind(Abi.I386, "_newselect", 4) is ArgKind.TIMEVAL_IN
+    futex = linux.signature(Abi.X86_64, "futex")
+    assert futex is not None and futex.args[3].kind is ArgKind.PTR  # a count for some ops
+    for name in ("connect", "bind"):
+        assert kind(Abi.X86_64, name, 1) is ArgKind.SOCKADDR_IN
+    assert kind(Abi.X86_64, "sendto", 4) is ArgKind.SOCKADDR_IN
+    for name in ("accept", "accept4", "getsockname", "getpeername"):
+        assert kind(Abi.X86_64, name, 1) is ArgKind.SOCKADDR_OUT
+    assert kind(Abi.X86_64, "recvfrom", 4) is ArgKind.SOCKADDR_OUT
+    assert kind(Abi.X86_64, "pipe2", 0) is ArgKind.FD_PAIR_OUT
+    assert kind(Abi.X86_64, "socketpair", 3) is ArgKind.FD_PAIR_OUT
+    assert kind(Abi.X86_64, "rt_sigaction", 1) is ArgKind.SIGACTION_IN
+    assert kind(Abi.X86_64, "rt_sigaction", 2) is ArgKind.SIGACTION_OUT
+    assert kind(Abi.X32, "rt_sigaction", 2) is ArgKind.SIGACTION_OUT
+    assert kind(Abi.I386, "sigaction", 1) is ArgKind.OLD_SIGACTION_IN
+    assert kind(Abi.X86_64, "rt_sigprocmask", 1) is ArgKind.SIGSET
+    assert kind(Abi.X86_64, "rt_sigprocmask", 2) is ArgKind.SIGSET_OUT
+    assert kind(Abi.X86_64, "rt_sigpending", 0) is ArgKind.SIGSET_OUT
+    assert kind(Abi.I386, "sigprocmask", 2) is ArgKind.OLD_SIGSET_OUT
+    assert kind(Abi.X86_64, "prlimit64", 2) is ArgKind.RLIMIT64_IN
+    assert kind(Abi.X86_64, "prlimit64", 3) is ArgKind.RLIMIT64_OUT
+    assert kind(Abi.X86_64, "getrlimit", 1) is ArgKind.RLIMIT_OUT
+    assert kind(Abi.X86_64, "setrlimit", 1) is ArgKind.RLIMIT_IN
+    assert kind(Abi.I386, "ugetrlimit", 1) is ArgKind.RLIMIT_OUT
+    assert kind(Abi.X86_64, "uname", 0) is ArgKind.UTSNAME_OUT
+    assert kind(Abi.I386, "olduname", 0) is ArgKind.OLD_UTSNAME_OUT
+    accept = linux.socketcall_signature(5)  # i386 socketcall subcalls carry them too
+    assert accept is not None and accept.struct_args == (1,)
+    read = linux.signature(Abi.X86_64, "read")
+    assert read is not None and read.struct_args == ()

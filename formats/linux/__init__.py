@@ -17,7 +17,8 @@ Guarantees:
 - ``abi`` is a ``formats.Abi`` value (X86_64=1, I386=2, X32=3) or the same int.
 
 Does not: know syscalls newer than its tables (their numbers answer None),
-decode flag values (that is ktrdump's job, guided by the argument kinds), or
+decode flag values or structure bytes (that is ktrdump's job, guided by the
+argument kinds and ``STRUCT_CAPTURES``), or
 know a C library's run-time SIGRTMIN (real-time signals are ``SIGRT_<n>``,
 counted from the kernel's 32, as strace names them).
 
@@ -27,6 +28,8 @@ Public surface::
     syscall_names(abi) -> Mapping[int, str]    unimplemented_syscalls(abi) -> frozenset[int]
     syscall_class_members(abi, cls) -> frozenset[str]   SYSCALL_CLASSES
     signature(abi, name) -> Signature | None   (Arg, ArgKind, RetKind, IO_IN_KINDS, ...)
+    STRUCT_CAPTURES: Mapping[ArgKind, StructCapture]   struct_size(capture, abi) -> int | None
+    SOCKADDR_STORAGE_SIZE
     socketcall_name(call), socketcall_signature(call), SOCKETCALLS   (i386 socketcall)
     errno_name(n), errno_message(n), errno_number(name)
     signal_name(n), signal_number(name), KERNEL_SIGRTMIN, KERNEL_SIGRTMAX
@@ -58,11 +61,15 @@ from ._lookup import (
 from ._signatures import (
     IO_IN_KINDS,
     IO_OUT_KINDS,
+    SOCKADDR_STORAGE_SIZE,
     SOCKETCALLS,
+    STRUCT_CAPTURES,
     Arg,
     ArgKind,
     RetKind,
     Signature,
+    StructCapture,
+    struct_size,
 )
 from .errors import LinuxTableError, UnknownSyscallClass
 
@@ -71,9 +78,12 @@ AT_FDCWD = -100
 
 __all__ = [
     "AT_FDCWD", "IO_IN_KINDS", "IO_OUT_KINDS", "KERNEL_SIGRTMAX", "KERNEL_SIGRTMIN",
-    "SOCKETCALLS", "SYSCALL_CLASSES", "X32_SYSCALL_BIT",
-    "Arg", "ArgKind", "LinuxTableError", "RetKind", "Signature", "UnknownSyscallClass",
+    "SOCKADDR_STORAGE_SIZE", "SOCKETCALLS", "STRUCT_CAPTURES", "SYSCALL_CLASSES",
+    "X32_SYSCALL_BIT",
+    "Arg", "ArgKind", "LinuxTableError", "RetKind", "Signature", "StructCapture",
+    "UnknownSyscallClass",
     "errno_message", "errno_name", "errno_number", "signal_name", "signal_number",
-    "signature", "socketcall_name", "socketcall_signature", "syscall_class_members",
-    "syscall_name", "syscall_names", "syscall_number", "unimplemented_syscalls",
+    "signature", "socketcall_name", "socketcall_signature", "struct_size",
+    "syscall_class_members", "syscall_name", "syscall_names", "syscall_number",
+    "unimplemented_syscalls",
 ]

@@ -22,10 +22,17 @@ Guarantees:
 A PATH, STRING or buffer pointer may be NULL (utimensat's pathname, a
 recvfrom without src_addr); a consumer checks before reading memory.
 
+Structures: the kinds in ``STRUCT_CAPTURES`` point to a structure worth
+recording (stat, statx, statfs, timespec, sockaddr, the fds of a pipe,
+sigaction, rlimit, utsname, signal sets); each says the STRUCT record's name,
+whether it is read at entry or exit, and its size per ABI
+(``struct_size``), so the recorder needs no layout knowledge of its own.
+
 Does not: cover every syscall (a call without a signature is shown with raw
-arguments), describe structures behind pointers (a ``PTR`` is an address), or
-say how wide a value is: raw argument words are ABI-sized, and a consumer
-sign-extends ``INT``/``FD``/``OFFSET`` values of a 32-bit ABI itself.
+arguments), describe the structures behind other pointers (a ``PTR`` is an
+address; futex's timeout stays one, since that slot is a count for some
+operations), or say how wide a value is: raw argument words are ABI-sized, and
+a consumer sign-extends ``INT``/``FD``/``OFFSET`` values of a 32-bit ABI itself.
 """
 
 from __future__ import annotations
@@ -64,7 +71,7 @@ class ArgKind(enum.Enum):
     SOCKADDR_IN = "sockaddr_in"  # a socket address the call reads; length_arg = its size
     SOCKADDR_OUT = "sockaddr_out"  # a socket address the call fills; length_arg = SOCKLEN_PTR
     SOCKLEN_PTR = "socklen_ptr"  # socklen_t *: in, the buffer size; out, the address size
-    FD_PAIR_OUT = "fd_pair_out"  # int[2] the call fills with two new fds
+    FD_PAIR_OUT = "fd_pair_out"  # int[2] the call fills with two new fds (STRUCT "fds")
     ARGV = "argv"  # NULL-terminated array of string pointers (execve argv)
     ENVP = "envp"  # the same, for the environment
     PID = "pid"  # a process or thread id (0 and negatives have meanings)
@@ -88,7 +95,8 @@ class ArgKind(enum.Enum):
     CLONE_FLAGS = "clone_flags"  # CLONE_* | exit signal
     WAIT_OPTIONS = "wait_options"  # WNOHANG, WUNTRACED, __WALL, ...
     SIGNAL = "signal"  # a signal number
-    SIGSET = "sigset"  # a pointer to a signal set
+    SIGSET = "sigset"  # a pointer to a signal set the call reads (STRUCT "sigset")
+    SIGSET_OUT = "sigset_out"  # a pointer to a signal set the call fills
     SIGPROCMASK_HOW = "sigprocmask_how"  # SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK
     CLOCK_ID = "clock_id"  # CLOCK_*
     FUTEX_OP = "futex_op"  # FUTEX_* | FUTEX_PRIVATE_FLAG ...
@@ -102,6 +110,38 @@ class ArgKind(enum.Enum):
     MSG_FLAGS = "msg_flags"  # MSG_*
     SHUTDOWN_HOW = "shutdown_how"  # SHUT_*
     SOCKETCALL_CALL = "socketcall_call"  # i386 socketcall: SYS_SOCKET, ... (see SOCKETCALLS)
+    RLIMIT_RESOURCE = "rlimit_resource"  # RLIMIT_*
+    # Pointers to structures worth recording as STRUCT records; STRUCT_CAPTURES
+    # says, per kind, the record's name, whether the call reads ("in") or
+    # fills ("out") the structure, and its size per ABI.
+    STAT_OUT = "stat_out"  # struct stat (i386: the 64-byte "new" stat)
+    STAT64_OUT = "stat64_out"  # i386 struct stat64
+    OLDSTAT_OUT = "oldstat_out"  # i386 struct __old_kernel_stat
+    STATX_OUT = "statx_out"  # struct statx
+    STATFS_OUT = "statfs_out"  # struct statfs
+    STATFS64_OUT = "statfs64_out"  # i386 struct statfs64
+    TIMESPEC_IN = "timespec_in"  # struct timespec the call reads (i386: 32-bit time_t)
+    TIMESPEC_OUT = "timespec_out"  # struct timespec the call fills
+    TIMESPEC_REMAIN_OUT = "timespec_remain_out"  # the time left, filled when interrupted
+    TIMESPEC_PAIR_IN = "timespec_pair_in"  # struct timespec[2] (utimensat)
+    TIMESPEC64_IN = "timespec64_in"  # i386 *_time64 calls: struct __kernel_timespec
+    TIMESPEC64_OUT = "timespec64_out"
+    TIMESPEC64_REMAIN_OUT = "timespec64_remain_out"
+    TIMESPEC64_PAIR_IN = "timespec64_pair_in"
+    TIMEVAL_IN = "timeval_in"  # struct timeval (select's timeout)
+    SIGACTION_IN = "sigaction_in"  # the kernel's struct sigaction (rt_sigaction)
+    SIGACTION_OUT = "sigaction_out"
+    OLD_SIGACTION_IN = "old_sigaction_in"  # i386 sigaction's struct old_sigaction
+    OLD_SIGACTION_OUT = "old_sigaction_out"
+    OLD_SIGSET = "old_sigset"  # i386 old_sigset_t * (32 signals) the call reads
+    OLD_SIGSET_OUT = "old_sigset_out"
+    RLIMIT_IN = "rlimit_in"  # struct rlimit (i386: 32-bit words)
+    RLIMIT_OUT = "rlimit_out"
+    RLIMIT64_IN = "rlimit64_in"  # struct rlimit64 (prlimit64)
+    RLIMIT64_OUT = "rlimit64_out"
+    UTSNAME_OUT = "utsname_out"  # struct new_utsname
+    OLD_UTSNAME_OUT = "old_utsname_out"  # i386 olduname's struct old_utsname
+    OLDOLD_UTSNAME_OUT = "oldold_utsname_out"  # i386 oldolduname's struct oldold_utsname
 
 
 class RetKind(enum.Enum):
@@ -130,6 +170,114 @@ IO_OUT_KINDS: frozenset[ArgKind] = frozenset(
 )
 
 
+# --------------------------------------------------------------------------- structures
+
+#: Bytes of sockaddr_storage: the most a SOCKADDR_IN/SOCKADDR_OUT capture needs.
+SOCKADDR_STORAGE_SIZE = 128
+
+
+class StructCapture(NamedTuple):
+    """How the recorder captures what an argument of one kind points to (a STRUCT record).
+
+    ``name``: the STRUCT record's name (``formats.Struct.name``, as bytes); with
+    the record's ABI it selects the layout ktrdump decodes (so "timespec" is
+    8 bytes for i386, 16 for x86_64 and x32). ``direction``: "in", read at
+    syscall entry (the call reads it), or "out", read at exit (the call
+    filled it). ``sizes``: bytes to read, per ``formats.Abi`` value; None when
+    the size comes from the argument's ``length_arg`` instead (a sockaddr:
+    the address length, or for SOCKADDR_OUT the SOCKLEN_PTR's value at exit,
+    at most its value at entry and SOCKADDR_STORAGE_SIZE). ``filled_on_error``:
+    the kernel fills an "out" structure when the call fails with EINTR, not
+    when it succeeds (nanosleep's remaining time); other "out" structures are
+    meaningful only when the call succeeded.
+    """
+
+    name: str
+    direction: str
+    sizes: Mapping[int, int] | None
+    filled_on_error: bool = False
+
+
+def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
+    # formats.Abi values (X86_64=1, I386=2, X32=3); not imported: _kinds is the
+    # parent package's and this module stays importable on its own.
+    return MappingProxyType({1: x86_64, 2: i386, 3: x86_64 if x32 is None else x32})
+
+
+def _i386_only(size: int) -> Mapping[int, int]:
+    return MappingProxyType({2: size})
+
+
+def _capture(name: str, direction: str, sizes: Mapping[int, int] | None,
+             filled_on_error: bool = False) -> StructCapture:
+    return StructCapture(name, direction, sizes, filled_on_error)
+
+
+# Sizes are the kernel's (uapi headers named below; "compat" = the x86_64
+# kernel's i386/x32 layout, which the tests check against real i386 calls):
+# struct stat: arch/x86/include/uapi/asm/stat.h, 144 bytes x86_64 (x32 uses the
+# same calls), 64 i386; struct stat64 96 (packed); __old_kernel_stat 32;
+# struct statx 256 (include/uapi/linux/stat.h); struct statfs 120 / 64 and
+# struct statfs64 84 (include/uapi/asm-generic/statfs.h, __statfs_word = long;
+# compat_statfs64 is packed to 84 too); timespec: __kernel_timespec 16,
+# old_timespec32 8 (include/vdso/time32.h); timeval 16 / 8; the kernel's
+# struct sigaction (handler, flags, restorer, 64-bit mask; not the C
+# library's): 32 x86_64, 20 i386 and x32 (compat_sigaction); struct
+# old_sigaction (handler, 32-bit mask, flags, restorer) 16; struct rlimit two
+# longs (x32: the x86_64 calls, 64-bit); struct rlimit64 two __u64;
+# new_utsname 6 x 65, old_utsname 5 x 65, oldold_utsname 5 x 9.
+_TIMESPEC = _sizes(16, 8)
+_TIMESPEC64 = _sizes(16, 16)
+
+#: What the recorder captures for each structure-pointing kind.
+STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
+    ArgKind.STAT_OUT: _capture("stat", "out", _sizes(144, 64)),
+    ArgKind.STAT64_OUT: _capture("stat64", "out", _i386_only(96)),
+    ArgKind.OLDSTAT_OUT: _capture("oldstat", "out", _i386_only(32)),
+    ArgKind.STATX_OUT: _capture("statx", "out", _sizes(256, 256)),
+    ArgKind.STATFS_OUT: _capture("statfs", "out", _sizes(120, 64)),
+    ArgKind.STATFS64_OUT: _capture("statfs64", "out", _i386_only(84)),
+    ArgKind.TIMESPEC_IN: _capture("timespec", "in", _TIMESPEC),
+    ArgKind.TIMESPEC_OUT: _capture("timespec", "out", _TIMESPEC),
+    ArgKind.TIMESPEC_REMAIN_OUT: _capture("timespec", "out", _TIMESPEC, filled_on_error=True),
+    ArgKind.TIMESPEC_PAIR_IN: _capture("timespec[2]", "in", _sizes(32, 16)),
+    ArgKind.TIMESPEC64_IN: _capture("timespec64", "in", _TIMESPEC64),
+    ArgKind.TIMESPEC64_OUT: _capture("timespec64", "out", _TIMESPEC64),
+    ArgKind.TIMESPEC64_REMAIN_OUT: _capture("timespec64", "out", _TIMESPEC64,
+                                            filled_on_error=True),
+    ArgKind.TIMESPEC64_PAIR_IN: _capture("timespec64[2]", "in", _sizes(32, 32)),
+    ArgKind.TIMEVAL_IN: _capture("timeval", "in", _sizes(16, 8)),
+    ArgKind.SOCKADDR_IN: _capture("sockaddr", "in", None),
+    ArgKind.SOCKADDR_OUT: _capture("sockaddr", "out", None),
+    ArgKind.FD_PAIR_OUT: _capture("fds", "out", _sizes(8, 8)),
+    ArgKind.SIGSET: _capture("sigset", "in", _sizes(8, 8)),
+    ArgKind.SIGSET_OUT: _capture("sigset", "out", _sizes(8, 8)),
+    ArgKind.OLD_SIGSET: _capture("old_sigset", "in", _i386_only(4)),
+    ArgKind.OLD_SIGSET_OUT: _capture("old_sigset", "out", _i386_only(4)),
+    ArgKind.SIGACTION_IN: _capture("sigaction", "in", _sizes(32, 20, 20)),
+    ArgKind.SIGACTION_OUT: _capture("sigaction", "out", _sizes(32, 20, 20)),
+    ArgKind.OLD_SIGACTION_IN: _capture("old_sigaction", "in", _i386_only(16)),
+    ArgKind.OLD_SIGACTION_OUT: _capture("old_sigaction", "out", _i386_only(16)),
+    ArgKind.RLIMIT_IN: _capture("rlimit", "in", _sizes(16, 8)),
+    ArgKind.RLIMIT_OUT: _capture("rlimit", "out", _sizes(16, 8)),
+    ArgKind.RLIMIT64_IN: _capture("rlimit64", "in", _sizes(16, 16)),
+    ArgKind.RLIMIT64_OUT: _capture("rlimit64", "out", _sizes(16, 16)),
+    ArgKind.UTSNAME_OUT: _capture("utsname", "out", _sizes(390, 390)),
+    ArgKind.OLD_UTSNAME_OUT: _capture("old_utsname", "out", _i386_only(325)),
+    ArgKind.OLDOLD_UTSNAME_OUT: _capture("oldold_utsname", "out", _i386_only(45)),
+})
+
+
+def struct_size(capture: StructCapture, abi: int) -> int | None:
+    """Bytes to capture for ``capture`` in ``abi``; None: take it from the length argument.
+
+    Also None for an ABI that has no such structure (no signature of that ABI
+    uses the kind, so a recorder following the signatures never asks).
+    """
+    sizes = capture.sizes
+    return None if sizes is None else sizes.get(abi)
+
+
 class Arg(NamedTuple):
     """One argument: its man-page name, its kind, and the argument it depends on.
 
@@ -152,6 +300,8 @@ class Signature(NamedTuple):
     ``path_args``: indices of PATH arguments (the recorder's NAMEI records).
     ``io_args``: indices of I/O data arguments (IO_IN_KINDS | IO_OUT_KINDS).
     ``io_fd_arg``: the FD those move data through, or None when there are none.
+    ``struct_args``: indices of arguments whose kind is in STRUCT_CAPTURES
+    (the recorder's STRUCT records).
     """
 
     name: str
@@ -160,6 +310,7 @@ class Signature(NamedTuple):
     path_args: tuple[int, ...]
     io_args: tuple[int, ...]
     io_fd_arg: int | None
+    struct_args: tuple[int, ...] = ()
 
 
 def _sig(name: str, ret: RetKind, *args: Arg) -> Signature:
@@ -168,7 +319,8 @@ def _sig(name: str, ret: RetKind, *args: Arg) -> Signature:
     io_fd_arg = None
     if io_args:
         io_fd_arg = next(i for i, a in enumerate(args) if a.kind is ArgKind.FD)
-    return Signature(name, tuple(args), ret, path_args, io_args, io_fd_arg)
+    struct_args = tuple(i for i, a in enumerate(args) if a.kind in STRUCT_CAPTURES)
+    return Signature(name, tuple(args), ret, path_args, io_args, io_fd_arg, struct_args)
 
 
 K = ArgKind
@@ -184,7 +336,9 @@ _FD = _a("fd", K.FD)
 _PATHNAME = _a("pathname", K.PATH)
 _DIRFD = _a("dirfd", K.DIRFD)
 _AT_PATHNAME = _a("pathname", K.PATH, dirfd=0)
-_STATBUF = _a("statbuf", K.PTR)
+_STATBUF = _a("statbuf", K.STAT_OUT)
+_STAT64BUF = _a("statbuf", K.STAT64_OUT)
+_OLDSTATBUF = _a("statbuf", K.OLDSTAT_OUT)
 _MODE = _a("mode", K.MODE)
 _SOCKFD = _a("sockfd", K.FD)
 
@@ -230,9 +384,9 @@ _COMMON: list[Signature] = [
     _sig("lstat", R.INT, _PATHNAME, _STATBUF),
     _sig("fstat", R.INT, _FD, _STATBUF),
     _sig("statx", R.INT, _DIRFD, _AT_PATHNAME, _a("flags", K.AT_FLAGS), _a("mask", K.HEX),
-         _a("statxbuf", K.PTR)),
-    _sig("statfs", R.INT, _a("path", K.PATH), _a("buf", K.PTR)),
-    _sig("fstatfs", R.INT, _FD, _a("buf", K.PTR)),
+         _a("statxbuf", K.STATX_OUT)),
+    _sig("statfs", R.INT, _a("path", K.PATH), _a("buf", K.STATFS_OUT)),
+    _sig("fstatfs", R.INT, _FD, _a("buf", K.STATFS_OUT)),
     _sig("access", R.INT, _PATHNAME, _a("mode", K.ACCESS_MODE)),
     _sig("faccessat", R.INT, _DIRFD, _AT_PATHNAME, _a("mode", K.ACCESS_MODE)),
     _sig("faccessat2", R.INT, _DIRFD, _AT_PATHNAME, _a("mode", K.ACCESS_MODE),
@@ -283,7 +437,8 @@ _COMMON: list[Signature] = [
     _sig("chdir", R.INT, _a("path", K.PATH)),
     _sig("fchdir", R.INT, _FD),
     # utimensat's pathname may be NULL (then dirfd is the file itself).
-    _sig("utimensat", R.INT, _DIRFD, _AT_PATHNAME, _a("times", K.PTR), _a("flags", K.AT_FLAGS)),
+    _sig("utimensat", R.INT, _DIRFD, _AT_PATHNAME, _a("times", K.TIMESPEC_PAIR_IN),
+         _a("flags", K.AT_FLAGS)),
     _sig("umask", R.INT, _a("mask", K.MODE)),
     # sockets
     _sig("socket", R.FD, _a("domain", K.SOCKET_DOMAIN), _a("type", K.SOCKET_TYPE),
@@ -307,7 +462,7 @@ _COMMON: list[Signature] = [
     _sig("sendmmsg", R.INT, _SOCKFD, _a("msgvec", K.MMSGHDR_IN, length=2),
          _a("vlen", K.UINT), _a("flags", K.MSG_FLAGS)),
     _sig("recvmmsg", R.INT, _SOCKFD, _a("msgvec", K.MMSGHDR_OUT, length=2),
-         _a("vlen", K.UINT), _a("flags", K.MSG_FLAGS), _a("timeout", K.PTR)),
+         _a("vlen", K.UINT), _a("flags", K.MSG_FLAGS), _a("timeout", K.TIMESPEC_IN)),
     _sig("shutdown", R.INT, _SOCKFD, _a("how", K.SHUTDOWN_HOW)),
     _sig("getsockopt", R.INT, _SOCKFD, _a("level", K.SOCKOPT_LEVEL),
          _a("optname", K.SOCKOPT_NAME), _a("optval", K.PTR), _a("optlen", K.SOCKLEN_PTR)),
@@ -356,33 +511,38 @@ _COMMON: list[Signature] = [
     _sig("rseq", R.INT, _a("rseq", K.PTR), _a("rseq_len", K.UINT), _a("flags", K.HEX),
          _a("sig", K.HEX)),
     # signals
-    _sig("rt_sigaction", R.INT, _a("signum", K.SIGNAL), _a("act", K.PTR), _a("oldact", K.PTR),
-         _a("sigsetsize", K.SIZE)),
+    _sig("rt_sigaction", R.INT, _a("signum", K.SIGNAL), _a("act", K.SIGACTION_IN),
+         _a("oldact", K.SIGACTION_OUT), _a("sigsetsize", K.SIZE)),
     _sig("rt_sigprocmask", R.INT, _a("how", K.SIGPROCMASK_HOW), _a("set", K.SIGSET),
-         _a("oldset", K.SIGSET), _a("sigsetsize", K.SIZE)),
+         _a("oldset", K.SIGSET_OUT), _a("sigsetsize", K.SIZE)),
     # rt_sigreturn "returns" the interrupted context's register, not a result.
     _sig("rt_sigreturn", R.NONE),
     _sig("rt_sigsuspend", R.INT, _a("mask", K.SIGSET), _a("sigsetsize", K.SIZE)),
-    _sig("rt_sigpending", R.INT, _a("set", K.SIGSET), _a("sigsetsize", K.SIZE)),
+    _sig("rt_sigpending", R.INT, _a("set", K.SIGSET_OUT), _a("sigsetsize", K.SIZE)),
     _sig("rt_sigtimedwait", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.PTR),
-         _a("timeout", K.PTR), _a("sigsetsize", K.SIZE)),
+         _a("timeout", K.TIMESPEC_IN), _a("sigsetsize", K.SIZE)),
     _sig("rt_sigqueueinfo", R.INT, _a("tgid", K.PID), _a("sig", K.SIGNAL), _a("info", K.PTR)),
     _sig("sigaltstack", R.INT, _a("ss", K.PTR), _a("old_ss", K.PTR)),
     # time
-    _sig("nanosleep", R.INT, _a("req", K.PTR), _a("rem", K.PTR)),
+    _sig("nanosleep", R.INT, _a("req", K.TIMESPEC_IN), _a("rem", K.TIMESPEC_REMAIN_OUT)),
     _sig("clock_nanosleep", R.INT, _a("clockid", K.CLOCK_ID), _a("flags", K.HEX),
-         _a("request", K.PTR), _a("remain", K.PTR)),
-    _sig("clock_gettime", R.INT, _a("clockid", K.CLOCK_ID), _a("tp", K.PTR)),
-    _sig("clock_getres", R.INT, _a("clockid", K.CLOCK_ID), _a("res", K.PTR)),
+         _a("request", K.TIMESPEC_IN), _a("remain", K.TIMESPEC_REMAIN_OUT)),
+    _sig("clock_gettime", R.INT, _a("clockid", K.CLOCK_ID), _a("tp", K.TIMESPEC_OUT)),
+    _sig("clock_getres", R.INT, _a("clockid", K.CLOCK_ID), _a("res", K.TIMESPEC_OUT)),
+    _sig("clock_settime", R.INT, _a("clockid", K.CLOCK_ID), _a("tp", K.TIMESPEC_IN)),
     # waiting for events
+    # futex's fourth argument is a timeout only for the waiting operations (for
+    # FUTEX_REQUEUE & co. it is a count), so it stays a PTR: no STRUCT for it.
     _sig("futex", R.INT, _a("uaddr", K.PTR), _a("futex_op", K.FUTEX_OP), _a("val", K.UINT),
          _a("timeout", K.PTR), _a("uaddr2", K.PTR), _a("val3", K.UINT)),
     _sig("poll", R.INT, _a("fds", K.PTR), _a("nfds", K.UINT), _a("timeout", K.INT)),
-    _sig("ppoll", R.INT, _a("fds", K.PTR), _a("nfds", K.UINT), _a("tmo_p", K.PTR),
+    # ppoll and pselect6 also write the time left back into the timeout; the
+    # STRUCT is the timeout as the call read it.
+    _sig("ppoll", R.INT, _a("fds", K.PTR), _a("nfds", K.UINT), _a("tmo_p", K.TIMESPEC_IN),
          _a("sigmask", K.SIGSET), _a("sigsetsize", K.SIZE)),
     # pselect6's sixth argument points at {const sigset_t *ss; size_t ss_len}.
     _sig("pselect6", R.INT, _a("nfds", K.INT), _a("readfds", K.PTR), _a("writefds", K.PTR),
-         _a("exceptfds", K.PTR), _a("timeout", K.PTR), _a("sigmask", K.PTR)),
+         _a("exceptfds", K.PTR), _a("timeout", K.TIMESPEC_IN), _a("sigmask", K.PTR)),
     _sig("epoll_create", R.FD, _a("size", K.INT)),
     _sig("epoll_create1", R.FD, _a("flags", K.HEX)),
     _sig("epoll_ctl", R.INT, _a("epfd", K.FD), _a("op", K.EPOLL_CTL_OP), _FD,
@@ -391,9 +551,6 @@ _COMMON: list[Signature] = [
          _a("maxevents", K.INT), _a("timeout", K.INT)),
     _sig("epoll_pwait", R.INT, _a("epfd", K.FD), _a("events", K.PTR),
          _a("maxevents", K.INT), _a("timeout", K.INT), _a("sigmask", K.SIGSET),
-         _a("sigsetsize", K.SIZE)),
-    _sig("epoll_pwait2", R.INT, _a("epfd", K.FD), _a("events", K.PTR),
-         _a("maxevents", K.INT), _a("timeout", K.PTR), _a("sigmask", K.SIGSET),
          _a("sigsetsize", K.SIZE)),
     _sig("eventfd", R.FD, _a("initval", K.UINT)),
     _sig("eventfd2", R.FD, _a("initval", K.UINT), _a("flags", K.HEX)),
@@ -405,7 +562,12 @@ _COMMON: list[Signature] = [
     # system
     _sig("getrandom", R.SIZE, _a("buf", K.PTR), _a("buflen", K.SIZE), _a("flags", K.HEX)),
     _sig("sysinfo", R.INT, _a("info", K.PTR)),
-    _sig("uname", R.INT, _a("buf", K.PTR)),
+    _sig("uname", R.INT, _a("buf", K.UTSNAME_OUT)),
+    # On i386 getrlimit is the old call that clamps to 0x7fffffff; ugetrlimit is the real one.
+    _sig("getrlimit", R.INT, _a("resource", K.RLIMIT_RESOURCE), _a("rlim", K.RLIMIT_OUT)),
+    _sig("setrlimit", R.INT, _a("resource", K.RLIMIT_RESOURCE), _a("rlim", K.RLIMIT_IN)),
+    _sig("prlimit64", R.INT, _a("pid", K.PID), _a("resource", K.RLIMIT_RESOURCE),
+         _a("new_limit", K.RLIMIT64_IN), _a("old_limit", K.RLIMIT64_OUT)),
 ]
 
 # --------------------------------------------------------------------------- x86_64
@@ -414,10 +576,14 @@ _MMAP_ARGS = (
     _a("addr", K.PTR), _a("length", K.SIZE), _a("prot", K.MMAP_PROT),
     _a("flags", K.MMAP_FLAGS), _FD,
 )
+# select also writes the time left back into the timeout (STRUCT: as read).
 _SELECT_ARGS = (
     _a("nfds", K.INT), _a("readfds", K.PTR), _a("writefds", K.PTR), _a("exceptfds", K.PTR),
-    _a("timeout", K.PTR),
+    _a("timeout", K.TIMEVAL_IN),
 )
+# epoll_pwait2 takes a struct __kernel_timespec on every ABI ("timespec64" on i386).
+_EPOLL_PWAIT2_HEAD = (_a("epfd", K.FD), _a("events", K.PTR), _a("maxevents", K.INT))
+_EPOLL_PWAIT2_TAIL = (_a("sigmask", K.SIGSET), _a("sigsetsize", K.SIZE))
 
 _X86_64_ONLY: list[Signature] = [
     _sig("pread64", R.SIZE, _FD, _a("buf", K.BUF_OUT, length=2), _a("count", K.SIZE),
@@ -441,6 +607,8 @@ _X86_64_ONLY: list[Signature] = [
          _a("addrlen", K.SOCKLEN_PTR)),
     _sig("clone", R.PID, _a("flags", K.CLONE_FLAGS), _a("stack", K.PTR),
          _a("parent_tid", K.PTR), _a("child_tid", K.PTR), _a("tls", K.PTR)),
+    _sig("epoll_pwait2", R.INT, *_EPOLL_PWAIT2_HEAD, _a("timeout", K.TIMESPEC_IN),
+         *_EPOLL_PWAIT2_TAIL),
 ]
 
 # --------------------------------------------------------------------------- i386
@@ -470,11 +638,15 @@ _I386_ONLY: list[Signature] = [
     _sig("sendfile64", R.SIZE, _a("out_fd", K.FD), _a("in_fd", K.FD), _a("offset", K.PTR),
          _a("count", K.SIZE)),
     _sig("fcntl64", R.INT, _FD, _a("cmd", K.FCNTL_CMD), _a("arg", K.HEX)),
-    *_same_args(("stat64", "lstat64", "oldstat", "oldlstat"), R.INT, _PATHNAME, _STATBUF),
-    *_same_args(("fstat64", "oldfstat"), R.INT, _FD, _STATBUF),
-    _sig("fstatat64", R.INT, _DIRFD, _AT_PATHNAME, _STATBUF, _a("flags", K.AT_FLAGS)),
-    _sig("statfs64", R.INT, _a("path", K.PATH), _a("sz", K.SIZE), _a("buf", K.PTR)),
-    _sig("fstatfs64", R.INT, _FD, _a("sz", K.SIZE), _a("buf", K.PTR)),
+    # stat/lstat/fstat (common) fill i386's 64-byte struct stat; these the others.
+    *_same_args(("stat64", "lstat64"), R.INT, _PATHNAME, _STAT64BUF),
+    _sig("fstat64", R.INT, _FD, _STAT64BUF),
+    _sig("fstatat64", R.INT, _DIRFD, _AT_PATHNAME, _STAT64BUF, _a("flags", K.AT_FLAGS)),
+    *_same_args(("oldstat", "oldlstat"), R.INT, _PATHNAME, _OLDSTATBUF),
+    _sig("oldfstat", R.INT, _FD, _OLDSTATBUF),
+    # sz must be sizeof(struct statfs64), 84, or the call fails with EINVAL.
+    _sig("statfs64", R.INT, _a("path", K.PATH), _a("sz", K.SIZE), _a("buf", K.STATFS64_OUT)),
+    _sig("fstatfs64", R.INT, _FD, _a("sz", K.SIZE), _a("buf", K.STATFS64_OUT)),
     # Old mmap (90) takes one pointer to {addr, len, prot, flags, fd, offset};
     # mmap2's last argument counts 4096-byte pages, not bytes.
     _sig("mmap", R.PTR, _a("args", K.PTR)),
@@ -490,9 +662,10 @@ _I386_ONLY: list[Signature] = [
     _sig("umount", R.INT, _a("target", K.PATH)),
     _sig("socketcall", R.INT, _a("call", K.SOCKETCALL_CALL), _a("args", K.PTR)),
     _sig("sigreturn", R.NONE),
-    _sig("sigaction", R.INT, _a("signum", K.SIGNAL), _a("act", K.PTR), _a("oldact", K.PTR)),
-    _sig("sigprocmask", R.INT, _a("how", K.SIGPROCMASK_HOW), _a("set", K.SIGSET),
-         _a("oldset", K.SIGSET)),
+    _sig("sigaction", R.INT, _a("signum", K.SIGNAL), _a("act", K.OLD_SIGACTION_IN),
+         _a("oldact", K.OLD_SIGACTION_OUT)),
+    _sig("sigprocmask", R.INT, _a("how", K.SIGPROCMASK_HOW), _a("set", K.OLD_SIGSET),
+         _a("oldset", K.OLD_SIGSET_OUT)),
     _sig("signal", R.PTR, _a("signum", K.SIGNAL), _a("handler", K.PTR)),
     *_same_args(("getuid32", "geteuid32"), R.UID),
     *_same_args(("getgid32", "getegid32"), R.GID),
@@ -503,25 +676,31 @@ _I386_ONLY: list[Signature] = [
     _sig("fchown32", R.INT, _FD, _a("owner", K.UID), _a("group", K.GID)),
     _sig("set_thread_area", R.INT, _a("u_info", K.PTR)),
     _sig("get_thread_area", R.INT, _a("u_info", K.PTR)),
-    *_same_args(("olduname", "oldolduname"), R.INT, _a("buf", K.PTR)),
+    _sig("olduname", R.INT, _a("buf", K.OLD_UTSNAME_OUT)),
+    _sig("oldolduname", R.INT, _a("buf", K.OLDOLD_UTSNAME_OUT)),
+    _sig("ugetrlimit", R.INT, _a("resource", K.RLIMIT_RESOURCE), _a("rlim", K.RLIMIT_OUT)),
+    _sig("epoll_pwait2", R.INT, *_EPOLL_PWAIT2_HEAD, _a("timeout", K.TIMESPEC64_IN),
+         *_EPOLL_PWAIT2_TAIL),
     # The 64-bit time_t variants a 32-bit process uses since Linux 5.1.
-    _sig("clock_gettime64", R.INT, _a("clockid", K.CLOCK_ID), _a("tp", K.PTR)),
-    _sig("clock_getres_time64", R.INT, _a("clockid", K.CLOCK_ID), _a("res", K.PTR)),
+    _sig("clock_gettime64", R.INT, _a("clockid", K.CLOCK_ID), _a("tp", K.TIMESPEC64_OUT)),
+    _sig("clock_settime64", R.INT, _a("clockid", K.CLOCK_ID), _a("tp", K.TIMESPEC64_IN)),
+    _sig("clock_getres_time64", R.INT, _a("clockid", K.CLOCK_ID),
+         _a("res", K.TIMESPEC64_OUT)),
     _sig("clock_nanosleep_time64", R.INT, _a("clockid", K.CLOCK_ID), _a("flags", K.HEX),
-         _a("request", K.PTR), _a("remain", K.PTR)),
+         _a("request", K.TIMESPEC64_IN), _a("remain", K.TIMESPEC64_REMAIN_OUT)),
     _sig("futex_time64", R.INT, _a("uaddr", K.PTR), _a("futex_op", K.FUTEX_OP),
          _a("val", K.UINT), _a("timeout", K.PTR), _a("uaddr2", K.PTR), _a("val3", K.UINT)),
-    _sig("ppoll_time64", R.INT, _a("fds", K.PTR), _a("nfds", K.UINT), _a("tmo_p", K.PTR),
-         _a("sigmask", K.SIGSET), _a("sigsetsize", K.SIZE)),
+    _sig("ppoll_time64", R.INT, _a("fds", K.PTR), _a("nfds", K.UINT),
+         _a("tmo_p", K.TIMESPEC64_IN), _a("sigmask", K.SIGSET), _a("sigsetsize", K.SIZE)),
     _sig("pselect6_time64", R.INT, _a("nfds", K.INT), _a("readfds", K.PTR),
-         _a("writefds", K.PTR), _a("exceptfds", K.PTR), _a("timeout", K.PTR),
+         _a("writefds", K.PTR), _a("exceptfds", K.PTR), _a("timeout", K.TIMESPEC64_IN),
          _a("sigmask", K.PTR)),
-    _sig("utimensat_time64", R.INT, _DIRFD, _AT_PATHNAME, _a("times", K.PTR),
+    _sig("utimensat_time64", R.INT, _DIRFD, _AT_PATHNAME, _a("times", K.TIMESPEC64_PAIR_IN),
          _a("flags", K.AT_FLAGS)),
     _sig("recvmmsg_time64", R.INT, _SOCKFD, _a("msgvec", K.MMSGHDR_OUT, length=2),
-         _a("vlen", K.UINT), _a("flags", K.MSG_FLAGS), _a("timeout", K.PTR)),
+         _a("vlen", K.UINT), _a("flags", K.MSG_FLAGS), _a("timeout", K.TIMESPEC64_IN)),
     _sig("rt_sigtimedwait_time64", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.PTR),
-         _a("timeout", K.PTR), _a("sigsetsize", K.SIZE)),
+         _a("timeout", K.TIMESPEC64_IN), _a("sigsetsize", K.SIZE)),
 ]
 
 # --------------------------------------------------------------------------- x32
