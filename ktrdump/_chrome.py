@@ -29,9 +29,10 @@ Events:
   are instant events on their thread's track. An instant event that happens
   while a call of its thread is open is written after that call's X event,
   so each thread's events come out in time order.
-- drops and skipped (damaged) batches are global instant events
-  (``"s":"g"``, pid 0, tid 0): ``dropped 12 records (ENOSPC)``,
-  ``skipped 2 damaged batches``.
+- drops, skipped (damaged) batches and, for merged inputs, records out of
+  order are global instant events (``"s":"g"``, pid 0, tid 0):
+  ``dropped 12 records (ENOSPC)``, ``skipped 2 damaged batches`` (args:
+  offset, bytes, reason, file), ``3 records out of order``.
 - names: metadata events ``process_name`` / ``thread_name`` from the command
   name, written when a thread is first seen and again when its name changes
   (after exec); viewers show the last one. Every event, metadata included,
@@ -79,6 +80,7 @@ from formats import (
 )
 from formats.linux import errno_name, signal_name, signature, syscall_name
 
+from ._merge import Late, SourcedSkipped
 from ._output import Output
 from ._reader import Skipped
 
@@ -174,6 +176,15 @@ class ChromeTrace:
         out: list[str] = []
         self._emit(out, f'{{"ph":"i","s":"g","name":"skipped {notice.batches} damaged {plural}",'
                         f'"pid":0,"tid":0,"ts":{self._ts(self._last_ns)},"args":{args}}}}}')
+        return out
+
+    def late(self, notice: Late) -> list[str]:
+        """Records of a merged input that follow out of order: one global instant event."""
+        out: list[str] = []
+        self._emit(out, f'{{"ph":"i","s":"g","name":"{notice.records} records out of order",'
+                        f'"pid":0,"tid":0,"ts":{self._ts(self._last_ns)},'
+                        f'"args":{{"file":{encode_string(notice.source)},'
+                        f'"window_ns":{notice.window_ns}}}}}')
         return out
 
     def batch(self, records: Iterable[Record]) -> list[str]:
@@ -360,36 +371,41 @@ class ChromeTrace:
 
 
 def write_chrome(
-    events: Iterable[list[Record] | Skipped],
+    events: Iterable[list[Record] | Skipped | SourcedSkipped | Late],
     stream: IO[Any],
     options: ChromeOptions | None = None,
     *,
-    on_notice: Callable[[Skipped], None] | None = None,
+    on_notice: Callable[[Skipped | SourcedSkipped | Late], None] | None = None,
     flush_each_batch: bool = False,
 ) -> ChromeTrace:
-    """Write ``events`` (``reader.events()`` or ``_merge``'s) as Chrome JSON to ``stream``.
+    """Write ``events`` (``reader.events()`` or a ``_merge.Merger``'s) as Chrome JSON.
 
     ``stream`` is binary (UTF-8 is written) or text. ``on_notice`` is called
-    with each ``Skipped`` notice (to warn on stderr); the notice also becomes
-    a global instant event. ``flush_each_batch`` flushes after every batch
-    (a live or followed input). The closing bracket is written even when the
-    iteration stops with an exception (KeyboardInterrupt, an I/O error), so
-    what was written stays a JSON document; the exception propagates.
+    with each notice (to warn on stderr); the notice also becomes a global
+    instant event. ``flush_each_batch`` flushes after every batch (a live or
+    followed input). The closing bracket is written even when the iteration
+    stops with an exception (KeyboardInterrupt, an I/O error), so what was
+    written stays a JSON document; the exception propagates.
     """
     trace = ChromeTrace(options)
     output = Output(stream)
     output.write(trace.begin())
     try:
         for event in events:
-            if isinstance(event, Skipped):
-                output.write(trace.notice(event))
-                if on_notice is not None:
-                    output.flush()
-                    on_notice(event)
-            else:
+            if isinstance(event, list):
                 output.write(trace.batch(event))
                 if flush_each_batch:
                     output.flush()
+                continue
+            if isinstance(event, Skipped):
+                output.write(trace.notice(event))
+            elif isinstance(event, SourcedSkipped):
+                output.write(trace.notice(event.notice, event.source))
+            else:
+                output.write(trace.late(event))
+            if on_notice is not None:
+                output.flush()
+                on_notice(event)
     finally:
         output.write(trace.end())
         output.flush()

@@ -61,6 +61,7 @@ import formats
 from formats import ABI_EMUL_NAMES, Abi, DropError, Record, RecordKind, SyscallFlag
 from formats.linux import errno_name, syscall_name
 
+from ._merge import Late, SourcedSkipped
 from ._reader import RawBatch, Skipped
 
 SortKey = Literal[
@@ -432,17 +433,20 @@ class SyscallSummary:
 
 
 def summarize(
-    events: Iterable[RawBatch | list[Record] | Skipped],
+    events: Iterable[RawBatch | list[Record] | Skipped | SourcedSkipped | Late],
     options: SummaryOptions | None = None,
     *,
     order: formats.ByteOrder = "little",
-    on_notice: Callable[[Skipped], None] | None = None,
+    on_notice: Callable[[Skipped | SourcedSkipped | Late], None] | None = None,
 ) -> SyscallSummary:
-    """Consume ``events`` (``reader.raw_events()`` for speed) and return the summary.
+    """Consume ``events`` and return the summary.
 
-    ``order`` is the trace's byte order (``reader.header.byte_order``), needed
-    for raw batches. ``on_notice`` is called with each ``Skipped`` notice as it
-    comes (to warn on stderr); the notices are also counted in the summary.
+    ``events``: ``reader.raw_events()`` (fastest), ``reader.events()``, or a
+    ``_merge.Merger``'s events. ``order`` is the trace's byte order
+    (``reader.header.byte_order``), needed for raw batches. ``on_notice`` is
+    called with each notice as it comes (to warn on stderr); skipped batches
+    are also counted in the summary (``Late`` records are counted as any
+    other: the summary does not depend on their order).
     """
     summary = SyscallSummary(options)
     add_raw = summary.add_raw
@@ -450,12 +454,15 @@ def summarize(
     for event in events:
         if isinstance(event, RawBatch):
             add_raw(event, order)
-        elif isinstance(event, Skipped):
-            summary.add_notice(event)
+        elif isinstance(event, list):
+            add_records(event)
+        else:
+            if isinstance(event, Skipped):
+                summary.add_notice(event)
+            elif isinstance(event, SourcedSkipped):
+                summary.add_notice(event.notice)
             if on_notice is not None:
                 on_notice(event)
-        else:
-            add_records(event)
     return summary
 
 

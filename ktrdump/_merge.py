@@ -1,0 +1,277 @@
+"""Merge: several traces into one stream in timestamp order (``ktrdump FILE FILE ...``).
+
+Input: one ``TraceReader`` (or any iterator of its events) per file. Output:
+an iterator of events like ``TraceReader.events()``'s — batches
+(``list[formats.Record]``) in non-decreasing ``timestamp_ns`` — interleaved
+with notices: ``SourcedSkipped`` (a damaged region of one input, with its
+name) and ``Late`` (records that arrived too late to be put in order).
+
+How:
+
+- Each input first goes through a reorder window. A file is in time order
+  per producer, but records written in queue order may be slightly out of
+  order across threads or recordings sharing a file, and batches may
+  overlap. The window holds an input's records until a record at least
+  ``window_ns`` later has been read from the same input (or the input ends),
+  and sorts what it holds; so any disorder smaller than ``window_ns`` is
+  repaired. The window also holds at most ``window_records`` records: past
+  that, the oldest are let go early (this bounds memory whatever the record
+  rate; at a rate that fills it, the effective window is shorter).
+- A record earlier than one its input has already let go cannot be put in
+  order any more: it is passed on at once (out of order) and counted, and a
+  ``Late`` notice saying how many precedes it. Nothing is dropped and nothing
+  is misordered silently: the merged stream is non-decreasing except for the
+  records a ``Late`` notice announces.
+- The inputs' ordered streams are then merged: a record is passed on when no
+  other input can still produce an earlier one. Ties (equal timestamps) go in
+  input order, and within one input in file order — the merge is stable.
+- Notices pass through as their input's reader produces them (they come
+  before the records read after them from that input).
+
+Guarantees: memory is bounded: per input, the reader's current batch plus
+its window (at most ``window_records`` records plus one batch being sorted
+in), plus one output batch; ``Merger.held`` and ``Merger.peak_held`` report
+the records held. Does not: read files itself (give it readers), drop
+duplicates, or change records (timestamps are never adjusted).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from heapq import heappop, heappush
+from typing import NamedTuple
+
+from formats import Record
+
+from ._reader import Skipped, TraceReader
+
+#: Default reorder window: disorder smaller than this is repaired.
+DEFAULT_WINDOW_NS = 10_000_000  # 10 ms
+#: Default bound on the records one input's window holds.
+DEFAULT_WINDOW_RECORDS = 100_000
+#: Records per batch the merge yields (the recorder's default maxentry).
+DEFAULT_BATCH_RECORDS = 1000
+
+
+@dataclass(frozen=True)
+class MergeOptions:
+    window_ns: int = DEFAULT_WINDOW_NS
+    window_records: int = DEFAULT_WINDOW_RECORDS
+    batch_records: int = DEFAULT_BATCH_RECORDS
+
+    def __post_init__(self) -> None:
+        if self.window_ns < 0 or self.window_records < 0 or self.batch_records < 1:
+            raise ValueError("merge window and batch sizes must be positive")
+
+
+class SourcedSkipped(NamedTuple):
+    """A damaged region of one input (``Skipped``) and the input's name."""
+
+    source: str
+    notice: Skipped
+
+    def describe(self) -> str:
+        return f"{self.source}: {self.notice.describe()}"
+
+
+class Late(NamedTuple):
+    """Records of one input that arrived later than the window allows; they follow, out of order."""
+
+    source: str
+    records: int
+    window_ns: int
+
+    def describe(self) -> str:
+        plural = "record" if self.records == 1 else "records"
+        return (f"{self.source}: {self.records} {plural} arrived more than "
+                f"{self.window_ns / 1e6:g} ms late; shown out of timestamp order")
+
+
+MergeEvent = list[Record] | SourcedSkipped | Late
+
+
+def _timestamps(records: Sequence[Record]) -> list[int]:
+    return [record.timestamp_ns for record in records]
+
+
+class _Input:
+    """One input: its events, then its reorder window; yields ordered chunks."""
+
+    def __init__(self, index: int, name: str, events: Iterator[list[Record] | Skipped],
+                 options: MergeOptions, merger: Merger) -> None:
+        self.index = index
+        self.name = name
+        self._events = events
+        self._options = options
+        self._merger = merger
+        self._held: list[Record] = []  # the window, sorted by timestamp (stable)
+        self._held_ts: list[int] = []
+        self._released_until: int | None = None  # latest timestamp let go
+        self._max_seen: int | None = None
+        self.late = 0  # records that came too late, in total
+
+    def chunks(self) -> Iterator[tuple[list[Record], list[int]] | SourcedSkipped | Late]:
+        """Ordered runs of records (with their timestamps) and this input's notices."""
+        options = self._options
+        for event in self._events:
+            if isinstance(event, Skipped):
+                yield SourcedSkipped(self.name, event)
+                continue
+            if not event:
+                continue
+            late = self._take(event)
+            if late:
+                self.late += len(late)
+                yield Late(self.name, len(late), options.window_ns)
+                yield late, _timestamps(late)
+            released = self._release(final=False)
+            if released is not None:
+                yield released
+        released = self._release(final=True)
+        if released is not None:
+            yield released
+
+    def _take(self, batch: list[Record]) -> list[Record]:
+        """Put a batch into the window; return its records that are too late for it."""
+        self._merger._count(len(batch))
+        stamps = _timestamps(batch)
+        late: list[Record] = []
+        floor = self._released_until
+        if floor is not None and stamps and min(stamps) < floor:
+            keep = [i for i, ts in enumerate(stamps) if ts >= floor]
+            late = [batch[i] for i, ts in enumerate(stamps) if ts < floor]
+            batch = [batch[i] for i in keep]
+            stamps = [stamps[i] for i in keep]
+        if not batch:
+            return late
+        held, held_ts = self._held, self._held_ts
+        if stamps != sorted(stamps) or (held_ts and stamps[0] < held_ts[-1]):
+            merged = sorted(zip(held_ts + stamps, range(len(held) + len(batch)), strict=True))
+            everything = held + batch
+            self._held = [everything[i] for _, i in merged]
+            self._held_ts = [ts for ts, _ in merged]
+        else:
+            held.extend(batch)
+            held_ts.extend(stamps)
+        newest = max(stamps)
+        if self._max_seen is None or newest > self._max_seen:
+            self._max_seen = newest
+        return late
+
+    def _release(self, final: bool) -> tuple[list[Record], list[int]] | None:
+        """What may leave the window: records a window older than the newest, or too many."""
+        held_ts = self._held_ts
+        if not held_ts:
+            return None
+        if final:
+            cut = len(held_ts)
+        else:
+            assert self._max_seen is not None
+            cut = bisect_right(held_ts, self._max_seen - self._options.window_ns)
+            cut = max(cut, len(held_ts) - self._options.window_records)
+        if cut <= 0:
+            return None
+        records, stamps = self._held[:cut], held_ts[:cut]
+        del self._held[:cut]
+        del held_ts[:cut]
+        self._released_until = stamps[-1]
+        return records, stamps
+
+
+class Merger:
+    """The merge of several inputs; iterate it for ``MergeEvent``s (see the module docstring)."""
+
+    def __init__(
+        self,
+        inputs: Sequence[tuple[str, Iterable[list[Record] | Skipped]]],
+        options: MergeOptions | None = None,
+    ) -> None:
+        self.options = options or MergeOptions()
+        self._inputs = [_Input(i, name, iter(events), self.options, self)
+                        for i, (name, events) in enumerate(inputs)]
+        self.held = 0  # records read from the inputs and not yet passed on
+        self.peak_held = 0
+        self.records = 0  # records passed on
+
+    @property
+    def late(self) -> int:
+        return sum(source.late for source in self._inputs)
+
+    def _count(self, records: int) -> None:
+        self.held += records
+        if self.held > self.peak_held:
+            self.peak_held = self.held
+
+    def __iter__(self) -> Iterator[MergeEvent]:
+        batch_records = self.options.batch_records
+        out: list[Record] = []
+        notices: list[SourcedSkipped | Late] = []
+        streams = [source.chunks() for source in self._inputs]
+        # Per input: its current ordered chunk and the chunk's timestamps.
+        chunks: list[list[Record]] = [[] for _ in streams]
+        stamps: list[list[int]] = [[] for _ in streams]
+        late_chunk = [False] * len(streams)
+        # (next timestamp, input index, position in its chunk) of every input not ended:
+        # the smallest is the record to pass on next (ties: input order).
+        heads: list[tuple[int, int, int]] = []
+
+        def advance(index: int) -> None:
+            """Load input ``index``'s next chunk (collecting notices) and queue its head."""
+            for item in streams[index]:
+                if isinstance(item, SourcedSkipped):
+                    notices.append(item)
+                elif isinstance(item, Late):
+                    notices.append(item)
+                    late_chunk[index] = True
+                else:
+                    chunks[index], stamps[index] = item
+                    heappush(heads, (stamps[index][0], index, 0))
+                    return
+
+        for index in range(len(streams)):
+            advance(index)
+        pop, push = heappop, heappush
+        while True:
+            if notices:
+                if out:  # the records read before a notice go first
+                    self.records += len(out)
+                    yield out
+                    out = []
+                yield from notices
+                notices.clear()
+            if not heads:
+                break
+            _, best, start = pop(heads)
+            chunk = chunks[best]
+            if late_chunk[best]:  # announced out-of-order records: all at once
+                late_chunk[best] = False
+                stop = len(chunk)
+            elif not heads:
+                stop = len(chunk)
+            else:
+                # Every record before the next-earliest input's next one may go.
+                limit_ts, limit_index, _ = heads[0]
+                if best < limit_index:
+                    stop = bisect_right(stamps[best], limit_ts, start)
+                else:
+                    stop = bisect_left(stamps[best], limit_ts, start + 1)
+            out.extend(chunk[start:stop])
+            self.held -= stop - start
+            if stop >= len(chunk):
+                advance(best)
+            else:
+                push(heads, (stamps[best][stop], best, stop))
+            if len(out) >= batch_records:
+                self.records += len(out)
+                yield out
+                out = []
+        if out:
+            self.records += len(out)
+            yield out
+
+
+def merge(readers: Sequence[TraceReader], options: MergeOptions | None = None) -> Merger:
+    """Merge open readers (each read through ``events()``); iterate the result."""
+    return Merger([(reader.name, reader.events()) for reader in readers], options)

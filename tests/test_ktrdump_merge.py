@@ -1,0 +1,276 @@
+"""Merging traces by timestamp: order, stability, the reorder window, late records, memory."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ktrdump_support import build_trace, file_header, syscall_batch
+
+import formats
+import ktrdump
+from formats import Abi, Record, RecordKind, Syscall
+from ktrdump._merge import Late, MergeOptions, Merger, SourcedSkipped, merge
+
+X86_64 = int(Abi.X86_64)
+
+
+def rec(ts: int, pid: int = 1, nr: int = 0) -> Record:
+    """A record identified by (pid, nr): pid names the input, nr its position in it."""
+    return Record(int(RecordKind.SYSCALL), 1, pid, pid, ts, b"p", Syscall(nr, X86_64, 0, ()))
+
+
+def source(pid: int, batches: Sequence[Sequence[int]]) -> list[list[Record]]:
+    """An input whose batches hold records with these timestamps, numbered in file order."""
+    out = []
+    number = 0
+    for batch in batches:
+        records = []
+        for ts in batch:
+            records.append(rec(ts, pid, number))
+            number += 1
+        out.append(records)
+    return out
+
+
+def run(inputs: Sequence[tuple[str, Sequence[list[Record] | ktrdump.Skipped]]],
+        options: MergeOptions | None = None) -> tuple[list[Record], list[object], Merger]:
+    merger = Merger(inputs, options)
+    records: list[Record] = []
+    notices: list[object] = []
+    for event in merger:
+        if isinstance(event, list):
+            records.extend(event)
+        else:
+            notices.append(event)
+    return records, notices, merger
+
+
+def ids(records: Sequence[Record]) -> list[tuple[int, int, int]]:
+    return [(r.timestamp_ns, r.pid, r.payload.nr) for r in records]  # type: ignore[union-attr]
+
+
+def test_two_inputs_merge_in_time_order() -> None:
+    a = source(1, [[10, 30, 50], [70, 90]])
+    b = source(2, [[20, 40], [60, 80, 100]])
+    records, notices, merger = run([("a", a), ("b", b)])
+    assert [r.timestamp_ns for r in records] == list(range(10, 101, 10))
+    assert notices == []
+    assert merger.records == 10 and merger.held == 0
+
+
+def test_ties_go_in_input_order_then_file_order() -> None:
+    a = source(1, [[5, 5, 7]])
+    b = source(2, [[5, 6, 7, 7]])
+    c = source(3, [[5]])
+    records, _, _ = run([("a", a), ("b", b), ("c", c)])
+    assert ids(records) == [(5, 1, 0), (5, 1, 1), (5, 2, 0), (5, 3, 0), (6, 2, 1), (7, 1, 2),
+                            (7, 2, 2), (7, 2, 3)]
+
+
+def test_disorder_within_the_window_is_repaired() -> None:
+    # Batches overlap and records inside one batch are out of order, by less than the window.
+    a = source(1, [[100, 90, 120, 110], [105, 130, 125], [140]])
+    records, notices, merger = run([("a", a)], MergeOptions(window_ns=50))
+    assert [r.timestamp_ns for r in records] == sorted([100, 90, 120, 110, 105, 130, 125, 140])
+    assert notices == [] and merger.late == 0
+
+
+def test_records_later_than_the_window_are_announced_not_hidden() -> None:
+    a = source(1, [[1000, 2000, 3000], [4000, 5000], [1500, 6000]])
+    records, notices, merger = run([("a.ktr", a)], MergeOptions(window_ns=100))
+    assert notices == [Late("a.ktr", 1, 100)]
+    assert "1 record arrived more than 0.0001 ms late" in notices[0].describe()  # type: ignore
+    assert merger.late == 1
+    stamps = [r.timestamp_ns for r in records]
+    assert sorted(stamps) == sorted([1000, 2000, 3000, 4000, 5000, 1500, 6000])  # none lost
+    # Non-decreasing except for the announced record.
+    late_at = stamps.index(1500)
+    rest = stamps[:late_at] + stamps[late_at + 1:]
+    assert rest == sorted(rest)
+
+
+def test_late_records_come_right_after_their_notice() -> None:
+    a = source(1, [[1000, 2000], [500]])
+    b = source(2, [[1500, 2500]])
+    merger = Merger([("a", a), ("b", b)], MergeOptions(window_ns=0))
+    events = list(merger)
+    late_index = next(i for i, e in enumerate(events) if isinstance(e, Late))
+    following = events[late_index + 1]
+    assert isinstance(following, list) and following[0].timestamp_ns == 500
+
+
+def test_notices_pass_through_with_their_input_name() -> None:
+    skipped = ktrdump.Skipped(4096, 1, 100, "batch payload checksum mismatch")
+    a: list[list[Record] | ktrdump.Skipped] = [*source(1, [[10, 20]]), skipped,
+                                               *source(1, [[30]])]
+    b = source(2, [[15, 25]])
+    merger = Merger([("a.ktr", a), ("b.ktr", b)], MergeOptions(window_ns=0))
+    events = list(merger)
+    notice_at = events.index(SourcedSkipped("a.ktr", skipped))
+    before = [r.timestamp_ns for e in events[:notice_at] if isinstance(e, list) for r in e]
+    after = [r.timestamp_ns for e in events[notice_at + 1:] if isinstance(e, list) for r in e]
+    assert before + after == [10, 15, 20, 25, 30]
+    assert SourcedSkipped("a.ktr", skipped).describe().startswith("a.ktr: batch payload")
+
+
+def test_single_and_empty_inputs() -> None:
+    a = source(1, [[1, 2], [3]])
+    records, _, _ = run([("a", a), ("empty", []), ("empty batches", [[], []])])
+    assert [r.timestamp_ns for r in records] == [1, 2, 3]
+    assert run([])[0] == []
+
+
+def test_output_batches_have_the_configured_size() -> None:
+    a = source(1, [list(range(0, 5000, 2))])
+    b = source(2, [list(range(1, 5000, 2))])
+    merger = Merger([("a", a), ("b", b)], MergeOptions(window_ns=0, batch_records=100))
+    sizes = [len(e) for e in merger if isinstance(e, list)]
+    assert sum(sizes) == 5000
+    assert all(100 <= size <= 200 for size in sizes[:-1])
+
+
+def _lazy_input(pid: int, batches: int, batch_size: int, step: int,
+                seen: list[int]) -> Iterator[list[Record]]:
+    """A large input made batch by batch (never all in memory), counting batches made."""
+    number = 0
+    for index in range(batches):
+        seen[0] += 1
+        yield [rec((index * batch_size + i) * step + pid, pid, number + i)
+               for i in range(batch_size)]
+        number += batch_size
+
+
+def test_memory_is_one_batch_per_input_plus_the_window() -> None:
+    inputs, batches, batch_size, step = 3, 200, 1000, 1000
+    window_ns = 10_000  # ten records' worth
+    made = [0]
+    merger = Merger([(f"in{i}", _lazy_input(i, batches, batch_size, step, made))
+                     for i in range(inputs)], MergeOptions(window_ns=window_ns))
+    total = 0
+    previous = -1
+    for event in merger:
+        assert isinstance(event, list)
+        if total == 0:  # the merge reads an input's next batch only when it needs it
+            assert made[0] <= 2 * inputs
+        for record in event:
+            assert record.timestamp_ns >= previous
+            previous = record.timestamp_ns
+        total += len(event)
+    assert total == inputs * batches * batch_size
+    window_records = window_ns // step + 1
+    assert merger.peak_held <= inputs * (batch_size + window_records + 1)
+    assert merger.held == 0
+
+
+def test_the_record_bound_caps_a_wide_window() -> None:
+    made = [0]
+    merger = Merger([(f"in{i}", _lazy_input(i, 50, 1000, 1000, made)) for i in range(2)],
+                    MergeOptions(window_ns=10**12, window_records=500))
+    assert sum(len(e) for e in merger if isinstance(e, list)) == 100_000
+    assert merger.peak_held <= 2 * (1000 + 500)
+
+
+def test_merge_of_trace_files(tmp_path: Path) -> None:
+    first, _ = build_trace([syscall_batch(6), syscall_batch(6)])
+    paths = [tmp_path / "a.ktr", tmp_path / "b.ktr"]
+    paths[0].write_bytes(first)
+    # The second file: same layout, timestamps shifted by half a record.
+    codec = formats.codec()
+    framing = formats.batch_framing()
+    body = b"".join(framing.encode([
+        codec.encode_record(RecordKind.SYSCALL, 7, 7, 1_700_000_000_000_000_000 + 500 + i * 1000,
+                            b"b", Syscall(i, X86_64, 0, (0,) * 6))
+        for i in range(6)]) for _ in range(1))
+    paths[1].write_bytes(file_header() + body)
+    readers = [ktrdump.open(path) for path in paths]
+    try:
+        records = [r for e in merge(readers) if isinstance(e, list) for r in e]
+    finally:
+        for reader in readers:
+            reader.close()
+    assert len(records) == 18
+    stamps = [r.timestamp_ns for r in records]
+    assert stamps == sorted(stamps)
+    assert [r.pid for r in records[:4]] == [4242, 7, 4242, 7]
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(ValueError):
+        MergeOptions(batch_records=0)
+    with pytest.raises(ValueError):
+        MergeOptions(window_ns=-1)
+
+
+def test_reader_events_of_damaged_files_merge(tmp_path: Path) -> None:
+    data, offsets = build_trace([syscall_batch(6), syscall_batch(6), syscall_batch(6)])
+    damaged = bytearray(data)
+    damaged[offsets[1] + 40] ^= 0xFF
+    with ktrdump.open(io.BytesIO(bytes(damaged))) as trace:
+        events = list(Merger([("damaged.ktr", trace.events())]))
+    notices = [e for e in events if not isinstance(e, list)]
+    assert len(notices) == 1 and isinstance(notices[0], SourcedSkipped)
+    assert notices[0].notice.offset == offsets[1]
+    assert sum(len(e) for e in events if isinstance(e, list)) == 12
+
+
+# ---------------------------------------------------------------------------
+# Property: a stable merge, whatever the batches, when disorder stays within the window.
+
+WINDOW = 1000
+
+
+@st.composite
+def _inputs(draw: st.DrawFn) -> list[list[list[int]]]:
+    inputs = []
+    for _ in range(draw(st.integers(1, 4))):
+        stamps = sorted(draw(st.lists(st.integers(0, 20_000), max_size=60)))
+        # Disorder smaller than the window: jitter each timestamp within it.
+        jittered = [ts + draw(st.integers(0, WINDOW - 1)) for ts in stamps]
+        cuts = sorted(draw(st.lists(st.integers(0, len(jittered)), max_size=6)))
+        batches = [jittered[a:b] for a, b in zip([0, *cuts], [*cuts, len(jittered)],
+                                                  strict=True)]
+        inputs.append(batches)
+    return inputs
+
+
+@settings(max_examples=200, deadline=None)
+@given(_inputs(), st.integers(1, 50))
+def test_merge_is_a_stable_sort(inputs: list[list[list[int]]], batch_records: int) -> None:
+    sources = [(f"in{pid}", source(pid, batches)) for pid, batches in enumerate(inputs)]
+    records, notices, merger = run(sources, MergeOptions(window_ns=WINDOW,
+                                                         batch_records=batch_records))
+    everything = [r for _, batches in sources for batch in batches for r in batch]
+    expected = sorted(everything, key=lambda r: (r.timestamp_ns, r.pid,
+                                                 r.payload.nr))  # type: ignore[union-attr]
+    assert notices == []
+    assert ids(records) == ids(expected)
+    assert merger.held == 0
+
+
+def test_merged_events_feed_the_summary_and_chrome_stages() -> None:
+    import json
+
+    from ktrdump._chrome import write_chrome
+    from ktrdump._summary import summarize
+
+    skipped = ktrdump.Skipped(4096, 2, 100, "batch payload checksum mismatch")
+    a: list[list[Record] | ktrdump.Skipped] = [*source(1, [[1000, 2000]]), skipped,
+                                               *source(1, [[500, 3000]])]
+    b = source(2, [[1500, 2500]])
+
+    seen: list[object] = []
+    summary = summarize(Merger([("a", a), ("b", b)], MergeOptions(window_ns=0)),
+                        on_notice=seen.append)
+    assert summary.skipped_batches == 2
+    assert [type(n).__name__ for n in seen] == ["SourcedSkipped", "Late"]
+    assert sum(row.calls for row in summary.rows()) == 6
+
+    out = io.StringIO()
+    write_chrome(Merger([("a", a), ("b", b)], MergeOptions(window_ns=0)), out)
+    names = [e["name"] for e in json.loads(out.getvalue()) if e.get("s") == "g"]
+    assert names == ["skipped 2 damaged batches", "1 records out of order"]
