@@ -442,3 +442,54 @@ def test_a_failing_consumer_leaves_no_tracee_stopped() -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+THREAD_CHURN = """
+    import os, sys, threading
+    count = [0]
+    def short():
+        os.getppid()
+    def churn():
+        while True:
+            threads = [threading.Thread(target=short) for _ in range(3)]
+            for t in threads: t.start()
+            for t in threads: t.join()
+            count[0] += 1
+    threading.Thread(target=churn, daemon=True).start()
+    threading.Thread(target=churn, daemon=True).start()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print(count[0], flush=True)
+"""
+
+
+def test_attach_races_threads_that_come_and_go() -> None:
+    target = subprocess.Popen([PYTHON, "-c", textwrap.dedent(THREAD_CHURN)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert target.stdout is not None and target.stdout.readline() == "ready\n"
+        control = Control()
+        control.attach([target.pid])
+        # every thread that exists now is ours: seized, or auto-attached at its clone
+        for tid in threads_of(target.pid):
+            assert tracer_of(tid) in (os.getpid(), -1)  # -1: it has just exited
+        clones = 0
+
+        def consumer(event: Event) -> None:
+            nonlocal clones
+            if isinstance(event, ProcessEvent) and event.kind is Lifecycle.CLONE:
+                assert event.thread
+                clones += 1
+                if clones == 30:
+                    control.request_stop("seen enough")
+
+        result = control.run(consumer)
+        assert result.stop_reason == "seen enough" and result.lost == 0
+        assert not control.tracees
+        for tid in threads_of(target.pid):
+            assert tracer_of(tid) in (0, -1)
+        first = ask_counter(target)
+        wait_until(lambda: ask_counter(target) > first, "the churn to go on")
+    finally:
+        target.kill()
+        target.wait()
