@@ -37,8 +37,9 @@ Guarantees:
 - The only exceptions iteration raises are ``InputError`` (an I/O error while
   reading); ``open`` raises ``InputError`` or ``TraceFormatError``.
 
-Does not: follow a growing file (a torn tail is reported, not waited for),
-name or format anything (see ``_model`` and ``_describe``), or seek.
+Does not: follow a growing file by itself (a torn tail is reported, not
+waited for; ``_follow`` gives it a stream that waits), name or format
+anything (see ``_model`` and ``_describe``), or seek.
 """
 
 from __future__ import annotations
@@ -164,7 +165,9 @@ class TraceReader:
 
     @property
     def live(self) -> bool:
-        """Whether the input is a pipe, socket or terminal rather than a regular file."""
+        """Whether the input is a pipe, socket or terminal, or a followed file (``_follow``)."""
+        if getattr(self._stream, "following", False):
+            return True
         try:
             return not stat.S_ISREG(os.fstat(self._stream.fileno()).st_mode)
         except (AttributeError, OSError, ValueError):

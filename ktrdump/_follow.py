@@ -1,0 +1,246 @@
+"""Follow a growing trace, as ``tail -f`` does (``ktrdump -l``).
+
+``Follower(source)`` reads a trace file and, at its end, waits for more
+instead of ending: records the recorder appends come out within one poll
+interval (25 ms by default; the goal is 100 ms) of being written. It reads
+through the ordinary reader (``_reader.TraceReader``) over a stream that
+waits, so every reading guarantee holds (damage is skipped and reported,
+memory is bounded).
+
+Ends:
+
+- ``stop()`` (any thread; ``stop_on_sigint()`` makes Ctrl-C call it): the
+  iteration ends quietly within one poll interval, without a notice, even in
+  the middle of a batch (the partial batch is not shown).
+- a pipe, a socket or standard input: at end of input (the writer closed
+  it), exactly like the reader without follow. Waiting uses ``select`` with
+  the poll interval, so ``stop()`` works there too.
+- the file is truncated (shorter than what was read) or replaced (its path
+  now names another file: log rotation, a new recording with the same name):
+  a ``FollowEnded`` event (one line: ``describe()``) ends the iteration. ktr
+  does not reopen: a replaced trace is a different recording, whose header
+  the records read so far do not belong to. A file that is only removed
+  (unlinked) is still followed through the open descriptor, as ``tail -f``.
+
+A torn tail is not an error while following: the writer appends whole
+batches, so a partial batch at the end is waited for (the reader's ``fill``
+simply asks for the rest). A missing file is an error at once (``InputError``,
+as without follow); an empty file is waited on until its header arrives.
+
+Guarantees: events are exactly the reader's (``list[Record]`` batches and
+``Skipped`` notices), plus at most one final ``FollowEnded``; no busy
+waiting (one ``fstat`` per poll interval while idle). Does not: reopen
+rotated files, use inotify, or follow several files at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import stat
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import FrameType, TracebackType
+from typing import NamedTuple
+
+from formats import FileHeader
+
+from ._reader import STDIN_NAME, Event, TraceReader
+from .errors import InputError
+
+#: Seconds between two looks at an input that has no new data.
+DEFAULT_POLL_INTERVAL = 0.025
+
+
+@dataclass(frozen=True)
+class FollowOptions:
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+
+    def __post_init__(self) -> None:
+        if not 0 < self.poll_interval <= 1:
+            raise ValueError("the poll interval must be in (0, 1] seconds")
+
+
+class FollowEnded(NamedTuple):
+    """Following stopped because the file was truncated or replaced."""
+
+    source: str
+    reason: str  # "file truncated", "file replaced"
+
+    def describe(self) -> str:
+        return f"{self.source}: {self.reason}; stopped following"
+
+
+class _Stopped(Exception):
+    """Raised through the reader when ``stop()`` was called; ends the iteration quietly."""
+
+
+class _WaitingFile:
+    """A regular file read as a stream that waits at its end (``TraceReader`` reads it)."""
+
+    following = True
+
+    def __init__(self, path: str, fd: int, options: FollowOptions, stop: threading.Event) -> None:
+        self.name = path
+        self._fd = fd
+        self._poll = options.poll_interval
+        self._stop = stop
+        self._position = 0
+        opened = os.fstat(fd)
+        self._identity = (opened.st_dev, opened.st_ino)
+        self.ended: str | None = None  # why following ended, when it did on its own
+
+    def read(self, size: int = -1) -> bytes:
+        """At least one byte, or b"" when following ends; raises ``_Stopped`` on stop()."""
+        while True:
+            if self._stop.is_set():
+                raise _Stopped
+            data = os.read(self._fd, size if size > 0 else 1 << 20)
+            if data:
+                self._position += len(data)
+                return data
+            self.ended = self._gone()
+            if self.ended is not None:
+                return b""
+            self._stop.wait(self._poll)
+
+    def _gone(self) -> str | None:
+        if os.fstat(self._fd).st_size < self._position:
+            return "file truncated"
+        try:
+            now = os.stat(self.name)
+        except FileNotFoundError:
+            return None  # unlinked: keep following the descriptor, as tail -f does
+        if (now.st_dev, now.st_ino) != self._identity:
+            return "file replaced"
+        return None
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+class _WaitingPipe:
+    """A pipe (or socket, terminal) read with ``select``, so ``stop()`` is seen while idle."""
+
+    following = True
+    ended: str | None = None
+
+    def __init__(self, name: str, fd: int, options: FollowOptions, stop: threading.Event,
+                 owns_fd: bool) -> None:
+        self.name = name
+        self._fd = fd
+        self._poll = options.poll_interval
+        self._stop = stop
+        self._owns_fd = owns_fd
+
+    def read(self, size: int = -1) -> bytes:
+        while True:
+            if self._stop.is_set():
+                raise _Stopped
+            ready, _, _ = select.select([self._fd], [], [], self._poll)
+            if ready:
+                return os.read(self._fd, size if size > 0 else 1 << 20)  # b"": writer closed
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        if self._owns_fd:
+            os.close(self._fd)
+
+
+class Follower:
+    """A followed trace: iterate ``events()``; ``stop()`` ends it (see the module docstring)."""
+
+    def __init__(self, source: str | os.PathLike[str], options: FollowOptions | None = None
+                 ) -> None:
+        self.options = options or FollowOptions()
+        self._stop = threading.Event()
+        path = os.fspath(source)
+        self.stream: _WaitingFile | _WaitingPipe
+        if path == "-":
+            self.name = STDIN_NAME
+            self.stream = _WaitingPipe(STDIN_NAME, sys.stdin.fileno(), self.options,
+                                       self._stop, owns_fd=False)
+        else:
+            self.name = path
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError as error:
+                raise InputError(path, error.strerror or str(error)) from None
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                self.stream = _WaitingFile(path, fd, self.options, self._stop)
+            else:
+                self.stream = _WaitingPipe(path, fd, self.options, self._stop, owns_fd=True)
+        self.reader: TraceReader | None = None  # once the header has been read
+
+    @property
+    def header(self) -> FileHeader | None:
+        """The trace's file header, once ``events()`` has read it."""
+        return None if self.reader is None else self.reader.header
+
+    def stop(self) -> None:
+        """End ``events()`` within one poll interval (thread-safe, signal-safe)."""
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def events(self) -> Iterator[Event | FollowEnded]:
+        """The reader's events as the file grows; then a ``FollowEnded`` if it was cut or replaced.
+
+        Waits for the file header first. Raises what ``open_trace`` raises for
+        a file that is not a trace (``TraceFormatError``) and ``InputError``
+        for an I/O error.
+        """
+        try:
+            if self.reader is None:
+                self.reader = TraceReader(self.stream, self.name)  # type: ignore[arg-type]
+            yield from self.reader.events()
+        except _Stopped:
+            return
+        if self.stream.ended is not None:
+            yield FollowEnded(self.name, self.stream.ended)
+
+    @contextlib.contextmanager
+    def stop_on_sigint(self) -> Iterator[None]:
+        """While inside, SIGINT (Ctrl-C) calls ``stop()`` instead of raising KeyboardInterrupt.
+
+        Only in the main thread (where Python runs signal handlers); elsewhere
+        it does nothing. The previous handler is restored on exit.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def on_sigint(signum: int, frame: FrameType | None) -> None:
+            self.stop()
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def __enter__(self) -> Follower:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+
+def follow(source: str | os.PathLike[str], options: FollowOptions | None = None) -> Follower:
+    """Follow ``source`` (a path, or ``"-"`` for standard input); see ``Follower``."""
+    return Follower(source, options)
