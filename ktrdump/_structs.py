@@ -1,0 +1,856 @@
+r"""Decode STRUCT records: the bytes of a structure a syscall argument pointed to.
+
+``decode_struct(name, abi, data)`` renders them as strace does::
+
+    stat       {st_mode=S_IFREG|0644, st_size=4096, ...}        (verbose: every field)
+    timespec   {tv_sec=1, tv_nsec=500000000}
+    sockaddr   {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}
+    fds        [3, 4]
+    sigaction  {sa_handler=SIG_IGN, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x401000}
+    rlimit     {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}
+
+and ``struct_fields(name, abi, data)`` gives the same fields as raw values
+(``{"fd0": 3, "fd1": 4}``, ``{"sa_family": 2, "sin_port": 80, "sin_addr":
+"127.0.0.1"}``) for JSON output and for tracking descriptors.
+
+Names are those of ``formats.linux.STRUCT_CAPTURES``: stat, stat64, oldstat,
+statx, statfs, statfs64, timespec, timespec64, timeval, sockaddr, fds, sigset,
+old_sigset, sigaction, old_sigaction, rlimit, rlimit64, utsname, old_utsname,
+oldold_utsname; and ``NAME[N]`` for an array of N of them (``timespec[2]``).
+
+Guarantees:
+
+- Layouts are the kernel's, per ABI, from the uapi headers named beside each
+  (x86_64 and x32 share the 64-bit ones except where x32's calls are the
+  compat ones: sigaction); the tests check them against structures the
+  kernel filled, from Python (x86_64) and from a freestanding i386 program.
+- Never raises, whatever the bytes, name or ABI. Data shorter than the
+  layout renders the fields it holds completely, then ``...`` and a comment
+  ``/* truncated: 20 of 144 bytes */``; data holding no whole field, and
+  any name this module does not know, render as a quoted string of ``\xNN``
+  bytes (with the same comment when short). Bytes past a fixed layout are
+  ignored. An unknown ABI is taken as x86_64.
+- ``struct_fields`` answers None for an unknown name or data holding no
+  whole field; otherwise the fields the data holds completely (a short
+  structure simply lacks the rest). Integers are the raw values; strings
+  (addresses, paths, utsname fields) are text, non-UTF-8 bytes as ``\xNN``.
+
+Does not: follow pointers inside structures (sigaction's handler is an
+address), decode every address family (others print their bytes as
+``sa_data``), or know the C library's structures (``struct stat`` is the
+kernel's, which for i386 ``stat64`` and ``newfstatat`` differs from glibc's).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import NamedTuple
+
+from ._flags import ADDRESS_FAMILIES, Table, decode_sigset, render_flags, render_mode
+
+FieldValue = int | str
+Fields = dict[str, FieldValue]
+
+_ABI_I386 = 2  # formats.Abi values
+_ABI_X32 = 3
+
+# --------------------------------------------------------------------------- layouts
+
+
+class _Field(NamedTuple):
+    name: str
+    offset: int
+    code: str  # a struct module code, little-endian
+
+
+class _Layout:
+    """A fixed layout: fields at offsets; ``size`` the structure's full size."""
+
+    __slots__ = ("_codes", "_names", "_whole", "fields", "size")
+
+    def __init__(self, size: int, *fields: tuple[str, int, str]) -> None:
+        self.size = size
+        self.fields = tuple(_Field(*field) for field in fields)
+        self._names = tuple(field.name for field in self.fields)
+        self._codes = tuple(struct.Struct("<" + field.code) for field in self.fields)
+        # One struct for the whole layout: fields with pad bytes between them.
+        parts = []
+        position = 0
+        for field, codec in zip(self.fields, self._codes, strict=True):
+            if field.offset < position:
+                raise ValueError(f"layout field {field.name} overlaps the one before it")
+            parts.append(f"{field.offset - position}x{field.code}")
+            position = field.offset + codec.size
+        self._whole = struct.Struct("<" + "".join(parts))
+
+    def decode(self, data: bytes) -> Fields:
+        """The fields ``data`` holds completely."""
+        if len(data) >= self._whole.size:
+            return dict(zip(self._names, self._whole.unpack_from(data), strict=True))
+        fields: Fields = {}
+        for field, codec in zip(self.fields, self._codes, strict=True):
+            if field.offset + codec.size <= len(data):
+                fields[field.name] = codec.unpack_from(data, field.offset)[0]
+        return fields
+
+
+# arch/x86/include/uapi/asm/stat.h, 64-bit: struct stat (x86_64 and x32).
+_STAT_64 = _Layout(
+    144,
+    ("st_dev", 0, "Q"), ("st_ino", 8, "Q"), ("st_nlink", 16, "Q"), ("st_mode", 24, "I"),
+    ("st_uid", 28, "I"), ("st_gid", 32, "I"), ("st_rdev", 40, "Q"), ("st_size", 48, "q"),
+    ("st_blksize", 56, "q"), ("st_blocks", 64, "q"), ("st_atime", 72, "q"),
+    ("st_atime_nsec", 80, "Q"), ("st_mtime", 88, "q"), ("st_mtime_nsec", 96, "Q"),
+    ("st_ctime", 104, "q"), ("st_ctime_nsec", 112, "Q"),
+)
+# The same header, __i386__: the "new" struct stat of i386 stat/lstat/fstat
+# (the x86_64 kernel's struct compat_stat, arch/x86/include/asm/compat.h).
+_STAT_32 = _Layout(
+    64,
+    ("st_dev", 0, "I"), ("st_ino", 4, "I"), ("st_mode", 8, "H"), ("st_nlink", 10, "H"),
+    ("st_uid", 12, "H"), ("st_gid", 14, "H"), ("st_rdev", 16, "I"), ("st_size", 20, "I"),
+    ("st_blksize", 24, "I"), ("st_blocks", 28, "I"), ("st_atime", 32, "i"),
+    ("st_atime_nsec", 36, "I"), ("st_mtime", 40, "i"), ("st_mtime_nsec", 44, "I"),
+    ("st_ctime", 48, "i"), ("st_ctime_nsec", 52, "I"),
+)
+# The same header, __i386__: struct stat64 (packed, 96 bytes); st_ino is the
+# 64-bit one at the end (__st_ino at 12 holds its low 32 bits).
+_STAT64 = _Layout(
+    96,
+    ("st_dev", 0, "Q"), ("st_mode", 16, "I"), ("st_nlink", 20, "I"), ("st_uid", 24, "I"),
+    ("st_gid", 28, "I"), ("st_rdev", 32, "Q"), ("st_size", 44, "q"), ("st_blksize", 52, "I"),
+    ("st_blocks", 56, "Q"), ("st_atime", 64, "i"), ("st_atime_nsec", 68, "I"),
+    ("st_mtime", 72, "i"), ("st_mtime_nsec", 76, "I"), ("st_ctime", 80, "i"),
+    ("st_ctime_nsec", 84, "I"), ("st_ino", 88, "Q"),
+)
+# The same header: struct __old_kernel_stat (i386 oldstat/oldlstat/oldfstat).
+_OLDSTAT = _Layout(
+    32,
+    ("st_dev", 0, "H"), ("st_ino", 2, "H"), ("st_mode", 4, "H"), ("st_nlink", 6, "H"),
+    ("st_uid", 8, "H"), ("st_gid", 10, "H"), ("st_rdev", 12, "H"), ("st_size", 16, "I"),
+    ("st_atime", 20, "i"), ("st_mtime", 24, "i"), ("st_ctime", 28, "i"),
+)
+# include/uapi/linux/stat.h: struct statx (the same on every ABI).
+_STATX = _Layout(
+    256,
+    ("stx_mask", 0, "I"), ("stx_blksize", 4, "I"), ("stx_attributes", 8, "Q"),
+    ("stx_nlink", 16, "I"), ("stx_uid", 20, "I"), ("stx_gid", 24, "I"),
+    ("stx_mode", 28, "H"), ("stx_ino", 32, "Q"), ("stx_size", 40, "Q"),
+    ("stx_blocks", 48, "Q"), ("stx_attributes_mask", 56, "Q"),
+    ("stx_atime", 64, "q"), ("stx_atime_nsec", 72, "I"),
+    ("stx_btime", 80, "q"), ("stx_btime_nsec", 88, "I"),
+    ("stx_ctime", 96, "q"), ("stx_ctime_nsec", 104, "I"),
+    ("stx_mtime", 112, "q"), ("stx_mtime_nsec", 120, "I"),
+    ("stx_rdev_major", 128, "I"), ("stx_rdev_minor", 132, "I"),
+    ("stx_dev_major", 136, "I"), ("stx_dev_minor", 140, "I"), ("stx_mnt_id", 144, "Q"),
+    ("stx_dio_mem_align", 152, "I"), ("stx_dio_offset_align", 156, "I"),
+    ("stx_subvol", 160, "Q"), ("stx_atomic_write_unit_min", 168, "I"),
+    ("stx_atomic_write_unit_max", 172, "I"), ("stx_atomic_write_segments_max", 176, "I"),
+    ("stx_dio_read_offset_align", 180, "I"), ("stx_atomic_write_unit_max_opt", 184, "I"),
+)
+
+
+def _statfs_layout(size: int, word: str, count: str) -> _Layout:
+    # include/uapi/asm-generic/statfs.h: f_type, f_bsize are __statfs_word;
+    # the counts __statfs_word (statfs) or __u64 (statfs64); f_fsid two ints.
+    word_size = struct.calcsize(word)
+    count_size = struct.calcsize(count)
+    offset = 2 * word_size
+    fields: list[tuple[str, int, str]] = [("f_type", 0, word), ("f_bsize", word_size, word)]
+    for name in ("f_blocks", "f_bfree", "f_bavail", "f_files", "f_ffree"):
+        fields.append((name, offset, count))
+        offset += count_size
+    fields += [("f_fsid_0", offset, "i"), ("f_fsid_1", offset + 4, "i")]
+    offset += 8
+    for name in ("f_namelen", "f_frsize", "f_flags"):
+        fields.append((name, offset, word))
+        offset += word_size
+    return _Layout(size, *fields)
+
+
+_STATFS_64 = _statfs_layout(120, "Q", "Q")  # __statfs_word = __kernel_long_t
+_STATFS_32 = _statfs_layout(64, "I", "I")
+_STATFS64 = _statfs_layout(84, "I", "Q")  # i386 statfs64 (compat_statfs64 packed to 84)
+
+# include/uapi/linux/time_types.h __kernel_timespec; include/vdso/time32.h old_timespec32
+_TIMESPEC_64 = _Layout(16, ("tv_sec", 0, "q"), ("tv_nsec", 8, "q"))
+_TIMESPEC_32 = _Layout(8, ("tv_sec", 0, "i"), ("tv_nsec", 4, "i"))
+# include/uapi/linux/time.h struct timeval (old_timeval32 on i386)
+_TIMEVAL_64 = _Layout(16, ("tv_sec", 0, "q"), ("tv_usec", 8, "q"))
+_TIMEVAL_32 = _Layout(8, ("tv_sec", 0, "i"), ("tv_usec", 4, "i"))
+# int[2]
+_FDS = _Layout(8, ("fd0", 0, "i"), ("fd1", 4, "i"))
+# The kernel's struct sigaction (arch/x86/include/asm/signal.h, not the uapi
+# one): handler, flags, restorer, then the 64-bit mask. i386 and x32 use
+# include/linux/compat.h's struct compat_sigaction: 32-bit words, the same order.
+_SIGACTION_64 = _Layout(
+    32, ("sa_handler", 0, "Q"), ("sa_flags", 8, "Q"), ("sa_restorer", 16, "Q"),
+    ("sa_mask", 24, "Q"),
+)
+_SIGACTION_32 = _Layout(
+    20, ("sa_handler", 0, "I"), ("sa_flags", 4, "I"), ("sa_restorer", 8, "I"),
+    ("sa_mask", 12, "Q"),
+)
+# arch/x86/include/asm/signal.h struct old_sigaction (i386 sigaction): the
+# 32-bit mask comes second.
+_OLD_SIGACTION = _Layout(
+    16, ("sa_handler", 0, "I"), ("sa_mask", 4, "I"), ("sa_flags", 8, "I"),
+    ("sa_restorer", 12, "I"),
+)
+_SIGSET = _Layout(8, ("mask", 0, "Q"))
+_OLD_SIGSET = _Layout(4, ("mask", 0, "I"))
+# include/uapi/asm-generic/resource.h struct rlimit (two longs); linux/resource.h rlimit64
+_RLIMIT_64 = _Layout(16, ("rlim_cur", 0, "Q"), ("rlim_max", 8, "Q"))
+_RLIMIT_32 = _Layout(8, ("rlim_cur", 0, "I"), ("rlim_max", 4, "I"))
+
+
+class _Strings:
+    """NUL-padded character arrays of one length (include/uapi/linux/utsname.h)."""
+
+    __slots__ = ("length", "names", "size")
+
+    def __init__(self, length: int, *names: str) -> None:
+        self.length = length
+        self.names = names
+        self.size = length * len(names)
+
+    def decode(self, data: bytes) -> Fields:
+        fields: Fields = {}
+        for index, name in enumerate(self.names):
+            start = index * self.length
+            if start + self.length > len(data):
+                break
+            fields[name] = _text(data[start:start + self.length].split(b"\0", 1)[0])
+        return fields
+
+
+_UTS_FIELDS = ("sysname", "nodename", "release", "version", "machine", "domainname")
+_UTSNAME = _Strings(65, *_UTS_FIELDS)  # struct new_utsname
+_OLD_UTSNAME = _Strings(65, *_UTS_FIELDS[:5])  # struct old_utsname
+_OLDOLD_UTSNAME = _Strings(9, *_UTS_FIELDS[:5])  # struct oldold_utsname
+
+# --------------------------------------------------------------------------- values
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "backslashreplace")
+
+
+_QUOTE_ESCAPES = {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\t"): "\\t",
+                  ord("\r"): "\\r"}
+
+
+def _quote(data: bytes) -> str:
+    r"""A C string literal: printable ASCII as is, other bytes ``\xNN``."""
+    out = []
+    for byte in data:
+        if byte in _QUOTE_ESCAPES:
+            out.append(_QUOTE_ESCAPES[byte])
+        elif 0x20 <= byte < 0x7F:
+            out.append(chr(byte))
+        else:
+            out.append(f"\\x{byte:02x}")
+    return '"' + "".join(out) + '"'
+
+
+def _hex_string(data: bytes) -> str:
+    return '"' + "".join(f"\\x{byte:02x}" for byte in data) + '"'
+
+
+def _c_hex(value: int) -> str:
+    return hex(value) if value else "0"
+
+
+def _makedev(dev: int) -> str:
+    # glibc's gnu_dev_major/minor: reads both the kernel's new_encode_dev
+    # (x86_64 stat, stat64) and old_encode_dev (i386 stat) numbers.
+    major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF)
+    minor = (dev & 0xFF) | ((dev >> 12) & ~0xFF)
+    return f"makedev({_c_hex(major)}, {_c_hex(minor)})"
+
+
+def _time(seconds: int, nanoseconds: int | None, verbose: bool) -> str:
+    if not verbose:
+        return str(seconds)
+    try:
+        moment = datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return str(seconds)
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if nanoseconds is not None and 0 <= nanoseconds < 1_000_000_000:
+        stamp += f".{nanoseconds:09d}"
+    return f"{seconds} /* {stamp}+0000 */"
+
+
+# --------------------------------------------------------------------------- renderers
+# Each takes the decoded fields (possibly incomplete), the ABI and verbosity,
+# and returns the parts inside the braces plus whether the form is abbreviated.
+
+_Parts = tuple[list[str], bool]
+
+
+def _put(parts: list[str], fields: Fields, name: str, render: Callable[[int], str] = str) -> None:
+    value = fields.get(name)
+    if isinstance(value, int):
+        parts.append(f"{name}={render(value)}")
+
+
+_S_IFMT, _S_IFCHR, _S_IFBLK = 0o170000, 0o020000, 0o060000
+
+
+def _is_device(fields: Fields, key: str) -> bool:
+    mode = fields.get(key)
+    return isinstance(mode, int) and mode & _S_IFMT in (_S_IFCHR, _S_IFBLK)
+
+
+def _render_stat(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    parts: list[str] = []
+    device = _is_device(fields, "st_mode")
+    if not verbose:
+        _put(parts, fields, "st_mode", render_mode)
+        _put(parts, fields, "st_rdev" if device else "st_size", _makedev if device else str)
+        return parts, True
+    _put(parts, fields, "st_dev", _makedev)
+    _put(parts, fields, "st_ino")
+    _put(parts, fields, "st_mode", render_mode)
+    for name in ("st_nlink", "st_uid", "st_gid", "st_blksize", "st_blocks"):
+        _put(parts, fields, name)
+    _put(parts, fields, "st_rdev" if device else "st_size", _makedev if device else str)
+    for stamp in ("st_atime", "st_mtime", "st_ctime"):
+        seconds = fields.get(stamp)
+        nanoseconds = fields.get(stamp + "_nsec")
+        if isinstance(seconds, int):
+            exact = nanoseconds if isinstance(nanoseconds, int) else None
+            parts.append(f"{stamp}={_time(seconds, exact, True)}")
+        _put(parts, fields, stamp + "_nsec")
+    return parts, False
+
+
+# include/uapi/linux/stat.h
+_STATX_MASK: Table = (
+    ("STATX_BASIC_STATS", 0x7FF), ("STATX_TYPE", 0x1), ("STATX_MODE", 0x2),
+    ("STATX_NLINK", 0x4), ("STATX_UID", 0x8), ("STATX_GID", 0x10), ("STATX_ATIME", 0x20),
+    ("STATX_MTIME", 0x40), ("STATX_CTIME", 0x80), ("STATX_INO", 0x100),
+    ("STATX_SIZE", 0x200), ("STATX_BLOCKS", 0x400), ("STATX_BTIME", 0x800),
+    ("STATX_MNT_ID", 0x1000), ("STATX_DIOALIGN", 0x2000), ("STATX_MNT_ID_UNIQUE", 0x4000),
+    ("STATX_SUBVOL", 0x8000), ("STATX_WRITE_ATOMIC", 0x10000),
+    ("STATX_DIO_READ_ALIGN", 0x20000), ("STATX__RESERVED", 0x80000000),
+)
+_STATX_ATTRIBUTES: Table = (
+    ("STATX_ATTR_COMPRESSED", 0x4), ("STATX_ATTR_IMMUTABLE", 0x10),
+    ("STATX_ATTR_APPEND", 0x20), ("STATX_ATTR_NODUMP", 0x40),
+    ("STATX_ATTR_ENCRYPTED", 0x800), ("STATX_ATTR_AUTOMOUNT", 0x1000),
+    ("STATX_ATTR_MOUNT_ROOT", 0x2000), ("STATX_ATTR_VERITY", 0x100000),
+    ("STATX_ATTR_DAX", 0x200000), ("STATX_ATTR_WRITE_ATOMIC", 0x400000),
+)
+
+
+def _render_statx(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    parts: list[str] = []
+    _put(parts, fields, "stx_mask", lambda value: render_flags(_STATX_MASK, value))
+    if verbose:
+        _put(parts, fields, "stx_blksize")
+    _put(parts, fields, "stx_attributes", lambda value: render_flags(_STATX_ATTRIBUTES, value))
+    if not verbose:
+        _put(parts, fields, "stx_mode", render_mode)
+        _put(parts, fields, "stx_size")
+        return parts, True
+    for name in ("stx_nlink", "stx_uid", "stx_gid"):
+        _put(parts, fields, name)
+    _put(parts, fields, "stx_mode", render_mode)
+    for name in ("stx_ino", "stx_size", "stx_blocks"):
+        _put(parts, fields, name)
+    _put(parts, fields, "stx_attributes_mask",
+         lambda value: render_flags(_STATX_ATTRIBUTES, value))
+    for stamp in ("stx_atime", "stx_btime", "stx_ctime", "stx_mtime"):
+        seconds = fields.get(stamp)
+        nanoseconds = fields.get(stamp + "_nsec")
+        if isinstance(seconds, int) and isinstance(nanoseconds, int):
+            parts.append(f"{stamp}={{tv_sec={_time(seconds, nanoseconds, True)}, "
+                         f"tv_nsec={nanoseconds}}}")
+    for name in ("stx_rdev_major", "stx_rdev_minor", "stx_dev_major", "stx_dev_minor",
+                 "stx_mnt_id", "stx_dio_mem_align", "stx_dio_offset_align", "stx_subvol",
+                 "stx_atomic_write_unit_min", "stx_atomic_write_unit_max",
+                 "stx_atomic_write_segments_max", "stx_dio_read_offset_align",
+                 "stx_atomic_write_unit_max_opt"):
+        _put(parts, fields, name)
+    return parts, False
+
+
+# include/uapi/linux/magic.h (EXT3/EXT4 share EXT2's number)
+_FS_MAGICS: Mapping[int, str] = MappingProxyType({value: name for name, value in (
+    ("ADFS_SUPER_MAGIC", 0xADF5), ("AFFS_SUPER_MAGIC", 0xADFF),
+    ("AFS_SUPER_MAGIC", 0x5346414F), ("AUTOFS_SUPER_MAGIC", 0x0187),
+    ("CEPH_SUPER_MAGIC", 0x00C36400), ("CODA_SUPER_MAGIC", 0x73757245),
+    ("CRAMFS_MAGIC", 0x28CD3D45), ("DEBUGFS_MAGIC", 0x64626720),
+    ("SECURITYFS_MAGIC", 0x73636673), ("SELINUX_MAGIC", 0xF97CFF8C),
+    ("SMACK_MAGIC", 0x43415D53), ("RAMFS_MAGIC", 0x858458F6), ("TMPFS_MAGIC", 0x01021994),
+    ("HUGETLBFS_MAGIC", 0x958458F6), ("SQUASHFS_MAGIC", 0x73717368),
+    ("ECRYPTFS_SUPER_MAGIC", 0xF15F), ("EFS_SUPER_MAGIC", 0x414A53),
+    ("EXT2_SUPER_MAGIC", 0xEF53), ("XENFS_SUPER_MAGIC", 0xABBA1974),
+    ("BTRFS_SUPER_MAGIC", 0x9123683E), ("NILFS_SUPER_MAGIC", 0x3434),
+    ("F2FS_SUPER_MAGIC", 0xF2F52010), ("HPFS_SUPER_MAGIC", 0xF995E849),
+    ("ISOFS_SUPER_MAGIC", 0x9660), ("JFFS2_SUPER_MAGIC", 0x72B6),
+    ("XFS_SUPER_MAGIC", 0x58465342), ("PSTOREFS_MAGIC", 0x6165676C),
+    ("EFIVARFS_MAGIC", 0xDE5E81E4), ("HOSTFS_SUPER_MAGIC", 0x00C0FFEE),
+    ("OVERLAYFS_SUPER_MAGIC", 0x794C7630), ("FUSE_SUPER_MAGIC", 0x65735546),
+    ("MINIX_SUPER_MAGIC", 0x137F), ("MINIX2_SUPER_MAGIC", 0x2468),
+    ("MINIX3_SUPER_MAGIC", 0x4D5A), ("MSDOS_SUPER_MAGIC", 0x4D44),
+    ("EXFAT_SUPER_MAGIC", 0x2011BAB0), ("NCP_SUPER_MAGIC", 0x564C),
+    ("NFS_SUPER_MAGIC", 0x6969), ("OCFS2_SUPER_MAGIC", 0x7461636F),
+    ("OPENPROM_SUPER_MAGIC", 0x9FA1), ("QNX4_SUPER_MAGIC", 0x002F),
+    ("QNX6_SUPER_MAGIC", 0x68191122), ("AFS_FS_MAGIC", 0x6B414653),
+    ("REISERFS_SUPER_MAGIC", 0x52654973), ("SMB_SUPER_MAGIC", 0x517B),
+    ("CIFS_SUPER_MAGIC", 0xFF534D42), ("SMB2_SUPER_MAGIC", 0xFE534D42),
+    ("CGROUP_SUPER_MAGIC", 0x27E0EB), ("CGROUP2_SUPER_MAGIC", 0x63677270),
+    ("RDTGROUP_SUPER_MAGIC", 0x7655821), ("TRACEFS_MAGIC", 0x74726163),
+    ("V9FS_MAGIC", 0x01021997), ("BDEVFS_MAGIC", 0x62646576), ("DAXFS_MAGIC", 0x64646178),
+    ("BINFMTFS_MAGIC", 0x42494E4D), ("DEVPTS_SUPER_MAGIC", 0x1CD1),
+    ("BINDERFS_SUPER_MAGIC", 0x6C6F6F70), ("FUTEXFS_SUPER_MAGIC", 0xBAD1DEA),
+    ("PIPEFS_MAGIC", 0x50495045), ("PROC_SUPER_MAGIC", 0x9FA0), ("SOCKFS_MAGIC", 0x534F434B),
+    ("SYSFS_MAGIC", 0x62656572), ("ANON_INODE_FS_MAGIC", 0x09041934),
+    ("NSFS_MAGIC", 0x6E736673), ("BPF_FS_MAGIC", 0xCAFE4A11), ("AAFS_MAGIC", 0x5A3C69F0),
+    ("ZONEFS_MAGIC", 0x5A4F4653), ("UDF_SUPER_MAGIC", 0x15013346),
+    ("DMA_BUF_MAGIC", 0x444D4142), ("DEVMEM_MAGIC", 0x454D444D),
+    ("SECRETMEM_MAGIC", 0x5345434D),
+)})
+# include/linux/statfs.h ST_* (glibc bits/statvfs.h, but for ST_VALID)
+_STATFS_FLAGS: Table = (
+    ("ST_RDONLY", 0x1), ("ST_NOSUID", 0x2), ("ST_NODEV", 0x4), ("ST_NOEXEC", 0x8),
+    ("ST_SYNCHRONOUS", 0x10), ("ST_VALID", 0x20), ("ST_MANDLOCK", 0x40),
+    ("ST_NOSYMFOLLOW", 0x100), ("ST_NOATIME", 0x400), ("ST_NODIRATIME", 0x800),
+    ("ST_RELATIME", 0x1000),
+)
+
+
+def _render_statfs(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    # strace prints struct statfs whole, verbose or not.
+    parts: list[str] = []
+    _put(parts, fields, "f_type", lambda value: _FS_MAGICS.get(value) or hex(value))
+    for name in ("f_bsize", "f_blocks", "f_bfree", "f_bavail", "f_files", "f_ffree"):
+        _put(parts, fields, name)
+    first, second = fields.get("f_fsid_0"), fields.get("f_fsid_1")
+    if isinstance(first, int) and isinstance(second, int):
+        parts.append(f"f_fsid={{val=[{first:#x}, {second:#x}]}}")
+    _put(parts, fields, "f_namelen")
+    _put(parts, fields, "f_frsize")
+    _put(parts, fields, "f_flags", lambda value: render_flags(_STATFS_FLAGS, value))
+    return parts, False
+
+
+_UTIME_NOW, _UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2  # include/linux/stat.h
+
+
+def _render_timespec(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    parts: list[str] = []
+    _put(parts, fields, "tv_sec")
+    _put(parts, fields, "tv_nsec")
+    return parts, False
+
+
+def _render_timeval(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    parts: list[str] = []
+    _put(parts, fields, "tv_sec")
+    _put(parts, fields, "tv_usec")
+    return parts, False
+
+
+# asm-generic/signal-defs.h and arch/x86/include/uapi/asm/signal.h
+_SA_FLAGS: Table = (
+    ("SA_NOCLDSTOP", 0x1), ("SA_NOCLDWAIT", 0x2), ("SA_SIGINFO", 0x4),
+    ("SA_UNSUPPORTED", 0x400), ("SA_EXPOSE_TAGBITS", 0x800), ("SA_RESTORER", 0x04000000),
+    ("SA_ONSTACK", 0x08000000), ("SA_RESTART", 0x10000000), ("SA_NODEFER", 0x40000000),
+    ("SA_RESETHAND", 0x80000000),
+)
+_SA_RESTORER = 0x04000000
+
+
+def _handler(value: int, all_ones: int) -> str:
+    if value == 0:
+        return "SIG_DFL"
+    if value == 1:
+        return "SIG_IGN"
+    if value == all_ones:
+        return "SIG_ERR"
+    return hex(value)
+
+
+def _render_sigaction(fields: Fields, abi: int, verbose: bool, *, word_bits: int,
+                      mask_signals: int) -> _Parts:
+    parts: list[str] = []
+    all_ones = (1 << word_bits) - 1
+    _put(parts, fields, "sa_handler", lambda value: _handler(value, all_ones))
+    _put(parts, fields, "sa_mask", lambda value: decode_sigset(value, mask_signals))
+    _put(parts, fields, "sa_flags", lambda value: render_flags(_SA_FLAGS, value))
+    flags = fields.get("sa_flags")
+    if not isinstance(flags, int) or flags & _SA_RESTORER:
+        _put(parts, fields, "sa_restorer", _c_hex)
+    return parts, False
+
+
+def _rlim(value: int, infinity: int, infinity_name: str) -> str:
+    if value == infinity:
+        return infinity_name
+    if value > 1024 and value % 1024 == 0:
+        return f"{value // 1024}*1024"
+    return str(value)
+
+
+def _render_rlimit(fields: Fields, abi: int, verbose: bool, *, bits: int) -> _Parts:
+    parts: list[str] = []
+    name = "RLIM64_INFINITY" if bits == 64 else "RLIM_INFINITY"
+    infinity = (1 << bits) - 1
+    _put(parts, fields, "rlim_cur", lambda value: _rlim(value, infinity, name))
+    _put(parts, fields, "rlim_max", lambda value: _rlim(value, infinity, name))
+    return parts, False
+
+
+def _render_strings(layout: _Strings, data: bytes, verbose: bool) -> str:
+    """utsname: ``{sysname="Linux", nodename="box", ...}`` (verbose: every field)."""
+    parts = []
+    for index, name in enumerate(layout.names):
+        if not verbose and index == 2:
+            break
+        start = index * layout.length
+        if start + layout.length > len(data):
+            break
+        value = data[start:start + layout.length].split(b"\0", 1)[0]
+        parts.append(f"{name}={_quote(value)}")
+    if not parts:
+        return _hex_string(data) + _truncation(len(data), layout.size)
+    return _assemble(parts, not verbose, len(data), layout.size)
+
+
+# --------------------------------------------------------------------------- table
+
+_Renderer = Callable[[Fields, int, bool], _Parts]
+
+
+class _Kind(NamedTuple):
+    layouts: Mapping[int, _Layout | _Strings]  # by ABI; key 0 is the default
+    render: _Renderer | None  # None: character arrays, rendered by _render_strings
+
+
+def _per_abi(layout_64: _Layout | _Strings, layout_32: _Layout | _Strings,
+             x32: _Layout | _Strings | None = None) -> Mapping[int, _Layout | _Strings]:
+    return MappingProxyType({0: layout_64, 1: layout_64, _ABI_I386: layout_32,
+                             _ABI_X32: layout_64 if x32 is None else x32})
+
+
+def _same(layout: _Layout | _Strings) -> Mapping[int, _Layout | _Strings]:
+    return MappingProxyType({0: layout})
+
+
+def _sigaction_64(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    return _render_sigaction(fields, abi, verbose, word_bits=64, mask_signals=64)
+
+
+def _sigaction_32(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    return _render_sigaction(fields, abi, verbose, word_bits=32, mask_signals=64)
+
+
+def _old_sigaction(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    return _render_sigaction(fields, abi, verbose, word_bits=32, mask_signals=32)
+
+
+def _sigaction(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    if abi in (_ABI_I386, _ABI_X32):
+        return _sigaction_32(fields, abi, verbose)
+    return _sigaction_64(fields, abi, verbose)
+
+
+def _rlimit(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    return _render_rlimit(fields, abi, verbose, bits=32 if abi == _ABI_I386 else 64)
+
+
+def _rlimit64(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    return _render_rlimit(fields, abi, verbose, bits=64)
+
+
+_KINDS: Mapping[str, _Kind] = MappingProxyType({
+    "stat": _Kind(_per_abi(_STAT_64, _STAT_32), _render_stat),
+    "stat64": _Kind(_same(_STAT64), _render_stat),
+    "oldstat": _Kind(_same(_OLDSTAT), _render_stat),
+    "statx": _Kind(_same(_STATX), _render_statx),
+    "statfs": _Kind(_per_abi(_STATFS_64, _STATFS_32), _render_statfs),
+    "statfs64": _Kind(_same(_STATFS64), _render_statfs),
+    "timespec": _Kind(_per_abi(_TIMESPEC_64, _TIMESPEC_32), _render_timespec),
+    "timespec64": _Kind(_same(_TIMESPEC_64), _render_timespec),
+    "timeval": _Kind(_per_abi(_TIMEVAL_64, _TIMEVAL_32), _render_timeval),
+    "sigaction": _Kind(_per_abi(_SIGACTION_64, _SIGACTION_32, _SIGACTION_32), _sigaction),
+    "old_sigaction": _Kind(_same(_OLD_SIGACTION), _old_sigaction),
+    "rlimit": _Kind(_per_abi(_RLIMIT_64, _RLIMIT_32), _rlimit),
+    "rlimit64": _Kind(_same(_RLIMIT_64), _rlimit64),
+    "utsname": _Kind(_same(_UTSNAME), None),
+    "old_utsname": _Kind(_same(_OLD_UTSNAME), None),
+    "oldold_utsname": _Kind(_same(_OLDOLD_UTSNAME), None),
+})
+#: Every name decode_struct knows (besides NAME[N] arrays of them).
+STRUCT_NAMES: frozenset[str] = frozenset({*_KINDS, "sockaddr", "fds", "sigset", "old_sigset"})
+
+
+def _layout(kind: _Kind, abi: int) -> _Layout | _Strings:
+    layouts = kind.layouts
+    return layouts.get(abi) or layouts[0]
+
+
+def _truncation(have: int, size: int) -> str:
+    return f" /* truncated: {have} of {size} bytes */"
+
+
+def _assemble(parts: list[str], abbreviated: bool, have: int, size: int) -> str:
+    short = have < size
+    if abbreviated or short:
+        parts.append("...")
+    text = "{" + ", ".join(parts) + "}"
+    return text + _truncation(have, size) if short else text
+
+
+# --------------------------------------------------------------------------- sockaddr
+# include/uapi/linux/socket.h (sa_family_t), linux/in.h, linux/in6.h,
+# linux/un.h, linux/netlink.h, linux/if_packet.h.
+_AF_UNIX, _AF_INET, _AF_INET6, _AF_NETLINK, _AF_PACKET = 1, 2, 10, 16, 17
+_ETHERNET_PROTOCOLS: Mapping[int, str] = MappingProxyType({  # linux/if_ether.h
+    0x0003: "ETH_P_ALL", 0x0800: "ETH_P_IP", 0x0806: "ETH_P_ARP", 0x86DD: "ETH_P_IPV6",
+    0x8100: "ETH_P_8021Q",
+})
+_PACKET_TYPES: Mapping[int, str] = MappingProxyType({  # linux/if_packet.h
+    0: "PACKET_HOST", 1: "PACKET_BROADCAST", 2: "PACKET_MULTICAST", 3: "PACKET_OTHERHOST",
+    4: "PACKET_OUTGOING",
+})
+_HARDWARE_TYPES: Mapping[int, str] = MappingProxyType({  # linux/if_arp.h
+    1: "ARPHRD_ETHER", 772: "ARPHRD_LOOPBACK", 776: "ARPHRD_SIT", 65534: "ARPHRD_NONE",
+})
+
+
+def _sockaddr_fields(data: bytes) -> Fields | None:
+    if len(data) < 2:
+        return None
+    family = int.from_bytes(data[:2], "little")
+    fields: Fields = {"sa_family": family}
+    if family == _AF_UNIX:
+        path = data[2:110]
+        if path[:1] == b"\0":  # an abstract name: every byte counts, to the length
+            fields["sun_path"] = "@" + _text(path[1:])
+        elif path:
+            fields["sun_path"] = _text(path.split(b"\0", 1)[0])
+    elif family == _AF_INET:
+        if len(data) >= 4:
+            fields["sin_port"] = int.from_bytes(data[2:4], "big")
+        if len(data) >= 8:
+            fields["sin_addr"] = socket.inet_ntop(socket.AF_INET, data[4:8])
+    elif family == _AF_INET6:
+        if len(data) >= 4:
+            fields["sin6_port"] = int.from_bytes(data[2:4], "big")
+        if len(data) >= 8:
+            fields["sin6_flowinfo"] = int.from_bytes(data[4:8], "big")
+        if len(data) >= 24:
+            fields["sin6_addr"] = socket.inet_ntop(socket.AF_INET6, data[8:24])
+        if len(data) >= 28:
+            fields["sin6_scope_id"] = int.from_bytes(data[24:28], "little")
+    elif family == _AF_NETLINK:
+        if len(data) >= 8:
+            fields["nl_pid"] = int.from_bytes(data[4:8], "little")
+        if len(data) >= 12:
+            fields["nl_groups"] = int.from_bytes(data[8:12], "little")
+    elif family == _AF_PACKET:
+        if len(data) >= 4:
+            fields["sll_protocol"] = int.from_bytes(data[2:4], "big")
+        if len(data) >= 8:
+            fields["sll_ifindex"] = int.from_bytes(data[4:8], "little", signed=True)
+        if len(data) >= 10:
+            fields["sll_hatype"] = int.from_bytes(data[8:10], "little")
+        if len(data) >= 12:
+            fields["sll_pkttype"] = data[10]
+            fields["sll_halen"] = data[11]
+            fields["sll_addr"] = data[12:12 + min(data[11], 8)].hex()
+    else:
+        fields["sa_data"] = data[2:].hex()
+    return fields
+
+
+def _render_sockaddr(data: bytes) -> str:
+    if len(data) < 2:
+        return _hex_string(data) + (_truncation(len(data), 2) if data else "")
+    fields = _sockaddr_fields(data) or {}
+    family = int.from_bytes(data[:2], "little")
+    family_name = ADDRESS_FAMILIES.get(family)
+    parts = [f"sa_family={family_name}" if family_name else
+             f"sa_family={family:#x} /* AF_??? */"]
+    short = False
+    if family == _AF_UNIX:
+        path = data[2:110]
+        if path[:1] == b"\0":
+            parts.append(f"sun_path=@{_quote(path[1:])}")
+        elif path:
+            name = path.split(b"\0", 1)[0]
+            parts.append(f"sun_path={_quote(name)}")
+    elif family == _AF_INET:
+        _put(parts, fields, "sin_port", lambda port: f"htons({port})")
+        if "sin_addr" in fields:
+            parts.append(f'sin_addr=inet_addr("{fields["sin_addr"]}")')
+        short = len(data) < 8
+    elif family == _AF_INET6:
+        _put(parts, fields, "sin6_port", lambda port: f"htons({port})")
+        _put(parts, fields, "sin6_flowinfo", lambda flow: f"htonl({flow})")
+        if "sin6_addr" in fields:
+            parts.append(f'inet_pton(AF_INET6, "{fields["sin6_addr"]}", &sin6_addr)')
+        _put(parts, fields, "sin6_scope_id")
+        # The kernel accepts the 24-byte RFC 2133 form without sin6_scope_id.
+        short = len(data) < 24
+    elif family == _AF_NETLINK:
+        _put(parts, fields, "nl_pid")
+        _put(parts, fields, "nl_groups", lambda groups: f"{groups:08x}")
+        short = len(data) < 12
+    elif family == _AF_PACKET:
+        _put(parts, fields, "sll_protocol",
+             lambda value: f"htons({_ETHERNET_PROTOCOLS.get(value) or hex(value)})")
+        _put(parts, fields, "sll_ifindex")
+        _put(parts, fields, "sll_hatype", lambda value: _HARDWARE_TYPES.get(value) or str(value))
+        _put(parts, fields, "sll_pkttype", lambda value: _PACKET_TYPES.get(value) or str(value))
+        _put(parts, fields, "sll_halen")
+        if "sll_addr" in fields:
+            address = bytes.fromhex(str(fields["sll_addr"]))
+            parts.append("sll_addr=[" + ", ".join(f"{byte:#04x}" for byte in address) + "]")
+        short = len(data) < 12
+    else:
+        parts.append(f"sa_data={_hex_string(data[2:])}")
+    if short:
+        parts.append("...")
+        return "{" + ", ".join(parts) + "}" + " /* truncated */"
+    return "{" + ", ".join(parts) + "}"
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def _name_text(name: bytes | str) -> str:
+    return name if isinstance(name, str) else name.decode("ascii", "replace")
+
+
+def _array(name: str) -> tuple[str, int] | None:
+    """``("timespec", 2)`` for ``"timespec[2]"``; None when ``name`` is no array."""
+    if not name.endswith("]") or "[" not in name:
+        return None
+    element, _, count = name[:-1].partition("[")
+    if not count.isdigit() or not 0 < int(count) <= 64:
+        return None
+    return element, int(count)
+
+
+def _fixed_size(name: str, abi: int) -> int | None:
+    kind = _KINDS.get(name)
+    if kind is not None:
+        return _layout(kind, abi).size
+    return {"fds": 8, "sigset": 8, "old_sigset": 4}.get(name)
+
+
+def struct_fields(name: bytes | str, abi: int, data: bytes) -> Fields | None:
+    """The raw fields of a STRUCT record, or None (unknown name, or no whole field)."""
+    try:
+        return _struct_fields(_name_text(name), abi, bytes(data))
+    except Exception:  # a safety net: never raise for any bytes (tests target the inner path)
+        return None
+
+
+def _struct_fields(name: str, abi: int, data: bytes) -> Fields | None:
+    fields: Fields | None
+    if name == "sockaddr":
+        return _sockaddr_fields(data)
+    if name == "fds":
+        fields = _FDS.decode(data)
+    elif name == "sigset":
+        fields = _SIGSET.decode(data) if len(data) >= 8 else _OLD_SIGSET.decode(data)
+    elif name == "old_sigset":
+        fields = _OLD_SIGSET.decode(data)
+    elif name in _KINDS:
+        fields = _layout(_KINDS[name], abi).decode(data)
+    else:
+        array = _array(name)
+        if array is None:
+            return None
+        element, count = array
+        size = _fixed_size(element, abi)
+        if size is None:
+            return None
+        fields = {}
+        for index in range(count):
+            part = _struct_fields(element, abi, data[index * size:(index + 1) * size])
+            if not part:
+                break
+            fields.update({f"[{index}].{key}": value for key, value in part.items()})
+    return fields or None
+
+
+def decode_struct(name: bytes | str, abi: int, data: bytes, *, verbose: bool = False) -> str:
+    """A STRUCT record's data rendered as strace renders the structure (see the module doc)."""
+    try:
+        return _decode_struct(_name_text(name), abi, bytes(data), verbose)
+    except Exception:  # a safety net: never raise for any bytes (tests target the inner path)
+        return _hex_string(bytes(data))
+
+
+def _decode_struct(name: str, abi: int, data: bytes, verbose: bool) -> str:
+    if name == "sockaddr":
+        return _render_sockaddr(data)
+    if name in ("fds", "sigset", "old_sigset"):
+        return _decode_small(name, data)
+    kind = _KINDS.get(name)
+    if kind is not None:
+        layout = _layout(kind, abi)
+        if isinstance(layout, _Strings) or kind.render is None:
+            assert isinstance(layout, _Strings)
+            return _render_strings(layout, data, verbose)
+        fields = layout.decode(data)
+        if not fields:
+            return _hex_string(data) + _truncation(len(data), layout.size)
+        parts, abbreviated = kind.render(fields, abi, verbose)
+        return _assemble(parts, abbreviated, len(data), layout.size)
+    array = _array(name)
+    if array is not None:
+        element, count = array
+        size = _fixed_size(element, abi)
+        if size is not None:
+            return _decode_array(element, count, size, abi, data, verbose)
+    return _hex_string(data)
+
+
+def _decode_small(name: str, data: bytes) -> str:
+    if name == "fds":
+        fields = _FDS.decode(data)
+        shown = [str(fields[key]) for key in ("fd0", "fd1") if key in fields]
+        if len(data) < 8:
+            if not shown:
+                return _hex_string(data) + _truncation(len(data), 8)
+            return "[" + ", ".join([*shown, "..."]) + "]" + _truncation(len(data), 8)
+        return "[" + ", ".join(shown) + "]"
+    width = 8 if name == "sigset" and len(data) >= 8 else 4
+    if len(data) < width:
+        return _hex_string(data) + _truncation(len(data), width)
+    return decode_sigset(int.from_bytes(data[:width], "little"), width * 8)
+
+
+def _decode_array(element: str, count: int, size: int, abi: int, data: bytes,
+                  verbose: bool) -> str:
+    items = []
+    for index in range(count):
+        chunk = data[index * size:(index + 1) * size]
+        if not chunk:
+            items.append("...")
+            break
+        if element in ("timespec", "timespec64") and len(chunk) == size:
+            fields = _struct_fields(element, abi, chunk) or {}
+            nanoseconds = fields.get("tv_nsec")
+            # utimensat's special times, as strace shows them
+            if nanoseconds == _UTIME_NOW:
+                items.append("UTIME_NOW")
+                continue
+            if nanoseconds == _UTIME_OMIT:
+                items.append("UTIME_OMIT")
+                continue
+        items.append(_decode_struct(element, abi, chunk, verbose))
+    return "[" + ", ".join(items) + "]"
