@@ -80,6 +80,7 @@ from formats import (
 )
 from formats.linux import errno_name, signal_name, signature, syscall_name
 
+from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._output import Output
 from ._reader import Skipped
@@ -102,6 +103,9 @@ _CHILD_EVENTS = frozenset({int(ProcEvent.FORK), int(ProcEvent.VFORK), _CLONE})
 _JSON_SAFE_INTEGER = 1 << 53
 
 _PROC_EVENTS = {int(e): e.name.lower() for e in ProcEvent}
+
+#: What may come between batches: the reader's, the merge's and the follower's notices.
+Notice = Skipped | SourcedSkipped | Late | FollowEnded
 
 
 @dataclass(frozen=True)
@@ -371,14 +375,14 @@ class ChromeTrace:
 
 
 def write_chrome(
-    events: Iterable[list[Record] | Skipped | SourcedSkipped | Late],
+    events: Iterable[list[Record] | Notice],
     stream: IO[Any],
     options: ChromeOptions | None = None,
     *,
-    on_notice: Callable[[Skipped | SourcedSkipped | Late], None] | None = None,
+    on_notice: Callable[[Notice], None] | None = None,
     flush_each_batch: bool = False,
 ) -> ChromeTrace:
-    """Write ``events`` (``reader.events()`` or a ``_merge.Merger``'s) as Chrome JSON.
+    """Write ``events`` as Chrome JSON: ``reader.events()``, a ``Merger``'s, a ``Follower``'s.
 
     ``stream`` is binary (UTF-8 is written) or text. ``on_notice`` is called
     with each notice (to warn on stderr); the notice also becomes a global
@@ -401,8 +405,9 @@ def write_chrome(
                 output.write(trace.notice(event))
             elif isinstance(event, SourcedSkipped):
                 output.write(trace.notice(event.notice, event.source))
-            else:
+            elif isinstance(event, Late):
                 output.write(trace.late(event))
+            # FollowEnded (the followed file was cut or replaced): the caller's to report
             if on_notice is not None:
                 output.flush()
                 on_notice(event)

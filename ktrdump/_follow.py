@@ -42,15 +42,17 @@ import signal
 import stat
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType, TracebackType
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from formats import FileHeader
 
-from ._reader import STDIN_NAME, Event, TraceReader
+from ._reader import STDIN_NAME, Event, RawEvent, TraceReader
 from .errors import InputError
+
+_Event = TypeVar("_Event", Event, RawEvent)
 
 #: Seconds between two looks at an input that has no new data.
 DEFAULT_POLL_INTERVAL = 0.025
@@ -201,10 +203,18 @@ class Follower:
         a file that is not a trace (``TraceFormatError``) and ``InputError``
         for an I/O error.
         """
+        return self._follow(lambda reader: reader.events())
+
+    def raw_events(self) -> Iterator[RawEvent | FollowEnded]:
+        """As ``events``, with batches undecoded (``TraceReader.raw_events``: the summary's)."""
+        return self._follow(lambda reader: reader.raw_events())
+
+    def _follow(self, events: Callable[[TraceReader], Iterator[_Event]]
+                ) -> Iterator[_Event | FollowEnded]:
         try:
             if self.reader is None:
                 self.reader = TraceReader(self.stream, self.name)  # type: ignore[arg-type]
-            yield from self.reader.events()
+            yield from events(self.reader)
         except _Stopped:
             return
         if self.stream.ended is not None:

@@ -61,6 +61,7 @@ import formats
 from formats import ABI_EMUL_NAMES, Abi, DropError, Record, RecordKind, SyscallFlag
 from formats.linux import errno_name, syscall_name
 
+from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._reader import RawBatch, Skipped
 
@@ -432,21 +433,26 @@ class SyscallSummary:
         return out
 
 
+#: What may come between batches: the reader's, the merge's and the follower's notices.
+Notice = Skipped | SourcedSkipped | Late | FollowEnded
+
+
 def summarize(
-    events: Iterable[RawBatch | list[Record] | Skipped | SourcedSkipped | Late],
+    events: Iterable[RawBatch | list[Record] | Notice],
     options: SummaryOptions | None = None,
     *,
     order: formats.ByteOrder = "little",
-    on_notice: Callable[[Skipped | SourcedSkipped | Late], None] | None = None,
+    on_notice: Callable[[Notice], None] | None = None,
 ) -> SyscallSummary:
     """Consume ``events`` and return the summary.
 
-    ``events``: ``reader.raw_events()`` (fastest), ``reader.events()``, or a
-    ``_merge.Merger``'s events. ``order`` is the trace's byte order
-    (``reader.header.byte_order``), needed for raw batches. ``on_notice`` is
-    called with each notice as it comes (to warn on stderr); skipped batches
-    are also counted in the summary (``Late`` records are counted as any
-    other: the summary does not depend on their order).
+    ``events``: ``reader.raw_events()`` (fastest), ``reader.events()``, a
+    ``_merge.Merger``'s or a ``_follow.Follower``'s (its ``raw_events()``
+    too). ``order`` is the trace's byte order (``reader.header.byte_order``),
+    needed for raw batches. ``on_notice`` is called with each notice as it
+    comes (to warn on stderr); skipped batches are also counted in the
+    summary (``Late`` records count as any other: the summary does not
+    depend on their order; ``FollowEnded`` only goes to ``on_notice``).
     """
     summary = SyscallSummary(options)
     add_raw = summary.add_raw

@@ -279,3 +279,35 @@ def test_driver_process_shows_appended_records_and_stops_on_sigint(trace: Path) 
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_followed_events_feed_the_summary_and_chrome_stages(tmp_path: Path) -> None:
+    import io
+    import json
+
+    from ktrdump._chrome import write_chrome
+    from ktrdump._reader import RawBatch
+    from ktrdump._summary import summarize
+
+    def cut_after_first_batch(path: Path, raw: bool) -> Iterator[object]:
+        with follow(path, FollowOptions(poll_interval=0.01)) as follower:
+            for event in (follower.raw_events() if raw else follower.events()):
+                yield event
+                if isinstance(event, RawBatch | list):
+                    os.truncate(path, 10)  # ends following with a notice
+
+    path = tmp_path / "cut.ktr"
+    path.write_bytes(file_header() + batch(6))
+    seen: list[object] = []
+    summary = summarize(cut_after_first_batch(path, raw=True),  # type: ignore[arg-type]
+                        on_notice=seen.append)
+    assert summary.records == 6 and sum(row.calls for row in summary.rows()) == 2
+    assert seen == [FollowEnded(str(path), "file truncated")]
+
+    path.write_bytes(file_header() + batch(6))
+    seen.clear()
+    out = io.StringIO()
+    write_chrome(cut_after_first_batch(path, raw=False), out,  # type: ignore[arg-type]
+                 on_notice=seen.append)
+    assert sum(1 for e in json.loads(out.getvalue()) if e["ph"] == "X") == 2
+    assert seen == [FollowEnded(str(path), "file truncated")]
