@@ -11,8 +11,9 @@ Guarantees:
   beside each table (``asm-generic/fcntl.h`` is ``include/uapi/asm-generic/fcntl.h``
   and so on; glibc's ``bits/*.h`` where the kernel has no uapi header); the
   tests compare every name the installed headers define against the C
-  compiler's value, for both the 64-bit and the 32-bit ABI. Values added
-  after the installed headers (Linux 6.1) are from the Linux 6.18 headers.
+  compiler's value, for both the 64-bit and the 32-bit ABI. Names added
+  after the installed headers (Linux 6.1) are taken from later Linux uapi
+  headers (checked against strace's xlat tables); only names Linux 6.18 has.
 - Rendering follows strace: flags joined with ``|`` in table order, unknown
   bits last in hex (``O_RDONLY|0x40000000``), an enumeration value without a
   name gives None (the caller prints the number), zero flags print ``0`` or
@@ -46,6 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
+from typing import NamedTuple
 
 from formats.linux import SOCKETCALLS, ArgKind, Signature, signal_name
 
@@ -228,8 +230,17 @@ def render_mode(mode: int) -> str:
     return type_name + special + _octal(mode & ~(_S_IFMT | _S_ISUID | _S_ISGID | _S_ISVTX))
 
 
+_mode_cache: dict[int, str] = {}
+
+
 def _decode_mode(value: int, abi: int) -> str:
-    return render_mode(value & _MASK32)
+    value &= _MASK32
+    text = _mode_cache.get(value)
+    if text is None:
+        if len(_mode_cache) >= _CACHE_LIMIT:
+            _mode_cache.clear()
+        text = _mode_cache[value] = render_mode(value)
+    return text
 
 
 # unistd.h
@@ -239,8 +250,11 @@ ACCESS_MODE: Table = (("R_OK", 4), ("W_OK", 2), ("X_OK", 1))
 AT_FDCWD = -100
 
 
+_AT_FDCWD_32 = AT_FDCWD & _MASK32
+
+
 def _decode_dirfd(value: int, abi: int) -> str | None:
-    return "AT_FDCWD" if _s32(value) == AT_FDCWD else None
+    return "AT_FDCWD" if value & _MASK32 == _AT_FDCWD_32 else None
 
 
 # linux/fcntl.h. 0x200 is AT_REMOVEDIR for unlinkat, AT_EACCESS for
@@ -626,14 +640,14 @@ PRCTL_OPTIONS: Table = (
     ("PR_SET_VMA", 0x53564D41), ("PR_GET_AUXV", 0x41555856), ("PR_SET_PTRACER", 0x59616D61),
 )
 
-# arch/x86/include/uapi/asm/prctl.h
+# arch/x86/include/uapi/asm/prctl.h (its ARCH_XCOMP_TILE* are feature numbers
+# passed to ARCH_REQ_XCOMP_PERM, not codes)
 ARCH_PRCTL_CODES: Table = (
     ("ARCH_SET_GS", 0x1001), ("ARCH_SET_FS", 0x1002), ("ARCH_GET_FS", 0x1003),
     ("ARCH_GET_GS", 0x1004), ("ARCH_GET_CPUID", 0x1011), ("ARCH_SET_CPUID", 0x1012),
     ("ARCH_GET_XCOMP_SUPP", 0x1021), ("ARCH_GET_XCOMP_PERM", 0x1022),
     ("ARCH_REQ_XCOMP_PERM", 0x1023), ("ARCH_GET_XCOMP_GUEST_PERM", 0x1024),
-    ("ARCH_REQ_XCOMP_GUEST_PERM", 0x1025), ("ARCH_XCOMP_TILECFG", 17),
-    ("ARCH_XCOMP_TILEDATA", 18), ("ARCH_MAP_VDSO_X32", 0x2001),
+    ("ARCH_REQ_XCOMP_GUEST_PERM", 0x1025), ("ARCH_MAP_VDSO_X32", 0x2001),
     ("ARCH_MAP_VDSO_32", 0x2002), ("ARCH_MAP_VDSO_64", 0x2003),
     ("ARCH_GET_UNTAG_MASK", 0x4001), ("ARCH_ENABLE_TAGGED_ADDR", 0x4002),
     ("ARCH_GET_MAX_TAG_BITS", 0x4003), ("ARCH_FORCE_TAGGED_SVA", 0x4004),
@@ -999,6 +1013,39 @@ def decode_argument(kind: ArgKind, value: int, abi: int) -> str | None:
     return None if decoder is None else decoder(value, abi)
 
 
+class _Plan(NamedTuple):
+    """How to decode one signature's arguments, worked out once per signature."""
+
+    signature: Signature  # kept so the id() key stays this signature's
+    decoders: tuple[Decoder | None, ...]
+    level_index: int | None  # the SOCKOPT_LEVEL argument
+    name_index: int | None  # the SOCKOPT_NAME it names
+    fcntl_index: int | None  # the FCNTL_CMD whose next argument depends on it
+
+
+_plans: dict[int, _Plan] = {}
+
+
+def _plan(signature: Signature) -> _Plan:
+    # Keyed by id(): hashing a signature (and its enum members) costs more
+    # than decoding; signatures are long-lived constants.
+    plan = _plans.get(id(signature))
+    if plan is None or plan.signature is not signature:
+        kinds = [arg.kind for arg in signature.args]
+        decoders = tuple(_BY_CALL.get((signature.name, kind)) or _DECODERS.get(kind)
+                         for kind in kinds)
+
+        def index_of(kind: ArgKind) -> int | None:
+            return kinds.index(kind) if kind in kinds else None
+
+        plan = _Plan(signature, decoders, index_of(ArgKind.SOCKOPT_LEVEL),
+                     index_of(ArgKind.SOCKOPT_NAME), index_of(ArgKind.FCNTL_CMD))
+        if len(_plans) >= _CACHE_LIMIT:
+            _plans.clear()
+        _plans[id(signature)] = plan
+    return plan
+
+
 def decode_arguments(signature: Signature, values: Sequence[int], abi: int) -> list[str | None]:
     """Every argument of a call, as ``decode_argument`` renders it, with context applied.
 
@@ -1008,25 +1055,19 @@ def decode_arguments(signature: Signature, values: Sequence[int], abi: int) -> l
     0x200 is AT_EACCESS and waitid's 2 WSTOPPED. One entry per argument of the
     signature (None where ``values`` is short or nothing applies).
     """
-    args = signature.args
-    rendered: list[str | None] = [None] * len(args)
-    name = signature.name
-    level: int | None = None
-    for index, arg in enumerate(args):
-        if index >= len(values):
-            break
-        kind = arg.kind
-        value = values[index]
-        decoder = _BY_CALL.get((name, kind)) or _DECODERS.get(kind)
+    plan = _plan(signature)
+    count = min(len(values), len(plan.decoders))
+    rendered: list[str | None] = [None] * len(plan.decoders)
+    for index in range(count):
+        decoder = plan.decoders[index]
         if decoder is not None:
-            rendered[index] = decoder(value, abi)
-        elif kind is ArgKind.SOCKOPT_NAME and level is not None:
-            rendered[index] = decode_sockopt_name(level, value)
-        if kind is ArgKind.SOCKOPT_LEVEL:
-            level = value
-        elif kind is ArgKind.FCNTL_CMD and index + 1 < len(values):
-            argument_decoder = _FCNTL_ARGUMENT.get(value & _MASK32)
-            if argument_decoder is not None and index + 1 < len(args):
-                rendered[index + 1] = argument_decoder(values[index + 1], abi)
-                break  # fcntl's argument is the last one
+            rendered[index] = decoder(values[index], abi)
+    level, name = plan.level_index, plan.name_index
+    if level is not None and name is not None and max(level, name) < count:
+        rendered[name] = decode_sockopt_name(values[level], values[name])
+    command = plan.fcntl_index
+    if command is not None and command + 1 < count:
+        argument_decoder = _FCNTL_ARGUMENT.get(values[command] & _MASK32)
+        if argument_decoder is not None:
+            rendered[command + 1] = argument_decoder(values[command + 1], abi)
     return rendered

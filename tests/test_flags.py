@@ -406,12 +406,12 @@ _TABLES = [
 ]
 #: Names the installed headers (Linux 6.1 uapi, glibc 2.36) lack: newer than them,
 #: or (SOL_SCTP, SOL_UDPLITE, SOL_VSOCK) only in the kernel's non-uapi
-#: include/linux/socket.h. Their values come from the Linux 6.18 headers.
+#: include/linux/socket.h. Their values are from later Linux headers.
 _NOT_IN_OLD_HEADERS = {
     "ARCH_ENABLE_TAGGED_ADDR", "ARCH_FORCE_TAGGED_SVA", "ARCH_GET_MAX_TAG_BITS",
     "ARCH_GET_UNTAG_MASK", "ARCH_SHSTK_DISABLE", "ARCH_SHSTK_ENABLE", "ARCH_SHSTK_LOCK",
-    "ARCH_SHSTK_STATUS", "ARCH_SHSTK_UNLOCK", "ARCH_XCOMP_TILECFG", "ARCH_XCOMP_TILEDATA",
-    "AT_EXECVE_CHECK", "F_CREATED_QUERY", "F_DUPFD_QUERY", "F_SEAL_EXEC",
+    "ARCH_SHSTK_STATUS", "ARCH_SHSTK_UNLOCK", "AT_EXECVE_CHECK", "F_CREATED_QUERY",
+    "F_DUPFD_QUERY", "F_SEAL_EXEC",
     "MADV_GUARD_INSTALL", "MADV_GUARD_REMOVE", "MAP_DROPPABLE", "MSG_SOCK_DEVMEM",
     "PR_FUTEX_HASH", "PR_GET_AUXV", "PR_GET_MDWE", "PR_GET_MEMORY_MERGE",
     "PR_GET_SHADOW_STACK_STATUS", "PR_LOCK_SHADOW_STACK_STATUS", "PR_PPC_GET_DEXCR",
