@@ -88,13 +88,14 @@ class _Plan:
     io_kind: ArgKind | None = None
     io_length_arg: int | None = None
     io_fd_arg: int | None = None
+    io_direction: IoDirection = IoDirection.READ
     argv_arg: int | None = None
     envp_arg: int | None = None
 
 
 _UNSELECTED = _Plan(selected=False)
 _IO_IN = frozenset(linux.IO_IN_KINDS)
-_IO_OUT = frozenset(linux.IO_OUT_KINDS)
+_PLAIN_BUFFERS = frozenset({ArgKind.BUF_IN, ArgKind.BUF_OUT})
 
 
 def _signed32(value: int) -> int:
@@ -129,7 +130,10 @@ class RecordBuilder:
         self._exec_env = RecordKind.EXEC_ENV in kinds
         self._lifecycle = RecordKind.PROC in kinds
         self._emul_written: dict[int, Abi] = {}  # pid -> ABI last announced
-        self.records_built = 0
+        # Bound once: these run several times per ptrace stop.
+        self._syscall_record = self._codec.syscall_record
+        self._sysret_record = self._codec.sysret_record
+        self._genio_bytes = self._codec.genio_record
         self._handlers: dict[type, Callable[[Event], None]] = {
             SyscallEntry: self._on_entry,  # type: ignore[dict-item]
             SyscallExit: self._on_exit,  # type: ignore[dict-item]
@@ -146,7 +150,6 @@ class RecordBuilder:
 
     # ------------------------------------------------------------------ output
     def _emit(self, record: bytes) -> None:
-        self.records_built += 1
         self._sink(record)
 
     def _emit_payload(
@@ -194,6 +197,7 @@ class RecordBuilder:
             io_kind=io_kind,
             io_length_arg=signature.args[io_arg].length_arg if io_arg is not None else None,
             io_fd_arg=signature.io_fd_arg,
+            io_direction=IoDirection.WRITE if io_kind in _IO_IN else IoDirection.READ,
             argv_arg=argv_arg,
             envp_arg=envp_arg,
         )
@@ -208,11 +212,11 @@ class RecordBuilder:
             if self._user:
                 self._user_record(event)
             return
-        plan = self._plan(event.abi, nr)
+        plan = self._plans.get((event.abi, nr)) or self._plan(event.abi, nr)
         if not plan.selected:
             return
         if self._calls:
-            self._emit(self._codec.syscall_record(
+            self._sink(self._syscall_record(
                 tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm, nr, event.abi,
                 event.args))
         memory = tracee.memory
@@ -231,23 +235,31 @@ class RecordBuilder:
         nr = event.nr
         if nr == UTRACE_SYSCALL:
             return
-        plan = self._plan(event.abi, nr)
+        plan = self._plans.get((event.abi, nr)) or self._plan(event.abi, nr)
         if not plan.selected:
             return
         tracee = event.tracee
         if tracee.emul_pending:
             self._announce_emulation(tracee, event.timestamp_ns)
         entry = event.entry
-        if self._genio and plan.io_arg is not None and entry is not None and event.retval > 0:
-            self._io_record(event, entry, plan)
+        retval = event.retval
+        if self._genio and plan.io_arg is not None and entry is not None and retval > 0:
+            if plan.io_kind in _PLAIN_BUFFERS:
+                # read()/write(): the common case, without the general path's dispatch
+                data = _read(tracee.memory, entry.args[plan.io_arg],
+                             min(retval, self._options.io_bytes)) or b""
+                self._sink(self._genio_bytes(
+                    tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm,
+                    _signed32(entry.args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1,
+                    plan.io_direction, GenioFlag.TRUNCATED if len(data) < retval else 0,
+                    retval, data))
+            else:
+                self._io_record(event, entry, plan)
         if self._calls:
-            flags = SyscallFlag.NONE
-            duration = 0
-            if entry is not None:
-                duration = event.monotonic_ns - entry.monotonic_ns
-            self._emit(self._codec.sysret_record(
+            duration = event.monotonic_ns - entry.monotonic_ns if entry is not None else 0
+            self._sink(self._sysret_record(
                 tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm, nr, event.abi,
-                flags, event.error, event.retval, duration))
+                0, event.error, retval, duration))
 
     def unfinished(self, tracee: Tracee, timestamp_ns: int, monotonic_ns: int) -> None:
         """A SYSRET for a call that will never return (the thread exited or left)."""
@@ -269,10 +281,8 @@ class RecordBuilder:
         memory = event.tracee.memory
         address = entry.args[plan.io_arg]
         kind = plan.io_kind
-        direction = IoDirection.WRITE if kind in _IO_IN else IoDirection.READ
-        if kind in (ArgKind.BUF_IN, ArgKind.BUF_OUT):
-            data = _read(memory, address, wanted)
-        elif kind in (ArgKind.IOVEC_IN, ArgKind.IOVEC_OUT):
+        direction = plan.io_direction
+        if kind in (ArgKind.IOVEC_IN, ArgKind.IOVEC_OUT):
             count = entry.args[plan.io_length_arg] if plan.io_length_arg is not None else 0
             data = _read_iovec(memory, address, count, wanted, event.abi)
         elif kind in (ArgKind.MSGHDR_IN, ArgKind.MSGHDR_OUT):

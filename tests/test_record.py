@@ -353,9 +353,15 @@ def test_permission_denied_for_an_already_traced_process(tmp_path: Path) -> None
                               stderr=subprocess.DEVNULL)
     try:
         def sleeper() -> int:
+            # strace also traces short-lived probe children: wait for the sleep itself.
             for entry in os.listdir("/proc"):
-                if entry.isdigit() and tracer_of(int(entry)) == traced.pid:
-                    return int(entry)
+                if not entry.isdigit() or tracer_of(int(entry)) != traced.pid:
+                    continue
+                try:
+                    if Path(f"/proc/{entry}/comm").read_text().strip() == "sleep":
+                        return int(entry)
+                except OSError:
+                    continue
             return 0
         wait_until(lambda: sleeper() != 0, "strace to attach")
         done = ktr("record", "-p", str(sleeper()), "-o", str(tmp_path / "t.ktr"))
