@@ -218,16 +218,6 @@ class SyscallSummary:
 
     # -- input -------------------------------------------------------------
 
-    def add(self, event: RawBatch | list[Record] | Skipped,
-            order: formats.ByteOrder = "little") -> None:
-        """Add one reader event; ``order`` is the trace's byte order (raw batches only)."""
-        if isinstance(event, Skipped):
-            self.add_notice(event)
-        elif isinstance(event, RawBatch):
-            self.add_raw(event, order)
-        else:
-            self.add_records(event)
-
     def add_notice(self, notice: Skipped) -> None:
         self.skipped_batches += notice.batches
         self.skipped_bytes += notice.bytes
