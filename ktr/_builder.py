@@ -16,6 +16,7 @@ descriptor does).
 
 from __future__ import annotations
 
+import errno
 import struct
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from formats import (
 from formats.linux import ArgKind
 
 from ._events import (
+    ACTION_CAUGHT,
     Event,
     Lifecycle,
     ProcessEvent,
@@ -55,6 +57,8 @@ USER_DATA_MAX = 64 * 1024
 PATH_MAX = 4096
 EXEC_STRINGS_MAX = 4096  # argv/envp entries kept
 EXEC_BYTES_MAX = 256 * 1024  # argv/envp bytes kept
+
+_CREATES_PROCESS = frozenset({Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE})
 
 #: Lifecycle events after which a thread's pending syscall never returns to us.
 _ENDS_A_CALL = frozenset({Lifecycle.EXIT, Lifecycle.DETACH, Lifecycle.LOST})
@@ -91,6 +95,21 @@ class _Plan:
     io_direction: IoDirection = IoDirection.READ
     argv_arg: int | None = None
     envp_arg: int | None = None
+    structs_in: tuple[_StructPlan, ...] = ()
+    structs_out: tuple[_StructPlan, ...] = ()
+    sets_handler: bool = False  # rt_sigaction: learn the handler's address
+
+
+@dataclass(frozen=True, slots=True)
+class _StructPlan:
+    """One structure argument to capture as a STRUCT record."""
+
+    argument: int
+    name: bytes
+    size: int | None  # None: from length_argument
+    length_argument: int | None
+    length_is_pointer: bool  # SOCKADDR_OUT: the length is behind a socklen_t *
+    filled_on_error: bool
 
 
 _UNSELECTED = _Plan(selected=False)
@@ -129,6 +148,9 @@ class RecordBuilder:
         self._exec_args = RecordKind.EXEC_ARG in kinds
         self._exec_env = RecordKind.EXEC_ENV in kinds
         self._lifecycle = RecordKind.PROC in kinds
+        self._structs = RecordKind.STRUCT in kinds
+        # pid -> signal -> handler address, learnt from rt_sigaction, for PSIG's action
+        self._signal_handlers: dict[int, dict[int, int]] = {}
         self._emul_written: dict[int, Abi] = {}  # pid -> ABI last announced
         # Bound once: these run several times per ptrace stop.
         self._syscall_record = self._codec.syscall_record
@@ -190,8 +212,23 @@ class RecordBuilder:
                 argv_arg = index
             elif argument.kind is ArgKind.ENVP:
                 envp_arg = index
+        structs_in: list[_StructPlan] = []
+        structs_out: list[_StructPlan] = []
+        for index in signature.struct_args:
+            argument = signature.args[index]
+            capture = linux.STRUCT_CAPTURES[argument.kind]
+            size = linux.struct_size(capture, abi)
+            if size is None and argument.length_arg is None:
+                continue  # no such structure in this ABI
+            wanted = _StructPlan(
+                index, capture.name.encode(), size, argument.length_arg,
+                argument.kind is ArgKind.SOCKADDR_OUT, capture.filled_on_error)
+            (structs_in if capture.direction == "in" else structs_out).append(wanted)
         return _Plan(
             selected=True,
+            structs_in=tuple(structs_in),
+            structs_out=tuple(structs_out),
+            sets_handler=signature.name == "rt_sigaction",
             path_args=signature.path_args,
             io_arg=io_arg,
             io_kind=io_kind,
@@ -226,6 +263,9 @@ class RecordBuilder:
                 if path is not None:
                     self._emit(self._codec.namei_record(
                         tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm, path))
+        if plan.structs_in and self._structs:
+            for wanted in plan.structs_in:
+                self._struct_record(tracee, event.timestamp_ns, event.abi, event.args, wanted)
         if plan.argv_arg is not None and self._exec_args:
             self._exec_strings(RecordKind.EXEC_ARG, event, event.args[plan.argv_arg])
         if plan.envp_arg is not None and self._exec_env:
@@ -255,6 +295,15 @@ class RecordBuilder:
                     retval, data))
             else:
                 self._io_record(event, entry, plan)
+        if plan.structs_out and entry is not None and self._structs:
+            error = event.error
+            for wanted in plan.structs_out:
+                # Most structures are filled on success; nanosleep's remainder on EINTR.
+                if error == (errno.EINTR if wanted.filled_on_error else 0):
+                    self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
+                                        wanted)
+        if plan.sets_handler and entry is not None and event.error == 0:
+            self._learn_handler(tracee, event.abi, entry.args)
         if self._calls:
             duration = event.monotonic_ns - entry.monotonic_ns if entry is not None else 0
             self._sink(self._sysret_record(
@@ -322,6 +371,40 @@ class RecordBuilder:
             data = _read_msghdr(memory, base, event.abi, min(transferred, self._options.io_bytes))
             self._genio_record(event, fd, direction, transferred, data)
 
+    # ------------------------------------------------------------------ structures
+    def _struct_record(
+        self, tracee: Tracee, timestamp_ns: int, abi: Abi, args: tuple[int, ...],
+        wanted: _StructPlan,
+    ) -> None:
+        address = args[wanted.argument]
+        if address == 0:
+            return
+        size = wanted.size
+        if size is None:
+            assert wanted.length_argument is not None
+            length = args[wanted.length_argument]
+            if wanted.length_is_pointer:
+                word = _read(tracee.memory, length, 4) if length else None
+                length = int.from_bytes(word, "little") if word and len(word) == 4 else 0
+            size = min(length, linux.SOCKADDR_STORAGE_SIZE)
+        data = _read(tracee.memory, address, size)
+        if not data:
+            return
+        self._emit_payload(RecordKind.STRUCT, tracee, timestamp_ns,
+                           formats.Struct(abi, wanted.argument, wanted.name, data))
+
+    def _learn_handler(self, tracee: Tracee, abi: Abi, args: tuple[int, ...]) -> None:
+        """rt_sigaction(sig, act, ...) succeeded: remember act's handler for PSIG."""
+        if args[1] == 0:
+            return
+        width = 4 if abi in (Abi.I386, Abi.X32) else 8
+        word = _read(tracee.memory, args[1], width)
+        if word is None or len(word) < width:
+            return
+        handler = int.from_bytes(word, "little")
+        handlers = self._signal_handlers.setdefault(tracee.pid, {})
+        handlers[_signed32(args[0])] = handler
+
     # ------------------------------------------------------------------ exec and user
     def _exec_strings(self, kind: RecordKind, event: SyscallEntry, array: int) -> None:
         if array == 0:
@@ -350,8 +433,11 @@ class RecordBuilder:
         tracee = event.tracee
         if tracee.emul_pending:
             self._announce_emulation(tracee, event.timestamp_ns)
+        action = event.action
+        if action == ACTION_CAUGHT:
+            action = self._signal_handlers.get(tracee.pid, {}).get(event.signo, action)
         self._emit_payload(RecordKind.PSIG, tracee, event.timestamp_ns, formats.Psig(
-            event.signo, event.code, event.action, event.blocked, event.siginfo))
+            event.signo, event.code, action, event.blocked, event.siginfo))
 
     def _on_process(self, event: ProcessEvent) -> None:
         tracee = event.tracee
@@ -362,9 +448,15 @@ class RecordBuilder:
                          f"{event.reason}")
         if event.kind is Lifecycle.EXEC:
             self._emul_written.pop(tracee.pid, None)
+            self._signal_handlers.pop(tracee.pid, None)  # exec resets caught signals
             tracee.emul_pending = True
-        elif event.kind is Lifecycle.EXIT and tracee.pid == tracee.tid:
+        elif event.kind in _CREATES_PROCESS and not event.thread:
+            inherited = self._signal_handlers.get(tracee.pid)
+            if inherited:
+                self._signal_handlers[event.child] = dict(inherited)
+        elif event.kind is Lifecycle.EXIT and not event.thread:
             self._emul_written.pop(tracee.pid, None)
+            self._signal_handlers.pop(tracee.pid, None)
         if not self._lifecycle:
             return
         if tracee.emul_pending and event.kind is not Lifecycle.EXEC:

@@ -106,9 +106,10 @@ Either start a command (-- CMD ARGS...) or attach to running processes
 dies; attached processes are detached and left running on Ctrl-C, SIGTERM,
 SIGHUP, or when the output fails.
 
-Facilities (-t): c calls and returns, n paths (namei), i I/O data, s signals,
-u user records, e emulation (ABI), a exec arguments, v exec environment,
-p process lifecycle, + the default set (cnisuepa).
+Facilities (-t): c calls and returns (with the structures their arguments
+point to), n paths (namei), i I/O data, s signals, u user records,
+e emulation (ABI), a exec arguments, v exec environment, p process
+lifecycle, t structures alone, + the default set (cnisuepa).
 """
 
 RECORD_EPILOG = """\

@@ -391,3 +391,31 @@ def test_user_errors_are_one_line(arguments: list[str], message: bytes) -> None:
     assert done.stderr.count(b"\n") == 1, done.stderr
     assert message in done.stderr
     assert b"Traceback" not in done.stderr
+
+
+def test_structures_are_captured_and_signal_handlers_learnt(tmp_path: Path) -> None:
+    trace = tmp_path / "structs.ktr"
+    target = tmp_path / "sized"
+    target.write_bytes(b"x" * 1234)
+    program = python_program(f"""
+        import os, signal
+        signal.signal(signal.SIGUSR2, lambda *a: None)
+        os.stat({str(target)!r})
+        r, w = os.pipe()
+        print(r, w)
+        os.kill(os.getpid(), signal.SIGUSR2)
+    """)
+    done = ktr("record", "-q", "-o", str(trace), "--", *program)
+    assert done.returncode == 0
+    fds = [int(n) for n in done.stdout.split()]
+    records = records_of(trace)
+    structs = [r.payload for r in of_kind(records, RecordKind.STRUCT)]
+    stats = [s for s in structs if s.name == b"stat"]  # type: ignore[union-attr]
+    sizes = {int.from_bytes(s.data[48:56], "little") for s in stats}  # type: ignore[union-attr]
+    assert 1234 in sizes  # st_size of struct stat on x86_64
+    pairs = [s.data for s in structs if s.name == b"fds"]  # type: ignore[union-attr]
+    assert (fds[0].to_bytes(4, "little") + fds[1].to_bytes(4, "little")) in pairs
+    handlers = {int.from_bytes(s.data[:8], "little") for s in structs  # type: ignore[union-attr]
+                if s.name == b"sigaction" and s.argument == 1}  # type: ignore[union-attr]
+    (psig,) = [r.payload for r in of_kind(records, RecordKind.PSIG)]
+    assert psig.action in handlers  # type: ignore[union-attr]
