@@ -419,3 +419,60 @@ def test_structures_are_captured_and_signal_handlers_learnt(tmp_path: Path) -> N
                 if s.name == b"sigaction" and s.argument == 1}  # type: ignore[union-attr]
     (psig,) = [r.payload for r in of_kind(records, RecordKind.PSIG)]
     assert psig.action in handlers  # type: ignore[union-attr]
+
+
+def test_i386_program_is_recorded_with_its_own_abi(tmp_path: Path) -> None:
+    from c_support import build_i386
+
+    program = build_i386(tmp_path, """
+        void _start(void) {
+            static const char text[] = "hi\\n";
+            __asm__ volatile("movl $4,%%eax; movl $1,%%ebx; movl %0,%%ecx; movl $3,%%edx;"
+                             "int $0x80;" "movl $1,%%eax; movl $5,%%ebx; int $0x80"
+                             :: "r"(text) : "eax", "ebx", "ecx", "edx");
+        }
+    """, name="hello32")
+    trace = tmp_path / "i386.ktr"
+    done = ktr("record", "-q", "-o", str(trace), "--", str(program))
+    assert done.returncode == 5
+    assert done.stdout == b"hi\n"
+    records = records_of(trace)
+    emulations = [r.payload.name for r in of_kind(records, RecordKind.EMUL)]  # type: ignore[union-attr]
+    assert emulations == [b"linux-x86_64", b"linux-i386"]
+    after_exec = [r.payload for r in of_kind(records, RecordKind.SYSCALL)][1:]
+    assert [(c.abi, c.nr) for c in after_exec] == [  # type: ignore[union-attr]
+        (formats.Abi.I386, 4), (formats.Abi.I386, 1)]
+    (write,) = [r.payload for r in of_kind(records, RecordKind.GENIO)]
+    assert write.data == b"hi\n"  # type: ignore[union-attr]
+    text = subprocess.run([KTRDUMP, str(trace)], capture_output=True, check=True).stdout
+    assert b"EMUL  \"linux-i386\"" in text
+    assert b"CALL  write(1," in text and b"CALL  exit(5)" in text
+
+
+def test_status_line_on_a_terminal(tmp_path: Path) -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        recorder = subprocess.Popen(
+            [KTR, "record", "-o", str(tmp_path / "t.ktr"), "--",
+             "sh", "-c", "while :; do read x || exit 0; done"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=terminal)
+        os.close(terminal)
+        terminal = -1
+        seen = b""
+        deadline = time.monotonic() + 10
+        while b"processes traced" not in seen:
+            assert time.monotonic() < deadline, seen
+            seen += os.read(controller, 4096)
+        assert recorder.stdin is not None
+        recorder.stdin.close()
+        assert recorder.wait(timeout=10) == 0
+        while b"; 0 dropped;" not in seen:
+            assert time.monotonic() < deadline, seen
+            seen += os.read(controller, 4096)
+        assert b"\rktr: " in seen
+    finally:
+        os.close(controller)
+        if terminal >= 0:
+            os.close(terminal)
