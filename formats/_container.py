@@ -168,6 +168,8 @@ class BatchFraming:
         # The header checksum covers every header byte before it.
         self._checked = struct.Struct(layout.fixed.format[:-1])
         self.codec: Codec = codec(order)
+        # The record header starts with the payload length: all a framing check needs.
+        self._record_length = struct.Struct(self.codec.header.format[:2])
 
     def encode(
         self, records: Sequence[bytes], compressor: zstandard.ZstdCompressor | None = None
@@ -183,6 +185,13 @@ class BatchFraming:
 
     def _checked_crc(self, checked: bytes) -> bytes:
         return struct.pack(self.struct.format[0] + "I", zlib.crc32(checked))
+
+    def header_checksum_valid(self, data: bytes) -> bool:
+        """Whether ``data`` starts with a batch header whose own checksum holds."""
+        if len(data) < self.size:
+            return False
+        header_crc: int = self.struct.unpack_from(data)[-1]
+        return zlib.crc32(data[: self.size - 4]) == header_crc
 
     def parse_header(self, data: bytes, offset: int) -> BatchHeader:
         """Validate a batch header found at file ``offset``."""
@@ -201,8 +210,8 @@ class BatchFraming:
             raise CorruptBatch("raw batch with differing stored and raw lengths", offset)
         return BatchHeader(flags, count, stored, raw, payload_crc)
 
-    def decode(self, header: BatchHeader, stored: bytes, offset: int) -> list[Record]:
-        """Check, decompress and split a batch's payload into records."""
+    def payload(self, header: BatchHeader, stored: bytes, offset: int) -> bytes:
+        """Check a batch's stored bytes and return its raw (decompressed) payload."""
         if len(stored) != header.stored_length:
             raise CorruptBatch("batch payload is shorter than its header says", offset)
         if zlib.crc32(stored) != header.payload_crc:
@@ -217,16 +226,45 @@ class BatchFraming:
                 raise CorruptBatch("batch does not decompress", offset) from None
         if len(raw) != header.raw_length:
             raise CorruptBatch("batch decompresses to the wrong length", offset)
+        return raw
+
+    def check_records(self, header: BatchHeader, raw: bytes, offset: int) -> int:
+        """Check that ``raw`` holds exactly the records the header says, without decoding
+        them (for readers that need only some kinds); returns the count."""
+        unpack_length = self._record_length.unpack_from
+        header_size = self.codec.header.size
+        end = len(raw)
+        position = 0
+        count = 0
+        while position < end:
+            if end - position < header_size:
+                raise CorruptBatch(
+                    f"damaged record in batch (record header at {position} runs past the batch)",
+                    offset)
+            stop = position + header_size + unpack_length(raw, position)[0]
+            if stop > end:
+                raise CorruptBatch(
+                    f"damaged record in batch (record at {position} runs past the batch)", offset)
+            position = stop
+            count += 1
+        self._check_count(header, count, offset)
+        return count
+
+    def decode(self, header: BatchHeader, stored: bytes, offset: int) -> list[Record]:
+        """Check, decompress and split a batch's payload into records."""
+        raw = self.payload(header, stored, offset)
         try:
             records = list(self.codec.iter_records(raw))
         except PayloadError as error:
             raise CorruptBatch(f"damaged record in batch ({error})", offset) from None
-        if len(records) != header.record_count:
-            raise CorruptBatch(
-                f"batch holds {len(records)} records, its header says {header.record_count}",
-                offset,
-            )
+        self._check_count(header, len(records), offset)
         return records
+
+    @staticmethod
+    def _check_count(header: BatchHeader, count: int, offset: int) -> None:
+        if count != header.record_count:
+            raise CorruptBatch(
+                f"batch holds {count} records, its header says {header.record_count}", offset)
 
 
 _FRAMINGS: dict[str, BatchFraming] = {}

@@ -47,14 +47,10 @@ from __future__ import annotations
 import io
 import os
 import stat
-import struct
 import sys
-import zlib
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import BinaryIO, NamedTuple, TypeVar
-
-import zstandard
 
 import formats
 from formats import BATCH_MAGIC, HEADER_PREFIX_SIZE, BatchHeader, FileHeader, Record
@@ -123,10 +119,6 @@ class TraceReader:
             self.close()
             raise
         self._framing = formats.batch_framing(self.header.byte_order)
-        record_header = self._framing.codec.header
-        self._record_header_size = record_header.size
-        # The record header starts with the payload length (formats/SPEC.md).
-        self._record_length = struct.Struct(record_header.format[:2])
         self.record_codec = self._framing.codec  # for consumers of ``raw_events``
 
     # -- public -------------------------------------------------------------
@@ -224,40 +216,10 @@ class TraceReader:
             yield decoded
 
     def _decode_raw(self, batch: BatchHeader, stored: bytes, offset: int) -> RawBatch:
-        """``BatchFraming.decode``'s checks, without decoding the records (same messages)."""
-        if len(stored) != batch.stored_length:
-            raise formats.CorruptBatch("batch payload is shorter than its header says", offset)
-        if zlib.crc32(stored) != batch.payload_crc:
-            raise formats.CorruptBatch("batch payload checksum mismatch", offset)
-        raw = stored
-        if batch.flags & formats.BATCH_FLAG_ZSTD:
-            try:
-                raw = zstandard.ZstdDecompressor().decompress(
-                    stored, max_output_size=batch.raw_length)
-            except zstandard.ZstdError:
-                raise formats.CorruptBatch("batch does not decompress", offset) from None
-        if len(raw) != batch.raw_length:
-            raise formats.CorruptBatch("batch decompresses to the wrong length", offset)
-        unpack_length = self._record_length.unpack_from
-        header_size = self._record_header_size
-        end = len(raw)
-        position = 0
-        count = 0
-        while position < end:
-            if end - position < header_size:
-                raise formats.CorruptBatch(
-                    f"damaged record in batch (record header at {position} runs past the batch)",
-                    offset)
-            stop = position + header_size + unpack_length(raw, position)[0]
-            if stop > end:
-                raise formats.CorruptBatch(
-                    f"damaged record in batch (record at {position} runs past the batch)", offset)
-            position = stop
-            count += 1
-        if count != batch.record_count:
-            raise formats.CorruptBatch(
-                f"batch holds {count} records, its header says {batch.record_count}", offset)
-        return RawBatch(offset, raw, count)
+        """``BatchFraming.decode``'s checks, without decoding the records."""
+        framing = self._framing
+        raw = framing.payload(batch, stored, offset)
+        return RawBatch(offset, raw, framing.check_records(batch, raw, offset))
 
     # -- the file header ----------------------------------------------------
 
@@ -316,9 +278,7 @@ class TraceReader:
         # Counts batches passed over even when parse_header rejects them for
         # another reason (unknown flags, implausible lengths): SPEC counts
         # every header whose checksum holds.
-        framing = self._framing
-        header_crc: int = framing.struct.unpack_from(head)[-1]
-        return zlib.crc32(head[: framing.size - 4]) == header_crc
+        return self._framing.header_checksum_valid(head)
 
     def _skip_to_end(self, offset: int, batches: int, reason: str) -> Skipped:
         while self._fill(self._available() + 1):
