@@ -1,49 +1,79 @@
-r"""Describe: records as kdump-style text lines or JSON Lines.
+r"""Describe: records as kdump-style text lines or JSON Lines, with decoded calls.
 
 Both describers take a batch (``list[formats.Record]``) and return a list of
 strings, each one or more complete lines ending in ``\n``; ``_output`` writes
-them.
+them. ``finish()`` returns what is still held back at the end of the input
+(see "Calls" below). ``describer_for(options, header)`` picks the describer
+(``_strace.StraceDescriber`` for ``--format strace``).
 
 Text (kdump style)::
 
-      4242 ls       CALL  openat(0xffffff9c,0x7ffd1000,0x80000,0x0)
+      4242 ls       CALL  openat(AT_FDCWD,"/etc/ld.so.cache",O_RDONLY|O_CLOEXEC)
       4242 ls       NAMI  "/etc/ld.so.cache"
       4242 ls       RET   openat 3
-      4242 ls       RET   openat -1 errno 2 ENOENT
+      4242 ls       RET   openat -1 errno 2 ENOENT (No such file or directory)
       4242 ls       GIO   fd 1 wrote 12 bytes
            "hello world
            "
 
-pid (``-H``: then tid), command, (``-T``/``-R``/``-E``: seconds.nanoseconds),
-the tag (``formats.KIND_TAGS``), the payload. Return values above 9 or below 0
-also print in hex (``RET   mmap 4096/0x1000``). CALL shows the arguments in
-hex, as many as the syscall takes (``formats.linux.signature``), or every
-argument the record holds when the syscall is unknown (JSON always has all).
-I/O data (GIO, USER) follows on its own lines: quoted, printable ASCII as
-is, ``\\ \t \r \a \b \v \f`` escaped, other bytes ``\xNN``; a newline byte
-ends the line (the closing quote then stands alone when the data ends with
-one); lines wrap at the width with a trailing ``\``; continuation lines are
-indented 8 spaces. ``-x`` prints a hex dump instead. Strings (paths, argv,
-command names) are UTF-8 text escaped as described below, with control
-characters also escaped (``\n``, ``\t``, ``\r``, ``\xNN`` below 0x20 and for
-0x7f, ``\uNNNN`` for U+0080-U+009F). Unknown kinds print
-``UNKNOWN(kind) N bytes``.
+pid (``-H``: then tid), command, the timestamps asked for (``-T`` absolute,
+``-E`` since the first record shown, ``-R`` since the previous one shown; in
+that order when combined; seconds.nanoseconds), the tag
+(``formats.KIND_TAGS``), the payload.
 
-Strings from bytes (both formats): bytes are decoded as UTF-8; a byte that is
-not part of valid UTF-8 becomes the four characters ``\xNN`` (lower-case hex)
-and a backslash in the data becomes ``\\``, so the escaping is reversible and
-no surrogates appear. JSON then applies its own string escaping on top (so a
-non-UTF-8 byte 0xff reads ``"\\xff"`` in the JSON text).
+- CALL: the arguments the syscall takes, decoded by kind (``_args``: paths
+  from the call's NAMI records, flags by name, fds, structures it reads in
+  place of their pointers); with ``-y`` fds as ``3</etc/passwd>``. ``-n``
+  (kdump's "no ad hoc translations"): every argument in hex as recorded,
+  ``-d``: numbers in decimal. A syscall without a signature shows every
+  argument the record holds, in hex.
+- RET: ``-1 errno N NAME (message)`` for a failure (``-n``: ``-1 errno N``);
+  a pointer result in hex; otherwise the value, with its hex form after a
+  slash when above 9 or below 0 (``832/0x340``, kdump's); ``-n``: hex (``-d``:
+  decimal); ``-y``: ``3</etc/passwd>`` for an fd result; a call that never
+  returned: ``unfinished``; ``--durations``: `` <0.000012>`` (seconds spent).
+- STRU: ``struct stat {st_mode=S_IFREG|0644, ...}`` (``fds [3, 4]``,
+  ``sigset [USR1]``); undecodable or ``-n``: the name, size and a hex dump.
+- GIO, USER: I/O data on their own lines: quoted, printable ASCII as is,
+  ``\\ \t \r \a \b \v \f`` escaped, other bytes ``\xNN``; a newline byte
+  ends the line (the closing quote then stands alone when the data ends with
+  one); lines wrap at the width with a trailing ``\``; continuation lines
+  are indented 8 spaces. ``-x`` prints a hex + ASCII dump instead, ``-m N``
+  at most N bytes, ``-s`` (GIO only) no data.
+- PSIG: ``SIGUSR1 caught handler=0x401136 mask=0x2000 code=SI_USER``
+  (``-n``: the code's number).
 
-JSON Lines keys (a stable interface). Every record: ``type`` (the tag),
-``pid``, ``tid``, ``comm``, ``ts`` (integer ns since the epoch). Then:
+Strings (paths, argv, command names) are UTF-8 text escaped as ``_text``
+says. Unknown kinds print ``UNKNOWN(kind) N bytes``.
 
-- CALL: ``syscall`` (name or ``"syscall_N"``), ``nr``, ``args`` (integers)
+Calls: a CALL line shows what the call's entry records (NAMI, in-STRU, ARG,
+ENV) say, and those follow the CALL. So the describer holds a CALL line back
+until its entry records have arrived (``_calls.Call.entry_complete``) or a
+record that is not one of them arrives; the lines after it are held with it,
+so the order never changes. At the end of a batch a still-open entry is held
+over to the next batch (``defer_entries``, the default) or completed at once
+(for a live input, so nothing waits for the next batch); ``finish()``
+completes it at the end of the input.
+
+JSON Lines keys (a stable interface: keys are only ever added). Every record:
+``type`` (the tag), ``pid``, ``tid``, ``comm``, ``ts`` (integer ns since the
+epoch). Then:
+
+- CALL: ``syscall`` (name or ``"syscall_N"``), ``nr``, ``args`` (integers,
+  every register the record holds), ``args_decoded`` (strings: the arguments
+  the text shows, as the text shows them; ``-n``: in hex), with ``-y``
+  ``fd_path`` (what the call's first fd argument was, when known)
 - RET: ``syscall``, ``nr``, ``retval`` (integer), ``errno`` (``"ENOENT"``,
-  ``"errno_N"`` for numbers without a name, or null), ``duration_ns``
+  ``"errno_N"`` for numbers without a name, or null), ``duration_ns``; with
+  ``-y`` ``fd_path`` (the fd the call returned, or else its first fd
+  argument, when known)
 - NAMI: ``path``
 - GIO: ``fd``, ``rw`` (``"read"``/``"write"``), ``len`` (bytes transferred),
-  ``data`` (the captured bytes, lower-case hex), ``truncated`` (bool)
+  ``data`` (the captured bytes, lower-case hex), ``truncated`` (bool); with
+  ``-y`` ``fd_path`` when known
+- STRU: ``struct`` (its name), ``argument`` (index of the call argument it
+  belongs to), ``data`` (hex), ``fields`` (an object of the decoded fields,
+  or null when it cannot be decoded)
 - PSIG: ``signal`` (``"SIGUSR1"`` or ``"signal_N"``), ``signo``, ``code``,
   ``action`` (0 default, 1 ignore, 2**64-1 caught with the handler unknown,
   else the handler address)
@@ -65,60 +95,42 @@ JSON Lines keys (a stable interface). Every record: ``type`` (the tag),
   ``build_id`` (hex, ``""`` when unknown)
 - unknown kinds: ``type`` is ``"UNKNOWN"``, then ``kind``, ``len``, ``data`` (hex)
 
+Filters (``-p``, ``-t``, ``-u``; ``_filter``) decide which records are shown;
+every record still goes through the call tracker.
+
 Guarantees: every line is valid JSON / one record's text, whatever the bytes
-in the record; describing never raises for a record ``formats`` decoded.
-Does not: look numbers up itself (``_model``) or write anything (``_output``).
+in the record; describing never raises for a record ``formats`` decoded;
+state is per live thread and process (``_calls``), so memory does not grow
+with the trace.
+Does not: look numbers up itself (``_model``), decode flags or structures
+(``_flags``, ``_structs`` through ``_args``), or write anything (``_output``).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from bisect import bisect_right
 from collections.abc import Callable
 from itertools import accumulate
-from json.encoder import encode_basestring as _encode_basestring
 from typing import Any
 
-from formats import Record, RecordKind, split_nul_strings
+from formats import FileHeader, Record, RecordKind, split_nul_strings
+from formats.linux import RetKind, errno_message
 
 from . import _model
+from ._args import CallArguments, Style, compile_arguments, decode_struct, struct_fields
+from ._calls import Call, CallTracker
+from ._filter import record_filter
 from ._model import Names
-from ._options import Options
+from ._options import TIMESTAMP_ORDER, Options
+from ._siginfo import code_name
+from ._text import display_text, encode_basestring, json_string, text_of
 
-# ---------------------------------------------------------------------------
-# Bytes to strings
-
-#: json's own C string encoder (escapes quotes, backslashes and control characters).
-encode_basestring: Callable[[str], str] = _encode_basestring
-
-def text_of(data: bytes) -> str:
-    r"""Bytes as a string: UTF-8, other bytes ``\xNN``, a backslash ``\\`` (reversible)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
-    if "\\" in text:
-        return text.replace("\\", "\\\\")
-    return text
-
-
-_CONTROL_ESCAPES: dict[int, str] = {
-    **{code: f"\\x{code:02x}" for code in range(0x20)},
-    0x7F: "\\x7f",
-    **{code: f"\\u{code:04x}" for code in range(0x80, 0xA0)},
-    ord("\n"): "\\n",
-    ord("\t"): "\\t",
-    ord("\r"): "\\r",
-}
-
-
-def display_text(data: bytes) -> str:
-    """``text_of`` with control characters escaped too: safe on one line of a terminal."""
-    text = text_of(data)
-    if text.isprintable():
-        return text
-    return text.translate(_CONTROL_ESCAPES)
-
+__all__ = [
+    "DUMP_INDENT", "JsonDescriber", "TextDescriber", "describer_for", "display_text",
+    "encode_basestring", "hexdump", "json_string", "text_of", "visdump",
+]
 
 # ---------------------------------------------------------------------------
 # I/O data dumps (kdump's visdump and hexdump)
@@ -200,6 +212,15 @@ def hexdump(data: bytes) -> str:
 
 _U64 = (1 << 64) - 1
 _PROT_BITS = ((1, "r"), (2, "w"), (4, "x"))
+_SYSCALL = int(RecordKind.SYSCALL)
+_SYSRET = int(RecordKind.SYSRET)
+_GENIO = int(RecordKind.GENIO)
+_NAMEI = int(RecordKind.NAMEI)
+_STRUCT = int(RecordKind.STRUCT)
+_PROC = int(RecordKind.PROC)
+_UNFINISHED = 1  # formats.SyscallFlag.UNFINISHED
+#: STRU names that are not C structures (kdump prints "struct NAME" for the others).
+_NOT_STRUCTS = frozenset({b"fds", b"sigset", b"old_sigset"})
 
 
 def _plural(count: int, word: str) -> str:
@@ -212,34 +233,226 @@ def _seconds(ns: int) -> str:
     return f"{sign}{seconds}.{fraction:09d}"
 
 
+def duration_text(ns: int) -> str:
+    """A call's duration as strace -T prints it: ``<0.000012>``."""
+    seconds, micro = divmod(ns // 1000, 1_000_000)
+    return f"<{seconds}.{micro:06d}>"
+
+
 def _prot(prot: int) -> str:
     return "".join(letter if prot & bit else "-" for bit, letter in _PROT_BITS)
 
 
+def _facilities(header: FileHeader | None) -> str | None:
+    if header is None:
+        return None
+    facilities = header.options.get("facilities")
+    return facilities if isinstance(facilities, str) else None
+
+
 Handler = Callable[..., str]
+
+
+class _RecordDescriber:
+    """What the text and JSON describers share: the record loop with its call entries.
+
+    Subclasses provide ``_make_head(pid, tid, comm)`` (the text every line of
+    a record starts with, before its timestamps), ``_call_line(call, head)``
+    and ``_handlers`` (kind -> method ``(head, record) -> str``).
+    """
+
+    #: Hold a CALL whose entry is incomplete at a batch's end over to the next batch.
+    defer_entries = True
+    #: How heads carry the timestamp: 0 not at all, 1 kdump's -T/-E/-R, 2 JSON's "ts".
+    _stamp = 0
+
+    def __init__(self, options: Options, names: Names | None = None,
+                 header: FileHeader | None = None) -> None:
+        self.options = options
+        self.names = names if names is not None else Names()
+        track_fds = options.fd_paths and not options.raw
+        self.tracker = CallTracker(track_fds=track_fds, facilities=_facilities(header))
+        self._track = track_fds
+        self._keep = record_filter(options)
+        self._style = Style(strace=False, raw=options.raw, decimal=options.decimal,
+                            fd_paths=track_fds)
+        self._renderers: dict[tuple[int, int], CallArguments] = {}
+        self._heads: dict[tuple[int, int, bytes], str] = {}
+        self._open: Call | None = None  # a call whose entry records are still arriving
+        self._open_slot = -1  # where its line goes in _pending, -1 when it is not shown
+        self._open_head = ""
+        self._pending: list[Any] = []  # lines held back behind an open CALL line
+        self._handlers: dict[int, Handler] = {}
+
+    # -- the loop ------------------------------------------------------------
+
+    def describe(self, records: list[Record]) -> list[str]:
+        out = self._pending
+        append = out.append
+        handlers = self._handlers
+        unknown: Handler = self._unknown
+        keep = self._keep
+        tracker = self.tracker
+        enter = tracker.enter
+        track = self._track
+        heads = self._heads
+        make_head = self._make_head
+        stamp = self._stamp
+        call_line = self._call_line
+        syscall, namei = _SYSCALL, _NAMEI
+        # The open call (entry records still arriving) lives in locals here.
+        open_call = self._open
+        open_slot = self._open_slot
+        open_head = self._open_head
+        for record in records:
+            kind, _version, pid, tid, ts, comm, payload = record
+            if open_call is not None:
+                if tid == open_call.tid and (kind == namei
+                                             or tracker.is_entry_record(open_call, record)):
+                    if kind == namei:
+                        open_call.received += 1
+                        if open_call.paths is None:
+                            open_call.paths = [payload.path]  # type: ignore[union-attr]
+                        else:
+                            open_call.paths.append(payload.path)  # type: ignore[union-attr]
+                    else:
+                        tracker.attach(open_call, record)
+                    if keep is None or keep(record):
+                        head = heads.get((pid, tid, comm)) or make_head(pid, tid, comm)
+                        if stamp == 2:
+                            head = f'{head},"ts":{ts}'
+                        elif stamp:
+                            head = self._stamped(head, ts)
+                        append(handlers.get(kind, unknown)(head, record))
+                    if open_call.received >= open_call.expected:
+                        if open_slot >= 0:
+                            out[open_slot] = call_line(open_call, open_head)
+                        open_call = None
+                    continue
+                # Not one of its entry records: the entry is over.
+                if open_slot >= 0:
+                    out[open_slot] = call_line(open_call, open_head)
+                open_call = None
+            if keep is not None and not keep(record):
+                if track:
+                    if kind == syscall:
+                        call = enter(record)
+                        if call.received < call.expected:
+                            open_call, open_slot = call, -1
+                    elif kind in (_SYSRET, _GENIO, _STRUCT, _PROC):
+                        self._track_hidden(record)
+                continue
+            head = heads.get((pid, tid, comm)) or make_head(pid, tid, comm)
+            if stamp == 2:
+                head = f'{head},"ts":{ts}'
+            elif stamp:
+                head = self._stamped(head, ts)
+            if kind == syscall:
+                call = enter(record)
+                if call.received >= call.expected:
+                    append(call_line(call, head))
+                else:
+                    open_call, open_slot, open_head = call, len(out), head
+                    append(None)
+                continue
+            append(handlers.get(kind, unknown)(head, record))
+        self._open = open_call
+        self._open_slot = open_slot
+        self._open_head = open_head
+        return self._release(out)
+
+    def finish(self) -> list[str]:
+        """The lines still held back (an open CALL's), at the end of the input."""
+        out = self._pending
+        if self._open is not None:
+            self._close_entry(out)
+        self._pending = []
+        return out
+
+    def _release(self, out: list[Any]) -> list[str]:
+        if self._open is None:
+            self._pending = []
+            return out
+        if not self.defer_entries or self._open_slot < 0:
+            if self._open_slot >= 0:
+                self._close_entry(out)
+            self._pending = []
+            return out
+        slot = self._open_slot
+        self._pending = out[slot:]
+        self._open_slot = 0
+        return out[:slot]
+
+    def _close_entry(self, out: list[Any]) -> None:
+        call = self._open
+        self._open = None
+        if call is not None and self._open_slot >= 0:
+            out[self._open_slot] = self._call_line(call, self._open_head)
+
+    def _arguments(self, call: Call) -> list[str]:
+        plan = call.plan
+        render = plan.renderers.get("args")
+        if render is None:
+            render = plan.renderers["args"] = compile_arguments(plan, self._style,
+                                                                self.tracker.fds)
+        return render(call)
+
+    def _track_hidden(self, record: Record) -> None:
+        """Feed a record that is not shown to the tracker (fd tables need every call)."""
+        kind = record[0]
+        tracker = self.tracker
+        if kind == _SYSRET:
+            tracker.settle(tracker.leave(record))
+        elif kind == _PROC:
+            tracker.process_event(record)
+        else:
+            tracker.add_exit_record(record)
+
+    def _returned(self, record: Record) -> Call | None:
+        """At a RET: the call, settled (its fd effects applied) when fds are tracked."""
+        if not self._track:
+            return None
+        call = self.tracker.leave(record)
+        self.tracker.settle(call)
+        return call
+
+    # -- subclass hooks ------------------------------------------------------
+
+    def _make_head(self, pid: int, tid: int, comm: bytes) -> str:
+        raise NotImplementedError
+
+    def _stamped(self, head: str, ts: int) -> str:
+        return head
+
+    def _call_line(self, call: Call, head: str) -> str:
+        raise NotImplementedError
+
+    def _unknown(self, head: str, record: Record) -> str:
+        raise NotImplementedError
 
 
 # ---------------------------------------------------------------------------
 # Text
 
 
-class TextDescriber:
+class TextDescriber(_RecordDescriber):
     """Records as kdump-style text."""
 
-    def __init__(self, options: Options, names: Names | None = None) -> None:
-        self.options = options
-        self.names = names if names is not None else Names()
+    def __init__(self, options: Options, names: Names | None = None,
+                 header: FileHeader | None = None) -> None:
+        super().__init__(options, names, header)
         self._hex = options.hex_dump
         self._width = options.width
         self._max_data = options.max_data
         self._plain_data = options.max_data is None and not options.hex_dump
-        self._prefixes: dict[tuple[int, int, bytes], str] = {}
+        self._fancy = not options.raw
+        self._number: Callable[[int], str] = str if options.decimal else _hex
+        self._modes = tuple(mode for mode in TIMESTAMP_ORDER if mode in options.timestamps)
+        self._stamp = 1 if self._modes else 0
         self._previous_ns: int | None = None
         self._first_ns: int | None = None
-        self._call_names: dict[tuple[int, int], str] = {}
-        self._call_heads: dict[tuple[int, int], tuple[str, int | None]] = {}
-        self._handlers: dict[int, Handler] = {
-            RecordKind.SYSCALL: self._call,
+        self._errors: dict[int, str] = {}
+        self._handlers = {
             RecordKind.SYSRET: self._ret,
             RecordKind.NAMEI: self._namei,
             RecordKind.GENIO: self._genio,
@@ -254,56 +467,37 @@ class TextDescriber:
             RecordKind.SAMPLE: self._sample,
             RecordKind.MMAP: self._mmap,
             RecordKind.DROP: self._drop,
+            RecordKind.STRUCT: self._struct,
         }
 
-    def describe(self, records: list[Record]) -> list[str]:
-        out: list[str] = []
-        append = out.append
-        handlers = self._handlers
-        unknown: Handler = self._unknown
-        prefixes = self._prefixes
-        plain = self.options.timestamps == "none"
-        thread_ids = self.options.thread_ids
-        for kind, _version, pid, tid, timestamp, comm, payload in records:
-            key = (pid, tid if thread_ids else 0, comm)
-            prefix = prefixes.get(key)
-            if prefix is None:
-                prefix = self._make_prefix(key)
-            if not plain:
-                prefix += self._timestamp(timestamp)
-            append(handlers.get(kind, unknown)(prefix, payload, kind))
-        return out
-
-    def _make_prefix(self, key: tuple[int, int, bytes]) -> str:
-        pid, tid, comm = key
+    def _make_head(self, pid: int, tid: int, comm: bytes) -> str:
         name = display_text(comm)
         if self.options.thread_ids:
-            prefix = f"{pid:6d} {tid:6d} {name:<8} "
+            head = f"{pid:6d} {tid:6d} {name:<8} "
         else:
-            prefix = f"{pid:6d} {name:<8} "
-        if len(self._prefixes) > 65536:  # pid reuse on a long trace: stay bounded
-            self._prefixes.clear()
-        self._prefixes[key] = prefix
-        return prefix
+            head = f"{pid:6d} {name:<8} "
+        if len(self._heads) > 65536:  # pid reuse on a long trace: stay bounded
+            self._heads.clear()
+        self._heads[(pid, tid, comm)] = head
+        return head
 
-    def _timestamp(self, ns: int) -> str:
-        mode = self.options.timestamps
-        if mode == "absolute":
-            return _seconds(ns) + " "
-        if mode == "elapsed":
-            if self._first_ns is None:
-                self._first_ns = ns
-            return _seconds(ns - self._first_ns) + " "
-        previous = self._previous_ns if self._previous_ns is not None else ns
+    def _stamped(self, head: str, ts: int) -> str:
+        return head + self._timestamps(ts)
+
+    def _timestamps(self, ns: int) -> str:
+        parts = []
+        for mode in self._modes:
+            if mode == "absolute":
+                parts.append(_seconds(ns))
+            elif mode == "elapsed":
+                if self._first_ns is None:
+                    self._first_ns = ns
+                parts.append(_seconds(ns - self._first_ns))
+            else:
+                previous = self._previous_ns if self._previous_ns is not None else ns
+                parts.append(_seconds(ns - previous))
         self._previous_ns = ns
-        return _seconds(ns - previous) + " "
-
-    def _syscall(self, abi: int, nr: int) -> str:
-        key = (abi, nr)
-        name = self._call_names.get(key)
-        if name is None:
-            name = self._call_names[key] = self.names.syscall(abi, nr)
-        return name
+        return " ".join(parts) + " "
 
     def _data(self, data: bytes, total: int, truncated: bool) -> str:
         shown = data if self._max_data is None else data[: self._max_data]
@@ -312,44 +506,90 @@ class TextDescriber:
             dump += f"       (truncated: {len(shown)} of {total} bytes shown)\n"
         return dump
 
-    # One method per kind: (prefix, payload, kind) -> lines.
+    def _fd(self, pid: int, fd: int) -> str:
+        if self._track:
+            description = self.tracker.fds.describe(pid, fd)
+            if description is not None:
+                return f"{fd}<{description}>"
+        return str(fd)
 
-    def _call(self, prefix: str, payload: Any, kind: int) -> str:
-        nr, abi, _flags, args = payload
-        key = (abi, nr)
-        head = self._call_heads.get(key)
-        if head is None:
-            head = self._call_heads[key] = (
-                f"CALL  {self._syscall(abi, nr)}(", self.names.syscall_arg_count(abi, nr))
-        name, count = head
-        if count is not None:
-            args = args[:count]  # like kdump: only the arguments the call takes
-        return f"{prefix}{name}{','.join(map(hex, args))})\n"
+    # One method per kind: (head, record) -> lines.
 
-    def _ret(self, prefix: str, payload: Any, kind: int) -> str:
-        nr, abi, flags, error, retval, _duration = payload
-        name = self._call_names.get((abi, nr)) or self._syscall(abi, nr)
-        if flags and _model.unfinished(flags):
-            return f"{prefix}RET   {name} unfinished\n"
+    def _call_line(self, call: Call, head: str) -> str:
+        plan = call.plan
+        render = plan.renderers.get("args") or self._arguments
+        return f"{head}CALL  {plan.name}({','.join(render(call))})\n"
+
+    def _ret(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        nr, abi, flags, error, retval, duration = payload
+        if self._track:
+            call = self._returned(record)
+            plan = call.plan  # type: ignore[union-attr]
+        else:
+            call = None
+            plan = self.tracker.plans.get((abi, nr)) or self.tracker.plan(abi, nr)
+        name = plan.name
+        if flags & _UNFINISHED:
+            return f"{head}RET   {name} unfinished\n"
         if error:
-            return f"{prefix}RET   {name} -1 errno {error} {self.names.errno(error)}\n"
-        if 0 <= retval <= 9:
-            return f"{prefix}RET   {name} {retval}\n"
-        return f"{prefix}RET   {name} {retval}/{retval & _U64:#x}\n"
+            text = self._errors.get(error)
+            if text is None:
+                text = self._errors[error] = self._error_text(error)
+            line = f"{head}RET   {name} {text}"
+        elif not self._fancy or plan.ret is RetKind.PTR or plan.ret is RetKind.HEX:
+            line = f"{head}RET   {name} {self._number(retval & _U64)}"
+        elif call is not None and plan.ret is RetKind.FD and retval >= 0:
+            line = f"{head}RET   {name} {self._fd(call.pid, retval)}"
+        elif 0 <= retval <= 9:
+            line = f"{head}RET   {name} {retval}"
+        else:
+            line = f"{head}RET   {name} {retval}/{retval & _U64:#x}"
+        if self.options.durations:
+            return f"{line} {duration_text(duration)}\n"
+        return line + "\n"
 
-    def _namei(self, prefix: str, payload: Any, kind: int) -> str:
-        return f'{prefix}NAMI  "{display_text(payload.path)}"\n'
+    def _error_text(self, error: int) -> str:
+        if not self._fancy:
+            return f"-1 errno {error}"
+        message = errno_message(error)
+        name = self.names.errno(error)
+        return f"-1 errno {error} {name} ({message})" if message else f"-1 errno {error} {name}"
 
-    def _genio(self, prefix: str, payload: Any, kind: int) -> str:
+    def _namei(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        return f'{head}NAMI  "{display_text(payload.path)}"\n'
+
+    def _genio(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
         fd, direction, flags, transferred, data = payload
+        if self._track:
+            self.tracker.add_exit_record(record)
+            fd_text = self._fd(record[2], fd)
+        else:
+            fd_text = fd
         verb = "read" if direction == 0 else "wrote" if direction == 1 else f"direction_{direction}"
         plural = "" if transferred == 1 else "s"
-        head = f"{prefix}GIO   fd {fd} {verb} {transferred} byte{plural}\n"
+        line = f"{head}GIO   fd {fd_text} {verb} {transferred} byte{plural}\n"
+        if self.options.suppress_data:
+            return line
         if self._plain_data and not flags:
-            return head + visdump(data, self._width)
-        return head + self._data(data, transferred, _model.genio_truncated(flags))
+            return line + visdump(data, self._width)
+        return line + self._data(data, transferred, _model.genio_truncated(flags))
 
-    def _psig(self, prefix: str, payload: Any, kind: int) -> str:
+    def _struct(self, head: str, record: Record) -> str:
+        struct: Any = record[6]
+        if self._track:
+            self.tracker.add_exit_record(record)
+        name = display_text(struct.name)
+        if self._fancy:
+            label = name if struct.name in _NOT_STRUCTS else f"struct {name}"
+            return f"{head}STRU  {label} {decode_struct(struct)}\n"
+        line = f"{head}STRU  {name} {_plural(len(struct.data), 'byte')}\n"
+        return line + hexdump(struct.data) if struct.data else line
+
+    def _psig(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
         signo, code, action, blocked, _siginfo = payload
         name = self.names.signal(signo)
         if action == _model.ACTION_DEFAULT:
@@ -360,32 +600,39 @@ class TextDescriber:
             how = f"caught mask={blocked:#x}"
         else:
             how = f"caught handler={action:#x} mask={blocked:#x}"
-        return f"{prefix}PSIG  {name} {how} code={code}\n"
+        code_text = code_name(signo, code) if self._fancy else code
+        return f"{head}PSIG  {name} {how} code={code_text}\n"
 
-    def _csw(self, prefix: str, payload: Any, kind: int) -> str:
+    def _csw(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
         switch = "stop" if payload.out else "resume"
         mode = "user" if payload.user else "kernel"
-        return f"{prefix}CSW   {switch} {mode}\n"
+        return f"{head}CSW   {switch} {mode}\n"
 
-    def _emul(self, prefix: str, payload: Any, kind: int) -> str:
-        return f'{prefix}EMUL  "{display_text(payload.name)}"\n'
+    def _emul(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        return f'{head}EMUL  "{display_text(payload.name)}"\n'
 
-    def _user(self, prefix: str, payload: Any, kind: int) -> str:
+    def _user(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
         label, data = payload
-        head = f'{prefix}USER  "{display_text(label)}" {_plural(len(data), "byte")}\n'
-        return head + self._data(data, len(data), False)
+        line = f'{head}USER  "{display_text(label)}" {_plural(len(data), "byte")}\n'
+        return line + self._data(data, len(data), False)
 
-    def _exec_strings(self, prefix: str, payload: Any, kind: int) -> str:
-        tag = "ARG   " if kind == RecordKind.EXEC_ARG else "ENV   "
+    def _exec_strings(self, head: str, record: Record) -> str:
+        tag = "ARG   " if record[0] == RecordKind.EXEC_ARG else "ENV   "
+        payload: Any = record[6]
         strings = split_nul_strings(payload.data)
         if not strings:
-            return f"{prefix}{tag}(none)\n"
+            return f"{head}{tag}(none)\n"
         return "".join(
-            f'{prefix}{tag}[{index}] "{display_text(string)}"\n'
+            f'{head}{tag}[{index}] "{display_text(string)}"\n'
             for index, string in enumerate(strings)
         )
 
-    def _proc(self, prefix: str, payload: Any, kind: int) -> str:
+    def _proc(self, head: str, record: Record) -> str:
+        self.tracker.process_event(record)
+        payload: Any = record[6]
         view = _model.view_proc(payload, self.names)
         words = [view.event]
         if view.child is not None:
@@ -402,49 +649,54 @@ class TextDescriber:
             words.append(f'"{display_text(view.reason)}"')
         if view.detail is not None:
             words.append(f'"{display_text(view.detail)}"')
-        return f"{prefix}PROC  {' '.join(words)}\n"
+        return f"{head}PROC  {' '.join(words)}\n"
 
-    def _probe(self, prefix: str, payload: Any, kind: int) -> str:
+    def _probe(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
         probe_id, site, pc, offset, value, args, name = payload
         site_name = _model.probe_site_name(site)
-        head = f'{prefix}PROBE  {probe_id} {site_name} "{display_text(name)}" pc {pc:#x}'
+        line = f'{head}PROBE  {probe_id} {site_name} "{display_text(name)}" pc {pc:#x}'
         if site_name == "entry":
-            return f"{head} args ({','.join(map(hex, args))})\n"
+            return f"{line} args ({','.join(map(hex, args))})\n"
         if site_name == "return":
-            return f"{head} value {value:#x}\n"
+            return f"{line} value {value:#x}\n"
         if site_name == "offset":
-            return f"{head} offset {offset:#x}\n"
-        return f"{head} offset {offset:#x} value {value:#x} args ({','.join(map(hex, args))})\n"
+            return f"{line} offset {offset:#x}\n"
+        return f"{line} offset {offset:#x} value {value:#x} args ({','.join(map(hex, args))})\n"
 
-    def _sample(self, prefix: str, payload: Any, kind: int) -> str:
+    def _sample(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
         pc, sp, stack = payload
-        return f"{prefix}SAMPLE  pc {pc:#x} sp {sp:#x} stack ({','.join(map(hex, stack))})\n"
+        return f"{head}SAMPLE  pc {pc:#x} sp {sp:#x} stack ({','.join(map(hex, stack))})\n"
 
-    def _mmap(self, prefix: str, payload: Any, kind: int) -> str:
+    def _mmap(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
         start, end, offset, prot, flags, build_id, path = payload
-        line = (f'{prefix}MMAP  {start:#x}-{end:#x} {_prot(prot)} flags {flags:#x} '
+        line = (f'{head}MMAP  {start:#x}-{end:#x} {_prot(prot)} flags {flags:#x} '
                 f'offset {offset:#x} "{display_text(path)}"')
         if build_id:
             line += f" build-id {build_id.hex()}"
         return line + "\n"
 
-    def _drop(self, prefix: str, payload: Any, kind: int) -> str:
-        error, count = payload  # not payload.count: tuple.count shadows that field
+    def _drop(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        error, count = payload  # not .count: tuple.count shadows it
         name = _model.drop_error_name(error, self.names)
-        return f"{prefix}DROP  {name} {_plural(count, 'record')} lost\n"
+        return f"{head}DROP  {name} {_plural(count, 'record')} lost\n"
 
-    def _unknown(self, prefix: str, payload: Any, kind: int) -> str:
+    def _unknown(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        payload = payload
         size = len(payload.raw) if hasattr(payload, "raw") else 0
-        return f"{prefix}UNKNOWN({kind}) {_plural(size, 'byte')}\n"
+        return f"{head}UNKNOWN({record[0]}) {_plural(size, 'byte')}\n"
+
+
+def _hex(value: int) -> str:
+    return hex(value)
 
 
 # ---------------------------------------------------------------------------
 # JSON Lines
-
-
-def json_string(data: bytes) -> str:
-    """A JSON string literal for bytes (``text_of``'s escaping, then JSON's)."""
-    return encode_basestring(text_of(data))
 
 
 def _json_ints(values: Any) -> str:
@@ -455,17 +707,20 @@ def _json_bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-class JsonDescriber:
+def _json_text(text: str | None) -> str:
+    return "null" if text is None else encode_basestring(text)
+
+
+class JsonDescriber(_RecordDescriber):
     """Records as JSON Lines (keys in the module docstring)."""
 
-    def __init__(self, options: Options, names: Names | None = None) -> None:
-        self.options = options
-        self.names = names if names is not None else Names()
-        self._commons: dict[tuple[int, int, bytes], str] = {}
+    def __init__(self, options: Options, names: Names | None = None,
+                 header: FileHeader | None = None) -> None:
+        super().__init__(options, names, header)
+        self._stamp = 2
         self._syscalls: dict[tuple[int, int], str] = {}
         self._errnos: dict[int, str] = {}
-        self._handlers: dict[int, Handler] = {
-            RecordKind.SYSCALL: self._call,
+        self._handlers = {
             RecordKind.SYSRET: self._ret,
             RecordKind.NAMEI: self._namei,
             RecordKind.GENIO: self._genio,
@@ -480,35 +735,24 @@ class JsonDescriber:
             RecordKind.SAMPLE: self._sample,
             RecordKind.MMAP: self._mmap,
             RecordKind.DROP: self._drop,
+            RecordKind.STRUCT: self._struct,
         }
 
-    def describe(self, records: list[Record]) -> list[str]:
-        out: list[str] = []
-        append = out.append
-        handlers = self._handlers
-        unknown: Handler = self._unknown
-        commons = self._commons
-        for kind, _version, pid, tid, timestamp, comm, payload in records:
-            key = (pid, tid, comm)
-            common = commons.get(key)
-            if common is None:
-                common = self._make_common(key)
-            append(handlers.get(kind, unknown)(common, timestamp, payload, kind))
-        return out
+    def _make_head(self, pid: int, tid: int, comm: bytes) -> str:
+        head = f'"pid":{pid},"tid":{tid},"comm":{json_string(comm)}'
+        if len(self._heads) > 65536:
+            self._heads.clear()
+        self._heads[(pid, tid, comm)] = head
+        return head
 
-    def _make_common(self, key: tuple[int, int, bytes]) -> str:
-        pid, tid, comm = key
-        common = f'"pid":{pid},"tid":{tid},"comm":{json_string(comm)}'
-        if len(self._commons) > 65536:
-            self._commons.clear()
-        self._commons[key] = common
-        return common
+    def _stamped(self, head: str, ts: int) -> str:
+        return f'{head},"ts":{ts}'
 
     def _syscall(self, abi: int, nr: int) -> str:
         key = (abi, nr)
         name = self._syscalls.get(key)
         if name is None:
-            name = self._syscalls[key] = encode_basestring(self.names.syscall(abi, nr))
+            name = self._syscalls[key] = encode_basestring(self.tracker.plan(abi, nr).name)
         return name
 
     def _errno(self, error: int) -> str:
@@ -518,53 +762,96 @@ class JsonDescriber:
             name = self._errnos[error] = "null" if text is None else encode_basestring(text)
         return name
 
-    def _call(self, common: str, ts: int, payload: Any, kind: int) -> str:
-        nr, abi, _flags, args = payload
-        name = self._syscalls.get((abi, nr)) or self._syscall(abi, nr)
-        return (f'{{"type":"CALL",{common},"ts":{ts},"syscall":{name},'
-                f'"nr":{nr},"args":[{",".join(map(str, args))}]}}\n')
+    def _call_line(self, call: Call, head: str) -> str:
+        plan = call.plan
+        name = self._syscalls.get((plan.abi, plan.nr)) or self._syscall(plan.abi, plan.nr)
+        decoded = ",".join(map(encode_basestring, self._arguments(call)))
+        extra = ""
+        if call.fd_path is not None:
+            extra = f',"fd_path":{encode_basestring(call.fd_path)}'
+        return (f'{{"type":"CALL",{head},"syscall":{name},"nr":{plan.nr},'
+                f'"args":[{",".join(map(str, call.args))}],"args_decoded":[{decoded}]{extra}}}\n')
 
-    def _ret(self, common: str, ts: int, payload: Any, kind: int) -> str:
+    def _ret(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
         nr, abi, _flags, error, retval, duration = payload
         name = self._syscalls.get((abi, nr)) or self._syscall(abi, nr)
-        return (f'{{"type":"RET",{common},"ts":{ts},"syscall":{name},'
+        extra = ""
+        call = self._returned(record)
+        if call is not None:
+            fd_path = call.fd_path
+            if call.plan.ret is RetKind.FD and not error and retval >= 0:
+                fd_path = self.tracker.fds.describe(call.pid, retval)
+            if fd_path is not None:
+                extra = f',"fd_path":{encode_basestring(fd_path)}'
+        return (f'{{"type":"RET",{head},"syscall":{name},'
                 f'"nr":{nr},"retval":{retval},"errno":{self._errno(error)},'
-                f'"duration_ns":{duration}}}\n')
+                f'"duration_ns":{duration}{extra}}}\n')
 
-    def _namei(self, common: str, ts: int, payload: Any, kind: int) -> str:
-        return f'{{"type":"NAMI",{common},"ts":{ts},"path":{json_string(payload.path)}}}\n'
+    def _namei(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        return f'{{"type":"NAMI",{head},"path":{json_string(payload.path)}}}\n'
 
-    def _genio(self, common: str, ts: int, payload: Any, kind: int) -> str:
+    def _genio(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
         fd, direction, flags, transferred, data = payload
         rw = "read" if direction == 0 else "write" if direction == 1 else f"direction_{direction}"
         truncated = "true" if _model.genio_truncated(flags) else "false"
-        return (f'{{"type":"GIO",{common},"ts":{ts},"fd":{fd},"rw":"{rw}",'
-                f'"len":{transferred},"data":"{data.hex()}","truncated":{truncated}}}\n')
+        extra = ""
+        if self._track:
+            self.tracker.add_exit_record(record)
+            fd_path = self.tracker.fds.describe(record[2], fd)
+            if fd_path is not None:
+                extra = f',"fd_path":{encode_basestring(fd_path)}'
+        return (f'{{"type":"GIO",{head},"fd":{fd},"rw":"{rw}",'
+                f'"len":{transferred},"data":"{data.hex()}","truncated":{truncated}{extra}}}\n')
 
-    def _psig(self, common: str, ts: int, payload: Any, kind: int) -> str:
+    def _struct(self, head: str, record: Record) -> str:
+        struct: Any = record[6]
+        if self._track:
+            self.tracker.add_exit_record(record)
+        fields = struct_fields(struct)
+        fields_json = "null"
+        if fields is not None:
+            try:
+                fields_json = json.dumps(fields, ensure_ascii=False, default=str)
+            except (TypeError, ValueError):
+                fields_json = "null"
+        return (f'{{"type":"STRU",{head},"struct":{json_string(struct.name)},'
+                f'"argument":{struct.argument},"data":"{struct.data.hex()}",'
+                f'"fields":{fields_json}}}\n')
+
+    def _psig(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
         signo, code, action, _blocked, _siginfo = payload
         name = encode_basestring(self.names.signal(signo))
-        return (f'{{"type":"PSIG",{common},"ts":{ts},"signal":{name},"signo":{signo},'
+        return (f'{{"type":"PSIG",{head},"signal":{name},"signo":{signo},'
                 f'"code":{code},"action":{action}}}\n')
 
-    def _csw(self, common: str, ts: int, payload: Any, kind: int) -> str:
-        return (f'{{"type":"CSW",{common},"ts":{ts},"out":{_json_bool(bool(payload.out))},'
+    def _csw(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        return (f'{{"type":"CSW",{head},"out":{_json_bool(bool(payload.out))},'
                 f'"user":{_json_bool(bool(payload.user))}}}\n')
 
-    def _emul(self, common: str, ts: int, payload: Any, kind: int) -> str:
-        return f'{{"type":"EMUL",{common},"ts":{ts},"name":{json_string(payload.name)}}}\n'
+    def _emul(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        return f'{{"type":"EMUL",{head},"name":{json_string(payload.name)}}}\n'
 
-    def _user(self, common: str, ts: int, payload: Any, kind: int) -> str:
+    def _user(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
         label, data = payload
-        return (f'{{"type":"USER",{common},"ts":{ts},"label":{json_string(label)},'
+        return (f'{{"type":"USER",{head},"label":{json_string(label)},'
                 f'"len":{len(data)},"data":"{data.hex()}"}}\n')
 
-    def _exec_strings(self, common: str, ts: int, payload: Any, kind: int) -> str:
-        tag, key = ("ARG", "argv") if kind == RecordKind.EXEC_ARG else ("ENV", "env")
+    def _exec_strings(self, head: str, record: Record) -> str:
+        tag, key = ("ARG", "argv") if record[0] == RecordKind.EXEC_ARG else ("ENV", "env")
+        payload: Any = record[6]
         strings = ",".join(map(json_string, split_nul_strings(payload.data)))
-        return f'{{"type":"{tag}",{common},"ts":{ts},"{key}":[{strings}]}}\n'
+        return f'{{"type":"{tag}",{head},"{key}":[{strings}]}}\n'
 
-    def _proc(self, common: str, ts: int, payload: Any, kind: int) -> str:
+    def _proc(self, head: str, record: Record) -> str:
+        self.tracker.process_event(record)
+        payload: Any = record[6]
         view = _model.view_proc(payload, self.names)
         fields = [f'"event":{encode_basestring(view.event)}']
         if view.child is not None:
@@ -576,46 +863,60 @@ class JsonDescriber:
         if view.status is not None:
             fields.append(f'"status":{view.status}')
         if view.event == "exit" or view.signal is not None:
-            signal = "null" if view.signal is None else encode_basestring(view.signal)
-            fields.append(f'"signal":{signal}')
+            fields.append(f'"signal":{_json_text(view.signal)}')
         if view.core_dumped is not None:
             fields.append(f'"core_dumped":{_json_bool(view.core_dumped)}')
         if view.reason is not None:
             fields.append(f'"reason":{json_string(view.reason)}')
         if view.detail is not None:
             fields.append(f'"detail":{json_string(view.detail)}')
-        return f'{{"type":"PROC",{common},"ts":{ts},{",".join(fields)}}}\n'
+        return f'{{"type":"PROC",{head},{",".join(fields)}}}\n'
 
-    def _probe(self, common: str, ts: int, payload: Any, kind: int) -> str:
+    def _probe(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
         probe_id, site, pc, offset, value, args, name = payload
         site_name = encode_basestring(_model.probe_site_name(site))
-        return (f'{{"type":"PROBE",{common},"ts":{ts},"probe_id":{probe_id},'
+        return (f'{{"type":"PROBE",{head},"probe_id":{probe_id},'
                 f'"site":{site_name},"name":{json_string(name)},"pc":{pc},'
                 f'"offset":{offset},"value":{value},"args":{_json_ints(args)}}}\n')
 
-    def _sample(self, common: str, ts: int, payload: Any, kind: int) -> str:
+    def _sample(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
         pc, sp, stack = payload
-        return (f'{{"type":"SAMPLE",{common},"ts":{ts},"pc":{pc},"sp":{sp},'
+        return (f'{{"type":"SAMPLE",{head},"pc":{pc},"sp":{sp},'
                 f'"stack":{_json_ints(stack)}}}\n')
 
-    def _mmap(self, common: str, ts: int, payload: Any, kind: int) -> str:
+    def _mmap(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
         start, end, offset, prot, flags, build_id, path = payload
-        return (f'{{"type":"MMAP",{common},"ts":{ts},"start":{start},"end":{end},'
+        return (f'{{"type":"MMAP",{head},"start":{start},"end":{end},'
                 f'"offset":{offset},"prot":{prot},"flags":{flags},'
                 f'"path":{json_string(path)},"build_id":"{build_id.hex()}"}}\n')
 
-    def _drop(self, common: str, ts: int, payload: Any, kind: int) -> str:
-        error, count = payload  # not payload.count: tuple.count shadows that field
+    def _drop(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        error, count = payload  # not .count: tuple.count shadows it
         name = encode_basestring(_model.drop_error_name(error, self.names))
-        return f'{{"type":"DROP",{common},"ts":{ts},"error":{name},"count":{count}}}\n'
+        return f'{{"type":"DROP",{head},"error":{name},"count":{count}}}\n'
 
-    def _unknown(self, common: str, ts: int, payload: Any, kind: int) -> str:
+    def _unknown(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        payload = payload
         raw = payload.raw if hasattr(payload, "raw") else b""
-        return (f'{{"type":"UNKNOWN",{common},"ts":{ts},"kind":{kind},"len":{len(raw)},'
+        return (f'{{"type":"UNKNOWN",{head},"kind":{record[0]},"len":{len(raw)},'
                 f'"data":"{raw.hex()}"}}\n')
 
 
-def describer_for(options: Options, names: Names | None = None) -> TextDescriber | JsonDescriber:
+Describer = TextDescriber | JsonDescriber
+
+
+def describer_for(options: Options, names: Names | None = None,
+                  header: FileHeader | None = None) -> Any:
+    """The describer for ``options.output_format`` (text, json or strace)."""
     if options.output_format == "json":
-        return JsonDescriber(options, names)
-    return TextDescriber(options, names)
+        return JsonDescriber(options, names, header)
+    if options.output_format == "strace":
+        from ._strace import StraceDescriber
+
+        return StraceDescriber(options, names, header)
+    return TextDescriber(options, names, header)

@@ -1,7 +1,8 @@
 """ktrdump's options: one frozen value built from the command line (or by a caller).
 
 Guarantees: an ``Options`` is immutable and complete; every stage of the
-pipeline (reader, filter, describe, output) takes what it needs from it.
+pipeline (reader, tracker, filter, describe, output) takes what it needs from
+it, and the defaults are kdump's (text, symbolic decoding on, no timestamps).
 Does not: parse the command line (``cli``) or validate file names.
 """
 
@@ -10,22 +11,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-OutputFormat = Literal["text", "json"]
-Timestamps = Literal["none", "absolute", "relative", "elapsed"]
+#: Output formats this package's describers produce (``cli`` may offer more,
+#: from other modules: ``--summary``, ``--format chrome``).
+OutputFormat = Literal["text", "json", "strace"]
+#: One kind of timestamp; kdump prints the selected ones in this order.
+TimestampMode = Literal["absolute", "elapsed", "relative"]
+TIMESTAMP_ORDER: tuple[TimestampMode, ...] = ("absolute", "elapsed", "relative")
 
 DEFAULT_INPUT = "ktr.out"
 #: kdump's screen width: data dumps wrap to fit in it.
 DEFAULT_WIDTH = 80
+#: strace's default -s: bytes of a string shown before "...".
+STRACE_STRING_LIMIT = 32
 
 
 @dataclass(frozen=True)
 class Options:
     input: str = DEFAULT_INPUT  # a path, or "-" for standard input
     output_format: OutputFormat = "text"
-    hex_dump: bool = False  # -x: I/O data as a hex dump rather than escaped text
-    timestamps: Timestamps = "none"  # -T absolute, -R since the previous record, -E since the first
+    hex_dump: bool = False  # -x: I/O data as a hex + ASCII dump rather than escaped text
+    # -T absolute, -E since the first record, -R since the previous record; any
+    # combination, shown in TIMESTAMP_ORDER (kdump's order).
+    timestamps: tuple[TimestampMode, ...] = ()
     thread_ids: bool = False  # -H: show the thread id after the pid
-    pids: frozenset[int] = frozenset()  # -p: only these processes (DROP records always shown)
+    pids: frozenset[int] = frozenset()  # -p: only these processes or threads (DROP always shown)
     kinds: frozenset[int] | None = None  # -t: only these record kinds (DROP always shown)
-    max_data: int | None = None  # -m: show at most this many bytes of I/O data (text only)
+    user_labels: frozenset[bytes] | None = None  # -u: only USER records with these labels
+    max_data: int | None = None  # -m: at most this many bytes of I/O data (strace: its -s)
+    suppress_data: bool = False  # -s: no I/O data under GIO lines
+    decimal: bool = False  # -d: numbers in decimal where kdump prints hex
+    raw: bool = False  # -n: no symbolic decoding (flags, errno texts, paths in arguments)
+    fd_paths: bool = False  # -y: show the path behind each fd, tracked from the trace
+    durations: bool = False  # --durations: time spent in each call, on RET (strace -T)
     width: int = DEFAULT_WIDTH

@@ -1,7 +1,13 @@
-"""The ``ktrdump`` command: decode -> filter -> describe -> output.
+"""The ``ktrdump`` command: decode -> track calls -> filter -> describe -> output.
 
 Usage: ``ktrdump [options] [FILE]`` (FILE defaults to ``ktr.out``; ``-`` reads
 standard input, a pipe included, until it ends).
+
+kdump's options keep kdump's letters and meaning (FreeBSD's; ``-u`` is
+OpenBSD's): ``-d -E -f -H -m -n -p -R -s -T -t -u -x``; strace's ``-y`` and
+``--durations`` (strace's ``-T``, whose letter kdump uses for timestamps)
+add what strace shows; ``--format text|json|strace`` (``--json`` is
+``--format json``) picks the output.
 
 Guarantees: ``main`` returns an exit status and never lets a traceback out for
 a user or input problem: a bad command line is one line on stderr and status
@@ -22,20 +28,34 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import IO, Any, NoReturn
 
 import formats
-from formats import Record, RecordKind
 
 from . import __version__
 from ._describe import describer_for
-from ._options import DEFAULT_INPUT, Options
+from ._filter import record_filter
+from ._options import DEFAULT_INPUT, TIMESTAMP_ORDER, Options
 from ._output import Output
-from ._reader import Skipped, open_trace
+from ._reader import Skipped, TraceReader, open_trace
 from .errors import KtrdumpError, UsageError
 
 PROGRAM = "ktrdump"
+
+#: ``--format`` values this module's describers produce (others may be added by ``cli``'s users).
+FORMATS = ("text", "json", "strace")
+
+__all__ = ["FORMATS", "PROGRAM", "dump", "main", "parse_options", "record_filter", "run"]
+
+_EPILOG = """\
+-y tracks fds through the trace itself, per process: open/openat/creat (the
+path as the call gave it; relative paths stay relative, chdir is not
+followed), socket (socket:[AF_INET]), accept, pipe (pipe:[N]: the N-th pipe
+of the trace, both ends), socketpair, dup/dup2/dup3/F_DUPFD, close,
+close_range, exec (close-on-exec fds dropped), fork (copied), exit. Fds that
+existed before the recording (0, 1, 2, inherited, attached) are shown plainly.
+"""
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -46,31 +66,52 @@ class _ArgumentParser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(
         prog=PROGRAM,
-        description="Decode a ktr trace file into kdump-style text or JSON Lines.",
+        description="Decode a ktr trace file into kdump-style text, JSON Lines or "
+                    "strace's format.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", nargs="?", metavar="FILE",
                         help=f"trace file to read, - for standard input (default {DEFAULT_INPUT})")
     parser.add_argument("-f", dest="file_option", metavar="FILE",
                         help="trace file to read (kdump's spelling of FILE)")
-    parser.add_argument("--json", action="store_true", help="print JSON Lines, one record a line")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--format", dest="output_format", choices=FORMATS,
+                        help="text (kdump's, the default), json (JSON Lines, one record a "
+                             "line) or strace (strace -f -ttt -T's, one line a call)")
+    output.add_argument("--json", dest="output_format", action="store_const", const="json",
+                        help="--format json")
+    parser.add_argument("-d", dest="decimal", action="store_true",
+                        help="numbers in decimal instead of hex")
+    parser.add_argument("-n", dest="raw", action="store_true",
+                        help="no symbolic decoding: raw argument words, numbers for errno "
+                             "and codes (syscall names stay)")
     parser.add_argument("-x", dest="hex_dump", action="store_true",
-                        help="print I/O data as a hex dump")
+                        help="print I/O data as a hex + ASCII dump")
+    parser.add_argument("-s", dest="suppress_data", action="store_true",
+                        help="suppress the I/O data of GIO records")
     parser.add_argument("-m", dest="max_data", type=_non_negative, metavar="MAXDATA",
-                        help="show at most MAXDATA bytes of each I/O (text)")
+                        help="show at most MAXDATA bytes of each I/O (strace format: of each "
+                             "string, default 32)")
     parser.add_argument("-p", dest="pids", type=int, action="append", metavar="PID",
-                        help="show only records of process PID (repeatable)")
+                        help="show only records of process or thread PID (repeatable)")
     parser.add_argument("-t", dest="facilities", metavar="TRSTR",
                         help="show only these trace points, as ktr record -t "
                              f"({''.join(formats.FACILITY_KINDS)}, + for the default set)")
+    parser.add_argument("-u", dest="user_labels", action="append", metavar="LABEL",
+                        help="show only USER records with this label (repeatable)")
     parser.add_argument("-H", dest="thread_ids", action="store_true",
                         help="show the thread id after the pid")
-    times = parser.add_mutually_exclusive_group()
-    times.add_argument("-T", dest="timestamps", action="store_const", const="absolute",
-                       help="show absolute timestamps (seconds since the epoch)")
-    times.add_argument("-R", dest="timestamps", action="store_const", const="relative",
-                       help="show time since the previous record")
-    times.add_argument("-E", dest="timestamps", action="store_const", const="elapsed",
-                       help="show time since the first record")
+    parser.add_argument("-T", dest="timestamps", action="append_const", const="absolute",
+                        help="show absolute timestamps (seconds since the epoch)")
+    parser.add_argument("-E", dest="timestamps", action="append_const", const="elapsed",
+                        help="show the time since the first record")
+    parser.add_argument("-R", dest="timestamps", action="append_const", const="relative",
+                        help="show the time since the previous record")
+    parser.add_argument("-y", dest="fd_paths", action="store_true",
+                        help="show the path behind each fd, as 3</etc/passwd> (see below)")
+    parser.add_argument("--durations", action="store_true",
+                        help="show the time spent in each call on its RET line (strace -T)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -92,60 +133,65 @@ def parse_options(argv: Sequence[str]) -> Options:
             kinds = frozenset(int(k) for k in formats.kinds_for_facilities(arguments.facilities))
         except formats.FacilityError as error:
             raise UsageError(str(error)) from None
+    labels = None
+    if arguments.user_labels is not None:
+        labels = frozenset(os.fsencode(label) for label in arguments.user_labels)
+    selected = set(arguments.timestamps or ())
     return Options(
         input=arguments.file or arguments.file_option or DEFAULT_INPUT,
-        output_format="json" if arguments.json else "text",
+        output_format=arguments.output_format or "text",
         hex_dump=arguments.hex_dump,
-        timestamps=arguments.timestamps or "none",
+        timestamps=tuple(mode for mode in TIMESTAMP_ORDER if mode in selected),
         thread_ids=arguments.thread_ids,
         pids=frozenset(arguments.pids or ()),
         kinds=kinds,
+        user_labels=labels,
         max_data=arguments.max_data,
+        suppress_data=arguments.suppress_data,
+        decimal=arguments.decimal,
+        raw=arguments.raw,
+        fd_paths=arguments.fd_paths,
+        durations=arguments.durations,
     )
-
-
-def record_filter(options: Options) -> Callable[[Record], bool] | None:
-    """The records ``-p``/``-t`` keep; None when every record is kept. DROP always is."""
-    if not options.pids and options.kinds is None:
-        return None
-    pids = options.pids
-    kinds = options.kinds
-    drop = int(RecordKind.DROP)
-
-    def keep(record: Record) -> bool:
-        if record.kind == drop:
-            return True
-        if pids and record.pid not in pids:
-            return False
-        return kinds is None or record.kind in kinds
-
-    return keep
 
 
 def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
     """Dump the trace ``options`` names; returns the exit status."""
-    status = 0
     with open_trace(options.input) as reader:
-        describe = describer_for(options).describe
-        output = Output(stdout)
-        flush_each_batch = reader.live
-        keep = record_filter(options)
-        try:
-            for event in reader.events():
-                if isinstance(event, Skipped):
-                    output.flush()  # the warning goes after the records preceding the damage
-                    stderr.write(f"{PROGRAM}: {reader.name}: {event.describe()}\n")
-                    stderr.flush()
-                    status = 1
-                    continue
-                records = event if keep is None else [r for r in event if keep(r)]
-                output.write(describe(records))
-                if flush_each_batch:
-                    output.flush()
-        except KtrdumpError:
-            output.flush()  # what was read before an I/O error is still shown
-            raise
-        output.flush()
+        describer = describer_for(options, header=reader.header)
+        return dump(reader, describer, Output(stdout), stderr)
+
+
+def dump(reader: TraceReader, describer: Any, output: Output, stderr: IO[str]) -> int:
+    """Feed every batch of ``reader`` through ``describer`` to ``output``; the exit status.
+
+    ``describer``: anything with ``describe(records) -> list[str]`` and
+    ``finish() -> list[str]`` (``_describe``, ``_strace``). Damaged batches
+    are reported on ``stderr`` where they happen (status 1). A live input
+    (a pipe) is flushed batch by batch, and a call's line is not held back
+    waiting for the next batch.
+    """
+    status = 0
+    live = reader.live
+    if live and hasattr(describer, "defer_entries"):
+        describer.defer_entries = False
+    try:
+        for event in reader.events():
+            if isinstance(event, Skipped):
+                output.flush()  # the warning goes after the records preceding the damage
+                stderr.write(f"{PROGRAM}: {reader.name}: {event.describe()}\n")
+                stderr.flush()
+                status = 1
+                continue
+            output.write(describer.describe(event))
+            if live:
+                output.flush()
+    except KtrdumpError:
+        output.write(describer.finish())
+        output.flush()  # what was read before an I/O error is still shown
+        raise
+    output.write(describer.finish())
+    output.flush()
     return status
 
 

@@ -42,12 +42,17 @@ def _record(kind: int, payload: Any, pid: int = 4242, tid: int = 4242,
     return Record(int(kind), 1, pid, tid, TS, comm, payload)
 
 
+def _describe(describer: TextDescriber | JsonDescriber, records: list[Record]) -> str:
+    return "".join(describer.describe(records) + describer.finish())
+
+
 def _text(record: Record, **options: Any) -> str:
-    return "".join(TextDescriber(Options(**options)).describe([record]))
+    return _describe(TextDescriber(Options(**options)), [record])
 
 
 def _json(record: Record) -> dict[str, Any]:
-    lines = JsonDescriber(Options(output_format="json")).describe([record])
+    describer = JsonDescriber(Options(output_format="json"))
+    lines = describer.describe([record]) + describer.finish()
     assert len(lines) == 1 and lines[0].endswith("\n") and lines[0].count("\n") == 1
     parsed: dict[str, Any] = json.loads(lines[0])
     return parsed
@@ -57,14 +62,27 @@ OPENAT = Syscall(257, int(formats.Abi.X86_64), 0, (0xFFFFFF9C, 0x7FFD1000, 0x800
 
 
 def test_call_line_is_kdump_style() -> None:
+    path = _record(RecordKind.NAMEI, Namei(b"/etc/ld.so.cache"))
+    describer = TextDescriber(Options())
+    assert _describe(describer, [_record(RecordKind.SYSCALL, OPENAT), path]) == (
+        '  4242 ls       CALL  openat(AT_FDCWD,"/etc/ld.so.cache",O_RDONLY|O_CLOEXEC)\n'
+        '  4242 ls       NAMI  "/etc/ld.so.cache"\n')
+    # Without its NAMI record (not recorded), the path is the pointer.
     assert _text(_record(RecordKind.SYSCALL, OPENAT)) == (
+        "  4242 ls       CALL  openat(AT_FDCWD,0x7ffd1000,O_RDONLY|O_CLOEXEC)\n")
+    # -n: kdump's raw words, as many as the syscall takes.
+    assert _text(_record(RecordKind.SYSCALL, OPENAT), raw=True) == (
         "  4242 ls       CALL  openat(0xffffff9c,0x7ffd1000,0x80000)\n")
 
 
 def test_call_shows_the_arguments_the_syscall_takes() -> None:
     read = _record(RecordKind.SYSCALL, Syscall(0, 1, 0, (3, 0x1000, 64, 7, 8, 9)))
-    assert _text(read).endswith("CALL  read(0x3,0x1000,0x40)\n")
+    assert _text(read).endswith("CALL  read(3,0x1000,64)\n")
+    assert _text(read, raw=True).endswith("CALL  read(0x3,0x1000,0x40)\n")
+    assert _text(read, raw=True, decimal=True).endswith("CALL  read(3,4096,64)\n")
+    assert _text(read, decimal=True).endswith("CALL  read(3,4096,64)\n")
     assert _json(read)["args"] == [3, 0x1000, 64, 7, 8, 9]  # JSON keeps every register
+    assert _json(read)["args_decoded"] == ["3", "0x1000", "64"]
 
 
 def test_ret_lines() -> None:
@@ -75,18 +93,34 @@ def test_ret_lines() -> None:
     unfinished = Sysret(231, 1, int(formats.SyscallFlag.UNFINISHED), 0, 0, 0)
     assert _text(_record(RecordKind.SYSRET, ok)).endswith("RET   openat 3\n")
     assert _text(_record(RecordKind.SYSRET, failed)).endswith(
-        "RET   openat -1 errno 2 ENOENT\n")
-    assert _text(_record(RecordKind.SYSRET, big)).endswith(
-        f"RET   mmap {0x7F0000001000}/0x7f0000001000\n")
+        "RET   openat -1 errno 2 ENOENT (No such file or directory)\n")
+    assert _text(_record(RecordKind.SYSRET, failed), raw=True).endswith(
+        "RET   openat -1 errno 2\n")
+    assert _text(_record(RecordKind.SYSRET, big)).endswith("RET   mmap 0x7f0000001000\n")
+    assert _text(_record(RecordKind.SYSRET, big), decimal=True).endswith(
+        f"RET   mmap {0x7F0000001000}\n")
     assert _text(_record(RecordKind.SYSRET, negative)).endswith(
         "RET   lseek -1/0xffffffffffffffff\n")
+    assert _text(_record(RecordKind.SYSRET, ok), raw=True).endswith("RET   openat 0x3\n")
     assert _text(_record(RecordKind.SYSRET, unfinished)).endswith("RET   exit_group unfinished\n")
+    assert _text(_record(RecordKind.SYSRET, ok), durations=True).endswith(
+        "RET   openat 3 <0.000000>\n")
+    slow = Sysret(0, 1, 0, 0, 5, 1_234_567_000)
+    assert _text(_record(RecordKind.SYSRET, slow), durations=True).endswith(
+        "RET   read 5 <1.234567>\n")
 
 
 def test_unknown_syscall_number_and_i386_names() -> None:
     assert "CALL  syscall_4000(0x1)" in _text(
         _record(RecordKind.SYSCALL, Syscall(4000, 1, 0, (1,))))
     assert "CALL  open()" in _text(_record(RecordKind.SYSCALL, Syscall(5, 2, 0, ())))
+    # i386: 32-bit words, ints sign-extended.
+    i386_open = Syscall(5, 2, 0, (0x8049000, 0o2000000, 0, 0, 0, 0))
+    assert _text(_record(RecordKind.SYSCALL, i386_open)).endswith(
+        "CALL  open(0x8049000,O_RDONLY|O_CLOEXEC)\n")
+    i386_mmap2 = Syscall(192, 2, 0, (0, 4096, 3, 0x22, 0xFFFFFFFF, 0))
+    assert _text(_record(RecordKind.SYSCALL, i386_mmap2)).endswith(
+        "CALL  mmap2(0x0,4096,PROT_READ|PROT_WRITE,MAP_PRIVATE|MAP_ANONYMOUS,-1,0)\n")
 
 
 def test_namei_escapes_control_bytes_and_invalid_utf8() -> None:
@@ -137,7 +171,10 @@ def test_hexdump_layout() -> None:
 
 def test_psig_proc_drop_and_unknown_text() -> None:
     psig = _record(RecordKind.PSIG, Psig(10, 0, 0x401136, 0x2000, b""))
-    assert _text(psig).endswith("PSIG  SIGUSR1 caught handler=0x401136 mask=0x2000 code=0\n")
+    assert _text(psig).endswith(
+        "PSIG  SIGUSR1 caught handler=0x401136 mask=0x2000 code=SI_USER\n")
+    assert _text(psig, raw=True).endswith(
+        "PSIG  SIGUSR1 caught handler=0x401136 mask=0x2000 code=0\n")
     exit_signaled = Proc(ProcEvent.EXIT, ProcFlag.SIGNALED | ProcFlag.CORE_DUMPED, 0, 0, 11, b"")
     assert _text(_record(RecordKind.PROC, exit_signaled)).endswith(
         "PROC  exit signal SIGSEGV (core dumped)\n")
@@ -151,12 +188,21 @@ def test_psig_proc_drop_and_unknown_text() -> None:
 def test_prefix_options() -> None:
     record = _record(RecordKind.NAMEI, Namei(b"/"), tid=4250)
     assert _text(record, thread_ids=True) == '  4242   4250 ls       NAMI  "/"\n'
-    assert _text(record, timestamps="absolute") == (
+    assert _text(record, timestamps=("absolute",)) == (
         '  4242 ls       1700000000.000000000 NAMI  "/"\n')
-    describer = TextDescriber(Options(timestamps="relative"))
+    describer = TextDescriber(Options(timestamps=("relative",)))
     later = record._replace(timestamp_ns=TS + 1_500)
     lines = describer.describe([record, later])
     assert [line.split()[2] for line in lines] == ["0.000000000", "0.000001500"]
+    # Combined, in kdump's order: absolute, elapsed, relative.
+    describer = TextDescriber(Options(timestamps=("absolute", "elapsed", "relative")))
+    last = record._replace(timestamp_ns=TS + 4_000)
+    lines = describer.describe([record, later, last])
+    assert [line.split()[2:5] for line in lines] == [
+        ["1700000000.000000000", "0.000000000", "0.000000000"],
+        ["1700000000.000001500", "0.000001500", "0.000001500"],
+        ["1700000000.000004000", "0.000004000", "0.000002500"],
+    ]
 
 
 COMMON_KEYS = ["type", "pid", "tid", "comm", "ts"]
@@ -165,7 +211,7 @@ COMMON_KEYS = ["type", "pid", "tid", "comm", "ts"]
 @pytest.mark.parametrize(
     ("record", "keys"),
     [
-        (_record(RecordKind.SYSCALL, OPENAT), ["syscall", "nr", "args"]),
+        (_record(RecordKind.SYSCALL, OPENAT), ["syscall", "nr", "args", "args_decoded"]),
         (_record(RecordKind.SYSRET, Sysret(257, 1, 0, 2, -2, 5)),
          ["syscall", "nr", "retval", "errno", "duration_ns"]),
         (_record(RecordKind.NAMEI, Namei(b"/")), ["path"]),
@@ -188,7 +234,8 @@ def test_json_keys_are_the_stable_interface(record: Record, keys: list[str]) -> 
 def test_json_values() -> None:
     call = _json(_record(RecordKind.SYSCALL, OPENAT))
     assert call == {"type": "CALL", "pid": 4242, "tid": 4242, "comm": "ls", "ts": TS,
-                    "syscall": "openat", "nr": 257, "args": [0xFFFFFF9C, 0x7FFD1000, 0x80000]}
+                    "syscall": "openat", "nr": 257, "args": [0xFFFFFF9C, 0x7FFD1000, 0x80000],
+                    "args_decoded": ["AT_FDCWD", "0x7ffd1000", "O_RDONLY|O_CLOEXEC"]}
     ret = _json(_record(RecordKind.SYSRET, Sysret(257, 1, 0, 2, -2, 5)))
     assert (ret["retval"], ret["errno"], ret["duration_ns"]) == (-2, "ENOENT", 5)
     assert _json(_record(RecordKind.SYSRET, Sysret(0, 1, 0, 0, 3, 5)))["errno"] is None
@@ -246,7 +293,8 @@ def test_json_is_valid_for_any_bytes(comm: bytes, path: bytes, data: bytes, labe
         _record(RecordKind.EXEC_ARG, formats.ExecArg(path + b"\0" + data), comm=comm),
         _record(RecordKind.PROC, Proc(ProcEvent.LOST, 0, 0, 0, 0, path), comm=comm),
     ]
-    lines = JsonDescriber(Options(output_format="json")).describe(records)
+    describer = JsonDescriber(Options(output_format="json"))
+    lines = describer.describe(records) + describer.finish()
     parsed = [json.loads(line) for line in lines]
     assert all(line.count("\n") == 1 for line in lines)
     assert _unescape(parsed[0]["path"]) == path

@@ -28,8 +28,11 @@ def _make_vectors() -> object:
 
 
 def test_every_vector_is_committed() -> None:
-    assert TRACES == ["all_kinds.ktr", "all_kinds_big.ktr", "all_kinds_zstd.ktr",
+    assert TRACES == ["all_kinds.ktr", "all_kinds_big.ktr", "all_kinds_zstd.ktr", "calls.ktr",
                       "corrupt_middle.ktr", "torn_tail.ktr"]
+    for name, variants in _make_vectors().VARIANTS.items():  # type: ignore[attr-defined]
+        for suffix, _options in variants:
+            assert (VECTORS / (name.removesuffix(".ktr") + suffix)).exists(), suffix
 
 
 def test_regenerating_gives_identical_bytes() -> None:
@@ -39,8 +42,16 @@ def test_regenerating_gives_identical_bytes() -> None:
         assert (VECTORS / name).read_bytes() == data, f"{name} differs from the generator"
 
 
-@pytest.mark.parametrize("name", TRACES)
-@pytest.mark.parametrize(("suffix", "extra"), [(".txt", []), (".jsonl", ["--json"])])
+def _outputs() -> list[tuple[str, str, list[str]]]:
+    variants = _make_vectors().VARIANTS  # type: ignore[attr-defined]
+    cases = []
+    for name in TRACES:
+        for suffix, extra in [(".txt", []), (".jsonl", ["--json"]), *variants.get(name, [])]:
+            cases.append((name, suffix, extra))
+    return cases
+
+
+@pytest.mark.parametrize(("name", "suffix", "extra"), _outputs())
 def test_ktrdump_output_matches(
     name: str, suffix: str, extra: list[str],
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -51,7 +62,7 @@ def test_ktrdump_output_matches(
     out, err = capsys.readouterr()
     stderr_file = stem.with_suffix(".stderr")
     status_file = stem.with_suffix(".status")
-    assert out == stem.with_suffix(suffix).read_text()
+    assert out == (VECTORS / (stem.name + suffix)).read_text()
     assert err == (stderr_file.read_text() if stderr_file.exists() else "")
     assert status == (int(status_file.read_text()) if status_file.exists() else 0)
 

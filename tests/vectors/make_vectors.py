@@ -18,12 +18,22 @@ Files:
 - ``all_kinds_big.ktr``: the same records, big-endian.
 - ``corrupt_middle.ktr``: three batches, the middle one's payload damaged.
 - ``torn_tail.ktr``: three batches, the file cut inside the last one.
+- ``calls.ktr``: a realistic recording for the decoders: openat/fstat/read/
+  write/close with an error return, a STRUCT stat, pipe2 + fork + dup2 +
+  execve (for ``-y``), a socket and a connect with a sockaddr, a thread
+  whose read interleaves with the main thread's write (strace's
+  unfinished/resumed), signals with their siginfo, exits and a kill.
+
+Every trace has the text (``.txt``) and JSON Lines (``.jsonl``) outputs;
+``VARIANTS`` lists the other outputs kept for a trace (file suffix and the
+ktrdump options that make it).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import struct
 import sys
 from pathlib import Path
 
@@ -45,6 +55,7 @@ from formats import (
     Psig,
     RecordKind,
     Sample,
+    Struct,
     Syscall,
     Sysret,
     User,
@@ -167,6 +178,189 @@ def _lifecycle() -> list[Entry]:
     ]
 
 
+# ---------------------------------------------------------------------------
+# calls.ktr: what a small C program's recording looks like
+
+DEMO = (5000, 5000, b"demo")
+DEMO_THREAD = (5000, 5002, b"demo")
+CHILD_DEMO = (5001, 5001, b"demo")
+CHILD_TRUE = (5001, 5001, b"true")
+KILLED = (5003, 5003, b"demo")
+ENOENT, ECONNREFUSED = 2, 111
+
+
+def _siginfo(signo: int, code: int, *fields: tuple[int, str, int]) -> bytes:
+    """A kernel x86_64 siginfo_t: signo, errno, code, then union fields at their offsets."""
+    data = bytearray(128)
+    struct.pack_into("<iii", data, 0, signo, 0, code)
+    for offset, fmt, value in fields:
+        struct.pack_into("<" + fmt, data, offset, value)
+    return bytes(data)
+
+
+def _stat(mode: int, size: int) -> bytes:
+    """An x86_64 struct stat (144 bytes)."""
+    return struct.pack("<QQQIIIiQqqqqqqqqq24x", 0x803, 1234567, 1, mode, 1000, 1000, 0, 0,
+                       size, 4096, 8, 1_700_000_000, 0, 1_700_000_000, 0, 1_700_000_000, 0)
+
+
+def _sockaddr_in(port: int, address: bytes) -> bytes:
+    return struct.pack("<H", 2) + struct.pack(">H", port) + address + bytes(8)
+
+
+def _call(who: tuple[int, int, bytes], nr: int, *args: int) -> Entry:
+    padded = (*args, *(0,) * (6 - len(args)))
+    return (RecordKind.SYSCALL, who, Syscall(nr, X86_64, 0, padded))
+
+
+def _ret(who: tuple[int, int, bytes], nr: int, retval: int, duration: int = 1_000,
+         error: int = 0) -> Entry:
+    return (RecordKind.SYSRET, who, Sysret(nr, X86_64, 0, error, retval, duration))
+
+
+def _demo_calls() -> list[Entry]:
+    s = RecordKind
+    e = formats.ProcEvent
+    passwd = b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+    buf, statbuf = 0x7FFD4000, 0x7FFD5000
+    return [
+        (s.EMUL, DEMO, Emul(b"linux-x86_64")),
+        (s.PROC, DEMO, Proc(e.EXEC, 0, 0, 0, 0, b"/usr/bin/demo")),
+        (s.EXEC_ARG, DEMO, ExecArg(join_nul_strings([b"demo", b"/etc/passwd"]))),
+        _call(DEMO, 257, AT_FDCWD, 0x7FFD1000, 0o2000000),  # openat O_RDONLY|O_CLOEXEC
+        (s.NAMEI, DEMO, Namei(b"/etc/passwd")),
+        _ret(DEMO, 257, 3, 2_500),
+        _call(DEMO, 262, 3, 0x55550000, statbuf, 0x1000),  # newfstatat(3, "", AT_EMPTY_PATH)
+        (s.NAMEI, DEMO, Namei(b"")),
+        (s.STRUCT, DEMO, Struct(X86_64, 2, b"stat", _stat(0o100644, len(passwd)))),
+        _ret(DEMO, 262, 0),
+        _call(DEMO, 0, 3, buf, 4096),  # read
+        (s.GENIO, DEMO, Genio(3, formats.IoDirection.READ, 0, len(passwd), passwd)),
+        _ret(DEMO, 0, len(passwd), 4_000),
+        _call(DEMO, 1, 1, buf, 33),  # write
+        (s.GENIO, DEMO, Genio(1, formats.IoDirection.WRITE, 0, 33, passwd[:33])),
+        _ret(DEMO, 1, 33),
+        _call(DEMO, 3, 3),  # close
+        _ret(DEMO, 3, 0),
+        _call(DEMO, 257, AT_FDCWD, 0x7FFD1100, 0o101, 0o644),  # openat O_WRONLY|O_CREAT
+        (s.NAMEI, DEMO, Namei(b"/nonexistent/out.txt")),
+        _ret(DEMO, 257, -ENOENT, 1_800, ENOENT),
+        _call(DEMO, 293, 0x7FFD6000, 0o2000000),  # pipe2(O_CLOEXEC)
+        (s.STRUCT, DEMO, Struct(X86_64, 0, b"fds", struct.pack("<ii", 4, 5))),
+        _ret(DEMO, 293, 0),
+        _call(DEMO, 41, 2, 1 | 0o2000000, 0),  # socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC)
+        _ret(DEMO, 41, 6),
+        _call(DEMO, 42, 6, 0x7FFD7000, 16),  # connect
+        (s.STRUCT, DEMO, Struct(X86_64, 1, b"sockaddr", _sockaddr_in(9, bytes([127, 0, 0, 1])))),
+        _ret(DEMO, 42, -ECONNREFUSED, 90_000, ECONNREFUSED),
+        _call(DEMO, 32, 4),  # dup(4)
+        _ret(DEMO, 32, 7),
+        _call(DEMO, 72, 7, 2, 1),  # fcntl(7, F_SETFD, FD_CLOEXEC)
+        _ret(DEMO, 72, 0),
+    ]
+
+
+def _demo_processes() -> list[Entry]:
+    s = RecordKind
+    e = formats.ProcEvent
+    f = formats.ProcFlag
+    sigchld = 0x11
+    return [
+        _call(DEMO, 56, 0x1200000 | sigchld, 0, 0, 0x7F0000000A10, 0),  # clone: a fork
+        (s.PROC, DEMO, Proc(e.CLONE, 0, 5001, 0, 0, b"")),
+        _ret(DEMO, 56, 5001, 150_000),
+        _call(CHILD_DEMO, 33, 5, 1),  # dup2(5, 1): stdout to the pipe's write end
+        _ret(CHILD_DEMO, 33, 1),
+        _call(DEMO, 61, 5001, 0x7FFD8000, 0, 0),  # wait4: the parent waits...
+        _call(CHILD_DEMO, 59, 0x5555000, 0x7FFD9000, 0x7FFDA000),  # execve
+        (s.NAMEI, CHILD_DEMO, Namei(b"/bin/true")),
+        (s.EXEC_ARG, CHILD_DEMO, ExecArg(join_nul_strings([b"true", b"--version"]))),
+        (s.EXEC_ENV, CHILD_DEMO, ExecEnv(join_nul_strings([b"PATH=/bin", b"HOME=/root"]))),
+        (s.PROC, CHILD_TRUE, Proc(e.EXEC, 0, 0, 0, 0, b"/bin/true")),
+        (s.EMUL, CHILD_TRUE, Emul(b"linux-x86_64")),
+        _ret(CHILD_TRUE, 59, 0, 300_000),
+        _call(CHILD_TRUE, 1, 1, 0x7FFDB000, 5),
+        (s.GENIO, CHILD_TRUE, Genio(1, formats.IoDirection.WRITE, 0, 5, b"true\n")),
+        _ret(CHILD_TRUE, 1, 5),
+        _call(CHILD_TRUE, 1, 4, 0x7FFDB000, 1),  # fd 4 was close-on-exec: gone
+        _ret(CHILD_TRUE, 1, -9, 500, 9),
+        _call(CHILD_TRUE, 231, 0),
+        (s.SYSRET, CHILD_TRUE, Sysret(231, X86_64, formats.SyscallFlag.UNFINISHED, 0, 0, 0)),
+        (s.PROC, CHILD_TRUE, Proc(e.EXIT, 0, 0, 0, 0, b"")),
+        (s.PSIG, DEMO, Psig(17, 1, (1 << 64) - 1, 0, _siginfo(
+            17, 1, (16, "i", 5001), (20, "I", 1000), (24, "i", 0), (32, "q", 1), (40, "q", 2)))),
+        _ret(DEMO, 61, 5001, 400_000),
+        _call(DEMO, 0, 4, 0x7FFD4000, 4096),  # read the pipe
+        (s.GENIO, DEMO, Genio(4, formats.IoDirection.READ, 0, 5, b"true\n")),
+        _ret(DEMO, 0, 5),
+        # a thread, and calls that interleave
+        _call(DEMO, 435, 0x7FFDC000, 88),  # clone3
+        (s.PROC, DEMO, Proc(e.CLONE, f.THREAD, 5002, 0, 0, b"")),
+        _ret(DEMO, 435, 5002, 60_000),
+        _call(DEMO_THREAD, 0, 4, 0x7F0000100000, 1),  # the thread blocks in read...
+        _call(DEMO, 230, 0, 0, 0x7FFDD000, 0),  # clock_nanosleep(CLOCK_REALTIME, 0, ...)
+        (s.STRUCT, DEMO, Struct(X86_64, 2, b"timespec", struct.pack("<qq", 0, 20_000_000))),
+        _ret(DEMO, 230, 0, 20_100_000),
+        _call(DEMO, 1, 5, 0x7FFDE000, 1),  # ...until the main thread writes
+        (s.GENIO, DEMO, Genio(5, formats.IoDirection.WRITE, 0, 1, b"x")),
+        _ret(DEMO, 1, 1),
+        (s.GENIO, DEMO_THREAD, Genio(4, formats.IoDirection.READ, 0, 1, b"x")),
+        _ret(DEMO_THREAD, 0, 1, 20_300_000),
+        _call(DEMO_THREAD, 60, 0),  # the thread exits
+        (s.SYSRET, DEMO_THREAD, Sysret(60, X86_64, formats.SyscallFlag.UNFINISHED, 0, 0, 0)),
+        (s.PROC, DEMO_THREAD, Proc(e.EXIT, 0, 0, 0, 0, b"")),
+        # a signal to itself
+        _call(DEMO, 62, 5000, 10),  # kill(5000, SIGUSR1)
+        _ret(DEMO, 62, 0),
+        (s.PSIG, DEMO, Psig(10, 0, 0x401136, 0x200, _siginfo(
+            10, 0, (16, "i", 5000), (20, "I", 1000)))),
+        _call(DEMO, 15),  # rt_sigreturn
+        _ret(DEMO, 15, 0),
+        _call(DEMO, 7, 0x7FFDF000, 1, 100),  # poll, interrupted
+        _ret(DEMO, 7, -514, 1_000_000, 514),
+        (s.PSIG, KILLED, Psig(11, 1, 0, 0, _siginfo(11, 1, (16, "Q", 0x10)))),
+        (s.PROC, KILLED, Proc(e.EXIT, f.SIGNALED | f.CORE_DUMPED, 0, 0, 11, b"")),
+        (s.USER, DEMO, User(b"demo", b"checkpoint 1")),
+        (s.USER, DEMO, User(b"other", b"ignored")),
+        _call(DEMO, 231, 0),
+        (s.SYSRET, DEMO, Sysret(231, X86_64, formats.SyscallFlag.UNFINISHED, 0, 0, 0)),
+        (s.PROC, DEMO, Proc(e.EXIT, 0, 0, 0, 0, b"")),
+    ]
+
+
+def calls_trace() -> bytes:
+    """calls.ktr: two batches cut between a CALL and its NAMI (held across batches)."""
+    out = io.BytesIO()
+    header = {**HEADER, "options": {"facilities": "cnisuepav", "io_cap": 4096}}
+    out.write(formats.encode_file_header(formats.FileHeader(**header, byte_order="little")))
+    framing = formats.batch_framing("little")
+    first = _demo_calls()
+    cut = 4  # after the first openat's CALL, before its NAMI
+    second = first[cut:] + _demo_processes()
+    out.write(framing.encode(_encode(first[:cut], "little", 0)))
+    out.write(framing.encode(_encode(second, "little", cut)))
+    return out.getvalue()
+
+
+#: Other outputs kept for a trace: (suffix, ktrdump options).
+VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
+    "calls.ktr": [
+        (".strace", ["--format", "strace"]),
+        (".y.txt", ["-y"]),
+        (".y.jsonl", ["--json", "-y"]),
+        (".y.strace", ["--format", "strace", "-y"]),
+        (".n.txt", ["-n"]),
+        (".nd.txt", ["-n", "-d"]),
+        (".options.txt", ["-H", "-E", "-R", "--durations", "-s", "-d"]),
+        (".x.txt", ["-x", "-m", "8"]),
+        (".p.txt", ["-p", "5001"]),
+        (".u.txt", ["-u", "demo"]),
+        (".t.txt", ["-t", "n"]),
+        (".m.strace", ["--format", "strace", "-m", "8"]),
+    ],
+}
+
+
 def _encode(entries: list[Entry], order: formats.ByteOrder, first_index: int) -> list[bytes]:
     codec = formats.codec(order)
     encoded = []
@@ -206,6 +400,7 @@ def vectors() -> dict[str, bytes]:
         "all_kinds_big.ktr": trace(order="big")[0],
         "corrupt_middle.ktr": bytes(damaged),
         "torn_tail.ktr": plain[:torn_at],
+        "calls.ktr": calls_trace(),
     }
 
 
@@ -219,7 +414,8 @@ def update_expected(names: list[str]) -> None:
     os.chdir(HERE)
     for name in names:
         stem = name.removesuffix(".ktr")
-        for suffix, extra in ((".txt", []), (".jsonl", ["--json"])):
+        outputs = [(".txt", []), (".jsonl", ["--json"]), *VARIANTS.get(name, [])]
+        for suffix, extra in outputs:
             stdout, stderr = io.StringIO(), io.StringIO()
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
                 status = main([*extra, name])

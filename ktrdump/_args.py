@@ -1,0 +1,552 @@
+r"""Arguments and results of a call, rendered by their kinds (``formats.linux`` signatures).
+
+Two styles share one set of per-kind rules; ``compile_arguments`` turns a
+``CallPlan`` into a renderer once per (ABI, syscall, style), so a call costs
+a few small function calls and dict hits.
+
+Text (kdump's, ``Style(strace=False)``), used for CALL lines and JSON's
+``args_decoded``:
+
+- fds, ints, pids, sizes, offsets in decimal (32-bit ``int`` kinds
+  sign-extended: ``-1``, ``AT_FDCWD``); with ``-y`` a known fd is
+  ``3</etc/passwd>``;
+- flags and enumerations symbolically (``_flags``): ``O_RDONLY|O_CLOEXEC``,
+  ``PROT_READ|PROT_WRITE``, ``SIGUSR1``, ``0644``; values with no name in hex;
+- paths from the call's NAMI records, quoted (``display_text`` escaping,
+  ``\"`` for a quote); without a NAMI record the pointer;
+- structures the call read, from its STRU records (``_structs``), in place
+  of the pointer; pointers, buffers and everything else in hex (``-d``:
+  decimal); open/openat's mode only when the flags have O_CREAT or O_TMPFILE
+  (as strace).
+
+strace (``Style(strace=True)``): the same, in strace's spelling: ``NULL``,
+strings quoted as strace quotes them (octal escapes, at most ``string_limit``
+bytes then ``...``), the data of read/write-like buffers from the call's GIO
+record, structures it filled (STRU records at exit) in place, execve's argv as
+``["ls", "-l"]`` and envp as ``0x7ffd... /* 12 vars */``, i386's split
+offsets as one number, unused register slots left out.
+
+``raw`` (``-n``): every argument word in hex (``-d``: decimal), no names.
+
+Guarantees: renderers never raise for any argument words or attached
+records; a structure that cannot be decoded shows as its pointer.
+
+Does not: decide when a line is printed (the describers do), or decode flags
+and structures itself (``_flags``, ``_structs``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from formats import Struct, split_nul_strings
+from formats.linux import ArgKind, RetKind, signal_name
+
+from . import _flags, _structs
+from ._calls import O_CREAT, O_TMPFILE_BIT, Call, CallPlan, signed32
+from ._fdtable import FdTables
+from ._text import quoted
+
+_U64 = (1 << 64) - 1
+_CACHE_LIMIT = 4096
+_I386 = 2  # formats.Abi.I386
+
+
+class Style(NamedTuple):
+    strace: bool = False
+    raw: bool = False  # -n
+    decimal: bool = False  # -d
+    fd_paths: bool = False  # -y
+    string_limit: int = 32  # strace's -s (our -m)
+
+
+#: Renders one argument word of a call; None: the argument is not shown.
+ArgRenderer = Callable[[int, Call], str | None]
+#: Renders a call's arguments (the ones shown, in order).
+CallArguments = Callable[[Call], list[str]]
+
+
+# ---------------------------------------------------------------------------
+# structures
+
+
+def decode_struct(struct: Struct) -> str:
+    """A STRU record's structure as text (``{st_mode=S_IFREG|0644, ...}``)."""
+    return _structs.decode_struct(struct.name, struct.abi, struct.data)
+
+
+def struct_fields(struct: Struct) -> dict[str, Any] | None:
+    """A STRU record's fields as a dict for JSON, or None when they cannot be decoded."""
+    fields = _structs.struct_fields(struct.name, struct.abi, struct.data)
+    return None if fields is None else dict(fields)
+
+
+# ---------------------------------------------------------------------------
+# strace's string quoting
+
+_STRACE_ESCAPES = {ord('"'): '\\"', ord("\\"): "\\\\", ord("\f"): "\\f", ord("\n"): "\\n",
+                   ord("\r"): "\\r", ord("\t"): "\\t", ord("\v"): "\\v"}
+_STRACE_PLAIN = re.compile(rb'[\x20-\x21\x23-\x5b\x5d-\x7e]*')
+
+
+def strace_string(data: bytes, limit: int | None = None, more: bool = False) -> str:
+    r"""``data`` quoted as strace quotes it: ``"\177ELF\2\1"``, then ``...`` past ``limit``.
+
+    ``more``: the data shown is not all there was (a capped GIO record).
+    """
+    if limit is not None and len(data) > limit:
+        data = data[:limit]
+        more = True
+    if _STRACE_PLAIN.fullmatch(data):
+        body = data.decode("ascii")
+    else:
+        parts = []
+        size = len(data)
+        for index, code in enumerate(data):
+            escape = _STRACE_ESCAPES.get(code)
+            if escape is not None:
+                parts.append(escape)
+            elif 0x20 <= code < 0x7F:
+                parts.append(chr(code))
+            elif index + 1 < size and 0x30 <= data[index + 1] <= 0x37:
+                parts.append(f"\\{code:03o}")  # a digit follows: all three octal digits
+            else:
+                parts.append(f"\\{code:o}")
+        body = "".join(parts)
+    return f'"{body}"...' if more else f'"{body}"'
+
+
+# ---------------------------------------------------------------------------
+# numbers
+
+
+def _signed64(value: int) -> int:
+    value &= _U64
+    return value - (1 << 64) if value >> 63 else value
+
+
+def _hex(value: int) -> str:
+    return hex(value & _U64)
+
+
+def _number(decimal: bool) -> Callable[[int], str]:
+    return str if decimal else _hex
+
+
+def makedev(value: int) -> str:
+    major = ((value >> 8) & 0xFFF) | ((value >> 32) & ~0xFFF & 0xFFFF_FFFF)
+    minor = (value & 0xFF) | ((value >> 12) & ~0xFF & 0xFFFF_FFFF)
+    return f"makedev({major:#x}, {minor:#x})"
+
+
+# ---------------------------------------------------------------------------
+# per-kind renderers
+#
+# A part renders one argument word: ``render(value)`` when it needs nothing
+# else (``value_only``), ``render(value, call)`` when it needs the call's
+# attached records or its other arguments. ``omittable`` parts may answer
+# None (the argument is not shown).
+
+
+class _Part(NamedTuple):
+    render: Callable[..., str | None]
+    value_only: bool = True
+    omittable: bool = False
+
+
+def _bounded_cache(decode: Callable[[int], str]) -> Callable[[int], str]:
+    """``decode`` memoised in a dict (cleared when it grows past a bound)."""
+    cache: dict[int, str] = {}
+
+    def render(value: int) -> str:
+        text = cache.get(value)
+        if text is None:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            text = cache[value] = decode(value)
+        return text
+
+    return render
+
+
+def _flag_part(kind: ArgKind, abi: int, style: Style) -> _Part | None:
+    decoder = _flags.decoder_for(kind)
+    if decoder is None:
+        return None
+    number = _number(style.decimal and not style.strace)
+
+    def decode(value: int) -> str:
+        text = decoder(value, abi)
+        if text is not None:
+            return text
+        if kind is ArgKind.SIGNAL:
+            return signal_name(signed32(value)) or str(signed32(value))
+        return number(value) if value else "0"
+
+    return _Part(_bounded_cache(decode))
+
+
+class _Context(NamedTuple):
+    """What every part of one (plan, style) shares."""
+
+    plan: CallPlan
+    style: Style
+    fds: FdTables | None
+    pointer: Callable[[int], str]
+    number: Callable[[int], str]
+
+
+def _fd_part(context: _Context, dirfd: bool) -> _Part:
+    def decode(value: int) -> str:
+        fd = signed32(value)
+        return "AT_FDCWD" if dirfd and fd == -100 else str(fd)
+
+    plain = _bounded_cache(decode)
+    fds = context.fds
+    if fds is None:
+        return _Part(plain)
+    describe = fds.describe
+
+    def render(value: int, call: Call) -> str:
+        fd = signed32(value)
+        description = describe(call.pid, fd)
+        return plain(value) if description is None else f"{fd}<{description}>"
+
+    return _Part(render, value_only=False)
+
+
+def _path_part(context: _Context, index: int) -> _Part:
+    pointer = context.pointer
+    quote = _bounded_quote(strace_string if context.style.strace else quoted)
+    if context.plan.path_args == (index,):  # the common case: one path argument
+        def render(value: int, call: Call) -> str:
+            paths = call.paths
+            return quote(paths[0]) if paths and value else pointer(value)
+    else:
+        def render(value: int, call: Call) -> str:
+            path = call.path(index)
+            return pointer(value) if path is None else quote(path)
+    return _Part(render, value_only=False)
+
+
+def _bounded_quote(quote: Callable[[bytes], str]) -> Callable[[bytes], str]:
+    # Programs look the same paths up again and again (libraries, locales).
+    cache: dict[bytes, str] = {}
+
+    def render(path: bytes) -> str:
+        text = cache.get(path)
+        if text is None:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            text = cache[path] = quote(path)
+        return text
+
+    return render
+
+
+def _struct_part(context: _Context, index: int) -> _Part:
+    pointer = context.pointer
+
+    def render(value: int, call: Call) -> str:
+        structs = call.structs
+        struct = None if structs is None else structs.get(index)
+        if struct is None:
+            return pointer(value)
+        return decode_struct(struct)
+
+    return _Part(render, value_only=False)
+
+
+def _buffer_part(context: _Context, kind: ArgKind) -> _Part:
+    pointer = context.pointer
+    limit = context.style.string_limit
+    filled = kind is ArgKind.BUF_OUT
+
+    def render(value: int, call: Call) -> str:
+        ret = call.ret
+        if ret is not None and not ret.error and not ret.flags & 1:
+            io = call.io
+            if io:
+                genio = io[0]
+                return strace_string(genio.data, limit, len(genio.data) < genio.transferred)
+            if ret.retval == 0 and (filled or value):
+                return '""'
+        return pointer(value)
+
+    return _Part(render, value_only=False)
+
+
+def _argv_part(context: _Context) -> _Part:
+    pointer = context.pointer
+    limit = context.style.string_limit
+
+    def render(value: int, call: Call) -> str:
+        if call.argv is None:
+            return pointer(value)
+        strings = split_nul_strings(call.argv)
+        shown = [strace_string(s, limit) for s in strings[:limit]]
+        if len(strings) > limit:
+            shown.append("...")
+        return "[" + ", ".join(shown) + "]"
+
+    return _Part(render, value_only=False)
+
+
+def _envp_part(context: _Context) -> _Part:
+    pointer = context.pointer
+
+    def render(value: int, call: Call) -> str:
+        count = call.env_count
+        text = pointer(value)
+        if count is None or not value:
+            return text
+        return f"{text} /* {count} var{'' if count == 1 else 's'} */"
+
+    return _Part(render, value_only=False)
+
+
+def _mode_part(base: _Part, flags_arg: int) -> _Part:
+    inner = base.render
+    value_only = base.value_only
+
+    def render(value: int, call: Call) -> str | None:
+        args = call.args
+        if flags_arg < len(args) and args[flags_arg] & (O_CREAT | O_TMPFILE_BIT):
+            return inner(value) if value_only else inner(value, call)
+        return None
+
+    return _Part(render, value_only=False, omittable=True)
+
+
+def _offset_pair_part(low: int, high: int) -> _Part:
+    def render(value: int, call: Call) -> str:
+        args = call.args
+        high_word = args[high] if high < len(args) else 0
+        return str(_signed64(((high_word & 0xFFFF_FFFF) << 32) | (value & 0xFFFF_FFFF)))
+
+    return _Part(render, value_only=False)
+
+
+def _unsigned32_id(value: int) -> str:
+    value &= 0xFFFF_FFFF
+    return "-1" if value == 0xFFFF_FFFF else str(value)
+
+
+def _strace_hex(value: int) -> str:
+    return "0" if not value else _hex(value)
+
+
+def _signed32_text(value: int) -> str:
+    return str(signed32(value))
+
+
+def _signed64_text(value: int) -> str:
+    return str(_signed64(value))
+
+
+def _low32_text(value: int) -> str:
+    return str(value & 0xFFFF_FFFF)
+
+
+_POINTERS = {
+    ArgKind.PTR, ArgKind.STRING, ArgKind.PATH_OUT, ArgKind.IOVEC_IN, ArgKind.IOVEC_OUT,
+    ArgKind.MSGHDR_IN, ArgKind.MSGHDR_OUT, ArgKind.MMSGHDR_IN, ArgKind.MMSGHDR_OUT,
+    ArgKind.SOCKLEN_PTR,
+}
+_STRUCT_LIKE = (ArgKind.SOCKADDR_IN, ArgKind.SOCKADDR_OUT, ArgKind.FD_PAIR_OUT)
+#: strace prints these offsets in hex (mmap's file offset).
+_HEX_OFFSETS = frozenset({("mmap", 5), ("mmap2", 5)})
+
+
+def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
+    """The part for argument ``index``; None: the style does not show it."""
+    plan, style = context.plan, context.style
+    direction = plan.struct_direction.get(index)
+    if direction is not None or kind in _STRUCT_LIKE:
+        # Structures: in place of the pointer. Text shows a line at entry, before
+        # the structures a call fills arrive: those stay pointers there.
+        if not style.strace and (direction == "out" or kind in (ArgKind.SOCKADDR_OUT,
+                                                                ArgKind.FD_PAIR_OUT)):
+            return _Part(context.pointer)
+        return _struct_part(context, index)
+    if kind is ArgKind.FD or kind is ArgKind.DIRFD:
+        return _fd_part(context, kind is ArgKind.DIRFD)
+    if kind is ArgKind.INT or kind is ArgKind.PID:
+        return _Part(_bounded_cache(_signed32_text))
+    if kind is ArgKind.UID or kind is ArgKind.GID:
+        return _Part(_unsigned32_id)
+    if kind is ArgKind.SIZE or kind is ArgKind.UINT:
+        return _Part(str)
+    if kind is ArgKind.OFFSET:
+        if style.strace and (plan.name, index) in _HEX_OFFSETS:
+            return _Part(_strace_hex)
+        return _Part(_signed32_text if plan.abi == _I386 else _signed64_text)
+    if kind is ArgKind.OFFSET_LOW:
+        if style.strace:
+            kinds = plan.kinds
+            high = kinds.index(ArgKind.OFFSET_HIGH) if ArgKind.OFFSET_HIGH in kinds else len(kinds)
+            return _offset_pair_part(index, high)
+        return _Part(_low32_text)
+    if kind is ArgKind.OFFSET_HIGH:
+        return None if style.strace else _Part(_low32_text)
+    if kind is ArgKind.IGNORED:
+        return None if style.strace else _Part(context.number)
+    if kind is ArgKind.HEX:
+        return _Part(_strace_hex if style.strace else context.number)
+    if kind is ArgKind.DEV:
+        return _Part(makedev)
+    if kind is ArgKind.PATH:
+        return _path_part(context, index)
+    if kind is ArgKind.BUF_IN or kind is ArgKind.BUF_OUT:
+        return _buffer_part(context, kind) if style.strace else _Part(context.pointer)
+    if kind is ArgKind.ARGV:
+        return _argv_part(context) if style.strace else _Part(context.pointer)
+    if kind is ArgKind.ENVP:
+        return _envp_part(context) if style.strace else _Part(context.pointer)
+    if kind in _POINTERS:
+        return _Part(context.pointer)
+    flags = _flag_part(kind, plan.abi, style)
+    return flags if flags is not None else _Part(context.number)
+
+
+def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
+                      stop: int | None = None) -> CallArguments:
+    """The renderer of ``plan``'s calls in ``style`` (``fds``: for ``-y``, else None).
+
+    ``stop``: render only the arguments before this index (what strace prints
+    at entry when a call's line is interrupted).
+    """
+    decimal = style.decimal and not style.strace
+    number = _number(decimal)
+    pointer: Callable[[int], str] = _strace_pointer if style.strace else number
+    if style.raw or plan.signature is None:
+        raw = _strace_hex if style.strace else number
+        count = None if plan.signature is None else len(plan.kinds)
+        if stop is not None:
+            count = stop if count is None else min(count, stop)
+
+        def render_raw(call: Call) -> list[str]:
+            args = call.args if count is None else call.args[:count]
+            return [raw(value) for value in args]
+
+        return render_raw
+
+    context = _Context(plan, style, fds if style.fd_paths else None, pointer, number)
+    parts: list[tuple[int, _Part]] = []
+    flags_arg = {"open": 1, "openat": 2}.get(plan.name)
+    for index, kind in enumerate(plan.kinds):
+        if stop is not None and index >= stop:
+            break
+        part = _part(context, index, kind)
+        if part is None:
+            continue
+        if kind is ArgKind.MODE and flags_arg is not None:
+            part = _mode_part(part, flags_arg)
+        parts.append((index, part))
+    steps = tuple(parts)
+    context_decode = _contextual(plan)
+    slow = _generic_renderer(steps, plan, context_decode)
+    if context_decode is not None:
+        return slow
+    return _generated_renderer(steps, slow)
+
+
+def _strace_pointer(value: int) -> str:
+    return "NULL" if not value else _hex(value)
+
+
+def _generic_renderer(steps: tuple[tuple[int, _Part], ...], plan: CallPlan,
+                      context_decode: Callable[[tuple[int, ...]], list[str | None]] | None,
+                      ) -> CallArguments:
+    overridable = frozenset(i for i, kind in enumerate(plan.kinds) if kind in _CONTEXT_ARGUMENTS)
+
+    def render(call: Call) -> list[str]:
+        args = call.args
+        size = len(args)
+        decoded = None if context_decode is None else context_decode(args)
+        out = []
+        for index, part in steps:
+            if index >= size:
+                continue
+            text = decoded[index] if decoded is not None and index in overridable else None
+            if text is None:
+                text = (part.render(args[index]) if part.value_only
+                        else part.render(args[index], call))
+            if text is not None:
+                out.append(text)
+        return out
+
+    return render
+
+
+def _generated_renderer(steps: tuple[tuple[int, _Part], ...],
+                        slow: CallArguments) -> CallArguments:
+    """One straight-line function for the call's parts (no loop, no per-part branching).
+
+    Falls back to ``slow`` for a record holding fewer argument words than the
+    parts need. Omittable parts must come last (open's mode is).
+    """
+    if not steps:
+        return lambda call: []
+    omittable = [position for position, (_index, part) in enumerate(steps) if part.omittable]
+    if omittable and omittable[0] != len(steps) - len(omittable):
+        return slow
+    names: dict[str, Any] = {"slow": slow}
+    fixed: list[str] = []
+    optional: list[str] = []
+    for position, (index, part) in enumerate(steps):
+        name = f"p{position}"
+        names[name] = part.render
+        expression = f"{name}(a[{index}])" if part.value_only else f"{name}(a[{index}], call)"
+        (optional if part.omittable else fixed).append(expression)
+    need = max(index for index, _part in steps) + 1
+    lines = [
+        "def render(call):",
+        "    a = call.args",
+        f"    if len(a) < {need}:",
+        "        return slow(call)",
+        f"    out = [{', '.join(fixed)}]",
+    ]
+    for expression in optional:
+        lines += [f"    t = {expression}", "    if t is not None:", "        out.append(t)"]
+    lines.append("    return out")
+    exec("\n".join(lines), names)  # the code is built from our own part names
+    render: CallArguments = names["render"]
+    return render
+
+
+# Calls where one argument's meaning depends on another (fcntl's argument, a
+# socket option's name, faccessat2's and waitid's flags): ``_flags`` decodes
+# those from the whole argument list.
+_CONTEXT_KINDS = {ArgKind.FCNTL_CMD, ArgKind.SOCKOPT_LEVEL}
+_CONTEXT_CALLS = {"faccessat2", "waitid"}
+_CONTEXT_ARGUMENTS = {ArgKind.HEX, ArgKind.SOCKOPT_NAME, ArgKind.AT_FLAGS, ArgKind.WAIT_OPTIONS}
+
+
+def _contextual(plan: CallPlan) -> Callable[[tuple[int, ...]], list[str | None]] | None:
+    signature = plan.signature
+    if signature is None or not (_CONTEXT_KINDS & set(plan.kinds)
+                                 or plan.name in _CONTEXT_CALLS):
+        return None
+    abi = plan.abi
+
+    def decode(args: tuple[int, ...]) -> list[str | None]:
+        return _flags.decode_arguments(signature, args, abi)
+
+    return decode
+
+
+# ---------------------------------------------------------------------------
+# results
+
+
+def strace_result(plan: CallPlan, retval: int, fd_description: str | None) -> str:
+    """A successful call's result as strace prints it (after ``= ``)."""
+    ret = plan.ret
+    if ret is RetKind.PTR or ret is RetKind.HEX:
+        return _hex(retval) if retval else "0"
+    if ret is RetKind.FD and fd_description is not None:
+        return f"{retval}<{fd_description}>"
+    return str(retval)

@@ -1,0 +1,580 @@
+"""Calls: pair each CALL with the records that belong to it, thread by thread.
+
+ktr writes a system call as a run of records from one thread: the CALL, then
+at entry the NAMI records of its path arguments (in argument order, one per
+non-NULL path), the STRU records of the structures it reads, the ARG and ENV
+records of an execve; then at exit the GIO records of its data, the STRU
+records of the structures it filled, and the RET. Other threads' records can
+come in between the CALL and the RET (never inside the entry run, which the
+recorder writes in one go).
+
+``CallTracker`` is the small state machine every output shares:
+
+- ``enter(record)`` opens a ``Call`` for the thread (a CALL);
+- ``attach(call, record)`` adds an entry record to the thread's open call,
+  ``is_entry_record`` says whether a record is one; ``call.entry_complete``
+  says when every entry record the call can have has arrived (so a
+  record-by-record output can print the CALL line without waiting);
+- ``add_exit_record(record)`` adds a GIO or an out-STRU to the thread's call;
+- ``leave(record)`` closes the call at its RET and ``settle(call)`` applies
+  its effect on the fd tables (two steps: an output renders the arguments
+  with the fds as they were, then the result with the fds as they are);
+- ``process_event(record)`` applies a PROC record (fork copies the fd table,
+  exec drops close-on-exec fds, exit forgets the process and its calls).
+
+``CallPlan`` is what is worked out once per (ABI, syscall number): name,
+signature, which arguments are paths, structures, fds, and the call's effect
+on fds.
+
+Guarantees: state is per live thread (its open call) and per live process
+(its fd table, only when fd tracking is on); both are dropped at exit, and
+both have a bound (the oldest entries are dropped past it), so memory does
+not grow with the trace. A RET without a CALL (attached mid-call, or the
+CALL was lost) still gets a ``Call`` (with no arguments). Nothing here raises
+for any record ``formats`` decodes.
+
+Does not: format anything (``_args``, ``_describe``, ``_strace``), or resolve
+paths (``_fdtable`` says what it tracks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import formats.linux as linux
+from formats import (
+    FacilityError,
+    ProcEvent,
+    ProcFlag,
+    Record,
+    RecordKind,
+    Struct,
+    Sysret,
+    kinds_for_facilities,
+    split_nul_strings,
+)
+from formats.linux import ArgKind, RetKind, Signature
+
+from ._fdtable import FdTables
+
+#: Open calls kept at most (threads whose exit was never recorded); oldest dropped past it.
+MAX_OPEN_CALLS = 1 << 16
+
+_STRUCT_CAPTURES: Mapping[ArgKind, Any] = getattr(linux, "STRUCT_CAPTURES", {})
+
+#: Argument kinds a call fills in (besides the "out" structures).
+OUTPUT_KINDS = frozenset({
+    ArgKind.BUF_OUT, ArgKind.IOVEC_OUT, ArgKind.MSGHDR_OUT, ArgKind.MMSGHDR_OUT,
+    ArgKind.SOCKADDR_OUT, ArgKind.SOCKLEN_PTR, ArgKind.FD_PAIR_OUT, ArgKind.PATH_OUT,
+})
+
+# include/uapi/asm-generic/fcntl.h and friends (x86 values).
+O_CLOEXEC = 0o2000000
+SOCK_CLOEXEC = O_CLOEXEC
+O_CREAT = 0o100
+O_TMPFILE_BIT = 0o20000000
+CLONE_FILES = 0x400
+F_DUPFD = 0
+F_SETFD = 2
+F_DUPFD_CLOEXEC = 1030
+FD_CLOEXEC = 1
+CLOSE_RANGE_UNSHARE = 2
+CLOSE_RANGE_CLOEXEC = 4
+MFD_CLOEXEC = 1
+
+_NAMEI = int(RecordKind.NAMEI)
+_STRUCT = int(RecordKind.STRUCT)
+_EXEC_ARG = int(RecordKind.EXEC_ARG)
+_EXEC_ENV = int(RecordKind.EXEC_ENV)
+_GENIO = int(RecordKind.GENIO)
+
+
+def signed32(value: int) -> int:
+    value &= 0xFFFF_FFFF
+    return value - (1 << 32) if value & 0x8000_0000 else value
+
+
+class CallPlan:
+    """What is known about one syscall of one ABI, worked out once."""
+
+    __slots__ = (
+        "abi", "argv_arg", "effect", "entry_args", "envp_arg", "fd_args", "first_fd_arg",
+        "first_output_arg", "io_args", "kinds", "name", "nr", "path_args", "renderers", "ret",
+        "signature", "struct_direction",
+    )
+
+    def __init__(self, abi: int, nr: int) -> None:
+        self.abi = abi
+        self.nr = nr
+        name = linux.syscall_name(abi, nr)
+        self.name = name or f"syscall_{nr}"
+        found = linux.signature(abi, name) if name is not None else None
+        self.signature: Signature | None = found
+        self.kinds: tuple[ArgKind, ...] = () if found is None else tuple(a.kind for a in found.args)
+        self.path_args: tuple[int, ...] = () if found is None else found.path_args
+        self.io_args: tuple[int, ...] = () if found is None else found.io_args
+        directions: dict[int, str] = {}
+        for index, kind in enumerate(self.kinds):
+            capture = _STRUCT_CAPTURES.get(kind)
+            if capture is not None:
+                directions[index] = capture.direction
+        self.struct_direction = directions
+        self.argv_arg = _index_of(self.kinds, ArgKind.ARGV)
+        self.envp_arg = _index_of(self.kinds, ArgKind.ENVP)
+        self.fd_args = tuple(i for i, kind in enumerate(self.kinds)
+                             if kind is ArgKind.FD or kind is ArgKind.DIRFD)
+        self.first_fd_arg = next((i for i, kind in enumerate(self.kinds) if kind is ArgKind.FD),
+                                 None)
+        # The first argument the call fills (strace prints from it on at exit).
+        self.first_output_arg = next(
+            (i for i, kind in enumerate(self.kinds)
+             if kind in OUTPUT_KINDS or directions.get(i) == "out"), len(self.kinds))
+        self.ret: RetKind | None = None if found is None else found.ret
+        self.effect: Effect | None = _EFFECTS.get(self.name)
+        if self.effect is None and self.ret is RetKind.FD:
+            self.effect = _unknown_fd
+        # Arguments that bring an entry record when non-NULL (CallTracker sets it
+        # from what the recording holds).
+        self.entry_args: tuple[int, ...] = ()
+        # Output-specific compiled renderers, keyed by the output (see _args).
+        self.renderers: dict[Any, Any] = {}
+
+
+def _index_of(kinds: tuple[ArgKind, ...], wanted: ArgKind) -> int | None:
+    return next((i for i, kind in enumerate(kinds) if kind is wanted), None)
+
+
+class Call:
+    """One system call of one thread, as its records arrive."""
+
+    __slots__ = (
+        "args", "argv", "comm", "env_count", "expected", "fd_path", "io", "paths", "pid",
+        "plan", "received", "ret", "ret_ts", "started", "structs", "tid", "ts",
+    )
+
+    def __init__(self, plan: CallPlan, pid: int, tid: int, comm: bytes, ts: int,
+                 args: tuple[int, ...]) -> None:
+        self.plan = plan
+        self.pid = pid
+        self.tid = tid
+        self.comm = comm
+        self.ts = ts
+        self.args = args
+        self.paths: list[bytes] | None = None  # NAMI records, in order
+        self.structs: dict[int, Struct] | None = None  # STRU records by argument index
+        self.argv: bytes | None = None  # the ARG record's data
+        self.env_count: int | None = None  # strings in the ENV record
+        self.io: list[Any] | None = None  # GIO payloads
+        self.expected = 0  # entry records this call can have
+        self.received = 0  # entry records attached so far
+        self.ret: Sysret | None = None
+        self.ret_ts = 0
+        self.fd_path: str | None = None  # what the call's first fd was, at entry (-y)
+        self.started = -1  # strace output: arguments printed before "<unfinished ...>"
+
+    @property
+    def entry_complete(self) -> bool:
+        return self.received >= self.expected
+
+    def path(self, argument: int) -> bytes | None:
+        """The NAMI path of path argument ``argument``, if it was recorded."""
+        paths = self.paths
+        args = self.args
+        if not paths or argument >= len(args) or not args[argument]:
+            return None
+        slot = 0
+        for index in self.plan.path_args:
+            if index == argument:
+                return paths[slot] if slot < len(paths) else None
+            if index < len(self.args) and self.args[index]:
+                slot += 1
+        return None
+
+    def struct(self, argument: int) -> Struct | None:
+        structs = self.structs
+        return None if structs is None else structs.get(argument)
+
+
+Effect = Callable[[FdTables, Call, int], None]
+
+
+class CallTracker:
+    """Open calls per thread, and (``track_fds``) fd tables per process.
+
+    ``keep_calls``: keep each call open until its RET (an output that needs
+    the call at RET time: strace's, or ``-y``); otherwise ``enter`` only
+    makes the ``Call`` and the caller keeps it while its entry arrives.
+    """
+
+    def __init__(self, *, track_fds: bool = False, keep_calls: bool | None = None,
+                 facilities: str | None = None) -> None:
+        self.track_fds = track_fds
+        self.keep_calls = track_fds if keep_calls is None else keep_calls or track_fds
+        self.fds = FdTables()
+        self.open: dict[int, Call] = {}  # tid -> its call between CALL and RET
+        self.plans: dict[tuple[int, int], CallPlan] = {}
+        # Which entry records the recording can hold (its -t); unknown: all of them.
+        recorded = _recorded_kinds(facilities)
+        self._namei = recorded is None or RecordKind.NAMEI in recorded
+        self._exec_args = recorded is None or RecordKind.EXEC_ARG in recorded
+        self._exec_env = recorded is None or RecordKind.EXEC_ENV in recorded
+
+    def plan(self, abi: int, nr: int) -> CallPlan:
+        key = (abi, nr)
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self.plans[key] = CallPlan(abi, nr)
+            entry = [i for i, direction in plan.struct_direction.items() if direction == "in"]
+            if self._namei:
+                entry.extend(plan.path_args)
+            if self._exec_args and plan.argv_arg is not None:
+                entry.append(plan.argv_arg)
+            if self._exec_env and plan.envp_arg is not None:
+                entry.append(plan.envp_arg)
+            plan.entry_args = tuple(sorted(entry))
+        return plan
+
+    # -- entry ---------------------------------------------------------------
+
+    def enter(self, record: Record) -> Call:
+        """A CALL record: the thread's new call (replacing one whose RET never came)."""
+        _kind, _version, pid, tid, ts, comm, payload = record
+        syscall: Any = payload
+        nr, abi, _flags, args = syscall
+        plan = self.plans.get((abi, nr)) or self.plan(abi, nr)
+        call = Call(plan, pid, tid, comm, ts, args)
+        entry = plan.entry_args
+        if entry:
+            expected = 0
+            size = len(args)
+            for index in entry:
+                if index < size and args[index]:
+                    expected += 1
+            call.expected = expected
+        if self.keep_calls:
+            if self.track_fds and plan.first_fd_arg is not None and plan.first_fd_arg < len(args):
+                call.fd_path = self.fds.describe(pid, signed32(args[plan.first_fd_arg]))
+            opened = self.open
+            if len(opened) >= MAX_OPEN_CALLS and tid not in opened:
+                del opened[next(iter(opened))]
+            opened[tid] = call
+        return call
+
+    def is_entry_record(self, call: Call, record: Record) -> bool:
+        """Whether ``record`` (of ``call``'s thread) belongs to the call's entry."""
+        kind = record.kind
+        if kind in (_NAMEI, _EXEC_ARG, _EXEC_ENV):
+            return True
+        if kind == _STRUCT:
+            return call.plan.struct_direction.get(record.payload.argument) == "in"  # type: ignore[union-attr]
+        return False
+
+    def attach(self, call: Call, record: Record) -> None:
+        """Add an entry record (NAMI, in-STRU, ARG, ENV) to ``call``."""
+        kind = record.kind
+        payload: Any = record.payload
+        call.received += 1
+        if kind == _NAMEI:
+            if call.paths is None:
+                call.paths = [payload.path]
+            else:
+                call.paths.append(payload.path)
+        elif kind == _STRUCT:
+            if call.structs is None:
+                call.structs = {}
+            call.structs[payload.argument] = payload
+        elif kind == _EXEC_ARG:
+            call.argv = payload.data
+        elif kind == _EXEC_ENV:
+            call.env_count = len(split_nul_strings(payload.data))
+
+    # -- exit ----------------------------------------------------------------
+
+    def add_exit_record(self, record: Record) -> Call | None:
+        """A GIO or an out-STRU: added to its thread's open call (None if there is none)."""
+        call = self.open.get(record.tid)
+        if call is None:
+            return None
+        payload: Any = record.payload
+        if record.kind == _GENIO:
+            if call.io is None:
+                call.io = [payload]
+            else:
+                call.io.append(payload)
+        elif record.kind == _STRUCT:
+            if call.structs is None:
+                call.structs = {}
+            call.structs[payload.argument] = payload
+        return call
+
+    def leave(self, record: Record) -> Call:
+        """A RET: the thread's call, closed (a new argument-less one if it had none open)."""
+        payload: Sysret = record.payload  # type: ignore[assignment]
+        tid = record.tid
+        call = self.open.pop(tid, None)
+        if call is None or call.plan.nr != payload.nr or call.plan.abi != payload.abi:
+            if call is None and linux.syscall_name(payload.abi, payload.nr) in _EXECS:
+                call = self._exec_by_other_thread(record.pid, payload)
+            if call is None or call.plan.nr != payload.nr:
+                plan = self.plan(payload.abi, payload.nr)
+                call = Call(plan, record.pid, tid, record.comm, record.timestamp_ns, ())
+                call.ts = -1  # no CALL was seen
+        call.ret = payload
+        call.ret_ts = record.timestamp_ns
+        return call
+
+    def _exec_by_other_thread(self, pid: int, payload: Sysret) -> Call | None:
+        # A thread other than the leader that execs comes back as the leader.
+        for tid, call in self.open.items():
+            if call.pid == pid and call.plan.nr == payload.nr:
+                del self.open[tid]
+                return call
+        return None
+
+    def settle(self, call: Call) -> None:
+        """Apply a returned call's effect on the fd tables (when tracking them)."""
+        if not self.track_fds or call.ret is None or call.ts == -1:
+            return
+        effect = call.plan.effect
+        ret = call.ret
+        if effect is None or ret.flags & 1:  # never returned: no effect known
+            return
+        # IndexError: arguments missing from the record, nothing to learn.
+        with contextlib.suppress(IndexError, ValueError):
+            effect(self.fds, call, -1 if ret.error else ret.retval)
+
+    def describe_fd(self, pid: int, fd: int) -> str | None:
+        return self.fds.describe(pid, fd)
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def process_event(self, record: Record) -> None:
+        proc: Any = record.payload
+        event = proc.event
+        pid = record.pid
+        if event == ProcEvent.EXIT or event == ProcEvent.DETACH or event == ProcEvent.LOST:
+            self.open.pop(record.tid, None)
+            if record.tid == pid and self.track_fds:
+                self.fds.exited(pid)
+            return
+        if not self.track_fds:
+            return
+        if event == ProcEvent.FORK or event == ProcEvent.VFORK:
+            self.fds.forked(pid, proc.child, share=False)
+        elif event == ProcEvent.CLONE and not proc.flags & ProcFlag.THREAD:
+            call = self.open.get(record.tid)
+            share = (call is not None and call.plan.name == "clone" and bool(call.args)
+                     and bool(call.args[0] & CLONE_FILES))
+            self.fds.forked(pid, proc.child, share=share)
+        elif event == ProcEvent.EXEC:
+            self.fds.executed(pid)
+
+
+def _recorded_kinds(facilities: str | None) -> frozenset[RecordKind] | None:
+    """The record kinds a recording's ``-t`` string selects; None when unknown."""
+    if facilities is None:
+        return None
+    try:
+        return kinds_for_facilities(facilities)
+    except FacilityError:
+        return None  # a newer recorder's letter: assume anything can be there
+
+
+# ---------------------------------------------------------------------------
+# Effects of calls on the fd tables: (tables, call, result) with result -1 on failure.
+
+_EXECS = frozenset({"execve", "execveat"})
+
+
+def _path_description(tables: FdTables, call: Call, path_arg: int) -> str | None:
+    path = call.path(path_arg)
+    if path is None:
+        return None
+    text = path.decode("utf-8", "backslashreplace")
+    dirfd_arg = None
+    signature = call.plan.signature
+    if signature is not None:
+        dirfd_arg = signature.args[path_arg].dirfd_arg
+    if not text.startswith("/") and dirfd_arg is not None:
+        dirfd = signed32(call.args[dirfd_arg])
+        if dirfd != linux.AT_FDCWD:
+            directory = tables.describe(call.pid, dirfd)
+            if directory is not None and directory.startswith("/"):
+                text = directory.rstrip("/") + "/" + text if text else directory
+    return text
+
+
+def _opened_path(flags_arg: int | None) -> Effect:
+    def effect(tables: FdTables, call: Call, result: int) -> None:
+        if result < 0:
+            return
+        plan = call.plan
+        path_arg = plan.path_args[0] if plan.path_args else None
+        description = None if path_arg is None else _path_description(tables, call, path_arg)
+        cloexec = flags_arg is not None and bool(call.args[flags_arg] & O_CLOEXEC)
+        tables.opened(call.pid, result, description, cloexec)
+
+    return effect
+
+
+def _anonymous(description: str, flags_arg: int | None, cloexec_bit: int = O_CLOEXEC) -> Effect:
+    def effect(tables: FdTables, call: Call, result: int) -> None:
+        if result >= 0:
+            cloexec = flags_arg is not None and bool(call.args[flags_arg] & cloexec_bit)
+            tables.opened(call.pid, result, description, cloexec)
+
+    return effect
+
+
+def _unknown_fd(tables: FdTables, call: Call, result: int) -> None:
+    if result >= 0:
+        tables.opened(call.pid, result, None)
+
+
+_SOCKET_DOMAINS = {1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET"}
+
+
+def _domain_name(value: int, abi: int) -> str:
+    try:
+        from ._flags import decode_argument
+    except ImportError:  # pragma: no cover - the decoders always ship with ktrdump
+        name = None
+    else:
+        name = decode_argument(ArgKind.SOCKET_DOMAIN, value, abi)
+    return name or _SOCKET_DOMAINS.get(value & 0xFFFF_FFFF) or str(value & 0xFFFF_FFFF)
+
+
+def _socket(tables: FdTables, call: Call, result: int) -> None:
+    if result >= 0:
+        domain = _domain_name(call.args[0], call.plan.abi)
+        tables.opened(call.pid, result, f"socket:[{domain}]", bool(call.args[1] & SOCK_CLOEXEC))
+
+
+def _fd_pair(call: Call, argument: int) -> tuple[int, int] | None:
+    struct = call.struct(argument)
+    if struct is None or len(struct.data) < 8:
+        return None
+    return (int.from_bytes(struct.data[0:4], "little", signed=True),
+            int.from_bytes(struct.data[4:8], "little", signed=True))
+
+
+def _pipe(flags_arg: int | None) -> Effect:
+    def effect(tables: FdTables, call: Call, result: int) -> None:
+        if result < 0:
+            return
+        pair = _fd_pair(call, 0)
+        if pair is None:
+            return
+        description = tables.new_pipe()
+        cloexec = flags_arg is not None and bool(call.args[flags_arg] & O_CLOEXEC)
+        for fd in pair:
+            tables.opened(call.pid, fd, description, cloexec)
+
+    return effect
+
+
+def _socketpair(tables: FdTables, call: Call, result: int) -> None:
+    if result < 0:
+        return
+    pair = _fd_pair(call, 3)
+    if pair is None:
+        return
+    description = f"socket:[{_domain_name(call.args[0], call.plan.abi)}]"
+    for fd in pair:
+        tables.opened(call.pid, fd, description, bool(call.args[1] & SOCK_CLOEXEC))
+
+
+def _accept(flags_arg: int | None) -> Effect:
+    def effect(tables: FdTables, call: Call, result: int) -> None:
+        if result < 0:
+            return
+        listening = tables.describe(call.pid, signed32(call.args[0]))
+        cloexec = flags_arg is not None and bool(call.args[flags_arg] & SOCK_CLOEXEC)
+        tables.opened(call.pid, result, listening or "socket:[]", cloexec)
+
+    return effect
+
+
+def _dup(tables: FdTables, call: Call, result: int) -> None:
+    if result >= 0:
+        tables.duplicated(call.pid, signed32(call.args[0]), result)
+
+
+def _dup2(tables: FdTables, call: Call, result: int) -> None:
+    if result >= 0:
+        tables.duplicated(call.pid, signed32(call.args[0]), result)
+
+
+def _dup3(tables: FdTables, call: Call, result: int) -> None:
+    if result >= 0:
+        tables.duplicated(call.pid, signed32(call.args[0]), result,
+                          bool(call.args[2] & O_CLOEXEC))
+
+
+def _fcntl(tables: FdTables, call: Call, result: int) -> None:
+    if result < 0:
+        return
+    command = call.args[1] & 0xFFFF_FFFF
+    fd = signed32(call.args[0])
+    if command in (F_DUPFD, F_DUPFD_CLOEXEC):
+        tables.duplicated(call.pid, fd, result, command == F_DUPFD_CLOEXEC)
+    elif command == F_SETFD:
+        tables.set_cloexec(call.pid, fd, bool(call.args[2] & FD_CLOEXEC))
+
+
+def _close(tables: FdTables, call: Call, result: int) -> None:
+    # Linux releases the fd even when close fails with EINTR or EIO.
+    tables.closed(call.pid, signed32(call.args[0]))
+
+
+def _close_range(tables: FdTables, call: Call, result: int) -> None:
+    if result < 0:
+        return
+    flags = call.args[2]
+    tables.closed_range(call.pid, call.args[0] & 0xFFFF_FFFF, call.args[1] & 0xFFFF_FFFF,
+                        cloexec_only=bool(flags & CLOSE_RANGE_CLOEXEC),
+                        unshare=bool(flags & CLOSE_RANGE_UNSHARE))
+
+
+def _exec(tables: FdTables, call: Call, result: int) -> None:
+    if result == 0:
+        tables.executed(call.pid)
+
+
+_EFFECTS: dict[str, Effect] = {
+    "open": _opened_path(1),
+    "openat": _opened_path(2),
+    "openat2": _opened_path(None),  # its flags are in a struct open_how
+    "creat": _opened_path(None),
+    "socket": _socket,
+    "socketpair": _socketpair,
+    "pipe": _pipe(None),
+    "pipe2": _pipe(1),
+    "accept": _accept(None),
+    "accept4": _accept(3),
+    "dup": _dup,
+    "dup2": _dup2,
+    "dup3": _dup3,
+    "fcntl": _fcntl,
+    "fcntl64": _fcntl,
+    "close": _close,
+    "close_range": _close_range,
+    "execve": _exec,
+    "execveat": _exec,
+    "eventfd": _anonymous("anon_inode:[eventfd]", None),
+    "eventfd2": _anonymous("anon_inode:[eventfd]", 1),
+    "epoll_create": _anonymous("anon_inode:[eventpoll]", None),
+    "epoll_create1": _anonymous("anon_inode:[eventpoll]", 0),
+    "inotify_init": _anonymous("anon_inode:inotify", None),
+    "inotify_init1": _anonymous("anon_inode:inotify", 0),
+    "memfd_create": _anonymous("memfd:", 1, MFD_CLOEXEC),
+    "signalfd": _anonymous("anon_inode:[signalfd]", None),
+    "signalfd4": _anonymous("anon_inode:[signalfd]", 3),
+    "timerfd_create": _anonymous("anon_inode:[timerfd]", 1),
+    "pidfd_open": _anonymous("anon_inode:[pidfd]", None),
+    "userfaultfd": _anonymous("anon_inode:[userfaultfd]", 0),
+}
+
+

@@ -1,0 +1,161 @@
+"""File descriptor tables rebuilt from the trace itself (what ``-y`` shows).
+
+One table per live process (threads share their process's table, as
+``CLONE_THREAD`` implies ``CLONE_FILES``); each maps an fd to a description
+and its close-on-exec flag. ``_calls`` applies each call's effect when its
+RET arrives and each PROC record's effect when it arrives.
+
+Descriptions (documented in the CLI help):
+
+- a file: the path as the call gave it (NAMI), joined to the directory fd's
+  description when the path is relative to a known directory fd (openat);
+  relative to the current directory it stays relative (the working directory
+  is not tracked: chdir is not followed);
+- ``socket:[AF_INET]``: a socket and its domain (no inode: the trace has none);
+  accepted sockets take the listening socket's description;
+- ``pipe:[N]``: both ends of the N-th pipe of the trace (N numbers pipes in
+  trace order, it is not an inode, so ends that belong together share it);
+- ``anon_inode:[eventfd]`` and the like for the kernel's anonymous files.
+
+Fds that existed before the recording (0, 1, 2, and any fd of an attached
+process) are unknown until the trace shows where they come from: they have
+no description and are shown plainly.
+
+Guarantees: a process's table is copied to a child at fork/vfork/clone
+(shared when ``CLONE_FILES`` was asked for), loses its close-on-exec fds at
+exec, and is dropped when the process exits, is detached or is lost; memory
+is the fds of live processes, with a bound on the number of tables kept (the
+oldest are dropped past it, for traces whose exits were not recorded).
+
+Does not: resolve paths (symlinks, ``..``, the working directory), or know
+fds passed over unix sockets (SCM_RIGHTS), pidfd_getfd, or io_uring.
+"""
+
+from __future__ import annotations
+
+#: Tables kept at most; past it the oldest are dropped (their fds become unknown).
+MAX_TABLES = 1 << 16
+
+
+class FdTable:
+    """One process's fds: fd -> (description, close-on-exec)."""
+
+    __slots__ = ("fds",)
+
+    def __init__(self, fds: dict[int, tuple[str, bool]] | None = None) -> None:
+        self.fds: dict[int, tuple[str, bool]] = {} if fds is None else fds
+
+    def copy(self) -> FdTable:
+        return FdTable(dict(self.fds))
+
+
+class FdTables:
+    """Every live process's table (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._tables: dict[int, FdTable] = {}
+        self._pipes = 0
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+    def table(self, pid: int) -> FdTable:
+        table = self._tables.get(pid)
+        if table is None:
+            if len(self._tables) >= MAX_TABLES:
+                del self._tables[next(iter(self._tables))]
+            table = self._tables[pid] = FdTable()
+        return table
+
+    def describe(self, pid: int, fd: int) -> str | None:
+        """What ``fd`` of ``pid`` is, or None when the trace has not shown it."""
+        table = self._tables.get(pid)
+        if table is None:
+            return None
+        entry = table.fds.get(fd)
+        return None if entry is None else entry[0]
+
+    # -- effects of calls ----------------------------------------------------
+
+    def opened(self, pid: int, fd: int, description: str | None, cloexec: bool = False) -> None:
+        """``fd`` now refers to ``description`` (None: to something unknown)."""
+        fds = self.table(pid).fds
+        if description is None:
+            fds.pop(fd, None)
+        else:
+            fds[fd] = (description, cloexec)
+
+    def closed(self, pid: int, fd: int) -> None:
+        table = self._tables.get(pid)
+        if table is not None:
+            table.fds.pop(fd, None)
+
+    def duplicated(self, pid: int, old: int, new: int, cloexec: bool = False) -> None:
+        """``new`` is a copy of ``old`` (dup, dup2, dup3, F_DUPFD)."""
+        if old == new:
+            return
+        fds = self.table(pid).fds
+        entry = fds.get(old)
+        if entry is None:
+            fds.pop(new, None)
+        else:
+            fds[new] = (entry[0], cloexec)
+
+    def set_cloexec(self, pid: int, fd: int, cloexec: bool) -> None:
+        table = self._tables.get(pid)
+        if table is not None and fd in table.fds:
+            table.fds[fd] = (table.fds[fd][0], cloexec)
+
+    def closed_range(self, pid: int, first: int, last: int, *, cloexec_only: bool,
+                     unshare: bool) -> None:
+        """close_range: close (or mark close-on-exec) every fd in [first, last]."""
+        if unshare:
+            self.unshare(pid)
+        table = self._tables.get(pid)
+        if table is None:
+            return
+        for fd in [fd for fd in table.fds if first <= fd <= last]:
+            if cloexec_only:
+                table.fds[fd] = (table.fds[fd][0], True)
+            else:
+                del table.fds[fd]
+
+    def new_pipe(self) -> str:
+        """The description of a new pipe's two ends."""
+        self._pipes += 1
+        return f"pipe:[{self._pipes}]"
+
+    # -- effects of lifecycle events -----------------------------------------
+
+    def forked(self, parent: int, child: int, *, share: bool) -> None:
+        """``child`` starts with a copy of ``parent``'s table (the same table if ``share``).
+
+        Fds the child already showed (its records can come before the
+        parent's fork record) win over the parent's.
+        """
+        source = self._tables.get(parent)
+        if source is None:
+            return
+        if share:
+            self._tables[child] = source
+            return
+        copy = source.copy()
+        existing = self._tables.get(child)
+        if existing is not None:
+            copy.fds.update(existing.fds)
+        self._tables[child] = copy
+
+    def unshare(self, pid: int) -> None:
+        table = self._tables.get(pid)
+        if table is not None:
+            self._tables[pid] = table.copy()
+
+    def executed(self, pid: int) -> None:
+        """exec: close-on-exec fds are closed, and a table shared with another process is not."""
+        table = self._tables.get(pid)
+        if table is None:
+            return
+        self._tables[pid] = FdTable({fd: entry for fd, entry in table.fds.items() if not entry[1]})
+
+    def exited(self, pid: int) -> None:
+        self._tables.pop(pid, None)

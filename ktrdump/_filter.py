@@ -1,0 +1,44 @@
+"""Which records an output shows: kdump's ``-p``, ``-t`` and ``-u`` (OpenBSD's), as one predicate.
+
+Guarantees: DROP records are always shown (nothing is lost silently);
+``-p`` keeps records whose process *or* thread id is listed (FreeBSD's
+meaning); ``-t`` keeps the record kinds of the given facilities; ``-u``
+keeps only USER records whose label is listed (and DROP), whatever ``-t``
+says. The predicate decides what is *shown*: outputs still feed every
+record to their ``CallTracker``, so a CALL shows its path even when NAMI
+lines are filtered out, and fd tables see every process.
+
+Does not: read anything or keep state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from formats import Record, RecordKind
+
+from ._options import Options
+
+_DROP = int(RecordKind.DROP)
+_USER = int(RecordKind.USER)
+
+
+def record_filter(options: Options) -> Callable[[Record], bool] | None:
+    """The records ``-p``/``-t``/``-u`` keep; None when every record is kept."""
+    pids = options.pids
+    kinds = options.kinds
+    labels = options.user_labels
+    if not pids and kinds is None and labels is None:
+        return None
+
+    def keep(record: Record) -> bool:
+        kind = record[0]
+        if kind == _DROP:
+            return True
+        if pids and record[2] not in pids and record[3] not in pids:
+            return False
+        if labels is not None:
+            return kind == _USER and record[6].label in labels  # type: ignore[union-attr]
+        return kinds is None or kind in kinds
+
+    return keep
