@@ -266,19 +266,29 @@ def test_attach_and_detach_on_sigint_leaves_the_target_running(tmp_path: Path) -
         spin()
     """))
     try:
-        trace = tmp_path / "attach.ktr"
-        recorder = subprocess.Popen([KTR, "record", "-q", "-p", str(target.pid),
-                                     "-o", str(trace)], stderr=subprocess.PIPE)
-        wait_until(lambda: tracer_of(target.pid) == recorder.pid, "ktr to attach")
-        recorder.send_signal(signal.SIGINT)
-        _, stderr = recorder.communicate(timeout=10)
-        assert recorder.returncode == 0, stderr
+        # The trace comes through a pipe, so the test can wait for a traced
+        # call before it interrupts the recorder.
+        recorder = subprocess.Popen([KTR, "record", "-q", "-p", str(target.pid), "-o", "-"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert recorder.stdout is not None
+        records: list[formats.Record] = []
+        interrupted = False
+        with ktrdump.open(recorder.stdout) as reader:
+            for record in reader:
+                records.append(record)
+                if not interrupted and calls([record], "getppid"):
+                    recorder.send_signal(signal.SIGINT)
+                    interrupted = True
+            assert reader.skipped_batches == 0
+        assert interrupted
+        assert recorder.stderr is not None
+        stderr = recorder.stderr.read()
+        assert recorder.wait(timeout=10) == 0, stderr
         assert b"Traceback" not in stderr
         assert tracer_of(target.pid) == 0
         assert target.poll() is None
         state = Path(f"/proc/{target.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         assert state in ("S", "R")
-        records = records_of(trace)
         attached = {r.tid for r in of_kind(records, RecordKind.PROC)
                     if r.payload.event == formats.ProcEvent.ATTACH}  # type: ignore[union-attr]
         detached = {r.tid for r in of_kind(records, RecordKind.PROC)
