@@ -1,4 +1,4 @@
-"""Benchmark ktrdump: records per second and peak memory, text and JSON Lines.
+"""Benchmark ktrdump: records per second and peak memory, text, JSON Lines and strace.
 
     python bench/bench_dump.py                 # 100 k and 1 M records
     python bench/bench_dump.py --records 200000 --profile text
@@ -12,9 +12,12 @@ otherwise ``getrusage(RUSAGE_CHILDREN)``). Startup (interpreter and imports)
 is measured on an empty trace and shown separately. Memory should not grow
 with the file: compare the sizes.
 
-Goals on the 2-core reference machine: text >= 300 k records/s, JSON >=
-200 k records/s, memory flat in file size. This is a benchmark, not a test:
-it prints figures and asserts nothing.
+Every output decodes calls (paths from NAMI, flags by name, a renderer
+compiled per syscall); ``text -y`` adds fd tracking, ``strace`` pairs each
+call into one line. Goals on the 2-core reference machine: text >= 300 k
+records/s, JSON >= 200 k records/s, memory flat in file size (``-y`` and
+strace are shown for information). This is a benchmark, not a test: it
+prints figures and asserts nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +40,13 @@ import zstandard
 import formats
 from formats import Genio, Namei, RecordKind, Syscall, Sysret
 
+#: The outputs measured and the ktrdump options that select them.
+FORMATS: dict[str, list[str]] = {
+    "text": [],
+    "json": ["--json"],
+    "text-y": ["-y"],
+    "strace": ["--format", "strace"],
+}
 BATCH_RECORDS = 1000
 START_NS = 1_700_000_000_000_000_000
 PATHS = [b"/etc/ld.so.cache", b"/usr/lib/x86_64-linux-gnu/libc.so.6", b"/proc/self/maps",
@@ -131,8 +141,10 @@ def main() -> int:
                         help="trace sizes (default: 100000 and 1000000)")
     parser.add_argument("--zstd", action="store_true", help="compress the batches")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (best kept)")
-    parser.add_argument("--profile", choices=["text", "json"],
+    parser.add_argument("--profile", choices=list(FORMATS),
                         help="profile one in-process run instead")
+    parser.add_argument("--formats", nargs="+", choices=list(FORMATS), default=list(FORMATS),
+                        help="outputs to measure (default: all)")
     parser.add_argument("--keep", type=Path, help="directory to keep the traces in")
     arguments = parser.parse_args()
     sizes = arguments.records or [100_000, 1_000_000]
@@ -149,20 +161,21 @@ def main() -> int:
                       f"in {time.perf_counter() - started:.1f} s")
             traces[size] = path
         if arguments.profile:
-            profile(traces[sizes[0]], ["--json"] if arguments.profile == "json" else [])
+            profile(traces[sizes[0]], FORMATS[arguments.profile])
             return 0
         empty = directory / "empty.ktr"
         generate(empty, 0)
-        print(f"\n{'format':<6} {'records':>9} {'wall s':>8} {'records/s':>11} "
+        print(f"\n{'format':<8} {'records':>9} {'wall s':>8} {'records/s':>11} "
               f"{'net rec/s':>11} {'peak RSS':>10}")
-        for name, extra in (("text", []), ("json", ["--json"])):
+        for name in arguments.formats:
+            extra = FORMATS[name]
             startup = min(run(empty, extra)[0] for _ in range(3))
-            print(f"{name:<6} {0:>9} {startup:>8.3f} {'(startup)':>11} {'':>11} "
+            print(f"{name:<8} {0:>9} {startup:>8.3f} {'(startup)':>11} {'':>11} "
                   f"{run(empty, extra)[1] / 1024:>8.1f} MB")
             for size, path in traces.items():
                 elapsed, peak = min(run(path, extra) for _ in range(arguments.repeat))
                 net = size / max(elapsed - startup, 1e-9)
-                print(f"{name:<6} {size:>9} {elapsed:>8.3f} {size / elapsed:>11,.0f} "
+                print(f"{name:<8} {size:>9} {elapsed:>8.3f} {size / elapsed:>11,.0f} "
                       f"{net:>11,.0f} {peak / 1024:>8.1f} MB")
     finally:
         if arguments.keep is None:

@@ -132,7 +132,8 @@ def _hex(value: int) -> str:
 
 
 def _number(decimal: bool) -> Callable[[int], str]:
-    return str if decimal else _hex
+    # Argument words are unsigned 64-bit values already: the builtins suffice.
+    return str if decimal else hex
 
 
 def makedev(value: int) -> str:
@@ -156,19 +157,23 @@ class _Part(NamedTuple):
     omittable: bool = False
 
 
-def _bounded_cache(decode: Callable[[int], str]) -> Callable[[int], str]:
-    """``decode`` memoised in a dict (cleared when it grows past a bound)."""
-    cache: dict[int, str] = {}
+class _Memo(dict[int, str]):
+    """``decode`` memoised: a hit is one C-level dict lookup (``memo[value]``)."""
 
-    def render(value: int) -> str:
-        text = cache.get(value)
-        if text is None:
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            text = cache[value] = decode(value)
+    def __init__(self, decode: Callable[[int], str]) -> None:
+        super().__init__()
+        self._decode = decode
+
+    def __missing__(self, value: int) -> str:
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()  # bounded: a trace of random flag words cannot grow it
+        text = self[value] = self._decode(value)
         return text
 
-    return render
+
+def _bounded_cache(decode: Callable[[int], str]) -> Callable[[int], str]:
+    """``decode`` memoised in a bounded dict; the renderer is the dict's own lookup."""
+    return _Memo(decode).__getitem__
 
 
 def _flag_part(kind: ArgKind, abi: int, style: Style) -> _Part | None:
@@ -422,7 +427,10 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
     number = _number(decimal)
     pointer: Callable[[int], str] = _strace_pointer if style.strace else number
     if style.raw or plan.signature is None:
-        raw = _strace_hex if style.strace else number
+        # kdump -d prints argument words as signed numbers of the ABI's width.
+        raw = (_strace_hex if style.strace
+               else (_signed32_text if plan.abi == _I386 else _signed64_text) if decimal
+               else number)
         count = None if plan.signature is None else len(plan.kinds)
         if stop is not None:
             count = stop if count is None else min(count, stop)

@@ -125,8 +125,8 @@ class CallPlan:
         self.envp_arg = _index_of(self.kinds, ArgKind.ENVP)
         self.fd_args = tuple(i for i, kind in enumerate(self.kinds)
                              if kind is ArgKind.FD or kind is ArgKind.DIRFD)
-        self.first_fd_arg = next((i for i, kind in enumerate(self.kinds) if kind is ArgKind.FD),
-                                 None)
+        # The fd the call is about (a DIRFD too: fstatat(fd, "", AT_EMPTY_PATH)).
+        self.first_fd_arg = self.fd_args[0] if self.fd_args else None
         # The first argument the call fills (strace prints from it on at exit).
         self.first_output_arg = next(
             (i for i, kind in enumerate(self.kinds)

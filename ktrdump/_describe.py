@@ -272,6 +272,7 @@ class _RecordDescriber:
         self.names = names if names is not None else Names()
         track_fds = options.fd_paths and not options.raw
         self.tracker = CallTracker(track_fds=track_fds, facilities=_facilities(header))
+        self._plans = self.tracker.plans
         self._track = track_fds
         self._keep = record_filter(options)
         self._style = Style(strace=False, raw=options.raw, decimal=options.decimal,
@@ -528,7 +529,7 @@ class TextDescriber(_RecordDescriber):
             plan = call.plan  # type: ignore[union-attr]
         else:
             call = None
-            plan = self.tracker.plans.get((abi, nr)) or self.tracker.plan(abi, nr)
+            plan = self._plans.get((abi, nr)) or self.tracker.plan(abi, nr)
         name = plan.name
         if flags & _UNFINISHED:
             return f"{head}RET   {name} unfinished\n"
@@ -814,7 +815,8 @@ class JsonDescriber(_RecordDescriber):
         fields_json = "null"
         if fields is not None:
             try:
-                fields_json = json.dumps(fields, ensure_ascii=False, default=str)
+                fields_json = json.dumps(fields, ensure_ascii=False, separators=(",", ":"),
+                                         default=str)
             except (TypeError, ValueError):
                 fields_json = "null"
         return (f'{{"type":"STRU",{head},"struct":{json_string(struct.name)},'

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -195,11 +196,20 @@ def dump(reader: TraceReader, describer: Any, output: Output, stderr: IO[str]) -
     return status
 
 
+#: Young-generation GC threshold while dumping: records are many short-lived
+#: tuples without cycles, so collecting every 700 allocations (Python's
+#: default) costs ~7% of a dump for nothing; memory stays the same.
+GC_THRESHOLD = 100_000
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     previous_sigpipe = _default_sigpipe()
+    previous_gc = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, *previous_gc[1:])
     try:
         return _main(sys.argv[1:] if argv is None else argv)
     finally:
+        gc.set_threshold(*previous_gc)
         _restore_sigpipe(previous_sigpipe)
 
 

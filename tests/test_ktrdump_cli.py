@@ -14,6 +14,7 @@ from ktrdump_support import build_trace, file_header, syscall_batch
 
 import formats
 from formats import Drop, RecordKind
+from ktrdump import Options
 from ktrdump.cli import main
 
 SCRIPT = Path(sys.executable).parent / "ktrdump"
@@ -211,3 +212,50 @@ def test_ktrdump_never_imports_the_recorder() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_every_option_reaches_options() -> None:
+    from ktrdump.cli import parse_options
+
+    options = parse_options(["-d", "-n", "-s", "-x", "-y", "-H", "-R", "-T", "-E", "--durations",
+                             "-m", "16", "-p", "1", "-p", "2", "-t", "cn", "-u", "app",
+                             "-u", "db", "--format", "strace", "-f", "t.ktr"])
+    assert options == Options(
+        input="t.ktr", output_format="strace", hex_dump=True,
+        timestamps=("absolute", "elapsed", "relative"), thread_ids=True,
+        pids=frozenset({1, 2}), kinds=frozenset(int(k) for k in formats.kinds_for_facilities("cn")),
+        user_labels=frozenset({b"app", b"db"}), max_data=16, suppress_data=True, decimal=True,
+        raw=True, fd_paths=True, durations=True)
+    assert parse_options([]) == Options()
+    assert parse_options(["--json", "-"]).output_format == "json"
+    assert parse_options(["-R", "x"]).timestamps == ("relative",)
+
+
+def test_conflicting_formats_are_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--json", "--format", "strace", "x.ktr"]) == 2
+    assert "not allowed with" in capsys.readouterr().err
+    assert main(["--format", "chrome-ish", "x.ktr"]) == 2
+    assert main(["-m", "-1", "x.ktr"]) == 2
+
+
+def test_strace_format_and_suppressed_data(trace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--format", "strace", str(trace)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("4242  1700000000.000000 openat(AT_FDCWD, \"/etc/ld.so.cache\", "
+                               "O_RDONLY|O_CLOEXEC) = 3 <0.000001>")
+    assert lines[1].startswith('4242  1700000000.000003 read(3, "hello world\\n", 64) = 12')
+    assert main(["-s", str(trace)]) == 0
+    out = capsys.readouterr().out
+    assert "GIO   fd 3 read 12 bytes" in out and "hello world" not in out
+
+
+def test_user_label_filter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    users = [(RecordKind.USER, 5, 5, b"app", formats.User(label, b"x"))
+             for label in (b"app", b"db", b"app")]
+    data, _ = build_trace([users + syscall_batch(3)])
+    path = tmp_path / "u.ktr"
+    path.write_bytes(data)
+    assert main(["-u", "app", str(path)]) == 0
+    tags = [line.split()[2:4] for line in capsys.readouterr().out.splitlines()
+            if not line.startswith('       "')]
+    assert tags == [["USER", '"app"'], ["USER", '"app"']]
