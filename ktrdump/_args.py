@@ -442,6 +442,8 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
         return render_raw
 
     context = _Context(plan, style, fds if style.fd_paths else None, pointer, number)
+    if style.strace and plan.name == "clone":
+        return _strace_clone(plan, stop)
     parts: list[tuple[int, _Part]] = []
     flags_arg = {"open": 1, "openat": 2}.get(plan.name)
     for index, kind in enumerate(plan.kinds):
@@ -459,6 +461,46 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
     if context_decode is not None:
         return slow
     return _generated_renderer(steps, slow)
+
+
+# include/uapi/linux/sched.h
+_CLONE_PARENT_SETTID = 0x00100000
+_CLONE_PIDFD = 0x00001000
+_CLONE_SETTLS = 0x00080000
+_CLONE_CHILD_TIDS = 0x00200000 | 0x01000000  # CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID
+
+
+def _strace_clone(plan: CallPlan, stop: int | None) -> CallArguments:
+    """clone as strace prints it: named arguments, only those its flags use.
+
+    ``clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|...|SIGCHLD,
+    child_tidptr=0x7f...)``; the register order of the ABI (i386 passes tls
+    before child_tid).
+    """
+    names = [arg.name for arg in plan.signature.args] if plan.signature is not None else []
+    position = {name: index for index, name in enumerate(names)}
+    decode_flags = _bounded_cache(
+        lambda value: _flags.decode_argument(ArgKind.CLONE_FLAGS, value, plan.abi) or hex(value))
+    entry_only = stop is not None
+
+    def word(args: tuple[int, ...], name: str) -> int:
+        index = position.get(name, len(args))
+        return args[index] if index < len(args) else 0
+
+    def render(call: Call) -> list[str]:
+        args = call.args
+        flags = word(args, "flags")
+        out = [f"child_stack={_strace_pointer(word(args, 'stack'))}",
+               f"flags={decode_flags(flags)}"]
+        if flags & (_CLONE_PARENT_SETTID | _CLONE_PIDFD):
+            out.append(f"parent_tid={_strace_pointer(word(args, 'parent_tid'))}")
+        if flags & _CLONE_SETTLS:
+            out.append(f"tls={_strace_pointer(word(args, 'tls'))}")
+        if flags & _CLONE_CHILD_TIDS and not entry_only:
+            out.append(f"child_tidptr={_strace_pointer(word(args, 'child_tid'))}")
+        return out
+
+    return render
 
 
 def _strace_pointer(value: int) -> str:

@@ -127,10 +127,13 @@ class CallPlan:
                              if kind is ArgKind.FD or kind is ArgKind.DIRFD)
         # The fd the call is about (a DIRFD too: fstatat(fd, "", AT_EMPTY_PATH)).
         self.first_fd_arg = self.fd_args[0] if self.fd_args else None
-        # The first argument the call fills (strace prints from it on at exit).
+        # The first argument the call fills (strace prints from it on at exit;
+        # clone's child_tidptr too).
         self.first_output_arg = next(
             (i for i, kind in enumerate(self.kinds)
              if kind in OUTPUT_KINDS or directions.get(i) == "out"), len(self.kinds))
+        if self.name == "clone":
+            self.first_output_arg = 2
         self.ret: RetKind | None = None if found is None else found.ret
         self.effect: Effect | None = _EFFECTS.get(self.name)
         if self.effect is None and self.ret is RetKind.FD:
