@@ -778,7 +778,7 @@ class JsonDescriber(_RecordDescriber):
         nr, abi, _flags, error, retval, duration = payload
         name = self._syscalls.get((abi, nr)) or self._syscall(abi, nr)
         extra = ""
-        call = self._returned(record)
+        call = self._returned(record) if self._track else None
         if call is not None:
             fd_path = call.fd_path
             if call.plan.ret is RetKind.FD and not error and retval >= 0:
