@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-#: Output formats this package's describers produce (``cli`` may offer more,
-#: from other modules: ``--summary``, ``--format chrome``).
-OutputFormat = Literal["text", "json", "strace"]
+#: Output formats: the describers' (text, json, strace) and the Chrome Trace Event view.
+OutputFormat = Literal["text", "json", "strace", "chrome"]
 #: One kind of timestamp; kdump prints the selected ones in this order.
 TimestampMode = Literal["absolute", "elapsed", "relative"]
 TIMESTAMP_ORDER: tuple[TimestampMode, ...] = ("absolute", "elapsed", "relative")
@@ -28,6 +27,11 @@ STRACE_STRING_LIMIT = 32
 @dataclass(frozen=True)
 class Options:
     input: str = DEFAULT_INPUT  # a path, or "-" for standard input
+    more_inputs: tuple[str, ...] = ()  # further traces, merged with ``input`` by timestamp
+    follow: bool = False  # -l: keep reading as the file grows (like tail -f)
+    summary: bool = False  # --summary (strace -c): a table per syscall instead of records
+    sort_by: str = "time"  # -S with --summary
+    columns: tuple[str, ...] | None = None  # -U with --summary (None: strace -c's)
     output_format: OutputFormat = "text"
     hex_dump: bool = False  # -x: I/O data as a hex + ASCII dump rather than escaped text
     # -T absolute, -E since the first record, -R since the previous record; any
@@ -44,3 +48,7 @@ class Options:
     fd_paths: bool = False  # -y: show the path behind each fd, tracked from the trace
     durations: bool = False  # --durations: time spent in each call, on RET (strace -T)
     width: int = DEFAULT_WIDTH
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.input, *self.more_inputs)

@@ -1,13 +1,16 @@
 """The ``ktrdump`` command: decode -> track calls -> filter -> describe -> output.
 
-Usage: ``ktrdump [options] [FILE]`` (FILE defaults to ``ktr.out``; ``-`` reads
-standard input, a pipe included, until it ends).
+Usage: ``ktrdump [options] [FILE...]`` (FILE defaults to ``ktr.out``; ``-``
+reads standard input, a pipe included, until it ends; several FILEs are
+merged by timestamp).
 
 kdump's options keep kdump's letters and meaning (FreeBSD's; ``-u`` is
 OpenBSD's): ``-d -E -f -H -m -n -p -R -s -T -t -u -x``; strace's ``-y`` and
 ``--durations`` (strace's ``-T``, whose letter kdump uses for timestamps)
-add what strace shows; ``--format text|json|strace`` (``--json`` is
-``--format json``) picks the output.
+add what strace shows; ``--format text|json|strace|chrome`` (``--json`` is
+``--format json``) picks the output, ``--summary`` (strace's ``-c``, with
+``-S`` and ``-U``) replaces it with a table per syscall; ``-l`` follows a
+growing file (like ``tail -f``; Ctrl-C ends it).
 
 Guarantees: ``main`` returns an exit status and never lets a traceback out for
 a user or input problem: a bad command line is one line on stderr and status
@@ -18,7 +21,7 @@ byte offset and the batches skipped, the records around it are still printed,
 and the status is 1. SIGPIPE gets its default action while ``main`` runs, so
 ``ktrdump | head`` ends quietly, as C tools do.
 
-Does not: import the recorder (``ktr``), or follow a growing file.
+Does not: import the recorder (``ktr``).
 """
 
 from __future__ import annotations
@@ -26,26 +29,31 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import itertools
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any, NoReturn
 
 import formats
 
 from . import __version__
+from ._chrome import ChromeOptions, write_chrome
 from ._describe import describer_for
 from ._filter import record_filter
+from ._follow import Follower, follow
+from ._merge import Late, Merger, merge
 from ._options import DEFAULT_INPUT, TIMESTAMP_ORDER, Options
 from ._output import Output
 from ._reader import Skipped, TraceReader, open_trace
+from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
 from .errors import KtrdumpError, UsageError
 
 PROGRAM = "ktrdump"
 
-#: ``--format`` values this module's describers produce (others may be added by ``cli``'s users).
-FORMATS = ("text", "json", "strace")
+#: ``--format`` values.
+FORMATS = ("text", "json", "strace", "chrome")
 
 __all__ = ["FORMATS", "PROGRAM", "dump", "main", "parse_options", "record_filter", "run"]
 
@@ -72,14 +80,17 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", nargs="?", metavar="FILE",
-                        help=f"trace file to read, - for standard input (default {DEFAULT_INPUT})")
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help=f"trace file to read, - for standard input (default "
+                             f"{DEFAULT_INPUT}); several are merged by timestamp")
     parser.add_argument("-f", dest="file_option", metavar="FILE",
                         help="trace file to read (kdump's spelling of FILE)")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--format", dest="output_format", choices=FORMATS,
                         help="text (kdump's, the default), json (JSON Lines, one record a "
-                             "line) or strace (strace -f -ttt -T's, one line a call)")
+                             "line), strace (strace -f -ttt -T's, one line a call) or chrome "
+                             "(Chrome Trace Event JSON for Perfetto UI, speedscope, Trace "
+                             "Compass)")
     output.add_argument("--json", dest="output_format", action="store_const", const="json",
                         help="--format json")
     parser.add_argument("-d", dest="decimal", action="store_true",
@@ -113,6 +124,18 @@ def _parser() -> argparse.ArgumentParser:
                         help="show the path behind each fd, as 3</etc/passwd> (see below)")
     parser.add_argument("--durations", action="store_true",
                         help="show the time spent in each call on its RET line (strace -T)")
+    parser.add_argument("-l", dest="follow", action="store_true",
+                        help="follow: keep reading as the trace grows, like tail -f "
+                             "(Ctrl-C ends it; a pipe ends at its end)")
+    summary = parser.add_argument_group("summary (strace -c)")
+    summary.add_argument("--summary", "-c", dest="summary", action="store_true",
+                         help="count calls, errors and time per syscall instead of "
+                              "printing records; one table per process with -p")
+    summary.add_argument("-S", dest="sort_by", choices=SORT_KEYS, default="time",
+                         metavar="SORTBY", help=f"sort the summary by {', '.join(SORT_KEYS)} "
+                                                "(default time)")
+    summary.add_argument("-U", dest="columns", metavar="COLUMNS",
+                         help=f"summary columns, comma-separated: {', '.join(COLUMNS)}")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -126,8 +149,24 @@ def _non_negative(text: str) -> int:
 
 def parse_options(argv: Sequence[str]) -> Options:
     arguments = _parser().parse_args(list(argv))
-    if arguments.file is not None and arguments.file_option is not None:
-        raise UsageError("give the trace file once, either as FILE or with -f")
+    files = list(arguments.files)
+    if arguments.file_option is not None:
+        if files:
+            raise UsageError("give the trace file once, either as FILE or with -f")
+        files = [arguments.file_option]
+    if not files:
+        files = [DEFAULT_INPUT]
+    if files.count("-") > 1:
+        raise UsageError("standard input (-) can be read only once")
+    if arguments.follow and len(files) > 1:
+        raise UsageError("-l follows one trace; give one FILE")
+    columns = None
+    if arguments.columns is not None:
+        columns = tuple(part.strip() for part in arguments.columns.split(",") if part.strip())
+        unknown = [column for column in columns if column not in COLUMNS]
+        if unknown or not columns:
+            raise UsageError(f"-U: unknown summary columns {', '.join(unknown) or '(none)'} "
+                             f"(known: {', '.join(COLUMNS)})")
     kinds = None
     if arguments.facilities is not None:
         try:
@@ -139,7 +178,12 @@ def parse_options(argv: Sequence[str]) -> Options:
         labels = frozenset(os.fsencode(label) for label in arguments.user_labels)
     selected = set(arguments.timestamps or ())
     return Options(
-        input=arguments.file or arguments.file_option or DEFAULT_INPUT,
+        input=files[0],
+        more_inputs=tuple(files[1:]),
+        follow=arguments.follow,
+        summary=arguments.summary,
+        sort_by=arguments.sort_by,
+        columns=columns,
         output_format=arguments.output_format or "text",
         hex_dump=arguments.hex_dump,
         timestamps=tuple(mode for mode in TIMESTAMP_ORDER if mode in selected),
@@ -156,33 +200,154 @@ def parse_options(argv: Sequence[str]) -> Options:
     )
 
 
+class _Source:
+    """What the views read: one trace, several merged, or one followed.
+
+    ``events()`` yields batches (lists of records) and notices (the reader's
+    ``Skipped``, the merge's ``SourcedSkipped``/``Late``, the follower's
+    ``FollowEnded``); ``raw_events()`` the same with batches undecoded where
+    the input allows (``--summary``'s fast path).
+    """
+
+    def __init__(self, name: str, readers: Sequence[TraceReader] = (),
+                 follower: Follower | None = None) -> None:
+        self.name = name
+        self._readers = readers
+        self._follower = follower
+        self._merger: Merger | None = None
+
+    @property
+    def header(self) -> formats.FileHeader | None:
+        if self._follower is not None:
+            return self._follower.header
+        return self._readers[0].header
+
+    @property
+    def live(self) -> bool:
+        return self._follower is not None or any(reader.live for reader in self._readers)
+
+    @property
+    def origin_ns(self) -> int | None:
+        """The earliest recording start among the inputs (time 0 of a Chrome trace)."""
+        starts = [reader.header.realtime_ns for reader in self._readers]
+        if self._follower is not None and self._follower.header is not None:
+            starts.append(self._follower.header.realtime_ns)
+        return min(starts) if starts else None
+
+    def events(self) -> Iterator[Any]:
+        if self._follower is not None:
+            return self._follower.events()
+        if len(self._readers) == 1:
+            return self._readers[0].events()
+        self._merger = merge(self._readers)
+        return iter(self._merger)
+
+    def raw_events(self) -> Iterator[Any]:
+        if self._follower is not None:
+            return self._follower.raw_events()
+        if len(self._readers) == 1:
+            return self._readers[0].raw_events()
+        return self.events()
+
+
+def _open_source(options: Options, stack: contextlib.ExitStack) -> _Source:
+    if options.follow:
+        follower = stack.enter_context(follow(options.input))
+        stack.enter_context(follower.stop_on_sigint())
+        return _Source(follower.name, follower=follower)
+    readers = [stack.enter_context(open_trace(path)) for path in options.inputs]
+    return _Source(readers[0].name, readers=readers)
+
+
+def _first_event_read(source: _Source) -> Iterator[Any]:
+    """``source.events()``, having read far enough that a followed file's header is known."""
+    events = source.events()
+    first = next(events, None)
+    return events if first is None else itertools.chain((first,), events)
+
+
 def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
-    """Dump the trace ``options`` names; returns the exit status."""
-    with open_trace(options.input) as reader:
-        describer = describer_for(options, header=reader.header)
-        return dump(reader, describer, Output(stdout), stderr)
+    """Dump the trace(s) ``options`` names; returns the exit status."""
+    with contextlib.ExitStack() as stack:
+        source = _open_source(options, stack)
+        if options.summary:
+            return _summary(options, source, stdout, stderr)
+        events = _first_event_read(source)
+        if options.output_format == "chrome":
+            return _chrome(options, source, events, stdout, stderr)
+        describer = describer_for(options, header=source.header)
+        return dump(source, describer, Output(stdout), stderr, events)
 
 
-def dump(reader: TraceReader, describer: Any, output: Output, stderr: IO[str]) -> int:
+class _Notices:
+    """Report notices on stderr, one line each, and remember whether any means lost data."""
+
+    def __init__(self, source: _Source, stderr: IO[str]) -> None:
+        self.status = 0
+        self._source = source
+        self._stderr = stderr
+
+    def __call__(self, notice: Any) -> None:
+        if isinstance(notice, Skipped):
+            text = f"{self._source.name}: {notice.describe()}"
+        else:
+            text = notice.describe()
+        if not isinstance(notice, Late):  # late records are shown, only out of order
+            self.status = 1
+        self._stderr.write(f"{PROGRAM}: {text}\n")
+        self._stderr.flush()
+
+
+def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]) -> int:
+    report = _Notices(source, stderr)
+    summary_options = SummaryOptions(
+        sort_by=options.sort_by,  # type: ignore[arg-type]
+        per_process=bool(options.pids), pids=options.pids,
+        **({"columns": options.columns} if options.columns else {}),  # type: ignore[arg-type]
+    )
+    events = source.raw_events()
+    first = next(events, None)  # a followed file's header is known from here on
+    header = source.header
+    order = header.byte_order if header is not None else "little"
+    if first is not None:
+        events = itertools.chain((first,), events)
+    summary = summarize(events, summary_options, order=order, on_notice=report)
+    output = Output(stdout)
+    output.write(summary.lines())
+    output.flush()
+    return report.status
+
+
+def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
+            stderr: IO[str]) -> int:
+    report = _Notices(source, stderr)
+    chrome_options = ChromeOptions(origin_ns=source.origin_ns, pids=options.pids)
+    write_chrome(events, stdout, chrome_options, on_notice=report,
+                 flush_each_batch=source.live)
+    return report.status
+
+
+def dump(reader: TraceReader | _Source, describer: Any, output: Output, stderr: IO[str],
+         events: Iterable[Any] | None = None) -> int:
     """Feed every batch of ``reader`` through ``describer`` to ``output``; the exit status.
 
     ``describer``: anything with ``describe(records) -> list[str]`` and
     ``finish() -> list[str]`` (``_describe``, ``_strace``). Damaged batches
     are reported on ``stderr`` where they happen (status 1). A live input
-    (a pipe) is flushed batch by batch, and a call's line is not held back
-    waiting for the next batch.
+    (a pipe, a followed file) is flushed batch by batch, and a call's line is
+    not held back waiting for the next batch. ``events``: the reader's events
+    if already started.
     """
-    status = 0
     live = reader.live
+    report = _Notices(reader if isinstance(reader, _Source) else _Source(reader.name, [reader]),
+                      stderr)
     if live and hasattr(describer, "defer_entries"):
         describer.defer_entries = False
     try:
-        for event in reader.events():
-            if isinstance(event, Skipped):
+        for event in reader.events() if events is None else events:
+            if not isinstance(event, list):
                 output.flush()  # the warning goes after the records preceding the damage
-                stderr.write(f"{PROGRAM}: {reader.name}: {event.describe()}\n")
-                stderr.flush()
-                status = 1
+                report(event)
                 continue
             output.write(describer.describe(event))
             if live:
@@ -193,7 +358,7 @@ def dump(reader: TraceReader, describer: Any, output: Output, stderr: IO[str]) -
         raise
     output.write(describer.finish())
     output.flush()
-    return status
+    return report.status
 
 
 #: Young-generation GC threshold while dumping: records are many short-lived
