@@ -39,7 +39,22 @@ def test_regenerating_gives_identical_bytes() -> None:
     generated = _make_vectors().vectors()  # type: ignore[attr-defined]
     assert sorted(generated) == TRACES
     for name, data in generated.items():
-        assert (VECTORS / name).read_bytes() == data, f"{name} differs from the generator"
+        committed = (VECTORS / name).read_bytes()
+        if "zstd" in name and committed != data:
+            # Another zstd release may compress the same records differently:
+            # then the records, not the bytes, must be the same.
+            assert _records(committed) == _records(data), f"{name} differs from the generator"
+            continue
+        assert committed == data, f"{name} differs from the generator"
+
+
+def _records(data: bytes) -> list[object]:
+    import io
+
+    import ktrdump
+
+    with ktrdump.open(io.BytesIO(data)) as reader:
+        return [reader.header, *reader]
 
 
 def _outputs() -> list[tuple[str, str, list[str]]]:
