@@ -357,6 +357,13 @@ VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
         (".u.txt", ["-u", "demo"]),
         (".t.txt", ["-t", "n"]),
         (".m.strace", ["--format", "strace", "-m", "8"]),
+        (".summary.txt", ["--summary"]),
+        (".summary.p.txt", ["--summary", "-p", "5001", "-S", "calls"]),
+        (".chrome.json", ["--format", "chrome"]),
+    ],
+    "corrupt_middle.ktr": [
+        (".summary.txt", ["--summary"]),
+        (".chrome.json", ["--format", "chrome"]),
     ],
 }
 
