@@ -253,6 +253,26 @@ def _facilities(header: FileHeader | None) -> str | None:
 Handler = Callable[..., str]
 
 
+#: The describer method for each record kind (CALL goes through the call tracker).
+_HANDLER_NAMES: dict[int, str] = {
+    RecordKind.SYSRET: "_ret",
+    RecordKind.NAMEI: "_namei",
+    RecordKind.GENIO: "_genio",
+    RecordKind.PSIG: "_psig",
+    RecordKind.CSW: "_csw",
+    RecordKind.EMUL: "_emul",
+    RecordKind.USER: "_user",
+    RecordKind.EXEC_ARG: "_exec_strings",
+    RecordKind.EXEC_ENV: "_exec_strings",
+    RecordKind.PROC: "_proc",
+    RecordKind.PROBE: "_probe",
+    RecordKind.SAMPLE: "_sample",
+    RecordKind.MMAP: "_mmap",
+    RecordKind.DROP: "_drop",
+    RecordKind.STRUCT: "_struct",
+}
+
+
 class _RecordDescriber:
     """What the text and JSON describers share: the record loop with its call entries.
 
@@ -283,7 +303,9 @@ class _RecordDescriber:
         self._open_slot = -1  # where its line goes in _pending, -1 when it is not shown
         self._open_head = ""
         self._pending: list[Any] = []  # lines held back behind an open CALL line
-        self._handlers: dict[int, Handler] = {}
+        # Each describer has a method per kind of the same name (CALL is the tracker's).
+        self._handlers: dict[int, Handler] = {
+            kind: getattr(self, name) for kind, name in _HANDLER_NAMES.items()}
 
     # -- the loop ------------------------------------------------------------
 
@@ -417,9 +439,17 @@ class _RecordDescriber:
         self.tracker.settle(call)
         return call
 
+    def _make_head(self, pid: int, tid: int, comm: bytes) -> str:
+        """The line start for (pid, tid, comm), cached: it repeats on most records."""
+        head = self._head_text(pid, tid, comm)
+        if len(self._heads) > 65536:  # pid reuse on a long trace: stay bounded
+            self._heads.clear()
+        self._heads[(pid, tid, comm)] = head
+        return head
+
     # -- subclass hooks ------------------------------------------------------
 
-    def _make_head(self, pid: int, tid: int, comm: bytes) -> str:
+    def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         raise NotImplementedError
 
     def _stamped(self, head: str, ts: int) -> str:
@@ -453,34 +483,12 @@ class TextDescriber(_RecordDescriber):
         self._previous_ns: int | None = None
         self._first_ns: int | None = None
         self._errors: dict[int, str] = {}
-        self._handlers = {
-            RecordKind.SYSRET: self._ret,
-            RecordKind.NAMEI: self._namei,
-            RecordKind.GENIO: self._genio,
-            RecordKind.PSIG: self._psig,
-            RecordKind.CSW: self._csw,
-            RecordKind.EMUL: self._emul,
-            RecordKind.USER: self._user,
-            RecordKind.EXEC_ARG: self._exec_strings,
-            RecordKind.EXEC_ENV: self._exec_strings,
-            RecordKind.PROC: self._proc,
-            RecordKind.PROBE: self._probe,
-            RecordKind.SAMPLE: self._sample,
-            RecordKind.MMAP: self._mmap,
-            RecordKind.DROP: self._drop,
-            RecordKind.STRUCT: self._struct,
-        }
 
-    def _make_head(self, pid: int, tid: int, comm: bytes) -> str:
+    def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         name = display_text(comm)
         if self.options.thread_ids:
-            head = f"{pid:6d} {tid:6d} {name:<8} "
-        else:
-            head = f"{pid:6d} {name:<8} "
-        if len(self._heads) > 65536:  # pid reuse on a long trace: stay bounded
-            self._heads.clear()
-        self._heads[(pid, tid, comm)] = head
-        return head
+            return f"{pid:6d} {tid:6d} {name:<8} "
+        return f"{pid:6d} {name:<8} "
 
     def _stamped(self, head: str, ts: int) -> str:
         return head + self._timestamps(ts)
@@ -721,30 +729,9 @@ class JsonDescriber(_RecordDescriber):
         self._stamp = 2
         self._syscalls: dict[tuple[int, int], str] = {}
         self._errnos: dict[int, str] = {}
-        self._handlers = {
-            RecordKind.SYSRET: self._ret,
-            RecordKind.NAMEI: self._namei,
-            RecordKind.GENIO: self._genio,
-            RecordKind.PSIG: self._psig,
-            RecordKind.CSW: self._csw,
-            RecordKind.EMUL: self._emul,
-            RecordKind.USER: self._user,
-            RecordKind.EXEC_ARG: self._exec_strings,
-            RecordKind.EXEC_ENV: self._exec_strings,
-            RecordKind.PROC: self._proc,
-            RecordKind.PROBE: self._probe,
-            RecordKind.SAMPLE: self._sample,
-            RecordKind.MMAP: self._mmap,
-            RecordKind.DROP: self._drop,
-            RecordKind.STRUCT: self._struct,
-        }
 
-    def _make_head(self, pid: int, tid: int, comm: bytes) -> str:
-        head = f'"pid":{pid},"tid":{tid},"comm":{json_string(comm)}'
-        if len(self._heads) > 65536:
-            self._heads.clear()
-        self._heads[(pid, tid, comm)] = head
-        return head
+    def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
+        return f'"pid":{pid},"tid":{tid},"comm":{json_string(comm)}'
 
     def _stamped(self, head: str, ts: int) -> str:
         return f'{head},"ts":{ts}'
