@@ -486,3 +486,18 @@ def test_status_line_on_a_terminal(tmp_path: Path) -> None:
         os.close(controller)
         if terminal >= 0:
             os.close(terminal)
+
+
+def test_recording_from_python(tmp_path: Path) -> None:
+    trace = tmp_path / "api.ktr"
+    program = textwrap.dedent(f"""
+        import ktr
+        options = ktr.RecordOptions(output={str(trace)!r}, command=("sh", "-c", "exit 3"),
+                                    quiet=True)
+        report = ktr.record(options)
+        print(report.exit_status, report.stats.records_written, report.result.processes)
+    """)
+    done = subprocess.run([PYTHON, "-c", program], capture_output=True, check=True)
+    status, written, processes = (int(n) for n in done.stdout.split())
+    assert (status, processes) == (3, 1)
+    assert written == len(records_of(trace)) > 0
