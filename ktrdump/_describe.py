@@ -64,9 +64,11 @@ epoch). Then:
   the text shows, as the text shows them; ``-n``: in hex), with ``-y``
   ``fd_path`` (what the call's first fd argument was, when known)
 - RET: ``syscall``, ``nr``, ``retval`` (integer), ``errno`` (``"ENOENT"``,
-  ``"errno_N"`` for numbers without a name, or null), ``duration_ns``; with
-  ``-y`` ``fd_path`` (the fd the call returned, or else its first fd
-  argument, when known)
+  ``"errno_N"`` for numbers without a name, or null), ``duration_ns``;
+  ``unfinished`` (true, only when the call never returned: the thread
+  exited, exec'd or was let go; retval then means nothing); with ``-y``
+  ``fd_path`` (the fd the call returned, or else its first fd argument,
+  when known)
 - NAMI: ``path``
 - GIO: ``fd``, ``rw`` (``"read"``/``"write"``), ``len`` (bytes transferred),
   ``data`` (the captured bytes, lower-case hex), ``truncated`` (bool); with
@@ -762,16 +764,17 @@ class JsonDescriber(_RecordDescriber):
 
     def _ret(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        nr, abi, _flags, error, retval, duration = payload
+        nr, abi, flags, error, retval, duration = payload
         name = self._syscalls.get((abi, nr)) or self._syscall(abi, nr)
-        extra = ""
+        # A call that never returned (exit, exec, detach): retval means nothing.
+        extra = ',"unfinished":true' if flags & _UNFINISHED else ""
         call = self._returned(record) if self._track else None
         if call is not None:
             fd_path = call.fd_path
             if call.plan.ret is RetKind.FD and not error and retval >= 0:
                 fd_path = self.tracker.fds.describe(call.pid, retval)
             if fd_path is not None:
-                extra = f',"fd_path":{encode_basestring(fd_path)}'
+                extra += f',"fd_path":{encode_basestring(fd_path)}'
         return (f'{{"type":"RET",{head},"syscall":{name},'
                 f'"nr":{nr},"retval":{retval},"errno":{self._errno(error)},'
                 f'"duration_ns":{duration}{extra}}}\n')
