@@ -78,7 +78,8 @@ epoch). Then:
   or null when it cannot be decoded)
 - PSIG: ``signal`` (``"SIGUSR1"`` or ``"signal_N"``), ``signo``, ``code``,
   ``action`` (0 default, 1 ignore, 2**64-1 caught with the handler unknown,
-  else the handler address)
+  else the handler address), ``blocked`` (the blocked mask: bit n-1 for
+  signal n)
 - PROC: ``event`` (``fork vfork clone exec exit attach detach lost``, or
   ``"event_N"``), and as they apply: fork/vfork ``child``; clone ``child``,
   ``thread`` (bool); exec ``path``; exit ``status``, ``signal`` (name, or null
@@ -815,10 +816,10 @@ class JsonDescriber(_RecordDescriber):
 
     def _psig(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        signo, code, action, _blocked, _siginfo = payload
+        signo, code, action, blocked, _siginfo = payload
         name = encode_basestring(self.names.signal(signo))
         return (f'{{"type":"PSIG",{head},"signal":{name},"signo":{signo},'
-                f'"code":{code},"action":{action}}}\n')
+                f'"code":{code},"action":{action},"blocked":{blocked}}}\n')
 
     def _csw(self, head: str, record: Record) -> str:
         payload: Any = record[6]

@@ -217,7 +217,7 @@ COMMON_KEYS = ["type", "pid", "tid", "comm", "ts"]
         (_record(RecordKind.NAMEI, Namei(b"/")), ["path"]),
         (_record(RecordKind.GENIO, Genio(1, 1, 0, 3, b"abc")),
          ["fd", "rw", "len", "data", "truncated"]),
-        (_record(RecordKind.PSIG, Psig(10, 0, 0, 0, b"")), ["signal", "signo", "code", "action"]),
+        (_record(RecordKind.PSIG, Psig(10, 0, 0, 0, b"")), ["signal", "signo", "code", "action", "blocked"]),
         (_record(RecordKind.DROP, Drop(12, 3)), ["error", "count"]),
         (_record(RecordKind.PROC, Proc(ProcEvent.CLONE, ProcFlag.THREAD, 5, 0, 0, b"")),
          ["event", "child", "thread"]),
