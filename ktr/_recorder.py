@@ -34,7 +34,7 @@ from ._builder import UTRACE_SYSCALL, BuilderOptions, RecordBuilder
 from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
-from .errors import KtrError, OutputError
+from .errors import OutputError
 
 STATUS_INTERVAL_S = 0.5
 
@@ -284,4 +284,4 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
     return lines
 
 
-__all__ = ["KtrError", "RecordingReport", "record", "summary_lines"]
+__all__ = ["RecordingReport", "record", "summary_lines"]

@@ -259,9 +259,8 @@ def _open_source(options: Options, stack: contextlib.ExitStack) -> _Source:
     return _Source(readers[0].name, readers=readers)
 
 
-def _first_event_read(source: _Source) -> Iterator[Any]:
-    """``source.events()``, having read far enough that a followed file's header is known."""
-    events = source.events()
+def _first_event_read(events: Iterator[Any]) -> Iterator[Any]:
+    """``events``, having read far enough that a followed file's header is known."""
     first = next(events, None)
     return events if first is None else itertools.chain((first,), events)
 
@@ -272,7 +271,7 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         source = _open_source(options, stack)
         if options.summary:
             return _summary(options, source, stdout, stderr)
-        events = _first_event_read(source)
+        events = _first_event_read(source.events())
         if options.output_format == "chrome":
             return _chrome(options, source, events, stdout, stderr)
         describer = describer_for(options, header=source.header)
@@ -305,12 +304,9 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         per_process=bool(options.pids), pids=options.pids,
         **({"columns": options.columns} if options.columns else {}),  # type: ignore[arg-type]
     )
-    events = source.raw_events()
-    first = next(events, None)  # a followed file's header is known from here on
+    events = _first_event_read(source.raw_events())
     header = source.header
     order = header.byte_order if header is not None else "little"
-    if first is not None:
-        events = itertools.chain((first,), events)
     summary = summarize(events, summary_options, order=order, on_notice=report)
     output = Output(stdout)
     output.write(summary.lines())
