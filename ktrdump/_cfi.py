@@ -61,7 +61,7 @@ _PE_FORMATS = {0x01: "H", 0x02: "H", 0x03: "I", 0x04: "Q", 0x09: "h", 0x0A: "h",
 class _FdeRows:
     """The decoded rows of one FDE: sorted start addresses and their rows."""
 
-    __slots__ = ("starts", "rows", "end")
+    __slots__ = ("end", "rows", "starts")
 
     def __init__(self, starts: list[int], rows: list[Row], end: int) -> None:
         self.starts = starts
@@ -102,9 +102,9 @@ class CfiTable:
         if eh is not None and eh["sh_type"] != "SHT_NOBITS" and eh.data_size:
             self._eh = CallFrameInfo(io.BytesIO(eh.data()), eh.data_size, eh["sh_addr"],
                                      self._structs, for_eh_frame=True)
-            if hdr is not None and hdr["sh_type"] != "SHT_NOBITS":
-                if self._index_header(hdr.data(), hdr["sh_addr"], eh["sh_addr"]):
-                    return
+            if (hdr is not None and hdr["sh_type"] != "SHT_NOBITS"
+                    and self._index_header(hdr.data(), hdr["sh_addr"], eh["sh_addr"])):
+                return
             self._index_all(self._eh)
             if self._starts:
                 return

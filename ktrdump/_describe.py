@@ -93,9 +93,17 @@ epoch). Then:
 - ARG: ``argv`` (list of strings); ENV: ``env`` (list of strings)
 - PROBE: ``probe_id``, ``site`` (``entry``/``return``/``offset`` or
   ``"site_N"``), ``name``, ``pc``, ``offset``, ``value``, ``args`` (integers)
-- SAMPLE: ``pc``, ``sp``, ``stack`` (integers, innermost first)
+- SAMPLE: ``cpu``, ``pc``, ``period`` (task-clock ns the sample stands
+  for), ``kernel`` (bool: sampled in the kernel), ``frames`` (list, innermost
+  first, each ``{"pc", "function", "module", "offset"}``: ``function`` null
+  when unknown, ``module`` null when no mapping holds the pc; ``offset`` from
+  the function's start, else the link-time address in the module; the
+  kernel's frame of a kernel-mode sample is module ``"[kernel]"``), unwound
+  and symbolized as ``_profile`` says
 - MMAP: ``start``, ``end``, ``offset``, ``prot``, ``flags``, ``path``,
-  ``build_id`` (hex, ``""`` when unknown)
+  ``build_id`` (hex, ``""`` when unknown), ``origin`` (``"mmap"`` the kernel
+  reported it, ``"maps"`` /proc/PID/maps at attach), ``image_len`` (bytes of
+  the vDSO image it carries)
 - unknown kinds: ``type`` is ``"UNKNOWN"``, then ``kind``, ``len``, ``data`` (hex)
 
 Filters (``-p``, ``-t``, ``-u``; ``_filter``) decide which records are shown;
@@ -127,6 +135,7 @@ from ._calls import Call, CallTracker
 from ._filter import record_filter
 from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
+from ._profile import Stacks, frames_json, sample_text
 from ._siginfo import code_name
 from ._text import display_text, encode_basestring, json_string, text_of
 
@@ -221,6 +230,7 @@ _GENIO = int(RecordKind.GENIO)
 _NAMEI = int(RecordKind.NAMEI)
 _STRUCT = int(RecordKind.STRUCT)
 _PROC = int(RecordKind.PROC)
+_MMAP = int(RecordKind.MMAP)
 _UNFINISHED = 1  # formats.SyscallFlag.UNFINISHED
 #: STRU names that are not C structures (kdump prints "struct NAME" for the others).
 _NOT_STRUCTS = frozenset({b"fds", b"sigset", b"old_sigset"})
@@ -306,6 +316,7 @@ class _RecordDescriber:
         self._open_slot = -1  # where its line goes in _pending, -1 when it is not shown
         self._open_head = ""
         self._pending: list[Any] = []  # lines held back behind an open CALL line
+        self._stacks: Stacks | None = None  # address spaces, made at the first MMAP/SAMPLE
         # Each describer has a method per kind of the same name (CALL is the tracker's).
         self._handlers: dict[int, Handler] = {
             kind: getattr(self, name) for kind, name in _HANDLER_NAMES.items()}
@@ -367,6 +378,8 @@ class _RecordDescriber:
                             open_call, open_slot = call, -1
                     elif kind in (_SYSRET, _GENIO, _STRUCT, _PROC):
                         self._track_hidden(record)
+                if kind == _MMAP or (kind == _PROC and self._stacks is not None):
+                    self._stack_view().observe(record)  # samples shown later need the maps
                 continue
             head = heads.get((pid, tid, comm)) or make_head(pid, tid, comm)
             if stamp == 2:
@@ -414,6 +427,11 @@ class _RecordDescriber:
         self._open = None
         if call is not None and self._open_slot >= 0:
             out[self._open_slot] = self._call_line(call, self._open_head)
+
+    def _stack_view(self) -> Stacks:
+        if self._stacks is None:
+            self._stacks = Stacks()
+        return self._stacks
 
     def _arguments(self, call: Call) -> list[str]:
         plan = call.plan
@@ -644,6 +662,8 @@ class TextDescriber(_RecordDescriber):
 
     def _proc(self, head: str, record: Record) -> str:
         self.tracker.process_event(record)
+        if self._stacks is not None:
+            self._stacks.observe(record)
         payload: Any = record[6]
         view = _model.view_proc(payload, self.names)
         words = [view.event]
@@ -678,16 +698,23 @@ class TextDescriber(_RecordDescriber):
 
     def _sample(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        pc, sp, stack = payload
-        return f"{head}SAMPLE  pc {pc:#x} sp {sp:#x} stack ({','.join(map(hex, stack))})\n"
+        if self.options.raw:
+            return f"{head}SAMPLE  cpu {payload.cpu} pc {payload.pc:#x}\n"
+        frames = self._stack_view().frames(record)
+        return f"{head}SAMPLE  {sample_text(frames, payload.cpu)}\n"
 
     def _mmap(self, head: str, record: Record) -> str:
+        self._stack_view().observe(record)
         payload: Any = record[6]
-        start, end, offset, prot, flags, build_id, path = payload
-        line = (f'{head}MMAP  {start:#x}-{end:#x} {_prot(prot)} flags {flags:#x} '
-                f'offset {offset:#x} "{display_text(path)}"')
-        if build_id:
-            line += f" build-id {build_id.hex()}"
+        line = (f'{head}MMAP  {payload.start:#x}-{payload.end:#x} {_prot(payload.prot)} '
+                f'flags {payload.flags:#x} offset {payload.offset:#x} '
+                f'"{display_text(payload.path)}"')
+        if payload.build_id:
+            line += f" build-id {payload.build_id.hex()}"
+        if payload.origin == 1:
+            line += " (maps)"
+        if payload.image:
+            line += f" image {len(payload.image)} bytes"
         return line + "\n"
 
     def _drop(self, head: str, record: Record) -> str:
@@ -844,6 +871,8 @@ class JsonDescriber(_RecordDescriber):
 
     def _proc(self, head: str, record: Record) -> str:
         self.tracker.process_event(record)
+        if self._stacks is not None:
+            self._stacks.observe(record)
         payload: Any = record[6]
         view = _model.view_proc(payload, self.names)
         fields = [f'"event":{encode_basestring(view.event)}']
@@ -875,16 +904,19 @@ class JsonDescriber(_RecordDescriber):
 
     def _sample(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        pc, sp, stack = payload
-        return (f'{{"type":"SAMPLE",{head},"pc":{pc},"sp":{sp},'
-                f'"stack":{_json_ints(stack)}}}\n')
+        frames = self._stack_view().frames(record)
+        return (f'{{"type":"SAMPLE",{head},"cpu":{payload.cpu},"pc":{payload.pc},'
+                f'"period":{payload.period},"kernel":{"true" if payload.flags & 1 else "false"},'
+                f'"frames":{frames_json(frames)}}}\n')
 
     def _mmap(self, head: str, record: Record) -> str:
+        self._stack_view().observe(record)
         payload: Any = record[6]
-        start, end, offset, prot, flags, build_id, path = payload
-        return (f'{{"type":"MMAP",{head},"start":{start},"end":{end},'
-                f'"offset":{offset},"prot":{prot},"flags":{flags},'
-                f'"path":{json_string(path)},"build_id":"{build_id.hex()}"}}\n')
+        origin = "maps" if payload.origin == 1 else "mmap"
+        return (f'{{"type":"MMAP",{head},"start":{payload.start},"end":{payload.end},'
+                f'"offset":{payload.offset},"prot":{payload.prot},"flags":{payload.flags},'
+                f'"path":{json_string(payload.path)},"build_id":"{payload.build_id.hex()}",'
+                f'"origin":"{origin}","image_len":{len(payload.image)}}}\n')
 
     def _drop(self, head: str, record: Record) -> str:
         payload: Any = record[6]

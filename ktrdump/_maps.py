@@ -23,8 +23,18 @@ from formats import Mmap, ProcEvent, ProcFlag, Record, RecordKind
 class Mapping:
     """One mapping of one process: a file (or the vDSO) at an address range."""
 
-    __slots__ = ("start", "end", "offset", "prot", "path", "build_id", "time_ns", "image",
-                 "module", "bias")
+    __slots__ = (
+        "bias",
+        "build_id",
+        "end",
+        "image",
+        "module",
+        "offset",
+        "path",
+        "prot",
+        "start",
+        "time_ns",
+    )
 
     def __init__(self, start: int, end: int, offset: int, prot: int, path: bytes,
                  build_id: bytes, time_ns: int, image: bytes = b"") -> None:
@@ -52,7 +62,7 @@ class Mapping:
 
 
 class _Space:
-    __slots__ = ("starts", "maps")
+    __slots__ = ("maps", "starts")
 
     def __init__(self) -> None:
         self.starts: list[int] = []

@@ -37,7 +37,7 @@ _I386_DWARF = {0: 0, 1: 3, 2: 1, 3: 2, 4: 6, 5: 7, 6: 5, 7: 4, 8: 8}
 
 
 class _Arch:
-    __slots__ = ("perf_to_dwarf", "registers", "sp", "fp", "ra", "word", "unpack", "mask")
+    __slots__ = ("fp", "mask", "perf_to_dwarf", "ra", "registers", "sp", "unpack", "word")
 
     def __init__(self, perf_to_dwarf: dict[int, int], registers: int, sp: int, fp: int,
                  ra: int, word: int) -> None:
@@ -120,7 +120,7 @@ def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, pid: int,
     limit = len(stack) - word
 
     def read(address: int) -> int | None:
-        offset = address - base  # type: ignore[operator]
+        offset = address - base
         if 0 <= offset <= limit:
             return int(unpack(stack, offset)[0])
         return None

@@ -46,6 +46,7 @@ from ._follow import Follower, follow
 from ._merge import Late, Merger, merge
 from ._options import DEFAULT_INPUT, TIMESTAMP_ORDER, Options
 from ._output import Output
+from ._profile import Profile, folded_lines, profile_lines, tap
 from ._reader import Skipped, TraceReader, open_trace
 from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
 from .errors import KtrdumpError, UsageError
@@ -53,7 +54,7 @@ from .errors import KtrdumpError, UsageError
 PROGRAM = "ktrdump"
 
 #: ``--format`` values.
-FORMATS = ("text", "json", "strace", "chrome")
+FORMATS = ("text", "json", "strace", "chrome", "folded")
 
 __all__ = ["FORMATS", "PROGRAM", "dump", "main", "parse_options", "record_filter", "run"]
 
@@ -88,9 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--format", dest="output_format", choices=FORMATS,
                         help="text (kdump's, the default), json (JSON Lines, one record a "
-                             "line), strace (strace -f -ttt -T's, one line a call) or chrome "
+                             "line), strace (strace -f -ttt -T's, one line a call), chrome "
                              "(Chrome Trace Event JSON for Perfetto UI, speedscope, Trace "
-                             "Compass)")
+                             "Compass) or folded (the SAMPLE records' stacks, "
+                             "comm;outer;...;leaf COUNT, for flamegraph.pl, inferno, "
+                             "speedscope)")
     output.add_argument("--json", dest="output_format", action="store_const", const="json",
                         help="--format json")
     parser.add_argument("-d", dest="decimal", action="store_true",
@@ -274,6 +277,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         events = _first_event_read(source.events())
         if options.output_format == "chrome":
             return _chrome(options, source, events, stdout, stderr)
+        if options.output_format == "folded":
+            return _folded(options, source, events, stdout, stderr)
         describer = describer_for(options, header=source.header)
         return dump(source, describer, Output(stdout), stderr, events)
 
@@ -307,10 +312,37 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
     events = _first_event_read(source.raw_events())
     header = source.header
     order = header.byte_order if header is not None else "little"
-    summary = summarize(events, summary_options, order=order, on_notice=report)
-    output = Output(stdout)
-    output.write(summary.lines())
-    output.flush()
+    profile = Profile()
+    try:
+        summary = summarize(tap(events, profile, order, options.pids), summary_options,
+                            order=order, on_notice=report)
+        output = Output(stdout)
+        output.write(summary.lines())
+        output.write(profile_lines(profile))
+        output.flush()
+    finally:
+        profile.stacks.close()
+    return report.status
+
+
+def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
+            stderr: IO[str]) -> int:
+    report = _Notices(source, stderr)
+    profile = Profile()
+    keep = record_filter(options)
+    try:
+        for event in events:
+            if isinstance(event, list):
+                profile.add_records(
+                    event if keep is None else
+                    [r for r in event if r[0] != formats.RecordKind.SAMPLE or keep(r)])
+            else:
+                report(event)
+        output = Output(stdout)
+        output.write(folded_lines(profile))
+        output.flush()
+    finally:
+        profile.stacks.close()
     return report.status
 
 
