@@ -166,6 +166,7 @@ class DropError(enum.IntEnum):
 
     ENOMEM = 12  # a record could not be built
     ENOSPC = 28  # the queue was full
+    EOVERFLOW = 75  # a kernel perf ring was full: the kernel lost them (PERF_RECORD_LOST)
 
 
 class SyscallFlag(enum.IntFlag):

@@ -48,6 +48,7 @@ import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from struct import error as struct_error
 from typing import Any
 
 from elftools.common.exceptions import ELFError
@@ -60,9 +61,11 @@ __all__ = [
     "ElfImage",
     "FunctionSymbol",
     "LoadSegment",
+    "build_id_of_image",
     "clear_cache",
     "insn_length",
     "open_image",
+    "read_build_id",
 ]
 
 DEBUG_ROOT = "/usr/lib/debug"
@@ -319,6 +322,21 @@ def open_image(path: str) -> ElfImage:
         if image.build_id is not None:
             _by_build_id.setdefault(image.build_id, image)
     return image
+
+
+def read_build_id(path: str) -> str | None:
+    """The GNU build-id of the ELF file at ``path`` (lowercase hex), or None; never raises."""
+    return _peek_build_id(path)
+
+
+def build_id_of_image(data: bytes) -> str | None:
+    """The GNU build-id of an ELF image held in memory (the vDSO), or None; never raises."""
+    import io
+
+    try:
+        return _build_id(ELFFile(io.BytesIO(data)))
+    except (ELFError, ValueError, KeyError, IndexError, OSError, struct_error):
+        return None
 
 
 def clear_cache() -> None:

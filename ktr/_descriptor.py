@@ -314,6 +314,15 @@ class Descriptor:
         with self._lock:
             self._count_drop(DropError(error))
 
+    def log_errors(self, error: DropError, count: int) -> None:
+        """Count ``count`` records lost for one reason at once (a perf ring's losses)."""
+        if count <= 0:
+            return
+        with self._lock:
+            error = DropError(error)
+            self._pending_drops[error] = self._pending_drops.get(error, 0) + count
+            self._drop_totals[error] += count
+
     def _count_drop(self, error: DropError) -> None:
         self._pending_drops[error] = self._pending_drops.get(error, 0) + 1
         self._drop_totals[error] += 1

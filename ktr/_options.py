@@ -22,6 +22,11 @@ from .errors import UsageError
 
 #: The I/O bytes kept per syscall unless -s says otherwise (the record notes the true size).
 DEFAULT_IO_BYTES = 4096
+#: Samples per second with -t S and no -F (perf's habit of avoiding lockstep with timers).
+DEFAULT_SAMPLE_HZ = 99
+DEFAULT_STACK_BYTES = 8192
+MAX_STACK_BYTES = 65528  # the kernel's limit for a sample's user-stack copy
+MAX_SAMPLE_HZ = 100_000  # kernel.perf_event_max_sample_rate's default
 #: Facilities that need syscall stops at all.
 SYSCALL_FACILITIES = frozenset("cniuav")
 
@@ -62,6 +67,8 @@ class RecordOptions:
     pids: tuple[int, ...] = ()
     process_group: int | None = None
     command: tuple[str, ...] = ()
+    sample_hz: int | None = None  # -F: stack samples per second of CPU time
+    stack_bytes: int = DEFAULT_STACK_BYTES  # --stack-bytes
 
     @property
     def wants_syscall_stops(self) -> bool:
@@ -88,6 +95,8 @@ class RecordOptions:
             "pids": list(self.pids),
             "process_group": self.process_group,
             "command": list(self.command),
+            "sample_hz": self.sample_hz,
+            "stack_bytes": self.stack_bytes,
         }
 
 
@@ -109,7 +118,8 @@ SIGHUP, or when the output fails.
 Facilities (-t): c calls and returns (with the structures their arguments
 point to), n paths (namei), i I/O data, s signals, u user records,
 e emulation (ABI), a exec arguments, v exec environment, p process
-lifecycle, t structures alone, + the default set (cnisuepa).
+lifecycle, t structures alone, S stack samples (see -F), m mappings,
++ the default set (cnisuepa).
 """
 
 RECORD_EPILOG = """\
@@ -167,6 +177,14 @@ def _build_parser() -> _Parser:
     queue.add_argument("--interactive-delay", type=float,
                        default=QueueParameters.intrwakdl_ms, metavar="MS",
                        help="delayed writer wakeup when the output is a pipe or terminal")
+    sampling = parser.add_argument_group("stack sampling")
+    sampling.add_argument("-F", dest="sample_hz", type=int, metavar="HZ",
+                          help="sample each traced thread's stack HZ times per second of its "
+                               "CPU time (SAMPLE and MMAP records; ktrdump unwinds them; "
+                               f"-t S alone: {DEFAULT_SAMPLE_HZ} Hz)")
+    sampling.add_argument("--stack-bytes", type=int, default=DEFAULT_STACK_BYTES, metavar="N",
+                          help="bytes of user stack copied per sample (default "
+                               f"{DEFAULT_STACK_BYTES}, at most {MAX_STACK_BYTES})")
     control = parser.add_argument_group("process control")
     control.add_argument("--spin-us", type=int, default=DEFAULT_SPIN_US, metavar="US",
                          help=f"poll for stops this long before blocking (default "
@@ -266,6 +284,19 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         raise UsageError("ktr record: -s must be 0 or more")
     if arguments.spin_us < 0:
         raise UsageError("ktr record: --spin-us must be 0 or more")
+    sample_hz = arguments.sample_hz
+    if sample_hz is not None and not 1 <= sample_hz <= MAX_SAMPLE_HZ:
+        raise UsageError(f"ktr record: -F must be between 1 and {MAX_SAMPLE_HZ}")
+    if not 0 <= arguments.stack_bytes <= MAX_STACK_BYTES:
+        raise UsageError(f"ktr record: --stack-bytes must be between 0 and {MAX_STACK_BYTES}")
+    facilities = arguments.facilities
+    if sample_hz is not None:
+        kinds = kinds | {RecordKind.SAMPLE, RecordKind.MMAP}
+        facilities += "".join(letter for letter in "Sm" if letter not in facilities)
+    elif RecordKind.SAMPLE in kinds:
+        sample_hz = DEFAULT_SAMPLE_HZ
+        kinds = kinds | {RecordKind.MMAP}
+        facilities += "" if "m" in facilities else "m"
     selection = ALL_SYSCALLS
     for expression in arguments.expression:
         if selection is not ALL_SYSCALLS:
@@ -279,7 +310,7 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
     return RecordOptions(
         output=arguments.output,
         append=arguments.append,
-        facilities=arguments.facilities,
+        facilities=facilities,
         kinds=kinds,
         follow_children=arguments.follow_children,
         descendants=arguments.descendants,
@@ -294,6 +325,8 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         pids=tuple(pids),
         process_group=arguments.process_group,
         command=tuple(command),
+        sample_hz=sample_hz,
+        stack_bytes=(arguments.stack_bytes + 7) & ~7,
     )
 
 

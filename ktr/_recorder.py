@@ -34,6 +34,7 @@ from ._builder import UTRACE_SYSCALL, BuilderOptions, RecordBuilder
 from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
+from ._sampling import Sampler, SamplingOptions
 from .errors import OutputError
 
 STATUS_INTERVAL_S = 0.5
@@ -206,6 +207,7 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
         BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
         descriptor.add_entry, descriptor.log_error, notify,
     )
+    sampler = _start_sampler(options, control, descriptor, notify)
     status: _StatusLine | None = None
     if not options.quiet and stderr.isatty():
         status = _StatusLine(stderr, lambda: _status_text(
@@ -217,10 +219,37 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
     finally:
         if status is not None:
             status.stop()
+        if sampler is not None:
+            sampler.stop()
         descriptor.release()
     stats = descriptor.stats
     failure = failures[0] if failures else stats.failure
     return RecordingReport(_exit_status(options, result, failure), result, stats, failure)
+
+
+def _start_sampler(options: RecordOptions, control: Control, descriptor: Descriptor,
+                   notify: Callable[[str], None]) -> Sampler | None:
+    """Stack sampling (-F) of the targets, started; None without -F."""
+    if options.sample_hz is None:
+        return None
+    sampler = Sampler(
+        SamplingOptions(options.sample_hz, options.stack_bytes, options.follow_children),
+        descriptor.add_entry, descriptor.log_errors, notify)
+    try:
+        spawned = control.spawned_pid
+        if spawned is not None:
+            sampler.add_spawned(spawned)
+        else:
+            for pid in sorted({t.pid for t in list(control.tracees.values())}):
+                sampler.add_attached(pid)
+        sampler.start()
+    except BaseException:
+        sampler.stop()
+        if control.spawned_pid is not None:
+            _kill_spawned(control.spawned_pid)
+        descriptor.release()  # attached processes are let go when the recorder exits
+        raise
+    return sampler
 
 
 def _spawn(control: Control, options: RecordOptions) -> int:
