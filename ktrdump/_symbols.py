@@ -74,6 +74,11 @@ def _module_name(path: bytes) -> str:
     return text if text.startswith("[") else os.path.basename(text)
 
 
+#: Modules by build id, shared by every ``Modules`` of the process (a dump of several
+#: traces, a benchmark's second pass): symbols and decoded CFI are read once.
+_SHARED: dict[bytes, Module] = {}
+
+
 class Modules:
     """Every module a trace's mappings name, loaded on first use."""
 
@@ -88,7 +93,11 @@ class Modules:
         key = mapping.build_id or mapping.path
         module = self._modules.get(key)
         if module is None:
-            module = self._load(mapping)
+            module = _SHARED.get(mapping.build_id) if mapping.build_id else None
+            if module is None:
+                module = self._load(mapping)
+                if mapping.build_id and module.image is not None:
+                    _SHARED[mapping.build_id] = module
             self._modules[key] = module
         mapping.module = module
         mapping.bias = self._bias(module, mapping)
