@@ -181,14 +181,23 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
     descriptor: Descriptor
     if options.command:
         # Fork before any thread exists (the descriptor starts its writer).
-        spawned = _spawn(control, options)
+        sampler = _sampler(options, stderr)
+        try:
+            spawned = _spawn(control, options, sampler)
+        except BaseException:
+            if sampler is not None:
+                sampler.stop()
+            raise
         try:
             descriptor = open_descriptor(output_options, header, on_write_error,
                                          on_blocking=on_blocking)
         except BaseException:
             _kill_spawned(spawned)
+            if sampler is not None:
+                sampler.stop()
             raise
     else:
+        sampler = _sampler(options, stderr)
         descriptor = open_descriptor(output_options, header, on_write_error,
                                      on_blocking=on_blocking)
         try:
@@ -207,7 +216,7 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
         BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
         descriptor.add_entry, descriptor.log_error, notify,
     )
-    sampler = _start_sampler(options, control, descriptor, notify)
+    _start_sampler(sampler, control, descriptor)
     status: _StatusLine | None = None
     if not options.quiet and stderr.isatty():
         status = _StatusLine(stderr, lambda: _status_text(
@@ -227,19 +236,24 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
     return RecordingReport(_exit_status(options, result, failure), result, stats, failure)
 
 
-def _start_sampler(options: RecordOptions, control: Control, descriptor: Descriptor,
-                   notify: Callable[[str], None]) -> Sampler | None:
-    """Stack sampling (-F) of the targets, started; None without -F."""
+def _sampler(options: RecordOptions, stderr: TextIO) -> Sampler | None:
+    """The stack sampler (-F), not yet connected to an output; None without -F."""
     if options.sample_hz is None:
         return None
-    sampler = Sampler(
-        SamplingOptions(options.sample_hz, options.stack_bytes, options.follow_children),
-        descriptor.add_entry, descriptor.log_errors, notify)
+    def notify(message: str) -> None:
+        stderr.write(f"ktr: {message}\n")
+
+    return Sampler(SamplingOptions(options.sample_hz, options.stack_bytes,
+                                   options.follow_children), notify=notify)
+
+
+def _start_sampler(sampler: Sampler | None, control: Control, descriptor: Descriptor) -> None:
+    """Connect the sampler to the output and start it (attached targets opened here)."""
+    if sampler is None:
+        return
+    sampler.connect(descriptor.add_entry, descriptor.log_errors)
     try:
-        spawned = control.spawned_pid
-        if spawned is not None:
-            sampler.add_spawned(spawned)
-        else:
+        if control.spawned_pid is None:
             for pid in sorted({t.pid for t in list(control.tracees.values())}):
                 sampler.add_attached(pid)
         sampler.start()
@@ -249,18 +263,18 @@ def _start_sampler(options: RecordOptions, control: Control, descriptor: Descrip
             _kill_spawned(control.spawned_pid)
         descriptor.release()  # attached processes are let go when the recorder exits
         raise
-    return sampler
 
 
-def _spawn(control: Control, options: RecordOptions) -> int:
+def _spawn(control: Control, options: RecordOptions, sampler: Sampler | None = None) -> int:
+    before_exec = None if sampler is None else sampler.add_spawned
     if options.output != "-":
-        return control.spawn(list(options.command))
+        return control.spawn(list(options.command), before_exec=before_exec)
     # The trace owns standard output: the command writes its output to
     # standard error instead, so the trace stream stays clean.
     saved = os.dup(1)
     try:
         os.dup2(2, 1)
-        return control.spawn(list(options.command))
+        return control.spawn(list(options.command), before_exec=before_exec)
     finally:
         os.dup2(saved, 1)
         os.close(saved)

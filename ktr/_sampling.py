@@ -78,11 +78,12 @@ LogLost = Callable[[DropError, int], None]
 class Sampler:
     """Per-CPU sampling events of the traced threads, drained into records."""
 
-    def __init__(self, options: SamplingOptions, emit: Emit, log_lost: LogLost,
+    def __init__(self, options: SamplingOptions, emit: Emit | None = None,
+                 log_lost: LogLost | None = None,
                  notify: Callable[[str], None] | None = None) -> None:
         self.options = options
-        self._emit = emit
-        self._log_lost = log_lost
+        self._emit: Emit = emit if emit is not None else _no_output
+        self._log_lost: LogLost = log_lost if log_lost is not None else _no_loss_log
         self._notify = notify
         self._codec = formats.codec("little")
         self._clock = _perf.TraceClock()
@@ -97,6 +98,11 @@ class Sampler:
         self.samples = 0
         self.lost = 0
         self.kernel_mode = True  # samples in the kernel too (their user stack still counts)
+
+    def connect(self, emit: Emit, log_lost: LogLost) -> None:
+        """Where records and losses go (before ``start``; events may be opened earlier)."""
+        self._emit = emit
+        self._log_lost = log_lost
 
     # -- opening ------------------------------------------------------------
 
@@ -290,6 +296,14 @@ class Sampler:
             text = read_build_id(os.fsdecode(path))
             found = self._build_ids[path] = bytes.fromhex(text) if text else b""
         return found
+
+
+def _no_output(record: bytes) -> bool:
+    raise RuntimeError("ktr: the sampler is not connected to an output")
+
+
+def _no_loss_log(error: DropError, count: int) -> None:
+    raise RuntimeError("ktr: the sampler is not connected to an output")
 
 
 def _threads(pid: int) -> list[int]:

@@ -40,8 +40,10 @@ VAL_EXPRESSION = 5  # the value the expression computes
 Expression = tuple[tuple[str, tuple[Any, ...]], ...]
 #: One register rule: (DWARF register number, kind, argument).
 Rule = tuple[int, int, Any]
-#: A compiled row: (CFA register or -1, CFA offset, CFA expression or None, rules).
-Row = tuple[int, int, "Expression | None", tuple[Rule, ...]]
+#: A compiled row: (CFA register or -1, CFA offset, CFA expression or None, rules,
+#: and — when the CFA is register + offset and every rule is "saved at CFA + n", the
+#: usual case — those rules again as (register, n) pairs for the unwinder's fast path).
+Row = tuple[int, int, "Expression | None", tuple[Rule, ...], "tuple[tuple[int, int], ...] | None"]
 
 _RULE_KINDS = {
     "OFFSET": OFFSET,
@@ -222,7 +224,10 @@ class CfiTable:
             rules.append((ra, UNDEFINED, None))
         # The return address last: the unwinder reads it after the other registers.
         rules.sort(key=lambda r: r[0] == ra)
-        return (cfa_reg, cfa_off, expr, tuple(rules))
+        fast = None
+        if expr is None and all(kind == OFFSET for _, kind, _ in rules):
+            fast = tuple((regno, int(arg)) for regno, _, arg in rules)
+        return (cfa_reg, cfa_off, expr, tuple(rules), fast)
 
     def _expression(self, raw: Any) -> Expression:
         ops = self._expr_parser.parse_expr(list(raw))

@@ -27,7 +27,7 @@ from formats import Record, RecordKind
 from ._maps import AddressSpaces
 from ._symbols import Frame, Modules
 from ._text import display_text, encode_basestring
-from ._unwind import unwind
+from ._unwind import RowSource, unwind
 
 _SAMPLE = int(RecordKind.SAMPLE)
 _MMAP = int(RecordKind.MMAP)
@@ -36,32 +36,65 @@ KERNEL_FRAME = "[kernel]"
 
 
 class Stacks:
-    """Address spaces and modules of one trace: frames of its samples."""
+    """Address spaces and modules of one trace: frames of its samples.
+
+    Per process, CFI rows and frame names are cached by pc until an MMAP or
+    PROC record of that process changes its maps (a fork or exec).
+    """
 
     def __init__(self) -> None:
         self.spaces = AddressSpaces()
         self.modules = Modules(self.spaces)
+        self._rows: dict[int, RowSource] = {}
+        self._names: dict[int, dict[int, tuple[Frame, str]]] = {}
 
     def observe(self, record: Record) -> None:
         self.spaces.observe(record)
+        pid = record[2]
+        self._rows.pop(pid, None)
+        self._names.pop(pid, None)
+        if record[0] == _PROC:
+            payload: Any = record[6]
+            child: int = payload[2]
+            self._rows.pop(child, None)
+            self._names.pop(child, None)
+
+    def _source(self, pid: int) -> RowSource:
+        source = self._rows.get(pid)
+        if source is None:
+            source = self._rows[pid] = RowSource(pid, self.spaces, self.modules)
+        return source
 
     def pcs(self, record: Record) -> list[int]:
-        return unwind(record[6], record[2], self.spaces, self.modules)
+        return unwind(record[6], self._source(record[2]))
+
+    def named(self, record: Record) -> list[tuple[Frame, str]]:
+        """The sample's frames with their labels, innermost first."""
+        payload: Any = record[6]
+        pid = record[2]
+        pcs = unwind(payload, self._source(pid))
+        names = self._names.get(pid)
+        if names is None:
+            names = self._names[pid] = {}
+        out: list[tuple[Frame, str]] = []
+        index = 0
+        if payload[4] & 1:  # in the kernel: its pc names no user module
+            out.append((Frame(pcs[0], None, KERNEL_FRAME, pcs[0]), KERNEL_FRAME))
+            index = 1
+        frame = self.modules.frame
+        for position in range(index, len(pcs)):
+            pc = pcs[position]
+            key = pc << 1 | (position > 0)
+            found = names.get(key)
+            if found is None:
+                named = frame(pid, pc, position > 0)
+                found = names[key] = (named, frame_label(named))
+            out.append(found)
+        return out
 
     def frames(self, record: Record) -> list[Frame]:
         """The sample's frames, innermost first."""
-        payload: Any = record[6]
-        pid = record[2]
-        pcs = unwind(payload, pid, self.spaces, self.modules)
-        frame = self.modules.frame
-        out: list[Frame] = []
-        start = 0
-        if payload[4] & 1:  # in the kernel: its pc names no user module
-            out.append(Frame(pcs[0], None, KERNEL_FRAME, pcs[0]))
-            start = 1
-        for index in range(start, len(pcs)):
-            out.append(frame(pid, pcs[index], index > 0))
-        return out
+        return [frame for frame, _ in self.named(record)]
 
     def close(self) -> None:
         self.modules.close()
@@ -89,12 +122,14 @@ class Profile:
         for record in records:
             kind = record[0]
             if kind == _SAMPLE:
-                self.add_sample(record, stacks.frames(record))
+                self.add_labels(record, [label for _, label in stacks.named(record)])
             elif kind in (_MMAP, _PROC):
                 stacks.observe(record)
 
     def add_sample(self, record: Record, frames: list[Frame]) -> None:
-        labels = [frame_label(f) for f in frames]
+        self.add_labels(record, [frame_label(f) for f in frames])
+
+    def add_labels(self, record: Record, labels: list[str]) -> None:
         comm = display_text(record[5]).replace(";", ":") or "?"
         self.folded[(comm, *reversed(labels))] += 1
         self.samples += 1

@@ -63,60 +63,92 @@ def arch_for(abi: int) -> _Arch | None:
     return None
 
 
+_PLANS: dict[tuple[int, int], tuple[tuple[int, int], ...]] = {}
+
+
+def _plan(arch: _Arch, regs_mask: int) -> tuple[tuple[int, int], ...]:
+    """(index in ``regs``, DWARF register) pairs for a register mask, cached."""
+    key = (arch.registers, regs_mask)
+    plan = _PLANS.get(key)
+    if plan is None:
+        pairs = []
+        index = 0
+        for bit in range(64):
+            if regs_mask >> bit & 1:
+                dwarf = arch.perf_to_dwarf.get(bit)
+                if dwarf is not None:
+                    pairs.append((index, dwarf))
+                index += 1
+        plan = _PLANS[key] = tuple(pairs)
+    return plan
+
+
 def initial_registers(arch: _Arch, regs_mask: int, regs: tuple[int, ...]) -> list[int | None]:
     """The sample's registers in DWARF numbering (None where not recorded)."""
     out: list[int | None] = [None] * arch.registers
-    index = 0
-    bit = 0
-    mask = regs_mask
-    to_dwarf = arch.perf_to_dwarf
-    while mask and index < len(regs):
-        if mask & 1:
-            dwarf = to_dwarf.get(bit)
-            if dwarf is not None:
-                out[dwarf] = regs[index] & arch.mask
-            index += 1
-        mask >>= 1
-        bit += 1
+    mask = arch.mask
+    count = len(regs)
+    for index, dwarf in _plan(arch, regs_mask):
+        if index < count:
+            out[dwarf] = regs[index] & mask
     return out
 
 
-def unwind(sample: Any, pid: int, spaces: AddressSpaces, modules: Any,
-           max_frames: int = MAX_FRAMES) -> list[int]:
-    """The pcs of a SAMPLE's stack, innermost first.
+#: What ``RowSource`` gives for a pc no mapping holds.
+RowLookup = Any
 
-    ``modules.prepare(mapping)`` must set ``mapping.module`` (an object with a
-    ``cfi`` attribute: a ``CfiTable`` or None) and ``mapping.bias``.
-    """
+
+class RowSource:
+    """CFI rows of one process by runtime pc, cached per pc until its maps change."""
+
+    __slots__ = ("cache", "modules", "pid", "spaces")
+
+    def __init__(self, pid: int, spaces: AddressSpaces, modules: Any) -> None:
+        self.pid = pid
+        self.spaces = spaces
+        self.modules = modules
+        self.cache: dict[int, Any] = {}
+
+    def resolve(self, pc: int) -> Any:
+        mapping = self.spaces.find(self.pid, pc)
+        row = None
+        if mapping is not None:
+            if mapping.module is False:
+                self.modules.prepare(mapping)
+            module = mapping.module
+            if module is not None and module.cfi is not None:
+                row = module.cfi.row(pc - mapping.bias)
+        self.cache[pc] = row
+        return row
+
+
+def unwind(sample: Any, source: RowSource, max_frames: int = MAX_FRAMES) -> list[int]:
+    """The pcs of a SAMPLE's stack, innermost first (``source``: the sample's process)."""
     pc = sample[0]
-    if sample[4] & 1:  # sampled in the kernel: the user side starts at the saved ip
-        arch = arch_for(sample[3])
-        if arch is None:
-            return [pc]
-        regs = initial_registers(arch, sample[5], sample[7])
-        user_pc = regs[arch.ra]
-        frames = [pc]
-        if user_pc is None:
-            return frames
-        frames.extend(_walk(arch, regs, user_pc, sample[9], pid, spaces, modules,
-                            sample[8], max_frames))
-        return frames
     arch = arch_for(sample[3])
     if arch is None:
-        return [pc, *sample[8]][:max_frames]
+        return [pc, *sample[8][1:]][:max_frames] if sample[8] else [pc]
     regs = initial_registers(arch, sample[5], sample[7])
-    return _walk(arch, regs, pc, sample[9], pid, spaces, modules, sample[8], max_frames)
+    if sample[4] & 1:  # sampled in the kernel: the user side starts at the saved ip
+        user_pc = regs[arch.ra]
+        if user_pc is None:
+            return [pc]
+        return [pc, *_walk(arch, regs, user_pc, sample[9], source, sample[8], max_frames - 1)]
+    return _walk(arch, regs, pc, sample[9], source, sample[8], max_frames)
 
 
-def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, pid: int,
-          spaces: AddressSpaces, modules: Any, callchain: tuple[int, ...],
-          max_frames: int) -> list[int]:
+_MISSING = object()
+
+
+def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, source: RowSource,
+          callchain: tuple[int, ...], max_frames: int) -> list[int]:
     sp_reg, fp_reg, ra_reg, word = arch.sp, arch.fp, arch.ra, arch.word
     mask = arch.mask
     unpack = arch.unpack
-    base = regs[sp_reg]
-    if base is None:
+    start = regs[sp_reg]
+    if start is None:
         return [pc, *callchain[1:]][:max_frames] if callchain else [pc]
+    base: int = start
     limit = len(stack) - word
 
     def read(address: int) -> int | None:
@@ -126,54 +158,61 @@ def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, pid: int,
         return None
 
     frames = [pc]
-    find = spaces.find
-    prepare = modules.prepare
+    cache_get = source.cache.get
+    resolve = source.resolve
     complete = False
+    lookup = pc
     while len(frames) < max_frames:
-        lookup = pc if len(frames) == 1 else pc - 1
-        mapping = find(pid, lookup)
-        row = None
-        if mapping is not None:
-            if mapping.module is False:
-                prepare(mapping)
-            module = mapping.module
-            if module is not None and module.cfi is not None:
-                row = module.cfi.row(lookup - mapping.bias)
+        row = cache_get(lookup, _MISSING)
+        if row is _MISSING:
+            row = resolve(lookup)
         new: list[int | None]
         if row is not None:
-            cfa_reg, cfa_off, cfa_expr, rules = row
-            if cfa_expr is None:
-                value = regs[cfa_reg] if cfa_reg < len(regs) else None
+            cfa_reg, cfa_off, cfa_expr, rules, fast = row
+            if fast is not None:
+                value = regs[cfa_reg]
                 if value is None:
                     break
-                cfa = (value + cfa_off) & mask
+                cfa = value + cfa_off
+                new = regs.copy()
+                new[sp_reg] = cfa
+                offset0 = cfa - base
+                for regno, off in fast:
+                    offset = offset0 + off
+                    new[regno] = unpack(stack, offset)[0] if 0 <= offset <= limit else None
             else:
-                cfa_value = evaluate(cfa_expr, regs, read, mask=mask)
-                if cfa_value is None:
+                if cfa_expr is None:
+                    value = regs[cfa_reg] if cfa_reg < len(regs) else None
+                    if value is None:
+                        break
+                    cfa = (value + cfa_off) & mask
+                else:
+                    cfa_value = evaluate(cfa_expr, regs, read, mask=mask)
+                    if cfa_value is None:
+                        break
+                    cfa = cfa_value
+                new = regs.copy()
+                new[sp_reg] = cfa
+                for regno, kind, arg in rules:
+                    if regno >= len(new):
+                        continue
+                    if kind == OFFSET:
+                        new[regno] = read(cfa + arg)
+                    elif kind == VAL_OFFSET:
+                        new[regno] = (cfa + arg) & mask
+                    elif kind == REGISTER:
+                        new[regno] = regs[arg] if arg < len(regs) else None
+                    elif kind == UNDEFINED:
+                        new[regno] = None
+                        if regno == ra_reg:
+                            complete = True
+                    elif kind == EXPRESSION:
+                        address = evaluate(arg, regs, read, cfa, mask)
+                        new[regno] = None if address is None else read(address)
+                    elif kind == VAL_EXPRESSION:
+                        new[regno] = evaluate(arg, regs, read, cfa, mask)
+                if complete:
                     break
-                cfa = cfa_value
-            new = regs.copy()
-            new[sp_reg] = cfa
-            for regno, kind, arg in rules:
-                if regno >= len(new):
-                    continue
-                if kind == OFFSET:
-                    new[regno] = read(cfa + arg)
-                elif kind == VAL_OFFSET:
-                    new[regno] = (cfa + arg) & mask
-                elif kind == REGISTER:
-                    new[regno] = regs[arg] if arg < len(regs) else None
-                elif kind == UNDEFINED:
-                    new[regno] = None
-                    if regno == ra_reg:
-                        complete = True
-                elif kind == EXPRESSION:
-                    address = evaluate(arg, regs, read, cfa, mask)
-                    new[regno] = None if address is None else read(address)
-                elif kind == VAL_EXPRESSION:
-                    new[regno] = evaluate(arg, regs, read, cfa, mask)
-            if complete:
-                break
             ra = new[ra_reg]
         else:
             # No CFI for this pc: the frame-pointer convention, if rbp points into the copy.
@@ -182,21 +221,21 @@ def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, pid: int,
                 break
             saved_fp = read(fp)
             ra = read(fp + word)
-            if saved_fp is None or ra is None or fp < (regs[sp_reg] or 0):
+            sp = regs[sp_reg]
+            if saved_fp is None or ra is None or (sp is not None and fp < sp):
                 break
             new = regs.copy()
             new[fp_reg] = saved_fp
             new[sp_reg] = (fp + 2 * word) & mask
-        if ra is None or ra == 0:
-            if ra == 0:
-                complete = True
+        if not ra:
+            complete = ra == 0
             break
-        if new[sp_reg] is not None and regs[sp_reg] is not None and (
-            new[sp_reg] <= regs[sp_reg] and ra == pc  # type: ignore[operator]
-        ):
+        new_sp, old_sp = new[sp_reg], regs[sp_reg]
+        if new_sp is not None and old_sp is not None and new_sp <= old_sp and ra == pc:
             break  # no progress: a loop in bad data
         new[ra_reg] = ra
         pc = ra
+        lookup = ra - 1  # a return address: the call is the instruction before it
         frames.append(pc)
         regs = new
     if not complete and len(callchain) > 1 and len(frames) < max_frames:
