@@ -430,7 +430,7 @@ class _RecordDescriber:
 
     def _stack_view(self) -> Stacks:
         if self._stacks is None:
-            self._stacks = Stacks()
+            self._stacks = Stacks(self.options.symbol_cache)
         return self._stacks
 
     def _arguments(self, call: Call) -> list[str]:

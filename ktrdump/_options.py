@@ -47,6 +47,7 @@ class Options:
     raw: bool = False  # -n: no symbolic decoding (flags, errno texts, paths in arguments)
     fd_paths: bool = False  # -y: show the path behind each fd, tracked from the trace
     durations: bool = False  # --durations: time spent in each call, on RET (strace -T)
+    symbol_cache: str | None = None  # --symbol-cache: module symbols kept on disk (None: not)
     width: int = DEFAULT_WIDTH
 
     @property

@@ -42,9 +42,9 @@ class Stacks:
     PROC record of that process changes its maps (a fork or exec).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cache_dir: str | None = None) -> None:
         self.spaces = AddressSpaces()
-        self.modules = Modules(self.spaces)
+        self.modules = Modules(self.spaces, cache_dir=cache_dir)
         self._rows: dict[int, RowSource] = {}
         self._names: dict[int, dict[int, tuple[Frame, str]]] = {}
 

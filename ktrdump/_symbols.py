@@ -10,6 +10,15 @@ present, otherwise the module has neither symbols nor CFI (its frames print
 as ``module+0xoffset``). The vDSO comes from the image bytes the trace holds
 (written to a private temporary file so ``formats.elf`` can read it).
 
+Optionally on disk (``cache_dir``, ktrdump's ``--symbol-cache``): the symbols
+and layout of each module with a build id are kept as JSON in
+``DIR/symbols/<build-id>.json`` (created 0600 in a 0700 directory, written
+atomically), so a later dump does not parse libc's symbol table again (about
+a second with pyelftools). CFI needs no disk cache: it is indexed through
+``.eh_frame_hdr`` in milliseconds and decoded per function on first use. A
+cache entry is trusted only for the build id it is named by; a damaged one is
+ignored and rewritten.
+
 ``Modules.frame(pid, pc)`` names one pc: ``Frame(pc, function, module,
 offset)`` — ``offset`` is from the function's start when the function is
 known, else the link-time address in the module, and the pc itself when no
@@ -22,13 +31,15 @@ Does not: unwind (``_unwind``) or keep per-process state (``_maps``).
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tempfile
 from typing import NamedTuple
 
 from elftools.elf.elffile import ELFFile
 
-from formats.elf import DEBUG_ROOT, ElfError, ElfImage, open_image
+from formats.elf import DEBUG_ROOT, ElfError, ElfImage, open_image, read_build_id
 
 from ._cfi import CfiTable
 from ._maps import AddressSpaces, Mapping
@@ -82,9 +93,11 @@ _SHARED: dict[bytes, Module] = {}
 class Modules:
     """Every module a trace's mappings name, loaded on first use."""
 
-    def __init__(self, spaces: AddressSpaces, debug_root: str = DEBUG_ROOT) -> None:
+    def __init__(self, spaces: AddressSpaces, debug_root: str = DEBUG_ROOT,
+                 cache_dir: str | None = None) -> None:
         self.spaces = spaces
         self.debug_root = debug_root
+        self.cache_dir = cache_dir
         self._modules: dict[bytes, Module] = {}
         self._frames: dict[tuple[int, int], Frame] = {}
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -107,10 +120,14 @@ class Modules:
         path = self._file_for(mapping)
         if path is None:
             return Module(name, None, None)
-        try:
-            image = open_image(path)
-        except ElfError:
-            return Module(name, None, None)
+        image = self._cached(mapping.build_id)
+        if image is None:
+            try:
+                image = open_image(path)
+            except ElfError:
+                return Module(name, None, None)
+            if mapping.build_id and image.build_id == mapping.build_id.hex():
+                self._store(image)
         cfi: CfiTable | None = None
         try:
             with open(path, "rb") as handle:
@@ -121,6 +138,40 @@ class Modules:
             cfi = None
         return Module(name, image, cfi)
 
+    def _cache_file(self, build_id: str) -> str | None:
+        if self.cache_dir is None or not re.fullmatch(r"[0-9a-f]{2,80}", build_id):
+            return None
+        return os.path.join(self.cache_dir, "symbols", build_id + ".json")
+
+    def _cached(self, build_id: bytes) -> ElfImage | None:
+        path = self._cache_file(build_id.hex()) if build_id else None
+        if path is None:
+            return None
+        try:
+            with open(path, encoding="utf-8") as handle:
+                facts = json.load(handle)
+            image = ElfImage.from_facts(facts)
+        except (OSError, ValueError):
+            return None
+        return image if image.build_id == build_id.hex() else None
+
+    def _store(self, image: ElfImage) -> None:
+        path = self._cache_file(image.build_id or "")
+        if path is None:
+            return
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(image.facts(), handle, separators=(",", ":"))
+                os.replace(temporary, path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
     def _file_for(self, mapping: Mapping) -> str | None:
         """The file to read for a mapping: the path if its build id matches, else its debug file."""
         wanted = mapping.build_id.hex()
@@ -130,11 +181,8 @@ class Modules:
         if not path.startswith("/"):
             return None
         if wanted:
-            try:
-                if open_image(path).build_id == wanted:
-                    return path
-            except ElfError:
-                pass
+            if read_build_id(path) == wanted:
+                return path
             debug = os.path.join(self.debug_root, ".build-id", wanted[:2], wanted[2:] + ".debug")
             return debug if os.path.exists(debug) else None
         return path if os.path.exists(path) else None

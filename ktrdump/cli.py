@@ -46,7 +46,7 @@ from ._follow import Follower, follow
 from ._merge import Late, Merger, merge
 from ._options import DEFAULT_INPUT, TIMESTAMP_ORDER, Options
 from ._output import Output
-from ._profile import Profile, folded_lines, profile_lines, tap
+from ._profile import Profile, Stacks, folded_lines, profile_lines, tap
 from ._reader import Skipped, TraceReader, open_trace
 from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
 from .errors import KtrdumpError, UsageError
@@ -139,8 +139,24 @@ def _parser() -> argparse.ArgumentParser:
                                                 "(default time)")
     summary.add_argument("-U", dest="columns", metavar="COLUMNS",
                          help=f"summary columns, comma-separated: {', '.join(COLUMNS)}")
+    symbols = parser.add_argument_group("stack samples")
+    symbols.add_argument("--symbol-cache", metavar="DIR", default=None,
+                         help="keep the symbols of modules (by build id) in DIR so that later "
+                              "dumps need not parse them again (default: $KTR_CACHE_DIR, else "
+                              "$XDG_CACHE_HOME/ktr or ~/.cache/ktr)")
+    symbols.add_argument("--no-symbol-cache", action="store_true",
+                         help="neither read nor write the symbol cache")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
+
+
+def default_symbol_cache() -> str:
+    """Where ktrdump keeps module symbols unless told otherwise."""
+    explicit = os.environ.get("KTR_CACHE_DIR")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "ktr")
 
 
 def _non_negative(text: str) -> int:
@@ -200,6 +216,8 @@ def parse_options(argv: Sequence[str]) -> Options:
         raw=arguments.raw,
         fd_paths=arguments.fd_paths,
         durations=arguments.durations,
+        symbol_cache=None if arguments.no_symbol_cache else (
+            arguments.symbol_cache or default_symbol_cache()),
     )
 
 
@@ -312,7 +330,7 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
     events = _first_event_read(source.raw_events())
     header = source.header
     order = header.byte_order if header is not None else "little"
-    profile = Profile()
+    profile = Profile(Stacks(options.symbol_cache))
     try:
         summary = summarize(tap(events, profile, order, options.pids), summary_options,
                             order=order, on_notice=report)
@@ -328,7 +346,7 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
 def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
             stderr: IO[str]) -> int:
     report = _Notices(source, stderr)
-    profile = Profile()
+    profile = Profile(Stacks(options.symbol_cache))
     keep = record_filter(options)
     try:
         for event in events:
