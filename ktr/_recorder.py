@@ -162,7 +162,7 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
     control = Control(control_options)
     output_options = OutputOptions(
         path=options.output, append=options.append, compress=options.compress,
-        parameters=options.queue,
+        parameters=options.queue, named=options.output_named,
     )
     failures: list[OutputError] = []
     blocked = threading.Event()
@@ -201,6 +201,9 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
 
     def notify(message: str) -> None:
         stderr.write(f"ktr: {message}\n")
+
+    if descriptor.notice is not None:
+        notify(descriptor.notice)
 
     builder = RecordBuilder(
         BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
