@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from formats import DEFAULT_FACILITIES, Abi, FacilityError, RecordKind, kinds_for_facilities, linux
 
 from ._control import DEFAULT_SPIN_US
 from ._descriptor import QueueParameters
-from .errors import UsageError
+from .errors import OutputError, UsageError, errno_text
 
 #: The I/O bytes kept per syscall unless -s says otherwise (the record notes the true size).
 DEFAULT_IO_BYTES = 4096
@@ -115,6 +117,21 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"ktr record: {message} (see ktr record --help)")
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        # argparse drops write errors; --help > /dev/full must not say "done".
+        if not message:
+            return
+        stream: Any = sys.stdout if file is None else file
+        if stream is None:
+            raise OutputError("cannot write to standard output: it is closed", "-")
+        try:
+            stream.write(message)
+            stream.flush()
+        except OSError as error:
+            number = error.errno if error.errno is not None else 0
+            raise OutputError(f"cannot write to standard output: {errno_text(number)}", "-",
+                              number) from None
 
 
 RECORD_DESCRIPTION = """\
