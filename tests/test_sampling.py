@@ -276,9 +276,10 @@ def test_perf_record_dwarf_agrees(tmp_path: Path, profiled: tuple[Path, Path]) -
         user = []
         for line in lines[1:]:
             words = line.split()
-            if len(words) >= 2 and not words[0].startswith("ffffffff"):
-                if not user or user[-1] != words[1]:  # perf repeats an inlined frame's pc
-                    user.append(words[1])
+            # (kernel frames skipped; perf repeats an inlined frame's pc)
+            if (len(words) >= 2 and not words[0].startswith("ffffffff")
+                    and (not user or user[-1] != words[1])):
+                user.append(words[1])
         theirs[";".join([lines[0].strip(), *reversed(user)])] += 1
     assert sum(theirs.values()) > 300
     for chain in (r";main;outer;mid_a;leaf_a(;|$)", r";main;outer;mid_b;leaf_b(;|$)"):
