@@ -8,7 +8,8 @@ Does not: parse the command line (``cli``) or validate file names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Literal
 
 #: Output formats: the describers' (text, json, strace) and the Chrome Trace Event view.
@@ -47,9 +48,19 @@ class Options:
     raw: bool = False  # -n: no symbolic decoding (flags, errno texts, paths in arguments)
     fd_paths: bool = False  # -y: show the path behind each fd, tracked from the trace
     durations: bool = False  # --durations: time spent in each call, on RET (strace -T)
-    symbol_cache: str | None = None  # --symbol-cache: module symbols kept on disk (None: not)
+    # --symbol-cache: where module symbols are kept on disk (None: --no-symbol-cache)
+    symbol_cache: str | None = field(default_factory=lambda: default_symbol_cache())
     width: int = DEFAULT_WIDTH
 
     @property
     def inputs(self) -> tuple[str, ...]:
         return (self.input, *self.more_inputs)
+
+
+def default_symbol_cache() -> str:
+    """Where ktrdump keeps module symbols unless told otherwise."""
+    explicit = os.environ.get("KTR_CACHE_DIR")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "ktr")

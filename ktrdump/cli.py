@@ -45,7 +45,7 @@ from ._describe import describer_for
 from ._filter import record_filter
 from ._follow import Follower, follow
 from ._merge import Late, Merger, merge
-from ._options import DEFAULT_INPUT, TIMESTAMP_ORDER, Options
+from ._options import DEFAULT_INPUT, TIMESTAMP_ORDER, Options, default_symbol_cache
 from ._output import Output
 from ._profile import Profile, Stacks, folded_lines, profile_lines, tap
 from ._reader import Skipped, TraceReader, open_trace
@@ -162,15 +162,6 @@ def _parser() -> argparse.ArgumentParser:
                          help="neither read nor write the symbol cache")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
-
-
-def default_symbol_cache() -> str:
-    """Where ktrdump keeps module symbols unless told otherwise."""
-    explicit = os.environ.get("KTR_CACHE_DIR")
-    if explicit:
-        return explicit
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "ktr")
 
 
 def _non_negative(text: str) -> int:
