@@ -70,9 +70,17 @@ _DROP_COMM: Final = b"ktr"
 _ZSTD_LEVEL: Final = 3
 
 
+#: Inclusive ranges of the queue tunables: outside them a value is a mistake
+#: (an hour-long wait, a million queued records), not a wish.
+MAXENTRY_RANGE: Final = (1, 1_000_000)
+DELAYQCNT_RANGE: Final = (0, 1_000_000)
+TIMEOUT_S_RANGE: Final = (0.001, 3600)
+DELAY_MS_RANGE: Final = (0.001, 3_600_000)
+
+
 @dataclass(frozen=True)
 class QueueParameters:
-    """ktrace's tunables, with its names and defaults."""
+    """ktrace's tunables, with its names and defaults (ranges: the *_RANGE constants)."""
 
     maxentry: int = 1000  # queue bound; past it a record is dropped (ENOSPC)
     timeout_s: float = 5.0  # longest a producer waits before the descriptor turns BLOCKING
@@ -81,14 +89,14 @@ class QueueParameters:
     intrwakdl_ms: float = 100  # the same when the output is interactive (pipe or tty)
 
     def __post_init__(self) -> None:
-        if self.maxentry < 1:
-            raise UsageError(f"maxentry must be at least 1, not {self.maxentry}")
-        if self.delayqcnt < 0:
-            raise UsageError(f"delayqcnt must not be negative, not {self.delayqcnt}")
-        for name in ("timeout_s", "wakedelay_ms", "intrwakdl_ms"):
+        for name, (low, high) in (("maxentry", MAXENTRY_RANGE), ("delayqcnt", DELAYQCNT_RANGE),
+                                  ("timeout_s", TIMEOUT_S_RANGE),
+                                  ("wakedelay_ms", DELAY_MS_RANGE),
+                                  ("intrwakdl_ms", DELAY_MS_RANGE)):
             value = getattr(self, name)
-            if not value > 0:
-                raise UsageError(f"{name} must be positive, not {value}")
+            # "not low <= value" also refuses NaN.
+            if not (isinstance(value, int | float) and low <= value <= high):
+                raise UsageError(f"{name} must be from {low} to {high}, not {value!r}")
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,21 @@ from typing import Any
 from formats import DEFAULT_FACILITIES, Abi, FacilityError, RecordKind, kinds_for_facilities, linux
 
 from ._control import DEFAULT_SPIN_US
-from ._descriptor import QueueParameters
+from ._descriptor import (
+    DELAY_MS_RANGE,
+    DELAYQCNT_RANGE,
+    MAXENTRY_RANGE,
+    TIMEOUT_S_RANGE,
+    QueueParameters,
+)
 from .errors import OutputError, UsageError, errno_text
 
 #: The I/O bytes kept per syscall unless -s says otherwise (the record notes the true size).
 DEFAULT_IO_BYTES = 4096
+#: --spin-us's range: spinning longer than a scheduler tick or two buys nothing.
+SPIN_US_RANGE = (0, 1_000_000)
+#: -p/-g: the kernel's PID_MAX_LIMIT bounds every pid and process group id.
+PID_RANGE = (1, 4_194_304)
 #: Facilities that need syscall stops at all.
 SYSCALL_FACILITIES = frozenset("cniuav")
 
@@ -78,6 +88,12 @@ class RecordOptions:
     pids: tuple[int, ...] = ()
     process_group: int | None = None
     command: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # The command line checks these at parse time; the same for API callers.
+        if not SPIN_US_RANGE[0] <= self.spin_us <= SPIN_US_RANGE[1]:
+            raise UsageError(f"spin_us must be from {_range(SPIN_US_RANGE)}, "
+                             f"not {self.spin_us!r}")
 
     @property
     def output_named(self) -> bool:
@@ -160,6 +176,32 @@ mask and its threads run one at a time. The choice is recorded in the file.
 """
 
 
+def _ranged(kind: type[int] | type[float], low: float, high: float) -> Any:
+    """An argparse type: a finite ``kind`` from ``low`` to ``high``, else a one-line error."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        # "not low <= value" also refuses NaN (and inf is above any high).
+        if value is None or not low <= value <= high:
+            noun = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"must be {noun} from {_range((low, high))}, "
+                                             f"not {text!r}")
+        return value
+
+    return parse
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _range(bounds: tuple[float, float]) -> str:
+    return f"{_number(bounds[0])} to {_number(bounds[1])}"
+
+
 def _build_parser() -> _Parser:
     parser = _Parser(
         prog="ktr record", description=RECORD_DESCRIPTION, epilog=RECORD_EPILOG,
@@ -192,24 +234,35 @@ def _build_parser() -> _Parser:
                         help="no status line and no summary")
     parser.add_argument("-p", dest="pids", action="append", default=[], metavar="PID[,PID...]",
                         help="attach to these processes (all their threads)")
-    parser.add_argument("-g", dest="process_group", type=int, metavar="PGID",
-                        help="attach to every process of this process group")
+    parser.add_argument("-g", dest="process_group", type=_ranged(int, *PID_RANGE),
+                        metavar="PGID", help="attach to every process of this process group")
     queue = parser.add_argument_group("queue (ktrace's descriptor parameters)")
-    queue.add_argument("--queue-max", type=int, default=QueueParameters.maxentry, metavar="N",
-                       help="records queued before new ones are dropped (maxentry)")
-    queue.add_argument("--timeout", type=float, default=QueueParameters.timeout_s, metavar="S",
-                       help="longest wait for the writer before dropping instead")
-    queue.add_argument("--delay-count", type=int, default=QueueParameters.delayqcnt,
-                       metavar="N", help="queue length that wakes the writer at once")
-    queue.add_argument("--wake-delay", type=float, default=QueueParameters.wakedelay_ms,
-                       metavar="MS", help="delayed writer wakeup")
-    queue.add_argument("--interactive-delay", type=float,
-                       default=QueueParameters.intrwakdl_ms, metavar="MS",
-                       help="delayed writer wakeup when the output is a pipe or terminal")
+    defaults = QueueParameters()
+    queue.add_argument("--queue-max", type=_ranged(int, *MAXENTRY_RANGE),
+                       default=defaults.maxentry, metavar="N",
+                       help="records queued before new ones are dropped (maxentry; default "
+                            f"{defaults.maxentry}; {_range(MAXENTRY_RANGE)})")
+    queue.add_argument("--timeout", type=_ranged(float, *TIMEOUT_S_RANGE),
+                       default=defaults.timeout_s, metavar="S",
+                       help="longest wait for the writer before dropping instead (default "
+                            f"{defaults.timeout_s:g}; {_range(TIMEOUT_S_RANGE)})")
+    queue.add_argument("--delay-count", type=_ranged(int, *DELAYQCNT_RANGE),
+                       default=defaults.delayqcnt, metavar="N",
+                       help="queue length that wakes the writer at once (default "
+                            f"{defaults.delayqcnt}; {_range(DELAYQCNT_RANGE)})")
+    queue.add_argument("--wake-delay", type=_ranged(float, *DELAY_MS_RANGE),
+                       default=defaults.wakedelay_ms, metavar="MS",
+                       help=f"delayed writer wakeup (default {defaults.wakedelay_ms:g}; "
+                            f"{_range(DELAY_MS_RANGE)})")
+    queue.add_argument("--interactive-delay", type=_ranged(float, *DELAY_MS_RANGE),
+                       default=defaults.intrwakdl_ms, metavar="MS",
+                       help="delayed writer wakeup when the output is a pipe or terminal "
+                            f"(default {defaults.intrwakdl_ms:g}; {_range(DELAY_MS_RANGE)})")
     control = parser.add_argument_group("process control")
-    control.add_argument("--spin-us", type=int, default=DEFAULT_SPIN_US, metavar="US",
+    control.add_argument("--spin-us", type=_ranged(int, *SPIN_US_RANGE),
+                         default=DEFAULT_SPIN_US, metavar="US",
                          help=f"poll for stops this long before blocking (default "
-                              f"{DEFAULT_SPIN_US}; 0 always blocks)")
+                              f"{DEFAULT_SPIN_US}; 0 always blocks; {_range(SPIN_US_RANGE)})")
     control.add_argument("--pin", nargs="?", const=-1, type=int, default=None, metavar="CPU",
                          help="run the recorder and its tracees on one CPU "
                               "(default: the lowest CPU ktr may use)")
@@ -291,8 +344,9 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
                 pid = int(part)
             except ValueError:
                 raise UsageError(f"ktr record: -p: {part!r} is not a process id") from None
-            if pid <= 0:
-                raise UsageError(f"ktr record: -p: {pid} is not a process id")
+            if not PID_RANGE[0] <= pid <= PID_RANGE[1]:
+                raise UsageError(f"ktr record: -p: {pid} is not a process id "
+                                 f"({_range(PID_RANGE)})")
             pids.append(pid)
     targets = sum(bool(t) for t in (pids, arguments.process_group is not None, command))
     if targets == 0:
@@ -303,8 +357,6 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         raise UsageError("ktr record: -d applies to -p/-g targets (use -i with a command)")
     if arguments.io_bytes < 0:
         raise UsageError("ktr record: -s must be 0 or more")
-    if arguments.spin_us < 0:
-        raise UsageError("ktr record: --spin-us must be 0 or more")
     selection = ALL_SYSCALLS
     for expression in arguments.expression:
         if selection is not ALL_SYSCALLS:
