@@ -182,7 +182,7 @@ def _split(trace: Trace, record: Record) -> tuple[tuple[int, ...], bytes]:
     return head, record[codec.header.size :]
 
 
-def _join(trace: Trace, head: tuple[int, ...] | list[int], body: bytes,
+def _join(trace: Trace, head: tuple[int, ...] | list[int] | list[int | bytes], body: bytes,
           fix_length: bool = True) -> Record:
     codec = formats.codec(trace.order)
     values = list(head)
@@ -195,7 +195,7 @@ def mutate_header_field(trace: Trace, record: Record, rng: random.Random) -> lis
     head, body = _split(trace, record)
     fields = _header_fields(trace.order)
     index = rng.randrange(1, len(head))  # not the length (see mutate_length)
-    values = list(head)
+    values: list[int | bytes] = list(head)
     spec = fields[index]
     if spec.code == "s":
         values[index] = bytes(rng.randrange(256) for _ in range(rng.randrange(spec.size + 1)))
@@ -249,7 +249,7 @@ def mutate_payload_consistent(trace: Trace, record: Record, rng: random.Random) 
         payload = codec.decode_payload(kind, body, 0, len(body))
     except formats.PayloadError:
         return mutate_payload_bytes(trace, record, rng)
-    values = list(payload)
+    values: list[object] = list(payload)
     index = rng.randrange(len(values))
     value = values[index]
     if isinstance(value, bytes):
@@ -271,7 +271,8 @@ def mutate_payload_consistent(trace: Trace, record: Record, rng: random.Random) 
         code = fixed[position].code if position is not None and position < len(fixed) else "q"
         values[index] = _interesting(code, rng)
     try:
-        body = codec.encode_payload(formats.RecordKind(kind), type(payload)(*values))
+        rebuilt: formats.Payload = type(payload)._make(values)
+        body = codec.encode_payload(formats.RecordKind(kind), rebuilt)
     except (struct.error, TypeError, ValueError, OverflowError):
         return [record]
     return [_join(trace, head, body)]

@@ -23,6 +23,7 @@ or run more than one worker.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -157,10 +158,8 @@ class Runner:
 
     def close(self) -> None:
         if self._connection is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._connection.send(None)
-            except OSError:
-                pass
             if self._process is not None:
                 self._process.join(5)
         self._kill()
