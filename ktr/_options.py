@@ -10,12 +10,14 @@ Does not: decide how the options are carried out (``_recorder`` does).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import formats
 from formats import DEFAULT_FACILITIES, Abi, FacilityError, RecordKind, kinds_for_facilities, linux
 
 from ._control import DEFAULT_SPIN_US
@@ -34,6 +36,9 @@ DEFAULT_IO_BYTES = 4096
 SPIN_US_RANGE = (0, 1_000_000)
 #: -p/-g: the kernel's PID_MAX_LIMIT bounds every pid and process group id.
 PID_RANGE = (1, 4_194_304)
+#: The most -s allows: half SPEC's batch cap, so the largest GENIO record (its
+#: header and fixed fields included) always fits in a batch a reader accepts.
+MAX_IO_BYTES = formats.MAX_BATCH_BYTES // 2
 #: Facilities that need syscall stops at all.
 SYSCALL_FACILITIES = frozenset("cniuav")
 
@@ -122,10 +127,31 @@ class RecordOptions:
             },
             "spin_us": self.spin_us,
             "pin_cpu": self.pin_cpu,
-            "pids": list(self.pids),
+            "pids": list(self.pids[:HEADER_PIDS]),
+            **({"pids_truncated": len(self.pids)} if len(self.pids) > HEADER_PIDS else {}),
             "process_group": self.process_group,
-            "command": list(self.command),
+            **_header_command(self.command),
         }
+
+
+#: The most of the command line the file header keeps (JSON bytes). SPEC caps the
+#: whole header body at 1 MiB; the full argv is in the EXEC_ARG records anyway.
+HEADER_COMMAND_BYTES = 64 * 1024
+#: The most -p pids the header lists (the PROC records name every traced process).
+HEADER_PIDS = 4096
+
+
+def _header_command(command: Sequence[str]) -> dict[str, object]:
+    """``command`` for the header: whole, or cut to HEADER_COMMAND_BYTES and marked."""
+    kept: list[str] = []
+    size = 0
+    for argument in command:
+        size += len(json.dumps(argument)) + 2
+        if size > HEADER_COMMAND_BYTES:
+            return {"command": kept, "command_truncated": {
+                "arguments": len(command), "kept": len(kept)}}
+        kept.append(argument)
+    return {"command": kept}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -222,7 +248,8 @@ def _build_parser() -> _Parser:
                         help="also attach to the existing descendants of -p/-g targets")
     parser.add_argument("-s", dest="io_bytes", type=int, default=DEFAULT_IO_BYTES,
                         metavar="BYTES",
-                        help=f"I/O bytes kept per syscall (default {DEFAULT_IO_BYTES})")
+                        help=f"I/O bytes kept per syscall (default {DEFAULT_IO_BYTES}, "
+                             f"at most {MAX_IO_BYTES})")
     parser.add_argument("-z", dest="compress", action="store_true",
                         help="zstd-compress batches")
     parser.add_argument("-e", dest="expression", action="append", default=[],
@@ -357,6 +384,9 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         raise UsageError("ktr record: -d applies to -p/-g targets (use -i with a command)")
     if arguments.io_bytes < 0:
         raise UsageError("ktr record: -s must be 0 or more")
+    if arguments.io_bytes > MAX_IO_BYTES:
+        raise UsageError(f"ktr record: -s {arguments.io_bytes} is over the maximum, "
+                         f"{MAX_IO_BYTES} (8 MiB: half the trace format's batch cap)")
     selection = ALL_SYSCALLS
     for expression in arguments.expression:
         if selection is not ALL_SYSCALLS:
