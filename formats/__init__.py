@@ -40,6 +40,8 @@ from ._kinds import (
     FACILITY_KINDS,
     KIND_TAGS,
     Abi,
+    CntFlag,
+    CswFlag,
     DropError,
     FacilityError,
     GenioFlag,
@@ -53,6 +55,7 @@ from ._kinds import (
 )
 from ._records import (
     PAYLOAD_TYPES,
+    Cnt,
     Csw,
     Drop,
     Emul,
@@ -99,8 +102,8 @@ __all__ = [
     "ABI_EMUL_NAMES", "BATCH_FLAG_ZSTD", "BATCH_MAGIC", "COMM_LENGTH", "DEFAULT_FACILITIES",
     "FACILITY_KINDS", "FILE_MAGIC", "FORMAT_MAJOR", "FORMAT_MINOR", "HEADER_PREFIX_SIZE",
     "KIND_TAGS", "MAX_BATCH_BYTES", "PAYLOAD_TYPES", "RECORD_VERSION",
-    "Abi", "BatchFraming", "BatchHeader", "ByteOrder", "Codec", "CorruptBatch",
-    "CorruptHeader", "Csw", "Drop", "DropError", "Emul", "ExecArg", "ExecEnv",
+    "Abi", "BatchFraming", "BatchHeader", "ByteOrder", "Cnt", "CntFlag", "Codec", "CorruptBatch",
+    "CorruptHeader", "Csw", "CswFlag", "Drop", "DropError", "Emul", "ExecArg", "ExecEnv",
     "FacilityError", "FileHeader", "FormatError", "Genio", "GenioFlag", "HeaderPrefix",
     "IoDirection", "Layout", "Mmap", "Namei", "NotATraceFile", "Payload", "PayloadError",
     "Probe", "ProbeSite", "Proc", "ProcEvent", "ProcFlag", "Psig", "Record", "RecordKind",
