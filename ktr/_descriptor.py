@@ -334,9 +334,16 @@ class Descriptor:
         with self._lock:
             self._count_drop(DropError(error))
 
-    def _count_drop(self, error: DropError) -> None:
-        self._pending_drops[error] = self._pending_drops.get(error, 0) + 1
-        self._drop_totals[error] += 1
+    def log_lost(self, error: DropError, count: int) -> None:
+        """Count ``count`` records lost before they reached the queue (a
+        source's own losses, e.g. a kernel ring's); written as DROP."""
+        if count > 0:
+            with self._lock:
+                self._count_drop(DropError(error), count)
+
+    def _count_drop(self, error: DropError, count: int = 1) -> None:
+        self._pending_drops[error] = self._pending_drops.get(error, 0) + count
+        self._drop_totals[error] += count
 
     # -- references -----------------------------------------------------
 

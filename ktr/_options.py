@@ -28,6 +28,7 @@ from ._descriptor import (
     TIMEOUT_S_RANGE,
     QueueParameters,
 )
+from ._perfsource import DEFAULT_INTERVAL_MS, PerfOptions, check_counter_names
 from .errors import OutputError, UsageError, errno_text
 
 #: The I/O bytes kept per syscall unless -s says otherwise (the record notes the true size).
@@ -93,6 +94,20 @@ class RecordOptions:
     pids: tuple[int, ...] = ()
     process_group: int | None = None
     command: tuple[str, ...] = ()
+    counters: tuple[str, ...] = ()  # -C: perf counter names, read per thread
+    interval_ms: float = DEFAULT_INTERVAL_MS  # --interval
+    list_counters: bool = False  # --list-counters: print the names and exit
+
+    @property
+    def perf(self) -> PerfOptions:
+        """What the perf source records (context switches, counters)."""
+        return PerfOptions(switches=RecordKind.CSW in self.kinds, counters=self.counters,
+                           interval_ms=self.interval_ms)
+
+    @property
+    def kinds_recorded(self) -> frozenset[RecordKind]:
+        """Record kinds this recording can write (CNT with -C)."""
+        return self.kinds | {RecordKind.CNT} if self.counters else self.kinds
 
     def __post_init__(self) -> None:
         # The command line checks these at parse time; the same for API callers.
@@ -131,6 +146,8 @@ class RecordOptions:
             **({"pids_truncated": len(self.pids)} if len(self.pids) > HEADER_PIDS else {}),
             "process_group": self.process_group,
             **_header_command(self.command),
+            "counters": list(self.counters),
+            "interval_ms": self.interval_ms,
         }
 
 
@@ -240,7 +257,7 @@ def _build_parser() -> _Parser:
     parser.add_argument("-a", dest="append", action="store_true",
                         help="append to the trace file (your own ktr trace) instead of "
                              "replacing it")
-    parser.add_argument("-t", dest="facilities", default=DEFAULT_FACILITIES, metavar="TRSTR",
+    parser.add_argument("-t", dest="facilities", default=None, metavar="TRSTR",
                         help=f"facilities to record (default {DEFAULT_FACILITIES})")
     parser.add_argument("-i", dest="follow_children", action="store_true",
                         help="also trace children created after the start")
@@ -295,6 +312,18 @@ def _build_parser() -> _Parser:
                               "(default: the lowest CPU ktr may use)")
     control.add_argument("--no-seccomp", dest="seccomp", action="store_false",
                          help="never use the seccomp filter")
+    counting = parser.add_argument_group("counters (perf_event, per thread)")
+    counting.add_argument("-C", dest="counters", action="append", default=[],
+                          metavar="EVENTS",
+                          help="count these events per thread (perf's names, comma-separated: "
+                               "task-clock,page-faults,context-switches,...); without -t, "
+                               "only counters and process lifecycle are recorded")
+    counting.add_argument("--interval", dest="interval_ms", type=float,
+                          default=DEFAULT_INTERVAL_MS, metavar="MS",
+                          help=f"read the counters every MS ms (default {DEFAULT_INTERVAL_MS:g})"
+                               "; a last reading is taken at each thread's exit")
+    counting.add_argument("--list-counters", action="store_true",
+                          help="print the counter names this machine has and exit")
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="-- CMD [ARGS...]: the command to start and trace")
     return parser
@@ -360,6 +389,21 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
     command = list(arguments.command)
     if command and command[0] == "--":
         command = command[1:]
+    counters = tuple(name.strip() for text in arguments.counters for name in text.split(",")
+                     if name.strip())
+    if arguments.list_counters:
+        return RecordOptions(list_counters=True)
+    if arguments.counters and not counters:
+        raise UsageError("ktr record: -C needs counter names (see --list-counters)")
+    if len(set(counters)) != len(counters):
+        raise UsageError("ktr record: -C: a counter is named twice")
+    if counters:
+        check_counter_names(counters)
+    if not 1 <= arguments.interval_ms <= 3_600_000:
+        raise UsageError("ktr record: --interval must be between 1 and 3600000 ms")
+    if arguments.facilities is None:
+        # -C alone counts, like cputrack: lifecycle records, no syscall stops
+        arguments.facilities = "p" if counters else DEFAULT_FACILITIES
     try:
         kinds = kinds_for_facilities(arguments.facilities)
     except FacilityError as error:
@@ -415,6 +459,8 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         pids=tuple(pids),
         process_group=arguments.process_group,
         command=tuple(command),
+        counters=counters,
+        interval_ms=arguments.interval_ms,
     )
 
 
