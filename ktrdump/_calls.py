@@ -153,12 +153,16 @@ class Call:
     """One system call of one thread, as its records arrive."""
 
     __slots__ = (
-        "args", "argv", "comm", "env_count", "expected", "fd_path", "io", "paths", "pid",
+        "args", "argv", "comm", "env_count", "expected", "fd_path", "id", "io", "paths", "pid",
         "plan", "received", "ret", "ret_ts", "started", "structs", "tid", "ts",
     )
 
     def __init__(self, plan: CallPlan, pid: int, tid: int, comm: bytes, ts: int,
-                 args: tuple[int, ...]) -> None:
+                 args: tuple[int, ...], call_id: int = 0) -> None:
+        #: The call's number in its input: the ordinal (1-based) of its CALL
+        #: record among every CALL record read, whatever the filters show; 0
+        #: for a RET whose CALL was never recorded.
+        self.id = call_id
         self.plan = plan
         self.pid = pid
         self.tid = tid
@@ -217,6 +221,7 @@ class CallTracker:
         self.keep_calls = track_fds if keep_calls is None else keep_calls or track_fds
         self.fds = FdTables()
         self.open: dict[int, Call] = {}  # tid -> its call between CALL and RET
+        self.calls_seen = 0  # CALL records read: the last call id given
         self.plans: dict[tuple[int, int], CallPlan] = {}
         # Which entry records the recording can hold (its -t); unknown: all of them.
         recorded = _recorded_kinds(facilities)
@@ -247,7 +252,8 @@ class CallTracker:
         syscall: Any = payload
         nr, abi, _flags, args = syscall
         plan = self.plans.get((abi, nr)) or self.plan(abi, nr)
-        call = Call(plan, pid, tid, comm, ts, args)
+        self.calls_seen = call_id = self.calls_seen + 1
+        call = Call(plan, pid, tid, comm, ts, args, call_id)
         entry = plan.entry_args
         if entry:
             expected = 0

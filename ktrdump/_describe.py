@@ -367,6 +367,8 @@ class _RecordDescriber:
                             open_call, open_slot = call, -1
                     elif kind in (_SYSRET, _GENIO, _STRUCT, _PROC):
                         self._track_hidden(record)
+                elif kind == syscall:
+                    tracker.calls_seen += 1  # call ids count every CALL read
                 continue
             head = heads.get((pid, tid, comm)) or make_head(pid, tid, comm)
             if stamp == 2:
