@@ -397,7 +397,8 @@ def _recorded_kinds(facilities: str | None) -> frozenset[RecordKind] | None:
 _EXECS = frozenset({"execve", "execveat"})
 
 
-def _path_description(tables: FdTables, call: Call, path_arg: int) -> str | None:
+def path_description(tables: FdTables, call: Call, path_arg: int) -> str | None:
+    """Path argument ``path_arg`` as ``-y`` names it: joined to its dirfd's path when relative."""
     path = call.path(path_arg)
     if path is None:
         return None
@@ -421,7 +422,7 @@ def _opened_path(flags_arg: int | None) -> Effect:
             return
         plan = call.plan
         path_arg = plan.path_args[0] if plan.path_args else None
-        description = None if path_arg is None else _path_description(tables, call, path_arg)
+        description = None if path_arg is None else path_description(tables, call, path_arg)
         cloexec = flags_arg is not None and bool(call.args[flags_arg] & O_CLOEXEC)
         tables.opened(call.pid, result, description, cloexec)
 

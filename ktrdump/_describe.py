@@ -906,12 +906,21 @@ Describer = TextDescriber | JsonDescriber
 
 
 def describer_for(options: Options, names: Names | None = None,
-                  header: FileHeader | None = None) -> Any:
-    """The describer for ``options.output_format`` (text, json or strace)."""
+                  header: FileHeader | None = None, selector: Any = None) -> Any:
+    """The describer for ``options.output_format`` (text, json or strace).
+
+    ``selector``: the call filters (``_select.Selector``) whose ``hidden``
+    records the describer feeds to its call tracker but does not show.
+    """
+    describer: Any
     if options.output_format == "json":
-        return JsonDescriber(options, names, header)
-    if options.output_format == "strace":
+        describer = JsonDescriber(options, names, header)
+    elif options.output_format == "strace":
         from ._strace import StraceDescriber
 
-        return StraceDescriber(options, names, header)
-    return TextDescriber(options, names, header)
+        describer = StraceDescriber(options, names, header)
+    else:
+        describer = TextDescriber(options, names, header)
+    if selector is not None:
+        describer._keep = record_filter(options, selector.keep)
+    return describer

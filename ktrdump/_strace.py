@@ -49,6 +49,7 @@ Guarantees: one line per call, signal, exit or loss, in trace order; the
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from formats import FileHeader, ProcEvent, ProcFlag, Record, RecordKind
@@ -59,7 +60,7 @@ from ._args import CallArguments, Style, compile_arguments, strace_result
 from ._calls import Call, CallTracker
 from ._filter import record_filter
 from ._model import Names
-from ._options import STRACE_STRING_LIMIT, Options
+from ._options import DEFAULT_STRACE_TIMES, STRACE_STRING_LIMIT, Options
 from ._siginfo import strace_siginfo
 
 #: Column where `` = `` starts (strace's default -a 40).
@@ -129,6 +130,12 @@ class StraceDescriber:
         self._full: dict[tuple[int, int], CallArguments] = {}
         self._entry: dict[tuple[int, int], CallArguments] = {}
         self._errors: dict[int, str] = {}
+        times = options.strace_times
+        self._times = times
+        self._default_times = times == DEFAULT_STRACE_TIMES
+        self._previous_ns: int | None = None  # -r: the time of the line before
+        self._clock_second = -1
+        self._clock_text = ""
 
     # -- the loop ------------------------------------------------------------
 
@@ -172,7 +179,7 @@ class StraceDescriber:
                 drop: Any = record[6]
                 error, count = drop
                 name = _model.drop_error_name(error, self.names)
-                out.append(f"{prefix(0, record[4])}--- ktr: {count} record"
+                out.append(f"{self._prefix(0, record[4])}--- ktr: {count} record"
                            f"{'' if count == 1 else 's'} lost ({name}) ---\n")
         return out
 
@@ -207,7 +214,7 @@ class StraceDescriber:
         if (arguments and plan.signature is not None and not self.options.raw
                 and plan.first_output_arg < len(plan.kinds)):
             text += ", "  # the rest comes with "<... resumed>"
-        out.append(f"{prefix(call.tid, call.ts)}{plan.name}({text} <unfinished ...>\n")
+        out.append(f"{self._prefix(call.tid, call.ts)}{plan.name}({text} <unfinished ...>\n")
 
     def _ret(self, out: list[str], record: Record) -> None:
         tracker = self.tracker
@@ -226,10 +233,10 @@ class StraceDescriber:
         tracker.settle(call)
         if call.started >= 0 or call.ts == -1:
             start = max(call.started, 0)
-            head = (f"{prefix(tid, record[4])}<... {call.plan.name} resumed>"
+            head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed>"
                     f"{', '.join(arguments[start:])})")
         else:
-            head = f"{prefix(tid, call.ts)}{call.plan.name}({', '.join(arguments)})"
+            head = f"{self._prefix(tid, call.ts)}{call.plan.name}({', '.join(arguments)})"
         out.append(_result_line(head, self._result(call)))
 
     def _result(self, call: Call) -> str:
@@ -242,7 +249,7 @@ class StraceDescriber:
             text = self._errors.get(error)
             if text is None:
                 text = self._errors[error] = self._error_text(error)
-            return f"{text} {duration(ret.duration_ns)}"
+            return f"{text} {duration(ret.duration_ns)}" if self._times.durations else text
         description = None
         if self._track and ret.retval >= 0:
             description = self.tracker.fds.describe(call.pid, ret.retval)
@@ -250,7 +257,33 @@ class StraceDescriber:
             result = hex(ret.retval & ((1 << 64) - 1)) if ret.retval < 0 else str(ret.retval)
         else:
             result = strace_result(call.plan, ret.retval, description)
-        return f"{result} {duration(ret.duration_ns)}"
+        return f"{result} {duration(ret.duration_ns)}" if self._times.durations else result
+
+    def _prefix(self, tid: int, ns: int) -> str:
+        """The thread column and the time columns strace's -t/-tt/-ttt/-r ask for."""
+        if self._default_times:
+            return prefix(tid, ns)
+        times = self._times
+        words = [f"{tid:<5d}"]
+        micro = ns // 1000
+        clock = times.clock
+        if clock == "epoch":
+            words.append(f"{micro // 1_000_000}.{micro % 1_000_000:06d}")
+        elif clock != "none":
+            second = micro // 1_000_000
+            if second != self._clock_second:
+                self._clock_second = second
+                self._clock_text = time.strftime("%H:%M:%S", time.localtime(second))
+            words.append(self._clock_text if clock == "time"
+                         else f"{self._clock_text}.{micro % 1_000_000:06d}")
+        if times.relative:
+            previous = self._previous_ns
+            self._previous_ns = ns
+            delta = 0 if previous is None else (ns - previous) // 1000
+            seconds, fraction = divmod(abs(delta), 1_000_000)
+            text = f"{seconds:6d}.{fraction:06d}" if delta >= 0 else f"-{seconds:5d}.{fraction:06d}"
+            words.append(f"(+{text})" if clock != "none" else text)
+        return " ".join(words) + " "
 
     def _error_text(self, error: int) -> str:
         restart = RESTART_ERRORS.get(error)
@@ -266,7 +299,7 @@ class StraceDescriber:
         signo, code, _action, _blocked, siginfo = record[6]  # type: ignore[misc]
         name = self.names.signal(signo)
         info = strace_siginfo(signo, code, siginfo)
-        out.append(f"{prefix(record[3], record[4])}--- {name} {info} ---\n")
+        out.append(f"{self._prefix(record[3], record[4])}--- {name} {info} ---\n")
 
     def _proc(self, out: list[str], record: Record, shown: bool) -> None:
         proc: Any = record[6]
@@ -284,4 +317,4 @@ class StraceDescriber:
             what = f"killed by {self.names.signal(proc.signal)}{core}"
         else:
             what = f"exited with {proc.status}"
-        out.append(f"{prefix(tid, record[4])}+++ {what} +++\n")
+        out.append(f"{self._prefix(tid, record[4])}+++ {what} +++\n")
