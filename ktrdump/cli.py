@@ -66,6 +66,39 @@ followed), socket (socket:[AF_INET]), accept, pipe (pipe:[N]: the N-th pipe
 of the trace, both ends), socketpair, dup/dup2/dup3/F_DUPFD, close,
 close_range, exec (close-on-exec fds dropped), fork (copied), exit. Fds that
 existed before the recording (0, 1, 2, inherited, attached) are shown plainly.
+
+Filters after the fact (every view: text, json, strace, chrome, --summary;
+combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
+  -e trace=SET       calls by name or strace class (%file %net %process
+                     %signal %ipc %desc %memory %creds ...); a leading !
+                     inverts the set; -e NAME is -e trace=NAME
+  -e status=SET      successful, failed, unfinished (! inverts);
+                     -z is status=successful, -Z is status=failed (strace's)
+  -P PATH            calls that touched PATH: a path argument spelled so,
+                     or an fd argument that referred to it (fds tracked
+                     through the trace as -y does)
+  --since/--until T  +1.5s after the first record, 1700000000.25 (seconds
+                     since the epoch) or 2026-11-30T01:02:03 (local time)
+  --min-duration D   calls that spent at least D in the kernel (1.5, 200ms)
+Signals, process events and the other records that are not calls are kept
+by -e/-P/-z/-Z/--min-duration; --since/--until apply to every record.
+A filter on the result (-e status, -z, -Z, --min-duration) holds a call's
+lines back until its RET.
+
+Letters kdump and strace both use, with different meanings:
+  letter  ktrdump (kdump)                  strace, and ktrdump --format strace
+  -t      -t TRSTR: trace points to show   -t/-tt/-ttt: time of day, with
+          (any format: --trace-points)     microseconds, seconds since epoch
+  -T      absolute timestamps              -T: time spent in each call
+          (strace's -T: --durations)
+  -r      (kdump's -R: time since the      -r: time since the previous line
+          previous record)
+  -p      -p PID: show only PID's records  (strace: attach to PID)
+  -c      --summary (strace's -c)          -c: the summary
+With --format strace, -t -tt -ttt -T -r take strace's meaning: without any
+of them the lines carry -ttt's and -T's columns (strace -f -ttt -T's
+layout); with them, exactly the columns they ask for (-t/-tt in this
+machine's local time).
 """
 
 
@@ -227,7 +260,7 @@ def _criteria(arguments: argparse.Namespace) -> Criteria:
             if qualifier in ("trace", "t"):
                 if trace is not None:
                     raise UsageError("give -e trace= once")
-                trace = linux.parse_trace_set(value)
+                trace = linux.parse_trace_set(f"trace={value}")
             elif qualifier in ("status",):
                 chosen = parse_status(value)
                 status = chosen if status is None else status & chosen
