@@ -124,9 +124,9 @@ class StraceDescriber:
         self._track = track_fds
         limit = STRACE_STRING_LIMIT if options.max_data is None else options.max_data
         self._style = Style(strace=True, raw=options.raw, fd_paths=track_fds, string_limit=limit)
-        self._keep = record_filter(options)
+        self.tracker.keep = record_filter(options)
+        self._out: list[str] = []
         self._line: Call | None = None  # the call whose line is begun but not printed
-        self._shown: dict[int, bool] = {}  # tid -> whether its open call is printed
         self._full: dict[tuple[int, int], CallArguments] = {}
         self._entry: dict[tuple[int, int], CallArguments] = {}
         self._errors: dict[int, str] = {}
@@ -139,55 +139,53 @@ class StraceDescriber:
 
     # -- the loop ------------------------------------------------------------
 
+    @property
+    def defer_entries(self) -> bool:
+        """Hold a CALL whose entry is incomplete at a batch's end over to the next batch."""
+        return self.tracker.defer_entries
+
+    @defer_entries.setter
+    def defer_entries(self, value: bool) -> None:
+        self.tracker.defer_entries = value
+
     def describe(self, records: list[Record]) -> list[str]:
         out: list[str] = []
-        tracker = self.tracker
-        keep = self._keep
-        for record in records:
-            kind = record[0]
-            tid = record[3]
-            if kind == _SYSCALL:
-                shown = keep is None or keep(record)
-                if shown:
-                    self._interrupt(out, tid)
-                call = tracker.enter(record)
-                self._shown[tid] = shown
-                if shown:
-                    self._line = call
-            elif kind == _SYSRET:
-                self._ret(out, record)
-            elif kind in (_NAMEI, _EXEC_ARG, _EXEC_ENV):
-                opened = tracker.open.get(tid)
-                if opened is not None and tracker.is_entry_record(opened, record):
-                    tracker.attach(opened, record)
-            elif kind == _STRUCT:
-                opened = tracker.open.get(tid)
-                if opened is not None and tracker.is_entry_record(opened, record):
-                    tracker.attach(opened, record)
-                else:
-                    tracker.add_exit_record(record)
-            elif kind == _GENIO:
-                tracker.add_exit_record(record)
-            elif kind == _PSIG:
-                if keep is None or keep(record):
-                    self._interrupt(out, None)
-                    self._signal(out, record)
-            elif kind == _PROC:
-                self._proc(out, record, keep is None or keep(record))
-            elif kind == _DROP:
-                self._interrupt(out, None)
-                drop: Any = record[6]
-                error, count = drop
-                name = _model.drop_error_name(error, self.names)
-                out.append(f"{self._prefix(0, record[4])}--- ktr: {count} record"
-                           f"{'' if count == 1 else 's'} lost ({name}) ---\n")
+        self._out = out
+        self.tracker.feed(records, self)
         return out
 
     def finish(self) -> list[str]:
         """The line of a call still open at the end of the input, as ``<unfinished ...>``."""
         out: list[str] = []
+        self._out = out
+        self.tracker.flush(self)
         self._interrupt(out, None)
         return out
+
+    def call(self, call: Call, record: Record) -> None:
+        """A shown CALL: its line is begun (printed at its RET, or interrupted)."""
+        self._interrupt(self._out, call.tid)
+        self._line = call
+
+    def record(self, call: Call | None, record: Record) -> None:
+        kind = record[0]
+        out = self._out
+        if kind == _SYSRET:
+            assert call is not None
+            self._ret(out, record, call)
+        elif kind == _PSIG:
+            self._interrupt(out, None)
+            self._signal(out, record)
+        elif kind == _PROC:
+            self._proc(out, record)
+        elif kind == _DROP:
+            self._interrupt(out, None)
+            drop: Any = record[6]
+            name = _model.drop_error_name(drop.error, self.names)
+            count = drop.lost
+            out.append(f"{self._prefix(0, record[4])}--- ktr: {count} record"
+                       f"{'' if count == 1 else 's'} lost ({name}) ---\n")
+        # Other records have no line in strace's output (see the module docstring).
 
     # -- calls ---------------------------------------------------------------
 
@@ -216,16 +214,9 @@ class StraceDescriber:
             text += ", "  # the rest comes with "<... resumed>"
         out.append(f"{self._prefix(call.tid, call.ts)}{plan.name}({text} <unfinished ...>\n")
 
-    def _ret(self, out: list[str], record: Record) -> None:
+    def _ret(self, out: list[str], record: Record, call: Call) -> None:
         tracker = self.tracker
         tid = record[3]
-        call = tracker.leave(record)
-        shown = self._shown.pop(tid, None)
-        if shown is None:  # no CALL seen: decide on the RET itself
-            shown = self._keep is None or self._keep(record)
-        if not shown:
-            tracker.settle(call)
-            return
         if self._line is not call:
             self._interrupt(out, None)
         self._line = None
@@ -301,17 +292,12 @@ class StraceDescriber:
         info = strace_siginfo(signo, code, siginfo)
         out.append(f"{self._prefix(record[3], record[4])}--- {name} {info} ---\n")
 
-    def _proc(self, out: list[str], record: Record, shown: bool) -> None:
+    def _proc(self, out: list[str], record: Record) -> None:
         proc: Any = record[6]
-        self.tracker.process_event(record)
         if proc.event != ProcEvent.EXIT:
             return
         tid = record[3]
-        self._shown.pop(tid, None)
-        if shown or (self._line is not None and self._line.tid == tid):
-            self._interrupt(out, None)
-        if not shown:
-            return
+        self._interrupt(out, None)
         if proc.flags & ProcFlag.SIGNALED:
             core = " (core dumped)" if proc.flags & ProcFlag.CORE_DUMPED else ""
             what = f"killed by {self.names.signal(proc.signal)}{core}"
