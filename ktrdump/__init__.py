@@ -30,7 +30,15 @@ from ._reader import open_trace as open
 from .errors import InputError, KtrdumpError, TraceFormatError, UsageError
 
 __all__ = [
-    "Call", "calls",
-    "InputError", "KtrdumpError", "Options", "Skipped", "TraceFormatError", "TraceReader",
-    "UsageError", "__version__", "open",
+    "Call",
+    "InputError",
+    "KtrdumpError",
+    "Options",
+    "Skipped",
+    "TraceFormatError",
+    "TraceReader",
+    "UsageError",
+    "__version__",
+    "calls",
+    "open",
 ]

@@ -496,7 +496,11 @@ class TextDescriber(_RecordDescriber):
 
     def _genio(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        fd, direction, flags, transferred, data = payload
+        fd = payload.fd
+        direction = payload.direction
+        flags = payload.flags
+        transferred = payload.transferred
+        data = payload.data
         fd_text = self._fd(record[2], fd) if self._track else fd
         verb = "read" if direction == 0 else "wrote" if direction == 1 else f"direction_{direction}"
         plural = "" if transferred == 1 else "s"
@@ -518,7 +522,10 @@ class TextDescriber(_RecordDescriber):
 
     def _psig(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        signo, code, action, blocked, _siginfo = payload
+        signo = payload.signo
+        code = payload.code
+        action = payload.action
+        blocked = payload.blocked
         name = self.names.signal(signo)
         if action == _model.ACTION_DEFAULT:
             how = "SIG_DFL"
@@ -543,7 +550,8 @@ class TextDescriber(_RecordDescriber):
 
     def _user(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        label, data = payload
+        label = payload.label
+        data = payload.data
         line = f'{head}USER  "{display_text(label)}" {_plural(len(data), "byte")}\n'
         return line + self._data(data, len(data), False)
 
@@ -607,7 +615,8 @@ class TextDescriber(_RecordDescriber):
 
     def _drop(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        error, count = payload  # not .count: tuple.count shadows it
+        error = payload.error
+        count = payload.lost
         name = _model.drop_error_name(error, self.names)
         return f"{head}DROP  {name} {_plural(count, 'record')} lost\n"
 
@@ -680,7 +689,12 @@ class JsonDescriber(_RecordDescriber):
 
     def _ret(self, head: str, record: Record, call: Call) -> str:
         payload: Any = record[6]
-        nr, abi, flags, error, retval, duration = payload[:6]  # fields appended later come after
+        nr = payload.nr
+        abi = payload.abi
+        flags = payload.flags
+        error = payload.error
+        retval = payload.retval
+        duration = payload.duration_ns
         name = self._syscalls.get((abi, nr)) or self._syscall(abi, nr)
         # A call that never returned (exit, exec, detach): retval means nothing.
         extra = ',"unfinished":true' if flags & _UNFINISHED else ""
@@ -701,7 +715,11 @@ class JsonDescriber(_RecordDescriber):
 
     def _genio(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        fd, direction, flags, transferred, data = payload
+        fd = payload.fd
+        direction = payload.direction
+        flags = payload.flags
+        transferred = payload.transferred
+        data = payload.data
         rw = "read" if direction == 0 else "write" if direction == 1 else f"direction_{direction}"
         truncated = "true" if _model.genio_truncated(flags) else "false"
         extra = ""
@@ -728,7 +746,10 @@ class JsonDescriber(_RecordDescriber):
 
     def _psig(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        signo, code, action, blocked, _siginfo = payload
+        signo = payload.signo
+        code = payload.code
+        action = payload.action
+        blocked = payload.blocked
         name = encode_basestring(self.names.signal(signo))
         return (f'{{"type":"PSIG",{head},"signal":{name},"signo":{signo},'
                 f'"code":{code},"action":{action},"blocked":{blocked}}}\n')
@@ -744,7 +765,8 @@ class JsonDescriber(_RecordDescriber):
 
     def _user(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        label, data = payload
+        label = payload.label
+        data = payload.data
         return (f'{{"type":"USER",{head},"label":{json_string(label)},'
                 f'"len":{len(data)},"data":"{data.hex()}"}}\n')
 
@@ -799,7 +821,8 @@ class JsonDescriber(_RecordDescriber):
 
     def _drop(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        error, count = payload  # not .count: tuple.count shadows it
+        error = payload.error
+        count = payload.lost
         name = encode_basestring(_model.drop_error_name(error, self.names))
         return f'{{"type":"DROP",{head},"error":{name},"count":{count}}}\n'
 
