@@ -31,11 +31,12 @@ import formats
 from formats import Abi, RecordKind
 
 from . import __version__
-from ._builder import UTRACE_SYSCALL, BuilderOptions, RecordBuilder
+from ._builder import UTRACE_SYSCALL
 from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
-from ._sampling import Sampler, SamplingOptions
+from ._perfsource import SourceOutput
+from ._sources import PtraceSource, SideSource, side_sources
 from .errors import OutputError
 
 STATUS_INTERVAL_S = 0.5
@@ -55,6 +56,7 @@ def _file_header(options: RecordOptions, control: ControlOptions) -> formats.Fil
     uname = os.uname()
     recorded = options.header_options()
     recorded["seccomp_filter"] = control.seccomp is not None
+    recorded["clock"] = "realtime"  # perf records are converted to it
     return formats.FileHeader(
         hostname=uname.nodename,
         kernel_release=uname.release,
@@ -168,7 +170,26 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
         _check_stdout_open()
     control_options = _control_options(options)
     header = _file_header(options, control_options)
-    control = Control(control_options)
+    ptrace_source = PtraceSource(options, control_options)
+    control = ptrace_source.control
+    # Side sources check and open what they can before any target exists: a
+    # refused event ends the recording here, not half-configured later.
+    others = side_sources(options)
+    prepared: list[SideSource] = []
+    try:
+        for source in others:
+            source.prepare()
+            prepared.append(source)
+            ptrace_source.add_observer(source)
+        return _record(options, notices, header, ptrace_source, control, prepared)
+    finally:
+        for source in prepared:
+            source.close()
+
+
+def _record(options: RecordOptions, notices: _BestEffortText, header: formats.FileHeader,
+            ptrace_source: PtraceSource, control: Control, others: list[SideSource]
+            ) -> RecordingReport:
     output_options = OutputOptions(
         path=options.output, append=options.append, compress=options.compress,
         parameters=options.queue, named=options.output_named,
@@ -189,23 +210,14 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     descriptor: Descriptor
     if options.command:
         # Fork before any thread exists (the descriptor starts its writer).
-        sampler = _sampler(options, notices)
-        try:
-            spawned = _spawn(control, options, sampler)
-        except BaseException:
-            if sampler is not None:
-                sampler.stop()
-            raise
+        spawned = _spawn(control, options)
         try:
             descriptor = open_descriptor(output_options, header, on_write_error,
                                          on_blocking=on_blocking)
         except BaseException:
             _kill_spawned(spawned)
-            if sampler is not None:
-                sampler.stop()
             raise
     else:
-        sampler = _sampler(options, notices)
         descriptor = open_descriptor(output_options, header, on_write_error,
                                      on_blocking=on_blocking)
         try:
@@ -223,57 +235,30 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     if descriptor.notice is not None:
         notify(descriptor.notice)
 
-    builder = RecordBuilder(
-        BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
-        descriptor.add_entry, descriptor.log_error, notify,
-    )
-    _start_sampler(sampler, control, descriptor)
+    output = SourceOutput(descriptor.add_entry, descriptor.log_lost, notify)
     status: _StatusLine | None = None
     if not options.quiet and notices.isatty():
         status = _StatusLine(notices, lambda: _status_text(
             descriptor.stats, len({t.pid for t in list(control.tracees.values())})))
         status.start()
+    started: list[SideSource] = []
     try:
+        for source in others:
+            source.start(output)
+            started.append(source)
         with _Signals(control, spawned=bool(options.command)):
-            result = control.run(builder)
+            result = ptrace_source.run(output, descriptor.log_error)
     finally:
-        if status is not None:
-            status.stop()
-        if sampler is not None:
-            sampler.stop()
-        descriptor.release()
+        try:
+            for source in started:
+                source.stop()  # last records, before the descriptor goes
+        finally:
+            if status is not None:
+                status.stop()
+            descriptor.release()
     stats = descriptor.stats
     failure = failures[0] if failures else stats.failure
     return RecordingReport(_exit_status(options, result, failure), result, stats, failure)
-
-
-def _sampler(options: RecordOptions, stderr: _BestEffortText) -> Sampler | None:
-    """The stack sampler (-F), not yet connected to an output; None without -F."""
-    if options.sample_hz is None:
-        return None
-    def notify(message: str) -> None:
-        stderr.write(f"ktr: {message}\n")
-
-    return Sampler(SamplingOptions(options.sample_hz, options.stack_bytes,
-                                   options.follow_children), notify=notify)
-
-
-def _start_sampler(sampler: Sampler | None, control: Control, descriptor: Descriptor) -> None:
-    """Connect the sampler to the output and start it (attached targets opened here)."""
-    if sampler is None:
-        return
-    sampler.connect(descriptor.add_entry, descriptor.log_errors)
-    try:
-        if control.spawned_pid is None:
-            for pid in sorted({t.pid for t in list(control.tracees.values())}):
-                sampler.add_attached(pid)
-        sampler.start()
-    except BaseException:
-        sampler.stop()
-        if control.spawned_pid is not None:
-            _kill_spawned(control.spawned_pid)
-        descriptor.release()  # attached processes are let go when the recorder exits
-        raise
 
 
 class _BestEffortText:
@@ -311,16 +296,15 @@ def _check_stdout_open() -> None:
                           "-", error.errno) from None
 
 
-def _spawn(control: Control, options: RecordOptions, sampler: Sampler | None = None) -> int:
-    before_exec = None if sampler is None else sampler.add_spawned
+def _spawn(control: Control, options: RecordOptions) -> int:
     if options.output != "-":
-        return control.spawn(list(options.command), before_exec=before_exec)
+        return control.spawn(list(options.command))
     # The trace owns standard output: the command writes its output to
     # standard error instead, so the trace stream stays clean.
     saved = os.dup(1)
     try:
         os.dup2(2, 1)
-        return control.spawn(list(options.command), before_exec=before_exec)
+        return control.spawn(list(options.command))
     finally:
         os.dup2(saved, 1)
         os.close(saved)

@@ -1,10 +1,15 @@
 """Stack sampling (``ktr record -F HZ``): perf task-clock samples and mappings into records.
 
-``Sampler`` opens, through ``_perf``, one task-clock sampling event per CPU for
-each thread it is given (``add_spawned`` before the command's exec,
-``add_attached`` for running processes), with ``inherit`` so that threads —
-and, with ``-i``, child processes (``inherit_thread`` otherwise) — are followed
-by the kernel itself, across exec. Each sample asks for the ip, tid, time,
+``Sampler`` is a side source of the recording (``_sources``), a
+``ThreadObserver`` of the control loop as libpctx's init_lwp: when a thread
+comes under control — the started command before its exec (its events are
+then enabled by the exec), an attached thread at its first stop, a thread or
+child created by a traced thread before it ran — it opens, through ``_perf``,
+one task-clock sampling event per CPU for that thread alone, sharing one ring
+per CPU (owned by do-nothing events of the recorder itself, so the rings
+outlive every tracee); when the thread is gone its events are closed. So the
+sampled set is exactly the recorded set (``-i`` children included), across
+exec. Each sample asks for the ip, tid, time,
 CPU, period, the kernel's user callchain, the user registers an unwinder
 needs and a copy of the user stack (``--stack-bytes``). The same events report
 executable mappings (MMAP2, with the build id the kernel read), command-name
@@ -15,10 +20,11 @@ changes and forks. A reader thread drains the per-CPU rings and turns:
 - MMAP2 records into MMAP records; a ``[vdso]`` mapping gets the vDSO's
   image, read from the process's memory, the first time each vDSO (by build
   id) is seen in the recording (the kernel has no vDSO file here);
-- a new process (FORK of a thread-group leader) and every attached process
-  into MMAP records from ``/proc/PID/maps`` (origin SNAPSHOT), so a profile of
-  a trace without PROC records still knows a child's mappings;
-- the kernel's ring losses (PERF_RECORD_LOST) into DROP records (EOVERFLOW),
+- each process that comes under control other than by exec (attached, or a
+  forked child before it ran) gets MMAP records from ``/proc/PID/maps``
+  (origin SNAPSHOT), so a profile of a trace without PROC records still knows
+  an attached process's or a child's mappings;
+- the kernel's ring losses (PERF_RECORD_LOST) into DROP records (ENOBUFS),
   counted, never silent.
 
 Within one drain the mapping and name records of every CPU's ring are handled
@@ -45,6 +51,8 @@ from formats import DropError, MmapOrigin, RecordKind, SampleFlag
 from formats.elf import build_id_of_image, read_build_id
 
 from . import _perf
+from ._events import Tracee
+from ._perfsource import SourceOutput
 from .errors import PerfError
 
 #: ax..ip and r8..r15 (perf_event x86 numbering): what DWARF CFI can refer to.
@@ -67,7 +75,6 @@ _RING_PAGES = 128  # 512 KiB per CPU: ~60 samples of 8 KiB between two drains
 class SamplingOptions:
     hz: int
     stack_bytes: int = DEFAULT_STACK_BYTES
-    follow_children: bool = False
     ring_pages: int = _RING_PAGES
 
 
@@ -76,42 +83,41 @@ LogLost = Callable[[DropError, int], None]
 
 
 class Sampler:
-    """Per-CPU sampling events of the traced threads, drained into records."""
+    """Per-CPU sampling events of the traced threads, drained into records.
 
-    def __init__(self, options: SamplingOptions, emit: Emit | None = None,
-                 log_lost: LogLost | None = None,
-                 notify: Callable[[str], None] | None = None) -> None:
+    Lifecycle (``_sources.SideSource``): prepare → observer calls → start →
+    observer calls → stop (or close when the recording never started).
+    """
+
+    def __init__(self, options: SamplingOptions) -> None:
         self.options = options
-        self._emit: Emit = emit if emit is not None else _no_output
-        self._log_lost: LogLost = log_lost if log_lost is not None else _no_loss_log
-        self._notify = notify
+        self._emit: Emit | None = None
+        self._log_lost: LogLost | None = None
+        self._notify: Callable[[str], None] | None = None
+        self._pending: list[bytes] = []  # records made before ``start``
         self._codec = formats.codec("little")
         self._clock = _perf.TraceClock()
         self._trailer = _perf.SampleIdLayout(_SAMPLE_TYPE)
         self._rings: _perf.RingSet | None = None
+        self._events: dict[int, list[_perf.Event]] = {}  # tid -> its per-CPU events
+        self._processes: set[int] = set()
         self._comms: dict[int, bytes] = {}
         self._vdso_ids: set[bytes] = set()
         self._build_ids: dict[bytes, bytes] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # the rings: drained by the reader, closed by stop()
+        self._lock = threading.Lock()  # the rings and events: control thread vs reader
+        self._emit_lock = threading.Lock()  # _pending vs start()
         self.samples = 0
         self.lost = 0
+        self.unwatched = 0  # threads whose events could not be opened
         self.kernel_mode = True  # samples in the kernel too (their user stack still counts)
-
-    def connect(self, emit: Emit, log_lost: LogLost) -> None:
-        """Where records and losses go (before ``start``; events may be opened earlier)."""
-        self._emit = emit
-        self._log_lost = log_lost
 
     # -- opening ------------------------------------------------------------
 
     def _attr(self, enable_on_exec: bool) -> _perf.Attr:
-        flags = {"inherit", "mmap", "mmap2", "comm", "comm_exec", "task", "sample_id_all",
-                 "exclude_hv", "exclude_callchain_kernel", "use_clockid", "build_id",
-                 "watermark"}
-        if not self.options.follow_children:
-            flags.add("inherit_thread")
+        flags = {"mmap", "mmap2", "comm", "comm_exec", "task", "sample_id_all", "exclude_hv",
+                 "exclude_callchain_kernel", "use_clockid", "build_id", "watermark"}
         if enable_on_exec:
             flags |= {"disabled", "enable_on_exec"}
         if not self.kernel_mode:
@@ -120,54 +126,94 @@ class Sampler:
         return _perf.Attr(
             type=_perf.PERF_TYPE_SOFTWARE, config=_perf.PERF_COUNT_SW_TASK_CLOCK,
             sample_period=max(1, 1_000_000_000 // self.options.hz),
-            sample_type=_SAMPLE_TYPE, flags=frozenset(flags), wakeup=ring_bytes // 4,
+            sample_type=_SAMPLE_TYPE, flags=frozenset(flags), wakeup=max(1, ring_bytes // 4),
             sample_regs_user=X86_64_REGS_MASK,
             sample_stack_user=self.options.stack_bytes, clockid=_perf.CLOCK_MONOTONIC,
         )
 
-    def _open(self, tid: int, enable_on_exec: bool) -> None:
-        name = f"task-clock sampling of {tid}"
-        for attempt in (0, 1):
-            attr = self._attr(enable_on_exec)
-            try:
+    def prepare(self) -> None:
+        """Make the rings and check that sampling events open here (before any target)."""
+        owner = _perf.Attr(type=_perf.PERF_TYPE_SOFTWARE, config=_perf.PERF_COUNT_SW_DUMMY,
+                           flags=frozenset({"exclude_kernel", "exclude_hv", "use_clockid"}),
+                           clockid=_perf.CLOCK_MONOTONIC)
+        # Do-nothing events of the recorder's own thread own the rings: they exist
+        # before any tracee and outlive every tracee.
+        self._rings = _perf.RingSet.create(owner, 0, "dummy", self.options.ring_pages)
+        try:
+            probe = self._open_events(0, enable_on_exec=True)
+            self._rings.forget(probe)
+        except BaseException:
+            self._rings.close()
+            self._rings = None
+            raise
+
+    def _open_events(self, tid: int, enable_on_exec: bool) -> list[_perf.Event]:
+        assert self._rings is not None
+        name = "task-clock samples"
+        try:
+            return list(self._rings.open_on_all(self._attr(enable_on_exec), tid, name).values())
+        except PerfError as error:
+            # Unprivileged (perf_event_paranoid >= 2): user-mode samples only.
+            if not self.kernel_mode or error.errno not in (errno.EACCES, errno.EPERM):
+                raise
+            self.kernel_mode = False
+            return list(self._rings.open_on_all(self._attr(enable_on_exec), tid, name).values())
+
+    # -- observer calls (the control thread; the thread named is stopped) -----
+
+    def thread_started(self, tracee: Tracee) -> None:
+        tid, pid = tracee.tid, tracee.pid
+        self._comms[tid] = tracee.comm
+        if pid not in self._processes:
+            self._processes.add(pid)
+            if not tracee.pre_exec:  # attached, or a forked child that has not run yet
+                self._snapshot(pid, time.time_ns())
+        try:
+            with self._lock:
                 if self._rings is None:
-                    self._rings = _perf.RingSet.create(attr, tid, name,
-                                                       pages=self.options.ring_pages)
-                else:
-                    self._rings.open_on_all(attr, tid, name)
-                return
-            except PerfError as error:
-                # Unprivileged (perf_event_paranoid >= 2): user-mode samples only.
-                if attempt or not self.kernel_mode or error.errno not in (
-                        errno.EACCES, errno.EPERM):
-                    raise
-                self.kernel_mode = False
+                    return
+                self._events[tid] = self._open_events(tid, enable_on_exec=tracee.pre_exec)
+        except PerfError as error:
+            self.unwatched += 1
+            if self._notify is not None and self.unwatched == 1:
+                self._notify(f"stack samples: thread {tid} not sampled: {error}")
 
-    def add_spawned(self, pid: int) -> None:
-        """Sample a started command from its exec on (it is stopped before exec)."""
-        self._comms[pid] = _read_comm(pid, pid)
-        self._open(pid, enable_on_exec=True)
+    def thread_exiting(self, tracee: Tracee) -> None:
+        pass
 
-    def add_attached(self, pid: int) -> None:
-        """Sample a running process: every thread it has now, and its mappings."""
-        tids = _threads(pid)
-        for tid in tids:
-            self._comms[tid] = _read_comm(pid, tid)
-        self._snapshot(pid, time.time_ns())
-        for tid in tids:
-            try:
-                self._open(tid, enable_on_exec=False)
-            except PerfError as error:
-                if error.errno != errno.ESRCH:  # a thread that just exited: nothing to sample
-                    raise
+    def thread_exec(self, tracee: Tracee, former_tid: int) -> None:
+        with self._lock:
+            if former_tid:
+                # de_thread: the exec'ing thread took the leader's tid; the old leader is gone.
+                gone = self._events.pop(tracee.tid, None)
+                if gone and self._rings is not None:
+                    self._rings.forget(gone)
+                moved = self._events.pop(former_tid, None)
+                if moved is not None:
+                    self._events[tracee.tid] = moved
+        self._comms[tracee.tid] = tracee.comm
+
+    def thread_gone(self, tracee: Tracee) -> None:
+        with self._lock:
+            events = self._events.pop(tracee.tid, None)
+            if events and self._rings is not None:
+                self._rings.forget(events)
 
     # -- reading ------------------------------------------------------------
 
-    def start(self) -> None:
-        if self._rings is None or self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="ktr-sampling", daemon=True)
-        self._thread.start()
+    def start(self, output: SourceOutput) -> None:
+        """Records go to ``output`` from now on; the reader thread starts."""
+        with self._emit_lock:
+            self._emit = output.sink
+            self._log_lost = output.log_lost
+            self._notify = output.notify
+            pending, self._pending = self._pending, []
+        for record in pending:
+            output.sink(record)
+        if self._rings is not None and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ktr-sampling",
+                                            daemon=True)
+            self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -204,9 +250,25 @@ class Sampler:
             try:
                 self.drain()
             finally:
-                with self._lock:
-                    self._rings.close()
-                    self._rings = None
+                self.close()
+
+    def close(self) -> None:
+        """Close every event and ring without writing anything more."""
+        with self._lock:
+            if self._rings is not None:
+                self._rings.close()
+                self._rings = None
+            self._events.clear()
+
+    def _put(self, record: bytes) -> None:
+        emit = self._emit
+        if emit is None:
+            with self._emit_lock:
+                if self._emit is None:
+                    self._pending.append(record)
+                    return
+                emit = self._emit
+        emit(record)
 
     # -- record conversion --------------------------------------------------
 
@@ -228,7 +290,7 @@ class Sampler:
                                  s.regs if mask else (), chain, s.stack)
         comm = self._comms.get(s.tid) or self._comms.get(s.pid, b"")
         self.samples += 1
-        self._emit(self._codec.encode_record(
+        self._put(self._codec.encode_record(
             RecordKind.SAMPLE, s.pid, s.tid, self._clock.to_trace(s.time), comm, payload))
 
     def _other(self, kind: int, misc: int, body: bytes) -> None:
@@ -237,17 +299,11 @@ class Sampler:
         elif kind == _perf.PERF_RECORD_COMM:
             _pid, tid, comm = _perf.parse_comm(body)
             self._comms[tid] = comm
-        elif kind == _perf.PERF_RECORD_FORK:
-            pid, ppid, tid, _ptid, when = _perf.parse_fork(body)
-            if pid == tid and pid != ppid:  # a new process: its inherited mappings
-                self._comms.setdefault(tid, self._comms.get(ppid, b""))
-                self._snapshot(pid, self._clock.to_trace(when))
-            else:
-                self._comms.setdefault(tid, self._comms.get(pid, b""))
         elif kind == _perf.PERF_RECORD_LOST:
             _id, lost = _perf.parse_lost(body)
             self.lost += lost
-            self._log_lost(DropError.EOVERFLOW, lost)
+            if self._log_lost is not None:
+                self._log_lost(DropError.ENOBUFS, lost)
 
     def _mmap(self, misc: int, body: bytes) -> None:
         m = _perf.parse_mmap2(body, misc)
@@ -265,7 +321,7 @@ class Sampler:
                    image: bytes) -> None:
         payload = formats.Mmap(start, end, offset, prot, flags, origin, build_id, path, image)
         comm = self._comms.get(tid) or self._comms.get(pid, b"")
-        self._emit(self._codec.encode_record(RecordKind.MMAP, pid, tid, when, comm, payload))
+        self._put(self._codec.encode_record(RecordKind.MMAP, pid, tid, when, comm, payload))
 
     def _vdso(self, pid: int, start: int, end: int) -> tuple[bytes, bytes]:
         """(build id, image) of a vDSO; the image only the first time it is seen."""
@@ -296,29 +352,6 @@ class Sampler:
             text = read_build_id(os.fsdecode(path))
             found = self._build_ids[path] = bytes.fromhex(text) if text else b""
         return found
-
-
-def _no_output(record: bytes) -> bool:
-    raise RuntimeError("ktr: the sampler is not connected to an output")
-
-
-def _no_loss_log(error: DropError, count: int) -> None:
-    raise RuntimeError("ktr: the sampler is not connected to an output")
-
-
-def _threads(pid: int) -> list[int]:
-    try:
-        return sorted(int(name) for name in os.listdir(f"/proc/{pid}/task"))
-    except OSError:
-        return [pid]
-
-
-def _read_comm(pid: int, tid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/task/{tid}/comm", "rb") as handle:
-            return handle.read().rstrip(b"\n")
-    except OSError:
-        return b""
 
 
 def _read_memory(pid: int, address: int, size: int) -> bytes:

@@ -332,9 +332,9 @@ def test_ring_losses_become_drop_records(tmp_path: Path, profiled: tuple[Path, P
     trace = tmp_path / "lossy.ktr"
     # A one-page ring cannot hold an 8 KiB stack sample: the kernel loses every one.
     script = textwrap.dedent(f"""
-        import ktr, ktr._recorder as recorder, ktr._sampling as sampling
+        import ktr, ktr._sources as sources, ktr._sampling as sampling
         original = sampling.SamplingOptions
-        recorder.SamplingOptions = lambda *a, **k: original(*a, ring_pages=1, **k)
+        sources.SamplingOptions = lambda *a, **k: original(*a, ring_pages=1, **k)
         options = ktr.parse_record_arguments(
             ["-q", "-t", "S", "-F", "{HZ}", "-o", {str(trace)!r}, "--", {str(program)!r}, "20"])
         report = ktr.record(options)
@@ -346,10 +346,10 @@ def test_ring_losses_become_drop_records(tmp_path: Path, profiled: tuple[Path, P
     with ktrdump.open(str(trace)) as reader:
         drops = [r.payload for r in reader if r.kind == RecordKind.DROP]
     lost = sum(d.lost for d in drops if isinstance(d, formats.Drop)
-               and d.error == formats.DropError.EOVERFLOW)
+               and d.error == formats.DropError.ENOBUFS)
     assert lost > 0
     text = subprocess.run([KTRDUMP, str(trace)], capture_output=True, text=True, timeout=60)
-    assert "EOVERFLOW" in text.stdout
+    assert "ENOBUFS" in text.stdout
 
 
 def test_attach_samples_a_running_process(tmp_path: Path, profiled: tuple[Path, Path]) -> None:

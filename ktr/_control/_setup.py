@@ -6,7 +6,7 @@ import contextlib
 import errno as errno_module
 import os
 import signal
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from formats import Abi
 
@@ -30,15 +30,12 @@ from ._state import (
 
 class SetupMixin(ControlState):
     def spawn(
-        self, argv: Sequence[str | bytes], environment: Mapping[str, str] | None = None,
-        before_exec: Callable[[int], None] | None = None,
+        self, argv: Sequence[str | bytes], environment: Mapping[str, str] | None = None
     ) -> int:
         """Start ``argv`` under control (before its first instruction); its pid.
 
         Raises TargetError (exit status 127) if the command cannot be found.
         Must be called before the recorder starts any other thread.
-        ``before_exec(pid)`` runs while the child is stopped, before it may exec
-        (the sampler opens its enable-on-exec events there).
         """
         if self._spawned is not None:
             raise RuntimeError("ktr: one spawned command per recording")
@@ -77,8 +74,7 @@ class SetupMixin(ControlState):
         tracee = Tracee(pid, pid, _procfs.read_comm(pid), Abi.X86_64, memory,
                         created=True, started=True, pre_exec=True)
         self._add_thread(tracee, process)
-        if before_exec is not None:
-            before_exec(pid)
+        self._observe_started(tracee)
         how = pt.PTRACE_SYSCALL if self._step_all else pt.PTRACE_CONT
         pt.resume(how, pid, 0)
         child.release()
