@@ -143,7 +143,6 @@ class RecordOptions:
             **_header_command(self.command),
             "counters": list(self.counters),
             "interval_ms": self.interval_ms,
-            "command": list(self.command),
             "sample_hz": self.sample_hz,
             "stack_bytes": self.stack_bytes,
         }
