@@ -42,6 +42,9 @@ Events:
   ``cat`` ``sched``, name ``off-CPU TID (sleeping|preempted)``); counter
   readings (CNT) are counter tracks (``"ph":"C"``, name ``COUNTER TID``,
   cumulative values). See ``_perfviews``.
+- stack samples: an instant event per SAMPLE on its thread's track, named
+  ``sample LEAF``, args ``cpu``, ``period_ns`` and ``stack`` (frame names,
+  outermost first, as ``--format folded`` writes them; ``_profile``).
 - ``ktr_trace`` metadata (pid 0): ``origin_ns``, the epoch time in ns that
   ``ts`` 0 stands for.
 
@@ -58,7 +61,7 @@ Guarantees: the output parses as JSON for any input (strings are escaped;
 bytes that are not UTF-8 become ``\xNN``); per thread, X events never
 partially overlap and come out in non-decreasing ``ts`` when the input is in
 time order per thread. Does not: show NAMEI/GENIO/STRUCT/EMUL/ARG/ENV/
-PROBE/SAMPLE/MMAP records as events of their own (paths are attached to their
+PROBE/MMAP records as events of their own (paths are attached to their
 call), read files, or sort its input (use ``_merge`` for several files).
 """
 
@@ -85,6 +88,7 @@ from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._output import Output
+from ._profile import Stacks, chrome_sample
 from ._reader import Skipped
 
 encode_string: Callable[[str], str] = _encode_basestring
@@ -98,6 +102,8 @@ _DROP = int(RecordKind.DROP)
 _USER = int(RecordKind.USER)
 _CSW = int(RecordKind.CSW)
 _CNT = int(RecordKind.CNT)
+_SAMPLE = int(RecordKind.SAMPLE)
+_MMAP = int(RecordKind.MMAP)
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
 _EXIT = int(ProcEvent.EXIT)
 _EXEC = int(ProcEvent.EXEC)
@@ -117,6 +123,7 @@ class ChromeOptions:
     origin_ns: int | None = None  # epoch ns that ts 0 stands for; None: the first record's time
     pids: frozenset[int] = frozenset()  # only these processes; empty: all (drops always shown)
     paths: bool = True  # attach NAMEI paths to their call's args
+    symbol_cache: str | None = None  # where module symbols are cached (SAMPLE frames)
 
 
 def _text(data: bytes) -> str:
@@ -154,6 +161,7 @@ class ChromeTrace:
         self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = {}
         self._last_ns = 0
         self._switches = _perfviews.SwitchTally()
+        self._stacks: Stacks | None = None  # made at the first MMAP or SAMPLE
         self.events = 0  # events written so far
 
     # -- the document --------------------------------------------------------
@@ -228,7 +236,17 @@ class ChromeTrace:
                           f'{{"signo":{payload.signo},"code":{payload.code},'
                           f'"action":{_json_int(payload.action)}}}', out)
         elif kind == _PROC:
+            if self._stacks is not None:
+                self._stacks.observe(record)
             self._proc(record, payload, out)
+        elif kind in (_SAMPLE, _MMAP):
+            if self._stacks is None:
+                self._stacks = Stacks(self.options.symbol_cache)
+            if kind == _MMAP:
+                self._stacks.observe(record)
+            else:
+                name, args = chrome_sample(self._stacks, record)
+                self._instant(record, name, args, out)
         elif kind == _USER:
             self._instant(record, "utrace " + _text(payload.label),
                           f'{{"len":{len(payload.data)}}}', out)

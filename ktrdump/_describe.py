@@ -42,6 +42,12 @@ that order when combined; seconds.nanoseconds), the tag
   at most N bytes, ``-s`` (GIO only) no data.
 - PSIG: ``SIGUSR1 caught handler=0x401136 mask=0x2000 code=SI_USER``
   (``-n``: the code's number).
+- SAMPLE: ``cpu 1 leaf_a+0x1a <- mid_a+0x5 <- main+0x26 <- ...``: the
+  unwound frames, innermost first (``_profile``; a kernel-mode sample starts
+  with ``[kernel]``); ``-n``: the CPU and the sampled pc only.
+- MMAP: ``0x7f..-0x7f.. r-x flags 0x2 offset 0x26000 "/usr/lib/.../libc.so.6"
+  build-id 93ac...``, `` (maps)`` for a /proc/PID/maps snapshot, ``image N
+  bytes`` when it carries the vDSO's image.
 
 Strings (paths, argv, command names) are UTF-8 text escaped as ``_text``
 says. Unknown kinds print ``UNKNOWN(kind) N bytes``.

@@ -231,3 +231,16 @@ def tap(events: Iterable[Any], profile: Profile, order: str = "little",
         elif isinstance(event, list):
             profile.add_records(keep(event))
         yield event
+
+
+def chrome_sample(stacks: Stacks, record: Record) -> tuple[str, str]:
+    """A SAMPLE as a Chrome instant event: its name (the leaf) and ``args``.
+
+    ``args``: ``cpu``, ``period_ns`` and ``stack`` (frame labels, outermost
+    first, as folded stacks write them).
+    """
+    payload: Any = record[6]
+    labels = [label for _, label in stacks.named(record)]
+    stack = ",".join(encode_basestring(label) for label in reversed(labels))
+    return (f"sample {labels[0] if labels else '[unknown]'}",
+            f'{{"cpu":{payload.cpu},"period_ns":{payload.period},"stack":[{stack}]}}')

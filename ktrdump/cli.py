@@ -550,7 +550,8 @@ def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO
 def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
             stderr: IO[str]) -> int:
     report = _Notices(source, stderr)
-    chrome_options = ChromeOptions(origin_ns=source.origin_ns, pids=options.pids)
+    chrome_options = ChromeOptions(origin_ns=source.origin_ns, pids=options.pids,
+                                   symbol_cache=options.symbol_cache)
     write_chrome(events, stdout, chrome_options, on_notice=report,
                  flush_each_batch=source.live)
     return report.status

@@ -378,3 +378,16 @@ def test_attach_samples_a_running_process(tmp_path: Path, profiled: tuple[Path, 
                and m.path == str(program).encode() and m.build_id for m in maps)
     stacks = folded(trace)
     assert share(stacks, r";main;outer;mid_a;leaf_a") == pytest.approx(0.75, abs=0.1)
+
+
+def test_chrome_includes_the_samples(profiled: tuple[Path, Path]) -> None:
+    done = subprocess.run([KTRDUMP, "--format", "chrome", str(profiled[1])],
+                          capture_output=True, text=True, check=True, timeout=60)
+    events = json.loads(done.stdout)
+    samples = [e for e in events if e.get("name", "").startswith("sample ")]
+    assert len(samples) > 300
+    leaf_a = [e for e in samples if "leaf_a" in e["args"]["stack"]]
+    assert len(leaf_a) / len(samples) == pytest.approx(0.75, abs=TOLERANCE)
+    named = [e for e in samples if e["name"] == "sample leaf_a"]
+    assert named and named[0]["args"]["stack"][-4:] == ["main", "outer", "mid_a", "leaf_a"]
+    assert all(e["ph"] == "i" and isinstance(e["args"]["cpu"], int) for e in samples)
