@@ -25,7 +25,6 @@ Not a test: nothing here asserts.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
