@@ -157,8 +157,8 @@ def unwinding(directory: Path, hz: int, seconds: float, passes: int) -> None:
           f"({frames / len(samples):.1f} frames, {unwind_cpu * 1e6 / frames:.2f} us/frame); "
           f"unwind + name {named_cpu * per:6.1f} us")
     reached = sum(1 for record in samples
-                  if any(f.function == "main" for f, _ in stacks.named(record)))
-    print(f"   samples whose stack reaches main: {100 * reached / len(samples):.1f} %")
+                  if any(label in ("_start", "start_thread") for _, label in stacks.named(record)))
+    print(f"   samples unwound to _start / start_thread: {100 * reached / len(samples):.1f} %")
     perf = shutil.which("perf")
     if perf is None:
         print("   perf: not installed")

@@ -142,6 +142,13 @@ _MISSING = object()
 
 def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, source: RowSource,
           callchain: tuple[int, ...], max_frames: int) -> list[int]:
+    """Unwind from ``pc`` with ``regs`` (DWARF numbering) over the stack copy.
+
+    A register restored by an "at CFA + n" rule is not read at once: its slot
+    holds ``-(offset + 1)``, the place of its value in the stack copy (register
+    values are never negative), and is read only when something uses it — most
+    restored callee-saved registers (rbx, r12-r15) never are.
+    """
     sp_reg, fp_reg, ra_reg, word = arch.sp, arch.fp, arch.ra, arch.word
     mask = arch.mask
     unpack = arch.unpack
@@ -157,12 +164,17 @@ def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, source: Ro
             return int(unpack(stack, offset)[0])
         return None
 
+    def materialize(values: list[int | None]) -> list[int | None]:
+        return [int(unpack(stack, -v - 1)[0]) if v is not None and v < 0 else v
+                for v in values]
+
     frames = [pc]
     cache_get = source.cache.get
     resolve = source.resolve
     complete = False
     lookup = pc
-    while len(frames) < max_frames:
+    count = 1
+    while count < max_frames:
         row = cache_get(lookup, _MISSING)
         if row is _MISSING:
             row = resolve(lookup)
@@ -173,14 +185,20 @@ def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, source: Ro
                 value = regs[cfa_reg]
                 if value is None:
                     break
+                if value < 0:
+                    value = int(unpack(stack, -value - 1)[0])
                 cfa = value + cfa_off
                 new = regs.copy()
                 new[sp_reg] = cfa
                 offset0 = cfa - base
                 for regno, off in fast:
                     offset = offset0 + off
-                    new[regno] = unpack(stack, offset)[0] if 0 <= offset <= limit else None
+                    new[regno] = -offset - 1 if 0 <= offset <= limit else None
+                ra = new[ra_reg]
+                if ra is not None:
+                    ra = int(unpack(stack, -ra - 1)[0])
             else:
+                regs = materialize(regs)
                 if cfa_expr is None:
                     value = regs[cfa_reg] if cfa_reg < len(regs) else None
                     if value is None:
@@ -213,9 +231,10 @@ def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, source: Ro
                         new[regno] = evaluate(arg, regs, read, cfa, mask)
                 if complete:
                     break
-            ra = new[ra_reg]
+                ra = new[ra_reg]
         else:
             # No CFI for this pc: the frame-pointer convention, if rbp points into the copy.
+            regs = materialize(regs)
             fp = regs[fp_reg]
             if fp is None:
                 break
@@ -230,13 +249,13 @@ def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, source: Ro
         if not ra:
             complete = ra == 0
             break
-        new_sp, old_sp = new[sp_reg], regs[sp_reg]
-        if new_sp is not None and old_sp is not None and new_sp <= old_sp and ra == pc:
+        if ra == pc and new[sp_reg] == regs[sp_reg]:
             break  # no progress: a loop in bad data
         new[ra_reg] = ra
         pc = ra
         lookup = ra - 1  # a return address: the call is the instruction before it
         frames.append(pc)
+        count += 1
         regs = new
     if not complete and len(callchain) > 1 and len(frames) < max_frames:
         _splice(frames, callchain, max_frames)
