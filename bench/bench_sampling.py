@@ -102,13 +102,16 @@ def target_cost(directory: Path, rounds: int, reps: int) -> None:
                 [perf, "record", "-q", "-F", "1000", "--call-graph", "dwarf,8192", "-o",
                  str(directory / "work.data"), str(program), str(reps)]))
     base = statistics.median(runs["untraced"])
-    print("1. target CPU time at 1 kHz (median of rounds; getrusage of the target itself)")
+    low = min(runs["untraced"])
+    print("1. target CPU time at 1 kHz (getrusage of the target itself; median and best "
+          "of the rounds against the untraced run's)")
     for name, values in runs.items():
         if not values:
             print(f"   {name:22s} (not installed)")
             continue
         value = statistics.median(values)
-        print(f"   {name:22s} {value / 1e6:8.3f} s   {100 * (value / base - 1):+6.2f} %"
+        print(f"   {name:22s} median {value / 1e6:7.3f} s {100 * (value / base - 1):+7.2f} %"
+              f"   best {min(values) / 1e6:7.3f} s {100 * (min(values) / low - 1):+7.2f} %"
               f"   (rounds: {', '.join(f'{v / 1e6:.3f}' for v in values)})")
     with open_trace(str(trace)) as reader:
         samples = sum(1 for event in reader.events() if isinstance(event, list)

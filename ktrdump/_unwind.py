@@ -94,8 +94,8 @@ def initial_registers(arch: _Arch, regs_mask: int, regs: tuple[int, ...]) -> lis
     return out
 
 
-#: What ``RowSource`` gives for a pc no mapping holds.
-RowLookup = Any
+#: What ``RowSource.resolve`` gives for a pc no mapping holds (None: a mapping without CFI).
+NO_MAPPING = ("no mapping",)
 
 
 class RowSource:
@@ -111,8 +111,9 @@ class RowSource:
 
     def resolve(self, pc: int) -> Any:
         mapping = self.spaces.find(self.pid, pc)
-        row = None
+        row: Any = NO_MAPPING
         if mapping is not None:
+            row = None
             if mapping.module is False:
                 self.modules.prepare(mapping)
             module = mapping.module
@@ -179,6 +180,14 @@ def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, source: Ro
         if row is _MISSING:
             row = resolve(lookup)
         new: list[int | None]
+        if row is NO_MAPPING:
+            if count > 1:
+                # A "return address" in no mapping: what lies above the outermost
+                # frame (argc above an i386 _start), not a caller.
+                frames.pop()
+                complete = True
+                break
+            row = None  # the sampled pc itself (JIT code?): try frame pointers
         if row is not None:
             cfa_reg, cfa_off, cfa_expr, rules, fast = row
             if fast is not None:

@@ -391,3 +391,34 @@ def test_chrome_includes_the_samples(profiled: tuple[Path, Path]) -> None:
     named = [e for e in samples if e["name"] == "sample leaf_a"]
     assert named and named[0]["args"]["stack"][-4:] == ["main", "outer", "mid_a", "leaf_a"]
     assert all(e["ph"] == "i" and isinstance(e["args"]["cpu"], int) for e in samples)
+
+
+I386_C = r"""
+volatile unsigned long sink;
+__attribute__((noinline)) void leaf32(long n) { for (long i = 0; i < n; i++) sink += i * 3; }
+__attribute__((noinline)) void mid32(long n) { leaf32(n); sink++; }
+__attribute__((noinline)) void outer32(long n) { for (int r = 0; r < 30; r++) mid32(n); sink++; }
+void _start(void) {
+    outer32(1000000);
+    __asm__ volatile ("movl $1, %eax\n movl $0, %ebx\n int $0x80");
+}
+"""
+
+
+def test_i386_program_is_unwound_with_its_register_set(tmp_path: Path) -> None:
+    source = tmp_path / "p32.c"
+    source.write_text(I386_C)
+    program = tmp_path / "p32"
+    built = subprocess.run([_gcc(), "-m32", "-static", "-nostdlib", "-ffreestanding", "-fno-pic",
+                            "-fno-stack-protector", "-fno-builtin", "-O2",
+                            "-fomit-frame-pointer", "-o", str(program), str(source)],
+                           capture_output=True, text=True, timeout=60)
+    if built.returncode != 0:
+        pytest.skip(f"gcc -m32 cannot link a freestanding program here: {built.stderr[:200]}")
+    trace = record(tmp_path, str(program), options=("-t", "S"))
+    with ktrdump.open(str(trace)) as reader:
+        abis = {r.payload.abi for r in reader if isinstance(r.payload, formats.Sample)}
+    assert abis == {formats.Abi.I386}
+    stacks = folded(trace)
+    # Every sample reaches _start, and nothing above it (argc is no return address).
+    assert share(stacks, r"^p32;_start;outer32;mid32;leaf32(;|$)") > 0.9
