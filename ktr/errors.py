@@ -9,7 +9,9 @@
      |    +-- IncompatibleOutput   -a onto a file that is not a compatible trace
      +-- PtraceError          a ptrace request failed (.request, .pid, .errno)
      +-- TargetError          a process cannot be traced (.pid, .errno): no
-                              such process, permission denied, ...
+     |                        such process, permission denied, ...
+     +-- PerfError            a perf_event call failed (.call, .event, .pid,
+                              .errno, .hint)
 
 Guarantees: every error carries what a user needs to act on it in its message;
 the command line prints ``str(error)`` and exits non-zero, never a traceback.
@@ -59,6 +61,26 @@ class TargetError(KtrError):
         super().__init__(message)
         self.pid = pid
         self.errno = error_number
+
+
+class PerfError(KtrError):
+    """A perf_event call failed: ``.call`` (perf_event_open, ioctl name, mmap,
+    read), ``.event`` (the event's name, e.g. ``context-switches``), ``.pid``
+    (the target, -1 for none) and ``.errno``. ``hint`` (optional) says what would
+    allow it (the sysctl or capability)."""
+
+    def __init__(self, call: str, event: str, error_number: int, pid: int = -1,
+                 hint: str = "") -> None:
+        self.call = call
+        self.event = event
+        self.errno = error_number
+        self.pid = pid
+        self.hint = hint
+        target = f" for pid {pid}" if pid > 0 else ""
+        message = f"perf event {event}{target}: {call} failed: {errno_text(error_number)}"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message)
 
 
 def errno_text(error_number: int) -> str:
