@@ -18,6 +18,7 @@ from formats import DEFAULT_FACILITIES, Abi, FacilityError, RecordKind, kinds_fo
 
 from ._control import DEFAULT_SPIN_US
 from ._descriptor import QueueParameters
+from ._probes import DEFAULT_MAX_PROBES, ProbeSpec, parse_spec
 from .errors import UsageError
 
 #: The I/O bytes kept per syscall unless -s says otherwise (the record notes the true size).
@@ -62,6 +63,9 @@ class RecordOptions:
     pids: tuple[int, ...] = ()
     process_group: int | None = None
     command: tuple[str, ...] = ()
+    probes: tuple[ProbeSpec, ...] = ()  # -P
+    max_probes: int = DEFAULT_MAX_PROBES  # --max-probes
+    list_probes: tuple[str, ...] = ()  # --list-probes MODULE [GLOB]
 
     @property
     def wants_syscall_stops(self) -> bool:
@@ -88,6 +92,8 @@ class RecordOptions:
             "pids": list(self.pids),
             "process_group": self.process_group,
             "command": list(self.command),
+            "probes": [spec.text for spec in self.probes],
+            "max_probes": self.max_probes,
         }
 
 
@@ -176,6 +182,16 @@ def _build_parser() -> _Parser:
                               "(default: the lowest CPU ktr may use)")
     control.add_argument("--no-seccomp", dest="seccomp", action="store_false",
                          help="never use the seccomp filter")
+    probes = parser.add_argument_group("function probes (uprobes; root)")
+    probes.add_argument("-P", dest="probes", action="append", default=[], metavar="PROBE",
+                        help="probe [MODULE:]FUNCTION[:POINT][(TYPES)]: POINT is entry "
+                        "(default), return or +OFFSET; TYPES i64 u64 x64 i32 u32 x32 ptr str; "
+                        "FUNCTION may be a glob (repeatable)")
+    probes.add_argument("--max-probes", type=int, default=DEFAULT_MAX_PROBES, metavar="N",
+                        help=f"most probes a recording places (default {DEFAULT_MAX_PROBES})")
+    probes.add_argument("--list-probes", nargs="+", metavar="MODULE [GLOB]", default=None,
+                        help="list the functions MODULE can be probed at (with -p PID, "
+                        "MODULE is matched against that process's mappings) and exit")
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="-- CMD [ARGS...]: the command to start and trace")
     return parser
@@ -255,6 +271,15 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
             if pid <= 0:
                 raise UsageError(f"ktr record: -p: {pid} is not a process id")
             pids.append(pid)
+    if arguments.max_probes < 1:
+        raise UsageError("ktr record: --max-probes must be 1 or more")
+    probe_specs = tuple(parse_spec(text) for text in arguments.probes)
+    if arguments.list_probes is not None:
+        if len(arguments.list_probes) > 2:
+            raise UsageError("ktr record: --list-probes MODULE [GLOB]")
+        return RecordOptions(pids=tuple(pids), list_probes=tuple(arguments.list_probes))
+    if probe_specs:
+        kinds = kinds | {RecordKind.PROBE, RecordKind.PROBE_DEF}
     targets = sum(bool(t) for t in (pids, arguments.process_group is not None, command))
     if targets == 0:
         raise UsageError("ktr record: nothing to trace: give -p PID, -g PGID or -- CMD")
@@ -294,6 +319,8 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         pids=tuple(pids),
         process_group=arguments.process_group,
         command=tuple(command),
+        probes=probe_specs,
+        max_probes=arguments.max_probes,
     )
 
 

@@ -17,7 +17,6 @@ Does not: define events (``_tracefs``), open perf events (``_perf``) or follow p
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import struct
@@ -166,9 +165,17 @@ def search_library(module: str) -> str | None:
         loose = [n for n in names if n.startswith((module + ".so", module + "-"))]
         for name in exact + loose:
             candidate = os.path.join(directory, name)
-            if os.path.isfile(candidate):
-                return candidate
+            if os.path.isfile(candidate) and _is_elf(candidate):
+                return candidate  # (libc.so is a linker script: skipped)
     return None
+
+
+def _is_elf(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == b"\x7fELF"
+    except OSError:
+        return False
 
 
 # -- resolution -------------------------------------------------------------------------------
@@ -274,7 +281,7 @@ class Resolver:
         if spec.module is None:
             return [exe] if exe else []
         if "/" in spec.module:
-            path = spec.module
+            path = os.path.abspath(spec.module)
             if os.path.isfile(path):
                 return [path]
             raise ProbeError(f"probe {spec.text!r}: no such module file {path!r}")

@@ -33,7 +33,10 @@ from . import __version__
 from ._builder import UTRACE_SYSCALL, BuilderOptions, RecordBuilder
 from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
+from ._events import Event
 from ._options import RecordOptions
+from ._probe_source import ProbeSession, precheck_probes
+from ._probes import Resolver
 from .errors import OutputError
 
 STATUS_INTERVAL_S = 0.5
@@ -160,6 +163,31 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
     control_options = _control_options(options)
     header = _file_header(options, control_options)
     control = Control(control_options)
+
+    def notify(message: str) -> None:
+        stderr.write(f"ktr: {message}\n")
+
+    probes: ProbeSession | None = None
+    if options.probes:
+        # a bad spec or no tracefs is a one-line error before anything is started
+        precheck_probes(options)
+        probes = ProbeSession(
+            Resolver(options.probes, options.max_probes, options.io_bytes, notify), notify,
+            follow_children=options.follow_children,
+            threads_of=lambda pid: [t.tid for t in list(control.tracees.values())
+                                    if t.pid == pid],
+        )
+    try:
+        return _record(options, control, control_options, header, probes, notify, stderr)
+    finally:
+        if probes is not None:
+            for problem in probes.close():
+                notify(problem)
+
+
+def _record(options: RecordOptions, control: Control, control_options: ControlOptions,
+            header: formats.FileHeader, probes: ProbeSession | None,
+            notify: Callable[[str], None], stderr: TextIO) -> RecordingReport:
     output_options = OutputOptions(
         path=options.output, append=options.append, compress=options.compress,
         parameters=options.queue,
@@ -199,13 +227,14 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
             descriptor.release()
             raise
 
-    def notify(message: str) -> None:
-        stderr.write(f"ktr: {message}\n")
-
     builder = RecordBuilder(
         BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
         descriptor.add_entry, descriptor.log_error, notify,
     )
+    consumer: Callable[[Event], None] = builder
+    if probes is not None:
+        probes.bind(descriptor.add_entry, descriptor.log_error)
+        consumer = probes.wrap(builder)
     status: _StatusLine | None = None
     if not options.quiet and stderr.isatty():
         status = _StatusLine(stderr, lambda: _status_text(
@@ -213,10 +242,12 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
         status.start()
     try:
         with _Signals(control, spawned=bool(options.command)):
-            result = control.run(builder)
+            result = control.run(consumer)
     finally:
         if status is not None:
             status.stop()
+        if probes is not None:
+            probes.finish()  # the last hits go in before the descriptor is released
         descriptor.release()
     stats = descriptor.stats
     failure = failures[0] if failures else stats.failure

@@ -44,6 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments[0] != "record":
             raise UsageError(f"ktr: unknown command {arguments[0]!r} (try ktr record --help)")
         options = parse_record_arguments(arguments[1:])
+        if options.list_probes:
+            from ._probe_source import list_probes
+
+            for line in list_probes(options.list_probes, options.pids[0] if options.pids
+                                    else None):
+                sys.stdout.write(line + "\n")
+            return 0
         report = record(options)
         for line in summary_lines(options, report):
             sys.stderr.write(line + "\n")

@@ -91,8 +91,14 @@ epoch). Then:
 - EMUL: ``name``
 - USER: ``label``, ``len``, ``data`` (hex)
 - ARG: ``argv`` (list of strings); ENV: ``env`` (list of strings)
-- PROBE: ``probe_id``, ``site`` (``entry``/``return``/``offset`` or
-  ``"site_N"``), ``name``, ``pc``, ``offset``, ``value``, ``args`` (integers)
+- PROBE: ``probe_id``, ``probe`` (``"MODULE:FUNCTION:POINT"``, the module as its
+  file name, POINT ``entry``/``return``/``+0xOFF``), ``point`` (``entry``, ``return``
+  or ``offset``), ``pc``, ``args`` (typed as the probe's definition says: integers as
+  numbers, ``str`` as strings, null when unreadable; empty for return probes), ``retval``
+  (return probes), ``offset`` (offset probes)
+- PDEF (a probe's definition): ``probe_id``, ``probe``, ``point``, ``module`` (path),
+  ``build_id``, ``function``, ``alias`` (the IFUNC it implements, or ""), ``offset``,
+  ``file_offset``, ``types`` (names), ``string_cap``
 - SAMPLE: ``pc``, ``sp``, ``stack`` (integers, innermost first)
 - MMAP: ``start``, ``end``, ``offset``, ``prot``, ``flags``, ``path``,
   ``build_id`` (hex, ``""`` when unknown)
@@ -118,7 +124,14 @@ from collections.abc import Callable
 from itertools import accumulate
 from typing import Any
 
-from formats import FileHeader, Record, RecordKind, split_nul_strings
+from formats import (
+    PROBE_ARG_TYPE_NAMES,
+    FileHeader,
+    ProbeSite,
+    Record,
+    RecordKind,
+    split_nul_strings,
+)
 from formats.linux import RetKind, errno_message
 
 from . import _model
@@ -127,6 +140,7 @@ from ._calls import Call, CallTracker
 from ._filter import record_filter
 from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
+from ._probes import ProbeTable
 from ._siginfo import code_name
 from ._text import display_text, encode_basestring, json_string, text_of
 
@@ -273,6 +287,7 @@ _HANDLER_NAMES: dict[int, str] = {
     RecordKind.MMAP: "_mmap",
     RecordKind.DROP: "_drop",
     RecordKind.STRUCT: "_struct",
+    RecordKind.PROBE_DEF: "_probe_def",
 }
 
 
@@ -302,6 +317,7 @@ class _RecordDescriber:
                             fd_paths=track_fds)
         self._renderers: dict[tuple[int, int], CallArguments] = {}
         self._heads: dict[tuple[int, int, bytes], str] = {}
+        self.probe_table = ProbeTable()
         self._open: Call | None = None  # a call whose entry records are still arriving
         self._open_slot = -1  # where its line goes in _pending, -1 when it is not shown
         self._open_head = ""
@@ -665,16 +681,25 @@ class TextDescriber(_RecordDescriber):
 
     def _probe(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        probe_id, site, pc, offset, value, args, name = payload
-        site_name = _model.probe_site_name(site)
-        line = f'{head}PROBE  {probe_id} {site_name} "{display_text(name)}" pc {pc:#x}'
-        if site_name == "entry":
-            return f"{line} args ({','.join(map(hex, args))})\n"
-        if site_name == "return":
-            return f"{line} value {value:#x}\n"
-        if site_name == "offset":
-            return f"{line} offset {offset:#x}\n"
-        return f"{line} offset {offset:#x} value {value:#x} args ({','.join(map(hex, args))})\n"
+        table = self.probe_table
+        info = table.info(payload)
+        values = table.text_values(payload)
+        label = display_text(info.label.encode("utf-8", "surrogateescape"))
+        if payload.site == ProbeSite.RETURN:
+            return f"{head}PROBE  {label} = {values[0]} pc {payload.pc:#x}\n"
+        return f"{head}PROBE  {label}({', '.join(values)}) pc {payload.pc:#x}\n"
+
+    def _probe_def(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        info = self.probe_table.learn(payload)
+        types = ",".join(PROBE_ARG_TYPE_NAMES.get(t, str(t)) for t in info.types)  # type: ignore[call-overload]
+        line = (f"{head}PDEF  #{info.probe_id} {display_text(info.label.encode())} "
+                f'"{display_text(payload.module)}" offset {payload.file_offset:#x} ({types})')
+        if payload.build_id:
+            line += f" build-id {display_text(payload.build_id)}"
+        if payload.alias:
+            line += f" implements {display_text(payload.alias)}"
+        return line + "\n"
 
     def _sample(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -867,11 +892,30 @@ class JsonDescriber(_RecordDescriber):
 
     def _probe(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        probe_id, site, pc, offset, value, args, name = payload
-        site_name = encode_basestring(_model.probe_site_name(site))
-        return (f'{{"type":"PROBE",{head},"probe_id":{probe_id},'
-                f'"site":{site_name},"name":{json_string(name)},"pc":{pc},'
-                f'"offset":{offset},"value":{value},"args":{_json_ints(args)}}}\n')
+        table = self.probe_table
+        info = table.info(payload)
+        values = table.json_values(payload)
+        line = (f'{{"type":"PROBE",{head},"probe_id":{payload.probe_id},'
+                f'"probe":{encode_basestring(info.label)},"point":"{info.point}",'
+                f'"pc":{payload.pc}')
+        if payload.site == ProbeSite.RETURN:
+            return f'{line},"args":[],"retval":{values[0]}}}\n'
+        if payload.site == ProbeSite.OFFSET:
+            line += f',"offset":{payload.offset}'
+        return f'{line},"args":[{",".join(values)}]}}\n'
+
+    def _probe_def(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        info = self.probe_table.learn(payload)
+        types = ",".join(f'"{PROBE_ARG_TYPE_NAMES.get(t, str(t))}"' for t in info.types)  # type: ignore[call-overload]
+        return (f'{{"type":"PDEF",{head},"probe_id":{info.probe_id},'
+                f'"probe":{encode_basestring(info.label)},"point":"{info.point}",'
+                f'"module":{json_string(payload.module)},'
+                f'"build_id":{json_string(payload.build_id)},'
+                f'"function":{encode_basestring(info.function)},'
+                f'"alias":{json_string(payload.alias)},"offset":{payload.point_offset},'
+                f'"file_offset":{payload.file_offset},"types":[{types}],'
+                f'"string_cap":{payload.string_cap}}}\n')
 
     def _sample(self, head: str, record: Record) -> str:
         payload: Any = record[6]
