@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from probe_support import build_plugin, build_program, groups_of, tracefs_root
 
 from ktr._probes import ProbeError, Resolver, parse_spec
-from probe_support import build_plugin, build_program, groups_of, tracefs_root
 
 KTR = [sys.executable, "-m", "ktr"]
 KTRDUMP = [sys.executable, "-m", "ktrdump"]
@@ -251,14 +251,14 @@ def test_bad_probe_is_one_line_exit_1_and_nothing_in_tracefs(
     stripped = tmp_path / "stripped"
     shutil.copy(prog, stripped)
     subprocess.run(["strip", str(stripped)], check=True)
-    before = open(os.path.join(tracefs_root(), "uprobe_events")).read()
+    before = Path(tracefs_root(), "uprobe_events").read_text()
     command = [str(stripped)] if spec.startswith("stripped") else [str(prog)]
     proc, trace = record(tmp_path, "-P", spec, "--", *command, cwd=tmp_path)
     assert proc.returncode == 1
     assert message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert not trace.exists()
-    after = open(os.path.join(tracefs_root(), "uprobe_events")).read()
+    after = Path(tracefs_root(), "uprobe_events").read_text()
     assert [line for line in after.splitlines() if line not in before] == []
 
 
