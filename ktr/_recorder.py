@@ -27,7 +27,7 @@ from types import FrameType
 from typing import TextIO
 
 import formats
-from formats import Abi, RecordKind
+from formats import Abi, ProbeSite, RecordKind, linux
 
 from . import __version__
 from ._builder import UTRACE_SYSCALL, BuilderOptions, RecordBuilder
@@ -35,7 +35,7 @@ from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._events import Event
 from ._options import RecordOptions
-from ._probe_source import ProbeSession, precheck_probes
+from ._probe_source import URETPROBE_SYSCALL, ProbeSession, precheck_probes
 from ._probes import Resolver
 from .errors import OutputError
 
@@ -73,6 +73,14 @@ def _control_options(options: RecordOptions) -> ControlOptions:
     wants_stops = options.wants_syscall_stops
     if options.command and options.seccomp and wants_stops:
         numbers = options.syscalls.numbers
+        if numbers is None and any(spec.site == ProbeSite.RETURN for spec in options.probes):
+            # Return probes make the uretprobe syscall on every return: a filter that stops
+            # at every syscall but that one spares two ptrace stops per return.
+            numbers = {
+                abi: frozenset(linux.syscall_names(abi)) - (
+                    {URETPROBE_SYSCALL} if abi == Abi.X86_64 else set())
+                for abi in (Abi.X86_64, Abi.I386)
+            }
         if numbers is not None:
             seccomp = dict(numbers)
             if RecordKind.USER in options.kinds:

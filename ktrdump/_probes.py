@@ -21,7 +21,8 @@ Does not: read files or print (the views do).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import struct
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ from formats import (
 from ._text import display_text, json_string
 
 MAX_DEPTH = 1024
+_LENGTH_KIND = {"little": struct.Struct("<IH"), "big": struct.Struct(">IH")}
 _U32 = 0xFFFF_FFFF
 
 
@@ -108,10 +110,13 @@ class ProbeTable:
 
     def __init__(self) -> None:
         self.probes: dict[int, ProbeInfo] = {}
+        self.returns: set[str] = set()  # MODULE:FUNCTION of the functions with return probes
 
     def learn(self, payload: ProbeDef) -> ProbeInfo:
         info = _info_from_def(payload)
         self.probes[payload.probe_id] = info
+        if info.site == ProbeSite.RETURN:
+            self.returns.add(info.function_key)
         return info
 
     def info(self, payload: Any) -> ProbeInfo:
@@ -196,7 +201,8 @@ class CallStack:
     stacks: dict[int, list[ProbeCall]] = field(default_factory=dict)
 
     def feed(self, record: Record) -> Iterator[tuple[str, ProbeCall]]:
-        """Events for one record: ("enter", call), ("exit", call), ("point", call)."""
+        """Events for one record: ("enter", call), ("exit", call) for a paired return,
+        ("orphan", call) for a return whose entry is not in the trace, ("point", call)."""
         kind = record.kind
         if kind == RecordKind.PROBE_DEF:
             self.table.learn(record.payload)  # type: ignore[arg-type]
@@ -209,9 +215,10 @@ class CallStack:
         if payload.site == ProbeSite.ENTRY:
             call = ProbeCall(record.pid, record.tid, record.comm, info.function_key,
                              record.timestamp_ns, len(stack), self.table.text_values(payload))
-            if len(stack) >= MAX_DEPTH:
-                del stack[0]
-            stack.append(call)
+            if info.function_key in self.table.returns:
+                if len(stack) >= MAX_DEPTH:
+                    del stack[0]
+                stack.append(call)
             yield "enter", call
         elif payload.site == ProbeSite.RETURN:
             for index in range(len(stack) - 1, -1, -1):
@@ -229,7 +236,7 @@ class CallStack:
             call = ProbeCall(record.pid, record.tid, record.comm, info.function_key,
                              record.timestamp_ns, len(stack), [], record.timestamp_ns,
                              self.table.text_values(payload)[0])
-            yield "exit", call
+            yield "orphan", call
         else:
             call = ProbeCall(record.pid, record.tid, record.comm, info.label,
                              record.timestamp_ns, len(stack), self.table.text_values(payload),
@@ -239,3 +246,189 @@ class CallStack:
     def unfinished(self) -> Iterator[ProbeCall]:
         for stack in self.stacks.values():
             yield from stack
+
+
+# -- the views --------------------------------------------------------------------------------
+
+
+def _duration(ns: int) -> str:
+    """uftrace's duration column: value and unit, 10 characters wide."""
+    if ns < 1_000_000:
+        return f"{ns / 1000:7.3f} us"
+    if ns < 1_000_000_000:
+        return f"{ns / 1_000_000:7.3f} ms"
+    return f"{ns / 1_000_000_000:7.3f}  s"
+
+
+class CallsDescriber:
+    """``ktrdump --format calls``: probed calls per thread, nested, as ``uftrace replay``.
+
+    One line per call: a leaf (its return follows its entry with nothing probed between on
+    its thread) as ``func(args) = retval;`` with its duration; otherwise ``func(args) {`` and,
+    at its return, ``} = retval; /* func */`` with the duration. Functions probed at entry
+    only are ``func(args);`` lines without a duration; offset probes are
+    ``func+0xOFF(args);``. A thread's leaf is held until its next probe event, so lines
+    of different threads may come out of time order (each thread's are in order).
+    Records other than PROBE/PDEF are ignored.
+    """
+
+    defer_entries = False
+
+    def __init__(self) -> None:
+        self.table = ProbeTable()
+        self._stacks: dict[int, list[tuple[str, int]]] = {}  # tid -> (function, start)
+        self._held: dict[int, tuple[Record, str, int]] = {}  # tid -> a possible leaf
+        self._returns: set[str] = set()
+        self._header = True
+
+    def _prefix(self, record: Record, duration: str) -> str:
+        return f"{duration:>10} [{record.tid:6d}] | "
+
+    def describe(self, records: list[Record]) -> list[str]:
+        out: list[str] = []
+        if self._header:
+            out.append("# DURATION     TID     FUNCTION\n")
+            self._header = False
+        for record in records:
+            kind = record.kind
+            if kind == RecordKind.PROBE_DEF:
+                info = self.table.learn(record.payload)  # type: ignore[arg-type]
+                if info.site == ProbeSite.RETURN:
+                    self._returns.add(info.function_key)
+                continue
+            if kind != RecordKind.PROBE:
+                continue
+            self._probe(record, out)
+        return out
+
+    def _flush_held(self, tid: int, out: list[str]) -> None:
+        held = self._held.pop(tid, None)
+        if held is None:
+            return
+        record, text, depth = held
+        out.append(f"{self._prefix(record, '')}{'  ' * depth}{text} {{\n")
+
+    def _probe(self, record: Record, out: list[str]) -> None:
+        payload: Any = record.payload
+        info = self.table.info(payload)
+        tid = record.tid
+        stack = self._stacks.setdefault(tid, [])
+        key = info.function_key
+        if payload.site == ProbeSite.ENTRY:
+            self._flush_held(tid, out)
+            text = f"{key}({', '.join(self.table.text_values(payload))})"
+            if key not in self._returns:
+                out.append(f"{self._prefix(record, '')}{'  ' * len(stack)}{text};\n")
+                return
+            self._held[tid] = (record, text, len(stack))
+            if len(stack) >= MAX_DEPTH:
+                del stack[0]
+            stack.append((key, record.timestamp_ns))
+            return
+        if payload.site == ProbeSite.RETURN:
+            retval = self.table.text_values(payload)[0]
+            index = next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0] == key), None)
+            if index is None:
+                self._flush_held(tid, out)
+                out.append(f"{self._prefix(record, '')}{'  ' * len(stack)}"
+                           f"{key}() = {retval}; /* entry not in the trace */\n")
+                return
+            start = stack[index][1]
+            duration = _duration(record.timestamp_ns - start)
+            held = self._held.get(tid)
+            if held is not None and index == len(stack) - 1 and held[2] == index:
+                del self._held[tid]
+                out.append(f"{self._prefix(record, duration)}{'  ' * index}{held[1]} = "
+                           f"{retval};\n")
+            else:
+                self._flush_held(tid, out)
+                out.append(f"{self._prefix(record, duration)}{'  ' * index}}} = {retval}; "
+                           f"/* {key} */\n")
+            del stack[index:]
+            return
+        self._flush_held(tid, out)
+        out.append(f"{self._prefix(record, '')}{'  ' * len(stack)}{key}+{payload.offset:#x}"
+                   f"({', '.join(self.table.text_values(payload))});\n")
+
+    def finish(self) -> list[str]:
+        out: list[str] = []
+        for tid in list(self._held):
+            self._flush_held(tid, out)
+        for tid, stack in self._stacks.items():
+            for depth in range(len(stack) - 1, -1, -1):
+                out.append(f"{'':>10} [{tid:6d}] | {'  ' * depth}}} /* {stack[depth][0]}: "
+                           "no return in the trace */\n")
+        return out
+
+
+@dataclass(slots=True)
+class FunctionStats:
+    calls: int = 0
+    returned: int = 0
+    total_ns: int = 0
+    self_ns: int = 0
+
+
+class ProbeSummary:
+    """``--summary``'s table of probed functions: calls, total and self time.
+
+    Total time runs from each entry to its return; self time is the total minus the time
+    spent in probed calls made from it (uftrace report's columns). Calls without a return
+    in the trace (or functions probed at entry only) count as calls without time.
+    """
+
+    def __init__(self) -> None:
+        self.stack = CallStack()
+        self.functions: dict[str, FunctionStats] = {}
+
+    def add_records(self, records: Iterable[Record]) -> None:
+        for record in records:
+            kind = record.kind
+            if kind != RecordKind.PROBE and kind != RecordKind.PROBE_DEF:
+                continue
+            for event, call in self.stack.feed(record):
+                stats = self.functions.setdefault(call.function, FunctionStats())
+                if event == "enter" or event == "orphan":
+                    stats.calls += 1
+                elif event == "exit":
+                    duration = call.duration_ns or 0
+                    stats.returned += 1
+                    stats.total_ns += duration
+                    stats.self_ns += duration - call.child_ns
+
+    def add_raw(self, data: bytes, order: str = "little") -> None:
+        """Pick PROBE/PDEF records out of a raw batch (the summary's fast path)."""
+        import formats
+
+        codec = formats.codec(order)  # type: ignore[arg-type]
+        header = codec.header
+        size = header.size
+        position = 0
+        end = len(data)
+        wanted = (RecordKind.PROBE, RecordKind.PROBE_DEF)
+        picked = []
+        while position + size <= end:
+            length, kind = _LENGTH_KIND[order].unpack_from(data, position)
+            if kind in wanted:
+                picked.append(position)
+            position += size + length
+        if picked:
+            records = []
+            for start in picked:
+                length, kind, _v, pid, tid, ts, comm = header.unpack_from(data, start)
+                payload = codec.decode_payload(kind, data, start + size, start + size + length)
+                records.append(Record(kind, 1, pid, tid, ts, comm.rstrip(b"\0"), payload))
+            self.add_records(records)
+
+    def lines(self) -> list[str]:
+        if not self.functions:
+            return []
+        out = ["", "function probes:",
+               f"{'Total time':>12}  {'Self time':>12}  {'Calls':>10}  Function",
+               f"{'=' * 12}  {'=' * 12}  {'=' * 10}  {'=' * 30}"]
+        rows = sorted(self.functions.items(), key=lambda item: (-item[1].total_ns, item[0]))
+        for name, stats in rows:
+            total = _duration(stats.total_ns) if stats.returned else "-"
+            own = _duration(stats.self_ns) if stats.returned else "-"
+            out.append(f"{total:>12}  {own:>12}  {stats.calls:>10}  {name}")
+        return [line + "\n" for line in out]

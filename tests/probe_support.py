@@ -14,6 +14,7 @@ PROGRAM = r"""
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,7 +68,13 @@ int main(int argc, char **argv) {
     if (read(0, &c, 1) != 1) return 3;
     basic();
   } else if (!strcmp(mode, "spin")) {
-    printf("%ld\n", spin(atol(argv[2])));
+    struct timespec t0, t1;
+    long n = atol(argv[2]);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long s = spin(n);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
+    printf("%ld %.1f\n", s, ns / (n ? n : 1));
   }
   return 0;
 }
