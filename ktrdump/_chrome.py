@@ -37,6 +37,12 @@ Events:
   name, written when a thread is first seen and again when its name changes
   (after exec); viewers show the last one. Every event, metadata included,
   has a ``ts`` (older speedscope versions require it).
+- function probes (PROBE records): a probed call is a slice — ``"ph":"B"`` at its entry
+  (name ``MODULE:FUNCTION``, ``args.args`` its typed arguments as text), ``"ph":"E"`` at
+  its return (``args.retval``) — so the syscalls it made nest inside it on its thread's
+  track; functions probed at entry only, offset probes and returns whose entry is not in
+  the trace are instant events. Calls still open at the end are closed there
+  (``"unfinished":true``).
 - ``ktr_trace`` metadata (pid 0): ``origin_ns``, the epoch time in ns that
   ``ts`` 0 stands for.
 
@@ -53,7 +59,7 @@ Guarantees: the output parses as JSON for any input (strings are escaped;
 bytes that are not UTF-8 become ``\xNN``); per thread, X events never
 partially overlap and come out in non-decreasing ``ts`` when the input is in
 time order per thread. Does not: show NAMEI/GENIO/STRUCT/CSW/EMUL/ARG/ENV/
-PROBE/SAMPLE/MMAP records as events of their own (paths are attached to their
+SAMPLE/MMAP records as events of their own (paths are attached to their
 call), read files, or sort its input (use ``_merge`` for several files).
 """
 
@@ -83,6 +89,7 @@ from formats.linux import errno_name, signal_name, signature, syscall_name
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._output import Output
+from ._probes import CallStack
 from ._reader import Skipped
 
 encode_string: Callable[[str], str] = _encode_basestring
@@ -94,6 +101,8 @@ _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 _USER = int(RecordKind.USER)
+_PROBE = int(RecordKind.PROBE)
+_PROBE_DEF = int(RecordKind.PROBE_DEF)
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
 _EXIT = int(ProcEvent.EXIT)
 _EXEC = int(ProcEvent.EXEC)
@@ -153,6 +162,7 @@ class ChromeTrace:
         self._process_names: dict[int, bytes] = {}
         self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = {}
         self._last_ns = 0
+        self._probes = CallStack()
         self.events = 0  # events written so far
 
     # -- the document --------------------------------------------------------
@@ -165,6 +175,10 @@ class ChromeTrace:
         out: list[str] = []
         for tid in list(self._open):
             self._close_open(tid, self._last_ns, out)
+        for tid, stack in self._probes.stacks.items():
+            for call in reversed(stack):
+                self._emit(out, f'{{"ph":"E","cat":"probe","pid":{call.pid},"tid":{tid},'
+                                f'"ts":{self._ts(self._last_ns)},"args":{{"unfinished":true}}}}')
         out.append("\n]\n")
         return out
 
@@ -206,6 +220,9 @@ class ChromeTrace:
             if kind == _DROP:
                 self._drop(record, out)
                 continue
+            if kind == _PROBE_DEF:
+                self._probes.table.learn(record.payload)  # type: ignore[arg-type]
+                continue
             if pids and record.pid not in pids:
                 continue
             tid = record.tid
@@ -232,7 +249,34 @@ class ChromeTrace:
             elif kind == _USER and isinstance(payload, User):
                 self._instant(record, "utrace " + _text(payload.label),
                               f'{{"len":{len(payload.data)}}}', out)
+            elif kind == _PROBE:
+                self._probe(record, out)
         return out
+
+    def _probe(self, record: Record, out: list[str]) -> None:
+        """A probed call: B at its entry, E at its return (slices that hold its syscalls)."""
+        tid = record.tid
+        before = len(self._probes.stacks.get(tid, ()))
+        for event, call in self._probes.feed(record):
+            name = encode_string(call.function)
+            head = f'"pid":{record.pid},"tid":{tid},"ts":{self._ts(record.timestamp_ns)}'
+            values = ",".join(encode_string(value) for value in call.args)
+            if event == "enter" and call.function in self._probes.table.returns:
+                self._emit(out, f'{{"ph":"B","cat":"probe","name":{name},{head},'
+                                f'"args":{{"args":[{values}]}}}}')
+            elif event == "exit":
+                closed = before - len(self._probes.stacks.get(tid, ()))
+                for _ in range(closed - 1):  # inner calls whose returns never came
+                    self._emit(out, f'{{"ph":"E","cat":"probe",{head},'
+                                    '"args":{"unfinished":true}}')
+                retval = encode_string(call.retval or "")
+                self._emit(out, f'{{"ph":"E","cat":"probe",{head},'
+                                f'"args":{{"retval":{retval}}}}}')
+            else:
+                label = "return" if event == "orphan" else "probe"
+                detail = (f'"retval":{encode_string(call.retval or "")}' if event == "orphan"
+                          else f'"args":[{values}]')
+                self._instant(record, call.function, f'{{"point":"{label}",{detail}}}', out)
 
     # -- helpers ---------------------------------------------------------------
 

@@ -388,7 +388,7 @@ class ProbeSummary:
                 continue
             for event, call in self.stack.feed(record):
                 stats = self.functions.setdefault(call.function, FunctionStats())
-                if event == "enter" or event == "orphan":
+                if event in ("enter", "orphan", "point"):
                     stats.calls += 1
                 elif event == "exit":
                     duration = call.duration_ns or 0
