@@ -16,6 +16,7 @@ Does not: parse the command line (``_options``) or print tracebacks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -100,7 +101,7 @@ def _control_options(options: RecordOptions) -> ControlOptions:
 class _StatusLine:
     """The live one-line status on a terminal (a daemon thread)."""
 
-    def __init__(self, stream: TextIO, describe: Callable[[], str]) -> None:
+    def __init__(self, stream: _BestEffortText, describe: Callable[[], str]) -> None:
         self._stream = stream
         self._describe = describe
         self._stop = threading.Event()
@@ -166,14 +167,21 @@ class _Signals:
             signal.signal(signo, handler)  # type: ignore[arg-type]
 
 
-def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingReport:
-    """Carry out one recording (see the module docstring)."""
+def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingReport:
+    """Carry out one recording (see the module docstring).
+
+    ``stderr``: where notices and the status line go (default ``sys.stderr``;
+    nowhere when that is closed). A failing write there never stops a recording.
+    """
+    notices = _BestEffortText(stderr if stderr is not None else sys.stderr)
+    if options.output == "-":
+        _check_stdout_open()
     control_options = _control_options(options)
     header = _file_header(options, control_options)
     control = Control(control_options)
 
     def notify(message: str) -> None:
-        stderr.write(f"ktr: {message}\n")
+        notices.write(f"ktr: {message}\n")
 
     probes: ProbeSession | None = None
     if options.probes:
@@ -186,7 +194,7 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
                                     if t.pid == pid],
         )
     try:
-        return _record(options, control, control_options, header, probes, notify, stderr)
+        return _record(options, control, control_options, header, probes, notify, notices)
     finally:
         if probes is not None:
             for problem in probes.close():
@@ -195,10 +203,10 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
 
 def _record(options: RecordOptions, control: Control, control_options: ControlOptions,
             header: formats.FileHeader, probes: ProbeSession | None,
-            notify: Callable[[str], None], stderr: TextIO) -> RecordingReport:
+            notify: Callable[[str], None], notices: _BestEffortText) -> RecordingReport:
     output_options = OutputOptions(
         path=options.output, append=options.append, compress=options.compress,
-        parameters=options.queue,
+        parameters=options.queue, named=options.output_named,
     )
     failures: list[OutputError] = []
     blocked = threading.Event()
@@ -210,7 +218,7 @@ def _record(options: RecordOptions, control: Control, control_options: ControlOp
     def on_blocking() -> None:
         if not blocked.is_set():
             blocked.set()
-            stderr.write(f"ktr: the writer did not keep up for {options.queue.timeout_s:g} s; "
+            notices.write(f"ktr: the writer did not keep up for {options.queue.timeout_s:g} s; "
                          "records are now dropped when the queue is full\n")
 
     descriptor: Descriptor
@@ -235,6 +243,9 @@ def _record(options: RecordOptions, control: Control, control_options: ControlOp
             descriptor.release()
             raise
 
+    if descriptor.notice is not None:
+        notify(descriptor.notice)
+
     builder = RecordBuilder(
         BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
         descriptor.add_entry, descriptor.log_error, notify,
@@ -244,8 +255,8 @@ def _record(options: RecordOptions, control: Control, control_options: ControlOp
         probes.bind(descriptor.add_entry, descriptor.log_error)
         consumer = probes.wrap(builder)
     status: _StatusLine | None = None
-    if not options.quiet and stderr.isatty():
-        status = _StatusLine(stderr, lambda: _status_text(
+    if not options.quiet and notices.isatty():
+        status = _StatusLine(notices, lambda: _status_text(
             descriptor.stats, len({t.pid for t in list(control.tracees.values())})))
         status.start()
     try:
@@ -260,6 +271,41 @@ def _record(options: RecordOptions, control: Control, control_options: ControlOp
     stats = descriptor.stats
     failure = failures[0] if failures else stats.failure
     return RecordingReport(_exit_status(options, result, failure), result, stats, failure)
+
+
+class _BestEffortText:
+    """A text stream whose write errors are dropped: losing a notice must not
+    stop a recording or change its exit status (``2>/dev/full``, ``2>&-``)."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is not None:
+            try:
+                return self._stream.write(text)
+            except (OSError, ValueError):
+                pass
+        return len(text)
+
+    def flush(self) -> None:
+        if self._stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._stream.flush()
+
+    def isatty(self) -> bool:
+        try:
+            return self._stream is not None and self._stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+
+def _check_stdout_open() -> None:
+    try:
+        os.fstat(1)
+    except OSError as error:
+        raise OutputError("cannot write trace to standard output: it is closed",
+                          "-", error.errno) from None
 
 
 def _spawn(control: Control, options: RecordOptions) -> int:

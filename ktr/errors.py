@@ -7,6 +7,8 @@
      +-- OutputError          the trace output cannot be opened or written
      |                        (.path, .errno)
      |    +-- IncompatibleOutput   -a onto a file that is not a compatible trace
+     |    +-- UnsafeOutput         a symlink, another user's file or FIFO, ...:
+     |                             refused, never written (FreeBSD ktrace's rules)
      +-- PtraceError          a ptrace request failed (.request, .pid, .errno)
      +-- TargetError          a process cannot be traced (.pid, .errno): no
      |                        such process, permission denied, ...
@@ -44,6 +46,10 @@ class OutputError(KtrError):
 
 class IncompatibleOutput(OutputError):
     pass
+
+
+class UnsafeOutput(OutputError):
+    """The output path is a symlink, another user's file, a hard link, a FIFO not allowed..."""
 
 
 class PtraceError(KtrError):
