@@ -22,8 +22,17 @@ import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from formats import PROBE_ARG_TYPE_NAMES, ProbeArgType, ProbeDef, ProbeDefFlag, ProbeSite
+from formats import (
+    PROBE_ARG_TYPE_NAMES,
+    RECORD_VERSION,
+    ProbeArgType,
+    ProbeDef,
+    ProbeDefFlag,
+    ProbeSite,
+    RecordKind,
+)
 from formats.elf import ElfError, ElfImage, FunctionSymbol, open_image
 
 from .errors import KtrError
@@ -459,3 +468,70 @@ def _strings(raw: bytes, positions: tuple[int, ...], cap: int) -> bytes:
             truncated = True
         parts.append(_U32.pack(len(data) | (0x8000_0000 if truncated else 0)) + data)
     return b"".join(parts)
+
+
+# -- the hot path: perf sample -> PROBE record bytes ------------------------------------------
+
+#: Offsets in a PERF_RECORD_SAMPLE with PERF_SAMPLE_TID|TIME|RAW: the 8-byte header, then
+#: pid, tid (i32 each), time (u64), the raw size (u32), the raw tracepoint data.
+SAMPLE_PID_AT = 8
+SAMPLE_TIME_AT = 16
+SAMPLE_RAW_AT = 28
+
+
+class FastEncoder:
+    """Turns one probe's perf samples into PROBE records with two struct calls.
+
+    Only for probes without ``str`` arguments (strings take ``make_decoder`` and the codec).
+    The output layout is derived from the codec's (itself derived from the construct
+    schema): the record header's format, PROBE's fixed run, ``argc`` u64s, then the name.
+    ``tests/test_probe_fast_path.py`` proves the bytes equal the codec's.
+    """
+
+    __slots__ = ("_head", "_in", "_name", "_offset", "_out", "_probe_id", "_return", "_site",
+                 "argc")
+
+    def __init__(self, probe: ResolvedProbe, fields: dict[str, tuple[int, int, bool]],
+                 name: bytes, codec: Any) -> None:
+        site = probe.site
+        self._return = site == ProbeSite.RETURN
+        if self._return:
+            wanted = [fields["__probe_ret_ip"][0], fields["ret"][0]]
+            self.argc = 0
+        else:
+            self.argc = len(probe.types)
+            wanted = [fields["__probe_ip"][0]] + [fields[f"a{i}"][0] for i in range(self.argc)]
+        absolute = [SAMPLE_RAW_AT + offset for offset in wanted]
+        if absolute != sorted(absolute) or len(set(absolute)) != len(absolute):
+            raise ValueError("unexpected field order in the event format")
+        parts = ["<8xiiQ"]
+        position = 24
+        for offset in absolute:
+            parts.append(f"{offset - position}xQ")
+            position = offset + 8
+        self._in = struct.Struct("".join(parts))
+        header = codec.header.format
+        fixed = codec.layouts[RecordKind.PROBE].fixed.format
+        self._out = struct.Struct(f"{header}{fixed[1:]}{self.argc}Q")
+        self._head = codec.header.size
+        self._name = name
+        self._probe_id = probe.probe_id
+        self._site = int(site)
+        self._offset = probe.spec.offset if site == ProbeSite.OFFSET else 0
+
+    def unpack(self, data: bytes, at: int) -> tuple[int, ...]:
+        """(pid, tid, perf time, pc, value or args...) of the sample at ``data[at:]``."""
+        return self._in.unpack_from(data, at)
+
+    def encode(self, values: tuple[int, ...], timestamp_ns: int, comm: bytes) -> bytes:
+        pid, tid, _time, pc = values[:4]
+        name = self._name
+        payload_size = self._out.size - self._head + len(name)
+        if self._return:
+            return self._out.pack(payload_size, RecordKind.PROBE, RECORD_VERSION, pid, tid,
+                                  timestamp_ns, comm, self._probe_id, self._site, 0, len(name),
+                                  pc, 0, values[4], 0) + name
+        return self._out.pack(payload_size, RecordKind.PROBE, RECORD_VERSION, pid, tid,
+                              timestamp_ns, comm,
+                              self._probe_id, self._site, self.argc, len(name), pc,
+                              self._offset, 0, 0, *values[4:]) + name
