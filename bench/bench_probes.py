@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from probe_support import build_program  # noqa: E402
+from probe_support import build_program
 
 KTR = str(Path(sys.executable).parent / "ktr")
 KTRDUMP = str(Path(sys.executable).parent / "ktrdump")

@@ -11,6 +11,7 @@ import pytest
 
 PROGRAM = r"""
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,12 @@ __attribute__((noipa)) long spin(long n) {
   long s = 0;
   for (long i = 0; i < n; i++) s += add3(i, 1, 0);
   return s;
+}
+
+static void *worker(void *arg) {
+  long base = (long)arg;
+  for (int i = 0; i < 3; i++) add3(base, i, 0);
+  return NULL;
 }
 
 static void basic(void) {
@@ -63,6 +70,13 @@ int main(int argc, char **argv) {
     if (!handle) { fprintf(stderr, "%s\n", dlerror()); return 2; }
     long (*twice)(long) = (long (*)(long))dlsym(handle, "plug_twice");
     for (int i = 0; i < 4; i++) twice(i);
+  } else if (!strcmp(mode, "threads")) {
+    pthread_t a, b;
+    pthread_create(&a, NULL, worker, (void *)100);
+    pthread_join(a, NULL);
+    pthread_create(&b, NULL, worker, (void *)200);
+    pthread_join(b, NULL);
+    add3(300, 0, 0);
   } else if (!strcmp(mode, "wait")) {
     char c;
     if (read(0, &c, 1) != 1) return 3;
@@ -103,7 +117,8 @@ def build_program(directory: Path, build: str = "pie", name: str = "prog") -> Pa
     source = directory / "prog.c"
     source.write_text(PROGRAM)
     out = directory / name
-    subprocess.run([gcc(), *BUILDS[build], "-o", str(out), str(source), "-ldl"], check=True)
+    subprocess.run([gcc(), *BUILDS[build], "-o", str(out), str(source), "-ldl", "-pthread"],
+                   check=True)
     return out
 
 

@@ -124,6 +124,18 @@ def test_forked_child_followed_with_i(tmp_path: Path) -> None:
     assert sorted(by_pid.values()) == [[[1], [4]], [[2], [3]]]
 
 
+def test_threads_created_after_the_start(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    proc, trace = record(tmp_path, "-P", "prog:add3(i64,i32)", "--", str(prog), "threads")
+    assert proc.returncode == 0, proc.stderr
+    by_tid: dict[object, list[object]] = {}
+    for r in probes(trace):
+        by_tid.setdefault(r["tid"], []).append(r["args"])
+    assert sorted(by_tid.values()) == [
+        [[100, 0], [100, 1], [100, 2]], [[200, 0], [200, 1], [200, 2]], [[300, 0]]]
+    assert len({r["pid"] for r in probes(trace)}) == 1
+
+
 def test_child_not_followed_fires_nothing_into_the_trace(tmp_path: Path) -> None:
     prog = build_program(tmp_path)
     proc, trace = record(tmp_path, "-P", "prog:add3(i64)", "--", str(prog), "fork")
@@ -311,3 +323,30 @@ def test_spec_parsing() -> None:
     resolver = Resolver([parse_spec("x:y")])
     with pytest.raises(ProbeError):
         resolver.resolve("/bin/true", [], strict=True)
+
+
+def test_views_calls_summary_and_chrome_nesting(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    proc, trace = record(tmp_path, "-P", "prog:outer(i32)", "-P", "prog:outer:return(i32)",
+                         "-P", "prog:add3(i64,i32,i64)", "-P", "prog:add3:return(i64)",
+                         "-P", "libc:write(i32,ptr,u64)", "-P", "libc:write:return(i64)",
+                         "--", str(prog), "spin", "2")
+    assert proc.returncode == 0, proc.stderr
+    calls = subprocess.run([*KTRDUMP, "--format", "calls", str(trace)], capture_output=True,
+                           text=True, check=True).stdout.splitlines()
+    body = [line.split("| ", 1)[1] for line in calls[1:]]
+    assert body[:2] == ["prog:add3(0, 1, 0) = 1;", "prog:add3(1, 1, 0) = 2;"]
+    assert any(re.fullmatch(r"libc\.so\.6:write\(1, 0x[0-9a-f]+, \d+\) = \d+;", b) for b in body)
+    assert all(re.match(r"\s*\d+\.\d{3} (us|ms|  s) \[", line) for line in calls[1:])
+    summary = subprocess.run([*KTRDUMP, "--summary", str(trace)], capture_output=True,
+                             text=True, check=True).stdout
+    rows = {line.split()[-1]: line.split() for line in summary.splitlines()
+            if line.strip().endswith(("prog:add3", "libc.so.6:write"))}
+    assert rows["prog:add3"][-2] == "2" and rows["libc.so.6:write"][-2] == "1"
+    chrome = json.loads(subprocess.run([*KTRDUMP, "--format", "chrome", str(trace)],
+                                       capture_output=True, text=True, check=True).stdout)
+    begin = next(e for e in chrome if e.get("ph") == "B" and e["name"] == "libc.so.6:write")
+    end = next(e for e in chrome[chrome.index(begin):] if e.get("ph") == "E")
+    syscall = next(e for e in chrome if e.get("ph") == "X" and e["name"] == "write")
+    assert float(begin["ts"]) <= float(syscall["ts"])
+    assert float(syscall["ts"]) + float(syscall["dur"]) <= float(end["ts"])
