@@ -235,6 +235,7 @@ _GENIO = int(RecordKind.GENIO)
 _NAMEI = int(RecordKind.NAMEI)
 _STRUCT = int(RecordKind.STRUCT)
 _PROC = int(RecordKind.PROC)
+_PROBE_DEF = int(RecordKind.PROBE_DEF)
 _UNFINISHED = 1  # formats.SyscallFlag.UNFINISHED
 #: STRU names that are not C structures (kdump prints "struct NAME" for the others).
 _NOT_STRUCTS = frozenset({b"fds", b"sigset", b"old_sigset"})
@@ -376,6 +377,8 @@ class _RecordDescriber:
                     out[open_slot] = call_line(open_call, open_head)
                 open_call = None
             if keep is not None and not keep(record):
+                if kind == _PROBE_DEF:  # hidden (pid 0 under -p), still types the probes
+                    self.probe_table.learn(payload)  # type: ignore[arg-type]
                 if track:
                     if kind == syscall:
                         call = enter(record)

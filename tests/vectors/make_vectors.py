@@ -431,6 +431,7 @@ VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
     ],
     "probes.ktr": [
         (".calls.txt", ["--format", "calls"]),
+        (".p.txt", ["-p", "6000"]),
         (".summary.txt", ["--summary"]),
         (".chrome.json", ["--format", "chrome"]),
     ],
