@@ -33,6 +33,7 @@ import os
 import resource
 import shutil
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -42,8 +43,9 @@ from formats import Abi, DropError, ProbeArgType, ProbeSite, RecordKind
 from formats.elf import ElfError, open_image
 
 from . import _perf
-from ._events import Event, Lifecycle, ProcessEvent, SyscallEntry, SyscallExit
+from ._events import Event, Lifecycle, ProcessEvent, SyscallEntry, SyscallExit, Tracee
 from ._options import RecordOptions
+from ._perfsource import SourceOutput
 from ._probes import (
     FastEncoder,
     ProbeError,
@@ -70,25 +72,19 @@ _SAMPLE_PEEK = struct.Struct("<8xi16xH")  # a sample's pid and its raw data's co
 class ProbeSession:
     """The probes of one recording (see the module docstring)."""
 
-    def __init__(
-        self,
-        resolver: Resolver,
-        warn: Callable[[str], None],
-        *,
-        follow_children: bool,
-        threads_of: Callable[[int], Iterable[int]],
-    ) -> None:
-        self.resolver = resolver
+    def __init__(self, options: RecordOptions) -> None:
+        self.options = options
+        self._pending_warnings: list[str] = []
+        self._notify: Callable[[str], None] | None = None
+        self.resolver = Resolver(options.probes, options.max_probes, options.io_bytes,
+                                 self._warn)
         self._emit: Callable[[bytes], bool] = lambda record: False
-        self._log_drop: Callable[[DropError], None] = lambda error: None
-        self._warn = warn
-        self._follow = follow_children
-        self._threads_of = threads_of
+        self._log_lost: Callable[[DropError, int], None] = lambda error, count: None
+        self._follow = options.follow_children
+        self._threads_of: Callable[[int], Iterable[int]] = lambda pid: ()
         self._codec = formats.codec("little")
-        self.root = find_tracefs()
-        for group in clean_stale_groups(self.root):
-            warn(f"removed probes left in tracefs by a dead recorder ({group})")
-        self.group = UprobeGroup(self.root)
+        self.root = ""
+        self.group: UprobeGroup | None = None
         self._by_event_id: dict[int, tuple[ResolvedProbe, bytes]] = {}
         self._fast: dict[int, FastEncoder] = {}
         self._rings: _perf.RingSet | None = None
@@ -105,12 +101,59 @@ class ProbeSession:
         self.hits = 0
         self.filtered = 0
         self.lost = 0
+
+    def _warn(self, message: str) -> None:
+        if self._notify is None:
+            self._pending_warnings.append(message)
+        else:
+            self._notify(message)
+
+    # -- the side-source lifecycle (``_sources``) ---------------------------------------------
+
+    def prepare(self) -> None:
+        """Before any target exists: check every spec and tracefs; own a fresh group."""
+        precheck_probes(self.options)
+        self.root = find_tracefs()
+        for group in clean_stale_groups(self.root):
+            self._warn(f"removed probes left in tracefs by a dead recorder ({group})")
+        self.group = UprobeGroup(self.root)
         self._raise_fd_limit()
 
-    def bind(self, emit: Callable[[bytes], bool], log_drop: Callable[[DropError], None]) -> None:
+    def use_control(self, threads_of: Callable[[int], Iterable[int]]) -> None:
+        """How to list a process's traced threads (for probes placed at a dlopen)."""
+        self._threads_of = threads_of
+
+    def start(self, output: SourceOutput) -> None:
         """Where records go (the descriptor, once it is open)."""
-        self._emit = emit
-        self._log_drop = log_drop
+        self._emit = output.sink
+        self._log_lost = output.log_lost
+        self._notify = output.notify
+        for message in self._pending_warnings:
+            output.notify(message)
+        self._pending_warnings.clear()
+
+    def stop(self) -> None:
+        """After the control loop: the last hits, then every perf event closed."""
+        self.finish()
+        if self.filtered:
+            self._warn(f"{self.filtered} probe hits in processes not followed "
+                       "(children without -i) were left out")
+        if self.lost:
+            self._warn(f"{self.lost} probe hits lost: the reader did not keep up")
+
+    # The control loop's thread announcements: probes learn the lifecycle from the
+    # events they see through ``wrap`` (exec and mmap stops among them) instead.
+    def thread_started(self, tracee: Tracee) -> None:
+        pass
+
+    def thread_exiting(self, tracee: Tracee) -> None:
+        pass
+
+    def thread_exec(self, tracee: Tracee, former_tid: int) -> None:
+        pass
+
+    def thread_gone(self, tracee: Tracee) -> None:
+        pass
 
     # -- placing ------------------------------------------------------------------------------
 
@@ -150,6 +193,7 @@ class ProbeSession:
                              p.site == ProbeSite.RETURN, p.fetchargs())
             for p in probes
         ]
+        assert self.group is not None
         self.group.define(definitions)
         for probe in probes:
             fmt = self.group.event_format(probe.event_name)
@@ -316,8 +360,7 @@ class ProbeSession:
                 elif kind == lost_kind:
                     _ident, lost = _perf.parse_lost(data[at + 8 : at + size])
                     self.lost += lost
-                    for _ in range(lost):
-                        self._log_drop(DropError.ENOSPC)
+                    self._log_lost(DropError.ENOBUFS, lost)
                 at += size
 
     def _general(self, entry: tuple[ResolvedProbe, bytes], body: bytes) -> None:
@@ -362,21 +405,17 @@ class ProbeSession:
                 self._rings.close()
                 self._rings = None
 
-    def close(self) -> list[str]:
-        """``finish``, then remove the tracefs group; the problems, as lines."""
-        problems: list[str] = []
+    def close(self) -> None:
+        """``finish``, then remove the tracefs group (every exit path comes here)."""
         try:
             self.finish()
         finally:
-            failures = self.group.close()
+            failures = self.group.close() if self.group is not None else []
         for failure in failures:
-            problems.append(str(failure))
-        if self.filtered:
-            problems.append(f"{self.filtered} probe hits in processes not followed "
-                            "(children without -i) were left out")
-        if self.lost:
-            problems.append(f"{self.lost} probe hits lost: the reader did not keep up")
-        return problems
+            self._warn(str(failure))
+        for message in self._pending_warnings:  # never started: no output to tell
+            sys.stderr.write(f"ktr: {message}\n")
+        self._pending_warnings.clear()
 
 
 def precheck_probes(options: RecordOptions) -> None:
