@@ -140,8 +140,7 @@ class RecordOptions:
             **_header_command(self.command),
             "counters": list(self.counters),
             "interval_ms": self.interval_ms,
-            "command": list(self.command),
-            "probes": [spec.text for spec in self.probes],
+            "probes": [spec.text[:4096] for spec in self.probes[:HEADER_PIDS]],
             "max_probes": self.max_probes,
         }
 

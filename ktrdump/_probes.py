@@ -377,14 +377,18 @@ class ProbeSummary:
     in the trace (or functions probed at entry only) count as calls without time.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, pids: frozenset[int] = frozenset()) -> None:
         self.stack = CallStack()
         self.functions: dict[str, FunctionStats] = {}
+        self.pids = pids  # only these processes' calls (empty: all)
 
     def add_records(self, records: Iterable[Record]) -> None:
+        pids = self.pids
         for record in records:
             kind = record.kind
             if kind != RecordKind.PROBE and kind != RecordKind.PROBE_DEF:
+                continue
+            if pids and kind == RecordKind.PROBE and record.pid not in pids:
                 continue
             for event, call in self.stack.feed(record):
                 stats = self.functions.setdefault(call.function, FunctionStats())

@@ -496,7 +496,7 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         events = _first_event_read(source.raw_events())
     header = source.header
     order = header.byte_order if header is not None else "little"
-    probes = ProbeSummary()
+    probes = ProbeSummary(options.pids)
     summary = summarize(_with_probes(events, probes, order), summary_options, order=order,
                         on_notice=report)
     output = Output(stdout)
