@@ -119,7 +119,10 @@ class DispatchMixin(ControlState):
                     tid, status = waitpid(-1, _WNOHANG_WALL)
                     if tid == 0 and spin_ns:
                         deadline = clock() + spin_ns
-                        while tid == 0 and clock() < deadline:
+                        # A stop request (a signal handler, another thread)
+                        # ends the spin at once, whatever --spin-us is.
+                        while (tid == 0 and clock() < deadline
+                               and self._stop_request is None):
                             tid, status = waitpid(-1, _WNOHANG_WALL)
                 if tid == 0:
                     if stash:
