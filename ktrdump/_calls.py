@@ -359,7 +359,9 @@ class CallTracker:
         pid = record.pid
         if event == ProcEvent.EXIT or event == ProcEvent.DETACH or event == ProcEvent.LOST:
             self.open.pop(record.tid, None)
-            if record.tid == pid and self.track_fds:
+            # The old leader superseded by another thread's execve is a
+            # thread leaving (THREAD flag): the process and its fds live on.
+            if record.tid == pid and self.track_fds and not proc.flags & ProcFlag.THREAD:
                 self.fds.exited(pid)
             return
         if not self.track_fds:

@@ -661,6 +661,8 @@ class TextDescriber(_RecordDescriber):
             words.append(f'"{display_text(view.reason)}"')
         if view.detail is not None:
             words.append(f'"{display_text(view.detail)}"')
+        if view.superseded_by is not None:
+            words.append(f"superseded by execve in thread {view.superseded_by}")
         return f"{head}PROC  {' '.join(words)}\n"
 
     def _probe(self, head: str, record: Record) -> str:
@@ -863,6 +865,8 @@ class JsonDescriber(_RecordDescriber):
             fields.append(f'"reason":{json_string(view.reason)}')
         if view.detail is not None:
             fields.append(f'"detail":{json_string(view.detail)}')
+        if view.superseded_by is not None:
+            fields.append(f'"superseded_by":{view.superseded_by}')
         return f'{{"type":"PROC",{head},{",".join(fields)}}}\n'
 
     def _probe(self, head: str, record: Record) -> str:

@@ -224,7 +224,10 @@ class StraceDescriber:
         self._line = None
         arguments = self._renderer(call, entry=False)(call)
         tracker.settle(call)
-        if call.started >= 0 or call.ts == -1:
+        if call.started >= 0 and call.ret is not None and call.ret.flags & 1:
+            # Never returned: what it would have filled in is unknown, as strace says.
+            head = f"{prefix(tid, record[4])}<... {call.plan.name} resumed> <unfinished ...>)"
+        elif call.started >= 0 or call.ts == -1:
             start = max(call.started, 0)
             head = (f"{prefix(tid, record[4])}<... {call.plan.name} resumed>"
                     f"{', '.join(arguments[start:])})")
@@ -279,7 +282,9 @@ class StraceDescriber:
             self._interrupt(out, None)
         if not shown:
             return
-        if proc.flags & ProcFlag.SIGNALED:
+        if proc.child:  # the old leader, superseded by another thread's execve
+            what = f"superseded by execve in pid {proc.child}"
+        elif proc.flags & ProcFlag.SIGNALED:
             core = " (core dumped)" if proc.flags & ProcFlag.CORE_DUMPED else ""
             what = f"killed by {self.names.signal(proc.signal)}{core}"
         else:

@@ -411,6 +411,13 @@ class DispatchMixin(ControlState):
             execing = self._tracees.pop(former, None)
             process.threads.discard(former)
             if execing is not None:
+                if not tracee.exited:
+                    # What strace shows: the leader's call in flight never
+                    # returns ("<unfinished ...>", the builder ends it) and
+                    # the leader is "superseded by execve in pid FORMER".
+                    tracee.exited = True
+                    self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.EXIT,
+                                            child=former, thread=True))
                 execing.tid = tid
                 self._tracees[tid] = execing
                 self._held = tracee = execing
