@@ -344,6 +344,8 @@ class ChromeTrace:
             fields.append(f'"child":{proc.child}')
             if event == _CLONE:
                 fields.append(f'"thread":{"true" if proc.flags & ProcFlag.THREAD else "false"}')
+        elif event == _EXIT and proc.child:  # the old leader, superseded by a thread's execve
+            fields.append(f'"superseded_by":{proc.child}')
         elif event == _EXIT:
             fields.append(f'"status":{proc.status}')
             if proc.flags & ProcFlag.SIGNALED:

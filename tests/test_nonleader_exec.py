@@ -176,3 +176,9 @@ def test_strace_format_shows_what_strace_shows(program: Path, trace: Path,
     ours = subprocess.run([KTRDUMP, "--format", "strace", str(trace)], capture_output=True,
                           text=True, check=True, timeout=30).stdout
     assert superseding(ours) == superseding(log.read_text())
+
+
+def test_chrome_view(trace: Path) -> None:
+    chrome = subprocess.run([KTRDUMP, "--format", "chrome", str(trace)], capture_output=True,
+                            text=True, check=True, timeout=30).stdout
+    assert re.search(r'"name":"exit",[^\n]*"args":\{"superseded_by":\d+\}', chrome)
