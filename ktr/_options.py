@@ -10,12 +10,14 @@ Does not: decide how the options are carried out (``_recorder`` does).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import formats
 from formats import DEFAULT_FACILITIES, Abi, FacilityError, RecordKind, kinds_for_facilities, linux
 
 from ._control import DEFAULT_SPIN_US
@@ -26,7 +28,12 @@ from ._descriptor import (
     TIMEOUT_S_RANGE,
     QueueParameters,
 )
+from ._perfsource import DEFAULT_INTERVAL_MS, PerfOptions, check_counter_names
 from .errors import OutputError, UsageError, errno_text
+
+# The trace-set parser lives in formats, shared with ktrdump -e.
+SyscallSelection = linux.SyscallSelection
+ALL_SYSCALLS = linux.ALL_SYSCALLS
 
 #: The I/O bytes kept per syscall unless -s says otherwise (the record notes the true size).
 DEFAULT_IO_BYTES = 4096
@@ -34,24 +41,11 @@ DEFAULT_IO_BYTES = 4096
 SPIN_US_RANGE = (0, 1_000_000)
 #: -p/-g: the kernel's PID_MAX_LIMIT bounds every pid and process group id.
 PID_RANGE = (1, 4_194_304)
+#: The most -s allows: half SPEC's batch cap, so the largest GENIO record (its
+#: header and fixed fields included) always fits in a batch a reader accepts.
+MAX_IO_BYTES = formats.MAX_BATCH_BYTES // 2
 #: Facilities that need syscall stops at all.
 SYSCALL_FACILITIES = frozenset("cniuav")
-
-
-@dataclass(frozen=True)
-class SyscallSelection:
-    """``-e trace=``: which syscalls are recorded, per ABI (None: every syscall)."""
-
-    expression: str
-    numbers: dict[Abi, frozenset[int]] | None
-
-    def selects(self, abi: Abi, nr: int) -> bool:
-        if self.numbers is None:
-            return True
-        return nr in self.numbers.get(abi, frozenset())
-
-
-ALL_SYSCALLS = SyscallSelection("all", None)
 
 
 class _DefaultOutput(str):
@@ -88,6 +82,20 @@ class RecordOptions:
     pids: tuple[int, ...] = ()
     process_group: int | None = None
     command: tuple[str, ...] = ()
+    counters: tuple[str, ...] = ()  # -C: perf counter names, read per thread
+    interval_ms: float = DEFAULT_INTERVAL_MS  # --interval
+    list_counters: bool = False  # --list-counters: print the names and exit
+
+    @property
+    def perf(self) -> PerfOptions:
+        """What the perf source records (context switches, counters)."""
+        return PerfOptions(switches=RecordKind.CSW in self.kinds, counters=self.counters,
+                           interval_ms=self.interval_ms)
+
+    @property
+    def kinds_recorded(self) -> frozenset[RecordKind]:
+        """Record kinds this recording can write (CNT with -C)."""
+        return self.kinds | {RecordKind.CNT} if self.counters else self.kinds
 
     def __post_init__(self) -> None:
         # The command line checks these at parse time; the same for API callers.
@@ -122,10 +130,33 @@ class RecordOptions:
             },
             "spin_us": self.spin_us,
             "pin_cpu": self.pin_cpu,
-            "pids": list(self.pids),
+            "pids": list(self.pids[:HEADER_PIDS]),
+            **({"pids_truncated": len(self.pids)} if len(self.pids) > HEADER_PIDS else {}),
             "process_group": self.process_group,
-            "command": list(self.command),
+            **_header_command(self.command),
+            "counters": list(self.counters),
+            "interval_ms": self.interval_ms,
         }
+
+
+#: The most of the command line the file header keeps (JSON bytes). SPEC caps the
+#: whole header body at 1 MiB; the full argv is in the EXEC_ARG records anyway.
+HEADER_COMMAND_BYTES = 64 * 1024
+#: The most -p pids the header lists (the PROC records name every traced process).
+HEADER_PIDS = 4096
+
+
+def _header_command(command: Sequence[str]) -> dict[str, object]:
+    """``command`` for the header: whole, or cut to HEADER_COMMAND_BYTES and marked."""
+    kept: list[str] = []
+    size = 0
+    for argument in command:
+        size += len(json.dumps(argument)) + 2
+        if size > HEADER_COMMAND_BYTES:
+            return {"command": kept, "command_truncated": {
+                "arguments": len(command), "kept": len(kept)}}
+        kept.append(argument)
+    return {"command": kept}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -214,7 +245,7 @@ def _build_parser() -> _Parser:
     parser.add_argument("-a", dest="append", action="store_true",
                         help="append to the trace file (your own ktr trace) instead of "
                              "replacing it")
-    parser.add_argument("-t", dest="facilities", default=DEFAULT_FACILITIES, metavar="TRSTR",
+    parser.add_argument("-t", dest="facilities", default=None, metavar="TRSTR",
                         help=f"facilities to record (default {DEFAULT_FACILITIES})")
     parser.add_argument("-i", dest="follow_children", action="store_true",
                         help="also trace children created after the start")
@@ -222,7 +253,8 @@ def _build_parser() -> _Parser:
                         help="also attach to the existing descendants of -p/-g targets")
     parser.add_argument("-s", dest="io_bytes", type=int, default=DEFAULT_IO_BYTES,
                         metavar="BYTES",
-                        help=f"I/O bytes kept per syscall (default {DEFAULT_IO_BYTES})")
+                        help=f"I/O bytes kept per syscall (default {DEFAULT_IO_BYTES}, "
+                             f"at most {MAX_IO_BYTES})")
     parser.add_argument("-z", dest="compress", action="store_true",
                         help="zstd-compress batches")
     parser.add_argument("-e", dest="expression", action="append", default=[],
@@ -268,63 +300,35 @@ def _build_parser() -> _Parser:
                               "(default: the lowest CPU ktr may use)")
     control.add_argument("--no-seccomp", dest="seccomp", action="store_false",
                          help="never use the seccomp filter")
+    counting = parser.add_argument_group("counters (perf_event, per thread)")
+    counting.add_argument("-C", dest="counters", action="append", default=[],
+                          metavar="EVENTS",
+                          help="count these events per thread (perf's names, comma-separated: "
+                               "task-clock,page-faults,context-switches,...); without -t, "
+                               "only counters and process lifecycle are recorded")
+    counting.add_argument("--interval", dest="interval_ms", type=float,
+                          default=DEFAULT_INTERVAL_MS, metavar="MS",
+                          help=f"read the counters every MS ms (default {DEFAULT_INTERVAL_MS:g})"
+                               "; a last reading is taken at each thread's exit")
+    counting.add_argument("--list-counters", action="store_true",
+                          help="print the counter names this machine has and exit")
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="-- CMD [ARGS...]: the command to start and trace")
     return parser
 
 
 def parse_syscall_expression(expression: str) -> SyscallSelection:
-    """``trace=SET``: names and %classes, comma-separated; ``!`` inverts; ``all``."""
-    text = expression.removeprefix("trace=")
+    """``trace=SET``: names and %classes, comma-separated; ``!`` inverts; ``all``.
+
+    The syntax is ``formats.linux.parse_trace_set``'s (ktrdump -e reads the same).
+    """
     if expression.startswith(("signal=", "read=", "write=", "abbrev=", "verbose=", "raw=")):
         raise UsageError(f"ktr record: -e {expression.split('=')[0]}= is not supported "
                          "(only trace=)")
-    invert = text.startswith("!")
-    if invert:
-        text = text[1:]
-    if not text:
-        raise UsageError("ktr record: -e trace= needs a set of syscalls")
-    abis = (Abi.X86_64, Abi.I386)
-    chosen: dict[Abi, set[int]] = {abi: set() for abi in abis}
-    everything = False
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        if item == "all":
-            everything = True
-            continue
-        if item == "none":
-            continue
-        if item.startswith("%"):
-            try:
-                members = {abi: linux.syscall_class_members(abi, item) for abi in abis}
-            except ValueError:
-                known = " ".join(sorted(linux.SYSCALL_CLASSES))
-                raise UsageError(f"ktr record: unknown syscall class {item} "
-                                 f"(known: {known})") from None
-            for abi, names in members.items():
-                chosen[abi].update(_numbers(abi, names))
-            continue
-        found = False
-        for abi in abis:
-            number = linux.syscall_number(abi, item)
-            if number is not None:
-                chosen[abi].add(number)
-                found = True
-        if not found:
-            raise UsageError(f"ktr record: unknown syscall {item!r} in -e {expression}")
-    if everything:
-        return ALL_SYSCALLS if not invert else SyscallSelection(expression, {})
-    if invert:
-        numbers = {abi: frozenset(set(linux.syscall_names(abi)) - chosen[abi]) for abi in abis}
-    else:
-        numbers = {abi: frozenset(chosen[abi]) for abi in abis}
-    return SyscallSelection(expression, numbers)
-
-
-def _numbers(abi: Abi, names: frozenset[str]) -> set[int]:
-    numbers = (linux.syscall_number(abi, name) for name in names)
-    return {number for number in numbers if number is not None}
+    try:
+        return linux.parse_trace_set(expression, (Abi.X86_64, Abi.I386))
+    except linux.TraceSetError as error:
+        raise UsageError(f"ktr record: {error}") from None
 
 
 def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
@@ -333,6 +337,21 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
     command = list(arguments.command)
     if command and command[0] == "--":
         command = command[1:]
+    counters = tuple(name.strip() for text in arguments.counters for name in text.split(",")
+                     if name.strip())
+    if arguments.list_counters:
+        return RecordOptions(list_counters=True)
+    if arguments.counters and not counters:
+        raise UsageError("ktr record: -C needs counter names (see --list-counters)")
+    if len(set(counters)) != len(counters):
+        raise UsageError("ktr record: -C: a counter is named twice")
+    if counters:
+        check_counter_names(counters)
+    if not 1 <= arguments.interval_ms <= 3_600_000:
+        raise UsageError("ktr record: --interval must be between 1 and 3600000 ms")
+    if arguments.facilities is None:
+        # -C alone counts, like cputrack: lifecycle records, no syscall stops
+        arguments.facilities = "p" if counters else DEFAULT_FACILITIES
     try:
         kinds = kinds_for_facilities(arguments.facilities)
     except FacilityError as error:
@@ -357,6 +376,9 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         raise UsageError("ktr record: -d applies to -p/-g targets (use -i with a command)")
     if arguments.io_bytes < 0:
         raise UsageError("ktr record: -s must be 0 or more")
+    if arguments.io_bytes > MAX_IO_BYTES:
+        raise UsageError(f"ktr record: -s {arguments.io_bytes} is over the maximum, "
+                         f"{MAX_IO_BYTES} (8 MiB: half the trace format's batch cap)")
     selection = ALL_SYSCALLS
     for expression in arguments.expression:
         if selection is not ALL_SYSCALLS:
@@ -385,6 +407,8 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         pids=tuple(pids),
         process_group=arguments.process_group,
         command=tuple(command),
+        counters=counters,
+        interval_ms=arguments.interval_ms,
     )
 
 
