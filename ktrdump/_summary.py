@@ -269,12 +269,12 @@ class SyscallSummary:
         pids = self.options.pids
         if pids and record.pid not in pids:
             return
-        if isinstance(record.payload, formats.Csw):
-            self.switches.add(record)
-        elif isinstance(record.payload, formats.Cnt):
-            self.counters.add(record)
-        else:
+        if isinstance(record.payload, formats.Unknown):
             self.malformed += 1
+        elif record.kind == RecordKind.CSW:
+            self.switches.add(record)
+        else:
+            self.counters.add(record)
 
     def add_raw(self, batch: RawBatch, order: formats.ByteOrder = "little") -> None:
         """Add an undecoded batch: the fast path (same counts as ``add_records``)."""
