@@ -205,4 +205,4 @@ def test_sigterm_ends_a_recording_spinning_the_longest(tmp_path: Path) -> None:
     assert b"Traceback" not in (recorder.stderr.read() if recorder.stderr else b"")
     # Before the fix this took the rest of the spin (~1 s); now the stop
     # request is checked while spinning. Generous for a loaded machine.
-    assert elapsed < 0.6, elapsed
+    assert elapsed < 0.8, elapsed
