@@ -12,8 +12,9 @@ Workloads (C, compiled here):
   -I 10`` with the same events.
   Goal: counters at 10 ms cost <= 2 % (1.02 x untraced).
 
-Times are the workload's own (it measures its main loop and prints it), so
-start-up of the tools is left out. Prints the median of the rounds (rounds alternate the configurations) and the
+Times are the workload's own (it measures its main loop and its CPU time
+and prints them), so start-up of the tools is left out; its CPU time shows
+what tracing adds to it even when other jobs load the machine. Prints the median of the rounds (rounds alternate the configurations) and the
 ratios. Not a test: nothing here asserts. On a shared machine (other jobs
 running) the figures are noisy: run it again and compare.
 
@@ -34,6 +35,7 @@ KTR = str(Path(sys.executable).parent / "ktr")
 
 PING_PONG = r"""
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -58,7 +60,11 @@ int main(int argc, char **argv) {
     char c = 'x';
     for (long i = 0; i < trips; i++) { write(to_b[1], &c, 1); read(to_a[0], &c, 1); }
     pthread_join(t, 0);
-    fprintf(stderr, "elapsed %.9f\n", now() - start);
+    double elapsed = now() - start;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    fprintf(stderr, "elapsed %.9f cpu %.6f\n", elapsed, ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
+            + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
     return 0;
 }
 """
@@ -66,15 +72,21 @@ int main(int argc, char **argv) {
 CPU_BOUND = r"""
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 int main(int argc, char **argv) {
     struct timespec a, b;
+    struct rusage ru;
     long n = atol(argv[1]);
     clock_gettime(CLOCK_MONOTONIC, &a);
     volatile unsigned long x = 0;
     for (long i = 0; i < n; i++) x += i * 2654435761u;
     clock_gettime(CLOCK_MONOTONIC, &b);
-    fprintf(stderr, "elapsed %.9f\n", (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+    getrusage(RUSAGE_SELF, &ru);
+    fprintf(stderr, "elapsed %.9f cpu %.6f\n",
+            (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9,
+            ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
+            + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
     return 0;
 }
 """
@@ -88,30 +100,38 @@ def build(directory: Path, name: str, source: str) -> str:
     return str(path)
 
 
-def timed(command: list[str]) -> float:
-    """The workload's own elapsed time (it prints it), so the tools' start-up
-    and shutdown are not counted: the cost to the traced program is."""
+def timed(command: list[str]) -> tuple[float, float]:
+    """The workload's own elapsed time and CPU time (it prints both), so the
+    tools' start-up and shutdown are not counted: the cost to the traced
+    program is. Its CPU time (user + system, every thread) is what tracing
+    adds to it, whatever else runs on the machine."""
     result = subprocess.run(command, check=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     for line in result.stderr.splitlines():
         if line.startswith("elapsed "):
-            return float(line.split()[1])
+            words = line.split()
+            return float(words[1]), float(words[3])
     raise RuntimeError(f"no elapsed time from {command[0]}: {result.stderr[-300:]}")
 
 
-def run(configurations: dict[str, list[str]], rounds: int) -> dict[str, float]:
-    times: dict[str, list[float]] = {name: [] for name in configurations}
+def run(configurations: dict[str, list[str]], rounds: int
+        ) -> dict[str, tuple[float, float]]:
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in configurations}
     for _ in range(rounds):
         for name, command in configurations.items():
             times[name].append(timed(command))
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {name: (statistics.median(t[0] for t in values),
+                   statistics.median(t[1] for t in values))
+            for name, values in times.items()}
 
 
-def report(title: str, medians: dict[str, float], goal: str) -> None:
-    base = medians["untraced"]
+def report(title: str, medians: dict[str, tuple[float, float]], goal: str) -> None:
+    wall_base, cpu_base = medians["untraced"]
     print(f"\n{title}")
-    for name, seconds in medians.items():
-        print(f"  {name:<40} {seconds * 1000:9.1f} ms   {seconds / base:6.3f} x untraced")
+    print(f"  {'':<40} {'wall':>9}      {'ratio':>6}   {'cpu':>9}      {'ratio':>6}")
+    for name, (wall, cpu) in medians.items():
+        print(f"  {name:<40} {wall * 1000:9.1f} ms   {wall / wall_base:6.3f}   "
+              f"{cpu * 1000:9.1f} ms   {cpu / cpu_base:6.3f}")
     print(f"  goal: {goal}")
 
 
