@@ -10,39 +10,42 @@ Does not: decide how the options are carried out (``_recorder`` does).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import formats
 from formats import DEFAULT_FACILITIES, Abi, FacilityError, RecordKind, kinds_for_facilities, linux
 
 from ._control import DEFAULT_SPIN_US
-from ._descriptor import QueueParameters
+from ._descriptor import (
+    DELAY_MS_RANGE,
+    DELAYQCNT_RANGE,
+    MAXENTRY_RANGE,
+    TIMEOUT_S_RANGE,
+    QueueParameters,
+)
 from ._perfsource import DEFAULT_INTERVAL_MS, PerfOptions, check_counter_names
 from .errors import OutputError, UsageError, errno_text
 
+# The trace-set parser lives in formats, shared with ktrdump -e.
+SyscallSelection = linux.SyscallSelection
+ALL_SYSCALLS = linux.ALL_SYSCALLS
+
 #: The I/O bytes kept per syscall unless -s says otherwise (the record notes the true size).
 DEFAULT_IO_BYTES = 4096
+#: --spin-us's range: spinning longer than a scheduler tick or two buys nothing.
+SPIN_US_RANGE = (0, 1_000_000)
+#: -p/-g: the kernel's PID_MAX_LIMIT bounds every pid and process group id.
+PID_RANGE = (1, 4_194_304)
+#: The most -s allows: half SPEC's batch cap, so the largest GENIO record (its
+#: header and fixed fields included) always fits in a batch a reader accepts.
+MAX_IO_BYTES = formats.MAX_BATCH_BYTES // 2
 #: Facilities that need syscall stops at all.
 SYSCALL_FACILITIES = frozenset("cniuav")
-
-
-@dataclass(frozen=True)
-class SyscallSelection:
-    """``-e trace=``: which syscalls are recorded, per ABI (None: every syscall)."""
-
-    expression: str
-    numbers: dict[Abi, frozenset[int]] | None
-
-    def selects(self, abi: Abi, nr: int) -> bool:
-        if self.numbers is None:
-            return True
-        return nr in self.numbers.get(abi, frozenset())
-
-
-ALL_SYSCALLS = SyscallSelection("all", None)
 
 
 class _DefaultOutput(str):
@@ -94,6 +97,12 @@ class RecordOptions:
         """Record kinds this recording can write (CNT with -C)."""
         return self.kinds | {RecordKind.CNT} if self.counters else self.kinds
 
+    def __post_init__(self) -> None:
+        # The command line checks these at parse time; the same for API callers.
+        if not SPIN_US_RANGE[0] <= self.spin_us <= SPIN_US_RANGE[1]:
+            raise UsageError(f"spin_us must be from {_range(SPIN_US_RANGE)}, "
+                             f"not {self.spin_us!r}")
+
     @property
     def output_named(self) -> bool:
         """False when ``output`` is the default ``ktr.out`` nobody named."""
@@ -121,12 +130,33 @@ class RecordOptions:
             },
             "spin_us": self.spin_us,
             "pin_cpu": self.pin_cpu,
-            "pids": list(self.pids),
+            "pids": list(self.pids[:HEADER_PIDS]),
+            **({"pids_truncated": len(self.pids)} if len(self.pids) > HEADER_PIDS else {}),
             "process_group": self.process_group,
-            "command": list(self.command),
+            **_header_command(self.command),
             "counters": list(self.counters),
             "interval_ms": self.interval_ms,
         }
+
+
+#: The most of the command line the file header keeps (JSON bytes). SPEC caps the
+#: whole header body at 1 MiB; the full argv is in the EXEC_ARG records anyway.
+HEADER_COMMAND_BYTES = 64 * 1024
+#: The most -p pids the header lists (the PROC records name every traced process).
+HEADER_PIDS = 4096
+
+
+def _header_command(command: Sequence[str]) -> dict[str, object]:
+    """``command`` for the header: whole, or cut to HEADER_COMMAND_BYTES and marked."""
+    kept: list[str] = []
+    size = 0
+    for argument in command:
+        size += len(json.dumps(argument)) + 2
+        if size > HEADER_COMMAND_BYTES:
+            return {"command": kept, "command_truncated": {
+                "arguments": len(command), "kept": len(kept)}}
+        kept.append(argument)
+    return {"command": kept}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -177,6 +207,32 @@ mask and its threads run one at a time. The choice is recorded in the file.
 """
 
 
+def _ranged(kind: type[int] | type[float], low: float, high: float) -> Any:
+    """An argparse type: a finite ``kind`` from ``low`` to ``high``, else a one-line error."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        # "not low <= value" also refuses NaN (and inf is above any high).
+        if value is None or not low <= value <= high:
+            noun = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"must be {noun} from {_range((low, high))}, "
+                                             f"not {text!r}")
+        return value
+
+    return parse
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _range(bounds: tuple[float, float]) -> str:
+    return f"{_number(bounds[0])} to {_number(bounds[1])}"
+
+
 def _build_parser() -> _Parser:
     parser = _Parser(
         prog="ktr record", description=RECORD_DESCRIPTION, epilog=RECORD_EPILOG,
@@ -197,7 +253,8 @@ def _build_parser() -> _Parser:
                         help="also attach to the existing descendants of -p/-g targets")
     parser.add_argument("-s", dest="io_bytes", type=int, default=DEFAULT_IO_BYTES,
                         metavar="BYTES",
-                        help=f"I/O bytes kept per syscall (default {DEFAULT_IO_BYTES})")
+                        help=f"I/O bytes kept per syscall (default {DEFAULT_IO_BYTES}, "
+                             f"at most {MAX_IO_BYTES})")
     parser.add_argument("-z", dest="compress", action="store_true",
                         help="zstd-compress batches")
     parser.add_argument("-e", dest="expression", action="append", default=[],
@@ -209,24 +266,35 @@ def _build_parser() -> _Parser:
                         help="no status line and no summary")
     parser.add_argument("-p", dest="pids", action="append", default=[], metavar="PID[,PID...]",
                         help="attach to these processes (all their threads)")
-    parser.add_argument("-g", dest="process_group", type=int, metavar="PGID",
-                        help="attach to every process of this process group")
+    parser.add_argument("-g", dest="process_group", type=_ranged(int, *PID_RANGE),
+                        metavar="PGID", help="attach to every process of this process group")
     queue = parser.add_argument_group("queue (ktrace's descriptor parameters)")
-    queue.add_argument("--queue-max", type=int, default=QueueParameters.maxentry, metavar="N",
-                       help="records queued before new ones are dropped (maxentry)")
-    queue.add_argument("--timeout", type=float, default=QueueParameters.timeout_s, metavar="S",
-                       help="longest wait for the writer before dropping instead")
-    queue.add_argument("--delay-count", type=int, default=QueueParameters.delayqcnt,
-                       metavar="N", help="queue length that wakes the writer at once")
-    queue.add_argument("--wake-delay", type=float, default=QueueParameters.wakedelay_ms,
-                       metavar="MS", help="delayed writer wakeup")
-    queue.add_argument("--interactive-delay", type=float,
-                       default=QueueParameters.intrwakdl_ms, metavar="MS",
-                       help="delayed writer wakeup when the output is a pipe or terminal")
+    defaults = QueueParameters()
+    queue.add_argument("--queue-max", type=_ranged(int, *MAXENTRY_RANGE),
+                       default=defaults.maxentry, metavar="N",
+                       help="records queued before new ones are dropped (maxentry; default "
+                            f"{defaults.maxentry}; {_range(MAXENTRY_RANGE)})")
+    queue.add_argument("--timeout", type=_ranged(float, *TIMEOUT_S_RANGE),
+                       default=defaults.timeout_s, metavar="S",
+                       help="longest wait for the writer before dropping instead (default "
+                            f"{defaults.timeout_s:g}; {_range(TIMEOUT_S_RANGE)})")
+    queue.add_argument("--delay-count", type=_ranged(int, *DELAYQCNT_RANGE),
+                       default=defaults.delayqcnt, metavar="N",
+                       help="queue length that wakes the writer at once (default "
+                            f"{defaults.delayqcnt}; {_range(DELAYQCNT_RANGE)})")
+    queue.add_argument("--wake-delay", type=_ranged(float, *DELAY_MS_RANGE),
+                       default=defaults.wakedelay_ms, metavar="MS",
+                       help=f"delayed writer wakeup (default {defaults.wakedelay_ms:g}; "
+                            f"{_range(DELAY_MS_RANGE)})")
+    queue.add_argument("--interactive-delay", type=_ranged(float, *DELAY_MS_RANGE),
+                       default=defaults.intrwakdl_ms, metavar="MS",
+                       help="delayed writer wakeup when the output is a pipe or terminal "
+                            f"(default {defaults.intrwakdl_ms:g}; {_range(DELAY_MS_RANGE)})")
     control = parser.add_argument_group("process control")
-    control.add_argument("--spin-us", type=int, default=DEFAULT_SPIN_US, metavar="US",
+    control.add_argument("--spin-us", type=_ranged(int, *SPIN_US_RANGE),
+                         default=DEFAULT_SPIN_US, metavar="US",
                          help=f"poll for stops this long before blocking (default "
-                              f"{DEFAULT_SPIN_US}; 0 always blocks)")
+                              f"{DEFAULT_SPIN_US}; 0 always blocks; {_range(SPIN_US_RANGE)})")
     control.add_argument("--pin", nargs="?", const=-1, type=int, default=None, metavar="CPU",
                          help="run the recorder and its tracees on one CPU "
                               "(default: the lowest CPU ktr may use)")
@@ -250,57 +318,17 @@ def _build_parser() -> _Parser:
 
 
 def parse_syscall_expression(expression: str) -> SyscallSelection:
-    """``trace=SET``: names and %classes, comma-separated; ``!`` inverts; ``all``."""
-    text = expression.removeprefix("trace=")
+    """``trace=SET``: names and %classes, comma-separated; ``!`` inverts; ``all``.
+
+    The syntax is ``formats.linux.parse_trace_set``'s (ktrdump -e reads the same).
+    """
     if expression.startswith(("signal=", "read=", "write=", "abbrev=", "verbose=", "raw=")):
         raise UsageError(f"ktr record: -e {expression.split('=')[0]}= is not supported "
                          "(only trace=)")
-    invert = text.startswith("!")
-    if invert:
-        text = text[1:]
-    if not text:
-        raise UsageError("ktr record: -e trace= needs a set of syscalls")
-    abis = (Abi.X86_64, Abi.I386)
-    chosen: dict[Abi, set[int]] = {abi: set() for abi in abis}
-    everything = False
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        if item == "all":
-            everything = True
-            continue
-        if item == "none":
-            continue
-        if item.startswith("%"):
-            try:
-                members = {abi: linux.syscall_class_members(abi, item) for abi in abis}
-            except ValueError:
-                known = " ".join(sorted(linux.SYSCALL_CLASSES))
-                raise UsageError(f"ktr record: unknown syscall class {item} "
-                                 f"(known: {known})") from None
-            for abi, names in members.items():
-                chosen[abi].update(_numbers(abi, names))
-            continue
-        found = False
-        for abi in abis:
-            number = linux.syscall_number(abi, item)
-            if number is not None:
-                chosen[abi].add(number)
-                found = True
-        if not found:
-            raise UsageError(f"ktr record: unknown syscall {item!r} in -e {expression}")
-    if everything:
-        return ALL_SYSCALLS if not invert else SyscallSelection(expression, {})
-    if invert:
-        numbers = {abi: frozenset(set(linux.syscall_names(abi)) - chosen[abi]) for abi in abis}
-    else:
-        numbers = {abi: frozenset(chosen[abi]) for abi in abis}
-    return SyscallSelection(expression, numbers)
-
-
-def _numbers(abi: Abi, names: frozenset[str]) -> set[int]:
-    numbers = (linux.syscall_number(abi, name) for name in names)
-    return {number for number in numbers if number is not None}
+    try:
+        return linux.parse_trace_set(expression, (Abi.X86_64, Abi.I386))
+    except linux.TraceSetError as error:
+        raise UsageError(f"ktr record: {error}") from None
 
 
 def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
@@ -335,8 +363,9 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
                 pid = int(part)
             except ValueError:
                 raise UsageError(f"ktr record: -p: {part!r} is not a process id") from None
-            if pid <= 0:
-                raise UsageError(f"ktr record: -p: {pid} is not a process id")
+            if not PID_RANGE[0] <= pid <= PID_RANGE[1]:
+                raise UsageError(f"ktr record: -p: {pid} is not a process id "
+                                 f"({_range(PID_RANGE)})")
             pids.append(pid)
     targets = sum(bool(t) for t in (pids, arguments.process_group is not None, command))
     if targets == 0:
@@ -347,8 +376,9 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         raise UsageError("ktr record: -d applies to -p/-g targets (use -i with a command)")
     if arguments.io_bytes < 0:
         raise UsageError("ktr record: -s must be 0 or more")
-    if arguments.spin_us < 0:
-        raise UsageError("ktr record: --spin-us must be 0 or more")
+    if arguments.io_bytes > MAX_IO_BYTES:
+        raise UsageError(f"ktr record: -s {arguments.io_bytes} is over the maximum, "
+                         f"{MAX_IO_BYTES} (8 MiB: half the trace format's batch cap)")
     selection = ALL_SYSCALLS
     for expression in arguments.expression:
         if selection is not ALL_SYSCALLS:
