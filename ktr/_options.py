@@ -29,6 +29,7 @@ from ._descriptor import (
     QueueParameters,
 )
 from ._perfsource import DEFAULT_INTERVAL_MS, PerfOptions, check_counter_names
+from ._probes import DEFAULT_MAX_PROBES, ProbeSpec, parse_spec
 from .errors import OutputError, UsageError, errno_text
 
 # The trace-set parser lives in formats, shared with ktrdump -e.
@@ -85,6 +86,9 @@ class RecordOptions:
     counters: tuple[str, ...] = ()  # -C: perf counter names, read per thread
     interval_ms: float = DEFAULT_INTERVAL_MS  # --interval
     list_counters: bool = False  # --list-counters: print the names and exit
+    probes: tuple[ProbeSpec, ...] = ()  # -P
+    max_probes: int = DEFAULT_MAX_PROBES  # --max-probes
+    list_probes: tuple[str, ...] = ()  # --list-probes MODULE [GLOB]
 
     @property
     def perf(self) -> PerfOptions:
@@ -136,6 +140,8 @@ class RecordOptions:
             **_header_command(self.command),
             "counters": list(self.counters),
             "interval_ms": self.interval_ms,
+            "probes": [spec.text[:4096] for spec in self.probes[:HEADER_PIDS]],
+            "max_probes": self.max_probes,
         }
 
 
@@ -312,6 +318,16 @@ def _build_parser() -> _Parser:
                                "; a last reading is taken at each thread's exit")
     counting.add_argument("--list-counters", action="store_true",
                           help="print the counter names this machine has and exit")
+    probes = parser.add_argument_group("function probes (uprobes; root)")
+    probes.add_argument("-P", dest="probes", action="append", default=[], metavar="PROBE",
+                        help="probe [MODULE:]FUNCTION[:POINT][(TYPES)]: POINT is entry "
+                        "(default), return or +OFFSET; TYPES i64 u64 x64 i32 u32 x32 ptr str; "
+                        "FUNCTION may be a glob (repeatable)")
+    probes.add_argument("--max-probes", type=int, default=DEFAULT_MAX_PROBES, metavar="N",
+                        help=f"most probes a recording places (default {DEFAULT_MAX_PROBES})")
+    probes.add_argument("--list-probes", nargs="+", metavar="MODULE [GLOB]", default=None,
+                        help="list the functions MODULE can be probed at (with -p PID, "
+                        "MODULE is matched against that process's mappings) and exit")
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="-- CMD [ARGS...]: the command to start and trace")
     return parser
@@ -367,6 +383,15 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
                 raise UsageError(f"ktr record: -p: {pid} is not a process id "
                                  f"({_range(PID_RANGE)})")
             pids.append(pid)
+    if arguments.max_probes < 1:
+        raise UsageError("ktr record: --max-probes must be 1 or more")
+    probe_specs = tuple(parse_spec(text) for text in arguments.probes)
+    if arguments.list_probes is not None:
+        if len(arguments.list_probes) > 2:
+            raise UsageError("ktr record: --list-probes MODULE [GLOB]")
+        return RecordOptions(pids=tuple(pids), list_probes=tuple(arguments.list_probes))
+    if probe_specs:
+        kinds = kinds | {RecordKind.PROBE, RecordKind.PROBE_DEF}
     targets = sum(bool(t) for t in (pids, arguments.process_group is not None, command))
     if targets == 0:
         raise UsageError("ktr record: nothing to trace: give -p PID, -g PGID or -- CMD")
@@ -409,6 +434,8 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         command=tuple(command),
         counters=counters,
         interval_ms=arguments.interval_ms,
+        probes=probe_specs,
+        max_probes=arguments.max_probes,
     )
 
 
