@@ -57,6 +57,7 @@ from formats import (
 )
 from formats.linux import ArgKind, RetKind, Signature
 
+from ._bounded import Cache
 from ._fdtable import FdTables
 
 #: Open calls kept at most (threads whose exit was never recorded); oldest dropped past it.
@@ -217,7 +218,7 @@ class CallTracker:
         self.keep_calls = track_fds if keep_calls is None else keep_calls or track_fds
         self.fds = FdTables()
         self.open: dict[int, Call] = {}  # tid -> its call between CALL and RET
-        self.plans: dict[tuple[int, int], CallPlan] = {}
+        self.plans: dict[tuple[int, int], CallPlan] = Cache()
         # Which entry records the recording can hold (its -t); unknown: all of them.
         recorded = _recorded_kinds(facilities)
         self._namei = recorded is None or RecordKind.NAMEI in recorded

@@ -80,6 +80,7 @@ from formats import (
 )
 from formats.linux import errno_name, signal_name, signature, syscall_name
 
+from ._bounded import Cache, Table
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._output import Output
@@ -147,11 +148,11 @@ class ChromeTrace:
         self._origin: int | None = self.options.origin_ns
         self._origin_written = False
         self._first = True
-        self._open: dict[int, _OpenCall] = {}  # tid -> call in progress
-        self._last_end: dict[int, int] = {}  # tid -> where its last X event ended (ns)
-        self._thread_names: dict[int, bytes] = {}
-        self._process_names: dict[int, bytes] = {}
-        self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = {}
+        self._open: dict[int, _OpenCall] = Table()  # tid -> call in progress
+        self._last_end: dict[int, int] = Table()  # tid -> where its last X event ended (ns)
+        self._thread_names: dict[int, bytes] = Table()
+        self._process_names: dict[int, bytes] = Table()
+        self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = Cache()
         self._last_ns = 0
         self.events = 0  # events written so far
 

@@ -56,6 +56,7 @@ from formats.linux import errno_message
 
 from . import _model
 from ._args import CallArguments, Style, compile_arguments, strace_result
+from ._bounded import Cache, Table
 from ._calls import Call, CallTracker
 from ._filter import record_filter
 from ._model import Names
@@ -125,10 +126,10 @@ class StraceDescriber:
         self._style = Style(strace=True, raw=options.raw, fd_paths=track_fds, string_limit=limit)
         self._keep = record_filter(options)
         self._line: Call | None = None  # the call whose line is begun but not printed
-        self._shown: dict[int, bool] = {}  # tid -> whether its open call is printed
-        self._full: dict[tuple[int, int], CallArguments] = {}
-        self._entry: dict[tuple[int, int], CallArguments] = {}
-        self._errors: dict[int, str] = {}
+        self._shown: dict[int, bool] = Table()  # tid -> whether its open call is printed
+        self._full: dict[tuple[int, int], CallArguments] = Cache()
+        self._entry: dict[tuple[int, int], CallArguments] = Cache()
+        self._errors: dict[int, str] = Cache()
 
     # -- the loop ------------------------------------------------------------
 

@@ -61,6 +61,7 @@ import formats
 from formats import ABI_EMUL_NAMES, Abi, DropError, Record, RecordKind, SyscallFlag
 from formats.linux import errno_name, syscall_name
 
+from ._bounded import Table
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._reader import RawBatch, Skipped
@@ -207,7 +208,7 @@ class SyscallSummary:
     def __init__(self, options: SummaryOptions | None = None) -> None:
         self.options = options or SummaryOptions()
         self._stats: dict[int, list[int]] = {}
-        self._pending: dict[int, int] = {}  # tid -> key of its call in progress
+        self._pending: dict[int, int] = Table()  # tid -> key of its call in progress
         self._comms: dict[int, bytes] = {}  # pid -> last command name (per process only)
         self._first_seen: dict[int, int] = {}  # pid -> order of first appearance
         self.dropped: dict[int, int] = {}  # DROP error -> records lost
