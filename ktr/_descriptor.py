@@ -74,9 +74,17 @@ _DROP_COMM: Final = b"ktr"
 _ZSTD_LEVEL: Final = 3
 
 
+#: Inclusive ranges of the queue tunables: outside them a value is a mistake
+#: (an hour-long wait, a million queued records), not a wish.
+MAXENTRY_RANGE: Final = (1, 1_000_000)
+DELAYQCNT_RANGE: Final = (0, 1_000_000)
+TIMEOUT_S_RANGE: Final = (0.001, 3600)
+DELAY_MS_RANGE: Final = (0.001, 3_600_000)
+
+
 @dataclass(frozen=True)
 class QueueParameters:
-    """ktrace's tunables, with its names and defaults."""
+    """ktrace's tunables, with its names and defaults (ranges: the *_RANGE constants)."""
 
     maxentry: int = 1000  # queue bound; past it a record is dropped (ENOSPC)
     timeout_s: float = 5.0  # longest a producer waits before the descriptor turns BLOCKING
@@ -85,14 +93,14 @@ class QueueParameters:
     intrwakdl_ms: float = 100  # the same when the output is interactive (pipe or tty)
 
     def __post_init__(self) -> None:
-        if self.maxentry < 1:
-            raise UsageError(f"maxentry must be at least 1, not {self.maxentry}")
-        if self.delayqcnt < 0:
-            raise UsageError(f"delayqcnt must not be negative, not {self.delayqcnt}")
-        for name in ("timeout_s", "wakedelay_ms", "intrwakdl_ms"):
+        for name, (low, high) in (("maxentry", MAXENTRY_RANGE), ("delayqcnt", DELAYQCNT_RANGE),
+                                  ("timeout_s", TIMEOUT_S_RANGE),
+                                  ("wakedelay_ms", DELAY_MS_RANGE),
+                                  ("intrwakdl_ms", DELAY_MS_RANGE)):
             value = getattr(self, name)
-            if not value > 0:
-                raise UsageError(f"{name} must be positive, not {value}")
+            # "not low <= value" also refuses NaN.
+            if not (isinstance(value, int | float) and low <= value <= high):
+                raise UsageError(f"{name} must be from {low} to {high}, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,7 @@ class OutputOptions:
     append: bool = False  # ktrace -a
     compress: bool = False  # zstd batches
     parameters: QueueParameters = QueueParameters()
+    named: bool = True  # False: the default output name (then only a regular file will do)
     #: A queue taken at once is split into batches of at most this many record
     #: bytes (SPEC's cap; smaller only in tests).
     max_batch_bytes: int = formats.MAX_BATCH_BYTES
@@ -170,6 +179,7 @@ class Descriptor:
         "compress",
         "interactive",
         "major",
+        "notice",
         "parameters",
         "path",
     )
@@ -179,6 +189,7 @@ class Descriptor:
         parameters = options.parameters
         self.path = output.path
         self.interactive = output.interactive
+        self.notice = output.notice  # one line for the user (-a made the file private)
         self.parameters = parameters
         self.compress = options.compress
         self.byte_order: formats.ByteOrder = header.byte_order
@@ -323,9 +334,16 @@ class Descriptor:
         with self._lock:
             self._count_drop(DropError(error))
 
-    def _count_drop(self, error: DropError) -> None:
-        self._pending_drops[error] = self._pending_drops.get(error, 0) + 1
-        self._drop_totals[error] += 1
+    def log_lost(self, error: DropError, count: int) -> None:
+        """Count ``count`` records lost before they reached the queue (a
+        source's own losses, e.g. a kernel ring's); written as DROP."""
+        if count > 0:
+            with self._lock:
+                self._count_drop(DropError(error), count)
+
+    def _count_drop(self, error: DropError, count: int = 1) -> None:
+        self._pending_drops[error] = self._pending_drops.get(error, 0) + count
+        self._drop_totals[error] += count
 
     # -- references -----------------------------------------------------
 
@@ -568,7 +586,7 @@ class _Registry:
     def open(self, options: OutputOptions, header: formats.FileHeader,
              on_write_error: ErrorCallback | None,
              on_blocking: BlockingCallback | None) -> Descriptor:
-        fd, status = _output.open_fd(options.path, options.append)
+        fd, status = _output.open_fd(options.path, options.append, options.named)
         identity = (status.st_dev, status.st_ino)
         owns_fd = options.path != _output.STDOUT_PATH
         with self._lock:

@@ -18,6 +18,10 @@ Counting rules:
   another thread, detach; or no SYSRET at all) counts as a call with no time
   and no error. ``strace -c`` does not count such calls at all (it counts at
   syscall exit), so ``exit_group`` appears here and not there.
+- CSW and CNT records (the perf source) add two tables after the syscall
+  table(s): switches per thread (voluntary, preempted, off-CPU time from each
+  ``out`` to the next ``in``) and each thread's last counter reading, like
+  ``perf stat --per-thread`` (see ``_perfviews``).
 - Drops: the ``lost`` counts of DROP records, by reason, and the batches the
   reader skipped (``Skipped`` notices) are reported under the table(s).
 
@@ -62,8 +66,10 @@ from formats import ABI_EMUL_NAMES, Abi, DropError, Record, RecordKind, SyscallF
 from formats.linux import errno_name, syscall_name
 
 from ._bounded import Table
+from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
+from ._perfviews import CounterTally, SwitchTally
 from ._reader import RawBatch, Skipped
 
 SortKey = Literal[
@@ -118,6 +124,7 @@ _CALLS, _ERRORS, _TOTAL, _MAX, _MIN, _RETURNED = range(6)
 _SYSCALL = int(RecordKind.SYSCALL)
 _SYSRET = int(RecordKind.SYSRET)
 _DROP = int(RecordKind.DROP)
+_PERF_KINDS = frozenset({int(RecordKind.CSW), int(RecordKind.CNT)})
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
 _NR_MASK = 0xFFFF_FFFF
 # A key is one int: pid (when per process), ABI and the syscall number as u32.
@@ -208,7 +215,8 @@ class SyscallSummary:
     def __init__(self, options: SummaryOptions | None = None) -> None:
         self.options = options or SummaryOptions()
         self._stats: dict[int, list[int]] = {}
-        self._pending: dict[int, int] = Table()  # tid -> key of its call in progress
+        self._pending: dict[int, int] = Table()  # raw path: tid -> key of its call in progress
+        self._layer = CallTracker()  # decoded path: the call layer pairs calls
         self._comms: dict[int, bytes] = {}  # pid -> last command name (per process only)
         self._first_seen: dict[int, int] = {}  # pid -> order of first appearance
         self.dropped: dict[int, int] = {}  # DROP error -> records lost
@@ -216,6 +224,8 @@ class SyscallSummary:
         self.skipped_bytes = 0
         self.malformed = 0  # SYSCALL/SYSRET/DROP records too short for their fields
         self.records = 0  # records seen (every kind)
+        self.switches = SwitchTally()  # CSW: switch counts and off-CPU time per thread
+        self.counters = CounterTally()  # CNT: each thread's last counter reading
 
     # -- input -------------------------------------------------------------
 
@@ -224,27 +234,48 @@ class SyscallSummary:
         self.skipped_bytes += notice.bytes
 
     def add_records(self, records: Iterable[Record]) -> None:
-        """Add decoded records (any kinds; only SYSCALL, SYSRET and DROP count)."""
-        for record in records:
-            self.records += 1
-            kind = record.kind
-            payload = record.payload
-            if kind == _SYSCALL:
-                if not isinstance(payload, formats.Syscall):
-                    self.malformed += 1
-                    continue
-                self._call(record.pid, record.tid, payload.nr, payload.abi, record.comm)
-            elif kind == _SYSRET:
-                if not isinstance(payload, formats.Sysret):
-                    self.malformed += 1
-                    continue
-                self._return(record.pid, record.tid, payload.nr, payload.abi, payload.flags,
-                             payload.error, payload.duration_ns, record.comm)
-            elif kind == _DROP:
-                if not isinstance(payload, formats.Drop):
-                    self.malformed += 1
-                    continue
-                self.dropped[payload.error] = self.dropped.get(payload.error, 0) + payload.lost
+        """Add decoded records: through the call layer (``_calls``), as every view.
+
+        Only calls (their SYSCALL and SYSRET) and DROP records count.
+        """
+        batch = records if isinstance(records, list) else list(records)
+        self.records += len(batch)
+        self._layer.feed(batch, self)
+
+    def finish(self) -> None:
+        """The end of the input: a call still waiting for its entry records is counted."""
+        self._layer.flush(self)
+
+    # The call layer's sink (``_calls.CallSink``).
+
+    def call(self, call: Call, record: Record) -> None:
+        plan = call.plan
+        self._call(call.pid, call.tid, plan.nr, plan.abi, record.comm, paired=True)
+
+    def record(self, call: Call | None, record: Record) -> None:
+        kind = record.kind
+        if kind == _SYSRET and call is not None:
+            ret: Any = record.payload
+            if call.ts == -1:  # no CALL in the trace: the call is counted now
+                self._call(call.pid, call.tid, ret.nr, ret.abi, record.comm, paired=True)
+            self._returned(call.pid, ret.abi, ret.nr, ret.flags, ret.error, ret.duration_ns,
+                           record.comm)
+        elif kind == _DROP:
+            drop: Any = record.payload
+            self.dropped[drop.error] = self.dropped.get(drop.error, 0) + drop.lost
+        elif kind in _PERF_KINDS:
+            self._perf_record(record)
+
+    def _perf_record(self, record: Record) -> None:
+        pids = self.options.pids
+        if pids and record.pid not in pids:
+            return
+        if isinstance(record.payload, formats.Unknown):
+            self.malformed += 1
+        elif record.kind == RecordKind.CSW:
+            self.switches.add(record)
+        else:
+            self.counters.add(record)
 
     def add_raw(self, batch: RawBatch, order: formats.ByteOrder = "little") -> None:
         """Add an undecoded batch: the fast path (same counts as ``add_records``)."""
@@ -315,25 +346,41 @@ class SyscallSummary:
                 else:
                     error, lost = unpack_drop(data, position)
                     self.dropped[error] = self.dropped.get(error, 0) + lost
+            elif kind in _PERF_KINDS:
+                try:
+                    for record in formats.codec(order).iter_records(data[position:stop]):
+                        self._perf_record(record)
+                except formats.PayloadError:
+                    self.malformed += 1
             position = stop
         self.records += batch.record_count
 
-    def _call(self, pid: int, tid: int, nr: int, abi: int, comm: bytes) -> None:
+    def _call(self, pid: int, tid: int, nr: int, abi: int, comm: bytes,
+              paired: bool = False) -> None:
         if self.options.pids and pid not in self.options.pids:
             return
         key = self._key_for(pid, abi, nr, comm)
         row = self._stats.setdefault(key, [0, 0, 0, 0, 0, 0])
         row[_CALLS] += 1
-        self._pending[tid] = key
+        if not paired:
+            self._pending[tid] = key
 
     def _return(self, pid: int, tid: int, nr: int, abi: int, flags: int, error: int,
                 duration: int, comm: bytes) -> None:
+        """The raw path's RET: paired with its thread's pending call by key."""
         if self.options.pids and pid not in self.options.pids:
             return
         key = self._key_for(pid, abi, nr, comm)
         row = self._stats.setdefault(key, [0, 0, 0, 0, 0, 0])
         if self._pending.pop(tid, None) != key:  # no call in progress: count it now
             row[_CALLS] += 1
+        self._returned(pid, abi, nr, flags, error, duration, comm)
+
+    def _returned(self, pid: int, abi: int, nr: int, flags: int, error: int, duration: int,
+                  comm: bytes) -> None:
+        if self.options.pids and pid not in self.options.pids:
+            return
+        row = self._stats.setdefault(self._key_for(pid, abi, nr, comm), [0, 0, 0, 0, 0, 0])
         if flags & _UNFINISHED:
             return
         if error:
@@ -384,8 +431,13 @@ class SyscallSummary:
                 comm = self._comms.get(pid, b"").decode("utf-8", "backslashreplace")
                 out.append(f"Process {pid} ({_printable(comm)}):\n")
                 out.extend(self._abi_tables(by_pid[pid]))
-        else:
+        elif rows or not (self.switches.threads or self.counters.readings):
             out.extend(self._abi_tables(rows))
+        for table in (self.switches.lines(), self.counters.lines()):
+            if table:
+                if out:
+                    out.append("\n")
+                out.extend(line + "\n" for line in table)
         out.extend(self._loss_lines())
         return out
 
@@ -460,6 +512,7 @@ def summarize(
                 summary.add_notice(event.notice)
             if on_notice is not None:
                 on_notice(event)
+    summary.finish()
     return summary
 
 
