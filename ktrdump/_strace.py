@@ -57,6 +57,7 @@ from formats.linux import errno_message
 
 from . import _model
 from ._args import CallArguments, Style, compile_arguments, strace_result
+from ._bounded import Cache
 from ._calls import Call, CallTracker
 from ._filter import record_filter
 from ._model import Names
@@ -127,9 +128,9 @@ class StraceDescriber:
         self.tracker.keep = record_filter(options)
         self._out: list[str] = []
         self._line: Call | None = None  # the call whose line is begun but not printed
-        self._full: dict[tuple[int, int], CallArguments] = {}
-        self._entry: dict[tuple[int, int], CallArguments] = {}
-        self._errors: dict[int, str] = {}
+        self._full: dict[tuple[int, int], CallArguments] = Cache()
+        self._entry: dict[tuple[int, int], CallArguments] = Cache()
+        self._errors: dict[int, str] = Cache()
         times = options.strace_times
         self._times = times
         self._default_times = times == DEFAULT_STRACE_TIMES
