@@ -57,6 +57,8 @@ USER_DATA_MAX = 64 * 1024
 PATH_MAX = 4096
 EXEC_STRINGS_MAX = 4096  # argv/envp entries kept
 EXEC_BYTES_MAX = 256 * 1024  # argv/envp bytes kept
+DIRENTS_BYTES_MAX = 1024 * 1024  # getdents bytes read to count the entries
+ARRAY_ELEMENTS_MAX = 1024  # pollfds, epoll events kept per call
 
 _CREATES_PROCESS = frozenset({Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE})
 
@@ -98,6 +100,10 @@ class _Plan:
     structs_in: tuple[_StructPlan, ...] = ()
     structs_out: tuple[_StructPlan, ...] = ()
     sets_handler: bool = False  # rt_sigaction: learn the handler's address
+    # Structures that depend on a command argument (fcntl's struct flock,
+    # futex's timeout): command value -> (entry capture, exit capture).
+    by_command: dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None = None
+    command_mask: int = 0xFFFF_FFFF  # futex: the operation without its flag bits
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +116,8 @@ class _StructPlan:
     length_argument: int | None
     length_is_pointer: bool  # SOCKADDR_OUT: the length is behind a socklen_t *
     filled_on_error: bool
+    measure: str = "size"  # linux.StructCapture.measure
+    reclen_offset: int = 16  # "dirents": where d_reclen sits in an entry
 
 
 _UNSELECTED = _Plan(selected=False)
@@ -218,14 +226,22 @@ class RecordBuilder:
             argument = signature.args[index]
             capture = linux.STRUCT_CAPTURES[argument.kind]
             size = linux.struct_size(capture, abi)
-            if size is None and argument.length_arg is None:
+            measure = capture.measure
+            if size is None and measure in ("size", "elements", "retval_elements") and (
+                    argument.length_arg is None or measure != "size"):
                 continue  # no such structure in this ABI
+            # struct linux_dirent64's d_reclen follows two u64; the old
+            # linux_dirent's two longs (i386: 4 bytes each).
+            reclen = 8 if abi is Abi.I386 and signature.name == "getdents" else 16
             wanted = _StructPlan(
                 index, capture.name.encode(), size, argument.length_arg,
-                argument.kind is ArgKind.SOCKADDR_OUT, capture.filled_on_error)
+                argument.kind is ArgKind.SOCKADDR_OUT, capture.filled_on_error, measure,
+                reclen)
             (structs_in if capture.direction == "in" else structs_out).append(wanted)
         return _Plan(
             selected=True,
+            by_command=_command_structs(signature.name, abi),
+            command_mask=0x7F if signature.name.startswith("futex") else 0xFFFF_FFFF,
             structs_in=tuple(structs_in),
             structs_out=tuple(structs_out),
             sets_handler=signature.name == "rt_sigaction",
@@ -266,10 +282,18 @@ class RecordBuilder:
         if plan.structs_in and self._structs:
             for wanted in plan.structs_in:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, event.args, wanted)
+        if plan.by_command is not None and self._structs:
+            wanted_pair = plan.by_command.get(event.args[1] & plan.command_mask)
+            if wanted_pair is not None and wanted_pair[0] is not None:
+                self._struct_record(tracee, event.timestamp_ns, event.abi, event.args,
+                                    wanted_pair[0])
         if plan.argv_arg is not None and self._exec_args:
             self._exec_strings(RecordKind.EXEC_ARG, event, event.args[plan.argv_arg])
-        if plan.envp_arg is not None and self._exec_env:
-            self._exec_strings(RecordKind.EXEC_ENV, event, event.args[plan.envp_arg])
+        if plan.envp_arg is not None:
+            if self._exec_env:
+                self._exec_strings(RecordKind.EXEC_ENV, event, event.args[plan.envp_arg])
+            elif self._structs:
+                self._string_count(event, plan.envp_arg)
 
     def _on_exit(self, event: SyscallExit) -> None:
         nr = event.nr
@@ -301,7 +325,13 @@ class RecordBuilder:
                 # Most structures are filled on success; nanosleep's remainder on EINTR.
                 if error == (errno.EINTR if wanted.filled_on_error else 0):
                     self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
-                                        wanted)
+                                        wanted, retval)
+        if (plan.by_command is not None and entry is not None and self._structs
+                and not event.error):
+            wanted_pair = plan.by_command.get(entry.args[1] & plan.command_mask)
+            if wanted_pair is not None and wanted_pair[1] is not None:
+                self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
+                                    wanted_pair[1])
         if plan.sets_handler and entry is not None and event.error == 0:
             self._learn_handler(tracee, event.abi, entry.args)
         if self._calls:
@@ -374,10 +404,13 @@ class RecordBuilder:
     # ------------------------------------------------------------------ structures
     def _struct_record(
         self, tracee: Tracee, timestamp_ns: int, abi: Abi, args: tuple[int, ...],
-        wanted: _StructPlan,
+        wanted: _StructPlan, retval: int = 0,
     ) -> None:
         address = args[wanted.argument]
         if address == 0:
+            return
+        if wanted.measure != "size":
+            self._measured_struct(tracee, timestamp_ns, abi, args, wanted, retval)
             return
         size = wanted.size
         if size is None:
@@ -392,6 +425,72 @@ class RecordBuilder:
             return
         self._emit_payload(RecordKind.STRUCT, tracee, timestamp_ns,
                            formats.Struct(abi, wanted.argument, wanted.name, data))
+
+    def _measured_struct(
+        self, tracee: Tracee, timestamp_ns: int, abi: Abi, args: tuple[int, ...],
+        wanted: _StructPlan, retval: int,
+    ) -> None:
+        """A STRUCT whose size comes from an argument or the result (see linux.MEASURES)."""
+        memory = tracee.memory
+        address = args[wanted.argument]
+        measure = wanted.measure
+        name = wanted.name
+        data: bytes | None
+        if measure == "string":
+            data = _read_string(memory, address, PATH_MAX)
+        elif measure == "length":
+            length = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            data = _read(memory, address, min(length, self._options.io_bytes))
+        elif measure == "retval":
+            if retval <= 0:
+                return
+            data = _read(memory, address, min(retval, self._options.io_bytes))
+        elif measure == "dirents":
+            if retval <= 0:
+                return
+            entries = _read(memory, address, min(retval, DIRENTS_BYTES_MAX))
+            if entries is None:
+                return
+            data = _count_dirents(entries, wanted.reclen_offset).to_bytes(4, "little")
+        else:  # "elements", "retval_elements": an array of fixed-size structures
+            if measure == "elements":
+                count = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            else:
+                count = retval
+            count = min(count & 0xFFFF_FFFF, ARRAY_ELEMENTS_MAX)
+            if count <= 0 or wanted.size is None:
+                return
+            data = _read(memory, address, count * wanted.size)
+            name = b"%s[%d]" % (name, count)
+        if data is None:
+            return
+        self._emit_payload(RecordKind.STRUCT, tracee, timestamp_ns,
+                           formats.Struct(abi, wanted.argument, name, data))
+
+    def _string_count(self, event: SyscallEntry, argument: int) -> None:
+        """execve's envp when its strings are not recorded: STRUCT "count", how many."""
+        address = event.args[argument]
+        if address == 0:
+            return
+        memory = event.tracee.memory
+        size = 4 if event.abi in (Abi.I386, Abi.X32) else 8
+        count = 0
+        while count < EXEC_STRINGS_MAX:
+            try:
+                pointers = memory.read_pointers(address + count * size, 64, event.abi)
+            except OSError:
+                return
+            if not pointers:
+                return
+            for pointer in pointers:
+                if pointer == 0:
+                    self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
+                                       formats.Struct(event.abi, argument, b"count",
+                                                      count.to_bytes(4, "little")))
+                    return
+                count += 1
+            if len(pointers) < 64:
+                return
 
     def _learn_handler(self, tracee: Tracee, abi: Abi, args: tuple[int, ...]) -> None:
         """rt_sigaction(sig, act, ...) succeeded: remember act's handler for PSIG."""
@@ -494,6 +593,60 @@ def _read_string(memory: TraceeMemory, address: int, limit: int) -> bytes | None
         return memory.read_string(address, limit)
     except OSError:
         return None
+
+
+# fcntl commands with a struct flock (include/uapi/asm-generic/fcntl.h):
+# F_GETLK 5 (filled), F_SETLK 6, F_SETLKW 7 (read), the OFD ones 36/37/38;
+# i386's fcntl64 has the flock64 ones as 12/13/14. Sizes: struct flock 32 on
+# x86_64 (two shorts, padding, two off_t, pid, padding), 16 on i386 (longs);
+# struct flock64 24 (packed on i386).
+_FLOCK_GET = (5, 36)
+_FLOCK_SET = (6, 7, 37, 38)
+# futex operations whose fourth argument is a timeout (FUTEX_WAIT 0,
+# FUTEX_LOCK_PI 6, FUTEX_WAIT_BITSET 9, FUTEX_WAIT_REQUEUE_PI 11,
+# FUTEX_LOCK_PI2 13); FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME (256)
+# are masked off by the caller.
+_FUTEX_TIMED = (0, 6, 9, 11, 13)
+
+
+def _command_structs(
+    name: str, abi: Abi,
+) -> dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None:
+    """For fcntl and futex: which commands bring a STRUCT, and which (see _Plan.by_command)."""
+    if name in ("fcntl", "fcntl64"):
+        size = 16 if abi is Abi.I386 else 32
+        flock = _StructPlan(2, b"flock", size, None, False, False)
+        table: dict[int, tuple[_StructPlan | None, _StructPlan | None]] = {}
+        for command in _FLOCK_GET:
+            table[command] = (None, flock)
+        for command in _FLOCK_SET:
+            table[command] = (flock, None)
+        if abi is Abi.I386 and name == "fcntl64":
+            flock64 = _StructPlan(2, b"flock64", 24, None, False, False)
+            table[12] = (None, flock64)
+            table[13] = table[14] = (flock64, None)
+        return table
+    if name in ("futex", "futex_time64"):
+        size = 8 if abi is Abi.I386 and name == "futex" else 16
+        timeout = _StructPlan(3, b"timespec" if size == 8 or abi is not Abi.I386
+                              else b"timespec64", size, None, False, False)
+        return {command: (timeout, None) for command in _FUTEX_TIMED}
+    return None
+
+
+def _count_dirents(entries: bytes, reclen_offset: int) -> int:
+    """How many directory entries a getdents buffer holds (each says its own length)."""
+    count = 0
+    offset = 0
+    size = len(entries)
+    while offset + reclen_offset + 2 <= size:
+        reclen = int.from_bytes(entries[offset + reclen_offset:offset + reclen_offset + 2],
+                                "little")
+        if reclen == 0:
+            break
+        count += 1
+        offset += reclen
+    return count
 
 
 def _read_iovec(

@@ -62,6 +62,9 @@ from ._model import Names
 from ._options import STRACE_STRING_LIMIT, Options
 from ._siginfo import strace_siginfo
 
+#: Records searched ahead for the data of an interrupted write-like call.
+LOOK_AHEAD = 4096
+
 #: Column where `` = `` starts (strace's default -a 40).
 RESULT_COLUMN = 40
 
@@ -129,6 +132,9 @@ class StraceDescriber:
         self._full: dict[tuple[int, int], CallArguments] = {}
         self._entry: dict[tuple[int, int], CallArguments] = {}
         self._errors: dict[int, str] = {}
+        self._batch: list[Record] = []
+        self._position = 0
+        self._early_io: dict[int, Record] = {}  # GIOs added before their turn, by id
 
     # -- the loop ------------------------------------------------------------
 
@@ -136,7 +142,9 @@ class StraceDescriber:
         out: list[str] = []
         tracker = self.tracker
         keep = self._keep
-        for record in records:
+        self._batch = records
+        for position, record in enumerate(records):
+            self._position = position
             kind = record[0]
             tid = record[3]
             if kind == _SYSCALL:
@@ -160,7 +168,10 @@ class StraceDescriber:
                 else:
                     tracker.add_exit_record(record)
             elif kind == _GENIO:
-                tracker.add_exit_record(record)
+                if self._early_io and id(record) in self._early_io:
+                    del self._early_io[id(record)]  # added when its line was interrupted
+                else:
+                    tracker.add_exit_record(record)
             elif kind == _PSIG:
                 if keep is None or keep(record):
                     self._interrupt(out, None)
@@ -200,6 +211,9 @@ class StraceDescriber:
         if call is None or call.tid == tid:
             return
         self._line = None
+        if call.plan.io_args and call.io is None and call.plan.first_output_arg > min(
+                call.plan.io_args):
+            self._look_ahead_for_data(call)
         arguments = self._renderer(call, entry=True)(call)
         call.started = len(arguments)
         plan = call.plan
@@ -208,6 +222,29 @@ class StraceDescriber:
                 and plan.first_output_arg < len(plan.kinds)):
             text += ", "  # the rest comes with "<... resumed>"
         out.append(f"{prefix(call.tid, call.ts)}{plan.name}({text} <unfinished ...>\n")
+
+    def _look_ahead_for_data(self, call: Call) -> None:
+        """An interrupted write-like call: find its GIO further on in this batch.
+
+        strace prints the data a call sends at entry; the recorder writes it
+        at exit (GIO before RET). Looking ahead (at most LOOK_AHEAD records,
+        within the batch at hand) finds it for the ``<unfinished ...>`` line;
+        the GIO is then skipped when its turn comes.
+        """
+        batch = self._batch
+        tid = call.tid
+        end = min(len(batch), self._position + 1 + LOOK_AHEAD)
+        for index in range(self._position + 1, end):
+            record = batch[index]
+            if record[3] != tid:
+                continue
+            kind = record[0]
+            if kind == _GENIO:
+                if self.tracker.add_exit_record(record) is call:
+                    self._early_io[id(record)] = record  # keeps the id valid
+                return
+            if kind in (_SYSRET, _SYSCALL, _PROC):
+                return
 
     def _ret(self, out: list[str], record: Record) -> None:
         tracker = self.tracker
@@ -249,7 +286,7 @@ class StraceDescriber:
         if self.options.raw:
             result = hex(ret.retval & ((1 << 64) - 1)) if ret.retval < 0 else str(ret.retval)
         else:
-            result = strace_result(call.plan, ret.retval, description)
+            result = strace_result(call.plan, ret.retval, description, call.args)
         return f"{result} {duration(ret.duration_ns)}"
 
     def _error_text(self, error: int) -> str:

@@ -50,6 +50,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import NamedTuple
 
+from formats.linux import signal_name
+
 from ._flags import ADDRESS_FAMILIES, Table, decode_sigset, render_flags, render_mode
 
 FieldValue = int | str
@@ -164,7 +166,7 @@ def _statfs_layout(size: int, word: str, count: str) -> _Layout:
     for name in ("f_blocks", "f_bfree", "f_bavail", "f_files", "f_ffree"):
         fields.append((name, offset, count))
         offset += count_size
-    fields += [("f_fsid_0", offset, "i"), ("f_fsid_1", offset + 4, "i")]
+    fields += [("f_fsid_0", offset, "I"), ("f_fsid_1", offset + 4, "I")]
     offset += 8
     for name in ("f_namelen", "f_frsize", "f_flags"):
         fields.append((name, offset, word))
@@ -460,11 +462,11 @@ def _render_timeval(fields: Fields, abi: int, verbose: bool) -> _Parts:
 
 
 # asm-generic/signal-defs.h and arch/x86/include/uapi/asm/signal.h
-_SA_FLAGS: Table = (
-    ("SA_NOCLDSTOP", 0x1), ("SA_NOCLDWAIT", 0x2), ("SA_SIGINFO", 0x4),
-    ("SA_UNSUPPORTED", 0x400), ("SA_EXPOSE_TAGBITS", 0x800), ("SA_RESTORER", 0x04000000),
-    ("SA_ONSTACK", 0x08000000), ("SA_RESTART", 0x10000000), ("SA_NODEFER", 0x40000000),
-    ("SA_RESETHAND", 0x80000000),
+_SA_FLAGS: Table = (  # in strace's order (its xlat/sigact_flags.in)
+    ("SA_RESTORER", 0x04000000), ("SA_ONSTACK", 0x08000000), ("SA_RESTART", 0x10000000),
+    ("SA_NODEFER", 0x40000000), ("SA_RESETHAND", 0x80000000), ("SA_SIGINFO", 0x4),
+    ("SA_NOCLDSTOP", 0x1), ("SA_NOCLDWAIT", 0x2), ("SA_UNSUPPORTED", 0x400),
+    ("SA_EXPOSE_TAGBITS", 0x800),
 )
 _SA_RESTORER = 0x04000000
 
@@ -746,7 +748,176 @@ def _fixed_size(name: str, abi: int) -> int | None:
     kind = _KINDS.get(name)
     if kind is not None:
         return _layout(kind, abi).size
-    return {"fds": 8, "sigset": 8, "old_sigset": 4}.get(name)
+    return {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd": 8}.get(name)
+
+
+# --------------------------------------------------------------------------- more structures
+# Strings, counts and the structures strace shows for wait, poll, epoll,
+# timers, resource usage and file locks; each renderer takes (data, abi,
+# verbose) and never raises for short data (it shows the bytes instead).
+
+
+def _words(data: bytes, abi: int, count: int, signed: bool = True) -> list[int] | None:
+    width = 4 if abi == _ABI_I386 else 8
+    if len(data) < width * count:
+        return None
+    return [int.from_bytes(data[i * width:(i + 1) * width], "little", signed=signed)
+            for i in range(count)]
+
+
+def _render_bytes(data: bytes, abi: int, verbose: bool) -> str:
+    return _quote(data)
+
+
+def _render_count(data: bytes, abi: int, verbose: bool) -> str:
+    return str(int.from_bytes(data[:4], "little")) if len(data) >= 4 else _hex_string(data)
+
+
+def render_wstatus(status: int) -> str:
+    """A wait status as strace prints it: ``[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]``."""
+    status &= 0xFFFF_FFFF
+    low = status & 0x7F
+    if low == 0:
+        text = f"WIFEXITED(s) && WEXITSTATUS(s) == {(status >> 8) & 0xFF}"
+    elif low == 0x7F:
+        text = f"WIFSTOPPED(s) && WSTOPSIG(s) == {_signal((status >> 8) & 0xFF)}"
+        if status >> 16:
+            text += f" && status>>16 == {status >> 16:#x}"
+    elif status == 0xFFFF:
+        text = "WIFCONTINUED(s)"
+    else:
+        text = f"WIFSIGNALED(s) && WTERMSIG(s) == {_signal(low)}"
+        if status & 0x80:
+            text += " && WCOREDUMP(s)"
+    return f"[{{{text}}}]"
+
+
+def _signal(number: int) -> str:
+    return signal_name(number) or str(number)
+
+
+def _render_wstatus(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 4:
+        return _hex_string(data)
+    return render_wstatus(int.from_bytes(data[:4], "little"))
+
+
+def _timeval_text(seconds: int, micro: int) -> str:
+    return f"{{tv_sec={seconds}, tv_usec={micro}}}"
+
+
+def _render_itimerval(data: bytes, abi: int, verbose: bool) -> str:
+    words = _words(data, abi, 4)
+    if words is None:
+        return _hex_string(data)
+    return (f"{{it_interval={_timeval_text(words[0], words[1])}, "
+            f"it_value={_timeval_text(words[2], words[3])}}}")
+
+
+def _render_itimerspec(data: bytes, abi: int, verbose: bool) -> str:
+    words = _words(data, abi, 4)
+    if words is None:
+        return _hex_string(data)
+    return (f"{{it_interval={{tv_sec={words[0]}, tv_nsec={words[1]}}}, "
+            f"it_value={{tv_sec={words[2]}, tv_nsec={words[3]}}}}}")
+
+
+_RUSAGE_LONGS = ("ru_maxrss", "ru_ixrss", "ru_idrss", "ru_isrss", "ru_minflt", "ru_majflt",
+                 "ru_nswap", "ru_inblock", "ru_oublock", "ru_msgsnd", "ru_msgrcv",
+                 "ru_nsignals", "ru_nvcsw", "ru_nivcsw")
+
+
+def _render_rusage(data: bytes, abi: int, verbose: bool) -> str:
+    words = _words(data, abi, 4 + len(_RUSAGE_LONGS))
+    if words is None:
+        return _hex_string(data)
+    parts = [f"ru_utime={_timeval_text(words[0], words[1])}",
+             f"ru_stime={_timeval_text(words[2], words[3])}"]
+    if not verbose:
+        return "{" + ", ".join(parts) + ", ...}"
+    parts += [f"{name}={value}" for name, value in zip(_RUSAGE_LONGS, words[4:], strict=True)]
+    return "{" + ", ".join(parts) + "}"
+
+
+def _render_sysinfo(data: bytes, abi: int, verbose: bool) -> str:
+    # long uptime; unsigned long loads[3], totalram, freeram, sharedram,
+    # bufferram, totalswap, freeswap; u16 procs, pad; unsigned long totalhigh,
+    # freehigh; u32 mem_unit (include/uapi/linux/sysinfo.h)
+    width = 4 if abi == _ABI_I386 else 8
+    words = _words(data, abi, 10, signed=False)
+    if words is None or len(data) < 10 * width + 8 + 2 * width + 4:
+        return _hex_string(data)
+    procs = int.from_bytes(data[10 * width:10 * width + 2], "little")
+    after = 10 * width + (4 if width == 4 else 8)
+    high, free_high = (int.from_bytes(data[after + i * width:after + (i + 1) * width], "little")
+                       for i in range(2))
+    unit = int.from_bytes(data[after + 2 * width:after + 2 * width + 4], "little")
+    uptime = words[0] - (1 << (8 * width)) if words[0] >> (8 * width - 1) else words[0]
+    return (f"{{uptime={uptime}, loads=[{words[1]}, {words[2]}, {words[3]}], "
+            f"totalram={words[4]}, freeram={words[5]}, sharedram={words[6]}, "
+            f"bufferram={words[7]}, totalswap={words[8]}, freeswap={words[9]}, procs={procs}, "
+            f"totalhigh={high}, freehigh={free_high}, mem_unit={unit}}}")
+
+
+_EPOLL_EVENTS: Table = (
+    ("EPOLLIN", 0x1), ("EPOLLPRI", 0x2), ("EPOLLOUT", 0x4), ("EPOLLERR", 0x8),
+    ("EPOLLHUP", 0x10), ("EPOLLNVAL", 0x20), ("EPOLLRDNORM", 0x40), ("EPOLLRDBAND", 0x80),
+    ("EPOLLWRNORM", 0x100), ("EPOLLWRBAND", 0x200), ("EPOLLMSG", 0x400),
+    ("EPOLLRDHUP", 0x2000), ("EPOLLEXCLUSIVE", 0x10000000), ("EPOLLWAKEUP", 0x20000000),
+    ("EPOLLONESHOT", 0x40000000), ("EPOLLET", 0x80000000),
+)
+_POLL_EVENTS: Table = tuple((name.replace("EPOLL", "POLL"), bits)
+                            for name, bits in _EPOLL_EVENTS[:13])
+
+
+def _render_epoll_event(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 12:
+        return _hex_string(data)
+    events, value = struct.unpack_from("<IQ", data)
+    return (f"{{events={render_flags(_EPOLL_EVENTS, events)}, "
+            f"data={{u32={value & 0xFFFF_FFFF}, u64={value}}}}}")
+
+
+def _render_pollfd(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 8:
+        return _hex_string(data)
+    fd, events, _revents = struct.unpack_from("<ihh", data)
+    return f"{{fd={fd}, events={render_flags(_POLL_EVENTS, events & 0xFFFF)}}}"
+
+
+_LOCK_TYPES = {0: "F_RDLCK", 1: "F_WRLCK", 2: "F_UNLCK"}
+_WHENCES = {0: "SEEK_SET", 1: "SEEK_CUR", 2: "SEEK_END"}
+
+
+def _render_flock(data: bytes, abi: int, verbose: bool, *, layout: str = "") -> str:
+    if not layout:
+        layout = "<hh4xqqi" if abi != _ABI_I386 else "<hhiii"
+    if len(data) < struct.calcsize(layout):
+        return _hex_string(data)
+    kind, whence, start, length, pid = struct.unpack_from(layout, data)
+    return (f"{{l_type={_LOCK_TYPES.get(kind, str(kind))}, "
+            f"l_whence={_WHENCES.get(whence, str(whence))}, l_start={start}, l_len={length}, "
+            f"l_pid={pid}}}")
+
+
+def _render_flock64(data: bytes, abi: int, verbose: bool) -> str:
+    return _render_flock(data, abi, verbose, layout="<hhqqi")
+
+
+_EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
+    "bytes": _render_bytes,
+    "string": _render_bytes,
+    "count": _render_count,
+    "wstatus": _render_wstatus,
+    "itimerval": _render_itimerval,
+    "itimerspec": _render_itimerspec,
+    "rusage": _render_rusage,
+    "sysinfo": _render_sysinfo,
+    "epoll_event": _render_epoll_event,
+    "pollfd": _render_pollfd,
+    "flock": _render_flock,
+    "flock64": _render_flock64,
+}
 
 
 def struct_fields(name: bytes | str, abi: int, data: bytes) -> Fields | None:
@@ -797,6 +968,9 @@ def decode_struct(name: bytes | str, abi: int, data: bytes, *, verbose: bool = F
 def _decode_struct(name: str, abi: int, data: bytes, verbose: bool) -> str:
     if name == "sockaddr":
         return _render_sockaddr(data)
+    extra = _EXTRA.get(name)
+    if extra is not None:
+        return extra(data, abi, verbose)
     if name in ("fds", "sigset", "old_sigset"):
         return _decode_small(name, data)
     kind = _KINDS.get(name)

@@ -79,8 +79,11 @@ def parse(text: str) -> dict[int, list[CallText]]:
             tail = _TAIL.match(rest)
             if tail is None:
                 continue
-            args = head + tail.group(1) if head.endswith(", ") or not tail.group(1) else (
-                (head + ", " if head else "") + tail.group(1))
+            rest_args = tail.group(1)
+            if head.endswith(", ") or not rest_args or not head or rest_args.startswith(", "):
+                args = head + rest_args
+            else:
+                args = head + ", " + rest_args
             threads[tid].append(CallText(name, args, tail.group(2) or ""))
             continue
         paren = body.find("(")

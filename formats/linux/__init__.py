@@ -61,6 +61,7 @@ from ._lookup import (
 from ._signatures import (
     IO_IN_KINDS,
     IO_OUT_KINDS,
+    MEASURES,
     SOCKADDR_STORAGE_SIZE,
     SOCKETCALLS,
     STRUCT_CAPTURES,
@@ -77,7 +78,7 @@ from .errors import LinuxTableError, UnknownSyscallClass
 AT_FDCWD = -100
 
 __all__ = [
-    "AT_FDCWD", "IO_IN_KINDS", "IO_OUT_KINDS", "KERNEL_SIGRTMAX", "KERNEL_SIGRTMIN",
+    "AT_FDCWD", "IO_IN_KINDS", "IO_OUT_KINDS", "KERNEL_SIGRTMAX", "KERNEL_SIGRTMIN", "MEASURES",
     "SOCKADDR_STORAGE_SIZE", "SOCKETCALLS", "STRUCT_CAPTURES", "SYSCALL_CLASSES",
     "X32_SYSCALL_BIT",
     "Arg", "ArgKind", "LinuxTableError", "RetKind", "Signature", "StructCapture",
