@@ -383,6 +383,7 @@ def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
     limit = context.style.string_limit if context.style.strace else None
     whole = kind is ArgKind.PATH_OUT  # strace prints paths in full
     filled_by_result = kind in (ArgKind.DATA_OUT, ArgKind.PATH_OUT)
+    int_sized = context.plan.name == "setsockopt"  # an int option prints as strace's [1]
     quote = strace_string if context.style.strace else (lambda data, *_: quoted(data))
 
     def render(value: int, call: Call) -> str:
@@ -394,6 +395,8 @@ def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
                 return '""'
             return pointer(value)
         data = struct.data
+        if int_sized and len(data) == 4:
+            return f"[{int.from_bytes(data, 'little', signed=True)}]"
         if whole:
             return quote(data[:-1] if data.endswith(b"\0") else data)
         more = False
@@ -544,6 +547,8 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
     slow = _generic_renderer(steps, plan, context_decode)
     if plan.name in ("fcntl", "fcntl64"):
         return _fcntl_renderer(slow, plan)
+    if plan.name == "ioctl" and style.strace:
+        return _ioctl_renderer(slow)
     if context_decode is not None:
         return slow
     return _generated_renderer(steps, slow)
@@ -581,6 +586,21 @@ def _fcntl_renderer(inner: CallArguments, plan: CallPlan) -> CallArguments:
                 if command in setting:
                     text = re.sub(r", l_pid=-?\d+\}$", "}", text)
                 out[2] = text
+        return out
+
+    return render
+
+
+_FICLONE = 0x40049409  # linux/fs.h _IOW(0x94, 9, int): the argument is an fd
+
+
+def _ioctl_renderer(inner: CallArguments) -> CallArguments:
+    def render(call: Call) -> list[str]:
+        out = inner(call)
+        args = call.args
+        if len(args) > 2 and len(out) > 2 and args[1] & 0xFFFF_FFFF == _FICLONE:
+            out[1] = "BTRFS_IOC_CLONE or FICLONE"  # strace names both (same number)
+            out[2] = str(signed32(args[2]))
         return out
 
     return render
@@ -743,7 +763,7 @@ def _generated_renderer(steps: tuple[tuple[int, _Part], ...],
 # socket option's name, faccessat2's and waitid's flags): ``_flags`` decodes
 # those from the whole argument list.
 _CONTEXT_KINDS = {ArgKind.FCNTL_CMD, ArgKind.SOCKOPT_LEVEL}
-_CONTEXT_CALLS = {"faccessat2", "waitid"}
+_CONTEXT_CALLS = {"faccessat2", "waitid", "statx"}
 _CONTEXT_ARGUMENTS = {ArgKind.HEX, ArgKind.SOCKOPT_NAME, ArgKind.AT_FLAGS, ArgKind.WAIT_OPTIONS}
 
 

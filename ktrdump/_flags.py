@@ -1055,7 +1055,17 @@ _DECODERS: dict[ArgKind, Decoder] = {
 
 # Arguments whose meaning depends on another argument or on the call:
 # decode_arguments consults these.
+def _statx_flags(value: int, abi: int) -> str:
+    """statx's flags as strace prints them: the sync type first (0 is AT_STATX_SYNC_AS_STAT)."""
+    value &= _MASK32
+    sync = {0: "AT_STATX_SYNC_AS_STAT", 0x2000: "AT_STATX_FORCE_SYNC",
+            0x4000: "AT_STATX_DONT_SYNC"}.get(value & 0x6000, "0x6000")
+    rest = value & ~0x6000
+    return sync if not rest else f"{sync}|{render_flags(AT_FLAGS, rest)}"
+
+
 _BY_CALL: dict[tuple[str, ArgKind], Decoder] = {
+    ("statx", ArgKind.AT_FLAGS): _statx_flags,
     ("faccessat2", ArgKind.AT_FLAGS): _flags_decoder(_AT_FLAGS_EACCESS),
     ("waitid", ArgKind.WAIT_OPTIONS): _flags_decoder(_WAITID_OPTIONS),
 }

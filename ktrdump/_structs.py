@@ -748,7 +748,15 @@ def _fixed_size(name: str, abi: int) -> int | None:
     kind = _KINDS.get(name)
     if kind is not None:
         return _layout(kind, abi).size
-    return {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd": 8}.get(name)
+    sizes = _SIZES_32 if abi == _ABI_I386 else _SIZES_64
+    return sizes.get(name)
+
+
+_SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd": 8,
+             "wstatus": 4, "rusage": 144, "sysinfo": 112, "itimerval": 32, "itimerspec": 32,
+             "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 4}
+_SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
+             "flock": 16}
 
 
 # --------------------------------------------------------------------------- more structures
@@ -904,7 +912,25 @@ def _render_flock64(data: bytes, abi: int, verbose: bool) -> str:
     return _render_flock(data, abi, verbose, layout="<hhqqi")
 
 
+def _render_user_desc(data: bytes, abi: int, verbose: bool) -> str:
+    # struct user_desc (asm/ldt.h): entry_number, base_addr, limit, then bit fields
+    if len(data) < 16:
+        return _hex_string(data)
+    entry, base, limit, bits = struct.unpack_from("<iIII", data)
+    names = ("seg_32bit", "contents", "read_exec_only", "limit_in_pages", "seg_not_present",
+             "useable")
+    widths = (1, 2, 1, 1, 1, 1)
+    fields = []
+    shift = 0
+    for name, width in zip(names, widths, strict=True):
+        fields.append(f"{name}={(bits >> shift) & ((1 << width) - 1)}")
+        shift += width
+    return (f"{{entry_number={entry}, base_addr={base:#x}, limit={limit:#x}, "
+            f"{', '.join(fields)}}}")
+
+
 _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
+    "user_desc": _render_user_desc,
     "bytes": _render_bytes,
     "string": _render_bytes,
     "count": _render_count,
@@ -917,7 +943,10 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "pollfd": _render_pollfd,
     "flock": _render_flock,
     "flock64": _render_flock64,
+    "socklen": lambda data, abi, verbose: (
+        f"[{int.from_bytes(data[:4], 'little')}]" if len(data) >= 4 else _hex_string(data)),
 }
+STRUCT_NAMES = frozenset({*STRUCT_NAMES, *_EXTRA})
 
 
 def struct_fields(name: bytes | str, abi: int, data: bytes) -> Fields | None:

@@ -104,10 +104,20 @@ _TIMES = re.compile(r"\b(tv_u?n?sec|tv_sec|st_[amc]time(?:_nsec)?|stx_[abcm]time
                     r"freeram|bufferram|freeswap|procs|loads|ru_\w+|sharedram|"
                     r"ts_[sn]sec)=(\[[^\]]*\]|\{[^}]*\}|[0-9]+)")
 _RANDOM_CALLS = frozenset({"getrandom"})
+#: Results that name a process outside the trace (the tracer is the parent).
+_OUTSIDE_RESULTS = frozenset({"getppid"})
 
 
-def normalise(call: CallText, tids: dict[int, str]) -> tuple[str, str]:
-    """The call's (arguments, result) with run-to-run differences masked."""
+_DATA_CALLS = frozenset({"read", "write", "pread64", "pwrite64"})
+
+
+def normalise(call: CallText, tids: dict[int, str], random_data: bool = False,
+              ) -> tuple[str, str]:
+    """The call's (arguments, result) with run-to-run differences masked.
+
+    ``random_data``: the program's I/O data differs between runs (random
+    salts): quoted data of read/write calls is compared by presence only.
+    """
     def mask(text: str) -> str:
         text = _ADDRESS.sub("ADDR", text)
         text = _TIMES.sub(lambda m: f"{m.group(1)}=T", text)
@@ -116,9 +126,12 @@ def normalise(call: CallText, tids: dict[int, str]) -> tuple[str, str]:
         return text
 
     args = call.args
-    if call.name in _RANDOM_CALLS:
+    result = call.result
+    if call.name in _OUTSIDE_RESULTS:
+        result = "PID"
+    if call.name in _RANDOM_CALLS or (random_data and call.name in _DATA_CALLS):
         args = re.sub(r'"(?:[^"\\]|\\.)*"', '"RANDOM"', args)
-    return mask(args), mask(call.result)
+    return mask(args), mask(result)
 
 
 def split_arguments(text: str) -> list[str]:
@@ -229,7 +242,8 @@ def _pair_threads(ours: dict[int, list[CallText]], theirs: dict[int, list[CallTe
     return pairs
 
 
-def compare(program: str, ours_text: str, theirs_text: str) -> Figures:
+def compare(program: str, ours_text: str, theirs_text: str, random_data: bool = False,
+            ) -> Figures:
     ours, theirs = parse(ours_text), parse(theirs_text)
     figures = Figures(program)
     pairs = _pair_threads(ours, theirs)
@@ -246,8 +260,8 @@ def compare(program: str, ours_text: str, theirs_text: str) -> Figures:
                 continue
             for our_call, their_call in zip(our_calls[o1:o2], their_calls[t1:t2], strict=True):
                 figures.aligned += 1
-                mine = normalise(our_call, our_tids)
-                other = normalise(their_call, their_tids)
+                mine = normalise(our_call, our_tids, random_data)
+                other = normalise(their_call, their_tids, random_data)
                 if mine == other:
                     figures.identical += 1
                     continue
@@ -604,6 +618,7 @@ class Program:
     name: str
     command: Callable[[Path], list[str]]  # given the binaries directory
     setup: Callable[[Path], None] = lambda directory: None
+    random_data: bool = False  # its I/O data differs from run to run (sqlite's salts)
 
 
 def _data_tree(directory: Path) -> None:
@@ -642,7 +657,8 @@ CORPUS: tuple[Program, ...] = (
                              "status=none"]),
     Program("cp_r", lambda b: ["cp", "-r", "data", "copy"], _data_tree),
     Program("sqlite3", lambda b: ["sqlite3", "db.sqlite", "create table t(a); "
-                                  "insert into t values(1); select * from t;"]),
+                                  "insert into t values(1); select * from t;"],
+            random_data=True),
     Program("odd_names", lambda b: ["ls", "-1b", "odd"], _odd_names),
     Program("threads", _c(THREADS_C)),
     Program("signals_timers", _c(SIGNALS_C)),
@@ -714,7 +730,8 @@ def run(program: Program, binaries: Path, work: Path) -> Figures:
                    stderr=subprocess.DEVNULL, timeout=120, check=False)
     dumped = subprocess.run([str(KTRDUMP), "--format", "strace", str(trace)],
                             capture_output=True, text=True, timeout=120, check=True)
-    return compare(program.name, dumped.stdout, reference.read_text(errors="replace"))
+    return compare(program.name, dumped.stdout, reference.read_text(errors="replace"),
+                   program.random_data)
 
 
 # ---------------------------------------------------------------------------

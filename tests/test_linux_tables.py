@@ -832,7 +832,7 @@ def test_struct_captures_are_well_formed() -> None:
         assert capture.name.isascii() and capture.name == capture.name.strip(), kind
         assert kind.name.endswith("_OUT") == (capture.direction == "out") or kind in {
             ArgKind.FD_PAIR_OUT, ArgKind.SIGSET, ArgKind.OLD_SIGSET, ArgKind.STRING,
-            ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN}, kind
+            ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.SOCKLEN_PTR}, kind
         assert capture.measure in linux.MEASURES, kind
         if capture.filled_on_error:
             assert capture.direction == "out"

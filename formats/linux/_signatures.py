@@ -338,6 +338,8 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
                                        measure="retval_elements"),
     ArgKind.POLLFDS_IN: _capture("pollfd", "in", _sizes(8, 8), measure="elements"),
     ArgKind.USER_DESC_IN: _capture("user_desc", "in", _sizes(16, 16)),
+    # socklen_t *: the length the call wrote back (the caller's value is lost)
+    ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(4, 4)),
 })
 
 
@@ -540,7 +542,8 @@ _COMMON: list[Signature] = [
     _sig("getsockopt", R.INT, _SOCKFD, _a("level", K.SOCKOPT_LEVEL),
          _a("optname", K.SOCKOPT_NAME), _a("optval", K.PTR), _a("optlen", K.SOCKLEN_PTR)),
     _sig("setsockopt", R.INT, _SOCKFD, _a("level", K.SOCKOPT_LEVEL),
-         _a("optname", K.SOCKOPT_NAME), _a("optval", K.PTR), _a("optlen", K.UINT)),
+         _a("optname", K.SOCKOPT_NAME), _a("optval", K.DATA_IN, length=4),
+         _a("optlen", K.UINT)),
     *_same_args(("getsockname", "getpeername"), R.INT, _SOCKFD,
                 _a("addr", K.SOCKADDR_OUT, length=2), _a("addrlen", K.SOCKLEN_PTR)),
     # memory
