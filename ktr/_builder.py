@@ -104,6 +104,7 @@ class _Plan:
     # futex's timeout): command value -> (entry capture, exit capture).
     by_command: dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None = None
     command_mask: int = 0xFFFF_FFFF  # futex: the operation without its flag bits
+    socketcall: bool = False  # i386 socketcall: captures follow the subcall's plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +161,8 @@ class RecordBuilder:
         # pid -> signal -> handler address, learnt from rt_sigaction, for PSIG's action
         self._signal_handlers: dict[int, dict[int, int]] = {}
         self._emul_written: dict[int, Abi] = {}  # pid -> ABI last announced
+        # tid -> the subcall plan and argument words of its open socketcall
+        self._socketcalls: dict[int, tuple[_Plan, tuple[int, ...]]] = {}
         # Bound once: these run several times per ptrace stop.
         self._syscall_record = self._codec.syscall_record
         self._sysret_record = self._codec.sysret_record
@@ -212,6 +215,11 @@ class RecordBuilder:
         signature = linux.signature(abi, name) if name is not None else None
         if signature is None:
             return _Plan(selected=True)
+        if signature.name == "socketcall":
+            return _Plan(selected=True, socketcall=True)
+        return self._plan_for(abi, signature)
+
+    def _plan_for(self, abi: Abi, signature: linux.Signature) -> _Plan:
         io_arg = signature.io_args[0] if signature.io_args else None
         io_kind = signature.args[io_arg].kind if io_arg is not None else None
         argv_arg = envp_arg = None
@@ -282,6 +290,8 @@ class RecordBuilder:
         if plan.structs_in and self._structs:
             for wanted in plan.structs_in:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, event.args, wanted)
+        if plan.socketcall:
+            self._socketcall_entry(event)
         if plan.by_command is not None and self._structs:
             wanted_pair = plan.by_command.get(event.args[1] & plan.command_mask)
             if wanted_pair is not None and wanted_pair[0] is not None:
@@ -307,24 +317,28 @@ class RecordBuilder:
             self._announce_emulation(tracee, event.timestamp_ns)
         entry = event.entry
         retval = event.retval
+        args: tuple[int, ...] = entry.args if entry is not None else ()
+        if plan.socketcall:
+            # the subcall's plan and argument words, from the entry
+            plan, args = self._socketcalls.pop(tracee.tid, (plan, args))
         if self._genio and plan.io_arg is not None and entry is not None and retval > 0:
             if plan.io_kind in _PLAIN_BUFFERS:
                 # read()/write(): the common case, without the general path's dispatch
-                data = _read(tracee.memory, entry.args[plan.io_arg],
+                data = _read(tracee.memory, args[plan.io_arg],
                              min(retval, self._options.io_bytes)) or b""
                 self._sink(self._genio_bytes(
                     tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm,
-                    _signed32(entry.args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1,
+                    _signed32(args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1,
                     plan.io_direction, GenioFlag.TRUNCATED if len(data) < retval else 0,
                     retval, data))
             else:
-                self._io_record(event, entry, plan)
+                self._io_record(event, args, plan)
         if plan.structs_out and entry is not None and self._structs:
             error = event.error
             for wanted in plan.structs_out:
                 # Most structures are filled on success; nanosleep's remainder on EINTR.
                 if error == (errno.EINTR if wanted.filled_on_error else 0):
-                    self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
+                    self._struct_record(tracee, event.timestamp_ns, event.abi, args,
                                         wanted, retval)
         if (plan.by_command is not None and entry is not None and self._structs
                 and not event.error):
@@ -352,24 +366,24 @@ class RecordBuilder:
             SyscallFlag.UNFINISHED, 0, 0, monotonic_ns - entry.monotonic_ns))
 
     # ------------------------------------------------------------------ I/O data
-    def _io_record(self, event: SyscallExit, entry: SyscallEntry, plan: _Plan) -> None:
+    def _io_record(self, event: SyscallExit, args: tuple[int, ...], plan: _Plan) -> None:
         assert plan.io_arg is not None and plan.io_kind is not None
         transferred = event.retval
         cap = self._options.io_bytes
         wanted = min(transferred, cap)
         memory = event.tracee.memory
-        address = entry.args[plan.io_arg]
+        address = args[plan.io_arg]
         kind = plan.io_kind
         direction = plan.io_direction
         if kind in (ArgKind.IOVEC_IN, ArgKind.IOVEC_OUT):
-            count = entry.args[plan.io_length_arg] if plan.io_length_arg is not None else 0
+            count = args[plan.io_length_arg] if plan.io_length_arg is not None else 0
             data = _read_iovec(memory, address, count, wanted, event.abi)
         elif kind in (ArgKind.MSGHDR_IN, ArgKind.MSGHDR_OUT):
             data = _read_msghdr(memory, address, event.abi, wanted)
         else:  # mmsghdr arrays: retval counts messages, not bytes
-            self._mmsg_records(event, entry, plan, direction)
+            self._mmsg_records(event, args, plan, direction)
             return
-        fd = _signed32(entry.args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
+        fd = _signed32(args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
         self._genio_record(event, fd, direction, transferred, data)
 
     def _genio_record(
@@ -385,11 +399,11 @@ class RecordBuilder:
             transferred, data))
 
     def _mmsg_records(
-        self, event: SyscallExit, entry: SyscallEntry, plan: _Plan, direction: IoDirection
+        self, event: SyscallExit, args: tuple[int, ...], plan: _Plan, direction: IoDirection
     ) -> None:
         memory = event.tracee.memory
-        address = entry.args[plan.io_arg] if plan.io_arg is not None else 0
-        fd = _signed32(entry.args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
+        address = args[plan.io_arg] if plan.io_arg is not None else 0
+        fd = _signed32(args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
         header_size, _ = _msghdr_layout(event.abi)
         stride = header_size + 8  # struct mmsghdr: msghdr, unsigned msg_len, padding
         for index in range(min(event.retval, 1024)):
@@ -466,6 +480,36 @@ class RecordBuilder:
             return
         self._emit_payload(RecordKind.STRUCT, tracee, timestamp_ns,
                            formats.Struct(abi, wanted.argument, name, data))
+
+    def _socketcall_entry(self, event: SyscallEntry) -> None:
+        """i386 socketcall: record the subcall's argument words, capture as the subcall does.
+
+        The words go out as STRUCT "socketcall_args" (argument 1); the
+        subcall's own captures (addresses, fd pairs, then its data at exit)
+        use argument indices of the subcall. ktrdump shows the subcall.
+        """
+        tracee = event.tracee
+        self._socketcalls.pop(tracee.tid, None)
+        call = event.args[0] & 0xFFFF_FFFF
+        signature = linux.socketcall_signature(call)
+        if signature is None:
+            return
+        count = len(signature.args)
+        data = _read(tracee.memory, event.args[1], 4 * count)
+        if data is None or len(data) < 4 * count:
+            return
+        if self._structs:
+            self._emit_payload(RecordKind.STRUCT, tracee, event.timestamp_ns,
+                               formats.Struct(event.abi, 1, b"socketcall_args", data))
+        key = (event.abi, -1 - call)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._plan_for(event.abi, signature)
+        words = struct.unpack(f"<{count}I", data)
+        if plan.structs_in and self._structs:
+            for wanted in plan.structs_in:
+                self._struct_record(tracee, event.timestamp_ns, event.abi, words, wanted)
+        self._socketcalls[tracee.tid] = (plan, words)
 
     def _string_count(self, event: SyscallEntry, argument: int) -> None:
         """execve's envp when its strings are not recorded: STRUCT "count", how many."""

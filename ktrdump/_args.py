@@ -341,6 +341,10 @@ def _offset_pair_part(low: int, high: int) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _mmap2_offset(value: int) -> str:
+    return _strace_hex((value & 0xFFFF_FFFF) * 4096)  # mmap2 counts 4096-byte pages
+
+
 def _octal_mode(value: int) -> str:
     value &= 0xFFFF_FFFF
     return ("0" + format(value, "o") if value else "0").rjust(3, "0")
@@ -467,6 +471,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         return _Part(_bounded_cache(_signed32_text))
     if kind is ArgKind.UID or kind is ArgKind.GID:
         return _Part(_unsigned32_id)
+    if kind is ArgKind.UINT and style.strace and plan.name == "mmap2" and index == 5:
+        return _Part(_mmap2_offset)  # strace shows the offset in bytes, not pages
     if kind is ArgKind.SIZE or kind is ArgKind.UINT:
         return _Part(str)
     if kind is ArgKind.OFFSET:

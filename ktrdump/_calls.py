@@ -105,12 +105,15 @@ class CallPlan:
         "signature", "struct_direction",
     )
 
-    def __init__(self, abi: int, nr: int) -> None:
+    def __init__(self, abi: int, nr: int, subcall: Signature | None = None) -> None:
         self.abi = abi
         self.nr = nr
         name = linux.syscall_name(abi, nr)
-        self.name = name or f"syscall_{nr}"
         found = linux.signature(abi, name) if name is not None else None
+        if subcall is not None:  # i386 socketcall's subcall: named and typed as it
+            name = subcall.name
+            found = subcall
+        self.name = name or f"syscall_{nr}"
         self.signature: Signature | None = found
         self.kinds: tuple[ArgKind, ...] = () if found is None else tuple(a.kind for a in found.args)
         self.path_args: tuple[int, ...] = () if found is None else found.path_args
@@ -285,6 +288,9 @@ class CallTracker:
             else:
                 call.paths.append(payload.path)
         elif kind == _STRUCT:
+            if payload.name == b"socketcall_args":
+                self._demultiplex(call, payload)
+                return
             if call.structs is None:
                 call.structs = {}
             call.structs[payload.argument] = payload
@@ -292,6 +298,27 @@ class CallTracker:
             call.argv = payload.data
         elif kind == _EXEC_ENV:
             call.env_count = len(split_nul_strings(payload.data))
+
+    def _demultiplex(self, call: Call, payload: Any) -> None:
+        """i386 socketcall: the call becomes its subcall, with the words as its arguments.
+
+        The plan keeps socketcall's number (its RET still matches); the
+        subcall's own STRUCT records (numbered by the subcall's arguments)
+        follow.
+        """
+        data: bytes = payload.data
+        subcall = linux.socketcall_signature(call.args[0] & 0xFFFF_FFFF) if call.args else None
+        if subcall is None or len(data) < 4 * len(subcall.args):
+            return
+        key = (call.plan.abi, -1 - (call.args[0] & 0xFFFF_FFFF))
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self.plans[key] = CallPlan(call.plan.abi, call.plan.nr, subcall)
+            plan.entry_args = tuple(i for i, d in plan.struct_direction.items() if d == "in")
+        words = tuple(int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4))
+        call.plan = plan
+        call.args = words[:len(subcall.args)]
+        call.expected += sum(1 for i in plan.entry_args if i < len(call.args) and call.args[i])
 
     # -- exit ----------------------------------------------------------------
 

@@ -129,8 +129,8 @@ class StraceDescriber:
         self._keep = record_filter(options)
         self._line: Call | None = None  # the call whose line is begun but not printed
         self._shown: dict[int, bool] = {}  # tid -> whether its open call is printed
-        self._full: dict[tuple[int, int], CallArguments] = {}
-        self._entry: dict[tuple[int, int], CallArguments] = {}
+        self._full: dict[tuple[int, int, str], CallArguments] = {}
+        self._entry: dict[tuple[int, int, str], CallArguments] = {}
         self._errors: dict[int, str] = {}
         self._batch: list[Record] = []
         self._position = 0
@@ -197,7 +197,7 @@ class StraceDescriber:
 
     def _renderer(self, call: Call, entry: bool) -> CallArguments:
         plan = call.plan
-        key = (plan.abi, plan.nr)
+        key = (plan.abi, plan.nr, plan.name)  # socketcall's subcalls share a number
         table = self._entry if entry else self._full
         render = table.get(key)
         if render is None:

@@ -943,6 +943,8 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "pollfd": _render_pollfd,
     "flock": _render_flock,
     "flock64": _render_flock64,
+    "socketcall_args": lambda data, abi, verbose: "[" + ", ".join(
+        hex(int.from_bytes(data[i:i + 4], "little")) for i in range(0, len(data) - 3, 4)) + "]",
     "socklen": lambda data, abi, verbose: (
         f"[{int.from_bytes(data[:4], 'little')}]" if len(data) >= 4 else _hex_string(data)),
 }

@@ -574,9 +574,10 @@ static long sys3(long nr, long a, long b, long c) {
 static long sys6(long nr, long a, long b, long c, long d, long e, long f) {
     long ret;
     long args[2] = {e, f};
+    long *pointer = args;
     __asm__ volatile ("push %%ebp\n\tmov 4(%%edi), %%ebp\n\tmov 0(%%edi), %%edi\n\t"
                       "int $0x80\n\tpop %%ebp"
-                      : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(args)
+                      : "=a"(ret), "+D"(pointer) : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d)
                       : "memory");
     return ret;
 }
@@ -589,21 +590,20 @@ void _start(void) {
     long map = sys6(192, 0, 8192, 3, 0x22, -1, 0);             /* mmap2 */
     sys3(91, map, 8192, 0);                                    /* munmap */
     fd = sys3(5, (long)"/etc/hostname", 0, 0);
-    sys6(192, 0, 4096, 1, 2, fd, 0);                           /* mmap2 of the file */
+    sys6(192, 0, 4096, 1, 2, fd, 1);                           /* mmap2 of the file */
     sys3(6, fd, 0, 0);
-    long sv[2];
-    long args[3] = {1, 1, 0};                                  /* AF_UNIX, SOCK_STREAM */
-    long pair[4] = {1, 1, 0, (long)sv};
+    int sv[2];
+    long pair[4] = {1, 1, 0, (long)sv};                        /* AF_UNIX, SOCK_STREAM */
     sys3(102, 8, (long)pair, 0);                               /* socketcall(socketpair) */
-    long send[4] = {0, (long)"ping", 4, 0};
-    int fds[2];
-    (void)args;
-    fds[0] = ((int *)sv)[0];
-    fds[1] = ((int *)sv)[1];
-    send[0] = fds[0];
+    long send[4] = {sv[0], (long)"ping", 4, 0};
     sys3(102, 9, (long)send, 0);                               /* socketcall(send) */
-    long recv[4] = {fds[1], (long)buf, sizeof buf, 0};
+    long recv[4] = {sv[1], (long)buf, sizeof buf, 0};
     sys3(102, 10, (long)recv, 0);                              /* socketcall(recv) */
+    long shut[2] = {sv[0], 1};
+    sys3(102, 13, (long)shut, 0);                              /* socketcall(shutdown) */
+    long sock[3] = {2, 2, 0};                                  /* AF_INET, SOCK_DGRAM */
+    long udp = sys3(102, 1, (long)sock, 0);                    /* socketcall(socket) */
+    sys3(6, udp, 0, 0);
     sys3(4, 1, (long)"done\n", 5);                             /* write */
     sys3(252, 0, 0, 0);                                        /* exit_group */
     for (;;) {}

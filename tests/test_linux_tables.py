@@ -818,6 +818,8 @@ def test_struct_captures_are_well_formed() -> None:
                 capture = linux.STRUCT_CAPTURES[arg.kind]
                 used.add(arg.kind)
                 size = linux.struct_size(capture, abi)
+                if capture.measure == "socketcall":
+                    continue
                 if capture.measure in ("length", "elements") or (
                         capture.sizes is None and capture.measure == "size"):
                     # a sockaddr, a buffer, an array: sized by another argument
@@ -832,7 +834,8 @@ def test_struct_captures_are_well_formed() -> None:
         assert capture.name.isascii() and capture.name == capture.name.strip(), kind
         assert kind.name.endswith("_OUT") == (capture.direction == "out") or kind in {
             ArgKind.FD_PAIR_OUT, ArgKind.SIGSET, ArgKind.OLD_SIGSET, ArgKind.STRING,
-            ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.SOCKLEN_PTR}, kind
+            ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.SOCKLEN_PTR,
+            ArgKind.SOCKETCALL_ARGS}, kind
         assert capture.measure in linux.MEASURES, kind
         if capture.filled_on_error:
             assert capture.direction == "out"

@@ -133,6 +133,10 @@ class ArgKind(enum.Enum):
     DATA_OUT = "data_out"
     DIRENTS_OUT = "dirents_out"  # getdents' buffer: STRUCT "count", the entries filled
     WSTATUS_OUT = "wstatus_out"  # int * a wait call fills with the status (STRUCT "wstatus")
+    # i386 socketcall's array of the subcall's argument words (STRUCT
+    # "socketcall_args"): the recorder and ktrdump treat the call as the
+    # subcall (SOCKETCALL_SIGNATURES) with those words as its arguments.
+    SOCKETCALL_ARGS = "socketcall_args"
     # Pointers to structures worth recording as STRUCT records; STRUCT_CAPTURES
     # says, per kind, the record's name, whether the call reads ("in") or
     # fills ("out") the structure, and its size per ABI.
@@ -241,9 +245,10 @@ class StructCapture(NamedTuple):
 #: "elements": the length argument's value times the element size ``sizes``
 #: (the record's name gets ``[N]``); "retval_elements": the same with the
 #: return value as the count; "dirents": not the bytes but how many directory
-#: entries the return value's bytes hold (STRUCT "count", one u32).
+#: entries the return value's bytes hold (STRUCT "count", one u32);
+#: "socketcall": 4 bytes per argument of the subcall the first argument names.
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
-                      "dirents"})
+                      "dirents", "socketcall"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -340,6 +345,7 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.USER_DESC_IN: _capture("user_desc", "in", _sizes(16, 16)),
     # socklen_t *: the length the call wrote back (the caller's value is lost)
     ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(4, 4)),
+    ArgKind.SOCKETCALL_ARGS: _capture("socketcall_args", "in", None, measure="socketcall"),
 })
 
 
@@ -740,7 +746,7 @@ _I386_ONLY: list[Signature] = [
     _sig("waitpid", R.PID, _a("pid", K.PID), _a("wstatus", K.WSTATUS_OUT),
          _a("options", K.WAIT_OPTIONS)),
     _sig("umount", R.INT, _a("target", K.PATH)),
-    _sig("socketcall", R.INT, _a("call", K.SOCKETCALL_CALL), _a("args", K.PTR)),
+    _sig("socketcall", R.INT, _a("call", K.SOCKETCALL_CALL), _a("args", K.SOCKETCALL_ARGS)),
     _sig("sigreturn", R.NONE),
     _sig("sigaction", R.INT, _a("signum", K.SIGNAL), _a("act", K.OLD_SIGACTION_IN),
          _a("oldact", K.OLD_SIGACTION_OUT)),
