@@ -40,8 +40,9 @@ paths (``_fdtable`` says what it tracks).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
-from typing import Any
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Protocol
 
 import formats.linux as linux
 from formats import (
@@ -89,6 +90,12 @@ _STRUCT = int(RecordKind.STRUCT)
 _EXEC_ARG = int(RecordKind.EXEC_ARG)
 _EXEC_ENV = int(RecordKind.EXEC_ENV)
 _GENIO = int(RecordKind.GENIO)
+_SYSCALL = int(RecordKind.SYSCALL)
+_SYSRET = int(RecordKind.SYSRET)
+_PROC = int(RecordKind.PROC)
+#: Kinds of records that belong to the open call of their thread.
+_UNFINISHED_FLAG = 1  # formats.SyscallFlag.UNFINISHED
+_MEMBER_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV, _GENIO})
 
 
 def signed32(value: int) -> int:
@@ -156,12 +163,17 @@ class Call:
     """One system call of one thread, as its records arrive."""
 
     __slots__ = (
-        "args", "argv", "comm", "env_count", "expected", "fd_path", "io", "paths", "pid",
-        "plan", "received", "ret", "ret_ts", "started", "structs", "tid", "ts",
+        "args", "argv", "comm", "env_count", "expected", "fd_path", "id", "io", "paths", "pid",
+        "plan", "received", "records", "ret", "ret_ts", "settled", "shown", "started", "structs",
+        "tid", "ts",
     )
 
     def __init__(self, plan: CallPlan, pid: int, tid: int, comm: bytes, ts: int,
-                 args: tuple[int, ...]) -> None:
+                 args: tuple[int, ...], call_id: int = 0) -> None:
+        #: The call's number in its input: the ordinal (1-based) of its CALL
+        #: record among every CALL record read, whatever the filters show; 0
+        #: for a RET whose CALL was never recorded.
+        self.id = call_id
         self.plan = plan
         self.pid = pid
         self.tid = tid
@@ -179,10 +191,33 @@ class Call:
         self.ret_ts = 0
         self.fd_path: str | None = None  # what the call's first fd was, at entry (-y)
         self.started = -1  # strace output: arguments printed before "<unfinished ...>"
+        self.shown = True  # whether the view shows it (its CALL passed the view's filter)
+        self.records: list[Record] | None = None  # its records in order (``calls()`` keeps them)
+        self.settled = False  # its effect on the fd tables has been applied
 
     @property
     def entry_complete(self) -> bool:
         return self.received >= self.expected
+
+    @property
+    def name(self) -> str:
+        """The syscall's name (``syscall_N`` when the tables do not know the number)."""
+        return self.plan.name
+
+    @property
+    def returned(self) -> bool:
+        """Whether the call came back (a RET not flagged UNFINISHED)."""
+        return self.ret is not None and not self.ret.flags & _UNFINISHED_FLAG
+
+    @property
+    def error(self) -> int:
+        """The errno the call failed with, 0 when it did not fail (or did not return)."""
+        return self.ret.error if self.returned and self.ret is not None else 0
+
+    @property
+    def duration_ns(self) -> int | None:
+        """Time spent in the kernel (the RET's), None when it did not return."""
+        return self.ret.duration_ns if self.returned and self.ret is not None else None
 
     def path(self, argument: int) -> bytes | None:
         """The NAMI path of path argument ``argument``, if it was recorded."""
@@ -206,26 +241,172 @@ class Call:
 Effect = Callable[[FdTables, Call, int], None]
 
 
-class CallTracker:
-    """Open calls per thread, and (``track_fds``) fd tables per process.
+class CallSink(Protocol):
+    """What a view implements to take records from ``CallTracker.feed``."""
 
-    ``keep_calls``: keep each call open until its RET (an output that needs
-    the call at RET time: strace's, or ``-y``); otherwise ``enter`` only
-    makes the ``Call`` and the caller keeps it while its entry arrives.
+    def call(self, call: Call, record: Record) -> None:
+        """A CALL record, its entry records attached to ``call``."""
+
+    def record(self, call: Call | None, record: Record) -> None:
+        """Any other record, with the call it belongs to (or None)."""
+
+    # Optional: ``abandoned(call, ts)``: a shown call that will get no RET (its
+    # thread exited, was let go or lost, or made another call), at time ``ts``,
+    # before the record that ended it.
+
+
+class CallTracker:
+    """The call layer: open calls per thread, and (``track_fds``) fd tables per process.
+
+    ``feed(records, sink)`` is the loop every view runs its records through
+    (see ``CallSink``); the methods below it (``enter``, ``attach``,
+    ``add_exit_record``, ``leave``, ``settle``, ``process_event``) are its
+    steps, for callers that walk records themselves.
+
+    ``keep_calls``: also collect each call's exit records (GIO payloads and
+    out-STRUs in ``Call.io``/``Call.structs``) for a view that renders them
+    at the RET (strace's); fd tracking collects the out-STRUs it needs.
+    ``keep``: the view's record filter; records it rejects still go through
+    the layer (fd tables and call ids see every record) but not to the sink.
+    ``defer_entries``: a CALL whose entry records have not all arrived at the
+    end of a batch waits for the next batch (False for a live input: it is
+    passed on at the batch's end).
     """
+
+    #: Hold a CALL whose entry is incomplete at a batch's end over to the next batch.
+    defer_entries = True
 
     def __init__(self, *, track_fds: bool = False, keep_calls: bool | None = None,
                  facilities: str | None = None) -> None:
         self.track_fds = track_fds
         self.keep_calls = track_fds if keep_calls is None else keep_calls or track_fds
+        self.keep: Callable[[Record], bool] | None = None
         self.fds = FdTables()
         self.open: dict[int, Call] = {}  # tid -> its call between CALL and RET
+        self.calls_seen = 0  # CALL records read: the last call id given
         self.plans: dict[tuple[int, int], CallPlan] = {}
+        # A call whose entry records are still arriving, and its records so far.
+        self._entering: Call | None = None
+        self._entry_records: list[Record] = []
         # Which entry records the recording can hold (its -t); unknown: all of them.
         recorded = _recorded_kinds(facilities)
         self._namei = recorded is None or RecordKind.NAMEI in recorded
         self._exec_args = recorded is None or RecordKind.EXEC_ARG in recorded
         self._exec_env = recorded is None or RecordKind.EXEC_ENV in recorded
+
+    # -- the loop ----------------------------------------------------------------
+
+    def feed(self, records: Iterable[Record], sink: CallSink) -> None:
+        """Run ``records`` through the layer, telling ``sink`` in record order.
+
+        ``sink.call(call, record)``: a CALL, once its entry records (NAMI,
+        in-STRU, ARG, ENV) are attached to ``call``; they follow it, each as
+        ``sink.record(call, record)``. ``sink.record(call, record)``: every
+        other record, with the call it belongs to (its exit records: GIO,
+        out-STRU, and the RET, after which the call's fd effect is applied)
+        or None (signals, process events, switches, counters, probes,
+        samples, maps, USER, EMUL, DROP, unknown kinds). Only records
+        ``keep`` accepts reach the sink; a RET shares its CALL's fate.
+        """
+        keep = self.keep
+        on_call = sink.call
+        on_record = sink.record
+        opened = self.open
+        collect = self.keep_calls
+        track = self.track_fds
+        entering = self._entering
+        held = self._entry_records
+        abandoned: Callable[[Call, int], None] | None = getattr(sink, "abandoned", None)
+        for record in records:
+            kind = record[0]
+            if entering is not None:
+                payload: Any = record[6]
+                if record[3] == entering.tid and (
+                        kind in (_NAMEI, _EXEC_ARG, _EXEC_ENV)
+                        or (kind == _STRUCT
+                            and entering.plan.struct_direction.get(payload.argument) == "in")):
+                    if kind == _NAMEI:
+                        entering.received += 1
+                        if entering.paths is None:
+                            entering.paths = [payload.path]
+                        else:
+                            entering.paths.append(payload.path)
+                    else:
+                        self.attach(entering, record)
+                    held.append(record)
+                    if entering.received < entering.expected:
+                        continue
+                    self._entering = None
+                    self._release_entry(entering, held, sink)
+                    held = self._entry_records = []
+                    entering = None
+                    continue
+                # Not one of its entry records: the entry is over.
+                self._entering = None
+                self._release_entry(entering, held, sink)
+                held = self._entry_records = []
+                entering = None
+            if kind == _SYSCALL:
+                if abandoned is not None:
+                    previous = opened.get(record[3])
+                    if previous is not None and previous.shown:
+                        abandoned(previous, record[4])
+                call = self.enter(record)
+                call.shown = keep is None or keep(record)
+                if call.received < call.expected:
+                    entering = self._entering = call
+                    held.append(record)
+                elif call.shown:
+                    on_call(call, record)
+                continue
+            if kind == _SYSRET:
+                if abandoned is not None:
+                    previous = opened.get(record[3])
+                    if (previous is not None and previous.shown
+                            and previous.plan.nr != record[6].nr):  # type: ignore[union-attr]
+                        abandoned(previous, record[4])
+                call = self.leave(record)
+                if call.shown if call.ts != -1 else (keep is None or keep(record)):
+                    on_record(call, record)
+                if track:
+                    self.settle(call)
+                continue
+            if kind == _PROC:
+                if abandoned is not None:
+                    previous = opened.get(record[3])
+                    self.process_event(record)
+                    if previous is not None and previous.shown and record[3] not in opened:
+                        abandoned(previous, record[4])
+                else:
+                    self.process_event(record)
+                if keep is None or keep(record):
+                    on_record(None, record)
+                continue
+            owner = opened.get(record[3]) if kind in _MEMBER_KINDS else None
+            if owner is not None and collect and (kind in (_GENIO, _STRUCT)):
+                self.add_exit_record(record)
+            if keep is None or keep(record):
+                on_record(owner, record)
+        if entering is not None and not self.defer_entries:
+            self.flush(sink)
+
+    def flush(self, sink: CallSink) -> None:
+        """Pass on a CALL still waiting for entry records (the end of the input)."""
+        entering = self._entering
+        if entering is not None:
+            self._entering = None
+            held = self._entry_records
+            self._entry_records = []
+            self._release_entry(entering, held, sink)
+
+    def _release_entry(self, call: Call, held: list[Record], sink: CallSink) -> None:
+        """A call's entry is over: the CALL, then its entry records, to the sink."""
+        keep = self.keep
+        if call.shown:
+            sink.call(call, held[0])
+        for record in held[1:]:
+            if keep is None or keep(record):
+                sink.record(call, record)
 
     def plan(self, abi: int, nr: int) -> CallPlan:
         key = (abi, nr)
@@ -250,7 +431,8 @@ class CallTracker:
         syscall: Any = payload
         nr, abi, _flags, args = syscall
         plan = self.plans.get((abi, nr)) or self.plan(abi, nr)
-        call = Call(plan, pid, tid, comm, ts, args)
+        self.calls_seen = call_id = self.calls_seen + 1
+        call = Call(plan, pid, tid, comm, ts, args, call_id)
         entry = plan.entry_args
         if entry:
             expected = 0
@@ -259,13 +441,12 @@ class CallTracker:
                 if index < size and args[index]:
                     expected += 1
             call.expected = expected
-        if self.keep_calls:
-            if self.track_fds and plan.first_fd_arg is not None and plan.first_fd_arg < len(args):
-                call.fd_path = self.fds.describe(pid, signed32(args[plan.first_fd_arg]))
-            opened = self.open
-            if len(opened) >= MAX_OPEN_CALLS and tid not in opened:
-                del opened[next(iter(opened))]
-            opened[tid] = call
+        if self.track_fds and plan.first_fd_arg is not None and plan.first_fd_arg < len(args):
+            call.fd_path = self.fds.describe(pid, signed32(args[plan.first_fd_arg]))
+        opened = self.open
+        if len(opened) >= MAX_OPEN_CALLS and tid not in opened:
+            del opened[next(iter(opened))]
+        opened[tid] = call
         return call
 
     def is_entry_record(self, call: Call, record: Record) -> bool:
@@ -331,7 +512,7 @@ class CallTracker:
         if record.kind == _GENIO:
             if call.io is None:
                 call.io = [payload]
-            else:
+            elif not any(seen is payload for seen in call.io):  # strace's look-ahead added it
                 call.io.append(payload)
         elif record.kind == _STRUCT:
             if call.structs is None:
@@ -365,8 +546,9 @@ class CallTracker:
 
     def settle(self, call: Call) -> None:
         """Apply a returned call's effect on the fd tables (when tracking them)."""
-        if not self.track_fds or call.ret is None or call.ts == -1:
+        if call.settled or not self.track_fds or call.ret is None or call.ts == -1:
             return
+        call.settled = True
         effect = call.plan.effect
         ret = call.ret
         if effect is None or ret.flags & 1:  # never returned: no effect known
@@ -418,7 +600,8 @@ def _recorded_kinds(facilities: str | None) -> frozenset[RecordKind] | None:
 _EXECS = frozenset({"execve", "execveat"})
 
 
-def _path_description(tables: FdTables, call: Call, path_arg: int) -> str | None:
+def path_description(tables: FdTables, call: Call, path_arg: int) -> str | None:
+    """Path argument ``path_arg`` as ``-y`` names it: joined to its dirfd's path when relative."""
     path = call.path(path_arg)
     if path is None:
         return None
@@ -442,7 +625,7 @@ def _opened_path(flags_arg: int | None) -> Effect:
             return
         plan = call.plan
         path_arg = plan.path_args[0] if plan.path_args else None
-        description = None if path_arg is None else _path_description(tables, call, path_arg)
+        description = None if path_arg is None else path_description(tables, call, path_arg)
         cloexec = flags_arg is not None and bool(call.args[flags_arg] & O_CLOEXEC)
         tables.opened(call.pid, result, description, cloexec)
 
@@ -608,3 +791,102 @@ _EFFECTS: dict[str, Effect] = {
 }
 
 
+
+
+# ---------------------------------------------------------------------------
+# The reading API: ktrdump.calls(trace)
+
+
+class _Collector:
+    """A sink that keeps each call's records and hands out finished calls and other records."""
+
+    def __init__(self) -> None:
+        self.ready: list[Call | Record] = []
+
+    def call(self, call: Call, record: Record) -> None:
+        call.records = [record]
+
+    def record(self, call: Call | None, record: Record) -> None:
+        if call is None:
+            self.ready.append(record)
+            return
+        if call.records is None:  # a RET (or exit record) whose CALL was not recorded
+            call.records = []
+        call.records.append(record)
+        if record[0] == _SYSRET:
+            self.ready.append(call)
+
+    def abandoned(self, call: Call, ts: int) -> None:
+        self.ready.append(call)
+
+
+def calls(trace: Any, *, fd_paths: bool = False) -> Iterator[Call | Record]:
+    """The calls of a trace, each with its records, and every other record.
+
+    ``trace``: a path, ``"-"``, a binary stream, or an open ``TraceReader``
+    (or any iterable of decoded batches, ``list[formats.Record]``, such as
+    ``reader.events()`` filtered of its notices).
+
+    Yields, in the order they end:
+
+    - a ``Call`` when its RET is read (``call.ret``, a ``formats.Sysret``;
+      ``call.returned`` is False when the RET says the call never came back:
+      exit, exec by another thread, detach), when its thread ends or makes
+      another call first (``call.ret`` None), or at the end of the input
+      (``call.ret`` None);
+    - every record that belongs to no call (signals, process events, context
+      switches, counters, probes, samples, maps, USER, EMUL, DROP, unknown
+      kinds), as it is read.
+
+    A ``Call`` has ``id`` (the ordinal of its CALL record in the input,
+    1-based; 0 when only its RET was recorded), ``pid``, ``tid``, ``comm``,
+    ``name``, ``args`` (the argument registers), ``ts`` (the CALL's time, ns
+    since the epoch; -1 when only its RET was recorded), ``ret_ts``,
+    ``duration_ns``, ``error`` (errno, 0 on success), ``paths`` (its NAMI
+    paths, in argument order), ``path(i)`` (argument ``i``'s), ``structs``
+    (STRU payloads by argument index), ``argv`` and ``env_count`` (execve),
+    ``io`` (its GIO payloads), ``records`` (every record of the call, in
+    file order: CALL, NAMI/STRU/ARG/ENV at entry, GIO/STRU at exit, RET —
+    ``formats/SPEC.md`` "Records of one call"), and with ``fd_paths`` (ktrdump
+    ``-y``) ``fd_path``, what its first fd argument referred to at entry.
+
+    Damaged batches are passed over (``TraceReader.notices`` lists them).
+    Memory: one open call per live thread, never the whole trace.
+    """
+    from ._reader import TraceReader, open_trace
+
+    if isinstance(trace, TraceReader):
+        header = trace.header
+        batches: Iterable[Any] = trace.events()
+        closing = None
+    elif isinstance(trace, (str, os.PathLike)) or hasattr(trace, "read"):
+        closing = open_trace(trace)
+        header = closing.header
+        batches = closing.events()
+    else:
+        header = None
+        batches = trace
+        closing = None
+    facilities = None if header is None else header.options.get("facilities")
+    layer = CallTracker(track_fds=fd_paths, keep_calls=True,
+                        facilities=facilities if isinstance(facilities, str) else None)
+    sink = _Collector()
+    try:
+        for batch in batches:
+            if not isinstance(batch, list):
+                continue  # a notice: damaged batches are counted by the reader
+            layer.feed(batch, sink)
+            if sink.ready:
+                yield from sink.ready
+                sink.ready = []
+        layer.flush(sink)
+        yield from sink.ready
+        sink.ready = []
+        # Calls still open at the end: they end with the input.
+        for call in list(layer.open.values()):
+            if call.records is not None:
+                yield call
+        layer.open.clear()
+    finally:
+        if closing is not None:
+            closing.close()

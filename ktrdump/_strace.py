@@ -49,6 +49,7 @@ Guarantees: one line per call, signal, exit or loss, in trace order; the
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from formats import FileHeader, ProcEvent, ProcFlag, Record, RecordKind
@@ -59,7 +60,7 @@ from ._args import CallArguments, Style, compile_arguments, strace_result
 from ._calls import Call, CallTracker
 from ._filter import record_filter
 from ._model import Names
-from ._options import STRACE_STRING_LIMIT, Options
+from ._options import DEFAULT_STRACE_TIMES, STRACE_STRING_LIMIT, Options
 from ._siginfo import strace_siginfo
 
 #: Records searched ahead for the data of an interrupted write-like call.
@@ -126,72 +127,114 @@ class StraceDescriber:
         self._track = track_fds
         limit = STRACE_STRING_LIMIT if options.max_data is None else options.max_data
         self._style = Style(strace=True, raw=options.raw, fd_paths=track_fds, string_limit=limit)
-        self._keep = record_filter(options)
+        self.tracker.keep = record_filter(options)
+        self._out: list[str] = []
         self._line: Call | None = None  # the call whose line is begun but not printed
-        self._shown: dict[int, bool] = {}  # tid -> whether its open call is printed
         self._full: dict[tuple[int, int, str], CallArguments] = {}
         self._entry: dict[tuple[int, int, str], CallArguments] = {}
-        self._errors: dict[int, str] = {}
         self._batch: list[Record] = []
-        self._position = 0
-        self._early_io: dict[int, Record] = {}  # GIOs added before their turn, by id
+        self._pending: list[Record] = []  # records held for the look-ahead (a file)
+        self._keep: Any = None  # the filters, while records are held
+        self._hidden: set[int] = set()  # ids of held records the filters hide
+        self._window_keep = self._held_keep  # bound once: compared by identity
+        self._batch_index: dict[int, int] | None = None  # id(record) -> position
+        self._errors: dict[int, str] = {}
+        times = options.strace_times
+        self._times = times
+        self._default_times = times == DEFAULT_STRACE_TIMES
+        self._previous_ns: int | None = None  # -r: the time of the line before
+        self._clock_second = -1
+        self._clock_text = ""
 
     # -- the loop ------------------------------------------------------------
 
+    @property
+    def defer_entries(self) -> bool:
+        """Hold a CALL whose entry is incomplete at a batch's end over to the next batch."""
+        return self.tracker.defer_entries
+
+    @defer_entries.setter
+    def defer_entries(self, value: bool) -> None:
+        self.tracker.defer_entries = value
+
     def describe(self, records: list[Record]) -> list[str]:
         out: list[str] = []
+        self._out = out
+        if not self.tracker.defer_entries:  # a live input: nothing is held back
+            self._batch = records
+            self._batch_index = None
+            self.tracker.feed(records, self)
+            return out
+        # A file: the last LOOK_AHEAD records wait for the next batch, so the
+        # look-ahead for an interrupted call's data sees across batches. The
+        # filters' verdicts are taken now (the selector's are per batch).
         tracker = self.tracker
+        if tracker.keep is not self._window_keep:
+            self._keep = tracker.keep
+            tracker.keep = None if self._keep is None else self._window_keep
         keep = self._keep
-        self._batch = records
-        for position, record in enumerate(records):
-            self._position = position
-            kind = record[0]
-            tid = record[3]
-            if kind == _SYSCALL:
-                shown = keep is None or keep(record)
-                if shown:
-                    self._interrupt(out, tid)
-                call = tracker.enter(record)
-                self._shown[tid] = shown
-                if shown:
-                    self._line = call
-            elif kind == _SYSRET:
-                self._ret(out, record)
-            elif kind in (_NAMEI, _EXEC_ARG, _EXEC_ENV):
-                opened = tracker.open.get(tid)
-                if opened is not None and tracker.is_entry_record(opened, record):
-                    tracker.attach(opened, record)
-            elif kind == _STRUCT:
-                opened = tracker.open.get(tid)
-                if opened is not None and tracker.is_entry_record(opened, record):
-                    tracker.attach(opened, record)
-                else:
-                    tracker.add_exit_record(record)
-            elif kind == _GENIO:
-                if self._early_io and id(record) in self._early_io:
-                    del self._early_io[id(record)]  # added when its line was interrupted
-                else:
-                    tracker.add_exit_record(record)
-            elif kind == _PSIG:
-                if keep is None or keep(record):
-                    self._interrupt(out, None)
-                    self._signal(out, record)
-            elif kind == _PROC:
-                self._proc(out, record, keep is None or keep(record))
-            elif kind == _DROP:
-                self._interrupt(out, None)
-                drop: Any = record[6]
-                error, count = drop
-                name = _model.drop_error_name(error, self.names)
-                out.append(f"{prefix(0, record[4])}--- ktr: {count} record"
-                           f"{'' if count == 1 else 's'} lost ({name}) ---\n")
+        if keep is not None:
+            self._hidden.update(id(record) for record in records if not keep(record))
+        pending = self._pending + records if self._pending else records
+        cut = len(pending) - LOOK_AHEAD
+        if cut <= 0:
+            self._pending = list(pending)
+            return out
+        self._batch = pending
+        self._batch_index = None
+        chunk = pending[:cut]
+        tracker.feed(chunk, self)
+        self._pending = pending[cut:]
+        self._forget(chunk)
         return out
+
+    def _held_keep(self, record: Record) -> bool:
+        return id(record) not in self._hidden
+
+    def _forget(self, records: list[Record]) -> None:
+        hidden = self._hidden
+        if hidden:
+            for record in records:
+                hidden.discard(id(record))
 
     def finish(self) -> list[str]:
         """The line of a call still open at the end of the input, as ``<unfinished ...>``."""
         out: list[str] = []
+        self._out = out
+        if self._pending:
+            self._batch = self._pending
+            self._batch_index = None
+            self.tracker.feed(self._pending, self)
+            self._forget(self._pending)
+            self._pending = []
+        self.tracker.flush(self)
         self._interrupt(out, None)
         return out
+
+    def call(self, call: Call, record: Record) -> None:
+        """A shown CALL: its line is begun (printed at its RET, or interrupted)."""
+        self._interrupt(self._out, call.tid, record)
+        self._line = call
+
+    def record(self, call: Call | None, record: Record) -> None:
+        kind = record[0]
+        out = self._out
+        if kind == _SYSRET:
+            assert call is not None
+            self._ret(out, record, call)
+        elif kind == _PSIG:
+            self._interrupt(out, None, record)
+            self._signal(out, record)
+        elif kind == _PROC:
+            self._proc(out, record)
+        elif kind == _DROP:
+            self._interrupt(out, None)
+            drop: Any = record[6]
+            name = _model.drop_error_name(drop.error, self.names)
+            count = drop.lost
+            out.append(f"{self._prefix(0, record[4])}--- ktr: {count} record"
+                       f"{'' if count == 1 else 's'} lost ({name}) ---\n")
+        # Other records have no line in strace's output (see the module docstring).
 
     # -- calls ---------------------------------------------------------------
 
@@ -205,15 +248,20 @@ class StraceDescriber:
             render = table[key] = compile_arguments(plan, self._style, self.tracker.fds, stop)
         return render
 
-    def _interrupt(self, out: list[str], tid: int | None) -> None:
-        """Another line is about to be printed: the open call's line ends unfinished."""
+    def _interrupt(self, out: list[str], tid: int | None, at: Record | None = None) -> None:
+        """Another line is about to be printed: the open call's line ends unfinished.
+
+        ``at``: the record that prints the other line, where a look-ahead for
+        the open call's data starts.
+        """
         call = self._line
         if call is None or call.tid == tid:
             return
         self._line = None
-        if call.plan.io_args and call.io is None and call.plan.first_output_arg > min(
-                call.plan.io_args):
-            self._look_ahead_for_data(call)
+        plan = call.plan
+        if (at is not None and plan.io_args and call.io is None
+                and plan.first_output_arg > min(plan.io_args)):
+            self._look_ahead_for_data(call, at)
         arguments = self._renderer(call, entry=True)(call)
         call.started = len(arguments)
         plan = call.plan
@@ -221,52 +269,48 @@ class StraceDescriber:
         if (arguments and plan.signature is not None and not self.options.raw
                 and plan.first_output_arg < len(plan.kinds)):
             text += ", "  # the rest comes with "<... resumed>"
-        out.append(f"{prefix(call.tid, call.ts)}{plan.name}({text} <unfinished ...>\n")
+        out.append(f"{self._prefix(call.tid, call.ts)}{plan.name}({text} <unfinished ...>\n")
 
-    def _look_ahead_for_data(self, call: Call) -> None:
+    def _look_ahead_for_data(self, call: Call, at: Record) -> None:
         """An interrupted write-like call: find its GIO further on in this batch.
 
         strace prints the data a call sends at entry; the recorder writes it
         at exit (GIO before RET). Looking ahead (at most LOOK_AHEAD records,
         within the batch at hand) finds it for the ``<unfinished ...>`` line;
-        the GIO is then skipped when its turn comes.
+        the call layer adds it only once when its turn comes.
         """
         batch = self._batch
+        if self._batch_index is None:
+            self._batch_index = {id(record): index for index, record in enumerate(batch)}
+        position = self._batch_index.get(id(at))
+        if position is None:
+            return
         tid = call.tid
-        end = min(len(batch), self._position + 1 + LOOK_AHEAD)
-        for index in range(self._position + 1, end):
+        for index in range(position + 1, min(len(batch), position + 1 + LOOK_AHEAD)):
             record = batch[index]
             if record[3] != tid:
                 continue
             kind = record[0]
             if kind == _GENIO:
-                if self.tracker.add_exit_record(record) is call:
-                    self._early_io[id(record)] = record  # keeps the id valid
+                self.tracker.add_exit_record(record)
                 return
             if kind in (_SYSRET, _SYSCALL, _PROC):
                 return
 
-    def _ret(self, out: list[str], record: Record) -> None:
+    def _ret(self, out: list[str], record: Record, call: Call) -> None:
         tracker = self.tracker
         tid = record[3]
-        call = tracker.leave(record)
-        shown = self._shown.pop(tid, None)
-        if shown is None:  # no CALL seen: decide on the RET itself
-            shown = self._keep is None or self._keep(record)
-        if not shown:
-            tracker.settle(call)
-            return
         if self._line is not call:
-            self._interrupt(out, None)
+            self._interrupt(out, None, record)
         self._line = None
         arguments = self._renderer(call, entry=False)(call)
         tracker.settle(call)
         if call.started >= 0 or call.ts == -1:
             start = max(call.started, 0)
-            head = (f"{prefix(tid, record[4])}<... {call.plan.name} resumed>"
+            head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed>"
                     f"{', '.join(arguments[start:])})")
         else:
-            head = f"{prefix(tid, call.ts)}{call.plan.name}({', '.join(arguments)})"
+            head = f"{self._prefix(tid, call.ts)}{call.plan.name}({', '.join(arguments)})"
         out.append(_result_line(head, self._result(call)))
 
     def _result(self, call: Call) -> str:
@@ -279,7 +323,7 @@ class StraceDescriber:
             text = self._errors.get(error)
             if text is None:
                 text = self._errors[error] = self._error_text(error)
-            return f"{text} {duration(ret.duration_ns)}"
+            return f"{text} {duration(ret.duration_ns)}" if self._times.durations else text
         description = None
         if self._track and ret.retval >= 0:
             description = self.tracker.fds.describe(call.pid, ret.retval)
@@ -287,7 +331,33 @@ class StraceDescriber:
             result = hex(ret.retval & ((1 << 64) - 1)) if ret.retval < 0 else str(ret.retval)
         else:
             result = strace_result(call.plan, ret.retval, description, call.args)
-        return f"{result} {duration(ret.duration_ns)}"
+        return f"{result} {duration(ret.duration_ns)}" if self._times.durations else result
+
+    def _prefix(self, tid: int, ns: int) -> str:
+        """The thread column and the time columns strace's -t/-tt/-ttt/-r ask for."""
+        if self._default_times:
+            return prefix(tid, ns)
+        times = self._times
+        words = [f"{tid:<5d}"]
+        micro = ns // 1000
+        clock = times.clock
+        if clock == "epoch":
+            words.append(f"{micro // 1_000_000}.{micro % 1_000_000:06d}")
+        elif clock != "none":
+            second = micro // 1_000_000
+            if second != self._clock_second:
+                self._clock_second = second
+                self._clock_text = time.strftime("%H:%M:%S", time.localtime(second))
+            words.append(self._clock_text if clock == "time"
+                         else f"{self._clock_text}.{micro % 1_000_000:06d}")
+        if times.relative:
+            previous = self._previous_ns
+            self._previous_ns = ns
+            delta = 0 if previous is None else (ns - previous) // 1000
+            seconds, fraction = divmod(abs(delta), 1_000_000)
+            text = f"{seconds:6d}.{fraction:06d}" if delta >= 0 else f"-{seconds:5d}.{fraction:06d}"
+            words.append(f"(+{text})" if clock != "none" else text)
+        return " ".join(words) + " "
 
     def _error_text(self, error: int) -> str:
         restart = RESTART_ERRORS.get(error)
@@ -303,22 +373,17 @@ class StraceDescriber:
         signo, code, _action, _blocked, siginfo = record[6]  # type: ignore[misc]
         name = self.names.signal(signo)
         info = strace_siginfo(signo, code, siginfo)
-        out.append(f"{prefix(record[3], record[4])}--- {name} {info} ---\n")
+        out.append(f"{self._prefix(record[3], record[4])}--- {name} {info} ---\n")
 
-    def _proc(self, out: list[str], record: Record, shown: bool) -> None:
+    def _proc(self, out: list[str], record: Record) -> None:
         proc: Any = record[6]
-        self.tracker.process_event(record)
         if proc.event != ProcEvent.EXIT:
             return
         tid = record[3]
-        self._shown.pop(tid, None)
-        if shown or (self._line is not None and self._line.tid == tid):
-            self._interrupt(out, None)
-        if not shown:
-            return
+        self._interrupt(out, None, record)
         if proc.flags & ProcFlag.SIGNALED:
             core = " (core dumped)" if proc.flags & ProcFlag.CORE_DUMPED else ""
             what = f"killed by {self.names.signal(proc.signal)}{core}"
         else:
             what = f"exited with {proc.status}"
-        out.append(f"{prefix(tid, record[4])}+++ {what} +++\n")
+        out.append(f"{self._prefix(tid, record[4])}+++ {what} +++\n")

@@ -941,6 +941,6 @@ def test_struct_arguments_of_the_usual_calls() -> None:
     assert kind(Abi.X86_64, "uname", 0) is ArgKind.UTSNAME_OUT
     assert kind(Abi.I386, "olduname", 0) is ArgKind.OLD_UTSNAME_OUT
     accept = linux.socketcall_signature(5)  # i386 socketcall subcalls carry them too
-    assert accept is not None and accept.struct_args == (1,)
+    assert accept is not None and accept.struct_args == (1, 2)  # the address and its length
     read = linux.signature(Abi.X86_64, "read")
     assert read is not None and read.struct_args == ()
