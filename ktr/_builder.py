@@ -653,6 +653,33 @@ _FLOCK_SET = (6, 7, 37, 38)
 _FUTEX_TIMED = (0, 6, 9, 11, 13)
 
 
+def _ioctl_structs() -> dict[int, tuple[_StructPlan | None, _StructPlan | None]]:
+    """ioctl requests whose argument points to something strace shows (asm-generic/ioctls.h).
+
+    An int (TIOCGPTN, FIONREAD, ...), struct winsize (8 bytes), the kernel's
+    struct termios (36 bytes: four u32 flag words, c_line, c_cc[19]).
+    """
+    def plan(name: bytes, size: int) -> _StructPlan:
+        return _StructPlan(2, name, size, None, False, False)
+
+    integer, winsize, termios = plan(b"int", 4), plan(b"winsize", 8), plan(b"termios", 36)
+    return {
+        0x5401: (None, termios),  # TCGETS
+        0x5402: (termios, None), 0x5403: (termios, None), 0x5404: (termios, None),  # TCSETS*
+        0x5413: (None, winsize),  # TIOCGWINSZ
+        0x5414: (winsize, None),  # TIOCSWINSZ
+        0x540F: (None, integer),  # TIOCGPGRP
+        0x5410: (integer, None),  # TIOCSPGRP
+        0x541B: (None, integer),  # FIONREAD
+        0x5421: (integer, None),  # FIONBIO
+        0x80045430: (None, integer),  # TIOCGPTN
+        0x40045431: (integer, None),  # TIOCSPTLCK
+    }
+
+
+_IOCTL_STRUCTS = _ioctl_structs()
+
+
 def _command_structs(
     name: str, abi: Abi,
 ) -> dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None:
@@ -670,6 +697,8 @@ def _command_structs(
             table[12] = (None, flock64)
             table[13] = table[14] = (flock64, None)
         return table
+    if name == "ioctl":
+        return _IOCTL_STRUCTS
     if name in ("futex", "futex_time64"):
         size = 8 if abi is Abi.I386 and name == "futex" else 16
         timeout = _StructPlan(3, b"timespec" if size == 8 or abi is not Abi.I386

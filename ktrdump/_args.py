@@ -442,6 +442,47 @@ def _socket_protocol_part(context: _Context) -> _Part:
 _DATA_KINDS = frozenset({ArgKind.STRING, ArgKind.DATA_IN, ArgKind.DATA_OUT, ArgKind.PATH_OUT})
 
 
+def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
+    """``[{iov_base="hello ", iov_len=6}, ...]``: the STRUCT's lengths, the GIO's data.
+
+    A read-like call's vectors hold the return value's bytes, in order; a
+    write-like call's, the data it sent.
+    """
+    pointer = context.pointer
+    limit = context.style.string_limit
+    abi = context.plan.abi
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        ret = call.ret
+        if struct is None or (ret is not None and (ret.error or ret.flags & 1)):
+            return pointer(value)
+        if filled and ret is None:
+            return pointer(value)
+        io = call.io
+        data = b"".join(genio.data for genio in io) if io else None
+        remaining = ret.retval if ret is not None else sum(
+            genio.transferred for genio in io) if io else 0
+        offset = 0
+        items = []
+        vectors = _structs.iovec_lengths(struct.data, abi)
+        for base, length in vectors[:limit]:
+            if data is None:
+                items.append(f"{{iov_base={pointer(base)}, iov_len={length}}}")
+                continue
+            wanted = min(length, max(remaining, 0))
+            chunk = data[offset:offset + wanted]
+            offset += wanted
+            remaining -= wanted
+            text = strace_string(chunk, limit, len(chunk) < wanted)
+            items.append(f"{{iov_base={text}, iov_len={length}}}")
+        if len(vectors) > limit:
+            items.append("...")
+        return "[" + ", ".join(items) + "]"
+
+    return _Part(render, value_only=False)
+
+
 def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
     """The part for argument ``index``; None: the style does not show it."""
     plan, style = context.plan, context.style
@@ -449,6 +490,10 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         if not style.strace and kind in (ArgKind.DATA_OUT, ArgKind.PATH_OUT):
             return _Part(context.pointer)
         return _data_part(context, index, kind)
+    if kind is ArgKind.IOVEC_IN or kind is ArgKind.IOVEC_OUT:
+        if not style.strace:
+            return _Part(context.pointer)
+        return _iovec_part(context, index, kind is ArgKind.IOVEC_OUT)
     if kind is ArgKind.DIRENTS_OUT:
         if not style.strace:
             return _Part(context.pointer)
@@ -600,13 +645,30 @@ def _fcntl_renderer(inner: CallArguments, plan: CallPlan) -> CallArguments:
 _FICLONE = 0x40049409  # linux/fs.h _IOW(0x94, 9, int): the argument is an fd
 
 
+# Requests strace names by both their meanings (the numbers collide).
+_IOCTL_ALIASES = {
+    _FICLONE: "BTRFS_IOC_CLONE or FICLONE", 0x5402: "SNDCTL_TMR_START or TCSETS",
+    0x5403: "SNDCTL_TMR_STOP or TCSETSW", 0x5404: "SNDCTL_TMR_CONTINUE or TCSETSF",
+}
+
+
 def _ioctl_renderer(inner: CallArguments) -> CallArguments:
+    """ioctl as strace prints it: the argument the recorder captured for the request."""
     def render(call: Call) -> list[str]:
         out = inner(call)
         args = call.args
-        if len(args) > 2 and len(out) > 2 and args[1] & 0xFFFF_FFFF == _FICLONE:
-            out[1] = "BTRFS_IOC_CLONE or FICLONE"  # strace names both (same number)
+        if len(args) < 3 or len(out) < 3:
+            return out
+        request = args[1] & 0xFFFF_FFFF
+        alias = _IOCTL_ALIASES.get(request)
+        if alias is not None:
+            out[1] = alias
+        if request == _FICLONE:
             out[2] = str(signed32(args[2]))
+        else:
+            struct = call.struct(2)
+            if struct is not None:
+                out[2] = decode_struct(struct)
         return out
 
     return render

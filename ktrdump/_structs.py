@@ -739,7 +739,7 @@ def _array(name: str) -> tuple[str, int] | None:
     if not name.endswith("]") or "[" not in name:
         return None
     element, _, count = name[:-1].partition("[")
-    if not count.isdigit() or not 0 < int(count) <= 64:
+    if not count.isdigit() or not 0 < int(count) <= 1024:
         return None
     return element, int(count)
 
@@ -748,15 +748,33 @@ def _fixed_size(name: str, abi: int) -> int | None:
     kind = _KINDS.get(name)
     if kind is not None:
         return _layout(kind, abi).size
-    sizes = _SIZES_32 if abi == _ABI_I386 else _SIZES_64
+    sizes = _SIZES_32 if abi == _ABI_I386 else _SIZES_X32 if abi == _ABI_X32 else _SIZES_64
     return sizes.get(name)
 
 
 _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd": 8,
              "wstatus": 4, "rusage": 144, "sysinfo": 112, "itimerval": 32, "itimerspec": 32,
-             "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 4}
+             "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 4, "iovec": 16,
+             "int": 4, "winsize": 8, "termios": 36}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
-             "flock": 16}
+             "flock": 16, "iovec": 8}
+_SIZES_X32 = {**_SIZES_64, "iovec": 8}  # x32's readv/writev are the compat calls
+
+
+def iovec_lengths(data: bytes, abi: int) -> list[tuple[int, int]]:
+    """(base, length) of each struct iovec in a STRUCT "iovec[N]" record."""
+    width = 4 if abi in (_ABI_I386, _ABI_X32) else 8
+    step = 2 * width
+    return [(int.from_bytes(data[i:i + width], "little"),
+             int.from_bytes(data[i + width:i + step], "little"))
+            for i in range(0, len(data) - step + 1, step)]
+
+
+def _render_iovec(data: bytes, abi: int, verbose: bool) -> str:
+    vectors = iovec_lengths(data, abi)
+    if not vectors:
+        return _hex_string(data)
+    return ", ".join(f"{{iov_base={_c_hex(base)}, iov_len={length}}}" for base, length in vectors)
 
 
 # --------------------------------------------------------------------------- more structures
@@ -929,8 +947,91 @@ def _render_user_desc(data: bytes, abi: int, verbose: bool) -> str:
             f"{', '.join(fields)}}}")
 
 
+# asm-generic/termbits.h, in strace's orders (its xlat/term_*.in)
+_TERM_IFLAGS: Table = (
+    ("IGNBRK", 0o1), ("BRKINT", 0o2), ("IGNPAR", 0o4), ("PARMRK", 0o10), ("INPCK", 0o20),
+    ("ISTRIP", 0o40), ("INLCR", 0o100), ("IGNCR", 0o200), ("ICRNL", 0o400),
+    ("IUCLC", 0o1000), ("IXON", 0o2000), ("IXANY", 0o4000), ("IXOFF", 0o10000),
+    ("IMAXBEL", 0o20000), ("IUTF8", 0o40000),
+)
+_TERM_OFLAGS: Table = (
+    ("OPOST", 0o1), ("OLCUC", 0o2), ("ONLCR", 0o4), ("OCRNL", 0o10), ("ONOCR", 0o20),
+    ("ONLRET", 0o40), ("OFILL", 0o100), ("OFDEL", 0o200),
+)
+_TERM_ODELAYS = (  # (mask, names by value)
+    (0o400, {0: "NL0", 0o400: "NL1"}),
+    (0o3000, {0: "CR0", 0o1000: "CR1", 0o2000: "CR2", 0o3000: "CR3"}),
+    (0o14000, {0: "TAB0", 0o4000: "TAB1", 0o10000: "TAB2", 0o14000: "XTABS"}),
+    (0o20000, {0: "BS0", 0o20000: "BS1"}),
+    (0o40000, {0: "VT0", 0o40000: "VT1"}),
+    (0o100000, {0: "FF0", 0o100000: "FF1"}),
+)
+_BAUDS = {0: "B0", 1: "B50", 2: "B75", 3: "B110", 4: "B134", 5: "B150", 6: "B200", 7: "B300",
+          0o10: "B600", 0o11: "B1200", 0o12: "B1800", 0o13: "B2400", 0o14: "B4800",
+          0o15: "B9600", 0o16: "B19200", 0o17: "B38400", 0o10000: "BOTHER",
+          0o10001: "B57600", 0o10002: "B115200", 0o10003: "B230400", 0o10004: "B460800",
+          0o10005: "B500000", 0o10006: "B576000", 0o10007: "B921600", 0o10010: "B1000000",
+          0o10011: "B1152000", 0o10012: "B1500000", 0o10013: "B2000000", 0o10014: "B2500000",
+          0o10015: "B3000000", 0o10016: "B3500000", 0o10017: "B4000000"}
+_CSIZES = {0: "CS5", 0o20: "CS6", 0o40: "CS7", 0o60: "CS8"}
+_TERM_CFLAGS: Table = (
+    ("CSTOPB", 0o100), ("CREAD", 0o200), ("PARENB", 0o400), ("PARODD", 0o1000),
+    ("HUPCL", 0o2000), ("CLOCAL", 0o4000), ("CMSPAR", 0o10000000000),
+    ("CRTSCTS", 0o20000000000),
+)
+_TERM_LFLAGS: Table = (
+    ("ISIG", 0o1), ("ICANON", 0o2), ("XCASE", 0o4), ("ECHO", 0o10), ("ECHOE", 0o20),
+    ("ECHOK", 0o40), ("ECHONL", 0o100), ("NOFLSH", 0o200), ("IEXTEN", 0o100000),
+    ("ECHOCTL", 0o1000), ("ECHOPRT", 0o2000), ("ECHOKE", 0o4000), ("FLUSHO", 0o10000),
+    ("PENDIN", 0o40000), ("TOSTOP", 0o400), ("EXTPROC", 0o200000),
+)
+_CBAUD, _CIBAUD, _CSIZE = 0o10017, 0o2003600000, 0o60
+
+
+def _term_flags(table: Table, value: int) -> str:
+    return "" if not value else render_flags(table, value)  # strace prints nothing for 0
+
+
+def _render_termios(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 16:
+        return _hex_string(data)
+    iflag, oflag, cflag, lflag = struct.unpack_from("<4I", data)
+    oparts = []
+    for mask, names in _TERM_ODELAYS:
+        oparts.append(names.get(oflag & mask, hex(oflag & mask)))
+        oflag &= ~mask
+    if oflag:
+        oparts.append(render_flags(_TERM_OFLAGS, oflag))
+    cparts = [_BAUDS.get(cflag & _CBAUD, "B???")]
+    if cflag & _CIBAUD:
+        cparts.append(f"{_BAUDS.get((cflag & _CIBAUD) >> 16, 'B???')}<<IBSHIFT")
+    cparts.append(_CSIZES[cflag & _CSIZE])
+    rest = cflag & ~(_CBAUD | _CIBAUD | _CSIZE)
+    if rest:
+        cparts.append(render_flags(_TERM_CFLAGS, rest))
+    return (f"{{c_iflag={_term_flags(_TERM_IFLAGS, iflag)}, c_oflag={'|'.join(oparts)}, "
+            f"c_cflag={'|'.join(cparts)}, c_lflag={_term_flags(_TERM_LFLAGS, lflag)}, ...}}")
+
+
+def _render_winsize(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 8:
+        return _hex_string(data)
+    row, col, xpixel, ypixel = struct.unpack_from("<4H", data)
+    return f"{{ws_row={row}, ws_col={col}, ws_xpixel={xpixel}, ws_ypixel={ypixel}}}"
+
+
+def _render_int(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 4:
+        return _hex_string(data)
+    return f"[{int.from_bytes(data[:4], 'little', signed=True)}]"
+
+
 _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
+    "termios": _render_termios,
+    "winsize": _render_winsize,
+    "int": _render_int,
     "user_desc": _render_user_desc,
+    "iovec": _render_iovec,
     "bytes": _render_bytes,
     "string": _render_bytes,
     "count": _render_count,

@@ -102,7 +102,7 @@ def parse(text: str) -> dict[int, list[CallText]]:
 _ADDRESS = re.compile(r"0x[0-9a-f]{5,}")
 _TIMES = re.compile(r"\b(tv_u?n?sec|tv_sec|st_[amc]time(?:_nsec)?|stx_[abcm]time|uptime|"
                     r"freeram|bufferram|freeswap|procs|loads|ru_\w+|sharedram|"
-                    r"ts_[sn]sec)=(\[[^\]]*\]|\{[^}]*\}|[0-9]+)")
+                    r"ts_[sn]sec|f_bfree|f_bavail|f_ffree)=(\[[^\]]*\]|\{[^}]*\}|[0-9]+)")
 _RANDOM_CALLS = frozenset({"getrandom"})
 #: Results that name a process outside the trace (the tracer is the parent).
 _OUTSIDE_RESULTS = frozenset({"getppid"})

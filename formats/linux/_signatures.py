@@ -346,6 +346,10 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # socklen_t *: the length the call wrote back (the caller's value is lost)
     ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(4, 4)),
     ArgKind.SOCKETCALL_ARGS: _capture("socketcall_args", "in", None, measure="socketcall"),
+    # struct iovec[] (base, length): their layout, read at entry; the data
+    # itself is the GIO record (struct iovec: 16 bytes, i386 8).
+    ArgKind.IOVEC_IN: _capture("iovec", "in", _sizes(16, 8, 8), measure="elements"),
+    ArgKind.IOVEC_OUT: _capture("iovec", "in", _sizes(16, 8, 8), measure="elements"),
 })
 
 
