@@ -105,6 +105,7 @@ class _Plan:
     by_command: dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None = None
     command_mask: int = 0xFFFF_FFFF  # futex: the operation without its flag bits
     socketcall: bool = False  # i386 socketcall: captures follow the subcall's plan
+    socklen_arg: int | None = None  # a socklen_t * whose value at entry is kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +164,7 @@ class RecordBuilder:
         self._emul_written: dict[int, Abi] = {}  # pid -> ABI last announced
         # tid -> the subcall plan and argument words of its open socketcall
         self._socketcalls: dict[int, tuple[_Plan, tuple[int, ...]]] = {}
+        self._socklens: dict[int, bytes] = {}  # tid -> its open call's socklen at entry
         # Bound once: these run several times per ptrace stop.
         self._syscall_record = self._codec.syscall_record
         self._sysret_record = self._codec.sysret_record
@@ -246,8 +248,13 @@ class RecordBuilder:
                 argument.kind is ArgKind.SOCKADDR_OUT, capture.filled_on_error, measure,
                 reclen)
             (structs_in if capture.direction == "in" else structs_out).append(wanted)
+            if argument.kind is ArgKind.POLLFDS_IN:
+                structs_out.append(wanted)  # again at exit: the revents the call set
+        socklen_arg = next((index for index, argument in enumerate(signature.args)
+                            if argument.kind is ArgKind.SOCKLEN_PTR), None)
         return _Plan(
             selected=True,
+            socklen_arg=socklen_arg,
             by_command=_command_structs(signature.name, abi),
             command_mask=0x7F if signature.name.startswith("futex") else 0xFFFF_FFFF,
             structs_in=tuple(structs_in),
@@ -292,6 +299,8 @@ class RecordBuilder:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, event.args, wanted)
         if plan.socketcall:
             self._socketcall_entry(event)
+        elif plan.socklen_arg is not None and self._structs:
+            self._remember_socklen(tracee, event.args[plan.socklen_arg])
         if plan.by_command is not None and self._structs:
             wanted_pair = plan.by_command.get(event.args[1] & plan.command_mask)
             if wanted_pair is not None and wanted_pair[0] is not None:
@@ -466,6 +475,21 @@ class RecordBuilder:
             if entries is None:
                 return
             data = _count_dirents(entries, wanted.reclen_offset).to_bytes(4, "little")
+        elif measure == "msghdr":
+            data = self._msghdr_bytes(memory, address, abi)
+        elif measure == "socklen":
+            before = self._socklens.pop(tracee.tid, None)
+            after = _read(memory, address, 4)
+            if before is None or after is None or len(after) < 4:
+                return
+            data = before + after
+        elif measure == "length_pointer":
+            pointer = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            word = _read(memory, pointer, 4) if pointer else None
+            if word is None or len(word) < 4:
+                return
+            data = _read(memory, address, min(int.from_bytes(word, "little"),
+                                               self._options.io_bytes))
         else:  # "elements", "retval_elements": an array of fixed-size structures
             if measure == "elements":
                 count = args[wanted.length_argument] if wanted.length_argument is not None else 0
@@ -509,7 +533,33 @@ class RecordBuilder:
         if plan.structs_in and self._structs:
             for wanted in plan.structs_in:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, words, wanted)
+        if plan.socklen_arg is not None and self._structs:
+            self._remember_socklen(tracee, words[plan.socklen_arg])
         self._socketcalls[tracee.tid] = (plan, words)
+
+    def _remember_socklen(self, tracee: Tracee, address: int) -> None:
+        """A socklen_t's value at entry, for the STRUCT "socklen" written at exit."""
+        if address == 0:
+            self._socklens.pop(tracee.tid, None)
+            return
+        word = _read(tracee.memory, address, 4)
+        if word is not None and len(word) == 4:
+            self._socklens[tracee.tid] = word
+        else:
+            self._socklens.pop(tracee.tid, None)
+
+    @staticmethod
+    def _msghdr_bytes(memory: TraceeMemory, address: int, abi: Abi) -> bytes | None:
+        """struct msghdr, then the struct iovec array it points to (at most 1024)."""
+        size, layout = _msghdr_layout(abi)
+        header = _read(memory, address, size)
+        if header is None or len(header) < size:
+            return header
+        iov, count = layout.unpack_from(header)
+        width = 8 if abi is Abi.I386 or abi is Abi.X32 else 16
+        count = min(count, ARRAY_ELEMENTS_MAX)
+        vectors = _read(memory, iov, count * width) if iov and count else b""
+        return header + (vectors or b"")
 
     def _string_count(self, event: SyscallEntry, argument: int) -> None:
         """execve's envp when its strings are not recorded: STRUCT "count", how many."""

@@ -45,7 +45,7 @@ from formats import Struct, split_nul_strings
 from formats.linux import ArgKind, RetKind, signal_name
 
 from . import _flags, _structs
-from ._calls import O_CREAT, O_TMPFILE_BIT, Call, CallPlan, signed32
+from ._calls import O_CREAT, O_TMPFILE_BIT, UPDATED, Call, CallPlan, signed32
 from ._fdtable import FdTables
 from ._text import quoted
 
@@ -387,7 +387,8 @@ def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
     limit = context.style.string_limit if context.style.strace else None
     whole = kind is ArgKind.PATH_OUT  # strace prints paths in full
     filled_by_result = kind in (ArgKind.DATA_OUT, ArgKind.PATH_OUT)
-    int_sized = context.plan.name == "setsockopt"  # an int option prints as strace's [1]
+    # an int socket option prints as strace's [1]
+    int_sized = context.plan.name in ("setsockopt", "getsockopt")
     quote = strace_string if context.style.strace else (lambda data, *_: quoted(data))
 
     def render(value: int, call: Call) -> str:
@@ -439,7 +440,52 @@ def _socket_protocol_part(context: _Context) -> _Part:
     return _Part(render, value_only=False)
 
 
-_DATA_KINDS = frozenset({ArgKind.STRING, ArgKind.DATA_IN, ArgKind.DATA_OUT, ArgKind.PATH_OUT})
+_DATA_KINDS = frozenset({ArgKind.STRING, ArgKind.DATA_IN, ArgKind.DATA_OUT, ArgKind.PATH_OUT,
+                         ArgKind.SOCKOPT_VAL_OUT})
+
+
+def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining: int,
+                limit: int, pointer: Callable[[int], str]) -> str:
+    """``[{iov_base="...", iov_len=N}, ...]``: ``remaining`` bytes of the GIO data, in order."""
+    data = b"".join(genio.data for genio in io) if io else None
+    offset = 0
+    items = []
+    for base, length in vectors[:limit]:
+        if data is None:
+            items.append(f"{{iov_base={pointer(base)}, iov_len={length}}}")
+            continue
+        wanted = min(length, max(remaining, 0))
+        chunk = data[offset:offset + wanted]
+        offset += wanted
+        remaining -= wanted
+        text = strace_string(chunk, limit, len(chunk) < wanted)
+        items.append(f"{{iov_base={text}, iov_len={length}}}")
+    if len(vectors) > limit:
+        items.append("...")
+    return "[" + ", ".join(items) + "]"
+
+
+def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
+    """sendmsg/recvmsg's struct msghdr with the data of its iovecs (GIO)."""
+    pointer = context.pointer
+    limit = context.style.string_limit
+    abi = context.plan.abi
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        ret = call.ret
+        if struct is None or (ret is not None and (ret.error or ret.flags & 1)):
+            return pointer(value)
+        header = _structs.msghdr(struct.data, abi)
+        if header is None:
+            return pointer(value)
+        io = call.io
+        remaining = ret.retval if ret is not None else sum(
+            genio.transferred for genio in io) if io else 0
+        iov = _iovec_text(header.iovecs, io, remaining, limit, pointer)
+        return _structs.render_msghdr(header, iov)
+
+    return _Part(render, value_only=False)
 
 
 def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
@@ -460,25 +506,10 @@ def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
         if filled and ret is None:
             return pointer(value)
         io = call.io
-        data = b"".join(genio.data for genio in io) if io else None
         remaining = ret.retval if ret is not None else sum(
             genio.transferred for genio in io) if io else 0
-        offset = 0
-        items = []
-        vectors = _structs.iovec_lengths(struct.data, abi)
-        for base, length in vectors[:limit]:
-            if data is None:
-                items.append(f"{{iov_base={pointer(base)}, iov_len={length}}}")
-                continue
-            wanted = min(length, max(remaining, 0))
-            chunk = data[offset:offset + wanted]
-            offset += wanted
-            remaining -= wanted
-            text = strace_string(chunk, limit, len(chunk) < wanted)
-            items.append(f"{{iov_base={text}, iov_len={length}}}")
-        if len(vectors) > limit:
-            items.append("...")
-        return "[" + ", ".join(items) + "]"
+        return _iovec_text(_structs.iovec_lengths(struct.data, abi), io, remaining, limit,
+                           pointer)
 
     return _Part(render, value_only=False)
 
@@ -487,9 +518,14 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
     """The part for argument ``index``; None: the style does not show it."""
     plan, style = context.plan, context.style
     if kind in _DATA_KINDS:
-        if not style.strace and kind in (ArgKind.DATA_OUT, ArgKind.PATH_OUT):
+        if not style.strace and kind in (ArgKind.DATA_OUT, ArgKind.PATH_OUT,
+                                         ArgKind.SOCKOPT_VAL_OUT):
             return _Part(context.pointer)
         return _data_part(context, index, kind)
+    if kind is ArgKind.MSGHDR_IN or kind is ArgKind.MSGHDR_OUT:
+        if not style.strace:
+            return _Part(context.pointer)
+        return _msghdr_part(context, index, kind is ArgKind.MSGHDR_OUT)
     if kind is ArgKind.IOVEC_IN or kind is ArgKind.IOVEC_OUT:
         if not style.strace:
             return _Part(context.pointer)
@@ -852,22 +888,29 @@ def _contextual(plan: CallPlan) -> Callable[[tuple[int, ...]], list[str | None]]
 # results
 
 
+_POLLS = frozenset({"poll", "ppoll", "ppoll_time64"})
+
 #: Calls whose 0 result strace annotates ``(Timeout)``.
 _TIMEOUT_CALLS = frozenset({"poll", "ppoll", "ppoll_time64", "select", "_newselect",
                             "pselect6", "pselect6_time64"})
 
 
 def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
-                  args: tuple[int, ...] = ()) -> str:
+                  args: tuple[int, ...] = (), call: Call | None = None) -> str:
     """A successful call's result as strace prints it (after ``= ``).
 
     ``args``: the call's argument words, for results whose meaning depends on
-    them (fcntl's F_GETFD/F_GETFL flags).
+    them (fcntl's F_GETFD/F_GETFL flags); ``call``: for results that show
+    what the call wrote (poll's revents).
     """
     ret = plan.ret
     name = plan.name
     if retval == 0 and name in _TIMEOUT_CALLS:
         return "0 (Timeout)"
+    if call is not None and retval > 0 and name in _POLLS:
+        updated = call.struct(UPDATED)
+        if updated is not None:
+            return f"{retval} ({_structs.poll_revents(updated.data)})"
     if ret is RetKind.UMASK:
         return _flags.render_umask(retval)
     if (name == "fcntl" or name == "fcntl64") and len(args) > 1:

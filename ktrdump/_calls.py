@@ -66,6 +66,9 @@ MAX_OPEN_CALLS = 1 << 16
 _STRUCT_CAPTURES: Mapping[ArgKind, Any] = getattr(linux, "STRUCT_CAPTURES", {})
 
 #: Argument kinds a call fills in (besides the "out" structures).
+#: Call.structs key offset of a structure the call read, then updated (poll's revents).
+UPDATED = 256
+
 OUTPUT_KINDS = frozenset({
     ArgKind.BUF_OUT, ArgKind.IOVEC_OUT, ArgKind.MSGHDR_OUT, ArgKind.MMSGHDR_OUT,
     ArgKind.SOCKADDR_OUT, ArgKind.SOCKLEN_PTR, ArgKind.FD_PAIR_OUT, ArgKind.PATH_OUT,
@@ -517,7 +520,10 @@ class CallTracker:
         elif record.kind == _STRUCT:
             if call.structs is None:
                 call.structs = {}
-            call.structs[payload.argument] = payload
+            key = payload.argument
+            if key in call.structs and call.plan.struct_direction.get(key) == "in":
+                key += UPDATED  # the call's own update of a structure it read (poll)
+            call.structs[key] = payload
         return call
 
     def leave(self, record: Record) -> Call:

@@ -330,7 +330,7 @@ class StraceDescriber:
         if self.options.raw:
             result = hex(ret.retval & ((1 << 64) - 1)) if ret.retval < 0 else str(ret.retval)
         else:
-            result = strace_result(call.plan, ret.retval, description, call.args)
+            result = strace_result(call.plan, ret.retval, description, call.args, call)
         return f"{result} {duration(ret.duration_ns)}" if self._times.durations else result
 
     def _prefix(self, tid: int, ns: int) -> str:

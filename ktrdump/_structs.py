@@ -52,7 +52,7 @@ from typing import NamedTuple
 
 from formats.linux import signal_name
 
-from ._flags import ADDRESS_FAMILIES, Table, decode_sigset, render_flags, render_mode
+from ._flags import ADDRESS_FAMILIES, MSG_FLAGS, Table, decode_sigset, render_flags, render_mode
 
 FieldValue = int | str
 Fields = dict[str, FieldValue]
@@ -754,11 +754,11 @@ def _fixed_size(name: str, abi: int) -> int | None:
 
 _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd": 8,
              "wstatus": 4, "rusage": 144, "sysinfo": 112, "itimerval": 32, "itimerspec": 32,
-             "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 4, "iovec": 16,
-             "int": 4, "winsize": 8, "termios": 36}
+             "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
+             "int": 4, "winsize": 8, "termios": 36, "msghdr": 56}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
-             "flock": 16, "iovec": 8}
-_SIZES_X32 = {**_SIZES_64, "iovec": 8}  # x32's readv/writev are the compat calls
+             "flock": 16, "iovec": 8, "msghdr": 28}
+_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28}  # x32's readv/writev are the compat calls
 
 
 def iovec_lengths(data: bytes, abi: int) -> list[tuple[int, int]]:
@@ -768,6 +768,53 @@ def iovec_lengths(data: bytes, abi: int) -> list[tuple[int, int]]:
     return [(int.from_bytes(data[i:i + width], "little"),
              int.from_bytes(data[i + width:i + step], "little"))
             for i in range(0, len(data) - step + 1, step)]
+
+
+class Msghdr(NamedTuple):
+    """A STRUCT "msghdr": the header's fields and the iovecs that followed it."""
+
+    name: int
+    namelen: int
+    iovecs: list[tuple[int, int]]
+    iovlen: int
+    control: int
+    controllen: int
+    flags: int
+
+
+def msghdr(data: bytes, abi: int) -> Msghdr | None:
+    """The fields of a STRUCT "msghdr" record (None: too short)."""
+    if abi in (_ABI_I386, _ABI_X32):
+        size, layout = 28, "<IIIIIIi"
+    else:
+        size, layout = 56, "<QI4xQQQQi"
+    if len(data) < size:
+        return None
+    name, namelen, iov, iovlen, control, controllen, flags = struct.unpack_from(layout, data)
+    del iov
+    return Msghdr(name, namelen, iovec_lengths(data[size:], abi), iovlen, control,
+                  controllen, flags)
+
+
+def render_msghdr(header: Msghdr, iov: str) -> str:
+    """``{msg_name=NULL, ..., msg_iov=IOV, ...}`` as strace prints it, with ``iov`` given."""
+    parts = [f"msg_name={_c_hex(header.name) if header.name else 'NULL'}",
+             f"msg_namelen={header.namelen}", f"msg_iov={iov}",
+             f"msg_iovlen={header.iovlen}"]
+    if header.controllen:
+        parts.append(f"msg_control={_c_hex(header.control)}")
+    parts.append(f"msg_controllen={header.controllen}")
+    parts.append(f"msg_flags={render_flags(MSG_FLAGS, header.flags & 0xFFFF_FFFF)}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _render_msghdr(data: bytes, abi: int, verbose: bool) -> str:
+    header = msghdr(data, abi)
+    if header is None:
+        return _hex_string(data)
+    iov = "[" + ", ".join(f"{{iov_base={_c_hex(base)}, iov_len={length}}}"
+                          for base, length in header.iovecs) + "]"
+    return render_msghdr(header, iov)
 
 
 def _render_iovec(data: bytes, abi: int, verbose: bool) -> str:
@@ -904,6 +951,16 @@ def _render_epoll_event(data: bytes, abi: int, verbose: bool) -> str:
             f"data={{u32={value & 0xFFFF_FFFF}, u64={value}}}}}")
 
 
+def poll_revents(data: bytes) -> str:
+    """``[{fd=5, revents=POLLIN}]``: the pollfds a poll call set revents in (strace's result)."""
+    items = []
+    for offset in range(0, len(data) - 7, 8):
+        fd, _events, revents = struct.unpack_from("<ihh", data, offset)
+        if revents:
+            items.append(f"{{fd={fd}, revents={render_flags(_POLL_EVENTS, revents & 0xFFFF)}}}")
+    return "[" + ", ".join(items) + "]"
+
+
 def _render_pollfd(data: bytes, abi: int, verbose: bool) -> str:
     if len(data) < 8:
         return _hex_string(data)
@@ -1020,6 +1077,17 @@ def _render_winsize(data: bytes, abi: int, verbose: bool) -> str:
     return f"{{ws_row={row}, ws_col={col}, ws_xpixel={xpixel}, ws_ypixel={ypixel}}}"
 
 
+def _render_socklen(data: bytes) -> str:
+    """``[16]``, or ``[110 => 2]`` when the call changed the caller's length."""
+    if len(data) < 4:
+        return _hex_string(data)
+    before = int.from_bytes(data[:4], "little")
+    if len(data) < 8:
+        return f"[{before}]"
+    after = int.from_bytes(data[4:8], "little")
+    return f"[{before}]" if before == after else f"[{before} => {after}]"
+
+
 def _render_int(data: bytes, abi: int, verbose: bool) -> str:
     if len(data) < 4:
         return _hex_string(data)
@@ -1027,6 +1095,7 @@ def _render_int(data: bytes, abi: int, verbose: bool) -> str:
 
 
 _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
+    "msghdr": _render_msghdr,
     "termios": _render_termios,
     "winsize": _render_winsize,
     "int": _render_int,
@@ -1046,8 +1115,7 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "flock64": _render_flock64,
     "socketcall_args": lambda data, abi, verbose: "[" + ", ".join(
         hex(int.from_bytes(data[i:i + 4], "little")) for i in range(0, len(data) - 3, 4)) + "]",
-    "socklen": lambda data, abi, verbose: (
-        f"[{int.from_bytes(data[:4], 'little')}]" if len(data) >= 4 else _hex_string(data)),
+    "socklen": lambda data, abi, verbose: _render_socklen(data),
 }
 STRUCT_NAMES = frozenset({*STRUCT_NAMES, *_EXTRA})
 

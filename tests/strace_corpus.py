@@ -111,6 +111,9 @@ _OUTSIDE_RESULTS = frozenset({"getppid"})
 _DATA_CALLS = frozenset({"read", "write", "pread64", "pwrite64"})
 
 
+_PORT = re.compile(r"htons\(\d+\)")  # ports the kernel chose (bind to port 0)
+
+
 def normalise(call: CallText, tids: dict[int, str], random_data: bool = False,
               ) -> tuple[str, str]:
     """The call's (arguments, result) with run-to-run differences masked.
@@ -120,6 +123,7 @@ def normalise(call: CallText, tids: dict[int, str], random_data: bool = False,
     """
     def mask(text: str) -> str:
         text = _ADDRESS.sub("ADDR", text)
+        text = _PORT.sub("htons(PORT)", text)
         text = _TIMES.sub(lambda m: f"{m.group(1)}=T", text)
         if tids:
             text = re.sub(r"\b\d{2,}\b", lambda m: tids.get(int(m.group(0)), m.group(0)), text)
@@ -565,6 +569,57 @@ int main(void) {
 }
 """
 
+UNIX_C = _C_HEAD + r"""
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <poll.h>
+int main(void) {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv);
+    struct iovec out[2] = {{"hello", 5}, {" world", 6}};
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = out;
+    message.msg_iovlen = 2;
+    sendmsg(sv[0], &message, 0);
+    char buf[64];
+    struct iovec in = {buf, sizeof buf};
+    struct msghdr received;
+    memset(&received, 0, sizeof received);
+    received.msg_iov = &in;
+    received.msg_iovlen = 1;
+    recvmsg(sv[1], &received, 0);
+    int type = 0;
+    socklen_t len = sizeof type;
+    getsockopt(sv[0], SOL_SOCKET, SO_TYPE, &type, &len);
+    int size = 65536;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    sendto(sv[0], "x", 1, MSG_DONTWAIT, NULL, 0);
+    struct pollfd pfd = {.fd = sv[1], .events = POLLIN | POLLOUT};
+    poll(&pfd, 1, 0);
+    recvfrom(sv[1], buf, sizeof buf, 0, NULL, NULL);
+    poll(&pfd, 1, 0);
+    int server = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    strcpy(address.sun_path, "sock");
+    bind(server, (struct sockaddr *)&address, sizeof address);
+    listen(server, 1);
+    int client = socket(AF_UNIX, SOCK_STREAM, 0);
+    connect(client, (struct sockaddr *)&address, sizeof address);
+    struct sockaddr_un peer;
+    socklen_t peer_len = sizeof peer;
+    int connection = accept(server, (struct sockaddr *)&peer, &peer_len);
+    peer_len = sizeof peer;
+    getsockname(client, (struct sockaddr *)&peer, &peer_len);
+    close(connection);
+    close(client);
+    close(server);
+    unlink("sock");
+    return 0;
+}
+"""
+
 I386_C = r"""
 static long sys3(long nr, long a, long b, long c) {
     long ret;
@@ -642,7 +697,7 @@ def _odd_names(directory: Path) -> None:
 def _c(source: str) -> Callable[[Path], list[str]]:
     name = {THREADS_C: "threads", SIGNALS_C: "signals", TCP_EPOLL_C: "tcp_epoll",
             EXEC_THREAD_C: "exec_thread", SIGSEGV_C: "sigsegv", PTY_C: "pty",
-            MISC_C: "misc", I386_C: "i386"}[source]
+            MISC_C: "misc", I386_C: "i386", UNIX_C: "unix_sockets"}[source]
     return lambda binaries: [str(binaries / name)]
 
 
@@ -667,12 +722,13 @@ CORPUS: tuple[Program, ...] = (
     Program("sigsegv", _c(SIGSEGV_C)),
     Program("pty", _c(PTY_C)),
     Program("misc", _c(MISC_C)),
+    Program("unix_sockets", _c(UNIX_C)),
     Program("i386", _c(I386_C)),
 )
 
 _C_PROGRAMS = {"threads": THREADS_C, "signals": SIGNALS_C, "tcp_epoll": TCP_EPOLL_C,
                "exec_thread": EXEC_THREAD_C, "sigsegv": SIGSEGV_C, "pty": PTY_C,
-               "misc": MISC_C, "i386": I386_C}
+               "misc": MISC_C, "i386": I386_C, "unix_sockets": UNIX_C}
 
 
 class Unavailable(Exception):

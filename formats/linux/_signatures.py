@@ -133,6 +133,7 @@ class ArgKind(enum.Enum):
     DATA_OUT = "data_out"
     DIRENTS_OUT = "dirents_out"  # getdents' buffer: STRUCT "count", the entries filled
     WSTATUS_OUT = "wstatus_out"  # int * a wait call fills with the status (STRUCT "wstatus")
+    SOCKOPT_VAL_OUT = "sockopt_val_out"  # getsockopt's optval; length_arg: its socklen_t *
     # i386 socketcall's array of the subcall's argument words (STRUCT
     # "socketcall_args"): the recorder and ktrdump treat the call as the
     # subcall (SOCKETCALL_SIGNATURES) with those words as its arguments.
@@ -246,9 +247,12 @@ class StructCapture(NamedTuple):
 #: (the record's name gets ``[N]``); "retval_elements": the same with the
 #: return value as the count; "dirents": not the bytes but how many directory
 #: entries the return value's bytes hold (STRUCT "count", one u32);
-#: "socketcall": 4 bytes per argument of the subcall the first argument names.
+#: "socketcall": 4 bytes per argument of the subcall the first argument names;
+#: "msghdr": the structure (``sizes``), then the struct iovec array it points to;
+#: "socklen": a socklen_t's value at entry then at exit (two u32); "length_pointer":
+#: as many bytes as the u32 behind the length argument says at exit.
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
-                      "dirents", "socketcall"})
+                      "dirents", "socketcall", "msghdr", "socklen", "length_pointer"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -344,12 +348,19 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.POLLFDS_IN: _capture("pollfd", "in", _sizes(8, 8), measure="elements"),
     ArgKind.USER_DESC_IN: _capture("user_desc", "in", _sizes(16, 16)),
     # socklen_t *: the length the call wrote back (the caller's value is lost)
-    ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(4, 4)),
+    # socklen_t *: the caller's value (read at entry) then the call's (8 bytes)
+    ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(8, 8), measure="socklen"),
+    # getsockopt's value: as many bytes as *optlen says at exit
+    ArgKind.SOCKOPT_VAL_OUT: _capture("bytes", "out", None, measure="length_pointer"),
     ArgKind.SOCKETCALL_ARGS: _capture("socketcall_args", "in", None, measure="socketcall"),
     # struct iovec[] (base, length): their layout, read at entry; the data
     # itself is the GIO record (struct iovec: 16 bytes, i386 8).
     ArgKind.IOVEC_IN: _capture("iovec", "in", _sizes(16, 8, 8), measure="elements"),
     ArgKind.IOVEC_OUT: _capture("iovec", "in", _sizes(16, 8, 8), measure="elements"),
+    # struct msghdr (56 bytes, i386 and x32 28) followed by its struct iovec
+    # array: sendmsg's as the call read it, recvmsg's as the call left it.
+    ArgKind.MSGHDR_IN: _capture("msghdr", "in", _sizes(56, 28, 28), measure="msghdr"),
+    ArgKind.MSGHDR_OUT: _capture("msghdr", "out", _sizes(56, 28, 28), measure="msghdr"),
 })
 
 
@@ -550,7 +561,8 @@ _COMMON: list[Signature] = [
          _a("vlen", K.UINT), _a("flags", K.MSG_FLAGS), _a("timeout", K.TIMESPEC_IN)),
     _sig("shutdown", R.INT, _SOCKFD, _a("how", K.SHUTDOWN_HOW)),
     _sig("getsockopt", R.INT, _SOCKFD, _a("level", K.SOCKOPT_LEVEL),
-         _a("optname", K.SOCKOPT_NAME), _a("optval", K.PTR), _a("optlen", K.SOCKLEN_PTR)),
+         _a("optname", K.SOCKOPT_NAME), _a("optval", K.SOCKOPT_VAL_OUT, length=4),
+         _a("optlen", K.SOCKLEN_PTR)),
     _sig("setsockopt", R.INT, _SOCKFD, _a("level", K.SOCKOPT_LEVEL),
          _a("optname", K.SOCKOPT_NAME), _a("optval", K.DATA_IN, length=4),
          _a("optlen", K.UINT)),
