@@ -106,6 +106,7 @@ class _Plan:
     command_mask: int = 0xFFFF_FFFF  # futex: the operation without its flag bits
     socketcall: bool = False  # i386 socketcall: captures follow the subcall's plan
     socklen_arg: int | None = None  # a socklen_t * whose value at entry is kept
+    clone3: bool = False  # clone3: the parent's copy of the new thread id, at exit
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +256,7 @@ class RecordBuilder:
         return _Plan(
             selected=True,
             socklen_arg=socklen_arg,
+            clone3=signature.name == "clone3",
             by_command=_command_structs(signature.name, abi),
             command_mask=0x7F if signature.name.startswith("futex") else 0xFFFF_FFFF,
             structs_in=tuple(structs_in),
@@ -355,6 +357,8 @@ class RecordBuilder:
             if wanted_pair is not None and wanted_pair[1] is not None:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
                                     wanted_pair[1])
+        if plan.clone3 and entry is not None and not event.error and self._structs:
+            self._clone3_parent_tid(event, args)
         if plan.sets_handler and entry is not None and event.error == 0:
             self._learn_handler(tracee, event.abi, entry.args)
         if self._calls:
@@ -537,6 +541,25 @@ class RecordBuilder:
             self._remember_socklen(tracee, words[plan.socklen_arg])
         self._socketcalls[tracee.tid] = (plan, words)
 
+    def _clone3_parent_tid(self, event: SyscallExit, args: tuple[int, ...]) -> None:
+        """clone3 with CLONE_PARENT_SETTID: the id written at clone_args.parent_tid.
+
+        A STRUCT "int" for argument 0 at exit (after the clone_args read at
+        entry), what strace shows as `` => {parent_tid=[N]}``.
+        """
+        memory = event.tracee.memory
+        head = _read(memory, args[0], 32) if args and args[0] else None
+        if head is None or len(head) < 32:
+            return
+        flags, _pidfd, _child_tid, parent_tid = struct.unpack("<4Q", head)
+        if not flags & _CLONE_PARENT_SETTID or not parent_tid:
+            return
+        value = _read(memory, parent_tid, 4)
+        if value is None or len(value) < 4:
+            return
+        self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
+                           formats.Struct(event.abi, 0, b"int", value))
+
     def _remember_socklen(self, tracee: Tracee, address: int) -> None:
         """A socklen_t's value at entry, for the STRUCT "socklen" written at exit."""
         if address == 0:
@@ -701,6 +724,7 @@ _FLOCK_SET = (6, 7, 37, 38)
 # FUTEX_LOCK_PI2 13); FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME (256)
 # are masked off by the caller.
 _FUTEX_TIMED = (0, 6, 9, 11, 13)
+_CLONE_PARENT_SETTID = 0x00100000  # include/uapi/linux/sched.h
 
 
 def _ioctl_structs() -> dict[int, tuple[_StructPlan | None, _StructPlan | None]]:

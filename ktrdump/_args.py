@@ -465,6 +465,23 @@ def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining:
     return "[" + ", ".join(items) + "]"
 
 
+def _clone_args_part(context: _Context, index: int) -> _Part:
+    """clone3's struct clone_args, then `` => {parent_tid=[N]}`` once the call returned."""
+    pointer = context.pointer
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        if struct is None:
+            return pointer(value)
+        text = decode_struct(struct)
+        updated = call.struct(UPDATED + index)
+        if updated is not None and len(updated.data) >= 4:
+            text += f" => {{parent_tid=[{int.from_bytes(updated.data[:4], 'little')}]}}"
+        return text
+
+    return _Part(render, value_only=False)
+
+
 def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
     """sendmsg/recvmsg's struct msghdr with the data of its iovecs (GIO)."""
     pointer = context.pointer
@@ -522,6 +539,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
                                          ArgKind.SOCKOPT_VAL_OUT):
             return _Part(context.pointer)
         return _data_part(context, index, kind)
+    if kind is ArgKind.CLONE_ARGS_IN and style.strace:
+        return _clone_args_part(context, index)
     if kind is ArgKind.MSGHDR_IN or kind is ArgKind.MSGHDR_OUT:
         if not style.strace:
             return _Part(context.pointer)

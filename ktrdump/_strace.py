@@ -63,6 +63,10 @@ from ._model import Names
 from ._options import DEFAULT_STRACE_TIMES, STRACE_STRING_LIMIT, Options
 from ._siginfo import strace_siginfo
 
+#: Calls whose first argument strace completes at exit (`` => {parent_tid=[N]}``):
+#: an interrupted line shows it alone, the resumed one what it gained.
+GROWING_CALLS = frozenset({"clone3"})
+
 #: Records searched ahead for the data of an interrupted write-like call.
 LOOK_AHEAD = 4096
 
@@ -245,6 +249,8 @@ class StraceDescriber:
         render = table.get(key)
         if render is None:
             stop = plan.first_output_arg if entry and not self.options.raw else None
+            if stop is not None and plan.name in GROWING_CALLS:
+                stop = 1
             render = table[key] = compile_arguments(plan, self._style, self.tracker.fds, stop)
         return render
 
@@ -269,6 +275,7 @@ class StraceDescriber:
         if (arguments and plan.signature is not None and not self.options.raw
                 and plan.first_output_arg < len(plan.kinds)):
             text += ", "  # the rest comes with "<... resumed>"
+
         out.append(f"{self._prefix(call.tid, call.ts)}{plan.name}({text} <unfinished ...>\n")
 
     def _look_ahead_for_data(self, call: Call, at: Record) -> None:
@@ -307,8 +314,14 @@ class StraceDescriber:
         tracker.settle(call)
         if call.started >= 0 or call.ts == -1:
             start = max(call.started, 0)
+            rest = ", ".join(arguments[start:])
+            if start and call.plan.name in GROWING_CALLS and not self.options.raw:
+                # clone3: what the first argument gained at exit, then the rest
+                shown = self._renderer(call, entry=True)(call)
+                grown = arguments[0][len(shown[0]):] if shown and arguments else ""
+                rest = f"{grown}, {rest}"
             head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed>"
-                    f"{', '.join(arguments[start:])})")
+                    f"{rest})")
         else:
             head = f"{self._prefix(tid, call.ts)}{call.plan.name}({', '.join(arguments)})"
         out.append(_result_line(head, self._result(call)))

@@ -52,7 +52,15 @@ from typing import NamedTuple
 
 from formats.linux import signal_name
 
-from ._flags import ADDRESS_FAMILIES, MSG_FLAGS, Table, decode_sigset, render_flags, render_mode
+from ._flags import (
+    ADDRESS_FAMILIES,
+    CLONE_FLAGS,
+    MSG_FLAGS,
+    Table,
+    decode_sigset,
+    render_flags,
+    render_mode,
+)
 
 FieldValue = int | str
 Fields = dict[str, FieldValue]
@@ -1094,7 +1102,43 @@ def _render_int(data: bytes, abi: int, verbose: bool) -> str:
     return f"[{int.from_bytes(data[:4], 'little', signed=True)}]"
 
 
+def _render_clone_args(data: bytes, abi: int, verbose: bool) -> str:
+    """struct clone_args as strace prints clone3's: the fields its flags use."""
+    if len(data) < 64:
+        return _hex_string(data)
+    (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+     tls) = struct.unpack_from("<8Q", data)
+    parts = [f"flags={render_flags(CLONE_FLAGS, flags) if flags else '0'}"]
+    if flags & 0x1000:  # CLONE_PIDFD
+        parts.append(f"pidfd={_address(pidfd)}")
+    if flags & 0x01200000:  # CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID
+        parts.append(f"child_tid={_address(child_tid)}")
+    if flags & 0x00100000:  # CLONE_PARENT_SETTID
+        parts.append(f"parent_tid={_address(parent_tid)}")
+    signal = signal_name(exit_signal) if 0 < exit_signal < 65 else None
+    parts.append(f"exit_signal={signal or exit_signal}")
+    parts.append(f"stack={_address(stack)}")
+    parts.append(f"stack_size={_c_hex(stack_size)}")
+    if flags & 0x00080000:  # CLONE_SETTLS
+        parts.append(f"tls={_address(tls)}")
+    if len(data) >= 80:
+        set_tid, set_tid_size = struct.unpack_from("<2Q", data, 64)
+        if set_tid or set_tid_size:
+            parts.append(f"set_tid={_address(set_tid)}")
+            parts.append(f"set_tid_size={set_tid_size}")
+    if len(data) >= 88:
+        (cgroup,) = struct.unpack_from("<Q", data, 80)
+        if cgroup or flags & 0x200000000:  # CLONE_INTO_CGROUP
+            parts.append(f"cgroup={cgroup}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _address(value: int) -> str:
+    return "NULL" if not value else hex(value)
+
+
 _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
+    "clone_args": _render_clone_args,
     "msghdr": _render_msghdr,
     "termios": _render_termios,
     "winsize": _render_winsize,

@@ -134,6 +134,7 @@ class ArgKind(enum.Enum):
     DIRENTS_OUT = "dirents_out"  # getdents' buffer: STRUCT "count", the entries filled
     WSTATUS_OUT = "wstatus_out"  # int * a wait call fills with the status (STRUCT "wstatus")
     SOCKOPT_VAL_OUT = "sockopt_val_out"  # getsockopt's optval; length_arg: its socklen_t *
+    CLONE_ARGS_IN = "clone_args_in"  # clone3's struct clone_args; length_arg: its size
     # i386 socketcall's array of the subcall's argument words (STRUCT
     # "socketcall_args"): the recorder and ktrdump treat the call as the
     # subcall (SOCKETCALL_SIGNATURES) with those words as its arguments.
@@ -350,6 +351,8 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # socklen_t *: the length the call wrote back (the caller's value is lost)
     # socklen_t *: the caller's value (read at entry) then the call's (8 bytes)
     ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(8, 8), measure="socklen"),
+    # clone3's struct clone_args (88 bytes as of Linux 5.7), as long as the call says
+    ArgKind.CLONE_ARGS_IN: _capture("clone_args", "in", None, measure="length"),
     # getsockopt's value: as many bytes as *optlen says at exit
     ArgKind.SOCKOPT_VAL_OUT: _capture("bytes", "out", None, measure="length_pointer"),
     ArgKind.SOCKETCALL_ARGS: _capture("socketcall_args", "in", None, measure="socketcall"),
@@ -577,7 +580,7 @@ _COMMON: list[Signature] = [
     _sig("madvise", R.INT, _a("addr", K.PTR), _a("length", K.SIZE),
          _a("advice", K.MADVISE_ADVICE)),
     # processes
-    _sig("clone3", R.PID, _a("cl_args", K.PTR), _a("size", K.SIZE)),
+    _sig("clone3", R.PID, _a("cl_args", K.CLONE_ARGS_IN, length=1), _a("size", K.SIZE)),
     _sig("fork", R.PID),
     _sig("vfork", R.PID),
     _sig("execve", R.INT, _PATHNAME, _a("argv", K.ARGV), _a("envp", K.ENVP)),
