@@ -98,6 +98,15 @@ _SYSRET = int(RecordKind.SYSRET)
 _PROC = int(RecordKind.PROC)
 #: Kinds of records that belong to the open call of their thread.
 _UNFINISHED_FLAG = 1  # formats.SyscallFlag.UNFINISHED
+_ENTRY_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV})
+#: Kinds the recorder's control loop writes: one of them ends a call's entry run
+#: (other sources' records and DROPs may come inside it).
+_ENDS_ENTRY = frozenset({
+    _SYSCALL, _SYSRET, _NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV, _GENIO, _PROC,
+    int(RecordKind.PSIG), int(RecordKind.EMUL), int(RecordKind.USER),
+})
+#: Records of other sources held with an incomplete entry run, at most.
+MAX_HELD_IN_ENTRY = 256
 _MEMBER_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV, _GENIO})
 
 
@@ -344,6 +353,11 @@ class CallTracker:
                     held = self._entry_records = []
                     entering = None
                     continue
+                if kind not in _ENDS_ENTRY and len(held) < MAX_HELD_IN_ENTRY:
+                    # Another source's record (switch, counter, sample, probe, map) or
+                    # a DROP can come inside the entry run: it waits with the entry.
+                    held.append(record)
+                    continue
                 # Not one of its entry records: the entry is over.
                 self._entering = None
                 self._release_entry(entering, held, sink)
@@ -403,13 +417,16 @@ class CallTracker:
             self._release_entry(entering, held, sink)
 
     def _release_entry(self, call: Call, held: list[Record], sink: CallSink) -> None:
-        """A call's entry is over: the CALL, then its entry records, to the sink."""
+        """A call's entry is over: the CALL, then the records that came with it, in order."""
         keep = self.keep
         if call.shown:
             sink.call(call, held[0])
+        tid = call.tid
         for record in held[1:]:
             if keep is None or keep(record):
-                sink.record(call, record)
+                kind = record[0]
+                member = record[3] == tid and kind in _ENTRY_KINDS
+                sink.record(call if member else None, record)
 
     def plan(self, abi: int, nr: int) -> CallPlan:
         key = (abi, nr)
@@ -432,7 +449,9 @@ class CallTracker:
         """A CALL record: the thread's new call (replacing one whose RET never came)."""
         _kind, _version, pid, tid, ts, comm, payload = record
         syscall: Any = payload
-        nr, abi, _flags, args = syscall
+        nr = syscall.nr
+        abi = syscall.abi
+        args = syscall.args
         plan = self.plans.get((abi, nr)) or self.plan(abi, nr)
         self.calls_seen = call_id = self.calls_seen + 1
         call = Call(plan, pid, tid, comm, ts, args, call_id)

@@ -37,6 +37,11 @@ Events:
   name, written when a thread is first seen and again when its name changes
   (after exec); viewers show the last one. Every event, metadata included,
   has a ``ts`` (older speedscope versions require it).
+- context switches (CSW): each off-CPU interval of a thread, from its
+  ``out`` to its ``in``, is an async slice pair (``"ph":"b"``/``"e"``,
+  ``cat`` ``sched``, name ``off-CPU TID (sleeping|preempted)``); counter
+  readings (CNT) are counter tracks (``"ph":"C"``, name ``COUNTER TID``,
+  cumulative values). See ``_perfviews``.
 - ``ktr_trace`` metadata (pid 0): ``origin_ns``, the epoch time in ns that
   ``ts`` 0 stands for.
 
@@ -52,7 +57,7 @@ times at the double's precision. Numbers beyond 2**53 (pointers in
 Guarantees: the output parses as JSON for any input (strings are escaped;
 bytes that are not UTF-8 become ``\xNN``); per thread, X events never
 partially overlap and come out in non-decreasing ``ts`` when the input is in
-time order per thread. Does not: show NAMEI/GENIO/STRUCT/CSW/EMUL/ARG/ENV/
+time order per thread. Does not: show NAMEI/GENIO/STRUCT/EMUL/ARG/ENV/
 PROBE/SAMPLE/MMAP records as events of their own (paths are attached to their
 call), read files, or sort its input (use ``_merge`` for several files).
 """
@@ -62,24 +67,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _encode_basestring
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 from formats import (
-    Drop,
     DropError,
     Proc,
     ProcEvent,
     ProcFlag,
-    Psig,
     Record,
     RecordKind,
-    Syscall,
     SyscallFlag,
-    Sysret,
-    User,
 )
 from formats.linux import errno_name, signal_name, signature, syscall_name
 
+from . import _perfviews
+from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._output import Output
@@ -94,6 +96,8 @@ _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 _USER = int(RecordKind.USER)
+_CSW = int(RecordKind.CSW)
+_CNT = int(RecordKind.CNT)
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
 _EXIT = int(ProcEvent.EXIT)
 _EXEC = int(ProcEvent.EXEC)
@@ -113,16 +117,6 @@ class ChromeOptions:
     origin_ns: int | None = None  # epoch ns that ts 0 stands for; None: the first record's time
     pids: frozenset[int] = frozenset()  # only these processes; empty: all (drops always shown)
     paths: bool = True  # attach NAMEI paths to their call's args
-
-
-class _OpenCall(NamedTuple):
-    start_ns: int
-    pid: int
-    abi: int
-    nr: int
-    args: tuple[int, ...]
-    paths: list[str]  # JSON strings
-    deferred: list[str]  # events of this thread that happened during the call
 
 
 def _text(data: bytes) -> str:
@@ -147,12 +141,19 @@ class ChromeTrace:
         self._origin: int | None = self.options.origin_ns
         self._origin_written = False
         self._first = True
-        self._open: dict[int, _OpenCall] = {}  # tid -> call in progress
+        # The call layer pairs calls; per thread, the events deferred while its call is open.
+        self._layer = CallTracker()
+        pids = self.options.pids
+        if pids:
+            self._layer.keep = lambda record: record[0] == _DROP or record[2] in pids
+        self._open: dict[int, tuple[Call, list[str]]] = {}  # tid -> call in progress
+        self._out: list[str] = []
         self._last_end: dict[int, int] = {}  # tid -> where its last X event ended (ns)
         self._thread_names: dict[int, bytes] = {}
         self._process_names: dict[int, bytes] = {}
         self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = {}
         self._last_ns = 0
+        self._switches = _perfviews.SwitchTally()
         self.events = 0  # events written so far
 
     # -- the document --------------------------------------------------------
@@ -163,6 +164,8 @@ class ChromeTrace:
     def end(self) -> list[str]:
         """Close the calls still open (they end with the trace) and the array."""
         out: list[str] = []
+        self._out = out
+        self._layer.flush(self)
         for tid in list(self._open):
             self._close_open(tid, self._last_ns, out)
         out.append("\n]\n")
@@ -193,46 +196,64 @@ class ChromeTrace:
 
     def batch(self, records: Iterable[Record]) -> list[str]:
         out: list[str] = []
-        pids = self.options.pids
-        for record in records:
-            kind = record.kind
-            timestamp = record.timestamp_ns
-            if timestamp > self._last_ns:
-                self._last_ns = timestamp
-            if self._origin is None:
-                self._origin = timestamp
-            if not self._origin_written:
-                self._write_origin(out)
-            if kind == _DROP:
-                self._drop(record, out)
-                continue
-            if pids and record.pid not in pids:
-                continue
-            tid = record.tid
-            if self._thread_names.get(tid) != record.comm:
-                self._name(record, out)
-            payload = record.payload
-            if kind == _SYSCALL and isinstance(payload, Syscall):
-                if tid in self._open:  # its RET never came
-                    self._close_open(tid, timestamp, out)
-                self._open[tid] = _OpenCall(timestamp, record.pid, payload.abi, payload.nr,
-                                            payload.args, [], [])
-            elif kind == _SYSRET and isinstance(payload, Sysret):
-                self._return(record, payload, out)
-            elif kind == _NAMEI and self.options.paths:
-                call = self._open.get(tid)
-                if call is not None:
-                    call.paths.append(encode_string(_text(getattr(payload, "path", b""))))
-            elif kind == _PSIG and isinstance(payload, Psig):
-                self._instant(record, signal_name(payload.signo) or f"signal_{payload.signo}",
-                              f'{{"signo":{payload.signo},"code":{payload.code},'
-                              f'"action":{_json_int(payload.action)}}}', out)
-            elif kind == _PROC and isinstance(payload, Proc):
-                self._proc(record, payload, out)
-            elif kind == _USER and isinstance(payload, User):
-                self._instant(record, "utrace " + _text(payload.label),
-                              f'{{"len":{len(payload.data)}}}', out)
+        self._out = out
+        batch = records if isinstance(records, list) else list(records)
+        if batch and self._origin is None:
+            self._origin = batch[0].timestamp_ns
+        if batch and not self._origin_written:
+            self._write_origin(out)
+        self._layer.feed(batch, self)
         return out
+
+    # -- the call layer's sink (``_calls.CallSink``) ------------------------------
+
+    def call(self, call: Call, record: Record) -> None:
+        self._seen(record)
+        self._open[call.tid] = (call, [])
+
+    def record(self, call: Call | None, record: Record) -> None:
+        kind = record.kind
+        if kind == _DROP:
+            self._seen_time(record.timestamp_ns)
+            self._drop(record, self._out)
+            return
+        self._seen(record)
+        payload: Any = record.payload
+        out = self._out
+        if kind == _SYSRET:
+            assert call is not None
+            self._return(record, call, out)
+        elif kind == _PSIG:
+            self._instant(record, signal_name(payload.signo) or f"signal_{payload.signo}",
+                          f'{{"signo":{payload.signo},"code":{payload.code},'
+                          f'"action":{_json_int(payload.action)}}}', out)
+        elif kind == _PROC:
+            self._proc(record, payload, out)
+        elif kind == _USER:
+            self._instant(record, "utrace " + _text(payload.label),
+                          f'{{"len":{len(payload.data)}}}', out)
+        elif kind == _CSW:
+            for event in _perfviews.chrome_switch_events(self._switches, record, self._ts):
+                self._emit(out, event)
+        elif kind == _CNT:
+            for event in _perfviews.chrome_counter_events(record, self._ts):
+                self._emit(out, event)
+
+    def abandoned(self, call: Call, ts: int) -> None:
+        """A call that will get no RET (its thread exited or made another call)."""
+        if call.tid in self._open and self._open[call.tid][0] is call:
+            self._close_open(call.tid, ts, self._out)
+
+    def _seen_time(self, timestamp: int) -> None:
+        if timestamp > self._last_ns:
+            self._last_ns = timestamp
+
+    def _seen(self, record: Record) -> None:
+        timestamp = record.timestamp_ns
+        if timestamp > self._last_ns:
+            self._last_ns = timestamp
+        if self._thread_names.get(record.tid) != record.comm:
+            self._name(record, self._out)
 
     # -- helpers ---------------------------------------------------------------
 
@@ -271,10 +292,10 @@ class ChromeTrace:
                           f'"ts":{ts},"args":{{"name":{name}}}}}')
         events.append(f'{{"ph":"M","name":"thread_name","pid":{pid},"tid":{tid},'
                       f'"ts":{ts},"args":{{"name":{name}}}}}')
-        call = self._open.get(tid)
+        opened = self._open.get(tid)
         for event in events:
-            if call is not None:
-                call.deferred.append(event)
+            if opened is not None:
+                opened[1].append(event)
             else:
                 self._emit(out, event)
 
@@ -288,51 +309,54 @@ class ChromeTrace:
                 name or f"syscall_{nr}", None if known is None else len(known.args))
         return found
 
-    def _complete(self, tid: int, call: _OpenCall, end_ns: int, tail: str,
-                  out: list[str]) -> None:
+    def _complete(self, tid: int, call: Call, start_ns: int, end_ns: int, tail: str,
+                  deferred: list[str], out: list[str]) -> None:
         """Write the X event of ``call`` (ending at ``end_ns``), then what it deferred."""
-        name, count = self._syscall(call.abi, call.nr)
-        start = max(call.start_ns, self._last_end.get(tid, call.start_ns))
+        plan = call.plan
+        name, count = self._syscall(plan.abi, plan.nr)
+        start = max(start_ns, self._last_end.get(tid, start_ns))
         end = max(end_ns, start)
         self._last_end[tid] = end
         shown = call.args if count is None else call.args[:count]
         args = ",".join(f'"{value:#x}"' for value in shown)
-        paths = f',"path":[{",".join(call.paths)}]' if call.paths else ""
+        paths = ""
+        if call.paths and self.options.paths:
+            paths = f',"path":[{",".join(encode_string(_text(p)) for p in call.paths)}]'
         self._emit(out, f'{{"ph":"X","cat":"syscall","name":"{name}","pid":{call.pid},'
                         f'"tid":{tid},"ts":{self._ts(start)},"dur":{self._us(end - start)},'
                         f'"args":{{"args":[{args}]{tail}{paths}}}}}')
-        for event in call.deferred:
+        for event in deferred:
             self._emit(out, event)
 
     def _close_open(self, tid: int, end_ns: int, out: list[str]) -> None:
-        call = self._open.pop(tid)
-        self._complete(tid, call, end_ns, ',"unfinished":true', out)
+        call, deferred = self._open.pop(tid)
+        self._complete(tid, call, call.ts, end_ns, ',"unfinished":true', deferred, out)
 
-    def _return(self, record: Record, ret: Sysret, out: list[str]) -> None:
+    def _return(self, record: Record, call: Call, out: list[str]) -> None:
         tid = record.tid
-        call = self._open.get(tid)
-        if call is not None and (call.nr != ret.nr or call.abi != ret.abi):
-            self._close_open(tid, record.timestamp_ns, out)  # not this RET's call
-            call = None
-        if call is None:  # the CALL is not in the trace
-            call = _OpenCall(record.timestamp_ns - ret.duration_ns, record.pid, ret.abi,
-                             ret.nr, (), [], [])
-        else:
-            del self._open[tid]
+        ret: Any = record.payload
+        opened = self._open.pop(tid, None)
+        if opened is not None and opened[0] is not call:  # not this RET's call
+            self._open[tid] = opened
+            self._close_open(tid, record.timestamp_ns, out)
+            opened = None
+        deferred = [] if opened is None else opened[1]
+        # A RET whose CALL is not in the trace starts duration_ns before it.
+        start = call.ts if call.ts != -1 else record.timestamp_ns - ret.duration_ns
         if ret.flags & _UNFINISHED:
             tail = f',"unfinished":true,"duration_ns":{ret.duration_ns}'
         else:
             tail = f',"retval":{_json_int(ret.retval)},"duration_ns":{ret.duration_ns}'
             if ret.error:
                 tail += f',"errno":"{errno_name(ret.error) or f"errno_{ret.error}"}"'
-        self._complete(tid, call, record.timestamp_ns, tail, out)
+        self._complete(tid, call, start, record.timestamp_ns, tail, deferred, out)
 
     def _instant(self, record: Record, name: str, args: str, out: list[str]) -> None:
         event = (f'{{"ph":"i","s":"t","name":{encode_string(name)},"pid":{record.pid},'
                  f'"tid":{record.tid},"ts":{self._ts(record.timestamp_ns)},"args":{args}}}')
-        call = self._open.get(record.tid)
-        if call is not None:
-            call.deferred.append(event)
+        opened = self._open.get(record.tid)
+        if opened is not None:
+            opened[1].append(event)
         else:
             self._emit(out, event)
 
@@ -356,15 +380,10 @@ class ChromeTrace:
         if proc.detail:  # exec: the path; lost: why; attach/detach: detail
             key = {_EXEC: "path", _LOST: "reason"}.get(event, "detail")
             fields.append(f'"{key}":{encode_string(_text(proc.detail))}')
-        tid = record.tid
-        if event == _EXIT and tid in self._open:  # the thread is gone mid-call
-            self._close_open(tid, record.timestamp_ns, out)
         self._instant(record, name, "{" + ",".join(fields) + "}", out)
 
     def _drop(self, record: Record, out: list[str]) -> None:
-        payload = record.payload
-        if not isinstance(payload, Drop):
-            return
+        payload: Any = record.payload
         try:
             reason = DropError(payload.error).name
         except ValueError:

@@ -87,7 +87,11 @@ epoch). Then:
   attach/detach ``detail`` when the record has one; unknown events ``child``,
   ``status``, ``signal``, ``detail``
 - DROP: ``error`` (``"ENOSPC"``/``"ENOMEM"``), ``count``
-- CSW: ``out`` (bool: switched out), ``user`` (bool: user mode)
+- CSW: ``event`` (``"out"``/``"in"``), ``preempted`` (bool, out only), ``cpu``,
+  ``user`` (bool: a preemption rather than a sleep in the kernel)
+- CNT: ``counters`` (object: name → cumulative value for the thread),
+  ``final`` (bool: the reading at thread exit), ``enabled_ns``,
+  ``running_ns``, ``user_only`` (bool)
 - EMUL: ``name``
 - USER: ``label``, ``len``, ``data`` (hex)
 - ARG: ``argv`` (list of strings); ENV: ``env`` (list of strings)
@@ -121,7 +125,7 @@ from typing import Any
 from formats import FileHeader, Record, RecordKind, split_nul_strings
 from formats.linux import RetKind, errno_message
 
-from . import _model
+from . import _model, _perfviews
 from ._args import CallArguments, Style, compile_arguments, decode_struct, struct_fields
 from ._calls import Call, CallTracker
 from ._filter import record_filter
@@ -273,6 +277,7 @@ _HANDLER_NAMES: dict[int, str] = {
     RecordKind.MMAP: "_mmap",
     RecordKind.DROP: "_drop",
     RecordKind.STRUCT: "_struct",
+    RecordKind.CNT: "_cnt",
 }
 
 
@@ -496,7 +501,11 @@ class TextDescriber(_RecordDescriber):
 
     def _genio(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        fd, direction, flags, transferred, data = payload
+        fd = payload.fd
+        direction = payload.direction
+        flags = payload.flags
+        transferred = payload.transferred
+        data = payload.data
         fd_text = self._fd(record[2], fd) if self._track else fd
         verb = "read" if direction == 0 else "wrote" if direction == 1 else f"direction_{direction}"
         plural = "" if transferred == 1 else "s"
@@ -518,7 +527,10 @@ class TextDescriber(_RecordDescriber):
 
     def _psig(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        signo, code, action, blocked, _siginfo = payload
+        signo = payload.signo
+        code = payload.code
+        action = payload.action
+        blocked = payload.blocked
         name = self.names.signal(signo)
         if action == _model.ACTION_DEFAULT:
             how = "SIG_DFL"
@@ -532,10 +544,10 @@ class TextDescriber(_RecordDescriber):
         return f"{head}PSIG  {name} {how} code={code_text}\n"
 
     def _csw(self, head: str, record: Record) -> str:
-        payload: Any = record[6]
-        switch = "stop" if payload.out else "resume"
-        mode = "user" if payload.user else "kernel"
-        return f"{head}CSW   {switch} {mode}\n"
+        return f"{head}{_perfviews.csw_text(record[6])}\n"  # type: ignore[arg-type]
+
+    def _cnt(self, head: str, record: Record) -> str:
+        return f"{head}{_perfviews.cnt_text(record[6])}\n"  # type: ignore[arg-type]
 
     def _emul(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -543,7 +555,8 @@ class TextDescriber(_RecordDescriber):
 
     def _user(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        label, data = payload
+        label = payload.label
+        data = payload.data
         line = f'{head}USER  "{display_text(label)}" {_plural(len(data), "byte")}\n'
         return line + self._data(data, len(data), False)
 
@@ -607,7 +620,8 @@ class TextDescriber(_RecordDescriber):
 
     def _drop(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        error, count = payload  # not .count: tuple.count shadows it
+        error = payload.error
+        count = payload.lost
         name = _model.drop_error_name(error, self.names)
         return f"{head}DROP  {name} {_plural(count, 'record')} lost\n"
 
@@ -680,7 +694,12 @@ class JsonDescriber(_RecordDescriber):
 
     def _ret(self, head: str, record: Record, call: Call) -> str:
         payload: Any = record[6]
-        nr, abi, flags, error, retval, duration = payload[:6]  # fields appended later come after
+        nr = payload.nr
+        abi = payload.abi
+        flags = payload.flags
+        error = payload.error
+        retval = payload.retval
+        duration = payload.duration_ns
         name = self._syscalls.get((abi, nr)) or self._syscall(abi, nr)
         # A call that never returned (exit, exec, detach): retval means nothing.
         extra = ',"unfinished":true' if flags & _UNFINISHED else ""
@@ -701,7 +720,11 @@ class JsonDescriber(_RecordDescriber):
 
     def _genio(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        fd, direction, flags, transferred, data = payload
+        fd = payload.fd
+        direction = payload.direction
+        flags = payload.flags
+        transferred = payload.transferred
+        data = payload.data
         rw = "read" if direction == 0 else "write" if direction == 1 else f"direction_{direction}"
         truncated = "true" if _model.genio_truncated(flags) else "false"
         extra = ""
@@ -728,15 +751,19 @@ class JsonDescriber(_RecordDescriber):
 
     def _psig(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        signo, code, action, blocked, _siginfo = payload
+        signo = payload.signo
+        code = payload.code
+        action = payload.action
+        blocked = payload.blocked
         name = encode_basestring(self.names.signal(signo))
         return (f'{{"type":"PSIG",{head},"signal":{name},"signo":{signo},'
                 f'"code":{code},"action":{action},"blocked":{blocked}}}\n')
 
     def _csw(self, head: str, record: Record) -> str:
-        payload: Any = record[6]
-        return (f'{{"type":"CSW",{head},"out":{_json_bool(bool(payload.out))},'
-                f'"user":{_json_bool(bool(payload.user))}}}\n')
+        return f'{{"type":"CSW",{head},{_perfviews.csw_json(record[6])}}}\n'  # type: ignore[arg-type]
+
+    def _cnt(self, head: str, record: Record) -> str:
+        return f'{{"type":"CNT",{head},{_perfviews.cnt_json(record[6])}}}\n'  # type: ignore[arg-type]
 
     def _emul(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -744,7 +771,8 @@ class JsonDescriber(_RecordDescriber):
 
     def _user(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        label, data = payload
+        label = payload.label
+        data = payload.data
         return (f'{{"type":"USER",{head},"label":{json_string(label)},'
                 f'"len":{len(data)},"data":"{data.hex()}"}}\n')
 
@@ -799,7 +827,8 @@ class JsonDescriber(_RecordDescriber):
 
     def _drop(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        error, count = payload  # not .count: tuple.count shadows it
+        error = payload.error
+        count = payload.lost
         name = encode_basestring(_model.drop_error_name(error, self.names))
         return f'{{"type":"DROP",{head},"error":{name},"count":{count}}}\n'
 

@@ -383,7 +383,10 @@ class StraceDescriber:
     # -- signals and lifecycle ---------------------------------------------------
 
     def _signal(self, out: list[str], record: Record) -> None:
-        signo, code, _action, _blocked, siginfo = record[6]  # type: ignore[misc]
+        payload: Any = record[6]
+        signo = payload.signo
+        code = payload.code
+        siginfo = payload.siginfo
         name = self.names.signal(signo)
         info = strace_siginfo(signo, code, siginfo)
         out.append(f"{self._prefix(record[3], record[4])}--- {name} {info} ---\n")
