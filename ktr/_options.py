@@ -50,7 +50,7 @@ SYSCALL_FACILITIES = frozenset("cniuav")
 
 
 class _DefaultOutput(str):
-    """The default output name, told apart from ``-o ktr.out`` by identity.
+    """The default output name, told apart from ``-o ktr.out`` by its type.
 
     Only an output the user named may be a FIFO or a device (FreeBSD ktrace's
     rule); keeping ``RecordOptions.output`` a plain ``str`` keeps the API simple.
@@ -110,7 +110,7 @@ class RecordOptions:
     @property
     def output_named(self) -> bool:
         """False when ``output`` is the default ``ktr.out`` nobody named."""
-        return self.output is not DEFAULT_OUTPUT
+        return not isinstance(self.output, _DefaultOutput)
 
     @property
     def wants_syscall_stops(self) -> bool:

@@ -248,7 +248,8 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
     if descriptor.notice is not None:
         notify(descriptor.notice)
 
-    output = SourceOutput(descriptor.add_entry, descriptor.log_lost, notify)
+    output = SourceOutput(descriptor.add_entry, descriptor.log_lost, notify,
+                          descriptor.add_entries)
     status: _StatusLine | None = None
     if not options.quiet and notices.isatty():
         status = _StatusLine(notices, lambda: _status_text(

@@ -87,6 +87,7 @@ from formats import (
 from formats.linux import errno_name, signal_name, signature, syscall_name
 
 from . import _perfviews
+from ._bounded import Cache, Table
 from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
@@ -156,12 +157,12 @@ class ChromeTrace:
         if pids:
             self._layer.keep = lambda record: (record[0] in (_DROP, _PROBE_DEF)
                                                or record[2] in pids)
-        self._open: dict[int, tuple[Call, list[str]]] = {}  # tid -> call in progress
+        self._open: dict[int, tuple[Call, list[str]]] = Table()  # tid -> call in progress
         self._out: list[str] = []
-        self._last_end: dict[int, int] = {}  # tid -> where its last X event ended (ns)
-        self._thread_names: dict[int, bytes] = {}
-        self._process_names: dict[int, bytes] = {}
-        self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = {}
+        self._last_end: dict[int, int] = Table()  # tid -> where its last X event ended (ns)
+        self._thread_names: dict[int, bytes] = Table()
+        self._process_names: dict[int, bytes] = Table()
+        self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = Cache()
         self._last_ns = 0
         self._probes = CallStack()
         self._switches = _perfviews.SwitchTally()
@@ -413,6 +414,8 @@ class ChromeTrace:
             fields.append(f'"child":{proc.child}')
             if event == _CLONE:
                 fields.append(f'"thread":{"true" if proc.flags & ProcFlag.THREAD else "false"}')
+        elif event == _EXIT and proc.child:  # the old leader, superseded by a thread's execve
+            fields.append(f'"superseded_by":{proc.child}')
         elif event == _EXIT:
             fields.append(f'"status":{proc.status}')
             if proc.flags & ProcFlag.SIGNALED:

@@ -140,6 +140,7 @@ from formats.linux import RetKind, errno_message
 
 from . import _model, _perfviews
 from ._args import CallArguments, Style, compile_arguments, decode_struct, struct_fields
+from ._bounded import Cache
 from ._calls import Call, CallTracker
 from ._filter import record_filter
 from ._model import Names
@@ -320,7 +321,7 @@ class _RecordDescriber:
         self._track = track_fds
         self._style = Style(strace=False, raw=options.raw, decimal=options.decimal,
                             fd_paths=track_fds)
-        self._renderers: dict[tuple[int, int], CallArguments] = {}
+        self._renderers: dict[tuple[int, int], CallArguments] = Cache()
         self._heads: dict[tuple[int, int, bytes], str] = {}
         self._out: list[str] = []
         # Each describer has a method per kind of the same name (CALL and RET
@@ -447,7 +448,7 @@ class TextDescriber(_RecordDescriber):
         self._stamp = 1 if self._modes else 0
         self._previous_ns: int | None = None
         self._first_ns: int | None = None
-        self._errors: dict[int, str] = {}
+        self._errors: dict[int, str] = Cache()
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         name = display_text(comm)
@@ -623,6 +624,8 @@ class TextDescriber(_RecordDescriber):
             words.append(f'"{display_text(view.reason)}"')
         if view.detail is not None:
             words.append(f'"{display_text(view.detail)}"')
+        if view.superseded_by is not None:
+            words.append(f"superseded by execve in thread {view.superseded_by}")
         return f"{head}PROC  {' '.join(words)}\n"
 
     def _probe(self, head: str, record: Record) -> str:
@@ -702,8 +705,8 @@ class JsonDescriber(_RecordDescriber):
                  header: FileHeader | None = None) -> None:
         super().__init__(options, names, header)
         self._stamp = 2
-        self._syscalls: dict[tuple[int, int], str] = {}
-        self._errnos: dict[int, str] = {}
+        self._syscalls: dict[tuple[int, int], str] = Cache()
+        self._errnos: dict[int, str] = Cache()
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         return f'"pid":{pid},"tid":{tid},"comm":{json_string(comm)}'
@@ -845,6 +848,8 @@ class JsonDescriber(_RecordDescriber):
             fields.append(f'"reason":{json_string(view.reason)}')
         if view.detail is not None:
             fields.append(f'"detail":{json_string(view.detail)}')
+        if view.superseded_by is not None:
+            fields.append(f'"superseded_by":{view.superseded_by}')
         return f'{{"type":"PROC",{head},{",".join(fields)}}}\n'
 
     def _probe(self, head: str, record: Record) -> str:

@@ -26,9 +26,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from formats import Cnt, CntFlag, Csw, CswFlag, Record
+from formats import Cnt, CntFlag, Csw, CswFlag, Record, split_nul_strings
 
 # -------------------------------------------------------------------- text
+
+
+def _counters(payload: Cnt) -> dict[str, int]:
+    """name -> value, read by field name (a payload with appended fields works too)."""
+    names = split_nul_strings(payload.names)
+    return {name.decode("utf-8", "replace"): value
+            for name, value in zip(names, payload.values, strict=False)}
 
 
 def csw_text(payload: Csw) -> str:
@@ -41,7 +48,7 @@ def csw_text(payload: Csw) -> str:
 
 
 def cnt_text(payload: Cnt) -> str:
-    parts = [f"{name}={value}" for name, value in payload.counters().items()]
+    parts = [f"{name}={value}" for name, value in _counters(payload).items()]
     if payload.running_ns < payload.enabled_ns and payload.enabled_ns:
         parts.append(f"running={100 * payload.running_ns // payload.enabled_ns}%")
     if payload.flags & CntFlag.USER_ONLY:
@@ -62,7 +69,7 @@ def csw_json(payload: Csw) -> str:
 
 
 def cnt_json(payload: Cnt) -> str:
-    counters = json.dumps(payload.counters(), separators=(",", ":"), ensure_ascii=False)
+    counters = json.dumps(_counters(payload), separators=(",", ":"), ensure_ascii=False)
     final = "true" if payload.flags & CntFlag.FINAL else "false"
     user_only = "true" if payload.flags & CntFlag.USER_ONLY else "false"
     return (f'"counters":{counters},"final":{final},"enabled_ns":{payload.enabled_ns},'
@@ -147,7 +154,7 @@ class CounterTally:
             return []
         names: list[str] = []
         for _, payload in self.readings.values():
-            for name in payload.counters():
+            for name in _counters(payload):
                 if name not in names:
                     names.append(name)
         widths = [max(len(name), 14) for name in names]
@@ -156,7 +163,7 @@ class CounterTally:
         rows = ["counters per thread (CNT, last reading; * not final):", head]
         totals = dict.fromkeys(names, 0)
         for (pid, tid), (comm, payload) in sorted(self.readings.items()):
-            values = payload.counters()
+            values = _counters(payload)
             cells = []
             for name, width in zip(names, widths, strict=True):
                 value = values.get(name)
@@ -210,7 +217,7 @@ def chrome_counter_events(record: Record, ts: Callable[[int], str]) -> list[str]
     stamp = ts(record.timestamp_ns)
     return [f'{{"ph":"C","name":{json.dumps(f"{name} {record.tid}")},"pid":{record.pid},'
             f'"tid":{record.tid},"ts":{stamp},"args":{{"value":{value}}}}}'
-            for name, value in payload.counters().items()]
+            for name, value in _counters(payload).items()]
 
 
 __all__ = ["CounterTally", "SwitchTally", "ThreadSwitches", "chrome_counter_events",

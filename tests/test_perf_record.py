@@ -325,3 +325,20 @@ def test_unprivileged_user_counts_in_user_mode_and_records_switches(
     readings = [r.payload for r in records if isinstance(r.payload, formats.Cnt)]
     assert readings and all(r.flags & CntFlag.USER_ONLY for r in readings)
     assert max(r.values[0] for r in readings) > 0  # task-clock counts in user mode
+
+
+@pytest.mark.parametrize("out, user, flags, cpu, comm", [
+    (1, 1, int(CswFlag.PREEMPTED), 1, b"python3"),
+    (0, 0, 0, -1, b""),
+    (1, 0, 0, 0, b"sixteen-chars-xx"),
+])
+def test_fast_csw_record_is_byte_equal_to_the_schema(out: int, user: int, flags: int, cpu: int,
+                                                      comm: bytes) -> None:
+    from ktr._perfsource import csw_record_struct
+
+    fast = csw_record_struct()
+    codec = formats.codec("little")
+    expected = codec.encode_record(RecordKind.CSW, 42, 43, 1_796_000_000_123_456_789, comm,
+                                   formats.Csw(out, user, flags, cpu))
+    assert fast.pack(fast.size - 40, int(RecordKind.CSW), formats.RECORD_VERSION, 42, 43,
+                     1_796_000_000_123_456_789, comm, out, user, flags, cpu) == expected
