@@ -202,7 +202,10 @@ SIGHUP, or when the output fails.
 Facilities (-t): c calls and returns (with the structures their arguments
 point to), n paths (namei), i I/O data, s signals, u user records,
 e emulation (ABI), a exec arguments, v exec environment, p process
-lifecycle, t structures alone, + the default set (cnisuepa).
+lifecycle, t structures alone, w context switches (perf_event: every switch
+out and in of every traced thread, voluntary or preempted, with the CPU),
++ the default set (cnisuepa). Without c, n, i, u, a or v the traced program
+gets no syscall stops at all (-t w, -t pw, -C alone).
 """
 
 RECORD_EPILOG = """\
