@@ -110,6 +110,8 @@ class _Plan:
     socketcall: bool = False  # i386 socketcall: captures follow the subcall's plan
     socklen_arg: int | None = None  # a socklen_t * whose value at entry is kept
     clone3: bool = False  # clone3: the parent's copy of the new thread id, at exit
+    # rt_sigreturn: where the signal frame's saved mask is, from the stack pointer
+    sigreturn_mask: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +262,7 @@ class RecordBuilder:
             selected=True,
             socklen_arg=socklen_arg,
             clone3=signature.name == "clone3",
+            sigreturn_mask=_SIGRETURN_MASKS.get((abi, signature.name)),
             by_command=_command_structs(signature.name, abi),
             command_mask=0x7F if signature.name.startswith("futex") else 0xFFFF_FFFF,
             structs_in=tuple(structs_in),
@@ -302,6 +305,8 @@ class RecordBuilder:
         if plan.structs_in and self._structs:
             for wanted in plan.structs_in:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, event.args, wanted)
+        if plan.sigreturn_mask is not None and self._structs:
+            self._sigreturn_mask(event, plan.sigreturn_mask)
         if plan.socketcall:
             self._socketcall_entry(event)
         elif plan.socklen_arg is not None and self._structs:
@@ -544,6 +549,15 @@ class RecordBuilder:
             self._remember_socklen(tracee, words[plan.socklen_arg])
         self._socketcalls[tracee.tid] = (plan, words)
 
+    def _sigreturn_mask(self, event: SyscallEntry, offset: int) -> None:
+        """rt_sigreturn: the mask it restores, from the signal frame (STRUCT "sigset", arg 0)."""
+        if not event.stack_pointer:
+            return
+        mask = _read(event.tracee.memory, event.stack_pointer + offset, 8)
+        if mask is not None and len(mask) == 8:
+            self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
+                               formats.Struct(event.abi, 0, b"sigset", mask))
+
     def _clone3_parent_tid(self, event: SyscallExit, args: tuple[int, ...]) -> None:
         """clone3 with CLONE_PARENT_SETTID: the id written at clone_args.parent_tid.
 
@@ -728,6 +742,14 @@ _FLOCK_SET = (6, 7, 37, 38)
 # are masked off by the caller.
 _FUTEX_TIMED = (0, 6, 9, 11, 13)
 _CLONE_PARENT_SETTID = 0x00100000  # include/uapi/linux/sched.h
+# Where rt_sigreturn's saved mask is, from the stack pointer at its entry
+# (arch/x86/include/asm/sigframe.h): x86_64's frame starts 8 bytes below it
+# (the restorer's return address was popped) with the ucontext right after
+# that address: uc_flags, uc_link, uc_stack (24), uc_mcontext (256), then
+# uc_sigmask: 296. i386's frame starts 4 below: pretcode, sig, pinfo, puc,
+# siginfo (128), then the ucontext whose mask follows 4 + 4 + 12 + 88 bytes:
+# 4 + 144 + 108 - 4 - ... = 248.
+_SIGRETURN_MASKS = {(Abi.X86_64, "rt_sigreturn"): 296, (Abi.I386, "rt_sigreturn"): 248}
 
 
 def _ioctl_structs() -> dict[int, tuple[_StructPlan | None, _StructPlan | None]]:

@@ -637,6 +637,10 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
         return _strace_clone(plan, stop)
     if style.strace and plan.name in ("futex", "futex_time64"):
         return _strace_futex(plan, stop)
+    if style.strace and plan.name == "rt_sigreturn":
+        return _strace_sigreturn
+
+
     parts: list[tuple[int, _Part]] = []
     flags_arg = {"open": 1, "openat": 2}.get(plan.name)
     for index, kind in enumerate(plan.kinds):
@@ -739,6 +743,14 @@ _FUTEX_SHOWN: dict[int, tuple[str, ...]] = {
     11: ("val", "timeout", "uaddr2"), 12: ("val", "val2", "uaddr2", "val3"),
     13: ("timeout",),
 }
+
+
+def _strace_sigreturn(call: Call) -> list[str]:
+    """rt_sigreturn({mask=[...]}): the mask the signal frame restores, when recorded."""
+    struct = call.struct(0)
+    if struct is None or len(struct.data) < 8:
+        return []
+    return [f"{{mask={_flags.decode_sigset(int.from_bytes(struct.data[:8], 'little'))}}}"]
 
 
 def _strace_futex(plan: CallPlan, stop: int | None) -> CallArguments:
@@ -932,6 +944,9 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
             return f"{retval} ({_structs.poll_revents(updated.data)})"
     if ret is RetKind.UMASK:
         return _flags.render_umask(retval)
+    if ret is RetKind.SIGNAL:
+        signal = signal_name(signed32(retval))
+        return f"{retval} ({signal})" if signal else str(retval)
     if (name == "fcntl" or name == "fcntl64") and len(args) > 1:
         command = args[1] & 0xFFFF_FFFF
         if command == 1 and retval:  # F_GETFD

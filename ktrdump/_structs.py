@@ -61,6 +61,7 @@ from ._flags import (
     render_flags,
     render_mode,
 )
+from ._siginfo import strace_siginfo
 
 FieldValue = int | str
 Fields = dict[str, FieldValue]
@@ -763,7 +764,8 @@ def _fixed_size(name: str, abi: int) -> int | None:
 _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd": 8,
              "wstatus": 4, "rusage": 144, "sysinfo": 112, "itimerval": 32, "itimerspec": 32,
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
-             "int": 4, "winsize": 8, "termios": 36, "msghdr": 56}
+             "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
+             "sigevent": 64}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
              "flock": 16, "iovec": 8, "msghdr": 28}
 _SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28}  # x32's readv/writev are the compat calls
@@ -1137,7 +1139,42 @@ def _address(value: int) -> str:
     return "NULL" if not value else hex(value)
 
 
+def _render_siginfo(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 12:
+        return _hex_string(data)
+    signo, _errno, code = struct.unpack_from("<iii", data)
+    return strace_siginfo(signo, code, data)
+
+
+_SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}
+
+
+def _render_sigevent(data: bytes, abi: int, verbose: bool) -> str:
+    """struct sigevent as strace prints it (its value only when set)."""
+    word = 4 if abi == _ABI_I386 else 8
+    if len(data) < word + 8:
+        return _hex_string(data)
+    value = int.from_bytes(data[:word], "little")
+    signo, notify = struct.unpack_from("<ii", data, word)
+    parts = []
+    if value:
+        parts.append(f"sigev_value={{sival_int={_s32(value)}, sival_ptr={hex(value)}}}")
+    signal = signal_name(signo) if 0 < signo < 65 else None
+    parts.append(f"sigev_signo={signal or signo}")
+    parts.append(f"sigev_notify={_SIGEV_NOTIFY.get(notify, str(notify))}")
+    if notify == 4 and len(data) >= word + 12:
+        parts.append(f"sigev_notify_thread_id={struct.unpack_from('<i', data, word + 8)[0]}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _s32(value: int) -> int:
+    value &= 0xFFFF_FFFF
+    return value - (1 << 32) if value & 0x8000_0000 else value
+
+
 _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
+    "siginfo": _render_siginfo,
+    "sigevent": _render_sigevent,
     "clone_args": _render_clone_args,
     "msghdr": _render_msghdr,
     "termios": _render_termios,

@@ -135,6 +135,9 @@ class ArgKind(enum.Enum):
     WSTATUS_OUT = "wstatus_out"  # int * a wait call fills with the status (STRUCT "wstatus")
     SOCKOPT_VAL_OUT = "sockopt_val_out"  # getsockopt's optval; length_arg: its socklen_t *
     CLONE_ARGS_IN = "clone_args_in"  # clone3's struct clone_args; length_arg: its size
+    SIGINFO_OUT = "siginfo_out"  # siginfo_t the call fills (rt_sigtimedwait, waitid)
+    SIGEVENT_IN = "sigevent_in"  # struct sigevent (timer_create)
+    INT_OUT = "int_out"  # an int the call fills (timer_create's timer id)
     # i386 socketcall's array of the subcall's argument words (STRUCT
     # "socketcall_args"): the recorder and ktrdump treat the call as the
     # subcall (SOCKETCALL_SIGNATURES) with those words as its arguments.
@@ -351,6 +354,11 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # socklen_t *: the length the call wrote back (the caller's value is lost)
     # socklen_t *: the caller's value (read at entry) then the call's (8 bytes)
     ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(8, 8), measure="socklen"),
+    # siginfo_t 128 bytes on every ABI; struct sigevent 64 (sigval, signo,
+    # notify, then a union); an int.
+    ArgKind.SIGINFO_OUT: _capture("siginfo", "out", _sizes(128, 128)),
+    ArgKind.SIGEVENT_IN: _capture("sigevent", "in", _sizes(64, 64)),
+    ArgKind.INT_OUT: _capture("int", "out", _sizes(4, 4)),
     # clone3's struct clone_args (88 bytes as of Linux 5.7), as long as the call says
     ArgKind.CLONE_ARGS_IN: _capture("clone_args", "in", None, measure="length"),
     # getsockopt's value: as many bytes as *optlen says at exit
@@ -590,7 +598,7 @@ _COMMON: list[Signature] = [
     _sig("exit_group", R.NONE, _a("status", K.INT)),
     _sig("wait4", R.PID, _a("pid", K.PID), _a("wstatus", K.WSTATUS_OUT),
          _a("options", K.WAIT_OPTIONS), _a("rusage", K.RUSAGE_OUT)),
-    _sig("waitid", R.INT, _a("idtype", K.INT), _a("id", K.INT), _a("infop", K.PTR),
+    _sig("waitid", R.INT, _a("idtype", K.INT), _a("id", K.INT), _a("infop", K.SIGINFO_OUT),
          _a("options", K.WAIT_OPTIONS), _a("rusage", K.RUSAGE_OUT)),
     _sig("kill", R.INT, _a("pid", K.PID), _a("sig", K.SIGNAL)),
     _sig("tkill", R.INT, _a("tid", K.PID), _a("sig", K.SIGNAL)),
@@ -620,7 +628,7 @@ _COMMON: list[Signature] = [
     _sig("rt_sigreturn", R.NONE),
     _sig("rt_sigsuspend", R.INT, _a("mask", K.SIGSET), _a("sigsetsize", K.SIZE)),
     _sig("rt_sigpending", R.INT, _a("set", K.SIGSET_OUT), _a("sigsetsize", K.SIZE)),
-    _sig("rt_sigtimedwait", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.PTR),
+    _sig("rt_sigtimedwait", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.SIGINFO_OUT),
          _a("timeout", K.TIMESPEC_IN), _a("sigsetsize", K.SIZE)),
     _sig("rt_sigqueueinfo", R.INT, _a("tgid", K.PID), _a("sig", K.SIGNAL), _a("info", K.PTR)),
     _sig("sigaltstack", R.INT, _a("ss", K.PTR), _a("old_ss", K.PTR)),
@@ -802,7 +810,7 @@ _I386_ONLY: list[Signature] = [
          _a("flags", K.AT_FLAGS)),
     _sig("recvmmsg_time64", R.INT, _SOCKFD, _a("msgvec", K.MMSGHDR_OUT, length=2),
          _a("vlen", K.UINT), _a("flags", K.MSG_FLAGS), _a("timeout", K.TIMESPEC64_IN)),
-    _sig("rt_sigtimedwait_time64", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.PTR),
+    _sig("rt_sigtimedwait_time64", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.SIGINFO_OUT),
          _a("timeout", K.TIMESPEC64_IN), _a("sigsetsize", K.SIZE)),
 ]
 
@@ -991,8 +999,8 @@ _MORE_COMMON: list[Signature] = [
     _sig("getitimer", R.INT, _a("which", K.ITIMER_WHICH), _a("curr_value", K.ITIMERVAL_OUT)),
     _sig("setitimer", R.INT, _a("which", K.ITIMER_WHICH), _a("new_value", K.ITIMERVAL_IN),
          _a("old_value", K.ITIMERVAL_OUT)),
-    _sig("timer_create", R.INT, _a("clockid", K.CLOCK_ID), _a("sevp", K.PTR),
-         _a("timerid", K.PTR)),
+    _sig("timer_create", R.INT, _a("clockid", K.CLOCK_ID), _a("sevp", K.SIGEVENT_IN),
+         _a("timerid", K.INT_OUT)),
     _sig("timer_delete", R.INT, _a("timerid", K.INT)),
     _sig("timer_getoverrun", R.INT, _a("timerid", K.INT)),
     _sig("timer_gettime", R.INT, _a("timerid", K.INT), _a("curr_value", K.ITIMERSPEC_OUT)),
