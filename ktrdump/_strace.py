@@ -138,6 +138,7 @@ class StraceDescriber:
         self._entry: dict[tuple[int, int, str], CallArguments] = {}
         self._batch: list[Record] = []
         self._pending: list[Record] = []  # records held for the look-ahead (a file)
+        self._grown_from: dict[int, str] = {}  # tid -> clone3's first argument as interrupted
         self._keep: Any = None  # the filters, while records are held
         self._hidden: set[int] = set()  # ids of held records the filters hide
         self._window_keep = self._held_keep  # bound once: compared by identity
@@ -270,6 +271,8 @@ class StraceDescriber:
             self._look_ahead_for_data(call, at)
         arguments = self._renderer(call, entry=True)(call)
         call.started = len(arguments)
+        if plan.name in GROWING_CALLS and arguments:
+            self._grown_from[call.tid] = arguments[0]
         plan = call.plan
         text = ", ".join(arguments)
         if (arguments and plan.signature is not None and not self.options.raw
@@ -317,8 +320,8 @@ class StraceDescriber:
             rest = ", ".join(arguments[start:])
             if start and call.plan.name in GROWING_CALLS and not self.options.raw:
                 # clone3: what the first argument gained at exit, then the rest
-                shown = self._renderer(call, entry=True)(call)
-                grown = arguments[0][len(shown[0]):] if shown and arguments else ""
+                shown = self._grown_from.pop(tid, None)
+                grown = arguments[0][len(shown):] if shown is not None and arguments else ""
                 rest = f"{grown}, {rest}"
             head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed>"
                     f"{rest})")
