@@ -254,8 +254,9 @@ class RecordBuilder:
                 argument.kind is ArgKind.SOCKADDR_OUT, capture.filled_on_error, measure,
                 reclen)
             (structs_in if capture.direction == "in" else structs_out).append(wanted)
-            if argument.kind is ArgKind.POLLFDS_IN:
-                structs_out.append(wanted)  # again at exit: the revents the call set
+            if argument.kind in (ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN):
+                # again at exit: the revents poll set, the entry set_thread_area chose
+                structs_out.append(wanted)
         socklen_arg = next((index for index, argument in enumerate(signature.args)
                             if argument.kind is ArgKind.SOCKLEN_PTR), None)
         return _Plan(

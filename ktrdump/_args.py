@@ -938,6 +938,10 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
     name = plan.name
     if retval == 0 and name in _TIMEOUT_CALLS:
         return "0 (Timeout)"
+    if call is not None and name == "set_thread_area":
+        before, after = call.struct(0), call.struct(UPDATED)
+        if before is not None and after is not None and before.data[:4] != after.data[:4]:
+            return f"{retval} (entry_number={int.from_bytes(after.data[:4], 'little')})"
     if call is not None and retval > 0 and name in _POLLS:
         updated = call.struct(UPDATED)
         if updated is not None:

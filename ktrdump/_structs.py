@@ -1010,7 +1010,7 @@ def _render_user_desc(data: bytes, abi: int, verbose: bool) -> str:
     for name, width in zip(names, widths, strict=True):
         fields.append(f"{name}={(bits >> shift) & ((1 << width) - 1)}")
         shift += width
-    return (f"{{entry_number={entry}, base_addr={base:#x}, limit={limit:#x}, "
+    return (f"{{entry_number={entry}, base_addr={base:#08x}, limit={limit:#08x}, "
             f"{', '.join(fields)}}}")
 
 

@@ -26,7 +26,6 @@ THRESHOLD = 0.97
 KNOWN_LOSSES = frozenset({
     "ioctl",  # requests other than the terminal ones
     "ppoll", "pselect6", "select",  # the time left
-    "set_thread_area",  # the entry number written back
     "sigreturn",  # i386's old frame
 })
 
