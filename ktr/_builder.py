@@ -3,7 +3,18 @@
 One producer path for every kind: each event becomes zero or more encoded
 records handed to a sink (the descriptor's ``add_entry``) in the order kdump
 shows them: EMUL before a process's first record; CALL, then NAMI for each
-path argument and ARG/ENV for execve at syscall entry; GIO then RET at exit.
+path argument, STRUCT for what the call reads and ARG/ENV for execve at
+syscall entry; GIO, STRUCT for what the call filled, then RET at exit.
+
+STRUCT captures follow the signatures (``linux.STRUCT_CAPTURES``: fixed
+structures, strings, data sized by an argument or the result, counts) plus
+a few that depend on a command or on registers: fcntl's struct flock and
+ioctl's terminal arguments by command, futex's timeout by operation, the
+mask rt_sigreturn restores (from the stack pointer), the id clone3 wrote at
+``parent_tid``, a socklen_t's value before and after. i386 socketcall is
+captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
+Calls without such captures pay one dictionary lookup and a few attribute
+tests per stop.
 
 Guarantees: the builder never raises into the control loop for anything a
 tracee can cause (bad pointers, vanished memory): an unreadable path or buffer

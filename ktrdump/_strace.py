@@ -36,11 +36,12 @@ Not shown (strace has no line for them): EMUL, CSW, USER, PROBE, SAMPLE,
 MMAP, and the PROC events other than exit. DROP records, which strace has no
 notion of, print ``--- ktr: N records lost (ENOSPC) ---`` with thread id 0,
 so a loss is never silent. Differences from strace itself: the contents of
-buffers and structures are what the recorder captured (GIO, STRU records),
-so an I/O vector prints as its pointer, a structure the recorder did not
-capture as its pointer, a string argument that is not a path (a symlink
-target, a memfd name) as its pointer; execve's envp is ``0x7ffd... /* N vars
-*/`` as strace prints it.
+buffers and structures are what the recorder captured (GIO, STRU records);
+a structure it did not capture prints as its pointer (README lists which).
+A write-like call's data comes at its exit (GIO): when its line is
+interrupted, the data is looked up ahead (``LOOK_AHEAD`` records; reading a
+file, that many records are held back between batches); i386 socketcall
+prints as its subcall (``send(3, "ping", 4, 0)``), as strace shows it.
 
 Guarantees: one line per call, signal, exit or loss, in trace order; the
 ``<unfinished ...>``/``<... resumed>`` pairs match; state is per live thread

@@ -944,3 +944,28 @@ def test_struct_arguments_of_the_usual_calls() -> None:
     assert accept is not None and accept.struct_args == (1, 2)  # the address and its length
     read = linux.signature(Abi.X86_64, "read")
     assert read is not None and read.struct_args == ()
+
+
+@pytest.mark.parametrize("abi", [Abi.X86_64, Abi.I386], ids=["x86_64", "i386"])
+def test_every_syscall_has_a_signature(abi: Abi) -> None:
+    # Issue 11: no call prints six raw register words (stale values included).
+    names = list(linux.syscall_names(abi).values())
+    missing = [name for name in names if linux.signature(abi, name) is None]
+    assert not missing
+    assert len(names) > 350
+
+
+def test_argument_counts_agree_with_strace_where_checked() -> None:
+    # strace's linux/*/syscallent.h counts, for calls whose count is easy to get wrong.
+    counts = {
+        (Abi.X86_64, "fadvise64"): 4, (Abi.I386, "fadvise64"): 5,
+        (Abi.I386, "fadvise64_64"): 6, (Abi.X86_64, "fallocate"): 4,
+        (Abi.I386, "fallocate"): 6, (Abi.X86_64, "getxattr"): 4, (Abi.X86_64, "fsync"): 1,
+        (Abi.X86_64, "futex"): 6, (Abi.X86_64, "clone3"): 2, (Abi.I386, "ipc"): 6,
+        (Abi.X86_64, "pause"): 0, (Abi.X86_64, "sync_file_range"): 4,
+        (Abi.I386, "sync_file_range"): 6, (Abi.X86_64, "setitimer"): 3,
+    }
+    for (abi, name), count in counts.items():
+        signature = linux.signature(abi, name)
+        assert signature is not None and len(signature.args) == count, (abi, name)
+    assert linux.signature(Abi.X86_64, "lgetxattr").path_args == (0,)  # a NAMI record

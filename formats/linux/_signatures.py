@@ -28,11 +28,16 @@ sigaction, rlimit, utsname, signal sets); each says the STRUCT record's name,
 whether it is read at entry or exit, and its size per ABI
 (``struct_size``), so the recorder needs no layout knowledge of its own.
 
-Does not: cover every syscall (a call without a signature is shown with raw
-arguments), describe the structures behind other pointers (a ``PTR`` is an
-address; futex's timeout stays one, since that slot is a count for some
-operations), or say how wide a value is: raw argument words are ABI-sized, and
-a consumer sign-extends ``INT``/``FD``/``OFFSET`` values of a 32-bit ABI itself.
+Every syscall of the x86_64 and i386 tables has a signature, with strace's
+argument count (its ``linux/*/syscallent.h``; a test checks both tables);
+calls strace decodes with a dedicated printer get the kinds that let ktrdump
+print them the same way.
+
+Does not: describe the structures behind every pointer (a ``PTR`` is an
+address; futex's timeout, fcntl's struct flock and ioctl arguments depend on
+a command: the recorder captures those by command, ``ktr._builder``), or say
+how wide a value is: raw argument words are ABI-sized, and a consumer
+sign-extends ``INT``/``FD``/``OFFSET`` values of a 32-bit ABI itself.
 """
 
 from __future__ import annotations
@@ -1133,8 +1138,10 @@ _MORE_X86_64: list[Signature] = [
     _sig("semop", R.INT, _a("semid", K.INT), _a("sops", K.PTR), _a("nsops", K.SIZE)),
     _sig("semtimedop", R.INT, _a("semid", K.INT), _a("sops", K.PTR), _a("nsops", K.SIZE),
          _a("timeout", K.TIMESPEC_IN)),
-    *_same_args(("epoll_ctl_old", "epoll_wait_old", "security", "tuxcall"), R.INT,
+    *_same_args(("security", "tuxcall"), R.INT,
                 _a("arg1", K.HEX), _a("arg2", K.HEX), _a("arg3", K.HEX)),
+    *_same_args(("epoll_ctl_old", "epoll_wait_old"), R.INT, _a("arg1", K.HEX),
+                _a("arg2", K.HEX), _a("arg3", K.HEX), _a("arg4", K.HEX)),
     _sig("uretprobe", R.INT),
     _sig("uprobe", R.INT),
 ]
@@ -1184,10 +1191,13 @@ _MORE_I386: list[Signature] = [
     _sig("bdflush", R.INT, _a("func", K.INT), _a("data", K.HEX)),
     _sig("ipc", R.INT, _a("call", K.UINT), _a("first", K.INT), _a("second", K.INT),
          _a("third", K.INT), _a("ptr", K.PTR), _a("fifth", K.HEX)),
-    _sig("vm86", R.INT, _a("fn", K.HEX), _a("v86", K.PTR)),
+    _sig("vm86", R.INT, _a("fn", K.HEX), _a("v86", K.PTR), _a("arg3", K.HEX),
+         _a("arg4", K.HEX), _a("arg5", K.HEX)),
     _sig("vm86old", R.INT, _a("info", K.PTR)),
-    *_same_args(("break", "ftime", "gtty", "stty", "idle", "lock", "mpx", "prof", "profil"),
-                R.INT),
+    *_same_args(("break", "ftime", "idle", "lock", "mpx", "prof"), R.INT),
+    *_same_args(("gtty", "stty"), R.INT, _a("arg1", K.HEX), _a("arg2", K.HEX)),
+    _sig("profil", R.INT, _a("buf", K.PTR), _a("bufsiz", K.SIZE), _a("offset", K.HEX),
+         _a("scale", K.UINT)),
     _sig("clock_adjtime64", R.INT, _a("clk_id", K.CLOCK_ID), _a("buf", K.PTR)),
     _sig("sched_rr_get_interval_time64", R.INT, _a("pid", K.PID),
          _a("tp", K.TIMESPEC64_OUT)),
