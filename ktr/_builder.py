@@ -265,8 +265,10 @@ class RecordBuilder:
                 argument.kind is ArgKind.SOCKADDR_OUT, capture.filled_on_error, measure,
                 reclen)
             (structs_in if capture.direction == "in" else structs_out).append(wanted)
-            if argument.kind in (ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN):
-                # again at exit: the revents poll set, the entry set_thread_area chose
+            if argument.kind in _UPDATED_KINDS or (
+                    signature.name in _TIME_LEFT_CALLS and argument.kind in _TIMEOUT_KINDS):
+                # again at exit: the revents poll set, the entry set_thread_area
+                # chose, the fds select found ready, the time left of a wait
                 structs_out.append(wanted)
         socklen_arg = next((index for index, argument in enumerate(signature.args)
                             if argument.kind is ArgKind.SOCKLEN_PTR), None)
@@ -499,6 +501,11 @@ class RecordBuilder:
             if entries is None:
                 return
             data = _count_dirents(entries, wanted.reclen_offset).to_bytes(4, "little")
+        elif measure == "fdset":
+            nfds = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            width = wanted.size or 8
+            nfds = min(max(_signed32(nfds), 0), 1024 * 1024)
+            data = _read(memory, address, ((nfds + 7) // 8 + width - 1) // width * width)
         elif measure == "msghdr":
             data = self._msghdr_bytes(memory, address, abi)
         elif measure == "socklen":
@@ -754,6 +761,11 @@ _FLOCK_SET = (6, 7, 37, 38)
 # are masked off by the caller.
 _FUTEX_TIMED = (0, 6, 9, 11, 13)
 _CLONE_PARENT_SETTID = 0x00100000  # include/uapi/linux/sched.h
+# Structures a call reads and then updates, captured at entry and again at exit.
+_UPDATED_KINDS = frozenset({ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.FD_SET})
+_TIME_LEFT_CALLS = frozenset({"select", "_newselect", "pselect6", "pselect6_time64", "ppoll",
+                              "ppoll_time64"})
+_TIMEOUT_KINDS = frozenset({ArgKind.TIMEVAL_IN, ArgKind.TIMESPEC_IN, ArgKind.TIMESPEC64_IN})
 # Where rt_sigreturn's saved mask is, from the stack pointer at its entry
 # (arch/x86/include/asm/sigframe.h): x86_64's frame starts 8 bytes below it
 # (the restorer's return address was popped) with the ucontext right after

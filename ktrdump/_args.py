@@ -920,6 +920,26 @@ def _contextual(plan: CallPlan) -> Callable[[tuple[int, ...]], list[str | None]]
 
 
 _POLLS = frozenset({"poll", "ppoll", "ppoll_time64"})
+_SELECTS = frozenset({"select", "_newselect", "pselect6", "pselect6_time64"})
+
+
+def _select_result(call: Call, ready: int) -> str:
+    """``in [3], out [4], left {tv_sec=4, tv_usec=999}``: what select found, as strace."""
+    parts = []
+    for index, label in ((1, "in"), (2, "out"), (3, "except")):
+        if ready <= 0:
+            break
+        updated = call.struct(UPDATED + index)
+        if updated is None:
+            continue
+        members = _structs.fd_set_members(updated.data)[:ready]
+        ready -= len(members)
+        if members:
+            parts.append(f"{label} [{' '.join(str(fd) for fd in members)}]")
+    left = call.struct(UPDATED + 4)
+    if left is not None:
+        parts.append(f"left {decode_struct(left)}")
+    return ", ".join(parts)
 
 #: Calls whose 0 result strace annotates ``(Timeout)``.
 _TIMEOUT_CALLS = frozenset({"poll", "ppoll", "ppoll_time64", "select", "_newselect",
@@ -944,8 +964,14 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
             return f"{retval} (entry_number={int.from_bytes(after.data[:4], 'little')})"
     if call is not None and retval > 0 and name in _POLLS:
         updated = call.struct(UPDATED)
+        left = call.struct(UPDATED + 2)
         if updated is not None:
-            return f"{retval} ({_structs.poll_revents(updated.data)})"
+            notes = _structs.poll_revents(updated.data)
+            if left is not None:
+                notes += f", left {decode_struct(left)}"
+            return f"{retval} ({notes})"
+    if call is not None and retval > 0 and name in _SELECTS:
+        return f"{retval} ({_select_result(call, retval)})"
     if ret is RetKind.UMASK:
         return _flags.render_umask(retval)
     if ret is RetKind.SIGNAL:

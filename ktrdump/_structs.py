@@ -765,10 +765,11 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "wstatus": 4, "rusage": 144, "sysinfo": 112, "itimerval": 32, "itimerspec": 32,
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
              "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
-             "sigevent": 64}
+             "sigevent": 64, "fd_set": 8}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
-             "flock": 16, "iovec": 8, "msghdr": 28}
-_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28}  # x32's readv/writev are the compat calls
+             "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4}
+# x32's readv/writev and select are the compat calls
+_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4}
 
 
 def iovec_lengths(data: bytes, abi: int) -> list[tuple[int, int]]:
@@ -1172,7 +1173,23 @@ def _s32(value: int) -> int:
     return value - (1 << 32) if value & 0x8000_0000 else value
 
 
+def fd_set_members(data: bytes) -> list[int]:
+    """The fds set in a STRUCT "fd_set" (bit n of the little-endian words is fd n)."""
+    value = int.from_bytes(data, "little")
+    members = []
+    while value:
+        low = value & -value
+        members.append(low.bit_length() - 1)
+        value ^= low
+    return members
+
+
+def _render_fd_set(data: bytes, abi: int, verbose: bool) -> str:
+    return "[" + " ".join(str(fd) for fd in fd_set_members(data)) + "]"
+
+
 _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
+    "fd_set": _render_fd_set,
     "siginfo": _render_siginfo,
     "sigevent": _render_sigevent,
     "clone_args": _render_clone_args,

@@ -492,6 +492,7 @@ MISC_C = _C_HEAD + r"""
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/select.h>
 #include <sys/resource.h>
 #include <sys/statfs.h>
 #include <sys/sysinfo.h>
@@ -552,6 +553,17 @@ int main(void) {
     pipe2(p + 0, 0);
     struct pollfd pfd = {.fd = p[0], .events = POLLIN};
     poll(&pfd, 1, 0);
+    write(p[1], "x", 1);
+    fd_set readable;
+    FD_ZERO(&readable);
+    FD_SET(p[0], &readable);
+    struct timeval wait = {5, 0};
+    select(p[0] + 1, &readable, NULL, NULL, &wait);
+    struct timespec patience = {5, 0};
+    ppoll(&pfd, 1, &patience, NULL);
+    FD_ZERO(&readable);
+    struct timeval none = {0, 0};
+    select(p[0] + 1, &readable, NULL, NULL, &none);
     int futex_word = 0;
     struct timespec timeout = {0, 1000};
     syscall(SYS_futex, &futex_word, FUTEX_WAIT_PRIVATE, 0, &timeout, NULL, 0);

@@ -25,7 +25,6 @@ THRESHOLD = 0.97
 #: that the recorder does not capture), by syscall name.
 KNOWN_LOSSES = frozenset({
     "ioctl",  # requests other than the terminal ones
-    "ppoll", "pselect6", "select",  # the time left
     "sigreturn",  # i386's old frame
 })
 

@@ -143,6 +143,7 @@ class ArgKind(enum.Enum):
     SIGINFO_OUT = "siginfo_out"  # siginfo_t the call fills (rt_sigtimedwait, waitid)
     SIGEVENT_IN = "sigevent_in"  # struct sigevent (timer_create)
     INT_OUT = "int_out"  # an int the call fills (timer_create's timer id)
+    FD_SET = "fd_set"  # select's fd_set; length_arg: nfds (the bits read and written)
     # i386 socketcall's array of the subcall's argument words (STRUCT
     # "socketcall_args"): the recorder and ktrdump treat the call as the
     # subcall (SOCKETCALL_SIGNATURES) with those words as its arguments.
@@ -259,9 +260,11 @@ class StructCapture(NamedTuple):
 #: "socketcall": 4 bytes per argument of the subcall the first argument names;
 #: "msghdr": the structure (``sizes``), then the struct iovec array it points to;
 #: "socklen": a socklen_t's value at entry then at exit (two u32); "length_pointer":
-#: as many bytes as the u32 behind the length argument says at exit.
+#: as many bytes as the u32 behind the length argument says at exit; "fdset":
+#: the length argument's bits in whole words of ``sizes`` bytes.
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
-                      "dirents", "socketcall", "msghdr", "socklen", "length_pointer"})
+                      "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
+                      "fdset"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -364,6 +367,8 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.SIGINFO_OUT: _capture("siginfo", "out", _sizes(128, 128)),
     ArgKind.SIGEVENT_IN: _capture("sigevent", "in", _sizes(64, 64)),
     ArgKind.INT_OUT: _capture("int", "out", _sizes(4, 4)),
+    # fd_set: nfds bits rounded up to whole longs (the kernel's core_sys_select)
+    ArgKind.FD_SET: _capture("fd_set", "in", _sizes(8, 4, 4), measure="fdset"),
     # clone3's struct clone_args (88 bytes as of Linux 5.7), as long as the call says
     ArgKind.CLONE_ARGS_IN: _capture("clone_args", "in", None, measure="length"),
     # getsockopt's value: as many bytes as *optlen says at exit
@@ -657,8 +662,9 @@ _COMMON: list[Signature] = [
          _a("tmo_p", K.TIMESPEC_IN),
          _a("sigmask", K.SIGSET), _a("sigsetsize", K.SIZE)),
     # pselect6's sixth argument points at {const sigset_t *ss; size_t ss_len}.
-    _sig("pselect6", R.INT, _a("nfds", K.INT), _a("readfds", K.PTR), _a("writefds", K.PTR),
-         _a("exceptfds", K.PTR), _a("timeout", K.TIMESPEC_IN), _a("sigmask", K.PTR)),
+    _sig("pselect6", R.INT, _a("nfds", K.INT), _a("readfds", K.FD_SET, length=0),
+         _a("writefds", K.FD_SET, length=0), _a("exceptfds", K.FD_SET, length=0),
+         _a("timeout", K.TIMESPEC_IN), _a("sigmask", K.PTR)),
     _sig("epoll_create", R.FD, _a("size", K.INT)),
     _sig("epoll_create1", R.FD, _a("flags", K.EPOLL_FLAGS)),
     _sig("epoll_ctl", R.INT, _a("epfd", K.FD), _a("op", K.EPOLL_CTL_OP), _FD,
@@ -695,8 +701,8 @@ _MMAP_ARGS = (
 )
 # select also writes the time left back into the timeout (STRUCT: as read).
 _SELECT_ARGS = (
-    _a("nfds", K.INT), _a("readfds", K.PTR), _a("writefds", K.PTR), _a("exceptfds", K.PTR),
-    _a("timeout", K.TIMEVAL_IN),
+    _a("nfds", K.INT), _a("readfds", K.FD_SET, length=0), _a("writefds", K.FD_SET, length=0),
+    _a("exceptfds", K.FD_SET, length=0), _a("timeout", K.TIMEVAL_IN),
 )
 # epoll_pwait2 takes a struct __kernel_timespec on every ABI ("timespec64" on i386).
 _EPOLL_PWAIT2_HEAD = (_a("epfd", K.FD), _a("events", K.EPOLL_EVENTS_OUT),
@@ -808,9 +814,9 @@ _I386_ONLY: list[Signature] = [
          _a("val", K.UINT), _a("timeout", K.PTR), _a("uaddr2", K.PTR), _a("val3", K.UINT)),
     _sig("ppoll_time64", R.INT, _a("fds", K.POLLFDS_IN, length=1), _a("nfds", K.UINT),
          _a("tmo_p", K.TIMESPEC64_IN), _a("sigmask", K.SIGSET), _a("sigsetsize", K.SIZE)),
-    _sig("pselect6_time64", R.INT, _a("nfds", K.INT), _a("readfds", K.PTR),
-         _a("writefds", K.PTR), _a("exceptfds", K.PTR), _a("timeout", K.TIMESPEC64_IN),
-         _a("sigmask", K.PTR)),
+    _sig("pselect6_time64", R.INT, _a("nfds", K.INT), _a("readfds", K.FD_SET, length=0),
+         _a("writefds", K.FD_SET, length=0), _a("exceptfds", K.FD_SET, length=0),
+         _a("timeout", K.TIMESPEC64_IN), _a("sigmask", K.PTR)),
     _sig("utimensat_time64", R.INT, _DIRFD, _AT_PATHNAME, _a("times", K.TIMESPEC64_PAIR_IN),
          _a("flags", K.AT_FLAGS)),
     _sig("recvmmsg_time64", R.INT, _SOCKFD, _a("msgvec", K.MMSGHDR_OUT, length=2),
