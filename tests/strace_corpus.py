@@ -492,6 +492,7 @@ MISC_C = _C_HEAD + r"""
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/select.h>
 #include <sys/resource.h>
 #include <sys/statfs.h>
 #include <sys/sysinfo.h>
@@ -552,6 +553,17 @@ int main(void) {
     pipe2(p + 0, 0);
     struct pollfd pfd = {.fd = p[0], .events = POLLIN};
     poll(&pfd, 1, 0);
+    write(p[1], "x", 1);
+    fd_set readable;
+    FD_ZERO(&readable);
+    FD_SET(p[0], &readable);
+    struct timeval wait = {5, 0};
+    select(p[0] + 1, &readable, NULL, NULL, &wait);
+    struct timespec patience = {5, 0};
+    ppoll(&pfd, 1, &patience, NULL);
+    FD_ZERO(&readable);
+    struct timeval none = {0, 0};
+    select(p[0] + 1, &readable, NULL, NULL, &none);
     int futex_word = 0;
     struct timespec timeout = {0, 1000};
     syscall(SYS_futex, &futex_word, FUTEX_WAIT_PRIVATE, 0, &timeout, NULL, 0);
@@ -660,6 +672,8 @@ void _start(void) {
     long sock[3] = {2, 2, 0};                                  /* AF_INET, SOCK_DGRAM */
     long udp = sys3(102, 1, (long)sock, 0);                    /* socketcall(socket) */
     sys3(6, udp, 0, 0);
+    unsigned desc[4] = {0xffffffff, (unsigned)(long)buf, 0xfffff, 0x51};
+    sys3(243, (long)desc, 0, 0);                               /* set_thread_area */
     sys3(4, 1, (long)"done\n", 5);                             /* write */
     sys3(252, 0, 0, 0);                                        /* exit_group */
     for (;;) {}
