@@ -40,7 +40,7 @@ from typing import IO, Any, NoReturn, cast
 import formats
 from formats import linux
 
-from . import __version__
+from . import __version__, _perfviews
 from ._chrome import ChromeOptions, write_chrome
 from ._describe import describer_for
 from ._filter import record_filter
@@ -55,8 +55,9 @@ from ._options import (
     default_symbol_cache,
 )
 from ._output import Output
+from ._probes import CallsDescriber, ProbeSummary
 from ._profile import Profile, Stacks, folded_lines, profile_lines, tap
-from ._reader import Skipped, TraceReader, open_trace
+from ._reader import RawBatch, Skipped, TraceReader, open_trace
 from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
 from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
 from .errors import InputError, KtrdumpError, OutputError, UsageError
@@ -64,7 +65,7 @@ from .errors import InputError, KtrdumpError, OutputError, UsageError
 PROGRAM = "ktrdump"
 
 #: ``--format`` values.
-FORMATS = ("text", "json", "strace", "chrome", "folded")
+FORMATS = ("text", "json", "strace", "chrome", "calls", "folded")
 
 __all__ = ["FORMATS", "PROGRAM", "dump", "main", "parse_options", "record_filter", "run"]
 
@@ -147,9 +148,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="text (kdump's, the default), json (JSON Lines, one record a "
                              "line), strace (strace -f -ttt -T's, one line a call), chrome "
                              "(Chrome Trace Event JSON for Perfetto UI, speedscope, Trace "
-                             "Compass) or folded (the SAMPLE records' stacks, "
-                             "comm;outer;...;leaf COUNT, for flamegraph.pl, inferno, "
-                             "speedscope)")
+                             "Compass), calls (probed function calls per thread, nested, "
+                             "with durations, as uftrace replay) or folded (the SAMPLE "
+                             "records' stacks, comm;outer;...;leaf COUNT, for flamegraph.pl, "
+                             "inferno, speedscope)")
     output.add_argument("--json", dest="output_format", action="store_const", const="json",
                         help="--format json")
     parser.add_argument("-d", dest="decimal", action="store_true",
@@ -408,9 +410,10 @@ class _Source:
     def events(self) -> Iterator[Any]:
         if self._follower is not None:
             return self._follower.events()
-        if len(self._readers) == 1:
+        window = _perfviews.reorder_window(self._readers)
+        if len(self._readers) == 1 and window is None:
             return self._readers[0].events()
-        self._merger = merge(self._readers)
+        self._merger = merge(self._readers, window)
         return iter(self._merger)
 
     def raw_events(self) -> Iterator[Any]:
@@ -454,6 +457,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             return _chrome(options, source, events, stdout, stderr)
         if options.output_format == "folded":
             return _folded(options, source, events, stdout, stderr)
+        if options.output_format == "calls":
+            return dump(source, CallsDescriber(), Output(stdout), stderr, events)
         describer = describer_for(options, header=source.header, selector=selector)
         return dump(source, describer, Output(stdout), stderr, events)
 
@@ -513,12 +518,14 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         events = _first_event_read(source.raw_events())
     header = source.header
     order = header.byte_order if header is not None else "little"
+    probes = ProbeSummary(options.pids)
     profile = Profile(Stacks(options.symbol_cache))
     try:
-        summary = summarize(tap(events, profile, order, options.pids), summary_options,
-                            order=order, on_notice=report)
+        summary = summarize(tap(_with_probes(events, probes, order), profile, order, options.pids),
+                            summary_options, order=order, on_notice=report)
         output = Output(stdout)
         output.write(summary.lines())
+        output.write(probes.lines())
         output.write(profile_lines(profile))
         output.flush()
     finally:
@@ -545,6 +552,16 @@ def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO
     finally:
         profile.stacks.close()
     return report.status
+
+
+def _with_probes(events: Iterator[Any], probes: ProbeSummary, order: str) -> Iterator[Any]:
+    """``events``, with their PROBE records counted into ``probes`` on the way."""
+    for event in events:
+        if isinstance(event, RawBatch):
+            probes.add_raw(event.data, order)
+        elif isinstance(event, list):
+            probes.add_records(event)
+        yield event
 
 
 def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
