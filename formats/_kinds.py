@@ -36,6 +36,7 @@ class RecordKind(enum.IntEnum):
     DROP = 36
     STRUCT = 37
     CNT = 38
+    PROBE_DEF = 40
 
 
 #: kdump's tag for each kind, as printed in text output and the JSON ``type`` key.
@@ -57,6 +58,7 @@ KIND_TAGS: dict[RecordKind, str] = {
     RecordKind.DROP: "DROP",
     RecordKind.STRUCT: "STRU",
     RecordKind.CNT: "CNT",
+    RecordKind.PROBE_DEF: "PDEF",
 }
 
 #: ktrace's trace-point letters (``ktrace -t``), each selecting record kinds.
@@ -73,7 +75,7 @@ FACILITY_KINDS: dict[str, frozenset[RecordKind]] = {
     "a": frozenset({RecordKind.EXEC_ARG}),
     "v": frozenset({RecordKind.EXEC_ENV}),
     "p": frozenset({RecordKind.PROC}),
-    "f": frozenset({RecordKind.PROBE}),
+    "f": frozenset({RecordKind.PROBE, RecordKind.PROBE_DEF}),
     "S": frozenset({RecordKind.SAMPLE}),
     "m": frozenset({RecordKind.MMAP}),
     "t": frozenset({RecordKind.STRUCT}),
@@ -154,6 +156,46 @@ class ProbeSite(enum.IntEnum):
     ENTRY = 0
     RETURN = 1
     OFFSET = 2
+
+
+class ProbeArgType(enum.IntEnum):
+    """The type of one probe argument (or of the return value), as the definition names it."""
+
+    U64 = 1
+    I64 = 2
+    X64 = 3
+    U32 = 4
+    I32 = 5
+    X32 = 6
+    PTR = 7
+    STR = 8  # a NUL-terminated user string, captured into PROBE.strings
+
+
+#: The spelling of each type in a probe spec (``-P 'libc:open(str,x32)'``) and in ktrdump.
+PROBE_ARG_TYPE_NAMES: dict[ProbeArgType, str] = {
+    ProbeArgType.U64: "u64",
+    ProbeArgType.I64: "i64",
+    ProbeArgType.X64: "x64",
+    ProbeArgType.U32: "u32",
+    ProbeArgType.I32: "i32",
+    ProbeArgType.X32: "x32",
+    ProbeArgType.PTR: "ptr",
+    ProbeArgType.STR: "str",
+}
+
+
+class ProbeDefFlag(enum.IntFlag):
+    """PROBE_DEF flags."""
+
+    NONE = 0
+    IFUNC_IMPLEMENTATION = 1  # the function implements an IFUNC symbol (``function`` names it)
+    RESOLVED_FROM_DEBUG = 2  # the symbol came from a separate debug file
+
+
+#: PROBE.strings: a length word with this bit set means the string was cut at the cap.
+PROBE_STRING_TRUNCATED = 0x8000_0000
+#: PROBE.strings: this length word means the string could not be read (bad pointer).
+PROBE_STRING_FAULT = 0xFFFF_FFFF
 
 
 class GenioFlag(enum.IntFlag):

@@ -29,6 +29,7 @@ from ._descriptor import (
     QueueParameters,
 )
 from ._perfsource import DEFAULT_INTERVAL_MS, PerfOptions, check_counter_names
+from ._probes import DEFAULT_MAX_PROBES, ProbeSpec, parse_spec
 from .errors import OutputError, UsageError, errno_text
 
 # The trace-set parser lives in formats, shared with ktrdump -e.
@@ -39,6 +40,10 @@ ALL_SYSCALLS = linux.ALL_SYSCALLS
 DEFAULT_IO_BYTES = 4096
 #: --spin-us's range: spinning longer than a scheduler tick or two buys nothing.
 SPIN_US_RANGE = (0, 1_000_000)
+#: --interval (ms between counter readings) and --max-probes (uprobes are
+#: machine-wide state: a glob must not place an unbounded number of them).
+INTERVAL_MS_RANGE = (1, 3_600_000)
+MAX_PROBES_RANGE = (1, 100_000)
 #: -p/-g: the kernel's PID_MAX_LIMIT bounds every pid and process group id.
 PID_RANGE = (1, 4_194_304)
 #: The most -s allows: half SPEC's batch cap, so the largest GENIO record (its
@@ -49,7 +54,7 @@ SYSCALL_FACILITIES = frozenset("cniuav")
 
 
 class _DefaultOutput(str):
-    """The default output name, told apart from ``-o ktr.out`` by identity.
+    """The default output name, told apart from ``-o ktr.out`` by its type.
 
     Only an output the user named may be a FIFO or a device (FreeBSD ktrace's
     rule); keeping ``RecordOptions.output`` a plain ``str`` keeps the API simple.
@@ -85,6 +90,9 @@ class RecordOptions:
     counters: tuple[str, ...] = ()  # -C: perf counter names, read per thread
     interval_ms: float = DEFAULT_INTERVAL_MS  # --interval
     list_counters: bool = False  # --list-counters: print the names and exit
+    probes: tuple[ProbeSpec, ...] = ()  # -P
+    max_probes: int = DEFAULT_MAX_PROBES  # --max-probes
+    list_probes: tuple[str, ...] = ()  # --list-probes MODULE [GLOB]
 
     @property
     def perf(self) -> PerfOptions:
@@ -106,7 +114,7 @@ class RecordOptions:
     @property
     def output_named(self) -> bool:
         """False when ``output`` is the default ``ktr.out`` nobody named."""
-        return self.output is not DEFAULT_OUTPUT
+        return not isinstance(self.output, _DefaultOutput)
 
     @property
     def wants_syscall_stops(self) -> bool:
@@ -136,6 +144,8 @@ class RecordOptions:
             **_header_command(self.command),
             "counters": list(self.counters),
             "interval_ms": self.interval_ms,
+            "probes": [spec.text[:4096] for spec in self.probes[:HEADER_PIDS]],
+            "max_probes": self.max_probes,
         }
 
 
@@ -309,12 +319,26 @@ def _build_parser() -> _Parser:
                           help="count these events per thread (perf's names, comma-separated: "
                                "task-clock,page-faults,context-switches,...); without -t, "
                                "only counters and process lifecycle are recorded")
-    counting.add_argument("--interval", dest="interval_ms", type=float,
+    counting.add_argument("--interval", dest="interval_ms",
+                          type=_ranged(float, *INTERVAL_MS_RANGE),
                           default=DEFAULT_INTERVAL_MS, metavar="MS",
-                          help=f"read the counters every MS ms (default {DEFAULT_INTERVAL_MS:g})"
-                               "; a last reading is taken at each thread's exit")
+                          help=f"read the counters every MS ms (default {DEFAULT_INTERVAL_MS:g}"
+                               f"; {_range(INTERVAL_MS_RANGE)}); a last reading is taken at "
+                               "each thread's exit")
     counting.add_argument("--list-counters", action="store_true",
                           help="print the counter names this machine has and exit")
+    probes = parser.add_argument_group("function probes (uprobes; root)")
+    probes.add_argument("-P", dest="probes", action="append", default=[], metavar="PROBE",
+                        help="probe [MODULE:]FUNCTION[:POINT][(TYPES)]: POINT is entry "
+                        "(default), return or +OFFSET; TYPES i64 u64 x64 i32 u32 x32 ptr str; "
+                        "FUNCTION may be a glob (repeatable)")
+    probes.add_argument("--max-probes", type=_ranged(int, *MAX_PROBES_RANGE),
+                        default=DEFAULT_MAX_PROBES, metavar="N",
+                        help=f"most probes a recording places (default {DEFAULT_MAX_PROBES}; "
+                             f"{_range(MAX_PROBES_RANGE)})")
+    probes.add_argument("--list-probes", nargs="+", metavar="MODULE [GLOB]", default=None,
+                        help="list the functions MODULE can be probed at (with -p PID, "
+                        "MODULE is matched against that process's mappings) and exit")
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="-- CMD [ARGS...]: the command to start and trace")
     return parser
@@ -350,8 +374,6 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         raise UsageError("ktr record: -C: a counter is named twice")
     if counters:
         check_counter_names(counters)
-    if not 1 <= arguments.interval_ms <= 3_600_000:
-        raise UsageError("ktr record: --interval must be between 1 and 3600000 ms")
     if arguments.facilities is None:
         # -C alone counts, like cputrack: lifecycle records, no syscall stops
         arguments.facilities = "p" if counters else DEFAULT_FACILITIES
@@ -370,6 +392,13 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
                 raise UsageError(f"ktr record: -p: {pid} is not a process id "
                                  f"({_range(PID_RANGE)})")
             pids.append(pid)
+    probe_specs = tuple(parse_spec(text) for text in arguments.probes)
+    if arguments.list_probes is not None:
+        if len(arguments.list_probes) > 2:
+            raise UsageError("ktr record: --list-probes MODULE [GLOB]")
+        return RecordOptions(pids=tuple(pids), list_probes=tuple(arguments.list_probes))
+    if probe_specs:
+        kinds = kinds | {RecordKind.PROBE, RecordKind.PROBE_DEF}
     targets = sum(bool(t) for t in (pids, arguments.process_group is not None, command))
     if targets == 0:
         raise UsageError("ktr record: nothing to trace: give -p PID, -g PGID or -- CMD")
@@ -412,6 +441,8 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         command=tuple(command),
         counters=counters,
         interval_ms=arguments.interval_ms,
+        probes=probe_specs,
+        max_probes=arguments.max_probes,
     )
 
 

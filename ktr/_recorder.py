@@ -28,7 +28,7 @@ from types import FrameType
 from typing import TextIO
 
 import formats
-from formats import Abi, RecordKind
+from formats import Abi, ProbeSite, RecordKind, linux
 
 from . import __version__
 from ._builder import UTRACE_SYSCALL
@@ -36,6 +36,7 @@ from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
 from ._perfsource import SourceOutput
+from ._probe_source import URETPROBE_SYSCALL, ProbeSession
 from ._sources import PtraceSource, SideSource, side_sources
 from .errors import OutputError
 
@@ -76,6 +77,14 @@ def _control_options(options: RecordOptions) -> ControlOptions:
     wants_stops = options.wants_syscall_stops
     if options.command and options.seccomp and wants_stops:
         numbers = options.syscalls.numbers
+        if numbers is None and any(spec.site == ProbeSite.RETURN for spec in options.probes):
+            # Return probes make the uretprobe syscall on every return: a filter that stops
+            # at every syscall but that one spares two ptrace stops per return.
+            numbers = {
+                abi: frozenset(linux.syscall_names(abi)) - (
+                    {URETPROBE_SYSCALL} if abi == Abi.X86_64 else set())
+                for abi in (Abi.X86_64, Abi.I386)
+            }
         if numbers is not None:
             seccomp = dict(numbers)
             if RecordKind.USER in options.kinds:
@@ -183,6 +192,10 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
             source.prepare()
             prepared.append(source)
             ptrace_source.add_observer(source)
+            if isinstance(source, ProbeSession):
+                source.use_control(lambda pid: [t.tid for t in list(control.tracees.values())
+                                                if t.pid == pid])
+                ptrace_source.wrap_consumer(source.wrap)
         return _record(options, notices, header, ptrace_source, control, prepared)
     finally:
         for source in prepared:

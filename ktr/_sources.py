@@ -26,7 +26,7 @@ from typing import Protocol
 from formats import DropError
 
 from ._builder import BuilderOptions, RecordBuilder
-from ._control import Control, ControlOptions, RunResult
+from ._control import Consumer, Control, ControlOptions, RunResult
 from ._events import ThreadObserver
 from ._options import RecordOptions
 from ._perfsource import PerfSource, SourceOutput
@@ -47,6 +47,10 @@ def side_sources(options: RecordOptions) -> list[SideSource]:
     sources: list[SideSource] = []
     if options.perf.active:
         sources.append(PerfSource(options.perf))
+    if options.probes:
+        from ._probe_source import ProbeSession
+
+        sources.append(ProbeSession(options))
     return sources
 
 
@@ -56,6 +60,12 @@ class PtraceSource:
     def __init__(self, options: RecordOptions, control_options: ControlOptions) -> None:
         self.options = options
         self.control = Control(control_options)
+        self._wrappers: list[Callable[[Consumer], Consumer]] = []
+
+    def wrap_consumer(self, wrapper: Callable[[Consumer], Consumer]) -> None:
+        """Put a source's view of every stop in front of the builder (probes: exec, mmap,
+        and the uretprobe syscall, which is not recorded)."""
+        self._wrappers.append(wrapper)
 
     def add_observer(self, observer: ThreadObserver) -> None:
         self.control.add_observer(observer)
@@ -67,7 +77,10 @@ class PtraceSource:
             BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
             output.sink, log_error, output.notify,
         )
-        return self.control.run(builder)
+        consumer: Consumer = builder
+        for wrapper in self._wrappers:
+            consumer = wrapper(consumer)
+        return self.control.run(consumer)
 
 
 __all__ = ["PtraceSource", "SideSource", "side_sources"]

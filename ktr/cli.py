@@ -56,6 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if options.list_counters:
             sys.stdout.write("".join(f"{name}\n" for name in available_counters()))
             return 0
+        if options.list_probes:
+            from ._probe_source import list_probes
+
+            listing = list_probes(options.list_probes, options.pids[0] if options.pids
+                                  else None)
+            _write_stdout("".join(line + "\n" for line in listing), closed)
+            return 0
         if options.output == "-" and 1 in closed:
             raise OutputError("cannot write trace to standard output: it is closed", "-")
         report = record(options, stderr)

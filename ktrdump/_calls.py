@@ -58,6 +58,7 @@ from formats import (
 )
 from formats.linux import ArgKind, RetKind, Signature
 
+from ._bounded import Cache
 from ._fdtable import FdTables
 
 #: Open calls kept at most (threads whose exit was never recorded); oldest dropped past it.
@@ -66,6 +67,9 @@ MAX_OPEN_CALLS = 1 << 16
 _STRUCT_CAPTURES: Mapping[ArgKind, Any] = getattr(linux, "STRUCT_CAPTURES", {})
 
 #: Argument kinds a call fills in (besides the "out" structures).
+#: Call.structs key offset of a structure the call read, then updated (poll's revents).
+UPDATED = 256
+
 OUTPUT_KINDS = frozenset({
     ArgKind.BUF_OUT, ArgKind.IOVEC_OUT, ArgKind.MSGHDR_OUT, ArgKind.MMSGHDR_OUT,
     ArgKind.SOCKADDR_OUT, ArgKind.SOCKLEN_PTR, ArgKind.FD_PAIR_OUT, ArgKind.PATH_OUT,
@@ -121,12 +125,15 @@ class CallPlan:
         "signature", "struct_direction",
     )
 
-    def __init__(self, abi: int, nr: int) -> None:
+    def __init__(self, abi: int, nr: int, subcall: Signature | None = None) -> None:
         self.abi = abi
         self.nr = nr
         name = linux.syscall_name(abi, nr)
-        self.name = name or f"syscall_{nr}"
         found = linux.signature(abi, name) if name is not None else None
+        if subcall is not None:  # i386 socketcall's subcall: named and typed as it
+            name = subcall.name
+            found = subcall
+        self.name = name or f"syscall_{nr}"
         self.signature: Signature | None = found
         self.kinds: tuple[ArgKind, ...] = () if found is None else tuple(a.kind for a in found.args)
         self.path_args: tuple[int, ...] = () if found is None else found.path_args
@@ -290,7 +297,7 @@ class CallTracker:
         self.fds = FdTables()
         self.open: dict[int, Call] = {}  # tid -> its call between CALL and RET
         self.calls_seen = 0  # CALL records read: the last call id given
-        self.plans: dict[tuple[int, int], CallPlan] = {}
+        self.plans: dict[tuple[int, int], CallPlan] = Cache()
         # A call whose entry records are still arriving, and its records so far.
         self._entering: Call | None = None
         self._entry_records: list[Record] = []
@@ -485,6 +492,9 @@ class CallTracker:
             else:
                 call.paths.append(payload.path)
         elif kind == _STRUCT:
+            if payload.name == b"socketcall_args":
+                self._demultiplex(call, payload)
+                return
             if call.structs is None:
                 call.structs = {}
             call.structs[payload.argument] = payload
@@ -492,6 +502,27 @@ class CallTracker:
             call.argv = payload.data
         elif kind == _EXEC_ENV:
             call.env_count = len(split_nul_strings(payload.data))
+
+    def _demultiplex(self, call: Call, payload: Any) -> None:
+        """i386 socketcall: the call becomes its subcall, with the words as its arguments.
+
+        The plan keeps socketcall's number (its RET still matches); the
+        subcall's own STRUCT records (numbered by the subcall's arguments)
+        follow.
+        """
+        data: bytes = payload.data
+        subcall = linux.socketcall_signature(call.args[0] & 0xFFFF_FFFF) if call.args else None
+        if subcall is None or len(data) < 4 * len(subcall.args):
+            return
+        key = (call.plan.abi, -1 - (call.args[0] & 0xFFFF_FFFF))
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self.plans[key] = CallPlan(call.plan.abi, call.plan.nr, subcall)
+            plan.entry_args = tuple(i for i, d in plan.struct_direction.items() if d == "in")
+        words = tuple(int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4))
+        call.plan = plan
+        call.args = words[:len(subcall.args)]
+        call.expected += sum(1 for i in plan.entry_args if i < len(call.args) and call.args[i])
 
     # -- exit ----------------------------------------------------------------
 
@@ -504,12 +535,15 @@ class CallTracker:
         if record.kind == _GENIO:
             if call.io is None:
                 call.io = [payload]
-            else:
+            elif not any(seen is payload for seen in call.io):  # strace's look-ahead added it
                 call.io.append(payload)
         elif record.kind == _STRUCT:
             if call.structs is None:
                 call.structs = {}
-            call.structs[payload.argument] = payload
+            key = payload.argument
+            if key in call.structs and call.plan.struct_direction.get(key) == "in":
+                key += UPDATED  # the call's own update of a structure it read (poll)
+            call.structs[key] = payload
         return call
 
     def leave(self, record: Record) -> Call:
@@ -560,7 +594,9 @@ class CallTracker:
         pid = record.pid
         if event == ProcEvent.EXIT or event == ProcEvent.DETACH or event == ProcEvent.LOST:
             self.open.pop(record.tid, None)
-            if record.tid == pid and self.track_fds:
+            # The old leader superseded by another thread's execve is a
+            # thread leaving (THREAD flag): the process and its fds live on.
+            if record.tid == pid and self.track_fds and not proc.flags & ProcFlag.THREAD:
                 self.fds.exited(pid)
             return
         if not self.track_fds:

@@ -37,6 +37,12 @@ Events:
   name, written when a thread is first seen and again when its name changes
   (after exec); viewers show the last one. Every event, metadata included,
   has a ``ts`` (older speedscope versions require it).
+- function probes (PROBE records): a probed call is a slice — ``"ph":"B"`` at its entry
+  (name ``MODULE:FUNCTION``, ``args.args`` its typed arguments as text), ``"ph":"E"`` at
+  its return (``args.retval``) — so the syscalls it made nest inside it on its thread's
+  track; functions probed at entry only, offset probes and returns whose entry is not in
+  the trace are instant events. Calls still open at the end are closed there
+  (``"unfinished":true``).
 - context switches (CSW): each off-CPU interval of a thread, from its
   ``out`` to its ``in``, is an async slice pair (``"ph":"b"``/``"e"``,
   ``cat`` ``sched``, name ``off-CPU TID (sleeping|preempted)``); counter
@@ -58,7 +64,7 @@ Guarantees: the output parses as JSON for any input (strings are escaped;
 bytes that are not UTF-8 become ``\xNN``); per thread, X events never
 partially overlap and come out in non-decreasing ``ts`` when the input is in
 time order per thread. Does not: show NAMEI/GENIO/STRUCT/EMUL/ARG/ENV/
-PROBE/SAMPLE/MMAP records as events of their own (paths are attached to their
+SAMPLE/MMAP records as events of their own (paths are attached to their
 call), read files, or sort its input (use ``_merge`` for several files).
 """
 
@@ -81,10 +87,12 @@ from formats import (
 from formats.linux import errno_name, signal_name, signature, syscall_name
 
 from . import _perfviews
+from ._bounded import Cache, Table
 from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._output import Output
+from ._probes import CallStack
 from ._reader import Skipped
 
 encode_string: Callable[[str], str] = _encode_basestring
@@ -96,6 +104,8 @@ _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 _USER = int(RecordKind.USER)
+_PROBE = int(RecordKind.PROBE)
+_PROBE_DEF = int(RecordKind.PROBE_DEF)
 _CSW = int(RecordKind.CSW)
 _CNT = int(RecordKind.CNT)
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
@@ -145,14 +155,16 @@ class ChromeTrace:
         self._layer = CallTracker()
         pids = self.options.pids
         if pids:
-            self._layer.keep = lambda record: record[0] == _DROP or record[2] in pids
-        self._open: dict[int, tuple[Call, list[str]]] = {}  # tid -> call in progress
+            self._layer.keep = lambda record: (record[0] in (_DROP, _PROBE_DEF)
+                                               or record[2] in pids)
+        self._open: dict[int, tuple[Call, list[str]]] = Table()  # tid -> call in progress
         self._out: list[str] = []
-        self._last_end: dict[int, int] = {}  # tid -> where its last X event ended (ns)
-        self._thread_names: dict[int, bytes] = {}
-        self._process_names: dict[int, bytes] = {}
-        self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = {}
+        self._last_end: dict[int, int] = Table()  # tid -> where its last X event ended (ns)
+        self._thread_names: dict[int, bytes] = Table()
+        self._process_names: dict[int, bytes] = Table()
+        self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = Cache()
         self._last_ns = 0
+        self._probes = CallStack()
         self._switches = _perfviews.SwitchTally()
         self.events = 0  # events written so far
 
@@ -168,6 +180,10 @@ class ChromeTrace:
         self._layer.flush(self)
         for tid in list(self._open):
             self._close_open(tid, self._last_ns, out)
+        for tid, stack in self._probes.stacks.items():
+            for call in reversed(stack):
+                self._emit(out, f'{{"ph":"E","cat":"probe","pid":{call.pid},"tid":{tid},'
+                                f'"ts":{self._ts(self._last_ns)},"args":{{"unfinished":true}}}}')
         out.append("\n]\n")
         return out
 
@@ -217,6 +233,9 @@ class ChromeTrace:
             self._seen_time(record.timestamp_ns)
             self._drop(record, self._out)
             return
+        if kind == _PROBE_DEF:  # the recorder's (pid 0): names probes, no event of its own
+            self._probes.table.learn(record.payload)  # type: ignore[arg-type]
+            return
         self._seen(record)
         payload: Any = record.payload
         out = self._out
@@ -238,6 +257,33 @@ class ChromeTrace:
         elif kind == _CNT:
             for event in _perfviews.chrome_counter_events(record, self._ts):
                 self._emit(out, event)
+        elif kind == _PROBE:
+            self._probe(record, out)
+
+    def _probe(self, record: Record, out: list[str]) -> None:
+        """A probed call: B at its entry, E at its return (slices that hold its syscalls)."""
+        tid = record.tid
+        before = len(self._probes.stacks.get(tid, ()))
+        for event, call in self._probes.feed(record):
+            name = encode_string(call.function)
+            head = f'"pid":{record.pid},"tid":{tid},"ts":{self._ts(record.timestamp_ns)}'
+            values = ",".join(encode_string(value) for value in call.args)
+            if event == "enter" and call.function in self._probes.table.returns:
+                self._emit(out, f'{{"ph":"B","cat":"probe","name":{name},{head},'
+                                f'"args":{{"args":[{values}]}}}}')
+            elif event == "exit":
+                closed = before - len(self._probes.stacks.get(tid, ()))
+                for _ in range(closed - 1):  # inner calls whose returns never came
+                    self._emit(out, f'{{"ph":"E","cat":"probe",{head},'
+                                    '"args":{"unfinished":true}}')
+                retval = encode_string(call.retval or "")
+                self._emit(out, f'{{"ph":"E","cat":"probe",{head},'
+                                f'"args":{{"retval":{retval}}}}}')
+            else:
+                label = "return" if event == "orphan" else "probe"
+                detail = (f'"retval":{encode_string(call.retval or "")}' if event == "orphan"
+                          else f'"args":[{values}]')
+                self._instant(record, call.function, f'{{"point":"{label}",{detail}}}', out)
 
     def abandoned(self, call: Call, ts: int) -> None:
         """A call that will get no RET (its thread exited or made another call)."""
@@ -368,6 +414,8 @@ class ChromeTrace:
             fields.append(f'"child":{proc.child}')
             if event == _CLONE:
                 fields.append(f'"thread":{"true" if proc.flags & ProcFlag.THREAD else "false"}')
+        elif event == _EXIT and proc.child:  # the old leader, superseded by a thread's execve
+            fields.append(f'"superseded_by":{proc.child}')
         elif event == _EXIT:
             fields.append(f'"status":{proc.status}')
             if proc.flags & ProcFlag.SIGNALED:

@@ -95,8 +95,14 @@ epoch). Then:
 - EMUL: ``name``
 - USER: ``label``, ``len``, ``data`` (hex)
 - ARG: ``argv`` (list of strings); ENV: ``env`` (list of strings)
-- PROBE: ``probe_id``, ``site`` (``entry``/``return``/``offset`` or
-  ``"site_N"``), ``name``, ``pc``, ``offset``, ``value``, ``args`` (integers)
+- PROBE: ``probe_id``, ``probe`` (``"MODULE:FUNCTION:POINT"``, the module as its
+  file name, POINT ``entry``/``return``/``+0xOFF``), ``point`` (``entry``, ``return``
+  or ``offset``), ``pc``, ``args`` (typed as the probe's definition says: integers as
+  numbers, ``str`` as strings, null when unreadable; empty for return probes), ``retval``
+  (return probes), ``offset`` (offset probes)
+- PDEF (a probe's definition): ``probe_id``, ``probe``, ``point``, ``module`` (path),
+  ``build_id``, ``function``, ``alias`` (the IFUNC it implements, or ""), ``offset``,
+  ``file_offset``, ``types`` (names), ``string_cap``
 - SAMPLE: ``pc``, ``sp``, ``stack`` (integers, innermost first)
 - MMAP: ``start``, ``end``, ``offset``, ``prot``, ``flags``, ``path``,
   ``build_id`` (hex, ``""`` when unknown)
@@ -122,15 +128,24 @@ from collections.abc import Callable
 from itertools import accumulate
 from typing import Any
 
-from formats import FileHeader, Record, RecordKind, split_nul_strings
+from formats import (
+    PROBE_ARG_TYPE_NAMES,
+    FileHeader,
+    ProbeSite,
+    Record,
+    RecordKind,
+    split_nul_strings,
+)
 from formats.linux import RetKind, errno_message
 
 from . import _model, _perfviews
 from ._args import CallArguments, Style, compile_arguments, decode_struct, struct_fields
+from ._bounded import Cache
 from ._calls import Call, CallTracker
 from ._filter import record_filter
 from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
+from ._probes import ProbeTable
 from ._siginfo import code_name
 from ._text import display_text, encode_basestring, json_string, text_of
 
@@ -225,6 +240,7 @@ _GENIO = int(RecordKind.GENIO)
 _NAMEI = int(RecordKind.NAMEI)
 _STRUCT = int(RecordKind.STRUCT)
 _PROC = int(RecordKind.PROC)
+_PROBE_DEF = int(RecordKind.PROBE_DEF)
 _UNFINISHED = 1  # formats.SyscallFlag.UNFINISHED
 #: STRU names that are not C structures (kdump prints "struct NAME" for the others).
 _NOT_STRUCTS = frozenset({b"fds", b"sigset", b"old_sigset"})
@@ -278,6 +294,7 @@ _HANDLER_NAMES: dict[int, str] = {
     RecordKind.DROP: "_drop",
     RecordKind.STRUCT: "_struct",
     RecordKind.CNT: "_cnt",
+    RecordKind.PROBE_DEF: "_probe_def",
 }
 
 
@@ -298,18 +315,36 @@ class _RecordDescriber:
         self.names = names if names is not None else Names()
         track_fds = options.fd_paths and not options.raw
         self.tracker = CallTracker(track_fds=track_fds, facilities=_facilities(header))
-        self.tracker.keep = record_filter(options)
+        self.probe_table = ProbeTable()
+        self.set_filter(record_filter(options))
         self._plans = self.tracker.plans
         self._track = track_fds
         self._style = Style(strace=False, raw=options.raw, decimal=options.decimal,
                             fd_paths=track_fds)
-        self._renderers: dict[tuple[int, int], CallArguments] = {}
+        self._renderers: dict[tuple[int, int], CallArguments] = Cache()
         self._heads: dict[tuple[int, int, bytes], str] = {}
         self._out: list[str] = []
         # Each describer has a method per kind of the same name (CALL and RET
         # come with their call: ``call`` and ``_ret``).
         self._handlers: dict[int, Handler] = {
             kind: getattr(self, name) for kind, name in _HANDLER_NAMES.items()}
+
+    def set_filter(self, keep: Callable[[Record], bool] | None) -> None:
+        """The records shown; a hidden probe definition (pid 0 under -p) still types
+        the PROBE records shown."""
+        if keep is None:
+            self.tracker.keep = None
+            return
+        learn = self.probe_table.learn
+
+        def keep_learning(record: Record) -> bool:
+            if keep(record):
+                return True
+            if record[0] == _PROBE_DEF:
+                learn(record[6])  # type: ignore[arg-type]
+            return False
+
+        self.tracker.keep = keep_learning
 
     @property
     def defer_entries(self) -> bool:
@@ -413,7 +448,7 @@ class TextDescriber(_RecordDescriber):
         self._stamp = 1 if self._modes else 0
         self._previous_ns: int | None = None
         self._first_ns: int | None = None
-        self._errors: dict[int, str] = {}
+        self._errors: dict[int, str] = Cache()
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         name = display_text(comm)
@@ -589,20 +624,31 @@ class TextDescriber(_RecordDescriber):
             words.append(f'"{display_text(view.reason)}"')
         if view.detail is not None:
             words.append(f'"{display_text(view.detail)}"')
+        if view.superseded_by is not None:
+            words.append(f"superseded by execve in thread {view.superseded_by}")
         return f"{head}PROC  {' '.join(words)}\n"
 
     def _probe(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        probe_id, site, pc, offset, value, args, name = payload
-        site_name = _model.probe_site_name(site)
-        line = f'{head}PROBE  {probe_id} {site_name} "{display_text(name)}" pc {pc:#x}'
-        if site_name == "entry":
-            return f"{line} args ({','.join(map(hex, args))})\n"
-        if site_name == "return":
-            return f"{line} value {value:#x}\n"
-        if site_name == "offset":
-            return f"{line} offset {offset:#x}\n"
-        return f"{line} offset {offset:#x} value {value:#x} args ({','.join(map(hex, args))})\n"
+        table = self.probe_table
+        info = table.info(payload)
+        values = table.text_values(payload)
+        label = display_text(info.label.encode("utf-8", "surrogateescape"))
+        if payload.site == ProbeSite.RETURN:
+            return f"{head}PROBE  {label} = {values[0]} pc {payload.pc:#x}\n"
+        return f"{head}PROBE  {label}({', '.join(values)}) pc {payload.pc:#x}\n"
+
+    def _probe_def(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        info = self.probe_table.learn(payload)
+        types = ",".join(PROBE_ARG_TYPE_NAMES.get(t, str(t)) for t in info.types)  # type: ignore[call-overload]
+        line = (f"{head}PDEF  #{info.probe_id} {display_text(info.label.encode())} "
+                f'"{display_text(payload.module)}" offset {payload.file_offset:#x} ({types})')
+        if payload.build_id:
+            line += f" build-id {display_text(payload.build_id)}"
+        if payload.alias:
+            line += f" implements {display_text(payload.alias)}"
+        return line + "\n"
 
     def _sample(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -659,8 +705,8 @@ class JsonDescriber(_RecordDescriber):
                  header: FileHeader | None = None) -> None:
         super().__init__(options, names, header)
         self._stamp = 2
-        self._syscalls: dict[tuple[int, int], str] = {}
-        self._errnos: dict[int, str] = {}
+        self._syscalls: dict[tuple[int, int], str] = Cache()
+        self._errnos: dict[int, str] = Cache()
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         return f'"pid":{pid},"tid":{tid},"comm":{json_string(comm)}'
@@ -802,15 +848,36 @@ class JsonDescriber(_RecordDescriber):
             fields.append(f'"reason":{json_string(view.reason)}')
         if view.detail is not None:
             fields.append(f'"detail":{json_string(view.detail)}')
+        if view.superseded_by is not None:
+            fields.append(f'"superseded_by":{view.superseded_by}')
         return f'{{"type":"PROC",{head},{",".join(fields)}}}\n'
 
     def _probe(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        probe_id, site, pc, offset, value, args, name = payload
-        site_name = encode_basestring(_model.probe_site_name(site))
-        return (f'{{"type":"PROBE",{head},"probe_id":{probe_id},'
-                f'"site":{site_name},"name":{json_string(name)},"pc":{pc},'
-                f'"offset":{offset},"value":{value},"args":{_json_ints(args)}}}\n')
+        table = self.probe_table
+        info = table.info(payload)
+        values = table.json_values(payload)
+        line = (f'{{"type":"PROBE",{head},"probe_id":{payload.probe_id},'
+                f'"probe":{encode_basestring(info.label)},"point":"{info.point}",'
+                f'"pc":{payload.pc}')
+        if payload.site == ProbeSite.RETURN:
+            return f'{line},"args":[],"retval":{values[0]}}}\n'
+        if payload.site == ProbeSite.OFFSET:
+            line += f',"offset":{payload.offset}'
+        return f'{line},"args":[{",".join(values)}]}}\n'
+
+    def _probe_def(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        info = self.probe_table.learn(payload)
+        types = ",".join(f'"{PROBE_ARG_TYPE_NAMES.get(t, str(t))}"' for t in info.types)  # type: ignore[call-overload]
+        return (f'{{"type":"PDEF",{head},"probe_id":{info.probe_id},'
+                f'"probe":{encode_basestring(info.label)},"point":"{info.point}",'
+                f'"module":{json_string(payload.module)},'
+                f'"build_id":{json_string(payload.build_id)},'
+                f'"function":{encode_basestring(info.function)},'
+                f'"alias":{json_string(payload.alias)},"offset":{payload.point_offset},'
+                f'"file_offset":{payload.file_offset},"types":[{types}],'
+                f'"string_cap":{payload.string_cap}}}\n')
 
     def _sample(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -860,5 +927,8 @@ def describer_for(options: Options, names: Names | None = None,
     else:
         describer = TextDescriber(options, names, header)
     if selector is not None:
-        describer.tracker.keep = record_filter(options, selector.keep)
+        if isinstance(describer, _RecordDescriber):
+            describer.set_filter(record_filter(options, selector.keep))
+        else:
+            describer.tracker.keep = record_filter(options, selector.keep)
     return describer

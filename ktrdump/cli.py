@@ -48,7 +48,8 @@ from ._follow import Follower, follow
 from ._merge import Late, Merger, merge
 from ._options import DEFAULT_INPUT, DEFAULT_STRACE_TIMES, TIMESTAMP_ORDER, Options, StraceTimes
 from ._output import Output
-from ._reader import Skipped, TraceReader, open_trace
+from ._probes import CallsDescriber, ProbeSummary
+from ._reader import RawBatch, Skipped, TraceReader, open_trace
 from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
 from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
 from .errors import InputError, KtrdumpError, OutputError, UsageError
@@ -56,7 +57,7 @@ from .errors import InputError, KtrdumpError, OutputError, UsageError
 PROGRAM = "ktrdump"
 
 #: ``--format`` values.
-FORMATS = ("text", "json", "strace", "chrome")
+FORMATS = ("text", "json", "strace", "chrome", "calls")
 
 __all__ = ["FORMATS", "PROGRAM", "dump", "main", "parse_options", "record_filter", "run"]
 
@@ -137,9 +138,10 @@ def _parser() -> argparse.ArgumentParser:
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--format", dest="output_format", choices=FORMATS,
                         help="text (kdump's, the default), json (JSON Lines, one record a "
-                             "line), strace (strace -f -ttt -T's, one line a call) or chrome "
+                             "line), strace (strace -f -ttt -T's, one line a call), chrome "
                              "(Chrome Trace Event JSON for Perfetto UI, speedscope, Trace "
-                             "Compass)")
+                             "Compass) or calls (probed function calls per thread, nested, "
+                             "with durations, as uftrace replay)")
     output.add_argument("--json", dest="output_format", action="store_const", const="json",
                         help="--format json")
     parser.add_argument("-d", dest="decimal", action="store_true",
@@ -434,6 +436,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             return _summary(options, source, stdout, stderr, events)
         if options.output_format == "chrome":
             return _chrome(options, source, events, stdout, stderr)
+        if options.output_format == "calls":
+            return dump(source, CallsDescriber(), Output(stdout), stderr, events)
         describer = describer_for(options, header=source.header, selector=selector)
         return dump(source, describer, Output(stdout), stderr, events)
 
@@ -493,11 +497,24 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         events = _first_event_read(source.raw_events())
     header = source.header
     order = header.byte_order if header is not None else "little"
-    summary = summarize(events, summary_options, order=order, on_notice=report)
+    probes = ProbeSummary(options.pids)
+    summary = summarize(_with_probes(events, probes, order), summary_options, order=order,
+                        on_notice=report)
     output = Output(stdout)
     output.write(summary.lines())
+    output.write(probes.lines())
     output.flush()
     return report.status
+
+
+def _with_probes(events: Iterator[Any], probes: ProbeSummary, order: str) -> Iterator[Any]:
+    """``events``, with their PROBE records counted into ``probes`` on the way."""
+    for event in events:
+        if isinstance(event, RawBatch):
+            probes.add_raw(event.data, order)
+        elif isinstance(event, list):
+            probes.add_records(event)
+        yield event
 
 
 def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
