@@ -46,9 +46,17 @@ from ._describe import describer_for
 from ._filter import record_filter
 from ._follow import Follower, follow
 from ._merge import Late, Merger, merge
-from ._options import DEFAULT_INPUT, DEFAULT_STRACE_TIMES, TIMESTAMP_ORDER, Options, StraceTimes
+from ._options import (
+    DEFAULT_INPUT,
+    DEFAULT_STRACE_TIMES,
+    TIMESTAMP_ORDER,
+    Options,
+    StraceTimes,
+    default_symbol_cache,
+)
 from ._output import Output
 from ._probes import CallsDescriber, ProbeSummary
+from ._profile import Profile, Stacks, folded_lines, profile_lines, tap
 from ._reader import RawBatch, Skipped, TraceReader, open_trace
 from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
 from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
@@ -57,7 +65,7 @@ from .errors import InputError, KtrdumpError, OutputError, UsageError
 PROGRAM = "ktrdump"
 
 #: ``--format`` values.
-FORMATS = ("text", "json", "strace", "chrome", "calls")
+FORMATS = ("text", "json", "strace", "chrome", "calls", "folded")
 
 __all__ = ["FORMATS", "PROGRAM", "dump", "main", "parse_options", "record_filter", "run"]
 
@@ -140,8 +148,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="text (kdump's, the default), json (JSON Lines, one record a "
                              "line), strace (strace -f -ttt -T's, one line a call), chrome "
                              "(Chrome Trace Event JSON for Perfetto UI, speedscope, Trace "
-                             "Compass) or calls (probed function calls per thread, nested, "
-                             "with durations, as uftrace replay)")
+                             "Compass), calls (probed function calls per thread, nested, "
+                             "with durations, as uftrace replay) or folded (the SAMPLE "
+                             "records' stacks, comm;outer;...;leaf COUNT, for flamegraph.pl, "
+                             "inferno, speedscope)")
     output.add_argument("--json", dest="output_format", action="store_const", const="json",
                         help="--format json")
     parser.add_argument("-d", dest="decimal", action="store_true",
@@ -209,6 +219,13 @@ def _parser() -> argparse.ArgumentParser:
                                                 "(default time)")
     summary.add_argument("-U", dest="columns", metavar="COLUMNS",
                          help=f"summary columns, comma-separated: {', '.join(COLUMNS)}")
+    symbols = parser.add_argument_group("stack samples")
+    symbols.add_argument("--symbol-cache", metavar="DIR", default=None,
+                         help="keep the symbols of modules (by build id) in DIR so that later "
+                              "dumps need not parse them again (default: $KTR_CACHE_DIR, else "
+                              "$XDG_CACHE_HOME/ktr or ~/.cache/ktr)")
+    symbols.add_argument("--no-symbol-cache", action="store_true",
+                         help="neither read nor write the symbol cache")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -351,6 +368,8 @@ def parse_options(argv: Sequence[str]) -> Options:
         durations=arguments.durations,
         selection=_criteria(arguments),
         strace_times=_strace_times_option(arguments),
+        symbol_cache=None if arguments.no_symbol_cache else (
+            arguments.symbol_cache or default_symbol_cache()),
     )
 
 
@@ -436,6 +455,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             return _summary(options, source, stdout, stderr, events)
         if options.output_format == "chrome":
             return _chrome(options, source, events, stdout, stderr)
+        if options.output_format == "folded":
+            return _folded(options, source, events, stdout, stderr)
         if options.output_format == "calls":
             return dump(source, CallsDescriber(), Output(stdout), stderr, events)
         describer = describer_for(options, header=source.header, selector=selector)
@@ -498,12 +519,38 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
     header = source.header
     order = header.byte_order if header is not None else "little"
     probes = ProbeSummary(options.pids)
-    summary = summarize(_with_probes(events, probes, order), summary_options, order=order,
-                        on_notice=report)
-    output = Output(stdout)
-    output.write(summary.lines())
-    output.write(probes.lines())
-    output.flush()
+    profile = Profile(Stacks(options.symbol_cache))
+    try:
+        summary = summarize(tap(_with_probes(events, probes, order), profile, order, options.pids),
+                            summary_options, order=order, on_notice=report)
+        output = Output(stdout)
+        output.write(summary.lines())
+        output.write(probes.lines())
+        output.write(profile_lines(profile))
+        output.flush()
+    finally:
+        profile.stacks.close()
+    return report.status
+
+
+def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
+            stderr: IO[str]) -> int:
+    report = _Notices(source, stderr)
+    profile = Profile(Stacks(options.symbol_cache))
+    keep = record_filter(options)
+    try:
+        for event in events:
+            if isinstance(event, list):
+                profile.add_records(
+                    event if keep is None else
+                    [r for r in event if r[0] != formats.RecordKind.SAMPLE or keep(r)])
+            else:
+                report(event)
+        output = Output(stdout)
+        output.write(folded_lines(profile))
+        output.flush()
+    finally:
+        profile.stacks.close()
     return report.status
 
 
@@ -520,7 +567,8 @@ def _with_probes(events: Iterator[Any], probes: ProbeSummary, order: str) -> Ite
 def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
             stderr: IO[str]) -> int:
     report = _Notices(source, stderr)
-    chrome_options = ChromeOptions(origin_ns=source.origin_ns, pids=options.pids)
+    chrome_options = ChromeOptions(origin_ns=source.origin_ns, pids=options.pids,
+                                   symbol_cache=options.symbol_cache)
     write_chrome(events, stdout, chrome_options, on_notice=report,
                  flush_each_batch=source.live)
     return report.status
