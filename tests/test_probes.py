@@ -181,6 +181,16 @@ def test_library_loaded_with_dlopen_after_the_start(tmp_path: Path) -> None:
     assert hits(records, "libplug.so:plug_twice:return") == [2 * i for i in range(4)]
 
 
+def _fd_targets(pid: int) -> list[str]:
+    targets = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            targets.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:
+            continue  # closed between the listing and the readlink
+    return targets
+
+
 def test_attach_to_a_running_process(tmp_path: Path) -> None:
     prog = build_program(tmp_path)
     target = subprocess.Popen([str(prog), "wait"], stdin=subprocess.PIPE)
@@ -192,8 +202,7 @@ def test_attach_to_a_running_process(tmp_path: Path) -> None:
         deadline = time.monotonic() + 20
         # placed once the recorder holds the perf events (2 probes x CPUs + ring owners)
         while time.monotonic() < deadline:
-            fds = [os.readlink(f"/proc/{recorder.pid}/fd/{fd}")
-                   for fd in os.listdir(f"/proc/{recorder.pid}/fd")]
+            fds = _fd_targets(recorder.pid)
             if len(groups_of(recorder.pid)) == 2 and sum(
                     "perf_event" in fd for fd in fds) >= 3 * len(os.sched_getaffinity(0)):
                 break
