@@ -1001,6 +1001,49 @@ def render_umask(value: int) -> str:
     return _octal(value & 0o7777)
 
 
+# linux/ipc.h, linux/sem.h, linux/msg.h, linux/shm.h
+IPC_FLAGS: Table = (("IPC_CREAT", 0o1000), ("IPC_EXCL", 0o2000), ("IPC_NOWAIT", 0o4000))
+_IPC_COMMON: Table = (("IPC_RMID", 0), ("IPC_SET", 1), ("IPC_STAT", 2), ("IPC_INFO", 3))
+_IPC_COMMANDS: Mapping[str, Mapping[int, str]] = MappingProxyType({
+    "semctl": _enum((*_IPC_COMMON, ("GETPID", 11), ("GETVAL", 12), ("GETALL", 13),
+                     ("GETNCNT", 14), ("GETZCNT", 15), ("SETVAL", 16), ("SETALL", 17),
+                     ("SEM_STAT", 18), ("SEM_INFO", 19), ("SEM_STAT_ANY", 20))),
+    "msgctl": _enum((*_IPC_COMMON, ("MSG_STAT", 11), ("MSG_INFO", 12), ("MSG_STAT_ANY", 13))),
+    "shmctl": _enum((*_IPC_COMMON, ("SHM_LOCK", 11), ("SHM_UNLOCK", 12), ("SHM_STAT", 13),
+                     ("SHM_INFO", 14), ("SHM_STAT_ANY", 15))),
+})
+_IPC_64 = 0x100
+
+
+def _ipc_key(value: int, abi: int) -> str:
+    value &= _MASK32
+    return "IPC_PRIVATE" if value == 0 else hex(value)
+
+
+def _ipc_flags(value: int, abi: int) -> str:
+    """``IPC_CREAT|0600``: the flags, then the permission bits in octal."""
+    value &= _MASK32
+    flags = value & ~0o777
+    mode = value & 0o777
+    parts = [render_flags(IPC_FLAGS, flags)] if flags else []
+    if mode or not parts:
+        parts.append(_octal(mode))
+    return "|".join(parts)
+
+
+def _ipc_command(call: str) -> Decoder:
+    names = _IPC_COMMANDS[call]
+
+    def decode(value: int, abi: int) -> str | None:
+        value &= _MASK32
+        name = names.get(value & ~_IPC_64)
+        if name is None:
+            return None
+        return f"{name}|IPC_64" if value & _IPC_64 else name
+
+    return decode
+
+
 def _pipe_flags(value: int, abi: int) -> str:
     return render_flags(OPEN_FLAGS, value & _MASK32)
 
@@ -1018,6 +1061,8 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.STATX_MASK: _flags_decoder(STATX_MASK),
     ArgKind.PIPE_FLAGS: _pipe_flags,
     ArgKind.UMASK: lambda value, abi: render_umask(value),
+    ArgKind.IPC_KEY: _ipc_key,
+    ArgKind.IPC_FLAGS: _ipc_flags,
     ArgKind.OPEN_FLAGS: _field_flags_decoder(3, _OPEN_ACCESS, OPEN_FLAGS),
     ArgKind.MODE: _decode_mode,
     ArgKind.ACCESS_MODE: _flags_decoder(ACCESS_MODE, zero="F_OK"),
@@ -1066,6 +1111,7 @@ def _statx_flags(value: int, abi: int) -> str:
 
 _BY_CALL: dict[tuple[str, ArgKind], Decoder] = {
     ("statx", ArgKind.AT_FLAGS): _statx_flags,
+    **{(call, ArgKind.IPC_CMD): _ipc_command(call) for call in _IPC_COMMANDS},
     ("faccessat2", ArgKind.AT_FLAGS): _flags_decoder(_AT_FLAGS_EACCESS),
     ("waitid", ArgKind.WAIT_OPTIONS): _flags_decoder(_WAITID_OPTIONS),
 }

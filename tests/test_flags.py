@@ -225,7 +225,7 @@ def test_every_symbolic_kind_has_a_decoder() -> None:
         K.MSG_FLAGS, K.SHUTDOWN_HOW, K.SOCKETCALL_CALL, K.RLIMIT_RESOURCE,
         K.FLOCK_OP, K.ITIMER_WHICH, K.FADVISE_ADVICE, K.EPOLL_FLAGS, K.XATTR_FLAGS,
         K.RUSAGE_WHO, K.TIMER_FLAGS, K.GETRANDOM_FLAGS, K.PIPE_FLAGS, K.STATX_MASK,
-        K.UMASK, K.EVENTFD_FLAGS,
+        K.UMASK, K.EVENTFD_FLAGS, K.IPC_KEY, K.IPC_FLAGS,
     }
     assert {kind for kind in ArgKind if decoder_for(kind) is not None} == symbolic
 

@@ -144,6 +144,9 @@ class ArgKind(enum.Enum):
     SIGEVENT_IN = "sigevent_in"  # struct sigevent (timer_create)
     INT_OUT = "int_out"  # an int the call fills (timer_create's timer id)
     FD_SET = "fd_set"  # select's fd_set; length_arg: nfds (the bits read and written)
+    IPC_KEY = "ipc_key"  # a System V IPC key (IPC_PRIVATE)
+    IPC_FLAGS = "ipc_flags"  # IPC_CREAT | IPC_EXCL | IPC_NOWAIT | permission bits
+    IPC_CMD = "ipc_cmd"  # semctl/msgctl/shmctl's command (IPC_RMID, GETVAL, ...)
     # i386 socketcall's array of the subcall's argument words (STRUCT
     # "socketcall_args"): the recorder and ktrdump treat the call as the
     # subcall (SOCKETCALL_SIGNATURES) with those words as its arguments.
@@ -1031,19 +1034,21 @@ _MORE_COMMON: list[Signature] = [
     _sig("futex_requeue", R.INT, _a("waiters", K.PTR), _a("flags", K.HEX),
          _a("nr_wake", K.INT), _a("nr_requeue", K.INT)),
     # System V IPC and message queues
-    _sig("msgget", R.INT, _a("key", K.HEX), _a("msgflg", K.HEX)),
+    _sig("msgget", R.INT, _a("key", K.IPC_KEY), _a("msgflg", K.IPC_FLAGS)),
     _sig("msgsnd", R.INT, _a("msqid", K.INT), _a("msgp", K.PTR), _a("msgsz", K.SIZE),
          _a("msgflg", K.HEX)),
     _sig("msgrcv", R.SIZE, _a("msqid", K.INT), _a("msgp", K.PTR), _a("msgsz", K.SIZE),
          _a("msgtyp", K.INT), _a("msgflg", K.HEX)),
-    _sig("msgctl", R.INT, _a("msqid", K.INT), _a("cmd", K.INT), _a("buf", K.PTR)),
-    _sig("semget", R.INT, _a("key", K.HEX), _a("nsems", K.INT), _a("semflg", K.HEX)),
-    _sig("semctl", R.INT, _a("semid", K.INT), _a("semnum", K.INT), _a("cmd", K.INT),
-         _a("arg", K.HEX)),
-    _sig("shmget", R.INT, _a("key", K.HEX), _a("size", K.SIZE), _a("shmflg", K.HEX)),
+    _sig("msgctl", R.INT, _a("msqid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
+    _sig("semget", R.INT, _a("key", K.IPC_KEY), _a("nsems", K.INT),
+         _a("semflg", K.IPC_FLAGS)),
+    _sig("semctl", R.INT, _a("semid", K.INT), _a("semnum", K.INT), _a("cmd", K.IPC_CMD),
+         _a("arg", K.PTR)),
+    _sig("shmget", R.INT, _a("key", K.IPC_KEY), _a("size", K.SIZE),
+         _a("shmflg", K.IPC_FLAGS)),
     _sig("shmat", R.PTR, _a("shmid", K.INT), _a("shmaddr", K.PTR), _a("shmflg", K.HEX)),
     _sig("shmdt", R.INT, _a("shmaddr", K.PTR)),
-    _sig("shmctl", R.INT, _a("shmid", K.INT), _a("cmd", K.INT), _a("buf", K.PTR)),
+    _sig("shmctl", R.INT, _a("shmid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
     _sig("mq_open", R.FD, _a("name", K.STRING), _a("oflag", K.OPEN_FLAGS), _MODE,
          _a("attr", K.PTR)),
     _sig("mq_unlink", R.INT, _a("name", K.STRING)),
