@@ -695,6 +695,9 @@ class RecordBuilder:
         tracee = event.tracee
         if event.kind in _ENDS_A_CALL and tracee.in_syscall and tracee.entry is not None:
             self.unfinished(tracee, event.timestamp_ns, time.monotonic_ns())
+        if event.kind in _ENDS_A_CALL:
+            self._socketcalls.pop(tracee.tid, None)  # what its open call left behind
+            self._socklens.pop(tracee.tid, None)
         if event.kind is Lifecycle.LOST and self._notify is not None:
             self._notify(f"lost control of process {tracee.pid} (thread {tracee.tid}): "
                          f"{event.reason}")
