@@ -1001,6 +1001,14 @@ def render_umask(value: int) -> str:
     return _octal(value & 0o7777)
 
 
+TIMERFD_FLAGS: Table = (("TFD_TIMER_ABSTIME", 1), ("TFD_TIMER_CANCEL_ON_SET", 2),
+                        ("TFD_CLOEXEC", 0o2000000), ("TFD_NONBLOCK", 0o4000))
+SIGNALFD_FLAGS: Table = (("SFD_CLOEXEC", 0o2000000), ("SFD_NONBLOCK", 0o4000))
+INOTIFY_FLAGS: Table = (("IN_NONBLOCK", 0o4000), ("IN_CLOEXEC", 0o2000000))
+MEMFD_FLAGS: Table = (("MFD_CLOEXEC", 1), ("MFD_ALLOW_SEALING", 2), ("MFD_HUGETLB", 4),
+                      ("MFD_NOEXEC_SEAL", 8), ("MFD_EXEC", 0x10))
+CLOSE_RANGE_FLAGS: Table = (("CLOSE_RANGE_UNSHARE", 2), ("CLOSE_RANGE_CLOEXEC", 4))
+
 # linux/ipc.h, linux/sem.h, linux/msg.h, linux/shm.h
 IPC_FLAGS: Table = (("IPC_CREAT", 0o1000), ("IPC_EXCL", 0o2000), ("IPC_NOWAIT", 0o4000))
 _IPC_COMMON: Table = (("IPC_RMID", 0), ("IPC_SET", 1), ("IPC_STAT", 2), ("IPC_INFO", 3))
@@ -1062,6 +1070,11 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.PIPE_FLAGS: _pipe_flags,
     ArgKind.UMASK: lambda value, abi: render_umask(value),
     ArgKind.IPC_KEY: _ipc_key,
+    ArgKind.TIMERFD_FLAGS: _flags_decoder(TIMERFD_FLAGS),
+    ArgKind.SIGNALFD_FLAGS: _flags_decoder(SIGNALFD_FLAGS),
+    ArgKind.INOTIFY_FLAGS: _flags_decoder(INOTIFY_FLAGS),
+    ArgKind.MEMFD_FLAGS: _flags_decoder(MEMFD_FLAGS),
+    ArgKind.CLOSE_RANGE_FLAGS: _flags_decoder(CLOSE_RANGE_FLAGS),
     ArgKind.IPC_FLAGS: _ipc_flags,
     ArgKind.OPEN_FLAGS: _field_flags_decoder(3, _OPEN_ACCESS, OPEN_FLAGS),
     ArgKind.MODE: _decode_mode,

@@ -147,6 +147,11 @@ class ArgKind(enum.Enum):
     IPC_KEY = "ipc_key"  # a System V IPC key (IPC_PRIVATE)
     IPC_FLAGS = "ipc_flags"  # IPC_CREAT | IPC_EXCL | IPC_NOWAIT | permission bits
     IPC_CMD = "ipc_cmd"  # semctl/msgctl/shmctl's command (IPC_RMID, GETVAL, ...)
+    TIMERFD_FLAGS = "timerfd_flags"  # TFD_* (timerfd_create, timerfd_settime)
+    SIGNALFD_FLAGS = "signalfd_flags"  # SFD_*
+    INOTIFY_FLAGS = "inotify_flags"  # IN_NONBLOCK | IN_CLOEXEC
+    MEMFD_FLAGS = "memfd_flags"  # MFD_*
+    CLOSE_RANGE_FLAGS = "close_range_flags"  # CLOSE_RANGE_*
     # i386 socketcall's array of the subcall's argument words (STRUCT
     # "socketcall_args"): the recorder and ktrdump treat the call as the
     # subcall (SOCKETCALL_SIGNATURES) with those words as its arguments.
@@ -491,7 +496,8 @@ _COMMON: list[Signature] = [
     _sig("openat2", R.FD, _DIRFD, _AT_PATHNAME, _a("how", K.PTR), _a("size", K.SIZE)),
     _sig("creat", R.FD, _PATHNAME, _MODE),
     _sig("close", R.INT, _FD),
-    _sig("close_range", R.INT, _a("first", K.UINT), _a("last", K.UINT), _a("flags", K.HEX)),
+    _sig("close_range", R.INT, _a("first", K.UINT), _a("last", K.UINT),
+         _a("flags", K.CLOSE_RANGE_FLAGS)),
     _sig("dup", R.FD, _a("oldfd", K.FD)),
     _sig("dup2", R.FD, _a("oldfd", K.FD), _a("newfd", K.FD)),
     _sig("dup3", R.FD, _a("oldfd", K.FD), _a("newfd", K.FD), _a("flags", K.PIPE_FLAGS)),
@@ -679,9 +685,9 @@ _COMMON: list[Signature] = [
          _a("sigsetsize", K.SIZE)),
     _sig("eventfd", R.FD, _a("initval", K.UINT)),
     _sig("eventfd2", R.FD, _a("initval", K.UINT), _a("flags", K.EVENTFD_FLAGS)),
-    _sig("memfd_create", R.FD, _a("name", K.STRING), _a("flags", K.HEX)),
+    _sig("memfd_create", R.FD, _a("name", K.STRING), _a("flags", K.MEMFD_FLAGS)),
     _sig("inotify_init", R.FD),
-    _sig("inotify_init1", R.FD, _a("flags", K.HEX)),
+    _sig("inotify_init1", R.FD, _a("flags", K.INOTIFY_FLAGS)),
     _sig("inotify_add_watch", R.INT, _FD, _PATHNAME, _a("mask", K.HEX)),
     _sig("inotify_rm_watch", R.INT, _FD, _a("wd", K.INT)),
     # system
@@ -1003,7 +1009,7 @@ _MORE_COMMON: list[Signature] = [
          _a("sig", K.SIGNAL), _a("info", K.PTR)),
     _sig("signalfd", R.FD, _FD, _a("mask", K.SIGSET), _a("sizemask", K.SIZE)),
     _sig("signalfd4", R.FD, _FD, _a("mask", K.SIGSET), _a("sizemask", K.SIZE),
-         _a("flags", K.HEX)),
+         _a("flags", K.SIGNALFD_FLAGS)),
     # time
     _sig("time", R.INT, _a("tloc", K.PTR)),
     _sig("gettimeofday", R.INT, _a("tv", K.TIMEVAL_OUT), _a("tz", K.PTR)),
@@ -1020,9 +1026,10 @@ _MORE_COMMON: list[Signature] = [
     _sig("timer_gettime", R.INT, _a("timerid", K.INT), _a("curr_value", K.ITIMERSPEC_OUT)),
     _sig("timer_settime", R.INT, _a("timerid", K.INT), _a("flags", K.TIMER_FLAGS),
          _a("new_value", K.ITIMERSPEC_IN), _a("old_value", K.ITIMERSPEC_OUT)),
-    _sig("timerfd_create", R.FD, _a("clockid", K.CLOCK_ID), _a("flags", K.HEX)),
+    _sig("timerfd_create", R.FD, _a("clockid", K.CLOCK_ID), _a("flags", K.TIMERFD_FLAGS)),
     _sig("timerfd_gettime", R.INT, _FD, _a("curr_value", K.ITIMERSPEC_OUT)),
-    _sig("timerfd_settime", R.INT, _FD, _a("flags", K.HEX), _a("new_value", K.ITIMERSPEC_IN),
+    _sig("timerfd_settime", R.INT, _FD, _a("flags", K.TIMERFD_FLAGS),
+         _a("new_value", K.ITIMERSPEC_IN),
          _a("old_value", K.ITIMERSPEC_OUT)),
     # futexes
     _sig("futex_waitv", R.INT, _a("waiters", K.PTR), _a("nr_futexes", K.UINT),
