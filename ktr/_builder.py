@@ -371,6 +371,8 @@ class RecordBuilder:
             for wanted in plan.structs_out:
                 # Most structures are filled on success; nanosleep's remainder on EINTR.
                 if error == (errno.EINTR if wanted.filled_on_error else 0):
+                    if retval <= 0 and wanted.name == b"wstatus":
+                        continue  # WNOHANG and no child ready: nothing was written
                     self._struct_record(tracee, event.timestamp_ns, event.abi, args,
                                         wanted, retval)
         if (plan.by_command is not None and entry is not None and self._structs

@@ -1008,6 +1008,16 @@ INOTIFY_FLAGS: Table = (("IN_NONBLOCK", 0o4000), ("IN_CLOEXEC", 0o2000000))
 MEMFD_FLAGS: Table = (("MFD_CLOEXEC", 1), ("MFD_ALLOW_SEALING", 2), ("MFD_HUGETLB", 4),
                       ("MFD_NOEXEC_SEAL", 8), ("MFD_EXEC", 0x10))
 CLOSE_RANGE_FLAGS: Table = (("CLOSE_RANGE_UNSHARE", 2), ("CLOSE_RANGE_CLOEXEC", 4))
+INOTIFY_MASK: Table = (  # linux/inotify.h
+    ("IN_ACCESS", 0x1), ("IN_MODIFY", 0x2), ("IN_ATTRIB", 0x4), ("IN_CLOSE_WRITE", 0x8),
+    ("IN_CLOSE_NOWRITE", 0x10), ("IN_OPEN", 0x20), ("IN_MOVED_FROM", 0x40),
+    ("IN_MOVED_TO", 0x80), ("IN_CREATE", 0x100), ("IN_DELETE", 0x200),
+    ("IN_DELETE_SELF", 0x400), ("IN_MOVE_SELF", 0x800), ("IN_UNMOUNT", 0x2000),
+    ("IN_Q_OVERFLOW", 0x4000), ("IN_IGNORED", 0x8000), ("IN_ONLYDIR", 0x01000000),
+    ("IN_DONT_FOLLOW", 0x02000000), ("IN_EXCL_UNLINK", 0x04000000),
+    ("IN_MASK_CREATE", 0x10000000), ("IN_MASK_ADD", 0x20000000), ("IN_ISDIR", 0x40000000),
+    ("IN_ONESHOT", 0x80000000),
+)
 
 # linux/ipc.h, linux/sem.h, linux/msg.h, linux/shm.h
 IPC_FLAGS: Table = (("IPC_CREAT", 0o1000), ("IPC_EXCL", 0o2000), ("IPC_NOWAIT", 0o4000))
@@ -1075,6 +1085,7 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.INOTIFY_FLAGS: _flags_decoder(INOTIFY_FLAGS),
     ArgKind.MEMFD_FLAGS: _flags_decoder(MEMFD_FLAGS),
     ArgKind.CLOSE_RANGE_FLAGS: _flags_decoder(CLOSE_RANGE_FLAGS),
+    ArgKind.INOTIFY_MASK: _flags_decoder(INOTIFY_MASK),
     ArgKind.IPC_FLAGS: _ipc_flags,
     ArgKind.OPEN_FLAGS: _field_flags_decoder(3, _OPEN_ACCESS, OPEN_FLAGS),
     ArgKind.MODE: _decode_mode,

@@ -226,7 +226,7 @@ def test_every_symbolic_kind_has_a_decoder() -> None:
         K.FLOCK_OP, K.ITIMER_WHICH, K.FADVISE_ADVICE, K.EPOLL_FLAGS, K.XATTR_FLAGS,
         K.RUSAGE_WHO, K.TIMER_FLAGS, K.GETRANDOM_FLAGS, K.PIPE_FLAGS, K.STATX_MASK,
         K.UMASK, K.EVENTFD_FLAGS, K.IPC_KEY, K.IPC_FLAGS, K.TIMERFD_FLAGS, K.SIGNALFD_FLAGS,
-        K.INOTIFY_FLAGS, K.MEMFD_FLAGS, K.CLOSE_RANGE_FLAGS,
+        K.INOTIFY_FLAGS, K.MEMFD_FLAGS, K.CLOSE_RANGE_FLAGS, K.INOTIFY_MASK,
     }
     assert {kind for kind in ArgKind if decoder_for(kind) is not None} == symbolic
 
@@ -498,7 +498,7 @@ def test_decoding_coverage_values_match_installed_headers(tmp_path: Path) -> Non
         _flags.ITIMER_WHICH, _flags.TIMER_FLAGS, _flags.FLOCK_OPS, _flags.XATTR_FLAGS,
         _flags.RUSAGE_WHO, _flags.STATX_MASK, _flags.INET_PROTOCOLS, _flags.TIMERFD_FLAGS,
         _flags.SIGNALFD_FLAGS, _flags.INOTIFY_FLAGS, _flags.MEMFD_FLAGS,
-        _flags.CLOSE_RANGE_FLAGS, _flags.IPC_FLAGS,
+        _flags.CLOSE_RANGE_FLAGS, _flags.IPC_FLAGS, _flags.INOTIFY_MASK,
     ]
     pairs = [pair for table in tables for pair in table]
     names = sorted({name for name, _ in pairs})

@@ -152,6 +152,9 @@ class ArgKind(enum.Enum):
     INOTIFY_FLAGS = "inotify_flags"  # IN_NONBLOCK | IN_CLOEXEC
     MEMFD_FLAGS = "memfd_flags"  # MFD_*
     CLOSE_RANGE_FLAGS = "close_range_flags"  # CLOSE_RANGE_*
+    INOTIFY_MASK = "inotify_mask"  # IN_ACCESS, IN_MODIFY, ...
+    CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
+    CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
     # i386 socketcall's array of the subcall's argument words (STRUCT
     # "socketcall_args"): the recorder and ktrdump treat the call as the
     # subcall (SOCKETCALL_SIGNATURES) with those words as its arguments.
@@ -375,6 +378,9 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.SIGINFO_OUT: _capture("siginfo", "out", _sizes(128, 128)),
     ArgKind.SIGEVENT_IN: _capture("sigevent", "in", _sizes(64, 64)),
     ArgKind.INT_OUT: _capture("int", "out", _sizes(4, 4)),
+    # CPU masks: bit n is CPU n (sched_getaffinity returns the bytes it filled)
+    ArgKind.CPUSET_IN: _capture("cpuset", "in", None, measure="length"),
+    ArgKind.CPUSET_OUT: _capture("cpuset", "out", None, measure="retval"),
     # fd_set: nfds bits rounded up to whole longs (the kernel's core_sys_select)
     ArgKind.FD_SET: _capture("fd_set", "in", _sizes(8, 4, 4), measure="fdset"),
     # clone3's struct clone_args (88 bytes as of Linux 5.7), as long as the call says
@@ -688,7 +694,7 @@ _COMMON: list[Signature] = [
     _sig("memfd_create", R.FD, _a("name", K.STRING), _a("flags", K.MEMFD_FLAGS)),
     _sig("inotify_init", R.FD),
     _sig("inotify_init1", R.FD, _a("flags", K.INOTIFY_FLAGS)),
-    _sig("inotify_add_watch", R.INT, _FD, _PATHNAME, _a("mask", K.HEX)),
+    _sig("inotify_add_watch", R.INT, _FD, _PATHNAME, _a("mask", K.INOTIFY_MASK)),
     _sig("inotify_rm_watch", R.INT, _FD, _a("wd", K.INT)),
     # system
     _sig("getrandom", R.SIZE, _a("buf", K.DATA_OUT, length=1), _a("buflen", K.SIZE),
@@ -983,9 +989,9 @@ _MORE_COMMON: list[Signature] = [
     _sig("sched_getparam", R.INT, _a("pid", K.PID), _a("param", K.PTR)),
     _sig("sched_setparam", R.INT, _a("pid", K.PID), _a("param", K.PTR)),
     _sig("sched_getaffinity", R.INT, _a("pid", K.PID), _a("cpusetsize", K.SIZE),
-         _a("mask", K.PTR)),
+         _a("mask", K.CPUSET_OUT, length=1)),
     _sig("sched_setaffinity", R.INT, _a("pid", K.PID), _a("cpusetsize", K.SIZE),
-         _a("mask", K.PTR)),
+         _a("mask", K.CPUSET_IN, length=1)),
     _sig("sched_getattr", R.INT, _a("pid", K.PID), _a("attr", K.PTR), _a("size", K.UINT),
          _a("flags", K.HEX)),
     _sig("sched_setattr", R.INT, _a("pid", K.PID), _a("attr", K.PTR), _a("flags", K.HEX)),
