@@ -371,6 +371,8 @@ class RecordBuilder:
             for wanted in plan.structs_out:
                 # Most structures are filled on success; nanosleep's remainder on EINTR.
                 if error == (errno.EINTR if wanted.filled_on_error else 0):
+                    if retval <= 0 and wanted.name == b"wstatus":
+                        continue  # WNOHANG and no child ready: nothing was written
                     self._struct_record(tracee, event.timestamp_ns, event.abi, args,
                                         wanted, retval)
         if (plan.by_command is not None and entry is not None and self._structs
@@ -695,6 +697,9 @@ class RecordBuilder:
         tracee = event.tracee
         if event.kind in _ENDS_A_CALL and tracee.in_syscall and tracee.entry is not None:
             self.unfinished(tracee, event.timestamp_ns, time.monotonic_ns())
+        if event.kind in _ENDS_A_CALL:
+            self._socketcalls.pop(tracee.tid, None)  # what its open call left behind
+            self._socklens.pop(tracee.tid, None)
         if event.kind is Lifecycle.LOST and self._notify is not None:
             self._notify(f"lost control of process {tracee.pid} (thread {tracee.tid}): "
                          f"{event.reason}")

@@ -898,8 +898,9 @@ def _generated_renderer(steps: tuple[tuple[int, _Part], ...],
 # socket option's name, faccessat2's and waitid's flags): ``_flags`` decodes
 # those from the whole argument list.
 _CONTEXT_KINDS = {ArgKind.FCNTL_CMD, ArgKind.SOCKOPT_LEVEL}
-_CONTEXT_CALLS = {"faccessat2", "waitid", "statx"}
-_CONTEXT_ARGUMENTS = {ArgKind.HEX, ArgKind.SOCKOPT_NAME, ArgKind.AT_FLAGS, ArgKind.WAIT_OPTIONS}
+_CONTEXT_CALLS = {"faccessat2", "waitid", "statx", "semctl", "msgctl", "shmctl"}
+_CONTEXT_ARGUMENTS = {ArgKind.HEX, ArgKind.SOCKOPT_NAME, ArgKind.AT_FLAGS, ArgKind.WAIT_OPTIONS,
+                      ArgKind.IPC_CMD}
 
 
 def _contextual(plan: CallPlan) -> Callable[[tuple[int, ...]], list[str | None]] | None:

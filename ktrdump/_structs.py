@@ -342,8 +342,8 @@ def _render_stat(fields: Fields, abi: int, verbose: bool) -> _Parts:
 
 
 # include/uapi/linux/stat.h
-_STATX_MASK: Table = (
-    ("STATX_BASIC_STATS", 0x7FF), ("STATX_TYPE", 0x1), ("STATX_MODE", 0x2),
+_STATX_MASK: Table = (  # strace's order: STATX_ALL (0xfff) first
+    ("STATX_ALL", 0xFFF), ("STATX_BASIC_STATS", 0x7FF), ("STATX_TYPE", 0x1), ("STATX_MODE", 0x2),
     ("STATX_NLINK", 0x4), ("STATX_UID", 0x8), ("STATX_GID", 0x10), ("STATX_ATIME", 0x20),
     ("STATX_MTIME", 0x40), ("STATX_CTIME", 0x80), ("STATX_INO", 0x100),
     ("STATX_SIZE", 0x200), ("STATX_BLOCKS", 0x400), ("STATX_BTIME", 0x800),
@@ -1189,6 +1189,8 @@ def _render_fd_set(data: bytes, abi: int, verbose: bool) -> str:
 
 
 _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
+    "cpuset": lambda data, abi, verbose: (
+        "[" + " ".join(str(cpu) for cpu in fd_set_members(data)) + "]"),
     "fd_set": _render_fd_set,
     "siginfo": _render_siginfo,
     "sigevent": _render_sigevent,
