@@ -37,6 +37,7 @@ from ._container import (
 from ._kinds import (
     ABI_EMUL_NAMES,
     DEFAULT_FACILITIES,
+    FACILITY_HELP,
     FACILITY_KINDS,
     KIND_TAGS,
     Abi,
@@ -97,6 +98,7 @@ from .errors import (
 
 __all__ = [
     "ABI_EMUL_NAMES", "BATCH_FLAG_ZSTD", "BATCH_MAGIC", "COMM_LENGTH", "DEFAULT_FACILITIES",
+    "FACILITY_HELP",
     "FACILITY_KINDS", "FILE_MAGIC", "FORMAT_MAJOR", "FORMAT_MINOR", "HEADER_PREFIX_SIZE",
     "KIND_TAGS", "MAX_BATCH_BYTES", "PAYLOAD_TYPES", "RECORD_VERSION",
     "Abi", "BatchFraming", "BatchHeader", "ByteOrder", "Codec", "CorruptBatch",

@@ -14,7 +14,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from formats import DEFAULT_FACILITIES, Abi, FacilityError, RecordKind, kinds_for_facilities, linux
+from formats import (
+    DEFAULT_FACILITIES,
+    FACILITY_HELP,
+    Abi,
+    FacilityError,
+    RecordKind,
+    kinds_for_facilities,
+    linux,
+)
 
 from ._control import DEFAULT_SPIN_US
 from ._descriptor import QueueParameters
@@ -106,11 +114,12 @@ Either start a command (-- CMD ARGS...) or attach to running processes
 dies; attached processes are detached and left running on Ctrl-C, SIGTERM,
 SIGHUP, or when the output fails.
 
-Facilities (-t): c calls and returns (with the structures their arguments
-point to), n paths (namei), i I/O data, s signals, u user records,
-e emulation (ABI), a exec arguments, v exec environment, p process
-lifecycle, t structures alone, + the default set (cnisuepa).
+Facilities (-t), ktrace's letters:
 """
+
+RECORD_DESCRIPTION += "".join(
+    f"  {letter}  {text}\n" for letter, text in FACILITY_HELP.items())
+RECORD_DESCRIPTION += f"  +  the default set ({DEFAULT_FACILITIES})\n"
 
 RECORD_EPILOG = """\
 seccomp fast path: when a command is started and -e trace= (or -t) does not
@@ -130,25 +139,25 @@ def _build_parser() -> _Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-o", dest="output", default="ktr.out", metavar="FILE",
-                        help="trace file (default ktr.out; - writes to stdout)")
+                        help="trace file (default %(default)s; - writes to stdout)")
     parser.add_argument("-a", dest="append", action="store_true",
                         help="append to the trace file instead of replacing it")
     parser.add_argument("-t", dest="facilities", default=DEFAULT_FACILITIES, metavar="TRSTR",
-                        help=f"facilities to record (default {DEFAULT_FACILITIES})")
+                        help="facilities to record, letters listed above (default %(default)s)")
     parser.add_argument("-i", dest="follow_children", action="store_true",
                         help="also trace children created after the start")
     parser.add_argument("-d", dest="descendants", action="store_true",
                         help="also attach to the existing descendants of -p/-g targets")
     parser.add_argument("-s", dest="io_bytes", type=int, default=DEFAULT_IO_BYTES,
                         metavar="BYTES",
-                        help=f"I/O bytes kept per syscall (default {DEFAULT_IO_BYTES})")
+                        help="I/O bytes kept per syscall (default %(default)s)")
     parser.add_argument("-z", dest="compress", action="store_true",
                         help="zstd-compress batches")
     parser.add_argument("-e", dest="expression", action="append", default=[],
                         metavar="trace=SET",
                         help="syscalls to record: names and strace classes "
                              "(%%file %%process %%network %%signal %%ipc %%desc %%memory), "
-                             "comma-separated; a leading ! inverts")
+                             "comma-separated; a leading ! inverts (default: all)")
     parser.add_argument("-q", dest="quiet", action="store_true",
                         help="no status line and no summary")
     parser.add_argument("-p", dest="pids", action="append", default=[], metavar="PID[,PID...]",
@@ -157,23 +166,27 @@ def _build_parser() -> _Parser:
                         help="attach to every process of this process group")
     queue = parser.add_argument_group("queue (ktrace's descriptor parameters)")
     queue.add_argument("--queue-max", type=int, default=QueueParameters.maxentry, metavar="N",
-                       help="records queued before new ones are dropped (maxentry)")
+                       help="records queued before new ones are dropped (maxentry; "
+                            "default %(default)s)")
     queue.add_argument("--timeout", type=float, default=QueueParameters.timeout_s, metavar="S",
-                       help="longest wait for the writer before dropping instead")
+                       help="longest wait for the writer before dropping instead "
+                            "(default %(default)s)")
     queue.add_argument("--delay-count", type=int, default=QueueParameters.delayqcnt,
-                       metavar="N", help="queue length that wakes the writer at once")
+                       metavar="N", help="queue length that wakes the writer at once "
+                                         "(default %(default)s)")
     queue.add_argument("--wake-delay", type=float, default=QueueParameters.wakedelay_ms,
-                       metavar="MS", help="delayed writer wakeup")
+                       metavar="MS", help="delayed writer wakeup (default %(default)s)")
     queue.add_argument("--interactive-delay", type=float,
                        default=QueueParameters.intrwakdl_ms, metavar="MS",
-                       help="delayed writer wakeup when the output is a pipe or terminal")
+                       help="delayed writer wakeup when the output is a pipe or terminal "
+                            "(default %(default)s)")
     control = parser.add_argument_group("process control")
     control.add_argument("--spin-us", type=int, default=DEFAULT_SPIN_US, metavar="US",
-                         help=f"poll for stops this long before blocking (default "
-                              f"{DEFAULT_SPIN_US}; 0 always blocks)")
+                         help="poll for stops this long before blocking (default "
+                              "%(default)s; 0 always blocks)")
     control.add_argument("--pin", nargs="?", const=-1, type=int, default=None, metavar="CPU",
                          help="run the recorder and its tracees on one CPU "
-                              "(default: the lowest CPU ktr may use)")
+                              "(default: not pinned; --pin alone: the lowest CPU ktr may use)")
     control.add_argument("--no-seccomp", dest="seccomp", action="store_false",
                          help="never use the seccomp filter")
     parser.add_argument("command", nargs=argparse.REMAINDER,

@@ -64,7 +64,10 @@ followed), socket (socket:[AF_INET]), accept, pipe (pipe:[N]: the N-th pipe
 of the trace, both ends), socketpair, dup/dup2/dup3/F_DUPFD, close,
 close_range, exec (close-on-exec fds dropped), fork (copied), exit. Fds that
 existed before the recording (0, 1, 2, inherited, attached) are shown plainly.
-"""
+
+Facilities (-t), ktrace's letters:
+""" + "".join(f"  {letter}  {text}\n" for letter, text in formats.FACILITY_HELP.items()) + (
+    f"  +  the default set ({formats.DEFAULT_FACILITIES})\n")
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -90,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="text (kdump's, the default), json (JSON Lines, one record a "
                              "line), strace (strace -f -ttt -T's, one line a call) or chrome "
                              "(Chrome Trace Event JSON for Perfetto UI, speedscope, Trace "
-                             "Compass)")
+                             "Compass); default text")
     output.add_argument("--json", dest="output_format", action="store_const", const="json",
                         help="--format json")
     parser.add_argument("-d", dest="decimal", action="store_true",
@@ -103,13 +106,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-s", dest="suppress_data", action="store_true",
                         help="suppress the I/O data of GIO records")
     parser.add_argument("-m", dest="max_data", type=_non_negative, metavar="MAXDATA",
-                        help="show at most MAXDATA bytes of each I/O (strace format: of each "
-                             "string, default 32)")
+                        help="show at most MAXDATA bytes of each I/O (default: all that was "
+                             "recorded; strace format: of each string, default 32)")
     parser.add_argument("-p", dest="pids", type=int, action="append", metavar="PID",
                         help="show only records of process or thread PID (repeatable)")
     parser.add_argument("-t", dest="facilities", metavar="TRSTR",
-                        help="show only these trace points, as ktr record -t "
-                             f"({''.join(formats.FACILITY_KINDS)}, + for the default set)")
+                        help="show only these trace points, as ktr record -t (letters "
+                             "listed below; default: all)")
     parser.add_argument("-u", dest="user_labels", action="append", metavar="LABEL",
                         help="show only USER records with this label (repeatable)")
     parser.add_argument("-H", dest="thread_ids", action="store_true",
@@ -135,7 +138,8 @@ def _parser() -> argparse.ArgumentParser:
                          metavar="SORTBY", help=f"sort the summary by {', '.join(SORT_KEYS)} "
                                                 "(default time)")
     summary.add_argument("-U", dest="columns", metavar="COLUMNS",
-                         help=f"summary columns, comma-separated: {', '.join(COLUMNS)}")
+                         help=f"summary columns, comma-separated: {', '.join(COLUMNS)} "
+                              "(default: strace -c's)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
