@@ -9,7 +9,8 @@ SIGTERM, SIGHUP, the output failing, an error — every tracee is let go
 output failed, detached) before ``record`` returns; the descriptor is always
 released, so every record accepted is written unless the output failed. All
 the user sees is one-line messages on stderr: a live status line on a
-terminal, notices for lost processes and output failure, a final summary.
+terminal no traced process uses (``_terminal``), notices for lost processes
+and output failure, a final summary.
 
 Does not: parse the command line (``_options``) or print tracebacks.
 """
@@ -34,6 +35,7 @@ from ._builder import UTRACE_SYSCALL, BuilderOptions, RecordBuilder
 from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
+from ._terminal import status_line_allowed
 from .errors import OutputError
 
 STATUS_INTERVAL_S = 0.5
@@ -207,7 +209,11 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
         descriptor.add_entry, descriptor.log_error, notify,
     )
     status: _StatusLine | None = None
-    if not options.quiet and stderr.isatty():
+    traced = {t.pid for t in list(control.tracees.values())}
+    if options.command:
+        traced.add(spawned)
+    # Live status only where it cannot overwrite the program's own terminal I/O.
+    if not options.quiet and status_line_allowed(stderr, traced):
         status = _StatusLine(stderr, lambda: _status_text(
             descriptor.stats, len({t.pid for t in list(control.tracees.values())})))
         status.start()
