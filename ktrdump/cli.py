@@ -46,6 +46,7 @@ from ._follow import Follower, follow
 from ._merge import Late, Merger, merge
 from ._options import DEFAULT_INPUT, TIMESTAMP_ORDER, Options
 from ._output import Output
+from ._progress import progress_for
 from ._reader import Skipped, TraceReader, open_trace
 from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
 from .errors import KtrdumpError, UsageError
@@ -227,6 +228,10 @@ class _Source:
         return self._readers[0].header
 
     @property
+    def readers(self) -> Sequence[TraceReader]:
+        return self._readers
+
+    @property
     def live(self) -> bool:
         return self._follower is not None or any(reader.live for reader in self._readers)
 
@@ -275,11 +280,31 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         source = _open_source(options, stack)
         if options.summary:
             return _summary(options, source, stdout, stderr)
-        events = _first_event_read(source.events())
+        events = _with_progress(options, source, _first_event_read(source.events()), stdout,
+                                stderr, writes_as_it_goes=True)
         if options.output_format == "chrome":
             return _chrome(options, source, events, stdout, stderr)
         describer = describer_for(options, header=source.header)
         return dump(source, describer, Output(stdout), stderr, events)
+
+
+def _with_progress(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
+                   stderr: IO[str], *, writes_as_it_goes: bool) -> Iterator[Any]:
+    """``events``, drawing progress on a terminal's stderr where that is safe (``_progress``)."""
+    readers = source.readers
+    sizes = [0 if path == "-" else _size_of(path) for path in options.inputs]
+    progress = progress_for(stdout, stderr, writes_as_it_goes=writes_as_it_goes,
+                            live=source.live or not readers,
+                            position=lambda: sum(reader.offset for reader in readers),
+                            total_bytes=sum(sizes) if all(sizes) else None)
+    return events if progress is None else progress.wrap(events)
+
+
+def _size_of(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 class _Notices:
@@ -308,7 +333,8 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         per_process=bool(options.pids), pids=options.pids,
         **({"columns": options.columns} if options.columns else {}),  # type: ignore[arg-type]
     )
-    events = _first_event_read(source.raw_events())
+    events = _with_progress(options, source, _first_event_read(source.raw_events()), stdout,
+                            stderr, writes_as_it_goes=False)
     header = source.header
     order = header.byte_order if header is not None else "little"
     summary = summarize(events, summary_options, order=order, on_notice=report)
