@@ -48,6 +48,7 @@ class Options:
     fd_paths: bool = False  # -y: show the path behind each fd, tracked from the trace
     durations: bool = False  # --durations: time spent in each call, on RET (strace -T)
     width: int = DEFAULT_WIDTH
+    call_args: bool = True  # chrome: args on call events (--no-call-args: none, for speedscope)
 
     @property
     def inputs(self) -> tuple[str, ...]:

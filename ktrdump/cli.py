@@ -39,6 +39,7 @@ from typing import IO, Any, NoReturn
 import formats
 
 from . import __version__
+from ._chrome import DEFAULT_IO_BYTES as DEFAULT_CHROME_IO_BYTES
 from ._chrome import ChromeOptions, write_chrome
 from ._describe import describer_for
 from ._filter import record_filter
@@ -97,6 +98,10 @@ def _parser() -> argparse.ArgumentParser:
                              "Compass); default text")
     output.add_argument("--json", dest="output_format", action="store_const", const="json",
                         help="--format json")
+    parser.add_argument("--no-call-args", dest="call_args", action="store_false",
+                        help="chrome format: no args on call events, so viewers that key "
+                             "frames by name and arguments (speedscope) group calls by "
+                             "syscall")
     parser.add_argument("-d", dest="decimal", action="store_true",
                         help="numbers in decimal instead of hex")
     parser.add_argument("-n", dest="raw", action="store_true",
@@ -202,6 +207,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         raw=arguments.raw,
         fd_paths=arguments.fd_paths,
         durations=arguments.durations,
+        call_args=arguments.call_args,
     )
 
 
@@ -347,10 +353,30 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
 def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
             stderr: IO[str]) -> int:
     report = _Notices(source, stderr)
-    chrome_options = ChromeOptions(origin_ns=source.origin_ns, pids=options.pids)
+    chrome_options = ChromeOptions(
+        origin_ns=source.origin_ns, pids=options.pids, call_args=options.call_args,
+        raw=options.raw, facilities=_recorded_facilities(source.header),
+        metadata=_header_metadata(source.header),
+        io_bytes=DEFAULT_CHROME_IO_BYTES if options.max_data is None else options.max_data)
     write_chrome(events, stdout, chrome_options, on_notice=report,
                  flush_each_batch=source.live)
     return report.status
+
+
+def _recorded_facilities(header: formats.FileHeader | None) -> str | None:
+    facilities = None if header is None else header.options.get("facilities")
+    return facilities if isinstance(facilities, str) else None
+
+
+def _header_metadata(header: formats.FileHeader | None) -> tuple[tuple[str, object], ...]:
+    """What a viewer's trace-wide metadata shows: where and how the trace was recorded."""
+    if header is None:
+        return ()
+    return (("hostname", header.hostname), ("kernel_release", header.kernel_release),
+            ("machine", header.machine), ("ktr_version", header.ktr_version),
+            ("recording_start_ns", header.realtime_ns),
+            ("command", header.options.get("command")),
+            ("facilities", header.options.get("facilities")))
 
 
 def dump(reader: TraceReader | _Source, describer: Any, output: Output, stderr: IO[str],
