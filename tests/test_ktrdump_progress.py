@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import pty
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +36,9 @@ def _terminal_run(arguments: list[str], monkeypatch: pytest.MonkeyPatch,
     try:
         status = dump_cli.run(dump_cli.parse_options(arguments), stdout, stderr)
         stderr.flush()
-        drawn = os.read(controller, 1 << 20)
+        drawn = b""
+        while select.select([controller], [], [], 0.2)[0]:
+            drawn += os.read(controller, 1 << 20)
     finally:
         stderr.close()
         os.close(controller)
