@@ -8,7 +8,10 @@ Public surface::
 
     FileHeader, encode_file_header, parse_file_header,
     parse_header_prefix, parse_header_body, HEADER_PREFIX_SIZE
-    batch_framing(order) -> BatchFraming (.encode, .parse_header, .decode, .size)
+    batch_framing(order) -> BatchFraming (.encode, .encode_batches, .parse_header,
+                                          .decode, .size)
+    MAX_BATCH_BYTES, MAX_COMPRESSION_RATIO, MAX_HEADER_BODY: SPEC's limits
+    slice_crc32, crc32_shift: CRC-32 of a slice from prefix checksums
     codec(order) -> Codec (.encode_record, .encode_raw_record, .decode_payload,
                            .iter_records)
     RecordKind, KIND_TAGS, FACILITY_KINDS, kinds_for_facilities, Abi, ...
@@ -23,6 +26,8 @@ from ._container import (
     BATCH_FLAG_ZSTD,
     HEADER_PREFIX_SIZE,
     MAX_BATCH_BYTES,
+    MAX_COMPRESSION_RATIO,
+    MAX_HEADER_BODY,
     BatchFraming,
     BatchHeader,
     FileHeader,
@@ -34,6 +39,7 @@ from ._container import (
     parse_header_body,
     parse_header_prefix,
 )
+from ._crc import crc32_shift, slice_crc32
 from ._kinds import (
     ABI_EMUL_NAMES,
     DEFAULT_FACILITIES,
@@ -100,7 +106,8 @@ __all__ = [
     "ABI_EMUL_NAMES", "BATCH_FLAG_ZSTD", "BATCH_MAGIC", "COMM_LENGTH", "DEFAULT_FACILITIES",
     "FACILITY_HELP",
     "FACILITY_KINDS", "FILE_MAGIC", "FORMAT_MAJOR", "FORMAT_MINOR", "HEADER_PREFIX_SIZE",
-    "KIND_TAGS", "MAX_BATCH_BYTES", "PAYLOAD_TYPES", "RECORD_VERSION",
+    "KIND_TAGS", "MAX_BATCH_BYTES", "MAX_COMPRESSION_RATIO", "MAX_HEADER_BODY", "PAYLOAD_TYPES",
+    "RECORD_VERSION",
     "Abi", "BatchFraming", "BatchHeader", "ByteOrder", "Codec", "CorruptBatch",
     "CorruptHeader", "Csw", "Drop", "DropError", "Emul", "ExecArg", "ExecEnv",
     "FacilityError", "FileHeader", "FormatError", "Genio", "GenioFlag", "HeaderPrefix",
@@ -108,7 +115,7 @@ __all__ = [
     "Probe", "ProbeSite", "Proc", "ProcEvent", "ProcFlag", "Psig", "Record", "RecordKind",
     "Sample", "Schemas", "Struct", "Syscall", "SyscallFlag", "Sysret", "TruncatedBatch", "Unknown",
     "UnsupportedVersion", "User",
-    "batch_framing", "codec", "derive_layout", "encode_file_header", "find_batch",
+    "batch_framing", "codec", "crc32_shift", "derive_layout", "encode_file_header", "find_batch",
     "join_nul_strings", "kinds_for_facilities", "parse_file_header", "parse_header_body",
-    "parse_header_prefix", "schemas", "split_nul_strings",
+    "parse_header_prefix", "schemas", "slice_crc32", "split_nul_strings",
 ]

@@ -17,7 +17,7 @@ Does not: frame records into batches or read files (see ``_container``).
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,8 +137,13 @@ def _make_decoder(layout: Layout, model: type[Payload]) -> PayloadDecoder:
         return decode_fixed
 
     keep = [i for i, n in enumerate(layout.fixed_names) if n not in layout.count_fields]
-    tail_plan = [(layout.fixed_names.index(t.count_field), t.item) for t in layout.tails]
-    item_structs: dict[tuple[str, int], struct.Struct] = {}
+    # Arrays are unpacked with a counted format ("<6q"): struct's own cache of
+    # compiled formats is bounded, where a dict keyed by the count (which the
+    # file chooses) would grow with every distinct count.
+    tail_plan = [(layout.fixed_names.index(t.count_field),
+                  None if t.item is None else (t.item.size, t.item.format[0], t.item.format[1:]))
+                 for t in layout.tails]
+    unpack_from = struct.unpack_from
 
     def decode_with_tails(buf: bytes, start: int, end: int) -> Payload:
         if end - start < fixed_size:
@@ -154,15 +159,11 @@ def _make_decoder(layout: Layout, model: type[Payload]) -> PayloadDecoder:
                     raise PayloadError(f"{model.__name__} variable part overruns its record")
                 out.append(buf[position:stop])
             else:
-                stop = position + count * item.size
+                item_size, order, code = item
+                stop = position + count * item_size
                 if stop > end:
                     raise PayloadError(f"{model.__name__} array overruns its record")
-                key = (item.format, count)
-                many = item_structs.get(key)
-                if many is None:
-                    many = struct.Struct(item.format[0] + item.format[1:] * count)
-                    item_structs[key] = many
-                out.append(many.unpack_from(buf, position))
+                out.append(unpack_from(f"{order}{count}{code}", buf, position))
             position = stop
         return make(out)
 
@@ -191,7 +192,7 @@ def _make_encoder(layout: Layout, model: type[Payload]) -> PayloadEncoder:
             if item is None:
                 parts.append(bytes(value))
             else:
-                parts.append(struct.pack(item.format[0] + item.format[1:] * len(value), *value))
+                parts.append(struct.pack(f"{item.format[0]}{len(value)}{item.format[1:]}", *value))
         return b"".join(parts)
 
     return encode
@@ -289,6 +290,18 @@ class Codec:
         Raises PayloadError (carrying no offset) on framing that does not add up;
         the caller turns it into a CorruptBatch with the batch's offset.
         """
+        records: list[Record] = []
+        for chunk in self.record_chunks(raw, 0):
+            records = chunk
+        return records
+
+    def record_chunks(self, raw: bytes, chunk_records: int) -> Iterator[list[Record]]:
+        """Decode a batch's raw bytes lazily, ``chunk_records`` records per list
+        (0: one list of them all), so a large batch never exists as objects at once.
+
+        Raises PayloadError as ``iter_records`` does, when the generator reaches
+        the damage (the lists before it have been yielded by then).
+        """
         header = self.header
         header_size = header.size
         unpack_header = header.unpack_from
@@ -297,6 +310,7 @@ class Codec:
         append = records.append
         position = 0
         end = len(raw)
+        left = chunk_records
         while position < end:
             if end - position < header_size:
                 raise PayloadError(f"record header at {position} runs past the batch")
@@ -309,7 +323,14 @@ class Codec:
             payload = Unknown(raw[start:stop]) if decoder is None else decoder(raw, start, stop)
             append(Record(kind, version, pid, tid, timestamp, comm.rstrip(b"\0"), payload))
             position = stop
-        return records
+            left -= 1
+            if left == 0:
+                yield records
+                records = []
+                append = records.append
+                left = chunk_records
+        if records or not chunk_records:
+            yield records
 
 
 def _build_codec(order: ByteOrder) -> Codec:

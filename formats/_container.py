@@ -40,9 +40,14 @@ _PREAMBLE_SIZE = PREAMBLE.sizeof()
 _MAJOR_OFFSET = _PREAMBLE_SIZE + 3  # after the padding
 #: Bytes before the header body: magic, byte order, padding, major, minor, body length.
 HEADER_PREFIX_SIZE = _PREAMBLE_SIZE + schemas("little").header_fields.sizeof()
-#: Bounds that keep a damaged length field from asking for gigabytes.
+#: Bounds that keep a damaged or crafted length field from asking for gigabytes
+#: (SPEC.md states them; the writer never exceeds them).
 MAX_HEADER_BODY = 1 << 20
-MAX_BATCH_BYTES = 1 << 30
+#: The most bytes one batch holds, stored and decompressed (16 MiB).
+MAX_BATCH_BYTES = 1 << 24
+#: A zstd batch decompresses to at most this many times its stored size: it
+#: bounds what a reader decodes per byte of input (a zstd bomb), whatever the file.
+MAX_COMPRESSION_RATIO = 32
 
 BATCH_FLAG_ZSTD = 0x0001
 KNOWN_BATCH_FLAGS = BATCH_FLAG_ZSTD
@@ -176,8 +181,15 @@ class BatchFraming:
     ) -> bytes:
         """Frame ``records`` (each one encoded record) as one batch."""
         raw = b"".join(records)
+        if len(raw) > MAX_BATCH_BYTES:
+            raise ValueError(f"a batch holds at most {MAX_BATCH_BYTES} bytes (encode_batches "
+                             "splits)")
         stored = compressor.compress(raw) if compressor is not None else raw
         flags = BATCH_FLAG_ZSTD if compressor is not None else 0
+        if flags and len(raw) > len(stored) * MAX_COMPRESSION_RATIO:
+            # Too compressible for a reader to accept (SPEC): stored raw instead.
+            stored = raw
+            flags = 0
         checked = self._checked.pack(
             BATCH_MAGIC, flags, len(records), len(stored), len(raw), zlib.crc32(stored)
         )
@@ -205,7 +217,10 @@ class BatchFraming:
         if flags & ~KNOWN_BATCH_FLAGS:
             raise CorruptBatch(f"batch uses unknown encoding flags {flags:#x}", offset)
         if stored > MAX_BATCH_BYTES or raw > MAX_BATCH_BYTES:
-            raise CorruptBatch("batch length is implausible", offset)
+            raise CorruptBatch(f"batch length is over the {MAX_BATCH_BYTES}-byte cap", offset)
+        if flags & BATCH_FLAG_ZSTD and raw > stored * MAX_COMPRESSION_RATIO:
+            raise CorruptBatch(
+                f"batch claims a compression ratio over {MAX_COMPRESSION_RATIO}", offset)
         if not flags & BATCH_FLAG_ZSTD and stored != raw:
             raise CorruptBatch("raw batch with differing stored and raw lengths", offset)
         return BatchHeader(flags, count, stored, raw, payload_crc)
@@ -218,12 +233,7 @@ class BatchFraming:
             raise CorruptBatch("batch payload checksum mismatch", offset)
         raw = stored
         if header.flags & BATCH_FLAG_ZSTD:
-            try:
-                raw = zstandard.ZstdDecompressor().decompress(
-                    stored, max_output_size=header.raw_length
-                )
-            except zstandard.ZstdError:
-                raise CorruptBatch("batch does not decompress", offset) from None
+            raw = _decompress(stored, header.raw_length, offset)
         if len(raw) != header.raw_length:
             raise CorruptBatch("batch decompresses to the wrong length", offset)
         return raw
@@ -260,6 +270,36 @@ class BatchFraming:
         self._check_count(header, len(records), offset)
         return records
 
+    def encode_batches(
+        self, records: Sequence[bytes], compressor: zstandard.ZstdCompressor | None = None,
+        max_bytes: int = MAX_BATCH_BYTES,
+    ) -> tuple[list[bytes], int]:
+        """Frame ``records`` as as few batches as the cap allows, in order.
+
+        Each batch's records total at most ``max_bytes`` (so its raw and
+        stored lengths are within SPEC's cap). A record longer than
+        ``max_bytes`` cannot be framed and is left out; the second value
+        counts those, so the caller can report them as lost.
+        """
+        batches: list[bytes] = []
+        refused = 0
+        run: list[bytes] = []
+        size = 0
+        for record in records:
+            length = len(record)
+            if length > max_bytes:
+                refused += 1
+                continue
+            if size + length > max_bytes:
+                batches.append(self.encode(run, compressor))
+                run = []
+                size = 0
+            run.append(record)
+            size += length
+        if run:
+            batches.append(self.encode(run, compressor))
+        return batches, refused
+
     @staticmethod
     def _check_count(header: BatchHeader, count: int, offset: int) -> None:
         if count != header.record_count:
@@ -275,6 +315,22 @@ def batch_framing(order: ByteOrder = "little") -> BatchFraming:
     if found is None:
         found = _FRAMINGS[order] = BatchFraming(order)
     return found
+
+
+def _decompress(stored: bytes, raw_length: int, offset: int) -> bytes:
+    """Decompress one zstd frame, never producing more than ``raw_length`` + 1 bytes.
+
+    The frame's own content size is not trusted: output is read through a
+    bounded stream, so a frame that expands further costs no more than the cap.
+    """
+    try:
+        reader = zstandard.ZstdDecompressor().stream_reader(stored)
+        raw = reader.read(raw_length) if raw_length else b""
+        if len(raw) == raw_length and reader.read(1):
+            raise CorruptBatch("batch decompresses to more than its header says", offset)
+    except zstandard.ZstdError:
+        raise CorruptBatch("batch does not decompress", offset) from None
+    return raw
 
 
 def find_batch(data: bytes, start: int) -> int:

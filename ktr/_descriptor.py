@@ -97,6 +97,7 @@ class OutputOptions:
     append: bool = False  # ktrace -a
     compress: bool = False  # zstd batches
     parameters: QueueParameters = QueueParameters()
+    named: bool = True  # False: the default output name (then only a regular file will do)
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ class Descriptor:
         "compress",
         "interactive",
         "major",
+        "notice",
         "parameters",
         "path",
     )
@@ -171,6 +173,7 @@ class Descriptor:
         parameters = options.parameters
         self.path = output.path
         self.interactive = output.interactive
+        self.notice = output.notice  # one line for the user (-a made the file private)
         self.parameters = parameters
         self.compress = options.compress
         self.byte_order: formats.ByteOrder = header.byte_order
@@ -549,7 +552,7 @@ class _Registry:
     def open(self, options: OutputOptions, header: formats.FileHeader,
              on_write_error: ErrorCallback | None,
              on_blocking: BlockingCallback | None) -> Descriptor:
-        fd, status = _output.open_fd(options.path, options.append)
+        fd, status = _output.open_fd(options.path, options.append, options.named)
         identity = (status.st_dev, status.st_ino)
         owns_fd = options.path != _output.STDOUT_PATH
         with self._lock:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from formats import (
     DEFAULT_FACILITIES,
@@ -26,7 +28,7 @@ from formats import (
 
 from ._control import DEFAULT_SPIN_US
 from ._descriptor import QueueParameters
-from .errors import UsageError
+from .errors import OutputError, UsageError, errno_text
 
 #: The I/O bytes kept per syscall unless -s says otherwise (the record notes the true size).
 DEFAULT_IO_BYTES = 4096
@@ -50,9 +52,23 @@ class SyscallSelection:
 ALL_SYSCALLS = SyscallSelection("all", None)
 
 
+class _DefaultOutput(str):
+    """The default output name, told apart from ``-o ktr.out`` by identity.
+
+    Only an output the user named may be a FIFO or a device (FreeBSD ktrace's
+    rule); keeping ``RecordOptions.output`` a plain ``str`` keeps the API simple.
+    """
+
+    __slots__ = ()
+
+
+#: ``ktr.out`` in the current directory; it must be (or become) a regular file.
+DEFAULT_OUTPUT: str = _DefaultOutput("ktr.out")
+
+
 @dataclass(frozen=True)
 class RecordOptions:
-    output: str = "ktr.out"
+    output: str = DEFAULT_OUTPUT
     append: bool = False
     facilities: str = DEFAULT_FACILITIES
     kinds: frozenset[RecordKind] = field(
@@ -70,6 +86,11 @@ class RecordOptions:
     pids: tuple[int, ...] = ()
     process_group: int | None = None
     command: tuple[str, ...] = ()
+
+    @property
+    def output_named(self) -> bool:
+        """False when ``output`` is the default ``ktr.out`` nobody named."""
+        return self.output is not DEFAULT_OUTPUT
 
     @property
     def wants_syscall_stops(self) -> bool:
@@ -105,6 +126,21 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"ktr record: {message} (see ktr record --help)")
 
+    def _print_message(self, message: str, file: Any = None) -> None:
+        # argparse drops write errors; --help > /dev/full must not say "done".
+        if not message:
+            return
+        stream: Any = sys.stdout if file is None else file
+        if stream is None:
+            raise OutputError("cannot write to standard output: it is closed", "-")
+        try:
+            stream.write(message)
+            stream.flush()
+        except OSError as error:
+            number = error.errno if error.errno is not None else 0
+            raise OutputError(f"cannot write to standard output: {errno_text(number)}", "-",
+                              number) from None
+
 
 RECORD_DESCRIPTION = """\
 Record what processes do into a ktr trace file (ktrace for Linux).
@@ -138,10 +174,13 @@ def _build_parser() -> _Parser:
         prog="ktr record", description=RECORD_DESCRIPTION, epilog=RECORD_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-o", dest="output", default="ktr.out", metavar="FILE",
-                        help="trace file (default %(default)s; - writes to stdout)")
+    parser.add_argument("-o", dest="output", default=DEFAULT_OUTPUT, metavar="FILE",
+                        help="trace file (default %(default)s; - writes to stdout); created "
+                             "0600; never a symlink, another user's file, or (unless named "
+                             "here) a FIFO or device")
     parser.add_argument("-a", dest="append", action="store_true",
-                        help="append to the trace file instead of replacing it")
+                        help="append to the trace file (your own ktr trace) instead of "
+                             "replacing it")
     parser.add_argument("-t", dest="facilities", default=DEFAULT_FACILITIES, metavar="TRSTR",
                         help="facilities to record, letters listed above (default %(default)s)")
     parser.add_argument("-i", dest="follow_children", action="store_true",

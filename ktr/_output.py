@@ -1,12 +1,22 @@
 """The trace output: opening it safely and writing whole buffers to it.
 
-Guarantees: a file ktr creates or truncates is private (mode 0600; an existing
-file with group or other permission bits is chmod'ed 0600 before it is
-emptied); appending onto a non-empty file is allowed only when that file starts
-with a ktr header of the same major version and byte order, and then no second
-header is written; every failure is a ``ktr.errors.OutputError`` (or its
-``IncompatibleOutput``) whose message is one line naming the path and the
-errno. ``write_all`` writes every byte or raises ``OSError``: short writes,
+Guarantees, FreeBSD ktrace's rules for where a trace may go (trace files hold
+secrets; root records into /tmp): a symbolic link in the last component is
+never followed; a new file is created with O_EXCL, mode 0600; an existing path
+is accepted only as a regular file owned by the recording user (euid) with one
+link, or -- when the path was named explicitly -- a FIFO or character device
+owned by that user or root (``/dev/null``, a pipe the user made). The checks
+are made with fstat on a descriptor of the path itself (O_PATH|O_NOFOLLOW),
+and the same inode is then opened for writing, so nothing can be swapped in
+between; no FIFO or device is opened before it is accepted. An accepted
+regular file is made private (0600) before it is emptied or appended to;
+appending onto a non-empty file is allowed only when that file starts with a
+ktr header of the same major version and byte order, and then no second
+header is written. Every failure is a ``ktr.errors.OutputError`` (refusals:
+``UnsafeOutput``; -a onto the wrong file: ``IncompatibleOutput``) whose
+message is one line naming the path and the reason. Standard output (``-``)
+is whatever the caller's shell opened: it is written as it is.
+``write_all`` writes every byte or raises ``OSError``: short writes,
 EINTR and EAGAIN (a non-blocking descriptor) are retried; a reader that went
 away shows up as ``BrokenPipeError`` even if SIGPIPE's disposition is the
 default, because SIGPIPE is blocked in the writing thread while it writes.
@@ -20,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import pwd
 import select
 import signal
 import stat
@@ -29,10 +40,12 @@ from dataclasses import dataclass
 
 import formats
 
-from .errors import IncompatibleOutput, OutputError, errno_text
+from .errors import IncompatibleOutput, OutputError, UnsafeOutput, errno_text
 
 STDOUT_PATH = "-"
 _PRIVATE_MODE = 0o600
+#: Tries when the path is removed between the O_EXCL create and the open of what exists.
+_OPEN_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,7 @@ class Output:
     identity: tuple[int, int]  # (st_dev, st_ino): the same file, FIFO, pipe or terminal
     interactive: bool  # a pipe, FIFO, socket or terminal: someone may be reading live
     owns_fd: bool  # False for stdout, which is flushed but never closed
+    notice: str | None = None  # one line the user should see (-a made the file private)
 
 
 def describe_path(path: str) -> str:
@@ -57,28 +71,99 @@ def output_error(path: str, error: OSError, doing: str = "write trace to") -> Ou
                        path, number)
 
 
-def open_fd(path: str, append: bool) -> tuple[int, os.stat_result]:
-    """Open (creating it 0600) without truncating, so a shared file is left intact.
+def open_fd(path: str, append: bool, named: bool = True) -> tuple[int, os.stat_result]:
+    """Open the output for writing, safely, without truncating it (see the module docstring).
 
-    Truncation waits until the caller knows no other recording writes there.
+    A missing file is created (O_EXCL, 0600). An existing path is first
+    opened with O_PATH|O_NOFOLLOW, which neither follows a symlink nor opens
+    a FIFO or device; only once ``_check_existing`` accepts what that
+    descriptor shows is the same inode opened for writing, through
+    /proc/self/fd. Truncation waits until the caller knows no other recording
+    writes there. ``named``: False for the default output name, which must be
+    a regular file.
     """
     if path == STDOUT_PATH:
         try:
             return 1, os.fstat(1)
         except OSError as error:
+            if error.errno == errno.EBADF:
+                raise OutputError("cannot write trace to standard output: it is closed",
+                                  path, error.errno) from None
             raise output_error(path, error) from None
-    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOCTTY
-    if append:
-        flags |= os.O_APPEND
+    flags = os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY | (os.O_APPEND if append else 0)
+    for _ in range(_OPEN_ATTEMPTS):
+        try:
+            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, _PRIVATE_MODE)
+        except FileExistsError:
+            pass
+        except OSError as error:
+            raise output_error(path, error) from None
+        else:
+            return fd, _fstat(fd, path)
+        try:
+            pinned = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue  # removed since O_EXCL saw it: try creating it again
+        except OSError as error:
+            raise output_error(path, error) from None
+        try:
+            _check_existing(path, _fstat(pinned, path), append, named)
+            try:
+                fd = os.open(f"/proc/self/fd/{pinned}", flags)
+            except OSError as error:
+                raise output_error(path, error) from None
+        finally:
+            os.close(pinned)
+        status = _fstat(fd, path)
+        return fd, status
+    raise UnsafeOutput(f"refusing to write trace to {path}: it keeps appearing and "
+                       "disappearing while being opened", path)
+
+
+def _fstat(fd: int, path: str) -> os.stat_result:
     try:
-        fd = os.open(path, flags, _PRIVATE_MODE)
-    except OSError as error:
-        raise output_error(path, error) from None
-    try:
-        return fd, os.fstat(fd)
+        return os.fstat(fd)
     except OSError as error:
         os.close(fd)
         raise output_error(path, error) from None
+
+
+def _owner(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _check_existing(path: str, status: os.stat_result, append: bool, named: bool) -> None:
+    """FreeBSD ktrace's rules for an existing output; raises ``UnsafeOutput``."""
+    mode = status.st_mode
+    me = os.geteuid()
+
+    def refuse(reason: str) -> UnsafeOutput:
+        doing = "append to" if append and stat.S_ISREG(mode) else "write trace to"
+        return UnsafeOutput(f"refusing to {doing} {path}: {reason}", path)
+
+    if stat.S_ISLNK(mode):
+        raise refuse("it is a symbolic link (ktr never writes through one)")
+    if stat.S_ISDIR(mode):
+        raise output_error(path, OSError(errno.EISDIR, os.strerror(errno.EISDIR)))
+    if stat.S_ISREG(mode):
+        if status.st_uid != me:
+            raise refuse(f"it is owned by {_owner(status.st_uid)}, not by you")
+        if status.st_nlink > 1:
+            raise refuse(f"it has {status.st_nlink} hard links (ktr writes only into a file "
+                         "with one)")
+        return
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "not a regular file")
+    if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+        raise refuse(f"it is {kind}")
+    if not named:
+        raise refuse(f"it is {kind} (name it with -o to write a trace into one)")
+    if status.st_uid not in (me, 0):
+        raise refuse(f"it is {kind} owned by {_owner(status.st_uid)}, neither you nor root")
 
 
 def prepare(fd: int, status: os.stat_result, path: str, append: bool,
@@ -89,21 +174,24 @@ def prepare(fd: int, status: os.stat_result, path: str, append: bool,
     is stdout) when it raises.
     """
     owns_fd = path != STDOUT_PATH
+    notice = None
     try:
         regular = stat.S_ISREG(status.st_mode)
         write_header = True
-        if regular and status.st_size > 0:
-            if append:
-                check_appendable(fd, path, header)
-                write_header = False
-            elif owns_fd:
-                make_private(fd, status, path)
+        if regular and status.st_size > 0 and append:
+            check_appendable(fd, path, header)
+            write_header = False
+        if regular and owns_fd:
+            # Private before a byte of this trace lands in it.
+            widened = make_private(fd, status, path)
+            if widened is not None and append:
+                notice = (f"{path} was mode {widened:04o}, readable by others: "
+                          f"made it {_PRIVATE_MODE:04o} before appending")
+            if status.st_size > 0 and not append:
                 try:
                     os.ftruncate(fd, 0)
                 except OSError as error:
                     raise output_error(path, error, "truncate") from None
-        elif regular and owns_fd:
-            make_private(fd, status, path)
         if write_header:
             if not owns_fd:
                 # Text someone printed before must not land inside our header.
@@ -120,27 +208,31 @@ def prepare(fd: int, status: os.stat_result, path: str, append: bool,
         if owns_fd:
             os.close(fd)
         raise
-    return Output(fd, path, (status.st_dev, status.st_ino), interactive, owns_fd)
+    return Output(fd, path, (status.st_dev, status.st_ino), interactive, owns_fd, notice)
 
 
-def make_private(fd: int, status: os.stat_result, path: str) -> None:
-    if stat.S_IMODE(status.st_mode) & 0o077:
-        try:
-            os.fchmod(fd, _PRIVATE_MODE)
-        except OSError as error:
-            number = error.errno if error.errno is not None else 0
-            raise OutputError(f"cannot make {describe_path(path)} private (mode 0600) "
-                              f"before writing a trace to it: {errno_text(number)}",
-                              path, number) from None
+def make_private(fd: int, status: os.stat_result, path: str) -> int | None:
+    """Mode 0600 if group or others had any permission; returns the old mode then."""
+    old_mode = stat.S_IMODE(status.st_mode)
+    if not old_mode & 0o077:
+        return None
+    try:
+        os.fchmod(fd, _PRIVATE_MODE)
+    except OSError as error:
+        number = error.errno if error.errno is not None else 0
+        raise OutputError(f"cannot make {describe_path(path)} private (mode 0600) "
+                          f"before writing a trace to it: {errno_text(number)}",
+                          path, number) from None
+    return old_mode
 
 
 def check_appendable(fd: int, path: str, header: formats.FileHeader) -> None:
     """Refuse to append onto anything but a ktr trace we can extend."""
-    # The output is open write-only; read its start through a second open.
-    source = f"/proc/self/fd/{fd}" if path == STDOUT_PATH else path
+    # The output is open write-only; read its start through a second open of
+    # the same inode (never the path again: it may point elsewhere by now).
     where = describe_path(path)
     try:
-        reader = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+        reader = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
     except OSError as error:
         raise output_error(path, error, "read the header of") from None
     try:

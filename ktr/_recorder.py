@@ -17,6 +17,7 @@ Does not: parse the command line (``_options``) or print tracebacks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -91,7 +92,7 @@ def _control_options(options: RecordOptions) -> ControlOptions:
 class _StatusLine:
     """The live one-line status on a terminal (a daemon thread)."""
 
-    def __init__(self, stream: TextIO, describe: Callable[[], str]) -> None:
+    def __init__(self, stream: _BestEffortText, describe: Callable[[], str]) -> None:
         self._stream = stream
         self._describe = describe
         self._stop = threading.Event()
@@ -157,14 +158,21 @@ class _Signals:
             signal.signal(signo, handler)  # type: ignore[arg-type]
 
 
-def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingReport:
-    """Carry out one recording (see the module docstring)."""
+def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingReport:
+    """Carry out one recording (see the module docstring).
+
+    ``stderr``: where notices and the status line go (default ``sys.stderr``;
+    nowhere when that is closed). A failing write there never stops a recording.
+    """
+    notices = _BestEffortText(stderr if stderr is not None else sys.stderr)
+    if options.output == "-":
+        _check_stdout_open()
     control_options = _control_options(options)
     header = _file_header(options, control_options)
     control = Control(control_options)
     output_options = OutputOptions(
         path=options.output, append=options.append, compress=options.compress,
-        parameters=options.queue,
+        parameters=options.queue, named=options.output_named,
     )
     failures: list[OutputError] = []
     blocked = threading.Event()
@@ -176,7 +184,7 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
     def on_blocking() -> None:
         if not blocked.is_set():
             blocked.set()
-            stderr.write(f"ktr: the writer did not keep up for {options.queue.timeout_s:g} s; "
+            notices.write(f"ktr: the writer did not keep up for {options.queue.timeout_s:g} s; "
                          "records are now dropped when the queue is full\n")
 
     descriptor: Descriptor
@@ -202,7 +210,10 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
             raise
 
     def notify(message: str) -> None:
-        stderr.write(f"ktr: {message}\n")
+        notices.write(f"ktr: {message}\n")
+
+    if descriptor.notice is not None:
+        notify(descriptor.notice)
 
     builder = RecordBuilder(
         BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
@@ -213,8 +224,9 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
     if options.command:
         traced.add(spawned)
     # Live status only where it cannot overwrite the program's own terminal I/O.
-    if not options.quiet and status_line_allowed(stderr, traced):
-        status = _StatusLine(stderr, lambda: _status_text(
+    terminal = stderr if stderr is not None else sys.stderr
+    if not options.quiet and notices.isatty() and status_line_allowed(terminal, traced):
+        status = _StatusLine(notices, lambda: _status_text(
             descriptor.stats, len({t.pid for t in list(control.tracees.values())})))
         status.start()
     try:
@@ -227,6 +239,41 @@ def record(options: RecordOptions, stderr: TextIO = sys.stderr) -> RecordingRepo
     stats = descriptor.stats
     failure = failures[0] if failures else stats.failure
     return RecordingReport(_exit_status(options, result, failure), result, stats, failure)
+
+
+class _BestEffortText:
+    """A text stream whose write errors are dropped: losing a notice must not
+    stop a recording or change its exit status (``2>/dev/full``, ``2>&-``)."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is not None:
+            try:
+                return self._stream.write(text)
+            except (OSError, ValueError):
+                pass
+        return len(text)
+
+    def flush(self) -> None:
+        if self._stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._stream.flush()
+
+    def isatty(self) -> bool:
+        try:
+            return self._stream is not None and self._stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+
+def _check_stdout_open() -> None:
+    try:
+        os.fstat(1)
+    except OSError as error:
+        raise OutputError("cannot write trace to standard output: it is closed",
+                          "-", error.errno) from None
 
 
 def _spawn(control: Control, options: RecordOptions) -> int:

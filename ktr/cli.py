@@ -7,13 +7,16 @@ command's exit status (128+signal if it was killed).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 from . import __version__
 from ._options import parse_record_arguments
 from ._recorder import record, summary_lines
-from .errors import KtrError, UsageError
+from .errors import KtrError, OutputError, UsageError, errno_text
 
 USAGE = """\
 usage: ktr record [-o FILE|-] [-a] [-t TRSTR] [-i] [-d] [-s BYTES] [-z] [-e trace=SET]
@@ -34,26 +37,75 @@ def _one_line(error: KtrError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    closed = _occupy_closed_standard_fds()
+    stderr: TextIO = (sys.stderr if sys.stderr is not None and 2 not in closed
+                      else open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
     try:
         if not arguments or arguments[0] in ("-h", "--help", "help"):
-            sys.stdout.write(USAGE)
+            _write_stdout(USAGE, closed)
             return 0 if arguments else 2
         if arguments[0] == "--version":
-            sys.stdout.write(f"ktr {__version__}\n")
+            _write_stdout(f"ktr {__version__}\n", closed)
             return 0
         if arguments[0] != "record":
             raise UsageError(f"ktr: unknown command {arguments[0]!r} (try ktr record --help)")
         options = parse_record_arguments(arguments[1:])
-        report = record(options)
+        if options.output == "-" and 1 in closed:
+            raise OutputError("cannot write trace to standard output: it is closed", "-")
+        report = record(options, stderr)
         for line in summary_lines(options, report):
-            sys.stderr.write(line + "\n")
+            _report(stderr, line)
         return report.exit_status
     except KtrError as error:
-        sys.stderr.write(_one_line(error) + "\n")
+        _report(stderr, _one_line(error))
         return error.exit_status
     except KeyboardInterrupt:
-        sys.stderr.write("ktr: interrupted\n")
+        _report(stderr, "ktr: interrupted")
         return 130
+
+
+def _write_stdout(text: str, closed: frozenset[int]) -> None:
+    if 1 in closed or sys.stdout is None:
+        raise OutputError("cannot write to standard output: it is closed", "-")
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as error:
+        number = error.errno if error.errno is not None else 0
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC), 1)  # no 2nd error at exit
+        raise OutputError(f"cannot write to standard output: {errno_text(number)}", "-",
+                          number) from None
+
+
+def _report(stderr: TextIO, line: str) -> None:
+    """One line on stderr; a stderr that cannot be written loses it, nothing more."""
+    with contextlib.suppress(OSError, ValueError):
+        stderr.write(line + "\n")
+        stderr.flush()
+
+
+def _occupy_closed_standard_fds() -> frozenset[int]:
+    """Put /dev/null (close-on-exec) on closed fds 0-2; returns which were closed.
+
+    Otherwise the trace file opened next could become fd 1 or 2 and receive
+    notices; close-on-exec leaves them closed in a started command, as given.
+    """
+    closed = set()
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.add(fd)
+    for fd in sorted(closed):
+        try:
+            placeholder = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            break
+        if placeholder != fd:
+            os.dup2(placeholder, fd, inheritable=False)
+            os.close(placeholder)
+    return frozenset(closed)
 
 
 if __name__ == "__main__":

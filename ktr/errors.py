@@ -7,9 +7,13 @@
      +-- OutputError          the trace output cannot be opened or written
      |                        (.path, .errno)
      |    +-- IncompatibleOutput   -a onto a file that is not a compatible trace
+     |    +-- UnsafeOutput         a symlink, another user's file or FIFO, ...:
+     |                             refused, never written (FreeBSD ktrace's rules)
      +-- PtraceError          a ptrace request failed (.request, .pid, .errno)
      +-- TargetError          a process cannot be traced (.pid, .errno): no
-                              such process, permission denied, ...
+     |                        such process, permission denied, ...
+     +-- PerfError            a perf_event call failed (.call, .event, .pid,
+                              .errno, .hint)
 
 Guarantees: every error carries what a user needs to act on it in its message;
 the command line prints ``str(error)`` and exits non-zero, never a traceback.
@@ -44,6 +48,10 @@ class IncompatibleOutput(OutputError):
     pass
 
 
+class UnsafeOutput(OutputError):
+    """The output path is a symlink, another user's file, a hard link, a FIFO not allowed..."""
+
+
 class PtraceError(KtrError):
     def __init__(self, request: str, pid: int, error_number: int) -> None:
         self.request = request
@@ -59,6 +67,26 @@ class TargetError(KtrError):
         super().__init__(message)
         self.pid = pid
         self.errno = error_number
+
+
+class PerfError(KtrError):
+    """A perf_event call failed: ``.call`` (perf_event_open, ioctl name, mmap,
+    read), ``.event`` (the event's name, e.g. ``context-switches``), ``.pid``
+    (the target, -1 for none) and ``.errno``. ``hint`` (optional) says what would
+    allow it (the sysctl or capability)."""
+
+    def __init__(self, call: str, event: str, error_number: int, pid: int = -1,
+                 hint: str = "") -> None:
+        self.call = call
+        self.event = event
+        self.errno = error_number
+        self.pid = pid
+        self.hint = hint
+        target = f" for pid {pid}" if pid > 0 else ""
+        message = f"perf event {event}{target}: {call} failed: {errno_text(error_number)}"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message)
 
 
 def errno_text(error_number: int) -> str:

@@ -48,7 +48,8 @@ import io
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import BinaryIO, NamedTuple, TypeVar
 
@@ -59,6 +60,11 @@ from .errors import InputError, TraceFormatError
 
 #: Bytes asked for per read; also the most a single read adds to the buffer.
 CHUNK_SIZE = 1 << 20
+#: A batch of more records than this is decoded lazily, this many per list.
+DECODE_CHUNK = 4096
+#: Bytes kept before the position when the buffer slides (prefix checksums
+#: of a resynchronisation are taken at points this far apart).
+_CRC_STEP = 4096
 
 STDIN_NAME = "<stdin>"
 
@@ -113,6 +119,7 @@ class TraceReader:
         self._position = 0  # index into _buffer of the next unread byte
         self._base = 0  # file offset of _buffer[0]
         self._at_end = False
+        self._keep_behind = 0
         try:
             self.header, self.header_size = self._read_header()
         except BaseException:
@@ -140,7 +147,7 @@ class TraceReader:
 
     def events(self) -> Iterator[Event]:
         """Yield each intact batch's records and each ``Skipped`` notice, in file order."""
-        return self._batches(self._framing.decode)
+        return self._batches(self._decode)
 
     def raw_events(self) -> Iterator[RawEvent]:
         """Yield each intact batch as a ``RawBatch`` (records not decoded) and each notice.
@@ -182,9 +189,13 @@ class TraceReader:
 
     # -- the batch loop -----------------------------------------------------
 
-    def _batches(self, decode: Callable[[BatchHeader, bytes, int], _Batch]) -> Iterator[
-            _Batch | Skipped]:
-        """Yield ``decode``'s result for each intact batch, and each ``Skipped`` notice."""
+    def _batches(self, decode: Callable[[BatchHeader, bytes, int], Iterable[_Batch]]
+                 ) -> Iterator[_Batch | Skipped]:
+        """Yield ``decode``'s results for each intact batch, and each ``Skipped`` notice.
+
+        ``decode`` checks the whole batch before it returns (raising
+        ``CorruptBatch``) and returns what to yield for it.
+        """
         framing = self._framing
         header_size = framing.size
         while True:
@@ -212,14 +223,33 @@ class TraceReader:
             except formats.CorruptBatch as error:
                 yield from self._resynchronise(offset, error.message, decode)
                 continue
+            del stored
             self._position = start + total
-            yield decoded
+            yield from decoded
 
-    def _decode_raw(self, batch: BatchHeader, stored: bytes, offset: int) -> RawBatch:
+    def _decode(self, batch: BatchHeader, stored: bytes, offset: int) -> Iterable[list[Record]]:
+        """Check a whole batch, then give its records: one list, or lazily decoded
+        lists of at most ``DECODE_CHUNK`` records for a large batch."""
+        framing = self._framing
+        if batch.record_count <= DECODE_CHUNK:
+            return (framing.decode(batch, stored, offset),)
+        raw = framing.payload(batch, stored, offset)
+        framing.check_records(batch, raw, offset)
+        chunks = framing.codec.record_chunks
+        try:
+            # A first pass that keeps nothing: a payload that does not decode
+            # must make the whole batch damaged before any of it is yielded.
+            for _ in chunks(raw, DECODE_CHUNK):
+                pass
+        except formats.PayloadError as error:
+            raise formats.CorruptBatch(f"damaged record in batch ({error})", offset) from None
+        return chunks(raw, DECODE_CHUNK)
+
+    def _decode_raw(self, batch: BatchHeader, stored: bytes, offset: int) -> tuple[RawBatch]:
         """``BatchFraming.decode``'s checks, without decoding the records."""
         framing = self._framing
         raw = framing.payload(batch, stored, offset)
-        return RawBatch(offset, raw, framing.check_records(batch, raw, offset))
+        return (RawBatch(offset, raw, framing.check_records(batch, raw, offset)),)
 
     # -- the file header ----------------------------------------------------
 
@@ -236,13 +266,32 @@ class TraceReader:
     # -- damaged batches ----------------------------------------------------
 
     def _resynchronise(
-        self, offset: int, reason: str, decode: Callable[[BatchHeader, bytes, int], _Batch],
+        self, offset: int, reason: str,
+        decode: Callable[[BatchHeader, bytes, int], Iterable[_Batch]],
     ) -> Iterator[_Batch | Skipped]:
-        """Skip from the damaged batch at ``offset`` to the next intact one."""
+        """Skip from the damaged batch at ``offset`` to the next intact one.
+
+        Linear in the bytes passed over, whatever they hold: a candidate's
+        payload checksum comes from prefix checksums (``_PrefixCrcs``), not
+        from its bytes; only a candidate whose checksums both hold is decoded,
+        and if it still fails (something its writer did, not damage), the
+        search goes on after it, so no byte is decoded twice.
+        """
+        self._position = offset + 1 - self._base
+        prefixes = _PrefixCrcs()
+        self._keep_behind = _CRC_STEP
+        try:
+            yield from self._search(offset, reason, decode, prefixes)
+        finally:
+            self._keep_behind = 0
+
+    def _search(
+        self, offset: int, reason: str,
+        decode: Callable[[BatchHeader, bytes, int], Iterable[_Batch]], prefixes: _PrefixCrcs,
+    ) -> Iterator[_Batch | Skipped]:
         framing = self._framing
         header_size = framing.size
         batches = 1
-        self._position = offset + 1 - self._base
         while self._find_magic():
             candidate = self.offset
             if not self._fill(header_size):
@@ -256,21 +305,30 @@ class TraceReader:
                     batches += 1
                 self._position += 1
                 continue
+            batches += 1  # counted as passed over unless it proves intact
             total = header_size + batch.stored_length
             if not self._fill(total):
-                batches += 1
-                break
+                # Claims more than the input holds: a torn tail, or a fake.
+                self._position += 1
+                continue
             start = self._position
+            payload_at = self._base + start + header_size
+            crc = prefixes.slice_crc(self._buffer, self._base, payload_at,
+                                     payload_at + batch.stored_length)
+            if crc != batch.payload_crc:
+                self._position += 1
+                continue
             try:
                 decoded = decode(batch, self._buffer[start + header_size : start + total],
                                  candidate)
             except formats.CorruptBatch:
-                batches += 1
-                self._position += 1
+                self._position = start + total
                 continue
+            batches -= 1
             self._position = start + total
+            self._keep_behind = 0
             yield self._notice(Skipped(offset, batches, candidate - offset, reason))
-            yield decoded
+            yield from decoded
             return
         yield self._skip_to_end(offset, batches, reason)
 
@@ -308,9 +366,13 @@ class TraceReader:
             return True
         if self._at_end:
             return False
-        parts = [self._buffer[self._position :]]
-        self._base += self._position
-        self._position = 0
+        # While resynchronising, keep a little before the position: prefix
+        # checksums resume from a point at most _CRC_STEP bytes back.
+        keep_from = max(0, self._position - self._keep_behind)
+        parts = [self._buffer[keep_from:]]
+        self._base += keep_from
+        self._position -= keep_from
+        have = len(parts[0]) - self._position
         while have < need:
             chunk = self._read_chunk(max(need - have, CHUNK_SIZE))
             if not chunk:
@@ -343,6 +405,43 @@ class TraceReader:
         if chunk is None:  # a non-blocking raw stream with nothing ready
             raise InputError(self.name, "input stream is non-blocking; ktrdump reads blocking")
         return bytes(chunk)
+
+
+class _PrefixCrcs:
+    """CRC-32 of the input from an origin, remembered every ``_CRC_STEP`` bytes.
+
+    The checksum of any slice then costs at most two steps of bytes plus a
+    shift (``formats.slice_crc32``); the points are computed once as the
+    slices asked for reach further, so the total work is linear in the input.
+    """
+
+    def __init__(self) -> None:
+        self._origin = -1  # file offset of point 0 (-1: none yet)
+        self._points: list[int] = []  # crc32(input[origin : origin + i * _CRC_STEP])
+
+    def slice_crc(self, buffer: bytes, base: int, start: int, stop: int) -> int:
+        """CRC-32 of input[start:stop] (file offsets; ``buffer`` holds the input
+        from file offset ``base`` on, including ``_CRC_STEP`` bytes before ``start``)."""
+        if self._origin < 0 or self._frontier() < base or start < self._origin:
+            # The points are behind the buffer: begin again at this slice.
+            self._origin = start
+            self._points = [0]
+        view = memoryview(buffer)
+        at_start = self._prefix(view, base, start)
+        at_stop = self._prefix(view, base, stop)
+        return formats.slice_crc32(at_start, at_stop, stop - start)
+
+    def _frontier(self) -> int:
+        return self._origin + (len(self._points) - 1) * _CRC_STEP
+
+    def _prefix(self, view: memoryview, base: int, position: int) -> int:
+        points = self._points
+        index = (position - self._origin) // _CRC_STEP
+        while len(points) <= index:
+            frontier = self._frontier() - base
+            points.append(zlib.crc32(view[frontier : frontier + _CRC_STEP], points[-1]))
+        point = self._origin + index * _CRC_STEP - base
+        return zlib.crc32(view[point : position - base], points[index])
 
 
 def open_trace(source: str | os.PathLike[str] | BinaryStream) -> TraceReader:

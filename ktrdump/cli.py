@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gc
 import itertools
 import os
 import signal
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, cast
 
 import formats
 
@@ -50,7 +51,7 @@ from ._output import Output
 from ._progress import progress_for
 from ._reader import Skipped, TraceReader, open_trace
 from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
-from .errors import KtrdumpError, UsageError
+from .errors import InputError, KtrdumpError, OutputError, UsageError
 
 PROGRAM = "ktrdump"
 
@@ -75,6 +76,19 @@ Facilities (-t), ktrace's letters:
 class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see ktrdump --help)")
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        # argparse drops write errors; --help > /dev/full must not say "done".
+        if not message:
+            return
+        stream: Any = sys.stdout if file is None else file
+        if stream is None:
+            raise OutputError("cannot write to standard output: it is closed", errno.EBADF)
+        try:
+            stream.write(message)
+            stream.flush()
+        except OSError as error:
+            raise _GuardedStdout.failure(error) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -420,38 +434,145 @@ GC_THRESHOLD = 100_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    closed = _occupy_closed_standard_fds()
     previous_sigpipe = _default_sigpipe()
     previous_gc = gc.get_threshold()
     gc.set_threshold(GC_THRESHOLD, *previous_gc[1:])
+    stderr: IO[str] = sys.stderr if sys.stderr is not None and 2 not in closed else _discard()
     try:
-        return _main(sys.argv[1:] if argv is None else argv)
+        return _main(sys.argv[1:] if argv is None else argv, stderr, closed)
     finally:
         gc.set_threshold(*previous_gc)
         _restore_sigpipe(previous_sigpipe)
 
 
-def _main(argv: Sequence[str]) -> int:
-    stdout = sys.stdout
+def _main(argv: Sequence[str], stderr: IO[str], closed: frozenset[int] = frozenset()) -> int:
     try:
         options = parse_options(argv)
-        binary_stdout = getattr(stdout, "buffer", stdout)
-        stdout.flush()
-        return run(options, binary_stdout, sys.stderr)
+        if 0 in closed and "-" in options.inputs:
+            raise InputError("<stdin>", "standard input is closed")
+        if 1 in closed or sys.stdout is None:
+            raise OutputError("cannot write to standard output: it is closed", errno.EBADF)
+        stdout: Any = sys.stdout
+        guarded = _GuardedStdout(getattr(stdout, "buffer", stdout))
+        guarded.flush_text(stdout)
+        return run(options, cast(IO[bytes], guarded), stderr)
     except SystemExit as exit_request:  # --help, --version
+        try:
+            if sys.stdout is not None:
+                sys.stdout.flush()
+        except OSError as error:
+            _silence_stdout()
+            _report(stderr, f"{PROGRAM}: {_GuardedStdout.failure(error)}")
+            return 1
         return exit_request.code if isinstance(exit_request.code, int) else 0
     except UsageError as error:
-        sys.stderr.write(f"{PROGRAM}: {error}\n")
+        _report(stderr, f"{PROGRAM}: {error}")
         return 2
     except KtrdumpError as error:
-        sys.stderr.write(f"{PROGRAM}: {error}\n")
+        if isinstance(error, OutputError):
+            _silence_stdout()  # what is left in its buffer must not fail again at exit
+        _report(stderr, f"{PROGRAM}: {error}")
         return 1
     except BrokenPipeError:
         # Only reached when SIGPIPE could not be reset (not the main thread):
         # the reader of our output has gone, which is not an error of ours.
         _silence_stdout()
         return 1
+    except OSError as error:  # standard error itself failing (2>/dev/full)
+        _report(stderr, f"{PROGRAM}: cannot write to standard error: {error.strerror}")
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+class _GuardedStdout:
+    """Binary standard output whose write errors are ``OutputError`` (one line).
+
+    A vanished reader stays ``BrokenPipeError``, which SIGPIPE normally
+    pre-empts: ``ktrdump | head`` ends quietly, as C tools do.
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+
+    def _failed(self, error: OSError) -> OutputError:
+        return self.failure(error)
+
+    @staticmethod
+    def failure(error: OSError) -> OutputError:
+        number = error.errno if error.errno is not None else errno.EIO
+        name = errno.errorcode.get(number, str(number))
+        return OutputError(f"cannot write to standard output: {name} "
+                           f"({os.strerror(number)})", number)
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._stream.write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise self._failed(error) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise self._failed(error) from None
+
+    def flush_text(self, text_stream: IO[str]) -> None:
+        """Flush what was printed through the text layer before our bytes."""
+        try:
+            text_stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise self._failed(error) from None
+
+    def isatty(self) -> bool:
+        try:
+            return self._stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+
+def _report(stderr: IO[str], line: str) -> None:
+    """One line on stderr; a stderr that cannot be written loses it, nothing more."""
+    with contextlib.suppress(OSError, ValueError):
+        stderr.write(line + "\n")
+        stderr.flush()
+
+
+def _discard() -> IO[str]:
+    return open(os.devnull, "w", encoding="utf-8")
+
+
+def _occupy_closed_standard_fds() -> frozenset[int]:
+    """Put /dev/null (close-on-exec) on closed fds 0-2; returns which were closed.
+
+    Otherwise the next file opened would become "standard output" or
+    "standard error" and receive what is meant for them.
+    """
+    closed = set()
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.add(fd)
+    for fd in sorted(closed):
+        try:
+            placeholder = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            break
+        if placeholder != fd:
+            os.dup2(placeholder, fd, inheritable=False)
+            os.close(placeholder)
+    return frozenset(closed)
 
 
 def _default_sigpipe() -> Any:
@@ -465,7 +586,8 @@ def _restore_sigpipe(previous: Any) -> None:
     if previous is None:
         return
     try:
-        sys.stdout.flush()  # while SIGPIPE still has its default action
+        if sys.stdout is not None:
+            sys.stdout.flush()  # while SIGPIPE still has its default action
     except (OSError, ValueError):
         _silence_stdout()
     with contextlib.suppress(ValueError, OSError):

@@ -4,6 +4,9 @@
 
     KtrdumpError                every failure ktrdump reports; str() is one line
      +-- UsageError             a bad command line (exit status 2)
+     +-- OutputError            standard output cannot be written (exit status 1):
+     |                          closed, full disk, an I/O error (not a closed
+     |                          pipe: SIGPIPE ends ktrdump quietly, as C tools)
      +-- InputError             the input cannot be read (exit status 1):
           |                     missing file, no permission, an I/O error
           +-- TraceFormatError  the input is not a readable trace: not a ktr
@@ -32,6 +35,14 @@ class KtrdumpError(Exception):
 
 class UsageError(KtrdumpError):
     """The command line asks for something ktrdump cannot do."""
+
+
+class OutputError(KtrdumpError):
+    """Standard output cannot be written; ``errno`` says why."""
+
+    def __init__(self, message: str, error_number: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = error_number
 
 
 class InputError(KtrdumpError):

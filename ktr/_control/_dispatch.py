@@ -1,0 +1,490 @@
+"""Stop dispatch: the wait loop and one handler per kind of ptrace stop."""
+
+from __future__ import annotations
+
+import contextlib
+import errno as errno_module
+import os
+import time
+
+from formats import Abi
+
+from .. import _procfs
+from .. import _ptrace as pt
+from .._events import (
+    Lifecycle,
+    ProcessEvent,
+    SignalDelivery,
+    SyscallEntry,
+    SyscallExit,
+    Tracee,
+)
+from .._memory import TraceeMemory
+from ..errors import PtraceError
+from ._state import (
+    _EXECVE_NUMBERS,
+    _FORK_EVENTS,
+    _PR_SET_NAME,
+    _PRCTL_NUMBERS,
+    _STOP_SIGNALS,
+    _SYSCALL_STOP_STATUS,
+    _SYSCALL_TRAP,
+    _WNOHANG_WALL,
+    Consumer,
+    ControlState,
+    Release,
+    RunResult,
+    _decode_wait_status,
+    _ignore,
+    _Process,
+    _signed,
+)
+
+
+class DispatchMixin(ControlState):
+    # ------------------------------------------------------------------- run
+
+    def run(self, consumer: Consumer) -> RunResult:
+        """Trace until every tracee is gone or let go; one event per stop."""
+        self._claim_thread()
+        self._consumer = consumer
+        saved = self._start_waker()
+        try:
+            try:
+                self._loop()
+            except BaseException:
+                self._emergency_release()
+                raise
+        finally:
+            self._stop_waker(saved)
+            if self._recorder_affinity is not None:
+                os.sched_setaffinity(0, self._recorder_affinity)
+                self._recorder_affinity = None
+        spawn_error = None
+        if self._spawned is not None:
+            spawn_error = self._spawned.exec_error()
+            self._spawned.close()
+        return RunResult(
+            exit_status=self._exit_status,
+            stop_reason=self._stop_reason,
+            spawn_error=spawn_error,
+            processes=self._processes_seen,
+            threads=self._threads_seen,
+            detached=self._detached,
+            killed=self._killed,
+            lost=self._lost,
+            skipped=tuple(self._skipped),
+        )
+
+    def _emergency_release(self) -> None:
+        """An exception escaped the loop: let everything go without the consumer."""
+        self._consumer = _ignore
+        self._in_blocking_wait = False
+        held, self._held = self._held, None
+        if self._stop_request is None:
+            self._stop_request = ("internal error", Release.DEFAULT)
+        if self._releasing is None:
+            self._begin_release()  # decides who is killed, interrupts the rest
+        if held is not None and held.tid in self._tracees:
+            # it may still be stopped at the stop we were handling
+            held.dropping = True
+            with contextlib.suppress(PtraceError):
+                self._let_go(held, self._held_signal)
+        try:
+            self._loop()
+        except BaseException:
+            # last resort: nothing may stay stopped; detaching fails on
+            # running tracees, and the kernel detaches the rest when we exit
+            for tid in list(self._tracees):
+                with contextlib.suppress(PtraceError):
+                    pt.detach(tid, 0)
+
+    def _loop(self) -> None:
+        tracees = self._tracees
+        stash = self._stash
+        handle = self._handle
+        syscall_stop = self._syscall_stop
+        waitpid = os.waitpid
+        clock = time.perf_counter_ns
+        spin_ns = self._spin_ns
+        while tracees or stash:
+            if self._stop_request is not None and self._releasing is None:
+                self._begin_release()
+                continue
+            try:
+                # Without a spin budget (or pinned: the tracee cannot have run
+                # yet on our CPU) go straight to the blocking wait.
+                tid = status = 0
+                if spin_ns or stash:
+                    tid, status = waitpid(-1, _WNOHANG_WALL)
+                    if tid == 0 and spin_ns:
+                        deadline = clock() + spin_ns
+                        while tid == 0 and clock() < deadline:
+                            tid, status = waitpid(-1, _WNOHANG_WALL)
+                if tid == 0:
+                    if stash:
+                        self._adopt_orphans()
+                        continue
+                    waited = self._block()
+                    if waited is None:
+                        continue
+                    tid, status = waited
+            except ChildProcessError:
+                self._children_vanished()
+                break
+            if status == _SYSCALL_STOP_STATUS:
+                # the common case, without the general dispatch
+                tracee = tracees.get(tid)
+                if tracee is not None and tracee.started:
+                    self._held = tracee
+                    syscall_stop(tracee)
+                    self._held = None
+                    continue
+            handle(tid, status)
+
+    # -------------------------------------------------------------- dispatch
+
+    def _handle(self, tid: int, status: int) -> None:
+        tracee = self._tracees.get(tid)
+        if tracee is None:
+            self._stash_status(tid, status)
+            return
+        self._held = tracee
+        self._held_signal = 0
+        if not tracee.started:
+            self._first_stop(tracee, status)
+        if status & 0xFF == 0x7F:  # stopped
+            high = status >> 8
+            if high == _SYSCALL_TRAP:
+                self._syscall_stop(tracee)
+            elif high > 0xFF:
+                self._event_stop(tracee, high >> 8, high & 0xFF)
+            else:
+                self._signal_stop(tracee, high)
+        else:
+            self._reaped(tracee, status)
+        self._held = None
+        self._held_signal = 0
+
+    def _first_stop(self, tracee: Tracee, status: int) -> None:
+        tracee.started = True
+        if tracee.attaching:
+            tracee.attaching = False
+            if os.WIFSTOPPED(status):
+                self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.ATTACH,
+                                        thread=tracee.tid != tracee.pid))
+
+    def _syscall_stop(self, tracee: Tracee) -> None:
+        # The hot path: one GET_SYSCALL_INFO, one event, one resume.
+        tid = tracee.tid
+        try:
+            info = pt.syscall_info_raw(tid)
+        except PtraceError as error:
+            self._request_failed(tracee, error)
+            return
+        op = info[0]
+        if op == pt.SYSCALL_INFO_EXIT:
+            entry = tracee.entry
+            tracee.entry = None
+            tracee.in_syscall = False
+            if tracee.reported and not tracee.pre_exec:
+                if entry is not None:
+                    nr = entry.nr
+                    abi = entry.abi
+                    if nr == _PRCTL_NUMBERS.get(abi) and entry.args[0] == _PR_SET_NAME:
+                        tracee.comm = _procfs.read_comm(tid)
+                else:
+                    nr, abi = self._current_syscall(tracee, pt.abi_of_arch(info[2], 0))
+                rval, is_error = pt.exit_values()
+                self._consumer(SyscallExit(
+                    tracee, time.time_ns(), time.monotonic_ns(), abi, nr, rval,
+                    -rval if is_error else 0, entry,
+                ))
+        elif op == pt.SYSCALL_INFO_ENTRY or op == pt.SYSCALL_INFO_SECCOMP:
+            nr = info[5]
+            if info[2] == pt.AUDIT_ARCH_X86_64 and (nr < 0 or not nr & pt.X32_SYSCALL_BIT):
+                abi = Abi.X86_64
+            else:
+                abi = pt.abi_of_arch(info[2], nr)
+                if abi is Abi.X32:
+                    nr &= ~pt.X32_SYSCALL_BIT
+            entry = SyscallEntry(tracee, time.time_ns(), time.monotonic_ns(), abi, nr,
+                                 info[6:12])  # type: ignore[arg-type]
+            tracee.entry = entry
+            tracee.in_syscall = True
+            if tracee.pre_exec and nr in _EXECVE_NUMBERS.get(abi, ()):
+                tracee.pre_exec = False
+            if tracee.reported and not tracee.pre_exec:
+                self._consumer(entry)
+        if tracee.dropping:
+            self._let_go(tracee, 0)
+            return
+        try:
+            pt.resume(pt.PTRACE_SYSCALL if (self._step_all or tracee.in_syscall)
+                      else pt.PTRACE_CONT, tid, 0)
+        except PtraceError as error:
+            self._request_failed(tracee, error)
+
+    def _current_syscall(self, tracee: Tracee, abi: Abi) -> tuple[int, Abi]:
+        """(nr, abi) at a syscall exit whose entry we did not see (attached mid-call)."""
+        try:
+            nr = _signed(pt.peekuser(tracee.tid, pt.ORIG_RAX_OFFSET))
+        except PtraceError:
+            return -1, abi
+        if abi is Abi.I386:
+            nr = nr & 0xFFFF_FFFF
+            return (nr - (1 << 32) if nr >= 1 << 31 else nr), abi
+        if nr >= 0 and nr & pt.X32_SYSCALL_BIT:
+            return nr & ~pt.X32_SYSCALL_BIT, Abi.X32
+        return nr, abi
+
+    def _resume(self, tracee: Tracee, signo: int) -> None:
+        if tracee.dropping:
+            self._let_go(tracee, signo)
+            return
+        how = pt.PTRACE_SYSCALL if (self._step_all or tracee.in_syscall) else pt.PTRACE_CONT
+        try:
+            pt.resume(how, tracee.tid, signo)
+        except PtraceError as error:
+            self._request_failed(tracee, error)
+
+    def _signal_stop(self, tracee: Tracee, signo: int) -> None:
+        self._held_signal = signo
+        if tracee.reported and not tracee.dropping:
+            tid = tracee.tid
+            try:
+                info = pt.getsiginfo(tid)
+                blocked = pt.getsigmask(tid)
+            except PtraceError as error:
+                self._request_failed(tracee, error)
+                return
+            self._consumer(SignalDelivery(
+                tracee, time.time_ns(), signo, info.code, info.raw, blocked,
+                _procfs.signal_action(tid, signo),
+            ))
+        self._resume(tracee, signo)
+
+    def _event_stop(self, tracee: Tracee, event: int, signo: int) -> None:
+        if event == pt.PTRACE_EVENT_STOP:
+            if signo in _STOP_SIGNALS:
+                # group-stop (job control): stay stopped, but keep reporting
+                tracee.group_stopped = True
+                if tracee.dropping:
+                    self._let_go(tracee, 0)  # the kernel keeps it stopped
+                    return
+                try:
+                    pt.listen(tracee.tid)
+                except PtraceError as error:
+                    if error.errno != errno_module.EIO:
+                        self._request_failed(tracee, error)
+                    else:  # not a group-stop after all: resuming is right
+                        self._resume(tracee, 0)
+            else:
+                # PTRACE_INTERRUPT, a new tracee's first stop, or the end of a
+                # group-stop (SIGCONT): just carry on
+                tracee.group_stopped = False
+                self._resume(tracee, 0)
+        elif event == pt.PTRACE_EVENT_SECCOMP:
+            self._syscall_stop(tracee)
+        elif event in _FORK_EVENTS:
+            self._new_child(tracee, _FORK_EVENTS[event])
+        elif event == pt.PTRACE_EVENT_EXEC:
+            self._exec(tracee)
+        elif event == pt.PTRACE_EVENT_EXIT:
+            self._exit_stop(tracee)
+        else:
+            self._resume(tracee, 0)
+
+    # ------------------------------------------------------------- lifecycle
+
+    def _new_child(self, parent: Tracee, kind: Lifecycle) -> None:
+        try:
+            child = pt.geteventmsg(parent.tid)
+        except PtraceError as error:
+            self._request_failed(parent, error)
+            return
+        known = self._tracees.get(child)
+        if known is not None:
+            # already adopted from its own first stop
+            is_thread = known.pid == parent.pid
+        else:
+            is_thread = kind is Lifecycle.CLONE and os.path.exists(
+                f"/proc/{parent.pid}/task/{child}")
+            self._register_child(child, parent.pid if is_thread else 0, parent)
+        self._emit(ProcessEvent(parent, time.time_ns(), kind, child=child, thread=is_thread))
+        self._resume(parent, 0)
+        statuses = self._stash.pop(child, None)
+        if statuses:
+            for status in statuses:
+                self._handle(child, status)
+
+    def _register_child(self, child: int, thread_of: int, parent: Tracee | None) -> Tracee:
+        """A new tid is ours (auto-attached): a thread of ``thread_of`` or a new process."""
+        if thread_of:
+            process = self._processes[thread_of]
+            pid = thread_of
+            reported = process.reported
+            drop = False
+        else:
+            parent_process = self._processes.get(parent.pid) if parent is not None else None
+            created = parent_process.created if parent_process else self._spawned is not None
+            filtered = parent_process.filtered if parent_process else self._filter is not None
+            follow = self.options.follow_children
+            reported = follow and (parent_process.reported if parent_process else True)
+            abi = parent.abi if parent is not None else Abi.X86_64
+            # not followed: let it go at its first stop, unless a filter forbids it
+            drop = not follow and not filtered
+            process = _Process(child, TraceeMemory(child, abi), created=created,
+                               filtered=filtered, reported=reported, counted=not drop)
+            pid = child
+            self._add_process(process)
+            if self._must_kill(process):
+                process.killing = True
+                self._kill(process)
+        if parent is not None:
+            comm, abi = parent.comm, parent.abi
+            emul_pending = parent.emul_pending if thread_of else True
+        else:
+            comm, abi, emul_pending = _procfs.read_comm(child), process.memory.abi, True
+        tracee = Tracee(
+            child, pid, comm, abi, process.memory,
+            emul_pending=emul_pending,
+            created=process.created,
+            reported=reported and not drop,
+            dropping=drop or self._releasing is not None,
+        )
+        if drop:
+            self._tracees[child] = tracee
+            process.threads.add(child)
+        else:
+            self._add_thread(tracee, process)
+        return tracee
+
+    def _stash_status(self, tid: int, status: int) -> None:
+        if tid in self._stash or os.WIFSTOPPED(status):
+            self._stash.setdefault(tid, []).append(status)
+        # else: a child of the recorder that is not a tracee; nothing to do
+
+    def _adopt_orphans(self) -> None:
+        """New tids whose creator's event has not come: find their parent in /proc."""
+        for tid in list(self._stash):
+            statuses = self._stash.pop(tid)
+            if tid in self._tracees:
+                for status in statuses:
+                    self._handle(tid, status)
+                continue
+            fields = _procfs.read_status(tid)
+            tgid = int(fields.get(b"Tgid", b"0") or 0)
+            ppid = int(fields.get(b"PPid", b"0") or 0)
+            if tgid in self._processes and tgid != tid:
+                leader = self._tracees.get(tgid)
+                parent = leader or next(
+                    (self._tracees[t] for t in self._processes[tgid].threads
+                     if t in self._tracees), None)
+                self._register_child(tid, tgid, parent)
+            else:
+                parent_process = self._processes.get(ppid)
+                parent = None
+                if parent_process is not None:
+                    parent = next((self._tracees[t] for t in parent_process.threads
+                                   if t in self._tracees), None)
+                if not fields and all(not os.WIFSTOPPED(s) for s in statuses):
+                    continue  # already dead and reaped: nothing to adopt
+                self._register_child(tid, 0, parent)
+            for status in statuses:
+                self._handle(tid, status)
+
+    def _exec(self, tracee: Tracee) -> None:
+        tid = tracee.tid
+        try:
+            former = pt.geteventmsg(tid)
+        except PtraceError as error:
+            self._request_failed(tracee, error)
+            return
+        process = self._processes[tracee.pid]
+        if former != tid:
+            # a non-leader thread exec'd: it now has the leader's tid, and the
+            # old leader is gone without a death report of its own
+            execing = self._tracees.pop(former, None)
+            process.threads.discard(former)
+            if execing is not None:
+                execing.tid = tid
+                self._tracees[tid] = execing
+                self._held = tracee = execing
+        path = _procfs.executable_path(tid)
+        abi = _procfs.abi_of_executable(f"/proc/{tid}/exe")
+        if abi is Abi.UNKNOWN:
+            abi = tracee.abi
+        tracee.abi = abi
+        tracee.memory.reopen(abi=abi)
+        tracee.comm = _procfs.read_comm(tid)
+        tracee.emul_pending = True
+        tracee.pre_exec = False
+        self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.EXEC, path=path,
+                                former_tid=former if former != tid else 0))
+        if self._privileges_withheld(tid) and not process.filtered and not tracee.dropping:
+            self._lose(tracee, f"exec of set-id program {os.fsdecode(path)}: the kernel "
+                               "runs it without its privileges while traced; released")
+            self._let_go(tracee, 0)
+            return
+        self._resume(tracee, 0)
+
+    def _privileges_withheld(self, tid: int) -> bool:
+        """A non-root tracer makes the kernel ignore set-id bits on exec."""
+        if os.geteuid() == 0:
+            return False
+        try:
+            st = os.stat(f"/proc/{tid}/exe")
+        except OSError:
+            return False
+        return bool((st.st_mode & 0o4000 and st.st_uid != os.geteuid())
+                    or (st.st_mode & 0o2000 and st.st_gid != os.getegid()))
+
+    def _exit_stop(self, tracee: Tracee) -> None:
+        try:
+            status = pt.geteventmsg(tracee.tid)
+        except PtraceError as error:
+            self._request_failed(tracee, error)
+            return
+        if not tracee.exited and tracee.tid != tracee.pid:
+            tracee.exited = True
+            code, signo, core = _decode_wait_status(status)
+            self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.EXIT, thread=True,
+                                    status=code, signal=signo, core_dumped=core))
+        self._resume(tracee, 0)
+
+    def _reaped(self, tracee: Tracee, status: int) -> None:
+        tid = tracee.tid
+        del self._tracees[tid]
+        self._saved_affinity.pop(tid, None)
+        code, signo, core = _decode_wait_status(status)
+        now = time.time_ns()
+        if not tracee.exited and tid != tracee.pid:
+            tracee.exited = True
+            self._emit(ProcessEvent(tracee, now, Lifecycle.EXIT, thread=True,
+                                    status=code, signal=signo, core_dumped=core))
+        process = self._processes.get(tracee.pid)
+        if process is None:
+            return
+        process.threads.discard(tid)
+        if tid == process.pid or not process.last_status:
+            process.last_status = status
+        if not process.threads:
+            code, signo, core = _decode_wait_status(process.last_status)
+            self._emit(ProcessEvent(tracee, now, Lifecycle.EXIT, thread=False,
+                                    status=code, signal=signo, core_dumped=core))
+            self._forget_process(process)
+            if self._spawned is not None and process.pid == self._spawned.pid:
+                self._exit_status = 128 + signo if signo else code
+
+    def _forget_process(self, process: _Process) -> None:
+        process.memory.close()
+        self._processes.pop(process.pid, None)
+
+    def _children_vanished(self) -> None:
+        """waitpid says we have no children left: whatever we still list is lost."""
+        for tracee in list(self._tracees.values()):
+            self._lose(tracee, "vanished without an exit status")
+            self._drop_tracee(tracee)
+        self._stash.clear()
+

@@ -1,0 +1,271 @@
+"""The control loop's state: options, results, bookkeeping, shared helpers.
+
+Every part of ``Control`` (setup, waker, dispatch, release) is a mixin over
+``ControlState``, which owns every attribute and declares the methods one part
+calls in another.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from formats import Abi
+
+from .. import _ptrace as pt
+from .._events import (
+    Event,
+    Lifecycle,
+    Tracee,
+)
+from .._memory import TraceeMemory
+from .._seccomp import PreparedFilter, Selection
+from .._spawn import SpawnedChild
+from ..errors import PtraceError
+
+#: Default ``spin_us``: chosen from bench/bench_stops.py (see its output).
+DEFAULT_SPIN_US = 50
+
+WALL = 0x40000000  # __WALL: wait for threads (clone children) too
+_WNOHANG_WALL = os.WNOHANG | WALL
+_SYSCALL_TRAP = signal.SIGTRAP | 0x80  # status >> 8 at a syscall stop (TRACESYSGOOD)
+_SYSCALL_STOP_STATUS = _SYSCALL_TRAP << 8 | 0x7F  # the whole wait status of one
+_STOP_SIGNALS = frozenset(
+    {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
+)
+_WAKE_SIGNAL = signal.SIGURG  # default action: ignore; safe to borrow
+
+_EXECVE_NUMBERS: dict[Abi, tuple[int, ...]] = {
+    Abi.X86_64: (59, 322),  # execve, execveat
+    Abi.I386: (11, 358),
+    Abi.X32: (520, 545),
+}
+_PRCTL_NUMBERS: dict[Abi, int] = {Abi.X86_64: 157, Abi.I386: 172, Abi.X32: 157}
+_PR_SET_NAME = 15
+
+_FORK_EVENTS = {
+    pt.PTRACE_EVENT_FORK: Lifecycle.FORK,
+    pt.PTRACE_EVENT_VFORK: Lifecycle.VFORK,
+    pt.PTRACE_EVENT_CLONE: Lifecycle.CLONE,
+}
+
+Consumer = Callable[[Event], None]
+
+
+class Release(enum.Enum):
+    """What happens to the tracees when the recording is stopped early."""
+
+    #: dt_proc's rule: kill the spawned command's tree (kill-on-last-close),
+    #: detach attached processes (run-on-last-close, or leave-hung if stopped).
+    DEFAULT = "default"
+    #: detach everything that can be detached, the spawned tree included (an
+    #: output failure must not kill the user's command). Processes under a
+    #: seccomp filter cannot outlive the recorder and are killed anyway.
+    DETACH = "detach"
+
+
+@dataclass(frozen=True, slots=True)
+class ControlOptions:
+    """How the control loop traces (the recorder's process-control options)."""
+
+    follow_children: bool = False  # -i: trace child processes too
+    attach_descendants: bool = False  # -d: attach() also takes existing descendants
+    seccomp: Selection | None = None  # only these syscalls stop, per ABI (spawn only)
+    trace_syscalls: bool = True  # False: no syscall stops at all (only signals, lifecycle)
+    spin_us: int = DEFAULT_SPIN_US  # poll waitpid this long before blocking; 0 = always block
+    pin_cpu: int | None = None  # run recorder and tracees on this CPU (never spins)
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a recording ended."""
+
+    exit_status: int | None  # the spawned command's: exit code, or 128+signal
+    stop_reason: str | None  # why request_stop ended it early, else None
+    spawn_error: str | None  # the command could not be executed
+    processes: int  # processes traced (spawned, attached, followed)
+    threads: int  # threads traced
+    detached: int  # processes let go alive
+    killed: int  # processes killed at release (spawned tree, seccomp-filtered)
+    lost: int  # threads whose control was lost (LOST events)
+    skipped: tuple[str, ...] = ()  # attach targets skipped (-d/-g), one line each
+
+
+@dataclass(slots=True, eq=False)
+class _Process:
+    pid: int
+    memory: TraceeMemory
+    created: bool
+    filtered: bool
+    reported: bool
+    counted: bool = True  # traced for real (False: a child let go at its first stop)
+    threads: set[int] = field(default_factory=set)
+    killing: bool = False
+    last_status: int = 0
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _decode_wait_status(status: int) -> tuple[int, int, bool]:
+    """(exit code, killing signal, core dumped) from a wait status."""
+    if os.WIFSIGNALED(status):
+        return 0, os.WTERMSIG(status), os.WCOREDUMP(status)
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status), 0, False
+    return 0, 0, False
+
+
+def _ignore(event: Event) -> None:
+    return None
+
+
+class ControlState:
+    """Attributes shared by the parts of ``Control``."""
+
+    def __init__(self, options: ControlOptions | None = None) -> None:
+        self.options = options if options is not None else ControlOptions()
+        opts = self.options
+        self._filter: PreparedFilter | None = None
+        base = (
+            pt.PTRACE_O_TRACESYSGOOD
+            | pt.PTRACE_O_TRACECLONE
+            | pt.PTRACE_O_TRACEEXEC
+            | pt.PTRACE_O_TRACEEXIT
+        )
+        if opts.follow_children or opts.seccomp is not None:
+            base |= pt.PTRACE_O_TRACEFORK | pt.PTRACE_O_TRACEVFORK
+        self._attach_options = base
+        self._spawn_options = base | pt.PTRACE_O_EXITKILL
+        if opts.seccomp is not None:
+            self._spawn_options |= pt.PTRACE_O_TRACESECCOMP
+        # Resume with PTRACE_SYSCALL everywhere, unless a filter makes the
+        # syscalls that matter stop by themselves (or none are wanted).
+        self._step_all = opts.trace_syscalls and opts.seccomp is None
+        self._spin_ns = 0 if opts.pin_cpu is not None else max(0, opts.spin_us) * 1000
+
+        self._tracees: dict[int, Tracee] = {}
+        self._processes: dict[int, _Process] = {}
+        self._stash: dict[int, list[int]] = {}  # stops of new tids not yet claimed
+        self._consumer: Consumer = _ignore
+        self._spawned: SpawnedChild | None = None
+        self._exit_status: int | None = None
+        self._tracer_thread: int | None = None
+        self._saved_affinity: dict[int, set[int]] = {}
+        self._recorder_affinity: set[int] | None = None
+        self._held: Tracee | None = None  # the tracee whose stop is being handled
+        self._held_signal = 0
+
+        self._stop_request: tuple[str, Release] | None = None
+        self._releasing: Release | None = None
+        self._stop_reason: str | None = None
+        self._in_blocking_wait = False
+        self._wake_count = 0
+        self._wake_read = -1
+        self._wake_write = -1
+        self._main_thread_id = 0
+
+        self._processes_seen = 0
+        self._threads_seen = 0
+        self._detached = 0
+        self._killed = 0
+        self._lost = 0
+        self._skipped: list[str] = []
+
+    # ------------------------------------------------------------------ setup
+
+    @property
+    def tracees(self) -> Mapping[int, Tracee]:
+        """The threads under control now, by tid (read-only view)."""
+        return self._tracees
+
+    @property
+    def spawned_pid(self) -> int | None:
+        return None if self._spawned is None else self._spawned.pid
+
+    def _claim_thread(self) -> None:
+        me = threading.get_ident()
+        if self._tracer_thread is None:
+            self._tracer_thread = me
+        elif self._tracer_thread != me:
+            raise RuntimeError("ktr: all ptrace requests must come from the thread that attached")
+
+    def _pin_recorder(self) -> None:
+        cpu = self.options.pin_cpu
+        if cpu is not None and self._recorder_affinity is None:
+            self._recorder_affinity = os.sched_getaffinity(0)
+            os.sched_setaffinity(0, {cpu})
+
+    def _add_process(self, process: _Process) -> None:
+        self._processes[process.pid] = process
+        if process.counted:
+            self._processes_seen += 1
+
+    def _add_thread(self, tracee: Tracee, process: _Process) -> None:
+        self._tracees[tracee.tid] = tracee
+        process.threads.add(tracee.tid)
+        self._threads_seen += 1
+
+    def _emit(self, event: Event) -> None:
+        if event.tracee.reported:
+            self._consumer(event)
+
+
+    # -- implemented by the other parts (declared for their siblings) --
+
+    def _loop(self) -> None:
+        raise NotImplementedError
+
+    def _request(self, request: tuple[str, Release]) -> None:
+        raise NotImplementedError
+
+    def _handle(self, tid: int, status: int) -> None:
+        raise NotImplementedError
+
+    def _let_go(self, tracee: Tracee, signo: int) -> None:
+        raise NotImplementedError
+
+    def _lose(self, tracee: Tracee, reason: str) -> None:
+        raise NotImplementedError
+
+    def _drop_tracee(self, tracee: Tracee) -> None:
+        raise NotImplementedError
+
+    def _request_failed(self, tracee: Tracee, error: PtraceError) -> None:
+        raise NotImplementedError
+
+    def _must_kill(self, process: _Process) -> bool:
+        raise NotImplementedError
+
+    def _kill(self, process: _Process) -> None:
+        raise NotImplementedError
+
+    def _begin_release(self) -> None:
+        raise NotImplementedError
+
+    def _resume(self, tracee: Tracee, signo: int) -> None:
+        raise NotImplementedError
+
+    def _forget_process(self, process: _Process) -> None:
+        raise NotImplementedError
+
+    def _block(self) -> tuple[int, int] | None:
+        raise NotImplementedError
+
+    def _start_waker(self) -> tuple[Any, int, threading.Thread] | None:
+        raise NotImplementedError
+
+    def _stop_waker(self, saved: tuple[Any, int, threading.Thread] | None) -> None:
+        raise NotImplementedError
+
+    def _abandon(self) -> None:
+        raise NotImplementedError
+
+    def _register_child(self, child: int, thread_of: int, parent: Tracee | None) -> Tracee:
+        raise NotImplementedError

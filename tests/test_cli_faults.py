@@ -1,0 +1,117 @@
+"""Faults around both commands are one line and a meaningful status, never a traceback.
+
+A full disk (/dev/full), a closed stdin, stdout or stderr, as a shell makes
+them (``>&-``): the installed commands run in a subprocess, as a user runs them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import formats
+
+BIN = Path(sys.executable).parent
+KTR = str(BIN / "ktr")
+KTRDUMP = str(BIN / "ktrdump")
+VECTORS = Path(__file__).parent / "vectors"
+TRACE = str(VECTORS / "calls.ktr")
+FULL = "cannot write to standard output: ENOSPC (No space left on device)"
+
+
+def shell(command: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30,
+                          cwd=cwd, check=False)
+
+
+def assert_one_line(done: subprocess.CompletedProcess[str], line: str,
+                    status: int = 1) -> None:
+    assert done.returncode == status, done.stderr
+    assert done.stderr.splitlines() == [line]
+
+
+@pytest.mark.parametrize("view", [
+    [], ["--json"], ["--format", "strace"], ["--summary"], ["--format", "chrome"],
+    ["-y", "--durations", "-T"], ["-l"],
+], ids=lambda view: " ".join(view) or "text")
+def test_ktrdump_on_a_full_disk(view: list[str]) -> None:
+    done = shell(f"'{KTRDUMP}' {' '.join(view)} '{TRACE}' > /dev/full")
+    assert_one_line(done, f"ktrdump: {FULL}")
+
+
+def test_ktrdump_merge_on_a_full_disk() -> None:
+    other = VECTORS / "all_kinds.ktr"
+    done = shell(f"'{KTRDUMP}' '{TRACE}' '{other}' > /dev/full")
+    assert_one_line(done, f"ktrdump: {FULL}")
+
+
+@pytest.mark.parametrize("option", ["--help", "--version"])
+def test_ktrdump_help_on_a_full_disk_or_closed_stdout(option: str) -> None:
+    assert_one_line(shell(f"'{KTRDUMP}' {option} > /dev/full"), f"ktrdump: {FULL}")
+    assert_one_line(shell(f"'{KTRDUMP}' {option} >&-"),
+                    "ktrdump: cannot write to standard output: it is closed")
+
+
+def test_ktrdump_with_closed_stdout() -> None:
+    done = shell(f"'{KTRDUMP}' '{TRACE}' >&-")
+    assert_one_line(done, "ktrdump: cannot write to standard output: it is closed")
+
+
+def test_ktrdump_with_closed_stdin() -> None:
+    done = shell(f"'{KTRDUMP}' - <&-")
+    assert_one_line(done, "ktrdump: <stdin>: standard input is closed")
+    done = shell(f"'{KTRDUMP}' -l - <&-")
+    assert_one_line(done, "ktrdump: <stdin>: standard input is closed")
+    # A file argument does not need stdin at all.
+    done = shell(f"'{KTRDUMP}' '{TRACE}' <&-")
+    assert done.returncode == 0 and done.stderr == "" and done.stdout
+
+
+def test_ktrdump_with_closed_stderr() -> None:
+    done = shell(f"'{KTRDUMP}' '{TRACE}' 2>&-")
+    assert done.returncode == 0 and done.stdout
+    # Nothing can be said, but the status still tells.
+    assert shell(f"'{KTRDUMP}' '{TRACE}' 2>&- > /dev/full").returncode == 1
+    assert shell(f"'{KTRDUMP}' absent.ktr 2>&-").returncode == 1
+    assert shell(f"'{KTRDUMP}' '{TRACE}' 2>/dev/full > /dev/full").returncode == 1
+
+
+def test_ktr_record_to_standard_output_closed_or_full(tmp_path: Path) -> None:
+    done = shell(f"'{KTR}' record -q -o - -- true >&-")
+    assert_one_line(done, "ktr: cannot write trace to standard output: it is closed")
+    done = shell(f"'{KTR}' record -q -o - -- true > /dev/full")
+    assert_one_line(done, "ktr: cannot write trace to standard output: "
+                          "ENOSPC (No space left on device)")
+
+
+@pytest.mark.parametrize("option", ["--help", "record --help", "--version"])
+def test_ktr_help_on_a_full_disk_or_closed_stdout(option: str) -> None:
+    assert_one_line(shell(f"'{KTR}' {option} > /dev/full"), f"ktr: {FULL}")
+    assert_one_line(shell(f"'{KTR}' {option} >&-"),
+                    "ktr: cannot write to standard output: it is closed")
+
+
+@pytest.mark.parametrize("redirection", ["<&-", ">&-", "2>&-"])
+def test_ktr_record_keeps_a_closed_fd_closed_for_the_command(tmp_path: Path,
+                                                              redirection: str) -> None:
+    fd = {"<&-": 0, ">&-": 1, "2>&-": 2}[redirection]
+    trace = tmp_path / "t.ktr"
+    # The command exits 7 if it finds the fd open: ktr's placeholder must not leak.
+    done = shell(f"'{KTR}' record -q -o '{trace}' -- sh -c '[ -e /proc/self/fd/{fd} ] "
+                 f"&& exit 7; exit 0' {redirection}")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert trace.read_bytes().startswith(formats.FILE_MAGIC)
+    # And nothing meant for stderr went into the trace through a reused fd.
+    check = shell(f"'{KTRDUMP}' '{trace}'")
+    assert check.returncode == 0, check.stderr
+
+
+def test_ktr_record_with_stderr_full_keeps_the_commands_status(tmp_path: Path) -> None:
+    trace = tmp_path / "t.ktr"
+    done = shell(f"'{KTR}' record -o '{trace}' -- sh -c 'exit 3' 2>/dev/full")
+    assert done.returncode == 3
+    assert shell(f"'{KTR}' record -o '{trace}' -- true 2>/dev/full").returncode == 0
