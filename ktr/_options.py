@@ -30,26 +30,14 @@ from ._control import DEFAULT_SPIN_US
 from ._descriptor import QueueParameters
 from .errors import OutputError, UsageError, errno_text
 
+# The trace-set parser lives in formats, shared with ktrdump -e.
+SyscallSelection = linux.SyscallSelection
+ALL_SYSCALLS = linux.ALL_SYSCALLS
+
 #: The I/O bytes kept per syscall unless -s says otherwise (the record notes the true size).
 DEFAULT_IO_BYTES = 4096
 #: Facilities that need syscall stops at all.
 SYSCALL_FACILITIES = frozenset("cniuav")
-
-
-@dataclass(frozen=True)
-class SyscallSelection:
-    """``-e trace=``: which syscalls are recorded, per ABI (None: every syscall)."""
-
-    expression: str
-    numbers: dict[Abi, frozenset[int]] | None
-
-    def selects(self, abi: Abi, nr: int) -> bool:
-        if self.numbers is None:
-            return True
-        return nr in self.numbers.get(abi, frozenset())
-
-
-ALL_SYSCALLS = SyscallSelection("all", None)
 
 
 class _DefaultOutput(str):
@@ -234,57 +222,17 @@ def _build_parser() -> _Parser:
 
 
 def parse_syscall_expression(expression: str) -> SyscallSelection:
-    """``trace=SET``: names and %classes, comma-separated; ``!`` inverts; ``all``."""
-    text = expression.removeprefix("trace=")
+    """``trace=SET``: names and %classes, comma-separated; ``!`` inverts; ``all``.
+
+    The syntax is ``formats.linux.parse_trace_set``'s (ktrdump -e reads the same).
+    """
     if expression.startswith(("signal=", "read=", "write=", "abbrev=", "verbose=", "raw=")):
         raise UsageError(f"ktr record: -e {expression.split('=')[0]}= is not supported "
                          "(only trace=)")
-    invert = text.startswith("!")
-    if invert:
-        text = text[1:]
-    if not text:
-        raise UsageError("ktr record: -e trace= needs a set of syscalls")
-    abis = (Abi.X86_64, Abi.I386)
-    chosen: dict[Abi, set[int]] = {abi: set() for abi in abis}
-    everything = False
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        if item == "all":
-            everything = True
-            continue
-        if item == "none":
-            continue
-        if item.startswith("%"):
-            try:
-                members = {abi: linux.syscall_class_members(abi, item) for abi in abis}
-            except ValueError:
-                known = " ".join(sorted(linux.SYSCALL_CLASSES))
-                raise UsageError(f"ktr record: unknown syscall class {item} "
-                                 f"(known: {known})") from None
-            for abi, names in members.items():
-                chosen[abi].update(_numbers(abi, names))
-            continue
-        found = False
-        for abi in abis:
-            number = linux.syscall_number(abi, item)
-            if number is not None:
-                chosen[abi].add(number)
-                found = True
-        if not found:
-            raise UsageError(f"ktr record: unknown syscall {item!r} in -e {expression}")
-    if everything:
-        return ALL_SYSCALLS if not invert else SyscallSelection(expression, {})
-    if invert:
-        numbers = {abi: frozenset(set(linux.syscall_names(abi)) - chosen[abi]) for abi in abis}
-    else:
-        numbers = {abi: frozenset(chosen[abi]) for abi in abis}
-    return SyscallSelection(expression, numbers)
-
-
-def _numbers(abi: Abi, names: frozenset[str]) -> set[int]:
-    numbers = (linux.syscall_number(abi, name) for name in names)
-    return {number for number in numbers if number is not None}
+    try:
+        return linux.parse_trace_set(expression, (Abi.X86_64, Abi.I386))
+    except linux.TraceSetError as error:
+        raise UsageError(f"ktr record: {error}") from None
 
 
 def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:

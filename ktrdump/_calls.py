@@ -40,8 +40,8 @@ paths (``_fdtable`` says what it tracks).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 import formats.linux as linux
 from formats import (
@@ -89,6 +89,11 @@ _STRUCT = int(RecordKind.STRUCT)
 _EXEC_ARG = int(RecordKind.EXEC_ARG)
 _EXEC_ENV = int(RecordKind.EXEC_ENV)
 _GENIO = int(RecordKind.GENIO)
+_SYSCALL = int(RecordKind.SYSCALL)
+_SYSRET = int(RecordKind.SYSRET)
+_PROC = int(RecordKind.PROC)
+#: Kinds of records that belong to the open call of their thread.
+_MEMBER_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV, _GENIO})
 
 
 def signed32(value: int) -> int:
@@ -153,12 +158,17 @@ class Call:
     """One system call of one thread, as its records arrive."""
 
     __slots__ = (
-        "args", "argv", "comm", "env_count", "expected", "fd_path", "io", "paths", "pid",
-        "plan", "received", "ret", "ret_ts", "started", "structs", "tid", "ts",
+        "args", "argv", "comm", "env_count", "expected", "fd_path", "id", "io", "paths", "pid",
+        "plan", "received", "ret", "ret_ts", "settled", "shown", "started", "structs", "tid",
+        "ts",
     )
 
     def __init__(self, plan: CallPlan, pid: int, tid: int, comm: bytes, ts: int,
-                 args: tuple[int, ...]) -> None:
+                 args: tuple[int, ...], call_id: int = 0) -> None:
+        #: The call's number in its input: the ordinal (1-based) of its CALL
+        #: record among every CALL record read, whatever the filters show; 0
+        #: for a RET whose CALL was never recorded.
+        self.id = call_id
         self.plan = plan
         self.pid = pid
         self.tid = tid
@@ -176,6 +186,8 @@ class Call:
         self.ret_ts = 0
         self.fd_path: str | None = None  # what the call's first fd was, at entry (-y)
         self.started = -1  # strace output: arguments printed before "<unfinished ...>"
+        self.shown = True  # whether the view shows it (its CALL passed the view's filter)
+        self.settled = False  # its effect on the fd tables has been applied
 
     @property
     def entry_complete(self) -> bool:
@@ -203,26 +215,152 @@ class Call:
 Effect = Callable[[FdTables, Call, int], None]
 
 
-class CallTracker:
-    """Open calls per thread, and (``track_fds``) fd tables per process.
+class CallSink(Protocol):
+    """What a view implements to take records from ``CallTracker.feed``."""
 
-    ``keep_calls``: keep each call open until its RET (an output that needs
-    the call at RET time: strace's, or ``-y``); otherwise ``enter`` only
-    makes the ``Call`` and the caller keeps it while its entry arrives.
+    def call(self, call: Call, record: Record) -> None:
+        """A CALL record, its entry records attached to ``call``."""
+
+    def record(self, call: Call | None, record: Record) -> None:
+        """Any other record, with the call it belongs to (or None)."""
+
+
+class CallTracker:
+    """The call layer: open calls per thread, and (``track_fds``) fd tables per process.
+
+    ``feed(records, sink)`` is the loop every view runs its records through
+    (see ``CallSink``); the methods below it (``enter``, ``attach``,
+    ``add_exit_record``, ``leave``, ``settle``, ``process_event``) are its
+    steps, for callers that walk records themselves.
+
+    ``keep_calls``: also collect each call's exit records (GIO payloads and
+    out-STRUs in ``Call.io``/``Call.structs``) for a view that renders them
+    at the RET (strace's); fd tracking collects the out-STRUs it needs.
+    ``keep``: the view's record filter; records it rejects still go through
+    the layer (fd tables and call ids see every record) but not to the sink.
+    ``defer_entries``: a CALL whose entry records have not all arrived at the
+    end of a batch waits for the next batch (False for a live input: it is
+    passed on at the batch's end).
     """
+
+    #: Hold a CALL whose entry is incomplete at a batch's end over to the next batch.
+    defer_entries = True
 
     def __init__(self, *, track_fds: bool = False, keep_calls: bool | None = None,
                  facilities: str | None = None) -> None:
         self.track_fds = track_fds
         self.keep_calls = track_fds if keep_calls is None else keep_calls or track_fds
+        self.keep: Callable[[Record], bool] | None = None
         self.fds = FdTables()
         self.open: dict[int, Call] = {}  # tid -> its call between CALL and RET
+        self.calls_seen = 0  # CALL records read: the last call id given
         self.plans: dict[tuple[int, int], CallPlan] = {}
+        # A call whose entry records are still arriving, and its records so far.
+        self._entering: Call | None = None
+        self._entry_records: list[Record] = []
         # Which entry records the recording can hold (its -t); unknown: all of them.
         recorded = _recorded_kinds(facilities)
         self._namei = recorded is None or RecordKind.NAMEI in recorded
         self._exec_args = recorded is None or RecordKind.EXEC_ARG in recorded
         self._exec_env = recorded is None or RecordKind.EXEC_ENV in recorded
+
+    # -- the loop ----------------------------------------------------------------
+
+    def feed(self, records: Iterable[Record], sink: CallSink) -> None:
+        """Run ``records`` through the layer, telling ``sink`` in record order.
+
+        ``sink.call(call, record)``: a CALL, once its entry records (NAMI,
+        in-STRU, ARG, ENV) are attached to ``call``; they follow it, each as
+        ``sink.record(call, record)``. ``sink.record(call, record)``: every
+        other record, with the call it belongs to (its exit records: GIO,
+        out-STRU, and the RET, after which the call's fd effect is applied)
+        or None (signals, process events, switches, counters, probes,
+        samples, maps, USER, EMUL, DROP, unknown kinds). Only records
+        ``keep`` accepts reach the sink; a RET shares its CALL's fate.
+        """
+        keep = self.keep
+        on_call = sink.call
+        on_record = sink.record
+        opened = self.open
+        collect = self.keep_calls
+        track = self.track_fds
+        entering = self._entering
+        held = self._entry_records
+        for record in records:
+            kind = record[0]
+            if entering is not None:
+                payload: Any = record[6]
+                if record[3] == entering.tid and (
+                        kind in (_NAMEI, _EXEC_ARG, _EXEC_ENV)
+                        or (kind == _STRUCT
+                            and entering.plan.struct_direction.get(payload.argument) == "in")):
+                    if kind == _NAMEI:
+                        entering.received += 1
+                        if entering.paths is None:
+                            entering.paths = [payload.path]
+                        else:
+                            entering.paths.append(payload.path)
+                    else:
+                        self.attach(entering, record)
+                    held.append(record)
+                    if entering.received < entering.expected:
+                        continue
+                    self._entering = None
+                    self._release_entry(entering, held, sink)
+                    held = self._entry_records = []
+                    entering = None
+                    continue
+                # Not one of its entry records: the entry is over.
+                self._entering = None
+                self._release_entry(entering, held, sink)
+                held = self._entry_records = []
+                entering = None
+            if kind == _SYSCALL:
+                call = self.enter(record)
+                call.shown = keep is None or keep(record)
+                if call.received < call.expected:
+                    entering = self._entering = call
+                    held.append(record)
+                elif call.shown:
+                    on_call(call, record)
+                continue
+            if kind == _SYSRET:
+                call = self.leave(record)
+                if call.shown if call.ts != -1 else (keep is None or keep(record)):
+                    on_record(call, record)
+                if track:
+                    self.settle(call)
+                continue
+            if kind == _PROC:
+                self.process_event(record)
+                if keep is None or keep(record):
+                    on_record(None, record)
+                continue
+            owner = opened.get(record[3]) if kind in _MEMBER_KINDS else None
+            if owner is not None and collect and (kind in (_GENIO, _STRUCT)):
+                self.add_exit_record(record)
+            if keep is None or keep(record):
+                on_record(owner, record)
+        if entering is not None and not self.defer_entries:
+            self.flush(sink)
+
+    def flush(self, sink: CallSink) -> None:
+        """Pass on a CALL still waiting for entry records (the end of the input)."""
+        entering = self._entering
+        if entering is not None:
+            self._entering = None
+            held = self._entry_records
+            self._entry_records = []
+            self._release_entry(entering, held, sink)
+
+    def _release_entry(self, call: Call, held: list[Record], sink: CallSink) -> None:
+        """A call's entry is over: the CALL, then its entry records, to the sink."""
+        keep = self.keep
+        if call.shown:
+            sink.call(call, held[0])
+        for record in held[1:]:
+            if keep is None or keep(record):
+                sink.record(call, record)
 
     def plan(self, abi: int, nr: int) -> CallPlan:
         key = (abi, nr)
@@ -247,7 +385,8 @@ class CallTracker:
         syscall: Any = payload
         nr, abi, _flags, args = syscall
         plan = self.plans.get((abi, nr)) or self.plan(abi, nr)
-        call = Call(plan, pid, tid, comm, ts, args)
+        self.calls_seen = call_id = self.calls_seen + 1
+        call = Call(plan, pid, tid, comm, ts, args, call_id)
         entry = plan.entry_args
         if entry:
             expected = 0
@@ -256,13 +395,12 @@ class CallTracker:
                 if index < size and args[index]:
                     expected += 1
             call.expected = expected
-        if self.keep_calls:
-            if self.track_fds and plan.first_fd_arg is not None and plan.first_fd_arg < len(args):
-                call.fd_path = self.fds.describe(pid, signed32(args[plan.first_fd_arg]))
-            opened = self.open
-            if len(opened) >= MAX_OPEN_CALLS and tid not in opened:
-                del opened[next(iter(opened))]
-            opened[tid] = call
+        if self.track_fds and plan.first_fd_arg is not None and plan.first_fd_arg < len(args):
+            call.fd_path = self.fds.describe(pid, signed32(args[plan.first_fd_arg]))
+        opened = self.open
+        if len(opened) >= MAX_OPEN_CALLS and tid not in opened:
+            del opened[next(iter(opened))]
+        opened[tid] = call
         return call
 
     def is_entry_record(self, call: Call, record: Record) -> bool:
@@ -338,8 +476,9 @@ class CallTracker:
 
     def settle(self, call: Call) -> None:
         """Apply a returned call's effect on the fd tables (when tracking them)."""
-        if not self.track_fds or call.ret is None or call.ts == -1:
+        if call.settled or not self.track_fds or call.ret is None or call.ts == -1:
             return
+        call.settled = True
         effect = call.plan.effect
         ret = call.ret
         if effect is None or ret.flags & 1:  # never returned: no effect known
@@ -391,7 +530,8 @@ def _recorded_kinds(facilities: str | None) -> frozenset[RecordKind] | None:
 _EXECS = frozenset({"execve", "execveat"})
 
 
-def _path_description(tables: FdTables, call: Call, path_arg: int) -> str | None:
+def path_description(tables: FdTables, call: Call, path_arg: int) -> str | None:
+    """Path argument ``path_arg`` as ``-y`` names it: joined to its dirfd's path when relative."""
     path = call.path(path_arg)
     if path is None:
         return None
@@ -415,7 +555,7 @@ def _opened_path(flags_arg: int | None) -> Effect:
             return
         plan = call.plan
         path_arg = plan.path_args[0] if plan.path_args else None
-        description = None if path_arg is None else _path_description(tables, call, path_arg)
+        description = None if path_arg is None else path_description(tables, call, path_arg)
         cloexec = flags_arg is not None and bool(call.args[flags_arg] & O_CLOEXEC)
         tables.opened(call.pid, result, description, cloexec)
 

@@ -284,8 +284,6 @@ class _RecordDescriber:
     and ``_handlers`` (kind -> method ``(head, record) -> str``).
     """
 
-    #: Hold a CALL whose entry is incomplete at a batch's end over to the next batch.
-    defer_entries = True
     #: How heads carry the timestamp: 0 not at all, 1 kdump's -T/-E/-R, 2 JSON's "ts".
     _stamp = 0
 
@@ -295,125 +293,66 @@ class _RecordDescriber:
         self.names = names if names is not None else Names()
         track_fds = options.fd_paths and not options.raw
         self.tracker = CallTracker(track_fds=track_fds, facilities=_facilities(header))
+        self.tracker.keep = record_filter(options)
         self._plans = self.tracker.plans
         self._track = track_fds
-        self._keep = record_filter(options)
         self._style = Style(strace=False, raw=options.raw, decimal=options.decimal,
                             fd_paths=track_fds)
         self._renderers: dict[tuple[int, int], CallArguments] = {}
         self._heads: dict[tuple[int, int, bytes], str] = {}
-        self._open: Call | None = None  # a call whose entry records are still arriving
-        self._open_slot = -1  # where its line goes in _pending, -1 when it is not shown
-        self._open_head = ""
-        self._pending: list[Any] = []  # lines held back behind an open CALL line
-        # Each describer has a method per kind of the same name (CALL is the tracker's).
+        self._out: list[str] = []
+        # Each describer has a method per kind of the same name (CALL and RET
+        # come with their call: ``call`` and ``_ret``).
         self._handlers: dict[int, Handler] = {
             kind: getattr(self, name) for kind, name in _HANDLER_NAMES.items()}
 
-    # -- the loop ------------------------------------------------------------
+    @property
+    def defer_entries(self) -> bool:
+        """Hold a CALL whose entry is incomplete at a batch's end over to the next batch."""
+        return self.tracker.defer_entries
+
+    @defer_entries.setter
+    def defer_entries(self, value: bool) -> None:
+        self.tracker.defer_entries = value
+
+    # -- the loop: the call layer calls ``call`` and ``record`` -----------------
 
     def describe(self, records: list[Record]) -> list[str]:
-        out = self._pending
-        append = out.append
-        handlers = self._handlers
-        unknown: Handler = self._unknown
-        keep = self._keep
-        tracker = self.tracker
-        enter = tracker.enter
-        track = self._track
-        heads = self._heads
-        make_head = self._make_head
-        stamp = self._stamp
-        call_line = self._call_line
-        syscall, namei = _SYSCALL, _NAMEI
-        # The open call (entry records still arriving) lives in locals here.
-        open_call = self._open
-        open_slot = self._open_slot
-        open_head = self._open_head
-        for record in records:
-            kind, _version, pid, tid, ts, comm, payload = record
-            if open_call is not None:
-                if tid == open_call.tid and (kind == namei
-                                             or tracker.is_entry_record(open_call, record)):
-                    if kind == namei:
-                        open_call.received += 1
-                        if open_call.paths is None:
-                            open_call.paths = [payload.path]  # type: ignore[union-attr]
-                        else:
-                            open_call.paths.append(payload.path)  # type: ignore[union-attr]
-                    else:
-                        tracker.attach(open_call, record)
-                    if keep is None or keep(record):
-                        head = heads.get((pid, tid, comm)) or make_head(pid, tid, comm)
-                        if stamp == 2:
-                            head = f'{head},"ts":{ts}'
-                        elif stamp:
-                            head = self._stamped(head, ts)
-                        append(handlers.get(kind, unknown)(head, record))
-                    if open_call.received >= open_call.expected:
-                        if open_slot >= 0:
-                            out[open_slot] = call_line(open_call, open_head)
-                        open_call = None
-                    continue
-                # Not one of its entry records: the entry is over.
-                if open_slot >= 0:
-                    out[open_slot] = call_line(open_call, open_head)
-                open_call = None
-            if keep is not None and not keep(record):
-                if track:
-                    if kind == syscall:
-                        call = enter(record)
-                        if call.received < call.expected:
-                            open_call, open_slot = call, -1
-                    elif kind in (_SYSRET, _GENIO, _STRUCT, _PROC):
-                        self._track_hidden(record)
-                continue
-            head = heads.get((pid, tid, comm)) or make_head(pid, tid, comm)
-            if stamp == 2:
-                head = f'{head},"ts":{ts}'
-            elif stamp:
-                head = self._stamped(head, ts)
-            if kind == syscall:
-                call = enter(record)
-                if call.received >= call.expected:
-                    append(call_line(call, head))
-                else:
-                    open_call, open_slot, open_head = call, len(out), head
-                    append(None)
-                continue
-            append(handlers.get(kind, unknown)(head, record))
-        self._open = open_call
-        self._open_slot = open_slot
-        self._open_head = open_head
-        return self._release(out)
+        out: list[str] = []
+        self._out = out
+        self.tracker.feed(records, self)
+        return out
 
     def finish(self) -> list[str]:
         """The lines still held back (an open CALL's), at the end of the input."""
-        out = self._pending
-        if self._open is not None:
-            self._close_entry(out)
-        self._pending = []
+        out: list[str] = []
+        self._out = out
+        self.tracker.flush(self)
         return out
 
-    def _release(self, out: list[Any]) -> list[str]:
-        if self._open is None:
-            self._pending = []
-            return out
-        if not self.defer_entries or self._open_slot < 0:
-            if self._open_slot >= 0:
-                self._close_entry(out)
-            self._pending = []
-            return out
-        slot = self._open_slot
-        self._pending = out[slot:]
-        self._open_slot = 0
-        return out[:slot]
+    def call(self, call: Call, record: Record) -> None:
+        _kind, _version, pid, tid, ts, comm, _payload = record
+        head = self._heads.get((pid, tid, comm)) or self._make_head(pid, tid, comm)
+        stamp = self._stamp
+        if stamp == 2:
+            head = f'{head},"ts":{ts}'
+        elif stamp:
+            head = self._stamped(head, ts)
+        self._out.append(self._call_line(call, head))
 
-    def _close_entry(self, out: list[Any]) -> None:
-        call = self._open
-        self._open = None
-        if call is not None and self._open_slot >= 0:
-            out[self._open_slot] = self._call_line(call, self._open_head)
+    def record(self, call: Call | None, record: Record) -> None:
+        kind, _version, pid, tid, ts, comm, _payload = record
+        head = self._heads.get((pid, tid, comm)) or self._make_head(pid, tid, comm)
+        stamp = self._stamp
+        if stamp == 2:
+            head = f'{head},"ts":{ts}'
+        elif stamp:
+            head = self._stamped(head, ts)
+        if kind == _SYSRET:
+            assert call is not None
+            self._out.append(self._ret(head, record, call))
+        else:
+            self._out.append(self._handlers.get(kind, self._unknown)(head, record))
 
     def _arguments(self, call: Call) -> list[str]:
         plan = call.plan
@@ -423,24 +362,8 @@ class _RecordDescriber:
                                                                 self.tracker.fds)
         return render(call)
 
-    def _track_hidden(self, record: Record) -> None:
-        """Feed a record that is not shown to the tracker (fd tables need every call)."""
-        kind = record[0]
-        tracker = self.tracker
-        if kind == _SYSRET:
-            tracker.settle(tracker.leave(record))
-        elif kind == _PROC:
-            tracker.process_event(record)
-        else:
-            tracker.add_exit_record(record)
-
-    def _returned(self, record: Record) -> Call | None:
-        """At a RET: the call, settled (its fd effects applied) when fds are tracked."""
-        if not self._track:
-            return None
-        call = self.tracker.leave(record)
-        self.tracker.settle(call)
-        return call
+    def _ret(self, head: str, record: Record, call: Call) -> str:
+        raise NotImplementedError
 
     def _make_head(self, pid: int, tid: int, comm: bytes) -> str:
         """The line start for (pid, tid, comm), cached: it repeats on most records."""
@@ -532,15 +455,14 @@ class TextDescriber(_RecordDescriber):
         render = plan.renderers.get("args") or self._arguments
         return f"{head}CALL  {plan.name}({','.join(render(call))})\n"
 
-    def _ret(self, head: str, record: Record) -> str:
+    def _ret(self, head: str, record: Record, call: Call) -> str:
         payload: Any = record[6]
-        nr, abi, flags, error, retval, duration = payload
+        flags = payload.flags
+        error = payload.error
+        retval = payload.retval
+        plan = call.plan
         if self._track:
-            call = self._returned(record)
-            plan = call.plan  # type: ignore[union-attr]
-        else:
-            call = None
-            plan = self._plans.get((abi, nr)) or self.tracker.plan(abi, nr)
+            self.tracker.settle(call)  # the result's fd as the call left it
         name = plan.name
         if flags & _UNFINISHED:
             return f"{head}RET   {name} unfinished\n"
@@ -551,14 +473,14 @@ class TextDescriber(_RecordDescriber):
             line = f"{head}RET   {name} {text}"
         elif not self._fancy or plan.ret is RetKind.PTR or plan.ret is RetKind.HEX:
             line = f"{head}RET   {name} {self._number(retval & _U64)}"
-        elif call is not None and plan.ret is RetKind.FD and retval >= 0:
+        elif self._track and plan.ret is RetKind.FD and retval >= 0:
             line = f"{head}RET   {name} {self._fd(call.pid, retval)}"
         elif 0 <= retval <= 9:
             line = f"{head}RET   {name} {retval}"
         else:
             line = f"{head}RET   {name} {retval}/{retval & _U64:#x}"
         if self.options.durations:
-            return f"{line} {duration_text(duration)}\n"
+            return f"{line} {duration_text(payload.duration_ns)}\n"
         return line + "\n"
 
     def _error_text(self, error: int) -> str:
@@ -575,11 +497,7 @@ class TextDescriber(_RecordDescriber):
     def _genio(self, head: str, record: Record) -> str:
         payload: Any = record[6]
         fd, direction, flags, transferred, data = payload
-        if self._track:
-            self.tracker.add_exit_record(record)
-            fd_text = self._fd(record[2], fd)
-        else:
-            fd_text = fd
+        fd_text = self._fd(record[2], fd) if self._track else fd
         verb = "read" if direction == 0 else "wrote" if direction == 1 else f"direction_{direction}"
         plural = "" if transferred == 1 else "s"
         line = f"{head}GIO   fd {fd_text} {verb} {transferred} byte{plural}\n"
@@ -591,8 +509,6 @@ class TextDescriber(_RecordDescriber):
 
     def _struct(self, head: str, record: Record) -> str:
         struct: Any = record[6]
-        if self._track:
-            self.tracker.add_exit_record(record)
         name = display_text(struct.name)
         if self._fancy:
             label = name if struct.name in _NOT_STRUCTS else f"struct {name}"
@@ -643,7 +559,6 @@ class TextDescriber(_RecordDescriber):
         )
 
     def _proc(self, head: str, record: Record) -> str:
-        self.tracker.process_event(record)
         payload: Any = record[6]
         view = _model.view_proc(payload, self.names)
         words = [view.event]
@@ -763,14 +678,14 @@ class JsonDescriber(_RecordDescriber):
         return (f'{{"type":"CALL",{head},"syscall":{name},"nr":{plan.nr},'
                 f'"args":[{",".join(map(str, call.args))}],"args_decoded":[{decoded}]{extra}}}\n')
 
-    def _ret(self, head: str, record: Record) -> str:
+    def _ret(self, head: str, record: Record, call: Call) -> str:
         payload: Any = record[6]
-        nr, abi, flags, error, retval, duration = payload
+        nr, abi, flags, error, retval, duration = payload[:6]  # fields appended later come after
         name = self._syscalls.get((abi, nr)) or self._syscall(abi, nr)
         # A call that never returned (exit, exec, detach): retval means nothing.
         extra = ',"unfinished":true' if flags & _UNFINISHED else ""
-        call = self._returned(record) if self._track else None
-        if call is not None:
+        if self._track:
+            self.tracker.settle(call)
             fd_path = call.fd_path
             if call.plan.ret is RetKind.FD and not error and retval >= 0:
                 fd_path = self.tracker.fds.describe(call.pid, retval)
@@ -791,7 +706,6 @@ class JsonDescriber(_RecordDescriber):
         truncated = "true" if _model.genio_truncated(flags) else "false"
         extra = ""
         if self._track:
-            self.tracker.add_exit_record(record)
             fd_path = self.tracker.fds.describe(record[2], fd)
             if fd_path is not None:
                 extra = f',"fd_path":{encode_basestring(fd_path)}'
@@ -800,8 +714,6 @@ class JsonDescriber(_RecordDescriber):
 
     def _struct(self, head: str, record: Record) -> str:
         struct: Any = record[6]
-        if self._track:
-            self.tracker.add_exit_record(record)
         fields = struct_fields(struct)
         fields_json = "null"
         if fields is not None:
@@ -843,7 +755,6 @@ class JsonDescriber(_RecordDescriber):
         return f'{{"type":"{tag}",{head},"{key}":[{strings}]}}\n'
 
     def _proc(self, head: str, record: Record) -> str:
-        self.tracker.process_event(record)
         payload: Any = record[6]
         view = _model.view_proc(payload, self.names)
         fields = [f'"event":{encode_basestring(view.event)}']
@@ -904,12 +815,21 @@ Describer = TextDescriber | JsonDescriber
 
 
 def describer_for(options: Options, names: Names | None = None,
-                  header: FileHeader | None = None) -> Any:
-    """The describer for ``options.output_format`` (text, json or strace)."""
+                  header: FileHeader | None = None, selector: Any = None) -> Any:
+    """The describer for ``options.output_format`` (text, json or strace).
+
+    ``selector``: the call filters (``_select.Selector``) whose ``hidden``
+    records the describer feeds to its call tracker but does not show.
+    """
+    describer: Any
     if options.output_format == "json":
-        return JsonDescriber(options, names, header)
-    if options.output_format == "strace":
+        describer = JsonDescriber(options, names, header)
+    elif options.output_format == "strace":
         from ._strace import StraceDescriber
 
-        return StraceDescriber(options, names, header)
-    return TextDescriber(options, names, header)
+        describer = StraceDescriber(options, names, header)
+    else:
+        describer = TextDescriber(options, names, header)
+    if selector is not None:
+        describer.tracker.keep = record_filter(options, selector.keep)
+    return describer

@@ -23,13 +23,23 @@ _DROP = int(RecordKind.DROP)
 _USER = int(RecordKind.USER)
 
 
-def record_filter(options: Options) -> Callable[[Record], bool] | None:
-    """The records ``-p``/``-t``/``-u`` keep; None when every record is kept."""
+Predicate = Callable[[Record], bool]
+
+
+def record_filter(options: Options, selected: Predicate | None = None) -> Predicate | None:
+    """The records ``-p``/``-t``/``-u`` keep; None when every record is kept.
+
+    ``selected``: the call filters' verdict (``_select.Selector.keep``), and-ed in.
+    """
     pids = options.pids
     kinds = options.kinds
     labels = options.user_labels
     if not pids and kinds is None and labels is None:
-        return None
+        return selected
+    if selected is not None:
+        base = record_filter(options)
+        assert base is not None
+        return lambda record: selected(record) and base(record)
 
     def keep(record: Record) -> bool:
         kind = record[0]

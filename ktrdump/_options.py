@@ -11,11 +11,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ._select import NO_CRITERIA, Criteria
+
 #: Output formats: the describers' (text, json, strace) and the Chrome Trace Event view.
 OutputFormat = Literal["text", "json", "strace", "chrome"]
 #: One kind of timestamp; kdump prints the selected ones in this order.
 TimestampMode = Literal["absolute", "elapsed", "relative"]
 TIMESTAMP_ORDER: tuple[TimestampMode, ...] = ("absolute", "elapsed", "relative")
+#: strace's time of day (-t), with microseconds (-tt), seconds since the epoch (-ttt).
+StraceClock = Literal["none", "time", "micro", "epoch"]
+
+
+@dataclass(frozen=True)
+class StraceTimes:
+    """``--format strace``'s time columns, as strace's -t/-tt/-ttt, -r and -T."""
+
+    clock: StraceClock = "epoch"
+    relative: bool = False  # -r: time since the previous line
+    durations: bool = True  # -T: time spent in the call, after its result
+
+
+#: What ``--format strace`` prints without strace timestamp options (strace -ttt -T's).
+DEFAULT_STRACE_TIMES = StraceTimes()
 
 DEFAULT_INPUT = "ktr.out"
 #: kdump's screen width: data dumps wrap to fit in it.
@@ -49,6 +66,8 @@ class Options:
     durations: bool = False  # --durations: time spent in each call, on RET (strace -T)
     width: int = DEFAULT_WIDTH
     call_args: bool = True  # chrome: args on call events (--no-call-args: none, for speedscope)
+    selection: Criteria = NO_CRITERIA  # -e trace=/status=, -z, -Z, -P, --since, --until, ...
+    strace_times: StraceTimes = DEFAULT_STRACE_TIMES  # --format strace: -t -tt -ttt -r -T
 
     @property
     def inputs(self) -> tuple[str, ...]:

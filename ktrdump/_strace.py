@@ -49,6 +49,7 @@ Guarantees: one line per call, signal, exit or loss, in trace order; the
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from formats import FileHeader, ProcEvent, ProcFlag, Record, RecordKind
@@ -59,7 +60,7 @@ from ._args import CallArguments, Style, compile_arguments, strace_result
 from ._calls import Call, CallTracker
 from ._filter import record_filter
 from ._model import Names
-from ._options import STRACE_STRING_LIMIT, Options
+from ._options import DEFAULT_STRACE_TIMES, STRACE_STRING_LIMIT, Options
 from ._siginfo import strace_siginfo
 
 #: Column where `` = `` starts (strace's default -a 40).
@@ -123,64 +124,68 @@ class StraceDescriber:
         self._track = track_fds
         limit = STRACE_STRING_LIMIT if options.max_data is None else options.max_data
         self._style = Style(strace=True, raw=options.raw, fd_paths=track_fds, string_limit=limit)
-        self._keep = record_filter(options)
+        self.tracker.keep = record_filter(options)
+        self._out: list[str] = []
         self._line: Call | None = None  # the call whose line is begun but not printed
-        self._shown: dict[int, bool] = {}  # tid -> whether its open call is printed
         self._full: dict[tuple[int, int], CallArguments] = {}
         self._entry: dict[tuple[int, int], CallArguments] = {}
         self._errors: dict[int, str] = {}
+        times = options.strace_times
+        self._times = times
+        self._default_times = times == DEFAULT_STRACE_TIMES
+        self._previous_ns: int | None = None  # -r: the time of the line before
+        self._clock_second = -1
+        self._clock_text = ""
 
     # -- the loop ------------------------------------------------------------
 
+    @property
+    def defer_entries(self) -> bool:
+        """Hold a CALL whose entry is incomplete at a batch's end over to the next batch."""
+        return self.tracker.defer_entries
+
+    @defer_entries.setter
+    def defer_entries(self, value: bool) -> None:
+        self.tracker.defer_entries = value
+
     def describe(self, records: list[Record]) -> list[str]:
         out: list[str] = []
-        tracker = self.tracker
-        keep = self._keep
-        for record in records:
-            kind = record[0]
-            tid = record[3]
-            if kind == _SYSCALL:
-                shown = keep is None or keep(record)
-                if shown:
-                    self._interrupt(out, tid)
-                call = tracker.enter(record)
-                self._shown[tid] = shown
-                if shown:
-                    self._line = call
-            elif kind == _SYSRET:
-                self._ret(out, record)
-            elif kind in (_NAMEI, _EXEC_ARG, _EXEC_ENV):
-                opened = tracker.open.get(tid)
-                if opened is not None and tracker.is_entry_record(opened, record):
-                    tracker.attach(opened, record)
-            elif kind == _STRUCT:
-                opened = tracker.open.get(tid)
-                if opened is not None and tracker.is_entry_record(opened, record):
-                    tracker.attach(opened, record)
-                else:
-                    tracker.add_exit_record(record)
-            elif kind == _GENIO:
-                tracker.add_exit_record(record)
-            elif kind == _PSIG:
-                if keep is None or keep(record):
-                    self._interrupt(out, None)
-                    self._signal(out, record)
-            elif kind == _PROC:
-                self._proc(out, record, keep is None or keep(record))
-            elif kind == _DROP:
-                self._interrupt(out, None)
-                drop: Any = record[6]
-                error, count = drop
-                name = _model.drop_error_name(error, self.names)
-                out.append(f"{prefix(0, record[4])}--- ktr: {count} record"
-                           f"{'' if count == 1 else 's'} lost ({name}) ---\n")
+        self._out = out
+        self.tracker.feed(records, self)
         return out
 
     def finish(self) -> list[str]:
         """The line of a call still open at the end of the input, as ``<unfinished ...>``."""
         out: list[str] = []
+        self._out = out
+        self.tracker.flush(self)
         self._interrupt(out, None)
         return out
+
+    def call(self, call: Call, record: Record) -> None:
+        """A shown CALL: its line is begun (printed at its RET, or interrupted)."""
+        self._interrupt(self._out, call.tid)
+        self._line = call
+
+    def record(self, call: Call | None, record: Record) -> None:
+        kind = record[0]
+        out = self._out
+        if kind == _SYSRET:
+            assert call is not None
+            self._ret(out, record, call)
+        elif kind == _PSIG:
+            self._interrupt(out, None)
+            self._signal(out, record)
+        elif kind == _PROC:
+            self._proc(out, record)
+        elif kind == _DROP:
+            self._interrupt(out, None)
+            drop: Any = record[6]
+            name = _model.drop_error_name(drop.error, self.names)
+            count = drop.lost
+            out.append(f"{self._prefix(0, record[4])}--- ktr: {count} record"
+                       f"{'' if count == 1 else 's'} lost ({name}) ---\n")
+        # Other records have no line in strace's output (see the module docstring).
 
     # -- calls ---------------------------------------------------------------
 
@@ -207,18 +212,11 @@ class StraceDescriber:
         if (arguments and plan.signature is not None and not self.options.raw
                 and plan.first_output_arg < len(plan.kinds)):
             text += ", "  # the rest comes with "<... resumed>"
-        out.append(f"{prefix(call.tid, call.ts)}{plan.name}({text} <unfinished ...>\n")
+        out.append(f"{self._prefix(call.tid, call.ts)}{plan.name}({text} <unfinished ...>\n")
 
-    def _ret(self, out: list[str], record: Record) -> None:
+    def _ret(self, out: list[str], record: Record, call: Call) -> None:
         tracker = self.tracker
         tid = record[3]
-        call = tracker.leave(record)
-        shown = self._shown.pop(tid, None)
-        if shown is None:  # no CALL seen: decide on the RET itself
-            shown = self._keep is None or self._keep(record)
-        if not shown:
-            tracker.settle(call)
-            return
         if self._line is not call:
             self._interrupt(out, None)
         self._line = None
@@ -226,10 +224,10 @@ class StraceDescriber:
         tracker.settle(call)
         if call.started >= 0 or call.ts == -1:
             start = max(call.started, 0)
-            head = (f"{prefix(tid, record[4])}<... {call.plan.name} resumed>"
+            head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed>"
                     f"{', '.join(arguments[start:])})")
         else:
-            head = f"{prefix(tid, call.ts)}{call.plan.name}({', '.join(arguments)})"
+            head = f"{self._prefix(tid, call.ts)}{call.plan.name}({', '.join(arguments)})"
         out.append(_result_line(head, self._result(call)))
 
     def _result(self, call: Call) -> str:
@@ -242,7 +240,7 @@ class StraceDescriber:
             text = self._errors.get(error)
             if text is None:
                 text = self._errors[error] = self._error_text(error)
-            return f"{text} {duration(ret.duration_ns)}"
+            return f"{text} {duration(ret.duration_ns)}" if self._times.durations else text
         description = None
         if self._track and ret.retval >= 0:
             description = self.tracker.fds.describe(call.pid, ret.retval)
@@ -250,7 +248,33 @@ class StraceDescriber:
             result = hex(ret.retval & ((1 << 64) - 1)) if ret.retval < 0 else str(ret.retval)
         else:
             result = strace_result(call.plan, ret.retval, description)
-        return f"{result} {duration(ret.duration_ns)}"
+        return f"{result} {duration(ret.duration_ns)}" if self._times.durations else result
+
+    def _prefix(self, tid: int, ns: int) -> str:
+        """The thread column and the time columns strace's -t/-tt/-ttt/-r ask for."""
+        if self._default_times:
+            return prefix(tid, ns)
+        times = self._times
+        words = [f"{tid:<5d}"]
+        micro = ns // 1000
+        clock = times.clock
+        if clock == "epoch":
+            words.append(f"{micro // 1_000_000}.{micro % 1_000_000:06d}")
+        elif clock != "none":
+            second = micro // 1_000_000
+            if second != self._clock_second:
+                self._clock_second = second
+                self._clock_text = time.strftime("%H:%M:%S", time.localtime(second))
+            words.append(self._clock_text if clock == "time"
+                         else f"{self._clock_text}.{micro % 1_000_000:06d}")
+        if times.relative:
+            previous = self._previous_ns
+            self._previous_ns = ns
+            delta = 0 if previous is None else (ns - previous) // 1000
+            seconds, fraction = divmod(abs(delta), 1_000_000)
+            text = f"{seconds:6d}.{fraction:06d}" if delta >= 0 else f"-{seconds:5d}.{fraction:06d}"
+            words.append(f"(+{text})" if clock != "none" else text)
+        return " ".join(words) + " "
 
     def _error_text(self, error: int) -> str:
         restart = RESTART_ERRORS.get(error)
@@ -266,22 +290,17 @@ class StraceDescriber:
         signo, code, _action, _blocked, siginfo = record[6]  # type: ignore[misc]
         name = self.names.signal(signo)
         info = strace_siginfo(signo, code, siginfo)
-        out.append(f"{prefix(record[3], record[4])}--- {name} {info} ---\n")
+        out.append(f"{self._prefix(record[3], record[4])}--- {name} {info} ---\n")
 
-    def _proc(self, out: list[str], record: Record, shown: bool) -> None:
+    def _proc(self, out: list[str], record: Record) -> None:
         proc: Any = record[6]
-        self.tracker.process_event(record)
         if proc.event != ProcEvent.EXIT:
             return
         tid = record[3]
-        self._shown.pop(tid, None)
-        if shown or (self._line is not None and self._line.tid == tid):
-            self._interrupt(out, None)
-        if not shown:
-            return
+        self._interrupt(out, None)
         if proc.flags & ProcFlag.SIGNALED:
             core = " (core dumped)" if proc.flags & ProcFlag.CORE_DUMPED else ""
             what = f"killed by {self.names.signal(proc.signal)}{core}"
         else:
             what = f"exited with {proc.status}"
-        out.append(f"{prefix(tid, record[4])}+++ {what} +++\n")
+        out.append(f"{self._prefix(tid, record[4])}+++ {what} +++\n")

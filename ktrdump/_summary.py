@@ -61,6 +61,7 @@ import formats
 from formats import ABI_EMUL_NAMES, Abi, DropError, Record, RecordKind, SyscallFlag
 from formats.linux import errno_name, syscall_name
 
+from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._reader import RawBatch, Skipped
@@ -207,7 +208,8 @@ class SyscallSummary:
     def __init__(self, options: SummaryOptions | None = None) -> None:
         self.options = options or SummaryOptions()
         self._stats: dict[int, list[int]] = {}
-        self._pending: dict[int, int] = {}  # tid -> key of its call in progress
+        self._pending: dict[int, int] = {}  # raw path: tid -> key of its call in progress
+        self._layer = CallTracker()  # decoded path: the call layer pairs calls
         self._comms: dict[int, bytes] = {}  # pid -> last command name (per process only)
         self._first_seen: dict[int, int] = {}  # pid -> order of first appearance
         self.dropped: dict[int, int] = {}  # DROP error -> records lost
@@ -223,27 +225,35 @@ class SyscallSummary:
         self.skipped_bytes += notice.bytes
 
     def add_records(self, records: Iterable[Record]) -> None:
-        """Add decoded records (any kinds; only SYSCALL, SYSRET and DROP count)."""
-        for record in records:
-            self.records += 1
-            kind = record.kind
-            payload = record.payload
-            if kind == _SYSCALL:
-                if not isinstance(payload, formats.Syscall):
-                    self.malformed += 1
-                    continue
-                self._call(record.pid, record.tid, payload.nr, payload.abi, record.comm)
-            elif kind == _SYSRET:
-                if not isinstance(payload, formats.Sysret):
-                    self.malformed += 1
-                    continue
-                self._return(record.pid, record.tid, payload.nr, payload.abi, payload.flags,
-                             payload.error, payload.duration_ns, record.comm)
-            elif kind == _DROP:
-                if not isinstance(payload, formats.Drop):
-                    self.malformed += 1
-                    continue
-                self.dropped[payload.error] = self.dropped.get(payload.error, 0) + payload.lost
+        """Add decoded records: through the call layer (``_calls``), as every view.
+
+        Only calls (their SYSCALL and SYSRET) and DROP records count.
+        """
+        batch = records if isinstance(records, list) else list(records)
+        self.records += len(batch)
+        self._layer.feed(batch, self)
+
+    def finish(self) -> None:
+        """The end of the input: a call still waiting for its entry records is counted."""
+        self._layer.flush(self)
+
+    # The call layer's sink (``_calls.CallSink``).
+
+    def call(self, call: Call, record: Record) -> None:
+        plan = call.plan
+        self._call(call.pid, call.tid, plan.nr, plan.abi, record.comm, paired=True)
+
+    def record(self, call: Call | None, record: Record) -> None:
+        kind = record.kind
+        if kind == _SYSRET and call is not None:
+            ret: Any = record.payload
+            if call.ts == -1:  # no CALL in the trace: the call is counted now
+                self._call(call.pid, call.tid, ret.nr, ret.abi, record.comm, paired=True)
+            self._returned(call.pid, ret.abi, ret.nr, ret.flags, ret.error, ret.duration_ns,
+                           record.comm)
+        elif kind == _DROP:
+            drop: Any = record.payload
+            self.dropped[drop.error] = self.dropped.get(drop.error, 0) + drop.lost
 
     def add_raw(self, batch: RawBatch, order: formats.ByteOrder = "little") -> None:
         """Add an undecoded batch: the fast path (same counts as ``add_records``)."""
@@ -317,22 +327,32 @@ class SyscallSummary:
             position = stop
         self.records += batch.record_count
 
-    def _call(self, pid: int, tid: int, nr: int, abi: int, comm: bytes) -> None:
+    def _call(self, pid: int, tid: int, nr: int, abi: int, comm: bytes,
+              paired: bool = False) -> None:
         if self.options.pids and pid not in self.options.pids:
             return
         key = self._key_for(pid, abi, nr, comm)
         row = self._stats.setdefault(key, [0, 0, 0, 0, 0, 0])
         row[_CALLS] += 1
-        self._pending[tid] = key
+        if not paired:
+            self._pending[tid] = key
 
     def _return(self, pid: int, tid: int, nr: int, abi: int, flags: int, error: int,
                 duration: int, comm: bytes) -> None:
+        """The raw path's RET: paired with its thread's pending call by key."""
         if self.options.pids and pid not in self.options.pids:
             return
         key = self._key_for(pid, abi, nr, comm)
         row = self._stats.setdefault(key, [0, 0, 0, 0, 0, 0])
         if self._pending.pop(tid, None) != key:  # no call in progress: count it now
             row[_CALLS] += 1
+        self._returned(pid, abi, nr, flags, error, duration, comm)
+
+    def _returned(self, pid: int, abi: int, nr: int, flags: int, error: int, duration: int,
+                  comm: bytes) -> None:
+        if self.options.pids and pid not in self.options.pids:
+            return
+        row = self._stats.setdefault(self._key_for(pid, abi, nr, comm), [0, 0, 0, 0, 0, 0])
         if flags & _UNFINISHED:
             return
         if error:
@@ -459,6 +479,7 @@ def summarize(
                 summary.add_notice(event.notice)
             if on_notice is not None:
                 on_notice(event)
+    summary.finish()
     return summary
 
 

@@ -38,6 +38,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any, NoReturn, cast
 
 import formats
+from formats import linux
 
 from . import __version__
 from ._chrome import DEFAULT_IO_BYTES as DEFAULT_CHROME_IO_BYTES
@@ -46,10 +47,11 @@ from ._describe import describer_for
 from ._filter import record_filter
 from ._follow import Follower, follow
 from ._merge import Late, Merger, merge
-from ._options import DEFAULT_INPUT, TIMESTAMP_ORDER, Options
+from ._options import DEFAULT_INPUT, DEFAULT_STRACE_TIMES, TIMESTAMP_ORDER, Options, StraceTimes
 from ._output import Output
 from ._progress import progress_for
 from ._reader import Skipped, TraceReader, open_trace
+from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
 from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
 from .errors import InputError, KtrdumpError, OutputError, UsageError
 
@@ -67,6 +69,39 @@ followed), socket (socket:[AF_INET]), accept, pipe (pipe:[N]: the N-th pipe
 of the trace, both ends), socketpair, dup/dup2/dup3/F_DUPFD, close,
 close_range, exec (close-on-exec fds dropped), fork (copied), exit. Fds that
 existed before the recording (0, 1, 2, inherited, attached) are shown plainly.
+
+Filters after the fact (every view: text, json, strace, chrome, --summary;
+combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
+  -e trace=SET       calls by name or strace class (%file %net %process
+                     %signal %ipc %desc %memory %creds ...); a leading !
+                     inverts the set; -e NAME is -e trace=NAME
+  -e status=SET      successful, failed, unfinished (! inverts);
+                     -z is status=successful, -Z is status=failed (strace's)
+  -P PATH            calls that touched PATH: a path argument spelled so,
+                     or an fd argument that referred to it (fds tracked
+                     through the trace as -y does)
+  --since/--until T  +1.5s after the first record, 1700000000.25 (seconds
+                     since the epoch) or 2026-11-30T01:02:03 (local time)
+  --min-duration D   calls that spent at least D in the kernel (1.5, 200ms)
+Signals, process events and the other records that are not calls are kept
+by -e/-P/-z/-Z/--min-duration; --since/--until apply to every record.
+A filter on the result (-e status, -z, -Z, --min-duration) holds a call's
+lines back until its RET.
+
+Letters kdump and strace both use, with different meanings:
+  letter  ktrdump (kdump)                  strace, and ktrdump --format strace
+  -t      -t TRSTR: trace points to show   -t/-tt/-ttt: time of day, with
+          (any format: --trace-points)     microseconds, seconds since epoch
+  -T      absolute timestamps              -T: time spent in each call
+          (strace's -T: --durations)
+  -r      (kdump's -R: time since the      -r: time since the previous line
+          previous record)
+  -p      -p PID: show only PID's records  (strace: attach to PID)
+  -c      --summary (strace's -c)          -c: the summary
+With --format strace, -t -tt -ttt -T -r take strace's meaning: without any
+of them the lines carry -ttt's and -T's columns (strace -f -ttt -T's
+layout); with them, exactly the columns they ask for (-t/-tt in this
+machine's local time).
 
 Facilities (-t), ktrace's letters:
 """ + "".join(f"  {letter}  {text}\n" for letter, text in formats.FACILITY_HELP.items()) + (
@@ -130,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
                              "recorded; strace format: of each string, default 32)")
     parser.add_argument("-p", dest="pids", type=int, action="append", metavar="PID",
                         help="show only records of process or thread PID (repeatable)")
-    parser.add_argument("-t", dest="facilities", metavar="TRSTR",
+    parser.add_argument("-t", "--trace-points", dest="facilities", metavar="TRSTR",
                         help="show only these trace points, as ktr record -t (letters "
                              "listed below; default: all)")
     parser.add_argument("-u", dest="user_labels", action="append", metavar="LABEL",
@@ -150,6 +185,28 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-l", dest="follow", action="store_true",
                         help="follow: keep reading as the trace grows, like tail -f "
                              "(Ctrl-C ends it; a pipe ends at its end)")
+    filters = parser.add_argument_group("filters after the fact (see below)")
+    filters.add_argument("-e", dest="expressions", action="append", metavar="EXPR",
+                         help="trace=SET (syscall names, %%classes, ! inverts) or "
+                              "status=SET (successful, failed, unfinished)")
+    filters.add_argument("-z", dest="statuses", action="append_const", const="successful",
+                         help="only calls that returned without an error (-e status=successful)")
+    filters.add_argument("-Z", dest="statuses", action="append_const", const="failed",
+                         help="only calls that failed (-e status=failed)")
+    filters.add_argument("-P", dest="trace_paths", action="append", metavar="PATH",
+                         help="only calls that touched PATH (repeatable)")
+    filters.add_argument("--since", metavar="TIME",
+                         help="only records from TIME on (+1.5s after the first record, "
+                              "epoch seconds or ISO 8601)")
+    filters.add_argument("--until", metavar="TIME",
+                         help="only records before TIME (as --since)")
+    filters.add_argument("--min-duration", metavar="DURATION",
+                         help="only calls that spent at least DURATION in the kernel "
+                              "(1.5 = 1.5s, 200ms, 10us)")
+    parser.add_argument("--strace-clock", choices=("time", "micro", "epoch"),
+                        help=argparse.SUPPRESS)  # -t/-tt/-ttt under --format strace
+    parser.add_argument("--strace-relative", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--strace-durations", action="store_true", help=argparse.SUPPRESS)
     summary = parser.add_argument_group("summary (strace -c)")
     summary.add_argument("--summary", "-c", dest="summary", action="store_true",
                          help="count calls, errors and time per syscall instead of "
@@ -171,8 +228,87 @@ def _non_negative(text: str) -> int:
     return value
 
 
+#: strace's timestamp options, as ``--format strace`` reads them.
+_STRACE_TIME_OPTIONS = {
+    "-t": "--strace-clock=time", "-tt": "--strace-clock=micro", "-ttt": "--strace-clock=epoch",
+    "-r": "--strace-relative", "-T": "--strace-durations",
+}
+
+
+def _strace_format_requested(argv: Sequence[str]) -> bool:
+    chosen = None
+    for index, word in enumerate(argv):
+        if word == "--":
+            break
+        if word == "--format" and index + 1 < len(argv):
+            chosen = argv[index + 1]
+        elif word.startswith("--format="):
+            chosen = word.partition("=")[2]
+        elif word == "--json":
+            chosen = "json"
+    return chosen == "strace"
+
+
+def _strace_times(argv: list[str]) -> list[str]:
+    """With ``--format strace``, strace's -t -tt -ttt -r -T as the hidden options above."""
+    if not _strace_format_requested(argv):
+        if "-r" in argv[: argv.index("--") if "--" in argv else len(argv)]:
+            raise UsageError("-r is strace's time since the previous line: use it with "
+                             "--format strace (kdump's is -R)")
+        return argv
+    out = []
+    for index, word in enumerate(argv):
+        if word == "--":
+            out.extend(argv[index:])
+            break
+        out.append(_STRACE_TIME_OPTIONS.get(word, word))
+    return out
+
+
+def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:
+    if not (arguments.strace_clock or arguments.strace_relative or arguments.strace_durations):
+        return DEFAULT_STRACE_TIMES
+    return StraceTimes(clock=arguments.strace_clock or "none",
+                       relative=arguments.strace_relative,
+                       durations=arguments.strace_durations)
+
+
+def _criteria(arguments: argparse.Namespace) -> Criteria:
+    trace = None
+    status: frozenset[Status] | None = None
+    for expression in arguments.expressions or ():
+        qualifier, equals, value = expression.partition("=")
+        if not equals:
+            qualifier, value = "trace", expression  # strace: -e open means trace=open
+        try:
+            if qualifier in ("trace", "t"):
+                if trace is not None:
+                    raise UsageError("give -e trace= once")
+                trace = linux.parse_trace_set(f"trace={value}")
+            elif qualifier in ("status",):
+                chosen = parse_status(value)
+                status = chosen if status is None else status & chosen
+            else:
+                raise UsageError(f"-e {qualifier}= is not supported (trace= and status= are)")
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    if arguments.statuses:
+        chosen = frozenset(arguments.statuses)
+        status = chosen if status is None else status & chosen
+    try:
+        since = None if arguments.since is None else parse_time(arguments.since)
+        until = None if arguments.until is None else parse_time(arguments.until)
+        minimum = (None if arguments.min_duration is None
+                   else parse_duration(arguments.min_duration))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    paths = tuple(os.fsencode(path) for path in arguments.trace_paths or ())
+    return Criteria(trace=trace, status=status, paths=paths, since=since, until=until,
+                    min_duration_ns=minimum)
+
+
 def parse_options(argv: Sequence[str]) -> Options:
-    arguments = _parser().parse_args(list(argv))
+    arguments = _parser().parse_args(_strace_times(list(argv)))
     files = list(arguments.files)
     if arguments.file_option is not None:
         if files:
@@ -222,6 +358,8 @@ def parse_options(argv: Sequence[str]) -> Options:
         fd_paths=arguments.fd_paths,
         durations=arguments.durations,
         call_args=arguments.call_args,
+        selection=_criteria(arguments),
+        strace_times=_strace_times_option(arguments),
     )
 
 
@@ -298,13 +436,20 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
     """Dump the trace(s) ``options`` names; returns the exit status."""
     with contextlib.ExitStack() as stack:
         source = _open_source(options, stack)
-        if options.summary:
+        if options.summary and not options.selection.active:
             return _summary(options, source, stdout, stderr)
         events = _with_progress(options, source, _first_event_read(source.events()), stdout,
-                                stderr, writes_as_it_goes=True)
+                                stderr, writes_as_it_goes=not options.summary)
+        selector = None
+        if options.selection.active:
+            selector = Selector(options.selection, facilities=_facilities(source.header))
+            events = _selected(events, selector, marked=not (
+                options.summary or options.output_format == "chrome"))
+        if options.summary:
+            return _summary(options, source, stdout, stderr, events)
         if options.output_format == "chrome":
             return _chrome(options, source, events, stdout, stderr)
-        describer = describer_for(options, header=source.header)
+        describer = describer_for(options, header=source.header, selector=selector)
         return dump(source, describer, Output(stdout), stderr, events)
 
 
@@ -327,6 +472,30 @@ def _size_of(path: str) -> int:
         return 0
 
 
+def _facilities(header: formats.FileHeader | None) -> str | None:
+    facilities = None if header is None else header.options.get("facilities")
+    return facilities if isinstance(facilities, str) else None
+
+
+def _selected(events: Iterator[Any], selector: Selector, *, marked: bool) -> Iterator[Any]:
+    """``events`` through the call filters: batches of the records released.
+
+    ``marked``: every record is passed on and ``selector.hidden`` names the
+    hidden ones of the batch just yielded (views that keep call state);
+    otherwise only the shown records are.
+    """
+    for event in events:
+        if isinstance(event, list):
+            released = selector.feed(event)
+            if released:
+                yield released if marked else selector.shown(released)
+        else:
+            yield event
+    released = selector.finish()
+    if released:
+        yield released if marked else selector.shown(released)
+
+
 class _Notices:
     """Report notices on stderr, one line each, and remember whether any means lost data."""
 
@@ -346,15 +515,17 @@ class _Notices:
         self._stderr.flush()
 
 
-def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]) -> int:
+def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str],
+             events: Iterator[Any] | None = None) -> int:
     report = _Notices(source, stderr)
     summary_options = SummaryOptions(
         sort_by=options.sort_by,  # type: ignore[arg-type]
         per_process=bool(options.pids), pids=options.pids,
         **({"columns": options.columns} if options.columns else {}),  # type: ignore[arg-type]
     )
-    events = _with_progress(options, source, _first_event_read(source.raw_events()), stdout,
-                            stderr, writes_as_it_goes=False)
+    if events is None:
+        events = _with_progress(options, source, _first_event_read(source.raw_events()),
+                                stdout, stderr, writes_as_it_goes=False)
     header = source.header
     order = header.byte_order if header is not None else "little"
     summary = summarize(events, summary_options, order=order, on_notice=report)
@@ -369,17 +540,12 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
     report = _Notices(source, stderr)
     chrome_options = ChromeOptions(
         origin_ns=source.origin_ns, pids=options.pids, call_args=options.call_args,
-        raw=options.raw, facilities=_recorded_facilities(source.header),
+        raw=options.raw, facilities=_facilities(source.header),
         metadata=_header_metadata(source.header),
         io_bytes=DEFAULT_CHROME_IO_BYTES if options.max_data is None else options.max_data)
     write_chrome(events, stdout, chrome_options, on_notice=report,
                  flush_each_batch=source.live)
     return report.status
-
-
-def _recorded_facilities(header: formats.FileHeader | None) -> str | None:
-    facilities = None if header is None else header.options.get("facilities")
-    return facilities if isinstance(facilities, str) else None
 
 
 def _header_metadata(header: formats.FileHeader | None) -> tuple[tuple[str, object], ...]:

@@ -34,6 +34,8 @@ Public surface::
     errno_name(n), errno_message(n), errno_number(name)
     signal_name(n), signal_number(name), KERNEL_SIGRTMIN, KERNEL_SIGRTMAX
     X32_SYSCALL_BIT, AT_FDCWD
+    parse_trace_set("trace=%file,!...") -> SyscallSelection   (strace's -e trace= syntax;
+        ALL_SYSCALLS, TraceSetError; the recorder and ktrdump share it)
     errors: LinuxTableError, UnknownSyscallClass
 """
 
@@ -58,6 +60,13 @@ from ._lookup import (
     syscall_number,
     unimplemented_syscalls,
 )
+from ._selection import (
+    ALL_SYSCALLS,
+    SELECTION_ABIS,
+    SyscallSelection,
+    TraceSetError,
+    parse_trace_set,
+)
 from ._signatures import (
     IO_IN_KINDS,
     IO_OUT_KINDS,
@@ -77,13 +86,40 @@ from .errors import LinuxTableError, UnknownSyscallClass
 AT_FDCWD = -100
 
 __all__ = [
-    "AT_FDCWD", "IO_IN_KINDS", "IO_OUT_KINDS", "KERNEL_SIGRTMAX", "KERNEL_SIGRTMIN",
-    "SOCKADDR_STORAGE_SIZE", "SOCKETCALLS", "STRUCT_CAPTURES", "SYSCALL_CLASSES",
+    "ALL_SYSCALLS",
+    "AT_FDCWD",
+    "IO_IN_KINDS",
+    "IO_OUT_KINDS",
+    "KERNEL_SIGRTMAX",
+    "KERNEL_SIGRTMIN",
+    "SELECTION_ABIS",
+    "SOCKADDR_STORAGE_SIZE",
+    "SOCKETCALLS",
+    "STRUCT_CAPTURES",
+    "SYSCALL_CLASSES",
     "X32_SYSCALL_BIT",
-    "Arg", "ArgKind", "LinuxTableError", "RetKind", "Signature", "StructCapture",
+    "Arg",
+    "ArgKind",
+    "LinuxTableError",
+    "RetKind",
+    "Signature",
+    "StructCapture",
+    "SyscallSelection",
+    "TraceSetError",
     "UnknownSyscallClass",
-    "errno_message", "errno_name", "errno_number", "signal_name", "signal_number",
-    "signature", "socketcall_name", "socketcall_signature", "struct_size",
-    "syscall_class_members", "syscall_name", "syscall_names", "syscall_number",
+    "errno_message",
+    "errno_name",
+    "errno_number",
+    "parse_trace_set",
+    "signal_name",
+    "signal_number",
+    "signature",
+    "socketcall_name",
+    "socketcall_signature",
+    "struct_size",
+    "syscall_class_members",
+    "syscall_name",
+    "syscall_names",
+    "syscall_number",
     "unimplemented_syscalls",
 ]

@@ -1,0 +1,438 @@
+"""Filters after the fact: which calls (with all their records) every view shows.
+
+``Criteria`` holds strace's call filters — ``-e trace=SET``, ``-e status=``
+(``-z``/``-Z``), ``-P PATH`` — and ``--since``/``--until``/``--min-duration``.
+``Selector`` runs the call layer (``_calls.CallTracker``) over the records
+read and decides, call by call, whether the call is shown; a call's records
+(CALL, NAMI, STRU, ARG, ENV, GIO, RET) share its fate.
+
+Rules:
+
+- ``trace=``, ``status=``, ``-P`` and ``--min-duration`` select calls; records
+  that belong to no call (signals, process events, switches, counters,
+  probes, samples, maps, USER, EMUL) are kept by them. ``--since``/``--until``
+  apply to every record: a call by its CALL's time (its RET, when no CALL was
+  recorded), any other record by its own time. DROP records are always kept.
+- ``status``: ``successful`` (returned without an error), ``failed``
+  (returned an error, the kernel's restart codes included), ``unfinished``
+  (never returned: exit, exec by another thread, detach, or the trace ended).
+- ``-P PATH``: a call whose path arguments (its NAMI records) name PATH, or
+  one of whose fd arguments referred to PATH at entry (fds tracked through
+  the trace as ``-y`` does, so a fd opened before the recording is unknown).
+  Paths compare as the calls spelled them: ``-P passwd`` does not match
+  ``/etc/passwd``; a path relative to a dirfd is joined to the dirfd's path.
+- ``--min-duration``: calls that returned and spent at least that long in
+  the kernel (the RET's ``duration_ns``).
+
+Order: records leave the selector in the order they came. A call whose fate
+depends on its RET (``status``, ``--min-duration``) holds back the records
+read after its CALL until the RET; past ``MAX_HELD`` held records the oldest
+undecided call is decided on what is known (shown when everything but the
+RET matches), so memory stays bounded. ``finish()`` decides what is still
+open at the end of the input (such calls never returned).
+
+Output: ``feed(records)`` returns the records that can be released, and
+leaves in ``hidden`` the ids (``id(record)``) of those among them that are
+not shown: views that keep call state (``-y`` fd tables, call ids) still see
+every record; views that only count (``--summary``, chrome) take
+``shown(records)``.
+
+Does not: read, render, or know any view.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+from formats import Record, RecordKind, SyscallFlag
+from formats.linux import SyscallSelection
+
+from ._calls import Call, CallTracker, path_description, signed32
+
+#: Records held back waiting for RETs before the oldest undecided call is decided.
+MAX_HELD = 100_000
+
+Status = Literal["successful", "failed", "unfinished"]
+STATUSES: tuple[Status, ...] = ("successful", "failed", "unfinished")
+
+
+@dataclass(frozen=True)
+class TimeBound:
+    """A ``--since``/``--until`` time: ns since the epoch, or after the first record."""
+
+    ns: int
+    relative: bool = False
+
+    def resolve(self, first_ns: int) -> int:
+        return first_ns + self.ns if self.relative else self.ns
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """The call filters of one ktrdump run; the defaults select everything."""
+
+    trace: SyscallSelection | None = None  # -e trace=SET
+    status: frozenset[Status] | None = None  # -e status=SET, -z, -Z
+    paths: tuple[bytes, ...] = ()  # -P PATH (any of them)
+    since: TimeBound | None = None  # --since
+    until: TimeBound | None = None  # --until (exclusive)
+    min_duration_ns: int | None = None  # --min-duration
+
+    @property
+    def active(self) -> bool:
+        return (self.trace is not None or self.status is not None or bool(self.paths)
+                or self.since is not None or self.until is not None
+                or self.min_duration_ns is not None)
+
+    @property
+    def needs_return(self) -> bool:
+        """Whether a call's fate can wait for its RET."""
+        return self.status is not None or self.min_duration_ns is not None
+
+
+#: No filter: every call shown.
+NO_CRITERIA = Criteria()
+
+_SYSCALL = int(RecordKind.SYSCALL)
+_SYSRET = int(RecordKind.SYSRET)
+_NAMEI = int(RecordKind.NAMEI)
+_STRUCT = int(RecordKind.STRUCT)
+_GENIO = int(RecordKind.GENIO)
+_EXEC_ARG = int(RecordKind.EXEC_ARG)
+_EXEC_ENV = int(RecordKind.EXEC_ENV)
+_PROC = int(RecordKind.PROC)
+_DROP = int(RecordKind.DROP)
+_ENTRY_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV})
+_UNFINISHED = int(SyscallFlag.UNFINISHED)
+
+
+class _Fate:
+    """One call's decision, shared by its records while they wait in the queue."""
+
+    __slots__ = ("call", "entry_done", "shown")
+
+    def __init__(self, call: Call | None) -> None:
+        self.call = call
+        self.shown: bool | None = None  # None: not decided yet
+        self.entry_done = False
+
+
+_KEEP = _Fate(None)
+_KEEP.shown = True
+_HIDE = _Fate(None)
+_HIDE.shown = False
+
+
+class Selector:
+    """Applies ``Criteria`` to a stream of records (see the module docstring)."""
+
+    def __init__(self, criteria: Criteria, facilities: str | None = None) -> None:
+        self.criteria = criteria
+        self.tracker = CallTracker(track_fds=bool(criteria.paths), keep_calls=True,
+                                   facilities=facilities)
+        self.hidden: set[int] = set()
+        self._queue: deque[tuple[Record, _Fate]] = deque()
+        self._fates: dict[int, _Fate] = {}  # tid -> the fate of its open call
+        self._entering: _Fate | None = None  # a call whose entry records may still come
+        self._first_ns: int | None = None
+        self._since: int | None = None
+        self._until: int | None = None
+        self._paths = frozenset(path.decode("utf-8", "backslashreplace")
+                                for path in criteria.paths)
+
+    # -- the stream ------------------------------------------------------------
+
+    def feed(self, records: Iterable[Record]) -> list[Record]:
+        """Take a batch; return the records that can be released (in order)."""
+        queue = self._queue
+        for record in records:
+            if self._first_ns is None:
+                self._start(record.timestamp_ns)
+            queue.append((record, self._place(record)))
+        while len(queue) > MAX_HELD:
+            self._force(queue[0][1])
+            self._release_ready()
+        return self._release_ready()
+
+    def finish(self) -> list[Record]:
+        """Decide what is still open (never returned) and release everything."""
+        self._close_entry()
+        for fate in list(self._fates.values()):
+            self._decide_unreturned(fate)
+        self._fates.clear()
+        for _record, fate in self._queue:
+            if fate.shown is None:
+                self._decide_unreturned(fate)
+        return self._release_ready()
+
+    def shown(self, records: list[Record]) -> list[Record]:
+        """``records`` (as ``feed`` returned them) without the hidden ones."""
+        hidden = self.hidden
+        if not hidden:
+            return records
+        return [record for record in records if id(record) not in hidden]
+
+    def keep(self, record: Record) -> bool:
+        """For views that take a predicate: whether a released record is shown."""
+        return id(record) not in self.hidden
+
+    # -- placing records ---------------------------------------------------------
+
+    def _start(self, first_ns: int) -> None:
+        self._first_ns = first_ns
+        criteria = self.criteria
+        if criteria.since is not None:
+            self._since = criteria.since.resolve(first_ns)
+        if criteria.until is not None:
+            self._until = criteria.until.resolve(first_ns)
+
+    def _in_window(self, ns: int) -> bool:
+        since, until = self._since, self._until
+        return (since is None or ns >= since) and (until is None or ns < until)
+
+    def _place(self, record: Record) -> _Fate:
+        kind = record.kind
+        tid = record.tid
+        tracker = self.tracker
+        entering = self._entering
+        if entering is not None:
+            call = entering.call
+            assert call is not None
+            if (tid == call.tid and kind in _ENTRY_KINDS
+                    and tracker.is_entry_record(call, record)):
+                tracker.attach(call, record)
+                if call.entry_complete:
+                    self._close_entry()
+                return entering
+            self._close_entry()
+        if kind == _SYSCALL:
+            call = tracker.enter(record)
+            fate = _Fate(call)
+            previous = self._fates.get(tid)
+            if previous is not None:  # its RET never came
+                self._decide_unreturned(previous)
+            self._fates[tid] = fate
+            if not self._entry_matches(call, complete=False):
+                fate.shown = False
+                fate.entry_done = True
+            elif call.entry_complete:
+                self._entry_done(fate)
+            else:
+                self._entering = fate
+            return fate
+        if kind == _SYSRET:
+            call = tracker.leave(record)
+            pending = self._fates.pop(tid, None)
+            if pending is not None and pending.call is call:
+                fate = pending
+            else:
+                if pending is not None:
+                    self._decide_unreturned(pending)
+                fate = _Fate(call)  # a RET without its CALL
+                fate.entry_done = True
+                if not self._entry_matches(call, complete=True):
+                    fate.shown = False
+            tracker.settle(call)
+            if fate.shown is None:
+                fate.shown = self._return_matches(call)
+            return fate
+        if kind in (_GENIO, _STRUCT):
+            owner = self._fates.get(tid)
+            if owner is not None:
+                tracker.add_exit_record(record)
+                return owner
+        elif kind in _ENTRY_KINDS:
+            owner = self._fates.get(tid)
+            if owner is not None:
+                return owner
+        elif kind == _PROC:
+            tracker.process_event(record)
+            if tid not in tracker.open:
+                ended = self._fates.pop(tid, None)
+                if ended is not None:
+                    self._decide_unreturned(ended)
+        if kind == _DROP or self._in_window(record.timestamp_ns):
+            return _KEEP
+        return _HIDE
+
+    # -- deciding ----------------------------------------------------------------
+
+    def _close_entry(self) -> None:
+        fate = self._entering
+        if fate is not None:
+            self._entering = None
+            self._entry_done(fate)
+
+    def _entry_done(self, fate: _Fate) -> None:
+        fate.entry_done = True
+        call = fate.call
+        assert call is not None
+        if self._paths and not self._touches_path(call):
+            fate.shown = False
+        elif not self.criteria.needs_return:
+            fate.shown = True
+
+    def _entry_matches(self, call: Call, *, complete: bool) -> bool:
+        """What can be decided from the CALL record (and, ``complete``, its entry)."""
+        criteria = self.criteria
+        plan = call.plan
+        if criteria.trace is not None and not criteria.trace.selects(plan.abi, plan.nr):
+            return False
+        ts = call.ts if call.ts != -1 else call.ret_ts
+        if not self._in_window(ts):
+            return False
+        return not (complete and self._paths and not self._touches_path(call))
+
+    def _touches_path(self, call: Call) -> bool:
+        paths = self._paths
+        plan = call.plan
+        args = call.args
+        fds = self.tracker.fds
+        for index in plan.path_args:
+            if index < len(args) and args[index]:
+                described = path_description(fds, call, index)
+                if described is not None and described in paths:
+                    return True
+        for index in plan.fd_args:
+            if index < len(args):
+                described = fds.describe(call.pid, signed32(args[index]))
+                if described is not None and described in paths:
+                    return True
+        return False
+
+    def _return_matches(self, call: Call) -> bool:
+        criteria = self.criteria
+        ret = call.ret
+        assert ret is not None
+        unfinished = bool(ret.flags & _UNFINISHED)
+        if criteria.status is not None:
+            status: Status = ("unfinished" if unfinished
+                              else "failed" if ret.error else "successful")
+            if status not in criteria.status:
+                return False
+        minimum = criteria.min_duration_ns
+        return minimum is None or (not unfinished and ret.duration_ns >= minimum)
+
+    def _decide_unreturned(self, fate: _Fate) -> None:
+        """A call that will never get its RET (exit, replaced, end of input)."""
+        if fate.shown is not None:
+            return
+        if not fate.entry_done:
+            self._entry_done(fate)
+            if fate.shown is not None:
+                return
+        criteria = self.criteria
+        fate.shown = (criteria.min_duration_ns is None
+                      and (criteria.status is None or "unfinished" in criteria.status))
+
+    def _force(self, fate: _Fate) -> None:
+        """Too much held back: decide ``fate`` on what is known (its entry)."""
+        if fate.shown is None:
+            if not fate.entry_done:
+                if fate is self._entering:
+                    self._entering = None
+                self._entry_done(fate)
+            if fate.shown is None:
+                fate.shown = True
+
+    def _release_ready(self) -> list[Record]:
+        queue = self._queue
+        out: list[Record] = []
+        hidden: set[int] = set()
+        while queue:
+            record, fate = queue[0]
+            shown = fate.shown
+            if shown is None:
+                break
+            queue.popleft()
+            out.append(record)
+            if not shown:
+                hidden.add(id(record))
+        self.hidden = hidden
+        return out
+
+
+
+# ---------------------------------------------------------------------------
+# Command-line values (ValueError with a one-line message when malformed)
+
+_UNITS_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
+             "m": 60_000_000_000, "min": 60_000_000_000, "h": 3_600_000_000_000}
+
+
+def parse_duration(text: str) -> int:
+    """``1.5``/``1.5s``, ``200ms``, ``10us``, ``500ns``, ``2m``, ``1h``: nanoseconds.
+
+    A bare number is seconds (strace prints times in seconds).
+    """
+    stripped = text.strip()
+    number = stripped.rstrip("abcdefghijklmnopqrstuvwxyzµ")
+    unit = stripped[len(number):] or "s"
+    scale = _UNITS_NS.get(unit)
+    if scale is None or not number:
+        raise ValueError(f"{text!r} is not a duration (e.g. 1.5, 1.5s, 200ms, 10us)")
+    try:
+        value = Decimal(number)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a duration (e.g. 1.5, 1.5s, 200ms, 10us)") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"{text!r} is not a duration (e.g. 1.5, 1.5s, 200ms, 10us)")
+    return int(value * scale)
+
+
+#: Absolute times below this many seconds since the epoch (2001-09-09) are surely
+#: meant as relative ones.
+_EPOCH_FLOOR = 1_000_000_000
+
+
+def parse_time(text: str) -> TimeBound:
+    """``+DURATION`` (after the first record), seconds since the epoch, or ISO 8601.
+
+    An ISO date-time without a time zone is local time (``2026-11-30T01:02:03.5``).
+    """
+    stripped = text.strip()
+    if stripped.startswith("+"):
+        return TimeBound(parse_duration(stripped[1:]), relative=True)
+    try:
+        seconds = Decimal(stripped)
+    except InvalidOperation:
+        pass
+    else:
+        if not seconds.is_finite() or seconds < _EPOCH_FLOOR:
+            raise ValueError(f"{text!r}: for a time after the first record write +{stripped} "
+                             "(seconds since the epoch are 10 digits)")
+        return TimeBound(int(seconds * 1_000_000_000))
+    try:
+        moment = datetime.fromisoformat(stripped)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time (+1.5s after the first record, "
+                         "1700000000.25, or 2026-11-30T01:02:03)") from None
+    whole = int(moment.timestamp())
+    return TimeBound(whole * 1_000_000_000 + moment.microsecond * 1000)
+
+
+def parse_status(text: str) -> frozenset[Status]:
+    """strace's ``status=SET``: successful, failed, unfinished; ``!`` inverts; ``all``, ``none``."""
+    body = text.removeprefix("status=")
+    invert = body.startswith("!")
+    if invert:
+        body = body[1:]
+    chosen: set[Status] = set()
+    for item in (part.strip() for part in body.split(",")):
+        if not item or item == "none":
+            continue
+        if item == "all":
+            chosen.update(STATUSES)
+        elif item in STATUSES:
+            chosen.add(item)
+        else:
+            raise ValueError(f"-e status: unknown status {item!r} "
+                             f"(known: {', '.join(STATUSES)}, all, none)")
+    if invert:
+        chosen = set(STATUSES) - chosen
+    return frozenset(chosen)
