@@ -66,6 +66,8 @@ class Options:
     durations: bool = False  # --durations: time spent in each call, on RET (strace -T)
     width: int = DEFAULT_WIDTH
     call_args: bool = True  # chrome: args on call events (--no-call-args: none, for speedscope)
+    output_path: str | None = None  # -o: a file instead of stdout (-ff: the files' prefix)
+    per_thread: bool = False  # -ff: strace format, one file per thread
     selection: Criteria = NO_CRITERIA  # -e trace=/status=, -z, -Z, -P, --since, --until, ...
     strace_times: StraceTimes = DEFAULT_STRACE_TIMES  # --format strace: -t -tt -ttt -r -T
 

@@ -44,6 +44,7 @@ from . import __version__
 from ._chrome import DEFAULT_IO_BYTES as DEFAULT_CHROME_IO_BYTES
 from ._chrome import ChromeOptions, write_chrome
 from ._describe import describer_for
+from ._files import create_private
 from ._filter import record_filter
 from ._follow import Follower, follow
 from ._merge import Late, Merger, merge
@@ -52,6 +53,7 @@ from ._output import Output
 from ._progress import progress_for
 from ._reader import Skipped, TraceReader, open_trace
 from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
+from ._strace_files import per_thread_describer
 from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
 from .errors import InputError, KtrdumpError, OutputError, UsageError
 
@@ -145,6 +147,13 @@ def _parser() -> argparse.ArgumentParser:
                              "line), strace (strace -f -ttt -T's, one line a call) or chrome "
                              "(Chrome Trace Event JSON for Perfetto UI, speedscope, Trace "
                              "Compass); default text")
+    parser.add_argument("-o", dest="output_path", metavar="FILE",
+                        help="write to FILE (created 0600) instead of standard output; "
+                             "with -ff the prefix of the per-thread files (default: "
+                             "standard output)")
+    parser.add_argument("-ff", dest="per_thread", action="store_true",
+                        help="strace format: one file per thread, -o PREFIX.TID, without "
+                             "the thread column (strace -ff; lnav reads them with -tt -T)")
     output.add_argument("--json", dest="output_format", action="store_const", const="json",
                         help="--format json")
     parser.add_argument("--no-call-args", dest="call_args", action="store_false",
@@ -318,6 +327,10 @@ def parse_options(argv: Sequence[str]) -> Options:
         files = [DEFAULT_INPUT]
     if files.count("-") > 1:
         raise UsageError("standard input (-) can be read only once")
+    if arguments.per_thread and (arguments.output_path is None
+                                 or arguments.output_format != "strace"):
+        raise UsageError("-ff writes one file per thread: it needs --format strace and "
+                         "-o PREFIX")
     if arguments.follow and len(files) > 1:
         raise UsageError("-l follows one trace; give one FILE")
     columns = None
@@ -358,6 +371,8 @@ def parse_options(argv: Sequence[str]) -> Options:
         fd_paths=arguments.fd_paths,
         durations=arguments.durations,
         call_args=arguments.call_args,
+        output_path=arguments.output_path,
+        per_thread=arguments.per_thread,
         selection=_criteria(arguments),
         strace_times=_strace_times_option(arguments),
     )
@@ -436,6 +451,9 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
     """Dump the trace(s) ``options`` names; returns the exit status."""
     with contextlib.ExitStack() as stack:
         source = _open_source(options, stack)
+        if options.output_path is not None and not options.per_thread:
+            # -o FILE: the output goes to a private file instead of standard output.
+            stdout = stack.enter_context(os.fdopen(create_private(options.output_path), "wb"))
         if options.summary and not options.selection.active:
             return _summary(options, source, stdout, stderr)
         events = _with_progress(options, source, _first_event_read(source.events()), stdout,
@@ -449,7 +467,12 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             return _summary(options, source, stdout, stderr, events)
         if options.output_format == "chrome":
             return _chrome(options, source, events, stdout, stderr)
-        describer = describer_for(options, header=source.header, selector=selector)
+        if options.per_thread:
+            assert options.output_path is not None
+            describer = per_thread_describer(options, options.output_path, source.header,
+                                             selector)
+        else:
+            describer = describer_for(options, header=source.header, selector=selector)
         return dump(source, describer, Output(stdout), stderr, events)
 
 
