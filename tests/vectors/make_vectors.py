@@ -423,10 +423,13 @@ def update_expected(names: list[str]) -> None:
         stem = name.removesuffix(".ktr")
         outputs = [(".txt", []), (".jsonl", ["--json"]), *VARIANTS.get(name, [])]
         for suffix, extra in outputs:
-            stdout, stderr = io.StringIO(), io.StringIO()
+            # ktrdump writes bytes to stdout's buffer: give it one.
+            stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+            stderr = io.StringIO()
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
                 status = main([*extra, name])
-            (HERE / (stem + suffix)).write_text(stdout.getvalue())
+            stdout.flush()
+            (HERE / (stem + suffix)).write_bytes(stdout.buffer.getvalue())  # type: ignore[attr-defined]
             if status or stderr.getvalue():
                 (HERE / (stem + ".stderr")).write_text(stderr.getvalue())
                 (HERE / (stem + ".status")).write_text(f"{status}\n")
