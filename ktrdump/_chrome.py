@@ -26,6 +26,7 @@ Events:
   "\"/etc/passwd\"","flags":"O_RDONLY|O_CLOEXEC"}``; a list when some
   argument is not shown, as strace hides open's mode without O_CREAT);
   ``"raw"`` the argument registers in hex (as many as the syscall takes);
+  ``"call"`` the call's id (as in JSON Lines, ``docs/json.md``);
   ``"retval"``; ``"errno": "ENOENT"`` (failures only); ``"duration_ns"``;
   ``"path"`` (the NAMEI paths it looked up); ``"io"``: the data it moved,
   one ``{"fd", "direction": "read"|"write", "bytes": true length, "data":
@@ -338,7 +339,7 @@ class ChromeTrace:
         if call is None:
             return ""
         plan = call.plan
-        parts = []
+        parts = [f'"call":{call.id}'] if call.id else []
         if not self.options.raw and plan.signature is not None and call.ts != -1:
             key = (plan.abi, plan.nr, entry_only)
             render = self._renderers.get(key)

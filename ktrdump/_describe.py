@@ -55,9 +55,10 @@ over to the next batch (``defer_entries``, the default) or completed at once
 (for a live input, so nothing waits for the next batch); ``finish()``
 completes it at the end of the input.
 
-JSON Lines keys (a stable interface: keys are only ever added). Every record:
+JSON Lines keys: ``docs/json.md`` is the public contract (keys are only ever
+added; update it with any key added here). In short, every record:
 ``type`` (the tag), ``pid``, ``tid``, ``comm``, ``ts`` (integer ns since the
-epoch). Then:
+epoch), ``call`` (the call id, on every record of a call). Then:
 
 - CALL: ``syscall`` (name or ``"syscall_N"``), ``nr``, ``args`` (integers,
   every register the record holds), ``args_decoded`` (strings: the arguments

@@ -155,6 +155,7 @@ def test_scenario_events() -> None:
     by_name = {e["name"]: e for e in events if e["ph"] == "X"}
     assert by_name["openat"]["args"] == {
         "raw": ["0xffffff9c", "0x1000", "0x0", "0x0"], "retval": -2, "errno": "ENOENT",
+        "call": 1,
         "duration_ns": 1400, "path": ["/etc/\\xffpasswd\n"],
         "arguments": ["AT_FDCWD", '"/etc/\\377passwd\\n"', "O_RDONLY"]}
     assert by_name["exit_group"]["args"]["unfinished"] is True

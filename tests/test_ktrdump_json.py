@@ -1,4 +1,4 @@
-"""JSON Lines: the ``call`` id pairs CALL, RET and the call's own records; docs/json.md is complete."""
+"""JSON Lines: the ``call`` id pairs a call's records; docs/json.md lists every key."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ KTR = str(Path(sys.executable).parent / "ktr")
 
 
 def _lines(*arguments: str) -> list[dict[str, Any]]:
-    done = subprocess.run([KTRDUMP, "--json", *arguments], capture_output=True, check=True,
-                          timeout=60)
+    done = subprocess.run([KTRDUMP, "--json", *arguments], capture_output=True, timeout=60)
+    assert done.returncode == 0 or b"damaged" in done.stderr or b"skipped" in done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
