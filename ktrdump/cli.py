@@ -60,7 +60,7 @@ from .errors import InputError, KtrdumpError, OutputError, UsageError
 PROGRAM = "ktrdump"
 
 #: ``--format`` values.
-FORMATS = ("text", "json", "strace", "chrome")
+FORMATS = ("text", "json", "strace", "chrome", "parquet")
 
 __all__ = ["FORMATS", "PROGRAM", "dump", "main", "parse_options", "record_filter", "run"]
 
@@ -146,7 +146,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="text (kdump's, the default), json (JSON Lines, one record a "
                              "line), strace (strace -f -ttt -T's, one line a call) or chrome "
                              "(Chrome Trace Event JSON for Perfetto UI, speedscope, Trace "
-                             "Compass); default text")
+                             "Compass), parquet (tables for DuckDB, pandas: -o NAME.parquet; "
+                             "needs pyarrow); default text")
     parser.add_argument("-o", dest="output_path", metavar="FILE",
                         help="write to FILE (created 0600) instead of standard output; "
                              "with -ff the prefix of the per-thread files (default: "
@@ -327,6 +328,10 @@ def parse_options(argv: Sequence[str]) -> Options:
         files = [DEFAULT_INPUT]
     if files.count("-") > 1:
         raise UsageError("standard input (-) can be read only once")
+    if arguments.output_format == "parquet" and arguments.output_path is None:
+        raise UsageError("--format parquet writes files: give -o NAME.parquet")
+    if arguments.output_format == "parquet" and (arguments.summary or arguments.follow):
+        raise UsageError("--format parquet does not go with --summary or -l")
     if arguments.per_thread and (arguments.output_path is None
                                  or arguments.output_format != "strace"):
         raise UsageError("-ff writes one file per thread: it needs --format strace and "
@@ -451,7 +456,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
     """Dump the trace(s) ``options`` names; returns the exit status."""
     with contextlib.ExitStack() as stack:
         source = _open_source(options, stack)
-        if options.output_path is not None and not options.per_thread:
+        if options.output_path is not None and not options.per_thread and (
+                options.output_format != "parquet"):
             # -o FILE: the output goes to a private file instead of standard output.
             stdout = stack.enter_context(os.fdopen(create_private(options.output_path), "wb"))
         if options.summary and not options.selection.active:
@@ -467,6 +473,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             return _summary(options, source, stdout, stderr, events)
         if options.output_format == "chrome":
             return _chrome(options, source, events, stdout, stderr)
+        if options.output_format == "parquet":
+            return _parquet(options, source, events, stderr)
         if options.per_thread:
             assert options.output_path is not None
             describer = per_thread_describer(options, options.output_path, source.header,
@@ -568,6 +576,17 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
         io_bytes=DEFAULT_CHROME_IO_BYTES if options.max_data is None else options.max_data)
     write_chrome(events, stdout, chrome_options, on_notice=report,
                  flush_each_batch=source.live)
+    return report.status
+
+
+def _parquet(options: Options, source: _Source, events: Iterator[Any],
+             stderr: IO[str]) -> int:
+    from ._parquet import write_parquet  # pyarrow is optional: imported only here
+
+    assert options.output_path is not None
+    report = _Notices(source, stderr)
+    write_parquet(events, options.output_path, facilities=_facilities(source.header),
+                  on_notice=report)
     return report.status
 
 
