@@ -57,6 +57,8 @@ USER_DATA_MAX = 64 * 1024
 PATH_MAX = 4096
 EXEC_STRINGS_MAX = 4096  # argv/envp entries kept
 EXEC_BYTES_MAX = 256 * 1024  # argv/envp bytes kept
+DIRENTS_BYTES_MAX = 1024 * 1024  # getdents bytes read to count the entries
+ARRAY_ELEMENTS_MAX = 1024  # pollfds, epoll events kept per call
 
 _CREATES_PROCESS = frozenset({Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE})
 
@@ -98,6 +100,12 @@ class _Plan:
     structs_in: tuple[_StructPlan, ...] = ()
     structs_out: tuple[_StructPlan, ...] = ()
     sets_handler: bool = False  # rt_sigaction: learn the handler's address
+    # Structures that depend on a command argument (fcntl's struct flock,
+    # futex's timeout): command value -> (entry capture, exit capture).
+    by_command: dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None = None
+    command_mask: int = 0xFFFF_FFFF  # futex: the operation without its flag bits
+    socketcall: bool = False  # i386 socketcall: captures follow the subcall's plan
+    socklen_arg: int | None = None  # a socklen_t * whose value at entry is kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +118,8 @@ class _StructPlan:
     length_argument: int | None
     length_is_pointer: bool  # SOCKADDR_OUT: the length is behind a socklen_t *
     filled_on_error: bool
+    measure: str = "size"  # linux.StructCapture.measure
+    reclen_offset: int = 16  # "dirents": where d_reclen sits in an entry
 
 
 _UNSELECTED = _Plan(selected=False)
@@ -152,6 +162,9 @@ class RecordBuilder:
         # pid -> signal -> handler address, learnt from rt_sigaction, for PSIG's action
         self._signal_handlers: dict[int, dict[int, int]] = {}
         self._emul_written: dict[int, Abi] = {}  # pid -> ABI last announced
+        # tid -> the subcall plan and argument words of its open socketcall
+        self._socketcalls: dict[int, tuple[_Plan, tuple[int, ...]]] = {}
+        self._socklens: dict[int, bytes] = {}  # tid -> its open call's socklen at entry
         # Bound once: these run several times per ptrace stop.
         self._syscall_record = self._codec.syscall_record
         self._sysret_record = self._codec.sysret_record
@@ -204,6 +217,11 @@ class RecordBuilder:
         signature = linux.signature(abi, name) if name is not None else None
         if signature is None:
             return _Plan(selected=True)
+        if signature.name == "socketcall":
+            return _Plan(selected=True, socketcall=True)
+        return self._plan_for(abi, signature)
+
+    def _plan_for(self, abi: Abi, signature: linux.Signature) -> _Plan:
         io_arg = signature.io_args[0] if signature.io_args else None
         io_kind = signature.args[io_arg].kind if io_arg is not None else None
         argv_arg = envp_arg = None
@@ -218,14 +236,27 @@ class RecordBuilder:
             argument = signature.args[index]
             capture = linux.STRUCT_CAPTURES[argument.kind]
             size = linux.struct_size(capture, abi)
-            if size is None and argument.length_arg is None:
+            measure = capture.measure
+            if size is None and measure in ("size", "elements", "retval_elements") and (
+                    argument.length_arg is None or measure != "size"):
                 continue  # no such structure in this ABI
+            # struct linux_dirent64's d_reclen follows two u64; the old
+            # linux_dirent's two longs (i386: 4 bytes each).
+            reclen = 8 if abi is Abi.I386 and signature.name == "getdents" else 16
             wanted = _StructPlan(
                 index, capture.name.encode(), size, argument.length_arg,
-                argument.kind is ArgKind.SOCKADDR_OUT, capture.filled_on_error)
+                argument.kind is ArgKind.SOCKADDR_OUT, capture.filled_on_error, measure,
+                reclen)
             (structs_in if capture.direction == "in" else structs_out).append(wanted)
+            if argument.kind is ArgKind.POLLFDS_IN:
+                structs_out.append(wanted)  # again at exit: the revents the call set
+        socklen_arg = next((index for index, argument in enumerate(signature.args)
+                            if argument.kind is ArgKind.SOCKLEN_PTR), None)
         return _Plan(
             selected=True,
+            socklen_arg=socklen_arg,
+            by_command=_command_structs(signature.name, abi),
+            command_mask=0x7F if signature.name.startswith("futex") else 0xFFFF_FFFF,
             structs_in=tuple(structs_in),
             structs_out=tuple(structs_out),
             sets_handler=signature.name == "rt_sigaction",
@@ -266,10 +297,22 @@ class RecordBuilder:
         if plan.structs_in and self._structs:
             for wanted in plan.structs_in:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, event.args, wanted)
+        if plan.socketcall:
+            self._socketcall_entry(event)
+        elif plan.socklen_arg is not None and self._structs:
+            self._remember_socklen(tracee, event.args[plan.socklen_arg])
+        if plan.by_command is not None and self._structs:
+            wanted_pair = plan.by_command.get(event.args[1] & plan.command_mask)
+            if wanted_pair is not None and wanted_pair[0] is not None:
+                self._struct_record(tracee, event.timestamp_ns, event.abi, event.args,
+                                    wanted_pair[0])
         if plan.argv_arg is not None and self._exec_args:
             self._exec_strings(RecordKind.EXEC_ARG, event, event.args[plan.argv_arg])
-        if plan.envp_arg is not None and self._exec_env:
-            self._exec_strings(RecordKind.EXEC_ENV, event, event.args[plan.envp_arg])
+        if plan.envp_arg is not None:
+            if self._exec_env:
+                self._exec_strings(RecordKind.EXEC_ENV, event, event.args[plan.envp_arg])
+            elif self._structs:
+                self._string_count(event, plan.envp_arg)
 
     def _on_exit(self, event: SyscallExit) -> None:
         nr = event.nr
@@ -283,25 +326,35 @@ class RecordBuilder:
             self._announce_emulation(tracee, event.timestamp_ns)
         entry = event.entry
         retval = event.retval
+        args: tuple[int, ...] = entry.args if entry is not None else ()
+        if plan.socketcall:
+            # the subcall's plan and argument words, from the entry
+            plan, args = self._socketcalls.pop(tracee.tid, (plan, args))
         if self._genio and plan.io_arg is not None and entry is not None and retval > 0:
             if plan.io_kind in _PLAIN_BUFFERS:
                 # read()/write(): the common case, without the general path's dispatch
-                data = _read(tracee.memory, entry.args[plan.io_arg],
+                data = _read(tracee.memory, args[plan.io_arg],
                              min(retval, self._options.io_bytes)) or b""
                 self._sink(self._genio_bytes(
                     tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm,
-                    _signed32(entry.args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1,
+                    _signed32(args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1,
                     plan.io_direction, GenioFlag.TRUNCATED if len(data) < retval else 0,
                     retval, data))
             else:
-                self._io_record(event, entry, plan)
+                self._io_record(event, args, plan)
         if plan.structs_out and entry is not None and self._structs:
             error = event.error
             for wanted in plan.structs_out:
                 # Most structures are filled on success; nanosleep's remainder on EINTR.
                 if error == (errno.EINTR if wanted.filled_on_error else 0):
-                    self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
-                                        wanted)
+                    self._struct_record(tracee, event.timestamp_ns, event.abi, args,
+                                        wanted, retval)
+        if (plan.by_command is not None and entry is not None and self._structs
+                and not event.error):
+            wanted_pair = plan.by_command.get(entry.args[1] & plan.command_mask)
+            if wanted_pair is not None and wanted_pair[1] is not None:
+                self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
+                                    wanted_pair[1])
         if plan.sets_handler and entry is not None and event.error == 0:
             self._learn_handler(tracee, event.abi, entry.args)
         if self._calls:
@@ -322,24 +375,24 @@ class RecordBuilder:
             SyscallFlag.UNFINISHED, 0, 0, monotonic_ns - entry.monotonic_ns))
 
     # ------------------------------------------------------------------ I/O data
-    def _io_record(self, event: SyscallExit, entry: SyscallEntry, plan: _Plan) -> None:
+    def _io_record(self, event: SyscallExit, args: tuple[int, ...], plan: _Plan) -> None:
         assert plan.io_arg is not None and plan.io_kind is not None
         transferred = event.retval
         cap = self._options.io_bytes
         wanted = min(transferred, cap)
         memory = event.tracee.memory
-        address = entry.args[plan.io_arg]
+        address = args[plan.io_arg]
         kind = plan.io_kind
         direction = plan.io_direction
         if kind in (ArgKind.IOVEC_IN, ArgKind.IOVEC_OUT):
-            count = entry.args[plan.io_length_arg] if plan.io_length_arg is not None else 0
+            count = args[plan.io_length_arg] if plan.io_length_arg is not None else 0
             data = _read_iovec(memory, address, count, wanted, event.abi)
         elif kind in (ArgKind.MSGHDR_IN, ArgKind.MSGHDR_OUT):
             data = _read_msghdr(memory, address, event.abi, wanted)
         else:  # mmsghdr arrays: retval counts messages, not bytes
-            self._mmsg_records(event, entry, plan, direction)
+            self._mmsg_records(event, args, plan, direction)
             return
-        fd = _signed32(entry.args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
+        fd = _signed32(args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
         self._genio_record(event, fd, direction, transferred, data)
 
     def _genio_record(
@@ -355,11 +408,11 @@ class RecordBuilder:
             transferred, data))
 
     def _mmsg_records(
-        self, event: SyscallExit, entry: SyscallEntry, plan: _Plan, direction: IoDirection
+        self, event: SyscallExit, args: tuple[int, ...], plan: _Plan, direction: IoDirection
     ) -> None:
         memory = event.tracee.memory
-        address = entry.args[plan.io_arg] if plan.io_arg is not None else 0
-        fd = _signed32(entry.args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
+        address = args[plan.io_arg] if plan.io_arg is not None else 0
+        fd = _signed32(args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
         header_size, _ = _msghdr_layout(event.abi)
         stride = header_size + 8  # struct mmsghdr: msghdr, unsigned msg_len, padding
         for index in range(min(event.retval, 1024)):
@@ -374,10 +427,13 @@ class RecordBuilder:
     # ------------------------------------------------------------------ structures
     def _struct_record(
         self, tracee: Tracee, timestamp_ns: int, abi: Abi, args: tuple[int, ...],
-        wanted: _StructPlan,
+        wanted: _StructPlan, retval: int = 0,
     ) -> None:
         address = args[wanted.argument]
         if address == 0:
+            return
+        if wanted.measure != "size":
+            self._measured_struct(tracee, timestamp_ns, abi, args, wanted, retval)
             return
         size = wanted.size
         if size is None:
@@ -392,6 +448,143 @@ class RecordBuilder:
             return
         self._emit_payload(RecordKind.STRUCT, tracee, timestamp_ns,
                            formats.Struct(abi, wanted.argument, wanted.name, data))
+
+    def _measured_struct(
+        self, tracee: Tracee, timestamp_ns: int, abi: Abi, args: tuple[int, ...],
+        wanted: _StructPlan, retval: int,
+    ) -> None:
+        """A STRUCT whose size comes from an argument or the result (see linux.MEASURES)."""
+        memory = tracee.memory
+        address = args[wanted.argument]
+        measure = wanted.measure
+        name = wanted.name
+        data: bytes | None
+        if measure == "string":
+            data = _read_string(memory, address, PATH_MAX)
+        elif measure == "length":
+            length = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            data = _read(memory, address, min(length, self._options.io_bytes))
+        elif measure == "retval":
+            if retval <= 0:
+                return
+            data = _read(memory, address, min(retval, self._options.io_bytes))
+        elif measure == "dirents":
+            if retval <= 0:
+                return
+            entries = _read(memory, address, min(retval, DIRENTS_BYTES_MAX))
+            if entries is None:
+                return
+            data = _count_dirents(entries, wanted.reclen_offset).to_bytes(4, "little")
+        elif measure == "msghdr":
+            data = self._msghdr_bytes(memory, address, abi)
+        elif measure == "socklen":
+            before = self._socklens.pop(tracee.tid, None)
+            after = _read(memory, address, 4)
+            if before is None or after is None or len(after) < 4:
+                return
+            data = before + after
+        elif measure == "length_pointer":
+            pointer = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            word = _read(memory, pointer, 4) if pointer else None
+            if word is None or len(word) < 4:
+                return
+            data = _read(memory, address, min(int.from_bytes(word, "little"),
+                                               self._options.io_bytes))
+        else:  # "elements", "retval_elements": an array of fixed-size structures
+            if measure == "elements":
+                count = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            else:
+                count = retval
+            count = min(count & 0xFFFF_FFFF, ARRAY_ELEMENTS_MAX)
+            if count <= 0 or wanted.size is None:
+                return
+            data = _read(memory, address, count * wanted.size)
+            name = b"%s[%d]" % (name, count)
+        if data is None:
+            return
+        self._emit_payload(RecordKind.STRUCT, tracee, timestamp_ns,
+                           formats.Struct(abi, wanted.argument, name, data))
+
+    def _socketcall_entry(self, event: SyscallEntry) -> None:
+        """i386 socketcall: record the subcall's argument words, capture as the subcall does.
+
+        The words go out as STRUCT "socketcall_args" (argument 1); the
+        subcall's own captures (addresses, fd pairs, then its data at exit)
+        use argument indices of the subcall. ktrdump shows the subcall.
+        """
+        tracee = event.tracee
+        self._socketcalls.pop(tracee.tid, None)
+        call = event.args[0] & 0xFFFF_FFFF
+        signature = linux.socketcall_signature(call)
+        if signature is None:
+            return
+        count = len(signature.args)
+        data = _read(tracee.memory, event.args[1], 4 * count)
+        if data is None or len(data) < 4 * count:
+            return
+        if self._structs:
+            self._emit_payload(RecordKind.STRUCT, tracee, event.timestamp_ns,
+                               formats.Struct(event.abi, 1, b"socketcall_args", data))
+        key = (event.abi, -1 - call)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._plan_for(event.abi, signature)
+        words = struct.unpack(f"<{count}I", data)
+        if plan.structs_in and self._structs:
+            for wanted in plan.structs_in:
+                self._struct_record(tracee, event.timestamp_ns, event.abi, words, wanted)
+        if plan.socklen_arg is not None and self._structs:
+            self._remember_socklen(tracee, words[plan.socklen_arg])
+        self._socketcalls[tracee.tid] = (plan, words)
+
+    def _remember_socklen(self, tracee: Tracee, address: int) -> None:
+        """A socklen_t's value at entry, for the STRUCT "socklen" written at exit."""
+        if address == 0:
+            self._socklens.pop(tracee.tid, None)
+            return
+        word = _read(tracee.memory, address, 4)
+        if word is not None and len(word) == 4:
+            self._socklens[tracee.tid] = word
+        else:
+            self._socklens.pop(tracee.tid, None)
+
+    @staticmethod
+    def _msghdr_bytes(memory: TraceeMemory, address: int, abi: Abi) -> bytes | None:
+        """struct msghdr, then the struct iovec array it points to (at most 1024)."""
+        size, layout = _msghdr_layout(abi)
+        header = _read(memory, address, size)
+        if header is None or len(header) < size:
+            return header
+        iov, count = layout.unpack_from(header)
+        width = 8 if abi is Abi.I386 or abi is Abi.X32 else 16
+        count = min(count, ARRAY_ELEMENTS_MAX)
+        vectors = _read(memory, iov, count * width) if iov and count else b""
+        return header + (vectors or b"")
+
+    def _string_count(self, event: SyscallEntry, argument: int) -> None:
+        """execve's envp when its strings are not recorded: STRUCT "count", how many."""
+        address = event.args[argument]
+        if address == 0:
+            return
+        memory = event.tracee.memory
+        size = 4 if event.abi in (Abi.I386, Abi.X32) else 8
+        count = 0
+        while count < EXEC_STRINGS_MAX:
+            try:
+                pointers = memory.read_pointers(address + count * size, 64, event.abi)
+            except OSError:
+                return
+            if not pointers:
+                return
+            for pointer in pointers:
+                if pointer == 0:
+                    self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
+                                       formats.Struct(event.abi, argument, b"count",
+                                                      count.to_bytes(4, "little")))
+                    return
+                count += 1
+            if len(pointers) < 64:
+                return
 
     def _learn_handler(self, tracee: Tracee, abi: Abi, args: tuple[int, ...]) -> None:
         """rt_sigaction(sig, act, ...) succeeded: remember act's handler for PSIG."""
@@ -494,6 +687,89 @@ def _read_string(memory: TraceeMemory, address: int, limit: int) -> bytes | None
         return memory.read_string(address, limit)
     except OSError:
         return None
+
+
+# fcntl commands with a struct flock (include/uapi/asm-generic/fcntl.h):
+# F_GETLK 5 (filled), F_SETLK 6, F_SETLKW 7 (read), the OFD ones 36/37/38;
+# i386's fcntl64 has the flock64 ones as 12/13/14. Sizes: struct flock 32 on
+# x86_64 (two shorts, padding, two off_t, pid, padding), 16 on i386 (longs);
+# struct flock64 24 (packed on i386).
+_FLOCK_GET = (5, 36)
+_FLOCK_SET = (6, 7, 37, 38)
+# futex operations whose fourth argument is a timeout (FUTEX_WAIT 0,
+# FUTEX_LOCK_PI 6, FUTEX_WAIT_BITSET 9, FUTEX_WAIT_REQUEUE_PI 11,
+# FUTEX_LOCK_PI2 13); FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME (256)
+# are masked off by the caller.
+_FUTEX_TIMED = (0, 6, 9, 11, 13)
+
+
+def _ioctl_structs() -> dict[int, tuple[_StructPlan | None, _StructPlan | None]]:
+    """ioctl requests whose argument points to something strace shows (asm-generic/ioctls.h).
+
+    An int (TIOCGPTN, FIONREAD, ...), struct winsize (8 bytes), the kernel's
+    struct termios (36 bytes: four u32 flag words, c_line, c_cc[19]).
+    """
+    def plan(name: bytes, size: int) -> _StructPlan:
+        return _StructPlan(2, name, size, None, False, False)
+
+    integer, winsize, termios = plan(b"int", 4), plan(b"winsize", 8), plan(b"termios", 36)
+    return {
+        0x5401: (None, termios),  # TCGETS
+        0x5402: (termios, None), 0x5403: (termios, None), 0x5404: (termios, None),  # TCSETS*
+        0x5413: (None, winsize),  # TIOCGWINSZ
+        0x5414: (winsize, None),  # TIOCSWINSZ
+        0x540F: (None, integer),  # TIOCGPGRP
+        0x5410: (integer, None),  # TIOCSPGRP
+        0x541B: (None, integer),  # FIONREAD
+        0x5421: (integer, None),  # FIONBIO
+        0x80045430: (None, integer),  # TIOCGPTN
+        0x40045431: (integer, None),  # TIOCSPTLCK
+    }
+
+
+_IOCTL_STRUCTS = _ioctl_structs()
+
+
+def _command_structs(
+    name: str, abi: Abi,
+) -> dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None:
+    """For fcntl and futex: which commands bring a STRUCT, and which (see _Plan.by_command)."""
+    if name in ("fcntl", "fcntl64"):
+        size = 16 if abi is Abi.I386 else 32
+        flock = _StructPlan(2, b"flock", size, None, False, False)
+        table: dict[int, tuple[_StructPlan | None, _StructPlan | None]] = {}
+        for command in _FLOCK_GET:
+            table[command] = (None, flock)
+        for command in _FLOCK_SET:
+            table[command] = (flock, None)
+        if abi is Abi.I386 and name == "fcntl64":
+            flock64 = _StructPlan(2, b"flock64", 24, None, False, False)
+            table[12] = (None, flock64)
+            table[13] = table[14] = (flock64, None)
+        return table
+    if name == "ioctl":
+        return _IOCTL_STRUCTS
+    if name in ("futex", "futex_time64"):
+        size = 8 if abi is Abi.I386 and name == "futex" else 16
+        timeout = _StructPlan(3, b"timespec" if size == 8 or abi is not Abi.I386
+                              else b"timespec64", size, None, False, False)
+        return {command: (timeout, None) for command in _FUTEX_TIMED}
+    return None
+
+
+def _count_dirents(entries: bytes, reclen_offset: int) -> int:
+    """How many directory entries a getdents buffer holds (each says its own length)."""
+    count = 0
+    offset = 0
+    size = len(entries)
+    while offset + reclen_offset + 2 <= size:
+        reclen = int.from_bytes(entries[offset + reclen_offset:offset + reclen_offset + 2],
+                                "little")
+        if reclen == 0:
+            break
+        count += 1
+        offset += reclen
+    return count
 
 
 def _read_iovec(

@@ -8,6 +8,10 @@ Public API::
                                                   # .notices, .skipped_batches,
                                                   # .events() (batches and notices)
     ktrdump.Skipped                               # a damaged region passed over
+    ktrdump.calls(path_or_reader, fd_paths=False) # the call layer: Call objects (a CALL
+                                                  # with its records and RET) and the
+                                                  # records of no call, in the order they end
+    ktrdump.Call                                  # one system call (see ktrdump._calls.calls)
     ktrdump.Options, ktrdump.cli.main(argv) -> int
     ktrdump.errors: KtrdumpError, UsageError, InputError, TraceFormatError
 
@@ -19,12 +23,22 @@ from __future__ import annotations
 
 __version__ = "0.1.0.dev0"
 
+from ._calls import Call, calls
 from ._options import Options
 from ._reader import Skipped, TraceReader
 from ._reader import open_trace as open
 from .errors import InputError, KtrdumpError, TraceFormatError, UsageError
 
 __all__ = [
-    "InputError", "KtrdumpError", "Options", "Skipped", "TraceFormatError", "TraceReader",
-    "UsageError", "__version__", "open",
+    "Call",
+    "InputError",
+    "KtrdumpError",
+    "Options",
+    "Skipped",
+    "TraceFormatError",
+    "TraceReader",
+    "UsageError",
+    "__version__",
+    "calls",
+    "open",
 ]

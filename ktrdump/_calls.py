@@ -40,7 +40,8 @@ paths (``_fdtable`` says what it tracks).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 import formats.linux as linux
@@ -65,6 +66,9 @@ MAX_OPEN_CALLS = 1 << 16
 _STRUCT_CAPTURES: Mapping[ArgKind, Any] = getattr(linux, "STRUCT_CAPTURES", {})
 
 #: Argument kinds a call fills in (besides the "out" structures).
+#: Call.structs key offset of a structure the call read, then updated (poll's revents).
+UPDATED = 256
+
 OUTPUT_KINDS = frozenset({
     ArgKind.BUF_OUT, ArgKind.IOVEC_OUT, ArgKind.MSGHDR_OUT, ArgKind.MMSGHDR_OUT,
     ArgKind.SOCKADDR_OUT, ArgKind.SOCKLEN_PTR, ArgKind.FD_PAIR_OUT, ArgKind.PATH_OUT,
@@ -93,6 +97,7 @@ _SYSCALL = int(RecordKind.SYSCALL)
 _SYSRET = int(RecordKind.SYSRET)
 _PROC = int(RecordKind.PROC)
 #: Kinds of records that belong to the open call of their thread.
+_UNFINISHED_FLAG = 1  # formats.SyscallFlag.UNFINISHED
 _MEMBER_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV, _GENIO})
 
 
@@ -110,12 +115,15 @@ class CallPlan:
         "signature", "struct_direction",
     )
 
-    def __init__(self, abi: int, nr: int) -> None:
+    def __init__(self, abi: int, nr: int, subcall: Signature | None = None) -> None:
         self.abi = abi
         self.nr = nr
         name = linux.syscall_name(abi, nr)
-        self.name = name or f"syscall_{nr}"
         found = linux.signature(abi, name) if name is not None else None
+        if subcall is not None:  # i386 socketcall's subcall: named and typed as it
+            name = subcall.name
+            found = subcall
+        self.name = name or f"syscall_{nr}"
         self.signature: Signature | None = found
         self.kinds: tuple[ArgKind, ...] = () if found is None else tuple(a.kind for a in found.args)
         self.path_args: tuple[int, ...] = () if found is None else found.path_args
@@ -159,8 +167,8 @@ class Call:
 
     __slots__ = (
         "args", "argv", "comm", "env_count", "expected", "fd_path", "id", "io", "paths", "pid",
-        "plan", "received", "ret", "ret_ts", "settled", "shown", "started", "structs", "tid",
-        "ts",
+        "plan", "received", "records", "ret", "ret_ts", "settled", "shown", "started", "structs",
+        "tid", "ts",
     )
 
     def __init__(self, plan: CallPlan, pid: int, tid: int, comm: bytes, ts: int,
@@ -187,11 +195,32 @@ class Call:
         self.fd_path: str | None = None  # what the call's first fd was, at entry (-y)
         self.started = -1  # strace output: arguments printed before "<unfinished ...>"
         self.shown = True  # whether the view shows it (its CALL passed the view's filter)
+        self.records: list[Record] | None = None  # its records in order (``calls()`` keeps them)
         self.settled = False  # its effect on the fd tables has been applied
 
     @property
     def entry_complete(self) -> bool:
         return self.received >= self.expected
+
+    @property
+    def name(self) -> str:
+        """The syscall's name (``syscall_N`` when the tables do not know the number)."""
+        return self.plan.name
+
+    @property
+    def returned(self) -> bool:
+        """Whether the call came back (a RET not flagged UNFINISHED)."""
+        return self.ret is not None and not self.ret.flags & _UNFINISHED_FLAG
+
+    @property
+    def error(self) -> int:
+        """The errno the call failed with, 0 when it did not fail (or did not return)."""
+        return self.ret.error if self.returned and self.ret is not None else 0
+
+    @property
+    def duration_ns(self) -> int | None:
+        """Time spent in the kernel (the RET's), None when it did not return."""
+        return self.ret.duration_ns if self.returned and self.ret is not None else None
 
     def path(self, argument: int) -> bytes | None:
         """The NAMI path of path argument ``argument``, if it was recorded."""
@@ -223,6 +252,10 @@ class CallSink(Protocol):
 
     def record(self, call: Call | None, record: Record) -> None:
         """Any other record, with the call it belongs to (or None)."""
+
+    # Optional: ``abandoned(call, ts)``: a shown call that will get no RET (its
+    # thread exited, was let go or lost, or made another call), at time ``ts``,
+    # before the record that ended it.
 
 
 class CallTracker:
@@ -286,6 +319,7 @@ class CallTracker:
         track = self.track_fds
         entering = self._entering
         held = self._entry_records
+        abandoned: Callable[[Call, int], None] | None = getattr(sink, "abandoned", None)
         for record in records:
             kind = record[0]
             if entering is not None:
@@ -316,6 +350,10 @@ class CallTracker:
                 held = self._entry_records = []
                 entering = None
             if kind == _SYSCALL:
+                if abandoned is not None:
+                    previous = opened.get(record[3])
+                    if previous is not None and previous.shown:
+                        abandoned(previous, record[4])
                 call = self.enter(record)
                 call.shown = keep is None or keep(record)
                 if call.received < call.expected:
@@ -325,6 +363,11 @@ class CallTracker:
                     on_call(call, record)
                 continue
             if kind == _SYSRET:
+                if abandoned is not None:
+                    previous = opened.get(record[3])
+                    if (previous is not None and previous.shown
+                            and previous.plan.nr != record[6].nr):  # type: ignore[union-attr]
+                        abandoned(previous, record[4])
                 call = self.leave(record)
                 if call.shown if call.ts != -1 else (keep is None or keep(record)):
                     on_record(call, record)
@@ -332,7 +375,13 @@ class CallTracker:
                     self.settle(call)
                 continue
             if kind == _PROC:
-                self.process_event(record)
+                if abandoned is not None:
+                    previous = opened.get(record[3])
+                    self.process_event(record)
+                    if previous is not None and previous.shown and record[3] not in opened:
+                        abandoned(previous, record[4])
+                else:
+                    self.process_event(record)
                 if keep is None or keep(record):
                     on_record(None, record)
                 continue
@@ -423,6 +472,9 @@ class CallTracker:
             else:
                 call.paths.append(payload.path)
         elif kind == _STRUCT:
+            if payload.name == b"socketcall_args":
+                self._demultiplex(call, payload)
+                return
             if call.structs is None:
                 call.structs = {}
             call.structs[payload.argument] = payload
@@ -430,6 +482,27 @@ class CallTracker:
             call.argv = payload.data
         elif kind == _EXEC_ENV:
             call.env_count = len(split_nul_strings(payload.data))
+
+    def _demultiplex(self, call: Call, payload: Any) -> None:
+        """i386 socketcall: the call becomes its subcall, with the words as its arguments.
+
+        The plan keeps socketcall's number (its RET still matches); the
+        subcall's own STRUCT records (numbered by the subcall's arguments)
+        follow.
+        """
+        data: bytes = payload.data
+        subcall = linux.socketcall_signature(call.args[0] & 0xFFFF_FFFF) if call.args else None
+        if subcall is None or len(data) < 4 * len(subcall.args):
+            return
+        key = (call.plan.abi, -1 - (call.args[0] & 0xFFFF_FFFF))
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self.plans[key] = CallPlan(call.plan.abi, call.plan.nr, subcall)
+            plan.entry_args = tuple(i for i, d in plan.struct_direction.items() if d == "in")
+        words = tuple(int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4))
+        call.plan = plan
+        call.args = words[:len(subcall.args)]
+        call.expected += sum(1 for i in plan.entry_args if i < len(call.args) and call.args[i])
 
     # -- exit ----------------------------------------------------------------
 
@@ -442,12 +515,15 @@ class CallTracker:
         if record.kind == _GENIO:
             if call.io is None:
                 call.io = [payload]
-            else:
+            elif not any(seen is payload for seen in call.io):  # strace's look-ahead added it
                 call.io.append(payload)
         elif record.kind == _STRUCT:
             if call.structs is None:
                 call.structs = {}
-            call.structs[payload.argument] = payload
+            key = payload.argument
+            if key in call.structs and call.plan.struct_direction.get(key) == "in":
+                key += UPDATED  # the call's own update of a structure it read (poll)
+            call.structs[key] = payload
         return call
 
     def leave(self, record: Record) -> Call:
@@ -721,3 +797,102 @@ _EFFECTS: dict[str, Effect] = {
 }
 
 
+
+
+# ---------------------------------------------------------------------------
+# The reading API: ktrdump.calls(trace)
+
+
+class _Collector:
+    """A sink that keeps each call's records and hands out finished calls and other records."""
+
+    def __init__(self) -> None:
+        self.ready: list[Call | Record] = []
+
+    def call(self, call: Call, record: Record) -> None:
+        call.records = [record]
+
+    def record(self, call: Call | None, record: Record) -> None:
+        if call is None:
+            self.ready.append(record)
+            return
+        if call.records is None:  # a RET (or exit record) whose CALL was not recorded
+            call.records = []
+        call.records.append(record)
+        if record[0] == _SYSRET:
+            self.ready.append(call)
+
+    def abandoned(self, call: Call, ts: int) -> None:
+        self.ready.append(call)
+
+
+def calls(trace: Any, *, fd_paths: bool = False) -> Iterator[Call | Record]:
+    """The calls of a trace, each with its records, and every other record.
+
+    ``trace``: a path, ``"-"``, a binary stream, or an open ``TraceReader``
+    (or any iterable of decoded batches, ``list[formats.Record]``, such as
+    ``reader.events()`` filtered of its notices).
+
+    Yields, in the order they end:
+
+    - a ``Call`` when its RET is read (``call.ret``, a ``formats.Sysret``;
+      ``call.returned`` is False when the RET says the call never came back:
+      exit, exec by another thread, detach), when its thread ends or makes
+      another call first (``call.ret`` None), or at the end of the input
+      (``call.ret`` None);
+    - every record that belongs to no call (signals, process events, context
+      switches, counters, probes, samples, maps, USER, EMUL, DROP, unknown
+      kinds), as it is read.
+
+    A ``Call`` has ``id`` (the ordinal of its CALL record in the input,
+    1-based; 0 when only its RET was recorded), ``pid``, ``tid``, ``comm``,
+    ``name``, ``args`` (the argument registers), ``ts`` (the CALL's time, ns
+    since the epoch; -1 when only its RET was recorded), ``ret_ts``,
+    ``duration_ns``, ``error`` (errno, 0 on success), ``paths`` (its NAMI
+    paths, in argument order), ``path(i)`` (argument ``i``'s), ``structs``
+    (STRU payloads by argument index), ``argv`` and ``env_count`` (execve),
+    ``io`` (its GIO payloads), ``records`` (every record of the call, in
+    file order: CALL, NAMI/STRU/ARG/ENV at entry, GIO/STRU at exit, RET —
+    ``formats/SPEC.md`` "Records of one call"), and with ``fd_paths`` (ktrdump
+    ``-y``) ``fd_path``, what its first fd argument referred to at entry.
+
+    Damaged batches are passed over (``TraceReader.notices`` lists them).
+    Memory: one open call per live thread, never the whole trace.
+    """
+    from ._reader import TraceReader, open_trace
+
+    if isinstance(trace, TraceReader):
+        header = trace.header
+        batches: Iterable[Any] = trace.events()
+        closing = None
+    elif isinstance(trace, (str, os.PathLike)) or hasattr(trace, "read"):
+        closing = open_trace(trace)
+        header = closing.header
+        batches = closing.events()
+    else:
+        header = None
+        batches = trace
+        closing = None
+    facilities = None if header is None else header.options.get("facilities")
+    layer = CallTracker(track_fds=fd_paths, keep_calls=True,
+                        facilities=facilities if isinstance(facilities, str) else None)
+    sink = _Collector()
+    try:
+        for batch in batches:
+            if not isinstance(batch, list):
+                continue  # a notice: damaged batches are counted by the reader
+            layer.feed(batch, sink)
+            if sink.ready:
+                yield from sink.ready
+                sink.ready = []
+        layer.flush(sink)
+        yield from sink.ready
+        sink.ready = []
+        # Calls still open at the end: they end with the input.
+        for call in list(layer.open.values()):
+            if call.records is not None:
+                yield call
+        layer.open.clear()
+    finally:
+        if closing is not None:
+            closing.close()

@@ -94,26 +94,31 @@ class PerThreadStrace(StraceDescriber):
                  header: FileHeader | None = None) -> None:
         super().__init__(options, names, header)
         self.files = _ThreadFiles(prefix)
-        self._pending: dict[int, Call] = {}  # tid -> its open call, line not yet written
+        self._thread_calls: dict[int, Call] = {}  # tid -> its open call, line not yet written
         self._tid = 0  # the thread whose lines ``self._out`` collects now
 
     # The base class collects lines in ``self._out``; every line it writes
     # while handling one record belongs to that record's thread.
 
     def describe(self, records: list[Record]) -> list[str]:
+        # No look-ahead across batches: a call's line never waits for another
+        # thread's, so it is whole at its RET (the base class holds records
+        # back only to complete lines other threads interrupted).
+        self._batch = records
+        self._batch_index = None
         self.tracker.feed(records, self)
         return []
 
     def finish(self) -> list[str]:
         self._out = []
         self.tracker.flush(self)
-        for tid in list(self._pending):
+        for tid in list(self._thread_calls):
             self._unfinished(tid)
         self.files.close()
         return []
 
     def call(self, call: Call, record: Record) -> None:
-        self._pending[call.tid] = call
+        self._thread_calls[call.tid] = call
 
     def record(self, call: Call | None, record: Record) -> None:
         kind = record[0]
@@ -128,8 +133,8 @@ class PerThreadStrace(StraceDescriber):
             return
         if kind == _PSIG or (kind == _PROC and getattr(record[6], "event", None) == _EXIT):
             self._unfinished(tid)
-        elif kind == _SYSRET and call is not None and self._pending.get(tid) is call:
-            del self._pending[tid]
+        elif kind == _SYSRET and call is not None and self._thread_calls.get(tid) is call:
+            del self._thread_calls[tid]
             self._line = call  # its line was never interrupted: printed whole
         self._out = []
         super().record(call, record)
@@ -137,7 +142,7 @@ class PerThreadStrace(StraceDescriber):
 
     def _unfinished(self, tid: int) -> None:
         """A signal or exit comes while the thread's call is open: ``<unfinished ...>``."""
-        call = self._pending.pop(tid, None)
+        call = self._thread_calls.pop(tid, None)
         if call is None:
             return
         self._out = []

@@ -818,8 +818,14 @@ def test_struct_captures_are_well_formed() -> None:
                 capture = linux.STRUCT_CAPTURES[arg.kind]
                 used.add(arg.kind)
                 size = linux.struct_size(capture, abi)
-                if capture.sizes is None:  # a sockaddr: sized by another argument
-                    assert size is None and arg.length_arg is not None, (name, arg)
+                if capture.measure in ("socketcall", "msghdr", "socklen", "length_pointer"):
+                    continue
+                if capture.measure in ("length", "elements") or (
+                        capture.sizes is None and capture.measure == "size"):
+                    # a sockaddr, a buffer, an array: sized by another argument
+                    assert arg.length_arg is not None, (name, arg)
+                if capture.sizes is None:
+                    assert size is None, (name, arg)
                 else:
                     assert size is not None and size > 0, (abi, name, arg)
     assert used == set(linux.STRUCT_CAPTURES)  # every capture kind is used somewhere
@@ -827,7 +833,10 @@ def test_struct_captures_are_well_formed() -> None:
         assert capture.direction in ("in", "out"), kind
         assert capture.name.isascii() and capture.name == capture.name.strip(), kind
         assert kind.name.endswith("_OUT") == (capture.direction == "out") or kind in {
-            ArgKind.FD_PAIR_OUT, ArgKind.SIGSET, ArgKind.OLD_SIGSET}, kind
+            ArgKind.FD_PAIR_OUT, ArgKind.SIGSET, ArgKind.OLD_SIGSET, ArgKind.STRING,
+            ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.SOCKLEN_PTR,
+            ArgKind.SOCKETCALL_ARGS, ArgKind.IOVEC_OUT}, kind
+        assert capture.measure in linux.MEASURES, kind
         if capture.filled_on_error:
             assert capture.direction == "out"
 
@@ -932,6 +941,6 @@ def test_struct_arguments_of_the_usual_calls() -> None:
     assert kind(Abi.X86_64, "uname", 0) is ArgKind.UTSNAME_OUT
     assert kind(Abi.I386, "olduname", 0) is ArgKind.OLD_UTSNAME_OUT
     accept = linux.socketcall_signature(5)  # i386 socketcall subcalls carry them too
-    assert accept is not None and accept.struct_args == (1,)
+    assert accept is not None and accept.struct_args == (1, 2)  # the address and its length
     read = linux.signature(Abi.X86_64, "read")
     assert read is not None and read.struct_args == ()
