@@ -17,6 +17,7 @@ duckdb (the ``test`` extra). A benchmark, not a test: it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_dump import _ktrdump, generate, run
+from bench_dump import _ktrdump, generate
 
 QUESTION = """
 SELECT fd_path, count(*) AS calls, sum(bytes) AS bytes, round(sum(duration_ns) / 1e6, 3) AS ms
@@ -37,6 +38,20 @@ GROUP BY fd_path ORDER BY bytes DESC LIMIT 10
 """
 
 
+def run(trace: Path, extra: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (KiB) of one ktrdump run.
+
+    CPU seconds are shown beside wall time because a loaded machine (several
+    jobs on 2 CPUs) stretches wall time by whatever else runs.
+    """
+    with tempfile.NamedTemporaryFile("r") as report, open(os.devnull, "wb") as devnull:
+        command = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", report.name,
+                   *_ktrdump(), *extra, str(trace)]
+        subprocess.run(command, stdout=devnull, check=True)
+        wall, user, system, peak = report.read().split()[-4:]
+    return float(wall), float(user) + float(system), int(peak)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="ktrdump --format parquet speed and memory")
     parser.add_argument("--records", type=int, action="append",
@@ -45,17 +60,17 @@ def main() -> int:
     sizes = arguments.records or [100_000, 1_000_000]
     directory = Path(tempfile.mkdtemp(prefix="ktrdump-parquet-bench-"))
     try:
-        print(f"{'output':<8} {'records':>9} {'wall s':>8} {'records/s':>11} {'peak RSS':>10}")
+        print(f"{'output':<8} {'records':>9} {'wall s':>8} {'records/s':>11} {'CPU s':>7} "
+              f"{'rec/CPU s':>10} {'peak RSS':>10}")
         for size in sizes:
             trace = directory / f"bench-{size}.ktr"
             generate(trace, size)
-            elapsed, peak = run(trace, ["--json"])
-            print(f"{'json':<8} {size:>9} {elapsed:>8.3f} {size / elapsed:>11,.0f} "
-                  f"{peak / 1024:>8.1f} MB")
-            target = directory / f"calls-{size}.parquet"
-            elapsed, peak = run(trace, ["--format", "parquet", "-o", str(target)])
-            print(f"{'parquet':<8} {size:>9} {elapsed:>8.3f} {size / elapsed:>11,.0f} "
-                  f"{peak / 1024:>8.1f} MB")
+            for name, extra in (("json", ["--json"]),
+                                ("parquet", ["--format", "parquet", "-o",
+                                             str(directory / f"calls-{size}.parquet")])):
+                elapsed, cpu, peak = run(trace, extra)
+                print(f"{name:<8} {size:>9} {elapsed:>8.3f} {size / elapsed:>11,.0f} "
+                      f"{cpu:>7.2f} {size / cpu:>10,.0f} {peak / 1024:>8.1f} MB")
         try:
             import duckdb
         except ImportError:
