@@ -35,6 +35,8 @@ class RecordKind(enum.IntEnum):
     MMAP = 35
     DROP = 36
     STRUCT = 37
+    CNT = 38
+    PROBE_DEF = 40
 
 
 #: kdump's tag for each kind, as printed in text output and the JSON ``type`` key.
@@ -55,6 +57,8 @@ KIND_TAGS: dict[RecordKind, str] = {
     RecordKind.MMAP: "MMAP",
     RecordKind.DROP: "DROP",
     RecordKind.STRUCT: "STRU",
+    RecordKind.CNT: "CNT",
+    RecordKind.PROBE_DEF: "PDEF",
 }
 
 #: ktrace's trace-point letters (``ktrace -t``), each selecting record kinds.
@@ -71,7 +75,7 @@ FACILITY_KINDS: dict[str, frozenset[RecordKind]] = {
     "a": frozenset({RecordKind.EXEC_ARG}),
     "v": frozenset({RecordKind.EXEC_ENV}),
     "p": frozenset({RecordKind.PROC}),
-    "f": frozenset({RecordKind.PROBE}),
+    "f": frozenset({RecordKind.PROBE, RecordKind.PROBE_DEF}),
     "S": frozenset({RecordKind.SAMPLE}),
     "m": frozenset({RecordKind.MMAP}),
     "t": frozenset({RecordKind.STRUCT}),
@@ -173,6 +177,46 @@ class ProbeSite(enum.IntEnum):
     OFFSET = 2
 
 
+class ProbeArgType(enum.IntEnum):
+    """The type of one probe argument (or of the return value), as the definition names it."""
+
+    U64 = 1
+    I64 = 2
+    X64 = 3
+    U32 = 4
+    I32 = 5
+    X32 = 6
+    PTR = 7
+    STR = 8  # a NUL-terminated user string, captured into PROBE.strings
+
+
+#: The spelling of each type in a probe spec (``-P 'libc:open(str,x32)'``) and in ktrdump.
+PROBE_ARG_TYPE_NAMES: dict[ProbeArgType, str] = {
+    ProbeArgType.U64: "u64",
+    ProbeArgType.I64: "i64",
+    ProbeArgType.X64: "x64",
+    ProbeArgType.U32: "u32",
+    ProbeArgType.I32: "i32",
+    ProbeArgType.X32: "x32",
+    ProbeArgType.PTR: "ptr",
+    ProbeArgType.STR: "str",
+}
+
+
+class ProbeDefFlag(enum.IntFlag):
+    """PROBE_DEF flags."""
+
+    NONE = 0
+    IFUNC_IMPLEMENTATION = 1  # the function implements an IFUNC symbol (``function`` names it)
+    RESOLVED_FROM_DEBUG = 2  # the symbol came from a separate debug file
+
+
+#: PROBE.strings: a length word with this bit set means the string was cut at the cap.
+PROBE_STRING_TRUNCATED = 0x8000_0000
+#: PROBE.strings: this length word means the string could not be read (bad pointer).
+PROBE_STRING_FAULT = 0xFFFF_FFFF
+
+
 class GenioFlag(enum.IntFlag):
     """GENIO record flags."""
 
@@ -185,6 +229,22 @@ class DropError(enum.IntEnum):
 
     ENOMEM = 12  # a record could not be built
     ENOSPC = 28  # the queue was full
+    ENOBUFS = 105  # a kernel perf ring was full (PERF_RECORD_LOST)
+
+
+class CswFlag(enum.IntFlag):
+    """CSW record flags."""
+
+    NONE = 0
+    PREEMPTED = 1  # switched out while runnable (involuntary), not asleep
+
+
+class CntFlag(enum.IntFlag):
+    """CNT record flags."""
+
+    NONE = 0
+    FINAL = 1  # the reading at the thread's exit (or when it was let go)
+    USER_ONLY = 2  # counted in user mode only (kernel-mode counting was refused)
 
 
 class SyscallFlag(enum.IntFlag):

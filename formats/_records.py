@@ -52,8 +52,28 @@ class Psig(NamedTuple):
 
 
 class Csw(NamedTuple):
-    out: int
-    user: int
+    out: int  # 1 switched out, 0 back in
+    user: int  # 1 a preemption (taken at a return to user mode), 0 asleep in the kernel
+    flags: int  # CswFlag
+    cpu: int  # the CPU it left or came back on; -1 unknown
+
+
+class Cnt(NamedTuple):
+    """One reading of a thread's counter group (libpctx's per-lwp sample)."""
+
+    flags: int  # CntFlag
+    enabled_ns: int  # time the group was enabled (perf's time_enabled)
+    running_ns: int  # time it was counting (less than enabled if multiplexed)
+    values: tuple[int, ...]  # cumulative since the thread came under control
+    names: bytes  # the counters' names, each NUL-terminated, in ``values`` order
+
+    def counter_names(self) -> list[bytes]:
+        return split_nul_strings(self.names)
+
+    def counters(self) -> dict[str, int]:
+        """name → value."""
+        return {name.decode("utf-8", "replace"): value
+                for name, value in zip(self.counter_names(), self.values, strict=False)}
 
 
 class Emul(NamedTuple):
@@ -90,12 +110,35 @@ class Proc(NamedTuple):
 
 class Probe(NamedTuple):
     probe_id: int
-    site: int
+    site: int  # a ProbeSite value
     pc: int
-    offset: int
-    value: int
-    args: tuple[int, ...]
-    name: bytes
+    offset: int  # offset probes: bytes into the function
+    value: int  # return probes: the return value
+    args: tuple[int, ...]  # entry/offset probes: one raw value per typed argument
+    name: bytes  # MODULE:FUNCTION (the module's file name)
+    strings: bytes = b""  # per ``str`` argument, in order: a u32 length word, then the bytes
+
+    def string_values(self, byteorder: str = "little") -> list[bytes | None]:
+        """The captured strings (None for an unreadable one); see ``PROBE_STRING_*``."""
+        return split_probe_strings(self.strings, byteorder)
+
+
+class ProbeDef(NamedTuple):
+    """Names one probe of the trace: what PROBE records with this ``probe_id`` fired on."""
+
+    probe_id: int
+    site: int  # a ProbeSite value
+    flags: int  # ProbeDefFlag bits
+    file_offset: int  # where the uprobe sits, as an offset into ``module``
+    function_vaddr: int  # link-time address of the function in ``module``
+    function_size: int
+    point_offset: int  # offset probes: bytes into the function; else 0
+    string_cap: int  # longest string kept for a ``str`` argument
+    types: bytes  # one ProbeArgType per argument (entry/offset) or for the return value
+    module: bytes  # the module's path, as the target mapped it
+    build_id: bytes  # hex, as text; empty when the module has none
+    function: bytes
+    alias: bytes  # the symbol the user named, when ``function`` implements it (IFUNC)
 
 
 class Sample(NamedTuple):
@@ -136,7 +179,7 @@ class Unknown(NamedTuple):
 
 Payload = (
     Syscall | Sysret | Namei | Genio | Psig | Csw | Emul | User | ExecArg | ExecEnv
-    | Proc | Probe | Sample | Mmap | Drop | Struct | Unknown
+    | Proc | Probe | Sample | Mmap | Drop | Struct | Cnt | ProbeDef | Unknown
 )
 
 PAYLOAD_TYPES: dict[RecordKind, type[Payload]] = {
@@ -156,6 +199,8 @@ PAYLOAD_TYPES: dict[RecordKind, type[Payload]] = {
     RecordKind.MMAP: Mmap,
     RecordKind.DROP: Drop,
     RecordKind.STRUCT: Struct,
+    RecordKind.CNT: Cnt,
+    RecordKind.PROBE_DEF: ProbeDef,
 }
 
 
@@ -183,3 +228,37 @@ def split_nul_strings(data: bytes) -> list[bytes]:
 def join_nul_strings(strings: list[bytes]) -> bytes:
     """The inverse of ``split_nul_strings``: each string NUL-terminated."""
     return b"".join(s + b"\0" for s in strings)
+
+
+def split_probe_strings(data: bytes, byteorder: str = "little") -> list[bytes | None]:
+    """Split PROBE.strings: each a u32 length word (flags in its top bit) and the bytes.
+
+    A length word of 0xFFFFFFFF is an unreadable string (None); bit 31 marks a string cut
+    at the cap (the bytes are kept). Stops quietly at a short tail.
+    """
+    out: list[bytes | None] = []
+    position = 0
+    while position + 4 <= len(data):
+        word = int.from_bytes(data[position : position + 4], byteorder)  # type: ignore[arg-type]
+        position += 4
+        if word == 0xFFFF_FFFF:
+            out.append(None)
+            continue
+        length = word & 0x7FFF_FFFF
+        out.append(data[position : position + length])
+        position += length
+    return out
+
+
+def join_probe_strings(
+    strings: list[bytes | None], truncated: list[bool] | None = None, byteorder: str = "little"
+) -> bytes:
+    """The inverse of ``split_probe_strings``."""
+    parts = []
+    for index, value in enumerate(strings):
+        if value is None:
+            parts.append(b"\xff\xff\xff\xff")
+            continue
+        word = len(value) | (0x8000_0000 if truncated and truncated[index] else 0)
+        parts.append(word.to_bytes(4, byteorder) + value)  # type: ignore[arg-type]
+    return b"".join(parts)

@@ -10,12 +10,14 @@ Does not: decide how the options are carried out (``_recorder`` does).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import formats
 from formats import (
     DEFAULT_FACILITIES,
     FACILITY_HELP,
@@ -27,7 +29,15 @@ from formats import (
 )
 
 from ._control import DEFAULT_SPIN_US
-from ._descriptor import QueueParameters
+from ._descriptor import (
+    DELAY_MS_RANGE,
+    DELAYQCNT_RANGE,
+    MAXENTRY_RANGE,
+    TIMEOUT_S_RANGE,
+    QueueParameters,
+)
+from ._perfsource import DEFAULT_INTERVAL_MS, PerfOptions, check_counter_names
+from ._probes import DEFAULT_MAX_PROBES, ProbeSpec, parse_spec
 from .errors import OutputError, UsageError, errno_text
 
 # The trace-set parser lives in formats, shared with ktrdump -e.
@@ -36,12 +46,19 @@ ALL_SYSCALLS = linux.ALL_SYSCALLS
 
 #: The I/O bytes kept per syscall unless -s says otherwise (the record notes the true size).
 DEFAULT_IO_BYTES = 4096
+#: --spin-us's range: spinning longer than a scheduler tick or two buys nothing.
+SPIN_US_RANGE = (0, 1_000_000)
+#: -p/-g: the kernel's PID_MAX_LIMIT bounds every pid and process group id.
+PID_RANGE = (1, 4_194_304)
+#: The most -s allows: half SPEC's batch cap, so the largest GENIO record (its
+#: header and fixed fields included) always fits in a batch a reader accepts.
+MAX_IO_BYTES = formats.MAX_BATCH_BYTES // 2
 #: Facilities that need syscall stops at all.
 SYSCALL_FACILITIES = frozenset("cniuav")
 
 
 class _DefaultOutput(str):
-    """The default output name, told apart from ``-o ktr.out`` by identity.
+    """The default output name, told apart from ``-o ktr.out`` by its type.
 
     Only an output the user named may be a FIFO or a device (FreeBSD ktrace's
     rule); keeping ``RecordOptions.output`` a plain ``str`` keeps the API simple.
@@ -74,11 +91,34 @@ class RecordOptions:
     pids: tuple[int, ...] = ()
     process_group: int | None = None
     command: tuple[str, ...] = ()
+    counters: tuple[str, ...] = ()  # -C: perf counter names, read per thread
+    interval_ms: float = DEFAULT_INTERVAL_MS  # --interval
+    list_counters: bool = False  # --list-counters: print the names and exit
+    probes: tuple[ProbeSpec, ...] = ()  # -P
+    max_probes: int = DEFAULT_MAX_PROBES  # --max-probes
+    list_probes: tuple[str, ...] = ()  # --list-probes MODULE [GLOB]
+
+    @property
+    def perf(self) -> PerfOptions:
+        """What the perf source records (context switches, counters)."""
+        return PerfOptions(switches=RecordKind.CSW in self.kinds, counters=self.counters,
+                           interval_ms=self.interval_ms)
+
+    @property
+    def kinds_recorded(self) -> frozenset[RecordKind]:
+        """Record kinds this recording can write (CNT with -C)."""
+        return self.kinds | {RecordKind.CNT} if self.counters else self.kinds
+
+    def __post_init__(self) -> None:
+        # The command line checks these at parse time; the same for API callers.
+        if not SPIN_US_RANGE[0] <= self.spin_us <= SPIN_US_RANGE[1]:
+            raise UsageError(f"spin_us must be from {_range(SPIN_US_RANGE)}, "
+                             f"not {self.spin_us!r}")
 
     @property
     def output_named(self) -> bool:
         """False when ``output`` is the default ``ktr.out`` nobody named."""
-        return self.output is not DEFAULT_OUTPUT
+        return not isinstance(self.output, _DefaultOutput)
 
     @property
     def wants_syscall_stops(self) -> bool:
@@ -102,10 +142,35 @@ class RecordOptions:
             },
             "spin_us": self.spin_us,
             "pin_cpu": self.pin_cpu,
-            "pids": list(self.pids),
+            "pids": list(self.pids[:HEADER_PIDS]),
+            **({"pids_truncated": len(self.pids)} if len(self.pids) > HEADER_PIDS else {}),
             "process_group": self.process_group,
-            "command": list(self.command),
+            **_header_command(self.command),
+            "counters": list(self.counters),
+            "interval_ms": self.interval_ms,
+            "probes": [spec.text[:4096] for spec in self.probes[:HEADER_PIDS]],
+            "max_probes": self.max_probes,
         }
+
+
+#: The most of the command line the file header keeps (JSON bytes). SPEC caps the
+#: whole header body at 1 MiB; the full argv is in the EXEC_ARG records anyway.
+HEADER_COMMAND_BYTES = 64 * 1024
+#: The most -p pids the header lists (the PROC records name every traced process).
+HEADER_PIDS = 4096
+
+
+def _header_command(command: Sequence[str]) -> dict[str, object]:
+    """``command`` for the header: whole, or cut to HEADER_COMMAND_BYTES and marked."""
+    kept: list[str] = []
+    size = 0
+    for argument in command:
+        size += len(json.dumps(argument)) + 2
+        if size > HEADER_COMMAND_BYTES:
+            return {"command": kept, "command_truncated": {
+                "arguments": len(command), "kept": len(kept)}}
+        kept.append(argument)
+    return {"command": kept}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -157,6 +222,32 @@ mask and its threads run one at a time. The choice is recorded in the file.
 """
 
 
+def _ranged(kind: type[int] | type[float], low: float, high: float) -> Any:
+    """An argparse type: a finite ``kind`` from ``low`` to ``high``, else a one-line error."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        # "not low <= value" also refuses NaN (and inf is above any high).
+        if value is None or not low <= value <= high:
+            noun = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"must be {noun} from {_range((low, high))}, "
+                                             f"not {text!r}")
+        return value
+
+    return parse
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _range(bounds: tuple[float, float]) -> str:
+    return f"{_number(bounds[0])} to {_number(bounds[1])}"
+
+
 def _build_parser() -> _Parser:
     parser = _Parser(
         prog="ktr record", description=RECORD_DESCRIPTION, epilog=RECORD_EPILOG,
@@ -169,15 +260,17 @@ def _build_parser() -> _Parser:
     parser.add_argument("-a", dest="append", action="store_true",
                         help="append to the trace file (your own ktr trace) instead of "
                              "replacing it")
-    parser.add_argument("-t", dest="facilities", default=DEFAULT_FACILITIES, metavar="TRSTR",
-                        help="facilities to record, letters listed above (default %(default)s)")
+    parser.add_argument("-t", dest="facilities", default=None, metavar="TRSTR",
+                        help=f"facilities to record, letters listed above (default "
+                             f"{DEFAULT_FACILITIES})")
     parser.add_argument("-i", dest="follow_children", action="store_true",
                         help="also trace children created after the start")
     parser.add_argument("-d", dest="descendants", action="store_true",
                         help="also attach to the existing descendants of -p/-g targets")
     parser.add_argument("-s", dest="io_bytes", type=int, default=DEFAULT_IO_BYTES,
                         metavar="BYTES",
-                        help="I/O bytes kept per syscall (default %(default)s)")
+                        help=f"I/O bytes kept per syscall (default {DEFAULT_IO_BYTES}, "
+                             f"at most {MAX_IO_BYTES})")
     parser.add_argument("-z", dest="compress", action="store_true",
                         help="zstd-compress batches")
     parser.add_argument("-e", dest="expression", action="append", default=[],
@@ -189,33 +282,62 @@ def _build_parser() -> _Parser:
                         help="no status line and no summary")
     parser.add_argument("-p", dest="pids", action="append", default=[], metavar="PID[,PID...]",
                         help="attach to these processes (all their threads)")
-    parser.add_argument("-g", dest="process_group", type=int, metavar="PGID",
-                        help="attach to every process of this process group")
+    parser.add_argument("-g", dest="process_group", type=_ranged(int, *PID_RANGE),
+                        metavar="PGID", help="attach to every process of this process group")
     queue = parser.add_argument_group("queue (ktrace's descriptor parameters)")
-    queue.add_argument("--queue-max", type=int, default=QueueParameters.maxentry, metavar="N",
-                       help="records queued before new ones are dropped (maxentry; "
-                            "default %(default)s)")
-    queue.add_argument("--timeout", type=float, default=QueueParameters.timeout_s, metavar="S",
-                       help="longest wait for the writer before dropping instead "
-                            "(default %(default)s)")
-    queue.add_argument("--delay-count", type=int, default=QueueParameters.delayqcnt,
-                       metavar="N", help="queue length that wakes the writer at once "
-                                         "(default %(default)s)")
-    queue.add_argument("--wake-delay", type=float, default=QueueParameters.wakedelay_ms,
-                       metavar="MS", help="delayed writer wakeup (default %(default)s)")
-    queue.add_argument("--interactive-delay", type=float,
-                       default=QueueParameters.intrwakdl_ms, metavar="MS",
+    defaults = QueueParameters()
+    queue.add_argument("--queue-max", type=_ranged(int, *MAXENTRY_RANGE),
+                       default=defaults.maxentry, metavar="N",
+                       help="records queued before new ones are dropped (maxentry; default "
+                            f"{defaults.maxentry}; {_range(MAXENTRY_RANGE)})")
+    queue.add_argument("--timeout", type=_ranged(float, *TIMEOUT_S_RANGE),
+                       default=defaults.timeout_s, metavar="S",
+                       help="longest wait for the writer before dropping instead (default "
+                            f"{defaults.timeout_s:g}; {_range(TIMEOUT_S_RANGE)})")
+    queue.add_argument("--delay-count", type=_ranged(int, *DELAYQCNT_RANGE),
+                       default=defaults.delayqcnt, metavar="N",
+                       help="queue length that wakes the writer at once (default "
+                            f"{defaults.delayqcnt}; {_range(DELAYQCNT_RANGE)})")
+    queue.add_argument("--wake-delay", type=_ranged(float, *DELAY_MS_RANGE),
+                       default=defaults.wakedelay_ms, metavar="MS",
+                       help=f"delayed writer wakeup (default {defaults.wakedelay_ms:g}; "
+                            f"{_range(DELAY_MS_RANGE)})")
+    queue.add_argument("--interactive-delay", type=_ranged(float, *DELAY_MS_RANGE),
+                       default=defaults.intrwakdl_ms, metavar="MS",
                        help="delayed writer wakeup when the output is a pipe or terminal "
-                            "(default %(default)s)")
+                            f"(default {defaults.intrwakdl_ms:g}; {_range(DELAY_MS_RANGE)})")
     control = parser.add_argument_group("process control")
-    control.add_argument("--spin-us", type=int, default=DEFAULT_SPIN_US, metavar="US",
-                         help="poll for stops this long before blocking (default "
-                              "%(default)s; 0 always blocks)")
+    control.add_argument("--spin-us", type=_ranged(int, *SPIN_US_RANGE),
+                         default=DEFAULT_SPIN_US, metavar="US",
+                         help=f"poll for stops this long before blocking (default "
+                              f"{DEFAULT_SPIN_US}; 0 always blocks; {_range(SPIN_US_RANGE)})")
     control.add_argument("--pin", nargs="?", const=-1, type=int, default=None, metavar="CPU",
                          help="run the recorder and its tracees on one CPU "
                               "(default: not pinned; --pin alone: the lowest CPU ktr may use)")
     control.add_argument("--no-seccomp", dest="seccomp", action="store_false",
                          help="never use the seccomp filter")
+    counting = parser.add_argument_group("counters (perf_event, per thread)")
+    counting.add_argument("-C", dest="counters", action="append", default=[],
+                          metavar="EVENTS",
+                          help="count these events per thread (perf's names, comma-separated: "
+                               "task-clock,page-faults,context-switches,...); without -t, "
+                               "only counters and process lifecycle are recorded")
+    counting.add_argument("--interval", dest="interval_ms", type=float,
+                          default=DEFAULT_INTERVAL_MS, metavar="MS",
+                          help=f"read the counters every MS ms (default {DEFAULT_INTERVAL_MS:g})"
+                               "; a last reading is taken at each thread's exit")
+    counting.add_argument("--list-counters", action="store_true",
+                          help="print the counter names this machine has and exit")
+    probes = parser.add_argument_group("function probes (uprobes; root)")
+    probes.add_argument("-P", dest="probes", action="append", default=[], metavar="PROBE",
+                        help="probe [MODULE:]FUNCTION[:POINT][(TYPES)]: POINT is entry "
+                        "(default), return or +OFFSET; TYPES i64 u64 x64 i32 u32 x32 ptr str; "
+                        "FUNCTION may be a glob (repeatable)")
+    probes.add_argument("--max-probes", type=int, default=DEFAULT_MAX_PROBES, metavar="N",
+                        help=f"most probes a recording places (default {DEFAULT_MAX_PROBES})")
+    probes.add_argument("--list-probes", nargs="+", metavar="MODULE [GLOB]", default=None,
+                        help="list the functions MODULE can be probed at (with -p PID, "
+                        "MODULE is matched against that process's mappings) and exit")
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="-- CMD [ARGS...]: the command to start and trace")
     return parser
@@ -241,6 +363,21 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
     command = list(arguments.command)
     if command and command[0] == "--":
         command = command[1:]
+    counters = tuple(name.strip() for text in arguments.counters for name in text.split(",")
+                     if name.strip())
+    if arguments.list_counters:
+        return RecordOptions(list_counters=True)
+    if arguments.counters and not counters:
+        raise UsageError("ktr record: -C needs counter names (see --list-counters)")
+    if len(set(counters)) != len(counters):
+        raise UsageError("ktr record: -C: a counter is named twice")
+    if counters:
+        check_counter_names(counters)
+    if not 1 <= arguments.interval_ms <= 3_600_000:
+        raise UsageError("ktr record: --interval must be between 1 and 3600000 ms")
+    if arguments.facilities is None:
+        # -C alone counts, like cputrack: lifecycle records, no syscall stops
+        arguments.facilities = "p" if counters else DEFAULT_FACILITIES
     try:
         kinds = kinds_for_facilities(arguments.facilities)
     except FacilityError as error:
@@ -252,9 +389,19 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
                 pid = int(part)
             except ValueError:
                 raise UsageError(f"ktr record: -p: {part!r} is not a process id") from None
-            if pid <= 0:
-                raise UsageError(f"ktr record: -p: {pid} is not a process id")
+            if not PID_RANGE[0] <= pid <= PID_RANGE[1]:
+                raise UsageError(f"ktr record: -p: {pid} is not a process id "
+                                 f"({_range(PID_RANGE)})")
             pids.append(pid)
+    if arguments.max_probes < 1:
+        raise UsageError("ktr record: --max-probes must be 1 or more")
+    probe_specs = tuple(parse_spec(text) for text in arguments.probes)
+    if arguments.list_probes is not None:
+        if len(arguments.list_probes) > 2:
+            raise UsageError("ktr record: --list-probes MODULE [GLOB]")
+        return RecordOptions(pids=tuple(pids), list_probes=tuple(arguments.list_probes))
+    if probe_specs:
+        kinds = kinds | {RecordKind.PROBE, RecordKind.PROBE_DEF}
     targets = sum(bool(t) for t in (pids, arguments.process_group is not None, command))
     if targets == 0:
         raise UsageError("ktr record: nothing to trace: give -p PID, -g PGID or -- CMD")
@@ -264,8 +411,9 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         raise UsageError("ktr record: -d applies to -p/-g targets (use -i with a command)")
     if arguments.io_bytes < 0:
         raise UsageError("ktr record: -s must be 0 or more")
-    if arguments.spin_us < 0:
-        raise UsageError("ktr record: --spin-us must be 0 or more")
+    if arguments.io_bytes > MAX_IO_BYTES:
+        raise UsageError(f"ktr record: -s {arguments.io_bytes} is over the maximum, "
+                         f"{MAX_IO_BYTES} (8 MiB: half the trace format's batch cap)")
     selection = ALL_SYSCALLS
     for expression in arguments.expression:
         if selection is not ALL_SYSCALLS:
@@ -294,6 +442,10 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         pids=tuple(pids),
         process_group=arguments.process_group,
         command=tuple(command),
+        counters=counters,
+        interval_ms=arguments.interval_ms,
+        probes=probe_specs,
+        max_probes=arguments.max_probes,
     )
 
 

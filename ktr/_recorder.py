@@ -29,13 +29,16 @@ from types import FrameType
 from typing import TextIO
 
 import formats
-from formats import Abi, RecordKind
+from formats import Abi, ProbeSite, RecordKind, linux
 
 from . import __version__
-from ._builder import UTRACE_SYSCALL, BuilderOptions, RecordBuilder
+from ._builder import UTRACE_SYSCALL
 from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
+from ._perfsource import SourceOutput
+from ._probe_source import URETPROBE_SYSCALL, ProbeSession
+from ._sources import PtraceSource, SideSource, side_sources
 from ._terminal import status_line_allowed
 from .errors import OutputError
 
@@ -56,6 +59,7 @@ def _file_header(options: RecordOptions, control: ControlOptions) -> formats.Fil
     uname = os.uname()
     recorded = options.header_options()
     recorded["seccomp_filter"] = control.seccomp is not None
+    recorded["clock"] = "realtime"  # perf records are converted to it
     return formats.FileHeader(
         hostname=uname.nodename,
         kernel_release=uname.release,
@@ -73,6 +77,14 @@ def _control_options(options: RecordOptions) -> ControlOptions:
     wants_stops = options.wants_syscall_stops
     if options.command and options.seccomp and wants_stops:
         numbers = options.syscalls.numbers
+        if numbers is None and any(spec.site == ProbeSite.RETURN for spec in options.probes):
+            # Return probes make the uretprobe syscall on every return: a filter that stops
+            # at every syscall but that one spares two ptrace stops per return.
+            numbers = {
+                abi: frozenset(linux.syscall_names(abi)) - (
+                    {URETPROBE_SYSCALL} if abi == Abi.X86_64 else set())
+                for abi in (Abi.X86_64, Abi.I386)
+            }
         if numbers is not None:
             seccomp = dict(numbers)
             if RecordKind.USER in options.kinds:
@@ -169,7 +181,30 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
         _check_stdout_open()
     control_options = _control_options(options)
     header = _file_header(options, control_options)
-    control = Control(control_options)
+    ptrace_source = PtraceSource(options, control_options)
+    control = ptrace_source.control
+    # Side sources check and open what they can before any target exists: a
+    # refused event ends the recording here, not half-configured later.
+    others = side_sources(options)
+    prepared: list[SideSource] = []
+    try:
+        for source in others:
+            source.prepare()
+            prepared.append(source)
+            ptrace_source.add_observer(source)
+            if isinstance(source, ProbeSession):
+                source.use_control(lambda pid: [t.tid for t in list(control.tracees.values())
+                                                if t.pid == pid])
+                ptrace_source.wrap_consumer(source.wrap)
+        return _record(options, notices, header, ptrace_source, control, prepared)
+    finally:
+        for source in prepared:
+            source.close()
+
+
+def _record(options: RecordOptions, notices: _BestEffortText, header: formats.FileHeader,
+            ptrace_source: PtraceSource, control: Control, others: list[SideSource]
+            ) -> RecordingReport:
     output_options = OutputOptions(
         path=options.output, append=options.append, compress=options.compress,
         parameters=options.queue, named=options.output_named,
@@ -215,27 +250,32 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     if descriptor.notice is not None:
         notify(descriptor.notice)
 
-    builder = RecordBuilder(
-        BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
-        descriptor.add_entry, descriptor.log_error, notify,
-    )
+    output = SourceOutput(descriptor.add_entry, descriptor.log_lost, notify,
+                          descriptor.add_entries)
     status: _StatusLine | None = None
     traced = {t.pid for t in list(control.tracees.values())}
     if options.command:
         traced.add(spawned)
     # Live status only where it cannot overwrite the program's own terminal I/O.
-    terminal = stderr if stderr is not None else sys.stderr
-    if not options.quiet and notices.isatty() and status_line_allowed(terminal, traced):
+    if not options.quiet and notices.isatty() and status_line_allowed(notices, traced):
         status = _StatusLine(notices, lambda: _status_text(
             descriptor.stats, len({t.pid for t in list(control.tracees.values())})))
         status.start()
+    started: list[SideSource] = []
     try:
+        for source in others:
+            source.start(output)
+            started.append(source)
         with _Signals(control, spawned=bool(options.command)):
-            result = control.run(builder)
+            result = ptrace_source.run(output, descriptor.log_error)
     finally:
-        if status is not None:
-            status.stop()
-        descriptor.release()
+        try:
+            for source in started:
+                source.stop()  # last records, before the descriptor goes
+        finally:
+            if status is not None:
+                status.stop()
+            descriptor.release()
     stats = descriptor.stats
     failure = failures[0] if failures else stats.failure
     return RecordingReport(_exit_status(options, result, failure), result, stats, failure)
@@ -260,6 +300,11 @@ class _BestEffortText:
         if self._stream is not None:
             with contextlib.suppress(OSError, ValueError):
                 self._stream.flush()
+
+    def fileno(self) -> int:
+        if self._stream is None:
+            raise ValueError("no stream")
+        return self._stream.fileno()
 
     def isatty(self) -> bool:
         try:

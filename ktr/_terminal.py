@@ -22,10 +22,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import TextIO
+from typing import Protocol
 
 
-def _terminal_of(stream: TextIO) -> tuple[int, int] | None:
+class _Stream(Protocol):
+    def fileno(self) -> int: ...
+
+
+def _terminal_of(stream: _Stream) -> tuple[int, int] | None:
     """(st_dev, st_rdev)-style identity of the terminal behind ``stream``, or None."""
     try:
         fd = stream.fileno()
@@ -55,7 +59,7 @@ def _controlling_terminal(pid: int) -> tuple[int, int] | None:
     return ((tty_nr >> 8) & 0xFFF, (tty_nr & 0xFF) | ((tty_nr >> 12) & 0xFFF00))
 
 
-def status_line_allowed(stream: TextIO, pids: Iterable[int]) -> bool:
+def status_line_allowed(stream: _Stream, pids: Iterable[int]) -> bool:
     """True when ``stream`` is a terminal no process of ``pids`` reads, writes or controls."""
     terminal = _terminal_of(stream)
     if terminal is None:

@@ -58,6 +58,7 @@ from formats import (
 )
 from formats.linux import ArgKind, RetKind, Signature
 
+from ._bounded import Cache
 from ._fdtable import FdTables
 
 #: Open calls kept at most (threads whose exit was never recorded); oldest dropped past it.
@@ -98,6 +99,15 @@ _SYSRET = int(RecordKind.SYSRET)
 _PROC = int(RecordKind.PROC)
 #: Kinds of records that belong to the open call of their thread.
 _UNFINISHED_FLAG = 1  # formats.SyscallFlag.UNFINISHED
+_ENTRY_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV})
+#: Kinds the recorder's control loop writes: one of them ends a call's entry run
+#: (other sources' records and DROPs may come inside it).
+_ENDS_ENTRY = frozenset({
+    _SYSCALL, _SYSRET, _NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV, _GENIO, _PROC,
+    int(RecordKind.PSIG), int(RecordKind.EMUL), int(RecordKind.USER),
+})
+#: Records of other sources held with an incomplete entry run, at most.
+MAX_HELD_IN_ENTRY = 256
 _MEMBER_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV, _GENIO})
 
 
@@ -287,7 +297,7 @@ class CallTracker:
         self.fds = FdTables()
         self.open: dict[int, Call] = {}  # tid -> its call between CALL and RET
         self.calls_seen = 0  # CALL records read: the last call id given
-        self.plans: dict[tuple[int, int], CallPlan] = {}
+        self.plans: dict[tuple[int, int], CallPlan] = Cache()
         # A call whose entry records are still arriving, and its records so far.
         self._entering: Call | None = None
         self._entry_records: list[Record] = []
@@ -343,6 +353,11 @@ class CallTracker:
                     self._release_entry(entering, held, sink)
                     held = self._entry_records = []
                     entering = None
+                    continue
+                if kind not in _ENDS_ENTRY and len(held) < MAX_HELD_IN_ENTRY:
+                    # Another source's record (switch, counter, sample, probe, map) or
+                    # a DROP can come inside the entry run: it waits with the entry.
+                    held.append(record)
                     continue
                 # Not one of its entry records: the entry is over.
                 self._entering = None
@@ -403,13 +418,16 @@ class CallTracker:
             self._release_entry(entering, held, sink)
 
     def _release_entry(self, call: Call, held: list[Record], sink: CallSink) -> None:
-        """A call's entry is over: the CALL, then its entry records, to the sink."""
+        """A call's entry is over: the CALL, then the records that came with it, in order."""
         keep = self.keep
         if call.shown:
             sink.call(call, held[0])
+        tid = call.tid
         for record in held[1:]:
             if keep is None or keep(record):
-                sink.record(call, record)
+                kind = record[0]
+                member = record[3] == tid and kind in _ENTRY_KINDS
+                sink.record(call if member else None, record)
 
     def plan(self, abi: int, nr: int) -> CallPlan:
         key = (abi, nr)
@@ -432,7 +450,9 @@ class CallTracker:
         """A CALL record: the thread's new call (replacing one whose RET never came)."""
         _kind, _version, pid, tid, ts, comm, payload = record
         syscall: Any = payload
-        nr, abi, _flags, args = syscall
+        nr = syscall.nr
+        abi = syscall.abi
+        args = syscall.args
         plan = self.plans.get((abi, nr)) or self.plan(abi, nr)
         self.calls_seen = call_id = self.calls_seen + 1
         call = Call(plan, pid, tid, comm, ts, args, call_id)
@@ -574,7 +594,9 @@ class CallTracker:
         pid = record.pid
         if event == ProcEvent.EXIT or event == ProcEvent.DETACH or event == ProcEvent.LOST:
             self.open.pop(record.tid, None)
-            if record.tid == pid and self.track_fds:
+            # The old leader superseded by another thread's execve is a
+            # thread leaving (THREAD flag): the process and its fds live on.
+            if record.tid == pid and self.track_fds and not proc.flags & ProcFlag.THREAD:
                 self.fds.exited(pid)
             return
         if not self.track_fds:

@@ -54,6 +54,17 @@ Events:
   order are global instant events (``"s":"g"``, pid 0, tid 0):
   ``dropped 12 records (ENOSPC)``, ``skipped 2 damaged batches`` (args:
   offset, bytes, reason, file), ``3 records out of order``.
+- function probes (PROBE records): a probed call is a slice — ``"ph":"B"`` at its entry
+  (name ``MODULE:FUNCTION``, ``args.args`` its typed arguments as text), ``"ph":"E"`` at
+  its return (``args.retval``) — so the syscalls it made nest inside it on its thread's
+  track; functions probed at entry only, offset probes and returns whose entry is not in
+  the trace are instant events. Calls still open at the end are closed there
+  (``"unfinished":true``).
+- context switches (CSW): each off-CPU interval of a thread, from its
+  ``out`` to its ``in``, is an async slice pair (``"ph":"b"``/``"e"``,
+  ``cat`` ``sched``, name ``off-CPU TID (sleeping|preempted)``); counter
+  readings (CNT) are counter tracks (``"ph":"C"``, name ``COUNTER TID``,
+  cumulative values). See ``_perfviews``.
 - names: metadata events ``process_name`` / ``thread_name`` (the only
   metadata names used) from the command name, written when a thread is first
   seen and again when its name changes (after exec); viewers show the last
@@ -76,9 +87,9 @@ Guarantees: the output parses as JSON for any input (strings are escaped;
 bytes that are not UTF-8 become ``\xNN``), also when the input stops with an
 exception (the document is closed); per thread, X events never partially
 overlap and come out in non-decreasing ``ts`` when the input is in time order
-per thread. Does not: show NAMEI/GENIO/STRUCT/EMUL/ARG/ENV records as events
-of their own (they are part of their call's ``args``), read files, or sort
-its input (use ``_merge`` for several files).
+per thread. Does not: show NAMEI/GENIO/STRUCT/EMUL/ARG/ENV/SAMPLE/MMAP
+records as events of their own (the first six are part of their call's
+``args``), read files, or sort its input (use ``_merge`` for several files).
 """
 
 from __future__ import annotations
@@ -87,29 +98,27 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _encode_basestring
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 from formats import (
-    Drop,
     DropError,
     Proc,
     ProcEvent,
     ProcFlag,
-    Psig,
     Record,
     RecordKind,
-    Syscall,
     SyscallFlag,
-    Sysret,
-    User,
 )
 from formats.linux import errno_name, signal_name, signature, syscall_name
 
+from . import _perfviews
 from ._args import CallArguments, Style, compile_arguments
+from ._bounded import Cache, Table
 from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._output import Output
+from ._probes import CallStack
 from ._reader import Skipped
 
 encode_string: Callable[[str], str] = _encode_basestring
@@ -121,10 +130,10 @@ _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 _USER = int(RecordKind.USER)
-_GENIO = int(RecordKind.GENIO)
-_STRUCT = int(RecordKind.STRUCT)
-_EXEC_ARG = int(RecordKind.EXEC_ARG)
-_EXEC_ENV = int(RecordKind.EXEC_ENV)
+_PROBE = int(RecordKind.PROBE)
+_PROBE_DEF = int(RecordKind.PROBE_DEF)
+_CSW = int(RecordKind.CSW)
+_CNT = int(RecordKind.CNT)
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
 _EXIT = int(ProcEvent.EXIT)
 _EXEC = int(ProcEvent.EXEC)
@@ -155,16 +164,6 @@ class ChromeOptions:
     metadata: tuple[tuple[str, object], ...] = ()  # more otherData entries (JSON values)
 
 
-class _OpenCall(NamedTuple):
-    start_ns: int
-    pid: int
-    abi: int
-    nr: int
-    args: tuple[int, ...]
-    call: Call | None  # the call layer's view of it (decoded arguments, paths, I/O)
-    deferred: list[str]  # events of this thread that happened during the call
-
-
 def _text(data: bytes) -> str:
     return data.decode("utf-8", "backslashreplace")
 
@@ -186,15 +185,23 @@ class ChromeTrace:
         self.options = options or ChromeOptions()
         self._origin: int | None = self.options.origin_ns
         self._first = True
-        self._open: dict[int, _OpenCall] = {}  # tid -> call in progress
-        self._last_end: dict[int, int] = {}  # tid -> where its last X event ended (ns)
-        self._thread_names: dict[int, bytes] = {}
-        self._process_names: dict[int, bytes] = {}
-        self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = {}
-        self._tracker = CallTracker(keep_calls=True, facilities=self.options.facilities)
+        # The call layer pairs calls; per thread, the events deferred while its call is open.
+        self._layer = CallTracker(keep_calls=True, facilities=self.options.facilities)
         self._style = Style(strace=True)  # strace's 32-byte strings; data is under "io"
-        self._renderers: dict[tuple[int, int, bool], CallArguments] = {}
+        self._renderers: dict[tuple[int, int, bool], CallArguments] = Cache()
+        pids = self.options.pids
+        if pids:
+            self._layer.keep = lambda record: (record[0] in (_DROP, _PROBE_DEF)
+                                               or record[2] in pids)
+        self._open: dict[int, tuple[Call, list[str]]] = Table()  # tid -> call in progress
+        self._out: list[str] = []
+        self._last_end: dict[int, int] = Table()  # tid -> where its last X event ended (ns)
+        self._thread_names: dict[int, bytes] = Table()
+        self._process_names: dict[int, bytes] = Table()
+        self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = Cache()
         self._last_ns = 0
+        self._probes = CallStack()
+        self._switches = _perfviews.SwitchTally()
         self.events = 0  # events written so far
 
     # -- the document --------------------------------------------------------
@@ -203,10 +210,16 @@ class ChromeTrace:
         return ['{"traceEvents":[\n']
 
     def end(self) -> list[str]:
-        """Close the calls still open (they end with the trace), the array and the object."""
+        """Close the calls still open (they end with the trace) and the array."""
         out: list[str] = []
+        self._out = out
+        self._layer.flush(self)
         for tid in list(self._open):
             self._close_open(tid, self._last_ns, out)
+        for tid, stack in self._probes.stacks.items():
+            for call in reversed(stack):
+                self._emit(out, f'{{"ph":"E","cat":"probe","pid":{call.pid},"tid":{tid},'
+                                f'"ts":{self._ts(self._last_ns)},"args":{{"unfinished":true}}}}')
         other = [f'"origin_ns":{self._origin if self._origin is not None else "null"}',
                  '"clock":"CLOCK_REALTIME"']
         other.extend(f"{encode_string(key)}:{_json_value(value)}"
@@ -239,51 +252,92 @@ class ChromeTrace:
 
     def batch(self, records: Iterable[Record]) -> list[str]:
         out: list[str] = []
-        pids = self.options.pids
-        tracker = self._tracker
-        for record in records:
-            kind = record.kind
-            timestamp = record.timestamp_ns
-            if timestamp > self._last_ns:
-                self._last_ns = timestamp
-            if self._origin is None:
-                self._origin = timestamp
-            if kind == _DROP:
-                self._drop(record, out)
-                continue
-            if pids and record.pid not in pids:
-                continue
-            tid = record.tid
-            if self._thread_names.get(tid) != record.comm:
-                self._name(record, out)
-            payload = record.payload
-            if kind == _SYSCALL and isinstance(payload, Syscall):
-                if tid in self._open:  # its RET never came
-                    self._close_open(tid, timestamp, out)
-                call = tracker.enter(record)
-                self._open[tid] = _OpenCall(timestamp, record.pid, payload.abi, payload.nr,
-                                            payload.args, call, [])
-            elif kind == _SYSRET and isinstance(payload, Sysret):
-                self._return(record, payload, out)
-            elif kind in (_NAMEI, _EXEC_ARG, _EXEC_ENV, _STRUCT):
-                opened = tracker.open.get(tid)
-                if opened is not None and tracker.is_entry_record(opened, record):
-                    tracker.attach(opened, record)
-                elif kind == _STRUCT:
-                    tracker.add_exit_record(record)
-            elif kind == _GENIO:
-                tracker.add_exit_record(record)
-            elif kind == _PSIG and isinstance(payload, Psig):
-                self._instant(record, signal_name(payload.signo) or f"signal_{payload.signo}",
-                              f'{{"signo":{payload.signo},"code":{payload.code},'
-                              f'"action":{_json_int(payload.action)}}}', out)
-            elif kind == _PROC and isinstance(payload, Proc):
-                self._proc(record, payload, out)
-                tracker.process_event(record)
-            elif kind == _USER and isinstance(payload, User):
-                self._instant(record, "utrace " + _text(payload.label),
-                              f'{{"len":{len(payload.data)}}}', out)
+        self._out = out
+        batch = records if isinstance(records, list) else list(records)
+        if batch and self._origin is None:
+            self._origin = batch[0].timestamp_ns
+        self._layer.feed(batch, self)
         return out
+
+    # -- the call layer's sink (``_calls.CallSink``) ------------------------------
+
+    def call(self, call: Call, record: Record) -> None:
+        self._seen(record)
+        self._open[call.tid] = (call, [])
+
+    def record(self, call: Call | None, record: Record) -> None:
+        kind = record.kind
+        if kind == _DROP:
+            self._seen_time(record.timestamp_ns)
+            self._drop(record, self._out)
+            return
+        if kind == _PROBE_DEF:  # the recorder's (pid 0): names probes, no event of its own
+            self._probes.table.learn(record.payload)  # type: ignore[arg-type]
+            return
+        self._seen(record)
+        payload: Any = record.payload
+        out = self._out
+        if kind == _SYSRET:
+            assert call is not None
+            self._return(record, call, out)
+        elif kind == _PSIG:
+            self._instant(record, signal_name(payload.signo) or f"signal_{payload.signo}",
+                          f'{{"signo":{payload.signo},"code":{payload.code},'
+                          f'"action":{_json_int(payload.action)}}}', out)
+        elif kind == _PROC:
+            self._proc(record, payload, out)
+        elif kind == _USER:
+            self._instant(record, "utrace " + _text(payload.label),
+                          f'{{"len":{len(payload.data)}}}', out)
+        elif kind == _CSW:
+            for event in _perfviews.chrome_switch_events(self._switches, record, self._ts):
+                self._emit(out, event)
+        elif kind == _CNT:
+            for event in _perfviews.chrome_counter_events(record, self._ts):
+                self._emit(out, event)
+        elif kind == _PROBE:
+            self._probe(record, out)
+
+    def _probe(self, record: Record, out: list[str]) -> None:
+        """A probed call: B at its entry, E at its return (slices that hold its syscalls)."""
+        tid = record.tid
+        before = len(self._probes.stacks.get(tid, ()))
+        for event, call in self._probes.feed(record):
+            name = encode_string(call.function)
+            head = f'"pid":{record.pid},"tid":{tid},"ts":{self._ts(record.timestamp_ns)}'
+            values = ",".join(encode_string(value) for value in call.args)
+            if event == "enter" and call.function in self._probes.table.returns:
+                self._emit(out, f'{{"ph":"B","cat":"probe","name":{name},{head},'
+                                f'"args":{{"args":[{values}]}}}}')
+            elif event == "exit":
+                closed = before - len(self._probes.stacks.get(tid, ()))
+                for _ in range(closed - 1):  # inner calls whose returns never came
+                    self._emit(out, f'{{"ph":"E","cat":"probe",{head},'
+                                    '"args":{"unfinished":true}}')
+                retval = encode_string(call.retval or "")
+                self._emit(out, f'{{"ph":"E","cat":"probe",{head},'
+                                f'"args":{{"retval":{retval}}}}}')
+            else:
+                label = "return" if event == "orphan" else "probe"
+                detail = (f'"retval":{encode_string(call.retval or "")}' if event == "orphan"
+                          else f'"args":[{values}]')
+                self._instant(record, call.function, f'{{"point":"{label}",{detail}}}', out)
+
+    def abandoned(self, call: Call, ts: int) -> None:
+        """A call that will get no RET (its thread exited or made another call)."""
+        if call.tid in self._open and self._open[call.tid][0] is call:
+            self._close_open(call.tid, ts, self._out)
+
+    def _seen_time(self, timestamp: int) -> None:
+        if timestamp > self._last_ns:
+            self._last_ns = timestamp
+
+    def _seen(self, record: Record) -> None:
+        timestamp = record.timestamp_ns
+        if timestamp > self._last_ns:
+            self._last_ns = timestamp
+        if self._thread_names.get(record.tid) != record.comm:
+            self._name(record, self._out)
 
     # -- helpers ---------------------------------------------------------------
 
@@ -317,10 +371,10 @@ class ChromeTrace:
                           f'"ts":{ts},"args":{{"name":{name}}}}}')
         events.append(f'{{"ph":"M","name":"thread_name","pid":{pid},"tid":{tid},'
                       f'"ts":{ts},"args":{{"name":{name}}}}}')
-        call = self._open.get(tid)
+        opened = self._open.get(tid)
         for event in events:
-            if call is not None:
-                call.deferred.append(event)
+            if opened is not None:
+                opened[1].append(event)
             else:
                 self._emit(out, event)
 
@@ -373,60 +427,56 @@ class ChromeTrace:
             parts.append('"io":[' + ",".join(items) + "]")
         return "".join("," + part for part in parts)
 
-    def _complete(self, tid: int, call: _OpenCall, end_ns: int, tail: str,
-                  out: list[str], decoded: str = "") -> None:
+    def _complete(self, tid: int, call: Call, start_ns: int, end_ns: int, tail: str,
+                  deferred: list[str], out: list[str]) -> None:
         """Write the X event of ``call`` (ending at ``end_ns``), then what it deferred."""
-        name, count = self._syscall(call.abi, call.nr)
-        start = max(call.start_ns, self._last_end.get(tid, call.start_ns))
+        plan = call.plan
+        name, count = self._syscall(plan.abi, plan.nr)
+        start = max(start_ns, self._last_end.get(tid, start_ns))
         end = max(end_ns, start)
         self._last_end[tid] = end
         if self.options.call_args:
             shown = call.args if count is None else call.args[:count]
             raw = ",".join(f'"{value:#x}"' for value in shown)
+            decoded = self._decoded(call, entry_only='"unfinished"' in tail)
             args = f',"args":{{"raw":[{raw}]{tail}{decoded}}}'
         else:
             args = ""
         self._emit(out, f'{{"ph":"X","cat":"syscall","name":"{name}","pid":{call.pid},'
                         f'"tid":{tid},"ts":{self._ts(start)},"dur":{self._us(end - start)}'
                         f'{args}}}')
-        for event in call.deferred:
+        for event in deferred:
             self._emit(out, event)
 
     def _close_open(self, tid: int, end_ns: int, out: list[str]) -> None:
-        call = self._open.pop(tid)
-        decoded = self._tracker.open.pop(tid, None)
-        if decoded is not call.call:
-            decoded = call.call
-        self._complete(tid, call, end_ns, ',"unfinished":true', out,
-                       self._decoded(decoded, entry_only=True))
+        call, deferred = self._open.pop(tid)
+        self._complete(tid, call, call.ts, end_ns, ',"unfinished":true', deferred, out)
 
-    def _return(self, record: Record, ret: Sysret, out: list[str]) -> None:
+    def _return(self, record: Record, call: Call, out: list[str]) -> None:
         tid = record.tid
-        call = self._open.get(tid)
-        if call is not None and (call.nr != ret.nr or call.abi != ret.abi):
-            self._close_open(tid, record.timestamp_ns, out)  # not this RET's call
-            call = None
-        decoded = self._tracker.leave(record)
-        if call is None:  # the CALL is not in the trace
-            call = _OpenCall(record.timestamp_ns - ret.duration_ns, record.pid, ret.abi,
-                             ret.nr, (), decoded, [])
-        else:
-            del self._open[tid]
+        ret: Any = record.payload
+        opened = self._open.pop(tid, None)
+        if opened is not None and opened[0] is not call:  # not this RET's call
+            self._open[tid] = opened
+            self._close_open(tid, record.timestamp_ns, out)
+            opened = None
+        deferred = [] if opened is None else opened[1]
+        # A RET whose CALL is not in the trace starts duration_ns before it.
+        start = call.ts if call.ts != -1 else record.timestamp_ns - ret.duration_ns
         if ret.flags & _UNFINISHED:
             tail = f',"unfinished":true,"duration_ns":{ret.duration_ns}'
         else:
             tail = f',"retval":{_json_int(ret.retval)},"duration_ns":{ret.duration_ns}'
             if ret.error:
                 tail += f',"errno":"{errno_name(ret.error) or f"errno_{ret.error}"}"'
-        text = self._decoded(decoded, entry_only=bool(ret.flags & _UNFINISHED))
-        self._complete(tid, call, record.timestamp_ns, tail, out, text)
+        self._complete(tid, call, start, record.timestamp_ns, tail, deferred, out)
 
     def _instant(self, record: Record, name: str, args: str, out: list[str]) -> None:
         event = (f'{{"ph":"i","s":"t","name":{encode_string(name)},"pid":{record.pid},'
                  f'"tid":{record.tid},"ts":{self._ts(record.timestamp_ns)},"args":{args}}}')
-        call = self._open.get(record.tid)
-        if call is not None:
-            call.deferred.append(event)
+        opened = self._open.get(record.tid)
+        if opened is not None:
+            opened[1].append(event)
         else:
             self._emit(out, event)
 
@@ -438,6 +488,8 @@ class ChromeTrace:
             fields.append(f'"child":{proc.child}')
             if event == _CLONE:
                 fields.append(f'"thread":{"true" if proc.flags & ProcFlag.THREAD else "false"}')
+        elif event == _EXIT and proc.child:  # the old leader, superseded by a thread's execve
+            fields.append(f'"superseded_by":{proc.child}')
         elif event == _EXIT:
             fields.append(f'"status":{proc.status}')
             if proc.flags & ProcFlag.SIGNALED:
@@ -450,15 +502,10 @@ class ChromeTrace:
         if proc.detail:  # exec: the path; lost: why; attach/detach: detail
             key = {_EXEC: "path", _LOST: "reason"}.get(event, "detail")
             fields.append(f'"{key}":{encode_string(_text(proc.detail))}')
-        tid = record.tid
-        if event == _EXIT and tid in self._open:  # the thread is gone mid-call
-            self._close_open(tid, record.timestamp_ns, out)
         self._instant(record, name, "{" + ",".join(fields) + "}", out)
 
     def _drop(self, record: Record, out: list[str]) -> None:
-        payload = record.payload
-        if not isinstance(payload, Drop):
-            return
+        payload: Any = record.payload
         try:
             reason = DropError(payload.error).name
         except ValueError:

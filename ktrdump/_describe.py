@@ -88,12 +88,22 @@ epoch), ``call`` (the call id, on every record of a call). Then:
   attach/detach ``detail`` when the record has one; unknown events ``child``,
   ``status``, ``signal``, ``detail``
 - DROP: ``error`` (``"ENOSPC"``/``"ENOMEM"``), ``count``
-- CSW: ``out`` (bool: switched out), ``user`` (bool: user mode)
+- CSW: ``event`` (``"out"``/``"in"``), ``preempted`` (bool, out only), ``cpu``,
+  ``user`` (bool: a preemption rather than a sleep in the kernel)
+- CNT: ``counters`` (object: name → cumulative value for the thread),
+  ``final`` (bool: the reading at thread exit), ``enabled_ns``,
+  ``running_ns``, ``user_only`` (bool)
 - EMUL: ``name``
 - USER: ``label``, ``len``, ``data`` (hex)
 - ARG: ``argv`` (list of strings); ENV: ``env`` (list of strings)
-- PROBE: ``probe_id``, ``site`` (``entry``/``return``/``offset`` or
-  ``"site_N"``), ``name``, ``pc``, ``offset``, ``value``, ``args`` (integers)
+- PROBE: ``probe_id``, ``probe`` (``"MODULE:FUNCTION:POINT"``, the module as its
+  file name, POINT ``entry``/``return``/``+0xOFF``), ``point`` (``entry``, ``return``
+  or ``offset``), ``pc``, ``args`` (typed as the probe's definition says: integers as
+  numbers, ``str`` as strings, null when unreadable; empty for return probes), ``retval``
+  (return probes), ``offset`` (offset probes)
+- PDEF (a probe's definition): ``probe_id``, ``probe``, ``point``, ``module`` (path),
+  ``build_id``, ``function``, ``alias`` (the IFUNC it implements, or ""), ``offset``,
+  ``file_offset``, ``types`` (names), ``string_cap``
 - SAMPLE: ``pc``, ``sp``, ``stack`` (integers, innermost first)
 - MMAP: ``start``, ``end``, ``offset``, ``prot``, ``flags``, ``path``,
   ``build_id`` (hex, ``""`` when unknown)
@@ -119,15 +129,24 @@ from collections.abc import Callable
 from itertools import accumulate
 from typing import Any
 
-from formats import FileHeader, Record, RecordKind, split_nul_strings
+from formats import (
+    PROBE_ARG_TYPE_NAMES,
+    FileHeader,
+    ProbeSite,
+    Record,
+    RecordKind,
+    split_nul_strings,
+)
 from formats.linux import RetKind, errno_message
 
-from . import _model
+from . import _model, _perfviews
 from ._args import CallArguments, Style, compile_arguments, decode_struct, struct_fields
+from ._bounded import Cache
 from ._calls import Call, CallTracker
 from ._filter import record_filter
 from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
+from ._probes import ProbeTable
 from ._siginfo import code_name
 from ._text import display_text, encode_basestring, json_string, text_of
 
@@ -222,6 +241,7 @@ _GENIO = int(RecordKind.GENIO)
 _NAMEI = int(RecordKind.NAMEI)
 _STRUCT = int(RecordKind.STRUCT)
 _PROC = int(RecordKind.PROC)
+_PROBE_DEF = int(RecordKind.PROBE_DEF)
 _UNFINISHED = 1  # formats.SyscallFlag.UNFINISHED
 #: STRU names that are not C structures (kdump prints "struct NAME" for the others).
 _NOT_STRUCTS = frozenset({b"fds", b"sigset", b"old_sigset"})
@@ -274,6 +294,8 @@ _HANDLER_NAMES: dict[int, str] = {
     RecordKind.MMAP: "_mmap",
     RecordKind.DROP: "_drop",
     RecordKind.STRUCT: "_struct",
+    RecordKind.CNT: "_cnt",
+    RecordKind.PROBE_DEF: "_probe_def",
 }
 
 
@@ -294,18 +316,36 @@ class _RecordDescriber:
         self.names = names if names is not None else Names()
         track_fds = options.fd_paths and not options.raw
         self.tracker = CallTracker(track_fds=track_fds, facilities=_facilities(header))
-        self.tracker.keep = record_filter(options)
+        self.probe_table = ProbeTable()
+        self.set_filter(record_filter(options))
         self._plans = self.tracker.plans
         self._track = track_fds
         self._style = Style(strace=False, raw=options.raw, decimal=options.decimal,
                             fd_paths=track_fds)
-        self._renderers: dict[tuple[int, int], CallArguments] = {}
+        self._renderers: dict[tuple[int, int], CallArguments] = Cache()
         self._heads: dict[tuple[int, int, bytes], str] = {}
         self._out: list[str] = []
         # Each describer has a method per kind of the same name (CALL and RET
         # come with their call: ``call`` and ``_ret``).
         self._handlers: dict[int, Handler] = {
             kind: getattr(self, name) for kind, name in _HANDLER_NAMES.items()}
+
+    def set_filter(self, keep: Callable[[Record], bool] | None) -> None:
+        """The records shown; a hidden probe definition (pid 0 under -p) still types
+        the PROBE records shown."""
+        if keep is None:
+            self.tracker.keep = None
+            return
+        learn = self.probe_table.learn
+
+        def keep_learning(record: Record) -> bool:
+            if keep(record):
+                return True
+            if record[0] == _PROBE_DEF:
+                learn(record[6])  # type: ignore[arg-type]
+            return False
+
+        self.tracker.keep = keep_learning
 
     @property
     def defer_entries(self) -> bool:
@@ -409,7 +449,7 @@ class TextDescriber(_RecordDescriber):
         self._stamp = 1 if self._modes else 0
         self._previous_ns: int | None = None
         self._first_ns: int | None = None
-        self._errors: dict[int, str] = {}
+        self._errors: dict[int, str] = Cache()
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         name = display_text(comm)
@@ -497,7 +537,11 @@ class TextDescriber(_RecordDescriber):
 
     def _genio(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        fd, direction, flags, transferred, data = payload
+        fd = payload.fd
+        direction = payload.direction
+        flags = payload.flags
+        transferred = payload.transferred
+        data = payload.data
         fd_text = self._fd(record[2], fd) if self._track else fd
         verb = "read" if direction == 0 else "wrote" if direction == 1 else f"direction_{direction}"
         plural = "" if transferred == 1 else "s"
@@ -519,7 +563,10 @@ class TextDescriber(_RecordDescriber):
 
     def _psig(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        signo, code, action, blocked, _siginfo = payload
+        signo = payload.signo
+        code = payload.code
+        action = payload.action
+        blocked = payload.blocked
         name = self.names.signal(signo)
         if action == _model.ACTION_DEFAULT:
             how = "SIG_DFL"
@@ -533,10 +580,10 @@ class TextDescriber(_RecordDescriber):
         return f"{head}PSIG  {name} {how} code={code_text}\n"
 
     def _csw(self, head: str, record: Record) -> str:
-        payload: Any = record[6]
-        switch = "stop" if payload.out else "resume"
-        mode = "user" if payload.user else "kernel"
-        return f"{head}CSW   {switch} {mode}\n"
+        return f"{head}{_perfviews.csw_text(record[6])}\n"  # type: ignore[arg-type]
+
+    def _cnt(self, head: str, record: Record) -> str:
+        return f"{head}{_perfviews.cnt_text(record[6])}\n"  # type: ignore[arg-type]
 
     def _emul(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -544,7 +591,8 @@ class TextDescriber(_RecordDescriber):
 
     def _user(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        label, data = payload
+        label = payload.label
+        data = payload.data
         line = f'{head}USER  "{display_text(label)}" {_plural(len(data), "byte")}\n'
         return line + self._data(data, len(data), False)
 
@@ -577,20 +625,31 @@ class TextDescriber(_RecordDescriber):
             words.append(f'"{display_text(view.reason)}"')
         if view.detail is not None:
             words.append(f'"{display_text(view.detail)}"')
+        if view.superseded_by is not None:
+            words.append(f"superseded by execve in thread {view.superseded_by}")
         return f"{head}PROC  {' '.join(words)}\n"
 
     def _probe(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        probe_id, site, pc, offset, value, args, name = payload
-        site_name = _model.probe_site_name(site)
-        line = f'{head}PROBE  {probe_id} {site_name} "{display_text(name)}" pc {pc:#x}'
-        if site_name == "entry":
-            return f"{line} args ({','.join(map(hex, args))})\n"
-        if site_name == "return":
-            return f"{line} value {value:#x}\n"
-        if site_name == "offset":
-            return f"{line} offset {offset:#x}\n"
-        return f"{line} offset {offset:#x} value {value:#x} args ({','.join(map(hex, args))})\n"
+        table = self.probe_table
+        info = table.info(payload)
+        values = table.text_values(payload)
+        label = display_text(info.label.encode("utf-8", "surrogateescape"))
+        if payload.site == ProbeSite.RETURN:
+            return f"{head}PROBE  {label} = {values[0]} pc {payload.pc:#x}\n"
+        return f"{head}PROBE  {label}({', '.join(values)}) pc {payload.pc:#x}\n"
+
+    def _probe_def(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        info = self.probe_table.learn(payload)
+        types = ",".join(PROBE_ARG_TYPE_NAMES.get(t, str(t)) for t in info.types)  # type: ignore[call-overload]
+        line = (f"{head}PDEF  #{info.probe_id} {display_text(info.label.encode())} "
+                f'"{display_text(payload.module)}" offset {payload.file_offset:#x} ({types})')
+        if payload.build_id:
+            line += f" build-id {display_text(payload.build_id)}"
+        if payload.alias:
+            line += f" implements {display_text(payload.alias)}"
+        return line + "\n"
 
     def _sample(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -608,7 +667,8 @@ class TextDescriber(_RecordDescriber):
 
     def _drop(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        error, count = payload  # not .count: tuple.count shadows it
+        error = payload.error
+        count = payload.lost
         name = _model.drop_error_name(error, self.names)
         return f"{head}DROP  {name} {_plural(count, 'record')} lost\n"
 
@@ -646,8 +706,8 @@ class JsonDescriber(_RecordDescriber):
                  header: FileHeader | None = None) -> None:
         super().__init__(options, names, header)
         self._stamp = 2
-        self._syscalls: dict[tuple[int, int], str] = {}
-        self._errnos: dict[int, str] = {}
+        self._syscalls: dict[tuple[int, int], str] = Cache()
+        self._errnos: dict[int, str] = Cache()
         # Every record of a call carries the call's id: GIO and out-STRU
         # records find their call among the open ones.
         self.tracker.keep_calls = True
@@ -702,7 +762,12 @@ class JsonDescriber(_RecordDescriber):
 
     def _ret(self, head: str, record: Record, call: Call) -> str:
         payload: Any = record[6]
-        nr, abi, flags, error, retval, duration = payload[:6]  # fields appended later come after
+        nr = payload.nr
+        abi = payload.abi
+        flags = payload.flags
+        error = payload.error
+        retval = payload.retval
+        duration = payload.duration_ns
         name = self._syscalls.get((abi, nr)) or self._syscall(abi, nr)
         # A call that never returned (exit, exec, detach): retval means nothing.
         extra = ',"unfinished":true' if flags & _UNFINISHED else ""
@@ -723,7 +788,11 @@ class JsonDescriber(_RecordDescriber):
 
     def _genio(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        fd, direction, flags, transferred, data = payload
+        fd = payload.fd
+        direction = payload.direction
+        flags = payload.flags
+        transferred = payload.transferred
+        data = payload.data
         rw = "read" if direction == 0 else "write" if direction == 1 else f"direction_{direction}"
         truncated = "true" if _model.genio_truncated(flags) else "false"
         extra = ""
@@ -750,15 +819,19 @@ class JsonDescriber(_RecordDescriber):
 
     def _psig(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        signo, code, action, blocked, _siginfo = payload
+        signo = payload.signo
+        code = payload.code
+        action = payload.action
+        blocked = payload.blocked
         name = encode_basestring(self.names.signal(signo))
         return (f'{{"type":"PSIG",{head},"signal":{name},"signo":{signo},'
                 f'"code":{code},"action":{action},"blocked":{blocked}}}\n')
 
     def _csw(self, head: str, record: Record) -> str:
-        payload: Any = record[6]
-        return (f'{{"type":"CSW",{head},"out":{_json_bool(bool(payload.out))},'
-                f'"user":{_json_bool(bool(payload.user))}}}\n')
+        return f'{{"type":"CSW",{head},{_perfviews.csw_json(record[6])}}}\n'  # type: ignore[arg-type]
+
+    def _cnt(self, head: str, record: Record) -> str:
+        return f'{{"type":"CNT",{head},{_perfviews.cnt_json(record[6])}}}\n'  # type: ignore[arg-type]
 
     def _emul(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -766,7 +839,8 @@ class JsonDescriber(_RecordDescriber):
 
     def _user(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        label, data = payload
+        label = payload.label
+        data = payload.data
         return (f'{{"type":"USER",{head},"label":{json_string(label)},'
                 f'"len":{len(data)},"data":"{data.hex()}"}}\n')
 
@@ -796,15 +870,36 @@ class JsonDescriber(_RecordDescriber):
             fields.append(f'"reason":{json_string(view.reason)}')
         if view.detail is not None:
             fields.append(f'"detail":{json_string(view.detail)}')
+        if view.superseded_by is not None:
+            fields.append(f'"superseded_by":{view.superseded_by}')
         return f'{{"type":"PROC",{head},{",".join(fields)}}}\n'
 
     def _probe(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        probe_id, site, pc, offset, value, args, name = payload
-        site_name = encode_basestring(_model.probe_site_name(site))
-        return (f'{{"type":"PROBE",{head},"probe_id":{probe_id},'
-                f'"site":{site_name},"name":{json_string(name)},"pc":{pc},'
-                f'"offset":{offset},"value":{value},"args":{_json_ints(args)}}}\n')
+        table = self.probe_table
+        info = table.info(payload)
+        values = table.json_values(payload)
+        line = (f'{{"type":"PROBE",{head},"probe_id":{payload.probe_id},'
+                f'"probe":{encode_basestring(info.label)},"point":"{info.point}",'
+                f'"pc":{payload.pc}')
+        if payload.site == ProbeSite.RETURN:
+            return f'{line},"args":[],"retval":{values[0]}}}\n'
+        if payload.site == ProbeSite.OFFSET:
+            line += f',"offset":{payload.offset}'
+        return f'{line},"args":[{",".join(values)}]}}\n'
+
+    def _probe_def(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        info = self.probe_table.learn(payload)
+        types = ",".join(f'"{PROBE_ARG_TYPE_NAMES.get(t, str(t))}"' for t in info.types)  # type: ignore[call-overload]
+        return (f'{{"type":"PDEF",{head},"probe_id":{info.probe_id},'
+                f'"probe":{encode_basestring(info.label)},"point":"{info.point}",'
+                f'"module":{json_string(payload.module)},'
+                f'"build_id":{json_string(payload.build_id)},'
+                f'"function":{encode_basestring(info.function)},'
+                f'"alias":{json_string(payload.alias)},"offset":{payload.point_offset},'
+                f'"file_offset":{payload.file_offset},"types":[{types}],'
+                f'"string_cap":{payload.string_cap}}}\n')
 
     def _sample(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -821,7 +916,8 @@ class JsonDescriber(_RecordDescriber):
 
     def _drop(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        error, count = payload  # not .count: tuple.count shadows it
+        error = payload.error
+        count = payload.lost
         name = encode_basestring(_model.drop_error_name(error, self.names))
         return f'{{"type":"DROP",{head},"error":{name},"count":{count}}}\n'
 
@@ -853,5 +949,8 @@ def describer_for(options: Options, names: Names | None = None,
     else:
         describer = TextDescriber(options, names, header)
     if selector is not None:
-        describer.tracker.keep = record_filter(options, selector.keep)
+        if isinstance(describer, _RecordDescriber):
+            describer.set_filter(record_filter(options, selector.keep))
+        else:
+            describer.tracker.keep = record_filter(options, selector.keep)
     return describer

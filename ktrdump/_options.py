@@ -14,7 +14,7 @@ from typing import Literal
 from ._select import NO_CRITERIA, Criteria
 
 #: Output formats: the describers' (text, json, strace) and the Chrome Trace Event view.
-OutputFormat = Literal["text", "json", "strace", "chrome", "parquet"]
+OutputFormat = Literal["text", "json", "strace", "chrome", "calls", "parquet"]
 #: One kind of timestamp; kdump prints the selected ones in this order.
 TimestampMode = Literal["absolute", "elapsed", "relative"]
 TIMESTAMP_ORDER: tuple[TimestampMode, ...] = ("absolute", "elapsed", "relative")

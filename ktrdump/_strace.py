@@ -58,6 +58,7 @@ from formats.linux import errno_message
 
 from . import _model
 from ._args import CallArguments, Style, compile_arguments, strace_result
+from ._bounded import Cache
 from ._calls import Call, CallTracker
 from ._filter import record_filter
 from ._model import Names
@@ -131,15 +132,15 @@ class StraceDescriber:
         self.tracker.keep = record_filter(options)
         self._out: list[str] = []
         self._line: Call | None = None  # the call whose line is begun but not printed
-        self._full: dict[tuple[int, int, str], CallArguments] = {}
-        self._entry: dict[tuple[int, int, str], CallArguments] = {}
+        self._full: dict[tuple[int, int, str], CallArguments] = Cache()
+        self._entry: dict[tuple[int, int, str], CallArguments] = Cache()
         self._batch: list[Record] = []
         self._pending: list[Record] = []  # records held for the look-ahead (a file)
         self._keep: Any = None  # the filters, while records are held
         self._hidden: set[int] = set()  # ids of held records the filters hide
         self._window_keep = self._held_keep  # bound once: compared by identity
         self._batch_index: dict[int, int] | None = None  # id(record) -> position
-        self._errors: dict[int, str] = {}
+        self._errors: dict[int, str] = Cache()
         times = options.strace_times
         self._times = times
         self._default_times = times == DEFAULT_STRACE_TIMES
@@ -306,7 +307,11 @@ class StraceDescriber:
         self._line = None
         arguments = self._renderer(call, entry=False)(call)
         tracker.settle(call)
-        if call.started >= 0 or call.ts == -1:
+        if call.started >= 0 and call.ret is not None and call.ret.flags & 1:
+            # Never returned: what it would have filled in is unknown, as strace says.
+            head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed> "
+                    "<unfinished ...>)")
+        elif call.started >= 0 or call.ts == -1:
             start = max(call.started, 0)
             head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed>"
                     f"{', '.join(arguments[start:])})")
@@ -371,7 +376,10 @@ class StraceDescriber:
     # -- signals and lifecycle ---------------------------------------------------
 
     def _signal(self, out: list[str], record: Record) -> None:
-        signo, code, _action, _blocked, siginfo = record[6]  # type: ignore[misc]
+        payload: Any = record[6]
+        signo = payload.signo
+        code = payload.code
+        siginfo = payload.siginfo
         name = self.names.signal(signo)
         info = strace_siginfo(signo, code, siginfo)
         out.append(f"{self._prefix(record[3], record[4])}--- {name} {info} ---\n")
@@ -382,7 +390,9 @@ class StraceDescriber:
             return
         tid = record[3]
         self._interrupt(out, None, record)
-        if proc.flags & ProcFlag.SIGNALED:
+        if proc.child:  # the old leader, superseded by another thread's execve
+            what = f"superseded by execve in pid {proc.child}"
+        elif proc.flags & ProcFlag.SIGNALED:
             core = " (core dumped)" if proc.flags & ProcFlag.CORE_DUMPED else ""
             what = f"killed by {self.names.signal(proc.signal)}{core}"
         else:

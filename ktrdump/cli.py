@@ -50,8 +50,9 @@ from ._follow import Follower, follow
 from ._merge import Late, Merger, merge
 from ._options import DEFAULT_INPUT, DEFAULT_STRACE_TIMES, TIMESTAMP_ORDER, Options, StraceTimes
 from ._output import Output
+from ._probes import CallsDescriber, ProbeSummary
 from ._progress import progress_for
-from ._reader import Skipped, TraceReader, open_trace
+from ._reader import RawBatch, Skipped, TraceReader, open_trace
 from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
 from ._strace_files import per_thread_describer
 from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
@@ -60,7 +61,7 @@ from .errors import InputError, KtrdumpError, OutputError, UsageError
 PROGRAM = "ktrdump"
 
 #: ``--format`` values.
-FORMATS = ("text", "json", "strace", "chrome", "parquet")
+FORMATS = ("text", "json", "strace", "chrome", "calls", "parquet")
 
 __all__ = ["FORMATS", "PROGRAM", "dump", "main", "parse_options", "record_filter", "run"]
 
@@ -144,10 +145,11 @@ def _parser() -> argparse.ArgumentParser:
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--format", dest="output_format", choices=FORMATS,
                         help="text (kdump's, the default), json (JSON Lines, one record a "
-                             "line), strace (strace -f -ttt -T's, one line a call) or chrome "
+                             "line), strace (strace -f -ttt -T's, one line a call), chrome "
                              "(Chrome Trace Event JSON for Perfetto UI, speedscope, Trace "
-                             "Compass), parquet (tables for DuckDB, pandas: -o NAME.parquet; "
-                             "needs pyarrow); default text")
+                             "Compass), calls (probed function calls per thread, nested, "
+                             "with durations, as uftrace replay), parquet (tables for DuckDB, "
+                             "pandas: -o NAME.parquet; needs pyarrow); default text")
     parser.add_argument("-o", dest="output_path", metavar="FILE",
                         help="write to FILE (created 0600) instead of standard output; "
                              "with -ff the prefix of the per-thread files (default: "
@@ -475,6 +477,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             return _chrome(options, source, events, stdout, stderr)
         if options.output_format == "parquet":
             return _parquet(options, source, events, stderr)
+        if options.output_format == "calls":
+            return dump(source, CallsDescriber(), Output(stdout), stderr, events)
         if options.per_thread:
             assert options.output_path is not None
             describer = per_thread_describer(options, options.output_path, source.header,
@@ -559,11 +563,24 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
                                 stdout, stderr, writes_as_it_goes=False)
     header = source.header
     order = header.byte_order if header is not None else "little"
-    summary = summarize(events, summary_options, order=order, on_notice=report)
+    probes = ProbeSummary(options.pids)
+    summary = summarize(_with_probes(events, probes, order), summary_options, order=order,
+                        on_notice=report)
     output = Output(stdout)
     output.write(summary.lines())
+    output.write(probes.lines())
     output.flush()
     return report.status
+
+
+def _with_probes(events: Iterator[Any], probes: ProbeSummary, order: str) -> Iterator[Any]:
+    """``events``, with their PROBE records counted into ``probes`` on the way."""
+    for event in events:
+        if isinstance(event, RawBatch):
+            probes.add_raw(event.data, order)
+        elif isinstance(event, list):
+            probes.add_records(event)
+        yield event
 
 
 def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
@@ -662,7 +679,9 @@ def _main(argv: Sequence[str], stderr: IO[str], closed: frozenset[int] = frozens
         if 1 in closed or sys.stdout is None:
             raise OutputError("cannot write to standard output: it is closed", errno.EBADF)
         stdout: Any = sys.stdout
-        guarded = _GuardedStdout(getattr(stdout, "buffer", stdout))
+        if not hasattr(stdout, "buffer"):  # a caller's text stream (io.StringIO)
+            return run(options, stdout, stderr)
+        guarded = _GuardedStdout(stdout.buffer)
         guarded.flush_text(stdout)
         return run(options, cast(IO[bytes], guarded), stderr)
     except SystemExit as exit_request:  # --help, --version

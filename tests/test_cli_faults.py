@@ -6,11 +6,14 @@ them (``>&-``): the installed commands run in a subprocess, as a user runs them.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from control_support import wait_until
 
 import formats
 
@@ -115,3 +118,91 @@ def test_ktr_record_with_stderr_full_keeps_the_commands_status(tmp_path: Path) -
     done = shell(f"'{KTR}' record -o '{trace}' -- sh -c 'exit 3' 2>/dev/full")
     assert done.returncode == 3
     assert shell(f"'{KTR}' record -o '{trace}' -- true 2>/dev/full").returncode == 0
+
+
+# -- numeric options: ranges checked at parse time ---------------------------
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("--wake-delay", "1e308"), ("--wake-delay", "inf"), ("--wake-delay", "nan"),
+    ("--wake-delay", "-1"), ("--wake-delay", "0"), ("--interactive-delay", "inf"),
+    ("--interactive-delay", "1e9"), ("--timeout", "1e308"), ("--timeout", "nan"),
+    ("--timeout", "0"), ("--spin-us", "99999999999"), ("--spin-us", "-1"),
+    ("--queue-max", "0"), ("--queue-max", "10000001"), ("--queue-max", "1e3"),
+    ("--delay-count", "-1"), ("--delay-count", "1e308"), ("-g", "0"), ("-g", "99999999999"),
+])
+def test_out_of_range_numbers_are_one_line_usage_errors(option: str, value: str) -> None:
+    done = subprocess.run([KTR, "record", option, value, "-o", "/dev/null", "--", "true"],
+                          capture_output=True, text=True, timeout=20, check=False)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"ktr record: argument {option}: must be ")
+    assert f"not {value!r}" in lines[0]
+
+
+def test_out_of_range_pid_is_a_usage_error() -> None:
+    done = subprocess.run([KTR, "record", "-p", "5000000", "-o", "/dev/null"],
+                          capture_output=True, text=True, timeout=20, check=False)
+    assert done.returncode == 2
+    assert done.stderr == "ktr record: -p: 5000000 is not a process id (1 to 4194304)\n"
+
+
+def test_ranges_are_documented_in_help() -> None:
+    text = subprocess.run([KTR, "record", "--help"], capture_output=True, text=True,
+                          timeout=20, check=True).stdout
+    for documented in ("1 to 1000000)", "0.001 to 3600)", "0.001 to 3600000)",
+                       "0 always blocks; 0 to 1000000)"):
+        assert documented in " ".join(text.split()), documented
+
+
+def test_the_python_api_checks_the_same_ranges() -> None:
+    import ktr
+    from ktr._descriptor import QueueParameters
+    from ktr.errors import UsageError
+
+    for bad in ({"wakedelay_ms": float("inf")}, {"timeout_s": 1e308},
+                {"intrwakdl_ms": float("nan")}, {"maxentry": 0}, {"delayqcnt": 10**9}):
+        with pytest.raises(UsageError):
+            QueueParameters(**bad)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="spin_us"):
+        ktr.RecordOptions(spin_us=10**12, command=("true",))
+
+
+# -- the recorder stays responsive to signals whatever the options ------------
+
+
+def _asleep_in_nanosleep(pid: int) -> bool:
+    try:
+        syscall = Path(f"/proc/{pid}/syscall").read_text().split()
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return False
+    # nanosleep (35) or clock_nanosleep (230), entered by sleep itself
+    return comm == "sleep" and bool(syscall) and syscall[0] in ("35", "230")
+
+
+def test_sigterm_ends_a_recording_spinning_the_longest(tmp_path: Path) -> None:
+    """With --spin-us at its maximum (1 s), SIGTERM must not wait for the spin to end."""
+    trace = tmp_path / "t.ktr"
+    # The command says its pid and sleeps; once it is asleep in the kernel the
+    # recorder spins on waitpid for its next stop, for a whole second.
+    recorder = subprocess.Popen(
+        [KTR, "record", "-q", "--spin-us", "1000000", "-o", str(trace), "--",
+         "sh", "-c", "echo $$; exec sleep 30"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert recorder.stdout is not None
+    try:
+        pid = int(recorder.stdout.readline())
+        wait_until(lambda: _asleep_in_nanosleep(pid), "sleep to be asleep", timeout=10)
+        started = time.monotonic()
+        recorder.send_signal(signal.SIGTERM)
+        recorder.wait(timeout=20)
+        elapsed = time.monotonic() - started
+    finally:
+        recorder.kill()
+        recorder.wait()
+    assert b"Traceback" not in (recorder.stderr.read() if recorder.stderr else b"")
+    # Before the fix this took the rest of the spin (~1 s); now the stop
+    # request is checked while spinning. Generous for a loaded machine.
+    assert elapsed < 0.8, elapsed

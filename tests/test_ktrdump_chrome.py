@@ -68,16 +68,21 @@ def check_document(document: Any) -> None:
     assert document["displayTimeUnit"] in ("ms", "ns")
     assert isinstance(document["otherData"], dict) and "origin_ns" in document["otherData"]
     for event in document["traceEvents"]:
-        assert event["ph"] in ("X", "i", "M"), event
+        assert event["ph"] in ("X", "i", "M", "B", "E", "b", "e", "C"), event
         assert isinstance(event["pid"], int) and isinstance(event["tid"], int)
         assert isinstance(event["ts"], int | float)
-        assert isinstance(event["name"], str) and event["name"]
+        if event["ph"] != "E":  # an E event closes its thread's innermost B: no name needed
+            assert isinstance(event["name"], str) and event["name"]
         if event["ph"] == "M":
             assert event["name"] in CATAPULT_METADATA, event
             assert isinstance(event["args"]["name"], str)
         elif event["ph"] == "i":
             assert event["s"] in ("g", "p", "t")
-        else:
+        elif event["ph"] in ("b", "e"):  # async: catapult pairs them by cat and id
+            assert "id" in event and event["cat"]
+        elif event["ph"] == "C":
+            assert all(isinstance(v, int | float) for v in event["args"].values())
+        elif event["ph"] == "X":
             assert isinstance(event["dur"], int | float) and event["dur"] >= 0
 
 
@@ -131,7 +136,7 @@ SCENARIO: list[list[Record] | ktrdump.Skipped] = [
         # A call with no RET at all: it ends with the trace.
         record(RecordKind.SYSCALL, 10, 10, 6_000, Syscall(0, X86_64, 0, ARGS), b"new"),
         record(RecordKind.PSIG, 10, 10, 6_500, Psig(2, 0, 0, 0, b""), b"new"),
-        record(RecordKind.CSW, 10, 10, 7_000, formats.Csw(1, 0), b"new"),
+        record(RecordKind.CSW, 10, 10, 7_000, formats.Csw(1, 0, 0, 0), b"new"),
     ],
 ]
 

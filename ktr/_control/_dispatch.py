@@ -119,7 +119,10 @@ class DispatchMixin(ControlState):
                     tid, status = waitpid(-1, _WNOHANG_WALL)
                     if tid == 0 and spin_ns:
                         deadline = clock() + spin_ns
-                        while tid == 0 and clock() < deadline:
+                        # A stop request (a signal handler, another thread)
+                        # ends the spin at once, whatever --spin-us is.
+                        while (tid == 0 and clock() < deadline
+                               and self._stop_request is None):
                             tid, status = waitpid(-1, _WNOHANG_WALL)
                 if tid == 0:
                     if stash:
@@ -173,6 +176,7 @@ class DispatchMixin(ControlState):
             if os.WIFSTOPPED(status):
                 self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.ATTACH,
                                         thread=tracee.tid != tracee.pid))
+                self._observe_started(tracee)
 
     def _syscall_stop(self, tracee: Tracee) -> None:
         # The hot path: one GET_SYSCALL_INFO, one event, one resume.
@@ -358,6 +362,7 @@ class DispatchMixin(ControlState):
             process.threads.add(child)
         else:
             self._add_thread(tracee, process)
+            self._observe_started(tracee)
         return tracee
 
     def _stash_status(self, tid: int, status: int) -> None:
@@ -408,6 +413,13 @@ class DispatchMixin(ControlState):
             execing = self._tracees.pop(former, None)
             process.threads.discard(former)
             if execing is not None:
+                if not tracee.exited:
+                    # What strace shows: the leader's call in flight never
+                    # returns ("<unfinished ...>", the builder ends it) and
+                    # the leader is "superseded by execve in pid FORMER".
+                    tracee.exited = True
+                    self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.EXIT,
+                                            child=former, thread=True))
                 execing.tid = tid
                 self._tracees[tid] = execing
                 self._held = tracee = execing
@@ -422,6 +434,7 @@ class DispatchMixin(ControlState):
         tracee.pre_exec = False
         self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.EXEC, path=path,
                                 former_tid=former if former != tid else 0))
+        self._observe_exec(tracee, former if former != tid else 0)
         if self._privileges_withheld(tid) and not process.filtered and not tracee.dropping:
             self._lose(tracee, f"exec of set-id program {os.fsdecode(path)}: the kernel "
                                "runs it without its privileges while traced; released")
@@ -451,11 +464,13 @@ class DispatchMixin(ControlState):
             code, signo, core = _decode_wait_status(status)
             self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.EXIT, thread=True,
                                     status=code, signal=signo, core_dumped=core))
+        self._observe_exiting(tracee)
         self._resume(tracee, 0)
 
     def _reaped(self, tracee: Tracee, status: int) -> None:
         tid = tracee.tid
         del self._tracees[tid]
+        self._observe_gone(tracee)
         self._saved_affinity.pop(tid, None)
         code, signo, core = _decode_wait_status(status)
         now = time.time_ns()

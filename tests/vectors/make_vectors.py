@@ -18,6 +18,9 @@ Files:
 - ``all_kinds_big.ktr``: the same records, big-endian.
 - ``corrupt_middle.ktr``: three batches, the middle one's payload damaged.
 - ``torn_tail.ktr``: three batches, the file cut inside the last one.
+- ``probes.ktr``: function probes (PDEF and PROBE records): nested entry/return pairs,
+  typed arguments and strings (one unreadable), an offset probe, an IFUNC implementation,
+  a syscall inside a probed call, a second thread, a call left open.
 - ``calls.ktr``: a realistic recording for the decoders: openat/fstat/read/
   write/close with an error return, a STRUCT stat, pipe2 + fork + dup2 +
   execve (for ``-y``), a socket and a connect with a sockaddr, a thread
@@ -41,6 +44,7 @@ import zstandard
 
 import formats
 from formats import (
+    Cnt,
     Csw,
     Drop,
     Emul,
@@ -51,6 +55,7 @@ from formats import (
     Namei,
     Payload,
     Probe,
+    ProbeDef,
     Proc,
     Psig,
     RecordKind,
@@ -130,8 +135,14 @@ def _io_and_signals() -> list[Entry]:
         (s.PSIG, LS, Psig(13, 0, 1, 0, b"")),
         (s.PSIG, LS, Psig(2, 128, (1 << 64) - 1, 0x1, b"")),
         (s.PSIG, LS, Psig(99, 0, 0, 0, b"")),
-        (s.CSW, LS, Csw(1, 1)),
-        (s.CSW, LS, Csw(0, 0)),
+        (s.CSW, LS, Csw(1, 1, formats.CswFlag.PREEMPTED, 1)),
+        (s.CSW, LS, Csw(0, 1, 0, 0)),
+        (s.CSW, THREAD, Csw(1, 0, 0, 0)),
+        (s.CSW, THREAD, Csw(0, 0, 0, -1)),
+        (s.CNT, LS, Cnt(0, 10_000_000, 10_000_000, (9_876_543, 87, 2),
+                        b"task-clock\0page-faults\0context-switches\0")),
+        (s.CNT, THREAD, Cnt(formats.CntFlag.FINAL | formats.CntFlag.USER_ONLY, 20_000_000,
+                            10_000_000, (1_234_567, 3), b"task-clock\0page-faults\0")),
         (s.USER, LS, User(b"app", b"hello\x00")),
         (s.SYSCALL, THREAD, Syscall(202, X86_64, 0, (0x7F0000001000, 128, 0, 0, 0, 0))),
         (s.SYSRET, THREAD, Sysret(202, X86_64, 0, 512, -512, 10_000)),
@@ -162,11 +173,16 @@ def _lifecycle() -> list[Entry]:
         (s.PROC, LS, Proc(e.DETACH, 0, 0, 0, 0, b"")),
         (s.PROC, LS, Proc(e.LOST, 0, 0, 0, 0, b"ptrace: No such process")),
         (s.PROC, LS, Proc(42, 0, 1, 2, 0, b"from the future")),
+        (s.PROBE_DEF, RECORDER, _probe_def(3, formats.ProbeSite.ENTRY, b"main",
+                                           [T.I32, T.STR])),
+        (s.PROBE_DEF, RECORDER, _probe_def(5, formats.ProbeSite.RETURN, b"main", [T.PTR])),
+        (s.PROBE_DEF, RECORDER, _probe_def(4, formats.ProbeSite.OFFSET, b"main", [], 0x10)),
         (s.PROBE, LS, Probe(3, formats.ProbeSite.ENTRY, 0x401136, 0, 0, (16, 0x7FFD4000),
+                            b"ls:main", formats.join_probe_strings([b"-l\xff"], [True]))),
+        (s.PROBE, LS, Probe(5, formats.ProbeSite.RETURN, 0x4011A0, 0, 0x5555_0000_1000, (),
                             b"ls:main")),
-        (s.PROBE, LS, Probe(3, formats.ProbeSite.RETURN, 0x4011A0, 0, 0x5555_0000_1000, (),
-                            b"ls:main")),
-        (s.PROBE, LS, Probe(4, formats.ProbeSite.OFFSET, 0x401146, 0x10, 0, (), b"ls:main+0x10")),
+        (s.PROBE, LS, Probe(4, formats.ProbeSite.OFFSET, 0x401146, 0x10, 0, (), b"ls:main")),
+        (s.PROBE, LS, Probe(9, formats.ProbeSite.ENTRY, 0x401136, 0, 0, (1, 2), b"ls:undefined")),
         (s.SAMPLE, LS, Sample(0x401136, 0x7FFD5000, (0x401200, 0x7F0000002000))),
         (s.SAMPLE, THREAD, Sample(0x401136, 0x7FFD6000, ())),
         (s.MMAP, LS, Mmap(0x7F0000000000, 0x7F0000022000, 0x1000, 5, 0x2,
@@ -174,8 +190,68 @@ def _lifecycle() -> list[Entry]:
         (s.MMAP, LS, Mmap(0x400000, 0x401000, 0, 1, 0x2, b"", b"/usr/bin/ls")),
         (s.DROP, RECORDER, Drop(formats.DropError.ENOSPC, 17)),
         (s.DROP, RECORDER, Drop(formats.DropError.ENOMEM, 1)),
+        (s.DROP, RECORDER, Drop(formats.DropError.ENOBUFS, 250)),
         (UNKNOWN_KIND, LS, bytes(range(12))),
     ]
+
+
+T = formats.ProbeArgType
+
+
+def _probe_def(probe_id: int, site: int, function: bytes, types: list[formats.ProbeArgType],
+               offset: int = 0, module: bytes = b"/usr/bin/ls", alias: bytes = b"",
+               vaddr: int = 0x401136) -> ProbeDef:
+    return ProbeDef(probe_id, site, 0, vaddr % 0x100000 + offset, vaddr, 0x80, offset, 64,
+                    bytes(types), module, b"0123456789abcdef0123456789abcdef01234567",
+                    function, alias)
+
+
+# ---------------------------------------------------------------------------
+# probes.ktr: function probes of a small program, with a syscall inside a probed call
+
+PROG = (6000, 6000, b"prog")
+PROG_THREAD = (6000, 6001, b"prog")
+
+
+def probes_trace() -> bytes:
+    """probes.ktr: entry/return pairs nested two deep, a string, an offset probe, a thread."""
+    s = RecordKind
+    site = formats.ProbeSite
+    libc = b"/usr/lib/x86_64-linux-gnu/libc.so.6"
+    entries: list[Entry] = [
+        (s.PROBE_DEF, RECORDER, _probe_def(1, site.ENTRY, b"outer", [T.I32], module=b"/t/prog")),
+        (s.PROBE_DEF, RECORDER, _probe_def(2, site.RETURN, b"outer", [T.I32], module=b"/t/prog")),
+        (s.PROBE_DEF, RECORDER, _probe_def(3, site.ENTRY, b"add3", [T.I64, T.I32, T.X64],
+                                           module=b"/t/prog", vaddr=0x401200)),
+        (s.PROBE_DEF, RECORDER, _probe_def(4, site.RETURN, b"add3", [T.I64], module=b"/t/prog",
+                                           vaddr=0x401200)),
+        (s.PROBE_DEF, RECORDER, _probe_def(5, site.ENTRY, b"__strlen_avx2", [T.STR],
+                                           module=libc, alias=b"strlen", vaddr=0x156200)),
+        (s.PROBE_DEF, RECORDER, _probe_def(6, site.OFFSET, b"add3", [T.U32], 4,
+                                           module=b"/t/prog", vaddr=0x401200)),
+        (s.PROBE, PROG, Probe(1, site.ENTRY, 0x401136, 0, 0, (3,), b"prog:outer")),
+        (s.PROBE, PROG, Probe(3, site.ENTRY, 0x401200, 0, 0, (0, (1 << 64) - 1, 0xFF),
+                              b"prog:add3")),
+        (s.PROBE, PROG, Probe(6, site.OFFSET, 0x401204, 4, 0, (7,), b"prog:add3")),
+        (s.PROBE, PROG, Probe(4, site.RETURN, 0x401150, 0, (1 << 64) - 2, (), b"prog:add3")),
+        (s.PROBE, PROG, Probe(5, site.ENTRY, 0x7F0000156200, 0, 0, (0x7FFD0000,),
+                              b"libc.so.6:__strlen_avx2",
+                              formats.join_probe_strings([b"hello"]))),
+        (s.SYSCALL, PROG, Syscall(1, X86_64, 0, (1, 0x7FFD3000, 6, 0, 0, 0))),
+        (s.SYSRET, PROG, Sysret(1, X86_64, 0, 0, 6, 2_000)),
+        (s.PROBE, PROG_THREAD, Probe(3, site.ENTRY, 0x401200, 0, 0, (5, 6, 7), b"prog:add3")),
+        (s.PROBE, PROG_THREAD, Probe(4, site.RETURN, 0x401150, 0, 18, (), b"prog:add3")),
+        (s.PROBE, PROG, Probe(2, site.RETURN, 0x401190, 0, 42, (), b"prog:outer")),
+        (s.PROBE, PROG, Probe(4, site.RETURN, 0x401150, 0, 1, (), b"prog:add3")),
+        (s.PROBE, PROG, Probe(5, site.ENTRY, 0x7F0000156200, 0, 0, (0,),
+                              b"libc.so.6:__strlen_avx2", b"\xff\xff\xff\xff")),
+        (s.PROBE, PROG, Probe(1, site.ENTRY, 0x401136, 0, 0, (1,), b"prog:outer")),
+    ]
+    out = io.BytesIO()
+    header = {**HEADER, "options": {"facilities": "cf", "probes": ["prog:outer"]}}
+    out.write(formats.encode_file_header(formats.FileHeader(**header, byte_order="little")))
+    out.write(formats.batch_framing("little").encode(_encode(entries, "little", 0)))
+    return out.getvalue()
 
 
 # ---------------------------------------------------------------------------
@@ -328,6 +404,47 @@ def _demo_processes() -> list[Entry]:
     ]
 
 
+def _perf_records() -> list[tuple[int, Entry]]:
+    """A program and its thread, with switches (-t wp) and counters (-C): (ts offset, entry)."""
+    s = RecordKind
+    e = formats.ProcEvent
+    f = formats.ProcFlag
+    pre = formats.CswFlag.PREEMPTED
+    names = b"task-clock\0context-switches\0"
+    ms = 1_000_000
+    return [
+        (0, (s.PROC, DEMO, Proc(e.CLONE, f.THREAD, 5002, 0, 0, b""))),
+        (1 * ms, (s.CSW, DEMO, Csw(1, 0, 0, 0))),
+        (2 * ms, (s.CSW, DEMO_THREAD, Csw(0, 0, 0, 0))),
+        (5 * ms, (s.CSW, DEMO, Csw(0, 0, 0, 1))),
+        (6 * ms, (s.CSW, DEMO_THREAD, Csw(1, 1, pre, 0))),
+        (9 * ms, (s.CSW, DEMO_THREAD, Csw(0, 1, 0, 1))),
+        (10 * ms, (s.CNT, DEMO, Cnt(0, 10 * ms, 10 * ms, (6 * ms, 1), names))),
+        (10 * ms, (s.CNT, DEMO_THREAD, Cnt(0, 8 * ms, 8 * ms, (5 * ms, 1), names))),
+        (12 * ms, (s.CSW, DEMO, Csw(1, 1, pre, 1))),
+        (15 * ms, (s.CSW, DEMO, Csw(0, 1, 0, 0))),
+        (16 * ms, (s.CNT, DEMO_THREAD, Cnt(formats.CntFlag.FINAL, 14 * ms, 14 * ms,
+                                           (11 * ms, 2), names))),
+        (16 * ms, (s.PROC, DEMO_THREAD, Proc(e.EXIT, f.THREAD, 0, 0, 0, b""))),
+        (20 * ms, (s.CNT, DEMO, Cnt(formats.CntFlag.FINAL, 20 * ms, 20 * ms, (14 * ms, 2),
+                                    names))),
+        (20 * ms, (s.PROC, DEMO, Proc(e.EXIT, 0, 0, 0, 0, b""))),
+    ]
+
+
+def perf_trace() -> bytes:
+    """perf.ktr: context switches and counter readings of a process and its thread."""
+    out = io.BytesIO()
+    header = {**HEADER, "options": {"facilities": "wp", "counters": ["task-clock",
+                                                                     "context-switches"]}}
+    out.write(formats.encode_file_header(formats.FileHeader(**header, byte_order="little")))
+    codec = formats.codec("little")
+    records = [codec.encode_record(RecordKind(kind), pid, tid, START_NS + offset, comm, payload)
+               for offset, (kind, (pid, tid, comm), payload) in _perf_records()]
+    out.write(formats.batch_framing("little").encode(records))
+    return out.getvalue()
+
+
 def calls_trace() -> bytes:
     """calls.ktr: two batches cut between a CALL and its NAMI (held across batches)."""
     out = io.BytesIO()
@@ -359,6 +476,16 @@ VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
         (".m.strace", ["--format", "strace", "-m", "8"]),
         (".summary.txt", ["--summary"]),
         (".summary.p.txt", ["--summary", "-p", "5001", "-S", "calls"]),
+        (".chrome.json", ["--format", "chrome"]),
+    ],
+    "probes.ktr": [
+        (".calls.txt", ["--format", "calls"]),
+        (".p.txt", ["-p", "6000"]),
+        (".summary.txt", ["--summary"]),
+        (".chrome.json", ["--format", "chrome"]),
+    ],
+    "perf.ktr": [
+        (".summary.txt", ["--summary"]),
         (".chrome.json", ["--format", "chrome"]),
     ],
     "corrupt_middle.ktr": [
@@ -408,6 +535,8 @@ def vectors() -> dict[str, bytes]:
         "corrupt_middle.ktr": bytes(damaged),
         "torn_tail.ktr": plain[:torn_at],
         "calls.ktr": calls_trace(),
+        "probes.ktr": probes_trace(),
+        "perf.ktr": perf_trace(),
     }
 
 
