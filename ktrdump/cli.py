@@ -146,9 +146,10 @@ def _parser() -> argparse.ArgumentParser:
     output.add_argument("--format", dest="output_format", choices=FORMATS,
                         help="text (kdump's, the default), json (JSON Lines, one record a "
                              "line), strace (strace -f -ttt -T's, one line a call), chrome "
-                             "(Chrome Trace Event JSON for Perfetto UI, speedscope, Trace "
-                             "Compass), calls (probed function calls per thread, nested, "
-                             "with durations, as uftrace replay), parquet (tables for DuckDB, "
+                             "(Chrome Trace Event JSON, object form, for Perfetto UI, "
+                             "catapult, speedscope), calls (probed function calls per "
+                             "thread, nested, with durations, as uftrace replay), parquet "
+                             "(tables for DuckDB, "
                              "pandas: -o NAME.parquet; needs pyarrow); default text")
     parser.add_argument("-o", dest="output_path", metavar="FILE",
                         help="write to FILE (created 0600) instead of standard output; "
