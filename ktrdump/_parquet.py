@@ -23,8 +23,10 @@ table beside it as ``NAME.TABLE.parquet``:
 - when the trace holds them: ``NAME.switches.parquet`` (CSW),
   ``NAME.counters.parquet`` (CNT), ``NAME.samples.parquet`` (SAMPLE),
   ``NAME.probes.parquet`` (PROBE), ``NAME.maps.parquet`` (MMAP): ``pid tid
-  comm ts_ns`` and every field of the record's payload as a column (bytes as
-  hex text).
+  comm ts_ns`` and every field of the record's payload as a column (paths
+  and names as text, other bytes as hex, addresses as uint64, ``names`` of
+  counters as a list; an int64 column holds a value past 2**63 as its two's
+  complement).
 
 Streaming: rows are gathered column by column and written as a row group
 every ``ROW_GROUP`` rows (16 Ki), so memory stays flat whatever the trace's size;
@@ -37,6 +39,7 @@ pyarrow is an optional dependency (``pip install 'ktr[parquet]'``); without it
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -67,6 +70,13 @@ _ABIS = {int(abi): abi.name.lower() for abi in Abi}
 #: Other record kinds: table name by kind name (a kind this formats version lacks is skipped).
 _GENERIC_TABLES = {"CSW": "switches", "CNT": "counters", "SAMPLE": "samples",
                    "PROBE": "probes", "MMAP": "maps"}
+
+
+#: Payload fields written as text (others' bytes as hex), as lists of strings, as uint64.
+_TEXT_FIELDS = frozenset({"path", "name", "label", "comm", "function", "module", "detail"})
+_TEXT_LIST_FIELDS = frozenset({"names"})
+_ADDRESS_FIELDS = frozenset({"pc", "sp", "start", "end", "address", "addr", "ip"})
+_U64 = (1 << 64) - 1
 
 
 class ParquetUnavailable(KtrdumpError):
@@ -149,7 +159,7 @@ class _GenericTable:
         if self._table is None:
             self._fields = tuple(getattr(payload, "_fields", ()))
             self._table = _Table(self.path, self._schema(payload), self._pa, self._pq)
-        values = [self._value(getattr(payload, name, None)) for name in self._fields]
+        values = [self._value(name, getattr(payload, name, None)) for name in self._fields]
         self._table.add((record.pid, record.tid, _text(record.comm), record.timestamp_ns,
                          *values))
 
@@ -158,31 +168,43 @@ class _GenericTable:
         fields = [pa.field("pid", pa.int32()), pa.field("tid", pa.int32()),
                   pa.field("comm", pa.string()), pa.field("ts_ns", pa.int64())]
         for name in self._fields:
-            fields.append(pa.field(name, self._type(getattr(payload, name, None))))
+            fields.append(pa.field(name, self._type(name, getattr(payload, name, None))))
         return pa.schema(fields)
 
-    def _type(self, value: Any) -> Any:
+    def _type(self, name: str, value: Any) -> Any:
         pa = self._pa
+        if name in _TEXT_LIST_FIELDS:
+            return pa.list_(pa.string())
         if isinstance(value, bool):
             return pa.bool_()
         if isinstance(value, int):
-            return pa.decimal128(20, 0) if value >= 1 << 63 else pa.int64()
+            return pa.uint64() if name in _ADDRESS_FIELDS else pa.int64()
         if isinstance(value, float):
             return pa.float64()
         if isinstance(value, tuple | list):
-            return pa.list_(pa.string()) if value and not isinstance(value[0], int) \
-                else pa.list_(pa.uint64())
+            if value and not isinstance(value[0], int):
+                return pa.list_(pa.string())
+            return pa.list_(pa.uint64())
         return pa.string()
 
-    def _value(self, value: Any) -> Any:
+    def _value(self, name: str, value: Any) -> Any:
         if isinstance(value, bytes):
-            return value.hex() if not value.isascii() else value.decode("ascii")
+            if name in _TEXT_LIST_FIELDS:
+                return [_text(part) for part in value.split(b"\0") if part]
+            return _text(value) if name in _TEXT_FIELDS else value.hex()
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int):
+            if name in _ADDRESS_FIELDS:
+                return value & _U64
+            # int64 columns: a value past 2**63 is written as its two's complement.
+            return value - (1 << 64) if value >= 1 << 63 else value
         if isinstance(value, tuple | list):
-            return [self._value(item) if not isinstance(item, int) else item & (2**64 - 1)
-                    for item in value]
+            return [item & _U64 if isinstance(item, int) and not isinstance(item, bool)
+                    else self._value("", item) for item in value]
         if isinstance(value, dict):
-            return repr(value)
-        return value
+            return json.dumps(value, default=str)
+        return value if value is None or isinstance(value, float) else str(value)
 
     def close(self) -> None:
         if self._table is not None:

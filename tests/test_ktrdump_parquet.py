@@ -120,3 +120,21 @@ def test_usage_and_missing_pyarrow(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr == b"ktrdump: the parquet format needs pyarrow: " \
                           b"pip install 'ktr[parquet]'\n"
+
+
+def test_every_record_kind_has_a_table(tmp_path: Path) -> None:
+    target = tmp_path / "ak.parquet"
+    done = subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(target),
+                           str(VECTORS / "all_kinds.ktr")], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    tables = {path.name.removeprefix("ak").removesuffix("parquet").strip(".") or "calls"
+              for path in tmp_path.glob("ak*.parquet")}
+    assert tables == {"calls", "signals", "processes", "drops", "switches", "counters",
+                      "samples", "probes", "maps"}
+    connection = duckdb.connect()
+    names = connection.sql(f"SELECT names FROM '{tmp_path}/ak.counters.parquet' LIMIT 1")
+    assert names.fetchall()[0][0][0] == "task-clock"
+    drops = connection.sql(f"SELECT error, count FROM '{tmp_path}/ak.drops.parquet'").fetchall()
+    assert ("ENOSPC", 17) in drops
+    paths = connection.sql(f"SELECT path FROM '{tmp_path}/ak.maps.parquet'").fetchall()
+    assert ("/usr/lib/libc.so.6",) in paths
