@@ -466,7 +466,9 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         if options.summary and not options.selection.active:
             return _summary(options, source, stdout, stderr)
         events = _with_progress(options, source, _first_event_read(source.events()), stdout,
-                                stderr, writes_as_it_goes=not options.summary)
+                                stderr, writes_as_it_goes=not (
+                                    options.summary or options.per_thread
+                                    or options.output_format == "parquet"))
         selector = None
         if options.selection.active:
             selector = Selector(options.selection, facilities=_facilities(source.header))

@@ -79,3 +79,13 @@ def test_no_progress_when_records_go_to_the_same_terminal(trace: Path) -> None:
     finally:
         os.close(terminal)
         os.close(controller)
+
+
+def test_progress_of_a_parquet_export(trace: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("pyarrow")
+    stdout = io.BytesIO()
+    status, drawn = _terminal_run(["--format", "parquet", "-o", str(tmp_path / "c.parquet"),
+                                   str(trace)], monkeypatch, stdout)
+    assert status == 0 and stdout.getvalue() == b""
+    assert b"% of " in drawn and drawn.endswith(b"\r\x1b[K")
