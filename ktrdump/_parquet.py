@@ -47,7 +47,7 @@ from typing import Any
 from formats import Abi, DropError, ProcEvent, ProcFlag, Record, RecordKind
 from formats.linux import RetKind, errno_name, signal_name
 
-from ._args import CallArguments, Style, compile_arguments
+from ._args import Style, compile_arguments
 from ._calls import Call, CallTracker
 from ._files import create_private
 from .errors import KtrdumpError, OutputError
@@ -62,6 +62,7 @@ _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 _UNFINISHED = 1
+_PLAN_KEY = "parquet"  # CallPlan.renderers: this view's per-syscall facts
 _EXIT = int(ProcEvent.EXIT)
 _CHILD_EVENTS = frozenset({int(ProcEvent.FORK), int(ProcEvent.VFORK), int(ProcEvent.CLONE)})
 _PROC_EVENTS = {int(e): e.name.lower() for e in ProcEvent}
@@ -227,7 +228,8 @@ class ParquetWriter:
         self.base = base
         self.tracker = CallTracker(track_fds=True, keep_calls=True, facilities=facilities)
         self._style = Style(strace=True)
-        self._renderers: dict[tuple[int, int], CallArguments] = {}
+        self._comms: dict[bytes, str] = {}
+        self._errnos: dict[int, str] = {}
         self.calls = _Table(path, pa.schema([
             pa.field("call_id", pa.int64()), pa.field("pid", pa.int32()),
             pa.field("tid", pa.int32()), pa.field("comm", pa.string()),
@@ -304,43 +306,55 @@ class ParquetWriter:
 
     def _call_row(self, call: Call) -> None:
         plan = call.plan
+        cached = plan.renderers.get(_PLAN_KEY)
+        if cached is None:  # what is known per syscall, worked out once
+            cached = plan.renderers[_PLAN_KEY] = (
+                compile_arguments(plan, self._style, None), plan.name, plan.nr,
+                _ABIS.get(plan.abi, str(plan.abi)), plan.first_fd_arg,
+                plan.ret is RetKind.FD, bool(plan.io_args))
+        render, name, nr, abi, fd_arg, returns_fd, moves_data = cached
         ret = call.ret
-        key = (plan.abi, plan.nr)
-        render = self._renderers.get(key)
-        if render is None:
-            render = self._renderers[key] = compile_arguments(plan, self._style, None)
+        ts = call.ts
         try:
-            decoded = render(call) if call.ts != -1 else []
+            decoded = render(call) if ts != -1 else []
         except (IndexError, ValueError):
             decoded = []
-        unfinished = ret is None or bool(ret.flags & _UNFINISHED)
-        retval = errno = None
-        end_ns = call.ret_ts if ret is not None else None
-        duration = ret.duration_ns if ret is not None else None
-        start = call.ts if call.ts != -1 else (
-            end_ns - duration if end_ns is not None and duration is not None else None)
-        if ret is not None and not unfinished:
-            retval = ret.retval
-            if ret.error:
-                errno = errno_name(ret.error) or f"errno_{ret.error}"
-        fd = None
-        fd_arg = plan.first_fd_arg
-        if fd_arg is not None and fd_arg < len(call.args):
-            fd = _signed32(call.args[fd_arg])
+        retval = errno = end_ns = duration = None
+        unfinished = True
+        if ret is not None:
+            end_ns = call.ret_ts
+            duration = ret.duration_ns
+            if not ret.flags & _UNFINISHED:
+                unfinished = False
+                retval = ret.retval
+                if ret.error:
+                    errno = self._errnos.get(ret.error)
+                    if errno is None:
+                        errno = self._errnos[ret.error] = (errno_name(ret.error)
+                                                           or f"errno_{ret.error}")
+        start = ts if ts != -1 else (end_ns - duration if end_ns is not None
+                                     and duration is not None else None)
+        args = call.args
+        fd = _signed32(args[fd_arg]) if fd_arg is not None and fd_arg < len(args) else None
         fd_path = call.fd_path
-        if plan.ret is RetKind.FD and retval is not None and retval >= 0:
+        if returns_fd and retval is not None and retval >= 0:
             self.tracker.settle(call)  # the returned fd is in the table from now on
             fd_path = self.tracker.fds.describe(call.pid, retval)
         moved = None
         if call.io:
             moved = sum(io.transferred for io in call.io)
-        elif plan.io_args and retval is not None and retval >= 0:
+        elif moves_data and retval is not None and retval >= 0:
             moved = retval
+        comm = self._comms.get(call.comm)
+        if comm is None:
+            if len(self._comms) > 4096:
+                self._comms.clear()
+            comm = self._comms[call.comm] = _text(call.comm)
+        paths = call.paths
         self.calls.add((
-            call.id or None, call.pid, call.tid, _text(call.comm), plan.name, plan.nr,
-            _ABIS.get(plan.abi, str(plan.abi)), call.args, decoded,
+            call.id or None, call.pid, call.tid, comm, name, nr, abi, args, decoded,
             retval, errno, start, end_ns, start, duration, unfinished,
-            [_text(p) for p in call.paths] if call.paths else [], fd, fd_path, moved,
+            [_text(p) for p in paths] if paths else [], fd, fd_path, moved,
         ))
 
     def _proc(self, record: Record) -> None:
