@@ -87,7 +87,7 @@ FACILITY_HELP: dict[str, str] = {
     "n": "paths looked up (namei)",
     "i": "I/O data",
     "s": "signals",
-    "w": "context switches",
+    "w": "context switches (every switch out and in of a traced thread, with the CPU)",
     "e": "emulation (the ABI of each call)",
     "u": "user records (utrace)",
     "a": "exec arguments",

@@ -3,7 +3,18 @@
 One producer path for every kind: each event becomes zero or more encoded
 records handed to a sink (the descriptor's ``add_entry``) in the order kdump
 shows them: EMUL before a process's first record; CALL, then NAMI for each
-path argument and ARG/ENV for execve at syscall entry; GIO then RET at exit.
+path argument, STRUCT for what the call reads and ARG/ENV for execve at
+syscall entry; GIO, STRUCT for what the call filled, then RET at exit.
+
+STRUCT captures follow the signatures (``linux.STRUCT_CAPTURES``: fixed
+structures, strings, data sized by an argument or the result, counts) plus
+a few that depend on a command or on registers: fcntl's struct flock and
+ioctl's terminal arguments by command, futex's timeout by operation, the
+mask rt_sigreturn restores (from the stack pointer), the id clone3 wrote at
+``parent_tid``, a socklen_t's value before and after. i386 socketcall is
+captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
+Calls without such captures pay one dictionary lookup and a few attribute
+tests per stop.
 
 Guarantees: the builder never raises into the control loop for anything a
 tracee can cause (bad pointers, vanished memory): an unreadable path or buffer
@@ -109,6 +120,9 @@ class _Plan:
     command_mask: int = 0xFFFF_FFFF  # futex: the operation without its flag bits
     socketcall: bool = False  # i386 socketcall: captures follow the subcall's plan
     socklen_arg: int | None = None  # a socklen_t * whose value at entry is kept
+    clone3: bool = False  # clone3: the parent's copy of the new thread id, at exit
+    # rt_sigreturn: where the signal frame's saved mask is, from the stack pointer
+    sigreturn_mask: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,13 +265,18 @@ class RecordBuilder:
                 argument.kind is ArgKind.SOCKADDR_OUT, capture.filled_on_error, measure,
                 reclen)
             (structs_in if capture.direction == "in" else structs_out).append(wanted)
-            if argument.kind is ArgKind.POLLFDS_IN:
-                structs_out.append(wanted)  # again at exit: the revents the call set
+            if argument.kind in _UPDATED_KINDS or (
+                    signature.name in _TIME_LEFT_CALLS and argument.kind in _TIMEOUT_KINDS):
+                # again at exit: the revents poll set, the entry set_thread_area
+                # chose, the fds select found ready, the time left of a wait
+                structs_out.append(wanted)
         socklen_arg = next((index for index, argument in enumerate(signature.args)
                             if argument.kind is ArgKind.SOCKLEN_PTR), None)
         return _Plan(
             selected=True,
             socklen_arg=socklen_arg,
+            clone3=signature.name == "clone3",
+            sigreturn_mask=_SIGRETURN_MASKS.get((abi, signature.name)),
             by_command=_command_structs(signature.name, abi),
             command_mask=0x7F if signature.name.startswith("futex") else 0xFFFF_FFFF,
             structs_in=tuple(structs_in),
@@ -300,6 +319,8 @@ class RecordBuilder:
         if plan.structs_in and self._structs:
             for wanted in plan.structs_in:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, event.args, wanted)
+        if plan.sigreturn_mask is not None and self._structs:
+            self._sigreturn_mask(event, plan.sigreturn_mask)
         if plan.socketcall:
             self._socketcall_entry(event)
         elif plan.socklen_arg is not None and self._structs:
@@ -358,6 +379,8 @@ class RecordBuilder:
             if wanted_pair is not None and wanted_pair[1] is not None:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
                                     wanted_pair[1])
+        if plan.clone3 and entry is not None and not event.error and self._structs:
+            self._clone3_parent_tid(event, args)
         if plan.sets_handler and entry is not None and event.error == 0:
             self._learn_handler(tracee, event.abi, entry.args)
         if self._calls:
@@ -478,6 +501,11 @@ class RecordBuilder:
             if entries is None:
                 return
             data = _count_dirents(entries, wanted.reclen_offset).to_bytes(4, "little")
+        elif measure == "fdset":
+            nfds = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            width = wanted.size or 8
+            nfds = min(max(_signed32(nfds), 0), 1024 * 1024)
+            data = _read(memory, address, ((nfds + 7) // 8 + width - 1) // width * width)
         elif measure == "msghdr":
             data = self._msghdr_bytes(memory, address, abi)
         elif measure == "socklen":
@@ -539,6 +567,34 @@ class RecordBuilder:
         if plan.socklen_arg is not None and self._structs:
             self._remember_socklen(tracee, words[plan.socklen_arg])
         self._socketcalls[tracee.tid] = (plan, words)
+
+    def _sigreturn_mask(self, event: SyscallEntry, offset: int) -> None:
+        """rt_sigreturn: the mask it restores, from the signal frame (STRUCT "sigset", arg 0)."""
+        if not event.stack_pointer:
+            return
+        mask = _read(event.tracee.memory, event.stack_pointer + offset, 8)
+        if mask is not None and len(mask) == 8:
+            self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
+                               formats.Struct(event.abi, 0, b"sigset", mask))
+
+    def _clone3_parent_tid(self, event: SyscallExit, args: tuple[int, ...]) -> None:
+        """clone3 with CLONE_PARENT_SETTID: the id written at clone_args.parent_tid.
+
+        A STRUCT "int" for argument 0 at exit (after the clone_args read at
+        entry), what strace shows as `` => {parent_tid=[N]}``.
+        """
+        memory = event.tracee.memory
+        head = _read(memory, args[0], 32) if args and args[0] else None
+        if head is None or len(head) < 32:
+            return
+        flags, _pidfd, _child_tid, parent_tid = struct.unpack("<4Q", head)
+        if not flags & _CLONE_PARENT_SETTID or not parent_tid:
+            return
+        value = _read(memory, parent_tid, 4)
+        if value is None or len(value) < 4:
+            return
+        self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
+                           formats.Struct(event.abi, 0, b"int", value))
 
     def _remember_socklen(self, tracee: Tracee, address: int) -> None:
         """A socklen_t's value at entry, for the STRUCT "socklen" written at exit."""
@@ -704,6 +760,20 @@ _FLOCK_SET = (6, 7, 37, 38)
 # FUTEX_LOCK_PI2 13); FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME (256)
 # are masked off by the caller.
 _FUTEX_TIMED = (0, 6, 9, 11, 13)
+_CLONE_PARENT_SETTID = 0x00100000  # include/uapi/linux/sched.h
+# Structures a call reads and then updates, captured at entry and again at exit.
+_UPDATED_KINDS = frozenset({ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.FD_SET})
+_TIME_LEFT_CALLS = frozenset({"select", "_newselect", "pselect6", "pselect6_time64", "ppoll",
+                              "ppoll_time64"})
+_TIMEOUT_KINDS = frozenset({ArgKind.TIMEVAL_IN, ArgKind.TIMESPEC_IN, ArgKind.TIMESPEC64_IN})
+# Where rt_sigreturn's saved mask is, from the stack pointer at its entry
+# (arch/x86/include/asm/sigframe.h): x86_64's frame starts 8 bytes below it
+# (the restorer's return address was popped) with the ucontext right after
+# that address: uc_flags, uc_link, uc_stack (24), uc_mcontext (256), then
+# uc_sigmask: 296. i386's frame starts 4 below: pretcode, sig, pinfo, puc,
+# siginfo (128), then the ucontext whose mask follows 4 + 4 + 12 + 88 bytes:
+# 4 + 144 + 108 - 4 - ... = 248.
+_SIGRETURN_MASKS = {(Abi.X86_64, "rt_sigreturn"): 296, (Abi.I386, "rt_sigreturn"): 248}
 
 
 def _ioctl_structs() -> dict[int, tuple[_StructPlan | None, _StructPlan | None]]:

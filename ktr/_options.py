@@ -48,6 +48,10 @@ ALL_SYSCALLS = linux.ALL_SYSCALLS
 DEFAULT_IO_BYTES = 4096
 #: --spin-us's range: spinning longer than a scheduler tick or two buys nothing.
 SPIN_US_RANGE = (0, 1_000_000)
+#: --interval (ms between counter readings) and --max-probes (uprobes are
+#: machine-wide state: a glob must not place an unbounded number of them).
+INTERVAL_MS_RANGE = (1, 3_600_000)
+MAX_PROBES_RANGE = (1, 100_000)
 #: -p/-g: the kernel's PID_MAX_LIMIT bounds every pid and process group id.
 PID_RANGE = (1, 4_194_304)
 #: The most -s allows: half SPEC's batch cap, so the largest GENIO record (its
@@ -209,6 +213,8 @@ Facilities (-t), ktrace's letters:
 RECORD_DESCRIPTION += "".join(
     f"  {letter}  {text}\n" for letter, text in FACILITY_HELP.items())
 RECORD_DESCRIPTION += f"  +  the default set ({DEFAULT_FACILITIES})\n"
+RECORD_DESCRIPTION += ("Without c, n, i, u, a or v the traced program gets no syscall stops at "
+                       "all\n(-t w, -t pw, -C alone).\n")
 
 RECORD_EPILOG = """\
 seccomp fast path: when a command is started and -e trace= (or -t) does not
@@ -322,10 +328,12 @@ def _build_parser() -> _Parser:
                           help="count these events per thread (perf's names, comma-separated: "
                                "task-clock,page-faults,context-switches,...); without -t, "
                                "only counters and process lifecycle are recorded")
-    counting.add_argument("--interval", dest="interval_ms", type=float,
+    counting.add_argument("--interval", dest="interval_ms",
+                          type=_ranged(float, *INTERVAL_MS_RANGE),
                           default=DEFAULT_INTERVAL_MS, metavar="MS",
-                          help=f"read the counters every MS ms (default {DEFAULT_INTERVAL_MS:g})"
-                               "; a last reading is taken at each thread's exit")
+                          help=f"read the counters every MS ms (default {DEFAULT_INTERVAL_MS:g}"
+                               f"; {_range(INTERVAL_MS_RANGE)}); a last reading is taken at "
+                               "each thread's exit")
     counting.add_argument("--list-counters", action="store_true",
                           help="print the counter names this machine has and exit")
     probes = parser.add_argument_group("function probes (uprobes; root)")
@@ -333,8 +341,10 @@ def _build_parser() -> _Parser:
                         help="probe [MODULE:]FUNCTION[:POINT][(TYPES)]: POINT is entry "
                         "(default), return or +OFFSET; TYPES i64 u64 x64 i32 u32 x32 ptr str; "
                         "FUNCTION may be a glob (repeatable)")
-    probes.add_argument("--max-probes", type=int, default=DEFAULT_MAX_PROBES, metavar="N",
-                        help=f"most probes a recording places (default {DEFAULT_MAX_PROBES})")
+    probes.add_argument("--max-probes", type=_ranged(int, *MAX_PROBES_RANGE),
+                        default=DEFAULT_MAX_PROBES, metavar="N",
+                        help=f"most probes a recording places (default {DEFAULT_MAX_PROBES}; "
+                             f"{_range(MAX_PROBES_RANGE)})")
     probes.add_argument("--list-probes", nargs="+", metavar="MODULE [GLOB]", default=None,
                         help="list the functions MODULE can be probed at (with -p PID, "
                         "MODULE is matched against that process's mappings) and exit")
@@ -373,8 +383,6 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         raise UsageError("ktr record: -C: a counter is named twice")
     if counters:
         check_counter_names(counters)
-    if not 1 <= arguments.interval_ms <= 3_600_000:
-        raise UsageError("ktr record: --interval must be between 1 and 3600000 ms")
     if arguments.facilities is None:
         # -C alone counts, like cputrack: lifecycle records, no syscall stops
         arguments.facilities = "p" if counters else DEFAULT_FACILITIES
@@ -393,8 +401,6 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
                 raise UsageError(f"ktr record: -p: {pid} is not a process id "
                                  f"({_range(PID_RANGE)})")
             pids.append(pid)
-    if arguments.max_probes < 1:
-        raise UsageError("ktr record: --max-probes must be 1 or more")
     probe_specs = tuple(parse_spec(text) for text in arguments.probes)
     if arguments.list_probes is not None:
         if len(arguments.list_probes) > 2:

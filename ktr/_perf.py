@@ -22,6 +22,10 @@ What it offers, bottom up:
   ``PERF_EVENT_IOC_SET_OUTPUT``: the per-CPU, per-task form that works with
   ``inherit=1`` (an inherited ``cpu=-1`` event cannot be mmap'ed).
   ``RingSet.poll(timeout)`` waits until any ring reached its wakeup mark.
+  The kernel lets events share a ring only when they are on the same CPU and
+  use the same clock: open every event with ``use_clockid`` and
+  ``CLOCK_MONOTONIC`` (the only clock tracepoint/uprobe events accept) and
+  convert with ``TraceClock``.
 - Parsers: ``SampleIdLayout`` reads the ``sample_id_all`` trailer of non-sample
   records; ``parse_sample`` reads a PERF_RECORD_SAMPLE body into ``Sample``;
   ``parse_group_read`` reads a ``PERF_FORMAT_GROUP`` read.

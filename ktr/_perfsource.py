@@ -69,6 +69,9 @@ def csw_record_struct() -> struct.Struct:
 
 
 _PREEMPTED = int(CswFlag.PREEMPTED)
+#: The spawned command is announced before its execve (still the recorder's
+#: forked child): its events start at the exec, as ``perf stat -- CMD`` does.
+_AT_EXEC = frozenset({"disabled", "enable_on_exec"})
 _GROUP_FORMAT = (perf.PERF_FORMAT_GROUP | perf.PERF_FORMAT_TOTAL_TIME_ENABLED
                  | perf.PERF_FORMAT_TOTAL_TIME_RUNNING)
 
@@ -141,21 +144,25 @@ class PerfSource:
 
     # ----------------------------------------------------------- setup
 
-    def _counter_attr(self, type_: int, config: int, leader: bool) -> perf.Attr:
+    def _counter_attr(self, type_: int, config: int, leader: bool,
+                      at_exec: bool = False) -> perf.Attr:
         flags = {"exclude_hv"}
         if self.user_only:
             flags.add("exclude_kernel")
+        if at_exec and leader:
+            flags |= _AT_EXEC
         return perf.Attr(type=type_, config=config, read_format=_GROUP_FORMAT,
                          flags=frozenset(flags))
 
-    def _switch_attr(self) -> perf.Attr:
+    def _switch_attr(self, at_exec: bool = False) -> perf.Attr:
         return perf.Attr(
             type=perf.PERF_TYPE_SOFTWARE, config=perf.PERF_COUNT_SW_DUMMY,
             sample_type=_SWITCH_SAMPLE,
             # comm: COMM records in the same ring keep each CSW's command name
             # right across an exec, in stream order
             flags=frozenset({"context_switch", "comm", "sample_id_all", "use_clockid",
-                             "exclude_kernel", "exclude_hv", "watermark"}),
+                             "exclude_kernel", "exclude_hv", "watermark"}
+                            | (_AT_EXEC if at_exec else set())),
             wakeup=self.options.ring_pages * perf.PAGE_SIZE // 4,
             clockid=perf.CLOCK_MONOTONIC)
 
@@ -207,11 +214,11 @@ class PerfSource:
         self.user_only = True
         self._close_group(self._open_group(0))
 
-    def _open_group(self, tid: int) -> list[perf.Event]:
+    def _open_group(self, tid: int, at_exec: bool = False) -> list[perf.Event]:
         group: list[perf.Event] = []
         try:
             for name, type_, config in self._counter_types:
-                attr = self._counter_attr(type_, config, leader=not group)
+                attr = self._counter_attr(type_, config, leader=not group, at_exec=at_exec)
                 group.append(perf.open_event(attr, tid, -1, group=group[0] if group else None,
                                              name=name))
         except BaseException:
@@ -231,9 +238,9 @@ class PerfSource:
         try:
             if self._rings is not None:
                 thread.switch_events = self._rings.open_on_all(
-                    self._switch_attr(), tracee.tid, "context-switch records")
+                    self._switch_attr(tracee.pre_exec), tracee.tid, "context-switch records")
             if self._counter_types:
-                thread.group = self._open_group(tracee.tid)
+                thread.group = self._open_group(tracee.tid, tracee.pre_exec)
         except PerfError as error:
             if thread.switch_events and self._rings is not None:
                 self._rings.forget(thread.switch_events.values())

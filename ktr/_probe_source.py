@@ -17,10 +17,14 @@ lifecycle as dt_proc/fasttrap do, while each thread is stopped:
 Events are defined in one tracefs group owned by this recorder (``_tracefs``), opened per
 thread and per CPU with ``inherit`` (``_perf``), sharing one ring per CPU, with
 PERF_SAMPLE_TID|TIME|RAW; a reader thread drains the rings, decodes the raw data by each
-event's ``format`` file and queues PROBE records. A PROBE_DEF record names each probe before
-its first PROBE. Ring losses are counted as drops (ENOSPC). ``close()`` stops the reader
-after a final drain, closes every perf event and removes the group; it runs in the
-recorder's ``finally``, and the tracefs group has an atexit hook too.
+event's ``format`` file and queues PROBE records (a hand-written hot path for probes
+without strings, byte-equal to the codec). The control thread drains the rings too, at
+every ptrace stop, so a thread's probe records precede the record of its next stop. A
+PROBE_DEF record names each probe before its first PROBE. Ring losses are counted as drops
+(ENOBUFS, as the perf source does) and reported. As a side source (``_sources``):
+``prepare`` checks every spec and tracefs before any target exists, ``stop`` drains and
+closes the perf events, ``close`` (every exit path) removes the tracefs group; the group
+has an atexit hook too.
 
 Does not: parse specs (``_probes``) or touch tracefs/perf directly.
 """

@@ -465,6 +465,23 @@ def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining:
     return "[" + ", ".join(items) + "]"
 
 
+def _clone_args_part(context: _Context, index: int) -> _Part:
+    """clone3's struct clone_args, then `` => {parent_tid=[N]}`` once the call returned."""
+    pointer = context.pointer
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        if struct is None:
+            return pointer(value)
+        text = decode_struct(struct)
+        updated = call.struct(UPDATED + index)
+        if updated is not None and len(updated.data) >= 4:
+            text += f" => {{parent_tid=[{int.from_bytes(updated.data[:4], 'little')}]}}"
+        return text
+
+    return _Part(render, value_only=False)
+
+
 def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
     """sendmsg/recvmsg's struct msghdr with the data of its iovecs (GIO)."""
     pointer = context.pointer
@@ -522,6 +539,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
                                          ArgKind.SOCKOPT_VAL_OUT):
             return _Part(context.pointer)
         return _data_part(context, index, kind)
+    if kind is ArgKind.CLONE_ARGS_IN and style.strace:
+        return _clone_args_part(context, index)
     if kind is ArgKind.MSGHDR_IN or kind is ArgKind.MSGHDR_OUT:
         if not style.strace:
             return _Part(context.pointer)
@@ -618,6 +637,10 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
         return _strace_clone(plan, stop)
     if style.strace and plan.name in ("futex", "futex_time64"):
         return _strace_futex(plan, stop)
+    if style.strace and plan.name == "rt_sigreturn":
+        return _strace_sigreturn
+
+
     parts: list[tuple[int, _Part]] = []
     flags_arg = {"open": 1, "openat": 2}.get(plan.name)
     for index, kind in enumerate(plan.kinds):
@@ -720,6 +743,14 @@ _FUTEX_SHOWN: dict[int, tuple[str, ...]] = {
     11: ("val", "timeout", "uaddr2"), 12: ("val", "val2", "uaddr2", "val3"),
     13: ("timeout",),
 }
+
+
+def _strace_sigreturn(call: Call) -> list[str]:
+    """rt_sigreturn({mask=[...]}): the mask the signal frame restores, when recorded."""
+    struct = call.struct(0)
+    if struct is None or len(struct.data) < 8:
+        return []
+    return [f"{{mask={_flags.decode_sigset(int.from_bytes(struct.data[:8], 'little'))}}}"]
 
 
 def _strace_futex(plan: CallPlan, stop: int | None) -> CallArguments:
@@ -889,6 +920,26 @@ def _contextual(plan: CallPlan) -> Callable[[tuple[int, ...]], list[str | None]]
 
 
 _POLLS = frozenset({"poll", "ppoll", "ppoll_time64"})
+_SELECTS = frozenset({"select", "_newselect", "pselect6", "pselect6_time64"})
+
+
+def _select_result(call: Call, ready: int) -> str:
+    """``in [3], out [4], left {tv_sec=4, tv_usec=999}``: what select found, as strace."""
+    parts = []
+    for index, label in ((1, "in"), (2, "out"), (3, "except")):
+        if ready <= 0:
+            break
+        updated = call.struct(UPDATED + index)
+        if updated is None:
+            continue
+        members = _structs.fd_set_members(updated.data)[:ready]
+        ready -= len(members)
+        if members:
+            parts.append(f"{label} [{' '.join(str(fd) for fd in members)}]")
+    left = call.struct(UPDATED + 4)
+    if left is not None:
+        parts.append(f"left {decode_struct(left)}")
+    return ", ".join(parts)
 
 #: Calls whose 0 result strace annotates ``(Timeout)``.
 _TIMEOUT_CALLS = frozenset({"poll", "ppoll", "ppoll_time64", "select", "_newselect",
@@ -907,12 +958,25 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
     name = plan.name
     if retval == 0 and name in _TIMEOUT_CALLS:
         return "0 (Timeout)"
+    if call is not None and name == "set_thread_area":
+        before, after = call.struct(0), call.struct(UPDATED)
+        if before is not None and after is not None and before.data[:4] != after.data[:4]:
+            return f"{retval} (entry_number={int.from_bytes(after.data[:4], 'little')})"
     if call is not None and retval > 0 and name in _POLLS:
         updated = call.struct(UPDATED)
+        left = call.struct(UPDATED + 2)
         if updated is not None:
-            return f"{retval} ({_structs.poll_revents(updated.data)})"
+            notes = _structs.poll_revents(updated.data)
+            if left is not None:
+                notes += f", left {decode_struct(left)}"
+            return f"{retval} ({notes})"
+    if call is not None and retval > 0 and name in _SELECTS:
+        return f"{retval} ({_select_result(call, retval)})"
     if ret is RetKind.UMASK:
         return _flags.render_umask(retval)
+    if ret is RetKind.SIGNAL:
+        signal = signal_name(signed32(retval))
+        return f"{retval} ({signal})" if signal else str(retval)
     if (name == "fcntl" or name == "fcntl64") and len(args) > 1:
         command = args[1] & 0xFFFF_FFFF
         if command == 1 and retval:  # F_GETFD

@@ -37,11 +37,12 @@ Not shown (strace has no line for them): EMUL, CSW, USER, PROBE, SAMPLE,
 MMAP, and the PROC events other than exit. DROP records, which strace has no
 notion of, print ``--- ktr: N records lost (ENOSPC) ---`` with thread id 0,
 so a loss is never silent. Differences from strace itself: the contents of
-buffers and structures are what the recorder captured (GIO, STRU records),
-so an I/O vector prints as its pointer, a structure the recorder did not
-capture as its pointer, a string argument that is not a path (a symlink
-target, a memfd name) as its pointer; execve's envp is ``0x7ffd... /* N vars
-*/`` as strace prints it.
+buffers and structures are what the recorder captured (GIO, STRU records);
+a structure it did not capture prints as its pointer (README lists which).
+A write-like call's data comes at its exit (GIO): when its line is
+interrupted, the data is looked up ahead (``LOOK_AHEAD`` records; reading a
+file, that many records are held back between batches); i386 socketcall
+prints as its subcall (``send(3, "ping", 4, 0)``), as strace shows it.
 
 Guarantees: one line per call, signal, exit or loss, in trace order; the
 ``<unfinished ...>``/``<... resumed>`` pairs match; state is per live thread
@@ -64,6 +65,10 @@ from ._filter import record_filter
 from ._model import Names
 from ._options import DEFAULT_STRACE_TIMES, STRACE_STRING_LIMIT, Options
 from ._siginfo import strace_siginfo
+
+#: Calls whose first argument strace completes at exit (`` => {parent_tid=[N]}``):
+#: an interrupted line shows it alone, the resumed one what it gained.
+GROWING_CALLS = frozenset({"clone3"})
 
 #: Records searched ahead for the data of an interrupted write-like call.
 LOOK_AHEAD = 4096
@@ -136,6 +141,7 @@ class StraceDescriber:
         self._entry: dict[tuple[int, int, str], CallArguments] = Cache()
         self._batch: list[Record] = []
         self._pending: list[Record] = []  # records held for the look-ahead (a file)
+        self._grown_from: dict[int, str] = {}  # tid -> clone3's first argument as interrupted
         self._keep: Any = None  # the filters, while records are held
         self._hidden: set[int] = set()  # ids of held records the filters hide
         self._window_keep = self._held_keep  # bound once: compared by identity
@@ -247,6 +253,8 @@ class StraceDescriber:
         render = table.get(key)
         if render is None:
             stop = plan.first_output_arg if entry and not self.options.raw else None
+            if stop is not None and plan.name in GROWING_CALLS:
+                stop = 1
             render = table[key] = compile_arguments(plan, self._style, self.tracker.fds, stop)
         return render
 
@@ -266,11 +274,14 @@ class StraceDescriber:
             self._look_ahead_for_data(call, at)
         arguments = self._renderer(call, entry=True)(call)
         call.started = len(arguments)
+        if plan.name in GROWING_CALLS and arguments:
+            self._grown_from[call.tid] = arguments[0]
         plan = call.plan
         text = ", ".join(arguments)
         if (arguments and plan.signature is not None and not self.options.raw
                 and plan.first_output_arg < len(plan.kinds)):
             text += ", "  # the rest comes with "<... resumed>"
+
         out.append(f"{self._prefix(call.tid, call.ts)}{plan.name}({text} <unfinished ...>\n")
 
     def _look_ahead_for_data(self, call: Call, at: Record) -> None:
@@ -313,8 +324,14 @@ class StraceDescriber:
                     "<unfinished ...>)")
         elif call.started >= 0 or call.ts == -1:
             start = max(call.started, 0)
+            rest = ", ".join(arguments[start:])
+            if start and call.plan.name in GROWING_CALLS and not self.options.raw:
+                # clone3: what the first argument gained at exit, then the rest
+                shown = self._grown_from.pop(tid, None)
+                grown = arguments[0][len(shown):] if shown is not None and arguments else ""
+                rest = f"{grown}, {rest}"
             head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed>"
-                    f"{', '.join(arguments[start:])})")
+                    f"{rest})")
         else:
             head = f"{self._prefix(tid, call.ts)}{call.plan.name}({', '.join(arguments)})"
         out.append(_result_line(head, self._result(call)))

@@ -40,7 +40,7 @@ from typing import IO, Any, NoReturn, cast
 import formats
 from formats import linux
 
-from . import __version__
+from . import __version__, _perfviews
 from ._chrome import DEFAULT_IO_BYTES as DEFAULT_CHROME_IO_BYTES
 from ._chrome import ChromeOptions, write_chrome
 from ._describe import describer_for
@@ -427,9 +427,10 @@ class _Source:
     def events(self) -> Iterator[Any]:
         if self._follower is not None:
             return self._follower.events()
-        if len(self._readers) == 1:
+        window = _perfviews.reorder_window(self._readers)
+        if len(self._readers) == 1 and window is None:
             return self._readers[0].events()
-        self._merger = merge(self._readers)
+        self._merger = merge(self._readers, window)
         return iter(self._merger)
 
     def raw_events(self) -> Iterator[Any]:

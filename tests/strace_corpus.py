@@ -80,7 +80,8 @@ def parse(text: str) -> dict[int, list[CallText]]:
             if tail is None:
                 continue
             rest_args = tail.group(1)
-            if head.endswith(", ") or not rest_args or not head or rest_args.startswith(", "):
+            if (head.endswith(", ") or not rest_args or not head
+                    or rest_args.startswith((", ", " "))):
                 args = head + rest_args
             else:
                 args = head + ", " + rest_args
@@ -491,6 +492,7 @@ MISC_C = _C_HEAD + r"""
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/select.h>
 #include <sys/resource.h>
 #include <sys/statfs.h>
 #include <sys/sysinfo.h>
@@ -551,6 +553,17 @@ int main(void) {
     pipe2(p + 0, 0);
     struct pollfd pfd = {.fd = p[0], .events = POLLIN};
     poll(&pfd, 1, 0);
+    write(p[1], "x", 1);
+    fd_set readable;
+    FD_ZERO(&readable);
+    FD_SET(p[0], &readable);
+    struct timeval wait = {5, 0};
+    select(p[0] + 1, &readable, NULL, NULL, &wait);
+    struct timespec patience = {5, 0};
+    ppoll(&pfd, 1, &patience, NULL);
+    FD_ZERO(&readable);
+    struct timeval none = {0, 0};
+    select(p[0] + 1, &readable, NULL, NULL, &none);
     int futex_word = 0;
     struct timespec timeout = {0, 1000};
     syscall(SYS_futex, &futex_word, FUTEX_WAIT_PRIVATE, 0, &timeout, NULL, 0);
@@ -659,6 +672,8 @@ void _start(void) {
     long sock[3] = {2, 2, 0};                                  /* AF_INET, SOCK_DGRAM */
     long udp = sys3(102, 1, (long)sock, 0);                    /* socketcall(socket) */
     sys3(6, udp, 0, 0);
+    unsigned desc[4] = {0xffffffff, (unsigned)(long)buf, 0xfffff, 0x51};
+    sys3(243, (long)desc, 0, 0);                               /* set_thread_area */
     sys3(4, 1, (long)"done\n", 5);                             /* write */
     sys3(252, 0, 0, 0);                                        /* exit_group */
     for (;;) {}
@@ -673,7 +688,7 @@ class Program:
     name: str
     command: Callable[[Path], list[str]]  # given the binaries directory
     setup: Callable[[Path], None] = lambda directory: None
-    random_data: bool = False  # its I/O data differs from run to run (sqlite's salts)
+    random_data: bool = False  # its I/O data differs from run to run (salts, thread order)
 
 
 def _data_tree(directory: Path) -> None:
@@ -715,7 +730,7 @@ CORPUS: tuple[Program, ...] = (
                                   "insert into t values(1); select * from t;"],
             random_data=True),
     Program("odd_names", lambda b: ["ls", "-1b", "odd"], _odd_names),
-    Program("threads", _c(THREADS_C)),
+    Program("threads", _c(THREADS_C), random_data=True),  # which thread writes first varies
     Program("signals_timers", _c(SIGNALS_C)),
     Program("tcp_epoll", _c(TCP_EPOLL_C)),
     Program("exec_thread", _c(EXEC_THREAD_C)),

@@ -37,6 +37,15 @@ def probes(trace: Path) -> list[dict[str, object]]:
     return [r for r in map(json.loads, text.splitlines()) if r["type"] == "PROBE"]
 
 
+def assert_no_uretprobe_syscall(trace: Path) -> None:
+    """The kernel's return-probe trampoline syscall (x86_64 335) is never recorded."""
+    text = subprocess.run([*KTRDUMP, "--json", str(trace)], capture_output=True, text=True,
+                          check=True).stdout
+    calls = [r for r in map(json.loads, text.splitlines()) if r["type"] in ("CALL", "RET")]
+    assert calls and not [r for r in calls if r.get("nr") == 335 or r.get("syscall") in (
+        "uretprobe", "syscall_335")]
+
+
 def hits(records: list[dict[str, object]], probe: str) -> list[object]:
     return [r["retval"] if r["point"] == "return" else r["args"]
             for r in records if r["probe"] == probe]
@@ -203,6 +212,7 @@ def test_attach_to_a_running_process(tmp_path: Path) -> None:
     assert hits(records, "prog:add3:entry") == [[i] for i in range(5)] + [[i] for i in range(3)]
     assert hits(records, "prog:slen:return") == [5, 11]
     assert groups_of(recorder.pid) == []
+    assert_no_uretprobe_syscall(out)  # attached: no seccomp filter, the stops are filtered
 
 
 @pytest.mark.parametrize("signo", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
@@ -343,6 +353,7 @@ def test_views_calls_summary_and_chrome_nesting(tmp_path: Path) -> None:
     rows = {line.split()[-1]: line.split() for line in summary.splitlines()
             if line.strip().endswith(("prog:add3", "libc.so.6:write"))}
     assert rows["prog:add3"][-2] == "2" and rows["libc.so.6:write"][-2] == "1"
+    assert_no_uretprobe_syscall(trace)
     chrome = json.loads(subprocess.run([*KTRDUMP, "--format", "chrome", str(trace)],
                                        capture_output=True, text=True, check=True).stdout)
     begin = next(e for e in chrome if e.get("ph") == "B" and e["name"] == "libc.so.6:write")

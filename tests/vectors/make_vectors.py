@@ -435,8 +435,8 @@ def _perf_records() -> list[tuple[int, Entry]]:
 def perf_trace() -> bytes:
     """perf.ktr: context switches and counter readings of a process and its thread."""
     out = io.BytesIO()
-    header = {**HEADER, "options": {"facilities": "wp", "counters": ["task-clock",
-                                                                     "context-switches"]}}
+    header = {**HEADER, "options": {"facilities": "wp", "perf_source": True,
+                                    "counters": ["task-clock", "context-switches"]}}
     out.write(formats.encode_file_header(formats.FileHeader(**header, byte_order="little")))
     codec = formats.codec("little")
     records = [codec.encode_record(RecordKind(kind), pid, tid, START_NS + offset, comm, payload)
