@@ -1,7 +1,8 @@
 r"""The strace output: what ``strace -f -ttt -T -o FILE`` writes, from a ktr trace.
 
-One line per call, so tools that read strace logs (lnav, Perfetto's strace
-importer, scripts) read ktr traces unchanged::
+One line per call, so tools that read strace logs (strace-process-tree,
+scripts; lnav reads the per-thread ``-ff -tt -T`` files of ``_strace_files``)
+read ktr traces unchanged::
 
     4242  1700000000.123456 openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3 <0.000012>
     4242  1700000000.123470 read(3, "root:x:0:0:root:/root:/bin/bash\n"..., 4096) = 1234 <0.000005>
