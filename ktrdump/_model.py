@@ -128,6 +128,9 @@ class ProcView(NamedTuple):
     core_dumped: bool | None = None  # exit
     reason: bytes | None = None  # lost: why control was lost
     detail: bytes | None = None  # attach, detach, unknown events: detail if any
+    # exit: the thread whose execve superseded this one (the old leader of a
+    # process where another thread called execve; strace's "superseded")
+    superseded_by: int | None = None
 
 
 def view_proc(proc: Proc, names: Names) -> ProcView:
@@ -139,6 +142,8 @@ def view_proc(proc: Proc, names: Names) -> ProcView:
         return ProcView(event, child=proc.child, thread=bool(proc.flags & ProcFlag.THREAD))
     if proc.event == ProcEvent.EXEC:
         return ProcView(event, path=proc.detail)
+    if proc.event == ProcEvent.EXIT and proc.child:
+        return ProcView(event, superseded_by=proc.child)
     if proc.event == ProcEvent.EXIT:
         signaled = bool(proc.flags & ProcFlag.SIGNALED)
         return ProcView(
