@@ -58,7 +58,7 @@ def test_entry_return_arguments_and_strings(tmp_path: Path, build: str) -> None:
         tmp_path, "-P", "prog:add3(i64,i32,i64)", "-P", "prog:add3:return(i64)",
         "-P", f"{prog}:slen(str)", "-P", "prog:slen:return(i32)", "-P", "prog:tag(x32)",
         "-P", "prog:tag:return(x32)", "-P", "prog:name_of:return(str)", "-P", "prog:outer(i32)",
-        "--", str(prog), "basic")
+        "-P", "prog:pair(str,i32,str)", "--", str(prog), "basic")
     assert proc.returncode == 0, proc.stderr
     records = probes(trace)
     expected_add3 = [[i, -1, 100] for i in range(5)] + [[i, 2, 3] for i in range(3)]
@@ -70,6 +70,7 @@ def test_entry_return_arguments_and_strings(tmp_path: Path, build: str) -> None:
     assert hits(records, "prog:tag:return") == [1 ^ 0xDEADBEEF]
     assert hits(records, "prog:name_of:return") == ["zero", "one"]
     assert hits(records, "prog:outer:entry") == [[3]]
+    assert hits(records, "prog:pair:entry") == [["pq", -7, "xyz"]]
 
 
 def test_string_cap_and_untyped_defaults(tmp_path: Path) -> None:
