@@ -431,6 +431,21 @@ def _count_part(context: _Context, index: int, one: str, many: str) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _gids_part(context: _Context, index: int) -> _Part:
+    """getgroups' list: the ids the call filled, ``[]`` when it returned none."""
+    struct_part = _struct_part(context, index).render
+    pointer = context.pointer
+
+    def render(value: int, call: Call) -> str | None:
+        ret = call.ret
+        if (call.struct(index) is None and value and ret is not None and not ret.error
+                and not ret.flags & 1 and ret.retval == 0):
+            return "[]"
+        return struct_part(value, call) if value else pointer(value)
+
+    return _Part(render, value_only=False)
+
+
 def _socket_protocol_part(context: _Context) -> _Part:
     def render(value: int, call: Call) -> str:
         args = call.args
@@ -549,6 +564,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         if not style.strace:
             return _Part(context.pointer)
         return _iovec_part(context, index, kind is ArgKind.IOVEC_OUT)
+    if kind is ArgKind.GIDS_OUT and style.strace:
+        return _gids_part(context, index)
     if kind is ArgKind.DIRENTS_OUT:
         if not style.strace:
             return _Part(context.pointer)
