@@ -58,6 +58,7 @@ from formats import (
 )
 from formats.linux import ArgKind, RetKind, Signature
 
+from ._bounded import Cache
 from ._fdtable import FdTables
 
 #: Open calls kept at most (threads whose exit was never recorded); oldest dropped past it.
@@ -309,7 +310,7 @@ class CallTracker:
         self.fds = FdTables()
         self.open: dict[int, Call] = {}  # tid -> its call between CALL and RET
         self.calls_seen = 0  # CALL records read: the last call id given
-        self.plans: dict[tuple[int, int], CallPlan] = {}
+        self.plans: dict[tuple[int, int], CallPlan] = Cache()
         # A call whose entry records are still arriving, and its records so far.
         self._entering: Call | None = None
         self._entry_records: list[Record] = []
@@ -630,7 +631,9 @@ class CallTracker:
         pid = record.pid
         if event == ProcEvent.EXIT or event == ProcEvent.DETACH or event == ProcEvent.LOST:
             self.open.pop(record.tid, None)
-            if record.tid == pid and self.track_fds:
+            # The old leader superseded by another thread's execve is a
+            # thread leaving (THREAD flag): the process and its fds live on.
+            if record.tid == pid and self.track_fds and not proc.flags & ProcFlag.THREAD:
                 self.fds.exited(pid)
             return
         if not self.track_fds:

@@ -52,6 +52,7 @@ from typing import Literal
 from formats import Record, RecordKind, SyscallFlag
 from formats.linux import SyscallSelection
 
+from ._bounded import Table
 from ._calls import Call, CallTracker, path_description, signed32
 
 #: Records held back waiting for RETs before the oldest undecided call is decided.
@@ -137,7 +138,7 @@ class Selector:
                                    facilities=facilities)
         self.hidden: set[int] = set()
         self._queue: deque[tuple[Record, _Fate]] = deque()
-        self._fates: dict[int, _Fate] = {}  # tid -> the fate of its open call
+        self._fates: dict[int, _Fate] = Table()  # tid -> the fate of its open call
         self._entering: _Fate | None = None  # a call whose entry records may still come
         self._first_ns: int | None = None
         self._since: int | None = None

@@ -1,7 +1,8 @@
 r"""The strace output: what ``strace -f -ttt -T -o FILE`` writes, from a ktr trace.
 
-One line per call, so tools that read strace logs (lnav, Perfetto's strace
-importer, scripts) read ktr traces unchanged::
+One line per call, so tools that read strace logs (strace-process-tree,
+scripts; lnav reads the per-thread ``-ff -tt -T`` files of ``_strace_files``)
+read ktr traces unchanged::
 
     4242  1700000000.123456 openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3 <0.000012>
     4242  1700000000.123470 read(3, "root:x:0:0:root:/root:/bin/bash\n"..., 4096) = 1234 <0.000005>
@@ -58,6 +59,7 @@ from formats.linux import errno_message
 
 from . import _model
 from ._args import CallArguments, Style, compile_arguments, strace_result
+from ._bounded import Cache
 from ._calls import Call, CallTracker
 from ._filter import record_filter
 from ._model import Names
@@ -135,8 +137,8 @@ class StraceDescriber:
         self.tracker.keep = record_filter(options)
         self._out: list[str] = []
         self._line: Call | None = None  # the call whose line is begun but not printed
-        self._full: dict[tuple[int, int, str], CallArguments] = {}
-        self._entry: dict[tuple[int, int, str], CallArguments] = {}
+        self._full: dict[tuple[int, int, str], CallArguments] = Cache()
+        self._entry: dict[tuple[int, int, str], CallArguments] = Cache()
         self._batch: list[Record] = []
         self._pending: list[Record] = []  # records held for the look-ahead (a file)
         self._grown_from: dict[int, str] = {}  # tid -> clone3's first argument as interrupted
@@ -144,7 +146,7 @@ class StraceDescriber:
         self._hidden: set[int] = set()  # ids of held records the filters hide
         self._window_keep = self._held_keep  # bound once: compared by identity
         self._batch_index: dict[int, int] | None = None  # id(record) -> position
-        self._errors: dict[int, str] = {}
+        self._errors: dict[int, str] = Cache()
         times = options.strace_times
         self._times = times
         self._default_times = times == DEFAULT_STRACE_TIMES
@@ -316,7 +318,11 @@ class StraceDescriber:
         self._line = None
         arguments = self._renderer(call, entry=False)(call)
         tracker.settle(call)
-        if call.started >= 0 or call.ts == -1:
+        if call.started >= 0 and call.ret is not None and call.ret.flags & 1:
+            # Never returned: what it would have filled in is unknown, as strace says.
+            head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed> "
+                    "<unfinished ...>)")
+        elif call.started >= 0 or call.ts == -1:
             start = max(call.started, 0)
             rest = ", ".join(arguments[start:])
             if start and call.plan.name in GROWING_CALLS and not self.options.raw:
@@ -401,7 +407,9 @@ class StraceDescriber:
             return
         tid = record[3]
         self._interrupt(out, None, record)
-        if proc.flags & ProcFlag.SIGNALED:
+        if proc.child:  # the old leader, superseded by another thread's execve
+            what = f"superseded by execve in pid {proc.child}"
+        elif proc.flags & ProcFlag.SIGNALED:
             core = " (core dumped)" if proc.flags & ProcFlag.CORE_DUMPED else ""
             what = f"killed by {self.names.signal(proc.signal)}{core}"
         else:

@@ -65,6 +65,7 @@ import formats
 from formats import ABI_EMUL_NAMES, Abi, DropError, Record, RecordKind, SyscallFlag
 from formats.linux import errno_name, syscall_name
 
+from ._bounded import Table
 from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
@@ -214,7 +215,7 @@ class SyscallSummary:
     def __init__(self, options: SummaryOptions | None = None) -> None:
         self.options = options or SummaryOptions()
         self._stats: dict[int, list[int]] = {}
-        self._pending: dict[int, int] = {}  # raw path: tid -> key of its call in progress
+        self._pending: dict[int, int] = Table()  # raw path: tid -> key of its call in progress
         self._layer = CallTracker()  # decoded path: the call layer pairs calls
         self._comms: dict[int, bytes] = {}  # pid -> last command name (per process only)
         self._first_seen: dict[int, int] = {}  # pid -> order of first appearance
