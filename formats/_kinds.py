@@ -81,6 +81,25 @@ FACILITY_KINDS: dict[str, frozenset[RecordKind]] = {
     "t": frozenset({RecordKind.STRUCT}),
 }
 
+#: What each ``-t`` letter records, in words (both commands' ``--help`` list them all).
+FACILITY_HELP: dict[str, str] = {
+    "c": "calls and returns (with the structures their arguments point to)",
+    "n": "paths looked up (namei)",
+    "i": "I/O data",
+    "s": "signals",
+    "w": "context switches (every switch out and in of a traced thread, with the CPU)",
+    "e": "emulation (the ABI of each call)",
+    "u": "user records (utrace)",
+    "a": "exec arguments",
+    "v": "exec environment",
+    "p": "process lifecycle (fork, exec, exit, attach, detach)",
+    "f": "function probes",
+    "S": "stack samples",
+    "m": "memory mappings (to symbolize samples)",
+    "t": "structures alone",
+}
+
+
 #: ``-t +``: the default facility set.
 DEFAULT_FACILITIES = "cnisuepa"
 

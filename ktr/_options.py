@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import formats
-from formats import DEFAULT_FACILITIES, Abi, FacilityError, RecordKind, kinds_for_facilities, linux
+from formats import (
+    DEFAULT_FACILITIES,
+    FACILITY_HELP,
+    Abi,
+    FacilityError,
+    RecordKind,
+    kinds_for_facilities,
+    linux,
+)
 
 from ._control import DEFAULT_SPIN_US
 from ._descriptor import (
@@ -214,15 +222,14 @@ Either start a command (-- CMD ARGS...) or attach to running processes
 dies; attached processes are detached and left running on Ctrl-C, SIGTERM,
 SIGHUP, or when the output fails.
 
-Facilities (-t): c calls and returns (with the structures their arguments
-point to), n paths (namei), i I/O data, s signals, u user records,
-e emulation (ABI), a exec arguments, v exec environment, p process
-lifecycle, t structures alone, w context switches (perf_event: every switch
-out and in of every traced thread, voluntary or preempted, with the CPU),
-S stack samples (see -F), m mappings,
-+ the default set (cnisuepa). Without c, n, i, u, a or v the traced program
-gets no syscall stops at all (-t w, -t pw, -C alone).
+Facilities (-t), ktrace's letters:
 """
+
+RECORD_DESCRIPTION += "".join(
+    f"  {letter}  {text}\n" for letter, text in FACILITY_HELP.items())
+RECORD_DESCRIPTION += f"  +  the default set ({DEFAULT_FACILITIES})\n"
+RECORD_DESCRIPTION += ("Without c, n, i, u, a or v the traced program gets no syscall stops at "
+                       "all\n(-t w, -t pw, -C alone).\n")
 
 RECORD_EPILOG = """\
 seccomp fast path: when a command is started and -e trace= (or -t) does not
@@ -268,14 +275,15 @@ def _build_parser() -> _Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-o", dest="output", default=DEFAULT_OUTPUT, metavar="FILE",
-                        help="trace file (default ktr.out; - writes to stdout); created "
+                        help="trace file (default %(default)s; - writes to stdout); created "
                              "0600; never a symlink, another user's file, or (unless named "
                              "here) a FIFO or device")
     parser.add_argument("-a", dest="append", action="store_true",
                         help="append to the trace file (your own ktr trace) instead of "
                              "replacing it")
     parser.add_argument("-t", dest="facilities", default=None, metavar="TRSTR",
-                        help=f"facilities to record (default {DEFAULT_FACILITIES})")
+                        help=f"facilities to record, letters listed above (default "
+                             f"{DEFAULT_FACILITIES})")
     parser.add_argument("-i", dest="follow_children", action="store_true",
                         help="also trace children created after the start")
     parser.add_argument("-d", dest="descendants", action="store_true",
@@ -290,7 +298,7 @@ def _build_parser() -> _Parser:
                         metavar="trace=SET",
                         help="syscalls to record: names and strace classes "
                              "(%%file %%process %%network %%signal %%ipc %%desc %%memory), "
-                             "comma-separated; a leading ! inverts")
+                             "comma-separated; a leading ! inverts (default: all)")
     parser.add_argument("-q", dest="quiet", action="store_true",
                         help="no status line and no summary")
     parser.add_argument("-p", dest="pids", action="append", default=[], metavar="PID[,PID...]",
@@ -334,7 +342,7 @@ def _build_parser() -> _Parser:
                               f"{DEFAULT_SPIN_US}; 0 always blocks; {_range(SPIN_US_RANGE)})")
     control.add_argument("--pin", nargs="?", const=-1, type=int, default=None, metavar="CPU",
                          help="run the recorder and its tracees on one CPU "
-                              "(default: the lowest CPU ktr may use)")
+                              "(default: not pinned; --pin alone: the lowest CPU ktr may use)")
     control.add_argument("--no-seccomp", dest="seccomp", action="store_false",
                          help="never use the seccomp filter")
     counting = parser.add_argument_group("counters (perf_event, per thread)")

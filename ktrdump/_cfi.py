@@ -28,6 +28,8 @@ from elftools.dwarf.dwarf_expr import DWARFExprParser
 from elftools.dwarf.structs import DWARFStructs
 from elftools.elf.elffile import ELFFile
 
+from ._bounded import Cache
+
 # Register rule kinds of a compiled row.
 OFFSET = 0  # saved at CFA + arg
 VAL_OFFSET = 1  # the value is CFA + arg
@@ -81,8 +83,8 @@ class CfiTable:
             little_endian=elf.little_endian, dwarf_format=32, address_size=self.address_size
         )
         self._expr_parser = DWARFExprParser(self._structs)
-        self._rows: dict[int, Row | None] = {}
-        self._fdes: dict[int, _FdeRows | None] = {}
+        self._rows: dict[int, Row | None] = Cache(1 << 16)
+        self._fdes: dict[int, _FdeRows | None] = Cache(1 << 12)
         # Sorted FDE starts and, for each, a way to get it: an .eh_frame offset
         # (lazy, through the header) or an already parsed FDE.
         self._starts: list[int] = []

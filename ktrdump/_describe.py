@@ -61,9 +61,10 @@ over to the next batch (``defer_entries``, the default) or completed at once
 (for a live input, so nothing waits for the next batch); ``finish()``
 completes it at the end of the input.
 
-JSON Lines keys (a stable interface: keys are only ever added). Every record:
+JSON Lines keys: ``docs/json.md`` is the public contract (keys are only ever
+added; update it with any key added here). In short, every record:
 ``type`` (the tag), ``pid``, ``tid``, ``comm``, ``ts`` (integer ns since the
-epoch). Then:
+epoch), ``call`` (the call id, on every record of a call). Then:
 
 - CALL: ``syscall`` (name or ``"syscall_N"``), ``nr``, ``args`` (integers,
   every register the record holds), ``args_decoded`` (strings: the arguments
@@ -749,6 +750,27 @@ class JsonDescriber(_RecordDescriber):
         self._stamp = 2
         self._syscalls: dict[tuple[int, int], str] = Cache()
         self._errnos: dict[int, str] = Cache()
+        # Every record of a call carries the call's id: GIO and out-STRU
+        # records find their call among the open ones.
+        self.tracker.keep_calls = True
+
+    def call(self, call: Call, record: Record) -> None:
+        _kind, _version, pid, tid, ts, comm, _payload = record
+        head = self._heads.get((pid, tid, comm)) or self._make_head(pid, tid, comm)
+        self._out.append(self._call_line(call, f'{head},"ts":{ts},"call":{call.id}'))
+
+    def record(self, call: Call | None, record: Record) -> None:
+        kind, _version, pid, tid, ts, comm, _payload = record
+        head = self._heads.get((pid, tid, comm)) or self._make_head(pid, tid, comm)
+        if call is not None and call.id:
+            head = f'{head},"ts":{ts},"call":{call.id}'
+        else:
+            head = f'{head},"ts":{ts}'
+        if kind == _SYSRET:
+            assert call is not None
+            self._out.append(self._ret(head, record, call))
+        else:
+            self._out.append(self._handlers.get(kind, self._unknown)(head, record))
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         return f'"pid":{pid},"tid":{tid},"comm":{json_string(comm)}'

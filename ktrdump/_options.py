@@ -15,7 +15,7 @@ from typing import Literal
 from ._select import NO_CRITERIA, Criteria
 
 #: Output formats: the describers' (text, json, strace) and the Chrome Trace Event view.
-OutputFormat = Literal["text", "json", "strace", "chrome", "calls", "folded"]
+OutputFormat = Literal["text", "json", "strace", "chrome", "calls", "folded", "parquet"]
 #: One kind of timestamp; kdump prints the selected ones in this order.
 TimestampMode = Literal["absolute", "elapsed", "relative"]
 TIMESTAMP_ORDER: tuple[TimestampMode, ...] = ("absolute", "elapsed", "relative")
@@ -68,6 +68,9 @@ class Options:
     # --symbol-cache: where module symbols are kept on disk (None: --no-symbol-cache)
     symbol_cache: str | None = field(default_factory=lambda: default_symbol_cache())
     width: int = DEFAULT_WIDTH
+    call_args: bool = True  # chrome: args on call events (--no-call-args: none, for speedscope)
+    output_path: str | None = None  # -o: a file instead of stdout (-ff: the files' prefix)
+    per_thread: bool = False  # -ff: strace format, one file per thread
     selection: Criteria = NO_CRITERIA  # -e trace=/status=, -z, -Z, -P, --since, --until, ...
     strace_times: StraceTimes = DEFAULT_STRACE_TIMES  # --format strace: -t -tt -ttt -r -T
 

@@ -18,12 +18,14 @@ Does not: read files itself (``_symbols`` does), or write output.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from formats import Record, RecordKind
 
+from ._bounded import Cache, Table
 from ._maps import AddressSpaces
 from ._symbols import Frame, Modules
 from ._text import display_text, encode_basestring
@@ -45,8 +47,8 @@ class Stacks:
     def __init__(self, cache_dir: str | None = None) -> None:
         self.spaces = AddressSpaces()
         self.modules = Modules(self.spaces, cache_dir=cache_dir)
-        self._rows: dict[int, RowSource] = {}
-        self._names: dict[int, dict[int, tuple[Frame, str]]] = {}
+        self._rows: dict[int, RowSource] = Table(1 << 12)
+        self._names: dict[int, dict[int, tuple[Frame, str]]] = Table(1 << 12)
 
     def observe(self, record: Record) -> None:
         self.spaces.observe(record)
@@ -75,7 +77,7 @@ class Stacks:
         pcs = unwind(payload, self._source(pid))
         names = self._names.get(pid)
         if names is None:
-            names = self._names[pid] = {}
+            names = self._names[pid] = Cache(1 << 14)
         out: list[tuple[Frame, str]] = []
         index = 0
         if payload[4] & 1:  # in the kernel: its pc names no user module
@@ -225,12 +227,37 @@ def tap(events: Iterable[Any], profile: Profile, order: str = "little",
             while position + header_size <= end:
                 length, kind = walk(data, position)
                 if kind in wanted:
-                    profile.add_records(keep(codec.iter_records(data)))
+                    profile.add_records(keep(_decodable(codec, data)))
                     break
                 position += header_size + length
         elif isinstance(event, list):
             profile.add_records(keep(event))
         yield event
+
+
+def _decodable(codec: Any, data: bytes) -> Sequence[Record]:
+    """A raw batch's records; one whose payload does not decode is left out.
+
+    ``raw_events`` checks the framing, not the payloads (a checksum-valid
+    batch may still hold a malformed payload): the summary counts those as
+    malformed, the profile just does without them.
+    """
+    import formats
+
+    try:
+        records: Sequence[Record] = codec.iter_records(data)
+        return records
+    except formats.PayloadError:
+        pass
+    kept: list[Record] = []
+    header_size = codec.header.size
+    position = 0
+    while position + header_size <= len(data):
+        stop = position + header_size + codec.header.unpack_from(data, position)[0]
+        with contextlib.suppress(formats.PayloadError):
+            kept.extend(codec.iter_records(data[position:stop]))
+        position = stop
+    return kept
 
 
 def chrome_sample(stacks: Stacks, record: Record) -> tuple[str, str]:

@@ -1,7 +1,8 @@
 r"""The strace output: what ``strace -f -ttt -T -o FILE`` writes, from a ktr trace.
 
-One line per call, so tools that read strace logs (lnav, Perfetto's strace
-importer, scripts) read ktr traces unchanged::
+One line per call, so tools that read strace logs (strace-process-tree,
+scripts; lnav reads the per-thread ``-ff -tt -T`` files of ``_strace_files``)
+read ktr traces unchanged::
 
     4242  1700000000.123456 openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3 <0.000012>
     4242  1700000000.123470 read(3, "root:x:0:0:root:/root:/bin/bash\n"..., 4096) = 1234 <0.000005>
@@ -317,8 +318,11 @@ class StraceDescriber:
         self._line = None
         arguments = self._renderer(call, entry=False)(call)
         tracker.settle(call)
-        if call.started >= 0 and call.ret is not None and call.ret.flags & 1:
-            # Never returned: what it would have filled in is unknown, as strace says.
+        plan = call.plan
+        if (call.started >= 0 and call.ret is not None and call.ret.flags & 1
+                and plan.first_output_arg < len(plan.kinds)):
+            # Never returned: what it would have filled in is unknown, as strace
+            # says (a call whose arguments were all shown resumes with ") = ?").
             head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed> "
                     "<unfinished ...>)")
         elif call.started >= 0 or call.ts == -1:

@@ -41,6 +41,7 @@ from elftools.elf.elffile import ELFFile
 
 from formats.elf import DEBUG_ROOT, ElfError, ElfImage, open_image, read_build_id
 
+from ._bounded import Cache
 from ._cfi import CfiTable
 from ._maps import AddressSpaces, Mapping
 
@@ -69,7 +70,7 @@ class Module:
         self.name = name
         self.image = image
         self.cfi = cfi
-        self._names: dict[int, tuple[str | None, int]] = {}
+        self._names: dict[int, tuple[str | None, int]] = Cache(1 << 16)
 
     def symbolize(self, vaddr: int) -> tuple[str | None, int]:
         found = self._names.get(vaddr)
@@ -99,7 +100,7 @@ class Modules:
         self.debug_root = debug_root
         self.cache_dir = cache_dir
         self._modules: dict[bytes, Module] = {}
-        self._frames: dict[tuple[int, int], Frame] = {}
+        self._frames: dict[tuple[int, int], Frame] = Cache(1 << 16)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     def prepare(self, mapping: Mapping) -> None:

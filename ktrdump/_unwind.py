@@ -25,6 +25,7 @@ from typing import Any
 
 from formats import Abi
 
+from ._bounded import Cache
 from ._cfi import EXPRESSION, OFFSET, REGISTER, UNDEFINED, VAL_EXPRESSION, VAL_OFFSET, evaluate
 from ._maps import AddressSpaces
 
@@ -107,7 +108,7 @@ class RowSource:
         self.pid = pid
         self.spaces = spaces
         self.modules = modules
-        self.cache: dict[int, Any] = {}
+        self.cache: dict[int, Any] = Cache(1 << 16)
 
     def resolve(self, pc: int) -> Any:
         mapping = self.spaces.find(self.pid, pc)

@@ -560,6 +560,7 @@ def update_expected(names: list[str]) -> None:
         stem = name.removesuffix(".ktr")
         outputs = [(".txt", []), (".jsonl", ["--json"]), *VARIANTS.get(name, [])]
         for suffix, extra in outputs:
+            # ktrdump writes bytes to stdout's buffer: give it one.
             stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
             stderr = io.StringIO()
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
