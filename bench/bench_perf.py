@@ -14,7 +14,8 @@ Workloads (C, compiled here):
 
 Times are the workload's own (it measures its main loop and its CPU time
 and prints them), so start-up of the tools is left out; its CPU time shows
-what tracing adds to it even when other jobs load the machine. Prints the median of the rounds (rounds alternate the configurations) and the
+what tracing adds to it even when other jobs load the machine. Prints the
+median of the rounds (rounds alternate the configurations) and the
 ratios. Not a test: nothing here asserts. On a shared machine (other jobs
 running) the figures are noisy: run it again and compare.
 

@@ -3,7 +3,18 @@
 One producer path for every kind: each event becomes zero or more encoded
 records handed to a sink (the descriptor's ``add_entry``) in the order kdump
 shows them: EMUL before a process's first record; CALL, then NAMI for each
-path argument and ARG/ENV for execve at syscall entry; GIO then RET at exit.
+path argument, STRUCT for what the call reads and ARG/ENV for execve at
+syscall entry; GIO, STRUCT for what the call filled, then RET at exit.
+
+STRUCT captures follow the signatures (``linux.STRUCT_CAPTURES``: fixed
+structures, strings, data sized by an argument or the result, counts) plus
+a few that depend on a command or on registers: fcntl's struct flock and
+ioctl's terminal arguments by command, futex's timeout by operation, the
+mask rt_sigreturn restores (from the stack pointer), the id clone3 wrote at
+``parent_tid``, a socklen_t's value before and after. i386 socketcall is
+captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
+Calls without such captures pay one dictionary lookup and a few attribute
+tests per stop.
 
 Guarantees: the builder never raises into the control loop for anything a
 tracee can cause (bad pointers, vanished memory): an unreadable path or buffer
@@ -107,9 +118,12 @@ class _Plan:
     # futex's timeout): command value -> (entry capture, exit capture).
     by_command: dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None = None
     command_mask: int = 0xFFFF_FFFF  # futex: the operation without its flag bits
+    command_arg: int = 1  # the argument holding the command (prctl: 0)
     socketcall: bool = False  # i386 socketcall: captures follow the subcall's plan
     socklen_arg: int | None = None  # a socklen_t * whose value at entry is kept
     clone3: bool = False  # clone3: the parent's copy of the new thread id, at exit
+    # rt_sigreturn: where the signal frame's saved mask is, from the stack pointer
+    sigreturn_mask: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,16 +266,21 @@ class RecordBuilder:
                 argument.kind is ArgKind.SOCKADDR_OUT, capture.filled_on_error, measure,
                 reclen)
             (structs_in if capture.direction == "in" else structs_out).append(wanted)
-            if argument.kind is ArgKind.POLLFDS_IN:
-                structs_out.append(wanted)  # again at exit: the revents the call set
+            if argument.kind in _UPDATED_KINDS or (
+                    signature.name in _TIME_LEFT_CALLS and argument.kind in _TIMEOUT_KINDS):
+                # again at exit: the revents poll set, the entry set_thread_area
+                # chose, the fds select found ready, the time left of a wait
+                structs_out.append(wanted)
         socklen_arg = next((index for index, argument in enumerate(signature.args)
                             if argument.kind is ArgKind.SOCKLEN_PTR), None)
         return _Plan(
             selected=True,
             socklen_arg=socklen_arg,
             clone3=signature.name == "clone3",
+            sigreturn_mask=_SIGRETURN_MASKS.get((abi, signature.name)),
             by_command=_command_structs(signature.name, abi),
             command_mask=0x7F if signature.name.startswith("futex") else 0xFFFF_FFFF,
+            command_arg=0 if signature.name == "prctl" else 1,
             structs_in=tuple(structs_in),
             structs_out=tuple(structs_out),
             sets_handler=signature.name == "rt_sigaction",
@@ -302,12 +321,14 @@ class RecordBuilder:
         if plan.structs_in and self._structs:
             for wanted in plan.structs_in:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, event.args, wanted)
+        if plan.sigreturn_mask is not None and self._structs:
+            self._sigreturn_mask(event, plan.sigreturn_mask)
         if plan.socketcall:
             self._socketcall_entry(event)
         elif plan.socklen_arg is not None and self._structs:
             self._remember_socklen(tracee, event.args[plan.socklen_arg])
         if plan.by_command is not None and self._structs:
-            wanted_pair = plan.by_command.get(event.args[1] & plan.command_mask)
+            wanted_pair = plan.by_command.get(event.args[plan.command_arg] & plan.command_mask)
             if wanted_pair is not None and wanted_pair[0] is not None:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, event.args,
                                     wanted_pair[0])
@@ -352,11 +373,13 @@ class RecordBuilder:
             for wanted in plan.structs_out:
                 # Most structures are filled on success; nanosleep's remainder on EINTR.
                 if error == (errno.EINTR if wanted.filled_on_error else 0):
+                    if retval <= 0 and wanted.name == b"wstatus":
+                        continue  # WNOHANG and no child ready: nothing was written
                     self._struct_record(tracee, event.timestamp_ns, event.abi, args,
                                         wanted, retval)
         if (plan.by_command is not None and entry is not None and self._structs
                 and not event.error):
-            wanted_pair = plan.by_command.get(entry.args[1] & plan.command_mask)
+            wanted_pair = plan.by_command.get(entry.args[plan.command_arg] & plan.command_mask)
             if wanted_pair is not None and wanted_pair[1] is not None:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
                                     wanted_pair[1])
@@ -482,6 +505,11 @@ class RecordBuilder:
             if entries is None:
                 return
             data = _count_dirents(entries, wanted.reclen_offset).to_bytes(4, "little")
+        elif measure == "fdset":
+            nfds = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            width = wanted.size or 8
+            nfds = min(max(_signed32(nfds), 0), 1024 * 1024)
+            data = _read(memory, address, ((nfds + 7) // 8 + width - 1) // width * width)
         elif measure == "msghdr":
             data = self._msghdr_bytes(memory, address, abi)
         elif measure == "socklen":
@@ -543,6 +571,15 @@ class RecordBuilder:
         if plan.socklen_arg is not None and self._structs:
             self._remember_socklen(tracee, words[plan.socklen_arg])
         self._socketcalls[tracee.tid] = (plan, words)
+
+    def _sigreturn_mask(self, event: SyscallEntry, offset: int) -> None:
+        """rt_sigreturn: the mask it restores, from the signal frame (STRUCT "sigset", arg 0)."""
+        if not event.stack_pointer:
+            return
+        mask = _read(event.tracee.memory, event.stack_pointer + offset, 8)
+        if mask is not None and len(mask) == 8:
+            self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
+                               formats.Struct(event.abi, 0, b"sigset", mask))
 
     def _clone3_parent_tid(self, event: SyscallExit, args: tuple[int, ...]) -> None:
         """clone3 with CLONE_PARENT_SETTID: the id written at clone_args.parent_tid.
@@ -662,6 +699,9 @@ class RecordBuilder:
         tracee = event.tracee
         if event.kind in _ENDS_A_CALL and tracee.in_syscall and tracee.entry is not None:
             self.unfinished(tracee, event.timestamp_ns, time.monotonic_ns())
+        if event.kind in _ENDS_A_CALL:
+            self._socketcalls.pop(tracee.tid, None)  # what its open call left behind
+            self._socklens.pop(tracee.tid, None)
         if event.kind is Lifecycle.LOST and self._notify is not None:
             self._notify(f"lost control of process {tracee.pid} (thread {tracee.tid}): "
                          f"{event.reason}")
@@ -728,6 +768,19 @@ _FLOCK_SET = (6, 7, 37, 38)
 # are masked off by the caller.
 _FUTEX_TIMED = (0, 6, 9, 11, 13)
 _CLONE_PARENT_SETTID = 0x00100000  # include/uapi/linux/sched.h
+# Structures a call reads and then updates, captured at entry and again at exit.
+_UPDATED_KINDS = frozenset({ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.FD_SET})
+_TIME_LEFT_CALLS = frozenset({"select", "_newselect", "pselect6", "pselect6_time64", "ppoll",
+                              "ppoll_time64"})
+_TIMEOUT_KINDS = frozenset({ArgKind.TIMEVAL_IN, ArgKind.TIMESPEC_IN, ArgKind.TIMESPEC64_IN})
+# Where rt_sigreturn's saved mask is, from the stack pointer at its entry
+# (arch/x86/include/asm/sigframe.h): x86_64's frame starts 8 bytes below it
+# (the restorer's return address was popped) with the ucontext right after
+# that address: uc_flags, uc_link, uc_stack (24), uc_mcontext (256), then
+# uc_sigmask: 296. i386's frame starts 4 below: pretcode, sig, pinfo, puc,
+# siginfo (128), then the ucontext whose mask follows 4 + 4 + 12 + 88 bytes:
+# 4 + 144 + 108 - 4 - ... = 248.
+_SIGRETURN_MASKS = {(Abi.X86_64, "rt_sigreturn"): 296, (Abi.I386, "rt_sigreturn"): 248}
 
 
 def _ioctl_structs() -> dict[int, tuple[_StructPlan | None, _StructPlan | None]]:
@@ -776,6 +829,9 @@ def _command_structs(
         return table
     if name == "ioctl":
         return _IOCTL_STRUCTS
+    if name == "prctl":  # PR_SET_NAME reads a name, PR_GET_NAME fills one (16 bytes)
+        comm = _StructPlan(1, b"string", None, None, False, False, "string")
+        return {15: (comm, None), 16: (None, comm)}
     if name in ("futex", "futex_time64"):
         size = 8 if abi is Abi.I386 and name == "futex" else 16
         timeout = _StructPlan(3, b"timespec" if size == 8 or abi is not Abi.I386

@@ -72,6 +72,7 @@ class SyscallEntry(NamedTuple):
     abi: Abi
     nr: int
     args: tuple[int, int, int, int, int, int]
+    stack_pointer: int = 0  # where rt_sigreturn finds the signal frame's mask
 
 
 class SyscallExit(NamedTuple):

@@ -69,8 +69,19 @@ def csw_record_struct() -> struct.Struct:
 
 
 _PREEMPTED = int(CswFlag.PREEMPTED)
+#: The spawned command is announced before its execve (still the recorder's
+#: forked child): its events start at the exec, as ``perf stat -- CMD`` does.
+_AT_EXEC = frozenset({"disabled", "enable_on_exec"})
 _GROUP_FORMAT = (perf.PERF_FORMAT_GROUP | perf.PERF_FORMAT_TOTAL_TIME_ENABLED
                  | perf.PERF_FORMAT_TOTAL_TIME_RUNNING)
+
+
+def default_ring_pages() -> int:
+    """Data pages per CPU ring: 2 MiB as root (a pipe ping-pong makes ~160 k
+    switch records a second; the reader may be late on a busy machine); 512
+    KiB otherwise, the most ``kernel.perf_event_mlock_kb`` (516) lets a user
+    lock per CPU beside the metadata page."""
+    return 512 if os.geteuid() == 0 else 128
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,7 @@ class PerfOptions:
     switches: bool = False  # -t w
     counters: tuple[str, ...] = ()  # -C, perf's names
     interval_ms: float = DEFAULT_INTERVAL_MS  # --interval
-    ring_pages: int = 64  # data pages per CPU ring (a power of two)
+    ring_pages: int = 0  # data pages per CPU ring (a power of two); 0: default_ring_pages()
 
     @property
     def active(self) -> bool:
@@ -121,6 +132,7 @@ class PerfSource:
 
     def __init__(self, options: PerfOptions) -> None:
         self.options = options
+        self._ring_pages = options.ring_pages or default_ring_pages()
         self.user_only = False  # counters count user mode only (kernel mode refused)
         self.unwatched = 0  # threads whose events could not be opened
         self.failure: str | None = None  # the reader thread died of this
@@ -141,22 +153,26 @@ class PerfSource:
 
     # ----------------------------------------------------------- setup
 
-    def _counter_attr(self, type_: int, config: int, leader: bool) -> perf.Attr:
+    def _counter_attr(self, type_: int, config: int, leader: bool,
+                      at_exec: bool = False) -> perf.Attr:
         flags = {"exclude_hv"}
         if self.user_only:
             flags.add("exclude_kernel")
+        if at_exec and leader:
+            flags |= _AT_EXEC
         return perf.Attr(type=type_, config=config, read_format=_GROUP_FORMAT,
                          flags=frozenset(flags))
 
-    def _switch_attr(self) -> perf.Attr:
+    def _switch_attr(self, at_exec: bool = False) -> perf.Attr:
         return perf.Attr(
             type=perf.PERF_TYPE_SOFTWARE, config=perf.PERF_COUNT_SW_DUMMY,
             sample_type=_SWITCH_SAMPLE,
             # comm: COMM records in the same ring keep each CSW's command name
             # right across an exec, in stream order
             flags=frozenset({"context_switch", "comm", "sample_id_all", "use_clockid",
-                             "exclude_kernel", "exclude_hv", "watermark"}),
-            wakeup=self.options.ring_pages * perf.PAGE_SIZE // 4,
+                             "exclude_kernel", "exclude_hv", "watermark"}
+                            | (_AT_EXEC if at_exec else set())),
+            wakeup=self._ring_pages * perf.PAGE_SIZE // 4,
             clockid=perf.CLOCK_MONOTONIC)
 
     def prepare(self) -> None:
@@ -180,7 +196,7 @@ class PerfSource:
                               clockid=perf.CLOCK_MONOTONIC)
             # The rings belong to do-nothing events on the recorder's own
             # thread: they exist before any tracee and outlive every tracee.
-            self._rings = perf.RingSet.create(owner, 0, "dummy", self.options.ring_pages)
+            self._rings = perf.RingSet.create(owner, 0, "dummy", self._ring_pages)
             try:
                 probe = self._rings.open_on_all(self._switch_attr(), 0, "context-switch records")
                 self._rings.forget(probe.values())
@@ -207,11 +223,11 @@ class PerfSource:
         self.user_only = True
         self._close_group(self._open_group(0))
 
-    def _open_group(self, tid: int) -> list[perf.Event]:
+    def _open_group(self, tid: int, at_exec: bool = False) -> list[perf.Event]:
         group: list[perf.Event] = []
         try:
             for name, type_, config in self._counter_types:
-                attr = self._counter_attr(type_, config, leader=not group)
+                attr = self._counter_attr(type_, config, leader=not group, at_exec=at_exec)
                 group.append(perf.open_event(attr, tid, -1, group=group[0] if group else None,
                                              name=name))
         except BaseException:
@@ -231,9 +247,9 @@ class PerfSource:
         try:
             if self._rings is not None:
                 thread.switch_events = self._rings.open_on_all(
-                    self._switch_attr(), tracee.tid, "context-switch records")
+                    self._switch_attr(tracee.pre_exec), tracee.tid, "context-switch records")
             if self._counter_types:
-                thread.group = self._open_group(tracee.tid)
+                thread.group = self._open_group(tracee.tid, tracee.pre_exec)
         except PerfError as error:
             if thread.switch_events and self._rings is not None:
                 self._rings.forget(thread.switch_events.values())

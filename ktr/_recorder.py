@@ -9,7 +9,8 @@ SIGTERM, SIGHUP, the output failing, an error — every tracee is let go
 output failed, detached) before ``record`` returns; the descriptor is always
 released, so every record accepted is written unless the output failed. All
 the user sees is one-line messages on stderr: a live status line on a
-terminal, notices for lost processes and output failure, a final summary.
+terminal no traced process uses (``_terminal``), notices for lost processes
+and output failure, a final summary.
 
 Does not: parse the command line (``_options``) or print tracebacks.
 """
@@ -38,6 +39,7 @@ from ._options import RecordOptions
 from ._perfsource import SourceOutput
 from ._probe_source import URETPROBE_SYSCALL, ProbeSession
 from ._sources import PtraceSource, SideSource, side_sources
+from ._terminal import status_line_allowed
 from .errors import OutputError
 
 STATUS_INTERVAL_S = 0.5
@@ -58,6 +60,8 @@ def _file_header(options: RecordOptions, control: ControlOptions) -> formats.Fil
     recorded = options.header_options()
     recorded["seccomp_filter"] = control.seccomp is not None
     recorded["clock"] = "realtime"  # perf records are converted to it
+    # perf records reach the file up to a drain interval late: readers reorder
+    recorded["perf_source"] = options.perf.active
     return formats.FileHeader(
         hostname=uname.nodename,
         kernel_release=uname.release,
@@ -251,7 +255,11 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
     output = SourceOutput(descriptor.add_entry, descriptor.log_lost, notify,
                           descriptor.add_entries)
     status: _StatusLine | None = None
-    if not options.quiet and notices.isatty():
+    traced = {t.pid for t in list(control.tracees.values())}
+    if options.command:
+        traced.add(spawned)
+    # Live status only where it cannot overwrite the program's own terminal I/O.
+    if not options.quiet and notices.isatty() and status_line_allowed(notices, traced):
         status = _StatusLine(notices, lambda: _status_text(
             descriptor.stats, len({t.pid for t in list(control.tracees.values())})))
         status.start()
@@ -294,6 +302,11 @@ class _BestEffortText:
         if self._stream is not None:
             with contextlib.suppress(OSError, ValueError):
                 self._stream.flush()
+
+    def fileno(self) -> int:
+        if self._stream is None:
+            raise ValueError("no stream")
+        return self._stream.fileno()
 
     def isatty(self) -> bool:
         try:

@@ -16,17 +16,25 @@ chrome writers, which call in here.
   thread's last reading. The summary prints both as tables; chrome turns
   switches into "off-CPU" slices and readings into counter tracks.
 
+``reorder_window``: the recorder writes perf records up to a drain interval
+after ptrace records of the same moment; reading a file whose header says it
+ran a perf source goes through the merge's reorder window, so every view
+sees one time-ordered stream.
+
 Does not: read files or know where records come from.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from formats import Cnt, CntFlag, Csw, CswFlag, Record, split_nul_strings
+from formats import Cnt, CntFlag, Csw, CswFlag, FileHeader, Record, split_nul_strings
+
+from ._merge import MergeOptions
+from ._reader import TraceReader
 
 # -------------------------------------------------------------------- text
 
@@ -220,5 +228,33 @@ def chrome_counter_events(record: Record, ts: Callable[[int], str]) -> list[str]
             for name, value in _counters(payload).items()]
 
 
-__all__ = ["CounterTally", "SwitchTally", "ThreadSwitches", "chrome_counter_events",
-           "chrome_switch_events", "cnt_json", "cnt_text", "csw_json", "csw_text"]
+
+
+# ----------------------------------------------------------------- reading
+
+#: How late a perf record can reach the file after ptrace records of the same
+#: moment: the recorder drains its rings every 200 ms at the latest (see
+#: ``ktr/_perfsource.py``); the reorder window leaves a wide margin.
+PERF_LATENESS_NS = 2_000_000_000
+
+
+def has_perf_records(header: FileHeader | None) -> bool:
+    """Did the recording run a perf source (``-t w``, ``-C``)? From its header."""
+    if header is None:
+        return False
+    options = header.options if isinstance(header.options, dict) else {}
+    return options.get("perf_source") is True
+
+
+def reorder_window(readers: Sequence[TraceReader]) -> MergeOptions | None:
+    """A merge that puts perf records back in time order among the ptrace
+    records (they are written up to a drain interval late), when any input
+    has them; None otherwise (read as written)."""
+    if not any(has_perf_records(reader.header) for reader in readers):
+        return None
+    return MergeOptions(window_ns=PERF_LATENESS_NS)
+
+
+__all__ = ["PERF_LATENESS_NS", "CounterTally", "SwitchTally", "ThreadSwitches",
+           "chrome_counter_events", "chrome_switch_events", "cnt_json", "cnt_text", "csw_json",
+           "csw_text", "has_perf_records", "reorder_window"]

@@ -1,7 +1,8 @@
 r"""The strace output: what ``strace -f -ttt -T -o FILE`` writes, from a ktr trace.
 
-One line per call, so tools that read strace logs (lnav, Perfetto's strace
-importer, scripts) read ktr traces unchanged::
+One line per call, so tools that read strace logs (strace-process-tree,
+scripts; lnav reads the per-thread ``-ff -tt -T`` files of ``_strace_files``)
+read ktr traces unchanged::
 
     4242  1700000000.123456 openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3 <0.000012>
     4242  1700000000.123470 read(3, "root:x:0:0:root:/root:/bin/bash\n"..., 4096) = 1234 <0.000005>
@@ -36,11 +37,12 @@ Not shown (strace has no line for them): EMUL, CSW, USER, PROBE, SAMPLE,
 MMAP, and the PROC events other than exit. DROP records, which strace has no
 notion of, print ``--- ktr: N records lost (ENOSPC) ---`` with thread id 0,
 so a loss is never silent. Differences from strace itself: the contents of
-buffers and structures are what the recorder captured (GIO, STRU records),
-so an I/O vector prints as its pointer, a structure the recorder did not
-capture as its pointer, a string argument that is not a path (a symlink
-target, a memfd name) as its pointer; execve's envp is ``0x7ffd... /* N vars
-*/`` as strace prints it.
+buffers and structures are what the recorder captured (GIO, STRU records);
+a structure it did not capture prints as its pointer (README lists which).
+A write-like call's data comes at its exit (GIO): when its line is
+interrupted, the data is looked up ahead (``LOOK_AHEAD`` records; reading a
+file, that many records are held back between batches); i386 socketcall
+prints as its subcall (``send(3, "ping", 4, 0)``), as strace shows it.
 
 Guarantees: one line per call, signal, exit or loss, in trace order; the
 ``<unfinished ...>``/``<... resumed>`` pairs match; state is per live thread
@@ -139,6 +141,7 @@ class StraceDescriber:
         self._entry: dict[tuple[int, int, str], CallArguments] = Cache()
         self._batch: list[Record] = []
         self._pending: list[Record] = []  # records held for the look-ahead (a file)
+        self._grown_from: dict[int, str] = {}  # tid -> clone3's first argument as interrupted
         self._keep: Any = None  # the filters, while records are held
         self._hidden: set[int] = set()  # ids of held records the filters hide
         self._window_keep = self._held_keep  # bound once: compared by identity
@@ -271,6 +274,8 @@ class StraceDescriber:
             self._look_ahead_for_data(call, at)
         arguments = self._renderer(call, entry=True)(call)
         call.started = len(arguments)
+        if plan.name in GROWING_CALLS and arguments:
+            self._grown_from[call.tid] = arguments[0]
         plan = call.plan
         text = ", ".join(arguments)
         if (arguments and plan.signature is not None and not self.options.raw
@@ -313,8 +318,11 @@ class StraceDescriber:
         self._line = None
         arguments = self._renderer(call, entry=False)(call)
         tracker.settle(call)
-        if call.started >= 0 and call.ret is not None and call.ret.flags & 1:
-            # Never returned: what it would have filled in is unknown, as strace says.
+        plan = call.plan
+        if (call.started >= 0 and call.ret is not None and call.ret.flags & 1
+                and plan.first_output_arg < len(plan.kinds)):
+            # Never returned: what it would have filled in is unknown, as strace
+            # says (a call whose arguments were all shown resumes with ") = ?").
             head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed> "
                     "<unfinished ...>)")
         elif call.started >= 0 or call.ts == -1:
@@ -322,8 +330,8 @@ class StraceDescriber:
             rest = ", ".join(arguments[start:])
             if start and call.plan.name in GROWING_CALLS and not self.options.raw:
                 # clone3: what the first argument gained at exit, then the rest
-                shown = self._renderer(call, entry=True)(call)
-                grown = arguments[0][len(shown[0]):] if shown and arguments else ""
+                shown = self._grown_from.pop(tid, None)
+                grown = arguments[0][len(shown):] if shown is not None and arguments else ""
                 rest = f"{grown}, {rest}"
             head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed>"
                     f"{rest})")

@@ -61,6 +61,7 @@ from ._flags import (
     render_flags,
     render_mode,
 )
+from ._siginfo import strace_siginfo
 
 FieldValue = int | str
 Fields = dict[str, FieldValue]
@@ -341,8 +342,8 @@ def _render_stat(fields: Fields, abi: int, verbose: bool) -> _Parts:
 
 
 # include/uapi/linux/stat.h
-_STATX_MASK: Table = (
-    ("STATX_BASIC_STATS", 0x7FF), ("STATX_TYPE", 0x1), ("STATX_MODE", 0x2),
+_STATX_MASK: Table = (  # strace's order: STATX_ALL (0xfff) first
+    ("STATX_ALL", 0xFFF), ("STATX_BASIC_STATS", 0x7FF), ("STATX_TYPE", 0x1), ("STATX_MODE", 0x2),
     ("STATX_NLINK", 0x4), ("STATX_UID", 0x8), ("STATX_GID", 0x10), ("STATX_ATIME", 0x20),
     ("STATX_MTIME", 0x40), ("STATX_CTIME", 0x80), ("STATX_INO", 0x100),
     ("STATX_SIZE", 0x200), ("STATX_BLOCKS", 0x400), ("STATX_BTIME", 0x800),
@@ -763,10 +764,12 @@ def _fixed_size(name: str, abi: int) -> int | None:
 _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd": 8,
              "wstatus": 4, "rusage": 144, "sysinfo": 112, "itimerval": 32, "itimerspec": 32,
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
-             "int": 4, "winsize": 8, "termios": 36, "msghdr": 56}
+             "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
+             "sigevent": 64, "fd_set": 8, "gid": 4}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
-             "flock": 16, "iovec": 8, "msghdr": 28}
-_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28}  # x32's readv/writev are the compat calls
+             "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4}
+# x32's readv/writev and select are the compat calls
+_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4}
 
 
 def iovec_lengths(data: bytes, abi: int) -> list[tuple[int, int]]:
@@ -1008,7 +1011,7 @@ def _render_user_desc(data: bytes, abi: int, verbose: bool) -> str:
     for name, width in zip(names, widths, strict=True):
         fields.append(f"{name}={(bits >> shift) & ((1 << width) - 1)}")
         shift += width
-    return (f"{{entry_number={entry}, base_addr={base:#x}, limit={limit:#x}, "
+    return (f"{{entry_number={entry}, base_addr={base:#08x}, limit={limit:#08x}, "
             f"{', '.join(fields)}}}")
 
 
@@ -1137,7 +1140,62 @@ def _address(value: int) -> str:
     return "NULL" if not value else hex(value)
 
 
+def _render_siginfo(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 12:
+        return _hex_string(data)
+    signo, _errno, code = struct.unpack_from("<iii", data)
+    return strace_siginfo(signo, code, data)
+
+
+_SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}
+
+
+def _render_sigevent(data: bytes, abi: int, verbose: bool) -> str:
+    """struct sigevent as strace prints it (its value only when set)."""
+    word = 4 if abi == _ABI_I386 else 8
+    if len(data) < word + 8:
+        return _hex_string(data)
+    value = int.from_bytes(data[:word], "little")
+    signo, notify = struct.unpack_from("<ii", data, word)
+    parts = []
+    if value:
+        parts.append(f"sigev_value={{sival_int={_s32(value)}, sival_ptr={hex(value)}}}")
+    signal = signal_name(signo) if 0 < signo < 65 else None
+    parts.append(f"sigev_signo={signal or signo}")
+    parts.append(f"sigev_notify={_SIGEV_NOTIFY.get(notify, str(notify))}")
+    if notify == 4 and len(data) >= word + 12:
+        parts.append(f"sigev_notify_thread_id={struct.unpack_from('<i', data, word + 8)[0]}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _s32(value: int) -> int:
+    value &= 0xFFFF_FFFF
+    return value - (1 << 32) if value & 0x8000_0000 else value
+
+
+def fd_set_members(data: bytes) -> list[int]:
+    """The fds set in a STRUCT "fd_set" (bit n of the little-endian words is fd n)."""
+    value = int.from_bytes(data, "little")
+    members = []
+    while value:
+        low = value & -value
+        members.append(low.bit_length() - 1)
+        value ^= low
+    return members
+
+
+def _render_fd_set(data: bytes, abi: int, verbose: bool) -> str:
+    return "[" + " ".join(str(fd) for fd in fd_set_members(data)) + "]"
+
+
 _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
+    "gid": lambda data, abi, verbose: (
+        str(int.from_bytes(data[:4], "little")) if len(data) >= 4 else _hex_string(data)),
+    "cpuset": lambda data, abi, verbose: (
+        "[" + " ".join(str(cpu) for cpu in fd_set_members(data)) + "]"),
+    "fd_set": _render_fd_set,
+    "siginfo": _render_siginfo,
+    "sigevent": _render_sigevent,
     "clone_args": _render_clone_args,
     "msghdr": _render_msghdr,
     "termios": _render_termios,

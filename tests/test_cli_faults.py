@@ -90,7 +90,8 @@ def test_ktr_record_to_standard_output_closed_or_full(tmp_path: Path) -> None:
                           "ENOSPC (No space left on device)")
 
 
-@pytest.mark.parametrize("option", ["--help", "record --help", "--version"])
+@pytest.mark.parametrize("option", ["--help", "record --help", "--version",
+                                    "record --list-counters"])
 def test_ktr_help_on_a_full_disk_or_closed_stdout(option: str) -> None:
     assert_one_line(shell(f"'{KTR}' {option} > /dev/full"), f"ktr: {FULL}")
     assert_one_line(shell(f"'{KTR}' {option} >&-"),
@@ -130,6 +131,8 @@ def test_ktr_record_with_stderr_full_keeps_the_commands_status(tmp_path: Path) -
     ("--timeout", "0"), ("--spin-us", "99999999999"), ("--spin-us", "-1"),
     ("--queue-max", "0"), ("--queue-max", "10000001"), ("--queue-max", "1e3"),
     ("--delay-count", "-1"), ("--delay-count", "1e308"), ("-g", "0"), ("-g", "99999999999"),
+    ("--interval", "nan"), ("--interval", "inf"), ("--interval", "0.5"),
+    ("--max-probes", "0"), ("--max-probes", "99999999999"),
 ])
 def test_out_of_range_numbers_are_one_line_usage_errors(option: str, value: str) -> None:
     done = subprocess.run([KTR, "record", option, value, "-o", "/dev/null", "--", "true"],

@@ -407,7 +407,8 @@ def test_json_decoded_keys() -> None:
     assert plain[0]["args_decoded"] == ["AT_FDCWD", '"/etc/hosts"', "O_RDONLY"]
     assert "fd_path" not in plain[2]
     stru = plain[-2]
-    assert list(stru)[5:] == ["struct", "argument", "data", "fields"]
+    assert list(stru)[5:] == ["call", "struct", "argument", "data", "fields"]
+    assert stru["call"] == 3  # the fstat it belongs to
     assert (stru["struct"], stru["argument"], stru["fields"]["st_size"]) == ("stat", 1, 0)
     tracked = [json.loads(line) for line in _lines(JsonDescriber(Options(fd_paths=True)),
                                                    records)]

@@ -28,11 +28,16 @@ sigaction, rlimit, utsname, signal sets); each says the STRUCT record's name,
 whether it is read at entry or exit, and its size per ABI
 (``struct_size``), so the recorder needs no layout knowledge of its own.
 
-Does not: cover every syscall (a call without a signature is shown with raw
-arguments), describe the structures behind other pointers (a ``PTR`` is an
-address; futex's timeout stays one, since that slot is a count for some
-operations), or say how wide a value is: raw argument words are ABI-sized, and
-a consumer sign-extends ``INT``/``FD``/``OFFSET`` values of a 32-bit ABI itself.
+Every syscall of the x86_64 and i386 tables has a signature, with strace's
+argument count (its ``linux/*/syscallent.h``; a test checks both tables);
+calls strace decodes with a dedicated printer get the kinds that let ktrdump
+print them the same way.
+
+Does not: describe the structures behind every pointer (a ``PTR`` is an
+address; futex's timeout, fcntl's struct flock and ioctl arguments depend on
+a command: the recorder captures those by command, ``ktr._builder``), or say
+how wide a value is: raw argument words are ABI-sized, and a consumer
+sign-extends ``INT``/``FD``/``OFFSET`` values of a 32-bit ABI itself.
 """
 
 from __future__ import annotations
@@ -135,6 +140,23 @@ class ArgKind(enum.Enum):
     WSTATUS_OUT = "wstatus_out"  # int * a wait call fills with the status (STRUCT "wstatus")
     SOCKOPT_VAL_OUT = "sockopt_val_out"  # getsockopt's optval; length_arg: its socklen_t *
     CLONE_ARGS_IN = "clone_args_in"  # clone3's struct clone_args; length_arg: its size
+    SIGINFO_OUT = "siginfo_out"  # siginfo_t the call fills (rt_sigtimedwait, waitid)
+    SIGEVENT_IN = "sigevent_in"  # struct sigevent (timer_create)
+    INT_OUT = "int_out"  # an int the call fills (timer_create's timer id)
+    FD_SET = "fd_set"  # select's fd_set; length_arg: nfds (the bits read and written)
+    IPC_KEY = "ipc_key"  # a System V IPC key (IPC_PRIVATE)
+    IPC_FLAGS = "ipc_flags"  # IPC_CREAT | IPC_EXCL | IPC_NOWAIT | permission bits
+    IPC_CMD = "ipc_cmd"  # semctl/msgctl/shmctl's command (IPC_RMID, GETVAL, ...)
+    TIMERFD_FLAGS = "timerfd_flags"  # TFD_* (timerfd_create, timerfd_settime)
+    SIGNALFD_FLAGS = "signalfd_flags"  # SFD_*
+    INOTIFY_FLAGS = "inotify_flags"  # IN_NONBLOCK | IN_CLOEXEC
+    MEMFD_FLAGS = "memfd_flags"  # MFD_*
+    CLOSE_RANGE_FLAGS = "close_range_flags"  # CLOSE_RANGE_*
+    INOTIFY_MASK = "inotify_mask"  # IN_ACCESS, IN_MODIFY, ...
+    CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
+    CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
+    GIDS_IN = "gids_in"  # gid_t[] the call reads; length_arg: the count
+    GIDS_OUT = "gids_out"  # gid_t[] the call fills; the return value is the count
     # i386 socketcall's array of the subcall's argument words (STRUCT
     # "socketcall_args"): the recorder and ktrdump treat the call as the
     # subcall (SOCKETCALL_SIGNATURES) with those words as its arguments.
@@ -251,9 +273,11 @@ class StructCapture(NamedTuple):
 #: "socketcall": 4 bytes per argument of the subcall the first argument names;
 #: "msghdr": the structure (``sizes``), then the struct iovec array it points to;
 #: "socklen": a socklen_t's value at entry then at exit (two u32); "length_pointer":
-#: as many bytes as the u32 behind the length argument says at exit.
+#: as many bytes as the u32 behind the length argument says at exit; "fdset":
+#: the length argument's bits in whole words of ``sizes`` bytes.
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
-                      "dirents", "socketcall", "msghdr", "socklen", "length_pointer"})
+                      "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
+                      "fdset"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -351,6 +375,19 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # socklen_t *: the length the call wrote back (the caller's value is lost)
     # socklen_t *: the caller's value (read at entry) then the call's (8 bytes)
     ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(8, 8), measure="socklen"),
+    # siginfo_t 128 bytes on every ABI; struct sigevent 64 (sigval, signo,
+    # notify, then a union); an int.
+    ArgKind.SIGINFO_OUT: _capture("siginfo", "out", _sizes(128, 128)),
+    ArgKind.SIGEVENT_IN: _capture("sigevent", "in", _sizes(64, 64)),
+    ArgKind.INT_OUT: _capture("int", "out", _sizes(4, 4)),
+    # CPU masks: bit n is CPU n (sched_getaffinity returns the bytes it filled)
+    ArgKind.CPUSET_IN: _capture("cpuset", "in", None, measure="length"),
+    ArgKind.CPUSET_OUT: _capture("cpuset", "out", None, measure="retval"),
+    # gid_t lists (getgroups/setgroups; i386's 16-bit getgroups is not one of them)
+    ArgKind.GIDS_IN: _capture("gid", "in", _sizes(4, 4), measure="elements"),
+    ArgKind.GIDS_OUT: _capture("gid", "out", _sizes(4, 4), measure="retval_elements"),
+    # fd_set: nfds bits rounded up to whole longs (the kernel's core_sys_select)
+    ArgKind.FD_SET: _capture("fd_set", "in", _sizes(8, 4, 4), measure="fdset"),
     # clone3's struct clone_args (88 bytes as of Linux 5.7), as long as the call says
     ArgKind.CLONE_ARGS_IN: _capture("clone_args", "in", None, measure="length"),
     # getsockopt's value: as many bytes as *optlen says at exit
@@ -470,7 +507,8 @@ _COMMON: list[Signature] = [
     _sig("openat2", R.FD, _DIRFD, _AT_PATHNAME, _a("how", K.PTR), _a("size", K.SIZE)),
     _sig("creat", R.FD, _PATHNAME, _MODE),
     _sig("close", R.INT, _FD),
-    _sig("close_range", R.INT, _a("first", K.UINT), _a("last", K.UINT), _a("flags", K.HEX)),
+    _sig("close_range", R.INT, _a("first", K.UINT), _a("last", K.UINT),
+         _a("flags", K.CLOSE_RANGE_FLAGS)),
     _sig("dup", R.FD, _a("oldfd", K.FD)),
     _sig("dup2", R.FD, _a("oldfd", K.FD), _a("newfd", K.FD)),
     _sig("dup3", R.FD, _a("oldfd", K.FD), _a("newfd", K.FD), _a("flags", K.PIPE_FLAGS)),
@@ -590,7 +628,7 @@ _COMMON: list[Signature] = [
     _sig("exit_group", R.NONE, _a("status", K.INT)),
     _sig("wait4", R.PID, _a("pid", K.PID), _a("wstatus", K.WSTATUS_OUT),
          _a("options", K.WAIT_OPTIONS), _a("rusage", K.RUSAGE_OUT)),
-    _sig("waitid", R.INT, _a("idtype", K.INT), _a("id", K.INT), _a("infop", K.PTR),
+    _sig("waitid", R.INT, _a("idtype", K.INT), _a("id", K.INT), _a("infop", K.SIGINFO_OUT),
          _a("options", K.WAIT_OPTIONS), _a("rusage", K.RUSAGE_OUT)),
     _sig("kill", R.INT, _a("pid", K.PID), _a("sig", K.SIGNAL)),
     _sig("tkill", R.INT, _a("tid", K.PID), _a("sig", K.SIGNAL)),
@@ -620,7 +658,7 @@ _COMMON: list[Signature] = [
     _sig("rt_sigreturn", R.NONE),
     _sig("rt_sigsuspend", R.INT, _a("mask", K.SIGSET), _a("sigsetsize", K.SIZE)),
     _sig("rt_sigpending", R.INT, _a("set", K.SIGSET_OUT), _a("sigsetsize", K.SIZE)),
-    _sig("rt_sigtimedwait", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.PTR),
+    _sig("rt_sigtimedwait", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.SIGINFO_OUT),
          _a("timeout", K.TIMESPEC_IN), _a("sigsetsize", K.SIZE)),
     _sig("rt_sigqueueinfo", R.INT, _a("tgid", K.PID), _a("sig", K.SIGNAL), _a("info", K.PTR)),
     _sig("sigaltstack", R.INT, _a("ss", K.PTR), _a("old_ss", K.PTR)),
@@ -644,8 +682,9 @@ _COMMON: list[Signature] = [
          _a("tmo_p", K.TIMESPEC_IN),
          _a("sigmask", K.SIGSET), _a("sigsetsize", K.SIZE)),
     # pselect6's sixth argument points at {const sigset_t *ss; size_t ss_len}.
-    _sig("pselect6", R.INT, _a("nfds", K.INT), _a("readfds", K.PTR), _a("writefds", K.PTR),
-         _a("exceptfds", K.PTR), _a("timeout", K.TIMESPEC_IN), _a("sigmask", K.PTR)),
+    _sig("pselect6", R.INT, _a("nfds", K.INT), _a("readfds", K.FD_SET, length=0),
+         _a("writefds", K.FD_SET, length=0), _a("exceptfds", K.FD_SET, length=0),
+         _a("timeout", K.TIMESPEC_IN), _a("sigmask", K.PTR)),
     _sig("epoll_create", R.FD, _a("size", K.INT)),
     _sig("epoll_create1", R.FD, _a("flags", K.EPOLL_FLAGS)),
     _sig("epoll_ctl", R.INT, _a("epfd", K.FD), _a("op", K.EPOLL_CTL_OP), _FD,
@@ -657,10 +696,10 @@ _COMMON: list[Signature] = [
          _a("sigsetsize", K.SIZE)),
     _sig("eventfd", R.FD, _a("initval", K.UINT)),
     _sig("eventfd2", R.FD, _a("initval", K.UINT), _a("flags", K.EVENTFD_FLAGS)),
-    _sig("memfd_create", R.FD, _a("name", K.STRING), _a("flags", K.HEX)),
+    _sig("memfd_create", R.FD, _a("name", K.STRING), _a("flags", K.MEMFD_FLAGS)),
     _sig("inotify_init", R.FD),
-    _sig("inotify_init1", R.FD, _a("flags", K.HEX)),
-    _sig("inotify_add_watch", R.INT, _FD, _PATHNAME, _a("mask", K.HEX)),
+    _sig("inotify_init1", R.FD, _a("flags", K.INOTIFY_FLAGS)),
+    _sig("inotify_add_watch", R.INT, _FD, _PATHNAME, _a("mask", K.INOTIFY_MASK)),
     _sig("inotify_rm_watch", R.INT, _FD, _a("wd", K.INT)),
     # system
     _sig("getrandom", R.SIZE, _a("buf", K.DATA_OUT, length=1), _a("buflen", K.SIZE),
@@ -682,8 +721,8 @@ _MMAP_ARGS = (
 )
 # select also writes the time left back into the timeout (STRUCT: as read).
 _SELECT_ARGS = (
-    _a("nfds", K.INT), _a("readfds", K.PTR), _a("writefds", K.PTR), _a("exceptfds", K.PTR),
-    _a("timeout", K.TIMEVAL_IN),
+    _a("nfds", K.INT), _a("readfds", K.FD_SET, length=0), _a("writefds", K.FD_SET, length=0),
+    _a("exceptfds", K.FD_SET, length=0), _a("timeout", K.TIMEVAL_IN),
 )
 # epoll_pwait2 takes a struct __kernel_timespec on every ABI ("timespec64" on i386).
 _EPOLL_PWAIT2_HEAD = (_a("epfd", K.FD), _a("events", K.EPOLL_EVENTS_OUT),
@@ -795,14 +834,14 @@ _I386_ONLY: list[Signature] = [
          _a("val", K.UINT), _a("timeout", K.PTR), _a("uaddr2", K.PTR), _a("val3", K.UINT)),
     _sig("ppoll_time64", R.INT, _a("fds", K.POLLFDS_IN, length=1), _a("nfds", K.UINT),
          _a("tmo_p", K.TIMESPEC64_IN), _a("sigmask", K.SIGSET), _a("sigsetsize", K.SIZE)),
-    _sig("pselect6_time64", R.INT, _a("nfds", K.INT), _a("readfds", K.PTR),
-         _a("writefds", K.PTR), _a("exceptfds", K.PTR), _a("timeout", K.TIMESPEC64_IN),
-         _a("sigmask", K.PTR)),
+    _sig("pselect6_time64", R.INT, _a("nfds", K.INT), _a("readfds", K.FD_SET, length=0),
+         _a("writefds", K.FD_SET, length=0), _a("exceptfds", K.FD_SET, length=0),
+         _a("timeout", K.TIMESPEC64_IN), _a("sigmask", K.PTR)),
     _sig("utimensat_time64", R.INT, _DIRFD, _AT_PATHNAME, _a("times", K.TIMESPEC64_PAIR_IN),
          _a("flags", K.AT_FLAGS)),
     _sig("recvmmsg_time64", R.INT, _SOCKFD, _a("msgvec", K.MMSGHDR_OUT, length=2),
          _a("vlen", K.UINT), _a("flags", K.MSG_FLAGS), _a("timeout", K.TIMESPEC64_IN)),
-    _sig("rt_sigtimedwait_time64", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.PTR),
+    _sig("rt_sigtimedwait_time64", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.SIGINFO_OUT),
          _a("timeout", K.TIMESPEC64_IN), _a("sigsetsize", K.SIZE)),
 ]
 
@@ -934,8 +973,8 @@ _MORE_COMMON: list[Signature] = [
     _sig("getrusage", R.INT, _a("who", K.RUSAGE_WHO), _a("usage", K.RUSAGE_OUT)),
     _sig("getpriority", R.INT, _a("which", K.INT), _a("who", K.INT)),
     _sig("setpriority", R.INT, _a("which", K.INT), _a("who", K.INT), _a("prio", K.INT)),
-    _sig("getgroups", R.INT, _a("size", K.INT), _a("list", K.PTR)),
-    _sig("setgroups", R.INT, _a("size", K.INT), _a("list", K.PTR)),
+    _sig("getgroups", R.INT, _a("size", K.INT), _a("list", K.GIDS_OUT)),
+    _sig("setgroups", R.INT, _a("size", K.INT), _a("list", K.GIDS_IN, length=0)),
     *_same_args(("setreuid",), R.INT, _a("ruid", K.UID), _a("euid", K.UID)),
     *_same_args(("setregid",), R.INT, _a("rgid", K.GID), _a("egid", K.GID)),
     _sig("setresuid", R.INT, _a("ruid", K.UID), _a("euid", K.UID), _a("suid", K.UID)),
@@ -955,9 +994,9 @@ _MORE_COMMON: list[Signature] = [
     _sig("sched_getparam", R.INT, _a("pid", K.PID), _a("param", K.PTR)),
     _sig("sched_setparam", R.INT, _a("pid", K.PID), _a("param", K.PTR)),
     _sig("sched_getaffinity", R.INT, _a("pid", K.PID), _a("cpusetsize", K.SIZE),
-         _a("mask", K.PTR)),
+         _a("mask", K.CPUSET_OUT, length=1)),
     _sig("sched_setaffinity", R.INT, _a("pid", K.PID), _a("cpusetsize", K.SIZE),
-         _a("mask", K.PTR)),
+         _a("mask", K.CPUSET_IN, length=1)),
     _sig("sched_getattr", R.INT, _a("pid", K.PID), _a("attr", K.PTR), _a("size", K.UINT),
          _a("flags", K.HEX)),
     _sig("sched_setattr", R.INT, _a("pid", K.PID), _a("attr", K.PTR), _a("flags", K.HEX)),
@@ -981,7 +1020,7 @@ _MORE_COMMON: list[Signature] = [
          _a("sig", K.SIGNAL), _a("info", K.PTR)),
     _sig("signalfd", R.FD, _FD, _a("mask", K.SIGSET), _a("sizemask", K.SIZE)),
     _sig("signalfd4", R.FD, _FD, _a("mask", K.SIGSET), _a("sizemask", K.SIZE),
-         _a("flags", K.HEX)),
+         _a("flags", K.SIGNALFD_FLAGS)),
     # time
     _sig("time", R.INT, _a("tloc", K.PTR)),
     _sig("gettimeofday", R.INT, _a("tv", K.TIMEVAL_OUT), _a("tz", K.PTR)),
@@ -991,16 +1030,17 @@ _MORE_COMMON: list[Signature] = [
     _sig("getitimer", R.INT, _a("which", K.ITIMER_WHICH), _a("curr_value", K.ITIMERVAL_OUT)),
     _sig("setitimer", R.INT, _a("which", K.ITIMER_WHICH), _a("new_value", K.ITIMERVAL_IN),
          _a("old_value", K.ITIMERVAL_OUT)),
-    _sig("timer_create", R.INT, _a("clockid", K.CLOCK_ID), _a("sevp", K.PTR),
-         _a("timerid", K.PTR)),
+    _sig("timer_create", R.INT, _a("clockid", K.CLOCK_ID), _a("sevp", K.SIGEVENT_IN),
+         _a("timerid", K.INT_OUT)),
     _sig("timer_delete", R.INT, _a("timerid", K.INT)),
     _sig("timer_getoverrun", R.INT, _a("timerid", K.INT)),
     _sig("timer_gettime", R.INT, _a("timerid", K.INT), _a("curr_value", K.ITIMERSPEC_OUT)),
     _sig("timer_settime", R.INT, _a("timerid", K.INT), _a("flags", K.TIMER_FLAGS),
          _a("new_value", K.ITIMERSPEC_IN), _a("old_value", K.ITIMERSPEC_OUT)),
-    _sig("timerfd_create", R.FD, _a("clockid", K.CLOCK_ID), _a("flags", K.HEX)),
+    _sig("timerfd_create", R.FD, _a("clockid", K.CLOCK_ID), _a("flags", K.TIMERFD_FLAGS)),
     _sig("timerfd_gettime", R.INT, _FD, _a("curr_value", K.ITIMERSPEC_OUT)),
-    _sig("timerfd_settime", R.INT, _FD, _a("flags", K.HEX), _a("new_value", K.ITIMERSPEC_IN),
+    _sig("timerfd_settime", R.INT, _FD, _a("flags", K.TIMERFD_FLAGS),
+         _a("new_value", K.ITIMERSPEC_IN),
          _a("old_value", K.ITIMERSPEC_OUT)),
     # futexes
     _sig("futex_waitv", R.INT, _a("waiters", K.PTR), _a("nr_futexes", K.UINT),
@@ -1012,19 +1052,21 @@ _MORE_COMMON: list[Signature] = [
     _sig("futex_requeue", R.INT, _a("waiters", K.PTR), _a("flags", K.HEX),
          _a("nr_wake", K.INT), _a("nr_requeue", K.INT)),
     # System V IPC and message queues
-    _sig("msgget", R.INT, _a("key", K.HEX), _a("msgflg", K.HEX)),
+    _sig("msgget", R.INT, _a("key", K.IPC_KEY), _a("msgflg", K.IPC_FLAGS)),
     _sig("msgsnd", R.INT, _a("msqid", K.INT), _a("msgp", K.PTR), _a("msgsz", K.SIZE),
          _a("msgflg", K.HEX)),
     _sig("msgrcv", R.SIZE, _a("msqid", K.INT), _a("msgp", K.PTR), _a("msgsz", K.SIZE),
          _a("msgtyp", K.INT), _a("msgflg", K.HEX)),
-    _sig("msgctl", R.INT, _a("msqid", K.INT), _a("cmd", K.INT), _a("buf", K.PTR)),
-    _sig("semget", R.INT, _a("key", K.HEX), _a("nsems", K.INT), _a("semflg", K.HEX)),
-    _sig("semctl", R.INT, _a("semid", K.INT), _a("semnum", K.INT), _a("cmd", K.INT),
-         _a("arg", K.HEX)),
-    _sig("shmget", R.INT, _a("key", K.HEX), _a("size", K.SIZE), _a("shmflg", K.HEX)),
+    _sig("msgctl", R.INT, _a("msqid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
+    _sig("semget", R.INT, _a("key", K.IPC_KEY), _a("nsems", K.INT),
+         _a("semflg", K.IPC_FLAGS)),
+    _sig("semctl", R.INT, _a("semid", K.INT), _a("semnum", K.INT), _a("cmd", K.IPC_CMD),
+         _a("arg", K.PTR)),
+    _sig("shmget", R.INT, _a("key", K.IPC_KEY), _a("size", K.SIZE),
+         _a("shmflg", K.IPC_FLAGS)),
     _sig("shmat", R.PTR, _a("shmid", K.INT), _a("shmaddr", K.PTR), _a("shmflg", K.HEX)),
     _sig("shmdt", R.INT, _a("shmaddr", K.PTR)),
-    _sig("shmctl", R.INT, _a("shmid", K.INT), _a("cmd", K.INT), _a("buf", K.PTR)),
+    _sig("shmctl", R.INT, _a("shmid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
     _sig("mq_open", R.FD, _a("name", K.STRING), _a("oflag", K.OPEN_FLAGS), _MODE,
          _a("attr", K.PTR)),
     _sig("mq_unlink", R.INT, _a("name", K.STRING)),
@@ -1125,8 +1167,10 @@ _MORE_X86_64: list[Signature] = [
     _sig("semop", R.INT, _a("semid", K.INT), _a("sops", K.PTR), _a("nsops", K.SIZE)),
     _sig("semtimedop", R.INT, _a("semid", K.INT), _a("sops", K.PTR), _a("nsops", K.SIZE),
          _a("timeout", K.TIMESPEC_IN)),
-    *_same_args(("epoll_ctl_old", "epoll_wait_old", "security", "tuxcall"), R.INT,
+    *_same_args(("security", "tuxcall"), R.INT,
                 _a("arg1", K.HEX), _a("arg2", K.HEX), _a("arg3", K.HEX)),
+    *_same_args(("epoll_ctl_old", "epoll_wait_old"), R.INT, _a("arg1", K.HEX),
+                _a("arg2", K.HEX), _a("arg3", K.HEX), _a("arg4", K.HEX)),
     _sig("uretprobe", R.INT),
     _sig("uprobe", R.INT),
 ]
@@ -1152,9 +1196,12 @@ _MORE_I386: list[Signature] = [
     _sig("fanotify_mark", R.INT, _a("fanotify_fd", K.FD), _a("flags", K.HEX),
          _a("mask_low", K.OFFSET_LOW), _a("mask_high", K.OFFSET_HIGH), _DIRFD,
          _a("pathname", K.PATH, dirfd=4)),
+    # i386's getgroups/setgroups take 16-bit ids (old_gid_t): not decoded
+    _sig("getgroups", R.INT, _a("size", K.INT), _a("list", K.PTR)),
+    _sig("setgroups", R.INT, _a("size", K.INT), _a("list", K.PTR)),
     # the 32-bit-id variants and old calls of i386
-    _sig("getgroups32", R.INT, _a("size", K.INT), _a("list", K.PTR)),
-    _sig("setgroups32", R.INT, _a("size", K.INT), _a("list", K.PTR)),
+    _sig("getgroups32", R.INT, _a("size", K.INT), _a("list", K.GIDS_OUT)),
+    _sig("setgroups32", R.INT, _a("size", K.INT), _a("list", K.GIDS_IN, length=0)),
     _sig("setreuid32", R.INT, _a("ruid", K.UID), _a("euid", K.UID)),
     _sig("setregid32", R.INT, _a("rgid", K.GID), _a("egid", K.GID)),
     _sig("setresuid32", R.INT, _a("ruid", K.UID), _a("euid", K.UID), _a("suid", K.UID)),
@@ -1176,10 +1223,13 @@ _MORE_I386: list[Signature] = [
     _sig("bdflush", R.INT, _a("func", K.INT), _a("data", K.HEX)),
     _sig("ipc", R.INT, _a("call", K.UINT), _a("first", K.INT), _a("second", K.INT),
          _a("third", K.INT), _a("ptr", K.PTR), _a("fifth", K.HEX)),
-    _sig("vm86", R.INT, _a("fn", K.HEX), _a("v86", K.PTR)),
+    _sig("vm86", R.INT, _a("fn", K.HEX), _a("v86", K.PTR), _a("arg3", K.HEX),
+         _a("arg4", K.HEX), _a("arg5", K.HEX)),
     _sig("vm86old", R.INT, _a("info", K.PTR)),
-    *_same_args(("break", "ftime", "gtty", "stty", "idle", "lock", "mpx", "prof", "profil"),
-                R.INT),
+    *_same_args(("break", "ftime", "idle", "lock", "mpx", "prof"), R.INT),
+    *_same_args(("gtty", "stty"), R.INT, _a("arg1", K.HEX), _a("arg2", K.HEX)),
+    _sig("profil", R.INT, _a("buf", K.PTR), _a("bufsiz", K.SIZE), _a("offset", K.HEX),
+         _a("scale", K.UINT)),
     _sig("clock_adjtime64", R.INT, _a("clk_id", K.CLOCK_ID), _a("buf", K.PTR)),
     _sig("sched_rr_get_interval_time64", R.INT, _a("pid", K.PID),
          _a("tp", K.TIMESPEC64_OUT)),

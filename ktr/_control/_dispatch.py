@@ -213,7 +213,7 @@ class DispatchMixin(ControlState):
                 if abi is Abi.X32:
                     nr &= ~pt.X32_SYSCALL_BIT
             entry = SyscallEntry(tracee, time.time_ns(), time.monotonic_ns(), abi, nr,
-                                 info[6:12])  # type: ignore[arg-type]
+                                 info[6:12], info[4])  # type: ignore[arg-type]
             tracee.entry = entry
             tracee.in_syscall = True
             if tracee.pre_exec and nr in _EXECVE_NUMBERS.get(abi, ()):
