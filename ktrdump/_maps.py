@@ -7,8 +7,9 @@ the mappings made before it (by timestamp: the perf source's MMAP records of
 the new image may be written to the file before the ptrace source's PROC exec
 record). ``find(pid, address)`` returns the mapping holding an address.
 
-Guarantees: memory grows with the number of distinct mappings of live
-processes only (an exit drops the process's maps).
+Guarantees: memory grows with the distinct mappings of the processes in the
+trace, not with its length. A process's maps are kept after it exits: the
+perf source's last samples of it may be written after its PROC exit record.
 Does not: open files or read symbols (``_symbols``), or unwind (``_unwind``).
 """
 

@@ -422,3 +422,18 @@ def test_i386_program_is_unwound_with_its_register_set(tmp_path: Path) -> None:
     stacks = folded(trace)
     # Every sample reaches _start, and nothing above it (argc is no return address).
     assert share(stacks, r"^p32;_start;outer32;mid32;leaf32(;|$)") > 0.9
+
+
+def test_frame_pointers_serve_where_a_module_has_no_cfi(tmp_path: Path) -> None:
+    source = tmp_path / "nocfi.c"
+    source.write_text(PROFILE_C)
+    program = tmp_path / "nocfi"
+    subprocess.run([_gcc(), "-O2", "-fno-omit-frame-pointer", "-fno-asynchronous-unwind-tables",
+                    "-fno-unwind-tables", "-o", str(program), str(source)], check=True,
+                   capture_output=True, timeout=60)
+    fdes = subprocess.run(["readelf", "--debug-dump=frames", str(program)], capture_output=True,
+                          text=True, timeout=60).stdout
+    assert "leaf_a" not in fdes and fdes.count("FDE") <= 3  # only the C runtime's
+    stacks = folded(record(tmp_path, str(program), "40", options=("-t", "S")))
+    assert share(stacks, r";main;outer;mid_a;leaf_a(;|$)") == pytest.approx(0.75, abs=0.1)
+    assert share(stacks, r"^nocfi;_start;__libc_start_main") > 0.9
