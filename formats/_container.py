@@ -4,7 +4,10 @@ Guarantees: ``encode_*`` and ``parse_*`` are exact inverses; every parse error
 is a ``FormatError`` naming the byte offset it was found at (callers pass the
 offset of the buffer they hand in); a batch is accepted only if its header
 checksum, payload checksum, lengths and record count all agree, so one damaged
-batch never yields wrong records.
+batch never yields wrong records; nothing here writes what it would refuse
+(a batch over ``MAX_BATCH_BYTES`` or past ``MAX_COMPRESSION_RATIO``, a header
+body over ``MAX_HEADER_BODY``), and decompression never produces more than the
+batch header's length plus one byte, whatever the zstd frame claims.
 
 Does not: read streams, wait for data or skip damaged regions; that is the
 reader's job (``ktrdump``), using ``find_batch`` here to resynchronise.
@@ -47,7 +50,7 @@ MAX_HEADER_BODY = 1 << 20
 MAX_BATCH_BYTES = 1 << 24
 #: A zstd batch decompresses to at most this many times its stored size: it
 #: bounds what a reader decodes per byte of input (a zstd bomb), whatever the file.
-MAX_COMPRESSION_RATIO = 32
+MAX_COMPRESSION_RATIO = 16
 
 BATCH_FLAG_ZSTD = 0x0001
 KNOWN_BATCH_FLAGS = BATCH_FLAG_ZSTD

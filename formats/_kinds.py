@@ -252,3 +252,26 @@ class SyscallFlag(enum.IntFlag):
 
     NONE = 0
     UNFINISHED = 1  # SYSRET synthesised: the thread never returned (exit, exec, detach)
+
+
+class SampleFlag(enum.IntFlag):
+    """SAMPLE record flags."""
+
+    NONE = 0
+    KERNEL = 1  # sampled in the kernel: pc is a kernel address, regs/stack the user's at entry
+
+
+class MmapOrigin(enum.IntEnum):
+    """Where an MMAP record comes from."""
+
+    EVENT = 0  # the kernel reported a new mapping (perf MMAP2)
+    SNAPSHOT = 1  # /proc/PID/maps when recording of the process began
+
+
+#: perf_event x86 register numbers (``arch/x86/include/uapi/asm/perf_regs.h``), which
+#: SAMPLE ``regs_mask`` bits name. For an i386 process the first nine are eax..eip.
+PERF_REG_X86_NAMES = (
+    "ax", "bx", "cx", "dx", "si", "di", "bp", "sp", "ip", "flags",
+    "cs", "ss", "ds", "es", "fs", "gs",
+    "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+)

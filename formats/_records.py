@@ -142,19 +142,32 @@ class ProbeDef(NamedTuple):
 
 
 class Sample(NamedTuple):
-    pc: int
-    sp: int
-    stack: tuple[int, ...]
+    """A periodic sample of one thread (perf's PERF_RECORD_SAMPLE, stored raw)."""
+
+    pc: int  # where the thread was (a kernel address when flags has KERNEL)
+    period: int  # what the sample stands for: task-clock ns since the previous one
+    cpu: int
+    abi: int  # layout of ``regs`` (an Abi value; UNKNOWN: no user registers)
+    flags: int  # SampleFlag bits
+    regs_mask: int  # which perf_event x86 registers ``regs`` holds, lowest bit first
+    stack_size: int  # bytes of user stack asked for (``--stack-bytes``)
+    regs: tuple[int, ...]  # the user registers at the sample, in ``regs_mask`` order
+    callchain: tuple[int, ...]  # the kernel's frame-pointer chain of user pcs, innermost first
+    stack: bytes  # the user stack copied from the stack pointer up
 
 
 class Mmap(NamedTuple):
+    """A mapping of a process (perf's MMAP2, or /proc/PID/maps at attach)."""
+
     start: int
     end: int
-    offset: int
-    prot: int
-    flags: int
+    offset: int  # file offset of ``start``
+    prot: int  # PROT_* bits
+    flags: int  # MAP_* bits
+    origin: int  # an MmapOrigin value
     build_id: bytes
-    path: bytes
+    path: bytes  # as the kernel names it: a path, or "[vdso]", "[stack]", ...
+    image: bytes  # the mapping's bytes when it has no file (the vDSO), else empty
 
 
 class Drop(NamedTuple):

@@ -17,6 +17,7 @@ Public surface::
     image.symbolize_offset(file_offset)    the same for a file offset (what /proc/PID/maps gives)
     image.lookup(name) / image.match(glob) functions by name
     image.read_code(vaddr, size)           bytes of the file at that vaddr ('' past filesz)
+    image.facts() / ElfImage.from_facts()  layout and symbols as JSON-safe data (a disk cache)
     image.is_instruction_boundary(sym, n)  True / False / None (cannot tell)
     insn_length(code, pos) -> int | None   a minimal x86-64 instruction-length decoder
 
@@ -48,6 +49,7 @@ import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from struct import error as struct_error
 from typing import Any
 
 from elftools.common.exceptions import ELFError
@@ -60,9 +62,11 @@ __all__ = [
     "ElfImage",
     "FunctionSymbol",
     "LoadSegment",
+    "build_id_of_image",
     "clear_cache",
     "insn_length",
     "open_image",
+    "read_build_id",
 ]
 
 DEBUG_ROOT = "/usr/lib/debug"
@@ -153,6 +157,49 @@ class ElfImage:
         self._by_name: dict[str, list[FunctionSymbol]] = {}
         for sym in self.functions:
             self._by_name.setdefault(sym.name, []).append(sym)
+
+    # -- cache entries ------------------------------------------------------------------------
+
+    def facts(self) -> dict[str, Any]:
+        """What ``from_facts`` needs to rebuild this image's layout and symbols (JSON-safe).
+
+        Code bytes are not kept: a rebuilt image answers ``read_code`` with b''.
+        """
+        return {
+            "path": self.path, "debug_path": self.debug_path, "machine": self.machine,
+            "elf_type": self.elf_type, "elfclass": self.elfclass,
+            "little_endian": self.little_endian, "build_id": self.build_id,
+            "segments": [[seg.vaddr, seg.memsz, seg.offset, seg.filesz, seg.flags]
+                         for seg in self.segments],
+            "functions": [[sym.name, sym.vaddr, sym.size, sym.ifunc, sym.binding]
+                          for sym in self.functions],
+        }
+
+    @classmethod
+    def from_facts(cls, facts: dict[str, Any]) -> ElfImage:
+        """An image from ``facts()`` output (a symbol cache entry); raises ValueError if bad."""
+        try:
+            image = cls.__new__(cls)
+            image.path = str(facts["path"])
+            image.debug_path = facts["debug_path"]
+            image.identity = (0, 0, 0, 0)
+            image.machine = str(facts["machine"])
+            image.elf_type = str(facts["elf_type"])
+            image.elfclass = int(facts["elfclass"])
+            image.little_endian = bool(facts["little_endian"])
+            image.build_id = facts["build_id"]
+            image.segments = tuple(LoadSegment(*map(int, seg)) for seg in facts["segments"])
+            image._code = []
+            image.functions = tuple(
+                FunctionSymbol(str(name), int(vaddr), int(size), bool(ifunc), str(binding))
+                for name, vaddr, size, ifunc, binding in facts["functions"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not an image cache entry ({error})") from None
+        image._starts = [sym.vaddr for sym in image.functions]
+        image._by_name = {}
+        for sym in image.functions:
+            image._by_name.setdefault(sym.name, []).append(sym)
+        return image
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -319,6 +366,21 @@ def open_image(path: str) -> ElfImage:
         if image.build_id is not None:
             _by_build_id.setdefault(image.build_id, image)
     return image
+
+
+def read_build_id(path: str) -> str | None:
+    """The GNU build-id of the ELF file at ``path`` (lowercase hex), or None; never raises."""
+    return _peek_build_id(path)
+
+
+def build_id_of_image(data: bytes) -> str | None:
+    """The GNU build-id of an ELF image held in memory (the vDSO), or None; never raises."""
+    import io
+
+    try:
+        return _build_id(ELFFile(io.BytesIO(data)))
+    except (ELFError, ValueError, KeyError, IndexError, OSError, struct_error):
+        return None
 
 
 def clear_cache() -> None:

@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inputs", type=int, default=0, help="stop after this many inputs")
     parser.add_argument("--seconds", type=float, default=0, help="stop after this long")
     parser.add_argument("--smoke", action="store_true",
-                        help="CI's short run: --inputs 60 --seed 0, fail on any finding")
+                        help="CI's short run: --inputs 40 --seed 0, fail on any finding")
     parser.add_argument("--findings", type=Path, default=DEFAULT_FINDINGS,
                         help=f"where findings and stats.json go (default {DEFAULT_FINDINGS})")
     parser.add_argument("--memory-mb", type=int, default=ADDRESS_SPACE_MB,
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds one target may take on one input")
     arguments = parser.parse_args(argv)
     if arguments.smoke:
-        arguments.inputs = arguments.inputs or 60
+        arguments.inputs = arguments.inputs or 40
     if not arguments.inputs and not arguments.seconds:
         parser.error("give --inputs, --seconds or --smoke")
     seeds = load_seeds()

@@ -57,6 +57,11 @@ PID_RANGE = (1, 4_194_304)
 #: The most -s allows: half SPEC's batch cap, so the largest GENIO record (its
 #: header and fixed fields included) always fits in a batch a reader accepts.
 MAX_IO_BYTES = formats.MAX_BATCH_BYTES // 2
+#: Samples per second with -t S and no -F (perf's habit of avoiding lockstep with timers).
+DEFAULT_SAMPLE_HZ = 99
+DEFAULT_STACK_BYTES = 8192
+MAX_STACK_BYTES = 65528  # the kernel's limit for a sample's user-stack copy
+MAX_SAMPLE_HZ = 100_000  # kernel.perf_event_max_sample_rate's default
 #: Facilities that need syscall stops at all.
 SYSCALL_FACILITIES = frozenset("cniuav")
 
@@ -95,6 +100,8 @@ class RecordOptions:
     pids: tuple[int, ...] = ()
     process_group: int | None = None
     command: tuple[str, ...] = ()
+    sample_hz: int | None = None  # -F: stack samples per second of CPU time
+    stack_bytes: int = DEFAULT_STACK_BYTES  # --stack-bytes
     counters: tuple[str, ...] = ()  # -C: perf counter names, read per thread
     interval_ms: float = DEFAULT_INTERVAL_MS  # --interval
     list_counters: bool = False  # --list-counters: print the names and exit
@@ -152,6 +159,8 @@ class RecordOptions:
             **_header_command(self.command),
             "counters": list(self.counters),
             "interval_ms": self.interval_ms,
+            "sample_hz": self.sample_hz,
+            "stack_bytes": self.stack_bytes,
             "probes": [spec.text[:4096] for spec in self.probes[:HEADER_PIDS]],
             "max_probes": self.max_probes,
         }
@@ -312,6 +321,14 @@ def _build_parser() -> _Parser:
                        default=defaults.intrwakdl_ms, metavar="MS",
                        help="delayed writer wakeup when the output is a pipe or terminal "
                             f"(default {defaults.intrwakdl_ms:g}; {_range(DELAY_MS_RANGE)})")
+    sampling = parser.add_argument_group("stack sampling")
+    sampling.add_argument("-F", dest="sample_hz", type=int, metavar="HZ",
+                          help="sample each traced thread's stack HZ times per second of its "
+                               "CPU time (SAMPLE and MMAP records; ktrdump unwinds them; "
+                               f"-t S alone: {DEFAULT_SAMPLE_HZ} Hz)")
+    sampling.add_argument("--stack-bytes", type=int, default=DEFAULT_STACK_BYTES, metavar="N",
+                          help="bytes of user stack copied per sample (default "
+                               f"{DEFAULT_STACK_BYTES}, at most {MAX_STACK_BYTES})")
     control = parser.add_argument_group("process control")
     control.add_argument("--spin-us", type=_ranged(int, *SPIN_US_RANGE),
                          default=DEFAULT_SPIN_US, metavar="US",
@@ -417,6 +434,19 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         raise UsageError("ktr record: -d applies to -p/-g targets (use -i with a command)")
     if arguments.io_bytes < 0:
         raise UsageError("ktr record: -s must be 0 or more")
+    sample_hz = arguments.sample_hz
+    if sample_hz is not None and not 1 <= sample_hz <= MAX_SAMPLE_HZ:
+        raise UsageError(f"ktr record: -F must be between 1 and {MAX_SAMPLE_HZ}")
+    if not 0 <= arguments.stack_bytes <= MAX_STACK_BYTES:
+        raise UsageError(f"ktr record: --stack-bytes must be between 0 and {MAX_STACK_BYTES}")
+    facilities = arguments.facilities
+    if sample_hz is not None:
+        kinds = kinds | {RecordKind.SAMPLE, RecordKind.MMAP}
+        facilities += "".join(letter for letter in "Sm" if letter not in facilities)
+    elif RecordKind.SAMPLE in kinds:
+        sample_hz = DEFAULT_SAMPLE_HZ
+        kinds = kinds | {RecordKind.MMAP}
+        facilities += "" if "m" in facilities else "m"
     if arguments.io_bytes > MAX_IO_BYTES:
         raise UsageError(f"ktr record: -s {arguments.io_bytes} is over the maximum, "
                          f"{MAX_IO_BYTES} (8 MiB: half the trace format's batch cap)")
@@ -433,7 +463,7 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
     return RecordOptions(
         output=arguments.output,
         append=arguments.append,
-        facilities=arguments.facilities,
+        facilities=facilities,
         kinds=kinds,
         follow_children=arguments.follow_children,
         descendants=arguments.descendants,
@@ -450,6 +480,8 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         command=tuple(command),
         counters=counters,
         interval_ms=arguments.interval_ms,
+        sample_hz=sample_hz,
+        stack_bytes=(arguments.stack_bytes + 7) & ~7,
         probes=probe_specs,
         max_probes=arguments.max_probes,
     )

@@ -76,12 +76,20 @@ _GROUP_FORMAT = (perf.PERF_FORMAT_GROUP | perf.PERF_FORMAT_TOTAL_TIME_ENABLED
                  | perf.PERF_FORMAT_TOTAL_TIME_RUNNING)
 
 
+def default_ring_pages() -> int:
+    """Data pages per CPU ring: 2 MiB as root (a pipe ping-pong makes ~160 k
+    switch records a second; the reader may be late on a busy machine); 512
+    KiB otherwise, the most ``kernel.perf_event_mlock_kb`` (516) lets a user
+    lock per CPU beside the metadata page."""
+    return 512 if os.geteuid() == 0 else 128
+
+
 @dataclass(frozen=True)
 class PerfOptions:
     switches: bool = False  # -t w
     counters: tuple[str, ...] = ()  # -C, perf's names
     interval_ms: float = DEFAULT_INTERVAL_MS  # --interval
-    ring_pages: int = 64  # data pages per CPU ring (a power of two)
+    ring_pages: int = 0  # data pages per CPU ring (a power of two); 0: default_ring_pages()
 
     @property
     def active(self) -> bool:
@@ -124,6 +132,7 @@ class PerfSource:
 
     def __init__(self, options: PerfOptions) -> None:
         self.options = options
+        self._ring_pages = options.ring_pages or default_ring_pages()
         self.user_only = False  # counters count user mode only (kernel mode refused)
         self.unwatched = 0  # threads whose events could not be opened
         self.failure: str | None = None  # the reader thread died of this
@@ -163,7 +172,7 @@ class PerfSource:
             flags=frozenset({"context_switch", "comm", "sample_id_all", "use_clockid",
                              "exclude_kernel", "exclude_hv", "watermark"}
                             | (_AT_EXEC if at_exec else set())),
-            wakeup=self.options.ring_pages * perf.PAGE_SIZE // 4,
+            wakeup=self._ring_pages * perf.PAGE_SIZE // 4,
             clockid=perf.CLOCK_MONOTONIC)
 
     def prepare(self) -> None:
@@ -187,7 +196,7 @@ class PerfSource:
                               clockid=perf.CLOCK_MONOTONIC)
             # The rings belong to do-nothing events on the recorder's own
             # thread: they exist before any tracee and outlive every tracee.
-            self._rings = perf.RingSet.create(owner, 0, "dummy", self.options.ring_pages)
+            self._rings = perf.RingSet.create(owner, 0, "dummy", self._ring_pages)
             try:
                 probe = self._rings.open_on_all(self._switch_attr(), 0, "context-switch records")
                 self._rings.forget(probe.values())

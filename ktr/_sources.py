@@ -2,8 +2,8 @@
 
 A recording runs one *ptrace source* (the control loop and the record builder:
 it owns the targets, runs on the main thread and ends the recording) and any
-number of *side sources* beside it (today the perf source; probes and samples
-join the same way). Side sources are ``ThreadObserver``s of the control loop:
+number of *side sources* beside it (the perf source, the stack sampler;
+probes join the same way). Side sources are ``ThreadObserver``s of the control loop:
 it tells them about every recorded thread while the thread is stopped (came
 under control, exits, exec'd, gone), libpctx's init_lwp/fini_lwp callbacks.
 
@@ -30,6 +30,7 @@ from ._control import Consumer, Control, ControlOptions, RunResult
 from ._events import ThreadObserver
 from ._options import RecordOptions
 from ._perfsource import PerfSource, SourceOutput
+from ._sampling import Sampler, SamplingOptions
 
 
 class SideSource(ThreadObserver, Protocol):
@@ -47,6 +48,8 @@ def side_sources(options: RecordOptions) -> list[SideSource]:
     sources: list[SideSource] = []
     if options.perf.active:
         sources.append(PerfSource(options.perf))
+    if options.sample_hz is not None:
+        sources.append(Sampler(SamplingOptions(options.sample_hz, options.stack_bytes)))
     if options.probes:
         from ._probe_source import ProbeSession
 

@@ -75,6 +75,17 @@ OUTPUT_KINDS = frozenset({
     ArgKind.SOCKADDR_OUT, ArgKind.SOCKLEN_PTR, ArgKind.FD_PAIR_OUT, ArgKind.PATH_OUT,
 })
 
+#: i386 ipc's subcalls (include/uapi/linux/ipc.h numbers): the call's name and
+#: which ipc arguments it takes, in order (1 first, 2 second, 3 third, 4 ptr,
+#: 5 fifth), as the kernel's ksys_ipc passes them.
+_IPC_SUBCALLS: Mapping[int, tuple[str, tuple[int, ...]]] = {
+    1: ("semop", (1, 4, 2)), 2: ("semget", (1, 2, 3)), 3: ("semctl", (1, 2, 3, 4)),
+    4: ("semtimedop", (1, 4, 2, 5)), 11: ("msgsnd", (1, 4, 2, 3)),
+    12: ("msgrcv", (1, 4, 2, 5, 3)), 13: ("msgget", (1, 2)), 14: ("msgctl", (1, 2, 4)),
+    21: ("shmat", (1, 4, 2)), 22: ("shmdt", (4,)), 23: ("shmget", (1, 2, 3)),
+    24: ("shmctl", (1, 2, 4)),
+}
+
 # include/uapi/asm-generic/fcntl.h and friends (x86 values).
 O_CLOEXEC = 0o2000000
 SOCK_CLOEXEC = O_CLOEXEC
@@ -121,7 +132,8 @@ class CallPlan:
 
     __slots__ = (
         "abi", "argv_arg", "effect", "entry_args", "envp_arg", "fd_args", "first_fd_arg",
-        "first_output_arg", "io_args", "kinds", "name", "nr", "path_args", "renderers", "ret",
+        "first_output_arg", "io_args", "ipc", "kinds", "name", "nr", "path_args", "renderers",
+        "ret",
         "signature", "struct_direction",
     )
 
@@ -134,6 +146,7 @@ class CallPlan:
             name = subcall.name
             found = subcall
         self.name = name or f"syscall_{nr}"
+        self.ipc = name == "ipc" and subcall is None  # i386 ipc: shown as its subcall
         self.signature: Signature | None = found
         self.kinds: tuple[ArgKind, ...] = () if found is None else tuple(a.kind for a in found.args)
         self.path_args: tuple[int, ...] = () if found is None else found.path_args
@@ -454,6 +467,8 @@ class CallTracker:
         abi = syscall.abi
         args = syscall.args
         plan = self.plans.get((abi, nr)) or self.plan(abi, nr)
+        if plan.ipc:
+            plan, args = self._ipc_subcall(plan, args)
         self.calls_seen = call_id = self.calls_seen + 1
         call = Call(plan, pid, tid, comm, ts, args, call_id)
         entry = plan.entry_args
@@ -502,6 +517,28 @@ class CallTracker:
             call.argv = payload.data
         elif kind == _EXEC_ENV:
             call.env_count = len(split_nul_strings(payload.data))
+
+    def _ipc_subcall(self, plan: CallPlan, args: tuple[int, ...],
+                     ) -> tuple[CallPlan, tuple[int, ...]]:
+        """i386 ipc(call, first, second, third, ptr, fifth) as the call it makes.
+
+        The kernel's ipc/syscall.c order of each subcall's arguments; the
+        plan keeps ipc's number so its RET still matches.
+        """
+        if not args:
+            return plan, args
+        layout = _IPC_SUBCALLS.get(args[0] & 0xFFFF)
+        if layout is None:
+            return plan, args
+        name, order = layout
+        key = (plan.abi, -1000 - (args[0] & 0xFFFF))
+        subplan = self.plans.get(key)
+        if subplan is None:
+            signature = linux.signature(plan.abi, name) or linux.signature(1, name)
+            if signature is None:
+                return plan, args
+            subplan = self.plans[key] = CallPlan(plan.abi, plan.nr, signature)
+        return subplan, tuple(args[index] if index < len(args) else 0 for index in order)
 
     def _demultiplex(self, call: Call, payload: Any) -> None:
         """i386 socketcall: the call becomes its subcall, with the words as its arguments.

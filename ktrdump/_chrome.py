@@ -65,6 +65,9 @@ Events:
   ``cat`` ``sched``, name ``off-CPU TID (sleeping|preempted)``); counter
   readings (CNT) are counter tracks (``"ph":"C"``, name ``COUNTER TID``,
   cumulative values). See ``_perfviews``.
+- stack samples: an instant event per SAMPLE on its thread's track, named
+  ``sample LEAF``, args ``cpu``, ``period_ns`` and ``stack`` (frame names,
+  outermost first, as ``--format folded`` writes them; ``_profile``).
 - names: metadata events ``process_name`` / ``thread_name`` (the only
   metadata names used) from the command name, written when a thread is first
   seen and again when its name changes (after exec); viewers show the last
@@ -87,7 +90,7 @@ Guarantees: the output parses as JSON for any input (strings are escaped;
 bytes that are not UTF-8 become ``\xNN``), also when the input stops with an
 exception (the document is closed); per thread, X events never partially
 overlap and come out in non-decreasing ``ts`` when the input is in time order
-per thread. Does not: show NAMEI/GENIO/STRUCT/EMUL/ARG/ENV/SAMPLE/MMAP
+per thread. Does not: show NAMEI/GENIO/STRUCT/EMUL/ARG/ENV/MMAP
 records as events of their own (the first six are part of their call's
 ``args``), read files, or sort its input (use ``_merge`` for several files).
 """
@@ -119,6 +122,7 @@ from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._output import Output
 from ._probes import CallStack
+from ._profile import Stacks, chrome_sample
 from ._reader import Skipped
 
 encode_string: Callable[[str], str] = _encode_basestring
@@ -134,6 +138,8 @@ _PROBE = int(RecordKind.PROBE)
 _PROBE_DEF = int(RecordKind.PROBE_DEF)
 _CSW = int(RecordKind.CSW)
 _CNT = int(RecordKind.CNT)
+_SAMPLE = int(RecordKind.SAMPLE)
+_MMAP = int(RecordKind.MMAP)
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
 _EXIT = int(ProcEvent.EXIT)
 _EXEC = int(ProcEvent.EXEC)
@@ -157,6 +163,7 @@ class ChromeOptions:
     origin_ns: int | None = None  # epoch ns that ts 0 stands for; None: the first record's time
     pids: frozenset[int] = frozenset()  # only these processes; empty: all (drops always shown)
     paths: bool = True  # attach NAMEI paths to their call's args
+    symbol_cache: str | None = None  # where module symbols are cached (SAMPLE frames)
     call_args: bool = True  # X events carry args (False: speedscope groups by name alone)
     io_bytes: int = DEFAULT_IO_BYTES  # data shown per GIO record in a call's args
     raw: bool = False  # -n: no decoded arguments, raw words only
@@ -202,6 +209,7 @@ class ChromeTrace:
         self._last_ns = 0
         self._probes = CallStack()
         self._switches = _perfviews.SwitchTally()
+        self._stacks: Stacks | None = None  # made at the first MMAP or SAMPLE
         self.events = 0  # events written so far
 
     # -- the document --------------------------------------------------------
@@ -285,7 +293,17 @@ class ChromeTrace:
                           f'{{"signo":{payload.signo},"code":{payload.code},'
                           f'"action":{_json_int(payload.action)}}}', out)
         elif kind == _PROC:
+            if self._stacks is not None:
+                self._stacks.observe(record)
             self._proc(record, payload, out)
+        elif kind in (_SAMPLE, _MMAP):
+            if self._stacks is None:
+                self._stacks = Stacks(self.options.symbol_cache)
+            if kind == _MMAP:
+                self._stacks.observe(record)
+            else:
+                name, args = chrome_sample(self._stacks, record)
+                self._instant(record, name, args, out)
         elif kind == _USER:
             self._instant(record, "utrace " + _text(payload.label),
                           f'{{"len":{len(payload.data)}}}', out)

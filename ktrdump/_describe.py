@@ -42,6 +42,12 @@ that order when combined; seconds.nanoseconds), the tag
   at most N bytes, ``-s`` (GIO only) no data.
 - PSIG: ``SIGUSR1 caught handler=0x401136 mask=0x2000 code=SI_USER``
   (``-n``: the code's number).
+- SAMPLE: ``cpu 1 leaf_a+0x1a <- mid_a+0x5 <- main+0x26 <- ...``: the
+  unwound frames, innermost first (``_profile``; a kernel-mode sample starts
+  with ``[kernel]``); ``-n``: the CPU and the sampled pc only.
+- MMAP: ``0x7f..-0x7f.. r-x flags 0x2 offset 0x26000 "/usr/lib/.../libc.so.6"
+  build-id 93ac...``, `` (maps)`` for a /proc/PID/maps snapshot, ``image N
+  bytes`` when it carries the vDSO's image.
 
 Strings (paths, argv, command names) are UTF-8 text escaped as ``_text``
 says. Unknown kinds print ``UNKNOWN(kind) N bytes``.
@@ -104,9 +110,17 @@ epoch), ``call`` (the call id, on every record of a call). Then:
 - PDEF (a probe's definition): ``probe_id``, ``probe``, ``point``, ``module`` (path),
   ``build_id``, ``function``, ``alias`` (the IFUNC it implements, or ""), ``offset``,
   ``file_offset``, ``types`` (names), ``string_cap``
-- SAMPLE: ``pc``, ``sp``, ``stack`` (integers, innermost first)
+- SAMPLE: ``cpu``, ``pc``, ``period`` (task-clock ns the sample stands
+  for), ``kernel`` (bool: sampled in the kernel), ``frames`` (list, innermost
+  first, each ``{"pc", "function", "module", "offset"}``: ``function`` null
+  when unknown, ``module`` null when no mapping holds the pc; ``offset`` from
+  the function's start, else the link-time address in the module; the
+  kernel's frame of a kernel-mode sample is module ``"[kernel]"``), unwound
+  and symbolized as ``_profile`` says
 - MMAP: ``start``, ``end``, ``offset``, ``prot``, ``flags``, ``path``,
-  ``build_id`` (hex, ``""`` when unknown)
+  ``build_id`` (hex, ``""`` when unknown), ``origin`` (``"mmap"`` the kernel
+  reported it, ``"maps"`` /proc/PID/maps at attach), ``image_len`` (bytes of
+  the vDSO image it carries)
 - unknown kinds: ``type`` is ``"UNKNOWN"``, then ``kind``, ``len``, ``data`` (hex)
 
 Filters (``-p``, ``-t``, ``-u``; ``_filter``) decide which records are shown;
@@ -147,6 +161,7 @@ from ._filter import record_filter
 from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
 from ._probes import ProbeTable
+from ._profile import Stacks, frames_json, sample_text
 from ._siginfo import code_name
 from ._text import display_text, encode_basestring, json_string, text_of
 
@@ -241,6 +256,7 @@ _GENIO = int(RecordKind.GENIO)
 _NAMEI = int(RecordKind.NAMEI)
 _STRUCT = int(RecordKind.STRUCT)
 _PROC = int(RecordKind.PROC)
+_MMAP = int(RecordKind.MMAP)
 _PROBE_DEF = int(RecordKind.PROBE_DEF)
 _UNFINISHED = 1  # formats.SyscallFlag.UNFINISHED
 #: STRU names that are not C structures (kdump prints "struct NAME" for the others).
@@ -325,6 +341,7 @@ class _RecordDescriber:
         self._renderers: dict[tuple[int, int], CallArguments] = Cache()
         self._heads: dict[tuple[int, int, bytes], str] = {}
         self._out: list[str] = []
+        self._stacks: Stacks | None = None  # address spaces, made at the first MMAP/SAMPLE
         # Each describer has a method per kind of the same name (CALL and RET
         # come with their call: ``call`` and ``_ret``).
         self._handlers: dict[int, Handler] = {
@@ -361,8 +378,19 @@ class _RecordDescriber:
     def describe(self, records: list[Record]) -> list[str]:
         out: list[str] = []
         self._out = out
+        if self.tracker.keep is not None:
+            self._observe_maps(records)
         self.tracker.feed(records, self)
         return out
+
+    def _observe_maps(self, records: list[Record]) -> None:
+        """Mappings and process events hidden by a filter still shape the samples shown."""
+        keep = self.tracker.keep
+        for record in records:
+            kind = record[0]
+            if (kind == _MMAP or (kind == _PROC and self._stacks is not None)) and (
+                    keep is not None and not keep(record)):
+                self._stack_view().observe(record)
 
     def finish(self) -> list[str]:
         """The lines still held back (an open CALL's), at the end of the input."""
@@ -394,6 +422,11 @@ class _RecordDescriber:
             self._out.append(self._ret(head, record, call))
         else:
             self._out.append(self._handlers.get(kind, self._unknown)(head, record))
+
+    def _stack_view(self) -> Stacks:
+        if self._stacks is None:
+            self._stacks = Stacks(self.options.symbol_cache)
+        return self._stacks
 
     def _arguments(self, call: Call) -> list[str]:
         plan = call.plan
@@ -608,6 +641,8 @@ class TextDescriber(_RecordDescriber):
         )
 
     def _proc(self, head: str, record: Record) -> str:
+        if self._stacks is not None:
+            self._stacks.observe(record)
         payload: Any = record[6]
         view = _model.view_proc(payload, self.names)
         words = [view.event]
@@ -653,16 +688,23 @@ class TextDescriber(_RecordDescriber):
 
     def _sample(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        pc, sp, stack = payload
-        return f"{head}SAMPLE  pc {pc:#x} sp {sp:#x} stack ({','.join(map(hex, stack))})\n"
+        if self.options.raw:
+            return f"{head}SAMPLE  cpu {payload.cpu} pc {payload.pc:#x}\n"
+        frames = self._stack_view().frames(record)
+        return f"{head}SAMPLE  {sample_text(frames, payload.cpu)}\n"
 
     def _mmap(self, head: str, record: Record) -> str:
+        self._stack_view().observe(record)
         payload: Any = record[6]
-        start, end, offset, prot, flags, build_id, path = payload
-        line = (f'{head}MMAP  {start:#x}-{end:#x} {_prot(prot)} flags {flags:#x} '
-                f'offset {offset:#x} "{display_text(path)}"')
-        if build_id:
-            line += f" build-id {build_id.hex()}"
+        line = (f'{head}MMAP  {payload.start:#x}-{payload.end:#x} {_prot(payload.prot)} '
+                f'flags {payload.flags:#x} offset {payload.offset:#x} '
+                f'"{display_text(payload.path)}"')
+        if payload.build_id:
+            line += f" build-id {payload.build_id.hex()}"
+        if payload.origin == 1:
+            line += " (maps)"
+        if payload.image:
+            line += f" image {len(payload.image)} bytes"
         return line + "\n"
 
     def _drop(self, head: str, record: Record) -> str:
@@ -851,6 +893,8 @@ class JsonDescriber(_RecordDescriber):
         return f'{{"type":"{tag}",{head},"{key}":[{strings}]}}\n'
 
     def _proc(self, head: str, record: Record) -> str:
+        if self._stacks is not None:
+            self._stacks.observe(record)
         payload: Any = record[6]
         view = _model.view_proc(payload, self.names)
         fields = [f'"event":{encode_basestring(view.event)}']
@@ -903,16 +947,19 @@ class JsonDescriber(_RecordDescriber):
 
     def _sample(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        pc, sp, stack = payload
-        return (f'{{"type":"SAMPLE",{head},"pc":{pc},"sp":{sp},'
-                f'"stack":{_json_ints(stack)}}}\n')
+        frames = self._stack_view().frames(record)
+        return (f'{{"type":"SAMPLE",{head},"cpu":{payload.cpu},"pc":{payload.pc},'
+                f'"period":{payload.period},"kernel":{"true" if payload.flags & 1 else "false"},'
+                f'"frames":{frames_json(frames)}}}\n')
 
     def _mmap(self, head: str, record: Record) -> str:
+        self._stack_view().observe(record)
         payload: Any = record[6]
-        start, end, offset, prot, flags, build_id, path = payload
-        return (f'{{"type":"MMAP",{head},"start":{start},"end":{end},'
-                f'"offset":{offset},"prot":{prot},"flags":{flags},'
-                f'"path":{json_string(path)},"build_id":"{build_id.hex()}"}}\n')
+        origin = "maps" if payload.origin == 1 else "mmap"
+        return (f'{{"type":"MMAP",{head},"start":{payload.start},"end":{payload.end},'
+                f'"offset":{payload.offset},"prot":{payload.prot},"flags":{payload.flags},'
+                f'"path":{json_string(payload.path)},"build_id":"{payload.build_id.hex()}",'
+                f'"origin":"{origin}","image_len":{len(payload.image)}}}\n')
 
     def _drop(self, head: str, record: Record) -> str:
         payload: Any = record[6]

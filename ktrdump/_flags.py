@@ -1001,6 +1001,67 @@ def render_umask(value: int) -> str:
     return _octal(value & 0o7777)
 
 
+TIMERFD_FLAGS: Table = (("TFD_TIMER_ABSTIME", 1), ("TFD_TIMER_CANCEL_ON_SET", 2),
+                        ("TFD_CLOEXEC", 0o2000000), ("TFD_NONBLOCK", 0o4000))
+SIGNALFD_FLAGS: Table = (("SFD_CLOEXEC", 0o2000000), ("SFD_NONBLOCK", 0o4000))
+INOTIFY_FLAGS: Table = (("IN_NONBLOCK", 0o4000), ("IN_CLOEXEC", 0o2000000))
+MEMFD_FLAGS: Table = (("MFD_CLOEXEC", 1), ("MFD_ALLOW_SEALING", 2), ("MFD_HUGETLB", 4),
+                      ("MFD_NOEXEC_SEAL", 8), ("MFD_EXEC", 0x10))
+CLOSE_RANGE_FLAGS: Table = (("CLOSE_RANGE_UNSHARE", 2), ("CLOSE_RANGE_CLOEXEC", 4))
+INOTIFY_MASK: Table = (  # linux/inotify.h
+    ("IN_ACCESS", 0x1), ("IN_MODIFY", 0x2), ("IN_ATTRIB", 0x4), ("IN_CLOSE_WRITE", 0x8),
+    ("IN_CLOSE_NOWRITE", 0x10), ("IN_OPEN", 0x20), ("IN_MOVED_FROM", 0x40),
+    ("IN_MOVED_TO", 0x80), ("IN_CREATE", 0x100), ("IN_DELETE", 0x200),
+    ("IN_DELETE_SELF", 0x400), ("IN_MOVE_SELF", 0x800), ("IN_UNMOUNT", 0x2000),
+    ("IN_Q_OVERFLOW", 0x4000), ("IN_IGNORED", 0x8000), ("IN_ONLYDIR", 0x01000000),
+    ("IN_DONT_FOLLOW", 0x02000000), ("IN_EXCL_UNLINK", 0x04000000),
+    ("IN_MASK_CREATE", 0x10000000), ("IN_MASK_ADD", 0x20000000), ("IN_ISDIR", 0x40000000),
+    ("IN_ONESHOT", 0x80000000),
+)
+
+# linux/ipc.h, linux/sem.h, linux/msg.h, linux/shm.h
+IPC_FLAGS: Table = (("IPC_CREAT", 0o1000), ("IPC_EXCL", 0o2000), ("IPC_NOWAIT", 0o4000))
+_IPC_COMMON: Table = (("IPC_RMID", 0), ("IPC_SET", 1), ("IPC_STAT", 2), ("IPC_INFO", 3))
+_IPC_COMMANDS: Mapping[str, Mapping[int, str]] = MappingProxyType({
+    "semctl": _enum((*_IPC_COMMON, ("GETPID", 11), ("GETVAL", 12), ("GETALL", 13),
+                     ("GETNCNT", 14), ("GETZCNT", 15), ("SETVAL", 16), ("SETALL", 17),
+                     ("SEM_STAT", 18), ("SEM_INFO", 19), ("SEM_STAT_ANY", 20))),
+    "msgctl": _enum((*_IPC_COMMON, ("MSG_STAT", 11), ("MSG_INFO", 12), ("MSG_STAT_ANY", 13))),
+    "shmctl": _enum((*_IPC_COMMON, ("SHM_LOCK", 11), ("SHM_UNLOCK", 12), ("SHM_STAT", 13),
+                     ("SHM_INFO", 14), ("SHM_STAT_ANY", 15))),
+})
+_IPC_64 = 0x100
+
+
+def _ipc_key(value: int, abi: int) -> str:
+    value &= _MASK32
+    return "IPC_PRIVATE" if value == 0 else hex(value)
+
+
+def _ipc_flags(value: int, abi: int) -> str:
+    """``IPC_CREAT|0600``: the flags, then the permission bits in octal."""
+    value &= _MASK32
+    flags = value & ~0o777
+    mode = value & 0o777
+    parts = [render_flags(IPC_FLAGS, flags)] if flags else []
+    if mode or not parts:
+        parts.append(_octal(mode))
+    return "|".join(parts)
+
+
+def _ipc_command(call: str) -> Decoder:
+    names = _IPC_COMMANDS[call]
+
+    def decode(value: int, abi: int) -> str | None:
+        value &= _MASK32
+        name = names.get(value & ~_IPC_64)
+        if name is None:
+            return None
+        return f"{name}|IPC_64" if value & _IPC_64 else name
+
+    return decode
+
+
 def _pipe_flags(value: int, abi: int) -> str:
     return render_flags(OPEN_FLAGS, value & _MASK32)
 
@@ -1018,6 +1079,14 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.STATX_MASK: _flags_decoder(STATX_MASK),
     ArgKind.PIPE_FLAGS: _pipe_flags,
     ArgKind.UMASK: lambda value, abi: render_umask(value),
+    ArgKind.IPC_KEY: _ipc_key,
+    ArgKind.TIMERFD_FLAGS: _flags_decoder(TIMERFD_FLAGS),
+    ArgKind.SIGNALFD_FLAGS: _flags_decoder(SIGNALFD_FLAGS),
+    ArgKind.INOTIFY_FLAGS: _flags_decoder(INOTIFY_FLAGS),
+    ArgKind.MEMFD_FLAGS: _flags_decoder(MEMFD_FLAGS),
+    ArgKind.CLOSE_RANGE_FLAGS: _flags_decoder(CLOSE_RANGE_FLAGS),
+    ArgKind.INOTIFY_MASK: _flags_decoder(INOTIFY_MASK),
+    ArgKind.IPC_FLAGS: _ipc_flags,
     ArgKind.OPEN_FLAGS: _field_flags_decoder(3, _OPEN_ACCESS, OPEN_FLAGS),
     ArgKind.MODE: _decode_mode,
     ArgKind.ACCESS_MODE: _flags_decoder(ACCESS_MODE, zero="F_OK"),
@@ -1066,6 +1135,7 @@ def _statx_flags(value: int, abi: int) -> str:
 
 _BY_CALL: dict[tuple[str, ArgKind], Decoder] = {
     ("statx", ArgKind.AT_FLAGS): _statx_flags,
+    **{(call, ArgKind.IPC_CMD): _ipc_command(call) for call in _IPC_COMMANDS},
     ("faccessat2", ArgKind.AT_FLAGS): _flags_decoder(_AT_FLAGS_EACCESS),
     ("waitid", ArgKind.WAIT_OPTIONS): _flags_decoder(_WAITID_OPTIONS),
 }

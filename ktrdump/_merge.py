@@ -106,8 +106,11 @@ class _Input:
         self._events = events
         self._options = options
         self._merger = merger
-        self._held: list[Record] = []  # the window, sorted by timestamp (stable)
-        self._held_ts: list[int] = []
+        # The window: a heap of (timestamp, arrival order, record), so putting a
+        # record in and taking the earliest out cost log(window) whatever the
+        # disorder (re-sorting the window per batch cost window x batches).
+        self._heap: list[tuple[int, int, Record]] = []
+        self._arrivals = 0
         self._released_until: int | None = None  # latest timestamp let go
         self._max_seen: int | None = None
         self.late = 0  # records that came too late, in total
@@ -136,46 +139,49 @@ class _Input:
     def _take(self, batch: list[Record]) -> list[Record]:
         """Put a batch into the window; return its records that are too late for it."""
         self._merger._count(len(batch))
-        stamps = _timestamps(batch)
         late: list[Record] = []
         floor = self._released_until
-        if floor is not None and stamps and min(stamps) < floor:
-            keep = [i for i, ts in enumerate(stamps) if ts >= floor]
-            late = [batch[i] for i, ts in enumerate(stamps) if ts < floor]
-            batch = [batch[i] for i in keep]
-            stamps = [stamps[i] for i in keep]
-        if not batch:
-            return late
-        held, held_ts = self._held, self._held_ts
-        if stamps != sorted(stamps) or (held_ts and stamps[0] < held_ts[-1]):
-            merged = sorted(zip(held_ts + stamps, range(len(held) + len(batch)), strict=True))
-            everything = held + batch
-            self._held = [everything[i] for _, i in merged]
-            self._held_ts = [ts for ts, _ in merged]
-        else:
-            held.extend(batch)
-            held_ts.extend(stamps)
-        newest = max(stamps)
-        if self._max_seen is None or newest > self._max_seen:
-            self._max_seen = newest
+        heap = self._heap
+        arrival = self._arrivals
+        push = heappush
+        newest = self._max_seen
+        for record in batch:
+            ts = record.timestamp_ns
+            if floor is not None and ts < floor:
+                late.append(record)
+                continue
+            push(heap, (ts, arrival, record))
+            arrival += 1
+            if newest is None or ts > newest:
+                newest = ts
+        self._arrivals = arrival
+        self._max_seen = newest
         return late
 
     def _release(self, final: bool) -> tuple[list[Record], list[int]] | None:
         """What may leave the window: records a window older than the newest, or too many."""
-        held_ts = self._held_ts
-        if not held_ts:
+        heap = self._heap
+        if not heap:
             return None
+        records: list[Record] = []
+        stamps: list[int] = []
+        pop = heappop
         if final:
-            cut = len(held_ts)
+            while heap:
+                ts, _, record = pop(heap)
+                records.append(record)
+                stamps.append(ts)
         else:
             assert self._max_seen is not None
-            cut = bisect_right(held_ts, self._max_seen - self._options.window_ns)
-            cut = max(cut, len(held_ts) - self._options.window_records)
-        if cut <= 0:
+            threshold = self._max_seen - self._options.window_ns
+            excess = len(heap) - self._options.window_records
+            while heap and (excess > 0 or heap[0][0] <= threshold):
+                ts, _, record = pop(heap)
+                records.append(record)
+                stamps.append(ts)
+                excess -= 1
+        if not records:
             return None
-        records, stamps = self._held[:cut], held_ts[:cut]
-        del self._held[:cut]
-        del held_ts[:cut]
         self._released_until = stamps[-1]
         return records, stamps
 

@@ -48,6 +48,7 @@ from formats import Abi, DropError, ProcEvent, ProcFlag, Record, RecordKind
 from formats.linux import RetKind, errno_name, signal_name
 
 from ._args import Style, compile_arguments
+from ._bounded import Cache
 from ._calls import Call, CallTracker
 from ._files import create_private
 from .errors import KtrdumpError, OutputError
@@ -228,7 +229,7 @@ class ParquetWriter:
         self.base = base
         self.tracker = CallTracker(track_fds=True, keep_calls=True, facilities=facilities)
         self._style = Style(strace=True)
-        self._comms: dict[bytes, str] = {}
+        self._comms: dict[bytes, str] = Cache()
         self._errnos: dict[int, str] = {}
         self.calls = _Table(path, pa.schema([
             pa.field("call_id", pa.int64()), pa.field("pid", pa.int32()),

@@ -36,6 +36,7 @@ from formats import (
     RecordKind,
 )
 
+from ._bounded import Table
 from ._text import display_text, json_string
 
 MAX_DEPTH = 1024
@@ -276,8 +277,8 @@ class CallsDescriber:
 
     def __init__(self) -> None:
         self.table = ProbeTable()
-        self._stacks: dict[int, list[tuple[str, int]]] = {}  # tid -> (function, start)
-        self._held: dict[int, tuple[Record, str, int]] = {}  # tid -> a possible leaf
+        self._stacks: dict[int, list[tuple[str, int]]] = Table()  # tid -> (function, start)
+        self._held: dict[int, tuple[Record, str, int]] = Table()  # tid -> a possible leaf
         self._returns: set[str] = set()
         self._header = True
 
@@ -312,7 +313,9 @@ class CallsDescriber:
         payload: Any = record.payload
         info = self.table.info(payload)
         tid = record.tid
-        stack = self._stacks.setdefault(tid, [])
+        stack = self._stacks.get(tid)
+        if stack is None:  # (not setdefault: the table's bound applies to ``[]=`` only)
+            stack = self._stacks[tid] = []
         key = info.function_key
         if payload.site == ProbeSite.ENTRY:
             self._flush_held(tid, out)
@@ -420,7 +423,11 @@ class ProbeSummary:
             records = []
             for start in picked:
                 length, kind, _v, pid, tid, ts, comm = header.unpack_from(data, start)
-                payload = codec.decode_payload(kind, data, start + size, start + size + length)
+                try:
+                    payload = codec.decode_payload(kind, data, start + size,
+                                                   start + size + length)
+                except formats.PayloadError:
+                    continue  # a malformed payload in a checksum-valid batch: left out
                 records.append(Record(kind, 1, pid, tid, ts, comm.rstrip(b"\0"), payload))
             self.add_records(records)
 

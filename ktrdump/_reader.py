@@ -14,7 +14,8 @@ file, a file that is not a ktr trace, an unknown major version or a damaged
 header raise ``ktrdump.errors.InputError`` (``TraceFormatError`` for the
 format problems, which keeps the byte offset). ``TraceReader.events()`` is the
 lower-level form: it yields, in file order, one ``list[Record]`` per intact
-batch and one ``Skipped`` per damaged region, so a caller can report damage
+batch (several for a batch of more than ``DECODE_CHUNK`` records) and one
+``Skipped`` per damaged region, so a caller can report damage
 where it happened.
 
 Guarantees:
@@ -30,7 +31,16 @@ Guarantees:
 - Records of an intact batch are yielded exactly as ``formats`` decodes them;
   a damaged batch yields none (its records cannot be trusted).
 - Memory is bounded by the largest batch plus one read chunk (1 MiB): a
-  sliding buffer, never the whole file.
+  sliding buffer, never the whole file. A batch is at most 16 MiB stored and
+  decompressed (``formats.MAX_BATCH_BYTES``; zstd output is cut at the
+  batch's length, whatever the frame claims), and a batch of more than
+  ``DECODE_CHUNK`` records is checked whole, then decoded and yielded in lists
+  of ``DECODE_CHUNK`` records, so its records never exist as objects at once.
+- Time is linear in the input: a zstd batch decodes to at most 16 times its
+  stored size, and resynchronising past damage checks each candidate
+  header's payload checksum from prefix checksums (``_PrefixCrcs``) instead
+  of reading its payload again, so crafted overlapping headers cost no more
+  than their bytes.
 - Streams are read as they arrive: a read returns whatever the stream has (at
   least one byte, or end of input), so records of a live pipe come out batch
   by batch. End of input ends the iteration.

@@ -318,8 +318,11 @@ class StraceDescriber:
         self._line = None
         arguments = self._renderer(call, entry=False)(call)
         tracker.settle(call)
-        if call.started >= 0 and call.ret is not None and call.ret.flags & 1:
-            # Never returned: what it would have filled in is unknown, as strace says.
+        plan = call.plan
+        if (call.started >= 0 and call.ret is not None and call.ret.flags & 1
+                and plan.first_output_arg < len(plan.kinds)):
+            # Never returned: what it would have filled in is unknown, as strace
+            # says (a call whose arguments were all shown resumes with ") = ?").
             head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed> "
                     "<unfinished ...>)")
         elif call.started >= 0 or call.ts == -1:

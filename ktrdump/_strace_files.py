@@ -31,6 +31,7 @@ from typing import Any
 
 from formats import FileHeader, ProcEvent, Record, RecordKind
 
+from ._bounded import Table
 from ._calls import Call
 from ._files import create_private
 from ._filter import record_filter
@@ -94,7 +95,7 @@ class PerThreadStrace(StraceDescriber):
                  header: FileHeader | None = None) -> None:
         super().__init__(options, names, header)
         self.files = _ThreadFiles(prefix)
-        self._thread_calls: dict[int, Call] = {}  # tid -> its open call, line not yet written
+        self._thread_calls: dict[int, Call] = Table()  # tid -> its open call, line not yet written
         self._tid = 0  # the thread whose lines ``self._out`` collects now
 
     # The base class collects lines in ``self._out``; every line it writes

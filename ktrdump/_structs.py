@@ -342,8 +342,8 @@ def _render_stat(fields: Fields, abi: int, verbose: bool) -> _Parts:
 
 
 # include/uapi/linux/stat.h
-_STATX_MASK: Table = (
-    ("STATX_BASIC_STATS", 0x7FF), ("STATX_TYPE", 0x1), ("STATX_MODE", 0x2),
+_STATX_MASK: Table = (  # strace's order: STATX_ALL (0xfff) first
+    ("STATX_ALL", 0xFFF), ("STATX_BASIC_STATS", 0x7FF), ("STATX_TYPE", 0x1), ("STATX_MODE", 0x2),
     ("STATX_NLINK", 0x4), ("STATX_UID", 0x8), ("STATX_GID", 0x10), ("STATX_ATIME", 0x20),
     ("STATX_MTIME", 0x40), ("STATX_CTIME", 0x80), ("STATX_INO", 0x100),
     ("STATX_SIZE", 0x200), ("STATX_BLOCKS", 0x400), ("STATX_BTIME", 0x800),
@@ -765,7 +765,7 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "wstatus": 4, "rusage": 144, "sysinfo": 112, "itimerval": 32, "itimerspec": 32,
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
              "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
-             "sigevent": 64, "fd_set": 8}
+             "sigevent": 64, "fd_set": 8, "gid": 4}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
              "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4}
 # x32's readv/writev and select are the compat calls
@@ -1189,6 +1189,10 @@ def _render_fd_set(data: bytes, abi: int, verbose: bool) -> str:
 
 
 _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
+    "gid": lambda data, abi, verbose: (
+        str(int.from_bytes(data[:4], "little")) if len(data) >= 4 else _hex_string(data)),
+    "cpuset": lambda data, abi, verbose: (
+        "[" + " ".join(str(cpu) for cpu in fd_set_members(data)) + "]"),
     "fd_set": _render_fd_set,
     "siginfo": _render_siginfo,
     "sigevent": _render_sigevent,

@@ -48,9 +48,17 @@ from ._files import create_private
 from ._filter import record_filter
 from ._follow import Follower, follow
 from ._merge import Late, Merger, merge
-from ._options import DEFAULT_INPUT, DEFAULT_STRACE_TIMES, TIMESTAMP_ORDER, Options, StraceTimes
+from ._options import (
+    DEFAULT_INPUT,
+    DEFAULT_STRACE_TIMES,
+    TIMESTAMP_ORDER,
+    Options,
+    StraceTimes,
+    default_symbol_cache,
+)
 from ._output import Output
 from ._probes import CallsDescriber, ProbeSummary
+from ._profile import Profile, Stacks, folded_lines, profile_lines, tap
 from ._progress import progress_for
 from ._reader import RawBatch, Skipped, TraceReader, open_trace
 from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
@@ -61,7 +69,7 @@ from .errors import InputError, KtrdumpError, OutputError, UsageError
 PROGRAM = "ktrdump"
 
 #: ``--format`` values.
-FORMATS = ("text", "json", "strace", "chrome", "calls", "parquet")
+FORMATS = ("text", "json", "strace", "chrome", "calls", "folded", "parquet")
 
 __all__ = ["FORMATS", "PROGRAM", "dump", "main", "parse_options", "record_filter", "run"]
 
@@ -148,7 +156,9 @@ def _parser() -> argparse.ArgumentParser:
                              "line), strace (strace -f -ttt -T's, one line a call), chrome "
                              "(Chrome Trace Event JSON, object form, for Perfetto UI, "
                              "catapult, speedscope), calls (probed function calls per "
-                             "thread, nested, with durations, as uftrace replay), parquet "
+                             "thread, nested, with durations, as uftrace replay), folded (the "
+                             "SAMPLE records' stacks, comm;outer;...;leaf COUNT, for "
+                             "flamegraph.pl, inferno, speedscope), parquet "
                              "(tables for DuckDB, "
                              "pandas: -o NAME.parquet; needs pyarrow); default text")
     parser.add_argument("-o", dest="output_path", metavar="FILE",
@@ -230,6 +240,13 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("-U", dest="columns", metavar="COLUMNS",
                          help=f"summary columns, comma-separated: {', '.join(COLUMNS)} "
                               "(default: strace -c's)")
+    symbols = parser.add_argument_group("stack samples")
+    symbols.add_argument("--symbol-cache", metavar="DIR", default=None,
+                         help="keep the symbols of modules (by build id) in DIR so that later "
+                              "dumps need not parse them again (default: $KTR_CACHE_DIR, else "
+                              "$XDG_CACHE_HOME/ktr or ~/.cache/ktr)")
+    symbols.add_argument("--no-symbol-cache", action="store_true",
+                         help="neither read nor write the symbol cache")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -383,6 +400,8 @@ def parse_options(argv: Sequence[str]) -> Options:
         per_thread=arguments.per_thread,
         selection=_criteria(arguments),
         strace_times=_strace_times_option(arguments),
+        symbol_cache=None if arguments.no_symbol_cache else (
+            arguments.symbol_cache or default_symbol_cache()),
     )
 
 
@@ -479,6 +498,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             return _summary(options, source, stdout, stderr, events)
         if options.output_format == "chrome":
             return _chrome(options, source, events, stdout, stderr)
+        if options.output_format == "folded":
+            return _folded(options, source, events, stdout, stderr)
         if options.output_format == "parquet":
             return _parquet(options, source, events, stderr)
         if options.output_format == "calls":
@@ -568,12 +589,38 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
     header = source.header
     order = header.byte_order if header is not None else "little"
     probes = ProbeSummary(options.pids)
-    summary = summarize(_with_probes(events, probes, order), summary_options, order=order,
-                        on_notice=report)
-    output = Output(stdout)
-    output.write(summary.lines())
-    output.write(probes.lines())
-    output.flush()
+    profile = Profile(Stacks(options.symbol_cache))
+    try:
+        summary = summarize(tap(_with_probes(events, probes, order), profile, order, options.pids),
+                            summary_options, order=order, on_notice=report)
+        output = Output(stdout)
+        output.write(summary.lines())
+        output.write(probes.lines())
+        output.write(profile_lines(profile))
+        output.flush()
+    finally:
+        profile.stacks.close()
+    return report.status
+
+
+def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
+            stderr: IO[str]) -> int:
+    report = _Notices(source, stderr)
+    profile = Profile(Stacks(options.symbol_cache))
+    keep = record_filter(options)
+    try:
+        for event in events:
+            if isinstance(event, list):
+                profile.add_records(
+                    event if keep is None else
+                    [r for r in event if r[0] != formats.RecordKind.SAMPLE or keep(r)])
+            else:
+                report(event)
+        output = Output(stdout)
+        output.write(folded_lines(profile))
+        output.flush()
+    finally:
+        profile.stacks.close()
     return report.status
 
 
@@ -593,7 +640,7 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
     chrome_options = ChromeOptions(
         origin_ns=source.origin_ns, pids=options.pids, call_args=options.call_args,
         raw=options.raw, facilities=_facilities(source.header),
-        metadata=_header_metadata(source.header),
+        metadata=_header_metadata(source.header), symbol_cache=options.symbol_cache,
         io_bytes=DEFAULT_CHROME_IO_BYTES if options.max_data is None else options.max_data)
     write_chrome(events, stdout, chrome_options, on_notice=report,
                  flush_each_batch=source.live)

@@ -105,6 +105,9 @@ _TIMES = re.compile(r"\b(tv_u?n?sec|tv_sec|st_[amc]time(?:_nsec)?|stx_[abcm]time
                     r"freeram|bufferram|freeswap|procs|loads|ru_\w+|sharedram|"
                     r"ts_[sn]sec|f_bfree|f_bavail|f_ffree)=(\[[^\]]*\]|\{[^}]*\}|[0-9]+)")
 _RANDOM_CALLS = frozenset({"getrandom"})
+_IPC_GETS = frozenset({"semget", "msgget", "shmget"})
+_IPC_USES = frozenset({"semctl", "msgctl", "shmctl", "semop", "semtimedop", "msgsnd", "msgrcv",
+                       "shmat"})
 #: Results that name a process outside the trace (the tracer is the parent).
 _OUTSIDE_RESULTS = frozenset({"getppid"})
 
@@ -134,6 +137,10 @@ def normalise(call: CallText, tids: dict[int, str], random_data: bool = False,
     result = call.result
     if call.name in _OUTSIDE_RESULTS:
         result = "PID"
+    if call.name in _IPC_GETS and not result.startswith("-1"):
+        result = "IPCID"  # System V ids grow from run to run
+    if call.name in _IPC_USES:
+        args = re.sub(r"^-?\d+", "IPCID", args)
     if call.name in _RANDOM_CALLS or (random_data and call.name in _DATA_CALLS):
         args = re.sub(r'"(?:[^"\\]|\\.)*"', '"RANDOM"', args)
     return mask(args), mask(result)
@@ -491,6 +498,8 @@ MISC_C = _C_HEAD + r"""
 #include <dirent.h>
 #include <poll.h>
 #include <sys/file.h>
+#include <sched.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/select.h>
 #include <sys/resource.h>
@@ -571,6 +580,16 @@ int main(void) {
     struct stat st;
     fstatat(AT_FDCWD, "d/file", &st, AT_SYMLINK_NOFOLLOW);
     syscall(SYS_statx, AT_FDCWD, "d/file", 0, STATX_BASIC_STATS, buf);
+    prctl(PR_SET_NAME, "worker");
+    prctl(PR_GET_NAME, buf);
+    prctl(PR_GET_DUMPABLE);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    prctl(PR_CAPBSET_READ, 21);
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
+    gid_t groups[64];
+    getgroups(64, groups);
+    cpu_set_t cpus;
+    sched_getaffinity(0, sizeof cpus, &cpus);
     pid_t child = fork();
     if (child == 0) _exit(3);
     int status;
@@ -672,6 +691,9 @@ void _start(void) {
     long sock[3] = {2, 2, 0};                                  /* AF_INET, SOCK_DGRAM */
     long udp = sys3(102, 1, (long)sock, 0);                    /* socketcall(socket) */
     sys3(6, udp, 0, 0);
+    long sem = sys6(117, 2, 0, 1, 01600, 0, 0);                /* ipc(SEMGET) */
+    long unused = 0;
+    sys6(117, 3, sem, 0, 0, (long)&unused, 0);                 /* ipc(SEMCTL, IPC_RMID) */
     unsigned desc[4] = {0xffffffff, (unsigned)(long)buf, 0xfffff, 0x51};
     sys3(243, (long)desc, 0, 0);                               /* set_thread_area */
     sys3(4, 1, (long)"done\n", 5);                             /* write */

@@ -90,7 +90,8 @@ def test_ktr_record_to_standard_output_closed_or_full(tmp_path: Path) -> None:
                           "ENOSPC (No space left on device)")
 
 
-@pytest.mark.parametrize("option", ["--help", "record --help", "--version"])
+@pytest.mark.parametrize("option", ["--help", "record --help", "--version",
+                                    "record --list-counters"])
 def test_ktr_help_on_a_full_disk_or_closed_stdout(option: str) -> None:
     assert_one_line(shell(f"'{KTR}' {option} > /dev/full"), f"ktr: {FULL}")
     assert_one_line(shell(f"'{KTR}' {option} >&-"),

@@ -225,7 +225,8 @@ def test_every_symbolic_kind_has_a_decoder() -> None:
         K.MSG_FLAGS, K.SHUTDOWN_HOW, K.SOCKETCALL_CALL, K.RLIMIT_RESOURCE,
         K.FLOCK_OP, K.ITIMER_WHICH, K.FADVISE_ADVICE, K.EPOLL_FLAGS, K.XATTR_FLAGS,
         K.RUSAGE_WHO, K.TIMER_FLAGS, K.GETRANDOM_FLAGS, K.PIPE_FLAGS, K.STATX_MASK,
-        K.UMASK, K.EVENTFD_FLAGS,
+        K.UMASK, K.EVENTFD_FLAGS, K.IPC_KEY, K.IPC_FLAGS, K.TIMERFD_FLAGS, K.SIGNALFD_FLAGS,
+        K.INOTIFY_FLAGS, K.MEMFD_FLAGS, K.CLOSE_RANGE_FLAGS, K.INOTIFY_MASK,
     }
     assert {kind for kind in ArgKind if decoder_for(kind) is not None} == symbolic
 
@@ -488,3 +489,27 @@ def test_ioctl_numbers_match_installed_headers(tmp_path: Path, m32: bool) -> Non
     abi = I386 if m32 else X86_64
     assert decode_ioctl(ours["TIOCGPTN"], abi) == "TIOCGPTN"
     assert decode_ioctl(ours["FS_IOC_SETFLAGS"], abi) == "FS_IOC_SETFLAGS"
+
+
+def test_decoding_coverage_values_match_installed_headers(tmp_path: Path) -> None:
+    # The tables issue 11 added, against glibc's and the kernel's headers.
+    tables = [
+        _flags.FADVISE_ADVICE, _flags.GETRANDOM_FLAGS, _flags.EPOLL_FLAGS, _flags.EVENTFD_FLAGS,
+        _flags.ITIMER_WHICH, _flags.TIMER_FLAGS, _flags.FLOCK_OPS, _flags.XATTR_FLAGS,
+        _flags.RUSAGE_WHO, _flags.STATX_MASK, _flags.INET_PROTOCOLS, _flags.TIMERFD_FLAGS,
+        _flags.SIGNALFD_FLAGS, _flags.INOTIFY_FLAGS, _flags.MEMFD_FLAGS,
+        _flags.CLOSE_RANGE_FLAGS, _flags.IPC_FLAGS, _flags.INOTIFY_MASK,
+    ]
+    pairs = [pair for table in tables for pair in table]
+    names = sorted({name for name, _ in pairs})
+    headers = ["fcntl.h", "sys/random.h", "sys/epoll.h", "sys/eventfd.h", "sys/time.h",
+               "time.h", "sys/file.h", "sys/xattr.h", "sys/resource.h", "sys/stat.h",
+               "netinet/in.h", "sys/timerfd.h", "sys/signalfd.h", "sys/inotify.h",
+               "sys/mman.h", "linux/close_range.h", "sys/ipc.h"]
+    values = dict(zip(names, c_values(tmp_path, headers, names, guard_names=True,
+                                      defines=["_GNU_SOURCE"]), strict=True))
+    wrong = [(name, value, values[name]) for name, value in pairs
+             if values[name] is not None and values[name] != value]
+    assert not wrong
+    known = [name for name in names if values[name] is not None]
+    assert len(known) > len(names) * 3 // 4  # the check covered most names

@@ -58,7 +58,7 @@ def test_entry_return_arguments_and_strings(tmp_path: Path, build: str) -> None:
         tmp_path, "-P", "prog:add3(i64,i32,i64)", "-P", "prog:add3:return(i64)",
         "-P", f"{prog}:slen(str)", "-P", "prog:slen:return(i32)", "-P", "prog:tag(x32)",
         "-P", "prog:tag:return(x32)", "-P", "prog:name_of:return(str)", "-P", "prog:outer(i32)",
-        "--", str(prog), "basic")
+        "-P", "prog:pair(str,i32,str)", "--", str(prog), "basic")
     assert proc.returncode == 0, proc.stderr
     records = probes(trace)
     expected_add3 = [[i, -1, 100] for i in range(5)] + [[i, 2, 3] for i in range(3)]
@@ -70,6 +70,7 @@ def test_entry_return_arguments_and_strings(tmp_path: Path, build: str) -> None:
     assert hits(records, "prog:tag:return") == [1 ^ 0xDEADBEEF]
     assert hits(records, "prog:name_of:return") == ["zero", "one"]
     assert hits(records, "prog:outer:entry") == [[3]]
+    assert hits(records, "prog:pair:entry") == [["pq", -7, "xyz"]]
 
 
 def test_string_cap_and_untyped_defaults(tmp_path: Path) -> None:
@@ -181,6 +182,16 @@ def test_library_loaded_with_dlopen_after_the_start(tmp_path: Path) -> None:
     assert hits(records, "libplug.so:plug_twice:return") == [2 * i for i in range(4)]
 
 
+def _fd_targets(pid: int) -> list[str]:
+    targets = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            targets.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:
+            continue  # closed between the listing and the readlink
+    return targets
+
+
 def test_attach_to_a_running_process(tmp_path: Path) -> None:
     prog = build_program(tmp_path)
     target = subprocess.Popen([str(prog), "wait"], stdin=subprocess.PIPE)
@@ -192,8 +203,7 @@ def test_attach_to_a_running_process(tmp_path: Path) -> None:
         deadline = time.monotonic() + 20
         # placed once the recorder holds the perf events (2 probes x CPUs + ring owners)
         while time.monotonic() < deadline:
-            fds = [os.readlink(f"/proc/{recorder.pid}/fd/{fd}")
-                   for fd in os.listdir(f"/proc/{recorder.pid}/fd")]
+            fds = _fd_targets(recorder.pid)
             if len(groups_of(recorder.pid)) == 2 and sum(
                     "perf_event" in fd for fd in fds) >= 3 * len(os.sched_getaffinity(0)):
                 break

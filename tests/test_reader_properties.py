@@ -15,6 +15,7 @@ from ktrdump_support import build_trace, syscall_batch
 
 import formats
 import ktrdump
+from ktrdump._reader import RawBatch
 from ktrdump.cli import main
 from ktrdump.errors import KtrdumpError
 
@@ -125,3 +126,101 @@ def test_cli_never_prints_a_traceback(tmp_path: Path, data: st.DataObject) -> No
     assert status in (0, 1)
     if status == 0:
         assert content == VALID or mode != "flip" or out
+
+
+# -- resynchronisation: the fast scan equals SPEC's rule, read naively ------------------
+
+def _reference(data: bytes) -> tuple[list[bytes], list[tuple[int, int, int]]]:
+    """SPEC's "Damaged batches", the slow obvious way: the raw records of every intact
+    batch and (offset, batches, bytes) of every skipped region."""
+    framing = formats.batch_framing()
+    _, position = formats.parse_file_header(data)
+
+    def intact(at: int) -> bytes | None:
+        try:
+            header = framing.parse_header(data[at:at + framing.size], at)
+            stored = data[at + framing.size:at + framing.size + header.stored_length]
+            raw = framing.payload(header, stored, at)
+            framing.check_records(header, raw, at)
+            framing.decode(header, stored, at)
+        except formats.CorruptBatch:
+            return None
+        return raw
+
+    def both_checksums(at: int) -> int | None:
+        """The end of a candidate whose header and payload checksums hold."""
+        try:
+            header = framing.parse_header(data[at:at + framing.size], at)
+        except formats.CorruptBatch:
+            return None
+        end = at + framing.size + header.stored_length
+        if end > len(data):
+            return None
+        import zlib
+        return end if zlib.crc32(data[at + framing.size:end]) == header.payload_crc else None
+
+    raws: list[bytes] = []
+    notices: list[tuple[int, int, int]] = []
+    while position < len(data):
+        try:  # a batch cut by the end of the input (a torn tail) ends the reading
+            header = framing.parse_header(data[position:position + framing.size], position)
+            if position + framing.size + header.stored_length > len(data):
+                notices.append((position, 1, len(data) - position))
+                break
+        except formats.CorruptBatch:
+            if len(data) - position < framing.size:
+                notices.append((position, 1, len(data) - position))
+                break
+        raw = intact(position)
+        if raw is not None:
+            raws.append(raw)
+            header = framing.parse_header(data[position:position + framing.size], position)
+            position += framing.size + header.stored_length
+            continue
+        start, batches, search = position, 1, position + 1
+        while True:
+            found = data.find(formats.BATCH_MAGIC, search)
+            if found < 0:
+                notices.append((start, batches, len(data) - start))
+                return raws, notices
+            if intact(found) is not None:
+                notices.append((start, batches, found - start))
+                position = found
+                break
+            if framing.header_checksum_valid(data[found:found + framing.size]):
+                batches += 1
+            end = both_checksums(found)
+            search = end if end is not None else found + 1
+    return raws, notices
+
+
+def _fake_header(claim: int, count: int, flags: int, crc: int) -> bytes:
+    import struct
+    import zlib
+    head = struct.pack("<4sHxxIIII", formats.BATCH_MAGIC, flags, count, claim, claim, crc)
+    return head + struct.pack("<I", zlib.crc32(head))
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 400), st.integers(0, 3),
+                          st.integers(0, 1), st.binary(max_size=40)), max_size=6),
+       st.integers(0, 2))
+def test_resynchronisation_equals_the_specification(
+        inserts: list[tuple[int, int, int, int, bytes]], flips: int) -> None:
+    batches = [syscall_batch(3), syscall_batch(2, pid=9), syscall_batch(4), syscall_batch(1)]
+    data, offsets = build_trace(batches)
+    pieces = bytearray(data)
+    # Insert fake checksum-valid headers (claims of any length) and garbage
+    # between batches, from the last offset backwards so offsets stay right.
+    for index, claim, count, flags, garbage in sorted(inserts, key=lambda i: -i[0]):
+        at = offsets[index]
+        pieces[at:at] = garbage + _fake_header(claim, count, flags, 0xDEAD) + garbage
+    for n in range(flips):  # and damage the first real batch's payload
+        pieces[offsets[0] + 30 + n] ^= 0x5A
+    mutated = bytes(pieces)
+    expected_raws, expected_notices = _reference(mutated)
+    with ktrdump.open(io.BytesIO(mutated)) as trace:
+        raws = [event.data for event in trace.raw_events() if isinstance(event, RawBatch)]
+        notices = [(n.offset, n.batches, n.bytes) for n in trace.notices]
+    assert raws == expected_raws
+    assert notices == expected_notices

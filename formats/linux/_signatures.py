@@ -144,6 +144,19 @@ class ArgKind(enum.Enum):
     SIGEVENT_IN = "sigevent_in"  # struct sigevent (timer_create)
     INT_OUT = "int_out"  # an int the call fills (timer_create's timer id)
     FD_SET = "fd_set"  # select's fd_set; length_arg: nfds (the bits read and written)
+    IPC_KEY = "ipc_key"  # a System V IPC key (IPC_PRIVATE)
+    IPC_FLAGS = "ipc_flags"  # IPC_CREAT | IPC_EXCL | IPC_NOWAIT | permission bits
+    IPC_CMD = "ipc_cmd"  # semctl/msgctl/shmctl's command (IPC_RMID, GETVAL, ...)
+    TIMERFD_FLAGS = "timerfd_flags"  # TFD_* (timerfd_create, timerfd_settime)
+    SIGNALFD_FLAGS = "signalfd_flags"  # SFD_*
+    INOTIFY_FLAGS = "inotify_flags"  # IN_NONBLOCK | IN_CLOEXEC
+    MEMFD_FLAGS = "memfd_flags"  # MFD_*
+    CLOSE_RANGE_FLAGS = "close_range_flags"  # CLOSE_RANGE_*
+    INOTIFY_MASK = "inotify_mask"  # IN_ACCESS, IN_MODIFY, ...
+    CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
+    CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
+    GIDS_IN = "gids_in"  # gid_t[] the call reads; length_arg: the count
+    GIDS_OUT = "gids_out"  # gid_t[] the call fills; the return value is the count
     # i386 socketcall's array of the subcall's argument words (STRUCT
     # "socketcall_args"): the recorder and ktrdump treat the call as the
     # subcall (SOCKETCALL_SIGNATURES) with those words as its arguments.
@@ -367,6 +380,12 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.SIGINFO_OUT: _capture("siginfo", "out", _sizes(128, 128)),
     ArgKind.SIGEVENT_IN: _capture("sigevent", "in", _sizes(64, 64)),
     ArgKind.INT_OUT: _capture("int", "out", _sizes(4, 4)),
+    # CPU masks: bit n is CPU n (sched_getaffinity returns the bytes it filled)
+    ArgKind.CPUSET_IN: _capture("cpuset", "in", None, measure="length"),
+    ArgKind.CPUSET_OUT: _capture("cpuset", "out", None, measure="retval"),
+    # gid_t lists (getgroups/setgroups; i386's 16-bit getgroups is not one of them)
+    ArgKind.GIDS_IN: _capture("gid", "in", _sizes(4, 4), measure="elements"),
+    ArgKind.GIDS_OUT: _capture("gid", "out", _sizes(4, 4), measure="retval_elements"),
     # fd_set: nfds bits rounded up to whole longs (the kernel's core_sys_select)
     ArgKind.FD_SET: _capture("fd_set", "in", _sizes(8, 4, 4), measure="fdset"),
     # clone3's struct clone_args (88 bytes as of Linux 5.7), as long as the call says
@@ -488,7 +507,8 @@ _COMMON: list[Signature] = [
     _sig("openat2", R.FD, _DIRFD, _AT_PATHNAME, _a("how", K.PTR), _a("size", K.SIZE)),
     _sig("creat", R.FD, _PATHNAME, _MODE),
     _sig("close", R.INT, _FD),
-    _sig("close_range", R.INT, _a("first", K.UINT), _a("last", K.UINT), _a("flags", K.HEX)),
+    _sig("close_range", R.INT, _a("first", K.UINT), _a("last", K.UINT),
+         _a("flags", K.CLOSE_RANGE_FLAGS)),
     _sig("dup", R.FD, _a("oldfd", K.FD)),
     _sig("dup2", R.FD, _a("oldfd", K.FD), _a("newfd", K.FD)),
     _sig("dup3", R.FD, _a("oldfd", K.FD), _a("newfd", K.FD), _a("flags", K.PIPE_FLAGS)),
@@ -676,10 +696,10 @@ _COMMON: list[Signature] = [
          _a("sigsetsize", K.SIZE)),
     _sig("eventfd", R.FD, _a("initval", K.UINT)),
     _sig("eventfd2", R.FD, _a("initval", K.UINT), _a("flags", K.EVENTFD_FLAGS)),
-    _sig("memfd_create", R.FD, _a("name", K.STRING), _a("flags", K.HEX)),
+    _sig("memfd_create", R.FD, _a("name", K.STRING), _a("flags", K.MEMFD_FLAGS)),
     _sig("inotify_init", R.FD),
-    _sig("inotify_init1", R.FD, _a("flags", K.HEX)),
-    _sig("inotify_add_watch", R.INT, _FD, _PATHNAME, _a("mask", K.HEX)),
+    _sig("inotify_init1", R.FD, _a("flags", K.INOTIFY_FLAGS)),
+    _sig("inotify_add_watch", R.INT, _FD, _PATHNAME, _a("mask", K.INOTIFY_MASK)),
     _sig("inotify_rm_watch", R.INT, _FD, _a("wd", K.INT)),
     # system
     _sig("getrandom", R.SIZE, _a("buf", K.DATA_OUT, length=1), _a("buflen", K.SIZE),
@@ -953,8 +973,8 @@ _MORE_COMMON: list[Signature] = [
     _sig("getrusage", R.INT, _a("who", K.RUSAGE_WHO), _a("usage", K.RUSAGE_OUT)),
     _sig("getpriority", R.INT, _a("which", K.INT), _a("who", K.INT)),
     _sig("setpriority", R.INT, _a("which", K.INT), _a("who", K.INT), _a("prio", K.INT)),
-    _sig("getgroups", R.INT, _a("size", K.INT), _a("list", K.PTR)),
-    _sig("setgroups", R.INT, _a("size", K.INT), _a("list", K.PTR)),
+    _sig("getgroups", R.INT, _a("size", K.INT), _a("list", K.GIDS_OUT)),
+    _sig("setgroups", R.INT, _a("size", K.INT), _a("list", K.GIDS_IN, length=0)),
     *_same_args(("setreuid",), R.INT, _a("ruid", K.UID), _a("euid", K.UID)),
     *_same_args(("setregid",), R.INT, _a("rgid", K.GID), _a("egid", K.GID)),
     _sig("setresuid", R.INT, _a("ruid", K.UID), _a("euid", K.UID), _a("suid", K.UID)),
@@ -974,9 +994,9 @@ _MORE_COMMON: list[Signature] = [
     _sig("sched_getparam", R.INT, _a("pid", K.PID), _a("param", K.PTR)),
     _sig("sched_setparam", R.INT, _a("pid", K.PID), _a("param", K.PTR)),
     _sig("sched_getaffinity", R.INT, _a("pid", K.PID), _a("cpusetsize", K.SIZE),
-         _a("mask", K.PTR)),
+         _a("mask", K.CPUSET_OUT, length=1)),
     _sig("sched_setaffinity", R.INT, _a("pid", K.PID), _a("cpusetsize", K.SIZE),
-         _a("mask", K.PTR)),
+         _a("mask", K.CPUSET_IN, length=1)),
     _sig("sched_getattr", R.INT, _a("pid", K.PID), _a("attr", K.PTR), _a("size", K.UINT),
          _a("flags", K.HEX)),
     _sig("sched_setattr", R.INT, _a("pid", K.PID), _a("attr", K.PTR), _a("flags", K.HEX)),
@@ -1000,7 +1020,7 @@ _MORE_COMMON: list[Signature] = [
          _a("sig", K.SIGNAL), _a("info", K.PTR)),
     _sig("signalfd", R.FD, _FD, _a("mask", K.SIGSET), _a("sizemask", K.SIZE)),
     _sig("signalfd4", R.FD, _FD, _a("mask", K.SIGSET), _a("sizemask", K.SIZE),
-         _a("flags", K.HEX)),
+         _a("flags", K.SIGNALFD_FLAGS)),
     # time
     _sig("time", R.INT, _a("tloc", K.PTR)),
     _sig("gettimeofday", R.INT, _a("tv", K.TIMEVAL_OUT), _a("tz", K.PTR)),
@@ -1017,9 +1037,10 @@ _MORE_COMMON: list[Signature] = [
     _sig("timer_gettime", R.INT, _a("timerid", K.INT), _a("curr_value", K.ITIMERSPEC_OUT)),
     _sig("timer_settime", R.INT, _a("timerid", K.INT), _a("flags", K.TIMER_FLAGS),
          _a("new_value", K.ITIMERSPEC_IN), _a("old_value", K.ITIMERSPEC_OUT)),
-    _sig("timerfd_create", R.FD, _a("clockid", K.CLOCK_ID), _a("flags", K.HEX)),
+    _sig("timerfd_create", R.FD, _a("clockid", K.CLOCK_ID), _a("flags", K.TIMERFD_FLAGS)),
     _sig("timerfd_gettime", R.INT, _FD, _a("curr_value", K.ITIMERSPEC_OUT)),
-    _sig("timerfd_settime", R.INT, _FD, _a("flags", K.HEX), _a("new_value", K.ITIMERSPEC_IN),
+    _sig("timerfd_settime", R.INT, _FD, _a("flags", K.TIMERFD_FLAGS),
+         _a("new_value", K.ITIMERSPEC_IN),
          _a("old_value", K.ITIMERSPEC_OUT)),
     # futexes
     _sig("futex_waitv", R.INT, _a("waiters", K.PTR), _a("nr_futexes", K.UINT),
@@ -1031,19 +1052,21 @@ _MORE_COMMON: list[Signature] = [
     _sig("futex_requeue", R.INT, _a("waiters", K.PTR), _a("flags", K.HEX),
          _a("nr_wake", K.INT), _a("nr_requeue", K.INT)),
     # System V IPC and message queues
-    _sig("msgget", R.INT, _a("key", K.HEX), _a("msgflg", K.HEX)),
+    _sig("msgget", R.INT, _a("key", K.IPC_KEY), _a("msgflg", K.IPC_FLAGS)),
     _sig("msgsnd", R.INT, _a("msqid", K.INT), _a("msgp", K.PTR), _a("msgsz", K.SIZE),
          _a("msgflg", K.HEX)),
     _sig("msgrcv", R.SIZE, _a("msqid", K.INT), _a("msgp", K.PTR), _a("msgsz", K.SIZE),
          _a("msgtyp", K.INT), _a("msgflg", K.HEX)),
-    _sig("msgctl", R.INT, _a("msqid", K.INT), _a("cmd", K.INT), _a("buf", K.PTR)),
-    _sig("semget", R.INT, _a("key", K.HEX), _a("nsems", K.INT), _a("semflg", K.HEX)),
-    _sig("semctl", R.INT, _a("semid", K.INT), _a("semnum", K.INT), _a("cmd", K.INT),
-         _a("arg", K.HEX)),
-    _sig("shmget", R.INT, _a("key", K.HEX), _a("size", K.SIZE), _a("shmflg", K.HEX)),
+    _sig("msgctl", R.INT, _a("msqid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
+    _sig("semget", R.INT, _a("key", K.IPC_KEY), _a("nsems", K.INT),
+         _a("semflg", K.IPC_FLAGS)),
+    _sig("semctl", R.INT, _a("semid", K.INT), _a("semnum", K.INT), _a("cmd", K.IPC_CMD),
+         _a("arg", K.PTR)),
+    _sig("shmget", R.INT, _a("key", K.IPC_KEY), _a("size", K.SIZE),
+         _a("shmflg", K.IPC_FLAGS)),
     _sig("shmat", R.PTR, _a("shmid", K.INT), _a("shmaddr", K.PTR), _a("shmflg", K.HEX)),
     _sig("shmdt", R.INT, _a("shmaddr", K.PTR)),
-    _sig("shmctl", R.INT, _a("shmid", K.INT), _a("cmd", K.INT), _a("buf", K.PTR)),
+    _sig("shmctl", R.INT, _a("shmid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
     _sig("mq_open", R.FD, _a("name", K.STRING), _a("oflag", K.OPEN_FLAGS), _MODE,
          _a("attr", K.PTR)),
     _sig("mq_unlink", R.INT, _a("name", K.STRING)),
@@ -1173,9 +1196,12 @@ _MORE_I386: list[Signature] = [
     _sig("fanotify_mark", R.INT, _a("fanotify_fd", K.FD), _a("flags", K.HEX),
          _a("mask_low", K.OFFSET_LOW), _a("mask_high", K.OFFSET_HIGH), _DIRFD,
          _a("pathname", K.PATH, dirfd=4)),
+    # i386's getgroups/setgroups take 16-bit ids (old_gid_t): not decoded
+    _sig("getgroups", R.INT, _a("size", K.INT), _a("list", K.PTR)),
+    _sig("setgroups", R.INT, _a("size", K.INT), _a("list", K.PTR)),
     # the 32-bit-id variants and old calls of i386
-    _sig("getgroups32", R.INT, _a("size", K.INT), _a("list", K.PTR)),
-    _sig("setgroups32", R.INT, _a("size", K.INT), _a("list", K.PTR)),
+    _sig("getgroups32", R.INT, _a("size", K.INT), _a("list", K.GIDS_OUT)),
+    _sig("setgroups32", R.INT, _a("size", K.INT), _a("list", K.GIDS_IN, length=0)),
     _sig("setreuid32", R.INT, _a("ruid", K.UID), _a("euid", K.UID)),
     _sig("setregid32", R.INT, _a("rgid", K.GID), _a("egid", K.GID)),
     _sig("setresuid32", R.INT, _a("ruid", K.UID), _a("euid", K.UID), _a("suid", K.UID)),

@@ -19,7 +19,7 @@ Built by the tests (deterministic, not committed):
 - ``fds_forks.ktr`` (~1 MB): 20 000 fds opened, then as many forks as fit;
   each fork copies the fd table under -y.
 - ``ratio_limit.ktr`` (~1 MB): zstd batches exactly at the compression ratio
-  the SPEC allows (32), full of minimal records: the most records 1 MB can
+  the SPEC allows (16), full of minimal records: the most records 1 MB can
   legally hold.
 
 The 20 MB file of fake batch headers is built by ``fake_headers`` in the test
@@ -144,11 +144,12 @@ def many_threads(size: int = 1_000_000) -> bytes:
     return b"".join(out)
 
 
-def ratio_limit(size: int = 1_000_000) -> bytes:
-    """zstd batches at exactly the ratio the SPEC allows, holding minimal records."""
+def ratio_limit(size: int = 1_000_000, record: bytes | None = None) -> bytes:
+    """zstd batches at exactly the ratio the SPEC allows, holding ``record`` (default:
+    a minimal one) again and again."""
     out = [formats.encode_file_header(HEADER)]
     total = len(out[0])
-    record = empty_record()
+    record = record or empty_record()
     compress = zstandard.ZstdCompressor(level=3).compress
     count = (1 << 20) // len(record)
     while True:
@@ -157,7 +158,12 @@ def ratio_limit(size: int = 1_000_000) -> bytes:
         if len(raw) <= formats.MAX_COMPRESSION_RATIO * len(stored):
             break
         count = formats.MAX_COMPRESSION_RATIO * len(stored) // len(record)
-    batch = frame(raw, count, stored)
+    per_group = 0
+    at = 0
+    while at < len(record):
+        at += _RECORD_HEADER.size + _RECORD_HEADER.unpack_from(record, at)[0]
+        per_group += 1
+    batch = frame(raw, count * per_group, stored)
     while total + len(batch) <= size:
         out.append(batch)
         total += len(batch)
@@ -210,6 +216,30 @@ def fds_forks(size: int = 1_000_000) -> bytes:
     return b"".join(out)
 
 
+def ratio_calls(size: int = 1_000_000) -> bytes:
+    """As ``ratio_limit``, with calls that cost the most to show: openat with its
+    path, a failed read and a write with data, again and again."""
+    codec = formats.codec()
+    calls = b"".join([
+        codec.encode_record(RecordKind.SYSCALL, 7, 8, START_NS, b"calls",
+                            Syscall(257, 1, 0, ((1 << 64) - 100, 0x1000, 0o2101102, 0o644, 0, 0))),
+        codec.encode_record(RecordKind.NAMEI, 7, 8, START_NS, b"calls", Namei(b"/etc/passwd")),
+        codec.encode_record(RecordKind.SYSRET, 7, 8, START_NS + 5, b"calls",
+                            Sysret(257, 1, 0, 0, 3, 5)),
+        codec.encode_record(RecordKind.SYSCALL, 7, 8, START_NS + 6, b"calls",
+                            Syscall(0, 1, 0, (3, 0x2000, 4096, 0, 0, 0))),
+        codec.encode_record(RecordKind.SYSRET, 7, 8, START_NS + 7, b"calls",
+                            Sysret(0, 1, 0, 11, -11, 1)),
+        codec.encode_record(RecordKind.SYSCALL, 7, 8, START_NS + 8, b"calls",
+                            Syscall(1, 1, 0, (1, 0x3000, 64, 0, 0, 0))),
+        codec.encode_record(RecordKind.GENIO, 7, 8, START_NS + 8, b"calls",
+                            Genio(1, 1, 0, 64, bytes(range(32, 96)))),
+        codec.encode_record(RecordKind.SYSRET, 7, 8, START_NS + 9, b"calls",
+                            Sysret(1, 1, 0, 0, 64, 1)),
+    ])
+    return ratio_limit(size, calls)
+
+
 def genio_large(size: int = 1_000_000) -> bytes:
     """Raw batches of GENIO records carrying as much data as the file allows."""
     codec = formats.codec()
@@ -247,6 +277,7 @@ FILES = {
 GENERATED = {
     "many_threads.ktr": many_threads,
     "ratio_limit.ktr": ratio_limit,
+    "ratio_calls.ktr": ratio_calls,
     "genio_large.ktr": genio_large,
     "fds_forks.ktr": fds_forks,
 }

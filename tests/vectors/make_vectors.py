@@ -93,6 +93,9 @@ I386 = int(formats.Abi.I386)
 AT_FDCWD = (1 << 64) - 100
 ELF_HEAD = bytes.fromhex("7f454c4602010100000000000000000003003e0001000000") + bytes(range(40))
 
+#: ax..ip and r8..r15: the registers ``ktr record -F`` keeps for x86_64.
+_USER_REGS_MASK = 0x1FF | (0xFF << 16)
+
 Entry = tuple[int, tuple[int, int, bytes], "Payload | bytes"]
 
 
@@ -183,11 +186,16 @@ def _lifecycle() -> list[Entry]:
                             b"ls:main")),
         (s.PROBE, LS, Probe(4, formats.ProbeSite.OFFSET, 0x401146, 0x10, 0, (), b"ls:main")),
         (s.PROBE, LS, Probe(9, formats.ProbeSite.ENTRY, 0x401136, 0, 0, (1, 2), b"ls:undefined")),
-        (s.SAMPLE, LS, Sample(0x401136, 0x7FFD5000, (0x401200, 0x7F0000002000))),
-        (s.SAMPLE, THREAD, Sample(0x401136, 0x7FFD6000, ())),
-        (s.MMAP, LS, Mmap(0x7F0000000000, 0x7F0000022000, 0x1000, 5, 0x2,
-                          bytes.fromhex("1a2b3c4d5e6f"), b"/usr/lib/libc.so.6")),
-        (s.MMAP, LS, Mmap(0x400000, 0x401000, 0, 1, 0x2, b"", b"/usr/bin/ls")),
+        (s.MMAP, LS, Mmap(0x7F0000000000, 0x7F0000022000, 0x1000, 5, 0x2, 0,
+                          bytes.fromhex("1a2b3c4d5e6f"), b"/usr/lib/libc.so.6", b"")),
+        (s.MMAP, LS, Mmap(0x400000, 0x401000, 0, 1, 0x2, 1, b"", b"/usr/bin/ls", b"")),
+        (s.MMAP, LS, Mmap(0x7FFF0000, 0x7FFF2000, 0, 5, 0x2, 0, bytes(range(20)), b"[vdso]",
+                          ELF_HEAD)),
+        (s.SAMPLE, LS, Sample(0x401136, 1_000_000, 1, X86_64, 0, _USER_REGS_MASK, 64,
+                              tuple(range(0x10, 0x10 + 17)), (0x401200, 0x7F0000002000),
+                              bytes(range(64)))),
+        (s.SAMPLE, THREAD, Sample(0xFFFFFFFF81000000, 250_000, 0, 0,
+                                  formats.SampleFlag.KERNEL, 0, 8192, (), (), b"")),
         (s.DROP, RECORDER, Drop(formats.DropError.ENOSPC, 17)),
         (s.DROP, RECORDER, Drop(formats.DropError.ENOMEM, 1)),
         (s.DROP, RECORDER, Drop(formats.DropError.ENOBUFS, 250)),
