@@ -365,7 +365,8 @@ def test_views_calls_summary_and_chrome_nesting(tmp_path: Path) -> None:
     assert rows["prog:add3"][-2] == "2" and rows["libc.so.6:write"][-2] == "1"
     assert_no_uretprobe_syscall(trace)
     chrome = json.loads(subprocess.run([*KTRDUMP, "--format", "chrome", str(trace)],
-                                       capture_output=True, text=True, check=True).stdout)
+                                       capture_output=True, text=True, check=True).stdout
+                        )["traceEvents"]
     begin = next(e for e in chrome if e.get("ph") == "B" and e["name"] == "libc.so.6:write")
     end = next(e for e in chrome[chrome.index(begin):] if e.get("ph") == "E")
     syscall = next(e for e in chrome if e.get("ph") == "X" and e["name"] == "write")
