@@ -576,6 +576,50 @@ class CallTracker:
             self.fds.executed(pid)
 
 
+def recorded_facilities(header: Any) -> str | None:
+    """The recording's ``-t`` string from its file header (None when unknown)."""
+    facilities = None if header is None else header.options.get("facilities")
+    return facilities if isinstance(facilities, str) else None
+
+
+class LineView:
+    """Base of the views that turn batches into lines through the call layer.
+
+    A subclass sets ``self.tracker`` (its ``CallTracker``) and implements the
+    sink (``call``, ``record``) appending to ``self._out``.
+    """
+
+    tracker: CallTracker
+    _out: list[str]
+
+    @property
+    def defer_entries(self) -> bool:
+        """Hold a CALL whose entry is incomplete at a batch's end over to the next batch."""
+        return self.tracker.defer_entries
+
+    @defer_entries.setter
+    def defer_entries(self, value: bool) -> None:
+        self.tracker.defer_entries = value
+
+    def describe(self, records: list[Record]) -> list[str]:
+        """The lines of a batch (a CALL may wait for the next batch: ``defer_entries``)."""
+        out: list[str] = []
+        self._out = out
+        self.tracker.feed(records, self)  # type: ignore[arg-type]
+        return out
+
+    def finish(self) -> list[str]:
+        """The lines still held back, at the end of the input."""
+        out: list[str] = []
+        self._out = out
+        self.tracker.flush(self)  # type: ignore[arg-type]
+        self._finished(out)
+        return out
+
+    def _finished(self, out: list[str]) -> None:
+        """A subclass's last lines."""
+
+
 def _recorded_kinds(facilities: str | None) -> frozenset[RecordKind] | None:
     """The record kinds a recording's ``-t`` string selects; None when unknown."""
     if facilities is None:
@@ -859,9 +903,8 @@ def calls(trace: Any, *, fd_paths: bool = False) -> Iterator[Call | Record]:
         header = None
         batches = trace
         closing = None
-    facilities = None if header is None else header.options.get("facilities")
     layer = CallTracker(track_fds=fd_paths, keep_calls=True,
-                        facilities=facilities if isinstance(facilities, str) else None)
+                        facilities=recorded_facilities(header))
     sink = _Collector()
     try:
         for batch in batches:

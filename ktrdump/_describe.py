@@ -123,7 +123,7 @@ from formats.linux import RetKind, errno_message
 
 from . import _model
 from ._args import CallArguments, Style, compile_arguments, decode_struct, struct_fields
-from ._calls import Call, CallTracker
+from ._calls import Call, CallTracker, LineView, recorded_facilities
 from ._filter import record_filter
 from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
@@ -246,13 +246,6 @@ def _prot(prot: int) -> str:
     return "".join(letter if prot & bit else "-" for bit, letter in _PROT_BITS)
 
 
-def _facilities(header: FileHeader | None) -> str | None:
-    if header is None:
-        return None
-    facilities = header.options.get("facilities")
-    return facilities if isinstance(facilities, str) else None
-
-
 Handler = Callable[..., str]
 
 
@@ -276,7 +269,7 @@ _HANDLER_NAMES: dict[int, str] = {
 }
 
 
-class _RecordDescriber:
+class _RecordDescriber(LineView):
     """What the text and JSON describers share: the record loop with its call entries.
 
     Subclasses provide ``_make_head(pid, tid, comm)`` (the text every line of
@@ -292,7 +285,7 @@ class _RecordDescriber:
         self.options = options
         self.names = names if names is not None else Names()
         track_fds = options.fd_paths and not options.raw
-        self.tracker = CallTracker(track_fds=track_fds, facilities=_facilities(header))
+        self.tracker = CallTracker(track_fds=track_fds, facilities=recorded_facilities(header))
         self.tracker.keep = record_filter(options)
         self._plans = self.tracker.plans
         self._track = track_fds
@@ -306,29 +299,7 @@ class _RecordDescriber:
         self._handlers: dict[int, Handler] = {
             kind: getattr(self, name) for kind, name in _HANDLER_NAMES.items()}
 
-    @property
-    def defer_entries(self) -> bool:
-        """Hold a CALL whose entry is incomplete at a batch's end over to the next batch."""
-        return self.tracker.defer_entries
-
-    @defer_entries.setter
-    def defer_entries(self, value: bool) -> None:
-        self.tracker.defer_entries = value
-
-    # -- the loop: the call layer calls ``call`` and ``record`` -----------------
-
-    def describe(self, records: list[Record]) -> list[str]:
-        out: list[str] = []
-        self._out = out
-        self.tracker.feed(records, self)
-        return out
-
-    def finish(self) -> list[str]:
-        """The lines still held back (an open CALL's), at the end of the input."""
-        out: list[str] = []
-        self._out = out
-        self.tracker.flush(self)
-        return out
+    # -- the call layer calls ``call`` and ``record`` (``LineView`` runs the loop) --
 
     def call(self, call: Call, record: Record) -> None:
         _kind, _version, pid, tid, ts, comm, _payload = record

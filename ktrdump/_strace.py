@@ -57,7 +57,7 @@ from formats.linux import errno_message
 
 from . import _model
 from ._args import CallArguments, Style, compile_arguments, strace_result
-from ._calls import Call, CallTracker
+from ._calls import Call, CallTracker, LineView, recorded_facilities
 from ._filter import record_filter
 from ._model import Names
 from ._options import DEFAULT_STRACE_TIMES, STRACE_STRING_LIMIT, Options
@@ -86,13 +86,6 @@ _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 
 
-def _facilities(header: FileHeader | None) -> str | None:
-    if header is None:
-        return None
-    facilities = header.options.get("facilities")
-    return facilities if isinstance(facilities, str) else None
-
-
 def prefix(tid: int, ns: int) -> str:
     """``4242  1700000000.123456 ``: the thread and the time, as ``strace -f -ttt``."""
     micro = ns // 1000
@@ -111,7 +104,7 @@ def _result_line(text: str, result: str) -> str:
     return f"{text}= {result}\n"
 
 
-class StraceDescriber:
+class StraceDescriber(LineView):
     """Records as ``strace -f -ttt -T`` output (see the module docstring)."""
 
     def __init__(self, options: Options, names: Names | None = None,
@@ -120,7 +113,7 @@ class StraceDescriber:
         self.names = names if names is not None else Names()
         track_fds = options.fd_paths and not options.raw
         self.tracker = CallTracker(track_fds=track_fds, keep_calls=True,
-                                   facilities=_facilities(header))
+                                   facilities=recorded_facilities(header))
         self._track = track_fds
         limit = STRACE_STRING_LIMIT if options.max_data is None else options.max_data
         self._style = Style(strace=True, raw=options.raw, fd_paths=track_fds, string_limit=limit)
@@ -139,28 +132,9 @@ class StraceDescriber:
 
     # -- the loop ------------------------------------------------------------
 
-    @property
-    def defer_entries(self) -> bool:
-        """Hold a CALL whose entry is incomplete at a batch's end over to the next batch."""
-        return self.tracker.defer_entries
-
-    @defer_entries.setter
-    def defer_entries(self, value: bool) -> None:
-        self.tracker.defer_entries = value
-
-    def describe(self, records: list[Record]) -> list[str]:
-        out: list[str] = []
-        self._out = out
-        self.tracker.feed(records, self)
-        return out
-
-    def finish(self) -> list[str]:
-        """The line of a call still open at the end of the input, as ``<unfinished ...>``."""
-        out: list[str] = []
-        self._out = out
-        self.tracker.flush(self)
+    def _finished(self, out: list[str]) -> None:
+        """A call still open at the end of the input prints as ``<unfinished ...>``."""
         self._interrupt(out, None)
-        return out
 
     def call(self, call: Call, record: Record) -> None:
         """A shown CALL: its line is begun (printed at its RET, or interrupted)."""

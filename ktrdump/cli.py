@@ -41,6 +41,7 @@ import formats
 from formats import linux
 
 from . import __version__
+from ._calls import recorded_facilities
 from ._chrome import ChromeOptions, write_chrome
 from ._describe import describer_for
 from ._filter import record_filter
@@ -426,7 +427,7 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         events = _first_event_read(source.events())
         selector = None
         if options.selection.active:
-            selector = Selector(options.selection, facilities=_facilities(source.header))
+            selector = Selector(options.selection, facilities=recorded_facilities(source.header))
             events = _selected(events, selector, marked=not (
                 options.summary or options.output_format == "chrome"))
         if options.summary:
@@ -435,11 +436,6 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             return _chrome(options, source, events, stdout, stderr)
         describer = describer_for(options, header=source.header, selector=selector)
         return dump(source, describer, Output(stdout), stderr, events)
-
-
-def _facilities(header: formats.FileHeader | None) -> str | None:
-    facilities = None if header is None else header.options.get("facilities")
-    return facilities if isinstance(facilities, str) else None
 
 
 def _selected(events: Iterator[Any], selector: Selector, *, marked: bool) -> Iterator[Any]:
