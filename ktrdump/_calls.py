@@ -1,26 +1,36 @@
-"""Calls: pair each CALL with the records that belong to it, thread by thread.
+"""The call layer: one pairing of each CALL with its records, for every view.
 
-ktr writes a system call as a run of records from one thread: the CALL, then
-at entry the NAMI records of its path arguments (in argument order, one per
-non-NULL path), the STRU records of the structures it reads, the ARG and ENV
-records of an execve; then at exit the GIO records of its data, the STRU
-records of the structures it filled, and the RET. Other threads' records can
-come in between the CALL and the RET (never inside the entry run, which the
-recorder writes in one go).
+ktr writes a system call as a run of records of one thread (the order is
+``formats/SPEC.md``'s "Records of one call"): the CALL; at entry the NAMI
+records of its path arguments, the STRU records of the structures it reads,
+the ARG and ENV of an execve; at exit the GIO records of its data, the STRU
+records of the structures it filled; the RET. Other threads' records, and
+other sources' (switches, counters, samples, probes, maps, DROP), come in
+between.
 
-``CallTracker`` is the small state machine every output shares:
+``CallTracker.feed(records, sink)`` is the one loop every view runs its
+records through — text, JSON and strace (``_describe``, ``_strace``, on
+``LineView``), ``--summary``'s decoded path, ``--format chrome``, the call
+filters (``_select``) and the reading API ``calls()`` — whether the records
+come from one file, several merged (``_merge``) or a followed one
+(``_follow``). It tells the sink, in record order:
 
-- ``enter(record)`` opens a ``Call`` for the thread (a CALL);
-- ``attach(call, record)`` adds an entry record to the thread's open call,
-  ``is_entry_record`` says whether a record is one; ``call.entry_complete``
-  says when every entry record the call can have has arrived (so a
-  record-by-record output can print the CALL line without waiting);
-- ``add_exit_record(record)`` adds a GIO or an out-STRU to the thread's call;
-- ``leave(record)`` closes the call at its RET and ``settle(call)`` applies
-  its effect on the fd tables (two steps: an output renders the arguments
-  with the fds as they were, then the result with the fds as they are);
-- ``process_event(record)`` applies a PROC record (fork copies the fd table,
-  exec drops close-on-exec fds, exit forgets the process and its calls).
+- ``sink.call(call, record)``: a CALL, once the entry records have arrived
+  (they are attached to the ``Call``: paths, in-structures, argv, envp count),
+  then each of them as ``sink.record(call, record)``;
+- ``sink.record(call, record)``: every other record, with the call it belongs
+  to (exit records and the RET: the call's ``ret`` is set, and its effect on
+  the fd tables is applied right after, or earlier by ``settle``), or None
+  for a record of no call — the kinds added later (CSW, CNT, PROBE, SAMPLE,
+  MMAP, ...) flow through here unchanged;
+- ``sink.abandoned(call, ts)`` (optional): a call that will get no RET (its
+  thread exited or was let go, or made another call first).
+
+The layer also keeps, per process, the fd tables of ``-y`` (fork copies,
+exec drops close-on-exec fds, exit forgets), numbers calls (``Call.id``:
+the ordinal of the CALL record in the input, whatever the view's filter
+shows) and applies the view's record filter (``keep``: records it rejects
+still go through the layer, so fd tables and ids see every record).
 
 ``CallPlan`` is what is worked out once per (ABI, syscall number): name,
 signature, which arguments are paths, structures, fds, and the call's effect
@@ -30,11 +40,14 @@ Guarantees: state is per live thread (its open call) and per live process
 (its fd table, only when fd tracking is on); both are dropped at exit, and
 both have a bound (the oldest entries are dropped past it), so memory does
 not grow with the trace. A RET without a CALL (attached mid-call, or the
-CALL was lost) still gets a ``Call`` (with no arguments). Nothing here raises
-for any record ``formats`` decodes.
+CALL was lost) still gets a ``Call`` (no arguments, ``ts`` -1, ``id`` 0).
+Payloads are read by field name (a field appended to a kind changes
+nothing). Nothing here raises for any record ``formats`` decodes.
 
 Does not: format anything (``_args``, ``_describe``, ``_strace``), or resolve
-paths (``_fdtable`` says what it tracks).
+paths (``_fdtable`` says what it tracks). ``--summary``'s raw fast path
+pairs SYSCALL/SYSRET by thread itself (a measured hot path; a test keeps its
+counts equal to the layer's).
 """
 
 from __future__ import annotations
@@ -93,7 +106,6 @@ _GENIO = int(RecordKind.GENIO)
 _SYSCALL = int(RecordKind.SYSCALL)
 _SYSRET = int(RecordKind.SYSRET)
 _PROC = int(RecordKind.PROC)
-#: Kinds of records that belong to the open call of their thread.
 _UNFINISHED_FLAG = 1  # formats.SyscallFlag.UNFINISHED
 _ENTRY_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV})
 #: Kinds the recorder's control loop writes: one of them ends a call's entry run
@@ -104,6 +116,7 @@ _ENDS_ENTRY = frozenset({
 })
 #: Records of other sources held with an incomplete entry run, at most.
 MAX_HELD_IN_ENTRY = 256
+#: Kinds of records that belong to the open call of their thread.
 _MEMBER_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV, _GENIO})
 
 

@@ -46,14 +46,14 @@ that order when combined; seconds.nanoseconds), the tag
 Strings (paths, argv, command names) are UTF-8 text escaped as ``_text``
 says. Unknown kinds print ``UNKNOWN(kind) N bytes``.
 
-Calls: a CALL line shows what the call's entry records (NAMI, in-STRU, ARG,
-ENV) say, and those follow the CALL. So the describer holds a CALL line back
-until its entry records have arrived (``_calls.Call.entry_complete``) or a
-record that is not one of them arrives; the lines after it are held with it,
-so the order never changes. At the end of a batch a still-open entry is held
-over to the next batch (``defer_entries``, the default) or completed at once
-(for a live input, so nothing waits for the next batch); ``finish()``
-completes it at the end of the input.
+Calls: records come through the call layer (``_calls.CallTracker.feed``): a
+CALL line shows what the call's entry records (NAMI, in-STRU, ARG, ENV) say,
+so the layer passes the CALL on once they have arrived (they follow it, in
+their order), and records of other sources that came meanwhile follow them.
+At the end of a batch a still-open entry is held over to the next batch
+(``defer_entries``, the default) or passed on at once (for a live input, so
+nothing waits for the next batch); ``finish()`` passes it on at the end of
+the input. The describers only render.
 
 JSON Lines keys (a stable interface: keys are only ever added). Every record:
 ``type`` (the tag), ``pid``, ``tid``, ``comm``, ``ts`` (integer ns since the
@@ -98,8 +98,9 @@ epoch). Then:
   ``build_id`` (hex, ``""`` when unknown)
 - unknown kinds: ``type`` is ``"UNKNOWN"``, then ``kind``, ``len``, ``data`` (hex)
 
-Filters (``-p``, ``-t``, ``-u``; ``_filter``) decide which records are shown;
-every record still goes through the call tracker.
+Filters (``-p``, ``-t``, ``-u``; ``_filter``; and the call filters of
+``_select``) decide which records are shown; every record still goes through
+the call layer.
 
 Guarantees: every line is valid JSON / one record's text, whatever the bytes
 in the record; describing never raises for a record ``formats`` decoded;
