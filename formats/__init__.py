@@ -46,6 +46,8 @@ from ._kinds import (
     FACILITY_KINDS,
     KIND_TAGS,
     Abi,
+    CntFlag,
+    CswFlag,
     DropError,
     FacilityError,
     GenioFlag,
@@ -59,6 +61,7 @@ from ._kinds import (
 )
 from ._records import (
     PAYLOAD_TYPES,
+    Cnt,
     Csw,
     Drop,
     Emul,
@@ -106,8 +109,8 @@ __all__ = [
     "FACILITY_KINDS", "FILE_MAGIC", "FORMAT_MAJOR", "FORMAT_MINOR", "HEADER_PREFIX_SIZE",
     "KIND_TAGS", "MAX_BATCH_BYTES", "MAX_COMPRESSION_RATIO", "MAX_HEADER_BODY", "PAYLOAD_TYPES",
     "RECORD_VERSION",
-    "Abi", "BatchFraming", "BatchHeader", "ByteOrder", "Codec", "CorruptBatch",
-    "CorruptHeader", "Csw", "Drop", "DropError", "Emul", "ExecArg", "ExecEnv",
+    "Abi", "BatchFraming", "BatchHeader", "ByteOrder", "Cnt", "CntFlag", "Codec", "CorruptBatch",
+    "CorruptHeader", "Csw", "CswFlag", "Drop", "DropError", "Emul", "ExecArg", "ExecEnv",
     "FacilityError", "FileHeader", "FormatError", "Genio", "GenioFlag", "HeaderPrefix",
     "IoDirection", "Layout", "Mmap", "Namei", "NotATraceFile", "Payload", "PayloadError",
     "Probe", "ProbeSite", "Proc", "ProcEvent", "ProcFlag", "Psig", "Record", "RecordKind",

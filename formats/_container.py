@@ -81,6 +81,10 @@ def encode_file_header(header: FileHeader) -> bytes:
     }
     schema_set = schemas(header.byte_order)
     body_bytes: bytes = schema_set.header_body.build(body)
+    if len(body_bytes) > MAX_HEADER_BODY:
+        # A reader would reject the whole file: the caller must keep its options smaller.
+        raise ValueError(f"file header body of {len(body_bytes)} bytes is over SPEC's limit "
+                         f"of {MAX_HEADER_BODY}")
     fields: bytes = schema_set.header_fields.build(
         {"major": header.major, "minor": header.minor, "body_length": len(body_bytes)}
     )

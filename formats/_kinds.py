@@ -35,6 +35,7 @@ class RecordKind(enum.IntEnum):
     MMAP = 35
     DROP = 36
     STRUCT = 37
+    CNT = 38
 
 
 #: kdump's tag for each kind, as printed in text output and the JSON ``type`` key.
@@ -55,6 +56,7 @@ KIND_TAGS: dict[RecordKind, str] = {
     RecordKind.MMAP: "MMAP",
     RecordKind.DROP: "DROP",
     RecordKind.STRUCT: "STRU",
+    RecordKind.CNT: "CNT",
 }
 
 #: ktrace's trace-point letters (``ktrace -t``), each selecting record kinds.
@@ -166,6 +168,22 @@ class DropError(enum.IntEnum):
 
     ENOMEM = 12  # a record could not be built
     ENOSPC = 28  # the queue was full
+    ENOBUFS = 105  # a kernel perf ring was full (PERF_RECORD_LOST)
+
+
+class CswFlag(enum.IntFlag):
+    """CSW record flags."""
+
+    NONE = 0
+    PREEMPTED = 1  # switched out while runnable (involuntary), not asleep
+
+
+class CntFlag(enum.IntFlag):
+    """CNT record flags."""
+
+    NONE = 0
+    FINAL = 1  # the reading at the thread's exit (or when it was let go)
+    USER_ONLY = 2  # counted in user mode only (kernel-mode counting was refused)
 
 
 class SyscallFlag(enum.IntFlag):

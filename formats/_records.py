@@ -52,8 +52,28 @@ class Psig(NamedTuple):
 
 
 class Csw(NamedTuple):
-    out: int
-    user: int
+    out: int  # 1 switched out, 0 back in
+    user: int  # 1 a preemption (taken at a return to user mode), 0 asleep in the kernel
+    flags: int  # CswFlag
+    cpu: int  # the CPU it left or came back on; -1 unknown
+
+
+class Cnt(NamedTuple):
+    """One reading of a thread's counter group (libpctx's per-lwp sample)."""
+
+    flags: int  # CntFlag
+    enabled_ns: int  # time the group was enabled (perf's time_enabled)
+    running_ns: int  # time it was counting (less than enabled if multiplexed)
+    values: tuple[int, ...]  # cumulative since the thread came under control
+    names: bytes  # the counters' names, each NUL-terminated, in ``values`` order
+
+    def counter_names(self) -> list[bytes]:
+        return split_nul_strings(self.names)
+
+    def counters(self) -> dict[str, int]:
+        """name → value."""
+        return {name.decode("utf-8", "replace"): value
+                for name, value in zip(self.counter_names(), self.values, strict=False)}
 
 
 class Emul(NamedTuple):
@@ -136,7 +156,7 @@ class Unknown(NamedTuple):
 
 Payload = (
     Syscall | Sysret | Namei | Genio | Psig | Csw | Emul | User | ExecArg | ExecEnv
-    | Proc | Probe | Sample | Mmap | Drop | Struct | Unknown
+    | Proc | Probe | Sample | Mmap | Drop | Struct | Cnt | Unknown
 )
 
 PAYLOAD_TYPES: dict[RecordKind, type[Payload]] = {
@@ -156,6 +176,7 @@ PAYLOAD_TYPES: dict[RecordKind, type[Payload]] = {
     RecordKind.MMAP: Mmap,
     RecordKind.DROP: Drop,
     RecordKind.STRUCT: Struct,
+    RecordKind.CNT: Cnt,
 }
 
 

@@ -140,6 +140,9 @@ def schemas(order: ByteOrder) -> Schemas:
         RecordKind.CSW: cs.Struct(
             "out" / u8,
             "user" / u8,
+            "flags" / u8,
+            cs.Padding(1),
+            "cpu" / i32,
         ),
         RecordKind.EMUL: cs.Struct(
             "name_length" / u32,
@@ -207,6 +210,16 @@ def schemas(order: ByteOrder) -> Schemas:
             "data_length" / u32,
             "name" / cs.Bytes(cs.this.name_length),
             "data" / cs.Bytes(cs.this.data_length),
+        ),
+        RecordKind.CNT: cs.Struct(
+            "flags" / u8,
+            cs.Padding(1),
+            "count" / u16,
+            "names_length" / u32,
+            "enabled_ns" / u64,
+            "running_ns" / u64,
+            "values" / cs.Array(cs.this.count, u64),
+            "names" / cs.Bytes(cs.this.names_length),
         ),
         RecordKind.DROP: cs.Struct(
             "error" / u32,

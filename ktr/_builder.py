@@ -55,8 +55,11 @@ UTRACE_SYSCALL = 0x6B7472  # "ktr"
 USER_LABEL_MAX = 255  # the label's length field is u16; keep labels short like ktrace's
 USER_DATA_MAX = 64 * 1024
 PATH_MAX = 4096
-EXEC_STRINGS_MAX = 4096  # argv/envp entries kept
-EXEC_BYTES_MAX = 256 * 1024  # argv/envp bytes kept
+# argv/envp kept whole up to Linux's own limit on them (3/4 of _STK_LIM, 6 MiB),
+# so the EXEC_ARG record is the complete command line (the file header keeps only
+# its first 64 KiB); a record that size still fits a batch (SPEC's 16 MiB cap).
+EXEC_STRINGS_MAX = 1 << 20  # argv/envp entries kept
+EXEC_BYTES_MAX = 6 << 20  # argv/envp bytes kept
 
 _CREATES_PROCESS = frozenset({Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE})
 

@@ -2,7 +2,9 @@
 
 One ``Descriptor`` per output. Producers (the threads that build records)
 append encoded records with ``add_entry``; one writer thread takes the whole
-queue at once and writes it as one batch. The semantics are ktrace's
+queue at once and writes it as one batch, or as several when its records
+exceed SPEC's batch cap (``formats.MAX_BATCH_BYTES``), so the file never holds
+a batch a reader rejects. The semantics are ktrace's
 (``ktraddentry``, ``ktrace_thread``, ``ktrwrite``, ``ktd_lookup``):
 
 * A record is dropped, and counted under ENOSPC, when the queue already holds
@@ -17,7 +19,9 @@ queue at once and writes it as one batch. The semantics are ktrace's
   ``wakedelay_ms`` (``intrwakdl_ms`` for a pipe or terminal) -- a deadline the
   sleeping writer waits until, not a timer per batch.
 * Drop counts (ENOSPC from the queue, ENOMEM from ``log_error``) are taken with
-  the queue and written as DROP records at the start of the next batch.
+  the queue and written as DROP records at the start of the next batch. A
+  record longer than the batch cap (none is, with ``-s`` within its maximum)
+  is left out and counted under ENOMEM.
 * A write error stops the descriptor: queued records are discarded (counted),
   later ``add_entry`` calls return False, waiting producers are released and
   each owner's ``on_write_error`` is called once, from the writer thread.
@@ -70,9 +74,17 @@ _DROP_COMM: Final = b"ktr"
 _ZSTD_LEVEL: Final = 3
 
 
+#: Inclusive ranges of the queue tunables: outside them a value is a mistake
+#: (an hour-long wait, a million queued records), not a wish.
+MAXENTRY_RANGE: Final = (1, 1_000_000)
+DELAYQCNT_RANGE: Final = (0, 1_000_000)
+TIMEOUT_S_RANGE: Final = (0.001, 3600)
+DELAY_MS_RANGE: Final = (0.001, 3_600_000)
+
+
 @dataclass(frozen=True)
 class QueueParameters:
-    """ktrace's tunables, with its names and defaults."""
+    """ktrace's tunables, with its names and defaults (ranges: the *_RANGE constants)."""
 
     maxentry: int = 1000  # queue bound; past it a record is dropped (ENOSPC)
     timeout_s: float = 5.0  # longest a producer waits before the descriptor turns BLOCKING
@@ -81,14 +93,14 @@ class QueueParameters:
     intrwakdl_ms: float = 100  # the same when the output is interactive (pipe or tty)
 
     def __post_init__(self) -> None:
-        if self.maxentry < 1:
-            raise UsageError(f"maxentry must be at least 1, not {self.maxentry}")
-        if self.delayqcnt < 0:
-            raise UsageError(f"delayqcnt must not be negative, not {self.delayqcnt}")
-        for name in ("timeout_s", "wakedelay_ms", "intrwakdl_ms"):
+        for name, (low, high) in (("maxentry", MAXENTRY_RANGE), ("delayqcnt", DELAYQCNT_RANGE),
+                                  ("timeout_s", TIMEOUT_S_RANGE),
+                                  ("wakedelay_ms", DELAY_MS_RANGE),
+                                  ("intrwakdl_ms", DELAY_MS_RANGE)):
             value = getattr(self, name)
-            if not value > 0:
-                raise UsageError(f"{name} must be positive, not {value}")
+            # "not low <= value" also refuses NaN.
+            if not (isinstance(value, int | float) and low <= value <= high):
+                raise UsageError(f"{name} must be from {low} to {high}, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,9 @@ class OutputOptions:
     compress: bool = False  # zstd batches
     parameters: QueueParameters = QueueParameters()
     named: bool = True  # False: the default output name (then only a regular file will do)
+    #: A queue taken at once is split into batches of at most this many record
+    #: bytes (SPEC's cap; smaller only in tests).
+    max_batch_bytes: int = formats.MAX_BATCH_BYTES
 
 
 @dataclass(frozen=True)
@@ -139,6 +154,7 @@ class Descriptor:
         "_half",
         "_identity",
         "_lock",
+        "_max_batch_bytes",
         "_maxentry",
         "_output",
         "_pending_drops",
@@ -184,6 +200,7 @@ class Descriptor:
         self._framing = formats.batch_framing(header.byte_order)
         self._compressor = (zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
                             if options.compress else None)
+        self._max_batch_bytes = min(options.max_batch_bytes, formats.MAX_BATCH_BYTES)
 
         self._maxentry = parameters.maxentry
         self._half = parameters.maxentry >> 1
@@ -317,9 +334,16 @@ class Descriptor:
         with self._lock:
             self._count_drop(DropError(error))
 
-    def _count_drop(self, error: DropError) -> None:
-        self._pending_drops[error] = self._pending_drops.get(error, 0) + 1
-        self._drop_totals[error] += 1
+    def log_lost(self, error: DropError, count: int) -> None:
+        """Count ``count`` records lost before they reached the queue (a
+        source's own losses, e.g. a kernel ring's); written as DROP."""
+        if count > 0:
+            with self._lock:
+                self._count_drop(DropError(error), count)
+
+    def _count_drop(self, error: DropError, count: int = 1) -> None:
+        self._pending_drops[error] = self._pending_drops.get(error, 0) + count
+        self._drop_totals[error] += count
 
     # -- references -----------------------------------------------------
 
@@ -450,14 +474,17 @@ class Descriptor:
                     self._set_quiet()
                     lock.release()
                     try:
-                        size, error = self._write_batch(batch, drops)
+                        size, batches, refused, error = self._write_batch(batch, drops)
                     finally:
                         lock.acquire()
                     if error is None:
-                        self._stats_written += len(batch)
+                        self._stats_written += len(batch) - refused
                         self._stats_bytes += size
-                        self._stats_batches += 1
+                        self._stats_batches += batches
                         self._drops_written += sum(drops.values())
+                        for _ in range(refused):
+                            # Too long for any batch a reader accepts: lost, and said so.
+                            self._count_drop(DropError.ENOMEM)
                         self._written_cv.notify_all()
                         continue
                     self._stats_discarded += len(batch)
@@ -490,20 +517,27 @@ class Descriptor:
         self._deadline = None
         self._set_quiet()
 
-    def _write_batch(self, batch: list[bytes],
-                     drops: dict[DropError, int]) -> tuple[int, OutputError | None]:
-        """``ktrwrite``: one batch, DROP records first. Runs without the lock."""
+    def _write_batch(self, batch: list[bytes], drops: dict[DropError, int]
+                     ) -> tuple[int, int, int, OutputError | None]:
+        """``ktrwrite``: the queue taken at once, DROP records first, as batches within
+        SPEC's cap. Runs without the lock. Returns the bytes and batches written, the
+        records too long for any batch (left out), and the error that stopped it."""
+        size = 0
         try:
             if drops:
                 batch = self._drop_records(drops) + batch
-            data = self._framing.encode(batch, self._compressor)
-            _output.write_all(self._output.fd, data)
+            framed, refused = self._framing.encode_batches(batch, self._compressor,
+                                                           self._max_batch_bytes)
+            for data in framed:
+                _output.write_all(self._output.fd, data)
+                size += len(data)
         except OSError as error:
-            return 0, _output.output_error(self.path, error)
+            return size, 0, 0, _output.output_error(self.path, error)
         except zstandard.ZstdError as error:
-            return 0, OutputError(f"cannot write trace to {_output.describe_path(self.path)}: "
-                                  f"compression failed ({error})", self.path)
-        return len(data), None
+            return size, 0, 0, OutputError(
+                f"cannot write trace to {_output.describe_path(self.path)}: "
+                f"compression failed ({error})", self.path)
+        return size, len(framed), refused, None
 
     def _drop_records(self, drops: Mapping[DropError, int]) -> list[bytes]:
         encode = formats.codec(self.byte_order).encode_record

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from formats import Abi
 
@@ -55,6 +55,7 @@ class Tracee:
     dropping: bool = False  # detach (or, if killed, let die) at its next stop
     group_stopped: bool = False  # in a job-control stop, held with PTRACE_LISTEN
     exited: bool = False  # its thread EXIT event has been emitted (non-leaders)
+    observed: bool = False  # announced to the observers (thread_started), not yet gone
 
 
 class SyscallEntry(NamedTuple):
@@ -146,3 +147,30 @@ class ProcessEvent:
 
 
 Event = SyscallEntry | SyscallExit | SignalDelivery | ProcessEvent
+
+
+class ThreadObserver(Protocol):
+    """What other sources learn from the control loop about traced threads
+    (libpctx's init_lwp / fini_lwp / exec callbacks, fasttrap's fork and exec
+    rules). Every call is made on the control thread while the thread named is
+    stopped, except ``thread_gone`` (it may already be dead). Only threads
+    that are reported (recorded) are announced. Calls must not raise for
+    anything a tracee can cause: an observer reports its own failures.
+    """
+
+    def thread_started(self, tracee: Tracee) -> None:
+        """A thread came under control: spawned (before its first
+        instruction), attached (at its first stop), or created by a traced
+        thread (a new thread or the first thread of a forked child, before it
+        ran any code of its own)."""
+
+    def thread_exiting(self, tracee: Tracee) -> None:
+        """The thread is at its exit stop (everything it did is done)."""
+
+    def thread_exec(self, tracee: Tracee, former_tid: int) -> None:
+        """The process exec'd (``tracee`` now runs the new program). A
+        non-leader that exec'd took the leader's tid: ``former_tid`` is its
+        old tid and the old leader is gone; otherwise ``former_tid`` is 0."""
+
+    def thread_gone(self, tracee: Tracee) -> None:
+        """The thread is no longer traced: reaped, detached or lost."""

@@ -31,10 +31,12 @@ import formats
 from formats import Abi, RecordKind
 
 from . import __version__
-from ._builder import UTRACE_SYSCALL, BuilderOptions, RecordBuilder
+from ._builder import UTRACE_SYSCALL
 from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
+from ._perfsource import SourceOutput
+from ._sources import PtraceSource, SideSource, side_sources
 from .errors import OutputError
 
 STATUS_INTERVAL_S = 0.5
@@ -54,6 +56,7 @@ def _file_header(options: RecordOptions, control: ControlOptions) -> formats.Fil
     uname = os.uname()
     recorded = options.header_options()
     recorded["seccomp_filter"] = control.seccomp is not None
+    recorded["clock"] = "realtime"  # perf records are converted to it
     return formats.FileHeader(
         hostname=uname.nodename,
         kernel_release=uname.release,
@@ -167,7 +170,26 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
         _check_stdout_open()
     control_options = _control_options(options)
     header = _file_header(options, control_options)
-    control = Control(control_options)
+    ptrace_source = PtraceSource(options, control_options)
+    control = ptrace_source.control
+    # Side sources check and open what they can before any target exists: a
+    # refused event ends the recording here, not half-configured later.
+    others = side_sources(options)
+    prepared: list[SideSource] = []
+    try:
+        for source in others:
+            source.prepare()
+            prepared.append(source)
+            ptrace_source.add_observer(source)
+        return _record(options, notices, header, ptrace_source, control, prepared)
+    finally:
+        for source in prepared:
+            source.close()
+
+
+def _record(options: RecordOptions, notices: _BestEffortText, header: formats.FileHeader,
+            ptrace_source: PtraceSource, control: Control, others: list[SideSource]
+            ) -> RecordingReport:
     output_options = OutputOptions(
         path=options.output, append=options.append, compress=options.compress,
         parameters=options.queue, named=options.output_named,
@@ -213,22 +235,27 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     if descriptor.notice is not None:
         notify(descriptor.notice)
 
-    builder = RecordBuilder(
-        BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
-        descriptor.add_entry, descriptor.log_error, notify,
-    )
+    output = SourceOutput(descriptor.add_entry, descriptor.log_lost, notify)
     status: _StatusLine | None = None
     if not options.quiet and notices.isatty():
         status = _StatusLine(notices, lambda: _status_text(
             descriptor.stats, len({t.pid for t in list(control.tracees.values())})))
         status.start()
+    started: list[SideSource] = []
     try:
+        for source in others:
+            source.start(output)
+            started.append(source)
         with _Signals(control, spawned=bool(options.command)):
-            result = control.run(builder)
+            result = ptrace_source.run(output, descriptor.log_error)
     finally:
-        if status is not None:
-            status.stop()
-        descriptor.release()
+        try:
+            for source in started:
+                source.stop()  # last records, before the descriptor goes
+        finally:
+            if status is not None:
+                status.stop()
+            descriptor.release()
     stats = descriptor.stats
     failure = failures[0] if failures else stats.failure
     return RecordingReport(_exit_status(options, result, failure), result, stats, failure)

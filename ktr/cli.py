@@ -15,6 +15,7 @@ from typing import TextIO
 
 from . import __version__
 from ._options import parse_record_arguments
+from ._perf import available_counters
 from ._recorder import record, summary_lines
 from .errors import KtrError, OutputError, UsageError, errno_text
 
@@ -22,7 +23,9 @@ USAGE = """\
 usage: ktr record [-o FILE|-] [-a] [-t TRSTR] [-i] [-d] [-s BYTES] [-z] [-e trace=SET]
                   [-q] [--queue-max N] [--timeout S] [--wake-delay MS]
                   [--interactive-delay MS] [--spin-us US] [--pin[=CPU]]
+                  [-C EVENTS] [--interval MS]
                   (-p PID[,PID...] | -g PGID | -- CMD [ARGS...])
+       ktr record --list-counters
        ktr --version
 
 Record what processes do into a trace file; read it with ktrdump.
@@ -50,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments[0] != "record":
             raise UsageError(f"ktr: unknown command {arguments[0]!r} (try ktr record --help)")
         options = parse_record_arguments(arguments[1:])
+        if options.list_counters:
+            sys.stdout.write("".join(f"{name}\n" for name in available_counters()))
+            return 0
         if options.output == "-" and 1 in closed:
             raise OutputError("cannot write trace to standard output: it is closed", "-")
         report = record(options, stderr)

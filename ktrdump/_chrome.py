@@ -37,6 +37,11 @@ Events:
   name, written when a thread is first seen and again when its name changes
   (after exec); viewers show the last one. Every event, metadata included,
   has a ``ts`` (older speedscope versions require it).
+- context switches (CSW): each off-CPU interval of a thread, from its
+  ``out`` to its ``in``, is an async slice pair (``"ph":"b"``/``"e"``,
+  ``cat`` ``sched``, name ``off-CPU TID (sleeping|preempted)``); counter
+  readings (CNT) are counter tracks (``"ph":"C"``, name ``COUNTER TID``,
+  cumulative values). See ``_perfviews``.
 - ``ktr_trace`` metadata (pid 0): ``origin_ns``, the epoch time in ns that
   ``ts`` 0 stands for.
 
@@ -52,7 +57,7 @@ times at the double's precision. Numbers beyond 2**53 (pointers in
 Guarantees: the output parses as JSON for any input (strings are escaped;
 bytes that are not UTF-8 become ``\xNN``); per thread, X events never
 partially overlap and come out in non-decreasing ``ts`` when the input is in
-time order per thread. Does not: show NAMEI/GENIO/STRUCT/CSW/EMUL/ARG/ENV/
+time order per thread. Does not: show NAMEI/GENIO/STRUCT/EMUL/ARG/ENV/
 PROBE/SAMPLE/MMAP records as events of their own (paths are attached to their
 call), read files, or sort its input (use ``_merge`` for several files).
 """
@@ -75,6 +80,7 @@ from formats import (
 )
 from formats.linux import errno_name, signal_name, signature, syscall_name
 
+from . import _perfviews
 from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
@@ -90,6 +96,8 @@ _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 _USER = int(RecordKind.USER)
+_CSW = int(RecordKind.CSW)
+_CNT = int(RecordKind.CNT)
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
 _EXIT = int(ProcEvent.EXIT)
 _EXEC = int(ProcEvent.EXEC)
@@ -145,6 +153,7 @@ class ChromeTrace:
         self._process_names: dict[int, bytes] = {}
         self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = {}
         self._last_ns = 0
+        self._switches = _perfviews.SwitchTally()
         self.events = 0  # events written so far
 
     # -- the document --------------------------------------------------------
@@ -223,6 +232,12 @@ class ChromeTrace:
         elif kind == _USER:
             self._instant(record, "utrace " + _text(payload.label),
                           f'{{"len":{len(payload.data)}}}', out)
+        elif kind == _CSW:
+            for event in _perfviews.chrome_switch_events(self._switches, record, self._ts):
+                self._emit(out, event)
+        elif kind == _CNT:
+            for event in _perfviews.chrome_counter_events(record, self._ts):
+                self._emit(out, event)
 
     def abandoned(self, call: Call, ts: int) -> None:
         """A call that will get no RET (its thread exited or made another call)."""

@@ -87,7 +87,11 @@ epoch). Then:
   attach/detach ``detail`` when the record has one; unknown events ``child``,
   ``status``, ``signal``, ``detail``
 - DROP: ``error`` (``"ENOSPC"``/``"ENOMEM"``), ``count``
-- CSW: ``out`` (bool: switched out), ``user`` (bool: user mode)
+- CSW: ``event`` (``"out"``/``"in"``), ``preempted`` (bool, out only), ``cpu``,
+  ``user`` (bool: a preemption rather than a sleep in the kernel)
+- CNT: ``counters`` (object: name → cumulative value for the thread),
+  ``final`` (bool: the reading at thread exit), ``enabled_ns``,
+  ``running_ns``, ``user_only`` (bool)
 - EMUL: ``name``
 - USER: ``label``, ``len``, ``data`` (hex)
 - ARG: ``argv`` (list of strings); ENV: ``env`` (list of strings)
@@ -122,7 +126,7 @@ from typing import Any
 from formats import FileHeader, Record, RecordKind, split_nul_strings
 from formats.linux import RetKind, errno_message
 
-from . import _model
+from . import _model, _perfviews
 from ._args import CallArguments, Style, compile_arguments, decode_struct, struct_fields
 from ._calls import Call, CallTracker, LineView, recorded_facilities
 from ._filter import record_filter
@@ -267,6 +271,7 @@ _HANDLER_NAMES: dict[int, str] = {
     RecordKind.MMAP: "_mmap",
     RecordKind.DROP: "_drop",
     RecordKind.STRUCT: "_struct",
+    RecordKind.CNT: "_cnt",
 }
 
 
@@ -511,10 +516,10 @@ class TextDescriber(_RecordDescriber):
         return f"{head}PSIG  {name} {how} code={code_text}\n"
 
     def _csw(self, head: str, record: Record) -> str:
-        payload: Any = record[6]
-        switch = "stop" if payload.out else "resume"
-        mode = "user" if payload.user else "kernel"
-        return f"{head}CSW   {switch} {mode}\n"
+        return f"{head}{_perfviews.csw_text(record[6])}\n"  # type: ignore[arg-type]
+
+    def _cnt(self, head: str, record: Record) -> str:
+        return f"{head}{_perfviews.cnt_text(record[6])}\n"  # type: ignore[arg-type]
 
     def _emul(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -727,9 +732,10 @@ class JsonDescriber(_RecordDescriber):
                 f'"code":{code},"action":{action},"blocked":{blocked}}}\n')
 
     def _csw(self, head: str, record: Record) -> str:
-        payload: Any = record[6]
-        return (f'{{"type":"CSW",{head},"out":{_json_bool(bool(payload.out))},'
-                f'"user":{_json_bool(bool(payload.user))}}}\n')
+        return f'{{"type":"CSW",{head},{_perfviews.csw_json(record[6])}}}\n'  # type: ignore[arg-type]
+
+    def _cnt(self, head: str, record: Record) -> str:
+        return f'{{"type":"CNT",{head},{_perfviews.cnt_json(record[6])}}}\n'  # type: ignore[arg-type]
 
     def _emul(self, head: str, record: Record) -> str:
         payload: Any = record[6]

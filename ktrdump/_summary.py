@@ -18,6 +18,10 @@ Counting rules:
   another thread, detach; or no SYSRET at all) counts as a call with no time
   and no error. ``strace -c`` does not count such calls at all (it counts at
   syscall exit), so ``exit_group`` appears here and not there.
+- CSW and CNT records (the perf source) add two tables after the syscall
+  table(s): switches per thread (voluntary, preempted, off-CPU time from each
+  ``out`` to the next ``in``) and each thread's last counter reading, like
+  ``perf stat --per-thread`` (see ``_perfviews``).
 - Drops: the ``lost`` counts of DROP records, by reason, and the batches the
   reader skipped (``Skipped`` notices) are reported under the table(s).
 
@@ -64,6 +68,7 @@ from formats.linux import errno_name, syscall_name
 from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
+from ._perfviews import CounterTally, SwitchTally
 from ._reader import RawBatch, Skipped
 
 SortKey = Literal[
@@ -118,6 +123,7 @@ _CALLS, _ERRORS, _TOTAL, _MAX, _MIN, _RETURNED = range(6)
 _SYSCALL = int(RecordKind.SYSCALL)
 _SYSRET = int(RecordKind.SYSRET)
 _DROP = int(RecordKind.DROP)
+_PERF_KINDS = frozenset({int(RecordKind.CSW), int(RecordKind.CNT)})
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
 _NR_MASK = 0xFFFF_FFFF
 # A key is one int: pid (when per process), ABI and the syscall number as u32.
@@ -217,6 +223,8 @@ class SyscallSummary:
         self.skipped_bytes = 0
         self.malformed = 0  # SYSCALL/SYSRET/DROP records too short for their fields
         self.records = 0  # records seen (every kind)
+        self.switches = SwitchTally()  # CSW: switch counts and off-CPU time per thread
+        self.counters = CounterTally()  # CNT: each thread's last counter reading
 
     # -- input -------------------------------------------------------------
 
@@ -254,6 +262,19 @@ class SyscallSummary:
         elif kind == _DROP:
             drop: Any = record.payload
             self.dropped[drop.error] = self.dropped.get(drop.error, 0) + drop.lost
+        elif kind in _PERF_KINDS:
+            self._perf_record(record)
+
+    def _perf_record(self, record: Record) -> None:
+        pids = self.options.pids
+        if pids and record.pid not in pids:
+            return
+        if isinstance(record.payload, formats.Csw):
+            self.switches.add(record)
+        elif isinstance(record.payload, formats.Cnt):
+            self.counters.add(record)
+        else:
+            self.malformed += 1
 
     def add_raw(self, batch: RawBatch, order: formats.ByteOrder = "little") -> None:
         """Add an undecoded batch: the fast path (same counts as ``add_records``)."""
@@ -324,6 +345,12 @@ class SyscallSummary:
                 else:
                     error, lost = unpack_drop(data, position)
                     self.dropped[error] = self.dropped.get(error, 0) + lost
+            elif kind in _PERF_KINDS:
+                try:
+                    for record in formats.codec(order).iter_records(data[position:stop]):
+                        self._perf_record(record)
+                except formats.PayloadError:
+                    self.malformed += 1
             position = stop
         self.records += batch.record_count
 
@@ -403,8 +430,13 @@ class SyscallSummary:
                 comm = self._comms.get(pid, b"").decode("utf-8", "backslashreplace")
                 out.append(f"Process {pid} ({_printable(comm)}):\n")
                 out.extend(self._abi_tables(by_pid[pid]))
-        else:
+        elif rows or not (self.switches.threads or self.counters.readings):
             out.extend(self._abi_tables(rows))
+        for table in (self.switches.lines(), self.counters.lines()):
+            if table:
+                if out:
+                    out.append("\n")
+                out.extend(line + "\n" for line in table)
         out.extend(self._loss_lines())
         return out
 

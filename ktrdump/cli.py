@@ -565,7 +565,9 @@ def _main(argv: Sequence[str], stderr: IO[str], closed: frozenset[int] = frozens
         if 1 in closed or sys.stdout is None:
             raise OutputError("cannot write to standard output: it is closed", errno.EBADF)
         stdout: Any = sys.stdout
-        guarded = _GuardedStdout(getattr(stdout, "buffer", stdout))
+        if not hasattr(stdout, "buffer"):  # a caller's text stream (io.StringIO)
+            return run(options, stdout, stderr)
+        guarded = _GuardedStdout(stdout.buffer)
         guarded.flush_text(stdout)
         return run(options, cast(IO[bytes], guarded), stderr)
     except SystemExit as exit_request:  # --help, --version

@@ -115,3 +115,52 @@ def test_ktr_record_with_stderr_full_keeps_the_commands_status(tmp_path: Path) -
     done = shell(f"'{KTR}' record -o '{trace}' -- sh -c 'exit 3' 2>/dev/full")
     assert done.returncode == 3
     assert shell(f"'{KTR}' record -o '{trace}' -- true 2>/dev/full").returncode == 0
+
+
+# -- numeric options: ranges checked at parse time ---------------------------
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("--wake-delay", "1e308"), ("--wake-delay", "inf"), ("--wake-delay", "nan"),
+    ("--wake-delay", "-1"), ("--wake-delay", "0"), ("--interactive-delay", "inf"),
+    ("--interactive-delay", "1e9"), ("--timeout", "1e308"), ("--timeout", "nan"),
+    ("--timeout", "0"), ("--spin-us", "99999999999"), ("--spin-us", "-1"),
+    ("--queue-max", "0"), ("--queue-max", "10000001"), ("--queue-max", "1e3"),
+    ("--delay-count", "-1"), ("--delay-count", "1e308"), ("-g", "0"), ("-g", "99999999999"),
+])
+def test_out_of_range_numbers_are_one_line_usage_errors(option: str, value: str) -> None:
+    done = subprocess.run([KTR, "record", option, value, "-o", "/dev/null", "--", "true"],
+                          capture_output=True, text=True, timeout=20, check=False)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"ktr record: argument {option}: must be ")
+    assert f"not {value!r}" in lines[0]
+
+
+def test_out_of_range_pid_is_a_usage_error() -> None:
+    done = subprocess.run([KTR, "record", "-p", "5000000", "-o", "/dev/null"],
+                          capture_output=True, text=True, timeout=20, check=False)
+    assert done.returncode == 2
+    assert done.stderr == "ktr record: -p: 5000000 is not a process id (1 to 4194304)\n"
+
+
+def test_ranges_are_documented_in_help() -> None:
+    text = subprocess.run([KTR, "record", "--help"], capture_output=True, text=True,
+                          timeout=20, check=True).stdout
+    for documented in ("1 to 1000000)", "0.001 to 3600)", "0.001 to 3600000)",
+                       "0 always blocks; 0 to 1000000)"):
+        assert documented in " ".join(text.split()), documented
+
+
+def test_the_python_api_checks_the_same_ranges() -> None:
+    import ktr
+    from ktr._descriptor import QueueParameters
+    from ktr.errors import UsageError
+
+    for bad in ({"wakedelay_ms": float("inf")}, {"timeout_s": 1e308},
+                {"intrwakdl_ms": float("nan")}, {"maxentry": 0}, {"delayqcnt": 10**9}):
+        with pytest.raises(UsageError):
+            QueueParameters(**bad)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="spin_us"):
+        ktr.RecordOptions(spin_us=10**12, command=("true",))

@@ -104,7 +104,7 @@ SCENARIO: list[list[Record] | ktrdump.Skipped] = [
         # A call with no RET at all: it ends with the trace.
         record(RecordKind.SYSCALL, 10, 10, 6_000, Syscall(0, X86_64, 0, ARGS), b"new"),
         record(RecordKind.PSIG, 10, 10, 6_500, Psig(2, 0, 0, 0, b""), b"new"),
-        record(RecordKind.CSW, 10, 10, 7_000, formats.Csw(1, 0), b"new"),
+        record(RecordKind.CSW, 10, 10, 7_000, formats.Csw(1, 0, 0, 0), b"new"),
     ],
 ]
 

@@ -352,7 +352,9 @@ def test_live_pipe_into_ktrdump_shows_records_while_the_program_runs(tmp_path: P
 
 
 def test_no_such_process(tmp_path: Path) -> None:
-    done = ktr("record", "-p", "999999999", "-o", str(tmp_path / "t.ktr"))
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its pid is free now (reuse within this test is unlikely)
+    done = ktr("record", "-p", str(gone.pid), "-o", str(tmp_path / "t.ktr"))
     assert done.returncode != 0
     assert done.stderr.count(b"\n") == 1
     assert b"no such process" in done.stderr.lower()

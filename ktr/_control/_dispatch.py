@@ -173,6 +173,7 @@ class DispatchMixin(ControlState):
             if os.WIFSTOPPED(status):
                 self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.ATTACH,
                                         thread=tracee.tid != tracee.pid))
+                self._observe_started(tracee)
 
     def _syscall_stop(self, tracee: Tracee) -> None:
         # The hot path: one GET_SYSCALL_INFO, one event, one resume.
@@ -358,6 +359,7 @@ class DispatchMixin(ControlState):
             process.threads.add(child)
         else:
             self._add_thread(tracee, process)
+            self._observe_started(tracee)
         return tracee
 
     def _stash_status(self, tid: int, status: int) -> None:
@@ -422,6 +424,7 @@ class DispatchMixin(ControlState):
         tracee.pre_exec = False
         self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.EXEC, path=path,
                                 former_tid=former if former != tid else 0))
+        self._observe_exec(tracee, former if former != tid else 0)
         if self._privileges_withheld(tid) and not process.filtered and not tracee.dropping:
             self._lose(tracee, f"exec of set-id program {os.fsdecode(path)}: the kernel "
                                "runs it without its privileges while traced; released")
@@ -451,11 +454,13 @@ class DispatchMixin(ControlState):
             code, signo, core = _decode_wait_status(status)
             self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.EXIT, thread=True,
                                     status=code, signal=signo, core_dumped=core))
+        self._observe_exiting(tracee)
         self._resume(tracee, 0)
 
     def _reaped(self, tracee: Tracee, status: int) -> None:
         tid = tracee.tid
         del self._tracees[tid]
+        self._observe_gone(tracee)
         self._saved_affinity.pop(tid, None)
         code, signo, core = _decode_wait_status(status)
         now = time.time_ns()

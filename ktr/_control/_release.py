@@ -44,6 +44,7 @@ class ReleaseMixin(ControlState):
 
     def _drop_tracee(self, tracee: Tracee) -> None:
         self._tracees.pop(tracee.tid, None)
+        self._observe_gone(tracee)
         process = self._processes.get(tracee.pid)
         if process is not None:
             process.threads.discard(tracee.tid)
@@ -94,6 +95,7 @@ class ReleaseMixin(ControlState):
         if tracee.reported and tracee.started:
             self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.DETACH,
                                     signal=signo, thread=tid != tracee.pid))
+        self._observe_gone(tracee)  # while it is still stopped: a last reading is exact
         try:
             pt.detach(tid, signo)
         except PtraceError as error:

@@ -74,6 +74,7 @@ class SetupMixin(ControlState):
         tracee = Tracee(pid, pid, _procfs.read_comm(pid), Abi.X86_64, memory,
                         created=True, started=True, pre_exec=True)
         self._add_thread(tracee, process)
+        self._observe_started(tracee)
         how = pt.PTRACE_SYSCALL if self._step_all else pt.PTRACE_CONT
         pt.resume(how, pid, 0)
         child.release()

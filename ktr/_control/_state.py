@@ -21,6 +21,7 @@ from .. import _ptrace as pt
 from .._events import (
     Event,
     Lifecycle,
+    ThreadObserver,
     Tracee,
 )
 from .._memory import TraceeMemory
@@ -177,6 +178,7 @@ class ControlState:
         self._killed = 0
         self._lost = 0
         self._skipped: list[str] = []
+        self._observers: list[ThreadObserver] = []
 
     # ------------------------------------------------------------------ setup
 
@@ -216,6 +218,34 @@ class ControlState:
         if event.tracee.reported:
             self._consumer(event)
 
+
+    # -- observers (the other sources) -----------------------------------
+
+    def add_observer(self, observer: ThreadObserver) -> None:
+        """Tell ``observer`` about every reported thread from now on."""
+        self._observers.append(observer)
+
+    def _observe_started(self, tracee: Tracee) -> None:
+        if tracee.reported and not tracee.dropping:
+            tracee.observed = True
+            for observer in self._observers:
+                observer.thread_started(tracee)
+
+    def _observe_exiting(self, tracee: Tracee) -> None:
+        if tracee.observed:
+            for observer in self._observers:
+                observer.thread_exiting(tracee)
+
+    def _observe_exec(self, tracee: Tracee, former_tid: int) -> None:
+        if tracee.observed:
+            for observer in self._observers:
+                observer.thread_exec(tracee, former_tid)
+
+    def _observe_gone(self, tracee: Tracee) -> None:
+        if tracee.observed:
+            tracee.observed = False
+            for observer in self._observers:
+                observer.thread_gone(tracee)
 
     # -- implemented by the other parts (declared for their siblings) --
 

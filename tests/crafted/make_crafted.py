@@ -147,8 +147,8 @@ def ratio_limit(size: int = 1_000_000) -> bytes:
     out = [formats.encode_file_header(HEADER)]
     total = len(out[0])
     record = empty_record()
-    compress = zstandard.ZstdCompressor(level=19).compress
-    count = (formats.MAX_BATCH_BYTES // 4) // len(record)
+    compress = zstandard.ZstdCompressor(level=3).compress
+    count = (1 << 20) // len(record)
     while True:
         raw = record * count
         stored = compress(raw)

@@ -41,6 +41,7 @@ import zstandard
 
 import formats
 from formats import (
+    Cnt,
     Csw,
     Drop,
     Emul,
@@ -130,8 +131,14 @@ def _io_and_signals() -> list[Entry]:
         (s.PSIG, LS, Psig(13, 0, 1, 0, b"")),
         (s.PSIG, LS, Psig(2, 128, (1 << 64) - 1, 0x1, b"")),
         (s.PSIG, LS, Psig(99, 0, 0, 0, b"")),
-        (s.CSW, LS, Csw(1, 1)),
-        (s.CSW, LS, Csw(0, 0)),
+        (s.CSW, LS, Csw(1, 1, formats.CswFlag.PREEMPTED, 1)),
+        (s.CSW, LS, Csw(0, 1, 0, 0)),
+        (s.CSW, THREAD, Csw(1, 0, 0, 0)),
+        (s.CSW, THREAD, Csw(0, 0, 0, -1)),
+        (s.CNT, LS, Cnt(0, 10_000_000, 10_000_000, (9_876_543, 87, 2),
+                        b"task-clock\0page-faults\0context-switches\0")),
+        (s.CNT, THREAD, Cnt(formats.CntFlag.FINAL | formats.CntFlag.USER_ONLY, 20_000_000,
+                            10_000_000, (1_234_567, 3), b"task-clock\0page-faults\0")),
         (s.USER, LS, User(b"app", b"hello\x00")),
         (s.SYSCALL, THREAD, Syscall(202, X86_64, 0, (0x7F0000001000, 128, 0, 0, 0, 0))),
         (s.SYSRET, THREAD, Sysret(202, X86_64, 0, 512, -512, 10_000)),
@@ -174,6 +181,7 @@ def _lifecycle() -> list[Entry]:
         (s.MMAP, LS, Mmap(0x400000, 0x401000, 0, 1, 0x2, b"", b"/usr/bin/ls")),
         (s.DROP, RECORDER, Drop(formats.DropError.ENOSPC, 17)),
         (s.DROP, RECORDER, Drop(formats.DropError.ENOMEM, 1)),
+        (s.DROP, RECORDER, Drop(formats.DropError.ENOBUFS, 250)),
         (UNKNOWN_KIND, LS, bytes(range(12))),
     ]
 
@@ -328,6 +336,47 @@ def _demo_processes() -> list[Entry]:
     ]
 
 
+def _perf_records() -> list[tuple[int, Entry]]:
+    """A program and its thread, with switches (-t wp) and counters (-C): (ts offset, entry)."""
+    s = RecordKind
+    e = formats.ProcEvent
+    f = formats.ProcFlag
+    pre = formats.CswFlag.PREEMPTED
+    names = b"task-clock\0context-switches\0"
+    ms = 1_000_000
+    return [
+        (0, (s.PROC, DEMO, Proc(e.CLONE, f.THREAD, 5002, 0, 0, b""))),
+        (1 * ms, (s.CSW, DEMO, Csw(1, 0, 0, 0))),
+        (2 * ms, (s.CSW, DEMO_THREAD, Csw(0, 0, 0, 0))),
+        (5 * ms, (s.CSW, DEMO, Csw(0, 0, 0, 1))),
+        (6 * ms, (s.CSW, DEMO_THREAD, Csw(1, 1, pre, 0))),
+        (9 * ms, (s.CSW, DEMO_THREAD, Csw(0, 1, 0, 1))),
+        (10 * ms, (s.CNT, DEMO, Cnt(0, 10 * ms, 10 * ms, (6 * ms, 1), names))),
+        (10 * ms, (s.CNT, DEMO_THREAD, Cnt(0, 8 * ms, 8 * ms, (5 * ms, 1), names))),
+        (12 * ms, (s.CSW, DEMO, Csw(1, 1, pre, 1))),
+        (15 * ms, (s.CSW, DEMO, Csw(0, 1, 0, 0))),
+        (16 * ms, (s.CNT, DEMO_THREAD, Cnt(formats.CntFlag.FINAL, 14 * ms, 14 * ms,
+                                           (11 * ms, 2), names))),
+        (16 * ms, (s.PROC, DEMO_THREAD, Proc(e.EXIT, f.THREAD, 0, 0, 0, b""))),
+        (20 * ms, (s.CNT, DEMO, Cnt(formats.CntFlag.FINAL, 20 * ms, 20 * ms, (14 * ms, 2),
+                                    names))),
+        (20 * ms, (s.PROC, DEMO, Proc(e.EXIT, 0, 0, 0, 0, b""))),
+    ]
+
+
+def perf_trace() -> bytes:
+    """perf.ktr: context switches and counter readings of a process and its thread."""
+    out = io.BytesIO()
+    header = {**HEADER, "options": {"facilities": "wp", "counters": ["task-clock",
+                                                                     "context-switches"]}}
+    out.write(formats.encode_file_header(formats.FileHeader(**header, byte_order="little")))
+    codec = formats.codec("little")
+    records = [codec.encode_record(RecordKind(kind), pid, tid, START_NS + offset, comm, payload)
+               for offset, (kind, (pid, tid, comm), payload) in _perf_records()]
+    out.write(formats.batch_framing("little").encode(records))
+    return out.getvalue()
+
+
 def calls_trace() -> bytes:
     """calls.ktr: two batches cut between a CALL and its NAMI (held across batches)."""
     out = io.BytesIO()
@@ -359,6 +408,10 @@ VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
         (".m.strace", ["--format", "strace", "-m", "8"]),
         (".summary.txt", ["--summary"]),
         (".summary.p.txt", ["--summary", "-p", "5001", "-S", "calls"]),
+        (".chrome.json", ["--format", "chrome"]),
+    ],
+    "perf.ktr": [
+        (".summary.txt", ["--summary"]),
         (".chrome.json", ["--format", "chrome"]),
     ],
     "corrupt_middle.ktr": [
@@ -408,6 +461,7 @@ def vectors() -> dict[str, bytes]:
         "corrupt_middle.ktr": bytes(damaged),
         "torn_tail.ktr": plain[:torn_at],
         "calls.ktr": calls_trace(),
+        "perf.ktr": perf_trace(),
     }
 
 

@@ -1,0 +1,1 @@
+"""Fuzzing ktrdump: structure-aware mutations of real traces (``python -m fuzz.run``)."""

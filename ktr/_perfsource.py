@@ -1,0 +1,417 @@
+"""The perf source: context switches (CSW) and per-thread counters (CNT).
+
+A ``ThreadObserver`` of the control loop (libpctx's way): when a thread comes
+under control — spawned before its first instruction, attached at its first
+stop, created by a traced thread before it ran — the source opens, for that
+one thread, a ``dummy`` event with ``context_switch=1`` on every CPU (``-t w``;
+records go to one ring per CPU through SET_OUTPUT) and a counter group
+(``-C``; not inherited, so each reading is that thread's alone). At the
+thread's exit stop the group is read a last time (a FINAL reading); when the
+thread is gone its events are closed.
+
+A reader thread polls the rings (each wakes it at a quarter full) and drains
+them at least every 200 ms, turning PERF_RECORD_SWITCH into CSW records and
+PERF_RECORD_LOST into DROP ENOBUFS counts; it reads every counter group each
+``--interval`` on a fixed grid, skipping to the next grid point when a
+deadline was missed (libpctx's catch-up), never reading twice in a row late.
+
+Guarantees: ``prepare`` opens and checks everything that can be checked before
+any target exists (unknown or missing counters, permissions) and raises one
+``KtrError`` line; nothing a tracee does makes the observer callbacks raise
+(a thread whose events cannot be opened is announced once through ``notify``
+and counted in ``unwatched``); perf timestamps are converted to the trace's
+realtime clock (``TraceClock``); ring losses are counted, never silent.
+
+Does not: order its records with the ptrace source's (records reach the file
+in the order they are made; each carries its own timestamp), or see switches
+of a thread before it came under control.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import formats
+from formats import CntFlag, CswFlag, DropError, RecordKind
+
+from . import _perf as perf
+from ._events import Tracee
+from .errors import KtrError, PerfError, UsageError
+
+#: Longest time records wait in a ring before the reader drains them.
+DRAIN_INTERVAL_MS = 200
+DEFAULT_INTERVAL_MS = 100.0
+
+_SWITCH_SAMPLE = perf.PERF_SAMPLE_TID | perf.PERF_SAMPLE_TIME | perf.PERF_SAMPLE_CPU
+_SWITCH_TRAILER = struct.Struct("<iiQII")  # pid tid time cpu res: the sample_id trailer
+_GROUP_FORMAT = (perf.PERF_FORMAT_GROUP | perf.PERF_FORMAT_TOTAL_TIME_ENABLED
+                 | perf.PERF_FORMAT_TOTAL_TIME_RUNNING)
+
+
+@dataclass(frozen=True)
+class PerfOptions:
+    switches: bool = False  # -t w
+    counters: tuple[str, ...] = ()  # -C, perf's names
+    interval_ms: float = DEFAULT_INTERVAL_MS  # --interval
+    ring_pages: int = 64  # data pages per CPU ring (a power of two)
+
+    @property
+    def active(self) -> bool:
+        return self.switches or bool(self.counters)
+
+
+@dataclass(frozen=True)
+class SourceOutput:
+    """Where a source's records go (the descriptor's producer side)."""
+
+    sink: Callable[[bytes], bool]
+    log_lost: Callable[[DropError, int], None]
+    notify: Callable[[str], None]
+
+
+def check_counter_names(names: tuple[str, ...]) -> None:
+    """UsageError for a name ktr does not know (typos), listing the known ones."""
+    for name in names:
+        if perf.counter_event(name) is None:
+            known = ", ".join(perf.available_counters())
+            raise UsageError(f"ktr record: -C: unknown counter {name!r} "
+                             f"(this machine has: {known}; see --list-counters)")
+
+
+@dataclass(eq=False)
+class _Thread:
+    tid: int
+    pid: int
+    comm: bytes
+    first_comm: bytes = b""  # at thread_started: the ring's records start with it
+    switch_events: dict[int, perf.Event] = field(default_factory=dict)
+    group: list[perf.Event] = field(default_factory=list)
+    final_done: bool = False
+
+
+class PerfSource:
+    """See the module docstring. Lifecycle: prepare → (observer calls) →
+    start → (observer calls) → stop."""
+
+    def __init__(self, options: PerfOptions) -> None:
+        self.options = options
+        self.user_only = False  # counters count user mode only (kernel mode refused)
+        self.unwatched = 0  # threads whose events could not be opened
+        self.failure: str | None = None  # the reader thread died of this
+        self._codec = formats.codec()
+        self._clock = perf.TraceClock()
+        self._counter_types: list[tuple[str, int, int]] = []
+        self._names = b""
+        self._rings: perf.RingSet | None = None
+        self._threads: dict[int, _Thread] = {}
+        self._last_user: dict[int, int] = {}
+        self._comms: dict[int, bytes] = {}  # tid -> comm, as the ring's COMM records say
+        self._lock = threading.Lock()
+        self._output: SourceOutput | None = None
+        self._reader: threading.Thread | None = None
+        self._wake_read = self._wake_write = -1
+        self._notified: set[str] = set()
+
+    # ----------------------------------------------------------- setup
+
+    def _counter_attr(self, type_: int, config: int, leader: bool) -> perf.Attr:
+        flags = {"exclude_hv"}
+        if self.user_only:
+            flags.add("exclude_kernel")
+        return perf.Attr(type=type_, config=config, read_format=_GROUP_FORMAT,
+                         flags=frozenset(flags))
+
+    def _switch_attr(self) -> perf.Attr:
+        return perf.Attr(
+            type=perf.PERF_TYPE_SOFTWARE, config=perf.PERF_COUNT_SW_DUMMY,
+            sample_type=_SWITCH_SAMPLE,
+            # comm: COMM records in the same ring keep each CSW's command name
+            # right across an exec, in stream order
+            flags=frozenset({"context_switch", "comm", "sample_id_all", "use_clockid",
+                             "exclude_kernel", "exclude_hv", "watermark"}),
+            wakeup=self.options.ring_pages * perf.PAGE_SIZE // 4,
+            clockid=perf.CLOCK_MONOTONIC)
+
+    def prepare(self) -> None:
+        """Open and check everything before any target exists (see the module
+        docstring); raises KtrError (one line) if the recording cannot have
+        what was asked for."""
+        options = self.options
+        if options.counters:
+            check_counter_names(options.counters)
+            self._counter_types = []
+            for name in options.counters:
+                kind = perf.counter_event(name)
+                assert kind is not None
+                self._counter_types.append((name, *kind))
+            self._names = formats.join_nul_strings([n.encode() for n in options.counters])
+            self._check_counters()
+        if options.switches:
+            owner = perf.Attr(type=perf.PERF_TYPE_SOFTWARE, config=perf.PERF_COUNT_SW_DUMMY,
+                              flags=frozenset({"exclude_kernel", "exclude_hv",
+                                               "use_clockid"}),
+                              clockid=perf.CLOCK_MONOTONIC)
+            # The rings belong to do-nothing events on the recorder's own
+            # thread: they exist before any tracee and outlive every tracee.
+            self._rings = perf.RingSet.create(owner, 0, "dummy", self.options.ring_pages)
+            try:
+                probe = self._rings.open_on_all(self._switch_attr(), 0, "context-switch records")
+                self._rings.forget(probe.values())
+            except KtrError:
+                self._rings.close()
+                self._rings = None
+                raise
+        self._wake_read, self._wake_write = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+
+    def _check_counters(self) -> None:
+        """Open the group on the recorder's own thread: kernel and user mode,
+        else (refused) user mode only; a counter the machine lacks is an error
+        listing what it has."""
+        try:
+            self._close_group(self._open_group(0))
+            return
+        except PerfError as error:
+            if error.errno == 2 or error.errno == 95:  # ENOENT / EOPNOTSUPP: no such PMU event
+                have = ", ".join(perf.available_counters())
+                raise PerfError(error.call, error.event, error.errno, -1,
+                                f"this machine does not have it; it has: {have}") from None
+            if error.errno not in (1, 13):  # EPERM, EACCES
+                raise
+        self.user_only = True
+        self._close_group(self._open_group(0))
+
+    def _open_group(self, tid: int) -> list[perf.Event]:
+        group: list[perf.Event] = []
+        try:
+            for name, type_, config in self._counter_types:
+                attr = self._counter_attr(type_, config, leader=not group)
+                group.append(perf.open_event(attr, tid, -1, group=group[0] if group else None,
+                                             name=name))
+        except BaseException:
+            self._close_group(group)
+            raise
+        return group
+
+    @staticmethod
+    def _close_group(group: list[perf.Event]) -> None:
+        for event in reversed(group):
+            event.close()
+
+    # ------------------------------------------------------- observer
+
+    def thread_started(self, tracee: Tracee) -> None:
+        thread = _Thread(tracee.tid, tracee.pid, tracee.comm, tracee.comm)
+        try:
+            if self._rings is not None:
+                thread.switch_events = self._rings.open_on_all(
+                    self._switch_attr(), tracee.tid, "context-switch records")
+            if self._counter_types:
+                thread.group = self._open_group(tracee.tid)
+        except PerfError as error:
+            if thread.switch_events and self._rings is not None:
+                self._rings.forget(thread.switch_events.values())
+            self.unwatched += 1
+            self._notify_once(f"perf: thread {tracee.tid} not watched: {error}")
+            return
+        with self._lock:
+            self._threads[tracee.tid] = thread
+
+    def thread_exiting(self, tracee: Tracee) -> None:
+        with self._lock:
+            thread = self._threads.get(tracee.tid)
+            if thread is not None and not thread.final_done:
+                self._read_group(thread, final=True)
+
+    def thread_exec(self, tracee: Tracee, former_tid: int) -> None:
+        with self._lock:
+            if former_tid:
+                # The old leader is gone (de_thread): its last reading, then
+                # the exec'ing thread's state moves to the leader's tid.
+                leader = self._threads.pop(tracee.tid, None)
+                if leader is not None:
+                    self._retire(leader)
+                moved = self._threads.pop(former_tid, None)
+                if moved is not None:
+                    moved.tid = tracee.tid
+                    self._threads[tracee.tid] = moved
+            thread = self._threads.get(tracee.tid)
+            if thread is not None:
+                thread.comm = tracee.comm
+
+    def thread_gone(self, tracee: Tracee) -> None:
+        with self._lock:
+            thread = self._threads.pop(tracee.tid, None)
+            if thread is not None:
+                self._retire(thread)
+
+    def _retire(self, thread: _Thread) -> None:
+        """A last reading (if none yet) and its events closed. Lock held."""
+        if not thread.final_done:
+            self._read_group(thread, final=True)
+        self._close_group(thread.group)
+        thread.group = []
+        if thread.switch_events and self._rings is not None:
+            self._rings.forget(thread.switch_events.values())
+        thread.switch_events = {}
+
+    def _notify_once(self, message: str) -> None:
+        key = message.split(":", 2)[-1]
+        if key in self._notified:
+            return
+        self._notified.add(key)
+        if self._output is not None:
+            self._output.notify(message)
+
+    # --------------------------------------------------------- records
+
+    def _read_group(self, thread: _Thread, final: bool) -> None:
+        """Read ``thread``'s counters and emit a CNT record. Lock held."""
+        output = self._output
+        if not thread.group:
+            return
+        if final:
+            thread.final_done = True
+        try:
+            reading = thread.group[0].read_group()
+        except PerfError:
+            return  # the event went away with its thread: nothing more to read
+        if output is None:
+            return
+        flags = CntFlag.FINAL if final else CntFlag.NONE
+        if self.user_only:
+            flags |= CntFlag.USER_ONLY
+        output.sink(self._codec.encode_record(
+            RecordKind.CNT, thread.pid, thread.tid, time.time_ns(), thread.comm,
+            formats.Cnt(int(flags), reading.time_enabled, reading.time_running,
+                        reading.values, self._names)))
+
+    def _read_all(self) -> None:
+        with self._lock:
+            for thread in list(self._threads.values()):
+                if not thread.final_done:
+                    self._read_group(thread, final=False)
+
+    def _drain(self) -> None:
+        rings = self._rings
+        output = self._output
+        if rings is None or output is None:
+            return
+        encode = self._codec.encode_record
+        unpack = _SWITCH_TRAILER.unpack_from
+        trailer = _SWITCH_TRAILER.size
+        offset_ns = self._clock.offset_ns
+        comms = self._comms
+        last_user = self._last_user
+        sink = output.sink
+        lost = 0
+        for chunk in rings.drain():
+            for kind, misc, body in chunk.records():
+                if kind == perf.PERF_RECORD_SWITCH:
+                    pid, tid, stamp, cpu, _ = unpack(body, len(body) - trailer)
+                    if misc & perf.PERF_RECORD_MISC_SWITCH_OUT:
+                        preempted = bool(misc & perf.PERF_RECORD_MISC_SWITCH_OUT_PREEMPT)
+                        user = last_user[tid] = int(preempted)
+                        payload = formats.Csw(1, user, CswFlag.PREEMPTED if preempted else 0,
+                                              cpu)
+                    else:
+                        payload = formats.Csw(0, last_user.get(tid, 0), 0, cpu)
+                    comm = comms.get(tid)
+                    if comm is None:
+                        thread = self._threads.get(tid)
+                        comm = comms[tid] = thread.first_comm if thread is not None else b""
+                    sink(encode(RecordKind.CSW, pid, tid, stamp + offset_ns, comm, payload))
+                elif kind == perf.PERF_RECORD_COMM:
+                    tid = int.from_bytes(body[4:8], "little")
+                    comms[tid] = body[8:].split(b"\0", 1)[0][:15]
+                elif kind == perf.PERF_RECORD_LOST:
+                    lost += perf.parse_lost(body)[1]
+        if lost:
+            output.log_lost(DropError.ENOBUFS, lost)
+
+    # ---------------------------------------------------------- reader
+
+    def start(self, output: SourceOutput) -> None:
+        """Start the reader thread; records go to ``output`` from now on."""
+        self._output = output
+        if self.user_only:
+            output.notify("counting user mode only: kernel-mode counting was refused "
+                          "(kernel.perf_event_paranoid >= 2 without CAP_PERFMON); "
+                          "context-switches then reads 0")
+        self._reader = threading.Thread(target=self._run, name="ktr-perf", daemon=True)
+        self._reader.start()
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as error:
+            self.failure = f"perf reader stopped: {error}"
+            if self._output is not None:
+                self._output.notify(self.failure)
+
+    def _loop(self) -> None:
+        poller = select.poll()
+        poller.register(self._wake_read, select.POLLIN)
+        if self._rings is not None:
+            for ring in self._rings.rings.values():
+                poller.register(ring.fileno(), select.POLLIN)
+        interval_ns = int(self.options.interval_ms * 1e6)
+        counting = bool(self._counter_types)
+        next_read = time.monotonic_ns() + interval_ns
+        while True:
+            timeout = float(DRAIN_INTERVAL_MS)
+            if counting:
+                timeout = min(timeout, max(0.0, (next_read - time.monotonic_ns()) / 1e6))
+            stopping = False
+            for fd, _ in poller.poll(timeout):
+                if fd == self._wake_read:
+                    stopping = True
+            self._drain()
+            if counting:
+                now = time.monotonic_ns()
+                if now >= next_read:
+                    self._read_all()
+                    next_read += interval_ns
+                    if next_read <= now:  # late: skip to the next goal (libpctx)
+                        next_read += (now - next_read) // interval_ns * interval_ns
+                        next_read += interval_ns
+            if stopping:
+                return
+
+    def stop(self) -> None:
+        """Stop the reader, drain the rings a last time, give every thread
+        still watched its final reading, and close everything."""
+        if self._reader is not None:
+            os.write(self._wake_write, b"\0")
+            self._reader.join()
+            self._reader = None
+        if self.failure is None:
+            self._drain()
+        with self._lock:
+            for thread in list(self._threads.values()):
+                self._retire(thread)
+            self._threads.clear()
+        self.close()
+
+    def close(self) -> None:
+        """Release every perf resource (idempotent; no records)."""
+        with self._lock:
+            for thread in self._threads.values():
+                self._close_group(thread.group)
+            self._threads.clear()
+        if self._rings is not None:
+            self._rings.close()
+            self._rings = None
+        for fd in (self._wake_read, self._wake_write):
+            if fd >= 0:
+                os.close(fd)
+        self._wake_read = self._wake_write = -1
+
+
+__all__ = ["DEFAULT_INTERVAL_MS", "PerfOptions", "PerfSource", "SourceOutput",
+           "check_counter_names"]

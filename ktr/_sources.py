@@ -1,0 +1,73 @@
+"""Recorder sources: each turns one kernel interface into records for one descriptor.
+
+A recording runs one *ptrace source* (the control loop and the record builder:
+it owns the targets, runs on the main thread and ends the recording) and any
+number of *side sources* beside it (today the perf source; probes and samples
+join the same way). Side sources are ``ThreadObserver``s of the control loop:
+it tells them about every recorded thread while the thread is stopped (came
+under control, exits, exec'd, gone), libpctx's init_lwp/fini_lwp callbacks.
+
+Lifecycle of a side source, as ``record`` drives it:
+``prepare()`` before any target exists (a KtrError here means the recording
+does not start); observer calls; ``start(output)`` once the descriptor is open
+(records may be written from then on, from any thread); ``stop()`` after the
+control loop returned and before the descriptor is released (last records
+written); ``close()`` releases resources without writing (setup failed).
+
+Does not: decide how records are encoded (each source does), or order records
+of different sources (each record has its timestamp).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from formats import DropError
+
+from ._builder import BuilderOptions, RecordBuilder
+from ._control import Control, ControlOptions, RunResult
+from ._events import ThreadObserver
+from ._options import RecordOptions
+from ._perfsource import PerfSource, SourceOutput
+
+
+class SideSource(ThreadObserver, Protocol):
+    def prepare(self) -> None: ...
+
+    def start(self, output: SourceOutput) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def side_sources(options: RecordOptions) -> list[SideSource]:
+    """The sources beside ptrace that ``options`` ask for."""
+    sources: list[SideSource] = []
+    if options.perf.active:
+        sources.append(PerfSource(options.perf))
+    return sources
+
+
+class PtraceSource:
+    """The control loop and the record builder: syscalls, signals, lifecycle."""
+
+    def __init__(self, options: RecordOptions, control_options: ControlOptions) -> None:
+        self.options = options
+        self.control = Control(control_options)
+
+    def add_observer(self, observer: ThreadObserver) -> None:
+        self.control.add_observer(observer)
+
+    def run(self, output: SourceOutput, log_error: Callable[[DropError], None]) -> RunResult:
+        """Trace until every tracee is gone or let go (main thread)."""
+        options = self.options
+        builder = RecordBuilder(
+            BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
+            output.sink, log_error, output.notify,
+        )
+        return self.control.run(builder)
+
+
+__all__ = ["PtraceSource", "SideSource", "side_sources"]

@@ -1,0 +1,217 @@
+"""What the views show of the perf source's records: CSW (context switches)
+and CNT (counter readings). Kept apart from the describers, summary and
+chrome writers, which call in here.
+
+- Text (kdump's look, extended): ``CSW   stop kernel cpu 1``,
+  ``CSW   stop user preempted cpu 0``, ``CSW   resume kernel cpu 1``;
+  ``CNT   task-clock=1200345 page-faults=87 final`` (``running=N%`` when the
+  counters ran less than they were enabled, ``user-mode`` when kernel mode was
+  not counted).
+- JSON keys after the common ones: CSW ``event`` (``"out"``/``"in"``),
+  ``preempted`` (bool; out only), ``cpu`` (int, -1 unknown), ``user`` (bool);
+  CNT ``counters`` (object: name → cumulative value), ``final`` (bool),
+  ``enabled_ns``, ``running_ns``, ``user_only`` (bool).
+- ``SwitchTally``: per thread, switches out (voluntary / preempted) and the
+  off-CPU time between each ``out`` and the next ``in``; ``CounterTally``: each
+  thread's last reading. The summary prints both as tables; chrome turns
+  switches into "off-CPU" slices and readings into counter tracks.
+
+Does not: read files or know where records come from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from formats import Cnt, CntFlag, Csw, CswFlag, Record
+
+# -------------------------------------------------------------------- text
+
+
+def csw_text(payload: Csw) -> str:
+    words = ["stop" if payload.out else "resume", "user" if payload.user else "kernel"]
+    if payload.out and payload.flags & CswFlag.PREEMPTED:
+        words.append("preempted")
+    if payload.cpu >= 0:
+        words.append(f"cpu {payload.cpu}")
+    return "CSW   " + " ".join(words)
+
+
+def cnt_text(payload: Cnt) -> str:
+    parts = [f"{name}={value}" for name, value in payload.counters().items()]
+    if payload.running_ns < payload.enabled_ns and payload.enabled_ns:
+        parts.append(f"running={100 * payload.running_ns // payload.enabled_ns}%")
+    if payload.flags & CntFlag.USER_ONLY:
+        parts.append("user-mode")
+    if payload.flags & CntFlag.FINAL:
+        parts.append("final")
+    return "CNT   " + " ".join(parts)
+
+
+def csw_json(payload: Csw) -> str:
+    if payload.out:
+        preempted = "true" if payload.flags & CswFlag.PREEMPTED else "false"
+        event = f'"event":"out","preempted":{preempted}'
+    else:
+        event = '"event":"in"'
+    user = "true" if payload.user else "false"
+    return f'{event},"cpu":{payload.cpu},"user":{user}'
+
+
+def cnt_json(payload: Cnt) -> str:
+    counters = json.dumps(payload.counters(), separators=(",", ":"), ensure_ascii=False)
+    final = "true" if payload.flags & CntFlag.FINAL else "false"
+    user_only = "true" if payload.flags & CntFlag.USER_ONLY else "false"
+    return (f'"counters":{counters},"final":{final},"enabled_ns":{payload.enabled_ns},'
+            f'"running_ns":{payload.running_ns},"user_only":{user_only}')
+
+
+# ----------------------------------------------------------------- tallies
+
+
+@dataclass
+class ThreadSwitches:
+    comm: str
+    voluntary: int = 0
+    preempted: int = 0
+    off_cpu_ns: int = 0
+    out_since: int | None = None  # timestamp of an ``out`` not yet followed by ``in``
+    last_preempted: bool = False  # the last ``out`` was a preemption
+    last_cpu: int = -1  # the CPU of the last ``out``
+
+
+@dataclass
+class SwitchTally:
+    """Switch counts and off-CPU time per (pid, tid)."""
+
+    threads: dict[tuple[int, int], ThreadSwitches] = field(default_factory=dict)
+
+    def add(self, record: Record) -> tuple[int, int] | None:
+        """Count one CSW; for an ``in``, return (off-CPU start, end) if its
+        ``out`` was seen."""
+        payload: Any = record.payload
+        key = (record.pid, record.tid)
+        entry = self.threads.get(key)
+        if entry is None:
+            entry = self.threads[key] = ThreadSwitches(record.comm.decode("utf-8", "replace"))
+        if payload.out:
+            entry.last_preempted = bool(payload.flags & CswFlag.PREEMPTED)
+            entry.last_cpu = payload.cpu
+            if payload.flags & CswFlag.PREEMPTED:
+                entry.preempted += 1
+            else:
+                entry.voluntary += 1
+            entry.out_since = record.timestamp_ns
+            return None
+        start = entry.out_since
+        entry.out_since = None
+        if start is None or record.timestamp_ns < start:
+            return None
+        entry.off_cpu_ns += record.timestamp_ns - start
+        return start, record.timestamp_ns
+
+    def lines(self) -> list[str]:
+        """The summary table (empty without switches)."""
+        if not self.threads:
+            return []
+        rows = [f"{'pid':>7} {'tid':>7} {'comm':<16} {'voluntary':>10} {'preempted':>10} "
+                f"{'switches':>9} {'off-cpu (s)':>12}"]
+        for (pid, tid), entry in sorted(self.threads.items()):
+            total = entry.voluntary + entry.preempted
+            rows.append(f"{pid:>7} {tid:>7} {entry.comm:<16} {entry.voluntary:>10} "
+                        f"{entry.preempted:>10} {total:>9} {entry.off_cpu_ns / 1e9:>12.6f}")
+        return ["context switches per thread (CSW):", *rows]
+
+
+@dataclass
+class CounterTally:
+    """Each thread's last counter reading (a final one wins)."""
+
+    readings: dict[tuple[int, int], tuple[str, Cnt]] = field(default_factory=dict)
+
+    def add(self, record: Record) -> None:
+        payload: Any = record.payload
+        key = (record.pid, record.tid)
+        held = self.readings.get(key)
+        if held is not None and held[1].flags & CntFlag.FINAL and not (
+                payload.flags & CntFlag.FINAL):
+            return
+        self.readings[key] = (record.comm.decode("utf-8", "replace"), payload)
+
+    def lines(self) -> list[str]:
+        """A per-thread table like ``perf stat --per-thread`` (empty without CNT)."""
+        if not self.readings:
+            return []
+        names: list[str] = []
+        for _, payload in self.readings.values():
+            for name in payload.counters():
+                if name not in names:
+                    names.append(name)
+        widths = [max(len(name), 14) for name in names]
+        head = f"{'pid':>7} {'tid':>7} {'comm':<16} " + " ".join(
+            f"{name:>{width}}" for name, width in zip(names, widths, strict=True))
+        rows = ["counters per thread (CNT, last reading; * not final):", head]
+        totals = dict.fromkeys(names, 0)
+        for (pid, tid), (comm, payload) in sorted(self.readings.items()):
+            values = payload.counters()
+            cells = []
+            for name, width in zip(names, widths, strict=True):
+                value = values.get(name)
+                if value is None:
+                    cells.append(f"{'-':>{width}}")
+                    continue
+                totals[name] += value
+                cells.append(f"{_counter_value(name, value):>{width}}")
+            mark = "" if payload.flags & CntFlag.FINAL else " *"
+            rows.append(f"{pid:>7} {tid:>7} {comm:<16} " + " ".join(cells) + mark)
+        rows.append(f"{'':>7} {'':>7} {'total':<16} " + " ".join(
+            f"{_counter_value(name, totals[name]):>{width}}"
+            for name, width in zip(names, widths, strict=True)))
+        return rows
+
+
+def _counter_value(name: str, value: int) -> str:
+    """Clocks in ms like perf stat (``task-clock`` 12.345 msec), counts as they are."""
+    if name in ("task-clock", "cpu-clock"):
+        return f"{value / 1e6:.3f} ms"
+    return str(value)
+
+
+
+
+# ------------------------------------------------------------------ chrome
+
+
+def chrome_switch_events(tally: SwitchTally, record: Record,
+                         ts: Callable[[int], str]) -> list[str]:
+    """An off-CPU interval as an async slice pair (``"ph":"b"``/``"e"``,
+    ``cat`` ``sched``) on its process, written when its ``in`` arrives; async
+    slices may overlap the thread's syscall slices, which X events may not."""
+    payload: Any = record.payload
+    interval = tally.add(record)
+    if interval is None:
+        return []
+    entry = tally.threads[(record.pid, record.tid)]
+    start, end = interval
+    how = "preempted" if entry.last_preempted else "sleeping"
+    name = f"off-CPU {record.tid} ({how})"
+    common = (f'"cat":"sched","name":"{name}","id":{record.tid},"pid":{record.pid},'
+              f'"tid":{record.tid}')
+    return [f'{{"ph":"b",{common},"ts":{ts(start)},"args":{{"cpu_out":{entry.last_cpu}}}}}',
+            f'{{"ph":"e",{common},"ts":{ts(end)},"args":{{"cpu_in":{payload.cpu}}}}}']
+
+
+def chrome_counter_events(record: Record, ts: Callable[[int], str]) -> list[str]:
+    """One counter track per (thread, counter): ``"ph":"C"``, cumulative values."""
+    payload: Any = record.payload
+    stamp = ts(record.timestamp_ns)
+    return [f'{{"ph":"C","name":{json.dumps(f"{name} {record.tid}")},"pid":{record.pid},'
+            f'"tid":{record.tid},"ts":{stamp},"args":{{"value":{value}}}}}'
+            for name, value in payload.counters().items()]
+
+
+__all__ = ["CounterTally", "SwitchTally", "ThreadSwitches", "chrome_counter_events",
+           "chrome_switch_events", "cnt_json", "cnt_text", "csw_json", "csw_text"]

@@ -1,0 +1,327 @@
+"""``ktr record -t w`` and ``-C``: the perf source on real processes.
+
+Oracles: each thread's own ``getrusage(RUSAGE_THREAD)`` (voluntary and
+involuntary switches, CPU time), printed by a C program compiled here; the
+ptrace adapter's own calls (no syscall stops when no syscall facility is
+asked for).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from control_support import tracer_of
+
+import formats
+import ktr
+import ktrdump
+from formats import CntFlag, CswFlag, RecordKind
+from ktr.errors import KtrError
+
+BIN = Path(sys.executable).parent
+KTR = str(BIN / "ktr")
+
+PROGRAM = r"""
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void work(const char *who) {
+    struct timespec pause = {0, 200000};
+    for (int i = 0; i < ROUNDS; i++) {
+        nanosleep(&pause, 0);
+        volatile long x = 0;
+        for (long j = 0; j < 100000; j++) x += j;
+        getppid();
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    printf("%s %ld %ld %ld %ld\n", who, (long)syscall(SYS_gettid), ru.ru_nvcsw, ru.ru_nivcsw,
+           ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec
+           + ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec);
+    fflush(stdout);
+}
+
+static void *thread_main(void *arg) { (void)arg; work("thread"); return 0; }
+
+int main(void) {
+    struct timespec late = {0, 30000000};
+    nanosleep(&late, 0);  /* the thread is created late, after a counter reading */
+    pthread_t thread;
+    pthread_create(&thread, 0, thread_main, 0);
+    work("main");
+    pthread_join(thread, 0);
+    pid_t child = fork();
+    if (child == 0) { work("child"); _exit(0); }
+    waitpid(child, 0, 0);
+    return 0;
+}
+"""
+
+
+def build(tmp_path: Path, rounds: int = 150) -> Path:
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    source = tmp_path / "switcher.c"
+    source.write_text(PROGRAM)
+    binary = tmp_path / "switcher"
+    subprocess.run([compiler, "-O1", f"-DROUNDS={rounds}", "-pthread", "-o", str(binary),
+                    str(source)], check=True, capture_output=True)
+    return binary
+
+
+def records_of(path: Path) -> list[formats.Record]:
+    with ktrdump.open(str(path)) as reader:
+        records = list(reader)
+        assert reader.skipped_batches == 0
+    return records
+
+
+def rusage_lines(stdout: bytes) -> dict[str, tuple[int, int, int, int]]:
+    """who -> (tid, voluntary, involuntary, cpu µs), from the program's output."""
+    found = {}
+    for line in stdout.decode().splitlines():
+        who, tid, voluntary, involuntary, cpu = line.split()
+        found[who] = (int(tid), int(voluntary), int(involuntary), int(cpu))
+    return found
+
+
+def test_switches_and_counters_match_each_threads_getrusage(tmp_path: Path) -> None:
+    program = build(tmp_path)
+    trace = tmp_path / "perf.ktr"
+    result = subprocess.run(
+        [KTR, "record", "-q", "-i", "-t", "wp", "-C", "task-clock,context-switches",
+         "--interval", "10", "-o", str(trace), "--", str(program)],
+        capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr
+    oracle = rusage_lines(result.stdout)
+    assert set(oracle) == {"main", "thread", "child"}
+    records = records_of(trace)
+    outs: Counter[int] = Counter()
+    preempted: Counter[int] = Counter()
+    ins: Counter[int] = Counter()
+    readings: dict[int, list[formats.Cnt]] = {}
+    pids: dict[int, int] = {}
+    for record in records:
+        payload = record.payload
+        if isinstance(payload, formats.Csw):
+            pids[record.tid] = record.pid
+            if payload.out:
+                outs[record.tid] += 1
+                preempted[record.tid] += bool(payload.flags & CswFlag.PREEMPTED)
+            else:
+                ins[record.tid] += 1
+            assert payload.cpu in os.sched_getaffinity(0) or payload.cpu >= 0
+        elif isinstance(payload, formats.Cnt):
+            readings.setdefault(record.tid, []).append(payload)
+    for who, (tid, voluntary, involuntary, cpu_us) in oracle.items():
+        # perf starts at the thread's creation stop and ends at its exit; the
+        # thread measured itself a little earlier: a few ptrace stops apart.
+        assert abs(outs[tid] - (voluntary + involuntary)) <= 12, (who, outs[tid], voluntary,
+                                                                  involuntary)
+        assert abs(preempted[tid] - involuntary) <= 6, (who, preempted[tid], involuntary)
+        assert abs(outs[tid] - ins[tid]) <= 1
+        assert voluntary >= 150  # every round slept
+        mine = readings[tid]
+        assert mine[-1].flags & CntFlag.FINAL
+        assert sum(1 for r in mine if r.flags & CntFlag.FINAL) == 1
+        assert mine[-1].counter_names() == [b"task-clock", b"context-switches"]
+        values = [r.values for r in mine]
+        assert values == sorted(values)  # cumulative
+        task_clock_us = mine[-1].values[0] // 1000
+        assert abs(task_clock_us - cpu_us) <= 5000 + cpu_us // 10, (who, task_clock_us, cpu_us)
+        # context-switches counted in the kernel: the same switches the records show
+        assert abs(mine[-1].values[1] - outs[tid]) <= 3
+    # the late thread and the forked child (-i) were read periodically too
+    for who in ("thread", "child"):
+        tid = oracle[who][0]
+        assert any(not r.flags & CntFlag.FINAL for r in readings[tid]), who
+    assert pids[oracle["child"][0]] == oracle["child"][0]
+    assert pids[oracle["thread"][0]] == oracle["main"][0]
+    # perf timestamps are on the trace's clock: the thread's switches fall
+    # between its CLONE record and its exit stop (plus the last switches of
+    # its death after that stop, before the process is reaped)
+    thread, main = oracle["thread"][0], oracle["main"][0]
+    proc = [(r.timestamp_ns, r.tid, r.payload) for r in records
+            if isinstance(r.payload, formats.Proc)]
+    born = next(ts for ts, _, p in proc if p.child == thread)
+    exit_stop = next(ts for ts, tid, p in proc if tid == thread
+                     and p.event == formats.ProcEvent.EXIT)
+    reaped = next(ts for ts, tid, p in proc if tid == main and p.event == formats.ProcEvent.EXIT
+                  and not p.flags & formats.ProcFlag.THREAD)
+    stamps = [r.timestamp_ns for r in records if r.tid == thread and r.kind == RecordKind.CSW]
+    assert born <= min(stamps)
+    assert sum(1 for ts in stamps if ts > exit_stop) <= 4
+    assert max(stamps) <= reaped
+
+
+class _Calls:
+    def __init__(self) -> None:
+        self.syscall_info = 0
+        self.step = 0
+
+
+@pytest.mark.parametrize("arguments", [["-t", "w"], ["-C", "task-clock"], ["-t", "pw"]])
+def test_without_a_syscall_facility_the_tracee_gets_no_syscall_stops(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arguments: list[str]) -> None:
+    """Event stops only (clone, fork, exec, exit), resumed with PTRACE_CONT."""
+    from ktr import _ptrace as pt
+
+    program = build(tmp_path, rounds=40)
+    calls = _Calls()
+    real_info, real_resume = pt.syscall_info_raw, pt.resume
+
+    def counting_info(pid: int) -> tuple[int, ...]:
+        calls.syscall_info += 1
+        return real_info(pid)
+
+    def counting_resume(how: int, pid: int, signo: int = 0) -> None:
+        if how == pt.PTRACE_SYSCALL:
+            calls.step += 1
+        real_resume(how, pid, signo)
+
+    monkeypatch.setattr(pt, "syscall_info_raw", counting_info)
+    monkeypatch.setattr(pt, "resume", counting_resume)
+    trace = tmp_path / "nostops.ktr"
+    options = ktr.parse_record_arguments(
+        ["-q", "-i", *arguments, "-o", str(trace), "--", str(program)])
+    saved = os.dup(1)
+    try:
+        with open(tmp_path / "stdout", "wb") as out:
+            os.dup2(out.fileno(), 1)
+        report = ktr.record(options)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    assert report.exit_status == 0
+    assert calls.syscall_info == 0
+    assert calls.step == 0
+    kinds = Counter(record.kind for record in records_of(trace))
+    assert kinds[RecordKind.SYSCALL] == 0
+    wanted = RecordKind.CNT if "-C" in arguments else RecordKind.CSW
+    assert kinds[wanted] > 0
+    assert report.result.threads == 3  # main, the thread, the forked child
+
+
+def test_attached_process_switches_are_recorded_until_detach(tmp_path: Path) -> None:
+    target = subprocess.Popen([sys.executable, "-c", (
+        "import threading, time\n"
+        "def spin():\n"
+        "    while True: time.sleep(0.001)\n"
+        "threading.Thread(target=spin, daemon=True).start()\n"
+        "spin()\n")])
+    try:
+        recorder = subprocess.Popen([KTR, "record", "-q", "-t", "wp", "-C", "page-faults",
+                                     "-p", str(target.pid), "-o", "-"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert recorder.stdout is not None and recorder.stderr is not None
+        records: list[formats.Record] = []
+        tids: set[int] = set()
+        interrupted = False
+        with ktrdump.open(recorder.stdout) as reader:
+            for record in reader:
+                records.append(record)
+                if record.kind == RecordKind.CSW:
+                    tids.add(record.tid)
+                    if len(tids) == 2 and not interrupted:
+                        recorder.send_signal(signal.SIGINT)
+                        interrupted = True
+        stderr = recorder.stderr.read()
+        assert recorder.wait(timeout=10) == 0, stderr
+        assert b"Traceback" not in stderr
+        assert target.poll() is None and tracer_of(target.pid) == 0
+        assert len(tids) == 2
+        finals = {r.tid for r in records if isinstance(r.payload, formats.Cnt)
+                  and r.payload.flags & CntFlag.FINAL}
+        assert finals == tids  # a last reading for each thread let go
+    finally:
+        target.kill()
+        target.wait()
+
+
+def test_missing_hardware_counter_is_one_line_listing_what_exists(tmp_path: Path) -> None:
+    listed = subprocess.run([KTR, "record", "--list-counters"], capture_output=True, timeout=20)
+    assert listed.returncode == 0
+    names = listed.stdout.decode().split()
+    assert "task-clock" in names and "context-switches" in names
+    if "cycles" in names:
+        pytest.skip("this machine has a hardware PMU")
+    result = subprocess.run([KTR, "record", "-C", "task-clock,cycles", "-o",
+                             str(tmp_path / "x.ktr"), "--", "true"],
+                            capture_output=True, timeout=20)
+    assert result.returncode == 1
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert "cycles" in lines[0] and "ENOENT" in lines[0] and "task-clock" in lines[0]
+    assert not (tmp_path / "x.ktr").exists()  # nothing started half-configured
+    unknown = subprocess.run([KTR, "record", "-C", "task-clok", "--", "true"],
+                             capture_output=True, timeout=20)
+    assert unknown.returncode == 2
+    assert unknown.stderr.count(b"\n") == 1 and b"task-clok" in unknown.stderr
+
+
+def test_unprivileged_user_counts_in_user_mode_and_records_switches(
+        request: pytest.FixtureRequest) -> None:
+    """paranoid 2, own process: switch records and user-mode counting, with one notice."""
+    shared = Path(tempfile.mkdtemp(prefix="ktr-perf-"))  # pytest's own is root-only
+    request.addfinalizer(lambda: shutil.rmtree(shared, ignore_errors=True))
+    shared.chmod(0o777)
+    program = build(shared, rounds=30)
+    trace = shared / "user.ktr"
+    errors = shared / "stderr"
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 99
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+            with open(errors, "w") as stream, open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                try:
+                    options = ktr.parse_record_arguments(
+                        ["-q", "-t", "w", "-C", "task-clock,context-switches", "-o",
+                         str(trace), "--", str(program)])
+                    code = ktr.record(options, stderr=stream).exit_status
+                except KtrError as error:
+                    stream.write(f"{error}\n")
+                    code = error.exit_status
+        finally:
+            os.write(write_end, bytes([code & 0xFF]))
+            os._exit(0)
+    os.close(write_end)
+    code = os.read(read_end, 1)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    stderr = errors.read_text()
+    assert code == b"\0", stderr
+    assert "Traceback" not in stderr
+    if os.geteuid() == 0 and Path("/proc/sys/kernel/perf_event_paranoid").read_text().strip() \
+            in ("-1", "0", "1"):
+        return  # kernel counting allowed for everyone here: nothing to fall back from
+    assert "user mode only" in stderr and "perf_event_paranoid" in stderr
+    assert stderr.count("\n") == 1
+    records = records_of(trace)
+    assert any(r.kind == RecordKind.CSW for r in records)
+    readings = [r.payload for r in records if isinstance(r.payload, formats.Cnt)]
+    assert readings and all(r.flags & CntFlag.USER_ONLY for r in readings)
+    assert max(r.values[0] for r in readings) > 0  # task-clock counts in user mode
