@@ -123,7 +123,9 @@ _CALLS, _ERRORS, _TOTAL, _MAX, _MIN, _RETURNED = range(6)
 _SYSCALL = int(RecordKind.SYSCALL)
 _SYSRET = int(RecordKind.SYSRET)
 _DROP = int(RecordKind.DROP)
-_PERF_KINDS = frozenset({int(RecordKind.CSW), int(RecordKind.CNT)})
+_CSW = int(RecordKind.CSW)
+_CNT = int(RecordKind.CNT)
+_PERF_KINDS = frozenset({_CSW, _CNT})
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
 _NR_MASK = 0xFFFF_FFFF
 # A key is one int: pid (when per process), ABI and the syscall number as u32.
@@ -269,9 +271,10 @@ class SyscallSummary:
         pids = self.options.pids
         if pids and record.pid not in pids:
             return
-        if isinstance(record.payload, formats.Csw):
+        # By kind, not payload type: a field appended to a kind changes nothing.
+        if record.kind == _CSW:
             self.switches.add(record)
-        elif isinstance(record.payload, formats.Cnt):
+        elif record.kind == _CNT:
             self.counters.add(record)
         else:
             self.malformed += 1
