@@ -261,7 +261,7 @@ def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:
         return DEFAULT_STRACE_TIMES
     return StraceTimes(clock=arguments.strace_clock or "none",
                        relative=arguments.strace_relative,
-                       durations=arguments.strace_durations)
+                       durations=arguments.strace_durations or arguments.durations)
 
 
 def _criteria(arguments: argparse.Namespace) -> Criteria:
