@@ -58,6 +58,7 @@ from formats.linux import errno_message
 from . import _model
 from ._args import CallArguments, Style, compile_arguments, strace_result
 from ._calls import Call, CallTracker, LineView, recorded_facilities
+from ._describe import duration_text
 from ._filter import record_filter
 from ._model import Names
 from ._options import DEFAULT_STRACE_TIMES, STRACE_STRING_LIMIT, Options
@@ -90,11 +91,6 @@ def prefix(tid: int, ns: int) -> str:
     """``4242  1700000000.123456 ``: the thread and the time, as ``strace -f -ttt``."""
     micro = ns // 1000
     return f"{tid:<5d} {micro // 1_000_000}.{micro % 1_000_000:06d} "
-
-
-def duration(ns: int) -> str:
-    micro = ns // 1000
-    return f"<{micro // 1_000_000}.{micro % 1_000_000:06d}>"
 
 
 def _result_line(text: str, result: str) -> str:
@@ -214,7 +210,7 @@ class StraceDescriber(LineView):
             text = self._errors.get(error)
             if text is None:
                 text = self._errors[error] = self._error_text(error)
-            return f"{text} {duration(ret.duration_ns)}" if self._times.durations else text
+            return f"{text} {duration_text(ret.duration_ns)}" if self._times.durations else text
         description = None
         if self._track and ret.retval >= 0:
             description = self.tracker.fds.describe(call.pid, ret.retval)
@@ -222,7 +218,7 @@ class StraceDescriber(LineView):
             result = hex(ret.retval & ((1 << 64) - 1)) if ret.retval < 0 else str(ret.retval)
         else:
             result = strace_result(call.plan, ret.retval, description)
-        return f"{result} {duration(ret.duration_ns)}" if self._times.durations else result
+        return f"{result} {duration_text(ret.duration_ns)}" if self._times.durations else result
 
     def _prefix(self, tid: int, ns: int) -> str:
         """The thread column and the time columns strace's -t/-tt/-ttt/-r ask for."""
