@@ -326,16 +326,43 @@ class CallTracker:
         or None (signals, process events, switches, counters, probes,
         samples, maps, USER, EMUL, DROP, unknown kinds). Only records
         ``keep`` accepts reach the sink; a RET shares its CALL's fate.
+        ``sink.abandoned(call, ts)``, when the sink has it: see ``CallSink``.
         """
-        keep = self.keep
+        self._dispatch(self.stream(records), sink)
+
+    def flush(self, sink: CallSink) -> None:
+        """Pass on a CALL still waiting for entry records (the end of the input)."""
+        self._dispatch(self.flush_stream(), sink)
+
+    @staticmethod
+    def _dispatch(pairs: Iterable[tuple[Call | None, Record | None]], sink: CallSink) -> None:
         on_call = sink.call
         on_record = sink.record
+        abandoned: Callable[[Call, int], None] | None = getattr(sink, "abandoned", None)
+        for call, record in pairs:
+            if record is None:
+                if abandoned is not None and call is not None:
+                    abandoned(call, call.ret_ts)
+            elif record[0] == _SYSCALL and call is not None:
+                on_call(call, record)
+            else:
+                on_record(call, record)
+
+    def stream(self, records: Iterable[Record]) -> Iterator[tuple[Call | None, Record | None]]:
+        """``feed``'s events as a generator, for views that loop themselves (the hot path).
+
+        Each ``(call, record)`` is ``sink.record(call, record)``, or
+        ``sink.call`` when ``record`` is the call's SYSCALL; ``(call, None)``
+        is ``sink.abandoned(call, call.ret_ts)``. The layer's state (fd
+        tables) moves on as the consumer takes the events: consume each
+        before the next.
+        """
+        keep = self.keep
         opened = self.open
         collect = self.keep_calls
         track = self.track_fds
         entering = self._entering
         held = self._entry_records
-        abandoned: Callable[[Call, int], None] | None = getattr(sink, "abandoned", None)
         for record in records:
             kind = record[0]
             if entering is not None:
@@ -356,7 +383,7 @@ class CallTracker:
                     if entering.received < entering.expected:
                         continue
                     self._entering = None
-                    self._release_entry(entering, held, sink)
+                    yield from self._release_entry(entering, held)
                     held = self._entry_records = []
                     entering = None
                     continue
@@ -367,73 +394,80 @@ class CallTracker:
                     continue
                 # Not one of its entry records: the entry is over.
                 self._entering = None
-                self._release_entry(entering, held, sink)
+                yield from self._release_entry(entering, held)
                 held = self._entry_records = []
                 entering = None
             if kind == _SYSCALL:
-                if abandoned is not None:
-                    previous = opened.get(record[3])
-                    if previous is not None and previous.shown:
-                        abandoned(previous, record[4])
+                previous = opened.get(record[3])
+                if previous is not None and previous.shown:  # its RET never came
+                    previous.ret_ts = record[4]
+                    yield (previous, None)
                 call = self.enter(record)
-                call.shown = keep is None or keep(record)
+                if keep is not None:
+                    call.shown = keep(record)
                 if call.received < call.expected:
                     entering = self._entering = call
                     held.append(record)
                 elif call.shown:
-                    on_call(call, record)
+                    yield (call, record)
                 continue
             if kind == _SYSRET:
-                if abandoned is not None:
-                    previous = opened.get(record[3])
-                    if (previous is not None and previous.shown
-                            and previous.plan.nr != record[6].nr):  # type: ignore[union-attr]
-                        abandoned(previous, record[4])
-                call = self.leave(record)
+                ret: Any = record[6]
+                pending = opened.pop(record[3], None)  # the common case, inline
+                if (pending is not None and pending.plan.nr == ret.nr
+                        and pending.plan.abi == ret.abi):
+                    call = pending
+                    call.ret = ret
+                    call.ret_ts = record[4]
+                else:
+                    if pending is not None:
+                        opened[record[3]] = pending
+                        if pending.shown and pending.plan.nr != ret.nr:  # it never returns
+                            pending.ret_ts = record[4]
+                            yield (pending, None)
+                    call = self.leave(record)
                 if call.shown if call.ts != -1 else (keep is None or keep(record)):
-                    on_record(call, record)
+                    yield (call, record)
                 if track:
                     self.settle(call)
                 continue
             if kind == _PROC:
-                if abandoned is not None:
-                    previous = opened.get(record[3])
-                    self.process_event(record)
-                    if previous is not None and previous.shown and record[3] not in opened:
-                        abandoned(previous, record[4])
-                else:
-                    self.process_event(record)
+                previous = opened.get(record[3])
+                self.process_event(record)
+                if previous is not None and previous.shown and record[3] not in opened:
+                    previous.ret_ts = record[4]
+                    yield (previous, None)
                 if keep is None or keep(record):
-                    on_record(None, record)
+                    yield (None, record)
                 continue
             owner = opened.get(record[3]) if kind in _MEMBER_KINDS else None
             if owner is not None and collect and (kind in (_GENIO, _STRUCT)):
                 self.add_exit_record(record)
             if keep is None or keep(record):
-                on_record(owner, record)
+                yield (owner, record)
         if entering is not None and not self.defer_entries:
-            self.flush(sink)
+            yield from self.flush_stream()
 
-    def flush(self, sink: CallSink) -> None:
-        """Pass on a CALL still waiting for entry records (the end of the input)."""
+    def flush_stream(self) -> Iterator[tuple[Call | None, Record | None]]:
+        """``stream`` for a CALL still waiting for entry records (the end of the input)."""
         entering = self._entering
         if entering is not None:
             self._entering = None
             held = self._entry_records
             self._entry_records = []
-            self._release_entry(entering, held, sink)
+            yield from self._release_entry(entering, held)
 
-    def _release_entry(self, call: Call, held: list[Record], sink: CallSink) -> None:
+    def _release_entry(self, call: Call,
+                       held: list[Record]) -> Iterator[tuple[Call | None, Record | None]]:
         """A call's entry is over: the CALL, then the records that came with it, in order."""
         keep = self.keep
         if call.shown:
-            sink.call(call, held[0])
+            yield (call, held[0])
         tid = call.tid
         for record in held[1:]:
             if keep is None or keep(record):
-                kind = record[0]
-                member = record[3] == tid and kind in _ENTRY_KINDS
-                sink.record(call if member else None, record)
+                member = record[3] == tid and record[0] in _ENTRY_KINDS
+                yield (call if member else None, record)
 
     def plan(self, abi: int, nr: int) -> CallPlan:
         key = (abi, nr)

@@ -119,7 +119,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import accumulate
 from typing import Any
 
@@ -305,31 +305,43 @@ class _RecordDescriber(LineView):
         self._handlers: dict[int, Handler] = {
             kind: getattr(self, name) for kind, name in _HANDLER_NAMES.items()}
 
-    # -- the call layer calls ``call`` and ``record`` (``LineView`` runs the loop) --
+    # -- the loop over the call layer's events ------------------------------------
 
-    def call(self, call: Call, record: Record) -> None:
-        _kind, _version, pid, tid, ts, comm, _payload = record
-        head = self._heads.get((pid, tid, comm)) or self._make_head(pid, tid, comm)
-        stamp = self._stamp
-        if stamp == 2:
-            head = f'{head},"ts":{ts}'
-        elif stamp:
-            head = self._stamped(head, ts)
-        self._out.append(self._call_line(call, head))
+    def describe(self, records: list[Record]) -> list[str]:
+        return self._render(self.tracker.stream(records))
 
-    def record(self, call: Call | None, record: Record) -> None:
-        kind, _version, pid, tid, ts, comm, _payload = record
-        head = self._heads.get((pid, tid, comm)) or self._make_head(pid, tid, comm)
+    def finish(self) -> list[str]:
+        """The lines still held back (an open CALL's), at the end of the input."""
+        return self._render(self.tracker.flush_stream())
+
+    def _render(self, events: Iterable[tuple[Call | None, Record | None]]) -> list[str]:
+        """The lines of the call layer's events (``CallTracker.stream``): the hot loop."""
+        out: list[str] = []
+        append = out.append
+        heads = self._heads
+        make_head = self._make_head
         stamp = self._stamp
-        if stamp == 2:
-            head = f'{head},"ts":{ts}'
-        elif stamp:
-            head = self._stamped(head, ts)
-        if kind == _SYSRET:
-            assert call is not None
-            self._out.append(self._ret(head, record, call))
-        else:
-            self._out.append(self._handlers.get(kind, self._unknown)(head, record))
+        handlers = self._handlers
+        unknown: Handler = self._unknown
+        call_line = self._call_line
+        ret = self._ret
+        syscall, sysret = _SYSCALL, _SYSRET
+        for call, record in events:
+            if record is None:  # a call that will not return: nothing to print
+                continue
+            kind, _version, pid, tid, ts, comm, _payload = record
+            head = heads.get((pid, tid, comm)) or make_head(pid, tid, comm)
+            if stamp == 2:
+                head = f'{head},"ts":{ts}'
+            elif stamp:
+                head = self._stamped(head, ts)
+            if kind == syscall:
+                append(call_line(call, head))  # type: ignore[arg-type]
+            elif kind == sysret:
+                append(ret(head, record, call))  # type: ignore[arg-type]
+            else:
+                append(handlers.get(kind, unknown)(head, record))
+        return out
 
     def _arguments(self, call: Call) -> list[str]:
         plan = call.plan
