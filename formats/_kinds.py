@@ -36,6 +36,7 @@ class RecordKind(enum.IntEnum):
     DROP = 36
     STRUCT = 37
     CNT = 38
+    PROBE_DEF = 40
 
 
 #: kdump's tag for each kind, as printed in text output and the JSON ``type`` key.
@@ -57,6 +58,7 @@ KIND_TAGS: dict[RecordKind, str] = {
     RecordKind.DROP: "DROP",
     RecordKind.STRUCT: "STRU",
     RecordKind.CNT: "CNT",
+    RecordKind.PROBE_DEF: "PDEF",
 }
 
 #: ktrace's trace-point letters (``ktrace -t``), each selecting record kinds.
@@ -73,11 +75,30 @@ FACILITY_KINDS: dict[str, frozenset[RecordKind]] = {
     "a": frozenset({RecordKind.EXEC_ARG}),
     "v": frozenset({RecordKind.EXEC_ENV}),
     "p": frozenset({RecordKind.PROC}),
-    "f": frozenset({RecordKind.PROBE}),
+    "f": frozenset({RecordKind.PROBE, RecordKind.PROBE_DEF}),
     "S": frozenset({RecordKind.SAMPLE}),
     "m": frozenset({RecordKind.MMAP}),
     "t": frozenset({RecordKind.STRUCT}),
 }
+
+#: What each ``-t`` letter records, in words (both commands' ``--help`` list them all).
+FACILITY_HELP: dict[str, str] = {
+    "c": "calls and returns (with the structures their arguments point to)",
+    "n": "paths looked up (namei)",
+    "i": "I/O data",
+    "s": "signals",
+    "w": "context switches (every switch out and in of a traced thread, with the CPU)",
+    "e": "emulation (the ABI of each call)",
+    "u": "user records (utrace)",
+    "a": "exec arguments",
+    "v": "exec environment",
+    "p": "process lifecycle (fork, exec, exit, attach, detach)",
+    "f": "function probes",
+    "S": "stack samples",
+    "m": "memory mappings (to symbolize samples)",
+    "t": "structures alone",
+}
+
 
 #: ``-t +``: the default facility set.
 DEFAULT_FACILITIES = "cnisuepa"
@@ -156,6 +177,46 @@ class ProbeSite(enum.IntEnum):
     OFFSET = 2
 
 
+class ProbeArgType(enum.IntEnum):
+    """The type of one probe argument (or of the return value), as the definition names it."""
+
+    U64 = 1
+    I64 = 2
+    X64 = 3
+    U32 = 4
+    I32 = 5
+    X32 = 6
+    PTR = 7
+    STR = 8  # a NUL-terminated user string, captured into PROBE.strings
+
+
+#: The spelling of each type in a probe spec (``-P 'libc:open(str,x32)'``) and in ktrdump.
+PROBE_ARG_TYPE_NAMES: dict[ProbeArgType, str] = {
+    ProbeArgType.U64: "u64",
+    ProbeArgType.I64: "i64",
+    ProbeArgType.X64: "x64",
+    ProbeArgType.U32: "u32",
+    ProbeArgType.I32: "i32",
+    ProbeArgType.X32: "x32",
+    ProbeArgType.PTR: "ptr",
+    ProbeArgType.STR: "str",
+}
+
+
+class ProbeDefFlag(enum.IntFlag):
+    """PROBE_DEF flags."""
+
+    NONE = 0
+    IFUNC_IMPLEMENTATION = 1  # the function implements an IFUNC symbol (``function`` names it)
+    RESOLVED_FROM_DEBUG = 2  # the symbol came from a separate debug file
+
+
+#: PROBE.strings: a length word with this bit set means the string was cut at the cap.
+PROBE_STRING_TRUNCATED = 0x8000_0000
+#: PROBE.strings: this length word means the string could not be read (bad pointer).
+PROBE_STRING_FAULT = 0xFFFF_FFFF
+
+
 class GenioFlag(enum.IntFlag):
     """GENIO record flags."""
 
@@ -191,3 +252,26 @@ class SyscallFlag(enum.IntFlag):
 
     NONE = 0
     UNFINISHED = 1  # SYSRET synthesised: the thread never returned (exit, exec, detach)
+
+
+class SampleFlag(enum.IntFlag):
+    """SAMPLE record flags."""
+
+    NONE = 0
+    KERNEL = 1  # sampled in the kernel: pc is a kernel address, regs/stack the user's at entry
+
+
+class MmapOrigin(enum.IntEnum):
+    """Where an MMAP record comes from."""
+
+    EVENT = 0  # the kernel reported a new mapping (perf MMAP2)
+    SNAPSHOT = 1  # /proc/PID/maps when recording of the process began
+
+
+#: perf_event x86 register numbers (``arch/x86/include/uapi/asm/perf_regs.h``), which
+#: SAMPLE ``regs_mask`` bits name. For an i386 process the first nine are eax..eip.
+PERF_REG_X86_NAMES = (
+    "ax", "bx", "cx", "dx", "si", "di", "bp", "sp", "ip", "flags",
+    "cs", "ss", "ds", "es", "fs", "gs",
+    "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+)

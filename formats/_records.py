@@ -110,28 +110,64 @@ class Proc(NamedTuple):
 
 class Probe(NamedTuple):
     probe_id: int
-    site: int
+    site: int  # a ProbeSite value
     pc: int
-    offset: int
-    value: int
-    args: tuple[int, ...]
-    name: bytes
+    offset: int  # offset probes: bytes into the function
+    value: int  # return probes: the return value
+    args: tuple[int, ...]  # entry/offset probes: one raw value per typed argument
+    name: bytes  # MODULE:FUNCTION (the module's file name)
+    strings: bytes = b""  # per ``str`` argument, in order: a u32 length word, then the bytes
+
+    def string_values(self, byteorder: str = "little") -> list[bytes | None]:
+        """The captured strings (None for an unreadable one); see ``PROBE_STRING_*``."""
+        return split_probe_strings(self.strings, byteorder)
+
+
+class ProbeDef(NamedTuple):
+    """Names one probe of the trace: what PROBE records with this ``probe_id`` fired on."""
+
+    probe_id: int
+    site: int  # a ProbeSite value
+    flags: int  # ProbeDefFlag bits
+    file_offset: int  # where the uprobe sits, as an offset into ``module``
+    function_vaddr: int  # link-time address of the function in ``module``
+    function_size: int
+    point_offset: int  # offset probes: bytes into the function; else 0
+    string_cap: int  # longest string kept for a ``str`` argument
+    types: bytes  # one ProbeArgType per argument (entry/offset) or for the return value
+    module: bytes  # the module's path, as the target mapped it
+    build_id: bytes  # hex, as text; empty when the module has none
+    function: bytes
+    alias: bytes  # the symbol the user named, when ``function`` implements it (IFUNC)
 
 
 class Sample(NamedTuple):
-    pc: int
-    sp: int
-    stack: tuple[int, ...]
+    """A periodic sample of one thread (perf's PERF_RECORD_SAMPLE, stored raw)."""
+
+    pc: int  # where the thread was (a kernel address when flags has KERNEL)
+    period: int  # what the sample stands for: task-clock ns since the previous one
+    cpu: int
+    abi: int  # layout of ``regs`` (an Abi value; UNKNOWN: no user registers)
+    flags: int  # SampleFlag bits
+    regs_mask: int  # which perf_event x86 registers ``regs`` holds, lowest bit first
+    stack_size: int  # bytes of user stack asked for (``--stack-bytes``)
+    regs: tuple[int, ...]  # the user registers at the sample, in ``regs_mask`` order
+    callchain: tuple[int, ...]  # the kernel's frame-pointer chain of user pcs, innermost first
+    stack: bytes  # the user stack copied from the stack pointer up
 
 
 class Mmap(NamedTuple):
+    """A mapping of a process (perf's MMAP2, or /proc/PID/maps at attach)."""
+
     start: int
     end: int
-    offset: int
-    prot: int
-    flags: int
+    offset: int  # file offset of ``start``
+    prot: int  # PROT_* bits
+    flags: int  # MAP_* bits
+    origin: int  # an MmapOrigin value
     build_id: bytes
-    path: bytes
+    path: bytes  # as the kernel names it: a path, or "[vdso]", "[stack]", ...
+    image: bytes  # the mapping's bytes when it has no file (the vDSO), else empty
 
 
 class Drop(NamedTuple):
@@ -156,7 +192,7 @@ class Unknown(NamedTuple):
 
 Payload = (
     Syscall | Sysret | Namei | Genio | Psig | Csw | Emul | User | ExecArg | ExecEnv
-    | Proc | Probe | Sample | Mmap | Drop | Struct | Cnt | Unknown
+    | Proc | Probe | Sample | Mmap | Drop | Struct | Cnt | ProbeDef | Unknown
 )
 
 PAYLOAD_TYPES: dict[RecordKind, type[Payload]] = {
@@ -177,6 +213,7 @@ PAYLOAD_TYPES: dict[RecordKind, type[Payload]] = {
     RecordKind.DROP: Drop,
     RecordKind.STRUCT: Struct,
     RecordKind.CNT: Cnt,
+    RecordKind.PROBE_DEF: ProbeDef,
 }
 
 
@@ -204,3 +241,37 @@ def split_nul_strings(data: bytes) -> list[bytes]:
 def join_nul_strings(strings: list[bytes]) -> bytes:
     """The inverse of ``split_nul_strings``: each string NUL-terminated."""
     return b"".join(s + b"\0" for s in strings)
+
+
+def split_probe_strings(data: bytes, byteorder: str = "little") -> list[bytes | None]:
+    """Split PROBE.strings: each a u32 length word (flags in its top bit) and the bytes.
+
+    A length word of 0xFFFFFFFF is an unreadable string (None); bit 31 marks a string cut
+    at the cap (the bytes are kept). Stops quietly at a short tail.
+    """
+    out: list[bytes | None] = []
+    position = 0
+    while position + 4 <= len(data):
+        word = int.from_bytes(data[position : position + 4], byteorder)  # type: ignore[arg-type]
+        position += 4
+        if word == 0xFFFF_FFFF:
+            out.append(None)
+            continue
+        length = word & 0x7FFF_FFFF
+        out.append(data[position : position + length])
+        position += length
+    return out
+
+
+def join_probe_strings(
+    strings: list[bytes | None], truncated: list[bool] | None = None, byteorder: str = "little"
+) -> bytes:
+    """The inverse of ``split_probe_strings``."""
+    parts = []
+    for index, value in enumerate(strings):
+        if value is None:
+            parts.append(b"\xff\xff\xff\xff")
+            continue
+        word = len(value) | (0x8000_0000 if truncated and truncated[index] else 0)
+        parts.append(word.to_bytes(4, byteorder) + value)  # type: ignore[arg-type]
+    return b"".join(parts)

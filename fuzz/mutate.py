@@ -317,7 +317,7 @@ def new_thread(trace: Trace, record: Record, rng: random.Random) -> list[Record]
 
 
 RECORD_MUTATIONS: list[tuple[RecordMutation, int]] = [
-    (mutate_header_field, 6), (mutate_length, 2), (mutate_kind, 3),
+    (mutate_header_field, 6), (mutate_length, 1), (mutate_kind, 3),
     (mutate_payload_field, 10), (mutate_payload_consistent, 10),
     (mutate_payload_bytes, 5), (duplicate, 2), (delete, 2), (new_thread, 1),
 ]
@@ -340,7 +340,17 @@ def mutate_record(trace: Trace, rng: random.Random, donors: list[Trace]) -> None
     batch, index = found
     mutation = rng.choices([m for m, _ in RECORD_MUTATIONS],
                            [w for _, w in RECORD_MUTATIONS])[0]
-    trace.batches[batch][index : index + 1] = mutation(trace, trace.batches[batch][index], rng)
+    records = trace.batches[batch]
+    mutated = mutation(trace, records[index], rng)
+    if rng.random() < 0.5:
+        # A batch of its own: if the mutation makes it undecodable, only it is
+        # skipped and the records around it still reach the views.
+        parts = [records[:index], mutated, records[index + 1 :]]
+        kept = [part for part in parts if part]
+        trace.batches[batch : batch + 1] = kept
+        trace.zstd[batch : batch + 1] = [trace.zstd[batch]] * len(kept)
+    else:
+        records[index : index + 1] = mutated
 
 
 def splice(trace: Trace, rng: random.Random, donors: list[Trace]) -> None:

@@ -3,7 +3,18 @@
 One producer path for every kind: each event becomes zero or more encoded
 records handed to a sink (the descriptor's ``add_entry``) in the order kdump
 shows them: EMUL before a process's first record; CALL, then NAMI for each
-path argument and ARG/ENV for execve at syscall entry; GIO then RET at exit.
+path argument, STRUCT for what the call reads and ARG/ENV for execve at
+syscall entry; GIO, STRUCT for what the call filled, then RET at exit.
+
+STRUCT captures follow the signatures (``linux.STRUCT_CAPTURES``: fixed
+structures, strings, data sized by an argument or the result, counts) plus
+a few that depend on a command or on registers: fcntl's struct flock and
+ioctl's terminal arguments by command, futex's timeout by operation, the
+mask rt_sigreturn restores (from the stack pointer), the id clone3 wrote at
+``parent_tid``, a socklen_t's value before and after. i386 socketcall is
+captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
+Calls without such captures pay one dictionary lookup and a few attribute
+tests per stop.
 
 Guarantees: the builder never raises into the control loop for anything a
 tracee can cause (bad pointers, vanished memory): an unreadable path or buffer
@@ -60,6 +71,8 @@ PATH_MAX = 4096
 # its first 64 KiB); a record that size still fits a batch (SPEC's 16 MiB cap).
 EXEC_STRINGS_MAX = 1 << 20  # argv/envp entries kept
 EXEC_BYTES_MAX = 6 << 20  # argv/envp bytes kept
+DIRENTS_BYTES_MAX = 1024 * 1024  # getdents bytes read to count the entries
+ARRAY_ELEMENTS_MAX = 1024  # pollfds, epoll events kept per call
 
 _CREATES_PROCESS = frozenset({Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE})
 
@@ -101,6 +114,15 @@ class _Plan:
     structs_in: tuple[_StructPlan, ...] = ()
     structs_out: tuple[_StructPlan, ...] = ()
     sets_handler: bool = False  # rt_sigaction: learn the handler's address
+    # Structures that depend on a command argument (fcntl's struct flock,
+    # futex's timeout): command value -> (entry capture, exit capture).
+    by_command: dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None = None
+    command_mask: int = 0xFFFF_FFFF  # futex: the operation without its flag bits
+    socketcall: bool = False  # i386 socketcall: captures follow the subcall's plan
+    socklen_arg: int | None = None  # a socklen_t * whose value at entry is kept
+    clone3: bool = False  # clone3: the parent's copy of the new thread id, at exit
+    # rt_sigreturn: where the signal frame's saved mask is, from the stack pointer
+    sigreturn_mask: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +135,8 @@ class _StructPlan:
     length_argument: int | None
     length_is_pointer: bool  # SOCKADDR_OUT: the length is behind a socklen_t *
     filled_on_error: bool
+    measure: str = "size"  # linux.StructCapture.measure
+    reclen_offset: int = 16  # "dirents": where d_reclen sits in an entry
 
 
 _UNSELECTED = _Plan(selected=False)
@@ -155,6 +179,9 @@ class RecordBuilder:
         # pid -> signal -> handler address, learnt from rt_sigaction, for PSIG's action
         self._signal_handlers: dict[int, dict[int, int]] = {}
         self._emul_written: dict[int, Abi] = {}  # pid -> ABI last announced
+        # tid -> the subcall plan and argument words of its open socketcall
+        self._socketcalls: dict[int, tuple[_Plan, tuple[int, ...]]] = {}
+        self._socklens: dict[int, bytes] = {}  # tid -> its open call's socklen at entry
         # Bound once: these run several times per ptrace stop.
         self._syscall_record = self._codec.syscall_record
         self._sysret_record = self._codec.sysret_record
@@ -207,6 +234,11 @@ class RecordBuilder:
         signature = linux.signature(abi, name) if name is not None else None
         if signature is None:
             return _Plan(selected=True)
+        if signature.name == "socketcall":
+            return _Plan(selected=True, socketcall=True)
+        return self._plan_for(abi, signature)
+
+    def _plan_for(self, abi: Abi, signature: linux.Signature) -> _Plan:
         io_arg = signature.io_args[0] if signature.io_args else None
         io_kind = signature.args[io_arg].kind if io_arg is not None else None
         argv_arg = envp_arg = None
@@ -221,14 +253,32 @@ class RecordBuilder:
             argument = signature.args[index]
             capture = linux.STRUCT_CAPTURES[argument.kind]
             size = linux.struct_size(capture, abi)
-            if size is None and argument.length_arg is None:
+            measure = capture.measure
+            if size is None and measure in ("size", "elements", "retval_elements") and (
+                    argument.length_arg is None or measure != "size"):
                 continue  # no such structure in this ABI
+            # struct linux_dirent64's d_reclen follows two u64; the old
+            # linux_dirent's two longs (i386: 4 bytes each).
+            reclen = 8 if abi is Abi.I386 and signature.name == "getdents" else 16
             wanted = _StructPlan(
                 index, capture.name.encode(), size, argument.length_arg,
-                argument.kind is ArgKind.SOCKADDR_OUT, capture.filled_on_error)
+                argument.kind is ArgKind.SOCKADDR_OUT, capture.filled_on_error, measure,
+                reclen)
             (structs_in if capture.direction == "in" else structs_out).append(wanted)
+            if argument.kind in _UPDATED_KINDS or (
+                    signature.name in _TIME_LEFT_CALLS and argument.kind in _TIMEOUT_KINDS):
+                # again at exit: the revents poll set, the entry set_thread_area
+                # chose, the fds select found ready, the time left of a wait
+                structs_out.append(wanted)
+        socklen_arg = next((index for index, argument in enumerate(signature.args)
+                            if argument.kind is ArgKind.SOCKLEN_PTR), None)
         return _Plan(
             selected=True,
+            socklen_arg=socklen_arg,
+            clone3=signature.name == "clone3",
+            sigreturn_mask=_SIGRETURN_MASKS.get((abi, signature.name)),
+            by_command=_command_structs(signature.name, abi),
+            command_mask=0x7F if signature.name.startswith("futex") else 0xFFFF_FFFF,
             structs_in=tuple(structs_in),
             structs_out=tuple(structs_out),
             sets_handler=signature.name == "rt_sigaction",
@@ -269,10 +319,24 @@ class RecordBuilder:
         if plan.structs_in and self._structs:
             for wanted in plan.structs_in:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, event.args, wanted)
+        if plan.sigreturn_mask is not None and self._structs:
+            self._sigreturn_mask(event, plan.sigreturn_mask)
+        if plan.socketcall:
+            self._socketcall_entry(event)
+        elif plan.socklen_arg is not None and self._structs:
+            self._remember_socklen(tracee, event.args[plan.socklen_arg])
+        if plan.by_command is not None and self._structs:
+            wanted_pair = plan.by_command.get(event.args[1] & plan.command_mask)
+            if wanted_pair is not None and wanted_pair[0] is not None:
+                self._struct_record(tracee, event.timestamp_ns, event.abi, event.args,
+                                    wanted_pair[0])
         if plan.argv_arg is not None and self._exec_args:
             self._exec_strings(RecordKind.EXEC_ARG, event, event.args[plan.argv_arg])
-        if plan.envp_arg is not None and self._exec_env:
-            self._exec_strings(RecordKind.EXEC_ENV, event, event.args[plan.envp_arg])
+        if plan.envp_arg is not None:
+            if self._exec_env:
+                self._exec_strings(RecordKind.EXEC_ENV, event, event.args[plan.envp_arg])
+            elif self._structs:
+                self._string_count(event, plan.envp_arg)
 
     def _on_exit(self, event: SyscallExit) -> None:
         nr = event.nr
@@ -286,25 +350,39 @@ class RecordBuilder:
             self._announce_emulation(tracee, event.timestamp_ns)
         entry = event.entry
         retval = event.retval
+        args: tuple[int, ...] = entry.args if entry is not None else ()
+        if plan.socketcall:
+            # the subcall's plan and argument words, from the entry
+            plan, args = self._socketcalls.pop(tracee.tid, (plan, args))
         if self._genio and plan.io_arg is not None and entry is not None and retval > 0:
             if plan.io_kind in _PLAIN_BUFFERS:
                 # read()/write(): the common case, without the general path's dispatch
-                data = _read(tracee.memory, entry.args[plan.io_arg],
+                data = _read(tracee.memory, args[plan.io_arg],
                              min(retval, self._options.io_bytes)) or b""
                 self._sink(self._genio_bytes(
                     tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm,
-                    _signed32(entry.args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1,
+                    _signed32(args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1,
                     plan.io_direction, GenioFlag.TRUNCATED if len(data) < retval else 0,
                     retval, data))
             else:
-                self._io_record(event, entry, plan)
+                self._io_record(event, args, plan)
         if plan.structs_out and entry is not None and self._structs:
             error = event.error
             for wanted in plan.structs_out:
                 # Most structures are filled on success; nanosleep's remainder on EINTR.
                 if error == (errno.EINTR if wanted.filled_on_error else 0):
-                    self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
-                                        wanted)
+                    if retval <= 0 and wanted.name == b"wstatus":
+                        continue  # WNOHANG and no child ready: nothing was written
+                    self._struct_record(tracee, event.timestamp_ns, event.abi, args,
+                                        wanted, retval)
+        if (plan.by_command is not None and entry is not None and self._structs
+                and not event.error):
+            wanted_pair = plan.by_command.get(entry.args[1] & plan.command_mask)
+            if wanted_pair is not None and wanted_pair[1] is not None:
+                self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
+                                    wanted_pair[1])
+        if plan.clone3 and entry is not None and not event.error and self._structs:
+            self._clone3_parent_tid(event, args)
         if plan.sets_handler and entry is not None and event.error == 0:
             self._learn_handler(tracee, event.abi, entry.args)
         if self._calls:
@@ -325,24 +403,24 @@ class RecordBuilder:
             SyscallFlag.UNFINISHED, 0, 0, monotonic_ns - entry.monotonic_ns))
 
     # ------------------------------------------------------------------ I/O data
-    def _io_record(self, event: SyscallExit, entry: SyscallEntry, plan: _Plan) -> None:
+    def _io_record(self, event: SyscallExit, args: tuple[int, ...], plan: _Plan) -> None:
         assert plan.io_arg is not None and plan.io_kind is not None
         transferred = event.retval
         cap = self._options.io_bytes
         wanted = min(transferred, cap)
         memory = event.tracee.memory
-        address = entry.args[plan.io_arg]
+        address = args[plan.io_arg]
         kind = plan.io_kind
         direction = plan.io_direction
         if kind in (ArgKind.IOVEC_IN, ArgKind.IOVEC_OUT):
-            count = entry.args[plan.io_length_arg] if plan.io_length_arg is not None else 0
+            count = args[plan.io_length_arg] if plan.io_length_arg is not None else 0
             data = _read_iovec(memory, address, count, wanted, event.abi)
         elif kind in (ArgKind.MSGHDR_IN, ArgKind.MSGHDR_OUT):
             data = _read_msghdr(memory, address, event.abi, wanted)
         else:  # mmsghdr arrays: retval counts messages, not bytes
-            self._mmsg_records(event, entry, plan, direction)
+            self._mmsg_records(event, args, plan, direction)
             return
-        fd = _signed32(entry.args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
+        fd = _signed32(args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
         self._genio_record(event, fd, direction, transferred, data)
 
     def _genio_record(
@@ -358,11 +436,11 @@ class RecordBuilder:
             transferred, data))
 
     def _mmsg_records(
-        self, event: SyscallExit, entry: SyscallEntry, plan: _Plan, direction: IoDirection
+        self, event: SyscallExit, args: tuple[int, ...], plan: _Plan, direction: IoDirection
     ) -> None:
         memory = event.tracee.memory
-        address = entry.args[plan.io_arg] if plan.io_arg is not None else 0
-        fd = _signed32(entry.args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
+        address = args[plan.io_arg] if plan.io_arg is not None else 0
+        fd = _signed32(args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
         header_size, _ = _msghdr_layout(event.abi)
         stride = header_size + 8  # struct mmsghdr: msghdr, unsigned msg_len, padding
         for index in range(min(event.retval, 1024)):
@@ -377,10 +455,13 @@ class RecordBuilder:
     # ------------------------------------------------------------------ structures
     def _struct_record(
         self, tracee: Tracee, timestamp_ns: int, abi: Abi, args: tuple[int, ...],
-        wanted: _StructPlan,
+        wanted: _StructPlan, retval: int = 0,
     ) -> None:
         address = args[wanted.argument]
         if address == 0:
+            return
+        if wanted.measure != "size":
+            self._measured_struct(tracee, timestamp_ns, abi, args, wanted, retval)
             return
         size = wanted.size
         if size is None:
@@ -395,6 +476,176 @@ class RecordBuilder:
             return
         self._emit_payload(RecordKind.STRUCT, tracee, timestamp_ns,
                            formats.Struct(abi, wanted.argument, wanted.name, data))
+
+    def _measured_struct(
+        self, tracee: Tracee, timestamp_ns: int, abi: Abi, args: tuple[int, ...],
+        wanted: _StructPlan, retval: int,
+    ) -> None:
+        """A STRUCT whose size comes from an argument or the result (see linux.MEASURES)."""
+        memory = tracee.memory
+        address = args[wanted.argument]
+        measure = wanted.measure
+        name = wanted.name
+        data: bytes | None
+        if measure == "string":
+            data = _read_string(memory, address, PATH_MAX)
+        elif measure == "length":
+            length = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            data = _read(memory, address, min(length, self._options.io_bytes))
+        elif measure == "retval":
+            if retval <= 0:
+                return
+            data = _read(memory, address, min(retval, self._options.io_bytes))
+        elif measure == "dirents":
+            if retval <= 0:
+                return
+            entries = _read(memory, address, min(retval, DIRENTS_BYTES_MAX))
+            if entries is None:
+                return
+            data = _count_dirents(entries, wanted.reclen_offset).to_bytes(4, "little")
+        elif measure == "fdset":
+            nfds = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            width = wanted.size or 8
+            nfds = min(max(_signed32(nfds), 0), 1024 * 1024)
+            data = _read(memory, address, ((nfds + 7) // 8 + width - 1) // width * width)
+        elif measure == "msghdr":
+            data = self._msghdr_bytes(memory, address, abi)
+        elif measure == "socklen":
+            before = self._socklens.pop(tracee.tid, None)
+            after = _read(memory, address, 4)
+            if before is None or after is None or len(after) < 4:
+                return
+            data = before + after
+        elif measure == "length_pointer":
+            pointer = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            word = _read(memory, pointer, 4) if pointer else None
+            if word is None or len(word) < 4:
+                return
+            data = _read(memory, address, min(int.from_bytes(word, "little"),
+                                               self._options.io_bytes))
+        else:  # "elements", "retval_elements": an array of fixed-size structures
+            if measure == "elements":
+                count = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            else:
+                count = retval
+            count = min(count & 0xFFFF_FFFF, ARRAY_ELEMENTS_MAX)
+            if count <= 0 or wanted.size is None:
+                return
+            data = _read(memory, address, count * wanted.size)
+            name = b"%s[%d]" % (name, count)
+        if data is None:
+            return
+        self._emit_payload(RecordKind.STRUCT, tracee, timestamp_ns,
+                           formats.Struct(abi, wanted.argument, name, data))
+
+    def _socketcall_entry(self, event: SyscallEntry) -> None:
+        """i386 socketcall: record the subcall's argument words, capture as the subcall does.
+
+        The words go out as STRUCT "socketcall_args" (argument 1); the
+        subcall's own captures (addresses, fd pairs, then its data at exit)
+        use argument indices of the subcall. ktrdump shows the subcall.
+        """
+        tracee = event.tracee
+        self._socketcalls.pop(tracee.tid, None)
+        call = event.args[0] & 0xFFFF_FFFF
+        signature = linux.socketcall_signature(call)
+        if signature is None:
+            return
+        count = len(signature.args)
+        data = _read(tracee.memory, event.args[1], 4 * count)
+        if data is None or len(data) < 4 * count:
+            return
+        if self._structs:
+            self._emit_payload(RecordKind.STRUCT, tracee, event.timestamp_ns,
+                               formats.Struct(event.abi, 1, b"socketcall_args", data))
+        key = (event.abi, -1 - call)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._plan_for(event.abi, signature)
+        words = struct.unpack(f"<{count}I", data)
+        if plan.structs_in and self._structs:
+            for wanted in plan.structs_in:
+                self._struct_record(tracee, event.timestamp_ns, event.abi, words, wanted)
+        if plan.socklen_arg is not None and self._structs:
+            self._remember_socklen(tracee, words[plan.socklen_arg])
+        self._socketcalls[tracee.tid] = (plan, words)
+
+    def _sigreturn_mask(self, event: SyscallEntry, offset: int) -> None:
+        """rt_sigreturn: the mask it restores, from the signal frame (STRUCT "sigset", arg 0)."""
+        if not event.stack_pointer:
+            return
+        mask = _read(event.tracee.memory, event.stack_pointer + offset, 8)
+        if mask is not None and len(mask) == 8:
+            self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
+                               formats.Struct(event.abi, 0, b"sigset", mask))
+
+    def _clone3_parent_tid(self, event: SyscallExit, args: tuple[int, ...]) -> None:
+        """clone3 with CLONE_PARENT_SETTID: the id written at clone_args.parent_tid.
+
+        A STRUCT "int" for argument 0 at exit (after the clone_args read at
+        entry), what strace shows as `` => {parent_tid=[N]}``.
+        """
+        memory = event.tracee.memory
+        head = _read(memory, args[0], 32) if args and args[0] else None
+        if head is None or len(head) < 32:
+            return
+        flags, _pidfd, _child_tid, parent_tid = struct.unpack("<4Q", head)
+        if not flags & _CLONE_PARENT_SETTID or not parent_tid:
+            return
+        value = _read(memory, parent_tid, 4)
+        if value is None or len(value) < 4:
+            return
+        self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
+                           formats.Struct(event.abi, 0, b"int", value))
+
+    def _remember_socklen(self, tracee: Tracee, address: int) -> None:
+        """A socklen_t's value at entry, for the STRUCT "socklen" written at exit."""
+        if address == 0:
+            self._socklens.pop(tracee.tid, None)
+            return
+        word = _read(tracee.memory, address, 4)
+        if word is not None and len(word) == 4:
+            self._socklens[tracee.tid] = word
+        else:
+            self._socklens.pop(tracee.tid, None)
+
+    @staticmethod
+    def _msghdr_bytes(memory: TraceeMemory, address: int, abi: Abi) -> bytes | None:
+        """struct msghdr, then the struct iovec array it points to (at most 1024)."""
+        size, layout = _msghdr_layout(abi)
+        header = _read(memory, address, size)
+        if header is None or len(header) < size:
+            return header
+        iov, count = layout.unpack_from(header)
+        width = 8 if abi is Abi.I386 or abi is Abi.X32 else 16
+        count = min(count, ARRAY_ELEMENTS_MAX)
+        vectors = _read(memory, iov, count * width) if iov and count else b""
+        return header + (vectors or b"")
+
+    def _string_count(self, event: SyscallEntry, argument: int) -> None:
+        """execve's envp when its strings are not recorded: STRUCT "count", how many."""
+        address = event.args[argument]
+        if address == 0:
+            return
+        memory = event.tracee.memory
+        size = 4 if event.abi in (Abi.I386, Abi.X32) else 8
+        count = 0
+        while count < EXEC_STRINGS_MAX:
+            try:
+                pointers = memory.read_pointers(address + count * size, 64, event.abi)
+            except OSError:
+                return
+            if not pointers:
+                return
+            for pointer in pointers:
+                if pointer == 0:
+                    self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
+                                       formats.Struct(event.abi, argument, b"count",
+                                                      count.to_bytes(4, "little")))
+                    return
+                count += 1
+            if len(pointers) < 64:
+                return
 
     def _learn_handler(self, tracee: Tracee, abi: Abi, args: tuple[int, ...]) -> None:
         """rt_sigaction(sig, act, ...) succeeded: remember act's handler for PSIG."""
@@ -446,6 +697,9 @@ class RecordBuilder:
         tracee = event.tracee
         if event.kind in _ENDS_A_CALL and tracee.in_syscall and tracee.entry is not None:
             self.unfinished(tracee, event.timestamp_ns, time.monotonic_ns())
+        if event.kind in _ENDS_A_CALL:
+            self._socketcalls.pop(tracee.tid, None)  # what its open call left behind
+            self._socklens.pop(tracee.tid, None)
         if event.kind is Lifecycle.LOST and self._notify is not None:
             self._notify(f"lost control of process {tracee.pid} (thread {tracee.tid}): "
                          f"{event.reason}")
@@ -497,6 +751,103 @@ def _read_string(memory: TraceeMemory, address: int, limit: int) -> bytes | None
         return memory.read_string(address, limit)
     except OSError:
         return None
+
+
+# fcntl commands with a struct flock (include/uapi/asm-generic/fcntl.h):
+# F_GETLK 5 (filled), F_SETLK 6, F_SETLKW 7 (read), the OFD ones 36/37/38;
+# i386's fcntl64 has the flock64 ones as 12/13/14. Sizes: struct flock 32 on
+# x86_64 (two shorts, padding, two off_t, pid, padding), 16 on i386 (longs);
+# struct flock64 24 (packed on i386).
+_FLOCK_GET = (5, 36)
+_FLOCK_SET = (6, 7, 37, 38)
+# futex operations whose fourth argument is a timeout (FUTEX_WAIT 0,
+# FUTEX_LOCK_PI 6, FUTEX_WAIT_BITSET 9, FUTEX_WAIT_REQUEUE_PI 11,
+# FUTEX_LOCK_PI2 13); FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME (256)
+# are masked off by the caller.
+_FUTEX_TIMED = (0, 6, 9, 11, 13)
+_CLONE_PARENT_SETTID = 0x00100000  # include/uapi/linux/sched.h
+# Structures a call reads and then updates, captured at entry and again at exit.
+_UPDATED_KINDS = frozenset({ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.FD_SET})
+_TIME_LEFT_CALLS = frozenset({"select", "_newselect", "pselect6", "pselect6_time64", "ppoll",
+                              "ppoll_time64"})
+_TIMEOUT_KINDS = frozenset({ArgKind.TIMEVAL_IN, ArgKind.TIMESPEC_IN, ArgKind.TIMESPEC64_IN})
+# Where rt_sigreturn's saved mask is, from the stack pointer at its entry
+# (arch/x86/include/asm/sigframe.h): x86_64's frame starts 8 bytes below it
+# (the restorer's return address was popped) with the ucontext right after
+# that address: uc_flags, uc_link, uc_stack (24), uc_mcontext (256), then
+# uc_sigmask: 296. i386's frame starts 4 below: pretcode, sig, pinfo, puc,
+# siginfo (128), then the ucontext whose mask follows 4 + 4 + 12 + 88 bytes:
+# 4 + 144 + 108 - 4 - ... = 248.
+_SIGRETURN_MASKS = {(Abi.X86_64, "rt_sigreturn"): 296, (Abi.I386, "rt_sigreturn"): 248}
+
+
+def _ioctl_structs() -> dict[int, tuple[_StructPlan | None, _StructPlan | None]]:
+    """ioctl requests whose argument points to something strace shows (asm-generic/ioctls.h).
+
+    An int (TIOCGPTN, FIONREAD, ...), struct winsize (8 bytes), the kernel's
+    struct termios (36 bytes: four u32 flag words, c_line, c_cc[19]).
+    """
+    def plan(name: bytes, size: int) -> _StructPlan:
+        return _StructPlan(2, name, size, None, False, False)
+
+    integer, winsize, termios = plan(b"int", 4), plan(b"winsize", 8), plan(b"termios", 36)
+    return {
+        0x5401: (None, termios),  # TCGETS
+        0x5402: (termios, None), 0x5403: (termios, None), 0x5404: (termios, None),  # TCSETS*
+        0x5413: (None, winsize),  # TIOCGWINSZ
+        0x5414: (winsize, None),  # TIOCSWINSZ
+        0x540F: (None, integer),  # TIOCGPGRP
+        0x5410: (integer, None),  # TIOCSPGRP
+        0x541B: (None, integer),  # FIONREAD
+        0x5421: (integer, None),  # FIONBIO
+        0x80045430: (None, integer),  # TIOCGPTN
+        0x40045431: (integer, None),  # TIOCSPTLCK
+    }
+
+
+_IOCTL_STRUCTS = _ioctl_structs()
+
+
+def _command_structs(
+    name: str, abi: Abi,
+) -> dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None:
+    """For fcntl and futex: which commands bring a STRUCT, and which (see _Plan.by_command)."""
+    if name in ("fcntl", "fcntl64"):
+        size = 16 if abi is Abi.I386 else 32
+        flock = _StructPlan(2, b"flock", size, None, False, False)
+        table: dict[int, tuple[_StructPlan | None, _StructPlan | None]] = {}
+        for command in _FLOCK_GET:
+            table[command] = (None, flock)
+        for command in _FLOCK_SET:
+            table[command] = (flock, None)
+        if abi is Abi.I386 and name == "fcntl64":
+            flock64 = _StructPlan(2, b"flock64", 24, None, False, False)
+            table[12] = (None, flock64)
+            table[13] = table[14] = (flock64, None)
+        return table
+    if name == "ioctl":
+        return _IOCTL_STRUCTS
+    if name in ("futex", "futex_time64"):
+        size = 8 if abi is Abi.I386 and name == "futex" else 16
+        timeout = _StructPlan(3, b"timespec" if size == 8 or abi is not Abi.I386
+                              else b"timespec64", size, None, False, False)
+        return {command: (timeout, None) for command in _FUTEX_TIMED}
+    return None
+
+
+def _count_dirents(entries: bytes, reclen_offset: int) -> int:
+    """How many directory entries a getdents buffer holds (each says its own length)."""
+    count = 0
+    offset = 0
+    size = len(entries)
+    while offset + reclen_offset + 2 <= size:
+        reclen = int.from_bytes(entries[offset + reclen_offset:offset + reclen_offset + 2],
+                                "little")
+        if reclen == 0:
+            break
+        count += 1
+        offset += reclen
+    return count
 
 
 def _read_iovec(

@@ -261,6 +261,21 @@ class Descriptor:
             return True
         return outcome == _QUEUED
 
+    def add_entries(self, records: list[bytes]) -> int:
+        """Queue several records, in order, with ``add_entry``'s semantics for
+        each (a source draining a kernel ring in bulk); how many were queued.
+        Those that fit below the quiet mark take the lock once together."""
+        done = 0
+        with self._lock:
+            queue = self._queue
+            room = self._quiet - len(queue)
+            if room > 0:
+                done = min(room, len(records))
+                queue.extend(records[:done])
+        for record in records[done:]:
+            done += self.add_entry(record)
+        return done
+
     def _add_slow(self, record: bytes) -> int:
         flags = self._flags
         if flags & _DONE:

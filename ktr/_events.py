@@ -72,6 +72,7 @@ class SyscallEntry(NamedTuple):
     abi: Abi
     nr: int
     args: tuple[int, int, int, int, int, int]
+    stack_pointer: int = 0  # where rt_sigreturn finds the signal frame's mask
 
 
 class SyscallExit(NamedTuple):
@@ -122,7 +123,8 @@ class ProcessEvent:
     FORK/VFORK/CLONE: ``child`` is the new pid/tid, ``thread`` says whether it
     is a thread of the same process. EXEC: ``path`` is the program, ``former_tid``
     the thread that called execve when it was not the leader. EXIT: ``status``
-    is the exit code, or ``signal`` the killing signal (``core_dumped``);
+    is the exit code, or ``signal`` the killing signal (``core_dumped``), or,
+    with ``child`` set, the old leader superseded by that thread's execve;
     ``thread=True`` is a thread other than the leader ending (at its exit stop,
     still stopped, or when reaped if the kernel skipped that stop, as for
     SIGKILL); ``thread=False`` is the whole process ending: once, on the

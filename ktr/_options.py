@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import formats
-from formats import DEFAULT_FACILITIES, Abi, FacilityError, RecordKind, kinds_for_facilities, linux
+from formats import (
+    DEFAULT_FACILITIES,
+    FACILITY_HELP,
+    Abi,
+    FacilityError,
+    RecordKind,
+    kinds_for_facilities,
+    linux,
+)
 
 from ._control import DEFAULT_SPIN_US
 from ._descriptor import (
@@ -29,6 +37,7 @@ from ._descriptor import (
     QueueParameters,
 )
 from ._perfsource import DEFAULT_INTERVAL_MS, PerfOptions, check_counter_names
+from ._probes import DEFAULT_MAX_PROBES, ProbeSpec, parse_spec
 from .errors import OutputError, UsageError, errno_text
 
 # The trace-set parser lives in formats, shared with ktrdump -e.
@@ -39,17 +48,26 @@ ALL_SYSCALLS = linux.ALL_SYSCALLS
 DEFAULT_IO_BYTES = 4096
 #: --spin-us's range: spinning longer than a scheduler tick or two buys nothing.
 SPIN_US_RANGE = (0, 1_000_000)
+#: --interval (ms between counter readings) and --max-probes (uprobes are
+#: machine-wide state: a glob must not place an unbounded number of them).
+INTERVAL_MS_RANGE = (1, 3_600_000)
+MAX_PROBES_RANGE = (1, 100_000)
 #: -p/-g: the kernel's PID_MAX_LIMIT bounds every pid and process group id.
 PID_RANGE = (1, 4_194_304)
 #: The most -s allows: half SPEC's batch cap, so the largest GENIO record (its
 #: header and fixed fields included) always fits in a batch a reader accepts.
 MAX_IO_BYTES = formats.MAX_BATCH_BYTES // 2
+#: Samples per second with -t S and no -F (perf's habit of avoiding lockstep with timers).
+DEFAULT_SAMPLE_HZ = 99
+DEFAULT_STACK_BYTES = 8192
+MAX_STACK_BYTES = 65528  # the kernel's limit for a sample's user-stack copy
+MAX_SAMPLE_HZ = 100_000  # kernel.perf_event_max_sample_rate's default
 #: Facilities that need syscall stops at all.
 SYSCALL_FACILITIES = frozenset("cniuav")
 
 
 class _DefaultOutput(str):
-    """The default output name, told apart from ``-o ktr.out`` by identity.
+    """The default output name, told apart from ``-o ktr.out`` by its type.
 
     Only an output the user named may be a FIFO or a device (FreeBSD ktrace's
     rule); keeping ``RecordOptions.output`` a plain ``str`` keeps the API simple.
@@ -82,9 +100,14 @@ class RecordOptions:
     pids: tuple[int, ...] = ()
     process_group: int | None = None
     command: tuple[str, ...] = ()
+    sample_hz: int | None = None  # -F: stack samples per second of CPU time
+    stack_bytes: int = DEFAULT_STACK_BYTES  # --stack-bytes
     counters: tuple[str, ...] = ()  # -C: perf counter names, read per thread
     interval_ms: float = DEFAULT_INTERVAL_MS  # --interval
     list_counters: bool = False  # --list-counters: print the names and exit
+    probes: tuple[ProbeSpec, ...] = ()  # -P
+    max_probes: int = DEFAULT_MAX_PROBES  # --max-probes
+    list_probes: tuple[str, ...] = ()  # --list-probes MODULE [GLOB]
 
     @property
     def perf(self) -> PerfOptions:
@@ -106,7 +129,7 @@ class RecordOptions:
     @property
     def output_named(self) -> bool:
         """False when ``output`` is the default ``ktr.out`` nobody named."""
-        return self.output is not DEFAULT_OUTPUT
+        return not isinstance(self.output, _DefaultOutput)
 
     @property
     def wants_syscall_stops(self) -> bool:
@@ -136,6 +159,10 @@ class RecordOptions:
             **_header_command(self.command),
             "counters": list(self.counters),
             "interval_ms": self.interval_ms,
+            "sample_hz": self.sample_hz,
+            "stack_bytes": self.stack_bytes,
+            "probes": [spec.text[:4096] for spec in self.probes[:HEADER_PIDS]],
+            "max_probes": self.max_probes,
         }
 
 
@@ -189,11 +216,14 @@ Either start a command (-- CMD ARGS...) or attach to running processes
 dies; attached processes are detached and left running on Ctrl-C, SIGTERM,
 SIGHUP, or when the output fails.
 
-Facilities (-t): c calls and returns (with the structures their arguments
-point to), n paths (namei), i I/O data, s signals, u user records,
-e emulation (ABI), a exec arguments, v exec environment, p process
-lifecycle, t structures alone, + the default set (cnisuepa).
+Facilities (-t), ktrace's letters:
 """
+
+RECORD_DESCRIPTION += "".join(
+    f"  {letter}  {text}\n" for letter, text in FACILITY_HELP.items())
+RECORD_DESCRIPTION += f"  +  the default set ({DEFAULT_FACILITIES})\n"
+RECORD_DESCRIPTION += ("Without c, n, i, u, a or v the traced program gets no syscall stops at "
+                       "all\n(-t w, -t pw, -C alone).\n")
 
 RECORD_EPILOG = """\
 seccomp fast path: when a command is started and -e trace= (or -t) does not
@@ -239,14 +269,15 @@ def _build_parser() -> _Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-o", dest="output", default=DEFAULT_OUTPUT, metavar="FILE",
-                        help="trace file (default ktr.out; - writes to stdout); created "
+                        help="trace file (default %(default)s; - writes to stdout); created "
                              "0600; never a symlink, another user's file, or (unless named "
                              "here) a FIFO or device")
     parser.add_argument("-a", dest="append", action="store_true",
                         help="append to the trace file (your own ktr trace) instead of "
                              "replacing it")
     parser.add_argument("-t", dest="facilities", default=None, metavar="TRSTR",
-                        help=f"facilities to record (default {DEFAULT_FACILITIES})")
+                        help=f"facilities to record, letters listed above (default "
+                             f"{DEFAULT_FACILITIES})")
     parser.add_argument("-i", dest="follow_children", action="store_true",
                         help="also trace children created after the start")
     parser.add_argument("-d", dest="descendants", action="store_true",
@@ -261,7 +292,7 @@ def _build_parser() -> _Parser:
                         metavar="trace=SET",
                         help="syscalls to record: names and strace classes "
                              "(%%file %%process %%network %%signal %%ipc %%desc %%memory), "
-                             "comma-separated; a leading ! inverts")
+                             "comma-separated; a leading ! inverts (default: all)")
     parser.add_argument("-q", dest="quiet", action="store_true",
                         help="no status line and no summary")
     parser.add_argument("-p", dest="pids", action="append", default=[], metavar="PID[,PID...]",
@@ -290,6 +321,14 @@ def _build_parser() -> _Parser:
                        default=defaults.intrwakdl_ms, metavar="MS",
                        help="delayed writer wakeup when the output is a pipe or terminal "
                             f"(default {defaults.intrwakdl_ms:g}; {_range(DELAY_MS_RANGE)})")
+    sampling = parser.add_argument_group("stack sampling")
+    sampling.add_argument("-F", dest="sample_hz", type=int, metavar="HZ",
+                          help="sample each traced thread's stack HZ times per second of its "
+                               "CPU time (SAMPLE and MMAP records; ktrdump unwinds them; "
+                               f"-t S alone: {DEFAULT_SAMPLE_HZ} Hz)")
+    sampling.add_argument("--stack-bytes", type=int, default=DEFAULT_STACK_BYTES, metavar="N",
+                          help="bytes of user stack copied per sample (default "
+                               f"{DEFAULT_STACK_BYTES}, at most {MAX_STACK_BYTES})")
     control = parser.add_argument_group("process control")
     control.add_argument("--spin-us", type=_ranged(int, *SPIN_US_RANGE),
                          default=DEFAULT_SPIN_US, metavar="US",
@@ -297,7 +336,7 @@ def _build_parser() -> _Parser:
                               f"{DEFAULT_SPIN_US}; 0 always blocks; {_range(SPIN_US_RANGE)})")
     control.add_argument("--pin", nargs="?", const=-1, type=int, default=None, metavar="CPU",
                          help="run the recorder and its tracees on one CPU "
-                              "(default: the lowest CPU ktr may use)")
+                              "(default: not pinned; --pin alone: the lowest CPU ktr may use)")
     control.add_argument("--no-seccomp", dest="seccomp", action="store_false",
                          help="never use the seccomp filter")
     counting = parser.add_argument_group("counters (perf_event, per thread)")
@@ -306,12 +345,26 @@ def _build_parser() -> _Parser:
                           help="count these events per thread (perf's names, comma-separated: "
                                "task-clock,page-faults,context-switches,...); without -t, "
                                "only counters and process lifecycle are recorded")
-    counting.add_argument("--interval", dest="interval_ms", type=float,
+    counting.add_argument("--interval", dest="interval_ms",
+                          type=_ranged(float, *INTERVAL_MS_RANGE),
                           default=DEFAULT_INTERVAL_MS, metavar="MS",
-                          help=f"read the counters every MS ms (default {DEFAULT_INTERVAL_MS:g})"
-                               "; a last reading is taken at each thread's exit")
+                          help=f"read the counters every MS ms (default {DEFAULT_INTERVAL_MS:g}"
+                               f"; {_range(INTERVAL_MS_RANGE)}); a last reading is taken at "
+                               "each thread's exit")
     counting.add_argument("--list-counters", action="store_true",
                           help="print the counter names this machine has and exit")
+    probes = parser.add_argument_group("function probes (uprobes; root)")
+    probes.add_argument("-P", dest="probes", action="append", default=[], metavar="PROBE",
+                        help="probe [MODULE:]FUNCTION[:POINT][(TYPES)]: POINT is entry "
+                        "(default), return or +OFFSET; TYPES i64 u64 x64 i32 u32 x32 ptr str; "
+                        "FUNCTION may be a glob (repeatable)")
+    probes.add_argument("--max-probes", type=_ranged(int, *MAX_PROBES_RANGE),
+                        default=DEFAULT_MAX_PROBES, metavar="N",
+                        help=f"most probes a recording places (default {DEFAULT_MAX_PROBES}; "
+                             f"{_range(MAX_PROBES_RANGE)})")
+    probes.add_argument("--list-probes", nargs="+", metavar="MODULE [GLOB]", default=None,
+                        help="list the functions MODULE can be probed at (with -p PID, "
+                        "MODULE is matched against that process's mappings) and exit")
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="-- CMD [ARGS...]: the command to start and trace")
     return parser
@@ -347,8 +400,6 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         raise UsageError("ktr record: -C: a counter is named twice")
     if counters:
         check_counter_names(counters)
-    if not 1 <= arguments.interval_ms <= 3_600_000:
-        raise UsageError("ktr record: --interval must be between 1 and 3600000 ms")
     if arguments.facilities is None:
         # -C alone counts, like cputrack: lifecycle records, no syscall stops
         arguments.facilities = "p" if counters else DEFAULT_FACILITIES
@@ -367,6 +418,13 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
                 raise UsageError(f"ktr record: -p: {pid} is not a process id "
                                  f"({_range(PID_RANGE)})")
             pids.append(pid)
+    probe_specs = tuple(parse_spec(text) for text in arguments.probes)
+    if arguments.list_probes is not None:
+        if len(arguments.list_probes) > 2:
+            raise UsageError("ktr record: --list-probes MODULE [GLOB]")
+        return RecordOptions(pids=tuple(pids), list_probes=tuple(arguments.list_probes))
+    if probe_specs:
+        kinds = kinds | {RecordKind.PROBE, RecordKind.PROBE_DEF}
     targets = sum(bool(t) for t in (pids, arguments.process_group is not None, command))
     if targets == 0:
         raise UsageError("ktr record: nothing to trace: give -p PID, -g PGID or -- CMD")
@@ -376,6 +434,19 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         raise UsageError("ktr record: -d applies to -p/-g targets (use -i with a command)")
     if arguments.io_bytes < 0:
         raise UsageError("ktr record: -s must be 0 or more")
+    sample_hz = arguments.sample_hz
+    if sample_hz is not None and not 1 <= sample_hz <= MAX_SAMPLE_HZ:
+        raise UsageError(f"ktr record: -F must be between 1 and {MAX_SAMPLE_HZ}")
+    if not 0 <= arguments.stack_bytes <= MAX_STACK_BYTES:
+        raise UsageError(f"ktr record: --stack-bytes must be between 0 and {MAX_STACK_BYTES}")
+    facilities = arguments.facilities
+    if sample_hz is not None:
+        kinds = kinds | {RecordKind.SAMPLE, RecordKind.MMAP}
+        facilities += "".join(letter for letter in "Sm" if letter not in facilities)
+    elif RecordKind.SAMPLE in kinds:
+        sample_hz = DEFAULT_SAMPLE_HZ
+        kinds = kinds | {RecordKind.MMAP}
+        facilities += "" if "m" in facilities else "m"
     if arguments.io_bytes > MAX_IO_BYTES:
         raise UsageError(f"ktr record: -s {arguments.io_bytes} is over the maximum, "
                          f"{MAX_IO_BYTES} (8 MiB: half the trace format's batch cap)")
@@ -392,7 +463,7 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
     return RecordOptions(
         output=arguments.output,
         append=arguments.append,
-        facilities=arguments.facilities,
+        facilities=facilities,
         kinds=kinds,
         follow_children=arguments.follow_children,
         descendants=arguments.descendants,
@@ -409,6 +480,10 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         command=tuple(command),
         counters=counters,
         interval_ms=arguments.interval_ms,
+        sample_hz=sample_hz,
+        stack_bytes=(arguments.stack_bytes + 7) & ~7,
+        probes=probe_specs,
+        max_probes=arguments.max_probes,
     )
 
 

@@ -107,7 +107,11 @@ def open_fd(path: str, append: bool, named: bool = True) -> tuple[int, os.stat_r
         except OSError as error:
             raise output_error(path, error) from None
         try:
-            _check_existing(path, _fstat(pinned, path), append, named)
+            try:
+                found = os.fstat(pinned)
+            except OSError as error:
+                raise output_error(path, error) from None
+            _check_existing(path, found, append, named)
             try:
                 fd = os.open(f"/proc/self/fd/{pinned}", flags)
             except OSError as error:

@@ -22,6 +22,10 @@ What it offers, bottom up:
   ``PERF_EVENT_IOC_SET_OUTPUT``: the per-CPU, per-task form that works with
   ``inherit=1`` (an inherited ``cpu=-1`` event cannot be mmap'ed).
   ``RingSet.poll(timeout)`` waits until any ring reached its wakeup mark.
+  The kernel lets events share a ring only when they are on the same CPU and
+  use the same clock: open every event with ``use_clockid`` and
+  ``CLOCK_MONOTONIC`` (the only clock tracepoint/uprobe events accept) and
+  convert with ``TraceClock``.
 - Parsers: ``SampleIdLayout`` reads the ``sample_id_all`` trailer of non-sample
   records; ``parse_sample`` reads a PERF_RECORD_SAMPLE body into ``Sample``;
   ``parse_group_read`` reads a ``PERF_FORMAT_GROUP`` read.
@@ -830,6 +834,55 @@ def parse_sample(body: bytes, sample_type: int, read_size: int = 0, regs_count: 
                   callchain, raw, regs_abi, regs, stack, stack_size)
 
 
+#: Callchain entries at and above this are context markers (PERF_CONTEXT_USER...).
+PERF_CONTEXT_MAX = (1 << 64) - 4095
+PERF_SAMPLE_REGS_ABI_32 = 1
+PERF_SAMPLE_REGS_ABI_64 = 2
+
+_MMAP2_HEAD = struct.Struct("<iiQQQ")  # pid, tid, addr, len, pgoff
+_MMAP2_TAIL = struct.Struct("<II")  # prot, flags
+
+
+class Mmap2(NamedTuple):
+    """A PERF_RECORD_MMAP2 body (without its sample_id trailer)."""
+
+    pid: int
+    tid: int
+    addr: int
+    length: int
+    pgoff: int
+    build_id: bytes  # empty unless the record carries one (PERF_RECORD_MISC_MMAP_BUILD_ID)
+    prot: int
+    flags: int
+    filename: bytes
+
+
+def parse_mmap2(body: bytes, misc: int) -> Mmap2:
+    """Decode a PERF_RECORD_MMAP2 body (``misc`` says whether it holds a build id)."""
+    pid, tid, addr, length, pgoff = _MMAP2_HEAD.unpack_from(body, 0)
+    build_id = b""
+    if misc & PERF_RECORD_MISC_MMAP_BUILD_ID:
+        size = body[32]
+        build_id = body[36:36 + min(size, 20)]
+    prot, flags = _MMAP2_TAIL.unpack_from(body, 56)
+    end = body.find(b"\0", 64)
+    filename = body[64:end if end >= 0 else len(body)]
+    return Mmap2(pid, tid, addr, length, pgoff, build_id, prot, flags, filename)
+
+
+def parse_comm(body: bytes) -> tuple[int, int, bytes]:
+    """A PERF_RECORD_COMM body: (pid, tid, command name)."""
+    pid, tid = struct.unpack_from("<ii", body, 0)
+    end = body.find(b"\0", 8)
+    return pid, tid, body[8:end if end >= 0 else len(body)]
+
+
+def parse_fork(body: bytes) -> tuple[int, int, int, int, int]:
+    """A PERF_RECORD_FORK/EXIT body: (pid, ppid, tid, ptid, time)."""
+    pid, ppid, tid, ptid, when = struct.unpack_from("<iiiiQ", body, 0)
+    return pid, ppid, tid, ptid, when
+
+
 def parse_lost(body: bytes) -> tuple[int, int]:
     """A PERF_RECORD_LOST body: (event id, records lost)."""
     event_id, lost = _LOST.unpack_from(body, 0)
@@ -857,6 +910,7 @@ __all__ = [
     "Attr",
     "Event",
     "GroupReading",
+    "Mmap2",
     "RecordChunk",
     "Ring",
     "RingSet",
@@ -867,8 +921,11 @@ __all__ = [
     "counter_event",
     "online_cpus",
     "open_event",
+    "parse_comm",
+    "parse_fork",
     "parse_group_read",
     "parse_lost",
+    "parse_mmap2",
     "parse_sample",
     "permission_hint",
     "read_format_size",

@@ -49,9 +49,39 @@ DRAIN_INTERVAL_MS = 200
 DEFAULT_INTERVAL_MS = 100.0
 
 _SWITCH_SAMPLE = perf.PERF_SAMPLE_TID | perf.PERF_SAMPLE_TIME | perf.PERF_SAMPLE_CPU
-_SWITCH_TRAILER = struct.Struct("<iiQII")  # pid tid time cpu res: the sample_id trailer
+#: A whole PERF_RECORD_SWITCH with our sample_id trailer: header (type, misc,
+#: size), then pid, tid, time, cpu, res.
+_SWITCH_RECORD = struct.Struct("<IHHiiQII")
+_PERF_HEADER = struct.Struct("<IHH")
+_SWITCH_OUT = perf.PERF_RECORD_MISC_SWITCH_OUT
+_SWITCH_OUT_PREEMPT = perf.PERF_RECORD_MISC_SWITCH_OUT_PREEMPT
+
+
+def csw_record_struct() -> struct.Struct:
+    """Header + CSW payload as one ``struct`` (the hot path: one pack per
+    switch), derived from the construct schemas; tests prove it packs the
+    bytes ``Codec.encode_record`` makes."""
+    order: formats.ByteOrder = "little"
+    schema_set = formats.schemas(order)
+    header = formats.derive_layout(schema_set.record_header, order).fixed
+    payload = formats.derive_layout(schema_set.payloads[RecordKind.CSW], order).fixed
+    return struct.Struct(header.format + payload.format[1:])
+
+
+_PREEMPTED = int(CswFlag.PREEMPTED)
+#: The spawned command is announced before its execve (still the recorder's
+#: forked child): its events start at the exec, as ``perf stat -- CMD`` does.
+_AT_EXEC = frozenset({"disabled", "enable_on_exec"})
 _GROUP_FORMAT = (perf.PERF_FORMAT_GROUP | perf.PERF_FORMAT_TOTAL_TIME_ENABLED
                  | perf.PERF_FORMAT_TOTAL_TIME_RUNNING)
+
+
+def default_ring_pages() -> int:
+    """Data pages per CPU ring: 2 MiB as root (a pipe ping-pong makes ~160 k
+    switch records a second; the reader may be late on a busy machine); 512
+    KiB otherwise, the most ``kernel.perf_event_mlock_kb`` (516) lets a user
+    lock per CPU beside the metadata page."""
+    return 512 if os.geteuid() == 0 else 128
 
 
 @dataclass(frozen=True)
@@ -59,7 +89,7 @@ class PerfOptions:
     switches: bool = False  # -t w
     counters: tuple[str, ...] = ()  # -C, perf's names
     interval_ms: float = DEFAULT_INTERVAL_MS  # --interval
-    ring_pages: int = 64  # data pages per CPU ring (a power of two)
+    ring_pages: int = 0  # data pages per CPU ring (a power of two); 0: default_ring_pages()
 
     @property
     def active(self) -> bool:
@@ -73,6 +103,7 @@ class SourceOutput:
     sink: Callable[[bytes], bool]
     log_lost: Callable[[DropError, int], None]
     notify: Callable[[str], None]
+    sink_many: Callable[[list[bytes]], int] | None = None  # several at once, in order
 
 
 def check_counter_names(names: tuple[str, ...]) -> None:
@@ -101,10 +132,12 @@ class PerfSource:
 
     def __init__(self, options: PerfOptions) -> None:
         self.options = options
+        self._ring_pages = options.ring_pages or default_ring_pages()
         self.user_only = False  # counters count user mode only (kernel mode refused)
         self.unwatched = 0  # threads whose events could not be opened
         self.failure: str | None = None  # the reader thread died of this
         self._codec = formats.codec()
+        self._csw_struct = csw_record_struct()
         self._clock = perf.TraceClock()
         self._counter_types: list[tuple[str, int, int]] = []
         self._names = b""
@@ -120,22 +153,26 @@ class PerfSource:
 
     # ----------------------------------------------------------- setup
 
-    def _counter_attr(self, type_: int, config: int, leader: bool) -> perf.Attr:
+    def _counter_attr(self, type_: int, config: int, leader: bool,
+                      at_exec: bool = False) -> perf.Attr:
         flags = {"exclude_hv"}
         if self.user_only:
             flags.add("exclude_kernel")
+        if at_exec and leader:
+            flags |= _AT_EXEC
         return perf.Attr(type=type_, config=config, read_format=_GROUP_FORMAT,
                          flags=frozenset(flags))
 
-    def _switch_attr(self) -> perf.Attr:
+    def _switch_attr(self, at_exec: bool = False) -> perf.Attr:
         return perf.Attr(
             type=perf.PERF_TYPE_SOFTWARE, config=perf.PERF_COUNT_SW_DUMMY,
             sample_type=_SWITCH_SAMPLE,
             # comm: COMM records in the same ring keep each CSW's command name
             # right across an exec, in stream order
             flags=frozenset({"context_switch", "comm", "sample_id_all", "use_clockid",
-                             "exclude_kernel", "exclude_hv", "watermark"}),
-            wakeup=self.options.ring_pages * perf.PAGE_SIZE // 4,
+                             "exclude_kernel", "exclude_hv", "watermark"}
+                            | (_AT_EXEC if at_exec else set())),
+            wakeup=self._ring_pages * perf.PAGE_SIZE // 4,
             clockid=perf.CLOCK_MONOTONIC)
 
     def prepare(self) -> None:
@@ -159,7 +196,7 @@ class PerfSource:
                               clockid=perf.CLOCK_MONOTONIC)
             # The rings belong to do-nothing events on the recorder's own
             # thread: they exist before any tracee and outlive every tracee.
-            self._rings = perf.RingSet.create(owner, 0, "dummy", self.options.ring_pages)
+            self._rings = perf.RingSet.create(owner, 0, "dummy", self._ring_pages)
             try:
                 probe = self._rings.open_on_all(self._switch_attr(), 0, "context-switch records")
                 self._rings.forget(probe.values())
@@ -186,11 +223,11 @@ class PerfSource:
         self.user_only = True
         self._close_group(self._open_group(0))
 
-    def _open_group(self, tid: int) -> list[perf.Event]:
+    def _open_group(self, tid: int, at_exec: bool = False) -> list[perf.Event]:
         group: list[perf.Event] = []
         try:
             for name, type_, config in self._counter_types:
-                attr = self._counter_attr(type_, config, leader=not group)
+                attr = self._counter_attr(type_, config, leader=not group, at_exec=at_exec)
                 group.append(perf.open_event(attr, tid, -1, group=group[0] if group else None,
                                              name=name))
         except BaseException:
@@ -210,9 +247,9 @@ class PerfSource:
         try:
             if self._rings is not None:
                 thread.switch_events = self._rings.open_on_all(
-                    self._switch_attr(), tracee.tid, "context-switch records")
+                    self._switch_attr(tracee.pre_exec), tracee.tid, "context-switch records")
             if self._counter_types:
-                thread.group = self._open_group(tracee.tid)
+                thread.group = self._open_group(tracee.tid, tracee.pre_exec)
         except PerfError as error:
             if thread.switch_events and self._rings is not None:
                 self._rings.forget(thread.switch_events.values())
@@ -298,39 +335,60 @@ class PerfSource:
                     self._read_group(thread, final=False)
 
     def _drain(self) -> None:
+        """Turn every record in the rings into ktr records (the hot path: one
+        unpack and one pack per switch, records handed over per chunk)."""
         rings = self._rings
         output = self._output
         if rings is None or output is None:
             return
-        encode = self._codec.encode_record
-        unpack = _SWITCH_TRAILER.unpack_from
-        trailer = _SWITCH_TRAILER.size
+        pack = self._csw_struct.pack
+        payload_size = self._csw_struct.size - formats.schemas("little").record_header.sizeof()
+        kind_csw = int(RecordKind.CSW)
+        version = formats.RECORD_VERSION
+        unpack_switch = _SWITCH_RECORD.unpack_from
+        switch_size = _SWITCH_RECORD.size
+        unpack_header = _PERF_HEADER.unpack_from
         offset_ns = self._clock.offset_ns
         comms = self._comms
         last_user = self._last_user
-        sink = output.sink
         lost = 0
         for chunk in rings.drain():
-            for kind, misc, body in chunk.records():
-                if kind == perf.PERF_RECORD_SWITCH:
-                    pid, tid, stamp, cpu, _ = unpack(body, len(body) - trailer)
-                    if misc & perf.PERF_RECORD_MISC_SWITCH_OUT:
-                        preempted = bool(misc & perf.PERF_RECORD_MISC_SWITCH_OUT_PREEMPT)
-                        user = last_user[tid] = int(preempted)
-                        payload = formats.Csw(1, user, CswFlag.PREEMPTED if preempted else 0,
-                                              cpu)
-                    else:
-                        payload = formats.Csw(0, last_user.get(tid, 0), 0, cpu)
+            data = chunk.data
+            end = len(data)
+            made: list[bytes] = []
+            append = made.append
+            position = 0
+            while position + 8 <= end:
+                kind, misc, size = unpack_header(data, position)
+                if size < 8:
+                    break  # never written by the kernel; stop rather than loop
+                if kind == perf.PERF_RECORD_SWITCH and size == switch_size:
+                    _, _, _, pid, tid, stamp, cpu, _ = unpack_switch(data, position)
                     comm = comms.get(tid)
                     if comm is None:
                         thread = self._threads.get(tid)
                         comm = comms[tid] = thread.first_comm if thread is not None else b""
-                    sink(encode(RecordKind.CSW, pid, tid, stamp + offset_ns, comm, payload))
+                    if misc & _SWITCH_OUT:
+                        user = last_user[tid] = 1 if misc & _SWITCH_OUT_PREEMPT else 0
+                        append(pack(payload_size, kind_csw, version, pid, tid,
+                                    stamp + offset_ns, comm, 1, user,
+                                    _PREEMPTED if user else 0, cpu))
+                    else:
+                        append(pack(payload_size, kind_csw, version, pid, tid,
+                                    stamp + offset_ns, comm, 0, last_user.get(tid, 0), 0, cpu))
                 elif kind == perf.PERF_RECORD_COMM:
-                    tid = int.from_bytes(body[4:8], "little")
-                    comms[tid] = body[8:].split(b"\0", 1)[0][:15]
+                    tid = int.from_bytes(data[position + 12:position + 16], "little")
+                    name = data[position + 16:position + size].split(b"\0", 1)[0]
+                    comms[tid] = name[:15]
                 elif kind == perf.PERF_RECORD_LOST:
-                    lost += perf.parse_lost(body)[1]
+                    lost += perf.parse_lost(data[position + 8:position + size])[1]
+                position += size
+            if made:
+                if output.sink_many is not None:
+                    output.sink_many(made)
+                else:
+                    for record in made:
+                        output.sink(record)
         if lost:
             output.log_lost(DropError.ENOBUFS, lost)
 

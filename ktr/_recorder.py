@@ -9,7 +9,8 @@ SIGTERM, SIGHUP, the output failing, an error — every tracee is let go
 output failed, detached) before ``record`` returns; the descriptor is always
 released, so every record accepted is written unless the output failed. All
 the user sees is one-line messages on stderr: a live status line on a
-terminal, notices for lost processes and output failure, a final summary.
+terminal no traced process uses (``_terminal``), notices for lost processes
+and output failure, a final summary.
 
 Does not: parse the command line (``_options``) or print tracebacks.
 """
@@ -28,7 +29,7 @@ from types import FrameType
 from typing import TextIO
 
 import formats
-from formats import Abi, RecordKind
+from formats import Abi, ProbeSite, RecordKind, linux
 
 from . import __version__
 from ._builder import UTRACE_SYSCALL
@@ -36,7 +37,9 @@ from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
 from ._perfsource import SourceOutput
+from ._probe_source import URETPROBE_SYSCALL, ProbeSession
 from ._sources import PtraceSource, SideSource, side_sources
+from ._terminal import status_line_allowed
 from .errors import OutputError
 
 STATUS_INTERVAL_S = 0.5
@@ -57,6 +60,8 @@ def _file_header(options: RecordOptions, control: ControlOptions) -> formats.Fil
     recorded = options.header_options()
     recorded["seccomp_filter"] = control.seccomp is not None
     recorded["clock"] = "realtime"  # perf records are converted to it
+    # perf records reach the file up to a drain interval late: readers reorder
+    recorded["perf_source"] = options.perf.active
     return formats.FileHeader(
         hostname=uname.nodename,
         kernel_release=uname.release,
@@ -74,6 +79,14 @@ def _control_options(options: RecordOptions) -> ControlOptions:
     wants_stops = options.wants_syscall_stops
     if options.command and options.seccomp and wants_stops:
         numbers = options.syscalls.numbers
+        if numbers is None and any(spec.site == ProbeSite.RETURN for spec in options.probes):
+            # Return probes make the uretprobe syscall on every return: a filter that stops
+            # at every syscall but that one spares two ptrace stops per return.
+            numbers = {
+                abi: frozenset(linux.syscall_names(abi)) - (
+                    {URETPROBE_SYSCALL} if abi == Abi.X86_64 else set())
+                for abi in (Abi.X86_64, Abi.I386)
+            }
         if numbers is not None:
             seccomp = dict(numbers)
             if RecordKind.USER in options.kinds:
@@ -181,6 +194,10 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
             source.prepare()
             prepared.append(source)
             ptrace_source.add_observer(source)
+            if isinstance(source, ProbeSession):
+                source.use_control(lambda pid: [t.tid for t in list(control.tracees.values())
+                                                if t.pid == pid])
+                ptrace_source.wrap_consumer(source.wrap)
         return _record(options, notices, header, ptrace_source, control, prepared)
     finally:
         for source in prepared:
@@ -235,9 +252,14 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
     if descriptor.notice is not None:
         notify(descriptor.notice)
 
-    output = SourceOutput(descriptor.add_entry, descriptor.log_lost, notify)
+    output = SourceOutput(descriptor.add_entry, descriptor.log_lost, notify,
+                          descriptor.add_entries)
     status: _StatusLine | None = None
-    if not options.quiet and notices.isatty():
+    traced = {t.pid for t in list(control.tracees.values())}
+    if options.command:
+        traced.add(spawned)
+    # Live status only where it cannot overwrite the program's own terminal I/O.
+    if not options.quiet and notices.isatty() and status_line_allowed(notices, traced):
         status = _StatusLine(notices, lambda: _status_text(
             descriptor.stats, len({t.pid for t in list(control.tracees.values())})))
         status.start()
@@ -280,6 +302,11 @@ class _BestEffortText:
         if self._stream is not None:
             with contextlib.suppress(OSError, ValueError):
                 self._stream.flush()
+
+    def fileno(self) -> int:
+        if self._stream is None:
+            raise ValueError("no stream")
+        return self._stream.fileno()
 
     def isatty(self) -> bool:
         try:

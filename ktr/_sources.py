@@ -2,8 +2,8 @@
 
 A recording runs one *ptrace source* (the control loop and the record builder:
 it owns the targets, runs on the main thread and ends the recording) and any
-number of *side sources* beside it (today the perf source; probes and samples
-join the same way). Side sources are ``ThreadObserver``s of the control loop:
+number of *side sources* beside it (the perf source, the stack sampler;
+probes join the same way). Side sources are ``ThreadObserver``s of the control loop:
 it tells them about every recorded thread while the thread is stopped (came
 under control, exits, exec'd, gone), libpctx's init_lwp/fini_lwp callbacks.
 
@@ -26,10 +26,11 @@ from typing import Protocol
 from formats import DropError
 
 from ._builder import BuilderOptions, RecordBuilder
-from ._control import Control, ControlOptions, RunResult
+from ._control import Consumer, Control, ControlOptions, RunResult
 from ._events import ThreadObserver
 from ._options import RecordOptions
 from ._perfsource import PerfSource, SourceOutput
+from ._sampling import Sampler, SamplingOptions
 
 
 class SideSource(ThreadObserver, Protocol):
@@ -47,6 +48,12 @@ def side_sources(options: RecordOptions) -> list[SideSource]:
     sources: list[SideSource] = []
     if options.perf.active:
         sources.append(PerfSource(options.perf))
+    if options.sample_hz is not None:
+        sources.append(Sampler(SamplingOptions(options.sample_hz, options.stack_bytes)))
+    if options.probes:
+        from ._probe_source import ProbeSession
+
+        sources.append(ProbeSession(options))
     return sources
 
 
@@ -56,6 +63,12 @@ class PtraceSource:
     def __init__(self, options: RecordOptions, control_options: ControlOptions) -> None:
         self.options = options
         self.control = Control(control_options)
+        self._wrappers: list[Callable[[Consumer], Consumer]] = []
+
+    def wrap_consumer(self, wrapper: Callable[[Consumer], Consumer]) -> None:
+        """Put a source's view of every stop in front of the builder (probes: exec, mmap,
+        and the uretprobe syscall, which is not recorded)."""
+        self._wrappers.append(wrapper)
 
     def add_observer(self, observer: ThreadObserver) -> None:
         self.control.add_observer(observer)
@@ -67,7 +80,10 @@ class PtraceSource:
             BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
             output.sink, log_error, output.notify,
         )
-        return self.control.run(builder)
+        consumer: Consumer = builder
+        for wrapper in self._wrappers:
+            consumer = wrapper(consumer)
+        return self.control.run(consumer)
 
 
 __all__ = ["PtraceSource", "SideSource", "side_sources"]

@@ -54,7 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"ktr: unknown command {arguments[0]!r} (try ktr record --help)")
         options = parse_record_arguments(arguments[1:])
         if options.list_counters:
-            sys.stdout.write("".join(f"{name}\n" for name in available_counters()))
+            _write_stdout("".join(f"{name}\n" for name in available_counters()), closed)
+            return 0
+        if options.list_probes:
+            from ._probe_source import list_probes
+
+            listing = list_probes(options.list_probes, options.pids[0] if options.pids
+                                  else None)
+            _write_stdout("".join(line + "\n" for line in listing), closed)
             return 0
         if options.output == "-" and 1 in closed:
             raise OutputError("cannot write trace to standard output: it is closed", "-")

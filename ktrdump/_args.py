@@ -45,7 +45,7 @@ from formats import Struct, split_nul_strings
 from formats.linux import ArgKind, RetKind, signal_name
 
 from . import _flags, _structs
-from ._calls import O_CREAT, O_TMPFILE_BIT, Call, CallPlan, signed32
+from ._calls import O_CREAT, O_TMPFILE_BIT, UPDATED, Call, CallPlan, signed32
 from ._fdtable import FdTables
 from ._text import quoted
 
@@ -265,6 +265,9 @@ def _buffer_part(context: _Context, kind: ArgKind) -> _Part:
 
     def render(value: int, call: Call) -> str:
         ret = call.ret
+        if not filled and ret is None and call.io:
+            genio = call.io[0]  # looked ahead for an unfinished line (_strace)
+            return strace_string(genio.data, limit, len(genio.data) < genio.transferred)
         if ret is not None and not ret.error and not ret.flags & 1:
             io = call.io
             if io:
@@ -293,11 +296,15 @@ def _argv_part(context: _Context) -> _Part:
     return _Part(render, value_only=False)
 
 
-def _envp_part(context: _Context) -> _Part:
+def _envp_part(context: _Context, index: int) -> _Part:
     pointer = context.pointer
 
     def render(value: int, call: Call) -> str:
         count = call.env_count
+        if count is None:
+            struct = call.struct(index)
+            if struct is not None and struct.name == b"count" and len(struct.data) >= 4:
+                count = int.from_bytes(struct.data[:4], "little")
         text = pointer(value)
         if count is None or not value:
             return text
@@ -326,6 +333,15 @@ def _offset_pair_part(low: int, high: int) -> _Part:
         return str(_signed64(((high_word & 0xFFFF_FFFF) << 32) | (value & 0xFFFF_FFFF)))
 
     return _Part(render, value_only=False)
+
+
+def _mmap2_offset(value: int) -> str:
+    return _strace_hex((value & 0xFFFF_FFFF) * 4096)  # mmap2 counts 4096-byte pages
+
+
+def _octal_mode(value: int) -> str:
+    value &= 0xFFFF_FFFF
+    return ("0" + format(value, "o") if value else "0").rjust(3, "0")
 
 
 def _unsigned32_id(value: int) -> str:
@@ -359,9 +375,182 @@ _STRUCT_LIKE = (ArgKind.SOCKADDR_IN, ArgKind.SOCKADDR_OUT, ArgKind.FD_PAIR_OUT)
 _HEX_OFFSETS = frozenset({("mmap", 5), ("mmap2", 5)})
 
 
+def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
+    """Strings and data captured as STRUCT "string"/"bytes" (xattrs, getcwd, getrandom)."""
+    pointer = context.pointer
+    limit = context.style.string_limit if context.style.strace else None
+    whole = kind is ArgKind.PATH_OUT  # strace prints paths in full
+    filled_by_result = kind in (ArgKind.DATA_OUT, ArgKind.PATH_OUT)
+    # an int socket option prints as strace's [1]
+    int_sized = context.plan.name in ("setsockopt", "getsockopt")
+    quote = strace_string if context.style.strace else (lambda data, *_: quoted(data))
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        if struct is None:
+            ret = call.ret
+            if (filled_by_result and value and ret is not None and not ret.error
+                    and not ret.flags & 1 and ret.retval == 0):
+                return '""'
+            return pointer(value)
+        data = struct.data
+        if int_sized and len(data) == 4:
+            return f"[{int.from_bytes(data, 'little', signed=True)}]"
+        if whole:
+            return quote(data[:-1] if data.endswith(b"\0") else data)
+        more = False
+        if filled_by_result and call.ret is not None:
+            more = len(data) < call.ret.retval
+        return quote(data, limit, more) if context.style.strace else quote(data)
+
+    return _Part(render, value_only=False)
+
+
+def _count_part(context: _Context, index: int, one: str, many: str) -> _Part:
+    """``0x7ffd... /* 12 entries */``: an array whose elements the recorder counted."""
+    pointer = context.pointer
+
+    def render(value: int, call: Call) -> str:
+        text = pointer(value)
+        struct = call.struct(index)
+        if struct is None or len(struct.data) < 4 or not value:
+            ret = call.ret
+            if (not value or ret is None or ret.error or ret.flags & 1 or ret.retval != 0):
+                return text
+            count = 0  # nothing filled: the recorder leaves out an empty count
+        else:
+            count = int.from_bytes(struct.data[:4], "little")
+        return f"{text} /* {count} {one if count == 1 else many} */"
+
+    return _Part(render, value_only=False)
+
+
+def _socket_protocol_part(context: _Context) -> _Part:
+    def render(value: int, call: Call) -> str:
+        args = call.args
+        name = _flags.decode_socket_protocol(args[0], value) if args else None
+        return name if name is not None else str(signed32(value))
+
+    return _Part(render, value_only=False)
+
+
+_DATA_KINDS = frozenset({ArgKind.STRING, ArgKind.DATA_IN, ArgKind.DATA_OUT, ArgKind.PATH_OUT,
+                         ArgKind.SOCKOPT_VAL_OUT})
+
+
+def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining: int,
+                limit: int, pointer: Callable[[int], str]) -> str:
+    """``[{iov_base="...", iov_len=N}, ...]``: ``remaining`` bytes of the GIO data, in order."""
+    data = b"".join(genio.data for genio in io) if io else None
+    offset = 0
+    items = []
+    for base, length in vectors[:limit]:
+        if data is None:
+            items.append(f"{{iov_base={pointer(base)}, iov_len={length}}}")
+            continue
+        wanted = min(length, max(remaining, 0))
+        chunk = data[offset:offset + wanted]
+        offset += wanted
+        remaining -= wanted
+        text = strace_string(chunk, limit, len(chunk) < wanted)
+        items.append(f"{{iov_base={text}, iov_len={length}}}")
+    if len(vectors) > limit:
+        items.append("...")
+    return "[" + ", ".join(items) + "]"
+
+
+def _clone_args_part(context: _Context, index: int) -> _Part:
+    """clone3's struct clone_args, then `` => {parent_tid=[N]}`` once the call returned."""
+    pointer = context.pointer
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        if struct is None:
+            return pointer(value)
+        text = decode_struct(struct)
+        updated = call.struct(UPDATED + index)
+        if updated is not None and len(updated.data) >= 4:
+            text += f" => {{parent_tid=[{int.from_bytes(updated.data[:4], 'little')}]}}"
+        return text
+
+    return _Part(render, value_only=False)
+
+
+def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
+    """sendmsg/recvmsg's struct msghdr with the data of its iovecs (GIO)."""
+    pointer = context.pointer
+    limit = context.style.string_limit
+    abi = context.plan.abi
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        ret = call.ret
+        if struct is None or (ret is not None and (ret.error or ret.flags & 1)):
+            return pointer(value)
+        header = _structs.msghdr(struct.data, abi)
+        if header is None:
+            return pointer(value)
+        io = call.io
+        remaining = ret.retval if ret is not None else sum(
+            genio.transferred for genio in io) if io else 0
+        iov = _iovec_text(header.iovecs, io, remaining, limit, pointer)
+        return _structs.render_msghdr(header, iov)
+
+    return _Part(render, value_only=False)
+
+
+def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
+    """``[{iov_base="hello ", iov_len=6}, ...]``: the STRUCT's lengths, the GIO's data.
+
+    A read-like call's vectors hold the return value's bytes, in order; a
+    write-like call's, the data it sent.
+    """
+    pointer = context.pointer
+    limit = context.style.string_limit
+    abi = context.plan.abi
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        ret = call.ret
+        if struct is None or (ret is not None and (ret.error or ret.flags & 1)):
+            return pointer(value)
+        if filled and ret is None:
+            return pointer(value)
+        io = call.io
+        remaining = ret.retval if ret is not None else sum(
+            genio.transferred for genio in io) if io else 0
+        return _iovec_text(_structs.iovec_lengths(struct.data, abi), io, remaining, limit,
+                           pointer)
+
+    return _Part(render, value_only=False)
+
+
 def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
     """The part for argument ``index``; None: the style does not show it."""
     plan, style = context.plan, context.style
+    if kind in _DATA_KINDS:
+        if not style.strace and kind in (ArgKind.DATA_OUT, ArgKind.PATH_OUT,
+                                         ArgKind.SOCKOPT_VAL_OUT):
+            return _Part(context.pointer)
+        return _data_part(context, index, kind)
+    if kind is ArgKind.CLONE_ARGS_IN and style.strace:
+        return _clone_args_part(context, index)
+    if kind is ArgKind.MSGHDR_IN or kind is ArgKind.MSGHDR_OUT:
+        if not style.strace:
+            return _Part(context.pointer)
+        return _msghdr_part(context, index, kind is ArgKind.MSGHDR_OUT)
+    if kind is ArgKind.IOVEC_IN or kind is ArgKind.IOVEC_OUT:
+        if not style.strace:
+            return _Part(context.pointer)
+        return _iovec_part(context, index, kind is ArgKind.IOVEC_OUT)
+    if kind is ArgKind.DIRENTS_OUT:
+        if not style.strace:
+            return _Part(context.pointer)
+        return _count_part(context, index, "entry", "entries")
+    if kind is ArgKind.SOCKET_PROTOCOL:
+        return _socket_protocol_part(context)
+    if kind is ArgKind.MODE and style.strace and plan.name not in ("mknod", "mknodat"):
+        return _Part(_bounded_cache(_octal_mode))  # strace names file types for mknod only
     direction = plan.struct_direction.get(index)
     if direction is not None or kind in _STRUCT_LIKE:
         # Structures: in place of the pointer. Text shows a line at entry, before
@@ -376,6 +565,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         return _Part(_bounded_cache(_signed32_text))
     if kind is ArgKind.UID or kind is ArgKind.GID:
         return _Part(_unsigned32_id)
+    if kind is ArgKind.UINT and style.strace and plan.name == "mmap2" and index == 5:
+        return _Part(_mmap2_offset)  # strace shows the offset in bytes, not pages
     if kind is ArgKind.SIZE or kind is ArgKind.UINT:
         return _Part(str)
     if kind is ArgKind.OFFSET:
@@ -403,7 +594,7 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
     if kind is ArgKind.ARGV:
         return _argv_part(context) if style.strace else _Part(context.pointer)
     if kind is ArgKind.ENVP:
-        return _envp_part(context) if style.strace else _Part(context.pointer)
+        return _envp_part(context, index) if style.strace else _Part(context.pointer)
     if kind in _POINTERS:
         return _Part(context.pointer)
     flags = _flag_part(kind, plan.abi, style)
@@ -438,6 +629,12 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
     context = _Context(plan, style, fds if style.fd_paths else None, pointer, number)
     if style.strace and plan.name == "clone":
         return _strace_clone(plan, stop)
+    if style.strace and plan.name in ("futex", "futex_time64"):
+        return _strace_futex(plan, stop)
+    if style.strace and plan.name == "rt_sigreturn":
+        return _strace_sigreturn
+
+
     parts: list[tuple[int, _Part]] = []
     flags_arg = {"open": 1, "openat": 2}.get(plan.name)
     for index, kind in enumerate(plan.kinds):
@@ -452,9 +649,139 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
     steps = tuple(parts)
     context_decode = _contextual(plan)
     slow = _generic_renderer(steps, plan, context_decode)
+    if plan.name in ("fcntl", "fcntl64"):
+        return _fcntl_renderer(slow, plan)
+    if plan.name == "ioctl" and style.strace:
+        return _ioctl_renderer(slow)
     if context_decode is not None:
         return slow
     return _generated_renderer(steps, slow)
+
+
+# fcntl commands (asm-generic/fcntl.h, linux/fcntl.h): those without a third
+# argument, those whose argument strace prints in decimal, those with a
+# struct flock (F_GETLK fills it: strace shows l_pid only there).
+_FCNTL_NO_ARGUMENT = frozenset({1, 3, 9, 11, 1025, 1032, 1034})
+_FCNTL_DECIMAL = frozenset({0, 8, 1030, 1031})
+_FCNTL_FLOCK_SET = frozenset({6, 7, 37, 38})
+_FCNTL_FLOCK_SET_I386 = frozenset({6, 7, 13, 14, 37, 38})
+_FCNTL_FLOCK_GET = frozenset({5, 36})
+_FCNTL_FLOCK_GET_I386 = frozenset({5, 12, 36})
+
+
+def _fcntl_renderer(inner: CallArguments, plan: CallPlan) -> CallArguments:
+    setting = _FCNTL_FLOCK_SET_I386 if plan.abi == _I386 else _FCNTL_FLOCK_SET
+    getting = _FCNTL_FLOCK_GET_I386 if plan.abi == _I386 else _FCNTL_FLOCK_GET
+
+    def render(call: Call) -> list[str]:
+        out = inner(call)
+        args = call.args
+        if len(args) < 3 or len(out) < 3:
+            return out
+        command = args[1] & 0xFFFF_FFFF
+        if command in _FCNTL_NO_ARGUMENT:
+            del out[2]
+        elif command in _FCNTL_DECIMAL:
+            out[2] = str(signed32(args[2]))
+        elif command in setting or command in getting:
+            struct = call.struct(2)
+            if struct is not None:
+                text = decode_struct(struct)
+                if command in setting:
+                    text = re.sub(r", l_pid=-?\d+\}$", "}", text)
+                out[2] = text
+        return out
+
+    return render
+
+
+_FICLONE = 0x40049409  # linux/fs.h _IOW(0x94, 9, int): the argument is an fd
+
+
+# Requests strace names by both their meanings (the numbers collide).
+_IOCTL_ALIASES = {
+    _FICLONE: "BTRFS_IOC_CLONE or FICLONE", 0x5402: "SNDCTL_TMR_START or TCSETS",
+    0x5403: "SNDCTL_TMR_STOP or TCSETSW", 0x5404: "SNDCTL_TMR_CONTINUE or TCSETSF",
+}
+
+
+def _ioctl_renderer(inner: CallArguments) -> CallArguments:
+    """ioctl as strace prints it: the argument the recorder captured for the request."""
+    def render(call: Call) -> list[str]:
+        out = inner(call)
+        args = call.args
+        if len(args) < 3 or len(out) < 3:
+            return out
+        request = args[1] & 0xFFFF_FFFF
+        alias = _IOCTL_ALIASES.get(request)
+        if alias is not None:
+            out[1] = alias
+        if request == _FICLONE:
+            out[2] = str(signed32(args[2]))
+        else:
+            struct = call.struct(2)
+            if struct is not None:
+                out[2] = decode_struct(struct)
+        return out
+
+    return render
+
+
+# futex operations (linux/futex.h) and the arguments strace shows for each
+# after uaddr and the operation: val, timeout, val2 (the timeout word read
+# as a count), uaddr2, val3 (a bitset for the *_BITSET ones).
+_FUTEX_SHOWN: dict[int, tuple[str, ...]] = {
+    0: ("val", "timeout"), 1: ("val",), 3: ("val", "val2", "uaddr2"),
+    4: ("val", "val2", "uaddr2", "val3"), 6: ("timeout",), 7: (), 8: (),
+    9: ("val", "timeout", "bitset"), 10: ("val", "bitset"),
+    11: ("val", "timeout", "uaddr2"), 12: ("val", "val2", "uaddr2", "val3"),
+    13: ("timeout",),
+}
+
+
+def _strace_sigreturn(call: Call) -> list[str]:
+    """rt_sigreturn({mask=[...]}): the mask the signal frame restores, when recorded."""
+    struct = call.struct(0)
+    if struct is None or len(struct.data) < 8:
+        return []
+    return [f"{{mask={_flags.decode_sigset(int.from_bytes(struct.data[:8], 'little'))}}}"]
+
+
+def _strace_futex(plan: CallPlan, stop: int | None) -> CallArguments:
+    """futex as strace prints it: only the arguments its operation reads."""
+    decode_op = _bounded_cache(
+        lambda value: _flags.decode_argument(ArgKind.FUTEX_OP, value, plan.abi) or hex(value))
+
+    def render(call: Call) -> list[str]:
+        args = call.args
+        if len(args) < 6:
+            return [_strace_hex(value) for value in args]
+        op = args[1] & 0xFFFF_FFFF
+        shown = _FUTEX_SHOWN.get(op & 0x7F)
+        out = [_strace_pointer(args[0]), decode_op(op)]
+        if shown is None:
+            return [*out, *(_strace_hex(value) for value in args[2:])]
+        for name in shown:
+            if name == "val":
+                out.append(str(args[2] & 0xFFFF_FFFF))
+            elif name == "timeout":
+                struct = call.struct(3)
+                out.append(decode_struct(struct) if struct is not None
+                           else _strace_pointer(args[3]))
+            elif name == "val2":
+                out.append(str(args[3] & 0xFFFF_FFFF))
+            elif name == "uaddr2":
+                out.append(_strace_pointer(args[4]))
+            elif name == "val3":
+                out.append(str(args[5] & 0xFFFF_FFFF))
+            else:  # bitset
+                bitset = args[5] & 0xFFFF_FFFF
+                out.append("FUTEX_BITSET_MATCH_ANY" if bitset == 0xFFFF_FFFF else hex(bitset))
+        return out
+
+    if stop is None:
+        return render
+    return render  # every futex argument is read at entry
 
 
 # include/uapi/linux/sched.h
@@ -565,8 +892,9 @@ def _generated_renderer(steps: tuple[tuple[int, _Part], ...],
 # socket option's name, faccessat2's and waitid's flags): ``_flags`` decodes
 # those from the whole argument list.
 _CONTEXT_KINDS = {ArgKind.FCNTL_CMD, ArgKind.SOCKOPT_LEVEL}
-_CONTEXT_CALLS = {"faccessat2", "waitid"}
-_CONTEXT_ARGUMENTS = {ArgKind.HEX, ArgKind.SOCKOPT_NAME, ArgKind.AT_FLAGS, ArgKind.WAIT_OPTIONS}
+_CONTEXT_CALLS = {"faccessat2", "waitid", "statx", "semctl", "msgctl", "shmctl"}
+_CONTEXT_ARGUMENTS = {ArgKind.HEX, ArgKind.SOCKOPT_NAME, ArgKind.AT_FLAGS, ArgKind.WAIT_OPTIONS,
+                      ArgKind.IPC_CMD}
 
 
 def _contextual(plan: CallPlan) -> Callable[[tuple[int, ...]], list[str | None]] | None:
@@ -586,9 +914,71 @@ def _contextual(plan: CallPlan) -> Callable[[tuple[int, ...]], list[str | None]]
 # results
 
 
-def strace_result(plan: CallPlan, retval: int, fd_description: str | None) -> str:
-    """A successful call's result as strace prints it (after ``= ``)."""
+_POLLS = frozenset({"poll", "ppoll", "ppoll_time64"})
+_SELECTS = frozenset({"select", "_newselect", "pselect6", "pselect6_time64"})
+
+
+def _select_result(call: Call, ready: int) -> str:
+    """``in [3], out [4], left {tv_sec=4, tv_usec=999}``: what select found, as strace."""
+    parts = []
+    for index, label in ((1, "in"), (2, "out"), (3, "except")):
+        if ready <= 0:
+            break
+        updated = call.struct(UPDATED + index)
+        if updated is None:
+            continue
+        members = _structs.fd_set_members(updated.data)[:ready]
+        ready -= len(members)
+        if members:
+            parts.append(f"{label} [{' '.join(str(fd) for fd in members)}]")
+    left = call.struct(UPDATED + 4)
+    if left is not None:
+        parts.append(f"left {decode_struct(left)}")
+    return ", ".join(parts)
+
+#: Calls whose 0 result strace annotates ``(Timeout)``.
+_TIMEOUT_CALLS = frozenset({"poll", "ppoll", "ppoll_time64", "select", "_newselect",
+                            "pselect6", "pselect6_time64"})
+
+
+def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
+                  args: tuple[int, ...] = (), call: Call | None = None) -> str:
+    """A successful call's result as strace prints it (after ``= ``).
+
+    ``args``: the call's argument words, for results whose meaning depends on
+    them (fcntl's F_GETFD/F_GETFL flags); ``call``: for results that show
+    what the call wrote (poll's revents).
+    """
     ret = plan.ret
+    name = plan.name
+    if retval == 0 and name in _TIMEOUT_CALLS:
+        return "0 (Timeout)"
+    if call is not None and name == "set_thread_area":
+        before, after = call.struct(0), call.struct(UPDATED)
+        if before is not None and after is not None and before.data[:4] != after.data[:4]:
+            return f"{retval} (entry_number={int.from_bytes(after.data[:4], 'little')})"
+    if call is not None and retval > 0 and name in _POLLS:
+        updated = call.struct(UPDATED)
+        left = call.struct(UPDATED + 2)
+        if updated is not None:
+            notes = _structs.poll_revents(updated.data)
+            if left is not None:
+                notes += f", left {decode_struct(left)}"
+            return f"{retval} ({notes})"
+    if call is not None and retval > 0 and name in _SELECTS:
+        return f"{retval} ({_select_result(call, retval)})"
+    if ret is RetKind.UMASK:
+        return _flags.render_umask(retval)
+    if ret is RetKind.SIGNAL:
+        signal = signal_name(signed32(retval))
+        return f"{retval} ({signal})" if signal else str(retval)
+    if (name == "fcntl" or name == "fcntl64") and len(args) > 1:
+        command = args[1] & 0xFFFF_FFFF
+        if command == 1 and retval:  # F_GETFD
+            return f"{retval:#x} (flags {_flags.render_flags(_flags.FD_FLAGS, retval)})"
+        if command == 3:  # F_GETFL
+            flags = _flags.decode_argument(ArgKind.OPEN_FLAGS, retval, plan.abi)
+            return f"{_hex(retval) if retval else '0'} (flags {flags})"
     if ret is RetKind.PTR or ret is RetKind.HEX:
         return _hex(retval) if retval else "0"
     if ret is RetKind.FD and fd_description is not None:

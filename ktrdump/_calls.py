@@ -71,6 +71,7 @@ from formats import (
 )
 from formats.linux import ArgKind, RetKind, Signature
 
+from ._bounded import Cache
 from ._fdtable import FdTables
 
 #: Open calls kept at most (threads whose exit was never recorded); oldest dropped past it.
@@ -79,10 +80,24 @@ MAX_OPEN_CALLS = 1 << 16
 _STRUCT_CAPTURES: Mapping[ArgKind, Any] = getattr(linux, "STRUCT_CAPTURES", {})
 
 #: Argument kinds a call fills in (besides the "out" structures).
+#: Call.structs key offset of a structure the call read, then updated (poll's revents).
+UPDATED = 256
+
 OUTPUT_KINDS = frozenset({
     ArgKind.BUF_OUT, ArgKind.IOVEC_OUT, ArgKind.MSGHDR_OUT, ArgKind.MMSGHDR_OUT,
     ArgKind.SOCKADDR_OUT, ArgKind.SOCKLEN_PTR, ArgKind.FD_PAIR_OUT, ArgKind.PATH_OUT,
 })
+
+#: i386 ipc's subcalls (include/uapi/linux/ipc.h numbers): the call's name and
+#: which ipc arguments it takes, in order (1 first, 2 second, 3 third, 4 ptr,
+#: 5 fifth), as the kernel's ksys_ipc passes them.
+_IPC_SUBCALLS: Mapping[int, tuple[str, tuple[int, ...]]] = {
+    1: ("semop", (1, 4, 2)), 2: ("semget", (1, 2, 3)), 3: ("semctl", (1, 2, 3, 4)),
+    4: ("semtimedop", (1, 4, 2, 5)), 11: ("msgsnd", (1, 4, 2, 3)),
+    12: ("msgrcv", (1, 4, 2, 5, 3)), 13: ("msgget", (1, 2)), 14: ("msgctl", (1, 2, 4)),
+    21: ("shmat", (1, 4, 2)), 22: ("shmdt", (4,)), 23: ("shmget", (1, 2, 3)),
+    24: ("shmctl", (1, 2, 4)),
+}
 
 # include/uapi/asm-generic/fcntl.h and friends (x86 values).
 O_CLOEXEC = 0o2000000
@@ -130,16 +145,21 @@ class CallPlan:
 
     __slots__ = (
         "abi", "argv_arg", "effect", "entry_args", "envp_arg", "fd_args", "first_fd_arg",
-        "first_output_arg", "io_args", "kinds", "name", "nr", "path_args", "renderers", "ret",
+        "first_output_arg", "io_args", "ipc", "kinds", "name", "nr", "path_args", "renderers",
+        "ret",
         "signature", "struct_direction",
     )
 
-    def __init__(self, abi: int, nr: int) -> None:
+    def __init__(self, abi: int, nr: int, subcall: Signature | None = None) -> None:
         self.abi = abi
         self.nr = nr
         name = linux.syscall_name(abi, nr)
-        self.name = name or f"syscall_{nr}"
         found = linux.signature(abi, name) if name is not None else None
+        if subcall is not None:  # i386 socketcall's subcall: named and typed as it
+            name = subcall.name
+            found = subcall
+        self.name = name or f"syscall_{nr}"
+        self.ipc = name == "ipc" and subcall is None  # i386 ipc: shown as its subcall
         self.signature: Signature | None = found
         self.kinds: tuple[ArgKind, ...] = () if found is None else tuple(a.kind for a in found.args)
         self.path_args: tuple[int, ...] = () if found is None else found.path_args
@@ -303,7 +323,7 @@ class CallTracker:
         self.fds = FdTables()
         self.open: dict[int, Call] = {}  # tid -> its call between CALL and RET
         self.calls_seen = 0  # CALL records read: the last call id given
-        self.plans: dict[tuple[int, int], CallPlan] = {}
+        self.plans: dict[tuple[int, int], CallPlan] = Cache()
         # A call whose entry records are still arriving, and its records so far.
         self._entering: Call | None = None
         self._entry_records: list[Record] = []
@@ -494,6 +514,8 @@ class CallTracker:
         abi = syscall.abi
         args = syscall.args
         plan = self.plans.get((abi, nr)) or self.plan(abi, nr)
+        if plan.ipc:
+            plan, args = self._ipc_subcall(plan, args)
         self.calls_seen = call_id = self.calls_seen + 1
         call = Call(plan, pid, tid, comm, ts, args, call_id)
         entry = plan.entry_args
@@ -532,6 +554,9 @@ class CallTracker:
             else:
                 call.paths.append(payload.path)
         elif kind == _STRUCT:
+            if payload.name == b"socketcall_args":
+                self._demultiplex(call, payload)
+                return
             if call.structs is None:
                 call.structs = {}
             call.structs[payload.argument] = payload
@@ -539,6 +564,49 @@ class CallTracker:
             call.argv = payload.data
         elif kind == _EXEC_ENV:
             call.env_count = len(split_nul_strings(payload.data))
+
+    def _ipc_subcall(self, plan: CallPlan, args: tuple[int, ...],
+                     ) -> tuple[CallPlan, tuple[int, ...]]:
+        """i386 ipc(call, first, second, third, ptr, fifth) as the call it makes.
+
+        The kernel's ipc/syscall.c order of each subcall's arguments; the
+        plan keeps ipc's number so its RET still matches.
+        """
+        if not args:
+            return plan, args
+        layout = _IPC_SUBCALLS.get(args[0] & 0xFFFF)
+        if layout is None:
+            return plan, args
+        name, order = layout
+        key = (plan.abi, -1000 - (args[0] & 0xFFFF))
+        subplan = self.plans.get(key)
+        if subplan is None:
+            signature = linux.signature(plan.abi, name) or linux.signature(1, name)
+            if signature is None:
+                return plan, args
+            subplan = self.plans[key] = CallPlan(plan.abi, plan.nr, signature)
+        return subplan, tuple(args[index] if index < len(args) else 0 for index in order)
+
+    def _demultiplex(self, call: Call, payload: Any) -> None:
+        """i386 socketcall: the call becomes its subcall, with the words as its arguments.
+
+        The plan keeps socketcall's number (its RET still matches); the
+        subcall's own STRUCT records (numbered by the subcall's arguments)
+        follow.
+        """
+        data: bytes = payload.data
+        subcall = linux.socketcall_signature(call.args[0] & 0xFFFF_FFFF) if call.args else None
+        if subcall is None or len(data) < 4 * len(subcall.args):
+            return
+        key = (call.plan.abi, -1 - (call.args[0] & 0xFFFF_FFFF))
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self.plans[key] = CallPlan(call.plan.abi, call.plan.nr, subcall)
+            plan.entry_args = tuple(i for i, d in plan.struct_direction.items() if d == "in")
+        words = tuple(int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4))
+        call.plan = plan
+        call.args = words[:len(subcall.args)]
+        call.expected += sum(1 for i in plan.entry_args if i < len(call.args) and call.args[i])
 
     # -- exit ----------------------------------------------------------------
 
@@ -551,12 +619,15 @@ class CallTracker:
         if record.kind == _GENIO:
             if call.io is None:
                 call.io = [payload]
-            else:
+            elif not any(seen is payload for seen in call.io):  # strace's look-ahead added it
                 call.io.append(payload)
         elif record.kind == _STRUCT:
             if call.structs is None:
                 call.structs = {}
-            call.structs[payload.argument] = payload
+            key = payload.argument
+            if key in call.structs and call.plan.struct_direction.get(key) == "in":
+                key += UPDATED  # the call's own update of a structure it read (poll)
+            call.structs[key] = payload
         return call
 
     def leave(self, record: Record) -> Call:
@@ -607,7 +678,9 @@ class CallTracker:
         pid = record.pid
         if event == ProcEvent.EXIT or event == ProcEvent.DETACH or event == ProcEvent.LOST:
             self.open.pop(record.tid, None)
-            if record.tid == pid and self.track_fds:
+            # The old leader superseded by another thread's execve is a
+            # thread leaving (THREAD flag): the process and its fds live on.
+            if record.tid == pid and self.track_fds and not proc.flags & ProcFlag.THREAD:
                 self.fds.exited(pid)
             return
         if not self.track_fds:

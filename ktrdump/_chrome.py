@@ -1,25 +1,46 @@
-r"""Chrome Trace Event JSON (``ktrdump --format chrome``): Perfetto UI, speedscope, Trace Compass.
+r"""Chrome Trace Event JSON (``ktrdump --format chrome``): Perfetto UI, catapult, speedscope.
 
-The output is the JSON *array* form of the Trace Event Format: ``[`` on the
-first line, one event object per line, ``]`` on the last. All three viewers
-accept it (Perfetto and speedscope take either form; Trace Compass detects
-the array form by a leading ``[``), and it is the form viewers repair when a
-trace is cut short (an interrupted ``ktrdump -l``). It is streamed: the
-brackets are written first and last and every event as soon as it is known,
-so memory does not grow with the trace.
+The output is the JSON *object* form of the Trace Event Format::
+
+    {"traceEvents":[
+    {...one event a line...},
+    ...
+    ],
+    "displayTimeUnit":"ns",
+    "otherData":{"origin_ns":..., "clock":"CLOCK_REALTIME", "hostname":..., ...}}
+
+The object form is the one every viewer takes (vizviewer rejects the bare
+array); trace-wide facts go in ``otherData``, the format's place for them
+(catapult's Metadata button shows them), never in a metadata event of our own
+(catapult knows only its own metadata names). It is streamed: the head is
+written first, every event as soon as it is known, ``otherData`` last, so
+memory does not grow with the trace.
 
 Events:
 
 - each system call: a complete event ``{"ph":"X","cat":"syscall",
-  "name":"openat", "pid", "tid", "ts", "dur", "args": {"args": ["0xffffff9c",
-  ...] (raw registers in hex, as many as the syscall takes), "retval": 3,
-  "errno": "ENOENT" (failures only), "duration_ns": ..., "path": [...] (the
-  NAMEI paths it looked up)}}``. ``ts`` is the CALL record's time, ``dur``
-  runs to the RET record's. A call that never returned (RET flagged
-  UNFINISHED) ends at that record and has ``"unfinished": true``; so does a
-  call with no RET at all, ending at the thread's next CALL or exit, or at
-  the end of the trace. A RET whose CALL is not in the trace (attached
-  mid-call, CALL dropped) starts ``duration_ns`` before it.
+  "name":"openat", "pid", "tid", "ts", "dur", "args": {...}}``. The name is
+  the syscall's name alone (viewers group by name). ``args``:
+  ``"arguments"`` the decoded arguments as strace prints them, keyed by the
+  manual page's argument names (``{"dirfd":"AT_FDCWD","pathname":
+  "\"/etc/passwd\"","flags":"O_RDONLY|O_CLOEXEC"}``; a list when some
+  argument is not shown, as strace hides open's mode without O_CREAT);
+  ``"raw"`` the argument registers in hex (as many as the syscall takes);
+  ``"call"`` the call's id (as in JSON Lines, ``docs/json.md``);
+  ``"retval"``; ``"errno": "ENOENT"`` (failures only); ``"duration_ns"``;
+  ``"path"`` (the NAMEI paths it looked up); ``"io"``: the data it moved,
+  one ``{"fd", "direction": "read"|"write", "bytes": true length, "data":
+  text, "truncated": bool}`` per GIO record, ``data`` capped at
+  ``ChromeOptions.io_bytes`` (``-m``; default 256). ``ts`` is the CALL
+  record's time, ``dur`` runs to the RET record's. A call that never
+  returned (RET flagged UNFINISHED) ends at that record and has
+  ``"unfinished": true``; so does a call with no RET at all, ending at the
+  thread's next CALL or exit, or at the end of the trace. A RET whose CALL is
+  not in the trace (attached mid-call, CALL dropped) starts ``duration_ns``
+  before it.
+- ``ChromeOptions(call_args=False)`` (``--no-call-args``) writes X events
+  without ``args``: speedscope keys a frame by name *and* arguments, so only
+  then are its Left Heavy and Sandwich views one row per syscall.
 - on one thread calls never nest, so X events on one track must not overlap:
   a call starting before the previous call on its thread ended (clock steps)
   is clamped to start where that one ended, and ``dur`` is never negative.
@@ -33,17 +54,28 @@ Events:
   order are global instant events (``"s":"g"``, pid 0, tid 0):
   ``dropped 12 records (ENOSPC)``, ``skipped 2 damaged batches`` (args:
   offset, bytes, reason, file), ``3 records out of order``.
-- names: metadata events ``process_name`` / ``thread_name`` from the command
-  name, written when a thread is first seen and again when its name changes
-  (after exec); viewers show the last one. Every event, metadata included,
-  has a ``ts`` (older speedscope versions require it).
+- function probes (PROBE records): a probed call is a slice — ``"ph":"B"`` at its entry
+  (name ``MODULE:FUNCTION``, ``args.args`` its typed arguments as text), ``"ph":"E"`` at
+  its return (``args.retval``) — so the syscalls it made nest inside it on its thread's
+  track; functions probed at entry only, offset probes and returns whose entry is not in
+  the trace are instant events. Calls still open at the end are closed there
+  (``"unfinished":true``).
 - context switches (CSW): each off-CPU interval of a thread, from its
   ``out`` to its ``in``, is an async slice pair (``"ph":"b"``/``"e"``,
   ``cat`` ``sched``, name ``off-CPU TID (sleeping|preempted)``); counter
   readings (CNT) are counter tracks (``"ph":"C"``, name ``COUNTER TID``,
   cumulative values). See ``_perfviews``.
-- ``ktr_trace`` metadata (pid 0): ``origin_ns``, the epoch time in ns that
-  ``ts`` 0 stands for.
+- stack samples: an instant event per SAMPLE on its thread's track, named
+  ``sample LEAF``, args ``cpu``, ``period_ns`` and ``stack`` (frame names,
+  outermost first, as ``--format folded`` writes them; ``_profile``).
+- names: metadata events ``process_name`` / ``thread_name`` (the only
+  metadata names used) from the command name, written when a thread is first
+  seen and again when its name changes (after exec); viewers show the last
+  one. Every event, metadata included, has a ``ts`` (older speedscope
+  versions require it).
+- ``otherData``: ``origin_ns`` (the epoch time in ns that ``ts`` 0 stands
+  for), ``clock``, and what the caller passes in ``ChromeOptions.metadata``
+  (ktrdump: the file header's host, kernel, ktr version, command).
 
 Timestamps are microseconds (the format's unit) with three decimals, so
 nanoseconds survive; they are relative to ``origin_ns`` — by default the
@@ -55,15 +87,17 @@ times at the double's precision. Numbers beyond 2**53 (pointers in
 ``retval``) are written as hex strings for the same reason.
 
 Guarantees: the output parses as JSON for any input (strings are escaped;
-bytes that are not UTF-8 become ``\xNN``); per thread, X events never
-partially overlap and come out in non-decreasing ``ts`` when the input is in
-time order per thread. Does not: show NAMEI/GENIO/STRUCT/EMUL/ARG/ENV/
-PROBE/SAMPLE/MMAP records as events of their own (paths are attached to their
-call), read files, or sort its input (use ``_merge`` for several files).
+bytes that are not UTF-8 become ``\xNN``), also when the input stops with an
+exception (the document is closed); per thread, X events never partially
+overlap and come out in non-decreasing ``ts`` when the input is in time order
+per thread. Does not: show NAMEI/GENIO/STRUCT/EMUL/ARG/ENV/MMAP
+records as events of their own (the first six are part of their call's
+``args``), read files, or sort its input (use ``_merge`` for several files).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _encode_basestring
@@ -81,10 +115,14 @@ from formats import (
 from formats.linux import errno_name, signal_name, signature, syscall_name
 
 from . import _perfviews
+from ._args import CallArguments, Style, compile_arguments
+from ._bounded import Cache, Table
 from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._output import Output
+from ._probes import CallStack
+from ._profile import Stacks, chrome_sample
 from ._reader import Skipped
 
 encode_string: Callable[[str], str] = _encode_basestring
@@ -96,8 +134,12 @@ _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 _USER = int(RecordKind.USER)
+_PROBE = int(RecordKind.PROBE)
+_PROBE_DEF = int(RecordKind.PROBE_DEF)
 _CSW = int(RecordKind.CSW)
 _CNT = int(RecordKind.CNT)
+_SAMPLE = int(RecordKind.SAMPLE)
+_MMAP = int(RecordKind.MMAP)
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
 _EXIT = int(ProcEvent.EXIT)
 _EXEC = int(ProcEvent.EXEC)
@@ -112,11 +154,21 @@ _PROC_EVENTS = {int(e): e.name.lower() for e in ProcEvent}
 Notice = Skipped | SourcedSkipped | Late | FollowEnded
 
 
+#: I/O bytes shown per GIO record in a call's args unless the caller says otherwise.
+DEFAULT_IO_BYTES = 256
+
+
 @dataclass(frozen=True)
 class ChromeOptions:
     origin_ns: int | None = None  # epoch ns that ts 0 stands for; None: the first record's time
     pids: frozenset[int] = frozenset()  # only these processes; empty: all (drops always shown)
     paths: bool = True  # attach NAMEI paths to their call's args
+    symbol_cache: str | None = None  # where module symbols are cached (SAMPLE frames)
+    call_args: bool = True  # X events carry args (False: speedscope groups by name alone)
+    io_bytes: int = DEFAULT_IO_BYTES  # data shown per GIO record in a call's args
+    raw: bool = False  # -n: no decoded arguments, raw words only
+    facilities: str | None = None  # the recording's -t (which entry records to expect)
+    metadata: tuple[tuple[str, object], ...] = ()  # more otherData entries (JSON values)
 
 
 def _text(data: bytes) -> str:
@@ -139,27 +191,31 @@ class ChromeTrace:
     def __init__(self, options: ChromeOptions | None = None) -> None:
         self.options = options or ChromeOptions()
         self._origin: int | None = self.options.origin_ns
-        self._origin_written = False
         self._first = True
         # The call layer pairs calls; per thread, the events deferred while its call is open.
-        self._layer = CallTracker()
+        self._layer = CallTracker(keep_calls=True, facilities=self.options.facilities)
+        self._style = Style(strace=True)  # strace's 32-byte strings; data is under "io"
+        self._renderers: dict[tuple[int, int, bool], CallArguments] = Cache()
         pids = self.options.pids
         if pids:
-            self._layer.keep = lambda record: record[0] == _DROP or record[2] in pids
-        self._open: dict[int, tuple[Call, list[str]]] = {}  # tid -> call in progress
+            self._layer.keep = lambda record: (record[0] in (_DROP, _PROBE_DEF)
+                                               or record[2] in pids)
+        self._open: dict[int, tuple[Call, list[str]]] = Table()  # tid -> call in progress
         self._out: list[str] = []
-        self._last_end: dict[int, int] = {}  # tid -> where its last X event ended (ns)
-        self._thread_names: dict[int, bytes] = {}
-        self._process_names: dict[int, bytes] = {}
-        self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = {}
+        self._last_end: dict[int, int] = Table()  # tid -> where its last X event ended (ns)
+        self._thread_names: dict[int, bytes] = Table()
+        self._process_names: dict[int, bytes] = Table()
+        self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = Cache()
         self._last_ns = 0
+        self._probes = CallStack()
         self._switches = _perfviews.SwitchTally()
+        self._stacks: Stacks | None = None  # made at the first MMAP or SAMPLE
         self.events = 0  # events written so far
 
     # -- the document --------------------------------------------------------
 
     def begin(self) -> list[str]:
-        return ["[\n"]
+        return ['{"traceEvents":[\n']
 
     def end(self) -> list[str]:
         """Close the calls still open (they end with the trace) and the array."""
@@ -168,7 +224,15 @@ class ChromeTrace:
         self._layer.flush(self)
         for tid in list(self._open):
             self._close_open(tid, self._last_ns, out)
-        out.append("\n]\n")
+        for tid, stack in self._probes.stacks.items():
+            for call in reversed(stack):
+                self._emit(out, f'{{"ph":"E","cat":"probe","pid":{call.pid},"tid":{tid},'
+                                f'"ts":{self._ts(self._last_ns)},"args":{{"unfinished":true}}}}')
+        other = [f'"origin_ns":{self._origin if self._origin is not None else "null"}',
+                 '"clock":"CLOCK_REALTIME"']
+        other.extend(f"{encode_string(key)}:{_json_value(value)}"
+                     for key, value in self.options.metadata)
+        out.append(f'\n],\n"displayTimeUnit":"ns",\n"otherData":{{{",".join(other)}}}}}\n')
         return out
 
     # -- events ----------------------------------------------------------------
@@ -200,8 +264,6 @@ class ChromeTrace:
         batch = records if isinstance(records, list) else list(records)
         if batch and self._origin is None:
             self._origin = batch[0].timestamp_ns
-        if batch and not self._origin_written:
-            self._write_origin(out)
         self._layer.feed(batch, self)
         return out
 
@@ -217,6 +279,9 @@ class ChromeTrace:
             self._seen_time(record.timestamp_ns)
             self._drop(record, self._out)
             return
+        if kind == _PROBE_DEF:  # the recorder's (pid 0): names probes, no event of its own
+            self._probes.table.learn(record.payload)  # type: ignore[arg-type]
+            return
         self._seen(record)
         payload: Any = record.payload
         out = self._out
@@ -228,7 +293,17 @@ class ChromeTrace:
                           f'{{"signo":{payload.signo},"code":{payload.code},'
                           f'"action":{_json_int(payload.action)}}}', out)
         elif kind == _PROC:
+            if self._stacks is not None:
+                self._stacks.observe(record)
             self._proc(record, payload, out)
+        elif kind in (_SAMPLE, _MMAP):
+            if self._stacks is None:
+                self._stacks = Stacks(self.options.symbol_cache)
+            if kind == _MMAP:
+                self._stacks.observe(record)
+            else:
+                name, args = chrome_sample(self._stacks, record)
+                self._instant(record, name, args, out)
         elif kind == _USER:
             self._instant(record, "utrace " + _text(payload.label),
                           f'{{"len":{len(payload.data)}}}', out)
@@ -238,6 +313,33 @@ class ChromeTrace:
         elif kind == _CNT:
             for event in _perfviews.chrome_counter_events(record, self._ts):
                 self._emit(out, event)
+        elif kind == _PROBE:
+            self._probe(record, out)
+
+    def _probe(self, record: Record, out: list[str]) -> None:
+        """A probed call: B at its entry, E at its return (slices that hold its syscalls)."""
+        tid = record.tid
+        before = len(self._probes.stacks.get(tid, ()))
+        for event, call in self._probes.feed(record):
+            name = encode_string(call.function)
+            head = f'"pid":{record.pid},"tid":{tid},"ts":{self._ts(record.timestamp_ns)}'
+            values = ",".join(encode_string(value) for value in call.args)
+            if event == "enter" and call.function in self._probes.table.returns:
+                self._emit(out, f'{{"ph":"B","cat":"probe","name":{name},{head},'
+                                f'"args":{{"args":[{values}]}}}}')
+            elif event == "exit":
+                closed = before - len(self._probes.stacks.get(tid, ()))
+                for _ in range(closed - 1):  # inner calls whose returns never came
+                    self._emit(out, f'{{"ph":"E","cat":"probe",{head},'
+                                    '"args":{"unfinished":true}}')
+                retval = encode_string(call.retval or "")
+                self._emit(out, f'{{"ph":"E","cat":"probe",{head},'
+                                f'"args":{{"retval":{retval}}}}}')
+            else:
+                label = "return" if event == "orphan" else "probe"
+                detail = (f'"retval":{encode_string(call.retval or "")}' if event == "orphan"
+                          else f'"args":[{values}]')
+                self._instant(record, call.function, f'{{"point":"{label}",{detail}}}', out)
 
     def abandoned(self, call: Call, ts: int) -> None:
         """A call that will get no RET (its thread exited or made another call)."""
@@ -275,11 +377,6 @@ class ChromeTrace:
     def _us(ns: int) -> str:
         return f"{ns // 1000}.{ns % 1000:03d}"
 
-    def _write_origin(self, out: list[str]) -> None:
-        self._origin_written = True
-        self._emit(out, f'{{"ph":"M","name":"ktr_trace","pid":0,"tid":0,"ts":0,'
-                        f'"args":{{"origin_ns":{self._origin},"clock":"CLOCK_REALTIME"}}}}')
-
     def _name(self, record: Record, out: list[str]) -> None:
         tid, pid, comm = record.tid, record.pid, record.comm
         self._thread_names[tid] = comm
@@ -309,6 +406,45 @@ class ChromeTrace:
                 name or f"syscall_{nr}", None if known is None else len(known.args))
         return found
 
+    def _decoded(self, call: Call | None, entry_only: bool) -> str:
+        """``"arguments":...`` (decoded, strace's way), ``"path"`` and ``"io"`` of ``call``."""
+        if call is None:
+            return ""
+        plan = call.plan
+        parts = [f'"call":{call.id}'] if call.id else []
+        if not self.options.raw and plan.signature is not None and call.ts != -1:
+            key = (plan.abi, plan.nr, entry_only)
+            render = self._renderers.get(key)
+            if render is None:
+                stop = plan.first_output_arg if entry_only else None
+                render = self._renderers[key] = compile_arguments(plan, self._style, None, stop)
+            try:
+                shown = render(call)
+            except (IndexError, ValueError):  # arguments missing from the record
+                shown = []
+            names = [arg.name for arg in plan.signature.args]
+            if len(shown) == len(names):
+                parts.append('"arguments":{' + ",".join(
+                    f"{encode_string(name)}:{encode_string(text)}"
+                    for name, text in zip(names, shown, strict=True)) + "}")
+            elif shown:
+                parts.append('"arguments":[' + ",".join(map(encode_string, shown)) + "]")
+        if call.paths and self.options.paths:
+            parts.append('"path":[' + ",".join(encode_string(_text(path))
+                                               for path in call.paths) + "]")
+        if call.io:
+            limit = self.options.io_bytes
+            items = []
+            for io in call.io:
+                data = io.data[:limit]
+                truncated = len(data) < io.transferred
+                items.append(f'{{"fd":{io.fd},"direction":'
+                             f'"{"write" if io.direction else "read"}",'
+                             f'"bytes":{io.transferred},"data":{encode_string(_text(data))},'
+                             f'"truncated":{"true" if truncated else "false"}}}')
+            parts.append('"io":[' + ",".join(items) + "]")
+        return "".join("," + part for part in parts)
+
     def _complete(self, tid: int, call: Call, start_ns: int, end_ns: int, tail: str,
                   deferred: list[str], out: list[str]) -> None:
         """Write the X event of ``call`` (ending at ``end_ns``), then what it deferred."""
@@ -317,14 +453,16 @@ class ChromeTrace:
         start = max(start_ns, self._last_end.get(tid, start_ns))
         end = max(end_ns, start)
         self._last_end[tid] = end
-        shown = call.args if count is None else call.args[:count]
-        args = ",".join(f'"{value:#x}"' for value in shown)
-        paths = ""
-        if call.paths and self.options.paths:
-            paths = f',"path":[{",".join(encode_string(_text(p)) for p in call.paths)}]'
+        if self.options.call_args:
+            shown = call.args if count is None else call.args[:count]
+            raw = ",".join(f'"{value:#x}"' for value in shown)
+            decoded = self._decoded(call, entry_only='"unfinished"' in tail)
+            args = f',"args":{{"raw":[{raw}]{tail}{decoded}}}'
+        else:
+            args = ""
         self._emit(out, f'{{"ph":"X","cat":"syscall","name":"{name}","pid":{call.pid},'
-                        f'"tid":{tid},"ts":{self._ts(start)},"dur":{self._us(end - start)},'
-                        f'"args":{{"args":[{args}]{tail}{paths}}}}}')
+                        f'"tid":{tid},"ts":{self._ts(start)},"dur":{self._us(end - start)}'
+                        f'{args}}}')
         for event in deferred:
             self._emit(out, event)
 
@@ -368,6 +506,8 @@ class ChromeTrace:
             fields.append(f'"child":{proc.child}')
             if event == _CLONE:
                 fields.append(f'"thread":{"true" if proc.flags & ProcFlag.THREAD else "false"}')
+        elif event == _EXIT and proc.child:  # the old leader, superseded by a thread's execve
+            fields.append(f'"superseded_by":{proc.child}')
         elif event == _EXIT:
             fields.append(f'"status":{proc.status}')
             if proc.flags & ProcFlag.SIGNALED:
@@ -391,6 +531,13 @@ class ChromeTrace:
         self._emit(out, f'{{"ph":"i","s":"g","name":"dropped {payload.lost} records ({reason})",'
                         f'"pid":0,"tid":0,"ts":{self._ts(record.timestamp_ns)},'
                         f'"args":{{"lost":{payload.lost},"error":"{reason}"}}}}')
+
+
+def _json_value(value: object) -> str:
+    """A metadata value as JSON (strings escaped, bytes as text, others via json)."""
+    if isinstance(value, bytes):
+        value = _text(value)
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def write_chrome(

@@ -42,6 +42,12 @@ that order when combined; seconds.nanoseconds), the tag
   at most N bytes, ``-s`` (GIO only) no data.
 - PSIG: ``SIGUSR1 caught handler=0x401136 mask=0x2000 code=SI_USER``
   (``-n``: the code's number).
+- SAMPLE: ``cpu 1 leaf_a+0x1a <- mid_a+0x5 <- main+0x26 <- ...``: the
+  unwound frames, innermost first (``_profile``; a kernel-mode sample starts
+  with ``[kernel]``); ``-n``: the CPU and the sampled pc only.
+- MMAP: ``0x7f..-0x7f.. r-x flags 0x2 offset 0x26000 "/usr/lib/.../libc.so.6"
+  build-id 93ac...``, `` (maps)`` for a /proc/PID/maps snapshot, ``image N
+  bytes`` when it carries the vDSO's image.
 
 Strings (paths, argv, command names) are UTF-8 text escaped as ``_text``
 says. Unknown kinds print ``UNKNOWN(kind) N bytes``.
@@ -55,9 +61,10 @@ At the end of a batch a still-open entry is held over to the next batch
 nothing waits for the next batch); ``finish()`` passes it on at the end of
 the input. The describers only render.
 
-JSON Lines keys (a stable interface: keys are only ever added). Every record:
+JSON Lines keys: ``docs/json.md`` is the public contract (keys are only ever
+added; update it with any key added here). In short, every record:
 ``type`` (the tag), ``pid``, ``tid``, ``comm``, ``ts`` (integer ns since the
-epoch). Then:
+epoch), ``call`` (the call id, on every record of a call). Then:
 
 - CALL: ``syscall`` (name or ``"syscall_N"``), ``nr``, ``args`` (integers,
   every register the record holds), ``args_decoded`` (strings: the arguments
@@ -95,11 +102,25 @@ epoch). Then:
 - EMUL: ``name``
 - USER: ``label``, ``len``, ``data`` (hex)
 - ARG: ``argv`` (list of strings); ENV: ``env`` (list of strings)
-- PROBE: ``probe_id``, ``site`` (``entry``/``return``/``offset`` or
-  ``"site_N"``), ``name``, ``pc``, ``offset``, ``value``, ``args`` (integers)
-- SAMPLE: ``pc``, ``sp``, ``stack`` (integers, innermost first)
+- PROBE: ``probe_id``, ``probe`` (``"MODULE:FUNCTION:POINT"``, the module as its
+  file name, POINT ``entry``/``return``/``+0xOFF``), ``point`` (``entry``, ``return``
+  or ``offset``), ``pc``, ``args`` (typed as the probe's definition says: integers as
+  numbers, ``str`` as strings, null when unreadable; empty for return probes), ``retval``
+  (return probes), ``offset`` (offset probes)
+- PDEF (a probe's definition): ``probe_id``, ``probe``, ``point``, ``module`` (path),
+  ``build_id``, ``function``, ``alias`` (the IFUNC it implements, or ""), ``offset``,
+  ``file_offset``, ``types`` (names), ``string_cap``
+- SAMPLE: ``cpu``, ``pc``, ``period`` (task-clock ns the sample stands
+  for), ``kernel`` (bool: sampled in the kernel), ``frames`` (list, innermost
+  first, each ``{"pc", "function", "module", "offset"}``: ``function`` null
+  when unknown, ``module`` null when no mapping holds the pc; ``offset`` from
+  the function's start, else the link-time address in the module; the
+  kernel's frame of a kernel-mode sample is module ``"[kernel]"``), unwound
+  and symbolized as ``_profile`` says
 - MMAP: ``start``, ``end``, ``offset``, ``prot``, ``flags``, ``path``,
-  ``build_id`` (hex, ``""`` when unknown)
+  ``build_id`` (hex, ``""`` when unknown), ``origin`` (``"mmap"`` the kernel
+  reported it, ``"maps"`` /proc/PID/maps at attach), ``image_len`` (bytes of
+  the vDSO image it carries)
 - unknown kinds: ``type`` is ``"UNKNOWN"``, then ``kind``, ``len``, ``data`` (hex)
 
 Filters (``-p``, ``-t``, ``-u``; ``_filter``; and the call filters of
@@ -123,15 +144,25 @@ from collections.abc import Callable, Iterable
 from itertools import accumulate
 from typing import Any
 
-from formats import FileHeader, Record, RecordKind, split_nul_strings
+from formats import (
+    PROBE_ARG_TYPE_NAMES,
+    FileHeader,
+    ProbeSite,
+    Record,
+    RecordKind,
+    split_nul_strings,
+)
 from formats.linux import RetKind, errno_message
 
 from . import _model, _perfviews
 from ._args import CallArguments, Style, compile_arguments, decode_struct, struct_fields
+from ._bounded import Cache
 from ._calls import Call, CallTracker, LineView, recorded_facilities
 from ._filter import record_filter
 from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
+from ._probes import ProbeTable
+from ._profile import Stacks, frames_json, sample_text
 from ._siginfo import code_name
 from ._text import display_text, encode_basestring, json_string, text_of
 
@@ -226,6 +257,8 @@ _GENIO = int(RecordKind.GENIO)
 _NAMEI = int(RecordKind.NAMEI)
 _STRUCT = int(RecordKind.STRUCT)
 _PROC = int(RecordKind.PROC)
+_MMAP = int(RecordKind.MMAP)
+_PROBE_DEF = int(RecordKind.PROBE_DEF)
 _UNFINISHED = 1  # formats.SyscallFlag.UNFINISHED
 #: STRU names that are not C structures (kdump prints "struct NAME" for the others).
 _NOT_STRUCTS = frozenset({b"fds", b"sigset", b"old_sigset"})
@@ -272,6 +305,7 @@ _HANDLER_NAMES: dict[int, str] = {
     RecordKind.DROP: "_drop",
     RecordKind.STRUCT: "_struct",
     RecordKind.CNT: "_cnt",
+    RecordKind.PROBE_DEF: "_probe_def",
 }
 
 
@@ -292,23 +326,53 @@ class _RecordDescriber(LineView):
         self.names = names if names is not None else Names()
         track_fds = options.fd_paths and not options.raw
         self.tracker = CallTracker(track_fds=track_fds, facilities=recorded_facilities(header))
-        self.tracker.keep = record_filter(options)
+        self.probe_table = ProbeTable()
+        self.set_filter(record_filter(options))
         self._plans = self.tracker.plans
         self._track = track_fds
         self._style = Style(strace=False, raw=options.raw, decimal=options.decimal,
                             fd_paths=track_fds)
-        self._renderers: dict[tuple[int, int], CallArguments] = {}
+        self._renderers: dict[tuple[int, int], CallArguments] = Cache()
         self._heads: dict[tuple[int, int, bytes], str] = {}
         self._out: list[str] = []
+        self._stacks: Stacks | None = None  # address spaces, made at the first MMAP/SAMPLE
         # Each describer has a method per kind of the same name (CALL and RET
         # come with their call: ``call`` and ``_ret``).
         self._handlers: dict[int, Handler] = {
             kind: getattr(self, name) for kind, name in _HANDLER_NAMES.items()}
 
+    def set_filter(self, keep: Callable[[Record], bool] | None) -> None:
+        """The records shown; a hidden probe definition (pid 0 under -p) still types
+        the PROBE records shown."""
+        if keep is None:
+            self.tracker.keep = None
+            return
+        learn = self.probe_table.learn
+
+        def keep_learning(record: Record) -> bool:
+            if keep(record):
+                return True
+            if record[0] == _PROBE_DEF:
+                learn(record[6])  # type: ignore[arg-type]
+            return False
+
+        self.tracker.keep = keep_learning
+
     # -- the loop over the call layer's events ------------------------------------
 
     def describe(self, records: list[Record]) -> list[str]:
+        if self.tracker.keep is not None:
+            self._observe_maps(records)
         return self._render(self.tracker.stream(records))
+
+    def _observe_maps(self, records: list[Record]) -> None:
+        """Mappings and process events hidden by a filter still shape the samples shown."""
+        keep = self.tracker.keep
+        for record in records:
+            kind = record[0]
+            if (kind == _MMAP or (kind == _PROC and self._stacks is not None)) and (
+                    keep is not None and not keep(record)):
+                self._stack_view().observe(record)
 
     def finish(self) -> list[str]:
         """The lines still held back (an open CALL's), at the end of the input."""
@@ -342,6 +406,11 @@ class _RecordDescriber(LineView):
             else:
                 append(handlers.get(kind, unknown)(head, record))
         return out
+
+    def _stack_view(self) -> Stacks:
+        if self._stacks is None:
+            self._stacks = Stacks(self.options.symbol_cache)
+        return self._stacks
 
     def _arguments(self, call: Call) -> list[str]:
         plan = call.plan
@@ -397,7 +466,7 @@ class TextDescriber(_RecordDescriber):
         self._stamp = 1 if self._modes else 0
         self._previous_ns: int | None = None
         self._first_ns: int | None = None
-        self._errors: dict[int, str] = {}
+        self._errors: dict[int, str] = Cache()
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         name = display_text(comm)
@@ -556,6 +625,8 @@ class TextDescriber(_RecordDescriber):
         )
 
     def _proc(self, head: str, record: Record) -> str:
+        if self._stacks is not None:
+            self._stacks.observe(record)
         payload: Any = record[6]
         view = _model.view_proc(payload, self.names)
         words = [view.event]
@@ -573,33 +644,51 @@ class TextDescriber(_RecordDescriber):
             words.append(f'"{display_text(view.reason)}"')
         if view.detail is not None:
             words.append(f'"{display_text(view.detail)}"')
+        if view.superseded_by is not None:
+            words.append(f"superseded by execve in thread {view.superseded_by}")
         return f"{head}PROC  {' '.join(words)}\n"
 
     def _probe(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        probe_id, site, pc, offset, value, args, name = payload
-        site_name = _model.probe_site_name(site)
-        line = f'{head}PROBE  {probe_id} {site_name} "{display_text(name)}" pc {pc:#x}'
-        if site_name == "entry":
-            return f"{line} args ({','.join(map(hex, args))})\n"
-        if site_name == "return":
-            return f"{line} value {value:#x}\n"
-        if site_name == "offset":
-            return f"{line} offset {offset:#x}\n"
-        return f"{line} offset {offset:#x} value {value:#x} args ({','.join(map(hex, args))})\n"
+        table = self.probe_table
+        info = table.info(payload)
+        values = table.text_values(payload)
+        label = display_text(info.label.encode("utf-8", "surrogateescape"))
+        if payload.site == ProbeSite.RETURN:
+            return f"{head}PROBE  {label} = {values[0]} pc {payload.pc:#x}\n"
+        return f"{head}PROBE  {label}({', '.join(values)}) pc {payload.pc:#x}\n"
+
+    def _probe_def(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        info = self.probe_table.learn(payload)
+        types = ",".join(PROBE_ARG_TYPE_NAMES.get(t, str(t)) for t in info.types)  # type: ignore[call-overload]
+        line = (f"{head}PDEF  #{info.probe_id} {display_text(info.label.encode())} "
+                f'"{display_text(payload.module)}" offset {payload.file_offset:#x} ({types})')
+        if payload.build_id:
+            line += f" build-id {display_text(payload.build_id)}"
+        if payload.alias:
+            line += f" implements {display_text(payload.alias)}"
+        return line + "\n"
 
     def _sample(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        pc, sp, stack = payload
-        return f"{head}SAMPLE  pc {pc:#x} sp {sp:#x} stack ({','.join(map(hex, stack))})\n"
+        if self.options.raw:
+            return f"{head}SAMPLE  cpu {payload.cpu} pc {payload.pc:#x}\n"
+        frames = self._stack_view().frames(record)
+        return f"{head}SAMPLE  {sample_text(frames, payload.cpu)}\n"
 
     def _mmap(self, head: str, record: Record) -> str:
+        self._stack_view().observe(record)
         payload: Any = record[6]
-        start, end, offset, prot, flags, build_id, path = payload
-        line = (f'{head}MMAP  {start:#x}-{end:#x} {_prot(prot)} flags {flags:#x} '
-                f'offset {offset:#x} "{display_text(path)}"')
-        if build_id:
-            line += f" build-id {build_id.hex()}"
+        line = (f'{head}MMAP  {payload.start:#x}-{payload.end:#x} {_prot(payload.prot)} '
+                f'flags {payload.flags:#x} offset {payload.offset:#x} '
+                f'"{display_text(payload.path)}"')
+        if payload.build_id:
+            line += f" build-id {payload.build_id.hex()}"
+        if payload.origin == 1:
+            line += " (maps)"
+        if payload.image:
+            line += f" image {len(payload.image)} bytes"
         return line + "\n"
 
     def _drop(self, head: str, record: Record) -> str:
@@ -643,8 +732,29 @@ class JsonDescriber(_RecordDescriber):
                  header: FileHeader | None = None) -> None:
         super().__init__(options, names, header)
         self._stamp = 2
-        self._syscalls: dict[tuple[int, int], str] = {}
-        self._errnos: dict[int, str] = {}
+        self._syscalls: dict[tuple[int, int], str] = Cache()
+        self._errnos: dict[int, str] = Cache()
+        # Every record of a call carries the call's id: GIO and out-STRU
+        # records find their call among the open ones.
+        self.tracker.keep_calls = True
+
+    def call(self, call: Call, record: Record) -> None:
+        _kind, _version, pid, tid, ts, comm, _payload = record
+        head = self._heads.get((pid, tid, comm)) or self._make_head(pid, tid, comm)
+        self._out.append(self._call_line(call, f'{head},"ts":{ts},"call":{call.id}'))
+
+    def record(self, call: Call | None, record: Record) -> None:
+        kind, _version, pid, tid, ts, comm, _payload = record
+        head = self._heads.get((pid, tid, comm)) or self._make_head(pid, tid, comm)
+        if call is not None and call.id:
+            head = f'{head},"ts":{ts},"call":{call.id}'
+        else:
+            head = f'{head},"ts":{ts}'
+        if kind == _SYSRET:
+            assert call is not None
+            self._out.append(self._ret(head, record, call))
+        else:
+            self._out.append(self._handlers.get(kind, self._unknown)(head, record))
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         return f'"pid":{pid},"tid":{tid},"comm":{json_string(comm)}'
@@ -767,6 +877,8 @@ class JsonDescriber(_RecordDescriber):
         return f'{{"type":"{tag}",{head},"{key}":[{strings}]}}\n'
 
     def _proc(self, head: str, record: Record) -> str:
+        if self._stacks is not None:
+            self._stacks.observe(record)
         payload: Any = record[6]
         view = _model.view_proc(payload, self.names)
         fields = [f'"event":{encode_basestring(view.event)}']
@@ -786,28 +898,52 @@ class JsonDescriber(_RecordDescriber):
             fields.append(f'"reason":{json_string(view.reason)}')
         if view.detail is not None:
             fields.append(f'"detail":{json_string(view.detail)}')
+        if view.superseded_by is not None:
+            fields.append(f'"superseded_by":{view.superseded_by}')
         return f'{{"type":"PROC",{head},{",".join(fields)}}}\n'
 
     def _probe(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        probe_id, site, pc, offset, value, args, name = payload
-        site_name = encode_basestring(_model.probe_site_name(site))
-        return (f'{{"type":"PROBE",{head},"probe_id":{probe_id},'
-                f'"site":{site_name},"name":{json_string(name)},"pc":{pc},'
-                f'"offset":{offset},"value":{value},"args":{_json_ints(args)}}}\n')
+        table = self.probe_table
+        info = table.info(payload)
+        values = table.json_values(payload)
+        line = (f'{{"type":"PROBE",{head},"probe_id":{payload.probe_id},'
+                f'"probe":{encode_basestring(info.label)},"point":"{info.point}",'
+                f'"pc":{payload.pc}')
+        if payload.site == ProbeSite.RETURN:
+            return f'{line},"args":[],"retval":{values[0]}}}\n'
+        if payload.site == ProbeSite.OFFSET:
+            line += f',"offset":{payload.offset}'
+        return f'{line},"args":[{",".join(values)}]}}\n'
+
+    def _probe_def(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        info = self.probe_table.learn(payload)
+        types = ",".join(f'"{PROBE_ARG_TYPE_NAMES.get(t, str(t))}"' for t in info.types)  # type: ignore[call-overload]
+        return (f'{{"type":"PDEF",{head},"probe_id":{info.probe_id},'
+                f'"probe":{encode_basestring(info.label)},"point":"{info.point}",'
+                f'"module":{json_string(payload.module)},'
+                f'"build_id":{json_string(payload.build_id)},'
+                f'"function":{encode_basestring(info.function)},'
+                f'"alias":{json_string(payload.alias)},"offset":{payload.point_offset},'
+                f'"file_offset":{payload.file_offset},"types":[{types}],'
+                f'"string_cap":{payload.string_cap}}}\n')
 
     def _sample(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        pc, sp, stack = payload
-        return (f'{{"type":"SAMPLE",{head},"pc":{pc},"sp":{sp},'
-                f'"stack":{_json_ints(stack)}}}\n')
+        frames = self._stack_view().frames(record)
+        return (f'{{"type":"SAMPLE",{head},"cpu":{payload.cpu},"pc":{payload.pc},'
+                f'"period":{payload.period},"kernel":{"true" if payload.flags & 1 else "false"},'
+                f'"frames":{frames_json(frames)}}}\n')
 
     def _mmap(self, head: str, record: Record) -> str:
+        self._stack_view().observe(record)
         payload: Any = record[6]
-        start, end, offset, prot, flags, build_id, path = payload
-        return (f'{{"type":"MMAP",{head},"start":{start},"end":{end},'
-                f'"offset":{offset},"prot":{prot},"flags":{flags},'
-                f'"path":{json_string(path)},"build_id":"{build_id.hex()}"}}\n')
+        origin = "maps" if payload.origin == 1 else "mmap"
+        return (f'{{"type":"MMAP",{head},"start":{payload.start},"end":{payload.end},'
+                f'"offset":{payload.offset},"prot":{payload.prot},"flags":{payload.flags},'
+                f'"path":{json_string(payload.path)},"build_id":"{payload.build_id.hex()}",'
+                f'"origin":"{origin}","image_len":{len(payload.image)}}}\n')
 
     def _drop(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -844,5 +980,8 @@ def describer_for(options: Options, names: Names | None = None,
     else:
         describer = TextDescriber(options, names, header)
     if selector is not None:
-        describer.tracker.keep = record_filter(options, selector.keep)
+        if isinstance(describer, _RecordDescriber):
+            describer.set_filter(record_filter(options, selector.keep))
+        else:
+            describer.tracker.keep = record_filter(options, selector.keep)
     return describer

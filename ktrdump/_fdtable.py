@@ -24,8 +24,9 @@ no description and are shown plainly.
 Guarantees: a process's table is copied to a child at fork/vfork/clone
 (shared when ``CLONE_FILES`` was asked for), loses its close-on-exec fds at
 exec, and is dropped when the process exits, is detached or is lost; memory
-is the fds of live processes, with a bound on the number of tables kept (the
-oldest are dropped past it, for traces whose exits were not recorded).
+is the fds of live processes, with bounds on the number of tables and of fd
+entries kept (the oldest tables are dropped past them, for traces whose exits
+were not recorded, or crafted ones).
 
 Does not: resolve paths (symlinks, ``..``, the working directory), or know
 fds passed over unix sockets (SCM_RIGHTS), pidfd_getfd, or io_uring.
@@ -35,6 +36,10 @@ from __future__ import annotations
 
 #: Tables kept at most; past it the oldest are dropped (their fds become unknown).
 MAX_TABLES = 1 << 16
+#: Fd entries kept at most, over all tables. Forks copy tables, so a crafted
+#: trace could otherwise make (fds x forks) entries; past this bound the oldest
+#: tables are dropped until half of it is left.
+MAX_ENTRIES = 1 << 20
 
 
 class FdTable:
@@ -55,6 +60,25 @@ class FdTables:
     def __init__(self) -> None:
         self._tables: dict[int, FdTable] = {}
         self._pipes = 0
+        self._charged = 0  # entries added since the last count (an upper bound)
+
+    def _charge(self, entries: int) -> None:
+        self._charged += entries
+        if self._charged > MAX_ENTRIES:
+            self._shrink()
+
+    def _shrink(self) -> None:
+        """Count the entries really held; drop the oldest tables down to half the bound."""
+        counted: set[int] = set()
+        total = 0
+        for table in self._tables.values():
+            if id(table) not in counted:
+                counted.add(id(table))
+                total += len(table.fds)
+        tables = self._tables
+        while total > MAX_ENTRIES // 2 and tables:
+            total -= len(tables.pop(next(iter(tables))).fds)
+        self._charged = max(total, 0)
 
     def __len__(self) -> int:
         return len(self._tables)
@@ -84,6 +108,7 @@ class FdTables:
             fds.pop(fd, None)
         else:
             fds[fd] = (description, cloexec)
+            self._charge(1)
 
     def closed(self, pid: int, fd: int) -> None:
         table = self._tables.get(pid)
@@ -100,6 +125,7 @@ class FdTables:
             fds.pop(new, None)
         else:
             fds[new] = (entry[0], cloexec)
+            self._charge(1)
 
     def set_cloexec(self, pid: int, fd: int, cloexec: bool) -> None:
         table = self._tables.get(pid)
@@ -144,18 +170,22 @@ class FdTables:
         if existing is not None:
             copy.fds.update(existing.fds)
         self._tables[child] = copy
+        self._charge(len(copy.fds))
 
     def unshare(self, pid: int) -> None:
         table = self._tables.get(pid)
         if table is not None:
             self._tables[pid] = table.copy()
+            self._charge(len(table.fds))
 
     def executed(self, pid: int) -> None:
         """exec: close-on-exec fds are closed, and a table shared with another process is not."""
         table = self._tables.get(pid)
         if table is None:
             return
-        self._tables[pid] = FdTable({fd: entry for fd, entry in table.fds.items() if not entry[1]})
+        kept = self._tables[pid] = FdTable(
+            {fd: entry for fd, entry in table.fds.items() if not entry[1]})
+        self._charge(len(kept.fds))
 
     def exited(self, pid: int) -> None:
         self._tables.pop(pid, None)

@@ -180,17 +180,17 @@ OPEN_FLAGS: Table = (
     ("O_NONBLOCK", 0o4000),
     ("O_SYNC", 0o4010000),  # __O_SYNC | O_DSYNC
     ("O_DSYNC", 0o10000),
-    ("O_ASYNC", 0o20000),  # FASYNC
     ("O_DIRECT", 0o40000),
     ("O_LARGEFILE", 0o100000),
-    ("O_TMPFILE", 0o20200000),  # __O_TMPFILE | O_DIRECTORY
-    ("O_DIRECTORY", 0o200000),
     ("O_NOFOLLOW", 0o400000),
     ("O_NOATIME", 0o1000000),
     ("O_CLOEXEC", 0o2000000),
     ("__O_SYNC", 0o4000000),
     ("O_PATH", 0o10000000),
+    ("O_TMPFILE", 0o20200000),  # __O_TMPFILE | O_DIRECTORY
     ("__O_TMPFILE", 0o20000000),
+    ("O_DIRECTORY", 0o200000),
+    ("O_ASYNC", 0o20000),  # FASYNC, last in strace's order
 )
 
 # linux/stat.h
@@ -582,9 +582,11 @@ CLONE_FLAGS: Table = (
     ("CLONE_NEWPID", 0x20000000), ("CLONE_NEWNET", 0x40000000), ("CLONE_IO", 0x80000000),
 )
 _CSIGNAL = 0xFF
-_SIGNAL_NAMES: Mapping[int, str] = MappingProxyType(
-    {number: name for number in range(1, 65) if (name := signal_name(number)) is not None}
-)
+# strace names the first real-time signal SIGRTMIN (then SIGRT_1, ...).
+_SIGNAL_NAMES: Mapping[int, str] = MappingProxyType({
+    **{number: name for number in range(1, 65) if (name := signal_name(number)) is not None},
+    32: "SIGRTMIN",
+})
 
 # linux/wait.h. (waitid's 2 is WSTOPPED, the same bit as WUNTRACED.)
 WAIT_OPTIONS: Table = (
@@ -766,7 +768,7 @@ SOCKET_TYPES: Table = (
     ("SOCK_STREAM", 1), ("SOCK_DGRAM", 2), ("SOCK_RAW", 3), ("SOCK_RDM", 4),
     ("SOCK_SEQPACKET", 5), ("SOCK_DCCP", 6), ("SOCK_PACKET", 10),
 )
-SOCKET_TYPE_FLAGS: Table = (("SOCK_NONBLOCK", 0o4000), ("SOCK_CLOEXEC", 0o2000000))
+SOCKET_TYPE_FLAGS: Table = (("SOCK_CLOEXEC", 0o2000000), ("SOCK_NONBLOCK", 0o4000))
 
 # glibc bits/socket.h (MSG_SOCK_DEVMEM: include/linux/socket.h)
 MSG_FLAGS: Table = (
@@ -947,7 +949,144 @@ def _decode_socketcall(value: int, abi: int) -> str | None:
     return _SOCKETCALL_NAMES.get(_s32(value))
 
 
+# --------------------------------------------------------------------------- more kinds
+# Orders are strace's (its xlat/*.in), which is what its output shows.
+
+FADVISE_ADVICE: Table = (  # linux/fadvise.h (x86: 4 and 5 as in the generic header)
+    ("POSIX_FADV_NORMAL", 0), ("POSIX_FADV_RANDOM", 1), ("POSIX_FADV_SEQUENTIAL", 2),
+    ("POSIX_FADV_WILLNEED", 3), ("POSIX_FADV_DONTNEED", 4), ("POSIX_FADV_NOREUSE", 5),
+)
+GETRANDOM_FLAGS: Table = (("GRND_NONBLOCK", 1), ("GRND_RANDOM", 2), ("GRND_INSECURE", 4))
+EPOLL_FLAGS: Table = (("EPOLL_CLOEXEC", 0o2000000),)
+EVENTFD_FLAGS: Table = (("EFD_SEMAPHORE", 1), ("EFD_CLOEXEC", 0o2000000),
+                        ("EFD_NONBLOCK", 0o4000))
+ITIMER_WHICH: Table = (("ITIMER_REAL", 0), ("ITIMER_VIRTUAL", 1), ("ITIMER_PROF", 2))
+TIMER_FLAGS: Table = (("TIMER_ABSTIME", 1),)
+FLOCK_OPS: Table = (("LOCK_SH", 1), ("LOCK_EX", 2), ("LOCK_NB", 4), ("LOCK_UN", 8))
+XATTR_FLAGS: Table = (("XATTR_CREATE", 1), ("XATTR_REPLACE", 2))
+RUSAGE_WHO: Table = (("RUSAGE_SELF", 0), ("RUSAGE_CHILDREN", -1), ("RUSAGE_THREAD", 1))
+STATX_MASK: Table = (  # linux/stat.h
+    ("STATX_ALL", 0xFFF), ("STATX_BASIC_STATS", 0x7FF), ("STATX_TYPE", 0x1),
+    ("STATX_MODE", 0x2), ("STATX_NLINK", 0x4), ("STATX_UID", 0x8), ("STATX_GID", 0x10),
+    ("STATX_ATIME", 0x20), ("STATX_MTIME", 0x40), ("STATX_CTIME", 0x80), ("STATX_INO", 0x100),
+    ("STATX_SIZE", 0x200), ("STATX_BLOCKS", 0x400), ("STATX_BTIME", 0x800),
+    ("STATX_MNT_ID", 0x1000), ("STATX_DIOALIGN", 0x2000), ("STATX_MNT_ID_UNIQUE", 0x4000),
+    ("STATX_SUBVOL", 0x8000), ("STATX_WRITE_ATOMIC", 0x10000),
+    ("STATX_DIO_READ_ALIGN", 0x20000),
+)
+INET_PROTOCOLS: Table = (  # netinet/in.h
+    ("IPPROTO_IP", 0), ("IPPROTO_ICMP", 1), ("IPPROTO_IGMP", 2), ("IPPROTO_IPIP", 4),
+    ("IPPROTO_TCP", 6), ("IPPROTO_EGP", 8), ("IPPROTO_PUP", 12), ("IPPROTO_UDP", 17),
+    ("IPPROTO_IDP", 22), ("IPPROTO_TP", 29), ("IPPROTO_DCCP", 33), ("IPPROTO_IPV6", 41),
+    ("IPPROTO_RSVP", 46), ("IPPROTO_GRE", 47), ("IPPROTO_ESP", 50), ("IPPROTO_AH", 51),
+    ("IPPROTO_ICMPV6", 58), ("IPPROTO_MTP", 92), ("IPPROTO_BEETPH", 94),
+    ("IPPROTO_ENCAP", 98), ("IPPROTO_PIM", 103), ("IPPROTO_COMP", 108), ("IPPROTO_L2TP", 115),
+    ("IPPROTO_SCTP", 132), ("IPPROTO_MH", 135), ("IPPROTO_UDPLITE", 136),
+    ("IPPROTO_MPLS", 137), ("IPPROTO_ETHERNET", 143), ("IPPROTO_RAW", 255),
+    ("IPPROTO_MPTCP", 262),
+)
+_INET_DOMAINS = frozenset({2, 10})  # AF_INET, AF_INET6
+_INET_PROTOCOL_NAMES = _enum(INET_PROTOCOLS)
+
+
+def decode_socket_protocol(domain: int, protocol: int) -> str | None:
+    """socket()'s protocol as strace prints it: IPPROTO_* for AF_INET/AF_INET6, else None."""
+    if domain & _MASK32 in _INET_DOMAINS:
+        return _INET_PROTOCOL_NAMES.get(protocol & _MASK32)
+    return None
+
+
+def render_umask(value: int) -> str:
+    """A umask as strace prints it: ``022``, ``0777``."""
+    return _octal(value & 0o7777)
+
+
+TIMERFD_FLAGS: Table = (("TFD_TIMER_ABSTIME", 1), ("TFD_TIMER_CANCEL_ON_SET", 2),
+                        ("TFD_CLOEXEC", 0o2000000), ("TFD_NONBLOCK", 0o4000))
+SIGNALFD_FLAGS: Table = (("SFD_CLOEXEC", 0o2000000), ("SFD_NONBLOCK", 0o4000))
+INOTIFY_FLAGS: Table = (("IN_NONBLOCK", 0o4000), ("IN_CLOEXEC", 0o2000000))
+MEMFD_FLAGS: Table = (("MFD_CLOEXEC", 1), ("MFD_ALLOW_SEALING", 2), ("MFD_HUGETLB", 4),
+                      ("MFD_NOEXEC_SEAL", 8), ("MFD_EXEC", 0x10))
+CLOSE_RANGE_FLAGS: Table = (("CLOSE_RANGE_UNSHARE", 2), ("CLOSE_RANGE_CLOEXEC", 4))
+INOTIFY_MASK: Table = (  # linux/inotify.h
+    ("IN_ACCESS", 0x1), ("IN_MODIFY", 0x2), ("IN_ATTRIB", 0x4), ("IN_CLOSE_WRITE", 0x8),
+    ("IN_CLOSE_NOWRITE", 0x10), ("IN_OPEN", 0x20), ("IN_MOVED_FROM", 0x40),
+    ("IN_MOVED_TO", 0x80), ("IN_CREATE", 0x100), ("IN_DELETE", 0x200),
+    ("IN_DELETE_SELF", 0x400), ("IN_MOVE_SELF", 0x800), ("IN_UNMOUNT", 0x2000),
+    ("IN_Q_OVERFLOW", 0x4000), ("IN_IGNORED", 0x8000), ("IN_ONLYDIR", 0x01000000),
+    ("IN_DONT_FOLLOW", 0x02000000), ("IN_EXCL_UNLINK", 0x04000000),
+    ("IN_MASK_CREATE", 0x10000000), ("IN_MASK_ADD", 0x20000000), ("IN_ISDIR", 0x40000000),
+    ("IN_ONESHOT", 0x80000000),
+)
+
+# linux/ipc.h, linux/sem.h, linux/msg.h, linux/shm.h
+IPC_FLAGS: Table = (("IPC_CREAT", 0o1000), ("IPC_EXCL", 0o2000), ("IPC_NOWAIT", 0o4000))
+_IPC_COMMON: Table = (("IPC_RMID", 0), ("IPC_SET", 1), ("IPC_STAT", 2), ("IPC_INFO", 3))
+_IPC_COMMANDS: Mapping[str, Mapping[int, str]] = MappingProxyType({
+    "semctl": _enum((*_IPC_COMMON, ("GETPID", 11), ("GETVAL", 12), ("GETALL", 13),
+                     ("GETNCNT", 14), ("GETZCNT", 15), ("SETVAL", 16), ("SETALL", 17),
+                     ("SEM_STAT", 18), ("SEM_INFO", 19), ("SEM_STAT_ANY", 20))),
+    "msgctl": _enum((*_IPC_COMMON, ("MSG_STAT", 11), ("MSG_INFO", 12), ("MSG_STAT_ANY", 13))),
+    "shmctl": _enum((*_IPC_COMMON, ("SHM_LOCK", 11), ("SHM_UNLOCK", 12), ("SHM_STAT", 13),
+                     ("SHM_INFO", 14), ("SHM_STAT_ANY", 15))),
+})
+_IPC_64 = 0x100
+
+
+def _ipc_key(value: int, abi: int) -> str:
+    value &= _MASK32
+    return "IPC_PRIVATE" if value == 0 else hex(value)
+
+
+def _ipc_flags(value: int, abi: int) -> str:
+    """``IPC_CREAT|0600``: the flags, then the permission bits in octal."""
+    value &= _MASK32
+    flags = value & ~0o777
+    mode = value & 0o777
+    parts = [render_flags(IPC_FLAGS, flags)] if flags else []
+    if mode or not parts:
+        parts.append(_octal(mode))
+    return "|".join(parts)
+
+
+def _ipc_command(call: str) -> Decoder:
+    names = _IPC_COMMANDS[call]
+
+    def decode(value: int, abi: int) -> str | None:
+        value &= _MASK32
+        name = names.get(value & ~_IPC_64)
+        if name is None:
+            return None
+        return f"{name}|IPC_64" if value & _IPC_64 else name
+
+    return decode
+
+
+def _pipe_flags(value: int, abi: int) -> str:
+    return render_flags(OPEN_FLAGS, value & _MASK32)
+
+
 _DECODERS: dict[ArgKind, Decoder] = {
+    ArgKind.FADVISE_ADVICE: _enum_decoder(FADVISE_ADVICE),
+    ArgKind.GETRANDOM_FLAGS: _flags_decoder(GETRANDOM_FLAGS),
+    ArgKind.EPOLL_FLAGS: _flags_decoder(EPOLL_FLAGS),
+    ArgKind.EVENTFD_FLAGS: _flags_decoder(EVENTFD_FLAGS),
+    ArgKind.ITIMER_WHICH: _enum_decoder(ITIMER_WHICH),
+    ArgKind.TIMER_FLAGS: _flags_decoder(TIMER_FLAGS),
+    ArgKind.FLOCK_OP: _flags_decoder(FLOCK_OPS),
+    ArgKind.XATTR_FLAGS: _flags_decoder(XATTR_FLAGS),
+    ArgKind.RUSAGE_WHO: _enum_decoder(RUSAGE_WHO, signed=True),
+    ArgKind.STATX_MASK: _flags_decoder(STATX_MASK),
+    ArgKind.PIPE_FLAGS: _pipe_flags,
+    ArgKind.UMASK: lambda value, abi: render_umask(value),
+    ArgKind.IPC_KEY: _ipc_key,
+    ArgKind.TIMERFD_FLAGS: _flags_decoder(TIMERFD_FLAGS),
+    ArgKind.SIGNALFD_FLAGS: _flags_decoder(SIGNALFD_FLAGS),
+    ArgKind.INOTIFY_FLAGS: _flags_decoder(INOTIFY_FLAGS),
+    ArgKind.MEMFD_FLAGS: _flags_decoder(MEMFD_FLAGS),
+    ArgKind.CLOSE_RANGE_FLAGS: _flags_decoder(CLOSE_RANGE_FLAGS),
+    ArgKind.INOTIFY_MASK: _flags_decoder(INOTIFY_MASK),
+    ArgKind.IPC_FLAGS: _ipc_flags,
     ArgKind.OPEN_FLAGS: _field_flags_decoder(3, _OPEN_ACCESS, OPEN_FLAGS),
     ArgKind.MODE: _decode_mode,
     ArgKind.ACCESS_MODE: _flags_decoder(ACCESS_MODE, zero="F_OK"),
@@ -985,7 +1124,18 @@ _DECODERS: dict[ArgKind, Decoder] = {
 
 # Arguments whose meaning depends on another argument or on the call:
 # decode_arguments consults these.
+def _statx_flags(value: int, abi: int) -> str:
+    """statx's flags as strace prints them: the sync type first (0 is AT_STATX_SYNC_AS_STAT)."""
+    value &= _MASK32
+    sync = {0: "AT_STATX_SYNC_AS_STAT", 0x2000: "AT_STATX_FORCE_SYNC",
+            0x4000: "AT_STATX_DONT_SYNC"}.get(value & 0x6000, "0x6000")
+    rest = value & ~0x6000
+    return sync if not rest else f"{sync}|{render_flags(AT_FLAGS, rest)}"
+
+
 _BY_CALL: dict[tuple[str, ArgKind], Decoder] = {
+    ("statx", ArgKind.AT_FLAGS): _statx_flags,
+    **{(call, ArgKind.IPC_CMD): _ipc_command(call) for call in _IPC_COMMANDS},
     ("faccessat2", ArgKind.AT_FLAGS): _flags_decoder(_AT_FLAGS_EACCESS),
     ("waitid", ArgKind.WAIT_OPTIONS): _flags_decoder(_WAITID_OPTIONS),
 }

@@ -21,6 +21,8 @@ from typing import NamedTuple
 from formats import DropError, GenioFlag, ProbeSite, Proc, ProcEvent, ProcFlag, SyscallFlag
 from formats.linux import errno_name, signal_name, signature, syscall_name
 
+from ._bounded import Cache
+
 #: PSIG ``action`` values with a meaning of their own (formats/SPEC.md).
 ACTION_DEFAULT = 0
 ACTION_IGNORE = 1
@@ -51,9 +53,10 @@ class Names:
     """Cached names for syscall, errno and signal numbers."""
 
     def __init__(self) -> None:
-        self._syscalls: dict[tuple[int, int], str] = {}
-        self._errnos: dict[int, str | None] = {0: None}
-        self._signals: dict[int, str] = {}
+        self._syscalls: dict[tuple[int, int], str] = Cache()
+        self._errnos: dict[int, str | None] = Cache()
+        self._errnos[0] = None
+        self._signals: dict[int, str] = Cache()
 
     def syscall(self, abi: int, nr: int) -> str:
         """The syscall's name in ``abi``, or ``syscall_N``."""
@@ -74,6 +77,8 @@ class Names:
         try:
             return self._errnos[number]
         except KeyError:
+            if number == 0:  # the cache may have been emptied: 0 is never an error
+                return None
             name = self._errnos[number] = errno_name(number) or f"errno_{number}"
             return name
 
@@ -123,6 +128,9 @@ class ProcView(NamedTuple):
     core_dumped: bool | None = None  # exit
     reason: bytes | None = None  # lost: why control was lost
     detail: bytes | None = None  # attach, detach, unknown events: detail if any
+    # exit: the thread whose execve superseded this one (the old leader of a
+    # process where another thread called execve; strace's "superseded")
+    superseded_by: int | None = None
 
 
 def view_proc(proc: Proc, names: Names) -> ProcView:
@@ -134,6 +142,8 @@ def view_proc(proc: Proc, names: Names) -> ProcView:
         return ProcView(event, child=proc.child, thread=bool(proc.flags & ProcFlag.THREAD))
     if proc.event == ProcEvent.EXEC:
         return ProcView(event, path=proc.detail)
+    if proc.event == ProcEvent.EXIT and proc.child:
+        return ProcView(event, superseded_by=proc.child)
     if proc.event == ProcEvent.EXIT:
         signaled = bool(proc.flags & ProcFlag.SIGNALED)
         return ProcView(

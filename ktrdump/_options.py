@@ -8,13 +8,14 @@ Does not: parse the command line (``cli``) or validate file names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ._select import NO_CRITERIA, Criteria
 
 #: Output formats: the describers' (text, json, strace) and the Chrome Trace Event view.
-OutputFormat = Literal["text", "json", "strace", "chrome"]
+OutputFormat = Literal["text", "json", "strace", "chrome", "calls", "folded", "parquet"]
 #: One kind of timestamp; kdump prints the selected ones in this order.
 TimestampMode = Literal["absolute", "elapsed", "relative"]
 TIMESTAMP_ORDER: tuple[TimestampMode, ...] = ("absolute", "elapsed", "relative")
@@ -64,10 +65,24 @@ class Options:
     raw: bool = False  # -n: no symbolic decoding (flags, errno texts, paths in arguments)
     fd_paths: bool = False  # -y: show the path behind each fd, tracked from the trace
     durations: bool = False  # --durations: time spent in each call, on RET (strace -T)
+    # --symbol-cache: where module symbols are kept on disk (None: --no-symbol-cache)
+    symbol_cache: str | None = field(default_factory=lambda: default_symbol_cache())
     width: int = DEFAULT_WIDTH
+    call_args: bool = True  # chrome: args on call events (--no-call-args: none, for speedscope)
+    output_path: str | None = None  # -o: a file instead of stdout (-ff: the files' prefix)
+    per_thread: bool = False  # -ff: strace format, one file per thread
     selection: Criteria = NO_CRITERIA  # -e trace=/status=, -z, -Z, -P, --since, --until, ...
     strace_times: StraceTimes = DEFAULT_STRACE_TIMES  # --format strace: -t -tt -ttt -r -T
 
     @property
     def inputs(self) -> tuple[str, ...]:
         return (self.input, *self.more_inputs)
+
+
+def default_symbol_cache() -> str:
+    """Where ktrdump keeps module symbols unless told otherwise."""
+    explicit = os.environ.get("KTR_CACHE_DIR")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "ktr")

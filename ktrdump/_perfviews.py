@@ -16,19 +16,34 @@ chrome writers, which call in here.
   thread's last reading. The summary prints both as tables; chrome turns
   switches into "off-CPU" slices and readings into counter tracks.
 
+``reorder_window``: the recorder writes perf records up to a drain interval
+after ptrace records of the same moment; reading a file whose header says it
+ran a perf source goes through the merge's reorder window, so every view
+sees one time-ordered stream.
+
 Does not: read files or know where records come from.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from formats import Cnt, CntFlag, Csw, CswFlag, Record
+from formats import Cnt, CntFlag, Csw, CswFlag, FileHeader, Record, split_nul_strings
+
+from ._merge import MergeOptions
+from ._reader import TraceReader
 
 # -------------------------------------------------------------------- text
+
+
+def _counters(payload: Cnt) -> dict[str, int]:
+    """name -> value, read by field name (a payload with appended fields works too)."""
+    names = split_nul_strings(payload.names)
+    return {name.decode("utf-8", "replace"): value
+            for name, value in zip(names, payload.values, strict=False)}
 
 
 def csw_text(payload: Csw) -> str:
@@ -41,7 +56,7 @@ def csw_text(payload: Csw) -> str:
 
 
 def cnt_text(payload: Cnt) -> str:
-    parts = [f"{name}={value}" for name, value in payload.counters().items()]
+    parts = [f"{name}={value}" for name, value in _counters(payload).items()]
     if payload.running_ns < payload.enabled_ns and payload.enabled_ns:
         parts.append(f"running={100 * payload.running_ns // payload.enabled_ns}%")
     if payload.flags & CntFlag.USER_ONLY:
@@ -62,7 +77,7 @@ def csw_json(payload: Csw) -> str:
 
 
 def cnt_json(payload: Cnt) -> str:
-    counters = json.dumps(payload.counters(), separators=(",", ":"), ensure_ascii=False)
+    counters = json.dumps(_counters(payload), separators=(",", ":"), ensure_ascii=False)
     final = "true" if payload.flags & CntFlag.FINAL else "false"
     user_only = "true" if payload.flags & CntFlag.USER_ONLY else "false"
     return (f'"counters":{counters},"final":{final},"enabled_ns":{payload.enabled_ns},'
@@ -147,7 +162,7 @@ class CounterTally:
             return []
         names: list[str] = []
         for _, payload in self.readings.values():
-            for name in payload.counters():
+            for name in _counters(payload):
                 if name not in names:
                     names.append(name)
         widths = [max(len(name), 14) for name in names]
@@ -156,7 +171,7 @@ class CounterTally:
         rows = ["counters per thread (CNT, last reading; * not final):", head]
         totals = dict.fromkeys(names, 0)
         for (pid, tid), (comm, payload) in sorted(self.readings.items()):
-            values = payload.counters()
+            values = _counters(payload)
             cells = []
             for name, width in zip(names, widths, strict=True):
                 value = values.get(name)
@@ -210,8 +225,36 @@ def chrome_counter_events(record: Record, ts: Callable[[int], str]) -> list[str]
     stamp = ts(record.timestamp_ns)
     return [f'{{"ph":"C","name":{json.dumps(f"{name} {record.tid}")},"pid":{record.pid},'
             f'"tid":{record.tid},"ts":{stamp},"args":{{"value":{value}}}}}'
-            for name, value in payload.counters().items()]
+            for name, value in _counters(payload).items()]
 
 
-__all__ = ["CounterTally", "SwitchTally", "ThreadSwitches", "chrome_counter_events",
-           "chrome_switch_events", "cnt_json", "cnt_text", "csw_json", "csw_text"]
+
+
+# ----------------------------------------------------------------- reading
+
+#: How late a perf record can reach the file after ptrace records of the same
+#: moment: the recorder drains its rings every 200 ms at the latest (see
+#: ``ktr/_perfsource.py``); the reorder window leaves a wide margin.
+PERF_LATENESS_NS = 2_000_000_000
+
+
+def has_perf_records(header: FileHeader | None) -> bool:
+    """Did the recording run a perf source (``-t w``, ``-C``)? From its header."""
+    if header is None:
+        return False
+    options = header.options if isinstance(header.options, dict) else {}
+    return options.get("perf_source") is True
+
+
+def reorder_window(readers: Sequence[TraceReader]) -> MergeOptions | None:
+    """A merge that puts perf records back in time order among the ptrace
+    records (they are written up to a drain interval late), when any input
+    has them; None otherwise (read as written)."""
+    if not any(has_perf_records(reader.header) for reader in readers):
+        return None
+    return MergeOptions(window_ns=PERF_LATENESS_NS)
+
+
+__all__ = ["PERF_LATENESS_NS", "CounterTally", "SwitchTally", "ThreadSwitches",
+           "chrome_counter_events", "chrome_switch_events", "cnt_json", "cnt_text", "csw_json",
+           "csw_text", "has_perf_records", "reorder_window"]

@@ -52,6 +52,7 @@ from typing import Literal
 from formats import Record, RecordKind, SyscallFlag
 from formats.linux import SyscallSelection
 
+from ._bounded import Table
 from ._calls import Call, CallTracker, path_description, signed32
 
 #: Records held back waiting for RETs before the oldest undecided call is decided.
@@ -138,7 +139,7 @@ class Selector:
         self.tracker = CallTracker(track_fds=bool(criteria.paths), facilities=facilities)
         self.hidden: set[int] = set()
         self._queue: deque[tuple[Record, _Fate]] = deque()
-        self._fates: dict[int, _Fate] = {}  # id(call) -> the fate of a call not yet returned
+        self._fates: dict[int, _Fate] = Table()  # id(call) -> fate, until its RET (bounded)
         self._first_ns: int | None = None
         self._since: int | None = None
         self._until: int | None = None

@@ -1,7 +1,8 @@
 r"""The strace output: what ``strace -f -ttt -T -o FILE`` writes, from a ktr trace.
 
-One line per call, so tools that read strace logs (lnav, Perfetto's strace
-importer, scripts) read ktr traces unchanged::
+One line per call, so tools that read strace logs (strace-process-tree,
+scripts; lnav reads the per-thread ``-ff -tt -T`` files of ``_strace_files``)
+read ktr traces unchanged::
 
     4242  1700000000.123456 openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3 <0.000012>
     4242  1700000000.123470 read(3, "root:x:0:0:root:/root:/bin/bash\n"..., 4096) = 1234 <0.000005>
@@ -36,11 +37,12 @@ Not shown (strace has no line for them): EMUL, CSW, USER, PROBE, SAMPLE,
 MMAP, and the PROC events other than exit. DROP records, which strace has no
 notion of, print ``--- ktr: N records lost (ENOSPC) ---`` with thread id 0,
 so a loss is never silent. Differences from strace itself: the contents of
-buffers and structures are what the recorder captured (GIO, STRU records),
-so an I/O vector prints as its pointer, a structure the recorder did not
-capture as its pointer, a string argument that is not a path (a symlink
-target, a memfd name) as its pointer; execve's envp is ``0x7ffd... /* N vars
-*/`` as strace prints it.
+buffers and structures are what the recorder captured (GIO, STRU records);
+a structure it did not capture prints as its pointer (README lists which).
+A write-like call's data comes at its exit (GIO): when its line is
+interrupted, the data is looked up ahead (``LOOK_AHEAD`` records; reading a
+file, that many records are held back between batches); i386 socketcall
+prints as its subcall (``send(3, "ping", 4, 0)``), as strace shows it.
 
 Guarantees: one line per call, signal, exit or loss, in trace order; the
 ``<unfinished ...>``/``<... resumed>`` pairs match; state is per live thread
@@ -57,12 +59,20 @@ from formats.linux import errno_message
 
 from . import _model
 from ._args import CallArguments, Style, compile_arguments, strace_result
+from ._bounded import Cache
 from ._calls import Call, CallTracker, LineView, recorded_facilities
 from ._describe import duration_text
 from ._filter import record_filter
 from ._model import Names
 from ._options import DEFAULT_STRACE_TIMES, STRACE_STRING_LIMIT, Options
 from ._siginfo import strace_siginfo
+
+#: Calls whose first argument strace completes at exit (`` => {parent_tid=[N]}``):
+#: an interrupted line shows it alone, the resumed one what it gained.
+GROWING_CALLS = frozenset({"clone3"})
+
+#: Records searched ahead for the data of an interrupted write-like call.
+LOOK_AHEAD = 4096
 
 #: Column where `` = `` starts (strace's default -a 40).
 RESULT_COLUMN = 40
@@ -116,9 +126,16 @@ class StraceDescriber(LineView):
         self.tracker.keep = record_filter(options)
         self._out: list[str] = []
         self._line: Call | None = None  # the call whose line is begun but not printed
-        self._full: dict[tuple[int, int], CallArguments] = {}
-        self._entry: dict[tuple[int, int], CallArguments] = {}
-        self._errors: dict[int, str] = {}
+        self._full: dict[tuple[int, int, str], CallArguments] = Cache()
+        self._entry: dict[tuple[int, int, str], CallArguments] = Cache()
+        self._batch: list[Record] = []
+        self._pending: list[Record] = []  # records held for the look-ahead (a file)
+        self._grown_from: dict[int, str] = {}  # tid -> clone3's first argument as interrupted
+        self._keep: Any = None  # the filters, while records are held
+        self._hidden: set[int] = set()  # ids of held records the filters hide
+        self._window_keep = self._held_keep  # bound once: compared by identity
+        self._batch_index: dict[int, int] | None = None  # id(record) -> position
+        self._errors: dict[int, str] = Cache()
         times = options.strace_times
         self._times = times
         self._default_times = times == DEFAULT_STRACE_TIMES
@@ -128,13 +145,72 @@ class StraceDescriber(LineView):
 
     # -- the loop ------------------------------------------------------------
 
-    def _finished(self, out: list[str]) -> None:
-        """A call still open at the end of the input prints as ``<unfinished ...>``."""
+    @property
+    def defer_entries(self) -> bool:
+        """Hold a CALL whose entry is incomplete at a batch's end over to the next batch."""
+        return self.tracker.defer_entries
+
+    @defer_entries.setter
+    def defer_entries(self, value: bool) -> None:
+        self.tracker.defer_entries = value
+
+    def describe(self, records: list[Record]) -> list[str]:
+        out: list[str] = []
+        self._out = out
+        if not self.tracker.defer_entries:  # a live input: nothing is held back
+            self._batch = records
+            self._batch_index = None
+            self.tracker.feed(records, self)
+            return out
+        # A file: the last LOOK_AHEAD records wait for the next batch, so the
+        # look-ahead for an interrupted call's data sees across batches. The
+        # filters' verdicts are taken now (the selector's are per batch).
+        tracker = self.tracker
+        if tracker.keep is not self._window_keep:
+            self._keep = tracker.keep
+            tracker.keep = None if self._keep is None else self._window_keep
+        keep = self._keep
+        if keep is not None:
+            self._hidden.update(id(record) for record in records if not keep(record))
+        pending = self._pending + records if self._pending else records
+        cut = len(pending) - LOOK_AHEAD
+        if cut <= 0:
+            self._pending = list(pending)
+            return out
+        self._batch = pending
+        self._batch_index = None
+        chunk = pending[:cut]
+        tracker.feed(chunk, self)
+        self._pending = pending[cut:]
+        self._forget(chunk)
+        return out
+
+    def _held_keep(self, record: Record) -> bool:
+        return id(record) not in self._hidden
+
+    def _forget(self, records: list[Record]) -> None:
+        hidden = self._hidden
+        if hidden:
+            for record in records:
+                hidden.discard(id(record))
+
+    def finish(self) -> list[str]:
+        """The line of a call still open at the end of the input, as ``<unfinished ...>``."""
+        out: list[str] = []
+        self._out = out
+        if self._pending:
+            self._batch = self._pending
+            self._batch_index = None
+            self.tracker.feed(self._pending, self)
+            self._forget(self._pending)
+            self._pending = []
+        self.tracker.flush(self)
         self._interrupt(out, None)
+        return out
 
     def call(self, call: Call, record: Record) -> None:
         """A shown CALL: its line is begun (printed at its RET, or interrupted)."""
-        self._interrupt(self._out, call.tid)
+        self._interrupt(self._out, call.tid, record)
         self._line = call
 
     def record(self, call: Call | None, record: Record) -> None:
@@ -144,7 +220,7 @@ class StraceDescriber(LineView):
             assert call is not None
             self._ret(out, record, call)
         elif kind == _PSIG:
-            self._interrupt(out, None)
+            self._interrupt(out, None, record)
             self._signal(out, record)
         elif kind == _PROC:
             self._proc(out, record)
@@ -161,41 +237,90 @@ class StraceDescriber(LineView):
 
     def _renderer(self, call: Call, entry: bool) -> CallArguments:
         plan = call.plan
-        key = (plan.abi, plan.nr)
+        key = (plan.abi, plan.nr, plan.name)  # socketcall's subcalls share a number
         table = self._entry if entry else self._full
         render = table.get(key)
         if render is None:
             stop = plan.first_output_arg if entry and not self.options.raw else None
+            if stop is not None and plan.name in GROWING_CALLS:
+                stop = 1
             render = table[key] = compile_arguments(plan, self._style, self.tracker.fds, stop)
         return render
 
-    def _interrupt(self, out: list[str], tid: int | None) -> None:
-        """Another line is about to be printed: the open call's line ends unfinished."""
+    def _interrupt(self, out: list[str], tid: int | None, at: Record | None = None) -> None:
+        """Another line is about to be printed: the open call's line ends unfinished.
+
+        ``at``: the record that prints the other line, where a look-ahead for
+        the open call's data starts.
+        """
         call = self._line
         if call is None or call.tid == tid:
             return
         self._line = None
+        plan = call.plan
+        if (at is not None and plan.io_args and call.io is None
+                and plan.first_output_arg > min(plan.io_args)):
+            self._look_ahead_for_data(call, at)
         arguments = self._renderer(call, entry=True)(call)
         call.started = len(arguments)
+        if plan.name in GROWING_CALLS and arguments:
+            self._grown_from[call.tid] = arguments[0]
         plan = call.plan
         text = ", ".join(arguments)
         if (arguments and plan.signature is not None and not self.options.raw
                 and plan.first_output_arg < len(plan.kinds)):
             text += ", "  # the rest comes with "<... resumed>"
+
         out.append(f"{self._prefix(call.tid, call.ts)}{plan.name}({text} <unfinished ...>\n")
+
+    def _look_ahead_for_data(self, call: Call, at: Record) -> None:
+        """An interrupted write-like call: find its GIO further on in this batch.
+
+        strace prints the data a call sends at entry; the recorder writes it
+        at exit (GIO before RET). Looking ahead (at most LOOK_AHEAD records,
+        within the batch at hand) finds it for the ``<unfinished ...>`` line;
+        the call layer adds it only once when its turn comes.
+        """
+        batch = self._batch
+        if self._batch_index is None:
+            self._batch_index = {id(record): index for index, record in enumerate(batch)}
+        position = self._batch_index.get(id(at))
+        if position is None:
+            return
+        tid = call.tid
+        for index in range(position + 1, min(len(batch), position + 1 + LOOK_AHEAD)):
+            record = batch[index]
+            if record[3] != tid:
+                continue
+            kind = record[0]
+            if kind == _GENIO:
+                self.tracker.add_exit_record(record)
+                return
+            if kind in (_SYSRET, _SYSCALL, _PROC):
+                return
 
     def _ret(self, out: list[str], record: Record, call: Call) -> None:
         tracker = self.tracker
         tid = record[3]
         if self._line is not call:
-            self._interrupt(out, None)
+            self._interrupt(out, None, record)
         self._line = None
         arguments = self._renderer(call, entry=False)(call)
         tracker.settle(call)
-        if call.started >= 0 or call.ts == -1:
+        if call.started >= 0 and call.ret is not None and call.ret.flags & 1:
+            # Never returned: what it would have filled in is unknown, as strace says.
+            head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed> "
+                    "<unfinished ...>)")
+        elif call.started >= 0 or call.ts == -1:
             start = max(call.started, 0)
+            rest = ", ".join(arguments[start:])
+            if start and call.plan.name in GROWING_CALLS and not self.options.raw:
+                # clone3: what the first argument gained at exit, then the rest
+                shown = self._grown_from.pop(tid, None)
+                grown = arguments[0][len(shown):] if shown is not None and arguments else ""
+                rest = f"{grown}, {rest}"
             head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed>"
-                    f"{', '.join(arguments[start:])})")
+                    f"{rest})")
         else:
             head = f"{self._prefix(tid, call.ts)}{call.plan.name}({', '.join(arguments)})"
         out.append(_result_line(head, self._result(call)))
@@ -217,7 +342,7 @@ class StraceDescriber(LineView):
         if self.options.raw:
             result = hex(ret.retval & ((1 << 64) - 1)) if ret.retval < 0 else str(ret.retval)
         else:
-            result = strace_result(call.plan, ret.retval, description)
+            result = strace_result(call.plan, ret.retval, description, call.args, call)
         return f"{result} {duration_text(ret.duration_ns)}" if self._times.durations else result
 
     def _prefix(self, tid: int, ns: int) -> str:
@@ -270,8 +395,10 @@ class StraceDescriber(LineView):
         if proc.event != ProcEvent.EXIT:
             return
         tid = record[3]
-        self._interrupt(out, None)
-        if proc.flags & ProcFlag.SIGNALED:
+        self._interrupt(out, None, record)
+        if proc.child:  # the old leader, superseded by another thread's execve
+            what = f"superseded by execve in pid {proc.child}"
+        elif proc.flags & ProcFlag.SIGNALED:
             core = " (core dumped)" if proc.flags & ProcFlag.CORE_DUMPED else ""
             what = f"killed by {self.names.signal(proc.signal)}{core}"
         else:

@@ -50,7 +50,18 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import NamedTuple
 
-from ._flags import ADDRESS_FAMILIES, Table, decode_sigset, render_flags, render_mode
+from formats.linux import signal_name
+
+from ._flags import (
+    ADDRESS_FAMILIES,
+    CLONE_FLAGS,
+    MSG_FLAGS,
+    Table,
+    decode_sigset,
+    render_flags,
+    render_mode,
+)
+from ._siginfo import strace_siginfo
 
 FieldValue = int | str
 Fields = dict[str, FieldValue]
@@ -164,7 +175,7 @@ def _statfs_layout(size: int, word: str, count: str) -> _Layout:
     for name in ("f_blocks", "f_bfree", "f_bavail", "f_files", "f_ffree"):
         fields.append((name, offset, count))
         offset += count_size
-    fields += [("f_fsid_0", offset, "i"), ("f_fsid_1", offset + 4, "i")]
+    fields += [("f_fsid_0", offset, "I"), ("f_fsid_1", offset + 4, "I")]
     offset += 8
     for name in ("f_namelen", "f_frsize", "f_flags"):
         fields.append((name, offset, word))
@@ -335,8 +346,8 @@ def _render_stat(fields: Fields, abi: int, verbose: bool) -> _Parts:
 
 
 # include/uapi/linux/stat.h
-_STATX_MASK: Table = (
-    ("STATX_BASIC_STATS", 0x7FF), ("STATX_TYPE", 0x1), ("STATX_MODE", 0x2),
+_STATX_MASK: Table = (  # strace's order: STATX_ALL (0xfff) first
+    ("STATX_ALL", 0xFFF), ("STATX_BASIC_STATS", 0x7FF), ("STATX_TYPE", 0x1), ("STATX_MODE", 0x2),
     ("STATX_NLINK", 0x4), ("STATX_UID", 0x8), ("STATX_GID", 0x10), ("STATX_ATIME", 0x20),
     ("STATX_MTIME", 0x40), ("STATX_CTIME", 0x80), ("STATX_INO", 0x100),
     ("STATX_SIZE", 0x200), ("STATX_BLOCKS", 0x400), ("STATX_BTIME", 0x800),
@@ -464,11 +475,11 @@ def _render_timeval(fields: Fields, abi: int, verbose: bool) -> _Parts:
 
 
 # asm-generic/signal-defs.h and arch/x86/include/uapi/asm/signal.h
-_SA_FLAGS: Table = (
-    ("SA_NOCLDSTOP", 0x1), ("SA_NOCLDWAIT", 0x2), ("SA_SIGINFO", 0x4),
-    ("SA_UNSUPPORTED", 0x400), ("SA_EXPOSE_TAGBITS", 0x800), ("SA_RESTORER", 0x04000000),
-    ("SA_ONSTACK", 0x08000000), ("SA_RESTART", 0x10000000), ("SA_NODEFER", 0x40000000),
-    ("SA_RESETHAND", 0x80000000),
+_SA_FLAGS: Table = (  # in strace's order (its xlat/sigact_flags.in)
+    ("SA_RESTORER", 0x04000000), ("SA_ONSTACK", 0x08000000), ("SA_RESTART", 0x10000000),
+    ("SA_NODEFER", 0x40000000), ("SA_RESETHAND", 0x80000000), ("SA_SIGINFO", 0x4),
+    ("SA_NOCLDSTOP", 0x1), ("SA_NOCLDWAIT", 0x2), ("SA_UNSUPPORTED", 0x400),
+    ("SA_EXPOSE_TAGBITS", 0x800),
 )
 _SA_RESTORER = 0x04000000
 
@@ -741,7 +752,7 @@ def _array(name: str) -> tuple[str, int] | None:
     if not name.endswith("]") or "[" not in name:
         return None
     element, _, count = name[:-1].partition("[")
-    if not count.isdigit() or not 0 < int(count) <= 64:
+    if not count.isdigit() or not 0 < int(count) <= 1024:
         return None
     return element, int(count)
 
@@ -750,7 +761,467 @@ def _fixed_size(name: str, abi: int) -> int | None:
     kind = _KINDS.get(name)
     if kind is not None:
         return _layout(kind, abi).size
-    return {"fds": 8, "sigset": 8, "old_sigset": 4}.get(name)
+    sizes = _SIZES_32 if abi == _ABI_I386 else _SIZES_X32 if abi == _ABI_X32 else _SIZES_64
+    return sizes.get(name)
+
+
+_SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd": 8,
+             "wstatus": 4, "rusage": 144, "sysinfo": 112, "itimerval": 32, "itimerspec": 32,
+             "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
+             "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
+             "sigevent": 64, "fd_set": 8}
+_SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
+             "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4}
+# x32's readv/writev and select are the compat calls
+_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4}
+
+
+def iovec_lengths(data: bytes, abi: int) -> list[tuple[int, int]]:
+    """(base, length) of each struct iovec in a STRUCT "iovec[N]" record."""
+    width = 4 if abi in (_ABI_I386, _ABI_X32) else 8
+    step = 2 * width
+    return [(int.from_bytes(data[i:i + width], "little"),
+             int.from_bytes(data[i + width:i + step], "little"))
+            for i in range(0, len(data) - step + 1, step)]
+
+
+class Msghdr(NamedTuple):
+    """A STRUCT "msghdr": the header's fields and the iovecs that followed it."""
+
+    name: int
+    namelen: int
+    iovecs: list[tuple[int, int]]
+    iovlen: int
+    control: int
+    controllen: int
+    flags: int
+
+
+def msghdr(data: bytes, abi: int) -> Msghdr | None:
+    """The fields of a STRUCT "msghdr" record (None: too short)."""
+    if abi in (_ABI_I386, _ABI_X32):
+        size, layout = 28, "<IIIIIIi"
+    else:
+        size, layout = 56, "<QI4xQQQQi"
+    if len(data) < size:
+        return None
+    name, namelen, iov, iovlen, control, controllen, flags = struct.unpack_from(layout, data)
+    del iov
+    return Msghdr(name, namelen, iovec_lengths(data[size:], abi), iovlen, control,
+                  controllen, flags)
+
+
+def render_msghdr(header: Msghdr, iov: str) -> str:
+    """``{msg_name=NULL, ..., msg_iov=IOV, ...}`` as strace prints it, with ``iov`` given."""
+    parts = [f"msg_name={_c_hex(header.name) if header.name else 'NULL'}",
+             f"msg_namelen={header.namelen}", f"msg_iov={iov}",
+             f"msg_iovlen={header.iovlen}"]
+    if header.controllen:
+        parts.append(f"msg_control={_c_hex(header.control)}")
+    parts.append(f"msg_controllen={header.controllen}")
+    parts.append(f"msg_flags={render_flags(MSG_FLAGS, header.flags & 0xFFFF_FFFF)}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _render_msghdr(data: bytes, abi: int, verbose: bool) -> str:
+    header = msghdr(data, abi)
+    if header is None:
+        return _hex_string(data)
+    iov = "[" + ", ".join(f"{{iov_base={_c_hex(base)}, iov_len={length}}}"
+                          for base, length in header.iovecs) + "]"
+    return render_msghdr(header, iov)
+
+
+def _render_iovec(data: bytes, abi: int, verbose: bool) -> str:
+    vectors = iovec_lengths(data, abi)
+    if not vectors:
+        return _hex_string(data)
+    return ", ".join(f"{{iov_base={_c_hex(base)}, iov_len={length}}}" for base, length in vectors)
+
+
+# --------------------------------------------------------------------------- more structures
+# Strings, counts and the structures strace shows for wait, poll, epoll,
+# timers, resource usage and file locks; each renderer takes (data, abi,
+# verbose) and never raises for short data (it shows the bytes instead).
+
+
+def _words(data: bytes, abi: int, count: int, signed: bool = True) -> list[int] | None:
+    width = 4 if abi == _ABI_I386 else 8
+    if len(data) < width * count:
+        return None
+    return [int.from_bytes(data[i * width:(i + 1) * width], "little", signed=signed)
+            for i in range(count)]
+
+
+def _render_bytes(data: bytes, abi: int, verbose: bool) -> str:
+    return _quote(data)
+
+
+def _render_count(data: bytes, abi: int, verbose: bool) -> str:
+    return str(int.from_bytes(data[:4], "little")) if len(data) >= 4 else _hex_string(data)
+
+
+def render_wstatus(status: int) -> str:
+    """A wait status as strace prints it: ``[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]``."""
+    status &= 0xFFFF_FFFF
+    low = status & 0x7F
+    if low == 0:
+        text = f"WIFEXITED(s) && WEXITSTATUS(s) == {(status >> 8) & 0xFF}"
+    elif low == 0x7F:
+        text = f"WIFSTOPPED(s) && WSTOPSIG(s) == {_signal((status >> 8) & 0xFF)}"
+        if status >> 16:
+            text += f" && status>>16 == {status >> 16:#x}"
+    elif status == 0xFFFF:
+        text = "WIFCONTINUED(s)"
+    else:
+        text = f"WIFSIGNALED(s) && WTERMSIG(s) == {_signal(low)}"
+        if status & 0x80:
+            text += " && WCOREDUMP(s)"
+    return f"[{{{text}}}]"
+
+
+def _signal(number: int) -> str:
+    return signal_name(number) or str(number)
+
+
+def _render_wstatus(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 4:
+        return _hex_string(data)
+    return render_wstatus(int.from_bytes(data[:4], "little"))
+
+
+def _timeval_text(seconds: int, micro: int) -> str:
+    return f"{{tv_sec={seconds}, tv_usec={micro}}}"
+
+
+def _render_itimerval(data: bytes, abi: int, verbose: bool) -> str:
+    words = _words(data, abi, 4)
+    if words is None:
+        return _hex_string(data)
+    return (f"{{it_interval={_timeval_text(words[0], words[1])}, "
+            f"it_value={_timeval_text(words[2], words[3])}}}")
+
+
+def _render_itimerspec(data: bytes, abi: int, verbose: bool) -> str:
+    words = _words(data, abi, 4)
+    if words is None:
+        return _hex_string(data)
+    return (f"{{it_interval={{tv_sec={words[0]}, tv_nsec={words[1]}}}, "
+            f"it_value={{tv_sec={words[2]}, tv_nsec={words[3]}}}}}")
+
+
+_RUSAGE_LONGS = ("ru_maxrss", "ru_ixrss", "ru_idrss", "ru_isrss", "ru_minflt", "ru_majflt",
+                 "ru_nswap", "ru_inblock", "ru_oublock", "ru_msgsnd", "ru_msgrcv",
+                 "ru_nsignals", "ru_nvcsw", "ru_nivcsw")
+
+
+def _render_rusage(data: bytes, abi: int, verbose: bool) -> str:
+    words = _words(data, abi, 4 + len(_RUSAGE_LONGS))
+    if words is None:
+        return _hex_string(data)
+    parts = [f"ru_utime={_timeval_text(words[0], words[1])}",
+             f"ru_stime={_timeval_text(words[2], words[3])}"]
+    if not verbose:
+        return "{" + ", ".join(parts) + ", ...}"
+    parts += [f"{name}={value}" for name, value in zip(_RUSAGE_LONGS, words[4:], strict=True)]
+    return "{" + ", ".join(parts) + "}"
+
+
+def _render_sysinfo(data: bytes, abi: int, verbose: bool) -> str:
+    # long uptime; unsigned long loads[3], totalram, freeram, sharedram,
+    # bufferram, totalswap, freeswap; u16 procs, pad; unsigned long totalhigh,
+    # freehigh; u32 mem_unit (include/uapi/linux/sysinfo.h)
+    width = 4 if abi == _ABI_I386 else 8
+    words = _words(data, abi, 10, signed=False)
+    if words is None or len(data) < 10 * width + 8 + 2 * width + 4:
+        return _hex_string(data)
+    procs = int.from_bytes(data[10 * width:10 * width + 2], "little")
+    after = 10 * width + (4 if width == 4 else 8)
+    high, free_high = (int.from_bytes(data[after + i * width:after + (i + 1) * width], "little")
+                       for i in range(2))
+    unit = int.from_bytes(data[after + 2 * width:after + 2 * width + 4], "little")
+    uptime = words[0] - (1 << (8 * width)) if words[0] >> (8 * width - 1) else words[0]
+    return (f"{{uptime={uptime}, loads=[{words[1]}, {words[2]}, {words[3]}], "
+            f"totalram={words[4]}, freeram={words[5]}, sharedram={words[6]}, "
+            f"bufferram={words[7]}, totalswap={words[8]}, freeswap={words[9]}, procs={procs}, "
+            f"totalhigh={high}, freehigh={free_high}, mem_unit={unit}}}")
+
+
+_EPOLL_EVENTS: Table = (
+    ("EPOLLIN", 0x1), ("EPOLLPRI", 0x2), ("EPOLLOUT", 0x4), ("EPOLLERR", 0x8),
+    ("EPOLLHUP", 0x10), ("EPOLLNVAL", 0x20), ("EPOLLRDNORM", 0x40), ("EPOLLRDBAND", 0x80),
+    ("EPOLLWRNORM", 0x100), ("EPOLLWRBAND", 0x200), ("EPOLLMSG", 0x400),
+    ("EPOLLRDHUP", 0x2000), ("EPOLLEXCLUSIVE", 0x10000000), ("EPOLLWAKEUP", 0x20000000),
+    ("EPOLLONESHOT", 0x40000000), ("EPOLLET", 0x80000000),
+)
+_POLL_EVENTS: Table = tuple((name.replace("EPOLL", "POLL"), bits)
+                            for name, bits in _EPOLL_EVENTS[:13])
+
+
+def _render_epoll_event(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 12:
+        return _hex_string(data)
+    events, value = struct.unpack_from("<IQ", data)
+    return (f"{{events={render_flags(_EPOLL_EVENTS, events)}, "
+            f"data={{u32={value & 0xFFFF_FFFF}, u64={value}}}}}")
+
+
+def poll_revents(data: bytes) -> str:
+    """``[{fd=5, revents=POLLIN}]``: the pollfds a poll call set revents in (strace's result)."""
+    items = []
+    for offset in range(0, len(data) - 7, 8):
+        fd, _events, revents = struct.unpack_from("<ihh", data, offset)
+        if revents:
+            items.append(f"{{fd={fd}, revents={render_flags(_POLL_EVENTS, revents & 0xFFFF)}}}")
+    return "[" + ", ".join(items) + "]"
+
+
+def _render_pollfd(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 8:
+        return _hex_string(data)
+    fd, events, _revents = struct.unpack_from("<ihh", data)
+    return f"{{fd={fd}, events={render_flags(_POLL_EVENTS, events & 0xFFFF)}}}"
+
+
+_LOCK_TYPES = {0: "F_RDLCK", 1: "F_WRLCK", 2: "F_UNLCK"}
+_WHENCES = {0: "SEEK_SET", 1: "SEEK_CUR", 2: "SEEK_END"}
+
+
+def _render_flock(data: bytes, abi: int, verbose: bool, *, layout: str = "") -> str:
+    if not layout:
+        layout = "<hh4xqqi" if abi != _ABI_I386 else "<hhiii"
+    if len(data) < struct.calcsize(layout):
+        return _hex_string(data)
+    kind, whence, start, length, pid = struct.unpack_from(layout, data)
+    return (f"{{l_type={_LOCK_TYPES.get(kind, str(kind))}, "
+            f"l_whence={_WHENCES.get(whence, str(whence))}, l_start={start}, l_len={length}, "
+            f"l_pid={pid}}}")
+
+
+def _render_flock64(data: bytes, abi: int, verbose: bool) -> str:
+    return _render_flock(data, abi, verbose, layout="<hhqqi")
+
+
+def _render_user_desc(data: bytes, abi: int, verbose: bool) -> str:
+    # struct user_desc (asm/ldt.h): entry_number, base_addr, limit, then bit fields
+    if len(data) < 16:
+        return _hex_string(data)
+    entry, base, limit, bits = struct.unpack_from("<iIII", data)
+    names = ("seg_32bit", "contents", "read_exec_only", "limit_in_pages", "seg_not_present",
+             "useable")
+    widths = (1, 2, 1, 1, 1, 1)
+    fields = []
+    shift = 0
+    for name, width in zip(names, widths, strict=True):
+        fields.append(f"{name}={(bits >> shift) & ((1 << width) - 1)}")
+        shift += width
+    return (f"{{entry_number={entry}, base_addr={base:#08x}, limit={limit:#08x}, "
+            f"{', '.join(fields)}}}")
+
+
+# asm-generic/termbits.h, in strace's orders (its xlat/term_*.in)
+_TERM_IFLAGS: Table = (
+    ("IGNBRK", 0o1), ("BRKINT", 0o2), ("IGNPAR", 0o4), ("PARMRK", 0o10), ("INPCK", 0o20),
+    ("ISTRIP", 0o40), ("INLCR", 0o100), ("IGNCR", 0o200), ("ICRNL", 0o400),
+    ("IUCLC", 0o1000), ("IXON", 0o2000), ("IXANY", 0o4000), ("IXOFF", 0o10000),
+    ("IMAXBEL", 0o20000), ("IUTF8", 0o40000),
+)
+_TERM_OFLAGS: Table = (
+    ("OPOST", 0o1), ("OLCUC", 0o2), ("ONLCR", 0o4), ("OCRNL", 0o10), ("ONOCR", 0o20),
+    ("ONLRET", 0o40), ("OFILL", 0o100), ("OFDEL", 0o200),
+)
+_TERM_ODELAYS = (  # (mask, names by value)
+    (0o400, {0: "NL0", 0o400: "NL1"}),
+    (0o3000, {0: "CR0", 0o1000: "CR1", 0o2000: "CR2", 0o3000: "CR3"}),
+    (0o14000, {0: "TAB0", 0o4000: "TAB1", 0o10000: "TAB2", 0o14000: "XTABS"}),
+    (0o20000, {0: "BS0", 0o20000: "BS1"}),
+    (0o40000, {0: "VT0", 0o40000: "VT1"}),
+    (0o100000, {0: "FF0", 0o100000: "FF1"}),
+)
+_BAUDS = {0: "B0", 1: "B50", 2: "B75", 3: "B110", 4: "B134", 5: "B150", 6: "B200", 7: "B300",
+          0o10: "B600", 0o11: "B1200", 0o12: "B1800", 0o13: "B2400", 0o14: "B4800",
+          0o15: "B9600", 0o16: "B19200", 0o17: "B38400", 0o10000: "BOTHER",
+          0o10001: "B57600", 0o10002: "B115200", 0o10003: "B230400", 0o10004: "B460800",
+          0o10005: "B500000", 0o10006: "B576000", 0o10007: "B921600", 0o10010: "B1000000",
+          0o10011: "B1152000", 0o10012: "B1500000", 0o10013: "B2000000", 0o10014: "B2500000",
+          0o10015: "B3000000", 0o10016: "B3500000", 0o10017: "B4000000"}
+_CSIZES = {0: "CS5", 0o20: "CS6", 0o40: "CS7", 0o60: "CS8"}
+_TERM_CFLAGS: Table = (
+    ("CSTOPB", 0o100), ("CREAD", 0o200), ("PARENB", 0o400), ("PARODD", 0o1000),
+    ("HUPCL", 0o2000), ("CLOCAL", 0o4000), ("CMSPAR", 0o10000000000),
+    ("CRTSCTS", 0o20000000000),
+)
+_TERM_LFLAGS: Table = (
+    ("ISIG", 0o1), ("ICANON", 0o2), ("XCASE", 0o4), ("ECHO", 0o10), ("ECHOE", 0o20),
+    ("ECHOK", 0o40), ("ECHONL", 0o100), ("NOFLSH", 0o200), ("IEXTEN", 0o100000),
+    ("ECHOCTL", 0o1000), ("ECHOPRT", 0o2000), ("ECHOKE", 0o4000), ("FLUSHO", 0o10000),
+    ("PENDIN", 0o40000), ("TOSTOP", 0o400), ("EXTPROC", 0o200000),
+)
+_CBAUD, _CIBAUD, _CSIZE = 0o10017, 0o2003600000, 0o60
+
+
+def _term_flags(table: Table, value: int) -> str:
+    return "" if not value else render_flags(table, value)  # strace prints nothing for 0
+
+
+def _render_termios(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 16:
+        return _hex_string(data)
+    iflag, oflag, cflag, lflag = struct.unpack_from("<4I", data)
+    oparts = []
+    for mask, names in _TERM_ODELAYS:
+        oparts.append(names.get(oflag & mask, hex(oflag & mask)))
+        oflag &= ~mask
+    if oflag:
+        oparts.append(render_flags(_TERM_OFLAGS, oflag))
+    cparts = [_BAUDS.get(cflag & _CBAUD, "B???")]
+    if cflag & _CIBAUD:
+        cparts.append(f"{_BAUDS.get((cflag & _CIBAUD) >> 16, 'B???')}<<IBSHIFT")
+    cparts.append(_CSIZES[cflag & _CSIZE])
+    rest = cflag & ~(_CBAUD | _CIBAUD | _CSIZE)
+    if rest:
+        cparts.append(render_flags(_TERM_CFLAGS, rest))
+    return (f"{{c_iflag={_term_flags(_TERM_IFLAGS, iflag)}, c_oflag={'|'.join(oparts)}, "
+            f"c_cflag={'|'.join(cparts)}, c_lflag={_term_flags(_TERM_LFLAGS, lflag)}, ...}}")
+
+
+def _render_winsize(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 8:
+        return _hex_string(data)
+    row, col, xpixel, ypixel = struct.unpack_from("<4H", data)
+    return f"{{ws_row={row}, ws_col={col}, ws_xpixel={xpixel}, ws_ypixel={ypixel}}}"
+
+
+def _render_socklen(data: bytes) -> str:
+    """``[16]``, or ``[110 => 2]`` when the call changed the caller's length."""
+    if len(data) < 4:
+        return _hex_string(data)
+    before = int.from_bytes(data[:4], "little")
+    if len(data) < 8:
+        return f"[{before}]"
+    after = int.from_bytes(data[4:8], "little")
+    return f"[{before}]" if before == after else f"[{before} => {after}]"
+
+
+def _render_int(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 4:
+        return _hex_string(data)
+    return f"[{int.from_bytes(data[:4], 'little', signed=True)}]"
+
+
+def _render_clone_args(data: bytes, abi: int, verbose: bool) -> str:
+    """struct clone_args as strace prints clone3's: the fields its flags use."""
+    if len(data) < 64:
+        return _hex_string(data)
+    (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+     tls) = struct.unpack_from("<8Q", data)
+    parts = [f"flags={render_flags(CLONE_FLAGS, flags) if flags else '0'}"]
+    if flags & 0x1000:  # CLONE_PIDFD
+        parts.append(f"pidfd={_address(pidfd)}")
+    if flags & 0x01200000:  # CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID
+        parts.append(f"child_tid={_address(child_tid)}")
+    if flags & 0x00100000:  # CLONE_PARENT_SETTID
+        parts.append(f"parent_tid={_address(parent_tid)}")
+    signal = signal_name(exit_signal) if 0 < exit_signal < 65 else None
+    parts.append(f"exit_signal={signal or exit_signal}")
+    parts.append(f"stack={_address(stack)}")
+    parts.append(f"stack_size={_c_hex(stack_size)}")
+    if flags & 0x00080000:  # CLONE_SETTLS
+        parts.append(f"tls={_address(tls)}")
+    if len(data) >= 80:
+        set_tid, set_tid_size = struct.unpack_from("<2Q", data, 64)
+        if set_tid or set_tid_size:
+            parts.append(f"set_tid={_address(set_tid)}")
+            parts.append(f"set_tid_size={set_tid_size}")
+    if len(data) >= 88:
+        (cgroup,) = struct.unpack_from("<Q", data, 80)
+        if cgroup or flags & 0x200000000:  # CLONE_INTO_CGROUP
+            parts.append(f"cgroup={cgroup}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _address(value: int) -> str:
+    return "NULL" if not value else hex(value)
+
+
+def _render_siginfo(data: bytes, abi: int, verbose: bool) -> str:
+    if len(data) < 12:
+        return _hex_string(data)
+    signo, _errno, code = struct.unpack_from("<iii", data)
+    return strace_siginfo(signo, code, data)
+
+
+_SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}
+
+
+def _render_sigevent(data: bytes, abi: int, verbose: bool) -> str:
+    """struct sigevent as strace prints it (its value only when set)."""
+    word = 4 if abi == _ABI_I386 else 8
+    if len(data) < word + 8:
+        return _hex_string(data)
+    value = int.from_bytes(data[:word], "little")
+    signo, notify = struct.unpack_from("<ii", data, word)
+    parts = []
+    if value:
+        parts.append(f"sigev_value={{sival_int={_s32(value)}, sival_ptr={hex(value)}}}")
+    signal = signal_name(signo) if 0 < signo < 65 else None
+    parts.append(f"sigev_signo={signal or signo}")
+    parts.append(f"sigev_notify={_SIGEV_NOTIFY.get(notify, str(notify))}")
+    if notify == 4 and len(data) >= word + 12:
+        parts.append(f"sigev_notify_thread_id={struct.unpack_from('<i', data, word + 8)[0]}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _s32(value: int) -> int:
+    value &= 0xFFFF_FFFF
+    return value - (1 << 32) if value & 0x8000_0000 else value
+
+
+def fd_set_members(data: bytes) -> list[int]:
+    """The fds set in a STRUCT "fd_set" (bit n of the little-endian words is fd n)."""
+    value = int.from_bytes(data, "little")
+    members = []
+    while value:
+        low = value & -value
+        members.append(low.bit_length() - 1)
+        value ^= low
+    return members
+
+
+def _render_fd_set(data: bytes, abi: int, verbose: bool) -> str:
+    return "[" + " ".join(str(fd) for fd in fd_set_members(data)) + "]"
+
+
+_EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
+    "cpuset": lambda data, abi, verbose: (
+        "[" + " ".join(str(cpu) for cpu in fd_set_members(data)) + "]"),
+    "fd_set": _render_fd_set,
+    "siginfo": _render_siginfo,
+    "sigevent": _render_sigevent,
+    "clone_args": _render_clone_args,
+    "msghdr": _render_msghdr,
+    "termios": _render_termios,
+    "winsize": _render_winsize,
+    "int": _render_int,
+    "user_desc": _render_user_desc,
+    "iovec": _render_iovec,
+    "bytes": _render_bytes,
+    "string": _render_bytes,
+    "count": _render_count,
+    "wstatus": _render_wstatus,
+    "itimerval": _render_itimerval,
+    "itimerspec": _render_itimerspec,
+    "rusage": _render_rusage,
+    "sysinfo": _render_sysinfo,
+    "epoll_event": _render_epoll_event,
+    "pollfd": _render_pollfd,
+    "flock": _render_flock,
+    "flock64": _render_flock64,
+    "socketcall_args": lambda data, abi, verbose: "[" + ", ".join(
+        hex(int.from_bytes(data[i:i + 4], "little")) for i in range(0, len(data) - 3, 4)) + "]",
+    "socklen": lambda data, abi, verbose: _render_socklen(data),
+}
+STRUCT_NAMES = frozenset({*STRUCT_NAMES, *_EXTRA})
 
 
 def struct_fields(name: bytes | str, abi: int, data: bytes) -> Fields | None:
@@ -801,6 +1272,9 @@ def decode_struct(name: bytes | str, abi: int, data: bytes, *, verbose: bool = F
 def _decode_struct(name: str, abi: int, data: bytes, verbose: bool) -> str:
     if name == "sockaddr":
         return _render_sockaddr(data)
+    extra = _EXTRA.get(name)
+    if extra is not None:
+        return extra(data, abi, verbose)
     if name in ("fds", "sigset", "old_sigset"):
         return _decode_small(name, data)
     kind = _KINDS.get(name)

@@ -65,6 +65,7 @@ import formats
 from formats import ABI_EMUL_NAMES, Abi, DropError, Record, RecordKind, SyscallFlag
 from formats.linux import errno_name, syscall_name
 
+from ._bounded import Table
 from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
@@ -216,7 +217,7 @@ class SyscallSummary:
     def __init__(self, options: SummaryOptions | None = None) -> None:
         self.options = options or SummaryOptions()
         self._stats: dict[int, list[int]] = {}
-        self._pending: dict[int, int] = {}  # raw path: tid -> key of its call in progress
+        self._pending: dict[int, int] = Table()  # raw path: tid -> key of its call in progress
         self._layer = CallTracker()  # decoded path: the call layer pairs calls
         self._comms: dict[int, bytes] = {}  # pid -> last command name (per process only)
         self._first_seen: dict[int, int] = {}  # pid -> order of first appearance
@@ -271,13 +272,12 @@ class SyscallSummary:
         pids = self.options.pids
         if pids and record.pid not in pids:
             return
-        # By kind, not payload type: a field appended to a kind changes nothing.
-        if record.kind == _CSW:
-            self.switches.add(record)
-        elif record.kind == _CNT:
-            self.counters.add(record)
-        else:
+        if isinstance(record.payload, formats.Unknown):
             self.malformed += 1
+        elif record.kind == RecordKind.CSW:
+            self.switches.add(record)
+        else:
+            self.counters.add(record)
 
     def add_raw(self, batch: RawBatch, order: formats.ByteOrder = "little") -> None:
         """Add an undecoded batch: the fast path (same counts as ``add_records``)."""

@@ -40,24 +40,37 @@ from typing import IO, Any, NoReturn, cast
 import formats
 from formats import linux
 
-from . import __version__
+from . import __version__, _perfviews
 from ._calls import recorded_facilities
+from ._chrome import DEFAULT_IO_BYTES as DEFAULT_CHROME_IO_BYTES
 from ._chrome import ChromeOptions, write_chrome
 from ._describe import describer_for
+from ._files import create_private
 from ._filter import record_filter
 from ._follow import Follower, follow
 from ._merge import Late, Merger, merge
-from ._options import DEFAULT_INPUT, DEFAULT_STRACE_TIMES, TIMESTAMP_ORDER, Options, StraceTimes
+from ._options import (
+    DEFAULT_INPUT,
+    DEFAULT_STRACE_TIMES,
+    TIMESTAMP_ORDER,
+    Options,
+    StraceTimes,
+    default_symbol_cache,
+)
 from ._output import Output
-from ._reader import Skipped, TraceReader, open_trace
+from ._probes import CallsDescriber, ProbeSummary
+from ._profile import Profile, Stacks, folded_lines, profile_lines, tap
+from ._progress import progress_for
+from ._reader import RawBatch, Skipped, TraceReader, open_trace
 from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
+from ._strace_files import per_thread_describer
 from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
 from .errors import InputError, KtrdumpError, OutputError, UsageError
 
 PROGRAM = "ktrdump"
 
 #: ``--format`` values.
-FORMATS = ("text", "json", "strace", "chrome")
+FORMATS = ("text", "json", "strace", "chrome", "calls", "folded", "parquet")
 
 __all__ = ["FORMATS", "PROGRAM", "dump", "main", "parse_options", "record_filter", "run"]
 
@@ -101,7 +114,10 @@ With --format strace, -t -tt -ttt -T -r take strace's meaning: without any
 of them the lines carry -ttt's and -T's columns (strace -f -ttt -T's
 layout); with them, exactly the columns they ask for (-t/-tt in this
 machine's local time).
-"""
+
+Facilities (-t), ktrace's letters:
+""" + "".join(f"  {letter}  {text}\n" for letter, text in formats.FACILITY_HELP.items()) + (
+    f"  +  the default set ({formats.DEFAULT_FACILITIES})\n")
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -138,11 +154,27 @@ def _parser() -> argparse.ArgumentParser:
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--format", dest="output_format", choices=FORMATS,
                         help="text (kdump's, the default), json (JSON Lines, one record a "
-                             "line), strace (strace -f -ttt -T's, one line a call) or chrome "
-                             "(Chrome Trace Event JSON for Perfetto UI, speedscope, Trace "
-                             "Compass)")
+                             "line), strace (strace -f -ttt -T's, one line a call), chrome "
+                             "(Chrome Trace Event JSON, object form, for Perfetto UI, "
+                             "catapult, speedscope), calls (probed function calls per "
+                             "thread, nested, with durations, as uftrace replay), folded (the "
+                             "SAMPLE records' stacks, comm;outer;...;leaf COUNT, for "
+                             "flamegraph.pl, inferno, speedscope), parquet "
+                             "(tables for DuckDB, "
+                             "pandas: -o NAME.parquet; needs pyarrow); default text")
+    parser.add_argument("-o", dest="output_path", metavar="FILE",
+                        help="write to FILE (created 0600) instead of standard output; "
+                             "with -ff the prefix of the per-thread files (default: "
+                             "standard output)")
+    parser.add_argument("-ff", dest="per_thread", action="store_true",
+                        help="strace format: one file per thread, -o PREFIX.TID, without "
+                             "the thread column (strace -ff; lnav reads them with -tt -T)")
     output.add_argument("--json", dest="output_format", action="store_const", const="json",
                         help="--format json")
+    parser.add_argument("--no-call-args", dest="call_args", action="store_false",
+                        help="chrome format: no args on call events, so viewers that key "
+                             "frames by name and arguments (speedscope) group calls by "
+                             "syscall")
     parser.add_argument("-d", dest="decimal", action="store_true",
                         help="numbers in decimal instead of hex")
     parser.add_argument("-n", dest="raw", action="store_true",
@@ -153,13 +185,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-s", dest="suppress_data", action="store_true",
                         help="suppress the I/O data of GIO records")
     parser.add_argument("-m", dest="max_data", type=_non_negative, metavar="MAXDATA",
-                        help="show at most MAXDATA bytes of each I/O (strace format: of each "
-                             "string, default 32)")
+                        help="show at most MAXDATA bytes of each I/O (default: all that was "
+                             "recorded; strace format: of each string, default 32)")
     parser.add_argument("-p", dest="pids", type=int, action="append", metavar="PID",
                         help="show only records of process or thread PID (repeatable)")
     parser.add_argument("-t", "--trace-points", dest="facilities", metavar="TRSTR",
-                        help="show only these trace points, as ktr record -t "
-                             f"({''.join(formats.FACILITY_KINDS)}, + for the default set)")
+                        help="show only these trace points, as ktr record -t (letters "
+                             "listed below; default: all)")
     parser.add_argument("-u", dest="user_labels", action="append", metavar="LABEL",
                         help="show only USER records with this label (repeatable)")
     parser.add_argument("-H", dest="thread_ids", action="store_true",
@@ -207,7 +239,15 @@ def _parser() -> argparse.ArgumentParser:
                          metavar="SORTBY", help=f"sort the summary by {', '.join(SORT_KEYS)} "
                                                 "(default time)")
     summary.add_argument("-U", dest="columns", metavar="COLUMNS",
-                         help=f"summary columns, comma-separated: {', '.join(COLUMNS)}")
+                         help=f"summary columns, comma-separated: {', '.join(COLUMNS)} "
+                              "(default: strace -c's)")
+    symbols = parser.add_argument_group("stack samples")
+    symbols.add_argument("--symbol-cache", metavar="DIR", default=None,
+                         help="keep the symbols of modules (by build id) in DIR so that later "
+                              "dumps need not parse them again (default: $KTR_CACHE_DIR, else "
+                              "$XDG_CACHE_HOME/ktr or ~/.cache/ktr)")
+    symbols.add_argument("--no-symbol-cache", action="store_true",
+                         help="neither read nor write the symbol cache")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -309,6 +349,14 @@ def parse_options(argv: Sequence[str]) -> Options:
         files = [DEFAULT_INPUT]
     if files.count("-") > 1:
         raise UsageError("standard input (-) can be read only once")
+    if arguments.output_format == "parquet" and arguments.output_path is None:
+        raise UsageError("--format parquet writes files: give -o NAME.parquet")
+    if arguments.output_format == "parquet" and (arguments.summary or arguments.follow):
+        raise UsageError("--format parquet does not go with --summary or -l")
+    if arguments.per_thread and (arguments.output_path is None
+                                 or arguments.output_format != "strace"):
+        raise UsageError("-ff writes one file per thread: it needs --format strace and "
+                         "-o PREFIX")
     if arguments.follow and len(files) > 1:
         raise UsageError("-l follows one trace; give one FILE")
     columns = None
@@ -348,8 +396,13 @@ def parse_options(argv: Sequence[str]) -> Options:
         raw=arguments.raw,
         fd_paths=arguments.fd_paths,
         durations=arguments.durations,
+        call_args=arguments.call_args,
+        output_path=arguments.output_path,
+        per_thread=arguments.per_thread,
         selection=_criteria(arguments),
         strace_times=_strace_times_option(arguments),
+        symbol_cache=None if arguments.no_symbol_cache else (
+            arguments.symbol_cache or default_symbol_cache()),
     )
 
 
@@ -376,6 +429,10 @@ class _Source:
         return self._readers[0].header
 
     @property
+    def readers(self) -> Sequence[TraceReader]:
+        return self._readers
+
+    @property
     def live(self) -> bool:
         return self._follower is not None or any(reader.live for reader in self._readers)
 
@@ -390,9 +447,10 @@ class _Source:
     def events(self) -> Iterator[Any]:
         if self._follower is not None:
             return self._follower.events()
-        if len(self._readers) == 1:
+        window = _perfviews.reorder_window(self._readers)
+        if len(self._readers) == 1 and window is None:
             return self._readers[0].events()
-        self._merger = merge(self._readers)
+        self._merger = merge(self._readers, window)
         return iter(self._merger)
 
     def raw_events(self) -> Iterator[Any]:
@@ -422,9 +480,16 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
     """Dump the trace(s) ``options`` names; returns the exit status."""
     with contextlib.ExitStack() as stack:
         source = _open_source(options, stack)
+        if options.output_path is not None and not options.per_thread and (
+                options.output_format != "parquet"):
+            # -o FILE: the output goes to a private file instead of standard output.
+            stdout = stack.enter_context(os.fdopen(create_private(options.output_path), "wb"))
         if options.summary and not options.selection.active:
             return _summary(options, source, stdout, stderr)
-        events = _first_event_read(source.events())
+        events = _with_progress(options, source, _first_event_read(source.events()), stdout,
+                                stderr, writes_as_it_goes=not (
+                                    options.summary or options.per_thread
+                                    or options.output_format == "parquet"))
         selector = None
         if options.selection.active:
             selector = Selector(options.selection, facilities=recorded_facilities(source.header))
@@ -434,8 +499,38 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             return _summary(options, source, stdout, stderr, events)
         if options.output_format == "chrome":
             return _chrome(options, source, events, stdout, stderr)
-        describer = describer_for(options, header=source.header, selector=selector)
+        if options.output_format == "folded":
+            return _folded(options, source, events, stdout, stderr)
+        if options.output_format == "parquet":
+            return _parquet(options, source, events, stderr)
+        if options.output_format == "calls":
+            return dump(source, CallsDescriber(), Output(stdout), stderr, events)
+        if options.per_thread:
+            assert options.output_path is not None
+            describer = per_thread_describer(options, options.output_path, source.header,
+                                             selector)
+        else:
+            describer = describer_for(options, header=source.header, selector=selector)
         return dump(source, describer, Output(stdout), stderr, events)
+
+
+def _with_progress(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
+                   stderr: IO[str], *, writes_as_it_goes: bool) -> Iterator[Any]:
+    """``events``, drawing progress on a terminal's stderr where that is safe (``_progress``)."""
+    readers = source.readers
+    sizes = [0 if path == "-" else _size_of(path) for path in options.inputs]
+    progress = progress_for(stdout, stderr, writes_as_it_goes=writes_as_it_goes,
+                            live=source.live or not readers,
+                            position=lambda: sum(reader.offset for reader in readers),
+                            total_bytes=sum(sizes) if all(sizes) else None)
+    return events if progress is None else progress.wrap(events)
+
+
+def _size_of(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _selected(events: Iterator[Any], selector: Selector, *, marked: bool) -> Iterator[Any]:
@@ -485,23 +580,89 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         **({"columns": options.columns} if options.columns else {}),  # type: ignore[arg-type]
     )
     if events is None:
-        events = _first_event_read(source.raw_events())
+        events = _with_progress(options, source, _first_event_read(source.raw_events()),
+                                stdout, stderr, writes_as_it_goes=False)
     header = source.header
     order = header.byte_order if header is not None else "little"
-    summary = summarize(events, summary_options, order=order, on_notice=report)
-    output = Output(stdout)
-    output.write(summary.lines())
-    output.flush()
+    probes = ProbeSummary(options.pids)
+    profile = Profile(Stacks(options.symbol_cache))
+    try:
+        summary = summarize(tap(_with_probes(events, probes, order), profile, order, options.pids),
+                            summary_options, order=order, on_notice=report)
+        output = Output(stdout)
+        output.write(summary.lines())
+        output.write(probes.lines())
+        output.write(profile_lines(profile))
+        output.flush()
+    finally:
+        profile.stacks.close()
     return report.status
+
+
+def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
+            stderr: IO[str]) -> int:
+    report = _Notices(source, stderr)
+    profile = Profile(Stacks(options.symbol_cache))
+    keep = record_filter(options)
+    try:
+        for event in events:
+            if isinstance(event, list):
+                profile.add_records(
+                    event if keep is None else
+                    [r for r in event if r[0] != formats.RecordKind.SAMPLE or keep(r)])
+            else:
+                report(event)
+        output = Output(stdout)
+        output.write(folded_lines(profile))
+        output.flush()
+    finally:
+        profile.stacks.close()
+    return report.status
+
+
+def _with_probes(events: Iterator[Any], probes: ProbeSummary, order: str) -> Iterator[Any]:
+    """``events``, with their PROBE records counted into ``probes`` on the way."""
+    for event in events:
+        if isinstance(event, RawBatch):
+            probes.add_raw(event.data, order)
+        elif isinstance(event, list):
+            probes.add_records(event)
+        yield event
 
 
 def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
             stderr: IO[str]) -> int:
     report = _Notices(source, stderr)
-    chrome_options = ChromeOptions(origin_ns=source.origin_ns, pids=options.pids)
+    chrome_options = ChromeOptions(
+        origin_ns=source.origin_ns, pids=options.pids, call_args=options.call_args,
+        raw=options.raw, facilities=recorded_facilities(source.header),
+        metadata=_header_metadata(source.header), symbol_cache=options.symbol_cache,
+        io_bytes=DEFAULT_CHROME_IO_BYTES if options.max_data is None else options.max_data)
     write_chrome(events, stdout, chrome_options, on_notice=report,
                  flush_each_batch=source.live)
     return report.status
+
+
+def _parquet(options: Options, source: _Source, events: Iterator[Any],
+             stderr: IO[str]) -> int:
+    from ._parquet import write_parquet  # pyarrow is optional: imported only here
+
+    assert options.output_path is not None
+    report = _Notices(source, stderr)
+    write_parquet(events, options.output_path, facilities=recorded_facilities(source.header),
+                  on_notice=report)
+    return report.status
+
+
+def _header_metadata(header: formats.FileHeader | None) -> tuple[tuple[str, object], ...]:
+    """What a viewer's trace-wide metadata shows: where and how the trace was recorded."""
+    if header is None:
+        return ()
+    return (("hostname", header.hostname), ("kernel_release", header.kernel_release),
+            ("machine", header.machine), ("ktr_version", header.ktr_version),
+            ("recording_start_ns", header.realtime_ns),
+            ("command", header.options.get("command")),
+            ("facilities", header.options.get("facilities")))
 
 
 def dump(reader: TraceReader | _Source, describer: Any, output: Output, stderr: IO[str],

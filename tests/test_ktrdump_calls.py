@@ -407,7 +407,8 @@ def test_json_decoded_keys() -> None:
     assert plain[0]["args_decoded"] == ["AT_FDCWD", '"/etc/hosts"', "O_RDONLY"]
     assert "fd_path" not in plain[2]
     stru = plain[-2]
-    assert list(stru)[5:] == ["struct", "argument", "data", "fields"]
+    assert list(stru)[5:] == ["call", "struct", "argument", "data", "fields"]
+    assert stru["call"] == 3  # the fstat it belongs to
     assert (stru["struct"], stru["argument"], stru["fields"]["st_size"]) == ("stat", 1, 0)
     tracked = [json.loads(line) for line in _lines(JsonDescriber(Options(fd_paths=True)),
                                                    records)]
@@ -471,9 +472,9 @@ def test_strace_signals_exits_and_losses() -> None:
         _record(RecordKind.DROP, formats.Drop(28, 3), 0),
     ])
     assert [_body(line) for line in lines] == [
-        "wait4(200, NULL, 0, NULL <unfinished ...>",  # every argument is known at entry
+        "wait4(200,  <unfinished ...>",  # the status is filled at exit, as strace shows
         "--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER, si_pid=100, si_uid=0} ---",
-        "<... wait4 resumed>) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)"
+        "<... wait4 resumed>NULL, 0, NULL) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)"
         " <0.000001>",
         "exit_group(1)   = ?",
         "+++ exited with 0 +++",

@@ -51,7 +51,39 @@ def chrome(events: list[list[Record] | ktrdump.Skipped],
     out = io.BytesIO()
     write_chrome(events, out, options)
     text = out.getvalue().decode()
-    return text, json.loads(text)
+    document = json.loads(text)
+    check_document(document)
+    return text, document["traceEvents"]
+
+
+#: The metadata event names catapult's importer knows (any other is flagged unrecognized).
+CATAPULT_METADATA = {"process_name", "process_labels", "process_sort_index",
+                     "process_uptime_seconds", "thread_name", "thread_sort_index", "num_cpus",
+                     "trace_buffer_overflowed"}
+
+
+def check_document(document: Any) -> None:
+    """The Trace Event Format's object form, as catapult and Perfetto validate it."""
+    assert isinstance(document, dict) and isinstance(document["traceEvents"], list)
+    assert document["displayTimeUnit"] in ("ms", "ns")
+    assert isinstance(document["otherData"], dict) and "origin_ns" in document["otherData"]
+    for event in document["traceEvents"]:
+        assert event["ph"] in ("X", "i", "M", "B", "E", "b", "e", "C"), event
+        assert isinstance(event["pid"], int) and isinstance(event["tid"], int)
+        assert isinstance(event["ts"], int | float)
+        if event["ph"] != "E":  # an E event closes its thread's innermost B: no name needed
+            assert isinstance(event["name"], str) and event["name"]
+        if event["ph"] == "M":
+            assert event["name"] in CATAPULT_METADATA, event
+            assert isinstance(event["args"]["name"], str)
+        elif event["ph"] == "i":
+            assert event["s"] in ("g", "p", "t")
+        elif event["ph"] in ("b", "e"):  # async: catapult pairs them by cat and id
+            assert "id" in event and event["cat"]
+        elif event["ph"] == "C":
+            assert all(isinstance(v, int | float) for v in event["args"].values())
+        elif event["ph"] == "X":
+            assert isinstance(event["dur"], int | float) and event["dur"] >= 0
 
 
 def check_tracks(events: list[dict[str, Any]]) -> None:
@@ -111,8 +143,9 @@ SCENARIO: list[list[Record] | ktrdump.Skipped] = [
 
 def test_scenario_events() -> None:
     text, events = chrome(SCENARIO)
-    assert text.startswith("[\n") and text.endswith("\n]\n")
-    assert all(line.count("{") >= 1 for line in text.splitlines()[1:-1])  # one event a line
+    assert text.startswith('{"traceEvents":[\n')
+    body = text.split("\n")[1:text.split("\n").index("],")]
+    assert all(line.count("{") >= 1 for line in body)  # one event a line
     check_tracks(events)
     calls = [(e["tid"], e["name"], e["ts"], e["dur"]) for e in events if e["ph"] == "X"]
     assert calls == [
@@ -126,8 +159,10 @@ def test_scenario_events() -> None:
     ]
     by_name = {e["name"]: e for e in events if e["ph"] == "X"}
     assert by_name["openat"]["args"] == {
-        "args": ["0xffffff9c", "0x1000", "0x0", "0x0"], "retval": -2, "errno": "ENOENT",
-        "duration_ns": 1400, "path": ["/etc/\\xffpasswd\n"]}
+        "raw": ["0xffffff9c", "0x1000", "0x0", "0x0"], "retval": -2, "errno": "ENOENT",
+        "call": 1,
+        "duration_ns": 1400, "path": ["/etc/\\xffpasswd\n"],
+        "arguments": ["AT_FDCWD", '"/etc/\\377passwd\\n"', "O_RDONLY"]}
     assert by_name["exit_group"]["args"]["unfinished"] is True
     assert by_name["read"]["args"]["unfinished"] is True
     assert "retval" not in by_name["exit_group"]["args"]
@@ -152,8 +187,7 @@ def test_scenario_events() -> None:
 
 def test_names_are_metadata_and_follow_exec() -> None:
     _, events = chrome(SCENARIO)
-    names = [(e["name"], e["tid"], e["args"]["name"]) for e in events
-             if e["ph"] == "M" and e["name"] != "ktr_trace"]
+    names = [(e["name"], e["tid"], e["args"]["name"]) for e in events if e["ph"] == "M"]
     assert names == [
         ("process_name", 10, "prog"), ("thread_name", 10, "prog"),
         ("thread_name", 11, "prog"),
@@ -165,9 +199,9 @@ def test_names_are_metadata_and_follow_exec() -> None:
 
 
 def test_origin_is_the_first_record_or_given() -> None:
-    _, events = chrome(SCENARIO)
-    origin = next(e for e in events if e["name"] == "ktr_trace")
-    assert origin["args"]["origin_ns"] == START_NS
+    out = io.BytesIO()
+    write_chrome(SCENARIO, out)
+    assert json.loads(out.getvalue())["otherData"]["origin_ns"] == START_NS
     _, shifted = chrome(SCENARIO, ChromeOptions(origin_ns=START_NS - 1_000_000))
     assert next(e for e in shifted if e["ph"] == "X")["ts"] == 1000.0
     # Absolute microseconds with origin 0.
@@ -200,13 +234,15 @@ def test_document_is_closed_when_the_input_fails() -> None:
     out = io.BytesIO()
     with pytest.raises(KeyboardInterrupt):
         write_chrome(failing(), out)
-    events = json.loads(out.getvalue())
+    events = json.loads(out.getvalue())["traceEvents"]
     check_tracks(events)
     assert sum(1 for e in events if e["ph"] == "X") == 3
 
 
-def test_empty_trace_is_an_empty_array() -> None:
-    assert chrome([]) == ("[\n\n]\n", [])
+def test_empty_trace_is_an_empty_list_of_events() -> None:
+    text, events = chrome([])
+    assert events == []
+    assert json.loads(text)["otherData"]["origin_ns"] is None
 
 
 @pytest.mark.parametrize("name", ["all_kinds", "all_kinds_zstd", "all_kinds_big",
@@ -268,7 +304,7 @@ def test_tracks_never_overlap(calls: list[tuple[int, int, int, int, str]]) -> No
                               Sysret(nr, X86_64, flags, error, -error, duration)))
     trace = ChromeTrace()
     text = "".join(trace.begin() + trace.batch(entries) + trace.end())
-    events = json.loads(text)
+    events = json.loads(text)["traceEvents"]
     # Every CALL is one X event; a RET is one too when no CALL of its thread is open.
     call_records = sum(1 for *_, fate in calls if fate != "no-call")
     x_events = sum(1 for e in events if e["ph"] == "X")
@@ -290,4 +326,66 @@ def test_reader_batches_stream_through() -> None:
     with ktrdump.open(io.BytesIO(data)) as trace:
         converted = write_chrome(trace.events(), io.StringIO())
     # Consecutive CALLs on one thread: each closes the previous one (its RET never came).
-    assert converted.events == 1 + 2 + 5  # ktr_trace, two names, five calls
+    assert converted.events == 2 + 5  # two names, five calls
+
+
+# ---------------------------------------------------------------------------
+# Decoded arguments, I/O data, and what speedscope makes of the events.
+
+
+def _speedscope_frame_keys(events: list[dict[str, Any]]) -> set[str]:
+    """speedscope's frame key for a Chrome event: the name, plus the JSON of args if any."""
+    keys = set()
+    for event in events:
+        if event["ph"] == "X":
+            key = event["name"]
+            if "args" in event:
+                key += " " + json.dumps(event["args"])
+            keys.add(key)
+    return keys
+
+
+IO_SCENARIO: list[list[Record] | ktrdump.Skipped] = [[
+    record(RecordKind.SYSCALL, 7, 7, 0, Syscall(0, X86_64, 0, (3, 0x7000, 4096, 0, 0, 0))),
+    record(RecordKind.GENIO, 7, 7, 10, formats.Genio(3, 0, 0, 300, b"a" * 300)),
+    record(RecordKind.SYSRET, 7, 7, 20, Sysret(0, X86_64, 0, 0, 300, 20)),
+    record(RecordKind.SYSCALL, 7, 7, 30, Syscall(1, X86_64, 0, (1, 0x7000, 5, 0, 0, 0))),
+    record(RecordKind.GENIO, 7, 7, 40, formats.Genio(1, 1, 0, 5, b"hi\xff\n!")),
+    record(RecordKind.SYSRET, 7, 7, 50, Sysret(1, X86_64, 0, 0, 5, 20)),
+    record(RecordKind.SYSCALL, 7, 7, 60, Syscall(0, X86_64, 0, (3, 0x7000, 4096, 0, 0, 0))),
+    record(RecordKind.SYSRET, 7, 7, 70, Sysret(0, X86_64, 0, 0, 0, 10)),
+]]
+
+
+def test_decoded_arguments_and_capped_io_in_args() -> None:
+    _, events = chrome(IO_SCENARIO, ChromeOptions(io_bytes=16))
+    read, write, eof = (e for e in events if e["ph"] == "X")
+    assert read["name"] == "read"
+    assert read["args"]["arguments"]["fd"] == "3" and read["args"]["arguments"]["count"] == "4096"
+    assert read["args"]["io"] == [{"fd": 3, "direction": "read", "bytes": 300,
+                                   "data": "a" * 16, "truncated": True}]
+    assert write["args"]["io"] == [{"fd": 1, "direction": "write", "bytes": 5,
+                                    "data": "hi\\xff\n!", "truncated": False}]
+    assert "io" not in eof["args"]
+    # -n: raw words only.
+    _, raw = chrome(IO_SCENARIO, ChromeOptions(raw=True))
+    assert all("arguments" not in e["args"] for e in raw if e["ph"] == "X")
+
+
+def test_speedscope_frames_are_one_per_syscall_without_call_args() -> None:
+    _, events = chrome(IO_SCENARIO)
+    assert len(_speedscope_frame_keys(events)) == 3  # name + args: a frame per distinct call
+    _, events = chrome(IO_SCENARIO, ChromeOptions(call_args=False))
+    assert _speedscope_frame_keys(events) == {"read", "write"}
+    assert all(e["name"] in ("read", "write") for e in events if e["ph"] == "X")
+
+
+def test_header_metadata_goes_to_other_data(tmp_path: Path) -> None:
+    done = subprocess.run([str(Path(sys.executable).parent / "ktrdump"), "--format", "chrome",
+                           str(VECTORS / "calls.ktr")], capture_output=True, check=True)
+    document = json.loads(done.stdout)
+    check_document(document)
+    other = document["otherData"]
+    assert other["hostname"] == "vectors.example" and other["facilities"] == "cnisuepav"
+    assert all(e["ph"] != "M" or e["name"] in CATAPULT_METADATA
+               for e in document["traceEvents"])

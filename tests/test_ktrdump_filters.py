@@ -141,7 +141,7 @@ def test_filters_apply_in_every_view(workload: tuple[Path, Path, list[str]],
     assert all(len(line.split()) == 6 for line in rows.values())  # every row has errors
 
     chrome = json.loads(_ours(trace, capsys, "--format", "chrome", "-e", "trace=read"))
-    named = {event["name"] for event in chrome if event.get("ph") == "X"}
+    named = {event["name"] for event in chrome["traceEvents"] if event.get("ph") == "X"}
     assert named == {"read"}
 
 

@@ -309,5 +309,5 @@ def test_followed_events_feed_the_summary_and_chrome_stages(tmp_path: Path) -> N
     out = io.StringIO()
     write_chrome(cut_after_first_batch(path, raw=False), out,  # type: ignore[arg-type]
                  on_notice=seen.append)
-    assert sum(1 for e in json.loads(out.getvalue()) if e["ph"] == "X") == 2
+    assert sum(1 for e in json.loads(out.getvalue())["traceEvents"] if e["ph"] == "X") == 2
     assert seen == [FollowEnded(str(path), "file truncated")]

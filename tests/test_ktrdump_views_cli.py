@@ -62,7 +62,7 @@ def test_chrome_output_is_json(tmp_path: Path) -> None:
     write_trace(trace, 2)
     done = subprocess.run([KTRDUMP, "--format", "chrome", str(trace)], capture_output=True)
     assert done.returncode == 0, done.stderr
-    events = json.loads(done.stdout)
+    events = json.loads(done.stdout)["traceEvents"]
     calls = [event for event in events if event.get("ph") == "X"]
     assert {event["name"] for event in calls} == {"openat", "read"}
     assert all(event["pid"] == 4242 for event in calls)
@@ -140,5 +140,5 @@ def test_chrome_of_a_followed_file_is_valid_json_after_ctrl_c(tmp_path: Path) ->
         follower.send_signal(signal.SIGINT)
         rest, _ = follower.communicate(timeout=10)
     assert follower.returncode == 0
-    events = json.loads(seen + rest)
+    events = json.loads(seen + rest)["traceEvents"]
     assert any(event.get("name") == "openat" for event in events)

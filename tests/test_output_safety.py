@@ -244,3 +244,30 @@ def test_python_api_follows_the_same_rules(sticky: Path, victim: Path) -> None:
                            "(ktr never writes through one)\n")
     assert snapshot(victim) == before
     assert issubclass(ktr.errors.UnsafeOutput, ktr.errors.OutputError)
+
+
+def test_a_swap_after_the_checks_cannot_redirect_the_trace(
+        tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checked inode is the one written: renaming the path away and planting
+    a symlink between the checks and the open for writing changes nothing."""
+    from ktr import _output
+    from ktr._descriptor import OutputOptions, open_descriptor
+
+    own = tmp_path / "own.ktr"
+    own.write_bytes(b"an old trace of mine\n")
+    moved = tmp_path / "moved.ktr"
+    before = snapshot(victim)
+    checked = _output._check_existing
+
+    def check_then_swap(path: str, status: os.stat_result, append: bool, named: bool) -> None:
+        checked(path, status, append, named)
+        own.rename(moved)
+        own.symlink_to(victim)
+
+    monkeypatch.setattr(_output, "_check_existing", check_then_swap)
+    header = formats.FileHeader("host", "6.0", "x86_64", 1, 2, "test")
+    descriptor = open_descriptor(OutputOptions(str(own)), header)
+    descriptor.release()
+    assert snapshot(victim) == before
+    assert moved.read_bytes().startswith(formats.FILE_MAGIC)
+    assert stat.S_IMODE(moved.stat().st_mode) == 0o600

@@ -461,35 +461,6 @@ def test_i386_program_is_recorded_with_its_own_abi(tmp_path: Path) -> None:
     assert b"CALL  write(1," in text and b"CALL  exit(5)" in text
 
 
-def test_status_line_on_a_terminal(tmp_path: Path) -> None:
-    import pty
-
-    controller, terminal = pty.openpty()
-    try:
-        recorder = subprocess.Popen(
-            [KTR, "record", "-o", str(tmp_path / "t.ktr"), "--",
-             "sh", "-c", "while :; do read x || exit 0; done"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=terminal)
-        os.close(terminal)
-        terminal = -1
-        seen = b""
-        deadline = time.monotonic() + 10
-        while b"processes traced" not in seen:
-            assert time.monotonic() < deadline, seen
-            seen += os.read(controller, 4096)
-        assert recorder.stdin is not None
-        recorder.stdin.close()
-        assert recorder.wait(timeout=10) == 0
-        while b"; 0 dropped;" not in seen:
-            assert time.monotonic() < deadline, seen
-            seen += os.read(controller, 4096)
-        assert b"\rktr: " in seen
-    finally:
-        os.close(controller)
-        if terminal >= 0:
-            os.close(terminal)
-
-
 def test_recording_from_python(tmp_path: Path) -> None:
     trace = tmp_path / "api.ktr"
     program = textwrap.dedent(f"""

@@ -70,6 +70,7 @@ from ._selection import (
 from ._signatures import (
     IO_IN_KINDS,
     IO_OUT_KINDS,
+    MEASURES,
     SOCKADDR_STORAGE_SIZE,
     SOCKETCALLS,
     STRUCT_CAPTURES,
@@ -92,6 +93,7 @@ __all__ = [
     "IO_OUT_KINDS",
     "KERNEL_SIGRTMAX",
     "KERNEL_SIGRTMIN",
+    "MEASURES",
     "SELECTION_ABIS",
     "SOCKADDR_STORAGE_SIZE",
     "SOCKETCALLS",

@@ -28,11 +28,16 @@ sigaction, rlimit, utsname, signal sets); each says the STRUCT record's name,
 whether it is read at entry or exit, and its size per ABI
 (``struct_size``), so the recorder needs no layout knowledge of its own.
 
-Does not: cover every syscall (a call without a signature is shown with raw
-arguments), describe the structures behind other pointers (a ``PTR`` is an
-address; futex's timeout stays one, since that slot is a count for some
-operations), or say how wide a value is: raw argument words are ABI-sized, and
-a consumer sign-extends ``INT``/``FD``/``OFFSET`` values of a 32-bit ABI itself.
+Every syscall of the x86_64 and i386 tables has a signature, with strace's
+argument count (its ``linux/*/syscallent.h``; a test checks both tables);
+calls strace decodes with a dedicated printer get the kinds that let ktrdump
+print them the same way.
+
+Does not: describe the structures behind every pointer (a ``PTR`` is an
+address; futex's timeout, fcntl's struct flock and ioctl arguments depend on
+a command: the recorder captures those by command, ``ktr._builder``), or say
+how wide a value is: raw argument words are ABI-sized, and a consumer
+sign-extends ``INT``/``FD``/``OFFSET`` values of a 32-bit ABI itself.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ import enum
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import NamedTuple
+
+from . import _syscalls_i386, _syscalls_x86_64
 
 
 class ArgKind(enum.Enum):
@@ -111,6 +118,47 @@ class ArgKind(enum.Enum):
     SHUTDOWN_HOW = "shutdown_how"  # SHUT_*
     SOCKETCALL_CALL = "socketcall_call"  # i386 socketcall: SYS_SOCKET, ... (see SOCKETCALLS)
     RLIMIT_RESOURCE = "rlimit_resource"  # RLIMIT_*
+    FLOCK_OP = "flock_op"  # LOCK_SH, LOCK_EX, LOCK_UN | LOCK_NB
+    XATTR_FLAGS = "xattr_flags"  # XATTR_CREATE, XATTR_REPLACE
+    RUSAGE_WHO = "rusage_who"  # RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD
+    ITIMER_WHICH = "itimer_which"  # ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF
+    TIMER_FLAGS = "timer_flags"  # TIMER_ABSTIME
+    FADVISE_ADVICE = "fadvise_advice"  # POSIX_FADV_*
+    GETRANDOM_FLAGS = "getrandom_flags"  # GRND_*
+    EPOLL_FLAGS = "epoll_flags"  # EPOLL_CLOEXEC
+    PIPE_FLAGS = "pipe_flags"  # O_CLOEXEC | O_NONBLOCK | O_DIRECT (no access mode)
+    SOCKET_PROTOCOL = "socket_protocol"  # IPPROTO_* (for AF_INET/AF_INET6 sockets)
+    STATX_MASK = "statx_mask"  # STATX_*
+    UMASK = "umask"  # permission bits, in octal
+    EVENTFD_FLAGS = "eventfd_flags"  # EFD_*
+    # Data the call reads or fills that is not I/O on a descriptor: captured as
+    # a STRUCT "bytes" (in: length_arg bytes at entry; out: the return value's
+    # bytes at exit), shown as strace shows such buffers (a quoted string).
+    DATA_IN = "data_in"
+    DATA_OUT = "data_out"
+    DIRENTS_OUT = "dirents_out"  # getdents' buffer: STRUCT "count", the entries filled
+    WSTATUS_OUT = "wstatus_out"  # int * a wait call fills with the status (STRUCT "wstatus")
+    SOCKOPT_VAL_OUT = "sockopt_val_out"  # getsockopt's optval; length_arg: its socklen_t *
+    CLONE_ARGS_IN = "clone_args_in"  # clone3's struct clone_args; length_arg: its size
+    SIGINFO_OUT = "siginfo_out"  # siginfo_t the call fills (rt_sigtimedwait, waitid)
+    SIGEVENT_IN = "sigevent_in"  # struct sigevent (timer_create)
+    INT_OUT = "int_out"  # an int the call fills (timer_create's timer id)
+    FD_SET = "fd_set"  # select's fd_set; length_arg: nfds (the bits read and written)
+    IPC_KEY = "ipc_key"  # a System V IPC key (IPC_PRIVATE)
+    IPC_FLAGS = "ipc_flags"  # IPC_CREAT | IPC_EXCL | IPC_NOWAIT | permission bits
+    IPC_CMD = "ipc_cmd"  # semctl/msgctl/shmctl's command (IPC_RMID, GETVAL, ...)
+    TIMERFD_FLAGS = "timerfd_flags"  # TFD_* (timerfd_create, timerfd_settime)
+    SIGNALFD_FLAGS = "signalfd_flags"  # SFD_*
+    INOTIFY_FLAGS = "inotify_flags"  # IN_NONBLOCK | IN_CLOEXEC
+    MEMFD_FLAGS = "memfd_flags"  # MFD_*
+    CLOSE_RANGE_FLAGS = "close_range_flags"  # CLOSE_RANGE_*
+    INOTIFY_MASK = "inotify_mask"  # IN_ACCESS, IN_MODIFY, ...
+    CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
+    CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
+    # i386 socketcall's array of the subcall's argument words (STRUCT
+    # "socketcall_args"): the recorder and ktrdump treat the call as the
+    # subcall (SOCKETCALL_SIGNATURES) with those words as its arguments.
+    SOCKETCALL_ARGS = "socketcall_args"
     # Pointers to structures worth recording as STRUCT records; STRUCT_CAPTURES
     # says, per kind, the record's name, whether the call reads ("in") or
     # fills ("out") the structure, and its size per ABI.
@@ -142,6 +190,17 @@ class ArgKind(enum.Enum):
     UTSNAME_OUT = "utsname_out"  # struct new_utsname
     OLD_UTSNAME_OUT = "old_utsname_out"  # i386 olduname's struct old_utsname
     OLDOLD_UTSNAME_OUT = "oldold_utsname_out"  # i386 oldolduname's struct oldold_utsname
+    TIMEVAL_OUT = "timeval_out"  # struct timeval the call fills (gettimeofday)
+    RUSAGE_OUT = "rusage_out"  # struct rusage (i386: 32-bit timevals and longs)
+    SYSINFO_OUT = "sysinfo_out"  # struct sysinfo
+    ITIMERVAL_IN = "itimerval_in"  # struct itimerval
+    ITIMERVAL_OUT = "itimerval_out"
+    ITIMERSPEC_IN = "itimerspec_in"  # struct itimerspec (i386: 32-bit time_t)
+    ITIMERSPEC_OUT = "itimerspec_out"
+    EPOLL_EVENT_IN = "epoll_event_in"  # struct epoll_event (packed: 12 bytes on x86)
+    EPOLL_EVENTS_OUT = "epoll_events_out"  # struct epoll_event[]: as many as the return value
+    POLLFDS_IN = "pollfds_in"  # struct pollfd[]; length_arg gives the count
+    USER_DESC_IN = "user_desc_in"  # struct user_desc (set_thread_area)
 
 
 class RetKind(enum.Enum):
@@ -157,6 +216,7 @@ class RetKind(enum.Enum):
     UID = "uid"
     GID = "gid"
     SIGNAL = "signal"
+    UMASK = "umask"  # the previous mask, in octal
     NONE = "none"  # does not return to the caller (exit) or its value is not a result
 
 
@@ -196,6 +256,26 @@ class StructCapture(NamedTuple):
     direction: str
     sizes: Mapping[int, int] | None
     filled_on_error: bool = False
+    measure: str = "size"
+
+
+#: ``StructCapture.measure``: how many bytes the recorder reads. "size": the
+#: ``sizes`` of the ABI (None: the length argument's value, at most
+#: SOCKADDR_STORAGE_SIZE); "length": the length argument's value, at most the
+#: recording's I/O byte limit; "retval": the return value's bytes (at most that
+#: limit); "string": a NUL-terminated string (at most PATH_MAX bytes);
+#: "elements": the length argument's value times the element size ``sizes``
+#: (the record's name gets ``[N]``); "retval_elements": the same with the
+#: return value as the count; "dirents": not the bytes but how many directory
+#: entries the return value's bytes hold (STRUCT "count", one u32);
+#: "socketcall": 4 bytes per argument of the subcall the first argument names;
+#: "msghdr": the structure (``sizes``), then the struct iovec array it points to;
+#: "socklen": a socklen_t's value at entry then at exit (two u32); "length_pointer":
+#: as many bytes as the u32 behind the length argument says at exit; "fdset":
+#: the length argument's bits in whole words of ``sizes`` bytes.
+MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
+                      "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
+                      "fdset"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -209,8 +289,8 @@ def _i386_only(size: int) -> Mapping[int, int]:
 
 
 def _capture(name: str, direction: str, sizes: Mapping[int, int] | None,
-             filled_on_error: bool = False) -> StructCapture:
-    return StructCapture(name, direction, sizes, filled_on_error)
+             filled_on_error: bool = False, measure: str = "size") -> StructCapture:
+    return StructCapture(name, direction, sizes, filled_on_error, measure)
 
 
 # Sizes are the kernel's (uapi headers named below; "compat" = the x86_64
@@ -265,6 +345,57 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.UTSNAME_OUT: _capture("utsname", "out", _sizes(390, 390)),
     ArgKind.OLD_UTSNAME_OUT: _capture("old_utsname", "out", _i386_only(325)),
     ArgKind.OLDOLD_UTSNAME_OUT: _capture("oldold_utsname", "out", _i386_only(45)),
+    # Strings and data that are not I/O on a descriptor (xattr names and
+    # values, getcwd/readlink's result, getrandom's bytes).
+    ArgKind.STRING: _capture("string", "in", None, measure="string"),
+    ArgKind.DATA_IN: _capture("bytes", "in", None, measure="length"),
+    ArgKind.DATA_OUT: _capture("bytes", "out", None, measure="retval"),
+    ArgKind.PATH_OUT: _capture("bytes", "out", None, measure="retval"),
+    ArgKind.DIRENTS_OUT: _capture("count", "out", None, measure="dirents"),
+    # int wstatus; struct timeval 16/8; struct rusage: two timevals and 14
+    # longs, 144/72; struct sysinfo 112/64 (include/uapi/linux/sysinfo.h);
+    # itimerval two timevals, itimerspec two timespecs; struct epoll_event
+    # is packed on x86 (u32 events, u64 data): 12 bytes; struct pollfd 8;
+    # struct user_desc 16 (asm/ldt.h).
+    ArgKind.WSTATUS_OUT: _capture("wstatus", "out", _sizes(4, 4)),
+    ArgKind.TIMEVAL_OUT: _capture("timeval", "out", _sizes(16, 8)),
+    ArgKind.RUSAGE_OUT: _capture("rusage", "out", _sizes(144, 72)),
+    ArgKind.SYSINFO_OUT: _capture("sysinfo", "out", _sizes(112, 64)),
+    ArgKind.ITIMERVAL_IN: _capture("itimerval", "in", _sizes(32, 16)),
+    ArgKind.ITIMERVAL_OUT: _capture("itimerval", "out", _sizes(32, 16)),
+    ArgKind.ITIMERSPEC_IN: _capture("itimerspec", "in", _sizes(32, 16)),
+    ArgKind.ITIMERSPEC_OUT: _capture("itimerspec", "out", _sizes(32, 16)),
+    ArgKind.EPOLL_EVENT_IN: _capture("epoll_event", "in", _sizes(12, 12)),
+    ArgKind.EPOLL_EVENTS_OUT: _capture("epoll_event", "out", _sizes(12, 12),
+                                       measure="retval_elements"),
+    ArgKind.POLLFDS_IN: _capture("pollfd", "in", _sizes(8, 8), measure="elements"),
+    ArgKind.USER_DESC_IN: _capture("user_desc", "in", _sizes(16, 16)),
+    # socklen_t *: the length the call wrote back (the caller's value is lost)
+    # socklen_t *: the caller's value (read at entry) then the call's (8 bytes)
+    ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(8, 8), measure="socklen"),
+    # siginfo_t 128 bytes on every ABI; struct sigevent 64 (sigval, signo,
+    # notify, then a union); an int.
+    ArgKind.SIGINFO_OUT: _capture("siginfo", "out", _sizes(128, 128)),
+    ArgKind.SIGEVENT_IN: _capture("sigevent", "in", _sizes(64, 64)),
+    ArgKind.INT_OUT: _capture("int", "out", _sizes(4, 4)),
+    # CPU masks: bit n is CPU n (sched_getaffinity returns the bytes it filled)
+    ArgKind.CPUSET_IN: _capture("cpuset", "in", None, measure="length"),
+    ArgKind.CPUSET_OUT: _capture("cpuset", "out", None, measure="retval"),
+    # fd_set: nfds bits rounded up to whole longs (the kernel's core_sys_select)
+    ArgKind.FD_SET: _capture("fd_set", "in", _sizes(8, 4, 4), measure="fdset"),
+    # clone3's struct clone_args (88 bytes as of Linux 5.7), as long as the call says
+    ArgKind.CLONE_ARGS_IN: _capture("clone_args", "in", None, measure="length"),
+    # getsockopt's value: as many bytes as *optlen says at exit
+    ArgKind.SOCKOPT_VAL_OUT: _capture("bytes", "out", None, measure="length_pointer"),
+    ArgKind.SOCKETCALL_ARGS: _capture("socketcall_args", "in", None, measure="socketcall"),
+    # struct iovec[] (base, length): their layout, read at entry; the data
+    # itself is the GIO record (struct iovec: 16 bytes, i386 8).
+    ArgKind.IOVEC_IN: _capture("iovec", "in", _sizes(16, 8, 8), measure="elements"),
+    ArgKind.IOVEC_OUT: _capture("iovec", "in", _sizes(16, 8, 8), measure="elements"),
+    # struct msghdr (56 bytes, i386 and x32 28) followed by its struct iovec
+    # array: sendmsg's as the call read it, recvmsg's as the call left it.
+    ArgKind.MSGHDR_IN: _capture("msghdr", "in", _sizes(56, 28, 28), measure="msghdr"),
+    ArgKind.MSGHDR_OUT: _capture("msghdr", "out", _sizes(56, 28, 28), measure="msghdr"),
 })
 
 
@@ -357,8 +488,8 @@ _COMMON: list[Signature] = [
     _sig("readv", R.SIZE, _FD, _a("iov", K.IOVEC_OUT, length=2), _a("iovcnt", K.INT)),
     _sig("writev", R.SIZE, _FD, _a("iov", K.IOVEC_IN, length=2), _a("iovcnt", K.INT)),
     _sig("lseek", R.OFFSET, _FD, _a("offset", K.OFFSET), _a("whence", K.WHENCE)),
-    _sig("getdents64", R.SIZE, _FD, _a("dirp", K.PTR), _a("count", K.SIZE)),
-    _sig("getdents", R.SIZE, _FD, _a("dirp", K.PTR), _a("count", K.SIZE)),
+    _sig("getdents64", R.SIZE, _FD, _a("dirp", K.DIRENTS_OUT), _a("count", K.SIZE)),
+    _sig("getdents", R.SIZE, _FD, _a("dirp", K.DIRENTS_OUT), _a("count", K.SIZE)),
     _sig("sendfile", R.SIZE, _a("out_fd", K.FD), _a("in_fd", K.FD), _a("offset", K.PTR),
          _a("count", K.SIZE)),
     _sig("splice", R.SIZE, _a("fd_in", K.FD), _a("off_in", K.PTR), _a("fd_out", K.FD),
@@ -371,19 +502,20 @@ _COMMON: list[Signature] = [
     _sig("openat2", R.FD, _DIRFD, _AT_PATHNAME, _a("how", K.PTR), _a("size", K.SIZE)),
     _sig("creat", R.FD, _PATHNAME, _MODE),
     _sig("close", R.INT, _FD),
-    _sig("close_range", R.INT, _a("first", K.UINT), _a("last", K.UINT), _a("flags", K.HEX)),
+    _sig("close_range", R.INT, _a("first", K.UINT), _a("last", K.UINT),
+         _a("flags", K.CLOSE_RANGE_FLAGS)),
     _sig("dup", R.FD, _a("oldfd", K.FD)),
     _sig("dup2", R.FD, _a("oldfd", K.FD), _a("newfd", K.FD)),
-    _sig("dup3", R.FD, _a("oldfd", K.FD), _a("newfd", K.FD), _a("flags", K.OPEN_FLAGS)),
+    _sig("dup3", R.FD, _a("oldfd", K.FD), _a("newfd", K.FD), _a("flags", K.PIPE_FLAGS)),
     _sig("pipe", R.INT, _a("pipefd", K.FD_PAIR_OUT)),
-    _sig("pipe2", R.INT, _a("pipefd", K.FD_PAIR_OUT), _a("flags", K.OPEN_FLAGS)),
+    _sig("pipe2", R.INT, _a("pipefd", K.FD_PAIR_OUT), _a("flags", K.PIPE_FLAGS)),
     _sig("fcntl", R.INT, _FD, _a("cmd", K.FCNTL_CMD), _a("arg", K.HEX)),
     _sig("ioctl", R.INT, _FD, _a("request", K.IOCTL_REQUEST), _a("arg", K.HEX)),
     # file status
     _sig("stat", R.INT, _PATHNAME, _STATBUF),
     _sig("lstat", R.INT, _PATHNAME, _STATBUF),
     _sig("fstat", R.INT, _FD, _STATBUF),
-    _sig("statx", R.INT, _DIRFD, _AT_PATHNAME, _a("flags", K.AT_FLAGS), _a("mask", K.HEX),
+    _sig("statx", R.INT, _DIRFD, _AT_PATHNAME, _a("flags", K.AT_FLAGS), _a("mask", K.STATX_MASK),
          _a("statxbuf", K.STATX_OUT)),
     _sig("statfs", R.INT, _a("path", K.PATH), _a("buf", K.STATFS_OUT)),
     _sig("fstatfs", R.INT, _FD, _a("buf", K.STATFS_OUT)),
@@ -439,10 +571,10 @@ _COMMON: list[Signature] = [
     # utimensat's pathname may be NULL (then dirfd is the file itself).
     _sig("utimensat", R.INT, _DIRFD, _AT_PATHNAME, _a("times", K.TIMESPEC_PAIR_IN),
          _a("flags", K.AT_FLAGS)),
-    _sig("umask", R.INT, _a("mask", K.MODE)),
+    _sig("umask", R.UMASK, _a("mask", K.UMASK)),
     # sockets
     _sig("socket", R.FD, _a("domain", K.SOCKET_DOMAIN), _a("type", K.SOCKET_TYPE),
-         _a("protocol", K.INT)),
+         _a("protocol", K.SOCKET_PROTOCOL)),
     _sig("socketpair", R.INT, _a("domain", K.SOCKET_DOMAIN), _a("type", K.SOCKET_TYPE),
          _a("protocol", K.INT), _a("sv", K.FD_PAIR_OUT)),
     _sig("connect", R.INT, _SOCKFD, _a("addr", K.SOCKADDR_IN, length=2),
@@ -465,9 +597,11 @@ _COMMON: list[Signature] = [
          _a("vlen", K.UINT), _a("flags", K.MSG_FLAGS), _a("timeout", K.TIMESPEC_IN)),
     _sig("shutdown", R.INT, _SOCKFD, _a("how", K.SHUTDOWN_HOW)),
     _sig("getsockopt", R.INT, _SOCKFD, _a("level", K.SOCKOPT_LEVEL),
-         _a("optname", K.SOCKOPT_NAME), _a("optval", K.PTR), _a("optlen", K.SOCKLEN_PTR)),
+         _a("optname", K.SOCKOPT_NAME), _a("optval", K.SOCKOPT_VAL_OUT, length=4),
+         _a("optlen", K.SOCKLEN_PTR)),
     _sig("setsockopt", R.INT, _SOCKFD, _a("level", K.SOCKOPT_LEVEL),
-         _a("optname", K.SOCKOPT_NAME), _a("optval", K.PTR), _a("optlen", K.UINT)),
+         _a("optname", K.SOCKOPT_NAME), _a("optval", K.DATA_IN, length=4),
+         _a("optlen", K.UINT)),
     *_same_args(("getsockname", "getpeername"), R.INT, _SOCKFD,
                 _a("addr", K.SOCKADDR_OUT, length=2), _a("addrlen", K.SOCKLEN_PTR)),
     # memory
@@ -479,7 +613,7 @@ _COMMON: list[Signature] = [
     _sig("madvise", R.INT, _a("addr", K.PTR), _a("length", K.SIZE),
          _a("advice", K.MADVISE_ADVICE)),
     # processes
-    _sig("clone3", R.PID, _a("cl_args", K.PTR), _a("size", K.SIZE)),
+    _sig("clone3", R.PID, _a("cl_args", K.CLONE_ARGS_IN, length=1), _a("size", K.SIZE)),
     _sig("fork", R.PID),
     _sig("vfork", R.PID),
     _sig("execve", R.INT, _PATHNAME, _a("argv", K.ARGV), _a("envp", K.ENVP)),
@@ -487,10 +621,10 @@ _COMMON: list[Signature] = [
          _a("flags", K.AT_FLAGS)),
     _sig("exit", R.NONE, _a("status", K.INT)),
     _sig("exit_group", R.NONE, _a("status", K.INT)),
-    _sig("wait4", R.PID, _a("pid", K.PID), _a("wstatus", K.PTR),
-         _a("options", K.WAIT_OPTIONS), _a("rusage", K.PTR)),
-    _sig("waitid", R.INT, _a("idtype", K.INT), _a("id", K.INT), _a("infop", K.PTR),
-         _a("options", K.WAIT_OPTIONS), _a("rusage", K.PTR)),
+    _sig("wait4", R.PID, _a("pid", K.PID), _a("wstatus", K.WSTATUS_OUT),
+         _a("options", K.WAIT_OPTIONS), _a("rusage", K.RUSAGE_OUT)),
+    _sig("waitid", R.INT, _a("idtype", K.INT), _a("id", K.INT), _a("infop", K.SIGINFO_OUT),
+         _a("options", K.WAIT_OPTIONS), _a("rusage", K.RUSAGE_OUT)),
     _sig("kill", R.INT, _a("pid", K.PID), _a("sig", K.SIGNAL)),
     _sig("tkill", R.INT, _a("tid", K.PID), _a("sig", K.SIGNAL)),
     _sig("tgkill", R.INT, _a("tgid", K.PID), _a("tid", K.PID), _a("sig", K.SIGNAL)),
@@ -508,7 +642,7 @@ _COMMON: list[Signature] = [
     _sig("set_robust_list", R.INT, _a("head", K.PTR), _a("len", K.SIZE)),
     _sig("get_robust_list", R.INT, _a("pid", K.PID), _a("head_ptr", K.PTR),
          _a("len_ptr", K.PTR)),
-    _sig("rseq", R.INT, _a("rseq", K.PTR), _a("rseq_len", K.UINT), _a("flags", K.HEX),
+    _sig("rseq", R.INT, _a("rseq", K.PTR), _a("rseq_len", K.HEX), _a("flags", K.HEX),
          _a("sig", K.HEX)),
     # signals
     _sig("rt_sigaction", R.INT, _a("signum", K.SIGNAL), _a("act", K.SIGACTION_IN),
@@ -519,13 +653,13 @@ _COMMON: list[Signature] = [
     _sig("rt_sigreturn", R.NONE),
     _sig("rt_sigsuspend", R.INT, _a("mask", K.SIGSET), _a("sigsetsize", K.SIZE)),
     _sig("rt_sigpending", R.INT, _a("set", K.SIGSET_OUT), _a("sigsetsize", K.SIZE)),
-    _sig("rt_sigtimedwait", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.PTR),
+    _sig("rt_sigtimedwait", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.SIGINFO_OUT),
          _a("timeout", K.TIMESPEC_IN), _a("sigsetsize", K.SIZE)),
     _sig("rt_sigqueueinfo", R.INT, _a("tgid", K.PID), _a("sig", K.SIGNAL), _a("info", K.PTR)),
     _sig("sigaltstack", R.INT, _a("ss", K.PTR), _a("old_ss", K.PTR)),
     # time
     _sig("nanosleep", R.INT, _a("req", K.TIMESPEC_IN), _a("rem", K.TIMESPEC_REMAIN_OUT)),
-    _sig("clock_nanosleep", R.INT, _a("clockid", K.CLOCK_ID), _a("flags", K.HEX),
+    _sig("clock_nanosleep", R.INT, _a("clockid", K.CLOCK_ID), _a("flags", K.TIMER_FLAGS),
          _a("request", K.TIMESPEC_IN), _a("remain", K.TIMESPEC_REMAIN_OUT)),
     _sig("clock_gettime", R.INT, _a("clockid", K.CLOCK_ID), _a("tp", K.TIMESPEC_OUT)),
     _sig("clock_getres", R.INT, _a("clockid", K.CLOCK_ID), _a("res", K.TIMESPEC_OUT)),
@@ -535,33 +669,37 @@ _COMMON: list[Signature] = [
     # FUTEX_REQUEUE & co. it is a count), so it stays a PTR: no STRUCT for it.
     _sig("futex", R.INT, _a("uaddr", K.PTR), _a("futex_op", K.FUTEX_OP), _a("val", K.UINT),
          _a("timeout", K.PTR), _a("uaddr2", K.PTR), _a("val3", K.UINT)),
-    _sig("poll", R.INT, _a("fds", K.PTR), _a("nfds", K.UINT), _a("timeout", K.INT)),
+    _sig("poll", R.INT, _a("fds", K.POLLFDS_IN, length=1), _a("nfds", K.UINT),
+         _a("timeout", K.INT)),
     # ppoll and pselect6 also write the time left back into the timeout; the
     # STRUCT is the timeout as the call read it.
-    _sig("ppoll", R.INT, _a("fds", K.PTR), _a("nfds", K.UINT), _a("tmo_p", K.TIMESPEC_IN),
+    _sig("ppoll", R.INT, _a("fds", K.POLLFDS_IN, length=1), _a("nfds", K.UINT),
+         _a("tmo_p", K.TIMESPEC_IN),
          _a("sigmask", K.SIGSET), _a("sigsetsize", K.SIZE)),
     # pselect6's sixth argument points at {const sigset_t *ss; size_t ss_len}.
-    _sig("pselect6", R.INT, _a("nfds", K.INT), _a("readfds", K.PTR), _a("writefds", K.PTR),
-         _a("exceptfds", K.PTR), _a("timeout", K.TIMESPEC_IN), _a("sigmask", K.PTR)),
+    _sig("pselect6", R.INT, _a("nfds", K.INT), _a("readfds", K.FD_SET, length=0),
+         _a("writefds", K.FD_SET, length=0), _a("exceptfds", K.FD_SET, length=0),
+         _a("timeout", K.TIMESPEC_IN), _a("sigmask", K.PTR)),
     _sig("epoll_create", R.FD, _a("size", K.INT)),
-    _sig("epoll_create1", R.FD, _a("flags", K.HEX)),
+    _sig("epoll_create1", R.FD, _a("flags", K.EPOLL_FLAGS)),
     _sig("epoll_ctl", R.INT, _a("epfd", K.FD), _a("op", K.EPOLL_CTL_OP), _FD,
-         _a("event", K.PTR)),
-    _sig("epoll_wait", R.INT, _a("epfd", K.FD), _a("events", K.PTR),
+         _a("event", K.EPOLL_EVENT_IN)),
+    _sig("epoll_wait", R.INT, _a("epfd", K.FD), _a("events", K.EPOLL_EVENTS_OUT),
          _a("maxevents", K.INT), _a("timeout", K.INT)),
-    _sig("epoll_pwait", R.INT, _a("epfd", K.FD), _a("events", K.PTR),
+    _sig("epoll_pwait", R.INT, _a("epfd", K.FD), _a("events", K.EPOLL_EVENTS_OUT),
          _a("maxevents", K.INT), _a("timeout", K.INT), _a("sigmask", K.SIGSET),
          _a("sigsetsize", K.SIZE)),
     _sig("eventfd", R.FD, _a("initval", K.UINT)),
-    _sig("eventfd2", R.FD, _a("initval", K.UINT), _a("flags", K.HEX)),
-    _sig("memfd_create", R.FD, _a("name", K.STRING), _a("flags", K.HEX)),
+    _sig("eventfd2", R.FD, _a("initval", K.UINT), _a("flags", K.EVENTFD_FLAGS)),
+    _sig("memfd_create", R.FD, _a("name", K.STRING), _a("flags", K.MEMFD_FLAGS)),
     _sig("inotify_init", R.FD),
-    _sig("inotify_init1", R.FD, _a("flags", K.HEX)),
-    _sig("inotify_add_watch", R.INT, _FD, _PATHNAME, _a("mask", K.HEX)),
+    _sig("inotify_init1", R.FD, _a("flags", K.INOTIFY_FLAGS)),
+    _sig("inotify_add_watch", R.INT, _FD, _PATHNAME, _a("mask", K.INOTIFY_MASK)),
     _sig("inotify_rm_watch", R.INT, _FD, _a("wd", K.INT)),
     # system
-    _sig("getrandom", R.SIZE, _a("buf", K.PTR), _a("buflen", K.SIZE), _a("flags", K.HEX)),
-    _sig("sysinfo", R.INT, _a("info", K.PTR)),
+    _sig("getrandom", R.SIZE, _a("buf", K.DATA_OUT, length=1), _a("buflen", K.SIZE),
+         _a("flags", K.GETRANDOM_FLAGS)),
+    _sig("sysinfo", R.INT, _a("info", K.SYSINFO_OUT)),
     _sig("uname", R.INT, _a("buf", K.UTSNAME_OUT)),
     # On i386 getrlimit is the old call that clamps to 0x7fffffff; ugetrlimit is the real one.
     _sig("getrlimit", R.INT, _a("resource", K.RLIMIT_RESOURCE), _a("rlim", K.RLIMIT_OUT)),
@@ -578,11 +716,12 @@ _MMAP_ARGS = (
 )
 # select also writes the time left back into the timeout (STRUCT: as read).
 _SELECT_ARGS = (
-    _a("nfds", K.INT), _a("readfds", K.PTR), _a("writefds", K.PTR), _a("exceptfds", K.PTR),
-    _a("timeout", K.TIMEVAL_IN),
+    _a("nfds", K.INT), _a("readfds", K.FD_SET, length=0), _a("writefds", K.FD_SET, length=0),
+    _a("exceptfds", K.FD_SET, length=0), _a("timeout", K.TIMEVAL_IN),
 )
 # epoll_pwait2 takes a struct __kernel_timespec on every ABI ("timespec64" on i386).
-_EPOLL_PWAIT2_HEAD = (_a("epfd", K.FD), _a("events", K.PTR), _a("maxevents", K.INT))
+_EPOLL_PWAIT2_HEAD = (_a("epfd", K.FD), _a("events", K.EPOLL_EVENTS_OUT),
+                      _a("maxevents", K.INT))
 _EPOLL_PWAIT2_TAIL = (_a("sigmask", K.SIGSET), _a("sigsetsize", K.SIZE))
 
 _X86_64_ONLY: list[Signature] = [
@@ -657,10 +796,10 @@ _I386_ONLY: list[Signature] = [
     # i386 (CONFIG_CLONE_BACKWARDS) passes tls before child_tid.
     _sig("clone", R.PID, _a("flags", K.CLONE_FLAGS), _a("stack", K.PTR),
          _a("parent_tid", K.PTR), _a("tls", K.PTR), _a("child_tid", K.PTR)),
-    _sig("waitpid", R.PID, _a("pid", K.PID), _a("wstatus", K.PTR),
+    _sig("waitpid", R.PID, _a("pid", K.PID), _a("wstatus", K.WSTATUS_OUT),
          _a("options", K.WAIT_OPTIONS)),
     _sig("umount", R.INT, _a("target", K.PATH)),
-    _sig("socketcall", R.INT, _a("call", K.SOCKETCALL_CALL), _a("args", K.PTR)),
+    _sig("socketcall", R.INT, _a("call", K.SOCKETCALL_CALL), _a("args", K.SOCKETCALL_ARGS)),
     _sig("sigreturn", R.NONE),
     _sig("sigaction", R.INT, _a("signum", K.SIGNAL), _a("act", K.OLD_SIGACTION_IN),
          _a("oldact", K.OLD_SIGACTION_OUT)),
@@ -674,8 +813,6 @@ _I386_ONLY: list[Signature] = [
     *_same_args(("chown32", "lchown32"), R.INT, _PATHNAME, _a("owner", K.UID),
                 _a("group", K.GID)),
     _sig("fchown32", R.INT, _FD, _a("owner", K.UID), _a("group", K.GID)),
-    _sig("set_thread_area", R.INT, _a("u_info", K.PTR)),
-    _sig("get_thread_area", R.INT, _a("u_info", K.PTR)),
     _sig("olduname", R.INT, _a("buf", K.OLD_UTSNAME_OUT)),
     _sig("oldolduname", R.INT, _a("buf", K.OLDOLD_UTSNAME_OUT)),
     _sig("ugetrlimit", R.INT, _a("resource", K.RLIMIT_RESOURCE), _a("rlim", K.RLIMIT_OUT)),
@@ -690,18 +827,421 @@ _I386_ONLY: list[Signature] = [
          _a("request", K.TIMESPEC64_IN), _a("remain", K.TIMESPEC64_REMAIN_OUT)),
     _sig("futex_time64", R.INT, _a("uaddr", K.PTR), _a("futex_op", K.FUTEX_OP),
          _a("val", K.UINT), _a("timeout", K.PTR), _a("uaddr2", K.PTR), _a("val3", K.UINT)),
-    _sig("ppoll_time64", R.INT, _a("fds", K.PTR), _a("nfds", K.UINT),
+    _sig("ppoll_time64", R.INT, _a("fds", K.POLLFDS_IN, length=1), _a("nfds", K.UINT),
          _a("tmo_p", K.TIMESPEC64_IN), _a("sigmask", K.SIGSET), _a("sigsetsize", K.SIZE)),
-    _sig("pselect6_time64", R.INT, _a("nfds", K.INT), _a("readfds", K.PTR),
-         _a("writefds", K.PTR), _a("exceptfds", K.PTR), _a("timeout", K.TIMESPEC64_IN),
-         _a("sigmask", K.PTR)),
+    _sig("pselect6_time64", R.INT, _a("nfds", K.INT), _a("readfds", K.FD_SET, length=0),
+         _a("writefds", K.FD_SET, length=0), _a("exceptfds", K.FD_SET, length=0),
+         _a("timeout", K.TIMESPEC64_IN), _a("sigmask", K.PTR)),
     _sig("utimensat_time64", R.INT, _DIRFD, _AT_PATHNAME, _a("times", K.TIMESPEC64_PAIR_IN),
          _a("flags", K.AT_FLAGS)),
     _sig("recvmmsg_time64", R.INT, _SOCKFD, _a("msgvec", K.MMSGHDR_OUT, length=2),
          _a("vlen", K.UINT), _a("flags", K.MSG_FLAGS), _a("timeout", K.TIMESPEC64_IN)),
-    _sig("rt_sigtimedwait_time64", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.PTR),
+    _sig("rt_sigtimedwait_time64", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.SIGINFO_OUT),
          _a("timeout", K.TIMESPEC64_IN), _a("sigsetsize", K.SIZE)),
 ]
+
+# --------------------------------------------------------------------------- the rest
+# Every other syscall of the x86_64 and i386 tables, with strace's argument
+# counts (its linux/*/syscallent.h) and the kernel's argument types; kinds
+# without a decoder print as strace prints an undecoded value (numbers in
+# decimal, pointers and flag words in hex).
+
+_P = K.PTR
+_H = K.HEX
+_I = K.INT
+_U = K.UINT
+
+
+def _plain(name: str, ret: RetKind, *kinds: tuple[str, ArgKind]) -> Signature:
+    return _sig(name, ret, *(_a(arg, kind) for arg, kind in kinds))
+
+
+_XATTR_NAME = _a("name", K.STRING)
+
+_MORE_COMMON: list[Signature] = [
+    # files and descriptors
+    *_same_args(("fsync", "fdatasync", "syncfs"), R.INT, _FD),
+    _sig("sync", R.INT),
+    _sig("flock", R.INT, _FD, _a("operation", K.FLOCK_OP)),
+    _sig("acct", R.INT, _a("filename", K.PATH)),
+    *_same_args(("swapoff",), R.INT, _a("path", K.PATH)),
+    _sig("swapon", R.INT, _a("path", K.PATH), _a("swapflags", K.HEX)),
+    _sig("pivot_root", R.INT, _a("new_root", K.PATH), _a("put_old", K.PATH)),
+    _sig("uselib", R.INT, _a("library", K.PATH)),
+    _sig("utime", R.INT, _PATHNAME, _a("times", K.PTR)),
+    _sig("utimes", R.INT, _PATHNAME, _a("times", K.PTR)),
+    _sig("futimesat", R.INT, _DIRFD, _AT_PATHNAME, _a("times", K.PTR)),
+    _sig("ustat", R.INT, _a("dev", K.DEV), _a("ubuf", K.PTR)),
+    _sig("name_to_handle_at", R.INT, _DIRFD, _AT_PATHNAME, _a("handle", K.PTR),
+         _a("mount_id", K.PTR), _a("flags", K.AT_FLAGS)),
+    _sig("open_by_handle_at", R.FD, _a("mount_fd", K.FD), _a("handle", K.PTR),
+         _a("flags", K.OPEN_FLAGS)),
+    _sig("open_tree", R.FD, _DIRFD, _AT_PATHNAME, _a("flags", K.HEX)),
+    _sig("open_tree_attr", R.FD, _DIRFD, _AT_PATHNAME, _a("flags", K.HEX),
+         _a("attr", K.PTR), _a("size", K.SIZE)),
+    _sig("move_mount", R.INT, _a("from_dirfd", K.DIRFD), _a("from_path", K.PATH, dirfd=0),
+         _a("to_dirfd", K.DIRFD), _a("to_path", K.PATH, dirfd=2), _a("flags", K.HEX)),
+    _sig("mount_setattr", R.INT, _DIRFD, _AT_PATHNAME, _a("flags", K.AT_FLAGS),
+         _a("attr", K.PTR), _a("size", K.SIZE)),
+    _sig("fsopen", R.FD, _a("fsname", K.STRING), _a("flags", K.HEX)),
+    _sig("fsconfig", R.INT, _FD, _a("cmd", K.UINT), _a("key", K.PTR), _a("value", K.PTR),
+         _a("aux", K.INT)),
+    _sig("fsmount", R.FD, _FD, _a("flags", K.HEX), _a("attr_flags", K.HEX)),
+    _sig("fspick", R.FD, _DIRFD, _AT_PATHNAME, _a("flags", K.HEX)),
+    _sig("file_getattr", R.INT, _DIRFD, _AT_PATHNAME, _a("attr", K.PTR), _a("size", K.SIZE),
+         _a("flags", K.AT_FLAGS)),
+    _sig("file_setattr", R.INT, _DIRFD, _AT_PATHNAME, _a("attr", K.PTR), _a("size", K.SIZE),
+         _a("flags", K.AT_FLAGS)),
+    _sig("quotactl", R.INT, _a("cmd", K.HEX), _a("special", K.PATH), _a("id", K.INT),
+         _a("addr", K.PTR)),
+    _sig("quotactl_fd", R.INT, _FD, _a("cmd", K.HEX), _a("id", K.INT), _a("addr", K.PTR)),
+    _sig("tee", R.SIZE, _a("fd_in", K.FD), _a("fd_out", K.FD), _a("len", K.SIZE),
+         _a("flags", K.HEX)),
+    _sig("vmsplice", R.SIZE, _FD, _a("iov", K.PTR), _a("nr_segs", K.UINT), _a("flags", K.HEX)),
+    _sig("cachestat", R.INT, _FD, _a("cstat_range", K.PTR), _a("cstat", K.PTR),
+         _a("flags", K.HEX)),
+    # extended attributes
+    *_same_args(("setxattr", "lsetxattr"), R.INT, _PATHNAME, _XATTR_NAME,
+                _a("value", K.DATA_IN, length=3), _a("size", K.SIZE),
+                _a("flags", K.XATTR_FLAGS)),
+    _sig("fsetxattr", R.INT, _FD, _XATTR_NAME, _a("value", K.DATA_IN, length=3),
+         _a("size", K.SIZE), _a("flags", K.XATTR_FLAGS)),
+    *_same_args(("getxattr", "lgetxattr"), R.SIZE, _PATHNAME, _XATTR_NAME,
+                _a("value", K.DATA_OUT, length=3), _a("size", K.SIZE)),
+    _sig("fgetxattr", R.SIZE, _FD, _XATTR_NAME, _a("value", K.DATA_OUT, length=3),
+         _a("size", K.SIZE)),
+    *_same_args(("listxattr", "llistxattr"), R.SIZE, _PATHNAME,
+                _a("list", K.DATA_OUT, length=2), _a("size", K.SIZE)),
+    _sig("flistxattr", R.SIZE, _FD, _a("list", K.DATA_OUT, length=2), _a("size", K.SIZE)),
+    *_same_args(("removexattr", "lremovexattr"), R.INT, _PATHNAME, _XATTR_NAME),
+    _sig("fremovexattr", R.INT, _FD, _XATTR_NAME),
+    _sig("setxattrat", R.INT, _DIRFD, _AT_PATHNAME, _a("at_flags", K.AT_FLAGS), _XATTR_NAME,
+         _a("uargs", K.PTR), _a("usize", K.SIZE)),
+    _sig("getxattrat", R.SIZE, _DIRFD, _AT_PATHNAME, _a("at_flags", K.AT_FLAGS), _XATTR_NAME,
+         _a("uargs", K.PTR), _a("usize", K.SIZE)),
+    _sig("listxattrat", R.SIZE, _DIRFD, _AT_PATHNAME, _a("at_flags", K.AT_FLAGS),
+         _a("list", K.DATA_OUT, length=4), _a("size", K.SIZE)),
+    _sig("removexattrat", R.INT, _DIRFD, _AT_PATHNAME, _a("at_flags", K.AT_FLAGS),
+         _XATTR_NAME),
+    # memory
+    *_same_args(("mlock", "munlock"), R.INT, _a("addr", K.PTR), _a("len", K.SIZE)),
+    _sig("mlock2", R.INT, _a("addr", K.PTR), _a("len", K.SIZE), _a("flags", K.HEX)),
+    _sig("mlockall", R.INT, _a("flags", K.HEX)),
+    _sig("munlockall", R.INT),
+    _sig("msync", R.INT, _a("addr", K.PTR), _a("length", K.SIZE), _a("flags", K.HEX)),
+    _sig("mincore", R.INT, _a("addr", K.PTR), _a("length", K.SIZE), _a("vec", K.PTR)),
+    _sig("mseal", R.INT, _a("addr", K.PTR), _a("len", K.SIZE), _a("flags", K.HEX)),
+    _sig("remap_file_pages", R.INT, _a("addr", K.PTR), _a("size", K.SIZE),
+         _a("prot", K.MMAP_PROT), _a("pgoff", K.UINT), _a("flags", K.MMAP_FLAGS)),
+    _sig("pkey_mprotect", R.INT, _a("addr", K.PTR), _a("len", K.SIZE),
+         _a("prot", K.MMAP_PROT), _a("pkey", K.INT)),
+    _sig("pkey_alloc", R.INT, _a("flags", K.HEX), _a("access_rights", K.HEX)),
+    _sig("pkey_free", R.INT, _a("pkey", K.INT)),
+    _sig("mbind", R.INT, _a("addr", K.PTR), _a("len", K.SIZE), _a("mode", K.HEX),
+         _a("nodemask", K.PTR), _a("maxnode", K.UINT), _a("flags", K.HEX)),
+    _sig("get_mempolicy", R.INT, _a("mode", K.PTR), _a("nodemask", K.PTR),
+         _a("maxnode", K.UINT), _a("addr", K.PTR), _a("flags", K.HEX)),
+    _sig("set_mempolicy", R.INT, _a("mode", K.HEX), _a("nodemask", K.PTR),
+         _a("maxnode", K.UINT)),
+    _sig("set_mempolicy_home_node", R.INT, _a("start", K.PTR), _a("len", K.SIZE),
+         _a("home_node", K.UINT), _a("flags", K.HEX)),
+    _sig("migrate_pages", R.INT, _a("pid", K.PID), _a("maxnode", K.UINT),
+         _a("old_nodes", K.PTR), _a("new_nodes", K.PTR)),
+    _sig("move_pages", R.INT, _a("pid", K.PID), _a("count", K.UINT), _a("pages", K.PTR),
+         _a("nodes", K.PTR), _a("status", K.PTR), _a("flags", K.HEX)),
+    _sig("memfd_secret", R.FD, _a("flags", K.HEX)),
+    _sig("map_shadow_stack", R.PTR, _a("addr", K.PTR), _a("size", K.SIZE),
+         _a("flags", K.HEX)),
+    _sig("process_madvise", R.SIZE, _a("pidfd", K.FD), _a("iovec", K.PTR),
+         _a("vlen", K.SIZE), _a("advice", K.MADVISE_ADVICE), _a("flags", K.HEX)),
+    _sig("process_mrelease", R.INT, _a("pidfd", K.FD), _a("flags", K.HEX)),
+    *_same_args(("process_vm_readv", "process_vm_writev"), R.SIZE, _a("pid", K.PID),
+                _a("local_iov", K.PTR), _a("liovcnt", K.UINT), _a("remote_iov", K.PTR),
+                _a("riovcnt", K.UINT), _a("flags", K.HEX)),
+    # processes, ids, scheduling
+    _sig("pause", R.INT),
+    _sig("alarm", R.INT, _a("seconds", K.UINT)),
+    _sig("personality", R.HEX, _a("persona", K.HEX)),
+    _sig("unshare", R.INT, _a("flags", K.CLONE_FLAGS)),
+    _sig("setns", R.INT, _FD, _a("nstype", K.CLONE_FLAGS)),
+    _sig("times", R.INT, _a("buf", K.PTR)),
+    _sig("getrusage", R.INT, _a("who", K.RUSAGE_WHO), _a("usage", K.RUSAGE_OUT)),
+    _sig("getpriority", R.INT, _a("which", K.INT), _a("who", K.INT)),
+    _sig("setpriority", R.INT, _a("which", K.INT), _a("who", K.INT), _a("prio", K.INT)),
+    _sig("getgroups", R.INT, _a("size", K.INT), _a("list", K.PTR)),
+    _sig("setgroups", R.INT, _a("size", K.INT), _a("list", K.PTR)),
+    *_same_args(("setreuid",), R.INT, _a("ruid", K.UID), _a("euid", K.UID)),
+    *_same_args(("setregid",), R.INT, _a("rgid", K.GID), _a("egid", K.GID)),
+    _sig("setresuid", R.INT, _a("ruid", K.UID), _a("euid", K.UID), _a("suid", K.UID)),
+    _sig("setresgid", R.INT, _a("rgid", K.GID), _a("egid", K.GID), _a("sgid", K.GID)),
+    _sig("getresuid", R.INT, _a("ruid", K.PTR), _a("euid", K.PTR), _a("suid", K.PTR)),
+    _sig("getresgid", R.INT, _a("rgid", K.PTR), _a("egid", K.PTR), _a("sgid", K.PTR)),
+    _sig("setfsuid", R.INT, _a("fsuid", K.UID)),
+    _sig("setfsgid", R.INT, _a("fsgid", K.GID)),
+    _sig("capget", R.INT, _a("hdrp", K.PTR), _a("datap", K.PTR)),
+    _sig("capset", R.INT, _a("hdrp", K.PTR), _a("datap", K.PTR)),
+    _sig("sched_yield", R.INT),
+    *_same_args(("sched_get_priority_max", "sched_get_priority_min"), R.INT,
+                _a("policy", K.INT)),
+    _sig("sched_getscheduler", R.INT, _a("pid", K.PID)),
+    _sig("sched_setscheduler", R.INT, _a("pid", K.PID), _a("policy", K.INT),
+         _a("param", K.PTR)),
+    _sig("sched_getparam", R.INT, _a("pid", K.PID), _a("param", K.PTR)),
+    _sig("sched_setparam", R.INT, _a("pid", K.PID), _a("param", K.PTR)),
+    _sig("sched_getaffinity", R.INT, _a("pid", K.PID), _a("cpusetsize", K.SIZE),
+         _a("mask", K.CPUSET_OUT, length=1)),
+    _sig("sched_setaffinity", R.INT, _a("pid", K.PID), _a("cpusetsize", K.SIZE),
+         _a("mask", K.CPUSET_IN, length=1)),
+    _sig("sched_getattr", R.INT, _a("pid", K.PID), _a("attr", K.PTR), _a("size", K.UINT),
+         _a("flags", K.HEX)),
+    _sig("sched_setattr", R.INT, _a("pid", K.PID), _a("attr", K.PTR), _a("flags", K.HEX)),
+    _sig("sched_rr_get_interval", R.INT, _a("pid", K.PID), _a("tp", K.TIMESPEC_OUT)),
+    _sig("getcpu", R.INT, _a("cpu", K.PTR), _a("node", K.PTR), _a("tcache", K.PTR)),
+    _sig("ioprio_get", R.INT, _a("which", K.INT), _a("who", K.INT)),
+    _sig("ioprio_set", R.INT, _a("which", K.INT), _a("who", K.INT), _a("ioprio", K.HEX)),
+    _sig("ptrace", R.INT, _a("request", K.INT), _a("pid", K.PID), _a("addr", K.PTR),
+         _a("data", K.PTR)),
+    _sig("kcmp", R.INT, _a("pid1", K.PID), _a("pid2", K.PID), _a("type", K.INT),
+         _a("idx1", K.HEX), _a("idx2", K.HEX)),
+    _sig("seccomp", R.INT, _a("operation", K.UINT), _a("flags", K.HEX), _a("args", K.PTR)),
+    _sig("membarrier", R.INT, _a("cmd", K.HEX), _a("flags", K.HEX), _a("cpu_id", K.INT)),
+    _sig("restart_syscall", R.INT),
+    _sig("vhangup", R.INT),
+    _sig("pidfd_open", R.FD, _a("pid", K.PID), _a("flags", K.HEX)),
+    _sig("pidfd_getfd", R.FD, _a("pidfd", K.FD), _a("targetfd", K.INT), _a("flags", K.HEX)),
+    _sig("pidfd_send_signal", R.INT, _a("pidfd", K.FD), _a("sig", K.SIGNAL),
+         _a("info", K.PTR), _a("flags", K.HEX)),
+    _sig("rt_tgsigqueueinfo", R.INT, _a("tgid", K.PID), _a("tid", K.PID),
+         _a("sig", K.SIGNAL), _a("info", K.PTR)),
+    _sig("signalfd", R.FD, _FD, _a("mask", K.SIGSET), _a("sizemask", K.SIZE)),
+    _sig("signalfd4", R.FD, _FD, _a("mask", K.SIGSET), _a("sizemask", K.SIZE),
+         _a("flags", K.SIGNALFD_FLAGS)),
+    # time
+    _sig("time", R.INT, _a("tloc", K.PTR)),
+    _sig("gettimeofday", R.INT, _a("tv", K.TIMEVAL_OUT), _a("tz", K.PTR)),
+    _sig("settimeofday", R.INT, _a("tv", K.TIMEVAL_IN), _a("tz", K.PTR)),
+    _sig("adjtimex", R.INT, _a("buf", K.PTR)),
+    _sig("clock_adjtime", R.INT, _a("clk_id", K.CLOCK_ID), _a("buf", K.PTR)),
+    _sig("getitimer", R.INT, _a("which", K.ITIMER_WHICH), _a("curr_value", K.ITIMERVAL_OUT)),
+    _sig("setitimer", R.INT, _a("which", K.ITIMER_WHICH), _a("new_value", K.ITIMERVAL_IN),
+         _a("old_value", K.ITIMERVAL_OUT)),
+    _sig("timer_create", R.INT, _a("clockid", K.CLOCK_ID), _a("sevp", K.SIGEVENT_IN),
+         _a("timerid", K.INT_OUT)),
+    _sig("timer_delete", R.INT, _a("timerid", K.INT)),
+    _sig("timer_getoverrun", R.INT, _a("timerid", K.INT)),
+    _sig("timer_gettime", R.INT, _a("timerid", K.INT), _a("curr_value", K.ITIMERSPEC_OUT)),
+    _sig("timer_settime", R.INT, _a("timerid", K.INT), _a("flags", K.TIMER_FLAGS),
+         _a("new_value", K.ITIMERSPEC_IN), _a("old_value", K.ITIMERSPEC_OUT)),
+    _sig("timerfd_create", R.FD, _a("clockid", K.CLOCK_ID), _a("flags", K.TIMERFD_FLAGS)),
+    _sig("timerfd_gettime", R.INT, _FD, _a("curr_value", K.ITIMERSPEC_OUT)),
+    _sig("timerfd_settime", R.INT, _FD, _a("flags", K.TIMERFD_FLAGS),
+         _a("new_value", K.ITIMERSPEC_IN),
+         _a("old_value", K.ITIMERSPEC_OUT)),
+    # futexes
+    _sig("futex_waitv", R.INT, _a("waiters", K.PTR), _a("nr_futexes", K.UINT),
+         _a("flags", K.HEX), _a("timeout", K.PTR), _a("clockid", K.CLOCK_ID)),
+    _sig("futex_wake", R.INT, _a("uaddr", K.PTR), _a("mask", K.HEX), _a("nr", K.INT),
+         _a("flags", K.HEX)),
+    _sig("futex_wait", R.INT, _a("uaddr", K.PTR), _a("val", K.HEX), _a("mask", K.HEX),
+         _a("flags", K.HEX), _a("timeout", K.PTR), _a("clockid", K.CLOCK_ID)),
+    _sig("futex_requeue", R.INT, _a("waiters", K.PTR), _a("flags", K.HEX),
+         _a("nr_wake", K.INT), _a("nr_requeue", K.INT)),
+    # System V IPC and message queues
+    _sig("msgget", R.INT, _a("key", K.IPC_KEY), _a("msgflg", K.IPC_FLAGS)),
+    _sig("msgsnd", R.INT, _a("msqid", K.INT), _a("msgp", K.PTR), _a("msgsz", K.SIZE),
+         _a("msgflg", K.HEX)),
+    _sig("msgrcv", R.SIZE, _a("msqid", K.INT), _a("msgp", K.PTR), _a("msgsz", K.SIZE),
+         _a("msgtyp", K.INT), _a("msgflg", K.HEX)),
+    _sig("msgctl", R.INT, _a("msqid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
+    _sig("semget", R.INT, _a("key", K.IPC_KEY), _a("nsems", K.INT),
+         _a("semflg", K.IPC_FLAGS)),
+    _sig("semctl", R.INT, _a("semid", K.INT), _a("semnum", K.INT), _a("cmd", K.IPC_CMD),
+         _a("arg", K.PTR)),
+    _sig("shmget", R.INT, _a("key", K.IPC_KEY), _a("size", K.SIZE),
+         _a("shmflg", K.IPC_FLAGS)),
+    _sig("shmat", R.PTR, _a("shmid", K.INT), _a("shmaddr", K.PTR), _a("shmflg", K.HEX)),
+    _sig("shmdt", R.INT, _a("shmaddr", K.PTR)),
+    _sig("shmctl", R.INT, _a("shmid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
+    _sig("mq_open", R.FD, _a("name", K.STRING), _a("oflag", K.OPEN_FLAGS), _MODE,
+         _a("attr", K.PTR)),
+    _sig("mq_unlink", R.INT, _a("name", K.STRING)),
+    _sig("mq_timedsend", R.INT, _a("mqdes", K.FD), _a("msg_ptr", K.PTR),
+         _a("msg_len", K.SIZE), _a("msg_prio", K.UINT), _a("abs_timeout", K.TIMESPEC_IN)),
+    _sig("mq_timedreceive", R.SIZE, _a("mqdes", K.FD), _a("msg_ptr", K.PTR),
+         _a("msg_len", K.SIZE), _a("msg_prio", K.PTR), _a("abs_timeout", K.TIMESPEC_IN)),
+    _sig("mq_notify", R.INT, _a("mqdes", K.FD), _a("sevp", K.PTR)),
+    _sig("mq_getsetattr", R.INT, _a("mqdes", K.FD), _a("newattr", K.PTR),
+         _a("oldattr", K.PTR)),
+    # asynchronous I/O
+    _sig("io_setup", R.INT, _a("nr_events", K.UINT), _a("ctx_idp", K.PTR)),
+    _sig("io_destroy", R.INT, _a("ctx_id", K.HEX)),
+    _sig("io_submit", R.INT, _a("ctx_id", K.HEX), _a("nr", K.INT), _a("iocbpp", K.PTR)),
+    _sig("io_cancel", R.INT, _a("ctx_id", K.HEX), _a("iocb", K.PTR), _a("result", K.PTR)),
+    _sig("io_getevents", R.INT, _a("ctx_id", K.HEX), _a("min_nr", K.INT), _a("nr", K.INT),
+         _a("events", K.PTR), _a("timeout", K.TIMESPEC_IN)),
+    _sig("io_pgetevents", R.INT, _a("ctx_id", K.HEX), _a("min_nr", K.INT), _a("nr", K.INT),
+         _a("events", K.PTR), _a("timeout", K.TIMESPEC_IN), _a("usig", K.PTR)),
+    _sig("io_uring_setup", R.FD, _a("entries", K.UINT), _a("p", K.PTR)),
+    _sig("io_uring_enter", R.INT, _FD, _a("to_submit", K.UINT), _a("min_complete", K.UINT),
+         _a("flags", K.HEX), _a("sig", K.PTR), _a("sz", K.SIZE)),
+    _sig("io_uring_register", R.INT, _FD, _a("opcode", K.UINT), _a("arg", K.PTR),
+         _a("nr_args", K.UINT)),
+    # notification, security, kernel
+    _sig("fanotify_init", R.FD, _a("flags", K.HEX), _a("event_f_flags", K.OPEN_FLAGS)),
+    _sig("userfaultfd", R.FD, _a("flags", K.HEX)),
+    _sig("perf_event_open", R.FD, _a("attr", K.PTR), _a("pid", K.PID), _a("cpu", K.INT),
+         _a("group_fd", K.FD), _a("flags", K.HEX)),
+    _sig("bpf", R.INT, _a("cmd", K.INT), _a("attr", K.PTR), _a("size", K.UINT)),
+    _sig("landlock_create_ruleset", R.FD, _a("attr", K.PTR), _a("size", K.SIZE),
+         _a("flags", K.HEX)),
+    _sig("landlock_add_rule", R.INT, _a("ruleset_fd", K.FD), _a("rule_type", K.INT),
+         _a("rule_attr", K.PTR), _a("flags", K.HEX)),
+    _sig("landlock_restrict_self", R.INT, _a("ruleset_fd", K.FD), _a("flags", K.HEX)),
+    _sig("lsm_get_self_attr", R.INT, _a("attr", K.UINT), _a("ctx", K.PTR),
+         _a("size", K.PTR), _a("flags", K.HEX)),
+    _sig("lsm_set_self_attr", R.INT, _a("attr", K.UINT), _a("ctx", K.PTR),
+         _a("size", K.UINT), _a("flags", K.HEX)),
+    _sig("lsm_list_modules", R.INT, _a("ids", K.PTR), _a("size", K.PTR), _a("flags", K.HEX)),
+    _sig("statmount", R.INT, _a("req", K.PTR), _a("buf", K.PTR), _a("bufsize", K.SIZE),
+         _a("flags", K.HEX)),
+    _sig("listmount", R.INT, _a("req", K.PTR), _a("mnt_ids", K.PTR), _a("nr_mnt_ids", K.SIZE),
+         _a("flags", K.HEX)),
+    _sig("add_key", R.INT, _a("type", K.STRING), _a("description", K.STRING),
+         _a("payload", K.PTR), _a("plen", K.SIZE), _a("keyring", K.INT)),
+    _sig("request_key", R.INT, _a("type", K.STRING), _a("description", K.STRING),
+         _a("callout_info", K.STRING), _a("dest_keyring", K.INT)),
+    _sig("keyctl", R.INT, _a("operation", K.INT), _a("arg2", K.HEX), _a("arg3", K.HEX),
+         _a("arg4", K.HEX), _a("arg5", K.HEX)),
+    _sig("init_module", R.INT, _a("module_image", K.PTR), _a("len", K.SIZE),
+         _a("param_values", K.STRING)),
+    _sig("finit_module", R.INT, _FD, _a("param_values", K.STRING), _a("flags", K.HEX)),
+    _sig("delete_module", R.INT, _a("name", K.STRING), _a("flags", K.OPEN_FLAGS)),
+    _sig("create_module", R.PTR, _a("name", K.STRING), _a("size", K.SIZE)),
+    _sig("query_module", R.INT, _a("name", K.STRING), _a("which", K.INT), _a("buf", K.PTR),
+         _a("bufsize", K.SIZE), _a("ret", K.PTR)),
+    _sig("get_kernel_syms", R.INT, _a("table", K.PTR)),
+    _sig("kexec_load", R.INT, _a("entry", K.HEX), _a("nr_segments", K.UINT),
+         _a("segments", K.PTR), _a("flags", K.HEX)),
+    _sig("reboot", R.INT, _a("magic", K.HEX), _a("magic2", K.HEX), _a("cmd", K.HEX),
+         _a("arg", K.PTR)),
+    _sig("sethostname", R.INT, _a("name", K.DATA_IN, length=1), _a("len", K.SIZE)),
+    _sig("setdomainname", R.INT, _a("name", K.DATA_IN, length=1), _a("len", K.SIZE)),
+    _sig("syslog", R.INT, _a("type", K.INT), _a("bufp", K.PTR), _a("len", K.INT)),
+    _sig("sysfs", R.INT, _a("option", K.INT), _a("arg1", K.HEX), _a("arg2", K.HEX)),
+    _sig("_sysctl", R.INT, _a("args", K.PTR)),
+    _sig("nfsservctl", R.INT, _a("cmd", K.INT), _a("argp", K.PTR), _a("resp", K.PTR)),
+    _sig("ioperm", R.INT, _a("from", K.HEX), _a("num", K.HEX), _a("turn_on", K.INT)),
+    _sig("iopl", R.INT, _a("level", K.INT)),
+    _sig("modify_ldt", R.INT, _a("func", K.INT), _a("ptr", K.PTR), _a("bytecount", K.SIZE)),
+    _sig("getpmsg", R.INT, _FD, _a("ctlptr", K.PTR), _a("dataptr", K.PTR),
+         _a("bandp", K.PTR), _a("flagsp", K.PTR)),
+    _sig("putpmsg", R.INT, _FD, _a("ctlptr", K.PTR), _a("dataptr", K.PTR),
+         _a("band", K.INT), _a("flags", K.HEX)),
+    _sig("afs_syscall", R.INT, _a("arg1", K.HEX), _a("arg2", K.HEX), _a("arg3", K.HEX),
+         _a("arg4", K.HEX), _a("arg5", K.HEX)),
+    _sig("vserver", R.INT, _a("arg1", K.HEX), _a("arg2", K.HEX), _a("arg3", K.HEX),
+         _a("arg4", K.HEX), _a("arg5", K.HEX)),
+    _sig("get_thread_area", R.INT, _a("u_info", K.PTR)),
+    _sig("set_thread_area", R.INT, _a("u_info", K.USER_DESC_IN)),
+]
+
+_MORE_X86_64: list[Signature] = [
+    _sig("fadvise64", R.INT, _FD, _a("offset", K.OFFSET), _a("len", K.SIZE),
+         _a("advice", K.FADVISE_ADVICE)),
+    _sig("fallocate", R.INT, _FD, _a("mode", K.HEX), _a("offset", K.OFFSET),
+         _a("len", K.OFFSET)),
+    _sig("readahead", R.INT, _FD, _a("offset", K.OFFSET), _a("count", K.SIZE)),
+    _sig("sync_file_range", R.INT, _FD, _a("offset", K.OFFSET), _a("nbytes", K.OFFSET),
+         _a("flags", K.HEX)),
+    _sig("lookup_dcookie", R.INT, _a("cookie", K.UINT), _a("buffer", K.PTR),
+         _a("len", K.SIZE)),
+    _sig("fanotify_mark", R.INT, _a("fanotify_fd", K.FD), _a("flags", K.HEX),
+         _a("mask", K.HEX), _DIRFD, _a("pathname", K.PATH, dirfd=3)),
+    _sig("kexec_file_load", R.INT, _a("kernel_fd", K.FD), _a("initrd_fd", K.FD),
+         _a("cmdline_len", K.SIZE), _a("cmdline", K.STRING), _a("flags", K.HEX)),
+    _sig("semop", R.INT, _a("semid", K.INT), _a("sops", K.PTR), _a("nsops", K.SIZE)),
+    _sig("semtimedop", R.INT, _a("semid", K.INT), _a("sops", K.PTR), _a("nsops", K.SIZE),
+         _a("timeout", K.TIMESPEC_IN)),
+    *_same_args(("security", "tuxcall"), R.INT,
+                _a("arg1", K.HEX), _a("arg2", K.HEX), _a("arg3", K.HEX)),
+    *_same_args(("epoll_ctl_old", "epoll_wait_old"), R.INT, _a("arg1", K.HEX),
+                _a("arg2", K.HEX), _a("arg3", K.HEX), _a("arg4", K.HEX)),
+    _sig("uretprobe", R.INT),
+    _sig("uprobe", R.INT),
+]
+
+_OFF_LOW = _a("offset_low", K.OFFSET_LOW)
+_OFF_HIGH = _a("offset_high", K.OFFSET_HIGH)
+_LEN_LOW = _a("len_low", K.OFFSET_LOW)
+_LEN_HIGH = _a("len_high", K.OFFSET_HIGH)
+
+_MORE_I386: list[Signature] = [
+    # 64-bit values split over two registers (low word first on i386).
+    _sig("fadvise64", R.INT, _FD, _OFF_LOW, _OFF_HIGH, _a("len", K.SIZE),
+         _a("advice", K.FADVISE_ADVICE)),
+    _sig("fadvise64_64", R.INT, _FD, _OFF_LOW, _OFF_HIGH, _LEN_LOW, _LEN_HIGH,
+         _a("advice", K.FADVISE_ADVICE)),
+    _sig("fallocate", R.INT, _FD, _a("mode", K.HEX), _OFF_LOW, _OFF_HIGH, _LEN_LOW,
+         _LEN_HIGH),
+    _sig("readahead", R.INT, _FD, _OFF_LOW, _OFF_HIGH, _a("count", K.SIZE)),
+    _sig("sync_file_range", R.INT, _FD, _OFF_LOW, _OFF_HIGH, _LEN_LOW, _LEN_HIGH,
+         _a("flags", K.HEX)),
+    _sig("lookup_dcookie", R.INT, _a("cookie_low", K.OFFSET_LOW),
+         _a("cookie_high", K.OFFSET_HIGH), _a("buffer", K.PTR), _a("len", K.SIZE)),
+    _sig("fanotify_mark", R.INT, _a("fanotify_fd", K.FD), _a("flags", K.HEX),
+         _a("mask_low", K.OFFSET_LOW), _a("mask_high", K.OFFSET_HIGH), _DIRFD,
+         _a("pathname", K.PATH, dirfd=4)),
+    # the 32-bit-id variants and old calls of i386
+    _sig("getgroups32", R.INT, _a("size", K.INT), _a("list", K.PTR)),
+    _sig("setgroups32", R.INT, _a("size", K.INT), _a("list", K.PTR)),
+    _sig("setreuid32", R.INT, _a("ruid", K.UID), _a("euid", K.UID)),
+    _sig("setregid32", R.INT, _a("rgid", K.GID), _a("egid", K.GID)),
+    _sig("setresuid32", R.INT, _a("ruid", K.UID), _a("euid", K.UID), _a("suid", K.UID)),
+    _sig("setresgid32", R.INT, _a("rgid", K.GID), _a("egid", K.GID), _a("sgid", K.GID)),
+    _sig("getresuid32", R.INT, _a("ruid", K.PTR), _a("euid", K.PTR), _a("suid", K.PTR)),
+    _sig("getresgid32", R.INT, _a("rgid", K.PTR), _a("egid", K.PTR), _a("sgid", K.PTR)),
+    _sig("setfsuid32", R.INT, _a("fsuid", K.UID)),
+    _sig("setfsgid32", R.INT, _a("fsgid", K.GID)),
+    _sig("nice", R.INT, _a("inc", K.INT)),
+    _sig("stime", R.INT, _a("t", K.PTR)),
+    _sig("ulimit", R.INT, _a("cmd", K.INT), _a("newlimit", K.INT)),
+    _sig("sgetmask", R.HEX),
+    _sig("ssetmask", R.HEX, _a("newmask", K.HEX)),
+    _sig("sigpending", R.INT, _a("set", K.OLD_SIGSET_OUT)),
+    # i386 sigsuspend takes (history0, history1, mask): the mask is the third.
+    _sig("sigsuspend", R.INT, _a("unused1", K.IGNORED), _a("unused2", K.IGNORED),
+         _a("mask", K.HEX)),
+    _sig("readdir", R.INT, _FD, _a("dirp", K.PTR), _a("count", K.UINT)),
+    _sig("bdflush", R.INT, _a("func", K.INT), _a("data", K.HEX)),
+    _sig("ipc", R.INT, _a("call", K.UINT), _a("first", K.INT), _a("second", K.INT),
+         _a("third", K.INT), _a("ptr", K.PTR), _a("fifth", K.HEX)),
+    _sig("vm86", R.INT, _a("fn", K.HEX), _a("v86", K.PTR), _a("arg3", K.HEX),
+         _a("arg4", K.HEX), _a("arg5", K.HEX)),
+    _sig("vm86old", R.INT, _a("info", K.PTR)),
+    *_same_args(("break", "ftime", "idle", "lock", "mpx", "prof"), R.INT),
+    *_same_args(("gtty", "stty"), R.INT, _a("arg1", K.HEX), _a("arg2", K.HEX)),
+    _sig("profil", R.INT, _a("buf", K.PTR), _a("bufsiz", K.SIZE), _a("offset", K.HEX),
+         _a("scale", K.UINT)),
+    _sig("clock_adjtime64", R.INT, _a("clk_id", K.CLOCK_ID), _a("buf", K.PTR)),
+    _sig("sched_rr_get_interval_time64", R.INT, _a("pid", K.PID),
+         _a("tp", K.TIMESPEC64_OUT)),
+    _sig("timer_gettime64", R.INT, _a("timerid", K.INT), _a("curr_value", K.PTR)),
+    _sig("timer_settime64", R.INT, _a("timerid", K.INT), _a("flags", K.TIMER_FLAGS),
+         _a("new_value", K.PTR), _a("old_value", K.PTR)),
+    _sig("timerfd_gettime64", R.INT, _FD, _a("curr_value", K.PTR)),
+    _sig("timerfd_settime64", R.INT, _FD, _a("flags", K.HEX), _a("new_value", K.PTR),
+         _a("old_value", K.PTR)),
+    _sig("io_pgetevents_time64", R.INT, _a("ctx_id", K.HEX), _a("min_nr", K.INT),
+         _a("nr", K.INT), _a("events", K.PTR), _a("timeout", K.TIMESPEC64_IN),
+         _a("usig", K.PTR)),
+    _sig("mq_timedsend_time64", R.INT, _a("mqdes", K.FD), _a("msg_ptr", K.PTR),
+         _a("msg_len", K.SIZE), _a("msg_prio", K.UINT), _a("abs_timeout", K.TIMESPEC64_IN)),
+    _sig("mq_timedreceive_time64", R.SIZE, _a("mqdes", K.FD), _a("msg_ptr", K.PTR),
+         _a("msg_len", K.SIZE), _a("msg_prio", K.PTR), _a("abs_timeout", K.TIMESPEC64_IN)),
+    _sig("semtimedop_time64", R.INT, _a("semid", K.INT), _a("sops", K.PTR),
+         _a("nsops", K.SIZE), _a("timeout", K.TIMESPEC64_IN)),
+]
+
 
 # --------------------------------------------------------------------------- x32
 
@@ -749,11 +1289,20 @@ def _index(*groups: Iterable[Signature]) -> dict[str, Signature]:
     return table
 
 
-X86_64_SIGNATURES: Mapping[str, Signature] = MappingProxyType(_index(_COMMON, _X86_64_ONLY))
-I386_SIGNATURES: Mapping[str, Signature] = MappingProxyType(_index(_COMMON, _I386_ONLY))
+def _in_table(signatures: Iterable[Signature], names: Iterable[str]) -> list[Signature]:
+    known = set(names)
+    return [signature for signature in signatures if signature.name in known]
+
+
+_X86_64_MORE = _in_table(_MORE_COMMON, _syscalls_x86_64.NAMES.values())
+_I386_MORE = _in_table(_MORE_COMMON, _syscalls_i386.NAMES.values())
+X86_64_SIGNATURES: Mapping[str, Signature] = MappingProxyType(
+    _index(_COMMON, _X86_64_ONLY, _X86_64_MORE, _MORE_X86_64))
+I386_SIGNATURES: Mapping[str, Signature] = MappingProxyType(
+    _index(_COMMON, _I386_ONLY, _I386_MORE, _MORE_I386))
 #: x32 = the x86_64 signatures with the x32 overrides; filtered to x32's table by the caller.
 X32_SIGNATURES_UNFILTERED: Mapping[str, Signature] = MappingProxyType(
-    _index(_COMMON, _X86_64_ONLY, _X32_OVERRIDES)
+    _index(_COMMON, _X86_64_ONLY, _X86_64_MORE, _MORE_X86_64, _X32_OVERRIDES)
 )
 _SOCKETCALL_TARGETS = _index(_COMMON, _X86_64_ONLY, _SOCKETCALL_ONLY)
 #: Signature of each socketcall subcall, by SOCKETCALLS number (words read from ``args``).

@@ -119,7 +119,10 @@ class DispatchMixin(ControlState):
                     tid, status = waitpid(-1, _WNOHANG_WALL)
                     if tid == 0 and spin_ns:
                         deadline = clock() + spin_ns
-                        while tid == 0 and clock() < deadline:
+                        # A stop request (a signal handler, another thread)
+                        # ends the spin at once, whatever --spin-us is.
+                        while (tid == 0 and clock() < deadline
+                               and self._stop_request is None):
                             tid, status = waitpid(-1, _WNOHANG_WALL)
                 if tid == 0:
                     if stash:
@@ -210,7 +213,7 @@ class DispatchMixin(ControlState):
                 if abi is Abi.X32:
                     nr &= ~pt.X32_SYSCALL_BIT
             entry = SyscallEntry(tracee, time.time_ns(), time.monotonic_ns(), abi, nr,
-                                 info[6:12])  # type: ignore[arg-type]
+                                 info[6:12], info[4])  # type: ignore[arg-type]
             tracee.entry = entry
             tracee.in_syscall = True
             if tracee.pre_exec and nr in _EXECVE_NUMBERS.get(abi, ()):
@@ -410,6 +413,13 @@ class DispatchMixin(ControlState):
             execing = self._tracees.pop(former, None)
             process.threads.discard(former)
             if execing is not None:
+                if not tracee.exited:
+                    # What strace shows: the leader's call in flight never
+                    # returns ("<unfinished ...>", the builder ends it) and
+                    # the leader is "superseded by execve in pid FORMER".
+                    tracee.exited = True
+                    self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.EXIT,
+                                            child=former, thread=True))
                 execing.tid = tid
                 self._tracees[tid] = execing
                 self._held = tracee = execing

@@ -16,6 +16,8 @@ Built by the tests (deterministic, not committed):
 - ``many_threads.ktr`` (~1 MB, raw batches within every cap): 13 000
   threads each entering a call that never returns, opening fds under -y
   paths; the per-thread tables must stay bounded.
+- ``fds_forks.ktr`` (~1 MB): 20 000 fds opened, then as many forks as fit;
+  each fork copies the fd table under -y.
 - ``ratio_limit.ktr`` (~1 MB): zstd batches exactly at the compression ratio
   the SPEC allows (32), full of minimal records: the most records 1 MB can
   legally hold.
@@ -162,6 +164,52 @@ def ratio_limit(size: int = 1_000_000) -> bytes:
     return b"".join(out)
 
 
+def fds_forks(size: int = 1_000_000) -> bytes:
+    """zstd batches (within the ratio): one process opens thousands of fds, then forks
+    thousands of times; each fork copies its fd table under -y (fds x forks entries)."""
+    codec = formats.codec()
+    out = [formats.encode_file_header(HEADER)]
+    compress = zstandard.ZstdCompressor(level=19).compress
+    opens = []
+    for fd in range(3, 20003):
+        opens += [
+            codec.encode_record(RecordKind.SYSCALL, 5, 5, START_NS + fd, b"parent",
+                                Syscall(2, 1, 0, (0x1000, 0, 0, 0, 0, 0))),
+            codec.encode_record(RecordKind.NAMEI, 5, 5, START_NS + fd, b"parent",
+                                Namei(b"/f")),
+            codec.encode_record(RecordKind.SYSRET, 5, 5, START_NS + fd, b"parent",
+                                Sysret(2, 1, 0, 0, fd, 1)),
+        ]
+    total = len(out[0])
+    budget = size // 2
+
+    def add(records: list[bytes]) -> bool:
+        nonlocal total
+        for start in range(0, len(records), 3000):
+            part = records[start : start + 3000]
+            raw = b"".join(part)
+            stored = compress(raw)
+            if len(raw) > formats.MAX_COMPRESSION_RATIO * len(stored):
+                stored = b""
+            batch = frame(raw, len(part), stored or None)
+            if total + len(batch) > size:
+                return False
+            out.append(batch)
+            total += len(batch)
+        return True
+
+    add(opens[: 3 * (budget // 60)])
+    child = 1000
+    while True:
+        forks = [codec.encode_record(RecordKind.PROC, 5, 5, START_NS + 10**9 + n, b"parent",
+                                     formats.Proc(1, 0, child + n, 0, 0, b""))
+                 for n in range(3000)]
+        child += 3000
+        if not add(forks):
+            break
+    return b"".join(out)
+
+
 def genio_large(size: int = 1_000_000) -> bytes:
     """Raw batches of GENIO records carrying as much data as the file allows."""
     codec = formats.codec()
@@ -200,6 +248,7 @@ GENERATED = {
     "many_threads.ktr": many_threads,
     "ratio_limit.ktr": ratio_limit,
     "genio_large.ktr": genio_large,
+    "fds_forks.ktr": fds_forks,
 }
 
 

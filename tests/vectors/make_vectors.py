@@ -18,6 +18,9 @@ Files:
 - ``all_kinds_big.ktr``: the same records, big-endian.
 - ``corrupt_middle.ktr``: three batches, the middle one's payload damaged.
 - ``torn_tail.ktr``: three batches, the file cut inside the last one.
+- ``probes.ktr``: function probes (PDEF and PROBE records): nested entry/return pairs,
+  typed arguments and strings (one unreadable), an offset probe, an IFUNC implementation,
+  a syscall inside a probed call, a second thread, a call left open.
 - ``calls.ktr``: a realistic recording for the decoders: openat/fstat/read/
   write/close with an error return, a STRUCT stat, pipe2 + fork + dup2 +
   execve (for ``-y``), a socket and a connect with a sockaddr, a thread
@@ -52,6 +55,7 @@ from formats import (
     Namei,
     Payload,
     Probe,
+    ProbeDef,
     Proc,
     Psig,
     RecordKind,
@@ -88,6 +92,9 @@ X86_64 = int(formats.Abi.X86_64)
 I386 = int(formats.Abi.I386)
 AT_FDCWD = (1 << 64) - 100
 ELF_HEAD = bytes.fromhex("7f454c4602010100000000000000000003003e0001000000") + bytes(range(40))
+
+#: ax..ip and r8..r15: the registers ``ktr record -F`` keeps for x86_64.
+_USER_REGS_MASK = 0x1FF | (0xFF << 16)
 
 Entry = tuple[int, tuple[int, int, bytes], "Payload | bytes"]
 
@@ -169,21 +176,90 @@ def _lifecycle() -> list[Entry]:
         (s.PROC, LS, Proc(e.DETACH, 0, 0, 0, 0, b"")),
         (s.PROC, LS, Proc(e.LOST, 0, 0, 0, 0, b"ptrace: No such process")),
         (s.PROC, LS, Proc(42, 0, 1, 2, 0, b"from the future")),
+        (s.PROBE_DEF, RECORDER, _probe_def(3, formats.ProbeSite.ENTRY, b"main",
+                                           [T.I32, T.STR])),
+        (s.PROBE_DEF, RECORDER, _probe_def(5, formats.ProbeSite.RETURN, b"main", [T.PTR])),
+        (s.PROBE_DEF, RECORDER, _probe_def(4, formats.ProbeSite.OFFSET, b"main", [], 0x10)),
         (s.PROBE, LS, Probe(3, formats.ProbeSite.ENTRY, 0x401136, 0, 0, (16, 0x7FFD4000),
+                            b"ls:main", formats.join_probe_strings([b"-l\xff"], [True]))),
+        (s.PROBE, LS, Probe(5, formats.ProbeSite.RETURN, 0x4011A0, 0, 0x5555_0000_1000, (),
                             b"ls:main")),
-        (s.PROBE, LS, Probe(3, formats.ProbeSite.RETURN, 0x4011A0, 0, 0x5555_0000_1000, (),
-                            b"ls:main")),
-        (s.PROBE, LS, Probe(4, formats.ProbeSite.OFFSET, 0x401146, 0x10, 0, (), b"ls:main+0x10")),
-        (s.SAMPLE, LS, Sample(0x401136, 0x7FFD5000, (0x401200, 0x7F0000002000))),
-        (s.SAMPLE, THREAD, Sample(0x401136, 0x7FFD6000, ())),
-        (s.MMAP, LS, Mmap(0x7F0000000000, 0x7F0000022000, 0x1000, 5, 0x2,
-                          bytes.fromhex("1a2b3c4d5e6f"), b"/usr/lib/libc.so.6")),
-        (s.MMAP, LS, Mmap(0x400000, 0x401000, 0, 1, 0x2, b"", b"/usr/bin/ls")),
+        (s.PROBE, LS, Probe(4, formats.ProbeSite.OFFSET, 0x401146, 0x10, 0, (), b"ls:main")),
+        (s.PROBE, LS, Probe(9, formats.ProbeSite.ENTRY, 0x401136, 0, 0, (1, 2), b"ls:undefined")),
+        (s.MMAP, LS, Mmap(0x7F0000000000, 0x7F0000022000, 0x1000, 5, 0x2, 0,
+                          bytes.fromhex("1a2b3c4d5e6f"), b"/usr/lib/libc.so.6", b"")),
+        (s.MMAP, LS, Mmap(0x400000, 0x401000, 0, 1, 0x2, 1, b"", b"/usr/bin/ls", b"")),
+        (s.MMAP, LS, Mmap(0x7FFF0000, 0x7FFF2000, 0, 5, 0x2, 0, bytes(range(20)), b"[vdso]",
+                          ELF_HEAD)),
+        (s.SAMPLE, LS, Sample(0x401136, 1_000_000, 1, X86_64, 0, _USER_REGS_MASK, 64,
+                              tuple(range(0x10, 0x10 + 17)), (0x401200, 0x7F0000002000),
+                              bytes(range(64)))),
+        (s.SAMPLE, THREAD, Sample(0xFFFFFFFF81000000, 250_000, 0, 0,
+                                  formats.SampleFlag.KERNEL, 0, 8192, (), (), b"")),
         (s.DROP, RECORDER, Drop(formats.DropError.ENOSPC, 17)),
         (s.DROP, RECORDER, Drop(formats.DropError.ENOMEM, 1)),
         (s.DROP, RECORDER, Drop(formats.DropError.ENOBUFS, 250)),
         (UNKNOWN_KIND, LS, bytes(range(12))),
     ]
+
+
+T = formats.ProbeArgType
+
+
+def _probe_def(probe_id: int, site: int, function: bytes, types: list[formats.ProbeArgType],
+               offset: int = 0, module: bytes = b"/usr/bin/ls", alias: bytes = b"",
+               vaddr: int = 0x401136) -> ProbeDef:
+    return ProbeDef(probe_id, site, 0, vaddr % 0x100000 + offset, vaddr, 0x80, offset, 64,
+                    bytes(types), module, b"0123456789abcdef0123456789abcdef01234567",
+                    function, alias)
+
+
+# ---------------------------------------------------------------------------
+# probes.ktr: function probes of a small program, with a syscall inside a probed call
+
+PROG = (6000, 6000, b"prog")
+PROG_THREAD = (6000, 6001, b"prog")
+
+
+def probes_trace() -> bytes:
+    """probes.ktr: entry/return pairs nested two deep, a string, an offset probe, a thread."""
+    s = RecordKind
+    site = formats.ProbeSite
+    libc = b"/usr/lib/x86_64-linux-gnu/libc.so.6"
+    entries: list[Entry] = [
+        (s.PROBE_DEF, RECORDER, _probe_def(1, site.ENTRY, b"outer", [T.I32], module=b"/t/prog")),
+        (s.PROBE_DEF, RECORDER, _probe_def(2, site.RETURN, b"outer", [T.I32], module=b"/t/prog")),
+        (s.PROBE_DEF, RECORDER, _probe_def(3, site.ENTRY, b"add3", [T.I64, T.I32, T.X64],
+                                           module=b"/t/prog", vaddr=0x401200)),
+        (s.PROBE_DEF, RECORDER, _probe_def(4, site.RETURN, b"add3", [T.I64], module=b"/t/prog",
+                                           vaddr=0x401200)),
+        (s.PROBE_DEF, RECORDER, _probe_def(5, site.ENTRY, b"__strlen_avx2", [T.STR],
+                                           module=libc, alias=b"strlen", vaddr=0x156200)),
+        (s.PROBE_DEF, RECORDER, _probe_def(6, site.OFFSET, b"add3", [T.U32], 4,
+                                           module=b"/t/prog", vaddr=0x401200)),
+        (s.PROBE, PROG, Probe(1, site.ENTRY, 0x401136, 0, 0, (3,), b"prog:outer")),
+        (s.PROBE, PROG, Probe(3, site.ENTRY, 0x401200, 0, 0, (0, (1 << 64) - 1, 0xFF),
+                              b"prog:add3")),
+        (s.PROBE, PROG, Probe(6, site.OFFSET, 0x401204, 4, 0, (7,), b"prog:add3")),
+        (s.PROBE, PROG, Probe(4, site.RETURN, 0x401150, 0, (1 << 64) - 2, (), b"prog:add3")),
+        (s.PROBE, PROG, Probe(5, site.ENTRY, 0x7F0000156200, 0, 0, (0x7FFD0000,),
+                              b"libc.so.6:__strlen_avx2",
+                              formats.join_probe_strings([b"hello"]))),
+        (s.SYSCALL, PROG, Syscall(1, X86_64, 0, (1, 0x7FFD3000, 6, 0, 0, 0))),
+        (s.SYSRET, PROG, Sysret(1, X86_64, 0, 0, 6, 2_000)),
+        (s.PROBE, PROG_THREAD, Probe(3, site.ENTRY, 0x401200, 0, 0, (5, 6, 7), b"prog:add3")),
+        (s.PROBE, PROG_THREAD, Probe(4, site.RETURN, 0x401150, 0, 18, (), b"prog:add3")),
+        (s.PROBE, PROG, Probe(2, site.RETURN, 0x401190, 0, 42, (), b"prog:outer")),
+        (s.PROBE, PROG, Probe(4, site.RETURN, 0x401150, 0, 1, (), b"prog:add3")),
+        (s.PROBE, PROG, Probe(5, site.ENTRY, 0x7F0000156200, 0, 0, (0,),
+                              b"libc.so.6:__strlen_avx2", b"\xff\xff\xff\xff")),
+        (s.PROBE, PROG, Probe(1, site.ENTRY, 0x401136, 0, 0, (1,), b"prog:outer")),
+    ]
+    out = io.BytesIO()
+    header = {**HEADER, "options": {"facilities": "cf", "probes": ["prog:outer"]}}
+    out.write(formats.encode_file_header(formats.FileHeader(**header, byte_order="little")))
+    out.write(formats.batch_framing("little").encode(_encode(entries, "little", 0)))
+    return out.getvalue()
 
 
 # ---------------------------------------------------------------------------
@@ -367,8 +443,8 @@ def _perf_records() -> list[tuple[int, Entry]]:
 def perf_trace() -> bytes:
     """perf.ktr: context switches and counter readings of a process and its thread."""
     out = io.BytesIO()
-    header = {**HEADER, "options": {"facilities": "wp", "counters": ["task-clock",
-                                                                     "context-switches"]}}
+    header = {**HEADER, "options": {"facilities": "wp", "perf_source": True,
+                                    "counters": ["task-clock", "context-switches"]}}
     out.write(formats.encode_file_header(formats.FileHeader(**header, byte_order="little")))
     codec = formats.codec("little")
     records = [codec.encode_record(RecordKind(kind), pid, tid, START_NS + offset, comm, payload)
@@ -408,6 +484,12 @@ VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
         (".m.strace", ["--format", "strace", "-m", "8"]),
         (".summary.txt", ["--summary"]),
         (".summary.p.txt", ["--summary", "-p", "5001", "-S", "calls"]),
+        (".chrome.json", ["--format", "chrome"]),
+    ],
+    "probes.ktr": [
+        (".calls.txt", ["--format", "calls"]),
+        (".p.txt", ["-p", "6000"]),
+        (".summary.txt", ["--summary"]),
         (".chrome.json", ["--format", "chrome"]),
     ],
     "perf.ktr": [
@@ -461,6 +543,7 @@ def vectors() -> dict[str, bytes]:
         "corrupt_middle.ktr": bytes(damaged),
         "torn_tail.ktr": plain[:torn_at],
         "calls.ktr": calls_trace(),
+        "probes.ktr": probes_trace(),
         "perf.ktr": perf_trace(),
     }
 
@@ -477,10 +560,13 @@ def update_expected(names: list[str]) -> None:
         stem = name.removesuffix(".ktr")
         outputs = [(".txt", []), (".jsonl", ["--json"]), *VARIANTS.get(name, [])]
         for suffix, extra in outputs:
-            stdout, stderr = io.StringIO(), io.StringIO()
+            # ktrdump writes bytes to stdout's buffer: give it one.
+            stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+            stderr = io.StringIO()
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
                 status = main([*extra, name])
-            (HERE / (stem + suffix)).write_text(stdout.getvalue())
+            stdout.flush()
+            (HERE / (stem + suffix)).write_bytes(stdout.buffer.getvalue())  # type: ignore[attr-defined]
             if status or stderr.getvalue():
                 (HERE / (stem + ".stderr")).write_text(stderr.getvalue())
                 (HERE / (stem + ".status")).write_text(f"{status}\n")

@@ -1,0 +1,714 @@
+"""ELF image facts for probes and symbolization: build-id, PT_LOAD segments, function symbols.
+
+Pure: imports neither ``ktr`` nor ``ktrdump``; reads files with pyelftools.
+
+Public surface::
+
+    open_image(path) -> ElfImage          cached by build-id (and by (dev, inode, mtime, size))
+    image = ElfImage(path)                 uncached
+    image.build_id                         lowercase hex or None
+    image.is_pie / image.elf_type          "EXEC" (fixed addresses) or "DYN" (PIE, shared object)
+    image.segments                         tuple[LoadSegment] (PT_LOAD program headers)
+    image.functions                        tuple[FunctionSymbol] sorted by address, deduplicated
+    image.debug_path                       the separate debug file the symbols came from, or None
+    image.vaddr_to_offset(vaddr)           file offset through PT_LOAD, or None
+    image.offset_to_vaddr(offset)          link-time vaddr through PT_LOAD, or None
+    image.symbolize(vaddr)                 (FunctionSymbol, offset into it) or None
+    image.symbolize_offset(file_offset)    the same for a file offset (what /proc/PID/maps gives)
+    image.lookup(name) / image.match(glob) functions by name
+    image.read_code(vaddr, size)           bytes of the file at that vaddr ('' past filesz)
+    image.facts() / ElfImage.from_facts()  layout and symbols as JSON-safe data (a disk cache)
+    image.is_instruction_boundary(sym, n)  True / False / None (cannot tell)
+    insn_length(code, pos) -> int | None   a minimal x86-64 instruction-length decoder
+
+Symbols come from ``.symtab`` and ``.dynsym`` of the file and ``.symtab`` of its separate debug
+file, found by build-id (``/usr/lib/debug/.build-id/xx/yyyy.debug``) or ``.gnu_debuglink``
+(next to the file, in ``.debug/``, or under ``/usr/lib/debug``). In debug files ``.dynsym`` is
+SHT_NOBITS and is skipped. Function symbols are STT_FUNC and STT_GNU_IFUNC (pyelftools names the
+latter ``STT_LOOS``); an IFUNC symbol's address is its resolver, so ``ifunc_implementations``
+offers the implementations that the symbol table names (``__NAME_variant``).
+
+Instruction boundaries: x86-64 has variable-length instructions and no disassembler is a run-time
+dependency, so ``is_instruction_boundary`` decodes lengths linearly from the function's first
+byte with a small decoder (legacy, REX, VEX, EVEX encodings; x87; the 0F, 0F38 and 0F3A maps).
+It answers True only when the sweep lands exactly on the offset, False when an instruction
+spans it, and None when it meets a byte it does not know (the caller refuses then). A linear
+sweep is sound for compiler output on x86-64, which keeps jump tables out of ``.text``; data
+embedded in a function before the offset would make it answer None or False, never a wrong True
+at an unknown position — the sweep only accepts positions it reached by decoding.
+
+Not guaranteed: DWARF is not read (no line numbers, no inlined functions); symbols of other
+architectures are parsed but instruction boundaries are only checked for x86-64.
+"""
+
+from __future__ import annotations
+
+import bisect
+import fnmatch
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from struct import error as struct_error
+from typing import Any
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import NoteSection, SymbolTableSection
+
+__all__ = [
+    "DEBUG_ROOT",
+    "ElfError",
+    "ElfImage",
+    "FunctionSymbol",
+    "LoadSegment",
+    "build_id_of_image",
+    "clear_cache",
+    "insn_length",
+    "open_image",
+    "read_build_id",
+]
+
+DEBUG_ROOT = "/usr/lib/debug"
+
+_STT_FUNC = "STT_FUNC"
+_STT_GNU_IFUNC = ("STT_LOOS", "STT_GNU_IFUNC")
+_PF_X = 0x1
+
+
+class ElfError(Exception):
+    """The file is missing, unreadable or not a valid ELF image. Keeps ``path`` and ``errno``."""
+
+    def __init__(self, message: str, path: str, errno: int | None = None) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.errno = errno
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSegment:
+    """One PT_LOAD program header."""
+
+    vaddr: int
+    memsz: int
+    offset: int
+    filesz: int
+    flags: int  # PF_X=1, PF_W=2, PF_R=4
+
+    @property
+    def executable(self) -> bool:
+        return bool(self.flags & _PF_X)
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSymbol:
+    """A function symbol at its link-time address."""
+
+    name: str
+    vaddr: int
+    size: int
+    ifunc: bool = False
+    binding: str = "GLOBAL"  # GLOBAL, LOCAL or WEAK
+
+    @property
+    def end(self) -> int:
+        return self.vaddr + self.size
+
+
+class ElfImage:
+    """The facts of one ELF file (read once, at construction; the file is closed afterwards)."""
+
+    def __init__(self, path: str, *, debug_root: str = DEBUG_ROOT) -> None:
+        self.path = path
+        self.debug_path: str | None = None
+        try:
+            with open(path, "rb") as handle:
+                st = os.fstat(handle.fileno())
+                self.identity = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+                try:
+                    elf = ELFFile(handle)
+                    self.machine: str = elf["e_machine"]
+                    self.elf_type: str = str(elf["e_type"]).removeprefix("ET_")
+                    self.elfclass: int = elf.elfclass
+                    self.little_endian: bool = elf.little_endian
+                    self.build_id = _build_id(elf)
+                    self.segments = _load_segments(elf)
+                    self._code = _executable_bytes(handle, self.segments)
+                    debuglink = _debuglink(elf)
+                    symbols = list(_function_symbols(elf))
+                    has_symtab = elf.get_section_by_name(".symtab") is not None
+                except (ELFError, ValueError, KeyError, IndexError, OSError) as error:
+                    if isinstance(error, OSError) and error.errno is not None:
+                        raise ElfError(error.strerror or str(error), path, error.errno) from None
+                    raise ElfError(f"not a valid ELF file ({error})", path) from None
+        except OSError as error:
+            raise ElfError(error.strerror or str(error), path, error.errno) from None
+        if not has_symtab:
+            debug = _find_debug_file(path, self.build_id, debuglink, debug_root)
+            if debug is not None:
+                try:
+                    with open(debug, "rb") as handle:
+                        symbols.extend(_function_symbols(ELFFile(handle)))
+                    self.debug_path = debug
+                except (OSError, ELFError, ValueError):
+                    pass  # a damaged debug file: the file's own symbols still serve
+        self.functions = _dedup(symbols)
+        self._starts = [sym.vaddr for sym in self.functions]
+        self._by_name: dict[str, list[FunctionSymbol]] = {}
+        for sym in self.functions:
+            self._by_name.setdefault(sym.name, []).append(sym)
+
+    # -- cache entries ------------------------------------------------------------------------
+
+    def facts(self) -> dict[str, Any]:
+        """What ``from_facts`` needs to rebuild this image's layout and symbols (JSON-safe).
+
+        Code bytes are not kept: a rebuilt image answers ``read_code`` with b''.
+        """
+        return {
+            "path": self.path, "debug_path": self.debug_path, "machine": self.machine,
+            "elf_type": self.elf_type, "elfclass": self.elfclass,
+            "little_endian": self.little_endian, "build_id": self.build_id,
+            "segments": [[seg.vaddr, seg.memsz, seg.offset, seg.filesz, seg.flags]
+                         for seg in self.segments],
+            "functions": [[sym.name, sym.vaddr, sym.size, sym.ifunc, sym.binding]
+                          for sym in self.functions],
+        }
+
+    @classmethod
+    def from_facts(cls, facts: dict[str, Any]) -> ElfImage:
+        """An image from ``facts()`` output (a symbol cache entry); raises ValueError if bad."""
+        try:
+            image = cls.__new__(cls)
+            image.path = str(facts["path"])
+            image.debug_path = facts["debug_path"]
+            image.identity = (0, 0, 0, 0)
+            image.machine = str(facts["machine"])
+            image.elf_type = str(facts["elf_type"])
+            image.elfclass = int(facts["elfclass"])
+            image.little_endian = bool(facts["little_endian"])
+            image.build_id = facts["build_id"]
+            image.segments = tuple(LoadSegment(*map(int, seg)) for seg in facts["segments"])
+            image._code = []
+            image.functions = tuple(
+                FunctionSymbol(str(name), int(vaddr), int(size), bool(ifunc), str(binding))
+                for name, vaddr, size, ifunc, binding in facts["functions"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not an image cache entry ({error})") from None
+        image._starts = [sym.vaddr for sym in image.functions]
+        image._by_name = {}
+        for sym in image.functions:
+            image._by_name.setdefault(sym.name, []).append(sym)
+        return image
+
+    # -- layout -------------------------------------------------------------------------------
+
+    @property
+    def is_pie(self) -> bool:
+        """True for position-independent images (PIE executables and shared objects)."""
+        return self.elf_type == "DYN"
+
+    @property
+    def load_bias_base(self) -> int:
+        """The lowest PT_LOAD vaddr rounded down to a page (what maps' first mapping starts at)."""
+        if not self.segments:
+            return 0
+        return min(seg.vaddr - seg.offset % 4096 for seg in self.segments) & ~0xFFF
+
+    def vaddr_to_offset(self, vaddr: int) -> int | None:
+        """The file offset holding link-time address ``vaddr``, or None outside file contents."""
+        for seg in self.segments:
+            if seg.vaddr <= vaddr < seg.vaddr + seg.filesz:
+                return vaddr - seg.vaddr + seg.offset
+        return None
+
+    def offset_to_vaddr(self, offset: int) -> int | None:
+        """The link-time address of file offset ``offset`` (PT_LOAD contents only), or None."""
+        for seg in self.segments:
+            if seg.offset <= offset < seg.offset + seg.filesz:
+                return offset - seg.offset + seg.vaddr
+        return None
+
+    def read_code(self, vaddr: int, size: int) -> bytes:
+        """Up to ``size`` bytes of an executable segment starting at ``vaddr`` (b'' outside)."""
+        for seg, data in self._code:
+            if seg.vaddr <= vaddr < seg.vaddr + len(data):
+                start = vaddr - seg.vaddr
+                return data[start : start + size]
+        return b""
+
+    # -- symbols ------------------------------------------------------------------------------
+
+    def symbolize(self, vaddr: int) -> tuple[FunctionSymbol, int] | None:
+        """The function containing link-time address ``vaddr`` and the offset into it.
+
+        A symbol of size 0 matches only its own address. None outside every function.
+        """
+        index = bisect.bisect_right(self._starts, vaddr) - 1
+        while index >= 0:
+            sym = self.functions[index]
+            if sym.vaddr <= vaddr < sym.end or vaddr == sym.vaddr:
+                return sym, vaddr - sym.vaddr
+            if sym.vaddr < vaddr and sym.size > 0 and sym.end <= vaddr:
+                # nested/overlapping symbols are rare; look at the previous start only if
+                # it shares this start address
+                if index > 0 and self.functions[index - 1].vaddr == sym.vaddr:
+                    index -= 1
+                    continue
+                return None
+            index -= 1
+        return None
+
+    def symbolize_offset(self, file_offset: int) -> tuple[FunctionSymbol, int] | None:
+        """``symbolize`` for a file offset (a pc minus its mapping's start plus map offset)."""
+        vaddr = self.offset_to_vaddr(file_offset)
+        return None if vaddr is None else self.symbolize(vaddr)
+
+    def lookup(self, name: str) -> list[FunctionSymbol]:
+        """Function symbols called exactly ``name`` (several when aliases differ in address)."""
+        return list(self._by_name.get(name, ()))
+
+    def match(self, pattern: str) -> list[FunctionSymbol]:
+        """Function symbols whose name matches the shell glob ``pattern``, by address."""
+        if not any(ch in pattern for ch in "*?["):
+            return self.lookup(pattern)
+        return [sym for sym in self.functions if fnmatch.fnmatchcase(sym.name, pattern)]
+
+    def ifunc_implementations(self, sym: FunctionSymbol) -> list[FunctionSymbol]:
+        """Candidate implementations of an IFUNC symbol named by the symbol table.
+
+        glibc names them ``__NAME_variant`` (``__strlen_avx2``); fortified ``_chk`` entry
+        points are not implementations. Empty when the table names none.
+        """
+        prefix = f"__{sym.name}_"
+        found = [
+            other
+            for other in self.functions
+            if other.name.startswith(prefix)
+            and not other.ifunc
+            and "_chk" not in other.name[len(prefix) - 1 :]
+            and other.size > 0
+        ]
+        unique: dict[int, FunctionSymbol] = {}
+        for other in found:
+            unique.setdefault(other.vaddr, other)
+        return list(unique.values())
+
+    # -- instructions -------------------------------------------------------------------------
+
+    def instruction_boundaries(self, sym: FunctionSymbol) -> list[int] | None:
+        """Offsets of the instructions of ``sym`` by linear decoding, or None if undecodable."""
+        if self.machine != "EM_X86_64" or sym.size <= 0:
+            return None
+        code = self.read_code(sym.vaddr, sym.size)
+        if len(code) < sym.size:
+            return None
+        offsets: list[int] = []
+        position = 0
+        while position < sym.size:
+            offsets.append(position)
+            length = insn_length(code, position)
+            if length is None:
+                return None
+            position += length
+        return offsets
+
+    def is_instruction_boundary(self, sym: FunctionSymbol, offset: int) -> bool | None:
+        """Whether ``offset`` into ``sym`` starts an instruction; None when it cannot tell."""
+        if offset == 0:
+            return True
+        if offset < 0 or (sym.size and offset >= sym.size):
+            return False
+        if self.machine != "EM_X86_64":
+            return None
+        code = self.read_code(sym.vaddr, max(sym.size, offset + 15))
+        position = 0
+        while position < offset:
+            length = insn_length(code, position)
+            if length is None:
+                return None
+            position += length
+        return position == offset
+
+
+# -- cache ------------------------------------------------------------------------------------
+
+_cache_lock = threading.Lock()
+_by_identity: dict[tuple[int, int, int, int], ElfImage] = {}
+_by_build_id: dict[str, ElfImage] = {}
+
+
+def open_image(path: str) -> ElfImage:
+    """An ``ElfImage`` for ``path``, shared with earlier calls for the same file or build-id.
+
+    Two paths to the same file, or two copies with one build-id, parse once (libc's symbols
+    take about a second with pyelftools). Raises ``ElfError``.
+    """
+    try:
+        st = os.stat(path)
+    except OSError as error:
+        raise ElfError(error.strerror or str(error), path, error.errno) from None
+    identity = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+    with _cache_lock:
+        image = _by_identity.get(identity)
+    if image is not None:
+        return image
+    build_id = _peek_build_id(path)
+    if build_id is not None:
+        with _cache_lock:
+            image = _by_build_id.get(build_id)
+            if image is not None:
+                _by_identity[identity] = image
+                return image
+    image = ElfImage(path)
+    with _cache_lock:
+        _by_identity[identity] = image
+        if image.build_id is not None:
+            _by_build_id.setdefault(image.build_id, image)
+    return image
+
+
+def read_build_id(path: str) -> str | None:
+    """The GNU build-id of the ELF file at ``path`` (lowercase hex), or None; never raises."""
+    return _peek_build_id(path)
+
+
+def build_id_of_image(data: bytes) -> str | None:
+    """The GNU build-id of an ELF image held in memory (the vDSO), or None; never raises."""
+    import io
+
+    try:
+        return _build_id(ELFFile(io.BytesIO(data)))
+    except (ELFError, ValueError, KeyError, IndexError, OSError, struct_error):
+        return None
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _by_identity.clear()
+        _by_build_id.clear()
+
+
+# -- reading helpers --------------------------------------------------------------------------
+
+
+def _peek_build_id(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return _build_id(ELFFile(handle))
+    except (OSError, ELFError, ValueError, KeyError, IndexError):
+        return None
+
+
+def _build_id(elf: Any) -> str | None:
+    for section in elf.iter_sections():
+        if not isinstance(section, NoteSection):
+            continue
+        for note in section.iter_notes():
+            if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
+                return str(note["n_desc"]).lower()
+    for segment in elf.iter_segments():
+        if segment["p_type"] != "PT_NOTE":
+            continue
+        for note in segment.iter_notes():
+            if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
+                return str(note["n_desc"]).lower()
+    return None
+
+
+def _load_segments(elf: Any) -> tuple[LoadSegment, ...]:
+    return tuple(
+        LoadSegment(
+            vaddr=seg["p_vaddr"],
+            memsz=seg["p_memsz"],
+            offset=seg["p_offset"],
+            filesz=seg["p_filesz"],
+            flags=seg["p_flags"],
+        )
+        for seg in elf.iter_segments()
+        if seg["p_type"] == "PT_LOAD"
+    )
+
+
+def _executable_bytes(
+    handle: Any, segments: Iterable[LoadSegment]
+) -> list[tuple[LoadSegment, bytes]]:
+    out = []
+    for seg in segments:
+        if seg.executable and seg.filesz:
+            handle.seek(seg.offset)
+            out.append((seg, handle.read(seg.filesz)))
+    return out
+
+
+def _debuglink(elf: Any) -> str | None:
+    section = elf.get_section_by_name(".gnu_debuglink")
+    if section is None:
+        return None
+    data: bytes = section.data()
+    name = data.split(b"\0", 1)[0]
+    return name.decode("utf-8", "surrogateescape") or None
+
+
+def _find_debug_file(
+    path: str, build_id: str | None, debuglink: str | None, debug_root: str
+) -> str | None:
+    candidates: list[str] = []
+    if build_id and len(build_id) > 2:
+        candidates.append(
+            os.path.join(debug_root, ".build-id", build_id[:2], build_id[2:] + ".debug")
+        )
+    if debuglink:
+        real = os.path.realpath(path)
+        directory = os.path.dirname(real)
+        candidates += [
+            os.path.join(directory, debuglink),
+            os.path.join(directory, ".debug", debuglink),
+            os.path.join(debug_root, directory.lstrip("/"), debuglink),
+        ]
+    for candidate in candidates:
+        if os.path.isfile(candidate) and os.path.realpath(candidate) != os.path.realpath(path):
+            return candidate
+    return None
+
+
+def _function_symbols(elf: Any) -> Iterable[FunctionSymbol]:
+    for section in elf.iter_sections():
+        if not isinstance(section, SymbolTableSection):
+            continue
+        if section["sh_type"] == "SHT_NOBITS":
+            continue
+        for sym in section.iter_symbols():
+            kind = sym["st_info"]["type"]
+            ifunc = kind in _STT_GNU_IFUNC
+            if kind != _STT_FUNC and not ifunc:
+                continue
+            if sym["st_shndx"] == "SHN_UNDEF" or sym["st_value"] == 0 or not sym.name:
+                continue
+            yield FunctionSymbol(
+                name=sym.name,
+                vaddr=sym["st_value"],
+                size=sym["st_size"],
+                ifunc=ifunc,
+                binding=str(sym["st_info"]["bind"]).removeprefix("STB_"),
+            )
+
+
+def _dedup(symbols: list[FunctionSymbol]) -> tuple[FunctionSymbol, ...]:
+    best: dict[tuple[str, int], FunctionSymbol] = {}
+    for sym in symbols:
+        key = (sym.name.split("@", 1)[0], sym.vaddr)
+        old = best.get(key)
+        if old is None or (old.size == 0 and sym.size) or "@" in old.name:
+            best[key] = FunctionSymbol(key[0], sym.vaddr, sym.size or (old.size if old else 0),
+                                       sym.ifunc or bool(old and old.ifunc), sym.binding)
+    # globals before locals at one address, so symbolize() prefers the exported name
+    rank = {"GLOBAL": 0, "WEAK": 1, "LOCAL": 2}
+    return tuple(sorted(best.values(), key=lambda s: (s.vaddr, rank.get(s.binding, 3), s.name)))
+
+
+# -- a minimal x86-64 instruction-length decoder ----------------------------------------------
+
+_LEGACY_PREFIXES = frozenset(b"\x26\x2e\x36\x3e\x64\x65\x66\x67\xf0\xf2\xf3")
+
+
+def _ranges(*spans: tuple[int, int]) -> frozenset[int]:
+    return frozenset(b for lo, hi in spans for b in range(lo, hi + 1))
+
+
+# one-byte map: opcodes with a ModRM byte
+_MODRM_1 = _ranges(
+    (0x00, 0x03), (0x08, 0x0B), (0x10, 0x13), (0x18, 0x1B), (0x20, 0x23), (0x28, 0x2B),
+    (0x30, 0x33), (0x38, 0x3B), (0x63, 0x63), (0x69, 0x69), (0x6B, 0x6B), (0x80, 0x81),
+    (0x83, 0x8F), (0xC0, 0xC1), (0xC6, 0xC7), (0xD0, 0xD3), (0xD8, 0xDF), (0xF6, 0xF7),
+    (0xFE, 0xFF),
+)
+_IMM8_1 = _ranges(
+    (0x04, 0x04), (0x0C, 0x0C), (0x14, 0x14), (0x1C, 0x1C), (0x24, 0x24), (0x2C, 0x2C),
+    (0x34, 0x34), (0x3C, 0x3C), (0x6A, 0x6A), (0x6B, 0x6B), (0x70, 0x7F), (0x80, 0x80),
+    (0x83, 0x83), (0xA8, 0xA8), (0xB0, 0xB7), (0xC0, 0xC1), (0xC6, 0xC6), (0xCD, 0xCD),
+    (0xE0, 0xE7), (0xEB, 0xEB),
+)
+# operand-size immediates (4 bytes, 2 with 0x66)
+_IMMZ_1 = _ranges(
+    (0x05, 0x05), (0x0D, 0x0D), (0x15, 0x15), (0x1D, 0x1D), (0x25, 0x25), (0x2D, 0x2D),
+    (0x35, 0x35), (0x3D, 0x3D), (0x68, 0x69), (0x81, 0x81), (0xA9, 0xA9), (0xC7, 0xC7),
+)
+_NO_OPERAND_1 = _ranges(
+    (0x50, 0x5F), (0x6C, 0x6F), (0x90, 0x99), (0x9B, 0x9F), (0xA4, 0xA7), (0xAA, 0xAF),
+    (0xC3, 0xC3), (0xC9, 0xC9), (0xCB, 0xCC), (0xCF, 0xCF), (0xD7, 0xD7), (0xEC, 0xEF),
+    (0xF1, 0xF1), (0xF4, 0xF5), (0xF8, 0xFD),
+)
+_INVALID_64 = frozenset(
+    b"\x06\x07\x0e\x16\x17\x1e\x1f\x27\x2f\x37\x3f\x60\x61\x82\x9a\xce\xd4\xd5\xd6\xea"
+)
+
+# two-byte map (0F xx)
+_NO_MODRM_0F = _ranges(
+    (0x05, 0x09), (0x0B, 0x0B), (0x0E, 0x0E), (0x30, 0x37), (0x77, 0x77), (0xA0, 0xA2),
+    (0xA8, 0xAA), (0xC8, 0xCF),
+)
+_IMM8_0F = _ranges((0x70, 0x73), (0xA4, 0xA4), (0xAC, 0xAC), (0xBA, 0xBA), (0xC2, 0xC2),
+                   (0xC4, 0xC6))
+_REL32_0F = _ranges((0x80, 0x8F))
+_INVALID_0F = _ranges((0x04, 0x04), (0x0A, 0x0A), (0x0C, 0x0C), (0x0F, 0x0F), (0x24, 0x27),
+                      (0x36, 0x37), (0x39, 0x39), (0x3B, 0x3F))
+
+
+def _modrm_length(code: bytes, pos: int, addr32: bool) -> int | None:
+    """Bytes taken by the ModRM byte at ``pos`` and its SIB/displacement."""
+    del addr32  # 32-bit addressing in 64-bit mode has the same ModRM/SIB layout
+    if pos >= len(code):
+        return None
+    modrm = code[pos]
+    mod, rm = modrm >> 6, modrm & 7
+    length = 1
+    if mod == 3:
+        return length
+    if rm == 4:
+        if pos + 1 >= len(code):
+            return None
+        sib = code[pos + 1]
+        length += 1
+        if mod == 0 and (sib & 7) == 5:
+            length += 4
+    elif mod == 0 and rm == 5:
+        length += 4  # rip-relative disp32
+    if mod == 1:
+        length += 1
+    elif mod == 2:
+        length += 4
+    return length
+
+
+def insn_length(code: bytes, pos: int = 0) -> int | None:
+    """The length of the x86-64 instruction at ``code[pos]``, or None if not decodable here.
+
+    Covers legacy prefixes, REX, the one-byte map, 0F / 0F38 / 0F3A, x87, VEX (C4/C5) and
+    EVEX (62). 3DNow! and XOP are refused (None). Never reads past ``code``.
+    """
+    start = pos
+    end = len(code)
+    opsize16 = False
+    addr32 = False
+    rex_w = False
+    while pos < end and code[pos] in _LEGACY_PREFIXES:
+        if code[pos] == 0x66:
+            opsize16 = True
+        elif code[pos] == 0x67:
+            addr32 = True
+        pos += 1
+        if pos - start > 14:
+            return None
+    if pos < end and 0x40 <= code[pos] <= 0x4F:
+        rex_w = bool(code[pos] & 8)
+        pos += 1
+    if pos >= end:
+        return None
+    op = code[pos]
+    pos += 1
+    length: int | None
+    if op == 0x0F:
+        length = _length_0f(code, pos, opsize16, addr32)
+        return None if length is None else _checked(pos + length - start, start, end)
+    if op in (0xC4, 0xC5, 0x62):
+        length = _length_vex(code, pos, op, addr32)
+        return None if length is None else _checked(pos + length - start, start, end)
+    if op in _INVALID_64 or 0x40 <= op <= 0x4F or op in _LEGACY_PREFIXES:
+        return None
+    size = 0
+    if op in _MODRM_1:
+        modrm = _modrm_length(code, pos, addr32)
+        if modrm is None:
+            return None
+        size += modrm
+        if op in (0xF6, 0xF7):
+            reg = (code[pos] >> 3) & 7
+            if reg in (0, 1):  # test r/m, imm
+                size += 1 if op == 0xF6 else (2 if opsize16 and not rex_w else 4)
+    if op in _IMM8_1:
+        size += 1
+    if op in _IMMZ_1:
+        size += 2 if opsize16 and not rex_w else 4
+    if 0xB8 <= op <= 0xBF:
+        size += 8 if rex_w else (2 if opsize16 else 4)
+    elif 0xA0 <= op <= 0xA3:
+        size += 4 if addr32 else 8
+    elif op in (0xE8, 0xE9):
+        size += 4
+    elif op in (0xC2, 0xCA):
+        size += 2
+    elif op == 0xC8:
+        size += 3
+    elif (
+        op not in _MODRM_1
+        and op not in _IMM8_1
+        and op not in _IMMZ_1
+        and op not in _NO_OPERAND_1
+    ):
+        return None
+    return _checked(pos + size - start, start, end)
+
+
+def _checked(length: int, start: int, end: int) -> int | None:
+    if length > 15 or start + length > end:
+        return None
+    return length
+
+
+def _length_0f(code: bytes, pos: int, opsize16: bool, addr32: bool) -> int | None:
+    """Length after the 0F escape (``pos`` points at the second opcode byte)."""
+    del opsize16
+    if pos >= len(code):
+        return None
+    op = code[pos]
+    pos += 1
+    if op == 0x38:
+        if pos >= len(code):
+            return None
+        modrm = _modrm_length(code, pos + 1, addr32)
+        return None if modrm is None else 2 + modrm
+    if op == 0x3A:
+        if pos >= len(code):
+            return None
+        modrm = _modrm_length(code, pos + 1, addr32)
+        return None if modrm is None else 2 + modrm + 1
+    if op in _INVALID_0F:
+        return None
+    if op in _REL32_0F:
+        return 1 + 4
+    if op in _NO_MODRM_0F:
+        return 1
+    modrm = _modrm_length(code, pos, addr32)
+    if modrm is None:
+        return None
+    return 1 + modrm + (1 if op in _IMM8_0F else 0)
+
+
+def _length_vex(code: bytes, pos: int, escape: int, addr32: bool) -> int | None:
+    """Length after a VEX/EVEX escape byte (``pos`` points at its first payload byte)."""
+    if escape == 0xC5:
+        payload, mapping = 1, 1
+    elif escape == 0xC4:
+        if pos >= len(code):
+            return None
+        payload, mapping = 2, code[pos] & 0x1F
+    else:
+        if pos >= len(code):
+            return None
+        payload, mapping = 3, code[pos] & 0x07
+    op_pos = pos + payload
+    if op_pos >= len(code):
+        return None
+    op = code[op_pos]
+    if mapping == 1 and op == 0x77 and escape != 0x62:
+        return payload + 1  # vzeroupper / vzeroall
+    modrm = _modrm_length(code, op_pos + 1, addr32)
+    if modrm is None:
+        return None
+    imm = 0
+    if mapping == 3 or (mapping == 1 and op in _IMM8_0F):
+        imm = 1
+    elif mapping not in (1, 2, 3, 5, 6):
+        return None
+    return payload + 1 + modrm + imm

@@ -1,0 +1,480 @@
+"""The probe source: uprobes defined in tracefs, read as perf tracepoints, made PROBE records.
+
+One ``ProbeSession`` per recording. It wraps the ptrace source's consumer so it sees the
+lifecycle as dt_proc/fasttrap do, while each thread is stopped:
+
+- the spawned command's exec stop, or each attached thread's ATTACH stop: the probes are
+  resolved (strictly: a bad spec ends the recording before the target runs) and placed;
+- a later exec stop: the new executable's probes are resolved and placed before it runs (the
+  old executable's probes cannot fire any more: its mapping is gone);
+- the syscall-exit stop of an ``mmap`` that maps a file executable: specs naming that file
+  (a dlopen'd library that is not the file found at start) are resolved and placed;
+- forks: events are opened with ``inherit``, so children and threads carry them from birth;
+  children the recording does not follow (no ``-i``) are filtered out by pid (counted);
+- the ``uretprobe`` syscall (x86_64 nr 335) that return probes make on every return is not
+  passed on: it is the kernel's, not the program's.
+
+Events are defined in one tracefs group owned by this recorder (``_tracefs``), opened per
+thread and per CPU with ``inherit`` (``_perf``), sharing one ring per CPU, with
+PERF_SAMPLE_TID|TIME|RAW; a reader thread drains the rings, decodes the raw data by each
+event's ``format`` file and queues PROBE records (a hand-written hot path for probes
+without strings, byte-equal to the codec). The control thread drains the rings too, at
+every ptrace stop, so a thread's probe records precede the record of its next stop. A
+PROBE_DEF record names each probe before its first PROBE. Ring losses are counted as drops
+(ENOBUFS, as the perf source does) and reported. As a side source (``_sources``):
+``prepare`` checks every spec and tracefs before any target exists, ``stop`` drains and
+closes the perf events, ``close`` (every exit path) removes the tracefs group; the group
+has an atexit hook too.
+
+Does not: parse specs (``_probes``) or touch tracefs/perf directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import resource
+import shutil
+import struct
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+import formats
+from formats import Abi, DropError, ProbeArgType, ProbeSite, RecordKind
+from formats.elf import ElfError, open_image
+
+from . import _perf
+from ._events import Event, Lifecycle, ProcessEvent, SyscallEntry, SyscallExit, Tracee
+from ._options import RecordOptions
+from ._perfsource import SourceOutput
+from ._probes import (
+    FastEncoder,
+    ProbeError,
+    ResolvedProbe,
+    Resolver,
+    executable_of,
+    make_decoder,
+    mapped_files,
+    parse_spec,
+)
+from ._tracefs import TracefsError, UprobeDefinition, UprobeGroup, clean_stale_groups, find_tracefs
+from .errors import PerfError
+
+URETPROBE_SYSCALL = 335  # x86_64: the kernel's return-probe trampoline syscall
+MMAP_SYSCALL = 9  # x86_64
+PROT_EXEC = 4
+RING_PAGES = 1024  # 4 MiB per CPU: bursts of ~40 k hits wait there for the reader
+_SAMPLE_TYPE = _perf.PERF_SAMPLE_TID | _perf.PERF_SAMPLE_TIME | _perf.PERF_SAMPLE_RAW
+_SAMPLE_HEAD = struct.Struct("<iiQI")  # pid, tid, time, raw size
+_HEADER = struct.Struct("<IHH")  # perf_event_header: type, misc, size
+_SAMPLE_PEEK = struct.Struct("<8xi16xH")  # a sample's pid and its raw data's common_type
+
+
+class ProbeSession:
+    """The probes of one recording (see the module docstring)."""
+
+    def __init__(self, options: RecordOptions) -> None:
+        self.options = options
+        self._pending_warnings: list[str] = []
+        self._notify: Callable[[str], None] | None = None
+        self.resolver = Resolver(options.probes, options.max_probes, options.io_bytes,
+                                 self._warn)
+        self._emit: Callable[[bytes], bool] = lambda record: False
+        self._log_lost: Callable[[DropError, int], None] = lambda error, count: None
+        self._follow = options.follow_children
+        self._threads_of: Callable[[int], Iterable[int]] = lambda pid: ()
+        self._codec = formats.codec("little")
+        self.root = ""
+        self.group: UprobeGroup | None = None
+        self._by_event_id: dict[int, tuple[ResolvedProbe, bytes]] = {}
+        self._fast: dict[int, FastEncoder] = {}
+        self._rings: _perf.RingSet | None = None
+        self._clock = _perf.TraceClock()
+        self._traced: set[int] = set()
+        self._seen_files: dict[int, set[str]] = {}
+        self._attached: dict[int, set[int]] = {}  # tid -> probe ids its events cover
+        self._comms: dict[int, bytes] = {}
+        self._lock = threading.Lock()
+        self._drain_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._reader: threading.Thread | None = None
+        self._started = False
+        self.hits = 0
+        self.filtered = 0
+        self.lost = 0
+
+    def _warn(self, message: str) -> None:
+        if self._notify is None:
+            self._pending_warnings.append(message)
+        else:
+            self._notify(message)
+
+    # -- the side-source lifecycle (``_sources``) ---------------------------------------------
+
+    def prepare(self) -> None:
+        """Before any target exists: check every spec and tracefs; own a fresh group."""
+        precheck_probes(self.options)
+        self.root = find_tracefs()
+        for group in clean_stale_groups(self.root):
+            self._warn(f"removed probes left in tracefs by a dead recorder ({group})")
+        self.group = UprobeGroup(self.root)
+        self._raise_fd_limit()
+
+    def use_control(self, threads_of: Callable[[int], Iterable[int]]) -> None:
+        """How to list a process's traced threads (for probes placed at a dlopen)."""
+        self._threads_of = threads_of
+
+    def start(self, output: SourceOutput) -> None:
+        """Where records go (the descriptor, once it is open)."""
+        self._emit = output.sink
+        self._log_lost = output.log_lost
+        self._notify = output.notify
+        for message in self._pending_warnings:
+            output.notify(message)
+        self._pending_warnings.clear()
+
+    def stop(self) -> None:
+        """After the control loop: the last hits, then every perf event closed."""
+        self.finish()
+        if self.filtered:
+            self._warn(f"{self.filtered} probe hits in processes not followed "
+                       "(children without -i) were left out")
+        if self.lost:
+            self._warn(f"{self.lost} probe hits lost: the reader did not keep up")
+
+    # The control loop's thread announcements: probes learn the lifecycle from the
+    # events they see through ``wrap`` (exec and mmap stops among them) instead.
+    def thread_started(self, tracee: Tracee) -> None:
+        pass
+
+    def thread_exiting(self, tracee: Tracee) -> None:
+        pass
+
+    def thread_exec(self, tracee: Tracee, former_tid: int) -> None:
+        pass
+
+    def thread_gone(self, tracee: Tracee) -> None:
+        pass
+
+    # -- placing ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _raise_fd_limit() -> None:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    def _attr(self, config: int, *, inherit: bool = True) -> _perf.Attr:
+        flags = {"use_clockid", "sample_id_all", "watermark"}
+        if inherit:
+            flags.add("inherit")
+        return _perf.Attr(
+            type=_perf.PERF_TYPE_TRACEPOINT, config=config, sample_period=1,
+            sample_type=_SAMPLE_TYPE, flags=frozenset(flags),
+            wakeup=RING_PAGES * _perf.PAGE_SIZE // 4, clockid=_perf.CLOCK_MONOTONIC,
+        )
+
+    def _ensure_rings(self, tid: int) -> _perf.RingSet:
+        if self._rings is None:
+            dummy = _perf.Attr(
+                type=_perf.PERF_TYPE_SOFTWARE, config=_perf.PERF_COUNT_SW_DUMMY,
+                sample_type=_SAMPLE_TYPE,
+                flags=frozenset({"inherit", "use_clockid", "sample_id_all", "watermark"}),
+                wakeup=RING_PAGES * _perf.PAGE_SIZE // 4, clockid=_perf.CLOCK_MONOTONIC)
+            self._rings = _perf.RingSet.create(dummy, tid, "ktr probe rings", pages=RING_PAGES)
+            self._reader = threading.Thread(target=self._read_loop, name="ktr probes",
+                                            daemon=True)
+            self._reader.start()
+        return self._rings
+
+    def _define(self, probes: list[ResolvedProbe]) -> list[ResolvedProbe]:
+        definitions = [
+            UprobeDefinition(p.event_name, os.path.realpath(p.path), p.file_offset,
+                             p.site == ProbeSite.RETURN, p.fetchargs())
+            for p in probes
+        ]
+        assert self.group is not None
+        self.group.define(definitions)
+        for probe in probes:
+            fmt = self.group.event_format(probe.event_name)
+            fields = {f.name: (f.offset, f.size, f.data_loc) for f in fmt.fields}
+            probe.decoder = make_decoder(probe, fields)
+            name = f"{os.path.basename(probe.path)}:{probe.symbol.name}".encode()
+            fast: FastEncoder | None = None
+            if ProbeArgType.STR not in probe.types:
+                try:
+                    fast = FastEncoder(probe, fields, name, self._codec)
+                except (KeyError, ValueError):
+                    fast = None  # a format this kernel lays out otherwise: the general path
+            with self._lock:
+                self._by_event_id[fmt.event_id] = (probe, name)
+                if fast is not None:
+                    self._fast[fmt.event_id] = fast
+            self._emit(self._codec.encode_record(
+                RecordKind.PROBE_DEF, 0, 0, time.time_ns(), b"ktr", probe.definition()))
+        return probes
+
+    def _open_on(self, probes: Iterable[ResolvedProbe], tids: Iterable[int]) -> None:
+        """Open each probe on each thread that does not carry it yet (inherited or opened)."""
+        tid_list = list(tids)
+        if not tid_list:
+            return
+        rings = self._ensure_rings(tid_list[0])
+        ids = {probe.event_name: event_id for event_id, (probe, _) in self._by_event_id.items()}
+        for probe in probes:
+            attr = self._attr(ids[probe.event_name])
+            for tid in tid_list:
+                carried = self._attached.setdefault(tid, set())
+                if probe.probe_id in carried:
+                    continue
+                carried.add(probe.probe_id)
+                try:
+                    rings.open_on_all(attr, tid, probe.label)
+                except PerfError as error:
+                    if error.errno == 3:  # ESRCH: the thread is gone; nothing to probe
+                        continue
+                    raise ProbeError(f"cannot attach probe {probe.label} to thread {tid}: "
+                                     f"{error}") from None
+
+    def place_for_process(self, pid: int, tids: Iterable[int], *, strict: bool) -> None:
+        """Resolve and place the probes for a process stopped at exec or attach."""
+        exe = executable_of(pid)
+        mapped = mapped_files(pid)
+        self._seen_files[pid] = set(mapped)
+        probes = self.resolver.resolve(exe, mapped, strict=strict)
+        if probes:
+            self._define(probes)
+        # every probe of the recording applies to this process: file-based uprobes on
+        # files it does not map never fire, so opening them all keeps one rule for all
+        self._open_on(self.resolver.placed.values(), tids)
+        self._traced.add(pid)
+
+    def _place_for_new_mapping(self, pid: int) -> None:
+        mapped = mapped_files(pid)
+        seen = self._seen_files.setdefault(pid, set())
+        fresh = [path for path in mapped if path not in seen]
+        seen.update(fresh)
+        for path in fresh:
+            probes = self.resolver.resolve(None, (), strict=False, only_module=path)
+            if probes:
+                self._define(probes)
+                self._open_on(probes, self._threads_of(pid))
+
+    # -- the consumer wrapper -----------------------------------------------------------------
+
+    def wrap(self, consumer: Callable[[Event], None]) -> Callable[[Event], None]:
+        """The ptrace source's consumer with the probe lifecycle in front of it."""
+
+        def consume(event: Event) -> None:
+            rings = self._rings
+            if rings is not None:
+                # hits made before this stop go into the trace before its record: the
+                # stopped thread's own hits are in the rings already (time order per thread)
+                self._drain(rings)
+            if type(event) is SyscallEntry or type(event) is SyscallExit:
+                if event.nr == URETPROBE_SYSCALL and event.abi == Abi.X86_64:
+                    return  # the kernel's return-probe trampoline, not the program's call
+                if (type(event) is SyscallExit and event.nr == MMAP_SYSCALL
+                        and event.error == 0 and event.entry is not None
+                        and event.entry.args[2] & PROT_EXEC and self._started):
+                    self._place_for_new_mapping(event.tracee.pid)
+            elif type(event) is ProcessEvent:
+                self._lifecycle(event)
+            consumer(event)
+
+        return consume
+
+    def _lifecycle(self, event: ProcessEvent) -> None:
+        tracee = event.tracee
+        if event.kind is Lifecycle.EXEC:
+            if event.former_tid and event.former_tid in self._attached:
+                self._attached[tracee.tid] = self._attached.pop(event.former_tid)
+            with self._lock:
+                for tid in [t for t in self._comms if t == tracee.tid or t == tracee.pid]:
+                    del self._comms[tid]
+            self.place_for_process(tracee.pid, [tracee.tid], strict=not self._started)
+            self._started = True
+        elif event.kind is Lifecycle.ATTACH:
+            self.place_for_process(tracee.pid, [tracee.tid], strict=not self._started)
+            if not event.thread:
+                self._started = True
+        elif event.kind in (Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE):
+            # inherit=1: the new task carries every event its creator had
+            self._attached[event.child] = set(self._attached.get(tracee.tid, ()))
+            if event.thread:
+                return
+            seen = set(self._seen_files.get(tracee.pid, ()))
+            self._seen_files[event.child] = seen
+            if self._follow:
+                self._traced.add(event.child)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _read_loop(self) -> None:
+        assert self._rings is not None
+        rings = self._rings
+        while not self._stop.is_set():
+            rings.poll(50)
+            self._drain(rings)
+
+    def _drain(self, rings: _perf.RingSet) -> None:
+        # the reader thread and the control thread (at each stop) both drain: one at a time
+        with self._drain_lock:
+            self._drain_locked(rings)
+
+    def _drain_locked(self, rings: _perf.RingSet) -> None:
+        emit = self._emit
+        fast = self._fast
+        by_id = self._by_event_id
+        traced = self._traced
+        offset_ns = self._clock.offset_ns
+        comms = self._comms
+        peek = _SAMPLE_PEEK.unpack_from
+        sample, lost_kind = _perf.PERF_RECORD_SAMPLE, _perf.PERF_RECORD_LOST
+        for chunk in rings.drain():
+            data = chunk.data
+            end = len(data)
+            at = 0
+            while at + 8 <= end:
+                # walked by hand, not through a generator: this loop runs per probe hit
+                kind, _misc, size = _HEADER.unpack_from(data, at)
+                if size < 8:
+                    break
+                if kind == sample and at + 30 <= end:
+                    pid, event_id = peek(data, at)
+                    if pid not in traced:
+                        if event_id in by_id:
+                            self.filtered += 1
+                    else:
+                        encoder = fast.get(event_id)
+                        if encoder is not None:
+                            values = encoder.unpack(data, at)
+                            tid = values[1]
+                            comm = comms.get(tid)
+                            if comm is None:
+                                comm = self._comm(pid, tid)
+                            self.hits += 1
+                            emit(encoder.encode(values, values[2] + offset_ns, comm))
+                        elif event_id in by_id:
+                            self._general(by_id[event_id], data[at + 8 : at + size])
+                elif kind == lost_kind:
+                    _ident, lost = _perf.parse_lost(data[at + 8 : at + size])
+                    self.lost += lost
+                    self._log_lost(DropError.ENOBUFS, lost)
+                at += size
+
+    def _general(self, entry: tuple[ResolvedProbe, bytes], body: bytes) -> None:
+        """A sample through the probe's decoder and the codec (``str`` arguments)."""
+        probe, name = entry
+        pid, tid, time_ns, size = _SAMPLE_HEAD.unpack_from(body)
+        raw = body[20 : 20 + size]
+        assert probe.decoder is not None
+        pc, value, args, strings = probe.decoder(raw)
+        payload = formats.Probe(
+            probe.probe_id, int(probe.site), pc,
+            probe.spec.offset if probe.site == ProbeSite.OFFSET else 0,
+            value, args, name, strings)
+        self.hits += 1
+        self._emit(self._codec.encode_record(
+            RecordKind.PROBE, pid, tid, self._clock.to_trace(time_ns), self._comm(pid, tid),
+            payload))
+
+    def _comm(self, pid: int, tid: int) -> bytes:
+        comm = self._comms.get(tid)
+        if comm is None:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/comm", "rb") as handle:
+                    comm = handle.read().rstrip(b"\n")
+            except OSError:
+                comm = self._comms.get(pid, b"")
+            self._comms[tid] = comm
+        return comm
+
+    # -- ending -------------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """Stop the reader after a last drain and close every perf event (idempotent)."""
+        self._stop.set()
+        if self._reader is not None:
+            self._reader.join()
+            self._reader = None
+        if self._rings is not None:
+            try:
+                self._drain(self._rings)
+            finally:
+                self._rings.close()
+                self._rings = None
+
+    def close(self) -> None:
+        """``finish``, then remove the tracefs group (every exit path comes here)."""
+        try:
+            self.finish()
+        finally:
+            failures = self.group.close() if self.group is not None else []
+        for failure in failures:
+            self._warn(str(failure))
+        for message in self._pending_warnings:  # never started: no output to tell
+            sys.stderr.write(f"ktr: {message}\n")
+        self._pending_warnings.clear()
+
+
+def precheck_probes(options: RecordOptions) -> None:
+    """Resolve the probes against the target before it is started or attached.
+
+    Raises ``ProbeError``/``TracefsError`` (one line each) for a spec that cannot be placed
+    or a tracefs this user cannot write (no root).
+    """
+    root = find_tracefs()
+    events = os.path.join(root, "uprobe_events")
+    if not os.access(events, os.W_OK):
+        raise TracefsError("cannot define uprobes (are you root?)", events, errno.EACCES)
+    resolver = Resolver(options.probes, options.max_probes, options.io_bytes)
+    if options.command:
+        exe = shutil.which(options.command[0])
+        if exe is None:
+            return  # the spawn reports the missing command itself
+        resolver.resolve(exe, (), strict=True)
+        return
+    for pid in options.pids:
+        exe = executable_of(pid)
+        if exe is None:
+            return  # attach reports the missing process itself
+        resolver.resolve(exe, mapped_files(pid), strict=True)
+
+
+def list_probes(arguments: tuple[str, ...], pid: int | None) -> list[str]:
+    """``--list-probes MODULE [GLOB]``: one line per probe-able function, by address.
+
+    Each line: ``MODULE:FUNCTION`` then the file offset, size and kind (``ifunc`` for IFUNC
+    symbols, which are probed at their implementations). Raises ``ProbeError``.
+    """
+    module = arguments[0]
+    pattern = arguments[1] if len(arguments) > 1 else "*"
+    exe = executable_of(pid) if pid is not None else None
+    mapped = mapped_files(pid) if pid is not None else []
+    resolver = Resolver((parse_spec(f"{module}:{pattern}"),))
+    paths = resolver.modules_for(resolver.specs[0], exe, mapped, search=True)
+    if not paths and "/" not in module and os.path.isfile(module):
+        paths = [module]
+    if not paths:
+        raise ProbeError(f"--list-probes: unknown module {module!r}")
+    try:
+        image = open_image(paths[0])
+    except ElfError as error:
+        raise ProbeError(f"--list-probes: {error}") from None
+    symbols = image.match(pattern)
+    if not symbols:
+        raise ProbeError(f"--list-probes: no function matches {pattern!r} in {paths[0]}")
+    name = os.path.basename(paths[0])
+    lines = []
+    for symbol in symbols:
+        offset = image.vaddr_to_offset(symbol.vaddr)
+        if offset is None:
+            continue
+        kind = "ifunc" if symbol.ifunc else ("local" if symbol.binding == "LOCAL" else "")
+        lines.append(f"{name}:{symbol.name}\t{offset:#x}\t{symbol.size}\t{kind}".rstrip())
+    return lines

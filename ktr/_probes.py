@@ -1,0 +1,537 @@
+"""Function probes: parse ``-P`` specs, find modules and symbols, plan uprobe events.
+
+A spec is ``[MODULE:]FUNCTION[:POINT][(TYPES)]`` (see ``parse_spec``). Resolution turns specs
+into ``ResolvedProbe`` values against one process's view of the world: its executable and
+the files it maps (``/proc/PID/maps``), plus — for a library the process has not mapped yet
+(a spawned command before its loader ran, a later dlopen) — the library directories, so a
+misspelt module or function is a one-line error before anything runs. Each resolved probe
+knows the file and offset of its uprobe, the fetchargs that fetch its typed arguments and
+how to decode the raw tracepoint data into a PROBE payload.
+
+Guarantees: every user mistake is a ``ProbeError`` (one line); resolution never touches
+tracefs or perf. The number of probes is capped (``max_probes``).
+
+Does not: define events (``_tracefs``), open perf events (``_perf``) or follow processes
+(``_probe_source``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from formats import (
+    PROBE_ARG_TYPE_NAMES,
+    RECORD_VERSION,
+    ProbeArgType,
+    ProbeDef,
+    ProbeDefFlag,
+    ProbeSite,
+    RecordKind,
+)
+from formats.elf import ElfError, ElfImage, FunctionSymbol, open_image
+
+from .errors import KtrError
+
+DEFAULT_MAX_PROBES = 1000
+ARGUMENT_REGISTERS = ("%di", "%si", "%dx", "%cx", "%r8", "%r9")
+LIBRARY_DIRECTORIES = (
+    "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib",
+    "/usr/lib", "/usr/local/lib",
+)
+_TYPES_BY_NAME = {name: kind for kind, name in PROBE_ARG_TYPE_NAMES.items()}
+_POINT_RE = re.compile(r"^\+(0x[0-9a-fA-F]+|[0-9]+)$")
+
+
+class ProbeError(KtrError):
+    """A probe spec cannot be placed: unknown module or function, bad type, too many..."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSpec:
+    """One parsed ``-P`` argument."""
+
+    text: str
+    module: str | None  # None: the main executable
+    function: str  # a name or a shell glob
+    site: ProbeSite
+    offset: int = 0  # OFFSET probes
+    types: tuple[ProbeArgType, ...] | None = None  # None: the defaults
+
+    @property
+    def is_glob(self) -> bool:
+        return any(ch in self.function for ch in "*?[")
+
+    @property
+    def arg_types(self) -> tuple[ProbeArgType, ...]:
+        if self.types is not None:
+            return self.types
+        if self.site == ProbeSite.RETURN:
+            return (ProbeArgType.U64,)
+        return (ProbeArgType.U64,) * len(ARGUMENT_REGISTERS)
+
+
+def parse_spec(text: str) -> ProbeSpec:
+    """Parse ``[MODULE:]FUNCTION[:POINT][(TYPES)]``; raises ``ProbeError``."""
+    body = text.strip()
+    types: tuple[ProbeArgType, ...] | None = None
+    if body.endswith(")"):
+        open_at = body.rfind("(")
+        if open_at < 0:
+            raise ProbeError(f"probe {text!r}: unbalanced ')'")
+        inner = body[open_at + 1 : -1].strip()
+        body = body[:open_at]
+        names = [part.strip() for part in inner.split(",")] if inner else []
+        unknown = [name for name in names if name not in _TYPES_BY_NAME]
+        if unknown:
+            known = ", ".join(PROBE_ARG_TYPE_NAMES.values())
+            raise ProbeError(f"probe {text!r}: unknown type {unknown[0]!r} (known: {known})")
+        types = tuple(_TYPES_BY_NAME[name] for name in names)
+    elif "(" in body:
+        raise ProbeError(f"probe {text!r}: unbalanced '('")
+    parts = body.split(":")
+    site = ProbeSite.ENTRY
+    offset = 0
+    if len(parts) > 1 and (parts[-1] in ("entry", "return") or parts[-1].startswith("+")):
+        point = parts.pop()
+        if point == "return":
+            site = ProbeSite.RETURN
+        elif point.startswith("+"):
+            match = _POINT_RE.match(point)
+            if match is None:
+                raise ProbeError(f"probe {text!r}: bad offset {point!r} (+0x1c or +28)")
+            site = ProbeSite.OFFSET
+            offset = int(match.group(1), 0)
+    if len(parts) == 1:
+        module, function = None, parts[0]
+    else:
+        module, function = ":".join(parts[:-1]), parts[-1]
+    if not function or (module is not None and not module):
+        raise ProbeError(f"probe {text!r}: expected [MODULE:]FUNCTION[:POINT][(TYPES)]")
+    if types is not None:
+        if site == ProbeSite.RETURN and len(types) > 1:
+            raise ProbeError(f"probe {text!r}: a return probe has one type (the return value)")
+        if len(types) > len(ARGUMENT_REGISTERS):
+            raise ProbeError(f"probe {text!r}: at most {len(ARGUMENT_REGISTERS)} arguments "
+                             "(those passed in registers)")
+    return ProbeSpec(text, module, function, site, offset, types)
+
+
+# -- modules ----------------------------------------------------------------------------------
+
+
+def mapped_files(pid: int) -> list[str]:
+    """Files mapped executable by ``pid`` (``/proc/PID/maps``), in address order, unique."""
+    seen: dict[str, None] = {}
+    try:
+        with open(f"/proc/{pid}/maps", encoding="utf-8", errors="surrogateescape") as maps:
+            for line in maps:
+                fields = line.split(None, 5)
+                if len(fields) == 6 and "x" in fields[1] and fields[5].startswith("/"):
+                    seen.setdefault(fields[5].rstrip("\n").removesuffix(" (deleted)"))
+    except OSError:
+        return []
+    return list(seen)
+
+
+def executable_of(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+
+
+def module_matches(module: str, path: str) -> bool:
+    """Whether a ``MODULE`` name or path names ``path``."""
+    if "/" in module:
+        try:
+            return os.path.samefile(module, path)
+        except OSError:
+            return os.path.realpath(module) == os.path.realpath(path)
+    base = os.path.basename(path)
+    if base == module or base.startswith((module + ".", module + "-")):
+        return True
+    real = os.path.basename(os.path.realpath(path))
+    return real == module or real.startswith((module + ".", module + "-"))
+
+
+def search_library(module: str) -> str | None:
+    """A library file for a module name the process has not mapped (yet)."""
+    if "/" in module:
+        return module if os.path.isfile(module) else None
+    directories = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
+    directories += LIBRARY_DIRECTORIES
+    for directory in directories:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        exact = [n for n in names if n == module]
+        loose = [n for n in names if n.startswith((module + ".so", module + "-"))]
+        for name in exact + loose:
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate) and _is_elf(candidate):
+                return candidate  # (libc.so is a linker script: skipped)
+    return None
+
+
+def _is_elf(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+# -- resolution -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ResolvedProbe:
+    """One probe point: a function (or an offset into it) of one file, with typed arguments."""
+
+    probe_id: int
+    spec: ProbeSpec
+    path: str  # the module file as the process maps it (or as found)
+    image: ElfImage
+    symbol: FunctionSymbol
+    file_offset: int
+    alias: str = ""  # the IFUNC symbol the user named, when ``symbol`` implements it
+    string_cap: int = 256
+    event_name: str = ""
+    decoder: Callable[[bytes], tuple[int, int, tuple[int, ...], bytes]] | None = field(
+        default=None, repr=False)
+
+    @property
+    def site(self) -> ProbeSite:
+        return self.spec.site
+
+    @property
+    def types(self) -> tuple[ProbeArgType, ...]:
+        return self.spec.arg_types
+
+    @property
+    def key(self) -> tuple[str, int, ProbeSite, tuple[ProbeArgType, ...]]:
+        return (os.path.realpath(self.path), self.file_offset, self.site, self.types)
+
+    @property
+    def label(self) -> str:
+        """``MODULE:FUNCTION:POINT`` with the module's file name (the JSON ``probe`` key)."""
+        return probe_label(os.path.basename(self.path), self.symbol.name, self.site,
+                           self.spec.offset)
+
+    def fetchargs(self) -> tuple[str, ...]:
+        """tracefs fetch arguments: ``aN`` raw values, ``sN`` strings (``str`` types)."""
+        if self.site == ProbeSite.RETURN:
+            out = ["ret=$retval:u64"]
+            if self.types and self.types[0] == ProbeArgType.STR:
+                out.append("s0=+0($retval):ustring")
+            return tuple(out)
+        out = []
+        for index, kind in enumerate(self.types):
+            out.append(f"a{index}={ARGUMENT_REGISTERS[index]}:u64")
+            if kind == ProbeArgType.STR:
+                out.append(f"s{index}=+0({ARGUMENT_REGISTERS[index]}):ustring")
+        return tuple(out)
+
+    def definition(self) -> ProbeDef:
+        flags = ProbeDefFlag.NONE
+        if self.alias:
+            flags |= ProbeDefFlag.IFUNC_IMPLEMENTATION
+        if self.image.debug_path:
+            flags |= ProbeDefFlag.RESOLVED_FROM_DEBUG
+        return ProbeDef(
+            probe_id=self.probe_id,
+            site=int(self.site),
+            flags=int(flags),
+            file_offset=self.file_offset,
+            function_vaddr=self.symbol.vaddr,
+            function_size=self.symbol.size,
+            point_offset=self.spec.offset if self.site == ProbeSite.OFFSET else 0,
+            string_cap=self.string_cap,
+            types=bytes(int(t) for t in self.types),
+            module=os.fsencode(self.path),
+            build_id=(self.image.build_id or "").encode(),
+            function=self.symbol.name.encode(),
+            alias=self.alias.encode(),
+        )
+
+
+def probe_label(module_name: str, function: str, site: int, offset: int) -> str:
+    if site == ProbeSite.RETURN:
+        point = "return"
+    elif site == ProbeSite.OFFSET:
+        point = f"+{offset:#x}"
+    else:
+        point = "entry"
+    return f"{module_name}:{function}:{point}"
+
+
+@dataclass
+class Resolver:
+    """Resolves specs for processes, numbering probes across the whole recording."""
+
+    specs: Sequence[ProbeSpec]
+    max_probes: int = DEFAULT_MAX_PROBES
+    string_cap: int = 256
+    warn: Callable[[str], None] = lambda message: None
+    next_id: int = 1
+    placed: dict[tuple[str, int, ProbeSite, tuple[ProbeArgType, ...]], ResolvedProbe] = field(
+        default_factory=dict)
+    total: int = 0
+    _warned: set[str] = field(default_factory=set)
+
+    def modules_for(self, spec: ProbeSpec, exe: str | None, mapped: Sequence[str],
+                    search: bool) -> list[str]:
+        if spec.module is None:
+            return [exe] if exe else []
+        if "/" in spec.module:
+            path = os.path.abspath(spec.module)
+            if os.path.isfile(path):
+                return [path]
+            raise ProbeError(f"probe {spec.text!r}: no such module file {path!r}")
+        for candidate in ([exe] if exe else []) + list(mapped):
+            if module_matches(spec.module, candidate):
+                return [candidate]
+        if search:
+            found = search_library(spec.module)
+            if found is not None:
+                return [found]
+        return []
+
+    def resolve(self, exe: str | None, mapped: Sequence[str], *, strict: bool,
+                only_module: str | None = None) -> list[ResolvedProbe]:
+        """New probes for a process with executable ``exe`` mapping ``mapped``.
+
+        ``strict``: the first resolution of a recording — a spec that matches nothing is an
+        error. Later (exec, dlopen) it is a warning, once. ``only_module``: resolve only the
+        specs that name this newly mapped file. Probes already placed (same file, offset,
+        point, types) are not returned again.
+        """
+        new: list[ResolvedProbe] = []
+        for spec in self.specs:
+            if only_module is not None and (
+                    spec.module is None or not module_matches(spec.module, only_module)):
+                continue
+            modules = ([only_module] if only_module is not None
+                       else self.modules_for(spec, exe, mapped, search=True))
+            if not modules:
+                if spec.module is not None and search_library(spec.module) is None:
+                    self._fail(strict, f"probe {spec.text!r}: unknown module {spec.module!r} "
+                               "(not mapped by the process, not found in library directories)")
+                continue
+            for path in modules:
+                for probe in self._resolve_in(spec, path, strict):
+                    if probe.key in self.placed:
+                        continue
+                    self.total += 1
+                    if self.total > self.max_probes:
+                        raise ProbeError(
+                            f"more than {self.max_probes} probes ({spec.text!r} expands past "
+                            "the cap; narrow the glob or raise --max-probes)")
+                    probe.probe_id = self.next_id
+                    probe.event_name = f"p{self.next_id}"
+                    self.next_id += 1
+                    self.placed[probe.key] = probe
+                    new.append(probe)
+        return new
+
+    def _fail(self, strict: bool, message: str) -> None:
+        if strict:
+            raise ProbeError(message)
+        if message not in self._warned:
+            self._warned.add(message)
+            self.warn(message)
+
+    def _resolve_in(self, spec: ProbeSpec, path: str, strict: bool) -> Iterable[ResolvedProbe]:
+        try:
+            image = open_image(path)
+        except ElfError as error:
+            self._fail(strict, f"probe {spec.text!r}: {error}")
+            return []
+        symbols = image.match(spec.function)
+        if not symbols:
+            what = "no function matches" if spec.is_glob else "no function named"
+            stripped = "" if image.functions else " (the file has no symbols: stripped?)"
+            self._fail(strict, f"probe {spec.text!r}: {what} {spec.function!r} in "
+                       f"{path}{stripped}")
+            return []
+        seen: set[int] = set()
+        out: list[ResolvedProbe] = []
+        for symbol in symbols:
+            if symbol.vaddr in seen:
+                continue  # an alias of a function already taken
+            seen.add(symbol.vaddr)
+            targets: list[tuple[FunctionSymbol, str]] = [(symbol, "")]
+            if symbol.ifunc:
+                impls = image.ifunc_implementations(symbol)
+                if not impls:
+                    self._fail(False, f"probe {spec.text!r}: {symbol.name} in {path} is an "
+                               "IFUNC whose implementations the symbols do not name; skipped")
+                    continue
+                targets = [(impl, symbol.name) for impl in impls if impl.vaddr not in seen]
+                seen.update(impl.vaddr for impl, _ in targets)
+            for target, alias in targets:
+                probe = self._probe_at(spec, path, image, target, alias, strict)
+                if probe is not None:
+                    out.append(probe)
+        if not out and strict:
+            raise ProbeError(f"probe {spec.text!r}: nothing to probe in {path}")
+        return out
+
+    def _probe_at(self, spec: ProbeSpec, path: str, image: ElfImage, symbol: FunctionSymbol,
+                  alias: str, strict: bool) -> ResolvedProbe | None:
+        vaddr = symbol.vaddr
+        if spec.site == ProbeSite.OFFSET:
+            if symbol.size and spec.offset >= symbol.size:
+                self._fail(strict, f"probe {spec.text!r}: offset {spec.offset:#x} is past the "
+                           f"end of {symbol.name} ({symbol.size:#x} bytes)")
+                return None
+            boundary = image.is_instruction_boundary(symbol, spec.offset)
+            if boundary is not True:
+                why = ("is inside an instruction" if boundary is False
+                       else "cannot be checked to start an instruction")
+                self._fail(strict, f"probe {spec.text!r}: offset {spec.offset:#x} into "
+                           f"{symbol.name} {why}")
+                return None
+            vaddr += spec.offset
+        file_offset = image.vaddr_to_offset(vaddr)
+        if file_offset is None:
+            self._fail(strict, f"probe {spec.text!r}: {symbol.name} at {vaddr:#x} is not in "
+                       f"a loadable segment of {path}")
+            return None
+        return ResolvedProbe(0, spec, path, image, symbol, file_offset, alias, self.string_cap)
+
+
+# -- decoding raw tracepoint data -------------------------------------------------------------
+
+
+def make_decoder(probe: ResolvedProbe, fields: dict[str, tuple[int, int, bool]]
+                 ) -> Callable[[bytes], tuple[int, int, tuple[int, ...], bytes]]:
+    """A function from the raw sample data to ``(pc, value, args, strings)``.
+
+    ``fields`` maps each field name of the event's ``format`` to (offset, size, data_loc).
+    """
+    cap = probe.string_cap
+    if probe.site == ProbeSite.RETURN:
+        pc_at = fields["__probe_ret_ip"][0]
+        ret_at = fields["ret"][0]
+        string_at = fields["s0"][0] if "s0" in fields else None
+        fixed = struct.Struct(f"<{pc_at}xQ")
+        ret = struct.Struct(f"<{ret_at}xQ")
+
+        def decode_return(raw: bytes) -> tuple[int, int, tuple[int, ...], bytes]:
+            (pc,) = fixed.unpack_from(raw)
+            (value,) = ret.unpack_from(raw)
+            strings = b"" if string_at is None else _strings(raw, (string_at,), cap)
+            return pc, value, (), strings
+
+        return decode_return
+    count = len(probe.types)
+    first = fields["a0"][0] if count else 0
+    ip_at = fields["__probe_ip"][0]
+    layout = struct.Struct(f"<{ip_at}xQ")
+    args_layout = struct.Struct(f"<{first}x{count}Q")
+    string_fields = tuple(fields[f"s{i}"][0] for i, kind in enumerate(probe.types)
+                          if kind == ProbeArgType.STR)
+
+    def decode_entry(raw: bytes) -> tuple[int, int, tuple[int, ...], bytes]:
+        (pc,) = layout.unpack_from(raw)
+        args = args_layout.unpack_from(raw) if count else ()
+        strings = _strings(raw, string_fields, cap) if string_fields else b""
+        return pc, 0, args, strings
+
+    return decode_entry
+
+
+_U32 = struct.Struct("<I")
+
+
+def _strings(raw: bytes, positions: tuple[int, ...], cap: int) -> bytes:
+    parts = []
+    for position in positions:
+        (loc,) = _U32.unpack_from(raw, position)
+        offset, length = loc & 0xFFFF, loc >> 16
+        if length == 0 or offset + length > len(raw):
+            parts.append(b"\xff\xff\xff\xff")  # the kernel could not read it
+            continue
+        data = raw[offset : offset + length]
+        truncated = not data.endswith(b"\0")  # cut by the kernel's own limit
+        if not truncated:
+            data = data[:-1]
+        if len(data) > cap:
+            data = data[:cap]
+            truncated = True
+        parts.append(_U32.pack(len(data) | (0x8000_0000 if truncated else 0)) + data)
+    return b"".join(parts)
+
+
+# -- the hot path: perf sample -> PROBE record bytes ------------------------------------------
+
+#: Offsets in a PERF_RECORD_SAMPLE with PERF_SAMPLE_TID|TIME|RAW: the 8-byte header, then
+#: pid, tid (i32 each), time (u64), the raw size (u32), the raw tracepoint data.
+SAMPLE_PID_AT = 8
+SAMPLE_TIME_AT = 16
+SAMPLE_RAW_AT = 28
+
+
+class FastEncoder:
+    """Turns one probe's perf samples into PROBE records with two struct calls.
+
+    Only for probes without ``str`` arguments (strings take ``make_decoder`` and the codec).
+    The output layout is derived from the codec's (itself derived from the construct
+    schema): the record header's format, PROBE's fixed run, ``argc`` u64s, then the name.
+    ``tests/test_probe_fast_path.py`` proves the bytes equal the codec's.
+    """
+
+    __slots__ = ("_head", "_in", "_name", "_offset", "_out", "_probe_id", "_return", "_site",
+                 "argc")
+
+    def __init__(self, probe: ResolvedProbe, fields: dict[str, tuple[int, int, bool]],
+                 name: bytes, codec: Any) -> None:
+        site = probe.site
+        self._return = site == ProbeSite.RETURN
+        if self._return:
+            wanted = [fields["__probe_ret_ip"][0], fields["ret"][0]]
+            self.argc = 0
+        else:
+            self.argc = len(probe.types)
+            wanted = [fields["__probe_ip"][0]] + [fields[f"a{i}"][0] for i in range(self.argc)]
+        absolute = [SAMPLE_RAW_AT + offset for offset in wanted]
+        if absolute != sorted(absolute) or len(set(absolute)) != len(absolute):
+            raise ValueError("unexpected field order in the event format")
+        parts = ["<8xiiQ"]
+        position = 24
+        for offset in absolute:
+            parts.append(f"{offset - position}xQ")
+            position = offset + 8
+        self._in = struct.Struct("".join(parts))
+        header = codec.header.format
+        fixed = codec.layouts[RecordKind.PROBE].fixed.format
+        self._out = struct.Struct(f"{header}{fixed[1:]}{self.argc}Q")
+        self._head = codec.header.size
+        self._name = name
+        self._probe_id = probe.probe_id
+        self._site = int(site)
+        self._offset = probe.spec.offset if site == ProbeSite.OFFSET else 0
+
+    def unpack(self, data: bytes, at: int) -> tuple[int, ...]:
+        """(pid, tid, perf time, pc, value or args...) of the sample at ``data[at:]``."""
+        return self._in.unpack_from(data, at)
+
+    def encode(self, values: tuple[int, ...], timestamp_ns: int, comm: bytes) -> bytes:
+        pid, tid, _time, pc = values[:4]
+        name = self._name
+        payload_size = self._out.size - self._head + len(name)
+        if self._return:
+            return self._out.pack(payload_size, RecordKind.PROBE, RECORD_VERSION, pid, tid,
+                                  timestamp_ns, comm, self._probe_id, self._site, 0, len(name),
+                                  pc, 0, values[4], 0) + name
+        return self._out.pack(payload_size, RecordKind.PROBE, RECORD_VERSION, pid, tid,
+                              timestamp_ns, comm,
+                              self._probe_id, self._site, self.argc, len(name), pc,
+                              self._offset, 0, 0, *values[4:]) + name

@@ -1,0 +1,387 @@
+"""Stack sampling (``ktr record -F HZ``): perf task-clock samples and mappings into records.
+
+``Sampler`` is a side source of the recording (``_sources``), a
+``ThreadObserver`` of the control loop as libpctx's init_lwp: when a thread
+comes under control — the started command before its exec (its events are
+then enabled by the exec), an attached thread at its first stop, a thread or
+child created by a traced thread before it ran — it opens, through ``_perf``,
+one task-clock sampling event per CPU for that thread alone, sharing one ring
+per CPU (owned by do-nothing events of the recorder itself, so the rings
+outlive every tracee); when the thread is gone its events are closed. So the
+sampled set is exactly the recorded set (``-i`` children included), across
+exec. Each sample asks for the ip, tid, time,
+CPU, period, the kernel's user callchain, the user registers an unwinder
+needs and a copy of the user stack (``--stack-bytes``). The same events report
+executable mappings (MMAP2, with the build id the kernel read), command-name
+changes and forks. A reader thread drains the per-CPU rings and turns:
+
+- samples into SAMPLE records, raw: the recorder walks perf's headers and
+  copies fields, it never unwinds (ktrdump does, offline);
+- MMAP2 records into MMAP records; a ``[vdso]`` mapping gets the vDSO's
+  image, read from the process's memory, the first time each vDSO (by build
+  id) is seen in the recording (the kernel has no vDSO file here);
+- each process that comes under control other than by exec (attached, or a
+  forked child before it ran) gets MMAP records from ``/proc/PID/maps``
+  (origin SNAPSHOT), so a profile of a trace without PROC records still knows
+  an attached process's or a child's mappings;
+- the kernel's ring losses (PERF_RECORD_LOST) into DROP records (ENOBUFS),
+  counted, never silent.
+
+Within one drain the mapping and name records of every CPU's ring are handled
+before the samples, so a sample never precedes the MMAP record of its code.
+
+Guarantees: every perf_event_open goes through ``_perf``; ``stop()`` drains
+the rings one last time and closes every event, whatever happened; a process
+that has exited before its maps or vDSO could be read is skipped quietly (its
+samples then print as unknown frames).
+Does not: unwind or symbolize; sample the recorder itself.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import formats
+from formats import DropError, MmapOrigin, RecordKind, SampleFlag
+from formats.elf import build_id_of_image, read_build_id
+
+from . import _perf
+from ._events import Tracee
+from ._perfsource import SourceOutput
+from .errors import PerfError
+
+#: ax..ip and r8..r15 (perf_event x86 numbering): what DWARF CFI can refer to.
+X86_64_REGS_MASK = 0x1FF | (0xFF << 16)
+MAX_STACK_BYTES = 65528  # the kernel's limit for sample_stack_user (u16, 8-aligned)
+DEFAULT_STACK_BYTES = 8192
+MAX_HZ = 100_000
+_SAMPLE_TYPE = (
+    _perf.PERF_SAMPLE_IP | _perf.PERF_SAMPLE_TID | _perf.PERF_SAMPLE_TIME
+    | _perf.PERF_SAMPLE_CPU | _perf.PERF_SAMPLE_PERIOD | _perf.PERF_SAMPLE_CALLCHAIN
+    | _perf.PERF_SAMPLE_REGS_USER | _perf.PERF_SAMPLE_STACK_USER
+)
+_REG_COUNT = bin(X86_64_REGS_MASK).count("1")
+_PROT_EXEC = 4
+_POLL_MS = 50
+_RING_PAGES = 128  # 512 KiB per CPU: ~60 samples of 8 KiB between two drains
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    hz: int
+    stack_bytes: int = DEFAULT_STACK_BYTES
+    ring_pages: int = _RING_PAGES
+
+
+Emit = Callable[[bytes], bool]
+LogLost = Callable[[DropError, int], None]
+
+
+class Sampler:
+    """Per-CPU sampling events of the traced threads, drained into records.
+
+    Lifecycle (``_sources.SideSource``): prepare → observer calls → start →
+    observer calls → stop (or close when the recording never started).
+    """
+
+    def __init__(self, options: SamplingOptions) -> None:
+        self.options = options
+        self._emit: Emit | None = None
+        self._log_lost: LogLost | None = None
+        self._notify: Callable[[str], None] | None = None
+        self._pending: list[bytes] = []  # records made before ``start``
+        self._codec = formats.codec("little")
+        self._clock = _perf.TraceClock()
+        self._trailer = _perf.SampleIdLayout(_SAMPLE_TYPE)
+        self._rings: _perf.RingSet | None = None
+        self._events: dict[int, list[_perf.Event]] = {}  # tid -> its per-CPU events
+        self._processes: set[int] = set()
+        self._comms: dict[int, bytes] = {}
+        self._vdso_ids: set[bytes] = set()
+        self._build_ids: dict[bytes, bytes] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # the rings and events: control thread vs reader
+        self._emit_lock = threading.Lock()  # _pending vs start()
+        self.samples = 0
+        self.lost = 0
+        self.unwatched = 0  # threads whose events could not be opened
+        self.kernel_mode = True  # samples in the kernel too (their user stack still counts)
+
+    # -- opening ------------------------------------------------------------
+
+    def _attr(self, enable_on_exec: bool) -> _perf.Attr:
+        flags = {"mmap", "mmap2", "comm", "comm_exec", "task", "sample_id_all", "exclude_hv",
+                 "exclude_callchain_kernel", "use_clockid", "build_id", "watermark"}
+        if enable_on_exec:
+            flags |= {"disabled", "enable_on_exec"}
+        if not self.kernel_mode:
+            flags.add("exclude_kernel")
+        ring_bytes = self.options.ring_pages * _perf.PAGE_SIZE
+        return _perf.Attr(
+            type=_perf.PERF_TYPE_SOFTWARE, config=_perf.PERF_COUNT_SW_TASK_CLOCK,
+            sample_period=max(1, 1_000_000_000 // self.options.hz),
+            sample_type=_SAMPLE_TYPE, flags=frozenset(flags), wakeup=max(1, ring_bytes // 4),
+            sample_regs_user=X86_64_REGS_MASK,
+            sample_stack_user=self.options.stack_bytes, clockid=_perf.CLOCK_MONOTONIC,
+        )
+
+    def prepare(self) -> None:
+        """Make the rings and check that sampling events open here (before any target)."""
+        owner = _perf.Attr(type=_perf.PERF_TYPE_SOFTWARE, config=_perf.PERF_COUNT_SW_DUMMY,
+                           flags=frozenset({"exclude_kernel", "exclude_hv", "use_clockid"}),
+                           clockid=_perf.CLOCK_MONOTONIC)
+        # Do-nothing events of the recorder's own thread own the rings: they exist
+        # before any tracee and outlive every tracee.
+        self._rings = _perf.RingSet.create(owner, 0, "dummy", self.options.ring_pages)
+        try:
+            probe = self._open_events(0, enable_on_exec=True)
+            self._rings.forget(probe)
+        except BaseException:
+            self._rings.close()
+            self._rings = None
+            raise
+
+    def _open_events(self, tid: int, enable_on_exec: bool) -> list[_perf.Event]:
+        assert self._rings is not None
+        name = "task-clock samples"
+        try:
+            return list(self._rings.open_on_all(self._attr(enable_on_exec), tid, name).values())
+        except PerfError as error:
+            # Unprivileged (perf_event_paranoid >= 2): user-mode samples only.
+            if not self.kernel_mode or error.errno not in (errno.EACCES, errno.EPERM):
+                raise
+            self.kernel_mode = False
+            return list(self._rings.open_on_all(self._attr(enable_on_exec), tid, name).values())
+
+    # -- observer calls (the control thread; the thread named is stopped) -----
+
+    def thread_started(self, tracee: Tracee) -> None:
+        tid, pid = tracee.tid, tracee.pid
+        self._comms[tid] = tracee.comm
+        if pid not in self._processes:
+            self._processes.add(pid)
+            if not tracee.pre_exec:  # attached, or a forked child that has not run yet
+                self._snapshot(pid, time.time_ns())
+        try:
+            with self._lock:
+                if self._rings is None:
+                    return
+                self._events[tid] = self._open_events(tid, enable_on_exec=tracee.pre_exec)
+        except PerfError as error:
+            self.unwatched += 1
+            if self._notify is not None and self.unwatched == 1:
+                self._notify(f"stack samples: thread {tid} not sampled: {error}")
+
+    def thread_exiting(self, tracee: Tracee) -> None:
+        pass
+
+    def thread_exec(self, tracee: Tracee, former_tid: int) -> None:
+        with self._lock:
+            if former_tid:
+                # de_thread: the exec'ing thread took the leader's tid; the old leader is gone.
+                gone = self._events.pop(tracee.tid, None)
+                if gone and self._rings is not None:
+                    self._rings.forget(gone)
+                moved = self._events.pop(former_tid, None)
+                if moved is not None:
+                    self._events[tracee.tid] = moved
+        self._comms[tracee.tid] = tracee.comm
+
+    def thread_gone(self, tracee: Tracee) -> None:
+        with self._lock:
+            events = self._events.pop(tracee.tid, None)
+            if events and self._rings is not None:
+                self._rings.forget(events)
+
+    # -- reading ------------------------------------------------------------
+
+    def start(self, output: SourceOutput) -> None:
+        """Records go to ``output`` from now on; the reader thread starts."""
+        with self._emit_lock:
+            self._emit = output.sink
+            self._log_lost = output.log_lost
+            self._notify = output.notify
+            pending, self._pending = self._pending, []
+        for record in pending:
+            output.sink(record)
+        if self._rings is not None and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ktr-sampling",
+                                            daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rings = self._rings
+            if rings is None:
+                return
+            rings.poll(_POLL_MS)
+            self.drain()
+
+    def drain(self) -> None:
+        with self._lock:
+            if self._rings is None:
+                return
+            chunks = self._rings.drain()
+        if not chunks:
+            return
+        samples: list[tuple[int, bytes]] = []
+        for chunk in chunks:
+            for kind, misc, body in chunk.records():
+                if kind == _perf.PERF_RECORD_SAMPLE:
+                    samples.append((misc, body))
+                else:
+                    self._other(kind, misc, body)
+        for misc, body in samples:
+            self._sample(misc, body)
+
+    def stop(self) -> None:
+        """Drain a last time and close every event (idempotent)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._rings is not None:
+            try:
+                self.drain()
+            finally:
+                self.close()
+
+    def close(self) -> None:
+        """Close every event and ring without writing anything more."""
+        with self._lock:
+            if self._rings is not None:
+                self._rings.close()
+                self._rings = None
+            self._events.clear()
+
+    def _put(self, record: bytes) -> None:
+        emit = self._emit
+        if emit is None:
+            with self._emit_lock:
+                if self._emit is None:
+                    self._pending.append(record)
+                    return
+                emit = self._emit
+        emit(record)
+
+    # -- record conversion --------------------------------------------------
+
+    def _sample(self, misc: int, body: bytes) -> None:
+        s = _perf.parse_sample(body, _SAMPLE_TYPE, 0, _REG_COUNT)
+        chain = s.callchain
+        if chain and chain[0] >= _perf.PERF_CONTEXT_MAX:
+            chain = tuple(pc for pc in chain if pc < _perf.PERF_CONTEXT_MAX)
+        if s.regs_abi == _perf.PERF_SAMPLE_REGS_ABI_64:
+            abi, mask = formats.Abi.X86_64, X86_64_REGS_MASK
+        elif s.regs_abi == _perf.PERF_SAMPLE_REGS_ABI_32:
+            abi, mask = formats.Abi.I386, X86_64_REGS_MASK
+        else:
+            abi, mask = formats.Abi.UNKNOWN, 0
+        flags = SampleFlag.NONE
+        if misc & _perf.PERF_RECORD_MISC_CPUMODE_MASK == _perf.PERF_RECORD_MISC_KERNEL:
+            flags = SampleFlag.KERNEL
+        payload = formats.Sample(s.ip, s.period, s.cpu, abi, flags, mask, s.stack_size,
+                                 s.regs if mask else (), chain, s.stack)
+        comm = self._comms.get(s.tid) or self._comms.get(s.pid, b"")
+        self.samples += 1
+        self._put(self._codec.encode_record(
+            RecordKind.SAMPLE, s.pid, s.tid, self._clock.to_trace(s.time), comm, payload))
+
+    def _other(self, kind: int, misc: int, body: bytes) -> None:
+        if kind == _perf.PERF_RECORD_MMAP2:
+            self._mmap(misc, body)
+        elif kind == _perf.PERF_RECORD_COMM:
+            _pid, tid, comm = _perf.parse_comm(body)
+            self._comms[tid] = comm
+        elif kind == _perf.PERF_RECORD_LOST:
+            _id, lost = _perf.parse_lost(body)
+            self.lost += lost
+            if self._log_lost is not None:
+                self._log_lost(DropError.ENOBUFS, lost)
+
+    def _mmap(self, misc: int, body: bytes) -> None:
+        m = _perf.parse_mmap2(body, misc)
+        if not m.prot & _PROT_EXEC:
+            return
+        when = self._clock.to_trace(self._trailer.read(body).get("time", 0))
+        build_id, image = m.build_id, b""
+        if m.filename == b"[vdso]":
+            build_id, image = self._vdso(m.pid, m.addr, m.addr + m.length)
+        self._emit_mmap(m.pid, m.tid, when, m.addr, m.addr + m.length, m.pgoff, m.prot,
+                        m.flags, MmapOrigin.EVENT, build_id, m.filename, image)
+
+    def _emit_mmap(self, pid: int, tid: int, when: int, start: int, end: int, offset: int,
+                   prot: int, flags: int, origin: MmapOrigin, build_id: bytes, path: bytes,
+                   image: bytes) -> None:
+        payload = formats.Mmap(start, end, offset, prot, flags, origin, build_id, path, image)
+        comm = self._comms.get(tid) or self._comms.get(pid, b"")
+        self._put(self._codec.encode_record(RecordKind.MMAP, pid, tid, when, comm, payload))
+
+    def _vdso(self, pid: int, start: int, end: int) -> tuple[bytes, bytes]:
+        """(build id, image) of a vDSO; the image only the first time it is seen."""
+        image = _read_memory(pid, start, end - start)
+        if not image:
+            return b"", b""
+        found = build_id_of_image(image)
+        build_id = bytes.fromhex(found) if found else b""
+        if build_id and build_id in self._vdso_ids:
+            return build_id, b""
+        self._vdso_ids.add(build_id)
+        return build_id, image
+
+    def _snapshot(self, pid: int, when: int) -> None:
+        """MMAP records (origin SNAPSHOT) for every executable mapping of ``pid`` now."""
+        for start, end, offset, prot, flags, path in _executable_maps(pid):
+            build_id, image = b"", b""
+            if path == b"[vdso]":
+                build_id, image = self._vdso(pid, start, end)
+            elif path.startswith(b"/"):
+                build_id = self._file_build_id(path)
+            self._emit_mmap(pid, pid, when, start, end, offset, prot, flags,
+                            MmapOrigin.SNAPSHOT, build_id, path, image)
+
+    def _file_build_id(self, path: bytes) -> bytes:
+        found = self._build_ids.get(path)
+        if found is None:
+            text = read_build_id(os.fsdecode(path))
+            found = self._build_ids[path] = bytes.fromhex(text) if text else b""
+        return found
+
+
+def _read_memory(pid: int, address: int, size: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/mem", "rb", buffering=0) as handle:
+            handle.seek(address)
+            return handle.read(size)
+    except (OSError, OverflowError, ValueError):
+        return b""
+
+
+def _executable_maps(pid: int) -> Iterator[tuple[int, int, int, int, int, bytes]]:
+    """(start, end, offset, prot, flags, path) of ``pid``'s executable mappings."""
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        parts = line.split(None, 5)
+        if len(parts) < 5 or b"x" not in parts[1]:
+            continue
+        low, _, high = parts[0].partition(b"-")
+        perms = parts[1]
+        prot = (1 if perms[0:1] == b"r" else 0) | (2 if perms[1:2] == b"w" else 0) | 4
+        flags = 1 if perms[3:4] == b"s" else 2  # MAP_SHARED / MAP_PRIVATE
+        path = parts[5].strip() if len(parts) > 5 else b""
+        if path.endswith(b" (deleted)"):
+            path = path[: -len(b" (deleted)")]
+        yield int(low, 16), int(high, 16), int(parts[2], 16), prot, flags, path
+
+
+__all__ = ["DEFAULT_STACK_BYTES", "MAX_HZ", "MAX_STACK_BYTES", "Sampler", "SamplingOptions"]

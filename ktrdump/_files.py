@@ -1,0 +1,53 @@
+"""Files ktrdump writes (``-o``): private, never through a symlink, never another user's.
+
+What ktrdump writes from a trace holds what the trace holds (arguments, I/O
+data, environment), so it gets the trace's care: ``create_private`` makes a
+new file with mode 0600, or reuses an existing *regular* file of the same
+user (truncated, its mode made 0600); it refuses a symlink (``O_NOFOLLOW``),
+a file of another user, a directory, FIFO or device, each with one line
+naming the path and the reason (``OutputError``).
+
+Does not: protect against a directory an attacker controls being renamed
+under us (the checks are made on the opened descriptor, not the path).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+from .errors import OutputError
+
+_PRIVATE_MODE = 0o600
+
+
+def create_private(path: str) -> int:
+    """A write descriptor on ``path``, empty and private (see the module docstring)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags, _PRIVATE_MODE)
+    except OSError as error:
+        reason = ("it is a symlink" if error.errno == errno.ELOOP
+                  else error.strerror or str(error))
+        raise OutputError(f"{path}: cannot write: {reason}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OutputError(f"{path}: cannot write: not a regular file")
+        if info.st_uid != os.geteuid():
+            raise OutputError(f"{path}: cannot write: it belongs to another user "
+                              f"(uid {info.st_uid})")
+        os.ftruncate(fd, 0)
+        os.fchmod(fd, _PRIVATE_MODE)
+        os.set_blocking(fd, True)
+    except OutputError:
+        os.close(fd)
+        raise
+    except OSError as error:
+        os.close(fd)
+        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
+    return fd
+
+
+__all__ = ["create_private"]

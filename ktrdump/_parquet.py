@@ -1,0 +1,422 @@
+"""``ktrdump --format parquet -o calls.parquet trace.ktr``: tables for DuckDB, pandas, Spark.
+
+``-o NAME.parquet`` writes the calls table to ``NAME.parquet`` and each other
+table beside it as ``NAME.TABLE.parquet``:
+
+- ``NAME.parquet`` — one row per system call: ``call_id`` (the JSON ``call``
+  id), ``pid``, ``tid``, ``comm``, ``syscall``, ``nr``, ``abi``, ``args``
+  (the raw argument words, unsigned), ``args_decoded`` (strings, strace's
+  rendering), ``retval``, ``errno`` (name, null on success), ``start_ns``
+  and ``end_ns`` (epoch ns), ``start`` (a UTC timestamp), ``duration_ns``,
+  ``unfinished``, ``paths`` (the NAMEI paths, in argument order), ``fd``
+  (the call's first fd argument), ``fd_path`` (what that fd was, tracked
+  through the trace as ``-y`` does; for a call that returns an fd, the
+  returned fd's path), ``bytes`` (data moved: the GIO records' lengths, or
+  the result of a read/write-like call when no data was recorded; null for
+  calls that move none).
+- ``NAME.signals.parquet`` — PSIG: ``pid tid comm ts_ns signal signo code
+  action``.
+- ``NAME.processes.parquet`` — PROC: ``pid tid comm ts_ns event child
+  status signal core_dumped thread detail``.
+- ``NAME.drops.parquet`` — DROP: ``ts_ns error count`` (written when the
+  trace lost records).
+- when the trace holds them: ``NAME.switches.parquet`` (CSW),
+  ``NAME.counters.parquet`` (CNT), ``NAME.samples.parquet`` (SAMPLE),
+  ``NAME.probes.parquet`` (PROBE), ``NAME.maps.parquet`` (MMAP): ``pid tid
+  comm ts_ns`` and every field of the record's payload as a column (paths
+  and names as text, other bytes as hex, addresses as uint64, ``names`` of
+  counters as a list; an int64 column holds a value past 2**63 as its two's
+  complement).
+
+Streaming: rows are gathered column by column and written as a row group
+every ``ROW_GROUP`` rows (16 Ki), so memory stays flat whatever the trace's size;
+files are created private (``_files``). A call still open at the end of the
+input is written with ``unfinished`` true and no result.
+
+pyarrow is an optional dependency (``pip install 'ktr[parquet]'``); without it
+``ParquetUnavailable`` carries the one-line install hint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from formats import Abi, DropError, ProcEvent, ProcFlag, Record, RecordKind
+from formats.linux import RetKind, errno_name, signal_name
+
+from ._args import Style, compile_arguments
+from ._calls import Call, CallTracker
+from ._files import create_private
+from .errors import KtrdumpError, OutputError
+
+#: Rows per row group (and per table kept in memory before it is written).
+ROW_GROUP = 16_384
+
+INSTALL_HINT = "the parquet format needs pyarrow: pip install 'ktr[parquet]'"
+
+_SYSRET = int(RecordKind.SYSRET)
+_PSIG = int(RecordKind.PSIG)
+_PROC = int(RecordKind.PROC)
+_DROP = int(RecordKind.DROP)
+_UNFINISHED = 1
+_PLAN_KEY = "parquet"  # CallPlan.renderers: this view's per-syscall facts
+_EXIT = int(ProcEvent.EXIT)
+_CHILD_EVENTS = frozenset({int(ProcEvent.FORK), int(ProcEvent.VFORK), int(ProcEvent.CLONE)})
+_PROC_EVENTS = {int(e): e.name.lower() for e in ProcEvent}
+_ABIS = {int(abi): abi.name.lower() for abi in Abi}
+
+#: Other record kinds: table name by kind name (a kind this formats version lacks is skipped).
+_GENERIC_TABLES = {"CSW": "switches", "CNT": "counters", "SAMPLE": "samples",
+                   "PROBE": "probes", "MMAP": "maps"}
+
+
+#: Payload fields written as text (others' bytes as hex), as lists of strings, as uint64.
+_TEXT_FIELDS = frozenset({"path", "name", "label", "comm", "function", "module", "detail"})
+_TEXT_LIST_FIELDS = frozenset({"names"})
+_ADDRESS_FIELDS = frozenset({"pc", "sp", "start", "end", "address", "addr", "ip"})
+_U64 = (1 << 64) - 1
+
+
+class ParquetUnavailable(KtrdumpError):
+    """pyarrow is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(INSTALL_HINT)
+
+
+def _pyarrow() -> tuple[Any, Any]:
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        raise ParquetUnavailable() from None
+    return pyarrow, pyarrow.parquet
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "backslashreplace")
+
+
+class _Table:
+    """One output table: rows gathered as tuples, written a row group at a time."""
+
+    def __init__(self, path: str, schema: Any, pa: Any, pq: Any) -> None:
+        self.path = path
+        self.schema = schema
+        self.pending: list[tuple[Any, ...]] = []
+        self.written = 0
+        self._pa = pa
+        self._pq = pq
+        self._writer: Any = None
+
+    @property
+    def rows(self) -> int:
+        return len(self.pending)
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        pending = self.pending
+        pending.append(row)
+        if len(pending) >= ROW_GROUP:
+            self.flush()
+
+    def flush(self) -> None:
+        pending = self.pending
+        if not pending and self._writer is not None:
+            return
+        pa = self._pa
+        columns = list(zip(*pending, strict=True)) if pending else [()] * len(self.schema)
+        arrays = [pa.array(values, type=field.type)
+                  for values, field in zip(columns, self.schema, strict=True)]
+        batch = pa.Table.from_arrays(arrays, schema=self.schema)
+        if self._writer is None:
+            fd = create_private(self.path)
+            self._writer = self._pq.ParquetWriter(os.fdopen(fd, "wb"), self.schema,
+                                                  compression="zstd")
+        self._writer.write_table(batch)
+        self.written += len(pending)
+        pending.clear()
+
+    def close(self) -> None:
+        self.flush()
+        if self._writer is not None:
+            self._writer.close()
+
+
+class _GenericTable:
+    """A table for a record kind whose columns are its payload's fields."""
+
+    def __init__(self, path: str, pa: Any, pq: Any) -> None:
+        self.path = path
+        self._pa = pa
+        self._pq = pq
+        self._table: _Table | None = None
+        self._fields: tuple[str, ...] = ()
+
+    def add(self, record: Record) -> None:
+        payload: Any = record.payload
+        if self._table is None:
+            self._fields = tuple(getattr(payload, "_fields", ()))
+            self._table = _Table(self.path, self._schema(payload), self._pa, self._pq)
+        values = [self._value(name, getattr(payload, name, None)) for name in self._fields]
+        self._table.add((record.pid, record.tid, _text(record.comm), record.timestamp_ns,
+                         *values))
+
+    def _schema(self, payload: Any) -> Any:
+        pa = self._pa
+        fields = [pa.field("pid", pa.int32()), pa.field("tid", pa.int32()),
+                  pa.field("comm", pa.string()), pa.field("ts_ns", pa.int64())]
+        for name in self._fields:
+            fields.append(pa.field(name, self._type(name, getattr(payload, name, None))))
+        return pa.schema(fields)
+
+    def _type(self, name: str, value: Any) -> Any:
+        pa = self._pa
+        if name in _TEXT_LIST_FIELDS:
+            return pa.list_(pa.string())
+        if isinstance(value, bool):
+            return pa.bool_()
+        if isinstance(value, int):
+            return pa.uint64() if name in _ADDRESS_FIELDS else pa.int64()
+        if isinstance(value, float):
+            return pa.float64()
+        if isinstance(value, tuple | list):
+            if value and not isinstance(value[0], int):
+                return pa.list_(pa.string())
+            return pa.list_(pa.uint64())
+        return pa.string()
+
+    def _value(self, name: str, value: Any) -> Any:
+        if isinstance(value, bytes):
+            if name in _TEXT_LIST_FIELDS:
+                return [_text(part) for part in value.split(b"\0") if part]
+            return _text(value) if name in _TEXT_FIELDS else value.hex()
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int):
+            if name in _ADDRESS_FIELDS:
+                return value & _U64
+            # int64 columns: a value past 2**63 is written as its two's complement.
+            return value - (1 << 64) if value >= 1 << 63 else value
+        if isinstance(value, tuple | list):
+            return [item & _U64 if isinstance(item, int) and not isinstance(item, bool)
+                    else self._value("", item) for item in value]
+        if isinstance(value, dict):
+            return json.dumps(value, default=str)
+        return value if value is None or isinstance(value, float) else str(value)
+
+    def close(self) -> None:
+        if self._table is not None:
+            self._table.close()
+
+    @property
+    def written(self) -> int:
+        return 0 if self._table is None else self._table.written
+
+
+class ParquetWriter:
+    """The call layer's sink that fills the tables (see the module docstring)."""
+
+    def __init__(self, path: str, facilities: str | None = None) -> None:
+        pa, pq = _pyarrow()
+        self._pa = pa
+        self._pq = pq
+        base = path[:-len(".parquet")] if path.endswith(".parquet") else path
+        self.path = path
+        self.base = base
+        self.tracker = CallTracker(track_fds=True, keep_calls=True, facilities=facilities)
+        self._style = Style(strace=True)
+        self._comms: dict[bytes, str] = {}
+        self._errnos: dict[int, str] = {}
+        self.calls = _Table(path, pa.schema([
+            pa.field("call_id", pa.int64()), pa.field("pid", pa.int32()),
+            pa.field("tid", pa.int32()), pa.field("comm", pa.string()),
+            pa.field("syscall", pa.string()), pa.field("nr", pa.int32()),
+            pa.field("abi", pa.string()), pa.field("args", pa.list_(pa.uint64())),
+            pa.field("args_decoded", pa.list_(pa.string())), pa.field("retval", pa.int64()),
+            pa.field("errno", pa.string()), pa.field("start_ns", pa.int64()),
+            pa.field("end_ns", pa.int64()), pa.field("start", pa.timestamp("ns", tz="UTC")),
+            pa.field("duration_ns", pa.int64()), pa.field("unfinished", pa.bool_()),
+            pa.field("paths", pa.list_(pa.string())), pa.field("fd", pa.int32()),
+            pa.field("fd_path", pa.string()), pa.field("bytes", pa.int64()),
+        ]), pa, pq)
+        self.signals = _Table(f"{base}.signals.parquet", pa.schema([
+            pa.field("pid", pa.int32()), pa.field("tid", pa.int32()),
+            pa.field("comm", pa.string()), pa.field("ts_ns", pa.int64()),
+            pa.field("signal", pa.string()), pa.field("signo", pa.int32()),
+            pa.field("code", pa.int32()), pa.field("action", pa.uint64()),
+        ]), pa, pq)
+        self.processes = _Table(f"{base}.processes.parquet", pa.schema([
+            pa.field("pid", pa.int32()), pa.field("tid", pa.int32()),
+            pa.field("comm", pa.string()), pa.field("ts_ns", pa.int64()),
+            pa.field("event", pa.string()), pa.field("child", pa.int32()),
+            pa.field("status", pa.int32()), pa.field("signal", pa.string()),
+            pa.field("core_dumped", pa.bool_()), pa.field("thread", pa.bool_()),
+            pa.field("detail", pa.string()),
+        ]), pa, pq)
+        self.drops = _Table(f"{base}.drops.parquet", pa.schema([
+            pa.field("ts_ns", pa.int64()), pa.field("error", pa.string()),
+            pa.field("count", pa.int64()),
+        ]), pa, pq)
+        self._generic: dict[int, _GenericTable] = {}
+        self._generic_names: dict[int, str] = {}
+        for kind_name, table in _GENERIC_TABLES.items():
+            kind = getattr(RecordKind, kind_name, None)
+            if kind is not None:
+                self._generic_names[int(kind)] = table
+        self.records = 0
+
+    # -- the sink --------------------------------------------------------------
+
+    def call(self, call: Call, record: Record) -> None:
+        pass  # written whole at its RET (or at the end, unfinished)
+
+    def record(self, call: Call | None, record: Record) -> None:
+        kind = record[0]
+        if kind == _SYSRET:
+            assert call is not None
+            self._call_row(call)
+        elif kind == _PSIG:
+            psig: Any = record.payload
+            signo, code, action = psig.signo, psig.code, psig.action
+            self.signals.add((record.pid, record.tid, _text(record.comm), record.timestamp_ns,
+                              signal_name(signo) or f"signal_{signo}", signo, code,
+                              action & (2**64 - 1)))
+        elif kind == _PROC:
+            self._proc(record)
+        elif kind == _DROP:
+            drop: Any = record.payload
+            try:
+                reason = DropError(drop.error).name
+            except ValueError:
+                reason = errno_name(drop.error) or f"errno_{drop.error}"
+            self.drops.add((record.timestamp_ns, reason, drop.lost))
+        else:
+            name = self._generic_names.get(kind)
+            if name is not None:
+                table = self._generic.get(kind)
+                if table is None:
+                    table = self._generic[kind] = _GenericTable(
+                        f"{self.base}.{name}.parquet", self._pa, self._pq)
+                table.add(record)
+
+    # -- rows --------------------------------------------------------------------
+
+    def _call_row(self, call: Call) -> None:
+        plan = call.plan
+        cached = plan.renderers.get(_PLAN_KEY)
+        if cached is None:  # what is known per syscall, worked out once
+            cached = plan.renderers[_PLAN_KEY] = (
+                compile_arguments(plan, self._style, None), plan.name, plan.nr,
+                _ABIS.get(plan.abi, str(plan.abi)), plan.first_fd_arg,
+                plan.ret is RetKind.FD, bool(plan.io_args))
+        render, name, nr, abi, fd_arg, returns_fd, moves_data = cached
+        ret = call.ret
+        ts = call.ts
+        try:
+            decoded = render(call) if ts != -1 else []
+        except (IndexError, ValueError):
+            decoded = []
+        retval = errno = end_ns = duration = None
+        unfinished = True
+        if ret is not None:
+            end_ns = call.ret_ts
+            duration = ret.duration_ns
+            if not ret.flags & _UNFINISHED:
+                unfinished = False
+                retval = ret.retval
+                if ret.error:
+                    errno = self._errnos.get(ret.error)
+                    if errno is None:
+                        errno = self._errnos[ret.error] = (errno_name(ret.error)
+                                                           or f"errno_{ret.error}")
+        start = ts if ts != -1 else (end_ns - duration if end_ns is not None
+                                     and duration is not None else None)
+        args = call.args
+        fd = _signed32(args[fd_arg]) if fd_arg is not None and fd_arg < len(args) else None
+        fd_path = call.fd_path
+        if returns_fd and retval is not None and retval >= 0:
+            self.tracker.settle(call)  # the returned fd is in the table from now on
+            fd_path = self.tracker.fds.describe(call.pid, retval)
+        moved = None
+        if call.io:
+            moved = sum(io.transferred for io in call.io)
+        elif moves_data and retval is not None and retval >= 0:
+            moved = retval
+        comm = self._comms.get(call.comm)
+        if comm is None:
+            if len(self._comms) > 4096:
+                self._comms.clear()
+            comm = self._comms[call.comm] = _text(call.comm)
+        paths = call.paths
+        self.calls.add((
+            call.id or None, call.pid, call.tid, comm, name, nr, abi, args, decoded,
+            retval, errno, start, end_ns, start, duration, unfinished,
+            [_text(p) for p in paths] if paths else [], fd, fd_path, moved,
+        ))
+
+    def _proc(self, record: Record) -> None:
+        proc: Any = record.payload
+        event = proc.event
+        child = status = signal = core = thread = None
+        if event in _CHILD_EVENTS:
+            child = proc.child
+            thread = bool(proc.flags & ProcFlag.THREAD)
+        elif event == _EXIT:
+            status = proc.status
+            if proc.flags & ProcFlag.SIGNALED:
+                signal = signal_name(proc.signal) or f"signal_{proc.signal}"
+            core = bool(proc.flags & ProcFlag.CORE_DUMPED)
+        self.processes.add((record.pid, record.tid, _text(record.comm), record.timestamp_ns,
+                            _PROC_EVENTS.get(event) or f"event_{event}", child, status, signal,
+                            core, thread, _text(proc.detail) if proc.detail else None))
+
+    def finish(self) -> None:
+        """Calls still open become unfinished rows; every table is flushed and closed."""
+        self.tracker.flush(self)
+        for call in list(self.tracker.open.values()):
+            self._call_row(call)
+        self.tracker.open.clear()
+        self.calls.close()
+        self.signals.close()
+        self.processes.close()
+        if self.drops.rows or self.drops.written:
+            self.drops.close()
+        for table in self._generic.values():
+            table.close()
+
+    def files(self) -> list[str]:
+        written = [self.path, self.signals.path, self.processes.path]
+        if self.drops.written:
+            written.append(self.drops.path)
+        written.extend(table.path for table in self._generic.values())
+        return written
+
+
+def _signed32(value: int) -> int:
+    value &= 0xFFFF_FFFF
+    return value - (1 << 32) if value & 0x8000_0000 else value
+
+
+def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = None,
+                  on_notice: Callable[[Any], None] | None = None) -> ParquetWriter:
+    """Run ``events`` (batches and notices) into the tables at ``path``; returns the writer."""
+    writer = ParquetWriter(path, facilities)
+    tracker = writer.tracker
+    try:
+        for event in events:
+            if isinstance(event, list):
+                writer.records += len(event)
+                tracker.feed(event, writer)
+            elif on_notice is not None:
+                on_notice(event)
+    except OSError as error:
+        raise OutputError(f"{path}: {error.strerror or error}", error.errno) from None
+    finally:
+        writer.finish()
+    return writer
+
+
+__all__ = ["INSTALL_HINT", "ROW_GROUP", "ParquetUnavailable", "ParquetWriter", "write_parquet"]

@@ -1,0 +1,438 @@
+"""Function probes in ktrdump: the probe table, typed values, and entry/return pairing.
+
+``ProbeTable`` learns each probe from its PROBE_DEF record (module, function, point, types)
+and renders PROBE records with it: ``label`` (``MODULE:FUNCTION:POINT`` with the module's file
+name), ``values`` (arguments typed as the definition says: integers as numbers, ``str`` as
+text) and ``retval``. A PROBE whose definition is missing (a trace cut before it) still
+renders, from the record's own name and raw values.
+
+``CallStack`` pairs entries with returns per thread, as ``uftrace replay`` does: a return
+closes the innermost open call of the same function; calls still open at the end are
+reported unfinished. It feeds the calls view (``--format calls``), ``--summary``'s probe
+table (calls, total and self time) and ``--format chrome``'s slices.
+
+Guarantees: never raises on a record ``formats`` decoded; memory is bounded by the open
+calls per live thread (a return probe that never comes leaves its entry until the thread's
+stack unwinds past it: an entry deeper than ``MAX_DEPTH`` drops the oldest).
+
+Does not: read files or print (the views do).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from formats import (
+    PROBE_STRING_FAULT,
+    PROBE_STRING_TRUNCATED,
+    ProbeArgType,
+    ProbeDef,
+    ProbeSite,
+    Record,
+    RecordKind,
+)
+
+from ._text import display_text, json_string
+
+MAX_DEPTH = 1024
+_LENGTH_KIND = {"little": struct.Struct("<IH"), "big": struct.Struct(">IH")}
+_U32 = 0xFFFF_FFFF
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeInfo:
+    probe_id: int
+    module: str  # the file name
+    function: str
+    site: int
+    point_offset: int
+    types: tuple[int, ...]
+
+    @property
+    def point(self) -> str:
+        if self.site == ProbeSite.RETURN:
+            return "return"
+        if self.site == ProbeSite.OFFSET:
+            return "offset"
+        return "entry"
+
+    @property
+    def label(self) -> str:
+        tail = f"+{self.point_offset:#x}" if self.site == ProbeSite.OFFSET else self.point
+        return f"{self.module}:{self.function}:{tail}"
+
+    @property
+    def function_key(self) -> str:
+        return f"{self.module}:{self.function}"
+
+
+def _info_from_def(payload: ProbeDef) -> ProbeInfo:
+    module = os.path.basename(os.fsdecode(payload.module))
+    return ProbeInfo(payload.probe_id, module, payload.function.decode("utf-8", "replace"),
+                     payload.site, payload.point_offset, tuple(payload.types))
+
+
+def _strings(data: bytes) -> list[tuple[bytes | None, bool]]:
+    out: list[tuple[bytes | None, bool]] = []
+    position = 0
+    while position + 4 <= len(data):
+        word = int.from_bytes(data[position : position + 4], "little")
+        position += 4
+        if word == PROBE_STRING_FAULT:
+            out.append((None, False))
+            continue
+        length = word & ~PROBE_STRING_TRUNCATED & _U32
+        out.append((data[position : position + length], bool(word & PROBE_STRING_TRUNCATED)))
+        position += length
+    return out
+
+
+def _typed(kind: int, raw: int) -> int:
+    if kind in (ProbeArgType.I64,):
+        return raw - (1 << 64) if raw >= 1 << 63 else raw
+    if kind in (ProbeArgType.U32, ProbeArgType.X32):
+        return raw & _U32
+    if kind == ProbeArgType.I32:
+        raw &= _U32
+        return raw - (1 << 32) if raw >= 1 << 31 else raw
+    return raw
+
+
+_HEX = frozenset({ProbeArgType.X64, ProbeArgType.X32, ProbeArgType.PTR})
+
+
+class ProbeTable:
+    """Probe definitions seen so far, and rendering of PROBE payloads with them."""
+
+    def __init__(self) -> None:
+        self.probes: dict[int, ProbeInfo] = {}
+        self.returns: set[str] = set()  # MODULE:FUNCTION of the functions with return probes
+
+    def learn(self, payload: ProbeDef) -> ProbeInfo:
+        info = _info_from_def(payload)
+        self.probes[payload.probe_id] = info
+        if info.site == ProbeSite.RETURN:
+            self.returns.add(info.function_key)
+        return info
+
+    def info(self, payload: Any) -> ProbeInfo:
+        info = self.probes.get(payload.probe_id)
+        if info is not None:
+            return info
+        name = payload.name.decode("utf-8", "replace")
+        module, _, function = name.rpartition(":")
+        count = len(payload.args) if payload.site != ProbeSite.RETURN else 1
+        return ProbeInfo(payload.probe_id, module, function or name, payload.site,
+                         payload.offset, (int(ProbeArgType.U64),) * count)
+
+    def values(self, payload: Any) -> list[tuple[int, int | bytes | None, bool]]:
+        """(type, value, truncated) per argument, or the return value for return probes."""
+        info = self.info(payload)
+        strings = iter(_strings(payload.strings))
+        raws = [payload.value] if payload.site == ProbeSite.RETURN else list(payload.args)
+        out: list[tuple[int, int | bytes | None, bool]] = []
+        for index, raw in enumerate(raws):
+            kind = info.types[index] if index < len(info.types) else int(ProbeArgType.U64)
+            if kind == ProbeArgType.STR:
+                text, cut = next(strings, (None, False))
+                out.append((kind, text, cut))
+            else:
+                out.append((kind, _typed(kind, raw), False))
+        return out
+
+    def text_values(self, payload: Any) -> list[str]:
+        rendered = []
+        for kind, value, cut in self.values(payload):
+            if isinstance(value, bytes):
+                rendered.append(f'"{display_text(value)}"' + ("..." if cut else ""))
+            elif value is None:
+                rendered.append("(unreadable)")
+            elif kind in _HEX:
+                rendered.append("NULL" if kind == ProbeArgType.PTR and value == 0
+                                else f"{value:#x}")
+            else:
+                rendered.append(str(value))
+        return rendered
+
+    def json_values(self, payload: Any) -> list[str]:
+        rendered = []
+        for _kind, value, _cut in self.values(payload):
+            if isinstance(value, bytes):
+                rendered.append(json_string(value))
+            elif value is None:
+                rendered.append("null")
+            else:
+                rendered.append(str(value))
+        return rendered
+
+
+# -- pairing entries with returns -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ProbeCall:
+    """One probed function call: its entry, and its return once paired."""
+
+    pid: int
+    tid: int
+    comm: bytes
+    function: str  # MODULE:FUNCTION
+    start_ns: int
+    depth: int
+    args: list[str]
+    end_ns: int | None = None
+    retval: str | None = None
+    child_ns: int = 0  # time spent in probed calls made from this one
+
+    @property
+    def duration_ns(self) -> int | None:
+        return None if self.end_ns is None else self.end_ns - self.start_ns
+
+
+@dataclass
+class CallStack:
+    """Entry/return pairing per thread (see the module docstring)."""
+
+    table: ProbeTable = field(default_factory=ProbeTable)
+    stacks: dict[int, list[ProbeCall]] = field(default_factory=dict)
+
+    def feed(self, record: Record) -> Iterator[tuple[str, ProbeCall]]:
+        """Events for one record: ("enter", call), ("exit", call) for a paired return,
+        ("orphan", call) for a return whose entry is not in the trace, ("point", call)."""
+        kind = record.kind
+        if kind == RecordKind.PROBE_DEF:
+            self.table.learn(record.payload)  # type: ignore[arg-type]
+            return
+        if kind != RecordKind.PROBE:
+            return
+        payload: Any = record.payload
+        info = self.table.info(payload)
+        stack = self.stacks.setdefault(record.tid, [])
+        if payload.site == ProbeSite.ENTRY:
+            call = ProbeCall(record.pid, record.tid, record.comm, info.function_key,
+                             record.timestamp_ns, len(stack), self.table.text_values(payload))
+            if info.function_key in self.table.returns:
+                if len(stack) >= MAX_DEPTH:
+                    del stack[0]
+                stack.append(call)
+            yield "enter", call
+        elif payload.site == ProbeSite.RETURN:
+            for index in range(len(stack) - 1, -1, -1):
+                if stack[index].function == info.function_key:
+                    call = stack[index]
+                    # calls above it returned without a return probe: they end here too
+                    del stack[index:]
+                    call.end_ns = record.timestamp_ns
+                    call.retval = self.table.text_values(payload)[0]
+                    if stack:
+                        stack[-1].child_ns += call.end_ns - call.start_ns
+                    yield "exit", call
+                    return
+            # a return without its entry (entry before the recording, or not probed)
+            call = ProbeCall(record.pid, record.tid, record.comm, info.function_key,
+                             record.timestamp_ns, len(stack), [], record.timestamp_ns,
+                             self.table.text_values(payload)[0])
+            yield "orphan", call
+        else:
+            call = ProbeCall(record.pid, record.tid, record.comm, info.label,
+                             record.timestamp_ns, len(stack), self.table.text_values(payload),
+                             record.timestamp_ns)
+            yield "point", call
+
+    def unfinished(self) -> Iterator[ProbeCall]:
+        for stack in self.stacks.values():
+            yield from stack
+
+
+# -- the views --------------------------------------------------------------------------------
+
+
+def _duration(ns: int) -> str:
+    """uftrace's duration column: value and unit, 10 characters wide."""
+    if ns < 1_000_000:
+        return f"{ns / 1000:7.3f} us"
+    if ns < 1_000_000_000:
+        return f"{ns / 1_000_000:7.3f} ms"
+    return f"{ns / 1_000_000_000:7.3f}  s"
+
+
+class CallsDescriber:
+    """``ktrdump --format calls``: probed calls per thread, nested, as ``uftrace replay``.
+
+    One line per call: a leaf (its return follows its entry with nothing probed between on
+    its thread) as ``func(args) = retval;`` with its duration; otherwise ``func(args) {`` and,
+    at its return, ``} = retval; /* func */`` with the duration. Functions probed at entry
+    only are ``func(args);`` lines without a duration; offset probes are
+    ``func+0xOFF(args);``. A thread's leaf is held until its next probe event, so lines
+    of different threads may come out of time order (each thread's are in order).
+    Records other than PROBE/PDEF are ignored.
+    """
+
+    defer_entries = False
+
+    def __init__(self) -> None:
+        self.table = ProbeTable()
+        self._stacks: dict[int, list[tuple[str, int]]] = {}  # tid -> (function, start)
+        self._held: dict[int, tuple[Record, str, int]] = {}  # tid -> a possible leaf
+        self._returns: set[str] = set()
+        self._header = True
+
+    def _prefix(self, record: Record, duration: str) -> str:
+        return f"{duration:>10} [{record.tid:6d}] | "
+
+    def describe(self, records: list[Record]) -> list[str]:
+        out: list[str] = []
+        if self._header:
+            out.append("# DURATION     TID     FUNCTION\n")
+            self._header = False
+        for record in records:
+            kind = record.kind
+            if kind == RecordKind.PROBE_DEF:
+                info = self.table.learn(record.payload)  # type: ignore[arg-type]
+                if info.site == ProbeSite.RETURN:
+                    self._returns.add(info.function_key)
+                continue
+            if kind != RecordKind.PROBE:
+                continue
+            self._probe(record, out)
+        return out
+
+    def _flush_held(self, tid: int, out: list[str]) -> None:
+        held = self._held.pop(tid, None)
+        if held is None:
+            return
+        record, text, depth = held
+        out.append(f"{self._prefix(record, '')}{'  ' * depth}{text} {{\n")
+
+    def _probe(self, record: Record, out: list[str]) -> None:
+        payload: Any = record.payload
+        info = self.table.info(payload)
+        tid = record.tid
+        stack = self._stacks.setdefault(tid, [])
+        key = info.function_key
+        if payload.site == ProbeSite.ENTRY:
+            self._flush_held(tid, out)
+            text = f"{key}({', '.join(self.table.text_values(payload))})"
+            if key not in self._returns:
+                out.append(f"{self._prefix(record, '')}{'  ' * len(stack)}{text};\n")
+                return
+            self._held[tid] = (record, text, len(stack))
+            if len(stack) >= MAX_DEPTH:
+                del stack[0]
+            stack.append((key, record.timestamp_ns))
+            return
+        if payload.site == ProbeSite.RETURN:
+            retval = self.table.text_values(payload)[0]
+            index = next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0] == key), None)
+            if index is None:
+                self._flush_held(tid, out)
+                out.append(f"{self._prefix(record, '')}{'  ' * len(stack)}"
+                           f"{key}() = {retval}; /* entry not in the trace */\n")
+                return
+            start = stack[index][1]
+            duration = _duration(record.timestamp_ns - start)
+            held = self._held.get(tid)
+            if held is not None and index == len(stack) - 1 and held[2] == index:
+                del self._held[tid]
+                out.append(f"{self._prefix(record, duration)}{'  ' * index}{held[1]} = "
+                           f"{retval};\n")
+            else:
+                self._flush_held(tid, out)
+                out.append(f"{self._prefix(record, duration)}{'  ' * index}}} = {retval}; "
+                           f"/* {key} */\n")
+            del stack[index:]
+            return
+        self._flush_held(tid, out)
+        out.append(f"{self._prefix(record, '')}{'  ' * len(stack)}{key}+{payload.offset:#x}"
+                   f"({', '.join(self.table.text_values(payload))});\n")
+
+    def finish(self) -> list[str]:
+        out: list[str] = []
+        for tid in list(self._held):
+            self._flush_held(tid, out)
+        for tid, stack in self._stacks.items():
+            for depth in range(len(stack) - 1, -1, -1):
+                out.append(f"{'':>10} [{tid:6d}] | {'  ' * depth}}} /* {stack[depth][0]}: "
+                           "no return in the trace */\n")
+        return out
+
+
+@dataclass(slots=True)
+class FunctionStats:
+    calls: int = 0
+    returned: int = 0
+    total_ns: int = 0
+    self_ns: int = 0
+
+
+class ProbeSummary:
+    """``--summary``'s table of probed functions: calls, total and self time.
+
+    Total time runs from each entry to its return; self time is the total minus the time
+    spent in probed calls made from it (uftrace report's columns). Calls without a return
+    in the trace (or functions probed at entry only) count as calls without time.
+    """
+
+    def __init__(self, pids: frozenset[int] = frozenset()) -> None:
+        self.stack = CallStack()
+        self.functions: dict[str, FunctionStats] = {}
+        self.pids = pids  # only these processes' calls (empty: all)
+
+    def add_records(self, records: Iterable[Record]) -> None:
+        pids = self.pids
+        for record in records:
+            kind = record.kind
+            if kind != RecordKind.PROBE and kind != RecordKind.PROBE_DEF:
+                continue
+            if pids and kind == RecordKind.PROBE and record.pid not in pids:
+                continue
+            for event, call in self.stack.feed(record):
+                stats = self.functions.setdefault(call.function, FunctionStats())
+                if event in ("enter", "orphan", "point"):
+                    stats.calls += 1
+                elif event == "exit":
+                    duration = call.duration_ns or 0
+                    stats.returned += 1
+                    stats.total_ns += duration
+                    stats.self_ns += duration - call.child_ns
+
+    def add_raw(self, data: bytes, order: str = "little") -> None:
+        """Pick PROBE/PDEF records out of a raw batch (the summary's fast path)."""
+        import formats
+
+        codec = formats.codec(order)  # type: ignore[arg-type]
+        header = codec.header
+        size = header.size
+        position = 0
+        end = len(data)
+        wanted = (RecordKind.PROBE, RecordKind.PROBE_DEF)
+        picked = []
+        while position + size <= end:
+            length, kind = _LENGTH_KIND[order].unpack_from(data, position)
+            if kind in wanted:
+                picked.append(position)
+            position += size + length
+        if picked:
+            records = []
+            for start in picked:
+                length, kind, _v, pid, tid, ts, comm = header.unpack_from(data, start)
+                payload = codec.decode_payload(kind, data, start + size, start + size + length)
+                records.append(Record(kind, 1, pid, tid, ts, comm.rstrip(b"\0"), payload))
+            self.add_records(records)
+
+    def lines(self) -> list[str]:
+        if not self.functions:
+            return []
+        out = ["", "function probes:",
+               f"{'Total time':>12}  {'Self time':>12}  {'Calls':>10}  Function",
+               f"{'=' * 12}  {'=' * 12}  {'=' * 10}  {'=' * 30}"]
+        rows = sorted(self.functions.items(), key=lambda item: (-item[1].total_ns, item[0]))
+        for name, stats in rows:
+            total = _duration(stats.total_ns) if stats.returned else "-"
+            own = _duration(stats.self_ns) if stats.returned else "-"
+            out.append(f"{total:>12}  {own:>12}  {stats.calls:>10}  {name}")
+        return [line + "\n" for line in out]

@@ -1,0 +1,246 @@
+"""Stack samples: unwound and named (``Stacks``), aggregated into folded stacks and tops.
+
+``Stacks`` follows a trace's MMAP and PROC records (``observe``) and turns a
+SAMPLE record into its frames (``frames``), innermost first: DWARF unwinding
+(``_unwind``) then symbols (``_symbols``). ``Profile`` counts samples per
+(command, stack) for ``ktrdump --format folded`` (``comm;outer;…;leaf COUNT``,
+what flamegraph.pl, inferno and speedscope read) and per function, self and
+total, for ``--summary``. ``profile_lines`` / ``folded_lines`` format them.
+
+A sample taken in the kernel has a ``[kernel]`` leaf frame above the user
+stack at the system call. Frames are named by function, else
+``module+0xoffset`` (link-time address), else ``[unknown]``.
+
+Guarantees: memory is bounded by the distinct stacks and pcs of the trace,
+not by the number of samples; nothing here raises on odd sample data.
+Does not: read files itself (``_symbols`` does), or write output.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from formats import Record, RecordKind
+
+from ._maps import AddressSpaces
+from ._symbols import Frame, Modules
+from ._text import display_text, encode_basestring
+from ._unwind import RowSource, unwind
+
+_SAMPLE = int(RecordKind.SAMPLE)
+_MMAP = int(RecordKind.MMAP)
+_PROC = int(RecordKind.PROC)
+KERNEL_FRAME = "[kernel]"
+
+
+class Stacks:
+    """Address spaces and modules of one trace: frames of its samples.
+
+    Per process, CFI rows and frame names are cached by pc until an MMAP or
+    PROC record of that process changes its maps (a fork or exec).
+    """
+
+    def __init__(self, cache_dir: str | None = None) -> None:
+        self.spaces = AddressSpaces()
+        self.modules = Modules(self.spaces, cache_dir=cache_dir)
+        self._rows: dict[int, RowSource] = {}
+        self._names: dict[int, dict[int, tuple[Frame, str]]] = {}
+
+    def observe(self, record: Record) -> None:
+        self.spaces.observe(record)
+        pid = record[2]
+        self._rows.pop(pid, None)
+        self._names.pop(pid, None)
+        if record[0] == _PROC:
+            payload: Any = record[6]
+            child: int = payload[2]
+            self._rows.pop(child, None)
+            self._names.pop(child, None)
+
+    def _source(self, pid: int) -> RowSource:
+        source = self._rows.get(pid)
+        if source is None:
+            source = self._rows[pid] = RowSource(pid, self.spaces, self.modules)
+        return source
+
+    def pcs(self, record: Record) -> list[int]:
+        return unwind(record[6], self._source(record[2]))
+
+    def named(self, record: Record) -> list[tuple[Frame, str]]:
+        """The sample's frames with their labels, innermost first."""
+        payload: Any = record[6]
+        pid = record[2]
+        pcs = unwind(payload, self._source(pid))
+        names = self._names.get(pid)
+        if names is None:
+            names = self._names[pid] = {}
+        out: list[tuple[Frame, str]] = []
+        index = 0
+        if payload[4] & 1:  # in the kernel: its pc names no user module
+            out.append((Frame(pcs[0], None, KERNEL_FRAME, pcs[0]), KERNEL_FRAME))
+            index = 1
+        frame = self.modules.frame
+        for position in range(index, len(pcs)):
+            pc = pcs[position]
+            key = pc << 1 | (position > 0)
+            found = names.get(key)
+            if found is None:
+                named = frame(pid, pc, position > 0)
+                found = names[key] = (named, frame_label(named))
+            out.append(found)
+        return out
+
+    def frames(self, record: Record) -> list[Frame]:
+        """The sample's frames, innermost first."""
+        return [frame for frame, _ in self.named(record)]
+
+    def close(self) -> None:
+        self.modules.close()
+
+
+def frame_label(frame: Frame) -> str:
+    if frame.module == KERNEL_FRAME:
+        return KERNEL_FRAME
+    return frame.label()
+
+
+class Profile:
+    """Samples counted per stack and per function."""
+
+    def __init__(self, stacks: Stacks | None = None) -> None:
+        self.stacks = stacks if stacks is not None else Stacks()
+        self.folded: Counter[tuple[str, ...]] = Counter()
+        self.self_counts: Counter[str] = Counter()
+        self.total_counts: Counter[str] = Counter()
+        self.samples = 0
+        self.threads: set[int] = set()
+
+    def add_records(self, records: Iterable[Record]) -> None:
+        stacks = self.stacks
+        for record in records:
+            kind = record[0]
+            if kind == _SAMPLE:
+                self.add_labels(record, [label for _, label in stacks.named(record)])
+            elif kind in (_MMAP, _PROC):
+                stacks.observe(record)
+
+    def add_sample(self, record: Record, frames: list[Frame]) -> None:
+        self.add_labels(record, [frame_label(f) for f in frames])
+
+    def add_labels(self, record: Record, labels: list[str]) -> None:
+        comm = display_text(record[5]).replace(";", ":") or "?"
+        self.folded[(comm, *reversed(labels))] += 1
+        self.samples += 1
+        self.threads.add(record[3])
+        if labels:
+            self.self_counts[labels[0]] += 1
+            for label in set(labels):
+                self.total_counts[label] += 1
+
+
+def folded_lines(profile: Profile) -> list[str]:
+    """``comm;outer;…;leaf COUNT`` lines, sorted by stack."""
+    return [f"{';'.join(_clean(p) for p in stack)} {count}\n"
+            for stack, count in sorted(profile.folded.items())]
+
+
+def _clean(label: str) -> str:
+    # Folded stacks separate frames with ';' and end with ' COUNT'.
+    return label.replace(";", ":").replace("\n", " ")
+
+
+def profile_lines(profile: Profile, top: int = 20) -> list[str]:
+    """The top functions by self and by total samples, as two tables."""
+    if not profile.samples:
+        return []
+    total = profile.samples
+    lines = [f"\nProfile: {total} samples, {len(profile.threads)} threads\n"]
+    for title, counts, other in (("self", profile.self_counts, profile.total_counts),
+                                 ("total", profile.total_counts, profile.self_counts)):
+        lines.append(f"\nTop functions by {title} samples:\n")
+        lines.append("  self%     self  total%    total function\n")
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
+        for name, count in ranked:
+            self_count = count if title == "self" else other.get(name, 0)
+            total_count = count if title == "total" else other.get(name, 0)
+            lines.append(f"{100 * self_count / total:7.2f} {self_count:8d} "
+                         f"{100 * total_count / total:7.2f} {total_count:8d} {name}\n")
+    return lines
+
+
+def sample_text(frames: list[Frame], cpu: int) -> str:
+    """The text of a SAMPLE line after its tag: CPU and frames, innermost first."""
+    names = []
+    for frame in frames:
+        if frame.function is not None:
+            names.append(f"{frame.function}+{frame.offset:#x}" if frame.offset else frame.function)
+        else:
+            names.append(frame_label(frame) if frame.module else f"{frame.pc:#x}")
+    return f"cpu {cpu} " + " <- ".join(names)
+
+
+def frames_json(frames: list[Frame]) -> str:
+    """The SAMPLE JSON ``frames`` list."""
+    parts = []
+    for frame in frames:
+        function = "null" if frame.function is None else encode_basestring(frame.function)
+        module = "null" if frame.module is None else encode_basestring(frame.module)
+        parts.append(f'{{"pc":{frame.pc},"function":{function},"module":{module},'
+                     f'"offset":{frame.offset}}}')
+    return "[" + ",".join(parts) + "]"
+
+
+_PROFILE_KINDS = frozenset({_SAMPLE, _MMAP, _PROC})
+
+
+def tap(events: Iterable[Any], profile: Profile, order: str = "little",
+        pids: frozenset[int] = frozenset()) -> Iterable[Any]:
+    """Pass ``events`` through unchanged, feeding their samples to ``profile`` on the way.
+
+    Raw batches (``--summary``'s fast path) are decoded only when their record
+    headers show a SAMPLE, MMAP or PROC record.
+    """
+    import struct
+
+    import formats
+
+    from ._reader import RawBatch
+
+    codec = formats.codec(order)  # type: ignore[arg-type]
+    walk = struct.Struct(("<" if order == "little" else ">") + "IH").unpack_from
+    header_size = codec.header.size
+    wanted = _PROFILE_KINDS
+
+    def keep(records: Iterable[Record]) -> Iterable[Record]:
+        if not pids:
+            return records
+        return [r for r in records if r[0] != _SAMPLE or r[2] in pids or r[3] in pids]
+
+    for event in events:
+        if isinstance(event, RawBatch):
+            data = event.data
+            position, end = 0, len(data)
+            while position + header_size <= end:
+                length, kind = walk(data, position)
+                if kind in wanted:
+                    profile.add_records(keep(codec.iter_records(data)))
+                    break
+                position += header_size + length
+        elif isinstance(event, list):
+            profile.add_records(keep(event))
+        yield event
+
+
+def chrome_sample(stacks: Stacks, record: Record) -> tuple[str, str]:
+    """A SAMPLE as a Chrome instant event: its name (the leaf) and ``args``.
+
+    ``args``: ``cpu``, ``period_ns`` and ``stack`` (frame labels, outermost
+    first, as folded stacks write them).
+    """
+    payload: Any = record[6]
+    labels = [label for _, label in stacks.named(record)]
+    stack = ",".join(encode_basestring(label) for label in reversed(labels))
+    return (f"sample {labels[0] if labels else '[unknown]'}",
+            f'{{"cpu":{payload.cpu},"period_ns":{payload.period},"stack":[{stack}]}}')

@@ -1,0 +1,171 @@
+r"""``ktrdump --format strace -ff -o PREFIX``: one strace log per thread, as ``strace -ff -o``.
+
+strace writes ``PREFIX.TID`` per thread with ``-ff``, and its lines then have
+no thread column; with ``-tt -T`` they are exactly what lnav's built-in
+``strace_log`` format reads (``HH:MM:SS.uuuuuu name(args) = rc <secs>``;
+lnav does not read ``-f``'s thread column, nor ``-ttt``'s epoch seconds)::
+
+    ktrdump --format strace -ff -tt -T -o out trace.ktr && lnav out.*
+
+Each file holds the lines of one thread in time order: its calls (never split
+into ``<unfinished ...>``/``<... resumed>`` for another thread's sake, only
+when a signal or the thread's exit comes while the call is open, as strace
+does), its signals, its exit. Records lost (DROP) are written as
+``--- ktr: N records lost (REASON) ---`` into every thread's file open at the
+time, so no thread's log hides the gap. Every other option of the strace
+format applies (``-y``, ``-n``, ``-m``, filters, ``-t``/``-tt``/``-ttt``/``-r``/``-T``).
+
+Guarantees: files are created private (``_files.create_private``) as the
+threads appear, written as their lines come and closed at the end; at most
+``MAX_OPEN_FILES`` are open at once (the least recently written is closed and
+reopened for appending when its thread writes again), so a trace of many
+threads does not run out of descriptors. Does not: write anything to
+standard output.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Any
+
+from formats import FileHeader, ProcEvent, Record, RecordKind
+
+from ._calls import Call
+from ._files import create_private
+from ._filter import record_filter
+from ._model import Names
+from ._options import Options
+from ._strace import StraceDescriber
+from .errors import OutputError
+
+#: Per-thread files kept open at once.
+MAX_OPEN_FILES = 256
+
+_SYSRET = int(RecordKind.SYSRET)
+_PSIG = int(RecordKind.PSIG)
+_EXIT = int(ProcEvent.EXIT)
+_PROC = int(RecordKind.PROC)
+_DROP = int(RecordKind.DROP)
+
+
+class _ThreadFiles:
+    """``PREFIX.TID`` files: created on first use, a bounded number kept open."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.created: set[int] = set()
+        self._open: OrderedDict[int, int] = OrderedDict()  # tid -> fd, least recent first
+
+    def write(self, tid: int, text: str) -> None:
+        fd = self._open.pop(tid, None)
+        if fd is None:
+            fd = self._reopen(tid)
+        self._open[tid] = fd
+        data = text.encode("utf-8", "backslashreplace")
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        except OSError as error:
+            raise OutputError(f"{self.prefix}.{tid}: {error.strerror or error}",
+                              error.errno) from None
+
+    def _reopen(self, tid: int) -> int:
+        path = f"{self.prefix}.{tid}"
+        if len(self._open) >= MAX_OPEN_FILES:
+            _, oldest = self._open.popitem(last=False)
+            os.close(oldest)
+        if tid not in self.created:
+            self.created.add(tid)
+            return create_private(path)
+        # Ours already (created private above): append to it.
+        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+
+    def close(self) -> None:
+        while self._open:
+            _, fd = self._open.popitem()
+            os.close(fd)
+
+
+class PerThreadStrace(StraceDescriber):
+    """The strace describer with one output per thread and no thread column."""
+
+    def __init__(self, options: Options, prefix: str, names: Names | None = None,
+                 header: FileHeader | None = None) -> None:
+        super().__init__(options, names, header)
+        self.files = _ThreadFiles(prefix)
+        self._thread_calls: dict[int, Call] = {}  # tid -> its open call, line not yet written
+        self._tid = 0  # the thread whose lines ``self._out`` collects now
+
+    # The base class collects lines in ``self._out``; every line it writes
+    # while handling one record belongs to that record's thread.
+
+    def describe(self, records: list[Record]) -> list[str]:
+        # No look-ahead across batches: a call's line never waits for another
+        # thread's, so it is whole at its RET (the base class holds records
+        # back only to complete lines other threads interrupted).
+        self._batch = records
+        self._batch_index = None
+        self.tracker.feed(records, self)
+        return []
+
+    def finish(self) -> list[str]:
+        self._out = []
+        self.tracker.flush(self)
+        for tid in list(self._thread_calls):
+            self._unfinished(tid)
+        self.files.close()
+        return []
+
+    def call(self, call: Call, record: Record) -> None:
+        self._thread_calls[call.tid] = call
+
+    def record(self, call: Call | None, record: Record) -> None:
+        kind = record[0]
+        tid = record[3]
+        if kind == _DROP:
+            self._out = []
+            super().record(call, record)
+            for thread in sorted(self.files.created):
+                for line in self._out:
+                    self.files.write(thread, line)
+            self._out = []
+            return
+        if kind == _PSIG or (kind == _PROC and getattr(record[6], "event", None) == _EXIT):
+            self._unfinished(tid)
+        elif kind == _SYSRET and call is not None and self._thread_calls.get(tid) is call:
+            del self._thread_calls[tid]
+            self._line = call  # its line was never interrupted: printed whole
+        self._out = []
+        super().record(call, record)
+        self._emit(tid)
+
+    def _unfinished(self, tid: int) -> None:
+        """A signal or exit comes while the thread's call is open: ``<unfinished ...>``."""
+        call = self._thread_calls.pop(tid, None)
+        if call is None:
+            return
+        self._out = []
+        self._line = call
+        self._interrupt(self._out, None)
+        self._emit(tid)
+
+    def _emit(self, tid: int) -> None:
+        for line in self._out:
+            self.files.write(tid, line)
+        self._out = []
+
+    def _prefix(self, tid: int, ns: int) -> str:
+        text = super()._prefix(tid, ns)
+        return text[len(f"{tid:<5d} "):]
+
+
+def per_thread_describer(options: Options, prefix: str, header: FileHeader | None,
+                         selector: Any = None) -> PerThreadStrace:
+    describer = PerThreadStrace(options, prefix, header=header)
+    if selector is not None:
+        describer.tracker.keep = record_filter(options, selector.keep)
+    return describer
+
+
+__all__ = ["MAX_OPEN_FILES", "PerThreadStrace", "per_thread_describer"]

@@ -1,0 +1,100 @@
+"""``ktrdump --format strace -ff -tt -T -o PREFIX``: per-thread logs that lnav reads as strace's.
+
+The oracle is lnav itself (its built-in ``strace_log`` format, run headless
+with ``-n -c ';SELECT ...'``) and strace on the same workload: lnav must find
+as many calls in ktr's files as in strace's own ``-ff -tt -T`` files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+KTR = str(BIN / "ktr")
+KTRDUMP = str(BIN / "ktrdump")
+WORKLOAD = ["sh", "-c", "ls / > /dev/null; cat /etc/hostname > /dev/null"]
+#: lnav 0.11's strace_log line (its format file, "std" regex), for counting lines it must match.
+LNAV_STRACE = re.compile(r"^\d{2}:\d{2}:\d{2}\.\d{6} \w+\(.*\)\s+=\s+[-\w]+"
+                         r"(?: \w+ \([^\)]+\))?(?: <\d+\.\d+>)?$")
+
+
+def _lnav(home: Path, query: str, files: list[Path]) -> list[list[str]]:
+    done = subprocess.run(["lnav", "-n", "-c", query, *map(str, files)], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "HOME": str(home)},
+                          check=True)
+    return [line.split() for line in done.stdout.splitlines()[1:]]
+
+
+@pytest.mark.skipif(shutil.which("lnav") is None, reason="lnav is not installed")
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_lnav_reads_per_thread_files_as_strace_logs(tmp_path: Path) -> None:
+    trace = tmp_path / "w.ktr"
+    subprocess.run([KTR, "record", "-q", "-i", "-o", str(trace), "--", *WORKLOAD], check=True,
+                   timeout=60)
+    prefix = tmp_path / "ktr"
+    done = subprocess.run([KTRDUMP, "--format", "strace", "-ff", "-tt", "-T", "-o", str(prefix),
+                           str(trace)], capture_output=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == b"" and done.stderr == b""
+    ours = sorted(tmp_path.glob("ktr.*"))
+    assert len(ours) == 3  # sh, ls, cat
+    for path in ours:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        lines = path.read_text().splitlines()
+        assert all(not line.split(" ", 1)[0].isdigit() or ":" in line.split(" ", 1)[0]
+                   for line in lines)  # no thread column
+        assert "<unfinished ...>" not in path.read_text()
+    subprocess.run(["strace", "-ff", "-tt", "-T", "-o", str(tmp_path / "strace"), *WORKLOAD],
+                   check=True, timeout=60)
+    theirs = sorted(tmp_path.glob("strace.*"))
+    assert len(theirs) == 3
+
+    home = tmp_path / "home"
+    home.mkdir()
+    query = ";SELECT count(*) FROM strace_log WHERE syscall IS NOT NULL"
+    ((our_calls,),) = _lnav(home, query, ours)
+    ((their_calls,),) = _lnav(home, query, theirs)
+    matching = sum(1 for path in ours for line in path.read_text().splitlines()
+                   if LNAV_STRACE.match(line))
+    assert int(our_calls) == matching > 100
+    # The same workload: the same calls, give or take what the dynamic loader varies.
+    assert abs(int(our_calls) - int(their_calls)) <= int(their_calls) // 10
+    formats = _lnav(home, ";SELECT DISTINCT log_format FROM all_logs", ours)
+    assert formats == [["strace_log"]]
+    names = {row[0] for row in _lnav(home, ";SELECT DISTINCT syscall FROM strace_log "
+                                           "WHERE syscall IS NOT NULL", ours)}
+    assert {"execve", "openat", "read", "close", "mmap"} <= names
+
+
+def test_per_thread_needs_a_prefix_and_the_strace_format(tmp_path: Path) -> None:
+    for arguments in (["--format", "strace", "-ff"], ["-ff", "-o", str(tmp_path / "x")]):
+        done = subprocess.run([KTRDUMP, *arguments, "nothing.ktr"], capture_output=True,
+                              timeout=60)
+        assert done.returncode == 2
+        assert done.stderr.decode().count("\n") == 1 and b"-ff" in done.stderr
+
+
+def test_output_file_is_private_and_never_a_symlink(tmp_path: Path) -> None:
+    vectors = Path(__file__).resolve().parent / "vectors"
+    target = tmp_path / "victim"
+    target.write_text("keep")
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    done = subprocess.run([KTRDUMP, "-o", str(link), str(vectors / "calls.ktr")],
+                          capture_output=True, timeout=60)
+    assert done.returncode == 1 and b"symlink" in done.stderr
+    assert target.read_text() == "keep"
+    out = tmp_path / "out.txt"
+    done = subprocess.run([KTRDUMP, "-o", str(out), str(vectors / "calls.ktr")],
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == b""
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    expected = (vectors / "calls.txt").read_bytes()
+    assert out.read_bytes() == expected

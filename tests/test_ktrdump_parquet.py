@@ -1,0 +1,140 @@
+"""``ktrdump --format parquet``: tables DuckDB reads, the README's query, row groups."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ktrdump_support import build_trace, syscall_batch
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+duckdb = pytest.importorskip("duckdb")
+
+ROOT = Path(__file__).resolve().parent.parent
+VECTORS = ROOT / "tests" / "vectors"
+BIN = Path(sys.executable).parent
+KTR = str(BIN / "ktr")
+KTRDUMP = str(BIN / "ktrdump")
+
+
+def _readme_query() -> str:
+    text = (ROOT / "README.md").read_text()
+    found = re.search(r"<!-- parquet-example -->\n```sql\n(.*?)```\n<!-- /parquet-example -->",
+                      text, re.DOTALL)
+    assert found, "the README's parquet example is missing"
+    return found.group(1)
+
+
+def test_the_readme_query_answers_on_a_real_recording(tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(os.urandom(200_000))
+    trace = tmp_path / "t.ktr"
+    subprocess.run([KTR, "record", "-q", "-i", "-o", str(trace), "--", "sh", "-c",
+                    f"cat {data} > /dev/null"], check=True, timeout=60)
+    done = subprocess.run([KTRDUMP, "--format", "parquet", "-o", "calls.parquet", str(trace)],
+                          capture_output=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0 and done.stdout == b"" and done.stderr == b""
+    for name in ("calls.parquet", "calls.signals.parquet", "calls.processes.parquet"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    connection = duckdb.connect()
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        rows = connection.sql(_readme_query()).fetchall()
+    finally:
+        os.chdir(cwd)
+    by_path = {row[0]: row for row in rows}
+    assert by_path[str(data)][2] == 200_000  # cat read the whole file
+    assert by_path["/dev/null"][2] == 200_000  # and wrote it to /dev/null
+    assert rows[0][2] >= rows[-1][2]
+    processes = connection.sql(
+        f"SELECT event, count(*) FROM '{tmp_path}/calls.processes.parquet' GROUP BY event"
+    ).fetchall()
+    assert {"exec", "exit"} <= {event for event, _ in processes}
+
+
+def test_calls_match_the_json_lines(tmp_path: Path) -> None:
+    target = tmp_path / "calls.parquet"
+    subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(target),
+                    str(VECTORS / "calls.ktr")], check=True, timeout=60)
+    table = pq.read_table(target).drop_columns(["start"]).to_pylist()  # ns: no datetime
+    lines = [json.loads(line) for line in subprocess.run(
+        [KTRDUMP, "--json", str(VECTORS / "calls.ktr")], capture_output=True, check=True,
+        timeout=60).stdout.splitlines()]
+    calls = {line["call"]: line for line in lines if line["type"] == "CALL"}
+    rets = {line["call"]: line for line in lines if line["type"] == "RET" and "call" in line}
+    assert {row["call_id"] for row in table if row["call_id"]} == set(calls)
+    for row in table:
+        call = calls.get(row["call_id"])
+        if call is None:
+            continue
+        assert row["syscall"] == call["syscall"] and row["tid"] == call["tid"]
+        assert row["args"] == call["args"]
+        assert row["start_ns"] == call["ts"]
+        ret = rets.get(row["call_id"])
+        if ret is not None and not ret.get("unfinished"):
+            assert row["retval"] == ret["retval"] and row["errno"] == ret["errno"]
+            assert row["duration_ns"] == ret["duration_ns"]
+            assert row["end_ns"] == ret["ts"]
+    read = next(row for row in table if row["syscall"] == "read")
+    assert read["bytes"] == 80 and read["fd_path"] == "/etc/passwd"
+    opened = next(row for row in table if row["syscall"] == "openat" and row["retval"] == 3)
+    assert opened["paths"] == ["/etc/passwd"] and opened["fd_path"] == "/etc/passwd"
+
+
+def test_streams_in_row_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ktrdump import _parquet
+    from ktrdump import cli as dump_cli
+
+    monkeypatch.setattr(_parquet, "ROW_GROUP", 100)
+    data, _ = build_trace([syscall_batch(600) for _ in range(5)])
+    trace = tmp_path / "t.ktr"
+    trace.write_bytes(data)
+    target = tmp_path / "calls.parquet"
+    assert dump_cli.main(["--format", "parquet", "-o", str(target), str(trace)]) == 0
+    metadata = pq.ParquetFile(target).metadata
+    assert metadata.num_rows == 1000  # 3000 records, 2 calls per 6
+    assert metadata.num_row_groups == 10
+
+
+def test_usage_and_missing_pyarrow(tmp_path: Path) -> None:
+    done = subprocess.run([KTRDUMP, "--format", "parquet", str(VECTORS / "calls.ktr")],
+                          capture_output=True, timeout=60)
+    assert done.returncode == 2 and b"-o" in done.stderr
+    # Without pyarrow: one line with the install hint, status 1.
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "pyarrow").mkdir()
+    (blocker / "pyarrow" / "__init__.py").write_text("raise ImportError('no pyarrow')\n")
+    done = subprocess.run([sys.executable, "-m", "ktrdump", "--format", "parquet", "-o",
+                           str(tmp_path / "c.parquet"), str(VECTORS / "calls.ktr")],
+                          capture_output=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(blocker)})
+    assert done.returncode == 1
+    assert done.stderr == b"ktrdump: the parquet format needs pyarrow: " \
+                          b"pip install 'ktr[parquet]'\n"
+
+
+def test_every_record_kind_has_a_table(tmp_path: Path) -> None:
+    target = tmp_path / "ak.parquet"
+    done = subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(target),
+                           str(VECTORS / "all_kinds.ktr")], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    tables = {path.name.removeprefix("ak").removesuffix("parquet").strip(".") or "calls"
+              for path in tmp_path.glob("ak*.parquet")}
+    assert tables == {"calls", "signals", "processes", "drops", "switches", "counters",
+                      "samples", "probes", "maps"}
+    connection = duckdb.connect()
+    names = connection.sql(f"SELECT names FROM '{tmp_path}/ak.counters.parquet' LIMIT 1")
+    assert names.fetchall()[0][0][0] == "task-clock"
+    drops = connection.sql(f"SELECT error, count FROM '{tmp_path}/ak.drops.parquet'").fetchall()
+    assert ("ENOSPC", 17) in drops
+    paths = connection.sql(f"SELECT path FROM '{tmp_path}/ak.maps.parquet'").fetchall()
+    assert ("/usr/lib/libc.so.6",) in paths

@@ -1,0 +1,372 @@
+"""Function probes end to end: gcc-built programs, real uprobes, exact counts and values."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from probe_support import build_plugin, build_program, groups_of, tracefs_root
+
+from ktr._probes import ProbeError, Resolver, parse_spec
+
+KTR = [sys.executable, "-m", "ktr"]
+KTRDUMP = [sys.executable, "-m", "ktrdump"]
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="uprobes need root")
+
+
+def record(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
+           cwd: Path | None = None) -> tuple[subprocess.CompletedProcess[str], Path]:
+    out = tmp_path / "trace.ktr"
+    proc = subprocess.run([*KTR, "record", "-q", "-o", str(out), *args], capture_output=True,
+                          text=True, timeout=60, env=env, cwd=cwd)
+    return proc, out
+
+
+def probes(trace: Path) -> list[dict[str, object]]:
+    text = subprocess.run([*KTRDUMP, "--json", str(trace)], capture_output=True, text=True,
+                          check=True).stdout
+    return [r for r in map(json.loads, text.splitlines()) if r["type"] == "PROBE"]
+
+
+def assert_no_uretprobe_syscall(trace: Path) -> None:
+    """The kernel's return-probe trampoline syscall (x86_64 335) is never recorded."""
+    text = subprocess.run([*KTRDUMP, "--json", str(trace)], capture_output=True, text=True,
+                          check=True).stdout
+    calls = [r for r in map(json.loads, text.splitlines()) if r["type"] in ("CALL", "RET")]
+    assert calls and not [r for r in calls if r.get("nr") == 335 or r.get("syscall") in (
+        "uretprobe", "syscall_335")]
+
+
+def hits(records: list[dict[str, object]], probe: str) -> list[object]:
+    return [r["retval"] if r["point"] == "return" else r["args"]
+            for r in records if r["probe"] == probe]
+
+
+@pytest.mark.parametrize("build", ["pie", "nopie", "fp", "cet"])
+def test_entry_return_arguments_and_strings(tmp_path: Path, build: str) -> None:
+    prog = build_program(tmp_path, build)
+    proc, trace = record(
+        tmp_path, "-P", "prog:add3(i64,i32,i64)", "-P", "prog:add3:return(i64)",
+        "-P", f"{prog}:slen(str)", "-P", "prog:slen:return(i32)", "-P", "prog:tag(x32)",
+        "-P", "prog:tag:return(x32)", "-P", "prog:name_of:return(str)", "-P", "prog:outer(i32)",
+        "--", str(prog), "basic")
+    assert proc.returncode == 0, proc.stderr
+    records = probes(trace)
+    expected_add3 = [[i, -1, 100] for i in range(5)] + [[i, 2, 3] for i in range(3)]
+    assert hits(records, "prog:add3:entry") == expected_add3
+    assert hits(records, "prog:add3:return") == [i + 99 for i in range(5)] + [5, 6, 7]
+    assert hits(records, "prog:slen:entry") == [["hello"], ["probe world"]]
+    assert hits(records, "prog:slen:return") == [5, 11]
+    assert hits(records, "prog:tag:entry") == [[1]]
+    assert hits(records, "prog:tag:return") == [1 ^ 0xDEADBEEF]
+    assert hits(records, "prog:name_of:return") == ["zero", "one"]
+    assert hits(records, "prog:outer:entry") == [[3]]
+
+
+def test_string_cap_and_untyped_defaults(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    proc, trace = record(tmp_path, "-s", "3", "-P", "prog:slen(str)", "-P", "prog:tag",
+                         "-P", "prog:tag:return", "--", str(prog), "basic")
+    assert proc.returncode == 0, proc.stderr
+    text = subprocess.run([*KTRDUMP, str(trace)], capture_output=True, text=True).stdout
+    assert 'prog:slen:entry("hel"...)' in text and 'prog:slen:entry("pro"...)' in text
+    records = probes(trace)
+    (tag_entry,) = hits(records, "prog:tag:entry")
+    assert isinstance(tag_entry, list) and len(tag_entry) == 6 and tag_entry[0] == 1
+    assert hits(records, "prog:tag:return") == [1 ^ 0xDEADBEEF]
+
+
+def test_glob_ifunc_and_library(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    proc, trace = record(tmp_path, "-P", "prog:add*:return(i64)", "-P", "libc:strlen(str)",
+                         "--", str(prog), "basic")
+    assert proc.returncode == 0, proc.stderr
+    records = probes(trace)
+    assert hits(records, "prog:add3:return") == [i + 99 for i in range(5)] + [5, 6, 7]
+    strings = [r["args"] for r in records if str(r["probe"]).startswith("libc.so.6:__strlen")]
+    assert ["hello"] in strings and ["probe world"] in strings
+
+
+def test_offset_probe_on_an_instruction_boundary(tmp_path: Path) -> None:
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        pytest.skip("objdump (binutils) is not installed")
+    prog = build_program(tmp_path, "nopie")
+    listing = subprocess.run([objdump, "-d", "--no-show-raw-insn", str(prog)],
+                             capture_output=True, text=True, check=True).stdout
+    body = listing.split("<add3>:")[1].split("\n\n")[0]
+    addresses = [int(m, 16) for m in re.findall(r"^\s+([0-9a-f]+):", body, re.M)]
+    second = addresses[1] - addresses[0]
+    proc, trace = record(tmp_path, "-P", f"prog:add3:+{second:#x}(i64,i32)", "--", str(prog))
+    assert proc.returncode == 0, proc.stderr
+    records = [r for r in probes(trace) if r["point"] == "offset"]
+    assert [r["args"] for r in records] == [[i, -1] for i in range(5)] + [[i, 2] for i in range(3)]
+    assert all(r["probe"] == f"prog:add3:+{second:#x}" for r in records)
+    inside = next(o for o in range(1, 16) if addresses[0] + o not in addresses)
+    proc, _ = record(tmp_path, "-P", f"prog:add3:+{inside}", "--", str(prog))
+    assert proc.returncode == 1
+    assert "inside an instruction" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def _pids(records: list[dict[str, object]], probe: str) -> dict[object, list[object]]:
+    out: dict[object, list[object]] = {}
+    for r in records:
+        if r["probe"] == probe:
+            out.setdefault(r["pid"], []).append(r["args"])
+    return out
+
+
+def test_forked_child_followed_with_i(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    proc, trace = record(tmp_path, "-i", "-P", "prog:add3(i64)", "--", str(prog), "fork")
+    assert proc.returncode == 0, proc.stderr
+    by_pid = _pids(probes(trace), "prog:add3:entry")
+    assert sorted(by_pid.values()) == [[[1], [4]], [[2], [3]]]
+
+
+def test_threads_created_after_the_start(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    proc, trace = record(tmp_path, "-P", "prog:add3(i64,i32)", "--", str(prog), "threads")
+    assert proc.returncode == 0, proc.stderr
+    by_tid: dict[object, list[object]] = {}
+    for r in probes(trace):
+        by_tid.setdefault(r["tid"], []).append(r["args"])
+    assert sorted(by_tid.values()) == [
+        [[100, 0], [100, 1], [100, 2]], [[200, 0], [200, 1], [200, 2]], [[300, 0]]]
+    assert len({r["pid"] for r in probes(trace)}) == 1
+
+
+def test_child_not_followed_fires_nothing_into_the_trace(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    proc, trace = record(tmp_path, "-P", "prog:add3(i64)", "--", str(prog), "fork")
+    assert proc.returncode == 0, proc.stderr
+    by_pid = _pids(probes(trace), "prog:add3:entry")
+    assert list(by_pid.values()) == [[[1], [4]]]
+    assert "2 probe hits in processes not followed" in proc.stderr
+
+
+def test_exec_re_resolves_the_new_executable(tmp_path: Path) -> None:
+    first = build_program(tmp_path, "pie", "first")
+    second = build_program(tmp_path, "nopie", "second")
+    proc, trace = record(tmp_path, "-P", "add3(i64,i32)", "--", str(first), "exec", str(second))
+    assert proc.returncode == 0, proc.stderr
+    records = probes(trace)
+    assert hits(records, "first:add3:entry") == [[7, 7]]
+    assert hits(records, "second:add3:entry") == (
+        [[i, -1] for i in range(5)] + [[i, 2] for i in range(3)])
+
+
+def test_library_loaded_with_dlopen_after_the_start(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    # the file found at start (library path) is not the one the program maps later: its
+    # probes are placed at the mmap that maps it
+    found = build_plugin(tmp_path / "found", bias=1000)
+    loaded = build_plugin(tmp_path / "loaded", bias=0)
+    env = dict(os.environ, LD_LIBRARY_PATH=str(found.parent))
+    proc, trace = record(tmp_path, "-P", "libplug:plug_twice(i64)",
+                         "-P", "libplug:plug_twice:return(i64)", "--", str(prog), "dlopen",
+                         str(loaded), env=env)
+    assert proc.returncode == 0, proc.stderr
+    records = probes(trace)
+    assert hits(records, "libplug.so:plug_twice:entry") == [[i] for i in range(4)]
+    assert hits(records, "libplug.so:plug_twice:return") == [2 * i for i in range(4)]
+
+
+def _fd_targets(pid: int) -> list[str]:
+    targets = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            targets.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:
+            continue  # closed between the listing and the readlink
+    return targets
+
+
+def test_attach_to_a_running_process(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    target = subprocess.Popen([str(prog), "wait"], stdin=subprocess.PIPE)
+    out = tmp_path / "attach.ktr"
+    recorder = subprocess.Popen([*KTR, "record", "-q", "-o", str(out), "-P", "prog:add3(i64)",
+                                 "-P", "prog:slen:return", "-p", str(target.pid)],
+                                stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        # placed once the recorder holds the perf events (2 probes x CPUs + ring owners)
+        while time.monotonic() < deadline:
+            fds = _fd_targets(recorder.pid)
+            if len(groups_of(recorder.pid)) == 2 and sum(
+                    "perf_event" in fd for fd in fds) >= 3 * len(os.sched_getaffinity(0)):
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail("the recorder did not place its probes")
+        assert target.stdin is not None
+        target.stdin.write(b"x")
+        target.stdin.close()
+        assert target.wait(20) == 0
+        assert recorder.wait(20) == 0
+    finally:
+        target.kill()
+        recorder.kill()
+    records = probes(out)
+    assert hits(records, "prog:add3:entry") == [[i] for i in range(5)] + [[i] for i in range(3)]
+    assert hits(records, "prog:slen:return") == [5, 11]
+    assert groups_of(recorder.pid) == []
+    assert_no_uretprobe_syscall(out)  # attached: no seccomp filter, the stops are filtered
+
+
+@pytest.mark.parametrize("signo", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_interrupted_recording_leaves_nothing(tmp_path: Path, signo: int) -> None:
+    prog = build_program(tmp_path)
+    out = tmp_path / "int.ktr"
+    recorder = subprocess.Popen([*KTR, "record", "-q", "-o", str(out), "-P", "prog:tag",
+                                 "--", str(prog), "spin", "100000000000"],
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not groups_of(recorder.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert groups_of(recorder.pid)
+        if signo == signal.SIGINT:
+            os.killpg(recorder.pid, signo)  # a terminal's ^C reaches the whole group
+        else:
+            recorder.send_signal(signo)
+        recorder.wait(20)
+    finally:
+        recorder.kill()
+        recorder.wait()
+    assert groups_of(recorder.pid) == []
+
+
+def test_sigkilled_recorder_groups_are_cleaned_by_the_next_run(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    recorder = subprocess.Popen([*KTR, "record", "-q", "-o", str(tmp_path / "k.ktr"),
+                                 "-P", "prog:tag", "--", str(prog), "spin", "100000000000"],
+                                stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 20
+    while not groups_of(recorder.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert groups_of(recorder.pid)
+    os.killpg(recorder.pid, signal.SIGKILL)
+    recorder.wait()
+    assert groups_of(recorder.pid)  # left behind: SIGKILL cannot be caught
+    proc, _ = record(tmp_path, "-P", "prog:tag", "--", str(prog), "basic")
+    assert proc.returncode == 0
+    assert "removed probes left in tracefs by a dead recorder" in proc.stderr
+    assert groups_of(recorder.pid) == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("nosuchmodule:foo", "unknown module 'nosuchmodule'"),
+        ("prog:nosuchfn", "no function named 'nosuchfn'"),
+        ("prog:zz*", "no function matches 'zz*'"),
+        ("prog:add3(i65)", "unknown type 'i65'"),
+        ("stripped:add3", "stripped?"),
+        ("prog:add3:+0x100000", "past the end of add3"),
+    ],
+)
+def test_bad_probe_is_one_line_exit_1_and_nothing_in_tracefs(
+        tmp_path: Path, spec: str, message: str) -> None:
+    prog = build_program(tmp_path)
+    stripped = tmp_path / "stripped"
+    shutil.copy(prog, stripped)
+    subprocess.run(["strip", str(stripped)], check=True)
+    before = Path(tracefs_root(), "uprobe_events").read_text()
+    command = [str(stripped)] if spec.startswith("stripped") else [str(prog)]
+    proc, trace = record(tmp_path, "-P", spec, "--", *command, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not trace.exists()
+    after = Path(tracefs_root(), "uprobe_events").read_text()
+    assert [line for line in after.splitlines() if line not in before] == []
+
+
+def test_max_probes(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    proc, _ = record(tmp_path, "--max-probes", "3", "-P", "libc:str*", "--", str(prog))
+    assert proc.returncode == 1 and "more than 3 probes" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+
+
+def test_no_root_is_one_line(tmp_path: Path) -> None:
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv is not installed")
+    prog = build_program(tmp_path)
+    os.chmod(tmp_path, 0o755)
+    proc = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                           *KTR, "record", "-o", "/dev/null", "-P", "prog:add3", "--",
+                           str(prog)], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+    if "Permission denied" in proc.stderr and "ktr" not in proc.stderr.split(":")[0]:
+        pytest.skip(f"the venv is not readable by nobody: {proc.stderr.strip()[:100]}")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith("ktr: ") and proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_list_probes(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    proc = subprocess.run([*KTR, "record", "--list-probes", str(prog), "add*"],
+                          capture_output=True, text=True, check=True)
+    assert proc.stdout.startswith("prog:add3\t")
+    proc = subprocess.run([*KTR, "record", "--list-probes", "libc", "mallo?"],
+                          capture_output=True, text=True, check=True)
+    assert [line.split("\t")[0] for line in proc.stdout.splitlines()] == ["libc.so.6:malloc"]
+
+
+def test_spec_parsing() -> None:
+    spec = parse_spec("libc:open(str,x32)")
+    assert (spec.module, spec.function, spec.site, len(spec.arg_types)) == ("libc", "open", 0, 2)
+    spec = parse_spec("libc:malloc:return(ptr)")
+    assert (spec.module, spec.function, int(spec.site)) == ("libc", "malloc", 1)
+    spec = parse_spec("./prog:loop:+0x1c")
+    assert (spec.module, spec.function, int(spec.site), spec.offset) == ("./prog", "loop", 2, 28)
+    spec = parse_spec("parse*")
+    assert spec.module is None and spec.is_glob and len(spec.arg_types) == 6
+    for bad in ("libc:malloc:return(ptr,ptr)", "f(a", "f(u64,u64,u64,u64,u64,u64,u64)",
+                "libc:f:+zz", ":f"):
+        with pytest.raises(ProbeError):
+            parse_spec(bad)
+    resolver = Resolver([parse_spec("x:y")])
+    with pytest.raises(ProbeError):
+        resolver.resolve("/bin/true", [], strict=True)
+
+
+def test_views_calls_summary_and_chrome_nesting(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    proc, trace = record(tmp_path, "-P", "prog:outer(i32)", "-P", "prog:outer:return(i32)",
+                         "-P", "prog:add3(i64,i32,i64)", "-P", "prog:add3:return(i64)",
+                         "-P", "libc:write(i32,ptr,u64)", "-P", "libc:write:return(i64)",
+                         "--", str(prog), "spin", "2")
+    assert proc.returncode == 0, proc.stderr
+    calls = subprocess.run([*KTRDUMP, "--format", "calls", str(trace)], capture_output=True,
+                           text=True, check=True).stdout.splitlines()
+    body = [line.split("| ", 1)[1] for line in calls[1:]]
+    assert body[:2] == ["prog:add3(0, 1, 0) = 1;", "prog:add3(1, 1, 0) = 2;"]
+    assert any(re.fullmatch(r"libc\.so\.6:write\(1, 0x[0-9a-f]+, \d+\) = \d+;", b) for b in body)
+    assert all(re.match(r"\s*\d+\.\d{3} (us|ms|  s) \[", line) for line in calls[1:])
+    summary = subprocess.run([*KTRDUMP, "--summary", str(trace)], capture_output=True,
+                             text=True, check=True).stdout
+    rows = {line.split()[-1]: line.split() for line in summary.splitlines()
+            if line.strip().endswith(("prog:add3", "libc.so.6:write"))}
+    assert rows["prog:add3"][-2] == "2" and rows["libc.so.6:write"][-2] == "1"
+    assert_no_uretprobe_syscall(trace)
+    chrome = json.loads(subprocess.run([*KTRDUMP, "--format", "chrome", str(trace)],
+                                       capture_output=True, text=True, check=True).stdout)
+    begin = next(e for e in chrome if e.get("ph") == "B" and e["name"] == "libc.so.6:write")
+    end = next(e for e in chrome[chrome.index(begin):] if e.get("ph") == "E")
+    syscall = next(e for e in chrome if e.get("ph") == "X" and e["name"] == "write")
+    assert float(begin["ts"]) <= float(syscall["ts"])
+    assert float(syscall["ts"]) + float(syscall["dur"]) <= float(end["ts"])
