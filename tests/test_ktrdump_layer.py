@@ -31,9 +31,8 @@ KTR = Path(sys.executable).parent / "ktr"
 # -- payloads are read by field name -----------------------------------------------------
 
 #: Kinds whose views are being rewritten by field name on other branches (probes,
-#: samples, maps, switches): added here once those land.
-_ELSEWHERE = frozenset({int(RecordKind.PROBE), int(RecordKind.SAMPLE), int(RecordKind.MMAP),
-                        int(RecordKind.CSW)})
+#: samples, maps): added here once those land.
+_ELSEWHERE = frozenset({int(RecordKind.PROBE), int(RecordKind.SAMPLE), int(RecordKind.MMAP)})
 _GROWN: dict[type, Any] = {}
 
 
@@ -44,6 +43,9 @@ def _grown(payload: Any) -> Any:
     if grown is None:
         fields = [(name, Any) for name in kind._fields] + [("appended_later", int)]
         grown = _GROWN[kind] = NamedTuple(f"{kind.__name__}Grown", fields)
+        for name, value in vars(kind).items():  # the kind's methods (Cnt.counters ...)
+            if not name.startswith("_") and name not in kind._fields:
+                setattr(grown, name, value)
     return grown(*payload, 7)
 
 
