@@ -236,7 +236,8 @@ def test_json_keys_are_the_stable_interface(record: Record, keys: list[str]) -> 
 def test_json_values() -> None:
     call = _json(_record(RecordKind.SYSCALL, OPENAT))
     assert call == {"type": "CALL", "pid": 4242, "tid": 4242, "comm": "ls", "ts": TS,
-                    "call": 1, "syscall": "openat", "nr": 257, "args": [0xFFFFFF9C, 0x7FFD1000, 0x80000],
+                    "call": 1, "syscall": "openat", "nr": 257,
+                    "args": [0xFFFFFF9C, 0x7FFD1000, 0x80000],
                     "args_decoded": ["AT_FDCWD", "0x7ffd1000", "O_RDONLY|O_CLOEXEC"]}
     ret = _json(_record(RecordKind.SYSRET, Sysret(257, 1, 0, 2, -2, 5)))
     assert (ret["retval"], ret["errno"], ret["duration_ns"]) == (-2, "ENOENT", 5)
