@@ -395,8 +395,11 @@ class _RecordDescriber(LineView):
                 continue
             kind, _version, pid, tid, ts, comm, _payload = record
             head = heads.get((pid, tid, comm)) or make_head(pid, tid, comm)
-            if stamp == 2:
-                head = f'{head},"ts":{ts}'
+            if stamp == 2:  # JSON: every record of a call carries the call's id
+                if call is not None and call.id:
+                    head = f'{head},"ts":{ts},"call":{call.id}'
+                else:
+                    head = f'{head},"ts":{ts}'
             elif stamp:
                 head = self._stamped(head, ts)
             if kind == syscall:
@@ -734,27 +737,6 @@ class JsonDescriber(_RecordDescriber):
         self._stamp = 2
         self._syscalls: dict[tuple[int, int], str] = Cache()
         self._errnos: dict[int, str] = Cache()
-        # Every record of a call carries the call's id: GIO and out-STRU
-        # records find their call among the open ones.
-        self.tracker.keep_calls = True
-
-    def call(self, call: Call, record: Record) -> None:
-        _kind, _version, pid, tid, ts, comm, _payload = record
-        head = self._heads.get((pid, tid, comm)) or self._make_head(pid, tid, comm)
-        self._out.append(self._call_line(call, f'{head},"ts":{ts},"call":{call.id}'))
-
-    def record(self, call: Call | None, record: Record) -> None:
-        kind, _version, pid, tid, ts, comm, _payload = record
-        head = self._heads.get((pid, tid, comm)) or self._make_head(pid, tid, comm)
-        if call is not None and call.id:
-            head = f'{head},"ts":{ts},"call":{call.id}'
-        else:
-            head = f'{head},"ts":{ts}'
-        if kind == _SYSRET:
-            assert call is not None
-            self._out.append(self._ret(head, record, call))
-        else:
-            self._out.append(self._handlers.get(kind, self._unknown)(head, record))
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         return f'"pid":{pid},"tid":{tid},"comm":{json_string(comm)}'

@@ -211,7 +211,8 @@ COMMON_KEYS = ["type", "pid", "tid", "comm", "ts"]
 @pytest.mark.parametrize(
     ("record", "keys"),
     [
-        (_record(RecordKind.SYSCALL, OPENAT), ["syscall", "nr", "args", "args_decoded"]),
+        # "call": the call's id (the ordinal of its CALL record), on each record of a call
+        (_record(RecordKind.SYSCALL, OPENAT), ["call", "syscall", "nr", "args", "args_decoded"]),
         (_record(RecordKind.SYSRET, Sysret(257, 1, 0, 2, -2, 5)),
          ["syscall", "nr", "retval", "errno", "duration_ns"]),
         (_record(RecordKind.NAMEI, Namei(b"/")), ["path"]),
