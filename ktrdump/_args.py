@@ -136,12 +136,6 @@ def _number(decimal: bool) -> Callable[[int], str]:
     return str if decimal else hex
 
 
-def makedev(value: int) -> str:
-    major = ((value >> 8) & 0xFFF) | ((value >> 32) & ~0xFFF & 0xFFFF_FFFF)
-    minor = (value & 0xFF) | ((value >> 12) & ~0xFF & 0xFFFF_FFFF)
-    return f"makedev({major:#x}, {minor:#x})"
-
-
 # ---------------------------------------------------------------------------
 # per-kind renderers
 #
@@ -609,7 +603,7 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
     if kind is ArgKind.HEX:
         return _Part(_strace_hex if style.strace else context.number)
     if kind is ArgKind.DEV:
-        return _Part(makedev)
+        return _Part(_structs.makedev)
     if kind is ArgKind.PATH:
         return _path_part(context, index)
     if kind is ArgKind.BUF_IN or kind is ArgKind.BUF_OUT:

@@ -114,7 +114,9 @@ class AddressSpaces:
                 self.exec(record[2], record[4])
 
     def add(self, pid: int, time_ns: int, mmap: Mmap) -> None:
-        start, end, offset, prot, _flags, _origin, build_id, path, image = mmap
+        # By field name: a field appended to MMAP (the SPEC allows it) changes nothing.
+        start, end, offset, prot = mmap.start, mmap.end, mmap.offset, mmap.prot
+        build_id, path, image = mmap.build_id, mmap.path, mmap.image
         if end <= start:
             return
         if image and build_id:

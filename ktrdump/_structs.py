@@ -276,11 +276,15 @@ def _c_hex(value: int) -> str:
     return hex(value) if value else "0"
 
 
-def _makedev(dev: int) -> str:
-    # glibc's gnu_dev_major/minor: reads both the kernel's new_encode_dev
-    # (x86_64 stat, stat64) and old_encode_dev (i386 stat) numbers.
-    major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF)
-    minor = (dev & 0xFF) | ((dev >> 12) & ~0xFF)
+def makedev(dev: int) -> str:
+    """A device number as strace prints it: ``makedev(0x88, 0x3)``, ``makedev(0, 0)``.
+
+    The one decoder of device numbers (stat's st_dev/st_rdev, mknod's dev).
+    """
+    # glibc's gnu_dev_major/minor (32-bit halves): reads both the kernel's
+    # new_encode_dev (x86_64 stat, stat64) and old_encode_dev (i386 stat) numbers.
+    major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF & 0xFFFF_FFFF)
+    minor = (dev & 0xFF) | ((dev >> 12) & ~0xFF & 0xFFFF_FFFF)
     return f"makedev({_c_hex(major)}, {_c_hex(minor)})"
 
 
@@ -323,14 +327,14 @@ def _render_stat(fields: Fields, abi: int, verbose: bool) -> _Parts:
     device = _is_device(fields, "st_mode")
     if not verbose:
         _put(parts, fields, "st_mode", render_mode)
-        _put(parts, fields, "st_rdev" if device else "st_size", _makedev if device else str)
+        _put(parts, fields, "st_rdev" if device else "st_size", makedev if device else str)
         return parts, True
-    _put(parts, fields, "st_dev", _makedev)
+    _put(parts, fields, "st_dev", makedev)
     _put(parts, fields, "st_ino")
     _put(parts, fields, "st_mode", render_mode)
     for name in ("st_nlink", "st_uid", "st_gid", "st_blksize", "st_blocks"):
         _put(parts, fields, name)
-    _put(parts, fields, "st_rdev" if device else "st_size", _makedev if device else str)
+    _put(parts, fields, "st_rdev" if device else "st_size", makedev if device else str)
     for stamp in ("st_atime", "st_mtime", "st_ctime"):
         seconds = fields.get(stamp)
         nanoseconds = fields.get(stamp + "_nsec")

@@ -383,8 +383,7 @@ def test_attach_samples_a_running_process(tmp_path: Path, profiled: tuple[Path, 
 def test_chrome_includes_the_samples(profiled: tuple[Path, Path]) -> None:
     done = subprocess.run([KTRDUMP, "--format", "chrome", str(profiled[1])],
                           capture_output=True, text=True, check=True, timeout=60)
-    document = json.loads(done.stdout)
-    events = document["traceEvents"] if isinstance(document, dict) else document
+    events = json.loads(done.stdout)["traceEvents"]
     samples = [e for e in events if e.get("name", "").startswith("sample ")]
     assert len(samples) > 300
     leaf_a = [e for e in samples if "leaf_a" in e["args"]["stack"]]

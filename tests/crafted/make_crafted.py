@@ -31,6 +31,7 @@ refuses to write what the reader rejects.
 
 from __future__ import annotations
 
+import random
 import struct
 import sys
 import zlib
@@ -189,15 +190,24 @@ def fds_forks(size: int = 1_000_000) -> bytes:
     total = len(out[0])
     budget = size // 2
 
+    filler = random.Random(7)
+
     def add(records: list[bytes]) -> bool:
         nonlocal total
         for start in range(0, len(records), 3000):
             part = records[start : start + 3000]
             raw = b"".join(part)
             stored = compress(raw)
-            if len(raw) > formats.MAX_COMPRESSION_RATIO * len(stored):
-                stored = b""
-            batch = frame(raw, len(part), stored or None)
+            while len(raw) > formats.MAX_COMPRESSION_RATIO * len(stored):
+                # Too compressible for the cap: an incompressible record makes the
+                # batch legal while keeping almost all of its records.
+                need = (len(raw) - formats.MAX_COMPRESSION_RATIO * len(stored)) // (
+                    formats.MAX_COMPRESSION_RATIO - 1) + 64
+                part = [*part, _RECORD_HEADER.pack(need, UNKNOWN_KIND, 1, 5, 5, START_NS,
+                                                   b"pad") + filler.randbytes(need)]
+                raw = b"".join(part)
+                stored = compress(raw)
+            batch = frame(raw, len(part), stored)
             if total + len(batch) > size:
                 return False
             out.append(batch)
