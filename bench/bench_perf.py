@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         configurations = {
             "untraced": workload,
             "ktr record -t w": [KTR, "record", "-q", "-t", "w", "-o", out, "--", *workload],
+            # the same tracer with no perf events: what being ktr's tracee costs alone
+            "ktr record -t p (no perf source)": [KTR, "record", "-q", "-t", "p", "-o", out,
+                                                 "--", *workload],
         }
         if perf:
             configurations["perf record -e dummy --switch-events"] = [
@@ -162,13 +165,6 @@ def main(argv: list[str] | None = None) -> int:
         medians = run(configurations, arguments.rounds)
         report(f"pipe ping-pong, {arguments.trips} round trips (2 threads)", medians,
                "ktr record -t w <= 1.3 x untraced")
-        switches = subprocess.run(
-            [str(Path(sys.executable).parent / "ktrdump"), "--summary", out],
-            capture_output=True, text=True).stdout
-        records = sum(int(line.split()[5]) for line in switches.splitlines()
-                      if line[:7].strip().isdigit())
-        print(f"  (last ktr recording: {records} switches out recorded)")
-
         events = "task-clock,page-faults,context-switches"
         workload = [cpu, str(arguments.loops)]
         configurations = {

@@ -118,6 +118,7 @@ class _Plan:
     # futex's timeout): command value -> (entry capture, exit capture).
     by_command: dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None = None
     command_mask: int = 0xFFFF_FFFF  # futex: the operation without its flag bits
+    command_arg: int = 1  # the argument holding the command (prctl: 0)
     socketcall: bool = False  # i386 socketcall: captures follow the subcall's plan
     socklen_arg: int | None = None  # a socklen_t * whose value at entry is kept
     clone3: bool = False  # clone3: the parent's copy of the new thread id, at exit
@@ -279,6 +280,7 @@ class RecordBuilder:
             sigreturn_mask=_SIGRETURN_MASKS.get((abi, signature.name)),
             by_command=_command_structs(signature.name, abi),
             command_mask=0x7F if signature.name.startswith("futex") else 0xFFFF_FFFF,
+            command_arg=0 if signature.name == "prctl" else 1,
             structs_in=tuple(structs_in),
             structs_out=tuple(structs_out),
             sets_handler=signature.name == "rt_sigaction",
@@ -326,7 +328,7 @@ class RecordBuilder:
         elif plan.socklen_arg is not None and self._structs:
             self._remember_socklen(tracee, event.args[plan.socklen_arg])
         if plan.by_command is not None and self._structs:
-            wanted_pair = plan.by_command.get(event.args[1] & plan.command_mask)
+            wanted_pair = plan.by_command.get(event.args[plan.command_arg] & plan.command_mask)
             if wanted_pair is not None and wanted_pair[0] is not None:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, event.args,
                                     wanted_pair[0])
@@ -377,7 +379,7 @@ class RecordBuilder:
                                         wanted, retval)
         if (plan.by_command is not None and entry is not None and self._structs
                 and not event.error):
-            wanted_pair = plan.by_command.get(entry.args[1] & plan.command_mask)
+            wanted_pair = plan.by_command.get(entry.args[plan.command_arg] & plan.command_mask)
             if wanted_pair is not None and wanted_pair[1] is not None:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
                                     wanted_pair[1])
@@ -827,6 +829,9 @@ def _command_structs(
         return table
     if name == "ioctl":
         return _IOCTL_STRUCTS
+    if name == "prctl":  # PR_SET_NAME reads a name, PR_GET_NAME fills one (16 bytes)
+        comm = _StructPlan(1, b"string", None, None, False, False, "string")
+        return {15: (comm, None), 16: (None, comm)}
     if name in ("futex", "futex_time64"):
         size = 8 if abi is Abi.I386 and name == "futex" else 16
         timeout = _StructPlan(3, b"timespec" if size == 8 or abi is not Abi.I386

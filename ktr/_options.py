@@ -125,6 +125,12 @@ class RecordOptions:
         if not SPIN_US_RANGE[0] <= self.spin_us <= SPIN_US_RANGE[1]:
             raise UsageError(f"spin_us must be from {_range(SPIN_US_RANGE)}, "
                              f"not {self.spin_us!r}")
+        if self.sample_hz is not None and not 1 <= self.sample_hz <= MAX_SAMPLE_HZ:
+            raise UsageError(f"sample_hz must be from 1 to {MAX_SAMPLE_HZ}, "
+                             f"not {self.sample_hz!r}")
+        if not (0 <= self.stack_bytes <= MAX_STACK_BYTES and self.stack_bytes % 8 == 0):
+            raise UsageError(f"stack_bytes must be a multiple of 8 from 0 to {MAX_STACK_BYTES}, "
+                             f"not {self.stack_bytes!r}")
 
     @property
     def output_named(self) -> bool:

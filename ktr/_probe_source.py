@@ -69,6 +69,7 @@ PROT_EXEC = 4
 RING_PAGES = 1024  # 4 MiB per CPU: bursts of ~40 k hits wait there for the reader
 _SAMPLE_TYPE = _perf.PERF_SAMPLE_TID | _perf.PERF_SAMPLE_TIME | _perf.PERF_SAMPLE_RAW
 _SAMPLE_HEAD = struct.Struct("<iiQI")  # pid, tid, time, raw size
+_U64 = struct.Struct("<Q")
 _HEADER = struct.Struct("<IHH")  # perf_event_header: type, misc, size
 _SAMPLE_PEEK = struct.Struct("<8xi16xH")  # a sample's pid and its raw data's common_type
 
@@ -91,6 +92,7 @@ class ProbeSession:
         self.group: UprobeGroup | None = None
         self._by_event_id: dict[int, tuple[ResolvedProbe, bytes]] = {}
         self._fast: dict[int, FastEncoder] = {}
+        self._probe_events: list[_perf.Event] = []  # every probe event opened (for counts)
         self._rings: _perf.RingSet | None = None
         self._clock = _perf.TraceClock()
         self._traced: set[int] = set()
@@ -233,7 +235,7 @@ class ProbeSession:
                     continue
                 carried.add(probe.probe_id)
                 try:
-                    rings.open_on_all(attr, tid, probe.label)
+                    self._probe_events.extend(rings.open_on_all(attr, tid, probe.label).values())
                 except PerfError as error:
                     if error.errno == 3:  # ESRCH: the thread is gone; nothing to probe
                         continue
@@ -404,10 +406,36 @@ class ProbeSession:
             self._reader = None
         if self._rings is not None:
             try:
+                for event in self._probe_events:
+                    # hits after the recording (a detached process runs on) are not its own
+                    with contextlib.suppress(PerfError):
+                        event.disable()
                 self._drain(self._rings)
+                self._account_unseen()
             finally:
                 self._rings.close()
                 self._rings = None
+                self._probe_events.clear()
+
+    def _account_unseen(self) -> None:
+        """Hits the kernel counted but no sample or LOST record reported: lost too.
+
+        Each event's count includes its inherited copies in tasks that ended. A ring that
+        stayed full to the end never gets to write its last LOST record; this catches it,
+        so nothing is lost silently.
+        """
+        counted = 0
+        for event in self._probe_events:
+            try:
+                data = event.read(8)
+            except PerfError:
+                return  # cannot tell; the LOST records reported stay the figure
+            if len(data) == 8:
+                counted += _U64.unpack(data)[0]
+        unseen = counted - self.hits - self.filtered - self.lost
+        if unseen > 0:
+            self.lost += unseen
+            self._log_lost(DropError.ENOBUFS, unseen)
 
     def close(self) -> None:
         """``finish``, then remove the tracefs group (every exit path comes here)."""

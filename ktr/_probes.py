@@ -17,6 +17,7 @@ Does not: define events (``_tracefs``), open perf events (``_perf``) or follow p
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import struct
@@ -231,12 +232,10 @@ class ResolvedProbe:
             if self.types and self.types[0] == ProbeArgType.STR:
                 out.append("s0=+0($retval):ustring")
             return tuple(out)
-        out = []
-        for index, kind in enumerate(self.types):
-            out.append(f"a{index}={ARGUMENT_REGISTERS[index]}:u64")
-            if kind == ProbeArgType.STR:
-                out.append(f"s{index}=+0({ARGUMENT_REGISTERS[index]}):ustring")
-        return tuple(out)
+        raw = [f"a{index}={ARGUMENT_REGISTERS[index]}:u64" for index in range(len(self.types))]
+        strings = [f"s{index}=+0({ARGUMENT_REGISTERS[index]}):ustring"
+                   for index, kind in enumerate(self.types) if kind == ProbeArgType.STR]
+        return tuple(raw + strings)
 
     def definition(self) -> ProbeDef:
         flags = ProbeDefFlag.NONE
@@ -354,6 +353,10 @@ class Resolver:
             self._fail(strict, f"probe {spec.text!r}: {error}")
             return []
         symbols = image.match(spec.function)
+        if spec.is_glob:
+            # compiler-split cold paths (f.cold) are jumped into, never called
+            symbols = [sym for sym in symbols if not sym.name.endswith(".cold")
+                       and ".cold." not in sym.name]
         if not symbols:
             what = "no function matches" if spec.is_glob else "no function named"
             stripped = "" if image.functions else " (the file has no symbols: stripped?)"
@@ -432,10 +435,10 @@ def make_decoder(probe: ResolvedProbe, fields: dict[str, tuple[int, int, bool]]
 
         return decode_return
     count = len(probe.types)
-    first = fields["a0"][0] if count else 0
     ip_at = fields["__probe_ip"][0]
     layout = struct.Struct(f"<{ip_at}xQ")
-    args_layout = struct.Struct(f"<{first}x{count}Q")
+    # each argument at its own offset in the event's format (never assume adjacency)
+    args_layout = _at_offsets([fields[f"a{i}"][0] for i in range(count)])
     string_fields = tuple(fields[f"s{i}"][0] for i, kind in enumerate(probe.types)
                           if kind == ProbeArgType.STR)
 
@@ -449,6 +452,28 @@ def make_decoder(probe: ResolvedProbe, fields: dict[str, tuple[int, int, bool]]
 
 
 _U32 = struct.Struct("<I")
+
+
+class _AtOffsets:
+    """Unpacks u64 values at given offsets, in the order given."""
+
+    def __init__(self, offsets: list[int]) -> None:
+        self._structs = [struct.Struct(f"<{offset}xQ") for offset in offsets]
+        order = sorted(range(len(offsets)), key=offsets.__getitem__)
+        ascending = [offsets[i] for i in order]
+        self._single: struct.Struct | None = None
+        if order == list(range(len(offsets))) and all(
+                b - a == 8 for a, b in itertools.pairwise(ascending)):
+            self._single = struct.Struct(f"<{offsets[0] if offsets else 0}x{len(offsets)}Q")
+
+    def unpack_from(self, raw: bytes) -> tuple[int, ...]:
+        if self._single is not None:
+            return self._single.unpack_from(raw)
+        return tuple(one.unpack_from(raw)[0] for one in self._structs)
+
+
+def _at_offsets(offsets: list[int]) -> _AtOffsets:
+    return _AtOffsets(offsets)
 
 
 def _strings(raw: bytes, positions: tuple[int, ...], cap: int) -> bytes:

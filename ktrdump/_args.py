@@ -136,12 +136,6 @@ def _number(decimal: bool) -> Callable[[int], str]:
     return str if decimal else hex
 
 
-def makedev(value: int) -> str:
-    major = ((value >> 8) & 0xFFF) | ((value >> 32) & ~0xFFF & 0xFFFF_FFFF)
-    minor = (value & 0xFF) | ((value >> 12) & ~0xFF & 0xFFFF_FFFF)
-    return f"makedev({major:#x}, {minor:#x})"
-
-
 # ---------------------------------------------------------------------------
 # per-kind renderers
 #
@@ -431,6 +425,21 @@ def _count_part(context: _Context, index: int, one: str, many: str) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _gids_part(context: _Context, index: int) -> _Part:
+    """getgroups' list: the ids the call filled, ``[]`` when it returned none."""
+    struct_part = _struct_part(context, index).render
+    pointer = context.pointer
+
+    def render(value: int, call: Call) -> str | None:
+        ret = call.ret
+        if (call.struct(index) is None and value and ret is not None and not ret.error
+                and not ret.flags & 1 and ret.retval == 0):
+            return "[]"
+        return struct_part(value, call) if value else pointer(value)
+
+    return _Part(render, value_only=False)
+
+
 def _socket_protocol_part(context: _Context) -> _Part:
     def render(value: int, call: Call) -> str:
         args = call.args
@@ -549,6 +558,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         if not style.strace:
             return _Part(context.pointer)
         return _iovec_part(context, index, kind is ArgKind.IOVEC_OUT)
+    if kind is ArgKind.GIDS_OUT and style.strace:
+        return _gids_part(context, index)
     if kind is ArgKind.DIRENTS_OUT:
         if not style.strace:
             return _Part(context.pointer)
@@ -592,7 +603,7 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
     if kind is ArgKind.HEX:
         return _Part(_strace_hex if style.strace else context.number)
     if kind is ArgKind.DEV:
-        return _Part(makedev)
+        return _Part(_structs.makedev)
     if kind is ArgKind.PATH:
         return _path_part(context, index)
     if kind is ArgKind.BUF_IN or kind is ArgKind.BUF_OUT:
@@ -639,6 +650,10 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
         return _strace_futex(plan, stop)
     if style.strace and plan.name == "rt_sigreturn":
         return _strace_sigreturn
+    if style.strace and plan.name == "prctl":
+        return _strace_prctl(_generic_renderer(
+            tuple((i, p) for i, k in enumerate(plan.kinds)
+                  if (p := _part(context, i, k)) is not None), plan, _contextual(plan)))
 
 
     parts: list[tuple[int, _Part]] = []
@@ -743,6 +758,62 @@ _FUTEX_SHOWN: dict[int, tuple[str, ...]] = {
     11: ("val", "timeout", "uaddr2"), 12: ("val", "val2", "uaddr2", "val3"),
     13: ("timeout",),
 }
+
+
+# linux/capability.h, in number order
+_CAPABILITIES = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+)
+_DUMPABLE = {0: "SUID_DUMP_DISABLE", 1: "SUID_DUMP_USER", 2: "SUID_DUMP_ROOT"}
+# prctl options (linux/prctl.h) and how strace shows their arguments after the
+# option: "" none, "u" one unsigned, "u+" one unsigned then the other three in
+# hex, "sig" a signal, "cap" a capability, "dump" a SUID_DUMP_* value, "name" the
+# string the recorder captured.
+_PRCTL_SHOWN = {
+    7: "", 13: "", 21: "", 30: "", 31: "", 32: "", 3: "",
+    8: "u", 10: "u", 12: "u", 14: "u", 20: "u", 36: "u", 29: "u",
+    38: "u+", 41: "u+", 57: "u+",
+    1: "sig", 23: "cap", 24: "cap", 4: "dump", 15: "name", 16: "name",
+}
+
+
+def _strace_prctl(inner: CallArguments) -> CallArguments:
+    """prctl as strace prints it: the option, then only the arguments it uses."""
+    def render(call: Call) -> list[str]:
+        args = call.args
+        out = inner(call)
+        if len(args) < 5 or not out:
+            return out
+        shown = _PRCTL_SHOWN.get(args[0] & 0xFFFF_FFFF)
+        if shown is None:
+            return out
+        head = [out[0]]
+        value = args[1]
+        if shown == "":
+            return head
+        if shown == "u":
+            return [*head, str(value)]
+        if shown == "u+":
+            return [*head, str(value), *(_strace_hex(word) for word in args[2:5])]
+        if shown == "sig":
+            return [*head, signal_name(signed32(value)) or str(signed32(value))]
+        if shown == "cap":
+            cap = value & 0xFFFF_FFFF
+            return [*head, _CAPABILITIES[cap] if cap < len(_CAPABILITIES) else str(cap)]
+        if shown == "dump":
+            return [*head, _DUMPABLE.get(value & 0xFFFF_FFFF, f"{value:#x} /* SUID_DUMP_??? */")]
+        struct = call.struct(1)  # "name": PR_SET_NAME / PR_GET_NAME's string
+        return [*head, strace_string(struct.data) if struct is not None else _strace_pointer(value)]
+
+    return render
 
 
 def _strace_sigreturn(call: Call) -> list[str]:
@@ -978,6 +1049,8 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
     if ret is RetKind.SIGNAL:
         signal = signal_name(signed32(retval))
         return f"{retval} ({signal})" if signal else str(retval)
+    if name == "prctl" and args and args[0] & 0xFFFF_FFFF == 3 and retval in _DUMPABLE:
+        return f"{retval} ({_DUMPABLE[retval]})"  # PR_GET_DUMPABLE
     if (name == "fcntl" or name == "fcntl64") and len(args) > 1:
         command = args[1] & 0xFFFF_FFFF
         if command == 1 and retval:  # F_GETFD

@@ -1,26 +1,36 @@
-"""Calls: pair each CALL with the records that belong to it, thread by thread.
+"""The call layer: one pairing of each CALL with its records, for every view.
 
-ktr writes a system call as a run of records from one thread: the CALL, then
-at entry the NAMI records of its path arguments (in argument order, one per
-non-NULL path), the STRU records of the structures it reads, the ARG and ENV
-records of an execve; then at exit the GIO records of its data, the STRU
-records of the structures it filled, and the RET. Other threads' records can
-come in between the CALL and the RET (never inside the entry run, which the
-recorder writes in one go).
+ktr writes a system call as a run of records of one thread (the order is
+``formats/SPEC.md``'s "Records of one call"): the CALL; at entry the NAMI
+records of its path arguments, the STRU records of the structures it reads,
+the ARG and ENV of an execve; at exit the GIO records of its data, the STRU
+records of the structures it filled; the RET. Other threads' records, and
+other sources' (switches, counters, samples, probes, maps, DROP), come in
+between.
 
-``CallTracker`` is the small state machine every output shares:
+``CallTracker.feed(records, sink)`` is the one loop every view runs its
+records through — text, JSON and strace (``_describe``, ``_strace``, on
+``LineView``), ``--summary``'s decoded path, ``--format chrome``, the call
+filters (``_select``) and the reading API ``calls()`` — whether the records
+come from one file, several merged (``_merge``) or a followed one
+(``_follow``). It tells the sink, in record order:
 
-- ``enter(record)`` opens a ``Call`` for the thread (a CALL);
-- ``attach(call, record)`` adds an entry record to the thread's open call,
-  ``is_entry_record`` says whether a record is one; ``call.entry_complete``
-  says when every entry record the call can have has arrived (so a
-  record-by-record output can print the CALL line without waiting);
-- ``add_exit_record(record)`` adds a GIO or an out-STRU to the thread's call;
-- ``leave(record)`` closes the call at its RET and ``settle(call)`` applies
-  its effect on the fd tables (two steps: an output renders the arguments
-  with the fds as they were, then the result with the fds as they are);
-- ``process_event(record)`` applies a PROC record (fork copies the fd table,
-  exec drops close-on-exec fds, exit forgets the process and its calls).
+- ``sink.call(call, record)``: a CALL, once the entry records have arrived
+  (they are attached to the ``Call``: paths, in-structures, argv, envp count),
+  then each of them as ``sink.record(call, record)``;
+- ``sink.record(call, record)``: every other record, with the call it belongs
+  to (exit records and the RET: the call's ``ret`` is set, and its effect on
+  the fd tables is applied right after, or earlier by ``settle``), or None
+  for a record of no call — the kinds added later (CSW, CNT, PROBE, SAMPLE,
+  MMAP, ...) flow through here unchanged;
+- ``sink.abandoned(call, ts)`` (optional): a call that will get no RET (its
+  thread exited or was let go, or made another call first).
+
+The layer also keeps, per process, the fd tables of ``-y`` (fork copies,
+exec drops close-on-exec fds, exit forgets), numbers calls (``Call.id``:
+the ordinal of the CALL record in the input, whatever the view's filter
+shows) and applies the view's record filter (``keep``: records it rejects
+still go through the layer, so fd tables and ids see every record).
 
 ``CallPlan`` is what is worked out once per (ABI, syscall number): name,
 signature, which arguments are paths, structures, fds, and the call's effect
@@ -30,11 +40,14 @@ Guarantees: state is per live thread (its open call) and per live process
 (its fd table, only when fd tracking is on); both are dropped at exit, and
 both have a bound (the oldest entries are dropped past it), so memory does
 not grow with the trace. A RET without a CALL (attached mid-call, or the
-CALL was lost) still gets a ``Call`` (with no arguments). Nothing here raises
-for any record ``formats`` decodes.
+CALL was lost) still gets a ``Call`` (no arguments, ``ts`` -1, ``id`` 0).
+Payloads are read by field name (a field appended to a kind changes
+nothing). Nothing here raises for any record ``formats`` decodes.
 
 Does not: format anything (``_args``, ``_describe``, ``_strace``), or resolve
-paths (``_fdtable`` says what it tracks).
+paths (``_fdtable`` says what it tracks). ``--summary``'s raw fast path
+pairs SYSCALL/SYSRET by thread itself (a measured hot path; a test keeps its
+counts equal to the layer's).
 """
 
 from __future__ import annotations
@@ -108,7 +121,6 @@ _GENIO = int(RecordKind.GENIO)
 _SYSCALL = int(RecordKind.SYSCALL)
 _SYSRET = int(RecordKind.SYSRET)
 _PROC = int(RecordKind.PROC)
-#: Kinds of records that belong to the open call of their thread.
 _UNFINISHED_FLAG = 1  # formats.SyscallFlag.UNFINISHED
 _ENTRY_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV})
 #: Kinds the recorder's control loop writes: one of them ends a call's entry run
@@ -119,6 +131,7 @@ _ENDS_ENTRY = frozenset({
 })
 #: Records of other sources held with an incomplete entry run, at most.
 MAX_HELD_IN_ENTRY = 256
+#: Kinds of records that belong to the open call of their thread.
 _MEMBER_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV, _GENIO})
 
 
@@ -333,16 +346,43 @@ class CallTracker:
         or None (signals, process events, switches, counters, probes,
         samples, maps, USER, EMUL, DROP, unknown kinds). Only records
         ``keep`` accepts reach the sink; a RET shares its CALL's fate.
+        ``sink.abandoned(call, ts)``, when the sink has it: see ``CallSink``.
         """
-        keep = self.keep
+        self._dispatch(self.stream(records), sink)
+
+    def flush(self, sink: CallSink) -> None:
+        """Pass on a CALL still waiting for entry records (the end of the input)."""
+        self._dispatch(self.flush_stream(), sink)
+
+    @staticmethod
+    def _dispatch(pairs: Iterable[tuple[Call | None, Record | None]], sink: CallSink) -> None:
         on_call = sink.call
         on_record = sink.record
+        abandoned: Callable[[Call, int], None] | None = getattr(sink, "abandoned", None)
+        for call, record in pairs:
+            if record is None:
+                if abandoned is not None and call is not None:
+                    abandoned(call, call.ret_ts)
+            elif record[0] == _SYSCALL and call is not None:
+                on_call(call, record)
+            else:
+                on_record(call, record)
+
+    def stream(self, records: Iterable[Record]) -> Iterator[tuple[Call | None, Record | None]]:
+        """``feed``'s events as a generator, for views that loop themselves (the hot path).
+
+        Each ``(call, record)`` is ``sink.record(call, record)``, or
+        ``sink.call`` when ``record`` is the call's SYSCALL; ``(call, None)``
+        is ``sink.abandoned(call, call.ret_ts)``. The layer's state (fd
+        tables) moves on as the consumer takes the events: consume each
+        before the next.
+        """
+        keep = self.keep
         opened = self.open
         collect = self.keep_calls
         track = self.track_fds
         entering = self._entering
         held = self._entry_records
-        abandoned: Callable[[Call, int], None] | None = getattr(sink, "abandoned", None)
         for record in records:
             kind = record[0]
             if entering is not None:
@@ -363,7 +403,7 @@ class CallTracker:
                     if entering.received < entering.expected:
                         continue
                     self._entering = None
-                    self._release_entry(entering, held, sink)
+                    yield from self._release_entry(entering, held)
                     held = self._entry_records = []
                     entering = None
                     continue
@@ -374,73 +414,80 @@ class CallTracker:
                     continue
                 # Not one of its entry records: the entry is over.
                 self._entering = None
-                self._release_entry(entering, held, sink)
+                yield from self._release_entry(entering, held)
                 held = self._entry_records = []
                 entering = None
             if kind == _SYSCALL:
-                if abandoned is not None:
-                    previous = opened.get(record[3])
-                    if previous is not None and previous.shown:
-                        abandoned(previous, record[4])
+                previous = opened.get(record[3])
+                if previous is not None and previous.shown:  # its RET never came
+                    previous.ret_ts = record[4]
+                    yield (previous, None)
                 call = self.enter(record)
-                call.shown = keep is None or keep(record)
+                if keep is not None:
+                    call.shown = keep(record)
                 if call.received < call.expected:
                     entering = self._entering = call
                     held.append(record)
                 elif call.shown:
-                    on_call(call, record)
+                    yield (call, record)
                 continue
             if kind == _SYSRET:
-                if abandoned is not None:
-                    previous = opened.get(record[3])
-                    if (previous is not None and previous.shown
-                            and previous.plan.nr != record[6].nr):  # type: ignore[union-attr]
-                        abandoned(previous, record[4])
-                call = self.leave(record)
+                ret: Any = record[6]
+                pending = opened.pop(record[3], None)  # the common case, inline
+                if (pending is not None and pending.plan.nr == ret.nr
+                        and pending.plan.abi == ret.abi):
+                    call = pending
+                    call.ret = ret
+                    call.ret_ts = record[4]
+                else:
+                    if pending is not None:
+                        opened[record[3]] = pending
+                        if pending.shown and pending.plan.nr != ret.nr:  # it never returns
+                            pending.ret_ts = record[4]
+                            yield (pending, None)
+                    call = self.leave(record)
                 if call.shown if call.ts != -1 else (keep is None or keep(record)):
-                    on_record(call, record)
+                    yield (call, record)
                 if track:
                     self.settle(call)
                 continue
             if kind == _PROC:
-                if abandoned is not None:
-                    previous = opened.get(record[3])
-                    self.process_event(record)
-                    if previous is not None and previous.shown and record[3] not in opened:
-                        abandoned(previous, record[4])
-                else:
-                    self.process_event(record)
+                previous = opened.get(record[3])
+                self.process_event(record)
+                if previous is not None and previous.shown and record[3] not in opened:
+                    previous.ret_ts = record[4]
+                    yield (previous, None)
                 if keep is None or keep(record):
-                    on_record(None, record)
+                    yield (None, record)
                 continue
             owner = opened.get(record[3]) if kind in _MEMBER_KINDS else None
             if owner is not None and collect and (kind in (_GENIO, _STRUCT)):
                 self.add_exit_record(record)
             if keep is None or keep(record):
-                on_record(owner, record)
+                yield (owner, record)
         if entering is not None and not self.defer_entries:
-            self.flush(sink)
+            yield from self.flush_stream()
 
-    def flush(self, sink: CallSink) -> None:
-        """Pass on a CALL still waiting for entry records (the end of the input)."""
+    def flush_stream(self) -> Iterator[tuple[Call | None, Record | None]]:
+        """``stream`` for a CALL still waiting for entry records (the end of the input)."""
         entering = self._entering
         if entering is not None:
             self._entering = None
             held = self._entry_records
             self._entry_records = []
-            self._release_entry(entering, held, sink)
+            yield from self._release_entry(entering, held)
 
-    def _release_entry(self, call: Call, held: list[Record], sink: CallSink) -> None:
+    def _release_entry(self, call: Call,
+                       held: list[Record]) -> Iterator[tuple[Call | None, Record | None]]:
         """A call's entry is over: the CALL, then the records that came with it, in order."""
         keep = self.keep
         if call.shown:
-            sink.call(call, held[0])
+            yield (call, held[0])
         tid = call.tid
         for record in held[1:]:
             if keep is None or keep(record):
-                kind = record[0]
-                member = record[3] == tid and kind in _ENTRY_KINDS
-                sink.record(call if member else None, record)
+                member = record[3] == tid and record[0] in _ENTRY_KINDS
+                yield (call if member else None, record)
 
     def plan(self, abi: int, nr: int) -> CallPlan:
         key = (abi, nr)
@@ -647,6 +694,50 @@ class CallTracker:
             self.fds.forked(pid, proc.child, share=share)
         elif event == ProcEvent.EXEC:
             self.fds.executed(pid)
+
+
+def recorded_facilities(header: Any) -> str | None:
+    """The recording's ``-t`` string from its file header (None when unknown)."""
+    facilities = None if header is None else header.options.get("facilities")
+    return facilities if isinstance(facilities, str) else None
+
+
+class LineView:
+    """Base of the views that turn batches into lines through the call layer.
+
+    A subclass sets ``self.tracker`` (its ``CallTracker``) and implements the
+    sink (``call``, ``record``) appending to ``self._out``.
+    """
+
+    tracker: CallTracker
+    _out: list[str]
+
+    @property
+    def defer_entries(self) -> bool:
+        """Hold a CALL whose entry is incomplete at a batch's end over to the next batch."""
+        return self.tracker.defer_entries
+
+    @defer_entries.setter
+    def defer_entries(self, value: bool) -> None:
+        self.tracker.defer_entries = value
+
+    def describe(self, records: list[Record]) -> list[str]:
+        """The lines of a batch (a CALL may wait for the next batch: ``defer_entries``)."""
+        out: list[str] = []
+        self._out = out
+        self.tracker.feed(records, self)  # type: ignore[arg-type]
+        return out
+
+    def finish(self) -> list[str]:
+        """The lines still held back, at the end of the input."""
+        out: list[str] = []
+        self._out = out
+        self.tracker.flush(self)  # type: ignore[arg-type]
+        self._finished(out)
+        return out
+
+    def _finished(self, out: list[str]) -> None:
+        """A subclass's last lines."""
 
 
 def _recorded_kinds(facilities: str | None) -> frozenset[RecordKind] | None:
@@ -932,9 +1023,8 @@ def calls(trace: Any, *, fd_paths: bool = False) -> Iterator[Call | Record]:
         header = None
         batches = trace
         closing = None
-    facilities = None if header is None else header.options.get("facilities")
     layer = CallTracker(track_fds=fd_paths, keep_calls=True,
-                        facilities=facilities if isinstance(facilities, str) else None)
+                        facilities=recorded_facilities(header))
     sink = _Collector()
     try:
         for batch in batches:

@@ -52,14 +52,14 @@ that order when combined; seconds.nanoseconds), the tag
 Strings (paths, argv, command names) are UTF-8 text escaped as ``_text``
 says. Unknown kinds print ``UNKNOWN(kind) N bytes``.
 
-Calls: a CALL line shows what the call's entry records (NAMI, in-STRU, ARG,
-ENV) say, and those follow the CALL. So the describer holds a CALL line back
-until its entry records have arrived (``_calls.Call.entry_complete``) or a
-record that is not one of them arrives; the lines after it are held with it,
-so the order never changes. At the end of a batch a still-open entry is held
-over to the next batch (``defer_entries``, the default) or completed at once
-(for a live input, so nothing waits for the next batch); ``finish()``
-completes it at the end of the input.
+Calls: records come through the call layer (``_calls.CallTracker.feed``): a
+CALL line shows what the call's entry records (NAMI, in-STRU, ARG, ENV) say,
+so the layer passes the CALL on once they have arrived (they follow it, in
+their order), and records of other sources that came meanwhile follow them.
+At the end of a batch a still-open entry is held over to the next batch
+(``defer_entries``, the default) or passed on at once (for a live input, so
+nothing waits for the next batch); ``finish()`` passes it on at the end of
+the input. The describers only render.
 
 JSON Lines keys: ``docs/json.md`` is the public contract (keys are only ever
 added; update it with any key added here). In short, every record:
@@ -123,8 +123,9 @@ epoch), ``call`` (the call id, on every record of a call). Then:
   the vDSO image it carries)
 - unknown kinds: ``type`` is ``"UNKNOWN"``, then ``kind``, ``len``, ``data`` (hex)
 
-Filters (``-p``, ``-t``, ``-u``; ``_filter``) decide which records are shown;
-every record still goes through the call tracker.
+Filters (``-p``, ``-t``, ``-u``; ``_filter``; and the call filters of
+``_select``) decide which records are shown; every record still goes through
+the call layer.
 
 Guarantees: every line is valid JSON / one record's text, whatever the bytes
 in the record; describing never raises for a record ``formats`` decoded;
@@ -139,7 +140,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import accumulate
 from typing import Any
 
@@ -156,7 +157,7 @@ from formats.linux import RetKind, errno_message
 from . import _model, _perfviews
 from ._args import CallArguments, Style, compile_arguments, decode_struct, struct_fields
 from ._bounded import Cache
-from ._calls import Call, CallTracker
+from ._calls import Call, CallTracker, LineView, recorded_facilities
 from ._filter import record_filter
 from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
@@ -283,13 +284,6 @@ def _prot(prot: int) -> str:
     return "".join(letter if prot & bit else "-" for bit, letter in _PROT_BITS)
 
 
-def _facilities(header: FileHeader | None) -> str | None:
-    if header is None:
-        return None
-    facilities = header.options.get("facilities")
-    return facilities if isinstance(facilities, str) else None
-
-
 Handler = Callable[..., str]
 
 
@@ -315,7 +309,7 @@ _HANDLER_NAMES: dict[int, str] = {
 }
 
 
-class _RecordDescriber:
+class _RecordDescriber(LineView):
     """What the text and JSON describers share: the record loop with its call entries.
 
     Subclasses provide ``_make_head(pid, tid, comm)`` (the text every line of
@@ -331,7 +325,7 @@ class _RecordDescriber:
         self.options = options
         self.names = names if names is not None else Names()
         track_fds = options.fd_paths and not options.raw
-        self.tracker = CallTracker(track_fds=track_fds, facilities=_facilities(header))
+        self.tracker = CallTracker(track_fds=track_fds, facilities=recorded_facilities(header))
         self.probe_table = ProbeTable()
         self.set_filter(record_filter(options))
         self._plans = self.tracker.plans
@@ -364,24 +358,12 @@ class _RecordDescriber:
 
         self.tracker.keep = keep_learning
 
-    @property
-    def defer_entries(self) -> bool:
-        """Hold a CALL whose entry is incomplete at a batch's end over to the next batch."""
-        return self.tracker.defer_entries
-
-    @defer_entries.setter
-    def defer_entries(self, value: bool) -> None:
-        self.tracker.defer_entries = value
-
-    # -- the loop: the call layer calls ``call`` and ``record`` -----------------
+    # -- the loop over the call layer's events ------------------------------------
 
     def describe(self, records: list[Record]) -> list[str]:
-        out: list[str] = []
-        self._out = out
         if self.tracker.keep is not None:
             self._observe_maps(records)
-        self.tracker.feed(records, self)
-        return out
+        return self._render(self.tracker.stream(records))
 
     def _observe_maps(self, records: list[Record]) -> None:
         """Mappings and process events hidden by a filter still shape the samples shown."""
@@ -394,34 +376,39 @@ class _RecordDescriber:
 
     def finish(self) -> list[str]:
         """The lines still held back (an open CALL's), at the end of the input."""
+        return self._render(self.tracker.flush_stream())
+
+    def _render(self, events: Iterable[tuple[Call | None, Record | None]]) -> list[str]:
+        """The lines of the call layer's events (``CallTracker.stream``): the hot loop."""
         out: list[str] = []
-        self._out = out
-        self.tracker.flush(self)
+        append = out.append
+        heads = self._heads
+        make_head = self._make_head
+        stamp = self._stamp
+        handlers = self._handlers
+        unknown: Handler = self._unknown
+        call_line = self._call_line
+        ret = self._ret
+        syscall, sysret = _SYSCALL, _SYSRET
+        for call, record in events:
+            if record is None:  # a call that will not return: nothing to print
+                continue
+            kind, _version, pid, tid, ts, comm, _payload = record
+            head = heads.get((pid, tid, comm)) or make_head(pid, tid, comm)
+            if stamp == 2:  # JSON: every record of a call carries the call's id
+                if call is not None and call.id:
+                    head = f'{head},"ts":{ts},"call":{call.id}'
+                else:
+                    head = f'{head},"ts":{ts}'
+            elif stamp:
+                head = self._stamped(head, ts)
+            if kind == syscall:
+                append(call_line(call, head))  # type: ignore[arg-type]
+            elif kind == sysret:
+                append(ret(head, record, call))  # type: ignore[arg-type]
+            else:
+                append(handlers.get(kind, unknown)(head, record))
         return out
-
-    def call(self, call: Call, record: Record) -> None:
-        _kind, _version, pid, tid, ts, comm, _payload = record
-        head = self._heads.get((pid, tid, comm)) or self._make_head(pid, tid, comm)
-        stamp = self._stamp
-        if stamp == 2:
-            head = f'{head},"ts":{ts}'
-        elif stamp:
-            head = self._stamped(head, ts)
-        self._out.append(self._call_line(call, head))
-
-    def record(self, call: Call | None, record: Record) -> None:
-        kind, _version, pid, tid, ts, comm, _payload = record
-        head = self._heads.get((pid, tid, comm)) or self._make_head(pid, tid, comm)
-        stamp = self._stamp
-        if stamp == 2:
-            head = f'{head},"ts":{ts}'
-        elif stamp:
-            head = self._stamped(head, ts)
-        if kind == _SYSRET:
-            assert call is not None
-            self._out.append(self._ret(head, record, call))
-        else:
-            self._out.append(self._handlers.get(kind, self._unknown)(head, record))
 
     def _stack_view(self) -> Stacks:
         if self._stacks is None:
@@ -752,27 +739,6 @@ class JsonDescriber(_RecordDescriber):
         self._stamp = 2
         self._syscalls: dict[tuple[int, int], str] = Cache()
         self._errnos: dict[int, str] = Cache()
-        # Every record of a call carries the call's id: GIO and out-STRU
-        # records find their call among the open ones.
-        self.tracker.keep_calls = True
-
-    def call(self, call: Call, record: Record) -> None:
-        _kind, _version, pid, tid, ts, comm, _payload = record
-        head = self._heads.get((pid, tid, comm)) or self._make_head(pid, tid, comm)
-        self._out.append(self._call_line(call, f'{head},"ts":{ts},"call":{call.id}'))
-
-    def record(self, call: Call | None, record: Record) -> None:
-        kind, _version, pid, tid, ts, comm, _payload = record
-        head = self._heads.get((pid, tid, comm)) or self._make_head(pid, tid, comm)
-        if call is not None and call.id:
-            head = f'{head},"ts":{ts},"call":{call.id}'
-        else:
-            head = f'{head},"ts":{ts}'
-        if kind == _SYSRET:
-            assert call is not None
-            self._out.append(self._ret(head, record, call))
-        else:
-            self._out.append(self._handlers.get(kind, self._unknown)(head, record))
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         return f'"pid":{pid},"tid":{tid},"comm":{json_string(comm)}'

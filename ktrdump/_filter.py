@@ -4,9 +4,11 @@ Guarantees: DROP records are always shown (nothing is lost silently);
 ``-p`` keeps records whose process *or* thread id is listed (FreeBSD's
 meaning); ``-t`` keeps the record kinds of the given facilities; ``-u``
 keeps only USER records whose label is listed (and DROP), whatever ``-t``
-says. The predicate decides what is *shown*: outputs still feed every
-record to their ``CallTracker``, so a CALL shows its path even when NAMI
-lines are filtered out, and fd tables see every process.
+says. The predicate decides what is *shown*: it is the call layer's
+``keep`` (``_calls.CallTracker``), which still takes every record, so a CALL
+shows its path even when NAMI lines are filtered out, fd tables see every
+process and call ids count every call. The call filters (``_select``) are
+and-ed in by ``record_filter(options, selector.keep)``.
 
 Does not: read anything or keep state.
 """

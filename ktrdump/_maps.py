@@ -7,8 +7,9 @@ the mappings made before it (by timestamp: the perf source's MMAP records of
 the new image may be written to the file before the ptrace source's PROC exec
 record). ``find(pid, address)`` returns the mapping holding an address.
 
-Guarantees: memory grows with the number of distinct mappings of live
-processes only (an exit drops the process's maps).
+Guarantees: memory grows with the distinct mappings of the processes in the
+trace, not with its length. A process's maps are kept after it exits: the
+perf source's last samples of it may be written after its PROC exit record.
 Does not: open files or read symbols (``_symbols``), or unwind (``_unwind``).
 """
 
@@ -113,7 +114,9 @@ class AddressSpaces:
                 self.exec(record[2], record[4])
 
     def add(self, pid: int, time_ns: int, mmap: Mmap) -> None:
-        start, end, offset, prot, _flags, _origin, build_id, path, image = mmap
+        # By field name: a field appended to MMAP (the SPEC allows it) changes nothing.
+        start, end, offset, prot = mmap.start, mmap.end, mmap.offset, mmap.prot
+        build_id, path, image = mmap.build_id, mmap.path, mmap.image
         if end <= start:
             return
         if image and build_id:

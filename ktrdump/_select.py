@@ -108,19 +108,17 @@ _EXEC_ARG = int(RecordKind.EXEC_ARG)
 _EXEC_ENV = int(RecordKind.EXEC_ENV)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
-_ENTRY_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV})
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
 
 
 class _Fate:
     """One call's decision, shared by its records while they wait in the queue."""
 
-    __slots__ = ("call", "entry_done", "shown")
+    __slots__ = ("call", "shown")
 
     def __init__(self, call: Call | None) -> None:
         self.call = call
         self.shown: bool | None = None  # None: not decided yet
-        self.entry_done = False
 
 
 _KEEP = _Fate(None)
@@ -130,16 +128,18 @@ _HIDE.shown = False
 
 
 class Selector:
-    """Applies ``Criteria`` to a stream of records (see the module docstring)."""
+    """Applies ``Criteria`` to a stream of records (see the module docstring).
+
+    It is a sink of the call layer (``_calls.CallTracker.feed``): the layer
+    pairs each record with its call, the selector only decides.
+    """
 
     def __init__(self, criteria: Criteria, facilities: str | None = None) -> None:
         self.criteria = criteria
-        self.tracker = CallTracker(track_fds=bool(criteria.paths), keep_calls=True,
-                                   facilities=facilities)
+        self.tracker = CallTracker(track_fds=bool(criteria.paths), facilities=facilities)
         self.hidden: set[int] = set()
         self._queue: deque[tuple[Record, _Fate]] = deque()
-        self._fates: dict[int, _Fate] = Table()  # tid -> the fate of its open call
-        self._entering: _Fate | None = None  # a call whose entry records may still come
+        self._fates: dict[int, _Fate] = Table()  # id(call) -> fate, until its RET (bounded)
         self._first_ns: int | None = None
         self._since: int | None = None
         self._until: int | None = None
@@ -150,26 +150,22 @@ class Selector:
 
     def feed(self, records: Iterable[Record]) -> list[Record]:
         """Take a batch; return the records that can be released (in order)."""
-        queue = self._queue
-        for record in records:
-            if self._first_ns is None:
-                self._start(record.timestamp_ns)
-            queue.append((record, self._place(record)))
-        while len(queue) > MAX_HELD:
-            self._force(queue[0][1])
-            self._release_ready()
-        return self._release_ready()
+        batch = records if isinstance(records, list) else list(records)
+        if batch and self._first_ns is None:
+            self._start(batch[0].timestamp_ns)
+        self.tracker.feed(batch, self)
+        return self._release()
 
     def finish(self) -> list[Record]:
         """Decide what is still open (never returned) and release everything."""
-        self._close_entry()
-        for fate in list(self._fates.values()):
+        self.tracker.flush(self)
+        for fate in self._fates.values():
             self._decide_unreturned(fate)
         self._fates.clear()
         for _record, fate in self._queue:
             if fate.shown is None:
                 self._decide_unreturned(fate)
-        return self._release_ready()
+        return self._release()
 
     def shown(self, records: list[Record]) -> list[Record]:
         """``records`` (as ``feed`` returned them) without the hidden ones."""
@@ -182,7 +178,47 @@ class Selector:
         """For views that take a predicate: whether a released record is shown."""
         return id(record) not in self.hidden
 
-    # -- placing records ---------------------------------------------------------
+    # -- the call layer's sink ---------------------------------------------------
+
+    def call(self, call: Call, record: Record) -> None:
+        """A CALL with its entry records: what the entry says is decided now."""
+        fate = _Fate(call)
+        if not self._entry_matches(call):
+            fate.shown = False
+        elif not self.criteria.needs_return:
+            fate.shown = True
+        self._fates[id(call)] = fate  # until its RET: its records share it
+        self._queue.append((record, fate))
+
+    def record(self, call: Call | None, record: Record) -> None:
+        if call is None:  # a record of no call: by its own time
+            fate = _KEEP if record[0] == _DROP or self._in_window(record[4]) else _HIDE
+        elif record[0] == _SYSRET:
+            pending = self._fates.pop(id(call), None)
+            fate = pending if pending is not None else self._decided(call)
+            if fate.shown is None:
+                fate.shown = self._return_matches(call)
+        else:
+            pending = self._fates.get(id(call))
+            if pending is None:  # an exit record of a call whose CALL was not seen
+                pending = self._fates[id(call)] = self._decided(call)
+            fate = pending
+        self._queue.append((record, fate))
+
+    def abandoned(self, call: Call, ts: int) -> None:
+        """A call that will get no RET: decided as one that never returned."""
+        fate = self._fates.pop(id(call), None)
+        if fate is not None:
+            self._decide_unreturned(fate)
+
+    def _decided(self, call: Call) -> _Fate:
+        """The fate of a call whose undecided state is gone (its RET had no CALL)."""
+        fate = _Fate(call)
+        if not self._entry_matches(call):
+            fate.shown = False
+        return fate
+
+    # -- deciding ----------------------------------------------------------------
 
     def _start(self, first_ns: int) -> None:
         self._first_ns = first_ns
@@ -196,98 +232,15 @@ class Selector:
         since, until = self._since, self._until
         return (since is None or ns >= since) and (until is None or ns < until)
 
-    def _place(self, record: Record) -> _Fate:
-        kind = record.kind
-        tid = record.tid
-        tracker = self.tracker
-        entering = self._entering
-        if entering is not None:
-            call = entering.call
-            assert call is not None
-            if (tid == call.tid and kind in _ENTRY_KINDS
-                    and tracker.is_entry_record(call, record)):
-                tracker.attach(call, record)
-                if call.entry_complete:
-                    self._close_entry()
-                return entering
-            self._close_entry()
-        if kind == _SYSCALL:
-            call = tracker.enter(record)
-            fate = _Fate(call)
-            previous = self._fates.get(tid)
-            if previous is not None:  # its RET never came
-                self._decide_unreturned(previous)
-            self._fates[tid] = fate
-            if not self._entry_matches(call, complete=False):
-                fate.shown = False
-                fate.entry_done = True
-            elif call.entry_complete:
-                self._entry_done(fate)
-            else:
-                self._entering = fate
-            return fate
-        if kind == _SYSRET:
-            call = tracker.leave(record)
-            pending = self._fates.pop(tid, None)
-            if pending is not None and pending.call is call:
-                fate = pending
-            else:
-                if pending is not None:
-                    self._decide_unreturned(pending)
-                fate = _Fate(call)  # a RET without its CALL
-                fate.entry_done = True
-                if not self._entry_matches(call, complete=True):
-                    fate.shown = False
-            tracker.settle(call)
-            if fate.shown is None:
-                fate.shown = self._return_matches(call)
-            return fate
-        if kind in (_GENIO, _STRUCT):
-            owner = self._fates.get(tid)
-            if owner is not None:
-                tracker.add_exit_record(record)
-                return owner
-        elif kind in _ENTRY_KINDS:
-            owner = self._fates.get(tid)
-            if owner is not None:
-                return owner
-        elif kind == _PROC:
-            tracker.process_event(record)
-            if tid not in tracker.open:
-                ended = self._fates.pop(tid, None)
-                if ended is not None:
-                    self._decide_unreturned(ended)
-        if kind == _DROP or self._in_window(record.timestamp_ns):
-            return _KEEP
-        return _HIDE
-
-    # -- deciding ----------------------------------------------------------------
-
-    def _close_entry(self) -> None:
-        fate = self._entering
-        if fate is not None:
-            self._entering = None
-            self._entry_done(fate)
-
-    def _entry_done(self, fate: _Fate) -> None:
-        fate.entry_done = True
-        call = fate.call
-        assert call is not None
-        if self._paths and not self._touches_path(call):
-            fate.shown = False
-        elif not self.criteria.needs_return:
-            fate.shown = True
-
-    def _entry_matches(self, call: Call, *, complete: bool) -> bool:
-        """What can be decided from the CALL record (and, ``complete``, its entry)."""
+    def _entry_matches(self, call: Call) -> bool:
+        """What can be decided at entry: the name, the time, the paths."""
         criteria = self.criteria
         plan = call.plan
         if criteria.trace is not None and not criteria.trace.selects(plan.abi, plan.nr):
             return False
-        ts = call.ts if call.ts != -1 else call.ret_ts
-        if not self._in_window(ts):
+        if not self._in_window(call.ts if call.ts != -1 else call.ret_ts):
             return False
-        return not (complete and self._paths and not self._touches_path(call))
+        return not self._paths or self._touches_path(call)
 
     def _touches_path(self, call: Call) -> bool:
         paths = self._paths
@@ -321,27 +274,14 @@ class Selector:
 
     def _decide_unreturned(self, fate: _Fate) -> None:
         """A call that will never get its RET (exit, replaced, end of input)."""
-        if fate.shown is not None:
-            return
-        if not fate.entry_done:
-            self._entry_done(fate)
-            if fate.shown is not None:
-                return
-        criteria = self.criteria
-        fate.shown = (criteria.min_duration_ns is None
-                      and (criteria.status is None or "unfinished" in criteria.status))
-
-    def _force(self, fate: _Fate) -> None:
-        """Too much held back: decide ``fate`` on what is known (its entry)."""
         if fate.shown is None:
-            if not fate.entry_done:
-                if fate is self._entering:
-                    self._entering = None
-                self._entry_done(fate)
-            if fate.shown is None:
-                fate.shown = True
+            criteria = self.criteria
+            fate.shown = (criteria.min_duration_ns is None
+                          and (criteria.status is None or "unfinished" in criteria.status))
 
-    def _release_ready(self) -> list[Record]:
+    def _release(self) -> list[Record]:
+        """The decided records at the head of the queue; past ``MAX_HELD`` held
+        records, the oldest undecided call is shown on what its entry said."""
         queue = self._queue
         out: list[Record] = []
         hidden: set[int] = set()
@@ -349,14 +289,17 @@ class Selector:
             record, fate = queue[0]
             shown = fate.shown
             if shown is None:
-                break
+                if len(queue) <= MAX_HELD:
+                    break
+                shown = fate.shown = True  # held too long: decided on its entry
+                if fate.call is not None:
+                    self._fates.pop(id(fate.call), None)
             queue.popleft()
             out.append(record)
             if not shown:
                 hidden.add(id(record))
         self.hidden = hidden
         return out
-
 
 
 # ---------------------------------------------------------------------------

@@ -60,7 +60,8 @@ from formats.linux import errno_message
 from . import _model
 from ._args import CallArguments, Style, compile_arguments, strace_result
 from ._bounded import Cache
-from ._calls import Call, CallTracker
+from ._calls import Call, CallTracker, LineView, recorded_facilities
+from ._describe import duration_text
 from ._filter import record_filter
 from ._model import Names
 from ._options import DEFAULT_STRACE_TIMES, STRACE_STRING_LIMIT, Options
@@ -96,22 +97,10 @@ _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 
 
-def _facilities(header: FileHeader | None) -> str | None:
-    if header is None:
-        return None
-    facilities = header.options.get("facilities")
-    return facilities if isinstance(facilities, str) else None
-
-
 def prefix(tid: int, ns: int) -> str:
     """``4242  1700000000.123456 ``: the thread and the time, as ``strace -f -ttt``."""
     micro = ns // 1000
     return f"{tid:<5d} {micro // 1_000_000}.{micro % 1_000_000:06d} "
-
-
-def duration(ns: int) -> str:
-    micro = ns // 1000
-    return f"<{micro // 1_000_000}.{micro % 1_000_000:06d}>"
 
 
 def _result_line(text: str, result: str) -> str:
@@ -121,7 +110,7 @@ def _result_line(text: str, result: str) -> str:
     return f"{text}= {result}\n"
 
 
-class StraceDescriber:
+class StraceDescriber(LineView):
     """Records as ``strace -f -ttt -T`` output (see the module docstring)."""
 
     def __init__(self, options: Options, names: Names | None = None,
@@ -130,7 +119,7 @@ class StraceDescriber:
         self.names = names if names is not None else Names()
         track_fds = options.fd_paths and not options.raw
         self.tracker = CallTracker(track_fds=track_fds, keep_calls=True,
-                                   facilities=_facilities(header))
+                                   facilities=recorded_facilities(header))
         self._track = track_fds
         limit = STRACE_STRING_LIMIT if options.max_data is None else options.max_data
         self._style = Style(strace=True, raw=options.raw, fd_paths=track_fds, string_limit=limit)
@@ -318,8 +307,11 @@ class StraceDescriber:
         self._line = None
         arguments = self._renderer(call, entry=False)(call)
         tracker.settle(call)
-        if call.started >= 0 and call.ret is not None and call.ret.flags & 1:
-            # Never returned: what it would have filled in is unknown, as strace says.
+        plan = call.plan
+        if (call.started >= 0 and call.ret is not None and call.ret.flags & 1
+                and plan.first_output_arg < len(plan.kinds)):
+            # Never returned: what it would have filled in is unknown, as strace
+            # says (a call whose arguments were all shown resumes with ") = ?").
             head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed> "
                     "<unfinished ...>)")
         elif call.started >= 0 or call.ts == -1:
@@ -346,7 +338,7 @@ class StraceDescriber:
             text = self._errors.get(error)
             if text is None:
                 text = self._errors[error] = self._error_text(error)
-            return f"{text} {duration(ret.duration_ns)}" if self._times.durations else text
+            return f"{text} {duration_text(ret.duration_ns)}" if self._times.durations else text
         description = None
         if self._track and ret.retval >= 0:
             description = self.tracker.fds.describe(call.pid, ret.retval)
@@ -354,7 +346,7 @@ class StraceDescriber:
             result = hex(ret.retval & ((1 << 64) - 1)) if ret.retval < 0 else str(ret.retval)
         else:
             result = strace_result(call.plan, ret.retval, description, call.args, call)
-        return f"{result} {duration(ret.duration_ns)}" if self._times.durations else result
+        return f"{result} {duration_text(ret.duration_ns)}" if self._times.durations else result
 
     def _prefix(self, tid: int, ns: int) -> str:
         """The thread column and the time columns strace's -t/-tt/-ttt/-r ask for."""

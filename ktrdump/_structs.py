@@ -276,11 +276,15 @@ def _c_hex(value: int) -> str:
     return hex(value) if value else "0"
 
 
-def _makedev(dev: int) -> str:
-    # glibc's gnu_dev_major/minor: reads both the kernel's new_encode_dev
-    # (x86_64 stat, stat64) and old_encode_dev (i386 stat) numbers.
-    major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF)
-    minor = (dev & 0xFF) | ((dev >> 12) & ~0xFF)
+def makedev(dev: int) -> str:
+    """A device number as strace prints it: ``makedev(0x88, 0x3)``, ``makedev(0, 0)``.
+
+    The one decoder of device numbers (stat's st_dev/st_rdev, mknod's dev).
+    """
+    # glibc's gnu_dev_major/minor (32-bit halves): reads both the kernel's
+    # new_encode_dev (x86_64 stat, stat64) and old_encode_dev (i386 stat) numbers.
+    major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF & 0xFFFF_FFFF)
+    minor = (dev & 0xFF) | ((dev >> 12) & ~0xFF & 0xFFFF_FFFF)
     return f"makedev({_c_hex(major)}, {_c_hex(minor)})"
 
 
@@ -323,14 +327,14 @@ def _render_stat(fields: Fields, abi: int, verbose: bool) -> _Parts:
     device = _is_device(fields, "st_mode")
     if not verbose:
         _put(parts, fields, "st_mode", render_mode)
-        _put(parts, fields, "st_rdev" if device else "st_size", _makedev if device else str)
+        _put(parts, fields, "st_rdev" if device else "st_size", makedev if device else str)
         return parts, True
-    _put(parts, fields, "st_dev", _makedev)
+    _put(parts, fields, "st_dev", makedev)
     _put(parts, fields, "st_ino")
     _put(parts, fields, "st_mode", render_mode)
     for name in ("st_nlink", "st_uid", "st_gid", "st_blksize", "st_blocks"):
         _put(parts, fields, name)
-    _put(parts, fields, "st_rdev" if device else "st_size", _makedev if device else str)
+    _put(parts, fields, "st_rdev" if device else "st_size", makedev if device else str)
     for stamp in ("st_atime", "st_mtime", "st_ctime"):
         seconds = fields.get(stamp)
         nanoseconds = fields.get(stamp + "_nsec")
@@ -765,7 +769,7 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "wstatus": 4, "rusage": 144, "sysinfo": 112, "itimerval": 32, "itimerspec": 32,
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
              "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
-             "sigevent": 64, "fd_set": 8}
+             "sigevent": 64, "fd_set": 8, "gid": 4}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
              "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4}
 # x32's readv/writev and select are the compat calls
@@ -1189,6 +1193,8 @@ def _render_fd_set(data: bytes, abi: int, verbose: bool) -> str:
 
 
 _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
+    "gid": lambda data, abi, verbose: (
+        str(int.from_bytes(data[:4], "little")) if len(data) >= 4 else _hex_string(data)),
     "cpuset": lambda data, abi, verbose: (
         "[" + " ".join(str(cpu) for cpu in fd_set_members(data)) + "]"),
     "fd_set": _render_fd_set,

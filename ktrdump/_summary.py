@@ -124,7 +124,9 @@ _CALLS, _ERRORS, _TOTAL, _MAX, _MIN, _RETURNED = range(6)
 _SYSCALL = int(RecordKind.SYSCALL)
 _SYSRET = int(RecordKind.SYSRET)
 _DROP = int(RecordKind.DROP)
-_PERF_KINDS = frozenset({int(RecordKind.CSW), int(RecordKind.CNT)})
+_CSW = int(RecordKind.CSW)
+_CNT = int(RecordKind.CNT)
+_PERF_KINDS = frozenset({_CSW, _CNT})
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
 _NR_MASK = 0xFFFF_FFFF
 # A key is one int: pid (when per process), ABI and the syscall number as u32.

@@ -41,6 +41,7 @@ import formats
 from formats import linux
 
 from . import __version__, _perfviews
+from ._calls import recorded_facilities
 from ._chrome import DEFAULT_IO_BYTES as DEFAULT_CHROME_IO_BYTES
 from ._chrome import ChromeOptions, write_chrome
 from ._describe import describer_for
@@ -300,7 +301,7 @@ def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:
         return DEFAULT_STRACE_TIMES
     return StraceTimes(clock=arguments.strace_clock or "none",
                        relative=arguments.strace_relative,
-                       durations=arguments.strace_durations)
+                       durations=arguments.strace_durations or arguments.durations)
 
 
 def _criteria(arguments: argparse.Namespace) -> Criteria:
@@ -491,7 +492,7 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
                                     or options.output_format == "parquet"))
         selector = None
         if options.selection.active:
-            selector = Selector(options.selection, facilities=_facilities(source.header))
+            selector = Selector(options.selection, facilities=recorded_facilities(source.header))
             events = _selected(events, selector, marked=not (
                 options.summary or options.output_format == "chrome"))
         if options.summary:
@@ -530,11 +531,6 @@ def _size_of(path: str) -> int:
         return os.stat(path).st_size
     except OSError:
         return 0
-
-
-def _facilities(header: formats.FileHeader | None) -> str | None:
-    facilities = None if header is None else header.options.get("facilities")
-    return facilities if isinstance(facilities, str) else None
 
 
 def _selected(events: Iterator[Any], selector: Selector, *, marked: bool) -> Iterator[Any]:
@@ -639,7 +635,7 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
     report = _Notices(source, stderr)
     chrome_options = ChromeOptions(
         origin_ns=source.origin_ns, pids=options.pids, call_args=options.call_args,
-        raw=options.raw, facilities=_facilities(source.header),
+        raw=options.raw, facilities=recorded_facilities(source.header),
         metadata=_header_metadata(source.header), symbol_cache=options.symbol_cache,
         io_bytes=DEFAULT_CHROME_IO_BYTES if options.max_data is None else options.max_data)
     write_chrome(events, stdout, chrome_options, on_notice=report,
@@ -653,7 +649,7 @@ def _parquet(options: Options, source: _Source, events: Iterator[Any],
 
     assert options.output_path is not None
     report = _Notices(source, stderr)
-    write_parquet(events, options.output_path, facilities=_facilities(source.header),
+    write_parquet(events, options.output_path, facilities=recorded_facilities(source.header),
                   on_notice=report)
     return report.status
 

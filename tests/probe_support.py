@@ -27,6 +27,9 @@ __attribute__((noipa)) int outer(int n) {
   return s;
 }
 __attribute__((noipa)) unsigned tag(unsigned x) { return x ^ 0xdeadbeefu; }
+__attribute__((noipa)) int pair(const char *s, int n, const char *t) {
+  return (int)strlen(s) + n + (int)strlen(t);
+}
 __attribute__((noipa)) const char *name_of(int i) { return i ? "one" : "zero"; }
 __attribute__((noipa)) long spin(long n) {
   long s = 0;
@@ -48,6 +51,7 @@ static void basic(void) {
   tag(1);
   name_of(0);
   name_of(1);
+  pair("pq", -7, "xyz");
 }
 
 int main(int argc, char **argv) {

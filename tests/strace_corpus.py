@@ -498,6 +498,8 @@ MISC_C = _C_HEAD + r"""
 #include <dirent.h>
 #include <poll.h>
 #include <sys/file.h>
+#include <sched.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/select.h>
 #include <sys/resource.h>
@@ -578,6 +580,16 @@ int main(void) {
     struct stat st;
     fstatat(AT_FDCWD, "d/file", &st, AT_SYMLINK_NOFOLLOW);
     syscall(SYS_statx, AT_FDCWD, "d/file", 0, STATX_BASIC_STATS, buf);
+    prctl(PR_SET_NAME, "worker");
+    prctl(PR_GET_NAME, buf);
+    prctl(PR_GET_DUMPABLE);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    prctl(PR_CAPBSET_READ, 21);
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
+    gid_t groups[64];
+    getgroups(64, groups);
+    cpu_set_t cpus;
+    sched_getaffinity(0, sizeof cpus, &cpus);
     pid_t child = fork();
     if (child == 0) _exit(3);
     int status;

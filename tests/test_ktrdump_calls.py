@@ -500,3 +500,13 @@ def test_strace_buffers_from_gio_and_string_limit() -> None:
 def test_strace_never_leaves_a_line_open(raw: bool) -> None:
     lines = _strace([_call(READ, 3, 0x1000, 10)], raw=raw)
     assert lines[0].endswith("<unfinished ...>")
+
+
+def test_one_makedev_for_arguments_and_structures() -> None:
+    from ktrdump import _args, _structs
+
+    assert not hasattr(_args, "makedev")  # one helper: _structs.makedev
+    mknodat = 259
+    for dev, text in ((0, "makedev(0, 0)"), ((1 << 8) | 3, "makedev(0x1, 0x3)")):
+        rendered = _render([_call(mknodat, 0xFFFFFF9C, 0, 0o20644, dev)], Style(strace=True))
+        assert rendered[-1] == text == _structs.makedev(dev)

@@ -211,7 +211,8 @@ COMMON_KEYS = ["type", "pid", "tid", "comm", "ts"]
 @pytest.mark.parametrize(
     ("record", "keys"),
     [
-        (_record(RecordKind.SYSCALL, OPENAT), ["syscall", "nr", "args", "args_decoded"]),
+        # "call": the call's id (the ordinal of its CALL record), on each record of a call
+        (_record(RecordKind.SYSCALL, OPENAT), ["call", "syscall", "nr", "args", "args_decoded"]),
         (_record(RecordKind.SYSRET, Sysret(257, 1, 0, 2, -2, 5)),
          ["syscall", "nr", "retval", "errno", "duration_ns"]),
         (_record(RecordKind.NAMEI, Namei(b"/")), ["path"]),
@@ -229,13 +230,16 @@ COMMON_KEYS = ["type", "pid", "tid", "comm", "ts"]
     ],
 )
 def test_json_keys_are_the_stable_interface(record: Record, keys: list[str]) -> None:
+    # "call" (the call id, docs/json.md) is in ``keys`` where the record has one:
+    # a lone RET has no CALL, so no call id.
     assert list(_json(record)) == COMMON_KEYS + keys
 
 
 def test_json_values() -> None:
     call = _json(_record(RecordKind.SYSCALL, OPENAT))
     assert call == {"type": "CALL", "pid": 4242, "tid": 4242, "comm": "ls", "ts": TS,
-                    "syscall": "openat", "nr": 257, "args": [0xFFFFFF9C, 0x7FFD1000, 0x80000],
+                    "call": 1, "syscall": "openat", "nr": 257,
+                    "args": [0xFFFFFF9C, 0x7FFD1000, 0x80000],
                     "args_decoded": ["AT_FDCWD", "0x7ffd1000", "O_RDONLY|O_CLOEXEC"]}
     ret = _json(_record(RecordKind.SYSRET, Sysret(257, 1, 0, 2, -2, 5)))
     assert (ret["retval"], ret["errno"], ret["duration_ns"]) == (-2, "ENOENT", 5)

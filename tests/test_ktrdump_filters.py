@@ -358,3 +358,22 @@ def test_start_ns_is_the_origin_for_relative_bounds() -> None:
     selector = Selector(Criteria(since=TimeBound(2000, relative=True)))
     shown = _shown(selector, records)
     assert [record.payload.nr for record in shown] == [CLOSE, CLOSE]
+
+
+def test_a_call_held_too_long_is_decided_and_nothing_is_lost(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import ktrdump._select as select
+
+    monkeypatch.setattr(select, "MAX_HELD", 5)
+    entries = [_call(1, READ, (0, 0x2000, 10, 0, 0, 0))]  # never returns in this input
+    for _ in range(10):
+        entries += [_call(2, CLOSE, (3, 0, 0, 0, 0, 0)), _ret(2, CLOSE, error=9, retval=-1)]
+    records = _records(entries)
+    selector = Selector(Criteria(status=frozenset({"failed"})))
+    released = selector.feed(records)
+    shown = selector.shown(released)
+    released += selector.finish()
+    assert released == records  # every record comes out once, in order
+    # The read was decided on its entry (shown) when too much was held behind it.
+    assert shown[0].payload.nr == READ
+    assert [record.payload.nr for record in shown[1:]] == [CLOSE] * 20

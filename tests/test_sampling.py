@@ -383,7 +383,7 @@ def test_attach_samples_a_running_process(tmp_path: Path, profiled: tuple[Path, 
 def test_chrome_includes_the_samples(profiled: tuple[Path, Path]) -> None:
     done = subprocess.run([KTRDUMP, "--format", "chrome", str(profiled[1])],
                           capture_output=True, text=True, check=True, timeout=60)
-    events = json.loads(done.stdout)
+    events = json.loads(done.stdout)["traceEvents"]
     samples = [e for e in events if e.get("name", "").startswith("sample ")]
     assert len(samples) > 300
     leaf_a = [e for e in samples if "leaf_a" in e["args"]["stack"]]
@@ -422,3 +422,18 @@ def test_i386_program_is_unwound_with_its_register_set(tmp_path: Path) -> None:
     stacks = folded(trace)
     # Every sample reaches _start, and nothing above it (argc is no return address).
     assert share(stacks, r"^p32;_start;outer32;mid32;leaf32(;|$)") > 0.9
+
+
+def test_frame_pointers_serve_where_a_module_has_no_cfi(tmp_path: Path) -> None:
+    source = tmp_path / "nocfi.c"
+    source.write_text(PROFILE_C)
+    program = tmp_path / "nocfi"
+    subprocess.run([_gcc(), "-O2", "-fno-omit-frame-pointer", "-fno-asynchronous-unwind-tables",
+                    "-fno-unwind-tables", "-o", str(program), str(source)], check=True,
+                   capture_output=True, timeout=60)
+    fdes = subprocess.run(["readelf", "--debug-dump=frames", str(program)], capture_output=True,
+                          text=True, timeout=60).stdout
+    assert "leaf_a" not in fdes and fdes.count("FDE") <= 3  # only the C runtime's
+    stacks = folded(record(tmp_path, str(program), "40", options=("-t", "S")))
+    assert share(stacks, r";main;outer;mid_a;leaf_a(;|$)") == pytest.approx(0.75, abs=0.1)
+    assert share(stacks, r"^nocfi;_start;__libc_start_main") > 0.9

@@ -155,6 +155,8 @@ class ArgKind(enum.Enum):
     INOTIFY_MASK = "inotify_mask"  # IN_ACCESS, IN_MODIFY, ...
     CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
     CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
+    GIDS_IN = "gids_in"  # gid_t[] the call reads; length_arg: the count
+    GIDS_OUT = "gids_out"  # gid_t[] the call fills; the return value is the count
     # i386 socketcall's array of the subcall's argument words (STRUCT
     # "socketcall_args"): the recorder and ktrdump treat the call as the
     # subcall (SOCKETCALL_SIGNATURES) with those words as its arguments.
@@ -381,6 +383,9 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # CPU masks: bit n is CPU n (sched_getaffinity returns the bytes it filled)
     ArgKind.CPUSET_IN: _capture("cpuset", "in", None, measure="length"),
     ArgKind.CPUSET_OUT: _capture("cpuset", "out", None, measure="retval"),
+    # gid_t lists (getgroups/setgroups; i386's 16-bit getgroups is not one of them)
+    ArgKind.GIDS_IN: _capture("gid", "in", _sizes(4, 4), measure="elements"),
+    ArgKind.GIDS_OUT: _capture("gid", "out", _sizes(4, 4), measure="retval_elements"),
     # fd_set: nfds bits rounded up to whole longs (the kernel's core_sys_select)
     ArgKind.FD_SET: _capture("fd_set", "in", _sizes(8, 4, 4), measure="fdset"),
     # clone3's struct clone_args (88 bytes as of Linux 5.7), as long as the call says
@@ -968,8 +973,8 @@ _MORE_COMMON: list[Signature] = [
     _sig("getrusage", R.INT, _a("who", K.RUSAGE_WHO), _a("usage", K.RUSAGE_OUT)),
     _sig("getpriority", R.INT, _a("which", K.INT), _a("who", K.INT)),
     _sig("setpriority", R.INT, _a("which", K.INT), _a("who", K.INT), _a("prio", K.INT)),
-    _sig("getgroups", R.INT, _a("size", K.INT), _a("list", K.PTR)),
-    _sig("setgroups", R.INT, _a("size", K.INT), _a("list", K.PTR)),
+    _sig("getgroups", R.INT, _a("size", K.INT), _a("list", K.GIDS_OUT)),
+    _sig("setgroups", R.INT, _a("size", K.INT), _a("list", K.GIDS_IN, length=0)),
     *_same_args(("setreuid",), R.INT, _a("ruid", K.UID), _a("euid", K.UID)),
     *_same_args(("setregid",), R.INT, _a("rgid", K.GID), _a("egid", K.GID)),
     _sig("setresuid", R.INT, _a("ruid", K.UID), _a("euid", K.UID), _a("suid", K.UID)),
@@ -1191,9 +1196,12 @@ _MORE_I386: list[Signature] = [
     _sig("fanotify_mark", R.INT, _a("fanotify_fd", K.FD), _a("flags", K.HEX),
          _a("mask_low", K.OFFSET_LOW), _a("mask_high", K.OFFSET_HIGH), _DIRFD,
          _a("pathname", K.PATH, dirfd=4)),
+    # i386's getgroups/setgroups take 16-bit ids (old_gid_t): not decoded
+    _sig("getgroups", R.INT, _a("size", K.INT), _a("list", K.PTR)),
+    _sig("setgroups", R.INT, _a("size", K.INT), _a("list", K.PTR)),
     # the 32-bit-id variants and old calls of i386
-    _sig("getgroups32", R.INT, _a("size", K.INT), _a("list", K.PTR)),
-    _sig("setgroups32", R.INT, _a("size", K.INT), _a("list", K.PTR)),
+    _sig("getgroups32", R.INT, _a("size", K.INT), _a("list", K.GIDS_OUT)),
+    _sig("setgroups32", R.INT, _a("size", K.INT), _a("list", K.GIDS_IN, length=0)),
     _sig("setreuid32", R.INT, _a("ruid", K.UID), _a("euid", K.UID)),
     _sig("setregid32", R.INT, _a("rgid", K.GID), _a("egid", K.GID)),
     _sig("setresuid32", R.INT, _a("ruid", K.UID), _a("euid", K.UID), _a("suid", K.UID)),
