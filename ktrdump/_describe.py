@@ -665,7 +665,9 @@ class TextDescriber(_RecordDescriber):
         payload: Any = record[6]
         info = self.probe_table.learn(payload)
         types = ",".join(PROBE_ARG_TYPE_NAMES.get(t, str(t)) for t in info.types)  # type: ignore[call-overload]
-        line = (f"{head}PDEF  #{info.probe_id} {display_text(info.label.encode())} "
+        # The label was decoded with surrogateescape: undecodable bytes round-trip.
+        label = display_text(info.label.encode("utf-8", "surrogateescape"))
+        line = (f"{head}PDEF  #{info.probe_id} {label} "
                 f'"{display_text(payload.module)}" offset {payload.file_offset:#x} ({types})')
         if payload.build_id:
             line += f" build-id {display_text(payload.build_id)}"
