@@ -23,7 +23,9 @@ changes and forks. A reader thread drains the per-CPU rings and turns:
 - each process that comes under control other than by exec (attached, or a
   forked child before it ran) gets MMAP records from ``/proc/PID/maps``
   (origin SNAPSHOT), so a profile of a trace without PROC records still knows
-  an attached process's or a child's mappings;
+  an attached process's or a child's mappings; so does a process at each exec
+  stop (the kernel stamps its MMAP2 records of the new image before the PROC
+  exec record, which ktrdump's maps take as dropping older mappings);
 - the kernel's ring losses (PERF_RECORD_LOST) into DROP records (ENOBUFS),
   counted, never silent.
 
@@ -192,6 +194,10 @@ class Sampler:
                 if moved is not None:
                     self._events[tracee.tid] = moved
         self._comms[tracee.tid] = tracee.comm
+        # The kernel's MMAP2 records of the new image are stamped before the exec
+        # stop, hence before the PROC exec record, which drops older mappings in
+        # ktrdump: a snapshot taken now (after that record) always maps the image.
+        self._snapshot(tracee.pid, time.time_ns())
 
     def thread_gone(self, tracee: Tracee) -> None:
         with self._lock:
