@@ -42,6 +42,7 @@ import signal
 import stat
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType, TracebackType
@@ -81,12 +82,34 @@ class _Stopped(Exception):
     """Raised through the reader when ``stop()`` was called; ends the iteration quietly."""
 
 
+class _StopFlag:
+    """A stop request that a signal handler may set.
+
+    ``threading.Event.set`` takes a lock that the interrupted main thread may
+    be holding inside ``Event.wait`` (a SIGINT handler then deadlocks); a
+    plain attribute and sleeps of one poll interval need no lock.
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float) -> None:
+        if not self._set:
+            time.sleep(timeout)
+
+
 class _WaitingFile:
     """A regular file read as a stream that waits at its end (``TraceReader`` reads it)."""
 
     following = True
 
-    def __init__(self, path: str, fd: int, options: FollowOptions, stop: threading.Event) -> None:
+    def __init__(self, path: str, fd: int, options: FollowOptions, stop: _StopFlag) -> None:
         self.name = path
         self._fd = fd
         self._poll = options.poll_interval
@@ -134,7 +157,7 @@ class _WaitingPipe:
     following = True
     ended: str | None = None
 
-    def __init__(self, name: str, fd: int, options: FollowOptions, stop: threading.Event,
+    def __init__(self, name: str, fd: int, options: FollowOptions, stop: _StopFlag,
                  owns_fd: bool) -> None:
         self.name = name
         self._fd = fd
@@ -164,7 +187,7 @@ class Follower:
     def __init__(self, source: str | os.PathLike[str], options: FollowOptions | None = None
                  ) -> None:
         self.options = options or FollowOptions()
-        self._stop = threading.Event()
+        self._stop = _StopFlag()
         path = os.fspath(source)
         self.stream: _WaitingFile | _WaitingPipe
         if path == "-":
