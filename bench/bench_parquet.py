@@ -57,6 +57,12 @@ def main() -> int:
     parser.add_argument("--records", type=int, action="append",
                         help="trace sizes (default: 100000 and 1000000)")
     arguments = parser.parse_args()
+    try:
+        import pyarrow  # noqa: F401  (ktrdump's parquet view needs it)
+    except ImportError:
+        print("bench_parquet: pyarrow is not installed: pip install 'ktr[parquet]'",
+              file=sys.stderr)
+        return 1
     sizes = arguments.records or [100_000, 1_000_000]
     directory = Path(tempfile.mkdtemp(prefix="ktrdump-parquet-bench-"))
     try:
