@@ -143,16 +143,7 @@ class StraceDescriber(LineView):
         self._clock_second = -1
         self._clock_text = ""
 
-    # -- the loop ------------------------------------------------------------
-
-    @property
-    def defer_entries(self) -> bool:
-        """Hold a CALL whose entry is incomplete at a batch's end over to the next batch."""
-        return self.tracker.defer_entries
-
-    @defer_entries.setter
-    def defer_entries(self, value: bool) -> None:
-        self.tracker.defer_entries = value
+    # -- the loop (``defer_entries`` is ``LineView``'s) ------------------------
 
     def describe(self, records: list[Record]) -> list[str]:
         out: list[str] = []
