@@ -199,7 +199,10 @@ def test_ring_wraps_around_record_by_record() -> None:
     finally:
         ring_set.close()
         os.close(go)
-    assert switches + lost >= 600
+    # 300 sleeps: an out and an in each; a 100 us sleep whose timer has already
+    # expired when the thread would block (it was preempted first) makes no
+    # voluntary switch, so allow a few short.
+    assert switches + lost >= 600 - 10
     assert switches * 32 > 4 * 4096  # the ring wrapped several times
 
 
