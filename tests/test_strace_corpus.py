@@ -85,3 +85,12 @@ def test_compare_counts_a_pointer_where_strace_shows_data_as_lost() -> None:
     figures = strace_corpus.compare("x", ours, theirs)
     assert (figures.aligned, figures.identical, figures.lost) == (1, 0, 1)
     assert strace_corpus.compare("x", theirs, theirs).identical == 1
+
+
+def test_compare_does_not_count_a_failed_call_of_ours_as_lost() -> None:
+    # Two runs of a shell differ in how many WNOHANG wait4 calls they make;
+    # the aligner may pair our failed one with strace's successful one.
+    ours = '5 1.000000 wait4(-1, 0x7ffd1234, WNOHANG, NULL) = -1 ECHILD (No child processes)\n'
+    theirs = '6 1.000000 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 7\n'
+    figures = strace_corpus.compare("x", ours, theirs)
+    assert (figures.aligned, figures.identical, figures.lost) == (1, 0, 0)
