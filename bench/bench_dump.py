@@ -1,23 +1,31 @@
-"""Benchmark ktrdump: records per second and peak memory, text, JSON Lines and strace.
+"""Benchmark ktrdump: records per second, CPU time, start-up and peak memory per view.
 
-    python bench/bench_dump.py                 # 100 k and 1 M records
-    python bench/bench_dump.py --records 200000 --profile text
+    python bench/bench_dump.py                 # 100 k and 1 M records, every view
+    python bench/bench_dump.py --records 1000000 --repeat 3 \
+        --baseline-python /tmp/base/.venv/bin/python   # side by side with another install
+    python bench/bench_dump.py --records 200000 --profile json
 
 Generates traces with ``formats`` alone (a realistic mix: openat CALL / NAMI /
 RET, read CALL / GIO with 12-64 bytes of data / RET, in batches of 1000 like
 the recorder's default maxentry), then runs the real ``ktrdump`` command in a
-subprocess with its output going to /dev/null, and reports wall time,
-records/s and peak RSS (from ``/usr/bin/time -f %M`` when available,
-otherwise ``getrusage(RUSAGE_CHILDREN)``). Startup (interpreter and imports)
-is measured on an empty trace and shown separately. Memory should not grow
-with the file: compare the sizes.
+subprocess with its output going to /dev/null: text, JSON Lines, text ``-y``,
+strace's format, ``--summary`` and ``--format chrome``. Each run reports its
+wall time and its CPU time (user + system, from ``wait4``: much less
+sensitive than wall time to other work on the machine) and peak RSS. Start-up
+(interpreter and imports, per view) is measured on an empty trace; the
+records/s figures are net of it (``net``, wall and CPU).
+
+``--baseline-python PY`` runs the ktrdump installed with interpreter PY (its
+``bin/ktrdump``) on the same traces, interleaved run by run with this one, so
+both see the same machine load; both rows are printed with the ratio.
 
 Every output decodes calls (paths from NAMI, flags by name, a renderer
 compiled per syscall); ``text -y`` adds fd tracking, ``strace`` pairs each
-call into one line. Goals on the 2-core reference machine: text >= 300 k
-records/s, JSON >= 200 k records/s, memory flat in file size (``-y`` and
-strace are shown for information). This is a benchmark, not a test: it
-prints figures and asserts nothing.
+call into one line. Goals on the 2-core reference machine (1 M records):
+text >= 300 k records/s, JSON >= 200 k records/s, summary >= 1 M records/s,
+memory flat in file size (``-y``, strace and chrome are shown for
+information). This is a benchmark, not a test: it prints figures and asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -27,13 +35,13 @@ import cProfile
 import io
 import os
 import pstats
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import zstandard
 
@@ -46,6 +54,8 @@ FORMATS: dict[str, list[str]] = {
     "json": ["--json"],
     "text-y": ["-y"],
     "strace": ["--format", "strace"],
+    "summary": ["--summary"],
+    "chrome": ["--format", "chrome"],
 }
 BATCH_RECORDS = 1000
 START_NS = 1_700_000_000_000_000_000
@@ -99,27 +109,36 @@ def generate(path: Path, records: int, compress: bool = False) -> None:
             out.write(framing.encode(batch, compressor))
 
 
-def _ktrdump() -> list[str]:
-    script = Path(sys.executable).parent / "ktrdump"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ktrdump"]
+def ktrdump_command(python: str) -> list[str]:
+    """The ``ktrdump`` installed with interpreter ``python`` (its console script)."""
+    script = Path(python).parent / "ktrdump"
+    return [str(script)] if script.exists() else [python, "-m", "ktrdump"]
 
 
-def run(trace: Path, extra: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one ktrdump run with output to /dev/null."""
-    command = [*_ktrdump(), *extra, str(trace)]
-    time_tool = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time")
-                                         else None)
-    with tempfile.NamedTemporaryFile("r") as report, open(os.devnull, "wb") as devnull:
-        if time_tool:
-            command = [time_tool, "-f", "%M", "-o", report.name, *command]
+class Run(NamedTuple):
+    wall: float  # seconds
+    cpu: float  # user + system seconds of the ktrdump process
+    peak_kib: int
+
+
+def run(command: list[str], trace: Path, extra: list[str]) -> Run:
+    """One ktrdump run with its output to /dev/null: its times and peak RSS (``wait4``)."""
+    # cwd: the trace's directory, so ``python -m ktrdump`` never imports a
+    # source tree from the current directory instead of the install measured.
+    with open(os.devnull, "wb") as devnull:
         started = time.perf_counter()
-        subprocess.run(command, stdout=devnull, check=True)
-        elapsed = time.perf_counter() - started
-        if time_tool:
-            peak_kib = int(report.read().split()[-1])
-        else:
-            peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, peak_kib
+        process = subprocess.Popen([*command, *extra, str(trace)], stdout=devnull,
+                                   cwd=trace.parent)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"{' '.join(command)} {' '.join(extra)} failed: {process.returncode}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+
+
+def best(runs: list[Run]) -> Run:
+    return Run(min(r.wall for r in runs), min(r.cpu for r in runs), max(r.peak_kib for r in runs))
 
 
 def profile(trace: Path, extra: list[str]) -> None:
@@ -146,6 +165,9 @@ def main() -> int:
     parser.add_argument("--formats", nargs="+", choices=list(FORMATS), default=list(FORMATS),
                         help="outputs to measure (default: all)")
     parser.add_argument("--keep", type=Path, help="directory to keep the traces in")
+    parser.add_argument("--baseline-python", metavar="PY",
+                        help="also run the ktrdump installed with this interpreter, "
+                             "interleaved (e.g. a venv of an older commit)")
     arguments = parser.parse_args()
     sizes = arguments.records or [100_000, 1_000_000]
     directory = arguments.keep or Path(tempfile.mkdtemp(prefix="ktrdump-bench-"))
@@ -165,18 +187,40 @@ def main() -> int:
             return 0
         empty = directory / "empty.ktr"
         generate(empty, 0)
-        print(f"\n{'format':<8} {'records':>9} {'wall s':>8} {'records/s':>11} "
-              f"{'net rec/s':>11} {'peak RSS':>10}")
+        commands = {"new": ktrdump_command(sys.executable)}
+        if arguments.baseline_python:
+            commands["base"] = ktrdump_command(arguments.baseline_python)
+        load = os.getloadavg()[0]
+        print(f"load average before: {load:.2f} on {os.cpu_count()} CPUs"
+              + ("  (loaded: compare the CPU columns and base vs new, not absolutes)"
+                 if load > 0.5 else ""))
+        print(f"\n{'view':<8} {'records':>9} {'ktrdump':<7} {'wall s':>7} {'cpu s':>7} "
+              f"{'net rec/s':>11} {'net cpu rec/s':>14} {'peak RSS':>10}")
         for name in arguments.formats:
             extra = FORMATS[name]
-            startup = min(run(empty, extra)[0] for _ in range(3))
-            print(f"{name:<8} {0:>9} {startup:>8.3f} {'(startup)':>11} {'':>11} "
-                  f"{run(empty, extra)[1] / 1024:>8.1f} MB")
+            startups = {label: best([run(command, empty, extra) for _ in range(3)])
+                        for label, command in commands.items()}
+            for label, startup in startups.items():
+                print(f"{name:<8} {'start-up':>9} {label:<7} {startup.wall:>7.3f} "
+                      f"{startup.cpu:>7.3f} {'':>11} {'':>14} {startup.peak_kib / 1024:>7.1f} MB")
             for size, path in traces.items():
-                elapsed, peak = min(run(path, extra) for _ in range(arguments.repeat))
-                net = size / max(elapsed - startup, 1e-9)
-                print(f"{name:<8} {size:>9} {elapsed:>8.3f} {size / elapsed:>11,.0f} "
-                      f"{net:>11,.0f} {peak / 1024:>8.1f} MB")
+                runs: dict[str, list[Run]] = {label: [] for label in commands}
+                for _ in range(arguments.repeat):  # interleaved: both see the same load
+                    for label, command in commands.items():
+                        runs[label].append(run(command, path, extra))
+                rates = {}
+                for label, measured in runs.items():
+                    figures = best(measured)
+                    net_wall = size / max(figures.wall - startups[label].wall, 1e-9)
+                    net_cpu = size / max(figures.cpu - startups[label].cpu, 1e-9)
+                    rates[label] = net_cpu
+                    print(f"{name:<8} {size:>9} {label:<7} {figures.wall:>7.3f} "
+                          f"{figures.cpu:>7.3f} {net_wall:>11,.0f} {net_cpu:>14,.0f} "
+                          f"{figures.peak_kib / 1024:>7.1f} MB")
+                if "base" in rates:
+                    print(f"{name:<8} {size:>9} {'new/base':<7} {'':>7} {'':>7} {'':>11} "
+                          f"{rates['new'] / rates['base']:>13.2f}x")
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
         if arguments.keep is None:
             shutil.rmtree(directory, ignore_errors=True)

@@ -16,8 +16,6 @@ Does not: read data or keep state.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 from collections.abc import Callable
 
 _POLY = 0xEDB88320  # CRC-32 (ISO-HDLC), reflected
@@ -58,6 +56,9 @@ def _shift_python(crc: int, length: int) -> int:
 
 
 def _load_zlib_shift() -> Callable[[int, int], int] | None:
+    import ctypes
+    import ctypes.util
+
     name = ctypes.util.find_library("z")
     if name is None:
         return None
@@ -74,7 +75,16 @@ def _load_zlib_shift() -> Callable[[int, int], int] | None:
     return shift
 
 
-_shift = _load_zlib_shift() or _shift_python
+def _first_shift(crc: int, length: int) -> int:
+    """Load zlib's at the first use, not at import: ``find_library`` runs
+    ``ldconfig``, which every program importing ``formats`` would pay for, and
+    only a reader resynchronising past damage needs a shift."""
+    global _shift
+    _shift = _load_zlib_shift() or _shift_python
+    return _shift(crc, length)
+
+
+_shift: Callable[[int, int], int] = _first_shift
 
 
 def crc32_shift(crc: int, length: int) -> int:

@@ -21,15 +21,17 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from formats import Record, RecordKind
 
 from ._bounded import Cache, Table
 from ._maps import AddressSpaces
-from ._symbols import Frame, Modules
 from ._text import display_text, encode_basestring
-from ._unwind import RowSource, unwind
+
+if TYPE_CHECKING:
+    from ._symbols import Frame
+    from ._unwind import RowSource
 
 _SAMPLE = int(RecordKind.SAMPLE)
 _MMAP = int(RecordKind.MMAP)
@@ -45,6 +47,15 @@ class Stacks:
     """
 
     def __init__(self, cache_dir: str | None = None) -> None:
+        # Symbols and CFI (pyelftools, ~50 ms of imports) are loaded with the
+        # first Stacks, made at a trace's first MMAP or SAMPLE record, not at
+        # ktrdump's start: most traces have neither.
+        from ._symbols import Frame, Modules
+        from ._unwind import RowSource, unwind
+
+        self._frame = Frame
+        self._row_source = RowSource
+        self._unwind = unwind
         self.spaces = AddressSpaces()
         self.modules = Modules(self.spaces, cache_dir=cache_dir)
         self._rows: dict[int, RowSource] = Table(1 << 12)
@@ -64,24 +75,24 @@ class Stacks:
     def _source(self, pid: int) -> RowSource:
         source = self._rows.get(pid)
         if source is None:
-            source = self._rows[pid] = RowSource(pid, self.spaces, self.modules)
+            source = self._rows[pid] = self._row_source(pid, self.spaces, self.modules)
         return source
 
     def pcs(self, record: Record) -> list[int]:
-        return unwind(record[6], self._source(record[2]))
+        return self._unwind(record[6], self._source(record[2]))
 
     def named(self, record: Record) -> list[tuple[Frame, str]]:
         """The sample's frames with their labels, innermost first."""
         payload: Any = record[6]
         pid = record[2]
-        pcs = unwind(payload, self._source(pid))
+        pcs = self._unwind(payload, self._source(pid))
         names = self._names.get(pid)
         if names is None:
             names = self._names[pid] = Cache(1 << 14)
         out: list[tuple[Frame, str]] = []
         index = 0
         if payload[4] & 1:  # in the kernel: its pc names no user module
-            out.append((Frame(pcs[0], None, KERNEL_FRAME, pcs[0]), KERNEL_FRAME))
+            out.append((self._frame(pcs[0], None, KERNEL_FRAME, pcs[0]), KERNEL_FRAME))
             index = 1
         frame = self.modules.frame
         for position in range(index, len(pcs)):

@@ -42,8 +42,6 @@ from formats import linux
 
 from . import __version__, _perfviews
 from ._calls import recorded_facilities
-from ._chrome import DEFAULT_IO_BYTES as DEFAULT_CHROME_IO_BYTES
-from ._chrome import ChromeOptions, write_chrome
 from ._describe import describer_for
 from ._files import create_private
 from ._filter import record_filter
@@ -632,6 +630,10 @@ def _with_probes(events: Iterator[Any], probes: ProbeSummary, order: str) -> Ite
 
 def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
             stderr: IO[str]) -> int:
+    # Imported here: the other views do not pay for the Chrome writer's imports.
+    from ._chrome import DEFAULT_IO_BYTES as DEFAULT_CHROME_IO_BYTES
+    from ._chrome import ChromeOptions, write_chrome
+
     report = _Notices(source, stderr)
     chrome_options = ChromeOptions(
         origin_ns=source.origin_ns, pids=options.pids, call_args=options.call_args,
