@@ -17,7 +17,9 @@ records/s figures are net of it (``net``, wall and CPU).
 
 ``--baseline-python PY`` runs the ktrdump installed with interpreter PY (its
 ``bin/ktrdump``) on the same traces, interleaved run by run with this one, so
-both see the same machine load; both rows are printed with the ratio.
+both see the same machine load; both rows are printed, then the speed ratio
+new/base (of net CPU records/s; above 1 is faster). A first unmeasured run of
+each writes its bytecode caches, so start-up measures imports, not compiling.
 
 Every output decodes calls (paths from NAMI, flags by name, a renderer
 compiled per syscall); ``text -y`` adds fd tracking, ``strace`` pairs each
@@ -121,14 +123,23 @@ class Run(NamedTuple):
     peak_kib: int
 
 
-def run(command: list[str], trace: Path, extra: list[str]) -> Run:
-    """One ktrdump run with its output to /dev/null: its times and peak RSS (``wait4``)."""
+def run(command: list[str], trace: Path, extra: list[str], *, warm_up: bool = False) -> Run:
+    """One ktrdump run with its output to /dev/null: its times and peak RSS (``wait4``).
+
+    ``warm_up``: a run that may write the bytecode caches (``__pycache__``)
+    even under PYTHONDONTWRITEBYTECODE, so that start-up measures imports, not
+    compiling: an editable install would otherwise compile every module at
+    every run while a pip-installed baseline has its caches.
+    """
+    environment = dict(os.environ)
+    if warm_up:
+        environment.pop("PYTHONDONTWRITEBYTECODE", None)
     # cwd: the trace's directory, so ``python -m ktrdump`` never imports a
     # source tree from the current directory instead of the install measured.
     with open(os.devnull, "wb") as devnull:
         started = time.perf_counter()
         process = subprocess.Popen([*command, *extra, str(trace)], stdout=devnull,
-                                   cwd=trace.parent)
+                                   cwd=trace.parent, env=environment)
         _pid, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -152,6 +163,11 @@ def profile(trace: Path, extra: list[str]) -> None:
     finally:
         sys.stdout = saved
     pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
+def _rate(records: int, seconds: float) -> str:
+    """Records per second, or n/a when the run was not measurably longer than start-up."""
+    return f"{records / seconds:,.0f}" if seconds > 0.01 else "n/a"
 
 
 def main() -> int:
@@ -198,7 +214,9 @@ def main() -> int:
               f"{'net rec/s':>11} {'net cpu rec/s':>14} {'peak RSS':>10}")
         for name in arguments.formats:
             extra = FORMATS[name]
-            startups = {label: best([run(command, empty, extra) for _ in range(3)])
+            for command in commands.values():
+                run(command, empty, extra, warm_up=True)
+            startups = {label: best([run(command, empty, extra) for _ in range(5)])
                         for label, command in commands.items()}
             for label, startup in startups.items():
                 print(f"{name:<8} {'start-up':>9} {label:<7} {startup.wall:>7.3f} "
@@ -211,15 +229,15 @@ def main() -> int:
                 rates = {}
                 for label, measured in runs.items():
                     figures = best(measured)
-                    net_wall = size / max(figures.wall - startups[label].wall, 1e-9)
-                    net_cpu = size / max(figures.cpu - startups[label].cpu, 1e-9)
-                    rates[label] = net_cpu
+                    net_wall = _rate(size, figures.wall - startups[label].wall)
+                    net_cpu = _rate(size, figures.cpu - startups[label].cpu)
+                    rates[label] = figures.cpu - startups[label].cpu
                     print(f"{name:<8} {size:>9} {label:<7} {figures.wall:>7.3f} "
-                          f"{figures.cpu:>7.3f} {net_wall:>11,.0f} {net_cpu:>14,.0f} "
+                          f"{figures.cpu:>7.3f} {net_wall:>11} {net_cpu:>14} "
                           f"{figures.peak_kib / 1024:>7.1f} MB")
-                if "base" in rates:
+                if "base" in rates and min(rates.values()) > 0:
                     print(f"{name:<8} {size:>9} {'new/base':<7} {'':>7} {'':>7} {'':>11} "
-                          f"{rates['new'] / rates['base']:>13.2f}x")
+                          f"{rates['base'] / rates['new']:>13.2f}x")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
         if arguments.keep is None:

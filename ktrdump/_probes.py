@@ -21,7 +21,6 @@ Does not: read files or print (the views do).
 from __future__ import annotations
 
 import os
-import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +39,6 @@ from ._bounded import Table
 from ._text import display_text, json_string
 
 MAX_DEPTH = 1024
-_LENGTH_KIND = {"little": struct.Struct("<IH"), "big": struct.Struct(">IH")}
 _U32 = 0xFFFF_FFFF
 
 
@@ -402,34 +400,6 @@ class ProbeSummary:
                     stats.returned += 1
                     stats.total_ns += duration
                     stats.self_ns += duration - call.child_ns
-
-    def add_raw(self, data: bytes, order: str = "little") -> None:
-        """Pick PROBE/PDEF records out of a raw batch (the summary's fast path)."""
-        import formats
-
-        codec = formats.codec(order)  # type: ignore[arg-type]
-        header = codec.header
-        size = header.size
-        position = 0
-        end = len(data)
-        wanted = (RecordKind.PROBE, RecordKind.PROBE_DEF)
-        picked = []
-        while position + size <= end:
-            length, kind = _LENGTH_KIND[order].unpack_from(data, position)
-            if kind in wanted:
-                picked.append(position)
-            position += size + length
-        if picked:
-            records = []
-            for start in picked:
-                length, kind, _v, pid, tid, ts, comm = header.unpack_from(data, start)
-                try:
-                    payload = codec.decode_payload(kind, data, start + size,
-                                                   start + size + length)
-                except formats.PayloadError:
-                    continue  # a malformed payload in a checksum-valid batch: left out
-                records.append(Record(kind, 1, pid, tid, ts, comm.rstrip(b"\0"), payload))
-            self.add_records(records)
 
     def lines(self) -> list[str]:
         if not self.functions:

@@ -18,9 +18,8 @@ Does not: read files itself (``_symbols`` does), or write output.
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from formats import Record, RecordKind
@@ -30,7 +29,7 @@ from ._maps import AddressSpaces
 from ._text import display_text, encode_basestring
 
 if TYPE_CHECKING:
-    from ._symbols import Frame
+    from ._symbols import Frame, Modules
     from ._unwind import RowSource
 
 _SAMPLE = int(RecordKind.SAMPLE)
@@ -47,19 +46,33 @@ class Stacks:
     """
 
     def __init__(self, cache_dir: str | None = None) -> None:
-        # Symbols and CFI (pyelftools, ~50 ms of imports) are loaded with the
-        # first Stacks, made at a trace's first MMAP or SAMPLE record, not at
-        # ktrdump's start: most traces have neither.
-        from ._symbols import Frame, Modules
-        from ._unwind import RowSource, unwind
-
-        self._frame = Frame
-        self._row_source = RowSource
-        self._unwind = unwind
         self.spaces = AddressSpaces()
-        self.modules = Modules(self.spaces, cache_dir=cache_dir)
+        self._cache_dir = cache_dir
+        self._modules: Modules | None = None
         self._rows: dict[int, RowSource] = Table(1 << 12)
         self._names: dict[int, dict[int, tuple[Frame, str]]] = Table(1 << 12)
+
+    @property
+    def modules(self) -> Modules:
+        """The trace's modules (symbols, CFI), made at the first sample unwound."""
+        return self._loaded()
+
+    def _loaded(self) -> Modules:
+        """The modules, and the unwinder with them, loaded at the first use.
+
+        Symbols and CFI need pyelftools (~50 ms of imports), loaded here rather
+        than at ktrdump's start: most traces have no samples, and mappings and
+        process events are followed without it.
+        """
+        if self._modules is None:
+            from ._symbols import Frame, Modules
+            from ._unwind import RowSource, unwind
+
+            self._frame = Frame
+            self._row_source = RowSource
+            self._unwind = unwind
+            self._modules = Modules(self.spaces, cache_dir=self._cache_dir)
+        return self._modules
 
     def observe(self, record: Record) -> None:
         self.spaces.observe(record)
@@ -75,16 +88,19 @@ class Stacks:
     def _source(self, pid: int) -> RowSource:
         source = self._rows.get(pid)
         if source is None:
-            source = self._rows[pid] = self._row_source(pid, self.spaces, self.modules)
+            modules = self._loaded()
+            source = self._rows[pid] = self._row_source(pid, self.spaces, modules)
         return source
 
     def pcs(self, record: Record) -> list[int]:
+        self._loaded()
         return self._unwind(record[6], self._source(record[2]))
 
     def named(self, record: Record) -> list[tuple[Frame, str]]:
         """The sample's frames with their labels, innermost first."""
         payload: Any = record[6]
         pid = record[2]
+        frame = self._loaded().frame
         pcs = self._unwind(payload, self._source(pid))
         names = self._names.get(pid)
         if names is None:
@@ -94,7 +110,6 @@ class Stacks:
         if payload[4] & 1:  # in the kernel: its pc names no user module
             out.append((self._frame(pcs[0], None, KERNEL_FRAME, pcs[0]), KERNEL_FRAME))
             index = 1
-        frame = self.modules.frame
         for position in range(index, len(pcs)):
             pc = pcs[position]
             key = pc << 1 | (position > 0)
@@ -110,7 +125,8 @@ class Stacks:
         return [frame for frame, _ in self.named(record)]
 
     def close(self) -> None:
-        self.modules.close()
+        if self._modules is not None:
+            self._modules.close()
 
 
 def frame_label(frame: Frame) -> str:
@@ -203,72 +219,6 @@ def frames_json(frames: list[Frame]) -> str:
         parts.append(f'{{"pc":{frame.pc},"function":{function},"module":{module},'
                      f'"offset":{frame.offset}}}')
     return "[" + ",".join(parts) + "]"
-
-
-_PROFILE_KINDS = frozenset({_SAMPLE, _MMAP, _PROC})
-
-
-def tap(events: Iterable[Any], profile: Profile, order: str = "little",
-        pids: frozenset[int] = frozenset()) -> Iterable[Any]:
-    """Pass ``events`` through unchanged, feeding their samples to ``profile`` on the way.
-
-    Raw batches (``--summary``'s fast path) are decoded only when their record
-    headers show a SAMPLE, MMAP or PROC record.
-    """
-    import struct
-
-    import formats
-
-    from ._reader import RawBatch
-
-    codec = formats.codec(order)  # type: ignore[arg-type]
-    walk = struct.Struct(("<" if order == "little" else ">") + "IH").unpack_from
-    header_size = codec.header.size
-    wanted = _PROFILE_KINDS
-
-    def keep(records: Iterable[Record]) -> Iterable[Record]:
-        if not pids:
-            return records
-        return [r for r in records if r[0] != _SAMPLE or r[2] in pids or r[3] in pids]
-
-    for event in events:
-        if isinstance(event, RawBatch):
-            data = event.data
-            position, end = 0, len(data)
-            while position + header_size <= end:
-                length, kind = walk(data, position)
-                if kind in wanted:
-                    profile.add_records(keep(_decodable(codec, data)))
-                    break
-                position += header_size + length
-        elif isinstance(event, list):
-            profile.add_records(keep(event))
-        yield event
-
-
-def _decodable(codec: Any, data: bytes) -> Sequence[Record]:
-    """A raw batch's records; one whose payload does not decode is left out.
-
-    ``raw_events`` checks the framing, not the payloads (a checksum-valid
-    batch may still hold a malformed payload): the summary counts those as
-    malformed, the profile just does without them.
-    """
-    import formats
-
-    try:
-        records: Sequence[Record] = codec.iter_records(data)
-        return records
-    except formats.PayloadError:
-        pass
-    kept: list[Record] = []
-    header_size = codec.header.size
-    position = 0
-    while position + header_size <= len(data):
-        stop = position + header_size + codec.header.unpack_from(data, position)[0]
-        with contextlib.suppress(formats.PayloadError):
-            kept.extend(codec.iter_records(data[position:stop]))
-        position = stop
-    return kept
 
 
 def chrome_sample(stacks: Stacks, record: Record) -> tuple[str, str]:

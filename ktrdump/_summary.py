@@ -65,7 +65,7 @@ import formats
 from formats import ABI_EMUL_NAMES, Abi, DropError, Record, RecordKind, SyscallFlag
 from formats.linux import errno_name, syscall_name
 
-from ._bounded import Table
+from ._bounded import TABLE_LIMIT
 from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
@@ -211,13 +211,31 @@ def _pickers(order: formats.ByteOrder) -> _Pickers:
     return found
 
 
-class SyscallSummary:
-    """Accumulates the summary; feed it events, then ``lines()``."""
+#: What the summary's other tables take from the records it reads:
+#: ``(kinds, take)``; ``take(records)`` gets, batch by batch and in record
+#: order, the records of those kinds (a decoded batch is passed whole).
+RecordTap = tuple[frozenset[int], Callable[[list[Record]], None]]
 
-    def __init__(self, options: SummaryOptions | None = None) -> None:
+
+class SyscallSummary:
+    """Accumulates the summary; feed it events, then ``lines()``.
+
+    ``tap``: other tables' records (probes, samples) picked out of the same
+    walk over a raw batch, so the fast path reads each record header once.
+    """
+
+    def __init__(self, options: SummaryOptions | None = None, *,
+                 tap: RecordTap | None = None) -> None:
         self.options = options or SummaryOptions()
         self._stats: dict[int, list[int]] = {}
-        self._pending: dict[int, int] = Table()  # raw path: tid -> key of its call in progress
+        # Raw path: tid -> key of its call in progress. A plain dict bounded
+        # inline like ``_bounded.Table`` (the oldest-inserted goes first past
+        # the limit): a Python-level __setitem__ on every SYSCALL cost ~10 %.
+        self._pending: dict[int, int] = {}
+        self.pending_limit = TABLE_LIMIT
+        self.pending_evicted = 0
+        self._tap_kinds: frozenset[int] = frozenset() if tap is None else tap[0]
+        self._take: Callable[[list[Record]], None] | None = None if tap is None else tap[1]
         self._layer = CallTracker()  # decoded path: the call layer pairs calls
         self._comms: dict[int, bytes] = {}  # pid -> last command name (per process only)
         self._first_seen: dict[int, int] = {}  # pid -> order of first appearance
@@ -243,6 +261,8 @@ class SyscallSummary:
         batch = records if isinstance(records, list) else list(records)
         self.records += len(batch)
         self._layer.feed(batch, self)
+        if self._take is not None:
+            self._take(batch)
 
     def finish(self) -> None:
         """The end of the input: a call still waiting for its entry records is counted."""
@@ -293,6 +313,9 @@ class SyscallSummary:
         pids = self.options.pids
         stats = self._stats
         pending = self._pending
+        limit = self.pending_limit
+        tapped = self._tap_kinds
+        picked: list[int] = []
         data = batch.data
         end = len(data)
         position = 0
@@ -316,6 +339,8 @@ class SyscallSummary:
                             row = stats[key] = [0, 0, 0, 0, 0, 0]
                         row[_CALLS] += 1
                         pending[tid] = key
+                        if len(pending) > limit:
+                            self._evict_pending()
             elif kind == _SYSRET:
                 if stop - position < return_size:
                     self.malformed += 1
@@ -354,8 +379,17 @@ class SyscallSummary:
                         self._perf_record(record)
                 except formats.PayloadError:
                     self.malformed += 1
+            elif kind in tapped:
+                picked.append(position)
             position = stop
         self.records += batch.record_count
+        if picked and self._take is not None:
+            self._take(_decode_at(data, picked, order))
+
+    def _evict_pending(self) -> None:
+        """Past the limit: the oldest-inserted call in progress goes (``_bounded.Table``'s rule)."""
+        del self._pending[next(iter(self._pending))]
+        self.pending_evicted += 1
 
     def _call(self, pid: int, tid: int, nr: int, abi: int, comm: bytes,
               paired: bool = False) -> None:
@@ -366,6 +400,8 @@ class SyscallSummary:
         row[_CALLS] += 1
         if not paired:
             self._pending[tid] = key
+            if len(self._pending) > self.pending_limit:
+                self._evict_pending()
 
     def _return(self, pid: int, tid: int, nr: int, abi: int, flags: int, error: int,
                 duration: int, comm: bytes) -> None:
@@ -482,12 +518,33 @@ class SyscallSummary:
 Notice = Skipped | SourcedSkipped | Late | FollowEnded
 
 
+def _decode_at(data: bytes, positions: list[int], order: formats.ByteOrder) -> list[Record]:
+    """The records at ``positions`` of a raw batch, as ``Codec.iter_records`` makes them.
+
+    One whose payload does not decode is left out (``raw_events`` checks the
+    framing, not the payloads; the tables fed this way do without it).
+    """
+    codec = formats.codec(order)
+    header = codec.header
+    size = header.size
+    records = []
+    for start in positions:
+        length, kind, version, pid, tid, ts, comm = header.unpack_from(data, start)
+        try:
+            payload = codec.decode_payload(kind, data, start + size, start + size + length)
+        except formats.PayloadError:
+            continue
+        records.append(Record(kind, version, pid, tid, ts, comm.rstrip(b"\0"), payload))
+    return records
+
+
 def summarize(
     events: Iterable[RawBatch | list[Record] | Notice],
     options: SummaryOptions | None = None,
     *,
     order: formats.ByteOrder = "little",
     on_notice: Callable[[Notice], None] | None = None,
+    tap: RecordTap | None = None,
 ) -> SyscallSummary:
     """Consume ``events`` and return the summary.
 
@@ -498,8 +555,9 @@ def summarize(
     comes (to warn on stderr); skipped batches are also counted in the
     summary (``Late`` records count as any other: the summary does not
     depend on their order; ``FollowEnded`` only goes to ``on_notice``).
+    ``tap``: see ``SyscallSummary``.
     """
-    summary = SyscallSummary(options)
+    summary = SyscallSummary(options, tap=tap)
     add_raw = summary.add_raw
     add_records = summary.add_records
     for event in events:

@@ -57,9 +57,9 @@ from ._options import (
 )
 from ._output import Output
 from ._probes import CallsDescriber, ProbeSummary
-from ._profile import Profile, Stacks, folded_lines, profile_lines, tap
+from ._profile import Profile, Stacks, folded_lines, profile_lines
 from ._progress import progress_for
-from ._reader import RawBatch, Skipped, TraceReader, open_trace
+from ._reader import Skipped, TraceReader, open_trace
 from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
 from ._strace_files import per_thread_describer
 from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
@@ -569,6 +569,12 @@ class _Notices:
         self._stderr.flush()
 
 
+#: The records ``--summary``'s probe and sample tables read.
+TAPPED_KINDS = frozenset(int(kind) for kind in (
+    formats.RecordKind.PROBE, formats.RecordKind.PROBE_DEF, formats.RecordKind.SAMPLE,
+    formats.RecordKind.MMAP, formats.RecordKind.PROC))
+
+
 def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str],
              events: Iterator[Any] | None = None) -> int:
     report = _Notices(source, stderr)
@@ -584,9 +590,18 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
     order = header.byte_order if header is not None else "little"
     probes = ProbeSummary(options.pids)
     profile = Profile(Stacks(options.symbol_cache))
+    pids = options.pids
+    sample = int(formats.RecordKind.SAMPLE)
+
+    def take(records: list[formats.Record]) -> None:
+        """The probe and sample tables' records, from the summary's one walk."""
+        probes.add_records(records)
+        profile.add_records(records if not pids else [
+            r for r in records if r[0] != sample or r[2] in pids or r[3] in pids])
+
     try:
-        summary = summarize(tap(_with_probes(events, probes, order), profile, order, options.pids),
-                            summary_options, order=order, on_notice=report)
+        summary = summarize(events, summary_options, order=order, on_notice=report,
+                            tap=(TAPPED_KINDS, take))
         output = Output(stdout)
         output.write(summary.lines())
         output.write(probes.lines())
@@ -616,16 +631,6 @@ def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO
     finally:
         profile.stacks.close()
     return report.status
-
-
-def _with_probes(events: Iterator[Any], probes: ProbeSummary, order: str) -> Iterator[Any]:
-    """``events``, with their PROBE records counted into ``probes`` on the way."""
-    for event in events:
-        if isinstance(event, RawBatch):
-            probes.add_raw(event.data, order)
-        elif isinstance(event, list):
-            probes.add_records(event)
-        yield event
 
 
 def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],

@@ -234,6 +234,45 @@ def test_raw_events_match_events(name: str) -> None:
             assert raw_event == event
 
 
+@pytest.mark.parametrize("name", ["all_kinds", "all_kinds_big", "probes", "perf",
+                                  "corrupt_middle"])
+def test_the_raw_walk_taps_the_records_decoding_gives(name: str) -> None:
+    # --summary's probe and sample tables take their records from the summary's
+    # own walk over raw batches: the same records, in order, as decoding the batches.
+    kinds = frozenset(int(kind) for kind in RecordKind) - {int(RecordKind.SYSCALL),
+                                                           int(RecordKind.SYSRET)}
+    data = (VECTORS / f"{name}.ktr").read_bytes()
+    tapped: list[formats.Record] = []
+    with ktrdump.open(io.BytesIO(data)) as trace:
+        summarize(trace.raw_events(), order=trace.header.byte_order, tap=(kinds, tapped.extend))
+    with ktrdump.open(io.BytesIO(data)) as trace:
+        decoded = [record for event in trace.events() if isinstance(event, list)
+                   for record in event if record.kind in kinds
+                   and record.kind not in (RecordKind.DROP, RecordKind.CSW, RecordKind.CNT)]
+    assert tapped == decoded
+    assert any(record.kind not in (RecordKind.NAMEI, RecordKind.GENIO) for record in tapped)
+
+
+def test_pending_calls_are_bounded_oldest_first() -> None:
+    summary = SyscallSummary()
+    summary.pending_limit = 2
+    codec = formats.codec()
+    framing = formats.batch_framing()
+    records = [codec.encode_record(RecordKind.SYSCALL, 1, tid, tid, b"p",
+                                   Syscall(READ, X86_64, 0, ARGS)) for tid in (1, 2, 3)]
+    records.append(codec.encode_record(RecordKind.SYSRET, 1, 1, 9, b"p",
+                                       Sysret(READ, X86_64, 0, 0, 0, 5)))
+    data = formats.encode_file_header(formats.FileHeader("h", "k", "m", 0, 0, "t"))
+    data += framing.encode(records)
+    with ktrdump.open(io.BytesIO(data)) as trace:
+        for event in trace.raw_events():
+            assert isinstance(event, RawBatch)
+            summary.add_raw(event)
+    assert summary.pending_evicted == 1
+    # thread 1's call was evicted: its RET is counted as a call of its own
+    assert [(row.name, row.calls, row.returned) for row in summary.rows()] == [("read", 4, 1)]
+
+
 def test_summary_write_to_text_and_binary_streams() -> None:
     data, _ = build_trace([BASIC])
     summary, _ = summaries(data)
