@@ -128,12 +128,15 @@ def _make_decoder(layout: Layout, model: type[Payload]) -> PayloadDecoder:
         raise SchemaShapeError(
             f"{model.__name__} fields {model._fields} != schema {layout.model_fields}"
         )
-    make = model._make
+    # tuple.__new__ rather than the model's _make: the same tuple without a
+    # Python-level call per record (the field count is checked above, once).
+    new = tuple.__new__
+    unpack_fixed = fixed.unpack_from
     if not layout.tails:
         def decode_fixed(buf: bytes, start: int, end: int) -> Payload:
             if end - start < fixed_size:
                 raise PayloadError(f"{model.__name__} payload shorter than {fixed_size} bytes")
-            return make(fixed.unpack_from(buf, start))
+            return new(model, unpack_fixed(buf, start))
         return decode_fixed
 
     keep = [i for i, n in enumerate(layout.fixed_names) if n not in layout.count_fields]
@@ -144,6 +147,36 @@ def _make_decoder(layout: Layout, model: type[Payload]) -> PayloadDecoder:
                   None if t.item is None else (t.item.size, t.item.format[0], t.item.format[1:]))
                  for t in layout.tails]
     unpack_from = struct.unpack_from
+    if len(tail_plan) == 1 and keep == list(range(len(keep))):
+        # One variable part after the fixed fields, its count the last of them
+        # (NAMI, GIO, USER, SYSCALL's args, ...): the general loop below, unrolled.
+        ((count_index, only),) = tail_plan
+        head = len(keep)
+        if only is None:
+            def decode_bytes_tail(buf: bytes, start: int, end: int) -> Payload:
+                if end - start < fixed_size:
+                    raise PayloadError(
+                        f"{model.__name__} payload shorter than {fixed_size} bytes")
+                values = unpack_fixed(buf, start)
+                position = start + fixed_size
+                stop = position + values[count_index]
+                if stop > end:
+                    raise PayloadError(f"{model.__name__} variable part overruns its record")
+                return new(model, (*values[:head], buf[position:stop]))
+            return decode_bytes_tail
+        item_size, item_order, item_code = only
+
+        def decode_array_tail(buf: bytes, start: int, end: int) -> Payload:
+            if end - start < fixed_size:
+                raise PayloadError(f"{model.__name__} payload shorter than {fixed_size} bytes")
+            values = unpack_fixed(buf, start)
+            position = start + fixed_size
+            count = values[count_index]
+            if position + count * item_size > end:
+                raise PayloadError(f"{model.__name__} array overruns its record")
+            return new(model, (*values[:head],
+                               unpack_from(f"{item_order}{count}{item_code}", buf, position)))
+        return decode_array_tail
 
     def decode_with_tails(buf: bytes, start: int, end: int) -> Payload:
         if end - start < fixed_size:
@@ -165,7 +198,7 @@ def _make_decoder(layout: Layout, model: type[Payload]) -> PayloadDecoder:
                     raise PayloadError(f"{model.__name__} array overruns its record")
                 out.append(unpack_from(f"{order}{count}{code}", buf, position))
             position = stop
-        return make(out)
+        return new(model, out)
 
     return decode_with_tails
 
@@ -306,6 +339,7 @@ class Codec:
         header_size = header.size
         unpack_header = header.unpack_from
         decoders = self.decoders
+        new_tuple = tuple.__new__  # Record's own __new__ is a Python-level call per record
         records: list[Record] = []
         append = records.append
         position = 0
@@ -321,7 +355,8 @@ class Codec:
                 raise PayloadError(f"record at {position} runs past the batch")
             decoder = decoders.get(kind)
             payload = Unknown(raw[start:stop]) if decoder is None else decoder(raw, start, stop)
-            append(Record(kind, version, pid, tid, timestamp, comm.rstrip(b"\0"), payload))
+            append(new_tuple(Record, (kind, version, pid, tid, timestamp, comm.rstrip(b"\0"),
+                                      payload)))
             position = stop
             left -= 1
             if left == 0:

@@ -72,6 +72,7 @@ def test_payload_codec_matches_schema(kind: RecordKind, order: formats.ByteOrder
         assert encoded == built
         decoded = fast.decode_payload(kind, built, 0, len(built))
         assert decoded == payload
+        assert type(decoded) is type(payload)  # built without the model's _make
         parsed = schema.parse(built)
         for name in payload._fields:
             expected = parsed[name]
@@ -175,6 +176,27 @@ def test_longer_payload_from_newer_minor_is_accepted() -> None:
 def test_short_payload_is_an_error() -> None:
     with pytest.raises(formats.PayloadError):
         codec().decode_payload(RecordKind.SYSRET, b"\0" * 4, 0, 4)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("kind", list(PAYLOAD_TYPES))
+def test_every_decoder_refuses_a_payload_cut_short(kind: RecordKind,
+                                                   order: formats.ByteOrder) -> None:
+    # Each decoder (the fixed, one-variable-part and general ones) checks its bounds:
+    # a payload one byte short of what its counts say, or of its fixed part, is an error.
+    fast = codec(order)
+    layout = fast.layouts[kind]
+    values = {name: 0 for name in layout.fixed_names}
+    for tail in layout.tails:
+        values[tail.count_field] = 1
+        values[tail.name] = b"x" if tail.item is None else [0]
+    body = schemas(order).payloads[kind].build(values)
+    decoded = fast.decode_payload(kind, body, 0, len(body))
+    assert type(decoded) is PAYLOAD_TYPES[kind]
+    with pytest.raises(formats.PayloadError):
+        fast.decode_payload(kind, body, 0, len(body) - 1)
+    (record,) = fast.iter_records(fast.encode_raw_record(int(kind), 1, 2, 3, b"c", body))
+    assert type(record) is formats.Record and record.payload == decoded
 
 
 @pytest.mark.parametrize("order", ORDERS)
