@@ -89,6 +89,13 @@ def struct_fields(struct: Struct) -> dict[str, Any] | None:
 _STRACE_ESCAPES = {ord('"'): '\\"', ord("\\"): "\\\\", ord("\f"): "\\f", ord("\n"): "\\n",
                    ord("\r"): "\\r", ord("\t"): "\\t", ord("\v"): "\\v"}
 _STRACE_PLAIN = re.compile(rb'[\x20-\x21\x23-\x5b\x5d-\x7e]*')
+#: Each byte (as a latin-1 character) as strace writes it when no octal digit
+#: follows: its C escape, itself when printable, else its shortest octal escape.
+_STRACE_TABLE: dict[int, str] = {
+    code: _STRACE_ESCAPES.get(code, f"\\{code:o}") for code in range(256)
+    if code in _STRACE_ESCAPES or not 0x20 <= code < 0x7F}
+#: A byte written in octal with a digit after it: its escape takes all three digits.
+_STRACE_BEFORE_DIGIT = re.compile("([^\\x20-\\x7e\\t\\n\\v\\f\\r])(?=[0-7])")
 
 
 def strace_string(data: bytes, limit: int | None = None, more: bool = False) -> str:
@@ -102,19 +109,16 @@ def strace_string(data: bytes, limit: int | None = None, more: bool = False) -> 
     if _STRACE_PLAIN.fullmatch(data):
         body = data.decode("ascii")
     else:
-        parts = []
-        size = len(data)
-        for index, code in enumerate(data):
-            escape = _STRACE_ESCAPES.get(code)
-            if escape is not None:
-                parts.append(escape)
-            elif 0x20 <= code < 0x7F:
-                parts.append(chr(code))
-            elif index + 1 < size and 0x30 <= data[index + 1] <= 0x37:
-                parts.append(f"\\{code:03o}")  # a digit follows: all three octal digits
-            else:
-                parts.append(f"\\{code:o}")
-        body = "".join(parts)
+        text = data.decode("latin-1")
+        if _STRACE_BEFORE_DIGIT.search(text) is None:
+            body = text.translate(_STRACE_TABLE)
+        else:
+            # Split at the bytes whose escape takes three octal digits (a digit
+            # follows): the pieces between are translated, those bytes spelled out.
+            parts = _STRACE_BEFORE_DIGIT.split(text)
+            parts[0::2] = [part.translate(_STRACE_TABLE) for part in parts[0::2]]
+            parts[1::2] = [f"\\{ord(char):03o}" for char in parts[1::2]]
+            body = "".join(parts)
     return f'"{body}"...' if more else f'"{body}"'
 
 

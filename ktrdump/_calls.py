@@ -403,7 +403,14 @@ class CallTracker:
                     if entering.received < entering.expected:
                         continue
                     self._entering = None
-                    yield from self._release_entry(entering, held)
+                    # _release_entry, inline: the common end of an entry run.
+                    if entering.shown:
+                        yield (entering, held[0])
+                    tid = entering.tid
+                    for member in held[1:]:
+                        if keep is None or keep(member):
+                            yield (entering if member[3] == tid and member[0] in _ENTRY_KINDS
+                                   else None, member)
                     held = self._entry_records = []
                     entering = None
                     continue

@@ -125,6 +125,9 @@ from ._probes import CallStack
 from ._profile import Stacks, chrome_sample
 from ._reader import Skipped
 
+#: An argument word as the raw list shows it: "0x1f" (a C-level formatter, no per-word frame).
+_QUOTED_HEX = '"{:#x}"'.format
+
 encode_string: Callable[[str], str] = _encode_basestring
 
 _SYSCALL = int(RecordKind.SYSCALL)
@@ -195,7 +198,9 @@ class ChromeTrace:
         # The call layer pairs calls; per thread, the events deferred while its call is open.
         self._layer = CallTracker(keep_calls=True, facilities=self.options.facilities)
         self._style = Style(strace=True)  # strace's 32-byte strings; data is under "io"
-        self._renderers: dict[tuple[int, int, bool], CallArguments] = Cache()
+        # Per (ABI, nr, entry only): the arguments' renderer and their names as JSON keys.
+        self._renderers: dict[tuple[int, int, bool], tuple[CallArguments, tuple[str, ...]]] = (
+            Cache())
         pids = self.options.pids
         if pids:
             self._layer.keep = lambda record: (record[0] in (_DROP, _PROBE_DEF)
@@ -414,19 +419,20 @@ class ChromeTrace:
         parts = [f'"call":{call.id}'] if call.id else []
         if not self.options.raw and plan.signature is not None and call.ts != -1:
             key = (plan.abi, plan.nr, entry_only)
-            render = self._renderers.get(key)
-            if render is None:
+            compiled = self._renderers.get(key)
+            if compiled is None:
                 stop = plan.first_output_arg if entry_only else None
-                render = self._renderers[key] = compile_arguments(plan, self._style, None, stop)
+                compiled = self._renderers[key] = (
+                    compile_arguments(plan, self._style, None, stop),
+                    tuple(f"{encode_string(arg.name)}:" for arg in plan.signature.args))
+            render, keys = compiled
             try:
                 shown = render(call)
             except (IndexError, ValueError):  # arguments missing from the record
                 shown = []
-            names = [arg.name for arg in plan.signature.args]
-            if len(shown) == len(names):
+            if len(shown) == len(keys):
                 parts.append('"arguments":{' + ",".join(
-                    f"{encode_string(name)}:{encode_string(text)}"
-                    for name, text in zip(names, shown, strict=True)) + "}")
+                    map(str.__add__, keys, map(encode_string, shown))) + "}")
             elif shown:
                 parts.append('"arguments":[' + ",".join(map(encode_string, shown)) + "]")
         if call.paths and self.options.paths:
@@ -455,7 +461,7 @@ class ChromeTrace:
         self._last_end[tid] = end
         if self.options.call_args:
             shown = call.args if count is None else call.args[:count]
-            raw = ",".join(f'"{value:#x}"' for value in shown)
+            raw = ",".join(map(_QUOTED_HEX, shown))
             decoded = self._decoded(call, entry_only='"unfinished"' in tail)
             args = f',"args":{{"raw":[{raw}]{tail}{decoded}}}'
         else:

@@ -82,6 +82,31 @@ def test_strace_string_matches_strace() -> None:
     assert strace_string(b"hello world\n") == r'"hello world\n"'
 
 
+def _strace_string_byte_by_byte(data: bytes) -> str:
+    """strace's quoting rules, one byte at a time (the reference for the translated one)."""
+    escapes = {ord('"'): '\\"', ord("\\"): "\\\\", ord("\f"): "\\f", ord("\n"): "\\n",
+               ord("\r"): "\\r", ord("\t"): "\\t", ord("\v"): "\\v"}
+    parts = []
+    for index, code in enumerate(data):
+        if code in escapes:
+            parts.append(escapes[code])
+        elif 0x20 <= code < 0x7F:
+            parts.append(chr(code))
+        elif index + 1 < len(data) and 0x30 <= data[index + 1] <= 0x37:
+            parts.append(f"\\{code:03o}")  # a digit follows: all three octal digits
+        else:
+            parts.append(f"\\{code:o}")
+    return '"' + "".join(parts) + '"'
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40) | st.lists(st.sampled_from(b"\x00\x01\x07\x08\x09\x0a\x1f0178"
+                                                         b'9a"\\\x7f\x80\xff'),
+                                         max_size=40).map(bytes))
+def test_strace_string_equals_the_byte_by_byte_rules(data: bytes) -> None:
+    assert strace_string(data) == _strace_string_byte_by_byte(data)
+
+
 def test_strace_string_limit_and_ellipsis() -> None:
     text = b"a string longer than thirty two bytes"
     assert strace_string(text, 32) == '"a string longer than thirty two "...'
