@@ -449,7 +449,7 @@ class ChromeTrace:
                              f'"bytes":{io.transferred},"data":{encode_string(_text(data))},'
                              f'"truncated":{"true" if truncated else "false"}}}')
             parts.append('"io":[' + ",".join(items) + "]")
-        return "".join("," + part for part in parts)
+        return "," + ",".join(parts) if parts else ""
 
     def _complete(self, tid: int, call: Call, start_ns: int, end_ns: int, tail: str,
                   deferred: list[str], out: list[str]) -> None:
