@@ -157,7 +157,7 @@ from formats.linux import RetKind, errno_message
 from . import _model, _perfviews
 from ._args import CallArguments, Style, compile_arguments, decode_struct, struct_fields
 from ._bounded import Cache
-from ._calls import Call, CallTracker, LineView, recorded_facilities
+from ._calls import Call, CallPlan, CallTracker, LineView, recorded_facilities
 from ._filter import record_filter
 from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
@@ -417,11 +417,15 @@ class _RecordDescriber(LineView):
 
     def _arguments(self, call: Call) -> list[str]:
         plan = call.plan
+        render = plan.renderers.get("args") or self._arguments_renderer(plan)
+        return render(call)
+
+    def _arguments_renderer(self, plan: CallPlan) -> CallArguments:
         render = plan.renderers.get("args")
         if render is None:
             render = plan.renderers["args"] = compile_arguments(plan, self._style,
                                                                 self.tracker.fds)
-        return render(call)
+        return render
 
     def _ret(self, head: str, record: Record, call: Call) -> str:
         raise NotImplementedError
@@ -762,13 +766,24 @@ class JsonDescriber(_RecordDescriber):
 
     def _call_line(self, call: Call, head: str) -> str:
         plan = call.plan
-        name = self._syscalls.get((plan.abi, plan.nr)) or self._syscall(plan.abi, plan.nr)
-        decoded = ",".join(map(encode_basestring, self._arguments(call)))
+        compiled = plan.renderers.get("json")
+        if compiled is None:
+            compiled = self._compile_call(plan)
+        render, fields = compiled
+        decoded = ",".join(map(encode_basestring, render(call)))
         extra = ""
         if call.fd_path is not None:
             extra = f',"fd_path":{encode_basestring(call.fd_path)}'
-        return (f'{{"type":"CALL",{head},"syscall":{name},"nr":{plan.nr},'
+        return (f'{{"type":"CALL",{head},{fields}'
                 f'"args":[{",".join(map(str, call.args))}],"args_decoded":[{decoded}]{extra}}}\n')
+
+    def _compile_call(self, plan: CallPlan) -> tuple[CallArguments, str]:
+        """The renderer of ``plan``'s arguments and its CALL lines' fixed keys, once per plan."""
+        self._arguments_renderer(plan)
+        compiled = plan.renderers["json"] = (
+            plan.renderers["args"],
+            f'"syscall":{self._syscall(plan.abi, plan.nr)},"nr":{plan.nr},')
+        return compiled
 
     def _ret(self, head: str, record: Record, call: Call) -> str:
         payload: Any = record[6]
@@ -779,6 +794,7 @@ class JsonDescriber(_RecordDescriber):
         retval = payload.retval
         duration = payload.duration_ns
         name = self._syscalls.get((abi, nr)) or self._syscall(abi, nr)
+        errnos = self._errnos
         # A call that never returned (exit, exec, detach): retval means nothing.
         extra = ',"unfinished":true' if flags & _UNFINISHED else ""
         if self._track:
@@ -789,7 +805,7 @@ class JsonDescriber(_RecordDescriber):
             if fd_path is not None:
                 extra += f',"fd_path":{encode_basestring(fd_path)}'
         return (f'{{"type":"RET",{head},"syscall":{name},'
-                f'"nr":{nr},"retval":{retval},"errno":{self._errno(error)},'
+                f'"nr":{nr},"retval":{retval},"errno":{errnos.get(error) or self._errno(error)},'
                 f'"duration_ns":{duration}{extra}}}\n')
 
     def _namei(self, head: str, record: Record) -> str:
