@@ -379,6 +379,7 @@ class CallTracker:
         """
         keep = self.keep
         opened = self.open
+        plans = self.plans
         collect = self.keep_calls
         track = self.track_fds
         entering = self._entering
@@ -425,11 +426,30 @@ class CallTracker:
                 held = self._entry_records = []
                 entering = None
             if kind == _SYSCALL:
-                previous = opened.get(record[3])
+                tid = record[3]
+                previous = opened.get(tid)
                 if previous is not None and previous.shown:  # its RET never came
                     previous.ret_ts = record[4]
                     yield (previous, None)
-                call = self.enter(record)
+                syscall: Any = record[6]
+                plan = plans.get((syscall.abi, syscall.nr))
+                if plan is None or plan.ipc or track:
+                    call = self.enter(record)
+                else:  # enter(), inline: the common case
+                    args = syscall.args
+                    self.calls_seen = call_id = self.calls_seen + 1
+                    call = Call(plan, record[2], tid, record[5], record[4], args, call_id)
+                    entry = plan.entry_args
+                    if entry:
+                        expected = 0
+                        size = len(args)
+                        for index in entry:
+                            if index < size and args[index]:
+                                expected += 1
+                        call.expected = expected
+                    if previous is None and len(opened) >= MAX_OPEN_CALLS:
+                        del opened[next(iter(opened))]
+                    opened[tid] = call
                 if keep is not None:
                     call.shown = keep(record)
                 if call.received < call.expected:

@@ -390,11 +390,19 @@ class _RecordDescriber(LineView):
         call_line = self._call_line
         ret = self._ret
         syscall, sysret = _SYSCALL, _SYSRET
+        # The previous record's thread and head: runs of one thread's records are the rule.
+        last_tid = last_pid = -1
+        last_comm = b""
+        last_head = ""
         for call, record in events:
             if record is None:  # a call that will not return: nothing to print
                 continue
             kind, _version, pid, tid, ts, comm, _payload = record
-            head = heads.get((pid, tid, comm)) or make_head(pid, tid, comm)
+            if tid == last_tid and pid == last_pid and comm == last_comm:
+                head = last_head
+            else:
+                head = last_head = heads.get((pid, tid, comm)) or make_head(pid, tid, comm)
+                last_tid, last_pid, last_comm = tid, pid, comm
             if stamp == 2:  # JSON: every record of a call carries the call's id
                 if call is not None and call.id:
                     head = f'{head},"ts":{ts},"call":{call.id}'
