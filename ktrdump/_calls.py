@@ -407,11 +407,15 @@ class CallTracker:
                     # _release_entry, inline: the common end of an entry run.
                     if entering.shown:
                         yield (entering, held[0])
-                    tid = entering.tid
-                    for member in held[1:]:
-                        if keep is None or keep(member):
-                            yield (entering if member[3] == tid and member[0] in _ENTRY_KINDS
-                                   else None, member)
+                    if len(held) == 2:  # the CALL and this record, its one entry record
+                        if keep is None or keep(record):
+                            yield (entering, record)
+                    else:
+                        tid = entering.tid
+                        for member in held[1:]:
+                            if keep is None or keep(member):
+                                yield (entering if member[3] == tid and member[0] in _ENTRY_KINDS
+                                       else None, member)
                     held = self._entry_records = []
                     entering = None
                     continue

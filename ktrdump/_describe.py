@@ -476,6 +476,8 @@ class TextDescriber(_RecordDescriber):
         self._max_data = options.max_data
         self._plain_data = options.max_data is None and not options.hex_dump
         self._fancy = not options.raw
+        self._durations = options.durations
+        self._suppress_data = options.suppress_data
         self._number: Callable[[int], str] = str if options.decimal else _hex
         self._modes = tuple(mode for mode in TIMESTAMP_ORDER if mode in options.timestamps)
         self._stamp = 1 if self._modes else 0
@@ -552,7 +554,7 @@ class TextDescriber(_RecordDescriber):
             line = f"{head}RET   {name} {retval}"
         else:
             line = f"{head}RET   {name} {retval}/{retval & _U64:#x}"
-        if self.options.durations:
+        if self._durations:
             return f"{line} {duration_text(payload.duration_ns)}\n"
         return line + "\n"
 
@@ -578,7 +580,7 @@ class TextDescriber(_RecordDescriber):
         verb = "read" if direction == 0 else "wrote" if direction == 1 else f"direction_{direction}"
         plural = "" if transferred == 1 else "s"
         line = f"{head}GIO   fd {fd_text} {verb} {transferred} byte{plural}\n"
-        if self.options.suppress_data:
+        if self._suppress_data:
             return line
         if self._plain_data and not flags:
             return line + visdump(data, self._width)
