@@ -16,6 +16,8 @@ Does not: read data or keep state.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from collections.abc import Callable
 
 _POLY = 0xEDB88320  # CRC-32 (ISO-HDLC), reflected
@@ -56,9 +58,6 @@ def _shift_python(crc: int, length: int) -> int:
 
 
 def _load_zlib_shift() -> Callable[[int, int], int] | None:
-    import ctypes
-    import ctypes.util
-
     name = ctypes.util.find_library("z")
     if name is None:
         return None

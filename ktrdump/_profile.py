@@ -13,6 +13,8 @@ stack at the system call. Frames are named by function, else
 
 Guarantees: memory is bounded by the distinct stacks and pcs of the trace,
 not by the number of samples; nothing here raises on odd sample data.
+Symbols and CFI (pyelftools) are imported at the first sample unwound, so a
+view of a trace without samples never pays for them.
 Does not: read files itself (``_symbols`` does), or write output.
 """
 

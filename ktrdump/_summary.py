@@ -49,8 +49,11 @@ Guarantees: memory is bounded by the number of distinct (process, ABI,
 syscall) keys and threads with a call in progress, never by the trace size;
 the raw and decoded paths count identically; a SYSCALL, SYSRET or DROP
 payload too short for its fields (a writer bug; the batch checksum held) is
-not counted but reported as malformed. Does not: read files (the caller
-passes events), decode other record kinds, or know strace's CPU-time mode.
+not counted but reported as malformed. The raw path reads each record
+header once: records of the kinds a ``tap`` names (``--summary``'s probe and
+sample tables) are picked out of the same walk and handed on decoded, in
+order. Does not: read files (the caller passes events), count other record
+kinds, or know strace's CPU-time mode.
 """
 
 from __future__ import annotations
