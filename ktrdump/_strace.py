@@ -95,6 +95,8 @@ _EXEC_ENV = int(RecordKind.EXEC_ENV)
 _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
+#: Kinds besides CALL and RET that print a line of their own (``record``).
+_OWN_LINES = frozenset({_PSIG, _PROC, _DROP})
 
 
 def prefix(tid: int, ns: int) -> str:
@@ -151,7 +153,7 @@ class StraceDescriber(LineView):
         if not self.tracker.defer_entries:  # a live input: nothing is held back
             self._batch = records
             self._batch_index = None
-            self.tracker.feed(records, self)
+            self._feed(records)
             return out
         # A file: the last LOOK_AHEAD records wait for the next batch, so the
         # look-ahead for an interrupted call's data sees across batches. The
@@ -171,10 +173,32 @@ class StraceDescriber(LineView):
         self._batch = pending
         self._batch_index = None
         chunk = pending[:cut]
-        tracker.feed(chunk, self)
+        self._feed(chunk)
         self._pending = pending[cut:]
         self._forget(chunk)
         return out
+
+    def _feed(self, records: list[Record]) -> None:
+        """``tracker.feed(records, self)`` with its dispatch inline (the hot loop).
+
+        A shown CALL goes to ``call``, a RET to ``_ret``, signals, process
+        events and DROPs to ``record``; other records print nothing; a call
+        abandoned, nothing either (its line ends when another line is printed).
+        """
+        out = self._out
+        ret = self._ret
+        on_call = self.call
+        on_record = self.record
+        for call, record in self.tracker.stream(records):
+            if record is None:
+                continue
+            kind = record[0]
+            if kind == _SYSRET and call is not None:
+                ret(out, record, call)
+            elif kind == _SYSCALL and call is not None:
+                on_call(call, record)
+            elif kind in _OWN_LINES:
+                on_record(call, record)
 
     def _held_keep(self, record: Record) -> bool:
         return id(record) not in self._hidden
@@ -192,7 +216,7 @@ class StraceDescriber(LineView):
         if self._pending:
             self._batch = self._pending
             self._batch_index = None
-            self.tracker.feed(self._pending, self)
+            self._feed(self._pending)
             self._forget(self._pending)
             self._pending = []
         self.tracker.flush(self)
