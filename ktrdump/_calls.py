@@ -437,7 +437,7 @@ class CallTracker:
                     yield (previous, None)
                 syscall: Any = record[6]
                 plan = plans.get((syscall.abi, syscall.nr))
-                if plan is None or plan.ipc or track:
+                if plan is None or plan.ipc:
                     call = self.enter(record)
                 else:  # enter(), inline: the common case
                     args = syscall.args
@@ -451,6 +451,9 @@ class CallTracker:
                             if index < size and args[index]:
                                 expected += 1
                         call.expected = expected
+                    fd_arg = plan.first_fd_arg
+                    if track and fd_arg is not None and fd_arg < len(args):
+                        call.fd_path = self.fds.describe(record[2], signed32(args[fd_arg]))
                     if previous is None and len(opened) >= MAX_OPEN_CALLS:
                         del opened[next(iter(opened))]
                     opened[tid] = call
@@ -479,7 +482,7 @@ class CallTracker:
                     call = self.leave(record)
                 if call.shown if call.ts != -1 else (keep is None or keep(record)):
                     yield (call, record)
-                if track:
+                if track and not call.settled:  # the view may have settled it already
                     self.settle(call)
                 continue
             if kind == _PROC:
@@ -492,8 +495,16 @@ class CallTracker:
                     yield (None, record)
                 continue
             owner = opened.get(record[3]) if kind in _MEMBER_KINDS else None
-            if owner is not None and collect and (kind in (_GENIO, _STRUCT)):
-                self.add_exit_record(record)
+            if owner is not None and collect:
+                if kind == _GENIO:  # add_exit_record, inline: the common exit record
+                    payload = record[6]
+                    io = owner.io
+                    if io is None:
+                        owner.io = [payload]
+                    elif not any(seen is payload for seen in io):
+                        io.append(payload)
+                elif kind == _STRUCT:
+                    self.add_exit_record(record)
             if keep is None or keep(record):
                 yield (owner, record)
         if entering is not None and not self.defer_entries:
