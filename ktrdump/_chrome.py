@@ -116,7 +116,7 @@ from formats.linux import errno_name, signal_name, signature, syscall_name
 
 from . import _perfviews
 from ._args import CallArguments, Style, compile_arguments
-from ._bounded import Cache, Table
+from ._bounded import TABLE_LIMIT, Cache, Table
 from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
@@ -207,9 +207,12 @@ class ChromeTrace:
         if pids:
             self._layer.keep = lambda record: (record[0] in (_DROP, _PROBE_DEF)
                                                or record[2] in pids)
-        self._open: dict[int, tuple[Call, list[str]]] = Table()  # tid -> call in progress
+        # Per thread, written at every call: plain dicts bounded inline as
+        # ``_bounded.Table`` (the oldest-inserted goes past TABLE_LIMIT), without
+        # a Python-level __setitem__ per call.
+        self._open: dict[int, tuple[Call, list[str]]] = {}  # tid -> call in progress
         self._out: list[str] = []
-        self._last_end: dict[int, int] = Table()  # tid -> where its last X event ended (ns)
+        self._last_end: dict[int, int] = {}  # tid -> where its last X event ended (ns)
         self._thread_names: dict[int, bytes] = Table()
         self._process_names: dict[int, bytes] = Table()
         self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = Cache()
@@ -300,7 +303,10 @@ class ChromeTrace:
 
     def call(self, call: Call, record: Record) -> None:
         self._seen(record)
-        self._open[call.tid] = (call, [])
+        opened = self._open
+        opened[call.tid] = (call, [])
+        if len(opened) > TABLE_LIMIT:
+            del opened[next(iter(opened))]
 
     def record(self, call: Call | None, record: Record) -> None:
         kind = record.kind
@@ -482,7 +488,10 @@ class ChromeTrace:
         name, count = self._syscall(plan.abi, plan.nr)
         start = max(start_ns, self._last_end.get(tid, start_ns))
         end = max(end_ns, start)
-        self._last_end[tid] = end
+        last_end = self._last_end
+        last_end[tid] = end
+        if len(last_end) > TABLE_LIMIT:
+            del last_end[next(iter(last_end))]
         if self.options.call_args:
             shown = call.args if count is None else call.args[:count]
             raw = ",".join(map(_QUOTED_HEX, shown))
