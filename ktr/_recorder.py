@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import formats
 from formats import Abi, ProbeSite, RecordKind, linux
@@ -37,10 +37,12 @@ from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
 from ._perfsource import SourceOutput
-from ._probe_source import URETPROBE_SYSCALL, ProbeSession
 from ._sources import PtraceSource, SideSource, side_sources
 from ._terminal import status_line_allowed
 from .errors import OutputError
+
+if TYPE_CHECKING:
+    from ._probe_source import ProbeSession
 
 STATUS_INTERVAL_S = 0.5
 
@@ -74,12 +76,21 @@ def _file_header(options: RecordOptions, control: ControlOptions) -> formats.Fil
     )
 
 
+def _probe_session() -> type[ProbeSession]:
+    # Imported only when probes are asked for: it brings pyelftools and tracefs.
+    from ._probe_source import ProbeSession
+
+    return ProbeSession
+
+
 def _control_options(options: RecordOptions) -> ControlOptions:
     seccomp = None
     wants_stops = options.wants_syscall_stops
     if options.command and options.seccomp and wants_stops:
         numbers = options.syscalls.numbers
         if numbers is None and any(spec.site == ProbeSite.RETURN for spec in options.probes):
+            from ._probe_source import URETPROBE_SYSCALL
+
             # Return probes make the uretprobe syscall on every return: a filter that stops
             # at every syscall but that one spares two ptrace stops per return.
             numbers = {
@@ -194,7 +205,7 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
             source.prepare()
             prepared.append(source)
             ptrace_source.add_observer(source)
-            if isinstance(source, ProbeSession):
+            if options.probes and isinstance(source, _probe_session()):
                 source.use_control(lambda pid: [t.tid for t in list(control.tracees.values())
                                                 if t.pid == pid])
                 ptrace_source.wrap_consumer(source.wrap)
