@@ -170,7 +170,8 @@ class ControlState:
         self._releasing: Release | None = None
         self._stop_reason: str | None = None
         self._in_blocking_wait = False
-        self._wake_count = 0
+        self._wait_returns = 0  # blocking waits ended (the waker's acknowledgement)
+        self._gate = pt.WaitGate()  # closed: a stop request not yet acted on
         self._wake_read = -1
         self._wake_write = -1
         self._main_thread_id = 0
