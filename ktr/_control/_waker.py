@@ -28,6 +28,7 @@ from ._state import (
     Release,
 )
 
+
 def _on_wake_signal(signum: int, frame: object) -> None:
     # Nothing to do: the signal's work is ending a blocking wait with EINTR.
     return None
