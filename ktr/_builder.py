@@ -16,6 +16,13 @@ captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
 Calls without such captures pay one dictionary lookup and a few attribute
 tests per stop.
 
+Resume first, record after: ``prepare`` reads, at the stop, what a syscall
+stop's records need (path strings, STRUCT captures, a read/write buffer) so
+the loop can resume the thread before the records are encoded and queued;
+stops whose records need more (exec strings, socketcall, iovecs, ...) are
+built while stopped as before. Either way the records are the same bytes in
+the same order (``tests/test_resume_first.py``).
+
 Guarantees: the builder never raises into the control loop for anything a
 tracee can cause (bad pointers, vanished memory): an unreadable path or buffer
 is left out, and a record that cannot be built is counted as ENOMEM through
