@@ -384,13 +384,6 @@ class RecordBuilder:
             return True
         return mode == _FREE
 
-    def _take_captured(self, event: Event) -> tuple[object, list[_Found]] | None:
-        if self._captured_for is not event:
-            return None
-        captured = self._captured
-        self._captured_for = self._captured = None
-        return captured
-
     def _entry_reads(self, event: SyscallEntry, plan: _Plan) -> tuple[object, list[_Found]]:
         """A _CAPTURE entry's reads, in record order: paths, then STRUCT captures."""
         tracee = event.tracee
@@ -422,8 +415,8 @@ class RecordBuilder:
         retval = event.retval
         data: bytes | None = None
         if self._genio and plan.io_arg is not None and retval > 0:
-            data = _read(tracee.memory, args[plan.io_arg],
-                         min(retval, self._options.io_bytes)) or b""
+            # TraceeMemory.read gives b"" for unreadable memory, never raises
+            data = tracee.memory.read(args[plan.io_arg], min(retval, self._options.io_bytes))
         found: list[_Found] = []
         if self._structs:
             error = event.error
@@ -463,9 +456,13 @@ class RecordBuilder:
             return
         mode = plan.entry_mode
         if mode != _STOPPED:
-            captured = self._take_captured(event)
-            if captured is None and mode == _CAPTURE:
+            if self._captured_for is event:
+                captured = self._captured
+                self._captured_for = self._captured = None
+            elif mode == _CAPTURE:
                 captured = self._entry_reads(event, plan)
+            else:
+                captured = None
             if self._calls:
                 self._sink(self._syscall_record(
                     tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm, nr, event.abi,
@@ -524,10 +521,15 @@ class RecordBuilder:
             self._announce_emulation(tracee, event.timestamp_ns)
         entry = event.entry
         retval = event.retval
-        if plan.exit_mode != _STOPPED:
-            captured = self._take_captured(event)
-            if captured is None and plan.exit_mode == _CAPTURE:
+        mode = plan.exit_mode
+        if mode != _STOPPED:
+            if self._captured_for is event:
+                captured = self._captured
+                self._captured_for = self._captured = None
+            elif mode == _CAPTURE:
                 captured = self._exit_reads(event, plan)
+            else:
+                captured = None
             if captured is not None:
                 data, found = captured
                 if data is not None:

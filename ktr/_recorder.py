@@ -18,6 +18,7 @@ Does not: parse the command line (``_options``) or print tracebacks.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -280,7 +281,14 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
             source.start(output)
             started.append(source)
         with _Signals(control, spawned=bool(options.command)):
-            result = ptrace_source.run(output, descriptor.log_error)
+            # Everything alive now (modules, schemas, tables) lives as long as
+            # the recording: out of the collector's way, the collections the
+            # loop's short-lived events trigger no longer walk it.
+            gc.freeze()
+            try:
+                result = ptrace_source.run(output, descriptor.log_error)
+            finally:
+                gc.unfreeze()
     finally:
         try:
             for source in started:

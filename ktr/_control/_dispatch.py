@@ -40,6 +40,8 @@ from ._state import (
     _signed,
 )
 
+_new_tuple = tuple.__new__
+
 
 class DispatchMixin(ControlState):
     # ------------------------------------------------------------------- run
@@ -206,10 +208,10 @@ class DispatchMixin(ControlState):
                 else:
                     nr, abi = self._current_syscall(tracee, pt.abi_of_arch(info[2], 0))
                 rval, is_error = pt.exit_values()
-                event = SyscallExit(
+                event = _new_tuple(SyscallExit, (
                     tracee, time.time_ns(), time.monotonic_ns(), abi, nr, rval,
                     -rval if is_error else 0, entry,
-                )
+                ))
         elif op == pt.SYSCALL_INFO_ENTRY or op == pt.SYSCALL_INFO_SECCOMP:
             nr = info[5]
             if info[2] == pt.AUDIT_ARCH_X86_64 and (nr < 0 or not nr & pt.X32_SYSCALL_BIT):
@@ -218,8 +220,10 @@ class DispatchMixin(ControlState):
                 abi = pt.abi_of_arch(info[2], nr)
                 if abi is Abi.X32:
                     nr &= ~pt.X32_SYSCALL_BIT
-            entry = SyscallEntry(tracee, time.time_ns(), time.monotonic_ns(), abi, nr,
-                                 info[6:12], info[4])  # type: ignore[arg-type]
+            # tuple.__new__ directly: the NamedTuple's own __new__ is a Python
+            # frame more on the hottest line of the loop
+            entry = _new_tuple(SyscallEntry, (tracee, time.time_ns(), time.monotonic_ns(),
+                                              abi, nr, info[6:12], info[4]))
             tracee.entry = entry
             tracee.in_syscall = True
             if tracee.pre_exec and nr in _EXECVE_NUMBERS.get(abi, ()):
