@@ -210,6 +210,7 @@ class RecordBuilder:
         self._syscall_record = self._codec.syscall_record
         self._sysret_record = self._codec.sysret_record
         self._genio_bytes = self._codec.genio_record
+        self._struct_bytes = self._codec.struct_record
         self._handlers: dict[type, Callable[[Event], None]] = {
             SyscallEntry: self._on_entry,  # type: ignore[dict-item]
             SyscallExit: self._on_exit,  # type: ignore[dict-item]
@@ -438,8 +439,8 @@ class RecordBuilder:
                     found: list[_Found]) -> None:
         for argument, value in found:
             if value is not None:
-                self._emit_payload(RecordKind.STRUCT, tracee, timestamp_ns,
-                                   formats.Struct(abi, argument, value[0], value[1]))
+                self._sink(self._struct_bytes(tracee.pid, tracee.tid, timestamp_ns, tracee.comm,
+                                              abi, argument, value[0], value[1]))
 
     # ------------------------------------------------------------------ syscalls
     def _on_entry(self, event: SyscallEntry) -> None:
@@ -657,8 +658,8 @@ class RecordBuilder:
     ) -> None:
         found = self._struct_data(tracee, abi, args, wanted, retval)
         if found is not None:
-            self._emit_payload(RecordKind.STRUCT, tracee, timestamp_ns,
-                               formats.Struct(abi, wanted.argument, found[0], found[1]))
+            self._sink(self._struct_bytes(tracee.pid, tracee.tid, timestamp_ns, tracee.comm,
+                                          abi, wanted.argument, found[0], found[1]))
 
     def _struct_data(
         self, tracee: Tracee, abi: Abi, args: tuple[int, ...], wanted: _StructPlan,
