@@ -135,7 +135,11 @@ def test_switches_and_counters_match_each_threads_getrusage(tmp_path: Path) -> N
         # thread measured itself a little earlier: a few ptrace stops apart.
         assert abs(outs[tid] - (voluntary + involuntary)) <= 12, (who, outs[tid], voluntary,
                                                                   involuntary)
-        assert abs(preempted[tid] - involuntary) <= 6, (who, preempted[tid], involuntary)
+        # The kernel's two notions of "preempted" differ when a wakeup races the
+        # switch (getrusage counts it involuntary, perf's flag may not): more
+        # often the busier the machine, so the slack grows with the count.
+        assert abs(preempted[tid] - involuntary) <= 6 + involuntary // 3, (
+            who, preempted[tid], involuntary)
         assert abs(outs[tid] - ins[tid]) <= 1
         assert voluntary >= 150  # every round slept
         mine = readings[tid]
