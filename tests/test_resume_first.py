@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ class _Twin:
         self._pending: Event | None = None
 
     @staticmethod
-    def _keep(records: list[bytes]):  # type: ignore[no-untyped-def]
+    def _keep(records: list[bytes]) -> Callable[[bytes], bool]:
         def sink(record: bytes) -> bool:
             records.append(record)
             return True
@@ -70,7 +71,7 @@ class _Twin:
         self._builder(event)
 
 
-def _twin_run(argv: list[str], record_args: list[str] = ()) -> _Twin:  # type: ignore[assignment]
+def _twin_run(argv: list[str], record_args: Sequence[str] = ()) -> _Twin:
     options = parse_record_arguments([*record_args, "-o", "/dev/null", "--", *argv])
     twin = _Twin(BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects))
     control = Control(ControlOptions(follow_children=True))
