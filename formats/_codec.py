@@ -249,6 +249,7 @@ class Codec:
     sysret_struct: struct.Struct
     namei_struct: struct.Struct  # header + NAMEI fixed part; the path follows
     genio_struct: struct.Struct  # header + GENIO fixed part; the data follows
+    struct_struct: struct.Struct  # header + STRUCT fixed part; name and data follow
 
     def syscall_record(
         self, pid: int, tid: int, timestamp_ns: int, comm: bytes, nr: int, abi: int,
@@ -289,6 +290,17 @@ class Codec:
             packer.size - self.header.size + len(data), RecordKind.GENIO, RECORD_VERSION, pid,
             tid, timestamp_ns, comm, fd, direction, flags, transferred, len(data),
         ) + data
+
+    def struct_record(
+        self, pid: int, tid: int, timestamp_ns: int, comm: bytes, abi: int, argument: int,
+        name: bytes, data: bytes,
+    ) -> bytes:
+        """A STRUCT record (the tracer's third most frequent: stat, dirents, ...)."""
+        packer = self.struct_struct
+        return packer.pack(
+            packer.size - self.header.size + len(name) + len(data), RecordKind.STRUCT,
+            RECORD_VERSION, pid, tid, timestamp_ns, comm, abi, argument, len(name), len(data),
+        ) + name + data
 
     def encode_payload(self, kind: RecordKind, payload: Payload) -> bytes:
         return self.encoders[kind](payload)
@@ -389,7 +401,8 @@ def _build_codec(order: ByteOrder) -> Codec:
         return struct.Struct(header_format + layouts[kind].fixed.format[1:])
 
     return Codec(order, header_layout.fixed, layouts, decoders, encoders, syscall_struct,
-                 whole(RecordKind.SYSRET), whole(RecordKind.NAMEI), whole(RecordKind.GENIO))
+                 whole(RecordKind.SYSRET), whole(RecordKind.NAMEI), whole(RecordKind.GENIO),
+                 whole(RecordKind.STRUCT))
 
 
 _CODECS: dict[str, Codec] = {}

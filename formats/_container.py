@@ -288,6 +288,9 @@ class BatchFraming:
         ``max_bytes`` cannot be framed and is left out; the second value
         counts those, so the caller can report them as lost.
         """
+        if sum(map(len, records)) <= max_bytes:
+            # the usual queue: one batch, without a Python step per record
+            return ([self.encode(records, compressor)] if records else []), 0
         batches: list[bytes] = []
         refused = 0
         run: list[bytes] = []

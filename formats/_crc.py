@@ -58,13 +58,18 @@ def _shift_python(crc: int, length: int) -> int:
 
 
 def _load_zlib_shift() -> Callable[[int, int], int] | None:
-    name = ctypes.util.find_library("z")
-    if name is None:
-        return None
+    # The usual soname first: find_library runs ldconfig in a subprocess,
+    # a cost every start of the recorder would pay.
     try:
-        combine = ctypes.CDLL(name).crc32_combine
+        combine = ctypes.CDLL("libz.so.1").crc32_combine
     except (OSError, AttributeError):
-        return None
+        name = ctypes.util.find_library("z")
+        if name is None:
+            return None
+        try:
+            combine = ctypes.CDLL(name).crc32_combine
+        except (OSError, AttributeError):
+            return None
     combine.restype = ctypes.c_ulong
     combine.argtypes = [ctypes.c_ulong, ctypes.c_ulong, ctypes.c_long]
 

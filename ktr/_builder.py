@@ -16,6 +16,13 @@ captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
 Calls without such captures pay one dictionary lookup and a few attribute
 tests per stop.
 
+Resume first, record after: ``prepare`` reads, at the stop, what a syscall
+stop's records need (path strings, STRUCT captures, a read/write buffer) so
+the loop can resume the thread before the records are encoded and queued;
+stops whose records need more (exec strings, socketcall, iovecs, ...) are
+built while stopped as before. Either way the records are the same bytes in
+the same order (``tests/test_resume_first.py``).
+
 Guarantees: the builder never raises into the control loop for anything a
 tracee can cause (bad pointers, vanished memory): an unreadable path or buffer
 is left out, and a record that cannot be built is counted as ENOMEM through
@@ -31,7 +38,7 @@ import errno
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import formats
 from formats import (
@@ -124,6 +131,9 @@ class _Plan:
     clone3: bool = False  # clone3: the parent's copy of the new thread id, at exit
     # rt_sigreturn: where the signal frame's saved mask is, from the stack pointer
     sigreturn_mask: int | None = None
+    # How the entry / exit records can be made (_FREE, _CAPTURE, _STOPPED; see prepare).
+    entry_mode: int = 0
+    exit_mode: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +151,18 @@ class _StructPlan:
 
 
 _UNSELECTED = _Plan(selected=False)
+
+# What a syscall stop's records need from the stopped thread (``_Plan.entry_mode``,
+# ``exit_mode``), set by ``_with_modes`` for the builder's record kinds:
+_STOPPED = 0  # the whole builder runs while the thread is stopped (the general path)
+_FREE = 1  # nothing from the tracee: the records can be made after it is resumed
+_CAPTURE = 2  # some memory, read by ``prepare`` (``_entry_reads``/``_exit_reads``)
 _IO_IN = frozenset(linux.IO_IN_KINDS)
 _PLAIN_BUFFERS = frozenset({ArgKind.BUF_IN, ArgKind.BUF_OUT})
+
+
+#: One STRUCT capture read by prepare: (argument, (name, bytes) or None).
+_Found = tuple[int, "tuple[bytes, bytes] | None"]
 
 
 def _signed32(value: int) -> int:
@@ -183,10 +203,14 @@ class RecordBuilder:
         # tid -> the subcall plan and argument words of its open socketcall
         self._socketcalls: dict[int, tuple[_Plan, tuple[int, ...]]] = {}
         self._socklens: dict[int, bytes] = {}  # tid -> its open call's socklen at entry
+        # What prepare read for the event the next call will be about.
+        self._captured_for: Event | None = None
+        self._captured: tuple[object, list[_Found]] | None = None
         # Bound once: these run several times per ptrace stop.
         self._syscall_record = self._codec.syscall_record
         self._sysret_record = self._codec.sysret_record
         self._genio_bytes = self._codec.genio_record
+        self._struct_bytes = self._codec.struct_record
         self._handlers: dict[type, Callable[[Event], None]] = {
             SyscallEntry: self._on_entry,  # type: ignore[dict-item]
             SyscallExit: self._on_exit,  # type: ignore[dict-item]
@@ -225,8 +249,40 @@ class RecordBuilder:
         key = (abi, nr)
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = self._make_plan(abi, nr)
+            plan = self._plans[key] = self._with_modes(self._make_plan(abi, nr))
         return plan
+
+    def _with_modes(self, plan: _Plan) -> _Plan:
+        """``plan`` with its entry and exit modes for this builder's record kinds.
+
+        A stop is _CAPTURE when every read its records need is one of the
+        plain ones ``_entry_reads``/``_exit_reads`` make (paths, STRUCT
+        captures, a read/write buffer), _STOPPED when anything else reads the
+        tracee or keeps state across stops (exec strings, socketcall, socklen,
+        sigreturn, iovec/msghdr data, clone3, rt_sigaction's handler).
+        """
+        if not plan.selected:
+            return replace(plan, entry_mode=_FREE, exit_mode=_FREE)
+        structs = self._structs
+        if (plan.socketcall
+                or (structs and (plan.sigreturn_mask is not None or plan.socklen_arg is not None))
+                or (plan.argv_arg is not None and self._exec_args)
+                or (plan.envp_arg is not None and (self._exec_env or structs))):
+            entry = _STOPPED
+        elif (self._namei and plan.path_args) or (
+                structs and (plan.structs_in or plan.by_command is not None)):
+            entry = _CAPTURE
+        else:
+            entry = _FREE
+        io = self._genio and plan.io_arg is not None
+        if (plan.socketcall or plan.sets_handler or (structs and plan.clone3)
+                or (io and plan.io_kind not in _PLAIN_BUFFERS)):
+            exit_ = _STOPPED
+        elif io or (structs and (plan.structs_out or plan.by_command is not None)):
+            exit_ = _CAPTURE
+        else:
+            exit_ = _FREE
+        return replace(plan, entry_mode=entry, exit_mode=exit_)
 
     def _make_plan(self, abi: Abi, nr: int) -> _Plan:
         if not self._options.selects(abi, nr):
@@ -294,6 +350,98 @@ class RecordBuilder:
             envp_arg=envp_arg,
         )
 
+    # ------------------------------------------------------------------ resume first
+    def prepare(self, event: Event) -> bool:
+        """Read, while the thread is still stopped, what ``event``'s records need.
+
+        True: the loop may resume the thread and call ``builder(event)``
+        afterwards (the next call must be that one); the records are then
+        made while the tracee runs, from what was read here, and are the
+        same bytes in the same order as without ``prepare``. False: call
+        ``builder(event)`` before resuming (the event needs the stopped
+        thread throughout, or its syscall has not been planned yet).
+        """
+        event_type = type(event)
+        if event_type is SyscallEntry:
+            plan = self._plans.get((event.abi, event.nr))  # type: ignore[union-attr]
+            if plan is None:
+                return False
+            mode = plan.entry_mode
+            reads = self._entry_reads
+        elif event_type is SyscallExit:
+            plan = self._plans.get((event.abi, event.nr))  # type: ignore[union-attr]
+            if plan is None:
+                return False
+            mode = plan.exit_mode
+            reads = self._exit_reads  # type: ignore[assignment]
+        else:
+            return False
+        if mode == _CAPTURE:
+            try:
+                self._captured = reads(event, plan)  # type: ignore[arg-type]
+            except (MemoryError, struct.error, OverflowError, ValueError):
+                return False  # made (and counted) the general way
+            self._captured_for = event
+            return True
+        return mode == _FREE
+
+    def _entry_reads(self, event: SyscallEntry, plan: _Plan) -> tuple[object, list[_Found]]:
+        """A _CAPTURE entry's reads, in record order: paths, then STRUCT captures."""
+        tracee = event.tracee
+        args = event.args
+        paths: list[bytes | None] = []
+        if self._namei:
+            memory = tracee.memory
+            for index in plan.path_args:
+                paths.append(_read_string(memory, args[index], PATH_MAX))
+        found: list[_Found] = []
+        if self._structs:
+            for wanted in plan.structs_in:
+                found.append((wanted.argument,
+                              self._struct_data(tracee, event.abi, args, wanted)))
+            if plan.by_command is not None:
+                pair = plan.by_command.get(args[plan.command_arg] & plan.command_mask)
+                if pair is not None and pair[0] is not None:
+                    found.append((pair[0].argument,
+                                  self._struct_data(tracee, event.abi, args, pair[0])))
+        return paths, found
+
+    def _exit_reads(self, event: SyscallExit, plan: _Plan) -> tuple[object, list[_Found]]:
+        """A _CAPTURE exit's reads, in record order: the I/O data, then STRUCT captures."""
+        tracee = event.tracee
+        entry = event.entry
+        if entry is None:
+            return None, []
+        args = entry.args
+        retval = event.retval
+        data: bytes | None = None
+        if self._genio and plan.io_arg is not None and retval > 0:
+            # TraceeMemory.read gives b"" for unreadable memory, never raises
+            data = tracee.memory.read(args[plan.io_arg], min(retval, self._options.io_bytes))
+        found: list[_Found] = []
+        if self._structs:
+            error = event.error
+            for wanted in plan.structs_out:
+                # Most structures are filled on success; nanosleep's remainder on EINTR.
+                if error == (errno.EINTR if wanted.filled_on_error else 0):
+                    if retval <= 0 and wanted.name == b"wstatus":
+                        continue  # WNOHANG and no child ready: nothing was written
+                    found.append((wanted.argument, self._struct_data(
+                        tracee, event.abi, args, wanted, retval)))
+            if plan.by_command is not None and not error:
+                pair = plan.by_command.get(args[plan.command_arg] & plan.command_mask)
+                if pair is not None and pair[1] is not None:
+                    found.append((pair[1].argument,
+                                  self._struct_data(tracee, event.abi, args, pair[1])))
+        return data, found
+
+    def _emit_found(self, tracee: Tracee, timestamp_ns: int, abi: Abi,
+                    found: list[_Found]) -> None:
+        for argument, value in found:
+            if value is not None:
+                self._sink(self._struct_bytes(tracee.pid, tracee.tid, timestamp_ns, tracee.comm,
+                                              abi, argument, value[0], value[1]))
+
     # ------------------------------------------------------------------ syscalls
     def _on_entry(self, event: SyscallEntry) -> None:
         tracee = event.tracee
@@ -306,6 +454,28 @@ class RecordBuilder:
             return
         plan = self._plans.get((event.abi, nr)) or self._plan(event.abi, nr)
         if not plan.selected:
+            return
+        mode = plan.entry_mode
+        if mode != _STOPPED:
+            if self._captured_for is event:
+                captured = self._captured
+                self._captured_for = self._captured = None
+            elif mode == _CAPTURE:
+                captured = self._entry_reads(event, plan)
+            else:
+                captured = None
+            if self._calls:
+                self._sink(self._syscall_record(
+                    tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm, nr, event.abi,
+                    event.args))
+            if captured is not None:
+                paths, found = captured
+                for path in paths:  # type: ignore[attr-defined]
+                    if path is not None:
+                        self._emit(self._codec.namei_record(
+                            tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm, path))
+                if found:
+                    self._emit_found(tracee, event.timestamp_ns, event.abi, found)
             return
         if self._calls:
             self._sink(self._syscall_record(
@@ -352,6 +522,33 @@ class RecordBuilder:
             self._announce_emulation(tracee, event.timestamp_ns)
         entry = event.entry
         retval = event.retval
+        mode = plan.exit_mode
+        if mode != _STOPPED:
+            if self._captured_for is event:
+                captured = self._captured
+                self._captured_for = self._captured = None
+            elif mode == _CAPTURE:
+                captured = self._exit_reads(event, plan)
+            else:
+                captured = None
+            if captured is not None:
+                data, found = captured
+                if data is not None:
+                    assert isinstance(data, bytes)
+                    self._sink(self._genio_bytes(
+                        tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm,
+                        _signed32(entry.args[plan.io_fd_arg])  # type: ignore[union-attr]
+                        if plan.io_fd_arg is not None else -1,
+                        plan.io_direction, GenioFlag.TRUNCATED if len(data) < retval else 0,
+                        retval, data))
+                if found:
+                    self._emit_found(tracee, event.timestamp_ns, event.abi, found)
+            if self._calls:
+                self._sink(self._sysret_record(
+                    tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm, nr, event.abi, 0,
+                    event.error, retval,
+                    event.monotonic_ns - entry.monotonic_ns if entry is not None else 0))
+            return
         args: tuple[int, ...] = entry.args if entry is not None else ()
         if plan.socketcall:
             # the subcall's plan and argument words, from the entry
@@ -459,12 +656,21 @@ class RecordBuilder:
         self, tracee: Tracee, timestamp_ns: int, abi: Abi, args: tuple[int, ...],
         wanted: _StructPlan, retval: int = 0,
     ) -> None:
+        found = self._struct_data(tracee, abi, args, wanted, retval)
+        if found is not None:
+            self._sink(self._struct_bytes(tracee.pid, tracee.tid, timestamp_ns, tracee.comm,
+                                          abi, wanted.argument, found[0], found[1]))
+
+    def _struct_data(
+        self, tracee: Tracee, abi: Abi, args: tuple[int, ...], wanted: _StructPlan,
+        retval: int = 0,
+    ) -> tuple[bytes, bytes] | None:
+        """(name, bytes) of one STRUCT capture, read from the stopped thread; None: no record."""
         address = args[wanted.argument]
         if address == 0:
-            return
+            return None
         if wanted.measure != "size":
-            self._measured_struct(tracee, timestamp_ns, abi, args, wanted, retval)
-            return
+            return self._measured_data(tracee, abi, args, wanted, retval)
         size = wanted.size
         if size is None:
             assert wanted.length_argument is not None
@@ -475,14 +681,13 @@ class RecordBuilder:
             size = min(length, linux.SOCKADDR_STORAGE_SIZE)
         data = _read(tracee.memory, address, size)
         if not data:
-            return
-        self._emit_payload(RecordKind.STRUCT, tracee, timestamp_ns,
-                           formats.Struct(abi, wanted.argument, wanted.name, data))
+            return None
+        return wanted.name, data
 
-    def _measured_struct(
-        self, tracee: Tracee, timestamp_ns: int, abi: Abi, args: tuple[int, ...],
-        wanted: _StructPlan, retval: int,
-    ) -> None:
+    def _measured_data(
+        self, tracee: Tracee, abi: Abi, args: tuple[int, ...], wanted: _StructPlan,
+        retval: int,
+    ) -> tuple[bytes, bytes] | None:
         """A STRUCT whose size comes from an argument or the result (see linux.MEASURES)."""
         memory = tracee.memory
         address = args[wanted.argument]
@@ -496,14 +701,14 @@ class RecordBuilder:
             data = _read(memory, address, min(length, self._options.io_bytes))
         elif measure == "retval":
             if retval <= 0:
-                return
+                return None
             data = _read(memory, address, min(retval, self._options.io_bytes))
         elif measure == "dirents":
             if retval <= 0:
-                return
+                return None
             entries = _read(memory, address, min(retval, DIRENTS_BYTES_MAX))
             if entries is None:
-                return
+                return None
             data = _count_dirents(entries, wanted.reclen_offset).to_bytes(4, "little")
         elif measure == "fdset":
             nfds = args[wanted.length_argument] if wanted.length_argument is not None else 0
@@ -516,13 +721,13 @@ class RecordBuilder:
             before = self._socklens.pop(tracee.tid, None)
             after = _read(memory, address, 4)
             if before is None or after is None or len(after) < 4:
-                return
+                return None
             data = before + after
         elif measure == "length_pointer":
             pointer = args[wanted.length_argument] if wanted.length_argument is not None else 0
             word = _read(memory, pointer, 4) if pointer else None
             if word is None or len(word) < 4:
-                return
+                return None
             data = _read(memory, address, min(int.from_bytes(word, "little"),
                                                self._options.io_bytes))
         else:  # "elements", "retval_elements": an array of fixed-size structures
@@ -532,13 +737,12 @@ class RecordBuilder:
                 count = retval
             count = min(count & 0xFFFF_FFFF, ARRAY_ELEMENTS_MAX)
             if count <= 0 or wanted.size is None:
-                return
+                return None
             data = _read(memory, address, count * wanted.size)
             name = b"%s[%d]" % (name, count)
         if data is None:
-            return
-        self._emit_payload(RecordKind.STRUCT, tracee, timestamp_ns,
-                           formats.Struct(abi, wanted.argument, name, data))
+            return None
+        return name, data
 
     def _socketcall_entry(self, event: SyscallEntry) -> None:
         """i386 socketcall: record the subcall's argument words, capture as the subcall does.

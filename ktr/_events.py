@@ -3,7 +3,9 @@
 The control loop (``_control``) turns ptrace stops into these events and hands
 each one to its consumer *while the thread is still stopped*, so the consumer
 may read the tracee's memory and registers; the thread is resumed only after
-the consumer returns. Events are return values: nothing here raises.
+the consumer returns -- unless the consumer's ``prepare(event)`` said it had
+read everything it needs, in which case the syscall event is handed over
+right after the resume. Events are return values: nothing here raises.
 
 Guarantees: every event carries the tracee's state object (``Tracee``) and a
 realtime timestamp in ns taken when the stop was seen; ``SyscallExit`` is paired

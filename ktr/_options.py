@@ -413,6 +413,9 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         kinds = kinds_for_facilities(arguments.facilities)
     except FacilityError as error:
         raise UsageError(f"ktr record: -t: {error}") from None
+    if RecordKind.CNT in kinds and not counters:
+        raise UsageError("ktr record: -t C records counter readings: name the counters "
+                         "with -C (see --list-counters)")
     pids: list[int] = []
     for text in arguments.pids:
         for part in text.split(","):

@@ -70,7 +70,18 @@ from .errors import PerfError
 
 _NR_PERF_EVENT_OPEN = 298  # x86_64
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _load_libc() -> ctypes.CDLL:
+    # glibc's soname first: find_library runs ldconfig in a subprocess, a
+    # cost every start of the recorder would pay.
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+_libc = _load_libc()
 _syscall = _libc.syscall
 _syscall.restype = ctypes.c_long
 _ioctl = _libc.ioctl

@@ -23,7 +23,7 @@ import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from formats import (
     PROBE_ARG_TYPE_NAMES,
@@ -34,9 +34,12 @@ from formats import (
     ProbeSite,
     RecordKind,
 )
-from formats.elf import ElfError, ElfImage, FunctionSymbol, open_image
 
 from .errors import KtrError
+
+if TYPE_CHECKING:
+    # pyelftools is imported when a probe is resolved, not by every ``ktr record``.
+    from formats.elf import ElfImage, FunctionSymbol
 
 DEFAULT_MAX_PROBES = 1000
 ARGUMENT_REGISTERS = ("%di", "%si", "%dx", "%cx", "%r8", "%r9")
@@ -347,6 +350,8 @@ class Resolver:
             self.warn(message)
 
     def _resolve_in(self, spec: ProbeSpec, path: str, strict: bool) -> Iterable[ResolvedProbe]:
+        from formats.elf import ElfError, open_image
+
         try:
             image = open_image(path)
         except ElfError as error:

@@ -12,13 +12,17 @@ import, so the hot requests (resume, syscall info) allocate nothing but their
 result. Not thread-safe: ptrace requests must come from the tracer thread
 anyway, and the shared buffers rely on that.
 
-Does not: wait for tracees, keep any state about them, or use python-ptrace's
+Also the control loop's blocking wait (``wait_blocking``: wait4 through the
+same C library handle, so that a signal ends it with EINTR instead of
+Python's retry). Does not: keep any state about tracees, or use python-ptrace's
 high-level debugger objects (``PtraceDebugger`` polls with sleeps).
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
+import os
 import struct
 from typing import NamedTuple
 
@@ -123,6 +127,11 @@ _sigset_address = _Pointer(ctypes.addressof(_sigset))
 _sigset_size = _Pointer(8)
 _regs = _binding.ptrace_registers_t()
 _regs_address = _Pointer(ctypes.addressof(_regs))
+_wait4 = _libc["wait4"]
+_wait4.restype = ctypes.c_int
+_wait_status = ctypes.c_int()
+_wait_status_address = _Pointer(ctypes.addressof(_wait_status))
+_WALL = 0x40000000  # __WALL
 
 # op, flags, arch, ip, sp, then the entry/seccomp layout: nr and six arguments
 _unpack_info = struct.Struct("<BxHIQQq6Q").unpack_from
@@ -311,3 +320,36 @@ def get_syscall_info(pid: int) -> SyscallInfo:
     if op == SYSCALL_INFO_NONE:
         return SyscallInfo(op, abi, arch, ip, sp, -1, _EMPTY_ARGS, 0, False, 0)
     return SyscallInfo(op, abi, arch, ip, sp, nr, (a0, a1, a2, a3, a4, a5), 0, False, ret_data)
+
+
+class WaitGate:
+    """A flag that keeps ``wait_blocking`` from starting a wait (set by a signal handler)."""
+
+    __slots__ = ("closed",)
+
+    def __init__(self) -> None:
+        self.closed = False
+
+
+def wait_blocking(gate: WaitGate) -> tuple[int, int] | None:
+    """``waitpid(-1, __WALL)``: (pid, status) of the next child to change state.
+
+    None when a signal interrupted the wait (EINTR), or at once when ``gate``
+    is closed: unlike ``os.waitpid`` it is not retried and no Python exception
+    is needed to break it, so a status is never taken and then lost to an
+    exception raised by a signal handler. Python runs signal handlers at this
+    function's entry at the latest, and nothing between the gate test and the
+    system call runs one: a handler that closes the gate before the wait
+    starts is always seen. ChildProcessError when there is no child left.
+    """
+    if gate.closed:
+        return None
+    pid: int = _wait4(-1, _wait_status_address, _WALL, _NULL)
+    if pid == -1:
+        error = _get_errno()
+        if error == errno.EINTR:
+            return None
+        if error == errno.ECHILD:
+            raise ChildProcessError(error, os.strerror(error))
+        raise OSError(error, os.strerror(error))
+    return pid, _wait_status.value

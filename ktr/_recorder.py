@@ -18,6 +18,7 @@ Does not: parse the command line (``_options``) or print tracebacks.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -26,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import formats
 from formats import Abi, ProbeSite, RecordKind, linux
@@ -37,10 +38,12 @@ from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
 from ._perfsource import SourceOutput
-from ._probe_source import URETPROBE_SYSCALL, ProbeSession
 from ._sources import PtraceSource, SideSource, side_sources
 from ._terminal import status_line_allowed
 from .errors import OutputError
+
+if TYPE_CHECKING:
+    from ._probe_source import ProbeSession
 
 STATUS_INTERVAL_S = 0.5
 
@@ -74,12 +77,21 @@ def _file_header(options: RecordOptions, control: ControlOptions) -> formats.Fil
     )
 
 
+def _probe_session() -> type[ProbeSession]:
+    # Imported only when probes are asked for: it brings pyelftools and tracefs.
+    from ._probe_source import ProbeSession
+
+    return ProbeSession
+
+
 def _control_options(options: RecordOptions) -> ControlOptions:
     seccomp = None
     wants_stops = options.wants_syscall_stops
     if options.command and options.seccomp and wants_stops:
         numbers = options.syscalls.numbers
         if numbers is None and any(spec.site == ProbeSite.RETURN for spec in options.probes):
+            from ._probe_source import URETPROBE_SYSCALL
+
             # Return probes make the uretprobe syscall on every return: a filter that stops
             # at every syscall but that one spares two ptrace stops per return.
             numbers = {
@@ -194,7 +206,7 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
             source.prepare()
             prepared.append(source)
             ptrace_source.add_observer(source)
-            if isinstance(source, ProbeSession):
+            if options.probes and isinstance(source, _probe_session()):
                 source.use_control(lambda pid: [t.tid for t in list(control.tracees.values())
                                                 if t.pid == pid])
                 ptrace_source.wrap_consumer(source.wrap)
@@ -269,7 +281,14 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
             source.start(output)
             started.append(source)
         with _Signals(control, spawned=bool(options.command)):
-            result = ptrace_source.run(output, descriptor.log_error)
+            # Everything alive now (modules, schemas, tables) lives as long as
+            # the recording: out of the collector's way, the collections the
+            # loop's short-lived events trigger no longer walk it.
+            gc.freeze()
+            try:
+                result = ptrace_source.run(output, descriptor.log_error)
+            finally:
+                gc.unfreeze()
     finally:
         try:
             for source in started:

@@ -30,7 +30,6 @@ from ._control import Consumer, Control, ControlOptions, RunResult
 from ._events import ThreadObserver
 from ._options import RecordOptions
 from ._perfsource import PerfSource, SourceOutput
-from ._sampling import Sampler, SamplingOptions
 
 
 class SideSource(ThreadObserver, Protocol):
@@ -49,6 +48,9 @@ def side_sources(options: RecordOptions) -> list[SideSource]:
     if options.perf.active:
         sources.append(PerfSource(options.perf))
     if options.sample_hz is not None:
+        # Imported on demand, as the probe session is: both bring pyelftools.
+        from ._sampling import Sampler, SamplingOptions
+
         sources.append(Sampler(SamplingOptions(options.sample_hz, options.stack_bytes)))
     if options.probes:
         from ._probe_source import ProbeSession

@@ -256,14 +256,14 @@ class ChromeTrace:
             args += f',"file":{encode_string(source)}'
         out: list[str] = []
         self._emit(out, f'{{"ph":"i","s":"g","name":"skipped {notice.batches} damaged {plural}",'
-                        f'"pid":0,"tid":0,"ts":{self._ts(self._last_ns)},"args":{args}}}}}')
+                        f'"pid":0,"tid":0,"ts":{self._ts(self._notice_ns())},"args":{args}}}}}')
         return out
 
     def late(self, notice: Late) -> list[str]:
         """Records of a merged input that follow out of order: one global instant event."""
         out: list[str] = []
         self._emit(out, f'{{"ph":"i","s":"g","name":"{notice.records} records out of order",'
-                        f'"pid":0,"tid":0,"ts":{self._ts(self._last_ns)},'
+                        f'"pid":0,"tid":0,"ts":{self._ts(self._notice_ns())},'
                         f'"args":{{"file":{encode_string(notice.source)},'
                         f'"window_ns":{notice.window_ns}}}}}')
         return out
@@ -401,6 +401,11 @@ class ChromeTrace:
         else:
             out.append(",\n" + event)
         self.events += 1
+
+    def _notice_ns(self) -> int:
+        """When a notice happened: after the last record, never before the origin
+        (a notice can precede every record, e.g. a merge's late input)."""
+        return max(self._last_ns, self._origin or 0)
 
     def _ts(self, ns: int) -> str:
         relative = ns - (self._origin or 0)

@@ -222,7 +222,8 @@ def _classify(name: str, theirs: tuple[str, str], ours: tuple[str, str]) -> tupl
     # shell's WNOHANG wait4 aligned with the other run's blocking one.
     our_call_failed = ours[1].startswith("-1 ")
     lost = not our_call_failed and any(
-        _carries_data(t) and _is_pointer(o) for t, o in zip(their_args, our_args, strict=False))
+        _carries_data(t) and _is_pointer(o)
+        for t, o in zip(their_args, our_args, strict=False))
     if len(their_args) != len(our_args):
         return f"{name}: {len(their_args)} arguments vs {len(our_args)}", lost
     for index, (t, o) in enumerate(zip(their_args, our_args, strict=True)):

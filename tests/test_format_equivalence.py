@@ -240,3 +240,21 @@ def test_namei_and_genio_fast_paths_match_schema(
     assert fast.genio_record(1, 2, 3, b"c", fd, direction, 1, transferred, data) == (
         fast.encode_record(RecordKind.GENIO, 1, 2, 3, b"c",
                            formats.Genio(fd, direction, 1, transferred, data)))
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@settings(max_examples=50, deadline=None)
+@given(
+    abi=st.integers(0, 255),
+    argument=st.integers(0, 255),
+    name=st.binary(max_size=40),
+    data=st.binary(max_size=300),
+    comm=st.binary(max_size=20),
+)
+def test_struct_fast_path_matches_schema(
+    order: formats.ByteOrder, abi: int, argument: int, name: bytes, data: bytes, comm: bytes,
+) -> None:
+    fast = codec(order)
+    assert fast.struct_record(5, 6, 7, comm[:16], abi, argument, name, data) == (
+        fast.encode_record(RecordKind.STRUCT, 5, 6, 7, comm,
+                           formats.Struct(abi, argument, name, data)))

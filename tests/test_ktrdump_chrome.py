@@ -389,3 +389,10 @@ def test_header_metadata_goes_to_other_data(tmp_path: Path) -> None:
     assert other["hostname"] == "vectors.example" and other["facilities"] == "cnisuepav"
     assert all(e["ph"] != "M" or e["name"] in CATAPULT_METADATA
                for e in document["traceEvents"])
+
+
+def test_a_notice_before_any_record_is_not_placed_before_the_origin() -> None:
+    skipped = ktrdump.Skipped(0, 1, 512, "batch payload checksum mismatch")
+    _, events = chrome([skipped], ChromeOptions(origin_ns=START_NS))
+    (instant,) = [e for e in events if e.get("ph") == "i"]
+    assert float(instant["ts"]) == 0.0

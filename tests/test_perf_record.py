@@ -29,6 +29,7 @@ from ktr.errors import KtrError
 
 BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
+KTRDUMP = str(BIN / "ktrdump")
 
 PROGRAM = r"""
 #define _GNU_SOURCE
@@ -135,7 +136,11 @@ def test_switches_and_counters_match_each_threads_getrusage(tmp_path: Path) -> N
         # thread measured itself a little earlier: a few ptrace stops apart.
         assert abs(outs[tid] - (voluntary + involuntary)) <= 12, (who, outs[tid], voluntary,
                                                                   involuntary)
-        assert abs(preempted[tid] - involuntary) <= 6, (who, preempted[tid], involuntary)
+        # The kernel's two notions of "preempted" differ when a wakeup races the
+        # switch (getrusage counts it involuntary, perf's flag may not): more
+        # often the busier the machine, so the slack grows with the count.
+        assert abs(preempted[tid] - involuntary) <= 6 + involuntary // 3, (
+            who, preempted[tid], involuntary)
         assert abs(outs[tid] - ins[tid]) <= 1
         assert voluntary >= 150  # every round slept
         mine = readings[tid]
@@ -275,6 +280,22 @@ def test_missing_hardware_counter_is_one_line_listing_what_exists(tmp_path: Path
     assert unknown.returncode == 2
     assert unknown.stderr.count(b"\n") == 1 and b"task-clok" in unknown.stderr
 
+
+def test_counter_letter_selects_counter_readings_in_both_commands(tmp_path: Path) -> None:
+    alone = subprocess.run([KTR, "record", "-t", "C", "--", "true"], capture_output=True,
+                           timeout=20)
+    assert alone.returncode == 2
+    assert alone.stderr.count(b"\n") == 1 and b"-C" in alone.stderr
+    trace = tmp_path / "c.ktr"
+    recorded = subprocess.run([KTR, "record", "-q", "-t", "pC", "-C", "task-clock", "-o",
+                               str(trace), "--", "true"], capture_output=True, timeout=20)
+    assert recorded.returncode == 0, recorded.stderr
+    counters = subprocess.run([KTRDUMP, "-t", "C", str(trace)], capture_output=True,
+                              timeout=20, check=True).stdout.decode().splitlines()
+    assert counters and all(" CNT " in line for line in counters), counters
+    lifecycle = subprocess.run([KTRDUMP, "-t", "p", str(trace)], capture_output=True,
+                               timeout=20, check=True).stdout.decode()
+    assert " CNT " not in lifecycle and " PROC " in lifecycle
 
 def test_unprivileged_user_counts_in_user_mode_and_records_switches(
         request: pytest.FixtureRequest) -> None:

@@ -332,9 +332,10 @@ def test_ring_losses_become_drop_records(tmp_path: Path, profiled: tuple[Path, P
     trace = tmp_path / "lossy.ktr"
     # A one-page ring cannot hold an 8 KiB stack sample: the kernel loses every one.
     script = textwrap.dedent(f"""
-        import ktr, ktr._sources as sources, ktr._sampling as sampling
+        import ktr, ktr._sampling as sampling
         original = sampling.SamplingOptions
-        sources.SamplingOptions = lambda *a, **k: original(*a, ring_pages=1, **k)
+        # side_sources imports it from ktr._sampling when sampling is asked for
+        sampling.SamplingOptions = lambda *a, **k: original(*a, ring_pages=1, **k)
         options = ktr.parse_record_arguments(
             ["-q", "-t", "S", "-F", "{HZ}", "-o", {str(trace)!r}, "--", {str(program)!r}, "20"])
         report = ktr.record(options)

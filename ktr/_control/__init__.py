@@ -4,7 +4,12 @@ One ``Control`` per recording. It starts the command (``spawn``) or seizes
 running processes (``attach``, ``attach_group``), then ``run`` waits for all of
 its tracees with ``waitpid(-1, __WALL)`` on the thread that seized them and
 hands one event per stop to the consumer while that thread is still stopped.
-The consumer's return resumes the thread.
+The consumer's return resumes the thread. Resume first, record after: a
+consumer with a ``prepare(event) -> bool`` method is asked first, at syscall
+stops; when it answers True (it has read from the stopped thread all it
+needs) the thread is resumed at once and the consumer is called with the
+event afterwards, while the tracee runs. Events still reach the consumer
+one at a time and in stop order: only the resume moves.
 
 Semantics (after illumos dt_proc's create/grab and NetBSD ktrace's ktrops):
 
@@ -36,7 +41,7 @@ Semantics (after illumos dt_proc's create/grab and NetBSD ktrace's ktrops):
 Waiting is adaptive: after a stop the loop polls ``waitpid(WNOHANG)`` for up
 to ``spin_us`` µs before blocking (a blocked recorder on another CPU costs a
 cross-CPU wakeup per stop); ``pin_cpu`` puts recorder and tracees on one CPU
-instead and never spins.
+instead and never spins. A blocking wait is one ``wait4`` system call.
 
 Does not: decide what is recorded (the consumer does), nor read registers
 beyond the syscall info. The loop reaps every child of the recorder process

@@ -40,6 +40,8 @@ from ._state import (
     _signed,
 )
 
+_new_tuple = tuple.__new__
+
 
 class DispatchMixin(ControlState):
     # ------------------------------------------------------------------- run
@@ -48,6 +50,7 @@ class DispatchMixin(ControlState):
         """Trace until every tracee is gone or let go; one event per stop."""
         self._claim_thread()
         self._consumer = consumer
+        self._prepare = getattr(consumer, "prepare", None)
         saved = self._start_waker()
         try:
             try:
@@ -79,6 +82,7 @@ class DispatchMixin(ControlState):
     def _emergency_release(self) -> None:
         """An exception escaped the loop: let everything go without the consumer."""
         self._consumer = _ignore
+        self._prepare = None
         self._in_blocking_wait = False
         held, self._held = self._held, None
         if self._stop_request is None:
@@ -179,7 +183,10 @@ class DispatchMixin(ControlState):
                 self._observe_started(tracee)
 
     def _syscall_stop(self, tracee: Tracee) -> None:
-        # The hot path: one GET_SYSCALL_INFO, one event, one resume.
+        # The hot path: one GET_SYSCALL_INFO, one event, one resume. When the
+        # consumer's prepare says so, the event is handed over after the
+        # resume (resume first, record after): the records are made while the
+        # tracee runs on, in the same order, since this loop is their only maker.
         tid = tracee.tid
         try:
             info = pt.syscall_info_raw(tid)
@@ -187,6 +194,7 @@ class DispatchMixin(ControlState):
             self._request_failed(tracee, error)
             return
         op = info[0]
+        event: SyscallEntry | SyscallExit | None = None
         if op == pt.SYSCALL_INFO_EXIT:
             entry = tracee.entry
             tracee.entry = None
@@ -200,7 +208,7 @@ class DispatchMixin(ControlState):
                 else:
                     nr, abi = self._current_syscall(tracee, pt.abi_of_arch(info[2], 0))
                 rval, is_error = pt.exit_values()
-                self._consumer(SyscallExit(
+                event = _new_tuple(SyscallExit, (
                     tracee, time.time_ns(), time.monotonic_ns(), abi, nr, rval,
                     -rval if is_error else 0, entry,
                 ))
@@ -212,14 +220,21 @@ class DispatchMixin(ControlState):
                 abi = pt.abi_of_arch(info[2], nr)
                 if abi is Abi.X32:
                     nr &= ~pt.X32_SYSCALL_BIT
-            entry = SyscallEntry(tracee, time.time_ns(), time.monotonic_ns(), abi, nr,
-                                 info[6:12], info[4])  # type: ignore[arg-type]
+            # tuple.__new__ directly: the NamedTuple's own __new__ is a Python
+            # frame more on the hottest line of the loop
+            entry = _new_tuple(SyscallEntry, (tracee, time.time_ns(), time.monotonic_ns(),
+                                              abi, nr, info[6:12], info[4]))
             tracee.entry = entry
             tracee.in_syscall = True
             if tracee.pre_exec and nr in _EXECVE_NUMBERS.get(abi, ()):
                 tracee.pre_exec = False
             if tracee.reported and not tracee.pre_exec:
-                self._consumer(entry)
+                event = entry
+        if event is not None:
+            prepare = self._prepare
+            if prepare is None or tracee.dropping or not prepare(event):
+                self._consumer(event)
+                event = None
         if tracee.dropping:
             self._let_go(tracee, 0)
             return
@@ -227,7 +242,12 @@ class DispatchMixin(ControlState):
             pt.resume(pt.PTRACE_SYSCALL if (self._step_all or tracee.in_syscall)
                       else pt.PTRACE_CONT, tid, 0)
         except PtraceError as error:
+            if event is not None:
+                self._consumer(event)  # before whatever the failure reports
             self._request_failed(tracee, error)
+            return
+        if event is not None:
+            self._consumer(event)
 
     def _current_syscall(self, tracee: Tracee, abi: Abi) -> tuple[int, Abi]:
         """(nr, abi) at a syscall exit whose entry we did not see (attached mid-call)."""

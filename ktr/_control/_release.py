@@ -56,6 +56,7 @@ class ReleaseMixin(ControlState):
         assert request is not None
         self._stop_reason, release = request
         self._releasing = release
+        self._gate.closed = False  # from now on the loop waits for the tracees to go
         for process in list(self._processes.values()):
             if self._must_kill(process):
                 process.killing = True

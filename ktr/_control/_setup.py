@@ -235,4 +235,5 @@ class SetupMixin(ControlState):
             self._stop_request = None
             self._releasing = None
             self._stop_reason = None
+            self._gate.closed = False
 

@@ -155,6 +155,9 @@ class ControlState:
         self._processes: dict[int, _Process] = {}
         self._stash: dict[int, list[int]] = {}  # stops of new tids not yet claimed
         self._consumer: Consumer = _ignore
+        # The consumer's optional ``prepare(event) -> bool``: True lets a syscall
+        # event be consumed after the thread is resumed (see _dispatch).
+        self._prepare: Callable[[Event], bool] | None = None
         self._spawned: SpawnedChild | None = None
         self._exit_status: int | None = None
         self._tracer_thread: int | None = None
@@ -167,7 +170,8 @@ class ControlState:
         self._releasing: Release | None = None
         self._stop_reason: str | None = None
         self._in_blocking_wait = False
-        self._wake_count = 0
+        self._wait_returns = 0  # blocking waits ended (the waker's acknowledgement)
+        self._gate = pt.WaitGate()  # closed: a stop request not yet acted on
         self._wake_read = -1
         self._wake_write = -1
         self._main_thread_id = 0

@@ -1,4 +1,13 @@
-"""The waker: request_stop and signals break a blocking waitpid within milliseconds."""
+"""The waker: request_stop and signals break a blocking waitpid within milliseconds.
+
+On the main thread the loop blocks in one ``wait4`` (``_ptrace.wait_blocking``)
+that a signal ends with EINTR; no handler raises, so a status the kernel has
+handed over is never lost. A signal can land just before the wait starts; the
+waker thread repeats SIGURG until the wait has returned (or the loop is not
+blocked); a stop request closes the wait's gate (``_ptrace.WaitGate``), which
+the wait tests after the last point where Python runs signal handlers, so a
+request is seen at once or within one repeat (10 ms).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +19,7 @@ import threading
 import time
 from typing import Any
 
+from .. import _ptrace as pt
 from ._state import (
     _WAKE_SIGNAL,
     _WNOHANG_WALL,
@@ -19,20 +29,9 @@ from ._state import (
 )
 
 
-class _WakeUp(Exception):
-    """Raised by the wake-signal handler to break a blocking wait."""
-
-
-_active: WakerMixin | None = None  # the loop currently in run() on the main thread
-
-
 def _on_wake_signal(signum: int, frame: object) -> None:
-    control = _active
-    if control is not None:
-        control._wake_count += 1
-        if control._in_blocking_wait:
-            raise _WakeUp
-
+    # Nothing to do: the signal's work is ending a blocking wait with EINTR.
+    return None
 
 
 class WakerMixin(ControlState):
@@ -49,32 +48,29 @@ class WakerMixin(ControlState):
     def _request(self, request: tuple[str, Release]) -> None:
         if self._stop_request is None:
             self._stop_request = request
-        if threading.get_ident() == self._main_thread_id and self._in_blocking_wait:
-            # called from a signal handler that interrupted our own wait
-            raise _WakeUp
+            if self._releasing is None:
+                self._gate.closed = True  # acted on by _begin_release
+        if threading.get_ident() == self._main_thread_id:
+            return  # from a signal handler on the loop's thread: it checks next
         if self._wake_write >= 0:
             with contextlib.suppress(OSError):
                 os.write(self._wake_write, b"\0")
 
     def _start_waker(self) -> tuple[Any, int, threading.Thread] | None:
         """Make request_stop and signals break a blocking waitpid (main thread only)."""
-        global _active
         if threading.current_thread() is not threading.main_thread():
             return None
         self._wake_read, self._wake_write = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
         self._main_thread_id = threading.get_ident()
         previous_handler = signal.signal(_WAKE_SIGNAL, _on_wake_signal)
         previous_fd = signal.set_wakeup_fd(self._wake_write, warn_on_full_buffer=False)
-        _active = self
         waker = threading.Thread(target=self._waker, name="ktr-waker", daemon=True)
         waker.start()
         return previous_handler, previous_fd, waker
 
     def _stop_waker(self, saved: tuple[Any, int, threading.Thread] | None) -> None:
-        global _active
         if saved is None:
             return
-        _active = None
         previous_handler, previous_fd, waker = saved
         signal.set_wakeup_fd(previous_fd)
         self._main_thread_id = 0
@@ -98,15 +94,17 @@ class WakerMixin(ControlState):
                     return
                 if not data.strip(urgent):
                     continue  # only our own wake signal echoed back
-                seen = self._wake_count
                 for _ in range(500):
                     if self._main_thread_id == 0:
                         return
+                    if not self._in_blocking_wait:
+                        break  # the loop is running: it sees the request itself
+                    returns = self._wait_returns
                     signal.pthread_kill(self._main_thread_id, _WAKE_SIGNAL)
                     ready, _, _ = select.select([read], [], [], 0.01)
                     if ready and not os.read(read, 256):
                         return
-                    if self._wake_count != seen:
+                    if self._wait_returns != returns:
                         break
         except OSError:
             return
@@ -114,19 +112,22 @@ class WakerMixin(ControlState):
             os.close(read)
 
     def _block(self) -> tuple[int, int] | None:
-        """Wait for the next status without consuming it first (WNOWAIT), so a
-        wake-up exception can never lose one; then take it with WNOHANG."""
+        """The next status, or None when woken without one (a stop request, a
+        signal). One blocking wait4 on the main thread (see the module docstring)."""
         if self._stop_request is not None and self._releasing is None:
             return None
         if self._main_thread_id and self._main_thread_id == threading.get_ident():
+            # Raised before the request is checked: the waker keeps signalling
+            # while this is set and the wait has not returned.
             self._in_blocking_wait = True
             try:
                 if self._stop_request is None or self._releasing is not None:
-                    os.waitid(os.P_ALL, 0, os.WEXITED | os.WSTOPPED | os.WNOWAIT | WALL)
-            except _WakeUp:
-                pass
+                    waited = pt.wait_blocking(self._gate)
+                    if waited is not None:
+                        return waited
             finally:
                 self._in_blocking_wait = False
+                self._wait_returns += 1
         else:
             # no signal to break a wait with (not the main thread): poll
             pause = 0.0005
