@@ -16,8 +16,6 @@ Does not: read data or keep state.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 from collections.abc import Callable
 
 _POLY = 0xEDB88320  # CRC-32 (ISO-HDLC), reflected
@@ -58,6 +56,9 @@ def _shift_python(crc: int, length: int) -> int:
 
 
 def _load_zlib_shift() -> Callable[[int, int], int] | None:
+    import ctypes  # here: only a reader resynchronising past damage needs zlib's shift
+    import ctypes.util
+
     # The usual soname first: find_library runs ldconfig in a subprocess,
     # a cost every start of the recorder would pay.
     try:
