@@ -46,7 +46,6 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from formats import Record, RecordKind, SyscallFlag
@@ -314,6 +313,9 @@ def parse_duration(text: str) -> int:
 
     A bare number is seconds (strace prints times in seconds).
     """
+    # Imported here: only --since, --until and --min-duration need decimal (~6 ms).
+    from decimal import Decimal, InvalidOperation
+
     stripped = text.strip()
     number = stripped.rstrip("abcdefghijklmnopqrstuvwxyzµ")
     unit = stripped[len(number):] or "s"
@@ -339,6 +341,8 @@ def parse_time(text: str) -> TimeBound:
 
     An ISO date-time without a time zone is local time (``2026-11-30T01:02:03.5``).
     """
+    from decimal import Decimal, InvalidOperation
+
     stripped = text.strip()
     if stripped.startswith("+"):
         return TimeBound(parse_duration(stripped[1:]), relative=True)
