@@ -792,8 +792,18 @@ class JsonDescriber(_RecordDescriber):
         self._arguments_renderer(plan)
         compiled = plan.renderers["json"] = (
             plan.renderers["args"],
-            f'"syscall":{self._syscall(plan.abi, plan.nr)},"nr":{plan.nr},')
+            f'"syscall":{self._syscall(plan.abi, plan.nr)},"nr":{plan.nr}{self._subcall(plan)},')
         return compiled
+
+    def _subcall(self, plan: CallPlan) -> str:
+        """``,"subcall":NAME`` when ``plan`` is a call made through a multiplexer
+        (i386 socketcall, ipc), whose own name ``syscall`` holds; else empty."""
+        key: str | None = plan.renderers.get("json_subcall")
+        if key is None:
+            name = encode_basestring(plan.name)
+            key = "" if name == self._syscall(plan.abi, plan.nr) else f',"subcall":{name}'
+            plan.renderers["json_subcall"] = key
+        return key
 
     def _ret(self, head: str, record: Record, call: Call) -> str:
         payload: Any = record[6]
@@ -814,8 +824,12 @@ class JsonDescriber(_RecordDescriber):
                 fd_path = self.tracker.fds.describe(call.pid, retval)
             if fd_path is not None:
                 extra += f',"fd_path":{encode_basestring(fd_path)}'
+        plan = call.plan
+        subcall = plan.renderers.get("json_subcall")
+        if subcall is None:
+            subcall = self._subcall(plan) if plan.nr == nr else ""
         return (f'{{"type":"RET",{head},"syscall":{name},'
-                f'"nr":{nr},"retval":{retval},"errno":{errnos.get(error) or self._errno(error)},'
+                f'"nr":{nr}{subcall},"retval":{retval},"errno":{errnos.get(error) or self._errno(error)},'
                 f'"duration_ns":{duration}{extra}}}\n')
 
     def _namei(self, head: str, record: Record) -> str:

@@ -100,3 +100,28 @@ def test_every_key_written_is_documented() -> None:
     for kind, keys in seen.items():
         missing = keys - documented["all"] - documented[kind]
         assert not missing, f"{kind}: {sorted(missing)} not in docs/json.md"
+
+
+def test_calls_made_through_a_multiplexer_name_their_subcall(tmp_path: Path) -> None:
+    """i386 socketcall and ipc: ``syscall`` is the multiplexer (it matches ``nr``),
+    ``subcall`` the call it made, on the CALL and on its RET."""
+    from strace_corpus import I386_C
+
+    source = tmp_path / "i386.c"
+    source.write_text(I386_C)
+    program = tmp_path / "i386"
+    subprocess.run(["gcc", "-m32", "-static", "-nostdlib", "-ffreestanding", "-fno-pic",
+                    "-fno-stack-protector", "-fno-builtin", "-O1", "-w", "-o", str(program),
+                    str(source)], capture_output=True, timeout=60, check=True)
+    trace = tmp_path / "i386.ktr"
+    subprocess.run([KTR, "record", "-q", "-o", str(trace), "--", str(program)],
+                   capture_output=True, timeout=30, check=True)
+    lines = _lines(str(trace))
+    _check_calls(lines)
+    made = [(line["type"], line["syscall"], line.get("subcall")) for line in lines
+            if line["type"] in ("CALL", "RET") and line["nr"] in (102, 117)]
+    subcalls = ["socketpair", "send", "recv", "shutdown", "socket"]
+    expected = [(kind, "socketcall", name) for name in subcalls for kind in ("CALL", "RET")]
+    expected += [(kind, "ipc", name) for name in ("semget", "semctl") for kind in ("CALL", "RET")]
+    assert made == expected
+    assert all("subcall" not in line for line in lines if line.get("nr") not in (102, 117))
