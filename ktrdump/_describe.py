@@ -829,7 +829,8 @@ class JsonDescriber(_RecordDescriber):
         if subcall is None:
             subcall = self._subcall(plan) if plan.nr == nr else ""
         return (f'{{"type":"RET",{head},"syscall":{name},'
-                f'"nr":{nr}{subcall},"retval":{retval},"errno":{errnos.get(error) or self._errno(error)},'
+                f'"nr":{nr}{subcall},"retval":{retval},'
+                f'"errno":{errnos.get(error) or self._errno(error)},'
                 f'"duration_ns":{duration}{extra}}}\n')
 
     def _namei(self, head: str, record: Record) -> str:
