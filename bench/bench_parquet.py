@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_dump import _ktrdump, generate
+from bench_dump import generate, ktrdump_command
 
 QUESTION = """
 SELECT fd_path, count(*) AS calls, sum(bytes) AS bytes, round(sum(duration_ns) / 1e6, 3) AS ms
@@ -36,6 +36,10 @@ WHERE syscall IN ('read', 'write', 'pread64', 'pwrite64', 'readv', 'writev')
   AND fd_path IS NOT NULL
 GROUP BY fd_path ORDER BY bytes DESC LIMIT 10
 """
+
+
+def _ktrdump() -> list[str]:
+    return ktrdump_command(sys.executable)
 
 
 def run(trace: Path, extra: list[str]) -> tuple[float, float, int]:
