@@ -39,10 +39,11 @@ pyarrow is an optional dependency (``pip install 'ktr[parquet]'``); without it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import IO, Any
 
 from formats import Abi, DropError, ProcEvent, ProcFlag, Record, RecordKind
 from formats.linux import RetKind, errno_name, signal_name
@@ -62,6 +63,11 @@ _SYSRET = int(RecordKind.SYSRET)
 _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
+_SYSCALL = int(RecordKind.SYSCALL)
+#: A call's own records: they make no row of their own (the call's row holds them).
+_CALL_PARTS = frozenset(int(kind) for kind in (
+    RecordKind.NAMEI, RecordKind.GENIO, RecordKind.STRUCT, RecordKind.EXEC_ARG,
+    RecordKind.EXEC_ENV))
 _UNFINISHED = 1
 _PLAN_KEY = "parquet"  # CallPlan.renderers: this view's per-syscall facts
 _EXIT = int(ProcEvent.EXIT)
@@ -112,6 +118,7 @@ class _Table:
         self._pa = pa
         self._pq = pq
         self._writer: Any = None
+        self._file: IO[bytes] | None = None
 
     @property
     def rows(self) -> int:
@@ -134,8 +141,8 @@ class _Table:
         batch = pa.Table.from_arrays(arrays, schema=self.schema)
         if self._writer is None:
             fd = create_private(self.path)
-            self._writer = self._pq.ParquetWriter(os.fdopen(fd, "wb"), self.schema,
-                                                  compression="zstd")
+            self._file = os.fdopen(fd, "wb")
+            self._writer = self._pq.ParquetWriter(self._file, self.schema, compression="zstd")
         self._writer.write_table(batch)
         self.written += len(pending)
         pending.clear()
@@ -144,6 +151,18 @@ class _Table:
         self.flush()
         if self._writer is not None:
             self._writer.close()
+            # pyarrow does not close a file object it was given: closing it here
+            # flushes the footer now, and a failing write is an error, not lost
+            # at garbage collection.
+            assert self._file is not None
+            self._file.close()
+
+    def abandon(self) -> None:
+        """Close quietly after a failed write (the file is incomplete either way)."""
+        for closable in (self._writer, self._file):
+            if closable is not None:
+                with contextlib.suppress(Exception):
+                    closable.close()
 
 
 class _GenericTable:
@@ -212,6 +231,10 @@ class _GenericTable:
         if self._table is not None:
             self._table.close()
 
+    def abandon(self) -> None:
+        if self._table is not None:
+            self._table.abandon()
+
     @property
     def written(self) -> int:
         return 0 if self._table is None else self._table.written
@@ -268,6 +291,22 @@ class ParquetWriter:
             if kind is not None:
                 self._generic_names[int(kind)] = table
         self.records = 0
+
+    def batch(self, records: list[Record]) -> None:
+        """``self.tracker.feed(records, self)`` with the dispatch inline (the hot loop)."""
+        self.records += len(records)
+        call_row = self._call_row
+        on_record = self.record
+        for call, record in self.tracker.stream(records):
+            if record is None:
+                continue  # an abandoned call: its row is written at its RET or at the end
+            kind = record[0]
+            if kind == _SYSRET and call is not None:
+                call_row(call)
+            elif kind == _SYSCALL or kind in _CALL_PARTS:
+                continue
+            else:
+                on_record(call, record)
 
     # -- the sink --------------------------------------------------------------
 
@@ -388,6 +427,13 @@ class ParquetWriter:
         for table in self._generic.values():
             table.close()
 
+    def abandon(self) -> None:
+        """After a failed write: every table closed quietly, nothing more written."""
+        for table in (self.calls, self.signals, self.processes, self.drops):
+            table.abandon()
+        for generic in self._generic.values():
+            generic.abandon()
+
     def files(self) -> list[str]:
         written = [self.path, self.signals.path, self.processes.path]
         if self.drops.written:
@@ -405,18 +451,24 @@ def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = 
                   on_notice: Callable[[Any], None] | None = None) -> ParquetWriter:
     """Run ``events`` (batches and notices) into the tables at ``path``; returns the writer."""
     writer = ParquetWriter(path, facilities)
-    tracker = writer.tracker
     try:
         for event in events:
             if isinstance(event, list):
-                writer.records += len(event)
-                tracker.feed(event, writer)
+                writer.batch(event)
             elif on_notice is not None:
                 on_notice(event)
-    except OSError as error:
-        raise OutputError(f"{path}: {error.strerror or error}", error.errno) from None
-    finally:
         writer.finish()
+    except OSError as error:  # a full disk, a write error: one line, no half-finished retry
+        writer.abandon()
+        raise OutputError(f"{path}: {error.strerror or error}", error.errno) from None
+    except BaseException:
+        # Interrupted, or the input failed: the rows so far still make readable
+        # files; the original exception is what is reported.
+        try:
+            writer.finish()
+        except Exception:  # a second failure must not hide the first
+            writer.abandon()
+        raise
     return writer
 
 

@@ -138,3 +138,49 @@ def test_every_record_kind_has_a_table(tmp_path: Path) -> None:
     assert ("ENOSPC", 17) in drops
     paths = connection.sql(f"SELECT path FROM '{tmp_path}/ak.maps.parquet'").fetchall()
     assert ("/usr/lib/libc.so.6",) in paths
+
+
+@pytest.mark.parametrize("vector", ["all_kinds.ktr", "calls.ktr", "corrupt_middle.ktr"])
+def test_the_inline_loop_writes_what_the_call_layers_dispatch_writes(
+        tmp_path: Path, vector: str) -> None:
+    """``ParquetWriter.batch`` (the hot loop) against ``tracker.feed(records, writer)``."""
+    import ktrdump
+    from ktrdump._parquet import ParquetWriter
+
+    outputs = {}
+    for way in ("inline", "dispatch"):
+        writer = ParquetWriter(str(tmp_path / way / "x.parquet"))
+        (tmp_path / way).mkdir()
+        with ktrdump.open(VECTORS / vector) as reader:
+            for event in reader.events():
+                if isinstance(event, list):
+                    if way == "inline":
+                        writer.batch(event)
+                    else:
+                        writer.tracker.feed(event, writer)
+        writer.finish()
+        outputs[way] = {Path(p).name: pq.read_table(p) for p in writer.files()}
+    assert outputs["inline"].keys() == outputs["dispatch"].keys()
+    for name, table in outputs["inline"].items():
+        assert table.equals(outputs["dispatch"][name]), name
+
+
+def test_a_full_disk_is_one_line(tmp_path: Path) -> None:
+    """Parquet files go to a path (not stdout): a 64 KiB tmpfs fills up mid-export."""
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)],
+                             capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
+    try:
+        data, _ = build_trace([syscall_batch(1000) for _ in range(60)])
+        trace = tmp_path / "big.ktr"
+        trace.write_bytes(data)
+        done = subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(small / "x.parquet"),
+                               str(trace)], capture_output=True, text=True, timeout=60)
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"ktrdump: {small / 'x.parquet'}: No space left on device"], done.stderr
