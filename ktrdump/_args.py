@@ -495,6 +495,21 @@ def _clone_args_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _vector_struct(call: Call, index: int) -> Struct | None:
+    """The STRUCT of argument ``index`` of a call that did not fail (None: show a pointer)."""
+    ret = call.ret
+    if ret is not None and (ret.error or ret.flags & 1):
+        return None
+    return call.struct(index)
+
+
+def _bytes_moved(call: Call) -> int:
+    """What the vectors of ``call`` hold: its result, or before it the GIO data's length."""
+    if call.ret is not None:
+        return call.ret.retval
+    return sum(genio.transferred for genio in call.io) if call.io else 0
+
+
 def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
     """sendmsg/recvmsg's struct msghdr with the data of its iovecs (GIO)."""
     pointer = context.pointer
@@ -502,17 +517,13 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
     abi = context.plan.abi
 
     def render(value: int, call: Call) -> str:
-        struct = call.struct(index)
-        ret = call.ret
-        if struct is None or (ret is not None and (ret.error or ret.flags & 1)):
+        struct = _vector_struct(call, index)
+        if struct is None:
             return pointer(value)
         header = _structs.msghdr(struct.data, abi)
         if header is None:
             return pointer(value)
-        io = call.io
-        remaining = ret.retval if ret is not None else sum(
-            genio.transferred for genio in io) if io else 0
-        iov = _iovec_text(header.iovecs, io, remaining, limit, pointer)
+        iov = _iovec_text(header.iovecs, call.io, _bytes_moved(call), limit, pointer)
         return _structs.render_msghdr(header, iov)
 
     return _Part(render, value_only=False)
@@ -529,17 +540,11 @@ def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
     abi = context.plan.abi
 
     def render(value: int, call: Call) -> str:
-        struct = call.struct(index)
-        ret = call.ret
-        if struct is None or (ret is not None and (ret.error or ret.flags & 1)):
+        struct = _vector_struct(call, index)
+        if struct is None or (filled and call.ret is None):
             return pointer(value)
-        if filled and ret is None:
-            return pointer(value)
-        io = call.io
-        remaining = ret.retval if ret is not None else sum(
-            genio.transferred for genio in io) if io else 0
-        return _iovec_text(_structs.iovec_lengths(struct.data, abi), io, remaining, limit,
-                           pointer)
+        return _iovec_text(_structs.iovec_lengths(struct.data, abi), call.io,
+                           _bytes_moved(call), limit, pointer)
 
     return _Part(render, value_only=False)
 

@@ -132,7 +132,7 @@ _ENDS_ENTRY = frozenset({
 #: Records of other sources held with an incomplete entry run, at most.
 MAX_HELD_IN_ENTRY = 256
 #: Kinds of records that belong to the open call of their thread.
-_MEMBER_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV, _GENIO})
+MEMBER_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV, _GENIO})
 
 
 def signed32(value: int) -> int:
@@ -494,7 +494,7 @@ class CallTracker:
                 if keep is None or keep(record):
                     yield (None, record)
                 continue
-            owner = opened.get(record[3]) if kind in _MEMBER_KINDS else None
+            owner = opened.get(record[3]) if kind in MEMBER_KINDS else None
             if owner is not None and collect:
                 if kind == _GENIO:  # add_exit_record, inline: the common exit record
                     payload = record[6]

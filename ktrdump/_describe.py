@@ -824,10 +824,9 @@ class JsonDescriber(_RecordDescriber):
                 fd_path = self.tracker.fds.describe(call.pid, retval)
             if fd_path is not None:
                 extra += f',"fd_path":{encode_basestring(fd_path)}'
-        plan = call.plan
-        subcall = plan.renderers.get("json_subcall")
+        subcall = call.plan.renderers.get("json_subcall")
         if subcall is None:
-            subcall = self._subcall(plan) if plan.nr == nr else ""
+            subcall = self._subcall(call.plan)
         return (f'{{"type":"RET",{head},"syscall":{name},'
                 f'"nr":{nr}{subcall},"retval":{retval},'
                 f'"errno":{errnos.get(error) or self._errno(error)},'

@@ -50,7 +50,7 @@ from formats.linux import RetKind, errno_name, signal_name
 
 from ._args import Style, compile_arguments
 from ._bounded import Cache
-from ._calls import Call, CallTracker
+from ._calls import MEMBER_KINDS, Call, CallTracker
 from ._files import create_private
 from .errors import KtrdumpError, OutputError
 
@@ -64,10 +64,6 @@ _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 _SYSCALL = int(RecordKind.SYSCALL)
-#: A call's own records: they make no row of their own (the call's row holds them).
-_CALL_PARTS = frozenset(int(kind) for kind in (
-    RecordKind.NAMEI, RecordKind.GENIO, RecordKind.STRUCT, RecordKind.EXEC_ARG,
-    RecordKind.EXEC_ENV))
 _UNFINISHED = 1
 _PLAN_KEY = "parquet"  # CallPlan.renderers: this view's per-syscall facts
 _EXIT = int(ProcEvent.EXIT)
@@ -303,8 +299,8 @@ class ParquetWriter:
             kind = record[0]
             if kind == _SYSRET and call is not None:
                 call_row(call)
-            elif kind == _SYSCALL or kind in _CALL_PARTS:
-                continue
+            elif kind == _SYSCALL or kind in MEMBER_KINDS:
+                continue  # a call's own records: its row holds them
             else:
                 on_record(call, record)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 import time
@@ -112,3 +113,15 @@ def voluntary_switches(pid: int) -> int:
             if line.startswith("voluntary_ctxt_switches:"):
                 return int(line.split()[1])
     return 0
+
+
+def become_nobody() -> None:
+    """In a forked child: drop root for uid/gid 65534 and stay traceable.
+
+    Changing credentials clears the dumpable flag, which would keep a tracer
+    (and /proc readers) of the same uid away: PR_SET_DUMPABLE sets it again.
+    """
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+    ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE

@@ -17,6 +17,7 @@ from control_support import (
     NR_GETPPID,
     NR_WRITE,
     PYTHON,
+    become_nobody,
     record,
     tracer_of,
     wait_until,
@@ -470,7 +471,6 @@ def test_exec_of_a_set_id_program_by_a_non_root_recorder_loses_control(
 ) -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root to make a set-uid program and drop privileges")
-    import ctypes
     import json
     import tempfile
 
@@ -489,10 +489,7 @@ def test_exec_of_a_set_id_program_by_a_non_root_recorder_loses_control(
             code = 1
             try:
                 os.close(read_end)
-                os.setgroups([])
-                os.setgid(65534)
-                os.setuid(65534)
-                ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: traceable again
+                become_nobody()
                 control = Control()
                 kinds: list[str] = []
                 reasons: list[str] = []

@@ -8,7 +8,6 @@ asked for).
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
@@ -19,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from control_support import tracer_of
+from control_support import become_nobody, tracer_of
 
 import formats
 import ktr
@@ -312,10 +311,7 @@ def test_unprivileged_user_counts_in_user_mode_and_records_switches(
         code = 99
         try:
             os.close(read_end)
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+            become_nobody()
             with open(errors, "w") as stream, open(os.devnull, "w") as null:
                 os.dup2(null.fileno(), 1)
                 try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from control_support import NR_OPENAT, record
+from control_support import NR_OPENAT, become_nobody, record
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -133,7 +133,6 @@ def test_filtered_commands_are_killed_not_detached_on_stop() -> None:
 
 
 def test_without_cap_sys_admin_the_filter_needs_no_new_privs() -> None:
-    import ctypes
     import json
     import os
 
@@ -145,10 +144,7 @@ def test_without_cap_sys_admin_the_filter_needs_no_new_privs() -> None:
         code = 1
         try:
             os.close(read_end)
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+            become_nobody()
             flags: list[str] = []
             control = Control(_only_openat(False))
 
