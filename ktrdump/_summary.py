@@ -458,8 +458,14 @@ class SyscallSummary:
     def dropped_records(self) -> int:
         return sum(self.dropped.values())
 
-    def lines(self) -> list[str]:
-        """The summary as text lines, each ending in a newline."""
+    def lines(self, *, more_tables: bool = False) -> list[str]:
+        """The summary as text lines, each ending in a newline.
+
+        An empty system call table is left out when other tables follow: the
+        switch or counter tables here, or ``more_tables`` the caller prints
+        after these lines (probes, a profile). A trace with nothing in it still
+        shows the empty table, as ``strace -c`` does.
+        """
         rows = self.rows()
         out: list[str] = []
         if self.options.per_process:
@@ -472,7 +478,7 @@ class SyscallSummary:
                 comm = self._comms.get(pid, b"").decode("utf-8", "backslashreplace")
                 out.append(f"Process {pid} ({_printable(comm)}):\n")
                 out.extend(self._abi_tables(by_pid[pid]))
-        elif rows or not (self.switches.threads or self.counters.readings):
+        elif rows or not (more_tables or self.switches.threads or self.counters.readings):
             out.extend(self._abi_tables(rows))
         for table in (self.switches.lines(), self.counters.lines()):
             if table:

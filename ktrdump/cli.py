@@ -603,9 +603,15 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         summary = summarize(events, summary_options, order=order, on_notice=report,
                             tap=(TAPPED_KINDS, take))
         output = Output(stdout)
-        output.write(summary.lines())
-        output.write(probes.lines())
-        output.write(profile_lines(profile))
+        probe_lines = probes.lines()
+        sample_lines = profile_lines(profile)
+        lines = [*summary.lines(more_tables=bool(probe_lines or sample_lines)),
+                 *probe_lines, *sample_lines]
+        if lines and lines[0].startswith("\n"):
+            lines[0] = lines[0][1:]  # the blank line separates tables, never starts the output
+            if not lines[0]:
+                del lines[0]
+        output.write(lines)
         output.flush()
     finally:
         profile.stacks.close()

@@ -327,6 +327,15 @@ def test_summary_lists_top_functions(profiled: tuple[Path, Path]) -> None:
     assert float(outer_row[0]) < 1  # self% of a caller
 
 
+def test_summary_of_samples_alone_has_no_empty_syscall_table(
+        tmp_path: Path, profiled: tuple[Path, Path]) -> None:
+    trace = record(tmp_path, str(profiled[0]), "20", options=("-t", "Sm"))
+    out = subprocess.run([KTRDUMP, "--summary", str(trace)], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert out.startswith("Profile: "), out  # no syscall table, no leading blank line
+    assert "% time" not in out, out
+
+
 def test_ring_losses_become_drop_records(tmp_path: Path, profiled: tuple[Path, Path]) -> None:
     program = profiled[0]
     trace = tmp_path / "lossy.ktr"
