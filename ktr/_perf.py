@@ -66,6 +66,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ._procfs import CAP_PERFMON, CAP_SYS_ADMIN, has_capability
 from .errors import PerfError
 
 _NR_PERF_EVENT_OPEN = 298  # x86_64
@@ -345,6 +346,11 @@ def permission_hint(error_number: int, attr: Attr | None = None, pid: int = -1) 
                 PERF_TYPE_HARDWARE, PERF_TYPE_HW_CACHE, PERF_TYPE_RAW):
             return "this machine has no hardware PMU"
         return ""
+    if has_capability(CAP_PERFMON) or has_capability(CAP_SYS_ADMIN):
+        # perf_event_paranoid does not apply to this process: what refused
+        # the call is a policy on top (seccomp, an LSM, a container runtime).
+        return ("refused although this process has CAP_PERFMON or CAP_SYS_ADMIN: a "
+                "security policy (seccomp, SELinux/AppArmor, a container) forbids it")
     paranoid = _paranoid()
     level = "unknown" if paranoid is None else str(paranoid)
     if attr is not None and "exclude_kernel" not in attr.flags and paranoid is not None \

@@ -196,7 +196,8 @@ class PerfSource:
                               clockid=perf.CLOCK_MONOTONIC)
             # The rings belong to do-nothing events on the recorder's own
             # thread: they exist before any tracee and outlive every tracee.
-            self._rings = perf.RingSet.create(owner, 0, "dummy", self._ring_pages)
+            self._rings = perf.RingSet.create(owner, 0, "context-switch records",
+                                               self._ring_pages)
             try:
                 probe = self._rings.open_on_all(self._switch_attr(), 0, "context-switch records")
                 self._rings.forget(probe.values())

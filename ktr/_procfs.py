@@ -17,6 +17,10 @@ from formats import Abi
 
 from ._events import ACTION_CAUGHT
 
+#: linux/capability.h bit numbers.
+CAP_SYS_ADMIN = 21
+CAP_PERFMON = 38
+
 _ELF_MAGIC = b"\x7fELF"
 _ELFCLASS32 = 1
 _ELFCLASS64 = 2
@@ -44,6 +48,15 @@ def read_status(tid: int) -> dict[bytes, bytes]:
     except OSError:
         pass
     return fields
+
+
+def has_capability(capability: int) -> bool:
+    """Whether this process has ``capability`` (a ``CAP_*`` bit) in its effective set."""
+    effective = read_status(os.getpid()).get(b"CapEff")
+    try:
+        return effective is not None and bool(int(effective, 16) >> capability & 1)
+    except ValueError:
+        return False
 
 
 def read_stat(pid: int) -> tuple[bytes, int, int] | None:

@@ -140,7 +140,8 @@ class Sampler:
                            clockid=_perf.CLOCK_MONOTONIC)
         # Do-nothing events of the recorder's own thread own the rings: they exist
         # before any tracee and outlive every tracee.
-        self._rings = _perf.RingSet.create(owner, 0, "dummy", self.options.ring_pages)
+        self._rings = _perf.RingSet.create(owner, 0, "stack samples",
+                                                self.options.ring_pages)
         try:
             probe = self._open_events(0, enable_on_exec=True)
             self._rings.forget(probe)

@@ -30,6 +30,7 @@ from ptrace.ctypes_libc import libc as _libc
 
 from formats import Abi
 
+from ._procfs import CAP_SYS_ADMIN, has_capability
 from ._ptrace import AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT
 
 # linux/filter.h, linux/bpf_common.h
@@ -50,7 +51,6 @@ SECCOMP_DATA_ARCH = 4
 
 PR_SET_SECCOMP = 22
 PR_SET_NO_NEW_PRIVS = 38
-CAP_SYS_ADMIN = 21
 
 Instruction = tuple[int, int, int, int]  # code, jt, jf, k
 _pack_instruction = struct.Struct("<HBBI").pack
@@ -149,18 +149,6 @@ class _SockFprog(ctypes.Structure):
     _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
 
 
-def has_cap_sys_admin() -> bool:
-    """Whether this process has CAP_SYS_ADMIN in its effective set."""
-    try:
-        with open("/proc/self/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"CapEff:"):
-                    return bool(int(line.split()[1], 16) >> CAP_SYS_ADMIN & 1)
-    except OSError:
-        pass
-    return False
-
-
 class PreparedFilter:
     """A filter ready to be installed in a freshly forked child.
 
@@ -173,7 +161,7 @@ class PreparedFilter:
         self._instructions = ctypes.create_string_buffer(encoded, len(encoded))
         self._fprog = _SockFprog(len(self.program), ctypes.addressof(self._instructions))
         self._fprog_address = ctypes.addressof(self._fprog)
-        self.no_new_privs = not has_cap_sys_admin()
+        self.no_new_privs = not has_capability(CAP_SYS_ADMIN)
         self._prctl = _libc["prctl"]
         self._prctl.argtypes = (
             ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong

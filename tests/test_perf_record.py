@@ -280,6 +280,46 @@ def test_missing_hardware_counter_is_one_line_listing_what_exists(tmp_path: Path
     assert unknown.stderr.count(b"\n") == 1 and b"task-clok" in unknown.stderr
 
 
+#: Runs argv[1:] with perf_event_open refused (EACCES) by a seccomp filter: a real
+#: refusal by the kernel, as a container runtime or a hardened profile gives one.
+REFUSING_LAUNCHER = r"""
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl.argtypes = (ctypes.c_int,) + (ctypes.c_ulong,) * 4
+LD_ABS, JEQ, RET = 0x20, 0x15, 0x06
+program = [(LD_ABS, 0, 0, 4), (JEQ, 1, 0, 0xC000003E),            # not x86_64: allow
+           (RET, 0, 0, 0x7FFF0000),
+           (LD_ABS, 0, 0, 0), (JEQ, 0, 1, 298),                     # perf_event_open
+           (RET, 0, 0, 0x00050000 | 13), (RET, 0, 0, 0x7FFF0000)]   # EACCES / allow
+code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in program))
+fprog = ctypes.create_string_buffer(struct.pack("HxxxxxxQ", len(program),
+                                                ctypes.addressof(code)))
+if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.addressof(fprog), 0, 0):
+    sys.exit(f"seccomp: {os.strerror(ctypes.get_errno())}")
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("options, event", [
+    (("-t", "w"), "context-switch records"),
+    (("-C", "task-clock"), "task-clock"),
+    (("-F", "99"), "stack samples"),
+])
+def test_refused_perf_event_is_one_line_and_nothing_runs(
+        tmp_path: Path, options: tuple[str, ...], event: str) -> None:
+    trace, marker = tmp_path / "x.ktr", tmp_path / "ran"
+    result = subprocess.run([sys.executable, "-c", REFUSING_LAUNCHER, KTR, "record", *options,
+                             "-o", str(trace), "--", "touch", str(marker)],
+                            capture_output=True, text=True, timeout=20)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert f"perf event {event}: perf_event_open failed: EACCES" in lines[0], lines[0]
+    if os.geteuid() == 0:  # root: the sysctl is not what refused it, and the hint says so
+        assert "security policy" in lines[0] and "paranoid" not in lines[0], lines[0]
+    assert not trace.exists() and not marker.exists()  # refused before anything started
+
+
 def test_counter_letter_selects_counter_readings_in_both_commands(tmp_path: Path) -> None:
     alone = subprocess.run([KTR, "record", "-t", "C", "--", "true"], capture_output=True,
                            timeout=20)
