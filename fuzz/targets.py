@@ -10,6 +10,7 @@ Does not: limit memory or time (``run`` does, around the worker).
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from collections.abc import Callable
 
@@ -17,7 +18,8 @@ import ktrdump
 from ktrdump import cli
 from ktrdump.errors import KtrdumpError
 
-#: The views, as ktrdump command lines (PATH is the input; twice for the merge).
+#: The views, as ktrdump command lines (PATH is the input; twice for the merge;
+#: OUT a file beside it, for the views that write files).
 VIEWS: dict[str, list[str]] = {
     "text": ["PATH"],
     "text-options": ["-x", "-H", "-T", "--durations", "PATH"],
@@ -28,9 +30,14 @@ VIEWS: dict[str, list[str]] = {
     "strace-fds": ["--format", "strace", "-y", "PATH"],
     "summary": ["--summary", "PATH"],
     "chrome": ["--format", "chrome", "PATH"],
+    "calls": ["--format", "calls", "PATH"],
+    "folded": ["--format", "folded", "PATH"],
     "fds": ["-y", "PATH"],
     "merge": ["PATH", "PATH"],
 }
+
+#: Views that need an optional dependency: (view, module, command line).
+OPTIONAL_VIEWS = [("parquet", "pyarrow", ["--format", "parquet", "-o", "OUT", "PATH"])]
 
 DOCUMENTED_ERRORS = (KtrdumpError,)
 
@@ -59,7 +66,8 @@ def api_raw_events(path: str, data: bytes) -> None:
 
 def _view(arguments: list[str], path: str) -> Callable[[str, bytes], None]:
     # Parsed once: argparse costs as much as a view of a small input.
-    options = cli.parse_options([path if a == "PATH" else a for a in arguments])
+    places = {"PATH": path, "OUT": f"{path}.out.parquet"}
+    options = cli.parse_options([places.get(a, a) for a in arguments])
 
     def run_view(input_path: str, data: bytes) -> None:
         assert input_path == path, "targets are made for one input path"
@@ -71,8 +79,12 @@ def _view(arguments: list[str], path: str) -> Callable[[str, bytes], None]:
 
 def make_targets(path: str) -> dict[str, Callable[[str, bytes], None]]:
     """Every target, for inputs written to ``path`` (the views read the file)."""
+    views = dict(VIEWS)
+    for name, module, arguments in OPTIONAL_VIEWS:
+        if importlib.util.find_spec(module) is not None:
+            views[name] = arguments
     return {
         "api.events": api_events,
         "api.raw_events": api_raw_events,
-        **{f"view.{name}": _view(arguments, path) for name, arguments in VIEWS.items()},
+        **{f"view.{name}": _view(arguments, path) for name, arguments in views.items()},
     }
