@@ -28,6 +28,10 @@ table beside it as ``NAME.TABLE.parquet``:
   counters as a list; an int64 column holds a value past 2**63 as its two's
   complement).
 
+A number a column cannot hold (only a damaged trace has one: a duration
+or timestamp past 2**63 in the calls table) is written as null; the row is
+kept.
+
 Streaming: rows are gathered column by column and written as a row group
 every ``ROW_GROUP`` rows (16 Ki), so memory stays flat whatever the trace's size;
 files are created private (``_files``). A call still open at the end of the
@@ -103,6 +107,32 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", "backslashreplace")
 
 
+def _array(pa: Any, values: Any, type_: Any) -> Any:
+    """``pa.array(values, type=type_)``; a number the column cannot hold becomes null.
+
+    Only a damaged trace has such numbers in these tables (a duration or a
+    timestamp past 2**63, a pid past 2**31): the row is kept, the impossible
+    value is not.
+    """
+    try:
+        return pa.array(values, type=type_)
+    except (OverflowError, pa.ArrowInvalid):
+        pass
+    element = type_.value_type if pa.types.is_list(type_) else type_
+    bits = element.bit_width
+    if pa.types.is_unsigned_integer(element):
+        low, high = 0, (1 << bits) - 1
+    else:
+        low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+    def fit(value: Any) -> Any:
+        return value if not isinstance(value, int) or low <= value <= high else None
+    if element is type_:
+        return pa.array([fit(value) for value in values], type=type_)
+    return pa.array([None if items is None else [fit(item) for item in items]
+                     for items in values], type=type_)
+
+
 class _Table:
     """One output table: rows gathered as tuples, written a row group at a time."""
 
@@ -132,7 +162,7 @@ class _Table:
             return
         pa = self._pa
         columns = list(zip(*pending, strict=True)) if pending else [()] * len(self.schema)
-        arrays = [pa.array(values, type=field.type)
+        arrays = [_array(pa, values, field.type)
                   for values, field in zip(columns, self.schema, strict=True)]
         batch = pa.Table.from_arrays(arrays, schema=self.schema)
         if self._writer is None:
