@@ -167,6 +167,7 @@ DEFAULT_IO_BYTES = 256
 class ChromeOptions:
     origin_ns: int | None = None  # epoch ns that ts 0 stands for; None: the first record's time
     pids: frozenset[int] = frozenset()  # only these processes; empty: all (drops always shown)
+    keep: Callable[[Record], bool] | None = None  # -p/-t/-u (``record_filter``); None: all
     paths: bool = True  # attach NAMEI paths to their call's args
     symbol_cache: str | None = None  # where module symbols are cached (SAMPLE frames)
     call_args: bool = True  # X events carry args (False: speedscope groups by name alone)
@@ -204,9 +205,14 @@ class ChromeTrace:
         self._renderers: dict[tuple[int, int, bool], tuple[CallArguments, tuple[str, ...]]] = (
             Cache())
         pids = self.options.pids
-        if pids:
-            self._layer.keep = lambda record: (record[0] in (_DROP, _PROBE_DEF)
-                                               or record[2] in pids)
+        keep = self.options.keep
+        if pids or keep is not None:
+            # Probe definitions name the probes and maps symbolize the samples
+            # that are shown: they pass every filter (neither is an event here).
+            def shown(record: Record) -> bool:
+                return record[0] in (_DROP, _PROBE_DEF, _MMAP) or (
+                    (not pids or record[2] in pids) and (keep is None or keep(record)))
+            self._layer.keep = shown
         # Per thread, written at every call: plain dicts bounded inline as
         # ``_bounded.Table`` (the oldest-inserted goes past TABLE_LIMIT), without
         # a Python-level __setitem__ per call.

@@ -269,7 +269,8 @@ class _GenericTable:
 class ParquetWriter:
     """The call layer's sink that fills the tables (see the module docstring)."""
 
-    def __init__(self, path: str, facilities: str | None = None) -> None:
+    def __init__(self, path: str, facilities: str | None = None,
+                 keep: Callable[[Record], bool] | None = None) -> None:
         pa, pq = _pyarrow()
         self._pa = pa
         self._pq = pq
@@ -277,6 +278,9 @@ class ParquetWriter:
         self.path = path
         self.base = base
         self.tracker = CallTracker(track_fds=True, keep_calls=True, facilities=facilities)
+        # The filters (-p, -t, -e …): a hidden call has no row, a hidden record none
+        # either; the layer still sees them, for the fd tables.
+        self.tracker.keep = keep
         self._style = Style(strace=True)
         self._comms: dict[bytes, str] = Cache()
         self._errnos: dict[int, str] = {}
@@ -443,7 +447,8 @@ class ParquetWriter:
         """Calls still open become unfinished rows; every table is flushed and closed."""
         self.tracker.flush(self)
         for call in list(self.tracker.open.values()):
-            self._call_row(call)
+            if call.shown:
+                self._call_row(call)
         self.tracker.open.clear()
         self.calls.close()
         self.signals.close()
@@ -474,9 +479,13 @@ def _signed32(value: int) -> int:
 
 
 def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = None,
-                  on_notice: Callable[[Any], None] | None = None) -> ParquetWriter:
-    """Run ``events`` (batches and notices) into the tables at ``path``; returns the writer."""
-    writer = ParquetWriter(path, facilities)
+                  on_notice: Callable[[Any], None] | None = None,
+                  keep: Callable[[Record], bool] | None = None) -> ParquetWriter:
+    """Run ``events`` (batches and notices) into the tables at ``path``; returns the writer.
+
+    ``keep``: the records the tables hold (``record_filter``); None: every one.
+    """
+    writer = ParquetWriter(path, facilities, keep)
     try:
         for event in events:
             if isinstance(event, list):

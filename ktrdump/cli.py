@@ -500,7 +500,7 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         if options.output_format == "folded":
             return _folded(options, source, events, stdout, stderr)
         if options.output_format == "parquet":
-            return _parquet(options, source, events, stderr)
+            return _parquet(options, source, events, stderr, selector)
         if options.output_format == "calls":
             return dump(source, CallsDescriber(), Output(stdout), stderr, events)
         if options.per_thread:
@@ -647,7 +647,7 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
 
     report = _Notices(source, stderr)
     chrome_options = ChromeOptions(
-        origin_ns=source.origin_ns, pids=options.pids, call_args=options.call_args,
+        origin_ns=source.origin_ns, keep=record_filter(options), call_args=options.call_args,
         raw=options.raw, facilities=recorded_facilities(source.header),
         metadata=_header_metadata(source.header), symbol_cache=options.symbol_cache,
         io_bytes=DEFAULT_CHROME_IO_BYTES if options.max_data is None else options.max_data)
@@ -657,13 +657,14 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
 
 
 def _parquet(options: Options, source: _Source, events: Iterator[Any],
-             stderr: IO[str]) -> int:
+             stderr: IO[str], selector: Selector | None) -> int:
     from ._parquet import write_parquet  # pyarrow is optional: imported only here
 
     assert options.output_path is not None
     report = _Notices(source, stderr)
     write_parquet(events, options.output_path, facilities=recorded_facilities(source.header),
-                  on_notice=report)
+                  on_notice=report,
+                  keep=record_filter(options, selector.keep if selector is not None else None))
     return report.status
 
 

@@ -396,3 +396,21 @@ def test_a_notice_before_any_record_is_not_placed_before_the_origin() -> None:
     _, events = chrome([skipped], ChromeOptions(origin_ns=START_NS))
     (instant,) = [e for e in events if e.get("ph") == "i"]
     assert float(instant["ts"]) == 0.0
+
+
+def test_the_facility_letters_choose_the_events() -> None:
+    def kinds(*options: str) -> set[tuple[str, str | None]]:
+        document = json.loads(subprocess.run(
+            [sys.executable, "-m", "ktrdump", "--format", "chrome", *options,
+             str(VECTORS / "all_kinds.ktr")], capture_output=True, check=True,
+            timeout=60).stdout)
+        return {(event["ph"], event.get("cat")) for event in document["traceEvents"]}
+
+    everything = kinds()
+    assert {("X", "syscall"), ("C", None), ("b", "sched")} <= everything
+    lifecycle = kinds("-t", "p")  # process events only: no calls, counters, switches
+    assert ("i", None) in lifecycle
+    assert not {("X", "syscall"), ("C", None), ("b", "sched"), ("B", "probe")} & lifecycle
+    calls = kinds("-t", "c")
+    assert ("X", "syscall") in calls
+    assert not {("C", None), ("b", "sched"), ("B", "probe")} & calls

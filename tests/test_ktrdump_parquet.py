@@ -89,6 +89,33 @@ def test_calls_match_the_json_lines(tmp_path: Path) -> None:
     assert opened["paths"] == ["/etc/passwd"] and opened["fd_path"] == "/etc/passwd"
 
 
+@pytest.mark.parametrize("filters", [["-p", "PID"], ["-e", "trace=openat,read"],
+                                     ["-t", "p"], ["-e", "trace=%process", "-p", "PID"]])
+def test_the_filters_choose_the_rows_as_they_choose_the_json_lines(
+        tmp_path: Path, filters: list[str]) -> None:
+    trace = tmp_path / "t.ktr"
+    subprocess.run([KTR, "record", "-q", "-i", "-o", str(trace), "--", "sh", "-c",
+                    "cat /etc/hostname > /dev/null; ls / > /dev/null"], check=True, timeout=60)
+    child = next(json.loads(line)["child"] for line in subprocess.run(
+        [KTRDUMP, "--json", "-t", "p", str(trace)], capture_output=True, check=True,
+        timeout=60).stdout.splitlines() if "child" in json.loads(line))
+    filters = [str(child) if word == "PID" else word for word in filters]
+    lines = [json.loads(line) for line in subprocess.run(
+        [KTRDUMP, "--json", *filters, str(trace)], capture_output=True, check=True,
+        timeout=60).stdout.splitlines()]
+    subprocess.run([KTRDUMP, "--format", "parquet", *filters, "-o", str(tmp_path / "c.parquet"),
+                    str(trace)], check=True, timeout=60)
+    calls = pq.read_table(tmp_path / "c.parquet").drop_columns(["start"]).to_pylist()
+    processes = pq.read_table(tmp_path / "c.processes.parquet").to_pylist()
+    assert [row["call_id"] for row in calls] == [
+        line["call"] for line in lines if line["type"] == "CALL"]
+    assert [(row["tid"], row["event"]) for row in processes] == [
+        (line["tid"], line["event"]) for line in lines if line["type"] == "PROC"]
+    unfiltered = subprocess.run([KTRDUMP, "--json", str(trace)], capture_output=True,
+                                check=True, timeout=60).stdout.count(b"\n")
+    assert len(lines) < unfiltered  # each case does filter something out
+
+
 def test_streams_in_row_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ktrdump import _parquet
     from ktrdump import cli as dump_cli
