@@ -21,7 +21,7 @@ Does not: read files or print (the views do).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -268,12 +268,14 @@ class CallsDescriber:
     only are ``func(args);`` lines without a duration; offset probes are
     ``func+0xOFF(args);``. A thread's leaf is held until its next probe event, so lines
     of different threads may come out of time order (each thread's are in order).
-    Records other than PROBE/PDEF are ignored.
+    Records other than PROBE/PDEF are ignored, and so are the PROBE records
+    ``keep`` (the ``-p``/``-t`` filter, ``record_filter``) does not keep.
     """
 
     defer_entries = False
 
-    def __init__(self) -> None:
+    def __init__(self, keep: Callable[[Record], bool] | None = None) -> None:
+        self.keep = keep
         self.table = ProbeTable()
         self._stacks: dict[int, list[tuple[str, int]]] = Table()  # tid -> (function, start)
         self._held: dict[int, tuple[Record, str, int]] = Table()  # tid -> a possible leaf
@@ -295,7 +297,7 @@ class CallsDescriber:
                 if info.site == ProbeSite.RETURN:
                     self._returns.add(info.function_key)
                 continue
-            if kind != RecordKind.PROBE:
+            if kind != RecordKind.PROBE or (self.keep is not None and not self.keep(record)):
                 continue
             self._probe(record, out)
         return out

@@ -502,7 +502,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         if options.output_format == "parquet":
             return _parquet(options, source, events, stderr, selector)
         if options.output_format == "calls":
-            return dump(source, CallsDescriber(), Output(stdout), stderr, events)
+            return dump(source, CallsDescriber(record_filter(options)), Output(stdout), stderr,
+                        events)
         if options.per_thread:
             assert options.output_path is not None
             describer = per_thread_describer(options, options.output_path, source.header,

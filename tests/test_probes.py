@@ -374,3 +374,16 @@ def test_views_calls_summary_and_chrome_nesting(tmp_path: Path) -> None:
     syscall = next(e for e in chrome if e.get("ph") == "X" and e["name"] == "write")
     assert float(begin["ts"]) <= float(syscall["ts"])
     assert float(syscall["ts"]) + float(syscall["dur"]) <= float(end["ts"])
+
+
+def test_calls_view_keeps_only_the_chosen_processes() -> None:
+    vector = str(Path(__file__).resolve().parent / "vectors" / "probes.ktr")
+    every = subprocess.run([*KTRDUMP, "--format", "calls", vector], capture_output=True,
+                           text=True, check=True).stdout.splitlines()
+    pid = int(every[1].split("[")[1].split("]")[0])  # the vector's one probed thread
+    assert len(every) > 5
+    assert subprocess.run([*KTRDUMP, "--format", "calls", "-p", str(pid), vector],
+                          capture_output=True, text=True, check=True).stdout.splitlines() == every
+    assert subprocess.run([*KTRDUMP, "--format", "calls", "-p", "999999", vector],
+                          capture_output=True, text=True, check=True).stdout.splitlines() == [
+        every[0]]  # the header alone
