@@ -225,8 +225,6 @@ class RecordBuilder:
         # What prepare read for the event the next call will be about, and
         # how that call makes its records (see prepare).
         self._captured: tuple[object, list[_Found]] | None = None
-        self._ready: Event | None = None
-        self._ready_finish: Callable[[Any], None] = _nothing
         self._ready_plan = _UNSELECTED
         self._ready_data: bytes | None = None
         # Bound once: these run several times per ptrace stop.
@@ -253,11 +251,6 @@ class RecordBuilder:
 
     def __call__(self, event: Event) -> None:
         try:
-            if event is self._ready:
-                # prepared: the finisher prepare chose, with what it read
-                self._ready = None
-                self._ready_finish(event)
-                return
             self._handlers[type(event)](event)
         except (MemoryError, struct.error, OverflowError, ValueError):
             # A record that cannot be made is counted, as ktrace counts ENOMEM.
@@ -393,21 +386,21 @@ class RecordBuilder:
         )
 
     # ------------------------------------------------------------------ resume first
-    def prepare(self, event: Event) -> bool:
+    def prepare(self, event: Event) -> Callable[[Any], None] | None:
         """Read, while the thread is still stopped, what ``event``'s records need.
 
-        True: the loop may resume the thread and call ``builder(event)``
-        afterwards (the next call must be that one); the records are then
-        made while the tracee runs, from what was read here, and are the
-        same bytes in the same order as without ``prepare``. False: call
-        ``builder(event)`` before resuming (the event needs the stopped
+        A finisher: the loop may resume the thread, then must call
+        ``finisher(event)`` (before any other call of this builder); it makes
+        the records from what was read here, while the tracee runs, the same
+        bytes in the same order as ``builder(event)`` while stopped. None:
+        call ``builder(event)`` before resuming (the event needs the stopped
         thread throughout, its syscall has not been planned yet, or an EMUL
         record is owed first).
 
         The plan decides here, once per stop, which finisher makes the
-        records (``_ready_finish``): a bare CALL or RET, a read()/write()
-        RET with its GENIO, or the general capture; the call after the
-        resume goes straight to it.
+        records: a bare CALL or RET, a read()/write() RET with its GENIO, or
+        the general capture. A finisher counts a record it cannot make as
+        ENOMEM, as ``builder(event)`` does.
         """
         event_type = type(event)
         if event_type is SyscallExit:
@@ -415,91 +408,106 @@ class RecordBuilder:
             plan = (self._native_plans.get(nr) if abi is _X86_64
                     else self._plans.get((abi, nr)))
             if plan is None or tracee.emul_pending:
-                return False
+                return None
             mode = plan.exit_mode
+            finish: Callable[[Any], None]
             if mode == _FREE:
-                self._ready_finish = self._exit_free if plan.selected else _nothing
+                finish = self._exit_free if plan.selected else _nothing
             elif mode != _CAPTURE:
-                return False
+                return None
             elif plan.exit_plain_io and entry is not None:
                 # TraceeMemory.read gives b"" for unreadable memory, never raises
                 self._ready_data = tracee.memory.read(
                     entry.args[plan.io_arg], min(retval, self._io_bytes),  # type: ignore[index]
                 ) if retval > 0 else None
-                self._ready_finish = self._exit_plain_io
+                finish = self._exit_plain_io
             else:
                 try:
                     self._captured = self._exit_reads(event, plan)  # type: ignore[arg-type]
                 except (MemoryError, struct.error, OverflowError, ValueError):
-                    return False  # made (and counted) the general way
-                self._ready_finish = self._exit_captured
+                    return None  # made (and counted) the general way
+                finish = self._exit_captured
         elif event_type is SyscallEntry:
             tracee, _, _, abi, nr, _, _ = event  # type: ignore[misc]
             plan = (self._native_plans.get(nr) if abi is _X86_64
                     else self._plans.get((abi, nr)))
             if plan is None or tracee.emul_pending:
-                return False
+                return None
             mode = plan.entry_mode
             if mode == _FREE:
-                self._ready_finish = (self._entry_free if plan.selected and self._calls
-                                      else _nothing)
+                finish = (self._entry_free if plan.selected and self._calls
+                          else _nothing)
             elif mode != _CAPTURE:
-                return False
+                return None
             else:
                 try:
                     self._captured = self._entry_reads(event, plan)  # type: ignore[arg-type]
                 except (MemoryError, struct.error, OverflowError, ValueError):
-                    return False
-                self._ready_finish = self._entry_captured
+                    return None
+                finish = self._entry_captured
         else:
-            return False
+            return None
         self._ready_plan = plan
-        self._ready = event
-        return True
+        return finish
 
     # The finishers: the records of a prepared stop, made after the resume.
     def _entry_free(self, event: SyscallEntry) -> None:
         tracee, timestamp_ns, _, abi, nr, args, _ = event
-        self._sink(self._syscall_pack(
-            self._syscall_size, _SYSCALL, _VERSION, tracee.pid, tracee.tid, timestamp_ns,
-            tracee.comm, nr, abi, 0, _ARGUMENTS, *args))
+        try:
+            self._sink(self._syscall_pack(
+                self._syscall_size, _SYSCALL, _VERSION, tracee.pid, tracee.tid, timestamp_ns,
+                tracee.comm, nr, abi, 0, _ARGUMENTS, *args))
+        except (MemoryError, struct.error, OverflowError, ValueError):
+            self._log_error(DropError.ENOMEM)
 
     def _exit_free(self, event: SyscallExit) -> None:
         tracee, timestamp_ns, monotonic_ns, abi, nr, retval, error, entry = event
         if self._calls:
-            self._sink(self._sysret_pack(
-                self._sysret_size, _SYSRET, _VERSION, tracee.pid, tracee.tid, timestamp_ns,
-                tracee.comm, nr, abi, 0, error, retval,
-                monotonic_ns - entry.monotonic_ns if entry is not None else 0))
+            try:
+                self._sink(self._sysret_pack(
+                    self._sysret_size, _SYSRET, _VERSION, tracee.pid, tracee.tid, timestamp_ns,
+                    tracee.comm, nr, abi, 0, error, retval,
+                    monotonic_ns - entry.monotonic_ns if entry is not None else 0))
+            except (MemoryError, struct.error, OverflowError, ValueError):
+                self._log_error(DropError.ENOMEM)
 
     def _exit_plain_io(self, event: SyscallExit) -> None:
         tracee, timestamp_ns, monotonic_ns, abi, nr, retval, error, entry = event
         data = self._ready_data
         self._ready_data = None
-        if data is not None:
-            plan = self._ready_plan
-            size = len(data)
-            self._sink(self._genio_pack(
-                self._genio_size + size, _GENIO, _VERSION, tracee.pid, tracee.tid,
-                timestamp_ns, tracee.comm,
-                _signed32(entry.args[plan.io_fd_arg])  # type: ignore[union-attr]
-                if plan.io_fd_arg is not None else -1,
-                plan.io_direction, _TRUNCATED if size < retval else 0, retval, size) + data)
-        if self._calls:
-            self._sink(self._sysret_pack(
-                self._sysret_size, _SYSRET, _VERSION, tracee.pid, tracee.tid, timestamp_ns,
-                tracee.comm, nr, abi, 0, error, retval,
-                monotonic_ns - entry.monotonic_ns if entry is not None else 0))
+        try:
+            if data is not None:
+                plan = self._ready_plan
+                size = len(data)
+                self._sink(self._genio_pack(
+                    self._genio_size + size, _GENIO, _VERSION, tracee.pid, tracee.tid,
+                    timestamp_ns, tracee.comm,
+                    _signed32(entry.args[plan.io_fd_arg])  # type: ignore[union-attr]
+                    if plan.io_fd_arg is not None else -1,
+                    plan.io_direction, _TRUNCATED if size < retval else 0, retval, size) + data)
+            if self._calls:
+                self._sink(self._sysret_pack(
+                    self._sysret_size, _SYSRET, _VERSION, tracee.pid, tracee.tid, timestamp_ns,
+                    tracee.comm, nr, abi, 0, error, retval,
+                    monotonic_ns - entry.monotonic_ns if entry is not None else 0))
+        except (MemoryError, struct.error, OverflowError, ValueError):
+            self._log_error(DropError.ENOMEM)
 
     def _entry_captured(self, event: SyscallEntry) -> None:
         captured = self._captured
         self._captured = None
-        self._on_entry(event, captured)
+        try:
+            self._on_entry(event, captured)
+        except (MemoryError, struct.error, OverflowError, ValueError):
+            self._log_error(DropError.ENOMEM)
 
     def _exit_captured(self, event: SyscallExit) -> None:
         captured = self._captured
         self._captured = None
-        self._on_exit(event, captured)
+        try:
+            self._on_exit(event, captured)
+        except (MemoryError, struct.error, OverflowError, ValueError):
+            self._log_error(DropError.ENOMEM)
 
     def _entry_reads(self, event: SyscallEntry, plan: _Plan) -> tuple[object, list[_Found]]:
         """A _CAPTURE entry's reads, in record order: paths, then STRUCT captures."""

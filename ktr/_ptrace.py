@@ -138,9 +138,10 @@ _WALL = 0x40000000  # __WALL
 # op, flags, arch, ip, sp, then the entry/seccomp layout: nr and six arguments
 _unpack_info = struct.Struct("<BxHIQQq6Q").unpack_from
 _unpack_exit = struct.Struct("<qB").unpack_from
-# arch, stack pointer and (signed) nr of the entry/seccomp layout; its six arguments
-_unpack_entry_head = struct.Struct("<4xI8xQq").unpack_from
-_unpack_entry_args = struct.Struct("<6Q").unpack_from
+# op and arch, then the exit layout's rval and is_error / the entry layout's
+# stack pointer, nr and six arguments (instruction pointer and flags skipped)
+_unpack_exit_info = struct.Struct("<BxxxI16xqB").unpack_from
+_unpack_entry_info = struct.Struct("<BxxxI8xQq6Q").unpack_from
 _unpack_siginfo_head = struct.Struct("<iii").unpack_from
 _unpack_ret_data = struct.Struct("<I").unpack_from
 
@@ -287,31 +288,18 @@ def abi_of_arch(arch: int, nr: int) -> Abi:
 _EMPTY_ARGS = (0, 0, 0, 0, 0, 0)
 
 
-def syscall_stop_op(pid: int) -> int:
-    """The hot path's PTRACE_GET_SYSCALL_INFO: its op (SYSCALL_INFO_*) only.
+def syscall_stop_info(pid: int) -> tuple[int, ...]:
+    """The hot path's PTRACE_GET_SYSCALL_INFO, unpacked as far as the stop uses it.
 
-    The rest stays in the shared buffer until the next request: read it with
-    ``exit_values()`` at an EXIT stop, ``entry_values()``/``entry_args()`` at
-    an ENTRY or SECCOMP stop. Nothing is unpacked that the stop does not use.
+    At an EXIT stop (op, arch, rval, is_error); at any other stop (op, arch,
+    stack pointer, signed nr, arg0..arg5), valid for ENTRY and SECCOMP.
+    ``get_syscall_info`` decodes fully.
     """
     if _ptrace(PTRACE_GET_SYSCALL_INFO, pid, _SYSCALL_INFO_SIZE, _syscall_info_buffer) == -1:
         raise _fail(PTRACE_GET_SYSCALL_INFO, pid)
-    return _syscall_info_bytes[0]
-
-
-def exit_values() -> tuple[int, int]:
-    """(rval, is_error) of the syscall info last read at an EXIT stop."""
-    return _unpack_exit(_syscall_info_buffer, 24)
-
-
-def entry_values() -> tuple[int, int, int]:
-    """(arch, stack pointer, signed nr) of the syscall info last read at an ENTRY stop."""
-    return _unpack_entry_head(_syscall_info_buffer)
-
-
-def entry_args() -> tuple[int, int, int, int, int, int]:
-    """The six argument registers of the syscall info last read at an ENTRY stop."""
-    return _unpack_entry_args(_syscall_info_buffer, 32)
+    if _syscall_info_bytes[0] == SYSCALL_INFO_EXIT:
+        return _unpack_exit_info(_syscall_info_buffer)
+    return _unpack_entry_info(_syscall_info_buffer)
 
 
 def get_syscall_info(pid: int) -> SyscallInfo:

@@ -189,9 +189,9 @@ def test_without_a_syscall_facility_the_tracee_gets_no_syscall_stops(
 
     program = build(tmp_path, rounds=40)
     calls = _Calls()
-    real_info, real_resume = pt.syscall_stop_op, pt.resume
+    real_info, real_resume = pt.syscall_stop_info, pt.resume
 
-    def counting_info(pid: int) -> int:
+    def counting_info(pid: int) -> tuple[int, ...]:
         calls.syscall_info += 1
         return real_info(pid)
 
@@ -200,7 +200,7 @@ def test_without_a_syscall_facility_the_tracee_gets_no_syscall_stops(
             calls.step += 1
         real_resume(how, pid, signo)
 
-    monkeypatch.setattr(pt, "syscall_stop_op", counting_info)
+    monkeypatch.setattr(pt, "syscall_stop_info", counting_info)
     monkeypatch.setattr(pt, "resume", counting_resume)
     trace = tmp_path / "nostops.ktr"
     options = ktr.parse_record_arguments(

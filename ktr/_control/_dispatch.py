@@ -215,17 +215,18 @@ class DispatchMixin(ControlState):
 
     def _syscall_stop(self, tracee: Tracee) -> None:
         # The hot path: one GET_SYSCALL_INFO, one event, one resume. When the
-        # consumer's prepare says so, the event is handed over after the
-        # resume (resume first, record after): the records are made while the
-        # tracee runs on, in the same order, since this loop is their only maker.
+        # consumer's prepare gives a finisher, the event is handed to it after
+        # the resume (resume first, record after): the records are made while
+        # the tracee runs on, in the same order, since this loop is their only maker.
         # Written for the interpreter: locals over attributes, only the
         # fields of the syscall info that this kind of stop uses unpacked.
         tid = tracee.tid
         try:
-            op = pt.syscall_stop_op(tid)
+            info = pt.syscall_stop_info(tid)
         except PtraceError as error:
             self._request_failed(tracee, error)
             return
+        op = info[0]
         event: SyscallEntry | SyscallExit | None = None
         if op == _INFO_EXIT:
             entry = tracee.entry
@@ -238,17 +239,17 @@ class DispatchMixin(ControlState):
                     if nr == _PRCTL_NUMBERS.get(abi) and entry.args[0] == _PR_SET_NAME:
                         tracee.comm = _procfs.read_comm(tid)
                 else:
-                    arch = pt.entry_values()[0]
-                    nr, abi = self._current_syscall(tracee, pt.abi_of_arch(arch, 0))
-                rval, is_error = pt.exit_values()
+                    nr, abi = self._current_syscall(tracee, pt.abi_of_arch(info[1], 0))
+                rval = info[2]
                 # tuple.__new__ directly: the NamedTuple's own __new__ is a
                 # Python frame more on the hottest line of the loop
                 event = _new_tuple(SyscallExit, (
                     tracee, _time_ns(), _monotonic_ns(), abi, nr, rval,
-                    -rval if is_error else 0, entry,
+                    -rval if info[3] else 0, entry,
                 ))
         elif op in (_INFO_ENTRY, _INFO_SECCOMP):
-            arch, stack_pointer, nr = pt.entry_values()
+            arch = info[1]
+            nr = info[3]
             if arch == _ARCH_X86_64 and (nr < 0 or not nr & _X32_BIT):
                 abi = _X86_64
             else:
@@ -256,18 +257,20 @@ class DispatchMixin(ControlState):
                 if abi is Abi.X32:
                     nr &= ~_X32_BIT
             entry = _new_tuple(SyscallEntry, (tracee, _time_ns(), _monotonic_ns(),
-                                              abi, nr, pt.entry_args(), stack_pointer))
+                                              abi, nr, info[4:], info[2]))
             tracee.entry = entry
             tracee.in_syscall = True
             if tracee.pre_exec and nr in _EXECVE_NUMBERS.get(abi, ()):
                 tracee.pre_exec = False
             if tracee.reported and not tracee.pre_exec:
                 event = entry
+        finish = None
         if event is not None:
             prepare = self._prepare
-            if prepare is None or tracee.dropping or not prepare(event):
+            if prepare is not None and not tracee.dropping:
+                finish = prepare(event)
+            if finish is None:
                 self._consumer(event)
-                event = None
         if tracee.dropping:
             self._let_go(tracee, 0)
             return
@@ -275,12 +278,12 @@ class DispatchMixin(ControlState):
             pt.resume(_PTRACE_SYSCALL if (self._step_all or tracee.in_syscall)
                       else _PTRACE_CONT, tid, 0)
         except PtraceError as error:
-            if event is not None:
-                self._consumer(event)  # before whatever the failure reports
+            if finish is not None and event is not None:
+                finish(event)  # before whatever the failure reports
             self._request_failed(tracee, error)
             return
-        if event is not None:
-            self._consumer(event)
+        if finish is not None and event is not None:
+            finish(event)
 
     def _current_syscall(self, tracee: Tracee, abi: Abi) -> tuple[int, Abi]:
         """(nr, abi) at a syscall exit whose entry we did not see (attached mid-call)."""
