@@ -107,7 +107,14 @@ REQUEST_NAMES: dict[int, str] = {
 # x86-64 calling convention sign-extends into the full register, so the
 # pointer-sized value is exact: NULL, a signal number, a buffer size), or a
 # prebuilt c_void_p for anything that may not fit in 31 bits.
-_ptrace = _libc["ptrace"]
+#
+# ptrace goes through a PyDLL handle on the same C library (errno kept the
+# same way): its calls keep the GIL. No ptrace request blocks, and dropping
+# and retaking the GIL around each of the two requests of a syscall stop
+# cost about 800 instructions per stop while the writer thread exists
+# (callgrind, bench/bench_instructions.py). wait4, which blocks, releases
+# the GIL as usual.
+_ptrace = ctypes.PyDLL(_libc._name, use_errno=True)["ptrace"]
 _ptrace.restype = ctypes.c_long
 _get_errno = ctypes.get_errno
 _set_errno = ctypes.set_errno
