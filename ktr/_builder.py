@@ -39,6 +39,7 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import formats
 from formats import (
@@ -134,6 +135,8 @@ class _Plan:
     # How the entry / exit records can be made (_FREE, _CAPTURE, _STOPPED; see prepare).
     entry_mode: int = 0
     exit_mode: int = 0
+    # A _CAPTURE exit whose only read is a read()/write() buffer (its GENIO data).
+    exit_plain_io: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,19 @@ class _StructPlan:
 
 
 _UNSELECTED = _Plan(selected=False)
+
+# The hot finishers' constants, looked up once.
+_X86_64 = Abi.X86_64
+_SYSCALL = int(RecordKind.SYSCALL)
+_SYSRET = int(RecordKind.SYSRET)
+_GENIO = int(RecordKind.GENIO)
+_VERSION = formats.RECORD_VERSION
+_ARGUMENTS = 6  # Linux passes six argument registers (Codec.syscall_record)
+_TRUNCATED = int(GenioFlag.TRUNCATED)
+
+
+def _nothing(event: object) -> None:
+    """The finisher of a prepared stop that makes no record (an unselected call)."""
 
 # What a syscall stop's records need from the stopped thread (``_Plan.entry_mode``,
 # ``exit_mode``), set by ``_with_modes`` for the builder's record kinds:
@@ -197,20 +213,35 @@ class RecordBuilder:
         self._exec_env = RecordKind.EXEC_ENV in kinds
         self._lifecycle = RecordKind.PROC in kinds
         self._structs = RecordKind.STRUCT in kinds
+        self._io_bytes = options.io_bytes
         # pid -> signal -> handler address, learnt from rt_sigaction, for PSIG's action
         self._signal_handlers: dict[int, dict[int, int]] = {}
         self._emul_written: dict[int, Abi] = {}  # pid -> ABI last announced
         # tid -> the subcall plan and argument words of its open socketcall
         self._socketcalls: dict[int, tuple[_Plan, tuple[int, ...]]] = {}
         self._socklens: dict[int, bytes] = {}  # tid -> its open call's socklen at entry
-        # What prepare read for the event the next call will be about.
-        self._captured_for: Event | None = None
+        # x86_64's plans again, by number alone: the hot path's lookup
+        self._native_plans: dict[int, _Plan] = {}
+        # What prepare read for the event the next call will be about, and
+        # how that call makes its records (see prepare).
         self._captured: tuple[object, list[_Found]] | None = None
+        self._ready_plan = _UNSELECTED
+        self._ready_data: bytes | None = None
         # Bound once: these run several times per ptrace stop.
         self._syscall_record = self._codec.syscall_record
         self._sysret_record = self._codec.sysret_record
         self._genio_bytes = self._codec.genio_record
         self._struct_bytes = self._codec.struct_record
+        # The codec's whole-record structs, packed here directly by the hot
+        # finishers (the same values as Codec.syscall_record & co. pass:
+        # tests/test_resume_first.py compares the two paths' bytes).
+        codec = self._codec
+        self._syscall_pack = codec.syscall_struct.pack
+        self._syscall_size = codec.syscall_struct.size - codec.header.size
+        self._sysret_pack = codec.sysret_struct.pack
+        self._sysret_size = codec.sysret_struct.size - codec.header.size
+        self._genio_pack = codec.genio_struct.pack
+        self._genio_size = codec.genio_struct.size - codec.header.size
         self._handlers: dict[type, Callable[[Event], None]] = {
             SyscallEntry: self._on_entry,  # type: ignore[dict-item]
             SyscallExit: self._on_exit,  # type: ignore[dict-item]
@@ -250,6 +281,8 @@ class RecordBuilder:
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = self._with_modes(self._make_plan(abi, nr))
+            if abi is _X86_64:
+                self._native_plans[nr] = plan
         return plan
 
     def _with_modes(self, plan: _Plan) -> _Plan:
@@ -282,7 +315,9 @@ class RecordBuilder:
             exit_ = _CAPTURE
         else:
             exit_ = _FREE
-        return replace(plan, entry_mode=entry, exit_mode=exit_)
+        plain_io = (exit_ == _CAPTURE and io and plan.io_kind in _PLAIN_BUFFERS
+                    and not (structs and (plan.structs_out or plan.by_command is not None)))
+        return replace(plan, entry_mode=entry, exit_mode=exit_, exit_plain_io=plain_io)
 
     def _make_plan(self, abi: Abi, nr: int) -> _Plan:
         if not self._options.selects(abi, nr):
@@ -351,39 +386,128 @@ class RecordBuilder:
         )
 
     # ------------------------------------------------------------------ resume first
-    def prepare(self, event: Event) -> bool:
+    def prepare(self, event: Event) -> Callable[[Any], None] | None:
         """Read, while the thread is still stopped, what ``event``'s records need.
 
-        True: the loop may resume the thread and call ``builder(event)``
-        afterwards (the next call must be that one); the records are then
-        made while the tracee runs, from what was read here, and are the
-        same bytes in the same order as without ``prepare``. False: call
-        ``builder(event)`` before resuming (the event needs the stopped
-        thread throughout, or its syscall has not been planned yet).
+        A finisher: the loop may resume the thread, then must call
+        ``finisher(event)`` (before any other call of this builder); it makes
+        the records from what was read here, while the tracee runs, the same
+        bytes in the same order as ``builder(event)`` while stopped. None:
+        call ``builder(event)`` before resuming (the event needs the stopped
+        thread throughout, its syscall has not been planned yet, or an EMUL
+        record is owed first).
+
+        The plan decides here, once per stop, which finisher makes the
+        records: a bare CALL or RET, a read()/write() RET with its GENIO, or
+        the general capture. A finisher counts a record it cannot make as
+        ENOMEM, as ``builder(event)`` does.
         """
         event_type = type(event)
-        if event_type is SyscallEntry:
-            plan = self._plans.get((event.abi, event.nr))  # type: ignore[union-attr]
-            if plan is None:
-                return False
-            mode = plan.entry_mode
-            reads = self._entry_reads
-        elif event_type is SyscallExit:
-            plan = self._plans.get((event.abi, event.nr))  # type: ignore[union-attr]
-            if plan is None:
-                return False
+        if event_type is SyscallExit:
+            tracee, _, _, abi, nr, retval, _, entry = event  # type: ignore[misc]
+            plan = (self._native_plans.get(nr) if abi is _X86_64
+                    else self._plans.get((abi, nr)))
+            if plan is None or tracee.emul_pending:
+                return None
             mode = plan.exit_mode
-            reads = self._exit_reads  # type: ignore[assignment]
+            finish: Callable[[Any], None]
+            if mode == _FREE:
+                finish = self._exit_free if plan.selected else _nothing
+            elif mode != _CAPTURE:
+                return None
+            elif plan.exit_plain_io and entry is not None:
+                # TraceeMemory.read gives b"" for unreadable memory, never raises
+                self._ready_data = tracee.memory.read(
+                    entry.args[plan.io_arg], min(retval, self._io_bytes),  # type: ignore[index]
+                ) if retval > 0 else None
+                finish = self._exit_plain_io
+            else:
+                try:
+                    self._captured = self._exit_reads(event, plan)  # type: ignore[arg-type]
+                except (MemoryError, struct.error, OverflowError, ValueError):
+                    return None  # made (and counted) the general way
+                finish = self._exit_captured
+        elif event_type is SyscallEntry:
+            tracee, _, _, abi, nr, _, _ = event  # type: ignore[misc]
+            plan = (self._native_plans.get(nr) if abi is _X86_64
+                    else self._plans.get((abi, nr)))
+            if plan is None or tracee.emul_pending:
+                return None
+            mode = plan.entry_mode
+            if mode == _FREE:
+                finish = (self._entry_free if plan.selected and self._calls
+                          else _nothing)
+            elif mode != _CAPTURE:
+                return None
+            else:
+                try:
+                    self._captured = self._entry_reads(event, plan)  # type: ignore[arg-type]
+                except (MemoryError, struct.error, OverflowError, ValueError):
+                    return None
+                finish = self._entry_captured
         else:
-            return False
-        if mode == _CAPTURE:
+            return None
+        self._ready_plan = plan
+        return finish
+
+    # The finishers: the records of a prepared stop, made after the resume.
+    def _entry_free(self, event: SyscallEntry) -> None:
+        tracee, timestamp_ns, _, abi, nr, args, _ = event
+        try:
+            self._sink(self._syscall_pack(
+                self._syscall_size, _SYSCALL, _VERSION, tracee.pid, tracee.tid, timestamp_ns,
+                tracee.comm, nr, abi, 0, _ARGUMENTS, *args))
+        except (MemoryError, struct.error, OverflowError, ValueError):
+            self._log_error(DropError.ENOMEM)
+
+    def _exit_free(self, event: SyscallExit) -> None:
+        tracee, timestamp_ns, monotonic_ns, abi, nr, retval, error, entry = event
+        if self._calls:
             try:
-                self._captured = reads(event, plan)  # type: ignore[arg-type]
+                self._sink(self._sysret_pack(
+                    self._sysret_size, _SYSRET, _VERSION, tracee.pid, tracee.tid, timestamp_ns,
+                    tracee.comm, nr, abi, 0, error, retval,
+                    monotonic_ns - entry.monotonic_ns if entry is not None else 0))
             except (MemoryError, struct.error, OverflowError, ValueError):
-                return False  # made (and counted) the general way
-            self._captured_for = event
-            return True
-        return mode == _FREE
+                self._log_error(DropError.ENOMEM)
+
+    def _exit_plain_io(self, event: SyscallExit) -> None:
+        tracee, timestamp_ns, monotonic_ns, abi, nr, retval, error, entry = event
+        data = self._ready_data
+        self._ready_data = None
+        try:
+            if data is not None:
+                plan = self._ready_plan
+                size = len(data)
+                self._sink(self._genio_pack(
+                    self._genio_size + size, _GENIO, _VERSION, tracee.pid, tracee.tid,
+                    timestamp_ns, tracee.comm,
+                    _signed32(entry.args[plan.io_fd_arg])  # type: ignore[union-attr]
+                    if plan.io_fd_arg is not None else -1,
+                    plan.io_direction, _TRUNCATED if size < retval else 0, retval, size) + data)
+            if self._calls:
+                self._sink(self._sysret_pack(
+                    self._sysret_size, _SYSRET, _VERSION, tracee.pid, tracee.tid, timestamp_ns,
+                    tracee.comm, nr, abi, 0, error, retval,
+                    monotonic_ns - entry.monotonic_ns if entry is not None else 0))
+        except (MemoryError, struct.error, OverflowError, ValueError):
+            self._log_error(DropError.ENOMEM)
+
+    def _entry_captured(self, event: SyscallEntry) -> None:
+        captured = self._captured
+        self._captured = None
+        try:
+            self._on_entry(event, captured)
+        except (MemoryError, struct.error, OverflowError, ValueError):
+            self._log_error(DropError.ENOMEM)
+
+    def _exit_captured(self, event: SyscallExit) -> None:
+        captured = self._captured
+        self._captured = None
+        try:
+            self._on_exit(event, captured)
+        except (MemoryError, struct.error, OverflowError, ValueError):
+            self._log_error(DropError.ENOMEM)
 
     def _entry_reads(self, event: SyscallEntry, plan: _Plan) -> tuple[object, list[_Found]]:
         """A _CAPTURE entry's reads, in record order: paths, then STRUCT captures."""
@@ -443,7 +567,8 @@ class RecordBuilder:
                                               abi, argument, value[0], value[1]))
 
     # ------------------------------------------------------------------ syscalls
-    def _on_entry(self, event: SyscallEntry) -> None:
+    def _on_entry(self, event: SyscallEntry,
+                  prepared: tuple[object, list[_Found]] | None = None) -> None:
         tracee = event.tracee
         if tracee.emul_pending:
             self._announce_emulation(tracee, event.timestamp_ns)
@@ -457,9 +582,8 @@ class RecordBuilder:
             return
         mode = plan.entry_mode
         if mode != _STOPPED:
-            if self._captured_for is event:
-                captured = self._captured
-                self._captured_for = self._captured = None
+            if prepared is not None:
+                captured: tuple[object, list[_Found]] | None = prepared
             elif mode == _CAPTURE:
                 captured = self._entry_reads(event, plan)
             else:
@@ -510,7 +634,8 @@ class RecordBuilder:
             elif self._structs:
                 self._string_count(event, plan.envp_arg)
 
-    def _on_exit(self, event: SyscallExit) -> None:
+    def _on_exit(self, event: SyscallExit,
+                 prepared: tuple[object, list[_Found]] | None = None) -> None:
         nr = event.nr
         if nr == UTRACE_SYSCALL:
             return
@@ -524,9 +649,8 @@ class RecordBuilder:
         retval = event.retval
         mode = plan.exit_mode
         if mode != _STOPPED:
-            if self._captured_for is event:
-                captured = self._captured
-                self._captured_for = self._captured = None
+            if prepared is not None:
+                captured = prepared
             elif mode == _CAPTURE:
                 captured = self._exit_reads(event, plan)
             else:
@@ -593,9 +717,10 @@ class RecordBuilder:
     def unfinished(self, tracee: Tracee, timestamp_ns: int, monotonic_ns: int) -> None:
         """A SYSRET for a call that will never return (the thread exited or left)."""
         entry = tracee.entry
-        if entry is None or not self._calls or not self._plan(entry.abi, entry.nr).selected:
+        # ktr.utrace's number is never planned (prepare relies on that)
+        if entry is None or not self._calls or entry.nr == UTRACE_SYSCALL:
             return
-        if entry.nr == UTRACE_SYSCALL:
+        if not self._plan(entry.abi, entry.nr).selected:
             return
         self._emit(self._codec.sysret_record(
             tracee.pid, tracee.tid, timestamp_ns, tracee.comm, entry.nr, entry.abi,

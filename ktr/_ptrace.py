@@ -101,17 +101,25 @@ REQUEST_NAMES: dict[int, str] = {
 # A private function object on python-ptrace's libc handle: python-ptrace's own
 # ``libc.ptrace`` keeps its unsigned prototype, ours returns a signed long.
 # No argtypes: converting arguments through a prototype costs a third of the
-# call. request and pid go as C ints; addr and data, which glibc reads as
-# pointers, always go as prebuilt c_void_p objects (a bare Python int would be
-# passed as a 32-bit int).
-_ptrace = _libc["ptrace"]
+# call. request and pid go as C ints. addr and data, which glibc reads as
+# pointers, go as one of: a ctypes array (passed as its address, the cheapest
+# conversion), a small non-negative Python int (passed as a C int, which the
+# x86-64 calling convention sign-extends into the full register, so the
+# pointer-sized value is exact: NULL, a signal number, a buffer size), or a
+# prebuilt c_void_p for anything that may not fit in 31 bits.
+#
+# ptrace goes through a PyDLL handle on the same C library (errno kept the
+# same way): its calls keep the GIL. No ptrace request blocks, and dropping
+# and retaking the GIL around each of the two requests of a syscall stop
+# cost about 800 instructions per stop while the writer thread exists
+# (callgrind, bench/bench_instructions.py). wait4, which blocks, releases
+# the GIL as usual.
+_ptrace = ctypes.PyDLL(_libc._name, use_errno=True)["ptrace"]
 _ptrace.restype = ctypes.c_long
 _get_errno = ctypes.get_errno
 _set_errno = ctypes.set_errno
 _Pointer = ctypes.c_void_p
 _NULL = _Pointer(0)
-#: data argument for resuming with signal n (0 = none)
-_SIGNALS = tuple(_Pointer(n) for n in range(65))
 
 SIGINFO_SIZE = 128
 _SYSCALL_INFO_SIZE = 88
@@ -120,6 +128,8 @@ _siginfo_address = _Pointer(ctypes.addressof(_siginfo_buffer))
 _syscall_info_buffer = ctypes.create_string_buffer(_SYSCALL_INFO_SIZE)
 _syscall_info_address = _Pointer(ctypes.addressof(_syscall_info_buffer))
 _syscall_info_size = _Pointer(_SYSCALL_INFO_SIZE)
+#: the buffer's bytes as unsigned ints: ``[0]`` is the op, without an unpack
+_syscall_info_bytes = memoryview(_syscall_info_buffer).cast("B")
 _word = ctypes.c_ulong()
 _word_address = _Pointer(ctypes.addressof(_word))
 _sigset = ctypes.c_uint64()
@@ -129,13 +139,16 @@ _regs = _binding.ptrace_registers_t()
 _regs_address = _Pointer(ctypes.addressof(_regs))
 _wait4 = _libc["wait4"]
 _wait4.restype = ctypes.c_int
-_wait_status = ctypes.c_int()
-_wait_status_address = _Pointer(ctypes.addressof(_wait_status))
+_wait_status = (ctypes.c_int * 1)()  # an array: passed as its address
 _WALL = 0x40000000  # __WALL
 
 # op, flags, arch, ip, sp, then the entry/seccomp layout: nr and six arguments
 _unpack_info = struct.Struct("<BxHIQQq6Q").unpack_from
 _unpack_exit = struct.Struct("<qB").unpack_from
+# op and arch, then the exit layout's rval and is_error / the entry layout's
+# stack pointer, nr and six arguments (instruction pointer and flags skipped)
+_unpack_exit_info = struct.Struct("<BxxxI16xqB").unpack_from
+_unpack_entry_info = struct.Struct("<BxxxI8xQq6Q").unpack_from
 _unpack_siginfo_head = struct.Struct("<iii").unpack_from
 _unpack_ret_data = struct.Struct("<I").unpack_from
 
@@ -201,25 +214,25 @@ def listen(pid: int) -> None:
 
 def syscall(pid: int, signal: int = 0) -> None:
     """Resume until the next syscall entry/exit, delivering ``signal``."""
-    if _ptrace(PTRACE_SYSCALL, pid, _NULL, _SIGNALS[signal]) == -1:
+    if _ptrace(PTRACE_SYSCALL, pid, 0, signal) == -1:
         raise _fail(PTRACE_SYSCALL, pid)
 
 
 def cont(pid: int, signal: int = 0) -> None:
     """Resume until the next event or signal stop, delivering ``signal``."""
-    if _ptrace(PTRACE_CONT, pid, _NULL, _SIGNALS[signal]) == -1:
+    if _ptrace(PTRACE_CONT, pid, 0, signal) == -1:
         raise _fail(PTRACE_CONT, pid)
 
 
 def resume(how: int, pid: int, signal: int = 0) -> None:
     """Resume with PTRACE_SYSCALL or PTRACE_CONT (``how``)."""
-    if _ptrace(how, pid, _NULL, _SIGNALS[signal]) == -1:
+    if _ptrace(how, pid, 0, signal) == -1:
         raise _fail(how, pid)
 
 
 def detach(pid: int, signal: int = 0) -> None:
     """Detach a stopped tracee, delivering ``signal`` to it."""
-    if _ptrace(PTRACE_DETACH, pid, _NULL, _SIGNALS[signal]) == -1:
+    if _ptrace(PTRACE_DETACH, pid, 0, signal) == -1:
         raise _fail(PTRACE_DETACH, pid)
 
 
@@ -282,21 +295,18 @@ def abi_of_arch(arch: int, nr: int) -> Abi:
 _EMPTY_ARGS = (0, 0, 0, 0, 0, 0)
 
 
-def syscall_info_raw(pid: int) -> tuple[int, ...]:
-    """The hot path's PTRACE_GET_SYSCALL_INFO: the entry/seccomp layout unpacked.
+def syscall_stop_info(pid: int) -> tuple[int, ...]:
+    """The hot path's PTRACE_GET_SYSCALL_INFO, unpacked as far as the stop uses it.
 
-    (op, flags, arch, ip, sp, nr, arg0..arg5); at an EXIT stop read
-    ``exit_values()`` instead of nr/args. ``get_syscall_info`` decodes fully.
+    At an EXIT stop (op, arch, rval, is_error); at any other stop (op, arch,
+    stack pointer, signed nr, arg0..arg5), valid for ENTRY and SECCOMP.
+    ``get_syscall_info`` decodes fully.
     """
-    if _ptrace(PTRACE_GET_SYSCALL_INFO, pid, _syscall_info_size,
-               _syscall_info_address) == -1:
+    if _ptrace(PTRACE_GET_SYSCALL_INFO, pid, _SYSCALL_INFO_SIZE, _syscall_info_buffer) == -1:
         raise _fail(PTRACE_GET_SYSCALL_INFO, pid)
-    return _unpack_info(_syscall_info_buffer)
-
-
-def exit_values() -> tuple[int, int]:
-    """(rval, is_error) of the syscall info last read at an EXIT stop."""
-    return _unpack_exit(_syscall_info_buffer, 24)
+    if _syscall_info_bytes[0] == SYSCALL_INFO_EXIT:
+        return _unpack_exit_info(_syscall_info_buffer)
+    return _unpack_entry_info(_syscall_info_buffer)
 
 
 def get_syscall_info(pid: int) -> SyscallInfo:
@@ -344,7 +354,7 @@ def wait_blocking(gate: WaitGate) -> tuple[int, int] | None:
     """
     if gate.closed:
         return None
-    pid: int = _wait4(-1, _wait_status_address, _WALL, _NULL)
+    pid: int = _wait4(-1, _wait_status, _WALL, 0)
     if pid == -1:
         error = _get_errno()
         if error == errno.EINTR:
@@ -352,4 +362,4 @@ def wait_blocking(gate: WaitGate) -> tuple[int, int] | None:
         if error == errno.ECHILD:
             raise ChildProcessError(error, os.strerror(error))
         raise OSError(error, os.strerror(error))
-    return pid, _wait_status.value
+    return pid, _wait_status[0]

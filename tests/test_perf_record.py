@@ -189,7 +189,7 @@ def test_without_a_syscall_facility_the_tracee_gets_no_syscall_stops(
 
     program = build(tmp_path, rounds=40)
     calls = _Calls()
-    real_info, real_resume = pt.syscall_info_raw, pt.resume
+    real_info, real_resume = pt.syscall_stop_info, pt.resume
 
     def counting_info(pid: int) -> tuple[int, ...]:
         calls.syscall_info += 1
@@ -200,7 +200,7 @@ def test_without_a_syscall_facility_the_tracee_gets_no_syscall_stops(
             calls.step += 1
         real_resume(how, pid, signo)
 
-    monkeypatch.setattr(pt, "syscall_info_raw", counting_info)
+    monkeypatch.setattr(pt, "syscall_stop_info", counting_info)
     monkeypatch.setattr(pt, "resume", counting_resume)
     trace = tmp_path / "nostops.ktr"
     options = ktr.parse_record_arguments(

@@ -28,7 +28,8 @@ _CODEC = formats.codec()
 
 
 class _Twin:
-    """The consumer the loop sees: ``prepare`` and ``__call__`` like RecordBuilder's."""
+    """The consumer the loop sees: ``prepare`` (giving a finisher) and ``__call__``
+    like RecordBuilder's."""
 
     def __init__(self, options: BuilderOptions) -> None:
         self.reference: list[bytes] = []
@@ -38,7 +39,6 @@ class _Twin:
         self._builder = RecordBuilder(options, self._keep(self.deferred), self.errors.append)
         self._done: Event | None = None
         self.after_resume = {SyscallEntry: 0, SyscallExit: 0}
-        self._pending: Event | None = None
 
     @staticmethod
     def _keep(records: list[bytes]) -> Callable[[bytes], bool]:
@@ -53,21 +53,25 @@ class _Twin:
         self._reference(event)
         event.tracee.emul_pending = pending
 
-    def prepare(self, event: Event) -> bool:
+    def prepare(self, event: Event) -> Callable[[Event], None] | None:
         self._run_reference(event)  # everything while the thread is stopped
         self._done = event
-        later = self._builder.prepare(event)
-        if later:
-            self._pending = event
-        return later
+        finish = self._builder.prepare(event)
+        if finish is None:
+            return None
+
+        def after_resume(resumed: Event) -> None:
+            assert resumed is event
+            self._done = None
+            self.after_resume[type(event)] += 1  # type: ignore[index]
+            finish(event)
+
+        return after_resume
 
     def __call__(self, event: Event) -> None:
         if self._done is not event:
             self._run_reference(event)
         self._done = None
-        if self._pending is event:
-            self.after_resume[type(event)] += 1  # type: ignore[index]
-            self._pending = None
         self._builder(event)
 
 

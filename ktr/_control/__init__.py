@@ -5,11 +5,12 @@ running processes (``attach``, ``attach_group``), then ``run`` waits for all of
 its tracees with ``waitpid(-1, __WALL)`` on the thread that seized them and
 hands one event per stop to the consumer while that thread is still stopped.
 The consumer's return resumes the thread. Resume first, record after: a
-consumer with a ``prepare(event) -> bool`` method is asked first, at syscall
-stops; when it answers True (it has read from the stopped thread all it
-needs) the thread is resumed at once and the consumer is called with the
-event afterwards, while the tracee runs. Events still reach the consumer
-one at a time and in stop order: only the resume moves.
+consumer with a ``prepare(event)`` method is asked first, at syscall stops;
+when it returns a finisher (it has read from the stopped thread all it
+needs) the thread is resumed at once and the finisher is called with the
+event afterwards, while the tracee runs, instead of the consumer. Events
+still reach the consumer one at a time and in stop order: only the resume
+moves.
 
 Semantics (after illumos dt_proc's create/grab and NetBSD ktrace's ktrops):
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno as errno_module
 import os
+import threading
 import time
 
 from formats import Abi
@@ -41,6 +42,16 @@ from ._state import (
 )
 
 _new_tuple = tuple.__new__
+_time_ns = time.time_ns
+_monotonic_ns = time.monotonic_ns
+_INFO_EXIT = pt.SYSCALL_INFO_EXIT
+_INFO_ENTRY = pt.SYSCALL_INFO_ENTRY
+_INFO_SECCOMP = pt.SYSCALL_INFO_SECCOMP
+_ARCH_X86_64 = pt.AUDIT_ARCH_X86_64
+_X32_BIT = pt.X32_SYSCALL_BIT
+_X86_64 = Abi.X86_64
+_PTRACE_SYSCALL = pt.PTRACE_SYSCALL
+_PTRACE_CONT = pt.PTRACE_CONT
 
 
 class DispatchMixin(ControlState):
@@ -111,6 +122,11 @@ class DispatchMixin(ControlState):
         waitpid = os.waitpid
         clock = time.perf_counter_ns
         spin_ns = self._spin_ns
+        wait_blocking = pt.wait_blocking
+        gate = self._gate
+        # The waker's signals can break a blocking wait on this thread (see
+        # _waker); elsewhere _block polls.
+        signalled = bool(self._main_thread_id) and self._main_thread_id == threading.get_ident()
         while tracees or stash:
             if self._stop_request is not None and self._releasing is None:
                 self._begin_release()
@@ -132,10 +148,25 @@ class DispatchMixin(ControlState):
                     if stash:
                         self._adopt_orphans()
                         continue
-                    waited = self._block()
-                    if waited is None:
-                        continue
-                    tid, status = waited
+                    if signalled:
+                        # _block's blocking wait, inline (one frame less per
+                        # stop), its order kept: the flag is raised before the
+                        # request is checked.
+                        self._in_blocking_wait = True
+                        try:
+                            waited = (wait_blocking(gate) if self._stop_request is None
+                                      or self._releasing is not None else None)
+                        finally:
+                            self._in_blocking_wait = False
+                            self._wait_returns += 1
+                        if waited is None:
+                            continue  # a signal or a stop request: the loop's top sees it
+                        tid, status = waited
+                    else:
+                        waited = self._block()
+                        if waited is None:
+                            continue
+                        tid, status = waited
             except ChildProcessError:
                 self._children_vanished()
                 break
@@ -184,18 +215,20 @@ class DispatchMixin(ControlState):
 
     def _syscall_stop(self, tracee: Tracee) -> None:
         # The hot path: one GET_SYSCALL_INFO, one event, one resume. When the
-        # consumer's prepare says so, the event is handed over after the
-        # resume (resume first, record after): the records are made while the
-        # tracee runs on, in the same order, since this loop is their only maker.
+        # consumer's prepare gives a finisher, the event is handed to it after
+        # the resume (resume first, record after): the records are made while
+        # the tracee runs on, in the same order, since this loop is their only maker.
+        # Written for the interpreter: locals over attributes, only the
+        # fields of the syscall info that this kind of stop uses unpacked.
         tid = tracee.tid
         try:
-            info = pt.syscall_info_raw(tid)
+            info = pt.syscall_stop_info(tid)
         except PtraceError as error:
             self._request_failed(tracee, error)
             return
         op = info[0]
         event: SyscallEntry | SyscallExit | None = None
-        if op == pt.SYSCALL_INFO_EXIT:
+        if op == _INFO_EXIT:
             entry = tracee.entry
             tracee.entry = None
             tracee.in_syscall = False
@@ -206,48 +239,51 @@ class DispatchMixin(ControlState):
                     if nr == _PRCTL_NUMBERS.get(abi) and entry.args[0] == _PR_SET_NAME:
                         tracee.comm = _procfs.read_comm(tid)
                 else:
-                    nr, abi = self._current_syscall(tracee, pt.abi_of_arch(info[2], 0))
-                rval, is_error = pt.exit_values()
+                    nr, abi = self._current_syscall(tracee, pt.abi_of_arch(info[1], 0))
+                rval = info[2]
+                # tuple.__new__ directly: the NamedTuple's own __new__ is a
+                # Python frame more on the hottest line of the loop
                 event = _new_tuple(SyscallExit, (
-                    tracee, time.time_ns(), time.monotonic_ns(), abi, nr, rval,
-                    -rval if is_error else 0, entry,
+                    tracee, _time_ns(), _monotonic_ns(), abi, nr, rval,
+                    -rval if info[3] else 0, entry,
                 ))
-        elif op == pt.SYSCALL_INFO_ENTRY or op == pt.SYSCALL_INFO_SECCOMP:
-            nr = info[5]
-            if info[2] == pt.AUDIT_ARCH_X86_64 and (nr < 0 or not nr & pt.X32_SYSCALL_BIT):
-                abi = Abi.X86_64
+        elif op in (_INFO_ENTRY, _INFO_SECCOMP):
+            arch = info[1]
+            nr = info[3]
+            if arch == _ARCH_X86_64 and (nr < 0 or not nr & _X32_BIT):
+                abi = _X86_64
             else:
-                abi = pt.abi_of_arch(info[2], nr)
+                abi = pt.abi_of_arch(arch, nr)
                 if abi is Abi.X32:
-                    nr &= ~pt.X32_SYSCALL_BIT
-            # tuple.__new__ directly: the NamedTuple's own __new__ is a Python
-            # frame more on the hottest line of the loop
-            entry = _new_tuple(SyscallEntry, (tracee, time.time_ns(), time.monotonic_ns(),
-                                              abi, nr, info[6:12], info[4]))
+                    nr &= ~_X32_BIT
+            entry = _new_tuple(SyscallEntry, (tracee, _time_ns(), _monotonic_ns(),
+                                              abi, nr, info[4:], info[2]))
             tracee.entry = entry
             tracee.in_syscall = True
             if tracee.pre_exec and nr in _EXECVE_NUMBERS.get(abi, ()):
                 tracee.pre_exec = False
             if tracee.reported and not tracee.pre_exec:
                 event = entry
+        finish = None
         if event is not None:
             prepare = self._prepare
-            if prepare is None or tracee.dropping or not prepare(event):
+            if prepare is not None and not tracee.dropping:
+                finish = prepare(event)
+            if finish is None:
                 self._consumer(event)
-                event = None
         if tracee.dropping:
             self._let_go(tracee, 0)
             return
         try:
-            pt.resume(pt.PTRACE_SYSCALL if (self._step_all or tracee.in_syscall)
-                      else pt.PTRACE_CONT, tid, 0)
+            pt.resume(_PTRACE_SYSCALL if (self._step_all or tracee.in_syscall)
+                      else _PTRACE_CONT, tid, 0)
         except PtraceError as error:
-            if event is not None:
-                self._consumer(event)  # before whatever the failure reports
+            if finish is not None and event is not None:
+                finish(event)  # before whatever the failure reports
             self._request_failed(tracee, error)
             return
-        if event is not None:
-            self._consumer(event)
+        if finish is not None and event is not None:
+            finish(event)
 
     def _current_syscall(self, tracee: Tracee, abi: Abi) -> tuple[int, Abi]:
         """(nr, abi) at a syscall exit whose entry we did not see (attached mid-call)."""

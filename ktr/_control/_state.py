@@ -155,9 +155,9 @@ class ControlState:
         self._processes: dict[int, _Process] = {}
         self._stash: dict[int, list[int]] = {}  # stops of new tids not yet claimed
         self._consumer: Consumer = _ignore
-        # The consumer's optional ``prepare(event) -> bool``: True lets a syscall
-        # event be consumed after the thread is resumed (see _dispatch).
-        self._prepare: Callable[[Event], bool] | None = None
+        # The consumer's optional ``prepare(event)``: a finisher it returns
+        # consumes the syscall event after the thread is resumed (see _dispatch).
+        self._prepare: Callable[[Event], Callable[[Event], None] | None] | None = None
         self._spawned: SpawnedChild | None = None
         self._exit_status: int | None = None
         self._tracer_thread: int | None = None

@@ -1,0 +1,103 @@
+"""User-mode instructions per ptrace stop: ``ktr record`` against strace, load-independent.
+
+This machine kind has no hardware PMU (``perf stat -e instructions`` is
+"not supported"), and wall or CPU time moves with whatever else runs. The
+instruction count of the tracer's own code does not: valgrind's callgrind
+counts every user-mode instruction the tracer executes (the tracee runs
+natively: valgrind does not follow it, ``--trace-children=no``).
+
+Each tracer runs twice on ``dd bs=1`` (two syscalls, four stops per byte),
+with ``--small`` and ``--large`` bytes; the difference of the two totals
+over the difference in stops is the per-stop cost, start-up cancelled out.
+Every configuration runs once first, unmeasured, so that byte-compiling
+changed sources never falls into a measured pair. Rows:
+
+- ``strace -f -o /dev/null``,
+- ``ktr record --pin=0`` (the whole recorder: loop, builder, descriptor and writer),
+- the bare control loop (``Control`` with a consumer that does nothing).
+
+Kernel-mode work (the ptrace, wait4 and pread system calls and the context
+switches) is not counted; it is about the same for both tracers (same
+number of system calls per stop, see bench_stops.py).
+
+    python bench/bench_instructions.py [--small 1000] [--large 3000]
+
+Not a test: nothing here asserts. Needs valgrind; takes about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+
+_LOOP = """
+import sys
+from ktr._control import Control, ControlOptions
+control = Control(ControlOptions(pin_cpu=0))
+control.spawn(sys.argv[1:])
+control.run(lambda event: None)
+"""
+
+
+def dd(count: int) -> list[str]:
+    return ["dd", "if=/dev/zero", "of=/dev/null", "bs=1", f"count={count}", "status=none"]
+
+
+def instructions(argv: Sequence[str], environment: dict[str, str]) -> int:
+    """Instructions (callgrind's Ir) the process ``argv`` executed in user mode."""
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+         "--trace-children=no", *argv],
+        capture_output=True, text=True, env=environment, check=True)
+    match = re.search(r"Collected : (\d+)", done.stderr)
+    if match is None:
+        raise RuntimeError(f"no instruction count from valgrind: {done.stderr[-500:]}")
+    return int(match.group(1))
+
+
+def main(arguments: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--small", type=int, default=1000, help="dd bytes, first run")
+    parser.add_argument("--large", type=int, default=3000, help="dd bytes, second run")
+    options = parser.parse_args(arguments)
+    for tool in ("valgrind", "strace", "dd"):
+        if shutil.which(tool) is None:
+            print(f"{tool} is not installed", file=sys.stderr)
+            return 1
+    scratch = tempfile.mkdtemp(prefix="bench-instructions-")
+    environment = dict(os.environ)
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode cached
+    output = os.path.join(scratch, "out.ktr")
+    ktr = [sys.executable, "-m", "ktr", "record", "-q", "--pin=0", "-o", output, "--"]
+    rows: list[tuple[str, Callable[[int], list[str]]]] = [
+        ("strace -f -o /dev/null", lambda n: ["strace", "-f", "-o", "/dev/null", *dd(n)]),
+        ("ktr record --pin=0", lambda n: [*ktr, *dd(n)]),
+        ("bare loop (Control, no-op consumer)",
+         lambda n: [sys.executable, "-c", _LOOP, *dd(n)]),
+    ]
+    stops = 4 * (options.large - options.small)
+    print(f"user-mode instructions per stop (callgrind Ir), dd bs=1 count={options.small} "
+          f"vs {options.large}: {stops} stops apart")
+    results: dict[str, float] = {}
+    try:
+        for label, command in rows:
+            instructions(command(10), environment)  # warm: byte-compile outside the pair
+            small = instructions(command(options.small), environment)
+            large = instructions(command(options.large), environment)
+            results[label] = (large - small) / stops
+            print(f"  {label:<38} {results[label]:10,.0f}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    peer = results["strace -f -o /dev/null"]
+    print(f"  ktr record / strace: {results['ktr record --pin=0'] / peer:.1f} x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
