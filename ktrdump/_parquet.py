@@ -32,7 +32,7 @@ A number a column cannot hold (only a damaged trace has one: a duration
 or timestamp past 2**63 in the calls table) is written as null; the row is
 kept.
 
-Streaming: rows are gathered column by column and written as a row group
+Streaming: rows are gathered as tuples and written as a row group
 every ``ROW_GROUP`` rows (16 Ki), so memory stays flat whatever the trace's size;
 files are created private (``_files``). A call still open at the end of the
 input is written with ``unfinished`` true and no result.
