@@ -103,9 +103,10 @@ REQUEST_NAMES: dict[int, str] = {
 # No argtypes: converting arguments through a prototype costs a third of the
 # call. request and pid go as C ints. addr and data, which glibc reads as
 # pointers, go as one of: a ctypes array (passed as its address, the cheapest
-# conversion), a small non-negative Python int (passed as a C int, which the
-# x86-64 calling convention sign-extends into the full register, so the
-# pointer-sized value is exact: NULL, a signal number, a buffer size), or a
+# conversion), a small non-negative Python int (passed as a C int, which
+# libffi's x86-64 call path sign-extends into the full 64-bit register — the
+# ABI itself leaves the upper half undefined — so the pointer-sized value is
+# exact: NULL, a signal number, a buffer size), or a
 # prebuilt c_void_p for anything that may not fit in 31 bits.
 #
 # ptrace goes through a PyDLL handle on the same C library (errno kept the
