@@ -585,8 +585,12 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         **({"columns": options.columns} if options.columns else {}),  # type: ignore[arg-type]
     )
     if events is None:
-        events = _with_progress(options, source, _first_event_read(source.raw_events()),
-                                stdout, stderr, writes_as_it_goes=False)
+        # -t needs each record's kind: decoded batches instead of the raw fast path.
+        events = _with_progress(options, source, _first_event_read(
+            source.raw_events() if options.kinds is None else source.events()),
+            stdout, stderr, writes_as_it_goes=False)
+    if options.kinds is not None:
+        events = _of_kinds(events, options.kinds)
     header = source.header
     order = header.byte_order if header is not None else "little"
     probes = ProbeSummary(options.pids)
@@ -617,6 +621,17 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
     finally:
         profile.stacks.close()
     return report.status
+
+
+def _of_kinds(events: Iterator[Any], kinds: frozenset[int]) -> Iterator[Any]:
+    """``events`` with only the records of ``kinds`` (``-t``) in its batches, and those
+    every table needs: DROPs (losses are always reported), maps (they symbolize the
+    samples) and probe definitions (they name the probes)."""
+    shown = kinds | {int(formats.RecordKind.DROP), int(formats.RecordKind.MMAP),
+                     int(formats.RecordKind.PROBE_DEF)}
+    for event in events:
+        yield [record for record in event if record[0] in shown] if isinstance(
+            event, list) else event
 
 
 def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],

@@ -325,3 +325,22 @@ def test_call_and_error_counts_agree_with_strace(tmp_path: Path) -> None:
     processes = 1 + sum(ours.get(name, (0, 0))[0] for name in ("fork", "vfork", "clone",
                                                                 "clone3"))
     assert ours["exit_group"] == (processes, 0)
+
+
+@pytest.mark.parametrize("letters, wanted", [
+    ("w", {"context switches"}), ("C", {"counters per thread"}), ("c", {"% time"}),
+    ("S", {"Profile:"}), ("cw", {"% time", "context switches"}),
+])
+def test_facility_letters_choose_the_tables(letters: str, wanted: set[str]) -> None:
+    tables = {"% time", "context switches", "counters per thread", "function probes",
+              "Profile:"}
+    vector = str(VECTORS / "all_kinds.ktr")
+
+    def shown(*options: str) -> set[str]:
+        out = subprocess.run([sys.executable, "-m", "ktrdump", "--summary", *options, vector],
+                             capture_output=True, text=True, check=True, timeout=60).stdout
+        return {table for table in tables if table in out}
+
+    assert shown() == tables  # the vector has every kind
+    assert shown("-t", letters) == wanted
+

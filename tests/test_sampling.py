@@ -339,6 +339,15 @@ def test_summary_of_samples_alone_has_no_empty_syscall_table(
     assert "\nProfile: " in out or out.startswith("Profile: "), out
 
 
+def test_summary_with_t_s_keeps_the_maps_that_name_the_functions(
+        profiled: tuple[Path, Path]) -> None:
+    out = subprocess.run([KTRDUMP, "--summary", "-t", "S", str(profiled[1])],
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    assert "% time" not in out  # -t S: the profile alone
+    by_self = out.split("Top functions by self samples:")[1].split("Top functions by total")[0]
+    assert {"leaf_a", "leaf_b"} <= {line.split()[-1] for line in by_self.splitlines()[2:6]}
+
+
 def test_ring_losses_become_drop_records(tmp_path: Path, profiled: tuple[Path, Path]) -> None:
     program = profiled[0]
     trace = tmp_path / "lossy.ktr"
