@@ -2,16 +2,19 @@
 
 Guarantees: every error a user can cause ends in one line on stderr and a
 non-zero exit status, never a traceback; ``ktr record -- CMD`` exits with the
-command's exit status (128+signal if it was killed).
+command's exit status (128+signal if it was killed). ``main`` returns the
+status (for callers in Python); ``run`` is the command itself and exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from . import __version__
 from ._options import parse_record_arguments
@@ -75,6 +78,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _report(stderr, "ktr: interrupted")
         return 130
+
+
+def run() -> NoReturn:
+    """The ``ktr`` command: ``main``, then a quick exit.
+
+    By the time ``main`` returns, the trace is closed and every report is
+    written; what is left is the interpreter's teardown (freeing every module
+    and object), about 40 ms here: a tenth of a short recording's wall time.
+    The exit handlers still run (the descriptor registry, tracefs groups) and
+    the standard streams are flushed; a non-daemon thread still alive gets
+    the normal exit, which waits for it.
+    """
+    status = main()
+    if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
+           if thread is not threading.main_thread()):
+        sys.exit(status)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    os._exit(status)
 
 
 def _write_stdout(text: str, closed: frozenset[int]) -> None:

@@ -209,3 +209,22 @@ def test_sigterm_ends_a_recording_spinning_the_longest(tmp_path: Path) -> None:
     # Before the fix this took the rest of the spin (~1 s); now the stop
     # request is checked while spinning. Generous for a loaded machine.
     assert elapsed < 0.8, elapsed
+
+
+def test_the_command_exits_quickly_yet_runs_exit_hooks_and_flushes(tmp_path: Path) -> None:
+    """``ktr.cli.run`` skips the interpreter's teardown, not the exit handlers or
+    buffered output; the status is the traced command's."""
+    trace = tmp_path / "t.ktr"
+    script = (
+        "import atexit, sys, ktr.cli\n"
+        "atexit.register(lambda: print('exit hook ran'))\n"
+        "sys.stdout.write('buffered before the run ')\n"
+        f"sys.argv = ['ktr', 'record', '-q', '-o', {str(trace)!r}, '--', 'sh', '-c', 'exit 5']\n"
+        "ktr.cli.run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 5, done.stderr
+    assert done.stdout == "buffered before the run exit hook ran\n"
+    assert done.stderr == ""
+    assert trace.stat().st_size > 0
