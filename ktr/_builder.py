@@ -426,7 +426,7 @@ class RecordBuilder:
                     self._captured = self._exit_reads(event, plan)  # type: ignore[arg-type]
                 except (MemoryError, struct.error, OverflowError, ValueError):
                     return None  # made (and counted) the general way
-                finish = self._exit_captured
+                finish = self._finish_captured
         elif event_type is SyscallEntry:
             tracee, _, _, abi, nr, _, _ = event  # type: ignore[misc]
             plan = (self._native_plans.get(nr) if abi is _X86_64
@@ -444,7 +444,7 @@ class RecordBuilder:
                     self._captured = self._entry_reads(event, plan)  # type: ignore[arg-type]
                 except (MemoryError, struct.error, OverflowError, ValueError):
                     return None
-                finish = self._entry_captured
+                finish = self._finish_captured
         else:
             return None
         self._ready_plan = plan
@@ -472,40 +472,34 @@ class RecordBuilder:
                 self._log_error(DropError.ENOMEM)
 
     def _exit_plain_io(self, event: SyscallExit) -> None:
-        tracee, timestamp_ns, monotonic_ns, abi, nr, retval, error, entry = event
+        """The GENIO of a read()/write() with the data prepare read, then its SYSRET."""
+        tracee, timestamp_ns, _, _, _, retval, _, entry = event
         data = self._ready_data
         self._ready_data = None
-        try:
-            if data is not None:
-                plan = self._ready_plan
-                size = len(data)
+        if data is not None:
+            plan = self._ready_plan
+            size = len(data)
+            try:
                 self._sink(self._genio_pack(
                     self._genio_size + size, _GENIO, _VERSION, tracee.pid, tracee.tid,
                     timestamp_ns, tracee.comm,
                     _signed32(entry.args[plan.io_fd_arg])  # type: ignore[union-attr]
                     if plan.io_fd_arg is not None else -1,
                     plan.io_direction, _TRUNCATED if size < retval else 0, retval, size) + data)
-            if self._calls:
-                self._sink(self._sysret_pack(
-                    self._sysret_size, _SYSRET, _VERSION, tracee.pid, tracee.tid, timestamp_ns,
-                    tracee.comm, nr, abi, 0, error, retval,
-                    monotonic_ns - entry.monotonic_ns if entry is not None else 0))
-        except (MemoryError, struct.error, OverflowError, ValueError):
-            self._log_error(DropError.ENOMEM)
+            except (MemoryError, struct.error, OverflowError, ValueError):
+                self._log_error(DropError.ENOMEM)
+                return  # as the general path: no SYSRET after a record that failed
+        self._exit_free(event)
 
-    def _entry_captured(self, event: SyscallEntry) -> None:
+    def _finish_captured(self, event: SyscallEntry | SyscallExit) -> None:
+        """The records of a stop whose memory prepare read (``_captured``)."""
         captured = self._captured
         self._captured = None
         try:
-            self._on_entry(event, captured)
-        except (MemoryError, struct.error, OverflowError, ValueError):
-            self._log_error(DropError.ENOMEM)
-
-    def _exit_captured(self, event: SyscallExit) -> None:
-        captured = self._captured
-        self._captured = None
-        try:
-            self._on_exit(event, captured)
+            if type(event) is SyscallEntry:
+                self._on_entry(event, captured)
+            else:
+                self._on_exit(event, captured)  # type: ignore[arg-type]
         except (MemoryError, struct.error, OverflowError, ValueError):
             self._log_error(DropError.ENOMEM)
 
@@ -541,7 +535,7 @@ class RecordBuilder:
         data: bytes | None = None
         if self._genio and plan.io_arg is not None and retval > 0:
             # TraceeMemory.read gives b"" for unreadable memory, never raises
-            data = tracee.memory.read(args[plan.io_arg], min(retval, self._options.io_bytes))
+            data = tracee.memory.read(args[plan.io_arg], min(retval, self._io_bytes))
         found: list[_Found] = []
         if self._structs:
             error = event.error

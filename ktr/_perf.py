@@ -72,7 +72,6 @@ from .errors import PerfError
 _NR_PERF_EVENT_OPEN = 298  # x86_64
 
 
-
 def _load_libc() -> ctypes.CDLL:
     # glibc's soname first: find_library runs ldconfig in a subprocess, a
     # cost every start of the recorder would pay.

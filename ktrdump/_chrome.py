@@ -118,6 +118,7 @@ from . import _perfviews
 from ._args import CallArguments, Style, compile_arguments
 from ._bounded import TABLE_LIMIT, Cache, Table
 from ._calls import Call, CallTracker
+from ._filter import CONTEXT_KINDS
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._output import Output
@@ -143,6 +144,8 @@ _CSW = int(RecordKind.CSW)
 _CNT = int(RecordKind.CNT)
 _SAMPLE = int(RecordKind.SAMPLE)
 _MMAP = int(RecordKind.MMAP)
+#: Kinds every filter lets through: losses, and what names probes and symbolizes samples.
+_ALWAYS_KEPT = CONTEXT_KINDS | {_DROP}
 #: Kinds ``record`` makes no event of (it only notes their time and thread).
 _NO_EVENT = frozenset({_NAMEI, int(RecordKind.GENIO), int(RecordKind.STRUCT)})
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
@@ -166,8 +169,9 @@ DEFAULT_IO_BYTES = 256
 @dataclass(frozen=True)
 class ChromeOptions:
     origin_ns: int | None = None  # epoch ns that ts 0 stands for; None: the first record's time
-    pids: frozenset[int] = frozenset()  # only these processes; empty: all (drops always shown)
-    keep: Callable[[Record], bool] | None = None  # -p/-t/-u (``record_filter``); None: all
+    # The records shown (-p/-t/-u: ``record_filter``); None: all. Drops, and the
+    # records that name or symbolize others, pass whatever it says.
+    keep: Callable[[Record], bool] | None = None
     paths: bool = True  # attach NAMEI paths to their call's args
     symbol_cache: str | None = None  # where module symbols are cached (SAMPLE frames)
     call_args: bool = True  # X events carry args (False: speedscope groups by name alone)
@@ -204,14 +208,10 @@ class ChromeTrace:
         # Per (ABI, nr, entry only): the arguments' renderer and their names as JSON keys.
         self._renderers: dict[tuple[int, int, bool], tuple[CallArguments, tuple[str, ...]]] = (
             Cache())
-        pids = self.options.pids
         keep = self.options.keep
-        if pids or keep is not None:
-            # Probe definitions name the probes and maps symbolize the samples
-            # that are shown: they pass every filter (neither is an event here).
+        if keep is not None:
             def shown(record: Record) -> bool:
-                return record[0] in (_DROP, _PROBE_DEF, _MMAP) or (
-                    (not pids or record[2] in pids) and (keep is None or keep(record)))
+                return record[0] in _ALWAYS_KEPT or keep(record)
             self._layer.keep = shown
         # Per thread, written at every call: plain dicts bounded inline as
         # ``_bounded.Table`` (the oldest-inserted goes past TABLE_LIMIT), without

@@ -789,9 +789,8 @@ class JsonDescriber(_RecordDescriber):
 
     def _compile_call(self, plan: CallPlan) -> tuple[CallArguments, str]:
         """The renderer of ``plan``'s arguments and its CALL lines' fixed keys, once per plan."""
-        self._arguments_renderer(plan)
         compiled = plan.renderers["json"] = (
-            plan.renderers["args"],
+            self._arguments_renderer(plan),
             f'"syscall":{self._syscall(plan.abi, plan.nr)},"nr":{plan.nr}{self._subcall(plan)},')
         return compiled
 

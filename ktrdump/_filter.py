@@ -24,6 +24,11 @@ from ._options import Options
 _DROP = int(RecordKind.DROP)
 _USER = int(RecordKind.USER)
 
+#: Records that name or symbolize others (probe definitions, memory maps): a
+#: view that uses them takes them whatever the filter shows, as a probe or
+#: sample that is shown needs them (the summary, Chrome, ``-t S``).
+CONTEXT_KINDS = frozenset({int(RecordKind.PROBE_DEF), int(RecordKind.MMAP)})
+
 
 Predicate = Callable[[Record], bool]
 

@@ -44,7 +44,7 @@ from . import __version__, _perfviews
 from ._calls import recorded_facilities
 from ._describe import describer_for
 from ._files import create_private
-from ._filter import record_filter
+from ._filter import CONTEXT_KINDS, record_filter
 from ._follow import Follower, follow
 from ._merge import Late, Merger, merge
 from ._options import (
@@ -627,8 +627,7 @@ def _of_kinds(events: Iterator[Any], kinds: frozenset[int]) -> Iterator[Any]:
     """``events`` with only the records of ``kinds`` (``-t``) in its batches, and those
     every table needs: DROPs (losses are always reported), maps (they symbolize the
     samples) and probe definitions (they name the probes)."""
-    shown = kinds | {int(formats.RecordKind.DROP), int(formats.RecordKind.MMAP),
-                     int(formats.RecordKind.PROBE_DEF)}
+    shown = kinds | CONTEXT_KINDS | {int(formats.RecordKind.DROP)}
     for event in events:
         yield [record for record in event if record[0] in shown] if isinstance(
             event, list) else event

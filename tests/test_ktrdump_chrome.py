@@ -210,7 +210,7 @@ def test_origin_is_the_first_record_or_given() -> None:
 
 
 def test_pid_filter_keeps_drops() -> None:
-    _, events = chrome(SCENARIO, ChromeOptions(pids=frozenset({99})))
+    _, events = chrome(SCENARIO, ChromeOptions(keep=lambda record: record[2] == 99))
     assert [e["name"] for e in events if e["ph"] != "M"] == [
         "dropped 12 records (ENOSPC)", "skipped 2 damaged batches"]
 

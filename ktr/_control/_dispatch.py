@@ -125,7 +125,7 @@ class DispatchMixin(ControlState):
         wait_blocking = pt.wait_blocking
         gate = self._gate
         # The waker's signals can break a blocking wait on this thread (see
-        # _waker); elsewhere _block polls.
+        # _waker); on another thread, _block polls.
         signalled = bool(self._main_thread_id) and self._main_thread_id == threading.get_ident()
         while tracees or stash:
             if self._stop_request is not None and self._releasing is None:
@@ -149,9 +149,10 @@ class DispatchMixin(ControlState):
                         self._adopt_orphans()
                         continue
                     if signalled:
-                        # _block's blocking wait, inline (one frame less per
-                        # stop), its order kept: the flag is raised before the
-                        # request is checked.
+                        # The blocking wait (written inline: one frame less
+                        # per stop). The flag is raised before the request is
+                        # checked: the waker keeps signalling while it is set
+                        # and the wait has not returned.
                         self._in_blocking_wait = True
                         try:
                             waited = (wait_blocking(gate) if self._stop_request is None

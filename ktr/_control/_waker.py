@@ -19,7 +19,6 @@ import threading
 import time
 from typing import Any
 
-from .. import _ptrace as pt
 from ._state import (
     _WAKE_SIGNAL,
     _WNOHANG_WALL,
@@ -112,31 +111,18 @@ class WakerMixin(ControlState):
             os.close(read)
 
     def _block(self) -> tuple[int, int] | None:
-        """The next status, or None when woken without one (a stop request, a
-        signal). One blocking wait4 on the main thread (see the module docstring)."""
+        """The next status, or None when a stop request came first. Off the main
+        thread, where no signal can break a wait, this polls; on the main thread
+        the loop itself blocks in one wait4 (see the module docstring)."""
         if self._stop_request is not None and self._releasing is None:
             return None
-        if self._main_thread_id and self._main_thread_id == threading.get_ident():
-            # Raised before the request is checked: the waker keeps signalling
-            # while this is set and the wait has not returned.
-            self._in_blocking_wait = True
-            try:
-                if self._stop_request is None or self._releasing is not None:
-                    waited = pt.wait_blocking(self._gate)
-                    if waited is not None:
-                        return waited
-            finally:
-                self._in_blocking_wait = False
-                self._wait_returns += 1
-        else:
-            # no signal to break a wait with (not the main thread): poll
-            pause = 0.0005
-            while self._stop_request is None or self._releasing is not None:
-                if os.waitid(os.P_ALL, 0, os.WEXITED | os.WSTOPPED | os.WNOWAIT
-                             | os.WNOHANG | WALL) is not None:
-                    break
-                time.sleep(pause)
-                pause = min(pause * 2, 0.01)
+        pause = 0.0005
+        while self._stop_request is None or self._releasing is not None:
+            if os.waitid(os.P_ALL, 0, os.WEXITED | os.WSTOPPED | os.WNOWAIT
+                         | os.WNOHANG | WALL) is not None:
+                break
+            time.sleep(pause)
+            pause = min(pause * 2, 0.01)
         tid, status = os.waitpid(-1, _WNOHANG_WALL)
         return (tid, status) if tid else None
 
