@@ -14,6 +14,9 @@ Public surface::
     slice_crc32, crc32_shift: CRC-32 of a slice from prefix checksums
     codec(order) -> Codec (.encode_record, .encode_raw_record, .decode_payload,
                            .iter_records)
+    generated_layout(order, name) -> Layout: a schema's struct layout, without construct
+    schemas(order), derive_layout: the construct schemas and their translation
+                                   (construct is imported on the first call)
     RecordKind, KIND_TAGS, FACILITY_KINDS, kinds_for_facilities, Abi, ...
     Record and one NamedTuple per payload kind (Syscall, Sysret, Namei, ...)
     errors: FormatError and its subclasses
@@ -21,7 +24,7 @@ Public surface::
 
 from __future__ import annotations
 
-from ._codec import Codec, Layout, PayloadError, codec, derive_layout
+from ._codec import Codec, Layout, PayloadError, codec, derive_layout, generated_layout
 from ._container import (
     BATCH_FLAG_ZSTD,
     HEADER_PREFIX_SIZE,
@@ -134,6 +137,7 @@ __all__ = [
     "Schemas", "Struct", "Syscall", "SyscallFlag", "Sysret", "TruncatedBatch", "Unknown",
     "UnsupportedVersion", "User",
     "batch_framing", "codec", "crc32_shift", "derive_layout", "encode_file_header", "find_batch",
+    "generated_layout",
     "join_nul_strings", "join_probe_strings", "kinds_for_facilities", "parse_file_header",
     "parse_header_body",
     "parse_header_prefix", "schemas", "slice_crc32", "split_nul_strings",

@@ -1,10 +1,13 @@
 """Fast record codec, derived from the construct schemas.
 
 Parsing one record with construct costs ~10 us; a trace holds millions. So
-each schema is translated, once, into ``struct.Struct`` objects: the fixed run
-of fields becomes one ``Struct``, and each variable part (bytes or an array of
-integers sized by a fixed field) is sliced or unpacked after it. Nothing here
-restates a layout by hand: change the schema and this follows.
+each schema is translated into ``struct`` formats (``derive_layout``): the
+fixed run of fields becomes one ``Struct``, and each variable part (bytes or
+an array of integers sized by a fixed field) is sliced or unpacked after it.
+Nothing here restates a layout by hand: the translations are generated into
+``_layouts`` by ``tools/generate_layouts.py`` (so that neither the recorder
+nor the reader imports construct at start-up), a test checks they equal
+what ``layout_tables`` derives from the schemas now, and
 ``tests/test_format_equivalence.py`` proves the two agree byte for byte.
 
 Guarantees: ``decode_payload`` never raises anything but ``PayloadError`` and
@@ -19,13 +22,15 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import construct as cs
-
+from . import _layouts
 from ._kinds import RecordKind
 from ._records import PAYLOAD_TYPES, Payload, Record, Unknown
 from ._schema import COMM_LENGTH, RECORD_VERSION, ByteOrder, schemas
+
+if TYPE_CHECKING:
+    import construct as cs
 
 
 class PayloadError(ValueError):
@@ -72,6 +77,8 @@ class Layout:
 
 def derive_layout(schema: cs.Struct, order: ByteOrder) -> Layout:
     """Translate a construct Struct of the shape ``_schema`` promises."""
+    import construct as cs
+
     fmt = ["<" if order == "little" else ">"]
     names: list[str] = []
     tails: list[_Tail] = []
@@ -115,6 +122,50 @@ def _this_field(expression: Any) -> str:
     if not (text.startswith(prefix) and text.endswith(suffix)):
         raise SchemaShapeError(f"variable part sized by {text}, not by a field")
     return text[len(prefix) : -len(suffix)]
+
+
+def _derivable_schemas(order: ByteOrder) -> dict[str, cs.Struct]:
+    schema_set = schemas(order)
+    named = {"preamble": schema_set.preamble, "header_fields": schema_set.header_fields,
+             "batch_header": schema_set.batch_header, "record_header": schema_set.record_header}
+    named.update((kind.name, schema) for kind, schema in schema_set.payloads.items())
+    return named
+
+
+def layout_tables() -> dict[str, dict[str, _layouts.LayoutData]]:
+    """What ``_layouts.LAYOUTS`` must hold: every derivable schema, per byte order.
+
+    Keys: ``preamble``, ``header_fields``, ``batch_header``, ``record_header``
+    and each payload kind's name. (The header body, whose strings carry their
+    own lengths, has no fixed layout: ``_container`` packs it, tested against
+    its schema.)
+    """
+    orders: tuple[ByteOrder, ...] = ("little", "big")
+    return {order: {name: _layout_data(derive_layout(schema, order))
+                    for name, schema in _derivable_schemas(order).items()}
+            for order in orders}
+
+
+def _layout_data(layout: Layout) -> _layouts.LayoutData:
+    return (layout.fixed.format, layout.fixed_names,
+            tuple((t.name, t.count_field, None if t.item is None else t.item.format)
+                  for t in layout.tails))
+
+
+def generated_layout(order: ByteOrder, name: str) -> Layout:
+    """The layout ``layout_tables`` names ``name`` for ``order``, from ``_layouts``.
+
+    A name ``_layouts`` lacks (it predates a schema change and must be
+    regenerated; a test fails until it is) is derived from the schema instead,
+    so that the package, and the generator, still import.
+    """
+    data = _layouts.LAYOUTS.get(order, {}).get(name)
+    if data is None:
+        return derive_layout(_derivable_schemas(order)[name], order)
+    fixed, names, tails = data
+    return Layout(struct.Struct(fixed), names,
+                  tuple(_Tail(tail, count, None if item is None else struct.Struct(item))
+                        for tail, count, item in tails))
 
 
 PayloadDecoder = Callable[[bytes, int, int], Payload]
@@ -381,9 +432,8 @@ class Codec:
 
 
 def _build_codec(order: ByteOrder) -> Codec:
-    schema_set = schemas(order)
-    header_layout = derive_layout(schema_set.record_header, order)
-    layouts = {kind: derive_layout(s, order) for kind, s in schema_set.payloads.items()}
+    header_layout = generated_layout(order, "record_header")
+    layouts = {kind: generated_layout(order, kind.name) for kind in PAYLOAD_TYPES}
     decoders: dict[int, PayloadDecoder] = {}
     encoders: dict[int, PayloadEncoder] = {}
     for kind, layout in layouts.items():

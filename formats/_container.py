@@ -22,10 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-import construct as cs
 import zstandard
 
-from ._codec import Codec, PayloadError, codec, derive_layout
+from ._codec import Codec, PayloadError, codec, generated_layout
 from ._records import Record
 from ._schema import (
     BATCH_MAGIC,
@@ -33,16 +32,61 @@ from ._schema import (
     FILE_MAGIC,
     FORMAT_MAJOR,
     FORMAT_MINOR,
-    PREAMBLE,
     ByteOrder,
-    schemas,
 )
 from .errors import CorruptBatch, CorruptHeader, NotATraceFile, UnsupportedVersion
 
-_PREAMBLE_SIZE = PREAMBLE.sizeof()
+_PREAMBLE = generated_layout("little", "preamble").fixed  # the same bytes in either order
+_PREAMBLE_SIZE = _PREAMBLE.size
 _MAJOR_OFFSET = _PREAMBLE_SIZE + 3  # after the padding
+_HEADER_FIELDS = {order: generated_layout(order, "header_fields").fixed
+                  for order in BYTE_ORDER_MARKS}
 #: Bytes before the header body: magic, byte order, padding, major, minor, body length.
-HEADER_PREFIX_SIZE = _PREAMBLE_SIZE + schemas("little").header_fields.sizeof()
+HEADER_PREFIX_SIZE = _PREAMBLE_SIZE + _HEADER_FIELDS["little"].size
+#: The header body, packed by hand (its strings carry their own lengths, so
+#: it has no fixed layout to derive); ``tests/test_format_equivalence.py``
+#: proves these agree with the schema's ``header_body`` byte for byte, both ways:
+#: two 64-bit times, then strings, each after its length.
+_STRUCT_ORDER: dict[ByteOrder, str] = {"little": "<", "big": ">"}
+_BODY_TIMES = {order: struct.Struct(f"{mark}qq") for order, mark in _STRUCT_ORDER.items()}
+_BODY_STRINGS = ("ktr_version", "hostname", "kernel_release", "machine", "options")
+_BODY_LENGTHS = {order: tuple(struct.Struct(mark + width) for width in "HHHHI")
+                 for order, mark in _STRUCT_ORDER.items()}
+
+
+def _pack_header_body(order: ByteOrder, realtime_ns: int, monotonic_ns: int,
+                      strings: Sequence[str]) -> bytes:
+    parts = [_BODY_TIMES[order].pack(realtime_ns, monotonic_ns)]
+    for name, text, length in zip(_BODY_STRINGS, strings, _BODY_LENGTHS[order], strict=True):
+        data = text.encode("utf-8")
+        if len(data) >= 1 << (8 * length.size):
+            raise ValueError(f"header {name} of {len(data)} bytes does not fit its length field")
+        parts += (length.pack(len(data)), data)
+    return b"".join(parts)
+
+
+def _unpack_header_body(order: ByteOrder, body: bytes) -> tuple[int, int, list[str]]:
+    """Times and strings; bytes after them (a newer minor's fields) are ignored.
+
+    Raises ValueError (UnicodeDecodeError among them) on a body that ends early
+    or holds a string that is not UTF-8.
+    """
+    times = _BODY_TIMES[order]
+    if len(body) < times.size:
+        raise ValueError("header body ends inside its times")
+    realtime_ns, monotonic_ns = times.unpack_from(body)
+    position = times.size
+    strings: list[str] = []
+    for length in _BODY_LENGTHS[order]:
+        if position + length.size > len(body):
+            raise ValueError("header body ends inside a string length")
+        (size,) = length.unpack_from(body, position)
+        position += length.size
+        if position + size > len(body):
+            raise ValueError("header body ends inside a string")
+        strings.append(body[position:position + size].decode("utf-8"))
+        position += size
+    return realtime_ns, monotonic_ns, strings
 #: Bounds that keep a damaged or crafted length field from asking for gigabytes
 #: (SPEC.md states them; the writer never exceeds them).
 MAX_HEADER_BODY = 1 << 20
@@ -73,26 +117,17 @@ class FileHeader:
 
 
 def encode_file_header(header: FileHeader) -> bytes:
-    body = {
-        "realtime_ns": header.realtime_ns,
-        "monotonic_ns": header.monotonic_ns,
-        "ktr_version": header.ktr_version,
-        "hostname": header.hostname,
-        "kernel_release": header.kernel_release,
-        "machine": header.machine,
-        "options": json.dumps(dict(header.options), sort_keys=True),
-    }
-    schema_set = schemas(header.byte_order)
-    body_bytes: bytes = schema_set.header_body.build(body)
+    order = header.byte_order
+    body_bytes = _pack_header_body(
+        order, header.realtime_ns, header.monotonic_ns,
+        (header.ktr_version, header.hostname, header.kernel_release, header.machine,
+         json.dumps(dict(header.options), sort_keys=True)))
     if len(body_bytes) > MAX_HEADER_BODY:
         # A reader would reject the whole file: the caller must keep its options smaller.
         raise ValueError(f"file header body of {len(body_bytes)} bytes is over SPEC's limit "
                          f"of {MAX_HEADER_BODY}")
-    fields: bytes = schema_set.header_fields.build(
-        {"major": header.major, "minor": header.minor, "body_length": len(body_bytes)}
-    )
-    preamble: bytes = PREAMBLE.build({"byte_order": BYTE_ORDER_MARKS[header.byte_order]})
-    return preamble + fields + body_bytes
+    fields = _HEADER_FIELDS[order].pack(header.major, header.minor, len(body_bytes))
+    return _PREAMBLE.pack(FILE_MAGIC, BYTE_ORDER_MARKS[order]) + fields + body_bytes
 
 
 class HeaderPrefix(NamedTuple):
@@ -115,17 +150,17 @@ def parse_header_prefix(prefix: bytes) -> HeaderPrefix:
     order = next((o for o, m in BYTE_ORDER_MARKS.items() if m == mark), None)
     if order is None:
         raise CorruptHeader(f"unknown byte-order mark {mark!r}", len(FILE_MAGIC))
-    fields = schemas(order).header_fields.parse(prefix[_PREAMBLE_SIZE:HEADER_PREFIX_SIZE])
-    if fields.major != FORMAT_MAJOR:
+    major, minor, body_length = _HEADER_FIELDS[order].unpack_from(prefix, _PREAMBLE_SIZE)
+    if major != FORMAT_MAJOR:
         raise UnsupportedVersion(
-            f"trace format {fields.major}.{fields.minor} is not supported by this reader "
+            f"trace format {major}.{minor} is not supported by this reader "
             f"(it reads {FORMAT_MAJOR}.x)",
-            _MAJOR_OFFSET, fields.major, fields.minor,
+            _MAJOR_OFFSET, major, minor,
         )
-    if fields.body_length > MAX_HEADER_BODY:
-        raise CorruptHeader(f"header length {fields.body_length} is implausible",
+    if body_length > MAX_HEADER_BODY:
+        raise CorruptHeader(f"header length {body_length} is implausible",
                             HEADER_PREFIX_SIZE - 4)
-    return HeaderPrefix(order, fields.major, fields.minor, fields.body_length)
+    return HeaderPrefix(order, major, minor, body_length)
 
 
 def parse_header_body(prefix: HeaderPrefix, body: bytes) -> FileHeader:
@@ -133,21 +168,23 @@ def parse_header_body(prefix: HeaderPrefix, body: bytes) -> FileHeader:
     if len(body) < prefix.body_length:
         raise CorruptHeader("file ends inside its header", HEADER_PREFIX_SIZE + len(body))
     try:
-        parsed = schemas(prefix.byte_order).header_body.parse(body[: prefix.body_length])
-        options = json.loads(parsed.options) if parsed.options else {}
-    except (cs.ConstructError, UnicodeDecodeError, ValueError) as error:
+        realtime_ns, monotonic_ns, strings = _unpack_header_body(
+            prefix.byte_order, body[: prefix.body_length])
+        ktr_version, hostname, kernel_release, machine, options_text = strings
+        options = json.loads(options_text) if options_text else {}
+    except ValueError as error:  # UnicodeDecodeError and JSONDecodeError among them
         raise CorruptHeader(f"damaged file header ({type(error).__name__})",
                             HEADER_PREFIX_SIZE) from None
     if not isinstance(options, dict):
         raise CorruptHeader("damaged file header (options are not an object)",
                             HEADER_PREFIX_SIZE)
     return FileHeader(
-        hostname=parsed.hostname,
-        kernel_release=parsed.kernel_release,
-        machine=parsed.machine,
-        realtime_ns=parsed.realtime_ns,
-        monotonic_ns=parsed.monotonic_ns,
-        ktr_version=parsed.ktr_version,
+        hostname=hostname,
+        kernel_release=kernel_release,
+        machine=machine,
+        realtime_ns=realtime_ns,
+        monotonic_ns=monotonic_ns,
+        ktr_version=ktr_version,
         options=options,
         byte_order=prefix.byte_order,
         major=prefix.major,
@@ -174,7 +211,7 @@ class BatchFraming:
     """Batch header packing for one byte order, derived from the schema."""
 
     def __init__(self, order: ByteOrder) -> None:
-        layout = derive_layout(schemas(order).batch_header, order)
+        layout = generated_layout(order, "batch_header")
         self.struct = layout.fixed
         self.size = layout.fixed.size
         # The header checksum covers every header byte before it.

@@ -6,17 +6,22 @@ by zero or more variable parts, each sized by a field of the fixed run (never
 greedy), so a later minor version can append fields after them.
 
 Does not: do any I/O, or decide what a value means (see ``_kinds``). The fast
-``struct`` forms used on hot paths are derived from these schemas in
-``_codec`` and are tested byte for byte against them.
+``struct`` forms every reader and writer uses are derived from these schemas
+(``_codec.layout_tables``), kept generated in ``_layouts`` (a test checks the
+two agree) and tested byte for byte against them. construct itself is
+imported by the first ``schemas()`` call, not with this module: its import
+(about 35 ms, with pdb, pickle and hashlib) is a sixth of a recording's start-up,
+and neither the recorder nor the reader needs it.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import construct as cs
+if TYPE_CHECKING:
+    import construct as cs
 
 from ._kinds import RecordKind
 
@@ -31,17 +36,12 @@ FORMAT_MINOR = 0
 RECORD_VERSION = 1  # ktr_header v1: nanosecond time and thread id
 COMM_LENGTH = 16  # Linux TASK_COMM_LEN
 
-#: Magic plus byte-order mark: the only bytes read before the order is known.
-PREAMBLE = cs.Struct(
-    "magic" / cs.Const(FILE_MAGIC),
-    "byte_order" / cs.Bytes(1),
-)
-
 
 @dataclass(frozen=True)
 class Schemas:
     """All schemas for one byte order."""
 
+    preamble: cs.Struct  # magic and byte-order mark: all read before the order is known
     header_fields: cs.Struct  # after the preamble: versions and the body's length
     header_body: cs.Struct
     batch_header: cs.Struct
@@ -52,6 +52,8 @@ class Schemas:
 @functools.cache
 def schemas(order: ByteOrder) -> Schemas:
     """The schemas for ``order`` ("little" or "big")."""
+    import construct as cs
+
     big = order == "big"
     u8 = cs.Int8ub if big else cs.Int8ul
     u16 = cs.Int16ub if big else cs.Int16ul
@@ -60,6 +62,11 @@ def schemas(order: ByteOrder) -> Schemas:
     i32 = cs.Int32sb if big else cs.Int32sl
     i64 = cs.Int64sb if big else cs.Int64sl
 
+    # The same bytes in either order (the mark says which follows).
+    preamble = cs.Struct(
+        "magic" / cs.Const(FILE_MAGIC),
+        "byte_order" / cs.Bytes(1),
+    )
     header_body = cs.Struct(
         "realtime_ns" / i64,
         "monotonic_ns" / i64,
@@ -265,4 +272,4 @@ def schemas(order: ByteOrder) -> Schemas:
             "lost" / u64,
         ),
     }
-    return Schemas(header_fields, header_body, batch_header, record_header, payloads)
+    return Schemas(preamble, header_fields, header_body, batch_header, record_header, payloads)

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import formats
 from formats import (
@@ -36,9 +36,15 @@ from ._descriptor import (
     TIMEOUT_S_RANGE,
     QueueParameters,
 )
-from ._perfsource import DEFAULT_INTERVAL_MS, PerfOptions, check_counter_names
-from ._probes import DEFAULT_MAX_PROBES, ProbeSpec, parse_spec
 from .errors import OutputError, UsageError, errno_text
+
+if TYPE_CHECKING:
+    # Imported when a recording uses them: together a tenth of the start-up.
+    from ._perfsource import PerfOptions
+    from ._probes import ProbeSpec
+
+DEFAULT_INTERVAL_MS = 100.0  # --interval: counters read every 100 ms
+DEFAULT_MAX_PROBES = 1000  # --max-probes
 
 # The trace-set parser lives in formats, shared with ktrdump -e.
 SyscallSelection = linux.SyscallSelection
@@ -110,8 +116,15 @@ class RecordOptions:
     list_probes: tuple[str, ...] = ()  # --list-probes MODULE [GLOB]
 
     @property
+    def perf_wanted(self) -> bool:
+        """Whether the perf source runs (``perf.active``, without importing it)."""
+        return RecordKind.CSW in self.kinds or bool(self.counters)
+
+    @property
     def perf(self) -> PerfOptions:
         """What the perf source records (context switches, counters)."""
+        from ._perfsource import PerfOptions
+
         return PerfOptions(switches=RecordKind.CSW in self.kinds, counters=self.counters,
                            interval_ms=self.interval_ms)
 
@@ -405,6 +418,8 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
     if len(set(counters)) != len(counters):
         raise UsageError("ktr record: -C: a counter is named twice")
     if counters:
+        from ._perfsource import check_counter_names
+
         check_counter_names(counters)
     if arguments.facilities is None:
         # -C alone counts, like cputrack: lifecycle records, no syscall stops
@@ -427,7 +442,11 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
                 raise UsageError(f"ktr record: -p: {pid} is not a process id "
                                  f"({_range(PID_RANGE)})")
             pids.append(pid)
-    probe_specs = tuple(parse_spec(text) for text in arguments.probes)
+    probe_specs: tuple[ProbeSpec, ...] = ()
+    if arguments.probes:
+        from ._probes import parse_spec
+
+        probe_specs = tuple(parse_spec(text) for text in arguments.probes)
     if arguments.list_probes is not None:
         if len(arguments.list_probes) > 2:
             raise UsageError("ktr record: --list-probes MODULE [GLOB]")

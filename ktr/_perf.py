@@ -55,7 +55,6 @@ be read from any thread.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno as errno_module
 import mmap
 import os
@@ -72,16 +71,10 @@ from .errors import PerfError
 _NR_PERF_EVENT_OPEN = 298  # x86_64
 
 
-def _load_libc() -> ctypes.CDLL:
-    # glibc's soname first: find_library runs ldconfig in a subprocess, a
-    # cost every start of the recorder would pay.
-    try:
-        return ctypes.CDLL("libc.so.6", use_errno=True)
-    except OSError:
-        return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-
-
-_libc = _load_libc()
+# The C library through the process's own symbol table (dlopen(NULL)): the
+# interpreter is linked against it. ctypes.util.find_library would run
+# ldconfig in a subprocess, a cost every start of the recorder would pay.
+_libc = ctypes.CDLL(None, use_errno=True)
 _syscall = _libc.syscall
 _syscall.restype = ctypes.c_long
 _ioctl = _libc.ioctl

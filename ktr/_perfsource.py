@@ -34,7 +34,6 @@ import select
 import struct
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import formats
@@ -42,11 +41,12 @@ from formats import CntFlag, CswFlag, DropError, RecordKind
 
 from . import _perf as perf
 from ._events import Tracee
+from ._options import DEFAULT_INTERVAL_MS
+from ._sources import SourceOutput
 from .errors import KtrError, PerfError, UsageError
 
 #: Longest time records wait in a ring before the reader drains them.
 DRAIN_INTERVAL_MS = 200
-DEFAULT_INTERVAL_MS = 100.0
 
 _SWITCH_SAMPLE = perf.PERF_SAMPLE_TID | perf.PERF_SAMPLE_TIME | perf.PERF_SAMPLE_CPU
 #: A whole PERF_RECORD_SWITCH with our sample_id trailer: header (type, misc,
@@ -61,11 +61,9 @@ def csw_record_struct() -> struct.Struct:
     """Header + CSW payload as one ``struct`` (the hot path: one pack per
     switch), derived from the construct schemas; tests prove it packs the
     bytes ``Codec.encode_record`` makes."""
-    order: formats.ByteOrder = "little"
-    schema_set = formats.schemas(order)
-    header = formats.derive_layout(schema_set.record_header, order).fixed
-    payload = formats.derive_layout(schema_set.payloads[RecordKind.CSW], order).fixed
-    return struct.Struct(header.format + payload.format[1:])
+    codec = formats.codec("little")
+    payload = codec.layouts[RecordKind.CSW].fixed
+    return struct.Struct(codec.header.format + payload.format[1:])
 
 
 _PREEMPTED = int(CswFlag.PREEMPTED)
@@ -94,16 +92,6 @@ class PerfOptions:
     @property
     def active(self) -> bool:
         return self.switches or bool(self.counters)
-
-
-@dataclass(frozen=True)
-class SourceOutput:
-    """Where a source's records go (the descriptor's producer side)."""
-
-    sink: Callable[[bytes], bool]
-    log_lost: Callable[[DropError, int], None]
-    notify: Callable[[str], None]
-    sink_many: Callable[[list[bytes]], int] | None = None  # several at once, in order
 
 
 def check_counter_names(names: tuple[str, ...]) -> None:
@@ -343,7 +331,7 @@ class PerfSource:
         if rings is None or output is None:
             return
         pack = self._csw_struct.pack
-        payload_size = self._csw_struct.size - formats.schemas("little").record_header.sizeof()
+        payload_size = self._csw_struct.size - formats.codec("little").header.size
         kind_csw = int(RecordKind.CSW)
         version = formats.RECORD_VERSION
         unpack_switch = _SWITCH_RECORD.unpack_from
@@ -472,5 +460,4 @@ class PerfSource:
         self._wake_read = self._wake_write = -1
 
 
-__all__ = ["DEFAULT_INTERVAL_MS", "PerfOptions", "PerfSource", "SourceOutput",
-           "check_counter_names"]
+__all__ = ["PerfOptions", "PerfSource", "check_counter_names"]

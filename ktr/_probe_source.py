@@ -49,7 +49,6 @@ from formats.elf import ElfError, open_image
 from . import _perf
 from ._events import Event, Lifecycle, ProcessEvent, SyscallEntry, SyscallExit, Tracee
 from ._options import RecordOptions
-from ._perfsource import SourceOutput
 from ._probes import (
     FastEncoder,
     ProbeError,
@@ -60,6 +59,7 @@ from ._probes import (
     mapped_files,
     parse_spec,
 )
+from ._sources import SourceOutput
 from ._tracefs import TracefsError, UprobeDefinition, UprobeGroup, clean_stale_groups, find_tracefs
 from .errors import PerfError
 

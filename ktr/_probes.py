@@ -35,13 +35,13 @@ from formats import (
     RecordKind,
 )
 
+from ._options import DEFAULT_MAX_PROBES
 from .errors import KtrError
 
 if TYPE_CHECKING:
     # pyelftools is imported when a probe is resolved, not by every ``ktr record``.
     from formats.elf import ElfImage, FunctionSymbol
 
-DEFAULT_MAX_PROBES = 1000
 ARGUMENT_REGISTERS = ("%di", "%si", "%dx", "%cx", "%r8", "%r9")
 LIBRARY_DIRECTORIES = (
     "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib",

@@ -1,9 +1,11 @@
 """The ptrace adapter: every ptrace request ktr makes goes through this module.
 
-Built on python-ptrace's binding layer (its request numbers and its ctypes
-handle on the C library); the requests python-ptrace 0.9.9 does not know
-(SEIZE, INTERRUPT, LISTEN, GETSIGMASK, GET_SYSCALL_INFO and the EXITKILL /
-TRACESECCOMP options) are added here with the kernel's numbers.
+The request, option and event numbers are the kernel's (``linux/ptrace.h``;
+a test compares them with the installed headers), and the calls go to the C
+library's ``ptrace`` and ``wait4`` through ctypes. python-ptrace is not
+imported: its import runs ``ldconfig`` to find the C library and loads
+logging, datetime and subprocess, about 27 ms of every recording's start-up,
+for the dozen numbers and the one library handle this module needs.
 
 Guarantees: each helper makes exactly one ptrace request; a failed request
 raises ``ktr.errors.PtraceError`` carrying the request's name, the pid and the
@@ -13,9 +15,8 @@ result. Not thread-safe: ptrace requests must come from the tracer thread
 anyway, and the shared buffers rely on that.
 
 Also the control loop's blocking wait (``wait_blocking``: wait4 through the
-same C library handle, so that a signal ends it with EINTR instead of
-Python's retry). Does not: keep any state about tracees, or use python-ptrace's
-high-level debugger objects (``PtraceDebugger`` polls with sleeps).
+C library, so that a signal ends it with EINTR instead of Python's retry).
+Does not: keep any state about tracees.
 """
 
 from __future__ import annotations
@@ -26,45 +27,40 @@ import os
 import struct
 from typing import NamedTuple
 
-from ptrace.binding import func as _binding
-from ptrace.ctypes_libc import libc as _libc
-
 from formats import Abi
 
 from .errors import PtraceError
 
-# Requests python-ptrace already defines, taken from it.
-PTRACE_PEEKUSER: int = _binding.PTRACE_PEEKUSER
-PTRACE_CONT: int = _binding.PTRACE_CONT
-PTRACE_KILL: int = _binding.PTRACE_KILL
-PTRACE_DETACH: int = _binding.PTRACE_DETACH
-PTRACE_SYSCALL: int = _binding.PTRACE_SYSCALL
-PTRACE_GETREGS: int = _binding.PTRACE_GETREGS
-PTRACE_SETOPTIONS: int = _binding.PTRACE_SETOPTIONS
-PTRACE_GETEVENTMSG: int = _binding.PTRACE_GETEVENTMSG
-PTRACE_GETSIGINFO: int = _binding.PTRACE_GETSIGINFO
-# Requests it lacks (linux/ptrace.h).
+# Requests (linux/ptrace.h).
+PTRACE_PEEKUSER = 3
+PTRACE_CONT = 7
+PTRACE_KILL = 8
+PTRACE_DETACH = 17
+PTRACE_SYSCALL = 24
+PTRACE_SETOPTIONS = 0x4200
+PTRACE_GETEVENTMSG = 0x4201
+PTRACE_GETSIGINFO = 0x4202
 PTRACE_SEIZE = 0x4206
 PTRACE_INTERRUPT = 0x4207
 PTRACE_LISTEN = 0x4208
 PTRACE_GETSIGMASK = 0x420A
 PTRACE_GET_SYSCALL_INFO = 0x420E
 
-PTRACE_O_TRACESYSGOOD: int = _binding.PTRACE_O_TRACESYSGOOD
-PTRACE_O_TRACEFORK: int = _binding.PTRACE_O_TRACEFORK
-PTRACE_O_TRACEVFORK: int = _binding.PTRACE_O_TRACEVFORK
-PTRACE_O_TRACECLONE: int = _binding.PTRACE_O_TRACECLONE
-PTRACE_O_TRACEEXEC: int = _binding.PTRACE_O_TRACEEXEC
-PTRACE_O_TRACEEXIT: int = _binding.PTRACE_O_TRACEEXIT
+PTRACE_O_TRACESYSGOOD = 0x1
+PTRACE_O_TRACEFORK = 0x2
+PTRACE_O_TRACEVFORK = 0x4
+PTRACE_O_TRACECLONE = 0x8
+PTRACE_O_TRACEEXEC = 0x10
+PTRACE_O_TRACEEXIT = 0x40
 PTRACE_O_TRACESECCOMP = 0x80
 PTRACE_O_EXITKILL = 0x100000
 
-PTRACE_EVENT_FORK: int = _binding.PTRACE_EVENT_FORK
-PTRACE_EVENT_VFORK: int = _binding.PTRACE_EVENT_VFORK
-PTRACE_EVENT_CLONE: int = _binding.PTRACE_EVENT_CLONE
-PTRACE_EVENT_EXEC: int = _binding.PTRACE_EVENT_EXEC
-PTRACE_EVENT_VFORK_DONE: int = _binding.PTRACE_EVENT_VFORK_DONE
-PTRACE_EVENT_EXIT: int = _binding.PTRACE_EVENT_EXIT
+PTRACE_EVENT_FORK = 1
+PTRACE_EVENT_VFORK = 2
+PTRACE_EVENT_CLONE = 3
+PTRACE_EVENT_EXEC = 4
+PTRACE_EVENT_VFORK_DONE = 5
+PTRACE_EVENT_EXIT = 6
 PTRACE_EVENT_SECCOMP = 7
 PTRACE_EVENT_STOP = 128
 
@@ -87,7 +83,6 @@ REQUEST_NAMES: dict[int, str] = {
     PTRACE_KILL: "KILL",
     PTRACE_DETACH: "DETACH",
     PTRACE_SYSCALL: "SYSCALL",
-    PTRACE_GETREGS: "GETREGS",
     PTRACE_SETOPTIONS: "SETOPTIONS",
     PTRACE_GETEVENTMSG: "GETEVENTMSG",
     PTRACE_GETSIGINFO: "GETSIGINFO",
@@ -98,24 +93,24 @@ REQUEST_NAMES: dict[int, str] = {
     PTRACE_GET_SYSCALL_INFO: "GET_SYSCALL_INFO",
 }
 
-# A private function object on python-ptrace's libc handle: python-ptrace's own
-# ``libc.ptrace`` keeps its unsigned prototype, ours returns a signed long.
-# No argtypes: converting arguments through a prototype costs a third of the
-# call. request and pid go as C ints. addr and data, which glibc reads as
-# pointers, go as one of: a ctypes array (passed as its address, the cheapest
-# conversion), a small non-negative Python int (passed as a C int, which
-# libffi's x86-64 call path sign-extends into the full 64-bit register — the
-# ABI itself leaves the upper half undefined — so the pointer-sized value is
-# exact: NULL, a signal number, a buffer size), or a
-# prebuilt c_void_p for anything that may not fit in 31 bits.
+# The C library's functions are found through the process's own symbol table
+# (dlopen(NULL)): the interpreter is linked against it, so there is no search
+# for its file name. ptrace returns a signed long. No argtypes: converting
+# arguments through a prototype costs a third of the call. request and pid go
+# as C ints. addr and data, which glibc reads as pointers, go as one of: a
+# ctypes array (passed as its address, the cheapest conversion), a small
+# non-negative Python int (passed as a C int, which libffi's x86-64 call path
+# sign-extends into the full 64-bit register — the ABI itself leaves the upper
+# half undefined — so the pointer-sized value is exact: NULL, a signal number,
+# a buffer size), or a prebuilt c_void_p for anything that may not fit in 31
+# bits.
 #
-# ptrace goes through a PyDLL handle on the same C library (errno kept the
-# same way): its calls keep the GIL. No ptrace request blocks, and dropping
-# and retaking the GIL around each of the two requests of a syscall stop
-# cost about 800 instructions per stop while the writer thread exists
-# (callgrind, bench/bench_instructions.py). wait4, which blocks, releases
-# the GIL as usual.
-_ptrace = ctypes.PyDLL(_libc._name, use_errno=True)["ptrace"]
+# ptrace goes through a PyDLL handle (errno kept the same way): its calls keep
+# the GIL. No ptrace request blocks, and dropping and retaking the GIL around
+# each of the two requests of a syscall stop cost about 800 instructions per
+# stop while the writer thread exists (callgrind, bench/bench_instructions.py).
+# wait4, which blocks, releases the GIL as usual.
+_ptrace = ctypes.PyDLL(None, use_errno=True)["ptrace"]
 _ptrace.restype = ctypes.c_long
 _get_errno = ctypes.get_errno
 _set_errno = ctypes.set_errno
@@ -136,9 +131,7 @@ _word_address = _Pointer(ctypes.addressof(_word))
 _sigset = ctypes.c_uint64()
 _sigset_address = _Pointer(ctypes.addressof(_sigset))
 _sigset_size = _Pointer(8)
-_regs = _binding.ptrace_registers_t()
-_regs_address = _Pointer(ctypes.addressof(_regs))
-_wait4 = _libc["wait4"]
+_wait4 = ctypes.CDLL(None, use_errno=True)["wait4"]
 _wait4.restype = ctypes.c_int
 _wait_status = (ctypes.c_int * 1)()  # an array: passed as its address
 _WALL = 0x40000000  # __WALL
@@ -272,16 +265,6 @@ def peekuser(pid: int, offset: int) -> int:
     if result == -1 and _get_errno() != 0:
         raise _fail(PTRACE_PEEKUSER, pid)
     return result & 0xFFFF_FFFF_FFFF_FFFF
-
-
-def getregs(pid: int) -> object:
-    """The tracee's general registers (python-ptrace's ``user_regs_struct``).
-
-    The structure returned is reused by the next call: copy what you keep.
-    """
-    if _ptrace(PTRACE_GETREGS, pid, _NULL, _regs_address) == -1:
-        raise _fail(PTRACE_GETREGS, pid)
-    return _regs
 
 
 def abi_of_arch(arch: int, nr: int) -> Abi:

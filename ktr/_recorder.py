@@ -37,8 +37,7 @@ from ._builder import UTRACE_SYSCALL
 from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
-from ._perfsource import SourceOutput
-from ._sources import PtraceSource, SideSource, side_sources
+from ._sources import PtraceSource, SideSource, SourceOutput, side_sources
 from ._terminal import status_line_allowed
 from .errors import OutputError
 

@@ -54,7 +54,7 @@ from formats.elf import build_id_of_image, read_build_id
 
 from . import _perf
 from ._events import Tracee
-from ._perfsource import SourceOutput
+from ._sources import SourceOutput
 from .errors import PerfError
 
 #: ax..ip and r8..r15 (perf_event x86 numbering): what DWARF CFI can refer to.

@@ -26,8 +26,6 @@ import ctypes
 import struct
 from collections.abc import Mapping
 
-from ptrace.ctypes_libc import libc as _libc
-
 from formats import Abi
 
 from ._procfs import CAP_SYS_ADMIN, has_capability
@@ -162,7 +160,8 @@ class PreparedFilter:
         self._fprog = _SockFprog(len(self.program), ctypes.addressof(self._instructions))
         self._fprog_address = ctypes.addressof(self._fprog)
         self.no_new_privs = not has_capability(CAP_SYS_ADMIN)
-        self._prctl = _libc["prctl"]
+        # the C library through the process's own symbol table (dlopen(NULL))
+        self._prctl = ctypes.CDLL(None, use_errno=True)["prctl"]
         self._prctl.argtypes = (
             ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong
         )

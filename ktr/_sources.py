@@ -15,12 +15,15 @@ control loop returned and before the descriptor is released (last records
 written); ``close()`` releases resources without writing (setup failed).
 
 Does not: decide how records are encoded (each source does), or order records
-of different sources (each record has its timestamp).
+of different sources (each record has its timestamp). Side sources' modules
+are imported when a recording asks for them: a syscall recording does not
+load the perf, sampling or probe code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from formats import DropError
@@ -29,7 +32,16 @@ from ._builder import BuilderOptions, RecordBuilder
 from ._control import Consumer, Control, ControlOptions, RunResult
 from ._events import ThreadObserver
 from ._options import RecordOptions
-from ._perfsource import PerfSource, SourceOutput
+
+
+@dataclass(frozen=True)
+class SourceOutput:
+    """Where a source's records go (the descriptor's producer side)."""
+
+    sink: Callable[[bytes], bool]
+    log_lost: Callable[[DropError, int], None]
+    notify: Callable[[str], None]
+    sink_many: Callable[[list[bytes]], int] | None = None  # several at once, in order
 
 
 class SideSource(ThreadObserver, Protocol):
@@ -45,10 +57,13 @@ class SideSource(ThreadObserver, Protocol):
 def side_sources(options: RecordOptions) -> list[SideSource]:
     """The sources beside ptrace that ``options`` ask for."""
     sources: list[SideSource] = []
-    if options.perf.active:
+    # Each imported on demand: the perf adapter is a tenth of the start-up,
+    # sampling and probes bring pyelftools.
+    if options.perf_wanted:
+        from ._perfsource import PerfSource
+
         sources.append(PerfSource(options.perf))
     if options.sample_hz is not None:
-        # Imported on demand, as the probe session is: both bring pyelftools.
         from ._sampling import Sampler, SamplingOptions
 
         sources.append(Sampler(SamplingOptions(options.sample_hz, options.stack_bytes)))

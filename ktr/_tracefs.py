@@ -102,9 +102,8 @@ def find_tracefs(*, mount: bool = True) -> str:
 
 def _mount(fstype: str, target: str) -> None:
     import ctypes
-    import ctypes.util
 
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc = ctypes.CDLL(None, use_errno=True)  # the C library the interpreter links
     result = libc.mount(b"nodev", target.encode(), fstype.encode(), ctypes.c_ulong(0), None)
     if result != 0:
         number = ctypes.get_errno()

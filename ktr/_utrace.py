@@ -20,11 +20,13 @@ Guarantees: never raises for a missing tracer; safe to call from any thread.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 
 from ._builder import UTRACE_SYSCALL
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# The C library through the process's own symbol table (dlopen(NULL)), not
+# ctypes.util.find_library: that runs ldconfig in a subprocess, and every
+# ``import ktr`` (the recorder's start-up among them) would pay for it.
+_libc = ctypes.CDLL(None, use_errno=True)
 _syscall = _libc.syscall
 _syscall.restype = ctypes.c_long
 _syscall.argtypes = [ctypes.c_long, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]

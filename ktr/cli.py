@@ -18,7 +18,6 @@ from typing import NoReturn, TextIO
 
 from . import __version__
 from ._options import parse_record_arguments
-from ._perf import available_counters
 from ._recorder import record, summary_lines
 from .errors import KtrError, OutputError, UsageError, errno_text
 
@@ -57,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"ktr: unknown command {arguments[0]!r} (try ktr record --help)")
         options = parse_record_arguments(arguments[1:])
         if options.list_counters:
+            from ._perf import available_counters
+
             _write_stdout("".join(f"{name}\n" for name in available_counters()), closed)
             return 0
         if options.list_probes:

@@ -162,7 +162,7 @@ def _picker(order: formats.ByteOrder, kind: RecordKind, wanted: Sequence[str]) -
     Derived from the schema layouts: every field not wanted becomes padding of
     the same size, so nothing about the layout is restated here.
     """
-    header = formats.derive_layout(formats.schemas(order).record_header, order)
+    header = formats.generated_layout(order, "record_header")
     payload = formats.codec(order).layouts[kind]
     tokens: list[tuple[str, str | None]] = []  # (format, field name or None for padding)
     for layout in (header, payload):

@@ -258,3 +258,87 @@ def test_struct_fast_path_matches_schema(
     assert fast.struct_record(5, 6, 7, comm[:16], abi, argument, name, data) == (
         fast.encode_record(RecordKind.STRUCT, 5, 6, 7, comm,
                            formats.Struct(abi, argument, name, data)))
+
+
+def test_generated_layouts_are_what_the_schemas_derive() -> None:
+    """``formats/_layouts.py`` is current: regenerate it with tools/generate_layouts.py."""
+    from formats import _layouts
+    from formats._codec import layout_tables
+
+    assert layout_tables() == _layouts.LAYOUTS
+
+
+_texts = st.text(max_size=40)
+
+
+@settings(max_examples=200)
+@given(order=st.sampled_from(ORDERS), realtime=st.integers(-(2**63), 2**63 - 1),
+       monotonic=st.integers(-(2**63), 2**63 - 1), version=_texts, hostname=_texts,
+       release=_texts, machine=_texts,
+       options=st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8),
+                               max_size=4))
+def test_file_header_packed_by_hand_matches_the_schema(
+    order: formats.ByteOrder, realtime: int, monotonic: int, version: str, hostname: str,
+    release: str, machine: str, options: dict[str, Any],
+) -> None:
+    import json
+
+    from formats._schema import BYTE_ORDER_MARKS
+
+    header = formats.FileHeader(hostname, release, machine, realtime, monotonic, version,
+                                options, byte_order=order)
+    schema_set = schemas(order)
+    body = schema_set.header_body.build({
+        "realtime_ns": realtime, "monotonic_ns": monotonic, "ktr_version": version,
+        "hostname": hostname, "kernel_release": release, "machine": machine,
+        "options": json.dumps(options, sort_keys=True)})
+    expected = (schema_set.preamble.build({"byte_order": BYTE_ORDER_MARKS[order]})
+                + schema_set.header_fields.build({"major": formats.FORMAT_MAJOR,
+                                                  "minor": formats.FORMAT_MINOR,
+                                                  "body_length": len(body)})
+                + body)
+    assert formats.encode_file_header(header) == expected
+    assert formats.parse_file_header(expected + b"more") == (header, len(expected))
+
+
+@settings(max_examples=300)
+@given(order=st.sampled_from(ORDERS), body=st.binary(max_size=80))
+def test_header_body_parsed_by_hand_accepts_what_the_schema_accepts(
+    order: formats.ByteOrder, body: bytes,
+) -> None:
+    """Any bytes: the same strings and times, or a refusal from both."""
+    from formats._container import _unpack_header_body
+
+    try:
+        parsed = schemas(order).header_body.parse(body)
+    except (cs.ConstructError, UnicodeDecodeError):
+        with pytest.raises(ValueError):
+            _unpack_header_body(order, body)
+        return
+    assert _unpack_header_body(order, body) == (
+        parsed.realtime_ns, parsed.monotonic_ns,
+        [parsed.ktr_version, parsed.hostname, parsed.kernel_release, parsed.machine,
+         parsed.options])
+
+
+def test_a_string_too_long_for_its_length_field_is_refused() -> None:
+    header = formats.FileHeader("h" * 65536, "k", "m", 1, 2, "v")
+    with pytest.raises(ValueError, match="hostname"):
+        formats.encode_file_header(header)
+    with pytest.raises(cs.ConstructError):
+        schemas("little").header_body.build({
+            "realtime_ns": 1, "monotonic_ns": 2, "ktr_version": "v", "hostname": "h" * 65536,
+            "kernel_release": "k", "machine": "m", "options": "{}"})
+
+
+def test_recording_and_reading_import_neither_construct_nor_python_ptrace() -> None:
+    """Both imports cost a quarter of a recording's start-up (issue 13)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ktr.cli, ktrdump.cli, formats\n"
+            "formats.codec('big'); formats.batch_framing('little')\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('construct', 'ptrace')))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout
+    assert shown.strip() == "[]"

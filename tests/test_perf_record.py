@@ -428,7 +428,8 @@ def test_ring_records_become_csw_records_and_losses_drop_counts() -> None:
     import struct
 
     from ktr import _perf as perf
-    from ktr._perfsource import PerfOptions, PerfSource, SourceOutput
+    from ktr._perfsource import PerfOptions, PerfSource
+    from ktr._sources import SourceOutput
 
     def switch(misc: int, tid: int, stamp: int, cpu: int) -> bytes:
         return struct.pack("<IHHiiQII", perf.PERF_RECORD_SWITCH, misc, 32, 7, tid, stamp, cpu, 0)
