@@ -63,7 +63,7 @@ def _file_header(options: RecordOptions, control: ControlOptions) -> formats.Fil
     recorded["seccomp_filter"] = control.seccomp is not None
     recorded["clock"] = "realtime"  # perf records are converted to it
     # perf records reach the file up to a drain interval late: readers reorder
-    recorded["perf_source"] = options.perf.active
+    recorded["perf_source"] = options.perf_wanted
     return formats.FileHeader(
         hostname=uname.nodename,
         kernel_release=uname.release,

@@ -449,14 +449,29 @@ class Signature(NamedTuple):
     struct_args: tuple[int, ...] = ()
 
 
+_IO_KINDS = IO_IN_KINDS | IO_OUT_KINDS
+
+
 def _sig(name: str, ret: RetKind, *args: Arg) -> Signature:
-    path_args = tuple(i for i, a in enumerate(args) if a.kind is ArgKind.PATH)
-    io_args = tuple(i for i, a in enumerate(args) if a.kind in IO_IN_KINDS | IO_OUT_KINDS)
-    io_fd_arg = None
-    if io_args:
-        io_fd_arg = next(i for i, a in enumerate(args) if a.kind is ArgKind.FD)
-    struct_args = tuple(i for i, a in enumerate(args) if a.kind in STRUCT_CAPTURES)
-    return Signature(name, tuple(args), ret, path_args, io_args, io_fd_arg, struct_args)
+    # One pass over the arguments: ~500 signatures are built at every import.
+    path_args: list[int] = []
+    io_args: list[int] = []
+    struct_args: list[int] = []
+    first_fd = None
+    for index, (_, kind, _, _) in enumerate(args):
+        if kind is ArgKind.PATH:
+            path_args.append(index)
+        elif kind is ArgKind.FD:
+            if first_fd is None:
+                first_fd = index
+        elif kind in _IO_KINDS:
+            io_args.append(index)
+        if kind in STRUCT_CAPTURES:
+            struct_args.append(index)
+    if io_args and first_fd is None:
+        raise ValueError(f"{name}: I/O data with no file descriptor")
+    return Signature(name, args, ret, tuple(path_args), tuple(io_args),
+                     first_fd if io_args else None, tuple(struct_args))
 
 
 K = ArgKind
