@@ -329,16 +329,3 @@ def test_a_string_too_long_for_its_length_field_is_refused() -> None:
         schemas("little").header_body.build({
             "realtime_ns": 1, "monotonic_ns": 2, "ktr_version": "v", "hostname": "h" * 65536,
             "kernel_release": "k", "machine": "m", "options": "{}"})
-
-
-def test_recording_and_reading_import_neither_construct_nor_python_ptrace() -> None:
-    """Both imports cost a quarter of a recording's start-up (issue 13)."""
-    import subprocess
-    import sys
-
-    code = ("import sys, ktr.cli, ktrdump.cli, formats\n"
-            "formats.codec('big'); formats.batch_framing('little')\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('construct', 'ptrace')))")
-    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           check=True).stdout
-    assert shown.strip() == "[]"
