@@ -15,15 +15,36 @@ Public API::
 ``record`` must run on the main thread of a process with no other threads and
 no other child processes (it reaps every child while it runs); ``ktr record``
 is the safe way to record from a program that has either.
+
+The names above are imported on first use: ``import ktr`` for ``ktr.utrace``
+in a traced program does not load the recorder (about 90 ms), and ``ktr.cli``
+can load it with the collector paused.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0.dev0"
 
-from ._options import RecordOptions, parse_record_arguments
-from ._recorder import RecordingReport, record
-from ._utrace import utrace
+if TYPE_CHECKING:
+    from ._options import RecordOptions, parse_record_arguments
+    from ._recorder import RecordingReport, record
+    from ._utrace import utrace
+
+_LAZY = {"RecordOptions": "._options", "parse_record_arguments": "._options",
+         "RecordingReport": "._recorder", "record": "._recorder", "utrace": "._utrace"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ktr' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
 
 __all__ = [
     "RecordOptions", "RecordingReport", "__version__", "parse_record_arguments", "record",

@@ -21,13 +21,34 @@ for the text and JSON Lines formats.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from .errors import InputError, KtrdumpError, TraceFormatError, UsageError
+
 __version__ = "0.1.0.dev0"
 
-from ._calls import Call, calls
-from ._options import Options
-from ._reader import Skipped, TraceReader
-from ._reader import open_trace as open
-from .errors import InputError, KtrdumpError, TraceFormatError, UsageError
+if TYPE_CHECKING:
+    from ._calls import Call, calls
+    from ._options import Options
+    from ._reader import Skipped, TraceReader
+    from ._reader import open_trace as open
+
+# Imported on first use, so that ``ktrdump.cli`` loads them with the collector paused.
+_LAZY = {"Call": ("._calls", "Call"), "calls": ("._calls", "calls"),
+         "Options": ("._options", "Options"), "Skipped": ("._reader", "Skipped"),
+         "TraceReader": ("._reader", "TraceReader"), "open": ("._reader", "open_trace")}
+
+
+def __getattr__(name: str) -> Any:
+    found = _LAZY.get(name)
+    if found is None:
+        raise AttributeError(f"module 'ktrdump' has no attribute {name!r}")
+    import importlib
+
+    module, attribute = found
+    value = getattr(importlib.import_module(module, __name__), attribute)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
 
 __all__ = [
     "Call",
