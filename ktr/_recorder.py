@@ -33,12 +33,12 @@ import formats
 from formats import Abi, ProbeSite, RecordKind, linux
 
 from . import __version__
-from ._builder import UTRACE_SYSCALL
 from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
 from ._sources import PtraceSource, SideSource, SourceOutput, side_sources
 from ._terminal import status_line_allowed
+from ._utrace import UTRACE_SYSCALL
 from .errors import OutputError
 
 if TYPE_CHECKING:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import ctypes
 
-from ._builder import UTRACE_SYSCALL
+#: The syscall number of the convention (not a Linux syscall; "ktr" in ASCII).
+UTRACE_SYSCALL = 0x6B7472
 
 # The C library through the process's own symbol table (dlopen(NULL)), not
 # ctypes.util.find_library: that runs ldconfig in a subprocess, and every

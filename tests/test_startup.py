@@ -49,3 +49,12 @@ def test_the_perf_code_is_loaded_when_a_recording_asks_for_it(tmp_path: Path) ->
         "import ktr.cli\n"
         f"ktr.cli.main(['record', '-q', '-t', 'w', '-o', {str(trace)!r}, '--', 'true'])\n")
     assert "ktr._perfsource" in loaded
+
+
+def test_import_ktr_for_utrace_does_not_load_the_recorder() -> None:
+    """A traced program imports ktr for ``ktr.utrace`` alone."""
+    program = ("import sys, ktr\nktr.utrace('label', 'data')\n"
+               "print(sorted(m for m in sys.modules if m.startswith(('ktr.', 'formats'))))")
+    shown = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                           check=True).stdout
+    assert json.loads(shown.replace("'", '"')) == ["ktr._utrace"]
