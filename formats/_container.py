@@ -20,9 +20,7 @@ import struct
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
-
-import zstandard
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._codec import Codec, PayloadError, codec, generated_layout
 from ._records import Record
@@ -35,6 +33,11 @@ from ._schema import (
     ByteOrder,
 )
 from .errors import CorruptBatch, CorruptHeader, NotATraceFile, UnsupportedVersion
+
+if TYPE_CHECKING:
+    # Imported by the first compressed batch read (and by the writer that
+    # compresses): with the platform module it brings, a few ms of start-up.
+    import zstandard
 
 _PREAMBLE = generated_layout("little", "preamble").fixed  # the same bytes in either order
 _PREAMBLE_SIZE = _PREAMBLE.size
@@ -370,6 +373,8 @@ def _decompress(stored: bytes, raw_length: int, offset: int) -> bytes:
     The frame's own content size is not trusted: output is read through a
     bounded stream, so a frame that expands further costs no more than the cap.
     """
+    import zstandard
+
     try:
         reader = zstandard.ZstdDecompressor().stream_reader(stored)
         raw = reader.read(raw_length) if raw_length else b""

@@ -50,15 +50,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final
-
-import zstandard
+from typing import TYPE_CHECKING, Final
 
 import formats
 from formats import DropError
 
 from . import _output
 from .errors import IncompatibleOutput, OutputError, UsageError
+
+if TYPE_CHECKING:
+    import zstandard
 
 # ktd_flags
 _WAIT: Final = 0x1  # a producer waits for the writer to empty the queue
@@ -141,6 +142,7 @@ class Descriptor:
 
     __slots__ = (
         "_blocking_callbacks",
+        "_compression_errors",
         "_compressor",
         "_deadline",
         "_delay_s",
@@ -198,8 +200,14 @@ class Descriptor:
         self._identity = output.identity
         self._registry = registry
         self._framing = formats.batch_framing(header.byte_order)
-        self._compressor = (zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
-                            if options.compress else None)
+        self._compressor: zstandard.ZstdCompressor | None = None
+        # What compressing can raise besides OSError (nothing without -z).
+        self._compression_errors: tuple[type[Exception], ...] = ()
+        if options.compress:
+            import zstandard  # only with -z: it is a few ms of every start-up
+
+            self._compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+            self._compression_errors = (zstandard.ZstdError,)
         self._max_batch_bytes = min(options.max_batch_bytes, formats.MAX_BATCH_BYTES)
 
         self._maxentry = parameters.maxentry
@@ -548,7 +556,7 @@ class Descriptor:
                 size += len(data)
         except OSError as error:
             return size, 0, 0, _output.output_error(self.path, error)
-        except zstandard.ZstdError as error:
+        except self._compression_errors as error:
             return size, 0, 0, OutputError(
                 f"cannot write trace to {_output.describe_path(self.path)}: "
                 f"compression failed ({error})", self.path)

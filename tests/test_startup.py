@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 NOT_NEEDED = ("construct", "ptrace", "subprocess", "ktr._perf", "ktr._perfsource", "ktr._probes",
-              "ktr._sampling", "ktr._probe_source", "ktr._tracefs", "elftools")
+              "ktr._sampling", "ktr._probe_source", "ktr._tracefs", "elftools", "zstandard")
 
 
 def _loaded_after(code: str) -> list[str]:
