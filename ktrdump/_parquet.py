@@ -136,9 +136,21 @@ def _array(pa: Any, values: Any, type_: Any) -> Any:
 class _Table:
     """One output table: rows gathered as tuples, written a row group at a time."""
 
-    def __init__(self, path: str, schema: Any, pa: Any, pq: Any) -> None:
+    def __init__(self, path: str, schema: Any, pa: Any, pq: Any, *,
+                 unique: frozenset[str] = frozenset(),
+                 views: dict[str, str] | None = None) -> None:
         self.path = path
         self.schema = schema
+        # Columns whose values rarely repeat (ids, timestamps, durations): written
+        # without the dictionary encoding pyarrow tries first and then abandons
+        # per page, which costs time and makes the file larger.
+        self._dictionary: bool | list[str] = (
+            [field.name for field in schema if field.name not in unique] if unique else True)
+        # Columns that repeat another's values as a type of the same layout
+        # (``start``: ``start_ns`` as a timestamp): that column's array, viewed.
+        names = [field.name for field in schema]
+        self._views = {names.index(name): names.index(source)
+                       for name, source in (views or {}).items()}
         self.pending: list[tuple[Any, ...]] = []
         self.written = 0
         self._pa = pa
@@ -162,13 +174,18 @@ class _Table:
             return
         pa = self._pa
         columns = list(zip(*pending, strict=True)) if pending else [()] * len(self.schema)
-        arrays = [_array(pa, values, field.type)
-                  for values, field in zip(columns, self.schema, strict=True)]
+        views = self._views
+        arrays: list[Any] = []
+        for index, (values, field) in enumerate(zip(columns, self.schema, strict=True)):
+            source = views.get(index)
+            arrays.append(_array(pa, values, field.type) if source is None
+                          else arrays[source].view(field.type))
         batch = pa.Table.from_arrays(arrays, schema=self.schema)
         if self._writer is None:
             fd = create_private(self.path)
             self._file = os.fdopen(fd, "wb")
-            self._writer = self._pq.ParquetWriter(self._file, self.schema, compression="zstd")
+            self._writer = self._pq.ParquetWriter(self._file, self.schema, compression="zstd",
+                                                  use_dictionary=self._dictionary)
         self._writer.write_table(batch)
         self.written += len(pending)
         pending.clear()
@@ -295,7 +312,8 @@ class ParquetWriter:
             pa.field("duration_ns", pa.int64()), pa.field("unfinished", pa.bool_()),
             pa.field("paths", pa.list_(pa.string())), pa.field("fd", pa.int32()),
             pa.field("fd_path", pa.string()), pa.field("bytes", pa.int64()),
-        ]), pa, pq)
+        ]), pa, pq, unique=frozenset({"call_id", "start_ns", "end_ns", "start", "duration_ns"}),
+            views={"start": "start_ns"})
         self.signals = _Table(f"{base}.signals.parquet", pa.schema([
             pa.field("pid", pa.int32()), pa.field("tid", pa.int32()),
             pa.field("comm", pa.string()), pa.field("ts_ns", pa.int64()),
@@ -385,10 +403,13 @@ class ParquetWriter:
         render, name, nr, abi, fd_arg, returns_fd, moves_data = cached
         ret = call.ret
         ts = call.ts
+        # Rows hold tuples, not lists: a tuple of strings and numbers leaves the
+        # garbage collector's books at its first pass, so the pending row group
+        # is not traversed again and again by the older generations' collections.
         try:
-            decoded = render(call) if ts != -1 else []
+            decoded = tuple(render(call)) if ts != -1 else ()
         except (IndexError, ValueError):
-            decoded = []
+            decoded = ()
         retval = errno = end_ns = duration = None
         unfinished = True
         if ret is not None:
@@ -424,7 +445,7 @@ class ParquetWriter:
         self.calls.add((
             call.id or None, call.pid, call.tid, comm, name, nr, abi, args, decoded,
             retval, errno, start, end_ns, start, duration, unfinished,
-            [_text(p) for p in paths] if paths else [], fd, fd_path, moved,
+            tuple([_text(p) for p in paths]) if paths else (), fd, fd_path, moved,
         ))
 
     def _proc(self, record: Record) -> None:

@@ -131,6 +131,33 @@ def test_streams_in_row_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert metadata.num_row_groups == 10
 
 
+def test_start_is_start_ns_and_unique_columns_skip_the_dictionary(tmp_path: Path) -> None:
+    """``start`` is built as a view of ``start_ns`` (nulls included); ids and times are
+    written without dictionary encoding, the repeating columns with it."""
+    from formats import RecordKind, Sysret
+    from ktrdump import cli as dump_cli
+
+    entries = [*syscall_batch(12),
+               (RecordKind.SYSRET, 4242, 4242, b"ls", Sysret(39, 1, 0, 0, 7, 10))]  # no CALL
+    data, _ = build_trace([entries])
+    trace = tmp_path / "t.ktr"
+    trace.write_bytes(data)
+    target = tmp_path / "calls.parquet"
+    assert dump_cli.main(["--format", "parquet", "-o", str(target), str(trace)]) == 0
+    table = pq.read_table(target)
+    assert table.num_rows == 5
+    expected = pa.compute.cast(table["start_ns"], pa.timestamp("ns", tz="UTC"))
+    assert table["start"].equals(expected)
+    assert table["start"].type == pa.timestamp("ns", tz="UTC")
+    metadata = pq.ParquetFile(target).metadata.row_group(0)
+    encodings = {metadata.column(i).path_in_schema: metadata.column(i).encodings
+                 for i in range(metadata.num_columns)}
+    for unique in ("call_id", "start_ns", "end_ns", "start", "duration_ns"):
+        assert "RLE_DICTIONARY" not in encodings[unique], unique
+    for repeating in ("comm", "syscall", "errno"):
+        assert "RLE_DICTIONARY" in encodings[repeating], repeating
+
+
 def test_a_number_no_column_holds_becomes_null(tmp_path: Path) -> None:
     """A damaged RET's duration past 2**63 (found by the fuzzer): the row stays, null there."""
     from formats import RecordKind, Syscall, Sysret
