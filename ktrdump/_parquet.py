@@ -37,6 +37,11 @@ every ``ROW_GROUP`` rows (16 Ki), so memory stays flat whatever the trace's size
 files are created private (``_files``). A call still open at the end of the
 input is written with ``unfinished`` true and no result.
 
+Speed: ``args_decoded`` is memoised per syscall, keyed by everything the
+rendering reads (argument words, paths, small GIO data, the result), so a
+loop of identical calls renders once; a syscall whose keys rarely repeat
+stops being memoised (``_Memo``). The text is the same either way (tested).
+
 pyarrow is an optional dependency (``pip install 'ktr[parquet]'``); without it
 ``ParquetUnavailable`` carries the one-line install hint.
 """
@@ -54,7 +59,7 @@ from formats.linux import RetKind, errno_name, signal_name
 
 from ._args import Style, compile_arguments
 from ._bounded import Cache
-from ._calls import MEMBER_KINDS, Call, CallTracker
+from ._calls import MEMBER_KINDS, Call, CallPlan, CallTracker
 from ._files import create_private
 from .errors import KtrdumpError, OutputError
 
@@ -287,7 +292,7 @@ class ParquetWriter:
     """The call layer's sink that fills the tables (see the module docstring)."""
 
     def __init__(self, path: str, facilities: str | None = None,
-                 keep: Callable[[Record], bool] | None = None) -> None:
+                 keep: Callable[[Record], bool] | None = None, *, memoize: bool = True) -> None:
         pa, pq = _pyarrow()
         self._pa = pa
         self._pq = pq
@@ -299,6 +304,7 @@ class ParquetWriter:
         # either; the layer still sees them, for the fd tables.
         self.tracker.keep = keep
         self._style = Style(strace=True)
+        self._memoize = memoize
         self._comms: dict[bytes, str] = Cache()
         self._errnos: dict[int, str] = {}
         self.calls = _Table(path, pa.schema([
@@ -399,17 +405,28 @@ class ParquetWriter:
             cached = plan.renderers[_PLAN_KEY] = (
                 compile_arguments(plan, self._style, None), plan.name, plan.nr,
                 _ABIS.get(plan.abi, str(plan.abi)), plan.first_fd_arg,
-                plan.ret is RetKind.FD, bool(plan.io_args))
-        render, name, nr, abi, fd_arg, returns_fd, moves_data = cached
+                plan.ret is RetKind.FD, bool(plan.io_args),
+                _Memo() if self._memoize else None)
+        render, name, nr, abi, fd_arg, returns_fd, moves_data, memo = cached
         ret = call.ret
         ts = call.ts
         # Rows hold tuples, not lists: a tuple of strings and numbers leaves the
         # garbage collector's books at its first pass, so the pending row group
         # is not traversed again and again by the older generations' collections.
-        try:
-            decoded = tuple(render(call)) if ts != -1 else ()
-        except (IndexError, ValueError):
-            decoded = ()
+        if ts == -1:
+            decoded: tuple[str, ...] = ()
+        elif memo is None:
+            decoded = _rendered(render, call)
+        else:
+            key = _render_key(call, ret)
+            found = None if key is None else memo.texts.get(key)
+            if found is not None:
+                memo.hits += 1
+                decoded = found
+            else:
+                decoded = _rendered(render, call)
+                if key is not None:
+                    memo.add(key, decoded, plan)
         retval = errno = end_ns = duration = None
         unfinished = True
         if ret is not None:
@@ -492,6 +509,68 @@ class ParquetWriter:
             written.append(self.drops.path)
         written.extend(table.path for table in self._generic.values())
         return written
+
+
+#: Rendered argument lists kept per syscall (cleared when full: memory stays bounded).
+_MEMO_LIMIT = 4096
+#: A syscall's memo is judged every this many misses, and dropped for the rest of
+#: the run when it has hit less often than missed (a miss costs its key).
+_MEMO_TRIAL = 64
+#: GIO data longer than this is not part of a memo key (hashing it would cost more
+#: than rendering it): such a call is rendered every time.
+_MEMO_DATA = 256
+
+
+class _Memo:
+    """One syscall's rendered argument lists by ``_render_key``, with its record."""
+
+    __slots__ = ("hits", "misses", "texts")
+
+    def __init__(self) -> None:
+        self.texts: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def add(self, key: tuple[Any, ...], decoded: tuple[str, ...], plan: CallPlan) -> None:
+        texts = self.texts
+        if len(texts) >= _MEMO_LIMIT:
+            texts.clear()
+        texts[key] = decoded
+        self.misses = misses = self.misses + 1
+        if not misses % _MEMO_TRIAL and self.hits < misses:
+            # This syscall's arguments rarely repeat here (pointers, paths): stop
+            # paying for keys; its rows are rendered every time from now on.
+            plan.renderers[_PLAN_KEY] = (*plan.renderers[_PLAN_KEY][:-1], None)
+
+
+def _rendered(render: Callable[[Call], list[str]], call: Call) -> tuple[str, ...]:
+    try:
+        return tuple(render(call))
+    except (IndexError, ValueError):
+        return ()
+
+
+def _render_key(call: Call, ret: Any) -> tuple[Any, ...] | None:
+    """Everything the strace-style rendering of ``call``'s arguments reads, or None.
+
+    The renderers (``_args``, without fd paths) read the argument words, the
+    NAMI paths, the GIO records, the STRU/ARG/ENV records and the result's
+    flags, errno and value; nothing else of the call. Calls with STRU, ARG or
+    ENV records, or with more GIO data than ``_MEMO_DATA``, are not memoised
+    (None): their text rarely repeats.
+    """
+    if call.structs or call.argv is not None or call.env_count is not None:
+        return None
+    paths = call.paths
+    io = call.io
+    if io:
+        if len(io) != 1 or len(io[0].data) > _MEMO_DATA:
+            return None
+        data: Any = io[0]
+    else:
+        data = None
+    return (call.args, None if not paths else paths[0] if len(paths) == 1 else tuple(paths),
+            data, None if ret is None else (ret.flags, ret.error, ret.retval))
 
 
 def _signed32(value: int) -> int:
