@@ -443,14 +443,19 @@ class ParquetWriter:
         start = ts if ts != -1 else (end_ns - duration if end_ns is not None
                                      and duration is not None else None)
         args = call.args
-        fd = _signed32(args[fd_arg]) if fd_arg is not None and fd_arg < len(args) else None
+        if fd_arg is not None and fd_arg < len(args):  # the word as a signed 32-bit int
+            word = args[fd_arg] & 0xFFFF_FFFF
+            fd: int | None = word - (1 << 32) if word & 0x8000_0000 else word
+        else:
+            fd = None
         fd_path = call.fd_path
         if returns_fd and retval is not None and retval >= 0:
             self.tracker.settle(call)  # the returned fd is in the table from now on
             fd_path = self.tracker.fds.describe(call.pid, retval)
         moved = None
-        if call.io:
-            moved = sum(io.transferred for io in call.io)
+        io = call.io
+        if io:
+            moved = io[0].transferred if len(io) == 1 else sum(gio.transferred for gio in io)
         elif moves_data and retval is not None and retval >= 0:
             moved = retval
         comm = self._comms.get(call.comm)
@@ -459,11 +464,16 @@ class ParquetWriter:
                 self._comms.clear()
             comm = self._comms[call.comm] = _text(call.comm)
         paths = call.paths
-        self.calls.add((
+        calls = self.calls
+        pending = calls.pending  # _Table.add, inline
+        pending.append((
             call.id or None, call.pid, call.tid, comm, name, nr, abi, args, decoded,
             retval, errno, start, end_ns, start, duration, unfinished,
-            tuple([_text(p) for p in paths]) if paths else (), fd, fd_path, moved,
+            tuple([path.decode("utf-8", "backslashreplace") for path in paths]) if paths
+            else (), fd, fd_path, moved,
         ))
+        if len(pending) >= ROW_GROUP:
+            calls.flush()
 
     def _proc(self, record: Record) -> None:
         proc: Any = record.payload
@@ -571,11 +581,6 @@ def _render_key(call: Call, ret: Any) -> tuple[Any, ...] | None:
         data = None
     return (call.args, None if not paths else paths[0] if len(paths) == 1 else tuple(paths),
             data, None if ret is None else (ret.flags, ret.error, ret.retval))
-
-
-def _signed32(value: int) -> int:
-    value &= 0xFFFF_FFFF
-    return value - (1 << 32) if value & 0x8000_0000 else value
 
 
 def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = None,
