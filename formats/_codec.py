@@ -20,7 +20,7 @@ Does not: frame records into batches or read files (see ``_container``).
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -258,6 +258,9 @@ class Codec:
     # are the payload's first ones): ``record_chunks``' fast path.
     syscall_payload_struct: struct.Struct
     syscall_count_index: int
+    # Kinds of the shape fixed fields + bytes counted by the last of them:
+    # (unpack_from of the fixed fields, their size, the payload model).
+    bytes_tails: Mapping[int, tuple[Callable[[bytes, int], tuple[Any, ...]], int, type[Payload]]]
 
     def syscall_record(
         self, pid: int, tid: int, timestamp_ns: int, comm: bytes, nr: int, abi: int,
@@ -376,6 +379,9 @@ class Codec:
             raise SchemaShapeError("SYSRET has a variable part")
         unpack_sysret = sysret_layout.fixed.unpack_from
         sysret_size = sysret_layout.fixed.size
+        # Kinds whose one variable part is bytes counted by their last fixed field
+        # (NAMI, GIO, ARG, ENV, PSIG, PROC, EMUL): inline likewise, by a table.
+        bytes_tails = self.bytes_tails
         records: list[Record] = []
         append = records.append
         position = 0
@@ -399,9 +405,20 @@ class Codec:
                 else:
                     payload = decoders[kind](raw, start, stop)
             else:
-                decoder = decoders.get(kind)
-                payload = (Unknown(raw[start:stop]) if decoder is None
-                           else decoder(raw, start, stop))
+                tail = bytes_tails.get(kind)
+                if tail is not None and stop - start >= tail[1]:
+                    unpack_fixed, fixed_size, model = tail
+                    values = unpack_fixed(raw, start)
+                    data_start = start + fixed_size
+                    data_stop = data_start + values[-1]
+                    if data_stop <= stop:
+                        payload = new_tuple(model, (*values[:-1], raw[data_start:data_stop]))
+                    else:
+                        payload = decoders[kind](raw, start, stop)  # raises PayloadError
+                else:
+                    decoder = decoders.get(kind)
+                    payload = (Unknown(raw[start:stop]) if decoder is None
+                               else decoder(raw, start, stop))
             append(new_tuple(Record, (kind, version, pid, tid, timestamp, comm.rstrip(b"\0"),
                                       payload)))
             position = stop
@@ -440,9 +457,15 @@ def _build_codec(order: ByteOrder) -> Codec:
         raise SchemaShapeError("SYSCALL's argument count is not its last fixed field")
     syscall_payload_struct = struct.Struct(
         syscall.fixed.format + args_tail.item.format[1:] * SYSCALL_ARGUMENTS)
+    bytes_tails = {
+        int(kind): (layout.fixed.unpack_from, layout.fixed.size, PAYLOAD_TYPES[kind])
+        for kind, layout in layouts.items()
+        if len(layout.tails) == 1 and layout.tails[0].item is None
+        and layout.fixed_names[-1] == layout.tails[0].count_field
+        and layout.tails[0].count_field not in layout.fixed_names[:-1]}
     return Codec(order, header_layout.fixed, layouts, decoders, encoders, syscall_struct,
                  whole(RecordKind.SYSRET), whole(RecordKind.NAMEI), whole(RecordKind.GENIO),
-                 whole(RecordKind.STRUCT), syscall_payload_struct, count_index)
+                 whole(RecordKind.STRUCT), syscall_payload_struct, count_index, bytes_tails)
 
 
 _CODECS: dict[str, Codec] = {}

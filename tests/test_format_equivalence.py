@@ -261,15 +261,18 @@ def test_struct_fast_path_matches_schema(
 
 
 @pytest.mark.parametrize("order", ORDERS)
-@pytest.mark.parametrize("kind", [RecordKind.SYSCALL, RecordKind.SYSRET])
-@settings(max_examples=80, deadline=None)
+@pytest.mark.parametrize("kind", [RecordKind.SYSCALL, RecordKind.SYSRET, RecordKind.NAMEI,
+                                  RecordKind.GENIO, RecordKind.PROC, RecordKind.PSIG,
+                                  RecordKind.EXEC_ARG, RecordKind.EXEC_ENV, RecordKind.EMUL])
+@settings(max_examples=60, deadline=None)
 @given(data=st.data(), extra=st.binary(max_size=12), six=st.booleans())
 def test_inline_record_decoding_is_the_schemas(order: formats.ByteOrder, kind: RecordKind,
                                                data: st.DataObject, extra: bytes,
                                                six: bool) -> None:
-    """``record_chunks`` decodes SYSCALL (six arguments) and SYSRET inline, not through
-    their decoders: each record it gives equals construct's parse of the same bytes,
-    with bytes a newer minor version appends ignored, and a short payload is an error."""
+    """``record_chunks`` decodes SYSCALL (six arguments), SYSRET and the kinds of one
+    counted bytes part inline, not through their decoders: each record it gives equals
+    construct's parse of the same bytes, with bytes a newer minor version appends
+    ignored, and a short payload is an error."""
     fast = codec(order)
     payload = data.draw(_payload_strategy(kind, order))
     if kind == RecordKind.SYSCALL and six:  # the fast path's case (the other counts: not)
