@@ -351,7 +351,10 @@ class ParquetWriter:
         self.records += len(records)
         call_row = self._call_row
         on_record = self.record
-        for call, record in self.tracker.stream(records):
+        # members=False: the layer does not hand over CALLs and the records that
+        # belong to calls (the row is written from the Call at its RET); the
+        # check below stays for the end-of-input flush, which hands them over.
+        for call, record in self.tracker.stream(records, members=False):
             if record is None:
                 continue  # an abandoned call: its row is written at its RET or at the end
             kind = record[0]
