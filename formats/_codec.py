@@ -9,6 +9,9 @@ Nothing here restates a layout by hand: the translations are generated into
 nor the reader imports construct at start-up), a test checks they equal
 what ``layout_tables`` derives from the schemas now, and
 ``tests/test_format_equivalence.py`` proves the two agree byte for byte.
+``record_chunks`` decodes the two commonest kinds (SYSCALL with six
+arguments, SYSRET) inline with structs derived the same way; a test proves
+them equal to the schemas' parse.
 
 Guarantees: ``decode_payload`` never raises anything but ``PayloadError`` and
 ignores bytes past the fields it knows (a newer minor version may append
@@ -20,7 +23,7 @@ Does not: frame records into batches or read files (see ``_container``).
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -301,6 +304,14 @@ class Codec:
     namei_struct: struct.Struct  # header + NAMEI fixed part; the path follows
     genio_struct: struct.Struct  # header + GENIO fixed part; the data follows
     struct_struct: struct.Struct  # header + STRUCT fixed part; name and data follow
+    # A SYSCALL payload with exactly six arguments (nearly every one) in one unpack,
+    # and where its argument count is among the values (the fixed fields before it
+    # are the payload's first ones): ``record_chunks``' fast path.
+    syscall_payload_struct: struct.Struct
+    syscall_count_index: int
+    # Kinds of the shape fixed fields + bytes counted by the last of them:
+    # (unpack_from of the fixed fields, their size, the payload model).
+    bytes_tails: Mapping[int, tuple[Callable[[bytes, int], tuple[Any, ...]], int, type[Payload]]]
 
     def syscall_record(
         self, pid: int, tid: int, timestamp_ns: int, comm: bytes, nr: int, abi: int,
@@ -403,6 +414,25 @@ class Codec:
         unpack_header = header.unpack_from
         decoders = self.decoders
         new_tuple = tuple.__new__  # Record's own __new__ is a Python-level call per record
+        # SYSCALL with six arguments, inline (a third of a trace's records): what its
+        # decoder gives, without the call, the counted format and the second unpack.
+        syscall_kind = int(RecordKind.SYSCALL)
+        syscall_model = PAYLOAD_TYPES[RecordKind.SYSCALL]
+        unpack_syscall = self.syscall_payload_struct.unpack_from
+        syscall_size = self.syscall_payload_struct.size
+        count_index = self.syscall_count_index
+        first_argument = count_index + 1
+        # SYSRET (another third), inline likewise: one unpack of its fixed fields.
+        sysret_kind = int(RecordKind.SYSRET)
+        sysret_model = PAYLOAD_TYPES[RecordKind.SYSRET]
+        sysret_layout = self.layouts[RecordKind.SYSRET]
+        if sysret_layout.tails:
+            raise SchemaShapeError("SYSRET has a variable part")
+        unpack_sysret = sysret_layout.fixed.unpack_from
+        sysret_size = sysret_layout.fixed.size
+        # Kinds whose one variable part is bytes counted by their last fixed field
+        # (NAMI, GIO, ARG, ENV, PSIG, PROC, EMUL): inline likewise, by a table.
+        bytes_tails = self.bytes_tails
         records: list[Record] = []
         append = records.append
         position = 0
@@ -416,8 +446,30 @@ class Codec:
             stop = start + length
             if stop > end:
                 raise PayloadError(f"record at {position} runs past the batch")
-            decoder = decoders.get(kind)
-            payload = Unknown(raw[start:stop]) if decoder is None else decoder(raw, start, stop)
+            if kind == sysret_kind and stop - start >= sysret_size:
+                payload = new_tuple(sysret_model, unpack_sysret(raw, start))
+            elif kind == syscall_kind and stop - start >= syscall_size:
+                values = unpack_syscall(raw, start)
+                if values[count_index] == SYSCALL_ARGUMENTS:
+                    payload = new_tuple(syscall_model, (*values[:count_index],
+                                                        values[first_argument:]))
+                else:
+                    payload = decoders[kind](raw, start, stop)
+            else:
+                tail = bytes_tails.get(kind)
+                if tail is not None and stop - start >= tail[1]:
+                    unpack_fixed, fixed_size, model = tail
+                    values = unpack_fixed(raw, start)
+                    data_start = start + fixed_size
+                    data_stop = data_start + values[-1]
+                    if data_stop <= stop:
+                        payload = new_tuple(model, (*values[:-1], raw[data_start:data_stop]))
+                    else:
+                        payload = decoders[kind](raw, start, stop)  # raises PayloadError
+                else:
+                    decoder = decoders.get(kind)
+                    payload = (Unknown(raw[start:stop]) if decoder is None
+                               else decoder(raw, start, stop))
             append(new_tuple(Record, (kind, version, pid, tid, timestamp, comm.rstrip(b"\0"),
                                       payload)))
             position = stop
@@ -450,9 +502,20 @@ def _build_codec(order: ByteOrder) -> Codec:
     def whole(kind: RecordKind) -> struct.Struct:
         return struct.Struct(header_format + layouts[kind].fixed.format[1:])
 
+    count_index = syscall.fixed_names.index(args_tail.count_field)
+    if count_index != len(syscall.fixed_names) - 1:
+        raise SchemaShapeError("SYSCALL's argument count is not its last fixed field")
+    syscall_payload_struct = struct.Struct(
+        syscall.fixed.format + args_tail.item.format[1:] * SYSCALL_ARGUMENTS)
+    bytes_tails = {
+        int(kind): (layout.fixed.unpack_from, layout.fixed.size, PAYLOAD_TYPES[kind])
+        for kind, layout in layouts.items()
+        if len(layout.tails) == 1 and layout.tails[0].item is None
+        and layout.fixed_names[-1] == layout.tails[0].count_field
+        and layout.tails[0].count_field not in layout.fixed_names[:-1]}
     return Codec(order, header_layout.fixed, layouts, decoders, encoders, syscall_struct,
                  whole(RecordKind.SYSRET), whole(RecordKind.NAMEI), whole(RecordKind.GENIO),
-                 whole(RecordKind.STRUCT))
+                 whole(RecordKind.STRUCT), syscall_payload_struct, count_index, bytes_tails)
 
 
 _CODECS: dict[str, Codec] = {}

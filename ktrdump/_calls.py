@@ -52,7 +52,6 @@ counts equal to the layer's).
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
@@ -368,7 +367,8 @@ class CallTracker:
             else:
                 on_record(call, record)
 
-    def stream(self, records: Iterable[Record]) -> Iterator[tuple[Call | None, Record | None]]:
+    def stream(self, records: Iterable[Record], *, members: bool = True,
+               ) -> Iterator[tuple[Call | None, Record | None]]:
         """``feed``'s events as a generator, for views that loop themselves (the hot path).
 
         Each ``(call, record)`` is ``sink.record(call, record)``, or
@@ -376,6 +376,10 @@ class CallTracker:
         is ``sink.abandoned(call, call.ret_ts)``. The layer's state (fd
         tables) moves on as the consumer takes the events: consume each
         before the next.
+
+        ``members=False``: SYSCALL records and the kinds that belong to a call
+        (``MEMBER_KINDS``) are not yielded, for a view that writes each call
+        whole from its ``Call`` at the RET; they still go through the layer.
         """
         keep = self.keep
         opened = self.open
@@ -405,12 +409,20 @@ class CallTracker:
                         continue
                     self._entering = None
                     # _release_entry, inline: the common end of an entry run.
-                    if entering.shown:
-                        yield (entering, held[0])
-                    if len(held) == 2:  # the CALL and this record, its one entry record
+                    if not members:
+                        if len(held) > 2:  # other sources' records came inside the entry
+                            for member in held[1:]:
+                                if member[0] not in MEMBER_KINDS and (
+                                        keep is None or keep(member)):
+                                    yield (None, member)
+                    elif len(held) == 2:  # the CALL and this record, its one entry record
+                        if entering.shown:
+                            yield (entering, held[0])
                         if keep is None or keep(record):
                             yield (entering, record)
                     else:
+                        if entering.shown:
+                            yield (entering, held[0])
                         tid = entering.tid
                         for member in held[1:]:
                             if keep is None or keep(member):
@@ -426,7 +438,7 @@ class CallTracker:
                     continue
                 # Not one of its entry records: the entry is over.
                 self._entering = None
-                yield from self._release_entry(entering, held)
+                yield from self._release_entry(entering, held, members)
                 held = self._entry_records = []
                 entering = None
             if kind == _SYSCALL:
@@ -462,7 +474,7 @@ class CallTracker:
                 if call.received < call.expected:
                     entering = self._entering = call
                     held.append(record)
-                elif call.shown:
+                elif call.shown and members:
                     yield (call, record)
                 continue
             if kind == _SYSRET:
@@ -494,17 +506,22 @@ class CallTracker:
                 if keep is None or keep(record):
                     yield (None, record)
                 continue
-            owner = opened.get(record[3]) if kind in MEMBER_KINDS else None
-            if owner is not None and collect:
-                if kind == _GENIO:  # add_exit_record, inline: the common exit record
-                    payload = record[6]
-                    io = owner.io
-                    if io is None:
-                        owner.io = [payload]
-                    elif not any(seen is payload for seen in io):
-                        io.append(payload)
-                elif kind == _STRUCT:
-                    self.add_exit_record(record)
+            if kind in MEMBER_KINDS:
+                owner = opened.get(record[3])
+                if owner is not None and collect:
+                    if kind == _GENIO:  # add_exit_record, inline: the common exit record
+                        payload = record[6]
+                        io = owner.io
+                        if io is None:
+                            owner.io = [payload]
+                        elif not any(seen is payload for seen in io):
+                            io.append(payload)
+                    elif kind == _STRUCT:
+                        self.add_exit_record(record)
+                if not members:
+                    continue
+            else:
+                owner = None
             if keep is None or keep(record):
                 yield (owner, record)
         if entering is not None and not self.defer_entries:
@@ -519,14 +536,17 @@ class CallTracker:
             self._entry_records = []
             yield from self._release_entry(entering, held)
 
-    def _release_entry(self, call: Call,
-                       held: list[Record]) -> Iterator[tuple[Call | None, Record | None]]:
-        """A call's entry is over: the CALL, then the records that came with it, in order."""
+    def _release_entry(self, call: Call, held: list[Record], members: bool = True,
+                       ) -> Iterator[tuple[Call | None, Record | None]]:
+        """A call's entry is over: the CALL, then the records that came with it, in order
+        (``members=False``: only the records that are not the call's, see ``stream``)."""
         keep = self.keep
-        if call.shown:
+        if call.shown and members:
             yield (call, held[0])
         tid = call.tid
         for record in held[1:]:
+            if not members and record[0] in MEMBER_KINDS:
+                continue
             if keep is None or keep(record):
                 member = record[3] == tid and record[0] in _ENTRY_KINDS
                 yield (call if member else None, record)
@@ -706,8 +726,12 @@ class CallTracker:
         if effect is None or ret.flags & 1:  # never returned: no effect known
             return
         # IndexError: arguments missing from the record, nothing to learn.
-        with contextlib.suppress(IndexError, ValueError):
+        # (try, not contextlib.suppress: this runs once per call, and the
+        # context manager's object and calls cost more than the effect.)
+        try:  # noqa: SIM105 (see above)
             effect(self.fds, call, -1 if ret.error else ret.retval)
+        except (IndexError, ValueError):
+            pass
 
     def describe_fd(self, pid: int, fd: int) -> str | None:
         return self.fds.describe(pid, fd)

@@ -37,6 +37,11 @@ every ``ROW_GROUP`` rows (16 Ki), so memory stays flat whatever the trace's size
 files are created private (``_files``). A call still open at the end of the
 input is written with ``unfinished`` true and no result.
 
+Speed: ``args_decoded`` is memoised per syscall, keyed by everything the
+rendering reads (argument words, paths, small GIO data, the result), so a
+loop of identical calls renders once; a syscall whose keys rarely repeat
+stops being memoised (``_Memo``). The text is the same either way (tested).
+
 pyarrow is an optional dependency (``pip install 'ktr[parquet]'``); without it
 ``ParquetUnavailable`` carries the one-line install hint.
 """
@@ -54,7 +59,7 @@ from formats.linux import RetKind, errno_name, signal_name
 
 from ._args import Style, compile_arguments
 from ._bounded import Cache
-from ._calls import MEMBER_KINDS, Call, CallTracker
+from ._calls import MEMBER_KINDS, Call, CallPlan, CallTracker
 from ._files import create_private
 from .errors import KtrdumpError, OutputError
 
@@ -136,9 +141,21 @@ def _array(pa: Any, values: Any, type_: Any) -> Any:
 class _Table:
     """One output table: rows gathered as tuples, written a row group at a time."""
 
-    def __init__(self, path: str, schema: Any, pa: Any, pq: Any) -> None:
+    def __init__(self, path: str, schema: Any, pa: Any, pq: Any, *,
+                 unique: frozenset[str] = frozenset(),
+                 views: dict[str, str] | None = None) -> None:
         self.path = path
         self.schema = schema
+        # Columns whose values rarely repeat (ids, timestamps, durations): written
+        # without the dictionary encoding pyarrow tries first and then abandons
+        # per page, which costs time and makes the file larger.
+        self._dictionary: bool | list[str] = (
+            [field.name for field in schema if field.name not in unique] if unique else True)
+        # Columns that repeat another's values as a type of the same layout
+        # (``start``: ``start_ns`` as a timestamp): that column's array, viewed.
+        names = [field.name for field in schema]
+        self._views = {names.index(name): names.index(source)
+                       for name, source in (views or {}).items()}
         self.pending: list[tuple[Any, ...]] = []
         self.written = 0
         self._pa = pa
@@ -162,13 +179,18 @@ class _Table:
             return
         pa = self._pa
         columns = list(zip(*pending, strict=True)) if pending else [()] * len(self.schema)
-        arrays = [_array(pa, values, field.type)
-                  for values, field in zip(columns, self.schema, strict=True)]
+        views = self._views
+        arrays: list[Any] = []
+        for index, (values, field) in enumerate(zip(columns, self.schema, strict=True)):
+            source = views.get(index)
+            arrays.append(_array(pa, values, field.type) if source is None
+                          else arrays[source].view(field.type))
         batch = pa.Table.from_arrays(arrays, schema=self.schema)
         if self._writer is None:
             fd = create_private(self.path)
             self._file = os.fdopen(fd, "wb")
-            self._writer = self._pq.ParquetWriter(self._file, self.schema, compression="zstd")
+            self._writer = self._pq.ParquetWriter(self._file, self.schema, compression="zstd",
+                                                  use_dictionary=self._dictionary)
         self._writer.write_table(batch)
         self.written += len(pending)
         pending.clear()
@@ -270,7 +292,7 @@ class ParquetWriter:
     """The call layer's sink that fills the tables (see the module docstring)."""
 
     def __init__(self, path: str, facilities: str | None = None,
-                 keep: Callable[[Record], bool] | None = None) -> None:
+                 keep: Callable[[Record], bool] | None = None, *, memoize: bool = True) -> None:
         pa, pq = _pyarrow()
         self._pa = pa
         self._pq = pq
@@ -282,6 +304,7 @@ class ParquetWriter:
         # either; the layer still sees them, for the fd tables.
         self.tracker.keep = keep
         self._style = Style(strace=True)
+        self._memoize = memoize
         self._comms: dict[bytes, str] = Cache()
         self._errnos: dict[int, str] = {}
         self.calls = _Table(path, pa.schema([
@@ -295,7 +318,8 @@ class ParquetWriter:
             pa.field("duration_ns", pa.int64()), pa.field("unfinished", pa.bool_()),
             pa.field("paths", pa.list_(pa.string())), pa.field("fd", pa.int32()),
             pa.field("fd_path", pa.string()), pa.field("bytes", pa.int64()),
-        ]), pa, pq)
+        ]), pa, pq, unique=frozenset({"call_id", "start_ns", "end_ns", "start", "duration_ns"}),
+            views={"start": "start_ns"})
         self.signals = _Table(f"{base}.signals.parquet", pa.schema([
             pa.field("pid", pa.int32()), pa.field("tid", pa.int32()),
             pa.field("comm", pa.string()), pa.field("ts_ns", pa.int64()),
@@ -327,7 +351,10 @@ class ParquetWriter:
         self.records += len(records)
         call_row = self._call_row
         on_record = self.record
-        for call, record in self.tracker.stream(records):
+        # members=False: the layer does not hand over CALLs and the records that
+        # belong to calls (the row is written from the Call at its RET); the
+        # check below stays for the end-of-input flush, which hands them over.
+        for call, record in self.tracker.stream(records, members=False):
             if record is None:
                 continue  # an abandoned call: its row is written at its RET or at the end
             kind = record[0]
@@ -381,14 +408,28 @@ class ParquetWriter:
             cached = plan.renderers[_PLAN_KEY] = (
                 compile_arguments(plan, self._style, None), plan.name, plan.nr,
                 _ABIS.get(plan.abi, str(plan.abi)), plan.first_fd_arg,
-                plan.ret is RetKind.FD, bool(plan.io_args))
-        render, name, nr, abi, fd_arg, returns_fd, moves_data = cached
+                plan.ret is RetKind.FD, bool(plan.io_args),
+                _Memo() if self._memoize else None)
+        render, name, nr, abi, fd_arg, returns_fd, moves_data, memo = cached
         ret = call.ret
         ts = call.ts
-        try:
-            decoded = render(call) if ts != -1 else []
-        except (IndexError, ValueError):
-            decoded = []
+        # Rows hold tuples, not lists: a tuple of strings and numbers leaves the
+        # garbage collector's books at its first pass, so the pending row group
+        # is not traversed again and again by the older generations' collections.
+        if ts == -1:
+            decoded: tuple[str, ...] = ()
+        elif memo is None:
+            decoded = _rendered(render, call)
+        else:
+            key = _render_key(call, ret)
+            found = None if key is None else memo.texts.get(key)
+            if found is not None:
+                memo.hits += 1
+                decoded = found
+            else:
+                decoded = _rendered(render, call)
+                if key is not None:
+                    memo.add(key, decoded, plan)
         retval = errno = end_ns = duration = None
         unfinished = True
         if ret is not None:
@@ -405,14 +446,19 @@ class ParquetWriter:
         start = ts if ts != -1 else (end_ns - duration if end_ns is not None
                                      and duration is not None else None)
         args = call.args
-        fd = _signed32(args[fd_arg]) if fd_arg is not None and fd_arg < len(args) else None
+        if fd_arg is not None and fd_arg < len(args):  # the word as a signed 32-bit int
+            word = args[fd_arg] & 0xFFFF_FFFF
+            fd: int | None = word - (1 << 32) if word & 0x8000_0000 else word
+        else:
+            fd = None
         fd_path = call.fd_path
         if returns_fd and retval is not None and retval >= 0:
             self.tracker.settle(call)  # the returned fd is in the table from now on
             fd_path = self.tracker.fds.describe(call.pid, retval)
         moved = None
-        if call.io:
-            moved = sum(io.transferred for io in call.io)
+        io = call.io
+        if io:
+            moved = io[0].transferred if len(io) == 1 else sum(gio.transferred for gio in io)
         elif moves_data and retval is not None and retval >= 0:
             moved = retval
         comm = self._comms.get(call.comm)
@@ -421,11 +467,16 @@ class ParquetWriter:
                 self._comms.clear()
             comm = self._comms[call.comm] = _text(call.comm)
         paths = call.paths
-        self.calls.add((
+        calls = self.calls
+        pending = calls.pending  # _Table.add, inline
+        pending.append((
             call.id or None, call.pid, call.tid, comm, name, nr, abi, args, decoded,
             retval, errno, start, end_ns, start, duration, unfinished,
-            [_text(p) for p in paths] if paths else [], fd, fd_path, moved,
+            tuple([path.decode("utf-8", "backslashreplace") for path in paths]) if paths
+            else (), fd, fd_path, moved,
         ))
+        if len(pending) >= ROW_GROUP:
+            calls.flush()
 
     def _proc(self, record: Record) -> None:
         proc: Any = record.payload
@@ -473,9 +524,66 @@ class ParquetWriter:
         return written
 
 
-def _signed32(value: int) -> int:
-    value &= 0xFFFF_FFFF
-    return value - (1 << 32) if value & 0x8000_0000 else value
+#: Rendered argument lists kept per syscall (cleared when full: memory stays bounded).
+_MEMO_LIMIT = 4096
+#: A syscall's memo is judged every this many misses, and dropped for the rest of
+#: the run when it has hit less often than missed (a miss costs its key).
+_MEMO_TRIAL = 64
+#: GIO data longer than this is not part of a memo key (hashing it would cost more
+#: than rendering it): such a call is rendered every time.
+_MEMO_DATA = 256
+
+
+class _Memo:
+    """One syscall's rendered argument lists by ``_render_key``, with its record."""
+
+    __slots__ = ("hits", "misses", "texts")
+
+    def __init__(self) -> None:
+        self.texts: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def add(self, key: tuple[Any, ...], decoded: tuple[str, ...], plan: CallPlan) -> None:
+        texts = self.texts
+        if len(texts) >= _MEMO_LIMIT:
+            texts.clear()
+        texts[key] = decoded
+        self.misses = misses = self.misses + 1
+        if not misses % _MEMO_TRIAL and self.hits < misses:
+            # This syscall's arguments rarely repeat here (pointers, paths): stop
+            # paying for keys; its rows are rendered every time from now on.
+            plan.renderers[_PLAN_KEY] = (*plan.renderers[_PLAN_KEY][:-1], None)
+
+
+def _rendered(render: Callable[[Call], list[str]], call: Call) -> tuple[str, ...]:
+    try:
+        return tuple(render(call))
+    except (IndexError, ValueError):
+        return ()
+
+
+def _render_key(call: Call, ret: Any) -> tuple[Any, ...] | None:
+    """Everything the strace-style rendering of ``call``'s arguments reads, or None.
+
+    The renderers (``_args``, without fd paths) read the argument words, the
+    NAMI paths, the GIO records, the STRU/ARG/ENV records and the result's
+    flags, errno and value; nothing else of the call. Calls with STRU, ARG or
+    ENV records, or with more GIO data than ``_MEMO_DATA``, are not memoised
+    (None): their text rarely repeats.
+    """
+    if call.structs or call.argv is not None or call.env_count is not None:
+        return None
+    paths = call.paths
+    io = call.io
+    if io:
+        if len(io) != 1 or len(io[0].data) > _MEMO_DATA:
+            return None
+        data: Any = io[0]
+    else:
+        data = None
+    return (call.args, None if not paths else paths[0] if len(paths) == 1 else tuple(paths),
+            data, None if ret is None else (ret.flags, ret.error, ret.retval))
 
 
 def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = None,

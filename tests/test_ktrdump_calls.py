@@ -535,3 +535,45 @@ def test_one_makedev_for_arguments_and_structures() -> None:
     for dev, text in ((0, "makedev(0, 0)"), ((1 << 8) | 3, "makedev(0x1, 0x3)")):
         rendered = _render([_call(mknodat, 0xFFFFFF9C, 0, 0o20644, dev)], Style(strace=True))
         assert rendered[-1] == text == _structs.makedev(dev)
+
+
+def _member_free(events: list[tuple[Any, Any]]) -> list[tuple[int | None, Any]]:
+    from ktrdump._calls import MEMBER_KINDS
+
+    return [(None if call is None else call.id, record) for call, record in events
+            if record is None or (record[0] != RecordKind.SYSCALL
+                                  and record[0] not in MEMBER_KINDS)]
+
+
+@pytest.mark.parametrize("vector", ["all_kinds.ktr", "calls.ktr", "corrupt_middle.ktr"])
+def test_stream_without_members_is_stream_less_the_calls_records(vector: str) -> None:
+    """``stream(members=False)`` (the parquet view's) yields exactly what the full stream
+    yields once CALLs and the records that belong to calls are taken out, in order,
+    and leaves the layer (fd tables, call ids) where the full stream leaves it."""
+    from pathlib import Path
+
+    import ktrdump
+
+    vectors = Path(__file__).resolve().parent / "vectors"
+    with ktrdump.open(vectors / vector) as reader:
+        batches = [event for event in reader.events() if isinstance(event, list)]
+    # A switch inside an entry run (held with it), the run completed by its NAMI;
+    # then one ended early by another thread's call.
+    other = int(getattr(RecordKind, "CSW", RecordKind.DROP))
+    batches.append([_call(OPENAT, AT_FDCWD, 0x1000, 0), _record(other, None),
+                    _namei(b"/etc/passwd"), _ret(OPENAT, 3), _call(CLOSE, 3), _ret(CLOSE, 0)])
+    batches.append([_call(OPENAT, AT_FDCWD, 0x1000, 0), _record(other, None),
+                    _call(READ, 3, 0x2000, 8, tid=101), _namei(b"/etc/passwd"),
+                    _ret(OPENAT, 4), _ret(READ, 8, tid=101)])
+    for keep in (None, lambda record: record[3] != 101):
+        full, lean = CallTracker(track_fds=True), CallTracker(track_fds=True)
+        full.keep = lean.keep = keep
+        everything: list[tuple[Any, Any]] = []
+        without: list[tuple[Any, Any]] = []
+        for batch in batches:
+            everything += [(c, r) for c, r in full.stream(batch)]
+            without += [(c, r) for c, r in lean.stream(batch, members=False)]
+        assert _member_free(everything) == [
+            (None if call is None else call.id, record) for call, record in without]
+        assert lean.calls_seen == full.calls_seen
+        assert lean.fds.describe(100, 4) == full.fds.describe(100, 4)

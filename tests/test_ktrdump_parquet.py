@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ktrdump_support import build_trace, syscall_batch
@@ -131,6 +132,33 @@ def test_streams_in_row_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert metadata.num_row_groups == 10
 
 
+def test_start_is_start_ns_and_unique_columns_skip_the_dictionary(tmp_path: Path) -> None:
+    """``start`` is built as a view of ``start_ns`` (nulls included); ids and times are
+    written without dictionary encoding, the repeating columns with it."""
+    from formats import RecordKind, Sysret
+    from ktrdump import cli as dump_cli
+
+    entries = [*syscall_batch(12),
+               (RecordKind.SYSRET, 4242, 4242, b"ls", Sysret(39, 1, 0, 0, 7, 10))]  # no CALL
+    data, _ = build_trace([entries])
+    trace = tmp_path / "t.ktr"
+    trace.write_bytes(data)
+    target = tmp_path / "calls.parquet"
+    assert dump_cli.main(["--format", "parquet", "-o", str(target), str(trace)]) == 0
+    table = pq.read_table(target)
+    assert table.num_rows == 5
+    expected = pa.compute.cast(table["start_ns"], pa.timestamp("ns", tz="UTC"))
+    assert table["start"].equals(expected)
+    assert table["start"].type == pa.timestamp("ns", tz="UTC")
+    metadata = pq.ParquetFile(target).metadata.row_group(0)
+    encodings = {metadata.column(i).path_in_schema: metadata.column(i).encodings
+                 for i in range(metadata.num_columns)}
+    for unique in ("call_id", "start_ns", "end_ns", "start", "duration_ns"):
+        assert "RLE_DICTIONARY" not in encodings[unique], unique
+    for repeating in ("comm", "syscall", "errno"):
+        assert "RLE_DICTIONARY" in encodings[repeating], repeating
+
+
 def test_a_number_no_column_holds_becomes_null(tmp_path: Path) -> None:
     """A damaged RET's duration past 2**63 (found by the fuzzer): the row stays, null there."""
     from formats import RecordKind, Syscall, Sysret
@@ -230,3 +258,77 @@ def test_a_full_disk_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
         f"ktrdump: {small / 'x.parquet'}: No space left on device"], done.stderr
+
+
+def _memo_trace() -> list[Any]:
+    """Calls that share argument words but differ in what their text shows."""
+    from formats import Genio, Namei, RecordKind, Syscall, Sysret
+
+    pid, comm = 4242, b"cat"
+    read = Syscall(0, 1, 0, (3, 0x7FFD2000, 64, 0, 0, 0))
+    entries: list[Any] = []
+    for index, (data, retval, error, flags) in enumerate([
+            (b"hello\n", 6, 0, 0), (b"hello\n", 6, 0, 0),  # a repeat: a hit
+            (b"world\n", 6, 0, 0),  # the same words, other data
+            (b"x" * 300, 300, 0, 0), (b"x" * 300, 300, 0, 0),  # too long for a key
+            (b"", 0, 0, 0), (None, -1, 4, 0),  # end of file; EINTR, no data
+            (None, 0, 0, 1),  # unfinished
+            (None, 0, 0, 0), (None, 5, 0, 0)]):  # no data recorded: the result decides
+        entries.append((RecordKind.SYSCALL, pid, pid, comm, read))
+        if data is not None:
+            entries.append((RecordKind.GENIO, pid, pid, comm, Genio(3, 0, 0, len(data), data)))
+        entries.append((RecordKind.SYSRET, pid, pid, comm,
+                        Sysret(0, 1, flags, error, retval, 100 + index)))
+    for path in (b"/etc/passwd", b"/etc/passwd", b"/etc/group"):  # same words, other paths
+        entries += [
+            (RecordKind.SYSCALL, pid, pid, comm,
+             Syscall(257, 1, 0, ((1 << 64) - 100, 0x7FFD1000, 0x80000, 0, 0, 0))),
+            (RecordKind.NAMEI, pid, pid, comm, Namei(path)),
+            (RecordKind.SYSRET, pid, pid, comm, Sysret(257, 1, 0, 0, 3, 1200))]
+    return entries
+
+
+def _written(path: Path, trace: Path, memoize: bool) -> dict[str, Any]:
+    import ktrdump
+    from ktrdump._parquet import ParquetWriter
+
+    path.mkdir()
+    writer = ParquetWriter(str(path / "x.parquet"), memoize=memoize)
+    with ktrdump.open(trace) as reader:
+        for event in reader.events():
+            if isinstance(event, list):
+                writer.batch(event)
+    writer.finish()
+    return {Path(p).name: pq.read_table(p) for p in writer.files()}
+
+
+@pytest.mark.parametrize("trial", [64, 1])
+def test_memoised_argument_text_is_what_rendering_gives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trial: int) -> None:
+    """The memo of rendered arguments changes no byte of any table: on calls that
+    share argument words but differ in data, result or paths, on the vectors and on
+    a real recording (trial 1: the memo judged and dropped at once, mid-run)."""
+    from ktrdump import _parquet
+
+    monkeypatch.setattr(_parquet, "_MEMO_TRIAL", trial)
+    data, _ = build_trace([_memo_trace()])
+    made = tmp_path / "made.ktr"
+    made.write_bytes(data)
+    real = tmp_path / "real.ktr"
+    source = tmp_path / "source.txt"
+    source.write_bytes(b"".join(b"line %d\n" % (i % 7) for i in range(400)))
+    subprocess.run([KTR, "record", "-q", "-o", str(real), "--", "dd", f"if={source}",
+                    "of=/dev/null", "bs=8"], check=True, timeout=60, capture_output=True)
+    for trace in (made, real, VECTORS / "all_kinds.ktr", VECTORS / "calls.ktr"):
+        plain = _written(tmp_path / f"{trace.stem}-plain", trace, memoize=False)
+        memoised = _written(tmp_path / f"{trace.stem}-memo", trace, memoize=True)
+        assert plain.keys() == memoised.keys()
+        for name, table in plain.items():
+            assert table.equals(memoised[name]), (trace.name, name)
+    texts = [row["args_decoded"] for row in pq.read_table(
+        tmp_path / "made-memo" / "x.parquet").to_pylist()]
+    assert texts[0] == texts[1] == ["3", '"hello\\n"', "64"]
+    assert texts[2] == ["3", '"world\\n"', "64"]
+    assert texts[5][1] == '""' and texts[6][1] == "0x7ffd2000"
+    assert texts[8][1] == '""' and texts[9][1] == "0x7ffd2000"
+    assert texts[-3][1] == texts[-2][1] == '"/etc/passwd"' and texts[-1][1] == '"/etc/group"'
