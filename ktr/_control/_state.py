@@ -53,33 +53,32 @@ class SpinChooser:
     def __init__(self, spin_ns: int) -> None:
         self.spin_ns = spin_ns
         self.spinning = spin_ns  # the budget for the window now running
-        self._phase = 0  # 0: timing spinning, 1: timing blocking, 2..: keeping
+        self._timing: str | None = "spinning"  # which way the running window times
         self._spin_time = 0
-        self.chosen_spinning = 0  # windows kept spinning / blocking (for tests)
+        self._keep_left = 0  # windows left before measuring again
+        self.chosen_spinning = 0  # choices made, each way (for tests)
         self.chosen_blocking = 0
 
     def window_done(self, elapsed_ns: int) -> int:
         """Record the window just ended; the spin budget for the next one."""
         if not self.spin_ns:
             return 0
-        phase = self._phase
-        if phase == 0:
+        if self._timing == "spinning":
             self._spin_time = elapsed_ns
-            self._phase = 1
+            self._timing = "blocking"
             self.spinning = 0
-        elif phase == 1:
+        elif self._timing == "blocking":
             spin_wins = self._spin_time <= elapsed_ns
             self.spinning = self.spin_ns if spin_wins else 0
-            if spin_wins:
-                self.chosen_spinning += 1
-            else:
-                self.chosen_blocking += 1
-            self._phase = 2
-        elif phase < self.KEEP + 1:
-            self._phase = phase + 1
+            self.chosen_spinning += spin_wins
+            self.chosen_blocking += not spin_wins
+            self._timing = None
+            self._keep_left = self.KEEP
         else:
-            self._phase = 0
-            self.spinning = self.spin_ns
+            self._keep_left -= 1
+            if not self._keep_left:
+                self._timing = "spinning"
+                self.spinning = self.spin_ns
         return self.spinning
 
 WALL = 0x40000000  # __WALL: wait for threads (clone children) too
