@@ -619,3 +619,30 @@ def test_a_failing_consumer_kills_the_spawned_command() -> None:
     from control_support import proc_state
 
     assert proc_state(pid) is None  # killed and reaped
+
+
+def test_spin_chooser_keeps_the_faster_way_and_measures_again() -> None:
+    from ktr._control._state import SpinChooser
+
+    chooser = SpinChooser(50_000)
+    assert chooser.spinning == 50_000  # the first window spins
+    assert chooser.window_done(9_000_000) == 0  # then one blocks
+    assert chooser.window_done(6_000_000) == 0  # blocking was faster: kept
+    for _ in range(SpinChooser.KEEP - 1):  # for KEEP windows in all
+        assert chooser.window_done(6_000_000) == 0
+    assert chooser.window_done(6_000_000) == 50_000  # measured again
+    assert chooser.window_done(4_000_000) == 0
+    assert chooser.window_done(5_000_000) == 50_000  # spinning was faster this time
+    assert (chooser.chosen_spinning, chooser.chosen_blocking) == (1, 1)
+    pinned = SpinChooser(0)  # pinned or --spin-us 0: never spins
+    assert pinned.spinning == 0
+    assert all(pinned.window_done(1) == 0 for _ in range(40))
+
+
+def test_the_loop_times_windows_of_both_ways() -> None:
+    """A real recording long enough for several windows measures both ways."""
+    control = Control(ControlOptions(spin_us=50))
+    control.spawn(["dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=4000", "status=none"])
+    control.run(lambda event: None)
+    chooser = control.spin_chooser
+    assert chooser.chosen_spinning + chooser.chosen_blocking >= 1

@@ -121,7 +121,11 @@ class DispatchMixin(ControlState):
         syscall_stop = self._syscall_stop
         waitpid = os.waitpid
         clock = time.perf_counter_ns
-        spin_ns = self._spin_ns
+        chooser = self.spin_chooser
+        spinning = chooser.spinning  # this window's budget (SpinChooser)
+        window = chooser.WINDOW
+        left = window
+        window_start = clock()
         wait_blocking = pt.wait_blocking
         gate = self._gate
         # The waker's signals can break a blocking wait on this thread (see
@@ -135,10 +139,16 @@ class DispatchMixin(ControlState):
                 # Without a spin budget (or pinned: the tracee cannot have run
                 # yet on our CPU) go straight to the blocking wait.
                 tid = status = 0
-                if spin_ns or stash:
+                left -= 1
+                if not left:
+                    now = clock()
+                    spinning = chooser.window_done(now - window_start)
+                    window_start = now
+                    left = window
+                if spinning or stash:
                     tid, status = waitpid(-1, _WNOHANG_WALL)
-                    if tid == 0 and spin_ns:
-                        deadline = clock() + spin_ns
+                    if tid == 0 and spinning:
+                        deadline = clock() + spinning
                         # A stop request (a signal handler, another thread)
                         # ends the spin at once, whatever --spin-us is.
                         while (tid == 0 and clock() < deadline

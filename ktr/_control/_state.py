@@ -32,6 +32,55 @@ from ..errors import PtraceError
 #: Default ``spin_us``: chosen from bench/bench_stops.py (see its output).
 DEFAULT_SPIN_US = 50
 
+
+class SpinChooser:
+    """Whether the loop spins before blocking, chosen by measuring both.
+
+    Spinning pays when the tracee has a CPU of its own (it saves a cross-CPU
+    wakeup per stop, more on a VM whose wakeups are slow); it costs when the
+    machine is loaded, since the resumed tracee then often waits behind the
+    spinning recorder. Which case holds changes with the load, so the loop
+    times ``WINDOW`` stops with spinning, then ``WINDOW`` without, and keeps
+    the faster way for ``KEEP`` windows before measuring again (a ninth of
+    the stops run the way that lost). A window's time includes the tracee's
+    own, so a workload that changes pace between the two can mislead one
+    choice; the next measurement corrects it.
+    """
+
+    WINDOW = 256
+    KEEP = 16
+
+    def __init__(self, spin_ns: int) -> None:
+        self.spin_ns = spin_ns
+        self.spinning = spin_ns  # the budget for the window now running
+        self._timing: str | None = "spinning"  # which way the running window times
+        self._spin_time = 0
+        self._keep_left = 0  # windows left before measuring again
+        self.chosen_spinning = 0  # choices made, each way (for tests)
+        self.chosen_blocking = 0
+
+    def window_done(self, elapsed_ns: int) -> int:
+        """Record the window just ended; the spin budget for the next one."""
+        if not self.spin_ns:
+            return 0
+        if self._timing == "spinning":
+            self._spin_time = elapsed_ns
+            self._timing = "blocking"
+            self.spinning = 0
+        elif self._timing == "blocking":
+            spin_wins = self._spin_time <= elapsed_ns
+            self.spinning = self.spin_ns if spin_wins else 0
+            self.chosen_spinning += spin_wins
+            self.chosen_blocking += not spin_wins
+            self._timing = None
+            self._keep_left = self.KEEP
+        else:
+            self._keep_left -= 1
+            if not self._keep_left:
+                self._timing = "spinning"
+                self.spinning = self.spin_ns
+        return self.spinning
+
 WALL = 0x40000000  # __WALL: wait for threads (clone children) too
 _WNOHANG_WALL = os.WNOHANG | WALL
 _SYSCALL_TRAP = signal.SIGTRAP | 0x80  # status >> 8 at a syscall stop (TRACESYSGOOD)
@@ -171,6 +220,7 @@ class ControlState:
         self._stop_reason: str | None = None
         self._in_blocking_wait = False
         self._wait_returns = 0  # blocking waits ended (the waker's acknowledgement)
+        self.spin_chooser = SpinChooser(self._spin_ns)
         self._gate = pt.WaitGate()  # closed: a stop request not yet acted on
         self._wake_read = -1
         self._wake_write = -1
