@@ -41,8 +41,11 @@ Semantics (after illumos dt_proc's create/grab and NetBSD ktrace's ktrops):
 
 Waiting is adaptive: after a stop the loop polls ``waitpid(WNOHANG)`` for up
 to ``spin_us`` µs before blocking (a blocked recorder on another CPU costs a
-cross-CPU wakeup per stop); ``pin_cpu`` puts recorder and tracees on one CPU
-instead and never spins. A blocking wait is one ``wait4`` system call.
+cross-CPU wakeup per stop), while timed windows of stops say that polling is
+the faster way (``_state.SpinChooser``: on a loaded machine the resumed tracee
+can wait behind the polling recorder); ``pin_cpu`` puts recorder and tracees
+on one CPU instead and never spins. A blocking wait is one ``wait4`` system
+call.
 
 Does not: decide what is recorded (the consumer does), nor read registers
 beyond the syscall info. The loop reaps every child of the recorder process

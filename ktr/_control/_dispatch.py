@@ -136,8 +136,9 @@ class DispatchMixin(ControlState):
                 self._begin_release()
                 continue
             try:
-                # Without a spin budget (or pinned: the tracee cannot have run
-                # yet on our CPU) go straight to the blocking wait.
+                # Without a spin budget (pinned: the tracee cannot have run
+                # yet on our CPU; or the chooser found blocking faster) go
+                # straight to the blocking wait.
                 tid = status = 0
                 left -= 1
                 if not left:
