@@ -9,9 +9,10 @@ Nothing here restates a layout by hand: the translations are generated into
 nor the reader imports construct at start-up), a test checks they equal
 what ``layout_tables`` derives from the schemas now, and
 ``tests/test_format_equivalence.py`` proves the two agree byte for byte.
-``record_chunks`` decodes the two commonest kinds (SYSCALL with six
-arguments, SYSRET) inline with structs derived the same way; a test proves
-them equal to the schemas' parse.
+``record_chunks`` decodes the commonest kinds inline (SYSCALL with six
+arguments, SYSRET, and the kinds of fixed fields then bytes counted by the
+last of them: NAMI, GIO, ARG, ENV, PSIG, PROC, EMUL) with structs derived
+the same way; a test proves them equal to the schemas' parse.
 
 Guarantees: ``decode_payload`` never raises anything but ``PayloadError`` and
 ignores bytes past the fields it knows (a newer minor version may append
