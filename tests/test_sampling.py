@@ -202,9 +202,11 @@ def test_a_shared_library_is_unwound_and_symbolized(tmp_path: Path) -> None:
     # The JSON frames name the library as the module of its functions.
     done = subprocess.run([KTRDUMP, "--json", "-t", "S", str(trace)], capture_output=True,
                           text=True, check=True, timeout=60)
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    # A loaded machine can overrun the sample ring: its losses are DROP lines.
+    assert all("frames" in line or line.get("type") == "DROP" for line in lines), lines[:3]
     modules = {(frame["function"], frame["module"])
-               for line in done.stdout.splitlines()
-               for frame in json.loads(line)["frames"]}
+               for line in lines for frame in line.get("frames", ())}
     assert ("lib_leaf", "libwork.so") in modules
     assert ("own_leaf", "useslib") in modules
 
@@ -292,7 +294,9 @@ def test_json_sample_keys_and_text_lines(profiled: tuple[Path, Path]) -> None:
     trace = profiled[1]
     done = subprocess.run([KTRDUMP, "--json", "-t", "S", str(trace)], capture_output=True,
                           text=True, check=True, timeout=60)
-    samples = [json.loads(line) for line in done.stdout.splitlines()]
+    # A loaded machine can overrun the sample ring: its losses are DROP lines.
+    samples = [sample for sample in map(json.loads, done.stdout.splitlines())
+               if sample["type"] != "DROP"]
     assert samples
     for sample in samples:
         assert {"type", "pid", "tid", "comm", "ts", "cpu", "frames"} <= set(sample)
@@ -301,8 +305,9 @@ def test_json_sample_keys_and_text_lines(profiled: tuple[Path, Path]) -> None:
             assert set(frame) == {"pc", "function", "module", "offset"}
     leaf = [s["frames"][0] for s in samples if s["frames"][0]["function"] == "leaf_a"]
     assert leaf and leaf[0]["module"] == "profile" and leaf[0]["offset"] < 0x100
-    text = subprocess.run([KTRDUMP, "-t", "S", str(trace)], capture_output=True, text=True,
-                          check=True, timeout=60).stdout.splitlines()
+    text = [line for line in subprocess.run(
+        [KTRDUMP, "-t", "S", str(trace)], capture_output=True, text=True, check=True,
+        timeout=60).stdout.splitlines() if "DROP  " not in line]
     assert len(text) == len(samples)
     assert any(re.search(r"SAMPLE  cpu \d+ leaf_a\+0x[0-9a-f]+ <- mid_a\+0x[0-9a-f]+ <- outer",
                          line) for line in text)
