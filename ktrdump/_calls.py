@@ -465,7 +465,9 @@ class CallTracker:
                         call.expected = expected
                     fd_arg = plan.first_fd_arg
                     if track and fd_arg is not None and fd_arg < len(args):
-                        call.fd_path = self.fds.describe(record[2], signed32(args[fd_arg]))
+                        word = args[fd_arg] & 0xFFFF_FFFF  # signed32(), inline
+                        call.fd_path = self.fds.describe(
+                            record[2], word - (1 << 32) if word & 0x8000_0000 else word)
                     if previous is None and len(opened) >= MAX_OPEN_CALLS:
                         del opened[next(iter(opened))]
                     opened[tid] = call
@@ -494,7 +496,9 @@ class CallTracker:
                     call = self.leave(record)
                 if call.shown if call.ts != -1 else (keep is None or keep(record)):
                     yield (call, record)
-                if track and not call.settled:  # the view may have settled it already
+                # The view may have settled it already; a call with no effect on
+                # the fd tables (most of them) has nothing to settle.
+                if track and not call.settled and call.plan.effect is not None:
                     self.settle(call)
                 continue
             if kind == _PROC:

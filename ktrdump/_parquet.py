@@ -472,8 +472,12 @@ class ParquetWriter:
         pending.append((
             call.id or None, call.pid, call.tid, comm, name, nr, abi, args, decoded,
             retval, errno, start, end_ns, start, duration, unfinished,
-            tuple([path.decode("utf-8", "backslashreplace") for path in paths]) if paths
-            else (), fd, fd_path, moved,
+            () if not paths
+            # One path (the common case) without a comprehension, which is a
+            # function object and a call of its own on this Python (3.11).
+            else (paths[0].decode("utf-8", "backslashreplace"),) if len(paths) == 1
+            else tuple([path.decode("utf-8", "backslashreplace") for path in paths]),
+            fd, fd_path, moved,
         ))
         if len(pending) >= ROW_GROUP:
             calls.flush()
