@@ -384,6 +384,7 @@ class CallTracker:
         keep = self.keep
         opened = self.open
         plans = self.plans
+        new_call = object.__new__
         collect = self.keep_calls
         track = self.track_fds
         entering = self._entering
@@ -454,18 +455,36 @@ class CallTracker:
                 else:  # enter(), inline: the common case
                     args = syscall.args
                     self.calls_seen = call_id = self.calls_seen + 1
-                    call = Call(plan, record[2], tid, record[5], record[4], args, call_id)
+                    # Call(plan, pid, tid, comm, ts, args, call_id), inline: the
+                    # class call and its __init__ frame cost more than the stores
+                    # (a test keeps the two equal, slot by slot).
+                    call = new_call(Call)
+                    call.id = call_id
+                    call.plan = plan
+                    call.pid = record[2]
+                    call.tid = tid
+                    call.comm = record[5]
+                    call.ts = record[4]
+                    call.args = args
+                    call.paths = call.structs = call.argv = call.env_count = call.io = None
+                    call.ret = call.fd_path = call.records = None
+                    call.received = call.ret_ts = 0
+                    call.started = -1
+                    call.shown = True
+                    call.settled = False
                     entry = plan.entry_args
+                    expected = 0
                     if entry:
-                        expected = 0
                         size = len(args)
                         for index in entry:
                             if index < size and args[index]:
                                 expected += 1
-                        call.expected = expected
+                    call.expected = expected
                     fd_arg = plan.first_fd_arg
                     if track and fd_arg is not None and fd_arg < len(args):
-                        call.fd_path = self.fds.describe(record[2], signed32(args[fd_arg]))
+                        word = args[fd_arg] & 0xFFFF_FFFF  # signed32(), inline
+                        call.fd_path = self.fds.describe(
+                            record[2], word - (1 << 32) if word & 0x8000_0000 else word)
                     if previous is None and len(opened) >= MAX_OPEN_CALLS:
                         del opened[next(iter(opened))]
                     opened[tid] = call
@@ -494,7 +513,9 @@ class CallTracker:
                     call = self.leave(record)
                 if call.shown if call.ts != -1 else (keep is None or keep(record)):
                     yield (call, record)
-                if track and not call.settled:  # the view may have settled it already
+                # The view may have settled it already; a call with no effect on
+                # the fd tables (most of them) has nothing to settle.
+                if track and not call.settled and call.plan.effect is not None:
                     self.settle(call)
                 continue
             if kind == _PROC:

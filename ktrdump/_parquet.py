@@ -421,7 +421,22 @@ class ParquetWriter:
         elif memo is None:
             decoded = _rendered(render, call)
         else:
-            key = _render_key(call, ret)
+            # The key: everything the strace-style rendering of the arguments reads
+            # (``_args`` without fd paths reads the argument words, the NAMI paths,
+            # the GIO records, the STRU/ARG/ENV records and the result's flags,
+            # errno and value; nothing else of the call). Calls with STRU, ARG or
+            # ENV records, or more GIO data than ``_MEMO_DATA``, have none (their
+            # text rarely repeats). Inline: a call of its own costs a tenth of a hit.
+            io = call.io
+            if (call.structs or call.argv is not None or call.env_count is not None
+                    or (io and (len(io) != 1 or len(io[0].data) > _MEMO_DATA))):
+                key: tuple[Any, ...] | None = None
+            else:
+                paths = call.paths
+                key = (call.args,
+                       None if not paths else paths[0] if len(paths) == 1 else tuple(paths),
+                       io[0] if io else None,
+                       None if ret is None else (ret.flags, ret.error, ret.retval))
             found = None if key is None else memo.texts.get(key)
             if found is not None:
                 memo.hits += 1
@@ -472,8 +487,12 @@ class ParquetWriter:
         pending.append((
             call.id or None, call.pid, call.tid, comm, name, nr, abi, args, decoded,
             retval, errno, start, end_ns, start, duration, unfinished,
-            tuple([path.decode("utf-8", "backslashreplace") for path in paths]) if paths
-            else (), fd, fd_path, moved,
+            () if not paths
+            # One path (the common case) without a comprehension, which is a
+            # function object and a call of its own on this Python (3.11).
+            else (paths[0].decode("utf-8", "backslashreplace"),) if len(paths) == 1
+            else tuple([path.decode("utf-8", "backslashreplace") for path in paths]),
+            fd, fd_path, moved,
         ))
         if len(pending) >= ROW_GROUP:
             calls.flush()
@@ -535,7 +554,7 @@ _MEMO_DATA = 256
 
 
 class _Memo:
-    """One syscall's rendered argument lists by ``_render_key``, with its record."""
+    """One syscall's rendered argument lists by their key (see ``_call_row``), with its record."""
 
     __slots__ = ("hits", "misses", "texts")
 
@@ -561,29 +580,6 @@ def _rendered(render: Callable[[Call], list[str]], call: Call) -> tuple[str, ...
         return tuple(render(call))
     except (IndexError, ValueError):
         return ()
-
-
-def _render_key(call: Call, ret: Any) -> tuple[Any, ...] | None:
-    """Everything the strace-style rendering of ``call``'s arguments reads, or None.
-
-    The renderers (``_args``, without fd paths) read the argument words, the
-    NAMI paths, the GIO records, the STRU/ARG/ENV records and the result's
-    flags, errno and value; nothing else of the call. Calls with STRU, ARG or
-    ENV records, or with more GIO data than ``_MEMO_DATA``, are not memoised
-    (None): their text rarely repeats.
-    """
-    if call.structs or call.argv is not None or call.env_count is not None:
-        return None
-    paths = call.paths
-    io = call.io
-    if io:
-        if len(io) != 1 or len(io[0].data) > _MEMO_DATA:
-            return None
-        data: Any = io[0]
-    else:
-        data = None
-    return (call.args, None if not paths else paths[0] if len(paths) == 1 else tuple(paths),
-            data, None if ret is None else (ret.flags, ret.error, ret.retval))
 
 
 def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = None,

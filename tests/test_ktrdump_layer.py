@@ -288,3 +288,42 @@ def test_an_unfinished_call_ends_with_its_thread() -> None:
     ]
     assert len(items) == 3 and all(check(item) for check, item in zip(kinds, items, strict=True))
     assert ArgKind.FD  # the tables are importable alongside (keeps the import used)
+
+
+@pytest.mark.parametrize("track_fds", [False, True])
+def test_the_inline_call_of_stream_is_what_call_builds(track_fds: bool) -> None:
+    """``stream`` builds a known syscall's ``Call`` inline (no ``Call(...)``): every slot
+    holds what ``Call.__init__`` and ``enter`` give, with and without entry records."""
+    from formats import Syscall, Sysret
+    from ktrdump._calls import Call, CallTracker
+
+    def record(kind: RecordKind, ts: int, payload: Any) -> Record:
+        return Record(int(kind), 1, 4242, 4243, ts, b"ls", payload)
+
+    read = Syscall(0, 1, 0, (3, 0x7FFF0000, 8, 0, 0, 0))
+    openat = Syscall(257, 1, 0, ((1 << 64) - 100, 0x5000, 0, 0, 0, 0))  # one path: one NAMI
+    tracker = CallTracker(track_fds=track_fds)
+    # The first call of each syscall goes through enter() (its plan is made there).
+    first = []
+    for syscall in (read, openat):
+        tracker._entering = None
+        tracker._entry_records = []
+        first += list(tracker.stream([record(RecordKind.SYSCALL, 10, syscall),
+                                      record(RecordKind.SYSRET, 11,
+                                             Sysret(syscall.nr, 1, 0, 0, 0, 1))]))
+    for syscall, expected in ((read, 0), (openat, 1)):
+        tracker._entering = None
+        tracker._entry_records = []
+        events = list(tracker.stream([record(RecordKind.SYSCALL, 20, syscall)]))
+        # The read before it never returned: stream yields it as abandoned first.
+        shown = [call for call, item in events if item is not None]
+        inline = shown[0] if shown else tracker._entering
+        assert inline is not None and inline.expected == expected
+        built = Call(tracker.plan(1, syscall.nr), 4242, 4243, b"ls", 20, syscall.args,
+                     tracker.calls_seen)
+        built.expected = expected
+        if track_fds and built.plan.first_fd_arg is not None:
+            built.fd_path = tracker.fds.describe(4242, -100 if syscall is openat else 3)
+        assert {slot: getattr(inline, slot) for slot in Call.__slots__} == {
+            slot: getattr(built, slot) for slot in Call.__slots__}
+        assert inline.plan is built.plan
