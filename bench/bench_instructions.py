@@ -20,7 +20,13 @@ Kernel-mode work (the ptrace, wait4 and pread system calls and the context
 switches) is not counted; it is about the same for both tracers (same
 number of system calls per stop, see bench_stops.py).
 
+With ``--dump``, the reader instead: instructions per record of ``ktrdump
+--json`` and ``ktrdump --format parquet`` (when pyarrow is installed) on two
+``bench_dump.py`` traces of ``--small-records`` and ``--large-records``
+records, start-up cancelled out the same way (issue 12's figures).
+
     python bench/bench_instructions.py [--small 1000] [--large 3000]
+    python bench/bench_instructions.py --dump [--small-records 10000 --large-records 30000]
 
 Not a test: nothing here asserts. Needs valgrind; takes about a minute.
 """
@@ -28,6 +34,8 @@ Not a test: nothing here asserts. Needs valgrind; takes about a minute.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import itertools
 import os
 import re
 import shutil
@@ -35,6 +43,9 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 _LOOP = """
 import sys
@@ -61,18 +72,58 @@ def instructions(argv: Sequence[str], environment: dict[str, str]) -> int:
     return int(match.group(1))
 
 
+def per_record(small: int, large: int, environment: dict[str, str]) -> None:
+    """``ktrdump``'s instructions per record, per view, on bench_dump's traces."""
+    from bench_dump import generate
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-instructions-dump-"))
+    names = itertools.count()
+    ktrdump = [sys.executable, "-m", "ktrdump"]
+    views: list[tuple[str, Callable[[Path], list[str]]]] = [
+        ("ktrdump --json", lambda trace: [*ktrdump, "--json", str(trace)])]
+    if importlib.util.find_spec("pyarrow") is not None:
+        # a new output each run: ktrdump never writes over a file
+        views.append(("ktrdump --format parquet", lambda trace: [
+            *ktrdump, "--format", "parquet", "-o",
+            str(scratch / f"out{next(names)}.parquet"), str(trace)]))
+    print(f"user-mode instructions per record (callgrind Ir), bench_dump traces of "
+          f"{small} vs {large} records")
+    try:
+        traces = {}
+        for count in (10, small, large):
+            traces[count] = scratch / f"dump{count}.ktr"
+            generate(traces[count], count)
+        for label, command in views:
+            instructions(command(traces[10]), environment)  # warm: byte-compile
+            fewer = instructions(command(traces[small]), environment)
+            more = instructions(command(traces[large]), environment)
+            print(f"  {label:<38} {(more - fewer) / (large - small):10,.0f}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def main(arguments: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--small", type=int, default=1000, help="dd bytes, first run")
     parser.add_argument("--large", type=int, default=3000, help="dd bytes, second run")
+    parser.add_argument("--dump", action="store_true",
+                        help="ktrdump's instructions per record instead (issue 12)")
+    parser.add_argument("--small-records", type=int, default=10_000)
+    parser.add_argument("--large-records", type=int, default=30_000)
     options = parser.parse_args(arguments)
+    environment = dict(os.environ)
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode cached
+    if options.dump:
+        if shutil.which("valgrind") is None:
+            print("valgrind is not installed", file=sys.stderr)
+            return 1
+        per_record(options.small_records, options.large_records, environment)
+        return 0
     for tool in ("valgrind", "strace", "dd"):
         if shutil.which(tool) is None:
             print(f"{tool} is not installed", file=sys.stderr)
             return 1
     scratch = tempfile.mkdtemp(prefix="bench-instructions-")
-    environment = dict(os.environ)
-    environment.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode cached
     output = os.path.join(scratch, "out.ktr")
     ktr = [sys.executable, "-m", "ktr", "record", "-q", "--pin=0", "-o", output, "--"]
     rows: list[tuple[str, Callable[[int], list[str]]]] = [
