@@ -90,6 +90,8 @@ def _unpack_header_body(order: ByteOrder, body: bytes) -> tuple[int, int, list[s
         strings.append(body[position:position + size].decode("utf-8"))
         position += size
     return realtime_ns, monotonic_ns, strings
+
+
 #: Bounds that keep a damaged or crafted length field from asking for gigabytes
 #: (SPEC.md states them; the writer never exceeds them).
 MAX_HEADER_BODY = 1 << 20

@@ -69,8 +69,6 @@ from ._events import (
 from ._memory import TraceeMemory
 from ._utrace import UTRACE_SYSCALL
 
-#: The syscall number ``ktr.utrace`` calls: far past any real syscall on every
-#: ABI, so untraced it fails with ENOSYS and traced it becomes a USER record.
 USER_LABEL_MAX = 255  # the label's length field is u16; keep labels short like ktrace's
 USER_DATA_MAX = 64 * 1024
 PATH_MAX = 4096

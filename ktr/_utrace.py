@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import ctypes
 
-#: The syscall number of the convention (not a Linux syscall; "ktr" in ASCII).
+#: The syscall number ``ktr.utrace`` calls ("ktr" in ASCII): far past any real
+#: syscall on every ABI, so untraced it fails with ENOSYS and traced it becomes
+#: a USER record.
 UTRACE_SYSCALL = 0x6B7472
 
 # The C library through the process's own symbol table (dlopen(NULL)), not

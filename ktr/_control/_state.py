@@ -41,8 +41,8 @@ class SpinChooser:
     machine is loaded, since the resumed tracee then often waits behind the
     spinning recorder. Which case holds changes with the load, so the loop
     times ``WINDOW`` stops with spinning, then ``WINDOW`` without, and keeps
-    the faster way for ``KEEP`` windows before measuring again (a ninth of
-    the stops run the way that lost). A window's time includes the tracee's
+    the faster way for ``KEEP`` windows before measuring again (one window
+    in ``KEEP + 2`` runs the way that lost). A window's time includes the tracee's
     own, so a workload that changes pace between the two can mislead one
     choice; the next measurement corrects it.
     """
