@@ -13,6 +13,12 @@ under ``ktr record -o FILE`` (default facilities):
 - ``true``: start-up and shut-down alone (no goal of its own; it is part of
   every other figure, and most of the gap on the short workloads).
 
+Two more rows measure the floor of the design: ``ktr._control.Control``
+alone on the dd workload, unpinned and pinned, with a consumer that does
+nothing (no record is built, queued or written). Its ktr/strace ratio is
+what the recorder would reach if making and writing records cost nothing;
+where it is over a goal, no work on records can meet that goal.
+
 Goals: ktr/strace <= 1.00 unpinned on all three, <= 1.50 pinned.
 
 Rounds alternate strace and ktr (A B A B ...) and the figures are medians:
@@ -85,6 +91,21 @@ def ktr(workload: list[str], output: str, *options: str) -> list[str]:
     return [KTR, "record", "-q", "-o", output, *options, "--", *workload]
 
 
+_CONTROL_ALONE = """
+import sys
+from ktr._control import Control, ControlOptions
+pinned = sys.argv[1] == "pinned"
+control = Control(ControlOptions(pin_cpu=0) if pinned else ControlOptions())
+control.spawn(sys.argv[2:])
+control.run(lambda event: None)
+"""
+
+
+def control_alone(workload: list[str], pinned: bool) -> list[str]:
+    """The control loop with a consumer that does nothing: the design's floor."""
+    return [sys.executable, "-c", _CONTROL_ALONE, "pinned" if pinned else "free", *workload]
+
+
 def bench_environment(directory: str) -> dict[str, str]:
     """The environment every run gets: bytecode cached, as in an installed ktr."""
     environment = dict(os.environ)
@@ -125,12 +146,20 @@ def compare(rounds: int, count: int, output: str, environment: Mapping[str, str]
         (f"dd bs=1 count={count}, pinned", dd(count), True, 1.5),
         ("true (start-up and exit only)", ["true"], False, None),
     ]
+    floors = [
+        (f"dd bs=1 count={count}, control loop alone", dd(count), False, None),
+        (f"dd bs=1 count={count}, pinned, loop alone", dd(count), True, None),
+    ]
     runs: dict[str, list[str]] = {}
     for name, workload, pinned, _ in rows:
         # A B A B: strace, then ktr, for each workload in turn
         runs[f"{name} | strace"] = strace(workload, pinned)
         runs[f"{name} | ktr"] = (ktr(workload, output, "--pin=0") if pinned
                                  else ktr(workload, output))
+    for name, workload, pinned, _ in floors:
+        runs[f"{name} | strace"] = strace(workload, pinned)
+        runs[f"{name} | ktr"] = control_alone(workload, pinned)
+    rows += floors
     times = run_rounds(runs, rounds, environment)
     print(f"\n{'workload':<40} {'strace s':>9} {'ktr s':>9} {'ktr/strace':>11} {'goal':>7}")
     for name, _, _, goal in rows:

@@ -85,11 +85,21 @@ DELAY_MS_RANGE: Final = (0.001, 3_600_000)
 
 @dataclass(frozen=True)
 class QueueParameters:
-    """ktrace's tunables, with its names and defaults (ranges: the *_RANGE constants)."""
+    """ktrace's tunables, with its names (ranges: the *_RANGE constants).
 
-    maxentry: int = 1000  # queue bound; past it a record is dropped (ENOSPC)
+    The defaults are ktrace's, except the two that set how often the writer
+    wakes: ktrace's ``maxentry`` 1000 and ``delayqcnt`` 100 are sized for a
+    kernel thread, whose wakeup costs a few microseconds. Here each wakeup of
+    the writer thread costs the tracer a few hundred microseconds of GIL
+    handoffs, so the writer takes 2000 records at a time (and the bound
+    grows with it, keeping ``delayqcnt`` below half of ``maxentry``, where
+    producers would start waiting). ``--queue-max 1000 --delay-count 100``
+    gives ktrace's.
+    """
+
+    maxentry: int = 8000  # queue bound; past it a record is dropped (ENOSPC)
     timeout_s: float = 5.0  # longest a producer waits before the descriptor turns BLOCKING
-    delayqcnt: int = 100  # queue length that wakes the writer at once
+    delayqcnt: int = 2000  # queue length that wakes the writer at once
     wakedelay_ms: float = 5000  # delayed wakeup otherwise
     intrwakdl_ms: float = 100  # the same when the output is interactive (pipe or tty)
 

@@ -51,7 +51,7 @@ from ._reader import Skipped, TraceReader
 DEFAULT_WINDOW_NS = 10_000_000  # 10 ms
 #: Default bound on the records one input's window holds.
 DEFAULT_WINDOW_RECORDS = 100_000
-#: Records per batch the merge yields (the recorder's default maxentry).
+#: Records per batch the merge yields (ktrace's default maxentry).
 DEFAULT_BATCH_RECORDS = 1000
 
 
