@@ -421,10 +421,16 @@ class RecordBuilder:
                 finish = self._exit_plain_io
             else:
                 try:
-                    self._captured = self._exit_reads(event, plan)  # type: ignore[arg-type]
+                    captured = self._exit_reads(event, plan)  # type: ignore[arg-type]
                 except (MemoryError, struct.error, OverflowError, ValueError):
                     return None  # made (and counted) the general way
-                finish = self._finish_captured
+                if captured[0] is None and not captured[1]:
+                    # Nothing to record but the RET (fcntl(F_GETFD), a failed
+                    # stat): the bare finisher makes the same bytes, faster.
+                    finish = self._exit_free
+                else:
+                    self._captured = captured
+                    finish = self._finish_captured
         elif event_type is SyscallEntry:
             tracee, _, _, abi, nr, _, _ = event  # type: ignore[misc]
             plan = (self._native_plans.get(nr) if abi is _X86_64
@@ -439,10 +445,16 @@ class RecordBuilder:
                 return None
             else:
                 try:
-                    self._captured = self._entry_reads(event, plan)  # type: ignore[arg-type]
+                    captured = self._entry_reads(event, plan)  # type: ignore[arg-type]
                 except (MemoryError, struct.error, OverflowError, ValueError):
                     return None
-                finish = self._finish_captured
+                paths, found = captured
+                if not found and paths.count(None) == len(paths):
+                    # no path read and no structure: the bare CALL, as above
+                    finish = self._entry_free if self._calls else _nothing
+                else:
+                    self._captured = captured
+                    finish = self._finish_captured
         else:
             return None
         self._ready_plan = plan
@@ -501,7 +513,8 @@ class RecordBuilder:
         except (MemoryError, struct.error, OverflowError, ValueError):
             self._log_error(DropError.ENOMEM)
 
-    def _entry_reads(self, event: SyscallEntry, plan: _Plan) -> tuple[object, list[_Found]]:
+    def _entry_reads(self, event: SyscallEntry, plan: _Plan
+                     ) -> tuple[list[bytes | None], list[_Found]]:
         """A _CAPTURE entry's reads, in record order: paths, then STRUCT captures."""
         tracee = event.tracee
         args = event.args
