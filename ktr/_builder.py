@@ -190,7 +190,7 @@ class RecordBuilder:
     def __init__(
         self,
         options: BuilderOptions,
-        sink: Callable[[bytes], bool],
+        sink: Callable[[bytes], object],
         log_error: Callable[[DropError], None],
         notify: Callable[[str], None] | None = None,
     ) -> None:
@@ -482,24 +482,40 @@ class RecordBuilder:
                 self._log_error(DropError.ENOMEM)
 
     def _exit_plain_io(self, event: SyscallExit) -> None:
-        """The GENIO of a read()/write() with the data prepare read, then its SYSRET."""
-        tracee, timestamp_ns, _, _, _, retval, _, entry = event
+        """The GENIO of a read()/write() with the data prepare read, then its SYSRET.
+
+        ``_exit_free``'s SYSRET and ``_signed32`` are written out here: a call
+        of each costs more than the record (test_resume_first compares the bytes).
+        """
+        tracee, timestamp_ns, monotonic_ns, abi, nr, retval, error, entry = event
         data = self._ready_data
         self._ready_data = None
         if data is not None:
             plan = self._ready_plan
             size = len(data)
+            fd_arg = plan.io_fd_arg
+            if fd_arg is None:
+                fd = -1
+            else:
+                fd = entry.args[fd_arg] & 0xFFFF_FFFF  # type: ignore[union-attr]
+                if fd & 0x8000_0000:
+                    fd -= 1 << 32
             try:
                 self._sink(self._genio_pack(
                     self._genio_size + size, _GENIO, _VERSION, tracee.pid, tracee.tid,
-                    timestamp_ns, tracee.comm,
-                    _signed32(entry.args[plan.io_fd_arg])  # type: ignore[union-attr]
-                    if plan.io_fd_arg is not None else -1,
-                    plan.io_direction, _TRUNCATED if size < retval else 0, retval, size) + data)
+                    timestamp_ns, tracee.comm, fd, plan.io_direction,
+                    _TRUNCATED if size < retval else 0, retval, size) + data)
             except (MemoryError, struct.error, OverflowError, ValueError):
                 self._log_error(DropError.ENOMEM)
                 return  # as the general path: no SYSRET after a record that failed
-        self._exit_free(event)
+        if self._calls:
+            try:
+                self._sink(self._sysret_pack(
+                    self._sysret_size, _SYSRET, _VERSION, tracee.pid, tracee.tid, timestamp_ns,
+                    tracee.comm, nr, abi, 0, error, retval,
+                    monotonic_ns - entry.monotonic_ns))  # type: ignore[union-attr]
+            except (MemoryError, struct.error, OverflowError, ValueError):
+                self._log_error(DropError.ENOMEM)
 
     def _finish_captured(self, event: SyscallEntry | SyscallExit) -> None:
         """The records of a stop whose memory prepare read (``_captured``)."""

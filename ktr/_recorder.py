@@ -285,7 +285,7 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
             # loop's short-lived events trigger no longer walk it.
             gc.freeze()
             try:
-                result = ptrace_source.run(output, descriptor.log_error)
+                result = ptrace_source.run(output, descriptor.log_error, bulk=not started)
             finally:
                 gc.unfreeze()
     finally:

@@ -7,6 +7,7 @@ reads the trace with ``ktrdump.open`` and checks the records.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -349,6 +350,50 @@ def test_live_pipe_into_ktrdump_shows_records_while_the_program_runs(tmp_path: P
         dump.wait(timeout=10)
     assert recorder.returncode == 0
     assert dump.returncode == 0
+
+
+def test_records_held_by_the_loop_reach_a_live_pipe_while_the_program_blocks(
+        tmp_path: Path) -> None:
+    # The program opens a file, then blocks reading stdin, three times. The
+    # loop hands its records to the queue in bulk, so each open's NAMI is
+    # usually still held when the wait begins: the waker must break the wait
+    # to flush it. (The loop's periodic flush can hand one over by chance;
+    # all three by chance is rare.) The paths are built by the shell, so the
+    # command line (ARG records) does not hold them.
+    directory = tmp_path / "held"
+    directory.mkdir()
+    markers = [directory / f"marker-{index}" for index in range(3)]
+    for marker in markers:
+        marker.write_text("")
+    script = f"d={directory}; " + "".join(
+        f': < "$d/{marker.name}"; read x; ' for marker in markers) + "exit 0"
+    recorder = subprocess.Popen(
+        [KTR, "record", "-q", "-o", "-", "--", "sh", "-c", script],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert recorder.stdout is not None and recorder.stdin is not None
+    dump = subprocess.Popen([KTRDUMP, "-"], stdin=recorder.stdout, stdout=subprocess.PIPE)
+    recorder.stdout.close()
+    assert dump.stdout is not None
+    try:
+        seen = b""
+        for marker in markers:
+            wanted = f'"{marker}"'.encode()
+            deadline = time.monotonic() + 10
+            while wanted not in seen:
+                left = deadline - time.monotonic()
+                assert left > 0, f"the held records of {marker.name} never came"
+                if select.select([dump.stdout], [], [], left)[0]:
+                    chunk = os.read(dump.stdout.fileno(), 65536)
+                    assert chunk, "ktrdump ended early"
+                    seen += chunk
+            assert recorder.poll() is None  # the program is still waiting on read
+            recorder.stdin.write(b"next\n")
+            recorder.stdin.flush()
+    finally:
+        recorder.stdin.close()
+        recorder.wait(timeout=10)
+        dump.wait(timeout=10)
+    assert recorder.returncode == 0
 
 
 def test_no_such_process(tmp_path: Path) -> None:

@@ -47,6 +47,11 @@ can wait behind the polling recorder); ``pin_cpu`` puts recorder and tracees
 on one CPU instead and never spins. A blocking wait is one ``wait4`` system
 call.
 
+A consumer may hold its output and hand it over in bulk: ``run``'s
+``flush`` is called every ``FLUSH_EVERY`` stops, when the loop ends, and
+after the waker has broken a blocking wait that held unflushed stops for
+``HOLD_LIMIT_S`` or more (so nothing is held much past 40 ms).
+
 Does not: decide what is recorded (the consumer does), nor read registers
 beyond the syscall info. The loop reaps every child of the recorder process
 (``waitpid(-1)``): the recorder must not run other child processes while

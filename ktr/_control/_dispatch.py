@@ -7,6 +7,7 @@ import errno as errno_module
 import os
 import threading
 import time
+from collections.abc import Callable
 
 from formats import Abi
 
@@ -52,16 +53,28 @@ _X32_BIT = pt.X32_SYSCALL_BIT
 _X86_64 = Abi.X86_64
 _PTRACE_SYSCALL = pt.PTRACE_SYSCALL
 _PTRACE_CONT = pt.PTRACE_CONT
+#: Stops between two calls of run's ``flush``.
+FLUSH_EVERY = 64
 
 
 class DispatchMixin(ControlState):
     # ------------------------------------------------------------------- run
 
-    def run(self, consumer: Consumer) -> RunResult:
-        """Trace until every tracee is gone or let go; one event per stop."""
+    def run(self, consumer: Consumer, flush: Callable[[], None] | None = None) -> RunResult:
+        """Trace until every tracee is gone or let go; one event per stop.
+
+        ``flush``, when given, is called every ``FLUSH_EVERY`` stops, when a
+        blocking wait has lasted one to two ``HOLD_LIMIT_S`` while stops were
+        left unflushed (the waker breaks it), and once more when
+        the loop ends, however it ends: a consumer that holds its output back
+        to hand it over in bulk (the ptrace source's records) never holds it
+        much longer than that. Off the main thread (no waker), before every
+        wait that may block.
+        """
         self._claim_thread()
         self._consumer = consumer
         self._prepare = getattr(consumer, "prepare", None)
+        self._flush = flush
         saved = self._start_waker()
         try:
             try:
@@ -69,6 +82,9 @@ class DispatchMixin(ControlState):
             except BaseException:
                 self._emergency_release()
                 raise
+            finally:
+                if flush is not None:
+                    flush()
         finally:
             self._stop_waker(saved)
             if self._recorder_affinity is not None:
@@ -128,6 +144,9 @@ class DispatchMixin(ControlState):
         window_start = clock()
         wait_blocking = pt.wait_blocking
         gate = self._gate
+        flush = self._flush
+        flush_every = FLUSH_EVERY if flush is not None else -1  # -1: never reaches 0
+        to_flush = flush_every
         # The waker's signals can break a blocking wait on this thread (see
         # _waker); on another thread, _block polls.
         signalled = bool(self._main_thread_id) and self._main_thread_id == threading.get_ident()
@@ -140,6 +159,10 @@ class DispatchMixin(ControlState):
                 # yet on our CPU; or the chooser found blocking faster) go
                 # straight to the blocking wait.
                 tid = status = 0
+                to_flush -= 1
+                if not to_flush:
+                    flush()  # type: ignore[misc]
+                    to_flush = flush_every
                 left -= 1
                 if not left:
                     now = clock()
@@ -163,7 +186,11 @@ class DispatchMixin(ControlState):
                         # The blocking wait (written inline: one frame less
                         # per stop). The flag is raised before the request is
                         # checked: the waker keeps signalling while it is set
-                        # and the wait has not returned.
+                        # and the wait has not returned. Most waits are short:
+                        # the consumer keeps what it holds, and the waker
+                        # breaks a wait that lasts (see _waker) so that it is
+                        # flushed below.
+                        self._holding = to_flush != flush_every
                         self._in_blocking_wait = True
                         try:
                             waited = (wait_blocking(gate) if self._stop_request is None
@@ -172,9 +199,15 @@ class DispatchMixin(ControlState):
                             self._in_blocking_wait = False
                             self._wait_returns += 1
                         if waited is None:
+                            if flush is not None:
+                                flush()
+                                to_flush = flush_every
                             continue  # a signal or a stop request: the loop's top sees it
                         tid, status = waited
                     else:
+                        if flush is not None:
+                            flush()  # _block polls with sleeps: nothing held meanwhile
+                            to_flush = flush_every
                         waited = self._block()
                         if waited is None:
                             continue

@@ -89,6 +89,8 @@ _STOP_SIGNALS = frozenset(
     {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 )
 _WAKE_SIGNAL = signal.SIGURG  # default action: ignore; safe to borrow
+#: How long a blocking wait may hold unflushed stops: one to two of these (_waker).
+HOLD_LIMIT_S = 0.02
 
 _EXECVE_NUMBERS: dict[Abi, tuple[int, ...]] = {
     Abi.X86_64: (59, 322),  # execve, execveat
@@ -207,6 +209,8 @@ class ControlState:
         # The consumer's optional ``prepare(event)``: a finisher it returns
         # consumes the syscall event after the thread is resumed (see _dispatch).
         self._prepare: Callable[[Event], Callable[[Event], None] | None] | None = None
+        # run's ``flush``: the consumer hands over what it holds (see run).
+        self._flush: Callable[[], None] | None = None
         self._spawned: SpawnedChild | None = None
         self._exit_status: int | None = None
         self._tracer_thread: int | None = None
@@ -220,6 +224,8 @@ class ControlState:
         self._stop_reason: str | None = None
         self._in_blocking_wait = False
         self._wait_returns = 0  # blocking waits ended (the waker's acknowledgement)
+        # The blocking wait under way began with stops not yet flushed (see run).
+        self._holding = False
         self.spin_chooser = SpinChooser(self._spin_ns)
         self._gate = pt.WaitGate()  # closed: a stop request not yet acted on
         self._wake_read = -1

@@ -7,6 +7,11 @@ waker thread repeats SIGURG until the wait has returned (or the loop is not
 blocked); a stop request closes the wait's gate (``_ptrace.WaitGate``), which
 the wait tests after the last point where Python runs signal handlers, so a
 request is seen at once or within one repeat (10 ms).
+
+When ``run`` has a flush, the waker also looks every ``HOLD_LIMIT_S``: a
+blocking wait that began with stops not yet flushed and is still the same
+wait one look later is broken the same way, and the loop flushes before it
+waits again. Records so held reach the queue within two looks.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 from ._state import (
     _WAKE_SIGNAL,
     _WNOHANG_WALL,
+    HOLD_LIMIT_S,
     WALL,
     ControlState,
     Release,
@@ -85,9 +91,16 @@ class WakerMixin(ControlState):
         only at the next tracee stop."""
         read = self._wake_read
         urgent = bytes([_WAKE_SIGNAL])
+        # With a flush (see run), also wake every HOLD_LIMIT_S to break a
+        # blocking wait that has held unflushed stops since the last look.
+        hold_limit = HOLD_LIMIT_S if self._flush is not None else None
+        seen = -1
         try:
             while True:
-                select.select([read], [], [])
+                ready, _, _ = select.select([read], [], [], hold_limit)
+                if not ready:
+                    seen = self._break_holding_wait(seen)
+                    continue
                 data = os.read(read, 256)
                 if not data:
                     return
@@ -109,6 +122,16 @@ class WakerMixin(ControlState):
             return
         finally:
             os.close(read)
+
+    def _break_holding_wait(self, seen: int) -> int:
+        """SIGURG for a blocking wait that holds unflushed stops and has not
+        returned since the previous look (``seen``: the count of returned
+        waits then); the loop flushes when the wait ends with EINTR."""
+        returns = self._wait_returns
+        if (returns == seen and self._in_blocking_wait and self._holding
+                and self._main_thread_id):
+            signal.pthread_kill(self._main_thread_id, _WAKE_SIGNAL)
+        return returns
 
     def _block(self) -> tuple[int, int] | None:
         """The next status, or None when a stop request came first. Off the main
