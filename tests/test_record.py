@@ -325,24 +325,38 @@ def test_killing_the_recorder_kills_the_command_and_keeps_the_trace(tmp_path: Pa
     assert b"CALL" in dump.stdout
 
 
-def test_live_pipe_into_ktrdump_shows_records_while_the_program_runs(tmp_path: Path) -> None:
-    marker = tmp_path / "marker-path"
+def _live_recording(script: str) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+    """``ktr record -o - -- sh -c SCRIPT | ktrdump -``: (recorder, dump), stdin and stdout piped."""
     recorder = subprocess.Popen(
-        [KTR, "record", "-q", "-o", "-", "--",
-         "sh", "-c", f"cat {marker} 2>/dev/null; read x; exit 0"],
+        [KTR, "record", "-q", "-o", "-", "--", "sh", "-c", script],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert recorder.stdout is not None and recorder.stdin is not None
     dump = subprocess.Popen([KTRDUMP, "-"], stdin=recorder.stdout, stdout=subprocess.PIPE)
     recorder.stdout.close()
     assert dump.stdout is not None
+    return recorder, dump
+
+
+def _read_until(dump: subprocess.Popen[bytes], seen: bytes, wanted: bytes, what: str) -> bytes:
+    """``seen`` and what ktrdump prints next, until it holds ``wanted`` (10 s at most)."""
+    assert dump.stdout is not None
+    deadline = time.monotonic() + 10
+    while wanted not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"{what} never came"
+        if select.select([dump.stdout], [], [], left)[0]:
+            chunk = os.read(dump.stdout.fileno(), 65536)
+            assert chunk, "ktrdump ended early"
+            seen += chunk
+    return seen
+
+
+def test_live_pipe_into_ktrdump_shows_records_while_the_program_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "marker-path"
+    recorder, dump = _live_recording(f"cat {marker} 2>/dev/null; read x; exit 0")
+    assert recorder.stdin is not None
     try:
-        seen = b""
-        deadline = time.monotonic() + 10
-        while str(marker).encode() not in seen:
-            assert time.monotonic() < deadline, "no live records"
-            line = dump.stdout.readline()
-            assert line, "ktrdump ended early"
-            seen += line
+        _read_until(dump, b"", str(marker).encode(), "live records")
         assert recorder.poll() is None  # the program is still waiting on read
     finally:
         recorder.stdin.close()
@@ -365,27 +379,14 @@ def test_records_held_by_the_loop_reach_a_live_pipe_while_the_program_blocks(
     markers = [directory / f"marker-{index}" for index in range(3)]
     for marker in markers:
         marker.write_text("")
-    script = f"d={directory}; " + "".join(
-        f': < "$d/{marker.name}"; read x; ' for marker in markers) + "exit 0"
-    recorder = subprocess.Popen(
-        [KTR, "record", "-q", "-o", "-", "--", "sh", "-c", script],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert recorder.stdout is not None and recorder.stdin is not None
-    dump = subprocess.Popen([KTRDUMP, "-"], stdin=recorder.stdout, stdout=subprocess.PIPE)
-    recorder.stdout.close()
-    assert dump.stdout is not None
+    recorder, dump = _live_recording(f"d={directory}; " + "".join(
+        f': < "$d/{marker.name}"; read x; ' for marker in markers) + "exit 0")
+    assert recorder.stdin is not None
     try:
         seen = b""
         for marker in markers:
-            wanted = f'"{marker}"'.encode()
-            deadline = time.monotonic() + 10
-            while wanted not in seen:
-                left = deadline - time.monotonic()
-                assert left > 0, f"the held records of {marker.name} never came"
-                if select.select([dump.stdout], [], [], left)[0]:
-                    chunk = os.read(dump.stdout.fileno(), 65536)
-                    assert chunk, "ktrdump ended early"
-                    seen += chunk
+            seen = _read_until(dump, seen, f'"{marker}"'.encode(),
+                               f"the held records of {marker.name}")
             assert recorder.poll() is None  # the program is still waiting on read
             recorder.stdin.write(b"next\n")
             recorder.stdin.flush()
