@@ -646,3 +646,22 @@ def test_the_loop_times_windows_of_both_ways() -> None:
     control.run(lambda event: None)
     chooser = control.spin_chooser
     assert chooser.chosen_spinning + chooser.chosen_blocking >= 1
+
+
+def test_flush_every_so_many_stops_at_the_end_and_in_a_long_wait() -> None:
+    """run's flush: every FLUSH_EVERY stops and at the end; a wait that holds
+    unflushed stops is broken once by the waker, not again and again."""
+    from ktr._control._dispatch import FLUSH_EVERY
+
+    control = Control(ControlOptions(pin_cpu=0))  # every wait blocks
+    control.spawn(["sh", "-c", "sleep 0.5; exit 0"])
+    stops: list[int] = []
+    flushed_at: list[int] = []
+    result = control.run(lambda event: stops.append(1), lambda: flushed_at.append(len(stops)))
+    assert result.exit_status == 0
+    assert flushed_at[-1] == len(stops)  # the last flush is the end's
+    periodic = len(stops) // FLUSH_EVERY
+    # The sleep's wait is broken once (20-40 ms in; not at all if a periodic
+    # flush came just before it), then waits unbroken: a waker that broke
+    # every look would add 12 to 25 flushes in 0.5 s.
+    assert periodic + 1 <= len(flushed_at) <= periodic + 5, (len(stops), flushed_at)

@@ -159,10 +159,6 @@ class DispatchMixin(ControlState):
                 # yet on our CPU; or the chooser found blocking faster) go
                 # straight to the blocking wait.
                 tid = status = 0
-                to_flush -= 1
-                if not to_flush:
-                    flush()  # type: ignore[misc]
-                    to_flush = flush_every
                 left -= 1
                 if not left:
                     now = clock()
@@ -215,6 +211,12 @@ class DispatchMixin(ControlState):
             except ChildProcessError:
                 self._children_vanished()
                 break
+            # Counted per status handled: a wait broken to flush leaves
+            # nothing held, and the next one does not look held again.
+            to_flush -= 1
+            if not to_flush:
+                flush()  # type: ignore[misc]
+                to_flush = flush_every
             if status == _SYSCALL_STOP_STATUS:
                 # the common case, without the general dispatch
                 tracee = tracees.get(tid)
