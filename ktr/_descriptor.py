@@ -23,8 +23,9 @@ a batch a reader rejects. The semantics are ktrace's
   record longer than the batch cap (none is, with ``-s`` within its maximum)
   is left out and counted under ENOMEM.
 * A write error stops the descriptor: queued records are discarded (counted),
-  later ``add_entry`` calls return False, waiting producers are released and
-  each owner's ``on_write_error`` is called once, from the writer thread.
+  later ``add_entry`` calls return False (counted as refused), waiting
+  producers are released and each owner's ``on_write_error`` is called once,
+  from the writer thread.
 * Opening an output that is the same file (same st_dev/st_ino: the same
   regular file, FIFO, pipe or terminal) as an open descriptor shares it: one
   header, one queue, one writer, one more reference. The last ``release``
@@ -133,6 +134,7 @@ class DescriptorStats:
     records_enqueued: int  # accepted by add_entry
     records_written: int  # of those, written to the output (DROP records not included)
     records_discarded: int  # accepted but thrown away because the output failed
+    records_refused: int  # offered after the output failed (add_entry gave False)
     bytes_written: int  # batch bytes, header not included
     batches_written: int
     drops: Mapping[DropError, int]  # records lost, by reason (counted when lost)
@@ -177,6 +179,7 @@ class Descriptor:
         "_stats_batches",
         "_stats_bytes",
         "_stats_discarded",
+        "_stats_refused",
         "_stats_taken",
         "_stats_timeouts",
         "_stats_written",
@@ -250,6 +253,7 @@ class Descriptor:
         self._stats_taken = 0
         self._stats_written = 0
         self._stats_discarded = 0
+        self._stats_refused = 0
         self._stats_bytes = 0
         self._stats_batches = 0
         self._stats_timeouts = 0
@@ -297,6 +301,8 @@ class Descriptor:
     def _add_slow(self, record: bytes) -> int:
         flags = self._flags
         if flags & _DONE:
+            if self._failure is not None:
+                self._stats_refused += 1  # lost to the failure: the summary says so
             return _DROPPED
         queue = self._queue
         if len(queue) > self._maxentry:
@@ -434,6 +440,7 @@ class Descriptor:
                 records_enqueued=self._stats_taken + len(self._queue),
                 records_written=self._stats_written,
                 records_discarded=self._stats_discarded,
+                records_refused=self._stats_refused,
                 bytes_written=self._stats_bytes,
                 batches_written=self._stats_batches,
                 drops=MappingProxyType(dict(self._drop_totals)),

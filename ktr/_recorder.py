@@ -384,7 +384,8 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
     for skipped in result.skipped:
         lines.append(f"ktr: {skipped}")
     dropped = sum(stats.drops.values())
-    if options.quiet and not dropped and not result.lost:
+    unwritten = stats.records_discarded + stats.records_refused
+    if options.quiet and not dropped and not result.lost and not unwritten:
         return lines
     where = "standard output" if options.output == "-" else options.output
     parts = [f"{stats.records_written} records ({_size(stats.bytes_written)}) to {where}",
@@ -393,6 +394,8 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
         reasons = ", ".join(f"{error.name} {count}" for error, count in stats.drops.items()
                             if count)
         parts[-1] += f" ({reasons})"
+    if unwritten:
+        parts.append(f"{unwritten} not written (the output failed)")
     parts.append(f"{result.processes} processes, {result.threads} threads")
     if result.lost:
         parts.append(f"{result.lost} lost")

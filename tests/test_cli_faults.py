@@ -228,3 +228,18 @@ def test_the_command_exits_quickly_yet_runs_exit_hooks_and_flushes(tmp_path: Pat
     assert done.stdout == "buffered before the run exit hook ran\n"
     assert done.stderr == ""
     assert trace.stat().st_size > 0
+
+
+def test_records_lost_to_a_failed_output_are_counted_in_the_summary() -> None:
+    # The reader takes the file header and goes: the first batch gets EPIPE.
+    # The records queued then, and those made before tracing stopped, are
+    # said to be lost (nothing is lost silently), with -q too.
+    done = shell(f"'{KTR}' record -q -o - -- sh -c 'ls -R /usr/share/doc > /dev/null' "
+                 "| head -c 64 > /dev/null")
+    lines = done.stderr.splitlines()
+    assert "ktr: tracing stopped: cannot write trace to standard output: EPIPE (Broken pipe)" \
+        in lines, lines
+    summary = [line for line in lines if "not written (the output failed)" in line]
+    assert len(summary) == 1, lines
+    unwritten = int(summary[0].split("; ")[2].split()[0])
+    assert unwritten > 0

@@ -366,6 +366,7 @@ def test_write_error_stops_the_descriptor_and_calls_back_once(fifo: Fifo) -> Non
     stats = descriptor.stats
     assert stats.failure is failures[0][0]
     assert stats.records_discarded == 1
+    assert stats.records_refused == 1  # record 2: offered after the failure
     assert stats.drops[DropError.ENOSPC] == 0  # refused, not an overflow
     descriptor.release()
     assert len(failures) == 1
@@ -417,6 +418,7 @@ def test_producer_waiting_is_released_by_a_write_error(fifo: Fifo) -> None:
     assert stats.failure is not None and stats.failure.errno == errno.EPIPE
     assert (stats.records_enqueued, stats.records_written, stats.records_discarded) == (
         6, 3, 3)
+    assert stats.records_refused == 2  # records 6 and 7
     descriptor.release()
 
 
