@@ -82,6 +82,8 @@ MAXENTRY_RANGE: Final = (1, 1_000_000)
 DELAYQCNT_RANGE: Final = (0, 1_000_000)
 TIMEOUT_S_RANGE: Final = (0.001, 3600)
 DELAY_MS_RANGE: Final = (0.001, 3_600_000)
+#: What the default queue may hold before producers wait: see QueueParameters.sized_for.
+QUEUE_HALF_BYTES: Final = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,19 @@ class QueueParameters:
     delayqcnt: int = 2000  # queue length that wakes the writer at once
     wakedelay_ms: float = 5000  # delayed wakeup otherwise
     intrwakdl_ms: float = 100  # the same when the output is interactive (pipe or tty)
+
+    @staticmethod
+    def sized_for(largest_record: int) -> tuple[int, int]:
+        """Default (maxentry, delayqcnt) for records of up to ``largest_record`` bytes.
+
+        The bound counts records, not bytes: with large records (``-s``) the
+        defaults shrink so that half the queue, where producers start to wait,
+        holds at most ``QUEUE_HALF_BYTES``; never below ktrace's maxentry of
+        1000. ``delayqcnt`` is a quarter of ``maxentry``.
+        """
+        maxentry = 2 * QUEUE_HALF_BYTES // max(largest_record, 1)
+        maxentry = max(1000, min(QueueParameters.maxentry, maxentry))
+        return maxentry, maxentry // 4
 
     def __post_init__(self) -> None:
         for name, (low, high) in (("maxentry", MAXENTRY_RANGE), ("delayqcnt", DELAYQCNT_RANGE),

@@ -33,6 +33,7 @@ from ._descriptor import (
     DELAY_MS_RANGE,
     DELAYQCNT_RANGE,
     MAXENTRY_RANGE,
+    QUEUE_HALF_BYTES,
     TIMEOUT_S_RANGE,
     QueueParameters,
 )
@@ -321,17 +322,20 @@ def _build_parser() -> _Parser:
     queue = parser.add_argument_group("queue (ktrace's descriptor parameters)")
     defaults = QueueParameters()
     queue.add_argument("--queue-max", type=_ranged(int, *MAXENTRY_RANGE),
-                       default=defaults.maxentry, metavar="N",
+                       metavar="N",
                        help="records queued before new ones are dropped (maxentry; default "
-                            f"{defaults.maxentry}; {_range(MAXENTRY_RANGE)})")
+                            f"{defaults.maxentry}, down to 1000 when -s is large, so that "
+                            f"half the queue holds at most {QUEUE_HALF_BYTES >> 20} MiB; "
+                            f"{_range(MAXENTRY_RANGE)})")
     queue.add_argument("--timeout", type=_ranged(float, *TIMEOUT_S_RANGE),
                        default=defaults.timeout_s, metavar="S",
                        help="longest wait for the writer before dropping instead (default "
                             f"{defaults.timeout_s:g}; {_range(TIMEOUT_S_RANGE)})")
     queue.add_argument("--delay-count", type=_ranged(int, *DELAYQCNT_RANGE),
-                       default=defaults.delayqcnt, metavar="N",
-                       help="queue length that wakes the writer at once (default "
-                            f"{defaults.delayqcnt}; {_range(DELAYQCNT_RANGE)})")
+                       metavar="N",
+                       help="queue length that wakes the writer at once (default a quarter "
+                            f"of --queue-max, {defaults.delayqcnt} with the default; "
+                            f"{_range(DELAYQCNT_RANGE)})")
     queue.add_argument("--wake-delay", type=_ranged(float, *DELAY_MS_RANGE),
                        default=defaults.wakedelay_ms, metavar="MS",
                        help=f"delayed writer wakeup (default {defaults.wakedelay_ms:g}; "
@@ -516,10 +520,16 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
 
 
 def _queue_parameters(arguments: argparse.Namespace) -> QueueParameters:
+    maxentry, delayqcnt = QueueParameters.sized_for(max(arguments.io_bytes, DEFAULT_IO_BYTES))
+    if arguments.queue_max is not None:
+        maxentry = arguments.queue_max
+        delayqcnt = min(delayqcnt, maxentry // 4)
+    if arguments.delay_count is not None:
+        delayqcnt = arguments.delay_count
     try:
         return QueueParameters(
-            maxentry=arguments.queue_max, timeout_s=arguments.timeout,
-            delayqcnt=arguments.delay_count, wakedelay_ms=arguments.wake_delay,
+            maxentry=maxentry, timeout_s=arguments.timeout,
+            delayqcnt=delayqcnt, wakedelay_ms=arguments.wake_delay,
             intrwakdl_ms=arguments.interactive_delay,
         )
     except UsageError as error:

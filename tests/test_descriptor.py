@@ -687,3 +687,25 @@ def test_bad_parameters_are_usage_errors() -> None:
         QueueParameters(maxentry=0)
     with pytest.raises(UsageError, match="timeout_s"):
         QueueParameters(timeout_s=0)
+
+
+def test_the_default_queue_shrinks_for_large_records() -> None:
+    from ktr._descriptor import QUEUE_HALF_BYTES
+    from ktr._options import parse_record_arguments
+
+    assert QueueParameters.sized_for(4096) == (8000, 2000)  # the defaults, -s 4096
+    maxentry, delayqcnt = QueueParameters.sized_for(32768)
+    assert maxentry // 2 * 32768 <= QUEUE_HALF_BYTES < 8000 // 2 * 32768
+    assert delayqcnt == maxentry // 4
+    assert QueueParameters.sized_for(8 << 20) == (1000, 250)  # never under ktrace's bound
+
+    def queue(*options: str) -> tuple[int, int]:
+        parsed = parse_record_arguments([*options, "-o", "/dev/null", "--", "true"]).queue
+        return parsed.maxentry, parsed.delayqcnt
+
+    assert queue() == (8000, 2000)
+    assert queue("-s", "65536") == QueueParameters.sized_for(65536)
+    # What the user gives wins; a delay count left out stays below a quarter.
+    assert queue("-s", "65536", "--queue-max", "5000", "--delay-count", "2000") == (5000, 2000)
+    assert queue("--queue-max", "1000") == (1000, 250)
+    assert queue("--queue-max", "1000", "--delay-count", "100") == (1000, 100)
