@@ -57,6 +57,10 @@ _PTRACE_CONT = pt.PTRACE_CONT
 FLUSH_EVERY = 64
 
 
+def _nothing_held() -> None:
+    """The loop's flush when ``run`` has none."""
+
+
 class DispatchMixin(ControlState):
     # ------------------------------------------------------------------- run
 
@@ -144,9 +148,8 @@ class DispatchMixin(ControlState):
         window_start = clock()
         wait_blocking = pt.wait_blocking
         gate = self._gate
-        flush = self._flush
-        flush_every = FLUSH_EVERY if flush is not None else -1  # -1: never reaches 0
-        to_flush = flush_every
+        flush = self._flush or _nothing_held
+        to_flush = FLUSH_EVERY
         # The waker's signals can break a blocking wait on this thread (see
         # _waker); on another thread, _block polls.
         signalled = bool(self._main_thread_id) and self._main_thread_id == threading.get_ident()
@@ -186,7 +189,7 @@ class DispatchMixin(ControlState):
                         # the consumer keeps what it holds, and the waker
                         # breaks a wait that lasts (see _waker) so that it is
                         # flushed below.
-                        self._holding = to_flush != flush_every
+                        self._holding = to_flush != FLUSH_EVERY
                         self._in_blocking_wait = True
                         try:
                             waited = (wait_blocking(gate) if self._stop_request is None
@@ -195,15 +198,13 @@ class DispatchMixin(ControlState):
                             self._in_blocking_wait = False
                             self._wait_returns += 1
                         if waited is None:
-                            if flush is not None:
-                                flush()
-                                to_flush = flush_every
+                            flush()
+                            to_flush = FLUSH_EVERY
                             continue  # a signal or a stop request: the loop's top sees it
                         tid, status = waited
                     else:
-                        if flush is not None:
-                            flush()  # _block polls with sleeps: nothing held meanwhile
-                            to_flush = flush_every
+                        flush()  # _block polls with sleeps: nothing held meanwhile
+                        to_flush = FLUSH_EVERY
                         waited = self._block()
                         if waited is None:
                             continue
@@ -215,8 +216,8 @@ class DispatchMixin(ControlState):
             # nothing held, and the next one does not look held again.
             to_flush -= 1
             if not to_flush:
-                flush()  # type: ignore[misc]
-                to_flush = flush_every
+                flush()
+                to_flush = FLUSH_EVERY
             if status == _SYSCALL_STOP_STATUS:
                 # the common case, without the general dispatch
                 tracee = tracees.get(tid)
