@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _layouts
 from ._kinds import RecordKind
@@ -52,15 +51,13 @@ def _format_char(field: cs.FormatField, order: ByteOrder) -> str:
     return str(field.fmtstr[1:])
 
 
-@dataclass(frozen=True)
-class _Tail:
+class _Tail(NamedTuple):
     name: str
     count_field: str
     item: struct.Struct | None  # None: raw bytes; otherwise one array element
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """A schema translated for ``struct``: one fixed run, then sized tails."""
 
     fixed: struct.Struct
@@ -289,8 +286,7 @@ def _make_encoder(layout: Layout, model: type[Payload]) -> PayloadEncoder:
 SYSCALL_ARGUMENTS = 6  # Linux passes six argument registers
 
 
-@dataclass(frozen=True)
-class Codec:
+class Codec(NamedTuple):
     """Every fast encoder and decoder for one byte order."""
 
     order: ByteOrder

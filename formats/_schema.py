@@ -17,8 +17,7 @@ and neither the recorder nor the reader needs it.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
     import construct as cs
@@ -37,8 +36,7 @@ RECORD_VERSION = 1  # ktr_header v1: nanosecond time and thread id
 COMM_LENGTH = 16  # Linux TASK_COMM_LEN
 
 
-@dataclass(frozen=True)
-class Schemas:
+class Schemas(NamedTuple):
     """All schemas for one byte order."""
 
     preamble: cs.Struct  # magic and byte-order mark: all read before the order is known

@@ -38,8 +38,8 @@ import errno
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import formats
 from formats import (
@@ -104,8 +104,7 @@ class BuilderOptions:
     selects: Callable[[Abi, int], bool]
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
+class _Plan(NamedTuple):
     """What to capture for one syscall of one ABI, worked out once."""
 
     selected: bool
@@ -137,8 +136,7 @@ class _Plan:
     exit_plain_io: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _StructPlan:
+class _StructPlan(NamedTuple):
     """One structure argument to capture as a STRUCT record."""
 
     argument: int
@@ -293,7 +291,7 @@ class RecordBuilder:
         sigreturn, iovec/msghdr data, clone3, rt_sigaction's handler).
         """
         if not plan.selected:
-            return replace(plan, entry_mode=_FREE, exit_mode=_FREE)
+            return plan._replace(entry_mode=_FREE, exit_mode=_FREE)
         structs = self._structs
         if (plan.socketcall
                 or (structs and (plan.sigreturn_mask is not None or plan.socklen_arg is not None))
@@ -315,7 +313,7 @@ class RecordBuilder:
             exit_ = _FREE
         plain_io = (exit_ == _CAPTURE and io and plan.io_kind in _PLAIN_BUFFERS
                     and not (structs and (plan.structs_out or plan.by_command is not None)))
-        return replace(plan, entry_mode=entry, exit_mode=exit_, exit_plain_io=plain_io)
+        return plan._replace(entry_mode=entry, exit_mode=exit_, exit_plain_io=plain_io)
 
     def _make_plan(self, abi: Abi, nr: int) -> _Plan:
         if not self._options.selects(abi, nr):
@@ -432,7 +430,8 @@ class RecordBuilder:
                     self._captured = captured
                     finish = self._finish_captured
         elif event_type is SyscallEntry:
-            tracee, _, _, abi, nr, _, _ = event  # type: ignore[misc]
+            entry_event: SyscallEntry = event  # type: ignore[assignment]
+            tracee, _, _, abi, nr, _, _ = entry_event
             plan = (self._native_plans.get(nr) if abi is _X86_64
                     else self._plans.get((abi, nr)))
             if plan is None or tracee.emul_pending:

@@ -51,7 +51,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 import formats
 from formats import DropError
@@ -142,8 +142,7 @@ class OutputOptions:
     max_batch_bytes: int = formats.MAX_BATCH_BYTES
 
 
-@dataclass(frozen=True)
-class DescriptorStats:
+class DescriptorStats(NamedTuple):
     """A consistent snapshot of one descriptor's counters."""
 
     records_enqueued: int  # accepted by add_entry

@@ -19,7 +19,6 @@ ptrace itself.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from formats import Abi
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
     from ._memory import TraceeMemory
 
 
-@dataclass(slots=True, eq=False)
 class Tracee:
     """One traced thread, as the control loop knows it (mutable, loop-owned).
 
@@ -39,25 +37,40 @@ class Tracee:
     one call, which differs for ``int 0x80`` from a 64-bit process).
     """
 
-    tid: int
-    pid: int  # thread-group id
-    comm: bytes
-    abi: Abi
-    memory: TraceeMemory  # shared by the threads of one process
-    emul_pending: bool = True  # an EMUL record is owed before the next record
-    in_syscall: bool = False
-    entry: SyscallEntry | None = None
-    extra: dict[str, object] = field(default_factory=dict)  # consumer's per-thread state
-    # -- control-loop bookkeeping (read-only for consumers) --
-    created: bool = False  # in the spawned command's tree (killed, not detached, at release)
-    reported: bool = True  # False: kept traced only because a seccomp filter forbids detaching
-    started: bool = False  # its first ptrace stop has been seen
-    attaching: bool = False  # seized by attach(): ATTACH is emitted at its first stop
-    pre_exec: bool = False  # the spawned child before its execve: syscalls not reported
-    dropping: bool = False  # detach (or, if killed, let die) at its next stop
-    group_stopped: bool = False  # in a job-control stop, held with PTRACE_LISTEN
-    exited: bool = False  # its thread EXIT event has been emitted (non-leaders)
-    observed: bool = False  # announced to the observers (thread_started), not yet gone
+    # A plain class, not a dataclass: generating a dataclass's methods costs
+    # about a millisecond of every start-up (see ``ktr.cli``).
+    __slots__ = ("abi", "attaching", "comm", "created", "dropping", "emul_pending", "entry",
+                 "exited", "extra", "group_stopped", "in_syscall", "memory", "observed", "pid",
+                 "pre_exec", "reported", "started", "tid")
+
+    def __init__(self, tid: int, pid: int, comm: bytes, abi: Abi, memory: TraceeMemory, *,
+                 emul_pending: bool = True, created: bool = False, reported: bool = True,
+                 started: bool = False, attaching: bool = False, pre_exec: bool = False,
+                 dropping: bool = False) -> None:
+        self.tid = tid
+        self.pid = pid  # thread-group id
+        self.comm = comm
+        self.abi = abi
+        self.memory = memory  # shared by the threads of one process
+        self.emul_pending = emul_pending  # an EMUL record is owed before the next record
+        self.in_syscall = False
+        self.entry: SyscallEntry | None = None
+        self.extra: dict[str, object] = {}  # consumer's per-thread state
+        # -- control-loop bookkeeping (read-only for consumers) --
+        # in the spawned command's tree (killed, not detached, at release)
+        self.created = created
+        # False: kept traced only because a seccomp filter forbids detaching
+        self.reported = reported
+        self.started = started  # its first ptrace stop has been seen
+        self.attaching = attaching  # seized by attach(): ATTACH is emitted at its first stop
+        self.pre_exec = pre_exec  # the spawned child before its execve: syscalls not reported
+        self.dropping = dropping  # detach (or, if killed, let die) at its next stop
+        self.group_stopped = False  # in a job-control stop, held with PTRACE_LISTEN
+        self.exited = False  # its thread EXIT event has been emitted (non-leaders)
+        self.observed = False  # announced to the observers (thread_started), not yet gone
+
+    def __repr__(self) -> str:
+        return f"Tracee(tid={self.tid}, pid={self.pid}, comm={self.comm!r})"
 
 
 class SyscallEntry(NamedTuple):
@@ -90,8 +103,7 @@ class SyscallExit(NamedTuple):
     entry: SyscallEntry | None
 
 
-@dataclass(slots=True, frozen=True)
-class SignalDelivery:
+class SignalDelivery(NamedTuple):
     """A signal is about to be delivered (signal-delivery-stop)."""
 
     tracee: Tracee
@@ -118,8 +130,7 @@ class Lifecycle(enum.Enum):
     LOST = "lost"
 
 
-@dataclass(slots=True, frozen=True)
-class ProcessEvent:
+class ProcessEvent(NamedTuple):
     """A lifecycle change of a tracee.
 
     FORK/VFORK/CLONE: ``child`` is the new pid/tid, ``thread`` says whether it

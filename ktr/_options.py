@@ -206,6 +206,28 @@ def _header_command(command: Sequence[str]) -> dict[str, object]:
     return {"command": kept}
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's layout, with the width found without importing shutil.
+
+    argparse makes a formatter for every ``add_argument``, and its own width
+    lookup imports shutil (and with it bz2 and lzma): milliseconds of every
+    start-up. The width is shutil.get_terminal_size's: ``$COLUMNS``, else the
+    terminal of standard output, else 80; less 2, as argparse takes it.
+    """
+
+    def __init__(self, prog: str) -> None:
+        try:
+            columns = int(os.environ["COLUMNS"])
+        except (KeyError, ValueError):
+            columns = 0
+        if columns <= 0:
+            try:
+                columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+            except (AttributeError, ValueError, OSError):
+                columns = 0
+        super().__init__(prog, width=(columns or 80) - 2)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of printing usage and exiting."""
 
@@ -286,7 +308,7 @@ def _range(bounds: tuple[float, float]) -> str:
 def _build_parser() -> _Parser:
     parser = _Parser(
         prog="ktr record", description=RECORD_DESCRIPTION, epilog=RECORD_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("-o", dest="output", default=DEFAULT_OUTPUT, metavar="FILE",
                         help="trace file (default %(default)s; - writes to stdout); created "

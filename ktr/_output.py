@@ -36,7 +36,7 @@ import signal
 import stat
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import formats
 
@@ -48,8 +48,7 @@ _PRIVATE_MODE = 0o600
 _OPEN_ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):
     """An opened trace output, its header already dealt with."""
 
     fd: int

@@ -25,9 +25,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 import formats
 from formats import Abi, ProbeSite, RecordKind, linux
@@ -47,8 +46,7 @@ if TYPE_CHECKING:
 STATUS_INTERVAL_S = 0.5
 
 
-@dataclass(frozen=True)
-class RecordingReport:
+class RecordingReport(NamedTuple):
     """What ``record`` did; the command line prints it and exits with ``exit_status``."""
 
     exit_status: int

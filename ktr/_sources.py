@@ -23,8 +23,7 @@ load the perf, sampling or probe code.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from formats import DropError
 
@@ -34,8 +33,7 @@ from ._events import ThreadObserver
 from ._options import RecordOptions
 
 
-@dataclass(frozen=True)
-class SourceOutput:
+class SourceOutput(NamedTuple):
     """Where a source's records go (the descriptor's producer side)."""
 
     sink: Callable[[bytes], bool]

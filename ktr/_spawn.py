@@ -27,7 +27,6 @@ import os
 import signal
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from ._seccomp import PreparedFilter
 from .errors import TargetError
@@ -73,14 +72,18 @@ def resolve_command(
     raise _command_error(f"ktr: {shown}: command not found", errno_module.ENOENT)
 
 
-@dataclass(slots=True)
 class SpawnedChild:
     """A forked child waiting on ``release_fd`` before it execs."""
 
-    pid: int
-    path: bytes
-    release_fd: int  # write one byte to let the child go on to exec
-    error_fd: int  # the child's exec errno arrives here (EOF if exec succeeded)
+    # A plain class, not a dataclass: generating a dataclass's methods costs
+    # about a millisecond of every start-up (see ``ktr.cli``).
+    __slots__ = ("error_fd", "path", "pid", "release_fd")
+
+    def __init__(self, pid: int, path: bytes, release_fd: int, error_fd: int) -> None:
+        self.pid = pid
+        self.path = path
+        self.release_fd = release_fd  # write one byte to let the child go on to exec
+        self.error_fd = error_fd  # the child's exec errno arrives here (EOF if exec succeeded)
 
     def release(self) -> None:
         fd, self.release_fd = self.release_fd, -1

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from formats import Cnt, CntFlag, Csw, CswFlag, FileHeader, Record, split_nul_strings
@@ -87,22 +86,27 @@ def cnt_json(payload: Cnt) -> str:
 # ----------------------------------------------------------------- tallies
 
 
-@dataclass
 class ThreadSwitches:
-    comm: str
-    voluntary: int = 0
-    preempted: int = 0
-    off_cpu_ns: int = 0
-    out_since: int | None = None  # timestamp of an ``out`` not yet followed by ``in``
-    last_preempted: bool = False  # the last ``out`` was a preemption
-    last_cpu: int = -1  # the CPU of the last ``out``
+    # Plain classes here, not dataclasses: generating a dataclass's methods
+    # costs about a millisecond of every ktrdump start-up.
+    __slots__ = ("comm", "last_cpu", "last_preempted", "off_cpu_ns", "out_since", "preempted",
+                 "voluntary")
+
+    def __init__(self, comm: str) -> None:
+        self.comm = comm
+        self.voluntary = 0
+        self.preempted = 0
+        self.off_cpu_ns = 0
+        self.out_since: int | None = None  # timestamp of an ``out`` not yet followed by ``in``
+        self.last_preempted = False  # the last ``out`` was a preemption
+        self.last_cpu = -1  # the CPU of the last ``out``
 
 
-@dataclass
 class SwitchTally:
     """Switch counts and off-CPU time per (pid, tid)."""
 
-    threads: dict[tuple[int, int], ThreadSwitches] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.threads: dict[tuple[int, int], ThreadSwitches] = {}
 
     def add(self, record: Record) -> tuple[int, int] | None:
         """Count one CSW; for an ``in``, return (off-CPU start, end) if its
@@ -141,11 +145,11 @@ class SwitchTally:
         return ["context switches per thread (CSW):", *rows]
 
 
-@dataclass
 class CounterTally:
     """Each thread's last counter reading (a final one wins)."""
 
-    readings: dict[tuple[int, int], tuple[str, Cnt]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.readings: dict[tuple[int, int], tuple[str, Cnt]] = {}
 
     def add(self, record: Record) -> None:
         payload: Any = record.payload

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from formats import (
     PROBE_STRING_FAULT,
@@ -42,8 +41,7 @@ MAX_DEPTH = 1024
 _U32 = 0xFFFF_FFFF
 
 
-@dataclass(frozen=True, slots=True)
-class ProbeInfo:
+class ProbeInfo(NamedTuple):
     probe_id: int
     module: str  # the file name
     function: str
@@ -172,32 +170,39 @@ class ProbeTable:
 # -- pairing entries with returns -------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class ProbeCall:
     """One probed function call: its entry, and its return once paired."""
 
-    pid: int
-    tid: int
-    comm: bytes
-    function: str  # MODULE:FUNCTION
-    start_ns: int
-    depth: int
-    args: list[str]
-    end_ns: int | None = None
-    retval: str | None = None
-    child_ns: int = 0  # time spent in probed calls made from this one
+    # Plain classes here, not dataclasses: generating a dataclass's methods
+    # costs about a millisecond of every ktrdump start-up.
+    __slots__ = ("args", "child_ns", "comm", "depth", "end_ns", "function", "pid", "retval",
+                 "start_ns", "tid")
+
+    def __init__(self, pid: int, tid: int, comm: bytes, function: str, start_ns: int,
+                 depth: int, args: list[str], end_ns: int | None = None,
+                 retval: str | None = None) -> None:
+        self.pid = pid
+        self.tid = tid
+        self.comm = comm
+        self.function = function  # MODULE:FUNCTION
+        self.start_ns = start_ns
+        self.depth = depth
+        self.args = args
+        self.end_ns = end_ns
+        self.retval = retval
+        self.child_ns = 0  # time spent in probed calls made from this one
 
     @property
     def duration_ns(self) -> int | None:
         return None if self.end_ns is None else self.end_ns - self.start_ns
 
 
-@dataclass
 class CallStack:
     """Entry/return pairing per thread (see the module docstring)."""
 
-    table: ProbeTable = field(default_factory=ProbeTable)
-    stacks: dict[int, list[ProbeCall]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.table = ProbeTable()
+        self.stacks: dict[int, list[ProbeCall]] = {}
 
     def feed(self, record: Record) -> Iterator[tuple[str, ProbeCall]]:
         """Events for one record: ("enter", call), ("exit", call) for a paired return,
@@ -364,12 +369,14 @@ class CallsDescriber:
         return out
 
 
-@dataclass(slots=True)
 class FunctionStats:
-    calls: int = 0
-    returned: int = 0
-    total_ns: int = 0
-    self_ns: int = 0
+    __slots__ = ("calls", "returned", "self_ns", "total_ns")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.returned = 0
+        self.total_ns = 0
+        self.self_ns = 0
 
 
 class ProbeSummary:

@@ -43,7 +43,6 @@ kernel's, which for i386 ``stat64`` and ``newfstatat`` differs from glibc's).
 
 from __future__ import annotations
 
-import socket
 import struct
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -647,6 +646,10 @@ def _sockaddr_fields(data: bytes) -> Fields | None:
         return None
     family = int.from_bytes(data[:2], "little")
     fields: Fields = {"sa_family": family}
+    if family in (_AF_INET, _AF_INET6):
+        # Imported here, not at the top: socket costs a few milliseconds of every
+        # start-up, and most traces hold no internet address.
+        import socket
     if family == _AF_UNIX:
         path = data[2:110]
         if path[:1] == b"\0":  # an abstract name: every byte counts, to the length

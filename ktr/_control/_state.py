@@ -12,8 +12,8 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from formats import Abi
 
@@ -133,8 +133,7 @@ class ControlOptions:
     pin_cpu: int | None = None  # run recorder and tracees on this CPU (never spins)
 
 
-@dataclass(frozen=True, slots=True)
-class RunResult:
+class RunResult(NamedTuple):
     """How a recording ended."""
 
     exit_status: int | None  # the spawned command's: exit code, or 128+signal
@@ -148,17 +147,21 @@ class RunResult:
     skipped: tuple[str, ...] = ()  # attach targets skipped (-d/-g), one line each
 
 
-@dataclass(slots=True, eq=False)
 class _Process:
-    pid: int
-    memory: TraceeMemory
-    created: bool
-    filtered: bool
-    reported: bool
-    counted: bool = True  # traced for real (False: a child let go at its first stop)
-    threads: set[int] = field(default_factory=set)
-    killing: bool = False
-    last_status: int = 0
+    __slots__ = ("counted", "created", "filtered", "killing", "last_status", "memory", "pid",
+                 "reported", "threads")
+
+    def __init__(self, pid: int, memory: TraceeMemory, created: bool, filtered: bool,
+                 reported: bool, counted: bool = True) -> None:
+        self.pid = pid
+        self.memory = memory
+        self.created = created
+        self.filtered = filtered
+        self.reported = reported
+        self.counted = counted  # traced for real (False: a child let go at its first stop)
+        self.threads: set[int] = set()
+        self.killing = False
+        self.last_status = 0
 
 
 def _signed(value: int) -> int:
