@@ -130,28 +130,6 @@ Facilities (-t), ktrace's letters:
     f"  +  the default set ({formats.DEFAULT_FACILITIES})\n")
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """argparse's layout, with the width found without importing shutil.
-
-    argparse makes a formatter for every ``add_argument``, and its own width
-    lookup imports shutil (and with it bz2 and lzma): milliseconds of every
-    start-up. The width is shutil.get_terminal_size's: ``$COLUMNS``, else the
-    terminal of standard output, else 80; less 2, as argparse takes it.
-    """
-
-    def __init__(self, prog: str) -> None:
-        try:
-            columns = int(os.environ["COLUMNS"])
-        except (KeyError, ValueError):
-            columns = 0
-        if columns <= 0:
-            try:
-                columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-            except (AttributeError, ValueError, OSError):
-                columns = 0
-        super().__init__(prog, width=(columns or 80) - 2)
-
-
 class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see ktrdump --help)")
@@ -176,7 +154,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Decode a ktr trace file into kdump-style text, JSON Lines or "
                     "strace's format.",
         epilog=_EPILOG,
-        formatter_class=_HelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="*", metavar="FILE",
                         help=f"trace file to read, - for standard input (default "
