@@ -38,7 +38,7 @@ class Tracee:
     """
 
     # A plain class, not a dataclass: generating a dataclass's methods costs
-    # about a millisecond of every start-up (see ``ktr.cli``).
+    # about a millisecond of every start-up.
     __slots__ = ("abi", "attaching", "comm", "created", "dropping", "emul_pending", "entry",
                  "exited", "extra", "group_stopped", "in_syscall", "memory", "observed", "pid",
                  "pre_exec", "reported", "started", "tid")

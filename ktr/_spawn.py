@@ -76,7 +76,7 @@ class SpawnedChild:
     """A forked child waiting on ``release_fd`` before it execs."""
 
     # A plain class, not a dataclass: generating a dataclass's methods costs
-    # about a millisecond of every start-up (see ``ktr.cli``).
+    # about a millisecond of every start-up.
     __slots__ = ("error_fd", "path", "pid", "release_fd")
 
     def __init__(self, pid: int, path: bytes, release_fd: int, error_fd: int) -> None:
