@@ -646,10 +646,6 @@ def _sockaddr_fields(data: bytes) -> Fields | None:
         return None
     family = int.from_bytes(data[:2], "little")
     fields: Fields = {"sa_family": family}
-    if family in (_AF_INET, _AF_INET6):
-        # Imported here, not at the top: socket costs a few milliseconds of every
-        # start-up, and most traces hold no internet address.
-        import socket
     if family == _AF_UNIX:
         path = data[2:110]
         if path[:1] == b"\0":  # an abstract name: every byte counts, to the length
@@ -660,6 +656,10 @@ def _sockaddr_fields(data: bytes) -> Fields | None:
         if len(data) >= 4:
             fields["sin_port"] = int.from_bytes(data[2:4], "big")
         if len(data) >= 8:
+            # Imported here: socket costs a few milliseconds of every start-up,
+            # and most traces hold no internet address.
+            import socket
+
             fields["sin_addr"] = socket.inet_ntop(socket.AF_INET, data[4:8])
     elif family == _AF_INET6:
         if len(data) >= 4:
@@ -667,6 +667,8 @@ def _sockaddr_fields(data: bytes) -> Fields | None:
         if len(data) >= 8:
             fields["sin6_flowinfo"] = int.from_bytes(data[4:8], "big")
         if len(data) >= 24:
+            import socket  # as above
+
             fields["sin6_addr"] = socket.inet_ntop(socket.AF_INET6, data[8:24])
         if len(data) >= 28:
             fields["sin6_scope_id"] = int.from_bytes(data[24:28], "little")
