@@ -108,7 +108,6 @@ class _Thread:
     tid: int
     pid: int
     comm: bytes
-    first_comm: bytes = b""  # at thread_started: the ring's records start with it
     switch_events: dict[int, perf.Event] = field(default_factory=dict)
     group: list[perf.Event] = field(default_factory=list)
     final_done: bool = False
@@ -132,7 +131,7 @@ class PerfSource:
         self._rings: perf.RingSet | None = None
         self._threads: dict[int, _Thread] = {}
         self._last_user: dict[int, int] = {}
-        self._comms: dict[int, bytes] = {}  # tid -> comm, as the ring's COMM records say
+        self._comms: dict[int, bytes] = {}  # tid -> comm: at thread_started, then COMM records
         self._lock = threading.Lock()
         self._output: SourceOutput | None = None
         self._reader: threading.Thread | None = None
@@ -232,7 +231,11 @@ class PerfSource:
     # ------------------------------------------------------- observer
 
     def thread_started(self, tracee: Tracee) -> None:
-        thread = _Thread(tracee.tid, tracee.pid, tracee.comm, tracee.comm)
+        thread = _Thread(tracee.tid, tracee.pid, tracee.comm)
+        # The name its ring records start with, set before they can exist; COMM
+        # records change it in stream order. Kept after the thread is gone: its
+        # last records may be read later than that.
+        self._comms[tracee.tid] = tracee.comm
         try:
             if self._rings is not None:
                 thread.switch_events = self._rings.open_on_all(
@@ -353,10 +356,7 @@ class PerfSource:
                     break  # never written by the kernel; stop rather than loop
                 if kind == perf.PERF_RECORD_SWITCH and size == switch_size:
                     _, _, _, pid, tid, stamp, cpu, _ = unpack_switch(data, position)
-                    comm = comms.get(tid)
-                    if comm is None:
-                        thread = self._threads.get(tid)
-                        comm = comms[tid] = thread.first_comm if thread is not None else b""
+                    comm = comms.get(tid, b"")
                     if misc & _SWITCH_OUT:
                         user = last_user[tid] = 1 if misc & _SWITCH_OUT_PREEMPT else 0
                         append(pack(payload_size, kind_csw, version, pid, tid,

@@ -19,7 +19,9 @@ thread and per CPU with ``inherit`` (``_perf``), sharing one ring per CPU, with
 PERF_SAMPLE_TID|TIME|RAW; a reader thread drains the rings, decodes the raw data by each
 event's ``format`` file and queues PROBE records (a hand-written hot path for probes
 without strings, byte-equal to the codec). The control thread drains the rings too, at
-every ptrace stop, so a thread's probe records precede the record of its next stop. A
+every ptrace stop, so a thread's probe records precede the record of its next stop. Each
+hit carries the thread's name as the control loop knew it at the thread's last attach,
+exec or fork (a rename by prctl in between is not seen with ``-t f`` alone). A
 PROBE_DEF record names each probe before its first PROBE. Ring losses are counted as drops
 (ENOBUFS, as the perf source does) and reported. As a side source (``_sources``):
 ``prepare`` checks every spec and tracefs before any target exists, ``stop`` drains and
@@ -291,20 +293,24 @@ class ProbeSession:
         return consume
 
     def _lifecycle(self, event: ProcessEvent) -> None:
+        # Each thread's name as the control loop knows it, while the thread is stopped:
+        # the hits it made before this stop were drained under its former name, and
+        # its hits from here on come after it in the rings. Read when the reader takes
+        # a hit, /proc would give a later name (after an exec) or none (after the exit).
         tracee = event.tracee
         if event.kind is Lifecycle.EXEC:
             if event.former_tid and event.former_tid in self._attached:
                 self._attached[tracee.tid] = self._attached.pop(event.former_tid)
-            with self._lock:
-                for tid in [t for t in self._comms if t == tracee.tid or t == tracee.pid]:
-                    del self._comms[tid]
+            self._comms[tracee.tid] = tracee.comm
             self.place_for_process(tracee.pid, [tracee.tid], strict=not self._started)
             self._started = True
         elif event.kind is Lifecycle.ATTACH:
+            self._comms[tracee.tid] = tracee.comm
             self.place_for_process(tracee.pid, [tracee.tid], strict=not self._started)
             if not event.thread:
                 self._started = True
         elif event.kind in (Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE):
+            self._comms[event.child] = tracee.comm  # a new task starts with its creator's
             # inherit=1: the new task carries every event its creator had
             self._attached[event.child] = set(self._attached.get(tracee.tid, ()))
             if event.thread:
@@ -393,7 +399,8 @@ class ProbeSession:
                     comm = handle.read().rstrip(b"\n")
             except OSError:
                 comm = self._comms.get(pid, b"")
-            self._comms[tid] = comm
+            # never over a name the control loop set meanwhile
+            comm = self._comms.setdefault(tid, comm)
         return comm
 
     # -- ending -------------------------------------------------------------------------------

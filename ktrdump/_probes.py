@@ -127,7 +127,11 @@ class ProbeTable:
                          payload.offset, (int(ProbeArgType.U64),) * count)
 
     def values(self, payload: Any) -> list[tuple[int, int | bytes | None, bool]]:
-        """(type, value, truncated) per argument, or the return value for return probes."""
+        """(type, value, truncated) per argument, or the return value for return probes.
+
+        A ``str`` whose memory could not be read is its pointer (an int); None only
+        when even that is missing.
+        """
         info = self.info(payload)
         strings = iter(_strings(payload.strings))
         raws = [payload.value] if payload.site == ProbeSite.RETURN else list(payload.args)
@@ -136,18 +140,21 @@ class ProbeTable:
             kind = info.types[index] if index < len(info.types) else int(ProbeArgType.U64)
             if kind == ProbeArgType.STR:
                 text, cut = next(strings, (None, False))
-                out.append((kind, text, cut))
+                out.append((kind, raw if text is None else text, cut))
             else:
                 out.append((kind, _typed(kind, raw), False))
         return out
 
     def text_values(self, payload: Any) -> list[str]:
+        """As uftrace and strace print them; an unreadable string as its pointer, NULL for 0."""
         rendered = []
         for kind, value, cut in self.values(payload):
             if isinstance(value, bytes):
                 rendered.append(f'"{display_text(value)}"' + ("..." if cut else ""))
             elif value is None:
                 rendered.append("(unreadable)")
+            elif kind == ProbeArgType.STR:
+                rendered.append(f"{value:#x}" if value else "NULL")
             elif kind in _HEX:
                 rendered.append("NULL" if kind == ProbeArgType.PTR and value == 0
                                 else f"{value:#x}")
@@ -157,11 +164,11 @@ class ProbeTable:
 
     def json_values(self, payload: Any) -> list[str]:
         rendered = []
-        for _kind, value, _cut in self.values(payload):
+        for kind, value, _cut in self.values(payload):
             if isinstance(value, bytes):
                 rendered.append(json_string(value))
-            elif value is None:
-                rendered.append("null")
+            elif value is None or kind == ProbeArgType.STR:
+                rendered.append("null")  # a string that could not be read (or NULL)
             else:
                 rendered.append(str(value))
         return rendered

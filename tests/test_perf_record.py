@@ -223,6 +223,49 @@ def test_without_a_syscall_facility_the_tracee_gets_no_syscall_stops(
     assert report.result.threads == 3  # main, the thread, the forked child
 
 
+NAMER = r"""
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(void) {
+    struct timespec pause = {0, 1000000};
+    for (int i = 0; i < 3; i++) {
+        pid_t child = fork();
+        if (child == 0) { nanosleep(&pause, 0); _exit(0); }
+        waitpid(child, 0, 0);
+    }
+    execl("/bin/true", "true", (char *)0);
+    return 127;
+}
+"""
+
+
+def test_switches_of_short_lived_children_carry_their_name(tmp_path: Path) -> None:
+    """The children are gone before the reader takes their switches from the ring;
+    they still carry the name they had (their parent's), and the exec its new one."""
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    (tmp_path / "namer.c").write_text(NAMER)
+    binary = tmp_path / "namer"
+    subprocess.run([compiler, "-O1", "-o", str(binary), str(tmp_path / "namer.c")],
+                   check=True, capture_output=True)
+    trace = tmp_path / "names.ktr"
+    subprocess.run([KTR, "record", "-q", "-i", "-t", "wp", "-o", str(trace), "--", str(binary)],
+                   check=True, timeout=60)
+    records = records_of(trace)
+    main = next(r.pid for r in records if r.kind == RecordKind.CSW)
+    children = {r.payload.child for r in records
+                if r.kind == RecordKind.PROC and r.pid == main and r.payload.child}
+    assert len(children) == 3
+    names: dict[int, set[bytes]] = {}
+    for r in records:
+        if r.kind == RecordKind.CSW:
+            names.setdefault(r.pid, set()).add(r.comm)
+    assert names == {main: {b"namer", b"true"}, **{child: {b"namer"} for child in children}}
+
+
 def test_attached_process_switches_are_recorded_until_detach(tmp_path: Path) -> None:
     target = subprocess.Popen([sys.executable, "-c", (
         "import threading, time\n"

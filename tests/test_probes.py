@@ -166,6 +166,42 @@ def test_exec_re_resolves_the_new_executable(tmp_path: Path) -> None:
         [[i, -1] for i in range(5)] + [[i, 2] for i in range(3)])
 
 
+@pytest.mark.parametrize("facilities", [[], ["-t", "f"]])
+def test_hits_carry_the_name_the_thread_had_when_it_made_them(
+        tmp_path: Path, facilities: list[str]) -> None:
+    """-t f alone makes no syscall stops: the hits are read late, after the exec and
+    after the exit, and still carry the name of the program that made them."""
+    first = build_program(tmp_path, "pie", "first")
+    second = build_program(tmp_path, "nopie", "second")
+    proc, trace = record(tmp_path, *facilities, "-i", "-P", "add3(i64)", "--",
+                         str(first), "exec", str(second))
+    assert proc.returncode == 0, proc.stderr
+    records = probes(trace)
+    assert {(r["probe"], r["comm"]) for r in records} == {
+        ("first:add3:entry", "first"), ("second:add3:entry", "second")}
+    proc, trace = record(tmp_path, *facilities, "-i", "-P", "prog:add3(i64)", "--",
+                         str(build_program(tmp_path)), "fork")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted((r["args"], r["comm"]) for r in probes(trace)) == [
+        ([i], "prog") for i in range(1, 5)]
+
+
+def test_null_and_unreadable_strings_show_their_pointer(tmp_path: Path) -> None:
+    """strace's way: a string argument that cannot be read is its pointer, NULL for 0."""
+    prog = build_program(tmp_path)
+    proc, trace = record(tmp_path, "-P", "prog:slen(str)", "-P", "prog:add3(str)",
+                         "--", str(prog), "basic")
+    assert proc.returncode == 0, proc.stderr
+    text = subprocess.run([*KTRDUMP, str(trace)], capture_output=True, text=True,
+                          check=True).stdout
+    shown = re.findall(r"prog:(\w+):entry\((.*?)\) pc", text)
+    assert shown[:5] == [("add3", "NULL"), ("add3", "0x1"), ("add3", "0x2"), ("add3", "0x3"),
+                         ("add3", "0x4")]
+    assert ("slen", '"hello"') in shown
+    assert [r["args"] for r in probes(trace) if r["probe"] == "prog:add3:entry"][:2] == [
+        [None], [None]]
+
+
 def test_library_loaded_with_dlopen_after_the_start(tmp_path: Path) -> None:
     prog = build_program(tmp_path)
     # the file found at start (library path) is not the one the program maps later: its
