@@ -20,8 +20,8 @@ PERF_SAMPLE_TID|TIME|RAW; a reader thread drains the rings, decodes the raw data
 event's ``format`` file and queues PROBE records (a hand-written hot path for probes
 without strings, byte-equal to the codec). The control thread drains the rings too, at
 every ptrace stop, so a thread's probe records precede the record of its next stop. Each
-hit carries the thread's name as the control loop knew it at the thread's last attach,
-exec or fork (a rename by prctl in between is not seen with ``-t f`` alone). A
+hit carries the thread's name as the control loop knew it at the thread's last stop
+(a rename by prctl is seen at its syscall stop, so not with ``-t f`` alone). A
 PROBE_DEF record names each probe before its first PROBE. Ring losses are counted as drops
 (ENOBUFS, as the perf source does) and reported. As a side source (``_sources``):
 ``prepare`` checks every spec and tracefs before any target exists, ``stop`` drains and
@@ -273,6 +273,8 @@ class ProbeSession:
     def wrap(self, consumer: Callable[[Event], None]) -> Callable[[Event], None]:
         """The ptrace source's consumer with the probe lifecycle in front of it."""
 
+        comms = self._comms
+
         def consume(event: Event) -> None:
             rings = self._rings
             if rings is not None:
@@ -286,6 +288,9 @@ class ProbeSession:
                         and event.error == 0 and event.entry is not None
                         and event.entry.args[2] & PROT_EXEC and self._started):
                     self._place_for_new_mapping(event.tracee.pid)
+                tracee = event.tracee
+                if comms.get(tracee.tid) is not tracee.comm:
+                    comms[tracee.tid] = tracee.comm  # renamed (prctl PR_SET_NAME)
             elif type(event) is ProcessEvent:
                 self._lifecycle(event)
             consumer(event)

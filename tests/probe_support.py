@@ -16,6 +16,7 @@ PROGRAM = r"""
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,6 +82,10 @@ int main(int argc, char **argv) {
     pthread_create(&b, NULL, worker, (void *)200);
     pthread_join(b, NULL);
     add3(300, 0, 0);
+  } else if (!strcmp(mode, "rename")) {
+    add3(1, 0, 0);
+    prctl(PR_SET_NAME, "renamed");
+    add3(2, 0, 0);
   } else if (!strcmp(mode, "wait")) {
     char c;
     if (read(0, &c, 1) != 1) return 3;

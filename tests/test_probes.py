@@ -186,6 +186,13 @@ def test_hits_carry_the_name_the_thread_had_when_it_made_them(
         ([i], "prog") for i in range(1, 5)]
 
 
+def test_a_rename_seen_at_its_syscall_stop_names_the_later_hits(tmp_path: Path) -> None:
+    proc, trace = record(tmp_path, "-P", "prog:add3(i64)", "--",
+                         str(build_program(tmp_path)), "rename")
+    assert proc.returncode == 0, proc.stderr
+    assert [(r["args"], r["comm"]) for r in probes(trace)] == [([1], "prog"), ([2], "renamed")]
+
+
 def test_null_and_unreadable_strings_show_their_pointer(tmp_path: Path) -> None:
     """strace's way: a string argument that cannot be read is its pointer, NULL for 0."""
     prog = build_program(tmp_path)
