@@ -37,6 +37,7 @@ class RecordKind(enum.IntEnum):
     STRUCT = 37
     CNT = 38
     PROBE_DEF = 40
+    END = 41
 
 
 #: kdump's tag for each kind, as printed in text output and the JSON ``type`` key.
@@ -59,10 +60,12 @@ KIND_TAGS: dict[RecordKind, str] = {
     RecordKind.STRUCT: "STRU",
     RecordKind.CNT: "CNT",
     RecordKind.PROBE_DEF: "PDEF",
+    RecordKind.END: "END",
 }
 
 #: ktrace's trace-point letters (``ktrace -t``), each selecting record kinds.
-#: DROP has no letter: it is always written and always shown.
+#: DROP has no letter: it is always written and always shown. END (written at the end of
+#: every recording, whatever ``-t`` says) is shown with the process lifecycle, ``p``.
 FACILITY_KINDS: dict[str, frozenset[RecordKind]] = {
     # STRUCT records describe call arguments, so calls bring them along.
     "c": frozenset({RecordKind.SYSCALL, RecordKind.SYSRET, RecordKind.STRUCT}),
@@ -75,7 +78,7 @@ FACILITY_KINDS: dict[str, frozenset[RecordKind]] = {
     "u": frozenset({RecordKind.USER}),
     "a": frozenset({RecordKind.EXEC_ARG}),
     "v": frozenset({RecordKind.EXEC_ENV}),
-    "p": frozenset({RecordKind.PROC}),
+    "p": frozenset({RecordKind.PROC, RecordKind.END}),
     "f": frozenset({RecordKind.PROBE, RecordKind.PROBE_DEF}),
     "S": frozenset({RecordKind.SAMPLE}),
     "m": frozenset({RecordKind.MMAP}),
@@ -224,6 +227,13 @@ class GenioFlag(enum.IntFlag):
 
     NONE = 0
     TRUNCATED = 1  # fewer bytes kept than were transferred (the -s cap)
+
+
+class EndFlag(enum.IntFlag):
+    """END record flags."""
+
+    NONE = 0
+    STOPPED_EARLY = 0x1  # stopped before its processes ended: ``reason`` says why
 
 
 class DropError(enum.IntEnum):

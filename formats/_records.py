@@ -175,6 +175,18 @@ class Drop(NamedTuple):
     lost: int  # records lost for that reason since the previous DROP
 
 
+class End(NamedTuple):
+    """The last record of a recording: how it ended, as ``ktr record``'s summary says."""
+
+    status: int  # the started command's exit status (128+signal if killed); -1: none
+    flags: int  # EndFlag bits
+    processes: int  # processes traced
+    threads: int  # threads traced
+    lost: int  # processes whose control was lost (LOST process events)
+    detached: int  # processes left running when the recording stopped
+    reason: bytes  # why it was stopped early (STOPPED_EARLY), else empty
+
+
 class Struct(NamedTuple):
     """A structure a syscall argument pointed to, as the kernel's bytes (FreeBSD's KTR_STRUCT)."""
 
@@ -192,7 +204,7 @@ class Unknown(NamedTuple):
 
 Payload = (
     Syscall | Sysret | Namei | Genio | Psig | Csw | Emul | User | ExecArg | ExecEnv
-    | Proc | Probe | Sample | Mmap | Drop | Struct | Cnt | ProbeDef | Unknown
+    | Proc | Probe | Sample | Mmap | Drop | Struct | Cnt | ProbeDef | End | Unknown
 )
 
 PAYLOAD_TYPES: dict[RecordKind, type[Payload]] = {
@@ -214,6 +226,7 @@ PAYLOAD_TYPES: dict[RecordKind, type[Payload]] = {
     RecordKind.STRUCT: Struct,
     RecordKind.CNT: Cnt,
     RecordKind.PROBE_DEF: ProbeDef,
+    RecordKind.END: End,
 }
 
 

@@ -269,5 +269,15 @@ def schemas(order: ByteOrder) -> Schemas:
             cs.Padding(4),
             "lost" / u64,
         ),
+        RecordKind.END: cs.Struct(
+            "status" / i32,
+            "flags" / u32,
+            "processes" / u32,
+            "threads" / u32,
+            "lost" / u32,
+            "detached" / u32,
+            "reason_length" / u32,
+            "reason" / cs.Bytes(cs.this.reason_length),
+        ),
     }
     return Schemas(preamble, header_fields, header_body, batch_header, record_header, payloads)

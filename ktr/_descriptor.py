@@ -31,6 +31,8 @@ a batch a reader rejects. The semantics are ktrace's
   header, one queue, one writer, one more reference. The last ``release``
   writes everything queued and every pending drop, stops the writer and closes
   the file (stdout is never closed).
+* ``add_end`` queues a recording's END record past the bound (one record: an
+  END is never dropped), to be written after every record queued before it.
 
 Deviation from ktrace, on purpose: ktrace skips scheduling the writer's wakeup
 while BLOCKING (the writer is known to be busy); here scheduling still happens,
@@ -72,7 +74,7 @@ _DROPPED: Final = 0
 _QUEUED: Final = 1
 _QUEUED_NOW_BLOCKING: Final = 2  # queued, and this producer's timeout turned BLOCKING on
 
-_DROP_COMM: Final = b"ktr"
+_DROP_COMM: Final = b"ktr"  # the recorder's own records: DROP, END
 _ZSTD_LEVEL: Final = 3
 
 
@@ -311,6 +313,21 @@ class Descriptor:
         for record in records[done:]:
             done += self.add_entry(record)
         return done
+
+    def add_end(self, end: formats.End) -> bool:
+        """Queue the END record of a recording that has made its last record.
+
+        Past the queue's bound: the bound holds fast producers back, and a lost END
+        would make a complete trace look cut short. False when the descriptor is
+        done (released or failed): then no END can be written.
+        """
+        record = formats.codec(self.byte_order).encode_record(
+            formats.RecordKind.END, 0, 0, time.time_ns(), _DROP_COMM, end)
+        with self._lock:
+            if self._flags & _DONE:
+                return False
+            self._queue.append(record)
+            return True
 
     def _add_slow(self, record: bytes) -> int:
         flags = self._flags

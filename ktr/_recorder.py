@@ -7,7 +7,9 @@ Guarantees: whatever happens after the targets are under control — Ctrl-C,
 SIGTERM, SIGHUP, the output failing, an error — every tracee is let go
 (attached ones detached and running, the spawned tree killed or, when the
 output failed, detached) before ``record`` returns; the descriptor is always
-released, so every record accepted is written unless the output failed. All
+released, so every record accepted is written unless the output failed. When
+the control loop returned, an END record (how it ended: ``_end_payload``) is
+the last record written; the file header promises it (``end_record``). All
 the user sees is one-line messages on stderr: a live status line on a
 terminal no traced process uses (``_terminal``), notices for lost processes
 and output failure, a final summary.
@@ -62,6 +64,7 @@ def _file_header(options: RecordOptions, control: ControlOptions) -> formats.Fil
     recorded["clock"] = "realtime"  # perf records are converted to it
     # perf records reach the file up to a drain interval late: readers reorder
     recorded["perf_source"] = options.perf_wanted
+    recorded["end_record"] = True  # an END record ends the recording: readers see a cut
     return formats.FileHeader(
         hostname=uname.nodename,
         kernel_release=uname.release,
@@ -273,6 +276,7 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
             descriptor.stats, len({t.pid for t in list(control.tracees.values())})))
         status.start()
     started: list[SideSource] = []
+    result: RunResult | None = None
     try:
         for source in others:
             source.start(output)
@@ -293,7 +297,10 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
         finally:
             if status is not None:
                 status.stop()
+            if result is not None:
+                descriptor.add_end(_end_payload(result))
             descriptor.release()
+    assert result is not None
     stats = descriptor.stats
     failure = failures[0] if failures else stats.failure
     return RecordingReport(_exit_status(options, result, failure), result, stats, failure)
@@ -359,6 +366,16 @@ def _kill_spawned(pid: int) -> None:
         os.waitpid(pid, 0x40000000)  # __WALL
     except OSError:
         pass
+
+
+def _end_payload(result: RunResult) -> formats.End:
+    """The END record: how the recording ended, as the summary line says."""
+    reason = result.stop_reason or result.spawn_error or ""
+    return formats.End(
+        -1 if result.exit_status is None else result.exit_status,
+        int(formats.EndFlag.STOPPED_EARLY if result.stop_reason else formats.EndFlag.NONE),
+        result.processes, result.threads, result.lost, result.detached,
+        reason.encode("utf-8", "replace"))
 
 
 def _exit_status(options: RecordOptions, result: RunResult, failure: OutputError | None) -> int:

@@ -8,6 +8,7 @@ Public API::
                                                   # .notices, .skipped_batches,
                                                   # .events() (batches and notices)
     ktrdump.Skipped                               # a damaged region passed over
+    ktrdump.CutShort                              # (a Skipped) the input has no END record
     ktrdump.calls(path_or_reader, fd_paths=False) # the call layer: Call objects (a CALL
                                                   # with its records and RET) and the
                                                   # records of no call, in the order they end
@@ -30,11 +31,12 @@ __version__ = "0.1.0.dev0"
 if TYPE_CHECKING:
     from ._calls import Call, calls
     from ._options import Options
-    from ._reader import Skipped, TraceReader
+    from ._reader import CutShort, Skipped, TraceReader
     from ._reader import open_trace as open
 
 # Imported on first use, so that ``ktrdump.cli`` loads them with the collector paused.
 _LAZY = {"Call": ("._calls", "Call"), "calls": ("._calls", "calls"),
+         "CutShort": ("._reader", "CutShort"),
          "Options": ("._options", "Options"), "Skipped": ("._reader", "Skipped"),
          "TraceReader": ("._reader", "TraceReader"), "open": ("._reader", "open_trace")}
 
@@ -52,6 +54,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Call",
+    "CutShort",
     "InputError",
     "KtrdumpError",
     "Options",

@@ -105,6 +105,7 @@ from typing import IO, Any
 
 from formats import (
     DropError,
+    EndFlag,
     Proc,
     ProcEvent,
     ProcFlag,
@@ -137,6 +138,7 @@ _NAMEI = int(RecordKind.NAMEI)
 _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
+_END = int(RecordKind.END)
 _USER = int(RecordKind.USER)
 _PROBE = int(RecordKind.PROBE)
 _PROBE_DEF = int(RecordKind.PROBE_DEF)
@@ -319,6 +321,10 @@ class ChromeTrace:
         if kind == _DROP:
             self._seen_time(record.timestamp_ns)
             self._drop(record, self._out)
+            return
+        if kind == _END:  # the recorder's (pid 0): one global marker, no process of its own
+            self._seen_time(record.timestamp_ns)
+            self._end(record, self._out)
             return
         if kind == _PROBE_DEF:  # the recorder's (pid 0): names probes, no event of its own
             self._probes.table.learn(record.payload)  # type: ignore[arg-type]
@@ -581,6 +587,16 @@ class ChromeTrace:
         self._emit(out, f'{{"ph":"i","s":"g","name":"dropped {payload.lost} records ({reason})",'
                         f'"pid":0,"tid":0,"ts":{self._ts(record.timestamp_ns)},'
                         f'"args":{{"lost":{payload.lost},"error":"{reason}"}}}}')
+
+
+    def _end(self, record: Record, out: list[str]) -> None:
+        payload: Any = record.payload
+        early = bool(payload.flags & EndFlag.STOPPED_EARLY)
+        name = f"recording stopped: {_text(payload.reason)}" if early else "recording ended"
+        self._emit(out, f'{{"ph":"i","s":"g","name":{encode_string(name)},'
+                        f'"pid":0,"tid":0,"ts":{self._ts(record.timestamp_ns)},'
+                        f'"args":{{"status":{payload.status},"processes":{payload.processes},'
+                        f'"threads":{payload.threads}}}}}')
 
 
 def _json_value(value: object) -> str:

@@ -94,6 +94,9 @@ epoch), ``call`` (the call id, on every record of a call). Then:
   attach/detach ``detail`` when the record has one; unknown events ``child``,
   ``status``, ``signal``, ``detail``
 - DROP: ``error`` (``"ENOSPC"``/``"ENOMEM"``), ``count``
+- END: ``status`` (the started command's exit status, -1 for none),
+  ``stopped_early`` (bool), ``reason`` (why, or ""), ``processes``, ``threads``,
+  ``lost``, ``detached``
 - CSW: ``event`` (``"out"``/``"in"``), ``preempted`` (bool, out only), ``cpu``,
   ``user`` (bool: a preemption rather than a sleep in the kernel)
 - CNT: ``counters`` (object: name → cumulative value for the thread),
@@ -146,6 +149,7 @@ from typing import Any
 
 from formats import (
     PROBE_ARG_TYPE_NAMES,
+    EndFlag,
     FileHeader,
     ProbeSite,
     Record,
@@ -306,6 +310,7 @@ _HANDLER_NAMES: dict[int, str] = {
     RecordKind.STRUCT: "_struct",
     RecordKind.CNT: "_cnt",
     RecordKind.PROBE_DEF: "_probe_def",
+    RecordKind.END: "_end",
 }
 
 
@@ -717,6 +722,25 @@ class TextDescriber(_RecordDescriber):
         name = _model.drop_error_name(error, self.names)
         return f"{head}DROP  {name} {_plural(count, 'record')} lost\n"
 
+    def _end(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        if payload.flags & EndFlag.STOPPED_EARLY:
+            how = f"stopped: {display_text(payload.reason)}"
+        elif payload.reason:
+            how = display_text(payload.reason)  # the command could not be started
+        else:
+            how = "ended"
+        if payload.status >= 0:
+            how += f"; command exit status {payload.status}"
+        processes = payload.processes
+        counts = [f"{processes} {'process' if processes == 1 else 'processes'}",
+                  _plural(payload.threads, "thread")]
+        if payload.lost:
+            counts.append(f"{payload.lost} lost")
+        if payload.detached:
+            counts.append(f"{payload.detached} detached")
+        return f"{head}END   recording {how}; {', '.join(counts)}\n"
+
     def _unknown(self, head: str, record: Record) -> str:
         payload: Any = record[6]
         payload = payload
@@ -974,6 +998,14 @@ class JsonDescriber(_RecordDescriber):
         count = payload.lost
         name = encode_basestring(_model.drop_error_name(error, self.names))
         return f'{{"type":"DROP",{head},"error":{name},"count":{count}}}\n'
+
+    def _end(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        stopped = "true" if payload.flags & EndFlag.STOPPED_EARLY else "false"
+        return (f'{{"type":"END",{head},"status":{payload.status},"stopped_early":{stopped},'
+                f'"reason":{json_string(payload.reason)},"processes":{payload.processes},'
+                f'"threads":{payload.threads},"lost":{payload.lost},'
+                f'"detached":{payload.detached}}}\n')
 
     def _unknown(self, head: str, record: Record) -> str:
         payload: Any = record[6]

@@ -12,6 +12,9 @@ Ends:
 - ``stop()`` (any thread; ``stop_on_sigint()`` makes Ctrl-C call it): the
   iteration ends quietly within one poll interval, without a notice, even in
   the middle of a batch (the partial batch is not shown).
+- a file: once the END record ``ktr record`` writes last has been read and
+  nothing follows it (the recording ended; a later ``ktr record -a`` starts
+  another, which is not followed).
 - a pipe, a socket or standard input: at end of input (the writer closed
   it), exactly like the reader without follow. Waiting uses ``select`` with
   the poll interval, so ``stop()`` works there too.
@@ -48,9 +51,19 @@ from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import NamedTuple, TypeVar
 
+import formats
 from formats import FileHeader
 
-from ._reader import STDIN_NAME, Event, RawEvent, TraceReader
+from ._reader import (
+    END_KIND,
+    STDIN_NAME,
+    Event,
+    RawBatch,
+    RawEvent,
+    Skipped,
+    TraceReader,
+    last_record_kind,
+)
 from .errors import InputError
 
 _Event = TypeVar("_Event", Event, RawEvent)
@@ -118,6 +131,7 @@ class _WaitingFile:
         opened = os.fstat(fd)
         self._identity = (opened.st_dev, opened.st_ino)
         self.ended: str | None = None  # why following ended, when it did on its own
+        self.recording_ended = False  # an END record was read: no more to wait for
 
     def read(self, size: int = -1) -> bytes:
         """At least one byte, or b"" when following ends; raises ``_Stopped`` on stop()."""
@@ -128,6 +142,8 @@ class _WaitingFile:
             if data:
                 self._position += len(data)
                 return data
+            if self.recording_ended:
+                return b""  # the end of the input, as for a file not followed
             self.ended = self._gone()
             if self.ended is not None:
                 return b""
@@ -237,7 +253,13 @@ class Follower:
         try:
             if self.reader is None:
                 self.reader = TraceReader(self.stream, self.name)  # type: ignore[arg-type]
-            yield from events(self.reader)
+            byte_order = self.reader.header.byte_order
+            for event in events(self.reader):
+                yield event
+                if isinstance(self.stream, _WaitingFile) and not isinstance(event, Skipped):
+                    # An END, written last by ktr record, ends the input once nothing
+                    # follows it, as a pipe ends when the recorder closes it.
+                    self.stream.recording_ended = _ends_recording(event, byte_order)
         except _Stopped:
             return
         if self.stream.ended is not None:
@@ -272,6 +294,15 @@ class Follower:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
+
+
+def _ends_recording(event: object, byte_order: formats.ByteOrder) -> bool:
+    """Whether ``event`` is a batch whose last record is an END."""
+    if type(event) is list:
+        return bool(event) and event[-1][0] == END_KIND
+    if type(event) is RawBatch:
+        return last_record_kind(event.data, byte_order) == END_KIND
+    return False
 
 
 def follow(source: str | os.PathLike[str], options: FollowOptions | None = None) -> Follower:

@@ -41,6 +41,10 @@ Guarantees:
   header's payload checksum from prefix checksums (``_PrefixCrcs``) instead
   of reading its payload again, so crafted overlapping headers cost no more
   than their bytes.
+- The end of input is checked: when the header says the recorder ends each
+  recording with an END record (``"end_record": true`` in its options) and the
+  last record read is not one, a ``CutShort`` notice (a ``Skipped`` of no
+  batch) says the recording is still being written or was cut short.
 - Streams are read as they arrive: a read returns whatever the stream has (at
   least one byte, or end of input), so records of a live pipe come out batch
   by batch. End of input ends the iteration.
@@ -57,6 +61,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import struct
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -94,6 +99,20 @@ class Skipped(NamedTuple):
             f"{self.reason} at byte offset {self.offset}; "
             f"skipped {self.batches} {plural} ({self.bytes} bytes)"
         )
+
+
+class CutShort(Skipped):
+    """The input ended without the END record ``ktr record`` writes last (a notice).
+
+    The recording is still being written, or it was cut short (the recorder
+    was killed, the copy is partial): records it had not written are missing.
+    ``batches`` and ``bytes`` are 0; ``offset`` is where the input ended.
+    """
+
+    def describe(self) -> str:
+        return (f"no END record at byte offset {self.offset} (end of input): the recording "
+                "is still being written, or it was cut short (ktr record killed) and "
+                "records it had not written are missing")
 
 
 #: What the reader reads from: any stream whose ``read`` returns bytes.
@@ -156,8 +175,13 @@ class TraceReader:
                 yield from event
 
     def events(self) -> Iterator[Event]:
-        """Yield each intact batch's records and each ``Skipped`` notice, in file order."""
-        return self._batches(self._decode)
+        """Yield each intact batch's records and each ``Skipped`` notice, in file order.
+
+        The last event is a ``CutShort`` notice when the input ended and its last
+        record is not the END its header promises (``"end_record"``; not when
+        following was stopped, or ended because the file was truncated or replaced).
+        """
+        return self._ended(self._batches(self._decode))
 
     def raw_events(self) -> Iterator[RawEvent]:
         """Yield each intact batch as a ``RawBatch`` (records not decoded) and each notice.
@@ -170,7 +194,7 @@ class TraceReader:
         malformed despite a valid batch checksum (a writer bug, not damage)
         is not detected here: a consumer decoding a payload checks its bounds.
         """
-        return self._batches(self._decode_raw)
+        return self._ended(self._batches(self._decode_raw))
 
     @property
     def live(self) -> bool:
@@ -198,6 +222,29 @@ class TraceReader:
         self.close()
 
     # -- the batch loop -----------------------------------------------------
+
+    def _ended(self, events: Iterator[_Batch | Skipped]) -> Iterator[_Batch | Skipped]:
+        """``events``, then ``CutShort`` if the last record was not an END."""
+        last: list[Record] | RawBatch | None = None
+        for event in events:
+            if type(event) is list:
+                if event:
+                    last = event
+            elif type(event) is RawBatch:
+                last = event
+            yield event
+        if getattr(self._stream, "ended", None):
+            return  # a followed file truncated or replaced: the follower says so
+        if self.header.options.get("end_record") is not True:
+            return  # written by a recorder that does not end with END
+        if last is None:
+            ended = False
+        elif type(last) is list:
+            ended = last[-1][0] == END_KIND
+        else:
+            ended = last_record_kind(last.data, self.header.byte_order) == END_KIND  # type: ignore[union-attr]
+        if not ended:
+            yield self._notice(CutShort(self.offset, 0, 0, "no END record"))
 
     def _batches(self, decode: Callable[[BatchHeader, bytes, int], Iterable[_Batch]]
                  ) -> Iterator[_Batch | Skipped]:
@@ -452,6 +499,20 @@ class _PrefixCrcs:
             points.append(zlib.crc32(view[frontier : frontier + _CRC_STEP], points[-1]))
         point = self._origin + index * _CRC_STEP - base
         return zlib.crc32(view[point : position - base], points[index])
+
+
+END_KIND = int(formats.RecordKind.END)
+
+
+def last_record_kind(records: bytes, byte_order: formats.ByteOrder) -> int | None:
+    """The kind of the last record of a batch's records (checked whole by the framing)."""
+    head = struct.Struct("<IH" if byte_order == "little" else ">IH")
+    header_size = formats.codec(byte_order).header.size
+    position, kind = 0, None
+    while position + header_size <= len(records):
+        length, kind = head.unpack_from(records, position)
+        position += header_size + length
+    return kind
 
 
 def open_trace(source: str | os.PathLike[str] | BinaryStream) -> TraceReader:

@@ -220,7 +220,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="show the time spent in each call on its RET line (strace -T)")
     parser.add_argument("-l", dest="follow", action="store_true",
                         help="follow: keep reading as the trace grows, like tail -f "
-                             "(Ctrl-C ends it; a pipe ends at its end)")
+                             "(Ctrl-C ends it; a pipe ends at its end, a file once "
+                             "the recording's END record is read)")
     filters = parser.add_argument_group("filters after the fact (see below)")
     filters.add_argument("-e", dest="expressions", action="append", metavar="EXPR",
                          help="trace=SET (syscall names, %%classes, ! inverts) or "

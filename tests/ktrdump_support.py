@@ -29,9 +29,17 @@ HEADER = formats.FileHeader(
 Entry = tuple[int, int, int, bytes, Any]
 
 
-def file_header(order: formats.ByteOrder = "little", major: int = formats.FORMAT_MAJOR) -> bytes:
-    header = formats.FileHeader(**{**HEADER.__dict__, "byte_order": order, "major": major})
+def file_header(order: formats.ByteOrder = "little", major: int = formats.FORMAT_MAJOR,
+                end_record: bool = False) -> bytes:
+    """``end_record``: the header promises an END record last, as ``ktr record``'s does."""
+    options = {**HEADER.options, **({"end_record": True} if end_record else {})}
+    header = formats.FileHeader(**{**HEADER.__dict__, "byte_order": order, "major": major,
+                                   "options": options})
     return formats.encode_file_header(header)
+
+
+#: The END record ``ktr record`` writes last (a command that exited 0).
+END_ENTRY: Entry = (RecordKind.END, 0, 0, b"ktr", formats.End(0, 0, 1, 1, 0, 0, b""))
 
 
 def encode_entries(entries: Sequence[Entry], order: formats.ByteOrder = "little",

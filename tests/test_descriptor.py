@@ -344,6 +344,26 @@ def test_drops_pending_at_close_are_written_in_a_final_batch(tmp_path: Path) -> 
     assert descriptor.stats.drops_written == 1
 
 
+def test_end_is_queued_past_a_full_queue_and_written_last(fifo: Fifo) -> None:
+    descriptor = open_descriptor(
+        OutputOptions(str(fifo.path), parameters=parameters(maxentry=10, timeout_s=0.2)),
+        make_header())
+    read_header(fifo.reader)
+    outcomes = [descriptor.add_entry(big_record(sequence)) for sequence in range(40)]
+    assert not outcomes[-1]  # the writer is stuck on the full pipe: the queue is full
+    end = formats.End(0, 0, 1, 1, 0, 0, b"")
+    assert descriptor.add_end(end)
+    reader = Reader(fifo.reader)
+    reader.start()
+    descriptor.release()
+    reader.join(5)
+    assert not descriptor.add_end(end)  # released: nothing more is written
+    _, records = parse_batches(reader.data)
+    assert records[-1].kind == RecordKind.END and records[-1].payload == end
+    assert (records[-1].pid, records[-1].comm) == (0, b"ktr")
+    assert sequences(records) == list(range(outcomes.count(True)))
+
+
 # -- write errors ----------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ktrdump_support import encode_entries, file_header, syscall_batch
+from ktrdump_support import END_ENTRY, encode_entries, file_header, syscall_batch
 
 import formats
 import ktrdump
@@ -194,6 +194,39 @@ def test_a_pipe_ends_at_end_of_input(tmp_path: Path) -> None:
     finally:
         thread.join(DEADLINE)
         consumer.finish()
+
+
+def test_the_end_record_ends_following(tmp_path: Path) -> None:
+    """Once the recording's END is read and nothing follows, the input ends, as a pipe's."""
+    path = tmp_path / "recording.ktr"
+    path.write_bytes(file_header(end_record=True) + batch(3))
+    end = formats.batch_framing().encode(encode_entries([END_ENTRY], first_ns=2 * 10**18))
+    consumer = Consumer(path)
+    try:
+        assert isinstance(consumer.next(), list)
+        append(path, batch(2) + end)
+        events = []
+        while (event := consumer.next()) is not None:
+            events.append(event)
+        assert [len(e) for e in events if isinstance(e, list)] == [2, 1]  # at once or apart
+        assert consumer.error is None
+        assert consumer.follower.reader is not None
+        assert consumer.follower.reader.notices == []
+    finally:
+        consumer.finish()
+
+
+def test_a_pipe_that_ends_without_the_promised_end_record_says_so(tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()
+    os.write(write_end, file_header(end_record=True) + batch(2))
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as stream, ktrdump.open(stream) as reader:
+        events = list(reader.events())
+    assert isinstance(events[0], list)
+    notice = events[-1]
+    assert isinstance(notice, ktrdump.CutShort) and isinstance(notice, ktrdump.Skipped)
+    assert notice.batches == 0 and reader.skipped_batches == 0
+    assert notice.describe().startswith("no END record at byte offset ")
 
 
 def test_stop_works_on_an_idle_pipe(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from ktrdump_support import (
+    END_ENTRY,
     START_NS,
     batch_header_with_flags,
     build_trace,
@@ -243,3 +244,25 @@ def test_io_error_while_reading_is_an_input_error() -> None:
     assert len(next(events)) == 6  # the first batch is whole before the failure
     with pytest.raises(InputError, match="Input/output error"):
         next(events)
+
+
+@pytest.mark.parametrize("order", ["little", "big"])
+@pytest.mark.parametrize("raw", [False, True])
+def test_a_missing_end_record_is_a_notice_only_when_the_header_promises_one(
+        order: formats.ByteOrder, raw: bool) -> None:
+    framing = formats.batch_framing(order)
+    body = framing.encode(encode_entries(syscall_batch(3), order))
+    end = framing.encode(encode_entries([END_ENTRY], order))
+
+    def notices(data: bytes) -> list[ktrdump.Skipped]:
+        with ktrdump.open(io.BytesIO(data)) as reader:
+            events = list(reader.raw_events() if raw else reader.events())
+            assert reader.skipped_batches == 0
+        return [e for e in events if isinstance(e, ktrdump.Skipped)]
+
+    promised = file_header(order, end_record=True)
+    assert notices(promised + body + end) == []
+    assert notices(promised + end + body) == [ktrdump.CutShort(
+        len(promised + end + body), 0, 0, "no END record")]
+    assert len(notices(promised)) == 1  # not a single record: cut before the first batch
+    assert notices(file_header(order) + body) == []  # an older recorder's: no END promised

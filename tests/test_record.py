@@ -200,8 +200,16 @@ def test_caught_signal_is_recorded_and_still_delivered(tmp_path: Path) -> None:
     [("exit 7", 7), ("kill -TERM $$", 128 + signal.SIGTERM), ("true", 0)],
 )
 def test_exit_status_is_the_commands(tmp_path: Path, script: str, status: int) -> None:
-    done = ktr("record", "-q", "-o", str(tmp_path / "t.ktr"), "--", "sh", "-c", script)
+    trace = tmp_path / "t.ktr"
+    done = ktr("record", "-q", "-o", str(trace), "--", "sh", "-c", script)
     assert done.returncode == status
+    last = records_of(trace)[-1]
+    assert last.kind == RecordKind.END
+    assert last.payload == formats.End(status, 0, 1, 1, 0, 0, b"")
+    dump = subprocess.run([KTRDUMP, str(trace)], capture_output=True)
+    assert (dump.returncode, dump.stderr) == (0, b"")
+    assert dump.stdout.endswith(
+        f"END   recording ended; command exit status {status}; 1 process, 1 thread\n".encode())
 
 
 def test_missing_command_is_one_line(tmp_path: Path) -> None:
@@ -297,6 +305,9 @@ def test_attach_and_detach_on_sigint_leaves_the_target_running(tmp_path: Path) -
         assert len(attached) == 2
         assert attached == detached
         assert calls(records, "getppid")
+        assert records[-1].kind == RecordKind.END
+        assert records[-1].payload == formats.End(-1, formats.EndFlag.STOPPED_EARLY, 1, 2, 0, 1,
+                                                  b"interrupted by SIGINT")
     finally:
         target.kill()
         target.wait()
@@ -320,9 +331,13 @@ def test_killing_the_recorder_kills_the_command_and_keeps_the_trace(tmp_path: Pa
                            == "Z" for pid in children),
                "the traced command to die")
     dump = subprocess.run([KTRDUMP, str(trace)], capture_output=True)
-    assert dump.returncode in (0, 1)
-    assert b"Traceback" not in dump.stderr
-    assert b"CALL" in dump.stdout
+    assert dump.returncode == 1  # the recording was cut short: records are missing
+    assert b"CALL" in dump.stdout and b" END " not in dump.stdout
+    size = trace.stat().st_size
+    assert dump.stderr.decode().splitlines()[-1] == (
+        f"ktrdump: {trace}: no END record at byte offset {size} (end of input): the recording "
+        "is still being written, or it was cut short (ktr record killed) and records it had "
+        "not written are missing")
 
 
 def _live_recording(script: str) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:

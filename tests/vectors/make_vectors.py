@@ -13,11 +13,12 @@ ktrdump: review the diff before committing it.
 
 Files:
 
-- ``all_kinds.ktr``: every record kind (and an unknown one), raw batches.
+- ``all_kinds.ktr``: every record kind (and an unknown one), raw batches; it ends
+  with an END (a recording stopped early).
 - ``all_kinds_zstd.ktr``: the same records, zstd batches.
 - ``all_kinds_big.ktr``: the same records, big-endian.
 - ``corrupt_middle.ktr``: three batches, the middle one's payload damaged.
-- ``torn_tail.ktr``: three batches, the file cut inside the last one.
+- ``torn_tail.ktr``: three batches, the file cut inside the last one (so no END).
 - ``probes.ktr``: function probes (PDEF and PROBE records): nested entry/return pairs,
   typed arguments and strings (one unreadable), an offset probe, an IFUNC implementation,
   a syscall inside a probed call, a second thread, a call left open.
@@ -48,6 +49,7 @@ from formats import (
     Csw,
     Drop,
     Emul,
+    End,
     ExecArg,
     ExecEnv,
     Genio,
@@ -79,7 +81,7 @@ HEADER = dict(
     realtime_ns=START_NS,
     monotonic_ns=4_000_000_000,
     ktr_version="0.1.0-vectors",
-    options={"facilities": "cnisuepavfSmw", "io_cap": 64},
+    options={"facilities": "cnisuepavfSmw", "io_cap": 64, "end_record": True},
 )
 
 LS = (4242, 4242, b"ls")
@@ -200,6 +202,8 @@ def _lifecycle() -> list[Entry]:
         (s.DROP, RECORDER, Drop(formats.DropError.ENOMEM, 1)),
         (s.DROP, RECORDER, Drop(formats.DropError.ENOBUFS, 250)),
         (UNKNOWN_KIND, LS, bytes(range(12))),
+        (s.END, RECORDER, End(-1, formats.EndFlag.STOPPED_EARLY, 3, 5, 1, 2,
+                              b"interrupted by SIGINT")),
     ]
 
 
@@ -254,9 +258,11 @@ def probes_trace() -> bytes:
         (s.PROBE, PROG, Probe(5, site.ENTRY, 0x7F0000156200, 0, 0, (0,),
                               b"libc.so.6:__strlen_avx2", b"\xff\xff\xff\xff")),
         (s.PROBE, PROG, Probe(1, site.ENTRY, 0x401136, 0, 0, (1,), b"prog:outer")),
+        (s.END, RECORDER, End(0, 0, 1, 2, 0, 0, b"")),
     ]
     out = io.BytesIO()
-    header = {**HEADER, "options": {"facilities": "cf", "probes": ["prog:outer"]}}
+    header = {**HEADER, "options": {"facilities": "cf", "probes": ["prog:outer"],
+                                    "end_record": True}}
     out.write(formats.encode_file_header(formats.FileHeader(**header, byte_order="little")))
     out.write(formats.batch_framing("little").encode(_encode(entries, "little", 0)))
     return out.getvalue()
@@ -444,11 +450,13 @@ def perf_trace() -> bytes:
     """perf.ktr: context switches and counter readings of a process and its thread."""
     out = io.BytesIO()
     header = {**HEADER, "options": {"facilities": "wp", "perf_source": True,
-                                    "counters": ["task-clock", "context-switches"]}}
+                                    "counters": ["task-clock", "context-switches"],
+                                    "end_record": True}}
     out.write(formats.encode_file_header(formats.FileHeader(**header, byte_order="little")))
     codec = formats.codec("little")
+    ending = (21_000_000, (RecordKind.END, RECORDER, End(0, 0, 1, 2, 0, 0, b"")))
     records = [codec.encode_record(RecordKind(kind), pid, tid, START_NS + offset, comm, payload)
-               for offset, (kind, (pid, tid, comm), payload) in _perf_records()]
+               for offset, (kind, (pid, tid, comm), payload) in [*_perf_records(), ending]]
     out.write(formats.batch_framing("little").encode(records))
     return out.getvalue()
 
@@ -456,12 +464,15 @@ def perf_trace() -> bytes:
 def calls_trace() -> bytes:
     """calls.ktr: two batches cut between a CALL and its NAMI (held across batches)."""
     out = io.BytesIO()
-    header = {**HEADER, "options": {"facilities": "cnisuepav", "io_cap": 4096}}
+    header = {**HEADER, "options": {"facilities": "cnisuepav", "io_cap": 4096,
+                                    "end_record": True}}
     out.write(formats.encode_file_header(formats.FileHeader(**header, byte_order="little")))
     framing = formats.batch_framing("little")
     first = _demo_calls()
     cut = 4  # after the first openat's CALL, before its NAMI
-    second = first[cut:] + _demo_processes()
+    # ended by a command killed by SIGKILL (status 137), its child left running
+    ending: list[Entry] = [(RecordKind.END, RECORDER, End(137, 0, 3, 4, 0, 1, b""))]
+    second = first[cut:] + _demo_processes() + ending
     out.write(framing.encode(_encode(first[:cut], "little", 0)))
     out.write(framing.encode(_encode(second, "little", cut)))
     return out.getvalue()
