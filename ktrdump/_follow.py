@@ -51,19 +51,9 @@ from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import NamedTuple, TypeVar
 
-import formats
 from formats import FileHeader
 
-from ._reader import (
-    END_KIND,
-    STDIN_NAME,
-    Event,
-    RawBatch,
-    RawEvent,
-    Skipped,
-    TraceReader,
-    last_record_kind,
-)
+from ._reader import STDIN_NAME, Event, RawEvent, Skipped, TraceReader, ends_recording
 from .errors import InputError
 
 _Event = TypeVar("_Event", Event, RawEvent)
@@ -259,7 +249,7 @@ class Follower:
                 if isinstance(self.stream, _WaitingFile) and not isinstance(event, Skipped):
                     # An END, written last by ktr record, ends the input once nothing
                     # follows it, as a pipe ends when the recorder closes it.
-                    self.stream.recording_ended = _ends_recording(event, byte_order)
+                    self.stream.recording_ended = ends_recording(event, byte_order)
         except _Stopped:
             return
         if self.stream.ended is not None:
@@ -294,15 +284,6 @@ class Follower:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
-
-
-def _ends_recording(event: object, byte_order: formats.ByteOrder) -> bool:
-    """Whether ``event`` is a batch whose last record is an END."""
-    if type(event) is list:
-        return bool(event) and event[-1][0] == END_KIND
-    if type(event) is RawBatch:
-        return last_record_kind(event.data, byte_order) == END_KIND
-    return False
 
 
 def follow(source: str | os.PathLike[str], options: FollowOptions | None = None) -> Follower:

@@ -237,13 +237,7 @@ class TraceReader:
             return  # a followed file truncated or replaced: the follower says so
         if self.header.options.get("end_record") is not True:
             return  # written by a recorder that does not end with END
-        if last is None:
-            ended = False
-        elif type(last) is list:
-            ended = last[-1][0] == END_KIND
-        else:
-            ended = last_record_kind(last.data, self.header.byte_order) == END_KIND  # type: ignore[union-attr]
-        if not ended:
+        if last is None or not ends_recording(last, self.header.byte_order):
             yield self._notice(CutShort(self.offset, 0, 0, "no END record"))
 
     def _batches(self, decode: Callable[[BatchHeader, bytes, int], Iterable[_Batch]]
@@ -501,18 +495,21 @@ class _PrefixCrcs:
         return zlib.crc32(view[point : position - base], points[index])
 
 
-END_KIND = int(formats.RecordKind.END)
+_END = int(formats.RecordKind.END)
 
 
-def last_record_kind(records: bytes, byte_order: formats.ByteOrder) -> int | None:
-    """The kind of the last record of a batch's records (checked whole by the framing)."""
+def ends_recording(batch: list[Record] | RawBatch, byte_order: formats.ByteOrder) -> bool:
+    """Whether an intact batch's last record is an END (the recording ended there)."""
+    if type(batch) is list:
+        return bool(batch) and batch[-1][0] == _END
+    records = batch.data  # type: ignore[union-attr]
     head = struct.Struct("<IH" if byte_order == "little" else ">IH")
     header_size = formats.codec(byte_order).header.size
     position, kind = 0, None
-    while position + header_size <= len(records):
+    while position + header_size <= len(records):  # the framing checked every length
         length, kind = head.unpack_from(records, position)
         position += header_size + length
-    return kind
+    return kind == _END
 
 
 def open_trace(source: str | os.PathLike[str] | BinaryStream) -> TraceReader:
