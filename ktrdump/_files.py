@@ -5,7 +5,10 @@ data, environment), so it gets the trace's care: ``create_private`` makes a
 new file with mode 0600, or reuses an existing *regular* file of the same
 user (truncated, its mode made 0600); it refuses a symlink (``O_NOFOLLOW``),
 a file of another user, a directory, FIFO or device, each with one line
-naming the path and the reason (``OutputError``).
+naming the path and the reason (``OutputError``). It also refuses a file that
+is one of the traces being read (``avoid``, by device and inode: the same
+file under any name), before truncating anything: ``ktrdump -o t.ktr t.ktr``
+must not destroy its input.
 
 Does not: protect against a directory an attacker controls being renamed
 under us (the checks are made on the opened descriptor, not the path).
@@ -13,17 +16,36 @@ under us (the checks are made on the opened descriptor, not the path).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+from collections.abc import Iterable
 
 from .errors import OutputError
 
 _PRIVATE_MODE = 0o600
 
 
-def create_private(path: str) -> int:
-    """A write descriptor on ``path``, empty and private (see the module docstring)."""
+#: Files identified as (st_dev, st_ino).
+FileIds = frozenset[tuple[int, int]]
+
+
+def file_ids(fds: Iterable[int]) -> FileIds:
+    """The identities of open descriptors (the inputs), for ``create_private``'s ``avoid``."""
+    found = set()
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            info = os.fstat(fd)
+            found.add((info.st_dev, info.st_ino))
+    return frozenset(found)
+
+
+def create_private(path: str, avoid: FileIds = frozenset()) -> int:
+    """A write descriptor on ``path``, empty and private (see the module docstring).
+
+    ``avoid``: files that must not be written (the inputs), whatever their name.
+    """
     flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
     try:
         fd = os.open(path, flags, _PRIVATE_MODE)
@@ -35,6 +57,8 @@ def create_private(path: str) -> int:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise OutputError(f"{path}: cannot write: not a regular file")
+        if (info.st_dev, info.st_ino) in avoid:
+            raise OutputError(f"{path}: cannot write: it is a trace being read")
         if info.st_uid != os.geteuid():
             raise OutputError(f"{path}: cannot write: it belongs to another user "
                               f"(uid {info.st_uid})")
@@ -50,4 +74,4 @@ def create_private(path: str) -> int:
     return fd
 
 
-__all__ = ["create_private"]
+__all__ = ["FileIds", "create_private", "file_ids"]

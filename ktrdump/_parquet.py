@@ -60,7 +60,7 @@ from formats.linux import RetKind, errno_name, signal_name
 from ._args import Style, compile_arguments
 from ._bounded import Cache
 from ._calls import MEMBER_KINDS, Call, CallPlan, CallTracker
-from ._files import create_private
+from ._files import FileIds, create_private
 from .errors import KtrdumpError, OutputError
 
 #: Rows per row group (and per table kept in memory before it is written).
@@ -141,10 +141,11 @@ def _array(pa: Any, values: Any, type_: Any) -> Any:
 class _Table:
     """One output table: rows gathered as tuples, written a row group at a time."""
 
-    def __init__(self, path: str, schema: Any, pa: Any, pq: Any, *,
+    def __init__(self, path: str, schema: Any, pa: Any, pq: Any, *, avoid: FileIds,
                  unique: frozenset[str] = frozenset(),
                  views: dict[str, str] | None = None) -> None:
         self.path = path
+        self._avoid = avoid
         self.schema = schema
         # Columns whose values rarely repeat (ids, timestamps, durations): written
         # without the dictionary encoding pyarrow tries first and then abandons
@@ -187,7 +188,7 @@ class _Table:
                           else arrays[source].view(field.type))
         batch = pa.Table.from_arrays(arrays, schema=self.schema)
         if self._writer is None:
-            fd = create_private(self.path)
+            fd = create_private(self.path, self._avoid)
             self._file = os.fdopen(fd, "wb")
             self._writer = self._pq.ParquetWriter(self._file, self.schema, compression="zstd",
                                                   use_dictionary=self._dictionary)
@@ -216,8 +217,9 @@ class _Table:
 class _GenericTable:
     """A table for a record kind whose columns are its payload's fields."""
 
-    def __init__(self, path: str, pa: Any, pq: Any) -> None:
+    def __init__(self, path: str, pa: Any, pq: Any, avoid: FileIds) -> None:
         self.path = path
+        self._avoid = avoid
         self._pa = pa
         self._pq = pq
         self._table: _Table | None = None
@@ -227,7 +229,8 @@ class _GenericTable:
         payload: Any = record.payload
         if self._table is None:
             self._fields = tuple(getattr(payload, "_fields", ()))
-            self._table = _Table(self.path, self._schema(payload), self._pa, self._pq)
+            self._table = _Table(self.path, self._schema(payload), self._pa, self._pq,
+                                 avoid=self._avoid)
         values = [self._value(name, getattr(payload, name, None)) for name in self._fields]
         self._table.add((record.pid, record.tid, _text(record.comm), record.timestamp_ns,
                          *values))
@@ -292,13 +295,15 @@ class ParquetWriter:
     """The call layer's sink that fills the tables (see the module docstring)."""
 
     def __init__(self, path: str, facilities: str | None = None,
-                 keep: Callable[[Record], bool] | None = None, *, memoize: bool = True) -> None:
+                 keep: Callable[[Record], bool] | None = None, *, memoize: bool = True,
+                 avoid: FileIds = frozenset()) -> None:
         pa, pq = _pyarrow()
         self._pa = pa
         self._pq = pq
         base = path[:-len(".parquet")] if path.endswith(".parquet") else path
         self.path = path
         self.base = base
+        self._avoid = avoid  # the inputs: never an output
         self.tracker = CallTracker(track_fds=True, keep_calls=True, facilities=facilities)
         # The filters (-p, -t, -e …): a hidden call has no row, a hidden record none
         # either; the layer still sees them, for the fd tables.
@@ -318,14 +323,15 @@ class ParquetWriter:
             pa.field("duration_ns", pa.int64()), pa.field("unfinished", pa.bool_()),
             pa.field("paths", pa.list_(pa.string())), pa.field("fd", pa.int32()),
             pa.field("fd_path", pa.string()), pa.field("bytes", pa.int64()),
-        ]), pa, pq, unique=frozenset({"call_id", "start_ns", "end_ns", "start", "duration_ns"}),
+        ]), pa, pq, avoid=avoid,
+            unique=frozenset({"call_id", "start_ns", "end_ns", "start", "duration_ns"}),
             views={"start": "start_ns"})
         self.signals = _Table(f"{base}.signals.parquet", pa.schema([
             pa.field("pid", pa.int32()), pa.field("tid", pa.int32()),
             pa.field("comm", pa.string()), pa.field("ts_ns", pa.int64()),
             pa.field("signal", pa.string()), pa.field("signo", pa.int32()),
             pa.field("code", pa.int32()), pa.field("action", pa.uint64()),
-        ]), pa, pq)
+        ]), pa, pq, avoid=avoid)
         self.processes = _Table(f"{base}.processes.parquet", pa.schema([
             pa.field("pid", pa.int32()), pa.field("tid", pa.int32()),
             pa.field("comm", pa.string()), pa.field("ts_ns", pa.int64()),
@@ -333,11 +339,11 @@ class ParquetWriter:
             pa.field("status", pa.int32()), pa.field("signal", pa.string()),
             pa.field("core_dumped", pa.bool_()), pa.field("thread", pa.bool_()),
             pa.field("detail", pa.string()),
-        ]), pa, pq)
+        ]), pa, pq, avoid=avoid)
         self.drops = _Table(f"{base}.drops.parquet", pa.schema([
             pa.field("ts_ns", pa.int64()), pa.field("error", pa.string()),
             pa.field("count", pa.int64()),
-        ]), pa, pq)
+        ]), pa, pq, avoid=avoid)
         self._generic: dict[int, _GenericTable] = {}
         self._generic_names: dict[int, str] = {}
         for kind_name, table in _GENERIC_TABLES.items():
@@ -396,7 +402,7 @@ class ParquetWriter:
                 table = self._generic.get(kind)
                 if table is None:
                     table = self._generic[kind] = _GenericTable(
-                        f"{self.base}.{name}.parquet", self._pa, self._pq)
+                        f"{self.base}.{name}.parquet", self._pa, self._pq, self._avoid)
                 table.add(record)
 
     # -- rows --------------------------------------------------------------------
@@ -584,12 +590,13 @@ def _rendered(render: Callable[[Call], list[str]], call: Call) -> tuple[str, ...
 
 def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = None,
                   on_notice: Callable[[Any], None] | None = None,
-                  keep: Callable[[Record], bool] | None = None) -> ParquetWriter:
+                  keep: Callable[[Record], bool] | None = None,
+                  avoid: FileIds = frozenset()) -> ParquetWriter:
     """Run ``events`` (batches and notices) into the tables at ``path``; returns the writer.
 
     ``keep``: the records the tables hold (``record_filter``); None: every one.
     """
-    writer = ParquetWriter(path, facilities, keep)
+    writer = ParquetWriter(path, facilities, keep, avoid=avoid)
     try:
         for event in events:
             if isinstance(event, list):

@@ -206,6 +206,13 @@ class TraceReader:
         except (AttributeError, OSError, ValueError):
             return False
 
+    def fileno(self) -> int | None:
+        """The input's descriptor, or None for a stream without one (``io.BytesIO``)."""
+        try:
+            return self._stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            return None
+
     def close(self) -> None:
         if self._owns_stream:
             self._stream.close()

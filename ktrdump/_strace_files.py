@@ -33,7 +33,7 @@ from formats import FileHeader, ProcEvent, Record, RecordKind
 
 from ._bounded import Table
 from ._calls import Call
-from ._files import create_private
+from ._files import FileIds, create_private
 from ._filter import record_filter
 from ._model import Names
 from ._options import Options
@@ -53,8 +53,9 @@ _DROP = int(RecordKind.DROP)
 class _ThreadFiles:
     """``PREFIX.TID`` files: created on first use, a bounded number kept open."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, avoid: FileIds) -> None:
         self.prefix = prefix
+        self._avoid = avoid
         self.created: set[int] = set()
         self._open: OrderedDict[int, int] = OrderedDict()  # tid -> fd, least recent first
 
@@ -78,7 +79,7 @@ class _ThreadFiles:
             os.close(oldest)
         if tid not in self.created:
             self.created.add(tid)
-            return create_private(path)
+            return create_private(path, self._avoid)
         # Ours already (created private above): append to it.
         return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
 
@@ -92,9 +93,9 @@ class PerThreadStrace(StraceDescriber):
     """The strace describer with one output per thread and no thread column."""
 
     def __init__(self, options: Options, prefix: str, names: Names | None = None,
-                 header: FileHeader | None = None) -> None:
+                 header: FileHeader | None = None, avoid: FileIds = frozenset()) -> None:
         super().__init__(options, names, header)
-        self.files = _ThreadFiles(prefix)
+        self.files = _ThreadFiles(prefix, avoid)
         self._thread_calls: dict[int, Call] = Table()  # tid -> its open call, line not yet written
         self._tid = 0  # the thread whose lines ``self._out`` collects now
 
@@ -162,8 +163,8 @@ class PerThreadStrace(StraceDescriber):
 
 
 def per_thread_describer(options: Options, prefix: str, header: FileHeader | None,
-                         selector: Any = None) -> PerThreadStrace:
-    describer = PerThreadStrace(options, prefix, header=header)
+                         selector: Any = None, avoid: FileIds = frozenset()) -> PerThreadStrace:
+    describer = PerThreadStrace(options, prefix, header=header, avoid=avoid)
     if selector is not None:
         describer.tracker.keep = record_filter(options, selector.keep)
     return describer

@@ -51,7 +51,7 @@ try:
     from . import __version__, _perfviews
     from ._calls import recorded_facilities
     from ._describe import describer_for
-    from ._files import create_private
+    from ._files import FileIds, create_private, file_ids
     from ._filter import CONTEXT_KINDS, record_filter
     from ._follow import Follower, follow
     from ._merge import Late, Merger, merge
@@ -446,6 +446,14 @@ class _Source:
         return self._readers
 
     @property
+    def input_ids(self) -> FileIds:
+        """The files being read: an output must never be one of them."""
+        fds = [reader.fileno() for reader in self._readers]
+        if self._follower is not None:
+            fds.append(self._follower.stream.fileno())
+        return file_ids(fd for fd in fds if fd is not None)
+
+    @property
     def live(self) -> bool:
         return self._follower is not None or any(reader.live for reader in self._readers)
 
@@ -496,7 +504,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         if options.output_path is not None and not options.per_thread and (
                 options.output_format != "parquet"):
             # -o FILE: the output goes to a private file instead of standard output.
-            stdout = stack.enter_context(os.fdopen(create_private(options.output_path), "wb"))
+            stdout = stack.enter_context(os.fdopen(
+                create_private(options.output_path, source.input_ids), "wb"))
         if options.summary and not options.selection.active:
             return _summary(options, source, stdout, stderr)
         events = _with_progress(options, source, _first_event_read(source.events()), stdout,
@@ -522,7 +531,7 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         if options.per_thread:
             assert options.output_path is not None
             describer = per_thread_describer(options, options.output_path, source.header,
-                                             selector)
+                                             selector, avoid=source.input_ids)
         else:
             describer = describer_for(options, header=source.header, selector=selector)
         return dump(source, describer, Output(stdout), stderr, events)
@@ -694,7 +703,8 @@ def _parquet(options: Options, source: _Source, events: Iterator[Any],
     report = _Notices(source, stderr)
     write_parquet(events, options.output_path, facilities=recorded_facilities(source.header),
                   on_notice=report,
-                  keep=record_filter(options, selector.keep if selector is not None else None))
+                  keep=record_filter(options, selector.keep if selector is not None else None),
+                  avoid=source.input_ids)
     return report.status
 
 

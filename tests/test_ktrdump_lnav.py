@@ -98,3 +98,31 @@ def test_output_file_is_private_and_never_a_symlink(tmp_path: Path) -> None:
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     expected = (vectors / "calls.txt").read_bytes()
     assert out.read_bytes() == expected
+
+
+@pytest.mark.parametrize("view", [[], ["--format", "strace", "-ff"], ["--format", "parquet"],
+                                  ["-l"]])
+def test_an_input_is_never_an_output(tmp_path: Path, view: list[str]) -> None:
+    """``-o`` naming the trace being read (or a hard link to it) is refused before any
+    byte of it is touched: ktrdump must not destroy its input."""
+    vectors = Path(__file__).resolve().parent / "vectors"
+    trace = tmp_path / "t.ktr"
+    shutil.copyfile(vectors / "calls.ktr", trace)
+    original = trace.read_bytes()
+    if "-ff" in view:
+        output = tmp_path / "t.5000"  # the per-thread file of the trace's main thread
+        os.link(trace, output)
+    elif "--format" in view:
+        pytest.importorskip("pyarrow")
+        output = tmp_path / "t.processes.parquet"  # a table written beside NAME.parquet
+        os.link(trace, output)
+    else:
+        output = trace
+    target = tmp_path / "t" if "-ff" in view else (
+        tmp_path / "t.parquet" if "--format" in view else output)
+    done = subprocess.run([KTRDUMP, *view, "-o", str(target), str(trace)],
+                          capture_output=True, timeout=20)
+    assert done.returncode == 1
+    assert done.stderr.decode().splitlines()[-1] == (
+        f"ktrdump: {output}: cannot write: it is a trace being read")
+    assert trace.read_bytes() == original
