@@ -92,8 +92,8 @@ class ThreadSwitches:
     __slots__ = ("comm", "last_cpu", "last_preempted", "off_cpu_ns", "out_since", "preempted",
                  "voluntary")
 
-    def __init__(self, comm: str) -> None:
-        self.comm = comm
+    def __init__(self, comm: bytes) -> None:
+        self.comm = comm  # the latest name: a thread renamed or exec'd is shown as it ended
         self.voluntary = 0
         self.preempted = 0
         self.off_cpu_ns = 0
@@ -115,7 +115,9 @@ class SwitchTally:
         key = (record.pid, record.tid)
         entry = self.threads.get(key)
         if entry is None:
-            entry = self.threads[key] = ThreadSwitches(record.comm.decode("utf-8", "replace"))
+            entry = self.threads[key] = ThreadSwitches(record.comm)
+        else:
+            entry.comm = record.comm
         if payload.out:
             entry.last_preempted = bool(payload.flags & CswFlag.PREEMPTED)
             entry.last_cpu = payload.cpu
@@ -140,7 +142,8 @@ class SwitchTally:
                 f"{'switches':>9} {'off-cpu (s)':>12}"]
         for (pid, tid), entry in sorted(self.threads.items()):
             total = entry.voluntary + entry.preempted
-            rows.append(f"{pid:>7} {tid:>7} {entry.comm:<16} {entry.voluntary:>10} "
+            comm = entry.comm.decode("utf-8", "replace")
+            rows.append(f"{pid:>7} {tid:>7} {comm:<16} {entry.voluntary:>10} "
                         f"{entry.preempted:>10} {total:>9} {entry.off_cpu_ns / 1e9:>12.6f}")
         return ["context switches per thread (CSW):", *rows]
 

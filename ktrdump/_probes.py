@@ -397,7 +397,7 @@ class ProbeSummary:
     def __init__(self, pids: frozenset[int] = frozenset()) -> None:
         self.stack = CallStack()
         self.functions: dict[str, FunctionStats] = {}
-        self.pids = pids  # only these processes' calls (empty: all)
+        self.pids = pids  # only these processes' or threads' calls (empty: all)
 
     def add_records(self, records: Iterable[Record]) -> None:
         pids = self.pids
@@ -405,7 +405,8 @@ class ProbeSummary:
             kind = record.kind
             if kind != RecordKind.PROBE and kind != RecordKind.PROBE_DEF:
                 continue
-            if pids and kind == RecordKind.PROBE and record.pid not in pids:
+            if (pids and kind == RecordKind.PROBE and record.pid not in pids
+                    and record.tid not in pids):
                 continue
             for event, call in self.stack.feed(record):
                 stats = self.functions.setdefault(call.function, FunctionStats())

@@ -91,7 +91,7 @@ DEFAULT_COLUMNS: tuple[Column, ...] = (
 class SummaryOptions:
     sort_by: SortKey = "time"  # strace -S
     per_process: bool = False  # one table per process (ktrdump -p with --summary)
-    pids: frozenset[int] = frozenset()  # only these processes; empty: all (DROP always counts)
+    pids: frozenset[int] = frozenset()  # only these processes or threads (DROP always counts)
     columns: tuple[Column, ...] = DEFAULT_COLUMNS  # strace -U
 
     def __post_init__(self) -> None:
@@ -283,8 +283,8 @@ class SyscallSummary:
             ret: Any = record.payload
             if call.ts == -1:  # no CALL in the trace: the call is counted now
                 self._call(call.pid, call.tid, ret.nr, ret.abi, record.comm, paired=True)
-            self._returned(call.pid, ret.abi, ret.nr, ret.flags, ret.error, ret.duration_ns,
-                           record.comm)
+            self._returned(call.pid, call.tid, ret.abi, ret.nr, ret.flags, ret.error,
+                           ret.duration_ns, record.comm)
         elif kind == _DROP:
             drop: Any = record.payload
             self.dropped[drop.error] = self.dropped.get(drop.error, 0) + drop.lost
@@ -293,7 +293,7 @@ class SyscallSummary:
 
     def _perf_record(self, record: Record) -> None:
         pids = self.options.pids
-        if pids and record.pid not in pids:
+        if pids and record.pid not in pids and record.tid not in pids:
             return
         if isinstance(record.payload, formats.Unknown):
             self.malformed += 1
@@ -330,11 +330,11 @@ class SyscallSummary:
                     self.malformed += 1
                 elif per_process:
                     pid, tid, comm, nr, abi = unpack_call(data, position)
-                    if not pids or pid in pids:
+                    if not pids or pid in pids or tid in pids:
                         self._call(pid, tid, nr, abi, comm)
                 else:
                     pid, tid, nr, abi = unpack_call(data, position)
-                    if not pids or pid in pids:
+                    if not pids or pid in pids or tid in pids:
                         # _call inlined: this is the hot loop
                         key = (abi << _ABI_SHIFT) | (nr & _NR_MASK)
                         row = stats.get(key)
@@ -349,11 +349,11 @@ class SyscallSummary:
                     self.malformed += 1
                 elif per_process:
                     pid, tid, comm, nr, abi, flags, error, duration = unpack_return(data, position)
-                    if not pids or pid in pids:
+                    if not pids or pid in pids or tid in pids:
                         self._return(pid, tid, nr, abi, flags, error, duration, comm)
                 else:
                     pid, tid, nr, abi, flags, error, duration = unpack_return(data, position)
-                    if not pids or pid in pids:
+                    if not pids or pid in pids or tid in pids:
                         key = (abi << _ABI_SHIFT) | (nr & _NR_MASK)
                         found = stats.get(key) if pending.pop(tid, None) == key else None
                         if found is not None:
@@ -396,7 +396,7 @@ class SyscallSummary:
 
     def _call(self, pid: int, tid: int, nr: int, abi: int, comm: bytes,
               paired: bool = False) -> None:
-        if self.options.pids and pid not in self.options.pids:
+        if not self._chosen(pid, tid):
             return
         key = self._key_for(pid, abi, nr, comm)
         row = self._stats.setdefault(key, [0, 0, 0, 0, 0, 0])
@@ -409,17 +409,22 @@ class SyscallSummary:
     def _return(self, pid: int, tid: int, nr: int, abi: int, flags: int, error: int,
                 duration: int, comm: bytes) -> None:
         """The raw path's RET: paired with its thread's pending call by key."""
-        if self.options.pids and pid not in self.options.pids:
+        if not self._chosen(pid, tid):
             return
         key = self._key_for(pid, abi, nr, comm)
         row = self._stats.setdefault(key, [0, 0, 0, 0, 0, 0])
         if self._pending.pop(tid, None) != key:  # no call in progress: count it now
             row[_CALLS] += 1
-        self._returned(pid, abi, nr, flags, error, duration, comm)
+        self._returned(pid, tid, abi, nr, flags, error, duration, comm)
 
-    def _returned(self, pid: int, abi: int, nr: int, flags: int, error: int, duration: int,
-                  comm: bytes) -> None:
-        if self.options.pids and pid not in self.options.pids:
+    def _chosen(self, pid: int, tid: int) -> bool:
+        """``-p``: a listed process or thread (kdump's and every other view's meaning)."""
+        pids = self.options.pids
+        return not pids or pid in pids or tid in pids
+
+    def _returned(self, pid: int, tid: int, abi: int, nr: int, flags: int, error: int,
+                  duration: int, comm: bytes) -> None:
+        if not self._chosen(pid, tid):
             return
         row = self._stats.setdefault(self._key_for(pid, abi, nr, comm), [0, 0, 0, 0, 0, 0])
         if flags & _UNFINISHED:

@@ -266,9 +266,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _non_negative(text: str) -> int:
-    value = int(text)
+    # ArgumentTypeError: argparse prints its message (a ValueError shows the function's name)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
-        raise ValueError(text)
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
     return value
 
 

@@ -104,6 +104,10 @@ def test_usage_errors_are_one_line_status_2(capsys: pytest.CaptureFixture[str]) 
     assert main(["-t", "q", "x.ktr"]) == 2
     assert "unknown trace facility 'q'" in capsys.readouterr().err
     assert main(["a.ktr", "-f", "b.ktr"]) == 2
+    capsys.readouterr()
+    assert main(["-m", "-1", "x.ktr"]) == 2
+    assert capsys.readouterr().err == (
+        "ktrdump: argument -m: must be 0 or more: '-1' (see ktrdump --help)\n")
     assert main(["--help"]) == 0
     assert "ktrdump" in capsys.readouterr().out
 

@@ -179,6 +179,25 @@ def test_per_process_tables_and_pid_filter() -> None:
     assert only.dropped_records == 2  # drops always count
 
 
+def test_pid_filter_takes_a_thread_id_as_every_view_does() -> None:
+    """``-p TID`` of a thread that is not its process's leader (kdump's meaning)."""
+    def csw(tid: int, comm: bytes, out: int) -> Entry:
+        return (RecordKind.CSW, 40, tid, comm, formats.Csw(out, 0, 0, 0))
+
+    data, _ = build_trace([[
+        call(40, READ), ret(40, READ, 10),
+        call(40, GETPID, tid=41), ret(40, GETPID, 5, tid=41),
+        call(40, GETPID, tid=41), ret(40, GETPID, 7, tid=41),
+        csw(41, b"prog", 1), csw(41, b"prog", 0), csw(41, b"worker", 1), csw(40, b"prog", 1),
+    ]])
+    only, _ = summaries(data, SummaryOptions(pids=frozenset({41}), per_process=True))
+    assert {(row.name, row.calls) for row in only.rows()} == {("getpid", 2)}
+    switches = "".join(only.lines()).split("context switches per thread (CSW):\n")[1]
+    rows = [line.split() for line in switches.splitlines()[1:] if line.strip()]
+    # one row, the thread's: under the name it had last (a rename, an exec)
+    assert [row[:4] for row in rows] == [["40", "41", "worker", "2"]]
+
+
 def test_skipped_batches_are_reported() -> None:
     data, offsets = build_trace([BASIC, syscall_batch(6), syscall_batch(6)])
     damaged = bytearray(data)
