@@ -19,7 +19,8 @@ a batch a reader rejects. The semantics are ktrace's
   ``wakedelay_ms`` (``intrwakdl_ms`` for a pipe or terminal) -- a deadline the
   sleeping writer waits until, not a timer per batch.
 * Drop counts (ENOSPC from the queue, ENOMEM from ``log_error``) are taken with
-  the queue and written as DROP records at the start of the next batch. A
+  the queue and written as DROP records where the losses began: after the
+  records that were queued before the first, with its time. A
   record longer than the batch cap (none is, with ``-s`` within its maximum)
   is left out and counted under ENOMEM.
 * A write error stops the descriptor: queued records are discarded (counted),
@@ -176,6 +177,7 @@ class Descriptor:
         "_delay_s",
         "_delayqcnt",
         "_drop_totals",
+        "_drops_began",
         "_drops_written",
         "_error_callbacks",
         "_failure",
@@ -255,6 +257,8 @@ class Descriptor:
         self._flags = 0
         self._references = 1
         self._pending_drops: dict[DropError, int] = {}  # ktd_error/ktd_errcnt, per kind
+        # where the pending drops began: the queue's length then, and the time
+        self._drops_began = (0, 0)
         self._drop_totals: dict[DropError, int] = {kind: 0 for kind in DropError}
         self._drops_written = 0
         self._deadline: float | None = None  # the pending delayed wakeup (ktd_wakch)
@@ -412,6 +416,8 @@ class Descriptor:
                 self._count_drop(DropError(error), count)
 
     def _count_drop(self, error: DropError, count: int = 1) -> None:
+        if not self._pending_drops:
+            self._drops_began = (len(self._queue), time.time_ns())
         self._pending_drops[error] = self._pending_drops.get(error, 0) + count
         self._drop_totals[error] += count
 
@@ -540,12 +546,13 @@ class Descriptor:
                     self._queue = []
                     drops = self._pending_drops
                     self._pending_drops = {}
+                    drops_began = self._drops_began
                     self._stats_taken += len(batch)
                     self._deadline = None
                     self._set_quiet()
                     lock.release()
                     try:
-                        size, batches, refused, error = self._write_batch(batch, drops)
+                        size, batches, refused, error = self._write_batch(batch, drops, drops_began)
                     finally:
                         lock.acquire()
                     if error is None:
@@ -588,15 +595,18 @@ class Descriptor:
         self._deadline = None
         self._set_quiet()
 
-    def _write_batch(self, batch: list[bytes], drops: dict[DropError, int]
-                     ) -> tuple[int, int, int, OutputError | None]:
-        """``ktrwrite``: the queue taken at once, DROP records first, as batches within
-        SPEC's cap. Runs without the lock. Returns the bytes and batches written, the
-        records too long for any batch (left out), and the error that stopped it."""
+    def _write_batch(self, batch: list[bytes], drops: dict[DropError, int],
+                     drops_began: tuple[int, int]) -> tuple[int, int, int, OutputError | None]:
+        """``ktrwrite``: the queue taken at once, as batches within SPEC's cap, with the
+        DROP records where the losses began: after the records queued before the first
+        one, stamped with its time. Runs without the lock. Returns the bytes and batches
+        written, the records too long for any batch (left out), and the error that
+        stopped it."""
         size = 0
         try:
             if drops:
-                batch = self._drop_records(drops) + batch
+                at, began_ns = drops_began
+                batch = batch[:at] + self._drop_records(drops, began_ns) + batch[at:]
             framed, refused = self._framing.encode_batches(batch, self._compressor,
                                                            self._max_batch_bytes)
             for data in framed:
@@ -610,11 +620,10 @@ class Descriptor:
                 f"compression failed ({error})", self.path)
         return size, len(framed), refused, None
 
-    def _drop_records(self, drops: Mapping[DropError, int]) -> list[bytes]:
+    def _drop_records(self, drops: Mapping[DropError, int], began_ns: int) -> list[bytes]:
         encode = formats.codec(self.byte_order).encode_record
-        now = time.time_ns()
         return [
-            encode(formats.RecordKind.DROP, 0, 0, now, _DROP_COMM,
+            encode(formats.RecordKind.DROP, 0, 0, began_ns, _DROP_COMM,
                    formats.Drop(int(kind), count))
             for kind, count in sorted(drops.items())
         ]

@@ -62,8 +62,11 @@ def _file_header(options: RecordOptions, control: ControlOptions) -> formats.Fil
     recorded = options.header_options()
     recorded["seccomp_filter"] = control.seccomp is not None
     recorded["clock"] = "realtime"  # perf records are converted to it
-    # perf records reach the file up to a drain interval late: readers reorder
-    recorded["perf_source"] = options.perf_wanted
+    # Records from perf rings (switches, counters, samples and maps, probe hits) reach
+    # the file up to a drain interval late, and a drain takes the CPUs' rings one after
+    # the other: readers reorder within a window.
+    recorded["perf_source"] = (options.perf_wanted or options.sample_hz is not None
+                               or bool(options.probes))
     recorded["end_record"] = True  # an END record ends the recording: readers see a cut
     return formats.FileHeader(
         hostname=uname.nodename,

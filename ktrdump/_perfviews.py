@@ -246,7 +246,7 @@ PERF_LATENESS_NS = 2_000_000_000
 
 
 def has_perf_records(header: FileHeader | None) -> bool:
-    """Did the recording run a perf source (``-t w``, ``-C``)? From its header."""
+    """Did the recording read perf rings (``-t w``, ``-C``, ``-F``, ``-P``)? From its header."""
     if header is None:
         return False
     options = header.options if isinstance(header.options, dict) else {}

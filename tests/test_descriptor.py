@@ -290,7 +290,9 @@ def test_stalled_writer_turns_blocking_and_drops_are_written(fifo: Fifo) -> None
         make_header(),
         on_blocking=lambda: blocking_reports.append(threading.current_thread().name))
     read_header(fifo.reader)
+    started_ns = time.time_ns()
     outcomes = [descriptor.add_entry(big_record(sequence)) for sequence in range(60)]
+    losses_done_ns = time.time_ns()
     # The 6th waited 0.2 s for a writer stuck on the full pipe, then gave up;
     # later producers did not wait: the queue filled to maxentry + 1 and the
     # rest was dropped.
@@ -312,11 +314,13 @@ def test_stalled_writer_turns_blocking_and_drops_are_written(fifo: Fifo) -> None
     batches, records = parse_batches(reader.data)  # the header was read above
     assert sequences(records) == list(range(17))
     assert drops_in(records) == {int(DropError.ENOSPC): outcomes.count(False)}
-    # The DROP record opens the batch written after the drops happened.
+    # The DROP stands where the losses began: after the 17 records queued before
+    # the first (the queue they were lost from), with the time of the first loss.
     drop_positions = [i for i, r in enumerate(records) if r.kind == RecordKind.DROP]
-    assert drop_positions == [batches[0].record_count]
+    assert drop_positions == [17] and batches[0].record_count < 17
     drop = records[drop_positions[0]]
     assert (drop.pid, drop.tid, drop.comm) == (0, 0, b"ktr")
+    assert started_ns <= drop.timestamp_ns <= losses_done_ns
 
 
 def test_log_error_enomem_is_written_as_a_drop_record(tmp_path: Path) -> None:

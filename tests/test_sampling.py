@@ -313,6 +313,19 @@ def test_json_sample_keys_and_text_lines(profiled: tuple[Path, Path]) -> None:
                          line) for line in text)
 
 
+def test_samples_and_maps_come_out_in_time_order(profiled: tuple[Path, Path]) -> None:
+    """Rings are drained CPU after CPU, up to a poll late: the header says so and
+    ktrdump puts every record back in time order."""
+    trace = profiled[1]
+    with ktrdump.open(str(trace)) as reader:
+        assert reader.header.options["perf_source"] is True
+    done = subprocess.run([KTRDUMP, "--json", str(trace)], capture_output=True, text=True,
+                          check=True, timeout=60)
+    stamps = [record["ts"] for record in map(json.loads, done.stdout.splitlines())
+              if record["type"] not in ("DROP", "END")]
+    assert stamps == sorted(stamps)
+
+
 def test_summary_lists_top_functions(profiled: tuple[Path, Path]) -> None:
     trace = profiled[1]
     done = subprocess.run([KTRDUMP, "--summary", str(trace)], capture_output=True, text=True,
