@@ -255,6 +255,7 @@ class PerfSource:
         with self._lock:
             thread = self._threads.get(tracee.tid)
             if thread is not None and not thread.final_done:
+                thread.comm = tracee.comm  # the name it ends with (read at its exit stop)
                 self._read_group(thread, final=True)
 
     def thread_exec(self, tracee: Tracee, former_tid: int) -> None:

@@ -266,6 +266,50 @@ def test_switches_of_short_lived_children_carry_their_name(tmp_path: Path) -> No
     assert names == {main: {b"namer", b"true"}, **{child: {b"namer"} for child in children}}
 
 
+RENAMER = r"""
+#include <pthread.h>
+#include <sys/prctl.h>
+
+static void *worker(void *arg) {
+    (void)arg;
+    prctl(PR_SET_NAME, "wk0");
+    volatile long x = 0;
+    for (long i = 0; i < 1000000; i++) x += i;
+    return 0;
+}
+
+int main(void) {
+    pthread_t thread;
+    pthread_create(&thread, 0, worker, 0);
+    pthread_join(thread, 0);
+    prctl(PR_SET_NAME, "mainren");
+    return 0;
+}
+"""
+
+
+def test_exit_records_carry_the_name_a_thread_ends_with(tmp_path: Path) -> None:
+    """-C alone makes no syscall stops, so renames are not seen as they happen; the final
+    counter readings and the exits still name each thread as it was when it ended."""
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    (tmp_path / "renamer.c").write_text(RENAMER)
+    binary = tmp_path / "renamer"
+    subprocess.run([compiler, "-O1", "-pthread", "-o", str(binary), str(tmp_path / "renamer.c")],
+                   check=True, capture_output=True)
+    trace = tmp_path / "renamed.ktr"
+    subprocess.run([KTR, "record", "-q", "-C", "task-clock", "-o", str(trace), "--", str(binary)],
+                   check=True, timeout=60)
+    records = records_of(trace)
+    main = records[0].pid
+    final = {(r.tid == main, r.comm) for r in records if r.kind == RecordKind.CNT
+             and r.payload.flags & CntFlag.FINAL}  # type: ignore[union-attr]
+    exits = {(r.tid == main, r.comm) for r in records if r.kind == RecordKind.PROC
+             and r.payload.event == formats.ProcEvent.EXIT}  # type: ignore[union-attr]
+    assert final == exits == {(True, b"mainren"), (False, b"wk0")}
+
+
 def test_attached_process_switches_are_recorded_until_detach(tmp_path: Path) -> None:
     target = subprocess.Popen([sys.executable, "-c", (
         "import threading, time\n"

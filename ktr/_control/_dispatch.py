@@ -563,6 +563,9 @@ class DispatchMixin(ControlState):
         except PtraceError as error:
             self._request_failed(tracee, error)
             return
+        # The name it ends with: a rename the loop did not see (no syscall stops, or
+        # written to /proc/PID/task/TID/comm by another thread) names its exit records.
+        tracee.comm = _procfs.read_comm(tracee.tid) or tracee.comm
         if not tracee.exited and tracee.tid != tracee.pid:
             tracee.exited = True
             code, signo, core = _decode_wait_status(status)
