@@ -163,6 +163,7 @@ class ProcEvent(enum.IntEnum):
     ATTACH = 6
     DETACH = 7
     LOST = 8
+    STOP = 9  # group-stop (job control): ``signal`` stopped it
 
 
 class ProcFlag(enum.IntFlag):

@@ -94,6 +94,7 @@ _LIFECYCLE_EVENTS = {
     Lifecycle.ATTACH: ProcEvent.ATTACH,
     Lifecycle.DETACH: ProcEvent.DETACH,
     Lifecycle.LOST: ProcEvent.LOST,
+    Lifecycle.STOP: ProcEvent.STOP,
 }
 
 

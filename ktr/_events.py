@@ -128,6 +128,7 @@ class Lifecycle(enum.Enum):
     ATTACH = "attach"
     DETACH = "detach"
     LOST = "lost"
+    STOP = "stop"
 
 
 class ProcessEvent(NamedTuple):

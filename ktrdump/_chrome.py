@@ -154,6 +154,7 @@ _UNFINISHED = int(SyscallFlag.UNFINISHED)
 _EXIT = int(ProcEvent.EXIT)
 _EXEC = int(ProcEvent.EXEC)
 _LOST = int(ProcEvent.LOST)
+_STOP = int(ProcEvent.STOP)
 _CLONE = int(ProcEvent.CLONE)
 _CHILD_EVENTS = frozenset({int(ProcEvent.FORK), int(ProcEvent.VFORK), _CLONE})
 _JSON_SAFE_INTEGER = 1 << 53
@@ -570,6 +571,8 @@ class ChromeTrace:
                 fields.append(f'"signal":"{signal_name(proc.signal) or f"signal_{proc.signal}"}"')
             if proc.flags & ProcFlag.CORE_DUMPED:
                 fields.append('"core_dumped":true')
+        elif event == _STOP:  # a group-stop: the signal that stopped the thread
+            fields.append(f'"signal":"{signal_name(proc.signal) or f"signal_{proc.signal}"}"')
         elif event not in _PROC_EVENTS:  # a newer minor's event: every raw field
             fields.extend([f'"child":{proc.child}', f'"status":{proc.status}',
                            f'"signal":{proc.signal}', f'"flags":{proc.flags}'])

@@ -87,10 +87,11 @@ epoch), ``call`` (the call id, on every record of a call). Then:
   ``action`` (0 default, 1 ignore, 2**64-1 caught with the handler unknown,
   else the handler address), ``blocked`` (the blocked mask: bit n-1 for
   signal n)
-- PROC: ``event`` (``fork vfork clone exec exit attach detach lost``, or
+- PROC: ``event`` (``fork vfork clone exec exit attach detach lost stop``, or
   ``"event_N"``), and as they apply: fork/vfork ``child``; clone ``child``,
   ``thread`` (bool); exec ``path``; exit ``status``, ``signal`` (name, or null
-  when the process called exit), ``core_dumped`` (bool); lost ``reason``;
+  when the process called exit), ``core_dumped`` (bool); stop ``signal`` (what
+  stopped the thread: job control); lost ``reason``;
   attach/detach ``detail`` when the record has one; unknown events ``child``,
   ``status``, ``signal``, ``detail``
 - DROP: ``error`` (``"ENOSPC"``/``"ENOMEM"``), ``count``

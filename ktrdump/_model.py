@@ -37,6 +37,7 @@ PROC_EVENT_NAMES: dict[int, str] = {
     ProcEvent.ATTACH: "attach",
     ProcEvent.DETACH: "detach",
     ProcEvent.LOST: "lost",
+    ProcEvent.STOP: "stop",
 }
 
 PROBE_SITE_NAMES: dict[int, str] = {
@@ -156,6 +157,8 @@ def view_proc(proc: Proc, names: Names) -> ProcView:
         return ProcView(event, reason=proc.detail)
     if proc.event in (ProcEvent.ATTACH, ProcEvent.DETACH):
         return ProcView(event, detail=detail)
+    if proc.event == ProcEvent.STOP:
+        return ProcView(event, signal=names.signal(proc.signal))
     # A newer minor's event: keep every raw field visible.
     return ProcView(event, child=proc.child, status=proc.status,
                     signal=names.signal(proc.signal) if proc.signal else None, detail=detail)

@@ -76,6 +76,7 @@ _SYSCALL = int(RecordKind.SYSCALL)
 _UNFINISHED = 1
 _PLAN_KEY = "parquet"  # CallPlan.renderers: this view's per-syscall facts
 _EXIT = int(ProcEvent.EXIT)
+_STOP = int(ProcEvent.STOP)
 _CHILD_EVENTS = frozenset({int(ProcEvent.FORK), int(ProcEvent.VFORK), int(ProcEvent.CLONE)})
 _PROC_EVENTS = {int(e): e.name.lower() for e in ProcEvent}
 _ABIS = {int(abi): abi.name.lower() for abi in Abi}
@@ -515,6 +516,8 @@ class ParquetWriter:
             if proc.flags & ProcFlag.SIGNALED:
                 signal = signal_name(proc.signal) or f"signal_{proc.signal}"
             core = bool(proc.flags & ProcFlag.CORE_DUMPED)
+        elif event == _STOP:
+            signal = signal_name(proc.signal) or f"signal_{proc.signal}"
         self.processes.add((record.pid, record.tid, _text(record.comm), record.timestamp_ns,
                             _PROC_EVENTS.get(event) or f"event_{event}", child, status, signal,
                             core, thread, _text(proc.detail) if proc.detail else None))

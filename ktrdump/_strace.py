@@ -410,6 +410,11 @@ class StraceDescriber(LineView):
 
     def _proc(self, out: list[str], record: Record) -> None:
         proc: Any = record[6]
+        if proc.event == ProcEvent.STOP:  # a group-stop (job control)
+            self._interrupt(out, None, record)
+            out.append(f"{self._prefix(record[3], record[4])}--- stopped by "
+                       f"{self.names.signal(proc.signal)} ---\n")
+            return
         if proc.event != ProcEvent.EXIT:
             return
         tid = record[3]

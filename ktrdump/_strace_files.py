@@ -45,7 +45,8 @@ MAX_OPEN_FILES = 256
 
 _SYSRET = int(RecordKind.SYSRET)
 _PSIG = int(RecordKind.PSIG)
-_EXIT = int(ProcEvent.EXIT)
+#: PROC events with a line of their own (an exit, a group-stop): they end the call line
+_OWN_LINE = frozenset({int(ProcEvent.EXIT), int(ProcEvent.STOP)})
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 
@@ -133,7 +134,7 @@ class PerThreadStrace(StraceDescriber):
                     self.files.write(thread, line)
             self._out = []
             return
-        if kind == _PSIG or (kind == _PROC and getattr(record[6], "event", None) == _EXIT):
+        if kind == _PSIG or (kind == _PROC and getattr(record[6], "event", None) in _OWN_LINE):
             self._unfinished(tid)
         elif kind == _SYSRET and call is not None and self._thread_calls.get(tid) is call:
             del self._thread_calls[tid]

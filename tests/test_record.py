@@ -7,6 +7,7 @@ reads the trace with ``ktrdump.open`` and checks the records.
 from __future__ import annotations
 
 import os
+import re
 import select
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import textwrap
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -193,6 +195,72 @@ def test_caught_signal_is_recorded_and_still_delivered(tmp_path: Path) -> None:
     assert psig.signo == signal.SIGUSR1
     assert psig.action not in (0, 1)  # caught, not default or ignored
     assert len(psig.siginfo) == 128
+
+
+STOPS_ITSELF = r"""
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+    printf("%d\n", (int)getpid());
+    fflush(stdout);
+    raise(SIGSTOP);
+    getppid();
+    return 0;
+}
+"""
+
+
+def _signal_lines(text: str, pid: int) -> list[str]:
+    """strace's ``---`` lines of ``text`` (pid and time columns dropped, sender masked)."""
+    lines = []
+    for line in text.splitlines():
+        event = line.split(" --- ", 1)
+        if len(event) == 2:
+            lines.append(re.sub(r"si_pid=\d+", "si_pid=PID", "--- " + event[1]).replace(
+                str(pid), "PID"))
+    return lines
+
+
+def _stopped_in_trace(trace: Path) -> bool:
+    """Whether the (growing) trace holds a group-stop yet."""
+    if not trace.exists() or trace.stat().st_size == 0:
+        return False
+    with ktrdump.open(str(trace)) as reader:
+        return any(record.kind == RecordKind.PROC
+                   and record.payload.event == formats.ProcEvent.STOP  # type: ignore[union-attr]
+                   for record in reader)
+
+
+def test_a_group_stop_is_shown_as_strace_shows_it(tmp_path: Path) -> None:
+    """A program that stops itself (job control) and is continued: the same
+    ``--- SIGSTOP``, ``--- stopped by SIGSTOP ---``, ``--- SIGCONT`` lines as strace's.
+    Each tracer's own report of the stop is awaited before the SIGCONT."""
+    source = tmp_path / "stops.c"
+    source.write_text(STOPS_ITSELF)
+    program = tmp_path / "stops"
+    subprocess.run(["gcc", "-O1", "-o", str(program), str(source)], check=True)
+    strace_log, trace = tmp_path / "strace.txt", tmp_path / "t.ktr"
+    runs: list[tuple[list[str], Callable[[], bool]]] = [
+        (["strace", "-f", "-o", str(strace_log), str(program)],
+         lambda: strace_log.exists() and "stopped by SIGSTOP" in strace_log.read_text()),
+        ([KTR, "record", "-q", "--wake-delay", "1", "-o", str(trace), "--", str(program)],
+         lambda: _stopped_in_trace(trace)),
+    ]
+    pids = []
+    for command, stopped in runs:
+        running = subprocess.Popen(command, stdout=subprocess.PIPE)
+        assert running.stdout is not None
+        pids.append(int(running.stdout.readline()))
+        wait_until(stopped, f"{command[0]} to report the stop")
+        os.kill(pids[-1], signal.SIGCONT)
+        assert running.wait(timeout=20) == 0
+        running.stdout.close()
+    dump = subprocess.run([KTRDUMP, "--format", "strace", str(trace)], capture_output=True,
+                          text=True, check=True)
+    ours = _signal_lines(dump.stdout, pids[1])
+    assert ours == _signal_lines(strace_log.read_text(), pids[0])
+    assert "--- stopped by SIGSTOP ---" in ours
 
 
 @pytest.mark.parametrize(

@@ -376,10 +376,14 @@ class DispatchMixin(ControlState):
         if event == pt.PTRACE_EVENT_STOP:
             if signo in _STOP_SIGNALS:
                 # group-stop (job control): stay stopped, but keep reporting
+                entering = not tracee.group_stopped
                 tracee.group_stopped = True
                 if tracee.dropping:
                     self._let_go(tracee, 0)  # the kernel keeps it stopped
                     return
+                if entering:
+                    self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.STOP,
+                                            signal=signo))
                 try:
                     pt.listen(tracee.tid)
                 except PtraceError as error:

@@ -177,6 +177,7 @@ def _lifecycle() -> list[Entry]:
         (s.PROC, LS, Proc(e.ATTACH, 0, 0, 0, 0, b"")),
         (s.PROC, LS, Proc(e.DETACH, 0, 0, 0, 0, b"")),
         (s.PROC, LS, Proc(e.LOST, 0, 0, 0, 0, b"ptrace: No such process")),
+        (s.PROC, THREAD, Proc(e.STOP, 0, 0, 0, 20, b"")),
         (s.PROC, LS, Proc(42, 0, 1, 2, 0, b"from the future")),
         (s.PROBE_DEF, RECORDER, _probe_def(3, formats.ProbeSite.ENTRY, b"main",
                                            [T.I32, T.STR])),
