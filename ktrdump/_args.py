@@ -24,7 +24,10 @@ strings quoted as strace quotes them (octal escapes, at most ``string_limit``
 bytes then ``...``), the data of read/write-like buffers from the call's GIO
 record, structures it filled (STRU records at exit) in place, execve's argv as
 ``["ls", "-l"]`` and envp as ``0x7ffd... /* 12 vars */``, i386's split
-offsets as one number, unused register slots left out.
+offsets as one number, unused register slots left out; getrandom's bytes in
+hex (strace's QUOTE_FORCE_HEX), an array a call filled with none ``[]``.
+Both styles show epoll_ctl's EPOLL_CTL_DEL event as its pointer (the kernel
+does not read it).
 
 ``raw`` (``-n``): every argument word in hex (``-d``: decimal), no names.
 
@@ -45,7 +48,16 @@ from formats import Struct, split_nul_strings
 from formats.linux import ArgKind, RetKind, signal_name
 
 from . import _flags, _structs
-from ._calls import O_CREAT, O_TMPFILE_BIT, UPDATED, Call, CallPlan, signed32
+from ._calls import (
+    F_DUPFD,
+    F_DUPFD_CLOEXEC,
+    O_CREAT,
+    O_TMPFILE_BIT,
+    UPDATED,
+    Call,
+    CallPlan,
+    signed32,
+)
 from ._fdtable import FdTables
 from ._text import quoted
 
@@ -119,6 +131,15 @@ def strace_string(data: bytes, limit: int | None = None, more: bool = False) -> 
             parts[0::2] = [part.translate(_STRACE_TABLE) for part in parts[0::2]]
             parts[1::2] = [f"\\{ord(char):03o}" for char in parts[1::2]]
             body = "".join(parts)
+    return f'"{body}"...' if more else f'"{body}"'
+
+
+def strace_hex_string(data: bytes, limit: int | None = None, more: bool = False) -> str:
+    r"""``data`` as strace's QUOTE_FORCE_HEX quotes it: ``"\x65\x9e"``, ``...`` past ``limit``."""
+    if limit is not None and len(data) > limit:
+        data = data[:limit]
+        more = True
+    body = "".join(f"\\x{byte:02x}" for byte in data)
     return f'"{body}"...' if more else f'"{body}"'
 
 
@@ -387,7 +408,9 @@ def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
     filled_by_result = kind in (ArgKind.DATA_OUT, ArgKind.PATH_OUT)
     # an int socket option prints as strace's [1]
     int_sized = context.plan.name in ("setsockopt", "getsockopt")
-    quote = strace_string if context.style.strace else (lambda data, *_: quoted(data))
+    # strace prints getrandom's bytes in hex (its QUOTE_FORCE_HEX)
+    strace_quote = strace_hex_string if context.plan.name == "getrandom" else strace_string
+    quote = strace_quote if context.style.strace else (lambda data, *_: quoted(data))
 
     def render(value: int, call: Call) -> str:
         struct = call.struct(index)
@@ -429,8 +452,11 @@ def _count_part(context: _Context, index: int, one: str, many: str) -> _Part:
     return _Part(render, value_only=False)
 
 
-def _gids_part(context: _Context, index: int) -> _Part:
-    """getgroups' list: the ids the call filled, ``[]`` when it returned none."""
+def _filled_array_part(context: _Context, index: int) -> _Part:
+    """An array of as many elements as the call returns: those, ``[]`` when it returned 0.
+
+    getgroups' ids, epoll_wait's events: strace prints an empty array there.
+    """
     struct_part = _struct_part(context, index).render
     pointer = context.pointer
 
@@ -440,6 +466,27 @@ def _gids_part(context: _Context, index: int) -> _Part:
                 and not ret.flags & 1 and ret.retval == 0):
             return "[]"
         return struct_part(value, call) if value else pointer(value)
+
+    return _Part(render, value_only=False)
+
+
+_EPOLL_CTL_DEL = 2
+
+
+def _epoll_event_part(context: _Context, index: int) -> _Part:
+    """epoll_ctl's event: the structure, but for EPOLL_CTL_DEL its pointer.
+
+    The kernel ignores the event of a DEL (strace prints the address): what
+    the recorder read there is whatever the memory held.
+    """
+    pointer = context.pointer
+    structure = _struct_part(context, index).render
+
+    def render(value: int, call: Call) -> str | None:
+        args = call.args
+        if len(args) > 1 and args[1] & 0xFFFF_FFFF == _EPOLL_CTL_DEL:
+            return pointer(value)
+        return structure(value, call)
 
     return _Part(render, value_only=False)
 
@@ -567,14 +614,16 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         if not style.strace:
             return _Part(context.pointer)
         return _iovec_part(context, index, kind is ArgKind.IOVEC_OUT)
-    if kind is ArgKind.GIDS_OUT and style.strace:
-        return _gids_part(context, index)
+    if (kind is ArgKind.GIDS_OUT or kind is ArgKind.EPOLL_EVENTS_OUT) and style.strace:
+        return _filled_array_part(context, index)
     if kind is ArgKind.DIRENTS_OUT:
         if not style.strace:
             return _Part(context.pointer)
         return _count_part(context, index, "entry", "entries")
     if kind is ArgKind.SOCKET_PROTOCOL:
         return _socket_protocol_part(context)
+    if kind is ArgKind.EPOLL_EVENT_IN and plan.name == "epoll_ctl":
+        return _epoll_event_part(context, index)
     if kind is ArgKind.MODE and style.strace and plan.name not in ("mknod", "mknodat"):
         return _Part(_bounded_cache(_octal_mode))  # strace names file types for mknod only
     direction = plan.struct_direction.get(index)
@@ -1062,6 +1111,8 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
         return f"{retval} ({_DUMPABLE[retval]})"  # PR_GET_DUMPABLE
     if (name == "fcntl" or name == "fcntl64") and len(args) > 1:
         command = args[1] & 0xFFFF_FFFF
+        if command in (F_DUPFD, F_DUPFD_CLOEXEC) and fd_description is not None:
+            return f"{retval}<{fd_description}>"  # a new fd, as dup's
         if command == 1 and retval:  # F_GETFD
             return f"{retval:#x} (flags {_flags.render_flags(_flags.FD_FLAGS, retval)})"
         if command == 3:  # F_GETFL

@@ -193,6 +193,14 @@ class CallPlan:
         self.renderers: dict[Any, Any] = {}
 
 
+def returns_fd(plan: CallPlan, args: tuple[int, ...]) -> bool:
+    """Whether a successful call's result is an fd: its kind says so, or fcntl's F_DUPFD*."""
+    if plan.ret is RetKind.FD:
+        return True
+    return ((plan.name == "fcntl" or plan.name == "fcntl64") and len(args) > 1
+            and args[1] & 0xFFFF_FFFF in (F_DUPFD, F_DUPFD_CLOEXEC))
+
+
 def _index_of(kinds: tuple[ArgKind, ...], wanted: ArgKind) -> int | None:
     return next((i for i, kind in enumerate(kinds) if kind is wanted), None)
 

@@ -162,7 +162,7 @@ from formats.linux import RetKind, errno_message
 from . import _model, _perfviews
 from ._args import CallArguments, Style, compile_arguments, decode_struct, struct_fields
 from ._bounded import Cache
-from ._calls import Call, CallPlan, CallTracker, LineView, recorded_facilities
+from ._calls import Call, CallPlan, CallTracker, LineView, recorded_facilities, returns_fd
 from ._filter import record_filter
 from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
@@ -554,7 +554,7 @@ class TextDescriber(_RecordDescriber):
             line = f"{head}RET   {name} {text}"
         elif not self._fancy or plan.ret is RetKind.PTR or plan.ret is RetKind.HEX:
             line = f"{head}RET   {name} {self._number(retval & _U64)}"
-        elif self._track and plan.ret is RetKind.FD and retval >= 0:
+        elif self._track and retval >= 0 and returns_fd(plan, call.args):
             line = f"{head}RET   {name} {self._fd(call.pid, retval)}"
         elif 0 <= retval <= 9:
             line = f"{head}RET   {name} {retval}"
@@ -844,7 +844,7 @@ class JsonDescriber(_RecordDescriber):
         if self._track:
             self.tracker.settle(call)
             fd_path = call.fd_path
-            if call.plan.ret is RetKind.FD and not error and retval >= 0:
+            if not error and retval >= 0 and returns_fd(call.plan, call.args):
                 fd_path = self.tracker.fds.describe(call.pid, retval)
             if fd_path is not None:
                 extra += f',"fd_path":{encode_basestring(fd_path)}'

@@ -141,7 +141,10 @@ def normalise(call: CallText, tids: dict[int, str], random_data: bool = False,
         result = "IPCID"  # System V ids grow from run to run
     if call.name in _IPC_USES:
         args = re.sub(r"^-?\d+", "IPCID", args)
-    if call.name in _RANDOM_CALLS or (random_data and call.name in _DATA_CALLS):
+    if call.name in _RANDOM_CALLS:
+        # the bytes differ, strace's spelling of them (hex) must not
+        args = re.sub(r"\\x[0-9a-f]{2}", r"\\xXX", args)
+    elif random_data and call.name in _DATA_CALLS:
         args = re.sub(r'"(?:[^"\\]|\\.)*"', '"RANDOM"', args)
     return mask(args), mask(result)
 
@@ -412,6 +415,8 @@ int main(void) {
     int epfd = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = server};
     epoll_ctl(epfd, EPOLL_CTL_ADD, server, &ev);
+    struct epoll_event events[4];
+    epoll_wait(epfd, events, 4, 0);  /* nothing yet: strace prints [] */
     pid_t child = fork();
     if (child == 0) {
         int client = socket(AF_INET, SOCK_STREAM, 0);
@@ -424,7 +429,6 @@ int main(void) {
         close(client);
         _exit(got == 4 ? 0 : 1);
     }
-    struct epoll_event events[4];
     int n = epoll_wait(epfd, events, 4, 5000);
     int conn = accept4(server, NULL, NULL, SOCK_CLOEXEC);
     ev.events = EPOLLIN | EPOLLRDHUP;
@@ -441,6 +445,7 @@ int main(void) {
     poll(&pfd, 1, 5000);
     int status;
     wait4(child, &status, 0, NULL);
+    epoll_ctl(epfd, EPOLL_CTL_DEL, conn, &ev);  /* the event is ignored: a pointer */
     close(conn);
     close(epfd);
     close(server);

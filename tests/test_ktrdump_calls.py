@@ -25,7 +25,7 @@ from formats import (
     Sysret,
 )
 from ktrdump import Options
-from ktrdump._args import Style, compile_arguments, strace_string
+from ktrdump._args import Style, compile_arguments, strace_hex_string, strace_string
 from ktrdump._calls import CallTracker
 from ktrdump._describe import JsonDescriber, TextDescriber
 from ktrdump._fdtable import MAX_TABLES, FdTables
@@ -519,6 +519,63 @@ def test_strace_buffers_from_gio_and_string_limit() -> None:
     assert 'read(3, "", 10) = 0' in eof
     failed = _strace([_call(READ, 3, 0x1000, 10), _ret(READ, -11, 11)])[0]
     assert "read(3, 0x1000, 10) = -1 EAGAIN" in failed
+
+
+EPOLL_WAIT, EPOLL_CTL, GETRANDOM = 232, 233, 318
+
+
+def test_strace_hex_string_matches_strace() -> None:
+    # What strace 6.1 printed for getrandom(buf, 8, GRND_NONBLOCK) on this machine.
+    assert strace_hex_string(b"iy\xa1\xed\x11\xb7\xaa{") == r'"\x69\x79\xa1\xed\x11\xb7\xaa\x7b"'
+    assert strace_hex_string(bytes(40), 32) == '"' + r"\x00" * 32 + '"...'
+    assert strace_hex_string(b"", 32) == '""'
+
+
+def test_strace_getrandom_epoll_and_fcntl_as_strace_prints_them() -> None:
+    drawn = _record(RecordKind.STRUCT, Struct(X86_64, 0, b"bytes", b"\x65\x9e\n1"))
+    event = _record(RecordKind.STRUCT, Struct(X86_64, 3, b"epoll_event",
+                                              struct.pack("<IQ", 4, 0x1234)))
+    records = [
+        _call(GETRANDOM, 0x1000, 4, 0), drawn, _ret(GETRANDOM, 4),
+        _call(GETRANDOM, 0x1000, 4, 0), _ret(GETRANDOM, -14, 14),
+        _call(EPOLL_WAIT, 3, 0x2000, 4, 0), _ret(EPOLL_WAIT, 0),
+        _call(EPOLL_WAIT, 3, 0, 4, 0), _ret(EPOLL_WAIT, 0),
+        _call(EPOLL_WAIT, 3, 0x2000, 4, -1), _ret(EPOLL_WAIT, -4, 4),
+        _call(EPOLL_CTL, 3, 1, 5, 0x3000), event, _ret(EPOLL_CTL, 0),  # EPOLL_CTL_ADD
+        _call(EPOLL_CTL, 3, 2, 5, 0x3000), event, _ret(EPOLL_CTL, 0),  # EPOLL_CTL_DEL
+        _call(OPENAT, AT_FDCWD, 0x1000, 0), _namei(b"/etc/passwd"), _ret(OPENAT, 6),
+        _call(FCNTL, 6, 0, 10), _ret(FCNTL, 11),  # F_DUPFD
+        _call(FCNTL, 6, 1030, 20), _ret(FCNTL, 20),  # F_DUPFD_CLOEXEC
+        _call(FCNTL, 20, 1, 0), _ret(FCNTL, 1),  # F_GETFD: a number
+    ]
+    lines = _strace(records, fd_paths=True)
+    assert [re.sub(r" +=", " =", _body(line)).rsplit(" <", 1)[0] for line in lines] == [
+        r'getrandom("\x65\x9e\x0a\x31", 4, 0) = 4',
+        "getrandom(0x1000, 4, 0) = -1 EFAULT (Bad address)",
+        "epoll_wait(3, [], 4, 0) = 0",
+        "epoll_wait(3, NULL, 4, 0) = 0",
+        "epoll_wait(3, 0x2000, 4, -1) = -1 EINTR (Interrupted system call)",
+        "epoll_ctl(3, EPOLL_CTL_ADD, 5, {events=EPOLLOUT, data={u32=4660, u64=4660}}) = 0",
+        "epoll_ctl(3, EPOLL_CTL_DEL, 5, 0x3000) = 0",
+        'openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 6</etc/passwd>',
+        "fcntl(6</etc/passwd>, F_DUPFD, 10) = 11</etc/passwd>",
+        "fcntl(6</etc/passwd>, F_DUPFD_CLOEXEC, 20) = 20</etc/passwd>",
+        "fcntl(20</etc/passwd>, F_GETFD) = 0x1 (flags FD_CLOEXEC)",
+    ]
+    # The kdump view shares the arguments and the new fd's path.
+    text = [line.split(None, 2)[2] for line in _lines(TextDescriber(Options(fd_paths=True)),
+                                                      records)]
+    assert "CALL  epoll_ctl(3,EPOLL_CTL_DEL,5,0x3000)" in text
+    assert "CALL  epoll_ctl(3,EPOLL_CTL_ADD,5,{events=EPOLLOUT, data={u32=4660, u64=4660}})" in text
+    fcntl_results = [line for line in text if line.startswith("RET   fcntl")]
+    assert fcntl_results == ["RET   fcntl 11</etc/passwd>", "RET   fcntl 20</etc/passwd>",
+                             "RET   fcntl 1"]
+    import json
+
+    tracked = [json.loads(line) for line in _lines(JsonDescriber(Options(fd_paths=True)),
+                                                   records[-9:])]
+    assert [line.get("fd_path") for line in tracked if line["type"] == "RET"] == [
+        "/etc/passwd"] * 4
 
 
 @pytest.mark.parametrize("raw", [False, True])

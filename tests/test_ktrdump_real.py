@@ -141,6 +141,7 @@ def test_strace_format_matches_strace(tmp_path: Path, capsys: pytest.CaptureFixt
 
     def masked(text: str, pid: str) -> str:
         text = re.sub(r"0x[0-9a-f]{6,}", "ADDRESS", text)  # ASLR
+        text = re.sub(r"\\x[0-9a-f]{2}", r"\\xXX", text)  # getrandom's bytes
         return re.sub(rf"\b{pid}\b", "PID", text)
 
     assert [name for name, _r, _a in ours_events] == [name for name, _r, _a in theirs_events]
@@ -151,7 +152,6 @@ def test_strace_format_matches_strace(tmp_path: Path, capsys: pytest.CaptureFixt
     # or decodes what ktrdump leaves as numbers.
     differ = {
         "execve",  # envp's variable count: ENV is not recorded by default
-        "getrandom",  # the random bytes: an output buffer ktr does not capture
         "futex", "rseq", "fadvise64",  # arguments strace hides or names by call
     }
     compared = 0
@@ -163,3 +163,101 @@ def test_strace_format_matches_strace(tmp_path: Path, capsys: pytest.CaptureFixt
     assert compared > 50
     assert ours.splitlines()[-1].endswith("+++ exited with 0 +++")
     assert re.search(rf'openat\(AT_FDCWD, "{data}", O_RDONLY\) += 3 <\d+\.\d{{6}}>', ours)
+
+
+#: epoll returning nothing, epoll_ctl's DEL, getrandom's bytes (printed in hex
+#: to stdout, so the trace's bytes can be checked), fcntl's new fds.
+_CALLS_C = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+int main(int argc, char **argv) {
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    int efd = eventfd(0, EFD_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 7}, out[4];
+    epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev);
+    epoll_wait(ep, out, 4, 0);
+    sigset_t set;
+    sigemptyset(&set);
+    epoll_pwait(ep, out, 4, 0, &set);
+    struct timespec zero = {0, 0};
+    epoll_pwait2(ep, out, 4, &zero, NULL);
+    unsigned long long one = 1;
+    write(efd, &one, sizeof one);
+    epoll_wait(ep, out, 4, 0);
+    ev.events = EPOLLOUT;  /* what the DEL's pointer holds: the kernel ignores it */
+    ev.data.u64 = 0x1234;
+    epoll_ctl(ep, EPOLL_CTL_DEL, efd, &ev);
+    epoll_ctl(ep, EPOLL_CTL_DEL, efd, NULL);
+    unsigned char bytes[40];
+    for (size_t size = 16; size <= 40; size += 24) {
+        if (getrandom(bytes, size, 0) != (ssize_t)size) return 1;
+        for (size_t i = 0; i < size; i++) printf("%02x", bytes[i]);
+        printf("\n");
+    }
+    getrandom(bytes, 0, 0);
+    int fd = open(argv[1], O_RDONLY);
+    fcntl(fd, F_DUPFD, 10);
+    fcntl(fd, F_DUPFD_CLOEXEC, 20);
+    fcntl(20, F_GETFD);
+    return argc == 2 ? 0 : 1;
+}
+"""
+_CALLS_SHOWN = frozenset({"epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
+                          "getrandom", "fcntl"})
+
+
+@pytest.mark.skipif(STRACE is None or shutil.which("gcc") is None,
+                    reason="strace or gcc is not installed")
+def test_strace_format_matches_strace_on_epoll_getrandom_and_fcntl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "calls.c"
+    source.write_text(_CALLS_C)
+    program = tmp_path / "calls"
+    subprocess.run([str(shutil.which("gcc")), "-o", str(program), str(source)],
+                   check=True, timeout=60)
+    data = tmp_path / "data.txt"
+    data.write_text("data\n")
+    assert STRACE is not None
+    reference = tmp_path / "strace.txt"
+    subprocess.run([STRACE, "-f", "-y", "-ttt", "-T", "-o", str(reference), str(program),
+                    str(data)], stdout=subprocess.DEVNULL, check=True, timeout=60)
+    trace = tmp_path / "calls.ktr"
+    recorded = subprocess.run([str(KTR), "record", "-q", "-o", str(trace), "--", str(program),
+                               str(data)], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=60, check=False)
+    assert recorded.returncode == 0, recorded.stderr
+    ours = _dump(trace, capsys, "--format", "strace", "-y")
+
+    def shown(text: str) -> list[str]:
+        lines = []
+        for name, result, arguments in _events(text):
+            if name in _CALLS_SHOWN:
+                arguments = re.sub(r"0x[0-9a-f]{6,}", "ADDRESS", arguments)  # ASLR
+                arguments = re.sub(r"\\x[0-9a-f]{2}", r"\\xXX", arguments)  # random bytes
+                lines.append(f"{name}({arguments}) = {result}")
+        return lines
+
+    theirs_lines = shown(reference.read_text())
+    assert shown(ours) == theirs_lines
+    # What strace printed, as the fixes were made against it (strace 6.1).
+    assert "epoll_wait(3<anon_inode:[eventpoll]>, [], 4, 0) = 0" in theirs_lines
+    assert ("epoll_ctl(3<anon_inode:[eventpoll]>, EPOLL_CTL_DEL, 4<anon_inode:[eventfd]>,"
+            " ADDRESS) = 0") in theirs_lines
+    assert f"fcntl(5<{data}>, F_DUPFD_CLOEXEC, 20) = 20<{data}>" in theirs_lines
+    # The bytes shown are those the program got (its stdout), 32 at most then
+    # "..." (glibc's malloc draws its own with GRND_NONBLOCK: not compared).
+    printed = recorded.stdout.split()
+    drawn = re.findall(r'getrandom\("((?:\\x[0-9a-f]{2})*)"(\.\.\.)?, (\d+), 0\)', ours)
+    assert [(size, more) for _hex, more, size in drawn] == [("16", ""), ("40", "..."),
+                                                            ("0", "")]
+    assert [hexed.replace("\\x", "") for hexed, _more, _size in drawn[:2]] == [
+        printed[0], printed[1][:64]]
