@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -272,9 +273,17 @@ def test_attach_to_a_running_process(tmp_path: Path) -> None:
 def test_interrupted_recording_leaves_nothing(tmp_path: Path, signo: int) -> None:
     prog = build_program(tmp_path)
     out = tmp_path / "int.ktr"
-    recorder = subprocess.Popen([*KTR, "record", "-q", "-o", str(out), "-P", "prog:tag",
-                                 "--", str(prog), "spin", "100000000000"],
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # As from a terminal: SIGINT not ignored. A shell's background job (a test run
+    # started with &) ignores it, and the program would inherit that through ktr, as
+    # it would without ktr; a Python handler here becomes the default at the exec.
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        recorder = subprocess.Popen([*KTR, "record", "-q", "-o", str(out), "-P", "prog:tag",
+                                     "--", str(prog), "spin", "100000000000"],
+                                    stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                    env={**os.environ, "PYTHONFAULTHANDLER": "1"})
+    finally:
+        signal.signal(signal.SIGINT, saved)
     try:
         deadline = time.monotonic() + 20
         while not groups_of(recorder.pid) and time.monotonic() < deadline:
@@ -284,7 +293,21 @@ def test_interrupted_recording_leaves_nothing(tmp_path: Path, signo: int) -> Non
             os.killpg(recorder.pid, signo)  # a terminal's ^C reaches the whole group
         else:
             recorder.send_signal(signo)
-        recorder.wait(20)
+        try:
+            recorder.wait(20)
+        except subprocess.TimeoutExpired:
+            # Say where everything was stuck: the processes' states, then the
+            # recorder's Python stacks (faulthandler, on SIGABRT).
+            states = subprocess.run(["ps", "-o", "pid,stat,wchan:32,args", "-g",
+                                     str(recorder.pid)], capture_output=True, text=True).stdout
+            for line in states.splitlines()[1:]:
+                with contextlib.suppress(OSError):
+                    status = Path(f"/proc/{line.split()[0]}/status").read_text()
+                    states += "".join(f"  {field}" for field in status.splitlines(True)
+                                      if field.startswith(("Sig", "ShdPnd", "TracerPid")))
+            recorder.send_signal(signal.SIGABRT)
+            _, stacks = recorder.communicate(timeout=10)
+            raise AssertionError(f"the recorder outlived {signo!r}:\n{states}\n{stacks}") from None
     finally:
         recorder.kill()
         recorder.wait()
