@@ -470,6 +470,29 @@ def _filled_array_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _fd_pair_part(context: _Context, index: int) -> _Part:
+    """pipe's and socketpair's two new fds, each with what it is under ``-y`` (strace's
+    ``[3<pipe:[…]>, 4<pipe:[…]>]``; the strace view settles such a call's effect on
+    the fd tables before it renders it); as the structure alone when it is not whole."""
+    assert context.fds is not None
+    describe = context.fds.describe
+    structure = _struct_part(context, index).render
+
+    def render(value: int, call: Call) -> str:
+        structs = call.structs
+        struct = None if structs is None else structs.get(index)
+        if struct is None or len(struct.data) != 8:
+            return structure(value, call) or context.pointer(value)
+        shown = []
+        for fd in (int.from_bytes(struct.data[:4], "little", signed=True),
+                   int.from_bytes(struct.data[4:], "little", signed=True)):
+            description = describe(call.pid, fd)  # x86's ABIs are all little-endian
+            shown.append(str(fd) if description is None else f"{fd}<{description}>")
+        return f"[{', '.join(shown)}]"
+
+    return _Part(render, value_only=False)
+
+
 _EPOLL_CTL_DEL = 2
 
 
@@ -624,6 +647,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         return _socket_protocol_part(context)
     if kind is ArgKind.EPOLL_EVENT_IN and plan.name == "epoll_ctl":
         return _epoll_event_part(context, index)
+    if kind is ArgKind.FD_PAIR_OUT and style.strace and context.fds is not None:
+        return _fd_pair_part(context, index)
     if kind is ArgKind.MODE and style.strace and plan.name not in ("mknod", "mknodat"):
         return _Part(_bounded_cache(_octal_mode))  # strace names file types for mknod only
     direction = plan.struct_direction.get(index)

@@ -55,7 +55,7 @@ import time
 from typing import Any
 
 from formats import FileHeader, ProcEvent, ProcFlag, Record, RecordKind
-from formats.linux import errno_message
+from formats.linux import ArgKind, errno_message
 
 from . import _model
 from ._args import CallArguments, Style, compile_arguments, strace_result
@@ -320,6 +320,8 @@ class StraceDescriber(LineView):
         if self._line is not call:
             self._interrupt(out, None, record)
         self._line = None
+        if ArgKind.FD_PAIR_OUT in call.plan.kinds:
+            tracker.settle(call)  # pipe, socketpair: their new fds shown with what they are
         arguments = self._renderer(call, entry=False)(call)
         tracker.settle(call)
         plan = call.plan

@@ -261,3 +261,50 @@ def test_strace_format_matches_strace_on_epoll_getrandom_and_fcntl(
                                                             ("0", "")]
     assert [hexed.replace("\\x", "") for hexed, _more, _size in drawn[:2]] == [
         printed[0], printed[1][:64]]
+
+
+_PIPES_C = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(void) {
+    int p[2], s[2];
+    pipe2(p, O_CLOEXEC);
+    pipe(p);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, s);
+    write(p[1], "x", 1);
+    write(s[0], "y", 1);
+    return 0;
+}
+"""
+
+
+@pytest.mark.skipif(STRACE is None or shutil.which("gcc") is None,
+                    reason="strace or gcc is not installed")
+def test_new_fd_pairs_are_shown_with_what_they_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-y``: pipe2's and socketpair's new fds as strace shows them (ktr names pipes and
+    sockets its own way: the brackets' contents are not compared)."""
+    source = tmp_path / "pipes.c"
+    source.write_text(_PIPES_C)
+    program = tmp_path / "pipes"
+    subprocess.run([str(shutil.which("gcc")), "-o", str(program), str(source)],
+                   check=True, timeout=60)
+    assert STRACE is not None
+    reference = tmp_path / "strace.txt"
+    subprocess.run([STRACE, "-f", "-y", "-ttt", "-T", "-o", str(reference), str(program)],
+                   check=True, timeout=60)
+    trace = tmp_path / "pipes.ktr"
+    subprocess.run([str(KTR), "record", "-q", "-o", str(trace), "--", str(program)],
+                   check=True, timeout=60)
+
+    def shown(text: str) -> list[str]:
+        return [re.sub(r"(pipe|socket):\[[^\]]*\]", r"\1:[]", f"{name}({arguments}) = {result}")
+                for name, result, arguments in _events(text)
+                if name in ("pipe", "pipe2", "socketpair", "write")]
+
+    ours = shown(_dump(trace, capsys, "--format", "strace", "-y"))
+    assert ours == shown(reference.read_text())
+    assert ours[0] == "pipe2([3<pipe:[]>, 4<pipe:[]>], O_CLOEXEC) = 0"
