@@ -152,10 +152,14 @@ def _size(count: int) -> str:
     return f"{count} B"
 
 
+def _counted(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
 def _status_text(stats: DescriptorStats, processes: int) -> str:
     dropped = sum(stats.drops.values())
     return (f"{stats.records_written} records, {_size(stats.bytes_written)} written, "
-            f"{dropped} dropped, {processes} processes traced")
+            f"{dropped} dropped, {_counted(processes, 'process', 'processes')} traced")
 
 
 class _Signals:
@@ -414,7 +418,8 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
         parts[-1] += f" ({reasons})"
     if unwritten:
         parts.append(f"{unwritten} not written (the output failed)")
-    parts.append(f"{result.processes} processes, {result.threads} threads")
+    parts.append(f"{_counted(result.processes, 'process', 'processes')}, "
+                 f"{_counted(result.threads, 'thread', 'threads')}")
     if result.lost:
         parts.append(f"{result.lost} lost")
     if result.detached:

@@ -42,13 +42,13 @@ def test_program_output_on_the_same_terminal_arrives_intact(tmp_path: Path) -> N
             stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True)
         os.close(terminal)
         terminal = -1
-        seen = _read_until(controller, b"processes,", b"", time.monotonic() + 20)
+        seen = _read_until(controller, b" dropped; ", b"", time.monotonic() + 20)
         assert recorder.wait(timeout=20) == 0
-        seen = _read_until(controller, b"threads\r\n", seen, time.monotonic() + 5)
+        seen = _read_until(controller, b"1 process, 1 thread\r\n", seen, time.monotonic() + 5)
         program, summary = seen.split(b"ktr: ", 1)
         assert program == b"line 1 line 2\r\ntail\r\n"
         assert b"\r" not in summary.rstrip(b"\r\n") and b"\x1b" not in seen
-        assert summary.endswith(b"threads\r\n")
+        assert summary.endswith(b"; 1 process, 1 thread\r\n")
     finally:
         os.close(controller)
         if terminal >= 0:
@@ -68,7 +68,7 @@ def test_status_line_when_the_traced_program_does_not_use_the_terminal(tmp_path:
         os.close(terminal)
         terminal = -1
         deadline = time.monotonic() + 20
-        seen = _read_until(controller, b"processes traced", b"", deadline)
+        seen = _read_until(controller, b"1 process traced", b"", deadline)
         assert b"\rktr: " in seen
         recorder.send_signal(signal.SIGINT)
         assert recorder.wait(timeout=20) == 0
