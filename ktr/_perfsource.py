@@ -107,7 +107,7 @@ def check_counter_names(names: tuple[str, ...]) -> None:
 class _Thread:
     tid: int
     pid: int
-    comm: bytes
+    tracee: Tracee  # its name is the control loop's, kept current (exec, rename, exit)
     switch_events: dict[int, perf.Event] = field(default_factory=dict)
     group: list[perf.Event] = field(default_factory=list)
     final_done: bool = False
@@ -231,7 +231,7 @@ class PerfSource:
     # ------------------------------------------------------- observer
 
     def thread_started(self, tracee: Tracee) -> None:
-        thread = _Thread(tracee.tid, tracee.pid, tracee.comm)
+        thread = _Thread(tracee.tid, tracee.pid, tracee)
         # The name its ring records start with, set before they can exist; COMM
         # records change it in stream order. Kept after the thread is gone: its
         # last records may be read later than that.
@@ -255,7 +255,6 @@ class PerfSource:
         with self._lock:
             thread = self._threads.get(tracee.tid)
             if thread is not None and not thread.final_done:
-                thread.comm = tracee.comm  # the name it ends with (read at its exit stop)
                 self._read_group(thread, final=True)
 
     def thread_exec(self, tracee: Tracee, former_tid: int) -> None:
@@ -272,7 +271,7 @@ class PerfSource:
                     self._threads[tracee.tid] = moved
             thread = self._threads.get(tracee.tid)
             if thread is not None:
-                thread.comm = tracee.comm
+                thread.tracee = tracee
 
     def thread_gone(self, tracee: Tracee) -> None:
         with self._lock:
@@ -317,7 +316,7 @@ class PerfSource:
         if self.user_only:
             flags |= CntFlag.USER_ONLY
         output.sink(self._codec.encode_record(
-            RecordKind.CNT, thread.pid, thread.tid, time.time_ns(), thread.comm,
+            RecordKind.CNT, thread.pid, thread.tid, time.time_ns(), thread.tracee.comm,
             formats.Cnt(int(flags), reading.time_enabled, reading.time_running,
                         reading.values, self._names)))
 

@@ -74,4 +74,30 @@ def create_private(path: str, avoid: FileIds = frozenset()) -> int:
     return fd
 
 
-__all__ = ["FileIds", "create_private", "file_ids"]
+def refuse_inputs(paths: Iterable[str], avoid: FileIds) -> None:
+    """OutputError for the first of ``paths`` that exists and is one of the inputs.
+
+    For views that write several files: checked before the first is written, so a
+    refusal leaves every file as it was (``create_private`` checks each one again).
+    """
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) in avoid:
+            raise OutputError(f"{path}: cannot write: it is a trace being read")
+
+
+def per_thread_paths(prefix: str) -> list[str]:
+    """The ``PREFIX.N`` files (``-ff``) that exist already."""
+    directory, name = os.path.split(prefix)
+    try:
+        entries = os.listdir(directory or ".")
+    except OSError:
+        return []
+    return [os.path.join(directory, entry) for entry in entries
+            if entry.startswith(name + ".") and entry[len(name) + 1:].isdigit()]
+
+
+__all__ = ["FileIds", "create_private", "file_ids", "per_thread_paths", "refuse_inputs"]

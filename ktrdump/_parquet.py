@@ -292,6 +292,13 @@ class _GenericTable:
         return 0 if self._table is None else self._table.written
 
 
+def table_paths(path: str) -> list[str]:
+    """Every file an export to ``path`` may write: the calls table, then the others."""
+    base = path[:-len(".parquet")] if path.endswith(".parquet") else path
+    names = ["signals", "processes", "drops", *_GENERIC_TABLES.values()]
+    return [path, *(f"{base}.{name}.parquet" for name in names)]
+
+
 class ParquetWriter:
     """The call layer's sink that fills the tables (see the module docstring)."""
 

@@ -51,7 +51,7 @@ try:
     from . import __version__, _perfviews
     from ._calls import recorded_facilities
     from ._describe import describer_for
-    from ._files import FileIds, create_private, file_ids
+    from ._files import FileIds, create_private, file_ids, per_thread_paths, refuse_inputs
     from ._filter import CONTEXT_KINDS, record_filter
     from ._follow import Follower, follow
     from ._merge import Late, Merger, merge
@@ -366,6 +366,10 @@ def parse_options(argv: Sequence[str]) -> Options:
         files = [DEFAULT_INPUT]
     if files.count("-") > 1:
         raise UsageError("standard input (-) can be read only once")
+    if arguments.output_path == "-":
+        if arguments.per_thread or arguments.output_format == "parquet":
+            raise UsageError("-o - (standard output) cannot hold files: give -o NAME")
+        arguments.output_path = None  # -o -: standard output, as ktr record's
     if arguments.output_format == "parquet" and arguments.output_path is None:
         raise UsageError("--format parquet writes files: give -o NAME.parquet")
     if arguments.output_format == "parquet" and (arguments.summary or arguments.follow):
@@ -505,6 +509,12 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
     """Dump the trace(s) ``options`` names; returns the exit status."""
     with contextlib.ExitStack() as stack:
         source = _open_source(options, stack)
+        if options.per_thread and options.output_path is not None:
+            refuse_inputs(per_thread_paths(options.output_path), source.input_ids)
+        elif options.output_format == "parquet" and options.output_path is not None:
+            from ._parquet import table_paths  # no pyarrow: that is imported on use
+
+            refuse_inputs(table_paths(options.output_path), source.input_ids)
         if options.output_path is not None and not options.per_thread and (
                 options.output_format != "parquet"):
             # -o FILE: the output goes to a private file instead of standard output.

@@ -120,9 +120,23 @@ def test_an_input_is_never_an_output(tmp_path: Path, view: list[str]) -> None:
         output = trace
     target = tmp_path / "t" if "-ff" in view else (
         tmp_path / "t.parquet" if "--format" in view else output)
+    before = sorted(tmp_path.iterdir())
     done = subprocess.run([KTRDUMP, *view, "-o", str(target), str(trace)],
                           capture_output=True, timeout=20)
     assert done.returncode == 1
     assert done.stderr.decode().splitlines()[-1] == (
         f"ktrdump: {output}: cannot write: it is a trace being read")
     assert trace.read_bytes() == original
+    assert sorted(tmp_path.iterdir()) == before  # refused before any file was written
+
+
+def test_dash_output_is_standard_output(tmp_path: Path) -> None:
+    """``-o -`` is standard output (as for ktr record), not a file named ``-``."""
+    vectors = Path(__file__).resolve().parent / "vectors"
+    done = subprocess.run([KTRDUMP, "-o", "-", str(vectors / "calls.ktr")], cwd=tmp_path,
+                          capture_output=True, timeout=20)
+    assert done.returncode == 0 and not (tmp_path / "-").exists()
+    assert done.stdout == (vectors / "calls.txt").read_bytes()
+    refused = subprocess.run([KTRDUMP, "--format", "parquet", "-o", "-",
+                              str(vectors / "calls.ktr")], capture_output=True, timeout=20)
+    assert refused.returncode == 2 and refused.stderr.count(b"\n") == 1

@@ -315,6 +315,30 @@ def test_exit_records_carry_the_name_a_thread_ends_with(tmp_path: Path) -> None:
     assert final == exits == {(True, b"mainren"), (False, b"wk0")}
 
 
+def test_counter_readings_follow_a_rename_seen_at_its_syscall_stop(tmp_path: Path) -> None:
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    source = tmp_path / "late.c"
+    source.write_text('#include <sys/prctl.h>\n#include <time.h>\nint main(void) {\n'
+                      '  prctl(PR_SET_NAME, "renamed");\n  struct timespec t0, t;\n'
+                      '  clock_gettime(CLOCK_MONOTONIC, &t0);\n'
+                      '  do clock_gettime(CLOCK_MONOTONIC, &t);\n'
+                      '  while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec'
+                      ' < 300000000L);\n  return 0;\n}\n')
+    binary = tmp_path / "late"
+    subprocess.run([compiler, "-O1", "-o", str(binary), str(source)], check=True,
+                   capture_output=True)
+    trace = tmp_path / "late.ktr"
+    subprocess.run([KTR, "record", "-q", "-C", "task-clock", "--interval", "20", "-t", "c",
+                    "-o", str(trace), "--", str(binary)], check=True, timeout=60)
+    records = records_of(trace)
+    renamed_at = next(r.timestamp_ns for r in records if r.kind == RecordKind.SYSRET
+                      and r.payload.nr == 157)  # type: ignore[union-attr]  # prctl
+    later = [r.comm for r in records if r.kind == RecordKind.CNT and r.timestamp_ns > renamed_at]
+    assert len(later) >= 3 and set(later) == {b"renamed"}
+
+
 def test_attached_process_switches_are_recorded_until_detach(tmp_path: Path) -> None:
     target = subprocess.Popen([sys.executable, "-c", (
         "import threading, time\n"
