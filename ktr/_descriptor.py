@@ -75,7 +75,7 @@ _DROPPED: Final = 0
 _QUEUED: Final = 1
 _QUEUED_NOW_BLOCKING: Final = 2  # queued, and this producer's timeout turned BLOCKING on
 
-_DROP_COMM: Final = b"ktr"  # the recorder's own records: DROP, END
+_RECORDER_COMM: Final = b"ktr"  # the recorder's own records: DROP, END
 _ZSTD_LEVEL: Final = 3
 
 
@@ -326,7 +326,7 @@ class Descriptor:
         done (released or failed): then no END can be written.
         """
         record = formats.codec(self.byte_order).encode_record(
-            formats.RecordKind.END, 0, 0, time.time_ns(), _DROP_COMM, end)
+            formats.RecordKind.END, 0, 0, time.time_ns(), _RECORDER_COMM, end)
         with self._lock:
             if self._flags & _DONE:
                 return False
@@ -623,7 +623,7 @@ class Descriptor:
     def _drop_records(self, drops: Mapping[DropError, int], began_ns: int) -> list[bytes]:
         encode = formats.codec(self.byte_order).encode_record
         return [
-            encode(formats.RecordKind.DROP, 0, 0, began_ns, _DROP_COMM,
+            encode(formats.RecordKind.DROP, 0, 0, began_ns, _RECORDER_COMM,
                    formats.Drop(int(kind), count))
             for kind, count in sorted(drops.items())
         ]

@@ -281,6 +281,13 @@ class ProbeSession:
                 # hits made before this stop go into the trace before its record: the
                 # stopped thread's own hits are in the rings already (time order per thread)
                 self._drain(rings)
+            # Its hits from here on carry the name the control loop knows now (after an
+            # exec, an attach, a prctl rename); those drained above kept the former one.
+            # Read when the reader takes a hit, /proc would give a later name (after an
+            # exec) or none (after the exit).
+            tracee = event.tracee
+            if comms.get(tracee.tid) is not tracee.comm:
+                comms[tracee.tid] = tracee.comm
             if type(event) is SyscallEntry or type(event) is SyscallExit:
                 if event.nr == URETPROBE_SYSCALL and event.abi == Abi.X86_64:
                     return  # the kernel's return-probe trampoline, not the program's call
@@ -288,9 +295,6 @@ class ProbeSession:
                         and event.error == 0 and event.entry is not None
                         and event.entry.args[2] & PROT_EXEC and self._started):
                     self._place_for_new_mapping(event.tracee.pid)
-                tracee = event.tracee
-                if comms.get(tracee.tid) is not tracee.comm:
-                    comms[tracee.tid] = tracee.comm  # renamed (prctl PR_SET_NAME)
             elif type(event) is ProcessEvent:
                 self._lifecycle(event)
             consumer(event)
@@ -298,19 +302,13 @@ class ProbeSession:
         return consume
 
     def _lifecycle(self, event: ProcessEvent) -> None:
-        # Each thread's name as the control loop knows it, while the thread is stopped:
-        # the hits it made before this stop were drained under its former name, and
-        # its hits from here on come after it in the rings. Read when the reader takes
-        # a hit, /proc would give a later name (after an exec) or none (after the exit).
         tracee = event.tracee
         if event.kind is Lifecycle.EXEC:
             if event.former_tid and event.former_tid in self._attached:
                 self._attached[tracee.tid] = self._attached.pop(event.former_tid)
-            self._comms[tracee.tid] = tracee.comm
             self.place_for_process(tracee.pid, [tracee.tid], strict=not self._started)
             self._started = True
         elif event.kind is Lifecycle.ATTACH:
-            self._comms[tracee.tid] = tracee.comm
             self.place_for_process(tracee.pid, [tracee.tid], strict=not self._started)
             if not event.thread:
                 self._started = True

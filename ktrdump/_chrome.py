@@ -591,7 +591,6 @@ class ChromeTrace:
                         f'"pid":0,"tid":0,"ts":{self._ts(record.timestamp_ns)},'
                         f'"args":{{"lost":{payload.lost},"error":"{reason}"}}}}')
 
-
     def _end(self, record: Record, out: list[str]) -> None:
         payload: Any = record.payload
         early = bool(payload.flags & EndFlag.STOPPED_EARLY)

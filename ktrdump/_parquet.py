@@ -292,9 +292,14 @@ class _GenericTable:
         return 0 if self._table is None else self._table.written
 
 
+def _base(path: str) -> str:
+    """NAME of ``-o NAME.parquet``: the other tables are NAME.TABLE.parquet."""
+    return path[:-len(".parquet")] if path.endswith(".parquet") else path
+
+
 def table_paths(path: str) -> list[str]:
     """Every file an export to ``path`` may write: the calls table, then the others."""
-    base = path[:-len(".parquet")] if path.endswith(".parquet") else path
+    base = _base(path)
     names = ["signals", "processes", "drops", *_GENERIC_TABLES.values()]
     return [path, *(f"{base}.{name}.parquet" for name in names)]
 
@@ -308,7 +313,7 @@ class ParquetWriter:
         pa, pq = _pyarrow()
         self._pa = pa
         self._pq = pq
-        base = path[:-len(".parquet")] if path.endswith(".parquet") else path
+        base = _base(path)
         self.path = path
         self.base = base
         self._avoid = avoid  # the inputs: never an output

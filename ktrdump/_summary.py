@@ -292,8 +292,7 @@ class SyscallSummary:
             self._perf_record(record)
 
     def _perf_record(self, record: Record) -> None:
-        pids = self.options.pids
-        if pids and record.pid not in pids and record.tid not in pids:
+        if not self._chosen(record.pid, record.tid):
             return
         if isinstance(record.payload, formats.Unknown):
             self.malformed += 1

@@ -509,17 +509,18 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
     """Dump the trace(s) ``options`` names; returns the exit status."""
     with contextlib.ExitStack() as stack:
         source = _open_source(options, stack)
+        inputs = source.input_ids
         if options.per_thread and options.output_path is not None:
-            refuse_inputs(per_thread_paths(options.output_path), source.input_ids)
+            refuse_inputs(per_thread_paths(options.output_path), inputs)
         elif options.output_format == "parquet" and options.output_path is not None:
             from ._parquet import table_paths  # no pyarrow: that is imported on use
 
-            refuse_inputs(table_paths(options.output_path), source.input_ids)
+            refuse_inputs(table_paths(options.output_path), inputs)
         if options.output_path is not None and not options.per_thread and (
                 options.output_format != "parquet"):
             # -o FILE: the output goes to a private file instead of standard output.
             stdout = stack.enter_context(os.fdopen(
-                create_private(options.output_path, source.input_ids), "wb"))
+                create_private(options.output_path, inputs), "wb"))
         if options.summary and not options.selection.active:
             return _summary(options, source, stdout, stderr)
         events = _with_progress(options, source, _first_event_read(source.events()), stdout,
@@ -538,14 +539,14 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         if options.output_format == "folded":
             return _folded(options, source, events, stdout, stderr)
         if options.output_format == "parquet":
-            return _parquet(options, source, events, stderr, selector)
+            return _parquet(options, source, events, stderr, selector, inputs)
         if options.output_format == "calls":
             return dump(source, CallsDescriber(record_filter(options)), Output(stdout), stderr,
                         events)
         if options.per_thread:
             assert options.output_path is not None
             describer = per_thread_describer(options, options.output_path, source.header,
-                                             selector, avoid=source.input_ids)
+                                             selector, avoid=inputs)
         else:
             describer = describer_for(options, header=source.header, selector=selector)
         return dump(source, describer, Output(stdout), stderr, events)
@@ -710,7 +711,7 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
 
 
 def _parquet(options: Options, source: _Source, events: Iterator[Any],
-             stderr: IO[str], selector: Selector | None) -> int:
+             stderr: IO[str], selector: Selector | None, inputs: FileIds) -> int:
     from ._parquet import write_parquet  # pyarrow is optional: imported only here
 
     assert options.output_path is not None
@@ -718,7 +719,7 @@ def _parquet(options: Options, source: _Source, events: Iterator[Any],
     write_parquet(events, options.output_path, facilities=recorded_facilities(source.header),
                   on_notice=report,
                   keep=record_filter(options, selector.keep if selector is not None else None),
-                  avoid=source.input_ids)
+                  avoid=inputs)
     return report.status
 
 
