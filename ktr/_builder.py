@@ -573,6 +573,8 @@ class RecordBuilder:
                         continue  # WNOHANG and no child ready: nothing was written
                     found.append((wanted.argument, self._struct_data(
                         tracee, event.abi, args, wanted, retval)))
+                elif wanted.measure == "socklen":
+                    found.append((wanted.argument, self._socklen_at_entry(tracee, wanted)))
             if plan.by_command is not None and not error:
                 pair = plan.by_command.get(args[plan.command_arg] & plan.command_mask)
                 if pair is not None and pair[1] is not None:
@@ -719,6 +721,9 @@ class RecordBuilder:
                         continue  # WNOHANG and no child ready: nothing was written
                     self._struct_record(tracee, event.timestamp_ns, event.abi, args,
                                         wanted, retval)
+                elif wanted.measure == "socklen":
+                    self._emit_found(tracee, event.timestamp_ns, event.abi, [
+                        (wanted.argument, self._socklen_at_entry(tracee, wanted))])
         if (plan.by_command is not None and entry is not None and self._structs
                 and not event.error):
             wanted_pair = plan.by_command.get(entry.args[plan.command_arg] & plan.command_mask)
@@ -824,6 +829,12 @@ class RecordBuilder:
             if wanted.length_is_pointer:
                 word = _read(tracee.memory, length, 4) if length else None
                 length = int.from_bytes(word, "little") if word and len(word) == 4 else 0
+                # The kernel writes at most the caller's buffer size (the socklen_t's
+                # value at entry) and returns the address's full size: the bytes
+                # past the former are the program's own, not the address.
+                before = self._socklens.get(tracee.tid)
+                if before is not None:
+                    length = min(length, int.from_bytes(before, "little"))
             size = min(length, linux.SOCKADDR_STORAGE_SIZE)
         data = _read(tracee.memory, address, size)
         if not data:
@@ -949,6 +960,11 @@ class RecordBuilder:
             return
         self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
                            formats.Struct(event.abi, 0, b"int", value))
+
+    def _socklen_at_entry(self, tracee: Tracee, wanted: _StructPlan) -> tuple[bytes, bytes] | None:
+        """A failed call's STRUCT "socklen": the caller's value alone (strace's ``[16]``)."""
+        before = self._socklens.pop(tracee.tid, None)
+        return None if before is None else (wanted.name, before)
 
     def _remember_socklen(self, tracee: Tracee, address: int) -> None:
         """A socklen_t's value at entry, for the STRUCT "socklen" written at exit."""

@@ -693,6 +693,11 @@ def _sockaddr_fields(data: bytes) -> Fields | None:
     return fields
 
 
+#: The smallest address each family's fields are shown for (strace's rule; the
+#: kernel accepts AF_INET6's 24-byte RFC 2133 form, without sin6_scope_id).
+_SOCKADDR_MIN_SIZES = {_AF_UNIX: 3, _AF_INET: 16, _AF_INET6: 24, _AF_NETLINK: 12, _AF_PACKET: 20}
+
+
 def _render_sockaddr(data: bytes) -> str:
     if len(data) < 2:
         return _hex_string(data) + (_truncation(len(data), 2) if data else "")
@@ -701,8 +706,13 @@ def _render_sockaddr(data: bytes) -> str:
     family_name = ADDRESS_FAMILIES.get(family)
     parts = [f"sa_family={family_name}" if family_name else
              f"sa_family={family:#x} /* AF_??? */"]
-    short = False
-    if family == _AF_UNIX:
+    if len(data) == 2:
+        pass
+    elif len(data) < _SOCKADDR_MIN_SIZES.get(family, 0):
+        # As strace: an address smaller than its family's structure (a caller's
+        # small buffer) is shown as the raw bytes it has.
+        parts.append(f"sa_data={_hex_string(data[2:])}")
+    elif family == _AF_UNIX:
         path = data[2:110]
         if path[:1] == b"\0":
             parts.append(f"sun_path=@{_quote(path[1:])}")
@@ -713,19 +723,15 @@ def _render_sockaddr(data: bytes) -> str:
         _put(parts, fields, "sin_port", lambda port: f"htons({port})")
         if "sin_addr" in fields:
             parts.append(f'sin_addr=inet_addr("{fields["sin_addr"]}")')
-        short = len(data) < 8
     elif family == _AF_INET6:
         _put(parts, fields, "sin6_port", lambda port: f"htons({port})")
         _put(parts, fields, "sin6_flowinfo", lambda flow: f"htonl({flow})")
         if "sin6_addr" in fields:
             parts.append(f'inet_pton(AF_INET6, "{fields["sin6_addr"]}", &sin6_addr)')
         _put(parts, fields, "sin6_scope_id")
-        # The kernel accepts the 24-byte RFC 2133 form without sin6_scope_id.
-        short = len(data) < 24
     elif family == _AF_NETLINK:
         _put(parts, fields, "nl_pid")
         _put(parts, fields, "nl_groups", lambda groups: f"{groups:08x}")
-        short = len(data) < 12
     elif family == _AF_PACKET:
         _put(parts, fields, "sll_protocol",
              lambda value: f"htons({_ETHERNET_PROTOCOLS.get(value) or hex(value)})")
@@ -736,12 +742,8 @@ def _render_sockaddr(data: bytes) -> str:
         if "sll_addr" in fields:
             address = bytes.fromhex(str(fields["sll_addr"]))
             parts.append("sll_addr=[" + ", ".join(f"{byte:#04x}" for byte in address) + "]")
-        short = len(data) < 12
     else:
         parts.append(f"sa_data={_hex_string(data[2:])}")
-    if short:
-        parts.append("...")
-        return "{" + ", ".join(parts) + "}" + " /* truncated */"
     return "{" + ", ".join(parts) + "}"
 
 

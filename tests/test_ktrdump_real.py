@@ -308,3 +308,68 @@ def test_new_fd_pairs_are_shown_with_what_they_are(
     ours = shown(_dump(trace, capsys, "--format", "strace", "-y"))
     assert ours == shown(reference.read_text())
     assert ours[0] == "pipe2([3<pipe:[]>, 4<pipe:[]>], O_CLOEXEC) = 0"
+
+
+_SOCKADDR_C = r"""
+#define _GNU_SOURCE
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+int main(void) {
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in me, peer;
+    memset(&me, 0, sizeof me);
+    me.sin_family = AF_INET;
+    me.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(s, (struct sockaddr *) &me, sizeof me);
+    listen(s, 1);
+    socklen_t length = sizeof peer;
+    accept(s, (struct sockaddr *) &peer, &length);          /* EAGAIN */
+    length = sizeof peer;
+    accept4(s, (struct sockaddr *) &peer, &length, SOCK_CLOEXEC);
+    length = sizeof peer;
+    getpeername(s, (struct sockaddr *) &peer, &length);     /* ENOTCONN */
+    length = sizeof peer;
+    recvfrom(s, 0, 0, MSG_DONTWAIT, (struct sockaddr *) &peer, &length);
+    memset(&peer, 0xee, sizeof peer);
+    length = 2;  /* room for the family alone: the rest of peer is the program's */
+    getsockname(s, (struct sockaddr *) &peer, &length);
+    length = sizeof peer;
+    getsockname(s, (struct sockaddr *) &peer, &length);
+    return 0;
+}
+"""
+_SOCKADDR_CALLS = ("accept", "accept4", "getpeername", "recvfrom", "getsockname")
+
+
+@pytest.mark.skipif(STRACE is None or shutil.which("gcc") is None,
+                    reason="strace or gcc is not installed")
+def test_socket_address_calls_match_strace_when_they_fail_or_are_cut(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failed call shows the caller's length (``[16]``); a short buffer only what was written."""
+    source = tmp_path / "sockaddr.c"
+    source.write_text(_SOCKADDR_C)
+    program = tmp_path / "sockaddr"
+    subprocess.run([str(shutil.which("gcc")), "-o", str(program), str(source)],
+                   check=True, timeout=60)
+    assert STRACE is not None
+    reference = tmp_path / "strace.txt"
+    subprocess.run([STRACE, "-f", "-ttt", "-T", "-o", str(reference), str(program)],
+                   stdout=subprocess.DEVNULL, check=True, timeout=60)
+    trace = _record(tmp_path, str(program))
+    ours = _dump(trace, capsys, "--format", "strace")
+
+    def shown(text: str) -> list[str]:
+        lines = []
+        for name, result, arguments in _events(text):
+            if name in _SOCKADDR_CALLS:
+                arguments = re.sub(r"0x[0-9a-f]{6,}", "ADDRESS", arguments)  # ASLR
+                arguments = re.sub(r"htons\(\d+\)", "htons(PORT)", arguments)
+                lines.append(f"{name}({arguments}) = {result}")
+        return lines
+
+    theirs = shown(reference.read_text())
+    assert shown(ours) == theirs
+    assert "accept(3, ADDRESS, [16]) = -1 EAGAIN (Resource temporarily unavailable)" in theirs
+    assert "getsockname(3, {sa_family=AF_INET}, [2 => 16]) = 0" in theirs
