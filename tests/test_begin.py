@@ -65,8 +65,13 @@ def options_of(begin: formats.Record) -> dict[str, object]:
 
 
 def dump(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([KTRDUMP, *arguments], capture_output=True, text=True,
-                          timeout=DEADLINE)
+    """ktrdump's exit status, output and stderr (run in this process: a second each
+    otherwise, for a dozen views)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(arguments))
+    return subprocess.CompletedProcess(["ktrdump", *arguments], status, out.getvalue(),
+                                       err.getvalue())
 
 
 def test_appended_recordings_each_start_with_their_own_begin(tmp_path: Path) -> None:
@@ -100,6 +105,7 @@ def test_appended_recordings_each_start_with_their_own_begin(tmp_path: Path) -> 
     for view in VIEWS:
         shown = dump(*view, str(trace))
         assert (shown.returncode, shown.stderr) == (0, ""), view
+    assert "cut short" not in dump("--summary", str(trace)).stdout
     text = dump("-t", "p", str(trace)).stdout.splitlines()
     assert [line.split(None, 3)[2] for line in text if " BEGIN " in line] == ["BEGIN", "BEGIN"]
     assert f'(pid {second.pid}); command "sh" "-c" "exit 3"' in text[[
@@ -165,6 +171,8 @@ def test_a_recording_killed_before_an_append_is_reported_cut_short_in_every_view
     with ktrdump.open(str(trace)) as reader:
         raw = [e for e in reader.raw_events() if isinstance(e, ktrdump.Skipped)]
     assert raw == notices  # the summary's undecoded path sees it too
+    summary = dump("--summary", str(trace)).stdout.splitlines()
+    assert summary[-1] == "recordings cut short (no END record, records missing): 1"
     chrome = json.loads(dump("--format", "chrome", str(trace)).stdout)
     (cut,) = [e for e in chrome["traceEvents"] if e.get("name", "").startswith("recording cut")]
     assert cut["args"]["offset"] == size
