@@ -750,7 +750,7 @@ class TextDescriber(_RecordDescriber):
     def _begin(self, head: str, record: Record) -> str:
         payload: Any = record[6]
         line = (f"{head}BEGIN recording started by ktr {display_text(payload.version)} "
-                f"(pid {payload.recorder_pid})")
+                f"(recorder pid {payload.recorder_pid})")
         options = _model.begin_options(payload)
         if options is None:
             return f"{line}; options unreadable ({len(payload.options)} bytes)\n"

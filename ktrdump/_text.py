@@ -64,7 +64,8 @@ def json_string(data: bytes) -> str:
 
 def recording_target(options: dict[str, object]) -> str:
     """What a recording traced, from its options (a BEGIN's, a header's), for one line:
-    ``command "make" "-j4"``, ``pid 12``, ``pids 12, 13``, ``process group 7``; ``""``
+    ``command "make" "-j4"``, ``attach pid 12``, ``attach pids 12, 13``, ``attach process
+    group 7``; ``""``
     when the options do not say (or say it in another shape)."""
     command = options.get("command")
     if isinstance(command, list) and command and all(isinstance(a, str) for a in command):
@@ -77,4 +78,4 @@ def recording_target(options: dict[str, object]) -> str:
     group = options.get("process_group")
     if type(group) is int:
         parts.append(f"process group {group}")
-    return ", ".join(parts)
+    return "attach " + ", ".join(parts) if parts else ""

@@ -8,6 +8,7 @@ checked against the file's size at the moment the cut recording's recorder died.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -108,7 +109,7 @@ def test_appended_recordings_each_start_with_their_own_begin(tmp_path: Path) -> 
     assert "cut short" not in dump("--summary", str(trace)).stdout
     text = dump("-t", "p", str(trace)).stdout.splitlines()
     assert [line.split(None, 3)[2] for line in text if " BEGIN " in line] == ["BEGIN", "BEGIN"]
-    assert f'(pid {second.pid}); command "sh" "-c" "exit 3"' in text[[
+    assert f'(recorder pid {second.pid}); command "sh" "-c" "exit 3"' in text[[
         i for i, line in enumerate(text) if " BEGIN " in line][1]]
     lines = [json.loads(line) for line in dump("--json", str(trace)).stdout.splitlines()]
     shown_begins = [line for line in lines if line["type"] == "BEGIN"]
@@ -157,7 +158,10 @@ def test_a_recording_killed_before_an_append_is_reported_cut_short_in_every_view
     expected = (f"ktrdump: {trace}: no END record before the recording that begins at byte "
                 f"offset {size}: the recording before it was cut short (ktr record killed) "
                 "and records it had not written are missing")
-    for view in VIEWS:
+    views = list(VIEWS)
+    if importlib.util.find_spec("pyarrow") is not None:  # the optional extra
+        views.append(["--format", "parquet", "-o", str(tmp_path / "tables")])
+    for view in views:
         shown = dump(*view, str(trace))
         assert shown.returncode == 1, view
         assert shown.stderr.splitlines() == [expected], view
@@ -210,7 +214,7 @@ def test_follow_goes_on_into_an_appended_recording_that_has_started(tmp_path: Pa
         lines = _lines(follower)
         shown = [next(lines) for _ in range(5)]  # BEGIN, exec, exit, END, BEGIN
         assert " END " in shown[3]
-        assert " BEGIN " in shown[4] and f"(pid {second.pid})" in shown[4]
+        assert " BEGIN " in shown[4] and f"(recorder pid {second.pid})" in shown[4]
         assert follower.poll() is None  # the first END did not end following
         assert finished(second, b"go\n") == 0
         rest = list(lines)
@@ -382,3 +386,18 @@ def test_the_begin_batch_is_written_at_once_and_alone(tmp_path: Path) -> None:
     with ktrdump.open(str(path)) as reader:
         assert [r.kind for r in reader][:2] == [RecordKind.BEGIN, RecordKind.SYSCALL]
 
+
+
+@pytest.mark.parametrize(("options", "shown"), [
+    ({"command": ["make", "-j4"]}, 'command "make" "-j4"'),
+    ({"command": ["printf", 'a"b\n\x1b[2J']}, 'command "printf" "a\\"b\\n\\x1b[2J"'),
+    ({"command": [], "pids": [12], "process_group": None}, "attach pid 12"),
+    ({"command": [], "pids": [12, 13], "process_group": 7}, "attach pids 12, 13, process group 7"),
+    ({"command": [], "pids": [], "process_group": 7}, "attach process group 7"),
+    ({"command": "make", "pids": ["12"]}, ""),  # another shape: nothing made up
+])
+def test_the_begin_line_names_what_the_recording_traced(options: dict[str, object],
+                                                        shown: str) -> None:
+    from ktrdump._text import recording_target
+
+    assert recording_target(options) == shown
