@@ -48,7 +48,7 @@ Guarantees:
 - So is each recording of an appended file (``ktr record -a``): a batch that
   starts with a BEGIN record (a recording starts there) while the recording
   before it promised an END (the header's ``"end_record"``, or its own BEGIN)
-  and has records after its last END, none of them an END, is preceded by a
+  and the last record read before it is not an END, is preceded by a
   ``CutShort`` notice at that batch's offset: the recording before was cut
   short there (``formats/SPEC.md``, BEGIN). Only a batch's first record is
   looked at for BEGIN (the recorder writes it first, in a batch of its own),
