@@ -74,6 +74,7 @@ from ._kinds import (
 )
 from ._records import (
     PAYLOAD_TYPES,
+    Begin,
     Cnt,
     Csw,
     Drop,
@@ -128,7 +129,8 @@ __all__ = [
     "KIND_TAGS", "MAX_BATCH_BYTES", "MAX_COMPRESSION_RATIO", "MAX_HEADER_BODY", "PAYLOAD_TYPES",
     "PERF_REG_X86_NAMES",
     "PROBE_ARG_TYPE_NAMES", "PROBE_STRING_FAULT", "PROBE_STRING_TRUNCATED", "RECORD_VERSION",
-    "Abi", "BatchFraming", "BatchHeader", "ByteOrder", "Cnt", "CntFlag", "Codec", "CorruptBatch",
+    "Abi", "BatchFraming", "BatchHeader", "Begin", "ByteOrder", "Cnt", "CntFlag", "Codec",
+    "CorruptBatch",
     "CorruptHeader", "Csw", "CswFlag", "Drop", "DropError", "Emul", "End", "EndFlag",
     "ExecArg", "ExecEnv",
     "FacilityError", "FileHeader", "FormatError", "Genio", "GenioFlag", "HeaderPrefix",

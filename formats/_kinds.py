@@ -38,6 +38,7 @@ class RecordKind(enum.IntEnum):
     CNT = 38
     PROBE_DEF = 40
     END = 41
+    BEGIN = 42
 
 
 #: kdump's tag for each kind, as printed in text output and the JSON ``type`` key.
@@ -61,11 +62,13 @@ KIND_TAGS: dict[RecordKind, str] = {
     RecordKind.CNT: "CNT",
     RecordKind.PROBE_DEF: "PDEF",
     RecordKind.END: "END",
+    RecordKind.BEGIN: "BEGIN",
 }
 
 #: ktrace's trace-point letters (``ktrace -t``), each selecting record kinds.
-#: DROP has no letter: it is always written and always shown. END (written at the end of
-#: every recording, whatever ``-t`` says) is shown with the process lifecycle, ``p``.
+#: DROP has no letter: it is always written and always shown. BEGIN and END (written at the
+#: start and the end of every recording, whatever ``-t`` says) are shown with the process
+#: lifecycle, ``p``.
 FACILITY_KINDS: dict[str, frozenset[RecordKind]] = {
     # STRUCT records describe call arguments, so calls bring them along.
     "c": frozenset({RecordKind.SYSCALL, RecordKind.SYSRET, RecordKind.STRUCT}),
@@ -78,7 +81,7 @@ FACILITY_KINDS: dict[str, frozenset[RecordKind]] = {
     "u": frozenset({RecordKind.USER}),
     "a": frozenset({RecordKind.EXEC_ARG}),
     "v": frozenset({RecordKind.EXEC_ENV}),
-    "p": frozenset({RecordKind.PROC, RecordKind.END}),
+    "p": frozenset({RecordKind.PROC, RecordKind.BEGIN, RecordKind.END}),
     "f": frozenset({RecordKind.PROBE, RecordKind.PROBE_DEF}),
     "S": frozenset({RecordKind.SAMPLE}),
     "m": frozenset({RecordKind.MMAP}),

@@ -187,6 +187,18 @@ class End(NamedTuple):
     reason: bytes  # why it was stopped early (STOPPED_EARLY), else empty
 
 
+class Begin(NamedTuple):
+    """The first record of a recording: which recording starts here (an appended file
+    holds several, and only one file header)."""
+
+    recorder_pid: int  # the ktr record process that wrote the recording
+    flags: int  # reserved (0)
+    realtime_ns: int  # CLOCK_REALTIME when the recording started
+    monotonic_ns: int  # CLOCK_MONOTONIC at the same moment
+    version: bytes  # the recorder's version (UTF-8)
+    options: bytes  # a JSON object (UTF-8): the recording's options, as the file header's
+
+
 class Struct(NamedTuple):
     """A structure a syscall argument pointed to, as the kernel's bytes (FreeBSD's KTR_STRUCT)."""
 
@@ -204,7 +216,7 @@ class Unknown(NamedTuple):
 
 Payload = (
     Syscall | Sysret | Namei | Genio | Psig | Csw | Emul | User | ExecArg | ExecEnv
-    | Proc | Probe | Sample | Mmap | Drop | Struct | Cnt | ProbeDef | End | Unknown
+    | Proc | Probe | Sample | Mmap | Drop | Struct | Cnt | ProbeDef | End | Begin | Unknown
 )
 
 PAYLOAD_TYPES: dict[RecordKind, type[Payload]] = {
@@ -227,6 +239,7 @@ PAYLOAD_TYPES: dict[RecordKind, type[Payload]] = {
     RecordKind.CNT: Cnt,
     RecordKind.PROBE_DEF: ProbeDef,
     RecordKind.END: End,
+    RecordKind.BEGIN: Begin,
 }
 
 

@@ -279,5 +279,16 @@ def schemas(order: ByteOrder) -> Schemas:
             "reason_length" / u32,
             "reason" / cs.Bytes(cs.this.reason_length),
         ),
+        RecordKind.BEGIN: cs.Struct(
+            "recorder_pid" / i32,
+            "flags" / u32,
+            "realtime_ns" / u64,
+            "monotonic_ns" / u64,
+            "version_length" / u16,
+            cs.Padding(2),
+            "options_length" / u32,
+            "version" / cs.Bytes(cs.this.version_length),
+            "options" / cs.Bytes(cs.this.options_length),
+        ),
     }
     return Schemas(preamble, header_fields, header_body, batch_header, record_header, payloads)

@@ -34,6 +34,11 @@ a batch a reader rejects. The semantics are ktrace's
   the file (stdout is never closed).
 * ``add_end`` queues a recording's END record past the bound (one record: an
   END is never dropped), to be written after every record queued before it.
+* A recording's BEGIN record (``open_descriptor``'s ``begin``) is the first
+  record the descriptor writes, and it is written at once, alone in its batch,
+  not at the first delayed wakeup: a reader following the file sees that a
+  recording has started (an appended one, too) as soon as the output is open.
+  A recording that shares an open descriptor writes no BEGIN of its own.
 
 Deviation from ktrace, on purpose: ktrace skips scheduling the writer's wakeup
 while BLOCKING (the writer is known to be busy); here scheduling still happens,
@@ -75,7 +80,7 @@ _DROPPED: Final = 0
 _QUEUED: Final = 1
 _QUEUED_NOW_BLOCKING: Final = 2  # queued, and this producer's timeout turned BLOCKING on
 
-_RECORDER_COMM: Final = b"ktr"  # the recorder's own records: DROP, END
+_RECORDER_COMM: Final = b"ktr"  # the recorder's own records: DROP, BEGIN, END
 _ZSTD_LEVEL: Final = 3
 
 
@@ -218,7 +223,8 @@ class Descriptor:
     )
 
     def __init__(self, output: _output.Output, options: OutputOptions,
-                 header: formats.FileHeader, registry: _Registry) -> None:
+                 header: formats.FileHeader, registry: _Registry,
+                 begin: formats.Begin | None = None) -> None:
         parameters = options.parameters
         self.path = output.path
         self.interactive = output.interactive
@@ -277,6 +283,12 @@ class Descriptor:
         self._stats_bytes = 0
         self._stats_batches = 0
         self._stats_timeouts = 0
+        if begin is not None:
+            # Before any producer can queue: the first record. The writer, which
+            # starts asleep, takes it at once (a follower waits on it, not on 5 s).
+            self._queue.append(formats.codec(self.byte_order).encode_record(
+                formats.RecordKind.BEGIN, 0, 0, time.time_ns(), _RECORDER_COMM, begin))
+            self._wake_now = True
 
         self._thread = threading.Thread(target=self._run_writer, daemon=True,
                                         name=f"ktr writer {_output.describe_path(self.path)}")
@@ -665,7 +677,8 @@ class _Registry:
 
     def open(self, options: OutputOptions, header: formats.FileHeader,
              on_write_error: ErrorCallback | None,
-             on_blocking: BlockingCallback | None) -> Descriptor:
+             on_blocking: BlockingCallback | None,
+             begin: formats.Begin | None = None) -> Descriptor:
         fd, status = _output.open_fd(options.path, options.append, options.named)
         identity = (status.st_dev, status.st_ino)
         owns_fd = options.path != _output.STDOUT_PATH
@@ -681,7 +694,7 @@ class _Registry:
                 return shared
             output = _output.prepare(fd, status, options.path, options.append, header)
             try:
-                descriptor = Descriptor(output, options, header, self)
+                descriptor = Descriptor(output, options, header, self, begin)
             except BaseException:
                 if output.owns_fd:
                     os.close(output.fd)
@@ -721,7 +734,8 @@ atexit.register(_REGISTRY.close_all)
 
 def open_descriptor(options: OutputOptions, header: formats.FileHeader,
                     on_write_error: ErrorCallback | None = None,
-                    *, on_blocking: BlockingCallback | None = None) -> Descriptor:
+                    *, on_blocking: BlockingCallback | None = None,
+                    begin: formats.Begin | None = None) -> Descriptor:
     """Open (or share) the descriptor for ``options.path``; the caller owns one reference.
 
     A new output is created 0600 (or emptied, or checked for ``append``) and
@@ -729,11 +743,13 @@ def open_descriptor(options: OutputOptions, header: formats.FileHeader,
     and then ``options``' compression and queue parameters are those of the
     first opener. ``on_write_error`` is called once, from the writer thread,
     if the output fails; ``on_blocking`` from a producer thread each time the
-    descriptor turns BLOCKING. Raises ``OutputError`` (one line) when the
+    descriptor turns BLOCKING. ``begin``: the recording's BEGIN record, written
+    first and at once by a new descriptor (a shared one already wrote its
+    opener's). Raises ``OutputError`` (one line) when the
     output cannot be opened or its header written, ``IncompatibleOutput`` when
     ``append`` meets a file that is not a trace this recording can extend.
     """
-    return _REGISTRY.open(options, header, on_write_error, on_blocking)
+    return _REGISTRY.open(options, header, on_write_error, on_blocking, begin)
 
 
 __all__ = [

@@ -9,7 +9,10 @@ SIGTERM, SIGHUP, the output failing, an error — every tracee is let go
 output failed, detached) before ``record`` returns; the descriptor is always
 released, so every record accepted is written unless the output failed. When
 the control loop returned, an END record (how it ended: ``_end_payload``) is
-the last record written; the file header promises it (``end_record``). All
+the last record written; the file header promises it (``end_record``). A
+BEGIN record (``_begin_payload``: this recording's pid, start and options) is
+the first, written as soon as the output is open, before any target runs
+under control (``begin_record``). All
 the user sees is one-line messages on stderr: a live status line on a
 terminal no traced process uses (``_terminal``), notices for lost processes
 and output failure, a final summary.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
 import signal
 import sys
@@ -68,6 +72,7 @@ def _file_header(options: RecordOptions, control: ControlOptions) -> formats.Fil
     recorded["perf_source"] = (options.perf_wanted or options.sample_hz is not None
                                or bool(options.probes))
     recorded["end_record"] = True  # an END record ends the recording: readers see a cut
+    recorded["begin_record"] = True  # a BEGIN starts it: readers see where an append begins
     return formats.FileHeader(
         hostname=uname.nodename,
         kernel_release=uname.release,
@@ -78,6 +83,15 @@ def _file_header(options: RecordOptions, control: ControlOptions) -> formats.Fil
         options=recorded,
         byte_order="little" if sys.byteorder == "little" else "big",
     )
+
+
+def _begin_payload(header: formats.FileHeader) -> formats.Begin:
+    """The BEGIN record: this recording, as the file header describes it (an appended
+    recording's own header is not written, so its BEGIN is where its options are)."""
+    return formats.Begin(
+        os.getpid(), 0, header.realtime_ns, header.monotonic_ns,
+        header.ktr_version.encode("utf-8"),
+        json.dumps(dict(header.options), sort_keys=True).encode("utf-8"))
 
 
 def _probe_session() -> type[ProbeSession]:
@@ -243,19 +257,20 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
             notices.write(f"ktr: the writer did not keep up for {options.queue.timeout_s:g} s; "
                          "records are now dropped when the queue is full\n")
 
+    begin = _begin_payload(header)
     descriptor: Descriptor
     if options.command:
         # Fork before any thread exists (the descriptor starts its writer).
         spawned = _spawn(control, options)
         try:
             descriptor = open_descriptor(output_options, header, on_write_error,
-                                         on_blocking=on_blocking)
+                                         on_blocking=on_blocking, begin=begin)
         except BaseException:
             _kill_spawned(spawned)
             raise
     else:
         descriptor = open_descriptor(output_options, header, on_write_error,
-                                     on_blocking=on_blocking)
+                                     on_blocking=on_blocking, begin=begin)
         try:
             if options.pids:
                 control.attach(options.pids)

@@ -8,7 +8,8 @@ Public API::
                                                   # .notices, .skipped_batches,
                                                   # .events() (batches and notices)
     ktrdump.Skipped                               # a damaged region passed over
-    ktrdump.CutShort                              # (a Skipped) the input has no END record
+    ktrdump.CutShort                              # (a Skipped) a recording has no END record
+                                                  # (at the end, or before the next BEGIN)
     ktrdump.calls(path_or_reader, fd_paths=False) # the call layer: Call objects (a CALL
                                                   # with its records and RET) and the
                                                   # records of no call, in the order they end

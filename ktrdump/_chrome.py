@@ -50,10 +50,14 @@ Events:
   are instant events on their thread's track. An instant event that happens
   while a call of its thread is open is written after that call's X event,
   so each thread's events come out in time order.
-- drops, skipped (damaged) batches and, for merged inputs, records out of
-  order are global instant events (``"s":"g"``, pid 0, tid 0):
-  ``dropped 12 records (ENOSPC)``, ``skipped 2 damaged batches`` (args:
-  offset, bytes, reason, file), ``3 records out of order``.
+- drops, skipped (damaged) batches, recordings cut short (no END record:
+  the reader's ``CutShort``), the start and end of each recording (BEGIN and
+  END records) and, for merged inputs, records out of order are global
+  instant events (``"s":"g"``, pid 0, tid 0): ``dropped 12 records
+  (ENOSPC)``, ``skipped 2 damaged batches`` (args: offset, bytes, reason,
+  file), ``recording cut short (no END record)`` (the same args),
+  ``recording started`` (args: ``recorder_pid``, ``command``), ``recording
+  ended``, ``3 records out of order``.
 - function probes (PROBE records): a probed call is a slice — ``"ph":"B"`` at its entry
   (name ``MODULE:FUNCTION``, ``args.args`` its typed arguments as text), ``"ph":"E"`` at
   its return (``args.retval``) — so the syscalls it made nest inside it on its thread's
@@ -74,8 +78,14 @@ Events:
   one. Every event, metadata included, has a ``ts`` (older speedscope
   versions require it).
 - ``otherData``: ``origin_ns`` (the epoch time in ns that ``ts`` 0 stands
-  for), ``clock``, and what the caller passes in ``ChromeOptions.metadata``
-  (ktrdump: the file header's host, kernel, ktr version, command).
+  for), ``clock``, what the caller passes in ``ChromeOptions.metadata``
+  (ktrdump: the file header's host, kernel, ktr version, command: the first
+  recording's), and ``recordings``: one object per BEGIN record read, in
+  order (a file appended to with ``ktr record -a`` holds several):
+  ``start_ns``, ``recorder_pid``, ``version``, ``command`` (null when the
+  recording attached), ``options`` (its options object, null when damaged).
+  Empty for traces written before BEGIN records existed. Every BEGIN counts,
+  whatever filter hides its instant event.
 
 Timestamps are microseconds (the format's unit) with three decimals, so
 nanoseconds survive; they are relative to ``origin_ns`` — by default the
@@ -98,6 +108,7 @@ records as events of their own (the first six are part of their call's
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _encode_basestring
@@ -122,10 +133,11 @@ from ._calls import Call, CallTracker
 from ._filter import CONTEXT_KINDS
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
+from ._model import begin_options
 from ._output import Output
 from ._probes import CallStack
 from ._profile import Stacks, chrome_sample
-from ._reader import Skipped
+from ._reader import CutShort, Skipped
 
 #: An argument word as the raw list shows it: "0x1f" (a C-level formatter, no per-word frame).
 _QUOTED_HEX = '"{:#x}"'.format
@@ -139,6 +151,8 @@ _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 _END = int(RecordKind.END)
+_BEGIN = int(RecordKind.BEGIN)
+_KIND = operator.itemgetter(0)
 _USER = int(RecordKind.USER)
 _PROBE = int(RecordKind.PROBE)
 _PROBE_DEF = int(RecordKind.PROBE_DEF)
@@ -230,6 +244,7 @@ class ChromeTrace:
         self._switches = _perfviews.SwitchTally()
         self._stacks: Stacks | None = None  # made at the first MMAP or SAMPLE
         self.events = 0  # events written so far
+        self.recordings: list[str] = []  # otherData's: one JSON object per BEGIN read
 
     # -- the document --------------------------------------------------------
 
@@ -251,6 +266,7 @@ class ChromeTrace:
                  '"clock":"CLOCK_REALTIME"']
         other.extend(f"{encode_string(key)}:{_json_value(value)}"
                      for key, value in self.options.metadata)
+        other.append(f'"recordings":[{",".join(self.recordings)}]')
         out.append(f'\n],\n"displayTimeUnit":"ns",\n"otherData":{{{",".join(other)}}}}}\n')
         return out
 
@@ -259,12 +275,14 @@ class ChromeTrace:
     def notice(self, notice: Skipped, source: str | None = None) -> list[str]:
         """A damaged region the reader skipped: one global instant event."""
         plural = "batch" if notice.batches == 1 else "batches"
+        name = (f"skipped {notice.batches} damaged {plural}" if not isinstance(notice, CutShort)
+                else "recording cut short (no END record)")
         args = (f'{{"offset":{notice.offset},"bytes":{notice.bytes},'
                 f'"reason":{encode_string(notice.reason)}')
         if source is not None:
             args += f',"file":{encode_string(source)}'
         out: list[str] = []
-        self._emit(out, f'{{"ph":"i","s":"g","name":"skipped {notice.batches} damaged {plural}",'
+        self._emit(out, f'{{"ph":"i","s":"g","name":"{name}",'
                         f'"pid":0,"tid":0,"ts":{self._ts(self._notice_ns())},"args":{args}}}}}')
         return out
 
@@ -283,6 +301,8 @@ class ChromeTrace:
         batch = records if isinstance(records, list) else list(records)
         if batch and self._origin is None:
             self._origin = batch[0].timestamp_ns
+        if _BEGIN in map(_KIND, batch):  # before filtering: otherData lists every recording
+            self.recordings.extend(_recording(r) for r in batch if r[0] == _BEGIN)
         # ``self._layer.feed(batch, self)`` with its dispatch inline (the hot loop):
         # entry and exit records (NAMI, GIO, STRU) make no event of their own,
         # they only move the clock and name their thread, as ``record`` does.
@@ -326,6 +346,10 @@ class ChromeTrace:
         if kind == _END:  # the recorder's (pid 0): one global marker, no process of its own
             self._seen_time(record.timestamp_ns)
             self._end(record, self._out)
+            return
+        if kind == _BEGIN:  # as END
+            self._seen_time(record.timestamp_ns)
+            self._begin(record, self._out)
             return
         if kind == _PROBE_DEF:  # the recorder's (pid 0): names probes, no event of its own
             self._probes.table.learn(record.payload)  # type: ignore[arg-type]
@@ -599,6 +623,34 @@ class ChromeTrace:
                         f'"pid":0,"tid":0,"ts":{self._ts(record.timestamp_ns)},'
                         f'"args":{{"status":{payload.status},"processes":{payload.processes},'
                         f'"threads":{payload.threads}}}}}')
+
+
+    def _begin(self, record: Record, out: list[str]) -> None:
+        payload: Any = record.payload
+        options = begin_options(payload)
+        command = None if options is None else _command(options)
+        self._emit(out, f'{{"ph":"i","s":"g","name":"recording started",'
+                        f'"pid":0,"tid":0,"ts":{self._ts(record.timestamp_ns)},'
+                        f'"args":{{"recorder_pid":{payload.recorder_pid},'
+                        f'"command":{json.dumps(command)}}}}}')
+
+
+def _command(options: dict[str, object]) -> list[str] | None:
+    """A recording's command line from its options, or None (it attached, or damage)."""
+    command = options.get("command")
+    if isinstance(command, list) and command and all(isinstance(a, str) for a in command):
+        return command
+    return None
+
+
+def _recording(record: Record) -> str:
+    """otherData's entry for one BEGIN record (ASCII JSON: its bytes may hold anything)."""
+    payload: Any = record.payload
+    options = begin_options(payload)
+    command = None if options is None else _command(options)
+    return (f'{{"start_ns":{payload.realtime_ns},"recorder_pid":{payload.recorder_pid},'
+            f'"version":{json.dumps(_text(payload.version))},"command":{json.dumps(command)},'
+            f'"options":{json.dumps(options, separators=(",", ":"))}}}')
 
 
 def _json_value(value: object) -> str:

@@ -95,6 +95,10 @@ epoch), ``call`` (the call id, on every record of a call). Then:
   attach/detach ``detail`` when the record has one; unknown events ``child``,
   ``status``, ``signal``, ``detail``
 - DROP: ``error`` (``"ENOSPC"``/``"ENOMEM"``), ``count``
+- BEGIN: ``recorder_pid``, ``realtime_ns``, ``monotonic_ns`` (when the
+  recording started), ``version`` (the recorder's), ``options`` (the
+  recording's options object, as the file header's; null when the record's
+  bytes are not a JSON object)
 - END: ``status`` (the started command's exit status, -1 for none),
   ``stopped_early`` (bool), ``reason`` (why, or ""), ``processes``, ``threads``,
   ``lost``, ``detached``
@@ -169,7 +173,7 @@ from ._options import TIMESTAMP_ORDER, Options
 from ._probes import ProbeTable
 from ._profile import Stacks, frames_json, sample_text
 from ._siginfo import code_name
-from ._text import display_text, encode_basestring, json_string, text_of
+from ._text import display_text, encode_basestring, json_string, recording_target, text_of
 
 __all__ = [
     "DUMP_INDENT", "JsonDescriber", "TextDescriber", "describer_for", "display_text",
@@ -312,6 +316,7 @@ _HANDLER_NAMES: dict[int, str] = {
     RecordKind.CNT: "_cnt",
     RecordKind.PROBE_DEF: "_probe_def",
     RecordKind.END: "_end",
+    RecordKind.BEGIN: "_begin",
 }
 
 
@@ -742,6 +747,16 @@ class TextDescriber(_RecordDescriber):
             counts.append(f"{payload.detached} detached")
         return f"{head}END   recording {how}; {', '.join(counts)}\n"
 
+    def _begin(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        line = (f"{head}BEGIN recording started by ktr {display_text(payload.version)} "
+                f"(recorder pid {payload.recorder_pid})")
+        options = _model.begin_options(payload)
+        if options is None:
+            return f"{line}; options unreadable ({len(payload.options)} bytes)\n"
+        target = recording_target(options)
+        return f"{line}; {target}\n" if target else line + "\n"
+
     def _unknown(self, head: str, record: Record) -> str:
         payload: Any = record[6]
         payload = payload
@@ -1007,6 +1022,15 @@ class JsonDescriber(_RecordDescriber):
                 f'"reason":{json_string(payload.reason)},"processes":{payload.processes},'
                 f'"threads":{payload.threads},"lost":{payload.lost},'
                 f'"detached":{payload.detached}}}\n')
+
+    def _begin(self, head: str, record: Record) -> str:
+        payload: Any = record[6]
+        options = _model.begin_options(payload)
+        # Re-encoded (ASCII, one line): the record's bytes may hold anything.
+        encoded = "null" if options is None else json.dumps(options, separators=(",", ":"))
+        return (f'{{"type":"BEGIN",{head},"recorder_pid":{payload.recorder_pid},'
+                f'"realtime_ns":{payload.realtime_ns},"monotonic_ns":{payload.monotonic_ns},'
+                f'"version":{json_string(payload.version)},"options":{encoded}}}\n')
 
     def _unknown(self, head: str, record: Record) -> str:
         payload: Any = record[6]

@@ -13,8 +13,14 @@ Ends:
   iteration ends quietly within one poll interval, without a notice, even in
   the middle of a batch (the partial batch is not shown).
 - a file: once the END record ``ktr record`` writes last has been read and
-  nothing follows it (the recording ended; a later ``ktr record -a`` starts
-  another, which is not followed).
+  nothing follows it at the next look (the recording ended). A recording
+  appended with ``ktr record -a`` (``ktr record`` writes its BEGIN record to
+  the file as soon as it starts, not with its first batch) is followed when
+  its BEGIN is in the file by then: any bytes after an END keep following
+  going, to the next END. One that starts after following has ended is not
+  followed (``ktrdump -l`` again reads it). Precisely: at an END at the end
+  of the file, one more read is made at once, without waiting; if it gets
+  nothing, following ends.
 - a pipe, a socket or standard input: at end of input (the writer closed
   it), exactly like the reader without follow. Waiting uses ``select`` with
   the poll interval, so ``stop()`` works there too.
@@ -121,7 +127,8 @@ class _WaitingFile:
         opened = os.fstat(fd)
         self._identity = (opened.st_dev, opened.st_ino)
         self.ended: str | None = None  # why following ended, when it did on its own
-        self.recording_ended = False  # an END record was read: no more to wait for
+        # An END record was read last and nothing after it: no more to wait for.
+        self.recording_ended = False
 
     def read(self, size: int = -1) -> bytes:
         """At least one byte, or b"" when following ends; raises ``_Stopped`` on stop()."""
@@ -131,6 +138,9 @@ class _WaitingFile:
             data = os.read(self._fd, size if size > 0 else 1 << 20)
             if data:
                 self._position += len(data)
+                # Bytes after an END: another recording (ktr record -a) began. Wait
+                # for the rest of its batch, should this be only part of it.
+                self.recording_ended = False
                 return data
             if self.recording_ended:
                 return b""  # the end of the input, as for a file not followed
@@ -248,8 +258,10 @@ class Follower:
                 yield event
                 if isinstance(self.stream, _WaitingFile) and not isinstance(event, Skipped):
                     # An END, written last by ktr record, ends the input once nothing
-                    # follows it, as a pipe ends when the recorder closes it.
-                    self.stream.recording_ended = ends_recording(event, byte_order)
+                    # follows it, as a pipe ends when the recorder closes it; bytes the
+                    # reader already holds after it (an appended recording's) do not.
+                    self.stream.recording_ended = (
+                        ends_recording(event, byte_order) and not self.reader.buffered)
         except _Stopped:
             return
         if self.stream.ended is not None:

@@ -2,7 +2,8 @@
 
 ``Names`` turns numbers into names (syscalls per ABI, errnos, signals) using
 the generated Linux tables in ``formats.linux``; the functions below interpret
-the flag and enum fields of PSIG, GENIO, PROC, PROBE and DROP payloads.
+the flag and enum fields of PSIG, GENIO, PROC, PROBE and DROP payloads, and
+the options a BEGIN record carries.
 
 Guarantees: pure — no I/O, no output format, no state except caches; every
 lookup returns a name or a documented fallback for numbers the tables do not
@@ -16,9 +17,10 @@ Does not: format text or JSON (``_describe``), or read anything.
 
 from __future__ import annotations
 
+import json
 from typing import NamedTuple
 
-from formats import DropError, GenioFlag, ProbeSite, Proc, ProcEvent, ProcFlag, SyscallFlag
+from formats import Begin, DropError, GenioFlag, ProbeSite, Proc, ProcEvent, ProcFlag, SyscallFlag
 from formats.linux import errno_name, signal_name, signature, syscall_name
 
 from ._bounded import Cache
@@ -115,6 +117,16 @@ def drop_error_name(error: int, names: Names) -> str:
         return DropError(error).name
     except ValueError:
         return names.errno(error) or "0"
+
+
+def begin_options(begin: Begin) -> dict[str, object] | None:
+    """A BEGIN record's options: the JSON object, or None when its bytes are not one
+    (a damaged or foreign record; never raises)."""
+    try:
+        value = json.loads(begin.options.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 class ProcView(NamedTuple):

@@ -45,6 +45,15 @@ Guarantees:
   recording with an END record (``"end_record": true`` in its options) and the
   last record read is not one, a ``CutShort`` notice (a ``Skipped`` of no
   batch) says the recording is still being written or was cut short.
+- So is each recording of an appended file (``ktr record -a``): a batch that
+  starts with a BEGIN record (a recording starts there) while the recording
+  before it promised an END (the header's ``"end_record"``, or its own BEGIN)
+  and the last record read before it is not an END, is preceded by a
+  ``CutShort`` notice at that batch's offset: the recording before was cut
+  short there (``formats/SPEC.md``, BEGIN). Only a batch's first record is
+  looked at for BEGIN (the recorder writes it first, in a batch of its own),
+  so this costs one look per batch. A damaged batch that held the END makes
+  the recording look cut short, as at the end of input.
 - Streams are read as they arrive: a read returns whatever the stream has (at
   least one byte, or end of input), so records of a live pipe come out batch
   by batch. End of input ends the iteration.
@@ -101,15 +110,28 @@ class Skipped(NamedTuple):
         )
 
 
-class CutShort(Skipped):
-    """The input ended without the END record ``ktr record`` writes last (a notice).
+#: ``CutShort.reason``: the input ended inside a recording.
+NO_END_AT_END = "no END record"
+#: ``CutShort.reason``: another recording (a BEGIN) started inside one.
+NO_END_BEFORE_BEGIN = "no END record before the next recording's BEGIN"
 
-    The recording is still being written, or it was cut short (the recorder
-    was killed, the copy is partial): records it had not written are missing.
-    ``batches`` and ``bytes`` are 0; ``offset`` is where the input ended.
+
+class CutShort(Skipped):
+    """A recording without the END record ``ktr record`` writes last (a notice).
+
+    At the end of input (``reason`` ``NO_END_AT_END``): the recording is still
+    being written, or it was cut short (the recorder was killed, the copy is
+    partial). Before a BEGIN (``NO_END_BEFORE_BEGIN``, an appended file): the
+    recording before it was cut short. Either way records it had not written
+    are missing. ``batches`` and ``bytes`` are 0; ``offset`` is where the
+    input ended, or where the batch holding the next recording's BEGIN starts.
     """
 
     def describe(self) -> str:
+        if self.reason == NO_END_BEFORE_BEGIN:
+            return (f"no END record before the recording that begins at byte offset "
+                    f"{self.offset}: the recording before it was cut short (ktr record "
+                    "killed) and records it had not written are missing")
         return (f"no END record at byte offset {self.offset} (end of input): the recording "
                 "is still being written, or it was cut short (ktr record killed) and "
                 "records it had not written are missing")
@@ -149,6 +171,7 @@ class TraceReader:
         self._base = 0  # file offset of _buffer[0]
         self._at_end = False
         self._keep_behind = 0
+        self._batch_offset = 0  # file offset of the batch whose records were yielded last
         try:
             self.header, self.header_size = self._read_header()
         except BaseException:
@@ -163,6 +186,11 @@ class TraceReader:
     def skipped_batches(self) -> int:
         """Batches lost to damage so far (the sum over ``notices``)."""
         return sum(notice.batches for notice in self.notices)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes read from the input but not yet looked at (past ``offset``)."""
+        return self._available()
 
     @property
     def offset(self) -> int:
@@ -231,21 +259,40 @@ class TraceReader:
     # -- the batch loop -----------------------------------------------------
 
     def _ended(self, events: Iterator[_Batch | Skipped]) -> Iterator[_Batch | Skipped]:
-        """``events``, then ``CutShort`` if the last record was not an END."""
+        """``events``, with ``CutShort`` before a BEGIN that comes inside a recording
+        promising an END, and at the end if the last recording has no END."""
+        byte_order = self.header.byte_order
+        # Whether the recording being read promises an END (a BEGIN makes it so). It has
+        # records after its last END when the last record read is not one: looked at
+        # only at a BEGIN and at the end (for a raw batch that walks its records).
+        promised = self.header.options.get("end_record") is True
+        begin_kind = _begin_kind(byte_order)
         last: list[Record] | RawBatch | None = None
         for event in events:
             if type(event) is list:
-                if event:
-                    last = event
+                if not event:
+                    yield event
+                    continue
+                begins = event[0][0] == _BEGIN
+                offset = self._batch_offset
             elif type(event) is RawBatch:
-                last = event
+                begins = event.data[4:6] == begin_kind
+                offset = event.offset
+            else:
+                yield event
+                continue
+            if begins:
+                if promised and last is not None and not ends_recording(last, byte_order):
+                    yield self._notice(CutShort(offset, 0, 0, NO_END_BEFORE_BEGIN))
+                promised = True
+            last = event
             yield event
         if getattr(self._stream, "ended", None):
             return  # a followed file truncated or replaced: the follower says so
-        if self.header.options.get("end_record") is not True:
+        if not promised:
             return  # written by a recorder that does not end with END
-        if last is None or not ends_recording(last, self.header.byte_order):
-            yield self._notice(CutShort(self.offset, 0, 0, "no END record"))
+        if last is None or not ends_recording(last, byte_order):
+            yield self._notice(CutShort(self.offset, 0, 0, NO_END_AT_END))
 
     def _batches(self, decode: Callable[[BatchHeader, bytes, int], Iterable[_Batch]]
                  ) -> Iterator[_Batch | Skipped]:
@@ -283,6 +330,7 @@ class TraceReader:
                 continue
             del stored
             self._position = start + total
+            self._batch_offset = offset
             yield from decoded
 
     def _decode(self, batch: BatchHeader, stored: bytes, offset: int) -> Iterable[list[Record]]:
@@ -386,6 +434,7 @@ class TraceReader:
             self._position = start + total
             self._keep_behind = 0
             yield self._notice(Skipped(offset, batches, candidate - offset, reason))
+            self._batch_offset = candidate
             yield from decoded
             return
         yield self._skip_to_end(offset, batches, reason)
@@ -503,6 +552,12 @@ class _PrefixCrcs:
 
 
 _END = int(formats.RecordKind.END)
+_BEGIN = int(formats.RecordKind.BEGIN)
+
+
+def _begin_kind(byte_order: formats.ByteOrder) -> bytes:
+    """BEGIN's kind as the record header's ``kind`` field holds it (bytes 4-5)."""
+    return _BEGIN.to_bytes(2, byte_order)
 
 
 def ends_recording(batch: list[Record] | RawBatch, byte_order: formats.ByteOrder) -> bool:

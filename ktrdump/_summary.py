@@ -23,7 +23,8 @@ Counting rules:
   ``out`` to the next ``in``) and each thread's last counter reading, like
   ``perf stat --per-thread`` (see ``_perfviews``).
 - Drops: the ``lost`` counts of DROP records, by reason, and the batches the
-  reader skipped (``Skipped`` notices) are reported under the table(s).
+  reader skipped (``Skipped`` notices) are reported under the table(s), and so is
+  the number of recordings cut short (``CutShort``: no END record).
 
 Layout: ``strace -c``'s (strace 6), column for column::
 
@@ -73,7 +74,7 @@ from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._perfviews import CounterTally, SwitchTally
-from ._reader import RawBatch, Skipped
+from ._reader import CutShort, RawBatch, Skipped
 
 SortKey = Literal[
     "time", "calls", "errors", "name", "avg-time", "max-time", "min-time", "nothing"]
@@ -245,6 +246,7 @@ class SyscallSummary:
         self.dropped: dict[int, int] = {}  # DROP error -> records lost
         self.skipped_batches = 0
         self.skipped_bytes = 0
+        self.cut_short = 0  # recordings without their END (CutShort notices)
         self.malformed = 0  # SYSCALL/SYSRET/DROP records too short for their fields
         self.records = 0  # records seen (every kind)
         self.switches = SwitchTally()  # CSW: switch counts and off-CPU time per thread
@@ -253,6 +255,8 @@ class SyscallSummary:
     # -- input -------------------------------------------------------------
 
     def add_notice(self, notice: Skipped) -> None:
+        if isinstance(notice, CutShort):
+            self.cut_short += 1
         self.skipped_batches += notice.batches
         self.skipped_bytes += notice.bytes
 
@@ -522,6 +526,9 @@ class SyscallSummary:
             plural = "batch" if self.skipped_batches == 1 else "batches"
             out.append(f"damaged {plural} skipped: {self.skipped_batches} "
                        f"({self.skipped_bytes} bytes)\n")
+        if self.cut_short:
+            out.append(f"recordings cut short (no END record, records missing): "
+                       f"{self.cut_short}\n")
         if self.malformed:
             out.append(f"malformed records not counted: {self.malformed}\n")
         return out

@@ -60,3 +60,22 @@ def quoted(data: bytes) -> str:
 def json_string(data: bytes) -> str:
     """A JSON string literal for bytes (``text_of``'s escaping, then JSON's)."""
     return encode_basestring(text_of(data))
+
+
+def recording_target(options: dict[str, object]) -> str:
+    """What a recording traced, from its options (a BEGIN's, a header's), for one line:
+    ``command "make" "-j4"``, ``attach pid 12``, ``attach pids 12, 13``, ``attach process
+    group 7``; ``""``
+    when the options do not say (or say it in another shape)."""
+    command = options.get("command")
+    if isinstance(command, list) and command and all(isinstance(a, str) for a in command):
+        return "command " + " ".join(
+            quoted(a.encode("utf-8", "backslashreplace")) for a in command)
+    parts = []
+    pids = options.get("pids")
+    if isinstance(pids, list) and pids and all(type(p) is int for p in pids):
+        parts.append(("pid " if len(pids) == 1 else "pids ") + ", ".join(map(str, pids)))
+    group = options.get("process_group")
+    if type(group) is int:
+        parts.append(f"process group {group}")
+    return "attach " + ", ".join(parts) if parts else ""

@@ -221,7 +221,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-l", dest="follow", action="store_true",
                         help="follow: keep reading as the trace grows, like tail -f "
                              "(Ctrl-C ends it; a pipe ends at its end, a file once "
-                             "the recording's END record is read)")
+                             "an END record is read and nothing follows it: a "
+                             "recording appended with ktr record -a that has started "
+                             "by then is followed too)")
     filters = parser.add_argument_group("filters after the fact (see below)")
     filters.add_argument("-e", dest="expressions", action="append", metavar="EXPR",
                          help="trace=SET (syscall names, %%classes, ! inverts) or "

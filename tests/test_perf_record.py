@@ -307,7 +307,8 @@ def test_exit_records_carry_the_name_a_thread_ends_with(tmp_path: Path) -> None:
     subprocess.run([KTR, "record", "-q", "-C", "task-clock", "-o", str(trace), "--", str(binary)],
                    check=True, timeout=60)
     records = records_of(trace)
-    main = records[0].pid
+    assert records[0].kind == RecordKind.BEGIN
+    main = records[1].pid
     final = {(r.tid == main, r.comm) for r in records if r.kind == RecordKind.CNT
              and r.payload.flags & CntFlag.FINAL}  # type: ignore[union-attr]
     exits = {(r.tid == main, r.comm) for r in records if r.kind == RecordKind.PROC

@@ -86,7 +86,8 @@ def test_ls_records_paths_calls_and_lifecycle(tmp_path: Path) -> None:
     paths = [r.payload.path for r in of_kind(records, RecordKind.NAMEI)]  # type: ignore[union-attr]
     assert str(tmp_path).encode() in paths
     assert calls(records, "getdents64")
-    assert records[0].kind == RecordKind.EMUL
+    # The BEGIN first (the recorder's, written as the output opens), then the tracee's.
+    assert [r.kind for r in records[:2]] == [RecordKind.BEGIN, RecordKind.EMUL]
     (exit_event,) = proc_events(records, formats.ProcEvent.EXIT)
     assert exit_event.status == 0
     # Every call that returned has its RET, in order, on the same thread.
@@ -154,7 +155,7 @@ def test_without_follow_children_are_not_recorded(tmp_path: Path) -> None:
     done = ktr("record", "-q", "-o", str(trace), "--", "sh", "-c", "/bin/true; exit 4")
     assert done.returncode == 4
     records = records_of(trace)
-    assert {r.pid for r in records if r.pid} == {records[0].pid}
+    assert {r.pid for r in records if r.pid} == {records[1].pid}  # [0]: the BEGIN
 
 
 def test_every_thread_is_recorded_with_exact_counts(tmp_path: Path) -> None:
@@ -174,7 +175,7 @@ def test_every_thread_is_recorded_with_exact_counts(tmp_path: Path) -> None:
     per_thread = Counter(r.tid for r in of_kind(records, RecordKind.SYSCALL)
                          if r.payload.nr == NR_GETPPID)  # type: ignore[union-attr]
     assert sorted(per_thread.values()) == [25, 25, 25, 25]
-    assert all(tid != records[0].pid for tid in per_thread)
+    assert all(tid != records[1].pid for tid in per_thread)  # [0]: the BEGIN
     thread_clones = [p for p in proc_events(records, formats.ProcEvent.CLONE)
                      if p.flags & formats.ProcFlag.THREAD]
     assert {p.child for p in thread_clones} == set(per_thread)

@@ -13,8 +13,8 @@ ktrdump: review the diff before committing it.
 
 Files:
 
-- ``all_kinds.ktr``: every record kind (and an unknown one), raw batches; it ends
-  with an END (a recording stopped early).
+- ``all_kinds.ktr``: every record kind (and an unknown one), raw batches; it starts
+  with a BEGIN and ends with an END (a recording stopped early).
 - ``all_kinds_zstd.ktr``: the same records, zstd batches.
 - ``all_kinds_big.ktr``: the same records, big-endian.
 - ``corrupt_middle.ktr``: three batches, the middle one's payload damaged.
@@ -27,6 +27,10 @@ Files:
   execve (for ``-y``), a socket and a connect with a sockaddr, a thread
   whose read interleaves with the main thread's write (strace's
   unfinished/resumed), signals with their siginfo, exits and a kill.
+- ``appended.ktr``: a file ``ktr record -a`` appended to, four recordings: one
+  complete, one cut short (BEGIN, records, no END), one that attached (pids),
+  whose BEGIN's options are damaged (not JSON), and a last one cut short at the
+  end of the file.
 
 Every trace has the text (``.txt``) and JSON Lines (``.jsonl``) outputs;
 ``VARIANTS`` lists the other outputs kept for a trace (file suffix and the
@@ -45,6 +49,7 @@ import zstandard
 
 import formats
 from formats import (
+    Begin,
     Cnt,
     Csw,
     Drop,
@@ -101,9 +106,20 @@ _USER_REGS_MASK = 0x1FF | (0xFF << 16)
 Entry = tuple[int, tuple[int, int, bytes], "Payload | bytes"]
 
 
+def _begin(pid: int, at_ns: int, options: dict[str, object] | bytes) -> Begin:
+    """A BEGIN record as ``ktr record`` writes it (options: an object, or raw bytes)."""
+    import json
+
+    raw = options if isinstance(options, bytes) else json.dumps(options, sort_keys=True).encode()
+    return Begin(pid, 0, at_ns, 4_000_000_000 + at_ns - START_NS, b"0.1.0-vectors", raw)
+
+
 def _calls() -> list[Entry]:
     s = RecordKind
     return [
+        (s.BEGIN, RECORDER, _begin(4200, START_NS, {
+            "command": ["ls", "-l", "/tmp/caf\u00e9"], "facilities": "cnisuepavfSmw",
+            "begin_record": True, "end_record": True})),
         (s.EMUL, LS, Emul(b"linux-x86_64")),
         (s.PROC, LS, Proc(formats.ProcEvent.EXEC, 0, 0, 0, 0, b"/usr/bin/ls")),
         (s.EXEC_ARG, LS, ExecArg(join_nul_strings([b"ls", b"-l", b"/tmp/caf\xc3\xa9"]))),
@@ -479,6 +495,48 @@ def calls_trace() -> bytes:
     return out.getvalue()
 
 
+def appended_trace() -> bytes:
+    """appended.ktr: four recordings in one file, the second and the last cut short."""
+    s = RecordKind
+    e = formats.ProcEvent
+    out = io.BytesIO()
+    options: dict[str, object] = {"facilities": "cnisuepa", "command": ["true"],
+                                  "begin_record": True, "end_record": True}
+    out.write(formats.encode_file_header(formats.FileHeader(
+        **{**HEADER, "options": options}, byte_order="little")))
+    framing = formats.batch_framing("little")
+    first = (7000, 7000, b"true")
+    second = (7100, 7100, b"sleep")
+    third = (4242, 4242, b"ls")
+    last = (7300, 7300, b"yes")
+    recordings: list[list[Entry]] = [
+        [(s.BEGIN, RECORDER, _begin(6990, START_NS, options)),
+         (s.PROC, first, Proc(e.EXEC, 0, 0, 0, 0, b"/usr/bin/true")),
+         (s.PROC, first, Proc(e.EXIT, 0, 0, 0, 0, b"")),
+         (s.END, RECORDER, End(0, 0, 1, 1, 0, 0, b""))],
+        # killed (SIGKILL): its last batch never written, so no END
+        [(s.BEGIN, RECORDER, _begin(7090, START_NS + 5_000_000, {
+            **options, "command": ["sleep", "100"]})),
+         (s.PROC, second, Proc(e.EXEC, 0, 0, 0, 0, b"/usr/bin/sleep")),
+         (s.SYSCALL, second, Syscall(230, X86_64, 0, (0, 0, 0x7FFD0000, 0, 0, 0)))],
+        [(s.BEGIN, RECORDER, _begin(7190, START_NS + 9_000_000, b'{"pids": [4242], "com\xff')),
+         (s.PROC, third, Proc(e.ATTACH, 0, 0, 0, 0, b"")),
+         (s.PROC, third, Proc(e.DETACH, 0, 0, 0, 0, b"")),
+         (s.END, RECORDER, End(-1, formats.EndFlag.STOPPED_EARLY, 1, 1, 0, 1,
+                               b"interrupted by SIGINT"))],
+        [(s.BEGIN, RECORDER, _begin(7290, START_NS + 14_000_000, {
+            **options, "command": ["yes"]})),
+         (s.PROC, last, Proc(e.EXEC, 0, 0, 0, 0, b"/usr/bin/yes"))],
+    ]
+    index = 0
+    for recording in recordings:
+        # As ktr record writes them: the BEGIN alone, at once; the rest later.
+        out.write(framing.encode(_encode(recording[:1], "little", index)))
+        out.write(framing.encode(_encode(recording[1:], "little", index + 1)))
+        index += len(recording)
+    return out.getvalue()
+
+
 #: Other outputs kept for a trace: (suffix, ktrdump options).
 VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
     "calls.ktr": [
@@ -505,6 +563,12 @@ VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
         (".chrome.json", ["--format", "chrome"]),
     ],
     "perf.ktr": [
+        (".summary.txt", ["--summary"]),
+        (".chrome.json", ["--format", "chrome"]),
+    ],
+    "appended.ktr": [
+        (".t.txt", ["-t", "p"]),
+        (".strace", ["--format", "strace"]),
         (".summary.txt", ["--summary"]),
         (".chrome.json", ["--format", "chrome"]),
     ],
@@ -557,6 +621,7 @@ def vectors() -> dict[str, bytes]:
         "calls.ktr": calls_trace(),
         "probes.ktr": probes_trace(),
         "perf.ktr": perf_trace(),
+        "appended.ktr": appended_trace(),
     }
 
 
