@@ -120,13 +120,14 @@ _GENIO = int(RecordKind.GENIO)
 _SYSCALL = int(RecordKind.SYSCALL)
 _SYSRET = int(RecordKind.SYSRET)
 _PROC = int(RecordKind.PROC)
+_BEGIN = int(RecordKind.BEGIN)
 _UNFINISHED_FLAG = 1  # formats.SyscallFlag.UNFINISHED
 _ENTRY_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV})
 #: Kinds the recorder's control loop writes: one of them ends a call's entry run
 #: (other sources' records and DROPs may come inside it).
 _ENDS_ENTRY = frozenset({
     _SYSCALL, _SYSRET, _NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV, _GENIO, _PROC,
-    int(RecordKind.PSIG), int(RecordKind.EMUL), int(RecordKind.USER),
+    int(RecordKind.PSIG), int(RecordKind.EMUL), int(RecordKind.USER), _BEGIN,
 })
 #: Records of other sources held with an incomplete entry run, at most.
 MAX_HELD_IN_ENTRY = 256
@@ -551,10 +552,30 @@ class CallTracker:
                     continue
             else:
                 owner = None
+                if kind == _BEGIN:
+                    yield from self._recording_begins(record[4])
             if keep is None or keep(record):
                 yield (owner, record)
         if entering is not None and not self.defer_entries:
             yield from self.flush_stream()
+
+    def _recording_begins(self, ts: int) -> Iterator[tuple[Call | None, Record | None]]:
+        """A BEGIN (``ktr record -a``): nothing the previous recording left open goes on.
+
+        Its open calls get no RET in this file (it was cut short, or the call
+        outlived it): each is abandoned at ``ts``, so a RET of the next
+        recording under the same thread id is never paired with it. Its fd
+        tables are forgotten: the next recording's pids may be other processes,
+        or the same ones after changes no one recorded.
+        """
+        opened = self.open
+        ended = list(opened.values())
+        opened.clear()
+        for call in ended:
+            if call.shown:
+                call.ret_ts = ts
+                yield (call, None)
+        self.fds.forget()
 
     def flush_stream(self) -> Iterator[tuple[Call | None, Record | None]]:
         """``stream`` for a CALL still waiting for entry records (the end of the input)."""

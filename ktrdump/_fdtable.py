@@ -83,6 +83,11 @@ class FdTables:
     def __len__(self) -> int:
         return len(self._tables)
 
+    def forget(self) -> None:
+        """Nothing known of any process's fds (a new recording begins)."""
+        self._tables.clear()
+        self._charged = 0
+
     def table(self, pid: int) -> FdTable:
         table = self._tables.get(pid)
         if table is None:

@@ -375,7 +375,9 @@ class ParquetWriter:
         # check below stays for the end-of-input flush, which hands them over.
         for call, record in self.tracker.stream(records, members=False):
             if record is None:
-                continue  # an abandoned call: its row is written at its RET or at the end
+                if call is not None:  # abandoned: no RET will come; an unfinished row
+                    call_row(call)
+                continue
             kind = record[0]
             if kind == _SYSRET and call is not None:
                 call_row(call)
@@ -387,7 +389,10 @@ class ParquetWriter:
     # -- the sink --------------------------------------------------------------
 
     def call(self, call: Call, record: Record) -> None:
-        pass  # written whole at its RET (or at the end, unfinished)
+        pass  # written whole at its RET (or, unfinished, when abandoned or at the end)
+
+    def abandoned(self, call: Call, ts: int) -> None:
+        self._call_row(call)
 
     def record(self, call: Call | None, record: Record) -> None:
         kind = record[0]

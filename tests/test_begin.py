@@ -401,3 +401,50 @@ def test_the_begin_line_names_what_the_recording_traced(options: dict[str, objec
     from ktrdump._text import recording_target
 
     assert recording_target(options) == shown
+
+
+def test_a_call_left_open_by_a_cut_recording_is_not_paired_across_a_begin(
+        tmp_path: Path) -> None:
+    """The same thread id in the next recording (the process attached again, or a reused
+    pid): its first RET is not the RET of the call the cut recording left open."""
+    pid = 4242
+    read_call = (RecordKind.SYSCALL, pid, pid, b"cat",
+                 formats.Syscall(0, 1, 0, (3, 0x7FFD2000, 64, 0, 0, 0)))
+    read_ret = (RecordKind.SYSRET, pid, pid, b"cat", formats.Sysret(0, 1, 0, 0, 12, 800))
+    data, _ = _file(file_header(end_record=True), [
+        [_begin(1)], [read_call], [_begin(2)], [read_ret, END_ENTRY]])
+    path = tmp_path / "cut.ktr"
+    path.write_bytes(data)
+    calls = [item for item in ktrdump.calls(str(path)) if isinstance(item, ktrdump.Call)]
+    assert [(call.ts != -1, call.ret is not None) for call in calls] == [(True, False),
+                                                                         (False, True)]
+    strace = dump("--format", "strace", str(path))
+    assert "read(3, " in strace.stdout and "<unfinished ...>" in strace.stdout
+    assert "<... read resumed>" in strace.stdout
+    if importlib.util.find_spec("pyarrow") is None:
+        return
+    import pyarrow.parquet
+    assert dump("--format", "parquet", "-o", str(tmp_path / "calls.parquet"),
+                str(path)).returncode == 1  # (the cut recording is reported)
+    rows = pyarrow.parquet.read_table(tmp_path / "calls.parquet",
+                                      columns=["unfinished", "retval", "start_ns"]).to_pylist()
+    assert [(row["unfinished"], row["retval"], row["start_ns"] is not None) for row in rows] == [
+        (True, None, True), (False, 12, True)]
+
+
+def test_fd_paths_are_not_carried_into_the_next_recording(tmp_path: Path) -> None:
+    pid = 4242
+    opened = syscall_batch(3, pid=pid)  # openat("/etc/ld.so.cache") = 3
+    read_call = (RecordKind.SYSCALL, pid, pid, b"ls",
+                 formats.Syscall(0, 1, 0, (3, 0x7FFD2000, 64, 0, 0, 0)))
+    read_ret = (RecordKind.SYSRET, pid, pid, b"ls", formats.Sysret(0, 1, 0, 0, 0, 800))
+    data, _ = _file(file_header(end_record=True), [
+        [_begin(1), *opened, read_call, read_ret, END_ENTRY],
+        [_begin(2), read_call, read_ret, END_ENTRY]])
+    path = tmp_path / "two.ktr"
+    path.write_bytes(data)
+    reads = [line for line in dump("--format", "strace", "-y", str(path)).stdout.splitlines()
+             if " read(" in line]
+    assert len(reads) == 2
+    assert "read(3</etc/ld.so.cache>, " in reads[0]
+    assert "read(3, " in reads[1]  # another recording: fd 3 may be anything there
