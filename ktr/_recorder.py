@@ -269,15 +269,18 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
             _kill_spawned(spawned)
             raise
     else:
-        descriptor = open_descriptor(output_options, header, on_write_error,
-                                     on_blocking=on_blocking, begin=begin)
+        # Targets first: a pid that cannot be traced must not cost the user the
+        # file -o names (opening it replaces it). The attached threads wait,
+        # stopped, while the output opens; if it cannot be, they are let go.
+        if options.pids:
+            control.attach(options.pids)
+        if options.process_group is not None:
+            control.attach_group(options.process_group)
         try:
-            if options.pids:
-                control.attach(options.pids)
-            if options.process_group is not None:
-                control.attach_group(options.process_group)
+            descriptor = open_descriptor(output_options, header, on_write_error,
+                                         on_blocking=on_blocking, begin=begin)
         except BaseException:
-            descriptor.release()
+            control.let_go()
             raise
 
     def notify(message: str) -> None:

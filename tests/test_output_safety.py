@@ -271,3 +271,35 @@ def test_a_swap_after_the_checks_cannot_redirect_the_trace(
     assert snapshot(victim) == before
     assert moved.read_bytes().startswith(formats.FILE_MAGIC)
     assert stat.S_IMODE(moved.stat().st_mode) == 0o600
+
+
+def test_a_target_that_cannot_be_traced_leaves_the_output_untouched(tmp_path: Path) -> None:
+    """``-p`` with a wrong pid fails before ``-o``'s file is replaced (it may be a trace)."""
+    trace = tmp_path / "kept.ktr"
+    made = subprocess.run([KTR, "record", "-q", "-o", str(trace), "--", "true"],
+                          capture_output=True, timeout=60, check=False)
+    assert made.returncode == 0, made.stderr
+    before = trace.read_bytes()
+    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+    missing = next(pid for pid in range(pid_max - 1, 1, -1) if not Path(f"/proc/{pid}").exists())
+    failed = subprocess.run([KTR, "record", "-q", "-p", str(missing), "-o", str(trace)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert failed.returncode != 0
+    assert failed.stderr == f"ktr: pid {missing}: no such process\n"
+    assert trace.read_bytes() == before
+
+
+def test_an_output_that_cannot_be_opened_lets_an_attached_target_go(tmp_path: Path) -> None:
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        failed = subprocess.run([KTR, "record", "-q", "-p", str(sleeper.pid), "-o",
+                                 str(tmp_path / "missing" / "x.ktr")],
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert failed.returncode != 0
+        assert failed.stderr.count("\n") == 1 and "x.ktr" in failed.stderr
+        status = Path(f"/proc/{sleeper.pid}/status").read_text()
+        assert "TracerPid:\t0\n" in status
+        assert sleeper.poll() is None  # running on, untraced
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -223,6 +223,11 @@ class SetupMixin(ControlState):
             pt.interrupt(tid)  # fails only if exiting: its exit will be reported
         return True
 
+    def let_go(self) -> None:
+        """Let every attached target go, untraced, before the run (a later setup step
+        failed: the output could not be opened). Nothing is left stopped."""
+        self._abandon()
+
     def _abandon(self) -> None:
         """Let every tracee go after a setup error (none is left stopped)."""
         if self._tracees or self._stash:
