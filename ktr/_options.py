@@ -255,8 +255,10 @@ Record what processes do into a ktr trace file (ktrace for Linux).
 
 Either start a command (-- CMD ARGS...) or attach to running processes
 (-p PID[,PID...] or -g PGID). A started command is killed if the recorder
-dies; attached processes are detached and left running on Ctrl-C, SIGTERM,
-SIGHUP, or when the output fails.
+dies; it gets Ctrl-C itself, and a second Ctrl-C while it runs on stops the
+recording (the command is killed, as on SIGTERM). Attached processes are
+detached and left running on Ctrl-C, SIGTERM, SIGHUP, or when the output
+fails.
 
 Facilities (-t), ktrace's letters:
 """

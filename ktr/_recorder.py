@@ -183,19 +183,27 @@ class _Signals:
         self._control = control
         self._spawned = spawned
         self._saved: dict[int, object] = {}
+        self._interrupts = 0
 
     def _handle(self, signo: int, frame: FrameType | None) -> None:
         name = signal.Signals(signo).name
         self._control.request_stop(f"interrupted by {name}")
+
+    def _handle_command_interrupt(self, signo: int, frame: FrameType | None) -> None:
+        # The terminal's ^C reaches the command too (same process group): the
+        # first is the command's to act on, and what it does is recorded. A
+        # second, while the command still runs (it ignores ^C, or is slow to
+        # end), stops the recording as SIGTERM does: the command is killed.
+        self._interrupts += 1
+        if self._interrupts >= 2:
+            self._control.request_stop("interrupted by SIGINT twice")
 
     def __enter__(self) -> _Signals:
         if threading.current_thread() is not threading.main_thread():
             return self
         for signo in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             if signo == signal.SIGINT and self._spawned:
-                # The terminal's ^C reaches the command too (same process
-                # group): let it decide, and record what it does.
-                self._saved[signo] = signal.signal(signo, signal.SIG_IGN)
+                self._saved[signo] = signal.signal(signo, self._handle_command_interrupt)
             else:
                 self._saved[signo] = signal.signal(signo, self._handle)
         return self

@@ -604,3 +604,46 @@ def test_recording_from_python(tmp_path: Path) -> None:
     status, written, processes = (int(n) for n in done.stdout.split())
     assert (status, processes) == (3, 1)
     assert written == len(records_of(trace)) > 0
+
+
+def _signal_pending(pid: int, signo: int) -> bool:
+    status = Path(f"/proc/{pid}/status").read_text()
+    pending = 0
+    for line in status.splitlines():
+        if line.startswith(("SigPnd:", "ShdPnd:")):
+            pending |= int(line.split()[1], 16)
+    return bool(pending & (1 << (signo - 1)))
+
+
+def test_a_second_interrupt_stops_a_command_that_ignores_the_first(tmp_path: Path) -> None:
+    """The first ^C is the command's (under strace -o alike); one more stops the recording."""
+    trace = tmp_path / "stubborn.ktr"
+    recorder = subprocess.Popen(
+        [KTR, "record", "-q", "-o", str(trace), "--", "sh", "-c",
+         "trap '' INT; echo ready; exec sleep 60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert recorder.stdout is not None
+        assert recorder.stdout.readline() == b"ready\n"
+        recorder.send_signal(signal.SIGINT)
+        wait_until(lambda: not _signal_pending(recorder.pid, signal.SIGINT),
+                   "the recorder to take the first SIGINT", timeout=5)
+        assert recorder.poll() is None  # the command ignores it: the recording goes on
+        for _ in range(5):  # (a second signal sent before the first was handled merges)
+            recorder.send_signal(signal.SIGINT)
+            try:
+                recorder.wait(timeout=2)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        _, stderr = recorder.communicate(timeout=10)
+    finally:
+        recorder.kill()
+        recorder.wait()
+    assert b"interrupted by SIGINT twice" in stderr
+    records = records_of(trace)
+    assert records[-1].kind == RecordKind.END
+    end = records[-1].payload
+    assert isinstance(end, formats.End)
+    assert end.reason == b"interrupted by SIGINT twice"
+    assert end.status == 128 + signal.SIGKILL  # the started command is killed (dt_proc's rule)
