@@ -108,7 +108,8 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
                      since the epoch) or 2026-11-30T01:02:03 (local time)
   --min-duration D   calls that spent at least D in the kernel (1.5, 200ms)
 Signals, process events and the other records that are not calls are kept
-by -e/-P/-z/-Z/--min-duration; --since/--until apply to every record.
+by -e/-P/-z/-Z/--min-duration; --since/--until apply to every record, a call
+by its CALL's time (a call begun before --until is shown whole).
 A filter on the result (-e status, -z, -Z, --min-duration) holds a call's
 lines back until its RET.
 
