@@ -250,7 +250,10 @@ def _parser() -> argparse.ArgumentParser:
     summary = parser.add_argument_group("summary (strace -c)")
     summary.add_argument("--summary", "-c", dest="summary", action="store_true",
                          help="count calls, errors and time per syscall instead of "
-                              "printing records; one table per process with -p")
+                              "printing records; one table per process with -p. "
+                              "Time is wall-clock time from entry to exit, as "
+                              "strace -c -w counts it (strace -c alone counts "
+                              "system CPU time)")
     summary.add_argument("-S", dest="sort_by", choices=SORT_KEYS, default="time",
                          metavar="SORTBY", help=f"sort the summary by {', '.join(SORT_KEYS)} "
                                                 "(default time)")
