@@ -128,13 +128,13 @@ class CutShort(Skipped):
     """
 
     def describe(self) -> str:
+        cut = ("cut short (ktr record was killed, or its output failed) and records it had "
+               "not written are missing")
         if self.reason == NO_END_BEFORE_BEGIN:
             return (f"no END record before the recording that begins at byte offset "
-                    f"{self.offset}: the recording before it was cut short (ktr record "
-                    "killed) and records it had not written are missing")
+                    f"{self.offset}: the recording before it was {cut}")
         return (f"no END record at byte offset {self.offset} (end of input): the recording "
-                "is still being written, or it was cut short (ktr record killed) and "
-                "records it had not written are missing")
+                f"is still being written, or it was {cut}")
 
 
 #: What the reader reads from: any stream whose ``read`` returns bytes.

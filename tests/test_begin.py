@@ -156,8 +156,8 @@ def test_a_recording_killed_before_an_append_is_reported_cut_short_in_every_view
     appended = record("-a", "-o", str(trace), "--", "true")
     assert finished(appended) == 0
     expected = (f"ktrdump: {trace}: no END record before the recording that begins at byte "
-                f"offset {size}: the recording before it was cut short (ktr record killed) "
-                "and records it had not written are missing")
+                f"offset {size}: the recording before it was cut short (ktr record was "
+                "killed, or its output failed) and records it had not written are missing")
     views = list(VIEWS)
     if importlib.util.find_spec("pyarrow") is not None:  # the optional extra
         views.append(["--format", "parquet", "-o", str(tmp_path / "tables")])

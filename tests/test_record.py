@@ -405,8 +405,8 @@ def test_killing_the_recorder_kills_the_command_and_keeps_the_trace(tmp_path: Pa
     size = trace.stat().st_size
     assert dump.stderr.decode().splitlines()[-1] == (
         f"ktrdump: {trace}: no END record at byte offset {size} (end of input): the recording "
-        "is still being written, or it was cut short (ktr record killed) and records it had "
-        "not written are missing")
+        "is still being written, or it was cut short (ktr record was killed, or its output "
+        "failed) and records it had not written are missing")
 
 
 def _live_recording(script: str) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
