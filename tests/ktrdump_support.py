@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import select
 import struct
+import subprocess
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import zstandard
@@ -97,3 +99,16 @@ def batch_header_with_flags(order: formats.ByteOrder, flags: int, payload: bytes
                                   zlib.crc32(payload), 0)[: framing.size - 4]
     prefix = "<" if order == "little" else ">"
     return checked + struct.pack(prefix + "I", zlib.crc32(checked)) + payload
+
+
+def output_lines(process: subprocess.Popen[bytes], deadline_s: float) -> Iterator[str]:
+    """The process's output lines, each awaited at most ``deadline_s`` (unbuffered:
+    select is exact)."""
+    assert process.stdout is not None
+    while True:
+        ready, _, _ = select.select([process.stdout], [], [], deadline_s)
+        assert ready, "no output before the deadline"
+        line = process.stdout.readline()
+        if not line:
+            return
+        yield line.decode().rstrip("\n")

@@ -23,7 +23,13 @@ from pathlib import Path
 
 import pytest
 from control_support import wait_until
-from ktrdump_support import END_ENTRY, encode_entries, file_header, syscall_batch
+from ktrdump_support import (
+    END_ENTRY,
+    encode_entries,
+    file_header,
+    output_lines,
+    syscall_batch,
+)
 
 import formats
 import ktrdump
@@ -185,15 +191,7 @@ def test_a_recording_killed_before_an_append_is_reported_cut_short_in_every_view
 
 
 def _lines(process: subprocess.Popen[bytes]) -> Iterator[str]:
-    """The process's output lines, each awaited with a deadline (unbuffered: select is exact)."""
-    assert process.stdout is not None
-    while True:
-        ready, _, _ = select.select([process.stdout], [], [], DEADLINE)
-        assert ready, "no output before the deadline"
-        line = process.stdout.readline()
-        if not line:
-            return
-        yield line.decode().rstrip("\n")
+    return output_lines(process, DEADLINE)
 
 
 def test_follow_goes_on_into_an_appended_recording_that_has_started(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import queue
-import select
 import signal
 import subprocess
 import sys
@@ -15,7 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ktrdump_support import END_ENTRY, encode_entries, file_header, syscall_batch
+from ktrdump_support import (
+    END_ENTRY,
+    encode_entries,
+    file_header,
+    output_lines,
+    syscall_batch,
+)
 
 import formats
 import ktrdump
@@ -283,15 +288,7 @@ DRIVER = textwrap.dedent("""
 
 
 def _lines(process: subprocess.Popen[bytes]) -> Iterator[str]:
-    """The process's output lines, each awaited with a deadline (unbuffered: select is exact)."""
-    assert process.stdout is not None
-    while True:
-        ready, _, _ = select.select([process.stdout], [], [], DEADLINE)
-        assert ready, "no output before the deadline"
-        line = process.stdout.readline()
-        if not line:
-            return
-        yield line.decode().rstrip("\n")
+    return output_lines(process, DEADLINE)
 
 
 def test_driver_process_shows_appended_records_and_stops_on_sigint(trace: Path) -> None:

@@ -210,6 +210,15 @@ int main(int argc, char **argv) {
     return argc == 2 ? 0 : 1;
 }
 """
+def _compiled(directory: Path, name: str, source_text: str) -> Path:
+    source = directory / f"{name}.c"
+    source.write_text(source_text)
+    program = directory / name
+    subprocess.run([str(shutil.which("gcc")), "-o", str(program), str(source)],
+                   check=True, timeout=60)
+    return program
+
+
 _CALLS_SHOWN = frozenset({"epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
                           "getrandom", "fcntl"})
 
@@ -219,11 +228,7 @@ _CALLS_SHOWN = frozenset({"epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait
 def test_strace_format_matches_strace_on_epoll_getrandom_and_fcntl(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = tmp_path / "calls.c"
-    source.write_text(_CALLS_C)
-    program = tmp_path / "calls"
-    subprocess.run([str(shutil.which("gcc")), "-o", str(program), str(source)],
-                   check=True, timeout=60)
+    program = _compiled(tmp_path, "calls", _CALLS_C)
     data = tmp_path / "data.txt"
     data.write_text("data\n")
     assert STRACE is not None
@@ -287,11 +292,7 @@ def test_new_fd_pairs_are_shown_with_what_they_are(
 ) -> None:
     """``-y``: pipe2's and socketpair's new fds as strace shows them (ktr names pipes and
     sockets its own way: the brackets' contents are not compared)."""
-    source = tmp_path / "pipes.c"
-    source.write_text(_PIPES_C)
-    program = tmp_path / "pipes"
-    subprocess.run([str(shutil.which("gcc")), "-o", str(program), str(source)],
-                   check=True, timeout=60)
+    program = _compiled(tmp_path, "pipes", _PIPES_C)
     assert STRACE is not None
     reference = tmp_path / "strace.txt"
     subprocess.run([STRACE, "-f", "-y", "-ttt", "-T", "-o", str(reference), str(program)],
@@ -348,11 +349,7 @@ def test_socket_address_calls_match_strace_when_they_fail_or_are_cut(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A failed call shows the caller's length (``[16]``); a short buffer only what was written."""
-    source = tmp_path / "sockaddr.c"
-    source.write_text(_SOCKADDR_C)
-    program = tmp_path / "sockaddr"
-    subprocess.run([str(shutil.which("gcc")), "-o", str(program), str(source)],
-                   check=True, timeout=60)
+    program = _compiled(tmp_path, "sockaddr", _SOCKADDR_C)
     assert STRACE is not None
     reference = tmp_path / "strace.txt"
     subprocess.run([STRACE, "-f", "-ttt", "-T", "-o", str(reference), str(program)],
