@@ -32,6 +32,7 @@ of a thread before it came under control.
 from __future__ import annotations
 
 import os
+import re
 import select
 import struct
 import threading
@@ -71,7 +72,17 @@ def csw_record_struct() -> struct.Struct:
     return struct.Struct(codec.header.format + payload.format[1:])
 
 
+def tid_time_struct() -> struct.Struct:
+    """The (tid, timestamp) of a record's header, from the codec's header
+    format (size, kind, version, pid, tid, timestamp, comm)."""
+    header = formats.codec("little").header.format
+    codes = re.findall(r"\d*[a-zA-Z?]", header[1:])
+    return struct.Struct(f"{header[0]}{struct.calcsize(header[0] + ''.join(codes[:4]))}x"
+                         f"{codes[4]}{codes[5]}")
+
+
 _PREEMPTED = int(CswFlag.PREEMPTED)
+_CSW_COMM = 6  # the comm's place among the fields of csw_record_struct()
 #: The spawned command is announced before its execve (still the recorder's
 #: forked child): its events start at the exec, as ``perf stat -- CMD`` does.
 _AT_EXEC = frozenset({"disabled", "enable_on_exec"})
@@ -130,6 +141,7 @@ class PerfSource:
         self.failure: str | None = None  # the reader thread died of this
         self._codec = formats.codec()
         self._csw_struct = csw_record_struct()
+        self._tid_time = tid_time_struct()
         self._clock = perf.TraceClock()
         self._counter_types: list[tuple[str, int, int]] = []
         self._names = b""
@@ -337,10 +349,10 @@ class PerfSource:
         """Turn every record in the rings into ktr records (the hot path: one
         unpack and one pack per switch, records handed over per drain).
 
-        Names come from ``ThreadNames`` by each switch's own time: the COMM and
-        FORK records of every ring are applied first, so a drain that holds
-        one converts its switches a second time (renames are rare); switches
-        stamped after the horizon wait for the next drain (see ``_threadnames``)."""
+        Names come from ``ThreadNames`` by each switch's own time; a drain that
+        holds COMM or FORK records (in any ring) renames the switches they
+        concern afterwards (renames are rare); switches stamped after the
+        horizon wait for the next drain (see ``_threadnames``)."""
         rings = self._rings
         output = self._output
         if rings is None or output is None:
@@ -350,12 +362,9 @@ class PerfSource:
         if self._held:
             chunks.insert(0, perf.RecordChunk(b"".join(self._held), -1))
             self._held = []
-        last_user = dict(self._last_user)  # as it was, for a second conversion
-        made, held, comms, forks, lost = self._convert(chunks, horizon, True)
+        made, held, comms, forks, lost = self._convert(chunks, horizon)
         if comms or forks:
-            self._thread_names.apply(comms, forks)
-            self._last_user = last_user
-            made = self._convert(chunks, horizon, False)[0]
+            self._rename(made, comms, forks)
         self._thread_names.settle(horizon)
         self._held = held
         if made:
@@ -367,11 +376,12 @@ class PerfSource:
         if lost:
             output.log_lost(DropError.ENOBUFS, lost)
 
-    def _convert(self, chunks: list[perf.RecordChunk], horizon: int, first: bool
+    def _convert(self, chunks: list[perf.RecordChunk], horizon: int
                  ) -> tuple[list[bytes], list[bytes], list[_threadnames.Comm],
                             list[_threadnames.Fork], int]:
-        """CSW records of the switches up to ``horizon``; the records after it
-        (held), the COMM and FORK records and the loss count (``first`` only)."""
+        """CSW records of the switches up to ``horizon``, named as known before
+        this drain; the records after it (held), the COMM and FORK records and
+        the loss count."""
         pack = self._csw_struct.pack
         payload_size = self._csw_struct.size - formats.codec("little").header.size
         kind_csw = int(RecordKind.CSW)
@@ -404,8 +414,7 @@ class PerfSource:
                 if kind == kind_switch and size == switch_size:
                     _, _, _, pid, tid, stamp, cpu, _ = unpack_switch(data, position)
                     if stamp > horizon:
-                        if first:
-                            held.append(data[position:position + size])
+                        held.append(data[position:position + size])
                     else:
                         comm = (name_at(tid, stamp) if changing and tid in changing
                                 else current.get(tid, b""))
@@ -418,8 +427,6 @@ class PerfSource:
                             append(pack(payload_size, kind_csw, version, pid, tid,
                                         stamp + offset_ns, comm, 0, last_user.get(tid, 0), 0,
                                         cpu))
-                elif not first:
-                    pass
                 elif kind == kind_comm:
                     tid = int.from_bytes(data[position + 12:position + 16], "little")
                     name = data[position + 16:position + size].split(b"\0", 1)[0]
@@ -435,6 +442,28 @@ class PerfSource:
                     lost += perf.parse_lost(data[position + 8:position + size])[1]
                 position += size
         return made, held, comms, forks, lost
+
+    def _rename(self, made: list[bytes], comms: list[_threadnames.Comm],
+                forks: list[_threadnames.Fork]) -> None:
+        """Apply one drain's COMM and FORK records (every ring's, by time) and
+        name again, in place, the CSW records of ``made`` they concern: those
+        of a renamed or created thread stamped at or after its first change."""
+        names = self._thread_names
+        names.apply(comms, forks)
+        first: dict[int, int] = {}  # tid -> its first change in this drain (perf clock)
+        for when, tid, _ in (*comms, *forks):
+            if when < first.get(tid, _threadnames.FINAL):
+                first[tid] = when
+        offset_ns = self._clock.offset_ns
+        tid_time = self._tid_time.unpack_from
+        unpack, pack = self._csw_struct.unpack_from, self._csw_struct.pack
+        for index, record in enumerate(made):
+            tid, stamp = tid_time(record)
+            since = first.get(tid)
+            if since is not None and stamp - offset_ns >= since:
+                fields = list(unpack(record))
+                fields[_CSW_COMM] = names.at(tid, stamp - offset_ns)
+                made[index] = pack(*fields)
 
     # ---------------------------------------------------------- reader
 
