@@ -205,7 +205,10 @@ class PerfSource:
             self._rings = perf.RingSet.create(owner, 0, "context-switch records",
                                                self._ring_pages)
             try:
-                probe = self._rings.open_on_all(self._switch_attr(), 0, "context-switch records")
+                # disabled until an exec the recorder never makes: a trial opening
+                # must not put the recorder's own switches into the rings
+                probe = self._rings.open_on_all(self._switch_attr(at_exec=True), 0,
+                                                "context-switch records")
                 self._rings.forget(probe.values())
             except KtrError:
                 self._rings.close()

@@ -739,3 +739,30 @@ def test_ring_records_become_csw_records_and_losses_drop_counts() -> None:
     decoded = list(formats.codec().iter_records(b"".join(records)))
     assert [(r.tid, r.comm, r.timestamp_ns) for r in decoded] == [(8, b"renamed", later + offset)]
     assert lost == [(formats.DropError.ENOBUFS, 17)]
+
+
+def test_the_trial_opening_records_none_of_the_recorders_own_switches(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """prepare opens the switch events once on the recorder's own thread to check
+    they can be opened: they must not record it (its switches, nameless, would be
+    in the trace as a thread nobody traced)."""
+    import time
+
+    from ktr import _perf as perf
+    from ktr._perfsource import PerfOptions, PerfSource
+
+    forget = perf.RingSet.forget
+
+    def forget_after_switching(self: perf.RingSet, events: list[perf.Event]) -> None:
+        time.sleep(0.002)  # switches out while the trial events are open
+        forget(self, events)
+
+    monkeypatch.setattr(perf.RingSet, "forget", forget_after_switching)
+    source = PerfSource(PerfOptions(switches=True))
+    source.prepare()
+    try:
+        assert source._rings is not None
+        kinds = [kind for chunk in source._rings.drain() for kind, _, _ in chunk.records()]
+        assert perf.PERF_RECORD_SWITCH not in kinds
+    finally:
+        source.close()
