@@ -82,9 +82,12 @@ def test_switch_records_of_a_thread_in_per_cpu_rings() -> None:
     one window; so the switch-outs are counted in that window by their time (the
     records' clock is CLOCK_MONOTONIC): what happens around it (waking up, the
     GIL, the thread's exit, preemptions there on a loaded machine) is out of both
-    counts. Between each clock reading and its getrusage the thread runs a few
-    microseconds of C: a switch there is in one count only, so the two may
-    differ by the preemptions those instants take (a couple at most)."""
+    counts. The clock window holds the getrusage window: each voluntary switch
+    (a sleep: no PREEMPT flag) is in both, exactly; a preemption between a clock
+    reading and its getrusage (at the second one's return, typically) is in the
+    records only, so involuntary switches may exceed getrusage's by the few the
+    edges of a loaded machine's window take (measured: 0 idle, 1 to 5 with two
+    CPU hogs on the two CPUs)."""
     go = threading.Event()
     result: dict[str, int] = {}
 
@@ -97,20 +100,20 @@ def test_switch_records_of_a_thread_in_per_cpu_rings() -> None:
             time.sleep(0.0002)
         after = resource.getrusage(resource.RUSAGE_THREAD)
         result["end"] = time.monotonic_ns()
-        result["switches"] = (after.ru_nvcsw + after.ru_nivcsw
-                              - before.ru_nvcsw - before.ru_nivcsw)
+        result["voluntary"] = after.ru_nvcsw - before.ru_nvcsw
+        result["involuntary"] = after.ru_nivcsw - before.ru_nivcsw
 
     thread = threading.Thread(target=worker)
     thread.start()
     while "tid" not in result:
         time.sleep(0.001)
-    owner = p.RingSet.create(_switch_attr(), result["tid"], "dummy")
     opened = time.monotonic_ns()
+    owner = p.RingSet.create(_switch_attr(), result["tid"], "dummy")
     try:
         go.set()
         thread.join()
         layout = p.SampleIdLayout(SWITCH_SAMPLE)
-        outs = ins = in_window = 0
+        outs = ins = voluntary = involuntary = 0
         for chunk in owner.drain():
             for kind, misc, body in chunk.records():
                 if kind != p.PERF_RECORD_SWITCH:
@@ -121,14 +124,19 @@ def test_switch_records_of_a_thread_in_per_cpu_rings() -> None:
                 assert opened <= fields["time"] <= time.monotonic_ns()
                 if misc & p.PERF_RECORD_MISC_SWITCH_OUT:
                     outs += 1
-                    in_window += result["start"] <= fields["time"] <= result["end"]
+                    if result["start"] <= fields["time"] <= result["end"]:
+                        if misc & p.PERF_RECORD_MISC_SWITCH_OUT_PREEMPT:
+                            involuntary += 1
+                        else:
+                            voluntary += 1
                 else:
                     ins += 1
     finally:
         owner.close()
-    assert result["switches"] >= 300  # each sleep blocks
-    assert 0 <= in_window - result["switches"] <= 2
-    assert outs >= in_window
+    assert result["voluntary"] >= 300  # each sleep blocks
+    assert voluntary == result["voluntary"]
+    assert 0 <= involuntary - result["involuntary"] <= 10
+    assert outs >= voluntary + involuntary
     assert abs(outs - ins) <= 1  # the exit's last switch-out may come after the drain
 
 
