@@ -25,6 +25,7 @@ running) the figures are noisy: run it again and compare.
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -101,38 +102,49 @@ def build(directory: Path, name: str, source: str) -> str:
     return str(path)
 
 
-def timed(command: list[str]) -> tuple[float, float]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str]) -> tuple[float, float, float]:
     """The workload's own elapsed time and CPU time (it prints both), so the
     tools' start-up and shutdown are not counted: the cost to the traced
     program is. Its CPU time (user + system, every thread) is what tracing
-    adds to it, whatever else runs on the machine."""
+    adds to it, whatever else runs on the machine. Third: the tool's own CPU
+    time (every process of the command but the workload's, start-up included:
+    for ktr -t w mostly the reader turning ring records into CSW records)."""
+    before = _children_cpu()
     result = subprocess.run(command, check=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
+    total = _children_cpu() - before
     for line in result.stderr.splitlines():
         if line.startswith("elapsed "):
             words = line.split()
-            return float(words[1]), float(words[3])
+            return float(words[1]), float(words[3]), max(0.0, total - float(words[3]))
     raise RuntimeError(f"no elapsed time from {command[0]}: {result.stderr[-300:]}")
 
 
 def run(configurations: dict[str, list[str]], rounds: int
-        ) -> dict[str, tuple[float, float]]:
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in configurations}
+        ) -> dict[str, tuple[float, float, float]]:
+    times: dict[str, list[tuple[float, float, float]]] = {name: [] for name in configurations}
     for _ in range(rounds):
         for name, command in configurations.items():
             times[name].append(timed(command))
     return {name: (statistics.median(t[0] for t in values),
-                   statistics.median(t[1] for t in values))
+                   statistics.median(t[1] for t in values),
+                   statistics.median(t[2] for t in values))
             for name, values in times.items()}
 
 
-def report(title: str, medians: dict[str, tuple[float, float]], goal: str) -> None:
-    wall_base, cpu_base = medians["untraced"]
+def report(title: str, medians: dict[str, tuple[float, float, float]], goal: str) -> None:
+    wall_base, cpu_base, _ = medians["untraced"]
     print(f"\n{title}")
-    print(f"  {'':<40} {'wall':>9}      {'ratio':>6}   {'cpu':>9}      {'ratio':>6}")
-    for name, (wall, cpu) in medians.items():
+    print(f"  {'':<40} {'wall':>9}      {'ratio':>6}   {'cpu':>9}      {'ratio':>6}"
+          f"   {'tool cpu':>9}")
+    for name, (wall, cpu, tool) in medians.items():
         print(f"  {name:<40} {wall * 1000:9.1f} ms   {wall / wall_base:6.3f}   "
-              f"{cpu * 1000:9.1f} ms   {cpu / cpu_base:6.3f}")
+              f"{cpu * 1000:9.1f} ms   {cpu / cpu_base:6.3f}   {tool * 1000:9.1f} ms")
     print(f"  goal: {goal}")
 
 

@@ -11,7 +11,9 @@ thread is gone its events are closed.
 
 A reader thread polls the rings (each wakes it at a quarter full) and drains
 them at least every 200 ms, turning PERF_RECORD_SWITCH into CSW records and
-PERF_RECORD_LOST into DROP ENOBUFS counts; it reads every counter group each
+PERF_RECORD_LOST into DROP ENOBUFS counts; each CSW carries the name its
+thread had at the switch's time, from the COMM and FORK records of every ring
+(``_threadnames``; so a switch may wait for the next drain); it reads every counter group each
 ``--interval`` on a fixed grid, skipping to the next grid point when a
 deadline was missed (libpctx's catch-up), never reading twice in a row late.
 
@@ -30,6 +32,7 @@ of a thread before it came under control.
 from __future__ import annotations
 
 import os
+import re
 import select
 import struct
 import threading
@@ -40,6 +43,7 @@ import formats
 from formats import CntFlag, CswFlag, DropError, RecordKind
 
 from . import _perf as perf
+from . import _threadnames
 from ._events import Tracee
 from ._options import DEFAULT_INTERVAL_MS
 from ._sources import SourceOutput
@@ -53,6 +57,8 @@ _SWITCH_SAMPLE = perf.PERF_SAMPLE_TID | perf.PERF_SAMPLE_TIME | perf.PERF_SAMPLE
 #: size), then pid, tid, time, cpu, res.
 _SWITCH_RECORD = struct.Struct("<IHHiiQII")
 _PERF_HEADER = struct.Struct("<IHH")
+_U64 = struct.Struct("<Q")
+_FORK_BODY = struct.Struct("<iiiiQ")  # pid, ppid, tid, ptid, time
 _SWITCH_OUT = perf.PERF_RECORD_MISC_SWITCH_OUT
 _SWITCH_OUT_PREEMPT = perf.PERF_RECORD_MISC_SWITCH_OUT_PREEMPT
 
@@ -66,7 +72,17 @@ def csw_record_struct() -> struct.Struct:
     return struct.Struct(codec.header.format + payload.format[1:])
 
 
+def tid_time_struct() -> struct.Struct:
+    """The (tid, timestamp) of a record's header, from the codec's header
+    format (size, kind, version, pid, tid, timestamp, comm)."""
+    header = formats.codec("little").header.format
+    codes = re.findall(r"\d*[a-zA-Z?]", header[1:])
+    return struct.Struct(f"{header[0]}{struct.calcsize(header[0] + ''.join(codes[:4]))}x"
+                         f"{codes[4]}{codes[5]}")
+
+
 _PREEMPTED = int(CswFlag.PREEMPTED)
+_CSW_COMM = 6  # the comm's place among the fields of csw_record_struct()
 #: The spawned command is announced before its execve (still the recorder's
 #: forked child): its events start at the exec, as ``perf stat -- CMD`` does.
 _AT_EXEC = frozenset({"disabled", "enable_on_exec"})
@@ -125,13 +141,16 @@ class PerfSource:
         self.failure: str | None = None  # the reader thread died of this
         self._codec = formats.codec()
         self._csw_struct = csw_record_struct()
+        self._tid_time = tid_time_struct()
         self._clock = perf.TraceClock()
         self._counter_types: list[tuple[str, int, int]] = []
         self._names = b""
         self._rings: perf.RingSet | None = None
         self._threads: dict[int, _Thread] = {}
         self._last_user: dict[int, int] = {}
-        self._comms: dict[int, bytes] = {}  # tid -> comm: at thread_started, then COMM records
+        # from the control loop, then from the COMM and FORK records
+        self._thread_names = _threadnames.ThreadNames()
+        self._held: list[bytes] = []  # switches and forks after the last drain's horizon
         self._lock = threading.Lock()
         self._output: SourceOutput | None = None
         self._reader: threading.Thread | None = None
@@ -154,9 +173,9 @@ class PerfSource:
         return perf.Attr(
             type=perf.PERF_TYPE_SOFTWARE, config=perf.PERF_COUNT_SW_DUMMY,
             sample_type=_SWITCH_SAMPLE,
-            # comm: COMM records in the same ring keep each CSW's command name
-            # right across an exec, in stream order
-            flags=frozenset({"context_switch", "comm", "sample_id_all", "use_clockid",
+            # comm, task: COMM and FORK records name each CSW by its time, across
+            # an exec, a prctl rename and a thread's creation (``_threadnames``)
+            flags=frozenset({"context_switch", "comm", "task", "sample_id_all", "use_clockid",
                              "exclude_kernel", "exclude_hv", "watermark"}
                             | (_AT_EXEC if at_exec else set())),
             wakeup=self._ring_pages * perf.PAGE_SIZE // 4,
@@ -186,7 +205,10 @@ class PerfSource:
             self._rings = perf.RingSet.create(owner, 0, "context-switch records",
                                                self._ring_pages)
             try:
-                probe = self._rings.open_on_all(self._switch_attr(), 0, "context-switch records")
+                # disabled until an exec the recorder never makes: a trial opening
+                # must not put the recorder's own switches into the rings
+                probe = self._rings.open_on_all(self._switch_attr(at_exec=True), 0,
+                                                "context-switch records")
                 self._rings.forget(probe.values())
             except KtrError:
                 self._rings.close()
@@ -233,9 +255,9 @@ class PerfSource:
     def thread_started(self, tracee: Tracee) -> None:
         thread = _Thread(tracee.tid, tracee.pid, tracee)
         # The name its ring records start with, set before they can exist; COMM
-        # records change it in stream order. Kept after the thread is gone: its
+        # and FORK records change it by time. Kept after the thread is gone: its
         # last records may be read later than that.
-        self._comms[tracee.tid] = tracee.comm
+        self._thread_names.start(tracee.tid, tracee.comm)
         try:
             if self._rings is not None:
                 thread.switch_events = self._rings.open_on_all(
@@ -326,13 +348,43 @@ class PerfSource:
                 if not thread.final_done:
                     self._read_group(thread, final=False)
 
-    def _drain(self) -> None:
+    def _drain(self, final: bool = False) -> None:
         """Turn every record in the rings into ktr records (the hot path: one
-        unpack and one pack per switch, records handed over per chunk)."""
+        unpack and one pack per switch, records handed over per drain).
+
+        Names come from ``ThreadNames`` by each switch's own time; a drain that
+        holds COMM or FORK records (in any ring) renames the switches they
+        concern afterwards (renames are rare); switches stamped after the
+        horizon wait for the next drain (see ``_threadnames``)."""
         rings = self._rings
         output = self._output
         if rings is None or output is None:
             return
+        horizon = _threadnames.FINAL if final else _threadnames.horizon()
+        chunks = rings.drain()
+        if self._held:
+            chunks.insert(0, perf.RecordChunk(b"".join(self._held), -1))
+            self._held = []
+        made, held, comms, forks, lost = self._convert(chunks, horizon)
+        if comms or forks:
+            self._rename(made, comms, forks)
+        self._thread_names.settle(horizon)
+        self._held = held
+        if made:
+            if output.sink_many is not None:
+                output.sink_many(made)
+            else:
+                for record in made:
+                    output.sink(record)
+        if lost:
+            output.log_lost(DropError.ENOBUFS, lost)
+
+    def _convert(self, chunks: list[perf.RecordChunk], horizon: int
+                 ) -> tuple[list[bytes], list[bytes], list[_threadnames.Comm],
+                            list[_threadnames.Fork], int]:
+        """CSW records of the switches up to ``horizon``, named as known before
+        this drain; the records after it (held), the COMM and FORK records and
+        the loss count."""
         pack = self._csw_struct.pack
         payload_size = self._csw_struct.size - formats.codec("little").header.size
         kind_csw = int(RecordKind.CSW)
@@ -340,46 +392,81 @@ class PerfSource:
         unpack_switch = _SWITCH_RECORD.unpack_from
         switch_size = _SWITCH_RECORD.size
         unpack_header = _PERF_HEADER.unpack_from
+        unpack_u64 = _U64.unpack_from
         offset_ns = self._clock.offset_ns
-        comms = self._comms
+        current = self._thread_names.current
+        changing = self._thread_names.changing
+        name_at = self._thread_names.at
         last_user = self._last_user
+        kind_switch, kind_comm, kind_fork = (perf.PERF_RECORD_SWITCH, perf.PERF_RECORD_COMM,
+                                             perf.PERF_RECORD_FORK)
+        made: list[bytes] = []
+        append = made.append
+        held: list[bytes] = []
+        comms: list[_threadnames.Comm] = []
+        forks: list[_threadnames.Fork] = []
         lost = 0
-        for chunk in rings.drain():
+        for chunk in chunks:
             data = chunk.data
             end = len(data)
-            made: list[bytes] = []
-            append = made.append
             position = 0
             while position + 8 <= end:
                 kind, misc, size = unpack_header(data, position)
                 if size < 8:
                     break  # never written by the kernel; stop rather than loop
-                if kind == perf.PERF_RECORD_SWITCH and size == switch_size:
+                if kind == kind_switch and size == switch_size:
                     _, _, _, pid, tid, stamp, cpu, _ = unpack_switch(data, position)
-                    comm = comms.get(tid, b"")
-                    if misc & _SWITCH_OUT:
-                        user = last_user[tid] = 1 if misc & _SWITCH_OUT_PREEMPT else 0
-                        append(pack(payload_size, kind_csw, version, pid, tid,
-                                    stamp + offset_ns, comm, 1, user,
-                                    _PREEMPTED if user else 0, cpu))
+                    if stamp > horizon:
+                        held.append(data[position:position + size])
                     else:
-                        append(pack(payload_size, kind_csw, version, pid, tid,
-                                    stamp + offset_ns, comm, 0, last_user.get(tid, 0), 0, cpu))
-                elif kind == perf.PERF_RECORD_COMM:
+                        comm = (name_at(tid, stamp) if changing and tid in changing
+                                else current.get(tid, b""))
+                        if misc & _SWITCH_OUT:
+                            user = last_user[tid] = 1 if misc & _SWITCH_OUT_PREEMPT else 0
+                            append(pack(payload_size, kind_csw, version, pid, tid,
+                                        stamp + offset_ns, comm, 1, user,
+                                        _PREEMPTED if user else 0, cpu))
+                        else:
+                            append(pack(payload_size, kind_csw, version, pid, tid,
+                                        stamp + offset_ns, comm, 0, last_user.get(tid, 0), 0,
+                                        cpu))
+                elif kind == kind_comm:
                     tid = int.from_bytes(data[position + 12:position + 16], "little")
                     name = data[position + 16:position + size].split(b"\0", 1)[0]
-                    comms[tid] = name[:15]
+                    # the sample_id trailer ends with time, cpu, res
+                    comms.append((unpack_u64(data, position + size - 16)[0], tid, name))
+                elif kind == kind_fork:
+                    _, _, child, parent, stamp = _FORK_BODY.unpack_from(data, position + 8)
+                    if stamp > horizon:  # its creator's name may change before it, unseen yet
+                        held.append(data[position:position + size])
+                    else:
+                        forks.append((stamp, child, parent))
                 elif kind == perf.PERF_RECORD_LOST:
                     lost += perf.parse_lost(data[position + 8:position + size])[1]
                 position += size
-            if made:
-                if output.sink_many is not None:
-                    output.sink_many(made)
-                else:
-                    for record in made:
-                        output.sink(record)
-        if lost:
-            output.log_lost(DropError.ENOBUFS, lost)
+        return made, held, comms, forks, lost
+
+    def _rename(self, made: list[bytes], comms: list[_threadnames.Comm],
+                forks: list[_threadnames.Fork]) -> None:
+        """Apply one drain's COMM and FORK records (every ring's, by time) and
+        name again, in place, the CSW records of ``made`` they concern: those
+        of a renamed or created thread stamped at or after its first change."""
+        names = self._thread_names
+        names.apply(comms, forks)
+        first: dict[int, int] = {}  # tid -> its first change in this drain (perf clock)
+        for when, tid, _ in (*comms, *forks):
+            if when < first.get(tid, _threadnames.FINAL):
+                first[tid] = when
+        offset_ns = self._clock.offset_ns
+        tid_time = self._tid_time.unpack_from
+        unpack, pack = self._csw_struct.unpack_from, self._csw_struct.pack
+        for index, record in enumerate(made):
+            tid, stamp = tid_time(record)
+            since = first.get(tid)
+            if since is not None and stamp - offset_ns >= since:
+                fields = list(unpack(record))
+                fields[_CSW_COMM] = names.at(tid, stamp - offset_ns)
+                made[index] = pack(*fields)
 
     # ---------------------------------------------------------- reader
 
@@ -438,7 +525,7 @@ class PerfSource:
             self._reader.join()
             self._reader = None
         if self.failure is None:
-            self._drain()
+            self._drain(final=True)
         with self._lock:
             for thread in list(self._threads.values()):
                 self._retire(thread)

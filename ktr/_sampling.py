@@ -30,7 +30,10 @@ changes and forks. A reader thread drains the per-CPU rings and turns:
   counted, never silent.
 
 Within one drain the mapping and name records of every CPU's ring are handled
-before the samples, so a sample never precedes the MMAP record of its code.
+before the samples, so a sample never precedes the MMAP record of its code;
+each sample and MMAP record carries the name its thread had at the record's
+time (``_threadnames``: the COMM and FORK records of every ring, by time), so
+a sample stamped after the drain's horizon waits for the next drain.
 
 Guarantees: every perf_event_open goes through ``_perf``; ``stop()`` drains
 the rings one last time and closes every event, whatever happened; a process
@@ -52,7 +55,7 @@ import formats
 from formats import DropError, MmapOrigin, RecordKind, SampleFlag
 from formats.elf import build_id_of_image, read_build_id
 
-from . import _perf
+from . import _perf, _threadnames
 from ._events import Tracee
 from ._sources import SourceOutput
 from .errors import PerfError
@@ -103,7 +106,9 @@ class Sampler:
         self._rings: _perf.RingSet | None = None
         self._events: dict[int, list[_perf.Event]] = {}  # tid -> its per-CPU events
         self._processes: set[int] = set()
-        self._comms: dict[int, bytes] = {}
+        self._names = _threadnames.ThreadNames()
+        self._held: list[tuple[int, bytes]] = []  # samples after the last drain's horizon
+        self._held_forks: list[_threadnames.Fork] = []
         self._vdso_ids: set[bytes] = set()
         self._build_ids: dict[bytes, bytes] = {}
         self._stop = threading.Event()
@@ -166,11 +171,11 @@ class Sampler:
 
     def thread_started(self, tracee: Tracee) -> None:
         tid, pid = tracee.tid, tracee.pid
-        self._comms[tid] = tracee.comm
+        self._names.start(tid, tracee.comm)
         if pid not in self._processes:
             self._processes.add(pid)
             if not tracee.pre_exec:  # attached, or a forked child that has not run yet
-                self._snapshot(pid, time.time_ns())
+                self._snapshot(pid, time.time_ns(), tracee.comm)
         try:
             with self._lock:
                 if self._rings is None:
@@ -194,11 +199,11 @@ class Sampler:
                 moved = self._events.pop(former_tid, None)
                 if moved is not None:
                     self._events[tracee.tid] = moved
-        self._comms[tracee.tid] = tracee.comm
         # The kernel's MMAP2 records of the new image are stamped before the exec
         # stop, hence before the PROC exec record, which drops older mappings in
         # ktrdump: a snapshot taken now (after that record) always maps the image.
-        self._snapshot(tracee.pid, time.time_ns())
+        # (The exec's new name reaches the samples by its COMM record.)
+        self._snapshot(tracee.pid, time.time_ns(), tracee.comm)
 
     def thread_gone(self, tracee: Tracee) -> None:
         with self._lock:
@@ -230,22 +235,42 @@ class Sampler:
             rings.poll(_POLL_MS)
             self.drain()
 
-    def drain(self) -> None:
+    def drain(self, final: bool = False) -> None:
+        horizon = _threadnames.FINAL if final else _threadnames.horizon()
         with self._lock:
             if self._rings is None:
                 return
             chunks = self._rings.drain()
-        if not chunks:
+        if not chunks and not self._held and not self._held_forks:
             return
-        samples: list[tuple[int, bytes]] = []
+        samples, self._held = self._held, []
+        forks, self._held_forks = self._held_forks, []
+        comms: list[_threadnames.Comm] = []
+        mmaps: list[tuple[int, bytes]] = []
         for chunk in chunks:
             for kind, misc, body in chunk.records():
                 if kind == _perf.PERF_RECORD_SAMPLE:
                     samples.append((misc, body))
-                else:
-                    self._other(kind, misc, body)
+                elif kind == _perf.PERF_RECORD_MMAP2:
+                    mmaps.append((misc, body))
+                elif kind == _perf.PERF_RECORD_COMM:
+                    _pid, tid, comm = _perf.parse_comm(body)
+                    comms.append((self._trailer.read(body)["time"], tid, comm))
+                elif kind == _perf.PERF_RECORD_FORK:
+                    _pid, _ppid, child, parent, when = _perf.parse_fork(body)
+                    if when > horizon:  # its creator's name may change before it, unseen yet
+                        self._held_forks.append((when, child, parent))
+                    else:
+                        forks.append((when, child, parent))
+                elif kind == _perf.PERF_RECORD_LOST:
+                    self._lost(body)
+        if comms or forks:
+            self._names.apply(comms, forks)
+        for misc, body in mmaps:
+            self._mmap(misc, body)
         for misc, body in samples:
-            self._sample(misc, body)
+            self._sample(misc, body, horizon)
+        self._names.settle(horizon)
 
     def stop(self) -> None:
         """Drain a last time and close every event (idempotent)."""
@@ -255,7 +280,7 @@ class Sampler:
             self._thread = None
         if self._rings is not None:
             try:
-                self.drain()
+                self.drain(final=True)
             finally:
                 self.close()
 
@@ -279,8 +304,11 @@ class Sampler:
 
     # -- record conversion --------------------------------------------------
 
-    def _sample(self, misc: int, body: bytes) -> None:
+    def _sample(self, misc: int, body: bytes, horizon: int) -> None:
         s = _perf.parse_sample(body, _SAMPLE_TYPE, 0, _REG_COUNT)
+        if s.time > horizon:
+            self._held.append((misc, body))
+            return
         chain = s.callchain
         if chain and chain[0] >= _perf.PERF_CONTEXT_MAX:
             chain = tuple(pc for pc in chain if pc < _perf.PERF_CONTEXT_MAX)
@@ -295,39 +323,34 @@ class Sampler:
             flags = SampleFlag.KERNEL
         payload = formats.Sample(s.ip, s.period, s.cpu, abi, flags, mask, s.stack_size,
                                  s.regs if mask else (), chain, s.stack)
-        comm = self._comms.get(s.tid) or self._comms.get(s.pid, b"")
+        comm = self._names.at(s.tid, s.time) or self._names.at(s.pid, s.time)
         self.samples += 1
         self._put(self._codec.encode_record(
             RecordKind.SAMPLE, s.pid, s.tid, self._clock.to_trace(s.time), comm, payload))
 
-    def _other(self, kind: int, misc: int, body: bytes) -> None:
-        if kind == _perf.PERF_RECORD_MMAP2:
-            self._mmap(misc, body)
-        elif kind == _perf.PERF_RECORD_COMM:
-            _pid, tid, comm = _perf.parse_comm(body)
-            self._comms[tid] = comm
-        elif kind == _perf.PERF_RECORD_LOST:
-            _id, lost = _perf.parse_lost(body)
-            self.lost += lost
-            if self._log_lost is not None:
-                self._log_lost(DropError.ENOBUFS, lost)
+    def _lost(self, body: bytes) -> None:
+        _id, lost = _perf.parse_lost(body)
+        self.lost += lost
+        if self._log_lost is not None:
+            self._log_lost(DropError.ENOBUFS, lost)
 
     def _mmap(self, misc: int, body: bytes) -> None:
         m = _perf.parse_mmap2(body, misc)
         if not m.prot & _PROT_EXEC:
             return
-        when = self._clock.to_trace(self._trailer.read(body).get("time", 0))
+        stamp = self._trailer.read(body).get("time", 0)
         build_id, image = m.build_id, b""
         if m.filename == b"[vdso]":
             build_id, image = self._vdso(m.pid, m.addr, m.addr + m.length)
-        self._emit_mmap(m.pid, m.tid, when, m.addr, m.addr + m.length, m.pgoff, m.prot,
-                        m.flags, MmapOrigin.EVENT, build_id, m.filename, image)
+        comm = self._names.at(m.tid, stamp) or self._names.at(m.pid, stamp)
+        self._emit_mmap(m.pid, m.tid, self._clock.to_trace(stamp), comm, m.addr,
+                        m.addr + m.length, m.pgoff, m.prot, m.flags, MmapOrigin.EVENT, build_id,
+                        m.filename, image)
 
-    def _emit_mmap(self, pid: int, tid: int, when: int, start: int, end: int, offset: int,
-                   prot: int, flags: int, origin: MmapOrigin, build_id: bytes, path: bytes,
-                   image: bytes) -> None:
+    def _emit_mmap(self, pid: int, tid: int, when: int, comm: bytes, start: int, end: int,
+                   offset: int, prot: int, flags: int, origin: MmapOrigin, build_id: bytes,
+                   path: bytes, image: bytes) -> None:
         payload = formats.Mmap(start, end, offset, prot, flags, origin, build_id, path, image)
-        comm = self._comms.get(tid) or self._comms.get(pid, b"")
         self._put(self._codec.encode_record(RecordKind.MMAP, pid, tid, when, comm, payload))
 
     def _vdso(self, pid: int, start: int, end: int) -> tuple[bytes, bytes]:
@@ -342,15 +365,16 @@ class Sampler:
         self._vdso_ids.add(build_id)
         return build_id, image
 
-    def _snapshot(self, pid: int, when: int) -> None:
-        """MMAP records (origin SNAPSHOT) for every executable mapping of ``pid`` now."""
+    def _snapshot(self, pid: int, when: int, comm: bytes) -> None:
+        """MMAP records (origin SNAPSHOT) for every executable mapping of ``pid`` now
+        (``comm``: its name now, the control loop's)."""
         for start, end, offset, prot, flags, path in _executable_maps(pid):
             build_id, image = b"", b""
             if path == b"[vdso]":
                 build_id, image = self._vdso(pid, start, end)
             elif path.startswith(b"/"):
                 build_id = self._file_build_id(path)
-            self._emit_mmap(pid, pid, when, start, end, offset, prot, flags,
+            self._emit_mmap(pid, pid, when, comm, start, end, offset, prot, flags,
                             MmapOrigin.SNAPSHOT, build_id, path, image)
 
     def _file_build_id(self, path: bytes) -> bytes:

@@ -255,7 +255,9 @@ def test_switches_of_short_lived_children_carry_their_name(tmp_path: Path) -> No
     subprocess.run([KTR, "record", "-q", "-i", "-t", "wp", "-o", str(trace), "--", str(binary)],
                    check=True, timeout=60)
     records = records_of(trace)
-    main = next(r.pid for r in records if r.kind == RecordKind.CSW)
+    # the forking process (the file's order of perf records says nothing: each is stamped)
+    main = next(r.pid for r in records if r.kind == RecordKind.PROC
+                and r.payload.child)  # type: ignore[union-attr]
     children = {r.payload.child for r in records
                 if r.kind == RecordKind.PROC and r.pid == main and r.payload.child}
     assert len(children) == 3
@@ -269,6 +271,141 @@ def test_switches_of_short_lived_children_carry_their_name(tmp_path: Path) -> No
     # it was still the recorder's child ("ktr", as kdump shows "ktrace" there).
     assert {b"namer", b"true"} <= names[main] <= {b"ktr", b"namer", b"true"}
     assert set(names) == {main, *children}
+
+
+HOPPER = r"""
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+/* Moves the calling thread to the other CPU: out on one ring, back in on the other. */
+static void hop(int i) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(i % 2, &set);
+    sched_setaffinity(0, sizeof set, &set);
+}
+
+static void *worker(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 6; i++) hop(i);
+    prctl(PR_SET_NAME, "wrenamed");
+    for (int i = 0; i < 6; i++) hop(i);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {  /* after the exec, as "afterexec" */
+        for (int i = 0; i < 6; i++) hop(i);
+        return 0;
+    }
+    char name[16];
+    for (int k = 0; k < RENAMES; k++) {  /* each rename on the other CPU than the last */
+        hop(k);
+        snprintf(name, sizeof name, "r%03d", k);
+        prctl(PR_SET_NAME, name);
+        hop(k + 1);
+    }
+    pthread_t thread;  /* created with its creator's name, "r%03d" % (RENAMES - 1) */
+    pthread_create(&thread, 0, worker, 0);
+    pthread_join(thread, 0);
+    hop(0);
+    execl(argv[1], "afterexec", (char *)0);
+    return 1;
+}
+"""
+HOPPER_RENAMES = 30
+
+
+def _build_hopper(tmp_path: Path) -> tuple[Path, Path]:
+    if not {0, 1} <= os.sched_getaffinity(0):
+        pytest.skip("needs CPUs 0 and 1")
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    (tmp_path / "hopper.c").write_text(HOPPER)
+    binary = tmp_path / "hopper"
+    subprocess.run([compiler, "-O1", f"-DRENAMES={HOPPER_RENAMES}", "-pthread", "-o",
+                    str(binary), str(tmp_path / "hopper.c")], check=True, capture_output=True)
+    after = tmp_path / "afterexec"  # the same program: its exec renames it "afterexec"
+    os.link(binary, after)
+    return binary, after
+
+
+def _hopper_names(main: bool) -> list[bytes]:
+    """The names a thread of the hopper has, in the order it has them (the
+    command is the recorder's child until its exec; it switches every name
+    after that at least once: a hop follows each rename)."""
+    renamed = [b"r%03d" % k for k in range(HOPPER_RENAMES)]
+    return [b"ktr", b"hopper", *renamed, b"afterexec"] if main else [renamed[-1], b"wrenamed"]
+
+
+def test_switches_carry_the_name_at_their_time_across_cpu_rings(tmp_path: Path) -> None:
+    """Each rename (prctl, exec) is a COMM record in one CPU's ring and the
+    thread's switches are in both rings: every switch carries the name the
+    thread had when it switched. Oracle: the syscall stops around each rename
+    (a switch before the prctl/execve entry stop has the former name, one after
+    its exit stop — the exec stop for execve — the new one)."""
+    binary, after = _build_hopper(tmp_path)
+    trace = tmp_path / "hops.ktr"
+    subprocess.run([KTR, "record", "-q", "-t", "+w", "-o", str(trace), "--", str(binary),
+                    str(after)], check=True, timeout=60)
+    records = records_of(trace)
+    main = next(r.pid for r in records if r.kind == RecordKind.CSW)
+    entries: dict[int, list[int]] = {}  # tid -> entry stop times of its renames
+    settled: dict[int, list[int]] = {}  # tid -> times each rename is known done
+    for r in records:
+        if r.kind == RecordKind.SYSCALL and r.payload.nr in (157, 59):  # type: ignore[union-attr]
+            entries.setdefault(r.tid, []).append(r.timestamp_ns)  # prctl, execve
+        elif ((r.kind == RecordKind.SYSRET and r.payload.nr == 157)  # type: ignore[union-attr]
+              or (r.kind == RecordKind.PROC
+                  and r.payload.event == formats.ProcEvent.EXEC)):  # type: ignore[union-attr]
+            settled.setdefault(r.tid, []).append(r.timestamp_ns)
+    switches = sorted((r.timestamp_ns, r.tid, r.comm, r.payload.cpu)  # type: ignore[union-attr]
+                      for r in records if r.kind == RecordKind.CSW)
+    tids = {tid for _, tid, _, _ in switches}
+    assert len(tids) == 2 and main in tids
+    assert {cpu for *_, cpu in switches} == {0, 1}
+    for tid in tids:
+        names = _hopper_names(tid == main)
+        starts = entries[tid]
+        assert len(starts) == len(settled[tid]) == len(names) - 1
+        wrong = []
+        for when, _, comm, cpu in (s for s in switches if s[1] == tid):
+            done = sum(1 for t in settled[tid] if t < when)
+            maybe = sum(1 for t in starts if t < when)
+            if comm not in names[done:maybe + 1]:
+                wrong.append((when, comm, cpu, names[done:maybe + 1]))
+        assert not wrong, f"{len(wrong)} switches of {tid} misnamed, first: {wrong[:3]}"
+        assert {comm for _, t, comm, _ in switches if t == tid} >= set(names) - {b"ktr"}
+
+
+def test_switches_carry_renames_the_control_loop_never_saw(tmp_path: Path) -> None:
+    """-t w: no syscall stops, so the recorder sees neither rename by prctl
+    nor which name a new thread inherits: the kernel's COMM and FORK records
+    say it. Oracle: the program's own order of names, and its thread's first
+    name being its creator's last."""
+    binary, after = _build_hopper(tmp_path)
+    trace = tmp_path / "hops.ktr"
+    subprocess.run([KTR, "record", "-q", "-t", "w", "-o", str(trace), "--", str(binary),
+                    str(after)], check=True, timeout=60)
+    records = records_of(trace)
+    main = next(r.pid for r in records if r.kind == RecordKind.CSW)
+    by_tid: dict[int, list[bytes]] = {}
+    for r in sorted((r for r in records if r.kind == RecordKind.CSW),
+                    key=lambda r: r.timestamp_ns):
+        by_tid.setdefault(r.tid, []).append(r.comm)
+    assert len(by_tid) == 2
+    for tid, comms in by_tid.items():
+        names = _hopper_names(tid == main)
+        order = [names.index(comm) for comm in comms]
+        assert order == sorted(order), f"{tid}: names out of order: {comms}"
+        assert set(comms) >= set(names) - {b"ktr"}, set(names) - set(comms)
+        if tid != main:
+            assert comms[0] == names[0]
 
 
 RENAMER = r"""
@@ -541,8 +678,12 @@ def test_ktrdump_puts_perf_records_in_time_order_among_ptrace_records(tmp_path: 
 
 def test_ring_records_become_csw_records_and_losses_drop_counts() -> None:
     """The reader's translation, on ring bytes made by hand: SWITCH → CSW
-    (clock converted, preemption kept), COMM renames, LOST → ENOBUFS."""
+    (clock converted, preemption kept), LOST → ENOBUFS; names by time across
+    the rings: a COMM and a FORK read after (another CPU's ring) still name
+    the switches after their time, and only those; a switch stamped after the
+    horizon waits for the next drain."""
     import struct
+    import time
 
     from ktr import _perf as perf
     from ktr._perfsource import PerfOptions, PerfSource
@@ -551,30 +692,78 @@ def test_ring_records_become_csw_records_and_losses_drop_counts() -> None:
     def switch(misc: int, tid: int, stamp: int, cpu: int) -> bytes:
         return struct.pack("<IHHiiQII", perf.PERF_RECORD_SWITCH, misc, 32, 7, tid, stamp, cpu, 0)
 
-    comm_body = struct.pack("<II", 7, 8) + b"renamed\0" + bytes(24)
-    data = b"".join([
+    def trailer(tid: int, stamp: int) -> bytes:  # sample_id: pid, tid, time, cpu, res
+        return struct.pack("<iiQII", 7, tid, stamp, 1, 0)
+
+    comm_body = struct.pack("<II", 7, 8) + b"renamed\0" + trailer(8, 1_500)
+    fork_body = struct.pack("<iiiiQ", 7, 7, 9, 8, 2_500) + trailer(8, 2_500)
+    later = time.monotonic_ns() + 60 * 10**9  # after any horizon of the first drain
+    cpu0 = b"".join([
         switch(perf.PERF_RECORD_MISC_SWITCH_OUT | perf.PERF_RECORD_MISC_SWITCH_OUT_PREEMPT,
-               8, 1_000, 1),
-        struct.pack("<IHH", perf.PERF_RECORD_COMM, perf.PERF_RECORD_MISC_COMM_EXEC,
-                    8 + len(comm_body)) + comm_body,
+               8, 1_000, 0),
         switch(0, 8, 2_000, 0),
+        switch(perf.PERF_RECORD_MISC_SWITCH_OUT, 9, 3_000, 0),
+        switch(perf.PERF_RECORD_MISC_SWITCH_OUT, 8, later, 0),
+    ])
+    cpu1 = b"".join([
+        struct.pack("<IHH", perf.PERF_RECORD_COMM, 0, 8 + len(comm_body)) + comm_body,
+        struct.pack("<IHH", perf.PERF_RECORD_FORK, 0, 8 + len(fork_body)) + fork_body,
         struct.pack("<IHHQQ", perf.PERF_RECORD_LOST, 0, 24, 99, 17) + bytes(24),
     ])
 
     class Rings:
+        def __init__(self) -> None:
+            self.chunks = [perf.RecordChunk(cpu0, 0), perf.RecordChunk(cpu1, 1)]
+
         def drain(self) -> list[perf.RecordChunk]:
-            return [perf.RecordChunk(data, 0)]
+            chunks, self.chunks = self.chunks, []
+            return chunks
 
     records: list[bytes] = []
     lost: list[tuple[formats.DropError, int]] = []
     source = PerfSource(PerfOptions(switches=True))
     source._rings = Rings()  # type: ignore[assignment]
     source._output = SourceOutput(records.append, lambda e, n: lost.append((e, n)), print)
+    source._thread_names.start(8, b"before")
+    source._thread_names.start(9, b"stale")  # the control loop's guess; the FORK says better
     source._drain()
     decoded = list(formats.codec().iter_records(b"".join(records)))
-    assert [(r.pid, r.tid, r.comm) for r in decoded] == [(7, 8, b""), (7, 8, b"renamed")]
+    assert [(r.pid, r.tid, r.comm) for r in decoded] == [
+        (7, 8, b"before"), (7, 8, b"renamed"), (7, 9, b"renamed")]
     offset = source._clock.offset_ns
-    assert [r.timestamp_ns for r in decoded] == [1_000 + offset, 2_000 + offset]
-    assert decoded[0].payload == formats.Csw(1, 1, int(CswFlag.PREEMPTED), 1)
+    assert [r.timestamp_ns for r in decoded] == [1_000 + offset, 2_000 + offset, 3_000 + offset]
+    assert decoded[0].payload == formats.Csw(1, 1, int(CswFlag.PREEMPTED), 0)
     assert decoded[1].payload == formats.Csw(0, 1, 0, 0)
     assert lost == [(formats.DropError.ENOBUFS, 17)]
+    records.clear()
+    source._drain(final=True)  # the last drain takes what waited
+    decoded = list(formats.codec().iter_records(b"".join(records)))
+    assert [(r.tid, r.comm, r.timestamp_ns) for r in decoded] == [(8, b"renamed", later + offset)]
+    assert lost == [(formats.DropError.ENOBUFS, 17)]
+
+
+def test_the_trial_opening_records_none_of_the_recorders_own_switches(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """prepare opens the switch events once on the recorder's own thread to check
+    they can be opened: they must not record it (its switches, nameless, would be
+    in the trace as a thread nobody traced)."""
+    import time
+
+    from ktr import _perf as perf
+    from ktr._perfsource import PerfOptions, PerfSource
+
+    forget = perf.RingSet.forget
+
+    def forget_after_switching(self: perf.RingSet, events: list[perf.Event]) -> None:
+        time.sleep(0.002)  # switches out while the trial events are open
+        forget(self, events)
+
+    monkeypatch.setattr(perf.RingSet, "forget", forget_after_switching)
+    source = PerfSource(PerfOptions(switches=True))
+    source.prepare()
+    try:
+        assert source._rings is not None
+        kinds = [kind for chunk in source._rings.drain() for kind, _, _ in chunk.records()]
+        assert perf.PERF_RECORD_SWITCH not in kinds
+    finally:
+        source.close()

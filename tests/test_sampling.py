@@ -10,6 +10,7 @@ is the side-by-side oracle. Each program burns a fraction of a second of CPU.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -239,6 +240,63 @@ def test_threads_are_followed(tmp_path: Path) -> None:
     with ktrdump.open(str(trace)) as reader:
         tids = {r.tid for r in reader if r.kind == RecordKind.SAMPLE}
     assert len(tids) == 2
+
+
+RENAMER_C = "#define _GNU_SOURCE\n" + BURN_H + r"""
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+static void pin(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    sched_setaffinity(0, sizeof set, &set);
+}
+static void *worker(void *arg) {  /* named as its creator was at its creation */
+    (void)arg;
+    for (int i = 0; i < 4; i++) { pin(i % 2); BURN(2000); }
+    return 0;
+}
+int main(void) {
+    char name[16];
+    for (int k = 0; k < RENAMES; k++) {  /* each name on the other CPU than the last */
+        pin(k % 2);
+        snprintf(name, sizeof name, "s%03d", k);
+        prctl(PR_SET_NAME, name);
+        BURN(3000);
+    }
+    pthread_t thread;
+    pthread_create(&thread, 0, worker, 0);
+    pthread_join(thread, 0);
+    return 0;
+}
+"""
+
+
+def test_samples_carry_the_name_at_their_time_across_cpu_rings(tmp_path: Path) -> None:
+    """Renames (COMM records) alternate between the CPUs' rings, each followed by
+    samples on the same CPU: every sample carries the name its thread had then,
+    in the program's order, and the thread takes its creator's last name (the
+    FORK record: -t S makes no syscall stops, so the recorder never saw a rename)."""
+    if not {0, 1} <= os.sched_getaffinity(0):
+        pytest.skip("needs CPUs 0 and 1")
+    renames = 16
+    program = compile_c(tmp_path, RENAMER_C, "renamer", "-pthread", f"-DRENAMES={renames}")
+    trace = record(tmp_path, str(program), options=("-t", "S"))
+    with ktrdump.open(str(trace)) as reader:
+        samples = sorted((r.timestamp_ns, r.tid, r.comm, r.pid) for r in reader
+                         if r.kind == RecordKind.SAMPLE)
+    main = samples[0][3]
+    names = [b"s%03d" % k for k in range(renames)]
+    by_tid: dict[int, list[bytes]] = {}
+    for _, tid, comm, _ in samples:
+        by_tid.setdefault(tid, []).append(comm)
+    assert len(by_tid) == 2
+    order = [names.index(comm) for comm in by_tid.pop(main) if comm != b"renamer"]
+    assert order == sorted(order)
+    assert set(order) == set(range(renames))  # 3 ms of CPU at 4 kHz: samples under each name
+    assert set(next(iter(by_tid.values()))) == {names[-1]}
 
 
 def test_vdso_frames_are_symbolized_from_the_captured_image(tmp_path: Path) -> None:
