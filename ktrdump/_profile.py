@@ -21,7 +21,7 @@ Does not: read files itself (``_symbols`` does), or write output.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from formats import Record, RecordKind
@@ -47,9 +47,11 @@ class Stacks:
     PROC record of that process changes its maps (a fork or exec).
     """
 
-    def __init__(self, cache_dir: str | None = None) -> None:
+    def __init__(self, cache_dir: str | None = None,
+                 warn: Callable[[str], None] | None = None) -> None:
         self.spaces = AddressSpaces()
         self._cache_dir = cache_dir
+        self._warn = warn  # a module's file that cannot be used (None: on sys.stderr)
         self._modules: Modules | None = None
         self._rows: dict[int, RowSource] = Table(1 << 12)
         self._names: dict[int, dict[int, tuple[Frame, str]]] = Table(1 << 12)
@@ -73,7 +75,7 @@ class Stacks:
             self._frame = Frame
             self._row_source = RowSource
             self._unwind = unwind
-            self._modules = Modules(self.spaces, cache_dir=self._cache_dir)
+            self._modules = Modules(self.spaces, cache_dir=self._cache_dir, warn=self._warn)
         return self._modules
 
     def observe(self, record: Record) -> None:
