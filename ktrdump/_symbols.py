@@ -6,8 +6,12 @@ by build id or ``.gnu_debuglink``) and CFI from ``_cfi`` — and the mapping's
 load bias. Modules are shared by build id (or path when the trace has none),
 so libc is read once however many processes map it. A file whose build id
 differs from the trace's is not trusted: its debug file by build id is used if
-present, otherwise the module has neither symbols nor CFI (its frames print
-as ``module+0xoffset``). The vDSO comes from the image bytes the trace holds
+present, else the symbols the disk cache keeps for that build id, otherwise
+the module has neither symbols nor CFI (its frames print as
+``module+0xoffset``). Without a build id in the trace, the path is used unless
+the MMAP record says it no longer named the mapped file (``MmapFlag.DELETED``
+or ``REPLACED``). Each module whose file is not used for such a reason gets
+one line through ``warn`` (stderr by default) saying why. The vDSO comes from the image bytes the trace holds
 (written to a private temporary file so ``formats.elf`` can read it).
 
 Optionally on disk (``cache_dir``, ktrdump's ``--symbol-cache``): the symbols
@@ -20,9 +24,11 @@ cache entry is trusted only for the build id it is named by; a damaged one is
 ignored and rewritten.
 
 ``Modules.frame(pid, pc)`` names one pc: ``Frame(pc, function, module,
-offset)`` — ``offset`` is from the function's start when the function is
-known, else the link-time address in the module, and the pc itself when no
-mapping holds it. Names are cached per (module, address).
+offset, start)`` — ``offset`` is from the function's start when the function
+is known, else the link-time address in the module, and the pc itself when no
+mapping holds it; ``start``, for a pc with no symbol, is the start of the
+``.eh_frame`` FDE that covers it (so a stripped function is one frame:
+``module+0xSTART``). Names are cached per (module, address).
 
 Guarantees: never raises for missing or unreadable files (they make unknown
 frames); memory is bounded by the modules and distinct pcs of the trace.
