@@ -11,8 +11,9 @@ the module has neither symbols nor CFI (its frames print as
 ``module+0xoffset``). Without a build id in the trace, the path is used unless
 the MMAP record says it no longer named the mapped file (``MmapFlag.DELETED``
 or ``REPLACED``). Each module whose file is not used for such a reason gets
-one line through ``warn`` (stderr by default) saying why. The vDSO comes from the image bytes the trace holds
-(written to a private temporary file so ``formats.elf`` can read it).
+one line through ``warn`` (stderr by default) saying why. The vDSO comes
+from the image bytes the trace holds (written to a private temporary file so
+``formats.elf`` can read it).
 
 Optionally on disk (``cache_dir``, ktrdump's ``--symbol-cache``): the symbols
 and layout of each module with a build id are kept as JSON in
