@@ -238,8 +238,13 @@ class Modules:
                 if mapping.flags & MmapFlag.DELETED:
                     why += " (it was deleted while mapped)"
             elif found is None:
-                why = ("the file has no build id; the recorded one is " + wanted
-                       + " (the file was replaced)")
+                try:
+                    with open(path, "rb"):
+                        pass
+                    why = ("the file has no build id; the recorded one is " + wanted
+                           + " (the file was replaced)")
+                except OSError as error:
+                    why = f"cannot be read ({error.strerror})"
             else:
                 why = "build id differs from the recorded one (the file was replaced)"
             return None, why
