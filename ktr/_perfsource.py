@@ -81,8 +81,18 @@ def tid_time_struct() -> struct.Struct:
                          f"{codes[4]}{codes[5]}")
 
 
+def _comm_span() -> tuple[int, int]:
+    """Where a record's header holds its comm (the header's last field)."""
+    header = formats.codec("little").header.format
+    before = header.removesuffix("16s")
+    assert before != header, "the header's last field is the 16-byte comm"
+    return struct.calcsize(before), struct.calcsize(header)
+
+
+_COMM_SPAN = _comm_span()
+
+
 _PREEMPTED = int(CswFlag.PREEMPTED)
-_CSW_COMM = 6  # the comm's place among the fields of csw_record_struct()
 #: The spawned command is announced before its execve (still the recorder's
 #: forked child): its events start at the exec, as ``perf stat -- CMD`` does.
 _AT_EXEC = frozenset({"disabled", "enable_on_exec"})
@@ -352,10 +362,11 @@ class PerfSource:
         """Turn every record in the rings into ktr records (the hot path: one
         unpack and one pack per switch, records handed over per drain).
 
-        Names come from ``ThreadNames`` by each switch's own time; a drain that
-        holds COMM or FORK records (in any ring) renames the switches they
-        concern afterwards (renames are rare); switches stamped after the
-        horizon wait for the next drain (see ``_threadnames``)."""
+        Names come from ``ThreadNames`` by each switch's own time. A COMM or
+        FORK record is applied when the walk meets it; the switches of its
+        thread converted before that (read from an earlier ring) are named
+        again afterwards, in place (renames are rare). Switches stamped after
+        the horizon wait for the next drain (see ``_threadnames``)."""
         rings = self._rings
         output = self._output
         if rings is None or output is None:
@@ -365,9 +376,9 @@ class PerfSource:
         if self._held:
             chunks.insert(0, perf.RecordChunk(b"".join(self._held), -1))
             self._held = []
-        made, held, comms, forks, lost = self._convert(chunks, horizon)
+        made, held, comms, forks, marks, lost = self._convert(chunks, horizon)
         if comms or forks:
-            self._rename(made, comms, forks)
+            self._rename(made, comms, forks, marks)
         self._thread_names.settle(horizon)
         self._held = held
         if made:
@@ -381,10 +392,11 @@ class PerfSource:
 
     def _convert(self, chunks: list[perf.RecordChunk], horizon: int
                  ) -> tuple[list[bytes], list[bytes], list[_threadnames.Comm],
-                            list[_threadnames.Fork], int]:
-        """CSW records of the switches up to ``horizon``, named as known before
-        this drain; the records after it (held), the COMM and FORK records and
-        the loss count."""
+                            list[_threadnames.Fork], dict[int, int], int]:
+        """CSW records of the switches up to ``horizon``, each named as known
+        when converted; the records after it (held), the COMM and FORK records,
+        for each thread they concern how many CSW records were made before its
+        last one, and the loss count."""
         pack = self._csw_struct.pack
         payload_size = self._csw_struct.size - formats.codec("little").header.size
         kind_csw = int(RecordKind.CSW)
@@ -405,6 +417,8 @@ class PerfSource:
         held: list[bytes] = []
         comms: list[_threadnames.Comm] = []
         forks: list[_threadnames.Fork] = []
+        marks: dict[int, int] = {}
+        apply = self._thread_names.apply
         lost = 0
         for chunk in chunks:
             data = chunk.data
@@ -434,39 +448,53 @@ class PerfSource:
                     tid = int.from_bytes(data[position + 12:position + 16], "little")
                     name = data[position + 16:position + size].split(b"\0", 1)[0]
                     # the sample_id trailer ends with time, cpu, res
-                    comms.append((unpack_u64(data, position + size - 16)[0], tid, name))
+                    comm_change = (unpack_u64(data, position + size - 16)[0], tid, name)
+                    comms.append(comm_change)
+                    apply((comm_change,), ())
+                    marks[tid] = len(made)
                 elif kind == kind_fork:
                     _, _, child, parent, stamp = _FORK_BODY.unpack_from(data, position + 8)
                     if stamp > horizon:  # its creator's name may change before it, unseen yet
                         held.append(data[position:position + size])
                     else:
                         forks.append((stamp, child, parent))
+                        apply((), ((stamp, child, parent),))
+                        marks[child] = len(made)
                 elif kind == perf.PERF_RECORD_LOST:
                     lost += perf.parse_lost(data[position + 8:position + size])[1]
                 position += size
-        return made, held, comms, forks, lost
+        return made, held, comms, forks, marks, lost
 
     def _rename(self, made: list[bytes], comms: list[_threadnames.Comm],
-                forks: list[_threadnames.Fork]) -> None:
-        """Apply one drain's COMM and FORK records (every ring's, by time) and
-        name again, in place, the CSW records of ``made`` they concern: those
-        of a renamed or created thread stamped at or after its first change."""
+                forks: list[_threadnames.Fork], marks: dict[int, int]) -> None:
+        """Apply one drain's COMM and FORK records again, all rings' together in
+        time order (a FORK names its thread after its creator's name at the fork,
+        which a COMM read later may change), and name again, in place, the CSW
+        records converted before their thread's last change was known."""
         names = self._thread_names
         names.apply(comms, forks)
-        first: dict[int, int] = {}  # tid -> its first change in this drain (perf clock)
+        renamed = {tid for _, tid, _ in comms}
+        for _, child, parent in forks:
+            if parent in renamed:
+                marks[child] = len(made)
+        since: dict[int, int] = {}  # tid -> its first change in this drain (perf clock)
         for when, tid, _ in (*comms, *forks):
-            if when < first.get(tid, _threadnames.FINAL):
-                first[tid] = when
+            if when < since.get(tid, _threadnames.FINAL):
+                since[tid] = when
         offset_ns = self._clock.offset_ns
         tid_time = self._tid_time.unpack_from
-        unpack, pack = self._csw_struct.unpack_from, self._csw_struct.pack
-        for index, record in enumerate(made):
+        start, end = _COMM_SPAN
+        padded: dict[bytes, bytes] = {}
+        for index in range(max(marks.values(), default=0)):
+            record = made[index]
             tid, stamp = tid_time(record)
-            since = first.get(tid)
-            if since is not None and stamp - offset_ns >= since:
-                fields = list(unpack(record))
-                fields[_CSW_COMM] = names.at(tid, stamp - offset_ns)
-                made[index] = pack(*fields)
+            if index < marks.get(tid, 0) and stamp - offset_ns >= since[tid]:
+                name = names.at(tid, stamp - offset_ns)
+                field = padded.get(name)
+                if field is None:
+                    field = padded[name] = struct.pack("16s", name)
+                if record[start:end] != field:
+                    made[index] = record[:start] + field + record[end:]
 
     # ---------------------------------------------------------- reader
 

@@ -103,19 +103,22 @@ class ThreadNames:
         was read already (the creator's name at the fork is the exact one)."""
         now = time.monotonic_ns()
         with self._lock:
+            self._created[tid] = now
             forked = self._forked.pop(tid, None)
             if forked is not None and now - forked < _FORK_TO_START_NS:
                 return
             self.changing.pop(tid, None)  # a reused tid: the former thread's changes are old
             self.current[tid] = name
-            self._created[tid] = now
 
     def at(self, tid: int, when: int) -> bytes:
         """The name ``tid`` had at perf time ``when``."""
         history = self.changing.get(tid)
         if history is None:
             return self.current.get(tid, b"")
-        return history.names[bisect.bisect_right(history.times, when) - 1]
+        times = history.times
+        if when >= times[-1]:  # most records: after the thread's last change
+            return history.names[-1]
+        return history.names[bisect.bisect_right(times, when) - 1]
 
     def latest(self, tid: int, default: bytes = b"") -> bytes:
         return self.current.get(tid) or default
@@ -128,7 +131,9 @@ class ThreadNames:
         self.current[tid] = history.names[-1]
 
     def apply(self, comms: Iterable[Comm], forks: Iterable[Fork]) -> None:
-        """Every COMM and FORK record of one drain (all rings), applied in time order."""
+        """COMM and FORK records, applied in time order. Applying one again
+        (with the others of its drain, all rings') is harmless, and corrects a
+        FORK's name when its creator's rename before it was read after it."""
         changes: list[tuple[int, int, int, bytes | int]] = [
             (when, 1, tid, name) for when, tid, name in comms]
         # at one time stamp a FORK comes first: the child's own rename follows its creation
@@ -141,13 +146,10 @@ class ThreadNames:
                     continue
                 if what not in self.current:
                     continue  # an unwatched creator: the control loop's name stays
-                name = self.at(what, when)
-                created = self._created.pop(tid, None)
-                if created is None:
+                if self._created.get(tid, -1) < when:
                     self._forked[tid] = when  # start() comes later: it keeps this name
-                    if tid in self.current:
-                        self.changing.pop(tid, None)  # a reused tid
-                self._change(tid, when, name)
+                # from the fork on (a reused tid's former thread keeps its own before)
+                self._change(tid, when, self.at(what, when))
 
     def settle(self, horizon: int) -> None:
         """Forget changes no record still to come can precede (all before ``horizon``)."""

@@ -767,3 +767,36 @@ def test_the_trial_opening_records_none_of_the_recorders_own_switches(
         assert perf.PERF_RECORD_SWITCH not in kinds
     finally:
         source.close()
+
+
+def test_a_fork_read_before_its_creators_earlier_rename_names_the_thread_after_it() -> None:
+    """Ring 0: the fork (time 2000) and the new thread's switch; ring 1, read
+    after: the creator's rename at 1000. The new thread is named after the rename."""
+    import struct
+
+    from ktr import _perf as perf
+    from ktr._perfsource import PerfOptions, PerfSource
+    from ktr._sources import SourceOutput
+
+    def trailer(tid: int, stamp: int) -> bytes:
+        return struct.pack("<iiQII", 7, tid, stamp, 0, 0)
+
+    fork_body = struct.pack("<iiiiQ", 7, 7, 9, 8, 2_000) + trailer(8, 2_000)
+    comm_body = struct.pack("<II", 7, 8) + b"renamed\0" + trailer(8, 1_000)
+    cpu0 = (struct.pack("<IHH", perf.PERF_RECORD_FORK, 0, 8 + len(fork_body)) + fork_body
+            + struct.pack("<IHHiiQII", perf.PERF_RECORD_SWITCH, 0, 32, 7, 9, 3_000, 0, 0))
+    cpu1 = struct.pack("<IHH", perf.PERF_RECORD_COMM, 0, 8 + len(comm_body)) + comm_body
+
+    class Rings:
+        def drain(self) -> list[perf.RecordChunk]:
+            return [perf.RecordChunk(cpu0, 0), perf.RecordChunk(cpu1, 1)]
+
+    records: list[bytes] = []
+    source = PerfSource(PerfOptions(switches=True))
+    source._rings = Rings()  # type: ignore[assignment]
+    source._output = SourceOutput(records.append, lambda e, n: None, print)
+    source._thread_names.start(8, b"before")
+    source._thread_names.start(9, b"before")
+    source._drain()
+    decoded = list(formats.codec().iter_records(b"".join(records)))
+    assert [(r.tid, r.comm) for r in decoded] == [(9, b"renamed")]
