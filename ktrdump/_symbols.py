@@ -233,10 +233,12 @@ class Modules:
             debug = os.path.join(self.debug_root, ".build-id", wanted[:2], wanted[2:] + ".debug")
             if os.path.exists(debug):
                 return debug, None
+            why: str | None
             if not os.path.exists(path):
-                why = "no such file"
-                if mapping.flags & MmapFlag.DELETED:
-                    why += " (it was deleted while mapped)"
+                # Said only when the trace knew it gone: a trace read on another
+                # machine misses many files, as perf's reports quietly do.
+                why = ("no such file (it was deleted while mapped)"
+                       if mapping.flags & MmapFlag.DELETED else None)
             elif found is None:
                 try:
                     with open(path, "rb"):
@@ -254,7 +256,7 @@ class Modules:
         if mapping.flags & MmapFlag.REPLACED:
             return None, ("another file was at this path when recorded and the trace has no "
                           "build id to recognize the mapped one")
-        return (path, None) if os.path.exists(path) else (None, "no such file")
+        return (path, None) if os.path.exists(path) else (None, None)
 
     def _image_file(self, mapping: Mapping) -> str | None:
         if self._tmp is None:
