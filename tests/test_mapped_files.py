@@ -313,3 +313,40 @@ def test_a_stripped_program_has_one_frame_per_function(tmp_path: Path, cache: Pa
     text = subprocess.run([KTRDUMP, "-t", "S", "--symbol-cache", str(cache), str(trace)],
                           capture_output=True, text=True, timeout=60, check=True).stdout
     assert re.search(re.escape(hot_a) + r"\+0x[0-9a-f]+ <- ", text)
+
+
+#: Maps an anonymous file (memfd: the kernel names it "/memfd:ktr-code (deleted)")
+#: executable while sampled, so the kernel's MMAP2 record carries the suffix.
+MEMFD_C = r"""
+#define _GNU_SOURCE
+#include <sys/mman.h>
+#include <unistd.h>
+#include <time.h>
+static volatile unsigned long sink;
+int main(void) {
+    int fd = memfd_create("ktr-code", 0);
+    char page[4096] = {0};
+    if (fd < 0 || write(fd, page, sizeof page) != sizeof page) return 1;
+    if (mmap(0, sizeof page, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0) == MAP_FAILED) return 2;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    do { for (int k = 0; k < 20000; k++) sink += k; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); }
+    while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec < 20000000L);
+    return 0;
+}
+"""
+
+
+def test_the_kernels_deleted_suffix_becomes_the_deleted_flag(tmp_path: Path) -> None:
+    program = _compile(tmp_path, MEMFD_C, "memfd")
+    trace = tmp_path / "memfd.ktr"
+    done = subprocess.run([KTR, "record", "-q", "-F", "1000", "-t", "S", "-o", str(trace), "--",
+                           str(program)], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    with ktrdump.open(str(trace)) as reader:
+        maps = [r.payload for r in reader if r.kind == RecordKind.MMAP
+                and isinstance(r.payload, formats.Mmap)
+                and r.payload.path.startswith(b"/memfd:")]
+    assert [(m.path, m.origin, bool(m.flags & MmapFlag.DELETED)) for m in maps] == [
+        (b"/memfd:ktr-code", formats.MmapOrigin.EVENT, True)]
+    assert maps[0].flags & 0xFFFF == 0x2  # MAP_PRIVATE kept beside ktr's bit
