@@ -376,27 +376,31 @@ class PerfSource:
         if self._held:
             chunks.insert(0, perf.RecordChunk(b"".join(self._held), -1))
             self._held = []
-        made, held, comms, forks, marks, lost = self._convert(chunks, horizon)
+        made, ends, held, comms, forks, marks, lost = self._convert(chunks, horizon)
         if comms or forks:
             self._rename(made, comms, forks, marks)
         self._thread_names.settle(horizon)
         self._held = held
-        if made:
-            if output.sink_many is not None:
-                output.sink_many(made)
-            else:
-                for record in made:
-                    output.sink(record)
+        if output.sink_many is not None:
+            begin = 0
+            for end in ends:  # a chunk at a time, as the queue takes bulk best
+                if end > begin:
+                    output.sink_many(made[begin:end])
+                begin = end
+        else:
+            for record in made:
+                output.sink(record)
         if lost:
             output.log_lost(DropError.ENOBUFS, lost)
 
     def _convert(self, chunks: list[perf.RecordChunk], horizon: int
-                 ) -> tuple[list[bytes], list[bytes], list[_threadnames.Comm],
+                 ) -> tuple[list[bytes], list[int], list[bytes], list[_threadnames.Comm],
                             list[_threadnames.Fork], dict[int, int], int]:
         """CSW records of the switches up to ``horizon``, each named as known
-        when converted; the records after it (held), the COMM and FORK records,
-        for each thread they concern how many CSW records were made before its
-        last one, and the loss count."""
+        when converted, and where each chunk's end among them; the records
+        after it (held), the COMM and FORK records, for each thread they
+        concern how many CSW records were made before its last one, and the
+        loss count."""
         pack = self._csw_struct.pack
         payload_size = self._csw_struct.size - formats.codec("little").header.size
         kind_csw = int(RecordKind.CSW)
@@ -418,6 +422,7 @@ class PerfSource:
         comms: list[_threadnames.Comm] = []
         forks: list[_threadnames.Fork] = []
         marks: dict[int, int] = {}
+        ends: list[int] = []
         apply = self._thread_names.apply
         lost = 0
         for chunk in chunks:
@@ -463,7 +468,8 @@ class PerfSource:
                 elif kind == perf.PERF_RECORD_LOST:
                     lost += perf.parse_lost(data[position + 8:position + size])[1]
                 position += size
-        return made, held, comms, forks, marks, lost
+            ends.append(len(made))
+        return made, ends, held, comms, forks, marks, lost
 
     def _rename(self, made: list[bytes], comms: list[_threadnames.Comm],
                 forks: list[_threadnames.Fork], marks: dict[int, int]) -> None:
