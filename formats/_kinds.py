@@ -284,6 +284,19 @@ class MmapOrigin(enum.IntEnum):
     SNAPSHOT = 1  # /proc/PID/maps when recording of the process began
 
 
+class MmapFlag(enum.IntFlag):
+    """ktr's own bits in an MMAP record's ``flags``, above every MAP_* bit a mapping reports.
+
+    Either one says the ``path`` did not name the mapped file when it was
+    recorded: a reader must not take the file now at ``path`` for it unless
+    its build id matches the record's.
+    """
+
+    NONE = 0
+    REPLACED = 1 << 30  # another file was at the path (its device/inode differ)
+    DELETED = 1 << 31  # the kernel said "(deleted)": the mapped file has no name any more
+
+
 #: perf_event x86 register numbers (``arch/x86/include/uapi/asm/perf_regs.h``), which
 #: SAMPLE ``regs_mask`` bits name. For an i386 process the first nine are eax..eip.
 PERF_REG_X86_NAMES = (

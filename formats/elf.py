@@ -50,7 +50,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from struct import error as struct_error
-from typing import Any
+from typing import Any, BinaryIO
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -371,6 +371,15 @@ def open_image(path: str) -> ElfImage:
 def read_build_id(path: str) -> str | None:
     """The GNU build-id of the ELF file at ``path`` (lowercase hex), or None; never raises."""
     return _peek_build_id(path)
+
+
+def build_id_of_file(handle: BinaryIO) -> str | None:
+    """The GNU build-id of the ELF file open as ``handle`` (lowercase hex), or None; never
+    raises. For a file reached by descriptor rather than by name (``/proc/PID/map_files``)."""
+    try:
+        return _build_id(ELFFile(handle))
+    except (OSError, ELFError, ValueError, KeyError, IndexError, struct_error):
+        return None
 
 
 def build_id_of_image(data: bytes) -> str | None:

@@ -26,6 +26,13 @@ changes and forks. A reader thread drains the per-CPU rings and turns:
   an attached process's or a child's mappings; so does a process at each exec
   stop (the kernel stamps its MMAP2 records of the new image before the PROC
   exec record, which ktrdump's maps take as dropping older mappings);
+- each mapping's build id comes from the file the process maps, never from
+  whatever is at its path now: the kernel's (MMAP2), else the file read
+  through ``/proc/PID/map_files`` (it reaches a deleted or replaced file),
+  else the path's file only if its device and inode are the mapping's; a
+  path the kernel calls ``(deleted)`` is recorded without the suffix and
+  with ``MmapFlag.DELETED``, one naming another file with ``REPLACED``.
+  Build ids are cached by file identity (device, inode, mtime, size);
 - the kernel's ring losses (PERF_RECORD_LOST) into DROP records (ENOBUFS),
   counted, never silent.
 
@@ -50,10 +57,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import formats
-from formats import DropError, MmapOrigin, RecordKind, SampleFlag
-from formats.elf import build_id_of_image, read_build_id
+from formats import DropError, MmapFlag, MmapOrigin, RecordKind, SampleFlag
+from formats.elf import build_id_of_file, build_id_of_image
 
 from . import _perf, _threadnames
 from ._events import Tracee
@@ -72,6 +80,7 @@ _SAMPLE_TYPE = (
 )
 _REG_COUNT = bin(X86_64_REGS_MASK).count("1")
 _PROT_EXEC = 4
+_DELETED = b" (deleted)"  # how the kernel names a mapped file that was unlinked
 _POLL_MS = 50
 _RING_PAGES = 128  # 512 KiB per CPU: ~60 samples of 8 KiB between two drains
 
@@ -110,7 +119,7 @@ class Sampler:
         self._held: list[tuple[int, bytes]] = []  # samples after the last drain's horizon
         self._held_forks: list[_threadnames.Fork] = []
         self._vdso_ids: set[bytes] = set()
-        self._build_ids: dict[bytes, bytes] = {}
+        self._build_ids: dict[tuple[int, int, int, int], bytes] = {}  # by file identity
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # the rings and events: control thread vs reader
@@ -339,13 +348,20 @@ class Sampler:
         if not m.prot & _PROT_EXEC:
             return
         stamp = self._trailer.read(body).get("time", 0)
-        build_id, image = m.build_id, b""
-        if m.filename == b"[vdso]":
+        build_id, image, flags, path = m.build_id, b"", m.flags, m.filename
+        if path.endswith(_DELETED):  # unlinked between the mmap and this record
+            path = path[: -len(_DELETED)]
+            flags |= MmapFlag.DELETED
+        if path == b"[vdso]":
             build_id, image = self._vdso(m.pid, m.addr, m.addr + m.length)
+        elif not build_id and path.startswith(b"/"):
+            # The kernel read none (the note beyond what it reads): the mapped file
+            # itself, if the mapping is still there; never the path.
+            build_id = self._map_files_build_id(m.pid, m.addr, m.addr + m.length)
         comm = self._names.at(m.tid, stamp) or self._names.at(m.pid, stamp)
         self._emit_mmap(m.pid, m.tid, self._clock.to_trace(stamp), comm, m.addr,
-                        m.addr + m.length, m.pgoff, m.prot, m.flags, MmapOrigin.EVENT, build_id,
-                        m.filename, image)
+                        m.addr + m.length, m.pgoff, m.prot, flags, MmapOrigin.EVENT, build_id,
+                        path, image)
 
     def _emit_mmap(self, pid: int, tid: int, when: int, comm: bytes, start: int, end: int,
                    offset: int, prot: int, flags: int, origin: MmapOrigin, build_id: bytes,
@@ -368,20 +384,68 @@ class Sampler:
     def _snapshot(self, pid: int, when: int, comm: bytes) -> None:
         """MMAP records (origin SNAPSHOT) for every executable mapping of ``pid`` now
         (``comm``: its name now, the control loop's)."""
-        for start, end, offset, prot, flags, path in _executable_maps(pid):
-            build_id, image = b"", b""
-            if path == b"[vdso]":
-                build_id, image = self._vdso(pid, start, end)
-            elif path.startswith(b"/"):
-                build_id = self._file_build_id(path)
-            self._emit_mmap(pid, pid, when, comm, start, end, offset, prot, flags,
-                            MmapOrigin.SNAPSHOT, build_id, path, image)
+        for m in _executable_maps(pid):
+            build_id, image, flags = b"", b"", m.flags
+            if m.path == b"[vdso]":
+                build_id, image = self._vdso(pid, m.start, m.end)
+            elif m.path.startswith(b"/"):
+                build_id, replaced = self._mapped_build_id(pid, m)
+                if replaced:
+                    flags |= MmapFlag.REPLACED
+            if m.deleted:
+                flags |= MmapFlag.DELETED
+            self._emit_mmap(pid, pid, when, comm, m.start, m.end, m.offset, m.prot, flags,
+                            MmapOrigin.SNAPSHOT, build_id, m.path, image)
 
-    def _file_build_id(self, path: bytes) -> bytes:
-        found = self._build_ids.get(path)
+    def _mapped_build_id(self, pid: int, m: _MapsLine) -> tuple[bytes, bool]:
+        """(build id, whether the path names another file) of the file ``m`` maps.
+
+        The file itself is read through ``/proc/PID/map_files``, which reaches it
+        even deleted or replaced at its path; only where that cannot be opened is
+        the path read, and then only if it is still the mapped inode: no build id
+        is better than another file's.
+        """
+        mapped = _map_file(pid, m.start, m.end)
+        try:
+            status = os.stat(mapped)
+        except OSError:
+            status = None
+        if status is not None:
+            found = self._file_build_id(mapped, status)
+            if found is not None:
+                return found, not m.deleted and not _same_file(m.path, status)
+        try:
+            status = os.stat(m.path)
+        except OSError:
+            return b"", not m.deleted
+        if (status.st_dev, status.st_ino) != (m.device, m.inode):
+            return b"", not m.deleted
+        return self._file_build_id(m.path, status) or b"", False
+
+    def _map_files_build_id(self, pid: int, start: int, end: int) -> bytes:
+        mapped = _map_file(pid, start, end)
+        try:
+            status = os.stat(mapped)
+        except OSError:
+            return b""
+        return self._file_build_id(mapped, status) or b""
+
+    def _file_build_id(self, path: str | bytes, status: os.stat_result) -> bytes | None:
+        """The build id of the file at ``path`` (``status``: its stat), None if it
+        cannot be read. Cached by the file's identity, never by its name."""
+        key = (status.st_dev, status.st_ino, status.st_mtime_ns, status.st_size)
+        found = self._build_ids.get(key)
         if found is None:
-            text = read_build_id(os.fsdecode(path))
-            found = self._build_ids[path] = bytes.fromhex(text) if text else b""
+            try:
+                with open(path, "rb") as handle:
+                    # Stat the open file: the one read, if the name moved meanwhile.
+                    opened = os.fstat(handle.fileno())
+                    text = build_id_of_file(handle)
+            except OSError:
+                return None
+            found = bytes.fromhex(text) if text else b""
+            key = (opened.st_dev, opened.st_ino, opened.st_mtime_ns, opened.st_size)
+            self._build_ids[key] = found
         return found
 
 
@@ -394,8 +458,36 @@ def _read_memory(pid: int, address: int, size: int) -> bytes:
         return b""
 
 
-def _executable_maps(pid: int) -> Iterator[tuple[int, int, int, int, int, bytes]]:
-    """(start, end, offset, prot, flags, path) of ``pid``'s executable mappings."""
+class _MapsLine(NamedTuple):
+    """An executable mapping as ``/proc/PID/maps`` shows it."""
+
+    start: int
+    end: int
+    offset: int
+    prot: int
+    flags: int  # MAP_SHARED / MAP_PRIVATE
+    device: int  # st_dev of the mapped file (0 for anonymous memory)
+    inode: int
+    path: bytes  # without the " (deleted)" suffix
+    deleted: bool  # the kernel said "(deleted)"
+
+
+def _map_file(pid: int, start: int, end: int) -> str:
+    """The name of the file a mapping holds, whatever became of its path (root only)."""
+    return f"/proc/{pid}/map_files/{start:x}-{end:x}"
+
+
+def _same_file(path: bytes, status: os.stat_result) -> bool:
+    """Whether ``path`` names the file ``status`` describes."""
+    try:
+        here = os.stat(path)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (status.st_dev, status.st_ino)
+
+
+def _executable_maps(pid: int) -> Iterator[_MapsLine]:
+    """``pid``'s executable mappings."""
     try:
         with open(f"/proc/{pid}/maps", "rb") as handle:
             lines = handle.read().splitlines()
@@ -409,10 +501,17 @@ def _executable_maps(pid: int) -> Iterator[tuple[int, int, int, int, int, bytes]
         perms = parts[1]
         prot = (1 if perms[0:1] == b"r" else 0) | (2 if perms[1:2] == b"w" else 0) | 4
         flags = 1 if perms[3:4] == b"s" else 2  # MAP_SHARED / MAP_PRIVATE
+        major, _, minor = parts[3].partition(b":")
+        try:
+            device = os.makedev(int(major, 16), int(minor, 16))
+        except ValueError:
+            device = 0
         path = parts[5].strip() if len(parts) > 5 else b""
-        if path.endswith(b" (deleted)"):
-            path = path[: -len(b" (deleted)")]
-        yield int(low, 16), int(high, 16), int(parts[2], 16), prot, flags, path
+        deleted = path.endswith(_DELETED)
+        if deleted:
+            path = path[: -len(_DELETED)]
+        yield _MapsLine(int(low, 16), int(high, 16), int(parts[2], 16), prot, flags, device,
+                        int(parts[4]), path, deleted)
 
 
 __all__ = ["DEFAULT_STACK_BYTES", "MAX_HZ", "MAX_STACK_BYTES", "Sampler", "SamplingOptions"]

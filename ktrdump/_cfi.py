@@ -167,6 +167,21 @@ class CfiTable:
         rows[vaddr] = found
         return found
 
+    def function_start(self, vaddr: int) -> int | None:
+        """The start of the FDE covering link-time address ``vaddr`` (the function's
+        start as the compiler described it), or None: how a module without symbols
+        still tells its functions apart."""
+        index = bisect_right(self._starts, vaddr) - 1
+        if index < 0:
+            return None
+        fde = self._fdes.get(index, False)
+        if fde is False:
+            fde = self._decode(index)
+            self._fdes[index] = fde
+        if not isinstance(fde, _FdeRows) or vaddr >= fde.end:
+            return None
+        return self._starts[index]
+
     def _lookup(self, vaddr: int) -> Row | None:
         index = bisect_right(self._starts, vaddr) - 1
         if index < 0:

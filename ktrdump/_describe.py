@@ -46,8 +46,10 @@ that order when combined; seconds.nanoseconds), the tag
   unwound frames, innermost first (``_profile``; a kernel-mode sample starts
   with ``[kernel]``); ``-n``: the CPU and the sampled pc only.
 - MMAP: ``0x7f..-0x7f.. r-x flags 0x2 offset 0x26000 "/usr/lib/.../libc.so.6"
-  build-id 93ac...``, `` (maps)`` for a /proc/PID/maps snapshot, ``image N
-  bytes`` when it carries the vDSO's image.
+  build-id 93ac...``, `` (deleted)`` / `` (replaced)`` after the path when
+  the record says the path no longer named the mapped file (``MmapFlag``),
+  `` (maps)`` for a /proc/PID/maps snapshot, ``image N bytes`` when it
+  carries the vDSO's image.
 
 Strings (paths, argv, command names) are UTF-8 text escaped as ``_text``
 says. Unknown kinds print ``UNKNOWN(kind) N bytes``.
@@ -156,6 +158,7 @@ from formats import (
     PROBE_ARG_TYPE_NAMES,
     EndFlag,
     FileHeader,
+    MmapFlag,
     ProbeSite,
     Record,
     RecordKind,
@@ -713,6 +716,10 @@ class TextDescriber(_RecordDescriber):
         line = (f'{head}MMAP  {payload.start:#x}-{payload.end:#x} {_prot(payload.prot)} '
                 f'flags {payload.flags:#x} offset {payload.offset:#x} '
                 f'"{display_text(payload.path)}"')
+        if payload.flags & MmapFlag.DELETED:
+            line += " (deleted)"
+        elif payload.flags & MmapFlag.REPLACED:
+            line += " (replaced)"
         if payload.build_id:
             line += f" build-id {payload.build_id.hex()}"
         if payload.origin == 1:

@@ -28,6 +28,7 @@ class Mapping:
         "bias",
         "build_id",
         "end",
+        "flags",
         "image",
         "module",
         "offset",
@@ -38,7 +39,7 @@ class Mapping:
     )
 
     def __init__(self, start: int, end: int, offset: int, prot: int, path: bytes,
-                 build_id: bytes, time_ns: int, image: bytes = b"") -> None:
+                 build_id: bytes, time_ns: int, image: bytes = b"", flags: int = 0) -> None:
         self.start = start
         self.end = end
         self.offset = offset
@@ -47,6 +48,7 @@ class Mapping:
         self.build_id = build_id
         self.time_ns = time_ns
         self.image = image
+        self.flags = flags  # the MMAP record's: MAP_* and formats.MmapFlag bits
         # Filled in by the symbolizer on first use: its Module (or None when the
         # file cannot be read) and the load bias (runtime - link-time address).
         self.module: Any = False
@@ -55,7 +57,7 @@ class Mapping:
     def cut(self, start: int, end: int) -> Mapping:
         """The part of this mapping in [start, end)."""
         part = Mapping(start, end, self.offset + (start - self.start), self.prot, self.path,
-                       self.build_id, self.time_ns, self.image)
+                       self.build_id, self.time_ns, self.image, self.flags)
         return part
 
     def __repr__(self) -> str:
@@ -126,7 +128,8 @@ class AddressSpaces:
         space = self._spaces.get(pid)
         if space is None:
             space = self._spaces[pid] = _Space()
-        space.add(Mapping(start, end, offset, prot, path, build_id, time_ns, image))
+        space.add(Mapping(start, end, offset, prot, path, build_id, time_ns, image,
+                          mmap.flags))
 
     def fork(self, parent: int, child: int) -> None:
         space = self._spaces.get(parent)

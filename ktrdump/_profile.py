@@ -9,7 +9,11 @@ total, for ``--summary``. ``profile_lines`` / ``folded_lines`` format them.
 
 A sample taken in the kernel has a ``[kernel]`` leaf frame above the user
 stack at the system call. Frames are named by function, else
-``module+0xoffset`` (link-time address), else ``[unknown]``.
+``module+0xSTART`` where the module's unwind tables (``.eh_frame`` FDEs) say
+a function starts at link-time address START (so one unnamed function is one
+frame, as one named one is), else ``module+0xoffset`` (link-time address of
+the pc), else ``[unknown]``. A SAMPLE text line adds where in an unnamed
+function: ``module+0xSTART+0xOFFSET``.
 
 Guarantees: memory is bounded by the distinct stacks and pcs of the trace,
 not by the number of samples; nothing here raises on odd sample data.
@@ -21,7 +25,7 @@ Does not: read files itself (``_symbols`` does), or write output.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from formats import Record, RecordKind
@@ -47,9 +51,11 @@ class Stacks:
     PROC record of that process changes its maps (a fork or exec).
     """
 
-    def __init__(self, cache_dir: str | None = None) -> None:
+    def __init__(self, cache_dir: str | None = None,
+                 warn: Callable[[str], None] | None = None) -> None:
         self.spaces = AddressSpaces()
         self._cache_dir = cache_dir
+        self._warn = warn  # a module's file that cannot be used (None: on sys.stderr)
         self._modules: Modules | None = None
         self._rows: dict[int, RowSource] = Table(1 << 12)
         self._names: dict[int, dict[int, tuple[Frame, str]]] = Table(1 << 12)
@@ -73,7 +79,7 @@ class Stacks:
             self._frame = Frame
             self._row_source = RowSource
             self._unwind = unwind
-            self._modules = Modules(self.spaces, cache_dir=self._cache_dir)
+            self._modules = Modules(self.spaces, cache_dir=self._cache_dir, warn=self._warn)
         return self._modules
 
     def observe(self, record: Record) -> None:
@@ -207,6 +213,9 @@ def sample_text(frames: list[Frame], cpu: int) -> str:
     for frame in frames:
         if frame.function is not None:
             names.append(f"{frame.function}+{frame.offset:#x}" if frame.offset else frame.function)
+        elif frame.module and frame.start is not None and frame.module != KERNEL_FRAME:
+            # Unnamed code in a known function (by its FDE): that function, then where.
+            names.append(f"{frame.module}+{frame.start:#x}+{frame.offset - frame.start:#x}")
         else:
             names.append(frame_label(frame) if frame.module else f"{frame.pc:#x}")
     return f"cpu {cpu} " + " <- ".join(names)

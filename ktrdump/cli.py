@@ -34,7 +34,7 @@ import itertools
 import os
 import signal
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, NoReturn, cast
 
 # The reader's modules make only objects that live as long as the process:
@@ -639,7 +639,7 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
     header = source.header
     order = header.byte_order if header is not None else "little"
     probes = ProbeSummary(options.pids)
-    profile = Profile(Stacks(options.symbol_cache))
+    profile = Profile(Stacks(options.symbol_cache, _warner(stderr)))
     pids = options.pids
     sample = int(formats.RecordKind.SAMPLE)
 
@@ -668,6 +668,11 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
     return report.status
 
 
+def _warner(stderr: IO[str]) -> Callable[[str], None]:
+    """A warning of the symbolizer as one ``ktrdump:`` line on ``stderr``."""
+    return lambda text: print(f"ktrdump: {text}", file=stderr)
+
+
 def _of_kinds(events: Iterator[Any], kinds: frozenset[int]) -> Iterator[Any]:
     """``events`` with only the records of ``kinds`` (``-t``) in its batches, and those
     every table needs: DROPs (losses are always reported), maps (they symbolize the
@@ -681,7 +686,7 @@ def _of_kinds(events: Iterator[Any], kinds: frozenset[int]) -> Iterator[Any]:
 def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
             stderr: IO[str]) -> int:
     report = _Notices(source, stderr)
-    profile = Profile(Stacks(options.symbol_cache))
+    profile = Profile(Stacks(options.symbol_cache, _warner(stderr)))
     keep = record_filter(options)
     try:
         for event in events:

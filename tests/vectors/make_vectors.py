@@ -208,6 +208,8 @@ def _lifecycle() -> list[Entry]:
         (s.MMAP, LS, Mmap(0x7F0000000000, 0x7F0000022000, 0x1000, 5, 0x2, 0,
                           bytes.fromhex("1a2b3c4d5e6f"), b"/usr/lib/libc.so.6", b"")),
         (s.MMAP, LS, Mmap(0x400000, 0x401000, 0, 1, 0x2, 1, b"", b"/usr/bin/ls", b"")),
+        (s.MMAP, LS, Mmap(0x500000, 0x501000, 0, 5, 0x2 | formats.MmapFlag.DELETED, 1,
+                          bytes.fromhex("99887766"), b"/tmp/gone", b"")),
         (s.MMAP, LS, Mmap(0x7FFF0000, 0x7FFF2000, 0, 5, 0x2, 0, bytes(range(20)), b"[vdso]",
                           ELF_HEAD)),
         (s.SAMPLE, LS, Sample(0x401136, 1_000_000, 1, X86_64, 0, _USER_REGS_MASK, 64,
