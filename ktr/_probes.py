@@ -47,6 +47,13 @@ LIBRARY_DIRECTORIES = (
     "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib",
     "/usr/lib", "/usr/local/lib",
 )
+#: The kernel's uprobe string fetch (``ustring``) gives nothing for a string of 4096 bytes or
+#: more (its MAX_STRING_SIZE, NUL included), and one event's data is at most a page. Each
+#: ``str`` value is therefore also fetched as this many bytes (u64 words: the widest array
+#: element; each costs a user copy per hit, ~0.3 us here), shown when ``ustring`` fails on a
+#: long string.
+STRING_HEAD_BYTES = 64
+EVENT_DATA_MAX = 4096  # the kernel's per-event buffer for uprobe data (a page on x86_64)
 _TYPES_BY_NAME = {name: kind for kind, name in PROBE_ARG_TYPE_NAMES.items()}
 _POINT_RE = re.compile(r"^\+(0x[0-9a-fA-F]+|[0-9]+)$")
 
@@ -229,16 +236,22 @@ class ResolvedProbe:
                            self.spec.offset)
 
     def fetchargs(self) -> tuple[str, ...]:
-        """tracefs fetch arguments: ``aN`` raw values, ``sN`` strings (``str`` types)."""
+        """tracefs fetch arguments: ``aN`` raw values, ``sN`` strings (``str`` types) and
+        ``hN`` their first bytes (see ``head_words``)."""
+        words = head_words(self.string_cap)
         if self.site == ProbeSite.RETURN:
             out = ["ret=$retval:u64"]
             if self.types and self.types[0] == ProbeArgType.STR:
                 out.append("s0=+0($retval):ustring")
+                if words:
+                    out.append(f"h0=+0($retval):u64[{words}]")
             return tuple(out)
         raw = [f"a{index}={ARGUMENT_REGISTERS[index]}:u64" for index in range(len(self.types))]
         strings = [f"s{index}=+0({ARGUMENT_REGISTERS[index]}):ustring"
                    for index, kind in enumerate(self.types) if kind == ProbeArgType.STR]
-        return tuple(raw + strings)
+        heads = [f"h{index}=+0({ARGUMENT_REGISTERS[index]}):u64[{words}]"
+                 for index, kind in enumerate(self.types) if kind == ProbeArgType.STR and words]
+        return tuple(raw + strings + heads)
 
     def definition(self) -> ProbeDef:
         flags = ProbeDefFlag.NONE
@@ -261,6 +274,11 @@ class ResolvedProbe:
             function=self.symbol.name.encode(),
             alias=self.alias.encode(),
         )
+
+
+def head_words(string_cap: int) -> int:
+    """u64 words fetched as a string's first bytes (``STRING_HEAD_BYTES``, within the cap)."""
+    return (min(string_cap, STRING_HEAD_BYTES) + 7) // 8
 
 
 def probe_label(module_name: str, function: str, site: int, offset: int) -> str:
@@ -425,17 +443,25 @@ def make_decoder(probe: ResolvedProbe, fields: dict[str, tuple[int, int, bool]]
     ``fields`` maps each field name of the event's ``format`` to (offset, size, data_loc).
     """
     cap = probe.string_cap
+    head_size = head_words(cap) * 8
+    # where the event's own data starts (after the common and probe-ip fields): the kernel
+    # fits the fixed fields and every string into EVENT_DATA_MAX bytes from there
+    data_start = max(offset + size for name, (offset, size, _) in fields.items()
+                     if name.startswith(("common_", "__probe_")))
+    budget_end = data_start + EVENT_DATA_MAX
     if probe.site == ProbeSite.RETURN:
         pc_at = fields["__probe_ret_ip"][0]
         ret_at = fields["ret"][0]
         string_at = fields["s0"][0] if "s0" in fields else None
+        head_at = fields["h0"][0] if "h0" in fields else -1
         fixed = struct.Struct(f"<{pc_at}xQ")
         ret = struct.Struct(f"<{ret_at}xQ")
 
         def decode_return(raw: bytes) -> tuple[int, int, tuple[int, ...], bytes]:
             (pc,) = fixed.unpack_from(raw)
             (value,) = ret.unpack_from(raw)
-            strings = b"" if string_at is None else _strings(raw, (string_at,), cap)
+            strings = b"" if string_at is None else _strings(
+                raw, ((string_at, head_at),), head_size, cap, budget_end)
             return pc, value, (), strings
 
         return decode_return
@@ -444,13 +470,15 @@ def make_decoder(probe: ResolvedProbe, fields: dict[str, tuple[int, int, bool]]
     layout = struct.Struct(f"<{ip_at}xQ")
     # each argument at its own offset in the event's format (never assume adjacency)
     args_layout = _at_offsets([fields[f"a{i}"][0] for i in range(count)])
-    string_fields = tuple(fields[f"s{i}"][0] for i, kind in enumerate(probe.types)
-                          if kind == ProbeArgType.STR)
+    string_fields = tuple(
+        (fields[f"s{i}"][0], fields[f"h{i}"][0] if f"h{i}" in fields else -1)
+        for i, kind in enumerate(probe.types) if kind == ProbeArgType.STR)
 
     def decode_entry(raw: bytes) -> tuple[int, int, tuple[int, ...], bytes]:
         (pc,) = layout.unpack_from(raw)
         args = args_layout.unpack_from(raw) if count else ()
-        strings = _strings(raw, string_fields, cap) if string_fields else b""
+        strings = (_strings(raw, string_fields, head_size, cap, budget_end)
+                   if string_fields else b"")
         return pc, 0, args, strings
 
     return decode_entry
@@ -481,18 +509,37 @@ def _at_offsets(offsets: list[int]) -> _AtOffsets:
     return _AtOffsets(offsets)
 
 
-def _strings(raw: bytes, positions: tuple[int, ...], cap: int) -> bytes:
+def _strings(raw: bytes, positions: tuple[tuple[int, int], ...], head_size: int, cap: int,
+             budget_end: int) -> bytes:
+    """PROBE string entries from each (``sN`` data_loc, ``hN`` head) pair of the raw event.
+
+    The kernel's ``ustring`` gives the whole string (NUL included) when it is shorter than
+    4096 bytes and fits the event; a string reaching ``budget_end`` was cut by the kernel
+    (it NUL-terminates what fitted), and the strings after it got no room (length 0).
+    When ``ustring`` gave nothing, the head words tell: no NUL in them, a string too long
+    for the kernel (its first bytes, truncated); a NUL after a string that used up the
+    room, a short string (complete); otherwise unreadable (copy_from_user zero-fills what
+    it cannot read: a NULL or bad pointer reads as NUL at once).
+    """
     parts = []
-    for position in positions:
+    exhausted = False  # an earlier string took the rest of the event's room
+    for position, head_at in positions:
         (loc,) = _U32.unpack_from(raw, position)
         offset, length = loc & 0xFFFF, loc >> 16
-        if length == 0 or offset + length > len(raw):
-            parts.append(b"\xff\xff\xff\xff")  # the kernel could not read it
-            continue
-        data = raw[offset : offset + length]
-        truncated = not data.endswith(b"\0")  # cut by the kernel's own limit
-        if not truncated:
-            data = data[:-1]
+        if length and offset + length <= len(raw):
+            data = raw[offset : offset + length]
+            truncated = not data.endswith(b"\0")  # cut by the kernel's own limit
+            if not truncated:
+                data = data[:-1]
+            if offset + length >= budget_end:
+                truncated = exhausted = True  # cut where the event's room ended
+        else:
+            head = raw[head_at : head_at + head_size] if head_at >= 0 else b""
+            nul = head.find(b"\0")
+            if not head or nul == 0 or (nul > 0 and not exhausted):
+                parts.append(b"\xff\xff\xff\xff")  # the kernel could not read it
+                continue
+            data, truncated = (head, True) if nul < 0 else (head[:nul], False)
         if len(data) > cap:
             data = data[:cap]
             truncated = True

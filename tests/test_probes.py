@@ -453,3 +453,68 @@ def test_calls_view_keeps_only_the_chosen_processes() -> None:
     assert subprocess.run([*KTRDUMP, "--format", "calls", "-p", "999999", vector],
                           capture_output=True, text=True, check=True).stdout.splitlines() == [
         every[0]]  # the header alone
+
+
+LONG_STRINGS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+__attribute__((noipa)) long takes(const char *s, long n) { return (long)s + n; }
+__attribute__((noipa)) long two(const char *a, const char *b) { return (long)a ^ (long)b; }
+static char *text(long n) { char *s = malloc(n + 1); memset(s, 'a', n); s[n] = 0; return s; }
+int main(void) {
+  long lengths[] = {100, 4095, 4096, 5000};
+  for (int i = 0; i < 4; i++) {
+    char *s = text(lengths[i]);
+    printf("%ld\n", (long)s);
+    takes(s, lengths[i]);
+  }
+  takes(NULL, 0);
+  takes((const char *)16, 16);
+  two(text(4050), "xyz");
+  return 0;
+}
+"""
+
+
+def test_long_null_and_unreadable_strings_keep_their_head_address_and_cut(
+        tmp_path: Path) -> None:
+    """The kernel's ustring fetch gives nothing from 4096 bytes on: the string's first bytes
+    stand in, marked truncated (text ``...``, JSON ``args_truncated``); NULL and unreadable
+    pointers keep their address in JSON."""
+    source = tmp_path / "long.c"
+    source.write_text(LONG_STRINGS)
+    prog = tmp_path / "long"
+    subprocess.run(["gcc", "-O1", "-o", str(prog), str(source)], check=True)
+    out = tmp_path / "trace.ktr"
+    proc = subprocess.run([*KTR, "record", "-q", "-t", "f", "-o", str(out),
+                           "-P", "long:takes(str,i64)", "-P", "long:two(str,str)", "--",
+                           str(prog)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    pointers = [int(line) for line in proc.stdout.split()]
+    records = probes(out)
+    takes = [r for r in records if r["probe"] == "long:takes:entry"]
+    assert [r["args"][1] for r in takes] == [100, 4095, 4096, 5000, 0, 16]
+    assert [r["args_address"] for r in takes] == [[p, None] for p in pointers] + [
+        [0, None], [16, None]]
+    shown = [r["args"][0] for r in takes]
+    assert shown[0] == "a" * 100 and shown[4:] == [None, None]
+    for text in shown[1:4]:  # cut, never lost: at least the 64-byte head
+        assert isinstance(text, str) and 64 <= len(text) < 4095 and set(text) == {"a"}
+    assert [r["args_truncated"] for r in takes] == [[False, False]] + [[True, False]] * 3 + [
+        [False, False]] * 2
+    (two,) = [r for r in records if r["probe"] == "long:two:entry"]
+    first, second = two["args"]  # the first took the event's room; the second is still there
+    assert isinstance(first, str) and set(first) == {"a"} and second == "xyz"
+    assert two["args_truncated"] == [True, False]
+    text = subprocess.run([*KTRDUMP, str(out)], capture_output=True, text=True,
+                          check=True).stdout
+    entries = re.findall(r"long:takes:entry\((.*?), (\d+)\) pc", text)
+    assert [shown for shown, _ in entries[4:]] == ["NULL", "0x10"]
+    assert all(re.fullmatch(r'"a+"\.\.\.', shown) for shown, _ in entries[1:4])
+    assert entries[0][0] == '"' + "a" * 100 + '"'
+    proc = subprocess.run([*KTR, "record", "-q", "-t", "f", "-s", "10", "-o", str(out),
+                           "-P", "long:takes(str,i64)", "--", str(prog)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert [r["args"][0] for r in probes(out)][:4] == ["a" * 10] * 4
