@@ -11,6 +11,10 @@ lifecycle as dt_proc/fasttrap do, while each thread is stopped:
   (a dlopen'd library that is not the file found at start) are resolved and placed;
 - forks: events are opened with ``inherit``, so children and threads carry them from birth;
   children the recording does not follow (no ``-i``) are filtered out by pid (counted);
+- a detach (the end of an attached recording): the thread's hits until its DETACH stop are
+  drained before that record; later hits of it are left out (counted, not lost), and at
+  ``stop`` return probes are disabled before entry probes, so the probe window is the
+  recording's and a call cut at the end is an entry without a return, never the reverse;
 - the ``uretprobe`` syscall (x86_64 nr 335) that return probes make on every return is not
   passed on: it is the kernel's, not the program's.
 
@@ -95,9 +99,11 @@ class ProbeSession:
         self._by_event_id: dict[int, tuple[ResolvedProbe, bytes]] = {}
         self._fast: dict[int, FastEncoder] = {}
         self._probe_events: list[_perf.Event] = []  # every probe event opened (for counts)
+        self._return_events: list[_perf.Event] = []  # those of return probes (closed first)
         self._rings: _perf.RingSet | None = None
         self._clock = _perf.TraceClock()
         self._traced: set[int] = set()
+        self._detached: set[int] = set()  # tids let go: their later hits are not the trace's
         self._seen_files: dict[int, set[str]] = {}
         self._attached: dict[int, set[int]] = {}  # tid -> probe ids its events cover
         self._comms: dict[int, bytes] = {}
@@ -108,6 +114,7 @@ class ProbeSession:
         self._started = False
         self.hits = 0
         self.filtered = 0
+        self.outside = 0  # hits of threads after their detach (not the recording's; not lost)
         self.lost = 0
 
     def _warn(self, message: str) -> None:
@@ -237,7 +244,10 @@ class ProbeSession:
                     continue
                 carried.add(probe.probe_id)
                 try:
-                    self._probe_events.extend(rings.open_on_all(attr, tid, probe.label).values())
+                    opened = rings.open_on_all(attr, tid, probe.label).values()
+                    self._probe_events.extend(opened)
+                    if probe.site == ProbeSite.RETURN:
+                        self._return_events.extend(opened)
                 except PerfError as error:
                     if error.errno == 3:  # ESRCH: the thread is gone; nothing to probe
                         continue
@@ -303,6 +313,15 @@ class ProbeSession:
 
     def _lifecycle(self, event: ProcessEvent) -> None:
         tracee = event.tracee
+        if event.kind is Lifecycle.DETACH:
+            # The thread is stopped and its hits until now were drained before this event
+            # (``consume``): any later hit of it runs after the recording let it go. The
+            # events stay open on it (inherited copies cannot be closed one thread at a
+            # time); its hits are dropped by tid until ``finish`` disables them all.
+            self._detached.add(tracee.tid)
+            return
+        # a tid in use again (a new thread, an attach, the leader's tid taken by an exec)
+        self._detached.discard(tracee.tid)
         if event.kind is Lifecycle.EXEC:
             if event.former_tid and event.former_tid in self._attached:
                 self._attached[tracee.tid] = self._attached.pop(event.former_tid)
@@ -314,6 +333,7 @@ class ProbeSession:
                 self._started = True
         elif event.kind in (Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE):
             self._comms[event.child] = tracee.comm  # a new task starts with its creator's
+            self._detached.discard(event.child)
             # inherit=1: the new task carries every event its creator had
             self._attached[event.child] = set(self._attached.get(tracee.tid, ()))
             if event.thread:
@@ -342,6 +362,7 @@ class ProbeSession:
         fast = self._fast
         by_id = self._by_event_id
         traced = self._traced
+        detached = self._detached
         offset_ns = self._clock.offset_ns
         comms = self._comms
         peek = _SAMPLE_PEEK.unpack_from
@@ -365,6 +386,10 @@ class ProbeSession:
                         if encoder is not None:
                             values = encoder.unpack(data, at)
                             tid = values[1]
+                            if tid in detached:
+                                self.outside += 1
+                                at += size
+                                continue
                             comm = comms.get(tid)
                             if comm is None:
                                 comm = self._comm(pid, tid)
@@ -382,6 +407,9 @@ class ProbeSession:
         """A sample through the probe's decoder and the codec (``str`` arguments)."""
         probe, name = entry
         pid, tid, time_ns, size = _SAMPLE_HEAD.unpack_from(body)
+        if tid in self._detached:
+            self.outside += 1
+            return
         raw = body[20 : 20 + size]
         assert probe.decoder is not None
         pc, value, args, strings = probe.decoder(raw)
@@ -416,8 +444,12 @@ class ProbeSession:
             self._reader = None
         if self._rings is not None:
             try:
-                for event in self._probe_events:
-                    # hits after the recording (a detached process runs on) are not its own
+                # hits after the recording (a detached process runs on) are not its own;
+                # return probes first: a call cut here is an entry without its return
+                # (unfinished, as a syscall cut), never a return without its entry
+                returns = {id(event) for event in self._return_events}
+                for event in self._return_events + [
+                        e for e in self._probe_events if id(e) not in returns]:
                     with contextlib.suppress(PerfError):
                         event.disable()
                 self._drain(self._rings)
@@ -426,6 +458,7 @@ class ProbeSession:
                 self._rings.close()
                 self._rings = None
                 self._probe_events.clear()
+                self._return_events.clear()
 
     def _account_unseen(self) -> None:
         """Hits the kernel counted but no sample or LOST record reported: lost too.
@@ -442,7 +475,7 @@ class ProbeSession:
                 return  # cannot tell; the LOST records reported stay the figure
             if len(data) == 8:
                 counted += _U64.unpack(data)[0]
-        unseen = counted - self.hits - self.filtered - self.lost
+        unseen = counted - self.hits - self.filtered - self.outside - self.lost
         if unseen > 0:
             self.lost += unseen
             self._log_lost(DropError.ENOBUFS, unseen)

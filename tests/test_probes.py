@@ -518,3 +518,75 @@ def test_long_null_and_unreadable_strings_keep_their_head_address_and_cut(
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert [r["args"][0] for r in probes(out)][:4] == ["a" * 10] * 4
+
+
+OPEN_LOOP = r"""
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+static void *loop(void *arg) {
+  (void)arg;
+  for (;;) { int fd = open("/dev/null", O_RDONLY); if (fd >= 0) close(fd); }
+  return 0;
+}
+int main(void) { pthread_t t; pthread_create(&t, 0, loop, 0); loop(0); return 0; }
+"""
+
+
+def test_probe_window_ends_at_the_detach(tmp_path: Path) -> None:
+    """Attached, then interrupted: no probe hit of a thread after its detach. Per thread,
+    libc open() entries match openat syscalls (one call may straddle each end), and no
+    return comes without its entry except a call the attach cut."""
+    source = tmp_path / "openloop.c"
+    source.write_text(OPEN_LOOP)
+    prog = tmp_path / "openloop"
+    subprocess.run(["gcc", "-O1", "-pthread", "-o", str(prog), str(source)], check=True)
+    target = subprocess.Popen([str(prog)])
+    out = tmp_path / "detach.ktr"
+    recorder = subprocess.Popen([*KTR, "record", "-q", "-t", "cf", "-o", str(out),
+                                 "-P", "libc:open(str)", "-P", "libc:open:return(i32)",
+                                 "-p", str(target.pid)], stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        # recording: probes placed and records written (the file grows past its batches)
+        while time.monotonic() < deadline:
+            if len(groups_of(recorder.pid)) == 2 and out.exists() and (
+                    out.stat().st_size > 256 * 1024):
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail("the recorder did not record")
+        recorder.send_signal(signal.SIGINT)
+        assert recorder.wait(20) == 0, recorder.stderr.read() if recorder.stderr else ""
+    finally:
+        recorder.kill()
+        target.kill()
+        target.wait()
+    assert groups_of(recorder.pid) == []
+    text = subprocess.run([*KTRDUMP, "--json", str(out)], capture_output=True, text=True,
+                          check=True).stdout
+    entries: dict[int, int] = {}
+    calls: dict[int, int] = {}
+    open_calls: dict[int, int] = {}
+    orphans: list[tuple[int, int]] = []
+    seen: dict[int, int] = {}
+    for record in map(json.loads, text.splitlines()):
+        tid = record["tid"]
+        if record["type"] == "CALL" and record["syscall"] == "openat":
+            calls[tid] = calls.get(tid, 0) + 1
+        elif record["type"] == "PROBE":
+            seen[tid] = seen.get(tid, 0) + 1
+            if record["point"] == "entry":
+                entries[tid] = entries.get(tid, 0) + 1
+                open_calls[tid] = open_calls.get(tid, 0) + 1
+            elif open_calls.get(tid):
+                open_calls[tid] -= 1
+            else:
+                orphans.append((tid, seen[tid]))
+    assert len(calls) == 2 and min(calls.values()) > 10
+    assert set(entries) == set(calls)
+    for tid, count in calls.items():
+        assert abs(entries[tid] - count) <= 1, (tid, entries[tid], count)
+    # a return without its entry: only the call in progress at the attach
+    assert all(position == 1 for _, position in orphans), orphans
