@@ -60,10 +60,12 @@ from ._probes import (
     ProbeError,
     ResolvedProbe,
     Resolver,
+    deleted_files,
     executable_of,
     make_decoder,
     mapped_files,
     parse_spec,
+    script_interpreter,
 )
 from ._sources import SourceOutput
 from ._tracefs import TracefsError, UprobeDefinition, UprobeGroup, clean_stale_groups, find_tracefs
@@ -88,7 +90,7 @@ class ProbeSession:
         self._pending_warnings: list[str] = []
         self._notify: Callable[[str], None] | None = None
         self.resolver = Resolver(options.probes, options.max_probes, options.io_bytes,
-                                 self._warn)
+                                 self._warn, defer_main=command_is_script(options))
         self._emit: Callable[[bytes], bool] = lambda record: False
         self._log_lost: Callable[[DropError, int], None] = lambda error, count: None
         self._follow = options.follow_children
@@ -150,6 +152,11 @@ class ProbeSession:
     def stop(self) -> None:
         """After the control loop: the last hits, then every perf event closed."""
         self.finish()
+        for message in self.resolver.pending.values():
+            # a wrapper (sh -c) that forks runs the program in a child: followed with -i
+            self._warn(message if self._follow else f"{message} (children are followed "
+                       "with -i)")
+        self.resolver.pending.clear()
         if self.filtered:
             self._warn(f"{self.filtered} probe hits in processes not followed "
                        "(children without -i) were left out")
@@ -204,7 +211,7 @@ class ProbeSession:
 
     def _define(self, probes: list[ResolvedProbe]) -> list[ResolvedProbe]:
         definitions = [
-            UprobeDefinition(p.event_name, os.path.realpath(p.path), p.file_offset,
+            UprobeDefinition(p.event_name, p.uprobe_path, p.file_offset,
                              p.site == ProbeSite.RETURN, p.fetchargs())
             for p in probes
         ]
@@ -256,9 +263,10 @@ class ProbeSession:
 
     def place_for_process(self, pid: int, tids: Iterable[int], *, strict: bool) -> None:
         """Resolve and place the probes for a process stopped at exec or attach."""
-        exe = executable_of(pid)
+        exe = _shown(executable_of(pid))
         mapped = mapped_files(pid)
         self._seen_files[pid] = set(mapped)
+        self.resolver.access.update(deleted_files(pid))
         probes = self.resolver.resolve(exe, mapped, strict=strict)
         if probes:
             self._define(probes)
@@ -272,6 +280,8 @@ class ProbeSession:
         seen = self._seen_files.setdefault(pid, set())
         fresh = [path for path in mapped if path not in seen]
         seen.update(fresh)
+        if fresh:
+            self.resolver.access.update(deleted_files(pid))
         for path in fresh:
             probes = self.resolver.resolve(None, (), strict=False, only_module=path)
             if probes:
@@ -493,6 +503,20 @@ class ProbeSession:
         self._pending_warnings.clear()
 
 
+def _shown(exe: str | None) -> str | None:
+    """An executable's path as named (a deleted file's link ends with `` (deleted)``)."""
+    return exe.removesuffix(" (deleted)") if exe is not None else None
+
+
+def command_is_script(options: RecordOptions) -> bool:
+    """Whether the command is a ``#!`` script (its interpreter is the first program)."""
+    if not options.command:
+        return False
+    path = shutil.which(options.command[0])
+    return path is not None and script_interpreter(path, depth=0) is None and (
+        script_interpreter(path) is not None)
+
+
 def precheck_probes(options: RecordOptions) -> None:
     """Resolve the probes against the target before it is started or attached.
 
@@ -503,17 +527,20 @@ def precheck_probes(options: RecordOptions) -> None:
     events = os.path.join(root, "uprobe_events")
     if not os.access(events, os.W_OK):
         raise TracefsError("cannot define uprobes (are you root?)", events, errno.EACCES)
-    resolver = Resolver(options.probes, options.max_probes, options.io_bytes)
+    resolver = Resolver(options.probes, options.max_probes, options.io_bytes,
+                        defer_main=command_is_script(options))
     if options.command:
         exe = shutil.which(options.command[0])
         if exe is None:
             return  # the spawn reports the missing command itself
-        resolver.resolve(exe, (), strict=True)
+        # a #! script runs its interpreter: that is the program the probes meet first
+        resolver.resolve(script_interpreter(exe) or exe, (), strict=True)
         return
     for pid in options.pids:
-        exe = executable_of(pid)
+        exe = _shown(executable_of(pid))
         if exe is None:
             return  # attach reports the missing process itself
+        resolver.access.update(deleted_files(pid))
         resolver.resolve(exe, mapped_files(pid), strict=True)
 
 

@@ -170,6 +170,117 @@ def module_matches(module: str, path: str) -> bool:
     return real == module or real.startswith((module + ".", module + "-"))
 
 
+def deleted_files(pid: int) -> dict[str, str]:
+    """Files ``pid`` maps whose path is gone (``(deleted)``): each as a path that still
+    opens it (``/proc/PID/exe`` for the executable, ``/proc/PID/map_files/RANGE`` else)."""
+    out: dict[str, str] = {}
+    exe = executable_of(pid)
+    if exe is not None and exe.endswith(" (deleted)"):
+        out[exe.removesuffix(" (deleted)")] = f"/proc/{pid}/exe"
+    try:
+        with open(f"/proc/{pid}/maps", encoding="utf-8", errors="surrogateescape") as maps:
+            for line in maps:
+                fields = line.split(None, 5)
+                if len(fields) == 6 and fields[5].rstrip("\n").endswith(" (deleted)"):
+                    path = fields[5].rstrip("\n").removesuffix(" (deleted)")
+                    out.setdefault(path, f"/proc/{pid}/map_files/{fields[0]}")
+    except OSError:
+        pass
+    return out
+
+
+def script_interpreter(path: str, depth: int = 4) -> str | None:
+    """The ELF file the kernel runs for ``path``: itself, or the ``#!`` interpreter (nested
+    as binfmt_script allows); None when it is neither (or unreadable)."""
+    for _ in range(depth + 1):
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(256)
+        except OSError:
+            return None
+        if head.startswith(b"\x7fELF"):
+            return path
+        if not head.startswith(b"#!"):
+            return None
+        words = head[2:].split(b"\n", 1)[0].split()
+        if not words:
+            return None
+        path = os.fsdecode(words[0])
+    return None
+
+
+def _dynamic(path: str) -> tuple[list[str], list[str], list[str]]:
+    """(DT_NEEDED, DT_RPATH, DT_RUNPATH) of an ELF file; empty lists when unreadable."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.elffile import ELFFile
+
+    needed: list[str] = []
+    rpath: list[str] = []
+    runpath: list[str] = []
+    try:
+        with open(path, "rb") as handle:
+            elf = ELFFile(handle)
+            for section in elf.iter_sections():
+                if not isinstance(section, DynamicSection):
+                    continue
+                for tag in section.iter_tags():
+                    # pyelftools names each string tag's value after the tag
+                    kind = tag.entry.d_tag
+                    if kind == "DT_NEEDED":
+                        needed.append(getattr(tag, "needed", ""))
+                    elif kind == "DT_RPATH":
+                        rpath.extend(str(getattr(tag, "rpath", "")).split(":"))
+                    elif kind == "DT_RUNPATH":
+                        runpath.extend(str(getattr(tag, "runpath", "")).split(":"))
+                break
+    except (OSError, ELFError, ValueError, AttributeError):
+        return [], [], []
+    return needed, rpath, runpath
+
+
+def _expand(directory: str, origin: str) -> str:
+    for token in ("${ORIGIN}", "$ORIGIN"):
+        directory = directory.replace(token, origin)
+    for token in ("${LIB}", "$LIB"):
+        directory = directory.replace(token, "lib/x86_64-linux-gnu")
+    return directory
+
+
+def needed_libraries(exe: str, library_path: Sequence[str] = ()) -> list[str]:
+    """The libraries ld.so loads for ``exe`` at start, breadth first, found as it finds
+    them: a DT_NEEDED with a ``/`` as it is; else the DT_RPATH of the object and of those
+    that loaded it (when it has no DT_RUNPATH), ``LD_LIBRARY_PATH``, its DT_RUNPATH, then
+    the system directories; ``$ORIGIN`` is the object's directory. Best effort: unreadable
+    files and missing names are skipped (ld.so reports those itself)."""
+    origin_of_exe = os.path.dirname(os.path.realpath(exe))
+    found: dict[str, None] = {}
+    seen_names: set[str] = set()
+    # (object path, its origin, the RPATHs inherited from its loaders)
+    queue: list[tuple[str, str, list[str]]] = [(exe, origin_of_exe, [])]
+    while queue:
+        path, origin, inherited = queue.pop(0)
+        needed, rpath, runpath = _dynamic(path)
+        rpaths = [] if runpath else [_expand(d, origin) for d in rpath if d] + inherited
+        runpaths = [_expand(d, origin) for d in runpath if d]
+        for name in needed:
+            if name in seen_names:
+                continue
+            seen_names.add(name)
+            if "/" in name:
+                candidates = [_expand(name, origin)]
+            else:
+                directories = [*rpaths, *library_path, *runpaths, *LIBRARY_DIRECTORIES]
+                candidates = [os.path.join(d, name) for d in directories]
+            for candidate in candidates:
+                if os.path.isfile(candidate) and _is_elf(candidate):
+                    if candidate not in found:
+                        found[candidate] = None
+                        queue.append((candidate, os.path.dirname(candidate), rpaths))
+                    break
+    return list(found)
+
+
 def search_library(module: str) -> str | None:
     """A library file for a module name the process has not mapped (yet)."""
     if "/" in module:
@@ -214,6 +325,7 @@ class ResolvedProbe:
     alias: str = ""  # the IFUNC symbol the user named, when ``symbol`` implements it
     string_cap: int = 256
     event_name: str = ""
+    file: str = ""  # a path that opens ``path`` when that is gone (/proc/PID/exe...)
     decoder: Callable[[bytes], tuple[int, int, tuple[int, ...], bytes]] | None = field(
         default=None, repr=False)
 
@@ -228,6 +340,11 @@ class ResolvedProbe:
     @property
     def key(self) -> tuple[str, int, ProbeSite, tuple[ProbeArgType, ...]]:
         return (os.path.realpath(self.path), self.file_offset, self.site, self.types)
+
+    @property
+    def uprobe_path(self) -> str:
+        """The path tracefs is given (the kernel follows a /proc link to a deleted file)."""
+        return self.file or os.path.realpath(self.path)
 
     @property
     def label(self) -> str:
@@ -303,6 +420,14 @@ class Resolver:
     placed: dict[tuple[str, int, ProbeSite, tuple[ProbeArgType, ...]], ResolvedProbe] = field(
         default_factory=dict)
     total: int = 0
+    #: display path -> a path that opens it (files deleted since the process mapped them)
+    access: dict[str, str] = field(default_factory=dict)
+    #: a ``#!`` script command: the first program is its interpreter, so a main-executable
+    #: spec it lacks waits for a later exec instead of failing
+    defer_main: bool = False
+    #: specs nothing was placed for yet, with why (said once at the end if still so)
+    pending: dict[str, str] = field(default_factory=dict)
+    _needed: dict[str, list[str]] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
 
     def modules_for(self, spec: ProbeSpec, exe: str | None, mapped: Sequence[str],
@@ -317,6 +442,17 @@ class Resolver:
         for candidate in ([exe] if exe else []) + list(mapped):
             if module_matches(spec.module, candidate):
                 return [candidate]
+        if search and exe:
+            # the libraries the program will load, as ld.so finds them (RUNPATH, $ORIGIN)
+            needed = self._needed.get(exe)
+            if needed is None:
+                library_path = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":")
+                                if d]
+                needed = self._needed[exe] = needed_libraries(
+                    self.access.get(exe, exe), library_path)
+            for candidate in needed:
+                if module_matches(spec.module, candidate):
+                    return [candidate]
         if search:
             found = search_library(spec.module)
             if found is not None:
@@ -340,12 +476,24 @@ class Resolver:
             modules = ([only_module] if only_module is not None
                        else self.modules_for(spec, exe, mapped, search=True))
             if not modules:
-                if spec.module is not None and search_library(spec.module) is None:
-                    self._fail(strict, f"probe {spec.text!r}: unknown module {spec.module!r} "
-                               "(not mapped by the process, not found in library directories)")
+                if spec.module is not None:
+                    # not loaded yet (a dlopen, the program a wrapper execs): placed when
+                    # a file of that name is mapped; said at the end if it never is
+                    self.pending.setdefault(
+                        spec.text, f"probe {spec.text!r}: module {spec.module!r} was never "
+                        "mapped by a traced process; nothing was probed")
                 continue
+            defer = self.defer_main and spec.module is None
             for path in modules:
-                for probe in self._resolve_in(spec, path, strict):
+                found = list(self._resolve_in(spec, path, strict and not defer, quiet=defer))
+                if not found and defer:
+                    self.pending.setdefault(
+                        spec.text, f"probe {spec.text!r}: no program the script ran has "
+                        f"{'a function matching' if spec.is_glob else 'a function named'} "
+                        f"{spec.function!r}; nothing was probed")
+                if found:
+                    self.pending.pop(spec.text, None)
+                for probe in found:
                     if probe.key in self.placed:
                         continue
                     self.total += 1
@@ -367,11 +515,12 @@ class Resolver:
             self._warned.add(message)
             self.warn(message)
 
-    def _resolve_in(self, spec: ProbeSpec, path: str, strict: bool) -> Iterable[ResolvedProbe]:
+    def _resolve_in(self, spec: ProbeSpec, path: str, strict: bool, *, quiet: bool = False
+                    ) -> Iterable[ResolvedProbe]:
         from formats.elf import ElfError, open_image
 
         try:
-            image = open_image(path)
+            image = open_image(self.access.get(path, path))
         except ElfError as error:
             self._fail(strict, f"probe {spec.text!r}: {error}")
             return []
@@ -381,6 +530,8 @@ class Resolver:
             symbols = [sym for sym in symbols if not sym.name.endswith(".cold")
                        and ".cold." not in sym.name]
         if not symbols:
+            if quiet:
+                return []
             what = "no function matches" if spec.is_glob else "no function named"
             stripped = "" if image.functions else " (the file has no symbols: stripped?)"
             self._fail(strict, f"probe {spec.text!r}: {what} {spec.function!r} in "
@@ -430,7 +581,8 @@ class Resolver:
             self._fail(strict, f"probe {spec.text!r}: {symbol.name} at {vaddr:#x} is not in "
                        f"a loadable segment of {path}")
             return None
-        return ResolvedProbe(0, spec, path, image, symbol, file_offset, alias, self.string_cap)
+        return ResolvedProbe(0, spec, path, image, symbol, file_offset, alias, self.string_cap,
+                             file=self.access.get(path, ""))
 
 
 # -- decoding raw tracepoint data -------------------------------------------------------------
