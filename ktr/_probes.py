@@ -3,8 +3,13 @@
 A spec is ``[MODULE:]FUNCTION[:POINT][(TYPES)]`` (see ``parse_spec``). Resolution turns specs
 into ``ResolvedProbe`` values against one process's view of the world: its executable and
 the files it maps (``/proc/PID/maps``), plus — for a library the process has not mapped yet
-(a spawned command before its loader ran, a later dlopen) — the library directories, so a
-misspelt module or function is a one-line error before anything runs. Each resolved probe
+(a spawned command before its loader ran, a later dlopen) — the libraries its program
+loads (DT_NEEDED through RUNPATH/RPATH/``$ORIGIN``, ``needed_libraries``) and the library
+directories, so a misspelt function is a one-line error before anything runs. A module
+found nowhere is not an error: the spec stays ``pending`` until a file of that name is
+mapped (exec, dlopen); the caller says at the end which never were. Files deleted since
+the process mapped them are opened (and probed) through ``/proc/PID/exe`` or
+``/proc/PID/map_files`` (``access``). Each resolved probe
 knows the file and offset of its uprobe, the fetchargs that fetch its typed arguments and
 how to decode the raw tracepoint data into a PROBE payload.
 
