@@ -114,6 +114,7 @@ class ProbeSession:
         self._stop = threading.Event()
         self._reader: threading.Thread | None = None
         self._started = False
+        self._mmap_stops = False  # syscall stops seen: a dlopen's mmap can place probes
         self.hits = 0
         self.filtered = 0
         self.outside = 0  # hits of threads after their detach (not the recording's; not lost)
@@ -154,8 +155,13 @@ class ProbeSession:
         self.finish()
         for message in self.resolver.pending.values():
             # a wrapper (sh -c) that forks runs the program in a child: followed with -i
-            self._warn(message if self._follow else f"{message} (children are followed "
-                       "with -i)")
+            if not self._mmap_stops:
+                # attached with -t f: no syscall stops, so no mmap stop to place it at
+                message += (" (a dlopen'd module is placed at its mmap syscall stop: "
+                            "record syscalls)")
+            elif not self._follow:
+                message += " (children are followed with -i)"
+            self._warn(message)
         self.resolver.pending.clear()
         if self.filtered:
             self._warn(f"{self.filtered} probe hits in processes not followed "
@@ -311,6 +317,7 @@ class ProbeSession:
             if type(event) is SyscallEntry or type(event) is SyscallExit:
                 if event.nr == URETPROBE_SYSCALL and event.abi == Abi.X86_64:
                     return  # the kernel's return-probe trampoline, not the program's call
+                self._mmap_stops = True
                 if (type(event) is SyscallExit and event.nr == MMAP_SYSCALL
                         and event.error == 0 and event.entry is not None
                         and event.entry.args[2] & PROT_EXEC and self._started):
