@@ -11,6 +11,10 @@ lifecycle as dt_proc/fasttrap do, while each thread is stopped:
   (a dlopen'd library that is not the file found at start) are resolved and placed;
 - forks: events are opened with ``inherit``, so children and threads carry them from birth;
   children the recording does not follow (no ``-i``) are filtered out by pid (counted);
+- a detach (the end of an attached recording): the thread's hits until its DETACH stop are
+  drained before that record; later hits of it are left out (counted, not lost), and at
+  ``stop`` return probes are disabled before entry probes, so the probe window is the
+  recording's and a call cut at the end is an entry without a return, never the reverse;
 - the ``uretprobe`` syscall (x86_64 nr 335) that return probes make on every return is not
   passed on: it is the kernel's, not the program's.
 
@@ -56,10 +60,12 @@ from ._probes import (
     ProbeError,
     ResolvedProbe,
     Resolver,
+    deleted_files,
     executable_of,
     make_decoder,
     mapped_files,
     parse_spec,
+    script_interpreter,
 )
 from ._sources import SourceOutput
 from ._tracefs import TracefsError, UprobeDefinition, UprobeGroup, clean_stale_groups, find_tracefs
@@ -84,7 +90,7 @@ class ProbeSession:
         self._pending_warnings: list[str] = []
         self._notify: Callable[[str], None] | None = None
         self.resolver = Resolver(options.probes, options.max_probes, options.io_bytes,
-                                 self._warn)
+                                 self._warn, defer_main=command_is_script(options))
         self._emit: Callable[[bytes], bool] = lambda record: False
         self._log_lost: Callable[[DropError, int], None] = lambda error, count: None
         self._follow = options.follow_children
@@ -95,9 +101,11 @@ class ProbeSession:
         self._by_event_id: dict[int, tuple[ResolvedProbe, bytes]] = {}
         self._fast: dict[int, FastEncoder] = {}
         self._probe_events: list[_perf.Event] = []  # every probe event opened (for counts)
+        self._return_events: list[_perf.Event] = []  # those of return probes (closed first)
         self._rings: _perf.RingSet | None = None
         self._clock = _perf.TraceClock()
         self._traced: set[int] = set()
+        self._detached: set[int] = set()  # tids let go: their later hits are not the trace's
         self._seen_files: dict[int, set[str]] = {}
         self._attached: dict[int, set[int]] = {}  # tid -> probe ids its events cover
         self._comms: dict[int, bytes] = {}
@@ -106,8 +114,10 @@ class ProbeSession:
         self._stop = threading.Event()
         self._reader: threading.Thread | None = None
         self._started = False
+        self._mmap_stops = False  # syscall stops seen: a dlopen's mmap can place probes
         self.hits = 0
         self.filtered = 0
+        self.outside = 0  # hits of threads after their detach (not the recording's; not lost)
         self.lost = 0
 
     def _warn(self, message: str) -> None:
@@ -143,6 +153,16 @@ class ProbeSession:
     def stop(self) -> None:
         """After the control loop: the last hits, then every perf event closed."""
         self.finish()
+        for message in self.resolver.pending.values():
+            # a wrapper (sh -c) that forks runs the program in a child: followed with -i
+            if not self._mmap_stops:
+                # attached with -t f: no syscall stops, so no mmap stop to place it at
+                message += (" (a dlopen'd module is placed at its mmap syscall stop: "
+                            "record syscalls)")
+            elif not self._follow:
+                message += " (children are followed with -i)"
+            self._warn(message)
+        self.resolver.pending.clear()
         if self.filtered:
             self._warn(f"{self.filtered} probe hits in processes not followed "
                        "(children without -i) were left out")
@@ -197,7 +217,7 @@ class ProbeSession:
 
     def _define(self, probes: list[ResolvedProbe]) -> list[ResolvedProbe]:
         definitions = [
-            UprobeDefinition(p.event_name, os.path.realpath(p.path), p.file_offset,
+            UprobeDefinition(p.event_name, p.uprobe_path, p.file_offset,
                              p.site == ProbeSite.RETURN, p.fetchargs())
             for p in probes
         ]
@@ -237,7 +257,10 @@ class ProbeSession:
                     continue
                 carried.add(probe.probe_id)
                 try:
-                    self._probe_events.extend(rings.open_on_all(attr, tid, probe.label).values())
+                    opened = rings.open_on_all(attr, tid, probe.label).values()
+                    self._probe_events.extend(opened)
+                    if probe.site == ProbeSite.RETURN:
+                        self._return_events.extend(opened)
                 except PerfError as error:
                     if error.errno == 3:  # ESRCH: the thread is gone; nothing to probe
                         continue
@@ -246,9 +269,10 @@ class ProbeSession:
 
     def place_for_process(self, pid: int, tids: Iterable[int], *, strict: bool) -> None:
         """Resolve and place the probes for a process stopped at exec or attach."""
-        exe = executable_of(pid)
+        exe = _shown(executable_of(pid))
         mapped = mapped_files(pid)
         self._seen_files[pid] = set(mapped)
+        self.resolver.access.update(deleted_files(pid))
         probes = self.resolver.resolve(exe, mapped, strict=strict)
         if probes:
             self._define(probes)
@@ -262,6 +286,8 @@ class ProbeSession:
         seen = self._seen_files.setdefault(pid, set())
         fresh = [path for path in mapped if path not in seen]
         seen.update(fresh)
+        if fresh:
+            self.resolver.access.update(deleted_files(pid))
         for path in fresh:
             probes = self.resolver.resolve(None, (), strict=False, only_module=path)
             if probes:
@@ -291,6 +317,7 @@ class ProbeSession:
             if type(event) is SyscallEntry or type(event) is SyscallExit:
                 if event.nr == URETPROBE_SYSCALL and event.abi == Abi.X86_64:
                     return  # the kernel's return-probe trampoline, not the program's call
+                self._mmap_stops = True
                 if (type(event) is SyscallExit and event.nr == MMAP_SYSCALL
                         and event.error == 0 and event.entry is not None
                         and event.entry.args[2] & PROT_EXEC and self._started):
@@ -303,6 +330,15 @@ class ProbeSession:
 
     def _lifecycle(self, event: ProcessEvent) -> None:
         tracee = event.tracee
+        if event.kind is Lifecycle.DETACH:
+            # The thread is stopped and its hits until now were drained before this event
+            # (``consume``): any later hit of it runs after the recording let it go. The
+            # events stay open on it (inherited copies cannot be closed one thread at a
+            # time); its hits are dropped by tid until ``finish`` disables them all.
+            self._detached.add(tracee.tid)
+            return
+        # a tid in use again (a new thread, an attach, the leader's tid taken by an exec)
+        self._detached.discard(tracee.tid)
         if event.kind is Lifecycle.EXEC:
             if event.former_tid and event.former_tid in self._attached:
                 self._attached[tracee.tid] = self._attached.pop(event.former_tid)
@@ -314,6 +350,7 @@ class ProbeSession:
                 self._started = True
         elif event.kind in (Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE):
             self._comms[event.child] = tracee.comm  # a new task starts with its creator's
+            self._detached.discard(event.child)
             # inherit=1: the new task carries every event its creator had
             self._attached[event.child] = set(self._attached.get(tracee.tid, ()))
             if event.thread:
@@ -342,6 +379,7 @@ class ProbeSession:
         fast = self._fast
         by_id = self._by_event_id
         traced = self._traced
+        detached = self._detached
         offset_ns = self._clock.offset_ns
         comms = self._comms
         peek = _SAMPLE_PEEK.unpack_from
@@ -365,6 +403,10 @@ class ProbeSession:
                         if encoder is not None:
                             values = encoder.unpack(data, at)
                             tid = values[1]
+                            if tid in detached:
+                                self.outside += 1
+                                at += size
+                                continue
                             comm = comms.get(tid)
                             if comm is None:
                                 comm = self._comm(pid, tid)
@@ -382,6 +424,9 @@ class ProbeSession:
         """A sample through the probe's decoder and the codec (``str`` arguments)."""
         probe, name = entry
         pid, tid, time_ns, size = _SAMPLE_HEAD.unpack_from(body)
+        if tid in self._detached:
+            self.outside += 1
+            return
         raw = body[20 : 20 + size]
         assert probe.decoder is not None
         pc, value, args, strings = probe.decoder(raw)
@@ -416,8 +461,12 @@ class ProbeSession:
             self._reader = None
         if self._rings is not None:
             try:
-                for event in self._probe_events:
-                    # hits after the recording (a detached process runs on) are not its own
+                # hits after the recording (a detached process runs on) are not its own;
+                # return probes first: a call cut here is an entry without its return
+                # (unfinished, as a syscall cut), never a return without its entry
+                returns = {id(event) for event in self._return_events}
+                for event in self._return_events + [
+                        e for e in self._probe_events if id(e) not in returns]:
                     with contextlib.suppress(PerfError):
                         event.disable()
                 self._drain(self._rings)
@@ -426,6 +475,7 @@ class ProbeSession:
                 self._rings.close()
                 self._rings = None
                 self._probe_events.clear()
+                self._return_events.clear()
 
     def _account_unseen(self) -> None:
         """Hits the kernel counted but no sample or LOST record reported: lost too.
@@ -442,7 +492,7 @@ class ProbeSession:
                 return  # cannot tell; the LOST records reported stay the figure
             if len(data) == 8:
                 counted += _U64.unpack(data)[0]
-        unseen = counted - self.hits - self.filtered - self.lost
+        unseen = counted - self.hits - self.filtered - self.outside - self.lost
         if unseen > 0:
             self.lost += unseen
             self._log_lost(DropError.ENOBUFS, unseen)
@@ -460,6 +510,20 @@ class ProbeSession:
         self._pending_warnings.clear()
 
 
+def _shown(exe: str | None) -> str | None:
+    """An executable's path as named (a deleted file's link ends with `` (deleted)``)."""
+    return exe.removesuffix(" (deleted)") if exe is not None else None
+
+
+def command_is_script(options: RecordOptions) -> bool:
+    """Whether the command is a ``#!`` script (its interpreter is the first program)."""
+    if not options.command:
+        return False
+    path = shutil.which(options.command[0])
+    return path is not None and script_interpreter(path, depth=0) is None and (
+        script_interpreter(path) is not None)
+
+
 def precheck_probes(options: RecordOptions) -> None:
     """Resolve the probes against the target before it is started or attached.
 
@@ -470,17 +534,20 @@ def precheck_probes(options: RecordOptions) -> None:
     events = os.path.join(root, "uprobe_events")
     if not os.access(events, os.W_OK):
         raise TracefsError("cannot define uprobes (are you root?)", events, errno.EACCES)
-    resolver = Resolver(options.probes, options.max_probes, options.io_bytes)
+    resolver = Resolver(options.probes, options.max_probes, options.io_bytes,
+                        defer_main=command_is_script(options))
     if options.command:
         exe = shutil.which(options.command[0])
         if exe is None:
             return  # the spawn reports the missing command itself
-        resolver.resolve(exe, (), strict=True)
+        # a #! script runs its interpreter: that is the program the probes meet first
+        resolver.resolve(script_interpreter(exe) or exe, (), strict=True)
         return
     for pid in options.pids:
-        exe = executable_of(pid)
+        exe = _shown(executable_of(pid))
         if exe is None:
             return  # attach reports the missing process itself
+        resolver.access.update(deleted_files(pid))
         resolver.resolve(exe, mapped_files(pid), strict=True)
 
 

@@ -3,8 +3,13 @@
 A spec is ``[MODULE:]FUNCTION[:POINT][(TYPES)]`` (see ``parse_spec``). Resolution turns specs
 into ``ResolvedProbe`` values against one process's view of the world: its executable and
 the files it maps (``/proc/PID/maps``), plus — for a library the process has not mapped yet
-(a spawned command before its loader ran, a later dlopen) — the library directories, so a
-misspelt module or function is a one-line error before anything runs. Each resolved probe
+(a spawned command before its loader ran, a later dlopen) — the libraries its program
+loads (DT_NEEDED through RUNPATH/RPATH/``$ORIGIN``, ``needed_libraries``) and the library
+directories, so a misspelt function is a one-line error before anything runs. A module
+found nowhere is not an error: the spec stays ``pending`` until a file of that name is
+mapped (exec, dlopen); the caller says at the end which never were. Files deleted since
+the process mapped them are opened (and probed) through ``/proc/PID/exe`` or
+``/proc/PID/map_files`` (``access``). Each resolved probe
 knows the file and offset of its uprobe, the fetchargs that fetch its typed arguments and
 how to decode the raw tracepoint data into a PROBE payload.
 
@@ -47,6 +52,13 @@ LIBRARY_DIRECTORIES = (
     "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib",
     "/usr/lib", "/usr/local/lib",
 )
+#: The kernel's uprobe string fetch (``ustring``) gives nothing for a string of 4096 bytes or
+#: more (its MAX_STRING_SIZE, NUL included), and one event's data is at most a page. Each
+#: ``str`` value is therefore also fetched as this many bytes (u64 words: the widest array
+#: element; each costs a user copy per hit, ~0.3 us here), shown when ``ustring`` fails on a
+#: long string.
+STRING_HEAD_BYTES = 64
+EVENT_DATA_MAX = 4096  # the kernel's per-event buffer for uprobe data (a page on x86_64)
 _TYPES_BY_NAME = {name: kind for kind, name in PROBE_ARG_TYPE_NAMES.items()}
 _POINT_RE = re.compile(r"^\+(0x[0-9a-fA-F]+|[0-9]+)$")
 
@@ -163,6 +175,117 @@ def module_matches(module: str, path: str) -> bool:
     return real == module or real.startswith((module + ".", module + "-"))
 
 
+def deleted_files(pid: int) -> dict[str, str]:
+    """Files ``pid`` maps whose path is gone (``(deleted)``): each as a path that still
+    opens it (``/proc/PID/exe`` for the executable, ``/proc/PID/map_files/RANGE`` else)."""
+    out: dict[str, str] = {}
+    exe = executable_of(pid)
+    if exe is not None and exe.endswith(" (deleted)"):
+        out[exe.removesuffix(" (deleted)")] = f"/proc/{pid}/exe"
+    try:
+        with open(f"/proc/{pid}/maps", encoding="utf-8", errors="surrogateescape") as maps:
+            for line in maps:
+                fields = line.split(None, 5)
+                if len(fields) == 6 and fields[5].rstrip("\n").endswith(" (deleted)"):
+                    path = fields[5].rstrip("\n").removesuffix(" (deleted)")
+                    out.setdefault(path, f"/proc/{pid}/map_files/{fields[0]}")
+    except OSError:
+        pass
+    return out
+
+
+def script_interpreter(path: str, depth: int = 4) -> str | None:
+    """The ELF file the kernel runs for ``path``: itself, or the ``#!`` interpreter (nested
+    as binfmt_script allows); None when it is neither (or unreadable)."""
+    for _ in range(depth + 1):
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(256)
+        except OSError:
+            return None
+        if head.startswith(b"\x7fELF"):
+            return path
+        if not head.startswith(b"#!"):
+            return None
+        words = head[2:].split(b"\n", 1)[0].split()
+        if not words:
+            return None
+        path = os.fsdecode(words[0])
+    return None
+
+
+def _dynamic(path: str) -> tuple[list[str], list[str], list[str]]:
+    """(DT_NEEDED, DT_RPATH, DT_RUNPATH) of an ELF file; empty lists when unreadable."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.elffile import ELFFile
+
+    needed: list[str] = []
+    rpath: list[str] = []
+    runpath: list[str] = []
+    try:
+        with open(path, "rb") as handle:
+            elf = ELFFile(handle)
+            for section in elf.iter_sections():
+                if not isinstance(section, DynamicSection):
+                    continue
+                for tag in section.iter_tags():
+                    # pyelftools names each string tag's value after the tag
+                    kind = tag.entry.d_tag
+                    if kind == "DT_NEEDED":
+                        needed.append(getattr(tag, "needed", ""))
+                    elif kind == "DT_RPATH":
+                        rpath.extend(str(getattr(tag, "rpath", "")).split(":"))
+                    elif kind == "DT_RUNPATH":
+                        runpath.extend(str(getattr(tag, "runpath", "")).split(":"))
+                break
+    except (OSError, ELFError, ValueError, AttributeError):
+        return [], [], []
+    return needed, rpath, runpath
+
+
+def _expand(directory: str, origin: str) -> str:
+    for token in ("${ORIGIN}", "$ORIGIN"):
+        directory = directory.replace(token, origin)
+    for token in ("${LIB}", "$LIB"):
+        directory = directory.replace(token, "lib/x86_64-linux-gnu")
+    return directory
+
+
+def needed_libraries(exe: str, library_path: Sequence[str] = ()) -> list[str]:
+    """The libraries ld.so loads for ``exe`` at start, breadth first, found as it finds
+    them: a DT_NEEDED with a ``/`` as it is; else the DT_RPATH of the object and of those
+    that loaded it (when it has no DT_RUNPATH), ``LD_LIBRARY_PATH``, its DT_RUNPATH, then
+    the system directories; ``$ORIGIN`` is the object's directory. Best effort: unreadable
+    files and missing names are skipped (ld.so reports those itself)."""
+    origin_of_exe = os.path.dirname(os.path.realpath(exe))
+    found: dict[str, None] = {}
+    seen_names: set[str] = set()
+    # (object path, its origin, the RPATHs inherited from its loaders)
+    queue: list[tuple[str, str, list[str]]] = [(exe, origin_of_exe, [])]
+    while queue:
+        path, origin, inherited = queue.pop(0)
+        needed, rpath, runpath = _dynamic(path)
+        rpaths = [] if runpath else [_expand(d, origin) for d in rpath if d] + inherited
+        runpaths = [_expand(d, origin) for d in runpath if d]
+        for name in needed:
+            if name in seen_names:
+                continue
+            seen_names.add(name)
+            if "/" in name:
+                candidates = [_expand(name, origin)]
+            else:
+                directories = [*rpaths, *library_path, *runpaths, *LIBRARY_DIRECTORIES]
+                candidates = [os.path.join(d, name) for d in directories]
+            for candidate in candidates:
+                if os.path.isfile(candidate) and _is_elf(candidate):
+                    if candidate not in found:
+                        found[candidate] = None
+                        queue.append((candidate, os.path.dirname(candidate), rpaths))
+                    break
+    return list(found)
+
+
 def search_library(module: str) -> str | None:
     """A library file for a module name the process has not mapped (yet)."""
     if "/" in module:
@@ -207,6 +330,7 @@ class ResolvedProbe:
     alias: str = ""  # the IFUNC symbol the user named, when ``symbol`` implements it
     string_cap: int = 256
     event_name: str = ""
+    file: str = ""  # a path that opens ``path`` when that is gone (/proc/PID/exe...)
     decoder: Callable[[bytes], tuple[int, int, tuple[int, ...], bytes]] | None = field(
         default=None, repr=False)
 
@@ -223,22 +347,33 @@ class ResolvedProbe:
         return (os.path.realpath(self.path), self.file_offset, self.site, self.types)
 
     @property
+    def uprobe_path(self) -> str:
+        """The path tracefs is given (the kernel follows a /proc link to a deleted file)."""
+        return self.file or os.path.realpath(self.path)
+
+    @property
     def label(self) -> str:
         """``MODULE:FUNCTION:POINT`` with the module's file name (the JSON ``probe`` key)."""
         return probe_label(os.path.basename(self.path), self.symbol.name, self.site,
                            self.spec.offset)
 
     def fetchargs(self) -> tuple[str, ...]:
-        """tracefs fetch arguments: ``aN`` raw values, ``sN`` strings (``str`` types)."""
+        """tracefs fetch arguments: ``aN`` raw values, ``sN`` strings (``str`` types) and
+        ``hN`` their first bytes (see ``head_words``)."""
+        words = head_words(self.string_cap)
         if self.site == ProbeSite.RETURN:
             out = ["ret=$retval:u64"]
             if self.types and self.types[0] == ProbeArgType.STR:
                 out.append("s0=+0($retval):ustring")
+                if words:
+                    out.append(f"h0=+0($retval):u64[{words}]")
             return tuple(out)
         raw = [f"a{index}={ARGUMENT_REGISTERS[index]}:u64" for index in range(len(self.types))]
         strings = [f"s{index}=+0({ARGUMENT_REGISTERS[index]}):ustring"
                    for index, kind in enumerate(self.types) if kind == ProbeArgType.STR]
-        return tuple(raw + strings)
+        heads = [f"h{index}=+0({ARGUMENT_REGISTERS[index]}):u64[{words}]"
+                 for index, kind in enumerate(self.types) if kind == ProbeArgType.STR and words]
+        return tuple(raw + strings + heads)
 
     def definition(self) -> ProbeDef:
         flags = ProbeDefFlag.NONE
@@ -263,6 +398,11 @@ class ResolvedProbe:
         )
 
 
+def head_words(string_cap: int) -> int:
+    """u64 words fetched as a string's first bytes (``STRING_HEAD_BYTES``, within the cap)."""
+    return (min(string_cap, STRING_HEAD_BYTES) + 7) // 8
+
+
 def probe_label(module_name: str, function: str, site: int, offset: int) -> str:
     if site == ProbeSite.RETURN:
         point = "return"
@@ -285,6 +425,14 @@ class Resolver:
     placed: dict[tuple[str, int, ProbeSite, tuple[ProbeArgType, ...]], ResolvedProbe] = field(
         default_factory=dict)
     total: int = 0
+    #: display path -> a path that opens it (files deleted since the process mapped them)
+    access: dict[str, str] = field(default_factory=dict)
+    #: a ``#!`` script command: the first program is its interpreter, so a main-executable
+    #: spec it lacks waits for a later exec instead of failing
+    defer_main: bool = False
+    #: specs nothing was placed for yet, with why (said once at the end if still so)
+    pending: dict[str, str] = field(default_factory=dict)
+    _needed: dict[str, list[str]] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
 
     def modules_for(self, spec: ProbeSpec, exe: str | None, mapped: Sequence[str],
@@ -299,6 +447,17 @@ class Resolver:
         for candidate in ([exe] if exe else []) + list(mapped):
             if module_matches(spec.module, candidate):
                 return [candidate]
+        if search and exe:
+            # the libraries the program will load, as ld.so finds them (RUNPATH, $ORIGIN)
+            needed = self._needed.get(exe)
+            if needed is None:
+                library_path = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":")
+                                if d]
+                needed = self._needed[exe] = needed_libraries(
+                    self.access.get(exe, exe), library_path)
+            for candidate in needed:
+                if module_matches(spec.module, candidate):
+                    return [candidate]
         if search:
             found = search_library(spec.module)
             if found is not None:
@@ -322,12 +481,24 @@ class Resolver:
             modules = ([only_module] if only_module is not None
                        else self.modules_for(spec, exe, mapped, search=True))
             if not modules:
-                if spec.module is not None and search_library(spec.module) is None:
-                    self._fail(strict, f"probe {spec.text!r}: unknown module {spec.module!r} "
-                               "(not mapped by the process, not found in library directories)")
+                if spec.module is not None:
+                    # not loaded yet (a dlopen, the program a wrapper execs): placed when
+                    # a file of that name is mapped; said at the end if it never is
+                    self.pending.setdefault(
+                        spec.text, f"probe {spec.text!r}: module {spec.module!r} was never "
+                        "mapped by a traced process; nothing was probed")
                 continue
+            defer = self.defer_main and spec.module is None
             for path in modules:
-                for probe in self._resolve_in(spec, path, strict):
+                found = list(self._resolve_in(spec, path, strict and not defer, quiet=defer))
+                if not found and defer:
+                    self.pending.setdefault(
+                        spec.text, f"probe {spec.text!r}: no program the script ran has "
+                        f"{'a function matching' if spec.is_glob else 'a function named'} "
+                        f"{spec.function!r}; nothing was probed")
+                if found:
+                    self.pending.pop(spec.text, None)
+                for probe in found:
                     if probe.key in self.placed:
                         continue
                     self.total += 1
@@ -349,11 +520,12 @@ class Resolver:
             self._warned.add(message)
             self.warn(message)
 
-    def _resolve_in(self, spec: ProbeSpec, path: str, strict: bool) -> Iterable[ResolvedProbe]:
+    def _resolve_in(self, spec: ProbeSpec, path: str, strict: bool, *, quiet: bool = False
+                    ) -> Iterable[ResolvedProbe]:
         from formats.elf import ElfError, open_image
 
         try:
-            image = open_image(path)
+            image = open_image(self.access.get(path, path))
         except ElfError as error:
             self._fail(strict, f"probe {spec.text!r}: {error}")
             return []
@@ -363,6 +535,8 @@ class Resolver:
             symbols = [sym for sym in symbols if not sym.name.endswith(".cold")
                        and ".cold." not in sym.name]
         if not symbols:
+            if quiet:
+                return []
             what = "no function matches" if spec.is_glob else "no function named"
             stripped = "" if image.functions else " (the file has no symbols: stripped?)"
             self._fail(strict, f"probe {spec.text!r}: {what} {spec.function!r} in "
@@ -412,7 +586,8 @@ class Resolver:
             self._fail(strict, f"probe {spec.text!r}: {symbol.name} at {vaddr:#x} is not in "
                        f"a loadable segment of {path}")
             return None
-        return ResolvedProbe(0, spec, path, image, symbol, file_offset, alias, self.string_cap)
+        return ResolvedProbe(0, spec, path, image, symbol, file_offset, alias, self.string_cap,
+                             file=self.access.get(path, ""))
 
 
 # -- decoding raw tracepoint data -------------------------------------------------------------
@@ -425,17 +600,25 @@ def make_decoder(probe: ResolvedProbe, fields: dict[str, tuple[int, int, bool]]
     ``fields`` maps each field name of the event's ``format`` to (offset, size, data_loc).
     """
     cap = probe.string_cap
+    head_size = head_words(cap) * 8
+    # where the event's own data starts (after the common and probe-ip fields): the kernel
+    # fits the fixed fields and every string into EVENT_DATA_MAX bytes from there
+    data_start = max(offset + size for name, (offset, size, _) in fields.items()
+                     if name.startswith(("common_", "__probe_")))
+    budget_end = data_start + EVENT_DATA_MAX
     if probe.site == ProbeSite.RETURN:
         pc_at = fields["__probe_ret_ip"][0]
         ret_at = fields["ret"][0]
         string_at = fields["s0"][0] if "s0" in fields else None
+        head_at = fields["h0"][0] if "h0" in fields else -1
         fixed = struct.Struct(f"<{pc_at}xQ")
         ret = struct.Struct(f"<{ret_at}xQ")
 
         def decode_return(raw: bytes) -> tuple[int, int, tuple[int, ...], bytes]:
             (pc,) = fixed.unpack_from(raw)
             (value,) = ret.unpack_from(raw)
-            strings = b"" if string_at is None else _strings(raw, (string_at,), cap)
+            strings = b"" if string_at is None else _strings(
+                raw, ((string_at, head_at),), head_size, cap, budget_end)
             return pc, value, (), strings
 
         return decode_return
@@ -444,13 +627,15 @@ def make_decoder(probe: ResolvedProbe, fields: dict[str, tuple[int, int, bool]]
     layout = struct.Struct(f"<{ip_at}xQ")
     # each argument at its own offset in the event's format (never assume adjacency)
     args_layout = _at_offsets([fields[f"a{i}"][0] for i in range(count)])
-    string_fields = tuple(fields[f"s{i}"][0] for i, kind in enumerate(probe.types)
-                          if kind == ProbeArgType.STR)
+    string_fields = tuple(
+        (fields[f"s{i}"][0], fields[f"h{i}"][0] if f"h{i}" in fields else -1)
+        for i, kind in enumerate(probe.types) if kind == ProbeArgType.STR)
 
     def decode_entry(raw: bytes) -> tuple[int, int, tuple[int, ...], bytes]:
         (pc,) = layout.unpack_from(raw)
         args = args_layout.unpack_from(raw) if count else ()
-        strings = _strings(raw, string_fields, cap) if string_fields else b""
+        strings = (_strings(raw, string_fields, head_size, cap, budget_end)
+                   if string_fields else b"")
         return pc, 0, args, strings
 
     return decode_entry
@@ -481,18 +666,37 @@ def _at_offsets(offsets: list[int]) -> _AtOffsets:
     return _AtOffsets(offsets)
 
 
-def _strings(raw: bytes, positions: tuple[int, ...], cap: int) -> bytes:
+def _strings(raw: bytes, positions: tuple[tuple[int, int], ...], head_size: int, cap: int,
+             budget_end: int) -> bytes:
+    """PROBE string entries from each (``sN`` data_loc, ``hN`` head) pair of the raw event.
+
+    The kernel's ``ustring`` gives the whole string (NUL included) when it is shorter than
+    4096 bytes and fits the event; a string reaching ``budget_end`` was cut by the kernel
+    (it NUL-terminates what fitted), and the strings after it got no room (length 0).
+    When ``ustring`` gave nothing, the head words tell: no NUL in them, a string too long
+    for the kernel (its first bytes, truncated); a NUL after a string that used up the
+    room, a short string (complete); otherwise unreadable (copy_from_user zero-fills what
+    it cannot read: a NULL or bad pointer reads as NUL at once).
+    """
     parts = []
-    for position in positions:
+    exhausted = False  # an earlier string took the rest of the event's room
+    for position, head_at in positions:
         (loc,) = _U32.unpack_from(raw, position)
         offset, length = loc & 0xFFFF, loc >> 16
-        if length == 0 or offset + length > len(raw):
-            parts.append(b"\xff\xff\xff\xff")  # the kernel could not read it
-            continue
-        data = raw[offset : offset + length]
-        truncated = not data.endswith(b"\0")  # cut by the kernel's own limit
-        if not truncated:
-            data = data[:-1]
+        if length and offset + length <= len(raw):
+            data = raw[offset : offset + length]
+            truncated = not data.endswith(b"\0")  # cut by the kernel's own limit
+            if not truncated:
+                data = data[:-1]
+            if offset + length >= budget_end:
+                truncated = exhausted = True  # cut where the event's room ended
+        else:
+            head = raw[head_at : head_at + head_size] if head_at >= 0 else b""
+            nul = head.find(b"\0")
+            if not head or nul == 0 or (nul > 0 and not exhausted):
+                parts.append(b"\xff\xff\xff\xff")  # the kernel could not read it
+                continue
+            data, truncated = (head, True) if nul < 0 else (head[:nul], False)
         if len(data) > cap:
             data = data[:cap]
             truncated = True

@@ -104,8 +104,14 @@ def _probe_session() -> type[ProbeSession]:
 def _control_options(options: RecordOptions) -> ControlOptions:
     seccomp = None
     wants_stops = options.wants_syscall_stops
-    if options.command and options.seccomp and wants_stops:
-        numbers = options.syscalls.numbers
+    # A probe naming a module not found at start is placed at the mmap that maps it (a
+    # dlopen): that stop is needed even when no syscall is recorded (-t f) or mmap is not
+    # selected; the seccomp filter makes it the only extra stop.
+    mmap_stops = bool(options.command and options.seccomp
+                      and any(spec.module is not None for spec in options.probes))
+    if options.command and options.seccomp and (wants_stops or mmap_stops):
+        numbers = (options.syscalls.numbers if wants_stops
+                   else {Abi.X86_64: frozenset(), Abi.I386: frozenset()})
         if numbers is None and any(spec.site == ProbeSite.RETURN for spec in options.probes):
             from ._probe_source import URETPROBE_SYSCALL
 
@@ -118,6 +124,10 @@ def _control_options(options: RecordOptions) -> ControlOptions:
             }
         if numbers is not None:
             seccomp = dict(numbers)
+            if mmap_stops:
+                from ._probe_source import MMAP_SYSCALL
+
+                seccomp[Abi.X86_64] = seccomp.get(Abi.X86_64, frozenset()) | {MMAP_SYSCALL}
             if RecordKind.USER in options.kinds:
                 # ktr.utrace must stop even when no other syscall is selected.
                 for abi in (Abi.X86_64, Abi.I386):
@@ -126,7 +136,7 @@ def _control_options(options: RecordOptions) -> ControlOptions:
         follow_children=options.follow_children,
         attach_descendants=options.descendants,
         seccomp=seccomp,
-        trace_syscalls=wants_stops,
+        trace_syscalls=wants_stops or seccomp is not None,
         spin_us=options.spin_us,
         pin_cpu=options.pin_cpu,
     )

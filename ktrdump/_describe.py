@@ -976,15 +976,19 @@ class JsonDescriber(_RecordDescriber):
         payload: Any = record[6]
         table = self.probe_table
         info = table.info(payload)
-        values = table.json_values(payload)
+        values, addresses, truncated = table.json_fields(payload)
         line = (f'{{"type":"PROBE",{head},"probe_id":{payload.probe_id},'
                 f'"probe":{encode_basestring(info.label)},"point":"{info.point}",'
                 f'"pc":{payload.pc}')
         if payload.site == ProbeSite.RETURN:
-            return f'{line},"args":[],"retval":{values[0]}}}\n'
+            tail = (f',"retval_address":{addresses[0]},"retval_truncated":{truncated[0]}'
+                    if addresses else "")
+            return f'{line},"args":[],"retval":{values[0]}{tail}}}\n'
         if payload.site == ProbeSite.OFFSET:
             line += f',"offset":{payload.offset}'
-        return f'{line},"args":[{",".join(values)}]}}\n'
+        tail = (f',"args_address":[{",".join(addresses)}],'
+                f'"args_truncated":[{",".join(truncated)}]' if addresses else "")
+        return f'{line},"args":[{",".join(values)}]{tail}}}\n'
 
     def _probe_def(self, head: str, record: Record) -> str:
         payload: Any = record[6]

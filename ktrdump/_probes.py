@@ -163,15 +163,36 @@ class ProbeTable:
         return rendered
 
     def json_values(self, payload: Any) -> list[str]:
-        rendered = []
-        for kind, value, _cut in self.values(payload):
-            if isinstance(value, bytes):
-                rendered.append(json_string(value))
-            elif value is None or kind == ProbeArgType.STR:
-                rendered.append("null")  # a string that could not be read (or NULL)
+        return self.json_fields(payload)[0]
+
+    def json_fields(self, payload: Any) -> tuple[list[str], list[str], list[str]]:
+        """(values, addresses, truncated) as JSON texts, one per argument (the return value
+        for return probes). A ``str`` value is its text, null when unreadable or NULL; its
+        address is the pointer, its truncated flag true when the cap (or the kernel's limit)
+        cut it. The other types' addresses and flags are null and false. The last two lists
+        are empty when the probe has no ``str`` value."""
+        info = self.info(payload)
+        strings = iter(_strings(payload.strings))
+        raws = [payload.value] if payload.site == ProbeSite.RETURN else list(payload.args)
+        rendered: list[str] = []
+        addresses: list[str] = []
+        truncated: list[str] = []
+        any_string = False
+        for index, raw in enumerate(raws):
+            kind = info.types[index] if index < len(info.types) else int(ProbeArgType.U64)
+            if kind == ProbeArgType.STR:
+                any_string = True
+                text, cut = next(strings, (None, False))
+                rendered.append("null" if text is None else json_string(text))
+                addresses.append(str(raw))
+                truncated.append("true" if cut else "false")
             else:
-                rendered.append(str(value))
-        return rendered
+                rendered.append(str(_typed(kind, raw)))
+                addresses.append("null")
+                truncated.append("false")
+        if not any_string:
+            return rendered, [], []
+        return rendered, addresses, truncated
 
 
 # -- pairing entries with returns -------------------------------------------------------------
