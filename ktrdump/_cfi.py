@@ -171,6 +171,11 @@ class CfiTable:
         """The start of the FDE covering link-time address ``vaddr`` (the function's
         start as the compiler described it), or None: how a module without symbols
         still tells its functions apart."""
+        found = self._covering(vaddr)
+        return None if found is None else self._starts[found[0]]
+
+    def _covering(self, vaddr: int) -> tuple[int, _FdeRows] | None:
+        """The index and rows of the FDE covering ``vaddr`` (decoded once), or None."""
         index = bisect_right(self._starts, vaddr) - 1
         if index < 0:
             return None
@@ -180,18 +185,13 @@ class CfiTable:
             self._fdes[index] = fde
         if not isinstance(fde, _FdeRows) or vaddr >= fde.end:
             return None
-        return self._starts[index]
+        return index, fde
 
     def _lookup(self, vaddr: int) -> Row | None:
-        index = bisect_right(self._starts, vaddr) - 1
-        if index < 0:
+        found = self._covering(vaddr)
+        if found is None:
             return None
-        fde = self._fdes.get(index, False)
-        if fde is False:
-            fde = self._decode(index)
-            self._fdes[index] = fde
-        if fde is None or not isinstance(fde, _FdeRows) or vaddr >= fde.end:
-            return None
+        fde = found[1]
         at = bisect_right(fde.starts, vaddr) - 1
         return fde.rows[at] if at >= 0 else None
 
