@@ -196,6 +196,8 @@ class ChromeOptions:
     raw: bool = False  # -n: no decoded arguments, raw words only
     facilities: str | None = None  # the recording's -t (which entry records to expect)
     metadata: tuple[tuple[str, object], ...] = ()  # more otherData entries (JSON values)
+    # Where a module that cannot symbolize samples is said (None: stderr).
+    warn: Callable[[str], None] | None = None
 
 
 def _text(data: bytes) -> str:
@@ -370,7 +372,7 @@ class ChromeTrace:
             self._proc(record, payload, out)
         elif kind in (_SAMPLE, _MMAP):
             if self._stacks is None:
-                self._stacks = Stacks(self.options.symbol_cache)
+                self._stacks = Stacks(self.options.symbol_cache, self.options.warn)
             if kind == _MMAP:
                 self._stacks.observe(record)
             else:

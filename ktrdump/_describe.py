@@ -348,6 +348,8 @@ class _RecordDescriber(LineView):
                             fd_paths=track_fds)
         self._renderers: dict[tuple[int, int], CallArguments] = Cache()
         self._heads: dict[tuple[int, int, bytes], str] = {}
+        # Where a module that cannot symbolize samples is said (None: stderr).
+        self.warn: Callable[[str], None] | None = None
         self._out: list[str] = []
         self._stacks: Stacks | None = None  # address spaces, made at the first MMAP/SAMPLE
         # Each describer has a method per kind of the same name (CALL and RET
@@ -434,7 +436,7 @@ class _RecordDescriber(LineView):
 
     def _stack_view(self) -> Stacks:
         if self._stacks is None:
-            self._stacks = Stacks(self.options.symbol_cache)
+            self._stacks = Stacks(self.options.symbol_cache, self.warn)
         return self._stacks
 
     def _arguments(self, call: Call) -> list[str]:
@@ -1055,11 +1057,13 @@ Describer = TextDescriber | JsonDescriber
 
 
 def describer_for(options: Options, names: Names | None = None,
-                  header: FileHeader | None = None, selector: Any = None) -> Any:
+                  header: FileHeader | None = None, selector: Any = None,
+                  warn: Callable[[str], None] | None = None) -> Any:
     """The describer for ``options.output_format`` (text, json or strace).
 
     ``selector``: the call filters (``_select.Selector``) whose ``hidden``
     records the describer feeds to its call tracker but does not show.
+    ``warn``: where a module that cannot symbolize samples is said (None: stderr).
     """
     describer: Any
     if options.output_format == "json":
@@ -1070,6 +1074,8 @@ def describer_for(options: Options, names: Names | None = None,
         describer = StraceDescriber(options, names, header)
     else:
         describer = TextDescriber(options, names, header)
+    if isinstance(describer, _RecordDescriber):
+        describer.warn = warn
     if selector is not None:
         if isinstance(describer, _RecordDescriber):
             describer.set_filter(record_filter(options, selector.keep))

@@ -554,7 +554,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             describer = per_thread_describer(options, options.output_path, source.header,
                                              selector, avoid=inputs)
         else:
-            describer = describer_for(options, header=source.header, selector=selector)
+            describer = describer_for(options, header=source.header, selector=selector,
+                                      warn=_warner(stderr))
         return dump(source, describer, Output(stdout), stderr, events)
 
 
@@ -715,6 +716,7 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
         origin_ns=source.origin_ns, keep=record_filter(options), call_args=options.call_args,
         raw=options.raw, facilities=recorded_facilities(source.header),
         metadata=_header_metadata(source.header), symbol_cache=options.symbol_cache,
+        warn=_warner(stderr),
         io_bytes=DEFAULT_CHROME_IO_BYTES if options.max_data is None else options.max_data)
     write_chrome(events, stdout, chrome_options, on_notice=report,
                  flush_each_batch=source.live)

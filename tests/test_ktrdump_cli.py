@@ -263,3 +263,31 @@ def test_user_label_filter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     tags = [line.split()[2:4] for line in capsys.readouterr().out.splitlines()
             if not line.startswith('       "')]
     assert tags == [["USER", '"app"'], ["USER", '"app"']]
+
+
+@pytest.mark.parametrize("view", [[], ["--json"], ["--format", "chrome"], ["--summary"],
+                                  ["--format", "folded"]])
+def test_a_module_that_cannot_symbolize_is_said_on_the_given_stderr(
+        view: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every view says it on the stderr ``run`` was given (an API caller's), once."""
+    import io
+
+    from ktrdump.cli import parse_options, run
+
+    gone = tmp_path / "gone"  # deleted while mapped: never there
+    mapping = formats.Mmap(0x500000, 0x501000, 0, 5, 0x2 | formats.MmapFlag.DELETED, 1,
+                           bytes.fromhex("99887766"), str(gone).encode(), b"")
+    sample = formats.Sample(0x500100, 1_000_000, 1, int(formats.Abi.X86_64), 0, 0, 0, (), (),
+                            b"")
+    data, _ = build_trace([[(formats.RecordKind.MMAP, 7, 7, b"prog", mapping),
+                            (formats.RecordKind.SAMPLE, 7, 7, b"prog", sample),
+                            (formats.RecordKind.SAMPLE, 7, 7, b"prog", sample)]])
+    trace = tmp_path / "t.ktr"
+    trace.write_bytes(data)
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    stderr = io.StringIO()
+    run(parse_options([*view, "--no-symbol-cache", str(trace)]), stdout, stderr)
+    said = [line for line in stderr.getvalue().splitlines() if str(gone) in line]
+    assert said == [f"ktrdump: {gone}: no such file (it was deleted while mapped); "
+                    "its frames are shown as offsets"]
+    assert str(gone) not in capsys.readouterr().err
