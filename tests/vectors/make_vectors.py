@@ -206,7 +206,7 @@ def _lifecycle() -> list[Entry]:
         (s.PROBE, LS, Probe(4, formats.ProbeSite.OFFSET, 0x401146, 0x10, 0, (), b"ls:main")),
         (s.PROBE, LS, Probe(9, formats.ProbeSite.ENTRY, 0x401136, 0, 0, (1, 2), b"ls:undefined")),
         (s.MMAP, LS, Mmap(0x7F0000000000, 0x7F0000022000, 0x1000, 5, 0x2, 0,
-                          bytes.fromhex("1a2b3c4d5e6f"), b"/usr/lib/libc.so.6", b"")),
+                          bytes.fromhex("1a2b3c4d5e6f"), b"/nonexistent/lib/libc.so.6", b"")),
         (s.MMAP, LS, Mmap(0x400000, 0x401000, 0, 1, 0x2, 1, b"", b"/usr/bin/ls", b"")),
         (s.MMAP, LS, Mmap(0x500000, 0x501000, 0, 5, 0x2 | formats.MmapFlag.DELETED, 1,
                           bytes.fromhex("99887766"), b"/tmp/gone", b"")),
