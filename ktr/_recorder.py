@@ -290,15 +290,15 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
         # Targets first: a pid that cannot be traced must not cost the user the
         # file -o names (opening it replaces it). The attached threads wait,
         # stopped, while the output opens; if it cannot be, they are let go.
-        if options.pids:
-            control.attach(options.pids)
-        if options.process_group is not None:
-            control.attach_group(options.process_group)
         try:
+            if options.pids:
+                control.attach(options.pids)
+            if options.process_group is not None:
+                control.attach_group(options.process_group)
             descriptor = open_descriptor(output_options, header, on_write_error,
                                          on_blocking=on_blocking, begin=begin)
         except BaseException:
-            control.let_go()
+            control.let_go()  # (-g failing after -p attached: those go too)
             raise
 
     def notify(message: str) -> None:
