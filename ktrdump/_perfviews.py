@@ -102,6 +102,9 @@ class ThreadSwitches:
         self.last_cpu = -1  # the CPU of the last ``out``
 
 
+_PREEMPTED = int(CswFlag.PREEMPTED)
+
+
 class SwitchTally:
     """Switch counts and off-CPU time per (pid, tid)."""
 
@@ -112,27 +115,34 @@ class SwitchTally:
         """Count one CSW; for an ``in``, return (off-CPU start, end) if its
         ``out`` was seen."""
         payload: Any = record.payload
-        key = (record.pid, record.tid)
+        return self.count(record.pid, record.tid, record.comm, record.timestamp_ns,
+                          payload.out, payload.flags, payload.cpu)
+
+    def count(self, pid: int, tid: int, comm: bytes, timestamp_ns: int, out: int, flags: int,
+              cpu: int) -> tuple[int, int] | None:
+        """``add`` by the record's fields (the summary's raw path picks them out of a batch)."""
+        key = (pid, tid)
         entry = self.threads.get(key)
         if entry is None:
-            entry = self.threads[key] = ThreadSwitches(record.comm)
+            entry = self.threads[key] = ThreadSwitches(comm)
         else:
-            entry.comm = record.comm
-        if payload.out:
-            entry.last_preempted = bool(payload.flags & CswFlag.PREEMPTED)
-            entry.last_cpu = payload.cpu
-            if payload.flags & CswFlag.PREEMPTED:
+            entry.comm = comm
+        if out:
+            # A plain int mask: IntFlag's & builds an enum member per record.
+            preempted = entry.last_preempted = bool(flags & _PREEMPTED)
+            entry.last_cpu = cpu
+            if preempted:
                 entry.preempted += 1
             else:
                 entry.voluntary += 1
-            entry.out_since = record.timestamp_ns
+            entry.out_since = timestamp_ns
             return None
         start = entry.out_since
         entry.out_since = None
-        if start is None or record.timestamp_ns < start:
+        if start is None or timestamp_ns < start:
             return None
-        entry.off_cpu_ns += record.timestamp_ns - start
-        return start, record.timestamp_ns
+        entry.off_cpu_ns += timestamp_ns - start
+        return start, timestamp_ns
 
     def lines(self) -> list[str]:
         """The summary table (empty without switches)."""

@@ -191,6 +191,7 @@ class _Pickers(NamedTuple):
     sysret: _Picker  # pid, tid, nr, abi, flags, error, duration_ns
     sysret_comm: _Picker  # pid, tid, comm, nr, abi, flags, error, duration_ns
     drop: _Picker  # error, lost
+    csw: _Picker  # pid, tid, timestamp_ns, comm, out, flags, cpu
 
 
 _PICKERS: dict[str, _Pickers] = {}
@@ -211,6 +212,8 @@ def _pickers(order: formats.ByteOrder) -> _Pickers:
                                 ("pid", "tid", "comm", "nr", "abi", "flags", "error",
                                  "duration_ns")),
             drop=_picker(order, RecordKind.DROP, ("error", "lost")),
+            csw=_picker(order, RecordKind.CSW,
+                        ("pid", "tid", "timestamp_ns", "comm", "out", "flags", "cpu")),
         )
     return found
 
@@ -300,7 +303,7 @@ class SyscallSummary:
             return
         if isinstance(record.payload, formats.Unknown):
             self.malformed += 1
-        elif record.kind == RecordKind.CSW:
+        elif record[0] == _CSW:
             self.switches.add(record)
         else:
             self.counters.add(record)
@@ -316,6 +319,8 @@ class SyscallSummary:
         unpack_call, call_size = syscall.struct.unpack_from, syscall.size
         unpack_return, return_size = sysret.struct.unpack_from, sysret.size
         unpack_drop, drop_size = pickers.drop.struct.unpack_from, pickers.drop.size
+        unpack_switch, switch_size = pickers.csw.struct.unpack_from, pickers.csw.size
+        switches = self.switches
         pids = self.options.pids
         stats = self._stats
         pending = self._pending
@@ -379,6 +384,13 @@ class SyscallSummary:
                 else:
                     error, lost = unpack_drop(data, position)
                     self.dropped[error] = self.dropped.get(error, 0) + lost
+            elif kind == _CSW:  # -t w: as many records as calls, or more
+                if stop - position < switch_size:
+                    self.malformed += 1
+                else:
+                    pid, tid, ts, comm, out, flags, cpu = unpack_switch(data, position)
+                    if not pids or pid in pids or tid in pids:
+                        switches.count(pid, tid, comm.rstrip(b"\0"), ts, out, flags, cpu)
             elif kind in _PERF_KINDS:
                 try:
                     for record in formats.codec(order).iter_records(data[position:stop]):
