@@ -8,6 +8,7 @@ asked for).
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import signal
@@ -593,6 +594,9 @@ def test_counter_letter_selects_counter_readings_in_both_commands(tmp_path: Path
 def test_unprivileged_user_counts_in_user_mode_and_records_switches(
         request: pytest.FixtureRequest) -> None:
     """paranoid 2, own process: switch records and user-mode counting, with one notice."""
+    # What the recording imports lazily, imported while still root: the child
+    # cannot read an interpreter installed under /root (pyenv) once it is nobody.
+    importlib.import_module("ktr._perfsource")
     shared = Path(tempfile.mkdtemp(prefix="ktr-perf-"))  # pytest's own is root-only
     request.addfinalizer(lambda: shutil.rmtree(shared, ignore_errors=True))
     shared.chmod(0o777)
