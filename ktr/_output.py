@@ -12,7 +12,9 @@ between; no FIFO or device is opened before it is accepted. An accepted
 regular file is made private (0600) before it is emptied or appended to;
 appending onto a non-empty file is allowed only when that file starts with a
 ktr header of the same major version and byte order, and then no second
-header is written. Every failure is a ``ktr.errors.OutputError`` (refusals:
+header is written. A regular file is written under an exclusive flock held
+while the recording writes it: a second recorder (``-a`` or not) is refused
+before it changes a byte. Every failure is a ``ktr.errors.OutputError`` (refusals:
 ``UnsafeOutput``; -a onto the wrong file: ``IncompatibleOutput``) whose
 message is one line naming the path and the reason. Standard output (``-``)
 is whatever the caller's shell opened: it is written as it is.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import pwd
 import select
@@ -180,6 +183,8 @@ def prepare(fd: int, status: os.stat_result, path: str, append: bool,
     notice = None
     try:
         regular = stat.S_ISREG(status.st_mode)
+        if regular and owns_fd:
+            _lock_for_recording(fd, path)
         write_header = True
         if regular and status.st_size > 0 and append:
             check_appendable(fd, path, header)
@@ -212,6 +217,25 @@ def prepare(fd: int, status: os.stat_result, path: str, append: bool,
             os.close(fd)
         raise
     return Output(fd, path, (status.st_dev, status.st_ino), interactive, owns_fd, notice)
+
+
+def _lock_for_recording(fd: int, path: str) -> None:
+    """Hold the file's exclusive flock as long as ``fd`` is open, or refuse it.
+
+    Two recorders writing one file (a ``-a`` append, or a replacement, while
+    another recording still writes it) would each write at their own offset,
+    over the other's batches. The lock goes with the descriptor: closing it
+    (or the recorder dying) releases it.
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise OutputError(f"refusing to write trace to {describe_path(path)}: another "
+                          "ktr record is writing it", path, errno.EWOULDBLOCK) from None
+    except OSError as error:
+        if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+            raise output_error(path, error, "lock") from None
+        # A file system without flock (some network ones): recorded unguarded.
 
 
 def make_private(fd: int, status: os.stat_result, path: str) -> int | None:

@@ -303,3 +303,38 @@ def test_an_output_that_cannot_be_opened_lets_an_attached_target_go(tmp_path: Pa
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+@pytest.mark.parametrize("append", [True, False])
+def test_a_second_recorder_cannot_write_a_trace_being_recorded(tmp_path: Path,
+                                                             append: bool) -> None:
+    """Two recorders on one file would write over each other's batches: the second is refused."""
+    trace = tmp_path / "busy.ktr"
+    first = subprocess.Popen([KTR, "record", "-q", "-o", str(trace), "--", "sh", "-c",
+                              "echo ready; read line"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert first.stdout is not None and first.stdin is not None
+        assert first.stdout.readline() == b"ready\n"  # the output is open by now
+        before = trace.read_bytes()
+        second = subprocess.run([KTR, "record", "-q", *(["-a"] if append else []), "-o",
+                                 str(trace), "--", "true"],
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert second.returncode == 1
+        assert second.stderr == (f"ktr: refusing to write trace to {trace}: another ktr record "
+                                 "is writing it\n")
+        assert trace.read_bytes()[:len(before)] == before
+        first.stdin.write(b"done\n")
+        first.stdin.close()
+        assert first.wait(timeout=30) == 0
+    finally:
+        first.kill()
+        first.wait()
+    dumped = subprocess.run([str(Path(KTR).parent / "ktrdump"), str(trace)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert dumped.returncode == 0, dumped.stderr  # the first recording whole, undamaged
+    assert dumped.stdout.count(" BEGIN ") == 1 and dumped.stdout.count(" END ") == 1
+    # Once it has ended, appending works again.
+    again = subprocess.run([KTR, "record", "-q", "-a", "-o", str(trace), "--", "true"],
+                           capture_output=True, timeout=60, check=False)
+    assert again.returncode == 0, again.stderr
