@@ -59,7 +59,7 @@ from ._calls import (
     signed32,
 )
 from ._fdtable import FdTables
-from ._text import quoted
+from ._text import quoted, strace_hex_string, strace_string
 
 _U64 = (1 << 64) - 1
 _CACHE_LIMIT = 4096
@@ -93,54 +93,6 @@ def struct_fields(struct: Struct) -> dict[str, Any] | None:
     """A STRU record's fields as a dict for JSON, or None when they cannot be decoded."""
     fields = _structs.struct_fields(struct.name, struct.abi, struct.data)
     return None if fields is None else dict(fields)
-
-
-# ---------------------------------------------------------------------------
-# strace's string quoting
-
-_STRACE_ESCAPES = {ord('"'): '\\"', ord("\\"): "\\\\", ord("\f"): "\\f", ord("\n"): "\\n",
-                   ord("\r"): "\\r", ord("\t"): "\\t", ord("\v"): "\\v"}
-_STRACE_PLAIN = re.compile(rb'[\x20-\x21\x23-\x5b\x5d-\x7e]*')
-#: Each byte (as a latin-1 character) as strace writes it when no octal digit
-#: follows: its C escape, itself when printable, else its shortest octal escape.
-_STRACE_TABLE: dict[int, str] = {
-    code: _STRACE_ESCAPES.get(code, f"\\{code:o}") for code in range(256)
-    if code in _STRACE_ESCAPES or not 0x20 <= code < 0x7F}
-#: A byte written in octal with a digit after it: its escape takes all three digits.
-_STRACE_BEFORE_DIGIT = re.compile("([^\\x20-\\x7e\\t\\n\\v\\f\\r])(?=[0-7])")
-
-
-def strace_string(data: bytes, limit: int | None = None, more: bool = False) -> str:
-    r"""``data`` quoted as strace quotes it: ``"\177ELF\2\1"``, then ``...`` past ``limit``.
-
-    ``more``: the data shown is not all there was (a capped GIO record).
-    """
-    if limit is not None and len(data) > limit:
-        data = data[:limit]
-        more = True
-    if _STRACE_PLAIN.fullmatch(data):
-        body = data.decode("ascii")
-    else:
-        text = data.decode("latin-1")
-        if _STRACE_BEFORE_DIGIT.search(text) is None:
-            body = text.translate(_STRACE_TABLE)
-        else:
-            # Split at the bytes whose escape takes three octal digits (a digit
-            # follows): the pieces between are translated, those bytes spelled out.
-            parts = _STRACE_BEFORE_DIGIT.split(text)
-            parts[0::2] = [part.translate(_STRACE_TABLE) for part in parts[0::2]]
-            parts[1::2] = [f"\\{ord(char):03o}" for char in parts[1::2]]
-            body = "".join(parts)
-    return f'"{body}"...' if more else f'"{body}"'
-
-
-def strace_hex_string(data: bytes, limit: int | None = None, more: bool = False) -> str:
-    r"""``data`` as strace's QUOTE_FORCE_HEX quotes it: ``"\x65\x9e"``, ``...`` past ``limit``."""
-    if limit is not None and len(data) > limit:
-        data = data[:limit]
-        more = True
-    body = "".join(f"\\x{byte:02x}" for byte in data)
-    return f'"{body}"...' if more else f'"{body}"'
 
 
 # ---------------------------------------------------------------------------

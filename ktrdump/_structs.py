@@ -61,6 +61,7 @@ from ._flags import (
     render_mode,
 )
 from ._siginfo import strace_siginfo
+from ._text import strace_string
 
 FieldValue = int | str
 Fields = dict[str, FieldValue]
@@ -711,14 +712,14 @@ def _render_sockaddr(data: bytes) -> str:
     elif len(data) < _SOCKADDR_MIN_SIZES.get(family, 0):
         # As strace: an address smaller than its family's structure (a caller's
         # small buffer) is shown as the raw bytes it has.
-        parts.append(f"sa_data={_hex_string(data[2:])}")
+        parts.append(f"sa_data={strace_string(data[2:])}")
     elif family == _AF_UNIX:
         path = data[2:110]
         if path[:1] == b"\0":
-            parts.append(f"sun_path=@{_quote(path[1:])}")
+            parts.append(f"sun_path=@{strace_string(path[1:])}")
         elif path:
             name = path.split(b"\0", 1)[0]
-            parts.append(f"sun_path={_quote(name)}")
+            parts.append(f"sun_path={strace_string(name)}")
     elif family == _AF_INET:
         _put(parts, fields, "sin_port", lambda port: f"htons({port})")
         if "sin_addr" in fields:
@@ -743,7 +744,7 @@ def _render_sockaddr(data: bytes) -> str:
             address = bytes.fromhex(str(fields["sll_addr"]))
             parts.append("sll_addr=[" + ", ".join(f"{byte:#04x}" for byte in address) + "]")
     else:
-        parts.append(f"sa_data={_hex_string(data[2:])}")
+        parts.append(f"sa_data={strace_string(data[2:])}")
     return "{" + ", ".join(parts) + "}"
 
 
