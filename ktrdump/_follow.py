@@ -30,6 +30,20 @@ Ends:
   does not reopen: a replaced trace is a different recording, whose header
   the records read so far do not belong to. A file that is only removed
   (unlinked) is still followed through the open descriptor, as ``tail -f``.
+- a file whose recorder died without writing END (SIGKILL, a crash): while
+  idle at the end of the file, once per poll interval, the recorder the
+  current recording's BEGIN names is looked for in ``/proc``. When it is gone
+  (no such pid, a zombie, or a pid reused by a process started after the
+  BEGIN) and one more read brings nothing, the input ends there, as a file
+  read without follow does: the reader's ``CutShort`` notice follows. Only
+  when that can be known: the file header's hostname is this machine's
+  ``uname -n``, ``/proc`` is this pid namespace's (``/proc/self`` is this
+  process), the recording has a BEGIN naming a pid, and its
+  ``CLOCK_MONOTONIC`` is not later than this machine's now (else it is
+  another boot's, whose times cannot be compared). Otherwise following waits
+  as before. A recorder in another pid namespace of the same host name
+  cannot be told apart and may be taken as gone (the BEGIN does not say its
+  namespace).
 
 A torn tail is not an error while following: the writer appends whole
 batches, so a partial batch at the end is waited for (the reader's ``fill``
@@ -49,6 +63,7 @@ import os
 import select
 import signal
 import stat
+import struct
 import sys
 import threading
 import time
@@ -57,9 +72,18 @@ from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import NamedTuple, TypeVar
 
+import formats
 from formats import FileHeader
 
-from ._reader import STDIN_NAME, Event, RawEvent, Skipped, TraceReader, ends_recording
+from ._reader import (
+    STDIN_NAME,
+    Event,
+    RawBatch,
+    RawEvent,
+    Skipped,
+    TraceReader,
+    ends_recording,
+)
 from .errors import InputError
 
 _Event = TypeVar("_Event", Event, RawEvent)
@@ -113,6 +137,50 @@ class _StopFlag:
             time.sleep(timeout)
 
 
+class _RecorderWatch:
+    """Whether the recorder a BEGIN names still runs (``/proc/PID/stat``; see the docstring)."""
+
+    def __init__(self, pid: int, monotonic_ns: int) -> None:
+        self.pid = pid
+        self.monotonic_ns = monotonic_ns
+        self._tick_ns = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+    def gone(self) -> bool:
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as stat_file:
+                line = stat_file.read()
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        except OSError:
+            return False  # cannot tell: keep following
+        fields = line[line.rfind(b")") + 2:].split()  # after "pid (comm) "
+        if len(fields) < 20 or not fields[19].isdigit():
+            return False
+        if fields[0] in (b"Z", b"X"):
+            return True  # killed, not yet reaped by its parent
+        # starttime counts clock ticks of CLOCK_BOOTTIME (Linux >= 5.3; MONOTONIC
+        # before), which runs ahead of MONOTONIC by the time suspended: allow all the
+        # suspension so far, and a tick of rounding, so a live recorder never looks
+        # reused (a reused pid started within that margin is taken as alive).
+        suspended = time.clock_gettime_ns(time.CLOCK_BOOTTIME) - time.monotonic_ns()
+        started_ns = int(fields[19]) * self._tick_ns
+        return started_ns > self.monotonic_ns + max(0, suspended) + self._tick_ns
+
+
+def _watch_recorder(header: FileHeader, begin: formats.Begin) -> _RecorderWatch | None:
+    """A watch on the recorder ``begin`` names, or None when whether it runs cannot be known."""
+    if begin.recorder_pid <= 0 or header.hostname != os.uname().nodename:
+        return None
+    if begin.monotonic_ns > time.monotonic_ns():
+        return None  # another boot's recording: its times mean nothing here
+    try:
+        if os.readlink("/proc/self") != str(os.getpid()):
+            return None  # /proc of another pid namespace
+    except OSError:
+        return None  # no /proc
+    return _RecorderWatch(begin.recorder_pid, begin.monotonic_ns)
+
+
 class _WaitingFile:
     """A regular file read as a stream that waits at its end (``TraceReader`` reads it)."""
 
@@ -129,6 +197,9 @@ class _WaitingFile:
         self.ended: str | None = None  # why following ended, when it did on its own
         # An END record was read last and nothing after it: no more to wait for.
         self.recording_ended = False
+        # The recorder writing the current recording, when it can be watched.
+        self.recorder: _RecorderWatch | None = None
+        self._recorder_gone = False
 
     def read(self, size: int = -1) -> bytes:
         """At least one byte, or b"" when following ends; raises ``_Stopped`` on stop()."""
@@ -142,11 +213,15 @@ class _WaitingFile:
                 # for the rest of its batch, should this be only part of it.
                 self.recording_ended = False
                 return data
-            if self.recording_ended:
+            if self.recording_ended or self._recorder_gone:
                 return b""  # the end of the input, as for a file not followed
             self.ended = self._gone()
             if self.ended is not None:
                 return b""
+            if self.recorder is not None and self.recorder.gone():
+                # It may have written just before it died: read once more, at once.
+                self._recorder_gone = True
+                continue
             self._stop.wait(self._poll)
 
     def _gone(self) -> str | None:
@@ -255,6 +330,10 @@ class Follower:
                 self.reader = TraceReader(self.stream, self.name)  # type: ignore[arg-type]
             byte_order = self.reader.header.byte_order
             for event in events(self.reader):
+                if isinstance(self.stream, _WaitingFile) and not isinstance(event, Skipped):
+                    begin = _begin_of(event, self.reader)
+                    if begin is not None:
+                        self.stream.recorder = _watch_recorder(self.reader.header, begin)
                 yield event
                 if isinstance(self.stream, _WaitingFile) and not isinstance(event, Skipped):
                     # An END, written last by ktr record, ends the input once nothing
@@ -296,6 +375,31 @@ class Follower:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
+
+
+_BEGIN = int(formats.RecordKind.BEGIN)
+
+
+def _begin_of(batch: list[formats.Record] | RawBatch, reader: TraceReader) -> formats.Begin | None:
+    """The BEGIN that starts ``batch`` (the recorder writes it first in a batch), if any."""
+    if type(batch) is list:
+        if batch and batch[0].kind == _BEGIN and isinstance(batch[0].payload, formats.Begin):
+            return batch[0].payload
+        return None
+    data = batch.data  # type: ignore[union-attr]
+    codec = reader.record_codec
+    header_size = codec.header.size
+    if len(data) < header_size:
+        return None
+    order = "<" if codec.order == "little" else ">"
+    length, kind = struct.unpack_from(order + "IH", data)
+    if kind != _BEGIN or header_size + length > len(data):
+        return None
+    try:
+        payload = codec.decode_payload(kind, data, header_size, header_size + length)
+    except formats.PayloadError:
+        return None  # the raw path does not decode payloads: a bad one is not ours to report
+    return payload if isinstance(payload, formats.Begin) else None
 
 
 def follow(source: str | os.PathLike[str], options: FollowOptions | None = None) -> Follower:

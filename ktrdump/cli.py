@@ -224,7 +224,9 @@ def _parser() -> argparse.ArgumentParser:
                              "(Ctrl-C ends it; a pipe ends at its end, a file once "
                              "an END record is read and nothing follows it: a "
                              "recording appended with ktr record -a that has started "
-                             "by then is followed too)")
+                             "by then is followed too; or, recorded on this machine, once "
+                             "the ktr record process its BEGIN names has died without "
+                             "END: then the cut-short notice, exit status 1)")
     filters = parser.add_argument_group("filters after the fact (see below)")
     filters.add_argument("-e", dest="expressions", action="append", metavar="EXPR",
                          help="trace=SET (syscall names, %%classes, ! inverts) or "
