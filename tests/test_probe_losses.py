@@ -118,6 +118,13 @@ def test_ring_losses_stand_in_the_gap_and_break_no_call(tmp_path: Path) -> None:
     wrong = [(a, r) for a, r in paired if int(r) != int(a) + 1]
     assert not wrong, wrong[:5]
     assert "return lost" in calls
+    # --summary's probe table: a leaf's self time is its total (no call stacked on a stale
+    # entry, whose return was lost)
+    summary = subprocess.run([str(BIN / "ktrdump"), "--summary", str(trace)],
+                             capture_output=True, text=True, check=True).stdout
+    row = re.search(r"^ *(\S+ +\S+) +(\S+ +\S+) +(\d+) +libfoo.so.1:foo_add$", summary, re.M)
+    assert row is not None, summary
+    assert row.group(1) == row.group(2), row.group(0)
     # so do Chrome's slices: each B's matching E carries arg + 1, or is unfinished
     chrome = subprocess.run([str(BIN / "ktrdump"), "--format", "chrome", str(trace)],
                             capture_output=True, text=True, check=True).stdout
