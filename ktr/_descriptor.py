@@ -195,6 +195,7 @@ class Descriptor:
         "_maxentry",
         "_output",
         "_pending_drops",
+        "_placed_drops",
         "_queue",
         "_quiet",
         "_references",
@@ -265,6 +266,8 @@ class Descriptor:
         self._pending_drops: dict[DropError, int] = {}  # ktd_error/ktd_errcnt, per kind
         # where the pending drops began: the queue's length then, and the time
         self._drops_began = (0, 0)
+        # losses whose time the source knows: (queue position, time, reason, count)
+        self._placed_drops: list[tuple[int, int, DropError, int]] = []
         self._drop_totals: dict[DropError, int] = {kind: 0 for kind in DropError}
         self._drops_written = 0
         self._deadline: float | None = None  # the pending delayed wakeup (ktd_wakch)
@@ -420,12 +423,20 @@ class Descriptor:
         with self._lock:
             self._count_drop(DropError(error))
 
-    def log_lost(self, error: DropError, count: int) -> None:
+    def log_lost(self, error: DropError, count: int, at_ns: int | None = None) -> None:
         """Count ``count`` records lost before they reached the queue (a
-        source's own losses, e.g. a kernel ring's); written as DROP."""
+        source's own losses, e.g. a kernel ring's); written as DROP.
+
+        With ``at_ns`` (the trace time of the loss, e.g. a PERF_RECORD_LOST's), the DROP
+        is written on its own, after the records queued so far and stamped ``at_ns``: a
+        reader sees it where the gap is, not merged into the queue's other losses."""
         if count > 0:
             with self._lock:
-                self._count_drop(DropError(error), count)
+                if at_ns is None:
+                    self._count_drop(DropError(error), count)
+                else:
+                    self._placed_drops.append((len(self._queue), at_ns, DropError(error), count))
+                    self._drop_totals[DropError(error)] += count
 
     def _count_drop(self, error: DropError, count: int = 1) -> None:
         if not self._pending_drops:
@@ -553,25 +564,29 @@ class Descriptor:
             # wait for their wakeup, exactly as if it had been waiting already.
             self._sleep()
             while True:
-                if self._queue or self._pending_drops:
+                if self._queue or self._pending_drops or self._placed_drops:
                     batch = self._queue
                     self._queue = []
                     drops = self._pending_drops
                     self._pending_drops = {}
                     drops_began = self._drops_began
+                    placed = self._placed_drops
+                    self._placed_drops = []
                     self._stats_taken += len(batch)
                     self._deadline = None
                     self._set_quiet()
                     lock.release()
                     try:
-                        size, batches, refused, error = self._write_batch(batch, drops, drops_began)
+                        size, batches, refused, error = self._write_batch(batch, drops, drops_began,
+                                                                          placed)
                     finally:
                         lock.acquire()
                     if error is None:
                         self._stats_written += len(batch) - refused
                         self._stats_bytes += size
                         self._stats_batches += batches
-                        self._drops_written += sum(drops.values())
+                        self._drops_written += (sum(drops.values())
+                                                + sum(count for *_, count in placed))
                         for _ in range(refused):
                             # Too long for any batch a reader accepts: lost, and said so.
                             self._count_drop(DropError.ENOMEM)
@@ -608,17 +623,33 @@ class Descriptor:
         self._set_quiet()
 
     def _write_batch(self, batch: list[bytes], drops: dict[DropError, int],
-                     drops_began: tuple[int, int]) -> tuple[int, int, int, OutputError | None]:
+                     drops_began: tuple[int, int],
+                     placed: list[tuple[int, int, DropError, int]],
+                     ) -> tuple[int, int, int, OutputError | None]:
         """``ktrwrite``: the queue taken at once, as batches within SPEC's cap, with the
         DROP records where the losses began: after the records queued before the first
-        one, stamped with its time. Runs without the lock. Returns the bytes and batches
-        written, the records too long for any batch (left out), and the error that
-        stopped it."""
+        one, stamped with its time; and each placed loss (``log_lost``'s ``at_ns``) as its
+        own DROP after the records queued before it. Runs without the lock. Returns the
+        bytes and batches written, the records too long for any batch (left out), and the
+        error that stopped it."""
         size = 0
         try:
-            if drops:
-                at, began_ns = drops_began
-                batch = batch[:at] + self._drop_records(drops, began_ns) + batch[at:]
+            if drops or placed:
+                # (position, order, records): the records go in at their positions, the
+                # placed ones in the order they were logged
+                inserts = [(at, index, self._drop_records({error: count}, at_ns))
+                           for index, (at, at_ns, error, count) in enumerate(placed)]
+                if drops:
+                    at, began_ns = drops_began
+                    inserts.append((at, -1, self._drop_records(drops, began_ns)))
+                merged: list[bytes] = []
+                done = 0
+                for at, _order, records in sorted(inserts, key=lambda item: item[:2]):
+                    merged += batch[done:at]
+                    merged += records
+                    done = at
+                merged += batch[done:]
+                batch = merged
             framed, refused = self._framing.encode_batches(batch, self._compressor,
                                                            self._max_batch_bytes)
             for data in framed:

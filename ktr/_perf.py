@@ -898,6 +898,18 @@ def parse_lost(body: bytes) -> tuple[int, int]:
     return int(event_id), int(lost)
 
 
+def parse_lost_at(body: bytes, trailer: SampleIdLayout) -> tuple[int, int | None]:
+    """A PERF_RECORD_LOST body with its ``sample_id_all`` trailer: (records lost, the
+    perf time of the loss, None when the trailer has no time). The kernel writes a LOST
+    record in the ring's order, just before the first record it could write again, with
+    that record's time: where the gap ends. In a per-CPU ring that is where the gap ends
+    for a thread that stayed on that CPU; one that moved to another CPU meanwhile had
+    hits written to the other ring before it (the LOST then comes later than the gap)."""
+    _event_id, lost = _LOST.unpack_from(body, 0)
+    time = trailer.read(body).get("time") if len(body) >= 16 + trailer.size else None
+    return int(lost), time
+
+
 def available_counters() -> list[str]:
     """The counter names (``_CANONICAL``) that can be opened on this machine,
     tried as user-mode counters of the calling thread."""

@@ -53,6 +53,7 @@ from .errors import KtrError, PerfError, UsageError
 DRAIN_INTERVAL_MS = 200
 
 _SWITCH_SAMPLE = perf.PERF_SAMPLE_TID | perf.PERF_SAMPLE_TIME | perf.PERF_SAMPLE_CPU
+_LOST_TRAILER = perf.SampleIdLayout(_SWITCH_SAMPLE)
 #: A whole PERF_RECORD_SWITCH with our sample_id trailer: header (type, misc,
 #: size), then pid, tid, time, cpu, res.
 _SWITCH_RECORD = struct.Struct("<IHHiiQII")
@@ -390,17 +391,19 @@ class PerfSource:
         else:
             for record in made:
                 output.sink(record)
-        if lost:
-            output.log_lost(DropError.ENOBUFS, lost)
+        for count, time_ns in lost:  # each where its gap is, by its time
+            output.log_lost(DropError.ENOBUFS, count,
+                            None if time_ns is None else self._clock.to_trace(time_ns))
 
     def _convert(self, chunks: list[perf.RecordChunk], horizon: int
                  ) -> tuple[list[bytes], list[int], list[bytes], list[_threadnames.Comm],
-                            list[_threadnames.Fork], dict[int, int], int]:
+                            list[_threadnames.Fork], dict[int, int],
+                            list[tuple[int, int | None]]]:
         """CSW records of the switches up to ``horizon``, each named as known
         when converted, and where each chunk's end among them; the records
         after it (held), the COMM and FORK records, for each thread they
         concern how many CSW records were made before its last one, and the
-        loss count."""
+        losses (count, perf time) one per LOST record."""
         pack = self._csw_struct.pack
         payload_size = self._csw_struct.size - formats.codec("little").header.size
         kind_csw = int(RecordKind.CSW)
@@ -424,7 +427,7 @@ class PerfSource:
         marks: dict[int, int] = {}
         ends: list[int] = []
         apply = self._thread_names.apply
-        lost = 0
+        lost: list[tuple[int, int | None]] = []
         for chunk in chunks:
             data = chunk.data
             end = len(data)
@@ -466,7 +469,8 @@ class PerfSource:
                         apply((), ((stamp, child, parent),))
                         marks[child] = len(made)
                 elif kind == perf.PERF_RECORD_LOST:
-                    lost += perf.parse_lost(data[position + 8:position + size])[1]
+                    lost.append(perf.parse_lost_at(data[position + 8:position + size],
+                                                   _LOST_TRAILER))
                 position += size
             ends.append(len(made))
         return made, ends, held, comms, forks, marks, lost

@@ -67,7 +67,7 @@ from ._probes import (
     parse_spec,
     script_interpreter,
 )
-from ._sources import SourceOutput
+from ._sources import LogLost, SourceOutput
 from ._tracefs import TracefsError, UprobeDefinition, UprobeGroup, clean_stale_groups, find_tracefs
 from .errors import PerfError
 
@@ -75,11 +75,23 @@ URETPROBE_SYSCALL = 335  # x86_64: the kernel's return-probe trampoline syscall
 MMAP_SYSCALL = 9  # x86_64
 PROT_EXEC = 4
 RING_PAGES = 1024  # 4 MiB per CPU: bursts of ~40 k hits wait there for the reader
+#: The tests' hook for a small ring (a power of two), which a probed loop overruns at once:
+#: ring losses on demand, without a loop running for seconds.
+RING_PAGES_TEST_ENV = "KTR_TEST_PROBE_RING_PAGES"
+
+
+def _ring_pages() -> int:
+    return int(os.environ.get(RING_PAGES_TEST_ENV) or RING_PAGES)
 _SAMPLE_TYPE = _perf.PERF_SAMPLE_TID | _perf.PERF_SAMPLE_TIME | _perf.PERF_SAMPLE_RAW
 _SAMPLE_HEAD = struct.Struct("<iiQI")  # pid, tid, time, raw size
 _U64 = struct.Struct("<Q")
 _HEADER = struct.Struct("<IHH")  # perf_event_header: type, misc, size
 _SAMPLE_PEEK = struct.Struct("<8xi16xH")  # a sample's pid and its raw data's common_type
+
+
+
+def _no_log_lost(error: DropError, count: int, at_ns: int | None = None) -> None:
+    """Until ``start``: no output to count losses in (no ring is read before it)."""
 
 
 class ProbeSession:
@@ -92,7 +104,8 @@ class ProbeSession:
         self.resolver = Resolver(options.probes, options.max_probes, options.io_bytes,
                                  self._warn, defer_main=command_is_script(options))
         self._emit: Callable[[bytes], bool] = lambda record: False
-        self._log_lost: Callable[[DropError, int], None] = lambda error, count: None
+        self._log_lost: LogLost = _no_log_lost
+        self._lost_trailer = _perf.SampleIdLayout(_SAMPLE_TYPE)
         self._follow = options.follow_children
         self._threads_of: Callable[[int], Iterable[int]] = lambda pid: ()
         self._codec = formats.codec("little")
@@ -199,7 +212,7 @@ class ProbeSession:
         return _perf.Attr(
             type=_perf.PERF_TYPE_TRACEPOINT, config=config, sample_period=1,
             sample_type=_SAMPLE_TYPE, flags=frozenset(flags),
-            wakeup=RING_PAGES * _perf.PAGE_SIZE // 4, clockid=_perf.CLOCK_MONOTONIC,
+            wakeup=_ring_pages() * _perf.PAGE_SIZE // 4, clockid=_perf.CLOCK_MONOTONIC,
         )
 
     def _ensure_rings(self, tid: int) -> _perf.RingSet:
@@ -208,8 +221,9 @@ class ProbeSession:
                 type=_perf.PERF_TYPE_SOFTWARE, config=_perf.PERF_COUNT_SW_DUMMY,
                 sample_type=_SAMPLE_TYPE,
                 flags=frozenset({"inherit", "use_clockid", "sample_id_all", "watermark"}),
-                wakeup=RING_PAGES * _perf.PAGE_SIZE // 4, clockid=_perf.CLOCK_MONOTONIC)
-            self._rings = _perf.RingSet.create(dummy, tid, "ktr probe rings", pages=RING_PAGES)
+                wakeup=_ring_pages() * _perf.PAGE_SIZE // 4, clockid=_perf.CLOCK_MONOTONIC)
+            self._rings = _perf.RingSet.create(dummy, tid, "ktr probe rings",
+                                               pages=_ring_pages())
             self._reader = threading.Thread(target=self._read_loop, name="ktr probes",
                                             daemon=True)
             self._reader.start()
@@ -415,9 +429,13 @@ class ProbeSession:
                         elif event_id in by_id:
                             self._general(by_id[event_id], data[at + 8 : at + size])
                 elif kind == lost_kind:
-                    _ident, lost = _perf.parse_lost(data[at + 8 : at + size])
+                    lost, time_ns = _perf.parse_lost_at(data[at + 8 : at + size],
+                                                        self._lost_trailer)
                     self.lost += lost
-                    self._log_lost(DropError.ENOBUFS, lost)
+                    # its DROP stands where the gap is among the hits (ktrdump's calls
+                    # view and pairing abandon the calls open there)
+                    self._log_lost(DropError.ENOBUFS, lost,
+                                   None if time_ns is None else time_ns + offset_ns)
                 at += size
 
     def _general(self, entry: tuple[ResolvedProbe, bytes], body: bytes) -> None:

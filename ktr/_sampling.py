@@ -65,7 +65,7 @@ from formats.elf import build_id_of_file, build_id_of_image
 
 from . import _perf, _threadnames
 from ._events import Tracee
-from ._sources import SourceOutput
+from ._sources import LogLost, SourceOutput
 from .errors import PerfError
 
 #: ax..ip and r8..r15 (perf_event x86 numbering): what DWARF CFI can refer to.
@@ -93,7 +93,6 @@ class SamplingOptions:
 
 
 Emit = Callable[[bytes], bool]
-LogLost = Callable[[DropError, int], None]
 
 
 class Sampler:
@@ -338,10 +337,11 @@ class Sampler:
             RecordKind.SAMPLE, s.pid, s.tid, self._clock.to_trace(s.time), comm, payload))
 
     def _lost(self, body: bytes) -> None:
-        _id, lost = _perf.parse_lost(body)
+        lost, time_ns = _perf.parse_lost_at(body, self._trailer)
         self.lost += lost
         if self._log_lost is not None:
-            self._log_lost(DropError.ENOBUFS, lost)
+            self._log_lost(DropError.ENOBUFS, lost,
+                           None if time_ns is None else self._clock.to_trace(time_ns))
 
     def _mmap(self, misc: int, body: bytes) -> None:
         m = _perf.parse_mmap2(body, misc)

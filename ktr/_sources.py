@@ -33,11 +33,18 @@ from ._events import ThreadObserver
 from ._options import RecordOptions
 
 
+class LogLost(Protocol):
+    """Counts records a source lost before they reached the queue (``Descriptor.log_lost``):
+    with ``at_ns``, the trace time of the loss, its DROP stands there among the records."""
+
+    def __call__(self, error: DropError, count: int, at_ns: int | None = None) -> None: ...
+
+
 class SourceOutput(NamedTuple):
     """Where a source's records go (the descriptor's producer side)."""
 
     sink: Callable[[bytes], bool]
-    log_lost: Callable[[DropError, int], None]
+    log_lost: LogLost
     notify: Callable[[str], None]
     sink_many: Callable[[list[bytes]], int] | None = None  # several at once, in order
 

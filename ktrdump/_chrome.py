@@ -343,6 +343,11 @@ class ChromeTrace:
         kind = record.kind
         if kind == _DROP:
             self._seen_time(record.timestamp_ns)
+            # the open probed calls' returns may be among the lost records: they end here
+            for _event, opened in self._probes.feed(record):
+                self._emit(self._out, f'{{"ph":"E","cat":"probe","pid":{opened.pid},'
+                                      f'"tid":{opened.tid},"ts":{self._ts(record.timestamp_ns)},'
+                                      '"args":{"unfinished":true}}')
             self._drop(record, self._out)
             return
         if kind == _END:  # the recorder's (pid 0): one global marker, no process of its own

@@ -8,8 +8,10 @@ renders, from the record's own name and raw values.
 
 ``CallStack`` pairs entries with returns per thread, as ``uftrace replay`` does: a return
 closes the innermost open call of the same function; calls still open at the end are
-reported unfinished. It feeds the calls view (``--format calls``), ``--summary``'s probe
-table (calls, total and self time) and ``--format chrome``'s slices.
+reported unfinished. A DROP record (records lost there: any thread's entries and returns
+may be among them) abandons every open call, as unfinished: a return after it is never
+paired with an entry before it (the gap could hide thousands of calls). It feeds
+``--summary``'s probe table (calls, total and self time) and ``--format chrome``'s slices.
 
 Guarantees: never raises on a record ``formats`` decoded; memory is bounded by the open
 calls per live thread (a return probe that never comes leaves its entry until the thread's
@@ -27,6 +29,7 @@ from typing import Any, NamedTuple
 from formats import (
     PROBE_STRING_FAULT,
     PROBE_STRING_TRUNCATED,
+    DropError,
     ProbeArgType,
     ProbeDef,
     ProbeSite,
@@ -234,10 +237,18 @@ class CallStack:
 
     def feed(self, record: Record) -> Iterator[tuple[str, ProbeCall]]:
         """Events for one record: ("enter", call), ("exit", call) for a paired return,
-        ("orphan", call) for a return whose entry is not in the trace, ("point", call)."""
+        ("orphan", call) for a return whose entry is not in the trace, ("point", call);
+        at a DROP, ("abandon", call) for every open call, innermost first per thread."""
         kind = record.kind
         if kind == RecordKind.PROBE_DEF:
             self.table.learn(record.payload)  # type: ignore[arg-type]
+            return
+        if kind == RecordKind.DROP:
+            stacks = self.stacks
+            self.stacks = {}
+            for stack in stacks.values():
+                for call in reversed(stack):
+                    yield "abandon", call
             return
         if kind != RecordKind.PROBE:
             return
@@ -301,7 +312,10 @@ class CallsDescriber:
     only are ``func(args);`` lines without a duration; offset probes are
     ``func+0xOFF(args);``. A thread's leaf is held until its next probe event, so lines
     of different threads may come out of time order (each thread's are in order).
-    Records other than PROBE/PDEF are ignored, and so are the PROBE records
+    A DROP (records lost) is a ``/* N records lost (REASON) */`` line, after every open
+    call has been closed as ``} /* func: return lost */``: a return after the loss is
+    never paired with an entry before it.
+    Records other than PROBE/PDEF/DROP are ignored, and so are the PROBE records
     ``keep`` (the ``-p``/``-t`` filter, ``record_filter``) does not keep.
     """
 
@@ -330,10 +344,30 @@ class CallsDescriber:
                 if info.site == ProbeSite.RETURN:
                     self._returns.add(info.function_key)
                 continue
+            if kind == RecordKind.DROP:
+                self._drop(record, out)
+                continue
             if kind != RecordKind.PROBE or (self.keep is not None and not self.keep(record)):
                 continue
             self._probe(record, out)
         return out
+
+    def _drop(self, record: Record, out: list[str]) -> None:
+        """Records lost here: the open calls' returns may be among them."""
+        for tid in list(self._held):
+            self._flush_held(tid, out)
+        for tid, stack in self._stacks.items():
+            for depth in range(len(stack) - 1, -1, -1):
+                out.append(f"{'':>10} [{tid:6d}] | {'  ' * depth}}} /* {stack[depth][0]}: "
+                           "return lost */\n")
+            stack.clear()
+        payload: Any = record.payload
+        try:
+            reason = DropError(payload.error).name
+        except ValueError:
+            reason = f"errno {payload.error}"
+        out.append(f"{'':>10} [{record.tid:6d}] | /* {payload.lost} records lost "
+                   f"({reason}) */\n")
 
     def _flush_held(self, tid: int, out: list[str]) -> None:
         held = self._held.pop(tid, None)
@@ -412,7 +446,8 @@ class ProbeSummary:
 
     Total time runs from each entry to its return; self time is the total minus the time
     spent in probed calls made from it (uftrace report's columns). Calls without a return
-    in the trace (or functions probed at entry only) count as calls without time.
+    in the trace (or functions probed at entry only, or open at a DROP) count as calls
+    without time.
     """
 
     def __init__(self, pids: frozenset[int] = frozenset()) -> None:
@@ -424,7 +459,8 @@ class ProbeSummary:
         pids = self.pids
         for record in records:
             kind = record.kind
-            if kind != RecordKind.PROBE and kind != RecordKind.PROBE_DEF:
+            if (kind != RecordKind.PROBE and kind != RecordKind.PROBE_DEF
+                    and kind != RecordKind.DROP):  # a DROP abandons the open calls
                 continue
             if (pids and kind == RecordKind.PROBE and record.pid not in pids
                     and record.tid not in pids):

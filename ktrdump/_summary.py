@@ -384,6 +384,8 @@ class SyscallSummary:
                 else:
                     error, lost = unpack_drop(data, position)
                     self.dropped[error] = self.dropped.get(error, 0) + lost
+                    if kind in tapped:  # in place: the probe table abandons calls there
+                        picked.append(position)
             elif kind == _CSW:  # -t w: as many records as calls, or more
                 if stop - position < switch_size:
                     self.malformed += 1

@@ -621,7 +621,8 @@ class _Notices:
 #: The records ``--summary``'s probe and sample tables read.
 TAPPED_KINDS = frozenset(int(kind) for kind in (
     formats.RecordKind.PROBE, formats.RecordKind.PROBE_DEF, formats.RecordKind.SAMPLE,
-    formats.RecordKind.MMAP, formats.RecordKind.PROC))
+    formats.RecordKind.MMAP, formats.RecordKind.PROC,
+    formats.RecordKind.DROP))  # the probe table abandons the calls open at a loss
 
 
 def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str],

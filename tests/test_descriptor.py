@@ -336,6 +336,30 @@ def test_log_error_enomem_is_written_as_a_drop_record(tmp_path: Path) -> None:
     assert len(batches) == 1
 
 
+def test_timed_losses_are_each_a_drop_where_they_were_logged(tmp_path: Path) -> None:
+    """``log_lost`` with the loss's time (a ring's LOST record): its own DROP, after the
+    records queued before it, with that time; counted once, beside the queue's own."""
+    path = tmp_path / "out.ktr"
+    descriptor = open_file(path)
+    descriptor.add_entry(syscall_record(1))
+    descriptor.log_error(DropError.ENOMEM)
+    descriptor.log_lost(DropError.ENOBUFS, 5, at_ns=1_111)
+    descriptor.add_entry(syscall_record(2))
+    descriptor.log_lost(DropError.ENOBUFS, 7, at_ns=2_222)
+    descriptor.add_entry(syscall_record(3))
+    descriptor.release()
+    _, _, records = read_trace(path)
+    shown = [(r.kind, r.payload.lost if isinstance(r.payload, formats.Drop) else None)
+             for r in records]
+    assert shown == [(RecordKind.SYSCALL, None), (RecordKind.DROP, 1), (RecordKind.DROP, 5),
+                     (RecordKind.SYSCALL, None), (RecordKind.DROP, 7),
+                     (RecordKind.SYSCALL, None)]
+    assert [r.timestamp_ns for r in records if r.kind == RecordKind.DROP][1:] == [1_111, 2_222]
+    stats = descriptor.stats
+    assert dict(stats.drops)[DropError.ENOBUFS] == 12
+    assert stats.drops_written == 13
+
+
 def test_drops_pending_at_close_are_written_in_a_final_batch(tmp_path: Path) -> None:
     path = tmp_path / "out.ktr"
     descriptor = open_file(path)

@@ -712,7 +712,8 @@ def test_ring_records_become_csw_records_and_losses_drop_counts() -> None:
     cpu1 = b"".join([
         struct.pack("<IHH", perf.PERF_RECORD_COMM, 0, 8 + len(comm_body)) + comm_body,
         struct.pack("<IHH", perf.PERF_RECORD_FORK, 0, 8 + len(fork_body)) + fork_body,
-        struct.pack("<IHHQQ", perf.PERF_RECORD_LOST, 0, 24, 99, 17) + bytes(24),
+        # with its sample_id trailer: the loss's time, where its DROP is to stand
+        struct.pack("<IHHQQ", perf.PERF_RECORD_LOST, 0, 48, 99, 17) + trailer(8, 2_200),
     ])
 
     class Rings:
@@ -724,10 +725,11 @@ def test_ring_records_become_csw_records_and_losses_drop_counts() -> None:
             return chunks
 
     records: list[bytes] = []
-    lost: list[tuple[formats.DropError, int]] = []
+    lost: list[tuple[formats.DropError, int, int | None]] = []
     source = PerfSource(PerfOptions(switches=True))
     source._rings = Rings()  # type: ignore[assignment]
-    source._output = SourceOutput(records.append, lambda e, n: lost.append((e, n)), print)
+    source._output = SourceOutput(records.append,
+                                  lambda e, n, at=None: lost.append((e, n, at)), print)
     source._thread_names.start(8, b"before")
     source._thread_names.start(9, b"stale")  # the control loop's guess; the FORK says better
     source._drain()
@@ -738,12 +740,12 @@ def test_ring_records_become_csw_records_and_losses_drop_counts() -> None:
     assert [r.timestamp_ns for r in decoded] == [1_000 + offset, 2_000 + offset, 3_000 + offset]
     assert decoded[0].payload == formats.Csw(1, 1, int(CswFlag.PREEMPTED), 0)
     assert decoded[1].payload == formats.Csw(0, 1, 0, 0)
-    assert lost == [(formats.DropError.ENOBUFS, 17)]
+    assert lost == [(formats.DropError.ENOBUFS, 17, 2_200 + offset)]
     records.clear()
     source._drain(final=True)  # the last drain takes what waited
     decoded = list(formats.codec().iter_records(b"".join(records)))
     assert [(r.tid, r.comm, r.timestamp_ns) for r in decoded] == [(8, b"renamed", later + offset)]
-    assert lost == [(formats.DropError.ENOBUFS, 17)]
+    assert lost == [(formats.DropError.ENOBUFS, 17, 2_200 + offset)]
 
 
 def test_the_trial_opening_records_none_of_the_recorders_own_switches(
@@ -798,7 +800,7 @@ def test_a_fork_read_before_its_creators_earlier_rename_names_the_thread_after_i
     records: list[bytes] = []
     source = PerfSource(PerfOptions(switches=True))
     source._rings = Rings()  # type: ignore[assignment]
-    source._output = SourceOutput(records.append, lambda e, n: None, print)
+    source._output = SourceOutput(records.append, lambda e, n, at=None: None, print)
     source._thread_names.start(8, b"before")
     source._thread_names.start(9, b"before")
     source._drain()
