@@ -354,13 +354,7 @@ class CallsDescriber:
 
     def _drop(self, record: Record, out: list[str]) -> None:
         """Records lost here: the open calls' returns may be among them."""
-        for tid in list(self._held):
-            self._flush_held(tid, out)
-        for tid, stack in self._stacks.items():
-            for depth in range(len(stack) - 1, -1, -1):
-                out.append(f"{'':>10} [{tid:6d}] | {'  ' * depth}}} /* {stack[depth][0]}: "
-                           "return lost */\n")
-            stack.clear()
+        self._close_open(out, "return lost")
         payload: Any = record.payload
         try:
             reason = DropError(payload.error).name
@@ -422,13 +416,18 @@ class CallsDescriber:
 
     def finish(self) -> list[str]:
         out: list[str] = []
+        self._close_open(out, "no return in the trace")
+        return out
+
+    def _close_open(self, out: list[str], why: str) -> None:
+        """Every call still open, closed innermost first with ``why``; none is left open."""
         for tid in list(self._held):
             self._flush_held(tid, out)
         for tid, stack in self._stacks.items():
             for depth in range(len(stack) - 1, -1, -1):
                 out.append(f"{'':>10} [{tid:6d}] | {'  ' * depth}}} /* {stack[depth][0]}: "
-                           "no return in the trace */\n")
-        return out
+                           f"{why} */\n")
+            stack.clear()
 
 
 class FunctionStats:
