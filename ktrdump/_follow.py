@@ -63,7 +63,6 @@ import os
 import select
 import signal
 import stat
-import struct
 import sys
 import threading
 import time
@@ -78,11 +77,11 @@ from formats import FileHeader
 from ._reader import (
     STDIN_NAME,
     Event,
-    RawBatch,
     RawEvent,
     Skipped,
     TraceReader,
     ends_recording,
+    recording_begin,
 )
 from .errors import InputError
 
@@ -331,7 +330,7 @@ class Follower:
             byte_order = self.reader.header.byte_order
             for event in events(self.reader):
                 if isinstance(self.stream, _WaitingFile) and not isinstance(event, Skipped):
-                    begin = _begin_of(event, self.reader)
+                    begin = recording_begin(event, self.reader.record_codec)
                     if begin is not None:
                         self.stream.recorder = _watch_recorder(self.reader.header, begin)
                 yield event
@@ -375,31 +374,6 @@ class Follower:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
-
-
-_BEGIN = int(formats.RecordKind.BEGIN)
-
-
-def _begin_of(batch: list[formats.Record] | RawBatch, reader: TraceReader) -> formats.Begin | None:
-    """The BEGIN that starts ``batch`` (the recorder writes it first in a batch), if any."""
-    if type(batch) is list:
-        if batch and batch[0].kind == _BEGIN and isinstance(batch[0].payload, formats.Begin):
-            return batch[0].payload
-        return None
-    data = batch.data  # type: ignore[union-attr]
-    codec = reader.record_codec
-    header_size = codec.header.size
-    if len(data) < header_size:
-        return None
-    order = "<" if codec.order == "little" else ">"
-    length, kind = struct.unpack_from(order + "IH", data)
-    if kind != _BEGIN or header_size + length > len(data):
-        return None
-    try:
-        payload = codec.decode_payload(kind, data, header_size, header_size + length)
-    except formats.PayloadError:
-        return None  # the raw path does not decode payloads: a bad one is not ours to report
-    return payload if isinstance(payload, formats.Begin) else None
 
 
 def follow(source: str | os.PathLike[str], options: FollowOptions | None = None) -> Follower:

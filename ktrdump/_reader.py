@@ -560,18 +560,47 @@ def _begin_kind(byte_order: formats.ByteOrder) -> bytes:
     return _BEGIN.to_bytes(2, byte_order)
 
 
+def _record_head(byte_order: formats.ByteOrder) -> struct.Struct:
+    """A record header's first fields, ``length`` and ``kind`` (SPEC's record header)."""
+    return struct.Struct("<IH" if byte_order == "little" else ">IH")
+
+
 def ends_recording(batch: list[Record] | RawBatch, byte_order: formats.ByteOrder) -> bool:
     """Whether an intact batch's last record is an END (the recording ended there)."""
     if type(batch) is list:
         return bool(batch) and batch[-1][0] == _END
     records = batch.data  # type: ignore[union-attr]
-    head = struct.Struct("<IH" if byte_order == "little" else ">IH")
+    head = _record_head(byte_order)
     header_size = formats.codec(byte_order).header.size
     position, kind = 0, None
     while position + header_size <= len(records):  # the framing checked every length
         length, kind = head.unpack_from(records, position)
         position += header_size + length
     return kind == _END
+
+
+def recording_begin(batch: list[Record] | RawBatch,
+                    codec: formats.Codec) -> formats.Begin | None:
+    """The BEGIN an intact batch starts with (the recorder writes it first), or None.
+
+    A raw batch's first payload is decoded here only when it is a BEGIN; a
+    damaged one is not reported (the raw path does not decode payloads).
+    """
+    if type(batch) is list:
+        payload = batch[0].payload if batch and batch[0][0] == _BEGIN else None
+        return payload if isinstance(payload, formats.Begin) else None
+    data = batch.data  # type: ignore[union-attr]
+    header_size = codec.header.size
+    if len(data) < header_size:
+        return None
+    length, kind = _record_head(codec.order).unpack_from(data)
+    if kind != _BEGIN or header_size + length > len(data):
+        return None
+    try:
+        payload = codec.decode_payload(kind, data, header_size, header_size + length)
+    except formats.PayloadError:
+        return None
+    return payload if isinstance(payload, formats.Begin) else None
 
 
 def open_trace(source: str | os.PathLike[str] | BinaryStream) -> TraceReader:
