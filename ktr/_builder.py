@@ -2,16 +2,18 @@
 
 One producer path for every kind: each event becomes zero or more encoded
 records handed to a sink (the descriptor's ``add_entry``) in the order kdump
-shows them: EMUL before a process's first record; CALL, then NAMI for each
+shows them: EMUL before a process's first record, and before a thread's
+call of another ABI than its last EMUL's (``int $0x80`` in a 64-bit
+program, then back: strace's "runs in 32 bit mode"); CALL, then NAMI for each
 path argument, STRUCT for what the call reads and ARG/ENV for execve at
 syscall entry; GIO, STRUCT for what the call filled, then RET at exit.
 
 STRUCT captures follow the signatures (``linux.STRUCT_CAPTURES``: fixed
 structures, strings, data sized by an argument or the result, counts) plus
 a few that depend on a command or on registers: fcntl's struct flock and
-ioctl's terminal arguments by command, futex's timeout by operation, the
-mask rt_sigreturn restores (from the stack pointer), the id clone3 wrote at
-``parent_tid``, a socklen_t's value before and after. i386 socketcall is
+ioctl's terminal arguments by command, i386 ipc(SEMCTL)'s union semun,
+futex's timeout by operation, the mask rt_sigreturn restores (from the
+stack pointer), the id clone3 wrote at ``parent_tid``, a socklen_t's value before and after. i386 socketcall is
 captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
 Calls without such captures pay one dictionary lookup and a few attribute
 tests per stop.
@@ -265,11 +267,21 @@ class RecordBuilder:
 
     def _announce_emulation(self, tracee: Tracee, timestamp_ns: int) -> None:
         tracee.emul_pending = False
+        tracee.call_abi = tracee.abi
         if self._emul_written.get(tracee.pid) == tracee.abi:
             return  # another thread of this process already announced it
         self._emul_written[tracee.pid] = tracee.abi
         if self._emul:
             name = ABI_EMUL_NAMES.get(tracee.abi, "linux-unknown").encode()
+            self._emit_payload(RecordKind.EMUL, tracee, timestamp_ns, formats.Emul(name))
+
+    def _switch_emulation(self, tracee: Tracee, abi: Abi, timestamp_ns: int) -> None:
+        """The thread makes a call of another ABI than the trace says (``int $0x80``
+        from a 64-bit program, or back): an EMUL record for this thread, as
+        strace prints ``[ Process PID=N runs in 32 bit mode. ]``."""
+        tracee.call_abi = abi
+        if self._emul:
+            name = ABI_EMUL_NAMES.get(abi, "linux-unknown").encode()
             self._emit_payload(RecordKind.EMUL, tracee, timestamp_ns, formats.Emul(name))
 
     # ------------------------------------------------------------------ planning
@@ -367,8 +379,9 @@ class RecordBuilder:
             clone3=signature.name == "clone3",
             sigreturn_mask=_SIGRETURN_MASKS.get((abi, signature.name)),
             by_command=_command_structs(signature.name, abi),
-            command_mask=0x7F if signature.name.startswith("futex") else 0xFFFF_FFFF,
-            command_arg=0 if signature.name == "prctl" else 1,
+            command_mask=(0x7F if signature.name.startswith("futex")
+                          else 0xFFFF if signature.name == "ipc" else 0xFFFF_FFFF),
+            command_arg=0 if signature.name in ("prctl", "ipc") else 1,
             structs_in=tuple(structs_in),
             structs_out=tuple(structs_out),
             sets_handler=signature.name == "rt_sigaction",
@@ -435,7 +448,7 @@ class RecordBuilder:
             tracee, _, _, abi, nr, _, _ = entry_event
             plan = (self._native_plans.get(nr) if abi is _X86_64
                     else self._plans.get((abi, nr)))
-            if plan is None or tracee.emul_pending:
+            if plan is None or tracee.emul_pending or abi is not tracee.call_abi:
                 return None
             mode = plan.entry_mode
             if mode == _FREE:
@@ -595,6 +608,8 @@ class RecordBuilder:
         tracee = event.tracee
         if tracee.emul_pending:
             self._announce_emulation(tracee, event.timestamp_ns)
+        if event.abi is not tracee.call_abi:
+            self._switch_emulation(tracee, event.abi, event.timestamp_ns)
         nr = event.nr
         if nr == UTRACE_SYSCALL:
             if self._user:
@@ -1176,10 +1191,17 @@ def _ioctl_structs() -> dict[int, tuple[_StructPlan | None, _StructPlan | None]]
 _IOCTL_STRUCTS = _ioctl_structs()
 
 
+#: i386 ipc's call number for semctl (include/uapi/linux/ipc.h SEMCTL).
+_IPC_SEMCTL = 3
+
+
 def _command_structs(
     name: str, abi: Abi,
 ) -> dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None:
-    """For fcntl and futex: which commands bring a STRUCT, and which (see _Plan.by_command)."""
+    """For fcntl, ioctl, prctl, i386 ipc and futex: which commands bring a STRUCT, and which.
+
+    See _Plan.by_command.
+    """
     if name in ("fcntl", "fcntl64"):
         size = 16 if abi is Abi.I386 else 32
         flock = _StructPlan(2, b"flock", size, None, False, False)
@@ -1198,6 +1220,10 @@ def _command_structs(
     if name == "prctl":  # PR_SET_NAME reads a name, PR_GET_NAME fills one (16 bytes)
         comm = _StructPlan(1, b"string", None, None, False, False, "string")
         return {15: (comm, None), 16: (None, comm)}
+    if name == "ipc" and abi is Abi.I386:
+        # ipc(SEMCTL, ..., ptr): ptr points to the union semun (one 32-bit
+        # word) the kernel reads; strace prints it as [word].
+        return {_IPC_SEMCTL: (_StructPlan(4, b"semun", 4, None, False, False), None)}
     if name in ("futex", "futex_time64"):
         size = 8 if abi is Abi.I386 and name == "futex" else 16
         timeout = _StructPlan(3, b"timespec" if size == 8 or abi is not Abi.I386

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 class Tracee:
     """One traced thread, as the control loop knows it (mutable, loop-owned).
 
-    The consumer may read every field, clear ``emul_pending`` and use
-    ``extra``; everything else is the loop's bookkeeping. ``comm`` is kept
+    The consumer may read every field, clear ``emul_pending``, set
+    ``call_abi`` and use ``extra``; everything else is the loop's bookkeeping. ``comm`` is kept
     current (re-read after exec and after prctl(PR_SET_NAME)); ``abi`` is the
     process's ABI from its executable (a syscall event carries the ABI of that
     one call, which differs for ``int 0x80`` from a 64-bit process).
@@ -39,9 +39,9 @@ class Tracee:
 
     # A plain class, not a dataclass: generating a dataclass's methods costs
     # about a millisecond of every start-up.
-    __slots__ = ("abi", "attaching", "comm", "created", "dropping", "emul_pending", "entry",
-                 "exited", "extra", "group_stopped", "in_syscall", "memory", "observed", "pid",
-                 "pre_exec", "reported", "started", "tid")
+    __slots__ = ("abi", "attaching", "call_abi", "comm", "created", "dropping", "emul_pending",
+                 "entry", "exited", "extra", "group_stopped", "in_syscall", "memory", "observed",
+                 "pid", "pre_exec", "reported", "started", "tid")
 
     def __init__(self, tid: int, pid: int, comm: bytes, abi: Abi, memory: TraceeMemory, *,
                  emul_pending: bool = True, created: bool = False, reported: bool = True,
@@ -53,6 +53,11 @@ class Tracee:
         self.abi = abi
         self.memory = memory  # shared by the threads of one process
         self.emul_pending = emul_pending  # an EMUL record is owed before the next record
+        # The ABI the trace says this thread's calls are made in (its last EMUL
+        # record, else its process's): an entry of another ABI (``int $0x80``
+        # from a 64-bit program) owes an EMUL record first. The loop starts a
+        # new thread or process with its creator's.
+        self.call_abi = abi
         self.in_syscall = False
         self.entry: SyscallEntry | None = None
         self.extra: dict[str, object] = {}  # consumer's per-thread state

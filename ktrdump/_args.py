@@ -44,7 +44,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from formats import Struct, split_nul_strings
+from formats import Struct, linux, split_nul_strings
 from formats.linux import ArgKind, RetKind, signal_name
 
 from . import _flags, _structs
@@ -709,6 +709,9 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
         return _fcntl_renderer(slow, plan)
     if plan.name == "ioctl" and style.strace:
         return _ioctl_renderer(slow)
+    if (plan.name == "semctl" and style.strace and plan.abi == _I386
+            and linux.syscall_name(plan.abi, plan.nr) == "ipc"):
+        return _ipc_semctl_renderer(slow)
     if context_decode is not None:
         return slow
     return _generated_renderer(steps, slow)
@@ -746,6 +749,23 @@ def _fcntl_renderer(inner: CallArguments, plan: CallPlan) -> CallArguments:
                 if command in setting:
                     text = re.sub(r", l_pid=-?\d+\}$", "}", text)
                 out[2] = text
+        return out
+
+    return render
+
+
+def _ipc_semctl_renderer(inner: CallArguments) -> CallArguments:
+    """i386 ipc(SEMCTL) as strace prints it: the union semun ``ptr`` points to, ``[0x5]``.
+
+    The recorder reads that word at entry (STRUCT "semun" of ipc's argument
+    4); without it (NULL, unreadable, an older recording) the pointer shows,
+    as strace shows an address it cannot read.
+    """
+    def render(call: Call) -> list[str]:
+        out = inner(call)
+        struct = call.struct(4)
+        if struct is not None and len(out) > 3:
+            out[3] = decode_struct(struct)
         return out
 
     return render

@@ -1057,7 +1057,7 @@ def _ipc_command(call: str) -> Decoder:
         name = names.get(value & ~_IPC_64)
         if name is None:
             return None
-        return f"{name}|IPC_64" if value & _IPC_64 else name
+        return f"IPC_64|{name}" if value & _IPC_64 else name  # strace's PRINTCTL order
 
     return decode
 

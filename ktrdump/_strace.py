@@ -33,6 +33,11 @@ does. Signals print ``--- SIGNAL {siginfo} ---`` (``_siginfo``), exits
 hex words (strace's ``-e raw=all``); ``-p``/``-t``: which calls, signals and
 exits are printed.
 
+A thread's call of another ABI than the one before prints strace's
+``[ Process PID=N runs in 32 bit mode. ]`` first (``int $0x80`` in a
+64-bit program, a 32-bit program after its execve), by strace's rule
+(``_personality_line``), from the calls' ABIs.
+
 Not shown (strace has no line for them): EMUL, CSW, USER, PROBE, SAMPLE,
 MMAP, and the PROC events other than exit. DROP records, which strace has no
 notion of, print ``--- ktr: N records lost (ENOSPC) ---`` with thread id 0,
@@ -54,12 +59,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from formats import FileHeader, ProcEvent, ProcFlag, Record, RecordKind
+from formats import Abi, FileHeader, ProcEvent, ProcFlag, Record, RecordKind
 from formats.linux import ArgKind, errno_message
 
 from . import _model
 from ._args import CallArguments, Style, compile_arguments, strace_result
-from ._bounded import Cache
+from ._bounded import Cache, Table
 from ._calls import Call, CallTracker, LineView, recorded_facilities
 from ._describe import duration_text
 from ._filter import record_filter
@@ -73,6 +78,9 @@ GROWING_CALLS = frozenset({"clone3"})
 
 #: Records searched ahead for the data of an interrupted write-like call.
 LOOK_AHEAD = 4096
+
+#: strace's names of x86_64's personalities, by the ABI of a call.
+PERSONALITY_NAMES = {int(Abi.X86_64): "64 bit", int(Abi.I386): "32 bit", int(Abi.X32): "x32"}
 
 #: Column where `` = `` starts (strace's default -a 40).
 RESULT_COLUMN = 40
@@ -144,6 +152,10 @@ class StraceDescriber(LineView):
         self._previous_ns: int | None = None  # -r: the time of the line before
         self._clock_second = -1
         self._clock_text = ""
+        # strace's current personality (the last shown call's ABI) and each
+        # thread's, for "[ Process PID=N runs in 32 bit mode. ]"
+        self._personality = int(Abi.X86_64)
+        self._modes: dict[int, int] = Table()
 
     # -- the loop (``defer_entries`` is ``LineView``'s) ------------------------
 
@@ -226,7 +238,34 @@ class StraceDescriber(LineView):
     def call(self, call: Call, record: Record) -> None:
         """A shown CALL: its line is begun (printed at its RET, or interrupted)."""
         self._interrupt(self._out, call.tid, record)
+        if call.plan.abi != self._personality:
+            switched = self._personality_line(call, record[4])
+            if switched is not None:
+                self._out.append(switched)
         self._line = call
+
+    def _personality_line(self, call: Call, ns: int) -> str | None:
+        """``[ Process PID=N runs in 32 bit mode. ]`` when strace prints it before ``call``.
+
+        strace's own rule, quirks included: a thread's mode changes only when
+        the call's ABI differs from the last call's of any thread; a thread
+        first seen starts in that last call's mode (the first thread in 64
+        bit mode). So a 32-bit program prints the line after its execve, and
+        a 64-bit one at each ``int $0x80`` call and at the call after it.
+        Calls the filters hide do not count (strace counts them).
+        """
+        abi = call.plan.abi
+        previous = self._personality
+        self._personality = abi
+        tid = call.tid
+        mode = self._modes.get(tid, previous)
+        if mode == abi:
+            return None
+        self._modes[tid] = abi
+        name = PERSONALITY_NAMES.get(abi)
+        if name is None:
+            return None
+        return f"{self._prefix(tid, ns)}[ Process PID={tid} runs in {name} mode. ]\n"
 
     def record(self, call: Call | None, record: Record) -> None:
         kind = record[0]

@@ -777,7 +777,7 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "wstatus": 4, "rusage": 144, "sysinfo": 112, "itimerval": 32, "itimerspec": 32,
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
              "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
-             "sigevent": 64, "fd_set": 8, "gid": 4}
+             "sigevent": 64, "fd_set": 8, "gid": 4, "semun": 4}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
              "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4}
 # x32's readv/writev and select are the compat calls
@@ -1117,6 +1117,14 @@ def _render_int(data: bytes, abi: int, verbose: bool) -> str:
     return f"[{int.from_bytes(data[:4], 'little', signed=True)}]"
 
 
+def _render_semun(data: bytes, abi: int, verbose: bool) -> str:
+    """i386 ipc(SEMCTL)'s union semun, one word: strace's ``[NULL]``, ``[0x5]``."""
+    if len(data) < 4:
+        return _hex_string(data)
+    word = int.from_bytes(data[:4], "little")
+    return f"[{hex(word) if word else 'NULL'}]"
+
+
 def _render_clone_args(data: bytes, abi: int, verbose: bool) -> str:
     """struct clone_args as strace prints clone3's: the fields its flags use."""
     if len(data) < 64:
@@ -1213,6 +1221,7 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "termios": _render_termios,
     "winsize": _render_winsize,
     "int": _render_int,
+    "semun": _render_semun,
     "user_desc": _render_user_desc,
     "iovec": _render_iovec,
     "bytes": _render_bytes,

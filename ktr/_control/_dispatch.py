@@ -465,6 +465,8 @@ class DispatchMixin(ControlState):
             reported=reported and not drop,
             dropping=drop or self._releasing is not None,
         )
+        if parent is not None:
+            tracee.call_abi = parent.call_abi  # strace's new thread: its creator's mode
         if drop:
             self._tracees[child] = tracee
             process.threads.add(child)
