@@ -15,9 +15,13 @@ Counting rules:
   ``duration_ns`` (the recorder's entry-to-return latency, like
   ``strace -c -w``), so ``seconds`` is wall time spent in calls, not CPU time.
 - A call that never returned (SYSRET flagged UNFINISHED: exit_group, exec by
-  another thread, detach; or no SYSRET at all) counts as a call with no time
-  and no error. ``strace -c`` does not count such calls at all (it counts at
-  syscall exit), so ``exit_group`` appears here and not there.
+  another thread, detach; or no SYSRET at all) is not in the table, as
+  ``strace -c`` counts a call at its exit: the table's calls, errors and
+  times are those of the calls that returned. The ones that never did are
+  listed, with their counts, on a line under the table
+  (``never returned, not counted above (as strace -c): exit_group 1``), so
+  none is lost silently. ``rows()`` keeps both figures (``calls`` entered,
+  ``returned``).
 - CSW and CNT records (the perf source) add two tables after the syscall
   table(s): switches per thread (voluntary, preempted, off-CPU time from each
   ``out`` to the next ``in``) and each thread's last counter reading, like
@@ -42,8 +46,9 @@ min-time calls errors name``; ``longest``/``shortest`` are in seconds). Rows
 are sorted as ``strace -S``: ``time`` (default), ``calls``, ``errors``,
 ``avg-time``, ``max-time``, ``min-time`` descending, ``name`` ascending,
 ``nothing``; ties in syscall number order. Calls of several ABIs are summed
-in one table per ABI, headed ``System call usage summary for linux-i386:``
-when more than one ABI occurs. With ``per_process``, one table per process
+in one table per ABI, as strace -c: x86_64's first without a heading, then
+the others, each headed ``System call usage summary for 32 bit mode:``
+(``x32 mode``; an ABI ktr does not know: its EMUL name). With ``per_process``, one table per process
 (in order of first appearance), headed ``Process 4242 (ls):``.
 
 Guarantees: memory is bounded by the number of distinct (process, ABI,
@@ -519,14 +524,15 @@ class SyscallSummary:
             stream.write(text.encode("utf-8", "backslashreplace"))
 
     def _abi_tables(self, rows: list[SyscallStats]) -> list[str]:
+        """One table per ABI, as strace -c: x86_64's first and unheaded, then
+        ``System call usage summary for 32 bit mode:`` and its table."""
         abis = sorted({row.abi for row in rows})
-        if len(abis) <= 1:
+        if not abis:
             return _table(rows, self.options)
         out: list[str] = []
         for abi in abis:
-            if out:
-                out.append("\n")
-            out.append(f"System call usage summary for {_abi_name(abi)}:\n")
+            if abi != Abi.X86_64:
+                out.append(f"System call usage summary for {_abi_name(abi)}:\n")
             out.extend(_table([r for r in rows if r.abi == abi], self.options))
         return out
 
@@ -671,7 +677,13 @@ def _cell(column: str, row: SyscallStats, grand_total_ns: int, is_total: bool) -
 
 def _table(rows: list[SyscallStats], options: SummaryOptions) -> list[str]:
     columns = options.columns
-    rows = _sort(rows, options.sort_by)
+    # strace -c counts a call at its exit: the table holds the calls that
+    # returned; those that never did (exit_group, a call cut by exit, exec or
+    # detach) are listed under it instead of being dropped silently.
+    unfinished = [(row.name, row.calls - row.returned) for row in rows
+                  if row.calls > row.returned]
+    rows = _sort([row._replace(calls=row.returned) for row in rows if row.returned],
+                 options.sort_by)
     grand_total = sum(r.total_ns for r in rows)
     total = SyscallStats(
         0, 0, 0, "total", sum(r.calls for r in rows), sum(r.errors for r in rows), grand_total,
@@ -690,12 +702,23 @@ def _table(rows: list[SyscallStats], options: SummaryOptions) -> list[str]:
     out.extend(line([_cell(c, row, grand_total, False) for c in columns]) for row in rows)
     out.append(dashes)
     out.append(line([_cell(c, total, grand_total, True) for c in columns]))
+    if unfinished:
+        listed = ", ".join(f"{name} {count}" for name, count in unfinished)
+        out.append(f"{NEVER_RETURNED}{listed}\n")
     return out
+
+
+#: The line under a table that lists the calls it leaves out.
+NEVER_RETURNED = "never returned, not counted above (as strace -c): "
+
+
+#: strace's names of x86_64's personalities (its ``System call usage summary for 32 bit mode:``).
+_PERSONALITIES = {Abi.X86_64: "64 bit mode", Abi.I386: "32 bit mode", Abi.X32: "x32 mode"}
 
 
 def _abi_name(abi: int) -> str:
     try:
-        return ABI_EMUL_NAMES[Abi(abi)]
+        return _PERSONALITIES.get(Abi(abi)) or ABI_EMUL_NAMES[Abi(abi)]
     except ValueError:
         return f"abi {abi}"
 

@@ -26,7 +26,6 @@ THRESHOLD = 0.97
 KNOWN_LOSSES = frozenset({
     "ioctl",  # requests other than the terminal ones
     "sigreturn",  # i386's old frame
-    "semctl",  # i386 ipc's argument behind a pointer
 })
 
 _results: dict[str, Figures] = {}
