@@ -13,8 +13,9 @@ structures, strings, data sized by an argument or the result, counts) plus
 a few that depend on a command or on registers: fcntl's struct flock and
 ioctl's terminal arguments by command, i386 ipc(SEMCTL)'s union semun,
 futex's timeout by operation, the mask rt_sigreturn restores (from the
-stack pointer), the id clone3 wrote at ``parent_tid``, a socklen_t's value before and after. i386 socketcall is
-captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
+stack pointer), the id clone3 wrote at ``parent_tid``, a socklen_t's value
+before and after. i386 socketcall is captured as its subcall (STRUCT
+"socketcall_args", then the subcall's own).
 Calls without such captures pay one dictionary lookup and a few attribute
 tests per stop.
 

@@ -124,8 +124,8 @@ def test_int80_calls_bring_emul_records(mixed: Path, tmp_path: Path) -> None:
     emul = [line.split()[-1] for line in _dump(str(trace)).splitlines() if " EMUL " in line]
     # the process's ABI (before its execve and after it), then each switch:
     # int $0x80 getpid+write, back, getpid, back, close, back
-    assert emul == ['"linux-x86_64"', '"linux-x86_64"', '"linux-i386"', '"linux-x86_64"', '"linux-i386"',
-                    '"linux-x86_64"', '"linux-i386"', '"linux-x86_64"']
+    assert emul == ['"linux-x86_64"', '"linux-x86_64"', '"linux-i386"', '"linux-x86_64"',
+                    '"linux-i386"', '"linux-x86_64"', '"linux-i386"', '"linux-x86_64"']
 
 
 def test_strace_view_prints_strace_personality_lines(mixed: Path, tmp_path: Path) -> None:
