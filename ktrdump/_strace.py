@@ -36,10 +36,11 @@ exits are printed.
 A thread's call of another ABI than the one before prints strace's
 ``[ Process PID=N runs in 32 bit mode. ]`` first (``int $0x80`` in a
 64-bit program, a 32-bit program after its execve), by strace's rule
-(``_personality_line``), from the calls' ABIs.
+(``_personality_line``), from the calls' ABIs and the EMUL records the
+recorder writes at a switch (so a call the filters hide still counts).
 
-Not shown (strace has no line for them): EMUL, CSW, USER, PROBE, SAMPLE,
-MMAP, and the PROC events other than exit. DROP records, which strace has no
+Not shown (strace has no line for them): EMUL other than as above, CSW,
+USER, PROBE, SAMPLE, MMAP, and the PROC events other than exit. DROP records, which strace has no
 notion of, print ``--- ktr: N records lost (ENOSPC) ---`` with thread id 0,
 so a loss is never silent. Differences from strace itself: the contents of
 buffers and structures are what the recorder captured (GIO, STRU records);
@@ -59,7 +60,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from formats import Abi, FileHeader, ProcEvent, ProcFlag, Record, RecordKind
+from formats import ABI_EMUL_NAMES, Abi, FileHeader, ProcEvent, ProcFlag, Record, RecordKind
 from formats.linux import ArgKind, errno_message
 
 from . import _model
@@ -81,6 +82,8 @@ LOOK_AHEAD = 4096
 
 #: strace's names of x86_64's personalities, by the ABI of a call.
 PERSONALITY_NAMES = {int(Abi.X86_64): "64 bit", int(Abi.I386): "32 bit", int(Abi.X32): "x32"}
+#: An EMUL record's name -> its ABI.
+ABI_BY_EMUL_NAME = {name.encode(): int(abi) for abi, name in ABI_EMUL_NAMES.items()}
 
 #: Column where `` = `` starts (strace's default -a 40).
 RESULT_COLUMN = 40
@@ -104,7 +107,8 @@ _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 #: Kinds besides CALL and RET that print a line of their own (``record``).
-_OWN_LINES = frozenset({_PSIG, _PROC, _DROP})
+_EMUL = int(RecordKind.EMUL)
+_OWN_LINES = frozenset({_PSIG, _PROC, _DROP, _EMUL})
 
 
 def prefix(tid: int, ns: int) -> str:
@@ -239,25 +243,28 @@ class StraceDescriber(LineView):
         """A shown CALL: its line is begun (printed at its RET, or interrupted)."""
         self._interrupt(self._out, call.tid, record)
         if call.plan.abi != self._personality:
-            switched = self._personality_line(call, record[4])
+            switched = self._personality_line(call.tid, call.plan.abi, record[4])
             if switched is not None:
                 self._out.append(switched)
         self._line = call
 
-    def _personality_line(self, call: Call, ns: int) -> str | None:
-        """``[ Process PID=N runs in 32 bit mode. ]`` when strace prints it before ``call``.
+    def _personality_line(self, tid: int, abi: int, ns: int) -> str | None:
+        """``[ Process PID=N runs in 32 bit mode. ]`` when strace prints it for a
+        call of ``abi`` by ``tid``.
 
         strace's own rule, quirks included: a thread's mode changes only when
         the call's ABI differs from the last call's of any thread; a thread
         first seen starts in that last call's mode (the first thread in 64
         bit mode). So a 32-bit program prints the line after its execve, and
         a 64-bit one at each ``int $0x80`` call and at the call after it.
-        Calls the filters hide do not count (strace counts them).
+        Each shown call applies it; so does the EMUL record the recorder
+        writes before a call of another ABI, for the calls the filters hide
+        (strace prints the line for those too).
         """
-        abi = call.plan.abi
+        if abi == self._personality:
+            return None
         previous = self._personality
         self._personality = abi
-        tid = call.tid
         mode = self._modes.get(tid, previous)
         if mode == abi:
             return None
@@ -278,6 +285,16 @@ class StraceDescriber(LineView):
             self._signal(out, record)
         elif kind == _PROC:
             self._proc(out, record)
+        elif kind == _EMUL:
+            # Before a call of another ABI (the call may be hidden by the
+            # filters). After an exec, the new program's EMUL comes inside
+            # the execve, before its RET: its first call prints the line.
+            abi = ABI_BY_EMUL_NAME.get(bytes(getattr(record[6], "name", b"")))
+            if abi is not None and record[3] not in self.tracker.open:
+                switched = self._personality_line(record[3], abi, record[4])
+                if switched is not None:
+                    self._interrupt(out, None, record)
+                    out.append(switched)
         elif kind == _DROP:
             self._interrupt(out, None)
             drop: Any = record[6]

@@ -123,7 +123,7 @@ class PerThreadStrace(StraceDescriber):
     def call(self, call: Call, record: Record) -> None:
         self._thread_calls[call.tid] = call
         if call.plan.abi != self._personality:
-            switched = self._personality_line(call, record[4])
+            switched = self._personality_line(call.tid, call.plan.abi, record[4])
             if switched is not None:
                 self.files.write(call.tid, switched)
 

@@ -11,6 +11,8 @@ the deferral must actually have been taken on the hot kinds.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import formats
-from formats import Abi, DropError, SyscallFlag, Sysret, linux
+from formats import Abi, DropError, RecordKind, SyscallFlag, Sysret, linux
 from ktr._builder import BuilderOptions, RecordBuilder
 from ktr._control import Control, ControlOptions
 from ktr._events import Event, SyscallEntry, SyscallExit
@@ -52,10 +54,10 @@ class _Twin:
         return sink
 
     def _run_reference(self, event: Event) -> None:
-        # The two builders share the Tracee: its EMUL flag is the other's too.
-        pending = event.tracee.emul_pending
+        # The two builders share the Tracee: its EMUL state is the other's too.
+        pending, call_abi = event.tracee.emul_pending, event.tracee.call_abi
         self._reference(event)
-        event.tracee.emul_pending = pending
+        event.tracee.emul_pending, event.tracee.call_abi = pending, call_abi
 
     def prepare(self, event: Event) -> Callable[[Event], None] | None:
         self._run_reference(event)  # everything while the thread is stopped
@@ -153,3 +155,37 @@ def test_single_facilities(tmp_path: Path, facilities: str) -> None:
     (tmp_path / "f.py").write_text("x")
     twin = _twin_run(["find", str(tmp_path)], ["-t", facilities])
     _assert_same(twin)
+
+
+def test_int80_calls_switching_abi(tmp_path: Path) -> None:
+    # A 64-bit program's int $0x80 calls: an EMUL record before each switch,
+    # made while the thread is stopped; the deferred stops around them agree.
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("no C compiler")
+    source = tmp_path / "int80.c"
+    source.write_text(r"""
+        #include <unistd.h>
+        static char text[] = "x\n";
+        static long int80(long nr, long a, long b, long c) {
+            long ret;
+            __asm__ volatile ("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c)
+                              : "memory");
+            return ret;
+        }
+        int main(void) {
+            for (int i = 0; i < 3; i++) {
+                int80(4, 1, (long)text, 2);
+                write(1, text, 2);
+            }
+            return 0;
+        }
+    """)
+    program = tmp_path / "int80"
+    subprocess.run([gcc, "-O1", "-no-pie", "-o", str(program), str(source)], check=True,
+                   timeout=60)
+    twin = _twin_run([str(program)], ["-t", "cnisuepav"])
+    _assert_same(twin)
+    emul = _CODEC.iter_records(b"".join(twin.deferred))
+    names = [r.payload.name for r in emul if r.kind == RecordKind.EMUL]  # type: ignore[union-attr]
+    assert names == [b"linux-x86_64", b"linux-x86_64", *[b"linux-i386", b"linux-x86_64"] * 3]

@@ -138,6 +138,14 @@ def test_strace_view_prints_strace_personality_lines(mixed: Path, tmp_path: Path
     expected = _lines(theirs, wanted)
     assert expected.count("[ Process PID=N runs in 32 bit mode. ]") == 3
     assert _lines(ours, wanted) == expected
+    # a filter hides calls, not strace's lines for them (the recorder's EMUL
+    # records stand for the hidden calls' switches)
+    only = ("[ Process", "write(", "getppid(")
+    theirs = _strace(mixed, tmp_path / "filtered.txt", "-f", "-ttt", "-T", "--quiet=none",
+                     "-e", "trace=write,getppid")
+    filtered = _dump("--format", "strace", "-e", "trace=write,getppid", str(trace))
+    assert _lines(theirs, only) == [line for line in expected if line.startswith(only)]
+    assert _lines(filtered, only) == _lines(theirs, only)
     # -ff: the lines go to the thread's own file, in the same places
     prefix = tmp_path / "split"
     _dump("--format", "strace", "-ff", "-o", str(prefix), str(trace))
