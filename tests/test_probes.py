@@ -194,6 +194,19 @@ def test_a_rename_seen_at_its_syscall_stop_names_the_later_hits(tmp_path: Path) 
     assert [(r["args"], r["comm"]) for r in probes(trace)] == [([1], "prog"), ([2], "renamed")]
 
 
+@pytest.mark.parametrize("facilities", [["-t", "f"], ["-t", "w"]])
+def test_a_rename_without_syscall_stops_names_the_later_hits(
+        tmp_path: Path, facilities: list[str]) -> None:
+    """No syscall stops: the kernel's COMM records (prctl, a write to /proc/self/comm) and
+    FORK records name each hit by its time."""
+    proc, trace = record(tmp_path, *facilities, "-P", "prog:add3(i64)", "--",
+                         str(build_program(tmp_path)), "renames")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted((r["args"], r["comm"]) for r in probes(trace)) == sorted(
+        [([10 + i], "prog") for i in range(3)] + [([20 + i], "renamed") for i in range(2)]
+        + [([100], "renamed")] * 3 + [([30], "again")])
+
+
 def test_null_and_unreadable_strings_show_their_pointer(tmp_path: Path) -> None:
     """strace's way: a string argument that cannot be read is its pointer, NULL for 0."""
     prog = build_program(tmp_path)
