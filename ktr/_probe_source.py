@@ -152,6 +152,7 @@ class ProbeSession:
         self.outside = 0  # hits of threads after their detach (not the recording's; not lost)
         self.lost = 0
         self.names_lost = 0  # COMM/FORK records lost: hits may carry a former name
+        self.unplaced: list[str] = []  # specs never placed (after ``stop``): the END's
 
     def _warn(self, message: str) -> None:
         if self._notify is None:
@@ -186,6 +187,7 @@ class ProbeSession:
     def stop(self) -> None:
         """After the control loop: the last hits, then every perf event closed."""
         self.finish()
+        self.unplaced = list(self.resolver.pending)
         for message in self.resolver.pending.values():
             # a wrapper (sh -c) that forks runs the program in a child: followed with -i
             if not self._mmap_stops:

@@ -20,7 +20,18 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
-from formats import Begin, DropError, GenioFlag, ProbeSite, Proc, ProcEvent, ProcFlag, SyscallFlag
+from formats import (
+    Begin,
+    DropError,
+    End,
+    GenioFlag,
+    ProbeSite,
+    Proc,
+    ProcEvent,
+    ProcFlag,
+    SyscallFlag,
+    split_nul_strings,
+)
 from formats.linux import errno_name, signal_name, signature, syscall_name
 
 from ._bounded import Cache
@@ -127,6 +138,15 @@ def begin_options(begin: Begin) -> dict[str, object] | None:
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def unplaced_probes(end: object) -> tuple[int, list[str]] | None:
+    """An END record's probes never placed: (how many, their specs as text), or None when
+    the END predates those fields (unknown, not zero) or is not an END (damaged)."""
+    if not isinstance(end, End) or end.unplaced is None:
+        return None
+    specs = split_nul_strings(end.unplaced_probes or b"")
+    return end.unplaced, [spec.decode("utf-8", "replace") for spec in specs]
 
 
 class ProcView(NamedTuple):

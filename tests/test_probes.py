@@ -656,6 +656,38 @@ def test_modules_found_as_ld_so_finds_them_or_when_mapped_later(tmp_path: Path) 
                            "followed with -i)\n")
 
 
+def test_probes_never_placed_are_counted_in_the_end_record(tmp_path: Path) -> None:
+    """Nothing lost silently: the probes that were never placed are in the END record,
+    shown by every view of it; a recording whose probes were all placed says 0."""
+    prog = build_program(tmp_path)
+    proc, trace = record(tmp_path, "-P", "prog:add3(i64)", "-P", "libnope:foo",
+                         "-P", "libneither:bar*", "--", str(prog), "rename")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("was never mapped") == 2
+    assert [r["args"] for r in probes(trace)] == [[1], [2]]
+
+    def dump(*args: str) -> str:
+        return subprocess.run([*KTRDUMP, *args, str(trace)], capture_output=True, text=True,
+                              check=True).stdout
+
+    (end,) = [r for r in map(json.loads, dump("--json").splitlines()) if r["type"] == "END"]
+    assert (end["unplaced"], end["unplaced_probes"]) == (2, ["libnope:foo", "libneither:bar*"])
+    assert dump().splitlines()[-1].endswith(
+        "1 process, 1 thread, 2 probes never placed (libnope:foo, libneither:bar*)")
+    assert "probes never placed: 2 (libnope:foo, libneither:bar*)\n" in dump("--summary")
+    chrome = json.loads(dump("--format", "chrome"))
+    assert chrome["otherData"]["unplaced"] == 2
+    assert chrome["otherData"]["unplaced_probes"] == ["libnope:foo", "libneither:bar*"]
+    (instant,) = [e for e in chrome["traceEvents"] if e.get("name") == "recording ended"]
+    assert instant["args"]["unplaced"] == 2
+
+    proc, trace = record(tmp_path, "-P", "prog:add3(i64)", "--", str(prog), "rename")
+    assert proc.returncode == 0 and proc.stderr == ""
+    (end,) = [r for r in map(json.loads, dump("--json").splitlines()) if r["type"] == "END"]
+    assert (end["unplaced"], end["unplaced_probes"]) == (0, [])
+    assert "never placed" not in dump() + dump("--summary")
+
+
 def test_script_command_probes_its_interpreter(tmp_path: Path) -> None:
     """A #! script runs its interpreter: main-executable probes are the interpreter's,
     also through env (placed at the exec env makes)."""
