@@ -23,7 +23,6 @@ from typing import NamedTuple
 from formats import (
     Begin,
     DropError,
-    End,
     GenioFlag,
     ProbeSite,
     Proc,
@@ -143,10 +142,12 @@ def begin_options(begin: Begin) -> dict[str, object] | None:
 def unplaced_probes(end: object) -> tuple[int, list[str]] | None:
     """An END record's probes never placed: (how many, their specs as text), or None when
     the END predates those fields (unknown, not zero) or is not an END (damaged)."""
-    if not isinstance(end, End) or end.unplaced is None:
+    # by field name: a payload of a newer minor has more fields, not another type
+    count = getattr(end, "unplaced", None)
+    specs = getattr(end, "unplaced_probes", None)
+    if not isinstance(count, int) or not isinstance(specs, bytes):
         return None
-    specs = split_nul_strings(end.unplaced_probes or b"")
-    return end.unplaced, [spec.decode("utf-8", "replace") for spec in specs]
+    return count, [spec.decode("utf-8", "replace") for spec in split_nul_strings(specs)]
 
 
 class ProcView(NamedTuple):
