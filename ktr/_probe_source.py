@@ -34,7 +34,8 @@ horizon (``_threadnames.horizon``) may still be followed by a rename read later,
 waits for the next drain, except the hits of the thread stopped at this drain (all its
 renames are in the rings already): the ordering of a thread's hits before its stops
 holds (unless a ring loss stamped after the horizon precedes them in their ring: the rest
-of that ring then waits with the loss, which keeps its place among the hits). A PROBE_DEF record names each probe before its first PROBE.
+of that ring then waits with the loss, which keeps its place among the hits). A PROBE_DEF
+record names each probe before its first PROBE.
 
 Ring losses are counted as drops (ENOBUFS, as the perf source does) and reported, those of
 the name rings too (hits may then carry a former name). As a side source (``_sources``):
