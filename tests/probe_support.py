@@ -98,6 +98,12 @@ int main(int argc, char **argv) {
     FILE *comm = fopen("/proc/self/comm", "w");
     if (!comm || fputs("again", comm) < 0 || fclose(comm)) return 4;
     add3(30, 0, 0);
+  } else if (!strcmp(mode, "wait_rename")) {
+    char c;
+    if (read(0, &c, 1) != 1) return 3;
+    add3(1, 0, 0);
+    prctl(PR_SET_NAME, "renamed");
+    add3(2, 0, 0);
   } else if (!strcmp(mode, "wait")) {
     char c;
     if (read(0, &c, 1) != 1) return 3;
