@@ -14,9 +14,15 @@ arguments, SYSRET, and the kinds of fixed fields then bytes counted by the
 last of them: NAMI, GIO, ARG, ENV, PSIG, PROC, EMUL) with structs derived
 the same way; a test proves them equal to the schemas' parse.
 
+Fields a later minor appended after a payload's variable parts are its
+layout's ``extension`` (a layout of its own: fixed run, then tails); a payload
+of an older minor ends before them, and they decode as None (absent).
+
 Guarantees: ``decode_payload`` never raises anything but ``PayloadError`` and
 ignores bytes past the fields it knows (a newer minor version may append
-fields); ``encode_*`` produce exactly what the schema's ``build`` produces.
+fields); ``encode_*`` produce exactly what the schema's ``build`` produces
+(a payload whose extension fields are all None is encoded without them, as an
+older minor wrote it).
 
 Does not: frame records into batches or read files (see ``_container``).
 """
@@ -58,11 +64,13 @@ class _Tail(NamedTuple):
 
 
 class Layout(NamedTuple):
-    """A schema translated for ``struct``: one fixed run, then sized tails."""
+    """A schema translated for ``struct``: one fixed run, then sized tails, then the
+    fields a later minor appended (``extension``, absent from older payloads)."""
 
     fixed: struct.Struct
     fixed_names: tuple[str, ...]  # one per value ``fixed`` packs (padding has none)
     tails: tuple[_Tail, ...]
+    extension: Layout | None = None
 
     @property
     def count_fields(self) -> frozenset[str]:
@@ -73,7 +81,7 @@ class Layout(NamedTuple):
         counts = self.count_fields
         return tuple(n for n in self.fixed_names if n not in counts) + tuple(
             t.name for t in self.tails
-        )
+        ) + (self.extension.model_fields if self.extension is not None else ())
 
 
 def derive_layout(schema: cs.Struct, order: ByteOrder) -> Layout:
@@ -83,12 +91,15 @@ def derive_layout(schema: cs.Struct, order: ByteOrder) -> Layout:
     fmt = ["<" if order == "little" else ">"]
     names: list[str] = []
     tails: list[_Tail] = []
-    for sub in schema.subcons:
+    extension: Layout | None = None
+    for index, sub in enumerate(schema.subcons):
         name = sub.name
         inner = sub.subcon if isinstance(sub, cs.Renamed) else sub
+        if tails and not isinstance(inner, (cs.Bytes, cs.Array)):
+            # fields after the variable parts: appended by a later minor
+            extension = derive_layout(cs.Struct(*schema.subcons[index:]), order)
+            break
         if isinstance(inner, cs.Padded) and isinstance(inner.subcon, cs.Pass.__class__):
-            if tails:
-                raise SchemaShapeError("padding after a variable part")
             fmt.append(f"{inner.length}x")
             continue
         if isinstance(inner, cs.Const) and isinstance(inner.subcon, cs.Bytes) and not tails:
@@ -109,7 +120,7 @@ def derive_layout(schema: cs.Struct, order: ByteOrder) -> Layout:
         if name is None:
             raise SchemaShapeError("unnamed value field")
         names.append(name)
-    layout = Layout(struct.Struct("".join(fmt)), tuple(names), tuple(tails))
+    layout = Layout(struct.Struct("".join(fmt)), tuple(names), tuple(tails), extension)
     missing = layout.count_fields - set(names)
     if missing:
         raise SchemaShapeError(f"variable parts sized by unknown fields {sorted(missing)}")
@@ -137,14 +148,21 @@ def layout_tables() -> dict[str, dict[str, _layouts.LayoutData]]:
     """What ``_layouts.LAYOUTS`` must hold: every derivable schema, per byte order.
 
     Keys: ``preamble``, ``header_fields``, ``batch_header``, ``record_header``
-    and each payload kind's name. (The header body, whose strings carry their
+    and each payload kind's name; a layout's ``extension`` is the key of its
+    name and ``+`` (``END+``). (The header body, whose strings carry their
     own lengths, has no fixed layout: ``_container`` packs it, tested against
     its schema.)
     """
     orders: tuple[ByteOrder, ...] = ("little", "big")
-    return {order: {name: _layout_data(derive_layout(schema, order))
-                    for name, schema in _derivable_schemas(order).items()}
-            for order in orders}
+    tables: dict[str, dict[str, _layouts.LayoutData]] = {}
+    for order in orders:
+        table = tables[order] = {}
+        for name, schema in _derivable_schemas(order).items():
+            layout: Layout | None = derive_layout(schema, order)
+            while layout is not None:
+                table[name] = _layout_data(layout)
+                name, layout = name + "+", layout.extension
+    return tables
 
 
 def _layout_data(layout: Layout) -> _layouts.LayoutData:
@@ -160,17 +178,54 @@ def generated_layout(order: ByteOrder, name: str) -> Layout:
     regenerated; a test fails until it is) is derived from the schema instead,
     so that the package, and the generator, still import.
     """
-    data = _layouts.LAYOUTS.get(order, {}).get(name)
+    table = _layouts.LAYOUTS.get(order, {})
+    data = table.get(name)
     if data is None:
         return derive_layout(_derivable_schemas(order)[name], order)
     fixed, names, tails = data
     return Layout(struct.Struct(fixed), names,
                   tuple(_Tail(tail, count, None if item is None else struct.Struct(item))
-                        for tail, count, item in tails))
+                        for tail, count, item in tails),
+                  generated_layout(order, name + "+") if name + "+" in table else None)
 
 
 PayloadDecoder = Callable[[bytes, int, int], Payload]
 PayloadEncoder = Callable[[Payload], bytes]
+
+
+def _decode_values(layout: Layout, kind: str, buf: bytes, start: int, end: int
+                   ) -> tuple[list[Any], int]:
+    """A payload's values (of ``layout.model_fields``) and where they end; the
+    general, unhurried path (payloads with an extension: rare kinds)."""
+    fixed = layout.fixed
+    if end - start < fixed.size:
+        raise PayloadError(f"{kind} payload shorter than {fixed.size} bytes")
+    values = fixed.unpack_from(buf, start)
+    counts = layout.count_fields
+    out = [value for name, value in zip(layout.fixed_names, values, strict=True)
+           if name not in counts]
+    position = start + fixed.size
+    for tail in layout.tails:
+        count = values[layout.fixed_names.index(tail.count_field)]
+        if tail.item is None:
+            stop = position + count
+            if stop > end:
+                raise PayloadError(f"{kind} variable part overruns its record")
+            out.append(buf[position:stop])
+        else:
+            stop = position + count * tail.item.size
+            if stop > end:
+                raise PayloadError(f"{kind} array overruns its record")
+            out.append(struct.unpack_from(
+                f"{tail.item.format[0]}{count}{tail.item.format[1:]}", buf, position))
+        position = stop
+    if layout.extension is not None:
+        if position == end:  # an older minor's payload: its fields are absent
+            out.extend([None] * len(layout.extension.model_fields))
+        else:
+            more, position = _decode_values(layout.extension, kind, buf, position, end)
+            out.extend(more)
+    return out, position
 
 
 def _make_decoder(layout: Layout, model: type[Payload]) -> PayloadDecoder:
@@ -183,6 +238,10 @@ def _make_decoder(layout: Layout, model: type[Payload]) -> PayloadDecoder:
     # tuple.__new__ rather than the model's _make: the same tuple without a
     # Python-level call per record (the field count is checked above, once).
     new = tuple.__new__
+    if layout.extension is not None:
+        def decode_extended(buf: bytes, start: int, end: int) -> Payload:
+            return new(model, _decode_values(layout, model.__name__, buf, start, end)[0])
+        return decode_extended
     unpack_fixed = fixed.unpack_from
     if not layout.tails:
         def decode_fixed(buf: bytes, start: int, end: int) -> Payload:
@@ -256,8 +315,24 @@ def _make_decoder(layout: Layout, model: type[Payload]) -> PayloadDecoder:
 
 
 def _make_encoder(layout: Layout, model: type[Payload]) -> PayloadEncoder:
+    encode_known = _encoder_of(layout, {n: i for i, n in enumerate(model._fields)})
+    if layout.extension is None:
+        return encode_known
+    encode_more = _make_encoder(layout.extension, model)
+    first = model._fields.index(layout.extension.model_fields[0])
+
+    def encode_extended(payload: Payload) -> bytes:
+        fields: tuple[Any, ...] = payload
+        if all(value is None for value in fields[first:]):
+            return encode_known(payload)  # as an older minor wrote it
+        return encode_known(payload) + encode_more(payload)
+
+    return encode_extended
+
+
+def _encoder_of(layout: Layout, model_index: dict[str, int]) -> PayloadEncoder:
+    """The fixed run and tails of ``layout`` (not its extension), from a payload's fields."""
     fixed = layout.fixed
-    model_index = {n: i for i, n in enumerate(model._fields)}
     # For each packed fixed value: ("model", index) or ("count", index of its tail).
     plan: list[tuple[bool, int]] = []
     for name in layout.fixed_names:
@@ -507,7 +582,7 @@ def _build_codec(order: ByteOrder) -> Codec:
     bytes_tails = {
         int(kind): (layout.fixed.unpack_from, layout.fixed.size, PAYLOAD_TYPES[kind])
         for kind, layout in layouts.items()
-        if len(layout.tails) == 1 and layout.tails[0].item is None
+        if len(layout.tails) == 1 and layout.tails[0].item is None and layout.extension is None
         and layout.fixed_names[-1] == layout.tails[0].count_field
         and layout.tails[0].count_field not in layout.fixed_names[:-1]}
     return Codec(order, header_layout.fixed, layouts, decoders, encoders, syscall_struct,

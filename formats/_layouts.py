@@ -4,7 +4,9 @@ Per byte order, per schema (the file preamble and header fields, the batch
 header, the record header and each payload kind by name): the fixed run's
 ``struct`` format, the names of the values it packs, and the variable parts
 after it as (name, the fixed field that sizes it, the ``struct`` format of one
-array element or None for bytes). ``formats._codec`` builds its codecs from
+array element or None for bytes). ``NAME+`` holds the fields a later minor
+appended after NAME's variable parts (older payloads end before them).
+``formats._codec`` builds its codecs from
 these, so reading and writing traces needs no construct; a test checks that
 they equal what the construct schemas in ``_schema`` derive.
 """
@@ -30,6 +32,9 @@ LAYOUTS: dict[str, dict[str, LayoutData]] = {'big': {'BEGIN': ('>lLQQH2xL',
          'END': ('>lLLLLLL',
                  ('status', 'flags', 'processes', 'threads', 'lost', 'detached', 'reason_length'),
                  (('reason', 'reason_length', None),)),
+         'END+': ('>LL',
+                  ('unplaced', 'unplaced_length'),
+                  (('unplaced_probes', 'unplaced_length', None),)),
          'EXEC_ARG': ('>L', ('data_length',), (('data', 'data_length', None),)),
          'EXEC_ENV': ('>L', ('data_length',), (('data', 'data_length', None),)),
          'GENIO': ('>lBB2xQL',
@@ -145,6 +150,9 @@ LAYOUTS: dict[str, dict[str, LayoutData]] = {'big': {'BEGIN': ('>lLQQH2xL',
                      'detached',
                      'reason_length'),
                     (('reason', 'reason_length', None),)),
+            'END+': ('<LL',
+                     ('unplaced', 'unplaced_length'),
+                     (('unplaced_probes', 'unplaced_length', None),)),
             'EXEC_ARG': ('<L', ('data_length',), (('data', 'data_length', None),)),
             'EXEC_ENV': ('<L', ('data_length',), (('data', 'data_length', None),)),
             'GENIO': ('<lBB2xQL',

@@ -185,6 +185,11 @@ class End(NamedTuple):
     lost: int  # processes whose control was lost (LOST process events)
     detached: int  # processes left running when the recording stopped
     reason: bytes  # why it was stopped early (STOPPED_EARLY), else empty
+    # Probes asked for but never placed (their module was never mapped, no function
+    # matched): how many, and their specs (NUL-terminated UTF-8 strings). None: an END
+    # written before these fields existed (unknown, not zero).
+    unplaced: int | None = None
+    unplaced_probes: bytes | None = None
 
 
 class Begin(NamedTuple):

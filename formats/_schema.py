@@ -278,6 +278,10 @@ def schemas(order: ByteOrder) -> Schemas:
             "detached" / u32,
             "reason_length" / u32,
             "reason" / cs.Bytes(cs.this.reason_length),
+            # appended (absent from ENDs written before): probes never placed
+            "unplaced" / u32,
+            "unplaced_length" / u32,
+            "unplaced_probes" / cs.Bytes(cs.this.unplaced_length),
         ),
         RecordKind.BEGIN: cs.Struct(
             "recorder_pid" / i32,

@@ -23,11 +23,22 @@ thread and per CPU with ``inherit`` (``_perf``), sharing one ring per CPU, with
 PERF_SAMPLE_TID|TIME|RAW; a reader thread drains the rings, decodes the raw data by each
 event's ``format`` file and queues PROBE records (a hand-written hot path for probes
 without strings, byte-equal to the codec). The control thread drains the rings too, at
-every ptrace stop, so a thread's probe records precede the record of its next stop. Each
-hit carries the thread's name as the control loop knew it at the thread's last stop
-(a rename by prctl is seen at its syscall stop, so not with ``-t f`` alone). A
-PROBE_DEF record names each probe before its first PROBE. Ring losses are counted as drops
-(ENOBUFS, as the perf source does) and reported. As a side source (``_sources``):
+every ptrace stop, so a thread's probe records precede the record of its next stop.
+
+Each hit carries the name its thread had at the hit's time, syscall stops or not: a
+``dummy`` event with ``comm`` and ``task`` rides along with the probes on every thread
+(inherited like them) and puts the kernel's COMM records (exec, prctl(PR_SET_NAME), a
+write to ``/proc/.../comm``) and FORK records into rings of their own, which every drain
+reads first (``_threadnames`` applies them by time). A hit stamped after the drain's
+horizon (``_threadnames.horizon``) may still be followed by a rename read later, so it
+waits for the next drain, except the hits of the thread stopped at this drain (all its
+renames are in the rings already): the ordering of a thread's hits before its stops
+holds (unless a ring loss stamped after the horizon precedes them in their ring: the rest
+of that ring then waits with the loss, which keeps its place among the hits). A PROBE_DEF
+record names each probe before its first PROBE.
+
+Ring losses are counted as drops (ENOBUFS, as the perf source does) and reported, those of
+the name rings too (hits may then carry a former name). As a side source (``_sources``):
 ``prepare`` checks every spec and tracefs before any target exists, ``stop`` drains and
 closes the perf events, ``close`` (every exit path) removes the tracefs group; the group
 has an atexit hook too.
@@ -52,7 +63,7 @@ import formats
 from formats import Abi, DropError, ProbeArgType, ProbeSite, RecordKind
 from formats.elf import ElfError, open_image
 
-from . import _perf
+from . import _perf, _threadnames
 from ._events import Event, Lifecycle, ProcessEvent, SyscallEntry, SyscallExit, Tracee
 from ._options import RecordOptions
 from ._probes import (
@@ -86,7 +97,14 @@ _SAMPLE_TYPE = _perf.PERF_SAMPLE_TID | _perf.PERF_SAMPLE_TIME | _perf.PERF_SAMPL
 _SAMPLE_HEAD = struct.Struct("<iiQI")  # pid, tid, time, raw size
 _U64 = struct.Struct("<Q")
 _HEADER = struct.Struct("<IHH")  # perf_event_header: type, misc, size
-_SAMPLE_PEEK = struct.Struct("<8xi16xH")  # a sample's pid and its raw data's common_type
+#: a sample's pid, tid, time and its raw data's common_type
+_SAMPLE_PEEK = struct.Struct("<8xiiQ4xH")
+#: The name rings: COMM/FORK/EXIT records are few (renames, thread creations and exits).
+NAME_RING_PAGES = 16
+_NAMES_SAMPLE = _perf.PERF_SAMPLE_TID | _perf.PERF_SAMPLE_TIME
+_FORK_BODY = struct.Struct("<iiiiQ")  # pid, ppid, tid, ptid, time
+#: The pseudo probe id of the names event among the probe ids a thread carries.
+_NAMES_EVENT = -1
 
 
 
@@ -106,6 +124,7 @@ class ProbeSession:
         self._emit: Callable[[bytes], bool] = lambda record: False
         self._log_lost: LogLost = _no_log_lost
         self._lost_trailer = _perf.SampleIdLayout(_SAMPLE_TYPE)
+        self._names_trailer = _perf.SampleIdLayout(_NAMES_SAMPLE)
         self._follow = options.follow_children
         self._threads_of: Callable[[int], Iterable[int]] = lambda pid: ()
         self._codec = formats.codec("little")
@@ -116,12 +135,14 @@ class ProbeSession:
         self._probe_events: list[_perf.Event] = []  # every probe event opened (for counts)
         self._return_events: list[_perf.Event] = []  # those of return probes (closed first)
         self._rings: _perf.RingSet | None = None
+        self._name_rings: _perf.RingSet | None = None
+        self._held: bytes = b""  # hits after the last drain's horizon, in ring order
         self._clock = _perf.TraceClock()
         self._traced: set[int] = set()
         self._detached: set[int] = set()  # tids let go: their later hits are not the trace's
         self._seen_files: dict[int, set[str]] = {}
         self._attached: dict[int, set[int]] = {}  # tid -> probe ids its events cover
-        self._comms: dict[int, bytes] = {}
+        self._names = _threadnames.ThreadNames()
         self._lock = threading.Lock()
         self._drain_lock = threading.Lock()
         self._stop = threading.Event()
@@ -132,6 +153,8 @@ class ProbeSession:
         self.filtered = 0
         self.outside = 0  # hits of threads after their detach (not the recording's; not lost)
         self.lost = 0
+        self.names_lost = 0  # COMM/FORK records lost: hits may carry a former name
+        self.unplaced: list[str] = []  # specs never placed (after ``stop``): the END's
 
     def _warn(self, message: str) -> None:
         if self._notify is None:
@@ -166,6 +189,7 @@ class ProbeSession:
     def stop(self) -> None:
         """After the control loop: the last hits, then every perf event closed."""
         self.finish()
+        self.unplaced = list(self.resolver.pending)
         for message in self.resolver.pending.values():
             # a wrapper (sh -c) that forks runs the program in a child: followed with -i
             if not self._mmap_stops:
@@ -181,6 +205,9 @@ class ProbeSession:
                        "(children without -i) were left out")
         if self.lost:
             self._warn(f"{self.lost} probe hits lost: the reader did not keep up")
+        if self.names_lost:
+            self._warn(f"{self.names_lost} thread-name records lost: probe hits may carry "
+                       "a thread's former name")
 
     # The control loop's thread announcements: probes learn the lifecycle from the
     # events they see through ``wrap`` (exec and mmap stops among them) instead.
@@ -224,10 +251,31 @@ class ProbeSession:
                 wakeup=_ring_pages() * _perf.PAGE_SIZE // 4, clockid=_perf.CLOCK_MONOTONIC)
             self._rings = _perf.RingSet.create(dummy, tid, "ktr probe rings",
                                                pages=_ring_pages())
+            try:
+                # rings only: the owners on the recorder's thread make no records
+                owner = _perf.Attr(type=_perf.PERF_TYPE_SOFTWARE,
+                                   config=_perf.PERF_COUNT_SW_DUMMY,
+                                   flags=frozenset({"use_clockid"}),
+                                   clockid=_perf.CLOCK_MONOTONIC)
+                self._name_rings = _perf.RingSet.create(owner, 0, "ktr probe name rings",
+                                                        pages=NAME_RING_PAGES)
+            except BaseException:
+                self._rings.close()
+                self._rings = None
+                raise
             self._reader = threading.Thread(target=self._read_loop, name="ktr probes",
                                             daemon=True)
             self._reader.start()
         return self._rings
+
+    @staticmethod
+    def _names_attr() -> _perf.Attr:
+        """COMM and FORK records of a thread and, inherited, of the threads it creates."""
+        return _perf.Attr(
+            type=_perf.PERF_TYPE_SOFTWARE, config=_perf.PERF_COUNT_SW_DUMMY,
+            sample_type=_NAMES_SAMPLE,
+            flags=frozenset({"comm", "task", "inherit", "sample_id_all", "use_clockid"}),
+            clockid=_perf.CLOCK_MONOTONIC)
 
     def _define(self, probes: list[ResolvedProbe]) -> list[ResolvedProbe]:
         definitions = [
@@ -262,6 +310,19 @@ class ProbeSession:
         if not tid_list:
             return
         rings = self._ensure_rings(tid_list[0])
+        name_rings = self._name_rings
+        assert name_rings is not None
+        for tid in tid_list:
+            carried = self._attached.setdefault(tid, set())
+            if _NAMES_EVENT in carried:
+                continue
+            try:
+                name_rings.open_on_all(self._names_attr(), tid, "ktr thread names")
+            except PerfError as error:
+                if error.errno == 3:  # ESRCH: the thread is gone
+                    continue
+                raise ProbeError(f"cannot follow the names of thread {tid}: {error}") from None
+            carried.add(_NAMES_EVENT)
         ids = {probe.event_name: event_id for event_id, (probe, _) in self._by_event_id.items()}
         for probe in probes:
             attr = self._attr(ids[probe.event_name])
@@ -313,21 +374,20 @@ class ProbeSession:
     def wrap(self, consumer: Callable[[Event], None]) -> Callable[[Event], None]:
         """The ptrace source's consumer with the probe lifecycle in front of it."""
 
-        comms = self._comms
+        known = self._names.current
 
         def consume(event: Event) -> None:
             rings = self._rings
+            tracee = event.tracee
             if rings is not None:
                 # hits made before this stop go into the trace before its record: the
                 # stopped thread's own hits are in the rings already (time order per thread)
-                self._drain(rings)
-            # Its hits from here on carry the name the control loop knows now (after an
-            # exec, an attach, a prctl rename); those drained above kept the former one.
-            # Read when the reader takes a hit, /proc would give a later name (after an
-            # exec) or none (after the exit).
-            tracee = event.tracee
-            if comms.get(tracee.tid) is not tracee.comm:
-                comms[tracee.tid] = tracee.comm
+                self._drain(rings, tracee.tid)
+            if tracee.tid not in known:
+                # the name its hits start with; the kernel's COMM records change it by time
+                # (read when the reader takes a hit, /proc would give a later name after an
+                # exec, or none after the exit)
+                self._names.start(tracee.tid, tracee.comm)
             if type(event) is SyscallEntry or type(event) is SyscallExit:
                 if event.nr == URETPROBE_SYSCALL and event.abi == Abi.X86_64:
                     return  # the kernel's return-probe trampoline, not the program's call
@@ -353,6 +413,9 @@ class ProbeSession:
             return
         # a tid in use again (a new thread, an attach, the leader's tid taken by an exec)
         self._detached.discard(tracee.tid)
+        if event.kind in (Lifecycle.EXEC, Lifecycle.ATTACH):
+            # a tid under control from here on: the thread's hits until now were drained
+            self._names.start(tracee.tid, tracee.comm)
         if event.kind is Lifecycle.EXEC:
             if event.former_tid and event.former_tid in self._attached:
                 self._attached[tracee.tid] = self._attached.pop(event.former_tid)
@@ -363,7 +426,9 @@ class ProbeSession:
             if not event.thread:
                 self._started = True
         elif event.kind in (Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE):
-            self._comms[event.child] = tracee.comm  # a new task starts with its creator's
+            # a new task starts with its creator's name (the FORK record, when read,
+            # gives the exact one: the creator's at the fork)
+            self._names.start(event.child, self._names.latest(tracee.tid, tracee.comm))
             self._detached.discard(event.child)
             # inherit=1: the new task carries every event its creator had
             self._attached[event.child] = set(self._attached.get(tracee.tid, ()))
@@ -383,22 +448,55 @@ class ProbeSession:
             rings.poll(50)
             self._drain(rings)
 
-    def _drain(self, rings: _perf.RingSet) -> None:
+    def _drain(self, rings: _perf.RingSet, stopped: int = 0, final: bool = False) -> None:
+        """Every hit up to the horizon (all of them when ``final``), and those of the thread
+        ``stopped`` at a ptrace stop whatever their time; the name changes first."""
         # the reader thread and the control thread (at each stop) both drain: one at a time
         with self._drain_lock:
-            self._drain_locked(rings)
+            horizon = _threadnames.FINAL if final else _threadnames.horizon()
+            self._read_names()
+            self._drain_locked(rings, horizon, stopped)
+            self._names.settle(horizon)
 
-    def _drain_locked(self, rings: _perf.RingSet) -> None:
+    def _read_names(self) -> None:
+        """Apply every COMM and FORK record in the name rings (before any hit they name)."""
+        if self._name_rings is None:
+            return
+        comms: list[_threadnames.Comm] = []
+        forks: list[_threadnames.Fork] = []
+        for chunk in self._name_rings.drain():
+            for kind, _misc, body in chunk.records():
+                if kind == _perf.PERF_RECORD_COMM:
+                    _pid, tid, name = _perf.parse_comm(body)
+                    comms.append((self._names_trailer.read(body)["time"], tid, name))
+                elif kind == _perf.PERF_RECORD_FORK:
+                    _, _, child, parent, when_forked = _FORK_BODY.unpack_from(body)
+                    forks.append((when_forked, child, parent))
+                elif kind == _perf.PERF_RECORD_LOST:
+                    lost, time_ns = _perf.parse_lost_at(body, self._names_trailer)
+                    self.names_lost += lost
+                    self._log_lost(DropError.ENOBUFS, lost,
+                                   None if time_ns is None else time_ns + self._clock.offset_ns)
+        if comms or forks:
+            self._names.apply(comms, forks)
+
+    def _drain_locked(self, rings: _perf.RingSet, horizon: int, stopped: int) -> None:
         emit = self._emit
         fast = self._fast
         by_id = self._by_event_id
         traced = self._traced
         detached = self._detached
         offset_ns = self._clock.offset_ns
-        comms = self._comms
+        current = self._names.current
+        changing = self._names.changing
+        name_at = self._names.at
         peek = _SAMPLE_PEEK.unpack_from
         sample, lost_kind = _perf.PERF_RECORD_SAMPLE, _perf.PERF_RECORD_LOST
-        for chunk in rings.drain():
+        chunks = rings.drain()
+        if self._held:
+            chunks.insert(0, _perf.RecordChunk(self._held, -1))
+        held: list[bytes] = []
+        for chunk in chunks:
             data = chunk.data
             end = len(data)
             at = 0
@@ -408,43 +506,46 @@ class ProbeSession:
                 if size < 8:
                     break
                 if kind == sample and at + 30 <= end:
-                    pid, event_id = peek(data, at)
-                    if pid not in traced:
+                    pid, tid, stamp, event_id = peek(data, at)
+                    if stamp > horizon and tid != stopped:
+                        # a rename before it may be in a ring read already: next drain
+                        held.append(data[at : at + size])
+                    elif pid not in traced:
                         if event_id in by_id:
                             self.filtered += 1
+                    elif tid in detached:
+                        if event_id in by_id:
+                            self.outside += 1
                     else:
+                        comm = (name_at(tid, stamp) if changing and tid in changing
+                                else current.get(tid))
+                        if comm is None:
+                            comm = self._comm(pid, tid)
                         encoder = fast.get(event_id)
                         if encoder is not None:
-                            values = encoder.unpack(data, at)
-                            tid = values[1]
-                            if tid in detached:
-                                self.outside += 1
-                                at += size
-                                continue
-                            comm = comms.get(tid)
-                            if comm is None:
-                                comm = self._comm(pid, tid)
                             self.hits += 1
-                            emit(encoder.encode(values, values[2] + offset_ns, comm))
+                            emit(encoder.encode(encoder.unpack(data, at), stamp + offset_ns,
+                                                comm))
                         elif event_id in by_id:
-                            self._general(by_id[event_id], data[at + 8 : at + size])
+                            self._general(by_id[event_id], data[at + 8 : at + size], comm)
                 elif kind == lost_kind:
                     lost, time_ns = _perf.parse_lost_at(data[at + 8 : at + size],
                                                         self._lost_trailer)
+                    if time_ns is not None and time_ns > horizon:
+                        # the rest of this ring waits with it: the gap stays where it is
+                        # among the hits (ktrdump's calls view abandons the calls open there)
+                        held.append(data[at:end])
+                        break
                     self.lost += lost
-                    # its DROP stands where the gap is among the hits (ktrdump's calls
-                    # view and pairing abandon the calls open there)
                     self._log_lost(DropError.ENOBUFS, lost,
                                    None if time_ns is None else time_ns + offset_ns)
                 at += size
+        self._held = b"".join(held)
 
-    def _general(self, entry: tuple[ResolvedProbe, bytes], body: bytes) -> None:
+    def _general(self, entry: tuple[ResolvedProbe, bytes], body: bytes, comm: bytes) -> None:
         """A sample through the probe's decoder and the codec (``str`` arguments)."""
         probe, name = entry
         pid, tid, time_ns, size = _SAMPLE_HEAD.unpack_from(body)
-        if tid in self._detached:
-            self.outside += 1
-            return
         raw = body[20 : 20 + size]
         assert probe.decoder is not None
         pc, value, args, strings = probe.decoder(raw)
@@ -454,20 +555,17 @@ class ProbeSession:
             value, args, name, strings)
         self.hits += 1
         self._emit(self._codec.encode_record(
-            RecordKind.PROBE, pid, tid, self._clock.to_trace(time_ns), self._comm(pid, tid),
-            payload))
+            RecordKind.PROBE, pid, tid, self._clock.to_trace(time_ns), comm, payload))
 
     def _comm(self, pid: int, tid: int) -> bytes:
-        comm = self._comms.get(tid)
-        if comm is None:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/comm", "rb") as handle:
-                    comm = handle.read().rstrip(b"\n")
-            except OSError:
-                comm = self._comms.get(pid, b"")
-            # never over a name the control loop set meanwhile
-            comm = self._comms.setdefault(tid, comm)
-        return comm
+        """The name of a thread the control loop never named (its /proc name now)."""
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm", "rb") as handle:
+                comm = handle.read().rstrip(b"\n")
+        except OSError:
+            comm = self._names.latest(pid)
+        # never over a name set meanwhile
+        return self._names.name_if_unknown(tid, comm)
 
     # -- ending -------------------------------------------------------------------------------
 
@@ -487,11 +585,14 @@ class ProbeSession:
                         e for e in self._probe_events if id(e) not in returns]:
                     with contextlib.suppress(PerfError):
                         event.disable()
-                self._drain(self._rings)
+                self._drain(self._rings, final=True)
                 self._account_unseen()
             finally:
                 self._rings.close()
                 self._rings = None
+                if self._name_rings is not None:
+                    self._name_rings.close()
+                    self._name_rings = None
                 self._probe_events.clear()
                 self._return_events.clear()
 

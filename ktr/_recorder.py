@@ -341,7 +341,10 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
             if status is not None:
                 status.stop()
             if result is not None:
-                descriptor.add_end(_end_payload(result))
+                unplaced = [spec for source in started if options.probes
+                            and isinstance(source, _probe_session())
+                            for spec in source.unplaced]
+                descriptor.add_end(_end_payload(result, unplaced))
             descriptor.release()
     assert result is not None
     stats = descriptor.stats
@@ -411,14 +414,16 @@ def _kill_spawned(pid: int) -> None:
         pass
 
 
-def _end_payload(result: RunResult) -> formats.End:
-    """The END record: how the recording ended, as the summary line says."""
+def _end_payload(result: RunResult, unplaced: list[str]) -> formats.End:
+    """The END record: how the recording ended, as the summary line says, and the
+    probes asked for that were never placed (specs, as given)."""
     reason = result.stop_reason or result.spawn_error or ""
     return formats.End(
         -1 if result.exit_status is None else result.exit_status,
         int(formats.EndFlag.STOPPED_EARLY if result.stop_reason else formats.EndFlag.NONE),
         result.processes, result.threads, result.lost, result.detached,
-        reason.encode("utf-8", "replace"))
+        reason.encode("utf-8", "replace"), len(unplaced),
+        formats.join_nul_strings([spec.encode("utf-8", "replace") for spec in unplaced]))
 
 
 def _exit_status(options: RecordOptions, result: RunResult, failure: OutputError | None) -> int:

@@ -123,6 +123,11 @@ class ThreadNames:
     def latest(self, tid: int, default: bytes = b"") -> bytes:
         return self.current.get(tid) or default
 
+    def name_if_unknown(self, tid: int, name: bytes) -> bytes:
+        """``tid``'s name: ``name`` if it had none (a thread met before any announcement)."""
+        with self._lock:
+            return self.current.setdefault(tid, name)
+
     def _change(self, tid: int, when: int, name: bytes) -> None:
         history = self.changing.get(tid)
         if history is None:

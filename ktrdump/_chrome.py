@@ -85,7 +85,9 @@ Events:
   ``start_ns``, ``recorder_pid``, ``version``, ``command`` (null when the
   recording attached), ``options`` (its options object, null when damaged).
   Empty for traces written before BEGIN records existed. Every BEGIN counts,
-  whatever filter hides its instant event.
+  whatever filter hides its instant event. ``unplaced`` and ``unplaced_probes``:
+  the probes asked for and never placed, summed over the END records (absent
+  when no END says: written before END had these fields).
 
 Timestamps are microseconds (the format's unit) with three decimals, so
 nanoseconds survive; they are relative to ``origin_ns`` — by default the
@@ -133,7 +135,7 @@ from ._calls import Call, CallTracker
 from ._filter import CONTEXT_KINDS
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
-from ._model import begin_options
+from ._model import begin_options, unplaced_probes
 from ._output import Output
 from ._probes import CallStack
 from ._profile import Stacks, chrome_sample
@@ -247,6 +249,8 @@ class ChromeTrace:
         self._stacks: Stacks | None = None  # made at the first MMAP or SAMPLE
         self.events = 0  # events written so far
         self.recordings: list[str] = []  # otherData's: one JSON object per BEGIN read
+        #: otherData's: probes never placed, of every END that says (None: none says)
+        self.unplaced: tuple[int, list[str]] | None = None
 
     # -- the document --------------------------------------------------------
 
@@ -269,6 +273,9 @@ class ChromeTrace:
         other.extend(f"{encode_string(key)}:{_json_value(value)}"
                      for key, value in self.options.metadata)
         other.append(f'"recordings":[{",".join(self.recordings)}]')
+        if self.unplaced is not None:
+            other.append(f'"unplaced":{self.unplaced[0]},'
+                         f'"unplaced_probes":{json.dumps(self.unplaced[1])}')
         out.append(f'\n],\n"displayTimeUnit":"ns",\n"otherData":{{{",".join(other)}}}}}\n')
         return out
 
@@ -305,6 +312,12 @@ class ChromeTrace:
             self._origin = batch[0].timestamp_ns
         if _BEGIN in map(_KIND, batch):  # before filtering: otherData lists every recording
             self.recordings.extend(_recording(r) for r in batch if r[0] == _BEGIN)
+        if _END in map(_KIND, batch):  # as BEGIN: every END counts
+            for record in batch:
+                unplaced = unplaced_probes(record.payload) if record[0] == _END else None
+                if unplaced is not None:
+                    count, specs = self.unplaced or (0, [])
+                    self.unplaced = (count + unplaced[0], specs + unplaced[1])
         # ``self._layer.feed(batch, self)`` with its dispatch inline (the hot loop):
         # entry and exit records (NAMI, GIO, STRU) make no event of their own,
         # they only move the clock and name their thread, as ``record`` does.
@@ -626,10 +639,13 @@ class ChromeTrace:
         payload: Any = record.payload
         early = bool(payload.flags & EndFlag.STOPPED_EARLY)
         name = f"recording stopped: {_text(payload.reason)}" if early else "recording ended"
+        unplaced = unplaced_probes(payload)
+        more = "" if unplaced is None else (f',"unplaced":{unplaced[0]},'
+                                            f'"unplaced_probes":{json.dumps(unplaced[1])}')
         self._emit(out, f'{{"ph":"i","s":"g","name":{encode_string(name)},'
                         f'"pid":0,"tid":0,"ts":{self._ts(record.timestamp_ns)},'
                         f'"args":{{"status":{payload.status},"processes":{payload.processes},'
-                        f'"threads":{payload.threads}}}}}')
+                        f'"threads":{payload.threads}{more}}}}}')
 
 
     def _begin(self, record: Record, out: list[str]) -> None:

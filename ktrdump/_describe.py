@@ -754,6 +754,11 @@ class TextDescriber(_RecordDescriber):
             counts.append(f"{payload.lost} lost")
         if payload.detached:
             counts.append(f"{payload.detached} detached")
+        unplaced = _model.unplaced_probes(payload)
+        if unplaced is not None and unplaced[0]:
+            specs = ", ".join(display_text(spec.encode()) for spec in unplaced[1])
+            counts.append(f"{_plural(unplaced[0], 'probe')} never placed"
+                          + (f" ({specs})" if specs else ""))
         return f"{head}END   recording {how}; {', '.join(counts)}\n"
 
     def _begin(self, head: str, record: Record) -> str:
@@ -791,6 +796,15 @@ def _json_bool(value: bool) -> str:
 
 def _json_text(text: str | None) -> str:
     return "null" if text is None else encode_basestring(text)
+
+
+def _unplaced_json(end: Any) -> str:
+    """END's probes never placed, as JSON keys (null: an END written before them)."""
+    unplaced = _model.unplaced_probes(end)
+    if unplaced is None:
+        return ',"unplaced":null,"unplaced_probes":null'
+    specs = ",".join(_json_text(spec) for spec in unplaced[1])
+    return f',"unplaced":{unplaced[0]},"unplaced_probes":[{specs}]'
 
 
 class JsonDescriber(_RecordDescriber):
@@ -1034,7 +1048,7 @@ class JsonDescriber(_RecordDescriber):
         return (f'{{"type":"END",{head},"status":{payload.status},"stopped_early":{stopped},'
                 f'"reason":{json_string(payload.reason)},"processes":{payload.processes},'
                 f'"threads":{payload.threads},"lost":{payload.lost},'
-                f'"detached":{payload.detached}}}\n')
+                f'"detached":{payload.detached}{_unplaced_json(payload)}}}\n')
 
     def _begin(self, head: str, record: Record) -> str:
         payload: Any = record[6]

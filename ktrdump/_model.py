@@ -20,7 +20,17 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
-from formats import Begin, DropError, GenioFlag, ProbeSite, Proc, ProcEvent, ProcFlag, SyscallFlag
+from formats import (
+    Begin,
+    DropError,
+    GenioFlag,
+    ProbeSite,
+    Proc,
+    ProcEvent,
+    ProcFlag,
+    SyscallFlag,
+    split_nul_strings,
+)
 from formats.linux import errno_name, signal_name, signature, syscall_name
 
 from ._bounded import Cache
@@ -127,6 +137,17 @@ def begin_options(begin: Begin) -> dict[str, object] | None:
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def unplaced_probes(end: object) -> tuple[int, list[str]] | None:
+    """An END record's probes never placed: (how many, their specs as text), or None when
+    the END predates those fields (unknown, not zero) or is not an END (damaged)."""
+    # by field name: a payload of a newer minor has more fields, not another type
+    count = getattr(end, "unplaced", None)
+    specs = getattr(end, "unplaced_probes", None)
+    if not isinstance(count, int) or not isinstance(specs, bytes):
+        return None
+    return count, [spec.decode("utf-8", "replace") for spec in split_nul_strings(specs)]
 
 
 class ProcView(NamedTuple):

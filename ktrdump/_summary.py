@@ -78,8 +78,10 @@ from ._bounded import TABLE_LIMIT
 from ._calls import Call, CallTracker
 from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
+from ._model import unplaced_probes
 from ._perfviews import CounterTally, SwitchTally
 from ._reader import CutShort, RawBatch, Skipped
+from ._text import display_text
 
 SortKey = Literal[
     "time", "calls", "errors", "name", "avg-time", "max-time", "min-time", "nothing"]
@@ -133,6 +135,7 @@ _CALLS, _ERRORS, _TOTAL, _MAX, _MIN, _RETURNED = range(6)
 _SYSCALL = int(RecordKind.SYSCALL)
 _SYSRET = int(RecordKind.SYSRET)
 _DROP = int(RecordKind.DROP)
+_END = int(RecordKind.END)
 _CSW = int(RecordKind.CSW)
 _CNT = int(RecordKind.CNT)
 _PERF_KINDS = frozenset({_CSW, _CNT})
@@ -255,6 +258,8 @@ class SyscallSummary:
         self.skipped_batches = 0
         self.skipped_bytes = 0
         self.cut_short = 0  # recordings without their END (CutShort notices)
+        self.unplaced: list[str] = []  # probes never placed, as END records say
+        self.unplaced_count = 0
         self.malformed = 0  # SYSCALL/SYSRET/DROP records too short for their fields
         self.records = 0  # records seen (every kind)
         self.switches = SwitchTally()  # CSW: switch counts and off-CPU time per thread
@@ -300,8 +305,16 @@ class SyscallSummary:
         elif kind == _DROP:
             drop: Any = record.payload
             self.dropped[drop.error] = self.dropped.get(drop.error, 0) + drop.lost
+        elif kind == _END:
+            self._end(record)
         elif kind in _PERF_KINDS:
             self._perf_record(record)
+
+    def _end(self, record: Record) -> None:
+        unplaced = unplaced_probes(record.payload)
+        if unplaced is not None:
+            self.unplaced_count += unplaced[0]
+            self.unplaced.extend(unplaced[1])
 
     def _perf_record(self, record: Record) -> None:
         if not self._chosen(record.pid, record.tid):
@@ -404,6 +417,14 @@ class SyscallSummary:
                         self._perf_record(record)
                 except formats.PayloadError:
                     self.malformed += 1
+            elif kind == _END:  # one per recording
+                try:
+                    for record in formats.codec(order).iter_records(data[position:stop]):
+                        self._end(record)
+                except formats.PayloadError:
+                    self.malformed += 1
+                if kind in tapped:
+                    picked.append(position)
             elif kind in tapped:
                 picked.append(position)
             position = stop
@@ -549,6 +570,9 @@ class SyscallSummary:
         if self.cut_short:
             out.append(f"recordings cut short (no END record, records missing): "
                        f"{self.cut_short}\n")
+        if self.unplaced_count:
+            specs = ", ".join(display_text(spec.encode()) for spec in self.unplaced)
+            out.append(f"probes never placed: {self.unplaced_count} ({specs})\n")
         if self.malformed:
             out.append(f"malformed records not counted: {self.malformed}\n")
         return out

@@ -86,6 +86,24 @@ int main(int argc, char **argv) {
     add3(1, 0, 0);
     prctl(PR_SET_NAME, "renamed");
     add3(2, 0, 0);
+  } else if (!strcmp(mode, "renames")) {
+    /* 3 hits as prog, 2 as renamed, 3 in a thread created after the rename (named after
+       its creator then), 1 as again after a write to /proc/self/comm */
+    for (int i = 0; i < 3; i++) add3(10 + i, 0, 0);
+    prctl(PR_SET_NAME, "renamed");
+    for (int i = 0; i < 2; i++) add3(20 + i, 0, 0);
+    pthread_t a;
+    pthread_create(&a, NULL, worker, (void *)100);
+    pthread_join(a, NULL);
+    FILE *comm = fopen("/proc/self/comm", "w");
+    if (!comm || fputs("again", comm) < 0 || fclose(comm)) return 4;
+    add3(30, 0, 0);
+  } else if (!strcmp(mode, "wait_rename")) {
+    char c;
+    if (read(0, &c, 1) != 1) return 3;
+    add3(1, 0, 0);
+    prctl(PR_SET_NAME, "renamed");
+    add3(2, 0, 0);
   } else if (!strcmp(mode, "wait")) {
     char c;
     if (read(0, &c, 1) != 1) return 3;

@@ -49,10 +49,19 @@ def _payload_strategy(kind: RecordKind, order: formats.ByteOrder) -> st.SearchSt
     return st.fixed_dictionaries(fields).map(lambda values: model(**values))
 
 
+def _layers(layout: Any) -> list[Any]:
+    """A layout and the extensions a later minor appended to it."""
+    layers = []
+    while layout is not None:
+        layers.append(layout)
+        layout = layout.extension
+    return layers
+
+
 def _construct_values(kind: RecordKind, order: formats.ByteOrder, payload: Any) -> dict[str, Any]:
     layout = codec(order).layouts[kind]
     values = dict(payload._asdict())
-    for tail in layout.tails:
+    for tail in (tail for layer in _layers(layout) for tail in layer.tails):
         values[tail.count_field] = len(values[tail.name])
     return values
 
@@ -173,6 +182,29 @@ def test_longer_payload_from_newer_minor_is_accepted() -> None:
         1, 1, 0, 0, 5, 7)
 
 
+@pytest.mark.parametrize("order", ORDERS)
+def test_fields_appended_after_the_variable_parts_are_absent_from_older_payloads(
+        order: formats.ByteOrder) -> None:
+    """END's probe fields came after its reason: an END written before them decodes
+    with None (absent), is written back as it was, and one cut inside them is an error."""
+    fast = codec(order)
+    layout = fast.layouts[RecordKind.END]
+    assert layout.extension is not None
+    assert layout.extension.model_fields == ("unplaced", "unplaced_probes")
+    older = formats.End(0, 1, 2, 3, 4, 5, b"why")
+    body = fast.encode_payload(RecordKind.END, older)
+    assert len(body) == layout.fixed.size + 3
+    assert fast.decode_payload(RecordKind.END, body, 0, len(body)) == older
+    newer = older._replace(unplaced=1, unplaced_probes=b"libnope:f\0")
+    body = fast.encode_payload(RecordKind.END, newer)
+    assert body == schemas(order).payloads[RecordKind.END].build(
+        _construct_values(RecordKind.END, order, newer))
+    assert fast.decode_payload(RecordKind.END, body, 0, len(body)) == newer
+    for cut in (1, len(b"libnope:f\0") + 1, len(b"libnope:f\0") + 8 - 1):
+        with pytest.raises(formats.PayloadError):
+            fast.decode_payload(RecordKind.END, body, 0, len(body) - cut)
+
+
 def test_short_payload_is_an_error() -> None:
     with pytest.raises(formats.PayloadError):
         codec().decode_payload(RecordKind.SYSRET, b"\0" * 4, 0, 4)
@@ -186,8 +218,8 @@ def test_every_decoder_refuses_a_payload_cut_short(kind: RecordKind,
     # a payload one byte short of what its counts say, or of its fixed part, is an error.
     fast = codec(order)
     layout = fast.layouts[kind]
-    values = {name: 0 for name in layout.fixed_names}
-    for tail in layout.tails:
+    values = {name: 0 for layer in _layers(layout) for name in layer.fixed_names}
+    for tail in (tail for layer in _layers(layout) for tail in layer.tails):
         values[tail.count_field] = 1
         values[tail.name] = b"x" if tail.item is None else [0]
     body = schemas(order).payloads[kind].build(values)

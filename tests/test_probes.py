@@ -194,6 +194,19 @@ def test_a_rename_seen_at_its_syscall_stop_names_the_later_hits(tmp_path: Path) 
     assert [(r["args"], r["comm"]) for r in probes(trace)] == [([1], "prog"), ([2], "renamed")]
 
 
+@pytest.mark.parametrize("facilities", [["-t", "f"], ["-t", "w"]])
+def test_a_rename_without_syscall_stops_names_the_later_hits(
+        tmp_path: Path, facilities: list[str]) -> None:
+    """No syscall stops: the kernel's COMM records (prctl, a write to /proc/self/comm) and
+    FORK records name each hit by its time."""
+    proc, trace = record(tmp_path, *facilities, "-P", "prog:add3(i64)", "--",
+                         str(build_program(tmp_path)), "renames")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted((r["args"], r["comm"]) for r in probes(trace)) == sorted(
+        [([10 + i], "prog") for i in range(3)] + [([20 + i], "renamed") for i in range(2)]
+        + [([100], "renamed")] * 3 + [([30], "again")])
+
+
 def test_null_and_unreadable_strings_show_their_pointer(tmp_path: Path) -> None:
     """strace's way: a string argument that cannot be read is its pointer, NULL for 0."""
     prog = build_program(tmp_path)
@@ -236,6 +249,35 @@ def _fd_targets(pid: int) -> list[str]:
     return targets
 
 
+def _placed_fds(probe_count: int) -> int:
+    """The perf events a recorder holds once it placed its probes on one thread: per CPU,
+    the hit ring's and the name ring's owners, the thread's names event and its probes."""
+    return (3 + probe_count) * len(os.sched_getaffinity(0))
+
+
+def _wait_placed(recorder: subprocess.Popen[str], probe_count: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        fds = _fd_targets(recorder.pid)
+        if len(groups_of(recorder.pid)) == probe_count and sum(
+                "perf_event" in fd for fd in fds) >= _placed_fds(probe_count):
+            return
+        time.sleep(0.02)
+    pytest.fail("the recorder did not place its probes")
+
+
+def _end_recorder(recorder: subprocess.Popen[str]) -> None:
+    """A recorder still running after a failure ends as on SIGTERM: its tracefs group
+    removed (SIGKILL would leave it to the next recorder's clean-up)."""
+    if recorder.poll() is None:
+        recorder.terminate()
+        try:
+            recorder.wait(20)
+        except subprocess.TimeoutExpired:
+            recorder.kill()
+            recorder.wait()
+
+
 def test_attach_to_a_running_process(tmp_path: Path) -> None:
     prog = build_program(tmp_path)
     target = subprocess.Popen([str(prog), "wait"], stdin=subprocess.PIPE)
@@ -244,16 +286,7 @@ def test_attach_to_a_running_process(tmp_path: Path) -> None:
                                  "-P", "prog:slen:return", "-p", str(target.pid)],
                                 stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 20
-        # placed once the recorder holds the perf events (2 probes x CPUs + ring owners)
-        while time.monotonic() < deadline:
-            fds = _fd_targets(recorder.pid)
-            if len(groups_of(recorder.pid)) == 2 and sum(
-                    "perf_event" in fd for fd in fds) >= 3 * len(os.sched_getaffinity(0)):
-                break
-            time.sleep(0.02)
-        else:
-            pytest.fail("the recorder did not place its probes")
+        _wait_placed(recorder, 2)
         assert target.stdin is not None
         target.stdin.write(b"x")
         target.stdin.close()
@@ -267,6 +300,27 @@ def test_attach_to_a_running_process(tmp_path: Path) -> None:
     assert hits(records, "prog:slen:return") == [5, 11]
     assert groups_of(recorder.pid) == []
     assert_no_uretprobe_syscall(out)  # attached: no seccomp filter, the stops are filtered
+
+
+def test_an_attached_thread_renamed_without_syscall_stops(tmp_path: Path) -> None:
+    """-t f on an attached process: its name at the attach, then the kernel's COMM."""
+    prog = build_program(tmp_path)
+    target = subprocess.Popen([str(prog), "wait_rename"], stdin=subprocess.PIPE)
+    out = tmp_path / "attach.ktr"
+    recorder = subprocess.Popen([*KTR, "record", "-q", "-t", "f", "-o", str(out),
+                                 "-P", "prog:add3(i64)", "-p", str(target.pid)],
+                                stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_placed(recorder, 1)
+        assert target.stdin is not None
+        target.stdin.write(b"x")
+        target.stdin.close()
+        assert target.wait(20) == 0
+        assert recorder.wait(20) == 0
+    finally:
+        target.kill()
+        _end_recorder(recorder)
+    assert [(r["args"], r["comm"]) for r in probes(out)] == [([1], "prog"), ([2], "renamed")]
 
 
 @pytest.mark.parametrize("signo", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
@@ -643,6 +697,38 @@ def test_modules_found_as_ld_so_finds_them_or_when_mapped_later(tmp_path: Path) 
                            "followed with -i)\n")
 
 
+def test_probes_never_placed_are_counted_in_the_end_record(tmp_path: Path) -> None:
+    """Nothing lost silently: the probes that were never placed are in the END record,
+    shown by every view of it; a recording whose probes were all placed says 0."""
+    prog = build_program(tmp_path)
+    proc, trace = record(tmp_path, "-P", "prog:add3(i64)", "-P", "libnope:foo",
+                         "-P", "libneither:bar*", "--", str(prog), "rename")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("was never mapped") == 2
+    assert [r["args"] for r in probes(trace)] == [[1], [2]]
+
+    def dump(*args: str) -> str:
+        return subprocess.run([*KTRDUMP, *args, str(trace)], capture_output=True, text=True,
+                              check=True).stdout
+
+    (end,) = [r for r in map(json.loads, dump("--json").splitlines()) if r["type"] == "END"]
+    assert (end["unplaced"], end["unplaced_probes"]) == (2, ["libnope:foo", "libneither:bar*"])
+    assert dump().splitlines()[-1].endswith(
+        "1 process, 1 thread, 2 probes never placed (libnope:foo, libneither:bar*)")
+    assert "probes never placed: 2 (libnope:foo, libneither:bar*)\n" in dump("--summary")
+    chrome = json.loads(dump("--format", "chrome"))
+    assert chrome["otherData"]["unplaced"] == 2
+    assert chrome["otherData"]["unplaced_probes"] == ["libnope:foo", "libneither:bar*"]
+    (instant,) = [e for e in chrome["traceEvents"] if e.get("name") == "recording ended"]
+    assert instant["args"]["unplaced"] == 2
+
+    proc, trace = record(tmp_path, "-P", "prog:add3(i64)", "--", str(prog), "rename")
+    assert proc.returncode == 0 and proc.stderr == ""
+    (end,) = [r for r in map(json.loads, dump("--json").splitlines()) if r["type"] == "END"]
+    assert (end["unplaced"], end["unplaced_probes"]) == (0, [])
+    assert "never placed" not in dump() + dump("--summary")
+
+
 def test_script_command_probes_its_interpreter(tmp_path: Path) -> None:
     """A #! script runs its interpreter: main-executable probes are the interpreter's,
     also through env (placed at the exec env makes)."""
@@ -675,8 +761,8 @@ def test_attach_to_a_process_whose_executable_was_deleted(tmp_path: Path) -> Non
                 break
             time.sleep(0.02)
         assert len(groups_of(recorder.pid)) == 2, recorder.communicate(timeout=20)[1]
-        while sum("perf_event" in fd for fd in _fd_targets(recorder.pid)) < 3 * len(
-                os.sched_getaffinity(0)) and time.monotonic() < deadline:
+        while sum("perf_event" in fd for fd in _fd_targets(recorder.pid)) < _placed_fds(
+                2) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert target.stdin is not None
         target.stdin.write(b"x")

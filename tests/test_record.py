@@ -274,7 +274,7 @@ def test_exit_status_is_the_commands(tmp_path: Path, script: str, status: int) -
     assert done.returncode == status
     last = records_of(trace)[-1]
     assert last.kind == RecordKind.END
-    assert last.payload == formats.End(status, 0, 1, 1, 0, 0, b"")
+    assert last.payload == formats.End(status, 0, 1, 1, 0, 0, b"", 0, b"")
     dump = subprocess.run([KTRDUMP, str(trace)], capture_output=True)
     assert (dump.returncode, dump.stderr) == (0, b"")
     assert dump.stdout.endswith(
@@ -376,7 +376,7 @@ def test_attach_and_detach_on_sigint_leaves_the_target_running(tmp_path: Path) -
         assert calls(records, "getppid")
         assert records[-1].kind == RecordKind.END
         assert records[-1].payload == formats.End(-1, formats.EndFlag.STOPPED_EARLY, 1, 2, 0, 1,
-                                                  b"interrupted by SIGINT")
+                                                  b"interrupted by SIGINT", 0, b"")
     finally:
         target.kill()
         target.wait()

@@ -31,7 +31,9 @@ Per byte order, per schema (the file preamble and header fields, the batch
 header, the record header and each payload kind by name): the fixed run's
 ``struct`` format, the names of the values it packs, and the variable parts
 after it as (name, the fixed field that sizes it, the ``struct`` format of one
-array element or None for bytes). ``formats._codec`` builds its codecs from
+array element or None for bytes). ``NAME+`` holds the fields a later minor
+appended after NAME's variable parts (older payloads end before them).
+``formats._codec`` builds its codecs from
 these, so reading and writing traces needs no construct; a test checks that
 they equal what the construct schemas in ``_schema`` derive.
 """

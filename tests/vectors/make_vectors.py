@@ -221,8 +221,11 @@ def _lifecycle() -> list[Entry]:
         (s.DROP, RECORDER, Drop(formats.DropError.ENOMEM, 1)),
         (s.DROP, RECORDER, Drop(formats.DropError.ENOBUFS, 250)),
         (UNKNOWN_KIND, LS, bytes(range(12))),
+        # with the probes never placed (appended after ``reason``); the other vectors'
+        # ENDs end at ``reason``, as recorders wrote them before
         (s.END, RECORDER, End(-1, formats.EndFlag.STOPPED_EARLY, 3, 5, 1, 2,
-                              b"interrupted by SIGINT")),
+                              b"interrupted by SIGINT", 2,
+                              formats.join_nul_strings([b"libnope:f", b"prog:nothing*"]))),
     ]
 
 
@@ -277,7 +280,7 @@ def probes_trace() -> bytes:
         (s.PROBE, PROG, Probe(5, site.ENTRY, 0x7F0000156200, 0, 0, (0,),
                               b"libc.so.6:__strlen_avx2", b"\xff\xff\xff\xff")),
         (s.PROBE, PROG, Probe(1, site.ENTRY, 0x401136, 0, 0, (1,), b"prog:outer")),
-        (s.END, RECORDER, End(0, 0, 1, 2, 0, 0, b"")),
+        (s.END, RECORDER, End(0, 0, 1, 2, 0, 0, b"", 1, b"libplug:plug_twice\0")),
     ]
     out = io.BytesIO()
     header = {**HEADER, "options": {"facilities": "cf", "probes": ["prog:outer"],
