@@ -177,12 +177,18 @@ def module_matches(module: str, path: str) -> bool:
     return real == module or real.startswith((module + ".", module + "-"))
 
 
-def _same_inode(one: str, other: str) -> bool:
+def _another_file(mapped: str, path: str) -> bool:
+    """Whether ``path`` names a file other than ``mapped`` (a /proc link); a link that
+    cannot be read says nothing (the path is used, as before links were looked at)."""
     try:
-        a, b = os.stat(one), os.stat(other)
+        link = os.stat(mapped)
     except OSError:
         return False
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+    try:
+        here = os.stat(path)
+    except OSError:
+        return True
+    return (link.st_dev, link.st_ino) != (here.st_dev, here.st_ino)
 
 
 def stale_files(pid: int) -> dict[str, str]:
@@ -195,7 +201,7 @@ def stale_files(pid: int) -> dict[str, str]:
     exe = executable_of(pid)
     if exe is not None:
         shown = exe.removesuffix(" (deleted)")
-        if shown != exe or not _same_inode(f"/proc/{pid}/exe", shown):
+        if shown != exe or _another_file(f"/proc/{pid}/exe", shown):
             out[shown] = f"/proc/{pid}/exe"
     checked: dict[str, bool] = {}
     try:
@@ -208,13 +214,17 @@ def stale_files(pid: int) -> dict[str, str]:
         if len(fields) != 6 or not fields[5].startswith("/"):
             continue
         path = fields[5].removesuffix(" (deleted)")
-        link = f"/proc/{pid}/map_files/{fields[0]}"
+        low, _, high = fields[0].partition("-")
+        try:  # map_files names have no leading zeros (maps pads non-PIE addresses)
+            link = f"/proc/{pid}/map_files/{int(low, 16):x}-{int(high, 16):x}"
+        except ValueError:
+            continue
         if path in out:
             continue
         if path == fields[5]:
             stale = checked.get(path)
             if stale is None:
-                stale = checked[path] = not _same_inode(link, path)
+                stale = checked[path] = _another_file(link, path)
             if not stale:
                 continue
         out[path] = link
