@@ -354,6 +354,11 @@ def _is_elf(path: str) -> bool:
 # -- resolution -------------------------------------------------------------------------------
 
 
+#: What makes a probe one: its file (inode, or real path when it cannot be stat'ed),
+#: offset, point and argument types.
+ProbeKey = tuple[tuple[int, int] | str, int, ProbeSite, tuple[ProbeArgType, ...]]
+
+
 @dataclass(slots=True)
 class ResolvedProbe:
     """One probe point: a function (or an offset into it) of one file, with typed arguments."""
@@ -382,7 +387,7 @@ class ResolvedProbe:
         return self.spec.arg_types
 
     @property
-    def key(self) -> tuple[str, int, ProbeSite, tuple[ProbeArgType, ...]]:
+    def key(self) -> ProbeKey:
         where = self.identity if self.identity is not None else os.path.realpath(self.path)
         return (where, self.file_offset, self.site, self.types)
 
@@ -462,8 +467,7 @@ class Resolver:
     string_cap: int = 256
     warn: Callable[[str], None] = lambda message: None
     next_id: int = 1
-    placed: dict[tuple[tuple[int, int] | str, int, ProbeSite, tuple[ProbeArgType, ...]],
-                 ResolvedProbe] = field(default_factory=dict)
+    placed: dict[ProbeKey, ResolvedProbe] = field(default_factory=dict)
     total: int = 0
     #: display path -> a path that opens the file the process being resolved maps, where
     #: the path no longer does (``stale_files``; replaced for each process)
