@@ -124,21 +124,27 @@ def _functions(program: Path) -> dict[str, tuple[int, int]]:
 
 def _record_attached(tmp_path: Path, program: Path, change: str, decoy: Path,
                      *options: str) -> Path:
-    """Start ``program``; once it runs, ``change`` its file ("delete" or "replace"), then
-    record it with ``ktr record -p`` until it exits (keeping no files unless ``options``
-    name a build-id cache)."""
+    """Start ``program``; once it runs, ``change`` its file ("delete", "replace", or
+    "bind": the decoy bind-mounted over it in the recorder's own mount namespace, so the
+    process's maps still name the path, not "(deleted)"), then record it with ``ktr
+    record -p`` until it exits (keeping no files unless ``options`` name a build-id
+    cache)."""
     target = subprocess.Popen([str(program)], stdout=subprocess.PIPE)
     try:
         assert target.stdout is not None
         assert target.stdout.readline() == b"running\n"
-        program.unlink()
+        trace = tmp_path / f"{change}.ktr"
+        command = [KTR, "record", "-q", "-F", "4000", "-t", "S", "-p", str(target.pid),
+                   "-o", str(trace), *(options or ("--no-build-id-cache",))]
+        if change == "bind":
+            command = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                       'mount --bind "$0" "$1" && shift && exec "$@"', str(decoy),
+                       str(program), *command]
+        else:
+            program.unlink()
         if change == "replace":
             shutil.copy(decoy, program)
-        trace = tmp_path / f"{change}.ktr"
-        done = subprocess.run([KTR, "record", "-q", "-F", "4000", "-t", "S", "-p",
-                               str(target.pid), "-o", str(trace),
-                               *(options or ("--no-build-id-cache",))],
-                              capture_output=True, timeout=60, env=_ENV)
+        done = subprocess.run(command, capture_output=True, timeout=60, env=_ENV)
         assert done.returncode == 0, done.stderr
         assert target.wait(timeout=30) == 0
     finally:
@@ -458,16 +464,21 @@ def test_a_file_changed_while_recorded_is_kept_and_names_the_samples(
     assert _hot_a_share(stacks) == 0, stacks.most_common(3)
 
 
-@pytest.mark.parametrize("change", ["replace", "delete"])
+@pytest.mark.parametrize("change", ["replace", "delete", "bind"])
 def test_an_attached_process_changed_before_is_kept_from_its_snapshot(
         tmp_path: Path, programs: tuple[Path, Path], change: str) -> None:
-    """``ktr record -p``: the MMAP record of the snapshot is DELETED: kept then; the
-    default cache ($KTR_CACHE_DIR) is the one ktrdump looks in."""
+    """``ktr record -p``: the MMAP record of the snapshot is DELETED (REPLACED for the
+    bind mount): kept then; the default cache ($KTR_CACHE_DIR) is the one ktrdump looks
+    in, after the program's file is gone."""
     original, decoy = programs
     program = tmp_path / "cpu_del"
     shutil.copy(original, program)
     default = Path(_ENV["KTR_CACHE_DIR"])
     trace = _record_attached(tmp_path, program, change, decoy, "--build-id-cache", "")
+    flag = MmapFlag.REPLACED if change == "bind" else MmapFlag.DELETED
+    maps = _program_maps(trace, program)
+    assert maps and all(m.flags & flag for m in maps)
+    program.unlink(missing_ok=True)
     kept = _kept(default, original)
     try:
         assert kept.read_bytes() == original.read_bytes()
