@@ -109,6 +109,9 @@ class RecordOptions:
     command: tuple[str, ...] = ()
     sample_hz: int | None = None  # -F: stack samples per second of CPU time
     stack_bytes: int = DEFAULT_STACK_BYTES  # --stack-bytes
+    #: with -F: keep mapped files deleted or replaced in the build-id cache at this
+    #: directory (--build-id-cache; "" the default place; None: --no-build-id-cache)
+    build_id_cache: str | None = ""
     counters: tuple[str, ...] = ()  # -C: perf counter names, read per thread
     interval_ms: float = DEFAULT_INTERVAL_MS  # --interval
     list_counters: bool = False  # --list-counters: print the names and exit
@@ -376,6 +379,13 @@ def _build_parser() -> _Parser:
     sampling.add_argument("--stack-bytes", type=int, default=DEFAULT_STACK_BYTES, metavar="N",
                           help="bytes of user stack copied per sample (default "
                                f"{DEFAULT_STACK_BYTES}, at most {MAX_STACK_BYTES})")
+    sampling.add_argument("--build-id-cache", metavar="DIR", default="",
+                          help="keep a copy of each mapped file that is deleted or replaced "
+                               "while recorded in DIR/build-id, where ktrdump finds it by "
+                               "build id (default: ktrdump's symbol cache directory, "
+                               "$KTR_CACHE_DIR, $XDG_CACHE_HOME/ktr or ~/.cache/ktr)")
+    sampling.add_argument("--no-build-id-cache", action="store_true",
+                          help="keep no copies of deleted or replaced mapped files")
     control = parser.add_argument_group("process control")
     control.add_argument("--spin-us", type=_ranged(int, *SPIN_US_RANGE),
                          default=DEFAULT_SPIN_US, metavar="US",
@@ -538,6 +548,7 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         interval_ms=arguments.interval_ms,
         sample_hz=sample_hz,
         stack_bytes=(arguments.stack_bytes + 7) & ~7,
+        build_id_cache=None if arguments.no_build_id_cache else arguments.build_id_cache,
         probes=probe_specs,
         max_probes=arguments.max_probes,
     )

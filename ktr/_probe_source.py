@@ -71,12 +71,12 @@ from ._probes import (
     ProbeError,
     ResolvedProbe,
     Resolver,
-    deleted_files,
     executable_of,
     make_decoder,
     mapped_files,
     parse_spec,
     script_interpreter,
+    stale_files,
 )
 from ._sources import LogLost, SourceOutput
 from ._tracefs import TracefsError, UprobeDefinition, UprobeGroup, clean_stale_groups, find_tracefs
@@ -347,7 +347,7 @@ class ProbeSession:
         exe = _shown(executable_of(pid))
         mapped = mapped_files(pid)
         self._seen_files[pid] = set(mapped)
-        self.resolver.access.update(deleted_files(pid))
+        self.resolver.access = stale_files(pid)
         probes = self.resolver.resolve(exe, mapped, strict=strict)
         if probes:
             self._define(probes)
@@ -362,7 +362,7 @@ class ProbeSession:
         fresh = [path for path in mapped if path not in seen]
         seen.update(fresh)
         if fresh:
-            self.resolver.access.update(deleted_files(pid))
+            self.resolver.access = stale_files(pid)
         for path in fresh:
             probes = self.resolver.resolve(None, (), strict=False, only_module=path)
             if probes:
@@ -666,7 +666,7 @@ def precheck_probes(options: RecordOptions) -> None:
         exe = _shown(executable_of(pid))
         if exe is None:
             return  # attach reports the missing process itself
-        resolver.access.update(deleted_files(pid))
+        resolver.access = stale_files(pid)
         resolver.resolve(exe, mapped_files(pid), strict=True)
 
 

@@ -9,9 +9,11 @@ directories, so a misspelt function is a one-line error before anything runs. A 
 found nowhere is not an error: the spec stays ``pending`` until a file of that name is
 mapped (exec, dlopen); the caller says at the end which never were. Files deleted since
 the process mapped them are opened (and probed) through ``/proc/PID/exe`` or
-``/proc/PID/map_files`` (``access``). Each resolved probe
-knows the file and offset of its uprobe, the fetchargs that fetch its typed arguments and
-how to decode the raw tracepoint data into a PROBE payload.
+``/proc/PID/map_files`` (``access``), and so are files replaced at their path
+(another inode there now): the probe then lands on the inode the process maps, and two
+files once at one path are two probes. Each resolved probe knows the file and offset of
+its uprobe, the fetchargs that fetch its typed arguments and how to decode the raw
+tracepoint data into a PROBE payload.
 
 Guarantees: every user mistake is a ``ProbeError`` (one line); resolution never touches
 tracefs or perf. The number of probes is capped (``max_probes``).
@@ -175,22 +177,57 @@ def module_matches(module: str, path: str) -> bool:
     return real == module or real.startswith((module + ".", module + "-"))
 
 
-def deleted_files(pid: int) -> dict[str, str]:
-    """Files ``pid`` maps whose path is gone (``(deleted)``): each as a path that still
-    opens it (``/proc/PID/exe`` for the executable, ``/proc/PID/map_files/RANGE`` else)."""
+def _another_file(mapped: str, path: str) -> bool:
+    """Whether ``path`` names a file other than ``mapped`` (a /proc link); a link that
+    cannot be read says nothing (the path is used, as before links were looked at)."""
+    try:
+        link = os.stat(mapped)
+    except OSError:
+        return False
+    try:
+        here = os.stat(path)
+    except OSError:
+        return True
+    return (link.st_dev, link.st_ino) != (here.st_dev, here.st_ino)
+
+
+def stale_files(pid: int) -> dict[str, str]:
+    """Files ``pid`` maps whose path no longer names them — gone (``(deleted)``) or
+    another file there now (replaced by a bind mount, or a path of another mount
+    namespace): each as a path that still opens the mapped inode (``/proc/PID/exe`` for
+    the executable, ``/proc/PID/map_files/RANGE`` else). tracefs resolves such a link
+    to that inode, so a probe defined through it lands in the code the process runs."""
     out: dict[str, str] = {}
     exe = executable_of(pid)
-    if exe is not None and exe.endswith(" (deleted)"):
-        out[exe.removesuffix(" (deleted)")] = f"/proc/{pid}/exe"
+    if exe is not None:
+        shown = exe.removesuffix(" (deleted)")
+        if shown != exe or _another_file(f"/proc/{pid}/exe", shown):
+            out[shown] = f"/proc/{pid}/exe"
+    checked: dict[str, bool] = {}
     try:
         with open(f"/proc/{pid}/maps", encoding="utf-8", errors="surrogateescape") as maps:
-            for line in maps:
-                fields = line.split(None, 5)
-                if len(fields) == 6 and fields[5].rstrip("\n").endswith(" (deleted)"):
-                    path = fields[5].rstrip("\n").removesuffix(" (deleted)")
-                    out.setdefault(path, f"/proc/{pid}/map_files/{fields[0]}")
+            lines = maps.read().splitlines()
     except OSError:
-        pass
+        return out
+    for line in lines:
+        fields = line.split(None, 5)
+        if len(fields) != 6 or not fields[5].startswith("/"):
+            continue
+        path = fields[5].removesuffix(" (deleted)")
+        low, _, high = fields[0].partition("-")
+        try:  # map_files names have no leading zeros (maps pads non-PIE addresses)
+            link = f"/proc/{pid}/map_files/{int(low, 16):x}-{int(high, 16):x}"
+        except ValueError:
+            continue
+        if path in out:
+            continue
+        if path == fields[5]:
+            stale = checked.get(path)
+            if stale is None:
+                stale = checked[path] = _another_file(link, path)
+            if not stale:
+                continue
+        out[path] = link
     return out
 
 
@@ -317,6 +354,11 @@ def _is_elf(path: str) -> bool:
 # -- resolution -------------------------------------------------------------------------------
 
 
+#: What makes a probe one: its file (inode, or real path when it cannot be stat'ed),
+#: offset, point and argument types.
+ProbeKey = tuple[tuple[int, int] | str, int, ProbeSite, tuple[ProbeArgType, ...]]
+
+
 @dataclass(slots=True)
 class ResolvedProbe:
     """One probe point: a function (or an offset into it) of one file, with typed arguments."""
@@ -331,6 +373,8 @@ class ResolvedProbe:
     string_cap: int = 256
     event_name: str = ""
     file: str = ""  # a path that opens ``path`` when that is gone (/proc/PID/exe...)
+    #: (st_dev, st_ino) of the file probed: two files once at one path are two probes
+    identity: tuple[int, int] | None = None
     decoder: Callable[[bytes], tuple[int, int, tuple[int, ...], bytes]] | None = field(
         default=None, repr=False)
 
@@ -343,8 +387,9 @@ class ResolvedProbe:
         return self.spec.arg_types
 
     @property
-    def key(self) -> tuple[str, int, ProbeSite, tuple[ProbeArgType, ...]]:
-        return (os.path.realpath(self.path), self.file_offset, self.site, self.types)
+    def key(self) -> ProbeKey:
+        where = self.identity if self.identity is not None else os.path.realpath(self.path)
+        return (where, self.file_offset, self.site, self.types)
 
     @property
     def uprobe_path(self) -> str:
@@ -422,10 +467,10 @@ class Resolver:
     string_cap: int = 256
     warn: Callable[[str], None] = lambda message: None
     next_id: int = 1
-    placed: dict[tuple[str, int, ProbeSite, tuple[ProbeArgType, ...]], ResolvedProbe] = field(
-        default_factory=dict)
+    placed: dict[ProbeKey, ResolvedProbe] = field(default_factory=dict)
     total: int = 0
-    #: display path -> a path that opens it (files deleted since the process mapped them)
+    #: display path -> a path that opens the file the process being resolved maps, where
+    #: the path no longer does (``stale_files``; replaced for each process)
     access: dict[str, str] = field(default_factory=dict)
     #: a ``#!`` script command: the first program is its interpreter, so a main-executable
     #: spec it lacks waits for a later exec instead of failing
@@ -586,8 +631,14 @@ class Resolver:
             self._fail(strict, f"probe {spec.text!r}: {symbol.name} at {vaddr:#x} is not in "
                        f"a loadable segment of {path}")
             return None
+        opened = self.access.get(path, path)
+        try:
+            status = os.stat(opened)
+            identity: tuple[int, int] | None = (status.st_dev, status.st_ino)
+        except OSError:
+            identity = None
         return ResolvedProbe(0, spec, path, image, symbol, file_offset, alias, self.string_cap,
-                             file=self.access.get(path, ""))
+                             file=self.access.get(path, ""), identity=identity)
 
 
 # -- decoding raw tracepoint data -------------------------------------------------------------

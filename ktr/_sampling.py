@@ -33,6 +33,13 @@ changes and forks. A reader thread drains the per-CPU rings and turns:
   path the kernel calls ``(deleted)`` is recorded without the suffix and
   with ``MmapFlag.DELETED``, one naming another file with ``REPLACED``.
   Build ids are cached by file identity (device, inode, mtime, size);
+- with ``keep_dir`` (``ktr record`` sets it unless ``--no-build-id-cache``),
+  each mapped file that is deleted or replaced at its path when its MMAP
+  record is made, or when its process exits (checked at the last thread's
+  exit stop, where the mappings still exist), or when the recording ends
+  with the process alive, is handed to ``_buildid_cache`` as a descriptor of
+  ``/proc/PID/map_files/RANGE``, which copies it on its own thread; a file
+  still at its path is not copied (ktrdump reads it there);
 - the kernel's ring losses (PERF_RECORD_LOST) into DROP records (ENOBUFS),
   counted, never silent.
 
@@ -64,6 +71,7 @@ from formats import DropError, MmapFlag, MmapOrigin, RecordKind, SampleFlag
 from formats.elf import build_id_of_file, build_id_of_image
 
 from . import _perf, _threadnames
+from ._buildid_cache import BinaryKeeper
 from ._events import Tracee
 from ._sources import LogLost, SourceOutput
 from .errors import PerfError
@@ -82,6 +90,9 @@ _REG_COUNT = bin(X86_64_REGS_MASK).count("1")
 _PROT_EXEC = 4
 _DELETED = b" (deleted)"  # how the kernel names a mapped file that was unlinked
 _POLL_MS = 50
+_PATH_STALE = MmapFlag.DELETED | MmapFlag.REPLACED
+#: Names of mappings that are no files a path could serve (shared memory, memfd code).
+_NOT_FILES = (b"/memfd:", b"/SYSV", b"/dev/", b"/anon_hugepage")
 _RING_PAGES = 128  # 512 KiB per CPU: ~60 samples of 8 KiB between two drains
 
 
@@ -90,6 +101,8 @@ class SamplingOptions:
     hz: int
     stack_bytes: int = DEFAULT_STACK_BYTES
     ring_pages: int = _RING_PAGES
+    #: the build-id cache that keeps mapped files deleted or replaced (None: none kept)
+    keep_dir: str | None = None
 
 
 Emit = Callable[[bytes], bool]
@@ -119,6 +132,8 @@ class Sampler:
         self._held_forks: list[_threadnames.Fork] = []
         self._vdso_ids: set[bytes] = set()
         self._build_ids: dict[tuple[int, int, int, int], bytes] = {}  # by file identity
+        self._keeper = BinaryKeeper(options.keep_dir) if options.keep_dir else None
+        self._live: dict[int, set[int]] = {}  # pid -> its traced threads not yet exiting
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # the rings and events: control thread vs reader
@@ -180,6 +195,7 @@ class Sampler:
     def thread_started(self, tracee: Tracee) -> None:
         tid, pid = tracee.tid, tracee.pid
         self._names.start(tid, tracee.comm)
+        self._live.setdefault(pid, set()).add(tid)
         if pid not in self._processes:
             self._processes.add(pid)
             if not tracee.pre_exec:  # attached, or a forked child that has not run yet
@@ -195,9 +211,17 @@ class Sampler:
                 self._notify(f"stack samples: thread {tid} not sampled: {error}")
 
     def thread_exiting(self, tracee: Tracee) -> None:
-        pass
+        threads = self._live.get(tracee.pid)
+        if threads is None:
+            return
+        threads.discard(tracee.tid)
+        if not threads:
+            # The last thread's exit stop: the process's mappings still exist.
+            del self._live[tracee.pid]
+            self._keep_changed(tracee.pid)
 
     def thread_exec(self, tracee: Tracee, former_tid: int) -> None:
+        self._live[tracee.pid] = {tracee.tid}  # exec left one thread
         with self._lock:
             if former_tid:
                 # de_thread: the exec'ing thread took the leader's tid; the old leader is gone.
@@ -214,6 +238,11 @@ class Sampler:
         self._snapshot(tracee.pid, time.time_ns(), tracee.comm)
 
     def thread_gone(self, tracee: Tracee) -> None:
+        threads = self._live.get(tracee.pid)
+        if threads is not None:
+            threads.discard(tracee.tid)
+            if not threads:  # gone without an exit stop: its pid may name another process
+                del self._live[tracee.pid]
         with self._lock:
             events = self._events.pop(tracee.tid, None)
             if events and self._rings is not None:
@@ -286,11 +315,26 @@ class Sampler:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        if self._rings is not None:
-            try:
-                self.drain(final=True)
-            finally:
-                self.close()
+        try:
+            if self._rings is not None:
+                try:
+                    self.drain(final=True)
+                finally:
+                    self.close()
+        finally:
+            self._finish_keeping()
+
+    def _finish_keeping(self) -> None:
+        keeper, self._keeper = self._keeper, None
+        if keeper is None:
+            return
+        for pid in list(self._live):  # still running (detached): their files are there
+            self._keep_changed(pid, keeper)
+        self._live.clear()
+        keeper.close()
+        said = keeper.summary()
+        if said is not None and self._notify is not None:
+            self._notify(said)
 
     def close(self) -> None:
         """Close every event and ring without writing anything more."""
@@ -299,6 +343,9 @@ class Sampler:
                 self._rings.close()
                 self._rings = None
             self._events.clear()
+        if self._keeper is not None and self._thread is None and self._emit is None:
+            # never started: nothing to report, but the keeper's copies end here
+            self._keeper.close()
 
     def _put(self, record: bytes) -> None:
         emit = self._emit
@@ -358,6 +405,8 @@ class Sampler:
             # The kernel read none (the note beyond what it reads): the mapped file
             # itself, if the mapping is still there; never the path.
             build_id = self._map_files_build_id(m.pid, m.addr, m.addr + m.length)
+        if build_id and flags & MmapFlag.DELETED:
+            self._keep(m.pid, m.addr, m.addr + m.length)
         comm = self._names.at(m.tid, stamp) or self._names.at(m.pid, stamp)
         self._emit_mmap(m.pid, m.tid, self._clock.to_trace(stamp), comm, m.addr,
                         m.addr + m.length, m.pgoff, m.prot, flags, MmapOrigin.EVENT, build_id,
@@ -394,8 +443,47 @@ class Sampler:
                     flags |= MmapFlag.REPLACED
             if m.deleted:
                 flags |= MmapFlag.DELETED
+            if build_id and flags & _PATH_STALE and not image:
+                self._keep(pid, m.start, m.end)
             self._emit_mmap(pid, pid, when, comm, m.start, m.end, m.offset, m.prot, flags,
                             MmapOrigin.SNAPSHOT, build_id, m.path, image)
+
+    def _keep(self, pid: int, start: int, end: int,
+              keeper: BinaryKeeper | None = None) -> None:
+        """Hand the file a mapping holds to the build-id cache (its copy is made on the
+        keeper's thread); a mapping already gone is skipped."""
+        keeper = keeper or self._keeper
+        if keeper is None:
+            return
+        try:
+            # The kernel's link to the mapped inode: never a path the user controls.
+            fd = os.open(_map_file(pid, start, end), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return
+        keeper.keep(fd)
+
+    def _keep_changed(self, pid: int, keeper: BinaryKeeper | None = None) -> None:
+        """Keep each file ``pid`` maps that is no longer at its path (one read of its
+        maps and one stat per file: the copies themselves are the keeper's)."""
+        keeper = keeper or self._keeper
+        if keeper is None:
+            return
+        for m in _executable_maps(pid):
+            if not m.path.startswith(b"/") or m.path.startswith(_NOT_FILES):
+                continue
+            if keeper.seen(m.device, m.inode):
+                continue
+            if not m.deleted:
+                try:
+                    here = os.stat(m.path)
+                except OSError:
+                    here = None
+                if here is not None and (here.st_dev, here.st_ino) == (m.device, m.inode):
+                    continue
+                if here is not None and _same_file(_map_file(pid, m.start, m.end).encode(),
+                                                   here):
+                    continue  # maps' device differs from stat's (overlayfs): the same file
+            self._keep(pid, m.start, m.end, keeper)
 
     def _mapped_build_id(self, pid: int, m: _MapsLine) -> tuple[bytes, bool]:
         """(build id, whether the path names another file) of the file ``m`` maps.

@@ -69,9 +69,14 @@ def side_sources(options: RecordOptions) -> list[SideSource]:
 
         sources.append(PerfSource(options.perf))
     if options.sample_hz is not None:
+        from formats.buildid_cache import ktr_cache_dir
+
         from ._sampling import Sampler, SamplingOptions
 
-        sources.append(Sampler(SamplingOptions(options.sample_hz, options.stack_bytes)))
+        keep_dir = (None if options.build_id_cache is None
+                    else options.build_id_cache or ktr_cache_dir())
+        sources.append(Sampler(SamplingOptions(options.sample_hz, options.stack_bytes,
+                                               keep_dir=keep_dir)))
     if options.probes:
         from ._probe_source import ProbeSession
 

@@ -8,9 +8,10 @@ Does not: parse the command line (``cli``) or validate file names.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Literal
+
+from formats.buildid_cache import ktr_cache_dir
 
 from ._select import NO_CRITERIA, Criteria
 
@@ -81,8 +82,6 @@ class Options:
 
 def default_symbol_cache() -> str:
     """Where ktrdump keeps module symbols unless told otherwise."""
-    explicit = os.environ.get("KTR_CACHE_DIR")
-    if explicit:
-        return explicit
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "ktr")
+    # $KTR_CACHE_DIR, $XDG_CACHE_HOME/ktr or ~/.cache/ktr, never another user's
+    # (root with a user's $HOME): the directory ``ktr record`` keeps files in too.
+    return ktr_cache_dir()

@@ -6,7 +6,9 @@ by build id or ``.gnu_debuglink``) and CFI from ``_cfi`` — and the mapping's
 load bias. Modules are shared by build id (or path when the trace has none),
 so libc is read once however many processes map it. A file whose build id
 differs from the trace's is not trusted: its debug file by build id is used if
-present, else the symbols the disk cache keeps for that build id, otherwise
+present, else a copy kept by build id (``ktr record``'s build-id cache
+beside the symbol cache, or perf's ``~/.debug/.build-id``), else the symbols
+the disk cache keeps for that build id, otherwise
 the module has neither symbols nor CFI (its frames print as
 ``module+0xoffset``). Without a build id in the trace, the path is used unless
 the MMAP record says it no longer named the mapped file (``MmapFlag.DELETED``
@@ -49,6 +51,7 @@ from typing import NamedTuple
 from elftools.elf.elffile import ELFFile
 
 from formats import MmapFlag
+from formats.buildid_cache import search_paths
 from formats.elf import DEBUG_ROOT, ElfError, ElfImage, open_image, read_build_id
 
 from ._bounded import Cache
@@ -233,6 +236,9 @@ class Modules:
             debug = os.path.join(self.debug_root, ".build-id", wanted[:2], wanted[2:] + ".debug")
             if os.path.exists(debug):
                 return debug, None
+            kept = self._kept_file(wanted)
+            if kept is not None:
+                return kept, None
             why: str | None
             if not os.path.exists(path):
                 # Said only when the trace knew it gone: a trace read on another
@@ -257,6 +263,15 @@ class Modules:
             return None, ("another file was at this path when recorded and the trace has no "
                           "build id to recognize the mapped one")
         return (path, None) if os.path.exists(path) else (None, None)
+
+    def _kept_file(self, build_id: str) -> str | None:
+        """The copy of a build id's file that ``ktr record`` (in the build-id cache
+        beside the symbol cache, or the default one) or perf (``~/.debug``) kept, if
+        its build id is that one."""
+        for candidate in search_paths(build_id, [self.cache_dir] if self.cache_dir else []):
+            if os.path.isfile(candidate) and read_build_id(candidate) == build_id:
+                return candidate
+        return None
 
     def _image_file(self, mapping: Mapping) -> str | None:
         if self._tmp is None:

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -121,20 +122,29 @@ def _functions(program: Path) -> dict[str, tuple[int, int]]:
                 if s["st_info"]["type"] == "STT_FUNC" and s["st_value"]}
 
 
-def _record_attached(tmp_path: Path, program: Path, change: str, decoy: Path) -> Path:
-    """Start ``program``; once it runs, ``change`` its file ("delete" or "replace"), then
-    record it with ``ktr record -p`` until it exits."""
+def _record_attached(tmp_path: Path, program: Path, change: str, decoy: Path,
+                     *options: str) -> Path:
+    """Start ``program``; once it runs, ``change`` its file ("delete", "replace", or
+    "bind": the decoy bind-mounted over it in the recorder's own mount namespace, so the
+    process's maps still name the path, not "(deleted)"), then record it with ``ktr
+    record -p`` until it exits (keeping no files unless ``options`` name a build-id
+    cache)."""
     target = subprocess.Popen([str(program)], stdout=subprocess.PIPE)
     try:
         assert target.stdout is not None
         assert target.stdout.readline() == b"running\n"
-        program.unlink()
+        trace = tmp_path / f"{change}.ktr"
+        command = [KTR, "record", "-q", "-F", "4000", "-t", "S", "-p", str(target.pid),
+                   "-o", str(trace), *(options or ("--no-build-id-cache",))]
+        if change == "bind":
+            command = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                       'mount --bind "$0" "$1" && shift && exec "$@"', str(decoy),
+                       str(program), *command]
+        else:
+            program.unlink()
         if change == "replace":
             shutil.copy(decoy, program)
-        trace = tmp_path / f"{change}.ktr"
-        done = subprocess.run([KTR, "record", "-q", "-F", "4000", "-t", "S", "-p",
-                               str(target.pid), "-o", str(trace)],
-                              capture_output=True, timeout=60)
+        done = subprocess.run(command, capture_output=True, timeout=60, env=_ENV)
         assert done.returncode == 0, done.stderr
         assert target.wait(timeout=30) == 0
     finally:
@@ -151,9 +161,27 @@ def _program_maps(trace: Path, program: Path) -> list[formats.Mmap]:
                 and r.payload.path == str(program).encode()]
 
 
-def _folded(trace: Path, cache: Path) -> tuple[Counter[str], str]:
+#: No build-id cache of the user's: $HOME (perf's ~/.debug) and the default ktr cache are
+#: an empty directory of these tests alone.
+_HOME = Path(os.environ.get("TMPDIR", "/tmp")) / f"ktr-mapped-files-home-{os.getpid()}"
+_ENV = {**os.environ, "HOME": str(_HOME), "KTR_CACHE_DIR": str(_HOME / "cache")}
+_ENV.pop("XDG_CACHE_HOME", None)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _empty_home() -> Iterator[None]:
+    _HOME.mkdir(mode=0o700)
+    try:
+        yield
+    finally:
+        shutil.rmtree(_HOME)
+
+
+def _folded(trace: Path, cache: Path, env: dict[str, str] | None = None
+            ) -> tuple[Counter[str], str]:
     done = subprocess.run([KTRDUMP, "--format", "folded", "--symbol-cache", str(cache),
-                           str(trace)], capture_output=True, text=True, timeout=60, check=True)
+                           str(trace)], capture_output=True, text=True, timeout=60, check=True,
+                          env=env or _ENV)
     stacks: Counter[str] = Counter()
     for line in done.stdout.splitlines():
         stack, _, count = line.rpartition(" ")
@@ -173,8 +201,8 @@ def _offsets_in(stacks: Counter[str], module: str, low: int, high: int) -> float
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A symbol cache of these tests alone (libc's symbols read once): none of them ever
-    dumps a trace while the target's own file is at its path, so it never holds the
-    target's symbols."""
+    dumps a trace while the target's own file is at its path or kept, so it never holds
+    the target's symbols (tests that name them use their own)."""
     return tmp_path_factory.mktemp("symbols")
 
 
@@ -209,7 +237,7 @@ def test_a_changed_executable_never_names_the_samples(
     assert _offsets_in(stacks, "cpu_del", low, high) > 0.6, stacks.most_common(5)
     # The user's view: no top function is the decoy's or a misnamed main.
     summary = subprocess.run([KTRDUMP, "--summary", "--symbol-cache", str(cache), str(trace)],
-                             capture_output=True, text=True, timeout=60, check=True)
+                             capture_output=True, text=True, timeout=60, check=True, env=_ENV)
     assert " main\n" not in summary.stdout and "decoy" not in summary.stdout
     assert re.search(r"^ +[0-9.]+ +[0-9]+ +[0-9.]+ +[0-9]+ cpu_del\+0x", summary.stdout, re.M)
 
@@ -288,7 +316,7 @@ def test_a_stripped_program_has_one_frame_per_function(tmp_path: Path, cache: Pa
     functions = _functions(built)
     trace = tmp_path / "stripped.ktr"
     done = subprocess.run([KTR, "record", "-q", "-F", "4000", "-o", str(trace), "--",
-                           str(stripped)], capture_output=True, timeout=60)
+                           str(stripped)], capture_output=True, timeout=60, env=_ENV)
     assert done.returncode == 0, done.stderr
     stacks, stderr = _folded(trace, cache)
     assert stderr == ""
@@ -311,7 +339,8 @@ def test_a_stripped_program_has_one_frame_per_function(tmp_path: Path, cache: Pa
     assert in_hot_a / total == pytest.approx(2 / 3, abs=0.1)
     # The text view says where in the function each sample is.
     text = subprocess.run([KTRDUMP, "-t", "S", "--symbol-cache", str(cache), str(trace)],
-                          capture_output=True, text=True, timeout=60, check=True).stdout
+                          capture_output=True, text=True, timeout=60, check=True,
+                          env=_ENV).stdout
     assert re.search(re.escape(hot_a) + r"\+0x[0-9a-f]+ <- ", text)
 
 
@@ -341,7 +370,7 @@ def test_the_kernels_deleted_suffix_becomes_the_deleted_flag(tmp_path: Path) -> 
     program = _compile(tmp_path, MEMFD_C, "memfd")
     trace = tmp_path / "memfd.ktr"
     done = subprocess.run([KTR, "record", "-q", "-F", "1000", "-t", "S", "-o", str(trace), "--",
-                           str(program)], capture_output=True, timeout=60)
+                           str(program)], capture_output=True, timeout=60, env=_ENV)
     assert done.returncode == 0, done.stderr
     with ktrdump.open(str(trace)) as reader:
         maps = [r.payload for r in reader if r.kind == RecordKind.MMAP
@@ -350,3 +379,160 @@ def test_the_kernels_deleted_suffix_becomes_the_deleted_flag(tmp_path: Path) -> 
     assert [(m.path, m.origin, bool(m.flags & MmapFlag.DELETED)) for m in maps] == [
         (b"/memfd:ktr-code", formats.MmapOrigin.EVENT, True)]
     assert maps[0].flags & 0xFFFF == 0x2  # MAP_PRIVATE kept beside ktr's bit
+
+
+# -- the build-id cache: the files a recording needs, kept ----------------------------------
+
+#: Deletes its own file (and, given a path, renames that file to its own name: rm + cp),
+#: then runs ``hot_a`` for 0.2 s of CPU time: its file changes while it is recorded.
+SELF_CHANGING_C = r"""
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+static volatile unsigned long sink;
+static long cpu_ns(void) {
+    struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+__attribute__((noinline)) void hot_a(long ns) {
+    long t0 = cpu_ns();
+    while (cpu_ns() - t0 < ns) for (int k = 0; k < 20000; k++) sink += k;
+}
+int main(int argc, char **argv) {
+    if (unlink(argv[0])) return 2;
+    if (argc > 1 && rename(argv[1], argv[0])) return 3;
+    hot_a(200000000L);
+    return 0;
+}
+"""
+
+
+def _kept(cache_dir: Path, program: Path) -> Path:
+    """The copy a build-id cache holds of ``program`` (by its build id)."""
+    build_id = read_build_id(str(program))
+    assert build_id
+    return cache_dir / "build-id" / build_id[:2] / build_id[2:] / "elf"
+
+
+def _assert_private(cache_dir: Path, kept: Path) -> None:
+    assert kept.stat().st_mode & 0o777 == 0o600
+    directory = kept.parent
+    while directory != cache_dir:
+        assert directory.stat().st_mode & 0o777 == 0o700, directory
+        directory = directory.parent
+
+
+def _hot_a_share(stacks: Counter[str]) -> float:
+    return sum(c for stack, c in stacks.items() if "hot_a" in stack.split(";")) / sum(
+        stacks.values())
+
+
+@pytest.mark.parametrize("change", ["replace", "delete"])
+def test_a_file_changed_while_recorded_is_kept_and_names_the_samples(
+        tmp_path: Path, change: str) -> None:
+    """The spawned program replaces (rm + cp) or deletes its own file while sampled: the
+    recorder keeps the mapped file at the process's exit stop, and after the recording
+    (the file gone, or the decoy at its path) ktrdump names ``hot_a`` from the copy."""
+    original = _compile(tmp_path, SELF_CHANGING_C, "self")
+    decoy = _compile(tmp_path, DECOY_C, "decoy")
+    program = tmp_path / "changing"
+    shutil.copy(original, program)
+    extra = []
+    if change == "replace":
+        shutil.copy(decoy, tmp_path / "next")
+        extra = [str(tmp_path / "next")]
+    keep = tmp_path / "kept"
+    trace = tmp_path / "t.ktr"
+    done = subprocess.run([KTR, "record", "-F", "4000", "-t", "S", "--build-id-cache",
+                           str(keep), "-o", str(trace), "--", str(program), *extra],
+                          capture_output=True, text=True, timeout=60, env=_ENV)
+    assert done.returncode == 0, done.stderr
+    kept = _kept(keep, original)
+    assert f"ktr: kept 1 mapped file that was deleted or replaced in {keep}/build-id\n" in (
+        done.stderr)
+    assert kept.read_bytes() == original.read_bytes()
+    _assert_private(keep, kept)
+    assert program.exists() == (change == "replace")
+    stacks, stderr = _folded(trace, keep)
+    assert stderr == ""
+    assert not any("decoy" in stack for stack in stacks), stacks.most_common(3)
+    assert _hot_a_share(stacks) > 0.6, stacks.most_common(5)
+    # Without the copy (and the symbols dumping it left) the same trace has offsets only:
+    # the copy is what named them.
+    shutil.rmtree(keep)
+    stacks, stderr = _folded(trace, keep)
+    assert _hot_a_share(stacks) == 0, stacks.most_common(3)
+
+
+@pytest.mark.parametrize("change", ["replace", "delete", "bind"])
+def test_an_attached_process_changed_before_is_kept_from_its_snapshot(
+        tmp_path: Path, programs: tuple[Path, Path], change: str) -> None:
+    """``ktr record -p``: the MMAP record of the snapshot is DELETED (REPLACED for the
+    bind mount): kept then; the default cache ($KTR_CACHE_DIR) is the one ktrdump looks
+    in, after the program's file is gone."""
+    original, decoy = programs
+    program = tmp_path / "cpu_del"
+    shutil.copy(original, program)
+    default = Path(_ENV["KTR_CACHE_DIR"])
+    trace = _record_attached(tmp_path, program, change, decoy, "--build-id-cache", "")
+    flag = MmapFlag.REPLACED if change == "bind" else MmapFlag.DELETED
+    maps = _program_maps(trace, program)
+    assert maps and all(m.flags & flag for m in maps)
+    program.unlink(missing_ok=True)
+    kept = _kept(default, original)
+    try:
+        assert kept.read_bytes() == original.read_bytes()
+        _assert_private(default, kept)
+        stacks, stderr = _folded(trace, tmp_path / "symbols")
+        assert stderr == ""
+        assert not any("decoy" in stack for stack in stacks), stacks.most_common(3)
+        assert _hot_a_share(stacks) > 0.6, stacks.most_common(5)
+    finally:
+        shutil.rmtree(default / "build-id", ignore_errors=True)
+
+
+def test_unchanged_files_are_not_kept_and_a_kept_file_is_stored_once(tmp_path: Path) -> None:
+    built = _compile(tmp_path, STRIPPED_C, "cpu")
+    keep = tmp_path / "kept"
+    for _ in range(2):
+        done = subprocess.run([KTR, "record", "-F", "1000", "-t", "S", "--build-id-cache",
+                               str(keep), "-o", str(tmp_path / "t.ktr"), "--", str(built)],
+                              capture_output=True, text=True, timeout=60, env=_ENV)
+        assert done.returncode == 0, done.stderr
+        assert "kept" not in done.stderr
+    assert not (keep / "build-id").exists()
+    # The same file, changed twice: stored the first time only (its inode unchanged after).
+    stamps = []
+    for run in range(2):
+        program = tmp_path / f"changing{run}"
+        shutil.copy(_compile(tmp_path, SELF_CHANGING_C, "self"), program)
+        done = subprocess.run([KTR, "record", "-F", "1000", "-t", "S", "--build-id-cache",
+                               str(keep), "-o", str(tmp_path / "t.ktr"), "--", str(program)],
+                              capture_output=True, text=True, timeout=60, env=_ENV)
+        assert done.returncode == 0, done.stderr
+        assert ("kept 1 mapped file" in done.stderr) == (run == 0), done.stderr
+        entries = list((keep / "build-id").glob("*/*/elf"))
+        assert len(entries) == 1
+        stamps.append(entries[0].stat().st_ino)
+    assert stamps[0] == stamps[1]
+
+
+def test_perfs_build_id_cache_names_the_frames(
+        tmp_path: Path, programs: tuple[Path, Path]) -> None:
+    """A file perf keeps (``perf buildid-cache -a``, into $HOME/.debug) is found too."""
+    original, decoy = programs
+    if shutil.which("perf") is None:
+        pytest.skip("no perf")
+    program = tmp_path / "cpu_del"
+    shutil.copy(original, program)
+    trace = _record_attached(tmp_path, program, "delete", decoy)  # nothing kept by ktr
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**_ENV, "HOME": str(home)}
+    stacks, _ = _folded(trace, tmp_path / "symbols", env)
+    assert _hot_a_share(stacks) == 0
+    subprocess.run(["perf", "buildid-cache", "-a", str(original)], check=True, env=env,
+                   capture_output=True, timeout=60)
+    stacks, stderr = _folded(trace, tmp_path / "symbols", env)
+    assert stderr == ""
+    assert _hot_a_share(stacks) > 0.6, stacks.most_common(5)

@@ -745,15 +745,39 @@ def test_script_command_probes_its_interpreter(tmp_path: Path) -> None:
         assert hits(probes(trace), "pr:parse_item:entry") == [[0], [1]], script
 
 
-def test_attach_to_a_process_whose_executable_was_deleted(tmp_path: Path) -> None:
+#: What is put at the program's path: ``parse_item`` again, at another file offset (a
+#: probe placed through the path would land in this file's code, which nothing runs).
+DECOY_PROGRAM = r"""
+__attribute__((noipa)) int pad(int x) { __asm__ volatile(".fill 4096,1,0x90"); return x; }
+__attribute__((noipa)) int parse_item(int i) { return pad(i) + 7; }
+int main(int argc, char **argv) { return parse_item(argc); }
+"""
+
+
+@pytest.mark.parametrize("change", ["delete", "bind"])
+def test_attach_to_a_process_whose_executable_was_deleted_or_replaced(
+        tmp_path: Path, change: str) -> None:
+    """The probes land on the inode the process maps: its executable deleted, or another
+    program bind-mounted over its path in the recorder's mount namespace (maps still
+    names the path, not "(deleted)"; the path opens the decoy)."""
     prog = _runpath_program(tmp_path)
     target = subprocess.Popen([str(prog), "wait", "2"], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE)
-    prog.unlink()
-    out = tmp_path / "deleted.ktr"
-    recorder = subprocess.Popen([*KTR, "record", "-q", "-t", "f", "-o", str(out),
-                                 "-P", "parse_item(i32)", "-P", "pr:parse_item:return(i32)",
-                                 "-p", str(target.pid)], stderr=subprocess.PIPE, text=True)
+    out = tmp_path / f"{change}.ktr"
+    command = [*KTR, "record", "-q", "-t", "f", "-o", str(out),
+               "-P", "parse_item(i32)", "-P", "pr:parse_item:return(i32)",
+               "-p", str(target.pid)]
+    if change == "delete":
+        prog.unlink()
+    else:
+        (tmp_path / "decoy.c").write_text(DECOY_PROGRAM)
+        decoy = tmp_path / "decoy"
+        subprocess.run(["gcc", "-O1", "-o", str(decoy), str(tmp_path / "decoy.c")],
+                       check=True)
+        # The bind mount exists only in the recorder's own mount namespace.
+        command = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                   'mount --bind "$0" "$1" && shift && exec "$@"', str(decoy), str(prog), *command]
+    recorder = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 20
         while len(groups_of(recorder.pid)) < 2 and time.monotonic() < deadline:
