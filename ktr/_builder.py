@@ -1135,7 +1135,8 @@ _FLOCK_SET = (6, 7, 37, 38)
 _FUTEX_TIMED = (0, 6, 9, 11, 13)
 _CLONE_PARENT_SETTID = 0x00100000  # include/uapi/linux/sched.h
 # Structures a call reads and then updates, captured at entry and again at exit.
-_UPDATED_KINDS = frozenset({ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.FD_SET})
+_UPDATED_KINDS = frozenset({ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.FD_SET,
+                            ArgKind.OFF_INOUT, ArgKind.LOFF_INOUT})
 _TIME_LEFT_CALLS = frozenset({"select", "_newselect", "pselect6", "pselect6_time64", "ppoll",
                               "ppoll_time64"})
 _TIMEOUT_KINDS = frozenset({ArgKind.TIMEVAL_IN, ArgKind.TIMESPEC_IN, ArgKind.TIMESPEC64_IN})

@@ -517,6 +517,29 @@ def _clone_args_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _advanced_offset_part(context: _Context, index: int) -> _Part:
+    """sendfile's offset: ``[0] => [8]``, the value it read then the one it left.
+
+    As strace: unsigned; the new value only for a call that moved bytes.
+    """
+    pointer = context.pointer
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        text = None if struct is None else _structs.render_offset(struct.data, signed=False)
+        if text is None:
+            return pointer(value)
+        ret = call.ret
+        updated = call.struct(UPDATED + index)
+        if ret is not None and not ret.error and ret.retval and updated is not None:
+            after = _structs.render_offset(updated.data, signed=False)
+            if after is not None:
+                text += " => " + after
+        return text
+
+    return _Part(render, value_only=False)
+
+
 def _vector_struct(call: Call, index: int) -> Struct | None:
     """The STRUCT of argument ``index`` of a call that did not fail (None: show a pointer)."""
     ret = call.ret
@@ -581,6 +604,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         return _data_part(context, index, kind)
     if kind is ArgKind.CLONE_ARGS_IN and style.strace:
         return _clone_args_part(context, index)
+    if (kind is ArgKind.OFF_INOUT or kind is ArgKind.LOFF_INOUT) and style.strace:
+        return _advanced_offset_part(context, index)
     if kind is ArgKind.MSGHDR_IN or kind is ArgKind.MSGHDR_OUT:
         if not style.strace:
             return _Part(context.pointer)

@@ -960,6 +960,12 @@ GETRANDOM_FLAGS: Table = (("GRND_NONBLOCK", 1), ("GRND_RANDOM", 2), ("GRND_INSEC
 EPOLL_FLAGS: Table = (("EPOLL_CLOEXEC", 0o2000000),)
 EVENTFD_FLAGS: Table = (("EFD_SEMAPHORE", 1), ("EFD_CLOEXEC", 0o2000000),
                         ("EFD_NONBLOCK", 0o4000))
+SPLICE_FLAGS: Table = (  # linux/splice.h
+    ("SPLICE_F_MOVE", 1), ("SPLICE_F_NONBLOCK", 2), ("SPLICE_F_MORE", 4), ("SPLICE_F_GIFT", 8),
+)
+WAITID_IDTYPES: Table = (  # linux/wait.h
+    ("P_ALL", 0), ("P_PID", 1), ("P_PGID", 2), ("P_PIDFD", 3),
+)
 ITIMER_WHICH: Table = (("ITIMER_REAL", 0), ("ITIMER_VIRTUAL", 1), ("ITIMER_PROF", 2))
 TIMER_FLAGS: Table = (("TIMER_ABSTIME", 1),)
 FLOCK_OPS: Table = (("LOCK_SH", 1), ("LOCK_EX", 2), ("LOCK_NB", 4), ("LOCK_UN", 8))
@@ -1071,6 +1077,8 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.GETRANDOM_FLAGS: _flags_decoder(GETRANDOM_FLAGS),
     ArgKind.EPOLL_FLAGS: _flags_decoder(EPOLL_FLAGS),
     ArgKind.EVENTFD_FLAGS: _flags_decoder(EVENTFD_FLAGS),
+    ArgKind.SPLICE_FLAGS: _flags_decoder(SPLICE_FLAGS),
+    ArgKind.WAITID_IDTYPE: _enum_decoder(WAITID_IDTYPES),
     ArgKind.ITIMER_WHICH: _enum_decoder(ITIMER_WHICH),
     ArgKind.TIMER_FLAGS: _flags_decoder(TIMER_FLAGS),
     ArgKind.FLOCK_OP: _flags_decoder(FLOCK_OPS),

@@ -777,9 +777,9 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "wstatus": 4, "rusage": 144, "sysinfo": 112, "itimerval": 32, "itimerspec": 32,
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
              "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
-             "sigevent": 64, "fd_set": 8, "gid": 4}
+             "sigevent": 64, "fd_set": 8, "gid": 4, "loff": 8, "off": 8}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
-             "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4}
+             "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4}
 # x32's readv/writev and select are the compat calls
 _SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4}
 
@@ -1117,6 +1117,21 @@ def _render_int(data: bytes, abi: int, verbose: bool) -> str:
     return f"[{int.from_bytes(data[:4], 'little', signed=True)}]"
 
 
+def render_offset(data: bytes, *, signed: bool) -> str | None:
+    """A file offset an argument pointed to, as strace prints it: ``[8]``; None: cut short.
+
+    "loff" is 8 bytes on every ABI; "off" (sendfile's off_t) as long as the ABI's long.
+    """
+    if len(data) not in (4, 8):
+        return None
+    return f"[{int.from_bytes(data, 'little', signed=signed)}]"
+
+
+def _render_offset(data: bytes, abi: int, verbose: bool) -> str:
+    text = render_offset(data, signed=True)
+    return _hex_string(data) if text is None else text
+
+
 def _render_clone_args(data: bytes, abi: int, verbose: bool) -> str:
     """struct clone_args as strace prints clone3's: the fields its flags use."""
     if len(data) < 64:
@@ -1213,6 +1228,8 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "termios": _render_termios,
     "winsize": _render_winsize,
     "int": _render_int,
+    "loff": _render_offset,
+    "off": _render_offset,
     "user_desc": _render_user_desc,
     "iovec": _render_iovec,
     "bytes": _render_bytes,

@@ -131,6 +131,8 @@ class ArgKind(enum.Enum):
     STATX_MASK = "statx_mask"  # STATX_*
     UMASK = "umask"  # permission bits, in octal
     EVENTFD_FLAGS = "eventfd_flags"  # EFD_*
+    SPLICE_FLAGS = "splice_flags"  # SPLICE_F_* (splice, tee, vmsplice)
+    WAITID_IDTYPE = "waitid_idtype"  # P_ALL, P_PID, P_PGID, P_PIDFD
     # Data the call reads or fills that is not I/O on a descriptor: captured as
     # a STRUCT "bytes" (in: length_arg bytes at entry; out: the return value's
     # bytes at exit), shown as strace shows such buffers (a quoted string).
@@ -203,6 +205,11 @@ class ArgKind(enum.Enum):
     EPOLL_EVENTS_OUT = "epoll_events_out"  # struct epoll_event[]: as many as the return value
     POLLFDS_IN = "pollfds_in"  # struct pollfd[]; length_arg gives the count
     USER_DESC_IN = "user_desc_in"  # struct user_desc (set_thread_area)
+    LOFF_IN = "loff_in"  # loff_t * the call reads (splice, copy_file_range; NULL: none)
+    # sendfile's offset: read at entry and again at exit (the call advances it);
+    # off_t (i386: 32 bits) for sendfile, loff_t for i386 sendfile64.
+    OFF_INOUT = "off_inout"
+    LOFF_INOUT = "loff_inout"
 
 
 class RetKind(enum.Enum):
@@ -372,6 +379,11 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
                                        measure="retval_elements"),
     ArgKind.POLLFDS_IN: _capture("pollfd", "in", _sizes(8, 8), measure="elements"),
     ArgKind.USER_DESC_IN: _capture("user_desc", "in", _sizes(16, 16)),
+    # loff_t is 64 bits on every ABI; sendfile's off_t is a long (x32: the
+    # x86_64 call). The inout kinds are read again at exit (ktr._builder).
+    ArgKind.LOFF_IN: _capture("loff", "in", _sizes(8, 8)),
+    ArgKind.OFF_INOUT: _capture("off", "in", _sizes(8, 4)),
+    ArgKind.LOFF_INOUT: _capture("loff", "in", _sizes(8, 8)),
     # socklen_t *: the length the call wrote back (the caller's value is lost)
     # socklen_t *: the caller's value (read at entry) then the call's (8 bytes)
     ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(8, 8), measure="socklen"),
@@ -510,12 +522,13 @@ _COMMON: list[Signature] = [
     _sig("lseek", R.OFFSET, _FD, _a("offset", K.OFFSET), _a("whence", K.WHENCE)),
     _sig("getdents64", R.SIZE, _FD, _a("dirp", K.DIRENTS_OUT), _a("count", K.SIZE)),
     _sig("getdents", R.SIZE, _FD, _a("dirp", K.DIRENTS_OUT), _a("count", K.SIZE)),
-    _sig("sendfile", R.SIZE, _a("out_fd", K.FD), _a("in_fd", K.FD), _a("offset", K.PTR),
-         _a("count", K.SIZE)),
-    _sig("splice", R.SIZE, _a("fd_in", K.FD), _a("off_in", K.PTR), _a("fd_out", K.FD),
-         _a("off_out", K.PTR), _a("len", K.SIZE), _a("flags", K.HEX)),
-    _sig("copy_file_range", R.SIZE, _a("fd_in", K.FD), _a("off_in", K.PTR),
-         _a("fd_out", K.FD), _a("off_out", K.PTR), _a("len", K.SIZE), _a("flags", K.HEX)),
+    _sig("sendfile", R.SIZE, _a("out_fd", K.FD), _a("in_fd", K.FD),
+         _a("offset", K.OFF_INOUT), _a("count", K.SIZE)),
+    _sig("splice", R.SIZE, _a("fd_in", K.FD), _a("off_in", K.LOFF_IN), _a("fd_out", K.FD),
+         _a("off_out", K.LOFF_IN), _a("len", K.SIZE), _a("flags", K.SPLICE_FLAGS)),
+    _sig("copy_file_range", R.SIZE, _a("fd_in", K.FD), _a("off_in", K.LOFF_IN),
+         _a("fd_out", K.FD), _a("off_out", K.LOFF_IN), _a("len", K.SIZE),
+         _a("flags", K.UINT)),  # strace: in decimal (no flag is defined)
     # opening and closing
     _sig("open", R.FD, _PATHNAME, _a("flags", K.OPEN_FLAGS), _MODE),
     _sig("openat", R.FD, _DIRFD, _AT_PATHNAME, _a("flags", K.OPEN_FLAGS), _MODE),
@@ -643,7 +656,8 @@ _COMMON: list[Signature] = [
     _sig("exit_group", R.NONE, _a("status", K.INT)),
     _sig("wait4", R.PID, _a("pid", K.PID), _a("wstatus", K.WSTATUS_OUT),
          _a("options", K.WAIT_OPTIONS), _a("rusage", K.RUSAGE_OUT)),
-    _sig("waitid", R.INT, _a("idtype", K.INT), _a("id", K.INT), _a("infop", K.SIGINFO_OUT),
+    _sig("waitid", R.INT, _a("idtype", K.WAITID_IDTYPE), _a("id", K.INT),
+         _a("infop", K.SIGINFO_OUT),
          _a("options", K.WAIT_OPTIONS), _a("rusage", K.RUSAGE_OUT)),
     _sig("kill", R.INT, _a("pid", K.PID), _a("sig", K.SIGNAL)),
     _sig("tkill", R.INT, _a("tid", K.PID), _a("sig", K.SIGNAL)),
@@ -794,8 +808,8 @@ _I386_ONLY: list[Signature] = [
          _a("length_high", K.OFFSET_HIGH)),
     _sig("ftruncate64", R.INT, _FD, _a("length_low", K.OFFSET_LOW),
          _a("length_high", K.OFFSET_HIGH)),
-    _sig("sendfile64", R.SIZE, _a("out_fd", K.FD), _a("in_fd", K.FD), _a("offset", K.PTR),
-         _a("count", K.SIZE)),
+    _sig("sendfile64", R.SIZE, _a("out_fd", K.FD), _a("in_fd", K.FD),
+         _a("offset", K.LOFF_INOUT), _a("count", K.SIZE)),
     _sig("fcntl64", R.INT, _FD, _a("cmd", K.FCNTL_CMD), _a("arg", K.HEX)),
     # stat/lstat/fstat (common) fill i386's 64-byte struct stat; these the others.
     *_same_args(("stat64", "lstat64"), R.INT, _PATHNAME, _STAT64BUF),
@@ -916,8 +930,9 @@ _MORE_COMMON: list[Signature] = [
          _a("addr", K.PTR)),
     _sig("quotactl_fd", R.INT, _FD, _a("cmd", K.HEX), _a("id", K.INT), _a("addr", K.PTR)),
     _sig("tee", R.SIZE, _a("fd_in", K.FD), _a("fd_out", K.FD), _a("len", K.SIZE),
-         _a("flags", K.HEX)),
-    _sig("vmsplice", R.SIZE, _FD, _a("iov", K.PTR), _a("nr_segs", K.UINT), _a("flags", K.HEX)),
+         _a("flags", K.SPLICE_FLAGS)),
+    _sig("vmsplice", R.SIZE, _FD, _a("iov", K.PTR), _a("nr_segs", K.UINT),
+         _a("flags", K.SPLICE_FLAGS)),
     _sig("cachestat", R.INT, _FD, _a("cstat_range", K.PTR), _a("cstat", K.PTR),
          _a("flags", K.HEX)),
     # extended attributes
