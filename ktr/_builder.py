@@ -10,8 +10,8 @@ STRUCT captures follow the signatures (``linux.STRUCT_CAPTURES``: fixed
 structures, strings, data sized by an argument or the result, counts) plus
 a few that depend on a command or on registers: fcntl's struct flock and
 ioctl's terminal arguments by command, futex's timeout by operation, the
-mask rt_sigreturn restores (from the stack pointer), the id clone3 wrote at
-``parent_tid``, a socklen_t's value before and after. i386 socketcall is
+mask rt_sigreturn restores (from the stack pointer), the pidfd and id clone3
+wrote at ``pidfd`` and ``parent_tid``, a socklen_t's value before and after. i386 socketcall is
 captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
 Calls without such captures pay one dictionary lookup and a few attribute
 tests per stop.
@@ -127,7 +127,7 @@ class _Plan(NamedTuple):
     command_arg: int = 1  # the argument holding the command (prctl: 0)
     socketcall: bool = False  # i386 socketcall: captures follow the subcall's plan
     socklen_arg: int | None = None  # a socklen_t * whose value at entry is kept
-    clone3: bool = False  # clone3: the parent's copy of the new thread id, at exit
+    clone3: bool = False  # clone3: the pidfd and the parent's copy of the new id, at exit
     # rt_sigreturn: where the signal frame's saved mask is, from the stack pointer
     sigreturn_mask: int | None = None
     # How the entry / exit records can be made (_FREE, _CAPTURE, _STOPPED; see prepare).
@@ -731,7 +731,7 @@ class RecordBuilder:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
                                     wanted_pair[1])
         if plan.clone3 and entry is not None and not event.error and self._structs:
-            self._clone3_parent_tid(event, args)
+            self._clone3_ids(event, args)
         if plan.sets_handler and entry is not None and event.error == 0:
             self._learn_handler(tracee, event.abi, entry.args)
         if self._calls:
@@ -942,24 +942,32 @@ class RecordBuilder:
             self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
                                formats.Struct(event.abi, 0, b"sigset", mask))
 
-    def _clone3_parent_tid(self, event: SyscallExit, args: tuple[int, ...]) -> None:
-        """clone3 with CLONE_PARENT_SETTID: the id written at clone_args.parent_tid.
+    def _clone3_ids(self, event: SyscallExit, args: tuple[int, ...]) -> None:
+        """clone3 with CLONE_PIDFD or CLONE_PARENT_SETTID: what it wrote there.
 
-        A STRUCT "int" for argument 0 at exit (after the clone_args read at
-        entry), what strace shows as `` => {parent_tid=[N]}``.
+        A STRUCT "clone3_ids" for argument 0 at exit (after the clone_args read
+        at entry): u32 which (bit 0: pidfd read, bit 1: parent_tid read), i32
+        the pidfd, i32 the parent's copy of the new id; what strace shows as
+        `` => {pidfd=[N], parent_tid=[N]}``.
         """
         memory = event.tracee.memory
         head = _read(memory, args[0], 32) if args and args[0] else None
         if head is None or len(head) < 32:
             return
-        flags, _pidfd, _child_tid, parent_tid = struct.unpack("<4Q", head)
-        if not flags & _CLONE_PARENT_SETTID or not parent_tid:
-            return
-        value = _read(memory, parent_tid, 4)
-        if value is None or len(value) < 4:
-            return
-        self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
-                           formats.Struct(event.abi, 0, b"int", value))
+        flags, pidfd_at, _child_tid, parent_tid_at = struct.unpack("<4Q", head)
+        which = 0
+        values = [0, 0]
+        for bit, (flag, address) in enumerate(((_CLONE_PIDFD, pidfd_at),
+                                               (_CLONE_PARENT_SETTID, parent_tid_at))):
+            if flags & flag and address:
+                value = _read(memory, address, 4)
+                if value is not None and len(value) == 4:
+                    which |= 1 << bit
+                    values[bit] = int.from_bytes(value, "little", signed=True)
+        if which:
+            self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
+                               formats.Struct(event.abi, 0, b"clone3_ids",
+                                              struct.pack("<Iii", which, *values)))
 
     def _socklen_at_entry(self, tracee: Tracee, wanted: _StructPlan) -> tuple[bytes, bytes] | None:
         """A failed call's STRUCT "socklen": the caller's value alone (strace's ``[16]``)."""
@@ -1134,6 +1142,7 @@ _FLOCK_SET = (6, 7, 37, 38)
 # are masked off by the caller.
 _FUTEX_TIMED = (0, 6, 9, 11, 13)
 _CLONE_PARENT_SETTID = 0x00100000  # include/uapi/linux/sched.h
+_CLONE_PIDFD = 0x00001000
 # Structures a call reads and then updates, captured at entry and again at exit.
 _UPDATED_KINDS = frozenset({ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.FD_SET,
                             ArgKind.OFF_INOUT, ArgKind.LOFF_INOUT})

@@ -501,7 +501,10 @@ def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining:
 
 
 def _clone_args_part(context: _Context, index: int) -> _Part:
-    """clone3's struct clone_args, then `` => {parent_tid=[N]}`` once the call returned."""
+    """clone3's struct clone_args, then `` => {pidfd=[N], parent_tid=[N]}`` once it returned.
+
+    (Recordings before STRUCT "clone3_ids" hold an "int": the parent_tid alone.)
+    """
     pointer = context.pointer
 
     def render(value: int, call: Call) -> str:
@@ -510,7 +513,13 @@ def _clone_args_part(context: _Context, index: int) -> _Part:
             return pointer(value)
         text = decode_struct(struct)
         updated = call.struct(UPDATED + index)
-        if updated is not None and len(updated.data) >= 4:
+        if updated is None:
+            return text
+        if updated.name == b"clone3_ids":
+            ids = _structs.render_clone3_ids(updated.data)
+            if ids is not None:
+                text += " => " + ids
+        elif len(updated.data) >= 4:
             text += f" => {{parent_tid=[{int.from_bytes(updated.data[:4], 'little')}]}}"
         return text
 

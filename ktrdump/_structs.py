@@ -777,7 +777,7 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "wstatus": 4, "rusage": 144, "sysinfo": 112, "itimerval": 32, "itimerspec": 32,
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
              "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
-             "sigevent": 64, "fd_set": 8, "gid": 4, "loff": 8, "off": 8}
+             "sigevent": 64, "fd_set": 8, "gid": 4, "loff": 8, "off": 8, "clone3_ids": 12}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
              "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4}
 # x32's readv/writev and select are the compat calls
@@ -1132,6 +1132,24 @@ def _render_offset(data: bytes, abi: int, verbose: bool) -> str:
     return _hex_string(data) if text is None else text
 
 
+def render_clone3_ids(data: bytes) -> str | None:
+    """STRUCT "clone3_ids" as strace shows it after clone3's ``=>``: ``{pidfd=[5]}``.
+
+    None: no id in it (cut short, or no bit set).
+    """
+    if len(data) < 12:
+        return None
+    which = int.from_bytes(data[:4], "little")
+    parts = [f"{name}=[{int.from_bytes(data[offset:offset + 4], 'little', signed=True)}]"
+             for bit, name, offset in ((1, "pidfd", 4), (2, "parent_tid", 8)) if which & bit]
+    return "{" + ", ".join(parts) + "}" if parts else None
+
+
+def _render_clone3_ids(data: bytes, abi: int, verbose: bool) -> str:
+    text = render_clone3_ids(data)
+    return _hex_string(data) if text is None else text
+
+
 def _render_clone_args(data: bytes, abi: int, verbose: bool) -> str:
     """struct clone_args as strace prints clone3's: the fields its flags use."""
     if len(data) < 64:
@@ -1224,6 +1242,7 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "siginfo": _render_siginfo,
     "sigevent": _render_sigevent,
     "clone_args": _render_clone_args,
+    "clone3_ids": _render_clone3_ids,
     "msghdr": _render_msghdr,
     "termios": _render_termios,
     "winsize": _render_winsize,

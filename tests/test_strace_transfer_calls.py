@@ -69,11 +69,12 @@ int main(void) {
     struct io_uring_params params;
     memset(&params, 0, sizeof params);
     syscall(SYS_io_uring_setup, 4, &params);
-    int pidfd = -1;
+    int pidfd = -1, child = 0;
     struct clone_args ca;
     memset(&ca, 0, sizeof ca);
-    ca.flags = CLONE_PIDFD;
+    ca.flags = CLONE_PIDFD | CLONE_PARENT_SETTID;
     ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    ca.parent_tid = (uint64_t)(uintptr_t)&child;
     ca.exit_signal = SIGCHLD;
     long pid = syscall(SYS_clone3, &ca, sizeof ca);
     if (pid == 0) _exit(0);
@@ -84,10 +85,10 @@ int main(void) {
 """
 
 #: The calls compared; the program makes no other call of these names.
-_COMPARED = ("splice", "sendfile", "copy_file_range", "waitid")
+_COMPARED = ("splice", "sendfile", "copy_file_range", "clone3", "waitid")
 _ADDRESS = re.compile(r"0x[0-9a-f]{6,}")
 #: waitid's child: its id and times differ between the two runs
-_CHILD = re.compile(r"(si_pid|si_[us]time)=\d+(?: /\* [^*]* \*/)?")
+_CHILD = re.compile(r"(si_pid|si_[us]time|parent_tid)=\[?\d+\]?(?: /\* [^*]* \*/)?")
 
 
 def _lines(text: str) -> list[str]:
@@ -95,7 +96,8 @@ def _lines(text: str) -> list[str]:
     for calls in parse(text).values():
         for call in calls:
             if call.name in _COMPARED:
-                shown = f"{call.name}({call.args}) = {call.result}"
+                result = "PID" if call.name == "clone3" else call.result
+                shown = f"{call.name}({call.args}) = {result}"
                 lines.append(_CHILD.sub(r"\1=N", _ADDRESS.sub("ADDRESS", shown)))
     return lines
 
@@ -125,4 +127,8 @@ def test_transfer_and_process_calls_match_strace(tmp_path: Path) -> None:
         "sendfile(4, -1, [8], 8) = -1 EBADF (Bad file descriptor)",
         "copy_file_range(3, [0], 4, [8], 4, 0) = 4",
     ]
-    assert re.match(r"waitid\(P_PIDFD, \d+, \{si_signo=SIGCHLD, ", theirs[5])
+    assert re.fullmatch(r"clone3\(\{flags=CLONE_PIDFD\|CLONE_PARENT_SETTID, pidfd=ADDRESS, "
+                        r"parent_tid=ADDRESS, exit_signal=SIGCHLD, stack=NULL, stack_size=0\}"
+                        r" => \{pidfd=\[\d+\], parent_tid=N\}, 88\) = PID",
+                        theirs[5])
+    assert re.match(r"waitid\(P_PIDFD, \d+, \{si_signo=SIGCHLD, ", theirs[6])
