@@ -1145,7 +1145,8 @@ _CLONE_PARENT_SETTID = 0x00100000  # include/uapi/linux/sched.h
 _CLONE_PIDFD = 0x00001000
 # Structures a call reads and then updates, captured at entry and again at exit.
 _UPDATED_KINDS = frozenset({ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.FD_SET,
-                            ArgKind.OFF_INOUT, ArgKind.LOFF_INOUT})
+                            ArgKind.OFF_INOUT, ArgKind.LOFF_INOUT,
+                            ArgKind.IO_URING_PARAMS_INOUT})
 _TIME_LEFT_CALLS = frozenset({"select", "_newselect", "pselect6", "pselect6_time64", "ppoll",
                               "ppoll_time64"})
 _TIMEOUT_KINDS = frozenset({ArgKind.TIMEVAL_IN, ArgKind.TIMESPEC_IN, ArgKind.TIMESPEC64_IN})

@@ -549,6 +549,23 @@ def _advanced_offset_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _io_uring_params_part(context: _Context, index: int) -> _Part:
+    """io_uring_setup's parameters: the fields the call read (the entry's STRUCT),
+    then those it filled (the exit's; a failed call's, as strace, none)."""
+    pointer = context.pointer
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        head = None if struct is None else _structs.io_uring_params_head(struct.data)
+        if struct is None or head is None:
+            return pointer(value)
+        updated = call.struct(UPDATED + index)
+        tail = None if updated is None else _structs.io_uring_params_tail(updated.data)
+        return head + (tail if tail is not None else "}")
+
+    return _Part(render, value_only=False)
+
+
 def _vector_struct(call: Call, index: int) -> Struct | None:
     """The STRUCT of argument ``index`` of a call that did not fail (None: show a pointer)."""
     ret = call.ret
@@ -615,6 +632,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         return _clone_args_part(context, index)
     if (kind is ArgKind.OFF_INOUT or kind is ArgKind.LOFF_INOUT) and style.strace:
         return _advanced_offset_part(context, index)
+    if kind is ArgKind.IO_URING_PARAMS_INOUT and style.strace:
+        return _io_uring_params_part(context, index)
     if kind is ArgKind.MSGHDR_IN or kind is ArgKind.MSGHDR_OUT:
         if not style.strace:
             return _Part(context.pointer)

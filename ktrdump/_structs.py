@@ -54,6 +54,8 @@ from formats.linux import signal_name
 from ._flags import (
     ADDRESS_FAMILIES,
     CLONE_FLAGS,
+    IORING_FEATURES,
+    IORING_SETUP_FLAGS,
     MSG_FLAGS,
     Table,
     decode_sigset,
@@ -777,7 +779,8 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "wstatus": 4, "rusage": 144, "sysinfo": 112, "itimerval": 32, "itimerspec": 32,
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
              "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
-             "sigevent": 64, "fd_set": 8, "gid": 4, "loff": 8, "off": 8, "clone3_ids": 12}
+             "sigevent": 64, "fd_set": 8, "gid": 4, "loff": 8, "off": 8, "clone3_ids": 12,
+             "io_uring_params": 120}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
              "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4}
 # x32's readv/writev and select are the compat calls
@@ -1132,6 +1135,64 @@ def _render_offset(data: bytes, abi: int, verbose: bool) -> str:
     return _hex_string(data) if text is None else text
 
 
+IO_URING_PARAMS_SIZE = 120
+_IORING_SETUP_ATTACH_WQ = 1 << 5
+_SQ_OFFSETS = ("head", "tail", "ring_mask", "ring_entries", "flags", "dropped", "array")
+_CQ_OFFSETS = ("head", "tail", "ring_mask", "ring_entries", "overflow", "cqes", "flags")
+
+
+def _xint(value: int) -> str:
+    return hex(value) if value else "0"
+
+
+def _ring_offsets(data: bytes, names: tuple[str, ...]) -> str:
+    # struct io_sqring_offsets / io_cqring_offsets: seven u32, u32 resv1, u64 resv2
+    words = struct.unpack_from("<8I", data)
+    parts = [f"{name}={value}" for name, value in zip(names, words, strict=False)]
+    reserved2 = int.from_bytes(data[32:40], "little")
+    if words[7]:
+        parts.append(f"resv1={_xint(words[7])}")
+    if reserved2:
+        parts.append(f"resv2={_xint(reserved2)}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def io_uring_params_head(data: bytes) -> str | None:
+    """What io_uring_setup read, as strace prints it at entry: ``{flags=0, ..., sq_thread_idle=0``.
+
+    struct io_uring_params (linux/io_uring.h): u32 sq_entries, cq_entries,
+    flags, sq_thread_cpu, sq_thread_idle, features, wq_fd, resv[3]; then the
+    two 40-byte ring offset structures. None: not the whole structure.
+    """
+    if len(data) < IO_URING_PARAMS_SIZE:
+        return None
+    _sq, _cq, flags, cpu, idle, _features, wq_fd, *reserved = struct.unpack_from("<10I", data)
+    text = (f"{{flags={render_flags(IORING_SETUP_FLAGS, flags)}, sq_thread_cpu={_xint(cpu)}, "
+            f"sq_thread_idle={idle}")
+    if flags & _IORING_SETUP_ATTACH_WQ:
+        text += f", wq_fd={wq_fd - (1 << 32) if wq_fd >> 31 else wq_fd}"
+    if any(reserved):
+        text += ", resv=[" + ", ".join(_xint(value) for value in reserved) + "]"
+    return text
+
+
+def io_uring_params_tail(data: bytes) -> str | None:
+    """What io_uring_setup filled, as strace prints it at exit: ``, sq_entries=4, ...}``."""
+    if len(data) < IO_URING_PARAMS_SIZE:
+        return None
+    sq_entries, cq_entries = struct.unpack_from("<2I", data)
+    features = int.from_bytes(data[20:24], "little")
+    return (f", sq_entries={sq_entries}, cq_entries={cq_entries}, "
+            f"features={render_flags(IORING_FEATURES, features)}, "
+            f"sq_off={_ring_offsets(data[40:80], _SQ_OFFSETS)}, "
+            f"cq_off={_ring_offsets(data[80:120], _CQ_OFFSETS)}}}")
+
+
+def _render_io_uring_params(data: bytes, abi: int, verbose: bool) -> str:
+    head, tail = io_uring_params_head(data), io_uring_params_tail(data)
+    return _hex_string(data) if head is None or tail is None else head + tail
+
+
 def render_clone3_ids(data: bytes) -> str | None:
     """STRUCT "clone3_ids" as strace shows it after clone3's ``=>``: ``{pidfd=[5]}``.
 
@@ -1243,6 +1304,7 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "sigevent": _render_sigevent,
     "clone_args": _render_clone_args,
     "clone3_ids": _render_clone3_ids,
+    "io_uring_params": _render_io_uring_params,
     "msghdr": _render_msghdr,
     "termios": _render_termios,
     "winsize": _render_winsize,

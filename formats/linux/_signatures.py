@@ -210,6 +210,9 @@ class ArgKind(enum.Enum):
     # off_t (i386: 32 bits) for sendfile, loff_t for i386 sendfile64.
     OFF_INOUT = "off_inout"
     LOFF_INOUT = "loff_inout"
+    # io_uring_setup's struct io_uring_params: the caller's at entry, the
+    # kernel's (sizes, features, ring offsets) again at exit
+    IO_URING_PARAMS_INOUT = "io_uring_params_inout"
 
 
 class RetKind(enum.Enum):
@@ -384,6 +387,8 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.LOFF_IN: _capture("loff", "in", _sizes(8, 8)),
     ArgKind.OFF_INOUT: _capture("off", "in", _sizes(8, 4)),
     ArgKind.LOFF_INOUT: _capture("loff", "in", _sizes(8, 8)),
+    # struct io_uring_params: 120 bytes on every ABI (linux/io_uring.h)
+    ArgKind.IO_URING_PARAMS_INOUT: _capture("io_uring_params", "in", _sizes(120, 120)),
     # socklen_t *: the length the call wrote back (the caller's value is lost)
     # socklen_t *: the caller's value (read at entry) then the call's (8 bytes)
     ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(8, 8), measure="socklen"),
@@ -1116,7 +1121,7 @@ _MORE_COMMON: list[Signature] = [
          _a("events", K.PTR), _a("timeout", K.TIMESPEC_IN)),
     _sig("io_pgetevents", R.INT, _a("ctx_id", K.HEX), _a("min_nr", K.INT), _a("nr", K.INT),
          _a("events", K.PTR), _a("timeout", K.TIMESPEC_IN), _a("usig", K.PTR)),
-    _sig("io_uring_setup", R.FD, _a("entries", K.UINT), _a("p", K.PTR)),
+    _sig("io_uring_setup", R.FD, _a("entries", K.UINT), _a("p", K.IO_URING_PARAMS_INOUT)),
     _sig("io_uring_enter", R.INT, _FD, _a("to_submit", K.UINT), _a("min_complete", K.UINT),
          _a("flags", K.HEX), _a("sig", K.PTR), _a("sz", K.SIZE)),
     _sig("io_uring_register", R.INT, _FD, _a("opcode", K.UINT), _a("arg", K.PTR),
