@@ -874,6 +874,9 @@ class RecordBuilder:
             data = _read(memory, address, ((nfds + 7) // 8 + width - 1) // width * width)
         elif measure == "msghdr":
             data = self._msghdr_bytes(memory, address, abi)
+        elif measure == "mmsghdr":
+            count = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            data = self._mmsghdr_bytes(memory, address, abi, count & 0xFFFF_FFFF)
         elif measure == "socklen":
             before = self._socklens.pop(tracee.tid, None)
             after = _read(memory, address, 4)
@@ -997,6 +1000,29 @@ class RecordBuilder:
         count = min(count, ARRAY_ELEMENTS_MAX)
         vectors = _read(memory, iov, count * width) if iov and count else b""
         return header + (vectors or b"")
+
+    @staticmethod
+    def _mmsghdr_bytes(memory: TraceeMemory, address: int, abi: Abi, count: int) -> bytes | None:
+        """Each struct mmsghdr of the array (at most 1024), then its struct iovec array.
+
+        Ends at the first element that cannot be read whole (None: not even one).
+        """
+        size, layout = _msghdr_layout(abi)
+        stride = size + 8  # msg_len, then padding to the next msghdr's alignment
+        width = 8 if abi is Abi.I386 or abi is Abi.X32 else 16
+        elements = _read(memory, address, min(count, ARRAY_ELEMENTS_MAX) * stride)
+        if not elements:
+            return None
+        parts = []
+        for start in range(0, len(elements) - stride + 1, stride):
+            element = elements[start:start + stride]
+            iov, iovlen = layout.unpack_from(element)
+            wanted = min(iovlen, ARRAY_ELEMENTS_MAX) * width if iov else 0
+            vectors = _read(memory, iov, wanted) if wanted else b""
+            if vectors is None or len(vectors) < wanted:
+                break  # the reader needs every element's iovecs whole to walk on
+            parts += (element, vectors)
+        return b"".join(parts) or None
 
     def _string_count(self, event: SyscallEntry, argument: int) -> None:
         """execve's envp when its strings are not recorded: STRUCT "count", how many."""

@@ -600,6 +600,33 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _mmsghdr_part(context: _Context, index: int) -> _Part:
+    """sendmmsg's messages as strace prints them at exit: each msghdr with its data
+    (one GIO per message sent) and, for the messages sent, ``msg_len``."""
+    pointer = context.pointer
+    limit = context.style.string_limit
+    abi = context.plan.abi
+
+    def render(value: int, call: Call) -> str:
+        struct = _vector_struct(call, index)
+        messages = None if struct is None else _structs.mmsghdrs(struct.data, abi)
+        if not messages or call.ret is None:
+            return pointer(value)
+        sent = call.ret.retval
+        io = call.io or []
+        items = []
+        for number, (header, length) in enumerate(messages[:limit]):
+            data = io[number:number + 1] if number < sent else None
+            iov = _iovec_text(header.iovecs, data, length if data else 0, limit, pointer)
+            text = "{msg_hdr=" + _structs.render_msghdr(header, iov)
+            items.append(text + (f", msg_len={length}}}" if number < sent else "}"))
+        if len(messages) > limit:
+            items.append("...")
+        return "[" + ", ".join(items) + "]"
+
+    return _Part(render, value_only=False)
+
+
 def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
     """``[{iov_base="hello ", iov_len=6}, ...]``: the STRUCT's lengths, the GIO's data.
 
@@ -638,6 +665,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         if not style.strace:
             return _Part(context.pointer)
         return _msghdr_part(context, index, kind is ArgKind.MSGHDR_OUT)
+    if kind is ArgKind.MMSGHDR_IN and style.strace:
+        return _mmsghdr_part(context, index)
     if kind is ArgKind.IOVEC_IN or kind is ArgKind.IOVEC_OUT:
         if not style.strace:
             return _Part(context.pointer)

@@ -780,11 +780,11 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
              "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
              "sigevent": 64, "fd_set": 8, "gid": 4, "loff": 8, "off": 8, "clone3_ids": 12,
-             "io_uring_params": 120}
+             "io_uring_params": 120, "mmsghdr": 56}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
-             "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4}
+             "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4, "mmsghdr": 28}
 # x32's readv/writev and select are the compat calls
-_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4}
+_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4, "mmsghdr": 28}
 
 
 def iovec_lengths(data: bytes, abi: int) -> list[tuple[int, int]]:
@@ -820,6 +820,42 @@ def msghdr(data: bytes, abi: int) -> Msghdr | None:
     del iov
     return Msghdr(name, namelen, iovec_lengths(data[size:], abi), iovlen, control,
                   controllen, flags)
+
+
+def mmsghdrs(data: bytes, abi: int) -> list[tuple[Msghdr, int]]:
+    """(header, msg_len) of each message of a STRUCT "mmsghdr" record, in order.
+
+    The record holds, per message, struct mmsghdr (struct msghdr, u32 msg_len,
+    4 bytes of padding) then the iovecs its msg_iov points to (min(msg_iovlen,
+    1024) of them; none when msg_iov is NULL).
+    """
+    narrow = abi in (_ABI_I386, _ABI_X32)
+    size, width = (28, 8) if narrow else (56, 16)
+    iov_at, iov_format = (8, "<II") if narrow else (16, "<QQ")
+    messages = []
+    position = 0
+    while position + size + 8 <= len(data):
+        iov, iovlen = struct.unpack_from(iov_format, data, position + iov_at)
+        end = position + size + 8 + (min(iovlen, 1024) * width if iov else 0)
+        header = msghdr(data[position:position + size] + data[position + size + 8:end], abi)
+        if header is None or end > len(data):
+            break
+        messages.append((header, int.from_bytes(data[position + size:position + size + 4],
+                                                "little")))
+        position = end
+    return messages
+
+
+def _render_mmsghdr(data: bytes, abi: int, verbose: bool) -> str:
+    messages = mmsghdrs(data, abi)
+    if not messages:
+        return _hex_string(data)
+    items = []
+    for header, length in messages:
+        iov = "[" + ", ".join(f"{{iov_base={_c_hex(base)}, iov_len={size}}}"
+                              for base, size in header.iovecs) + "]"
+        items.append(f"{{msg_hdr={render_msghdr(header, iov)}, msg_len={length}}}")
+    return "[" + ", ".join(items) + "]"
 
 
 def render_msghdr(header: Msghdr, iov: str) -> str:
@@ -1304,6 +1340,7 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "sigevent": _render_sigevent,
     "clone_args": _render_clone_args,
     "clone3_ids": _render_clone3_ids,
+    "mmsghdr": _render_mmsghdr,
     "io_uring_params": _render_io_uring_params,
     "msghdr": _render_msghdr,
     "termios": _render_termios,

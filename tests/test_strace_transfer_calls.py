@@ -86,7 +86,8 @@ int main(void) {
 """
 
 #: The calls compared; the program makes no other call of these names.
-_COMPARED = ("splice", "sendfile", "copy_file_range", "io_uring_setup", "clone3", "waitid")
+_COMPARED = ("splice", "sendfile", "copy_file_range", "sendmmsg", "io_uring_setup", "clone3",
+             "waitid")
 _ADDRESS = re.compile(r"0x[0-9a-f]{6,}")
 #: io_uring features newer than the installed strace (6.1) knows: it prints them in
 #: hex, ktrdump by name (Linux 6.18's names); compared below
@@ -133,15 +134,20 @@ def test_transfer_and_process_calls_match_strace(tmp_path: Path) -> None:
         "sendfile(4, -1, [8], 8) = -1 EBADF (Bad file descriptor)",
         "copy_file_range(3, [0], 4, [8], 4, 0) = 4",
     ]
-    assert theirs[5] == ("io_uring_setup(0, {flags=0, sq_thread_cpu=0, sq_thread_idle=0})"
+    assert theirs[5] == (
+        "sendmmsg(7, [{msg_hdr={msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"one\","
+        " iov_len=3}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, msg_len=3}, {msg_hdr="
+        "{msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"two!\", iov_len=4}], msg_iovlen=1,"
+        " msg_controllen=0, msg_flags=0}, msg_len=4}], 2, 0) = 2")
+    assert theirs[6] == ("io_uring_setup(0, {flags=0, sq_thread_cpu=0, sq_thread_idle=0})"
                          " = -1 EINVAL (Invalid argument)")
     assert re.match(r"io_uring_setup\(4, \{flags=0, sq_thread_cpu=0, sq_thread_idle=0, "
-                    r"sq_entries=4, cq_entries=8, features=IORING_FEAT_SINGLE_MMAP\|", theirs[6])
+                    r"sq_entries=4, cq_entries=8, features=IORING_FEAT_SINGLE_MMAP\|", theirs[7])
     assert re.fullmatch(r"clone3\(\{flags=CLONE_PIDFD\|CLONE_PARENT_SETTID, pidfd=ADDRESS, "
                         r"parent_tid=ADDRESS, exit_signal=SIGCHLD, stack=NULL, stack_size=0\}"
                         r" => \{pidfd=\[\d+\], parent_tid=N\}, 88\) = PID",
-                        theirs[7])
-    assert re.match(r"waitid\(P_PIDFD, \d+, \{si_signo=SIGCHLD, ", theirs[8])
+                        theirs[8])
+    assert re.match(r"waitid\(P_PIDFD, \d+, \{si_signo=SIGCHLD, ", theirs[9])
     # every feature bit this kernel reports has a name (strace 6.1 left some in hex)
     features = re.search(r"io_uring_setup\(4, .*?features=([^,]*)", ours)
     assert features is not None and "0x" not in features.group(1)

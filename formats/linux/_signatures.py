@@ -284,10 +284,12 @@ class StructCapture(NamedTuple):
 #: "msghdr": the structure (``sizes``), then the struct iovec array it points to;
 #: "socklen": a socklen_t's value at entry then at exit (two u32); "length_pointer":
 #: as many bytes as the u32 behind the length argument says at exit; "fdset":
-#: the length argument's bits in whole words of ``sizes`` bytes.
+#: the length argument's bits in whole words of ``sizes`` bytes; "mmsghdr": for
+#: each of the length argument's elements (at most 1024), its struct mmsghdr
+#: (``sizes``: the msghdr in it, then msg_len and padding) and its iovec array.
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
                       "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
-                      "fdset"})
+                      "fdset", "mmsghdr"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -418,6 +420,10 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # array: sendmsg's as the call read it, recvmsg's as the call left it.
     ArgKind.MSGHDR_IN: _capture("msghdr", "in", _sizes(56, 28, 28), measure="msghdr"),
     ArgKind.MSGHDR_OUT: _capture("msghdr", "out", _sizes(56, 28, 28), measure="msghdr"),
+    # sendmmsg's struct mmsghdr array as the call left it (msg_len filled), at
+    # exit: each element (struct msghdr, u32 msg_len, 4 bytes of padding), then
+    # the struct iovec array its header points to; the data is one GIO per message.
+    ArgKind.MMSGHDR_IN: _capture("mmsghdr", "out", _sizes(56, 28, 28), measure="mmsghdr"),
 })
 
 
