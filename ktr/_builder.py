@@ -1013,7 +1013,7 @@ class RecordBuilder:
         elements = _read(memory, address, min(count, ARRAY_ELEMENTS_MAX) * stride)
         if not elements:
             return None
-        parts = []
+        parts: list[bytes] = []
         for start in range(0, len(elements) - stride + 1, stride):
             element = elements[start:start + stride]
             iov, iovlen = layout.unpack_from(element)
