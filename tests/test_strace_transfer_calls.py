@@ -58,6 +58,8 @@ int main(void) {
     char local[8], remote[8] = "remote!";
     struct iovec l = {local, sizeof local}, r = {remote, sizeof remote};
     process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+    struct iovec two[2] = {{"ab", 2}, {"cd", 2}};
+    process_vm_writev(getpid(), two, 2, &r, 1, 0);
     int s[2];
     socketpair(AF_UNIX, SOCK_DGRAM, 0, s);
     struct mmsghdr m[2];
@@ -86,8 +88,8 @@ int main(void) {
 """
 
 #: The calls compared; the program makes no other call of these names.
-_COMPARED = ("splice", "sendfile", "copy_file_range", "sendmmsg", "io_uring_setup", "clone3",
-             "waitid")
+_COMPARED = ("splice", "sendfile", "copy_file_range", "process_vm_readv", "process_vm_writev",
+             "sendmmsg", "io_uring_setup", "clone3", "waitid")
 _ADDRESS = re.compile(r"0x[0-9a-f]{6,}")
 #: io_uring features newer than the installed strace (6.1) knows: it prints them in
 #: hex, ktrdump by name (Linux 6.18's names); compared below
@@ -103,7 +105,9 @@ def _lines(text: str) -> list[str]:
         for call in calls:
             if call.name in _COMPARED:
                 result = "PID" if call.name == "clone3" else call.result
-                shown = f"{call.name}({call.args}) = {result}"
+                arguments = re.sub(r"^\d+, ", "PID, ", call.args) if call.name.startswith(
+                    "process_vm") else call.args
+                shown = f"{call.name}({arguments}) = {result}"
                 shown = _NEWER_FEATURES.sub("", _ADDRESS.sub("ADDRESS", shown))
                 lines.append(_CHILD.sub(r"\1=N", shown))
     return lines
@@ -134,6 +138,13 @@ def test_transfer_and_process_calls_match_strace(tmp_path: Path) -> None:
         "sendfile(4, -1, [8], 8) = -1 EBADF (Bad file descriptor)",
         "copy_file_range(3, [0], 4, [8], 4, 0) = 4",
     ]
+    assert theirs[5:7] == [
+        "process_vm_readv(PID, [{iov_base=\"remote!\\0\", iov_len=8}], 1,"
+        " [{iov_base=ADDRESS, iov_len=8}], 1, 0) = 8",
+        "process_vm_writev(PID, [{iov_base=\"ab\", iov_len=2}, {iov_base=\"cd\", iov_len=2}],"
+        " 2, [{iov_base=ADDRESS, iov_len=8}], 1, 0) = 4",
+    ]
+    del theirs[5:7]
     assert theirs[5] == (
         "sendmmsg(7, [{msg_hdr={msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"one\","
         " iov_len=3}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, msg_len=3}, {msg_hdr="

@@ -15,7 +15,8 @@ Guarantees:
   offsets across two registers (``OFFSET_LOW``/``OFFSET_HIGH``).
 - ``length_arg`` and ``dirfd_arg`` always point at an argument of the same
   signature; data-carrying kinds (``IO_IN_KINDS``/``IO_OUT_KINDS``) only
-  appear next to an ``FD`` argument, ``Signature.io_fd_arg``.
+  appear next to an ``FD`` argument, ``Signature.io_fd_arg``, except for
+  process_vm_readv/writev, whose local vectors' data has no descriptor.
 - x32 processes use the x86_64 signatures (same registers, 32-bit pointers),
   except for the few calls whose x32 entry takes different arguments.
 
@@ -71,6 +72,7 @@ class ArgKind(enum.Enum):
     BUF_OUT = "buf_out"  # data the call writes to memory; size = return value
     IOVEC_IN = "iovec_in"  # struct iovec[] the call reads; length_arg gives the count
     IOVEC_OUT = "iovec_out"  # struct iovec[] the call fills; total = return value
+    REMOTE_IOVEC = "remote_iovec"  # struct iovec[] of another process (process_vm_*): no data
     MSGHDR_IN = "msghdr_in"  # struct msghdr whose iovecs the call reads
     MSGHDR_OUT = "msghdr_out"  # struct msghdr whose iovecs the call fills
     MMSGHDR_IN = "mmsghdr_in"  # struct mmsghdr[]; length_arg gives the count
@@ -416,6 +418,7 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # itself is the GIO record (struct iovec: 16 bytes, i386 8).
     ArgKind.IOVEC_IN: _capture("iovec", "in", _sizes(16, 8, 8), measure="elements"),
     ArgKind.IOVEC_OUT: _capture("iovec", "in", _sizes(16, 8, 8), measure="elements"),
+    ArgKind.REMOTE_IOVEC: _capture("iovec", "in", _sizes(16, 8, 8), measure="elements"),
     # struct msghdr (56 bytes, i386 and x32 28) followed by its struct iovec
     # array: sendmsg's as the call read it, recvmsg's as the call left it.
     ArgKind.MSGHDR_IN: _capture("msghdr", "in", _sizes(56, 28, 28), measure="msghdr"),
@@ -473,6 +476,8 @@ class Signature(NamedTuple):
 
 
 _IO_KINDS = IO_IN_KINDS | IO_OUT_KINDS
+#: Calls whose data moves between memories, through no descriptor (GIO fd -1).
+_FDLESS_IO = frozenset({"process_vm_readv", "process_vm_writev"})
 
 
 def _sig(name: str, ret: RetKind, *args: Arg) -> Signature:
@@ -491,7 +496,7 @@ def _sig(name: str, ret: RetKind, *args: Arg) -> Signature:
             io_args.append(index)
         if kind in STRUCT_CAPTURES:
             struct_args.append(index)
-    if io_args and first_fd is None:
+    if io_args and first_fd is None and name not in _FDLESS_IO:
         raise ValueError(f"{name}: I/O data with no file descriptor")
     return Signature(name, args, ret, tuple(path_args), tuple(io_args),
                      first_fd if io_args else None, tuple(struct_args))
@@ -1001,9 +1006,14 @@ _MORE_COMMON: list[Signature] = [
     _sig("process_madvise", R.SIZE, _a("pidfd", K.FD), _a("iovec", K.PTR),
          _a("vlen", K.SIZE), _a("advice", K.MADVISE_ADVICE), _a("flags", K.HEX)),
     _sig("process_mrelease", R.INT, _a("pidfd", K.FD), _a("flags", K.HEX)),
-    *_same_args(("process_vm_readv", "process_vm_writev"), R.SIZE, _a("pid", K.PID),
-                _a("local_iov", K.PTR), _a("liovcnt", K.UINT), _a("remote_iov", K.PTR),
-                _a("riovcnt", K.UINT), _a("flags", K.HEX)),
+    # The local vectors' data is the caller's memory, moved through no descriptor
+    # (GIO fd -1); the remote vectors are addresses in the other process.
+    _sig("process_vm_readv", R.SIZE, _a("pid", K.PID), _a("local_iov", K.IOVEC_OUT, length=2),
+         _a("liovcnt", K.UINT), _a("remote_iov", K.REMOTE_IOVEC, length=4),
+         _a("riovcnt", K.UINT), _a("flags", K.UINT)),
+    _sig("process_vm_writev", R.SIZE, _a("pid", K.PID), _a("local_iov", K.IOVEC_IN, length=2),
+         _a("liovcnt", K.UINT), _a("remote_iov", K.REMOTE_IOVEC, length=4),
+         _a("riovcnt", K.UINT), _a("flags", K.UINT)),
     # processes, ids, scheduling
     _sig("pause", R.INT),
     _sig("alarm", R.INT, _a("seconds", K.UINT)),
