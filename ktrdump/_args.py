@@ -193,6 +193,21 @@ def _fd_part(context: _Context, dirfd: bool) -> _Part:
     return _Part(render, value_only=False)
 
 
+_P_PIDFD = 3
+
+
+def _waitid_id_part(context: _Context) -> _Part:
+    """waitid's id: a pidfd (``-y``: with what it is) when idtype is P_PIDFD, else a number."""
+    fd = _fd_part(context, False).render
+
+    def render(value: int, call: Call) -> str:
+        if call.args[0] & 0xFFFF_FFFF == _P_PIDFD and context.fds is not None:
+            return str(fd(value, call))
+        return _signed32_text(value)
+
+    return _Part(render, value_only=False)
+
+
 def _path_part(context: _Context, index: int) -> _Part:
     pointer = context.pointer
     quote = _bounded_quote(strace_string if context.style.strace else quoted)
@@ -516,7 +531,9 @@ def _clone_args_part(context: _Context, index: int) -> _Part:
         if updated is None:
             return text
         if updated.name == b"clone3_ids":
-            ids = _structs.render_clone3_ids(updated.data)
+            fds = context.fds
+            ids = _structs.render_clone3_ids(
+                updated.data, None if fds is None else lambda fd: fds.describe(call.pid, fd))
             if ids is not None:
                 text += " => " + ids
         elif len(updated.data) >= 4:
@@ -655,6 +672,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
                                          ArgKind.SOCKOPT_VAL_OUT):
             return _Part(context.pointer)
         return _data_part(context, index, kind)
+    if plan.name == "waitid" and index == 1 and context.fds is not None:
+        return _waitid_id_part(context)
     if kind is ArgKind.CLONE_ARGS_IN and style.strace:
         return _clone_args_part(context, index)
     if (kind is ArgKind.OFF_INOUT or kind is ArgKind.LOFF_INOUT) and style.strace:

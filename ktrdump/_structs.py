@@ -1229,16 +1229,29 @@ def _render_io_uring_params(data: bytes, abi: int, verbose: bool) -> str:
     return _hex_string(data) if head is None or tail is None else head + tail
 
 
-def render_clone3_ids(data: bytes) -> str | None:
+def clone3_ids(data: bytes) -> tuple[int | None, int | None]:
+    """(pidfd, parent_tid) of a STRUCT "clone3_ids"; None for one it does not hold."""
+    if len(data) < 12:
+        return None, None
+    which = int.from_bytes(data[:4], "little")
+    pidfd, parent_tid = struct.unpack_from("<ii", data, 4)
+    return (pidfd if which & 1 else None), (parent_tid if which & 2 else None)
+
+
+def render_clone3_ids(data: bytes, describe: Callable[[int], str | None] | None = None,
+                      ) -> str | None:
     """STRUCT "clone3_ids" as strace shows it after clone3's ``=>``: ``{pidfd=[5]}``.
 
-    None: no id in it (cut short, or no bit set).
+    ``describe``: what an fd is (``-y``), or None. None: no id in it.
     """
-    if len(data) < 12:
-        return None
-    which = int.from_bytes(data[:4], "little")
-    parts = [f"{name}=[{int.from_bytes(data[offset:offset + 4], 'little', signed=True)}]"
-             for bit, name, offset in ((1, "pidfd", 4), (2, "parent_tid", 8)) if which & bit]
+    pidfd, parent_tid = clone3_ids(data)
+    parts = []
+    if pidfd is not None:
+        description = describe(pidfd) if describe is not None else None
+        parts.append(f"pidfd=[{pidfd}]" if description is None
+                     else f"pidfd=[{pidfd}<{description}>]")
+    if parent_tid is not None:
+        parts.append(f"parent_tid=[{parent_tid}]")
     return "{" + ", ".join(parts) + "}" if parts else None
 
 

@@ -166,3 +166,31 @@ def test_transfer_and_process_calls_match_strace(tmp_path: Path) -> None:
     # every feature bit this kernel reports has a name (strace 6.1 left some in hex)
     features = re.search(r"io_uring_setup\(4, .*?features=([^,]*)", ours)
     assert features is not None and "0x" not in features.group(1)
+
+
+def test_new_fds_of_clone3_and_io_uring_setup_are_described_under_y(tmp_path: Path) -> None:
+    """``-y``: clone3's pidfd, waitid's P_PIDFD id and io_uring_setup's fd with what they are."""
+    source = tmp_path / "calls.c"
+    source.write_text(_PROGRAM)
+    program = tmp_path / "calls"
+    assert GCC is not None and STRACE is not None
+    subprocess.run([GCC, "-O0", "-o", str(program), str(source)], check=True, timeout=120)
+    (tmp_path / "data.txt").write_text("0123456789abcdef\n")
+    reference = tmp_path / "strace.txt"
+    subprocess.run([STRACE, "-f", "-y", "-ttt", "-T", "-o", str(reference), str(program)],
+                   cwd=tmp_path, check=True, timeout=60)
+    trace = tmp_path / "calls.ktr"
+    subprocess.run([str(KTR), "record", "-q", "-o", str(trace), "--", str(program)],
+                   cwd=tmp_path, check=True, timeout=60)
+    ours = subprocess.run([str(KTRDUMP), "-y", "--format", "strace", str(trace)], check=True,
+                          capture_output=True, text=True, timeout=60).stdout
+
+    def described(text: str) -> list[str]:
+        return [line for line in _lines(text)
+                if line.startswith(("io_uring_setup(4", "clone3", "waitid"))]
+
+    theirs = described(reference.read_text())
+    assert described(ours) == theirs
+    assert theirs[0].endswith("= 9<anon_inode:[io_uring]>")
+    assert re.search(r"pidfd=\[(\d+)<anon_inode:\[pidfd\]>\]", theirs[1])
+    assert re.match(r"waitid\(P_PIDFD, \d+<anon_inode:\[pidfd\]>, ", theirs[2])
