@@ -5,7 +5,7 @@ One C program (compiled in the test) makes each call once; it runs under
 ``ktrdump --format strace`` must equal strace's (addresses and process ids
 masked): the offsets splice, copy_file_range and sendfile read (and sendfile
 advances), splice's flags, waitid's idtype, the pidfd clone3 returns,
-process_vm_readv's vectors, sendmmsg's messages and io_uring_setup's
+process_vm_readv's and process_vm_writev's vectors, sendmmsg's messages and io_uring_setup's
 parameters.
 """
 
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from strace_corpus import parse
+from strace_corpus import TRANSFER_C, parse
 
 KTR = Path(sys.executable).parent / "ktr"
 KTRDUMP = Path(sys.executable).parent / "ktrdump"
@@ -28,66 +28,7 @@ GCC = shutil.which("gcc")
 pytestmark = pytest.mark.skipif(STRACE is None or GCC is None,
                                 reason="strace or gcc is not installed")
 
-_PROGRAM = r"""
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <linux/io_uring.h>
-#include <linux/sched.h>
-#include <signal.h>
-#include <stdint.h>
-#include <string.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
-#include <sys/wait.h>
-#include <unistd.h>
-int main(void) {
-    int in = open("data.txt", O_RDONLY);
-    int out = open("out.txt", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int p[2];
-    pipe(p);
-    loff_t off = 0, off2 = 8;
-    splice(in, &off, p[1], NULL, 4, SPLICE_F_MOVE);
-    off_t sent = 0;
-    sendfile(out, in, &sent, 8);
-    sendfile(out, in, &sent, 0);              /* nothing moved: no "=> [N]" */
-    sendfile(out, -1, &sent, 8);              /* failed: the offset as read */
-    off = 0;
-    copy_file_range(in, &off, out, &off2, 4, 0);
-    char local[8], remote[8] = "remote!";
-    struct iovec l = {local, sizeof local}, r = {remote, sizeof remote};
-    process_vm_readv(getpid(), &l, 1, &r, 1, 0);
-    struct iovec two[2] = {{"ab", 2}, {"cd", 2}};
-    process_vm_writev(getpid(), two, 2, &r, 1, 0);
-    int s[2];
-    socketpair(AF_UNIX, SOCK_DGRAM, 0, s);
-    struct mmsghdr m[2];
-    struct iovec a = {"one", 3}, b = {"two!", 4};
-    memset(m, 0, sizeof m);
-    m[0].msg_hdr.msg_iov = &a; m[0].msg_hdr.msg_iovlen = 1;
-    m[1].msg_hdr.msg_iov = &b; m[1].msg_hdr.msg_iovlen = 1;
-    sendmmsg(s[0], m, 2, 0);
-    struct io_uring_params params;
-    memset(&params, 0, sizeof params);
-    syscall(SYS_io_uring_setup, 0, &params);  /* EINVAL: what it read alone */
-    syscall(SYS_io_uring_setup, 4, &params);
-    int pidfd = -1, child = 0;
-    struct clone_args ca;
-    memset(&ca, 0, sizeof ca);
-    ca.flags = CLONE_PIDFD | CLONE_PARENT_SETTID;
-    ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-    ca.parent_tid = (uint64_t)(uintptr_t)&child;
-    ca.exit_signal = SIGCHLD;
-    long pid = syscall(SYS_clone3, &ca, sizeof ca);
-    if (pid == 0) _exit(0);
-    siginfo_t info;
-    memset(&info, 0, sizeof info);
-    info.si_utime = 158;  /* waitid does not write the times: what the program left */
-    syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, NULL);
-    return 0;
-}
-"""
+_PROGRAM = TRANSFER_C  # the corpus program "transfer" (python tests/strace_corpus.py)
 
 #: The calls compared; the program makes no other call of these names.
 _COMPARED = ("splice", "sendfile", "copy_file_range", "process_vm_readv", "process_vm_writev",
