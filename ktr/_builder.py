@@ -13,9 +13,9 @@ structures, strings, data sized by an argument or the result, counts) plus
 a few that depend on a command or on registers: fcntl's struct flock and
 ioctl's terminal arguments by command, i386 ipc(SEMCTL)'s union semun,
 futex's timeout by operation, the mask rt_sigreturn restores (from the
-stack pointer), the id clone3 wrote at ``parent_tid``, a socklen_t's value
-before and after. i386 socketcall is captured as its subcall (STRUCT
-"socketcall_args", then the subcall's own).
+stack pointer), the pidfd and id clone3 wrote at ``pidfd`` and
+``parent_tid``, a socklen_t's value before and after. i386 socketcall is
+captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
 Calls without such captures pay one dictionary lookup and a few attribute
 tests per stop.
 
@@ -130,7 +130,7 @@ class _Plan(NamedTuple):
     command_arg: int = 1  # the argument holding the command (prctl: 0)
     socketcall: bool = False  # i386 socketcall: captures follow the subcall's plan
     socklen_arg: int | None = None  # a socklen_t * whose value at entry is kept
-    clone3: bool = False  # clone3: the parent's copy of the new thread id, at exit
+    clone3: bool = False  # clone3: the pidfd and the parent's copy of the new id, at exit
     # rt_sigreturn: where the signal frame's saved mask is, from the stack pointer
     sigreturn_mask: int | None = None
     # How the entry / exit records can be made (_FREE, _CAPTURE, _STOPPED; see prepare).
@@ -747,7 +747,7 @@ class RecordBuilder:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
                                     wanted_pair[1])
         if plan.clone3 and entry is not None and not event.error and self._structs:
-            self._clone3_parent_tid(event, args)
+            self._clone3_ids(event, args)
         if plan.sets_handler and entry is not None and event.error == 0:
             self._learn_handler(tracee, event.abi, entry.args)
         if self._calls:
@@ -890,6 +890,9 @@ class RecordBuilder:
             data = _read(memory, address, ((nfds + 7) // 8 + width - 1) // width * width)
         elif measure == "msghdr":
             data = self._msghdr_bytes(memory, address, abi)
+        elif measure == "mmsghdr":
+            count = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            data = self._mmsghdr_bytes(memory, address, abi, count & 0xFFFF_FFFF)
         elif measure == "socklen":
             before = self._socklens.pop(tracee.tid, None)
             after = _read(memory, address, 4)
@@ -958,24 +961,32 @@ class RecordBuilder:
             self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
                                formats.Struct(event.abi, 0, b"sigset", mask))
 
-    def _clone3_parent_tid(self, event: SyscallExit, args: tuple[int, ...]) -> None:
-        """clone3 with CLONE_PARENT_SETTID: the id written at clone_args.parent_tid.
+    def _clone3_ids(self, event: SyscallExit, args: tuple[int, ...]) -> None:
+        """clone3 with CLONE_PIDFD or CLONE_PARENT_SETTID: what it wrote there.
 
-        A STRUCT "int" for argument 0 at exit (after the clone_args read at
-        entry), what strace shows as `` => {parent_tid=[N]}``.
+        A STRUCT "clone3_ids" for argument 0 at exit (after the clone_args read
+        at entry): u32 which (bit 0: pidfd read, bit 1: parent_tid read), i32
+        the pidfd, i32 the parent's copy of the new id; what strace shows as
+        `` => {pidfd=[N], parent_tid=[N]}``.
         """
         memory = event.tracee.memory
         head = _read(memory, args[0], 32) if args and args[0] else None
         if head is None or len(head) < 32:
             return
-        flags, _pidfd, _child_tid, parent_tid = struct.unpack("<4Q", head)
-        if not flags & _CLONE_PARENT_SETTID or not parent_tid:
-            return
-        value = _read(memory, parent_tid, 4)
-        if value is None or len(value) < 4:
-            return
-        self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
-                           formats.Struct(event.abi, 0, b"int", value))
+        flags, pidfd_at, _child_tid, parent_tid_at = struct.unpack("<4Q", head)
+        which = 0
+        values = [0, 0]
+        for bit, (flag, address) in enumerate(((_CLONE_PIDFD, pidfd_at),
+                                               (_CLONE_PARENT_SETTID, parent_tid_at))):
+            if flags & flag and address:
+                value = _read(memory, address, 4)
+                if value is not None and len(value) == 4:
+                    which |= 1 << bit
+                    values[bit] = int.from_bytes(value, "little", signed=True)
+        if which:
+            self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
+                               formats.Struct(event.abi, 0, b"clone3_ids",
+                                              struct.pack("<Iii", which, *values)))
 
     def _socklen_at_entry(self, tracee: Tracee, wanted: _StructPlan) -> tuple[bytes, bytes] | None:
         """A failed call's STRUCT "socklen": the caller's value alone (strace's ``[16]``)."""
@@ -1005,6 +1016,29 @@ class RecordBuilder:
         count = min(count, ARRAY_ELEMENTS_MAX)
         vectors = _read(memory, iov, count * width) if iov and count else b""
         return header + (vectors or b"")
+
+    @staticmethod
+    def _mmsghdr_bytes(memory: TraceeMemory, address: int, abi: Abi, count: int) -> bytes | None:
+        """Each struct mmsghdr of the array (at most 1024), then its struct iovec array.
+
+        Ends at the first element that cannot be read whole (None: not even one).
+        """
+        size, layout = _msghdr_layout(abi)
+        stride = size + 8  # msg_len, then padding to the next msghdr's alignment
+        width = 8 if abi is Abi.I386 or abi is Abi.X32 else 16
+        elements = _read(memory, address, min(count, ARRAY_ELEMENTS_MAX) * stride)
+        if not elements:
+            return None
+        parts: list[bytes] = []
+        for start in range(0, len(elements) - stride + 1, stride):
+            element = elements[start:start + stride]
+            iov, iovlen = layout.unpack_from(element)
+            wanted = min(iovlen, ARRAY_ELEMENTS_MAX) * width if iov else 0
+            vectors = _read(memory, iov, wanted) if wanted else b""
+            if vectors is None or len(vectors) < wanted:
+                break  # the reader needs every element's iovecs whole to walk on
+            parts += (element, vectors)
+        return b"".join(parts) or None
 
     def _string_count(self, event: SyscallEntry, argument: int) -> None:
         """execve's envp when its strings are not recorded: STRUCT "count", how many."""
@@ -1150,8 +1184,11 @@ _FLOCK_SET = (6, 7, 37, 38)
 # are masked off by the caller.
 _FUTEX_TIMED = (0, 6, 9, 11, 13)
 _CLONE_PARENT_SETTID = 0x00100000  # include/uapi/linux/sched.h
+_CLONE_PIDFD = 0x00001000
 # Structures a call reads and then updates, captured at entry and again at exit.
-_UPDATED_KINDS = frozenset({ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.FD_SET})
+_UPDATED_KINDS = frozenset({ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.FD_SET,
+                            ArgKind.OFF_INOUT, ArgKind.LOFF_INOUT,
+                            ArgKind.IO_URING_PARAMS_INOUT})
 _TIME_LEFT_CALLS = frozenset({"select", "_newselect", "pselect6", "pselect6_time64", "ppoll",
                               "ppoll_time64"})
 _TIMEOUT_KINDS = frozenset({ArgKind.TIMEVAL_IN, ArgKind.TIMESPEC_IN, ArgKind.TIMESPEC64_IN})

@@ -193,6 +193,21 @@ def _fd_part(context: _Context, dirfd: bool) -> _Part:
     return _Part(render, value_only=False)
 
 
+_P_PIDFD = 3
+
+
+def _waitid_id_part(context: _Context) -> _Part:
+    """waitid's id: a pidfd (``-y``: with what it is) when idtype is P_PIDFD, else a number."""
+    fd = _fd_part(context, False).render
+
+    def render(value: int, call: Call) -> str:
+        if call.args[0] & 0xFFFF_FFFF == _P_PIDFD and context.fds is not None:
+            return str(fd(value, call))
+        return _signed32_text(value)
+
+    return _Part(render, value_only=False)
+
+
 def _path_part(context: _Context, index: int) -> _Part:
     pointer = context.pointer
     quote = _bounded_quote(strace_string if context.style.strace else quoted)
@@ -501,7 +516,10 @@ def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining:
 
 
 def _clone_args_part(context: _Context, index: int) -> _Part:
-    """clone3's struct clone_args, then `` => {parent_tid=[N]}`` once the call returned."""
+    """clone3's struct clone_args, then `` => {pidfd=[N], parent_tid=[N]}`` once it returned.
+
+    (Recordings before STRUCT "clone3_ids" hold an "int": the parent_tid alone.)
+    """
     pointer = context.pointer
 
     def render(value: int, call: Call) -> str:
@@ -510,9 +528,57 @@ def _clone_args_part(context: _Context, index: int) -> _Part:
             return pointer(value)
         text = decode_struct(struct)
         updated = call.struct(UPDATED + index)
-        if updated is not None and len(updated.data) >= 4:
+        if updated is None:
+            return text
+        if updated.name == b"clone3_ids":
+            fds = context.fds
+            ids = _structs.render_clone3_ids(
+                updated.data, None if fds is None else lambda fd: fds.describe(call.pid, fd))
+            if ids is not None:
+                text += " => " + ids
+        elif len(updated.data) >= 4:
             text += f" => {{parent_tid=[{int.from_bytes(updated.data[:4], 'little')}]}}"
         return text
+
+    return _Part(render, value_only=False)
+
+
+def _advanced_offset_part(context: _Context, index: int) -> _Part:
+    """sendfile's offset: ``[0] => [8]``, the value it read then the one it left.
+
+    As strace: unsigned; the new value only for a call that moved bytes.
+    """
+    pointer = context.pointer
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        text = None if struct is None else _structs.render_offset(struct.data, signed=False)
+        if text is None:
+            return pointer(value)
+        ret = call.ret
+        updated = call.struct(UPDATED + index)
+        if ret is not None and not ret.error and ret.retval and updated is not None:
+            after = _structs.render_offset(updated.data, signed=False)
+            if after is not None:
+                text += " => " + after
+        return text
+
+    return _Part(render, value_only=False)
+
+
+def _io_uring_params_part(context: _Context, index: int) -> _Part:
+    """io_uring_setup's parameters: the fields the call read (the entry's STRUCT),
+    then those it filled (the exit's; a failed call's, as strace, none)."""
+    pointer = context.pointer
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        head = None if struct is None else _structs.io_uring_params_head(struct.data)
+        if struct is None or head is None:
+            return pointer(value)
+        updated = call.struct(UPDATED + index)
+        tail = None if updated is None else _structs.io_uring_params_tail(updated.data)
+        return head + (tail if tail is not None else "}")
 
     return _Part(render, value_only=False)
 
@@ -551,6 +617,33 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _mmsghdr_part(context: _Context, index: int) -> _Part:
+    """sendmmsg's messages as strace prints them at exit: each msghdr with its data
+    (one GIO per message sent) and, for the messages sent, ``msg_len``."""
+    pointer = context.pointer
+    limit = context.style.string_limit
+    abi = context.plan.abi
+
+    def render(value: int, call: Call) -> str:
+        struct = _vector_struct(call, index)
+        messages = None if struct is None else _structs.mmsghdrs(struct.data, abi)
+        if not messages or call.ret is None:
+            return pointer(value)
+        sent = call.ret.retval
+        io = call.io or []
+        items = []
+        for number, (header, length) in enumerate(messages[:limit]):
+            data = io[number:number + 1] if number < sent else None
+            iov = _iovec_text(header.iovecs, data, length if data else 0, limit, pointer)
+            text = "{msg_hdr=" + _structs.render_msghdr(header, iov)
+            items.append(text + (f", msg_len={length}}}" if number < sent else "}"))
+        if len(messages) > limit:
+            items.append("...")
+        return "[" + ", ".join(items) + "]"
+
+    return _Part(render, value_only=False)
+
+
 def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
     """``[{iov_base="hello ", iov_len=6}, ...]``: the STRUCT's lengths, the GIO's data.
 
@@ -579,12 +672,20 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
                                          ArgKind.SOCKOPT_VAL_OUT):
             return _Part(context.pointer)
         return _data_part(context, index, kind)
+    if plan.name == "waitid" and index == 1 and context.fds is not None:
+        return _waitid_id_part(context)
     if kind is ArgKind.CLONE_ARGS_IN and style.strace:
         return _clone_args_part(context, index)
+    if (kind is ArgKind.OFF_INOUT or kind is ArgKind.LOFF_INOUT) and style.strace:
+        return _advanced_offset_part(context, index)
+    if kind is ArgKind.IO_URING_PARAMS_INOUT and style.strace:
+        return _io_uring_params_part(context, index)
     if kind is ArgKind.MSGHDR_IN or kind is ArgKind.MSGHDR_OUT:
         if not style.strace:
             return _Part(context.pointer)
         return _msghdr_part(context, index, kind is ArgKind.MSGHDR_OUT)
+    if kind is ArgKind.MMSGHDR_IN and style.strace:
+        return _mmsghdr_part(context, index)
     if kind is ArgKind.IOVEC_IN or kind is ArgKind.IOVEC_OUT:
         if not style.strace:
             return _Part(context.pointer)

@@ -913,6 +913,21 @@ def _anonymous(description: str, flags_arg: int | None, cloexec_bit: int = O_CLO
     return effect
 
 
+def _io_uring(tables: FdTables, call: Call, result: int) -> None:
+    if result >= 0:
+        tables.opened(call.pid, result, "anon_inode:[io_uring]", True)  # always O_CLOEXEC
+
+
+def _clone3(tables: FdTables, call: Call, result: int) -> None:
+    """The parent's pidfd (CLONE_PIDFD), from the STRUCT "clone3_ids" at exit."""
+    updated = call.struct(UPDATED) if result > 0 else None
+    if updated is not None and updated.name == b"clone3_ids":
+        from ._structs import clone3_ids
+        pidfd, _ = clone3_ids(updated.data)
+        if pidfd is not None:
+            tables.opened(call.pid, pidfd, "anon_inode:[pidfd]", True)  # always O_CLOEXEC
+
+
 def _unknown_fd(tables: FdTables, call: Call, result: int) -> None:
     if result >= 0:
         tables.opened(call.pid, result, None)
@@ -1059,6 +1074,8 @@ _EFFECTS: dict[str, Effect] = {
     "signalfd4": _anonymous("anon_inode:[signalfd]", 3),
     "timerfd_create": _anonymous("anon_inode:[timerfd]", 1),
     "pidfd_open": _anonymous("anon_inode:[pidfd]", None),
+    "io_uring_setup": _io_uring,
+    "clone3": _clone3,
     "userfaultfd": _anonymous("anon_inode:[userfaultfd]", 0),
 }
 

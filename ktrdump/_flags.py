@@ -960,6 +960,34 @@ GETRANDOM_FLAGS: Table = (("GRND_NONBLOCK", 1), ("GRND_RANDOM", 2), ("GRND_INSEC
 EPOLL_FLAGS: Table = (("EPOLL_CLOEXEC", 0o2000000),)
 EVENTFD_FLAGS: Table = (("EFD_SEMAPHORE", 1), ("EFD_CLOEXEC", 0o2000000),
                         ("EFD_NONBLOCK", 0o4000))
+SPLICE_FLAGS: Table = (  # linux/splice.h
+    ("SPLICE_F_MOVE", 1), ("SPLICE_F_NONBLOCK", 2), ("SPLICE_F_MORE", 4), ("SPLICE_F_GIFT", 8),
+)
+IORING_SETUP_FLAGS: Table = (  # linux/io_uring.h (bits 14-17: Linux 6.5-6.13)
+    ("IORING_SETUP_IOPOLL", 1 << 0), ("IORING_SETUP_SQPOLL", 1 << 1),
+    ("IORING_SETUP_SQ_AFF", 1 << 2), ("IORING_SETUP_CQSIZE", 1 << 3),
+    ("IORING_SETUP_CLAMP", 1 << 4), ("IORING_SETUP_ATTACH_WQ", 1 << 5),
+    ("IORING_SETUP_R_DISABLED", 1 << 6), ("IORING_SETUP_SUBMIT_ALL", 1 << 7),
+    ("IORING_SETUP_COOP_TASKRUN", 1 << 8), ("IORING_SETUP_TASKRUN_FLAG", 1 << 9),
+    ("IORING_SETUP_SQE128", 1 << 10), ("IORING_SETUP_CQE32", 1 << 11),
+    ("IORING_SETUP_SINGLE_ISSUER", 1 << 12), ("IORING_SETUP_DEFER_TASKRUN", 1 << 13),
+    ("IORING_SETUP_NO_MMAP", 1 << 14), ("IORING_SETUP_REGISTERED_FD_ONLY", 1 << 15),
+    ("IORING_SETUP_NO_SQARRAY", 1 << 16), ("IORING_SETUP_HYBRID_IOPOLL", 1 << 17),
+)
+IORING_FEATURES: Table = (  # linux/io_uring.h (bits 13-17: Linux 6.3-6.15)
+    ("IORING_FEAT_SINGLE_MMAP", 1 << 0), ("IORING_FEAT_NODROP", 1 << 1),
+    ("IORING_FEAT_SUBMIT_STABLE", 1 << 2), ("IORING_FEAT_RW_CUR_POS", 1 << 3),
+    ("IORING_FEAT_CUR_PERSONALITY", 1 << 4), ("IORING_FEAT_FAST_POLL", 1 << 5),
+    ("IORING_FEAT_POLL_32BITS", 1 << 6), ("IORING_FEAT_SQPOLL_NONFIXED", 1 << 7),
+    ("IORING_FEAT_EXT_ARG", 1 << 8), ("IORING_FEAT_NATIVE_WORKERS", 1 << 9),
+    ("IORING_FEAT_RSRC_TAGS", 1 << 10), ("IORING_FEAT_CQE_SKIP", 1 << 11),
+    ("IORING_FEAT_LINKED_FILE", 1 << 12), ("IORING_FEAT_REG_REG_RING", 1 << 13),
+    ("IORING_FEAT_RECVSEND_BUNDLE", 1 << 14), ("IORING_FEAT_MIN_TIMEOUT", 1 << 15),
+    ("IORING_FEAT_RW_ATTR", 1 << 16), ("IORING_FEAT_NO_IOWAIT", 1 << 17),
+)
+WAITID_IDTYPES: Table = (  # linux/wait.h
+    ("P_ALL", 0), ("P_PID", 1), ("P_PGID", 2), ("P_PIDFD", 3),
+)
 ITIMER_WHICH: Table = (("ITIMER_REAL", 0), ("ITIMER_VIRTUAL", 1), ("ITIMER_PROF", 2))
 TIMER_FLAGS: Table = (("TIMER_ABSTIME", 1),)
 FLOCK_OPS: Table = (("LOCK_SH", 1), ("LOCK_EX", 2), ("LOCK_NB", 4), ("LOCK_UN", 8))
@@ -1071,6 +1099,8 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.GETRANDOM_FLAGS: _flags_decoder(GETRANDOM_FLAGS),
     ArgKind.EPOLL_FLAGS: _flags_decoder(EPOLL_FLAGS),
     ArgKind.EVENTFD_FLAGS: _flags_decoder(EVENTFD_FLAGS),
+    ArgKind.SPLICE_FLAGS: _flags_decoder(SPLICE_FLAGS),
+    ArgKind.WAITID_IDTYPE: _enum_decoder(WAITID_IDTYPES),
     ArgKind.ITIMER_WHICH: _enum_decoder(ITIMER_WHICH),
     ArgKind.TIMER_FLAGS: _flags_decoder(TIMER_FLAGS),
     ArgKind.FLOCK_OP: _flags_decoder(FLOCK_OPS),

@@ -64,6 +64,14 @@ _I32 = struct.Struct("<i")
 _U32 = struct.Struct("<I")
 _I64 = struct.Struct("<q")
 _U64 = struct.Struct("<Q")
+_USER_HZ = 100  # clock_t ticks per second in what Linux tells user space (x86)
+
+
+def _clock_t(ticks: int) -> str:
+    """A clock_t as strace prints it: ``158 /* 1.58 s */`` (0 alone)."""
+    if not ticks:
+        return "0"
+    return f"{ticks} /* {ticks // _USER_HZ}.{ticks % _USER_HZ:02d} s */"
 
 
 def code_name(signo: int, code: int) -> str:
@@ -114,8 +122,8 @@ def _union(signo: int, code: int, data: bytes) -> list[str]:
         status = _I32.unpack_from(data, 24)[0]
         shown = str(status) if code == 1 else _signal(status)  # CLD_EXITED: an exit status
         return [f"si_pid={pid}", f"si_uid={uid}", f"si_status={shown}",
-                f"si_utime={_I64.unpack_from(data, 32)[0]}",
-                f"si_stime={_I64.unpack_from(data, 40)[0]}"]
+                f"si_utime={_clock_t(_U64.unpack_from(data, 32)[0])}",
+                f"si_stime={_clock_t(_U64.unpack_from(data, 40)[0])}"]
     if signo in _FAULTS:
         return [f"si_addr={_pointer(_U64.unpack_from(data, 16)[0])}"]
     if signo == SIGIO:

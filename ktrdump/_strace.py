@@ -376,8 +376,9 @@ class StraceDescriber(LineView):
         if self._line is not call:
             self._interrupt(out, None, record)
         self._line = None
-        if ArgKind.FD_PAIR_OUT in call.plan.kinds:
-            tracker.settle(call)  # pipe, socketpair: their new fds shown with what they are
+        if ArgKind.FD_PAIR_OUT in call.plan.kinds or call.plan.name == "clone3":
+            # pipe, socketpair, clone3's pidfd: their new fds shown with what they are
+            tracker.settle(call)
         arguments = self._renderer(call, entry=False)(call)
         tracker.settle(call)
         plan = call.plan

@@ -54,6 +54,8 @@ from formats.linux import signal_name
 from ._flags import (
     ADDRESS_FAMILIES,
     CLONE_FLAGS,
+    IORING_FEATURES,
+    IORING_SETUP_FLAGS,
     MSG_FLAGS,
     Table,
     decode_sigset,
@@ -777,11 +779,12 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "wstatus": 4, "rusage": 144, "sysinfo": 112, "itimerval": 32, "itimerspec": 32,
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
              "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
-             "sigevent": 64, "fd_set": 8, "gid": 4, "semun": 4}
+             "sigevent": 64, "fd_set": 8, "gid": 4, "loff": 8, "off": 8, "clone3_ids": 12,
+             "io_uring_params": 120, "mmsghdr": 56, "semun": 4}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
-             "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4}
+             "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4, "mmsghdr": 28}
 # x32's readv/writev and select are the compat calls
-_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4}
+_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4, "mmsghdr": 28}
 
 
 def iovec_lengths(data: bytes, abi: int) -> list[tuple[int, int]]:
@@ -817,6 +820,42 @@ def msghdr(data: bytes, abi: int) -> Msghdr | None:
     del iov
     return Msghdr(name, namelen, iovec_lengths(data[size:], abi), iovlen, control,
                   controllen, flags)
+
+
+def mmsghdrs(data: bytes, abi: int) -> list[tuple[Msghdr, int]]:
+    """(header, msg_len) of each message of a STRUCT "mmsghdr" record, in order.
+
+    The record holds, per message, struct mmsghdr (struct msghdr, u32 msg_len,
+    4 bytes of padding) then the iovecs its msg_iov points to (min(msg_iovlen,
+    1024) of them; none when msg_iov is NULL).
+    """
+    narrow = abi in (_ABI_I386, _ABI_X32)
+    size, width = (28, 8) if narrow else (56, 16)
+    iov_at, iov_format = (8, "<II") if narrow else (16, "<QQ")
+    messages = []
+    position = 0
+    while position + size + 8 <= len(data):
+        iov, iovlen = struct.unpack_from(iov_format, data, position + iov_at)
+        end = position + size + 8 + (min(iovlen, 1024) * width if iov else 0)
+        header = msghdr(data[position:position + size] + data[position + size + 8:end], abi)
+        if header is None or end > len(data):
+            break
+        messages.append((header, int.from_bytes(data[position + size:position + size + 4],
+                                                "little")))
+        position = end
+    return messages
+
+
+def _render_mmsghdr(data: bytes, abi: int, verbose: bool) -> str:
+    messages = mmsghdrs(data, abi)
+    if not messages:
+        return _hex_string(data)
+    items = []
+    for header, length in messages:
+        iov = "[" + ", ".join(f"{{iov_base={_c_hex(base)}, iov_len={size}}}"
+                              for base, size in header.iovecs) + "]"
+        items.append(f"{{msg_hdr={render_msghdr(header, iov)}, msg_len={length}}}")
+    return "[" + ", ".join(items) + "]"
 
 
 def render_msghdr(header: Msghdr, iov: str) -> str:
@@ -1125,6 +1164,110 @@ def _render_semun(data: bytes, abi: int, verbose: bool) -> str:
     return f"[{hex(word) if word else 'NULL'}]"
 
 
+def render_offset(data: bytes, *, signed: bool) -> str | None:
+    """A file offset an argument pointed to, as strace prints it: ``[8]``; None: cut short.
+
+    "loff" is 8 bytes on every ABI; "off" (sendfile's off_t) as long as the ABI's long.
+    """
+    if len(data) not in (4, 8):
+        return None
+    return f"[{int.from_bytes(data, 'little', signed=signed)}]"
+
+
+def _render_offset(data: bytes, abi: int, verbose: bool) -> str:
+    text = render_offset(data, signed=True)
+    return _hex_string(data) if text is None else text
+
+
+IO_URING_PARAMS_SIZE = 120
+_IORING_SETUP_ATTACH_WQ = 1 << 5
+_SQ_OFFSETS = ("head", "tail", "ring_mask", "ring_entries", "flags", "dropped", "array")
+_CQ_OFFSETS = ("head", "tail", "ring_mask", "ring_entries", "overflow", "cqes", "flags")
+
+
+def _xint(value: int) -> str:
+    return hex(value) if value else "0"
+
+
+def _ring_offsets(data: bytes, names: tuple[str, ...]) -> str:
+    # struct io_sqring_offsets / io_cqring_offsets: seven u32, u32 resv1, u64 resv2
+    words = struct.unpack_from("<8I", data)
+    parts = [f"{name}={value}" for name, value in zip(names, words, strict=False)]
+    reserved2 = int.from_bytes(data[32:40], "little")
+    if words[7]:
+        parts.append(f"resv1={_xint(words[7])}")
+    if reserved2:
+        parts.append(f"resv2={_xint(reserved2)}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def io_uring_params_head(data: bytes) -> str | None:
+    """What io_uring_setup read, as strace prints it at entry: ``{flags=0, ..., sq_thread_idle=0``.
+
+    struct io_uring_params (linux/io_uring.h): u32 sq_entries, cq_entries,
+    flags, sq_thread_cpu, sq_thread_idle, features, wq_fd, resv[3]; then the
+    two 40-byte ring offset structures. None: not the whole structure.
+    """
+    if len(data) < IO_URING_PARAMS_SIZE:
+        return None
+    _sq, _cq, flags, cpu, idle, _features, wq_fd, *reserved = struct.unpack_from("<10I", data)
+    text = (f"{{flags={render_flags(IORING_SETUP_FLAGS, flags)}, sq_thread_cpu={_xint(cpu)}, "
+            f"sq_thread_idle={idle}")
+    if flags & _IORING_SETUP_ATTACH_WQ:
+        text += f", wq_fd={wq_fd - (1 << 32) if wq_fd >> 31 else wq_fd}"
+    if any(reserved):
+        text += ", resv=[" + ", ".join(_xint(value) for value in reserved) + "]"
+    return text
+
+
+def io_uring_params_tail(data: bytes) -> str | None:
+    """What io_uring_setup filled, as strace prints it at exit: ``, sq_entries=4, ...}``."""
+    if len(data) < IO_URING_PARAMS_SIZE:
+        return None
+    sq_entries, cq_entries = struct.unpack_from("<2I", data)
+    features = int.from_bytes(data[20:24], "little")
+    return (f", sq_entries={sq_entries}, cq_entries={cq_entries}, "
+            f"features={render_flags(IORING_FEATURES, features)}, "
+            f"sq_off={_ring_offsets(data[40:80], _SQ_OFFSETS)}, "
+            f"cq_off={_ring_offsets(data[80:120], _CQ_OFFSETS)}}}")
+
+
+def _render_io_uring_params(data: bytes, abi: int, verbose: bool) -> str:
+    head, tail = io_uring_params_head(data), io_uring_params_tail(data)
+    return _hex_string(data) if head is None or tail is None else head + tail
+
+
+def clone3_ids(data: bytes) -> tuple[int | None, int | None]:
+    """(pidfd, parent_tid) of a STRUCT "clone3_ids"; None for one it does not hold."""
+    if len(data) < 12:
+        return None, None
+    which = int.from_bytes(data[:4], "little")
+    pidfd, parent_tid = struct.unpack_from("<ii", data, 4)
+    return (pidfd if which & 1 else None), (parent_tid if which & 2 else None)
+
+
+def render_clone3_ids(data: bytes, describe: Callable[[int], str | None] | None = None,
+                      ) -> str | None:
+    """STRUCT "clone3_ids" as strace shows it after clone3's ``=>``: ``{pidfd=[5]}``.
+
+    ``describe``: what an fd is (``-y``), or None. None: no id in it.
+    """
+    pidfd, parent_tid = clone3_ids(data)
+    parts = []
+    if pidfd is not None:
+        description = describe(pidfd) if describe is not None else None
+        parts.append(f"pidfd=[{pidfd}]" if description is None
+                     else f"pidfd=[{pidfd}<{description}>]")
+    if parent_tid is not None:
+        parts.append(f"parent_tid=[{parent_tid}]")
+    return "{" + ", ".join(parts) + "}" if parts else None
+
+
+def _render_clone3_ids(data: bytes, abi: int, verbose: bool) -> str:
+    text = render_clone3_ids(data)
+    return _hex_string(data) if text is None else text
+
+
 def _render_clone_args(data: bytes, abi: int, verbose: bool) -> str:
     """struct clone_args as strace prints clone3's: the fields its flags use."""
     if len(data) < 64:
@@ -1217,11 +1360,16 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "siginfo": _render_siginfo,
     "sigevent": _render_sigevent,
     "clone_args": _render_clone_args,
+    "clone3_ids": _render_clone3_ids,
+    "mmsghdr": _render_mmsghdr,
+    "io_uring_params": _render_io_uring_params,
     "msghdr": _render_msghdr,
     "termios": _render_termios,
     "winsize": _render_winsize,
     "int": _render_int,
     "semun": _render_semun,
+    "loff": _render_offset,
+    "off": _render_offset,
     "user_desc": _render_user_desc,
     "iovec": _render_iovec,
     "bytes": _render_bytes,

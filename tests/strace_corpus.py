@@ -713,6 +713,71 @@ void _start(void) {
 """
 
 
+#: Calls strace decodes with printers of their own: offsets (splice, sendfile,
+#: copy_file_range), the memory of another process, sendmmsg, io_uring_setup,
+#: clone3's pidfd and waitid on it.
+TRANSFER_C = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void) {
+    int in = open("data.txt", O_RDONLY);
+    int out = open("out.txt", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int p[2];
+    pipe(p);
+    loff_t off = 0, off2 = 8;
+    splice(in, &off, p[1], NULL, 4, SPLICE_F_MOVE);
+    off_t sent = 0;
+    sendfile(out, in, &sent, 8);
+    sendfile(out, in, &sent, 0);              /* nothing moved: no "=> [N]" */
+    sendfile(out, -1, &sent, 8);              /* failed: the offset as read */
+    off = 0;
+    copy_file_range(in, &off, out, &off2, 4, 0);
+    char local[8], remote[8] = "remote!";
+    struct iovec l = {local, sizeof local}, r = {remote, sizeof remote};
+    process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+    struct iovec two[2] = {{"ab", 2}, {"cd", 2}};
+    process_vm_writev(getpid(), two, 2, &r, 1, 0);
+    int s[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, s);
+    struct mmsghdr m[2];
+    struct iovec a = {"one", 3}, b = {"two!", 4};
+    memset(m, 0, sizeof m);
+    m[0].msg_hdr.msg_iov = &a; m[0].msg_hdr.msg_iovlen = 1;
+    m[1].msg_hdr.msg_iov = &b; m[1].msg_hdr.msg_iovlen = 1;
+    sendmmsg(s[0], m, 2, 0);
+    struct io_uring_params params;
+    memset(&params, 0, sizeof params);
+    syscall(SYS_io_uring_setup, 0, &params);  /* EINVAL: what it read alone */
+    syscall(SYS_io_uring_setup, 4, &params);
+    int pidfd = -1, child = 0;
+    struct clone_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.flags = CLONE_PIDFD | CLONE_PARENT_SETTID;
+    ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    ca.parent_tid = (uint64_t)(uintptr_t)&child;
+    ca.exit_signal = SIGCHLD;
+    long pid = syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid == 0) _exit(0);
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    info.si_utime = 158;  /* waitid does not write the times: what the program left */
+    syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, NULL);
+    return 0;
+}
+"""
+
+
 @dataclass(frozen=True)
 class Program:
     """One corpus program: how to build its directory and what to run in it."""
@@ -741,10 +806,15 @@ def _odd_names(directory: Path) -> None:
     (odd.joinpath(os.fsdecode(b"bad\xffbyte"))).write_text("y")
 
 
+def _transfer_data(directory: Path) -> None:
+    (directory / "data.txt").write_text("0123456789abcdef\n")
+
+
 def _c(source: str) -> Callable[[Path], list[str]]:
     name = {THREADS_C: "threads", SIGNALS_C: "signals", TCP_EPOLL_C: "tcp_epoll",
             EXEC_THREAD_C: "exec_thread", SIGSEGV_C: "sigsegv", PTY_C: "pty",
-            MISC_C: "misc", I386_C: "i386", UNIX_C: "unix_sockets"}[source]
+            MISC_C: "misc", I386_C: "i386", UNIX_C: "unix_sockets",
+            TRANSFER_C: "transfer"}[source]
     return lambda binaries: [str(binaries / name)]
 
 
@@ -771,11 +841,13 @@ CORPUS: tuple[Program, ...] = (
     Program("misc", _c(MISC_C)),
     Program("unix_sockets", _c(UNIX_C)),
     Program("i386", _c(I386_C)),
+    Program("transfer", _c(TRANSFER_C), _transfer_data),
 )
 
 _C_PROGRAMS = {"threads": THREADS_C, "signals": SIGNALS_C, "tcp_epoll": TCP_EPOLL_C,
                "exec_thread": EXEC_THREAD_C, "sigsegv": SIGSEGV_C, "pty": PTY_C,
-               "misc": MISC_C, "i386": I386_C, "unix_sockets": UNIX_C}
+               "misc": MISC_C, "i386": I386_C, "unix_sockets": UNIX_C,
+               "transfer": TRANSFER_C}
 
 
 class Unavailable(Exception):

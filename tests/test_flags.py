@@ -227,6 +227,7 @@ def test_every_symbolic_kind_has_a_decoder() -> None:
         K.RUSAGE_WHO, K.TIMER_FLAGS, K.GETRANDOM_FLAGS, K.PIPE_FLAGS, K.STATX_MASK,
         K.UMASK, K.EVENTFD_FLAGS, K.IPC_KEY, K.IPC_FLAGS, K.TIMERFD_FLAGS, K.SIGNALFD_FLAGS,
         K.INOTIFY_FLAGS, K.MEMFD_FLAGS, K.CLOSE_RANGE_FLAGS, K.INOTIFY_MASK,
+        K.SPLICE_FLAGS, K.WAITID_IDTYPE,
     }
     assert {kind for kind in ArgKind if decoder_for(kind) is not None} == symbolic
 
@@ -499,13 +500,16 @@ def test_decoding_coverage_values_match_installed_headers(tmp_path: Path) -> Non
         _flags.RUSAGE_WHO, _flags.STATX_MASK, _flags.INET_PROTOCOLS, _flags.TIMERFD_FLAGS,
         _flags.SIGNALFD_FLAGS, _flags.INOTIFY_FLAGS, _flags.MEMFD_FLAGS,
         _flags.CLOSE_RANGE_FLAGS, _flags.IPC_FLAGS, _flags.INOTIFY_MASK,
+        _flags.SPLICE_FLAGS, _flags.WAITID_IDTYPES, _flags.IORING_SETUP_FLAGS,
+        _flags.IORING_FEATURES,
     ]
     pairs = [pair for table in tables for pair in table]
     names = sorted({name for name, _ in pairs})
     headers = ["fcntl.h", "sys/random.h", "sys/epoll.h", "sys/eventfd.h", "sys/time.h",
                "time.h", "sys/file.h", "sys/xattr.h", "sys/resource.h", "sys/stat.h",
                "netinet/in.h", "sys/timerfd.h", "sys/signalfd.h", "sys/inotify.h",
-               "sys/mman.h", "linux/close_range.h", "sys/ipc.h"]
+               "sys/mman.h", "linux/close_range.h", "sys/ipc.h", "sys/wait.h",
+               "linux/io_uring.h"]
     values = dict(zip(names, c_values(tmp_path, headers, names, guard_names=True,
                                       defines=["_GNU_SOURCE"]), strict=True))
     wrong = [(name, value, values[name]) for name, value in pairs

@@ -15,7 +15,8 @@ Guarantees:
   offsets across two registers (``OFFSET_LOW``/``OFFSET_HIGH``).
 - ``length_arg`` and ``dirfd_arg`` always point at an argument of the same
   signature; data-carrying kinds (``IO_IN_KINDS``/``IO_OUT_KINDS``) only
-  appear next to an ``FD`` argument, ``Signature.io_fd_arg``.
+  appear next to an ``FD`` argument, ``Signature.io_fd_arg``, except for
+  process_vm_readv/writev, whose local vectors' data has no descriptor.
 - x32 processes use the x86_64 signatures (same registers, 32-bit pointers),
   except for the few calls whose x32 entry takes different arguments.
 
@@ -71,6 +72,7 @@ class ArgKind(enum.Enum):
     BUF_OUT = "buf_out"  # data the call writes to memory; size = return value
     IOVEC_IN = "iovec_in"  # struct iovec[] the call reads; length_arg gives the count
     IOVEC_OUT = "iovec_out"  # struct iovec[] the call fills; total = return value
+    REMOTE_IOVEC = "remote_iovec"  # struct iovec[] of another process (process_vm_*): no data
     MSGHDR_IN = "msghdr_in"  # struct msghdr whose iovecs the call reads
     MSGHDR_OUT = "msghdr_out"  # struct msghdr whose iovecs the call fills
     MMSGHDR_IN = "mmsghdr_in"  # struct mmsghdr[]; length_arg gives the count
@@ -131,6 +133,8 @@ class ArgKind(enum.Enum):
     STATX_MASK = "statx_mask"  # STATX_*
     UMASK = "umask"  # permission bits, in octal
     EVENTFD_FLAGS = "eventfd_flags"  # EFD_*
+    SPLICE_FLAGS = "splice_flags"  # SPLICE_F_* (splice, tee, vmsplice)
+    WAITID_IDTYPE = "waitid_idtype"  # P_ALL, P_PID, P_PGID, P_PIDFD
     # Data the call reads or fills that is not I/O on a descriptor: captured as
     # a STRUCT "bytes" (in: length_arg bytes at entry; out: the return value's
     # bytes at exit), shown as strace shows such buffers (a quoted string).
@@ -203,6 +207,14 @@ class ArgKind(enum.Enum):
     EPOLL_EVENTS_OUT = "epoll_events_out"  # struct epoll_event[]: as many as the return value
     POLLFDS_IN = "pollfds_in"  # struct pollfd[]; length_arg gives the count
     USER_DESC_IN = "user_desc_in"  # struct user_desc (set_thread_area)
+    LOFF_IN = "loff_in"  # loff_t * the call reads (splice, copy_file_range; NULL: none)
+    # sendfile's offset: read at entry and again at exit (the call advances it);
+    # off_t (i386: 32 bits) for sendfile, loff_t for i386 sendfile64.
+    OFF_INOUT = "off_inout"
+    LOFF_INOUT = "loff_inout"
+    # io_uring_setup's struct io_uring_params: the caller's at entry, the
+    # kernel's (sizes, features, ring offsets) again at exit
+    IO_URING_PARAMS_INOUT = "io_uring_params_inout"
 
 
 class RetKind(enum.Enum):
@@ -274,10 +286,12 @@ class StructCapture(NamedTuple):
 #: "msghdr": the structure (``sizes``), then the struct iovec array it points to;
 #: "socklen": a socklen_t's value at entry then at exit (two u32); "length_pointer":
 #: as many bytes as the u32 behind the length argument says at exit; "fdset":
-#: the length argument's bits in whole words of ``sizes`` bytes.
+#: the length argument's bits in whole words of ``sizes`` bytes; "mmsghdr": for
+#: each of the length argument's elements (at most 1024), its struct mmsghdr
+#: (``sizes``: the msghdr in it, then msg_len and padding) and its iovec array.
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
                       "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
-                      "fdset"})
+                      "fdset", "mmsghdr"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -372,6 +386,13 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
                                        measure="retval_elements"),
     ArgKind.POLLFDS_IN: _capture("pollfd", "in", _sizes(8, 8), measure="elements"),
     ArgKind.USER_DESC_IN: _capture("user_desc", "in", _sizes(16, 16)),
+    # loff_t is 64 bits on every ABI; sendfile's off_t is a long (x32: the
+    # x86_64 call). The inout kinds are read again at exit (ktr._builder).
+    ArgKind.LOFF_IN: _capture("loff", "in", _sizes(8, 8)),
+    ArgKind.OFF_INOUT: _capture("off", "in", _sizes(8, 4)),
+    ArgKind.LOFF_INOUT: _capture("loff", "in", _sizes(8, 8)),
+    # struct io_uring_params: 120 bytes on every ABI (linux/io_uring.h)
+    ArgKind.IO_URING_PARAMS_INOUT: _capture("io_uring_params", "in", _sizes(120, 120)),
     # socklen_t *: the length the call wrote back (the caller's value is lost)
     # socklen_t *: the caller's value (read at entry) then the call's (8 bytes)
     ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(8, 8), measure="socklen"),
@@ -397,10 +418,15 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # itself is the GIO record (struct iovec: 16 bytes, i386 8).
     ArgKind.IOVEC_IN: _capture("iovec", "in", _sizes(16, 8, 8), measure="elements"),
     ArgKind.IOVEC_OUT: _capture("iovec", "in", _sizes(16, 8, 8), measure="elements"),
+    ArgKind.REMOTE_IOVEC: _capture("iovec", "in", _sizes(16, 8, 8), measure="elements"),
     # struct msghdr (56 bytes, i386 and x32 28) followed by its struct iovec
     # array: sendmsg's as the call read it, recvmsg's as the call left it.
     ArgKind.MSGHDR_IN: _capture("msghdr", "in", _sizes(56, 28, 28), measure="msghdr"),
     ArgKind.MSGHDR_OUT: _capture("msghdr", "out", _sizes(56, 28, 28), measure="msghdr"),
+    # sendmmsg's struct mmsghdr array as the call left it (msg_len filled), at
+    # exit: each element (struct msghdr, u32 msg_len, 4 bytes of padding), then
+    # the struct iovec array its header points to; the data is one GIO per message.
+    ArgKind.MMSGHDR_IN: _capture("mmsghdr", "out", _sizes(56, 28, 28), measure="mmsghdr"),
 })
 
 
@@ -450,6 +476,8 @@ class Signature(NamedTuple):
 
 
 _IO_KINDS = IO_IN_KINDS | IO_OUT_KINDS
+#: Calls whose data moves between memories, through no descriptor (GIO fd -1).
+_FDLESS_IO = frozenset({"process_vm_readv", "process_vm_writev"})
 
 
 def _sig(name: str, ret: RetKind, *args: Arg) -> Signature:
@@ -468,7 +496,7 @@ def _sig(name: str, ret: RetKind, *args: Arg) -> Signature:
             io_args.append(index)
         if kind in STRUCT_CAPTURES:
             struct_args.append(index)
-    if io_args and first_fd is None:
+    if io_args and first_fd is None and name not in _FDLESS_IO:
         raise ValueError(f"{name}: I/O data with no file descriptor")
     return Signature(name, args, ret, tuple(path_args), tuple(io_args),
                      first_fd if io_args else None, tuple(struct_args))
@@ -510,12 +538,13 @@ _COMMON: list[Signature] = [
     _sig("lseek", R.OFFSET, _FD, _a("offset", K.OFFSET), _a("whence", K.WHENCE)),
     _sig("getdents64", R.SIZE, _FD, _a("dirp", K.DIRENTS_OUT), _a("count", K.SIZE)),
     _sig("getdents", R.SIZE, _FD, _a("dirp", K.DIRENTS_OUT), _a("count", K.SIZE)),
-    _sig("sendfile", R.SIZE, _a("out_fd", K.FD), _a("in_fd", K.FD), _a("offset", K.PTR),
-         _a("count", K.SIZE)),
-    _sig("splice", R.SIZE, _a("fd_in", K.FD), _a("off_in", K.PTR), _a("fd_out", K.FD),
-         _a("off_out", K.PTR), _a("len", K.SIZE), _a("flags", K.HEX)),
-    _sig("copy_file_range", R.SIZE, _a("fd_in", K.FD), _a("off_in", K.PTR),
-         _a("fd_out", K.FD), _a("off_out", K.PTR), _a("len", K.SIZE), _a("flags", K.HEX)),
+    _sig("sendfile", R.SIZE, _a("out_fd", K.FD), _a("in_fd", K.FD),
+         _a("offset", K.OFF_INOUT), _a("count", K.SIZE)),
+    _sig("splice", R.SIZE, _a("fd_in", K.FD), _a("off_in", K.LOFF_IN), _a("fd_out", K.FD),
+         _a("off_out", K.LOFF_IN), _a("len", K.SIZE), _a("flags", K.SPLICE_FLAGS)),
+    _sig("copy_file_range", R.SIZE, _a("fd_in", K.FD), _a("off_in", K.LOFF_IN),
+         _a("fd_out", K.FD), _a("off_out", K.LOFF_IN), _a("len", K.SIZE),
+         _a("flags", K.UINT)),  # strace: in decimal (no flag is defined)
     # opening and closing
     _sig("open", R.FD, _PATHNAME, _a("flags", K.OPEN_FLAGS), _MODE),
     _sig("openat", R.FD, _DIRFD, _AT_PATHNAME, _a("flags", K.OPEN_FLAGS), _MODE),
@@ -643,7 +672,8 @@ _COMMON: list[Signature] = [
     _sig("exit_group", R.NONE, _a("status", K.INT)),
     _sig("wait4", R.PID, _a("pid", K.PID), _a("wstatus", K.WSTATUS_OUT),
          _a("options", K.WAIT_OPTIONS), _a("rusage", K.RUSAGE_OUT)),
-    _sig("waitid", R.INT, _a("idtype", K.INT), _a("id", K.INT), _a("infop", K.SIGINFO_OUT),
+    _sig("waitid", R.INT, _a("idtype", K.WAITID_IDTYPE), _a("id", K.INT),
+         _a("infop", K.SIGINFO_OUT),
          _a("options", K.WAIT_OPTIONS), _a("rusage", K.RUSAGE_OUT)),
     _sig("kill", R.INT, _a("pid", K.PID), _a("sig", K.SIGNAL)),
     _sig("tkill", R.INT, _a("tid", K.PID), _a("sig", K.SIGNAL)),
@@ -794,8 +824,8 @@ _I386_ONLY: list[Signature] = [
          _a("length_high", K.OFFSET_HIGH)),
     _sig("ftruncate64", R.INT, _FD, _a("length_low", K.OFFSET_LOW),
          _a("length_high", K.OFFSET_HIGH)),
-    _sig("sendfile64", R.SIZE, _a("out_fd", K.FD), _a("in_fd", K.FD), _a("offset", K.PTR),
-         _a("count", K.SIZE)),
+    _sig("sendfile64", R.SIZE, _a("out_fd", K.FD), _a("in_fd", K.FD),
+         _a("offset", K.LOFF_INOUT), _a("count", K.SIZE)),
     _sig("fcntl64", R.INT, _FD, _a("cmd", K.FCNTL_CMD), _a("arg", K.HEX)),
     # stat/lstat/fstat (common) fill i386's 64-byte struct stat; these the others.
     *_same_args(("stat64", "lstat64"), R.INT, _PATHNAME, _STAT64BUF),
@@ -916,8 +946,9 @@ _MORE_COMMON: list[Signature] = [
          _a("addr", K.PTR)),
     _sig("quotactl_fd", R.INT, _FD, _a("cmd", K.HEX), _a("id", K.INT), _a("addr", K.PTR)),
     _sig("tee", R.SIZE, _a("fd_in", K.FD), _a("fd_out", K.FD), _a("len", K.SIZE),
-         _a("flags", K.HEX)),
-    _sig("vmsplice", R.SIZE, _FD, _a("iov", K.PTR), _a("nr_segs", K.UINT), _a("flags", K.HEX)),
+         _a("flags", K.SPLICE_FLAGS)),
+    _sig("vmsplice", R.SIZE, _FD, _a("iov", K.PTR), _a("nr_segs", K.UINT),
+         _a("flags", K.SPLICE_FLAGS)),
     _sig("cachestat", R.INT, _FD, _a("cstat_range", K.PTR), _a("cstat", K.PTR),
          _a("flags", K.HEX)),
     # extended attributes
@@ -975,9 +1006,14 @@ _MORE_COMMON: list[Signature] = [
     _sig("process_madvise", R.SIZE, _a("pidfd", K.FD), _a("iovec", K.PTR),
          _a("vlen", K.SIZE), _a("advice", K.MADVISE_ADVICE), _a("flags", K.HEX)),
     _sig("process_mrelease", R.INT, _a("pidfd", K.FD), _a("flags", K.HEX)),
-    *_same_args(("process_vm_readv", "process_vm_writev"), R.SIZE, _a("pid", K.PID),
-                _a("local_iov", K.PTR), _a("liovcnt", K.UINT), _a("remote_iov", K.PTR),
-                _a("riovcnt", K.UINT), _a("flags", K.HEX)),
+    # The local vectors' data is the caller's memory, moved through no descriptor
+    # (GIO fd -1); the remote vectors are addresses in the other process.
+    _sig("process_vm_readv", R.SIZE, _a("pid", K.PID), _a("local_iov", K.IOVEC_OUT, length=2),
+         _a("liovcnt", K.UINT), _a("remote_iov", K.REMOTE_IOVEC, length=4),
+         _a("riovcnt", K.UINT), _a("flags", K.UINT)),
+    _sig("process_vm_writev", R.SIZE, _a("pid", K.PID), _a("local_iov", K.IOVEC_IN, length=2),
+         _a("liovcnt", K.UINT), _a("remote_iov", K.REMOTE_IOVEC, length=4),
+         _a("riovcnt", K.UINT), _a("flags", K.UINT)),
     # processes, ids, scheduling
     _sig("pause", R.INT),
     _sig("alarm", R.INT, _a("seconds", K.UINT)),
@@ -1101,7 +1137,7 @@ _MORE_COMMON: list[Signature] = [
          _a("events", K.PTR), _a("timeout", K.TIMESPEC_IN)),
     _sig("io_pgetevents", R.INT, _a("ctx_id", K.HEX), _a("min_nr", K.INT), _a("nr", K.INT),
          _a("events", K.PTR), _a("timeout", K.TIMESPEC_IN), _a("usig", K.PTR)),
-    _sig("io_uring_setup", R.FD, _a("entries", K.UINT), _a("p", K.PTR)),
+    _sig("io_uring_setup", R.FD, _a("entries", K.UINT), _a("p", K.IO_URING_PARAMS_INOUT)),
     _sig("io_uring_enter", R.INT, _FD, _a("to_submit", K.UINT), _a("min_complete", K.UINT),
          _a("flags", K.HEX), _a("sig", K.PTR), _a("sz", K.SIZE)),
     _sig("io_uring_register", R.INT, _FD, _a("opcode", K.UINT), _a("arg", K.PTR),

@@ -369,6 +369,10 @@ def _demo_calls() -> list[Entry]:
         _ret(DEMO, 32, 7),
         _call(DEMO, 72, 7, 2, 1),  # fcntl(7, F_SETFD, FD_CLOEXEC)
         _ret(DEMO, 72, 0),
+        _call(DEMO, 40, 5, 3, 0x7FFD7100, 8),  # sendfile: the offset before and after
+        (s.STRUCT, DEMO, Struct(X86_64, 2, b"off", struct.pack("<q", 0))),
+        (s.STRUCT, DEMO, Struct(X86_64, 2, b"off", struct.pack("<q", 8))),
+        _ret(DEMO, 40, 8),
     ]
 
 
