@@ -127,7 +127,17 @@ class RecordOptions:
         from ._perfsource import PerfOptions
 
         return PerfOptions(switches=RecordKind.CSW in self.kinds, counters=self.counters,
-                           interval_ms=self.interval_ms)
+                           interval_ms=self.interval_ms,
+                           inherited=self.attaches_without_ptrace,
+                           children=self.follow_children)
+
+    @property
+    def attaches_without_ptrace(self) -> bool:
+        """Attaching (-p, -g) for context switches alone (-t w): the perf source
+        follows the targets by inheritance, nothing stops them (``_perfattach``)."""
+        return (not self.command and (bool(self.pids) or self.process_group is not None)
+                and self.kinds_recorded <= {RecordKind.CSW} and not self.counters
+                and self.sample_hz is None and not self.probes)
 
     @property
     def kinds_recorded(self) -> frozenset[RecordKind]:
