@@ -133,11 +133,13 @@ class RecordOptions:
 
     @property
     def attaches_without_ptrace(self) -> bool:
-        """Attaching (-p, -g) for context switches alone (-t w): the perf source
-        follows the targets by inheritance, nothing stops them (``_perfattach``)."""
+        """Attaching (-p, -g) for context switches and stack samples alone (-t w,
+        -t S): the perf sources follow the targets by inheritance, nothing stops
+        them (``_perfattach``)."""
         return (not self.command and (bool(self.pids) or self.process_group is not None)
-                and self.kinds_recorded <= {RecordKind.CSW} and not self.counters
-                and self.sample_hz is None and not self.probes)
+                and self.kinds_recorded <= {RecordKind.CSW, RecordKind.SAMPLE, RecordKind.MMAP}
+                and (RecordKind.CSW in self.kinds or self.sample_hz is not None)
+                and not self.counters and not self.probes)
 
     @property
     def kinds_recorded(self) -> frozenset[RecordKind]:

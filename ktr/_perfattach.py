@@ -41,12 +41,27 @@ import errno as errno_module
 import os
 import select
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol, runtime_checkable
 
 from . import _procfs
 from ._control import Release, RunResult
-from ._perfsource import PerfSource
 from .errors import PerfError, TargetError
+
+#: (perf time, pid, ppid, tid) of a FORK record.
+Birth = tuple[int, int, int, int]
+
+
+@runtime_checkable
+class RunningWatcher(Protocol):
+    """A perf side source that can watch running threads by inheritance
+    (``PerfSource`` for switches, ``Sampler`` for stack samples)."""
+
+    on_births: Callable[[list[Birth]], None] | None
+
+    def watch_running(self, tid: int, pid: int, comm: bytes) -> bool: ...
+
+    def sync(self) -> None: ...
 
 
 class PerfAttach:
@@ -54,8 +69,9 @@ class PerfAttach:
     thread) until every target has exited or ``request_stop``; ``close``
     always."""
 
-    def __init__(self, source: PerfSource, follow_children: bool, descendants: bool) -> None:
-        self._source = source
+    def __init__(self, watchers: Sequence[RunningWatcher], follow_children: bool,
+                 descendants: bool) -> None:
+        self._watchers = list(watchers)
         self._follow_children = follow_children
         self._descendants = descendants
         self._lock = threading.Lock()
@@ -69,7 +85,8 @@ class PerfAttach:
         self._refused: dict[int, tuple[int, str]] = {}  # pid -> (threads, the last error)
         self._stop_reason: str | None = None
         self._wake_read, self._wake_write = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-        source.on_births = self._births
+        for watcher in self._watchers:
+            watcher.on_births = self._births
 
     # ------------------------------------------------------------ setup
 
@@ -137,7 +154,7 @@ class PerfAttach:
         try:
             for tid in threads:
                 try:
-                    if self._source.watch_running(tid, pid, _procfs.read_comm(tid)):
+                    if self._watch_thread(tid, pid):
                         watched += 1
                         self._tids.add(tid)
                     else:
@@ -156,10 +173,22 @@ class PerfAttach:
         self._processes.add(pid)
         return True
 
+    def _watch_thread(self, tid: int, pid: int) -> bool:
+        """Every watcher's events on ``tid``: False if it has ended."""
+        comm = _procfs.read_comm(tid)
+        watched = False
+        for watcher in self._watchers:
+            watched = watcher.watch_running(tid, pid, comm) or watched
+        return watched
+
+    def _sync(self) -> None:
+        for watcher in self._watchers:
+            watcher.sync()
+
     def _cover_late_threads(self) -> None:
         """Give events to threads created while ktr attached before their creator
         was watched (no FORK record of them reached the rings)."""
-        self._source.sync()  # every FORK record of a thread visible by now was told
+        self._sync()  # every FORK record of a thread visible by now was told
         for pid in sorted(self._processes):
             for tid in _procfs.list_threads(pid) or ():
                 with self._lock:
@@ -167,7 +196,7 @@ class PerfAttach:
                         continue
                     self._tids.add(tid)
                 try:
-                    if self._source.watch_running(tid, pid, _procfs.read_comm(tid)):
+                    if self._watch_thread(tid, pid):
                         continue
                 except PerfError as error:
                     self._refuse(pid, error)
@@ -178,10 +207,10 @@ class PerfAttach:
         count, _ = self._refused.get(pid, (0, ""))
         self._refused[pid] = (count + 1, str(error))
 
-    def _births(self, births: list[tuple[int, int, int, int]]) -> None:
+    def _births(self, births: list[Birth]) -> None:
         """FORK records (reader thread): count new threads, adopt new processes (-i)."""
         adopted = False
-        births.sort()  # by time: a child's process before its threads, across rings
+        births = sorted(births)  # by time: a child's process before its threads, across rings
         with self._lock:
             for _, pid, ppid, tid in births:
                 if tid in self._tids:
@@ -234,7 +263,7 @@ class PerfAttach:
             if not by_fd:
                 # The last one ended: a child it forked just before may not be known
                 # yet (its FORK record still in a ring).
-                self._source.sync()
+                self._sync()
             with self._lock:
                 for pid in self._adopted:
                     pidfd = self._pidfds[pid]

@@ -364,17 +364,22 @@ def _output_callbacks(options: RecordOptions, notices: _BestEffortText,
 
 def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
                            header: formats.FileHeader) -> RecordingReport:
-    """Attach for context switches alone: the perf source follows the targets by
-    inheritance and nothing stops them (``_perfattach``); the recording ends
-    when every target has exited or on a stop request."""
-    from ._perfattach import PerfAttach
-    from ._perfsource import PerfSource
+    """Attach for context switches and stack samples alone: the perf sources
+    follow the targets by inheritance and nothing stops them (``_perfattach``);
+    the recording ends when every target has exited or on a stop request."""
+    from ._perfattach import PerfAttach, RunningWatcher
 
-    source = PerfSource(options.perf)
+    sources = side_sources(options)
+    watchers: list[RunningWatcher] = []
+    prepared: list[SideSource] = []
     attach: PerfAttach | None = None
     try:
-        source.prepare()
-        attach = PerfAttach(source, options.follow_children, options.descendants)
+        for source in sources:
+            source.prepare()
+            prepared.append(source)
+            assert isinstance(source, RunningWatcher), source  # (the options chose them)
+            watchers.append(source)
+        attach = PerfAttach(watchers, options.follow_children, options.descendants)
         # Targets first, as with ptrace: a pid that cannot be watched must not cost
         # the user the file -o names. Nothing to let go if the output fails to open.
         attach.attach(options.pids, options.process_group)
@@ -402,15 +407,16 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
                 descriptor.stats, len(watching.pids_alive())))
             status.start()
         result: RunResult | None = None
-        started = False
+        started: list[SideSource] = []
         try:
-            source.start(output)
-            started = True
+            for source in prepared:
+                source.start(output)
+                started.append(source)
             with _Signals(attach.request_stop, spawned=False):
                 result = attach.run()
         finally:
             try:
-                if started:
+                for source in started:
                     source.stop()  # last records, before the descriptor goes
             finally:
                 if status is not None:
@@ -425,7 +431,8 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
     finally:
         if attach is not None:
             attach.close()
-        source.close()
+        for source in prepared:
+            source.close()
 
 
 class _BestEffortText:

@@ -71,7 +71,9 @@ def side_sources(options: RecordOptions) -> list[SideSource]:
     if options.sample_hz is not None:
         from ._sampling import Sampler, SamplingOptions
 
-        sources.append(Sampler(SamplingOptions(options.sample_hz, options.stack_bytes)))
+        sources.append(Sampler(SamplingOptions(
+            options.sample_hz, options.stack_bytes,
+            inherited=options.attaches_without_ptrace, children=options.follow_children)))
     if options.probes:
         from ._probe_source import ProbeSession
 

@@ -9,12 +9,15 @@ work done while recorded; the tids the program prints.
 
 from __future__ import annotations
 
+import io
+import re
 import shutil
 import signal
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 from control_support import tracer_of
@@ -25,6 +28,7 @@ from formats import EndFlag, RecordKind
 
 BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
+KTRDUMP = str(BIN / "ktrdump")
 
 PROGRAM = r"""
 #define _GNU_SOURCE
@@ -122,6 +126,23 @@ def blocker(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([compiler, "-O1", f"-DROUNDS={ROUNDS}", "-pthread", "-o", str(binary),
                     str(source)], check=True, capture_output=True)
     return binary
+
+
+class _Tee(io.RawIOBase):
+    """A pipe read through, copied to a file as it is read."""
+
+    def __init__(self, source: IO[bytes], copy: IO[bytes]) -> None:
+        self._source = source
+        self._copy = copy
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._source.read1(len(buffer))  # type: ignore[attr-defined]
+        buffer[:len(data)] = data
+        self._copy.write(data)
+        return len(data)
 
 
 def _line(program: subprocess.Popen[bytes], word: str) -> list[str]:
@@ -227,3 +248,126 @@ def test_the_recording_ends_when_the_targets_and_their_children_have_exited(
     assert not end.flags & EndFlag.STOPPED_EARLY and end.reason == b""
     assert (end.status, end.processes, end.threads, end.lost, end.detached) == (-1, 2, 3, 0, 0)
     assert stderr.decode().endswith("2 processes, 3 threads\n"), stderr
+
+
+SAMPLED = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile unsigned long sink;
+/* Spin until the calling thread has used ``us`` more microseconds of CPU. */
+static void burn(long us) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    for (;;) {
+        for (int k = 0; k < 20000; k++) sink += k;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) >= us * 1000L)
+            break;
+    }
+}
+__attribute__((noinline)) void thread_leaf(long us) { burn(us); sink++; }
+__attribute__((noinline)) void child_leaf(long us) { burn(us); sink++; }
+static void *run(void *arg) { thread_leaf(100000); return arg; }
+
+static int wait_for_input(int ep) {
+    struct epoll_event ev;
+    int n = epoll_wait(ep, &ev, 1, -1);
+    printf("epoll %d %s\n", n, n < 0 ? strerror(errno) : "-");
+    fflush(stdout);
+    char line[64];
+    if (n > 0 && read(0, line, sizeof line) <= 0) return -1;
+    return n;
+}
+
+int main(void) {
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = 0};
+    epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev);
+    printf("ready\n");
+    fflush(stdout);
+    wait_for_input(ep);
+    pthread_t thread;
+    pthread_create(&thread, 0, run, 0);
+    pid_t child = fork();
+    if (child == 0) { child_leaf(100000); _exit(0); }
+    pthread_join(thread, 0);
+    waitpid(child, 0, 0);
+    printf("done %d\n", (int)child);
+    fflush(stdout);
+    wait_for_input(ep);
+    return 0;
+}
+"""
+
+
+def test_samples_of_threads_and_children_created_while_attached(tmp_path: Path) -> None:
+    """-t S -i -p: the samples of a thread and a child created after ktr attached
+    are unwound to main (the child's maps read at its FORK record), nothing stops
+    the program and its blocked call is not interrupted."""
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    source = tmp_path / "sampled.c"
+    source.write_text(SAMPLED)
+    binary = tmp_path / "sampled"
+    subprocess.run([compiler, "-O2", "-fomit-frame-pointer", "-pthread", "-o", str(binary),
+                    str(source)], check=True, capture_output=True)
+    program = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    trace = tmp_path / "sampled.ktr"
+    recorder = None
+    try:
+        assert _line(program, "ready") == []
+        recorder = subprocess.Popen([KTR, "record", "-q", "-t", "S", "-F", "2000", "-i", "-p",
+                                     str(program.pid), "-o", "-"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert recorder.stdout is not None and recorder.stderr is not None
+        with trace.open("wb") as copy, ktrdump.open(_Tee(recorder.stdout, copy)) as reader:
+            stream = iter(reader)
+            assert next(stream).kind == RecordKind.BEGIN
+            _tell(program)
+            assert _line(program, "epoll") == ["1", "-"]
+            child = int(_line(program, "done")[0])
+            assert tracer_of(program.pid) == 0
+            recorder.send_signal(signal.SIGINT)
+            records = list(stream)
+        stderr = recorder.stderr.read()
+        assert recorder.wait(timeout=10) == 0, stderr
+        _tell(program)
+        assert _line(program, "epoll") == ["1", "-"]
+        assert program.wait(timeout=10) == 0
+    finally:
+        for process in (program, recorder):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    samples = Counter(r.pid for r in records if r.kind == RecordKind.SAMPLE)
+    assert set(samples) == {program.pid, child}
+    snapshots = {r.pid for r in records if isinstance(r.payload, formats.Mmap)
+                 and r.payload.origin == formats.MmapOrigin.SNAPSHOT
+                 and r.payload.path == str(binary).encode()}
+    assert snapshots == {program.pid, child}
+    stacks = Counter[str]()
+    done = subprocess.run([KTRDUMP, "--format", "folded", str(trace)], capture_output=True,
+                          text=True, timeout=60, check=True)
+    for line in done.stdout.splitlines():
+        stack, _, count = line.rpartition(" ")
+        stacks[stack.split(";", 1)[1]] += int(count)  # without the process name
+    total = sum(stacks.values())
+    # Each burned 100 ms of CPU: about half the samples each, whole stacks.
+    thread_share = sum(n for stack, n in stacks.items()
+                       if re.match(r"(clone3;)?start_thread;run;thread_leaf", stack)) / total
+    child_share = sum(n for stack, n in stacks.items()
+                      if re.match(r"_start;.*;main;child_leaf", stack)) / total
+    assert thread_share == pytest.approx(0.5, abs=0.15), stacks.most_common(5)
+    assert child_share == pytest.approx(0.5, abs=0.15), stacks.most_common(5)
+    end = records[-1].payload
+    assert isinstance(end, formats.End)
+    assert (end.processes, end.threads, end.lost) == (2, 3, 0)
