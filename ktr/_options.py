@@ -279,7 +279,14 @@ RECORD_DESCRIPTION += "".join(
     f"  {letter}  {text}\n" for letter, text in FACILITY_HELP.items())
 RECORD_DESCRIPTION += f"  +  the default set ({DEFAULT_FACILITIES})\n"
 RECORD_DESCRIPTION += ("Without c, n, i, u, a or v the traced program gets no syscall stops at "
-                       "all\n(-t w, -t pw, -C alone).\n")
+                       "all\n(-t w, -t pw, -C alone).\n"
+                       "Attaching for w and S alone (-t w, -t S, -t wS) uses no ptrace: "
+                       "perf events\ninherited by new threads (and children with -i) "
+                       "follow the program, nothing\nstops it (no EINTR from a blocked "
+                       "epoll_wait), and the recording ends when\nevery watched process "
+                       "has exited; no exit statuses or PROC records then.\nOtherwise "
+                       "attaching stops each thread for a moment (ptrace, as strace -p):\n"
+                       "a blocked epoll_wait, sigtimedwait or semop returns EINTR.\n")
 
 RECORD_EPILOG = """\
 seccomp fast path: when a command is started and -e trace= (or -t) does not

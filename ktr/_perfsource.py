@@ -24,6 +24,13 @@ any target exists (unknown or missing counters, permissions) and raises one
 and counted in ``unwatched``); perf timestamps are converted to the trace's
 realtime clock (``TraceClock``); ring losses are counted, never silent.
 
+Attached without ptrace (``PerfOptions.inherited``, ``_perfattach``): the
+switch events of each running thread are opened by ``watch_running`` with
+``inherit`` (and ``inherit_thread`` unless ``-i``), so the kernel gives them to
+the threads and processes it creates; the FORK records of each drain are
+told to ``on_births`` (thread counts, children to wait for), and ``sync``
+has the reader drain at once. No counters in that mode.
+
 Does not: order its records with the ptrace source's (records reach the file
 in the order they are made; each carries its own timestamp), or see switches
 of a thread before it came under control.

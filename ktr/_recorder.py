@@ -17,6 +17,11 @@ the user sees is one-line messages on stderr: a live status line on a
 terminal no traced process uses (``_terminal``), notices for lost processes
 and output failure, a final summary.
 
+Attaching for context switches and stack samples alone
+(``RecordOptions.attaches_without_ptrace``) runs no control loop: ``_perfattach``
+watches the targets and nothing is ever stopped; the same BEGIN, END, notices
+and summary.
+
 Does not: parse the command line (``_options``) or print tracebacks.
 """
 

@@ -42,6 +42,14 @@ each sample and MMAP record carries the name its thread had at the record's
 time (``_threadnames``: the COMM and FORK records of every ring, by time), so
 a sample stamped after the drain's horizon waits for the next drain.
 
+Attached without ptrace (``SamplingOptions.inherited``, ``_perfattach``): each
+running thread's events are opened by ``watch_running`` with ``inherit`` (and
+``inherit_thread`` unless ``-i``), its process's maps read the first time; a
+child followed with ``-i`` gets its maps read when its FORK record is drained,
+stamped at the fork. An exec then has no PROC record: the new image's MMAP
+records replace the old mappings they overlap (old ones elsewhere stay in
+ktrdump's maps, unused by samples of the new image).
+
 Guarantees: every perf_event_open goes through ``_perf``; ``stop()`` drains
 the rings one last time and closes every event, whatever happened; a process
 that has exited before its maps or vDSO could be read is skipped quietly (its
