@@ -79,6 +79,7 @@ class PerfAttach:
         self._adopted: list[int] = []  # children found by the reader, not yet polled
         self._processes: set[int] = set()  # every process watched (alive or not)
         self._tids: set[int] = set()  # every thread watched or born watched
+        self._tried: set[int] = set()  # every thread ktr opened events for, or tried to
         self._skipped: list[str] = []
         self._lost = 0
         self._raced: dict[int, int] = {}  # pid -> threads that ended before being watched
@@ -153,6 +154,7 @@ class PerfAttach:
         watched = 0
         try:
             for tid in threads:
+                self._tried.add(tid)
                 try:
                     if self._watch_thread(tid, pid):
                         watched += 1
@@ -192,11 +194,13 @@ class PerfAttach:
         for pid in sorted(self._processes):
             for tid in _procfs.list_threads(pid) or ():
                 with self._lock:
-                    if tid in self._tids:
+                    if tid in self._tids or tid in self._tried:
                         continue
-                    self._tids.add(tid)
+                    self._tried.add(tid)
                 try:
                     if self._watch_thread(tid, pid):
+                        with self._lock:
+                            self._tids.add(tid)
                         continue
                 except PerfError as error:
                     self._refuse(pid, error)

@@ -10,12 +10,14 @@ work done while recorded; the tids the program prints.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,8 +25,10 @@ import pytest
 from control_support import tracer_of
 
 import formats
+import ktr
 import ktrdump
 from formats import EndFlag, RecordKind
+from ktr._perfattach import Birth, PerfAttach
 
 BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
@@ -211,14 +215,15 @@ def test_attaching_and_stopping_do_not_interrupt_a_blocked_call(
     assert (end.status, end.processes, end.threads, end.lost, end.detached) == (-1, 1, 1, 0, 1)
 
 
+@pytest.mark.parametrize("target", ["-p", "-g"])
 def test_the_recording_ends_when_the_targets_and_their_children_have_exited(
-        blocker: Path) -> None:
+        blocker: Path, target: str) -> None:
     program = subprocess.Popen([str(blocker), "family"], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE)
+                               stdout=subprocess.PIPE, start_new_session=True)
     recorder = None
     try:
         tid = int(_line(program, "ready")[0])
-        recorder = subprocess.Popen([KTR, "record", "-t", "w", "-i", "-p", str(program.pid),
+        recorder = subprocess.Popen([KTR, "record", "-t", "w", "-i", target, str(program.pid),
                                      "-o", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert recorder.stdout is not None and recorder.stderr is not None
         with ktrdump.open(recorder.stdout) as reader:
@@ -371,3 +376,76 @@ def test_samples_of_threads_and_children_created_while_attached(tmp_path: Path) 
     end = records[-1].payload
     assert isinstance(end, formats.End)
     assert (end.processes, end.threads, end.lost) == (2, 3, 0)
+
+
+@pytest.mark.parametrize(("arguments", "without_ptrace"), [
+    (["-t", "w", "-p", "1"], True),
+    (["-t", "S", "-p", "1"], True),
+    (["-t", "wS", "-i", "-g", "1"], True),
+    (["-F", "99", "-t", "w", "-p", "1"], True),
+    (["-t", "wp", "-p", "1"], False),  # PROC records come from ptrace
+    (["-t", "wc", "-p", "1"], False),
+    (["-t", "wC", "-C", "task-clock", "-p", "1"], False),  # per-thread counters: ptrace
+    (["-C", "task-clock", "-p", "1"], False),
+    (["-t", "w", "--", "true"], False),  # a started command is always under ptrace
+    (["-p", "1"], False),
+])
+def test_which_recordings_attach_without_ptrace(arguments: list[str],
+                                                without_ptrace: bool) -> None:
+    options = ktr.parse_record_arguments(arguments)
+    assert options.attaches_without_ptrace is without_ptrace
+
+
+def test_a_missing_target_is_one_line_and_no_file(tmp_path: Path) -> None:
+    trace = tmp_path / "none.ktr"
+    done = subprocess.run([KTR, "record", "-t", "w", "-p", "4194304", "-o", str(trace)],
+                          capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stderr) == (1, "ktr: pid 4194304: no such process\n")
+    assert not trace.exists()
+
+
+class _Refusing:
+    """A watcher standing for the perf sources: refuses (as ended) the threads named."""
+
+    def __init__(self, ended: set[int]) -> None:
+        self.ended = ended
+        self.watched: list[int] = []
+        self.on_births: Callable[[list[Birth]], None] | None = None
+
+    def watch_running(self, tid: int, pid: int, comm: bytes) -> bool:
+        if tid in self.ended:
+            return False
+        self.watched.append(tid)
+        return True
+
+    def sync(self) -> None:
+        pass
+
+
+def test_a_thread_that_ends_while_attaching_is_counted_lost_and_named() -> None:
+    target = subprocess.Popen([sys.executable, "-c", (
+        "import sys, threading\n"
+        "threading.Thread(target=sys.stdin.read, daemon=True).start()\n"
+        "print(threading.get_native_id(), flush=True)\n"
+        "sys.stdin.read()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert target.stdout is not None
+        target.stdout.readline()
+        threads = sorted(int(t) for t in os.listdir(f"/proc/{target.pid}/task"))
+        assert len(threads) == 2
+        other = threads[1]
+        watcher = _Refusing({other})
+        attach = PerfAttach([watcher], follow_children=False, descendants=False)
+        try:
+            attach.attach([target.pid], None)
+            attach.request_stop("interrupted by SIGINT")
+            result = attach.run()
+        finally:
+            attach.close()
+    finally:
+        target.kill()
+        target.wait()
+    assert watcher.watched == [target.pid]
+    assert (result.processes, result.threads, result.lost, result.detached) == (1, 1, 1, 1)
+    assert result.skipped == (f"pid {target.pid}: 1 thread not watched "
+                              "(ended while ktr attached)",)
