@@ -1,7 +1,7 @@
 """Stack samples name the code of the file a process really maps, never a file put at its path.
 
 A C program (compiled here) starts, says it is running on a pipe, and waits
-until a tracer is attached before it burns 0.2 s of CPU in ``hot_a``. Before
+until told, once the recording has begun, before it burns 0.2 s of CPU in ``hot_a``. Before
 ``ktr record -p`` attaches, the test deletes its executable, or replaces it
 with a decoy program whose function ``decoy_big`` covers ``hot_a``'s
 addresses. The oracle is the original program's own symbol table (a copy kept
@@ -23,6 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from control_support import Tee
 from elftools.elf.elffile import ELFFile
 
 import formats
@@ -35,8 +36,8 @@ BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
 KTRDUMP = str(BIN / "ktrdump")
 
-#: Runs ``hot_a`` for 0.2 s of its own CPU time once a tracer is attached (it polls its
-#: TracerPid: the attach is the event it waits for), after saying "running".
+#: Runs ``hot_a`` for 0.2 s of its own CPU time once told to on its standard input (when
+#: the recorder has attached), after saying "running".
 TARGET_C = r"""
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,16 +53,10 @@ __attribute__((noinline)) void hot_a(long ns) {
     long t0 = cpu_ns();
     while (cpu_ns() - t0 < ns) for (int k = 0; k < 20000; k++) sink += k;
 }
-__attribute__((noinline)) static int traced(void) {
-    char line[256]; int yes = 0; FILE *f = fopen("/proc/self/status", "r");
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "TracerPid:", 10)) yes = atoi(line + 10) != 0;
-    if (f) fclose(f);
-    return yes;
-}
 int main(void) {
     puts("running"); fflush(stdout);
-    while (!traced()) usleep(1000);
+    char line[16];
+    if (!fgets(line, sizeof line, stdin)) return 1;
     hot_a(200000000L);
     return 0;
 }
@@ -123,24 +118,36 @@ def _functions(program: Path) -> dict[str, tuple[int, int]]:
 
 def _record_attached(tmp_path: Path, program: Path, change: str, decoy: Path) -> Path:
     """Start ``program``; once it runs, ``change`` its file ("delete" or "replace"), then
-    record it with ``ktr record -p`` until it exits."""
-    target = subprocess.Popen([str(program)], stdout=subprocess.PIPE)
+    record it with ``ktr record -p`` (no ptrace: samples alone) until it exits; the
+    program burns once the recording has begun (its BEGIN record read)."""
+    target = subprocess.Popen([str(program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    recorder = None
     try:
-        assert target.stdout is not None
+        assert target.stdout is not None and target.stdin is not None
         assert target.stdout.readline() == b"running\n"
         program.unlink()
         if change == "replace":
             shutil.copy(decoy, program)
         trace = tmp_path / f"{change}.ktr"
-        done = subprocess.run([KTR, "record", "-q", "-F", "4000", "-t", "S", "-p",
-                               str(target.pid), "-o", str(trace)],
-                              capture_output=True, timeout=60)
-        assert done.returncode == 0, done.stderr
+        recorder = subprocess.Popen([KTR, "record", "-q", "-F", "4000", "-t", "S", "-p",
+                                     str(target.pid), "-o", "-"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert recorder.stdout is not None and recorder.stderr is not None
+        with trace.open("wb") as copy, ktrdump.open(Tee(recorder.stdout, copy)) as reader:
+            stream = iter(reader)
+            assert next(stream).kind == RecordKind.BEGIN
+            target.stdin.write(b"go\n")
+            target.stdin.flush()
+            for _ in stream:  # to the END: the recording ends when the target does
+                pass
+        stderr = recorder.stderr.read()
+        assert recorder.wait(timeout=30) == 0, stderr
         assert target.wait(timeout=30) == 0
     finally:
-        if target.poll() is None:
-            target.kill()
-            target.wait()
+        for process in (target, recorder):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
     return trace
 
 

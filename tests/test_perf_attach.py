@@ -9,7 +9,6 @@ work done while recorded; the tids the program prints.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
@@ -19,10 +18,9 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
 
 import pytest
-from control_support import tracer_of
+from control_support import Tee, tracer_of
 
 import formats
 import ktr
@@ -130,23 +128,6 @@ def blocker(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([compiler, "-O1", f"-DROUNDS={ROUNDS}", "-pthread", "-o", str(binary),
                     str(source)], check=True, capture_output=True)
     return binary
-
-
-class _Tee(io.RawIOBase):
-    """A pipe read through, copied to a file as it is read."""
-
-    def __init__(self, source: IO[bytes], copy: IO[bytes]) -> None:
-        self._source = source
-        self._copy = copy
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._source.read1(len(buffer))  # type: ignore[attr-defined]
-        buffer[:len(data)] = data
-        self._copy.write(data)
-        return len(data)
 
 
 def _line(program: subprocess.Popen[bytes], word: str) -> list[str]:
@@ -334,7 +315,7 @@ def test_samples_of_threads_and_children_created_while_attached(tmp_path: Path) 
                                      str(program.pid), "-o", "-"],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert recorder.stdout is not None and recorder.stderr is not None
-        with trace.open("wb") as copy, ktrdump.open(_Tee(recorder.stdout, copy)) as reader:
+        with trace.open("wb") as copy, ktrdump.open(Tee(recorder.stdout, copy)) as reader:
             stream = iter(reader)
             assert next(stream).kind == RecordKind.BEGIN
             _tell(program)
