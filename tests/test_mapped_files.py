@@ -265,7 +265,8 @@ def test_map_files_reach_a_replaced_file_and_the_cache_is_by_identity(
     original, decoy = programs
     program = tmp_path / "cpu_del"
     shutil.copy(original, program)
-    target = subprocess.Popen([str(program)], stdout=subprocess.PIPE)
+    # (stdin a pipe never written: the program waits on it until killed)
+    target = subprocess.Popen([str(program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert target.stdout is not None
         assert target.stdout.readline() == b"running\n"
