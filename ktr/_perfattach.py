@@ -81,7 +81,6 @@ class PerfAttach:
         self._tids: set[int] = set()  # every thread watched or born watched
         self._tried: set[int] = set()  # every thread ktr opened events for, or tried to
         self._skipped: list[str] = []
-        self._lost = 0
         self._raced: dict[int, int] = {}  # pid -> threads that ended before being watched
         self._refused: dict[int, tuple[int, str]] = {}  # pid -> (threads, the last error)
         self._stop_reason: str | None = None
@@ -286,6 +285,8 @@ class PerfAttach:
                 with self._lock:
                     del self._pidfds[pid]
                 os.close(fd)
+        if self._stop_reason is not None:
+            self._sync()  # the threads and children born up to the stop, counted
         return self._result()
 
     def _result(self) -> RunResult:
