@@ -130,7 +130,19 @@ class RecordOptions:
         from ._perfsource import PerfOptions
 
         return PerfOptions(switches=RecordKind.CSW in self.kinds, counters=self.counters,
-                           interval_ms=self.interval_ms)
+                           interval_ms=self.interval_ms,
+                           inherited=self.attaches_without_ptrace,
+                           children=self.follow_children)
+
+    @property
+    def attaches_without_ptrace(self) -> bool:
+        """Attaching (-p, -g) for context switches and stack samples alone (-t w,
+        -t S): the perf sources follow the targets by inheritance, nothing stops
+        them (``_perfattach``)."""
+        return (not self.command and (bool(self.pids) or self.process_group is not None)
+                and self.kinds_recorded <= {RecordKind.CSW, RecordKind.SAMPLE, RecordKind.MMAP}
+                and (RecordKind.CSW in self.kinds or self.sample_hz is not None)
+                and not self.counters and not self.probes)
 
     @property
     def kinds_recorded(self) -> frozenset[RecordKind]:
@@ -270,7 +282,14 @@ RECORD_DESCRIPTION += "".join(
     f"  {letter}  {text}\n" for letter, text in FACILITY_HELP.items())
 RECORD_DESCRIPTION += f"  +  the default set ({DEFAULT_FACILITIES})\n"
 RECORD_DESCRIPTION += ("Without c, n, i, u, a or v the traced program gets no syscall stops at "
-                       "all\n(-t w, -t pw, -C alone).\n")
+                       "all\n(-t w, -t pw, -C alone).\n"
+                       "Attaching for w and S alone (-t w, -t S, -t wS) uses no ptrace: "
+                       "perf events\ninherited by new threads (and children with -i) "
+                       "follow the program, nothing\nstops it (no EINTR from a blocked "
+                       "epoll_wait), and the recording ends when\nevery watched process "
+                       "has exited; no exit statuses or PROC records then.\nOtherwise "
+                       "attaching stops each thread for a moment (ptrace, as strace -p):\n"
+                       "a blocked epoll_wait, sigtimedwait or semop returns EINTR.\n")
 
 RECORD_EPILOG = """\
 seccomp fast path: when a command is started and -e trace= (or -t) does not

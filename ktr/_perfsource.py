@@ -24,6 +24,13 @@ any target exists (unknown or missing counters, permissions) and raises one
 and counted in ``unwatched``); perf timestamps are converted to the trace's
 realtime clock (``TraceClock``); ring losses are counted, never silent.
 
+Attached without ptrace (``PerfOptions.inherited``, ``_perfattach``): the
+switch events of each running thread are opened by ``watch_running`` with
+``inherit`` (and ``inherit_thread`` unless ``-i``), so the kernel gives them to
+the threads and processes it creates; the FORK records of each drain are
+told to ``on_births`` (thread counts, children to wait for), and ``sync``
+has the reader drain at once. No counters in that mode.
+
 Does not: order its records with the ptrace source's (records reach the file
 in the order they are made; each carries its own timestamp), or see switches
 of a thread before it came under control.
@@ -31,12 +38,14 @@ of a thread before it came under control.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import select
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import formats
@@ -115,6 +124,11 @@ class PerfOptions:
     counters: tuple[str, ...] = ()  # -C, perf's names
     interval_ms: float = DEFAULT_INTERVAL_MS  # --interval
     ring_pages: int = 0  # data pages per CPU ring (a power of two); 0: default_ring_pages()
+    #: Attached without ptrace (``_perfattach``): each watched thread's switch
+    #: events are inherited by the threads it creates, and by its child
+    #: processes too with ``children`` (-i); no counters then.
+    inherited: bool = False
+    children: bool = False
 
     @property
     def active(self) -> bool:
@@ -167,6 +181,11 @@ class PerfSource:
         self._reader: threading.Thread | None = None
         self._wake_read = self._wake_write = -1
         self._notified: set[str] = set()
+        #: Told, from the reader thread, of the FORK records of every drain as
+        #: (perf time, pid, ppid, tid) — a record held to a later drain is told again then.
+        self.on_births: Callable[[list[tuple[int, int, int, int]]], None] | None = None
+        self._births: list[tuple[int, int, int, int]] = []
+        self._synced = threading.Event()
 
     # ----------------------------------------------------------- setup
 
@@ -181,6 +200,10 @@ class PerfSource:
                          flags=frozenset(flags))
 
     def _switch_attr(self, at_exec: bool = False) -> perf.Attr:
+        inherit: set[str] = set()
+        if self.options.inherited:
+            # inherit_thread: threads only, unless child processes are followed (-i)
+            inherit = {"inherit"} if self.options.children else {"inherit", "inherit_thread"}
         return perf.Attr(
             type=perf.PERF_TYPE_SOFTWARE, config=perf.PERF_COUNT_SW_DUMMY,
             sample_type=_SWITCH_SAMPLE,
@@ -188,7 +211,7 @@ class PerfSource:
             # an exec, a prctl rename and a thread's creation (``_threadnames``)
             flags=frozenset({"context_switch", "comm", "task", "sample_id_all", "use_clockid",
                              "exclude_kernel", "exclude_hv", "watermark"}
-                            | (_AT_EXEC if at_exec else set())),
+                            | (_AT_EXEC if at_exec else set()) | inherit),
             wakeup=self._ring_pages * perf.PAGE_SIZE // 4,
             clockid=perf.CLOCK_MONOTONIC)
 
@@ -284,6 +307,37 @@ class PerfSource:
         with self._lock:
             self._threads[tracee.tid] = thread
 
+    def watch_running(self, tid: int, pid: int, comm: bytes) -> bool:
+        """Watch a thread that runs on, not stopped (attached without ptrace):
+        its switch events, inherited (``PerfOptions.inherited``). False when the
+        thread no longer exists; a PerfError for any other refusal (no event is
+        left open then)."""
+        assert self.options.inherited and not self._counter_types
+        if self._rings is None:
+            return False
+        self._thread_names.start(tid, comm)
+        try:
+            self._rings.open_on_all(self._switch_attr(), tid, "context-switch records")
+        except PerfError as error:
+            if error.errno == errno.ESRCH:
+                return False
+            raise
+        return True
+
+    def sync(self) -> None:
+        """Have the reader thread drain the rings now and wait until it has
+        (any thread but the reader's; returns at once when the reader is not
+        running). The FORK records written before the call have been told to
+        ``on_births`` when it returns."""
+        reader = self._reader
+        if reader is None:
+            return
+        self._synced.clear()
+        os.write(self._wake_write, b"s")
+        while not self._synced.wait(0.05):
+            if not reader.is_alive():
+                return
+
     def thread_exiting(self, tracee: Tracee) -> None:
         with self._lock:
             thread = self._threads.get(tracee.tid)
@@ -378,6 +432,9 @@ class PerfSource:
             chunks.insert(0, perf.RecordChunk(b"".join(self._held), -1))
             self._held = []
         made, ends, held, comms, forks, marks, lost = self._convert(chunks, horizon)
+        births, self._births = self._births, []
+        if births and self.on_births is not None:
+            self.on_births(births)
         if comms or forks:
             self._rename(made, comms, forks, marks)
         self._thread_names.settle(horizon)
@@ -428,6 +485,7 @@ class PerfSource:
         ends: list[int] = []
         apply = self._thread_names.apply
         lost: list[tuple[int, int | None]] = []
+        births = self._births if self.on_births is not None else None
         for chunk in chunks:
             data = chunk.data
             end = len(data)
@@ -461,7 +519,9 @@ class PerfSource:
                     apply((comm_change,), ())
                     marks[tid] = len(made)
                 elif kind == kind_fork:
-                    _, _, child, parent, stamp = _FORK_BODY.unpack_from(data, position + 8)
+                    pid, ppid, child, parent, stamp = _FORK_BODY.unpack_from(data, position + 8)
+                    if births is not None:
+                        births.append((stamp, pid, ppid, child))
                     if stamp > horizon:  # its creator's name may change before it, unseen yet
                         held.append(data[position:position + size])
                     else:
@@ -539,11 +599,18 @@ class PerfSource:
             timeout = float(DRAIN_INTERVAL_MS)
             if counting:
                 timeout = min(timeout, max(0.0, (next_read - time.monotonic_ns()) / 1e6))
-            stopping = False
+            stopping = syncing = False
             for fd, _ in poller.poll(timeout):
                 if fd == self._wake_read:
-                    stopping = True
+                    try:
+                        woken = os.read(self._wake_read, 64)
+                    except BlockingIOError:
+                        woken = b""
+                    stopping = b"\0" in woken
+                    syncing = b"s" in woken
             self._drain()
+            if syncing:
+                self._synced.set()
             if counting:
                 now = time.monotonic_ns()
                 if now >= next_read:

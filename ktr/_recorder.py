@@ -17,6 +17,11 @@ the user sees is one-line messages on stderr: a live status line on a
 terminal no traced process uses (``_terminal``), notices for lost processes
 and output failure, a final summary.
 
+Attaching for context switches and stack samples alone
+(``RecordOptions.attaches_without_ptrace``) runs no control loop: ``_perfattach``
+watches the targets and nothing is ever stopped; the same BEGIN, END, notices
+and summary.
+
 Does not: parse the command line (``_options``) or print tracebacks.
 """
 
@@ -189,15 +194,15 @@ def _status_text(stats: DescriptorStats, processes: int) -> str:
 class _Signals:
     """Install the recorder's handlers for SIGINT/SIGTERM/SIGHUP; restore them after."""
 
-    def __init__(self, control: Control, spawned: bool) -> None:
-        self._control = control
+    def __init__(self, request_stop: Callable[[str], None], spawned: bool) -> None:
+        self._request_stop = request_stop
         self._spawned = spawned
         self._saved: dict[int, object] = {}
         self._interrupts = 0
 
     def _handle(self, signo: int, frame: FrameType | None) -> None:
         name = signal.Signals(signo).name
-        self._control.request_stop(f"interrupted by {name}")
+        self._request_stop(f"interrupted by {name}")
 
     def _handle_command_interrupt(self, signo: int, frame: FrameType | None) -> None:
         # The terminal's ^C reaches the command too (same process group): the
@@ -206,7 +211,7 @@ class _Signals:
         # end), stops the recording as SIGTERM does: the command is killed.
         self._interrupts += 1
         if self._interrupts >= 2:
-            self._control.request_stop("interrupted by SIGINT twice")
+            self._request_stop("interrupted by SIGINT twice")
 
     def __enter__(self) -> _Signals:
         if threading.current_thread() is not threading.main_thread():
@@ -234,6 +239,8 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
         _check_stdout_open()
     control_options = _control_options(options)
     header = _file_header(options, control_options)
+    if options.attaches_without_ptrace:
+        return _record_without_ptrace(options, notices, header)
     ptrace_source = PtraceSource(options, control_options)
     control = ptrace_source.control
     # Side sources check and open what they can before any target exists: a
@@ -263,18 +270,8 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
         parameters=options.queue, named=options.output_named,
     )
     failures: list[OutputError] = []
-    blocked = threading.Event()
-
-    def on_write_error(error: OutputError) -> None:
-        failures.append(error)
-        control.request_stop(str(error), Release.DETACH)
-
-    def on_blocking() -> None:
-        if not blocked.is_set():
-            blocked.set()
-            notices.write(f"ktr: the writer did not keep up for {options.queue.timeout_s:g} s; "
-                         "records are now dropped when the queue is full\n")
-
+    on_write_error, on_blocking = _output_callbacks(
+        options, notices, failures, lambda reason: control.request_stop(reason, Release.DETACH))
     begin = _begin_payload(header)
     descriptor: Descriptor
     if options.command:
@@ -324,7 +321,7 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
         for source in others:
             source.start(output)
             started.append(source)
-        with _Signals(control, spawned=bool(options.command)):
+        with _Signals(control.request_stop, spawned=bool(options.command)):
             # Everything alive now (modules, schemas, tables) lives as long as
             # the recording: out of the collector's way, the collections the
             # loop's short-lived events trigger no longer walk it.
@@ -350,6 +347,100 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
     stats = descriptor.stats
     failure = failures[0] if failures else stats.failure
     return RecordingReport(_exit_status(options, result, failure), result, stats, failure)
+
+
+def _output_callbacks(options: RecordOptions, notices: _BestEffortText,
+                      failures: list[OutputError], stop: Callable[[str], None]
+                      ) -> tuple[Callable[[OutputError], None], Callable[[], None]]:
+    """The descriptor's write-error and blocking callbacks: a failed output stops
+    the recording (the targets are let go, never killed for it); the first
+    blocking wait is a notice."""
+    blocked = threading.Event()
+
+    def on_write_error(error: OutputError) -> None:
+        failures.append(error)
+        stop(str(error))
+
+    def on_blocking() -> None:
+        if not blocked.is_set():
+            blocked.set()
+            notices.write(f"ktr: the writer did not keep up for {options.queue.timeout_s:g} s; "
+                         "records are now dropped when the queue is full\n")
+
+    return on_write_error, on_blocking
+
+
+def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
+                           header: formats.FileHeader) -> RecordingReport:
+    """Attach for context switches and stack samples alone: the perf sources
+    follow the targets by inheritance and nothing stops them (``_perfattach``);
+    the recording ends when every target has exited or on a stop request."""
+    from ._perfattach import PerfAttach, RunningWatcher
+
+    sources = side_sources(options)
+    watchers: list[RunningWatcher] = []
+    prepared: list[SideSource] = []
+    attach: PerfAttach | None = None
+    try:
+        for source in sources:
+            source.prepare()
+            prepared.append(source)
+            assert isinstance(source, RunningWatcher), source  # (the options chose them)
+            watchers.append(source)
+        attach = PerfAttach(watchers, options.follow_children, options.descendants)
+        # Targets first, as with ptrace: a pid that cannot be watched must not cost
+        # the user the file -o names. Nothing to let go if the output fails to open.
+        attach.attach(options.pids, options.process_group)
+        failures: list[OutputError] = []
+        on_write_error, on_blocking = _output_callbacks(options, notices, failures,
+                                                        attach.request_stop)
+        descriptor = open_descriptor(
+            OutputOptions(path=options.output, append=options.append,
+                          compress=options.compress, parameters=options.queue,
+                          named=options.output_named),
+            header, on_write_error, on_blocking=on_blocking, begin=_begin_payload(header))
+
+        def notify(message: str) -> None:
+            notices.write(f"ktr: {message}\n")
+
+        if descriptor.notice is not None:
+            notify(descriptor.notice)
+        output = SourceOutput(descriptor.add_entry, descriptor.log_lost, notify,
+                              descriptor.add_entries)
+        watching = attach
+        status: _StatusLine | None = None
+        if (not options.quiet and notices.isatty()
+                and status_line_allowed(notices, watching.pids_alive())):
+            status = _StatusLine(notices, lambda: _status_text(
+                descriptor.stats, len(watching.pids_alive())))
+            status.start()
+        result: RunResult | None = None
+        started: list[SideSource] = []
+        try:
+            for source in prepared:
+                source.start(output)
+                started.append(source)
+            with _Signals(attach.request_stop, spawned=False):
+                result = attach.run()
+        finally:
+            try:
+                for source in started:
+                    source.stop()  # last records, before the descriptor goes
+            finally:
+                if status is not None:
+                    status.stop()
+                if result is not None:
+                    descriptor.add_end(_end_payload(result))
+                descriptor.release()
+        assert result is not None
+        stats = descriptor.stats
+        failure = failures[0] if failures else stats.failure
+        return RecordingReport(_exit_status(options, result, failure), result, stats, failure)
+    finally:
+        if attach is not None:
+            attach.close()
+        for source in prepared:
+            source.close()
 
 
 class _BestEffortText:

@@ -49,6 +49,14 @@ each sample and MMAP record carries the name its thread had at the record's
 time (``_threadnames``: the COMM and FORK records of every ring, by time), so
 a sample stamped after the drain's horizon waits for the next drain.
 
+Attached without ptrace (``SamplingOptions.inherited``, ``_perfattach``): each
+running thread's events are opened by ``watch_running`` with ``inherit`` (and
+``inherit_thread`` unless ``-i``), its process's maps read the first time; a
+child followed with ``-i`` gets its maps read when its FORK record is drained,
+stamped at the fork. An exec then has no PROC record: the new image's MMAP
+records replace the old mappings they overlap (old ones elsewhere stay in
+ktrdump's maps, unused by samples of the new image).
+
 Guarantees: every perf_event_open goes through ``_perf``; ``stop()`` drains
 the rings one last time and closes every event, whatever happened; a process
 that has exited before its maps or vDSO could be read is skipped quietly (its
@@ -103,6 +111,11 @@ class SamplingOptions:
     ring_pages: int = _RING_PAGES
     #: the build-id cache that keeps mapped files deleted or replaced (None: none kept)
     keep_dir: str | None = None
+    #: Attached without ptrace (``_perfattach``): each watched thread's events
+    #: are inherited by the threads it creates, and by its child processes too
+    #: with ``children`` (-i; each one's maps are read when its FORK record is).
+    inherited: bool = False
+    children: bool = False
 
 
 Emit = Callable[[bytes], bool]
@@ -142,6 +155,11 @@ class Sampler:
         self.lost = 0
         self.unwatched = 0  # threads whose events could not be opened
         self.kernel_mode = True  # samples in the kernel too (their user stack still counts)
+        #: Told, from the reader thread, of the FORK records of every drain as
+        #: (perf time, pid, ppid, tid) — a record held to a later drain is told again then.
+        self.on_births: Callable[[list[tuple[int, int, int, int]]], None] | None = None
+        self._drains = 0  # drains the reader has finished (``sync``)
+        self._drained = threading.Condition()
 
     # -- opening ------------------------------------------------------------
 
@@ -150,6 +168,9 @@ class Sampler:
                  "exclude_callchain_kernel", "use_clockid", "build_id", "watermark"}
         if enable_on_exec:
             flags |= {"disabled", "enable_on_exec"}
+        if self.options.inherited:
+            # inherit_thread: threads only, unless child processes are followed (-i)
+            flags |= {"inherit"} if self.options.children else {"inherit", "inherit_thread"}
         if not self.kernel_mode:
             flags.add("exclude_kernel")
         ring_bytes = self.options.ring_pages * _perf.PAGE_SIZE
@@ -209,6 +230,39 @@ class Sampler:
             self.unwatched += 1
             if self._notify is not None and self.unwatched == 1:
                 self._notify(f"stack samples: thread {tid} not sampled: {error}")
+
+    def watch_running(self, tid: int, pid: int, comm: bytes) -> bool:
+        """Sample a thread that runs on, not stopped (attached without ptrace):
+        its events, inherited (``SamplingOptions.inherited``); its process's maps
+        the first time. False when the thread no longer exists; a PerfError for
+        any other refusal (no event is left open then)."""
+        assert self.options.inherited
+        self._names.start(tid, comm)
+        if pid not in self._processes:
+            self._processes.add(pid)
+            self._snapshot(pid, time.time_ns(), comm)
+        try:
+            with self._lock:
+                if self._rings is None:
+                    return False
+                self._events[tid] = self._open_events(tid, enable_on_exec=False)
+        except PerfError as error:
+            if error.errno == errno.ESRCH:
+                return False
+            raise
+        return True
+
+    def sync(self) -> None:
+        """Wait until the reader thread has drained the rings once after the call
+        (at most a poll interval; at once when the reader is not running): the FORK
+        records written before the call have been told to ``on_births`` then."""
+        thread = self._thread
+        if thread is None:
+            return
+        with self._drained:
+            goal = self._drains + 2  # the drain under way may have read the rings before
+            while self._drains < goal and thread.is_alive():
+                self._drained.wait(_POLL_MS / 1000)
 
     def thread_exiting(self, tracee: Tracee) -> None:
         threads = self._live.get(tracee.pid)
@@ -271,6 +325,9 @@ class Sampler:
                 return
             rings.poll(_POLL_MS)
             self.drain()
+            with self._drained:
+                self._drains += 1
+                self._drained.notify_all()
 
     def drain(self, final: bool = False) -> None:
         horizon = _threadnames.FINAL if final else _threadnames.horizon()
@@ -284,6 +341,7 @@ class Sampler:
         forks, self._held_forks = self._held_forks, []
         comms: list[_threadnames.Comm] = []
         mmaps: list[tuple[int, bytes]] = []
+        births: list[tuple[int, int, int, int]] = []
         for chunk in chunks:
             for kind, misc, body in chunk.records():
                 if kind == _perf.PERF_RECORD_SAMPLE:
@@ -294,7 +352,8 @@ class Sampler:
                     _pid, tid, comm = _perf.parse_comm(body)
                     comms.append((self._trailer.read(body)["time"], tid, comm))
                 elif kind == _perf.PERF_RECORD_FORK:
-                    _pid, _ppid, child, parent, when = _perf.parse_fork(body)
+                    pid, ppid, child, parent, when = _perf.parse_fork(body)
+                    births.append((when, pid, ppid, child))
                     if when > horizon:  # its creator's name may change before it, unseen yet
                         self._held_forks.append((when, child, parent))
                     else:
@@ -303,11 +362,26 @@ class Sampler:
                     self._lost(body)
         if comms or forks:
             self._names.apply(comms, forks)
+        if births:
+            self._adopt(births)
         for misc, body in mmaps:
             self._mmap(misc, body)
         for misc, body in samples:
             self._sample(misc, body, horizon)
         self._names.settle(horizon)
+
+    def _adopt(self, births: list[tuple[int, int, int, int]]) -> None:
+        """Tell the FORK records; with inherited events following children (-i), read
+        each new child's maps, stamped at its fork (it has its parent's then; the
+        mappings it made since, read too, are replaced by their later MMAP records)."""
+        if self.options.inherited and self.options.children:
+            for when, pid, ppid, _child in sorted(births):
+                if pid != ppid and ppid in self._processes and pid not in self._processes:
+                    self._processes.add(pid)
+                    comm = self._names.current.get(pid, b"")
+                    self._snapshot(pid, self._clock.to_trace(when), comm)
+        if self.on_births is not None:
+            self.on_births(births)
 
     def stop(self) -> None:
         """Drain a last time and close every event (idempotent)."""

@@ -3,7 +3,10 @@
 A recording runs one *ptrace source* (the control loop and the record builder:
 it owns the targets, runs on the main thread and ends the recording) and any
 number of *side sources* beside it (the perf source, the stack sampler;
-probes join the same way). Side sources are ``ThreadObserver``s of the control loop:
+probes join the same way). A recording that attaches for switches and samples
+alone runs no ptrace source: ``_perfattach`` owns the targets then, and the
+side sources watch running threads by inheritance (``watch_running``) instead
+of being told of stopped ones. Side sources are ``ThreadObserver``s of the control loop:
 it tells them about every recorded thread while the thread is stopped (came
 under control, exits, exec'd, gone), libpctx's init_lwp/fini_lwp callbacks.
 
@@ -75,8 +78,9 @@ def side_sources(options: RecordOptions) -> list[SideSource]:
 
         keep_dir = (None if options.build_id_cache is None
                     else options.build_id_cache or ktr_cache_dir())
-        sources.append(Sampler(SamplingOptions(options.sample_hz, options.stack_bytes,
-                                               keep_dir=keep_dir)))
+        sources.append(Sampler(SamplingOptions(
+            options.sample_hz, options.stack_bytes, keep_dir=keep_dir,
+            inherited=options.attaches_without_ptrace, children=options.follow_children)))
     if options.probes:
         from ._probe_source import ProbeSession
 

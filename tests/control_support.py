@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ctypes
+import io
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import IO, Any
 
 from ktr._control import Control, ControlOptions, RunResult
 from ktr._events import (
@@ -21,6 +23,24 @@ from ktr._events import (
 
 PYTHON = sys.executable
 DEADLINE_S = 5.0
+
+
+class Tee(io.RawIOBase):
+    """A pipe read through (``ktrdump.open`` on a live ``ktr record -o -``), copied
+    to a file as it is read: a test waits for a record, then reads the file."""
+
+    def __init__(self, source: IO[bytes], copy: IO[bytes]) -> None:
+        self._source = source
+        self._copy = copy
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._source.read1(len(buffer))  # type: ignore[attr-defined]
+        buffer[:len(data)] = data
+        self._copy.write(data)
+        return len(data)
 
 NR_READ = 0
 NR_WRITE = 1

@@ -1,7 +1,7 @@
 """Stack samples name the code of the file a process really maps, never a file put at its path.
 
 A C program (compiled here) starts, says it is running on a pipe, and waits
-until a tracer is attached before it burns 0.2 s of CPU in ``hot_a``. Before
+until told, once the recording has begun, before it burns 0.2 s of CPU in ``hot_a``. Before
 ``ktr record -p`` attaches, the test deletes its executable, or replaces it
 with a decoy program whose function ``decoy_big`` covers ``hot_a``'s
 addresses. The oracle is the original program's own symbol table (a copy kept
@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from control_support import Tee
 from elftools.elf.elffile import ELFFile
 
 import formats
@@ -36,8 +37,8 @@ BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
 KTRDUMP = str(BIN / "ktrdump")
 
-#: Runs ``hot_a`` for 0.2 s of its own CPU time once a tracer is attached (it polls its
-#: TracerPid: the attach is the event it waits for), after saying "running".
+#: Runs ``hot_a`` for 0.2 s of its own CPU time once told to on its standard input (when
+#: the recorder has attached), after saying "running".
 TARGET_C = r"""
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,16 +54,10 @@ __attribute__((noinline)) void hot_a(long ns) {
     long t0 = cpu_ns();
     while (cpu_ns() - t0 < ns) for (int k = 0; k < 20000; k++) sink += k;
 }
-__attribute__((noinline)) static int traced(void) {
-    char line[256]; int yes = 0; FILE *f = fopen("/proc/self/status", "r");
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "TracerPid:", 10)) yes = atoi(line + 10) != 0;
-    if (f) fclose(f);
-    return yes;
-}
 int main(void) {
     puts("running"); fflush(stdout);
-    while (!traced()) usleep(1000);
+    char line[16];
+    if (!fgets(line, sizeof line, stdin)) return 1;
     hot_a(200000000L);
     return 0;
 }
@@ -127,15 +122,17 @@ def _record_attached(tmp_path: Path, program: Path, change: str, decoy: Path,
     """Start ``program``; once it runs, ``change`` its file ("delete", "replace", or
     "bind": the decoy bind-mounted over it in the recorder's own mount namespace, so the
     process's maps still name the path, not "(deleted)"), then record it with ``ktr
-    record -p`` until it exits (keeping no files unless ``options`` name a build-id
-    cache)."""
-    target = subprocess.Popen([str(program)], stdout=subprocess.PIPE)
+    record -p`` (no ptrace: samples alone) until it exits, keeping no files unless
+    ``options`` name a build-id cache; the program burns once the recording has begun
+    (its BEGIN record read)."""
+    target = subprocess.Popen([str(program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    recorder = None
     try:
-        assert target.stdout is not None
+        assert target.stdout is not None and target.stdin is not None
         assert target.stdout.readline() == b"running\n"
         trace = tmp_path / f"{change}.ktr"
         command = [KTR, "record", "-q", "-F", "4000", "-t", "S", "-p", str(target.pid),
-                   "-o", str(trace), *(options or ("--no-build-id-cache",))]
+                   "-o", "-", *(options or ("--no-build-id-cache",))]
         if change == "bind":
             command = ["unshare", "-m", "--propagation", "private", "sh", "-c",
                        'mount --bind "$0" "$1" && shift && exec "$@"', str(decoy),
@@ -144,13 +141,24 @@ def _record_attached(tmp_path: Path, program: Path, change: str, decoy: Path,
             program.unlink()
         if change == "replace":
             shutil.copy(decoy, program)
-        done = subprocess.run(command, capture_output=True, timeout=60, env=_ENV)
-        assert done.returncode == 0, done.stderr
+        recorder = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    env=_ENV)
+        assert recorder.stdout is not None and recorder.stderr is not None
+        with trace.open("wb") as copy, ktrdump.open(Tee(recorder.stdout, copy)) as reader:
+            stream = iter(reader)
+            assert next(stream).kind == RecordKind.BEGIN
+            target.stdin.write(b"go\n")
+            target.stdin.flush()
+            for _ in stream:  # to the END: the recording ends when the target does
+                pass
+        stderr = recorder.stderr.read()
+        assert recorder.wait(timeout=30) == 0, stderr
         assert target.wait(timeout=30) == 0
     finally:
-        if target.poll() is None:
-            target.kill()
-            target.wait()
+        for process in (target, recorder):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
     return trace
 
 
@@ -286,7 +294,8 @@ def test_map_files_reach_a_replaced_file_and_the_cache_is_by_identity(
     original, decoy = programs
     program = tmp_path / "cpu_del"
     shutil.copy(original, program)
-    target = subprocess.Popen([str(program)], stdout=subprocess.PIPE)
+    # (stdin a pipe never written: the program waits on it until killed)
+    target = subprocess.Popen([str(program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert target.stdout is not None
         assert target.stdout.readline() == b"running\n"

@@ -1,0 +1,323 @@
+"""Attaching without ptrace: ``ktr record -p PID -t w`` as ``perf record -p`` does it.
+
+When every facility a recording asks for is served by the perf source alone
+(context switches, ``-t w``) and it attaches to running processes (``-p``,
+``-g``, ``-d``), ``PerfAttach`` replaces the ptrace control loop: nothing stops
+the targets, so a blocked ``epoll_wait``, ``sigtimedwait`` or ``semop`` is not
+interrupted (no EINTR, no ``TracerPid``), as under ``perf stat -p``.
+
+How: for every thread of every target (``/proc/PID/task``) the perf source
+opens its switch events with ``inherit`` (``inherit_thread`` too unless
+``-i``), so the threads (and with ``-i`` the child processes) those threads
+create later carry the events from their creation on, in the kernel. A thread
+created while ktr attaches, before its creator's events were opened, is not
+covered by inheritance: the thread list is read again after a synchronous
+drain of the rings, and a thread that appeared without a FORK record in them
+gets events of its own. The FORK records (``PerfSource.on_births``) count the
+threads and, with ``-i``, the processes that join the recording; each process
+is watched through a pidfd, and the recording ends when every one has exited
+(or on a stop request: Ctrl-C, SIGTERM, SIGHUP, the output failing). The
+targets are never touched: nothing to detach or kill at the end.
+
+Guarantees: a thread whose events could not be opened (it ended while ktr
+attached, or the kernel refused) is counted in ``RunResult.lost`` and named on
+one summary line, never dropped silently; an explicit ``-p`` target that is
+gone or refused is an error (one line) before anything is recorded; group
+members and descendants that are refused are skipped and listed, as the
+ptrace path does.
+
+Does not (what only ptrace gives): exit statuses (the targets are not ktr's
+children: ``RunResult.exit_status`` is None and the END record says -1 as
+for every attached recording), PROC records (fork, exec, exit; ``-t p`` keeps
+the ptrace path), syscalls, signals. A child process of a target is found from
+its FORK record up to a drain interval late; if it has exited and its pid was
+reused by then, the recording waits for that unrelated process instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno as errno_module
+import os
+import select
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol, runtime_checkable
+
+from . import _procfs
+from ._control import Release, RunResult
+from .errors import PerfError, TargetError
+
+#: (perf time, pid, ppid, tid) of a FORK record.
+Birth = tuple[int, int, int, int]
+
+
+@runtime_checkable
+class RunningWatcher(Protocol):
+    """A perf side source that can watch running threads by inheritance
+    (``PerfSource`` for switches, ``Sampler`` for stack samples)."""
+
+    on_births: Callable[[list[Birth]], None] | None
+
+    def watch_running(self, tid: int, pid: int, comm: bytes) -> bool: ...
+
+    def sync(self) -> None: ...
+
+
+class PerfAttach:
+    """See the module docstring. ``attach`` (targets), then ``run`` (main
+    thread) until every target has exited or ``request_stop``; ``close``
+    always."""
+
+    def __init__(self, watchers: Sequence[RunningWatcher], follow_children: bool,
+                 descendants: bool) -> None:
+        self._watchers = list(watchers)
+        self._follow_children = follow_children
+        self._descendants = descendants
+        self._lock = threading.Lock()
+        self._pidfds: dict[int, int] = {}  # pid -> pidfd, for every process not yet exited
+        self._adopted: list[int] = []  # children found by the reader, not yet polled
+        self._processes: set[int] = set()  # every process watched (alive or not)
+        self._tids: set[int] = set()  # every thread watched or born watched
+        self._tried: set[int] = set()  # every thread ktr opened events for, or tried to
+        self._skipped: list[str] = []
+        self._raced: dict[int, int] = {}  # pid -> threads that ended before being watched
+        self._refused: dict[int, tuple[int, str]] = {}  # pid -> (threads, the last error)
+        self._stop_reason: str | None = None
+        self._wake_read, self._wake_write = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        for watcher in self._watchers:
+            watcher.on_births = self._births
+
+    # ------------------------------------------------------------ setup
+
+    def attach(self, pids: Iterable[int], group: int | None) -> None:
+        """Watch every thread of each process in ``pids`` and of process group
+        ``group`` (and their existing descendants with -d). TargetError (one
+        line) for an explicit pid that is gone or refused, or a group with no
+        member watched."""
+        targets: list[int] = []
+        for pid in pids:
+            tgid = _procfs.thread_group(pid) if pid > 0 else None
+            if tgid is None:
+                raise TargetError(f"ktr: pid {pid}: no such process", pid, errno_module.ESRCH)
+            if tgid == os.getpid():
+                raise TargetError(f"ktr: pid {pid}: cannot trace the recorder itself", pid,
+                                  errno_module.EPERM)
+            if tgid not in targets:
+                targets.append(tgid)
+        for tgid in targets:
+            try:
+                watched = self._watch_process(tgid)
+            except PerfError as error:
+                raise TargetError(f"ktr: pid {tgid}: {error}", tgid, error.errno) from None
+            if not watched:
+                raise TargetError(f"ktr: pid {tgid}: no such process", tgid,
+                                  errno_module.ESRCH)
+        members: list[int] = []
+        if group is not None:
+            members = _procfs.group_members(group) if group > 0 else []
+            if not members:
+                raise TargetError(f"ktr: process group {group}: no such process group",
+                                  group, errno_module.ESRCH)
+            before = len(self._skipped)
+            if not self._watch_lenient(members):
+                reasons = "; ".join(self._skipped[before:]) or "no process could be watched"
+                raise TargetError(f"ktr: process group {group}: {reasons}", group,
+                                  errno_module.EPERM)
+        if self._descendants:
+            self._watch_lenient(_procfs.descendants(targets + members))
+
+    def _watch_lenient(self, pids: Iterable[int]) -> int:
+        watched = 0
+        for pid in pids:
+            if pid in self._processes or pid == os.getpid():
+                continue
+            try:
+                watched += self._watch_process(pid)
+            except PerfError as error:
+                self._skipped.append(f"pid {pid}: {error}")
+        return watched
+
+    def _watch_process(self, pid: int) -> bool:
+        """Open a pidfd and every thread's events; False if the process is gone.
+        PerfError if its first thread is refused (nothing of it is left watched
+        then: events of a refused process cannot be opened for any thread)."""
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return False
+        threads = _procfs.list_threads(pid)
+        if not threads:
+            os.close(pidfd)
+            return False
+        watched = 0
+        try:
+            for tid in threads:
+                self._tried.add(tid)
+                try:
+                    if self._watch_thread(tid, pid):
+                        watched += 1
+                        self._tids.add(tid)
+                    else:
+                        self._raced[pid] = self._raced.get(pid, 0) + 1
+                except PerfError as error:
+                    if not watched:
+                        raise
+                    self._refuse(pid, error)
+        except BaseException:
+            os.close(pidfd)
+            raise
+        if not watched:
+            os.close(pidfd)
+            return False
+        self._pidfds[pid] = pidfd
+        self._processes.add(pid)
+        return True
+
+    def _watch_thread(self, tid: int, pid: int) -> bool:
+        """Every watcher's events on ``tid``: False if it has ended."""
+        comm = _procfs.read_comm(tid)
+        watched = False
+        for watcher in self._watchers:
+            watched = watcher.watch_running(tid, pid, comm) or watched
+        return watched
+
+    def _sync(self) -> None:
+        for watcher in self._watchers:
+            watcher.sync()
+
+    def _cover_late_threads(self) -> None:
+        """Give events to threads created while ktr attached before their creator
+        was watched (no FORK record of them reached the rings)."""
+        self._sync()  # every FORK record of a thread visible by now was told
+        for pid in sorted(self._processes):
+            for tid in _procfs.list_threads(pid) or ():
+                with self._lock:
+                    if tid in self._tids or tid in self._tried:
+                        continue
+                    self._tried.add(tid)
+                try:
+                    if self._watch_thread(tid, pid):
+                        with self._lock:
+                            self._tids.add(tid)
+                        continue
+                except PerfError as error:
+                    self._refuse(pid, error)
+                    continue
+                self._raced[pid] = self._raced.get(pid, 0) + 1
+
+    def _refuse(self, pid: int, error: PerfError) -> None:
+        count, _ = self._refused.get(pid, (0, ""))
+        self._refused[pid] = (count + 1, str(error))
+
+    def _births(self, births: list[Birth]) -> None:
+        """FORK records (reader thread): count new threads, adopt new processes (-i)."""
+        adopted = False
+        births = sorted(births)  # by time: a child's process before its threads, across rings
+        with self._lock:
+            for _, pid, ppid, tid in births:
+                if tid in self._tids:
+                    continue  # told again (a held record), or opened by ktr
+                if pid == ppid and pid in self._processes:
+                    self._tids.add(tid)
+                elif (pid != ppid and self._follow_children and ppid in self._processes
+                      and pid not in self._processes):
+                    self._tids.add(tid)
+                    self._processes.add(pid)
+                    try:
+                        self._pidfds[pid] = os.pidfd_open(pid)
+                    except OSError:
+                        continue  # already ended: nothing to wait for
+                    self._adopted.append(pid)
+                    adopted = True
+        if adopted:
+            with contextlib.suppress(OSError):
+                os.write(self._wake_write, b"b")
+
+    # -------------------------------------------------------------- run
+
+    def request_stop(self, reason: str, release: Release = Release.DEFAULT) -> None:
+        """End the recording (safe from a signal handler and any thread; the
+        first reason wins). ``release`` is moot: the targets were never stopped."""
+        if self._stop_reason is None:
+            self._stop_reason = reason
+        with contextlib.suppress(OSError):
+            os.write(self._wake_write, b"\0")
+
+    def pids_alive(self) -> list[int]:
+        """The watched processes not known to have exited (any thread)."""
+        with self._lock:
+            return list(self._pidfds)
+
+    def run(self) -> RunResult:
+        """Wait until every watched process has exited or a stop is requested
+        (main thread, once the perf source has started: its reader tells the
+        FORK records)."""
+        self._cover_late_threads()
+        poller = select.poll()
+        poller.register(self._wake_read, select.POLLIN)
+        by_fd: dict[int, int] = {}
+        with self._lock:
+            for pid, pidfd in self._pidfds.items():
+                poller.register(pidfd, select.POLLIN)
+                by_fd[pidfd] = pid
+            self._adopted.clear()
+        while self._stop_reason is None:
+            if not by_fd:
+                # The last one ended: a child it forked just before may not be known
+                # yet (its FORK record still in a ring).
+                self._sync()
+            with self._lock:
+                for pid in self._adopted:
+                    pidfd = self._pidfds[pid]
+                    poller.register(pidfd, select.POLLIN)
+                    by_fd[pidfd] = pid
+                self._adopted.clear()
+            if not by_fd:
+                break
+            for fd, _ in poller.poll():
+                if fd == self._wake_read:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self._wake_read, 4096)
+                    continue
+                poller.unregister(fd)
+                pid = by_fd.pop(fd)
+                with self._lock:
+                    del self._pidfds[pid]
+                os.close(fd)
+        if self._stop_reason is not None:
+            self._sync()  # the threads and children born up to the stop, counted
+        return self._result()
+
+    def _result(self) -> RunResult:
+        with self._lock:
+            alive = len(self._pidfds) if self._stop_reason is not None else 0
+            skipped = list(self._skipped)
+            for pid, count in sorted(self._raced.items()):
+                skipped.append(f"pid {pid}: {_threads(count)} not watched "
+                               "(ended while ktr attached)")
+            for pid, (count, reason) in sorted(self._refused.items()):
+                skipped.append(f"pid {pid}: {_threads(count)} not watched ({reason})")
+            return RunResult(
+                exit_status=None, stop_reason=self._stop_reason, spawn_error=None,
+                processes=len(self._processes), threads=len(self._tids), detached=alive,
+                killed=0, lost=(sum(self._raced.values())
+                                + sum(count for count, _ in self._refused.values())),
+                skipped=tuple(skipped))
+
+    def close(self) -> None:
+        with self._lock:
+            for pidfd in self._pidfds.values():
+                os.close(pidfd)
+            self._pidfds.clear()
+        for fd in (self._wake_read, self._wake_write):
+            if fd >= 0:
+                os.close(fd)
+        self._wake_read = self._wake_write = -1
+
+
+def _threads(count: int) -> str:
+    return f"{count} thread{'s' if count != 1 else ''}"
+
+
+__all__ = ["PerfAttach"]
