@@ -430,7 +430,8 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
                 if status is not None:
                     status.stop()
                 if result is not None:
-                    descriptor.add_end(_end_payload(result))
+                    # (no probes on this path: -P attaches with ptrace)
+                    descriptor.add_end(_end_payload(result, []))
                 descriptor.release()
         assert result is not None
         stats = descriptor.stats
