@@ -359,12 +359,18 @@ class Descriptor:
             queue = self._queue
             room = self._quiet - len(queue)
             if room > 0:
-                # how many of the first ``room`` records stay within the byte mark
-                totals = list(itertools.accumulate(map(len, records[:room]),
-                                                   initial=self._queued_bytes))
-                done = bisect.bisect_right(totals, self._quiet_bytes, lo=1) - 1
-                queue.extend(records[:done])
-                self._queued_bytes = totals[done]
+                quiet = records if room >= len(records) else records[:room]
+                total = self._queued_bytes + sum(map(len, quiet))
+                if total <= self._quiet_bytes:  # the usual case: all of them
+                    done = len(quiet)
+                    self._queued_bytes = total
+                else:  # those that stay within the byte mark
+                    totals = list(itertools.accumulate(map(len, quiet),
+                                                       initial=self._queued_bytes))
+                    done = bisect.bisect_right(totals, self._quiet_bytes, lo=1) - 1
+                    quiet = quiet[:done]
+                    self._queued_bytes = totals[done]
+                queue.extend(quiet)
         for record in records[done:]:
             done += self.add_entry(record)
         return done
