@@ -139,6 +139,7 @@ def _this_field(expression: Any) -> str:
 def _derivable_schemas(order: ByteOrder) -> dict[str, cs.Struct]:
     schema_set = schemas(order)
     named = {"preamble": schema_set.preamble, "header_fields": schema_set.header_fields,
+             "header_checksum": schema_set.header_checksum,
              "batch_header": schema_set.batch_header, "record_header": schema_set.record_header}
     named.update((kind.name, schema) for kind, schema in schema_set.payloads.items())
     return named
@@ -147,9 +148,9 @@ def _derivable_schemas(order: ByteOrder) -> dict[str, cs.Struct]:
 def layout_tables() -> dict[str, dict[str, _layouts.LayoutData]]:
     """What ``_layouts.LAYOUTS`` must hold: every derivable schema, per byte order.
 
-    Keys: ``preamble``, ``header_fields``, ``batch_header``, ``record_header``
-    and each payload kind's name; a layout's ``extension`` is the key of its
-    name and ``+`` (``END+``). (The header body, whose strings carry their
+    Keys: ``preamble``, ``header_fields``, ``header_checksum``, ``batch_header``,
+    ``record_header`` and each payload kind's name; a layout's ``extension`` is
+    the key of its name and ``+`` (``END+``). (The header body, whose strings carry their
     own lengths, has no fixed layout: ``_container`` packs it, tested against
     its schema.)
     """

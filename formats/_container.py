@@ -2,9 +2,12 @@
 
 Guarantees: ``encode_*`` and ``parse_*`` are exact inverses; every parse error
 is a ``FormatError`` naming the byte offset it was found at (callers pass the
-offset of the buffer they hand in); a batch is accepted only if its header
-checksum, payload checksum, lengths and record count all agree, so one damaged
-batch never yields wrong records; nothing here writes what it would refuse
+offset of the buffer they hand in); a file header of minor 1 or later is
+accepted only if its CRC-32 (its last four bytes) holds, so one flipped bit
+anywhere in it (a time, a byte of the options) is refused, not believed (a
+minor-0 header has no checksum and is read unchecked); a batch is accepted
+only if its header checksum, payload checksum, lengths and record count all
+agree, so one damaged batch never yields wrong records; nothing here writes what it would refuse
 (a batch over ``MAX_BATCH_BYTES`` or past ``MAX_COMPRESSION_RATIO``, a header
 body over ``MAX_HEADER_BODY``), and decompression never produces more than the
 batch header's length plus one byte, whatever the zstd frame claims.
@@ -44,6 +47,10 @@ _PREAMBLE_SIZE = _PREAMBLE.size
 _MAJOR_OFFSET = _PREAMBLE_SIZE + 3  # after the padding
 _HEADER_FIELDS = {order: generated_layout(order, "header_fields").fixed
                   for order in BYTE_ORDER_MARKS}
+_HEADER_CHECKSUM = {order: generated_layout(order, "header_checksum").fixed
+                    for order in BYTE_ORDER_MARKS}
+#: The first minor whose header ends with its checksum.
+HEADER_CHECKSUM_MINOR = 1
 #: Bytes before the header body: magic, byte order, padding, major, minor, body length.
 HEADER_PREFIX_SIZE = _PREAMBLE_SIZE + _HEADER_FIELDS["little"].size
 #: The header body, packed by hand (its strings carry their own lengths, so
@@ -131,8 +138,12 @@ def encode_file_header(header: FileHeader) -> bytes:
         # A reader would reject the whole file: the caller must keep its options smaller.
         raise ValueError(f"file header body of {len(body_bytes)} bytes is over SPEC's limit "
                          f"of {MAX_HEADER_BODY}")
-    fields = _HEADER_FIELDS[order].pack(header.major, header.minor, len(body_bytes))
-    return _PREAMBLE.pack(FILE_MAGIC, BYTE_ORDER_MARKS[order]) + fields + body_bytes
+    checksum = _HEADER_CHECKSUM[order]
+    sealed = header.minor >= HEADER_CHECKSUM_MINOR  # an older minor is written as it was
+    body_length = len(body_bytes) + (checksum.size if sealed else 0)
+    fields = _HEADER_FIELDS[order].pack(header.major, header.minor, body_length)
+    data = _PREAMBLE.pack(FILE_MAGIC, BYTE_ORDER_MARKS[order]) + fields + body_bytes
+    return data + checksum.pack(zlib.crc32(data)) if sealed else data
 
 
 class HeaderPrefix(NamedTuple):
@@ -140,6 +151,7 @@ class HeaderPrefix(NamedTuple):
     major: int
     minor: int
     body_length: int
+    crc: int  # CRC-32 of these bytes: the header checksum goes on from it over the body
 
 
 def parse_header_prefix(prefix: bytes) -> HeaderPrefix:
@@ -165,16 +177,30 @@ def parse_header_prefix(prefix: bytes) -> HeaderPrefix:
     if body_length > MAX_HEADER_BODY:
         raise CorruptHeader(f"header length {body_length} is implausible",
                             HEADER_PREFIX_SIZE - 4)
-    return HeaderPrefix(order, major, minor, body_length)
+    return HeaderPrefix(order, major, minor, body_length,
+                        zlib.crc32(prefix[:HEADER_PREFIX_SIZE]))
 
 
 def parse_header_body(prefix: HeaderPrefix, body: bytes) -> FileHeader:
-    """Decode the header body; fields a newer minor appended are ignored."""
+    """Check the header checksum (minor 1 on) and decode the header body; fields a
+    newer minor added are ignored."""
     if len(body) < prefix.body_length:
         raise CorruptHeader("file ends inside its header", HEADER_PREFIX_SIZE + len(body))
+    body = body[: prefix.body_length]
+    if prefix.minor >= HEADER_CHECKSUM_MINOR:
+        checksum = _HEADER_CHECKSUM[prefix.byte_order]
+        at = len(body) - checksum.size  # the checksum's offset in the body
+        if at < 0:
+            raise CorruptHeader(f"header length {prefix.body_length} is too short for its "
+                                "checksum", HEADER_PREFIX_SIZE - 4)
+        (stored,) = checksum.unpack_from(body, at)
+        if zlib.crc32(body[:at], prefix.crc) != stored:
+            raise CorruptHeader(
+                f"damaged file header (checksum mismatch over bytes 0 to "
+                f"{HEADER_PREFIX_SIZE + at - 1})", HEADER_PREFIX_SIZE + at)
+        body = body[:at]
     try:
-        realtime_ns, monotonic_ns, strings = _unpack_header_body(
-            prefix.byte_order, body[: prefix.body_length])
+        realtime_ns, monotonic_ns, strings = _unpack_header_body(prefix.byte_order, body)
         ktr_version, hostname, kernel_release, machine, options_text = strings
         options = json.loads(options_text) if options_text else {}
     except ValueError as error:  # UnicodeDecodeError and JSONDecodeError among them

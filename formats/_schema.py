@@ -31,7 +31,7 @@ BATCH_MAGIC = b"KTRB"
 BYTE_ORDER_MARKS: dict[ByteOrder, bytes] = {"little": b"L", "big": b"B"}
 
 FORMAT_MAJOR = 1
-FORMAT_MINOR = 0
+FORMAT_MINOR = 1  # 1: the file header ends with its CRC-32 (header_checksum)
 RECORD_VERSION = 1  # ktr_header v1: nanosecond time and thread id
 COMM_LENGTH = 16  # Linux TASK_COMM_LEN
 
@@ -42,6 +42,7 @@ class Schemas(NamedTuple):
     preamble: cs.Struct  # magic and byte-order mark: all read before the order is known
     header_fields: cs.Struct  # after the preamble: versions and the body's length
     header_body: cs.Struct
+    header_checksum: cs.Struct  # the header's last bytes (minor >= 1)
     batch_header: cs.Struct
     record_header: cs.Struct
     payloads: dict[RecordKind, cs.Struct]
@@ -73,6 +74,12 @@ def schemas(order: ByteOrder) -> Schemas:
         "kernel_release" / cs.PascalString(u16, "utf8"),
         "machine" / cs.PascalString(u16, "utf8"),
         "options" / cs.PascalString(u32, "utf8"),  # a JSON object
+    )
+    # Since minor 1 the body's last four bytes (counted in body_length) are
+    # this: the CRC-32 of every header byte before them, from the magic on.
+    # A later minor adds its fields before it, never after.
+    header_checksum = cs.Struct(
+        "header_crc" / u32,
     )
     # body_length lets a reader skip header fields a newer minor appended.
     header_fields = cs.Struct(
@@ -295,4 +302,5 @@ def schemas(order: ByteOrder) -> Schemas:
             "options" / cs.Bytes(cs.this.options_length),
         ),
     }
-    return Schemas(preamble, header_fields, header_body, batch_header, record_header, payloads)
+    return Schemas(preamble, header_fields, header_body, header_checksum, batch_header,
+                   record_header, payloads)

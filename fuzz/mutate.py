@@ -412,12 +412,22 @@ def mutate_file_header(trace: Trace, rng: random.Random, donors: list[Trace]) ->
         byte_order=trace.order, minor=rng.choice([0, 0, 1, 65535]),
     )
     data = bytearray(formats.encode_file_header(header))
+    # From minor 1 the header ends with its CRC-32: taken off, put back over the result.
+    sealed = header.minor >= 1
+    checksum = 4 if sealed else 0
+    if sealed:
+        data = data[:-checksum]
     if not isinstance(options, dict) or rng.random() < 0.5:
         # Rewrite the options JSON in place of the empty object (length-prefixed u32).
         text = json.dumps(options).encode()
         data = data[:-6] + struct.pack(_prefix(trace.order) + "I", len(text)) + text
         struct.pack_into(_prefix(trace.order) + "I", data, formats.HEADER_PREFIX_SIZE - 4,
-                         len(data) - formats.HEADER_PREFIX_SIZE)
+                         len(data) + checksum - formats.HEADER_PREFIX_SIZE)
+    if sealed:
+        crc = zlib.crc32(data)
+        if rng.random() < 0.1:
+            crc ^= 1 << rng.randrange(32)  # a damaged header: refused in one line
+        data += struct.pack(_prefix(trace.order) + "I", crc)
     trace.header_bytes = bytes(data)
 
 

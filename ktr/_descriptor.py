@@ -7,15 +7,21 @@ exceed SPEC's batch cap (``formats.MAX_BATCH_BYTES``), so the file never holds
 a batch a reader rejects. The semantics are ktrace's
 (``ktraddentry``, ``ktrace_thread``, ``ktrwrite``, ``ktd_lookup``):
 
+* The queue is bounded twice: by records (``maxentry``) and by the bytes of
+  the records it holds (``maxbytes``), so that large records (``-s``) cannot
+  fill memory before the record bound is reached. Every mark below applies to
+  both counts, whichever is passed first.
 * A record is dropped, and counted under ENOSPC, when the queue already holds
-  more than ``maxentry`` records.
-* Past half of ``maxentry`` (or while another producer waits) a producer wakes
-  the writer and waits until it has emptied the queue. This holds the traced
+  more than ``maxentry`` records or ``maxbytes`` bytes (a record is never too
+  large for an empty queue: memory stays within ``maxbytes`` plus one record).
+* Past half of ``maxentry`` or of ``maxbytes`` (or while another producer
+  waits) a producer wakes the writer and waits until it has emptied the queue. This holds the traced
   thread, so a fast tracee cannot outrun the disk. A wait longer than
   ``timeout_s`` turns the descriptor BLOCKING: from then on producers do not
   wait and overflow is dropped and counted, until the writer catches up and
   empties the queue.
-* Otherwise the writer is woken at once past ``delayqcnt`` records, or after
+* Otherwise the writer is woken at once past ``delayqcnt`` records or a
+  quarter of ``maxbytes`` bytes (ktrace's delayed wakeup, in bytes too), or after
   ``wakedelay_ms`` (``intrwakdl_ms`` for a pipe or terminal) -- a deadline the
   sleeping writer waits until, not a timer per batch.
 * Drop counts (ENOSPC from the queue, ENOMEM from ``log_error``) are taken with
@@ -53,6 +59,8 @@ guarantee anything about records added after the last release (refused).
 from __future__ import annotations
 
 import atexit
+import bisect
+import itertools
 import os
 import threading
 import time
@@ -87,10 +95,12 @@ _ZSTD_LEVEL: Final = 3
 #: Inclusive ranges of the queue tunables: outside them a value is a mistake
 #: (an hour-long wait, a million queued records), not a wish.
 MAXENTRY_RANGE: Final = (1, 1_000_000)
+MAXBYTES_RANGE: Final = (1 << 16, 1 << 32)
 DELAYQCNT_RANGE: Final = (0, 1_000_000)
 TIMEOUT_S_RANGE: Final = (0.001, 3600)
 DELAY_MS_RANGE: Final = (0.001, 3_600_000)
-#: What the default queue may hold before producers wait: see QueueParameters.sized_for.
+#: What the default queue may hold, in record bytes, before producers wait
+#: (half the default ``maxbytes``).
 QUEUE_HALF_BYTES: Final = 16 << 20
 
 
@@ -106,6 +116,10 @@ class QueueParameters:
     grows with it, keeping ``delayqcnt`` below half of ``maxentry``, where
     producers would start waiting). ``--queue-max 1000 --delay-count 100``
     gives ktrace's.
+
+    ``maxbytes`` has no ktrace counterpart (a kernel queue of pointers costs
+    little per entry; here each entry holds its data): the same bound in
+    record bytes. Half of it makes producers wait, a quarter wakes the writer.
     """
 
     maxentry: int = 8000  # queue bound; past it a record is dropped (ENOSPC)
@@ -113,15 +127,17 @@ class QueueParameters:
     delayqcnt: int = 2000  # queue length that wakes the writer at once
     wakedelay_ms: float = 5000  # delayed wakeup otherwise
     intrwakdl_ms: float = 100  # the same when the output is interactive (pipe or tty)
+    maxbytes: int = 2 * QUEUE_HALF_BYTES  # the bound in queued record bytes
 
     @staticmethod
     def sized_for(largest_record: int) -> tuple[int, int]:
         """Default (maxentry, delayqcnt) for records of up to ``largest_record`` bytes.
 
-        The bound counts records, not bytes: with large records (``-s``) the
-        defaults shrink so that half the queue, where producers start to wait,
-        holds at most ``QUEUE_HALF_BYTES``; never below ktrace's maxentry of
-        1000. ``delayqcnt`` is a quarter of ``maxentry``.
+        With large records (``-s``) the defaults shrink so that half the
+        queue, where producers start to wait, holds at most
+        ``QUEUE_HALF_BYTES``; never below ktrace's maxentry of 1000 (past that
+        floor ``maxbytes`` is what bounds the queue). ``delayqcnt`` is a
+        quarter of ``maxentry``.
         """
         maxentry = 2 * QUEUE_HALF_BYTES // max(largest_record, 1)
         maxentry = max(1000, min(QueueParameters.maxentry, maxentry))
@@ -129,6 +145,7 @@ class QueueParameters:
 
     def __post_init__(self) -> None:
         for name, (low, high) in (("maxentry", MAXENTRY_RANGE), ("delayqcnt", DELAYQCNT_RANGE),
+                                  ("maxbytes", MAXBYTES_RANGE),
                                   ("timeout_s", TIMEOUT_S_RANGE),
                                   ("wakedelay_ms", DELAY_MS_RANGE),
                                   ("intrwakdl_ms", DELAY_MS_RANGE)):
@@ -179,6 +196,7 @@ class Descriptor:
         "_compression_errors",
         "_compressor",
         "_deadline",
+        "_delay_bytes",
         "_delay_s",
         "_delayqcnt",
         "_drop_totals",
@@ -189,15 +207,19 @@ class Descriptor:
         "_flags",
         "_framing",
         "_half",
+        "_half_bytes",
         "_identity",
         "_lock",
         "_max_batch_bytes",
+        "_maxbytes",
         "_maxentry",
         "_output",
         "_pending_drops",
         "_placed_drops",
         "_queue",
+        "_queued_bytes",
         "_quiet",
+        "_quiet_bytes",
         "_references",
         "_registry",
         "_stats_batches",
@@ -251,6 +273,9 @@ class Descriptor:
         self._maxentry = parameters.maxentry
         self._half = parameters.maxentry >> 1
         self._delayqcnt = parameters.delayqcnt
+        self._maxbytes = parameters.maxbytes
+        self._half_bytes = parameters.maxbytes >> 1
+        self._delay_bytes = parameters.maxbytes >> 2
         self._delay_s = (parameters.intrwakdl_ms if output.interactive
                          else parameters.wakedelay_ms) / 1000.0
         self._timeout_s = parameters.timeout_s
@@ -261,6 +286,7 @@ class Descriptor:
         self._sync_cv = threading.Condition(self._lock)  # ktd_sync_cv: releases producers
         self._written_cv = threading.Condition(self._lock)  # for wait_written
         self._queue: list[bytes] = []
+        self._queued_bytes = 0  # the sum of the queued records' lengths
         self._flags = 0
         self._references = 1
         self._pending_drops: dict[DropError, int] = {}  # ktd_error/ktd_errcnt, per kind
@@ -273,9 +299,11 @@ class Descriptor:
         self._deadline: float | None = None  # the pending delayed wakeup (ktd_wakch)
         self._writer_asleep = True  # see _writer_loop
         self._wake_now = False  # the sleeping writer has been told to take the queue
-        # add_entry's fast path: a queue shorter than this takes a record and
-        # nothing else needs doing (no drop, no sync, no wakeup to schedule).
+        # add_entry's fast path: a queue shorter than _quiet records that stays
+        # within _quiet_bytes with the record takes it and nothing else needs
+        # doing (no drop, no sync, no wakeup to schedule).
         self._quiet = 0
+        self._quiet_bytes = 0
         self._failure: OutputError | None = None
         self._error_callbacks: list[ErrorCallback] = []
         self._blocking_callbacks: list[BlockingCallback] = []
@@ -289,8 +317,10 @@ class Descriptor:
         if begin is not None:
             # Before any producer can queue: the first record. The writer, which
             # starts asleep, takes it at once (a follower waits on it, not on 5 s).
-            self._queue.append(formats.codec(self.byte_order).encode_record(
-                formats.RecordKind.BEGIN, 0, 0, time.time_ns(), _RECORDER_COMM, begin))
+            record = formats.codec(self.byte_order).encode_record(
+                formats.RecordKind.BEGIN, 0, 0, time.time_ns(), _RECORDER_COMM, begin)
+            self._queue.append(record)
+            self._queued_bytes = len(record)
             self._wake_now = True
 
         self._thread = threading.Thread(target=self._run_writer, daemon=True,
@@ -308,8 +338,10 @@ class Descriptor:
         """
         with self._lock:
             queue = self._queue
-            if len(queue) < self._quiet:
+            queued_bytes = self._queued_bytes + len(record)
+            if len(queue) < self._quiet and queued_bytes <= self._quiet_bytes:
                 queue.append(record)
+                self._queued_bytes = queued_bytes
                 return True
             outcome = self._add_slow(record)
         if outcome == _QUEUED_NOW_BLOCKING:
@@ -327,8 +359,18 @@ class Descriptor:
             queue = self._queue
             room = self._quiet - len(queue)
             if room > 0:
-                done = min(room, len(records))
-                queue.extend(records[:done])
+                quiet = records if room >= len(records) else records[:room]
+                total = self._queued_bytes + sum(map(len, quiet))
+                if total <= self._quiet_bytes:  # the usual case: all of them
+                    done = len(quiet)
+                    self._queued_bytes = total
+                else:  # those that stay within the byte mark
+                    totals = list(itertools.accumulate(map(len, quiet),
+                                                       initial=self._queued_bytes))
+                    done = bisect.bisect_right(totals, self._quiet_bytes, lo=1) - 1
+                    quiet = quiet[:done]
+                    self._queued_bytes = totals[done]
+                queue.extend(quiet)
         for record in records[done:]:
             done += self.add_entry(record)
         return done
@@ -346,6 +388,7 @@ class Descriptor:
             if self._flags & _DONE:
                 return False
             self._queue.append(record)
+            self._queued_bytes += len(record)
             return True
 
     def _add_slow(self, record: bytes) -> int:
@@ -355,14 +398,17 @@ class Descriptor:
                 self._stats_refused += 1  # lost to the failure: the summary says so
             return _DROPPED
         queue = self._queue
-        if len(queue) > self._maxentry:
+        if len(queue) > self._maxentry or self._queued_bytes > self._maxbytes:
             self._count_drop(DropError.ENOSPC)
             return _DROPPED
         queue.append(record)
         qcount = len(queue)
-        if not flags & _BLOCKING and (flags & _WAIT or qcount > self._half):
+        self._queued_bytes += len(record)
+        qbytes = self._queued_bytes
+        if not flags & _BLOCKING and (flags & _WAIT or qcount > self._half
+                                      or qbytes > self._half_bytes):
             return self._sync()
-        if qcount > self._delayqcnt:
+        if qcount > self._delayqcnt or qbytes > self._delay_bytes:
             self._wake_writer()
         elif self._deadline is None:
             # ktrace's callout: the writer itself sleeps until this deadline.
@@ -405,18 +451,25 @@ class Descriptor:
 
     def _set_quiet(self) -> None:
         flags = self._flags
+        quiet_bytes = 0
         if flags & (_DONE | _WAIT):
             quiet = 0
         else:
-            # Below this length a record needs neither a drop nor a sync.
-            limit = self._maxentry + 1 if flags & _BLOCKING else self._half
+            # Below this length (and within these bytes, the record counted)
+            # a record needs neither a drop nor a sync.
+            if flags & _BLOCKING:
+                limit, limit_bytes = self._maxentry + 1, self._maxbytes
+            else:
+                limit, limit_bytes = self._half, self._half_bytes
             if not self._writer_asleep or self._wake_now:
-                quiet = limit
+                quiet, quiet_bytes = limit, limit_bytes
             elif self._deadline is not None:
                 quiet = min(limit, self._delayqcnt)
+                quiet_bytes = min(limit_bytes, self._delay_bytes)
             else:
                 quiet = 0  # the next record arms the delayed wakeup
         self._quiet = quiet
+        self._quiet_bytes = quiet_bytes
 
     def log_error(self, error: DropError) -> None:
         """Count a record that could not be built (``ktd_logerrl``)."""
@@ -567,6 +620,7 @@ class Descriptor:
                 if self._queue or self._pending_drops or self._placed_drops:
                     batch = self._queue
                     self._queue = []
+                    self._queued_bytes = 0
                     drops = self._pending_drops
                     self._pending_drops = {}
                     drops_began = self._drops_began
@@ -680,6 +734,7 @@ class Descriptor:
         self._stats_taken += len(self._queue)
         self._stats_discarded += len(self._queue)
         self._queue = []
+        self._queued_bytes = 0
         self._flags = (self._flags | _DONE) & ~(_WAIT | _BLOCKING)
         self._set_quiet()
         self._sync_cv.notify_all()

@@ -32,6 +32,7 @@ from ._control import DEFAULT_SPIN_US
 from ._descriptor import (
     DELAY_MS_RANGE,
     DELAYQCNT_RANGE,
+    MAXBYTES_RANGE,
     MAXENTRY_RANGE,
     QUEUE_HALF_BYTES,
     TIMEOUT_S_RANGE,
@@ -373,6 +374,11 @@ def _build_parser() -> _Parser:
                             f"{defaults.maxentry}, down to 1000 when -s is large, so that "
                             f"half the queue holds at most {QUEUE_HALF_BYTES >> 20} MiB; "
                             f"{_range(MAXENTRY_RANGE)})")
+    queue.add_argument("--queue-bytes", type=_ranged(int, *MAXBYTES_RANGE),
+                       default=defaults.maxbytes, metavar="BYTES",
+                       help="record bytes queued before new records are dropped; half of it "
+                            "makes the traced threads wait for the writer, a quarter wakes it "
+                            f"(default {defaults.maxbytes}; {_range(MAXBYTES_RANGE)})")
     queue.add_argument("--timeout", type=_ranged(float, *TIMEOUT_S_RANGE),
                        default=defaults.timeout_s, metavar="S",
                        help="longest wait for the writer before dropping instead (default "
@@ -584,7 +590,7 @@ def _queue_parameters(arguments: argparse.Namespace) -> QueueParameters:
         return QueueParameters(
             maxentry=maxentry, timeout_s=arguments.timeout,
             delayqcnt=delayqcnt, wakedelay_ms=arguments.wake_delay,
-            intrwakdl_ms=arguments.interactive_delay,
+            intrwakdl_ms=arguments.interactive_delay, maxbytes=arguments.queue_bytes,
         )
     except UsageError as error:
         raise UsageError(f"ktr record: {error}") from None

@@ -32,8 +32,13 @@ from formats import DropError
 
 from ._builder import BuilderOptions, RecordBuilder
 from ._control import Consumer, Control, ControlOptions, RunResult
+from ._control._dispatch import FLUSH_EVERY
 from ._events import ThreadObserver
 from ._options import RecordOptions
+
+#: Record bytes the ptrace source holds before it queues them (with a large
+#: ``-s``): the queue's byte bound only counts records once they are queued.
+HELD_BYTES = 4 << 20
 
 
 class LogLost(Protocol):
@@ -117,20 +122,42 @@ class PtraceSource:
         each record as before, a little later. Beside other sources, whose
         records ktrdump interleaves by time within a short window (samples
         must follow the EXEC that maps their image), each record is queued
-        at once.
+        at once. The held records are flushed early when they pass
+        ``HELD_BYTES``: a count of stops alone bounds nothing when each read
+        may hold ``-s`` bytes. (Only then is each record counted: with ``-s``
+        small enough that ``FLUSH_EVERY`` stops of capped I/O stay within
+        ``HELD_BYTES``, the hot path appends to the list and nothing more.)
         """
         options = self.options
         sink_many = output.sink_many
         held: list[bytes] = []
         flush: Callable[[], None] | None = None
+        sink: Callable[[bytes], object] = output.sink
         if bulk and sink_many is not None:
+            held_bytes = 0
+
             def flush() -> None:
+                nonlocal held_bytes
+                held_bytes = 0
                 if held:
                     sink_many(held)
                     held.clear()
+
+            sink = held.append
+            if options.io_bytes * FLUSH_EVERY > HELD_BYTES:
+                hold = held.append
+
+                def sink_counted(record: bytes) -> None:
+                    nonlocal held_bytes
+                    hold(record)
+                    held_bytes += len(record)
+                    if held_bytes > HELD_BYTES:
+                        flush()
+
+                sink = sink_counted
         builder = RecordBuilder(
             BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
-            held.append if flush is not None else output.sink, log_error, output.notify,
+            sink, log_error, output.notify,
         )
         consumer: Consumer = builder
         for wrapper in self._wrappers:

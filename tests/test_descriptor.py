@@ -59,12 +59,13 @@ def big_record(sequence: int, size: int = 1000) -> bytes:
 
 def parameters(**changes: float) -> QueueParameters:
     values: dict[str, float] = {"maxentry": 1000, "timeout_s": 5.0, "delayqcnt": 100,
-                                "wakedelay_ms": LONG_MS, "intrwakdl_ms": LONG_MS}
+                                "wakedelay_ms": LONG_MS, "intrwakdl_ms": LONG_MS,
+                                "maxbytes": QueueParameters.maxbytes}
     values.update(changes)
     return QueueParameters(
         maxentry=int(values["maxentry"]), timeout_s=values["timeout_s"],
         delayqcnt=int(values["delayqcnt"]), wakedelay_ms=values["wakedelay_ms"],
-        intrwakdl_ms=values["intrwakdl_ms"],
+        intrwakdl_ms=values["intrwakdl_ms"], maxbytes=int(values["maxbytes"]),
     )
 
 
@@ -280,6 +281,50 @@ def test_producer_waits_past_half_full_until_the_writer_drains(fifo: Fifo) -> No
     assert (stats.blocking, stats.timeouts, dict(stats.drops)[DropError.ENOSPC]) == (
         False, 0, 0)
     descriptor.release()
+
+
+def test_a_quarter_of_the_byte_bound_wakes_the_writer_at_once(tmp_path: Path) -> None:
+    # Two records of 10 kB pass a quarter of 64 kB: written although the delayed
+    # wakeup is a minute away and the queue is far below delayqcnt records.
+    descriptor = open_file(tmp_path / "out.ktr", parameters=parameters(maxbytes=1 << 16))
+    assert descriptor.add_entry(big_record(0, 10_000))
+    assert descriptor.add_entry(big_record(1, 10_000))
+    assert descriptor.wait_written(2, timeout=5)
+    descriptor.release()
+    assert sequences(read_trace(tmp_path / "out.ktr")[2]) == [0, 1]
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["add_entry", "add_entries"])
+def test_the_byte_bound_holds_producers_then_drops_and_says_so(fifo: Fifo, bulk: bool) -> None:
+    # Records of 10 kB, a 64 kB byte bound, a record bound (1000) never reached.
+    descriptor = open_descriptor(
+        OutputOptions(str(fifo.path),
+                      parameters=parameters(maxentry=1000, timeout_s=0.2, maxbytes=1 << 16)),
+        make_header())
+    read_header(fifo.reader)
+    records = [big_record(sequence, 10_000) for sequence in range(60)]
+    if bulk:
+        accepted = descriptor.add_entries(records)
+    else:
+        outcomes = [descriptor.add_entry(record) for record in records]
+        accepted = outcomes.count(True)
+        assert outcomes == [True] * accepted + [False] * (60 - accepted)
+    # The writer took the first records (woken past 16 kB) and is stuck on the full
+    # pipe; past 32 kB a producer waited 0.2 s for it and turned BLOCKING; the queue
+    # then filled past 64 kB (7 records), and the rest was dropped and counted.
+    stats = descriptor.stats
+    assert stats.blocking and stats.timeouts == 1
+    assert 8 <= accepted <= 13  # 1 to 6 taken by the writer, 7 queued
+    assert stats.drops[DropError.ENOSPC] == 60 - accepted
+
+    reader = Reader(fifo.reader)
+    reader.start()
+    assert descriptor.wait_written(accepted, timeout=5)
+    descriptor.release()
+    reader.join(5)
+    _, written = parse_batches(reader.data)
+    assert sequences(written) == list(range(accepted))
+    assert drops_in(written) == {int(DropError.ENOSPC): 60 - accepted}
 
 
 def test_stalled_writer_turns_blocking_and_drops_are_written(fifo: Fifo) -> None:

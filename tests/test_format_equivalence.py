@@ -154,13 +154,17 @@ def test_file_header_round_trip(order: formats.ByteOrder) -> None:
 
 
 def test_newer_minor_header_fields_are_skipped() -> None:
+    import zlib
+
     header = formats.FileHeader("h", "k", "m", 1, 2, "v")
-    data = bytearray(formats.encode_file_header(header))
-    # A newer minor appends header fields: grow the body and bump the minor.
+    data = bytearray(formats.encode_file_header(header))[:-4]  # without its checksum
+    # A newer minor adds header fields before the checksum: grow the body, bump
+    # the minor, seal it again.
     data[14:16] = (formats.FORMAT_MINOR + 1).to_bytes(2, "little")
     body_length = int.from_bytes(data[16:20], "little")
     data[16:20] = (body_length + 5).to_bytes(4, "little")
     data += b"extra"
+    data += zlib.crc32(data).to_bytes(4, "little")
     parsed, size = formats.parse_file_header(bytes(data))
     assert size == len(data)
     assert parsed.minor == formats.FORMAT_MINOR + 1
@@ -314,6 +318,7 @@ def test_file_header_packed_by_hand_matches_the_schema(
     release: str, machine: str, options: dict[str, Any],
 ) -> None:
     import json
+    import zlib
 
     from formats._schema import BYTE_ORDER_MARKS
 
@@ -324,11 +329,13 @@ def test_file_header_packed_by_hand_matches_the_schema(
         "realtime_ns": realtime, "monotonic_ns": monotonic, "ktr_version": version,
         "hostname": hostname, "kernel_release": release, "machine": machine,
         "options": json.dumps(options, sort_keys=True)})
-    expected = (schema_set.preamble.build({"byte_order": BYTE_ORDER_MARKS[order]})
-                + schema_set.header_fields.build({"major": formats.FORMAT_MAJOR,
-                                                  "minor": formats.FORMAT_MINOR,
-                                                  "body_length": len(body)})
-                + body)
+    checksum_size = schema_set.header_checksum.sizeof()
+    sealed = (schema_set.preamble.build({"byte_order": BYTE_ORDER_MARKS[order]})
+              + schema_set.header_fields.build({"major": formats.FORMAT_MAJOR,
+                                                "minor": formats.FORMAT_MINOR,
+                                                "body_length": len(body) + checksum_size})
+              + body)
+    expected = sealed + schema_set.header_checksum.build({"header_crc": zlib.crc32(sealed)})
     assert formats.encode_file_header(header) == expected
     assert formats.parse_file_header(expected + b"more") == (header, len(expected))
 

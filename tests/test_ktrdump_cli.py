@@ -64,8 +64,8 @@ def test_default_file_is_ktr_out(trace: Path, monkeypatch: pytest.MonkeyPatch,
     [
         (b"#!/bin/sh\necho hello\n", "not a ktr trace file (bad magic) at byte offset 0"),
         (b"", "empty file, not a ktr trace at byte offset 0"),
-        (file_header(major=9), "trace format 9.0 is not supported by this reader (it reads 1.x)"
-                               " at byte offset 12"),
+        (file_header(major=9), f"trace format 9.{formats.FORMAT_MINOR} is not supported by "
+                               "this reader (it reads 1.x) at byte offset 12"),
     ],
 )
 def test_bad_input_is_one_line_and_status_1(

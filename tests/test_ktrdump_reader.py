@@ -153,8 +153,12 @@ def test_header_only_file_has_no_records() -> None:
         (b"", formats.NotATraceFile, "empty file"),
         (b"hello, world\n" * 4, formats.NotATraceFile, "bad magic"),
         (formats.FILE_MAGIC[:5], formats.NotATraceFile, "too short"),
-        (file_header(major=2), formats.UnsupportedVersion, "2.0 is not supported"),
+        (file_header(major=2), formats.UnsupportedVersion,
+         f"2.{formats.FORMAT_MINOR} is not supported"),
         (file_header()[:-3], formats.CorruptHeader, "ends inside its header"),
+        (bytes(byte ^ (0x10 if at == formats.HEADER_PREFIX_SIZE + 6 else 0)
+               for at, byte in enumerate(file_header())),
+         formats.CorruptHeader, "damaged file header (checksum mismatch over bytes 0 to"),
     ],
 )
 def test_bad_headers_raise_one_line_errors(data: bytes, kind: type, text: str) -> None:

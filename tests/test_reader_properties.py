@@ -6,6 +6,7 @@ traceback) fails the test.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 from pathlib import Path
 
@@ -126,6 +127,47 @@ def test_cli_never_prints_a_traceback(tmp_path: Path, data: st.DataObject) -> No
     assert status in (0, 1)
     if status == 0:
         assert content == VALID or mode != "flip" or out
+
+
+# -- the file header's checksum ----------------------------------------------------
+
+_TEXT = st.text(max_size=12)
+_HEADERS = st.builds(
+    formats.FileHeader, hostname=_TEXT, kernel_release=_TEXT, machine=_TEXT,
+    realtime_ns=st.integers(-(1 << 63), (1 << 63) - 1),
+    monotonic_ns=st.integers(-(1 << 63), (1 << 63) - 1), ktr_version=_TEXT,
+    options=st.dictionaries(_TEXT, st.integers() | _TEXT | st.none(), max_size=3),
+    byte_order=st.sampled_from(["little", "big"]))
+
+
+@SETTINGS
+@given(_HEADERS, st.data())
+def test_any_single_bit_flip_in_a_header_is_refused(header: formats.FileHeader,
+                                                    data: st.DataObject) -> None:
+    """A header with one bit flipped anywhere is refused with a ``FormatError`` whose
+    offset lies in the header -- except a minor version flipped to 0 (no checksum to
+    check), which changes nothing else."""
+    encoded = formats.encode_file_header(header)
+    assert formats.parse_file_header(encoded) == (header, len(encoded))
+    position = data.draw(st.integers(0, len(encoded) - 1))
+    damaged = bytearray(encoded)
+    damaged[position] ^= 1 << data.draw(st.integers(0, 7))
+    try:
+        parsed, _ = formats.parse_file_header(bytes(damaged))
+    except formats.FormatError as error:
+        assert 0 <= error.offset <= len(encoded)
+        assert "\n" not in str(error)
+        return
+    assert parsed.minor == 0 and parsed == dataclasses.replace(header, minor=0)
+
+
+@SETTINGS
+@given(_HEADERS)
+def test_a_minor_0_header_is_read_without_a_checksum(header: formats.FileHeader) -> None:
+    old = dataclasses.replace(header, minor=0)
+    encoded = formats.encode_file_header(old)
+    assert len(encoded) == len(formats.encode_file_header(header)) - 4
+    assert formats.parse_file_header(encoded + b"batches") == (old, len(encoded))
 
 
 # -- resynchronisation: the fast scan equals SPEC's rule, read naively ------------------

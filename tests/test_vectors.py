@@ -29,8 +29,8 @@ def _make_vectors() -> object:
 
 def test_every_vector_is_committed() -> None:
     assert TRACES == ["all_kinds.ktr", "all_kinds_big.ktr", "all_kinds_zstd.ktr", "appended.ktr",
-                      "calls.ktr",
-                      "corrupt_middle.ktr", "perf.ktr", "probes.ktr", "torn_tail.ktr"]
+                      "calls.ktr", "corrupt_middle.ktr", "damaged_header.ktr", "minor0.ktr",
+                      "perf.ktr", "probes.ktr", "torn_tail.ktr"]
     for name, variants in _make_vectors().VARIANTS.items():  # type: ignore[attr-defined]
         for suffix, _options in variants:
             assert (VECTORS / (name.removesuffix(".ktr") + suffix)).exists(), suffix

@@ -19,6 +19,10 @@ Files:
 - ``all_kinds_big.ktr``: the same records, big-endian.
 - ``corrupt_middle.ktr``: three batches, the middle one's payload damaged.
 - ``torn_tail.ktr``: three batches, the file cut inside the last one (so no END).
+- ``damaged_header.ktr``: ``all_kinds.ktr`` with one bit of the header's
+  ``realtime_ns`` flipped: refused by the header checksum (format 1.1).
+- ``minor0.ktr``: ``all_kinds.ktr`` with a format 1.0 header (no checksum): read
+  as ``all_kinds.ktr`` is.
 - ``probes.ktr``: function probes (PDEF and PROBE records): nested entry/return pairs,
   typed arguments and strings (one unreadable), an offset probe, an IFUNC implementation,
   a syscall inside a probed call, a second thread, a call left open.
@@ -621,12 +625,18 @@ def vectors() -> dict[str, bytes]:
     # A payload byte of the middle batch: its checksum fails, its header holds.
     damaged[offsets[1] + formats.batch_framing().size + 50] ^= 0x40
     torn_at = offsets[2] + (len(plain) - offsets[2]) // 2
+    header_size = formats.parse_file_header(plain)[1]
+    damaged_header = bytearray(plain)
+    damaged_header[formats.HEADER_PREFIX_SIZE + 6] ^= 0x10  # realtime_ns, 52 days
+    minor0 = formats.encode_file_header(formats.FileHeader(**HEADER, minor=0))
     return {
         "all_kinds.ktr": plain,
         "all_kinds_zstd.ktr": trace(compress=True)[0],
         "all_kinds_big.ktr": trace(order="big")[0],
         "corrupt_middle.ktr": bytes(damaged),
         "torn_tail.ktr": plain[:torn_at],
+        "damaged_header.ktr": bytes(damaged_header),
+        "minor0.ktr": minor0 + plain[header_size:],
         "calls.ktr": calls_trace(),
         "probes.ktr": probes_trace(),
         "perf.ktr": perf_trace(),

@@ -1,0 +1,100 @@
+"""The file header's CRC-32 (format 1.1): one flipped bit anywhere in the header of a
+real recording is refused in one line with the checksum's byte offset, exit status 1,
+in every view (and by ``ktr record -a``); a minor-0 header, which has none, is still
+read. The properties over generated headers are in ``test_reader_properties``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+import formats
+
+BIN = Path(sys.executable).parent
+KTR = str(BIN / "ktr")
+KTRDUMP = str(BIN / "ktrdump")
+REALTIME_OFFSET = formats.HEADER_PREFIX_SIZE + 6  # bit 52 of realtime_ns: 52 days
+
+VIEWS = [[], ["--json"], ["--format", "strace"], ["--format", "chrome"],
+         ["--format", "calls"], ["--format", "folded"], ["--summary"], ["-l"]]
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    out = tmp_path_factory.mktemp("header") / "t.ktr"
+    subprocess.run([KTR, "record", "-q", "-o", str(out), "--", "true"], check=True, timeout=20)
+    return out.read_bytes()
+
+
+def _header_size(data: bytes) -> int:
+    return formats.parse_file_header(data)[1]
+
+
+def test_a_recording_has_a_sealed_header(recorded: bytes) -> None:
+    size = _header_size(recorded)
+    header, _ = formats.parse_file_header(recorded)
+    assert header.minor == formats.FORMAT_MINOR >= 1
+    assert zlib.crc32(recorded[:size - 4]) == int.from_bytes(recorded[size - 4:size], "little")
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=lambda view: " ".join(view) or "text")
+def test_a_flipped_realtime_bit_is_refused_in_every_view(
+        recorded: bytes, tmp_path: Path, view: list[str]) -> None:
+    damaged = bytearray(recorded)
+    damaged[REALTIME_OFFSET] ^= 0x10
+    path = tmp_path / "hf.ktr"
+    path.write_bytes(damaged)
+    at = _header_size(recorded) - 4
+    done = subprocess.run([KTRDUMP, *view, str(path)], capture_output=True, text=True,
+                          timeout=20)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (f"ktrdump: {path}: damaged file header (checksum mismatch over "
+                           f"bytes 0 to {at - 1}) at byte offset {at}\n")
+
+
+def test_a_flip_in_the_options_json_is_refused(recorded: bytes, tmp_path: Path) -> None:
+    damaged = bytearray(recorded)
+    # "facilities" -> "gacilities": still a JSON object of the same length, which
+    # only the checksum can tell from the one recorded
+    damaged[recorded.index(b'"facilities"', 0, _header_size(recorded)) + 1] ^= 0x01
+    path = tmp_path / "opt.ktr"
+    path.write_bytes(damaged)
+    done = subprocess.run([KTRDUMP, "--json", str(path)], capture_output=True, text=True,
+                          timeout=20)
+    assert done.returncode == 1
+    assert "damaged file header (checksum mismatch" in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+
+
+def test_append_refuses_a_damaged_header(recorded: bytes, tmp_path: Path) -> None:
+    damaged = bytearray(recorded)
+    damaged[REALTIME_OFFSET] ^= 0x10
+    path = tmp_path / "hf.ktr"
+    path.write_bytes(damaged)
+    done = subprocess.run([KTR, "record", "-q", "-a", "-o", str(path), "--", "true"],
+                          capture_output=True, text=True, timeout=20)
+    assert done.returncode != 0
+    assert "checksum mismatch" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert path.read_bytes() == damaged  # nothing appended
+
+
+def test_a_minor_0_header_without_checksum_is_still_read(recorded: bytes,
+                                                          tmp_path: Path) -> None:
+    header, size = formats.parse_file_header(recorded)
+    old = formats.encode_file_header(formats.FileHeader(
+        header.hostname, header.kernel_release, header.machine, header.realtime_ns,
+        header.monotonic_ns, header.ktr_version, header.options, minor=0))
+    assert len(old) == size - 4  # the same header, unsealed
+    path = tmp_path / "old.ktr"
+    path.write_bytes(old + recorded[size:])
+    done = subprocess.run([KTRDUMP, str(path)], capture_output=True, text=True, timeout=20)
+    expected = subprocess.run([KTRDUMP, "-"], input=recorded, capture_output=True,
+                              timeout=20)
+    assert done.returncode == expected.returncode == 0, done.stderr
+    assert done.stdout == expected.stdout.decode()
+    assert formats.parse_file_header(old)[0].minor == 0

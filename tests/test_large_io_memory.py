@@ -1,0 +1,57 @@
+"""The recorder's memory stays bounded when each record is large (``-s 8M``).
+
+The oracle is the kernel's own peak-RSS account of the recorder process
+(``getrusage(RUSAGE_CHILDREN).ru_maxrss`` read in a small parent process that
+runs only ``ktr record``), not anything the recorder reports about itself.
+The trace must still be complete: every byte dd moved is in a GENIO record,
+nothing dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import formats
+import ktrdump
+from formats import RecordKind
+
+KTR = str(Path(sys.executable).parent / "ktr")
+BLOCK = 8 << 20
+BLOCKS = 6  # 2 x 48 MiB of GENIO data (before the fix, held at once: 210 MB peak)
+PEAK_RSS_BOUND = 150 << 20
+
+# Runs ktr record as its only child, then prints the child's exit status and the
+# largest resident set of its children (ktr and dd, which ktr waited for), in bytes.
+_PARENT = """
+import json, resource, subprocess, sys
+status = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL).returncode
+print(json.dumps([status, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024]))
+"""
+
+
+def test_dd_with_8_mib_blocks_under_s_8m_stays_small_and_complete(tmp_path: Path) -> None:
+    out = tmp_path / "big.ktr"
+    done = subprocess.run(
+        [sys.executable, "-c", _PARENT, KTR, "record", "-q", "-s", str(BLOCK), "-o", str(out),
+         "--", "dd", "if=/dev/zero", "of=/dev/null", f"bs={BLOCK}", f"count={BLOCKS}"],
+        capture_output=True, text=True, timeout=60, check=True)
+    status, peak_rss = json.loads(done.stdout)
+    assert status == 0
+    assert peak_rss < PEAK_RSS_BOUND, f"peak RSS {peak_rss >> 20} MiB"
+
+    full_blocks = 0
+    with ktrdump.open(str(out)) as reader:
+        for record in reader:
+            assert record.kind != RecordKind.DROP
+            if record.kind == RecordKind.GENIO:
+                genio = record.payload
+                assert isinstance(genio, formats.Genio)
+                assert genio.transferred == len(genio.data)  # nothing cut: -s is BLOCK
+                full_blocks += genio.transferred == BLOCK
+        assert reader.skipped_batches == 0
+    # each of dd's reads and writes, with all its bytes
+    assert full_blocks == 2 * BLOCKS
