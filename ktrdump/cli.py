@@ -51,7 +51,14 @@ try:
     from . import __version__, _perfviews
     from ._calls import recorded_facilities
     from ._describe import describer_for
-    from ._files import FileIds, create_private, file_ids, per_thread_paths, refuse_inputs
+    from ._files import (
+        FileIds,
+        create_private,
+        file_ids,
+        output_file_failure,
+        per_thread_paths,
+        refuse_inputs,
+    )
     from ._filter import CONTEXT_KINDS, record_filter
     from ._follow import Follower, follow
     from ._merge import Late, Merger, merge
@@ -527,8 +534,9 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         if options.output_path is not None and not options.per_thread and (
                 options.output_format != "parquet"):
             # -o FILE: the output goes to a private file instead of standard output.
-            stdout = stack.enter_context(os.fdopen(
-                create_private(options.output_path, inputs), "wb"))
+            # Its write errors (a full disk) name the file, not standard output.
+            stdout = stack.enter_context(_GuardedFile(os.fdopen(
+                create_private(options.output_path, inputs), "wb"), options.output_path))
         if options.summary and not options.selection.active:
             return _summary(options, source, stdout, stderr)
         events = _with_progress(options, source, _first_event_read(source.events()), stdout,
@@ -898,6 +906,33 @@ class _GuardedStdout:
 
     def fileno(self) -> int:
         return self._stream.fileno()
+
+
+class _GuardedFile(_GuardedStdout):
+    """The ``-o`` file: its write errors are ``OutputError`` naming it, closing included."""
+
+    def __init__(self, stream: IO[bytes], path: str) -> None:
+        super().__init__(stream)
+        self._path = path
+
+    def _failed(self, error: OSError) -> OutputError:
+        return output_file_failure(self._path, error)
+
+    def close(self) -> None:
+        try:
+            self._stream.close()  # flushes what is still buffered
+        except OSError as error:
+            raise self._failed(error) from None
+
+    def __enter__(self) -> _GuardedFile:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is None:
+            self.close()
+            return
+        with contextlib.suppress(OutputError):  # the error under way is the one reported
+            self.close()
 
 
 def _report(stderr: IO[str], line: str) -> None:
