@@ -16,7 +16,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from strace_corpus import GCC, KTR, KTRDUMP, STRACE, CallText, parse
 
 # The timer repeats every 100 ms so a signal that lands before a sleep starts
