@@ -207,7 +207,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-m", dest="max_data", type=_non_negative, metavar="MAXDATA",
                         help="show at most MAXDATA bytes of each I/O (default: all that was "
                              "recorded; strace format: of each string, default 32)")
-    parser.add_argument("-p", dest="pids", type=int, action="append", metavar="PID",
+    parser.add_argument("-p", dest="pids", type=_pid, action="append", metavar="PID",
                         help="show only records of process or thread PID (repeatable)")
     parser.add_argument("-t", "--trace-points", dest="facilities", metavar="TRSTR",
                         help="show only these trace points, as ktr record -t (letters "
@@ -288,6 +288,19 @@ def _non_negative(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+#: Linux's PID_MAX_LIMIT (include/linux/threads.h): no pid or tid is larger.
+_PID_MAX_LIMIT = 4 * 1024 * 1024
+
+
+def _pid(text: str) -> int:
+    """-p: a process or thread id (0: the recorder's own records)."""
+    value = _non_negative(text)
+    if value > _PID_MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be a process or thread id, 0 to "
+                                         f"{_PID_MAX_LIMIT}: {text!r}")
     return value
 
 
