@@ -548,8 +548,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
                 options.output_format != "parquet"):
             # -o FILE: the output goes to a private file instead of standard output.
             # Its write errors (a full disk) name the file, not standard output.
-            stdout = stack.enter_context(_GuardedFile(os.fdopen(
-                create_private(options.output_path, inputs), "wb"), options.output_path))
+            stdout = cast(IO[Any], stack.enter_context(_GuardedFile(os.fdopen(
+                create_private(options.output_path, inputs), "wb"), options.output_path)))
         if options.summary and not options.selection.active:
             return _summary(options, source, stdout, stderr)
         events = _with_progress(options, source, _first_event_read(source.events()), stdout,
