@@ -37,7 +37,6 @@ descriptor does).
 
 from __future__ import annotations
 
-import errno
 import struct
 import time
 from collections.abc import Callable
@@ -151,6 +150,8 @@ class _StructPlan(NamedTuple):
     filled_on_error: bool
     measure: str = "size"  # linux.StructCapture.measure
     reclen_offset: int = 16  # "dirents": where d_reclen sits in an entry
+    # filled_on_error: the flags argument whose TIMER_ABSTIME means nothing was filled
+    abstime_arg: int | None = None
 
 
 _UNSELECTED = _Plan(selected=False)
@@ -365,7 +366,7 @@ class RecordBuilder:
             wanted = _StructPlan(
                 index, capture.name.encode(), size, argument.length_arg,
                 argument.kind is ArgKind.SOCKADDR_OUT, capture.filled_on_error, measure,
-                reclen)
+                reclen, _ABSTIME_FLAGS.get(signature.name) if capture.filled_on_error else None)
             (structs_in if capture.direction == "in" else structs_out).append(wanted)
             if argument.kind in _UPDATED_KINDS or (
                     signature.name in _TIME_LEFT_CALLS and argument.kind in _TIMEOUT_KINDS):
@@ -581,8 +582,11 @@ class RecordBuilder:
         if self._structs:
             error = event.error
             for wanted in plan.structs_out:
-                # Most structures are filled on success; nanosleep's remainder on EINTR.
-                if error == (errno.EINTR if wanted.filled_on_error else 0):
+                # Most structures are filled on success; a sleep's remainder when a
+                # signal interrupted it (the exit stop sees the ERESTART* code).
+                if (error in _INTERRUPTED and (wanted.abstime_arg is None
+                                               or not args[wanted.abstime_arg] & _TIMER_ABSTIME)
+                        if wanted.filled_on_error else not error):
                     if retval <= 0 and wanted.name == b"wstatus":
                         continue  # WNOHANG and no child ready: nothing was written
                     found.append((wanted.argument, self._struct_data(
@@ -731,8 +735,11 @@ class RecordBuilder:
         if plan.structs_out and entry is not None and self._structs:
             error = event.error
             for wanted in plan.structs_out:
-                # Most structures are filled on success; nanosleep's remainder on EINTR.
-                if error == (errno.EINTR if wanted.filled_on_error else 0):
+                # Most structures are filled on success; a sleep's remainder when a
+                # signal interrupted it (the exit stop sees the ERESTART* code).
+                if (error in _INTERRUPTED and (wanted.abstime_arg is None
+                                               or not args[wanted.abstime_arg] & _TIMER_ABSTIME)
+                        if wanted.filled_on_error else not error):
                     if retval <= 0 and wanted.name == b"wstatus":
                         continue  # WNOHANG and no child ready: nothing was written
                     self._struct_record(tracee, event.timestamp_ns, event.abi, args,
@@ -1185,6 +1192,15 @@ _FLOCK_SET = (6, 7, 37, 38)
 _FUTEX_TIMED = (0, 6, 9, 11, 13)
 _CLONE_PARENT_SETTID = 0x00100000  # include/uapi/linux/sched.h
 _CLONE_PIDFD = 0x00001000
+# The codes a ptrace exit stop sees when a signal interrupted a call (strace's
+# is_erestart): ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK.
+# The kernel turns them into EINTR or a restart only after the stop, and an
+# interrupted relative sleep has written its remainder by then.
+_INTERRUPTED = frozenset({512, 513, 514, 516})
+# A clock_nanosleep with TIMER_ABSTIME (flags bit 0) never writes the remainder
+# (kernel/time/posix-timers.c drops rmtp), so there is nothing to read.
+_TIMER_ABSTIME = 1
+_ABSTIME_FLAGS = {"clock_nanosleep": 1, "clock_nanosleep_time64": 1}
 # Structures a call reads and then updates, captured at entry and again at exit.
 _UPDATED_KINDS = frozenset({ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.FD_SET,
                             ArgKind.OFF_INOUT, ArgKind.LOFF_INOUT,

@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import atexit
 import bisect
+import contextlib
 import itertools
 import os
 import threading
@@ -706,9 +707,23 @@ class Descriptor:
                 batch = merged
             framed, refused = self._framing.encode_batches(batch, self._compressor,
                                                            self._max_batch_bytes)
+            fd = self._output.fd
+            # Where the next batch starts, to cut a torn one off our own file: its
+            # end, as only this writer appends to it (the flock), -a or not.
+            whole_end = os.fstat(fd).st_size if self._output.own_regular_file else -1
             for data in framed:
-                _output.write_all(self._output.fd, data)
+                try:
+                    _output.write_all(fd, data)
+                except OSError:
+                    if whole_end >= 0:
+                        # Readers then see a recording cut short after a whole
+                        # batch, not a damaged tail (shrinking works on a full disk).
+                        with contextlib.suppress(OSError):
+                            os.ftruncate(fd, whole_end)
+                    raise
                 size += len(data)
+                if whole_end >= 0:
+                    whole_end += len(data)
         except OSError as error:
             return size, 0, 0, _output.output_error(self.path, error)
         except self._compression_errors as error:

@@ -301,6 +301,12 @@ and dies with the recording. Attaching (-p, -g) cannot use the filter.
 --pin puts the recorder and its tracees on one CPU: each ptrace stop is then a
 few microseconds instead of tens, but the program sees the changed affinity
 mask and its threads run one at a time. The choice is recorded in the file.
+
+exit status: the started command's (128+N if signal N killed it, 127 if it
+could not be started); 1 if the trace could not be written to the end (a full
+disk, a reader of -o - that went away: records were lost), even when the
+command succeeded, or on any other error; 2 for a bad option; 0 after
+recording attached processes.
 """
 
 

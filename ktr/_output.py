@@ -60,6 +60,9 @@ class Output(NamedTuple):
     interactive: bool  # a pipe, FIFO, socket or terminal: someone may be reading live
     owns_fd: bool  # False for stdout, which is flushed but never closed
     notice: str | None = None  # one line the user should see (-a made the file private)
+    # A regular file this recording opened (not stdout): a batch torn by a failed
+    # write may be cut off again (``ftruncate``), leaving only whole batches.
+    own_regular_file: bool = False
 
 
 def describe_path(path: str) -> str:
@@ -216,7 +219,8 @@ def prepare(fd: int, status: os.stat_result, path: str, append: bool,
         if owns_fd:
             os.close(fd)
         raise
-    return Output(fd, path, (status.st_dev, status.st_ino), interactive, owns_fd, notice)
+    return Output(fd, path, (status.st_dev, status.st_ino), interactive, owns_fd, notice,
+                  stat.S_ISREG(status.st_mode) and owns_fd)
 
 
 def _lock_for_recording(fd: int, path: str) -> None:

@@ -73,6 +73,24 @@ def read_stat(pid: int) -> tuple[bytes, int, int] | None:
     return rest[0], int(rest[1]), int(rest[2])
 
 
+#: PF_KTHREAD (include/linux/sched.h) in /proc/PID/stat's flags field.
+_PF_KTHREAD = 0x00200000
+
+
+def is_kernel_thread(pid: int) -> bool:
+    """Whether ``pid`` is a kernel thread (PF_KTHREAD); False if gone or unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            data = stat.read()
+    except OSError:
+        return False
+    rest = data[data.rfind(b")") + 2 :].split()
+    try:
+        return bool(int(rest[6]) & _PF_KTHREAD)  # state ppid pgrp session tty tpgid flags
+    except (IndexError, ValueError):
+        return False
+
+
 def thread_state(tid: int) -> bytes | None:
     """The one-letter scheduler state (R, S, T, t, Z, X, ...), None if gone."""
     stat = read_stat(tid)
@@ -190,6 +208,10 @@ def ptrace_scope() -> int | None:
 
 def permission_reason(pid: int) -> str:
     """Why ptrace(SEIZE) on ``pid`` was refused, as well as we can tell."""
+    if is_kernel_thread(pid):
+        # ptrace refuses every kernel thread, root or not (kernel/ptrace.c)
+        name = read_comm(pid).decode(errors="replace")
+        return f"{name} is a kernel thread, which ptrace cannot trace"
     fields = read_status(pid)
     tracer = int(fields.get(b"TracerPid", b"0") or 0)
     if tracer and tracer != os.getpid():

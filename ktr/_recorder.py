@@ -519,11 +519,15 @@ def _end_payload(result: RunResult, unplaced: list[str]) -> formats.End:
 
 
 def _exit_status(options: RecordOptions, result: RunResult, failure: OutputError | None) -> int:
+    # The trace could not be written (a full disk, a reader that went away): records
+    # were lost, which must not pass for success whenever the command ended.
+    if failure is not None:
+        return 1
     if options.command:
         if result.exit_status is not None:
             return result.exit_status
         return 127 if result.spawn_error else 1
-    return 1 if failure is not None else 0
+    return 0
 
 
 def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:

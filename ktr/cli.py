@@ -2,7 +2,8 @@
 
 Guarantees: every error a user can cause ends in one line on stderr and a
 non-zero exit status, never a traceback; ``ktr record -- CMD`` exits with the
-command's exit status (128+signal if it was killed). ``main`` returns the
+command's exit status (128+signal if it was killed), or 1 if the trace could not
+be written to the end (records were lost). ``main`` returns the
 status (for callers in Python); ``run`` is the command itself and exits.
 """
 

@@ -74,6 +74,13 @@ def create_private(path: str, avoid: FileIds = frozenset()) -> int:
     return fd
 
 
+def output_file_failure(path: str, error: OSError) -> OutputError:
+    """The one line for a write to output file ``path`` that failed (a full disk)."""
+    number = error.errno if error.errno is not None else errno.EIO
+    return OutputError(f"cannot write to {path}: {error.strerror or os.strerror(number)}",
+                       number)
+
+
 def refuse_inputs(paths: Iterable[str], avoid: FileIds) -> None:
     """OutputError for the first of ``paths`` that exists and is one of the inputs.
 

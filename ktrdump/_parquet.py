@@ -60,8 +60,8 @@ from formats.linux import RetKind, errno_name, signal_name
 from ._args import Style, compile_arguments
 from ._bounded import Cache
 from ._calls import MEMBER_KINDS, Call, CallPlan, CallTracker
-from ._files import FileIds, create_private
-from .errors import KtrdumpError, OutputError
+from ._files import FileIds, create_private, output_file_failure
+from .errors import KtrdumpError
 
 #: Rows per row group (and per table kept in memory before it is written).
 ROW_GROUP = 16_384
@@ -626,7 +626,7 @@ def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = 
         writer.finish()
     except OSError as error:  # a full disk, a write error: one line, no half-finished retry
         writer.abandon()
-        raise OutputError(f"{path}: {error.strerror or error}", error.errno) from None
+        raise output_file_failure(path, error) from None
     except BaseException:
         # Interrupted, or the input failed: the rows so far still make readable
         # files; the original exception is what is reported.

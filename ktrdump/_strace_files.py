@@ -33,12 +33,11 @@ from formats import FileHeader, ProcEvent, Record, RecordKind
 
 from ._bounded import Table
 from ._calls import Call
-from ._files import FileIds, create_private
+from ._files import FileIds, create_private, output_file_failure
 from ._filter import record_filter
 from ._model import Names
 from ._options import Options
 from ._strace import StraceDescriber
-from .errors import OutputError
 
 #: Per-thread files kept open at once.
 MAX_OPEN_FILES = 256
@@ -70,8 +69,7 @@ class _ThreadFiles:
             while data:
                 data = data[os.write(fd, data):]
         except OSError as error:
-            raise OutputError(f"{self.prefix}.{tid}: {error.strerror or error}",
-                              error.errno) from None
+            raise output_file_failure(f"{self.prefix}.{tid}", error) from None
 
     def _reopen(self, tid: int) -> int:
         path = f"{self.prefix}.{tid}"

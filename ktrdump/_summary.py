@@ -715,17 +715,27 @@ def _table(rows: list[SyscallStats], options: SummaryOptions) -> list[str]:
         min((r.min_ns for r in rows if r.returned), default=0),
         sum(r.returned for r in rows))
 
+    # strace -c: the name column is 16 wide, or one more than the longest name,
+    # and padded wherever it stands (-U name,calls puts it first).
+    widths = {c: _COLUMN_FORMATS[c].width for c in columns}
+    if "name" in widths:
+        widths["name"] = max(widths["name"], 1 + max((len(r.name) for r in rows), default=0))
+
     def line(cells: list[str]) -> str:
         return " ".join(cells).rstrip() + "\n"
 
+    def row_line(row: SyscallStats, is_total: bool) -> str:
+        return line([f"{_cell(c, row, grand_total, is_total):<{widths[c]}}" if c == "name"
+                     else _cell(c, row, grand_total, is_total) for c in columns])
+
     header = [
-        f"{_COLUMN_FORMATS[c].header:<{_COLUMN_FORMATS[c].width}}" if c == "name"
-        else f"{_COLUMN_FORMATS[c].header:>{_COLUMN_FORMATS[c].width}}" for c in columns]
-    dashes = line(["-" * _COLUMN_FORMATS[c].width for c in columns])
+        f"{_COLUMN_FORMATS[c].header:<{widths[c]}}" if c == "name"
+        else f"{_COLUMN_FORMATS[c].header:>{widths[c]}}" for c in columns]
+    dashes = line(["-" * widths[c] for c in columns])
     out = [line(header), dashes]
-    out.extend(line([_cell(c, row, grand_total, False) for c in columns]) for row in rows)
+    out.extend(row_line(row, False) for row in rows)
     out.append(dashes)
-    out.append(line([_cell(c, total, grand_total, True) for c in columns]))
+    out.append(row_line(total, True))
     if unfinished:
         listed = ", ".join(f"{name} {count}" for name, count in unfinished)
         out.append(f"{NEVER_RETURNED}{listed}\n")

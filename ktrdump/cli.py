@@ -51,7 +51,14 @@ try:
     from . import __version__, _perfviews
     from ._calls import recorded_facilities
     from ._describe import describer_for
-    from ._files import FileIds, create_private, file_ids, per_thread_paths, refuse_inputs
+    from ._files import (
+        FileIds,
+        create_private,
+        file_ids,
+        output_file_failure,
+        per_thread_paths,
+        refuse_inputs,
+    )
     from ._filter import CONTEXT_KINDS, record_filter
     from ._follow import Follower, follow
     from ._merge import Late, Merger, merge
@@ -200,7 +207,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-m", dest="max_data", type=_non_negative, metavar="MAXDATA",
                         help="show at most MAXDATA bytes of each I/O (default: all that was "
                              "recorded; strace format: of each string, default 32)")
-    parser.add_argument("-p", dest="pids", type=int, action="append", metavar="PID",
+    parser.add_argument("-p", dest="pids", type=_pid, action="append", metavar="PID",
                         help="show only records of process or thread PID (repeatable)")
     parser.add_argument("-t", "--trace-points", dest="facilities", metavar="TRSTR",
                         help="show only these trace points, as ktr record -t (letters "
@@ -281,6 +288,19 @@ def _non_negative(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+#: Linux's PID_MAX_LIMIT (include/linux/threads.h): no pid or tid is larger.
+_PID_MAX_LIMIT = 4 * 1024 * 1024
+
+
+def _pid(text: str) -> int:
+    """-p: a process or thread id (0: the recorder's own records)."""
+    value = _non_negative(text)
+    if value > _PID_MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be a process or thread id, 0 to "
+                                         f"{_PID_MAX_LIMIT}: {text!r}")
     return value
 
 
@@ -527,8 +547,9 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         if options.output_path is not None and not options.per_thread and (
                 options.output_format != "parquet"):
             # -o FILE: the output goes to a private file instead of standard output.
-            stdout = stack.enter_context(os.fdopen(
-                create_private(options.output_path, inputs), "wb"))
+            # Its write errors (a full disk) name the file, not standard output.
+            stdout = cast(IO[Any], stack.enter_context(_GuardedFile(os.fdopen(
+                create_private(options.output_path, inputs), "wb"), options.output_path)))
         if options.summary and not options.selection.active:
             return _summary(options, source, stdout, stderr)
         events = _with_progress(options, source, _first_event_read(source.events()), stdout,
@@ -898,6 +919,33 @@ class _GuardedStdout:
 
     def fileno(self) -> int:
         return self._stream.fileno()
+
+
+class _GuardedFile(_GuardedStdout):
+    """The ``-o`` file: its write errors are ``OutputError`` naming it, closing included."""
+
+    def __init__(self, stream: IO[bytes], path: str) -> None:
+        super().__init__(stream)
+        self._path = path
+
+    def _failed(self, error: OSError) -> OutputError:
+        return output_file_failure(self._path, error)
+
+    def close(self) -> None:
+        try:
+            self._stream.close()  # flushes what is still buffered
+        except OSError as error:
+            raise self._failed(error) from None
+
+    def __enter__(self) -> _GuardedFile:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is None:
+            self.close()
+            return
+        with contextlib.suppress(OutputError):  # the error under way is the one reported
+            self.close()
 
 
 def _report(stderr: IO[str], line: str) -> None:

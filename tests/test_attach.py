@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from control_support import (
@@ -215,6 +216,37 @@ def test_attach_to_a_missing_pid_is_no_such_process() -> None:
         control.attach([gone.pid])
     assert str(caught.value) == f"ktr: pid {gone.pid}: no such process"
     assert caught.value.errno == 3
+
+
+def _a_kernel_thread() -> tuple[int, str] | None:
+    """A kernel thread as ps tells them: no command line, kthreadd (pid 2) or its child."""
+    for entry in sorted(os.listdir("/proc"), key=lambda name: (len(name), name)):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                empty = cmdline.read() == b""
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":\t", 1) for line in status if ":\t" in line)
+        except OSError:
+            continue
+        if empty and (entry == "2" or fields.get("PPid", "").strip() == "2"):
+            return int(entry), fields["Name"].strip()
+    return None
+
+
+def test_attach_to_a_kernel_thread_says_so() -> None:
+    found = _a_kernel_thread()
+    if found is None:
+        pytest.skip("no kernel thread is visible (a pid namespace)")
+    pid, name = found
+    done = subprocess.run([str(Path(sys.executable).parent / "ktr"), "record", "-q", "-p",
+                           str(pid), "-o", "/dev/null"], capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"ktr: pid {pid}: permission denied ({name} is a kernel thread, which ptrace "
+        "cannot trace)"], done.stderr
 
 
 def test_a_failed_attach_lets_go_of_what_was_already_attached() -> None:

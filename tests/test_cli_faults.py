@@ -6,6 +6,7 @@ them (``>&-``): the installed commands run in a subprocess, as a user runs them.
 
 from __future__ import annotations
 
+import fcntl
 import signal
 import subprocess
 import sys
@@ -243,3 +244,65 @@ def test_records_lost_to_a_failed_output_are_counted_in_the_summary() -> None:
     assert len(summary) == 1, lines
     unwritten = int(summary[0].split("; ")[2].split()[0])
     assert unwritten > 0
+
+
+def test_a_reader_gone_during_the_recording_is_a_failure_even_if_the_command_succeeds(
+        tmp_path: Path) -> None:
+    """``ktr record -o - -- CMD | head -c 100``: the records after the reader left
+    are lost, so the status is 1, not the command's 0 (even when it has exited)."""
+    pid_file = tmp_path / "pid"
+    recorder = subprocess.Popen(
+        # the writer waits a minute before writing what is queued: only the
+        # writes at the end of the recording, the command gone, meet the pipe
+        [KTR, "record", "-q", "--interactive-delay", "60000", "-o", "-", "--",
+         "sh", "-c", f"echo $$ > '{pid_file}'; exec head -c 1 > /dev/null"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert recorder.stdin is not None and recorder.stdout is not None
+    try:
+        # A one-page pipe: the records of the command's whole run cannot all fit,
+        # so the recorder is still writing them when the reader goes.
+        fcntl.fcntl(recorder.stdout.fileno(), fcntl.F_SETPIPE_SZ, 4096)
+        wait_until(lambda: pid_file.exists() and pid_file.read_text().endswith("\n"),
+                   "the command to start")
+        pid = int(pid_file.read_text())
+        recorder.stdin.write(b"x")
+        recorder.stdin.close()
+        wait_until(lambda: not Path(f"/proc/{pid}").exists(), "the command to be reaped")
+        recorder.stdout.close()
+        recorder.wait(timeout=30)
+    finally:
+        recorder.kill()
+        recorder.wait()
+    stderr = recorder.stderr.read().decode() if recorder.stderr else ""
+    assert "ktr: tracing stopped: cannot write trace to standard output: EPIPE" in stderr
+    assert recorder.returncode == 1, stderr
+
+
+def test_a_full_disk_leaves_whole_batches_and_a_failure_status(tmp_path: Path) -> None:
+    """The batch a full disk tore is cut off again: ktrdump finds a recording cut
+    short after its last whole batch, not a damaged tail; the status is 1."""
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)],
+                             capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
+    try:
+        trace = small / "t.ktr"
+        # 300 reads of 4 KiB, their data recorded: far more than 64 KiB
+        done = subprocess.run(
+            [KTR, "record", "-q", "-o", str(trace), "--", "dd", "if=/dev/zero",
+             "of=/dev/null", "bs=4k", "count=300"],
+            capture_output=True, text=True, timeout=60)
+        size = trace.stat().st_size
+        dumped = subprocess.run([KTRDUMP, str(trace)], capture_output=True, text=True,
+                                timeout=60)
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+    assert f"ktr: tracing stopped: cannot write trace to {trace}: ENOSPC" in done.stderr
+    assert done.returncode == 1, done.stderr
+    assert "BEGIN" in dumped.stdout  # the whole batches before the failure are kept
+    assert dumped.stderr.splitlines() == [
+        f"ktrdump: {trace}: no END record at byte offset {size} (end of input): the "
+        "recording is still being written, or it was cut short (ktr record was killed, or "
+        "its output failed) and records it had not written are missing"], dumped.stderr

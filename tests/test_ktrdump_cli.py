@@ -291,3 +291,17 @@ def test_a_module_that_cannot_symbolize_is_said_on_the_given_stderr(
     assert said == [f"ktrdump: {gone}: no such file (it was deleted while mapped); "
                     "its frames are shown as offsets"]
     assert str(gone) not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("-5", "must be 0 or more: '-5'"),
+    ("4194305", "must be a process or thread id, 0 to 4194304: '4194305'"),
+])
+def test_a_bad_pid_is_a_usage_error(value: str, reason: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "ktrdump", "-p", value,
+                           str(Path(__file__).parent / "vectors" / "calls.ktr")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"ktrdump: argument -p: {reason} (see ktrdump --help)"]
+    assert done.stdout == ""

@@ -257,7 +257,8 @@ def test_a_full_disk_is_one_line(tmp_path: Path) -> None:
         subprocess.run(["umount", str(small)], check=True)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
-        f"ktrdump: {small / 'x.parquet'}: No space left on device"], done.stderr
+        f"ktrdump: cannot write to {small / 'x.parquet'}: No space left on device",
+    ], done.stderr
 
 
 def _memo_trace() -> list[Any]:

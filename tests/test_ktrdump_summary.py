@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -365,3 +366,35 @@ def test_facility_letters_choose_the_tables(letters: str, wanted: set[str]) -> N
     assert shown() == tables  # the vector has every kind
     assert shown("-t", letters) == wanted
 
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+@pytest.mark.skipif(not KTR.exists(), reason="the ktr console script is not installed")
+@pytest.mark.parametrize("columns", ["name,calls,errors", "calls,name"])
+def test_chosen_columns_are_laid_out_as_strace_does(tmp_path: Path, columns: str) -> None:
+    """-U with the name first pads it; a long name (sched_getaffinity) widens the column."""
+    workload = ["/bin/sh", "-c", "/bin/true; nproc; cat /etc/hostname"]
+    strace_out = tmp_path / "strace.txt"
+    trace = tmp_path / "ktr.out"
+    environment = {**os.environ, "LC_ALL": "C"}
+    subprocess.run(["strace", "-c", "-f", "-U", columns, "-S", "name", "-o", str(strace_out),
+                    *workload], check=True, stdout=subprocess.DEVNULL, env=environment,
+                   timeout=60)
+    subprocess.run([str(KTR), "record", "-q", "-i", "-o", str(trace), "--", *workload],
+                   check=True, stdout=subprocess.DEVNULL, env=environment, timeout=60)
+    ours = subprocess.run([sys.executable, "-m", "ktrdump", "--summary", "-U", columns,
+                           "-S", "name", str(trace)],
+                          capture_output=True, text=True, check=True, timeout=60).stdout
+    theirs = [line.rstrip() for line in strace_out.read_text().splitlines()]
+    # strace counts a call at its exit, so never the exit_group calls (nor their total)
+    kept = [line for line in ours.splitlines() if "exit_group" not in line.split()]
+    assert "sched_getaffinity" in strace_out.read_text()
+    assert kept[:-1] == theirs[:-1]
+    # the totals differ by the exit_group calls: the same columns, numbers right-aligned
+
+    def edges(line: str) -> list[int]:
+        return [cell.end() if cell.group().isdigit() else cell.start()
+                for cell in re.finditer(r"\S+", line)]
+
+    assert edges(kept[-1]) == edges(theirs[-1])
+    assert kept[-1].split()[columns.split(",").index("name")] == "total"

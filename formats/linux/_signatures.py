@@ -261,9 +261,11 @@ class StructCapture(NamedTuple):
     the size comes from the argument's ``length_arg`` instead (a sockaddr:
     the address length, or for SOCKADDR_OUT the SOCKLEN_PTR's value at exit,
     at most its value at entry and SOCKADDR_STORAGE_SIZE). ``filled_on_error``:
-    the kernel fills an "out" structure when the call fails with EINTR, not
-    when it succeeds (nanosleep's remaining time); other "out" structures are
-    meaningful only when the call succeeded.
+    the kernel fills an "out" structure when a signal interrupts the call
+    (the tracer's exit stop sees ERESTART_RESTARTBLOCK or another ERESTART*
+    code; the program later sees EINTR), not when it succeeds (nanosleep's
+    remaining time; clock_nanosleep's only without TIMER_ABSTIME); other
+    "out" structures are meaningful only when the call succeeded.
     """
 
     name: str
