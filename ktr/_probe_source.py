@@ -212,7 +212,10 @@ class ProbeSession:
     # The control loop's thread announcements: probes learn the lifecycle from the
     # events they see through ``wrap`` (exec and mmap stops among them) instead.
     def thread_started(self, tracee: Tracee) -> None:
-        pass
+        # Announced for reported threads only, before they first run: a followed child
+        # whose first stop came before its creator's fork event (adopted from /proc) runs
+        # before that event; its hits meanwhile are the trace's, not "not followed" ones.
+        self._traced.add(tracee.pid)
 
     def thread_exiting(self, tracee: Tracee) -> None:
         pass

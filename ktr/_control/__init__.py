@@ -26,7 +26,8 @@ Semantics (after illumos dt_proc's create/grab and NetBSD ktrace's ktrops):
 - Threads are always followed; child processes only with ``follow_children``
   (``-i``). With a seccomp filter, children inherit the filter and can never
   be detached, so they stay traced: reported with ``-i``, silently resumed
-  (``Tracee.reported`` false) without it.
+  (``Tracee.reported`` false) without it, and then not counted in
+  ``RunResult.processes``/``threads`` (nothing of them is in the trace).
 - Signals are reported at their delivery stop and re-injected unchanged.
   Job-control stops are held with PTRACE_LISTEN so SIGSTOP/SIGTSTP/SIGCONT
   behave as without ktr.

@@ -446,8 +446,11 @@ class DispatchMixin(ControlState):
             abi = parent.abi if parent is not None else Abi.X86_64
             # not followed: let it go at its first stop, unless a filter forbids it
             drop = not follow and not filtered
+            # Counted only when traced for real: a child kept under ptrace only because the
+            # seccomp filter cannot outlive us is not in the trace (nor its threads).
             process = _Process(child, TraceeMemory(child, abi), created=created,
-                               filtered=filtered, reported=reported, counted=not drop)
+                               filtered=filtered, reported=reported,
+                               counted=reported and not drop)
             pid = child
             self._add_process(process)
             if self._must_kill(process):

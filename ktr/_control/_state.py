@@ -158,7 +158,9 @@ class _Process:
         self.created = created
         self.filtered = filtered
         self.reported = reported
-        self.counted = counted  # traced for real (False: a child let go at its first stop)
+        # traced for real (False: a child let go at its first stop, or one kept under
+        # ptrace only because of the seccomp filter, its events not reported)
+        self.counted = counted
         self.threads: set[int] = set()
         self.killing = False
         self.last_status = 0
@@ -275,7 +277,8 @@ class ControlState:
     def _add_thread(self, tracee: Tracee, process: _Process) -> None:
         self._tracees[tracee.tid] = tracee
         process.threads.add(tracee.tid)
-        self._threads_seen += 1
+        if process.counted:
+            self._threads_seen += 1
 
     def _emit(self, event: Event) -> None:
         if event.tracee.reported:
