@@ -331,18 +331,7 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
             finally:
                 gc.unfreeze()
     finally:
-        try:
-            for source in started:
-                source.stop()  # last records, before the descriptor goes
-        finally:
-            if status is not None:
-                status.stop()
-            if result is not None:
-                unplaced = [spec for source in started if options.probes
-                            and isinstance(source, _probe_session())
-                            for spec in source.unplaced]
-                descriptor.add_end(_end_payload(result, unplaced))
-            descriptor.release()
+        _close_recording(descriptor, started, status, result, bool(options.probes))
     assert result is not None
     stats = descriptor.stats
     failure = failures[0] if failures else stats.failure
@@ -423,16 +412,8 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
             with _Signals(attach.request_stop, spawned=False):
                 result = attach.run()
         finally:
-            try:
-                for source in started:
-                    source.stop()  # last records, before the descriptor goes
-            finally:
-                if status is not None:
-                    status.stop()
-                if result is not None:
-                    # (no probes on this path: -P attaches with ptrace)
-                    descriptor.add_end(_end_payload(result, []))
-                descriptor.release()
+            # (no probes on this path: -P attaches with ptrace)
+            _close_recording(descriptor, started, status, result, probes=False)
         assert result is not None
         stats = descriptor.stats
         failure = failures[0] if failures else stats.failure
@@ -504,6 +485,26 @@ def _kill_spawned(pid: int) -> None:
         os.waitpid(pid, 0x40000000)  # __WALL
     except OSError:
         pass
+
+
+def _close_recording(descriptor: Descriptor, started: list[SideSource],
+                     status: _StatusLine | None, result: RunResult | None,
+                     probes: bool) -> None:
+    """End a recording, whatever happened: the side sources' last records, the
+    status line gone, the END record (when the run returned) and the descriptor
+    released, in that order, each step even when an earlier one failed."""
+    try:
+        for source in started:
+            source.stop()  # last records, before the descriptor goes
+    finally:
+        if status is not None:
+            status.stop()
+        if result is not None:
+            unplaced = [spec for source in started if probes
+                        and isinstance(source, _probe_session())
+                        for spec in source.unplaced]
+            descriptor.add_end(_end_payload(result, unplaced))
+        descriptor.release()
 
 
 def _end_payload(result: RunResult, unplaced: list[str]) -> formats.End:
