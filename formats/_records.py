@@ -182,7 +182,7 @@ class End(NamedTuple):
     flags: int  # EndFlag bits
     processes: int  # processes traced
     threads: int  # threads traced
-    lost: int  # processes whose control was lost (LOST process events)
+    lost: int  # threads whose control was lost (LOST process events)
     detached: int  # processes left running when the recording stopped
     reason: bytes  # why it was stopped early (STOPPED_EARLY), else empty
     # Probes asked for but never placed (their module was never mapped, no function
