@@ -582,11 +582,7 @@ class RecordBuilder:
         if self._structs:
             error = event.error
             for wanted in plan.structs_out:
-                # Most structures are filled on success; a sleep's remainder when a
-                # signal interrupted it (the exit stop sees the ERESTART* code).
-                if (error in _INTERRUPTED and (wanted.abstime_arg is None
-                                               or not args[wanted.abstime_arg] & _TIMER_ABSTIME)
-                        if wanted.filled_on_error else not error):
+                if _was_filled(wanted, error, args):
                     if retval <= 0 and wanted.name == b"wstatus":
                         continue  # WNOHANG and no child ready: nothing was written
                     found.append((wanted.argument, self._struct_data(
@@ -735,11 +731,7 @@ class RecordBuilder:
         if plan.structs_out and entry is not None and self._structs:
             error = event.error
             for wanted in plan.structs_out:
-                # Most structures are filled on success; a sleep's remainder when a
-                # signal interrupted it (the exit stop sees the ERESTART* code).
-                if (error in _INTERRUPTED and (wanted.abstime_arg is None
-                                               or not args[wanted.abstime_arg] & _TIMER_ABSTIME)
-                        if wanted.filled_on_error else not error):
+                if _was_filled(wanted, error, args):
                     if retval <= 0 and wanted.name == b"wstatus":
                         continue  # WNOHANG and no child ready: nothing was written
                     self._struct_record(tracee, event.timestamp_ns, event.abi, args,
@@ -1247,6 +1239,16 @@ _IOCTL_STRUCTS = _ioctl_structs()
 
 #: i386 ipc's call number for semctl (include/uapi/linux/ipc.h SEMCTL).
 _IPC_SEMCTL = 3
+
+
+def _was_filled(wanted: _StructPlan, error: int, args: tuple[int, ...]) -> bool:
+    """Whether the call wrote ``wanted`` before its exit stop: most structures on
+    success; a sleep's remainder when a signal interrupted it (the exit stop sees
+    the ERESTART* code), unless the sleep was to an absolute time."""
+    if not wanted.filled_on_error:
+        return not error
+    return error in _INTERRUPTED and (wanted.abstime_arg is None
+                                      or not args[wanted.abstime_arg] & _TIMER_ABSTIME)
 
 
 def _command_structs(

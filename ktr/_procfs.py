@@ -59,16 +59,21 @@ def has_capability(capability: int) -> bool:
         return False
 
 
-def read_stat(pid: int) -> tuple[bytes, int, int] | None:
-    """(state, ppid, pgrp) from ``/proc/PID/stat``; None if gone."""
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """``/proc/PID/stat``'s fields after comm (state first); None if gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             data = stat.read()
     except OSError:
         return None
     # comm may hold spaces and parentheses: the fields start after the last ')'
-    rest = data[data.rfind(b")") + 2 :].split()
-    if len(rest) < 3:
+    return data[data.rfind(b")") + 2 :].split()
+
+
+def read_stat(pid: int) -> tuple[bytes, int, int] | None:
+    """(state, ppid, pgrp) from ``/proc/PID/stat``; None if gone."""
+    rest = _stat_fields(pid)
+    if rest is None or len(rest) < 3:
         return None
     return rest[0], int(rest[1]), int(rest[2])
 
@@ -79,12 +84,9 @@ _PF_KTHREAD = 0x00200000
 
 def is_kernel_thread(pid: int) -> bool:
     """Whether ``pid`` is a kernel thread (PF_KTHREAD); False if gone or unreadable."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            data = stat.read()
-    except OSError:
+    rest = _stat_fields(pid)
+    if rest is None:
         return False
-    rest = data[data.rfind(b")") + 2 :].split()
     try:
         return bool(int(rest[6]) & _PF_KTHREAD)  # state ppid pgrp session tty tpgid flags
     except (IndexError, ValueError):

@@ -35,7 +35,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
@@ -265,10 +265,7 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
 def _record(options: RecordOptions, notices: _BestEffortText, header: formats.FileHeader,
             ptrace_source: PtraceSource, control: Control, others: list[SideSource]
             ) -> RecordingReport:
-    output_options = OutputOptions(
-        path=options.output, append=options.append, compress=options.compress,
-        parameters=options.queue, named=options.output_named,
-    )
+    output_options = _output_options(options)
     failures: list[OutputError] = []
     on_write_error, on_blocking = _output_callbacks(
         options, notices, failures, lambda reason: control.request_stop(reason, Release.DETACH))
@@ -298,23 +295,12 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
             control.let_go()  # (-g failing after -p attached: those go too)
             raise
 
-    def notify(message: str) -> None:
-        notices.write(f"ktr: {message}\n")
-
-    if descriptor.notice is not None:
-        notify(descriptor.notice)
-
-    output = SourceOutput(descriptor.add_entry, descriptor.log_lost, notify,
-                          descriptor.add_entries)
-    status: _StatusLine | None = None
+    output = _source_output(descriptor, notices)
     traced = {t.pid for t in list(control.tracees.values())}
     if options.command:
         traced.add(spawned)
-    # Live status only where it cannot overwrite the program's own terminal I/O.
-    if not options.quiet and notices.isatty() and status_line_allowed(notices, traced):
-        status = _StatusLine(notices, lambda: _status_text(
-            descriptor.stats, len({t.pid for t in list(control.tracees.values())})))
-        status.start()
+    status = _status_line(options, notices, descriptor, traced,
+                          lambda: len({t.pid for t in list(control.tracees.values())}))
     started: list[SideSource] = []
     result: RunResult | None = None
     try:
@@ -333,6 +319,40 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
     finally:
         _close_recording(descriptor, started, status, result, bool(options.probes))
     assert result is not None
+    return _report(options, result, descriptor, failures)
+
+
+def _output_options(options: RecordOptions) -> OutputOptions:
+    return OutputOptions(path=options.output, append=options.append,
+                         compress=options.compress, parameters=options.queue,
+                         named=options.output_named)
+
+
+def _source_output(descriptor: Descriptor, notices: _BestEffortText) -> SourceOutput:
+    """What the sources write to: the descriptor, and notices as ``ktr:`` lines
+    (the descriptor's own notice, if it has one, is the first)."""
+    def notify(message: str) -> None:
+        notices.write(f"ktr: {message}\n")
+
+    if descriptor.notice is not None:
+        notify(descriptor.notice)
+    return SourceOutput(descriptor.add_entry, descriptor.log_lost, notify,
+                        descriptor.add_entries)
+
+
+def _status_line(options: RecordOptions, notices: _BestEffortText, descriptor: Descriptor,
+                 traced: Iterable[int], processes: Callable[[], int]) -> _StatusLine | None:
+    """The live status line, started; None where it could overwrite a traced
+    program's own terminal I/O (``traced``), under -q, or off a terminal."""
+    if options.quiet or not notices.isatty() or not status_line_allowed(notices, traced):
+        return None
+    status = _StatusLine(notices, lambda: _status_text(descriptor.stats, processes()))
+    status.start()
+    return status
+
+
+def _report(options: RecordOptions, result: RunResult, descriptor: Descriptor,
+            failures: list[OutputError]) -> RecordingReport:
     stats = descriptor.stats
     failure = failures[0] if failures else stats.failure
     return RecordingReport(_exit_status(options, result, failure), result, stats, failure)
@@ -383,26 +403,12 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
         failures: list[OutputError] = []
         on_write_error, on_blocking = _output_callbacks(options, notices, failures,
                                                         attach.request_stop)
-        descriptor = open_descriptor(
-            OutputOptions(path=options.output, append=options.append,
-                          compress=options.compress, parameters=options.queue,
-                          named=options.output_named),
-            header, on_write_error, on_blocking=on_blocking, begin=_begin_payload(header))
-
-        def notify(message: str) -> None:
-            notices.write(f"ktr: {message}\n")
-
-        if descriptor.notice is not None:
-            notify(descriptor.notice)
-        output = SourceOutput(descriptor.add_entry, descriptor.log_lost, notify,
-                              descriptor.add_entries)
+        descriptor = open_descriptor(_output_options(options), header, on_write_error,
+                                     on_blocking=on_blocking, begin=_begin_payload(header))
+        output = _source_output(descriptor, notices)
         watching = attach
-        status: _StatusLine | None = None
-        if (not options.quiet and notices.isatty()
-                and status_line_allowed(notices, watching.pids_alive())):
-            status = _StatusLine(notices, lambda: _status_text(
-                descriptor.stats, len(watching.pids_alive())))
-            status.start()
+        status = _status_line(options, notices, descriptor, watching.pids_alive(),
+                              lambda: len(watching.pids_alive()))
         result: RunResult | None = None
         started: list[SideSource] = []
         try:
@@ -415,9 +421,7 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
             # (no probes on this path: -P attaches with ptrace)
             _close_recording(descriptor, started, status, result, probes=False)
         assert result is not None
-        stats = descriptor.stats
-        failure = failures[0] if failures else stats.failure
-        return RecordingReport(_exit_status(options, result, failure), result, stats, failure)
+        return _report(options, result, descriptor, failures)
     finally:
         if attach is not None:
             attach.close()
