@@ -102,7 +102,6 @@ _SAMPLE_PEEK = struct.Struct("<8xiiQ4xH")
 #: The name rings: COMM/FORK/EXIT records are few (renames, thread creations and exits).
 NAME_RING_PAGES = 16
 _NAMES_SAMPLE = _perf.PERF_SAMPLE_TID | _perf.PERF_SAMPLE_TIME
-_FORK_BODY = struct.Struct("<iiiiQ")  # pid, ppid, tid, ptid, time
 #: The pseudo probe id of the names event among the probe ids a thread carries.
 _NAMES_EVENT = -1
 
@@ -322,7 +321,7 @@ class ProbeSession:
             try:
                 name_rings.open_on_all(self._names_attr(), tid, "ktr thread names")
             except PerfError as error:
-                if error.errno == 3:  # ESRCH: the thread is gone
+                if error.errno == errno.ESRCH:  # the thread is gone
                     continue
                 raise ProbeError(f"cannot follow the names of thread {tid}: {error}") from None
             carried.add(_NAMES_EVENT)
@@ -340,7 +339,7 @@ class ProbeSession:
                     if probe.site == ProbeSite.RETURN:
                         self._return_events.extend(opened)
                 except PerfError as error:
-                    if error.errno == 3:  # ESRCH: the thread is gone; nothing to probe
+                    if error.errno == errno.ESRCH:  # the thread is gone; nothing to probe
                         continue
                     raise ProbeError(f"cannot attach probe {probe.label} to thread {tid}: "
                                      f"{error}") from None
@@ -473,7 +472,7 @@ class ProbeSession:
                     _pid, tid, name = _perf.parse_comm(body)
                     comms.append((self._names_trailer.read(body)["time"], tid, name))
                 elif kind == _perf.PERF_RECORD_FORK:
-                    _, _, child, parent, when_forked = _FORK_BODY.unpack_from(body)
+                    _, _, child, parent, when_forked = _perf.parse_fork(body)
                     forks.append((when_forked, child, parent))
                 elif kind == _perf.PERF_RECORD_LOST:
                     lost, time_ns = _perf.parse_lost_at(body, self._names_trailer)

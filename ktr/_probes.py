@@ -42,6 +42,7 @@ from formats import (
     RecordKind,
 )
 
+from . import _procfs
 from ._options import DEFAULT_MAX_PROBES
 from .errors import KtrError
 
@@ -145,14 +146,9 @@ def parse_spec(text: str) -> ProbeSpec:
 def mapped_files(pid: int) -> list[str]:
     """Files mapped executable by ``pid`` (``/proc/PID/maps``), in address order, unique."""
     seen: dict[str, None] = {}
-    try:
-        with open(f"/proc/{pid}/maps", encoding="utf-8", errors="surrogateescape") as maps:
-            for line in maps:
-                fields = line.split(None, 5)
-                if len(fields) == 6 and "x" in fields[1] and fields[5].startswith("/"):
-                    seen.setdefault(fields[5].rstrip("\n").removesuffix(" (deleted)"))
-    except OSError:
-        return []
+    for m in _procfs.mappings(pid):
+        if m.path.startswith(b"/"):
+            seen.setdefault(os.fsdecode(m.path))
     return list(seen)
 
 
@@ -204,24 +200,14 @@ def stale_files(pid: int) -> dict[str, str]:
         if shown != exe or _another_file(f"/proc/{pid}/exe", shown):
             out[shown] = f"/proc/{pid}/exe"
     checked: dict[str, bool] = {}
-    try:
-        with open(f"/proc/{pid}/maps", encoding="utf-8", errors="surrogateescape") as maps:
-            lines = maps.read().splitlines()
-    except OSError:
-        return out
-    for line in lines:
-        fields = line.split(None, 5)
-        if len(fields) != 6 or not fields[5].startswith("/"):
+    for m in _procfs.mappings(pid, executable_only=False):
+        if not m.path.startswith(b"/"):
             continue
-        path = fields[5].removesuffix(" (deleted)")
-        low, _, high = fields[0].partition("-")
-        try:  # map_files names have no leading zeros (maps pads non-PIE addresses)
-            link = f"/proc/{pid}/map_files/{int(low, 16):x}-{int(high, 16):x}"
-        except ValueError:
-            continue
+        path = os.fsdecode(m.path)
+        link = _procfs.map_file(pid, m.start, m.end)
         if path in out:
             continue
-        if path == fields[5]:
+        if not m.deleted:
             stale = checked.get(path)
             if stale is None:
                 stale = checked[path] = _another_file(link, path)

@@ -4,14 +4,16 @@ Guarantees: every reader returns a neutral value (``None``, ``b""``, an empty
 collection) when the process or thread has gone, instead of raising; a
 process can vanish between any two reads and callers must expect that.
 
-Does not: interpret anything beyond what the loop needs (thread lists,
-parent/group links, comm, signal dispositions, tracer, executable ABI).
+Does not: interpret anything beyond what the recorder needs (thread lists,
+parent/group links, comm, signal dispositions, tracer, executable ABI, the
+mappings of ``/proc/PID/maps`` and their ``map_files`` links).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from formats import Abi
 
@@ -20,6 +22,8 @@ from ._events import ACTION_CAUGHT
 #: linux/capability.h bit numbers.
 CAP_SYS_ADMIN = 21
 CAP_PERFMON = 38
+
+_DELETED = b" (deleted)"  # how maps names a mapped file that was unlinked
 
 _ELF_MAGIC = b"\x7fELF"
 _ELFCLASS32 = 1
@@ -239,3 +243,58 @@ def permission_reason(pid: int) -> str:
     if scope == 3:
         return "tracing is disabled (kernel.yama.ptrace_scope = 3)"
     return "refused by the kernel or a security module"
+
+
+class MapsLine(NamedTuple):
+    """A file or memory mapping as ``/proc/PID/maps`` shows it."""
+
+    start: int
+    end: int
+    offset: int
+    prot: int
+    flags: int  # MAP_SHARED / MAP_PRIVATE
+    device: int  # st_dev of the mapped file (0 for anonymous memory)
+    inode: int
+    path: bytes  # without the " (deleted)" suffix
+    deleted: bool  # the kernel said "(deleted)"
+
+
+def map_file(pid: int, start: int, end: int) -> str:
+    """The name of the file a mapping holds, whatever became of its path (root only).
+
+    ``map_files`` names have no leading zeros (maps pads non-PIE addresses).
+    """
+    return f"/proc/{pid}/map_files/{start:x}-{end:x}"
+
+
+def mappings(pid: int, executable_only: bool = True) -> Iterator[MapsLine]:
+    """``pid``'s executable mappings (all of them with ``executable_only=False``);
+    none if it is gone."""
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        parts = line.split(None, 5)
+        if len(parts) < 5:
+            continue
+        perms = parts[1]
+        executable = b"x" in perms
+        if executable_only and not executable:
+            continue
+        low, _, high = parts[0].partition(b"-")
+        prot = ((1 if perms[0:1] == b"r" else 0) | (2 if perms[1:2] == b"w" else 0)
+                | (4 if executable else 0))
+        flags = 1 if perms[3:4] == b"s" else 2  # MAP_SHARED / MAP_PRIVATE
+        major, _, minor = parts[3].partition(b":")
+        try:
+            device = os.makedev(int(major, 16), int(minor, 16))
+        except ValueError:
+            device = 0
+        path = parts[5].strip() if len(parts) > 5 else b""
+        deleted = path.endswith(_DELETED)
+        if deleted:
+            path = path[: -len(_DELETED)]
+        yield MapsLine(int(low, 16), int(high, 16), int(parts[2], 16), prot, flags, device,
+                       int(parts[4]), path, deleted)

@@ -70,15 +70,14 @@ import errno
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import formats
 from formats import DropError, MmapFlag, MmapOrigin, RecordKind, SampleFlag
 from formats.elf import build_id_of_file, build_id_of_image
 
-from . import _perf, _threadnames
+from . import _perf, _procfs, _threadnames
 from ._buildid_cache import BinaryKeeper
 from ._events import Tracee
 from ._sources import LogLost, SourceOutput
@@ -507,7 +506,7 @@ class Sampler:
     def _snapshot(self, pid: int, when: int, comm: bytes) -> None:
         """MMAP records (origin SNAPSHOT) for every executable mapping of ``pid`` now
         (``comm``: its name now, the control loop's)."""
-        for m in _executable_maps(pid):
+        for m in _procfs.mappings(pid):
             build_id, image, flags = b"", b"", m.flags
             if m.path == b"[vdso]":
                 build_id, image = self._vdso(pid, m.start, m.end)
@@ -531,7 +530,7 @@ class Sampler:
             return
         try:
             # The kernel's link to the mapped inode: never a path the user controls.
-            fd = os.open(_map_file(pid, start, end), os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(_procfs.map_file(pid, start, end), os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return
         keeper.keep(fd)
@@ -542,7 +541,7 @@ class Sampler:
         keeper = keeper or self._keeper
         if keeper is None:
             return
-        for m in _executable_maps(pid):
+        for m in _procfs.mappings(pid):
             if not m.path.startswith(b"/") or m.path.startswith(_NOT_FILES):
                 continue
             if keeper.seen(m.device, m.inode):
@@ -554,12 +553,12 @@ class Sampler:
                     here = None
                 if here is not None and (here.st_dev, here.st_ino) == (m.device, m.inode):
                     continue
-                if here is not None and _same_file(_map_file(pid, m.start, m.end).encode(),
+                if here is not None and _same_file(_procfs.map_file(pid, m.start, m.end).encode(),
                                                    here):
                     continue  # maps' device differs from stat's (overlayfs): the same file
             self._keep(pid, m.start, m.end, keeper)
 
-    def _mapped_build_id(self, pid: int, m: _MapsLine) -> tuple[bytes, bool]:
+    def _mapped_build_id(self, pid: int, m: _procfs.MapsLine) -> tuple[bytes, bool]:
         """(build id, whether the path names another file) of the file ``m`` maps.
 
         The file itself is read through ``/proc/PID/map_files``, which reaches it
@@ -567,7 +566,7 @@ class Sampler:
         the path read, and then only if it is still the mapped inode: no build id
         is better than another file's.
         """
-        mapped = _map_file(pid, m.start, m.end)
+        mapped = _procfs.map_file(pid, m.start, m.end)
         try:
             status = os.stat(mapped)
         except OSError:
@@ -585,7 +584,7 @@ class Sampler:
         return self._file_build_id(m.path, status) or b"", False
 
     def _map_files_build_id(self, pid: int, start: int, end: int) -> bytes:
-        mapped = _map_file(pid, start, end)
+        mapped = _procfs.map_file(pid, start, end)
         try:
             status = os.stat(mapped)
         except OSError:
@@ -620,25 +619,6 @@ def _read_memory(pid: int, address: int, size: int) -> bytes:
         return b""
 
 
-class _MapsLine(NamedTuple):
-    """An executable mapping as ``/proc/PID/maps`` shows it."""
-
-    start: int
-    end: int
-    offset: int
-    prot: int
-    flags: int  # MAP_SHARED / MAP_PRIVATE
-    device: int  # st_dev of the mapped file (0 for anonymous memory)
-    inode: int
-    path: bytes  # without the " (deleted)" suffix
-    deleted: bool  # the kernel said "(deleted)"
-
-
-def _map_file(pid: int, start: int, end: int) -> str:
-    """The name of the file a mapping holds, whatever became of its path (root only)."""
-    return f"/proc/{pid}/map_files/{start:x}-{end:x}"
-
-
 def _same_file(path: bytes, status: os.stat_result) -> bool:
     """Whether ``path`` names the file ``status`` describes."""
     try:
@@ -646,34 +626,6 @@ def _same_file(path: bytes, status: os.stat_result) -> bool:
     except OSError:
         return False
     return (here.st_dev, here.st_ino) == (status.st_dev, status.st_ino)
-
-
-def _executable_maps(pid: int) -> Iterator[_MapsLine]:
-    """``pid``'s executable mappings."""
-    try:
-        with open(f"/proc/{pid}/maps", "rb") as handle:
-            lines = handle.read().splitlines()
-    except OSError:
-        return
-    for line in lines:
-        parts = line.split(None, 5)
-        if len(parts) < 5 or b"x" not in parts[1]:
-            continue
-        low, _, high = parts[0].partition(b"-")
-        perms = parts[1]
-        prot = (1 if perms[0:1] == b"r" else 0) | (2 if perms[1:2] == b"w" else 0) | 4
-        flags = 1 if perms[3:4] == b"s" else 2  # MAP_SHARED / MAP_PRIVATE
-        major, _, minor = parts[3].partition(b":")
-        try:
-            device = os.makedev(int(major, 16), int(minor, 16))
-        except ValueError:
-            device = 0
-        path = parts[5].strip() if len(parts) > 5 else b""
-        deleted = path.endswith(_DELETED)
-        if deleted:
-            path = path[: -len(_DELETED)]
-        yield _MapsLine(int(low, 16), int(high, 16), int(parts[2], 16), prot, flags, device,
-                        int(parts[4]), path, deleted)
 
 
 __all__ = ["DEFAULT_STACK_BYTES", "MAX_HZ", "MAX_STACK_BYTES", "Sampler", "SamplingOptions"]

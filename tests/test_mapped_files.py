@@ -31,7 +31,7 @@ import formats
 import ktrdump
 from formats import MmapFlag, RecordKind
 from formats.elf import read_build_id
-from ktr import _sampling
+from ktr import _procfs, _sampling
 
 BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
@@ -277,7 +277,7 @@ def test_without_map_files_the_path_counts_only_if_it_is_the_mapped_inode(
     original, decoy = programs
     sampler = _sampling.Sampler(_sampling.SamplingOptions(hz=100))
     status = os.stat(original)
-    here = _sampling._MapsLine(0x1000, 0x2000, 0, 5, 2, status.st_dev, status.st_ino,
+    here = _procfs.MapsLine(0x1000, 0x2000, 0, 5, 2, status.st_dev, status.st_ino,
                                str(original).encode(), False)
     expected = bytes.fromhex(read_build_id(str(original)) or "")
     assert expected
@@ -300,13 +300,13 @@ def test_map_files_reach_a_replaced_file_and_the_cache_is_by_identity(
         assert target.stdout is not None
         assert target.stdout.readline() == b"running\n"
         sampler = _sampling.Sampler(_sampling.SamplingOptions(hz=100))
-        lines = [m for m in _sampling._executable_maps(target.pid)
+        lines = [m for m in _procfs.mappings(target.pid)
                  if m.path == str(program).encode()]
         assert lines and not lines[0].deleted
         first = sampler._mapped_build_id(target.pid, lines[0])
         program.unlink()
         shutil.copy(decoy, program)
-        lines = [m for m in _sampling._executable_maps(target.pid)
+        lines = [m for m in _procfs.mappings(target.pid)
                  if m.path == str(program).encode()]
         assert lines and lines[0].deleted
         assert sampler._mapped_build_id(target.pid, lines[0]) == first
