@@ -308,6 +308,11 @@ _UNITS_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000
              "m": 60_000_000_000, "min": 60_000_000_000, "h": 3_600_000_000_000}
 
 
+#: What ``parse_duration`` accepts, for its one-line error.
+DURATION_ACCEPTED = ("give a number of 0 or more with an optional unit ns, us, ms, s (the "
+                     "default), m or h, e.g. 1.5, 200ms, 10us")
+
+
 def parse_duration(text: str) -> int:
     """``1.5``/``1.5s``, ``200ms``, ``10us``, ``500ns``, ``2m``, ``1h``: nanoseconds.
 
@@ -320,20 +325,25 @@ def parse_duration(text: str) -> int:
     number = stripped.rstrip("abcdefghijklmnopqrstuvwxyzµ")
     unit = stripped[len(number):] or "s"
     scale = _UNITS_NS.get(unit)
-    if scale is None or not number:
-        raise ValueError(f"{text!r} is not a duration (e.g. 1.5, 1.5s, 200ms, 10us)")
-    try:
-        value = Decimal(number)
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not a duration (e.g. 1.5, 1.5s, 200ms, 10us)") from None
-    if not value.is_finite() or value < 0:
-        raise ValueError(f"{text!r} is not a duration (e.g. 1.5, 1.5s, 200ms, 10us)")
+    value = None
+    if scale is not None and number:
+        try:
+            value = Decimal(number)
+        except InvalidOperation:
+            pass
+    if scale is None or value is None or not value.is_finite() or value < 0:
+        raise ValueError(f"{text!r} is not a duration: {DURATION_ACCEPTED}")
     return int(value * scale)
 
 
 #: Absolute times below this many seconds since the epoch (2001-09-09) are surely
 #: meant as relative ones.
 _EPOCH_FLOOR = 1_000_000_000
+
+
+#: What ``parse_time`` accepts, for its one-line error.
+TIME_ACCEPTED = ("give +DURATION after the first record (+1.5s), seconds since the epoch "
+                 "(1700000000.25) or a local ISO time (2026-11-30T01:02:03)")
 
 
 def parse_time(text: str) -> TimeBound:
@@ -351,15 +361,16 @@ def parse_time(text: str) -> TimeBound:
     except InvalidOperation:
         pass
     else:
-        if not seconds.is_finite() or seconds < _EPOCH_FLOOR:
+        if not seconds.is_finite() or seconds < 0:
+            raise ValueError(f"{text!r} is not a time: {TIME_ACCEPTED}")
+        if seconds < _EPOCH_FLOOR:
             raise ValueError(f"{text!r}: for a time after the first record write +{stripped} "
                              "(seconds since the epoch are 10 digits)")
         return TimeBound(int(seconds * 1_000_000_000))
     try:
         moment = datetime.fromisoformat(stripped)
     except ValueError:
-        raise ValueError(f"{text!r} is not a time (+1.5s after the first record, "
-                         "1700000000.25, or 2026-11-30T01:02:03)") from None
+        raise ValueError(f"{text!r} is not a time: {TIME_ACCEPTED}") from None
     whole = int(moment.timestamp())
     return TimeBound(whole * 1_000_000_000 + moment.microsecond * 1000)
 

@@ -32,10 +32,11 @@ import errno
 import gc
 import itertools
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import IO, Any, NoReturn, cast
+from typing import IO, Any, NoReturn, TypeVar, cast
 
 # The reader's modules make only objects that live as long as the process:
 # the collector, paused while they load, would walk them again and again for
@@ -325,6 +326,34 @@ def _strace_format_requested(argv: Sequence[str]) -> bool:
     return chosen == "strace"
 
 
+#: Options whose value may start with "-" (a negative number, a mistake): argparse
+#: would take "-1s" for an option and say only "expected one argument".
+_SIGNED_VALUE_OPTIONS = ("--since", "--until", "--min-duration")
+_LOOKS_SIGNED = re.compile(r"^-[0-9.]")
+
+
+def _attach_signed_values(argv: list[str]) -> list[str]:
+    """``--min-duration -1s`` as ``--min-duration=-1s``, so its own check explains it."""
+    out: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            out.append(word)
+            out.extend(words)
+            break
+        if word in _SIGNED_VALUE_OPTIONS:
+            value = next(words, None)
+            if value is not None and _LOOKS_SIGNED.match(value):
+                out.append(f"{word}={value}")
+                continue
+            out.append(word)
+            if value is not None:
+                out.append(value)
+            continue
+        out.append(word)
+    return out
+
+
 def _strace_times(argv: list[str]) -> list[str]:
     """With ``--format strace``, strace's -t -tt -ttt -r -T as the hidden options above."""
     if not _strace_format_requested(argv):
@@ -371,20 +400,30 @@ def _criteria(arguments: argparse.Namespace) -> Criteria:
     if arguments.statuses:
         chosen = frozenset(arguments.statuses)
         status = chosen if status is None else status & chosen
-    try:
-        since = None if arguments.since is None else parse_time(arguments.since)
-        until = None if arguments.until is None else parse_time(arguments.until)
-        minimum = (None if arguments.min_duration is None
-                   else parse_duration(arguments.min_duration))
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    since = _option_value("--since", parse_time, arguments.since)
+    until = _option_value("--until", parse_time, arguments.until)
+    minimum = _option_value("--min-duration", parse_duration, arguments.min_duration)
     paths = tuple(os.fsencode(path) for path in arguments.trace_paths or ())
     return Criteria(trace=trace, status=status, paths=paths, since=since, until=until,
                     min_duration_ns=minimum)
 
 
+_Value = TypeVar("_Value")
+
+
+def _option_value(option: str, parse: Callable[[str], _Value], text: str | None
+                  ) -> _Value | None:
+    """``parse(text)`` (None when the option is absent); a ValueError as one line naming it."""
+    if text is None:
+        return None
+    try:
+        return parse(text)
+    except ValueError as error:
+        raise UsageError(f"{option}: {error}") from None
+
+
 def parse_options(argv: Sequence[str]) -> Options:
-    arguments = _parser().parse_args(_strace_times(list(argv)))
+    arguments = _parser().parse_args(_strace_times(_attach_signed_values(list(argv))))
     files = list(arguments.files)
     if arguments.file_option is not None:
         if files:

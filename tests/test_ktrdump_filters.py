@@ -289,6 +289,16 @@ def test_command_line_values() -> None:
     (["-e", "status=weird"], "unknown status 'weird'"),
     (["--since", "soon"], "is not a time"),
     (["--min-duration", "long"], "is not a duration"),
+    # a negative value is not taken for an option ("expected one argument"): the
+    # line says what is accepted
+    (["--min-duration", "-1s"], "--min-duration: '-1s' is not a duration: give a number of 0 "
+                                "or more"),
+    (["--min-duration", "-5"], "--min-duration: '-5' is not a duration: give a number of 0"),
+    (["--min-duration", "1x"], "'1x' is not a duration: give a number of 0 or more with an "
+                               "optional unit ns, us, ms, s"),
+    (["--since", "-1s"], "--since: '-1s' is not a time: give +DURATION"),
+    (["--until", "-3"], "--until: '-3' is not a time: give +DURATION"),
+    (["--since", "nan"], "--since: 'nan' is not a time"),
     (["-r"], "-r is strace's"),
 ])
 def test_bad_filters_are_one_line(argv: list[str], message: str,
