@@ -42,6 +42,7 @@ Does not: read, render, or know any view.
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -327,10 +328,8 @@ def parse_duration(text: str) -> int:
     scale = _UNITS_NS.get(unit)
     value = None
     if scale is not None and number:
-        try:
+        with contextlib.suppress(InvalidOperation):
             value = Decimal(number)
-        except InvalidOperation:
-            pass
     if scale is None or value is None or not value.is_finite() or value < 0:
         raise ValueError(f"{text!r} is not a duration: {DURATION_ACCEPTED}")
     return int(value * scale)
