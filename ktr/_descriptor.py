@@ -780,7 +780,7 @@ class _Registry:
              on_write_error: ErrorCallback | None,
              on_blocking: BlockingCallback | None,
              begin: formats.Begin | None = None) -> Descriptor:
-        fd, status = _output.open_fd(options.path, options.append, options.named)
+        fd, status, created = _output.open_fd(options.path, options.append, options.named)
         identity = (status.st_dev, status.st_ino)
         owns_fd = options.path != _output.STDOUT_PATH
         with self._lock:
@@ -793,11 +793,14 @@ class _Registry:
                 shared.reference()
                 shared._add_callbacks(on_write_error, on_blocking)
                 return shared
-            output = _output.prepare(fd, status, options.path, options.append, header)
+            output = _output.prepare(fd, status, options.path, options.append, header,
+                                     created=created)
             try:
                 descriptor = Descriptor(output, options, header, self, begin)
             except BaseException:
                 if output.owns_fd:
+                    if created:
+                        _output.discard_created(output.fd, status, options.path)
                     os.close(output.fd)
                 raise
             descriptor._add_callbacks(on_write_error, on_blocking)

@@ -17,7 +17,9 @@ while the recording writes it: a second recorder (``-a`` or not) is refused
 before it changes a byte. Every failure is a ``ktr.errors.OutputError`` (refusals:
 ``UnsafeOutput``; -a onto the wrong file: ``IncompatibleOutput``) whose
 message is one line naming the path and the reason. Standard output (``-``)
-is whatever the caller's shell opened: it is written as it is.
+is whatever the caller's shell opened: it is written as it is. A recording that
+cannot start (its header cannot be written: a full disk) leaves no part of a
+header behind: a file it created is removed, one it emptied is empty again.
 ``write_all`` writes every byte or raises ``OSError``: short writes,
 EINTR and EAGAIN (a non-blocking descriptor) are retried; a reader that went
 away shows up as ``BrokenPipeError`` even if SIGPIPE's disposition is the
@@ -76,7 +78,15 @@ def output_error(path: str, error: OSError, doing: str = "write trace to") -> Ou
                        path, number)
 
 
-def open_fd(path: str, append: bool, named: bool = True) -> tuple[int, os.stat_result]:
+class Opened(NamedTuple):
+    """What ``open_fd`` opened."""
+
+    fd: int
+    status: os.stat_result
+    created: bool  # this call created the file (O_EXCL): a failed start removes it
+
+
+def open_fd(path: str, append: bool, named: bool = True) -> Opened:
     """Open the output for writing, safely, without truncating it (see the module docstring).
 
     A missing file is created (O_EXCL, 0600). An existing path is first
@@ -89,7 +99,7 @@ def open_fd(path: str, append: bool, named: bool = True) -> tuple[int, os.stat_r
     """
     if path == STDOUT_PATH:
         try:
-            return 1, os.fstat(1)
+            return Opened(1, os.fstat(1), False)
         except OSError as error:
             if error.errno == errno.EBADF:
                 raise OutputError("cannot write trace to standard output: it is closed",
@@ -104,7 +114,7 @@ def open_fd(path: str, append: bool, named: bool = True) -> tuple[int, os.stat_r
         except OSError as error:
             raise output_error(path, error) from None
         else:
-            return fd, _fstat(fd, path)
+            return Opened(fd, _fstat(fd, path), True)
         try:
             pinned = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
         except FileNotFoundError:
@@ -123,8 +133,7 @@ def open_fd(path: str, append: bool, named: bool = True) -> tuple[int, os.stat_r
                 raise output_error(path, error) from None
         finally:
             os.close(pinned)
-        status = _fstat(fd, path)
-        return fd, status
+        return Opened(fd, _fstat(fd, path), False)
     raise UnsafeOutput(f"refusing to write trace to {path}: it keeps appearing and "
                        "disappearing while being opened", path)
 
@@ -176,14 +185,17 @@ def _check_existing(path: str, status: os.stat_result, append: bool, named: bool
 
 
 def prepare(fd: int, status: os.stat_result, path: str, append: bool,
-            header: formats.FileHeader) -> Output:
+            header: formats.FileHeader, *, created: bool = False) -> Output:
     """Empty or check the file, write its header: what ``ktrace`` does before SET.
 
     Called only for an output no open descriptor uses. Closes ``fd`` (unless it
-    is stdout) when it raises.
+    is stdout) when it raises, and leaves no part of a header behind: a file
+    ``created`` by ``open_fd`` is removed (if its path still names it), a
+    regular file it was writing the header into is emptied again.
     """
     owns_fd = path != STDOUT_PATH
     notice = None
+    header_started = False
     try:
         regular = stat.S_ISREG(status.st_mode)
         if regular and owns_fd:
@@ -208,19 +220,44 @@ def prepare(fd: int, status: os.stat_result, path: str, append: bool,
                 # Text someone printed before must not land inside our header.
                 with contextlib.suppress(OSError, ValueError, AttributeError):
                     sys.stdout.flush()
+            header_bytes = formats.encode_file_header(header)
             try:
+                header_started = True
                 with sigpipe_blocked():
-                    write_all(fd, formats.encode_file_header(header))
+                    write_all(fd, header_bytes)
             except OSError as error:
                 raise output_error(path, error) from None
         interactive = (stat.S_ISFIFO(status.st_mode) or stat.S_ISSOCK(status.st_mode)
                        or os.isatty(fd))
     except BaseException:
         if owns_fd:
+            if created:
+                discard_created(fd, status, path)
+            elif header_started and stat.S_ISREG(status.st_mode):
+                # A file that was empty (or emptied) before: empty again, not half a header.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, 0)
             os.close(fd)
         raise
     return Output(fd, path, (status.st_dev, status.st_ino), interactive, owns_fd, notice,
                   stat.S_ISREG(status.st_mode) and owns_fd)
+
+
+def discard_created(fd: int, status: os.stat_result, path: str) -> None:
+    """Remove the file ``open_fd`` created for a recording that could not start.
+
+    Only while ``path`` still names that file (never whatever took its place);
+    emptied first, so a path that cannot be unlinked holds no half header.
+    """
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+    try:
+        now = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return
+    if (now.st_dev, now.st_ino) == (status.st_dev, status.st_ino):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def _lock_for_recording(fd: int, path: str) -> None:
