@@ -8,7 +8,9 @@ a file of another user, a directory, FIFO or device, each with one line
 naming the path and the reason (``OutputError``). It also refuses a file that
 is one of the traces being read (``avoid``, by device and inode: the same
 file under any name), before truncating anything: ``ktrdump -o t.ktr t.ktr``
-must not destroy its input.
+must not destroy its input. ``create_private_noting`` also says whether the
+file is new, so an output a failed run left incomplete can be removed
+(``remove_created``) without ever removing a file the run did not create.
 
 Does not: protect against a directory an attacker controls being renamed
 under us (the checks are made on the opened descriptor, not the path).
@@ -46,9 +48,19 @@ def create_private(path: str, avoid: FileIds = frozenset()) -> int:
 
     ``avoid``: files that must not be written (the inputs), whatever their name.
     """
+    return create_private_noting(path, avoid)[0]
+
+
+def create_private_noting(path: str, avoid: FileIds = frozenset()) -> tuple[int, bool]:
+    """``create_private``, and whether this call created the file (``remove_created``)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    created = True
     try:
-        fd = os.open(path, flags, _PRIVATE_MODE)
+        try:
+            fd = os.open(path, flags | os.O_EXCL, _PRIVATE_MODE)
+        except FileExistsError:
+            created = False
+            fd = os.open(path, flags, _PRIVATE_MODE)
     except OSError as error:
         reason = ("it is a symlink" if error.errno == errno.ELOOP
                   else error.strerror or str(error))
@@ -71,7 +83,19 @@ def create_private(path: str, avoid: FileIds = frozenset()) -> int:
     except OSError as error:
         os.close(fd)
         raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
-    return fd
+    return fd, created
+
+
+def remove_created(path: str, identity: tuple[int, int]) -> None:
+    """Remove ``path`` if it still names the file ``identity`` (st_dev, st_ino) that this
+    run created: an output a failed run leaves incomplete (never another file put there)."""
+    try:
+        now = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return
+    if (now.st_dev, now.st_ino) == identity:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def output_file_failure(path: str, error: OSError) -> OutputError:

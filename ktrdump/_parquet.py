@@ -34,7 +34,10 @@ kept.
 
 Streaming: rows are gathered as tuples and written as a row group
 every ``ROW_GROUP`` rows (16 Ki), so memory stays flat whatever the trace's size;
-files are created private (``_files``). A call still open at the end of the
+files are created private (``_files``). A run that fails (a full disk, an input
+error, a table file that cannot be created, an interrupt) removes the files it
+created, never one that was there before (that one is left as the run left it), and
+reports the one error. A call still open at the end of the
 input is written with ``unfinished`` true and no result.
 
 Speed: ``args_decoded`` is memoised per syscall, keyed by everything the
@@ -60,7 +63,7 @@ from formats.linux import RetKind, errno_name, signal_name
 from ._args import Style, compile_arguments
 from ._bounded import Cache
 from ._calls import MEMBER_KINDS, Call, CallPlan, CallTracker
-from ._files import FileIds, create_private, output_file_failure
+from ._files import FileIds, create_private_noting, output_file_failure, remove_created
 from .errors import KtrdumpError
 
 #: Rows per row group (and per table kept in memory before it is written).
@@ -164,6 +167,8 @@ class _Table:
         self._pq = pq
         self._writer: Any = None
         self._file: IO[bytes] | None = None
+        # The file this run created (st_dev, st_ino), removed if the run fails.
+        self.created: tuple[int, int] | None = None
 
     @property
     def rows(self) -> int:
@@ -189,7 +194,10 @@ class _Table:
                           else arrays[source].view(field.type))
         batch = pa.Table.from_arrays(arrays, schema=self.schema)
         if self._writer is None:
-            fd = create_private(self.path, self._avoid)
+            fd, created = create_private_noting(self.path, self._avoid)
+            if created:
+                status = os.fstat(fd)
+                self.created = (status.st_dev, status.st_ino)
             self._file = os.fdopen(fd, "wb")
             self._writer = self._pq.ParquetWriter(self._file, self.schema, compression="zstd",
                                                   use_dictionary=self._dictionary)
@@ -208,11 +216,17 @@ class _Table:
             self._file.close()
 
     def abandon(self) -> None:
-        """Close quietly after a failed write (the file is incomplete either way)."""
+        """Close quietly after a failed run, and remove the file if this run created it
+        (it is incomplete either way; a file that was there before is left)."""
         for closable in (self._writer, self._file):
             if closable is not None:
                 with contextlib.suppress(Exception):
                     closable.close()
+        self._writer = self._file = None
+        self.pending.clear()
+        if self.created is not None:
+            remove_created(self.path, self.created)
+            self.created = None
 
 
 class _GenericTable:
@@ -628,12 +642,10 @@ def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = 
         writer.abandon()
         raise output_file_failure(path, error) from None
     except BaseException:
-        # Interrupted, or the input failed: the rows so far still make readable
-        # files; the original exception is what is reported.
-        try:
-            writer.finish()
-        except Exception:  # a second failure must not hide the first
-            writer.abandon()
+        # Interrupted, the input failed, a table could not be created: files that
+        # look whole but hold part of the trace would mislead a query. The
+        # original exception is what is reported.
+        writer.abandon()
         raise
     return writer
 

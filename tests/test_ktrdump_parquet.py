@@ -253,12 +253,30 @@ def test_a_full_disk_is_one_line(tmp_path: Path) -> None:
         trace.write_bytes(data)
         done = subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(small / "x.parquet"),
                                str(trace)], capture_output=True, text=True, timeout=60)
+        left = sorted(os.listdir(small))  # the partial tables this run created: removed
     finally:
         subprocess.run(["umount", str(small)], check=True)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
         f"ktrdump: cannot write to {small / 'x.parquet'}: No space left on device",
     ], done.stderr
+    assert left == []
+
+
+def test_a_table_that_cannot_be_created_midway_removes_only_what_the_run_created(
+        tmp_path: Path) -> None:
+    """The calls table is written, then the processes table cannot be created: the
+    calls file this run made goes; a signals file that was there before stays."""
+    trace = VECTORS / "all_kinds.ktr"
+    (tmp_path / "x.processes.parquet").mkdir()
+    (tmp_path / "x.signals.parquet").write_bytes(b"mine")
+    (tmp_path / "x.signals.parquet").chmod(0o600)
+    done = subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(tmp_path / "x.parquet"),
+                           str(trace)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"ktrdump: {tmp_path / 'x.processes.parquet'}: cannot write: Is a directory"]
+    assert sorted(os.listdir(tmp_path)) == ["x.processes.parquet", "x.signals.parquet"]
 
 
 def _memo_trace() -> list[Any]:
