@@ -7,7 +7,10 @@ accepted only if its CRC-32 (its last four bytes) holds, so one flipped bit
 anywhere in it (a time, a byte of the options) is refused, not believed (a
 minor-0 header has no checksum and is read unchecked); a batch is accepted
 only if its header checksum, payload checksum, lengths and record count all
-agree, so one damaged batch never yields wrong records; nothing here writes what it would refuse
+agree, so one damaged batch never yields wrong records -- except through
+``salvage``, which a reader calls only for a raw batch cut short by the end of
+its input (a killed writer): the whole records before the cut that decode
+are returned although no checksum covers them; nothing here writes what it would refuse
 (a batch over ``MAX_BATCH_BYTES`` or past ``MAX_COMPRESSION_RATIO``, a header
 body over ``MAX_HEADER_BODY``), and decompression never produces more than the
 batch header's length plus one byte, whatever the zstd frame claims.
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._codec import Codec, PayloadError, codec, generated_layout
+from ._kinds import RecordKind
 from ._records import Record
 from ._schema import (
     BATCH_MAGIC,
@@ -33,6 +37,7 @@ from ._schema import (
     FILE_MAGIC,
     FORMAT_MAJOR,
     FORMAT_MINOR,
+    RECORD_VERSION,
     ByteOrder,
 )
 from .errors import CorruptBatch, CorruptHeader, NotATraceFile, UnsupportedVersion
@@ -109,6 +114,7 @@ MAX_BATCH_BYTES = 1 << 24
 MAX_COMPRESSION_RATIO = 16
 
 BATCH_FLAG_ZSTD = 0x0001
+_KNOWN_KINDS = frozenset(int(kind) for kind in RecordKind)
 KNOWN_BATCH_FLAGS = BATCH_FLAG_ZSTD
 
 
@@ -334,6 +340,40 @@ class BatchFraming:
             count += 1
         self._check_count(header, count, offset)
         return count
+
+    def salvage(self, header: BatchHeader, present: bytes) -> tuple[list[Record], int]:
+        """The records a batch cut short by the end of its input still holds whole.
+
+        ``present``: the stored bytes the input has (fewer than ``stored_length``).
+        Only for a raw batch (a cut zstd frame is not decoded) whose header
+        checksum held (``parse_header``), so its flags, lengths and count are
+        the writer's. The payload checksum cannot be checked: the records are
+        taken in order while each lies wholly within ``present``, has record
+        header version 1 and a known kind, and decodes; the first that does
+        not ends them (the damage starts there). Returns the records (at most
+        ``record_count``) and how many bytes of ``present`` they fill.
+        """
+        if header.flags & BATCH_FLAG_ZSTD:
+            return [], 0
+        present = present[: header.stored_length]
+        codec = self.codec
+        header_size = codec.header.size
+        unpack_header = codec.header.unpack_from
+        end = len(present)
+        records: list[Record] = []
+        position = 0
+        while len(records) < header.record_count and end - position >= header_size:
+            length, kind, version = unpack_header(present, position)[:3]
+            stop = position + header_size + length
+            if stop > end or version != RECORD_VERSION or kind not in _KNOWN_KINDS:
+                break
+            try:
+                decoded = codec.iter_records(present[position:stop])
+            except PayloadError:
+                break
+            records.extend(decoded)
+            position = stop
+        return records, position
 
     def decode(self, header: BatchHeader, stored: bytes, offset: int) -> list[Record]:
         """Check, decompress and split a batch's payload into records."""

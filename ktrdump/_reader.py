@@ -28,8 +28,18 @@ Guarantees:
   ``Skipped.batches`` is one plus the number of batch headers with a valid
   header checksum passed over during that search. Input that ends inside a
   batch (a torn tail) is one ``Skipped`` for one batch.
+- A torn tail of a raw (uncompressed) batch keeps what it still holds: its
+  records that lie wholly before the cut and decode (``formats``'
+  ``BatchFraming.salvage``: in order, each of header version 1 and a known
+  kind) are yielded, then the ``Skipped`` notice with ``kept`` (how many),
+  ``damage_at`` (the file offset of the first byte not kept) and ``missing``
+  (bytes the batch needed beyond the input's end). No checksum covers those
+  records (their batch's payload checksum needs the missing bytes): they are
+  what a writer killed mid-write had written, trusted as far as they are well
+  formed. A zstd batch cut short keeps nothing.
 - Records of an intact batch are yielded exactly as ``formats`` decodes them;
-  a damaged batch yields none (its records cannot be trusted).
+  a damaged batch yields none (its records cannot be trusted), but for a torn
+  tail (above).
 - Memory is bounded by the largest batch plus one read chunk (1 MiB): a
   sliding buffer, never the whole file. A batch is at most 16 MiB stored and
   decompressed (``formats.MAX_BATCH_BYTES``; zstd output is cut at the
@@ -100,9 +110,22 @@ class Skipped(NamedTuple):
     batches: int  # batches lost (at least 1)
     bytes: int  # bytes passed over, from ``offset`` to where reading resumed
     reason: str  # what was wrong with the batch at ``offset``
+    # A torn tail whose whole records were kept (``kept`` > 0): they were yielded
+    # just before this notice; the damage starts at file offset ``damage_at``,
+    # and the batch needed ``missing`` bytes more than the input holds.
+    kept: int = 0
+    records: int = 0  # the records the damaged batch's header counts
+    damage_at: int = 0
+    missing: int = 0
 
     def describe(self) -> str:
         """One line: what, where, and how much was skipped."""
+        if self.kept:
+            lost = self.offset + self.bytes - self.damage_at + self.missing
+            return (f"{self.reason} at byte offset {self.offset}; kept its first {self.kept} "
+                    f"of {self.records} records; the damage starts at byte offset "
+                    f"{self.damage_at}: lost {lost} bytes ({self.missing} of them missing "
+                    "from the input)")
         plural = "batch" if self.batches == 1 else "batches"
         return (
             f"{self.reason} at byte offset {self.offset}; "
@@ -209,7 +232,7 @@ class TraceReader:
         record is not the END its header promises (``"end_record"``; not when
         following was stopped, or ended because the file was truncated or replaced).
         """
-        return self._ended(self._batches(self._decode))
+        return self._ended(self._batches(self._decode, _salvaged_records))
 
     def raw_events(self) -> Iterator[RawEvent]:
         """Yield each intact batch as a ``RawBatch`` (records not decoded) and each notice.
@@ -222,7 +245,7 @@ class TraceReader:
         malformed despite a valid batch checksum (a writer bug, not damage)
         is not detected here: a consumer decoding a payload checks its bounds.
         """
-        return self._ended(self._batches(self._decode_raw))
+        return self._ended(self._batches(self._decode_raw, _salvaged_raw))
 
     @property
     def live(self) -> bool:
@@ -294,12 +317,15 @@ class TraceReader:
         if last is None or not ends_recording(last, byte_order):
             yield self._notice(CutShort(self.offset, 0, 0, NO_END_AT_END))
 
-    def _batches(self, decode: Callable[[BatchHeader, bytes, int], Iterable[_Batch]]
+    def _batches(self, decode: Callable[[BatchHeader, bytes, int], Iterable[_Batch]],
+                 salvaged: Callable[[list[Record], bytes, int], Iterable[_Batch]],
                  ) -> Iterator[_Batch | Skipped]:
         """Yield ``decode``'s results for each intact batch, and each ``Skipped`` notice.
 
         ``decode`` checks the whole batch before it returns (raising
-        ``CorruptBatch``) and returns what to yield for it.
+        ``CorruptBatch``) and returns what to yield for it; ``salvaged`` gives
+        what to yield for the records kept from a torn tail (their bytes, and
+        the batch's offset).
         """
         framing = self._framing
         header_size = framing.size
@@ -319,7 +345,7 @@ class TraceReader:
                 continue
             total = header_size + batch.stored_length
             if not self._fill(total):
-                yield self._skip_to_end(offset, 1, "input ends inside a batch (torn tail)")
+                yield from self._torn_tail(batch, offset, salvaged)
                 return
             start = self._position
             stored = self._buffer[start + header_size : start + total]
@@ -356,6 +382,31 @@ class TraceReader:
         framing = self._framing
         raw = framing.payload(batch, stored, offset)
         return (RawBatch(offset, raw, framing.check_records(batch, raw, offset)),)
+
+    def _torn_tail(self, batch: BatchHeader, offset: int,
+                   salvaged: Callable[[list[Record], bytes, int], Iterable[_Batch]],
+                   ) -> Iterator[_Batch | Skipped]:
+        """The input ended inside the batch at ``offset`` (its header intact): keep the
+        whole records before the cut (``BatchFraming.salvage``), then say what was lost."""
+        reason = "input ends inside a batch (torn tail)"
+        header_size = self._framing.size
+        payload_start = self._position + header_size
+        present = self._buffer[payload_start:]
+        records, used = self._framing.salvage(batch, present)
+        if not records:
+            yield self._skip_to_end(offset, 1, reason)
+            return
+        kept = len(records)
+        self._position = payload_start + used
+        self._batch_offset = offset
+        yield from salvaged(records, present[:used], offset)
+        del records, present
+        damage_at = self.offset
+        missing = batch.stored_length - (len(self._buffer) - payload_start)
+        self._position = len(self._buffer)
+        yield self._notice(Skipped(offset, 1, self.offset - offset, reason, kept=kept,
+                                   records=batch.record_count, damage_at=damage_at,
+                                   missing=missing))
 
     # -- the file header ----------------------------------------------------
 
@@ -549,6 +600,18 @@ class _PrefixCrcs:
             points.append(zlib.crc32(view[frontier : frontier + _CRC_STEP], points[-1]))
         point = self._origin + index * _CRC_STEP - base
         return zlib.crc32(view[point : position - base], points[index])
+
+
+def _salvaged_records(records: list[Record], data: bytes, offset: int
+                      ) -> Iterator[list[Record]]:
+    """A torn tail's kept records, as ``events`` yields a batch's (``DECODE_CHUNK`` a list)."""
+    for start in range(0, len(records), DECODE_CHUNK):
+        yield records[start:start + DECODE_CHUNK]
+
+
+def _salvaged_raw(records: list[Record], data: bytes, offset: int) -> tuple[RawBatch]:
+    """A torn tail's kept records, as ``raw_events`` yields a batch."""
+    return (RawBatch(offset, data, len(records)),)
 
 
 _END = int(formats.RecordKind.END)

@@ -370,3 +370,29 @@ def test_socket_address_calls_match_strace_when_they_fail_or_are_cut(
     assert shown(ours) == theirs
     assert "accept(3, ADDRESS, [16]) = -1 EAGAIN (Resource temporarily unavailable)" in theirs
     assert "getsockname(3, {sa_family=AF_INET}, [2 => 16]) = 0" in theirs
+
+
+@pytest.mark.parametrize("cut", [1, 500])
+def test_a_recording_cut_short_keeps_the_whole_records_of_its_torn_batch(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], cut: int) -> None:
+    """A short uncompressed recording is mostly one batch: cut at its end (a recorder
+    killed mid-write), it still shows every record the cut left whole."""
+    trace = _record(tmp_path, "/bin/true")
+    whole = _dump(trace, capsys, "--json").splitlines()
+    data = trace.read_bytes()
+    torn = tmp_path / "torn.ktr"
+    torn.write_bytes(data[:-cut])
+    assert main(["--json", str(torn)]) == 1  # damaged input, as before
+    out, err = capsys.readouterr()
+    kept = out.splitlines()
+    assert 0 < len(kept) < len(whole)
+    assert kept == whole[:len(kept)]  # the same records, none altered
+    line = err.splitlines()[0]
+    found = re.fullmatch(
+        rf"ktrdump: {re.escape(str(torn))}: input ends inside a batch \(torn tail\) at byte "
+        r"offset (\d+); kept its first (\d+) of (\d+) records; the damage starts at byte "
+        rf"offset (\d+): lost (\d+) bytes \({cut} of them missing from the input\)", line)
+    assert found, err
+    batch, first, count, damage, lost = map(int, found.groups())
+    assert count - first == len(whole) - len(kept)  # every record lost is counted
+    assert batch < damage < len(data) - cut and lost == len(data) - damage

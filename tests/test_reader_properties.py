@@ -71,16 +71,58 @@ def test_arbitrary_bytes_after_a_valid_header(data: bytes) -> None:
         assert skipped >= 1
 
 
+def _record_ends(data: bytes, offsets: list[int]) -> list[int]:
+    """The file offset where each record of ``data``'s raw batches ends (SPEC's framing:
+    a 28-byte batch header, then records of a 40-byte header and ``length`` more)."""
+    ends = []
+    for start, stop in zip(offsets, [*offsets[1:], len(data)], strict=True):
+        position = start + 28
+        while position < stop:
+            position += 40 + int.from_bytes(data[position:position + 4], "little")
+            ends.append(position)
+    return ends
+
+
 @SETTINGS
 @given(st.integers(0, len(VALID)))
-def test_truncation_keeps_the_whole_batches(cut: int) -> None:
+def test_truncation_keeps_the_whole_batches_and_the_whole_records_of_the_torn_one(
+        cut: int) -> None:
     count, skipped = _read(VALID[:cut])
     if cut < OFFSETS[0]:
         assert count == -1 or (cut == OFFSETS[0] and count == 0)
         return
     whole = [offset for offset in [*OFFSETS[1:], len(VALID)] if offset <= cut]
-    assert count == [0, 5, 9, 12][len(whole)]
+    in_whole_batches = [0, 5, 9, 12][len(whole)]
+    # A cut batch keeps the records that end before the cut (its header is whole).
+    torn = max(offset for offset in OFFSETS if offset <= cut)
+    kept = (sum(1 for end in _record_ends(VALID, OFFSETS) if torn < end <= cut)
+            if torn + 28 <= cut < len(VALID) else 0)
+    assert count == in_whole_batches + kept
     assert skipped == (0 if cut in (*OFFSETS, len(VALID)) else 1)
+
+
+def test_a_torn_tail_says_where_the_damage_starts_and_what_was_lost() -> None:
+    ends = _record_ends(VALID, OFFSETS)
+    third = ends[5 + 4 + 1]  # the last batch's second record ends here
+    cut = third + 7  # 7 bytes of its third record are in the input
+    with ktrdump.open(io.BytesIO(VALID[:cut])) as trace:
+        records = list(trace)
+        [notice] = trace.notices
+    assert len(records) == 5 + 4 + 2
+    assert (notice.offset, notice.batches, notice.kept, notice.records) == (OFFSETS[2], 1, 2, 3)
+    assert notice.damage_at == third
+    assert notice.missing == len(VALID) - cut
+    assert notice.describe() == (
+        f"input ends inside a batch (torn tail) at byte offset {OFFSETS[2]}; kept its first 2 "
+        f"of 3 records; the damage starts at byte offset {third}: lost {len(VALID) - third} "
+        f"bytes ({len(VALID) - cut} of them missing from the input)")
+
+
+def test_a_torn_compressed_batch_keeps_nothing() -> None:
+    offsets = build_trace([syscall_batch(5), syscall_batch(4)], compress=True)[1]
+    count, skipped = _read(VALID_ZSTD[:-1])
+    assert (count, skipped) == (5, 1)
+    assert offsets[1] < len(VALID_ZSTD)
 
 
 @SETTINGS
@@ -207,6 +249,9 @@ def _reference(data: bytes) -> tuple[list[bytes], list[tuple[int, int, int]]]:
         try:  # a batch cut by the end of the input (a torn tail) ends the reading
             header = framing.parse_header(data[position:position + framing.size], position)
             if position + framing.size + header.stored_length > len(data):
+                kept = _kept_of_torn_tail(header, data[position + framing.size:])
+                if kept:
+                    raws.append(kept)
                 notices.append((position, 1, len(data) - position))
                 break
         except formats.CorruptBatch:
@@ -234,6 +279,27 @@ def _reference(data: bytes) -> tuple[list[bytes], list[tuple[int, int, int]]]:
             end = both_checksums(found)
             search = end if end is not None else found + 1
     return raws, notices
+
+
+def _kept_of_torn_tail(header: formats.BatchHeader, present: bytes) -> bytes:
+    """SPEC: a raw batch cut short keeps its records wholly in the input, in order,
+    while each has version 1, a known kind and a payload that decodes."""
+    if header.flags & 1:
+        return b""
+    codec = formats.codec("little")
+    position, count = 0, 0
+    while count < header.record_count and len(present) - position >= 40:
+        stop = position + 40 + int.from_bytes(present[position:position + 4], "little")
+        kind = int.from_bytes(present[position + 4:position + 6], "little")
+        version = int.from_bytes(present[position + 6:position + 8], "little")
+        if stop > len(present) or version != 1 or kind not in set(formats.RecordKind):
+            break
+        try:
+            codec.decode_payload(kind, present, position + 40, stop)
+        except formats.PayloadError:
+            break
+        position, count = stop, count + 1
+    return present[:position]
 
 
 def _fake_header(claim: int, count: int, flags: int, crc: int) -> bytes:
