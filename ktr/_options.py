@@ -369,7 +369,8 @@ def _build_parser() -> _Parser:
     parser.add_argument("-q", dest="quiet", action="store_true",
                         help="no status line and no summary")
     parser.add_argument("-p", dest="pids", action="append", default=[], metavar="PID[,PID...]",
-                        help="attach to these processes (all their threads)")
+                        help="attach to these processes (all their threads; a thread "
+                             "id means its whole process, unlike strace -p TID)")
     parser.add_argument("-g", dest="process_group", type=_ranged(int, *PID_RANGE),
                         metavar="PGID", help="attach to every process of this process group")
     queue = parser.add_argument_group("queue (ktrace's descriptor parameters)")

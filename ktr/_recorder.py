@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, NamedTuple, TextIO
 import formats
 from formats import Abi, ProbeSite, RecordKind, linux
 
-from . import __version__
+from . import __version__, _procfs
 from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
@@ -235,6 +235,8 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     nowhere when that is closed). A failing write there never stops a recording.
     """
     notices = _BestEffortText(stderr if stderr is not None else sys.stderr)
+    for line in thread_id_notices(options.pids):
+        notices.write(line + "\n")
     if options.output == "-":
         _check_stdout_open()
     control_options = _control_options(options)
@@ -427,6 +429,24 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
             attach.close()
         for source in prepared:
             source.close()
+
+
+def thread_id_notices(pids: Iterable[int]) -> list[str]:
+    """One line per -p id that names a thread other than its process's first.
+
+    ktr traces processes, as ktrace does: -p TID records every thread of
+    TID's process (strace -p TID would trace that one thread). The line says
+    so, and how to see that thread alone. An id that is gone is left to the
+    attach, which reports it.
+    """
+    lines = []
+    for pid in pids:
+        tgid = _procfs.thread_group(pid)
+        if tgid is not None and tgid != pid:
+            lines.append(f"ktr: -p {pid} is a thread of process {tgid}: recording every "
+                         f"thread of {tgid} (ktr traces whole processes; "
+                         f"ktrdump -p {pid} shows that thread alone)")
+    return lines
 
 
 class _BestEffortText:
