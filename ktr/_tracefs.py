@@ -5,13 +5,15 @@ This module is the only one in ktr that touches it, and it keeps to these rules:
 
 - ``uprobe_events`` is only ever opened ``O_WRONLY | O_APPEND`` (a truncating open deletes every
   uprobe on the machine; Python's ``open(..., "a")`` fails with EINVAL there) and read.
-- Each recording owns one group named ``ktr_<owner pid>_<random hex>``; every event it defines
-  lives there, so removing a recording's probes never touches anyone else's.
+- Each recording owns one group named ``ktr_<owner pid>_<pid namespace>_<random hex>``; every
+  event it defines lives there, so removing a recording's probes never touches anyone else's.
 - ``UprobeGroup.remove()`` runs on every exit path: the owner calls it in ``finally``; an
   ``atexit`` hook catches what a crash skips; SIGINT/SIGTERM/SIGHUP end a recording through
   its normal path (the recorder's handlers) and so through ``finally`` too.
 - ``clean_stale_groups()`` removes the groups of ktr processes that no longer exist (a
-  recorder killed with SIGKILL): each ktr run that uses probes calls it first.
+  recorder killed with SIGKILL): each ktr run that uses probes calls it first. It judges
+  only groups of its own pid namespace (the group name says which): a recorder in another
+  container on the same kernel, with the same host name or not, is never taken as gone.
 
 Errors are ``TracefsError`` with the path and errno kept. An event must be closed (no perf
 event open on it) before it can be removed (EBUSY otherwise): close consumers first.
@@ -41,12 +43,16 @@ __all__ = [
     "UprobeGroup",
     "clean_stale_groups",
     "find_tracefs",
+    "group_namespace",
     "group_owner",
     "list_uprobe_events",
+    "pid_namespace",
 ]
 
 GROUP_PREFIX = "ktr_"
-_GROUP_RE = re.compile(r"^ktr_(\d+)_[0-9a-f]+$")
+#: ``ktr_<owner pid>_<pid namespace inode>_<random hex>``; before the namespace
+#: was named, ``ktr_<owner pid>_<random hex>`` (whose owner cannot be judged).
+_GROUP_RE = re.compile(r"^ktr_(\d+)_(?:(\d+)_)?[0-9a-f]+$")
 _CANDIDATES = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -225,9 +231,23 @@ def _event_of(line: str) -> tuple[str, str] | None:
 
 
 def group_owner(group: str) -> int | None:
-    """The recorder pid a ``ktr_<pid>_<hex>`` group belongs to, or None for another name."""
+    """The recorder pid a ``ktr_<pid>_...`` group belongs to, or None for another name."""
     match = _GROUP_RE.match(group)
     return int(match.group(1)) if match else None
+
+
+def group_namespace(group: str) -> int | None:
+    """The pid namespace (inode) in which a group's owner pid is a pid; None if unnamed."""
+    match = _GROUP_RE.match(group)
+    return int(match.group(2)) if match and match.group(2) else None
+
+
+def pid_namespace() -> int | None:
+    """This process's pid namespace, as the inode of ``/proc/self/ns/pid`` (None: no /proc)."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -243,16 +263,23 @@ def _pid_alive(pid: int) -> bool:
 def clean_stale_groups(root: str) -> list[str]:
     """Remove the events of ktr groups whose owner process is gone; return those groups.
 
-    A group whose events are still open (EBUSY) is left alone and not returned.
+    tracefs is one per kernel, seen from every container on it: a pid is only
+    judged in the pid namespace it was taken in, so only groups named with
+    this process's pid namespace are judged (another container's recorder
+    would look gone here, whatever its host name). Groups without a namespace
+    (older ktr) cannot be judged and are left. A group whose events are still
+    open (EBUSY) is left alone and not returned.
     """
     path = os.path.join(root, "uprobe_events")
+    here = pid_namespace()
     stale: dict[str, list[str]] = {}
     for line in list_uprobe_events(root):
         event = _event_of(line)
         if event is None:
             continue
         owner = group_owner(event[0])
-        if owner is not None and owner != os.getpid() and not _pid_alive(owner):
+        if (owner is not None and here is not None and group_namespace(event[0]) == here
+                and owner != os.getpid() and not _pid_alive(owner)):
             stale.setdefault(event[0], []).append(event[1])
     cleaned = []
     for group, names in stale.items():
@@ -275,7 +302,9 @@ class UprobeGroup:
     def __init__(self, root: str, *, owner_pid: int | None = None) -> None:
         self.root = root
         pid = os.getpid() if owner_pid is None else owner_pid
-        self.name = f"{GROUP_PREFIX}{pid}_{secrets.token_hex(4)}"
+        # The namespace makes the owner pid judgeable by a recorder of another
+        # container on this kernel (0 when unknown: never judged).
+        self.name = f"{GROUP_PREFIX}{pid}_{pid_namespace() or 0}_{secrets.token_hex(4)}"
         self._events_path = os.path.join(root, "uprobe_events")
         self._defined: list[str] = []
         self._lock = threading.Lock()
