@@ -18,7 +18,8 @@ Files:
 - ``all_kinds_zstd.ktr``: the same records, zstd batches.
 - ``all_kinds_big.ktr``: the same records, big-endian.
 - ``corrupt_middle.ktr``: three batches, the middle one's payload damaged.
-- ``torn_tail.ktr``: three batches, the file cut inside the last one (so no END).
+- ``torn_tail.ktr``: three batches, the file cut inside the last one (so no END);
+  the reader keeps that batch's records before the cut.
 - ``damaged_header.ktr``: ``all_kinds.ktr`` with one bit of the header's
   ``realtime_ns`` flipped: refused by the header checksum (format 1.1).
 - ``minor0.ktr``: ``all_kinds.ktr`` with a format 1.0 header (no checksum): read
