@@ -6,7 +6,8 @@ process can vanish between any two reads and callers must expect that.
 
 Does not: interpret anything beyond what the recorder needs (thread lists,
 parent/group links, comm, signal dispositions, tracer, executable ABI, the
-mappings of ``/proc/PID/maps`` and their ``map_files`` links).
+mappings of ``/proc/PID/maps`` and their ``map_files`` links, the pid
+namespace and boot id that say where a recorder pid means something).
 """
 
 from __future__ import annotations
@@ -30,6 +31,40 @@ _ELFCLASS32 = 1
 _ELFCLASS64 = 2
 _EM_386 = 3
 _EM_X86_64 = 62
+
+
+def pid_namespace() -> int | None:
+    """This process's pid namespace: the inode of ``/proc/self/ns/pid`` (None: unknown).
+
+    Pids mean something only within it: a recorder in another container on the
+    same kernel has pids that name nothing here, or other processes.
+    """
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
+
+
+def boot_id() -> str | None:
+    """This boot's id (``/proc/sys/kernel/random/boot_id``), None if unreadable."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
+            return handle.read().strip() or None
+    except (OSError, ValueError):
+        return None
+
+
+def recorder_identity() -> dict[str, object]:
+    """Where this recorder's pid means something (the header's ``recorder`` option):
+    ``pid_namespace`` and ``boot_id``, each left out when unknown."""
+    identity: dict[str, object] = {}
+    namespace = pid_namespace()
+    if namespace is not None:
+        identity["pid_namespace"] = namespace
+    boot = boot_id()
+    if boot is not None:
+        identity["boot_id"] = boot
+    return identity
 
 
 def read_comm(tid: int) -> bytes:

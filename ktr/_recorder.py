@@ -78,6 +78,9 @@ def _file_header(options: RecordOptions, control: ControlOptions) -> formats.Fil
                                or bool(options.probes))
     recorded["end_record"] = True  # an END record ends the recording: readers see a cut
     recorded["begin_record"] = True  # a BEGIN starts it: readers see where an append begins
+    # Where the BEGIN's recorder pid means something: a follower judges whether the
+    # recorder still runs only from the same pid namespace of the same boot.
+    recorded["recorder"] = _procfs.recorder_identity()
     return formats.FileHeader(
         hostname=uname.nodename,
         kernel_release=uname.release,

@@ -33,6 +33,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ._procfs import pid_namespace
 from .errors import KtrError, errno_text
 
 __all__ = [
@@ -46,7 +47,6 @@ __all__ = [
     "group_namespace",
     "group_owner",
     "list_uprobe_events",
-    "pid_namespace",
 ]
 
 GROUP_PREFIX = "ktr_"
@@ -241,13 +241,6 @@ def group_namespace(group: str) -> int | None:
     match = _GROUP_RE.match(group)
     return int(match.group(2)) if match and match.group(2) else None
 
-
-def pid_namespace() -> int | None:
-    """This process's pid namespace, as the inode of ``/proc/self/ns/pid`` (None: no /proc)."""
-    try:
-        return os.stat("/proc/self/ns/pid").st_ino
-    except OSError:
-        return None
 
 
 def _pid_alive(pid: int) -> bool:

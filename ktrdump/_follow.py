@@ -36,14 +36,16 @@ Ends:
   (no such pid, a zombie, or a pid reused by a process started after the
   BEGIN) and one more read brings nothing, the input ends there, as a file
   read without follow does: the reader's ``CutShort`` notice follows. Only
-  when that can be known: the file header's hostname is this machine's
-  ``uname -n``, ``/proc`` is this pid namespace's (``/proc/self`` is this
-  process), the recording has a BEGIN naming a pid, and its
-  ``CLOCK_MONOTONIC`` is not later than this machine's now (else it is
-  another boot's, whose times cannot be compared). Otherwise following waits
-  as before. A recorder in another pid namespace of the same host name
-  cannot be told apart and may be taken as gone (the BEGIN does not say its
-  namespace).
+  when that can be known: the recording has a BEGIN naming a pid, whose
+  ``recorder`` option names this process's pid namespace (the inode of
+  ``/proc/self/ns/pid``) and this boot (``boot_id``) -- or, for a recording
+  made before the option, whose file header's hostname is this machine's
+  ``uname -n`` --, ``/proc`` is this pid namespace's (``/proc/self`` is this
+  process), and its ``CLOCK_MONOTONIC`` is not later than this machine's now
+  (else it is another boot's, whose times cannot be compared). Otherwise
+  following waits as before. So a recorder in another container is never
+  judged from here, even under the same host name (an older recording, which
+  does not say its namespace, still can be).
 
 A torn tail is not an error while following: the writer appends whole
 batches, so a partial batch at the end is waited for (the reader's ``fill``
@@ -59,6 +61,7 @@ rotated files, use inotify, or follow several files at once.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
 import signal
@@ -168,8 +171,16 @@ class _RecorderWatch:
 
 def _watch_recorder(header: FileHeader, begin: formats.Begin) -> _RecorderWatch | None:
     """A watch on the recorder ``begin`` names, or None when whether it runs cannot be known."""
-    if begin.recorder_pid <= 0 or header.hostname != os.uname().nodename:
+    if begin.recorder_pid <= 0:
         return None
+    identity = _recorder_identity(begin.options)
+    if identity is not None:
+        # The recorder said where its pid means something: only there is it judged,
+        # whatever the host names (two containers may share one).
+        if identity != (_pid_namespace(), _boot_id()):
+            return None
+    elif header.hostname != os.uname().nodename:
+        return None  # an older recording: the host name is all there is
     if begin.monotonic_ns > time.monotonic_ns():
         return None  # another boot's recording: its times mean nothing here
     try:
@@ -178,6 +189,38 @@ def _watch_recorder(header: FileHeader, begin: formats.Begin) -> _RecorderWatch 
     except OSError:
         return None  # no /proc
     return _RecorderWatch(begin.recorder_pid, begin.monotonic_ns)
+
+
+def _recorder_identity(options: bytes) -> tuple[object, object] | None:
+    """(pid namespace, boot id) from a BEGIN's ``recorder`` option; None if it has none.
+
+    A value that is missing or malformed stays in the pair as None or as it is:
+    it then matches no namespace here, and the recorder is not judged.
+    """
+
+    try:
+        parsed = json.loads(options)
+    except ValueError:
+        return None
+    recorder = parsed.get("recorder") if isinstance(parsed, dict) else None
+    if not isinstance(recorder, dict):
+        return None
+    return recorder.get("pid_namespace"), recorder.get("boot_id")
+
+
+def _pid_namespace() -> int | None:
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
+
+
+def _boot_id() -> str | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
+            return handle.read().strip() or None
+    except (OSError, ValueError):
+        return None
 
 
 class _WaitingFile:

@@ -8,6 +8,7 @@ follower keeps waiting, as before).
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import subprocess
@@ -175,10 +176,12 @@ def test_a_live_recorder_keeps_following_until_its_end(tmp_path: Path,
 
 # -- crafted BEGINs --------------------------------------------------------------------
 
-def _crafted(path: Path, hostname: str, recorder_pid: int, monotonic_ns: int) -> None:
+def _crafted(path: Path, hostname: str, recorder_pid: int, monotonic_ns: int,
+             recorder: dict[str, object] | None = None) -> None:
     header = formats.FileHeader(**{**HEADER.__dict__, "hostname": hostname,
                                    "options": {"end_record": True, "begin_record": True}})
-    begin = formats.Begin(recorder_pid, 0, HEADER.realtime_ns, monotonic_ns, b"test", b"{}")
+    options = b"{}" if recorder is None else json.dumps({"recorder": recorder}).encode()
+    begin = formats.Begin(recorder_pid, 0, HEADER.realtime_ns, monotonic_ns, b"test", options)
     framing = formats.batch_framing()
     path.write_bytes(
         formats.encode_file_header(header)
@@ -273,3 +276,48 @@ def test_following_waits_when_the_recorder_cannot_be_known(
     events = _events_until_idle(trace, idle_polls=20)
     assert _cut_short(events) == []
     assert sum(len(e) for e in events if isinstance(e, list)) == 4
+
+
+def _here() -> dict[str, object]:
+    """This process's pid namespace and boot, as ``ktr record`` writes them."""
+    with open("/proc/sys/kernel/random/boot_id") as boot:
+        return {"pid_namespace": os.stat("/proc/self/ns/pid").st_ino,
+                "boot_id": boot.read().strip()}
+
+
+def test_a_recording_of_this_namespace_and_boot_is_judged_whatever_the_host_name(
+        tmp_path: Path, unrelated: subprocess.Popen[bytes]) -> None:
+    unrelated.kill()
+    unrelated.wait()  # its pid names no process now
+    trace = tmp_path / "here.ktr"
+    _crafted(trace, os.uname().nodename + "-renamed", unrelated.pid, time.monotonic_ns(),
+             _here())
+    events = _events_until_idle(trace, idle_polls=500)  # ends long before
+    assert [n.reason for n in _cut_short(events)] == [NO_END_AT_END]
+
+
+@pytest.mark.parametrize("other", ["pid_namespace", "boot_id"])
+def test_a_recorder_of_another_container_with_the_same_host_name_is_not_judged(
+        tmp_path: Path, unrelated: subprocess.Popen[bytes], other: str) -> None:
+    """Its pid names no process here, which says nothing: following waits."""
+    unrelated.kill()
+    unrelated.wait()
+    identity = _here()
+    identity[other] = (int(str(identity[other])) + 1 if other == "pid_namespace"
+                       else "00000000-0000-0000-0000-000000000000")
+    trace = tmp_path / "elsewhere.ktr"
+    _crafted(trace, os.uname().nodename, unrelated.pid, time.monotonic_ns(), identity)
+    events = _events_until_idle(trace, idle_polls=20)
+    assert _cut_short(events) == []  # stopped by the bound, not ended
+    assert sum(len(e) for e in events if isinstance(e, list)) == 4
+
+
+def test_ktr_record_names_its_pid_namespace_and_boot(tmp_path: Path) -> None:
+    trace = tmp_path / "t.ktr"
+    subprocess.run([KTR, "record", "-q", "-o", str(trace), "--", "true"], check=True,
+                   timeout=60)
+    with ktrdump.open(trace) as reader:
+        assert reader.header.options["recorder"] == _here()
+        begin = next(iter(reader)).payload
+    assert isinstance(begin, formats.Begin)
+    assert json.loads(begin.options)["recorder"] == _here()

@@ -14,6 +14,7 @@ import subprocess
 
 import pytest
 
+from ktr._procfs import pid_namespace
 from ktr._tracefs import (
     UprobeDefinition,
     UprobeGroup,
@@ -21,7 +22,6 @@ from ktr._tracefs import (
     find_tracefs,
     group_namespace,
     list_uprobe_events,
-    pid_namespace,
 )
 
 TARGET = "/bin/true"
