@@ -523,6 +523,9 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         return RecordOptions(pids=tuple(pids), list_probes=tuple(arguments.list_probes))
     if probe_specs:
         kinds = kinds | {RecordKind.PROBE, RecordKind.PROBE_DEF}
+    if not arguments.output:
+        raise UsageError("ktr record: -o: the file name is empty (give -o FILE, or -o - for "
+                         "standard output)")
     targets = sum(bool(t) for t in (pids, arguments.process_group is not None, command))
     if targets == 0:
         raise UsageError("ktr record: nothing to trace: give -p PID, -g PGID or -- CMD")

@@ -17,7 +17,8 @@ while the recording writes it: a second recorder (``-a`` or not) is refused
 before it changes a byte. Every failure is a ``ktr.errors.OutputError`` (refusals:
 ``UnsafeOutput``; -a onto the wrong file: ``IncompatibleOutput``) whose
 message is one line naming the path and the reason. Standard output (``-``)
-is whatever the caller's shell opened: it is written as it is. A recording that
+is whatever the caller's shell opened: it is written as it is, unless it is a
+terminal (binary records there are lost on the screen). A recording that
 cannot start (its header cannot be written: a full disk) leaves no part of a
 header behind: a file it created is removed, one it emptied is empty again.
 ``write_all`` writes every byte or raises ``OSError``: short writes,
@@ -99,12 +100,19 @@ def open_fd(path: str, append: bool, named: bool = True) -> Opened:
     """
     if path == STDOUT_PATH:
         try:
-            return Opened(1, os.fstat(1), False)
+            status = os.fstat(1)
         except OSError as error:
             if error.errno == errno.EBADF:
                 raise OutputError("cannot write trace to standard output: it is closed",
                                   path, error.errno) from None
             raise output_error(path, error) from None
+        if os.isatty(1):
+            # Binary records on a terminal: garbage on the screen, nothing kept (as
+            # gzip and zstd refuse). A terminal named with -o /dev/tty is still written.
+            raise UnsafeOutput("refusing to write a binary trace to the terminal (-o -): "
+                               "pipe it (ktr record -o - ... | ktrdump -) or give -o FILE",
+                               path)
+        return Opened(1, status, False)
     flags = os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY | (os.O_APPEND if append else 0)
     for _ in range(_OPEN_ATTEMPTS):
         try:

@@ -34,6 +34,7 @@ import itertools
 import os
 import re
 import signal
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, NoReturn, TypeVar, cast
@@ -439,8 +440,16 @@ def parse_options(argv: Sequence[str]) -> Options:
         arguments.output_path = None  # -o -: standard output, as ktr record's
     if arguments.output_format == "parquet" and arguments.output_path is None:
         raise UsageError("--format parquet writes files: give -o NAME.parquet")
+    if arguments.output_path == "":
+        raise UsageError("-o: the file name is empty (give -o FILE, or -o - for standard "
+                         "output)")
     if arguments.output_format == "parquet" and (arguments.summary or arguments.follow):
         raise UsageError("--format parquet does not go with --summary or -l")
+    if arguments.summary and arguments.output_format not in (None, "text", "strace"):
+        # The summary is strace -c's table whatever the format: a JSON or Chrome
+        # request would silently get text.
+        raise UsageError(f"--summary prints strace -c's table: it does not go with "
+                         f"--format {arguments.output_format}")
     if arguments.per_thread and (arguments.output_path is None
                                  or arguments.output_format != "strace"):
         raise UsageError("-ff writes one file per thread: it needs --format strace and "
@@ -563,7 +572,28 @@ def _open_source(options: Options, stack: contextlib.ExitStack) -> _Source:
         stack.enter_context(follower.stop_on_sigint())
         return _Source(follower.name, follower=follower)
     readers = [stack.enter_context(open_trace(path)) for path in options.inputs]
+    _refuse_repeated_inputs(readers)
     return _Source(readers[0].name, readers=readers)
+
+
+def _refuse_repeated_inputs(readers: Sequence[TraceReader]) -> None:
+    """One file given twice (``t.ktr ./t.ktr``, an overlapping glob) would show each of
+    its records twice, merged with itself: refused in one line."""
+    seen: dict[tuple[int, int], str] = {}
+    for reader in readers:
+        descriptor = reader.fileno()
+        if descriptor is None:
+            continue
+        try:
+            status = os.fstat(descriptor)
+        except OSError:
+            continue
+        if not stat.S_ISREG(status.st_mode):
+            continue
+        first = seen.setdefault((status.st_dev, status.st_ino), reader.name)
+        if first is not reader.name:
+            same = "given twice" if first == reader.name else f"the same file as {first}"
+            raise UsageError(f"{reader.name}: {same}: each trace is read once")
 
 
 def _first_event_read(events: Iterator[Any]) -> Iterator[Any]:
