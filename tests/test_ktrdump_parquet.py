@@ -351,3 +351,38 @@ def test_memoised_argument_text_is_what_rendering_gives(
     assert texts[5][1] == '""' and texts[6][1] == "0x7ffd2000"
     assert texts[8][1] == '""' and texts[9][1] == "0x7ffd2000"
     assert texts[-3][1] == texts[-2][1] == '"/etc/passwd"' and texts[-1][1] == '"/etc/group"'
+
+
+def test_an_interrupted_export_removes_the_tables_it_created(tmp_path: Path) -> None:
+    """ktrdump reads a pipe whose writer stays: once the first row group is in
+    x.parquet, SIGINT ends the run (status 130) and no partial table is left."""
+    import signal
+    import time
+
+    from ktrdump._parquet import ROW_GROUP
+
+    calls_per_batch = 3000  # syscall_batch: three records a call
+    batches = ROW_GROUP // calls_per_batch + 2
+    data, _ = build_trace([syscall_batch(3 * calls_per_batch) for _ in range(batches)])
+    fifo = tmp_path / "live.ktr"
+    os.mkfifo(fifo)
+    output = tmp_path / "out" / "x.parquet"
+    output.parent.mkdir()
+    dumper = subprocess.Popen([KTRDUMP, "--format", "parquet", "-o", str(output), str(fifo)],
+                              stderr=subprocess.PIPE, text=True)
+    writer = os.open(fifo, os.O_WRONLY)  # the dumper opened the other end
+    try:
+        with os.fdopen(writer, "wb", closefd=False) as stream:
+            stream.write(data)  # all of it read: the dumper waits for more
+        deadline = time.monotonic() + 30
+        while not (output.exists() and output.stat().st_size > 0):  # a row group written
+            assert dumper.poll() is None, dumper.stderr.read() if dumper.stderr else ""
+            assert time.monotonic() < deadline, "no row group was written"
+            time.sleep(0.01)
+        dumper.send_signal(signal.SIGINT)
+        assert dumper.wait(timeout=30) == 130
+    finally:
+        os.close(writer)
+        dumper.kill()
+        dumper.wait()
+    assert os.listdir(output.parent) == []
