@@ -118,10 +118,18 @@ class Skipped(NamedTuple):
     damage_at: int = 0
     missing: int = 0
 
+    @property
+    def lost(self) -> int:
+        """Bytes of trace lost: those passed over, or for a torn tail whose records
+        were kept, those from the damage on plus those missing from the input."""
+        if self.kept:
+            return self.offset + self.bytes - self.damage_at + self.missing
+        return self.bytes
+
     def describe(self) -> str:
         """One line: what, where, and how much was skipped."""
         if self.kept:
-            lost = self.offset + self.bytes - self.damage_at + self.missing
+            lost = self.lost
             return (f"{self.reason} at byte offset {self.offset}; kept its first {self.kept} "
                     f"of {self.records} records; the damage starts at byte offset "
                     f"{self.damage_at}: lost {lost} bytes ({self.missing} of them missing "

@@ -256,7 +256,8 @@ class SyscallSummary:
         self._first_seen: dict[int, int] = {}  # pid -> order of first appearance
         self.dropped: dict[int, int] = {}  # DROP error -> records lost
         self.skipped_batches = 0
-        self.skipped_bytes = 0
+        self.skipped_bytes = 0  # bytes of trace lost with them
+        self.kept_of_damaged = 0  # records kept from torn tails (before their damage)
         self.cut_short = 0  # recordings without their END (CutShort notices)
         self.unplaced: list[str] = []  # probes never placed, as END records say
         self.unplaced_count = 0
@@ -271,7 +272,8 @@ class SyscallSummary:
         if isinstance(notice, CutShort):
             self.cut_short += 1
         self.skipped_batches += notice.batches
-        self.skipped_bytes += notice.bytes
+        self.skipped_bytes += notice.lost
+        self.kept_of_damaged += notice.kept
 
     def add_records(self, records: Iterable[Record]) -> None:
         """Add decoded records: through the call layer (``_calls``), as every view.
@@ -565,8 +567,10 @@ class SyscallSummary:
             out.append(f"records dropped by the recorder: {self.dropped_records} ({reasons})\n")
         if self.skipped_batches:
             plural = "batch" if self.skipped_batches == 1 else "batches"
+            kept = (f"; {self.kept_of_damaged} records before the damage kept"
+                    if self.kept_of_damaged else "")
             out.append(f"damaged {plural} skipped: {self.skipped_batches} "
-                       f"({self.skipped_bytes} bytes)\n")
+                       f"({self.skipped_bytes} bytes{kept})\n")
         if self.cut_short:
             out.append(f"recordings cut short (no END record, records missing): "
                        f"{self.cut_short}\n")

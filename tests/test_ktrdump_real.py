@@ -396,3 +396,17 @@ def test_a_recording_cut_short_keeps_the_whole_records_of_its_torn_batch(
     batch, first, count, damage, lost = map(int, found.groups())
     assert count - first == len(whole) - len(kept)  # every record lost is counted
     assert batch < damage < len(data) - cut and lost == len(data) - damage
+
+
+def test_the_summary_counts_what_a_torn_batch_lost_not_what_it_kept(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = _record(tmp_path, "/bin/true")
+    torn = tmp_path / "torn.ktr"
+    torn.write_bytes(trace.read_bytes()[:-1])
+    assert main(["--summary", str(torn)]) == 1
+    out, err = capsys.readouterr()
+    found = re.search(r"kept its first (\d+) of \d+ records; .*: lost (\d+) bytes", err)
+    assert found, err
+    kept, lost = found.groups()
+    assert (f"damaged batch skipped: 1 ({lost} bytes; {kept} records before the damage kept)"
+            in out.splitlines())
