@@ -288,6 +288,9 @@ class ChromeTrace:
                 else "recording cut short (no END record)")
         args = (f'{{"offset":{notice.offset},"bytes":{notice.bytes},'
                 f'"reason":{encode_string(notice.reason)}')
+        if notice.kept:  # a torn tail whose records before the damage were kept
+            args += (f',"kept":{notice.kept},"records":{notice.records},'
+                     f'"damage_at":{notice.damage_at},"lost_bytes":{notice.lost}')
         if source is not None:
             args += f',"file":{encode_string(source)}'
         out: list[str] = []

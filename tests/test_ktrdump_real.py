@@ -410,3 +410,24 @@ def test_the_summary_counts_what_a_torn_batch_lost_not_what_it_kept(
     kept, lost = found.groups()
     assert (f"damaged batch skipped: 1 ({lost} bytes; {kept} records before the damage kept)"
             in out.splitlines())
+
+
+def test_chrome_marks_a_torn_batch_with_what_was_kept_and_lost(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    trace = _record(tmp_path, "/bin/true")
+    data = trace.read_bytes()
+    torn = tmp_path / "torn.ktr"
+    torn.write_bytes(data[:-1])
+    assert main(["--format", "chrome", str(torn)]) == 1
+    out, err = capsys.readouterr()
+    found = re.search(r"at byte offset (\d+); kept its first (\d+) of (\d+) records; the damage "
+                      r"starts at byte offset (\d+): lost (\d+) bytes", err)
+    assert found, err
+    offset, kept, count, damage, lost = map(int, found.groups())
+    [marker] = [event for event in json.loads(out)["traceEvents"]
+                if event.get("name") == "skipped 1 damaged batch"]
+    assert marker["args"] == {"offset": offset, "bytes": len(data) - 1 - offset,
+                              "reason": "input ends inside a batch (torn tail)", "kept": kept,
+                              "records": count, "damage_at": damage, "lost_bytes": lost}
