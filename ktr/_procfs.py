@@ -109,6 +109,15 @@ def _stat_fields(pid: int) -> list[bytes] | None:
     return data[data.rfind(b")") + 2 :].split()
 
 
+def start_ticks(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (``/proc/PID/stat``'s
+    starttime); None if gone. A pid reused by a later process has another."""
+    rest = _stat_fields(pid)
+    if rest is None or len(rest) < 20 or not rest[19].isdigit():
+        return None
+    return int(rest[19])
+
+
 def read_stat(pid: int) -> tuple[bytes, int, int] | None:
     """(state, ppid, pgrp) from ``/proc/PID/stat``; None if gone."""
     rest = _stat_fields(pid)

@@ -5,15 +5,17 @@ This module is the only one in ktr that touches it, and it keeps to these rules:
 
 - ``uprobe_events`` is only ever opened ``O_WRONLY | O_APPEND`` (a truncating open deletes every
   uprobe on the machine; Python's ``open(..., "a")`` fails with EINVAL there) and read.
-- Each recording owns one group named ``ktr_<owner pid>_<pid namespace>_<random hex>``; every
-  event it defines lives there, so removing a recording's probes never touches anyone else's.
+- Each recording owns one group named ``ktr_<owner pid>_<pid namespace>_<owner start
+  ticks>_<random hex>``; every event it defines lives there, so removing a recording's probes
+  never touches anyone else's.
 - ``UprobeGroup.remove()`` runs on every exit path: the owner calls it in ``finally``; an
   ``atexit`` hook catches what a crash skips; SIGINT/SIGTERM/SIGHUP end a recording through
   its normal path (the recorder's handlers) and so through ``finally`` too.
 - ``clean_stale_groups()`` removes the groups of ktr processes that no longer exist (a
   recorder killed with SIGKILL): each ktr run that uses probes calls it first. It judges
   only groups of its own pid namespace (the group name says which): a recorder in another
-  container on the same kernel, with the same host name or not, is never taken as gone.
+  container on the same kernel, with the same host name or not, is never taken as gone; an
+  owner pid that a later process reuses (another start time) is taken as gone.
 
 Errors are ``TracefsError`` with the path and errno kept. An event must be closed (no perf
 event open on it) before it can be removed (EBUSY otherwise): close consumers first.
@@ -33,7 +35,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ._procfs import pid_namespace
+from ._procfs import pid_namespace, start_ticks
 from .errors import KtrError, errno_text
 
 __all__ = [
@@ -46,13 +48,14 @@ __all__ = [
     "find_tracefs",
     "group_namespace",
     "group_owner",
+    "group_owner_start",
     "list_uprobe_events",
 ]
 
 GROUP_PREFIX = "ktr_"
-#: ``ktr_<owner pid>_<pid namespace inode>_<random hex>``; before the namespace
-#: was named, ``ktr_<owner pid>_<random hex>`` (whose owner cannot be judged).
-_GROUP_RE = re.compile(r"^ktr_(\d+)_(?:(\d+)_)?[0-9a-f]+$")
+#: ``ktr_<owner pid>_<pid namespace inode>_<owner start ticks>_<random hex>``;
+#: before those were named, ``ktr_<owner pid>_<random hex>`` (not judged).
+_GROUP_RE = re.compile(r"^ktr_(\d+)_(?:(\d+)_(\d+)_)?[0-9a-f]+$")
 _CANDIDATES = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -242,6 +245,22 @@ def group_namespace(group: str) -> int | None:
     return int(match.group(2)) if match and match.group(2) else None
 
 
+def group_owner_start(group: str) -> int | None:
+    """When the group's owner started (clock ticks since boot); None if unnamed."""
+    match = _GROUP_RE.match(group)
+    return (int(match.group(3)) or None) if match and match.group(3) else None  # 0: unknown
+
+
+def _owner_gone(group: str, owner: int) -> bool:
+    """Whether a group of this pid namespace has lost its owner: no such pid, or one
+    a later process reuses (its start time is not the owner's)."""
+    if not _pid_alive(owner):
+        return True
+    started = group_owner_start(group)
+    now = start_ticks(owner)
+    return started is not None and now is not None and now != started
+
+
 
 def _pid_alive(pid: int) -> bool:
     try:
@@ -272,7 +291,7 @@ def clean_stale_groups(root: str) -> list[str]:
             continue
         owner = group_owner(event[0])
         if (owner is not None and here is not None and group_namespace(event[0]) == here
-                and owner != os.getpid() and not _pid_alive(owner)):
+                and owner != os.getpid() and _owner_gone(event[0], owner)):
             stale.setdefault(event[0], []).append(event[1])
     cleaned = []
     for group, names in stale.items():
@@ -295,9 +314,11 @@ class UprobeGroup:
     def __init__(self, root: str, *, owner_pid: int | None = None) -> None:
         self.root = root
         pid = os.getpid() if owner_pid is None else owner_pid
-        # The namespace makes the owner pid judgeable by a recorder of another
-        # container on this kernel (0 when unknown: never judged).
-        self.name = f"{GROUP_PREFIX}{pid}_{pid_namespace() or 0}_{secrets.token_hex(4)}"
+        # The namespace says where the owner pid means something (0 when unknown:
+        # never judged), the start time tells the owner from a later process that
+        # reuses its pid.
+        self.name = (f"{GROUP_PREFIX}{pid}_{pid_namespace() or 0}_{start_ticks(pid) or 0}_"
+                     f"{secrets.token_hex(4)}")
         self._events_path = os.path.join(root, "uprobe_events")
         self._defined: list[str] = []
         self._lock = threading.Lock()

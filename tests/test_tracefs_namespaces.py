@@ -1,4 +1,5 @@
-"""Stale uprobe groups are judged only in the pid namespace their owner pid belongs to.
+"""Stale uprobe groups are judged only in the pid namespace their owner pid belongs to,
+and an owner pid a later process reuses is gone.
 
 tracefs is one per kernel and every container on it sees it; a recorder pid
 from another container's pid namespace means nothing here (it may name no
@@ -14,8 +15,9 @@ import subprocess
 
 import pytest
 
-from ktr._procfs import pid_namespace
+from ktr._procfs import pid_namespace, start_ticks
 from ktr._tracefs import (
+    TracefsError,
     UprobeDefinition,
     UprobeGroup,
     clean_stale_groups,
@@ -36,7 +38,7 @@ def _dead_pid() -> int:
 def test_a_group_of_another_pid_namespace_is_never_taken_as_stale() -> None:
     try:
         root = find_tracefs()
-    except Exception as error:
+    except TracefsError as error:
         pytest.skip(f"no tracefs: {error}")
     here = pid_namespace()
     assert here is not None
@@ -59,3 +61,32 @@ def test_a_group_of_another_pid_namespace_is_never_taken_as_stale() -> None:
         for group in (ours, theirs):
             with contextlib.suppress(Exception):
                 group.close()
+
+
+def test_an_owner_pid_reused_by_a_later_process_is_taken_as_gone() -> None:
+    try:
+        root = find_tracefs()
+    except TracefsError as error:
+        pytest.skip(f"no tracefs: {error}")
+    live = subprocess.Popen(["sleep", "60"])
+    probe = UprobeDefinition("hfix_reuse", TARGET, 0x1000, False)
+    owner = UprobeGroup(root, owner_pid=live.pid)  # named with its real start time
+    reused = UprobeGroup(root, owner_pid=live.pid)
+    pid, namespace, started, token = reused.name.removeprefix("ktr_").split("_")
+    assert int(started) == start_ticks(live.pid) and int(namespace) == pid_namespace()
+    # The same pid, as a recorder that started earlier and died would have named it.
+    reused.name = f"ktr_{pid}_{namespace}_{int(started) - 1}_{token}"
+    try:
+        owner.define([probe])
+        reused.define([probe])
+        cleaned = clean_stale_groups(root)
+        groups = {line.split()[0].split(":", 1)[1].split("/")[0]
+                  for line in list_uprobe_events(root)}
+        assert reused.name in cleaned and reused.name not in groups
+        assert owner.name not in cleaned and owner.name in groups
+    finally:
+        for group in (owner, reused):
+            with contextlib.suppress(Exception):
+                group.close()
+        live.kill()
+        live.wait()
