@@ -36,11 +36,17 @@ Guarantees:
   (bytes the batch needed beyond the input's end). No checksum covers those
   records (their batch's payload checksum needs the missing bytes): they are
   what a writer killed mid-write had written, trusted as far as they are well
-  formed. A zstd batch cut short keeps nothing.
+  formed. A zstd batch cut short keeps nothing. So does a raw batch whose
+  payload checksum fails, unless the search finds the next intact batch
+  starting inside it (it was cut short and other batches follow: ``ktr
+  record -a`` after a killed recorder); then it keeps its records before
+  that batch, the same way. Its claimed payload is held (at most 16 MiB)
+  while the search is inside it, for that.
 - Records of an intact batch are yielded exactly as ``formats`` decodes them;
   a damaged batch yields none (its records cannot be trusted), but for a torn
   tail (above).
-- Memory is bounded by the largest batch plus one read chunk (1 MiB): a
+- Memory is bounded by the largest batch plus one read chunk (1 MiB), twice
+  the largest batch while resynchronising inside a damaged raw one (above): a
   sliding buffer, never the whole file. A batch is at most 16 MiB stored and
   decompressed (``formats.MAX_BATCH_BYTES``; zstd output is cut at the
   batch's length, whatever the frame claims), and a batch of more than
@@ -360,7 +366,13 @@ class TraceReader:
             try:
                 decoded = decode(batch, stored, offset)
             except formats.CorruptBatch as error:
-                yield from self._resynchronise(offset, error.message, decode)
+                # A raw batch whose payload checksum fails may have been cut short and
+                # followed by another recording's batches (ktr record -a after a killed
+                # recorder): kept until the search shows whether one starts inside it.
+                cut = (_Cut(batch, stored) if not batch.flags & formats.BATCH_FLAG_ZSTD
+                       and zlib.crc32(stored) != batch.payload_crc else None)
+                del stored
+                yield from self._resynchronise(offset, error.message, decode, salvaged, cut)
                 continue
             del stored
             self._position = start + total
@@ -433,6 +445,8 @@ class TraceReader:
     def _resynchronise(
         self, offset: int, reason: str,
         decode: Callable[[BatchHeader, bytes, int], Iterable[_Batch]],
+        salvaged: Callable[[list[Record], bytes, int], Iterable[_Batch]] | None = None,
+        cut: _Cut | None = None,
     ) -> Iterator[_Batch | Skipped]:
         """Skip from the damaged batch at ``offset`` to the next intact one.
 
@@ -446,19 +460,24 @@ class TraceReader:
         prefixes = _PrefixCrcs()
         self._keep_behind = _CRC_STEP
         try:
-            yield from self._search(offset, reason, decode, prefixes)
+            yield from self._search(offset, reason, decode, prefixes, salvaged, cut)
         finally:
             self._keep_behind = 0
 
     def _search(
         self, offset: int, reason: str,
         decode: Callable[[BatchHeader, bytes, int], Iterable[_Batch]], prefixes: _PrefixCrcs,
+        salvaged: Callable[[list[Record], bytes, int], Iterable[_Batch]] | None,
+        cut: _Cut | None,
     ) -> Iterator[_Batch | Skipped]:
         framing = self._framing
         header_size = framing.size
         batches = 1
+        claimed_end = offset + header_size + (cut.batch.stored_length if cut else 0)
         while self._find_magic():
             candidate = self.offset
+            if cut is not None and candidate >= claimed_end:
+                cut = None  # past the damaged batch: it was not cut short by another
             if not self._fill(header_size):
                 break
             start = self._position
@@ -492,7 +511,21 @@ class TraceReader:
             batches -= 1
             self._position = start + total
             self._keep_behind = 0
-            yield self._notice(Skipped(offset, batches, candidate - offset, reason))
+            notice = Skipped(offset, batches, candidate - offset, reason)
+            payload_at = offset + header_size
+            if cut is not None and salvaged is not None and candidate >= payload_at:
+                # The next intact batch starts inside the damaged one: that one was
+                # cut short there, and keeps its whole records before the cut.
+                records, used = framing.salvage(cut.batch, cut.stored[:candidate - payload_at])
+                if records:
+                    self._batch_offset = offset
+                    yield from salvaged(records, cut.stored[:used], offset)
+                    notice = notice._replace(kept=len(records), records=cut.batch.record_count,
+                                             damage_at=payload_at + used,
+                                             missing=claimed_end - candidate)
+                del records
+            cut = None
+            yield self._notice(notice)
             self._batch_offset = candidate
             yield from decoded
             return
@@ -571,6 +604,13 @@ class TraceReader:
         if chunk is None:  # a non-blocking raw stream with nothing ready
             raise InputError(self.name, "input stream is non-blocking; ktrdump reads blocking")
         return bytes(chunk)
+
+
+class _Cut(NamedTuple):
+    """A raw batch whose payload checksum failed: perhaps cut short, then followed."""
+
+    batch: BatchHeader
+    stored: bytes  # the bytes its header claims (another batch's among them, if cut)
 
 
 class _PrefixCrcs:

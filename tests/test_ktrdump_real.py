@@ -431,3 +431,28 @@ def test_chrome_marks_a_torn_batch_with_what_was_kept_and_lost(
     assert marker["args"] == {"offset": offset, "bytes": len(data) - 1 - offset,
                               "reason": "input ends inside a batch (torn tail)", "kept": kept,
                               "records": count, "damage_at": damage, "lost_bytes": lost}
+
+
+def test_a_recording_cut_short_then_appended_to_keeps_both(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A recorder killed mid-write (the file cut inside its last batch), then ktr
+    record -a: the cut batch keeps its whole records, the appended recording is whole."""
+    first = _record(tmp_path, "/bin/true", name="first.ktr")
+    whole = _dump(first, capsys, "--json").splitlines()
+    trace = tmp_path / "trace.ktr"
+    trace.write_bytes(first.read_bytes()[:-100])
+    trace.chmod(0o600)
+    appended = subprocess.run([str(KTR), "record", "-q", "-a", "-o", str(trace), "--",
+                               "/bin/true"], capture_output=True, text=True, timeout=60)
+    assert appended.returncode == 0, appended.stderr
+    assert main(["--json", str(trace)]) == 1
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    begins = [index for index, line in enumerate(lines) if '"type":"BEGIN"' in line]
+    assert len(begins) == 2
+    kept = lines[:begins[1]]
+    assert 1 < len(kept) < len(whole) and kept == whole[:len(kept)]
+    assert lines[-1].startswith('{"type":"END"')
+    assert re.search(r"batch payload checksum mismatch at byte offset \d+; kept its first "
+                     rf"{len(kept) - 1} of \d+ records; the damage starts at byte offset \d+",
+                     err), err

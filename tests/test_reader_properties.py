@@ -265,12 +265,19 @@ def _reference(data: bytes) -> tuple[list[bytes], list[tuple[int, int, int]]]:
             position += framing.size + header.stored_length
             continue
         start, batches, search = position, 1, position + 1
+        cut = _cut_batch(data, start)
         while True:
             found = data.find(formats.BATCH_MAGIC, search)
             if found < 0:
                 notices.append((start, batches, len(data) - start))
                 return raws, notices
             if intact(found) is not None:
+                # SPEC: an intact batch inside a raw batch whose payload checksum
+                # failed means that one was cut short there: its whole records stay.
+                if cut is not None and start + framing.size <= found < cut[1]:
+                    kept = _kept_of_torn_tail(cut[0], data[start + framing.size:found])
+                    if kept:
+                        raws.append(kept)
                 notices.append((start, batches, found - start))
                 position = found
                 break
@@ -279,6 +286,23 @@ def _reference(data: bytes) -> tuple[list[bytes], list[tuple[int, int, int]]]:
             end = both_checksums(found)
             search = end if end is not None else found + 1
     return raws, notices
+
+
+def _cut_batch(data: bytes, at: int) -> tuple[formats.BatchHeader, int] | None:
+    """A raw batch at ``at`` whose header holds, whose claimed payload is in ``data``
+    and whose payload checksum fails (perhaps cut short): its header and claimed end."""
+    import zlib
+    framing = formats.batch_framing()
+    try:
+        header = framing.parse_header(data[at:at + framing.size], at)
+    except formats.CorruptBatch:
+        return None
+    end = at + framing.size + header.stored_length
+    if header.flags & 1 or end > len(data):
+        return None
+    if zlib.crc32(data[at + framing.size:end]) == header.payload_crc:
+        return None
+    return header, end
 
 
 def _kept_of_torn_tail(header: formats.BatchHeader, present: bytes) -> bytes:
@@ -300,6 +324,31 @@ def _kept_of_torn_tail(header: formats.BatchHeader, present: bytes) -> bytes:
             break
         position, count = stop, count + 1
     return present[:position]
+
+
+def test_a_batch_cut_short_and_followed_by_another_keeps_its_records_before_the_cut() -> None:
+    """ktr record -a after a killed recorder: the cut batch, then the appended one."""
+    ends = _record_ends(VALID, OFFSETS)
+    cut = ends[5 + 1] + 9  # the second batch's first two records whole, 9 bytes of the third
+    data = VALID[:cut] + VALID[OFFSETS[2]:]
+    with ktrdump.open(io.BytesIO(data)) as trace:
+        records = list(trace)
+        [notice] = trace.notices
+    assert len(records) == 5 + 2 + 3
+    assert (notice.offset, notice.batches, notice.bytes) == (OFFSETS[1], 1, cut - OFFSETS[1])
+    assert (notice.kept, notice.records, notice.damage_at) == (2, 4, ends[5 + 1])
+    assert notice.missing == OFFSETS[2] - cut  # the batch's bytes never written
+    assert notice.reason == "batch payload checksum mismatch"
+
+
+def test_a_flipped_bit_keeps_nothing_of_its_batch() -> None:
+    """The checksum cannot say where a flip is: the batch is lost whole, as before."""
+    damaged = bytearray(VALID)
+    damaged[OFFSETS[1] + 28 + 50] ^= 0x01
+    with ktrdump.open(io.BytesIO(bytes(damaged))) as trace:
+        assert sum(1 for _ in trace) == 5 + 3
+        [notice] = trace.notices
+    assert notice.kept == 0 and notice.offset == OFFSETS[1]
 
 
 def _fake_header(claim: int, count: int, flags: int, crc: int) -> bytes:
