@@ -41,6 +41,7 @@ and structures itself (``_flags``, ``_structs``).
 from __future__ import annotations
 
 import re
+import struct as struct_module
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -390,6 +391,10 @@ def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
         data = struct.data
         if int_sized and len(data) == 4:
             return f"[{int.from_bytes(data, 'little', signed=True)}]"
+        if int_sized and context.style.strace and len(call.args) > 2:
+            shown = _socket_option_struct(call.args[1], call.args[2], data)
+            if shown is not None:
+                return shown
         if whole:
             return quote(data[:-1] if data.endswith(b"\0") else data)
         more = False
@@ -398,6 +403,23 @@ def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
         return quote(data, limit, more) if context.style.strace else quote(data)
 
     return _Part(render, value_only=False)
+
+
+_SOL_SOCKET, _SO_LINGER, _SO_PEERCRED = 1, 13, 17  # asm-generic/socket.h
+
+
+def _socket_option_struct(level: int, name: int, data: bytes) -> str | None:
+    """The structures strace decodes in a socket option: struct linger, struct ucred."""
+    if level & 0xFFFF_FFFF != _SOL_SOCKET:
+        return None
+    name &= 0xFFFF_FFFF
+    if name == _SO_LINGER and len(data) == 8:
+        onoff, linger = struct_module.unpack("<ii", data)
+        return f"{{l_onoff={onoff}, l_linger={linger}}}"
+    if name == _SO_PEERCRED and len(data) == 12:
+        pid, uid, gid = struct_module.unpack("<iII", data)
+        return f"{{pid={pid}, uid={uid}, gid={gid}}}"
+    return None
 
 
 def _count_part(context: _Context, index: int, one: str, many: str) -> _Part:
@@ -810,12 +832,30 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
         return _fcntl_renderer(slow, plan)
     if plan.name == "ioctl" and style.strace:
         return _ioctl_renderer(slow)
+    if plan.name in ("mknod", "mknodat") and style.strace:
+        return _mknod_renderer(slow, plan.kinds.index(ArgKind.MODE))
     if (plan.name == "semctl" and style.strace and plan.abi == _I386
             and linux.syscall_name(plan.abi, plan.nr) == "ipc"):
         return _ipc_semctl_renderer(slow)
     if context_decode is not None:
         return slow
     return _generated_renderer(steps, slow)
+
+
+_S_IFMT, _S_IFCHR, _S_IFBLK = 0o170000, 0o020000, 0o060000
+
+
+def _mknod_renderer(inner: CallArguments, mode_index: int) -> CallArguments:
+    """mknod as strace prints it: the device number only for a device node."""
+    def render(call: Call) -> list[str]:
+        out = inner(call)
+        args = call.args
+        if (len(args) > mode_index and len(out) == mode_index + 2
+                and args[mode_index] & _S_IFMT not in (_S_IFCHR, _S_IFBLK)):
+            return out[:-1]
+        return out
+
+    return render
 
 
 # fcntl commands (asm-generic/fcntl.h, linux/fcntl.h): those without a third
@@ -963,7 +1003,8 @@ def _strace_prctl(inner: CallArguments) -> CallArguments:
             return [*head, signal_name(signed32(value)) or str(signed32(value))]
         if shown == "cap":
             cap = value & 0xFFFF_FFFF
-            return [*head, _CAPABILITIES[cap] if cap < len(_CAPABILITIES) else str(cap)]
+            return [*head, _CAPABILITIES[cap] if cap < len(_CAPABILITIES)
+                    else f"{cap:#x} /* CAP_??? */"]
         if shown == "dump":
             return [*head, _DUMPABLE.get(value & 0xFFFF_FFFF, f"{value:#x} /* SUID_DUMP_??? */")]
         struct = call.struct(1)  # "name": PR_SET_NAME / PR_GET_NAME's string
@@ -1205,6 +1246,10 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
     if ret is RetKind.SIGNAL:
         signal = signal_name(signed32(retval))
         return f"{retval} ({signal})" if signal else str(retval)
+    if name == "sched_getscheduler" and _flags.sched_policy_name(retval) is not None:
+        return f"{retval} ({_flags.sched_policy_name(retval)})"
+    if name == "ioprio_get" and retval >= 0:
+        return f"{retval} ({_flags.render_ioprio(retval)})"
     if name == "prctl" and args and args[0] & 0xFFFF_FFFF == 3 and retval in _DUMPABLE:
         return f"{retval} ({_DUMPABLE[retval]})"  # PR_GET_DUMPABLE
     if (name == "fcntl" or name == "fcntl64") and len(args) > 1:
@@ -1216,6 +1261,8 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
         if command == 3:  # F_GETFL
             flags = _flags.decode_argument(ArgKind.OPEN_FLAGS, retval, plan.abi)
             return f"{_hex(retval) if retval else '0'} (flags {flags})"
+        if command == 1034 and retval:  # F_GET_SEALS
+            return f"{retval:#x} (seals {_flags.render_flags(_flags.SEALS, retval)})"
     if ret is RetKind.PTR or ret is RetKind.HEX:
         return _hex(retval) if retval else "0"
     if ret is RetKind.FD and fd_description is not None:

@@ -290,6 +290,19 @@ def makedev(dev: int) -> str:
     return f"makedev({_c_hex(major)}, {_c_hex(minor)})"
 
 
+def _date(seconds: int, nanoseconds: int) -> str:
+    """``2020-01-02T03:04:05.000000001+0000``: strace's date of a time (UTC; the
+    fraction only when there is one); the bare number when it is no date."""
+    try:
+        moment = datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return str(seconds)
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if 0 < nanoseconds < 1_000_000_000:
+        stamp += f".{nanoseconds:09d}"
+    return stamp + "+0000"
+
+
 def _time(seconds: int, nanoseconds: int | None, verbose: bool) -> str:
     if not verbose:
         return str(seconds)
@@ -677,7 +690,8 @@ def _sockaddr_fields(data: bytes) -> Fields | None:
             fields["sin6_scope_id"] = int.from_bytes(data[24:28], "little")
     elif family == _AF_NETLINK:
         if len(data) >= 8:
-            fields["nl_pid"] = int.from_bytes(data[4:8], "little")
+            # a port id: strace prints it as a signed int (%d)
+            fields["nl_pid"] = int.from_bytes(data[4:8], "little", signed=True)
         if len(data) >= 12:
             fields["nl_groups"] = int.from_bytes(data[8:12], "little")
     elif family == _AF_PACKET:
@@ -1496,6 +1510,12 @@ def _decode_array(element: str, count: int, size: int, abi: int, data: bytes,
                 continue
             if nanoseconds == _UTIME_OMIT:
                 items.append("UTIME_OMIT")
+                continue
+            seconds = fields.get("tv_sec")
+            if isinstance(seconds, int) and isinstance(nanoseconds, int):
+                # a time to set: strace follows it with the date it means
+                items.append(f"{_decode_struct(element, abi, chunk, verbose)} "
+                             f"/* {_date(seconds, nanoseconds)} */")
                 continue
         items.append(_decode_struct(element, abi, chunk, verbose))
     return "[" + ", ".join(items) + "]"

@@ -135,6 +135,11 @@ class ArgKind(enum.Enum):
     EVENTFD_FLAGS = "eventfd_flags"  # EFD_*
     SPLICE_FLAGS = "splice_flags"  # SPLICE_F_* (splice, tee, vmsplice)
     WAITID_IDTYPE = "waitid_idtype"  # P_ALL, P_PID, P_PGID, P_PIDFD
+    PRIO_WHICH = "prio_which"  # PRIO_PROCESS, PRIO_PGRP, PRIO_USER
+    SCHED_POLICY = "sched_policy"  # SCHED_* | SCHED_RESET_ON_FORK
+    IOPRIO_WHICH = "ioprio_which"  # IOPRIO_WHO_*
+    IOPRIO = "ioprio"  # an I/O priority: class << 13 | data
+    MSYNC_FLAGS = "msync_flags"  # MS_ASYNC, MS_INVALIDATE, MS_SYNC
     # Data the call reads or fills that is not I/O on a descriptor: captured as
     # a STRUCT "bytes" (in: length_arg bytes at entry; out: the return value's
     # bytes at exit), shown as strace shows such buffers (a quoted string).
@@ -147,6 +152,7 @@ class ArgKind(enum.Enum):
     SIGINFO_OUT = "siginfo_out"  # siginfo_t the call fills (rt_sigtimedwait, waitid)
     SIGEVENT_IN = "sigevent_in"  # struct sigevent (timer_create)
     INT_OUT = "int_out"  # an int the call fills (timer_create's timer id)
+    INT_IN = "int_in"  # an int the call reads (struct sched_param: the priority)
     FD_SET = "fd_set"  # select's fd_set; length_arg: nfds (the bits read and written)
     IPC_KEY = "ipc_key"  # a System V IPC key (IPC_PRIVATE)
     IPC_FLAGS = "ipc_flags"  # IPC_CREAT | IPC_EXCL | IPC_NOWAIT | permission bits
@@ -403,6 +409,7 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.SIGINFO_OUT: _capture("siginfo", "out", _sizes(128, 128)),
     ArgKind.SIGEVENT_IN: _capture("sigevent", "in", _sizes(64, 64)),
     ArgKind.INT_OUT: _capture("int", "out", _sizes(4, 4)),
+    ArgKind.INT_IN: _capture("int", "in", _sizes(4, 4)),
     # CPU masks: bit n is CPU n (sched_getaffinity returns the bytes it filled)
     ArgKind.CPUSET_IN: _capture("cpuset", "in", None, measure="length"),
     ArgKind.CPUSET_OUT: _capture("cpuset", "out", None, measure="retval"),
@@ -981,7 +988,8 @@ _MORE_COMMON: list[Signature] = [
     _sig("mlock2", R.INT, _a("addr", K.PTR), _a("len", K.SIZE), _a("flags", K.HEX)),
     _sig("mlockall", R.INT, _a("flags", K.HEX)),
     _sig("munlockall", R.INT),
-    _sig("msync", R.INT, _a("addr", K.PTR), _a("length", K.SIZE), _a("flags", K.HEX)),
+    _sig("msync", R.INT, _a("addr", K.PTR), _a("length", K.SIZE),
+         _a("flags", K.MSYNC_FLAGS)),
     _sig("mincore", R.INT, _a("addr", K.PTR), _a("length", K.SIZE), _a("vec", K.PTR)),
     _sig("mseal", R.INT, _a("addr", K.PTR), _a("len", K.SIZE), _a("flags", K.HEX)),
     _sig("remap_file_pages", R.INT, _a("addr", K.PTR), _a("size", K.SIZE),
@@ -1024,8 +1032,9 @@ _MORE_COMMON: list[Signature] = [
     _sig("setns", R.INT, _FD, _a("nstype", K.CLONE_FLAGS)),
     _sig("times", R.INT, _a("buf", K.PTR)),
     _sig("getrusage", R.INT, _a("who", K.RUSAGE_WHO), _a("usage", K.RUSAGE_OUT)),
-    _sig("getpriority", R.INT, _a("which", K.INT), _a("who", K.INT)),
-    _sig("setpriority", R.INT, _a("which", K.INT), _a("who", K.INT), _a("prio", K.INT)),
+    _sig("getpriority", R.INT, _a("which", K.PRIO_WHICH), _a("who", K.INT)),
+    _sig("setpriority", R.INT, _a("which", K.PRIO_WHICH), _a("who", K.INT),
+         _a("prio", K.INT)),
     _sig("getgroups", R.INT, _a("size", K.INT), _a("list", K.GIDS_OUT)),
     _sig("setgroups", R.INT, _a("size", K.INT), _a("list", K.GIDS_IN, length=0)),
     *_same_args(("setreuid",), R.INT, _a("ruid", K.UID), _a("euid", K.UID)),
@@ -1040,12 +1049,13 @@ _MORE_COMMON: list[Signature] = [
     _sig("capset", R.INT, _a("hdrp", K.PTR), _a("datap", K.PTR)),
     _sig("sched_yield", R.INT),
     *_same_args(("sched_get_priority_max", "sched_get_priority_min"), R.INT,
-                _a("policy", K.INT)),
+                _a("policy", K.SCHED_POLICY)),
     _sig("sched_getscheduler", R.INT, _a("pid", K.PID)),
-    _sig("sched_setscheduler", R.INT, _a("pid", K.PID), _a("policy", K.INT),
-         _a("param", K.PTR)),
-    _sig("sched_getparam", R.INT, _a("pid", K.PID), _a("param", K.PTR)),
-    _sig("sched_setparam", R.INT, _a("pid", K.PID), _a("param", K.PTR)),
+    # struct sched_param is one int, the priority (strace: "[0]")
+    _sig("sched_setscheduler", R.INT, _a("pid", K.PID), _a("policy", K.SCHED_POLICY),
+         _a("param", K.INT_IN)),
+    _sig("sched_getparam", R.INT, _a("pid", K.PID), _a("param", K.INT_OUT)),
+    _sig("sched_setparam", R.INT, _a("pid", K.PID), _a("param", K.INT_IN)),
     _sig("sched_getaffinity", R.INT, _a("pid", K.PID), _a("cpusetsize", K.SIZE),
          _a("mask", K.CPUSET_OUT, length=1)),
     _sig("sched_setaffinity", R.INT, _a("pid", K.PID), _a("cpusetsize", K.SIZE),
@@ -1055,8 +1065,9 @@ _MORE_COMMON: list[Signature] = [
     _sig("sched_setattr", R.INT, _a("pid", K.PID), _a("attr", K.PTR), _a("flags", K.HEX)),
     _sig("sched_rr_get_interval", R.INT, _a("pid", K.PID), _a("tp", K.TIMESPEC_OUT)),
     _sig("getcpu", R.INT, _a("cpu", K.PTR), _a("node", K.PTR), _a("tcache", K.PTR)),
-    _sig("ioprio_get", R.INT, _a("which", K.INT), _a("who", K.INT)),
-    _sig("ioprio_set", R.INT, _a("which", K.INT), _a("who", K.INT), _a("ioprio", K.HEX)),
+    _sig("ioprio_get", R.INT, _a("which", K.IOPRIO_WHICH), _a("who", K.INT)),
+    _sig("ioprio_set", R.INT, _a("which", K.IOPRIO_WHICH), _a("who", K.INT),
+         _a("ioprio", K.IOPRIO)),
     _sig("ptrace", R.INT, _a("request", K.INT), _a("pid", K.PID), _a("addr", K.PTR),
          _a("data", K.PTR)),
     _sig("kcmp", R.INT, _a("pid1", K.PID), _a("pid2", K.PID), _a("type", K.INT),
