@@ -81,6 +81,7 @@ EXEC_STRINGS_MAX = 1 << 20  # argv/envp entries kept
 EXEC_BYTES_MAX = 6 << 20  # argv/envp bytes kept
 DIRENTS_BYTES_MAX = 1024 * 1024  # getdents bytes read to count the entries
 ARRAY_ELEMENTS_MAX = 1024  # pollfds, epoll events kept per call
+MSG_CONTROL_MAX = 4096  # bytes of a msghdr's control data (cmsgs) kept per call
 
 _CREATES_PROCESS = frozenset({Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE})
 
@@ -1005,16 +1006,34 @@ class RecordBuilder:
 
     @staticmethod
     def _msghdr_bytes(memory: TraceeMemory, address: int, abi: Abi) -> bytes | None:
-        """struct msghdr, then the struct iovec array it points to (at most 1024)."""
+        """struct msghdr, the struct iovec array it points to (at most 1024), then
+        the address msg_name points to (msg_namelen bytes, at most 128) and the
+        control data msg_control points to (msg_controllen bytes, at most 4096).
+
+        Each part only when the parts before it were read whole: a reader finds
+        them by the header's pointers and lengths alone.
+        """
         size, layout = _msghdr_layout(abi)
         header = _read(memory, address, size)
         if header is None or len(header) < size:
             return header
         iov, count = layout.unpack_from(header)
+        name, namelen, control, controllen = _msghdr_extras(abi).unpack_from(header)
         width = 8 if abi is Abi.I386 or abi is Abi.X32 else 16
         count = min(count, ARRAY_ELEMENTS_MAX)
-        vectors = _read(memory, iov, count * width) if iov and count else b""
-        return header + (vectors or b"")
+        wanted = count * width if iov else 0
+        vectors = _read(memory, iov, wanted) if wanted else b""
+        if vectors is None or len(vectors) < wanted:
+            return header + (vectors or b"")
+        parts = [header, vectors]
+        for pointer, length in ((name, min(namelen, linux.SOCKADDR_STORAGE_SIZE)),
+                                (control, min(controllen, MSG_CONTROL_MAX))):
+            wanted = length if pointer else 0
+            data = _read(memory, pointer, wanted) if wanted else b""
+            if data is None or len(data) < wanted:
+                break
+            parts.append(data)
+        return b"".join(parts)
 
     @staticmethod
     def _mmsghdr_bytes(memory: TraceeMemory, address: int, abi: Abi, count: int) -> bytes | None:
@@ -1317,6 +1336,13 @@ def _msghdr_layout(abi: Abi) -> tuple[int, struct.Struct]:
     if abi in (Abi.I386, Abi.X32):
         return 28, struct.Struct("<8xII")  # name, namelen, then iov, iovlen
     return 56, struct.Struct("<16xQQ")
+
+
+def _msghdr_extras(abi: Abi) -> struct.Struct:
+    """A Struct for struct msghdr's (msg_name, msg_namelen, msg_control, msg_controllen)."""
+    if abi in (Abi.I386, Abi.X32):
+        return struct.Struct("<II8xII")
+    return struct.Struct("<QI20xQQ")
 
 
 def _read_msghdr(memory: TraceeMemory, address: int, abi: Abi, limit: int) -> bytes | None:

@@ -523,7 +523,7 @@ def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining:
     offset = 0
     items = []
     for base, length in vectors[:limit]:
-        if data is None:
+        if data is None or base == 0:  # strace: NULL, whatever the length says
             items.append(f"{{iov_base={pointer(base)}, iov_len={length}}}")
             continue
         wanted = min(length, max(remaining, 0))

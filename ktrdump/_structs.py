@@ -56,7 +56,9 @@ from ._flags import (
     CLONE_FLAGS,
     IORING_FEATURES,
     IORING_SETUP_FLAGS,
+    IP_OPTIONS,
     MSG_FLAGS,
+    SOCKOPT_LEVELS,
     Table,
     decode_sigset,
     render_flags,
@@ -820,20 +822,46 @@ class Msghdr(NamedTuple):
     control: int
     controllen: int
     flags: int
+    abi: int = 1
+    name_data: bytes | None = None  # the address msg_name pointed to (None: not recorded)
+    control_data: bytes | None = None  # the control data msg_control pointed to
+
+
+_SOCKADDR_MAX = 128  # formats.linux.SOCKADDR_STORAGE_SIZE: the recorder's cap of msg_name
+_CONTROL_MAX = 4096  # the recorder's cap of msg_control's bytes
 
 
 def msghdr(data: bytes, abi: int) -> Msghdr | None:
-    """The fields of a STRUCT "msghdr" record (None: too short)."""
-    if abi in (_ABI_I386, _ABI_X32):
-        size, layout = 28, "<IIIIIIi"
+    """The fields of a STRUCT "msghdr" record (None: too short).
+
+    After the header: the iovecs (min(msg_iovlen, 1024) when msg_iov is not
+    NULL), then, in recordings that have them, msg_name's address
+    (min(msg_namelen, 128) bytes) and msg_control's data (min(msg_controllen,
+    4096) bytes), each present only when whole.
+    """
+    narrow = abi in (_ABI_I386, _ABI_X32)
+    if narrow:
+        size, layout, width = 28, "<IIIIIIi", 8
     else:
-        size, layout = 56, "<QI4xQQQQi"
+        size, layout, width = 56, "<QI4xQQQQi", 16
     if len(data) < size:
         return None
     name, namelen, iov, iovlen, control, controllen, flags = struct.unpack_from(layout, data)
-    del iov
-    return Msghdr(name, namelen, iovec_lengths(data[size:], abi), iovlen, control,
-                  controllen, flags)
+    position = size + (min(iovlen, 1024) * width if iov else 0)
+    iovecs = iovec_lengths(data[size:position], abi)
+    extras: list[bytes | None] = []
+    for pointer, length in ((name, min(namelen, _SOCKADDR_MAX)),
+                            (control, min(controllen, _CONTROL_MAX))):
+        if not pointer:
+            extras.append(None)
+            continue
+        end = position + length
+        extras.append(data[position:end] if end <= len(data) else None)
+        position = end
+    if extras[0] is None and name:
+        extras[1] = None  # the control data follows the address: not there either
+    return Msghdr(name, namelen, iovecs, iovlen, control, controllen, flags, abi,
+                  extras[0], extras[1])
 
 
 def mmsghdrs(data: bytes, abi: int) -> list[tuple[Msghdr, int]]:
@@ -873,15 +901,87 @@ def _render_mmsghdr(data: bytes, abi: int, verbose: bool) -> str:
 
 
 def render_msghdr(header: Msghdr, iov: str) -> str:
-    """``{msg_name=NULL, ..., msg_iov=IOV, ...}`` as strace prints it, with ``iov`` given."""
-    parts = [f"msg_name={_c_hex(header.name) if header.name else 'NULL'}",
-             f"msg_namelen={header.namelen}", f"msg_iov={iov}",
+    """``{msg_name=NULL, ..., msg_iov=IOV, ...}`` as strace prints it, with ``iov`` given.
+
+    msg_name's address and msg_control's messages when recorded, else their pointers.
+    """
+    name = _c_hex(header.name) if header.name else "NULL"
+    if header.name_data is not None and header.namelen >= 2:
+        name = _render_sockaddr(header.name_data)
+    parts = [f"msg_name={name}", f"msg_namelen={header.namelen}", f"msg_iov={iov}",
              f"msg_iovlen={header.iovlen}"]
     if header.controllen:
-        parts.append(f"msg_control={_c_hex(header.control)}")
+        control = None
+        if header.control_data is not None:
+            control = render_cmsgs(header.control_data, header.abi, header.controllen)
+        parts.append(f"msg_control={control or _c_hex(header.control)}")
     parts.append(f"msg_controllen={header.controllen}")
     parts.append(f"msg_flags={render_flags(MSG_FLAGS, header.flags & 0xFFFF_FFFF)}")
     return "{" + ", ".join(parts) + "}"
+
+
+_SOL_SOCKET, _SOL_IP = 1, 0
+_SCM_RIGHTS, _SCM_CREDENTIALS = 1, 2
+#: socket-level control message types (asm-generic/socket.h)
+SCM_TYPES: Table = (
+    ("SCM_RIGHTS", 1), ("SCM_CREDENTIALS", 2), ("SCM_SECURITY", 3), ("SCM_PIDFD", 4),
+    ("SO_TIMESTAMP_OLD", 29), ("SO_TIMESTAMPNS_OLD", 35), ("SO_TIMESTAMPING_OLD", 37),
+    ("SCM_WIFI_STATUS", 41), ("SO_TIMESTAMP_NEW", 63), ("SO_TIMESTAMPNS_NEW", 64),
+    ("SO_TIMESTAMPING_NEW", 65), ("SCM_TXTIME", 61),
+)
+_SCM_NAMES = {value: name for name, value in SCM_TYPES}
+_SOL_NAMES = {value: name for name, value in reversed(SOCKOPT_LEVELS)}
+_IP_NAMES = {value: name for name, value in reversed(IP_OPTIONS)}
+
+
+def render_cmsgs(data: bytes, abi: int, controllen: int) -> str | None:
+    """msg_control's messages as strace prints them:
+    ``[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[3]}]``.
+
+    The data of SCM_RIGHTS (fds) and SCM_CREDENTIALS (struct ucred); other
+    types by name only. None when ``data`` holds no whole header (strace: a pointer).
+    """
+    narrow = abi in (_ABI_I386, _ABI_X32)
+    head, word = (12, 4) if narrow else (16, 8)
+    if len(data) < head:
+        return None
+    items = []
+    position = 0
+    remaining = len(data)
+    while remaining >= head:
+        if narrow:
+            length, level, kind = struct.unpack_from("<Iii", data, position)
+        else:
+            length, level, kind = struct.unpack_from("<Qii", data, position)
+        if level == _SOL_SOCKET:
+            type_name = _SCM_NAMES.get(kind & 0xFFFF_FFFF, f"{kind & 0xFFFF_FFFF:#x} /* SCM_??? */")
+        elif level == _SOL_IP:
+            type_name = _IP_NAMES.get(kind & 0xFFFF_FFFF, f"{kind & 0xFFFF_FFFF:#x} /* IP_??? */")
+        else:
+            type_name = f"{kind & 0xFFFF_FFFF:#x}"
+        level_name = _SOL_NAMES.get(level, f"{level & 0xFFFF_FFFF:#x} /* SOL_??? */")
+        item = f"{{cmsg_len={length}, cmsg_level={level_name}, cmsg_type={type_name}"
+        shown = min(length, remaining)
+        payload = data[position + head:position + shown] if shown > head else b""
+        if level == _SOL_SOCKET and kind == _SCM_RIGHTS and payload:
+            fds = struct.unpack_from(f"<{len(payload) // 4}i", payload)
+            item += ", cmsg_data=[" + ", ".join(str(fd) for fd in fds) + "]"
+        elif level == _SOL_SOCKET and kind == _SCM_CREDENTIALS and len(payload) >= 12:
+            pid, uid, gid = struct.unpack_from("<III", payload)
+            item += f", cmsg_data={{pid={pid}, uid={uid}, gid={gid}}}"
+        items.append(item + "}")
+        if shown < head:
+            remaining -= head
+            break
+        step = (length + word - 1) & ~(word - 1)
+        if step >= remaining:
+            remaining = 0
+            break
+        position += step
+        remaining -= step
+    if remaining or len(data) < controllen:
+        items.append("...")
+    return "[" + ", ".join(items) + "]"
 
 
 def _render_msghdr(data: bytes, abi: int, verbose: bool) -> str:

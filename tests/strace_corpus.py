@@ -104,6 +104,7 @@ _ADDRESS = re.compile(r"0x[0-9a-f]{5,}")
 _TIMES = re.compile(r"\b(tv_u?n?sec|tv_sec|st_[amc]time(?:_nsec)?|stx_[abcm]time|uptime|"
                     r"freeram|bufferram|freeswap|procs|loads|ru_\w+|sharedram|"
                     r"ts_[sn]sec|f_bfree|f_bavail|f_ffree)=(\[[^\]]*\]|\{[^}]*\}|[0-9]+)")
+_DATE = re.compile(r"/\* \d{4}-\d\d-\d\dT[\d:.]+[+-]\d{4} \*/")
 _RANDOM_CALLS = frozenset({"getrandom"})
 _IPC_GETS = frozenset({"semget", "msgget", "shmget"})
 _IPC_USES = frozenset({"semctl", "msgctl", "shmctl", "semop", "semtimedop", "msgsnd", "msgrcv",
@@ -129,6 +130,7 @@ def normalise(call: CallText, tids: dict[int, str], random_data: bool = False,
         text = _ADDRESS.sub("ADDR", text)
         text = _PORT.sub("htons(PORT)", text)
         text = _TIMES.sub(lambda m: f"{m.group(1)}=T", text)
+        text = _DATE.sub("/* DATE */", text)  # the date strace gives a time (utimensat)
         if tids:
             text = re.sub(r"\b\d{2,}\b", lambda m: tids.get(int(m.group(0)), m.group(0)), text)
         return text

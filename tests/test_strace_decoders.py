@@ -10,7 +10,9 @@ sched_getscheduler's result) and ``struct sched_param`` (``[0]``), msync's
 flags, fcntl F_GET_SEALS's result, mknod's device number (device nodes only),
 prctl PR_CAPBSET_READ of an unknown capability, netlink protocols and port
 ids (signed), struct linger and struct ucred socket options, and the dates
-strace adds to the times utimensat sets.
+strace adds to the times utimensat sets; sendmsg's and recvmsg's msg_name
+(the address) and msg_control (SCM_RIGHTS, SCM_CREDENTIALS), an iovec
+whose base is NULL.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ _COMPARED = frozenset({
     "getpriority", "setpriority", "ioprio_get", "ioprio_set", "sched_getscheduler",
     "sched_getparam", "sched_setscheduler", "sched_setparam", "sched_get_priority_max",
     "sched_get_priority_min", "msync", "fcntl", "mknodat", "mknod", "prctl", "socket", "bind",
-    "getsockname", "setsockopt", "getsockopt", "utimensat"})
+    "getsockname", "setsockopt", "getsockopt", "utimensat", "sendmsg", "recvmsg"})
 _ADDRESS = re.compile(r"0x[0-9a-f]{9,}")  # addresses, not flag words
 _PID = re.compile(r"pid=\d+")
 
@@ -158,3 +160,81 @@ def test_enumerations_results_and_small_structures_match_strace(tmp_path: Path) 
         '+0000 */], 0) = 0',
     ):
         assert any(line.startswith(expected) for line in theirs), expected
+
+
+MESSAGES = r"""
+#define _GNU_SOURCE
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+int main(void) {
+    int u1 = socket(AF_INET, SOCK_DGRAM, 0), u2 = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(0)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(u1, (struct sockaddr *)&a, sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(u1, (struct sockaddr *)&a, &len);
+    char buf[64];
+    struct iovec out = {"to a name", 9};
+    struct msghdr named = {.msg_name = &a, .msg_namelen = sizeof a, .msg_iov = &out,
+                           .msg_iovlen = 1};
+    sendmsg(u2, &named, 0);
+    struct iovec none = {NULL, 0};  /* how big is the next datagram? (ip, ss) */
+    struct msghdr peek = {.msg_iov = &none, .msg_iovlen = 1};
+    recvmsg(u1, &peek, MSG_PEEK | MSG_TRUNC);
+    struct sockaddr_in from;
+    struct iovec in = {buf, sizeof buf};
+    struct msghdr got = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &in,
+                         .msg_iovlen = 1};
+    recvmsg(u1, &got, 0);
+    int sv[2], one = 1;
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+    int fds[3] = {0, 1, 2};
+    union {
+        char b[CMSG_SPACE(sizeof fds) + CMSG_SPACE(sizeof(struct ucred))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr rights = {.msg_iov = &out, .msg_iovlen = 1, .msg_control = control.b,
+                            .msg_controllen = sizeof control.b};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&rights);
+    c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof fds);
+    memcpy(CMSG_DATA(c), fds, sizeof fds);
+    c = CMSG_NXTHDR(&rights, c);
+    struct ucred cred = {getpid(), getuid(), getgid()};
+    c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_CREDENTIALS;
+    c->cmsg_len = CMSG_LEN(sizeof cred);
+    memcpy(CMSG_DATA(c), &cred, sizeof cred);
+    sendmsg(sv[0], &rights, 0);
+    union { char b[256]; struct cmsghdr align; } received;
+    struct msghdr back = {.msg_iov = &in, .msg_iovlen = 1, .msg_control = received.b,
+                          .msg_controllen = sizeof received.b};
+    recvmsg(sv[1], &back, MSG_CMSG_CLOEXEC);
+    return 0;
+}
+"""
+
+
+def test_message_names_and_control_data_match_strace(tmp_path: Path) -> None:
+    ours, theirs = _both(tmp_path, MESSAGES)
+    port = re.compile(r"htons\(\d+\)")
+
+    def messages(lines: list[str]) -> list[str]:
+        return [port.sub("htons(PORT)", line) for line in lines
+                if line.startswith(("sendmsg", "recvmsg"))]
+
+    assert messages(ours) == messages(theirs)
+    shown = messages(theirs)
+    assert len(shown) == 5
+    assert shown[1] == ("recvmsg(3, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=NULL, "
+                        "iov_len=0}], msg_iovlen=1, msg_controllen=0, msg_flags=MSG_TRUNC}, "
+                        "MSG_PEEK|MSG_TRUNC) = 9")
+    assert shown[2].startswith("recvmsg(3, {msg_name={sa_family=AF_INET, sin_port=htons(PORT), "
+                               'sin_addr=inet_addr("127.0.0.1")}, msg_namelen=16, ')
+    assert ("msg_control=[{cmsg_len=28, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, "
+            "cmsg_data=[0, 1, 2]}, {cmsg_len=28, cmsg_level=SOL_SOCKET, "
+            "cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=N, uid=0, gid=0}}]") in shown[3]
