@@ -238,13 +238,18 @@ def _bounded_quote(quote: Callable[[bytes], str]) -> Callable[[bytes], str]:
     return render
 
 
+#: Structures a call reads as long as the caller says; shorter than their first
+#: version, the call fails with EINVAL and strace shows the pointer.
+_FIRST_VERSION_SIZES = {b"open_how": 24, b"sched_attr": 48}
+
+
 def _struct_part(context: _Context, index: int) -> _Part:
     pointer = context.pointer
 
     def render(value: int, call: Call) -> str:
         structs = call.structs
         struct = None if structs is None else structs.get(index)
-        if struct is None:
+        if struct is None or len(struct.data) < _FIRST_VERSION_SIZES.get(struct.name, 0):
             return pointer(value)
         return decode_struct(struct)
 

@@ -49,7 +49,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import NamedTuple
 
-from formats.linux import signal_name
+from formats.linux import ArgKind, signal_name
 
 from ._flags import (
     ADDRESS_FAMILIES,
@@ -60,6 +60,7 @@ from ._flags import (
     MSG_FLAGS,
     SOCKOPT_LEVELS,
     Table,
+    decode_argument,
     decode_sigset,
     render_flags,
     render_mode,
@@ -796,7 +797,7 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
              "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
              "sigevent": 64, "fd_set": 8, "gid": 4, "loff": 8, "off": 8, "clone3_ids": 12,
-             "io_uring_params": 120, "mmsghdr": 56, "semun": 4}
+             "io_uring_params": 120, "mmsghdr": 56, "semun": 4, "sched_attr": 56}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
              "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4, "mmsghdr": 28}
 # x32's readv/writev and select are the compat calls
@@ -1413,6 +1414,49 @@ def _render_clone_args(data: bytes, abi: int, verbose: bool) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+_RESOLVE_FLAGS: Table = (  # linux/openat2.h
+    ("RESOLVE_NO_XDEV", 1), ("RESOLVE_NO_MAGICLINKS", 2), ("RESOLVE_NO_SYMLINKS", 4),
+    ("RESOLVE_BENEATH", 8), ("RESOLVE_IN_ROOT", 0x10), ("RESOLVE_CACHED", 0x20),
+)
+_O_CREAT, _O_TMPFILE = 0o100, 0o20000000
+
+
+def _render_open_how(data: bytes, abi: int, verbose: bool) -> str:
+    """openat2's struct open_how as strace prints it (the mode when it matters)."""
+    if len(data) < 24:
+        return _hex_string(data)
+    flags, mode, resolve = struct.unpack_from("<3Q", data)
+    parts = [f"flags={decode_argument(ArgKind.OPEN_FLAGS, flags, abi) or hex(flags)}"]
+    if flags & (_O_CREAT | _O_TMPFILE) or mode:
+        parts.append(f"mode=0{mode:03o}")
+    parts.append(f"resolve={render_flags(_RESOLVE_FLAGS, resolve) if resolve else '0'}")
+    return "{" + ", ".join(parts) + "}"
+
+
+_SCHED_FLAGS: Table = (  # linux/sched.h
+    ("SCHED_FLAG_RESET_ON_FORK", 1), ("SCHED_FLAG_RECLAIM", 2), ("SCHED_FLAG_DL_OVERRUN", 4),
+    ("SCHED_FLAG_KEEP_POLICY", 8), ("SCHED_FLAG_KEEP_PARAMS", 0x10),
+    ("SCHED_FLAG_UTIL_CLAMP_MIN", 0x20), ("SCHED_FLAG_UTIL_CLAMP_MAX", 0x40),
+)
+
+
+def _render_sched_attr(data: bytes, abi: int, verbose: bool) -> str:
+    """struct sched_attr as strace prints it: as many fields as its size says."""
+    if len(data) < 48:
+        return _hex_string(data)
+    size, policy, flags, nice, priority, runtime, deadline, period = struct.unpack_from(
+        "<IIQiIQQQ", data)
+    parts = [f"size={size}",
+             f"sched_policy={decode_argument(ArgKind.SCHED_POLICY, policy, abi)}",
+             f"sched_flags={render_flags(_SCHED_FLAGS, flags) if flags else '0'}",
+             f"sched_nice={nice}", f"sched_priority={priority}",
+             f"sched_runtime={runtime}", f"sched_deadline={deadline}", f"sched_period={period}"]
+    if size >= 56 and len(data) >= 56:
+        util_min, util_max = struct.unpack_from("<II", data, 48)
+        parts += [f"sched_util_min={util_min}", f"sched_util_max={util_max}"]
+    return "{" + ", ".join(parts) + "}"
+
+
 def _address(value: int) -> str:
     return "NULL" if not value else hex(value)
 
@@ -1477,6 +1521,8 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "clone3_ids": _render_clone3_ids,
     "mmsghdr": _render_mmsghdr,
     "io_uring_params": _render_io_uring_params,
+    "open_how": _render_open_how,
+    "sched_attr": _render_sched_attr,
     "msghdr": _render_msghdr,
     "termios": _render_termios,
     "winsize": _render_winsize,

@@ -12,7 +12,8 @@ prctl PR_CAPBSET_READ of an unknown capability, netlink protocols and port
 ids (signed), struct linger and struct ucred socket options, and the dates
 strace adds to the times utimensat sets; sendmsg's and recvmsg's msg_name
 (the address) and msg_control (SCM_RIGHTS, SCM_CREDENTIALS), an iovec
-whose base is NULL.
+whose base is NULL; openat2's struct open_how and sched_getattr's and
+sched_setattr's struct sched_attr.
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ _COMPARED = frozenset({
     "getpriority", "setpriority", "ioprio_get", "ioprio_set", "sched_getscheduler",
     "sched_getparam", "sched_setscheduler", "sched_setparam", "sched_get_priority_max",
     "sched_get_priority_min", "msync", "fcntl", "mknodat", "mknod", "prctl", "socket", "bind",
-    "getsockname", "setsockopt", "getsockopt", "utimensat", "sendmsg", "recvmsg"})
+    "getsockname", "setsockopt", "getsockopt", "utimensat", "sendmsg", "recvmsg",
+    "openat2", "sched_getattr", "sched_setattr"})
 _ADDRESS = re.compile(r"0x[0-9a-f]{9,}")  # addresses, not flag words
 _PID = re.compile(r"pid=\d+")
 
@@ -238,3 +240,41 @@ def test_message_names_and_control_data_match_strace(tmp_path: Path) -> None:
     assert ("msg_control=[{cmsg_len=28, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, "
             "cmsg_data=[0, 1, 2]}, {cmsg_len=28, cmsg_level=SOL_SOCKET, "
             "cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=N, uid=0, gid=0}}]") in shown[3]
+
+
+STRUCTURES = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+int main(void) {
+    struct open_how how = {.flags = O_WRONLY | O_CREAT | O_CLOEXEC, .mode = 0640};
+    syscall(SYS_openat2, AT_FDCWD, "plain", &how, sizeof how);
+    struct open_how beneath = {.flags = O_RDONLY, .resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV};
+    syscall(SYS_openat2, AT_FDCWD, "/etc/passwd", &beneath, sizeof beneath);  /* EXDEV */
+    syscall(SYS_openat2, AT_FDCWD, "plain", &how, 16);  /* EINVAL: the pointer */
+    unsigned char attr[56];
+    memset(attr, 0, sizeof attr);
+    syscall(SYS_sched_getattr, 0, attr, 48, 0);
+    syscall(SYS_sched_getattr, 0, attr, sizeof attr, 0);
+    syscall(SYS_sched_setattr, 0, attr, 0);
+    return 0;
+}
+"""
+
+
+def test_open_how_and_sched_attr_match_strace(tmp_path: Path) -> None:
+    ours, theirs = _both(tmp_path, STRUCTURES)
+    names = ("openat2", "sched_getattr", "sched_setattr")
+    shown = [line for line in theirs if line.startswith(names)]
+    assert [line for line in ours if line.startswith(names)] == shown
+    assert shown[0] == ('openat2(AT_FDCWD, "plain", {flags=O_WRONLY|O_CREAT|O_CLOEXEC, '
+                        "mode=0640, resolve=0}, 24) = 3")
+    assert shown[1].startswith('openat2(AT_FDCWD, "/etc/passwd", {flags=O_RDONLY, '
+                               "resolve=RESOLVE_NO_XDEV|RESOLVE_BENEATH}, 24) = -1 ")
+    assert shown[2] == 'openat2(AT_FDCWD, "plain", ADDRESS, 16) = -1 EINVAL (Invalid argument)'
+    assert shown[3].startswith("sched_getattr(0, {size=48, sched_policy=SCHED_OTHER, "
+                               "sched_flags=0, sched_nice=0, sched_priority=0, ")
+    assert "sched_util_max=" in shown[4]

@@ -221,6 +221,9 @@ class ArgKind(enum.Enum):
     # io_uring_setup's struct io_uring_params: the caller's at entry, the
     # kernel's (sizes, features, ring offsets) again at exit
     IO_URING_PARAMS_INOUT = "io_uring_params_inout"
+    OPEN_HOW_IN = "open_how_in"  # openat2's struct open_how; length_arg: its size
+    SCHED_ATTR_IN = "sched_attr_in"  # sched_setattr's struct sched_attr
+    SCHED_ATTR_OUT = "sched_attr_out"  # sched_getattr's; length_arg: the caller's size
 
 
 class RetKind(enum.Enum):
@@ -401,6 +404,12 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.LOFF_INOUT: _capture("loff", "in", _sizes(8, 8)),
     # struct io_uring_params: 120 bytes on every ABI (linux/io_uring.h)
     ArgKind.IO_URING_PARAMS_INOUT: _capture("io_uring_params", "in", _sizes(120, 120)),
+    # struct open_how (24 bytes as of Linux 5.6), as long as openat2's size says;
+    # struct sched_attr (56 bytes as of Linux 5.3; its first u32 is its size):
+    # sched_setattr's as the caller set it, sched_getattr's as long as its size says
+    ArgKind.OPEN_HOW_IN: _capture("open_how", "in", None, measure="length"),
+    ArgKind.SCHED_ATTR_IN: _capture("sched_attr", "in", _sizes(56, 56)),
+    ArgKind.SCHED_ATTR_OUT: _capture("sched_attr", "out", None, measure="length"),
     # socklen_t *: the length the call wrote back (the caller's value is lost)
     # socklen_t *: the caller's value (read at entry) then the call's (8 bytes)
     ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(8, 8), measure="socklen"),
@@ -557,7 +566,8 @@ _COMMON: list[Signature] = [
     # opening and closing
     _sig("open", R.FD, _PATHNAME, _a("flags", K.OPEN_FLAGS), _MODE),
     _sig("openat", R.FD, _DIRFD, _AT_PATHNAME, _a("flags", K.OPEN_FLAGS), _MODE),
-    _sig("openat2", R.FD, _DIRFD, _AT_PATHNAME, _a("how", K.PTR), _a("size", K.SIZE)),
+    _sig("openat2", R.FD, _DIRFD, _AT_PATHNAME, _a("how", K.OPEN_HOW_IN, length=3),
+         _a("size", K.SIZE)),
     _sig("creat", R.FD, _PATHNAME, _MODE),
     _sig("close", R.INT, _FD),
     _sig("close_range", R.INT, _a("first", K.UINT), _a("last", K.UINT),
@@ -1060,9 +1070,10 @@ _MORE_COMMON: list[Signature] = [
          _a("mask", K.CPUSET_OUT, length=1)),
     _sig("sched_setaffinity", R.INT, _a("pid", K.PID), _a("cpusetsize", K.SIZE),
          _a("mask", K.CPUSET_IN, length=1)),
-    _sig("sched_getattr", R.INT, _a("pid", K.PID), _a("attr", K.PTR), _a("size", K.UINT),
+    _sig("sched_getattr", R.INT, _a("pid", K.PID), _a("attr", K.SCHED_ATTR_OUT, length=2),
+         _a("size", K.UINT), _a("flags", K.HEX)),
+    _sig("sched_setattr", R.INT, _a("pid", K.PID), _a("attr", K.SCHED_ATTR_IN),
          _a("flags", K.HEX)),
-    _sig("sched_setattr", R.INT, _a("pid", K.PID), _a("attr", K.PTR), _a("flags", K.HEX)),
     _sig("sched_rr_get_interval", R.INT, _a("pid", K.PID), _a("tp", K.TIMESPEC_OUT)),
     _sig("getcpu", R.INT, _a("cpu", K.PTR), _a("node", K.PTR), _a("tcache", K.PTR)),
     _sig("ioprio_get", R.INT, _a("which", K.IOPRIO_WHICH), _a("who", K.INT)),
