@@ -890,9 +890,12 @@ class RecordBuilder:
             data = _read(memory, address, ((nfds + 7) // 8 + width - 1) // width * width)
         elif measure == "msghdr":
             data = self._msghdr_bytes(memory, address, abi)
-        elif measure == "mmsghdr":
+        elif measure == "mmsghdr" or measure == "retval_mmsghdr":
             count = args[wanted.length_argument] if wanted.length_argument is not None else 0
-            data = self._mmsghdr_bytes(memory, address, abi, count & 0xFFFF_FFFF)
+            count &= 0xFFFF_FFFF
+            if measure == "retval_mmsghdr":  # recvmmsg: the messages received
+                count = min(count, max(retval, 0))
+            data = self._mmsghdr_bytes(memory, address, abi, count) if count else None
         elif measure == "socklen":
             before = self._socklens.pop(tracee.tid, None)
             after = _read(memory, address, 4)
@@ -1217,7 +1220,7 @@ _UPDATED_KINDS = frozenset({ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.FD
                             ArgKind.OFF_INOUT, ArgKind.LOFF_INOUT,
                             ArgKind.IO_URING_PARAMS_INOUT})
 _TIME_LEFT_CALLS = frozenset({"select", "_newselect", "pselect6", "pselect6_time64", "ppoll",
-                              "ppoll_time64"})
+                              "ppoll_time64", "recvmmsg", "recvmmsg_time64"})
 _TIMEOUT_KINDS = frozenset({ArgKind.TIMEVAL_IN, ArgKind.TIMESPEC_IN, ArgKind.TIMESPEC64_IN})
 # Where rt_sigreturn's saved mask is, from the stack pointer at its entry
 # (arch/x86/include/asm/sigframe.h): x86_64's frame starts 8 bytes below it

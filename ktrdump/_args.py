@@ -645,8 +645,9 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
 
 
 def _mmsghdr_part(context: _Context, index: int) -> _Part:
-    """sendmmsg's messages as strace prints them at exit: each msghdr with its data
-    (one GIO per message sent) and, for the messages sent, ``msg_len``."""
+    """sendmmsg's and recvmmsg's messages as strace prints them at exit: each
+    msghdr with its data (one GIO per message moved) and, for the messages
+    moved, ``msg_len`` (recvmmsg's STRUCT holds those alone)."""
     pointer = context.pointer
     limit = context.style.string_limit
     abi = context.plan.abi
@@ -711,7 +712,7 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         if not style.strace:
             return _Part(context.pointer)
         return _msghdr_part(context, index, kind is ArgKind.MSGHDR_OUT)
-    if kind is ArgKind.MMSGHDR_IN and style.strace:
+    if (kind is ArgKind.MMSGHDR_IN or kind is ArgKind.MMSGHDR_OUT) and style.strace:
         return _mmsghdr_part(context, index)
     if kind is ArgKind.IOVEC_IN or kind is ArgKind.IOVEC_OUT:
         if not style.strace:
@@ -1246,6 +1247,10 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
             return f"{retval} ({notes})"
     if call is not None and retval > 0 and name in _SELECTS:
         return f"{retval} ({_select_result(call, retval)})"
+    if call is not None and name in ("recvmmsg", "recvmmsg_time64"):
+        left = call.struct(UPDATED + 4)
+        if left is not None:
+            return f"{retval} (left {decode_struct(left)})"
     if ret is RetKind.UMASK:
         return _flags.render_umask(retval)
     if ret is RetKind.SIGNAL:

@@ -13,7 +13,8 @@ ids (signed), struct linger and struct ucred socket options, and the dates
 strace adds to the times utimensat sets; sendmsg's and recvmsg's msg_name
 (the address) and msg_control (SCM_RIGHTS, SCM_CREDENTIALS), an iovec
 whose base is NULL; openat2's struct open_how and sched_getattr's and
-sched_setattr's struct sched_attr.
+sched_setattr's struct sched_attr; recvmmsg's messages and the time its
+timeout left.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ _COMPARED = frozenset({
     "sched_getparam", "sched_setscheduler", "sched_setparam", "sched_get_priority_max",
     "sched_get_priority_min", "msync", "fcntl", "mknodat", "mknod", "prctl", "socket", "bind",
     "getsockname", "setsockopt", "getsockopt", "utimensat", "sendmsg", "recvmsg",
-    "openat2", "sched_getattr", "sched_setattr"})
+    "openat2", "sched_getattr", "sched_setattr", "sendmmsg", "recvmmsg"})
 _ADDRESS = re.compile(r"0x[0-9a-f]{9,}")  # addresses, not flag words
 _PID = re.compile(r"pid=\d+")
 
@@ -278,3 +279,52 @@ def test_open_how_and_sched_attr_match_strace(tmp_path: Path) -> None:
     assert shown[3].startswith("sched_getattr(0, {size=48, sched_policy=SCHED_OTHER, "
                                "sched_flags=0, sched_nice=0, sched_priority=0, ")
     assert "sched_util_max=" in shown[4]
+
+
+RECEIVED = r"""
+#define _GNU_SOURCE
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+int main(void) {
+    int s[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, s);
+    struct mmsghdr m[3];
+    struct iovec a = {"one", 3}, b = {"two!", 4}, c = {"three", 5};
+    memset(m, 0, sizeof m);
+    m[0].msg_hdr.msg_iov = &a; m[0].msg_hdr.msg_iovlen = 1;
+    m[1].msg_hdr.msg_iov = &b; m[1].msg_hdr.msg_iovlen = 1;
+    m[2].msg_hdr.msg_iov = &c; m[2].msg_hdr.msg_iovlen = 1;
+    sendmmsg(s[0], m, 3, 0);
+    char b1[8], b2[8], b3[8];
+    struct iovec r1 = {b1, sizeof b1}, r2 = {b2, sizeof b2}, r3 = {b3, sizeof b3};
+    struct mmsghdr in[4];
+    memset(in, 0, sizeof in);
+    in[0].msg_hdr.msg_iov = &r1; in[0].msg_hdr.msg_iovlen = 1;
+    in[1].msg_hdr.msg_iov = &r2; in[1].msg_hdr.msg_iovlen = 1;
+    in[2].msg_hdr.msg_iov = &r3; in[2].msg_hdr.msg_iovlen = 1;
+    in[3].msg_hdr.msg_iov = &r3; in[3].msg_hdr.msg_iovlen = 1;
+    recvmmsg(s[1], in, 2, 0, NULL);
+    struct timespec t = {0, 1000};
+    recvmmsg(s[1], in, 4, MSG_DONTWAIT, &t);
+    recvmmsg(s[1], in, 2, MSG_DONTWAIT, NULL);
+    return 0;
+}
+"""
+
+
+def test_recvmmsg_messages_and_time_left_match_strace(tmp_path: Path) -> None:
+    ours, theirs = _both(tmp_path, RECEIVED)
+    assert ours == theirs
+    received = [line for line in theirs if line.startswith("recvmmsg")]
+    assert received[0] == (
+        "recvmmsg(4, [{msg_hdr={msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"one\", "
+        "iov_len=8}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, msg_len=3}, {msg_hdr="
+        "{msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=\"two!\", iov_len=8}], msg_iovlen=1,"
+        " msg_controllen=0, msg_flags=0}, msg_len=4}], 2, 0, NULL) = 2")
+    assert received[1].endswith(
+        "4, MSG_DONTWAIT, {tv_sec=0, tv_nsec=1000}) = 1 (left {tv_sec=0, tv_nsec=0})")
+    assert received[2] == ("recvmmsg(4, ADDRESS, 2, MSG_DONTWAIT, NULL) = -1 EAGAIN "
+                           "(Resource temporarily unavailable)")

@@ -299,10 +299,11 @@ class StructCapture(NamedTuple):
 #: as many bytes as the u32 behind the length argument says at exit; "fdset":
 #: the length argument's bits in whole words of ``sizes`` bytes; "mmsghdr": for
 #: each of the length argument's elements (at most 1024), its struct mmsghdr
-#: (``sizes``: the msghdr in it, then msg_len and padding) and its iovec array.
+#: (``sizes``: the msghdr in it, then msg_len and padding) and its iovec array;
+#: "retval_mmsghdr": the same for as many elements as the return value says.
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
                       "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
-                      "fdset", "mmsghdr"})
+                      "fdset", "mmsghdr", "retval_mmsghdr"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -445,6 +446,9 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # exit: each element (struct msghdr, u32 msg_len, 4 bytes of padding), then
     # the struct iovec array its header points to; the data is one GIO per message.
     ArgKind.MMSGHDR_IN: _capture("mmsghdr", "out", _sizes(56, 28, 28), measure="mmsghdr"),
+    # recvmmsg's: the same for the messages received (the return value's count)
+    ArgKind.MMSGHDR_OUT: _capture("mmsghdr", "out", _sizes(56, 28, 28),
+                                  measure="retval_mmsghdr"),
 })
 
 
