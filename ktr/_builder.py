@@ -417,7 +417,7 @@ class RecordBuilder:
         """
         event_type = type(event)
         if event_type is SyscallExit:
-            tracee, _, _, abi, nr, retval, _, entry = event  # type: ignore[misc]
+            tracee, _, _, abi, nr, retval, error, entry = event  # type: ignore[misc]
             plan = (self._native_plans.get(nr) if abi is _X86_64
                     else self._plans.get((abi, nr)))
             if plan is None or tracee.emul_pending:
@@ -428,7 +428,9 @@ class RecordBuilder:
                 finish = self._exit_free if plan.selected else _nothing
             elif mode != _CAPTURE:
                 return None
-            elif plan.exit_plain_io and entry is not None:
+            elif plan.exit_plain_io and entry is not None and not (
+                    error and self._structs and plan.io_kind is ArgKind.BUF_IN):
+                # (a write() that failed: _exit_reads keeps what it was asked to send)
                 # TraceeMemory.read gives b"" for unreadable memory, never raises
                 self._ready_data = tracee.memory.read(
                     entry.args[plan.io_arg], min(retval, self._io_bytes),  # type: ignore[index]
@@ -576,10 +578,12 @@ class RecordBuilder:
         args = entry.args
         retval = event.retval
         data: bytes | None = None
+        found: list[_Found] = []
         if self._genio and plan.io_arg is not None and retval > 0:
             # TraceeMemory.read gives b"" for unreadable memory, never raises
             data = tracee.memory.read(args[plan.io_arg], min(retval, self._io_bytes))
-        found: list[_Found] = []
+        elif event.error and plan.io_kind in _IO_IN and self._genio and self._structs:
+            found.append(self._unsent(tracee, event.abi, args, plan))
         if self._structs:
             error = event.error
             for wanted in plan.structs_out:
@@ -729,6 +733,10 @@ class RecordBuilder:
                     retval, data))
             else:
                 self._io_record(event, args, plan)
+        elif (event.error and plan.io_kind in _IO_IN and entry is not None and self._genio
+              and self._structs):
+            self._emit_found(tracee, event.timestamp_ns, event.abi,
+                             [self._unsent(tracee, event.abi, args, plan)])
         if plan.structs_out and entry is not None and self._structs:
             error = event.error
             for wanted in plan.structs_out:
@@ -788,6 +796,26 @@ class RecordBuilder:
             return
         fd = _signed32(args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
         self._genio_record(event, fd, direction, transferred, data)
+
+    def _unsent(self, tracee: Tracee, abi: Abi, args: tuple[int, ...], plan: _Plan) -> _Found:
+        """A write-like call that failed sent nothing (no GENIO), but strace shows
+        what it was asked to send: that data as a STRUCT "bytes" (at most ``-s``
+        bytes; an iovec array's or a msghdr's vectors' data, concatenated)."""
+        assert plan.io_arg is not None
+        memory = tracee.memory
+        address = args[plan.io_arg]
+        limit = self._options.io_bytes
+        count = args[plan.io_length_arg] if plan.io_length_arg is not None else 0
+        data: bytes | None = None
+        if address == 0:
+            data = None
+        elif plan.io_kind is ArgKind.BUF_IN:
+            data = _read(memory, address, min(count, limit))
+        elif plan.io_kind is ArgKind.IOVEC_IN:
+            data = _read_iovec(memory, address, count, limit, abi)
+        elif plan.io_kind is ArgKind.MSGHDR_IN:
+            data = _read_msghdr(memory, address, abi, limit)
+        return plan.io_arg, (None if data is None else (b"bytes", data))
 
     def _genio_record(
         self, event: SyscallExit, fd: int, direction: IoDirection, transferred: int,

@@ -256,13 +256,20 @@ def _struct_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
-def _buffer_part(context: _Context, kind: ArgKind) -> _Part:
+def _buffer_part(context: _Context, index: int, kind: ArgKind) -> _Part:
     pointer = context.pointer
     limit = context.style.string_limit
     filled = kind is ArgKind.BUF_OUT
+    signature = context.plan.signature
+    length_arg = signature.args[index].length_arg if signature is not None else None
 
     def render(value: int, call: Call) -> str:
         ret = call.ret
+        if not filled and ret is not None and ret.error:
+            unsent = call.struct(index)  # what a failed write-like call was asked to send
+            if unsent is not None and unsent.name == b"bytes":
+                asked = call.args[length_arg] if length_arg is not None else 0
+                return strace_string(unsent.data, limit, len(unsent.data) < asked)
         if not filled and ret is None and call.io:
             genio = call.io[0]  # looked ahead for an unfinished line (_strace)
             return strace_string(genio.data, limit, len(genio.data) < genio.transferred)
@@ -625,6 +632,12 @@ def _bytes_moved(call: Call) -> int:
     return sum(genio.transferred for genio in call.io) if call.io else 0
 
 
+class _Unsent(NamedTuple):
+    """What a failed write-like call was asked to send, standing in for its GIO."""
+
+    data: bytes
+
+
 def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
     """sendmsg/recvmsg's struct msghdr with the data of its iovecs (GIO)."""
     pointer = context.pointer
@@ -632,6 +645,17 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
     abi = context.plan.abi
 
     def render(value: int, call: Call) -> str:
+        ret = call.ret
+        unsent = call.struct(UPDATED + index)
+        if (not filled and ret is not None and ret.error and unsent is not None
+                and unsent.name == b"bytes"):
+            sent = call.struct(index)
+            header = None if sent is None else _structs.msghdr(sent.data, abi)
+            if header is None:
+                return pointer(value)
+            total = sum(length for _, length in header.iovecs)
+            return _structs.render_msghdr(
+                header, _iovec_text(header.iovecs, [_Unsent(unsent.data)], total, limit, pointer))
         struct = _vector_struct(call, index)
         if struct is None:
             return pointer(value)
@@ -676,13 +700,28 @@ def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
     """``[{iov_base="hello ", iov_len=6}, ...]``: the STRUCT's lengths, the GIO's data.
 
     A read-like call's vectors hold the return value's bytes, in order; a
-    write-like call's, the data it sent.
+    write-like call's, the data it sent. A read-like call that failed shows its
+    vectors' addresses, as strace.
     """
     pointer = context.pointer
     limit = context.style.string_limit
     abi = context.plan.abi
 
     def render(value: int, call: Call) -> str:
+        ret = call.ret
+        if ret is not None and ret.error:
+            struct = call.struct(index)
+            if struct is None:
+                return pointer(value)
+            vectors = _structs.iovec_lengths(struct.data, abi)
+            unsent = call.struct(UPDATED + index)
+            if not filled and unsent is not None and unsent.name == b"bytes":
+                # what a failed write-like call was asked to send
+                return _iovec_text(vectors, [_Unsent(unsent.data)],
+                                   sum(length for _, length in vectors), limit, pointer)
+            if not filled:
+                return pointer(value)
+            return _iovec_text(vectors, None, 0, limit, pointer)
         struct = _vector_struct(call, index)
         if struct is None or (filled and call.ret is None):
             return pointer(value)
@@ -771,7 +810,7 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
     if kind is ArgKind.PATH:
         return _path_part(context, index)
     if kind is ArgKind.BUF_IN or kind is ArgKind.BUF_OUT:
-        return _buffer_part(context, kind) if style.strace else _Part(context.pointer)
+        return _buffer_part(context, index, kind) if style.strace else _Part(context.pointer)
     if kind is ArgKind.ARGV:
         return _argv_part(context) if style.strace else _Part(context.pointer)
     if kind is ArgKind.ENVP:

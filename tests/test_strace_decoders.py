@@ -14,7 +14,9 @@ strace adds to the times utimensat sets; sendmsg's and recvmsg's msg_name
 (the address) and msg_control (SCM_RIGHTS, SCM_CREDENTIALS), an iovec
 whose base is NULL; openat2's struct open_how and sched_getattr's and
 sched_setattr's struct sched_attr; recvmmsg's messages and the time its
-timeout left.
+timeout left; what failed write-like calls were asked to send (write, writev,
+sendmsg, sendto, process_vm_writev) and the vectors of failed read-like ones
+(readv, preadv, process_vm_readv: their addresses).
 """
 
 from __future__ import annotations
@@ -105,7 +107,8 @@ _COMPARED = frozenset({
     "sched_getparam", "sched_setscheduler", "sched_setparam", "sched_get_priority_max",
     "sched_get_priority_min", "msync", "fcntl", "mknodat", "mknod", "prctl", "socket", "bind",
     "getsockname", "setsockopt", "getsockopt", "utimensat", "sendmsg", "recvmsg",
-    "openat2", "sched_getattr", "sched_setattr", "sendmmsg", "recvmmsg"})
+    "openat2", "sched_getattr", "sched_setattr", "sendmmsg", "recvmmsg",
+    "write", "writev", "sendto", "readv", "preadv", "process_vm_readv", "process_vm_writev"})
 _ADDRESS = re.compile(r"0x[0-9a-f]{9,}")  # addresses, not flag words
 _PID = re.compile(r"pid=\d+")
 
@@ -328,3 +331,51 @@ def test_recvmmsg_messages_and_time_left_match_strace(tmp_path: Path) -> None:
         "4, MSG_DONTWAIT, {tv_sec=0, tv_nsec=1000}) = 1 (left {tv_sec=0, tv_nsec=0})")
     assert received[2] == ("recvmmsg(4, ADDRESS, 2, MSG_DONTWAIT, NULL) = -1 EAGAIN "
                            "(Resource temporarily unavailable)")
+
+
+FAILED = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+int main(void) {
+    write(-1, "lost words", 10);
+    struct iovec out[2] = {{"two ", 4}, {"vectors", 7}};
+    writev(-1, out, 2);
+    struct msghdr m = {.msg_iov = out, .msg_iovlen = 2};
+    sendmsg(-1, &m, 0);
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    close(sv[1]);
+    sendto(sv[0], "nobody listens", 14, MSG_DONTWAIT, NULL, 0);  /* ECONNREFUSED */
+    char a[8], b[8];
+    struct iovec in[2] = {{a, sizeof a}, {b, sizeof b}};
+    readv(-1, in, 2);
+    int p[2];
+    pipe2(p, O_NONBLOCK);
+    readv(p[0], in, 2);  /* EAGAIN */
+    preadv(p[0], in, 2, 0);  /* ESPIPE */
+    struct iovec nowhere = {(void *)16, 8};
+    process_vm_readv(getpid(), in, 1, &nowhere, 1, 0);  /* EFAULT */
+    process_vm_writev(getpid(), out, 2, &nowhere, 1, 0);  /* EFAULT */
+    return 0;
+}
+"""
+
+
+def test_failed_vector_and_buffer_calls_match_strace(tmp_path: Path) -> None:
+    ours, theirs = _both(tmp_path, FAILED)
+    pid = re.compile(r"^(process_vm_\w+)\(\d+, ")
+
+    def masked(lines: list[str]) -> list[str]:
+        return [pid.sub(r"\1(PID, ", line) for line in lines]
+
+    assert masked(ours) == masked(theirs)
+    assert theirs[0] == 'write(-1, "lost words", 10) = -1 EBADF (Bad file descriptor)'
+    assert theirs[1] == ('writev(-1, [{iov_base="two ", iov_len=4}, {iov_base="vectors", '
+                         'iov_len=7}], 2) = -1 EBADF (Bad file descriptor)')
+    assert theirs[2].startswith('sendmsg(-1, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base='
+                                '"two ", iov_len=4}, {iov_base="vectors", iov_len=7}], ')
+    assert theirs[4].startswith("readv(-1, [{iov_base=ADDRESS, iov_len=8}, {iov_base=ADDRESS, ")
