@@ -130,6 +130,7 @@ class _Plan(NamedTuple):
     command_arg: int = 1  # the argument holding the command (prctl: 0)
     socketcall: bool = False  # i386 socketcall: captures follow the subcall's plan
     socklen_arg: int | None = None  # a socklen_t * whose value at entry is kept
+    socklen_offset: int = 0  # recvmsg: where msg_namelen is in the msghdr socklen_arg points to
     clone3: bool = False  # clone3: the pidfd and the parent's copy of the new id, at exit
     # rt_sigreturn: where the signal frame's saved mask is, from the stack pointer
     sigreturn_mask: int | None = None
@@ -376,9 +377,17 @@ class RecordBuilder:
                 structs_out.append(wanted)
         socklen_arg = next((index for index, argument in enumerate(signature.args)
                             if argument.kind is ArgKind.SOCKLEN_PTR), None)
+        socklen_offset = 0
+        if socklen_arg is None:
+            # recvmsg: its msghdr's msg_namelen as the caller set it (strace's
+            # "msg_namelen=128 => 16"; a failed call's "{msg_namelen=128}")
+            socklen_arg = next((index for index, argument in enumerate(signature.args)
+                                if argument.kind is ArgKind.MSGHDR_OUT), None)
+            socklen_offset = 4 if abi in (Abi.I386, Abi.X32) else 8
         return _Plan(
             selected=True,
             socklen_arg=socklen_arg,
+            socklen_offset=socklen_offset,
             clone3=signature.name == "clone3",
             sigreturn_mask=_SIGRETURN_MASKS.get((abi, signature.name)),
             by_command=_command_structs(signature.name, abi),
@@ -592,7 +601,7 @@ class RecordBuilder:
                         continue  # WNOHANG and no child ready: nothing was written
                     found.append((wanted.argument, self._struct_data(
                         tracee, event.abi, args, wanted, retval)))
-                elif wanted.measure == "socklen":
+                elif wanted.measure == "socklen" or wanted.measure == "msghdr":
                     found.append((wanted.argument, self._socklen_at_entry(tracee, wanted)))
             if plan.by_command is not None and not error:
                 pair = plan.by_command.get(args[plan.command_arg] & plan.command_mask)
@@ -664,7 +673,8 @@ class RecordBuilder:
         if plan.socketcall:
             self._socketcall_entry(event)
         elif plan.socklen_arg is not None and self._structs:
-            self._remember_socklen(tracee, event.args[plan.socklen_arg])
+            address = event.args[plan.socklen_arg]
+            self._remember_socklen(tracee, address and address + plan.socklen_offset)
         if plan.by_command is not None and self._structs:
             wanted_pair = plan.by_command.get(event.args[plan.command_arg] & plan.command_mask)
             if wanted_pair is not None and wanted_pair[0] is not None:
@@ -745,7 +755,7 @@ class RecordBuilder:
                         continue  # WNOHANG and no child ready: nothing was written
                     self._struct_record(tracee, event.timestamp_ns, event.abi, args,
                                         wanted, retval)
-                elif wanted.measure == "socklen":
+                elif wanted.measure == "socklen" or wanted.measure == "msghdr":
                     self._emit_found(tracee, event.timestamp_ns, event.abi, [
                         (wanted.argument, self._socklen_at_entry(tracee, wanted))])
         if (plan.by_command is not None and entry is not None and self._structs
@@ -917,7 +927,7 @@ class RecordBuilder:
             nfds = min(max(_signed32(nfds), 0), 1024 * 1024)
             data = _read(memory, address, ((nfds + 7) // 8 + width - 1) // width * width)
         elif measure == "msghdr":
-            data = self._msghdr_bytes(memory, address, abi)
+            data = self._msghdr_bytes(memory, address, abi, self._socklens.pop(tracee.tid, None))
         elif measure == "mmsghdr" or measure == "retval_mmsghdr":
             count = args[wanted.length_argument] if wanted.length_argument is not None else 0
             count &= 0xFFFF_FFFF
@@ -980,7 +990,8 @@ class RecordBuilder:
             for wanted in plan.structs_in:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, words, wanted)
         if plan.socklen_arg is not None and self._structs:
-            self._remember_socklen(tracee, words[plan.socklen_arg])
+            address = words[plan.socklen_arg]
+            self._remember_socklen(tracee, address and address + plan.socklen_offset)
         self._socketcalls[tracee.tid] = (plan, words)
 
     def _sigreturn_mask(self, event: SyscallEntry, offset: int) -> None:
@@ -1020,9 +1031,10 @@ class RecordBuilder:
                                               struct.pack("<Iii", which, *values)))
 
     def _socklen_at_entry(self, tracee: Tracee, wanted: _StructPlan) -> tuple[bytes, bytes] | None:
-        """A failed call's STRUCT "socklen": the caller's value alone (strace's ``[16]``)."""
+        """A failed call's STRUCT "socklen": the caller's value alone (strace's ``[16]``;
+        for recvmsg's msghdr, its msg_namelen: ``{msg_namelen=16}``)."""
         before = self._socklens.pop(tracee.tid, None)
-        return None if before is None else (wanted.name, before)
+        return None if before is None else (b"socklen", before)
 
     def _remember_socklen(self, tracee: Tracee, address: int) -> None:
         """A socklen_t's value at entry, for the STRUCT "socklen" written at exit."""
@@ -1036,10 +1048,12 @@ class RecordBuilder:
             self._socklens.pop(tracee.tid, None)
 
     @staticmethod
-    def _msghdr_bytes(memory: TraceeMemory, address: int, abi: Abi) -> bytes | None:
+    def _msghdr_bytes(memory: TraceeMemory, address: int, abi: Abi,
+                      namelen_before: bytes | None = None) -> bytes | None:
         """struct msghdr, the struct iovec array it points to (at most 1024), then
-        the address msg_name points to (msg_namelen bytes, at most 128) and the
-        control data msg_control points to (msg_controllen bytes, at most 4096).
+        the address msg_name points to (msg_namelen bytes, at most 128), the
+        control data msg_control points to (msg_controllen bytes, at most 4096)
+        and (recvmsg) ``namelen_before``, msg_namelen as the caller set it (u32).
 
         Each part only when the parts before it were read whole: a reader finds
         them by the header's pointers and lengths alone.
@@ -1064,6 +1078,9 @@ class RecordBuilder:
             if data is None or len(data) < wanted:
                 break
             parts.append(data)
+        else:
+            if namelen_before is not None:
+                parts.append(namelen_before)
         return b"".join(parts)
 
     @staticmethod

@@ -646,6 +646,11 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
 
     def render(value: int, call: Call) -> str:
         ret = call.ret
+        if filled and ret is not None and ret.error:
+            before = call.struct(index)  # recvmsg: msg_namelen as the caller set it
+            if before is not None and before.name == b"socklen" and len(before.data) >= 4:
+                return f"{{msg_namelen={int.from_bytes(before.data[:4], 'little')}}}"
+            return pointer(value)
         unsent = call.struct(UPDATED + index)
         if (not filled and ret is not None and ret.error and unsent is not None
                 and unsent.name == b"bytes"):

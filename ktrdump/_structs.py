@@ -826,6 +826,7 @@ class Msghdr(NamedTuple):
     abi: int = 1
     name_data: bytes | None = None  # the address msg_name pointed to (None: not recorded)
     control_data: bytes | None = None  # the control data msg_control pointed to
+    namelen_before: int | None = None  # recvmsg: msg_namelen as the caller set it
 
 
 _SOCKADDR_MAX = 128  # formats.linux.SOCKADDR_STORAGE_SIZE: the recorder's cap of msg_name
@@ -851,18 +852,21 @@ def msghdr(data: bytes, abi: int) -> Msghdr | None:
     position = size + (min(iovlen, 1024) * width if iov else 0)
     iovecs = iovec_lengths(data[size:position], abi)
     extras: list[bytes | None] = []
+    whole = position <= len(data)
     for pointer, length in ((name, min(namelen, _SOCKADDR_MAX)),
                             (control, min(controllen, _CONTROL_MAX))):
         if not pointer:
             extras.append(None)
             continue
         end = position + length
-        extras.append(data[position:end] if end <= len(data) else None)
+        whole = whole and end <= len(data)
+        extras.append(data[position:end] if whole else None)
         position = end
-    if extras[0] is None and name:
-        extras[1] = None  # the control data follows the address: not there either
+    before = None
+    if whole and position + 4 <= len(data):
+        before = int.from_bytes(data[position:position + 4], "little")
     return Msghdr(name, namelen, iovecs, iovlen, control, controllen, flags, abi,
-                  extras[0], extras[1])
+                  extras[0], extras[1], before)
 
 
 def mmsghdrs(data: bytes, abi: int) -> list[tuple[Msghdr, int]]:
@@ -909,7 +913,10 @@ def render_msghdr(header: Msghdr, iov: str) -> str:
     name = _c_hex(header.name) if header.name else "NULL"
     if header.name_data is not None and header.namelen >= 2:
         name = _render_sockaddr(header.name_data)
-    parts = [f"msg_name={name}", f"msg_namelen={header.namelen}", f"msg_iov={iov}",
+    namelen = str(header.namelen)
+    if header.namelen_before is not None and header.namelen_before != header.namelen:
+        namelen = f"{header.namelen_before} => {namelen}"  # the call changed it
+    parts = [f"msg_name={name}", f"msg_namelen={namelen}", f"msg_iov={iov}",
              f"msg_iovlen={header.iovlen}"]
     if header.controllen:
         control = None

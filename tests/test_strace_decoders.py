@@ -11,7 +11,9 @@ flags, fcntl F_GET_SEALS's result, mknod's device number (device nodes only),
 prctl PR_CAPBSET_READ of an unknown capability, netlink protocols and port
 ids (signed), struct linger and struct ucred socket options, and the dates
 strace adds to the times utimensat sets; sendmsg's and recvmsg's msg_name
-(the address) and msg_control (SCM_RIGHTS, SCM_CREDENTIALS), an iovec
+(the address), msg_control (SCM_RIGHTS, SCM_CREDENTIALS) and recvmsg's
+msg_namelen as the caller set it (``128 => 16``; a failed call's
+``{msg_namelen=64}``), an iovec
 whose base is NULL; openat2's struct open_how and sched_getattr's and
 sched_setattr's struct sched_attr; recvmmsg's messages and the time its
 timeout left; what failed write-like calls were asked to send (write, writev,
@@ -191,11 +193,13 @@ int main(void) {
     struct iovec none = {NULL, 0};  /* how big is the next datagram? (ip, ss) */
     struct msghdr peek = {.msg_iov = &none, .msg_iovlen = 1};
     recvmsg(u1, &peek, MSG_PEEK | MSG_TRUNC);
-    struct sockaddr_in from;
+    struct sockaddr_storage from;
     struct iovec in = {buf, sizeof buf};
     struct msghdr got = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &in,
                          .msg_iovlen = 1};
     recvmsg(u1, &got, 0);
+    got.msg_namelen = 64;
+    recvmsg(u1, &got, MSG_DONTWAIT);  /* EAGAIN: the caller's msg_namelen alone */
     int sv[2], one = 1;
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
     setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
@@ -235,15 +239,17 @@ def test_message_names_and_control_data_match_strace(tmp_path: Path) -> None:
 
     assert messages(ours) == messages(theirs)
     shown = messages(theirs)
-    assert len(shown) == 5
+    assert len(shown) == 6
     assert shown[1] == ("recvmsg(3, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base=NULL, "
                         "iov_len=0}], msg_iovlen=1, msg_controllen=0, msg_flags=MSG_TRUNC}, "
                         "MSG_PEEK|MSG_TRUNC) = 9")
     assert shown[2].startswith("recvmsg(3, {msg_name={sa_family=AF_INET, sin_port=htons(PORT), "
-                               'sin_addr=inet_addr("127.0.0.1")}, msg_namelen=16, ')
+                               'sin_addr=inet_addr("127.0.0.1")}, msg_namelen=128 => 16, ')
+    assert shown[3] == ("recvmsg(3, {msg_namelen=64}, MSG_DONTWAIT) = -1 EAGAIN "
+                        "(Resource temporarily unavailable)")
     assert ("msg_control=[{cmsg_len=28, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, "
             "cmsg_data=[0, 1, 2]}, {cmsg_len=28, cmsg_level=SOL_SOCKET, "
-            "cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=N, uid=0, gid=0}}]") in shown[3]
+            "cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=N, uid=0, gid=0}}]") in shown[4]
 
 
 STRUCTURES = r"""
