@@ -225,8 +225,10 @@ def _classify(name: str, theirs: tuple[str, str], ours: tuple[str, str]) -> tupl
     # A call of ours that failed had nothing to show (strace prints the bare
     # pointer of a failed call too): the pair is scheduling noise, such as a
     # shell's WNOHANG wait4 aligned with the other run's blocking one.
-    our_call_failed = ours[1].startswith("-1 ")
-    lost = not our_call_failed and any(
+    # Likewise a call whose result differs: another event (a WNOHANG wait4
+    # that found no child yet, where the other run's found one).
+    other_outcome = ours[1].startswith("-1 ") or ours[1] != theirs[1]
+    lost = not other_outcome and any(
         _carries_data(t) and _is_pointer(o)
         for t, o in zip(their_args, our_args, strict=False))
     if len(their_args) != len(our_args):
