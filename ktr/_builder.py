@@ -392,8 +392,10 @@ class RecordBuilder:
             sigreturn_mask=_SIGRETURN_MASKS.get((abi, signature.name)),
             by_command=_command_structs(signature.name, abi),
             command_mask=(0x7F if signature.name.startswith("futex")
-                          else 0xFFFF if signature.name == "ipc" else 0xFFFF_FFFF),
-            command_arg=0 if signature.name in ("prctl", "ipc") else 1,
+                          else 0xFFFF if signature.name == "ipc"
+                          else 0xFF if signature.name in _IPC_DS else 0xFFFF_FFFF),
+            command_arg=(0 if signature.name in ("prctl", "ipc")
+                         else 2 if signature.name == "semctl" else 1),
             structs_in=tuple(structs_in),
             structs_out=tuple(structs_out),
             sets_handler=signature.name == "rt_sigaction",
@@ -1318,6 +1320,18 @@ def _was_filled(wanted: _StructPlan, error: int, args: tuple[int, ...]) -> bool:
                                       or not args[wanted.abstime_arg] & _TIMER_ABSTIME)
 
 
+# System V IPC's control calls on x86_64 (the kernel's 64-bit semid64_ds,
+# msqid64_ds, shmid64_ds: 104, 120, 112 bytes): the argument pointing to the
+# structure, its size, and the commands that fill it (IPC_STAT, *_STAT,
+# *_STAT_ANY); IPC_SET reads it. The command's IPC_64 bit is masked off.
+_IPC_SET = 1
+_IPC_DS: dict[str, tuple[int, bytes, int, tuple[int, ...]]] = {
+    "semctl": (3, b"semid_ds", 104, (2, 18, 20)),
+    "msgctl": (2, b"msqid_ds", 120, (2, 11, 13)),
+    "shmctl": (2, b"shmid_ds", 112, (2, 13, 15)),
+}
+
+
 def _command_structs(
     name: str, abi: Abi,
 ) -> dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None:
@@ -1347,6 +1361,13 @@ def _command_structs(
         # ipc(SEMCTL, ..., ptr): ptr points to the union semun (one 32-bit
         # word) the kernel reads; strace prints it as [word].
         return {_IPC_SEMCTL: (_StructPlan(4, b"semun", 4, None, False, False), None)}
+    if name in _IPC_DS and abi is Abi.X86_64:
+        argument, struct_name, size, stats = _IPC_DS[name]
+        ds = _StructPlan(argument, struct_name, size, None, False, False)
+        ipc: dict[int, tuple[_StructPlan | None, _StructPlan | None]] = {
+            command: (None, ds) for command in stats}
+        ipc[_IPC_SET] = (ds, None)
+        return ipc
     if name in ("futex", "futex_time64"):
         size = 8 if abi is Abi.I386 and name == "futex" else 16
         timeout = _StructPlan(3, b"timespec" if size == 8 or abi is not Abi.I386

@@ -887,6 +887,8 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
     if (plan.name == "semctl" and style.strace and plan.abi == _I386
             and linux.syscall_name(plan.abi, plan.nr) == "ipc"):
         return _ipc_semctl_renderer(slow)
+    if plan.name in ("semctl", "msgctl", "shmctl") and style.strace:
+        return _ipc_ds_renderer(slow, 2 if plan.name == "semctl" else 1)
     if context_decode is not None:
         return slow
     return _generated_renderer(steps, slow)
@@ -940,6 +942,26 @@ def _fcntl_renderer(inner: CallArguments, plan: CallPlan) -> CallArguments:
                 if command in setting:
                     text = re.sub(r", l_pid=-?\d+\}$", "}", text)
                 out[2] = text
+        return out
+
+    return render
+
+
+_IPC_SET = 1
+
+
+def _ipc_ds_renderer(inner: CallArguments, command: int) -> CallArguments:
+    """semctl/msgctl/shmctl as strace prints them: the structure IPC_STAT (and
+    the other *_STAT commands) filled, or IPC_SET read, in place of its pointer."""
+    def render(call: Call) -> list[str]:
+        out = inner(call)
+        struct = call.struct(command + 1)
+        if struct is None or len(out) <= command + 1 or len(call.args) <= command:
+            return out
+        setting = call.args[command] & 0xFF == _IPC_SET
+        text = _structs.render_ipc_ds(struct.name, struct.data, setting)
+        if text is not None:
+            out[command + 1] = text
         return out
 
     return render

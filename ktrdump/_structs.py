@@ -797,7 +797,8 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
              "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
              "sigevent": 64, "fd_set": 8, "gid": 4, "loff": 8, "off": 8, "clone3_ids": 12,
-             "io_uring_params": 120, "mmsghdr": 56, "semun": 4, "sched_attr": 56}
+             "io_uring_params": 120, "mmsghdr": 56, "semun": 4, "sched_attr": 56,
+             "semid_ds": 104, "msqid_ds": 120, "shmid_ds": 112}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
              "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4, "mmsghdr": 28}
 # x32's readv/writev and select are the compat calls
@@ -1464,6 +1465,49 @@ def _render_sched_attr(data: bytes, abi: int, verbose: bool) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+def render_ipc_ds(name: bytes, data: bytes, setting: bool) -> str | None:
+    """semctl's/msgctl's/shmctl's structure as strace prints it (x86_64's
+    semid64_ds, msqid64_ds, shmid64_ds); ``setting``: IPC_SET's (the fields it
+    reads alone). None when ``data`` is not such a structure whole."""
+    sizes = {b"semid_ds": 104, b"msqid_ds": 120, b"shmid_ds": 112}
+    if name not in sizes or len(data) < sizes[name]:
+        return None
+    # struct ipc64_perm: key, uid, gid, cuid, cgid, mode (32-bit), seq, ...
+    key, uid, gid, cuid, cgid, mode = struct.unpack_from("<6I", data)
+    perm = f"uid={uid}, gid={gid}, mode=0{mode & 0o7777:03o}"
+    if not setting:
+        perm += f", key={key}, cuid={cuid}, cgid={cgid}"
+    prefix = {b"semid_ds": "sem", b"msqid_ds": "msg"}.get(name, "shm")
+    parts = [f"{prefix}_perm={{{perm}}}"]
+    if name == b"semid_ds":
+        if not setting:
+            otime, ctime, nsems = struct.unpack_from("<q8xq8xQ", data, 48)
+            parts += [f"sem_otime={otime}", f"sem_ctime={ctime}", f"sem_nsems={nsems}"]
+    elif name == b"msqid_ds":
+        stime, rtime, ctime, _cbytes, qnum, qbytes, lspid, lrpid = struct.unpack_from(
+            "<qqqQQQii", data, 48)
+        if setting:
+            parts.append(f"msg_qbytes={qbytes}")
+        else:
+            parts += [f"msg_stime={stime}", f"msg_rtime={rtime}", f"msg_ctime={ctime}",
+                      f"msg_qnum={qnum}", f"msg_qbytes={qbytes}", f"msg_lspid={lspid}",
+                      f"msg_lrpid={lrpid}"]
+    elif not setting:
+        segsz, atime, dtime, ctime, cpid, lpid, nattch = struct.unpack_from(
+            "<QqqqiiQ", data, 48)
+        parts += [f"shm_segsz={segsz}", f"shm_cpid={cpid}", f"shm_lpid={lpid}",
+                  f"shm_nattch={nattch}", f"shm_atime={atime}", f"shm_dtime={dtime}",
+                  f"shm_ctime={ctime}"]
+    return "{" + ", ".join(parts) + "}"
+
+
+def _render_ipc_ds(name: bytes) -> Callable[[bytes, int, bool], str]:
+    def render(data: bytes, abi: int, verbose: bool) -> str:
+        return render_ipc_ds(name, data, False) or _hex_string(data)
+
+    return render
+
+
 def _address(value: int) -> str:
     return "NULL" if not value else hex(value)
 
@@ -1529,6 +1573,9 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "mmsghdr": _render_mmsghdr,
     "io_uring_params": _render_io_uring_params,
     "open_how": _render_open_how,
+    "semid_ds": _render_ipc_ds(b"semid_ds"),
+    "msqid_ds": _render_ipc_ds(b"msqid_ds"),
+    "shmid_ds": _render_ipc_ds(b"shmid_ds"),
     "sched_attr": _render_sched_attr,
     "msghdr": _render_msghdr,
     "termios": _render_termios,

@@ -18,7 +18,8 @@ whose base is NULL; openat2's struct open_how and sched_getattr's and
 sched_setattr's struct sched_attr; recvmmsg's messages and the time its
 timeout left; what failed write-like calls were asked to send (write, writev,
 sendmsg, sendto, process_vm_writev) and the vectors of failed read-like ones
-(readv, preadv, process_vm_readv: their addresses).
+(readv, preadv, process_vm_readv: their addresses); System V IPC's
+semid_ds, msqid_ds and shmid_ds (IPC_STAT fills them, IPC_SET reads them).
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ _COMPARED = frozenset({
     "sched_get_priority_min", "msync", "fcntl", "mknodat", "mknod", "prctl", "socket", "bind",
     "getsockname", "setsockopt", "getsockopt", "utimensat", "sendmsg", "recvmsg",
     "openat2", "sched_getattr", "sched_setattr", "sendmmsg", "recvmmsg",
-    "write", "writev", "sendto", "readv", "preadv", "process_vm_readv", "process_vm_writev"})
+    "write", "writev", "sendto", "readv", "preadv", "process_vm_readv", "process_vm_writev",
+    "semctl", "msgctl", "shmctl"})
 _ADDRESS = re.compile(r"0x[0-9a-f]{9,}")  # addresses, not flag words
 _PID = re.compile(r"pid=\d+")
 
@@ -385,3 +387,54 @@ def test_failed_vector_and_buffer_calls_match_strace(tmp_path: Path) -> None:
     assert theirs[2].startswith('sendmsg(-1, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base='
                                 '"two ", iov_len=4}, {iov_base="vectors", iov_len=7}], ')
     assert theirs[4].startswith("readv(-1, [{iov_base=ADDRESS, iov_len=8}, {iov_base=ADDRESS, ")
+
+
+IPC = r"""
+#include <stddef.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+int main(void) {
+    int sem = semget(IPC_PRIVATE, 2, 0600);
+    struct semid_ds ds;
+    union semun { int val; struct semid_ds *buf; } arg = {.buf = &ds};
+    semctl(sem, 0, IPC_STAT, arg);
+    ds.sem_perm.mode = 0640;
+    semctl(sem, 0, IPC_SET, arg);
+    semctl(sem, 0, IPC_RMID);
+    int queue = msgget(IPC_PRIVATE, 0600);
+    struct msqid_ds mq;
+    msgctl(queue, IPC_STAT, &mq);
+    mq.msg_qbytes = 4096;
+    msgctl(queue, IPC_SET, &mq);
+    msgctl(queue, IPC_RMID, NULL);
+    int shm = shmget(IPC_PRIVATE, 8192, 0600);
+    struct shmid_ds sh;
+    shmctl(shm, IPC_STAT, &sh);
+    shmctl(shm, IPC_SET, &sh);
+    shmctl(shm, IPC_RMID, NULL);
+    return 0;
+}
+"""
+
+
+def test_system_v_ipc_structures_match_strace(tmp_path: Path) -> None:
+    ours, theirs = _both(tmp_path, IPC)
+    ids = re.compile(r"^(\w+ctl)\(\d+, ")
+    cpid = re.compile(r"shm_cpid=\d+")
+    times = re.compile(r"_ctime=\d+")
+
+    def masked(lines: list[str]) -> list[str]:
+        return [times.sub("_ctime=T", cpid.sub("shm_cpid=N", ids.sub(r"\1(ID, ", line)))
+                for line in lines]
+
+    assert masked(ours) == masked(theirs)
+    shown = masked(theirs)
+    assert shown[0] == ("semctl(ID, 0, IPC_STAT, {sem_perm={uid=0, gid=0, mode=0600, key=0, "
+                        "cuid=0, cgid=0}, sem_otime=0, sem_ctime=T, sem_nsems=2}) = 0")
+    assert shown[1] == "semctl(ID, 0, IPC_SET, {sem_perm={uid=0, gid=0, mode=0640}}) = 0"
+    assert shown[4] == ("msgctl(ID, IPC_SET, {msg_perm={uid=0, gid=0, mode=0600}, "
+                        "msg_qbytes=4096}) = 0")
+    assert shown[6].startswith("shmctl(ID, IPC_STAT, {shm_perm={uid=0, gid=0, mode=0600, key=0, "
+                               "cuid=0, cgid=0}, shm_segsz=8192, shm_cpid=N, ")
