@@ -930,6 +930,10 @@ class RecordBuilder:
             data = _read(memory, address, ((nfds + 7) // 8 + width - 1) // width * width)
         elif measure == "msghdr":
             data = self._msghdr_bytes(memory, address, abi, self._socklens.pop(tracee.tid, None))
+        elif measure == "msgbuf":  # a System V message: long mtype, then mtext
+            size = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            data = _read(memory, address, (wanted.size or 8)
+                         + min(size & 0xFFFF_FFFF, self._options.io_bytes))
         elif measure == "mmsghdr" or measure == "retval_mmsghdr":
             count = args[wanted.length_argument] if wanted.length_argument is not None else 0
             count &= 0xFFFF_FFFF

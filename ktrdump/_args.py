@@ -617,6 +617,27 @@ def _io_uring_params_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _msgbuf_part(context: _Context, index: int) -> _Part:
+    """msgsnd's/msgrcv's message: ``{mtype=7, mtext="hello"}``, mtext as strace
+    quotes it (at most ``-s`` bytes of the msgsz the call was given)."""
+    pointer = context.pointer
+    limit = context.style.string_limit
+    abi = context.plan.abi
+    signature = context.plan.signature
+    length_arg = signature.args[index].length_arg if signature is not None else None
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        message = None if struct is None else _structs.msgbuf(struct.data, abi)
+        if message is None:
+            return pointer(value)
+        mtype, text = message
+        asked = call.args[length_arg] if length_arg is not None else len(text)
+        return f"{{mtype={mtype}, mtext={strace_string(text, limit, len(text) < asked)}}}"
+
+    return _Part(render, value_only=False)
+
+
 def _vector_struct(call: Call, index: int) -> Struct | None:
     """The STRUCT of argument ``index`` of a call that did not fail (None: show a pointer)."""
     ret = call.ret
@@ -752,6 +773,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         return _advanced_offset_part(context, index)
     if kind is ArgKind.IO_URING_PARAMS_INOUT and style.strace:
         return _io_uring_params_part(context, index)
+    if (kind is ArgKind.MSGBUF_IN or kind is ArgKind.MSGBUF_OUT) and style.strace:
+        return _msgbuf_part(context, index)
     if kind is ArgKind.MSGHDR_IN or kind is ArgKind.MSGHDR_OUT:
         if not style.strace:
             return _Part(context.pointer)

@@ -1116,6 +1116,10 @@ IOPRIO_CLASSES: Table = (("IOPRIO_CLASS_NONE", 0), ("IOPRIO_CLASS_RT", 1),
                          ("IOPRIO_CLASS_BE", 2), ("IOPRIO_CLASS_IDLE", 3))
 _IOPRIO_CLASS_SHIFT = 13
 MSYNC_FLAGS: Table = (("MS_ASYNC", 1), ("MS_INVALIDATE", 2), ("MS_SYNC", 4))
+MSGFLG: Table = (("IPC_NOWAIT", 0o4000), ("MSG_NOERROR", 0o10000), ("MSG_EXCEPT", 0o20000),
+                 ("MSG_COPY", 0o40000))  # linux/msg.h
+SHMAT_FLAGS: Table = (("SHM_RDONLY", 0o10000), ("SHM_RND", 0o20000), ("SHM_REMAP", 0o40000),
+                      ("SHM_EXEC", 0o100000))  # linux/shm.h
 _SCHED_POLICY_NAMES = _enum(SCHED_POLICIES)
 _IOPRIO_CLASS_NAMES = _enum(IOPRIO_CLASSES)
 
@@ -1204,6 +1208,8 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.IOPRIO_WHICH: _enum_decoder(IOPRIO_WHICH),
     ArgKind.IOPRIO: lambda value, abi: render_ioprio(value),
     ArgKind.MSYNC_FLAGS: _flags_decoder(MSYNC_FLAGS),
+    ArgKind.MSGFLG: _flags_decoder(MSGFLG),
+    ArgKind.SHMAT_FLAGS: _flags_decoder(SHMAT_FLAGS),
 }
 
 # Arguments whose meaning depends on another argument or on the call:

@@ -798,11 +798,13 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
              "sigevent": 64, "fd_set": 8, "gid": 4, "loff": 8, "off": 8, "clone3_ids": 12,
              "io_uring_params": 120, "mmsghdr": 56, "semun": 4, "sched_attr": 56,
-             "semid_ds": 104, "msqid_ds": 120, "shmid_ds": 112}
+             "semid_ds": 104, "msqid_ds": 120, "shmid_ds": 112, "sembuf": 6,
+             "msgbuf": 8}  # msgbuf: its mtype (a long); mtext follows, as long as msgsz
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
-             "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4, "mmsghdr": 28}
-# x32's readv/writev and select are the compat calls
-_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4, "mmsghdr": 28}
+             "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4, "mmsghdr": 28,
+             "msgbuf": 4}
+# x32's readv/writev and select are the compat calls (and its msgsnd/msgrcv)
+_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4, "mmsghdr": 28, "msgbuf": 4}
 
 
 def iovec_lengths(data: bytes, abi: int) -> list[tuple[int, int]]:
@@ -1501,6 +1503,33 @@ def render_ipc_ds(name: bytes, data: bytes, setting: bool) -> str | None:
     return "{" + ", ".join(parts) + "}"
 
 
+_SEM_FLAGS: Table = (("IPC_NOWAIT", 0o4000), ("SEM_UNDO", 0x1000))
+
+
+def _render_sembuf(data: bytes, abi: int, verbose: bool) -> str:
+    """One struct sembuf (semop): ``{sem_num=0, sem_op=-1, sem_flg=SEM_UNDO}``."""
+    if len(data) < 6:
+        return _hex_string(data)
+    number, operation, flags = struct.unpack_from("<Hhh", data)
+    shown = render_flags(_SEM_FLAGS, flags & 0xFFFF) if flags else "0"
+    return f"{{sem_num={number}, sem_op={operation}, sem_flg={shown}}}"
+
+
+def msgbuf(data: bytes, abi: int) -> tuple[int, bytes] | None:
+    """(mtype, mtext) of a STRUCT "msgbuf" (None: not even mtype)."""
+    width = 4 if abi in (_ABI_I386, _ABI_X32) else 8
+    if len(data) < width:
+        return None
+    return int.from_bytes(data[:width], "little", signed=True), data[width:]
+
+
+def _render_msgbuf(data: bytes, abi: int, verbose: bool) -> str:
+    message = msgbuf(data, abi)
+    if message is None:
+        return _hex_string(data)
+    return f"{{mtype={message[0]}, mtext={strace_string(message[1], len(message[1]))}}}"
+
+
 def _render_ipc_ds(name: bytes) -> Callable[[bytes, int, bool], str]:
     def render(data: bytes, abi: int, verbose: bool) -> str:
         return render_ipc_ds(name, data, False) or _hex_string(data)
@@ -1573,6 +1602,8 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "mmsghdr": _render_mmsghdr,
     "io_uring_params": _render_io_uring_params,
     "open_how": _render_open_how,
+    "sembuf": _render_sembuf,
+    "msgbuf": _render_msgbuf,
     "semid_ds": _render_ipc_ds(b"semid_ds"),
     "msqid_ds": _render_ipc_ds(b"msqid_ds"),
     "shmid_ds": _render_ipc_ds(b"shmid_ds"),

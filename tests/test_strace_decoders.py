@@ -19,7 +19,9 @@ sched_setattr's struct sched_attr; recvmmsg's messages and the time its
 timeout left; what failed write-like calls were asked to send (write, writev,
 sendmsg, sendto, process_vm_writev) and the vectors of failed read-like ones
 (readv, preadv, process_vm_readv: their addresses); System V IPC's
-semid_ds, msqid_ds and shmid_ds (IPC_STAT fills them, IPC_SET reads them).
+semid_ds, msqid_ds and shmid_ds (IPC_STAT fills them, IPC_SET reads them),
+semop's struct sembuf array, msgsnd's and msgrcv's messages and flags, shmat's
+flags.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ _COMPARED = frozenset({
     "getsockname", "setsockopt", "getsockopt", "utimensat", "sendmsg", "recvmsg",
     "openat2", "sched_getattr", "sched_setattr", "sendmmsg", "recvmmsg",
     "write", "writev", "sendto", "readv", "preadv", "process_vm_readv", "process_vm_writev",
-    "semctl", "msgctl", "shmctl"})
+    "semctl", "msgctl", "shmctl", "semop", "semtimedop", "msgsnd", "msgrcv", "shmat"})
 _ADDRESS = re.compile(r"0x[0-9a-f]{9,}")  # addresses, not flag words
 _PID = re.compile(r"pid=\d+")
 
@@ -438,3 +440,53 @@ def test_system_v_ipc_structures_match_strace(tmp_path: Path) -> None:
                         "msg_qbytes=4096}) = 0")
     assert shown[6].startswith("shmctl(ID, IPC_STAT, {shm_perm={uid=0, gid=0, mode=0600, key=0, "
                                "cuid=0, cgid=0}, shm_segsz=8192, shm_cpid=N, ")
+
+
+IPC_OPERATIONS = r"""
+#include <stddef.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <time.h>
+int main(void) {
+    int sem = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    struct sembuf ops[2] = {{0, 1, 0}, {1, 2, IPC_NOWAIT}};
+    semop(sem, ops, 2);
+    struct timespec t = {0, 1000};
+    struct sembuf dec = {0, -1, SEM_UNDO};
+    semtimedop(sem, &dec, 1, &t);
+    semctl(sem, 0, GETVAL);
+    semctl(sem, 1, SETVAL, 5);
+    semctl(sem, 0, IPC_RMID);
+    int q = msgget(IPC_PRIVATE, 0600);
+    struct { long mtype; char mtext[16]; } m = {7, "hello queue"};
+    msgsnd(q, &m, 12, 0);
+    msgrcv(q, &m, sizeof m.mtext, 0, IPC_NOWAIT);
+    msgrcv(q, &m, sizeof m.mtext, 0, IPC_NOWAIT);
+    msgctl(q, IPC_RMID, NULL);
+    int s = shmget(IPC_PRIVATE, 4096, 0600);
+    void *p = shmat(s, NULL, SHM_RDONLY);
+    shmdt(p);
+    shmctl(s, IPC_RMID, NULL);
+    return 0;
+}
+"""
+
+
+def test_system_v_ipc_operations_match_strace(tmp_path: Path) -> None:
+    ours, theirs = _both(tmp_path, IPC_OPERATIONS)
+    ids = re.compile(r"^(\w+)\(\d+, ")
+
+    def masked(lines: list[str]) -> list[str]:
+        return [ids.sub(r"\1(ID, ", line) for line in lines]
+
+    assert masked(ours) == masked(theirs)
+    shown = masked(theirs)
+    assert shown[0] == ("semtimedop(ID, [{sem_num=0, sem_op=1, sem_flg=0}, {sem_num=1, sem_op=2, "
+                        "sem_flg=IPC_NOWAIT}], 2, NULL) = 0")
+    assert 'msgsnd(ID, {mtype=7, mtext="hello queue\\0"}, 12, 0) = 0' in shown
+    assert ('msgrcv(ID, {mtype=7, mtext="hello queue\\0\\0\\0\\0\\0"}, 16, 0, IPC_NOWAIT) = 12'
+            in shown)
+    assert "shmat(ID, NULL, SHM_RDONLY) = ADDRESS" in shown

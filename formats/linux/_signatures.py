@@ -140,6 +140,8 @@ class ArgKind(enum.Enum):
     IOPRIO_WHICH = "ioprio_which"  # IOPRIO_WHO_*
     IOPRIO = "ioprio"  # an I/O priority: class << 13 | data
     MSYNC_FLAGS = "msync_flags"  # MS_ASYNC, MS_INVALIDATE, MS_SYNC
+    MSGFLG = "msgflg"  # msgsnd/msgrcv: IPC_NOWAIT | MSG_NOERROR | MSG_EXCEPT | MSG_COPY
+    SHMAT_FLAGS = "shmat_flags"  # SHM_RDONLY | SHM_RND | SHM_REMAP | SHM_EXEC
     # Data the call reads or fills that is not I/O on a descriptor: captured as
     # a STRUCT "bytes" (in: length_arg bytes at entry; out: the return value's
     # bytes at exit), shown as strace shows such buffers (a quoted string).
@@ -224,6 +226,9 @@ class ArgKind(enum.Enum):
     OPEN_HOW_IN = "open_how_in"  # openat2's struct open_how; length_arg: its size
     SCHED_ATTR_IN = "sched_attr_in"  # sched_setattr's struct sched_attr
     SCHED_ATTR_OUT = "sched_attr_out"  # sched_getattr's; length_arg: the caller's size
+    SEMBUF_IN = "sembuf_in"  # struct sembuf[] (semop); length_arg: the count
+    MSGBUF_IN = "msgbuf_in"  # msgsnd's long mtype + mtext; length_arg: msgsz
+    MSGBUF_OUT = "msgbuf_out"  # msgrcv's, filled; length_arg: msgsz
 
 
 class RetKind(enum.Enum):
@@ -300,10 +305,11 @@ class StructCapture(NamedTuple):
 #: the length argument's bits in whole words of ``sizes`` bytes; "mmsghdr": for
 #: each of the length argument's elements (at most 1024), its struct mmsghdr
 #: (``sizes``: the msghdr in it, then msg_len and padding) and its iovec array;
-#: "retval_mmsghdr": the same for as many elements as the return value says.
+#: "retval_mmsghdr": the same for as many elements as the return value says;
+#: "msgbuf": ``sizes`` bytes (a long) then the length argument's bytes.
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
                       "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
-                      "fdset", "mmsghdr", "retval_mmsghdr"})
+                      "fdset", "mmsghdr", "retval_mmsghdr", "msgbuf"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -411,6 +417,11 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.OPEN_HOW_IN: _capture("open_how", "in", None, measure="length"),
     ArgKind.SCHED_ATTR_IN: _capture("sched_attr", "in", _sizes(56, 56)),
     ArgKind.SCHED_ATTR_OUT: _capture("sched_attr", "out", None, measure="length"),
+    # struct sembuf: u16 sem_num, s16 sem_op, s16 sem_flg (6 bytes); a message:
+    # long mtype (``sizes``), then msgsz bytes of mtext (at most the -s limit)
+    ArgKind.SEMBUF_IN: _capture("sembuf", "in", _sizes(6, 6), measure="elements"),
+    ArgKind.MSGBUF_IN: _capture("msgbuf", "in", _sizes(8, 4, 4), measure="msgbuf"),
+    ArgKind.MSGBUF_OUT: _capture("msgbuf", "out", _sizes(8, 4, 4), measure="msgbuf"),
     # socklen_t *: the length the call wrote back (the caller's value is lost)
     # socklen_t *: the caller's value (read at entry) then the call's (8 bytes)
     ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(8, 8), measure="socklen"),
@@ -1132,10 +1143,10 @@ _MORE_COMMON: list[Signature] = [
          _a("nr_wake", K.INT), _a("nr_requeue", K.INT)),
     # System V IPC and message queues
     _sig("msgget", R.INT, _a("key", K.IPC_KEY), _a("msgflg", K.IPC_FLAGS)),
-    _sig("msgsnd", R.INT, _a("msqid", K.INT), _a("msgp", K.PTR), _a("msgsz", K.SIZE),
-         _a("msgflg", K.HEX)),
-    _sig("msgrcv", R.SIZE, _a("msqid", K.INT), _a("msgp", K.PTR), _a("msgsz", K.SIZE),
-         _a("msgtyp", K.INT), _a("msgflg", K.HEX)),
+    _sig("msgsnd", R.INT, _a("msqid", K.INT), _a("msgp", K.MSGBUF_IN, length=2),
+         _a("msgsz", K.SIZE), _a("msgflg", K.MSGFLG)),
+    _sig("msgrcv", R.SIZE, _a("msqid", K.INT), _a("msgp", K.MSGBUF_OUT, length=2),
+         _a("msgsz", K.SIZE), _a("msgtyp", K.INT), _a("msgflg", K.MSGFLG)),
     _sig("msgctl", R.INT, _a("msqid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
     _sig("semget", R.INT, _a("key", K.IPC_KEY), _a("nsems", K.INT),
          _a("semflg", K.IPC_FLAGS)),
@@ -1143,7 +1154,8 @@ _MORE_COMMON: list[Signature] = [
          _a("arg", K.PTR)),
     _sig("shmget", R.INT, _a("key", K.IPC_KEY), _a("size", K.SIZE),
          _a("shmflg", K.IPC_FLAGS)),
-    _sig("shmat", R.PTR, _a("shmid", K.INT), _a("shmaddr", K.PTR), _a("shmflg", K.HEX)),
+    _sig("shmat", R.PTR, _a("shmid", K.INT), _a("shmaddr", K.PTR),
+         _a("shmflg", K.SHMAT_FLAGS)),
     _sig("shmdt", R.INT, _a("shmaddr", K.PTR)),
     _sig("shmctl", R.INT, _a("shmid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
     _sig("mq_open", R.FD, _a("name", K.STRING), _a("oflag", K.OPEN_FLAGS), _MODE,
@@ -1243,9 +1255,10 @@ _MORE_X86_64: list[Signature] = [
          _a("mask", K.HEX), _DIRFD, _a("pathname", K.PATH, dirfd=3)),
     _sig("kexec_file_load", R.INT, _a("kernel_fd", K.FD), _a("initrd_fd", K.FD),
          _a("cmdline_len", K.SIZE), _a("cmdline", K.STRING), _a("flags", K.HEX)),
-    _sig("semop", R.INT, _a("semid", K.INT), _a("sops", K.PTR), _a("nsops", K.SIZE)),
-    _sig("semtimedop", R.INT, _a("semid", K.INT), _a("sops", K.PTR), _a("nsops", K.SIZE),
-         _a("timeout", K.TIMESPEC_IN)),
+    _sig("semop", R.INT, _a("semid", K.INT), _a("sops", K.SEMBUF_IN, length=2),
+         _a("nsops", K.SIZE)),
+    _sig("semtimedop", R.INT, _a("semid", K.INT), _a("sops", K.SEMBUF_IN, length=2),
+         _a("nsops", K.SIZE), _a("timeout", K.TIMESPEC_IN)),
     *_same_args(("security", "tuxcall"), R.INT,
                 _a("arg1", K.HEX), _a("arg2", K.HEX), _a("arg3", K.HEX)),
     *_same_args(("epoll_ctl_old", "epoll_wait_old"), R.INT, _a("arg1", K.HEX),
@@ -1325,7 +1338,7 @@ _MORE_I386: list[Signature] = [
          _a("msg_len", K.SIZE), _a("msg_prio", K.UINT), _a("abs_timeout", K.TIMESPEC64_IN)),
     _sig("mq_timedreceive_time64", R.SIZE, _a("mqdes", K.FD), _a("msg_ptr", K.PTR),
          _a("msg_len", K.SIZE), _a("msg_prio", K.PTR), _a("abs_timeout", K.TIMESPEC64_IN)),
-    _sig("semtimedop_time64", R.INT, _a("semid", K.INT), _a("sops", K.PTR),
+    _sig("semtimedop_time64", R.INT, _a("semid", K.INT), _a("sops", K.SEMBUF_IN, length=2),
          _a("nsops", K.SIZE), _a("timeout", K.TIMESPEC64_IN)),
 ]
 
