@@ -109,6 +109,7 @@ _RANDOM_CALLS = frozenset({"getrandom"})
 _IPC_GETS = frozenset({"semget", "msgget", "shmget"})
 _IPC_USES = frozenset({"semctl", "msgctl", "shmctl", "semop", "semtimedop", "msgsnd", "msgrcv",
                        "shmat"})
+_IPC_TIMES = re.compile(r"\b((?:sem|msg|shm)_[acdorst]time|shm_cpid)=\d+")
 #: Results that name a process outside the trace (the tracer is the parent).
 _OUTSIDE_RESULTS = frozenset({"getppid"})
 
@@ -143,6 +144,7 @@ def normalise(call: CallText, tids: dict[int, str], random_data: bool = False,
         result = "IPCID"  # System V ids grow from run to run
     if call.name in _IPC_USES:
         args = re.sub(r"^-?\d+", "IPCID", args)
+        args = _IPC_TIMES.sub(lambda m: f"{m.group(1)}=T", args)
     if call.name in _RANDOM_CALLS:
         # the bytes differ, strace's spelling of them (hex) must not
         args = re.sub(r"\\x[0-9a-f]{2}", r"\\xXX", args)
@@ -1098,6 +1100,48 @@ BASH_REDIRECTIONS = ("exec 3>out; echo a >&3; exec 3>&-; cat < /etc/hostname | s
                      "uniq > o2 2>&1; { echo x; echo y; } | wc -l; echo err 1>&2 2>/dev/null; "
                      "cat out o2 >> all; read line < all; echo \"$line\"; (cd /; pwd)")
 
+#: System V IPC: semaphores, a message queue and shared memory, with the
+#: structures their control calls fill and read.
+SYSV_C = r"""
+#include <stddef.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <time.h>
+int main(void) {
+    int sem = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    struct sembuf ops[2] = {{0, 1, 0}, {1, 2, IPC_NOWAIT}};
+    semop(sem, ops, 2);
+    struct timespec t = {0, 1000};
+    struct sembuf dec = {0, -1, SEM_UNDO};
+    semtimedop(sem, &dec, 1, &t);
+    struct semid_ds ds;
+    union semun { int val; struct semid_ds *buf; } arg = {.buf = &ds};
+    semctl(sem, 0, IPC_STAT, arg);
+    semctl(sem, 0, IPC_SET, arg);
+    semctl(sem, 0, GETVAL);
+    semctl(sem, 1, SETVAL, 5);
+    semctl(sem, 0, IPC_RMID);
+    int q = msgget(IPC_PRIVATE, 0600);
+    struct { long mtype; char mtext[16]; } m = {7, "hello queue"};
+    msgsnd(q, &m, 12, 0);
+    msgrcv(q, &m, sizeof m.mtext, 0, IPC_NOWAIT);
+    msgrcv(q, &m, sizeof m.mtext, 0, IPC_NOWAIT);
+    struct msqid_ds mq;
+    msgctl(q, IPC_STAT, &mq);
+    msgctl(q, IPC_RMID, NULL);
+    int s = shmget(IPC_PRIVATE, 4096, 0600);
+    void *p = shmat(s, NULL, SHM_RDONLY);
+    struct shmid_ds sh;
+    shmctl(s, IPC_STAT, &sh);
+    shmdt(p);
+    shmctl(s, IPC_RMID, NULL);
+    return 0;
+}
+"""
+
 
 @dataclass(frozen=True)
 class Program:
@@ -1135,7 +1179,8 @@ def _c(source: str) -> Callable[[Path], list[str]]:
     name = {THREADS_C: "threads", SIGNALS_C: "signals", TCP_EPOLL_C: "tcp_epoll",
             EXEC_THREAD_C: "exec_thread", SIGSEGV_C: "sigsegv", PTY_C: "pty",
             MISC_C: "misc", I386_C: "i386", UNIX_C: "unix_sockets",
-            TRANSFER_C: "transfer", NET_C: "net", FDS_C: "fds"}[source]
+            TRANSFER_C: "transfer", NET_C: "net", FDS_C: "fds",
+            SYSV_C: "sysv_ipc"}[source]
     return lambda binaries: [str(binaries / name)]
 
 
@@ -1165,6 +1210,7 @@ CORPUS: tuple[Program, ...] = (
     Program("transfer", _c(TRANSFER_C), _transfer_data),
     Program("net", _c(NET_C)),
     Program("fds", _c(FDS_C)),
+    Program("sysv_ipc", _c(SYSV_C)),
     Program("python_sockets", lambda b: [PYTHON, "-c", PYTHON_SOCKETS]),
     Program("tar_gzip", lambda b: ["sh", "-c", "tar czf a.tgz data && mkdir x && "
                                    "tar xzf a.tgz -C x && gzip -k data/file4.txt && "
@@ -1185,7 +1231,8 @@ CORPUS: tuple[Program, ...] = (
 _C_PROGRAMS = {"threads": THREADS_C, "signals": SIGNALS_C, "tcp_epoll": TCP_EPOLL_C,
                "exec_thread": EXEC_THREAD_C, "sigsegv": SIGSEGV_C, "pty": PTY_C,
                "misc": MISC_C, "i386": I386_C, "unix_sockets": UNIX_C,
-               "transfer": TRANSFER_C, "net": NET_C, "fds": FDS_C}
+               "transfer": TRANSFER_C, "net": NET_C, "fds": FDS_C,
+               "sysv_ipc": SYSV_C}
 
 
 class Unavailable(Exception):
