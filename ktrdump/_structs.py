@@ -799,12 +799,14 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "sigevent": 64, "fd_set": 8, "gid": 4, "loff": 8, "off": 8, "clone3_ids": 12,
              "io_uring_params": 120, "mmsghdr": 56, "semun": 4, "sched_attr": 56,
              "semid_ds": 104, "msqid_ds": 120, "shmid_ds": 112, "sembuf": 6,
-             "msgbuf": 8}  # msgbuf: its mtype (a long); mtext follows, as long as msgsz
+             "msgbuf": 8,  # msgbuf: its mtype (a long); mtext follows, as long as msgsz
+             "stack_t": 24}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
              "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4, "mmsghdr": 28,
-             "msgbuf": 4}
+             "msgbuf": 4, "stack_t": 12}
 # x32's readv/writev and select are the compat calls (and its msgsnd/msgrcv)
-_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4, "mmsghdr": 28, "msgbuf": 4}
+_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4, "mmsghdr": 28, "msgbuf": 4,
+              "stack_t": 12}
 
 
 def iovec_lengths(data: bytes, abi: int) -> list[tuple[int, int]]:
@@ -1504,6 +1506,17 @@ def render_ipc_ds(name: bytes, data: bytes, setting: bool) -> str | None:
 
 
 _SEM_FLAGS: Table = (("IPC_NOWAIT", 0o4000), ("SEM_UNDO", 0x1000))
+_SS_FLAGS: Table = (("SS_ONSTACK", 1), ("SS_DISABLE", 2), ("SS_AUTODISARM", 0x8000_0000))
+
+
+def _render_stack_t(data: bytes, abi: int, verbose: bool) -> str:
+    """sigaltstack's stack_t: ``{ss_sp=0x..., ss_flags=0, ss_size=65536}``."""
+    narrow = abi in (_ABI_I386, _ABI_X32)
+    if len(data) < (12 if narrow else 24):
+        return _hex_string(data)
+    pointer, flags, size = struct.unpack_from("<IiI" if narrow else "<Qi4xQ", data)
+    shown = render_flags(_SS_FLAGS, flags & 0xFFFF_FFFF) if flags else "0"
+    return f"{{ss_sp={_address(pointer)}, ss_flags={shown}, ss_size={size}}}"
 
 
 def _render_sembuf(data: bytes, abi: int, verbose: bool) -> str:
@@ -1603,6 +1616,7 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "io_uring_params": _render_io_uring_params,
     "open_how": _render_open_how,
     "sembuf": _render_sembuf,
+    "stack_t": _render_stack_t,
     "msgbuf": _render_msgbuf,
     "semid_ds": _render_ipc_ds(b"semid_ds"),
     "msqid_ds": _render_ipc_ds(b"msqid_ds"),

@@ -120,6 +120,15 @@ _DATA_CALLS = frozenset({"read", "write", "pread64", "pwrite64"})
 _PORT = re.compile(r"htons\(\d+\)")  # ports the kernel chose (bind to port 0)
 
 
+def _tid_or_number(number: str, tids: dict[int, str]) -> str:
+    """A thread id's name; a power of two is left alone: round sizes (1024, 4096)
+    meet a thread id far more often than a thread id is one."""
+    value = int(number)
+    if value & (value - 1) == 0:
+        return number
+    return tids.get(value, number)
+
+
 def normalise(call: CallText, tids: dict[int, str], random_data: bool = False,
               ) -> tuple[str, str]:
     """The call's (arguments, result) with run-to-run differences masked.
@@ -133,7 +142,7 @@ def normalise(call: CallText, tids: dict[int, str], random_data: bool = False,
         text = _TIMES.sub(lambda m: f"{m.group(1)}=T", text)
         text = _DATE.sub("/* DATE */", text)  # the date strace gives a time (utimensat)
         if tids:
-            text = re.sub(r"\b\d{2,}\b", lambda m: tids.get(int(m.group(0)), m.group(0)), text)
+            text = re.sub(r"\b\d{2,}\b", lambda m: _tid_or_number(m.group(0), tids), text)
         return text
 
     args = call.args
@@ -1143,6 +1152,12 @@ int main(void) {
 """
 
 
+#: Tools on files: sizes, search, in-place edit, pipelines of several tools.
+COREUTILS = ("df -P . > /dev/null && du -s data && id -u && grep -rc line data | sort && "
+             "sed -i s/line/LINE/ data/file1.txt && head -c 20 data/file1.txt && "
+             "find data -name '*.txt' | xargs wc -l && awk '{n++} END {print n}' data/file2.txt")
+
+
 @dataclass(frozen=True)
 class Program:
     """One corpus program: how to build its directory and what to run in it."""
@@ -1173,6 +1188,17 @@ def _odd_names(directory: Path) -> None:
 
 def _transfer_data(directory: Path) -> None:
     (directory / "data.txt").write_text("0123456789abcdef\n")
+
+
+def _hello_source(directory: Path) -> None:
+    (directory / "hello.c").write_text('#include <stdio.h>\nint main(void) '
+                                       '{ puts("hello"); return 0; }\n')
+
+
+def _makefile(directory: Path) -> None:
+    (directory / "Makefile").write_text("all: out.txt\n\nout.txt: in.txt\n\tcp in.txt out.txt"
+                                        "\n\tcat out.txt\n")
+    (directory / "in.txt").write_text("made\n")
 
 
 def _c(source: str) -> Callable[[Path], list[str]]:
@@ -1226,6 +1252,12 @@ CORPUS: tuple[Program, ...] = (
     Program("bash_redirections", lambda b: ["bash", "-c", BASH_REDIRECTIONS]),
     Program("env_nice", lambda b: ["env", "-i", "PATH=/usr/bin:/bin", "nice", "-n", "5",
                                    "ionice", "-c", "3", "sh", "-c", "echo $PATH"]),
+    Program("ls_la", lambda b: ["ls", "-la", "--time-style=+%s", "data", "data/sub"],
+            _data_tree),
+    Program("coreutils", lambda b: ["sh", "-c", COREUTILS], _data_tree),
+    Program("ps", lambda b: ["ps", "-o", "pid,comm", "-p", "1"]),
+    Program("gcc", lambda b: ["gcc", "-c", "-o", "hello.o", "hello.c"], _hello_source),
+    Program("make", lambda b: ["make", "-s", "-f", "Makefile"], _makefile),
 )
 
 _C_PROGRAMS = {"threads": THREADS_C, "signals": SIGNALS_C, "tcp_epoll": TCP_EPOLL_C,

@@ -21,7 +21,7 @@ sendmsg, sendto, process_vm_writev) and the vectors of failed read-like ones
 (readv, preadv, process_vm_readv: their addresses); System V IPC's
 semid_ds, msqid_ds and shmid_ds (IPC_STAT fills them, IPC_SET reads them),
 semop's struct sembuf array, msgsnd's and msgrcv's messages and flags, shmat's
-flags.
+flags; sigaltstack's stack_t.
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ _COMPARED = frozenset({
     "getsockname", "setsockopt", "getsockopt", "utimensat", "sendmsg", "recvmsg",
     "openat2", "sched_getattr", "sched_setattr", "sendmmsg", "recvmmsg",
     "write", "writev", "sendto", "readv", "preadv", "process_vm_readv", "process_vm_writev",
-    "semctl", "msgctl", "shmctl", "semop", "semtimedop", "msgsnd", "msgrcv", "shmat"})
+    "semctl", "msgctl", "shmctl", "semop", "semtimedop", "msgsnd", "msgrcv", "shmat",
+    "sigaltstack"})
 _ADDRESS = re.compile(r"0x[0-9a-f]{9,}")  # addresses, not flag words
 _PID = re.compile(r"pid=\d+")
 
@@ -490,3 +491,28 @@ def test_system_v_ipc_operations_match_strace(tmp_path: Path) -> None:
     assert ('msgrcv(ID, {mtype=7, mtext="hello queue\\0\\0\\0\\0\\0"}, 16, 0, IPC_NOWAIT) = 12'
             in shown)
     assert "shmat(ID, NULL, SHM_RDONLY) = ADDRESS" in shown
+
+
+ALTERNATE_STACK = r"""
+#include <signal.h>
+#include <stdlib.h>
+int main(void) {
+    stack_t ss = {.ss_sp = malloc(65536), .ss_size = 65536, .ss_flags = 0}, old;
+    sigaltstack(&ss, NULL);
+    sigaltstack(NULL, &old);
+    ss.ss_flags = SS_DISABLE;
+    sigaltstack(&ss, &old);
+    return 0;
+}
+"""
+
+
+def test_sigaltstack_matches_strace(tmp_path: Path) -> None:
+    ours, theirs = _both(tmp_path, ALTERNATE_STACK)
+    assert ours == theirs
+    assert theirs == [
+        "sigaltstack({ss_sp=ADDRESS, ss_flags=0, ss_size=65536}, NULL) = 0",
+        "sigaltstack(NULL, {ss_sp=ADDRESS, ss_flags=0, ss_size=65536}) = 0",
+        "sigaltstack({ss_sp=ADDRESS, ss_flags=SS_DISABLE, ss_size=65536}, {ss_sp=ADDRESS, "
+        "ss_flags=0, ss_size=65536}) = 0",
+    ]

@@ -227,6 +227,8 @@ class ArgKind(enum.Enum):
     SCHED_ATTR_IN = "sched_attr_in"  # sched_setattr's struct sched_attr
     SCHED_ATTR_OUT = "sched_attr_out"  # sched_getattr's; length_arg: the caller's size
     SEMBUF_IN = "sembuf_in"  # struct sembuf[] (semop); length_arg: the count
+    STACK_IN = "stack_in"  # sigaltstack's stack_t the call reads
+    STACK_OUT = "stack_out"  # sigaltstack's stack_t the call fills (the old stack)
     MSGBUF_IN = "msgbuf_in"  # msgsnd's long mtype + mtext; length_arg: msgsz
     MSGBUF_OUT = "msgbuf_out"  # msgrcv's, filled; length_arg: msgsz
 
@@ -420,6 +422,9 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # struct sembuf: u16 sem_num, s16 sem_op, s16 sem_flg (6 bytes); a message:
     # long mtype (``sizes``), then msgsz bytes of mtext (at most the -s limit)
     ArgKind.SEMBUF_IN: _capture("sembuf", "in", _sizes(6, 6), measure="elements"),
+    # stack_t: void *ss_sp, int ss_flags, size_t ss_size (24 bytes; i386 and x32 12)
+    ArgKind.STACK_IN: _capture("stack_t", "in", _sizes(24, 12, 12)),
+    ArgKind.STACK_OUT: _capture("stack_t", "out", _sizes(24, 12, 12)),
     ArgKind.MSGBUF_IN: _capture("msgbuf", "in", _sizes(8, 4, 4), measure="msgbuf"),
     ArgKind.MSGBUF_OUT: _capture("msgbuf", "out", _sizes(8, 4, 4), measure="msgbuf"),
     # socklen_t *: the length the call wrote back (the caller's value is lost)
@@ -740,7 +745,7 @@ _COMMON: list[Signature] = [
     _sig("rt_sigtimedwait", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.SIGINFO_OUT),
          _a("timeout", K.TIMESPEC_IN), _a("sigsetsize", K.SIZE)),
     _sig("rt_sigqueueinfo", R.INT, _a("tgid", K.PID), _a("sig", K.SIGNAL), _a("info", K.PTR)),
-    _sig("sigaltstack", R.INT, _a("ss", K.PTR), _a("old_ss", K.PTR)),
+    _sig("sigaltstack", R.INT, _a("ss", K.STACK_IN), _a("old_ss", K.STACK_OUT)),
     # time
     _sig("nanosleep", R.INT, _a("req", K.TIMESPEC_IN), _a("rem", K.TIMESPEC_REMAIN_OUT)),
     _sig("clock_nanosleep", R.INT, _a("clockid", K.CLOCK_ID), _a("flags", K.TIMER_FLAGS),
