@@ -81,6 +81,7 @@ EXEC_STRINGS_MAX = 1 << 20  # argv/envp entries kept
 EXEC_BYTES_MAX = 6 << 20  # argv/envp bytes kept
 DIRENTS_BYTES_MAX = 1024 * 1024  # getdents bytes read to count the entries
 ARRAY_ELEMENTS_MAX = 1024  # pollfds, epoll events kept per call
+MSG_CONTROL_MAX = 4096  # bytes of a msghdr's control data (cmsgs) kept per call
 
 _CREATES_PROCESS = frozenset({Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE})
 
@@ -129,6 +130,7 @@ class _Plan(NamedTuple):
     command_arg: int = 1  # the argument holding the command (prctl: 0)
     socketcall: bool = False  # i386 socketcall: captures follow the subcall's plan
     socklen_arg: int | None = None  # a socklen_t * whose value at entry is kept
+    socklen_offset: int = 0  # recvmsg: where msg_namelen is in the msghdr socklen_arg points to
     clone3: bool = False  # clone3: the pidfd and the parent's copy of the new id, at exit
     # rt_sigreturn: where the signal frame's saved mask is, from the stack pointer
     sigreturn_mask: int | None = None
@@ -375,15 +377,25 @@ class RecordBuilder:
                 structs_out.append(wanted)
         socklen_arg = next((index for index, argument in enumerate(signature.args)
                             if argument.kind is ArgKind.SOCKLEN_PTR), None)
+        socklen_offset = 0
+        if socklen_arg is None:
+            # recvmsg: its msghdr's msg_namelen as the caller set it (strace's
+            # "msg_namelen=128 => 16"; a failed call's "{msg_namelen=128}")
+            socklen_arg = next((index for index, argument in enumerate(signature.args)
+                                if argument.kind is ArgKind.MSGHDR_OUT), None)
+            socklen_offset = 4 if abi in (Abi.I386, Abi.X32) else 8
         return _Plan(
             selected=True,
             socklen_arg=socklen_arg,
+            socklen_offset=socklen_offset,
             clone3=signature.name == "clone3",
             sigreturn_mask=_SIGRETURN_MASKS.get((abi, signature.name)),
             by_command=_command_structs(signature.name, abi),
             command_mask=(0x7F if signature.name.startswith("futex")
-                          else 0xFFFF if signature.name == "ipc" else 0xFFFF_FFFF),
-            command_arg=0 if signature.name in ("prctl", "ipc") else 1,
+                          else 0xFFFF if signature.name == "ipc"
+                          else 0xFF if signature.name in _IPC_DS else 0xFFFF_FFFF),
+            command_arg=(0 if signature.name in ("prctl", "ipc")
+                         else 2 if signature.name == "semctl" else 1),
             structs_in=tuple(structs_in),
             structs_out=tuple(structs_out),
             sets_handler=signature.name == "rt_sigaction",
@@ -416,7 +428,7 @@ class RecordBuilder:
         """
         event_type = type(event)
         if event_type is SyscallExit:
-            tracee, _, _, abi, nr, retval, _, entry = event  # type: ignore[misc]
+            tracee, _, _, abi, nr, retval, error, entry = event  # type: ignore[misc]
             plan = (self._native_plans.get(nr) if abi is _X86_64
                     else self._plans.get((abi, nr)))
             if plan is None or tracee.emul_pending:
@@ -427,7 +439,9 @@ class RecordBuilder:
                 finish = self._exit_free if plan.selected else _nothing
             elif mode != _CAPTURE:
                 return None
-            elif plan.exit_plain_io and entry is not None:
+            elif plan.exit_plain_io and entry is not None and not (
+                    error and self._structs and plan.io_kind is ArgKind.BUF_IN):
+                # (a write() that failed: _exit_reads keeps what it was asked to send)
                 # TraceeMemory.read gives b"" for unreadable memory, never raises
                 self._ready_data = tracee.memory.read(
                     entry.args[plan.io_arg], min(retval, self._io_bytes),  # type: ignore[index]
@@ -575,10 +589,12 @@ class RecordBuilder:
         args = entry.args
         retval = event.retval
         data: bytes | None = None
+        found: list[_Found] = []
         if self._genio and plan.io_arg is not None and retval > 0:
             # TraceeMemory.read gives b"" for unreadable memory, never raises
             data = tracee.memory.read(args[plan.io_arg], min(retval, self._io_bytes))
-        found: list[_Found] = []
+        elif event.error and plan.io_kind in _IO_IN and self._genio and self._structs:
+            found.append(self._unsent(tracee, event.abi, args, plan))
         if self._structs:
             error = event.error
             for wanted in plan.structs_out:
@@ -587,7 +603,7 @@ class RecordBuilder:
                         continue  # WNOHANG and no child ready: nothing was written
                     found.append((wanted.argument, self._struct_data(
                         tracee, event.abi, args, wanted, retval)))
-                elif wanted.measure == "socklen":
+                elif wanted.measure == "socklen" or wanted.measure == "msghdr":
                     found.append((wanted.argument, self._socklen_at_entry(tracee, wanted)))
             if plan.by_command is not None and not error:
                 pair = plan.by_command.get(args[plan.command_arg] & plan.command_mask)
@@ -659,7 +675,8 @@ class RecordBuilder:
         if plan.socketcall:
             self._socketcall_entry(event)
         elif plan.socklen_arg is not None and self._structs:
-            self._remember_socklen(tracee, event.args[plan.socklen_arg])
+            address = event.args[plan.socklen_arg]
+            self._remember_socklen(tracee, address and address + plan.socklen_offset)
         if plan.by_command is not None and self._structs:
             wanted_pair = plan.by_command.get(event.args[plan.command_arg] & plan.command_mask)
             if wanted_pair is not None and wanted_pair[0] is not None:
@@ -728,6 +745,10 @@ class RecordBuilder:
                     retval, data))
             else:
                 self._io_record(event, args, plan)
+        elif (event.error and plan.io_kind in _IO_IN and entry is not None and self._genio
+              and self._structs):
+            self._emit_found(tracee, event.timestamp_ns, event.abi,
+                             [self._unsent(tracee, event.abi, args, plan)])
         if plan.structs_out and entry is not None and self._structs:
             error = event.error
             for wanted in plan.structs_out:
@@ -736,7 +757,7 @@ class RecordBuilder:
                         continue  # WNOHANG and no child ready: nothing was written
                     self._struct_record(tracee, event.timestamp_ns, event.abi, args,
                                         wanted, retval)
-                elif wanted.measure == "socklen":
+                elif wanted.measure == "socklen" or wanted.measure == "msghdr":
                     self._emit_found(tracee, event.timestamp_ns, event.abi, [
                         (wanted.argument, self._socklen_at_entry(tracee, wanted))])
         if (plan.by_command is not None and entry is not None and self._structs
@@ -787,6 +808,26 @@ class RecordBuilder:
             return
         fd = _signed32(args[plan.io_fd_arg]) if plan.io_fd_arg is not None else -1
         self._genio_record(event, fd, direction, transferred, data)
+
+    def _unsent(self, tracee: Tracee, abi: Abi, args: tuple[int, ...], plan: _Plan) -> _Found:
+        """A write-like call that failed sent nothing (no GENIO), but strace shows
+        what it was asked to send: that data as a STRUCT "bytes" (at most ``-s``
+        bytes; an iovec array's or a msghdr's vectors' data, concatenated)."""
+        assert plan.io_arg is not None
+        memory = tracee.memory
+        address = args[plan.io_arg]
+        limit = self._options.io_bytes
+        count = args[plan.io_length_arg] if plan.io_length_arg is not None else 0
+        data: bytes | None = None
+        if address == 0:
+            data = None
+        elif plan.io_kind is ArgKind.BUF_IN:
+            data = _read(memory, address, min(count, limit))
+        elif plan.io_kind is ArgKind.IOVEC_IN:
+            data = _read_iovec(memory, address, count, limit, abi)
+        elif plan.io_kind is ArgKind.MSGHDR_IN:
+            data = _read_msghdr(memory, address, abi, limit)
+        return plan.io_arg, (None if data is None else (b"bytes", data))
 
     def _genio_record(
         self, event: SyscallExit, fd: int, direction: IoDirection, transferred: int,
@@ -888,10 +929,17 @@ class RecordBuilder:
             nfds = min(max(_signed32(nfds), 0), 1024 * 1024)
             data = _read(memory, address, ((nfds + 7) // 8 + width - 1) // width * width)
         elif measure == "msghdr":
-            data = self._msghdr_bytes(memory, address, abi)
-        elif measure == "mmsghdr":
+            data = self._msghdr_bytes(memory, address, abi, self._socklens.pop(tracee.tid, None))
+        elif measure == "msgbuf":  # a System V message: long mtype, then mtext
+            size = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            data = _read(memory, address, (wanted.size or 8)
+                         + min(size & 0xFFFF_FFFF, self._options.io_bytes))
+        elif measure == "mmsghdr" or measure == "retval_mmsghdr":
             count = args[wanted.length_argument] if wanted.length_argument is not None else 0
-            data = self._mmsghdr_bytes(memory, address, abi, count & 0xFFFF_FFFF)
+            count &= 0xFFFF_FFFF
+            if measure == "retval_mmsghdr":  # recvmmsg: the messages received
+                count = min(count, max(retval, 0))
+            data = self._mmsghdr_bytes(memory, address, abi, count) if count else None
         elif measure == "socklen":
             before = self._socklens.pop(tracee.tid, None)
             after = _read(memory, address, 4)
@@ -948,7 +996,8 @@ class RecordBuilder:
             for wanted in plan.structs_in:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, words, wanted)
         if plan.socklen_arg is not None and self._structs:
-            self._remember_socklen(tracee, words[plan.socklen_arg])
+            address = words[plan.socklen_arg]
+            self._remember_socklen(tracee, address and address + plan.socklen_offset)
         self._socketcalls[tracee.tid] = (plan, words)
 
     def _sigreturn_mask(self, event: SyscallEntry, offset: int) -> None:
@@ -988,9 +1037,10 @@ class RecordBuilder:
                                               struct.pack("<Iii", which, *values)))
 
     def _socklen_at_entry(self, tracee: Tracee, wanted: _StructPlan) -> tuple[bytes, bytes] | None:
-        """A failed call's STRUCT "socklen": the caller's value alone (strace's ``[16]``)."""
+        """A failed call's STRUCT "socklen": the caller's value alone (strace's ``[16]``;
+        for recvmsg's msghdr, its msg_namelen: ``{msg_namelen=16}``)."""
         before = self._socklens.pop(tracee.tid, None)
-        return None if before is None else (wanted.name, before)
+        return None if before is None else (b"socklen", before)
 
     def _remember_socklen(self, tracee: Tracee, address: int) -> None:
         """A socklen_t's value at entry, for the STRUCT "socklen" written at exit."""
@@ -1004,17 +1054,40 @@ class RecordBuilder:
             self._socklens.pop(tracee.tid, None)
 
     @staticmethod
-    def _msghdr_bytes(memory: TraceeMemory, address: int, abi: Abi) -> bytes | None:
-        """struct msghdr, then the struct iovec array it points to (at most 1024)."""
+    def _msghdr_bytes(memory: TraceeMemory, address: int, abi: Abi,
+                      namelen_before: bytes | None = None) -> bytes | None:
+        """struct msghdr, the struct iovec array it points to (at most 1024), then
+        the address msg_name points to (msg_namelen bytes, at most 128), the
+        control data msg_control points to (msg_controllen bytes, at most 4096)
+        and (recvmsg) ``namelen_before``, msg_namelen as the caller set it (u32).
+
+        Each part only when the parts before it were read whole: a reader finds
+        them by the header's pointers and lengths alone.
+        """
         size, layout = _msghdr_layout(abi)
         header = _read(memory, address, size)
         if header is None or len(header) < size:
             return header
         iov, count = layout.unpack_from(header)
+        name, namelen, control, controllen = _msghdr_extras(abi).unpack_from(header)
         width = 8 if abi is Abi.I386 or abi is Abi.X32 else 16
         count = min(count, ARRAY_ELEMENTS_MAX)
-        vectors = _read(memory, iov, count * width) if iov and count else b""
-        return header + (vectors or b"")
+        wanted = count * width if iov else 0
+        vectors = _read(memory, iov, wanted) if wanted else b""
+        if vectors is None or len(vectors) < wanted:
+            return header + (vectors or b"")
+        parts = [header, vectors]
+        for pointer, length in ((name, min(namelen, linux.SOCKADDR_STORAGE_SIZE)),
+                                (control, min(controllen, MSG_CONTROL_MAX))):
+            wanted = length if pointer else 0
+            data = _read(memory, pointer, wanted) if wanted else b""
+            if data is None or len(data) < wanted:
+                break
+            parts.append(data)
+        else:
+            if namelen_before is not None:
+                parts.append(namelen_before)
+        return b"".join(parts)
 
     @staticmethod
     def _mmsghdr_bytes(memory: TraceeMemory, address: int, abi: Abi, count: int) -> bytes | None:
@@ -1198,7 +1271,7 @@ _UPDATED_KINDS = frozenset({ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.FD
                             ArgKind.OFF_INOUT, ArgKind.LOFF_INOUT,
                             ArgKind.IO_URING_PARAMS_INOUT})
 _TIME_LEFT_CALLS = frozenset({"select", "_newselect", "pselect6", "pselect6_time64", "ppoll",
-                              "ppoll_time64"})
+                              "ppoll_time64", "recvmmsg", "recvmmsg_time64"})
 _TIMEOUT_KINDS = frozenset({ArgKind.TIMEVAL_IN, ArgKind.TIMESPEC_IN, ArgKind.TIMESPEC64_IN})
 # Where rt_sigreturn's saved mask is, from the stack pointer at its entry
 # (arch/x86/include/asm/sigframe.h): x86_64's frame starts 8 bytes below it
@@ -1251,6 +1324,18 @@ def _was_filled(wanted: _StructPlan, error: int, args: tuple[int, ...]) -> bool:
                                       or not args[wanted.abstime_arg] & _TIMER_ABSTIME)
 
 
+# System V IPC's control calls on x86_64 (the kernel's 64-bit semid64_ds,
+# msqid64_ds, shmid64_ds: 104, 120, 112 bytes): the argument pointing to the
+# structure, its size, and the commands that fill it (IPC_STAT, *_STAT,
+# *_STAT_ANY); IPC_SET reads it. The command's IPC_64 bit is masked off.
+_IPC_SET = 1
+_IPC_DS: dict[str, tuple[int, bytes, int, tuple[int, ...]]] = {
+    "semctl": (3, b"semid_ds", 104, (2, 18, 20)),
+    "msgctl": (2, b"msqid_ds", 120, (2, 11, 13)),
+    "shmctl": (2, b"shmid_ds", 112, (2, 13, 15)),
+}
+
+
 def _command_structs(
     name: str, abi: Abi,
 ) -> dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None:
@@ -1280,6 +1365,13 @@ def _command_structs(
         # ipc(SEMCTL, ..., ptr): ptr points to the union semun (one 32-bit
         # word) the kernel reads; strace prints it as [word].
         return {_IPC_SEMCTL: (_StructPlan(4, b"semun", 4, None, False, False), None)}
+    if name in _IPC_DS and abi is Abi.X86_64:
+        argument, struct_name, size, stats = _IPC_DS[name]
+        ds = _StructPlan(argument, struct_name, size, None, False, False)
+        ipc: dict[int, tuple[_StructPlan | None, _StructPlan | None]] = {
+            command: (None, ds) for command in stats}
+        ipc[_IPC_SET] = (ds, None)
+        return ipc
     if name in ("futex", "futex_time64"):
         size = 8 if abi is Abi.I386 and name == "futex" else 16
         timeout = _StructPlan(3, b"timespec" if size == 8 or abi is not Abi.I386
@@ -1317,6 +1409,13 @@ def _msghdr_layout(abi: Abi) -> tuple[int, struct.Struct]:
     if abi in (Abi.I386, Abi.X32):
         return 28, struct.Struct("<8xII")  # name, namelen, then iov, iovlen
     return 56, struct.Struct("<16xQQ")
+
+
+def _msghdr_extras(abi: Abi) -> struct.Struct:
+    """A Struct for struct msghdr's (msg_name, msg_namelen, msg_control, msg_controllen)."""
+    if abi in (Abi.I386, Abi.X32):
+        return struct.Struct("<II8xII")
+    return struct.Struct("<QI20xQQ")
 
 
 def _read_msghdr(memory: TraceeMemory, address: int, abi: Abi, limit: int) -> bytes | None:

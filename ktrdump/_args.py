@@ -41,6 +41,7 @@ and structures itself (``_flags``, ``_structs``).
 from __future__ import annotations
 
 import re
+import struct as struct_module
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -237,26 +238,38 @@ def _bounded_quote(quote: Callable[[bytes], str]) -> Callable[[bytes], str]:
     return render
 
 
+#: Structures a call reads as long as the caller says; shorter than their first
+#: version, the call fails with EINVAL and strace shows the pointer.
+_FIRST_VERSION_SIZES = {b"open_how": 24, b"sched_attr": 48}
+
+
 def _struct_part(context: _Context, index: int) -> _Part:
     pointer = context.pointer
 
     def render(value: int, call: Call) -> str:
         structs = call.structs
         struct = None if structs is None else structs.get(index)
-        if struct is None:
+        if struct is None or len(struct.data) < _FIRST_VERSION_SIZES.get(struct.name, 0):
             return pointer(value)
         return decode_struct(struct)
 
     return _Part(render, value_only=False)
 
 
-def _buffer_part(context: _Context, kind: ArgKind) -> _Part:
+def _buffer_part(context: _Context, index: int, kind: ArgKind) -> _Part:
     pointer = context.pointer
     limit = context.style.string_limit
     filled = kind is ArgKind.BUF_OUT
+    signature = context.plan.signature
+    length_arg = signature.args[index].length_arg if signature is not None else None
 
     def render(value: int, call: Call) -> str:
         ret = call.ret
+        if not filled and ret is not None and ret.error:
+            unsent = call.struct(index)  # what a failed write-like call was asked to send
+            if unsent is not None and unsent.name == b"bytes":
+                asked = call.args[length_arg] if length_arg is not None else 0
+                return strace_string(unsent.data, limit, len(unsent.data) < asked)
         if not filled and ret is None and call.io:
             genio = call.io[0]  # looked ahead for an unfinished line (_strace)
             return strace_string(genio.data, limit, len(genio.data) < genio.transferred)
@@ -390,6 +403,10 @@ def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
         data = struct.data
         if int_sized and len(data) == 4:
             return f"[{int.from_bytes(data, 'little', signed=True)}]"
+        if int_sized and context.style.strace and len(call.args) > 2:
+            shown = _socket_option_struct(call.args[1], call.args[2], data)
+            if shown is not None:
+                return shown
         if whole:
             return quote(data[:-1] if data.endswith(b"\0") else data)
         more = False
@@ -398,6 +415,23 @@ def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
         return quote(data, limit, more) if context.style.strace else quote(data)
 
     return _Part(render, value_only=False)
+
+
+_SOL_SOCKET, _SO_LINGER, _SO_PEERCRED = 1, 13, 17  # asm-generic/socket.h
+
+
+def _socket_option_struct(level: int, name: int, data: bytes) -> str | None:
+    """The structures strace decodes in a socket option: struct linger, struct ucred."""
+    if level & 0xFFFF_FFFF != _SOL_SOCKET:
+        return None
+    name &= 0xFFFF_FFFF
+    if name == _SO_LINGER and len(data) == 8:
+        onoff, linger = struct_module.unpack("<ii", data)
+        return f"{{l_onoff={onoff}, l_linger={linger}}}"
+    if name == _SO_PEERCRED and len(data) == 12:
+        pid, uid, gid = struct_module.unpack("<iII", data)
+        return f"{{pid={pid}, uid={uid}, gid={gid}}}"
+    return None
 
 
 def _count_part(context: _Context, index: int, one: str, many: str) -> _Part:
@@ -501,7 +535,7 @@ def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining:
     offset = 0
     items = []
     for base, length in vectors[:limit]:
-        if data is None:
+        if data is None or base == 0:  # strace: NULL, whatever the length says
             items.append(f"{{iov_base={pointer(base)}, iov_len={length}}}")
             continue
         wanted = min(length, max(remaining, 0))
@@ -583,6 +617,27 @@ def _io_uring_params_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _msgbuf_part(context: _Context, index: int) -> _Part:
+    """msgsnd's/msgrcv's message: ``{mtype=7, mtext="hello"}``, mtext as strace
+    quotes it (at most ``-s`` bytes of the msgsz the call was given)."""
+    pointer = context.pointer
+    limit = context.style.string_limit
+    abi = context.plan.abi
+    signature = context.plan.signature
+    length_arg = signature.args[index].length_arg if signature is not None else None
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        message = None if struct is None else _structs.msgbuf(struct.data, abi)
+        if message is None:
+            return pointer(value)
+        mtype, text = message
+        asked = call.args[length_arg] if length_arg is not None else len(text)
+        return f"{{mtype={mtype}, mtext={strace_string(text, limit, len(text) < asked)}}}"
+
+    return _Part(render, value_only=False)
+
+
 def _vector_struct(call: Call, index: int) -> Struct | None:
     """The STRUCT of argument ``index`` of a call that did not fail (None: show a pointer)."""
     ret = call.ret
@@ -598,6 +653,12 @@ def _bytes_moved(call: Call) -> int:
     return sum(genio.transferred for genio in call.io) if call.io else 0
 
 
+class _Unsent(NamedTuple):
+    """What a failed write-like call was asked to send, standing in for its GIO."""
+
+    data: bytes
+
+
 def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
     """sendmsg/recvmsg's struct msghdr with the data of its iovecs (GIO)."""
     pointer = context.pointer
@@ -605,6 +666,22 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
     abi = context.plan.abi
 
     def render(value: int, call: Call) -> str:
+        ret = call.ret
+        if filled and ret is not None and ret.error:
+            before = call.struct(index)  # recvmsg: msg_namelen as the caller set it
+            if before is not None and before.name == b"socklen" and len(before.data) >= 4:
+                return f"{{msg_namelen={int.from_bytes(before.data[:4], 'little')}}}"
+            return pointer(value)
+        unsent = call.struct(UPDATED + index)
+        if (not filled and ret is not None and ret.error and unsent is not None
+                and unsent.name == b"bytes"):
+            sent = call.struct(index)
+            header = None if sent is None else _structs.msghdr(sent.data, abi)
+            if header is None:
+                return pointer(value)
+            total = sum(length for _, length in header.iovecs)
+            return _structs.render_msghdr(
+                header, _iovec_text(header.iovecs, [_Unsent(unsent.data)], total, limit, pointer))
         struct = _vector_struct(call, index)
         if struct is None:
             return pointer(value)
@@ -618,8 +695,9 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
 
 
 def _mmsghdr_part(context: _Context, index: int) -> _Part:
-    """sendmmsg's messages as strace prints them at exit: each msghdr with its data
-    (one GIO per message sent) and, for the messages sent, ``msg_len``."""
+    """sendmmsg's and recvmmsg's messages as strace prints them at exit: each
+    msghdr with its data (one GIO per message moved) and, for the messages
+    moved, ``msg_len`` (recvmmsg's STRUCT holds those alone)."""
     pointer = context.pointer
     limit = context.style.string_limit
     abi = context.plan.abi
@@ -648,13 +726,28 @@ def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
     """``[{iov_base="hello ", iov_len=6}, ...]``: the STRUCT's lengths, the GIO's data.
 
     A read-like call's vectors hold the return value's bytes, in order; a
-    write-like call's, the data it sent.
+    write-like call's, the data it sent. A read-like call that failed shows its
+    vectors' addresses, as strace.
     """
     pointer = context.pointer
     limit = context.style.string_limit
     abi = context.plan.abi
 
     def render(value: int, call: Call) -> str:
+        ret = call.ret
+        if ret is not None and ret.error:
+            struct = call.struct(index)
+            if struct is None:
+                return pointer(value)
+            vectors = _structs.iovec_lengths(struct.data, abi)
+            unsent = call.struct(UPDATED + index)
+            if not filled and unsent is not None and unsent.name == b"bytes":
+                # what a failed write-like call was asked to send
+                return _iovec_text(vectors, [_Unsent(unsent.data)],
+                                   sum(length for _, length in vectors), limit, pointer)
+            if not filled:
+                return pointer(value)
+            return _iovec_text(vectors, None, 0, limit, pointer)
         struct = _vector_struct(call, index)
         if struct is None or (filled and call.ret is None):
             return pointer(value)
@@ -680,11 +773,13 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         return _advanced_offset_part(context, index)
     if kind is ArgKind.IO_URING_PARAMS_INOUT and style.strace:
         return _io_uring_params_part(context, index)
+    if (kind is ArgKind.MSGBUF_IN or kind is ArgKind.MSGBUF_OUT) and style.strace:
+        return _msgbuf_part(context, index)
     if kind is ArgKind.MSGHDR_IN or kind is ArgKind.MSGHDR_OUT:
         if not style.strace:
             return _Part(context.pointer)
         return _msghdr_part(context, index, kind is ArgKind.MSGHDR_OUT)
-    if kind is ArgKind.MMSGHDR_IN and style.strace:
+    if (kind is ArgKind.MMSGHDR_IN or kind is ArgKind.MMSGHDR_OUT) and style.strace:
         return _mmsghdr_part(context, index)
     if kind is ArgKind.IOVEC_IN or kind is ArgKind.IOVEC_OUT:
         if not style.strace:
@@ -743,7 +838,7 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
     if kind is ArgKind.PATH:
         return _path_part(context, index)
     if kind is ArgKind.BUF_IN or kind is ArgKind.BUF_OUT:
-        return _buffer_part(context, kind) if style.strace else _Part(context.pointer)
+        return _buffer_part(context, index, kind) if style.strace else _Part(context.pointer)
     if kind is ArgKind.ARGV:
         return _argv_part(context) if style.strace else _Part(context.pointer)
     if kind is ArgKind.ENVP:
@@ -810,12 +905,32 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
         return _fcntl_renderer(slow, plan)
     if plan.name == "ioctl" and style.strace:
         return _ioctl_renderer(slow)
+    if plan.name in ("mknod", "mknodat") and style.strace:
+        return _mknod_renderer(slow, plan.kinds.index(ArgKind.MODE))
     if (plan.name == "semctl" and style.strace and plan.abi == _I386
             and linux.syscall_name(plan.abi, plan.nr) == "ipc"):
         return _ipc_semctl_renderer(slow)
+    if plan.name in ("semctl", "msgctl", "shmctl") and style.strace:
+        return _ipc_ds_renderer(slow, 2 if plan.name == "semctl" else 1)
     if context_decode is not None:
         return slow
     return _generated_renderer(steps, slow)
+
+
+_S_IFMT, _S_IFCHR, _S_IFBLK = 0o170000, 0o020000, 0o060000
+
+
+def _mknod_renderer(inner: CallArguments, mode_index: int) -> CallArguments:
+    """mknod as strace prints it: the device number only for a device node."""
+    def render(call: Call) -> list[str]:
+        out = inner(call)
+        args = call.args
+        if (len(args) > mode_index and len(out) == mode_index + 2
+                and args[mode_index] & _S_IFMT not in (_S_IFCHR, _S_IFBLK)):
+            return out[:-1]
+        return out
+
+    return render
 
 
 # fcntl commands (asm-generic/fcntl.h, linux/fcntl.h): those without a third
@@ -850,6 +965,26 @@ def _fcntl_renderer(inner: CallArguments, plan: CallPlan) -> CallArguments:
                 if command in setting:
                     text = re.sub(r", l_pid=-?\d+\}$", "}", text)
                 out[2] = text
+        return out
+
+    return render
+
+
+_IPC_SET = 1
+
+
+def _ipc_ds_renderer(inner: CallArguments, command: int) -> CallArguments:
+    """semctl/msgctl/shmctl as strace prints them: the structure IPC_STAT (and
+    the other *_STAT commands) filled, or IPC_SET read, in place of its pointer."""
+    def render(call: Call) -> list[str]:
+        out = inner(call)
+        struct = call.struct(command + 1)
+        if struct is None or len(out) <= command + 1 or len(call.args) <= command:
+            return out
+        setting = call.args[command] & 0xFF == _IPC_SET
+        text = _structs.render_ipc_ds(struct.name, struct.data, setting)
+        if text is not None:
+            out[command + 1] = text
         return out
 
     return render
@@ -963,7 +1098,8 @@ def _strace_prctl(inner: CallArguments) -> CallArguments:
             return [*head, signal_name(signed32(value)) or str(signed32(value))]
         if shown == "cap":
             cap = value & 0xFFFF_FFFF
-            return [*head, _CAPABILITIES[cap] if cap < len(_CAPABILITIES) else str(cap)]
+            return [*head, _CAPABILITIES[cap] if cap < len(_CAPABILITIES)
+                    else f"{cap:#x} /* CAP_??? */"]
         if shown == "dump":
             return [*head, _DUMPABLE.get(value & 0xFFFF_FFFF, f"{value:#x} /* SUID_DUMP_??? */")]
         struct = call.struct(1)  # "name": PR_SET_NAME / PR_GET_NAME's string
@@ -1200,11 +1336,19 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
             return f"{retval} ({notes})"
     if call is not None and retval > 0 and name in _SELECTS:
         return f"{retval} ({_select_result(call, retval)})"
+    if call is not None and name in ("recvmmsg", "recvmmsg_time64"):
+        left = call.struct(UPDATED + 4)
+        if left is not None:
+            return f"{retval} (left {decode_struct(left)})"
     if ret is RetKind.UMASK:
         return _flags.render_umask(retval)
     if ret is RetKind.SIGNAL:
         signal = signal_name(signed32(retval))
         return f"{retval} ({signal})" if signal else str(retval)
+    if name == "sched_getscheduler" and _flags.sched_policy_name(retval) is not None:
+        return f"{retval} ({_flags.sched_policy_name(retval)})"
+    if name == "ioprio_get" and retval >= 0:
+        return f"{retval} ({_flags.render_ioprio(retval)})"
     if name == "prctl" and args and args[0] & 0xFFFF_FFFF == 3 and retval in _DUMPABLE:
         return f"{retval} ({_DUMPABLE[retval]})"  # PR_GET_DUMPABLE
     if (name == "fcntl" or name == "fcntl64") and len(args) > 1:
@@ -1216,6 +1360,8 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
         if command == 3:  # F_GETFL
             flags = _flags.decode_argument(ArgKind.OPEN_FLAGS, retval, plan.abi)
             return f"{_hex(retval) if retval else '0'} (flags {flags})"
+        if command == 1034 and retval:  # F_GET_SEALS
+            return f"{retval:#x} (seals {_flags.render_flags(_flags.SEALS, retval)})"
     if ret is RetKind.PTR or ret is RetKind.HEX:
         return _hex(retval) if retval else "0"
     if ret is RetKind.FD and fd_description is not None:

@@ -1015,12 +1015,26 @@ INET_PROTOCOLS: Table = (  # netinet/in.h
 )
 _INET_DOMAINS = frozenset({2, 10})  # AF_INET, AF_INET6
 _INET_PROTOCOL_NAMES = _enum(INET_PROTOCOLS)
+_AF_NETLINK = 16
+NETLINK_PROTOCOLS: Table = (  # linux/netlink.h
+    ("NETLINK_ROUTE", 0), ("NETLINK_UNUSED", 1), ("NETLINK_USERSOCK", 2),
+    ("NETLINK_FIREWALL", 3), ("NETLINK_SOCK_DIAG", 4), ("NETLINK_NFLOG", 5),
+    ("NETLINK_XFRM", 6), ("NETLINK_SELINUX", 7), ("NETLINK_ISCSI", 8), ("NETLINK_AUDIT", 9),
+    ("NETLINK_FIB_LOOKUP", 10), ("NETLINK_CONNECTOR", 11), ("NETLINK_NETFILTER", 12),
+    ("NETLINK_IP6_FW", 13), ("NETLINK_DNRTMSG", 14), ("NETLINK_KOBJECT_UEVENT", 15),
+    ("NETLINK_GENERIC", 16), ("NETLINK_SCSITRANSPORT", 18), ("NETLINK_ECRYPTFS", 19),
+    ("NETLINK_RDMA", 20), ("NETLINK_CRYPTO", 21), ("NETLINK_SMC", 22),
+)
+_NETLINK_PROTOCOL_NAMES = _enum(NETLINK_PROTOCOLS)
 
 
 def decode_socket_protocol(domain: int, protocol: int) -> str | None:
-    """socket()'s protocol as strace prints it: IPPROTO_* for AF_INET/AF_INET6, else None."""
+    """socket()'s protocol as strace prints it: IPPROTO_* for AF_INET/AF_INET6,
+    NETLINK_* for AF_NETLINK, else None."""
     if domain & _MASK32 in _INET_DOMAINS:
         return _INET_PROTOCOL_NAMES.get(protocol & _MASK32)
+    if domain & _MASK32 == _AF_NETLINK:
+        return _NETLINK_PROTOCOL_NAMES.get(protocol & _MASK32)
     return None
 
 
@@ -1090,6 +1104,45 @@ def _ipc_command(call: str) -> Decoder:
     return decode
 
 
+# sys/resource.h; linux/sched.h; linux/ioprio.h; asm-generic/mman-common.h
+PRIO_WHICH: Table = (("PRIO_PROCESS", 0), ("PRIO_PGRP", 1), ("PRIO_USER", 2))
+SCHED_POLICIES: Table = (
+    ("SCHED_OTHER", 0), ("SCHED_FIFO", 1), ("SCHED_RR", 2), ("SCHED_BATCH", 3),
+    ("SCHED_ISO", 4), ("SCHED_IDLE", 5), ("SCHED_DEADLINE", 6), ("SCHED_EXT", 7),
+)
+IOPRIO_WHICH: Table = (("IOPRIO_WHO_PROCESS", 1), ("IOPRIO_WHO_PGRP", 2),
+                       ("IOPRIO_WHO_USER", 3))
+IOPRIO_CLASSES: Table = (("IOPRIO_CLASS_NONE", 0), ("IOPRIO_CLASS_RT", 1),
+                         ("IOPRIO_CLASS_BE", 2), ("IOPRIO_CLASS_IDLE", 3))
+_IOPRIO_CLASS_SHIFT = 13
+MSYNC_FLAGS: Table = (("MS_ASYNC", 1), ("MS_INVALIDATE", 2), ("MS_SYNC", 4))
+MSGFLG: Table = (("IPC_NOWAIT", 0o4000), ("MSG_NOERROR", 0o10000), ("MSG_EXCEPT", 0o20000),
+                 ("MSG_COPY", 0o40000))  # linux/msg.h
+SHMAT_FLAGS: Table = (("SHM_RDONLY", 0o10000), ("SHM_RND", 0o20000), ("SHM_REMAP", 0o40000),
+                      ("SHM_EXEC", 0o100000))  # linux/shm.h
+_SCHED_POLICY_NAMES = _enum(SCHED_POLICIES)
+_IOPRIO_CLASS_NAMES = _enum(IOPRIO_CLASSES)
+
+
+def sched_policy_name(value: int) -> str | None:
+    """A scheduling policy's name, or None. As strace, a policy with
+    SCHED_RESET_ON_FORK or-ed in has none (it prints ``0x40000003 /* SCHED_??? */``)."""
+    return _SCHED_POLICY_NAMES.get(value & _MASK32)
+
+
+def _sched_policy(value: int, abi: int) -> str:
+    name = sched_policy_name(value)
+    return name if name is not None else f"{value & _MASK32:#x} /* SCHED_??? */"
+
+
+def render_ioprio(value: int) -> str:
+    """An I/O priority as strace prints it: ``IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4)``."""
+    value &= _MASK32
+    klass, data = value >> _IOPRIO_CLASS_SHIFT, value & ((1 << _IOPRIO_CLASS_SHIFT) - 1)
+    name = _IOPRIO_CLASS_NAMES.get(klass, f"{klass:#x} /* IOPRIO_CLASS_??? */")
+    return f"IOPRIO_PRIO_VALUE({name}, {data})"
+
+
 def _pipe_flags(value: int, abi: int) -> str:
     return render_flags(OPEN_FLAGS, value & _MASK32)
 
@@ -1150,6 +1203,13 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.SHUTDOWN_HOW: _enum_decoder(SHUTDOWN_HOW),
     ArgKind.SOCKETCALL_CALL: _decode_socketcall,
     ArgKind.RLIMIT_RESOURCE: _enum_decoder(RLIMIT_RESOURCES),
+    ArgKind.PRIO_WHICH: _enum_decoder(PRIO_WHICH),
+    ArgKind.SCHED_POLICY: _sched_policy,
+    ArgKind.IOPRIO_WHICH: _enum_decoder(IOPRIO_WHICH),
+    ArgKind.IOPRIO: lambda value, abi: render_ioprio(value),
+    ArgKind.MSYNC_FLAGS: _flags_decoder(MSYNC_FLAGS),
+    ArgKind.MSGFLG: _flags_decoder(MSGFLG),
+    ArgKind.SHMAT_FLAGS: _flags_decoder(SHMAT_FLAGS),
 }
 
 # Arguments whose meaning depends on another argument or on the call:

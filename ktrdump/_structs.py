@@ -49,15 +49,18 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import NamedTuple
 
-from formats.linux import signal_name
+from formats.linux import ArgKind, signal_name
 
 from ._flags import (
     ADDRESS_FAMILIES,
     CLONE_FLAGS,
     IORING_FEATURES,
     IORING_SETUP_FLAGS,
+    IP_OPTIONS,
     MSG_FLAGS,
+    SOCKOPT_LEVELS,
     Table,
+    decode_argument,
     decode_sigset,
     render_flags,
     render_mode,
@@ -288,6 +291,19 @@ def makedev(dev: int) -> str:
     major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF & 0xFFFF_FFFF)
     minor = (dev & 0xFF) | ((dev >> 12) & ~0xFF & 0xFFFF_FFFF)
     return f"makedev({_c_hex(major)}, {_c_hex(minor)})"
+
+
+def _date(seconds: int, nanoseconds: int) -> str:
+    """``2020-01-02T03:04:05.000000001+0000``: strace's date of a time (UTC; the
+    fraction only when there is one); the bare number when it is no date."""
+    try:
+        moment = datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return str(seconds)
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if 0 < nanoseconds < 1_000_000_000:
+        stamp += f".{nanoseconds:09d}"
+    return stamp + "+0000"
 
 
 def _time(seconds: int, nanoseconds: int | None, verbose: bool) -> str:
@@ -677,7 +693,8 @@ def _sockaddr_fields(data: bytes) -> Fields | None:
             fields["sin6_scope_id"] = int.from_bytes(data[24:28], "little")
     elif family == _AF_NETLINK:
         if len(data) >= 8:
-            fields["nl_pid"] = int.from_bytes(data[4:8], "little")
+            # a port id: strace prints it as a signed int (%d)
+            fields["nl_pid"] = int.from_bytes(data[4:8], "little", signed=True)
         if len(data) >= 12:
             fields["nl_groups"] = int.from_bytes(data[8:12], "little")
     elif family == _AF_PACKET:
@@ -780,11 +797,16 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
              "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
              "sigevent": 64, "fd_set": 8, "gid": 4, "loff": 8, "off": 8, "clone3_ids": 12,
-             "io_uring_params": 120, "mmsghdr": 56, "semun": 4}
+             "io_uring_params": 120, "mmsghdr": 56, "semun": 4, "sched_attr": 56,
+             "semid_ds": 104, "msqid_ds": 120, "shmid_ds": 112, "sembuf": 6,
+             "msgbuf": 8,  # msgbuf: its mtype (a long); mtext follows, as long as msgsz
+             "stack_t": 24}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
-             "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4, "mmsghdr": 28}
-# x32's readv/writev and select are the compat calls
-_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4, "mmsghdr": 28}
+             "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4, "mmsghdr": 28,
+             "msgbuf": 4, "stack_t": 12}
+# x32's readv/writev and select are the compat calls (and its msgsnd/msgrcv)
+_SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4, "mmsghdr": 28, "msgbuf": 4,
+              "stack_t": 12}
 
 
 def iovec_lengths(data: bytes, abi: int) -> list[tuple[int, int]]:
@@ -806,20 +828,50 @@ class Msghdr(NamedTuple):
     control: int
     controllen: int
     flags: int
+    abi: int = 1
+    name_data: bytes | None = None  # the address msg_name pointed to (None: not recorded)
+    control_data: bytes | None = None  # the control data msg_control pointed to
+    namelen_before: int | None = None  # recvmsg: msg_namelen as the caller set it
+
+
+_SOCKADDR_MAX = 128  # formats.linux.SOCKADDR_STORAGE_SIZE: the recorder's cap of msg_name
+_CONTROL_MAX = 4096  # the recorder's cap of msg_control's bytes
 
 
 def msghdr(data: bytes, abi: int) -> Msghdr | None:
-    """The fields of a STRUCT "msghdr" record (None: too short)."""
-    if abi in (_ABI_I386, _ABI_X32):
-        size, layout = 28, "<IIIIIIi"
+    """The fields of a STRUCT "msghdr" record (None: too short).
+
+    After the header: the iovecs (min(msg_iovlen, 1024) when msg_iov is not
+    NULL), then, in recordings that have them, msg_name's address
+    (min(msg_namelen, 128) bytes) and msg_control's data (min(msg_controllen,
+    4096) bytes), each present only when whole.
+    """
+    narrow = abi in (_ABI_I386, _ABI_X32)
+    if narrow:
+        size, layout, width = 28, "<IIIIIIi", 8
     else:
-        size, layout = 56, "<QI4xQQQQi"
+        size, layout, width = 56, "<QI4xQQQQi", 16
     if len(data) < size:
         return None
     name, namelen, iov, iovlen, control, controllen, flags = struct.unpack_from(layout, data)
-    del iov
-    return Msghdr(name, namelen, iovec_lengths(data[size:], abi), iovlen, control,
-                  controllen, flags)
+    position = size + (min(iovlen, 1024) * width if iov else 0)
+    iovecs = iovec_lengths(data[size:position], abi)
+    extras: list[bytes | None] = []
+    whole = position <= len(data)
+    for pointer, length in ((name, min(namelen, _SOCKADDR_MAX)),
+                            (control, min(controllen, _CONTROL_MAX))):
+        if not pointer:
+            extras.append(None)
+            continue
+        end = position + length
+        whole = whole and end <= len(data)
+        extras.append(data[position:end] if whole else None)
+        position = end
+    before = None
+    if whole and position + 4 <= len(data):
+        before = int.from_bytes(data[position:position + 4], "little")
+    return Msghdr(name, namelen, iovecs, iovlen, control, controllen, flags, abi,
+                  extras[0], extras[1], before)
 
 
 def mmsghdrs(data: bytes, abi: int) -> list[tuple[Msghdr, int]]:
@@ -859,15 +911,90 @@ def _render_mmsghdr(data: bytes, abi: int, verbose: bool) -> str:
 
 
 def render_msghdr(header: Msghdr, iov: str) -> str:
-    """``{msg_name=NULL, ..., msg_iov=IOV, ...}`` as strace prints it, with ``iov`` given."""
-    parts = [f"msg_name={_c_hex(header.name) if header.name else 'NULL'}",
-             f"msg_namelen={header.namelen}", f"msg_iov={iov}",
+    """``{msg_name=NULL, ..., msg_iov=IOV, ...}`` as strace prints it, with ``iov`` given.
+
+    msg_name's address and msg_control's messages when recorded, else their pointers.
+    """
+    name = _c_hex(header.name) if header.name else "NULL"
+    if header.name_data is not None and header.namelen >= 2:
+        name = _render_sockaddr(header.name_data)
+    namelen = str(header.namelen)
+    if header.namelen_before is not None and header.namelen_before != header.namelen:
+        namelen = f"{header.namelen_before} => {namelen}"  # the call changed it
+    parts = [f"msg_name={name}", f"msg_namelen={namelen}", f"msg_iov={iov}",
              f"msg_iovlen={header.iovlen}"]
     if header.controllen:
-        parts.append(f"msg_control={_c_hex(header.control)}")
+        control = None
+        if header.control_data is not None:
+            control = render_cmsgs(header.control_data, header.abi, header.controllen)
+        parts.append(f"msg_control={control or _c_hex(header.control)}")
     parts.append(f"msg_controllen={header.controllen}")
     parts.append(f"msg_flags={render_flags(MSG_FLAGS, header.flags & 0xFFFF_FFFF)}")
     return "{" + ", ".join(parts) + "}"
+
+
+_SOL_SOCKET, _SOL_IP = 1, 0
+_SCM_RIGHTS, _SCM_CREDENTIALS = 1, 2
+#: socket-level control message types (asm-generic/socket.h)
+SCM_TYPES: Table = (
+    ("SCM_RIGHTS", 1), ("SCM_CREDENTIALS", 2), ("SCM_SECURITY", 3), ("SCM_PIDFD", 4),
+    ("SO_TIMESTAMP_OLD", 29), ("SO_TIMESTAMPNS_OLD", 35), ("SO_TIMESTAMPING_OLD", 37),
+    ("SCM_WIFI_STATUS", 41), ("SO_TIMESTAMP_NEW", 63), ("SO_TIMESTAMPNS_NEW", 64),
+    ("SO_TIMESTAMPING_NEW", 65), ("SCM_TXTIME", 61),
+)
+_SCM_NAMES = {value: name for name, value in SCM_TYPES}
+_SOL_NAMES = {value: name for name, value in reversed(SOCKOPT_LEVELS)}
+_IP_NAMES = {value: name for name, value in reversed(IP_OPTIONS)}
+
+
+def render_cmsgs(data: bytes, abi: int, controllen: int) -> str | None:
+    """msg_control's messages as strace prints them:
+    ``[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[3]}]``.
+
+    The data of SCM_RIGHTS (fds) and SCM_CREDENTIALS (struct ucred); other
+    types by name only. None when ``data`` holds no whole header (strace: a pointer).
+    """
+    narrow = abi in (_ABI_I386, _ABI_X32)
+    head, word = (12, 4) if narrow else (16, 8)
+    if len(data) < head:
+        return None
+    items = []
+    position = 0
+    remaining = len(data)
+    while remaining >= head:
+        if narrow:
+            length, level, kind = struct.unpack_from("<Iii", data, position)
+        else:
+            length, level, kind = struct.unpack_from("<Qii", data, position)
+        if level == _SOL_SOCKET:
+            type_name = _SCM_NAMES.get(kind & 0xFFFF_FFFF, f"{kind & 0xFFFF_FFFF:#x} /* SCM_??? */")
+        elif level == _SOL_IP:
+            type_name = _IP_NAMES.get(kind & 0xFFFF_FFFF, f"{kind & 0xFFFF_FFFF:#x} /* IP_??? */")
+        else:
+            type_name = f"{kind & 0xFFFF_FFFF:#x}"
+        level_name = _SOL_NAMES.get(level, f"{level & 0xFFFF_FFFF:#x} /* SOL_??? */")
+        item = f"{{cmsg_len={length}, cmsg_level={level_name}, cmsg_type={type_name}"
+        shown = min(length, remaining)
+        payload = data[position + head:position + shown] if shown > head else b""
+        if level == _SOL_SOCKET and kind == _SCM_RIGHTS and payload:
+            fds = struct.unpack_from(f"<{len(payload) // 4}i", payload)
+            item += ", cmsg_data=[" + ", ".join(str(fd) for fd in fds) + "]"
+        elif level == _SOL_SOCKET and kind == _SCM_CREDENTIALS and len(payload) >= 12:
+            pid, uid, gid = struct.unpack_from("<III", payload)
+            item += f", cmsg_data={{pid={pid}, uid={uid}, gid={gid}}}"
+        items.append(item + "}")
+        if shown < head:
+            remaining -= head
+            break
+        step = (length + word - 1) & ~(word - 1)
+        if step >= remaining:
+            remaining = 0
+            break
+        position += step
+        remaining -= step
+    if remaining or len(data) < controllen:
+        items.append("...")
+    return "[" + ", ".join(items) + "]"
 
 
 def _render_msghdr(data: bytes, abi: int, verbose: bool) -> str:
@@ -1299,6 +1426,130 @@ def _render_clone_args(data: bytes, abi: int, verbose: bool) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+_RESOLVE_FLAGS: Table = (  # linux/openat2.h
+    ("RESOLVE_NO_XDEV", 1), ("RESOLVE_NO_MAGICLINKS", 2), ("RESOLVE_NO_SYMLINKS", 4),
+    ("RESOLVE_BENEATH", 8), ("RESOLVE_IN_ROOT", 0x10), ("RESOLVE_CACHED", 0x20),
+)
+_O_CREAT, _O_TMPFILE = 0o100, 0o20000000
+
+
+def _render_open_how(data: bytes, abi: int, verbose: bool) -> str:
+    """openat2's struct open_how as strace prints it (the mode when it matters)."""
+    if len(data) < 24:
+        return _hex_string(data)
+    flags, mode, resolve = struct.unpack_from("<3Q", data)
+    parts = [f"flags={decode_argument(ArgKind.OPEN_FLAGS, flags, abi) or hex(flags)}"]
+    if flags & (_O_CREAT | _O_TMPFILE) or mode:
+        parts.append(f"mode=0{mode:03o}")
+    parts.append(f"resolve={render_flags(_RESOLVE_FLAGS, resolve) if resolve else '0'}")
+    return "{" + ", ".join(parts) + "}"
+
+
+_SCHED_FLAGS: Table = (  # linux/sched.h
+    ("SCHED_FLAG_RESET_ON_FORK", 1), ("SCHED_FLAG_RECLAIM", 2), ("SCHED_FLAG_DL_OVERRUN", 4),
+    ("SCHED_FLAG_KEEP_POLICY", 8), ("SCHED_FLAG_KEEP_PARAMS", 0x10),
+    ("SCHED_FLAG_UTIL_CLAMP_MIN", 0x20), ("SCHED_FLAG_UTIL_CLAMP_MAX", 0x40),
+)
+
+
+def _render_sched_attr(data: bytes, abi: int, verbose: bool) -> str:
+    """struct sched_attr as strace prints it: as many fields as its size says."""
+    if len(data) < 48:
+        return _hex_string(data)
+    size, policy, flags, nice, priority, runtime, deadline, period = struct.unpack_from(
+        "<IIQiIQQQ", data)
+    parts = [f"size={size}",
+             f"sched_policy={decode_argument(ArgKind.SCHED_POLICY, policy, abi)}",
+             f"sched_flags={render_flags(_SCHED_FLAGS, flags) if flags else '0'}",
+             f"sched_nice={nice}", f"sched_priority={priority}",
+             f"sched_runtime={runtime}", f"sched_deadline={deadline}", f"sched_period={period}"]
+    if size >= 56 and len(data) >= 56:
+        util_min, util_max = struct.unpack_from("<II", data, 48)
+        parts += [f"sched_util_min={util_min}", f"sched_util_max={util_max}"]
+    return "{" + ", ".join(parts) + "}"
+
+
+def render_ipc_ds(name: bytes, data: bytes, setting: bool) -> str | None:
+    """semctl's/msgctl's/shmctl's structure as strace prints it (x86_64's
+    semid64_ds, msqid64_ds, shmid64_ds); ``setting``: IPC_SET's (the fields it
+    reads alone). None when ``data`` is not such a structure whole."""
+    sizes = {b"semid_ds": 104, b"msqid_ds": 120, b"shmid_ds": 112}
+    if name not in sizes or len(data) < sizes[name]:
+        return None
+    # struct ipc64_perm: key, uid, gid, cuid, cgid, mode (32-bit), seq, ...
+    key, uid, gid, cuid, cgid, mode = struct.unpack_from("<6I", data)
+    perm = f"uid={uid}, gid={gid}, mode=0{mode & 0o7777:03o}"
+    if not setting:
+        perm += f", key={key}, cuid={cuid}, cgid={cgid}"
+    prefix = {b"semid_ds": "sem", b"msqid_ds": "msg"}.get(name, "shm")
+    parts = [f"{prefix}_perm={{{perm}}}"]
+    if name == b"semid_ds":
+        if not setting:
+            otime, ctime, nsems = struct.unpack_from("<q8xq8xQ", data, 48)
+            parts += [f"sem_otime={otime}", f"sem_ctime={ctime}", f"sem_nsems={nsems}"]
+    elif name == b"msqid_ds":
+        stime, rtime, ctime, _cbytes, qnum, qbytes, lspid, lrpid = struct.unpack_from(
+            "<qqqQQQii", data, 48)
+        if setting:
+            parts.append(f"msg_qbytes={qbytes}")
+        else:
+            parts += [f"msg_stime={stime}", f"msg_rtime={rtime}", f"msg_ctime={ctime}",
+                      f"msg_qnum={qnum}", f"msg_qbytes={qbytes}", f"msg_lspid={lspid}",
+                      f"msg_lrpid={lrpid}"]
+    elif not setting:
+        segsz, atime, dtime, ctime, cpid, lpid, nattch = struct.unpack_from(
+            "<QqqqiiQ", data, 48)
+        parts += [f"shm_segsz={segsz}", f"shm_cpid={cpid}", f"shm_lpid={lpid}",
+                  f"shm_nattch={nattch}", f"shm_atime={atime}", f"shm_dtime={dtime}",
+                  f"shm_ctime={ctime}"]
+    return "{" + ", ".join(parts) + "}"
+
+
+_SEM_FLAGS: Table = (("IPC_NOWAIT", 0o4000), ("SEM_UNDO", 0x1000))
+_SS_FLAGS: Table = (("SS_ONSTACK", 1), ("SS_DISABLE", 2), ("SS_AUTODISARM", 0x8000_0000))
+
+
+def _render_stack_t(data: bytes, abi: int, verbose: bool) -> str:
+    """sigaltstack's stack_t: ``{ss_sp=0x..., ss_flags=0, ss_size=65536}``."""
+    narrow = abi in (_ABI_I386, _ABI_X32)
+    if len(data) < (12 if narrow else 24):
+        return _hex_string(data)
+    pointer, flags, size = struct.unpack_from("<IiI" if narrow else "<Qi4xQ", data)
+    shown = render_flags(_SS_FLAGS, flags & 0xFFFF_FFFF) if flags else "0"
+    return f"{{ss_sp={_address(pointer)}, ss_flags={shown}, ss_size={size}}}"
+
+
+def _render_sembuf(data: bytes, abi: int, verbose: bool) -> str:
+    """One struct sembuf (semop): ``{sem_num=0, sem_op=-1, sem_flg=SEM_UNDO}``."""
+    if len(data) < 6:
+        return _hex_string(data)
+    number, operation, flags = struct.unpack_from("<Hhh", data)
+    shown = render_flags(_SEM_FLAGS, flags & 0xFFFF) if flags else "0"
+    return f"{{sem_num={number}, sem_op={operation}, sem_flg={shown}}}"
+
+
+def msgbuf(data: bytes, abi: int) -> tuple[int, bytes] | None:
+    """(mtype, mtext) of a STRUCT "msgbuf" (None: not even mtype)."""
+    width = 4 if abi in (_ABI_I386, _ABI_X32) else 8
+    if len(data) < width:
+        return None
+    return int.from_bytes(data[:width], "little", signed=True), data[width:]
+
+
+def _render_msgbuf(data: bytes, abi: int, verbose: bool) -> str:
+    message = msgbuf(data, abi)
+    if message is None:
+        return _hex_string(data)
+    return f"{{mtype={message[0]}, mtext={strace_string(message[1], len(message[1]))}}}"
+
+
+def _render_ipc_ds(name: bytes) -> Callable[[bytes, int, bool], str]:
+    def render(data: bytes, abi: int, verbose: bool) -> str:
+        return render_ipc_ds(name, data, False) or _hex_string(data)
+
+    return render
+
+
 def _address(value: int) -> str:
     return "NULL" if not value else hex(value)
 
@@ -1363,6 +1614,14 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "clone3_ids": _render_clone3_ids,
     "mmsghdr": _render_mmsghdr,
     "io_uring_params": _render_io_uring_params,
+    "open_how": _render_open_how,
+    "sembuf": _render_sembuf,
+    "stack_t": _render_stack_t,
+    "msgbuf": _render_msgbuf,
+    "semid_ds": _render_ipc_ds(b"semid_ds"),
+    "msqid_ds": _render_ipc_ds(b"msqid_ds"),
+    "shmid_ds": _render_ipc_ds(b"shmid_ds"),
+    "sched_attr": _render_sched_attr,
     "msghdr": _render_msghdr,
     "termios": _render_termios,
     "winsize": _render_winsize,
@@ -1496,6 +1755,12 @@ def _decode_array(element: str, count: int, size: int, abi: int, data: bytes,
                 continue
             if nanoseconds == _UTIME_OMIT:
                 items.append("UTIME_OMIT")
+                continue
+            seconds = fields.get("tv_sec")
+            if isinstance(seconds, int) and isinstance(nanoseconds, int):
+                # a time to set: strace follows it with the date it means
+                items.append(f"{_decode_struct(element, abi, chunk, verbose)} "
+                             f"/* {_date(seconds, nanoseconds)} */")
                 continue
         items.append(_decode_struct(element, abi, chunk, verbose))
     return "[" + ", ".join(items) + "]"

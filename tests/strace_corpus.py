@@ -104,10 +104,12 @@ _ADDRESS = re.compile(r"0x[0-9a-f]{5,}")
 _TIMES = re.compile(r"\b(tv_u?n?sec|tv_sec|st_[amc]time(?:_nsec)?|stx_[abcm]time|uptime|"
                     r"freeram|bufferram|freeswap|procs|loads|ru_\w+|sharedram|"
                     r"ts_[sn]sec|f_bfree|f_bavail|f_ffree)=(\[[^\]]*\]|\{[^}]*\}|[0-9]+)")
+_DATE = re.compile(r"/\* \d{4}-\d\d-\d\dT[\d:.]+[+-]\d{4} \*/")
 _RANDOM_CALLS = frozenset({"getrandom"})
 _IPC_GETS = frozenset({"semget", "msgget", "shmget"})
 _IPC_USES = frozenset({"semctl", "msgctl", "shmctl", "semop", "semtimedop", "msgsnd", "msgrcv",
                        "shmat"})
+_IPC_TIMES = re.compile(r"\b((?:sem|msg|shm)_[acdorst]time|shm_cpid)=\d+")
 #: Results that name a process outside the trace (the tracer is the parent).
 _OUTSIDE_RESULTS = frozenset({"getppid"})
 
@@ -116,6 +118,15 @@ _DATA_CALLS = frozenset({"read", "write", "pread64", "pwrite64"})
 
 
 _PORT = re.compile(r"htons\(\d+\)")  # ports the kernel chose (bind to port 0)
+
+
+def _tid_or_number(number: str, tids: dict[int, str]) -> str:
+    """A thread id's name; a power of two is left alone: round sizes (1024, 4096)
+    meet a thread id far more often than a thread id is one."""
+    value = int(number)
+    if value & (value - 1) == 0:
+        return number
+    return tids.get(value, number)
 
 
 def normalise(call: CallText, tids: dict[int, str], random_data: bool = False,
@@ -129,8 +140,9 @@ def normalise(call: CallText, tids: dict[int, str], random_data: bool = False,
         text = _ADDRESS.sub("ADDR", text)
         text = _PORT.sub("htons(PORT)", text)
         text = _TIMES.sub(lambda m: f"{m.group(1)}=T", text)
+        text = _DATE.sub("/* DATE */", text)  # the date strace gives a time (utimensat)
         if tids:
-            text = re.sub(r"\b\d{2,}\b", lambda m: tids.get(int(m.group(0)), m.group(0)), text)
+            text = re.sub(r"\b\d{2,}\b", lambda m: _tid_or_number(m.group(0), tids), text)
         return text
 
     args = call.args
@@ -141,6 +153,7 @@ def normalise(call: CallText, tids: dict[int, str], random_data: bool = False,
         result = "IPCID"  # System V ids grow from run to run
     if call.name in _IPC_USES:
         args = re.sub(r"^-?\d+", "IPCID", args)
+        args = _IPC_TIMES.sub(lambda m: f"{m.group(1)}=T", args)
     if call.name in _RANDOM_CALLS:
         # the bytes differ, strace's spelling of them (hex) must not
         args = re.sub(r"\\x[0-9a-f]{2}", r"\\xXX", args)
@@ -223,8 +236,10 @@ def _classify(name: str, theirs: tuple[str, str], ours: tuple[str, str]) -> tupl
     # A call of ours that failed had nothing to show (strace prints the bare
     # pointer of a failed call too): the pair is scheduling noise, such as a
     # shell's WNOHANG wait4 aligned with the other run's blocking one.
-    our_call_failed = ours[1].startswith("-1 ")
-    lost = not our_call_failed and any(
+    # Likewise a call whose result differs: another event (a WNOHANG wait4
+    # that found no child yet, where the other run's found one).
+    other_outcome = ours[1].startswith("-1 ") or ours[1] != theirs[1]
+    lost = not other_outcome and any(
         _carries_data(t) and _is_pointer(o)
         for t, o in zip(their_args, our_args, strict=False))
     if len(their_args) != len(our_args):
@@ -778,6 +793,371 @@ int main(void) {
 """
 
 
+#: Network clients and servers on localhost: UDP (sendto/recvfrom/recvmsg with
+#: a name), IPv6 TCP with a non-blocking connect, socket options, SCM_RIGHTS and
+#: SCM_CREDENTIALS over a unix pair, epoll and an abstract unix address.
+NET_C = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <sys/epoll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <stddef.h>
+int main(void) {
+    /* UDP on localhost */
+    int u1 = socket(AF_INET, SOCK_DGRAM, 0);
+    int u2 = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, IPPROTO_UDP);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(0)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(u1, (struct sockaddr *)&a, sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(u1, (struct sockaddr *)&a, &len);
+    sendto(u2, "datagram", 8, 0, (struct sockaddr *)&a, sizeof a);
+    char buf[256];
+    struct sockaddr_in from;
+    socklen_t fromlen = sizeof from;
+    recvfrom(u1, buf, sizeof buf, 0, (struct sockaddr *)&from, &fromlen);
+    recvfrom(u2, buf, sizeof buf, 0, NULL, NULL);   /* EAGAIN */
+    connect(u2, (struct sockaddr *)&a, sizeof a);
+    send(u2, "again", 5, 0);
+    struct iovec iov = {buf, sizeof buf};
+    struct msghdr m = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov,
+                       .msg_iovlen = 1};
+    recvmsg(u1, &m, 0);
+    int rcv = 0; len = sizeof rcv;
+    getsockopt(u1, SOL_SOCKET, SO_RCVBUF, &rcv, &len);
+    struct timeval tv = {1, 500};
+    setsockopt(u1, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct linger lg = {1, 5};
+    setsockopt(u1, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    int ttl = 32;
+    setsockopt(u1, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
+    close(u1); close(u2);
+    /* IPv6 TCP */
+    int s6 = socket(AF_INET6, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(s6, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(s6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    bind(s6, (struct sockaddr *)&a6, sizeof a6);
+    listen(s6, SOMAXCONN);
+    len = sizeof a6;
+    getsockname(s6, (struct sockaddr *)&a6, &len);
+    int c6 = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(c6, (struct sockaddr *)&a6, sizeof a6);   /* EINPROGRESS */
+    struct pollfd pfd = {.fd = c6, .events = POLLOUT};
+    poll(&pfd, 1, 5000);
+    struct sockaddr_in6 peer; socklen_t plen = sizeof peer;
+    int conn = accept4(s6, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK);
+    plen = sizeof peer;
+    getpeername(conn, (struct sockaddr *)&peer, &plen);
+    int nodelay = 1;
+    setsockopt(c6, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
+    int keep = 1;
+    setsockopt(c6, SOL_SOCKET, SO_KEEPALIVE, &keep, sizeof keep);
+    write(c6, "request", 7);
+    pfd.fd = conn; pfd.events = POLLIN;
+    poll(&pfd, 1, 5000);
+    read(conn, buf, sizeof buf);
+    shutdown(conn, SHUT_RDWR);
+    read(c6, buf, sizeof buf);
+    close(conn); close(c6); close(s6);
+    /* SCM_RIGHTS and SCM_CREDENTIALS over a unix socket pair */
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+    int fds[2] = {0, 1};
+    union {
+        char b[CMSG_SPACE(sizeof fds) + CMSG_SPACE(sizeof(struct ucred))];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct iovec out = {"fds", 3};
+    struct msghdr sm = {.msg_iov = &out, .msg_iovlen = 1, .msg_control = ctl.b,
+                        .msg_controllen = sizeof ctl.b};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&sm);
+    c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof fds);
+    memcpy(CMSG_DATA(c), fds, sizeof fds);
+    c = CMSG_NXTHDR(&sm, c);
+    struct ucred cred = {getpid(), getuid(), getgid()};
+    c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_CREDENTIALS; c->cmsg_len = CMSG_LEN(sizeof cred);
+    memcpy(CMSG_DATA(c), &cred, sizeof cred);
+    sendmsg(sv[0], &sm, 0);
+    union { char b[256]; struct cmsghdr align; } rctl;
+    struct iovec in = {buf, sizeof buf};
+    struct msghdr rm = {.msg_iov = &in, .msg_iovlen = 1, .msg_control = rctl.b,
+                        .msg_controllen = sizeof rctl.b};
+    recvmsg(sv[1], &rm, MSG_CMSG_CLOEXEC);
+    struct ucred got; len = sizeof got;
+    getsockopt(sv[1], SOL_SOCKET, SO_PEERCRED, &got, &len);
+    /* epoll with a timeout on the pair */
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u64 = 7};
+    epoll_ctl(ep, EPOLL_CTL_ADD, sv[1], &ev);
+    write(sv[0], "e", 1);
+    struct epoll_event evs[2];
+    epoll_wait(ep, evs, 2, 100);
+    epoll_pwait(ep, evs, 2, 0, NULL);
+    close(ep);
+    close(sv[0]); close(sv[1]);
+    /* abstract unix datagram */
+    int d = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un ua = {.sun_family = AF_UNIX};
+    memcpy(ua.sun_path, "\0ktr-abstract", 13);
+    bind(d, (struct sockaddr *)&ua, offsetof(struct sockaddr_un, sun_path) + 13);
+    sendto(d, "self", 4, 0, (struct sockaddr *)&ua, offsetof(struct sockaddr_un, sun_path) + 13);
+    struct sockaddr_un src; socklen_t slen = sizeof src;
+    recvfrom(d, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&src, &slen);
+    close(d);
+    return 0;
+}
+"""
+
+#: File-descriptor kinds and process knobs: inotify, timerfd, signalfd,
+#: eventfd, memfd and seals, prctl, rlimits, scheduling, getrandom, statx,
+#: openat2 and futex waits between two threads.
+FDS_C = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <linux/futex.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/time.h>
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ready = PTHREAD_COND_INITIALIZER;
+static int state;
+static void *worker(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&lock);
+    while (state == 0) pthread_cond_wait(&ready, &lock);
+    state = 2;
+    pthread_cond_signal(&ready);
+    pthread_mutex_unlock(&lock);
+    return NULL;
+}
+int main(void) {
+    char buf[4096];
+    int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    int wd = inotify_add_watch(in, ".", IN_CREATE | IN_DELETE | IN_MODIFY);
+    int f = open("watched", O_WRONLY | O_CREAT, 0644);
+    close(f);
+    read(in, buf, sizeof buf);
+    inotify_rm_watch(in, wd);
+    close(in);
+    unlink("watched");
+    int t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    struct itimerspec its = {{0, 0}, {0, 1000000}}, old;
+    timerfd_settime(t, 0, &its, &old);
+    timerfd_gettime(t, &old);
+    uint64_t ticks;
+    read(t, &ticks, sizeof ticks);
+    close(t);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int sfd = signalfd(-1, &set, SFD_NONBLOCK);
+    kill(getpid(), SIGUSR1);
+    struct signalfd_siginfo ssi;
+    struct pollfd spf = {.fd = sfd, .events = POLLIN};
+    poll(&spf, 1, 0);
+    close(sfd);
+    int e = eventfd(3, EFD_CLOEXEC | EFD_SEMAPHORE);
+    uint64_t v = 2;
+    write(e, &v, sizeof v);
+    read(e, &v, sizeof v);
+    close(e);
+    int m = memfd_create("ktr-memfd", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    ftruncate(m, 4096);
+    fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW);
+    fcntl(m, F_GET_SEALS);
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, m, 0);
+    madvise(p, 4096, MADV_DONTNEED);
+    mprotect(p, 4096, PROT_READ);
+    msync(p, 4096, MS_SYNC);
+    mlock(p, 4096);
+    munlock(p, 4096);
+    munmap(p, 4096);
+    close(m);
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+    prctl(PR_SET_TIMERSLACK, 50000);
+    prctl(PR_GET_TIMERSLACK);
+    prctl(PR_SET_KEEPCAPS, 0);
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = 512;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    struct rlimit old_rl;
+    prlimit(0, RLIMIT_CORE, NULL, &old_rl);
+    prlimit(0, RLIMIT_STACK, NULL, &old_rl);
+    getpriority(PRIO_PROCESS, 0);
+    setpriority(PRIO_PROCESS, 0, 5);
+    struct sched_param sp = {0};
+    sched_getscheduler(0);
+    sched_getparam(0, &sp);
+    sched_setscheduler(0, SCHED_BATCH, &sp);
+    sched_get_priority_max(SCHED_FIFO);
+    sched_get_priority_min(SCHED_RR);
+    struct timespec rr;
+    sched_rr_get_interval(0, &rr);
+    sched_yield();
+    unsigned char attr[56];
+    syscall(SYS_sched_getattr, 0, attr, sizeof attr, 0);
+    getcpu(NULL, NULL);
+    unsigned char rnd[16];
+    getrandom(rnd, sizeof rnd, 0);
+    struct statx sx;
+    statx(AT_FDCWD, "/etc/passwd", AT_STATX_SYNC_AS_STAT, STATX_ALL, &sx);
+    statx(AT_FDCWD, "missing", 0, STATX_SIZE, &sx);
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC,
+                           .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH};
+    int o = syscall(SYS_openat2, AT_FDCWD, "/etc/passwd", &how, sizeof how);
+    int dir = open("/etc", O_PATH | O_DIRECTORY);
+    o = syscall(SYS_openat2, dir, "passwd", &how, sizeof how);
+    close(o);
+    close(dir);
+    pthread_t thread;
+    pthread_create(&thread, NULL, worker, NULL);
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&lock);
+    state = 1;
+    pthread_cond_signal(&ready);
+    while (state != 2) pthread_cond_wait(&ready, &lock);
+    pthread_mutex_unlock(&lock);
+    pthread_join(thread, NULL);
+    return 0;
+}
+"""
+
+
+#: A TCP and a UDP exchange on localhost through Python's socket module.
+PYTHON_SOCKETS = """
+import socket, select
+server = socket.create_server(("127.0.0.1", 0), backlog=2)
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+client = socket.create_connection(server.getsockname(), timeout=5)
+connection, peer = server.accept()
+client.sendall(b"hello over tcp")
+select.select([connection], [], [], 5)
+print(connection.recv(100))
+connection.shutdown(socket.SHUT_WR)
+print(client.recv(100))
+for s in (connection, client, server):
+    s.close()
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.bind(("127.0.0.1", 0))
+other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+other.sendto(b"datagram", udp.getsockname())
+print(udp.recvfrom(100)[0])
+udp.close()
+other.close()
+"""
+
+#: Coreutils a user runs on files: links, fixed times, modes, owners, a fifo.
+FILE_TOOLS = ("ln -s data/file1.txt link && readlink link && readlink -f link && "
+              "touch -d '2020-01-02 03:04:05' data/file2.txt && chmod 600 data/file2.txt && "
+              "chown 1:1 data/file2.txt && mkfifo -m 0640 fifo && "
+              "stat -c '%n %s %F %a %u %g %Y' data/file2.txt fifo && "
+              "ls -l --time-style=+%s data/file2.txt && rm fifo link && mv data/file3.txt moved")
+
+#: A commit with fixed dates, so that its object names are the same every run.
+GIT_COMMIT = ("export GIT_AUTHOR_DATE='2020-01-01T00:00:00Z' "
+              "GIT_COMMITTER_DATE='2020-01-01T00:00:00Z' GIT_AUTHOR_NAME=a "
+              "GIT_AUTHOR_EMAIL=a@b GIT_COMMITTER_NAME=a GIT_COMMITTER_EMAIL=a@b; "
+              "git init -q r && cd r && echo hi > f && git add f && git commit -q -m first && "
+              "git log --oneline")
+
+PERL = ('opendir(my $d, "data") or die; my @n = sort readdir($d); closedir($d); '
+        'print "@n\\n"; open(my $f, ">", "out") or die; print $f "x" x 10; close($f); '
+        'my @s = stat("out"); print "$s[7]\\n"; unlink("out"); '
+        'system("true"); print "$?\\n";')
+
+BASH_REDIRECTIONS = ("exec 3>out; echo a >&3; exec 3>&-; cat < /etc/hostname | sort | "
+                     "uniq > o2 2>&1; { echo x; echo y; } | wc -l; echo err 1>&2 2>/dev/null; "
+                     "cat out o2 >> all; read line < all; echo \"$line\"; (cd /; pwd)")
+
+#: System V IPC: semaphores, a message queue and shared memory, with the
+#: structures their control calls fill and read.
+SYSV_C = r"""
+#include <stddef.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <time.h>
+int main(void) {
+    int sem = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    struct sembuf ops[2] = {{0, 1, 0}, {1, 2, IPC_NOWAIT}};
+    semop(sem, ops, 2);
+    struct timespec t = {0, 1000};
+    struct sembuf dec = {0, -1, SEM_UNDO};
+    semtimedop(sem, &dec, 1, &t);
+    struct semid_ds ds;
+    union semun { int val; struct semid_ds *buf; } arg = {.buf = &ds};
+    semctl(sem, 0, IPC_STAT, arg);
+    semctl(sem, 0, IPC_SET, arg);
+    semctl(sem, 0, GETVAL);
+    semctl(sem, 1, SETVAL, 5);
+    semctl(sem, 0, IPC_RMID);
+    int q = msgget(IPC_PRIVATE, 0600);
+    struct { long mtype; char mtext[16]; } m = {7, "hello queue"};
+    msgsnd(q, &m, 12, 0);
+    msgrcv(q, &m, sizeof m.mtext, 0, IPC_NOWAIT);
+    msgrcv(q, &m, sizeof m.mtext, 0, IPC_NOWAIT);
+    struct msqid_ds mq;
+    msgctl(q, IPC_STAT, &mq);
+    msgctl(q, IPC_RMID, NULL);
+    int s = shmget(IPC_PRIVATE, 4096, 0600);
+    void *p = shmat(s, NULL, SHM_RDONLY);
+    struct shmid_ds sh;
+    shmctl(s, IPC_STAT, &sh);
+    shmdt(p);
+    shmctl(s, IPC_RMID, NULL);
+    return 0;
+}
+"""
+
+
+#: Tools on files: sizes, search, in-place edit, pipelines of several tools.
+COREUTILS = ("df -P . > /dev/null && du -s data && id -u && grep -rc line data | sort && "
+             "sed -i s/line/LINE/ data/file1.txt && head -c 20 data/file1.txt && "
+             "find data -name '*.txt' | xargs wc -l && awk '{n++} END {print n}' data/file2.txt")
+
+
 @dataclass(frozen=True)
 class Program:
     """One corpus program: how to build its directory and what to run in it."""
@@ -810,11 +1190,23 @@ def _transfer_data(directory: Path) -> None:
     (directory / "data.txt").write_text("0123456789abcdef\n")
 
 
+def _hello_source(directory: Path) -> None:
+    (directory / "hello.c").write_text('#include <stdio.h>\nint main(void) '
+                                       '{ puts("hello"); return 0; }\n')
+
+
+def _makefile(directory: Path) -> None:
+    (directory / "Makefile").write_text("all: out.txt\n\nout.txt: in.txt\n\tcp in.txt out.txt"
+                                        "\n\tcat out.txt\n")
+    (directory / "in.txt").write_text("made\n")
+
+
 def _c(source: str) -> Callable[[Path], list[str]]:
     name = {THREADS_C: "threads", SIGNALS_C: "signals", TCP_EPOLL_C: "tcp_epoll",
             EXEC_THREAD_C: "exec_thread", SIGSEGV_C: "sigsegv", PTY_C: "pty",
             MISC_C: "misc", I386_C: "i386", UNIX_C: "unix_sockets",
-            TRANSFER_C: "transfer"}[source]
+            TRANSFER_C: "transfer", NET_C: "net", FDS_C: "fds",
+            SYSV_C: "sysv_ipc"}[source]
     return lambda binaries: [str(binaries / name)]
 
 
@@ -842,12 +1234,37 @@ CORPUS: tuple[Program, ...] = (
     Program("unix_sockets", _c(UNIX_C)),
     Program("i386", _c(I386_C)),
     Program("transfer", _c(TRANSFER_C), _transfer_data),
+    Program("net", _c(NET_C)),
+    Program("fds", _c(FDS_C)),
+    Program("sysv_ipc", _c(SYSV_C)),
+    Program("python_sockets", lambda b: [PYTHON, "-c", PYTHON_SOCKETS]),
+    Program("tar_gzip", lambda b: ["sh", "-c", "tar czf a.tgz data && mkdir x && "
+                                   "tar xzf a.tgz -C x && gzip -k data/file4.txt && "
+                                   "gzip -dc data/file4.txt.gz > unzipped"],
+            _data_tree, random_data=True),  # tar headers hold the tree's fresh mtimes
+    Program("sort", lambda b: ["sort", "-r", "-o", "sorted", "data/file4.txt"], _data_tree),
+    Program("file_tools", lambda b: ["sh", "-c", FILE_TOOLS], _data_tree),
+    Program("ip_addr", lambda b: ["ip", "addr", "show", "lo"]),
+    Program("ss", lambda b: ["ss", "-tln"]),
+    Program("git_commit", lambda b: ["sh", "-c", GIT_COMMIT]),
+    Program("perl", lambda b: ["perl", "-e", PERL], _data_tree),
+    Program("timeout", lambda b: ["timeout", "-s", "TERM", "0.3", "sleep", "5"]),
+    Program("bash_redirections", lambda b: ["bash", "-c", BASH_REDIRECTIONS]),
+    Program("env_nice", lambda b: ["env", "-i", "PATH=/usr/bin:/bin", "nice", "-n", "5",
+                                   "ionice", "-c", "3", "sh", "-c", "echo $PATH"]),
+    Program("ls_la", lambda b: ["ls", "-la", "--time-style=+%s", "data", "data/sub"],
+            _data_tree),
+    Program("coreutils", lambda b: ["sh", "-c", COREUTILS], _data_tree),
+    Program("ps", lambda b: ["ps", "-o", "pid,comm", "-p", "1"]),
+    Program("gcc", lambda b: ["gcc", "-c", "-o", "hello.o", "hello.c"], _hello_source),
+    Program("make", lambda b: ["make", "-s", "-f", "Makefile"], _makefile),
 )
 
 _C_PROGRAMS = {"threads": THREADS_C, "signals": SIGNALS_C, "tcp_epoll": TCP_EPOLL_C,
                "exec_thread": EXEC_THREAD_C, "sigsegv": SIGSEGV_C, "pty": PTY_C,
                "misc": MISC_C, "i386": I386_C, "unix_sockets": UNIX_C,
-               "transfer": TRANSFER_C}
+               "transfer": TRANSFER_C, "net": NET_C, "fds": FDS_C,
+               "sysv_ipc": SYSV_C}
 
 
 class Unavailable(Exception):

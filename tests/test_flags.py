@@ -227,7 +227,8 @@ def test_every_symbolic_kind_has_a_decoder() -> None:
         K.RUSAGE_WHO, K.TIMER_FLAGS, K.GETRANDOM_FLAGS, K.PIPE_FLAGS, K.STATX_MASK,
         K.UMASK, K.EVENTFD_FLAGS, K.IPC_KEY, K.IPC_FLAGS, K.TIMERFD_FLAGS, K.SIGNALFD_FLAGS,
         K.INOTIFY_FLAGS, K.MEMFD_FLAGS, K.CLOSE_RANGE_FLAGS, K.INOTIFY_MASK,
-        K.SPLICE_FLAGS, K.WAITID_IDTYPE,
+        K.SPLICE_FLAGS, K.WAITID_IDTYPE, K.PRIO_WHICH, K.SCHED_POLICY, K.IOPRIO_WHICH,
+        K.IOPRIO, K.MSYNC_FLAGS, K.MSGFLG, K.SHMAT_FLAGS,
     }
     assert {kind for kind in ArgKind if decoder_for(kind) is not None} == symbolic
 

@@ -26,6 +26,7 @@ THRESHOLD = 0.97
 KNOWN_LOSSES = frozenset({
     "ioctl",  # requests other than the terminal ones
     "sigreturn",  # i386's old frame
+    "get_mempolicy", "set_mempolicy",  # NUMA policies and node masks (ps)
 })
 
 _results: dict[str, Figures] = {}

@@ -135,6 +135,13 @@ class ArgKind(enum.Enum):
     EVENTFD_FLAGS = "eventfd_flags"  # EFD_*
     SPLICE_FLAGS = "splice_flags"  # SPLICE_F_* (splice, tee, vmsplice)
     WAITID_IDTYPE = "waitid_idtype"  # P_ALL, P_PID, P_PGID, P_PIDFD
+    PRIO_WHICH = "prio_which"  # PRIO_PROCESS, PRIO_PGRP, PRIO_USER
+    SCHED_POLICY = "sched_policy"  # SCHED_* | SCHED_RESET_ON_FORK
+    IOPRIO_WHICH = "ioprio_which"  # IOPRIO_WHO_*
+    IOPRIO = "ioprio"  # an I/O priority: class << 13 | data
+    MSYNC_FLAGS = "msync_flags"  # MS_ASYNC, MS_INVALIDATE, MS_SYNC
+    MSGFLG = "msgflg"  # msgsnd/msgrcv: IPC_NOWAIT | MSG_NOERROR | MSG_EXCEPT | MSG_COPY
+    SHMAT_FLAGS = "shmat_flags"  # SHM_RDONLY | SHM_RND | SHM_REMAP | SHM_EXEC
     # Data the call reads or fills that is not I/O on a descriptor: captured as
     # a STRUCT "bytes" (in: length_arg bytes at entry; out: the return value's
     # bytes at exit), shown as strace shows such buffers (a quoted string).
@@ -147,6 +154,7 @@ class ArgKind(enum.Enum):
     SIGINFO_OUT = "siginfo_out"  # siginfo_t the call fills (rt_sigtimedwait, waitid)
     SIGEVENT_IN = "sigevent_in"  # struct sigevent (timer_create)
     INT_OUT = "int_out"  # an int the call fills (timer_create's timer id)
+    INT_IN = "int_in"  # an int the call reads (struct sched_param: the priority)
     FD_SET = "fd_set"  # select's fd_set; length_arg: nfds (the bits read and written)
     IPC_KEY = "ipc_key"  # a System V IPC key (IPC_PRIVATE)
     IPC_FLAGS = "ipc_flags"  # IPC_CREAT | IPC_EXCL | IPC_NOWAIT | permission bits
@@ -215,6 +223,14 @@ class ArgKind(enum.Enum):
     # io_uring_setup's struct io_uring_params: the caller's at entry, the
     # kernel's (sizes, features, ring offsets) again at exit
     IO_URING_PARAMS_INOUT = "io_uring_params_inout"
+    OPEN_HOW_IN = "open_how_in"  # openat2's struct open_how; length_arg: its size
+    SCHED_ATTR_IN = "sched_attr_in"  # sched_setattr's struct sched_attr
+    SCHED_ATTR_OUT = "sched_attr_out"  # sched_getattr's; length_arg: the caller's size
+    SEMBUF_IN = "sembuf_in"  # struct sembuf[] (semop); length_arg: the count
+    STACK_IN = "stack_in"  # sigaltstack's stack_t the call reads
+    STACK_OUT = "stack_out"  # sigaltstack's stack_t the call fills (the old stack)
+    MSGBUF_IN = "msgbuf_in"  # msgsnd's long mtype + mtext; length_arg: msgsz
+    MSGBUF_OUT = "msgbuf_out"  # msgrcv's, filled; length_arg: msgsz
 
 
 class RetKind(enum.Enum):
@@ -290,10 +306,12 @@ class StructCapture(NamedTuple):
 #: as many bytes as the u32 behind the length argument says at exit; "fdset":
 #: the length argument's bits in whole words of ``sizes`` bytes; "mmsghdr": for
 #: each of the length argument's elements (at most 1024), its struct mmsghdr
-#: (``sizes``: the msghdr in it, then msg_len and padding) and its iovec array.
+#: (``sizes``: the msghdr in it, then msg_len and padding) and its iovec array;
+#: "retval_mmsghdr": the same for as many elements as the return value says;
+#: "msgbuf": ``sizes`` bytes (a long) then the length argument's bytes.
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
                       "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
-                      "fdset", "mmsghdr"})
+                      "fdset", "mmsghdr", "retval_mmsghdr", "msgbuf"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -395,6 +413,20 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.LOFF_INOUT: _capture("loff", "in", _sizes(8, 8)),
     # struct io_uring_params: 120 bytes on every ABI (linux/io_uring.h)
     ArgKind.IO_URING_PARAMS_INOUT: _capture("io_uring_params", "in", _sizes(120, 120)),
+    # struct open_how (24 bytes as of Linux 5.6), as long as openat2's size says;
+    # struct sched_attr (56 bytes as of Linux 5.3; its first u32 is its size):
+    # sched_setattr's as the caller set it, sched_getattr's as long as its size says
+    ArgKind.OPEN_HOW_IN: _capture("open_how", "in", None, measure="length"),
+    ArgKind.SCHED_ATTR_IN: _capture("sched_attr", "in", _sizes(56, 56)),
+    ArgKind.SCHED_ATTR_OUT: _capture("sched_attr", "out", None, measure="length"),
+    # struct sembuf: u16 sem_num, s16 sem_op, s16 sem_flg (6 bytes); a message:
+    # long mtype (``sizes``), then msgsz bytes of mtext (at most the -s limit)
+    ArgKind.SEMBUF_IN: _capture("sembuf", "in", _sizes(6, 6), measure="elements"),
+    # stack_t: void *ss_sp, int ss_flags, size_t ss_size (24 bytes; i386 and x32 12)
+    ArgKind.STACK_IN: _capture("stack_t", "in", _sizes(24, 12, 12)),
+    ArgKind.STACK_OUT: _capture("stack_t", "out", _sizes(24, 12, 12)),
+    ArgKind.MSGBUF_IN: _capture("msgbuf", "in", _sizes(8, 4, 4), measure="msgbuf"),
+    ArgKind.MSGBUF_OUT: _capture("msgbuf", "out", _sizes(8, 4, 4), measure="msgbuf"),
     # socklen_t *: the length the call wrote back (the caller's value is lost)
     # socklen_t *: the caller's value (read at entry) then the call's (8 bytes)
     ArgKind.SOCKLEN_PTR: _capture("socklen", "out", _sizes(8, 8), measure="socklen"),
@@ -403,6 +435,7 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.SIGINFO_OUT: _capture("siginfo", "out", _sizes(128, 128)),
     ArgKind.SIGEVENT_IN: _capture("sigevent", "in", _sizes(64, 64)),
     ArgKind.INT_OUT: _capture("int", "out", _sizes(4, 4)),
+    ArgKind.INT_IN: _capture("int", "in", _sizes(4, 4)),
     # CPU masks: bit n is CPU n (sched_getaffinity returns the bytes it filled)
     ArgKind.CPUSET_IN: _capture("cpuset", "in", None, measure="length"),
     ArgKind.CPUSET_OUT: _capture("cpuset", "out", None, measure="retval"),
@@ -429,6 +462,9 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # exit: each element (struct msghdr, u32 msg_len, 4 bytes of padding), then
     # the struct iovec array its header points to; the data is one GIO per message.
     ArgKind.MMSGHDR_IN: _capture("mmsghdr", "out", _sizes(56, 28, 28), measure="mmsghdr"),
+    # recvmmsg's: the same for the messages received (the return value's count)
+    ArgKind.MMSGHDR_OUT: _capture("mmsghdr", "out", _sizes(56, 28, 28),
+                                  measure="retval_mmsghdr"),
 })
 
 
@@ -550,7 +586,8 @@ _COMMON: list[Signature] = [
     # opening and closing
     _sig("open", R.FD, _PATHNAME, _a("flags", K.OPEN_FLAGS), _MODE),
     _sig("openat", R.FD, _DIRFD, _AT_PATHNAME, _a("flags", K.OPEN_FLAGS), _MODE),
-    _sig("openat2", R.FD, _DIRFD, _AT_PATHNAME, _a("how", K.PTR), _a("size", K.SIZE)),
+    _sig("openat2", R.FD, _DIRFD, _AT_PATHNAME, _a("how", K.OPEN_HOW_IN, length=3),
+         _a("size", K.SIZE)),
     _sig("creat", R.FD, _PATHNAME, _MODE),
     _sig("close", R.INT, _FD),
     _sig("close_range", R.INT, _a("first", K.UINT), _a("last", K.UINT),
@@ -708,7 +745,7 @@ _COMMON: list[Signature] = [
     _sig("rt_sigtimedwait", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.SIGINFO_OUT),
          _a("timeout", K.TIMESPEC_IN), _a("sigsetsize", K.SIZE)),
     _sig("rt_sigqueueinfo", R.INT, _a("tgid", K.PID), _a("sig", K.SIGNAL), _a("info", K.PTR)),
-    _sig("sigaltstack", R.INT, _a("ss", K.PTR), _a("old_ss", K.PTR)),
+    _sig("sigaltstack", R.INT, _a("ss", K.STACK_IN), _a("old_ss", K.STACK_OUT)),
     # time
     _sig("nanosleep", R.INT, _a("req", K.TIMESPEC_IN), _a("rem", K.TIMESPEC_REMAIN_OUT)),
     _sig("clock_nanosleep", R.INT, _a("clockid", K.CLOCK_ID), _a("flags", K.TIMER_FLAGS),
@@ -981,7 +1018,8 @@ _MORE_COMMON: list[Signature] = [
     _sig("mlock2", R.INT, _a("addr", K.PTR), _a("len", K.SIZE), _a("flags", K.HEX)),
     _sig("mlockall", R.INT, _a("flags", K.HEX)),
     _sig("munlockall", R.INT),
-    _sig("msync", R.INT, _a("addr", K.PTR), _a("length", K.SIZE), _a("flags", K.HEX)),
+    _sig("msync", R.INT, _a("addr", K.PTR), _a("length", K.SIZE),
+         _a("flags", K.MSYNC_FLAGS)),
     _sig("mincore", R.INT, _a("addr", K.PTR), _a("length", K.SIZE), _a("vec", K.PTR)),
     _sig("mseal", R.INT, _a("addr", K.PTR), _a("len", K.SIZE), _a("flags", K.HEX)),
     _sig("remap_file_pages", R.INT, _a("addr", K.PTR), _a("size", K.SIZE),
@@ -1024,8 +1062,9 @@ _MORE_COMMON: list[Signature] = [
     _sig("setns", R.INT, _FD, _a("nstype", K.CLONE_FLAGS)),
     _sig("times", R.INT, _a("buf", K.PTR)),
     _sig("getrusage", R.INT, _a("who", K.RUSAGE_WHO), _a("usage", K.RUSAGE_OUT)),
-    _sig("getpriority", R.INT, _a("which", K.INT), _a("who", K.INT)),
-    _sig("setpriority", R.INT, _a("which", K.INT), _a("who", K.INT), _a("prio", K.INT)),
+    _sig("getpriority", R.INT, _a("which", K.PRIO_WHICH), _a("who", K.INT)),
+    _sig("setpriority", R.INT, _a("which", K.PRIO_WHICH), _a("who", K.INT),
+         _a("prio", K.INT)),
     _sig("getgroups", R.INT, _a("size", K.INT), _a("list", K.GIDS_OUT)),
     _sig("setgroups", R.INT, _a("size", K.INT), _a("list", K.GIDS_IN, length=0)),
     *_same_args(("setreuid",), R.INT, _a("ruid", K.UID), _a("euid", K.UID)),
@@ -1040,23 +1079,26 @@ _MORE_COMMON: list[Signature] = [
     _sig("capset", R.INT, _a("hdrp", K.PTR), _a("datap", K.PTR)),
     _sig("sched_yield", R.INT),
     *_same_args(("sched_get_priority_max", "sched_get_priority_min"), R.INT,
-                _a("policy", K.INT)),
+                _a("policy", K.SCHED_POLICY)),
     _sig("sched_getscheduler", R.INT, _a("pid", K.PID)),
-    _sig("sched_setscheduler", R.INT, _a("pid", K.PID), _a("policy", K.INT),
-         _a("param", K.PTR)),
-    _sig("sched_getparam", R.INT, _a("pid", K.PID), _a("param", K.PTR)),
-    _sig("sched_setparam", R.INT, _a("pid", K.PID), _a("param", K.PTR)),
+    # struct sched_param is one int, the priority (strace: "[0]")
+    _sig("sched_setscheduler", R.INT, _a("pid", K.PID), _a("policy", K.SCHED_POLICY),
+         _a("param", K.INT_IN)),
+    _sig("sched_getparam", R.INT, _a("pid", K.PID), _a("param", K.INT_OUT)),
+    _sig("sched_setparam", R.INT, _a("pid", K.PID), _a("param", K.INT_IN)),
     _sig("sched_getaffinity", R.INT, _a("pid", K.PID), _a("cpusetsize", K.SIZE),
          _a("mask", K.CPUSET_OUT, length=1)),
     _sig("sched_setaffinity", R.INT, _a("pid", K.PID), _a("cpusetsize", K.SIZE),
          _a("mask", K.CPUSET_IN, length=1)),
-    _sig("sched_getattr", R.INT, _a("pid", K.PID), _a("attr", K.PTR), _a("size", K.UINT),
+    _sig("sched_getattr", R.INT, _a("pid", K.PID), _a("attr", K.SCHED_ATTR_OUT, length=2),
+         _a("size", K.UINT), _a("flags", K.HEX)),
+    _sig("sched_setattr", R.INT, _a("pid", K.PID), _a("attr", K.SCHED_ATTR_IN),
          _a("flags", K.HEX)),
-    _sig("sched_setattr", R.INT, _a("pid", K.PID), _a("attr", K.PTR), _a("flags", K.HEX)),
     _sig("sched_rr_get_interval", R.INT, _a("pid", K.PID), _a("tp", K.TIMESPEC_OUT)),
     _sig("getcpu", R.INT, _a("cpu", K.PTR), _a("node", K.PTR), _a("tcache", K.PTR)),
-    _sig("ioprio_get", R.INT, _a("which", K.INT), _a("who", K.INT)),
-    _sig("ioprio_set", R.INT, _a("which", K.INT), _a("who", K.INT), _a("ioprio", K.HEX)),
+    _sig("ioprio_get", R.INT, _a("which", K.IOPRIO_WHICH), _a("who", K.INT)),
+    _sig("ioprio_set", R.INT, _a("which", K.IOPRIO_WHICH), _a("who", K.INT),
+         _a("ioprio", K.IOPRIO)),
     _sig("ptrace", R.INT, _a("request", K.INT), _a("pid", K.PID), _a("addr", K.PTR),
          _a("data", K.PTR)),
     _sig("kcmp", R.INT, _a("pid1", K.PID), _a("pid2", K.PID), _a("type", K.INT),
@@ -1106,10 +1148,10 @@ _MORE_COMMON: list[Signature] = [
          _a("nr_wake", K.INT), _a("nr_requeue", K.INT)),
     # System V IPC and message queues
     _sig("msgget", R.INT, _a("key", K.IPC_KEY), _a("msgflg", K.IPC_FLAGS)),
-    _sig("msgsnd", R.INT, _a("msqid", K.INT), _a("msgp", K.PTR), _a("msgsz", K.SIZE),
-         _a("msgflg", K.HEX)),
-    _sig("msgrcv", R.SIZE, _a("msqid", K.INT), _a("msgp", K.PTR), _a("msgsz", K.SIZE),
-         _a("msgtyp", K.INT), _a("msgflg", K.HEX)),
+    _sig("msgsnd", R.INT, _a("msqid", K.INT), _a("msgp", K.MSGBUF_IN, length=2),
+         _a("msgsz", K.SIZE), _a("msgflg", K.MSGFLG)),
+    _sig("msgrcv", R.SIZE, _a("msqid", K.INT), _a("msgp", K.MSGBUF_OUT, length=2),
+         _a("msgsz", K.SIZE), _a("msgtyp", K.INT), _a("msgflg", K.MSGFLG)),
     _sig("msgctl", R.INT, _a("msqid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
     _sig("semget", R.INT, _a("key", K.IPC_KEY), _a("nsems", K.INT),
          _a("semflg", K.IPC_FLAGS)),
@@ -1117,7 +1159,8 @@ _MORE_COMMON: list[Signature] = [
          _a("arg", K.PTR)),
     _sig("shmget", R.INT, _a("key", K.IPC_KEY), _a("size", K.SIZE),
          _a("shmflg", K.IPC_FLAGS)),
-    _sig("shmat", R.PTR, _a("shmid", K.INT), _a("shmaddr", K.PTR), _a("shmflg", K.HEX)),
+    _sig("shmat", R.PTR, _a("shmid", K.INT), _a("shmaddr", K.PTR),
+         _a("shmflg", K.SHMAT_FLAGS)),
     _sig("shmdt", R.INT, _a("shmaddr", K.PTR)),
     _sig("shmctl", R.INT, _a("shmid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
     _sig("mq_open", R.FD, _a("name", K.STRING), _a("oflag", K.OPEN_FLAGS), _MODE,
@@ -1217,9 +1260,10 @@ _MORE_X86_64: list[Signature] = [
          _a("mask", K.HEX), _DIRFD, _a("pathname", K.PATH, dirfd=3)),
     _sig("kexec_file_load", R.INT, _a("kernel_fd", K.FD), _a("initrd_fd", K.FD),
          _a("cmdline_len", K.SIZE), _a("cmdline", K.STRING), _a("flags", K.HEX)),
-    _sig("semop", R.INT, _a("semid", K.INT), _a("sops", K.PTR), _a("nsops", K.SIZE)),
-    _sig("semtimedop", R.INT, _a("semid", K.INT), _a("sops", K.PTR), _a("nsops", K.SIZE),
-         _a("timeout", K.TIMESPEC_IN)),
+    _sig("semop", R.INT, _a("semid", K.INT), _a("sops", K.SEMBUF_IN, length=2),
+         _a("nsops", K.SIZE)),
+    _sig("semtimedop", R.INT, _a("semid", K.INT), _a("sops", K.SEMBUF_IN, length=2),
+         _a("nsops", K.SIZE), _a("timeout", K.TIMESPEC_IN)),
     *_same_args(("security", "tuxcall"), R.INT,
                 _a("arg1", K.HEX), _a("arg2", K.HEX), _a("arg3", K.HEX)),
     *_same_args(("epoll_ctl_old", "epoll_wait_old"), R.INT, _a("arg1", K.HEX),
@@ -1299,7 +1343,7 @@ _MORE_I386: list[Signature] = [
          _a("msg_len", K.SIZE), _a("msg_prio", K.UINT), _a("abs_timeout", K.TIMESPEC64_IN)),
     _sig("mq_timedreceive_time64", R.SIZE, _a("mqdes", K.FD), _a("msg_ptr", K.PTR),
          _a("msg_len", K.SIZE), _a("msg_prio", K.PTR), _a("abs_timeout", K.TIMESPEC64_IN)),
-    _sig("semtimedop_time64", R.INT, _a("semid", K.INT), _a("sops", K.PTR),
+    _sig("semtimedop_time64", R.INT, _a("semid", K.INT), _a("sops", K.SEMBUF_IN, length=2),
          _a("nsops", K.SIZE), _a("timeout", K.TIMESPEC64_IN)),
 ]
 
