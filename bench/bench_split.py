@@ -1,0 +1,651 @@
+"""Issue 13's untried direction, measured: record building moved out of the tracer's process.
+
+A prototype, not a recorder path (``ktr record`` never runs it). The tracer
+process runs the real control loop (``ktr._control.Control``) and, per stop,
+the real builder's reads (``RecordBuilder.prepare``: paths, STRUCT captures,
+read/write data, read while the thread is stopped); after the resume it
+copies the raw stop (the event's fields, ``comm`` and what was read) into a
+shared-memory ring (a memfd, ``mmap``). A second process drains the ring:
+either doing nothing with it, or turning each raw stop into the records the
+builder makes (the same finishers, fed from the raw data) and writing them
+through a real ``Descriptor`` to a trace file. Stops the builder cannot
+prepare (a syscall's first stop, EMUL owed, exec strings, lifecycle, signals:
+its general path) are built in the tracer as today and go through the ring
+as finished records, in stop order: the consumer's output is the trace
+``ktr record`` writes (``--check`` compares the two with ktrdump).
+
+Rows, each against strace on the same workload in the same run (A B A B,
+medians), as bench_record.py:
+
+- (a) the control loop alone (a consumer that does nothing),
+- (b) (a) + the builder's reads + the ring copy; the consumer process only
+  drains the ring,
+- (c) (b) with the consumer building the records and writing the file,
+- ``ktr record`` itself, for reference.
+
+Pinned: tracer and tracee on CPU 0 (``--pin=0``) against ``taskset -c 0
+strace``; the consumer process on CPU 1 (``pinned, consumer CPU 1``) or on
+CPU 0 with them (``pinned, all on CPU 0``).
+
+    python bench/bench_split.py [--rounds 5] [--count 20000]   # wall ratios
+    python bench/bench_split.py --instructions                  # callgrind, per stop
+    python bench/bench_split.py --check                         # ktrdump: same trace?
+    python bench/bench_split.py run MODE [--pin] [--consumer-cpu N] OUT -- CMD...
+
+Not a test: nothing here asserts. The ring has one producer and one
+consumer; the producer publishes its write offset every ``FLUSH_EVERY``
+stops and when the loop flushes (as the real source hands over its held
+records), the consumer polls with 1 ms sleeps when the ring is empty, and a
+full ring makes the producer wait (counted, printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import marshal
+import mmap
+import os
+import re
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_record import (
+    IMPORTS,
+    KTR,
+    bench_environment,
+    dd,
+    find,
+    imports,
+    load,
+    run_rounds,
+    strace,
+)
+
+RING_BYTES = 32 << 20  # the data area; a power of two
+_HEADER = 4096  # write offset at 0, read offset at 64, closed flag at 128
+_U64 = struct.Struct("<Q")
+_U32 = struct.Struct("<I")
+_WRAP = 0xFFFF_FFFF  # a length that says "continue at the start of the data area"
+
+# Message tags (the first item of each marshalled tuple).
+T_RECORD = 0  # records the tracer built (general path): (tag, [bytes, ...])
+T_ENTRY_FREE = 1  # a bare CALL
+T_EXIT_FREE = 2  # a bare RET
+T_EXIT_IO = 3  # read()/write(): GENIO data, then RET
+T_ENTRY_CAPTURED = 4  # CALL + NAMI/STRUCT from (paths, found)
+T_EXIT_CAPTURED = 5  # GENIO/STRUCT from (data, found) + RET
+T_DROP = 6  # the tracer's builder counted a record it could not make
+T_END = 7  # the run's result: (tag, exit_status, stop_reason, processes, threads, lost, detached)
+
+
+class Ring:
+    """A single-producer, single-consumer byte ring in a shared memfd mapping."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.map = mmap.mmap(fd, _HEADER + RING_BYTES)
+        self.mask = RING_BYTES - 1
+
+    @classmethod
+    def create(cls) -> Ring:
+        # close-on-exec: the traced command must not inherit it (pass_fds gives it
+        # to the consumer alone)
+        fd = os.memfd_create("ktr-split-ring", os.MFD_CLOEXEC)
+        os.ftruncate(fd, _HEADER + RING_BYTES)
+        return cls(fd)
+
+    def head(self) -> int:
+        return int(_U64.unpack_from(self.map, 0)[0])
+
+    def tail(self) -> int:
+        return int(_U64.unpack_from(self.map, 64)[0])
+
+    def closed(self) -> bool:
+        return bool(_U64.unpack_from(self.map, 128)[0])
+
+
+class Producer:
+    """The tracer's side: messages appended at a private offset, published in bulk."""
+
+    def __init__(self, ring: Ring) -> None:
+        self.ring = ring
+        self.map = ring.map
+        self.head = 0  # private: what has been written
+        self.tail_seen = 0  # the consumer's offset when last looked at
+        self.waits = 0  # times the ring was full
+        self.messages = 0
+        self.bytes = 0
+
+    def put(self, message: bytes) -> None:
+        size = len(message)
+        needed = (size + 11) & ~7  # the length word, the message, 8-byte aligned
+        head = self.head
+        offset = head & self.ring.mask
+        if offset + needed + 4 > RING_BYTES:  # keep room for a wrap marker
+            needed += RING_BYTES - offset
+        if head + needed - self.tail_seen > RING_BYTES:
+            self._wait_room(head + needed)
+        mapped = self.map
+        if offset + (size + 11 & ~7) + 4 > RING_BYTES:
+            _U32.pack_into(mapped, _HEADER + offset, _WRAP)
+            offset = 0
+        _U32.pack_into(mapped, _HEADER + offset, size)
+        start = _HEADER + offset + 4
+        mapped[start:start + size] = message
+        self.head = head + needed
+        self.messages += 1
+        self.bytes += size
+
+    def _wait_room(self, wanted_head: int) -> None:
+        self.publish()
+        while True:
+            self.tail_seen = self.ring.tail()
+            if wanted_head - self.tail_seen <= RING_BYTES:
+                return
+            self.waits += 1
+            time.sleep(0.0005)
+
+    def publish(self) -> None:
+        _U64.pack_into(self.map, 0, self.head)
+
+    def close(self) -> None:
+        self.publish()
+        _U64.pack_into(self.map, 128, 1)
+
+
+def consume(ring: Ring, handle: Callable[[bytes], None]) -> int:
+    """Drain ``ring`` until the producer closed it and it is empty; messages seen."""
+    mapped = ring.map
+    mask = ring.mask
+    tail = 0
+    count = 0
+    unpublished = 0
+    while True:
+        head = ring.head()
+        if head == tail:
+            if ring.closed() and ring.head() == tail:
+                return count
+            _U64.pack_into(mapped, 64, tail)
+            time.sleep(0.001)
+            continue
+        while tail != head:
+            offset = tail & mask
+            size = int(_U32.unpack_from(mapped, _HEADER + offset)[0])
+            if size == _WRAP:
+                tail += RING_BYTES - offset
+                continue
+            start = _HEADER + offset + 4
+            handle(mapped[start:start + size])
+            tail += (size + 11) & ~7
+            count += 1
+            unpublished += 1
+            if unpublished >= 256:
+                _U64.pack_into(mapped, 64, tail)
+                unpublished = 0
+        _U64.pack_into(mapped, 64, tail)
+
+
+# ------------------------------------------------------------------ the tracer's side
+
+class Shipper:
+    """The control loop's consumer: the builder's reads at the stop, raw data to the ring.
+
+    ``prepare`` asks the real builder what to read and lets it read; the
+    finisher it returns ships what was read, after the resume. An event the
+    builder cannot prepare is built here, while stopped, and its records are
+    shipped finished (``T_RECORD``), so the ring carries everything in stop order.
+    """
+
+    def __init__(self, producer: Producer, options: Any) -> None:
+        from ktr._builder import BuilderOptions, RecordBuilder
+
+        self.producer = producer
+        self.held: list[bytes] = []  # records the general path made for this event
+        self.builder = RecordBuilder(
+            BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
+            self.held.append, self._log_error)
+        self.built = 0  # events built here (general path)
+        self.shipped = 0  # events shipped raw
+        builder = self.builder
+        self._ships: dict[object, Callable[[Any], None]] = {
+            RecordBuilder._entry_free: self._ship_entry_free,
+            RecordBuilder._exit_free: self._ship_exit_free,
+            RecordBuilder._exit_plain_io: self._ship_exit_io,
+            RecordBuilder._finish_captured: self._ship_captured,
+        }
+        self._prepare = builder.prepare
+
+    def _log_error(self, error: object) -> None:
+        self.producer.put(marshal.dumps((T_DROP, int(cast(int, error)))))
+
+    def __call__(self, event: Any) -> None:
+        self.built += 1
+        held = self.held
+        self.builder(event)
+        if held:
+            self.producer.put(marshal.dumps((T_RECORD, held)))
+            held.clear()
+
+    def prepare(self, event: Any) -> Callable[[Any], None] | None:
+        finish = self._prepare(event)
+        if finish is None:
+            return None
+        return self._ships.get(getattr(finish, "__func__", None), _nothing)
+
+    def _ship_entry_free(self, event: Any) -> None:
+        tracee, timestamp_ns, _, abi, nr, args, _ = event
+        self.shipped += 1
+        self.producer.put(marshal.dumps((T_ENTRY_FREE, tracee.pid, tracee.tid, tracee.comm,
+                                         timestamp_ns, int(abi), nr, args)))
+
+    def _ship_exit_free(self, event: Any) -> None:
+        tracee, timestamp_ns, monotonic_ns, abi, nr, retval, error, entry = event
+        self.shipped += 1
+        self.producer.put(marshal.dumps((
+            T_EXIT_FREE, tracee.pid, tracee.tid, tracee.comm, timestamp_ns,
+            monotonic_ns - entry.monotonic_ns if entry is not None else -1,
+            int(abi), nr, retval, error)))
+
+    def _ship_exit_io(self, event: Any) -> None:
+        tracee, timestamp_ns, monotonic_ns, abi, nr, retval, error, entry = event
+        builder = self.builder
+        data = builder._ready_data
+        builder._ready_data = None
+        self.shipped += 1
+        self.producer.put(marshal.dumps((
+            T_EXIT_IO, tracee.pid, tracee.tid, tracee.comm, timestamp_ns,
+            monotonic_ns - entry.monotonic_ns, int(abi), nr, retval, error, entry.args, data)))
+
+    def _ship_captured(self, event: Any) -> None:
+        builder = self.builder
+        captured: Any = builder._captured
+        builder._captured = None
+        self.shipped += 1
+        tracee = event[0]
+        if len(event) == 7:  # SyscallEntry
+            _, timestamp_ns, monotonic_ns, abi, nr, args, _ = event
+            self.producer.put(marshal.dumps((
+                T_ENTRY_CAPTURED, tracee.pid, tracee.tid, tracee.comm, timestamp_ns,
+                int(abi), nr, args, captured)))
+        else:
+            _, timestamp_ns, monotonic_ns, abi, nr, retval, error, entry = event
+            self.producer.put(marshal.dumps((
+                T_EXIT_CAPTURED, tracee.pid, tracee.tid, tracee.comm, timestamp_ns,
+                monotonic_ns - entry.monotonic_ns if entry is not None else -1,
+                int(abi), nr, retval, error, entry.args if entry is not None else None,
+                captured)))
+
+
+def _nothing(event: object) -> None:
+    """An unselected call: no record, nothing shipped."""
+
+
+def tracer_main(mode: str, pinned: bool, consumer_cpu: int | None, output: str,
+                command: list[str]) -> int:
+    from ktr._control import Control
+    from ktr._options import parse_record_arguments
+    from ktr._recorder import _control_options
+
+    record_argv = ["-q", "-o", output, *(["--pin=0"] if pinned else []), "--", *command]
+    options = parse_record_arguments(record_argv)
+    control = Control(_control_options(options))
+    if mode == "loop":
+        control.spawn(command)
+        control.run(lambda event: None)
+        return 0
+    ring = Ring.create()
+    consumer = subprocess.Popen(
+        [sys.executable, __file__, "consume", "build" if mode == "build" else "drain",
+         str(ring.fd), *record_argv], pass_fds=[ring.fd])
+    if consumer_cpu is not None:
+        os.sched_setaffinity(consumer.pid, {consumer_cpu})
+    producer = Producer(ring)
+    shipper = Shipper(producer, options)
+    control.spawn(command)
+    gc.freeze()
+    try:
+        result = control.run(shipper, producer.publish)
+    finally:
+        gc.unfreeze()
+    producer.put(marshal.dumps((
+        T_END, -1 if result.exit_status is None else result.exit_status,
+        result.stop_reason or result.spawn_error or "", result.processes, result.threads,
+        result.lost, result.detached)))
+    producer.close()
+    # The loop reaps every child, the consumer too if it ended early: wait on it by pid.
+    try:
+        _, status = os.waitpid(consumer.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+    except ChildProcessError:
+        code = -1
+    if os.environ.get("KTR_SPLIT_STATS"):
+        print(f"split: {shipper.shipped} stops shipped raw, {shipper.built} built in the "
+              f"tracer, {producer.messages} messages, {producer.bytes} bytes, "
+              f"{producer.waits} waits for room; consumer exit {code}", file=sys.stderr)
+    return 0 if code == 0 else 1
+
+
+# ------------------------------------------------------------------ the consumer's side
+
+class _Thread:
+    """What the builder's finishers read of a tracee: ids and name."""
+
+    __slots__ = ("abi", "call_abi", "comm", "emul_pending", "pid", "tid")
+
+    def __init__(self, pid: int, tid: int, comm: bytes, abi: Any) -> None:
+        self.pid = pid
+        self.tid = tid
+        self.comm = comm
+        self.abi = self.call_abi = abi
+        self.emul_pending = False
+
+
+def consumer_main(mode: str, fd: int, record_argv: list[str]) -> int:
+    ring = Ring(fd)
+    if mode == "drain":
+        consume(ring, lambda message: None)
+        return 0
+    return _build(ring, record_argv)
+
+
+def _build(ring: Ring, record_argv: list[str]) -> int:
+    import formats
+    from formats import Abi
+    from ktr._builder import BuilderOptions, RecordBuilder
+    from ktr._descriptor import open_descriptor
+    from ktr._events import SyscallEntry, SyscallExit
+    from ktr._options import parse_record_arguments
+    from ktr._recorder import (
+        _begin_payload,
+        _control_options,
+        _file_header,
+        _output_options,
+    )
+
+    options = parse_record_arguments(record_argv)
+    header = _file_header(options, _control_options(options))
+    descriptor = open_descriptor(_output_options(options), header, begin=_begin_payload(header))
+    held: list[bytes] = []
+    builder = RecordBuilder(
+        BuilderOptions(options.kinds, options.io_bytes, options.syscalls.selects),
+        held.append, descriptor.log_error)
+    abis = {int(abi): abi for abi in Abi}
+    threads: dict[int, _Thread] = {}
+    plan = builder._plan
+    entry_free = builder._entry_free
+    exit_free = builder._exit_free
+    exit_io = builder._exit_plain_io
+    finish_captured = builder._finish_captured
+    new_tuple = tuple.__new__
+    loads = marshal.loads
+    sink_many = descriptor.add_entries
+    end: list[Any] = []
+
+    def thread(pid: int, tid: int, comm: bytes, abi: Any) -> _Thread:
+        found = threads.get(tid)
+        if found is None:
+            found = threads[tid] = _Thread(pid, tid, comm, abi)
+        else:
+            found.pid = pid
+            found.comm = comm
+            found.call_abi = abi
+        return found
+
+    def entry_of(tracee: _Thread, abi: Any, nr: int, args: Any, duration: int
+                 ) -> SyscallEntry | None:
+        # The SYSRET's duration is exit - entry: an entry at -duration gives it back.
+        if duration < 0:
+            return None
+        return new_tuple(SyscallEntry, (tracee, 0, -duration, abi, nr, args, 0))
+
+    def handle(raw: bytes) -> None:
+        message = loads(raw)
+        tag = message[0]
+        if tag in (T_EXIT_IO, T_EXIT_FREE, T_EXIT_CAPTURED):
+            if tag == T_EXIT_FREE:
+                _, pid, tid, comm, ts, duration, abi_number, nr, retval, error = message
+                args: Any = None
+            elif tag == T_EXIT_IO:
+                (_, pid, tid, comm, ts, duration, abi_number, nr, retval, error, args,
+                 data) = message
+            else:
+                (_, pid, tid, comm, ts, duration, abi_number, nr, retval, error, args,
+                 captured) = message
+            abi = abis[abi_number]
+            tracee = thread(pid, tid, comm, abi)
+            event = new_tuple(SyscallExit, (tracee, ts, 0, abi, nr, retval, error,
+                                            entry_of(tracee, abi, nr, args, duration)))
+            builder._ready_plan = plan(abi, nr)
+            if tag == T_EXIT_FREE:
+                exit_free(event)
+            elif tag == T_EXIT_IO:
+                builder._ready_data = data
+                exit_io(event)
+            else:
+                builder._captured = captured
+                finish_captured(event)
+        elif tag in (T_ENTRY_FREE, T_ENTRY_CAPTURED):
+            if tag == T_ENTRY_FREE:
+                _, pid, tid, comm, ts, abi_number, nr, args = message
+            else:
+                _, pid, tid, comm, ts, abi_number, nr, args, captured = message
+            abi = abis[abi_number]
+            tracee = thread(pid, tid, comm, abi)
+            entry_event = new_tuple(SyscallEntry, (tracee, ts, 0, abi, nr, args, 0))
+            builder._ready_plan = plan(abi, nr)
+            if tag == T_ENTRY_FREE:
+                entry_free(entry_event)
+            else:
+                builder._captured = captured
+                finish_captured(entry_event)
+        elif tag == T_RECORD:
+            held.extend(message[1])
+        elif tag == T_DROP:
+            descriptor.log_error(formats.DropError(message[1]))
+        elif tag == T_END:
+            end.append(message)
+        if len(held) >= 64:
+            sink_many(held)
+            held.clear()
+
+    try:
+        consume(ring, handle)
+        if held:
+            sink_many(held)
+            held.clear()
+        if end:
+            _, status, reason, processes, threads_seen, lost, detached = end[0]
+            descriptor.add_end(formats.End(
+                status, int(formats.EndFlag.STOPPED_EARLY if reason else formats.EndFlag.NONE),
+                processes, threads_seen, lost, detached, reason.encode("utf-8", "replace"),
+                0, b""))
+    finally:
+        descriptor.release()
+    return 0
+
+
+# ------------------------------------------------------------------ the comparison
+
+def split(mode: str, workload: list[str], output: str, pinned: bool = False,
+          consumer_cpu: int | None = None) -> list[str]:
+    options = ["--pin"] if pinned else []
+    if consumer_cpu is not None:
+        options += ["--consumer-cpu", str(consumer_cpu)]
+    return [sys.executable, __file__, "run", mode, *options, output, "--", *workload]
+
+
+def compare(rounds: int, count: int, directory: str, environment: Mapping[str, str]) -> None:
+    output = os.path.join(directory, "split.ktr")
+    workloads = [
+        (f"dd bs=1 count={count}", dd(count), False, None),
+        ("find /usr/lib/python3 /usr/share/doc", find(), False, None),
+        ("python3 -c 'import json,email,...'", imports(), False, None),
+        (f"dd count={count} pinned, consumer CPU 1", dd(count), True, 1),
+        (f"dd count={count} pinned, all on CPU 0", dd(count), True, 0),
+    ]
+    columns = [("(a) loop", "loop"), ("(b) reads+ring", "drain"),
+               ("(c) +consumer builds", "build"), ("ktr record", "ktr")]
+    runs: dict[str, list[str]] = {}
+    for name, workload, pinned, cpu in workloads:
+        for _, mode in columns:
+            # A B A B: strace before each configuration
+            runs[f"{name} | strace {mode}"] = strace(workload, pinned)
+            if mode == "ktr":
+                runs[f"{name} | {mode}"] = [KTR, "record", "-q", "-o", output,
+                                            *(["--pin=0"] if pinned else []), "--", *workload]
+            elif mode == "loop" and cpu == 0:
+                del runs[f"{name} | strace {mode}"]  # the loop alone: the row above
+            else:
+                runs[f"{name} | {mode}"] = split(mode, workload, output, pinned, cpu)
+    times = run_rounds(runs, rounds, environment)
+    print(f"\nktr/strace wall time, medians of {rounds} (each against the strace runs "
+          "beside it)")
+    print(f"{'workload':<40}" + "".join(f"{label:>22}" for label, _ in columns))
+    for name, *_ in workloads:
+        cells = []
+        for _, mode in columns:
+            if f"{name} | {mode}" not in times:
+                cells.append(f"{'(as above)':>22}")
+                continue
+            ours = statistics.median(times[f"{name} | {mode}"])
+            peer = statistics.median(times[f"{name} | strace {mode}"])
+            cells.append(f"{ours / peer:>9.2f} ({ours:5.2f}/{peer:5.2f})")
+        print(f"{name:<40}" + "".join(cells))
+    print(f"\nruns ({rounds} rounds):")
+    for label, values in times.items():
+        print(f"  {label:<58} " + " ".join(f"{value:.3f}" for value in values))
+
+
+def instructions(small: int, large: int, environment: dict[str, str]) -> None:
+    """Callgrind's user-mode instructions per stop of the tracer process (the consumer
+    runs natively: valgrind does not follow the exec that starts it)."""
+    from bench_instructions import instructions as count_instructions
+
+    scratch = tempfile.mkdtemp(prefix="bench-split-")
+    output = os.path.join(scratch, "out.ktr")
+    rows: list[tuple[str, Callable[[int], list[str]]]] = [
+        ("strace -f -o /dev/null", lambda n: ["strace", "-f", "-o", "/dev/null", *dd(n)]),
+        ("(a) control loop alone", lambda n: split("loop", dd(n), output, True)),
+        ("(b) loop + reads + ring copy", lambda n: split("drain", dd(n), output, True, 1)),
+        ("(c) tracer of (b), consumer builds", lambda n: split("build", dd(n), output, True, 1)),
+        ("ktr record --pin=0", lambda n: [KTR, "record", "-q", "--pin=0", "-o", output, "--",
+                                          *dd(n)]),
+    ]
+    stops = 4 * (large - small)
+    print(f"user-mode instructions per stop of the tracer process (callgrind Ir), dd bs=1 "
+          f"count={small} vs {large}: {stops} stops apart")
+    results: dict[str, float] = {}
+    try:
+        for label, command in rows:
+            count_instructions(command(10), environment)
+            fewer = count_instructions(command(small), environment)
+            more = count_instructions(command(large), environment)
+            results[label] = (more - fewer) / stops
+            print(f"  {label:<40} {results[label]:10,.0f}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    peer = results["strace -f -o /dev/null"]
+    for label, value in results.items():
+        print(f"  {label:<40} {value / peer:6.1f} x strace")
+
+
+def check(count: int, directory: str, environment: Mapping[str, str]) -> int:
+    """The consumer's trace against ``ktr record``'s, through ktrdump (pids, times masked).
+
+    ``ktr record`` runs twice, before and after the split recorder: a workload
+    that does not repeat itself exactly (pyenv's shims, caches) shows as the
+    two ``ktr record`` traces differing from each other.
+    """
+    ktrdump = str(Path(sys.executable).parent / "ktrdump")
+    failures = 0
+    # The import workload without pyenv's shell shims (whose signals race with their
+    # children: two runs differ), run once first so that its bytecode is cached.
+    direct_imports = [sys.executable, "-c", IMPORTS]
+    subprocess.run(direct_imports, check=True, env=environment)
+    for name, workload in (("dd", dd(count)), ("find", find()), ("imports", direct_imports)):
+        texts = []
+        for index in range(3):
+            out = os.path.join(directory, f"check-{name}-{index}.ktr")
+            argv = (split("build", workload, out) if index == 1
+                    else [KTR, "record", "-q", "-o", out, "--", *workload])
+            subprocess.run(argv, check=True, env=environment, stdout=subprocess.DEVNULL)
+            dumped = subprocess.run([ktrdump, out], check=True, capture_output=True,
+                                    env=environment).stdout.decode("utf-8", "replace")
+            texts.append(_masked(dumped))
+        first, ours, second = texts
+        same = ours in (first, second)
+        failures += not same
+        lines = [len(text.splitlines()) for text in texts]
+        print(f"{name:<8} ktr record {lines[0]}/{lines[2]} lines, split {lines[1]} lines: "
+              f"{'identical' if same else 'DIFFERENT'} to "
+              f"{'the first' if ours == first else 'the second' if ours == second else 'either'}"
+              f" ktr record (the two ktr record traces "
+              f"{'identical' if first == second else 'differ'})")
+        if not same:
+            import difflib
+
+            diff = list(difflib.unified_diff(first.splitlines(), ours.splitlines(),
+                                             "ktr record", "split", lineterm="", n=1))
+            print("\n".join(diff[:30]))
+    return 1 if failures else 0
+
+
+def _masked(text: str) -> str:
+    """What differs between two recordings of one deterministic command."""
+    text = re.sub(r"\b\d{3,7}\b", "N", text)  # pids, tids, durations
+    text = re.sub(r"0x[0-9a-f]+", "0xX", text)  # addresses (ASLR)
+    # the command's name before its exec is the recorder's: the ktr script or python
+    text = text.replace(" ktr      ", " python   ")
+    # what the kernel gives differently each run
+    text = re.sub(r"(STRU  struct (bytes|sysinfo|statfs)) .*", r"\1 ...", text)
+    return text
+
+
+def main(arguments: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if arguments is None else arguments)
+    if argv and argv[0] == "run":
+        parser = argparse.ArgumentParser(prog="bench_split.py run")
+        parser.add_argument("mode", choices=("loop", "drain", "build"))
+        parser.add_argument("--pin", action="store_true")
+        parser.add_argument("--consumer-cpu", type=int)
+        parser.add_argument("output")
+        parser.add_argument("command", nargs=argparse.REMAINDER)
+        run = parser.parse_args(argv[1:])
+        command = run.command[1:] if run.command[:1] == ["--"] else run.command
+        return tracer_main(run.mode, run.pin, run.consumer_cpu, run.output, command)
+    if argv and argv[0] == "consume":
+        return consumer_main(argv[1], int(argv[2]), argv[3:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--count", type=int, default=20000, help="dd bytes (2 syscalls each)")
+    parser.add_argument("--instructions", action="store_true")
+    parser.add_argument("--small", type=int, default=1000)
+    parser.add_argument("--large", type=int, default=3000)
+    parser.add_argument("--check", action="store_true")
+    options = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as directory:
+        environment = bench_environment(directory)
+        print(f"machine: kernel {os.uname().release}; {load()} (before)")
+        if options.instructions:
+            instructions(options.small, options.large, environment)
+        elif options.check:
+            return check(options.count, directory, environment)
+        else:
+            compare(options.rounds, options.count, directory, environment)
+        print(f"\n{load()} (after)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
