@@ -74,8 +74,11 @@ from bench_record import (
 
 RING_BYTES = 32 << 20  # the data area; a power of two
 _HEADER = 4096  # write offset at 0, read offset at 64, closed flag at 128
-_U64 = struct.Struct("<Q")
-_U32 = struct.Struct("<I")
+# Native formats: packed with one memcpy of the C type, so an aligned offset word is
+# written by one store, which the other process never sees half done (x86-64). The
+# standard-size "<Q" writes byte by byte: a consumer can read a torn offset.
+_U64 = struct.Struct("Q")
+_U32 = struct.Struct("I")
 _WRAP = 0xFFFF_FFFF  # a length that says "continue at the start of the data area"
 
 # Message tags (the first item of each marshalled tuple).
@@ -179,6 +182,8 @@ def consume(ring: Ring, handle: Callable[[bytes], None]) -> int:
             _U64.pack_into(mapped, 64, tail)
             time.sleep(0.001)
             continue
+        if head < tail or head - tail > RING_BYTES:
+            raise RuntimeError(f"ring offsets make no sense: head {head}, tail {tail}")
         while tail != head:
             offset = tail & mask
             size = int(_U32.unpack_from(mapped, _HEADER + offset)[0])
