@@ -174,6 +174,7 @@ def consume(ring: Ring, handle: Callable[[bytes], None]) -> int:
     tail = 0
     count = 0
     unpublished = 0
+    anomalies = 0
     while True:
         head = ring.head()
         if head == tail:
@@ -183,7 +184,13 @@ def consume(ring: Ring, handle: Callable[[bytes], None]) -> int:
             time.sleep(0.001)
             continue
         if head < tail or head - tail > RING_BYTES:
-            raise RuntimeError(f"ring offsets make no sense: head {head}, tail {tail}")
+            # Seen only with the producer under valgrind (a few times in dozens of
+            # runs): a write offset read as 0. Read it again until it makes sense.
+            anomalies += 1
+            if anomalies > 10_000:
+                raise RuntimeError(f"ring offsets make no sense: head {head}, tail {tail}")
+            time.sleep(0.0001)
+            continue
         while tail != head:
             offset = tail & mask
             size = int(_U32.unpack_from(mapped, _HEADER + offset)[0])
