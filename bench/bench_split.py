@@ -90,6 +90,9 @@ T_ENTRY_CAPTURED = 4  # CALL + NAMI/STRUCT from (paths, found)
 T_EXIT_CAPTURED = 5  # GENIO/STRUCT from (data, found) + RET
 T_DROP = 6  # the tracer's builder counted a record it could not make
 T_END = 7  # the run's result: (tag, exit_status, stop_reason, processes, threads, lost, detached)
+#: Mode ``records``: what starts a control message among records (no record's payload
+#: length: a record is at most 16 MiB).
+_CONTROL = b"\xff\xff\xff\xff"
 
 
 class Ring:
@@ -318,11 +321,13 @@ def tracer_main(mode: str, pinned: bool, consumer_cpu: int | None, output: str,
         return 0
     ring = Ring.create()
     consumer = subprocess.Popen(
-        [sys.executable, __file__, "consume", "build" if mode == "build" else "drain",
-         str(ring.fd), *record_argv], pass_fds=[ring.fd])
+        [sys.executable, __file__, "consume", mode, str(ring.fd), *record_argv],
+        pass_fds=[ring.fd])
     if consumer_cpu is not None:
         os.sched_setaffinity(consumer.pid, {consumer_cpu})
     producer = Producer(ring)
+    if mode == "records":
+        return _ship_records(options, control, command, producer, consumer.pid)
     shipper = Shipper(producer, options)
     control.spawn(command)
     gc.freeze()
@@ -330,21 +335,67 @@ def tracer_main(mode: str, pinned: bool, consumer_cpu: int | None, output: str,
         result = control.run(shipper, producer.publish)
     finally:
         gc.unfreeze()
-    producer.put(marshal.dumps((
+    _ship_end(producer, result)
+    return _wait_consumer(consumer.pid, (
+        f"{shipper.shipped} stops shipped raw, {shipper.built} built in the tracer, "
+        f"{producer.messages} messages, {producer.bytes} bytes, "
+        f"{producer.waits} waits for room"))
+
+
+def _ship_records(options: Any, control: Any, command: list[str], producer: Producer,
+                  consumer: int) -> int:
+    """Mode ``records``: the ptrace source as ``ktr record`` runs it (the builder, its
+    held records handed over in bulk), the bulk going to the ring instead of the
+    descriptor: only the descriptor and its writer thread leave the tracer's process."""
+    from ktr._sources import PtraceSource, SourceOutput
+
+    source = PtraceSource(options, control.options)
+    source.control = control
+    put = producer.put
+    publish = producer.publish
+    join = b"".join
+
+    def ship_many(records: list[bytes]) -> int:
+        put(join(records))
+        publish()
+        return len(records)
+
+    def ship_one(record: bytes) -> bool:
+        put(record)
+        return True
+
+    def log_lost(error: object, count: int, at_ns: int | None = None) -> None:
+        put(_CONTROL + marshal.dumps((T_DROP, int(cast(int, error)), count)))
+
+    output = SourceOutput(ship_one, log_lost, lambda message: None, ship_many)
+    control.spawn(command)
+    gc.freeze()
+    try:
+        result = source.run(output, lambda error: log_lost(error, 1), bulk=True)
+    finally:
+        gc.unfreeze()
+    _ship_end(producer, result, _CONTROL)
+    return _wait_consumer(consumer, f"{producer.messages} messages, {producer.bytes} bytes, "
+                          f"{producer.waits} waits for room")
+
+
+def _ship_end(producer: Producer, result: Any, prefix: bytes = b"") -> None:
+    producer.put(prefix + marshal.dumps((
         T_END, -1 if result.exit_status is None else result.exit_status,
         result.stop_reason or result.spawn_error or "", result.processes, result.threads,
         result.lost, result.detached)))
     producer.close()
+
+
+def _wait_consumer(consumer: int, stats: str) -> int:
     # The loop reaps every child, the consumer too if it ended early: wait on it by pid.
     try:
-        _, status = os.waitpid(consumer.pid, 0)
+        _, status = os.waitpid(consumer, 0)
         code = os.waitstatus_to_exitcode(status)
     except ChildProcessError:
         code = -1
     if os.environ.get("KTR_SPLIT_STATS"):
-        print(f"split: {shipper.shipped} stops shipped raw, {shipper.built} built in the "
-              f"tracer, {producer.messages} messages, {producer.bytes} bytes, "
-              f"{producer.waits} waits for room; consumer exit {code}", file=sys.stderr)
+        print(f"split: {stats}; consumer exit {code}", file=sys.stderr)
     return 0 if code == 0 else 1
 
 
@@ -368,10 +419,10 @@ def consumer_main(mode: str, fd: int, record_argv: list[str]) -> int:
     if mode == "drain":
         consume(ring, lambda message: None)
         return 0
-    return _build(ring, record_argv)
+    return _build(ring, record_argv, records=mode == "records")
 
 
-def _build(ring: Ring, record_argv: list[str]) -> int:
+def _build(ring: Ring, record_argv: list[str], records: bool = False) -> int:
     import formats
     from formats import Abi
     from ktr._builder import BuilderOptions, RecordBuilder
@@ -420,6 +471,29 @@ def _build(ring: Ring, record_argv: list[str]) -> int:
         if duration < 0:
             return None
         return new_tuple(SyscallEntry, (tracee, 0, -duration, abi, nr, args, 0))
+
+    header_size = formats.codec().header.size
+    payload_length = struct.Struct(formats.codec().header.format[:2]).unpack_from
+
+    def handle_records(raw: bytes) -> None:
+        """Mode ``records``: finished records, one after the other; or ``_CONTROL``
+        and a marshalled DROP or END."""
+        if raw[:4] == _CONTROL:
+            message = loads(raw[4:])
+            if message[0] == T_END:
+                end.append(message)
+            else:
+                for _ in range(message[2]):
+                    descriptor.log_error(formats.DropError(message[1]))
+            return
+        position = 0
+        size = len(raw)
+        batch: list[bytes] = []
+        while position < size:
+            stop = position + header_size + payload_length(raw, position)[0]
+            batch.append(raw[position:stop])
+            position = stop
+        sink_many(batch)
 
     def handle(raw: bytes) -> None:
         message = loads(raw)
@@ -472,7 +546,7 @@ def _build(ring: Ring, record_argv: list[str]) -> int:
             held.clear()
 
     try:
-        consume(ring, handle)
+        consume(ring, handle_records if records else handle)
         if held:
             sink_many(held)
             held.clear()
@@ -507,7 +581,8 @@ def compare(rounds: int, count: int, directory: str, environment: Mapping[str, s
         (f"dd count={count} pinned, all on CPU 0", dd(count), True, 0),
     ]
     columns = [("(a) loop", "loop"), ("(b) reads+ring", "drain"),
-               ("(c) +consumer builds", "build"), ("ktr record", "ktr")]
+               ("(c) +consumer builds", "build"), ("(d) records to ring", "records"),
+               ("ktr record", "ktr")]
     runs: dict[str, list[str]] = {}
     for name, workload, pinned, cpu in workloads:
         for _, mode in columns:
@@ -551,6 +626,7 @@ def instructions(small: int, large: int, environment: dict[str, str]) -> None:
         ("(a) control loop alone", lambda n: split("loop", dd(n), output, True)),
         ("(b) loop + reads + ring copy", lambda n: split("drain", dd(n), output, True, 1)),
         ("(c) tracer of (b), consumer builds", lambda n: split("build", dd(n), output, True, 1)),
+        ("(d) builds, records to ring", lambda n: split("records", dd(n), output, True, 1)),
         ("ktr record --pin=0", lambda n: [KTR, "record", "-q", "--pin=0", "-o", output, "--",
                                           *dd(n)]),
     ]
@@ -587,24 +663,24 @@ def check(count: int, directory: str, environment: Mapping[str, str]) -> int:
     subprocess.run(direct_imports, check=True, env=environment)
     for name, workload in (("dd", dd(count)), ("find", find()), ("imports", direct_imports)):
         texts = []
-        for index in range(3):
+        for index in range(4):
             out = os.path.join(directory, f"check-{name}-{index}.ktr")
             argv = (split("build", workload, out) if index == 1
+                    else split("records", workload, out) if index == 3
                     else [KTR, "record", "-q", "-o", out, "--", *workload])
             subprocess.run(argv, check=True, env=environment, stdout=subprocess.DEVNULL)
             dumped = subprocess.run([ktrdump, out], check=True, capture_output=True,
                                     env=environment).stdout.decode("utf-8", "replace")
             texts.append(_masked(dumped))
-        first, ours, second = texts
-        same = ours in (first, second)
+        first, ours, second, records = texts
+        same = ours in (first, second) and records in (first, second)
         failures += not same
         lines = [len(text.splitlines()) for text in texts]
-        print(f"{name:<8} ktr record {lines[0]}/{lines[2]} lines, split {lines[1]} lines: "
-              f"{'identical' if same else 'DIFFERENT'} to "
-              f"{'the first' if ours == first else 'the second' if ours == second else 'either'}"
-              f" ktr record (the two ktr record traces "
-              f"{'identical' if first == second else 'differ'})")
-        if not same:
+        print(f"{name:<8} ktr record {lines[0]}/{lines[2]} lines (the two "
+              f"{'identical' if first == second else 'differ'}); split raw (c) {lines[1]}: "
+              f"{'identical' if ours in (first, second) else 'DIFFERENT'}; split records (d) "
+              f"{lines[3]}: {'identical' if records in (first, second) else 'DIFFERENT'}")
+        if ours not in (first, second):
             import difflib
 
             diff = list(difflib.unified_diff(first.splitlines(), ours.splitlines(),
@@ -628,7 +704,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if arguments is None else arguments)
     if argv and argv[0] == "run":
         parser = argparse.ArgumentParser(prog="bench_split.py run")
-        parser.add_argument("mode", choices=("loop", "drain", "build"))
+        parser.add_argument("mode", choices=("loop", "drain", "build", "records"))
         parser.add_argument("--pin", action="store_true")
         parser.add_argument("--consumer-cpu", type=int)
         parser.add_argument("output")
