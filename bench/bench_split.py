@@ -321,10 +321,9 @@ def tracer_main(mode: str, pinned: bool, consumer_cpu: int | None, output: str,
         return 0
     ring = Ring.create()
     consumer = subprocess.Popen(
-        [sys.executable, __file__, "consume", mode, str(ring.fd), *record_argv],
+        [sys.executable, __file__, "consume", mode, str(ring.fd),
+         str(-1 if consumer_cpu is None else consumer_cpu), *record_argv],
         pass_fds=[ring.fd])
-    if consumer_cpu is not None:
-        os.sched_setaffinity(consumer.pid, {consumer_cpu})
     producer = Producer(ring)
     if mode == "records":
         return _ship_records(options, control, command, producer, consumer.pid)
@@ -414,15 +413,17 @@ class _Thread:
         self.emul_pending = False
 
 
-def consumer_main(mode: str, fd: int, record_argv: list[str]) -> int:
+def consumer_main(mode: str, fd: int, cpu: int, record_argv: list[str]) -> int:
     ring = Ring(fd)
     if mode == "drain":
+        if cpu >= 0:
+            os.sched_setaffinity(0, {cpu})
         consume(ring, lambda message: None)
         return 0
-    return _build(ring, record_argv, records=mode == "records")
+    return _build(ring, record_argv, cpu, records=mode == "records")
 
 
-def _build(ring: Ring, record_argv: list[str], records: bool = False) -> int:
+def _build(ring: Ring, record_argv: list[str], cpu: int, records: bool = False) -> int:
     import formats
     from formats import Abi
     from ktr._builder import BuilderOptions, RecordBuilder
@@ -436,7 +437,9 @@ def _build(ring: Ring, record_argv: list[str], records: bool = False) -> int:
         _output_options,
     )
 
-    options = parse_record_arguments(record_argv)
+    options = parse_record_arguments(record_argv)  # before pinning: it checks --pin's CPU
+    if cpu >= 0:
+        os.sched_setaffinity(0, {cpu})
     header = _file_header(options, _control_options(options))
     descriptor = open_descriptor(_output_options(options), header, begin=_begin_payload(header))
     held: list[bytes] = []
@@ -614,7 +617,8 @@ def compare(rounds: int, count: int, directory: str, environment: Mapping[str, s
         print(f"  {label:<58} " + " ".join(f"{value:.3f}" for value in values))
 
 
-def instructions(small: int, large: int, environment: dict[str, str]) -> None:
+def instructions(small: int, large: int, environment: dict[str, str],
+                 only: str | None = None) -> None:
     """Callgrind's user-mode instructions per stop of the tracer process (the consumer
     runs natively: valgrind does not follow the exec that starts it)."""
     from bench_instructions import instructions as count_instructions
@@ -630,6 +634,10 @@ def instructions(small: int, large: int, environment: dict[str, str]) -> None:
         ("ktr record --pin=0", lambda n: [KTR, "record", "-q", "--pin=0", "-o", output, "--",
                                           *dd(n)]),
     ]
+    if only:
+        # strace always: the ratios need it
+        rows = [row for row in rows if row[0].startswith("strace")
+                or any(row[0].startswith(prefix) for prefix in only.split(","))]
     stops = 4 * (large - small)
     print(f"user-mode instructions per stop of the tracer process (callgrind Ir), dd bs=1 "
           f"count={small} vs {large}: {stops} stops apart")
@@ -723,20 +731,22 @@ def main(arguments: Sequence[str] | None = None) -> int:
         command = run.command[1:] if run.command[:1] == ["--"] else run.command
         return tracer_main(run.mode, run.pin, run.consumer_cpu, run.output, command)
     if argv and argv[0] == "consume":
-        return consumer_main(argv[1], int(argv[2]), argv[3:])
+        return consumer_main(argv[1], int(argv[2]), int(argv[3]), argv[4:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--count", type=int, default=20000, help="dd bytes (2 syscalls each)")
     parser.add_argument("--instructions", action="store_true")
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--large", type=int, default=3000)
+    parser.add_argument("--rows", help="with --instructions: only the rows whose labels "
+                        "start with these (comma-separated), and strace's")
     parser.add_argument("--check", action="store_true")
     options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as directory:
         environment = bench_environment(directory)
         print(f"machine: kernel {os.uname().release}; {load()} (before)")
         if options.instructions:
-            instructions(options.small, options.large, environment)
+            instructions(options.small, options.large, environment, options.rows)
         elif options.check:
             return check(options.count, directory, environment)
         else:
