@@ -661,7 +661,7 @@ def compare(rounds: int, count: int, directory: str, environment: Mapping[str, s
         (f"dd count={count} pinned, consumer CPU 1", dd(count), True, 1),
         (f"dd count={count} pinned, all on CPU 0", dd(count), True, 0),
     ]
-    columns = [("(a) loop", "loop"), ("(b) reads+ring", "drain"),
+    columns = [("(a) loop", "loop"), ("(b) reads+ring", "drain"), ("(b') lean copy", "lean"),
                ("(c) +consumer builds", "build"), ("(d) records to ring", "records"),
                ("ktr record", "ktr")]
     runs: dict[str, list[str]] = {}
