@@ -390,6 +390,23 @@ class LeanShipper(Shipper):
             mapped[start:start + size] = data
 
 
+class ReadsOnly(Shipper):
+    """Mode ``reads``: the builder's reads at each stop and nothing shipped (the general
+    path's records are made and dropped): what the reads alone cost the tracer."""
+
+    def __init__(self, producer: Producer, options: Any) -> None:
+        super().__init__(producer, options)
+        self._ships = dict.fromkeys(self._ships, _forget)
+
+    def __call__(self, event: Any) -> None:
+        self.builder(event)
+        self.held.clear()
+
+
+def _forget(event: object) -> None:
+    """Mode ``reads``: what prepare read is dropped."""
+
+
 def _nothing(event: object) -> None:
     """An unselected call: no record, nothing shipped."""
 
@@ -415,7 +432,7 @@ def tracer_main(mode: str, pinned: bool, consumer_cpu: int | None, output: str,
     producer = Producer(ring)
     if mode == "records":
         return _ship_records(options, control, command, producer, consumer.pid)
-    shipper = (LeanShipper if mode == "lean" else Shipper)(producer, options)
+    shipper = {"lean": LeanShipper, "reads": ReadsOnly}.get(mode, Shipper)(producer, options)
     control.spawn(command)
     gc.freeze()
     try:
@@ -503,7 +520,7 @@ class _Thread:
 
 def consumer_main(mode: str, fd: int, cpu: int, record_argv: list[str]) -> int:
     ring = Ring(fd)
-    if mode in ("drain", "lean"):
+    if mode in ("drain", "lean", "reads"):
         if cpu >= 0:
             os.sched_setaffinity(0, {cpu})
         consume(ring, lambda message: None)
@@ -716,6 +733,7 @@ def instructions(small: int, large: int, environment: dict[str, str],
     rows: list[tuple[str, Callable[[int], list[str]]]] = [
         ("strace -f -o /dev/null", lambda n: ["strace", "-f", "-o", "/dev/null", *dd(n)]),
         ("(a) control loop alone", lambda n: split("loop", dd(n), output, True)),
+        ("(a') loop + the builder's reads", lambda n: split("reads", dd(n), output, True, 1)),
         ("(b) loop + reads + ring copy", lambda n: split("drain", dd(n), output, True, 1)),
         ("(b') lean ring copy", lambda n: split("lean", dd(n), output, True, 1)),
         ("(c) tracer of (b), consumer builds", lambda n: split("build", dd(n), output, True, 1)),
@@ -811,7 +829,8 @@ def main(arguments: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if arguments is None else arguments)
     if argv and argv[0] == "run":
         parser = argparse.ArgumentParser(prog="bench_split.py run")
-        parser.add_argument("mode", choices=("loop", "drain", "lean", "build", "records"))
+        parser.add_argument("mode", choices=("loop", "reads", "drain", "lean", "build",
+                                             "records"))
         parser.add_argument("--pin", action="store_true")
         parser.add_argument("--consumer-cpu", type=int)
         parser.add_argument("output")
