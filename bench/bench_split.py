@@ -33,7 +33,8 @@ CPU 0 with them (``pinned, all on CPU 0``).
     python bench/bench_split.py run MODE [--pin] [--consumer-cpu N] OUT -- CMD...
 
 What it measured (2026-11-30, callgrind, dd bs=1, instructions per stop of the
-tracer process; strace 3,130-3,180): (a) the loop alone 23,700; (b) + the
+tracer process; strace 3,130-3,180): (a) the loop alone 23,700; (a') + the
+builder's reads, nothing copied 31,700; (b) + the
 builder's reads + a marshalled raw copy 46,900; (b') the hottest raw stops
 packed straight into the ring 40,700; (d) records built as today, the ring
 in place of the descriptor and writer 38,500; ``ktr record --pin=0`` 39,800.
