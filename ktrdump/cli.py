@@ -677,6 +677,7 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
     try:
         summary = summarize(events, summary_options, order=order, on_notice=report,
                             tap=(TAPPED_KINDS, take))
+        summary.counters.use_header(header)
         output = Output(stdout)
         probe_lines = probes.lines()
         sample_lines = profile_lines(profile)
