@@ -757,7 +757,7 @@ def _parquet(options: Options, source: _Source, events: Iterator[Any],
     write_parquet(events, options.output_path, facilities=recorded_facilities(source.header),
                   on_notice=report,
                   keep=record_filter(options, selector.keep if selector is not None else None),
-                  avoid=inputs)
+                  avoid=inputs, stacks=Stacks(options.symbol_cache, _warner(stderr)))
     return report.status
 
 
