@@ -117,8 +117,8 @@ def test_parquet_end_minus_start_is_duration(trace: Path, tmp_path: Path) -> Non
         assert row["end_ns"] - row["start_ns"] == row["duration_ns"], row
 
 
-_RESUMED = re.compile(r"^(\d+) (\d+\.\d+) <\.\.\. (\w+) resumed>.* <(\d+\.\d+)>$")
-_CUT = re.compile(r"^(\d+) (\d+\.\d+) (\w+)\(.*<unfinished \.\.\.>$")
+_RESUMED = re.compile(r"^(\d+) +(\d+\.\d+) <\.\.\. (\w+) resumed>.* <(\d+\.\d+)>$")
+_CUT = re.compile(r"^(\d+) +(\d+\.\d+) (\w+)\(.*<unfinished \.\.\.>$")
 
 
 def test_strace_view_resumed_time_and_T_agree(trace: Path) -> None:
