@@ -54,8 +54,11 @@ def csw_text(payload: Csw) -> str:
     return "CSW   " + " ".join(words)
 
 
-def cnt_text(payload: Cnt) -> str:
+def cnt_text(payload: Cnt, not_supported: Sequence[str] = ()) -> str:
+    """``CNT   task-clock=123 cycles=<not supported> final``: ``not_supported``,
+    the header's ``counters_not_supported``, as perf stat shows them."""
     parts = [f"{name}={value}" for name, value in _counters(payload).items()]
+    parts += [f"{name}={_NOT_SUPPORTED}" for name in not_supported]
     if payload.running_ns < payload.enabled_ns and payload.enabled_ns:
         parts.append(f"running={100 * payload.running_ns // payload.enabled_ns}%")
     if payload.flags & CntFlag.USER_ONLY:

@@ -63,6 +63,12 @@ def test_unsupported_counter_is_left_out_and_shown_as_perf_stat(tmp_path: Path) 
     assert counts and all(list(record["counters"]) == ["task-clock"] for record in counts)
     assert counts[-1]["final"] and counts[-1]["counters"]["task-clock"] > 0
 
+    text = subprocess.run([str(KTRDUMP), str(trace)], check=True, capture_output=True,
+                          text=True).stdout
+    cnt_lines = [line for line in text.splitlines() if " CNT " in line]
+    assert cnt_lines and all(re.search(r" CNT +task-clock=\d+ cycles=<not supported>", line)
+                             for line in cnt_lines), cnt_lines
+
     summary = subprocess.run([str(KTRDUMP), "--summary", str(trace)], check=True,
                              capture_output=True, text=True).stdout.splitlines()
     start = summary.index("counters per thread (CNT, last reading; * not final):")
