@@ -442,7 +442,7 @@ class PerfSource:
         if self.user_only:
             flags |= CntFlag.USER_ONLY
         output.sink(self._codec.encode_record(
-            RecordKind.CNT, thread.pid, thread.tid, time.time_ns(), thread.tracee.comm,
+            RecordKind.CNT, thread.pid, thread.tid, self._clock.now_ns(), thread.tracee.comm,
             formats.Cnt(int(flags), reading.time_enabled, reading.time_running,
                         reading.values, self._names)))
 
