@@ -38,7 +38,6 @@ descriptor does).
 from __future__ import annotations
 
 import struct
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -776,8 +775,12 @@ class RecordBuilder:
                 tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm, nr, event.abi,
                 0, event.error, retval, duration))
 
-    def unfinished(self, tracee: Tracee, timestamp_ns: int, monotonic_ns: int) -> None:
-        """A SYSRET for a call that will never return (the thread exited or left)."""
+    def unfinished(self, tracee: Tracee, timestamp_ns: int) -> None:
+        """A SYSRET for a call that will never return (the thread exited or left).
+
+        Its duration runs to the stop that ended the call (``timestamp_ns``,
+        the trace clock as the entry's), not to when this record is made.
+        """
         entry = tracee.entry
         # ktr.utrace's number is never planned (prepare relies on that)
         if entry is None or not self._calls or entry.nr == UTRACE_SYSCALL:
@@ -786,7 +789,7 @@ class RecordBuilder:
             return
         self._emit(self._codec.sysret_record(
             tracee.pid, tracee.tid, timestamp_ns, tracee.comm, entry.nr, entry.abi,
-            SyscallFlag.UNFINISHED, 0, 0, monotonic_ns - entry.monotonic_ns))
+            SyscallFlag.UNFINISHED, 0, 0, timestamp_ns - entry.timestamp_ns))
 
     # ------------------------------------------------------------------ I/O data
     def _io_record(self, event: SyscallExit, args: tuple[int, ...], plan: _Plan) -> None:
@@ -1186,7 +1189,7 @@ class RecordBuilder:
     def _on_process(self, event: ProcessEvent) -> None:
         tracee = event.tracee
         if event.kind in _ENDS_A_CALL and tracee.in_syscall and tracee.entry is not None:
-            self.unfinished(tracee, event.timestamp_ns, time.monotonic_ns())
+            self.unfinished(tracee, event.timestamp_ns)
         if event.kind in _ENDS_A_CALL:
             self._socketcalls.pop(tracee.tid, None)  # what its open call left behind
             self._socklens.pop(tracee.tid, None)

@@ -8,7 +8,9 @@ read everything it needs, in which case the syscall event is handed over
 right after the resume. Events are return values: nothing here raises.
 
 Guarantees: every event carries the tracee's state object (``Tracee``) and a
-realtime timestamp in ns taken when the stop was seen; ``SyscallExit`` is paired
+timestamp in ns on the trace clock (``_clock``: realtime advancing with
+CLOCK_MONOTONIC) taken when the stop was seen -- the syscall events' is their
+``monotonic_ns`` plus the clock's offset, one reading; ``SyscallExit`` is paired
 with the ``SyscallEntry`` of the same thread (``entry`` is that entry, or None
 when the entry happened before we attached).
 

@@ -60,11 +60,11 @@ import mmap
 import os
 import select
 import struct
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ._clock import TraceClock
 from ._procfs import CAP_PERFMON, CAP_SYS_ADMIN, has_capability
 from .errors import PerfError
 
@@ -583,33 +583,6 @@ class Ring:
         del self._head
         del self._tail
         self._map.close()
-
-
-class TraceClock:
-    """Converts perf timestamps (CLOCK_MONOTONIC) to the trace's clock (realtime
-    ns, what ``time.time_ns()`` gives the ptrace source).
-
-    The offset is measured once, at construction, as the tightest of a few
-    monotonic/realtime/monotonic readings; a later step of the realtime clock
-    (settimeofday, an NTP step) is not followed — the same as records made
-    with time.time_ns() would then jump, perf records would not.
-    """
-
-    __slots__ = ("offset_ns",)
-
-    def __init__(self) -> None:
-        best = None
-        for _ in range(5):
-            before = time.monotonic_ns()
-            real = time.time_ns()
-            after = time.monotonic_ns()
-            if best is None or after - before < best[0]:
-                best = (after - before, real - (before + after) // 2)
-        assert best is not None
-        self.offset_ns = best[1]
-
-    def to_trace(self, perf_ns: int) -> int:
-        return perf_ns + self.offset_ns
 
 
 def online_cpus() -> list[int]:

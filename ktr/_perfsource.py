@@ -18,8 +18,10 @@ thread had at the switch's time, from the COMM and FORK records of every ring
 deadline was missed (libpctx's catch-up), never reading twice in a row late.
 
 Guarantees: ``prepare`` opens and checks everything that can be checked before
-any target exists (unknown or missing counters, permissions) and raises one
-``KtrError`` line; nothing a tracee does makes the observer callbacks raise
+any target exists (unknown counters, permissions) and raises one
+``KtrError`` line; a counter the machine cannot count (no PMU) is left out and
+listed in ``unsupported`` (perf stat's ``<not supported>``), an error only
+when no counter is left; nothing a tracee does makes the observer callbacks raise
 (a thread whose events cannot be opened is announced once through ``notify``
 and counted in ``unwatched``); perf timestamps are converted to the trace's
 realtime clock (``TraceClock``); ring losses are counted, never silent.
@@ -144,6 +146,11 @@ def check_counter_names(names: tuple[str, ...]) -> None:
                              f"(this machine has: {known}; see --list-counters)")
 
 
+#: perf_event_open's errnos for an event this machine has not (perf stat's
+#: "<not supported>"): ENOENT, EOPNOTSUPP, ENODEV.
+_NOT_SUPPORTED = frozenset({errno.ENOENT, errno.EOPNOTSUPP, errno.ENODEV})
+
+
 @dataclass(eq=False)
 class _Thread:
     tid: int
@@ -162,6 +169,8 @@ class PerfSource:
         self.options = options
         self._ring_pages = options.ring_pages or default_ring_pages()
         self.user_only = False  # counters count user mode only (kernel mode refused)
+        #: -C counters this machine cannot count, left out: (name, errno name)
+        self.unsupported: list[tuple[str, str]] = []
         self.unwatched = 0  # threads whose events could not be opened
         self.failure: str | None = None  # the reader thread died of this
         self._codec = formats.codec()
@@ -227,7 +236,9 @@ class PerfSource:
                 kind = perf.counter_event(name)
                 assert kind is not None
                 self._counter_types.append((name, *kind))
-            self._names = formats.join_nul_strings([n.encode() for n in options.counters])
+            self._drop_unsupported()
+            self._names = formats.join_nul_strings(
+                [name.encode() for name, _, _ in self._counter_types])
             self._check_counters()
         if options.switches:
             owner = perf.Attr(type=perf.PERF_TYPE_SOFTWARE, config=perf.PERF_COUNT_SW_DUMMY,
@@ -249,6 +260,34 @@ class PerfSource:
                 self._rings = None
                 raise
         self._wake_read, self._wake_write = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+
+    def _drop_unsupported(self) -> None:
+        """Leave out the counters this machine cannot count (perf stat's
+        ``<not supported>``: ENOENT, EOPNOTSUPP, ENODEV; a VM without a PMU
+        has no ``cycles``), each opened alone on the recorder's thread; they
+        are listed in ``unsupported``. None left: the first one's error."""
+        kept: list[tuple[str, int, int]] = []
+        first: PerfError | None = None
+        for name, type_, config in self._counter_types:
+            try:
+                perf.open_event(self._counter_attr(type_, config, leader=True), 0, -1,
+                                name=name).close()
+            except PerfError as error:
+                if error.errno not in _NOT_SUPPORTED:
+                    if error.errno not in (errno.EPERM, errno.EACCES):
+                        raise
+                    # kernel mode refused: _check_counters falls back to user mode
+                else:
+                    self.unsupported.append(
+                        (name, errno.errorcode.get(error.errno, str(error.errno))))
+                    first = first or error
+                    continue
+            kept.append((name, type_, config))
+        if not kept and first is not None:
+            have = ", ".join(perf.available_counters())
+            raise PerfError(first.call, first.event, first.errno, -1,
+                            f"this machine does not have it; it has: {have}") from None
+        self._counter_types = kept
 
     def _check_counters(self) -> None:
         """Open the group on the recorder's own thread: kernel and user mode,
@@ -403,7 +442,7 @@ class PerfSource:
         if self.user_only:
             flags |= CntFlag.USER_ONLY
         output.sink(self._codec.encode_record(
-            RecordKind.CNT, thread.pid, thread.tid, time.time_ns(), thread.tracee.comm,
+            RecordKind.CNT, thread.pid, thread.tid, self._clock.now_ns(), thread.tracee.comm,
             formats.Cnt(int(flags), reading.time_enabled, reading.time_running,
                         reading.values, self._names)))
 

@@ -66,9 +66,13 @@ class RecordingReport(NamedTuple):
     output_failure: OutputError | None
 
 
-def _file_header(options: RecordOptions, control: ControlOptions) -> formats.FileHeader:
+def _file_header(options: RecordOptions, control: ControlOptions,
+                 counters_not_supported: list[str] | None = None) -> formats.FileHeader:
     uname = os.uname()
     recorded = options.header_options()
+    if counters_not_supported:
+        # asked for with -C, not countable here: views print perf stat's <not supported>
+        recorded["counters_not_supported"] = counters_not_supported
     recorded["seccomp_filter"] = control.seccomp is not None
     recorded["clock"] = "realtime"  # perf records are converted to it
     # Records from perf rings (switches, counters, samples and maps, probe hits) reach
@@ -243,9 +247,8 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     if options.output == "-":
         _check_stdout_open()
     control_options = _control_options(options)
-    header = _file_header(options, control_options)
     if options.attaches_without_ptrace:
-        return _record_without_ptrace(options, notices, header)
+        return _record_without_ptrace(options, notices, _file_header(options, control_options))
     ptrace_source = PtraceSource(options, control_options)
     control = ptrace_source.control
     # Side sources check and open what they can before any target exists: a
@@ -261,6 +264,12 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
                 source.use_control(lambda pid: [t.tid for t in list(control.tracees.values())
                                                 if t.pid == pid])
                 ptrace_source.wrap_consumer(source.wrap)
+        unsupported = [item for source in prepared
+                       for item in getattr(source, "unsupported", ())]
+        for name, error in unsupported:
+            notices.write(f"ktr: counter {name}: <not supported> ({error}); "
+                          "recording without it\n")
+        header = _file_header(options, control_options, [name for name, _ in unsupported])
         return _record(options, notices, header, ptrace_source, control, prepared)
     finally:
         for source in prepared:

@@ -69,7 +69,6 @@ from __future__ import annotations
 import errno
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -219,7 +218,7 @@ class Sampler:
         if pid not in self._processes:
             self._processes.add(pid)
             if not tracee.pre_exec:  # attached, or a forked child that has not run yet
-                self._snapshot(pid, time.time_ns(), tracee.comm)
+                self._snapshot(pid, self._clock.now_ns(), tracee.comm)
         try:
             with self._lock:
                 if self._rings is None:
@@ -239,7 +238,7 @@ class Sampler:
         self._names.start(tid, comm)
         if pid not in self._processes:
             self._processes.add(pid)
-            self._snapshot(pid, time.time_ns(), comm)
+            self._snapshot(pid, self._clock.now_ns(), comm)
         try:
             with self._lock:
                 if self._rings is None:
@@ -288,7 +287,7 @@ class Sampler:
         # stop, hence before the PROC exec record, which drops older mappings in
         # ktrdump: a snapshot taken now (after that record) always maps the image.
         # (The exec's new name reaches the samples by its COMM record.)
-        self._snapshot(tracee.pid, time.time_ns(), tracee.comm)
+        self._snapshot(tracee.pid, self._clock.now_ns(), tracee.comm)
 
     def thread_gone(self, tracee: Tracee) -> None:
         threads = self._live.get(tracee.pid)

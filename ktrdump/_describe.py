@@ -487,6 +487,10 @@ class TextDescriber(_RecordDescriber):
     def __init__(self, options: Options, names: Names | None = None,
                  header: FileHeader | None = None) -> None:
         super().__init__(options, names, header)
+        missing = header.options.get("counters_not_supported") if header is not None else None
+        # -C counters the machine could not count: "<not supported>" on CNT lines
+        self._not_supported = ([str(name) for name in missing] if isinstance(missing, list)
+                               else [])
         self._hex = options.hex_dump
         self._width = options.width
         self._max_data = options.max_data
@@ -633,7 +637,8 @@ class TextDescriber(_RecordDescriber):
         return f"{head}{_perfviews.csw_text(record[6])}\n"  # type: ignore[arg-type]
 
     def _cnt(self, head: str, record: Record) -> str:
-        return f"{head}{_perfviews.cnt_text(record[6])}\n"  # type: ignore[arg-type]
+        return (f"{head}{_perfviews.cnt_text(record[6], self._not_supported)}"  # type: ignore[arg-type]
+                "\n")
 
     def _emul(self, head: str, record: Record) -> str:
         payload: Any = record[6]

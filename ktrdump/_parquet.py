@@ -26,7 +26,16 @@ table beside it as ``NAME.TABLE.parquet``:
   comm ts_ns`` and every field of the record's payload as a column (paths
   and names as text, other bytes as hex, addresses as uint64, ``names`` of
   counters as a list; an int64 column holds a value past 2**63 as its two's
-  complement).
+  complement). The samples table adds what ``--json``'s ``frames`` says,
+  unwound and named by the same code (``_profile.Stacks``: DWARF CFI, ELF
+  symbols, the symbol and build-id caches): ``frames`` (list of strings, the
+  frame labels, **innermost first**: the leaf, then its callers; a function's
+  name, else ``module+0xSTART``, ``[kernel]`` for a sample taken in the
+  kernel, ``[unknown]``), ``function`` (the leaf's function name, null when
+  unnamed) and ``dso`` (the leaf's module, as --json's ``module``: the file's
+  base name, null when unknown). "Top
+  functions": ``SELECT frames[1] AS leaf, count(*) FROM 'NAME.samples.parquet'
+  GROUP BY leaf ORDER BY 2 DESC`` (DuckDB lists count from 1).
 
 A number a column cannot hold (only a damaged trace has one: a duration
 or timestamp past 2**63 in the calls table) is written as null; the row is
@@ -64,6 +73,7 @@ from ._args import Style, compile_arguments
 from ._bounded import Cache
 from ._calls import MEMBER_KINDS, Call, CallPlan, CallTracker
 from ._files import FileIds, create_private_noting, output_file_failure, remove_created
+from ._profile import Stacks
 from .errors import KtrdumpError
 
 #: Rows per row group (and per table kept in memory before it is written).
@@ -87,6 +97,15 @@ _ABIS = {int(abi): abi.name.lower() for abi in Abi}
 #: Other record kinds: table name by kind name (a kind this formats version lacks is skipped).
 _GENERIC_TABLES = {"CSW": "switches", "CNT": "counters", "SAMPLE": "samples",
                    "PROBE": "probes", "MMAP": "maps"}
+_SAMPLE = int(RecordKind.SAMPLE)
+_MMAP = int(RecordKind.MMAP)
+_MAPS_KINDS = frozenset({_MMAP, _PROC})
+
+
+def _sample_columns(pa: Any) -> tuple[tuple[str, Any], ...]:
+    """The samples table's symbolised columns, after the payload's (module docstring)."""
+    return (("frames", pa.list_(pa.string())), ("function", pa.string()),
+            ("dso", pa.string()))
 
 
 #: Payload fields written as text (others' bytes as hex), as lists of strings, as uint64.
@@ -232,15 +251,17 @@ class _Table:
 class _GenericTable:
     """A table for a record kind whose columns are its payload's fields."""
 
-    def __init__(self, path: str, pa: Any, pq: Any, avoid: FileIds) -> None:
+    def __init__(self, path: str, pa: Any, pq: Any, avoid: FileIds,
+                 extra: tuple[tuple[str, Any], ...] = ()) -> None:
         self.path = path
         self._avoid = avoid
         self._pa = pa
         self._pq = pq
         self._table: _Table | None = None
         self._fields: tuple[str, ...] = ()
+        self._extra = extra  # (name, pyarrow type): columns after the payload's
 
-    def add(self, record: Record) -> None:
+    def add(self, record: Record, extra: tuple[Any, ...] = ()) -> None:
         payload: Any = record.payload
         if self._table is None:
             self._fields = tuple(getattr(payload, "_fields", ()))
@@ -248,7 +269,7 @@ class _GenericTable:
                                  avoid=self._avoid)
         values = [self._value(name, getattr(payload, name, None)) for name in self._fields]
         self._table.add((record.pid, record.tid, _text(record.comm), record.timestamp_ns,
-                         *values))
+                         *values, *extra))
 
     def _schema(self, payload: Any) -> Any:
         pa = self._pa
@@ -256,6 +277,7 @@ class _GenericTable:
                   pa.field("comm", pa.string()), pa.field("ts_ns", pa.int64())]
         for name in self._fields:
             fields.append(pa.field(name, self._type(name, getattr(payload, name, None))))
+        fields.extend(pa.field(name, type_) for name, type_ in self._extra)
         return pa.schema(fields)
 
     def _type(self, name: str, value: Any) -> Any:
@@ -323,8 +345,11 @@ class ParquetWriter:
 
     def __init__(self, path: str, facilities: str | None = None,
                  keep: Callable[[Record], bool] | None = None, *, memoize: bool = True,
-                 avoid: FileIds = frozenset()) -> None:
+                 avoid: FileIds = frozenset(), stacks: Stacks | None = None) -> None:
         pa, pq = _pyarrow()
+        # The samples' frames, named as the JSON view names them (MMAP and PROC
+        # records followed; symbols loaded at the first sample).
+        self.stacks = stacks if stacks is not None else Stacks()
         self._pa = pa
         self._pq = pq
         base = _base(path)
@@ -382,6 +407,11 @@ class ParquetWriter:
     def batch(self, records: list[Record]) -> None:
         """``self.tracker.feed(records, self)`` with the dispatch inline (the hot loop)."""
         self.records += len(records)
+        keep = self.tracker.keep
+        if keep is not None:  # mappings a filter hides still shape the samples kept
+            for hidden in records:
+                if hidden[0] in _MAPS_KINDS and not keep(hidden):
+                    self.stacks.observe(hidden)
         call_row = self._call_row
         on_record = self.record
         # members=False: the layer does not hand over CALLs and the records that
@@ -420,6 +450,7 @@ class ParquetWriter:
                               signal_name(signo) or f"signal_{signo}", signo, code,
                               action & (2**64 - 1)))
         elif kind == _PROC:
+            self.stacks.observe(record)
             self._proc(record)
         elif kind == _DROP:
             drop: Any = record.payload
@@ -433,9 +464,25 @@ class ParquetWriter:
             if name is not None:
                 table = self._generic.get(kind)
                 if table is None:
+                    pa = self._pa
                     table = self._generic[kind] = _GenericTable(
-                        f"{self.base}.{name}.parquet", self._pa, self._pq, self._avoid)
-                table.add(record)
+                        f"{self.base}.{name}.parquet", pa, self._pq, self._avoid,
+                        _sample_columns(pa) if kind == _SAMPLE else ())
+                if kind == _SAMPLE:
+                    table.add(record, self._symbolised(record))
+                else:
+                    if kind == _MMAP:
+                        self.stacks.observe(record)
+                    table.add(record)
+
+    def _symbolised(self, record: Record) -> tuple[list[str], str | None, str | None]:
+        """A sample's ``frames`` (labels, innermost first), its leaf's ``function``
+        and ``dso``, as ``--json``'s ``frames`` has them."""
+        named = self.stacks.named(record)
+        if not named:
+            return [], None, None
+        leaf = named[0][0]
+        return [label for _, label in named], leaf.function, leaf.module
 
     # -- rows --------------------------------------------------------------------
 
@@ -567,6 +614,7 @@ class ParquetWriter:
             self.drops.close()
         for table in self._generic.values():
             table.close()
+        self.stacks.close()
 
     def abandon(self) -> None:
         """After a failed write: every table closed quietly, nothing more written."""
@@ -574,6 +622,7 @@ class ParquetWriter:
             table.abandon()
         for generic in self._generic.values():
             generic.abandon()
+        self.stacks.close()
 
     def files(self) -> list[str]:
         written = [self.path, self.signals.path, self.processes.path]
@@ -625,12 +674,14 @@ def _rendered(render: Callable[[Call], list[str]], call: Call) -> tuple[str, ...
 def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = None,
                   on_notice: Callable[[Any], None] | None = None,
                   keep: Callable[[Record], bool] | None = None,
-                  avoid: FileIds = frozenset()) -> ParquetWriter:
+                  avoid: FileIds = frozenset(), stacks: Stacks | None = None
+                  ) -> ParquetWriter:
     """Run ``events`` (batches and notices) into the tables at ``path``; returns the writer.
 
     ``keep``: the records the tables hold (``record_filter``); None: every one.
+    ``stacks``: names the samples' frames (its symbol cache and warnings).
     """
-    writer = ParquetWriter(path, facilities, keep, avoid=avoid)
+    writer = ParquetWriter(path, facilities, keep, avoid=avoid, stacks=stacks)
     try:
         for event in events:
             if isinstance(event, list):

@@ -54,8 +54,11 @@ def csw_text(payload: Csw) -> str:
     return "CSW   " + " ".join(words)
 
 
-def cnt_text(payload: Cnt) -> str:
+def cnt_text(payload: Cnt, not_supported: Sequence[str] = ()) -> str:
+    """``CNT   task-clock=123 cycles=<not supported> final``: ``not_supported``,
+    the header's ``counters_not_supported``, as perf stat shows them."""
     parts = [f"{name}={value}" for name, value in _counters(payload).items()]
+    parts += [f"{name}={_NOT_SUPPORTED}" for name in not_supported]
     if payload.running_ns < payload.enabled_ns and payload.enabled_ns:
         parts.append(f"running={100 * payload.running_ns // payload.enabled_ns}%")
     if payload.flags & CntFlag.USER_ONLY:
@@ -163,6 +166,19 @@ class CounterTally:
 
     def __init__(self) -> None:
         self.readings: dict[tuple[int, int], tuple[str, Cnt]] = {}
+        #: -C counters the recorder could not count (the header's
+        #: ``counters_not_supported``), and the order they were asked in
+        self.not_supported: list[str] = []
+        self.requested: list[str] = []
+
+    def use_header(self, header: FileHeader | None) -> None:
+        """Take the not-supported counters (and the -C order) from the trace's header."""
+        if header is None:
+            return
+        missing = header.options.get("counters_not_supported")
+        asked = header.options.get("counters")
+        self.not_supported = [str(name) for name in missing] if isinstance(missing, list) else []
+        self.requested = [str(name) for name in asked] if isinstance(asked, list) else []
 
     def add(self, record: Record) -> None:
         payload: Any = record.payload
@@ -182,7 +198,14 @@ class CounterTally:
             for name in _counters(payload):
                 if name not in names:
                     names.append(name)
-        widths = [max(len(name), 14) for name in names]
+        missing = [name for name in self.not_supported if name not in names]
+        if missing:
+            # perf stat's way: in the order asked, "<not supported>" for those
+            names += missing
+            order = {name: index for index, name in enumerate(self.requested)}
+            names.sort(key=lambda name: order.get(name, len(order)))
+        widths = [max(len(name), 14, len(_NOT_SUPPORTED) if name in missing else 0)
+                  for name in names]
         head = f"{'pid':>7} {'tid':>7} {'comm':<16} " + " ".join(
             f"{name:>{width}}" for name, width in zip(names, widths, strict=True))
         rows = ["counters per thread (CNT, last reading; * not final):", head]
@@ -193,16 +216,20 @@ class CounterTally:
             for name, width in zip(names, widths, strict=True):
                 value = values.get(name)
                 if value is None:
-                    cells.append(f"{'-':>{width}}")
+                    cells.append(f"{_NOT_SUPPORTED if name in missing else '-':>{width}}")
                     continue
                 totals[name] += value
                 cells.append(f"{_counter_value(name, value):>{width}}")
             mark = "" if payload.flags & CntFlag.FINAL else " *"
             rows.append(f"{pid:>7} {tid:>7} {comm:<16} " + " ".join(cells) + mark)
         rows.append(f"{'':>7} {'':>7} {'total':<16} " + " ".join(
-            f"{_counter_value(name, totals[name]):>{width}}"
+            f"{_NOT_SUPPORTED if name in missing else _counter_value(name, totals[name]):>{width}}"
             for name, width in zip(names, widths, strict=True)))
         return rows
+
+
+#: perf stat's cell for a counter the machine cannot count.
+_NOT_SUPPORTED = "<not supported>"
 
 
 def _counter_value(name: str, value: int) -> str:

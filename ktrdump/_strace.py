@@ -21,6 +21,11 @@ a space, padding to column 40, ``= `` and the result: a number, a pointer in
 hex, ``-1 ENOENT (No such file or directory)``, ``? ERESTARTSYS (To be
 restarted if SA_RESTART is set)`` for the kernel's restart codes, ``?`` for a
 call that never returned; then the time spent, `` <0.000012>``.
+restart_syscall's argument is strace's ``<... resuming interrupted NAME ...>``
+(NAME: the thread's last call that ended ERESTART_RESTARTBLOCK, else
+``system call``); a call ktr let go in when it detached the thread (an
+UNFINISHED RET followed by the thread's DETACH) ends its line with
+`` <detached ...>`` instead of a result, as strace's does.
 
 A line is printed when the call returns. When another thread's line must be
 printed first, the call's line so far (its name and the arguments the call
@@ -109,6 +114,8 @@ _DROP = int(RecordKind.DROP)
 #: Kinds besides CALL and RET that print a line of their own (``record``).
 _EMUL = int(RecordKind.EMUL)
 _OWN_LINES = frozenset({_PSIG, _PROC, _DROP, _EMUL})
+#: The errno of a call the kernel resumes with restart_syscall.
+_RESTART_RESTARTBLOCK = 516
 
 
 def prefix(tid: int, ns: int) -> str:
@@ -145,6 +152,8 @@ class StraceDescriber(LineView):
         self._batch: list[Record] = []
         self._pending: list[Record] = []  # records held for the look-ahead (a file)
         self._grown_from: dict[int, str] = {}  # tid -> clone3's first argument as interrupted
+        # tid -> its last call that ended ERESTART_RESTARTBLOCK (restart_syscall resumes it)
+        self._interrupted: dict[int, str] = Table()
         self._keep: Any = None  # the filters, while records are held
         self._hidden: set[int] = set()  # ids of held records the filters hide
         self._window_keep = self._held_keep  # bound once: compared by identity
@@ -328,21 +337,49 @@ class StraceDescriber(LineView):
         if call is None or call.tid == tid:
             return
         self._line = None
+        out.append(self._begun_line(call, at, "<unfinished ...>"))
+
+    def _begun_line(self, call: Call, at: Record | None, tail: str) -> str:
+        """The call's line as far as its entry shows it, ending in ``tail``
+        (``<unfinished ...>``, or ``<detached ...>`` when ktr let the thread go)."""
         plan = call.plan
         if (at is not None and plan.io_args and call.io is None
                 and plan.first_output_arg > min(plan.io_args)):
             self._look_ahead_for_data(call, at)
-        arguments = self._renderer(call, entry=True)(call)
+        arguments = self._arguments(call, entry=True)
         call.started = len(arguments)
         if plan.name in GROWING_CALLS and arguments:
             self._grown_from[call.tid] = arguments[0]
-        plan = call.plan
         text = ", ".join(arguments)
         if (arguments and plan.signature is not None and not self.options.raw
                 and plan.first_output_arg < len(plan.kinds)):
             text += ", "  # the rest comes with "<... resumed>"
+        return f"{self._prefix(call.tid, call.ts)}{plan.name}({text} {tail}\n"
 
-        out.append(f"{self._prefix(call.tid, call.ts)}{plan.name}({text} <unfinished ...>\n")
+    def _arguments(self, call: Call, entry: bool) -> list[str]:
+        """The call's arguments; restart_syscall's is strace's
+        ``<... resuming interrupted NAME ...>``: NAME is the thread's last call
+        that ended in ERESTART_RESTARTBLOCK, or, when the trace does not show
+        it (attached during the sleep), strace's ``system call``."""
+        if call.plan.name == "restart_syscall" and not self.options.raw:
+            name = self._interrupted.get(call.tid, "system call")
+            return [f"<... resuming interrupted {name} ...>"]
+        return self._renderer(call, entry=entry)(call)
+
+    def _detached_after(self, record: Record) -> bool:
+        """The thread's next record (within the look-ahead) is its DETACH."""
+        batch = self._batch
+        if self._batch_index is None:
+            self._batch_index = {id(held): index for index, held in enumerate(batch)}
+        position = self._batch_index.get(id(record))
+        if position is None:
+            return False
+        tid = record[3]
+        for index in range(position + 1, min(len(batch), position + 1 + LOOK_AHEAD)):
+            other = batch[index]
+            if other[3] == tid:
+                return other[0] == _PROC and getattr(other[6], "event", None) == ProcEvent.DETACH
+        return False
 
     def _look_ahead_for_data(self, call: Call, at: Record) -> None:
         """An interrupted write-like call: find its GIO further on in this batch.
@@ -373,13 +410,25 @@ class StraceDescriber(LineView):
     def _ret(self, out: list[str], record: Record, call: Call) -> None:
         tracker = self.tracker
         tid = record[3]
+        ret: Any = call.ret
+        if ret is not None and ret.flags & 1 and self._detached_after(record):
+            # ktr let the thread go in the call (it resumes untraced): strace
+            # ends the line it began with " <detached ...>"; a line already
+            # ended "<unfinished ...>" stays as it is, as strace leaves it.
+            if self._line is call:
+                self._line = None
+                out.append(self._begun_line(call, record, "<detached ...>"))
+            return
+        if (ret is not None and ret.error == _RESTART_RESTARTBLOCK and not ret.flags & 1
+                and call.plan.name != "restart_syscall"):  # interrupted again: that call still
+            self._interrupted[tid] = call.plan.name
         if self._line is not call:
             self._interrupt(out, None, record)
         self._line = None
         if ArgKind.FD_PAIR_OUT in call.plan.kinds or call.plan.name == "clone3":
             # pipe, socketpair, clone3's pidfd: their new fds shown with what they are
             tracker.settle(call)
-        arguments = self._renderer(call, entry=False)(call)
+        arguments = self._arguments(call, entry=False)
         tracker.settle(call)
         plan = call.plan
         if (call.started >= 0 and call.ret is not None and call.ret.flags & 1

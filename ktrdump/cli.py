@@ -746,6 +746,7 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
     try:
         summary = summarize(events, summary_options, order=order, on_notice=report,
                             tap=(TAPPED_KINDS, take))
+        summary.counters.use_header(header)
         output = Output(stdout)
         probe_lines = probes.lines()
         sample_lines = profile_lines(profile)
@@ -825,7 +826,7 @@ def _parquet(options: Options, source: _Source, events: Iterator[Any],
     write_parquet(events, options.output_path, facilities=recorded_facilities(source.header),
                   on_notice=report,
                   keep=record_filter(options, selector.keep if selector is not None else None),
-                  avoid=inputs)
+                  avoid=inputs, stacks=Stacks(options.symbol_cache, _warner(stderr)))
     return report.status
 
 

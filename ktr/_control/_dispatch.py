@@ -43,7 +43,9 @@ from ._state import (
 )
 
 _new_tuple = tuple.__new__
-_time_ns = time.time_ns
+#: The kernel's restart codes (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND,
+#: ERESTART_RESTARTBLOCK): a call ending with one has not returned to the program.
+_RESTART_ERRNOS = frozenset({512, 513, 514, 516})
 _monotonic_ns = time.monotonic_ns
 _INFO_EXIT = pt.SYSCALL_INFO_EXIT
 _INFO_ENTRY = pt.SYSCALL_INFO_ENTRY
@@ -257,7 +259,7 @@ class DispatchMixin(ControlState):
         if tracee.attaching:
             tracee.attaching = False
             if os.WIFSTOPPED(status):
-                self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.ATTACH,
+                self._emit(ProcessEvent(tracee, self._clock.now_ns(), Lifecycle.ATTACH,
                                         thread=tracee.tid != tracee.pid))
                 self._observe_started(tracee)
 
@@ -278,6 +280,13 @@ class DispatchMixin(ControlState):
         event: SyscallEntry | SyscallExit | None = None
         if op == _INFO_EXIT:
             entry = tracee.entry
+            if (tracee.dropping and info[3] and -info[2] in _RESTART_ERRNOS
+                    and entry is not None):
+                # Our PTRACE_INTERRUPT cut the call to detach the thread: it has
+                # not returned, the kernel restarts it once we are gone. Its
+                # RET is the DETACH's UNFINISHED one (strace: "<detached ...>").
+                self._let_go(tracee, 0)
+                return
             tracee.entry = None
             tracee.in_syscall = False
             if tracee.reported and not tracee.pre_exec:
@@ -291,8 +300,9 @@ class DispatchMixin(ControlState):
                 rval = info[2]
                 # tuple.__new__ directly: the NamedTuple's own __new__ is a
                 # Python frame more on the hottest line of the loop
+                now = _monotonic_ns()
                 event = _new_tuple(SyscallExit, (
-                    tracee, _time_ns(), _monotonic_ns(), abi, nr, rval,
+                    tracee, now + self._clock.offset_ns, now, abi, nr, rval,
                     -rval if info[3] else 0, entry,
                 ))
         elif op in (_INFO_ENTRY, _INFO_SECCOMP):
@@ -304,7 +314,8 @@ class DispatchMixin(ControlState):
                 abi = pt.abi_of_arch(arch, nr)
                 if abi is Abi.X32:
                     nr &= ~_X32_BIT
-            entry = _new_tuple(SyscallEntry, (tracee, _time_ns(), _monotonic_ns(),
+            now = _monotonic_ns()
+            entry = _new_tuple(SyscallEntry, (tracee, now + self._clock.offset_ns, now,
                                               abi, nr, info[4:], info[2]))
             tracee.entry = entry
             tracee.in_syscall = True
@@ -367,7 +378,7 @@ class DispatchMixin(ControlState):
                 self._request_failed(tracee, error)
                 return
             self._consumer(SignalDelivery(
-                tracee, time.time_ns(), signo, info.code, info.raw, blocked,
+                tracee, self._clock.now_ns(), signo, info.code, info.raw, blocked,
                 _procfs.signal_action(tid, signo),
             ))
         self._resume(tracee, signo)
@@ -382,7 +393,7 @@ class DispatchMixin(ControlState):
                     self._let_go(tracee, 0)  # the kernel keeps it stopped
                     return
                 if entering:
-                    self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.STOP,
+                    self._emit(ProcessEvent(tracee, self._clock.now_ns(), Lifecycle.STOP,
                                             signal=signo))
                 try:
                     pt.listen(tracee.tid)
@@ -423,7 +434,7 @@ class DispatchMixin(ControlState):
             is_thread = kind is Lifecycle.CLONE and os.path.exists(
                 f"/proc/{parent.pid}/task/{child}")
             self._register_child(child, parent.pid if is_thread else 0, parent)
-        self._emit(ProcessEvent(parent, time.time_ns(), kind, child=child, thread=is_thread))
+        self._emit(ProcessEvent(parent, self._clock.now_ns(), kind, child=child, thread=is_thread))
         self._resume(parent, 0)
         statuses = self._stash.pop(child, None)
         if statuses:
@@ -531,7 +542,7 @@ class DispatchMixin(ControlState):
                     # returns ("<unfinished ...>", the builder ends it) and
                     # the leader is "superseded by execve in pid FORMER".
                     tracee.exited = True
-                    self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.EXIT,
+                    self._emit(ProcessEvent(tracee, self._clock.now_ns(), Lifecycle.EXIT,
                                             child=former, thread=True))
                 execing.tid = tid
                 self._tracees[tid] = execing
@@ -545,7 +556,7 @@ class DispatchMixin(ControlState):
         tracee.comm = _procfs.read_comm(tid)
         tracee.emul_pending = True
         tracee.pre_exec = False
-        self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.EXEC, path=path,
+        self._emit(ProcessEvent(tracee, self._clock.now_ns(), Lifecycle.EXEC, path=path,
                                 former_tid=former if former != tid else 0))
         self._observe_exec(tracee, former if former != tid else 0)
         if self._privileges_withheld(tid) and not process.filtered and not tracee.dropping:
@@ -578,7 +589,7 @@ class DispatchMixin(ControlState):
         if not tracee.exited and tracee.tid != tracee.pid:
             tracee.exited = True
             code, signo, core = _decode_wait_status(status)
-            self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.EXIT, thread=True,
+            self._emit(ProcessEvent(tracee, self._clock.now_ns(), Lifecycle.EXIT, thread=True,
                                     status=code, signal=signo, core_dumped=core))
         self._observe_exiting(tracee)
         self._resume(tracee, 0)
@@ -589,7 +600,7 @@ class DispatchMixin(ControlState):
         self._observe_gone(tracee)
         self._saved_affinity.pop(tid, None)
         code, signo, core = _decode_wait_status(status)
-        now = time.time_ns()
+        now = self._clock.now_ns()
         if not tracee.exited and tid != tracee.pid:
             tracee.exited = True
             self._emit(ProcessEvent(tracee, now, Lifecycle.EXIT, thread=True,

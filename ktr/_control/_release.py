@@ -6,7 +6,6 @@ import contextlib
 import errno as errno_module
 import os
 import signal
-import time
 
 from .. import _procfs
 from .. import _ptrace as pt
@@ -39,7 +38,7 @@ class ReleaseMixin(ControlState):
 
     def _lose(self, tracee: Tracee, reason: str) -> None:
         self._lost += 1
-        self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.LOST, reason=reason,
+        self._emit(ProcessEvent(tracee, self._clock.now_ns(), Lifecycle.LOST, reason=reason,
                                 thread=tracee.tid != tracee.pid))
 
     def _drop_tracee(self, tracee: Tracee) -> None:
@@ -94,7 +93,7 @@ class ReleaseMixin(ControlState):
                 pt.cont(tid, 0)
             return  # SIGKILL is on its way; the reap removes it
         if tracee.reported and tracee.started:
-            self._emit(ProcessEvent(tracee, time.time_ns(), Lifecycle.DETACH,
+            self._emit(ProcessEvent(tracee, self._clock.now_ns(), Lifecycle.DETACH,
                                     signal=signo, thread=tid != tracee.pid))
         self._observe_gone(tracee)  # while it is still stopped: a last reading is exact
         try:

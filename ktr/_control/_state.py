@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from formats import Abi
 
 from .. import _ptrace as pt
+from .._clock import TraceClock
 from .._events import (
     Event,
     Lifecycle,
@@ -238,6 +239,10 @@ class ControlState:
         self._main_thread_id = 0
 
         self._processes_seen = 0
+        # Every stop's timestamp is one monotonic reading plus this offset
+        # (the trace clock, _clock): a call's RET time minus its CALL time is
+        # then exactly its duration, and perf records share the clock.
+        self._clock = TraceClock()
         self._threads_seen = 0
         self._detached = 0
         self._killed = 0
