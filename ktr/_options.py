@@ -132,15 +132,15 @@ class RecordOptions:
 
         return PerfOptions(switches=RecordKind.CSW in self.kinds, counters=self.counters,
                            interval_ms=self.interval_ms,
-                           inherited=self.attaches_without_ptrace,
+                           inherited=self.records_without_ptrace,
                            children=self.follow_children)
 
     @property
-    def attaches_without_ptrace(self) -> bool:
-        """Attaching (-p, -g) for context switches and stack samples alone (-t w,
-        -t S): the perf sources follow the targets by inheritance, nothing stops
-        them (``_perfattach``)."""
-        return (not self.command and (bool(self.pids) or self.process_group is not None)
+    def records_without_ptrace(self) -> bool:
+        """Recording context switches and stack samples alone (-t w, -t S), of a
+        started command or of attached processes (-p, -g): the perf sources
+        follow the targets by inheritance, nothing stops them (``_perfattach``)."""
+        return ((bool(self.command) or bool(self.pids) or self.process_group is not None)
                 and self.kinds_recorded <= {RecordKind.CSW, RecordKind.SAMPLE, RecordKind.MMAP}
                 and (RecordKind.CSW in self.kinds or self.sample_hz is not None)
                 and not self.counters and not self.probes)

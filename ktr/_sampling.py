@@ -49,9 +49,11 @@ each sample and MMAP record carries the name its thread had at the record's
 time (``_threadnames``: the COMM and FORK records of every ring, by time), so
 a sample stamped after the drain's horizon waits for the next drain.
 
-Attached without ptrace (``SamplingOptions.inherited``, ``_perfattach``): each
+Recorded without ptrace (``SamplingOptions.inherited``, ``_perfattach``): each
 running thread's events are opened by ``watch_running`` with ``inherit`` (and
-``inherit_thread`` unless ``-i``), its process's maps read the first time; a
+``inherit_thread`` unless ``-i``), its process's maps read the first time (a
+started command's events are opened before its exec, which enables them: its
+maps are the kernel's MMAP2 records of the new image); a
 child followed with ``-i`` gets its maps read when its FORK record is drained,
 stamped at the fork. An exec then has no PROC record: the new image's MMAP
 records replace the old mappings they overlap (old ones elsewhere stay in
@@ -110,7 +112,7 @@ class SamplingOptions:
     ring_pages: int = _RING_PAGES
     #: the build-id cache that keeps mapped files deleted or replaced (None: none kept)
     keep_dir: str | None = None
-    #: Attached without ptrace (``_perfattach``): each watched thread's events
+    #: Recorded without ptrace (``_perfattach``): each watched thread's events
     #: are inherited by the threads it creates, and by its child processes too
     #: with ``children`` (-i; each one's maps are read when its FORK record is).
     inherited: bool = False
@@ -230,21 +232,24 @@ class Sampler:
             if self._notify is not None and self.unwatched == 1:
                 self._notify(f"stack samples: thread {tid} not sampled: {error}")
 
-    def watch_running(self, tid: int, pid: int, comm: bytes) -> bool:
-        """Sample a thread that runs on, not stopped (attached without ptrace):
+    def watch_running(self, tid: int, pid: int, comm: bytes, at_exec: bool = False) -> bool:
+        """Sample a thread that runs on, not stopped (recorded without ptrace):
         its events, inherited (``SamplingOptions.inherited``); its process's maps
-        the first time. False when the thread no longer exists; a PerfError for
-        any other refusal (no event is left open then)."""
+        the first time. With ``at_exec`` (a started command held before its exec)
+        the events wait for the exec and no maps are read: the kernel's MMAP2
+        records of the new image are the first. False when the thread no longer
+        exists; a PerfError for any other refusal (no event is left open then)."""
         assert self.options.inherited
         self._names.start(tid, comm)
         if pid not in self._processes:
             self._processes.add(pid)
-            self._snapshot(pid, time.time_ns(), comm)
+            if not at_exec:
+                self._snapshot(pid, time.time_ns(), comm)
         try:
             with self._lock:
                 if self._rings is None:
                     return False
-                self._events[tid] = self._open_events(tid, enable_on_exec=False)
+                self._events[tid] = self._open_events(tid, enable_on_exec=at_exec)
         except PerfError as error:
             if error.errno == errno.ESRCH:
                 return False
