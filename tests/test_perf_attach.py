@@ -368,10 +368,14 @@ def test_samples_of_threads_and_children_created_while_attached(tmp_path: Path) 
     (["-t", "wc", "-p", "1"], False),
     (["-t", "wC", "-C", "task-clock", "-p", "1"], False),  # per-thread counters: ptrace
     (["-C", "task-clock", "-p", "1"], False),
-    (["-t", "w", "--", "true"], False),  # a started command is always under ptrace
+    (["-t", "w", "--", "true"], True),  # a started command too
+    (["-t", "wS", "-i", "--", "true"], True),
+    (["-F", "99", "--", "true"], False),  # the default facilities need syscall stops
+    (["-t", "wp", "--", "true"], False),
+    (["-C", "task-clock", "--", "true"], False),
     (["-p", "1"], False),
 ])
-def test_which_recordings_attach_without_ptrace(arguments: list[str],
+def test_which_recordings_run_without_ptrace(arguments: list[str],
                                                 without_ptrace: bool) -> None:
     options = ktr.parse_record_arguments(arguments)
     assert options.records_without_ptrace is without_ptrace
