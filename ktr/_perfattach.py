@@ -51,8 +51,8 @@ exec, exit; ``-t p`` keeps the ptrace path), syscalls, signals. Unlike under
 ptrace (PTRACE_O_EXITKILL), a started command outlives a recorder killed by
 SIGKILL, as under ``perf record``. A child process of a target is found from
 its FORK record up to a drain interval late; if it has exited and its pid was
-reused by then, the recording waits for (and on a stop request, kills) that
-unrelated process instead.
+reused by then, the recording waits for that unrelated process instead (it is
+never killed: a child is killed only if its start time is its FORK record's).
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ import os
 import select
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
@@ -112,6 +113,7 @@ class PerfAttach:
         self._spawned: SpawnedChild | None = None
         self._exit_status: int | None = None
         self._killable: set[int] = set()  # the command and its children known as such
+        self._kills_sent: set[int] = set()
         self._killing = False
         self._killed = 0
         self._spawn_error: str | None = None
@@ -287,7 +289,7 @@ class PerfAttach:
         adopted = False
         births = sorted(births)  # by time: a child's process before its threads, across rings
         with self._lock:
-            for _, pid, ppid, tid in births:
+            for when, pid, ppid, tid in births:
                 if tid in self._tids:
                     continue  # told again (a held record), or opened by ktr
                 if pid == ppid and pid in self._processes:
@@ -300,9 +302,9 @@ class PerfAttach:
                         self._pidfds[pid] = os.pidfd_open(pid)
                     except OSError:
                         continue  # already ended: nothing to wait for
-                    if ppid in self._killable and _parent(pid) == ppid:
-                        # Still the child of a killable process (not a reused pid):
-                        # the pidfd holds on to this very process from now on.
+                    if ppid in self._killable and _started_at(pid, when):
+                        # The child of a killable process, not a reused pid (the
+                        # pidfd holds on to this very process from now on).
                         self._killable.add(pid)
                     self._adopted.append(pid)
                     adopted = True
@@ -385,8 +387,8 @@ class PerfAttach:
         a process that took a reused pid)."""
         with self._lock:
             targets = [(pid, pidfd) for pid, pidfd in self._pidfds.items()
-                       if pid in self._killable]
-            self._killable.difference_update(pid for pid, _ in targets)
+                       if pid in self._killable and pid not in self._kills_sent]
+            self._kills_sent.update(pid for pid, _ in targets)
         for _, pidfd in targets:
             try:
                 signal.pidfd_send_signal(pidfd, signal.SIGKILL)
@@ -448,9 +450,20 @@ class PerfAttach:
         self._wake_read = self._wake_write = -1
 
 
-def _parent(pid: int) -> int | None:
-    stat = _procfs.read_stat(pid)
-    return None if stat is None else stat[1]
+#: How far a process's start time (clock ticks) may be from its FORK record's.
+_START_SLACK_NS = 50_000_000
+
+
+def _started_at(pid: int, perf_time: int) -> bool:
+    """Whether ``pid`` is the process a FORK record stamped ``perf_time``
+    (CLOCK_MONOTONIC) made, not one that took its pid since: its start time
+    (CLOCK_BOOTTIME, to a tick) matches, within ``_START_SLACK_NS``."""
+    started = _procfs.start_time_ns(pid)
+    if started is None:
+        return False
+    boot_offset = (time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+                   - time.clock_gettime_ns(time.CLOCK_MONOTONIC))
+    return abs(perf_time + boot_offset - started) <= _START_SLACK_NS
 
 
 def _threads(count: int) -> str:

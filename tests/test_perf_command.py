@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -229,7 +230,7 @@ WAITER = r"""
 #include <stdio.h>
 #include <unistd.h>
 int main(void) {
-    printf("ready\n");
+    printf("ready %ld\n", (long)getpid());
     fflush(stdout);
     pause();
     return 0;
@@ -237,28 +238,40 @@ int main(void) {
 """
 
 
-@pytest.mark.parametrize("how", ["SIGINT to the group", "SIGTERM to ktr"])
+@pytest.mark.parametrize("how", ["SIGINT to the group", "SIGTERM to ktr",
+                                 "SIGTERM to ktr, -i child"])
 def test_signals_reach_or_kill_the_command_as_under_ptrace(tmp_path: Path, how: str) -> None:
     """The terminal's Ctrl-C (the whole process group) is the command's: it
     dies of it and ktr reports 130; a SIGTERM to ktr stops the recording and
-    kills the command (137), as the ptrace path does."""
+    kills the command (137), and with -i its children, as the ptrace path does."""
     waiter = _compile(tmp_path, "waiter", WAITER, "-O1")
     trace = tmp_path / "waiter.ktr"
-    recorder = subprocess.Popen([KTR, "record", "-q", "-t", "w", "-o", str(trace), "--",
-                                 str(waiter)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
+    arguments = ["-t", "w", "-o", str(trace), "--", str(waiter)]
+    if how.endswith("-i child"):  # the waiter is the shell's child
+        arguments = ["-t", "w", "-i", "-o", str(trace), "--", "/bin/sh", "-c",
+                     f"{waiter}; echo not-killed"]
+    recorder = subprocess.Popen([KTR, "record", "-q", *arguments], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+    pidfd = -1
     try:
         assert recorder.stdout is not None
-        assert recorder.stdout.readline() == b"ready\n"
+        word, pid = recorder.stdout.readline().split()
+        assert word == b"ready"
+        pidfd = os.pidfd_open(int(pid))
         if how == "SIGINT to the group":
             os.killpg(recorder.pid, signal.SIGINT)
         else:
             recorder.send_signal(signal.SIGTERM)
-        _, stderr = recorder.communicate(timeout=30)
+        stdout, stderr = recorder.communicate(timeout=30)
+        # The waiter has exited (its pidfd readable) once ktr has.
+        assert select.select([pidfd], [], [], 0)[0] == [pidfd]
     finally:
+        if pidfd >= 0:
+            os.close(pidfd)
         if recorder.poll() is None:
             os.killpg(recorder.pid, signal.SIGKILL)
             recorder.wait()
+    assert stdout == b""  # (the shell did not go on either)
     end = _records(trace)[-1].payload
     assert isinstance(end, formats.End)
     if how == "SIGINT to the group":
