@@ -132,15 +132,15 @@ class RecordOptions:
 
         return PerfOptions(switches=RecordKind.CSW in self.kinds, counters=self.counters,
                            interval_ms=self.interval_ms,
-                           inherited=self.attaches_without_ptrace,
+                           inherited=self.records_without_ptrace,
                            children=self.follow_children)
 
     @property
-    def attaches_without_ptrace(self) -> bool:
-        """Attaching (-p, -g) for context switches and stack samples alone (-t w,
-        -t S): the perf sources follow the targets by inheritance, nothing stops
-        them (``_perfattach``)."""
-        return (not self.command and (bool(self.pids) or self.process_group is not None)
+    def records_without_ptrace(self) -> bool:
+        """Recording context switches and stack samples alone (-t w, -t S), of a
+        started command or of attached processes (-p, -g): the perf sources
+        follow the targets by inheritance, nothing stops them (``_perfattach``)."""
+        return ((bool(self.command) or bool(self.pids) or self.process_group is not None)
                 and self.kinds_recorded <= {RecordKind.CSW, RecordKind.SAMPLE, RecordKind.MMAP}
                 and (RecordKind.CSW in self.kinds or self.sample_hz is not None)
                 and not self.counters and not self.probes)
@@ -282,15 +282,20 @@ Facilities (-t), ktrace's letters:
 RECORD_DESCRIPTION += "".join(
     f"  {letter}  {text}\n" for letter, text in FACILITY_HELP.items())
 RECORD_DESCRIPTION += f"  +  the default set ({DEFAULT_FACILITIES})\n"
-RECORD_DESCRIPTION += ("Without c, n, i, u, a or v the traced program gets no syscall stops at "
-                       "all\n(-t w, -t pw, -C alone).\n"
-                       "Attaching for w and S alone (-t w, -t S, -t wS) uses no ptrace: "
-                       "perf events\ninherited by new threads (and children with -i) "
-                       "follow the program, nothing\nstops it (no EINTR from a blocked "
-                       "epoll_wait), and the recording ends when\nevery watched process "
-                       "has exited; no exit statuses or PROC records then.\nOtherwise "
-                       "attaching stops each thread for a moment (ptrace, as strace -p):\n"
-                       "a blocked epoll_wait, sigtimedwait or semop returns EINTR.\n")
+RECORD_DESCRIPTION += (
+    "Without c, n, i, u, a or v the traced program gets no syscall stops at all\n"
+    "(-t w, -t pw, -C alone).\n"
+    "w and S alone (-t w, -t S, -t wS) use no ptrace, for a started command (as\n"
+    "perf record -- CMD) or attached processes (as perf record -p): perf events\n"
+    "inherited by new threads (and children with -i) follow the program, nothing\n"
+    "stops it (no EINTR from a blocked epoll_wait, no switch of ktr's own), and\n"
+    "the recording ends when every watched process has exited. A started command\n"
+    "is held before its exec while its events are opened; its exit status is\n"
+    "kept, but not those of attached processes or of its children, and there are\n"
+    "no PROC records; it is killed on Ctrl-C twice, SIGTERM or SIGHUP, but not if\n"
+    "ktr itself is killed (SIGKILL). Otherwise attaching stops each thread for a\n"
+    "moment (ptrace, as strace -p): a blocked epoll_wait, sigtimedwait or semop\n"
+    "returns EINTR.\n")
 
 RECORD_EPILOG = """\
 seccomp fast path: when a command is started and -e trace= (or -t) does not

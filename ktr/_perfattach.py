@@ -1,37 +1,58 @@
-"""Attaching without ptrace: ``ktr record -p PID -t w`` as ``perf record -p`` does it.
+"""Recording without ptrace: ``ktr record -p PID -t w`` as ``perf record -p``
+does it, and ``ktr record -t w -- CMD`` as ``perf record -- CMD`` does it.
 
-When every facility a recording asks for is served by the perf source alone
-(context switches, ``-t w``) and it attaches to running processes (``-p``,
-``-g``, ``-d``), ``PerfAttach`` replaces the ptrace control loop: nothing stops
-the targets, so a blocked ``epoll_wait``, ``sigtimedwait`` or ``semop`` is not
-interrupted (no EINTR, no ``TracerPid``), as under ``perf stat -p``.
+When every facility a recording asks for is served by the perf sources alone
+(context switches ``-t w``, stack samples ``-t S``/``-F``), ``PerfAttach``
+replaces the ptrace control loop: nothing stops the targets, so a blocked
+``epoll_wait``, ``sigtimedwait`` or ``semop`` is not interrupted (no EINTR, no
+``TracerPid``), as under ``perf stat -p``, and a started command pays no stop
+at its forks, clones, exec and exits.
 
-How: for every thread of every target (``/proc/PID/task``) the perf source
-opens its switch events with ``inherit`` (``inherit_thread`` too unless
-``-i``), so the threads (and with ``-i`` the child processes) those threads
-create later carry the events from their creation on, in the kernel. A thread
-created while ktr attaches, before its creator's events were opened, is not
-covered by inheritance: the thread list is read again after a synchronous
-drain of the rings, and a thread that appeared without a FORK record in them
-gets events of its own. The FORK records (``PerfSource.on_births``) count the
+Attaching (``attach``: ``-p``, ``-g``, ``-d``): for every thread of every
+target (``/proc/PID/task``) the perf sources open their events with
+``inherit`` (``inherit_thread`` too unless ``-i``), so the threads (and with
+``-i`` the child processes) those threads create later carry the events from
+their creation on, in the kernel. A thread created while ktr attaches, before
+its creator's events were opened, is not covered by inheritance: the thread
+list is read again after a synchronous drain of the rings, and a thread that
+appeared without a FORK record in them gets events of its own.
+
+Starting a command (``spawn``, then ``release``): the command is forked and
+held before its exec, blocked reading a pipe (``_spawn``); its events are
+opened on it, disabled until its exec enables them (``enable_on_exec``), and
+inherited as above; then the child is let go to exec. So nothing of ktr's own
+setup (the fork, the child's Python code before the exec) is counted or
+sampled, and the command runs without a single ptrace stop. It is ktr's child:
+its exit status is reaped (``RunResult.exit_status``: the code, or 128+N when
+signal N killed it), and an exec that fails is ``RunResult.spawn_error`` (the
+child exits 127) as on the ptrace path.
+
+Either way the FORK records (``on_births`` of the perf sources) count the
 threads and, with ``-i``, the processes that join the recording; each process
 is watched through a pidfd, and the recording ends when every one has exited
-(or on a stop request: Ctrl-C, SIGTERM, SIGHUP, the output failing). The
-targets are never touched: nothing to detach or kill at the end.
+(or on a stop request: Ctrl-C, SIGTERM, SIGHUP, the output failing). Attached
+targets are never touched: nothing to detach or kill at the end. A started
+command and the children followed with ``-i`` are killed (SIGKILL, through
+their pidfds) on a stop request, as the ptrace path kills the tree it started;
+when the output fails (``Release.DETACH``) they are left running instead.
 
 Guarantees: a thread whose events could not be opened (it ended while ktr
 attached, or the kernel refused) is counted in ``RunResult.lost`` and named on
 one summary line, never dropped silently; an explicit ``-p`` target that is
-gone or refused is an error (one line) before anything is recorded; group
-members and descendants that are refused are skipped and listed, as the
+gone or refused is an error (one line) before anything is recorded, and so is
+a started command whose events are refused (it is killed before its exec);
+group members and descendants that are refused are skipped and listed, as the
 ptrace path does.
 
-Does not (what only ptrace gives): exit statuses (the targets are not ktr's
-children: ``RunResult.exit_status`` is None and the END record says -1 as
-for every attached recording), PROC records (fork, exec, exit; ``-t p`` keeps
-the ptrace path), syscalls, signals. A child process of a target is found from
+Does not (what only ptrace gives): exit statuses of attached targets and of
+the command's children (not ktr's children: the END record of an attached
+recording says -1 as for every attached recording), PROC records (fork,
+exec, exit; ``-t p`` keeps the ptrace path), syscalls, signals. Unlike under
+ptrace (PTRACE_O_EXITKILL), a started command outlives a recorder killed by
+SIGKILL, as under ``perf record``. A child process of a target is found from
 its FORK record up to a drain interval late; if it has exited and its pid was
-reused by then, the recording waits for that unrelated process instead.
+reused by then, the recording waits for that unrelated process instead (it is
+never killed: a child is killed only if its start time is its FORK record's).
 """
 
 from __future__ import annotations
@@ -40,12 +61,15 @@ import contextlib
 import errno as errno_module
 import os
 import select
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from . import _procfs
 from ._control import Release, RunResult
+from ._spawn import SpawnedChild, fork_command, resolve_command
 from .errors import PerfError, TargetError
 
 #: (perf time, pid, ppid, tid) of a FORK record.
@@ -59,15 +83,16 @@ class RunningWatcher(Protocol):
 
     on_births: Callable[[list[Birth]], None] | None
 
-    def watch_running(self, tid: int, pid: int, comm: bytes) -> bool: ...
+    def watch_running(self, tid: int, pid: int, comm: bytes, at_exec: bool = False
+                      ) -> bool: ...
 
     def sync(self) -> None: ...
 
 
 class PerfAttach:
-    """See the module docstring. ``attach`` (targets), then ``run`` (main
-    thread) until every target has exited or ``request_stop``; ``close``
-    always."""
+    """See the module docstring. ``attach`` (targets) or ``spawn`` (a command,
+    before any other thread exists) and ``release``, then ``run`` (main thread)
+    until every target has exited or ``request_stop``; ``close`` always."""
 
     def __init__(self, watchers: Sequence[RunningWatcher], follow_children: bool,
                  descendants: bool) -> None:
@@ -84,6 +109,14 @@ class PerfAttach:
         self._raced: dict[int, int] = {}  # pid -> threads that ended before being watched
         self._refused: dict[int, tuple[int, str]] = {}  # pid -> (threads, the last error)
         self._stop_reason: str | None = None
+        self._release = Release.DEFAULT
+        self._spawned: SpawnedChild | None = None
+        self._exit_status: int | None = None
+        self._killable: set[int] = set()  # the command and its children known as such
+        self._kills_sent: set[int] = set()
+        self._killing = False
+        self._killed = 0
+        self._spawn_error: str | None = None
         self._wake_read, self._wake_write = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
         for watcher in self._watchers:
             watcher.on_births = self._births
@@ -126,6 +159,46 @@ class PerfAttach:
                                   errno_module.EPERM)
         if self._descendants:
             self._watch_lenient(_procfs.descendants(targets + members))
+
+    def spawn(self, argv: Sequence[str]) -> int:
+        """Fork ``argv`` held before its exec and open every watcher's events on
+        it, enabled by its exec; its pid. ``release`` lets it exec. TargetError
+        (exit status 127) if the command cannot be found, (one line) if its events
+        are refused; the child is killed then. Must be called before the recorder
+        starts any other thread (it forks)."""
+        if self._spawned is not None or self._processes:
+            raise RuntimeError("ktr: one spawned command per recording, and no targets")
+        child = fork_command(resolve_command(argv), argv, None, None)
+        pid = child.pid
+        pidfd = -1
+        try:
+            pidfd = os.pidfd_open(pid)
+            # (the child is blocked reading the release pipe: it cannot end by itself)
+            if not self._watch_thread(pid, pid, at_exec=True):
+                raise TargetError("ktr: the command died before it could run", pid)
+        except BaseException as error:
+            if pidfd >= 0:
+                os.close(pidfd)
+            child.close()  # EOF on the release pipe: the child exits without exec
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            if isinstance(error, PerfError):
+                raise TargetError(f"ktr: {os.fsdecode(child.path)}: {error}", pid,
+                                  error.errno) from None
+            raise
+        self._spawned = child
+        self._tried.add(pid)
+        self._tids.add(pid)
+        self._processes.add(pid)
+        self._killable.add(pid)
+        self._pidfds[pid] = pidfd
+        return pid
+
+    def release(self) -> None:
+        """Let the spawned command go on to exec (once the recording is ready)."""
+        if self._spawned is not None:
+            self._spawned.release()
 
     def _watch_lenient(self, pids: Iterable[int]) -> int:
         watched = 0
@@ -174,12 +247,13 @@ class PerfAttach:
         self._processes.add(pid)
         return True
 
-    def _watch_thread(self, tid: int, pid: int) -> bool:
-        """Every watcher's events on ``tid``: False if it has ended."""
+    def _watch_thread(self, tid: int, pid: int, at_exec: bool = False) -> bool:
+        """Every watcher's events on ``tid`` (enabled by its next exec with
+        ``at_exec``): False if it has ended."""
         comm = _procfs.read_comm(tid)
         watched = False
         for watcher in self._watchers:
-            watched = watcher.watch_running(tid, pid, comm) or watched
+            watched = watcher.watch_running(tid, pid, comm, at_exec) or watched
         return watched
 
     def _sync(self) -> None:
@@ -215,7 +289,7 @@ class PerfAttach:
         adopted = False
         births = sorted(births)  # by time: a child's process before its threads, across rings
         with self._lock:
-            for _, pid, ppid, tid in births:
+            for when, pid, ppid, tid in births:
                 if tid in self._tids:
                     continue  # told again (a held record), or opened by ktr
                 if pid == ppid and pid in self._processes:
@@ -228,6 +302,10 @@ class PerfAttach:
                         self._pidfds[pid] = os.pidfd_open(pid)
                     except OSError:
                         continue  # already ended: nothing to wait for
+                    if ppid in self._killable and _started_at(pid, when):
+                        # The child of a killable process, not a reused pid (the
+                        # pidfd holds on to this very process from now on).
+                        self._killable.add(pid)
                     self._adopted.append(pid)
                     adopted = True
         if adopted:
@@ -238,8 +316,11 @@ class PerfAttach:
 
     def request_stop(self, reason: str, release: Release = Release.DEFAULT) -> None:
         """End the recording (safe from a signal handler and any thread; the
-        first reason wins). ``release`` is moot: the targets were never stopped."""
+        first reason wins). Attached targets are left as they are; a started
+        command and its followed children are killed, unless ``release`` is
+        DETACH (the output failed: they run on)."""
         if self._stop_reason is None:
+            self._release = release
             self._stop_reason = reason
         with contextlib.suppress(OSError):
             os.write(self._wake_write, b"\0")
@@ -252,8 +333,11 @@ class PerfAttach:
     def run(self) -> RunResult:
         """Wait until every watched process has exited or a stop is requested
         (main thread, once the perf source has started: its reader tells the
-        FORK records)."""
-        self._cover_late_threads()
+        FORK records). After a stop request a started command and its followed
+        children are killed and waited for (unless released with DETACH)."""
+        if self._spawned is None:
+            self._cover_late_threads()
+        # (a spawned command had one thread, held, when its events were opened)
         poller = select.poll()
         poller.register(self._wake_read, select.POLLIN)
         by_fd: dict[int, int] = {}
@@ -262,7 +346,13 @@ class PerfAttach:
                 poller.register(pidfd, select.POLLIN)
                 by_fd[pidfd] = pid
             self._adopted.clear()
-        while self._stop_reason is None:
+        while True:
+            if self._stop_reason is not None and not self._killing:
+                if self._spawned is None or self._release is Release.DETACH:
+                    break
+                self._killing = True
+            if self._killing:
+                self._kill_alive()
             if not by_fd:
                 # The last one ended: a child it forked just before may not be known
                 # yet (its FORK record still in a ring).
@@ -273,6 +363,8 @@ class PerfAttach:
                     poller.register(pidfd, select.POLLIN)
                     by_fd[pidfd] = pid
                 self._adopted.clear()
+            if self._killing:
+                self._kill_alive()  # (children adopted since the last kill)
             if not by_fd:
                 break
             for fd, _ in poller.poll():
@@ -287,7 +379,46 @@ class PerfAttach:
                 os.close(fd)
         if self._stop_reason is not None:
             self._sync()  # the threads and children born up to the stop, counted
+        self._reap()
         return self._result()
+
+    def _kill_alive(self) -> None:
+        """SIGKILL every killable process not yet killed (through its pidfd: never
+        a process that took a reused pid)."""
+        with self._lock:
+            targets = [(pid, pidfd) for pid, pidfd in self._pidfds.items()
+                       if pid in self._killable and pid not in self._kills_sent]
+            self._kills_sent.update(pid for pid, _ in targets)
+        for _, pidfd in targets:
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                self._killed += 1
+            except ProcessLookupError:
+                pass  # it has exited already
+
+    def _reap(self) -> None:
+        """The spawned command's exit status, once it has exited (not when it
+        was left running); why its exec failed, if it did."""
+        child = self._spawned
+        if child is None:
+            return
+        with self._lock:
+            running = child.pid in self._pidfds
+        if not running:
+            while True:
+                try:
+                    _, status = os.waitpid(child.pid, 0)
+                    break
+                except InterruptedError:
+                    continue
+                except ChildProcessError:
+                    status = None
+                    break
+            if status is not None:
+                signo = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
+                self._exit_status = 128 + signo if signo else os.WEXITSTATUS(status)
+        self._spawn_error = child.exec_error()
+        child.close()
 
     def _result(self) -> RunResult:
         with self._lock:
@@ -299,13 +430,16 @@ class PerfAttach:
             for pid, (count, reason) in sorted(self._refused.items()):
                 skipped.append(f"pid {pid}: {_threads(count)} not watched ({reason})")
             return RunResult(
-                exit_status=None, stop_reason=self._stop_reason, spawn_error=None,
+                exit_status=self._exit_status, stop_reason=self._stop_reason,
+                spawn_error=self._spawn_error,
                 processes=len(self._processes), threads=len(self._tids), detached=alive,
-                killed=0, lost=(sum(self._raced.values())
+                killed=self._killed, lost=(sum(self._raced.values())
                                 + sum(count for count, _ in self._refused.values())),
                 skipped=tuple(skipped))
 
     def close(self) -> None:
+        if self._spawned is not None:
+            self._spawned.close()  # (never released: the child exits without exec)
         with self._lock:
             for pidfd in self._pidfds.values():
                 os.close(pidfd)
@@ -314,6 +448,22 @@ class PerfAttach:
             if fd >= 0:
                 os.close(fd)
         self._wake_read = self._wake_write = -1
+
+
+#: How far a process's start time (clock ticks) may be from its FORK record's.
+_START_SLACK_NS = 50_000_000
+
+
+def _started_at(pid: int, perf_time: int) -> bool:
+    """Whether ``pid`` is the process a FORK record stamped ``perf_time``
+    (CLOCK_MONOTONIC) made, not one that took its pid since: its start time
+    (CLOCK_BOOTTIME, to a tick) matches, within ``_START_SLACK_NS``."""
+    started = _procfs.start_time_ns(pid)
+    if started is None:
+        return False
+    boot_offset = (time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+                   - time.clock_gettime_ns(time.CLOCK_MONOTONIC))
+    return abs(perf_time + boot_offset - started) <= _START_SLACK_NS
 
 
 def _threads(count: int) -> str:

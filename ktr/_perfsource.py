@@ -26,7 +26,8 @@ when no counter is left; nothing a tracee does makes the observer callbacks rais
 and counted in ``unwatched``); perf timestamps are converted to the trace's
 realtime clock (``TraceClock``); ring losses are counted, never silent.
 
-Attached without ptrace (``PerfOptions.inherited``, ``_perfattach``): the
+Recorded without ptrace (``PerfOptions.inherited``, ``_perfattach``: attached,
+or a started command held before its exec, whose events its exec enables): the
 switch events of each running thread are opened by ``watch_running`` with
 ``inherit`` (and ``inherit_thread`` unless ``-i``), so the kernel gives them to
 the threads and processes it creates; the FORK records of each drain are
@@ -126,7 +127,7 @@ class PerfOptions:
     counters: tuple[str, ...] = ()  # -C, perf's names
     interval_ms: float = DEFAULT_INTERVAL_MS  # --interval
     ring_pages: int = 0  # data pages per CPU ring (a power of two); 0: default_ring_pages()
-    #: Attached without ptrace (``_perfattach``): each watched thread's switch
+    #: Recorded without ptrace (``_perfattach``): each watched thread's switch
     #: events are inherited by the threads it creates, and by its child
     #: processes too with ``children`` (-i); no counters then.
     inherited: bool = False
@@ -346,17 +347,18 @@ class PerfSource:
         with self._lock:
             self._threads[tracee.tid] = thread
 
-    def watch_running(self, tid: int, pid: int, comm: bytes) -> bool:
-        """Watch a thread that runs on, not stopped (attached without ptrace):
-        its switch events, inherited (``PerfOptions.inherited``). False when the
-        thread no longer exists; a PerfError for any other refusal (no event is
-        left open then)."""
+    def watch_running(self, tid: int, pid: int, comm: bytes, at_exec: bool = False) -> bool:
+        """Watch a thread that runs on, not stopped (recorded without ptrace):
+        its switch events, inherited (``PerfOptions.inherited``); with ``at_exec``
+        (a started command held before its exec) disabled until its exec. False
+        when the thread no longer exists; a PerfError for any other refusal (no
+        event is left open then)."""
         assert self.options.inherited and not self._counter_types
         if self._rings is None:
             return False
         self._thread_names.start(tid, comm)
         try:
-            self._rings.open_on_all(self._switch_attr(), tid, "context-switch records")
+            self._rings.open_on_all(self._switch_attr(at_exec), tid, "context-switch records")
         except PerfError as error:
             if error.errno == errno.ESRCH:
                 return False

@@ -126,6 +126,18 @@ def read_stat(pid: int) -> tuple[bytes, int, int] | None:
     return rest[0], int(rest[1]), int(rest[2])
 
 
+def start_time_ns(pid: int) -> int | None:
+    """When ``pid`` started, in CLOCK_BOOTTIME nanoseconds, to a clock tick (10 ms
+    with USER_HZ 100) below; None if gone."""
+    rest = _stat_fields(pid)
+    if rest is None or len(rest) < 20:
+        return None
+    return int(rest[19]) * 1_000_000_000 // _CLOCK_TICKS
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 #: PF_KTHREAD (include/linux/sched.h) in /proc/PID/stat's flags field.
 _PF_KTHREAD = 0x00200000
 

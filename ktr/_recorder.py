@@ -17,10 +17,11 @@ the user sees is one-line messages on stderr: a live status line on a
 terminal no traced process uses (``_terminal``), notices for lost processes
 and output failure, a final summary.
 
-Attaching for context switches and stack samples alone
-(``RecordOptions.attaches_without_ptrace``) runs no control loop: ``_perfattach``
-watches the targets and nothing is ever stopped; the same BEGIN, END, notices
-and summary.
+Recording context switches and stack samples alone
+(``RecordOptions.records_without_ptrace``), of a started command or of attached
+processes, runs no control loop: ``_perfattach`` starts or watches the targets
+and nothing is ever stopped; the same BEGIN, END, notices, summary and exit
+status (a started command's).
 
 Does not: parse the command line (``_options``) or print tracebacks.
 """
@@ -247,7 +248,7 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     if options.output == "-":
         _check_stdout_open()
     control_options = _control_options(options)
-    if options.attaches_without_ptrace:
+    if options.records_without_ptrace:
         return _record_without_ptrace(options, notices, _file_header(options, control_options))
     ptrace_source = PtraceSource(options, control_options)
     control = ptrace_source.control
@@ -395,9 +396,10 @@ def _output_callbacks(options: RecordOptions, notices: _BestEffortText,
 
 def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
                            header: formats.FileHeader) -> RecordingReport:
-    """Attach for context switches and stack samples alone: the perf sources
-    follow the targets by inheritance and nothing stops them (``_perfattach``);
-    the recording ends when every target has exited or on a stop request."""
+    """Record context switches and stack samples alone: the perf sources follow
+    the started command or the attached targets by inheritance and nothing stops
+    them (``_perfattach``); the recording ends when every target has exited or on
+    a stop request."""
     from ._perfattach import PerfAttach, RunningWatcher
 
     sources = side_sources(options)
@@ -411,16 +413,28 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
             assert isinstance(source, RunningWatcher), source  # (the options chose them)
             watchers.append(source)
         attach = PerfAttach(watchers, options.follow_children, options.descendants)
-        # Targets first, as with ptrace: a pid that cannot be watched must not cost
-        # the user the file -o names. Nothing to let go if the output fails to open.
-        attach.attach(options.pids, options.process_group)
-        failures: list[OutputError] = []
-        on_write_error, on_blocking = _output_callbacks(options, notices, failures,
-                                                        attach.request_stop)
-        descriptor = open_descriptor(_output_options(options), header, on_write_error,
-                                     on_blocking=on_blocking, begin=_begin_payload(header))
-        output = _source_output(descriptor, notices)
         watching = attach
+        spawned = None
+        # Targets first, as with ptrace: a pid that cannot be watched must not cost
+        # the user the file -o names. Nothing to let go if the output fails to open
+        # but a started command, held before its exec: it is killed.
+        if options.command:
+            # (forks: before any thread exists; the descriptor starts its writer)
+            spawned = _with_command_stdout(options, lambda: watching.spawn(options.command))
+        else:
+            attach.attach(options.pids, options.process_group)
+        failures: list[OutputError] = []
+        on_write_error, on_blocking = _output_callbacks(
+            options, notices, failures,
+            lambda reason: watching.request_stop(reason, Release.DETACH))
+        try:
+            descriptor = open_descriptor(_output_options(options), header, on_write_error,
+                                         on_blocking=on_blocking, begin=_begin_payload(header))
+        except BaseException:
+            if spawned is not None:
+                _kill_spawned(spawned)
+            raise
+        output = _source_output(descriptor, notices)
         status = _status_line(options, notices, descriptor, watching.pids_alive(),
                               lambda: len(watching.pids_alive()))
         result: RunResult | None = None
@@ -429,7 +443,8 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
             for source in prepared:
                 source.start(output)
                 started.append(source)
-            with _Signals(attach.request_stop, spawned=False):
+            with _Signals(attach.request_stop, spawned=spawned is not None):
+                attach.release()  # the command execs, its events enabled by that
                 result = attach.run()
         finally:
             # (no probes on this path: -P attaches with ptrace)
@@ -502,14 +517,19 @@ def _check_stdout_open() -> None:
 
 
 def _spawn(control: Control, options: RecordOptions) -> int:
+    return _with_command_stdout(options, lambda: control.spawn(list(options.command)))
+
+
+def _with_command_stdout(options: RecordOptions, spawn: Callable[[], int]) -> int:
+    """``spawn()``, the child inheriting the standard output the command gets."""
     if options.output != "-":
-        return control.spawn(list(options.command))
+        return spawn()
     # The trace owns standard output: the command writes its output to
     # standard error instead, so the trace stream stays clean.
     saved = os.dup(1)
     try:
         os.dup2(2, 1)
-        return control.spawn(list(options.command))
+        return spawn()
     finally:
         os.dup2(saved, 1)
         os.close(saved)

@@ -39,7 +39,10 @@ changes and forks. A reader thread drains the per-CPU rings and turns:
   exit stop, where the mappings still exist), or when the recording ends
   with the process alive, is handed to ``_buildid_cache`` as a descriptor of
   ``/proc/PID/map_files/RANGE``, which copies it on its own thread; a file
-  still at its path is not copied (ktrdump reads it there);
+  still at its path is not copied (ktrdump reads it there). Without ptrace
+  (no exit stop) the file of each MMAP record is held open from when the
+  record is made, while its process still maps it, and checked against its
+  path at the process's EXIT record or at the end;
 - the kernel's ring losses (PERF_RECORD_LOST) into DROP records (ENOBUFS),
   counted, never silent.
 
@@ -49,9 +52,11 @@ each sample and MMAP record carries the name its thread had at the record's
 time (``_threadnames``: the COMM and FORK records of every ring, by time), so
 a sample stamped after the drain's horizon waits for the next drain.
 
-Attached without ptrace (``SamplingOptions.inherited``, ``_perfattach``): each
+Recorded without ptrace (``SamplingOptions.inherited``, ``_perfattach``): each
 running thread's events are opened by ``watch_running`` with ``inherit`` (and
-``inherit_thread`` unless ``-i``), its process's maps read the first time; a
+``inherit_thread`` unless ``-i``), its process's maps read the first time (a
+started command's events are opened before its exec, which enables them: its
+maps are the kernel's MMAP2 records of the new image); a
 child followed with ``-i`` gets its maps read when its FORK record is drained,
 stamped at the fork. An exec then has no PROC record: the new image's MMAP
 records replace the old mappings they overlap (old ones elsewhere stay in
@@ -109,7 +114,7 @@ class SamplingOptions:
     ring_pages: int = _RING_PAGES
     #: the build-id cache that keeps mapped files deleted or replaced (None: none kept)
     keep_dir: str | None = None
-    #: Attached without ptrace (``_perfattach``): each watched thread's events
+    #: Recorded without ptrace (``_perfattach``): each watched thread's events
     #: are inherited by the threads it creates, and by its child processes too
     #: with ``children`` (-i; each one's maps are read when its FORK record is).
     inherited: bool = False
@@ -145,6 +150,10 @@ class Sampler:
         self._build_ids: dict[tuple[int, int, int, int], bytes] = {}  # by file identity
         self._keeper = BinaryKeeper(options.keep_dir) if options.keep_dir else None
         self._live: dict[int, set[int]] = {}  # pid -> its traced threads not yet exiting
+        #: Without ptrace there is no exit stop where a process's mappings still exist:
+        #: the file of each MMAP record is held open (pid -> [(fd, path)]) and checked
+        #: against its path at the process's EXIT record, or at the end.
+        self._held_files: dict[int, list[tuple[int, bytes]]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # the rings and events: control thread vs reader
@@ -229,21 +238,24 @@ class Sampler:
             if self._notify is not None and self.unwatched == 1:
                 self._notify(f"stack samples: thread {tid} not sampled: {error}")
 
-    def watch_running(self, tid: int, pid: int, comm: bytes) -> bool:
-        """Sample a thread that runs on, not stopped (attached without ptrace):
+    def watch_running(self, tid: int, pid: int, comm: bytes, at_exec: bool = False) -> bool:
+        """Sample a thread that runs on, not stopped (recorded without ptrace):
         its events, inherited (``SamplingOptions.inherited``); its process's maps
-        the first time. False when the thread no longer exists; a PerfError for
-        any other refusal (no event is left open then)."""
+        the first time. With ``at_exec`` (a started command held before its exec)
+        the events wait for the exec and no maps are read: the kernel's MMAP2
+        records of the new image are the first. False when the thread no longer
+        exists; a PerfError for any other refusal (no event is left open then)."""
         assert self.options.inherited
         self._names.start(tid, comm)
         if pid not in self._processes:
             self._processes.add(pid)
-            self._snapshot(pid, self._clock.now_ns(), comm)
+            if not at_exec:
+                self._snapshot(pid, self._clock.now_ns(), comm)
         try:
             with self._lock:
                 if self._rings is None:
                     return False
-                self._events[tid] = self._open_events(tid, enable_on_exec=False)
+                self._events[tid] = self._open_events(tid, enable_on_exec=at_exec)
         except PerfError as error:
             if error.errno == errno.ESRCH:
                 return False
@@ -340,6 +352,7 @@ class Sampler:
         comms: list[_threadnames.Comm] = []
         mmaps: list[tuple[int, bytes]] = []
         births: list[tuple[int, int, int, int]] = []
+        exited: list[int] = []
         for chunk in chunks:
             for kind, misc, body in chunk.records():
                 if kind == _perf.PERF_RECORD_SAMPLE:
@@ -349,6 +362,10 @@ class Sampler:
                 elif kind == _perf.PERF_RECORD_COMM:
                     _pid, tid, comm = _perf.parse_comm(body)
                     comms.append((self._trailer.read(body)["time"], tid, comm))
+                elif kind == _perf.PERF_RECORD_EXIT and self._held_files:
+                    pid, _ppid, tid, _ptid, _when = _perf.parse_fork(body)
+                    if pid == tid:
+                        exited.append(pid)
                 elif kind == _perf.PERF_RECORD_FORK:
                     pid, ppid, child, parent, when = _perf.parse_fork(body)
                     births.append((when, pid, ppid, child))
@@ -364,6 +381,8 @@ class Sampler:
             self._adopt(births)
         for misc, body in mmaps:
             self._mmap(misc, body)
+        for pid in exited:
+            self._keep_held(pid)
         for misc, body in samples:
             self._sample(misc, body, horizon)
         self._names.settle(horizon)
@@ -403,6 +422,8 @@ class Sampler:
         for pid in list(self._live):  # still running (detached): their files are there
             self._keep_changed(pid, keeper)
         self._live.clear()
+        for pid in list(self._held_files):  # (without ptrace: no EXIT record of theirs read)
+            self._keep_held(pid, keeper)
         keeper.close()
         said = keeper.summary()
         if said is not None and self._notify is not None:
@@ -418,6 +439,11 @@ class Sampler:
         if self._keeper is not None and self._thread is None and self._emit is None:
             # never started: nothing to report, but the keeper's copies end here
             self._keeper.close()
+        if self._keeper is None or self._emit is None:  # (else ``stop`` keeps them)
+            for held in self._held_files.values():
+                for fd, _ in held:
+                    os.close(fd)
+            self._held_files.clear()
 
     def _put(self, record: bytes) -> None:
         emit = self._emit
@@ -479,6 +505,9 @@ class Sampler:
             build_id = self._map_files_build_id(m.pid, m.addr, m.addr + m.length)
         if build_id and flags & MmapFlag.DELETED:
             self._keep(m.pid, m.addr, m.addr + m.length)
+        elif (self.options.inherited and self._keeper is not None and path.startswith(b"/")
+              and not path.startswith(_NOT_FILES)):
+            self._hold_file(m.pid, m.addr, m.addr + m.length, path)
         comm = self._names.at(m.tid, stamp) or self._names.at(m.pid, stamp)
         self._emit_mmap(m.pid, m.tid, self._clock.to_trace(stamp), comm, m.addr,
                         m.addr + m.length, m.pgoff, m.prot, flags, MmapOrigin.EVENT, build_id,
@@ -533,6 +562,29 @@ class Sampler:
         except OSError:
             return
         keeper.keep(fd)
+
+    def _hold_file(self, pid: int, start: int, end: int, path: bytes) -> None:
+        """Hold the file a mapping maps open (recorded without ptrace), to be kept if
+        it is no longer at ``path`` when its process exits; a mapping gone is skipped."""
+        try:
+            fd = os.open(_procfs.map_file(pid, start, end), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return
+        self._held_files.setdefault(pid, []).append((fd, path))
+
+    def _keep_held(self, pid: int, keeper: BinaryKeeper | None = None) -> None:
+        """Keep each file held for ``pid`` that is no longer at its path; close the rest."""
+        keeper = keeper or self._keeper
+        for fd, path in self._held_files.pop(pid, []):
+            try:
+                status = os.fstat(fd)
+                changed = not _same_file(path, status)
+            except OSError:
+                changed = False
+            if changed and keeper is not None:
+                keeper.keep(fd)  # (takes the descriptor)
+            else:
+                os.close(fd)
 
     def _keep_changed(self, pid: int, keeper: BinaryKeeper | None = None) -> None:
         """Keep each file ``pid`` maps that is no longer at its path (one read of its

@@ -3,8 +3,9 @@
 A recording runs one *ptrace source* (the control loop and the record builder:
 it owns the targets, runs on the main thread and ends the recording) and any
 number of *side sources* beside it (the perf source, the stack sampler;
-probes join the same way). A recording that attaches for switches and samples
-alone runs no ptrace source: ``_perfattach`` owns the targets then, and the
+probes join the same way). A recording of switches and samples alone (of a
+started command or attached processes) runs no ptrace source: ``_perfattach``
+owns the targets then, and the
 side sources watch running threads by inheritance (``watch_running``) instead
 of being told of stopped ones. Side sources are ``ThreadObserver``s of the control loop:
 it tells them about every recorded thread while the thread is stopped (came
@@ -85,7 +86,7 @@ def side_sources(options: RecordOptions) -> list[SideSource]:
                     else options.build_id_cache or ktr_cache_dir())
         sources.append(Sampler(SamplingOptions(
             options.sample_hz, options.stack_bytes, keep_dir=keep_dir,
-            inherited=options.attaches_without_ptrace, children=options.follow_children)))
+            inherited=options.records_without_ptrace, children=options.follow_children)))
     if options.probes:
         from ._probe_source import ProbeSession
 

@@ -368,13 +368,17 @@ def test_samples_of_threads_and_children_created_while_attached(tmp_path: Path) 
     (["-t", "wc", "-p", "1"], False),
     (["-t", "wC", "-C", "task-clock", "-p", "1"], False),  # per-thread counters: ptrace
     (["-C", "task-clock", "-p", "1"], False),
-    (["-t", "w", "--", "true"], False),  # a started command is always under ptrace
+    (["-t", "w", "--", "true"], True),  # a started command too
+    (["-t", "wS", "-i", "--", "true"], True),
+    (["-F", "99", "--", "true"], False),  # the default facilities need syscall stops
+    (["-t", "wp", "--", "true"], False),
+    (["-C", "task-clock", "--", "true"], False),
     (["-p", "1"], False),
 ])
-def test_which_recordings_attach_without_ptrace(arguments: list[str],
+def test_which_recordings_run_without_ptrace(arguments: list[str],
                                                 without_ptrace: bool) -> None:
     options = ktr.parse_record_arguments(arguments)
-    assert options.attaches_without_ptrace is without_ptrace
+    assert options.records_without_ptrace is without_ptrace
 
 
 def test_a_missing_target_is_one_line_and_no_file(tmp_path: Path) -> None:
@@ -393,7 +397,7 @@ class _Refusing:
         self.watched: list[int] = []
         self.on_births: Callable[[list[Birth]], None] | None = None
 
-    def watch_running(self, tid: int, pid: int, comm: bytes) -> bool:
+    def watch_running(self, tid: int, pid: int, comm: bytes, at_exec: bool = False) -> bool:
         if tid in self.ended:
             return False
         self.watched.append(tid)

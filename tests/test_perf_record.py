@@ -303,6 +303,8 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 6; i++) hop(i);
         return 0;
     }
+    hop(1);  /* a switch under the name the exec gave, wherever it started */
+    hop(0);
     char name[16];
     for (int k = 0; k < RENAMES; k++) {  /* each rename on the other CPU than the last */
         hop(k);
