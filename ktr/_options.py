@@ -307,6 +307,13 @@ could not be started); 1 if the trace could not be written to the end (a full
 disk, a reader of -o - that went away: records were lost), even when the
 command succeeded, or on any other error; 2 for a bad option; 0 after
 recording attached processes.
+
+output failure (a full disk, the reader of -o - gone): tracing stops at once.
+A started command is not killed: it is detached and continues untraced, one
+line says so, and ktr waits for it to end (it stays ktr's child, never left to
+init), then exits 1; SIGTERM, SIGHUP and SIGINT to ktr meanwhile are passed on
+to it (SIGINT only when the terminal did not give it to the command already),
+so Ctrl-C still ends both. Attached processes are detached and keep running.
 """
 
 
