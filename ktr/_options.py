@@ -343,6 +343,11 @@ def _range(bounds: tuple[float, float]) -> str:
     return f"{_number(bounds[0])} to {_number(bounds[1])}"
 
 
+def record_usage() -> str:
+    """``ktr record``'s usage line, every option in it (argparse's, from the parser)."""
+    return _build_parser().format_usage()
+
+
 def _build_parser() -> _Parser:
     parser = _Parser(
         prog="ktr record", description=RECORD_DESCRIPTION, epilog=RECORD_EPILOG,
