@@ -189,8 +189,10 @@ def _counted(count: int, one: str, many: str) -> str:
 
 def _status_text(stats: DescriptorStats, processes: int) -> str:
     dropped = sum(stats.drops.values())
-    return (f"{stats.records_written} records, {_size(stats.bytes_written)} written, "
-            f"{dropped} dropped, {_counted(processes, 'process', 'processes')} traced")
+    # Records as made (queued), live; bytes as written: a file's writer batches
+    # every few seconds, and a count of written records would look stuck meanwhile.
+    return (f"{stats.records_enqueued} records recorded, {_size(stats.bytes_written)} "
+            f"written, {dropped} dropped, {_counted(processes, 'process', 'processes')} traced")
 
 
 class _Signals:
