@@ -32,7 +32,9 @@ a batch a reader rejects. The semantics are ktrace's
 * A write error stops the descriptor: queued records are discarded (counted),
   later ``add_entry`` calls return False (counted as refused), waiting
   producers are released and each owner's ``on_write_error`` is called once,
-  from the writer thread.
+  from the writer thread (registered before the writer starts, so even a
+  failure of the very first write, BEGIN's, reaches its owner; an owner that
+  shares a descriptor which fails as it joins is called from its own thread).
 * Opening an output that is the same file (same st_dev/st_ino: the same
   regular file, FIFO, pipe or terminal) as an open descriptor shares it: one
   header, one queue, one writer, one more reference. The last ``release``
@@ -248,7 +250,9 @@ class Descriptor:
 
     def __init__(self, output: _output.Output, options: OutputOptions,
                  header: formats.FileHeader, registry: _Registry,
-                 begin: formats.Begin | None = None) -> None:
+                 begin: formats.Begin | None = None,
+                 on_write_error: ErrorCallback | None = None,
+                 on_blocking: BlockingCallback | None = None) -> None:
         parameters = options.parameters
         self.path = output.path
         self.interactive = output.interactive
@@ -306,8 +310,13 @@ class Descriptor:
         self._quiet = 0
         self._quiet_bytes = 0
         self._failure: OutputError | None = None
-        self._error_callbacks: list[ErrorCallback] = []
-        self._blocking_callbacks: list[BlockingCallback] = []
+        # Registered before the writer starts: its first write (BEGIN, at once)
+        # can fail before the constructor returns (a reader that already left),
+        # and a failure with no owner to tell would stop nobody's tracing.
+        self._error_callbacks: list[ErrorCallback] = (
+            [on_write_error] if on_write_error is not None else [])
+        self._blocking_callbacks: list[BlockingCallback] = (
+            [on_blocking] if on_blocking is not None else [])
         self._stats_taken = 0
         self._stats_written = 0
         self._stats_discarded = 0
@@ -539,11 +548,17 @@ class Descriptor:
 
     def _add_callbacks(self, on_write_error: ErrorCallback | None,
                        on_blocking: BlockingCallback | None) -> None:
+        """A sharing owner's callbacks. If the output failed meanwhile (after
+        ``_usable`` said yes), ``on_write_error`` is called at once, here: the
+        writer has already told the owners it knew of."""
         with self._lock:
-            if on_write_error is not None:
+            failure = self._failure
+            if on_write_error is not None and failure is None:
                 self._error_callbacks.append(on_write_error)
             if on_blocking is not None:
                 self._blocking_callbacks.append(on_blocking)
+        if failure is not None and on_write_error is not None:
+            on_write_error(failure)
 
     # -- observers ------------------------------------------------------
 
@@ -796,14 +811,14 @@ class _Registry:
             output = _output.prepare(fd, status, options.path, options.append, header,
                                      created=created)
             try:
-                descriptor = Descriptor(output, options, header, self, begin)
+                descriptor = Descriptor(output, options, header, self, begin,
+                                        on_write_error, on_blocking)
             except BaseException:
                 if output.owns_fd:
                     if created:
                         _output.discard_created(output.fd, status, options.path)
                     os.close(output.fd)
                 raise
-            descriptor._add_callbacks(on_write_error, on_blocking)
             self._descriptors[identity] = descriptor
             return descriptor
 

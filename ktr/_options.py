@@ -312,6 +312,13 @@ could not be started); 1 if the trace could not be written to the end (a full
 disk, a reader of -o - that went away: records were lost), even when the
 command succeeded, or on any other error; 2 for a bad option; 0 after
 recording attached processes.
+
+output failure (a full disk, the reader of -o - gone): tracing stops at once.
+A started command is not killed: it is detached and continues untraced, one
+line says so, and ktr waits for it to end (it stays ktr's child, never left to
+init), then exits 1; SIGTERM, SIGHUP and SIGINT to ktr meanwhile are passed on
+to it (SIGINT only when the terminal did not give it to the command already),
+so Ctrl-C still ends both. Attached processes are detached and keep running.
 """
 
 
@@ -339,6 +346,11 @@ def _number(value: float) -> str:
 
 def _range(bounds: tuple[float, float]) -> str:
     return f"{_number(bounds[0])} to {_number(bounds[1])}"
+
+
+def record_usage() -> str:
+    """``ktr record``'s usage line, every option in it (argparse's, from the parser)."""
+    return _build_parser().format_usage()
 
 
 def _build_parser() -> _Parser:

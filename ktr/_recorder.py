@@ -6,7 +6,9 @@ runs the control loop with the record builder as its consumer, and reports.
 Guarantees: whatever happens after the targets are under control — Ctrl-C,
 SIGTERM, SIGHUP, the output failing, an error — every tracee is let go
 (attached ones detached and running, the spawned tree killed or, when the
-output failed, detached) before ``record`` returns; the descriptor is always
+output failed, detached) before ``record`` returns; when the output failed,
+a started command left running is waited for (it continues untraced; one
+line says so), never left to init; the descriptor is always
 released, so every record accepted is written unless the output failed. When
 the control loop returned, an END record (how it ended: ``_end_payload``) is
 the last record written; the file header promises it (``end_record``). A
@@ -195,8 +197,10 @@ def _counted(count: int, one: str, many: str) -> str:
 
 def _status_text(stats: DescriptorStats, processes: int) -> str:
     dropped = sum(stats.drops.values())
-    return (f"{stats.records_written} records, {_size(stats.bytes_written)} written, "
-            f"{dropped} dropped, {_counted(processes, 'process', 'processes')} traced")
+    # Records as made (queued), live; bytes as written: a file's writer batches
+    # every few seconds, and a count of written records would look stuck meanwhile.
+    return (f"{stats.records_enqueued} records recorded, {_size(stats.bytes_written)} "
+            f"written, {dropped} dropped, {_counted(processes, 'process', 'processes')} traced")
 
 
 class _Signals:
@@ -334,7 +338,11 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
     finally:
         _close_recording(descriptor, started, status, result, bool(options.probes))
     assert result is not None
-    return _report(options, result, descriptor, failures)
+    report = _report(options, result, descriptor, failures)
+    if (options.command and report.output_failure is not None and result.exit_status is None
+            and not result.spawn_error):
+        _outlive_failed_output(spawned, options.command[0], report.output_failure, notices)
+    return report
 
 
 def _output_options(options: RecordOptions) -> OutputOptions:
@@ -392,6 +400,54 @@ def _output_callbacks(options: RecordOptions, notices: _BestEffortText,
                          "records are now dropped when the queue is full\n")
 
     return on_write_error, on_blocking
+
+
+def _outlive_failed_output(pid: int, name: str, failure: OutputError,
+                           notices: _BestEffortText) -> None:
+    """The output failed and the started command was detached, alive (an output
+    failure must not kill it): say so, and wait until it ends. It is still our
+    child, holding the caller's terminal or pipe: leaving it to init would hang a
+    pipeline that waits for EOF, and take it out of the caller's reach.
+
+    Meanwhile SIGTERM and SIGHUP are passed on to it, and SIGINT too unless the
+    terminal gave it to the command already (it shares our foreground process
+    group: ^C reaches both), so Ctrl-C ends both as it would without ktr.
+    """
+    notices.write(f"ktr: {failure}: {name} (pid {pid}) continues untraced; "
+                  "waiting for it to end\n")
+    notices.flush()
+
+    def forward(signo: int, frame: FrameType | None) -> None:
+        if signo == signal.SIGINT and _in_foreground_group_with_us(pid):
+            return
+        with contextlib.suppress(OSError):
+            os.kill(pid, signo)
+
+    saved: dict[int, object] = {}
+    if threading.current_thread() is threading.main_thread():
+        for passed_on in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            saved[passed_on] = signal.signal(passed_on, forward)
+    try:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)  # a handler's EINTR is retried (PEP 475)
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+
+
+def _in_foreground_group_with_us(pid: int) -> bool:
+    """``pid`` is in our process group, the foreground one of our terminal."""
+    try:
+        group = os.getpgid(pid)
+    except OSError:
+        return False
+    if group != os.getpgrp():
+        return False
+    for fd in (0, 1, 2):
+        with contextlib.suppress(OSError):
+            if os.isatty(fd) and os.tcgetpgrp(fd) == group:
+                return True
+    return False
 
 
 def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,

@@ -27,7 +27,7 @@ _collecting = gc.isenabled()
 gc.disable()
 try:
     from . import __version__
-    from ._options import parse_record_arguments
+    from ._options import parse_record_arguments, record_usage
     from ._recorder import record, summary_lines
     from .errors import KtrError, OutputError, UsageError, errno_text
 finally:
@@ -37,18 +37,11 @@ finally:
         gc.freeze()
         gc.enable()
 
-USAGE = """\
-usage: ktr record [-o FILE|-] [-a] [-t TRSTR] [-i] [-d] [-s BYTES] [-z] [-e trace=SET]
-                  [-q] [--queue-max N] [--timeout S] [--wake-delay MS]
-                  [--interactive-delay MS] [--spin-us US] [--pin[=CPU]]
-                  [-C EVENTS] [--interval MS]
-                  (-p PID[,PID...] | -g PGID | -- CMD [ARGS...])
-       ktr record --list-counters
-       ktr --version
-
-Record what processes do into a trace file; read it with ktrdump.
-`ktr record --help` describes every option.
-"""
+def _usage() -> str:
+    """Every ``ktr record`` option (argparse's usage of its parser), ``--version``."""
+    return (f"{record_usage().rstrip()}\n       ktr --version\n\n"
+            "Record what processes do into a trace file; read it with ktrdump.\n"
+            "`ktr record --help` describes every option.\n")
 
 
 def _one_line(error: KtrError) -> str:
@@ -62,9 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     stderr: TextIO = (sys.stderr if sys.stderr is not None and 2 not in closed
                       else open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
     try:
-        if not arguments or arguments[0] in ("-h", "--help", "help"):
-            _write_stdout(USAGE, closed)
-            return 0 if arguments else 2
+        if not arguments:
+            # A usage error, as argparse's: on stderr, status 2.
+            _report(stderr, _usage().rstrip("\n"))
+            return 2
+        if arguments[0] in ("-h", "--help", "help"):
+            _write_stdout(_usage(), closed)
+            return 0
         if arguments[0] == "--version":
             _write_stdout(f"ktr {__version__}\n", closed)
             return 0

@@ -328,6 +328,7 @@ class CallsDescriber:
         self._held: dict[int, tuple[Record, str, int]] = Table()  # tid -> a possible leaf
         self._returns: set[str] = set()
         self._header = True
+        self.probes_seen = 0  # PROBE records in the input, kept or not: none says why
 
     def _prefix(self, record: Record, duration: str) -> str:
         return f"{duration:>10} [{record.tid:6d}] | "
@@ -347,7 +348,10 @@ class CallsDescriber:
             if kind == RecordKind.DROP:
                 self._drop(record, out)
                 continue
-            if kind != RecordKind.PROBE or (self.keep is not None and not self.keep(record)):
+            if kind != RecordKind.PROBE:
+                continue
+            self.probes_seen += 1
+            if self.keep is not None and not self.keep(record):
                 continue
             self._probe(record, out)
         return out

@@ -639,8 +639,13 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         if options.output_format == "parquet":
             return _parquet(options, source, events, stderr, selector, inputs)
         if options.output_format == "calls":
-            return dump(source, CallsDescriber(record_filter(options)), Output(stdout), stderr,
-                        events)
+            calls = CallsDescriber(record_filter(options))
+            status = dump(source, calls, Output(stdout), stderr, events)
+            if not calls.probes_seen:
+                # An empty table alone looks like a broken view (perf report says so too).
+                _warner(stderr)(f"{source.name}: no function probe records in this trace "
+                                "(ktr record -P PROBE records them)")
+            return status
         if options.per_thread:
             assert options.output_path is not None
             describer = per_thread_describer(options, options.output_path, source.header,
@@ -783,9 +788,11 @@ def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO
     report = _Notices(source, stderr)
     profile = Profile(Stacks(options.symbol_cache, _warner(stderr)))
     keep = record_filter(options)
+    sampled = False
     try:
         for event in events:
             if isinstance(event, list):
+                sampled = sampled or any(r[0] == formats.RecordKind.SAMPLE for r in event)
                 profile.add_records(
                     event if keep is None else
                     [r for r in event if r[0] != formats.RecordKind.SAMPLE or keep(r)])
@@ -796,6 +803,10 @@ def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO
         output.flush()
     finally:
         profile.stacks.close()
+    if not sampled:
+        # Nothing printed, status 0: say why (perf report on an empty file does).
+        _warner(stderr)(f"{source.name}: no stack samples in this trace "
+                        "(ktr record -F HZ records them)")
     return report.status
 
 

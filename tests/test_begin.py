@@ -48,6 +48,12 @@ VIEWS: list[list[str]] = [[], ["--json"], ["-t", "p"], ["--format", "strace"], [
                           ["--format", "chrome"], ["--format", "calls"]]
 
 
+def no_probes(view: list[str], path: object) -> list[str]:
+    """What ``--format calls`` says of a trace without probe records (nothing else does)."""
+    return ([f"ktrdump: {path}: no function probe records in this trace (ktr record -P "
+             "PROBE records them)"] if "calls" in view else [])
+
+
 def record(*arguments: str, stdin: int | None = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
     return subprocess.Popen([KTR, "record", "-q", *arguments], stdin=stdin,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -111,7 +117,8 @@ def test_appended_recordings_each_start_with_their_own_begin(tmp_path: Path) -> 
 
     for view in VIEWS:
         shown = dump(*view, str(trace))
-        assert (shown.returncode, shown.stderr) == (0, ""), view
+        said = "".join(line + "\n" for line in no_probes(view, trace))
+        assert (shown.returncode, shown.stderr) == (0, said), view
     assert "cut short" not in dump("--summary", str(trace)).stdout
     text = dump("-t", "p", str(trace)).stdout.splitlines()
     assert [line.split(None, 3)[2] for line in text if " BEGIN " in line] == ["BEGIN", "BEGIN"]
@@ -170,7 +177,7 @@ def test_a_recording_killed_before_an_append_is_reported_cut_short_in_every_view
     for view in views:
         shown = dump(*view, str(trace))
         assert shown.returncode == 1, view
-        assert shown.stderr.splitlines() == [expected], view
+        assert shown.stderr.splitlines() == [expected, *no_probes(view, trace)], view
     with ktrdump.open(str(trace)) as reader:
         events = list(reader.events())
         notices = reader.notices
@@ -296,7 +303,8 @@ def test_damaged_begin_options_are_shown_never_raise(options: bytes, tmp_path: P
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             status = main([*view, str(path)])
-        assert (status, err.getvalue()) == (0, ""), view
+        said = "".join(line + "\n" for line in no_probes(view, path))
+        assert (status, err.getvalue()) == (0, said), view
         assert "\x1b" not in out.getvalue() and "\x9b" not in out.getvalue()
         if view == ["--json"]:
             begin = json.loads(out.getvalue().splitlines()[0])

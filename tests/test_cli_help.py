@@ -58,3 +58,22 @@ def test_python_m_and_version(module: str, version: str) -> None:
     helped = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True,
                             text=True, timeout=60, check=False)
     assert helped.returncode == 0 and "usage:" in helped.stdout
+
+
+def test_ktr_without_arguments_is_a_usage_error_listing_every_record_option() -> None:
+    """As argparse's usage errors: on stderr, status 2; every ``ktr record``
+    option, those of the perf sources too."""
+    from ktr._options import _build_parser
+
+    done = subprocess.run([sys.executable, "-m", "ktr"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    actions = [action.option_strings for action in _build_parser()._actions
+               if action.option_strings]
+    named = {option for strings in actions for option in strings}
+    assert {"-F", "-P", "--list-probes", "--list-counters", "--stack-bytes"} <= named
+    shown = set(done.stderr.replace("[", " ").replace("]", " ").replace("|", " ").split())
+    missing = [strings for strings in actions if not set(strings) & shown]
+    assert missing == [], done.stderr
+    assert "ktr record --help" in done.stderr

@@ -142,3 +142,24 @@ def test_chrome_of_a_followed_file_is_valid_json_after_ctrl_c(tmp_path: Path) ->
     assert follower.returncode == 0
     events = json.loads(seen + rest)["traceEvents"]
     assert any(event.get("name") == "openat" for event in events)
+
+
+@pytest.mark.parametrize("view, says", [
+    ("folded", "no stack samples in this trace (ktr record -F HZ records them)"),
+    ("calls", "no function probe records in this trace (ktr record -P PROBE records them)"),
+])
+def test_a_view_of_records_the_trace_lacks_says_so_on_stderr(view: str, says: str) -> None:
+    """A syscall-only trace has no samples and no probes: one line says why the view
+    is empty, status 0; a trace that has them gets no such line."""
+    vectors = Path(__file__).parent / "vectors"
+    ktrdump = str(Path(sys.executable).parent / "ktrdump")
+    bare = vectors / "calls.ktr"
+    done = subprocess.run([ktrdump, "--format", view, str(bare)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0
+    assert done.stderr.splitlines() == [f"ktrdump: {bare}: {says}"]
+    full = vectors / "all_kinds.ktr"
+    done = subprocess.run([ktrdump, "--format", view, str(full)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0 and done.stdout
+    assert says not in done.stderr

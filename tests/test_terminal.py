@@ -80,3 +80,44 @@ def test_status_line_when_the_traced_program_does_not_use_the_terminal(tmp_path:
             os.close(terminal)
         target.kill()
         target.wait()
+
+
+def test_the_status_line_counts_records_as_they_are_made(tmp_path: Path) -> None:
+    """Into a file the writer batches every 5 s: the status line still shows the
+    records made so far (600 and more syscalls here), not the one written."""
+    import re
+    import select
+
+    target = subprocess.Popen(
+        ["sh", "-c", "read x; i=0; while [ $i -lt 300 ]; do : > /dev/null; i=$((i+1)); "
+         "done; read y"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    master, slave = pty.openpty()
+    recorder = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ktr"), "record", "-o", str(tmp_path / "t.ktr"),
+         "-p", str(target.pid)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    assert target.stdin is not None
+    try:
+        text = ""
+        deadline = time.monotonic() + 20
+        started = False
+        while True:
+            ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
+            assert ready, f"no status line counting 600 records: {text!r}"
+            text += os.read(master, 4096).decode(errors="replace")
+            if not started and "recorded" in text:
+                target.stdin.write(b"go\n")  # attached and reporting: make records
+                target.stdin.flush()
+                started = True
+            counts = [int(n) for n in re.findall(r"(\d+) records recorded", text)]
+            if counts and counts[-1] >= 600:
+                break
+        assert "1 process traced" in text
+    finally:
+        recorder.send_signal(signal.SIGTERM)
+        recorder.wait(timeout=30)
+        target.kill()
+        target.wait()
+        os.close(master)
