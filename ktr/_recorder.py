@@ -506,12 +506,16 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
             # (no probes on this path: -P attaches with ptrace)
             _close_recording(descriptor, started, status, result, probes=False)
         assert result is not None
-        return _report(options, result, descriptor, failures)
+        report = _report(options, result, descriptor, failures)
     finally:
         if attach is not None:
             attach.close()
         for source in prepared:
             source.close()
+    if (spawned is not None and report.output_failure is not None
+            and result.exit_status is None and not result.spawn_error):
+        _outlive_failed_output(spawned, options.command[0], report.output_failure, notices)
+    return report
 
 
 def thread_id_notices(pids: Iterable[int]) -> list[str]:

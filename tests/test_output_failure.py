@@ -141,10 +141,12 @@ def _end(recorder: subprocess.Popen[bytes], pid_file: Path) -> None:
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
 
-def test_a_command_outlives_a_gone_reader_and_ktr_waits_for_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("facilities", [[], ["-t", "w"]], ids=["ptrace", "without-ptrace"])
+def test_a_command_outlives_a_gone_reader_and_ktr_waits_for_it(tmp_path: Path,
+                                                               facilities: list[str]) -> None:
     pid_file = tmp_path / "pid"
     recorder = subprocess.Popen(
-        [KTR, "record", "-q", "-o", "-", "--", "sh", "-c",
+        [KTR, "record", "-q", *facilities, "-o", "-", "--", "sh", "-c",
          f"echo $$ > '{pid_file}.new'; mv '{pid_file}.new' '{pid_file}'; read x; exit 0"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
