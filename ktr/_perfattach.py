@@ -34,7 +34,8 @@ is watched through a pidfd, and the recording ends when every one has exited
 targets are never touched: nothing to detach or kill at the end. A started
 command and the children followed with ``-i`` are killed (SIGKILL, through
 their pidfds) on a stop request, as the ptrace path kills the tree it started;
-when the output fails (``Release.DETACH``) they are left running instead (the recorder then waits for a started command: ``_recorder``).
+when the output fails (``Release.DETACH``) they are left running instead
+(the recorder then waits for a started command: ``_recorder``).
 
 Guarantees: a thread whose events could not be opened (it ended while ktr
 attached, or the kernel refused) is counted in ``RunResult.lost`` and named on
