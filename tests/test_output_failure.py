@@ -22,6 +22,7 @@ from typing import IO
 
 import pytest
 from control_support import tracer_of, wait_until
+from tmpfs_support import small_tmpfs
 
 BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
@@ -181,15 +182,9 @@ def test_a_signal_to_ktr_waiting_for_its_command_ends_both(tmp_path: Path,
 
 
 def test_a_command_outlives_a_full_disk_and_ktr_waits_for_it(tmp_path: Path) -> None:
-    small = tmp_path / "small"
-    small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)],
-                             capture_output=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
     pid_file = tmp_path / "pid"
-    trace = small / "t.ktr"
-    try:
+    with small_tmpfs(tmp_path / "small", free_pages=None) as small:
+        trace = small / "t.ktr"
         # 300 reads of 4 KiB by a child (-i), their data recorded: far more than 64 KiB
         recorder = subprocess.Popen(
             [KTR, "record", "-q", "-i", "-o", str(trace), "--", "sh", "-c",
@@ -203,5 +198,3 @@ def test_a_command_outlives_a_full_disk_and_ktr_waits_for_it(tmp_path: Path) -> 
             _finish(recorder, pid, recorder.stdin)
         finally:
             _end(recorder, pid_file)
-    finally:
-        subprocess.run(["umount", str(small)], check=True)
