@@ -59,6 +59,7 @@ from formats.linux import ArgKind
 
 from ._events import (
     ACTION_CAUGHT,
+    RESTART_ERRNOS,
     Event,
     Lifecycle,
     ProcessEvent,
@@ -1260,11 +1261,8 @@ _FLOCK_SET = (6, 7, 37, 38)
 _FUTEX_TIMED = (0, 6, 9, 11, 13)
 _CLONE_PARENT_SETTID = 0x00100000  # include/uapi/linux/sched.h
 _CLONE_PIDFD = 0x00001000
-# The codes a ptrace exit stop sees when a signal interrupted a call (strace's
-# is_erestart): ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK.
-# The kernel turns them into EINTR or a restart only after the stop, and an
-# interrupted relative sleep has written its remainder by then.
-_INTERRUPTED = frozenset({512, 513, 514, 516})
+# An interrupted relative sleep (RESTART_ERRNOS at its exit stop) has written
+# its remainder by then.
 # A clock_nanosleep with TIMER_ABSTIME (flags bit 0) never writes the remainder
 # (kernel/time/posix-timers.c drops rmtp), so there is nothing to read.
 _TIMER_ABSTIME = 1
@@ -1323,7 +1321,7 @@ def _was_filled(wanted: _StructPlan, error: int, args: tuple[int, ...]) -> bool:
     the ERESTART* code), unless the sleep was to an absolute time."""
     if not wanted.filled_on_error:
         return not error
-    return error in _INTERRUPTED and (wanted.abstime_arg is None
+    return error in RESTART_ERRNOS and (wanted.abstime_arg is None
                                       or not args[wanted.abstime_arg] & _TIMER_ABSTIME)
 
 

@@ -97,6 +97,13 @@ class SyscallEntry(NamedTuple):
     stack_pointer: int = 0  # where rt_sigreturn finds the signal frame's mask
 
 
+#: The errors a syscall-exit stop sees when a signal interrupted the call
+#: (strace's is_erestart): ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND,
+#: ERESTART_RESTARTBLOCK. The kernel turns them into EINTR or a restart only
+#: after the stop: the call has not returned to the program yet.
+RESTART_ERRNOS = frozenset({512, 513, 514, 516})
+
+
 class SyscallExit(NamedTuple):
     """A thread returned from a syscall (syscall-exit stop)."""
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from control_support import wait_until
+from tmpfs_support import small_tmpfs
 
 import formats
 
@@ -281,13 +282,7 @@ def test_a_reader_gone_during_the_recording_is_a_failure_even_if_the_command_suc
 def test_a_full_disk_leaves_whole_batches_and_a_failure_status(tmp_path: Path) -> None:
     """The batch a full disk tore is cut off again: ktrdump finds a recording cut
     short after its last whole batch, not a damaged tail; the status is 1."""
-    small = tmp_path / "small"
-    small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)],
-                             capture_output=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(tmp_path / "small", free_pages=None) as small:
         trace = small / "t.ktr"
         # 300 reads of 4 KiB, their data recorded: far more than 64 KiB
         done = subprocess.run(
@@ -297,8 +292,6 @@ def test_a_full_disk_leaves_whole_batches_and_a_failure_status(tmp_path: Path) -
         size = trace.stat().st_size
         dumped = subprocess.run([KTRDUMP, str(trace)], capture_output=True, text=True,
                                 timeout=60)
-    finally:
-        subprocess.run(["umount", str(small)], check=True)
     assert f"ktr: tracing stopped: cannot write trace to {trace}: ENOSPC" in done.stderr
     assert done.returncode == 1, done.stderr
     assert "BEGIN" in dumped.stdout  # the whole batches before the failure are kept

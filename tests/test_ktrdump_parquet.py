@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from ktrdump_support import build_trace, syscall_batch
+from tmpfs_support import small_tmpfs
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -241,21 +242,13 @@ def test_the_inline_loop_writes_what_the_call_layers_dispatch_writes(
 
 def test_a_full_disk_is_one_line(tmp_path: Path) -> None:
     """Parquet files go to a path (not stdout): a 64 KiB tmpfs fills up mid-export."""
-    small = tmp_path / "small"
-    small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)],
-                             capture_output=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(tmp_path / "small", free_pages=None) as small:
         data, _ = build_trace([syscall_batch(1000) for _ in range(60)])
         trace = tmp_path / "big.ktr"
         trace.write_bytes(data)
         done = subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(small / "x.parquet"),
                                str(trace)], capture_output=True, text=True, timeout=60)
         left = sorted(os.listdir(small))  # the partial tables this run created: removed
-    finally:
-        subprocess.run(["umount", str(small)], check=True)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
         f"ktrdump: cannot write to {small / 'x.parquet'}: No space left on device",

@@ -14,6 +14,7 @@ from formats import Abi
 from .. import _procfs
 from .. import _ptrace as pt
 from .._events import (
+    RESTART_ERRNOS,
     Lifecycle,
     ProcessEvent,
     SignalDelivery,
@@ -43,9 +44,6 @@ from ._state import (
 )
 
 _new_tuple = tuple.__new__
-#: The kernel's restart codes (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND,
-#: ERESTART_RESTARTBLOCK): a call ending with one has not returned to the program.
-_RESTART_ERRNOS = frozenset({512, 513, 514, 516})
 _monotonic_ns = time.monotonic_ns
 _INFO_EXIT = pt.SYSCALL_INFO_EXIT
 _INFO_ENTRY = pt.SYSCALL_INFO_ENTRY
@@ -280,7 +278,7 @@ class DispatchMixin(ControlState):
         event: SyscallEntry | SyscallExit | None = None
         if op == _INFO_EXIT:
             entry = tracee.entry
-            if (tracee.dropping and info[3] and -info[2] in _RESTART_ERRNOS
+            if (tracee.dropping and info[3] and -info[2] in RESTART_ERRNOS
                     and entry is not None):
                 # Our PTRACE_INTERRUPT cut the call to detach the thread: it has
                 # not returned, the kernel restarts it once we are gone. Its
