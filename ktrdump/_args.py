@@ -41,6 +41,7 @@ and structures itself (``_flags``, ``_structs``).
 from __future__ import annotations
 
 import re
+import socket
 import struct as struct_module
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -48,7 +49,7 @@ from typing import Any, NamedTuple
 from formats import Struct, linux, split_nul_strings
 from formats.linux import ArgKind, RetKind, signal_name
 
-from . import _flags, _structs
+from . import _flags, _netlink, _structs
 from ._calls import (
     F_DUPFD,
     F_DUPFD_CLOEXEC,
@@ -73,6 +74,9 @@ class Style(NamedTuple):
     decimal: bool = False  # -d
     fd_paths: bool = False  # -y
     string_limit: int = 32  # strace's -s (our -m)
+    #: netlink messages' interface indexes as strace's ``if_nametoindex("lo")``:
+    #: the trace was recorded on this boot, whose interfaces still have those names
+    ifnames: bool = False
 
 
 #: Renders one argument word of a call; None: the argument is not shown.
@@ -173,6 +177,8 @@ class _Context(NamedTuple):
     fds: FdTables | None
     pointer: Callable[[int], str]
     number: Callable[[int], str]
+    #: the fd tables, for a socket's netlink protocol (strace style; None otherwise)
+    sockets: FdTables | None = None
 
 
 def _fd_part(context: _Context, dirfd: bool) -> _Part:
@@ -256,12 +262,46 @@ def _struct_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
+_AF_NETLINK = 16
+
+#: Calls whose buffer strace decodes as netlink messages on a netlink socket.
+_NETLINK_BUFFER_CALLS = frozenset({"send", "sendto", "recv", "recvfrom"})
+
+
+def _ifname(index: int) -> str | None:
+    try:
+        return socket.if_indextoname(index)
+    except (OSError, OverflowError, ValueError):
+        return None
+
+
+def _netlink_quote(context: _Context) -> Callable[[Call, bytes, int | None, bool], str]:
+    """Data as strace prints it: netlink messages on a netlink socket, else a string."""
+    sockets = context.sockets
+    assert sockets is not None
+    protocol_of = sockets.netlink_protocol
+    ifname = _ifname if context.style.ifnames else None
+    limit_ = context.style.string_limit
+
+    def quote(call: Call, data: bytes, limit: int | None, more: bool) -> str:
+        protocol = protocol_of(call.pid, signed32(call.args[0])) if call.args else None
+        if protocol is None or protocol == _netlink.NETLINK_KOBJECT_UEVENT:
+            return strace_string(data, limit, more)
+        return _netlink.render(data, protocol, limit_, ifname, more)
+
+    return quote
+
+
 def _buffer_part(context: _Context, index: int, kind: ArgKind) -> _Part:
     pointer = context.pointer
     limit = context.style.string_limit
     filled = kind is ArgKind.BUF_OUT
     signature = context.plan.signature
     length_arg = signature.args[index].length_arg if signature is not None else None
+    quote: Callable[[Call, bytes, int | None, bool], str] = lambda call, data, limit, more: (
+        strace_string(data, limit, more))
+    if context.sockets is not None and context.plan.name in _NETLINK_BUFFER_CALLS:
+        quote = _netlink_quote(context)
 
     def render(value: int, call: Call) -> str:
         ret = call.ret
@@ -269,15 +309,15 @@ def _buffer_part(context: _Context, index: int, kind: ArgKind) -> _Part:
             unsent = call.struct(index)  # what a failed write-like call was asked to send
             if unsent is not None and unsent.name == b"bytes":
                 asked = call.args[length_arg] if length_arg is not None else 0
-                return strace_string(unsent.data, limit, len(unsent.data) < asked)
+                return quote(call, unsent.data, limit, len(unsent.data) < asked)
         if not filled and ret is None and call.io:
             genio = call.io[0]  # looked ahead for an unfinished line (_strace)
-            return strace_string(genio.data, limit, len(genio.data) < genio.transferred)
+            return quote(call, genio.data, limit, len(genio.data) < genio.transferred)
         if ret is not None and not ret.error and not ret.flags & 1:
             io = call.io
             if io:
                 genio = io[0]
-                return strace_string(genio.data, limit, len(genio.data) < genio.transferred)
+                return quote(call, genio.data, limit, len(genio.data) < genio.transferred)
             if ret.retval == 0 and (filled or value):
                 return '""'
         return pointer(value)
@@ -529,8 +569,12 @@ _DATA_KINDS = frozenset({ArgKind.STRING, ArgKind.DATA_IN, ArgKind.DATA_OUT, ArgK
 
 
 def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining: int,
-                limit: int, pointer: Callable[[int], str]) -> str:
-    """``[{iov_base="...", iov_len=N}, ...]``: ``remaining`` bytes of the GIO data, in order."""
+                limit: int, pointer: Callable[[int], str],
+                netlink: Callable[[bytes, bool], str] | None = None) -> str:
+    """``[{iov_base="...", iov_len=N}, ...]``: ``remaining`` bytes of the GIO data, in order.
+
+    ``netlink``: each vector's data are netlink messages (strace decodes each alone).
+    """
     data = b"".join(genio.data for genio in io) if io else None
     offset = 0
     items = []
@@ -542,7 +586,10 @@ def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining:
         chunk = data[offset:offset + wanted]
         offset += wanted
         remaining -= wanted
-        text = strace_string(chunk, limit, len(chunk) < wanted)
+        if netlink is not None:
+            text = netlink(chunk, len(chunk) < wanted)
+        else:
+            text = strace_string(chunk, limit, len(chunk) < wanted)
         items.append(f"{{iov_base={text}, iov_len={length}}}")
     if len(vectors) > limit:
         items.append("...")
@@ -664,6 +711,23 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
     pointer = context.pointer
     limit = context.style.string_limit
     abi = context.plan.abi
+    sockets = context.sockets
+    ifname = _ifname if context.style.ifnames else None
+
+    def netlink(call: Call, header: _structs.Msghdr) -> Callable[[bytes, bool], str] | None:
+        """strace's choice: a netlink msg_name, else (no name) a netlink socket."""
+        if sockets is None:
+            return None
+        name = header.name_data
+        protocol = sockets.netlink_protocol(call.pid, signed32(call.args[0]))
+        if name is not None and len(name) >= 2:
+            if int.from_bytes(name[:2], "little") != _AF_NETLINK:
+                return None
+        elif header.name or protocol is None:
+            return None
+        if protocol == _netlink.NETLINK_KOBJECT_UEVENT:
+            return None
+        return lambda data, more: _netlink.render(data, protocol, limit, ifname, more)
 
     def render(value: int, call: Call) -> str:
         ret = call.ret
@@ -681,14 +745,16 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
                 return pointer(value)
             total = sum(length for _, length in header.iovecs)
             return _structs.render_msghdr(
-                header, _iovec_text(header.iovecs, [_Unsent(unsent.data)], total, limit, pointer))
+                header, _iovec_text(header.iovecs, [_Unsent(unsent.data)], total, limit, pointer,
+                                    netlink(call, header)))
         struct = _vector_struct(call, index)
         if struct is None:
             return pointer(value)
         header = _structs.msghdr(struct.data, abi)
         if header is None:
             return pointer(value)
-        iov = _iovec_text(header.iovecs, call.io, _bytes_moved(call), limit, pointer)
+        iov = _iovec_text(header.iovecs, call.io, _bytes_moved(call), limit, pointer,
+                          netlink(call, header))
         return _structs.render_msghdr(header, iov)
 
     return _Part(render, value_only=False)
@@ -874,7 +940,8 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
 
         return render_raw
 
-    context = _Context(plan, style, fds if style.fd_paths else None, pointer, number)
+    context = _Context(plan, style, fds if style.fd_paths else None, pointer, number,
+                       fds if style.strace else None)
     if style.strace and plan.name == "clone":
         return _strace_clone(plan, stop)
     if style.strace and plan.name in ("futex", "futex_time64"):

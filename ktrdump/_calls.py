@@ -71,7 +71,7 @@ from formats import (
 from formats.linux import ArgKind, RetKind, Signature
 
 from ._bounded import Cache
-from ._fdtable import FdTables
+from ._fdtable import FdTables, SocketDescription
 
 #: Open calls kept at most (threads whose exit was never recorded); oldest dropped past it.
 MAX_OPEN_CALLS = 1 << 16
@@ -946,10 +946,17 @@ def _domain_name(value: int, abi: int) -> str:
     return name or _SOCKET_DOMAINS.get(value & 0xFFFF_FFFF) or str(value & 0xFFFF_FFFF)
 
 
+_AF_NETLINK = 16
+
+
 def _socket(tables: FdTables, call: Call, result: int) -> None:
     if result >= 0:
         domain = _domain_name(call.args[0], call.plan.abi)
-        tables.opened(call.pid, result, f"socket:[{domain}]", bool(call.args[1] & SOCK_CLOEXEC))
+        description = f"socket:[{domain}]"
+        if call.args[0] & 0xFFFF_FFFF == _AF_NETLINK and len(call.args) > 2:
+            # the strace view decodes the socket's messages by its protocol
+            description = SocketDescription(description, call.args[2] & 0xFFFF_FFFF)
+        tables.opened(call.pid, result, description, bool(call.args[1] & SOCK_CLOEXEC))
 
 
 def _fd_pair(call: Call, argument: int) -> tuple[int, int] | None:

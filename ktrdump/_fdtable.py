@@ -12,7 +12,9 @@ Descriptions (documented in the CLI help):
   relative to the current directory it stays relative (the working directory
   is not tracked: chdir is not followed);
 - ``socket:[AF_INET]``: a socket and its domain (no inode: the trace has none);
-  accepted sockets take the listening socket's description;
+  accepted sockets take the listening socket's description; a netlink socket's
+  description is a ``SocketDescription`` that also holds its protocol (what
+  the strace view decodes its messages by);
 - ``pipe:[N]``: both ends of the N-th pipe of the trace (N numbers pipes in
   trace order, it is not an inode, so ends that belong together share it);
 - ``anon_inode:[eventfd]`` and the like for the kernel's anonymous files.
@@ -40,6 +42,17 @@ MAX_TABLES = 1 << 16
 #: trace could otherwise make (fds x forks) entries; past this bound the oldest
 #: tables are dropped until half of it is left.
 MAX_ENTRIES = 1 << 20
+
+
+class SocketDescription(str):
+    """A socket's description (``socket:[AF_NETLINK]``) with the protocol it was opened with."""
+
+    protocol: int
+
+    def __new__(cls, text: str, protocol: int) -> SocketDescription:
+        description = super().__new__(cls, text)
+        description.protocol = protocol
+        return description
 
 
 class FdTable:
@@ -105,6 +118,11 @@ class FdTables:
         return None if entry is None else entry[0]
 
     # -- effects of calls ----------------------------------------------------
+
+    def netlink_protocol(self, pid: int, fd: int) -> int | None:
+        """The protocol of ``fd`` when the trace showed it open a netlink socket, else None."""
+        description = self.describe(pid, fd)
+        return description.protocol if isinstance(description, SocketDescription) else None
 
     def opened(self, pid: int, fd: int, description: str | None, cloexec: bool = False) -> None:
         """``fd`` now refers to ``description`` (None: to something unknown)."""

@@ -75,6 +75,7 @@ from ._calls import Call, CallTracker, LineView, recorded_facilities
 from ._describe import duration_text
 from ._filter import record_filter
 from ._model import Names
+from ._netlink import same_boot
 from ._options import DEFAULT_STRACE_TIMES, STRACE_STRING_LIMIT, Options
 from ._siginfo import strace_siginfo
 
@@ -139,11 +140,14 @@ class StraceDescriber(LineView):
         self.options = options
         self.names = names if names is not None else Names()
         track_fds = options.fd_paths and not options.raw
-        self.tracker = CallTracker(track_fds=track_fds, keep_calls=True,
+        # fds are followed without -y too: a netlink socket's messages are
+        # decoded by the protocol its socket call gave
+        self.tracker = CallTracker(track_fds=not options.raw, keep_calls=True,
                                    facilities=recorded_facilities(header))
         self._track = track_fds
         limit = STRACE_STRING_LIMIT if options.max_data is None else options.max_data
-        self._style = Style(strace=True, raw=options.raw, fd_paths=track_fds, string_limit=limit)
+        self._style = Style(strace=True, raw=options.raw, fd_paths=track_fds, string_limit=limit,
+                            ifnames=same_boot(header))
         self.tracker.keep = record_filter(options)
         self._out: list[str] = []
         self._line: Call | None = None  # the call whose line is begun but not printed
