@@ -547,7 +547,7 @@ class _Decoder:
     def sockid(self, family: int, data: bytes) -> str:
         """struct inet_diag_sockid (48 bytes)."""
         sport, dport = struct.unpack_from(">HH", data, 0)
-        index, cookie0, cookie1 = struct.unpack_from("<iII", data, 40)
+        index, cookie0, cookie1 = struct.unpack_from("<iII", data, 36)
         source = self.address(family, data[4:20], "idiag_src")
         destination = self.address(family, data[20:36], "idiag_dst")
         return (f"{{idiag_sport=htons({sport}), idiag_dport=htons({dport}), "
@@ -746,7 +746,10 @@ def render(data: bytes, protocol: int | None, limit: int, ifname: IfName | None 
     ``truncated``: ``data`` is the start of what moved (the recording's ``-s``
     cut it), ``...`` follows.
     """
-    text = _Decoder(protocol, limit, ifname).messages(data)
+    try:
+        text = _Decoder(protocol, limit, ifname).messages(data)
+    except (struct.error, IndexError, ValueError):  # a decoder's bug must not end the dump
+        text = strace_hex_string(data, limit)
     return text + "..." if truncated else text
 
 
