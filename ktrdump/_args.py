@@ -712,7 +712,14 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
     limit = context.style.string_limit
     abi = context.plan.abi
     sockets = context.sockets
+    fds = context.fds  # -y: the fds passed in SCM_RIGHTS with what they are
     ifname = _ifname if context.style.ifnames else None
+
+    def describe(call: Call) -> Callable[[int], str | None] | None:
+        if fds is None:
+            return None
+        pid = call.pid
+        return lambda fd: fds.describe(pid, fd)
 
     def netlink(call: Call, header: _structs.Msghdr) -> Callable[[bytes, bool], str] | None:
         """strace's choice: a netlink msg_name, else (no name) a netlink socket."""
@@ -746,7 +753,7 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
             total = sum(length for _, length in header.iovecs)
             return _structs.render_msghdr(
                 header, _iovec_text(header.iovecs, [_Unsent(unsent.data)], total, limit, pointer,
-                                    netlink(call, header)))
+                                    netlink(call, header)), describe(call))
         struct = _vector_struct(call, index)
         if struct is None:
             return pointer(value)
@@ -755,7 +762,7 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
             return pointer(value)
         iov = _iovec_text(header.iovecs, call.io, _bytes_moved(call), limit, pointer,
                           netlink(call, header))
-        return _structs.render_msghdr(header, iov)
+        return _structs.render_msghdr(header, iov, describe(call))
 
     return _Part(render, value_only=False)
 

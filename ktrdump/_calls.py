@@ -898,7 +898,12 @@ def _opened_path(flags_arg: int | None) -> Effect:
         plan = call.plan
         path_arg = plan.path_args[0] if plan.path_args else None
         description = None if path_arg is None else path_description(tables, call, path_arg)
-        cloexec = flags_arg is not None and bool(call.args[flags_arg] & O_CLOEXEC)
+        if flags_arg is not None:
+            cloexec = bool(call.args[flags_arg] & O_CLOEXEC)
+        else:  # openat2: the flags are struct open_how's first field (a u64)
+            how = call.struct(2)
+            cloexec = (how is not None and len(how.data) >= 8
+                       and bool(int.from_bytes(how.data[:8], "little") & O_CLOEXEC))
         tables.opened(call.pid, result, description, cloexec)
 
     return effect
@@ -1053,7 +1058,7 @@ def _exec(tables: FdTables, call: Call, result: int) -> None:
 _EFFECTS: dict[str, Effect] = {
     "open": _opened_path(1),
     "openat": _opened_path(2),
-    "openat2": _opened_path(None),  # its flags are in a struct open_how
+    "openat2": _opened_path(None),  # its flags are in its struct open_how (argument 2)
     "creat": _opened_path(None),
     "socket": _socket,
     "socketpair": _socketpair,

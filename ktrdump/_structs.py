@@ -910,10 +910,12 @@ def _render_mmsghdr(data: bytes, abi: int, verbose: bool) -> str:
     return "[" + ", ".join(items) + "]"
 
 
-def render_msghdr(header: Msghdr, iov: str) -> str:
+def render_msghdr(header: Msghdr, iov: str,
+                  describe: Callable[[int], str | None] | None = None) -> str:
     """``{msg_name=NULL, ..., msg_iov=IOV, ...}`` as strace prints it, with ``iov`` given.
 
-    msg_name's address and msg_control's messages when recorded, else their pointers.
+    msg_name's address and msg_control's messages when recorded, else their
+    pointers; ``describe``: what an fd passed in SCM_RIGHTS is (``-y``).
     """
     name = _c_hex(header.name) if header.name else "NULL"
     if header.name_data is not None and header.namelen >= 2:
@@ -926,7 +928,8 @@ def render_msghdr(header: Msghdr, iov: str) -> str:
     if header.controllen:
         control = None
         if header.control_data is not None:
-            control = render_cmsgs(header.control_data, header.abi, header.controllen)
+            control = render_cmsgs(header.control_data, header.abi, header.controllen,
+                                    describe)
         parts.append(f"msg_control={control or _c_hex(header.control)}")
     parts.append(f"msg_controllen={header.controllen}")
     parts.append(f"msg_flags={render_flags(MSG_FLAGS, header.flags & 0xFFFF_FFFF)}")
@@ -947,11 +950,18 @@ _SOL_NAMES = {value: name for name, value in reversed(SOCKOPT_LEVELS)}
 _IP_NAMES = {value: name for name, value in reversed(IP_OPTIONS)}
 
 
-def render_cmsgs(data: bytes, abi: int, controllen: int) -> str | None:
+def _fd_text(fd: int, describe: Callable[[int], str | None] | None) -> str:
+    description = None if describe is None else describe(fd)
+    return str(fd) if description is None else f"{fd}<{description}>"
+
+
+def render_cmsgs(data: bytes, abi: int, controllen: int,
+                 describe: Callable[[int], str | None] | None = None) -> str | None:
     """msg_control's messages as strace prints them:
     ``[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[3]}]``.
 
-    The data of SCM_RIGHTS (fds) and SCM_CREDENTIALS (struct ucred); other
+    The data of SCM_RIGHTS (fds; with ``describe``, strace's ``-y``, each
+    known one as ``3</etc/passwd>``) and SCM_CREDENTIALS (struct ucred); other
     types by name only. None when ``data`` holds no whole header (strace: a pointer).
     """
     narrow = abi in (_ABI_I386, _ABI_X32)
@@ -978,7 +988,7 @@ def render_cmsgs(data: bytes, abi: int, controllen: int) -> str | None:
         payload = data[position + head:position + shown] if shown > head else b""
         if level == _SOL_SOCKET and kind == _SCM_RIGHTS and payload:
             fds = struct.unpack_from(f"<{len(payload) // 4}i", payload)
-            item += ", cmsg_data=[" + ", ".join(str(fd) for fd in fds) + "]"
+            item += ", cmsg_data=[" + ", ".join(_fd_text(fd, describe) for fd in fds) + "]"
         elif level == _SOL_SOCKET and kind == _SCM_CREDENTIALS and len(payload) >= 12:
             pid, uid, gid = struct.unpack_from("<III", payload)
             item += f", cmsg_data={{pid={pid}, uid={uid}, gid={gid}}}"

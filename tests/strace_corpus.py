@@ -8,7 +8,8 @@ threads paired by the similarity of their call-name sequences, and calls
 aligned within a pair by name (``difflib``). An aligned pair is *identical*
 when its argument text and its result text are equal after masking what
 differs from run to run: addresses (ASLR), thread ids, times and random bytes
-(``normalise``). A pair *loses information* when strace shows a string,
+(``normalise``; also netlink port ids and iproute2's time-based sequence
+numbers). A pair *loses information* when strace shows a string,
 structure or array in an argument where ktrdump prints a bare pointer.
 
     python tests/strace_corpus.py             # every program, figures and top mismatches
@@ -118,6 +119,9 @@ _DATA_CALLS = frozenset({"read", "write", "pread64", "pwrite64"})
 
 
 _PORT = re.compile(r"htons\(\d+\)")  # ports the kernel chose (bind to port 0)
+#: netlink port ids the kernel chose (negative: not a pid), and iproute2's
+#: sequence numbers, which are the time in seconds
+_NETLINK_IDS = re.compile(r"\b(nl_pid|nlmsg_pid)=-\d+|\b(nlmsg_seq)=\d{9,}")
 
 
 def _tid_or_number(number: str, tids: dict[int, str]) -> str:
@@ -139,6 +143,7 @@ def normalise(call: CallText, tids: dict[int, str], random_data: bool = False,
     def mask(text: str) -> str:
         text = _ADDRESS.sub("ADDR", text)
         text = _PORT.sub("htons(PORT)", text)
+        text = _NETLINK_IDS.sub(lambda m: f"{m.group(1) or m.group(2)}=ID", text)
         text = _TIMES.sub(lambda m: f"{m.group(1)}=T", text)
         text = _DATE.sub("/* DATE */", text)  # the date strace gives a time (utimensat)
         if tids:

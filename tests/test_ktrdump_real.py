@@ -268,6 +268,82 @@ def test_strace_format_matches_strace_on_epoll_getrandom_and_fcntl(
         printed[0], printed[1][:64]]
 
 
+_PASSED_FDS_C = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <linux/openat2.h>
+int main(int argc, char **argv) {
+    if (argc == 3) {  /* after the exec: the openat2 O_CLOEXEC fd is gone */
+        fcntl(atoi(argv[2]), F_GETFD);
+        return 0;
+    }
+    int plain = open(argv[1], O_RDONLY);
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC};
+    int closing = syscall(SYS_openat2, AT_FDCWD, argv[1], &how, sizeof how);
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    char byte = 'x';
+    struct iovec iov = {&byte, 1};
+    union { char b[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.b,
+                       .msg_controllen = sizeof control.b};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(2 * sizeof(int));
+    int pass[2] = {plain, closing};
+    memcpy(CMSG_DATA(c), pass, sizeof pass);
+    sendmsg(sv[0], &m, 0);
+    char number[16];
+    snprintf(number, sizeof number, "%d", closing);
+    char *again[] = {argv[0], argv[1], number, NULL};
+    execv(argv[0], again);
+    return 1;
+}
+"""
+
+
+@pytest.mark.skipif(STRACE is None or shutil.which("gcc") is None,
+                    reason="strace or gcc is not installed")
+def test_strace_fd_paths_of_passed_fds_and_openat2_cloexec_match_strace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-y: the fds a sendmsg passes in SCM_RIGHTS are described (``cmsg_data=[3</path>,
+    ...]``), and an fd openat2 opened with O_CLOEXEC in its open_how is gone after exec."""
+    program = _compiled(tmp_path, "passed", _PASSED_FDS_C.replace(
+        "#include <fcntl.h>", "#include <fcntl.h>\n#include <stdio.h>"))
+    data = tmp_path / "data.txt"
+    data.write_text("data\n")
+    assert STRACE is not None
+    reference = tmp_path / "strace.txt"
+    subprocess.run([STRACE, "-f", "-y", "-ttt", "-T", "-o", str(reference), str(program),
+                    str(data)], stdout=subprocess.DEVNULL, check=True, timeout=60)
+    trace = _record(tmp_path, str(program), str(data))
+    ours = _dump(trace, capsys, "--format", "strace", "-y")
+
+    def shown(text: str) -> list[str]:
+        lines = []
+        for name, result, arguments in _events(text):
+            if name in ("sendmsg", "fcntl", "openat2"):
+                arguments = re.sub(r"0x[0-9a-f]{6,}", "ADDRESS", arguments)
+                # strace names a socket by its inode, ktrdump by its domain
+                arguments = re.sub(r"socket:\[[^\]]*\]", "socket:[]", arguments)
+                # strace -y shows the working directory (AT_FDCWD</path>); the trace has none
+                arguments = arguments.replace(f"AT_FDCWD<{os.getcwd()}>", "AT_FDCWD")
+                lines.append(f"{name}({arguments}) = {result}")
+        return lines
+
+    theirs = shown(reference.read_text())
+    assert shown(ours) == theirs
+    assert any(f"cmsg_data=[3<{data}>, 4<{data}>]" in line for line in theirs), theirs
+    assert "fcntl(4, F_GETFD) = -1 EBADF (Bad file descriptor)" in theirs
+
+
 _PIPES_C = r"""
 #define _GNU_SOURCE
 #include <fcntl.h>
