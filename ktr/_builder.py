@@ -944,6 +944,12 @@ class RecordBuilder:
             if measure == "retval_mmsghdr":  # recvmmsg: the messages received
                 count = min(count, max(retval, 0))
             data = self._mmsghdr_bytes(memory, address, abi, count) if count else None
+        elif measure == "self_sized":  # its first u32 says its size (sched_attr)
+            word = _read(memory, address, 4)
+            if word is None or len(word) < 4:
+                return None
+            size = int.from_bytes(word, "little") or (wanted.size or 4)
+            data = _read(memory, address, min(max(size, 4), SELF_SIZED_MAX))
         elif measure == "socklen":
             before = self._socklens.pop(tracee.tid, None)
             after = _read(memory, address, 4)
@@ -1228,6 +1234,11 @@ class RecordBuilder:
 # ---------------------------------------------------------------------- memory helpers
 # Tracee memory can vanish under us (the process exits, a pointer is bad): such
 # reads give None and the record that needed them is left out.
+
+#: The most bytes of a self-sized structure read (the kernel's PAGE_SIZE bound on
+#: sched_attr's size: a larger one fails with E2BIG).
+SELF_SIZED_MAX = 4096
+
 
 def _read(memory: TraceeMemory, address: int, length: int) -> bytes | None:
     if length <= 0:

@@ -797,7 +797,8 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "user_desc": 16, "flock": 32, "flock64": 24, "socklen": 8, "iovec": 16,
              "int": 4, "winsize": 8, "termios": 36, "msghdr": 56, "siginfo": 128,
              "sigevent": 64, "fd_set": 8, "gid": 4, "loff": 8, "off": 8, "clone3_ids": 12,
-             "io_uring_params": 120, "mmsghdr": 56, "semun": 4, "sched_attr": 56,
+             "io_uring_params": 120, "mmsghdr": 56, "semun": 4,
+             "sched_attr": 48,  # its first version; its own size field says how long
              "semid_ds": 104, "msqid_ds": 120, "shmid_ds": 112, "sembuf": 6,
              "msgbuf": 8,  # msgbuf: its mtype (a long); mtext follows, as long as msgsz
              "stack_t": 24}

@@ -35,6 +35,8 @@ from pathlib import Path
 import pytest
 from strace_corpus import parse
 
+import ktrdump
+
 KTR = Path(sys.executable).parent / "ktr"
 KTRDUMP = Path(sys.executable).parent / "ktrdump"
 STRACE = shutil.which("strace")
@@ -263,6 +265,7 @@ STRUCTURES = r"""
 #include <string.h>
 #include <unistd.h>
 #include <linux/openat2.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 int main(void) {
     struct open_how how = {.flags = O_WRONLY | O_CREAT | O_CLOEXEC, .mode = 0640};
@@ -275,6 +278,14 @@ int main(void) {
     syscall(SYS_sched_getattr, 0, attr, 48, 0);
     syscall(SYS_sched_getattr, 0, attr, sizeof attr, 0);
     syscall(SYS_sched_setattr, 0, attr, 0);
+    /* a first-version (48-byte) sched_attr, 8 bytes before its page ends */
+    unsigned char *pages = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(pages + 4096, 4096);
+    unsigned char *edge = pages + 4096 - 56;
+    memcpy(edge, attr, 48);
+    *(unsigned *)edge = 48;
+    syscall(SYS_sched_setattr, 0, edge, 0);
     return 0;
 }
 """
@@ -293,6 +304,14 @@ def test_open_how_and_sched_attr_match_strace(tmp_path: Path) -> None:
     assert shown[3].startswith("sched_getattr(0, {size=48, sched_policy=SCHED_OTHER, "
                                "sched_flags=0, sched_nice=0, sched_priority=0, ")
     assert "sched_util_max=" in shown[4]
+    # the size the structure says is read (48 here: no util fields)
+    assert shown[6].startswith("sched_setattr(0, {size=48, sched_policy=SCHED_OTHER, "
+                               "sched_flags=0, sched_nice=0, sched_priority=0, sched_runtime=")
+    assert shown[6].endswith(", sched_period=0}, 0) = 0")
+    # and the recording holds those bytes alone (not 56: 8 bytes past the structure)
+    recorded = [call.struct(1) for call in ktrdump.calls(tmp_path / "calls.ktr")
+                if isinstance(call, ktrdump.Call) and call.plan.name == "sched_setattr"]
+    assert [len(struct.data) if struct else None for struct in recorded] == [56, 48]
 
 
 RECEIVED = r"""

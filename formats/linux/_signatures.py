@@ -308,10 +308,13 @@ class StructCapture(NamedTuple):
 #: each of the length argument's elements (at most 1024), its struct mmsghdr
 #: (``sizes``: the msghdr in it, then msg_len and padding) and its iovec array;
 #: "retval_mmsghdr": the same for as many elements as the return value says;
-#: "msgbuf": ``sizes`` bytes (a long) then the length argument's bytes.
+#: "msgbuf": ``sizes`` bytes (a long) then the length argument's bytes;
+#: "self_sized": a structure whose first u32 is its size (0: ``sizes``, the
+#: first version's), as many bytes as that says, at most 4096 (the kernel
+#: refuses more: E2BIG).
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
                       "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
-                      "fdset", "mmsghdr", "retval_mmsghdr", "msgbuf"})
+                      "fdset", "mmsghdr", "retval_mmsghdr", "msgbuf", "self_sized"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -414,10 +417,11 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # struct io_uring_params: 120 bytes on every ABI (linux/io_uring.h)
     ArgKind.IO_URING_PARAMS_INOUT: _capture("io_uring_params", "in", _sizes(120, 120)),
     # struct open_how (24 bytes as of Linux 5.6), as long as openat2's size says;
-    # struct sched_attr (56 bytes as of Linux 5.3; its first u32 is its size):
-    # sched_setattr's as the caller set it, sched_getattr's as long as its size says
+    # struct sched_attr (56 bytes as of Linux 5.3; its first u32 is its size, 0
+    # meaning the first version's 48): sched_setattr's as long as the size the
+    # caller set says, sched_getattr's as long as its size argument says
     ArgKind.OPEN_HOW_IN: _capture("open_how", "in", None, measure="length"),
-    ArgKind.SCHED_ATTR_IN: _capture("sched_attr", "in", _sizes(56, 56)),
+    ArgKind.SCHED_ATTR_IN: _capture("sched_attr", "in", _sizes(48, 48), measure="self_sized"),
     ArgKind.SCHED_ATTR_OUT: _capture("sched_attr", "out", None, measure="length"),
     # struct sembuf: u16 sem_num, s16 sem_op, s16 sem_flg (6 bytes); a message:
     # long mtype (``sizes``), then msgsz bytes of mtext (at most the -s limit)
