@@ -605,6 +605,8 @@ class RecordBuilder:
                         tracee, event.abi, args, wanted, retval)))
                 elif wanted.measure == "socklen" or wanted.measure == "msghdr":
                     found.append((wanted.argument, self._socklen_at_entry(tracee, wanted)))
+            if plan.io_kind is ArgKind.MMSGHDR_IN and self._genio:
+                found.extend(self._unsent_messages(tracee, event.abi, args, plan, retval, error))
             if plan.by_command is not None and not error:
                 pair = plan.by_command.get(args[plan.command_arg] & plan.command_mask)
                 if pair is not None and pair[1] is not None:
@@ -760,6 +762,10 @@ class RecordBuilder:
                 elif wanted.measure == "socklen" or wanted.measure == "msghdr":
                     self._emit_found(tracee, event.timestamp_ns, event.abi, [
                         (wanted.argument, self._socklen_at_entry(tracee, wanted))])
+            if plan.io_kind is ArgKind.MMSGHDR_IN and self._genio:
+                self._emit_found(tracee, event.timestamp_ns, event.abi,
+                                 self._unsent_messages(tracee, event.abi, args, plan, retval,
+                                                       error))
         if (plan.by_command is not None and entry is not None and self._structs
                 and not event.error):
             wanted_pair = plan.by_command.get(entry.args[plan.command_arg] & plan.command_mask)
@@ -832,6 +838,41 @@ class RecordBuilder:
         elif plan.io_kind is ArgKind.MSGHDR_IN:
             data = _read_msghdr(memory, address, abi, limit)
         return plan.io_arg, (None if data is None else (b"bytes", data))
+
+    def _unsent_messages(self, tracee: Tracee, abi: Abi, args: tuple[int, ...], plan: _Plan,
+                         retval: int, error: int) -> list[_Found]:
+        """sendmmsg: strace shows every message with its data, sent or not. A failed
+        call's messages (STRUCT "mmsghdr", which a successful call's exit has
+        already), then the data of the messages not sent (all of a failed call's,
+        those past the return value's count) as STRUCT "unsent_messages": per
+        message, a u32 length and its vectors' data, at most ``-s`` bytes of it
+        (and at most UNSENT_MESSAGES_MAX bytes in all)."""
+        wanted = next((w for w in plan.structs_out if w.measure == "mmsghdr"), None)
+        if wanted is None or wanted.length_argument is None or not args[wanted.argument]:
+            return []
+        count = min(args[wanted.length_argument] & 0xFFFF_FFFF, ARRAY_ELEMENTS_MAX)
+        sent = 0 if error else min(max(retval, 0), count)
+        if sent >= count:
+            return []
+        found: list[_Found] = []
+        if error:
+            found.append((wanted.argument, self._struct_data(tracee, abi, args, wanted, retval)))
+        header_size, _ = _msghdr_layout(abi)
+        stride = header_size + 8  # struct mmsghdr: msghdr, unsigned msg_len, padding
+        budget = max(self._options.io_bytes, UNSENT_MESSAGES_MAX)
+        parts: list[bytes] = []
+        for index in range(sent, count):
+            limit = min(self._options.io_bytes, budget)
+            if limit <= 0:
+                break
+            data = _read_msghdr(tracee.memory, args[wanted.argument] + index * stride, abi,
+                                limit)
+            if data is None:
+                break
+            parts += (len(data).to_bytes(4, "little"), data)
+            budget -= len(data)
+        found.append((wanted.argument, (b"unsent_messages", b"".join(parts))))
+        return found
 
     def _genio_record(
         self, event: SyscallExit, fd: int, direction: IoDirection, transferred: int,
@@ -1234,6 +1275,9 @@ class RecordBuilder:
 # ---------------------------------------------------------------------- memory helpers
 # Tracee memory can vanish under us (the process exits, a pointer is bad): such
 # reads give None and the record that needed them is left out.
+
+#: The most data bytes of sendmmsg's unsent messages kept in all (each: at most -s).
+UNSENT_MESSAGES_MAX = 256 * 1024
 
 #: The most bytes of a self-sized structure read (the kernel's PAGE_SIZE bound on
 #: sched_attr's size: a larger one fails with E2BIG).

@@ -769,23 +769,38 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
 
 def _mmsghdr_part(context: _Context, index: int) -> _Part:
     """sendmmsg's and recvmmsg's messages as strace prints them at exit: each
-    msghdr with its data (one GIO per message moved) and, for the messages
-    moved, ``msg_len`` (recvmmsg's STRUCT holds those alone)."""
+    msghdr with its data (one GIO per message moved; sendmmsg's messages not
+    sent, a failed call's all of them, from the STRUCT "unsent_messages" that
+    follows its messages) and, for the messages moved, ``msg_len`` (recvmmsg's
+    STRUCT holds those alone)."""
     pointer = context.pointer
     limit = context.style.string_limit
     abi = context.plan.abi
+    sending = context.plan.kinds[index] is ArgKind.MMSGHDR_IN
 
     def render(value: int, call: Call) -> str:
-        struct = _vector_struct(call, index)
+        ret = call.ret
+        failed = ret is not None and (ret.error or ret.flags & 1)
+        struct = call.struct(index) if sending and failed else _vector_struct(call, index)
         messages = None if struct is None else _structs.mmsghdrs(struct.data, abi)
-        if not messages or call.ret is None:
+        if not messages or ret is None or (failed and not sending):
             return pointer(value)
-        sent = call.ret.retval
+        sent = 0 if failed else ret.retval
+        unsent = call.struct(UPDATED + index) if sending else None
+        pending = (_structs.unsent_messages(unsent.data)
+                   if unsent is not None and unsent.name == b"unsent_messages" else None)
         io = call.io or []
         items = []
         for number, (header, length) in enumerate(messages[:limit]):
-            data = io[number:number + 1] if number < sent else None
-            iov = _iovec_text(header.iovecs, data, length if data else 0, limit, pointer)
+            if number < sent:
+                data = io[number:number + 1]
+                iov = _iovec_text(header.iovecs, data, length if data else 0, limit, pointer)
+            elif pending and number - sent < len(pending):  # what it was asked to send
+                total = sum(size for _, size in header.iovecs)
+                iov = _iovec_text(header.iovecs, [_Unsent(pending[number - sent])], total,
+                                  limit, pointer)
+            else:
+                iov = _iovec_text(header.iovecs, None, 0, limit, pointer)
             text = "{msg_hdr=" + _structs.render_msghdr(header, iov)
             items.append(text + (f", msg_len={length}}}" if number < sent else "}"))
         if len(messages) > limit:

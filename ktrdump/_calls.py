@@ -737,8 +737,11 @@ class CallTracker:
             if call.structs is None:
                 call.structs = {}
             key = payload.argument
-            if key in call.structs and call.plan.struct_direction.get(key) == "in":
-                key += UPDATED  # the call's own update of a structure it read (poll)
+            if key in call.structs and (call.plan.struct_direction.get(key) == "in"
+                                        or payload.name == b"unsent_messages"):
+                # the call's own update of a structure it read (poll), or what a
+                # call did not send, after its exit structure (sendmmsg)
+                key += UPDATED
             call.structs[key] = payload
         return call
 

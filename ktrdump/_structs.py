@@ -899,6 +899,22 @@ def mmsghdrs(data: bytes, abi: int) -> list[tuple[Msghdr, int]]:
     return messages
 
 
+def unsent_messages(data: bytes) -> list[bytes]:
+    """A STRUCT "unsent_messages" (sendmmsg): each message's data (u32 length, bytes)."""
+    messages = []
+    position = 0
+    while position + 4 <= len(data):
+        length = int.from_bytes(data[position:position + 4], "little")
+        position += 4
+        messages.append(data[position:position + length])
+        position += length
+    return messages
+
+
+def _render_unsent_messages(data: bytes, abi: int, verbose: bool) -> str:
+    return "[" + ", ".join(strace_string(part, 32) for part in unsent_messages(data)) + "]"
+
+
 def _render_mmsghdr(data: bytes, abi: int, verbose: bool) -> str:
     messages = mmsghdrs(data, abi)
     if not messages:
@@ -1633,6 +1649,7 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "msqid_ds": _render_ipc_ds(b"msqid_ds"),
     "shmid_ds": _render_ipc_ds(b"shmid_ds"),
     "sched_attr": _render_sched_attr,
+    "unsent_messages": _render_unsent_messages,
     "msghdr": _render_msghdr,
     "termios": _render_termios,
     "winsize": _render_winsize,

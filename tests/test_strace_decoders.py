@@ -21,7 +21,8 @@ sendmsg, sendto, process_vm_writev) and the vectors of failed read-like ones
 (readv, preadv, process_vm_readv: their addresses); System V IPC's
 semid_ds, msqid_ds and shmid_ds (IPC_STAT fills them, IPC_SET reads them),
 semop's struct sembuf array, msgsnd's and msgrcv's messages and flags, shmat's
-flags; sigaltstack's stack_t.
+flags; sigaltstack's stack_t; sendmmsg's messages with their data when the
+call failed and past those a partly successful call sent.
 """
 
 from __future__ import annotations
@@ -409,6 +410,51 @@ def test_failed_vector_and_buffer_calls_match_strace(tmp_path: Path) -> None:
     assert theirs[2].startswith('sendmsg(-1, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base='
                                 '"two ", iov_len=4}, {iov_base="vectors", iov_len=7}], ')
     assert theirs[4].startswith("readv(-1, [{iov_base=ADDRESS, iov_len=8}, {iov_base=ADDRESS, ")
+
+
+UNSENT_MESSAGES = r"""
+#define _GNU_SOURCE
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+static char big[70000];  /* more than a UDP datagram holds: EMSGSIZE */
+int main(void) {
+    memset(big, 'x', sizeof big);
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9)};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connect(u, (struct sockaddr *)&to, sizeof to);
+    struct iovec one = {"first", 5}, two[2] = {{"sec", 3}, {big, sizeof big}};
+    struct mmsghdr m[3];
+    memset(m, 0, sizeof m);
+    m[0].msg_hdr.msg_iov = &one; m[0].msg_hdr.msg_iovlen = 1;
+    m[1].msg_hdr.msg_iov = two; m[1].msg_hdr.msg_iovlen = 2;
+    m[2].msg_hdr.msg_iov = &one; m[2].msg_hdr.msg_iovlen = 1;
+    sendmmsg(u, m, 3, 0);   /* 1: the second message is too big, the third not tried */
+    sendmmsg(-1, m, 2, 0);  /* EBADF: nothing sent */
+    return 0;
+}
+"""
+
+
+def test_unsent_sendmmsg_messages_match_strace(tmp_path: Path) -> None:
+    ours, theirs = _both(tmp_path, UNSENT_MESSAGES)
+    shown = [line for line in theirs if line.startswith("sendmmsg")]
+    assert [line for line in ours if line.startswith("sendmmsg")] == shown
+    message = "{{msg_hdr={{msg_name=NULL, msg_namelen=0, msg_iov={}, msg_iovlen={}, " \
+              "msg_controllen=0, msg_flags=0}}{}}}"
+    first = '[{iov_base="first", iov_len=5}]'
+    second = ('[{iov_base="sec", iov_len=3}, {iov_base="' + "x" * 32 + '"..., '
+              'iov_len=70000}]')
+    assert shown == [
+        "sendmmsg(3, [" + ", ".join([message.format(first, 1, ", msg_len=5"),
+                                     message.format(second, 2, ""),
+                                     message.format(first, 1, "")]) + "], 3, 0) = 1",
+        "sendmmsg(-1, [" + ", ".join([message.format(first, 1, ""),
+                                      message.format(second, 2, "")])
+        + "], 2, 0) = -1 EBADF (Bad file descriptor)",
+    ]
 
 
 IPC = r"""
