@@ -985,6 +985,15 @@ class RecordBuilder:
             if measure == "retval_mmsghdr":  # recvmmsg: the messages received
                 count = min(count, max(retval, 0))
             data = self._mmsghdr_bytes(memory, address, abi, count) if count else None
+        elif measure == "nodemask":  # maxnode - 1 bits in whole words, as the kernel reads
+            width = wanted.size or 8
+            bits = width * 8
+            maxnode = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            maxnode &= (1 << bits) - 1
+            count = (maxnode + bits - 2) // bits
+            if count <= 0:
+                return None
+            data = _read(memory, address, min(count, ARRAY_ELEMENTS_MAX) * width)
         elif measure == "self_sized":  # its first u32 says its size (sched_attr)
             word = _read(memory, address, 4)
             if word is None or len(word) < 4:

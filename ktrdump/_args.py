@@ -263,6 +263,7 @@ def _struct_part(context: _Context, index: int) -> _Part:
 
 
 _AF_NETLINK = 16
+_X86_64 = 1  # formats.Abi.X86_64
 
 #: Calls whose buffer strace decodes as netlink messages on a netlink socket.
 _NETLINK_BUFFER_CALLS = frozenset({"send", "sendto", "recv", "recvfrom"})
@@ -845,6 +846,54 @@ def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _nodemask_part(context: _Context, index: int) -> _Part:
+    """A NUMA node mask as strace prints it: ``[0x00000000000001, 0000000000000000]``,
+    the words the maxnode argument's bits (less one) fill, at most ``-s`` of them."""
+    pointer = context.pointer
+    limit = context.style.string_limit
+    signature = context.plan.signature
+    length_arg = signature.args[index].length_arg if signature is not None else None
+    width = 8 if context.plan.abi == _X86_64 else 4
+    bits = width * 8
+
+    def word(value: int) -> str:  # C's %#0*lx: no 0x for zero
+        return f"{value:#0{2 * width}x}" if value else "0" * (2 * width)
+
+    def render(value: int, call: Call) -> str:
+        if not value or length_arg is None or length_arg >= len(call.args):
+            return pointer(value)
+        maxnode = call.args[length_arg] & ((1 << bits) - 1)
+        count = (maxnode + bits - 2) // bits
+        if count < maxnode // bits or (maxnode and not count):
+            return pointer(value)
+        struct = call.struct(index)
+        if struct is None:
+            return pointer(value)
+        data = struct.data
+        have = min(len(data) // width, count)
+        items = [word(int.from_bytes(data[i * width:(i + 1) * width], "little"))
+                 for i in range(min(have, limit))]
+        if count > len(items):
+            items.append("...")
+        return "[" + ", ".join(items) + "]"
+
+    return _Part(render, value_only=False)
+
+
+def _mpol_mode_out_part(context: _Context, index: int) -> _Part:
+    """get_mempolicy's mode: ``[MPOL_DEFAULT]`` (the int it wrote)."""
+    pointer = context.pointer
+
+    def render(value: int, call: Call) -> str:
+        struct = call.struct(index)
+        if struct is None or len(struct.data) < 4:
+            return pointer(value)
+        mode = int.from_bytes(struct.data[:4], "little")
+        return f"[{_flags.mpol_mode_name(mode)}]"
+
+    return _Part(render, value_only=False)
+
+
 def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
     """The part for argument ``index``; None: the style does not show it."""
     plan, style = context.plan, context.style
@@ -887,6 +936,10 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         return _fd_pair_part(context, index)
     if kind is ArgKind.MODE and style.strace and plan.name not in ("mknod", "mknodat"):
         return _Part(_bounded_cache(_octal_mode))  # strace names file types for mknod only
+    if (kind is ArgKind.NODEMASK_IN or kind is ArgKind.NODEMASK_OUT) and style.strace:
+        return _nodemask_part(context, index)
+    if kind is ArgKind.MPOL_MODE_OUT and style.strace:
+        return _mpol_mode_out_part(context, index)
     direction = plan.struct_direction.get(index)
     if direction is not None or kind in _STRUCT_LIKE:
         # Structures: in place of the pointer. Text shows a line at entry, before

@@ -1120,6 +1120,31 @@ MSGFLG: Table = (("IPC_NOWAIT", 0o4000), ("MSG_NOERROR", 0o10000), ("MSG_EXCEPT"
                  ("MSG_COPY", 0o40000))  # linux/msg.h
 SHMAT_FLAGS: Table = (("SHM_RDONLY", 0o10000), ("SHM_RND", 0o20000), ("SHM_REMAP", 0o40000),
                       ("SHM_EXEC", 0o100000))  # linux/shm.h
+#: linux/mempolicy.h (Linux 6.1 uapi, what strace 6.1 names)
+MPOL_MODES: Table = (("MPOL_DEFAULT", 0), ("MPOL_PREFERRED", 1), ("MPOL_BIND", 2),
+                     ("MPOL_INTERLEAVE", 3), ("MPOL_LOCAL", 4), ("MPOL_PREFERRED_MANY", 5))
+MPOL_MODE_FLAGS: Table = (("MPOL_F_STATIC_NODES", 1 << 15), ("MPOL_F_RELATIVE_NODES", 1 << 14),
+                          ("MPOL_F_NUMA_BALANCING", 1 << 13))
+GET_MEMPOLICY_FLAGS: Table = (("MPOL_F_NODE", 1), ("MPOL_F_ADDR", 2),
+                              ("MPOL_F_MEMS_ALLOWED", 4))
+MBIND_FLAGS: Table = (("MPOL_MF_STRICT", 1), ("MPOL_MF_MOVE", 2), ("MPOL_MF_MOVE_ALL", 4))
+_MPOL_MODE_NAMES = _enum(MPOL_MODES)
+_MPOL_FLAG_BITS = (1 << 15) | (1 << 14) | (1 << 13)
+
+
+def mpol_mode_name(value: int) -> str:
+    """A NUMA memory policy mode as strace prints it: ``MPOL_BIND``,
+    ``MPOL_BIND|MPOL_F_STATIC_NODES``, ``0x9 /* MPOL_??? */``."""
+    value &= _MASK32
+    mode, flags = value & ~_MPOL_FLAG_BITS, value & _MPOL_FLAG_BITS
+    name = _MPOL_MODE_NAMES.get(mode)
+    if not flags:
+        return name if name is not None else f"{hex(value)} /* MPOL_??? */"
+    if name is None:
+        return render_flags(MPOL_MODE_FLAGS, value)
+    return f"{name}|{render_flags(MPOL_MODE_FLAGS, flags)}"
+
+
 _SCHED_POLICY_NAMES = _enum(SCHED_POLICIES)
 _IOPRIO_CLASS_NAMES = _enum(IOPRIO_CLASSES)
 
@@ -1210,6 +1235,9 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.MSYNC_FLAGS: _flags_decoder(MSYNC_FLAGS),
     ArgKind.MSGFLG: _flags_decoder(MSGFLG),
     ArgKind.SHMAT_FLAGS: _flags_decoder(SHMAT_FLAGS),
+    ArgKind.MPOL_MODE: lambda value, abi: mpol_mode_name(value),
+    ArgKind.GET_MEMPOLICY_FLAGS: _flags_decoder(GET_MEMPOLICY_FLAGS),
+    ArgKind.MBIND_FLAGS: _flags_decoder(MBIND_FLAGS),
 }
 
 # Arguments whose meaning depends on another argument or on the call:

@@ -801,13 +801,14 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "sched_attr": 48,  # its first version; its own size field says how long
              "semid_ds": 104, "msqid_ds": 120, "shmid_ds": 112, "sembuf": 6,
              "msgbuf": 8,  # msgbuf: its mtype (a long); mtext follows, as long as msgsz
-             "stack_t": 24}
+             "stack_t": 24, "nodemask": 8}
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
              "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4, "mmsghdr": 28,
-             "msgbuf": 4, "stack_t": 12}
-# x32's readv/writev and select are the compat calls (and its msgsnd/msgrcv)
+             "msgbuf": 4, "stack_t": 12, "nodemask": 4}
+# x32's readv/writev and select are the compat calls (and its msgsnd/msgrcv, and
+# the memory policy calls: 32-bit node mask words)
 _SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4, "mmsghdr": 28, "msgbuf": 4,
-              "stack_t": 12}
+              "stack_t": 12, "nodemask": 4}
 
 
 def iovec_lengths(data: bytes, abi: int) -> list[tuple[int, int]]:
@@ -897,6 +898,15 @@ def mmsghdrs(data: bytes, abi: int) -> list[tuple[Msghdr, int]]:
                                                 "little")))
         position = end
     return messages
+
+
+def _render_nodemask(data: bytes, abi: int) -> str:
+    """A NUMA node mask's words as strace prints them (``[0x00000000000001, 000...0]``)."""
+    width = 4 if abi in (_ABI_I386, _ABI_X32) else 8
+    words = [int.from_bytes(data[i:i + width], "little")
+             for i in range(0, len(data) - width + 1, width)]
+    return "[" + ", ".join(f"{w:#0{2 * width}x}" if w else "0" * (2 * width)
+                           for w in words) + "]"
 
 
 def unsent_messages(data: bytes) -> list[bytes]:
@@ -1632,6 +1642,7 @@ def _render_fd_set(data: bytes, abi: int, verbose: bool) -> str:
 _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "gid": lambda data, abi, verbose: (
         str(int.from_bytes(data[:4], "little")) if len(data) >= 4 else _hex_string(data)),
+    "nodemask": lambda data, abi, verbose: _render_nodemask(data, abi),
     "cpuset": lambda data, abi, verbose: (
         "[" + " ".join(str(cpu) for cpu in fd_set_members(data)) + "]"),
     "fd_set": _render_fd_set,

@@ -228,7 +228,8 @@ def test_every_symbolic_kind_has_a_decoder() -> None:
         K.UMASK, K.EVENTFD_FLAGS, K.IPC_KEY, K.IPC_FLAGS, K.TIMERFD_FLAGS, K.SIGNALFD_FLAGS,
         K.INOTIFY_FLAGS, K.MEMFD_FLAGS, K.CLOSE_RANGE_FLAGS, K.INOTIFY_MASK,
         K.SPLICE_FLAGS, K.WAITID_IDTYPE, K.PRIO_WHICH, K.SCHED_POLICY, K.IOPRIO_WHICH,
-        K.IOPRIO, K.MSYNC_FLAGS, K.MSGFLG, K.SHMAT_FLAGS,
+        K.IOPRIO, K.MSYNC_FLAGS, K.MSGFLG, K.SHMAT_FLAGS, K.MPOL_MODE,
+        K.GET_MEMPOLICY_FLAGS, K.MBIND_FLAGS,
     }
     assert {kind for kind in ArgKind if decoder_for(kind) is not None} == symbolic
 
@@ -518,3 +519,14 @@ def test_decoding_coverage_values_match_installed_headers(tmp_path: Path) -> Non
     assert not wrong
     known = [name for name in names if values[name] is not None]
     assert len(known) > len(names) * 3 // 4  # the check covered most names
+
+
+def test_memory_policy_values_match_installed_headers(tmp_path: Path) -> None:
+    # MPOL_* modes are enum constants (no macros): compiled as expressions
+    pairs = [*_flags.MPOL_MODES, *_flags.MPOL_MODE_FLAGS, *_flags.GET_MEMPOLICY_FLAGS,
+             *_flags.MBIND_FLAGS]
+    names = [name for name, _ in pairs]
+    values = c_values(tmp_path, ["linux/mempolicy.h"], names)
+    assert list(zip(names, values, strict=True)) == pairs
+    assert _flags.mpol_mode_name(2 | 1 << 15) == "MPOL_BIND|MPOL_F_STATIC_NODES"
+    assert _flags.mpol_mode_name(9) == "0x9 /* MPOL_??? */"

@@ -118,7 +118,7 @@ _COMPARED = frozenset({
     "openat2", "sched_getattr", "sched_setattr", "sendmmsg", "recvmmsg",
     "write", "writev", "sendto", "readv", "preadv", "process_vm_readv", "process_vm_writev",
     "semctl", "msgctl", "shmctl", "semop", "semtimedop", "msgsnd", "msgrcv", "shmat",
-    "sigaltstack"})
+    "sigaltstack", "set_mempolicy", "get_mempolicy", "mbind", "migrate_pages"})
 _ADDRESS = re.compile(r"0x[0-9a-f]{9,}")  # addresses, not flag words
 _PID = re.compile(r"pid=\d+")
 
@@ -455,6 +455,50 @@ def test_unsent_sendmmsg_messages_match_strace(tmp_path: Path) -> None:
                                       message.format(second, 2, "")])
         + "], 2, 0) = -1 EBADF (Bad file descriptor)",
     ]
+
+
+MEMPOLICY = r"""
+#define _GNU_SOURCE
+#include <string.h>
+#include <unistd.h>
+#include <linux/mempolicy.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+int main(void) {
+    unsigned long mask[16], one[16];
+    memset(mask, 0, sizeof mask);
+    memset(one, 0, sizeof one);
+    one[0] = 1;
+    syscall(SYS_get_mempolicy, &(int){0}, mask, 1025, NULL, 0);
+    syscall(SYS_set_mempolicy, MPOL_BIND, one, 1024);
+    syscall(SYS_set_mempolicy, MPOL_DEFAULT, NULL, 0);
+    syscall(SYS_set_mempolicy, 9, one, 65);  /* EINVAL: no such mode */
+    syscall(SYS_get_mempolicy, &(int){0}, mask, 1025, NULL, MPOL_F_MEMS_ALLOWED);
+    void *region = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    syscall(SYS_mbind, region, 8192, MPOL_BIND | MPOL_F_STATIC_NODES, one, 3000, MPOL_MF_STRICT);
+    syscall(SYS_migrate_pages, 0, 65, one, one);
+    return 0;
+}
+"""
+
+
+def test_memory_policies_match_strace(tmp_path: Path) -> None:
+    ours, theirs = _both(tmp_path, MEMPOLICY)
+    names = ("set_mempolicy", "get_mempolicy", "mbind", "migrate_pages")
+    shown = [line for line in theirs if line.startswith(names)]
+    assert [line for line in ours if line.startswith(names)] == shown
+    # (the masking of addresses takes the word 0x00000000000001 for one: ADDRESS)
+    zeros = ", ".join(["0000000000000000"] * 15)
+    assert shown[0] == (f"get_mempolicy([MPOL_DEFAULT], [0000000000000000, {zeros}], 1025, "
+                        "NULL, 0) = 0")
+    assert shown[1] == f"set_mempolicy(MPOL_BIND, [ADDRESS, {zeros}], 1024) = 0"
+    assert shown[2] == "set_mempolicy(MPOL_DEFAULT, NULL, 0) = 0"
+    # 65 bits less one: one word
+    assert shown[3].startswith("set_mempolicy(0x9 /* MPOL_??? */, [ADDRESS], 65) = -1 EINVAL")
+    # 3000 bits: 47 words, strace's 32 then "..."
+    assert shown[5].startswith("mbind(ADDRESS, 8192, MPOL_BIND|MPOL_F_STATIC_NODES, "
+                               "[ADDRESS, 0000000000000000, ")
+    assert ", ...], 3000, MPOL_MF_STRICT) = " in shown[5]
 
 
 IPC = r"""

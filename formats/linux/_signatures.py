@@ -165,6 +165,12 @@ class ArgKind(enum.Enum):
     MEMFD_FLAGS = "memfd_flags"  # MFD_*
     CLOSE_RANGE_FLAGS = "close_range_flags"  # CLOSE_RANGE_*
     INOTIFY_MASK = "inotify_mask"  # IN_ACCESS, IN_MODIFY, ...
+    MPOL_MODE = "mpol_mode"  # MPOL_* | MPOL_F_STATIC_NODES | ... (set_mempolicy, mbind)
+    MPOL_MODE_OUT = "mpol_mode_out"  # int *: the MPOL_* get_mempolicy writes
+    NODEMASK_IN = "nodemask_in"  # unsigned long[]: NUMA nodes; length_arg: maxnode (bits)
+    NODEMASK_OUT = "nodemask_out"  # the same, filled by the call
+    GET_MEMPOLICY_FLAGS = "get_mempolicy_flags"  # MPOL_F_NODE | MPOL_F_ADDR | ...
+    MBIND_FLAGS = "mbind_flags"  # MPOL_MF_*
     CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
     CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
     GIDS_IN = "gids_in"  # gid_t[] the call reads; length_arg: the count
@@ -309,12 +315,15 @@ class StructCapture(NamedTuple):
 #: (``sizes``: the msghdr in it, then msg_len and padding) and its iovec array;
 #: "retval_mmsghdr": the same for as many elements as the return value says;
 #: "msgbuf": ``sizes`` bytes (a long) then the length argument's bytes;
+#: "nodemask": a NUMA node mask of the length argument's bits less one, in
+#: whole words of ``sizes`` bytes (as the kernel reads it), at most 1024 words;
 #: "self_sized": a structure whose first u32 is its size (0: ``sizes``, the
 #: first version's), as many bytes as that says, at most 4096 (the kernel
 #: refuses more: E2BIG).
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
                       "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
-                      "fdset", "mmsghdr", "retval_mmsghdr", "msgbuf", "self_sized"})
+                      "fdset", "mmsghdr", "retval_mmsghdr", "msgbuf", "self_sized",
+                      "nodemask"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -441,6 +450,11 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.INT_OUT: _capture("int", "out", _sizes(4, 4)),
     ArgKind.INT_IN: _capture("int", "in", _sizes(4, 4)),
     # CPU masks: bit n is CPU n (sched_getaffinity returns the bytes it filled)
+    # NUMA node masks: unsigned longs (i386, x32: the compat calls' 32-bit words);
+    # get_mempolicy's mode: an int
+    ArgKind.NODEMASK_IN: _capture("nodemask", "in", _sizes(8, 4, 4), measure="nodemask"),
+    ArgKind.NODEMASK_OUT: _capture("nodemask", "out", _sizes(8, 4, 4), measure="nodemask"),
+    ArgKind.MPOL_MODE_OUT: _capture("int", "out", _sizes(4, 4)),
     ArgKind.CPUSET_IN: _capture("cpuset", "in", None, measure="length"),
     ArgKind.CPUSET_OUT: _capture("cpuset", "out", None, measure="retval"),
     # gid_t lists (getgroups/setgroups; i386's 16-bit getgroups is not one of them)
@@ -1032,16 +1046,18 @@ _MORE_COMMON: list[Signature] = [
          _a("prot", K.MMAP_PROT), _a("pkey", K.INT)),
     _sig("pkey_alloc", R.INT, _a("flags", K.HEX), _a("access_rights", K.HEX)),
     _sig("pkey_free", R.INT, _a("pkey", K.INT)),
-    _sig("mbind", R.INT, _a("addr", K.PTR), _a("len", K.SIZE), _a("mode", K.HEX),
-         _a("nodemask", K.PTR), _a("maxnode", K.UINT), _a("flags", K.HEX)),
-    _sig("get_mempolicy", R.INT, _a("mode", K.PTR), _a("nodemask", K.PTR),
-         _a("maxnode", K.UINT), _a("addr", K.PTR), _a("flags", K.HEX)),
-    _sig("set_mempolicy", R.INT, _a("mode", K.HEX), _a("nodemask", K.PTR),
-         _a("maxnode", K.UINT)),
+    _sig("mbind", R.INT, _a("addr", K.PTR), _a("len", K.SIZE), _a("mode", K.MPOL_MODE),
+         _a("nodemask", K.NODEMASK_IN, length=4), _a("maxnode", K.UINT),
+         _a("flags", K.MBIND_FLAGS)),
+    _sig("get_mempolicy", R.INT, _a("mode", K.MPOL_MODE_OUT),
+         _a("nodemask", K.NODEMASK_OUT, length=2), _a("maxnode", K.UINT), _a("addr", K.PTR),
+         _a("flags", K.GET_MEMPOLICY_FLAGS)),
+    _sig("set_mempolicy", R.INT, _a("mode", K.MPOL_MODE),
+         _a("nodemask", K.NODEMASK_IN, length=2), _a("maxnode", K.UINT)),
     _sig("set_mempolicy_home_node", R.INT, _a("start", K.PTR), _a("len", K.SIZE),
          _a("home_node", K.UINT), _a("flags", K.HEX)),
     _sig("migrate_pages", R.INT, _a("pid", K.PID), _a("maxnode", K.UINT),
-         _a("old_nodes", K.PTR), _a("new_nodes", K.PTR)),
+         _a("old_nodes", K.NODEMASK_IN, length=1), _a("new_nodes", K.NODEMASK_IN, length=1)),
     _sig("move_pages", R.INT, _a("pid", K.PID), _a("count", K.UINT), _a("pages", K.PTR),
          _a("nodes", K.PTR), _a("status", K.PTR), _a("flags", K.HEX)),
     _sig("memfd_secret", R.FD, _a("flags", K.HEX)),
