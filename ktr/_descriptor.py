@@ -76,6 +76,7 @@ import formats
 from formats import DropError
 
 from . import _output
+from ._clock import TraceClock
 from .errors import IncompatibleOutput, OutputError, UsageError
 
 if TYPE_CHECKING:
@@ -168,6 +169,9 @@ class OutputOptions:
     #: A queue taken at once is split into batches of at most this many record
     #: bytes (SPEC's cap; smaller only in tests).
     max_batch_bytes: int = formats.MAX_BATCH_BYTES
+    #: The recording's trace clock: BEGIN, DROP and END are stamped with it (a
+    #: descriptor opened without one measures its own).
+    clock: TraceClock | None = None
 
 
 class DescriptorStats(NamedTuple):
@@ -196,6 +200,7 @@ class Descriptor:
 
     __slots__ = (
         "_blocking_callbacks",
+        "_clock",
         "_compression_errors",
         "_compressor",
         "_deadline",
@@ -274,6 +279,9 @@ class Descriptor:
             self._compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
             self._compression_errors = (zstandard.ZstdError,)
         self._max_batch_bytes = min(options.max_batch_bytes, formats.MAX_BATCH_BYTES)
+        # (a shared descriptor keeps its opener's: the clocks of recordings in one
+        # process differ by the tens of ns between their offsets' measurements)
+        self._clock = options.clock if options.clock is not None else TraceClock()
 
         self._maxentry = parameters.maxentry
         self._half = parameters.maxentry >> 1
@@ -328,7 +336,7 @@ class Descriptor:
             # Before any producer can queue: the first record. The writer, which
             # starts asleep, takes it at once (a follower waits on it, not on 5 s).
             record = formats.codec(self.byte_order).encode_record(
-                formats.RecordKind.BEGIN, 0, 0, time.time_ns(), _RECORDER_COMM, begin)
+                formats.RecordKind.BEGIN, 0, 0, self._clock.now_ns(), _RECORDER_COMM, begin)
             self._queue.append(record)
             self._queued_bytes = len(record)
             self._wake_now = True
@@ -385,15 +393,17 @@ class Descriptor:
             done += self.add_entry(record)
         return done
 
-    def add_end(self, end: formats.End) -> bool:
-        """Queue the END record of a recording that has made its last record.
+    def add_end(self, end: formats.End, at_ns: int | None = None) -> bool:
+        """Queue the END record of a recording that has made its last record,
+        stamped ``at_ns`` (that recording's trace clock; default: the descriptor's).
 
         Past the queue's bound: the bound holds fast producers back, and a lost END
         would make a complete trace look cut short. False when the descriptor is
         done (released or failed): then no END can be written.
         """
         record = formats.codec(self.byte_order).encode_record(
-            formats.RecordKind.END, 0, 0, time.time_ns(), _RECORDER_COMM, end)
+            formats.RecordKind.END, 0, 0,
+            self._clock.now_ns() if at_ns is None else at_ns, _RECORDER_COMM, end)
         with self._lock:
             if self._flags & _DONE:
                 return False
@@ -503,7 +513,7 @@ class Descriptor:
 
     def _count_drop(self, error: DropError, count: int = 1) -> None:
         if not self._pending_drops:
-            self._drops_began = (len(self._queue), time.time_ns())
+            self._drops_began = (len(self._queue), self._clock.now_ns())
         self._pending_drops[error] = self._pending_drops.get(error, 0) + count
         self._drop_totals[error] += count
 
