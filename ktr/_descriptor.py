@@ -179,7 +179,7 @@ class DescriptorStats(NamedTuple):
 
     records_enqueued: int  # accepted by add_entry
     records_written: int  # of those, written to the output (DROP records not included)
-    records_discarded: int  # accepted but thrown away because the output failed
+    records_discarded: int  # accepted but thrown away because the output failed (not BEGIN)
     records_refused: int  # offered after the output failed (add_entry gave False)
     bytes_written: int  # batch bytes, header not included
     batches_written: int
@@ -189,6 +189,7 @@ class DescriptorStats(NamedTuple):
     timeouts: int  # producer waits that ran out (each turned or kept BLOCKING on)
     failure: OutputError | None  # why the output stopped, if it did
     references: int
+    begin_lost: bool = False  # the output failed before this descriptor's BEGIN was written
 
 
 ErrorCallback = Callable[[OutputError], None]
@@ -199,6 +200,8 @@ class Descriptor:
     """One output's queue and writer thread. Create with ``open_descriptor``."""
 
     __slots__ = (
+        "_begin_lost",
+        "_begin_pending",
         "_blocking_callbacks",
         "_clock",
         "_compression_errors",
@@ -332,6 +335,10 @@ class Descriptor:
         self._stats_bytes = 0
         self._stats_batches = 0
         self._stats_timeouts = 0
+        # The BEGIN queued and not yet written; lost with the output: the summary
+        # says so apart from the records (_stats_discarded leaves it out).
+        self._begin_pending = begin is not None
+        self._begin_lost = False
         if begin is not None:
             # Before any producer can queue: the first record. The writer, which
             # starts asleep, takes it at once (a follower waits on it, not on 5 s).
@@ -588,6 +595,7 @@ class Descriptor:
                 timeouts=self._stats_timeouts,
                 failure=self._failure,
                 references=self._references,
+                begin_lost=self._begin_lost,
             )
 
     def wait_written(self, records: int, timeout: float | None = None) -> bool:
@@ -662,6 +670,7 @@ class Descriptor:
                     finally:
                         lock.acquire()
                     if error is None:
+                        self._begin_pending = False  # (always in the first batch)
                         self._stats_written += len(batch) - refused
                         self._stats_bytes += size
                         self._stats_batches += batches
@@ -672,7 +681,12 @@ class Descriptor:
                             self._count_drop(DropError.ENOMEM)
                         self._written_cv.notify_all()
                         continue
-                    self._stats_discarded += len(batch)
+                    lost = len(batch)
+                    if self._begin_pending:  # the first batch failed: BEGIN was its first
+                        self._begin_pending = False
+                        self._begin_lost = True
+                        lost -= 1
+                    self._stats_discarded += lost
                     self._fail(error)
                     return
                 if self._flags & _WAIT:
@@ -773,6 +787,10 @@ class Descriptor:
         self._failure = error
         self._stats_taken += len(self._queue)
         self._stats_discarded += len(self._queue)
+        if self._begin_pending and self._queue:  # (a writer bug before its first batch)
+            self._begin_pending = False
+            self._begin_lost = True
+            self._stats_discarded -= 1
         self._queue = []
         self._queued_bytes = 0
         self._flags = (self._flags | _DONE) & ~(_WAIT | _BLOCKING)

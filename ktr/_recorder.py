@@ -67,6 +67,9 @@ class RecordingReport(NamedTuple):
     result: RunResult
     stats: DescriptorStats
     output_failure: OutputError | None
+    #: the failure was said already (the line saying a started command goes on
+    #: untraced names it): the summary does not say it again
+    failure_told: bool = False
 
 
 def _file_header(options: RecordOptions, control: ControlOptions, clock: TraceClock,
@@ -349,6 +352,7 @@ def _record(options: RecordOptions, notices: _BestEffortText, clock: TraceClock,
     if (options.command and report.output_failure is not None and result.exit_status is None
             and not result.spawn_error):
         _outlive_failed_output(spawned, options.command[0], report.output_failure, notices)
+        report = report._replace(failure_told=True)
     return report
 
 
@@ -420,8 +424,8 @@ def _outlive_failed_output(pid: int, name: str, failure: OutputError,
     terminal gave it to the command already (it shares our foreground process
     group: ^C reaches both), so Ctrl-C ends both as it would without ktr.
     """
-    notices.write(f"ktr: {failure}: {name} (pid {pid}) continues untraced; "
-                  "waiting for it to end\n")
+    notices.write(f"ktr: tracing stopped: {failure}; {name} (pid {pid}) continues "
+                  "untraced; waiting for it to end\n")
     notices.flush()
 
     def forward(signo: int, frame: FrameType | None) -> None:
@@ -522,6 +526,7 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
     if (spawned is not None and report.output_failure is not None
             and result.exit_status is None and not result.spawn_error):
         _outlive_failed_output(spawned, options.command[0], report.output_failure, notices)
+        report = report._replace(failure_told=True)
     return report
 
 
@@ -661,14 +666,16 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
     if result.spawn_error:
         lines.append(f"ktr: {result.spawn_error}")
     if report.output_failure is not None:
-        lines.append(f"ktr: tracing stopped: {report.output_failure}")
+        if not report.failure_told:
+            lines.append(f"ktr: tracing stopped: {report.output_failure}")
     elif result.stop_reason:
         lines.append(f"ktr: recording stopped: {result.stop_reason}")
     for skipped in result.skipped:
         lines.append(f"ktr: {skipped}")
     dropped = sum(stats.drops.values())
     unwritten = stats.records_discarded + stats.records_refused
-    if options.quiet and not dropped and not result.lost and not unwritten:
+    if options.quiet and not dropped and not result.lost and not unwritten \
+            and not stats.begin_lost:
         return lines
     where = "standard output" if options.output == "-" else options.output
     parts = [f"{stats.records_written} records ({_size(stats.bytes_written)}) to {where}",
@@ -677,8 +684,13 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
         reasons = ", ".join(f"{error.name} {count}" for error, count in stats.drops.items()
                             if count)
         parts[-1] += f" ({reasons})"
-    if unwritten:
-        parts.append(f"{unwritten} not written (the output failed)")
+    if stats.begin_lost:
+        # Nothing of the recording reached the output: its BEGIN was the first loss.
+        lost = f"BEGIN and {_counted(unwritten, 'record', 'records')}" if unwritten else "BEGIN"
+        parts.append(f"{lost} not written (the output failed)")
+    elif unwritten:
+        parts.append(f"{_counted(unwritten, 'record', 'records')} not written "
+                     "(the output failed)")
     parts.append(f"{_counted(result.processes, 'process', 'processes')}, "
                  f"{_counted(result.threads, 'thread', 'threads')}")
     if result.lost:
