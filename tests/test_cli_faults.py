@@ -135,6 +135,8 @@ def test_ktr_record_with_stderr_full_keeps_the_commands_status(tmp_path: Path) -
     ("--delay-count", "-1"), ("--delay-count", "1e308"), ("-g", "0"), ("-g", "99999999999"),
     ("--interval", "nan"), ("--interval", "inf"), ("--interval", "0.5"),
     ("--max-probes", "0"), ("--max-probes", "99999999999"),
+    ("--timeout", "inf"), ("--timeout", "1e500"), ("--spin-us", "inf"),
+    ("--interval", "1e500"), ("--max-probes", "nan"), ("--queue-bytes", "1e500"),
 ])
 def test_out_of_range_numbers_are_one_line_usage_errors(option: str, value: str) -> None:
     done = subprocess.run([KTR, "record", option, value, "-o", "/dev/null", "--", "true"],
