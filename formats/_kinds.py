@@ -268,6 +268,9 @@ class SyscallFlag(enum.IntFlag):
 
     NONE = 0
     UNFINISHED = 1  # SYSRET synthesised: the thread never returned (exit, exec, detach)
+    # With UNFINISHED: ktr detached the thread in the call, which goes on untraced
+    # (strace's "<detached ...>"); unset in files written before it
+    DETACHED = 2
 
 
 class SampleFlag(enum.IntFlag):

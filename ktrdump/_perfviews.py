@@ -78,12 +78,24 @@ def csw_json(payload: Csw) -> str:
     return f'{event},"cpu":{payload.cpu},"user":{user}'
 
 
-def cnt_json(payload: Cnt) -> str:
+def cnt_json(payload: Cnt, not_supported: Sequence[str] = ()) -> str:
+    """A CNT's JSON keys; ``not_supported`` (the header's ``counters_not_supported``)
+    as ``"not_supported":[names]`` beside the counted ones, when there are any."""
     counters = json.dumps(_counters(payload), separators=(",", ":"), ensure_ascii=False)
     final = "true" if payload.flags & CntFlag.FINAL else "false"
     user_only = "true" if payload.flags & CntFlag.USER_ONLY else "false"
-    return (f'"counters":{counters},"final":{final},"enabled_ns":{payload.enabled_ns},'
+    text = (f'"counters":{counters},"final":{final},"enabled_ns":{payload.enabled_ns},'
             f'"running_ns":{payload.running_ns},"user_only":{user_only}')
+    if not_supported:
+        text += ',"not_supported":' + json.dumps(list(not_supported), separators=(",", ":"),
+                                                 ensure_ascii=False)
+    return text
+
+
+def counters_not_supported(header: FileHeader | None) -> list[str]:
+    """The header's ``counters_not_supported`` (-C counters the machine could not count)."""
+    missing = header.options.get("counters_not_supported") if header is not None else None
+    return [str(name) for name in missing] if isinstance(missing, list) else []
 
 
 # ----------------------------------------------------------------- tallies
@@ -175,9 +187,8 @@ class CounterTally:
         """Take the not-supported counters (and the -C order) from the trace's header."""
         if header is None:
             return
-        missing = header.options.get("counters_not_supported")
         asked = header.options.get("counters")
-        self.not_supported = [str(name) for name in missing] if isinstance(missing, list) else []
+        self.not_supported = counters_not_supported(header)
         self.requested = [str(name) for name in asked] if isinstance(asked, list) else []
 
     def add(self, record: Record) -> None:

@@ -24,8 +24,10 @@ call that never returned; then the time spent, `` <0.000012>``.
 restart_syscall's argument is strace's ``<... resuming interrupted NAME ...>``
 (NAME: the thread's last call that ended ERESTART_RESTARTBLOCK, else
 ``system call``); a call ktr let go in when it detached the thread (an
-UNFINISHED RET followed by the thread's DETACH) ends its line with
-`` <detached ...>`` instead of a result, as strace's does.
+UNFINISHED RET flagged DETACHED; in files written before the flag, one
+followed by the thread's DETACH within the look-ahead) ends its line with
+`` <detached ...>`` instead of a result, as strace's does -- the same when
+following a live trace, where the DETACH may not have arrived yet.
 
 A line is printed when the call returns. When another thread's line must be
 printed first, the call's line so far (its name and the arguments the call
@@ -65,7 +67,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from formats import ABI_EMUL_NAMES, Abi, FileHeader, ProcEvent, ProcFlag, Record, RecordKind
+from formats import (
+    ABI_EMUL_NAMES,
+    Abi,
+    FileHeader,
+    ProcEvent,
+    ProcFlag,
+    Record,
+    RecordKind,
+    SyscallFlag,
+)
 from formats.linux import ArgKind, errno_message
 
 from . import _model
@@ -111,6 +122,7 @@ _EXEC_ENV = int(RecordKind.EXEC_ENV)
 _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
+_DETACHED = int(SyscallFlag.DETACHED)
 #: Kinds besides CALL and RET that print a line of their own (``record``).
 _EMUL = int(RecordKind.EMUL)
 _OWN_LINES = frozenset({_PSIG, _PROC, _DROP, _EMUL})
@@ -411,7 +423,8 @@ class StraceDescriber(LineView):
         tracker = self.tracker
         tid = record[3]
         ret: Any = call.ret
-        if ret is not None and ret.flags & 1 and self._detached_after(record):
+        if ret is not None and ret.flags & 1 and (ret.flags & _DETACHED
+                                                  or self._detached_after(record)):
             # ktr let the thread go in the call (it resumes untraced): strace
             # ends the line it began with " <detached ...>"; a line already
             # ended "<unfinished ...>" stays as it is, as strace leaves it.
