@@ -752,6 +752,7 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         summary = summarize(events, summary_options, order=order, on_notice=report,
                             tap=(TAPPED_KINDS, take))
         summary.counters.use_header(header)
+        summary.switches.use_header(header)
         output = Output(stdout)
         probe_lines = probes.lines()
         sample_lines = profile_lines(profile)
