@@ -95,6 +95,27 @@ GROWING_CALLS = frozenset({"clone3"})
 
 #: Records searched ahead for the data of an interrupted write-like call.
 LOOK_AHEAD = 4096
+_DETACHED = int(SyscallFlag.DETACHED)
+
+
+def _held_for_detach(records: list[Record]) -> int:
+    """Where a live batch is cut so that its tail waits for the next one: at an
+    UNFINISHED RET without the DETACHED flag (a file written before the flag)
+    that no later record of its thread follows within this batch and the
+    look-ahead. Whether the thread's DETACH comes next (``<detached ...>``) or not
+    (``= ?``) is then seen as the file view sees it; otherwise ``len(records)``.
+    Only the batch's last ``LOOK_AHEAD`` records are looked at: a RET followed
+    by more than that is decided as the file view decides it, without them."""
+    cut = len(records)
+    seen: set[int] = set()  # threads with a record after the one at hand
+    for index in range(len(records) - 1, max(-1, len(records) - 1 - LOOK_AHEAD), -1):
+        record = records[index]
+        tid = record[3]
+        if (record[0] == _SYSRET and tid not in seen and record[6].flags & 1  # type: ignore[union-attr]
+                and not record[6].flags & _DETACHED):  # type: ignore[union-attr]
+            cut = index  # (the earliest such RET: every one of them waits)
+        seen.add(tid)
+    return cut
 
 #: strace's names of x86_64's personalities, by the ABI of a call.
 PERSONALITY_NAMES = {int(Abi.X86_64): "64 bit", int(Abi.I386): "32 bit", int(Abi.X32): "x32"}
@@ -122,7 +143,6 @@ _EXEC_ENV = int(RecordKind.EXEC_ENV)
 _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
-_DETACHED = int(SyscallFlag.DETACHED)
 #: Kinds besides CALL and RET that print a line of their own (``record``).
 _EMUL = int(RecordKind.EMUL)
 _OWN_LINES = frozenset({_PSIG, _PROC, _DROP, _EMUL})
@@ -187,9 +207,16 @@ class StraceDescriber(LineView):
     def describe(self, records: list[Record]) -> list[str]:
         out: list[str] = []
         self._out = out
-        if not self.tracker.defer_entries:  # a live input: nothing is held back
+        if not self.tracker.defer_entries:  # a live input: nothing is held back, but
+            if self._pending:  # an old-style unfinished RET (see _held_for_detach)
+                records = self._pending + records
+                self._pending = []
             self._batch = records
             self._batch_index = None
+            cut = _held_for_detach(records)
+            if cut < len(records):
+                self._pending = records[cut:]
+                records = records[:cut]
             self._feed(records)
             return out
         # A file: the last LOOK_AHEAD records wait for the next batch, so the

@@ -240,21 +240,28 @@ def _has_restart_call(trace: Path) -> bool:
                    for record in reader)
 
 
+@pytest.mark.parametrize(("flags", "then", "ending"), [
+    (SyscallFlag.UNFINISHED | SyscallFlag.DETACHED, "detach", " <detached ...>"),
+    (SyscallFlag.UNFINISHED, "detach", " <detached ...>"),  # a file from before the flag
+    (SyscallFlag.UNFINISHED, "exit", ") = ?"),
+], ids=["flagged", "before-the-flag", "exit"])
 def test_a_detached_call_ending_a_batch_reads_the_same_live_and_from_the_file(
-        tmp_path: Path) -> None:
-    """The RET that ends one batch, the thread's DETACH in the next: a live input
-    (a pipe, ``-l``) has no look-ahead past the batch, so only the RET's own
-    DETACHED flag can say it; file, pipe and follow print the same line."""
+        tmp_path: Path, flags: int, then: str, ending: str) -> None:
+    """The RET that ends one batch, the thread's DETACH (or EXIT) in the next: a
+    live input (a pipe, ``-l``) reads the RET's DETACHED flag, or, in a file
+    from before it, holds such a RET until the next batch shows what followed;
+    file, pipe and follow print the same lines."""
     from ktrdump_support import END_ENTRY, build_trace
 
     from formats import Proc, ProcEvent, Syscall, Sysret
 
     pid = 4242
+    event = ProcEvent.DETACH if then == "detach" else ProcEvent.EXIT
     data, _ = build_trace([
         [(RecordKind.SYSCALL, pid, pid, b"sleep", Syscall(NR_RESTART_SYSCALL, 1, 0, ())),
-         (RecordKind.SYSRET, pid, pid, b"sleep", Sysret(
-             NR_RESTART_SYSCALL, 1, SyscallFlag.UNFINISHED | SyscallFlag.DETACHED, 0, 0, 500))],
-        [(RecordKind.PROC, pid, pid, b"sleep", Proc(ProcEvent.DETACH, 0, 0, 0, 0, b"")),
+         (RecordKind.SYSRET, pid, pid, b"sleep", Sysret(NR_RESTART_SYSCALL, 1, flags, 0, 0,
+                                                        500))],
+        [(RecordKind.PROC, pid, pid, b"sleep", Proc(event, 0, 0, 0, 0, b"")),
          END_ENTRY],
     ])
     trace = tmp_path / "split.ktr"
@@ -266,4 +273,4 @@ def test_a_detached_call_ending_a_batch_reads_the_same_live_and_from_the_file(
                               (["-"], data))]
     assert views[0] == views[1] == views[2]
     assert _restart_lines(views[0]) == [
-        "restart_syscall(<... resuming interrupted system call ...> <detached ...>"]
+        f"restart_syscall(<... resuming interrupted system call ...>{ending}"]
