@@ -27,7 +27,9 @@ restart_syscall's argument is strace's ``<... resuming interrupted NAME ...>``
 UNFINISHED RET flagged DETACHED; in files written before the flag, one
 followed by the thread's DETACH within the look-ahead) ends its line with
 `` <detached ...>`` instead of a result, as strace's does -- the same when
-following a live trace, where the DETACH may not have arrived yet.
+following a live trace, where the DETACH may not have arrived yet (there, an
+unfinished RET without the flag that ends its batch waits for the next batch,
+``_held_for_detach``).
 
 A line is printed when the call returns. When another thread's line must be
 printed first, the call's line so far (its name and the arguments the call
