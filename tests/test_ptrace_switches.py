@@ -58,6 +58,10 @@ def _record(program: Path, tmp_path: Path, facilities: str) -> tuple[int, int, l
     nvcsw = int(done.stdout)
     summary = subprocess.run([KTRDUMP, "--summary", str(trace)], capture_output=True,
                              text=True, timeout=30, check=True).stdout.splitlines()
+    if "context switches per thread (CSW):" not in summary:
+        # untraced, the program may run without a single switch: no CSW, no table
+        assert facilities == "w", summary
+        return nvcsw, 0, []
     table = summary[summary.index("context switches per thread (CSW):"):]
     row = next(line.split() for line in table if line.split()[2:3] == ["getppid"])
     return nvcsw, int(row[3]), table
