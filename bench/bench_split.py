@@ -452,9 +452,10 @@ def _ship_records(options: Any, control: Any, command: list[str], producer: Prod
     """Mode ``records``: the ptrace source as ``ktr record`` runs it (the builder, its
     held records handed over in bulk), the bulk going to the ring instead of the
     descriptor: only the descriptor and its writer thread leave the tracer's process."""
+    from ktr._clock import TraceClock
     from ktr._sources import PtraceSource, SourceOutput
 
-    source = PtraceSource(options, control.options)
+    source = PtraceSource(options, control.options, TraceClock())
     source.control = control
     put = producer.put
     publish = producer.publish

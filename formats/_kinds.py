@@ -94,7 +94,8 @@ FACILITY_HELP: dict[str, str] = {
     "n": "paths looked up (namei)",
     "i": "I/O data",
     "s": "signals",
-    "w": "context switches (every switch out and in of a traced thread, with the CPU)",
+    "w": "context switches (every switch out and in of a traced thread, with the CPU;\n"
+         "     under ptrace each stop ktr makes is one voluntary switch more)",
     "C": "counter readings (the counters are named with ktr record -C)",
     "e": "emulation (the ABI of each call)",
     "u": "user records (utrace)",
@@ -110,6 +111,12 @@ FACILITY_HELP: dict[str, str] = {
 
 #: ``-t +``: the default facility set.
 DEFAULT_FACILITIES = "cnisuepa"
+#: Facilities that need syscall stops (ptrace stops at each selected syscall's
+#: entry and exit).
+SYSCALL_FACILITIES = frozenset("cniuav")
+#: Facilities that alone are recorded without ptrace (nothing stops the targets),
+#: when no counters (-C) and no probes (-P) are asked for either.
+PERF_ONLY_FACILITIES = frozenset("wSm")
 
 
 class FacilityError(ValueError):
@@ -268,6 +275,9 @@ class SyscallFlag(enum.IntFlag):
 
     NONE = 0
     UNFINISHED = 1  # SYSRET synthesised: the thread never returned (exit, exec, detach)
+    # With UNFINISHED: ktr detached the thread in the call, which goes on untraced
+    # (strace's "<detached ...>"); unset in files written before it
+    DETACHED = 2
 
 
 class SampleFlag(enum.IntFlag):

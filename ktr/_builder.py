@@ -782,11 +782,13 @@ class RecordBuilder:
                 tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm, nr, event.abi,
                 0, event.error, retval, duration))
 
-    def unfinished(self, tracee: Tracee, timestamp_ns: int) -> None:
+    def unfinished(self, tracee: Tracee, timestamp_ns: int, detached: bool = False) -> None:
         """A SYSRET for a call that will never return (the thread exited or left).
 
         Its duration runs to the stop that ended the call (``timestamp_ns``,
         the trace clock as the entry's), not to when this record is made.
+        ``detached``: ktr let the thread go in the call (flagged DETACHED: it goes
+        on untraced, and views say so from this record alone).
         """
         entry = tracee.entry
         # ktr.utrace's number is never planned (prepare relies on that)
@@ -796,7 +798,8 @@ class RecordBuilder:
             return
         self._emit(self._codec.sysret_record(
             tracee.pid, tracee.tid, timestamp_ns, tracee.comm, entry.nr, entry.abi,
-            SyscallFlag.UNFINISHED, 0, 0, timestamp_ns - entry.timestamp_ns))
+            SyscallFlag.UNFINISHED | (SyscallFlag.DETACHED if detached else SyscallFlag.NONE),
+            0, 0, timestamp_ns - entry.timestamp_ns))
 
     # ------------------------------------------------------------------ I/O data
     def _io_record(self, event: SyscallExit, args: tuple[int, ...], plan: _Plan) -> None:
@@ -1246,7 +1249,7 @@ class RecordBuilder:
     def _on_process(self, event: ProcessEvent) -> None:
         tracee = event.tracee
         if event.kind in _ENDS_A_CALL and tracee.in_syscall and tracee.entry is not None:
-            self.unfinished(tracee, event.timestamp_ns)
+            self.unfinished(tracee, event.timestamp_ns, event.kind is Lifecycle.DETACH)
         if event.kind in _ENDS_A_CALL:
             self._socketcalls.pop(tracee.tid, None)  # what its open call left behind
             self._socklens.pop(tracee.tid, None)

@@ -76,6 +76,7 @@ import formats
 from formats import DropError
 
 from . import _output
+from ._clock import TraceClock
 from .errors import IncompatibleOutput, OutputError, UsageError
 
 if TYPE_CHECKING:
@@ -168,6 +169,9 @@ class OutputOptions:
     #: A queue taken at once is split into batches of at most this many record
     #: bytes (SPEC's cap; smaller only in tests).
     max_batch_bytes: int = formats.MAX_BATCH_BYTES
+    #: The recording's trace clock: BEGIN, DROP and END are stamped with it (a
+    #: descriptor opened without one measures its own).
+    clock: TraceClock | None = None
 
 
 class DescriptorStats(NamedTuple):
@@ -175,7 +179,7 @@ class DescriptorStats(NamedTuple):
 
     records_enqueued: int  # accepted by add_entry
     records_written: int  # of those, written to the output (DROP records not included)
-    records_discarded: int  # accepted but thrown away because the output failed
+    records_discarded: int  # accepted but thrown away because the output failed (not BEGIN)
     records_refused: int  # offered after the output failed (add_entry gave False)
     bytes_written: int  # batch bytes, header not included
     batches_written: int
@@ -185,6 +189,7 @@ class DescriptorStats(NamedTuple):
     timeouts: int  # producer waits that ran out (each turned or kept BLOCKING on)
     failure: OutputError | None  # why the output stopped, if it did
     references: int
+    begin_lost: bool = False  # the output failed before this descriptor's BEGIN was written
 
 
 ErrorCallback = Callable[[OutputError], None]
@@ -195,7 +200,10 @@ class Descriptor:
     """One output's queue and writer thread. Create with ``open_descriptor``."""
 
     __slots__ = (
+        "_begin_lost",
+        "_begin_pending",
         "_blocking_callbacks",
+        "_clock",
         "_compression_errors",
         "_compressor",
         "_deadline",
@@ -274,6 +282,9 @@ class Descriptor:
             self._compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
             self._compression_errors = (zstandard.ZstdError,)
         self._max_batch_bytes = min(options.max_batch_bytes, formats.MAX_BATCH_BYTES)
+        # (a shared descriptor keeps its opener's: the clocks of recordings in one
+        # process differ by the tens of ns between their offsets' measurements)
+        self._clock = options.clock if options.clock is not None else TraceClock()
 
         self._maxentry = parameters.maxentry
         self._half = parameters.maxentry >> 1
@@ -324,11 +335,15 @@ class Descriptor:
         self._stats_bytes = 0
         self._stats_batches = 0
         self._stats_timeouts = 0
+        # The BEGIN queued and not yet written; lost with the output: the summary
+        # says so apart from the records (_stats_discarded leaves it out).
+        self._begin_pending = begin is not None
+        self._begin_lost = False
         if begin is not None:
             # Before any producer can queue: the first record. The writer, which
             # starts asleep, takes it at once (a follower waits on it, not on 5 s).
             record = formats.codec(self.byte_order).encode_record(
-                formats.RecordKind.BEGIN, 0, 0, time.time_ns(), _RECORDER_COMM, begin)
+                formats.RecordKind.BEGIN, 0, 0, self._clock.now_ns(), _RECORDER_COMM, begin)
             self._queue.append(record)
             self._queued_bytes = len(record)
             self._wake_now = True
@@ -385,15 +400,17 @@ class Descriptor:
             done += self.add_entry(record)
         return done
 
-    def add_end(self, end: formats.End) -> bool:
-        """Queue the END record of a recording that has made its last record.
+    def add_end(self, end: formats.End, at_ns: int | None = None) -> bool:
+        """Queue the END record of a recording that has made its last record,
+        stamped ``at_ns`` (that recording's trace clock; default: the descriptor's).
 
         Past the queue's bound: the bound holds fast producers back, and a lost END
         would make a complete trace look cut short. False when the descriptor is
         done (released or failed): then no END can be written.
         """
         record = formats.codec(self.byte_order).encode_record(
-            formats.RecordKind.END, 0, 0, time.time_ns(), _RECORDER_COMM, end)
+            formats.RecordKind.END, 0, 0,
+            self._clock.now_ns() if at_ns is None else at_ns, _RECORDER_COMM, end)
         with self._lock:
             if self._flags & _DONE:
                 return False
@@ -503,7 +520,7 @@ class Descriptor:
 
     def _count_drop(self, error: DropError, count: int = 1) -> None:
         if not self._pending_drops:
-            self._drops_began = (len(self._queue), time.time_ns())
+            self._drops_began = (len(self._queue), self._clock.now_ns())
         self._pending_drops[error] = self._pending_drops.get(error, 0) + count
         self._drop_totals[error] += count
 
@@ -578,6 +595,7 @@ class Descriptor:
                 timeouts=self._stats_timeouts,
                 failure=self._failure,
                 references=self._references,
+                begin_lost=self._begin_lost,
             )
 
     def wait_written(self, records: int, timeout: float | None = None) -> bool:
@@ -652,6 +670,7 @@ class Descriptor:
                     finally:
                         lock.acquire()
                     if error is None:
+                        self._begin_pending = False  # (always in the first batch)
                         self._stats_written += len(batch) - refused
                         self._stats_bytes += size
                         self._stats_batches += batches
@@ -662,7 +681,12 @@ class Descriptor:
                             self._count_drop(DropError.ENOMEM)
                         self._written_cv.notify_all()
                         continue
-                    self._stats_discarded += len(batch)
+                    lost = len(batch)
+                    if self._begin_pending:  # the first batch failed: BEGIN was its first
+                        self._begin_pending = False
+                        self._begin_lost = True
+                        lost -= 1
+                    self._stats_discarded += lost
                     self._fail(error)
                     return
                 if self._flags & _WAIT:
@@ -763,6 +787,10 @@ class Descriptor:
         self._failure = error
         self._stats_taken += len(self._queue)
         self._stats_discarded += len(self._queue)
+        if self._begin_pending and self._queue:  # (a writer bug before its first batch)
+            self._begin_pending = False
+            self._begin_lost = True
+            self._stats_discarded -= 1
         self._queue = []
         self._queued_bytes = 0
         self._flags = (self._flags | _DONE) & ~(_WAIT | _BLOCKING)

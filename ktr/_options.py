@@ -71,7 +71,7 @@ DEFAULT_STACK_BYTES = 8192
 MAX_STACK_BYTES = 65528  # the kernel's limit for a sample's user-stack copy
 MAX_SAMPLE_HZ = 100_000  # kernel.perf_event_max_sample_rate's default
 #: Facilities that need syscall stops at all.
-SYSCALL_FACILITIES = frozenset("cniuav")
+SYSCALL_FACILITIES = formats.SYSCALL_FACILITIES
 
 
 class _DefaultOutput(str):
@@ -285,6 +285,10 @@ RECORD_DESCRIPTION += f"  +  the default set ({DEFAULT_FACILITIES})\n"
 RECORD_DESCRIPTION += (
     "Without c, n, i, u, a or v the traced program gets no syscall stops at all\n"
     "(-t w, -t pw, -C alone).\n"
+    "Under ptrace, w counts ktr's own stops: each stop (a recorded syscall's entry\n"
+    "and exit; a signal, fork, clone, exec or exit) is a real voluntary switch out\n"
+    "and in of the thread, as getrusage's ru_nvcsw counts it; ktrdump --summary\n"
+    "says so under its switch table. -t w alone (below) adds none.\n"
     "w and S alone (-t w, -t S, -t wS) use no ptrace, for a started command (as\n"
     "perf record -- CMD) or attached processes (as perf record -p): perf events\n"
     "inherited by new threads (and children with -i) follow the program, nothing\n"

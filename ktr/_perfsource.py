@@ -166,7 +166,7 @@ class PerfSource:
     """See the module docstring. Lifecycle: prepare → (observer calls) →
     start → (observer calls) → stop."""
 
-    def __init__(self, options: PerfOptions) -> None:
+    def __init__(self, options: PerfOptions, clock: perf.TraceClock | None = None) -> None:
         self.options = options
         self._ring_pages = options.ring_pages or default_ring_pages()
         self.user_only = False  # counters count user mode only (kernel mode refused)
@@ -177,7 +177,7 @@ class PerfSource:
         self._codec = formats.codec()
         self._csw_struct = csw_record_struct()
         self._tid_time = tid_time_struct()
-        self._clock = perf.TraceClock()
+        self._clock = clock if clock is not None else perf.TraceClock()
         self._counter_types: list[tuple[str, int, int]] = []
         self._names = b""
         self._rings: perf.RingSet | None = None

@@ -56,7 +56,6 @@ import shutil
 import struct
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable
 
 import formats
@@ -114,7 +113,7 @@ def _no_log_lost(error: DropError, count: int, at_ns: int | None = None) -> None
 class ProbeSession:
     """The probes of one recording (see the module docstring)."""
 
-    def __init__(self, options: RecordOptions) -> None:
+    def __init__(self, options: RecordOptions, clock: _perf.TraceClock | None = None) -> None:
         self.options = options
         self._pending_warnings: list[str] = []
         self._notify: Callable[[str], None] | None = None
@@ -136,7 +135,7 @@ class ProbeSession:
         self._rings: _perf.RingSet | None = None
         self._name_rings: _perf.RingSet | None = None
         self._held: bytes = b""  # hits after the last drain's horizon, in ring order
-        self._clock = _perf.TraceClock()
+        self._clock = clock if clock is not None else _perf.TraceClock()
         self._traced: set[int] = set()
         self._detached: set[int] = set()  # tids let go: their later hits are not the trace's
         self._seen_files: dict[int, set[str]] = {}
@@ -303,7 +302,7 @@ class ProbeSession:
                 if fast is not None:
                     self._fast[fmt.event_id] = fast
             self._emit(self._codec.encode_record(
-                RecordKind.PROBE_DEF, 0, 0, time.time_ns(), b"ktr", probe.definition()))
+                RecordKind.PROBE_DEF, 0, 0, self._clock.now_ns(), b"ktr", probe.definition()))
         return probes
 
     def _open_on(self, probes: Iterable[ResolvedProbe], tids: Iterable[int]) -> None:

@@ -37,7 +37,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import TYPE_CHECKING, NamedTuple, TextIO
@@ -46,6 +45,7 @@ import formats
 from formats import Abi, ProbeSite, RecordKind, linux
 
 from . import __version__, _procfs
+from ._clock import CLOCK_NAME, TraceClock
 from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
@@ -67,9 +67,12 @@ class RecordingReport(NamedTuple):
     result: RunResult
     stats: DescriptorStats
     output_failure: OutputError | None
+    #: the failure was said already (the line saying a started command goes on
+    #: untraced names it): the summary does not say it again
+    failure_told: bool = False
 
 
-def _file_header(options: RecordOptions, control: ControlOptions,
+def _file_header(options: RecordOptions, control: ControlOptions, clock: TraceClock,
                  counters_not_supported: list[str] | None = None) -> formats.FileHeader:
     uname = os.uname()
     recorded = options.header_options()
@@ -77,7 +80,9 @@ def _file_header(options: RecordOptions, control: ControlOptions,
         # asked for with -C, not countable here: views print perf stat's <not supported>
         recorded["counters_not_supported"] = counters_not_supported
     recorded["seccomp_filter"] = control.seccomp is not None
-    recorded["clock"] = "realtime"  # perf records are converted to it
+    # Every timestamp is CLOCK_MONOTONIC + (realtime_ns - monotonic_ns) below: one
+    # clock, measured once, for every source (perf records are converted to it).
+    recorded["clock"] = CLOCK_NAME
     # Records from perf rings (switches, counters, samples and maps, probe hits) reach
     # the file up to a drain interval late, and a drain takes the CPUs' rings one after
     # the other: readers reorder within a window.
@@ -92,8 +97,8 @@ def _file_header(options: RecordOptions, control: ControlOptions,
         hostname=uname.nodename,
         kernel_release=uname.release,
         machine=uname.machine,
-        realtime_ns=time.time_ns(),
-        monotonic_ns=time.monotonic_ns(),
+        realtime_ns=clock.start_realtime_ns,
+        monotonic_ns=clock.start_monotonic_ns,
         ktr_version=__version__,
         options=recorded,
         byte_order="little" if sys.byteorder == "little" else "big",
@@ -252,13 +257,17 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     if options.output == "-":
         _check_stdout_open()
     control_options = _control_options(options)
+    # The recording's one clock: every source and the descriptor stamp with it, so
+    # records of different sources are on one timeline (_clock).
+    clock = TraceClock()
     if options.records_without_ptrace:
-        return _record_without_ptrace(options, notices, _file_header(options, control_options))
-    ptrace_source = PtraceSource(options, control_options)
+        return _record_without_ptrace(options, notices, clock,
+                                      _file_header(options, control_options, clock))
+    ptrace_source = PtraceSource(options, control_options, clock)
     control = ptrace_source.control
     # Side sources check and open what they can before any target exists: a
     # refused event ends the recording here, not half-configured later.
-    others = side_sources(options)
+    others = side_sources(options, clock)
     prepared: list[SideSource] = []
     try:
         for source in others:
@@ -274,17 +283,18 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
         for name, error in unsupported:
             notices.write(f"ktr: counter {name}: <not supported> ({error}); "
                           "recording without it\n")
-        header = _file_header(options, control_options, [name for name, _ in unsupported])
-        return _record(options, notices, header, ptrace_source, control, prepared)
+        header = _file_header(options, control_options, clock,
+                              [name for name, _ in unsupported])
+        return _record(options, notices, clock, header, ptrace_source, control, prepared)
     finally:
         for source in prepared:
             source.close()
 
 
-def _record(options: RecordOptions, notices: _BestEffortText, header: formats.FileHeader,
-            ptrace_source: PtraceSource, control: Control, others: list[SideSource]
-            ) -> RecordingReport:
-    output_options = _output_options(options)
+def _record(options: RecordOptions, notices: _BestEffortText, clock: TraceClock,
+            header: formats.FileHeader, ptrace_source: PtraceSource, control: Control,
+            others: list[SideSource]) -> RecordingReport:
+    output_options = _output_options(options, clock)
     failures: list[OutputError] = []
     on_write_error, on_blocking = _output_callbacks(
         options, notices, failures, lambda reason: control.request_stop(reason, Release.DETACH))
@@ -336,19 +346,20 @@ def _record(options: RecordOptions, notices: _BestEffortText, header: formats.Fi
             finally:
                 gc.unfreeze()
     finally:
-        _close_recording(descriptor, started, status, result, bool(options.probes))
+        _close_recording(descriptor, clock, started, status, result, bool(options.probes))
     assert result is not None
     report = _report(options, result, descriptor, failures)
     if (options.command and report.output_failure is not None and result.exit_status is None
             and not result.spawn_error):
         _outlive_failed_output(spawned, options.command[0], report.output_failure, notices)
+        report = report._replace(failure_told=True)
     return report
 
 
-def _output_options(options: RecordOptions) -> OutputOptions:
+def _output_options(options: RecordOptions, clock: TraceClock) -> OutputOptions:
     return OutputOptions(path=options.output, append=options.append,
                          compress=options.compress, parameters=options.queue,
-                         named=options.output_named)
+                         named=options.output_named, clock=clock)
 
 
 def _source_output(descriptor: Descriptor, notices: _BestEffortText) -> SourceOutput:
@@ -413,8 +424,8 @@ def _outlive_failed_output(pid: int, name: str, failure: OutputError,
     terminal gave it to the command already (it shares our foreground process
     group: ^C reaches both), so Ctrl-C ends both as it would without ktr.
     """
-    notices.write(f"ktr: {failure}: {name} (pid {pid}) continues untraced; "
-                  "waiting for it to end\n")
+    notices.write(f"ktr: tracing stopped: {failure}; {name} (pid {pid}) continues "
+                  "untraced; waiting for it to end\n")
     notices.flush()
 
     def forward(signo: int, frame: FrameType | None) -> None:
@@ -451,14 +462,14 @@ def _in_foreground_group_with_us(pid: int) -> bool:
 
 
 def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
-                           header: formats.FileHeader) -> RecordingReport:
+                           clock: TraceClock, header: formats.FileHeader) -> RecordingReport:
     """Record context switches and stack samples alone: the perf sources follow
     the started command or the attached targets by inheritance and nothing stops
     them (``_perfattach``); the recording ends when every target has exited or on
     a stop request."""
     from ._perfattach import PerfAttach, RunningWatcher
 
-    sources = side_sources(options)
+    sources = side_sources(options, clock)
     watchers: list[RunningWatcher] = []
     prepared: list[SideSource] = []
     attach: PerfAttach | None = None
@@ -484,7 +495,7 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
             options, notices, failures,
             lambda reason: watching.request_stop(reason, Release.DETACH))
         try:
-            descriptor = open_descriptor(_output_options(options), header, on_write_error,
+            descriptor = open_descriptor(_output_options(options, clock), header, on_write_error,
                                          on_blocking=on_blocking, begin=_begin_payload(header))
         except BaseException:
             if spawned is not None:
@@ -504,7 +515,7 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
                 result = attach.run()
         finally:
             # (no probes on this path: -P attaches with ptrace)
-            _close_recording(descriptor, started, status, result, probes=False)
+            _close_recording(descriptor, clock, started, status, result, probes=False)
         assert result is not None
         report = _report(options, result, descriptor, failures)
     finally:
@@ -515,6 +526,7 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
     if (spawned is not None and report.output_failure is not None
             and result.exit_status is None and not result.spawn_error):
         _outlive_failed_output(spawned, options.command[0], report.output_failure, notices)
+        report = report._replace(failure_told=True)
     return report
 
 
@@ -603,7 +615,7 @@ def _kill_spawned(pid: int) -> None:
         pass
 
 
-def _close_recording(descriptor: Descriptor, started: list[SideSource],
+def _close_recording(descriptor: Descriptor, clock: TraceClock, started: list[SideSource],
                      status: _StatusLine | None, result: RunResult | None,
                      probes: bool) -> None:
     """End a recording, whatever happened: the side sources' last records, the
@@ -619,7 +631,7 @@ def _close_recording(descriptor: Descriptor, started: list[SideSource],
             unplaced = [spec for source in started if probes
                         and isinstance(source, _probe_session())
                         for spec in source.unplaced]
-            descriptor.add_end(_end_payload(result, unplaced))
+            descriptor.add_end(_end_payload(result, unplaced), clock.now_ns())
         descriptor.release()
 
 
@@ -654,14 +666,16 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
     if result.spawn_error:
         lines.append(f"ktr: {result.spawn_error}")
     if report.output_failure is not None:
-        lines.append(f"ktr: tracing stopped: {report.output_failure}")
+        if not report.failure_told:
+            lines.append(f"ktr: tracing stopped: {report.output_failure}")
     elif result.stop_reason:
         lines.append(f"ktr: recording stopped: {result.stop_reason}")
     for skipped in result.skipped:
         lines.append(f"ktr: {skipped}")
     dropped = sum(stats.drops.values())
     unwritten = stats.records_discarded + stats.records_refused
-    if options.quiet and not dropped and not result.lost and not unwritten:
+    if options.quiet and not dropped and not result.lost and not unwritten \
+            and not stats.begin_lost:
         return lines
     where = "standard output" if options.output == "-" else options.output
     parts = [f"{stats.records_written} records ({_size(stats.bytes_written)}) to {where}",
@@ -670,8 +684,13 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
         reasons = ", ".join(f"{error.name} {count}" for error, count in stats.drops.items()
                             if count)
         parts[-1] += f" ({reasons})"
-    if unwritten:
-        parts.append(f"{unwritten} not written (the output failed)")
+    if stats.begin_lost:
+        # Nothing of the recording reached the output: its BEGIN was the first loss.
+        lost = f"BEGIN and {_counted(unwritten, 'record', 'records')}" if unwritten else "BEGIN"
+        parts.append(f"{lost} not written (the output failed)")
+    elif unwritten:
+        parts.append(f"{_counted(unwritten, 'record', 'records')} not written "
+                     "(the output failed)")
     parts.append(f"{_counted(result.processes, 'process', 'processes')}, "
                  f"{_counted(result.threads, 'thread', 'threads')}")
     if result.lost:

@@ -131,14 +131,14 @@ class Sampler:
     observer calls → stop (or close when the recording never started).
     """
 
-    def __init__(self, options: SamplingOptions) -> None:
+    def __init__(self, options: SamplingOptions, clock: _perf.TraceClock | None = None) -> None:
         self.options = options
         self._emit: Emit | None = None
         self._log_lost: LogLost | None = None
         self._notify: Callable[[str], None] | None = None
         self._pending: list[bytes] = []  # records made before ``start``
         self._codec = formats.codec("little")
-        self._clock = _perf.TraceClock()
+        self._clock = clock if clock is not None else _perf.TraceClock()
         self._trailer = _perf.SampleIdLayout(_SAMPLE_TYPE)
         self._rings: _perf.RingSet | None = None
         self._events: dict[int, list[_perf.Event]] = {}  # tid -> its per-CPU events

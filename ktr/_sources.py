@@ -19,7 +19,8 @@ control loop returned and before the descriptor is released (last records
 written); ``close()`` releases resources without writing (setup failed).
 
 Does not: decide how records are encoded (each source does), or order records
-of different sources (each record has its timestamp). Side sources' modules
+of different sources (each record has its timestamp, all on the one
+``TraceClock`` the recorder makes and hands to every source). Side sources' modules
 are imported when a recording asks for them: a syscall recording does not
 load the perf, sampling or probe code.
 """
@@ -32,6 +33,7 @@ from typing import NamedTuple, Protocol
 from formats import DropError
 
 from ._builder import BuilderOptions, RecordBuilder
+from ._clock import TraceClock
 from ._control import Consumer, Control, ControlOptions, RunResult
 from ._control._dispatch import FLUSH_EVERY
 from ._events import ThreadObserver
@@ -68,15 +70,16 @@ class SideSource(ThreadObserver, Protocol):
     def close(self) -> None: ...
 
 
-def side_sources(options: RecordOptions) -> list[SideSource]:
-    """The sources beside ptrace that ``options`` ask for."""
+def side_sources(options: RecordOptions, clock: TraceClock) -> list[SideSource]:
+    """The sources beside ptrace that ``options`` ask for, each stamping its
+    records with ``clock`` (the recording's one trace clock)."""
     sources: list[SideSource] = []
     # Each imported on demand: the perf adapter is a tenth of the start-up,
     # sampling and probes bring pyelftools.
     if options.perf_wanted:
         from ._perfsource import PerfSource
 
-        sources.append(PerfSource(options.perf))
+        sources.append(PerfSource(options.perf, clock))
     if options.sample_hz is not None:
         from formats.buildid_cache import ktr_cache_dir
 
@@ -86,20 +89,22 @@ def side_sources(options: RecordOptions) -> list[SideSource]:
                     else options.build_id_cache or ktr_cache_dir())
         sources.append(Sampler(SamplingOptions(
             options.sample_hz, options.stack_bytes, keep_dir=keep_dir,
-            inherited=options.records_without_ptrace, children=options.follow_children)))
+            inherited=options.records_without_ptrace, children=options.follow_children),
+            clock))
     if options.probes:
         from ._probe_source import ProbeSession
 
-        sources.append(ProbeSession(options))
+        sources.append(ProbeSession(options, clock))
     return sources
 
 
 class PtraceSource:
     """The control loop and the record builder: syscalls, signals, lifecycle."""
 
-    def __init__(self, options: RecordOptions, control_options: ControlOptions) -> None:
+    def __init__(self, options: RecordOptions, control_options: ControlOptions,
+                 clock: TraceClock) -> None:
         self.options = options
-        self.control = Control(control_options)
+        self.control = Control(control_options, clock)
         self._wrappers: list[Callable[[Consumer], Consumer]] = []
 
     def wrap_consumer(self, wrapper: Callable[[Consumer], Consumer]) -> None:

@@ -34,7 +34,8 @@ Events:
   ``ChromeOptions.io_bytes`` (``-m``; default 256). ``ts`` is the CALL
   record's time, ``dur`` runs to the RET record's. A call that never
   returned (RET flagged UNFINISHED) ends at that record and has
-  ``"unfinished": true``; so does a call with no RET at all, ending at the
+  ``"unfinished": true`` (and ``"detached": true`` when ktr let the thread go in
+  it); so does a call with no RET at all, ending at the
   thread's next CALL or exit, or at the end of the trace. A RET whose CALL is
   not in the trace (attached mid-call, CALL dropped) starts ``duration_ns``
   before it.
@@ -167,6 +168,7 @@ _ALWAYS_KEPT = CONTEXT_KINDS | {_DROP}
 #: Kinds ``record`` makes no event of (it only notes their time and thread).
 _NO_EVENT = frozenset({_NAMEI, int(RecordKind.GENIO), int(RecordKind.STRUCT)})
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
+_DETACHED = int(SyscallFlag.DETACHED)
 _EXIT = int(ProcEvent.EXIT)
 _EXEC = int(ProcEvent.EXEC)
 _LOST = int(ProcEvent.LOST)
@@ -586,7 +588,8 @@ class ChromeTrace:
         # A RET whose CALL is not in the trace starts duration_ns before it.
         start = call.ts if call.ts != -1 else record.timestamp_ns - ret.duration_ns
         if ret.flags & _UNFINISHED:
-            tail = f',"unfinished":true,"duration_ns":{ret.duration_ns}'
+            detached = ',"detached":true' if ret.flags & _DETACHED else ""
+            tail = f',"unfinished":true{detached},"duration_ns":{ret.duration_ns}'
         else:
             tail = f',"retval":{_json_int(ret.retval)},"duration_ns":{ret.duration_ns}'
             if ret.error:

@@ -31,7 +31,10 @@ that order when combined; seconds.nanoseconds), the tag
   a pointer result in hex; otherwise the value, with its hex form after a
   slash when above 9 or below 0 (``832/0x340``, kdump's); ``-n``: hex (``-d``:
   decimal); ``-y``: ``3</etc/passwd>`` for an fd result; a call that never
-  returned: ``unfinished``; ``--durations``: `` <0.000012>`` (seconds spent).
+  returned: ``unfinished`` (``unfinished: detached, continues untraced`` for one
+  ktr let go in, strace's ``<detached ...>``: SYSRET flag DETACHED; files
+  written before the flag say ``unfinished`` alone); ``--durations``:
+  `` <0.000012>`` (seconds spent).
 - STRU: ``struct stat {st_mode=S_IFREG|0644, ...}`` (``fds [3, 4]``,
   ``sigset [USR1]``); undecodable or ``-n``: the name, size and a hex dump.
 - GIO, USER: I/O data on their own lines: quoted, printable ASCII as is,
@@ -75,7 +78,9 @@ epoch), ``call`` (the call id, on every record of a call). Then:
 - RET: ``syscall``, ``nr``, ``retval`` (integer), ``errno`` (``"ENOENT"``,
   ``"errno_N"`` for numbers without a name, or null), ``duration_ns``;
   ``unfinished`` (true, only when the call never returned: the thread
-  exited, exec'd or was let go; retval then means nothing); with ``-y``
+  exited, exec'd or was let go; retval then means nothing); ``detached``
+  (true, only when ktr let the thread go in the call: it continues
+  untraced; files written before the flag lack it); with ``-y``
   ``fd_path`` (the fd the call returned, or else its first fd argument,
   when known)
 - NAMI: ``path``
@@ -108,7 +113,10 @@ epoch), ``call`` (the call id, on every record of a call). Then:
   ``user`` (bool: a preemption rather than a sleep in the kernel)
 - CNT: ``counters`` (object: name → cumulative value for the thread),
   ``final`` (bool: the reading at thread exit), ``enabled_ns``,
-  ``running_ns``, ``user_only`` (bool)
+  ``running_ns``, ``user_only`` (bool); ``not_supported`` (the counters asked
+  for that this machine could not count, the header's
+  ``counters_not_supported``: perf stat's ``<not supported>``; only when
+  there are some)
 - EMUL: ``name``
 - USER: ``label``, ``len``, ``data`` (hex)
 - ARG: ``argv`` (list of strings); ENV: ``env`` (list of strings)
@@ -272,6 +280,7 @@ _PROC = int(RecordKind.PROC)
 _MMAP = int(RecordKind.MMAP)
 _PROBE_DEF = int(RecordKind.PROBE_DEF)
 _UNFINISHED = 1  # formats.SyscallFlag.UNFINISHED
+_DETACHED = 2  # formats.SyscallFlag.DETACHED (with UNFINISHED)
 #: STRU names that are not C structures (kdump prints "struct NAME" for the others).
 _NOT_STRUCTS = frozenset({b"fds", b"sigset", b"old_sigset"})
 
@@ -487,10 +496,8 @@ class TextDescriber(_RecordDescriber):
     def __init__(self, options: Options, names: Names | None = None,
                  header: FileHeader | None = None) -> None:
         super().__init__(options, names, header)
-        missing = header.options.get("counters_not_supported") if header is not None else None
         # -C counters the machine could not count: "<not supported>" on CNT lines
-        self._not_supported = ([str(name) for name in missing] if isinstance(missing, list)
-                               else [])
+        self._not_supported = _perfviews.counters_not_supported(header)
         self._hex = options.hex_dump
         self._width = options.width
         self._max_data = options.max_data
@@ -560,6 +567,8 @@ class TextDescriber(_RecordDescriber):
             self.tracker.settle(call)  # the result's fd as the call left it
         name = plan.name
         if flags & _UNFINISHED:
+            if flags & _DETACHED:  # strace's "<detached ...>"
+                return f"{head}RET   {name} unfinished: detached, continues untraced\n"
             return f"{head}RET   {name} unfinished\n"
         if error:
             text = self._errors.get(error)
@@ -819,6 +828,8 @@ class JsonDescriber(_RecordDescriber):
                  header: FileHeader | None = None) -> None:
         super().__init__(options, names, header)
         self._stamp = 2
+        # -C counters the machine could not count: "not_supported" on CNT lines
+        self._not_supported = _perfviews.counters_not_supported(header)
         self._syscalls: dict[tuple[int, int], str] = Cache()
         self._errnos: dict[int, str] = Cache()
 
@@ -884,6 +895,8 @@ class JsonDescriber(_RecordDescriber):
         errnos = self._errnos
         # A call that never returned (exit, exec, detach): retval means nothing.
         extra = ',"unfinished":true' if flags & _UNFINISHED else ""
+        if flags & _DETACHED and flags & _UNFINISHED:
+            extra += ',"detached":true'  # let go in the call: it continues untraced
         if self._track:
             self.tracker.settle(call)
             fd_path = call.fd_path
@@ -948,7 +961,8 @@ class JsonDescriber(_RecordDescriber):
         return f'{{"type":"CSW",{head},{_perfviews.csw_json(record[6])}}}\n'  # type: ignore[arg-type]
 
     def _cnt(self, head: str, record: Record) -> str:
-        return f'{{"type":"CNT",{head},{_perfviews.cnt_json(record[6])}}}\n'  # type: ignore[arg-type]
+        return (f'{{"type":"CNT",{head},'
+                f'{_perfviews.cnt_json(record[6], self._not_supported)}}}\n')  # type: ignore[arg-type]
 
     def _emul(self, head: str, record: Record) -> str:
         payload: Any = record[6]

@@ -12,7 +12,10 @@ chrome writers, which call in here.
   CNT ``counters`` (object: name → cumulative value), ``final`` (bool),
   ``enabled_ns``, ``running_ns``, ``user_only`` (bool).
 - ``SwitchTally``: per thread, switches out (voluntary / preempted) and the
-  off-CPU time between each ``out`` and the next ``in``; ``CounterTally``: each
+  off-CPU time between each ``out`` and the next ``in``, with a line saying
+  which of ktr's own ptrace stops the voluntary counts include (each is a real
+  voluntary switch; which switch was a stop is not marked: a stop the trace
+  holds no record of could not be told from a sleep); ``CounterTally``: each
   thread's last reading. The summary prints both as tables; chrome turns
   switches into "off-CPU" slices and readings into counter tracks.
 
@@ -30,7 +33,18 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from formats import Cnt, CntFlag, Csw, CswFlag, FileHeader, Record, split_nul_strings
+from formats import (
+    DEFAULT_FACILITIES,
+    PERF_ONLY_FACILITIES,
+    SYSCALL_FACILITIES,
+    Cnt,
+    CntFlag,
+    Csw,
+    CswFlag,
+    FileHeader,
+    Record,
+    split_nul_strings,
+)
 
 from ._merge import MergeOptions
 from ._reader import TraceReader
@@ -78,12 +92,24 @@ def csw_json(payload: Csw) -> str:
     return f'{event},"cpu":{payload.cpu},"user":{user}'
 
 
-def cnt_json(payload: Cnt) -> str:
+def cnt_json(payload: Cnt, not_supported: Sequence[str] = ()) -> str:
+    """A CNT's JSON keys; ``not_supported`` (the header's ``counters_not_supported``)
+    as ``"not_supported":[names]`` beside the counted ones, when there are any."""
     counters = json.dumps(_counters(payload), separators=(",", ":"), ensure_ascii=False)
     final = "true" if payload.flags & CntFlag.FINAL else "false"
     user_only = "true" if payload.flags & CntFlag.USER_ONLY else "false"
-    return (f'"counters":{counters},"final":{final},"enabled_ns":{payload.enabled_ns},'
+    text = (f'"counters":{counters},"final":{final},"enabled_ns":{payload.enabled_ns},'
             f'"running_ns":{payload.running_ns},"user_only":{user_only}')
+    if not_supported:
+        text += ',"not_supported":' + json.dumps(list(not_supported), separators=(",", ":"),
+                                                 ensure_ascii=False)
+    return text
+
+
+def counters_not_supported(header: FileHeader | None) -> list[str]:
+    """The header's ``counters_not_supported`` (-C counters the machine could not count)."""
+    missing = header.options.get("counters_not_supported") if header is not None else None
+    return [str(name) for name in missing] if isinstance(missing, list) else []
 
 
 # ----------------------------------------------------------------- tallies
@@ -113,6 +139,13 @@ class SwitchTally:
 
     def __init__(self) -> None:
         self.threads: dict[tuple[int, int], ThreadSwitches] = {}
+        #: what the voluntary counts include of the recorder's own stops (``use_header``)
+        self.note: str | None = None
+
+    def use_header(self, header: FileHeader | None) -> None:
+        """Say, under the table, which of ktr's own ptrace stops the voluntary
+        switches include (the recording's facilities, counters and probes tell)."""
+        self.note = ktr_stops_note(header)
 
     def add(self, record: Record) -> tuple[int, int] | None:
         """Count one CSW; for an ``in``, return (off-CPU start, end) if its
@@ -158,7 +191,37 @@ class SwitchTally:
             comm = entry.comm.decode("utf-8", "replace")
             rows.append(f"{pid:>7} {tid:>7} {comm:<16} {entry.voluntary:>10} "
                         f"{entry.preempted:>10} {total:>9} {entry.off_cpu_ns / 1e9:>12.6f}")
+        if self.note is not None:
+            rows.append(self.note)
         return ["context switches per thread (CSW):", *rows]
+
+
+def ktr_stops_note(header: FileHeader | None) -> str | None:
+    """The line saying which voluntary switches are ktr's own ptrace stops; None
+    for a recording without ptrace (``-t w``, ``-t wS``: nothing stopped the
+    targets) or a header that does not say what was recorded.
+
+    Every ptrace stop takes the thread off its CPU, and the kernel counts that as
+    a voluntary switch (``ru_nvcsw`` counts it too). Which switch was a stop is
+    not marked: a stop the trace holds no record of (a syscall not selected, when
+    the recorder stepped every syscall; stops before the thread's perf events were
+    open) could not be told from a sleep."""
+    if header is None:
+        return None
+    options = header.options
+    facilities = options.get("facilities")
+    if not isinstance(facilities, str):
+        return None
+    letters = set(facilities.replace("+", DEFAULT_FACILITIES))
+    if letters & SYSCALL_FACILITIES:
+        return ("voluntary includes ktr's own ptrace stops, one per recorded syscall entry "
+                "and exit and per signal, fork, clone, exec and exit (ktr record -t w "
+                "alone makes none)")
+    if (letters - PERF_ONLY_FACILITIES or options.get("counters")
+            or options.get("probes")):
+        return ("voluntary includes ktr's own ptrace stops, one per signal, fork, clone, "
+                "exec and exit (ktr record -t w alone makes none)")
+    return None
 
 
 class CounterTally:
@@ -175,9 +238,8 @@ class CounterTally:
         """Take the not-supported counters (and the -C order) from the trace's header."""
         if header is None:
             return
-        missing = header.options.get("counters_not_supported")
         asked = header.options.get("counters")
-        self.not_supported = [str(name) for name in missing] if isinstance(missing, list) else []
+        self.not_supported = counters_not_supported(header)
         self.requested = [str(name) for name in asked] if isinstance(asked, list) else []
 
     def add(self, record: Record) -> None:

@@ -309,6 +309,11 @@ _UNITS_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000
              "m": 60_000_000_000, "min": 60_000_000_000, "h": 3_600_000_000_000}
 
 
+#: The largest timestamp a record holds (SPEC: a u64 of ns since the epoch, the year
+#: 2554): no time after it is in any trace, no duration longer separates two records.
+MAX_TRACE_NS = 2**64 - 1
+_MAX_TRACE_TIME = "2554-07-21"
+
 #: What ``parse_duration`` accepts, for its one-line error.
 DURATION_ACCEPTED = ("give a number of 0 or more with an optional unit ns, us, ms, s (the "
                      "default), m or h, e.g. 1.5, 200ms, 10us")
@@ -332,6 +337,10 @@ def parse_duration(text: str) -> int:
             value = Decimal(number)
     if scale is None or value is None or not value.is_finite() or value < 0:
         raise ValueError(f"{text!r} is not a duration: {DURATION_ACCEPTED}")
+    # (an absurd exponent, 1e500, is a finite Decimal: bounded before it is scaled)
+    if value.adjusted() > 30 or value * scale > MAX_TRACE_NS:
+        raise ValueError(f"{text!r} is longer than any trace can span "
+                         f"(2^64 ns, about 584 years)")
     return int(value * scale)
 
 
@@ -365,13 +374,24 @@ def parse_time(text: str) -> TimeBound:
         if seconds < _EPOCH_FLOOR:
             raise ValueError(f"{text!r}: for a time after the first record write +{stripped} "
                              "(seconds since the epoch are 10 digits)")
+        if seconds.adjusted() > 30 or seconds * 1_000_000_000 > MAX_TRACE_NS:
+            raise ValueError(_after_any_trace(text))
         return TimeBound(int(seconds * 1_000_000_000))
     try:
         moment = datetime.fromisoformat(stripped)
-    except ValueError:
+        whole = int(moment.timestamp())
+    except (ValueError, OverflowError, OSError):
         raise ValueError(f"{text!r} is not a time: {TIME_ACCEPTED}") from None
-    whole = int(moment.timestamp())
-    return TimeBound(whole * 1_000_000_000 + moment.microsecond * 1000)
+    nanoseconds = whole * 1_000_000_000 + moment.microsecond * 1000
+    if nanoseconds < 0:
+        raise ValueError(f"{text!r} is before 1970, the earliest time a trace holds")
+    if nanoseconds > MAX_TRACE_NS:
+        raise ValueError(_after_any_trace(text))
+    return TimeBound(nanoseconds)
+
+
+def _after_any_trace(text: str) -> str:
+    return f"{text!r} is after any time a trace can hold (the last is in {_MAX_TRACE_TIME})"
 
 
 def parse_status(text: str) -> frozenset[Status]:

@@ -24,8 +24,12 @@ call that never returned; then the time spent, `` <0.000012>``.
 restart_syscall's argument is strace's ``<... resuming interrupted NAME ...>``
 (NAME: the thread's last call that ended ERESTART_RESTARTBLOCK, else
 ``system call``); a call ktr let go in when it detached the thread (an
-UNFINISHED RET followed by the thread's DETACH) ends its line with
-`` <detached ...>`` instead of a result, as strace's does.
+UNFINISHED RET flagged DETACHED; in files written before the flag, one
+followed by the thread's DETACH within the look-ahead) ends its line with
+`` <detached ...>`` instead of a result, as strace's does -- the same when
+following a live trace, where the DETACH may not have arrived yet (there, an
+unfinished RET without the flag that ends its batch waits for the next batch,
+``_held_for_detach``).
 
 A line is printed when the call returns. When another thread's line must be
 printed first, the call's line so far (its name and the arguments the call
@@ -65,7 +69,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from formats import ABI_EMUL_NAMES, Abi, FileHeader, ProcEvent, ProcFlag, Record, RecordKind
+from formats import (
+    ABI_EMUL_NAMES,
+    Abi,
+    FileHeader,
+    ProcEvent,
+    ProcFlag,
+    Record,
+    RecordKind,
+    SyscallFlag,
+)
 from formats.linux import ArgKind, errno_message
 
 from . import _model
@@ -85,6 +98,27 @@ GROWING_CALLS = frozenset({"clone3"})
 
 #: Records searched ahead for the data of an interrupted write-like call.
 LOOK_AHEAD = 4096
+_DETACHED = int(SyscallFlag.DETACHED)
+
+
+def _held_for_detach(records: list[Record]) -> int:
+    """Where a live batch is cut so that its tail waits for the next one: at an
+    UNFINISHED RET without the DETACHED flag (a file written before the flag)
+    that no later record of its thread follows within this batch and the
+    look-ahead. Whether the thread's DETACH comes next (``<detached ...>``) or not
+    (``= ?``) is then seen as the file view sees it; otherwise ``len(records)``.
+    Only the batch's last ``LOOK_AHEAD`` records are looked at: a RET followed
+    by more than that is decided as the file view decides it, without them."""
+    cut = len(records)
+    seen: set[int] = set()  # threads with a record after the one at hand
+    for index in range(len(records) - 1, max(-1, len(records) - 1 - LOOK_AHEAD), -1):
+        record = records[index]
+        tid = record[3]
+        if (record[0] == _SYSRET and tid not in seen and record[6].flags & 1  # type: ignore[union-attr]
+                and not record[6].flags & _DETACHED):  # type: ignore[union-attr]
+            cut = index  # (the earliest such RET: every one of them waits)
+        seen.add(tid)
+    return cut
 
 #: strace's names of x86_64's personalities, by the ABI of a call.
 PERSONALITY_NAMES = {int(Abi.X86_64): "64 bit", int(Abi.I386): "32 bit", int(Abi.X32): "x32"}
@@ -179,9 +213,16 @@ class StraceDescriber(LineView):
     def describe(self, records: list[Record]) -> list[str]:
         out: list[str] = []
         self._out = out
-        if not self.tracker.defer_entries:  # a live input: nothing is held back
+        if not self.tracker.defer_entries:  # a live input: nothing is held back, but
+            if self._pending:  # an old-style unfinished RET (see _held_for_detach)
+                records = self._pending + records
+                self._pending = []
             self._batch = records
             self._batch_index = None
+            cut = _held_for_detach(records)
+            if cut < len(records):
+                self._pending = records[cut:]
+                records = records[:cut]
             self._feed(records)
             return out
         # A file: the last LOOK_AHEAD records wait for the next batch, so the
@@ -415,7 +456,8 @@ class StraceDescriber(LineView):
         tracker = self.tracker
         tid = record[3]
         ret: Any = call.ret
-        if ret is not None and ret.flags & 1 and self._detached_after(record):
+        if ret is not None and ret.flags & 1 and (ret.flags & _DETACHED
+                                                  or self._detached_after(record)):
             # ktr let the thread go in the call (it resumes untraced): strace
             # ends the line it began with " <detached ...>"; a line already
             # ended "<unfinished ...>" stays as it is, as strace leaves it.

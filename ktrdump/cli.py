@@ -330,7 +330,7 @@ def _strace_format_requested(argv: Sequence[str]) -> bool:
 #: Options whose value may start with "-" (a negative number, a mistake): argparse
 #: would take "-1s" for an option and say only "expected one argument".
 _SIGNED_VALUE_OPTIONS = ("--since", "--until", "--min-duration")
-_LOOKS_SIGNED = re.compile(r"^-[0-9.]")
+_LOOKS_SIGNED = re.compile(r"^-([0-9.]|(inf|infinity|nan)$)", re.IGNORECASE)
 
 
 def _attach_signed_values(argv: list[str]) -> list[str]:
@@ -752,6 +752,7 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         summary = summarize(events, summary_options, order=order, on_notice=report,
                             tap=(TAPPED_KINDS, take))
         summary.counters.use_header(header)
+        summary.switches.use_header(header)
         output = Output(stdout)
         probe_lines = probes.lines()
         sample_lines = profile_lines(profile)

@@ -61,6 +61,9 @@ def test_unsupported_counter_is_left_out_and_shown_as_perf_stat(tmp_path: Path) 
     assert records[0]["options"]["counters_not_supported"] == ["cycles"]
     counts = [record for record in records if record["type"] == "CNT"]
     assert counts and all(list(record["counters"]) == ["task-clock"] for record in counts)
+    # each reading says which asked-for counter has no value, as the text's
+    # "cycles=<not supported>" does
+    assert all(record["not_supported"] == ["cycles"] for record in counts)
     assert counts[-1]["final"] and counts[-1]["counters"]["task-clock"] > 0
 
     text = subprocess.run([str(KTRDUMP), str(trace)], check=True, capture_output=True,

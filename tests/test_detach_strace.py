@@ -23,6 +23,7 @@ for the call cut by detaching (the recorder wrote it as a return).
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -32,6 +33,9 @@ from pathlib import Path
 import pytest
 from control_support import tracer_of, wait_until
 from strace_corpus import GCC, KTR, KTRDUMP, STRACE
+
+import ktrdump
+from formats import RecordKind, SyscallFlag
 
 pytestmark = pytest.mark.skipif(STRACE is None or GCC is None,
                                 reason="strace or gcc is not installed")
@@ -165,3 +169,108 @@ def test_a_known_interrupted_call_is_named_as_strace_names_it(tmp_path: Path) ->
         assert lines and lines[0].startswith(first + " = ")
         assert all(line.startswith(again + " = ") for line in lines[1:])
         assert lines[-1].endswith(") = 0")
+
+
+def test_a_call_cut_by_detach_says_so_in_every_view(
+        tmp_path: Path, sleepers: list[subprocess.Popen[str]]) -> None:
+    """Recorded with calls alone (-t c: no PROC records, so no DETACH to look
+    for): the RET itself says the call was cut by detaching (flag DETACHED), and
+    the text, JSON and strace views each say so."""
+    trace = tmp_path / "calls-only.ktr"
+    _attach_until_resumed([str(KTR), "record", "-q", "-t", "c", "-o", str(trace),
+                           "-p", str(sleepers[0].pid)], sleepers[0].pid)
+
+    def view(*options: str) -> str:
+        return subprocess.run([str(KTRDUMP), *options, str(trace)], check=True,
+                              capture_output=True, text=True).stdout
+
+    rets = [line for line in view().splitlines() if " RET " in line]
+    assert rets[-1].endswith("RET   restart_syscall unfinished: detached, continues untraced")
+    ret = [json.loads(line) for line in view("--json").splitlines()
+           if '"type":"RET"' in line][-1]
+    assert (ret["syscall"], ret["unfinished"], ret["detached"]) == ("restart_syscall", True,
+                                                                    True)
+    assert _restart_lines(view("--format", "strace")) == [
+        "restart_syscall(<... resuming interrupted system call ...> <detached ...>"]
+    with ktrdump.open(str(trace)) as reader:
+        flags = [record.payload.flags for record in reader
+                 if record.kind == RecordKind.SYSRET]
+    assert flags[-1] == SyscallFlag.UNFINISHED | SyscallFlag.DETACHED
+    assert all(not flag & SyscallFlag.DETACHED for flag in flags[:-1])
+
+
+def test_following_a_live_recording_prints_the_detach_as_the_file_does(
+        tmp_path: Path, sleepers: list[subprocess.Popen[str]]) -> None:
+    """``ktrdump -l --format strace`` while the recording runs: the call cut by
+    detaching ends ``<detached ...>`` there too (the records of the call reach the
+    file in a batch before the DETACH's: --wake-delay 10 ms), the same lines as
+    the finished file's."""
+    trace = tmp_path / "live.ktr"
+    pid = sleepers[0].pid
+    wait_until(lambda: _syscall_nr(pid) not in (None, NR_RESTART_SYSCALL),
+               "the sleeper in its first sleep")
+    recorder = subprocess.Popen([str(KTR), "record", "-q", "--wake-delay", "10", "-o",
+                                 str(trace), "-p", str(pid)], stderr=subprocess.PIPE)
+    follower: subprocess.Popen[str] | None = None
+    try:
+        wait_until(lambda: tracer_of(pid) == recorder.pid
+                   and _syscall_nr(pid) == NR_RESTART_SYSCALL,
+                   "the sleep resumed by restart_syscall under ktr", timeout=20)
+        follower = subprocess.Popen([str(KTRDUMP), "-l", "--format", "strace", str(trace)],
+                                    stdout=subprocess.PIPE, text=True)
+        # the call is in the file (written 10 ms after it), in a batch before the
+        # DETACH's: the follower, polling every 25 ms, mostly reads it on its own
+        wait_until(lambda: _has_restart_call(trace), "the call written")
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        recorder.communicate(timeout=20)
+    assert follower is not None
+    followed, _ = follower.communicate(timeout=20)
+    assert follower.returncode == 0
+    whole = subprocess.run([str(KTRDUMP), "--format", "strace", str(trace)], check=True,
+                           capture_output=True, text=True).stdout
+    assert followed == whole
+    assert _restart_lines(followed) == [
+        "restart_syscall(<... resuming interrupted system call ...> <detached ...>"]
+
+
+def _has_restart_call(trace: Path) -> bool:
+    with ktrdump.open(str(trace)) as reader:
+        return any(record.kind == RecordKind.SYSCALL and record.payload.nr == NR_RESTART_SYSCALL
+                   for record in reader)
+
+
+@pytest.mark.parametrize(("flags", "then", "ending"), [
+    (SyscallFlag.UNFINISHED | SyscallFlag.DETACHED, "detach", " <detached ...>"),
+    (SyscallFlag.UNFINISHED, "detach", " <detached ...>"),  # a file from before the flag
+    (SyscallFlag.UNFINISHED, "exit", ") = ?"),
+], ids=["flagged", "before-the-flag", "exit"])
+def test_a_detached_call_ending_a_batch_reads_the_same_live_and_from_the_file(
+        tmp_path: Path, flags: int, then: str, ending: str) -> None:
+    """The RET that ends one batch, the thread's DETACH (or EXIT) in the next: a
+    live input (a pipe, ``-l``) reads the RET's DETACHED flag, or, in a file
+    from before it, holds such a RET until the next batch shows what followed;
+    file, pipe and follow print the same lines."""
+    from ktrdump_support import END_ENTRY, build_trace
+
+    from formats import Proc, ProcEvent, Syscall, Sysret
+
+    pid = 4242
+    event = ProcEvent.DETACH if then == "detach" else ProcEvent.EXIT
+    data, _ = build_trace([
+        [(RecordKind.SYSCALL, pid, pid, b"sleep", Syscall(NR_RESTART_SYSCALL, 1, 0, ())),
+         (RecordKind.SYSRET, pid, pid, b"sleep", Sysret(NR_RESTART_SYSCALL, 1, flags, 0, 0,
+                                                        500))],
+        [(RecordKind.PROC, pid, pid, b"sleep", Proc(event, 0, 0, 0, 0, b"")),
+         END_ENTRY],
+    ])
+    trace = tmp_path / "split.ktr"
+    trace.write_bytes(data)
+    views = [
+        subprocess.run([str(KTRDUMP), "--format", "strace", *source], input=stdin,
+                       check=True, capture_output=True).stdout.decode()
+        for source, stdin in ((["-l", str(trace)], None), ([str(trace)], None),
+                              (["-"], data))]
+    assert views[0] == views[1] == views[2]
+    assert _restart_lines(views[0]) == [
+        f"restart_syscall(<... resuming interrupted system call ...>{ending}"]

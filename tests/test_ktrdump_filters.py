@@ -299,6 +299,22 @@ def test_command_line_values() -> None:
     (["--since", "-1s"], "--since: '-1s' is not a time: give +DURATION"),
     (["--until", "-3"], "--until: '-3' is not a time: give +DURATION"),
     (["--since", "nan"], "--since: 'nan' is not a time"),
+    # non-finite or past anything a trace holds (u64 ns since the epoch: 2554)
+    (["--since", "1e500"], "--since: '1e500' is after any time a trace can hold"),
+    (["--until", "inf"], "--until: 'inf' is not a time"),
+    (["--since", "1e400s"], "--since: '1e400s' is not a time"),
+    (["--since", "9999999999999999999"], "is after any time a trace can hold"),
+    (["--since", "9999-01-01"], "'9999-01-01' is after any time a trace can hold"),
+    (["--since", "1900-01-01T00:00"], "'1900-01-01T00:00' is before 1970"),
+    (["--since", "+1e500"], "'1e500' is longer than any trace can span"),
+    (["--until", "+inf"], "'inf' is not a duration"),
+    (["--min-duration", "1e500"], "--min-duration: '1e500' is longer than any trace can span"),
+    (["--min-duration", "1e400s"], "'1e400s' is longer than any trace can span"),
+    (["--min-duration", "nan"], "--min-duration: 'nan' is not a duration"),
+    (["--min-duration", "inf"], "--min-duration: 'inf' is not a duration"),
+    (["--min-duration", "-inf"], "--min-duration: '-inf' is not a duration"),
+    (["--min-duration", "18446744073.709551616"], "is longer than any trace can span"),
+    (["--min-duration", "5124095577h"], "is longer than any trace can span"),
     (["-r"], "-r is strace's"),
 ])
 def test_bad_filters_are_one_line(argv: list[str], message: str,
@@ -308,6 +324,27 @@ def test_bad_filters_are_one_line(argv: list[str], message: str,
     assert message in err and err.count("\n") == 1
     with pytest.raises(UsageError):
         parse_options([*argv, "x.ktr"])
+
+
+def test_the_longest_duration_and_latest_time_a_trace_holds_are_accepted() -> None:
+    last = 2**64 - 1
+    assert parse_duration("18446744073.709551615") == last
+    assert parse_duration(f"{last}ns") == last
+    assert parse_time(f"+{last}ns").ns == last
+    assert parse_time("18446744073.709551615").ns == last
+    assert parse_time("1970-01-01T00:00:00+00:00").ns == 0
+
+
+def test_absurd_values_are_one_line_from_the_command_line(tmp_path: Path) -> None:
+    """The installed ktrdump: one line, status 2, no traceback, for each."""
+    for option, value in [("--since", "1e500"), ("--until", "+1e500"),
+                          ("--min-duration", "1e400s"), ("--since", "nan")]:
+        done = subprocess.run([str(Path(sys.executable).parent / "ktrdump"),
+                               f"{option}={value}", str(tmp_path / "x.ktr")],
+                              capture_output=True, text=True, timeout=20, check=False)
+        assert done.returncode == 2, done
+        assert done.stderr.count("\n") == 1 and done.stderr.startswith(
+            f"ktrdump: {option}: "), done.stderr
 
 
 # -- strace's timestamp options --------------------------------------------------------

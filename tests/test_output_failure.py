@@ -24,6 +24,10 @@ import pytest
 from control_support import tracer_of, wait_until
 from tmpfs_support import small_tmpfs
 
+import formats
+import ktrdump
+from formats import RecordKind
+
 BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
 
@@ -114,7 +118,8 @@ def _check_waits_for_the_command(recorder: subprocess.Popen[bytes], pid_file: Pa
     """After the failure: one line names the cause, the command runs on, untraced,
     still ktr's child (not init's), and ktr has not exited. The command's pid."""
     lines = _await_untraced_notice(recorder)
-    assert cause in lines[-1], lines
+    assert lines[-1].startswith(f"ktr: tracing stopped: {cause}; "), lines
+    assert sum(cause in line for line in lines) == 1, lines
     wait_until(pid_file.exists, "the command to start")  # it may be let go before it runs
     pid = int(pid_file.read_text())
     assert recorder.poll() is None, "ktr left its command behind"
@@ -123,14 +128,19 @@ def _check_waits_for_the_command(recorder: subprocess.Popen[bytes], pid_file: Pa
     return pid
 
 
-def _finish(recorder: subprocess.Popen[bytes], pid: int, stdin: IO[bytes] | None) -> str:
+def _finish(recorder: subprocess.Popen[bytes], pid: int, stdin: IO[bytes] | None,
+            cause: str) -> str:
+    """ktr exits 1 once its command has ended, having reaped it; the cause,
+    said already, is not repeated. What it printed since."""
     if stdin is not None:
         stdin.write(b"x\n")
         stdin.close()
     assert recorder.wait(timeout=30) == 1
     assert not Path(f"/proc/{pid}").exists()  # reaped by ktr, not handed to init
     assert recorder.stderr is not None
-    return recorder.stderr.read().decode()
+    rest = recorder.stderr.read().decode()
+    assert cause not in rest, rest
+    return rest
 
 
 def _end(recorder: subprocess.Popen[bytes], pid_file: Path) -> None:
@@ -154,12 +164,12 @@ def test_a_command_outlives_a_gone_reader_and_ktr_waits_for_it(tmp_path: Path,
         assert recorder.stdout is not None
         recorder.stdout.read(1)  # head -c 1
         recorder.stdout.close()
-        pid = _check_waits_for_the_command(
-            recorder, pid_file, "cannot write trace to standard output: EPIPE (Broken pipe)")
-        rest = _finish(recorder, pid, recorder.stdin)
+        cause = "cannot write trace to standard output: EPIPE (Broken pipe)"
+        pid = _check_waits_for_the_command(recorder, pid_file, cause)
+        rest = _finish(recorder, pid, recorder.stdin, cause)
     finally:
         _end(recorder, pid_file)
-    assert "ktr: tracing stopped: cannot write trace to standard output: EPIPE" in rest
+    assert "tracing stopped" not in rest, rest
 
 
 @pytest.mark.parametrize("signo", [signal.SIGTERM, signal.SIGINT])
@@ -174,9 +184,10 @@ def test_a_signal_to_ktr_waiting_for_its_command_ends_both(tmp_path: Path,
         assert recorder.stdout is not None
         recorder.stdout.read(1)
         recorder.stdout.close()
-        pid = _check_waits_for_the_command(recorder, pid_file, "EPIPE")
+        cause = "cannot write trace to standard output: EPIPE (Broken pipe)"
+        pid = _check_waits_for_the_command(recorder, pid_file, cause)
         recorder.send_signal(signo)  # no terminal: passed on to the command
-        _finish(recorder, pid, None)
+        _finish(recorder, pid, None, cause)
     finally:
         _end(recorder, pid_file)
 
@@ -192,9 +203,45 @@ def test_a_command_outlives_a_full_disk_and_ktr_waits_for_it(tmp_path: Path) -> 
              "dd if=/dev/zero of=/dev/null bs=4k count=300 2>/dev/null; read x; exit 0"],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            pid = _check_waits_for_the_command(
-                recorder, pid_file,
-                f"cannot write trace to {trace}: ENOSPC (No space left on device)")
-            _finish(recorder, pid, recorder.stdin)
+            cause = f"cannot write trace to {trace}: ENOSPC (No space left on device)"
+            pid = _check_waits_for_the_command(recorder, pid_file, cause)
+            _finish(recorder, pid, recorder.stdin, cause)
         finally:
             _end(recorder, pid_file)
+
+
+def test_a_failed_begin_is_said_once_and_counted_apart_from_the_records(
+        tmp_path: Path) -> None:
+    """The output takes the file header and fails at the first record, BEGIN (a file
+    size limit exactly the header's: EFBIG, every time). The cause is said once; the
+    summary says BEGIN was lost and how many records besides it, no more than a
+    whole recording of the same command holds."""
+    trace = tmp_path / "t.ktr"
+    command = [KTR, "record", "-o", str(trace), "--", "/bin/true"]
+    whole = subprocess.run(command, capture_output=True, text=True, check=True, timeout=30)
+    with ktrdump.open(str(trace)) as reader:
+        made = sum(1 for record in reader
+                   if record.kind not in (RecordKind.BEGIN, RecordKind.END))
+    header_size = formats.parse_file_header(trace.read_bytes())[1]
+    assert "not written" not in whole.stderr
+    limited = textwrap.dedent("""
+        import os, resource, signal, sys
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit: EFBIG
+        limit = int(sys.argv[1])
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        os.execv(sys.argv[2], sys.argv[2:])
+    """)
+    done = subprocess.run([sys.executable, "-c", limited, str(header_size), *command],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 1, done.stderr
+    assert trace.stat().st_size == header_size  # the header alone
+    cause = f"cannot write trace to {trace}: EFBIG (File too large)"
+    lines = done.stderr.splitlines()
+    assert sum(cause in line for line in lines) == 1, lines
+    assert lines[0].startswith(f"ktr: tracing stopped: {cause}; /bin/true (pid "), lines
+    summary = lines[-1]
+    assert summary.startswith(f"ktr: 0 records (0 B) to {trace}; 0 dropped; BEGIN and "), lines
+    lost = int(summary.split("; ")[2].split()[2])
+    assert 0 < lost <= made, (lost, made)
+    assert summary.split("; ")[2] == (
+        f"BEGIN and {lost} record{'s' if lost != 1 else ''} not written (the output failed)")

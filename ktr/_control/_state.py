@@ -187,7 +187,8 @@ def _ignore(event: Event) -> None:
 class ControlState:
     """Attributes shared by the parts of ``Control``."""
 
-    def __init__(self, options: ControlOptions | None = None) -> None:
+    def __init__(self, options: ControlOptions | None = None,
+                 clock: TraceClock | None = None) -> None:
         self.options = options if options is not None else ControlOptions()
         opts = self.options
         self._filter: PreparedFilter | None = None
@@ -241,8 +242,9 @@ class ControlState:
         self._processes_seen = 0
         # Every stop's timestamp is one monotonic reading plus this offset
         # (the trace clock, _clock): a call's RET time minus its CALL time is
-        # then exactly its duration, and perf records share the clock.
-        self._clock = TraceClock()
+        # then exactly its duration, and the recording's other sources share
+        # this clock object (the recorder hands the one it made to each).
+        self._clock = clock if clock is not None else TraceClock()
         self._threads_seen = 0
         self._detached = 0
         self._killed = 0

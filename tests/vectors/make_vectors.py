@@ -535,6 +535,10 @@ def appended_trace() -> bytes:
          (s.SYSCALL, second, Syscall(230, X86_64, 0, (0, 0, 0x7FFD0000, 0, 0, 0)))],
         [(s.BEGIN, RECORDER, _begin(7190, START_NS + 9_000_000, b'{"pids": [4242], "com\xff')),
          (s.PROC, third, Proc(e.ATTACH, 0, 0, 0, 0, b"")),
+         # attached in a sleep (restart_syscall), let go in it: the RET says so
+         (s.SYSCALL, third, Syscall(219, X86_64, 0, ())),
+         (s.SYSRET, third, Sysret(219, X86_64, formats.SyscallFlag.UNFINISHED
+                                  | formats.SyscallFlag.DETACHED, 0, 0, 1_000_250)),
          (s.PROC, third, Proc(e.DETACH, 0, 0, 0, 0, b"")),
          (s.END, RECORDER, End(-1, formats.EndFlag.STOPPED_EARLY, 1, 1, 0, 1,
                                b"interrupted by SIGINT"))],
