@@ -40,9 +40,11 @@ changes and forks. A reader thread drains the per-CPU rings and turns:
   with the process alive, is handed to ``_buildid_cache`` as a descriptor of
   ``/proc/PID/map_files/RANGE``, which copies it on its own thread; a file
   still at its path is not copied (ktrdump reads it there). Without ptrace
-  (no exit stop) the file of each MMAP record is held open from when the
-  record is made, while its process still maps it, and checked against its
-  path at the process's EXIT record or at the end;
+  (no exit stop) the file of each MMAP record — the kernel's, and the
+  snapshot's of a process attached or of a child followed with ``-i`` — is
+  held open from when the record is made, while its process still maps it,
+  and checked against its path at the process's EXIT record or at the end
+  (so a file replaced or deleted after the attach is kept too);
 - the kernel's ring losses (PERF_RECORD_LOST) into DROP records (ENOBUFS),
   counted, never silent.
 
@@ -503,11 +505,8 @@ class Sampler:
             # The kernel read none (the note beyond what it reads): the mapped file
             # itself, if the mapping is still there; never the path.
             build_id = self._map_files_build_id(m.pid, m.addr, m.addr + m.length)
-        if build_id and flags & MmapFlag.DELETED:
-            self._keep(m.pid, m.addr, m.addr + m.length)
-        elif (self.options.inherited and self._keeper is not None and path.startswith(b"/")
-              and not path.startswith(_NOT_FILES)):
-            self._hold_file(m.pid, m.addr, m.addr + m.length, path)
+        self._keep_or_hold(m.pid, m.addr, m.addr + m.length, path,
+                           bool(build_id and flags & MmapFlag.DELETED))
         comm = self._names.at(m.tid, stamp) or self._names.at(m.pid, stamp)
         self._emit_mmap(m.pid, m.tid, self._clock.to_trace(stamp), comm, m.addr,
                         m.addr + m.length, m.pgoff, m.prot, flags, MmapOrigin.EVENT, build_id,
@@ -544,10 +543,24 @@ class Sampler:
                     flags |= MmapFlag.REPLACED
             if m.deleted:
                 flags |= MmapFlag.DELETED
-            if build_id and flags & _PATH_STALE and not image:
-                self._keep(pid, m.start, m.end)
+            if not image:
+                self._keep_or_hold(pid, m.start, m.end, m.path,
+                                   bool(build_id and flags & _PATH_STALE))
             self._emit_mmap(pid, pid, when, comm, m.start, m.end, m.offset, m.prot, flags,
                             MmapOrigin.SNAPSHOT, build_id, m.path, image)
+
+    def _keep_or_hold(self, pid: int, start: int, end: int, path: bytes, stale: bool) -> None:
+        """What every MMAP record (the kernel's, or a snapshot's) does for the build-id
+        cache, on both paths: a file already deleted or replaced at ``path`` is kept
+        now; one still there is, without ptrace (no exit stop where its process's
+        mappings still exist), held open to be checked at the process's EXIT record or
+        at the end (``_keep_held``); with ptrace the exit stop reads the maps then
+        (``_keep_changed``)."""
+        if stale:
+            self._keep(pid, start, end)
+        elif (self.options.inherited and self._keeper is not None and path.startswith(b"/")
+              and not path.startswith(_NOT_FILES)):
+            self._hold_file(pid, start, end, path)
 
     def _keep(self, pid: int, start: int, end: int,
               keeper: BinaryKeeper | None = None) -> None:
@@ -570,7 +583,14 @@ class Sampler:
             fd = os.open(_procfs.map_file(pid, start, end), os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return
-        self._held_files.setdefault(pid, []).append((fd, path))
+        held = self._held_files.setdefault(pid, [])
+        for other, other_path in held:
+            # one descriptor per file and path of a process (a library's several
+            # mappings, its snapshot and its MMAP record): keeps descriptors few
+            if other_path == path and os.path.sameopenfile(other, fd):
+                os.close(fd)
+                return
+        held.append((fd, path))
 
     def _keep_held(self, pid: int, keeper: BinaryKeeper | None = None) -> None:
         """Keep each file held for ``pid`` that is no longer at its path; close the rest."""
