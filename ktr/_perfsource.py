@@ -173,6 +173,7 @@ class PerfSource:
         #: -C counters this machine cannot count, left out: (name, errno name)
         self.unsupported: list[tuple[str, str]] = []
         self.unwatched = 0  # threads whose events could not be opened
+        self.lost = 0  # records the kernel lost in the rings (PERF_RECORD_LOST)
         self.failure: str | None = None  # the reader thread died of this
         self._codec = formats.codec()
         self._csw_struct = csw_record_struct()
@@ -489,6 +490,7 @@ class PerfSource:
         else:
             for record in made:
                 output.sink(record)
+        self.lost += sum(count for count, _ in lost)
         for count, time_ns in lost:  # each where its gap is, by its time
             output.log_lost(DropError.ENOBUFS, count,
                             None if time_ns is None else self._clock.to_trace(time_ns))

@@ -396,6 +396,7 @@ class _Refusing:
         self.ended = ended
         self.watched: list[int] = []
         self.on_births: Callable[[list[Birth]], None] | None = None
+        self.lost = 0
 
     def watch_running(self, tid: int, pid: int, comm: bytes, at_exec: bool = False) -> bool:
         if tid in self.ended:
@@ -434,3 +435,65 @@ def test_a_thread_that_ends_while_attaching_is_counted_lost_and_named() -> None:
     assert (result.processes, result.threads, result.lost, result.detached) == (1, 1, 1, 1)
     assert result.skipped == (f"pid {target.pid}: 1 thread not watched "
                               "(ended while ktr attached)",)
+
+
+class _Prodding(_Refusing):
+    """Makes the target create a thread once its first thread is watched (a late
+    thread: not inherited, no FORK record); with ``losing``, its rings lose records at
+    every drain."""
+
+    def __init__(self, target: subprocess.Popen[str], losing: bool) -> None:
+        super().__init__(set())
+        self.target = target
+        self.losing = losing
+
+    def watch_running(self, tid: int, pid: int, comm: bytes, at_exec: bool = False) -> bool:
+        if not self.watched:
+            assert self.target.stdin is not None and self.target.stdout is not None
+            self.target.stdin.write("t\n")
+            self.target.stdin.flush()
+            self.target.stdout.readline()  # the thread exists
+        return super().watch_running(tid, pid, comm, at_exec)
+
+    def sync(self) -> None:
+        self.lost += self.losing
+
+
+@pytest.mark.parametrize("losing", [False, True], ids=["opened", "ring-lost"])
+def test_a_late_thread_is_opened_only_when_it_surely_has_no_events(losing: bool) -> None:
+    """A thread created during the attach by a thread not yet watched has no FORK
+    record: it gets events of its own, unless a ring lost records meanwhile (its FORK
+    record may be among them): then it is counted lost and named, never opened twice."""
+    target = subprocess.Popen([sys.executable, "-c", (
+        "import sys, threading\n"
+        "print(threading.get_native_id(), flush=True)\n"
+        "sys.stdin.readline()\n"
+        "threading.Thread(target=sys.stdin.read, daemon=True).start()\n"
+        "print('made', flush=True)\n"
+        "threading.Event().wait()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True)
+    try:
+        assert target.stdout is not None
+        target.stdout.readline()
+        watcher = _Prodding(target, losing)
+        attach = PerfAttach([watcher], follow_children=False, descendants=False)
+        try:
+            attach.attach([target.pid], None)
+            attach.request_stop("interrupted by SIGINT")
+            result = attach.run()
+        finally:
+            attach.close()
+        late = sorted(int(t) for t in os.listdir(f"/proc/{target.pid}/task"))[1]
+    finally:
+        target.kill()
+        target.wait()
+    if losing:
+        assert watcher.watched == [target.pid]
+        assert (result.threads, result.lost) == (1, 1)
+        assert result.skipped == (
+            f"pid {target.pid}: 1 thread not watched (created while ktr attached; whether "
+            "they already had events could not be told: not run yet, or a full ring lost "
+            "records)",)
+    else:
+        assert watcher.watched == [target.pid, late]
+        assert (result.threads, result.lost, result.skipped) == (2, 0, ())
