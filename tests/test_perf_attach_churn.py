@@ -149,8 +149,9 @@ def test_threads_created_while_attaching_have_one_set_of_switch_events(
             for tid, mine in by_tid.items()}
     threads = [tid for tid in outs if tid in counted]
     assert len(threads) > 50, (len(threads), stderr)
-    # getrusage is the thread's last call: a preemption before its end may follow it.
-    more = {tid: (outs[tid], counted[tid]) for tid in threads if outs[tid] > counted[tid] + 1}
+    # getrusage is the thread's last call, but preemptions on its way out may follow it
+    # on a loaded machine (a few); a thread opened twice has twice as many (8 more).
+    more = {tid: (outs[tid], counted[tid]) for tid in threads if outs[tid] > counted[tid] + 3}
     assert not more, f"more switch-outs than getrusage counted: {list(more.items())[:5]}"
     # Threads created after the attach are seen from their creation: every switch.
     exact = sum(1 for tid in threads if outs[tid] - counted[tid] in (0, 1))
