@@ -27,6 +27,7 @@ import ktr
 import ktrdump
 from formats import EndFlag, RecordKind
 from ktr._perfattach import Birth, PerfAttach
+from ktr.errors import UsageError
 
 BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
@@ -497,3 +498,31 @@ def test_a_late_thread_is_opened_only_when_it_surely_has_no_events(losing: bool)
     else:
         assert watcher.watched == [target.pid, late]
         assert (result.threads, result.lost, result.skipped) == (2, 0, ())
+
+
+@pytest.mark.parametrize("arguments", [
+    ["-t", "w", "--pin", "--", "true"],
+    ["-t", "S", "--pin=0", "--", "true"],
+    ["-F", "99", "-t", "w", "--pin", "-p", "1"],
+])
+def test_pin_is_refused_without_ptrace(tmp_path: Path, arguments: list[str]) -> None:
+    """--pin makes ptrace stops cheap; a recording without ptrace has none: one line,
+    status 2, no file; with ptrace (-t cw) it is applied and recorded in the header."""
+    trace = tmp_path / "pinned.ktr"
+    done = subprocess.run([KTR, "record", "-o", str(trace), *arguments],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.startswith("ktr record: --pin: it makes ptrace stops cheap")
+    assert done.stderr.count("\n") == 1
+    assert not trace.exists()
+    pinned = ktr.RecordOptions(pids=(1,), kinds=frozenset({RecordKind.CSW}), facilities="w")
+    assert pinned.records_without_ptrace
+    with pytest.raises(UsageError, match="--pin"):
+        ktr.RecordOptions(pids=(1,), kinds=frozenset({RecordKind.CSW}), facilities="w",
+                          pin_cpu=0)
+    done = subprocess.run([KTR, "record", "-q", "-t", "cw", "--pin=0", "-o", str(trace),
+                           "--", "sh", "-c", "grep Cpus_allowed_list /proc/self/status"],
+                          capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout) == (0, "Cpus_allowed_list:\t0\n"), done.stderr
+    with ktrdump.open(str(trace)) as reader:
+        assert reader.header.options["pin_cpu"] == 0
