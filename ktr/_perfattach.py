@@ -55,8 +55,10 @@ creator's own per-CPU events are being opened (it inherits those already open;
 ``perf record -p`` has the same window); follow a child process that a
 descendant not yet watched forks during the attach (with ``-d -i``).
 Does not (what only ptrace gives): exit statuses of attached targets and of
-the command's children (not ktr's children: the END record of an attached
-recording says -1 as for every attached recording), PROC records (fork,
+the command's children (not ktr's children: only a parent can wait for a
+process, and PERF_RECORD_EXIT has no status); those that exited are listed
+instead (``RunResult.exits_unknown``: the END record's EXIT_STATUS_UNKNOWN flag
+and a summary line), PROC records (fork,
 exec, exit; ``-t p`` keeps the ptrace path), syscalls, signals. Unlike under
 ptrace (PTRACE_O_EXITKILL), a started command outlives a recorder killed by
 SIGKILL, as under ``perf record``. A child process of a target is found from
@@ -128,6 +130,7 @@ class PerfAttach:
         self._exit_status: int | None = None
         self._killable: set[int] = set()  # the command and its children known as such
         self._kills_sent: set[int] = set()
+        self._exited: list[int] = []  # processes seen exiting, not ktr's children
         self._killing = False
         self._killed = 0
         self._spawn_error: str | None = None
@@ -355,7 +358,8 @@ class PerfAttach:
                     try:
                         self._pidfds[pid] = os.pidfd_open(pid)
                     except OSError:
-                        continue  # already ended: nothing to wait for
+                        self._exited.append(pid)  # already ended (and reaped)
+                        continue
                     if ppid in self._killable and _started_at(pid, when):
                         # The child of a killable process, not a reused pid (the
                         # pidfd holds on to this very process from now on).
@@ -431,6 +435,8 @@ class PerfAttach:
                 with self._lock:
                     del self._pidfds[pid]
                 os.close(fd)
+                if self._spawned is None or pid != self._spawned.pid:
+                    self._exited.append(pid)  # its status is its parent's to read
         if self._stop_reason is not None:
             self._sync()  # the threads and children born up to the stop, counted
         self._reap()
@@ -491,6 +497,7 @@ class PerfAttach:
                 exit_status=self._exit_status, stop_reason=self._stop_reason,
                 spawn_error=self._spawn_error,
                 processes=len(self._processes), threads=len(self._tids), detached=alive,
+                exits_unknown=tuple(sorted(self._exited)),
                 killed=self._killed, lost=(sum(self._raced.values())
                                 + sum(count for count, _ in self._refused.values())
                                 + sum(self._uncertain.values())),

@@ -752,6 +752,8 @@ class TextDescriber(_RecordDescriber):
             how = "ended"
         if payload.status >= 0:
             how += f"; command exit status {payload.status}"
+        if payload.flags & EndFlag.EXIT_STATUS_UNKNOWN:
+            how += "; exit status unknown of processes not the recorder's children"
         processes = payload.processes
         counts = [f"{processes} {'process' if processes == 1 else 'processes'}",
                   _plural(payload.threads, "thread")]
@@ -1050,7 +1052,9 @@ class JsonDescriber(_RecordDescriber):
     def _end(self, head: str, record: Record) -> str:
         payload: Any = record[6]
         stopped = "true" if payload.flags & EndFlag.STOPPED_EARLY else "false"
+        unknown = "true" if payload.flags & EndFlag.EXIT_STATUS_UNKNOWN else "false"
         return (f'{{"type":"END",{head},"status":{payload.status},"stopped_early":{stopped},'
+                f'"exit_status_unknown":{unknown},'
                 f'"reason":{json_string(payload.reason)},"processes":{payload.processes},'
                 f'"threads":{payload.threads},"lost":{payload.lost},'
                 f'"detached":{payload.detached}{_unplaced_json(payload)}}}\n')

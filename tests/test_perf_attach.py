@@ -526,3 +526,72 @@ def test_pin_is_refused_without_ptrace(tmp_path: Path, arguments: list[str]) -> 
     assert (done.returncode, done.stdout) == (0, "Cpus_allowed_list:\t0\n"), done.stderr
     with ktrdump.open(str(trace)) as reader:
         assert reader.header.options["pin_cpu"] == 0
+
+
+def _end_of(trace: Path) -> formats.End:
+    with ktrdump.open(str(trace)) as reader:
+        ends = [r.payload for r in reader if r.kind == RecordKind.END]
+    assert len(ends) == 1 and isinstance(ends[0], formats.End)
+    return ends[0]
+
+
+def test_exits_without_status_are_said_unknown_never_made_up(tmp_path: Path) -> None:
+    """Without ptrace ktr is not the parent of an attached process nor of a child it
+    follows (-i): their exits are seen (pidfd), their statuses cannot be (only a
+    parent waits; PERF_RECORD_EXIT has none). The END says so (EXIT_STATUS_UNKNOWN,
+    status -1) and one summary line names them; the oracle is the statuses their
+    parents got (5 for the child, 3 for the target: not in the trace)."""
+    script = 'read go; (exit 5) & wait $!; echo "child $! $?"; exit 3'
+    target = subprocess.Popen(["sh", "-c", script], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    trace = tmp_path / "attached.ktr"
+    try:
+        recorder = subprocess.Popen([KTR, "record", "-t", "w", "-i", "-p", str(target.pid),
+                                     "-o", "-"], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
+        assert recorder.stdout is not None and recorder.stderr is not None
+        assert target.stdin is not None and target.stdout is not None
+        with trace.open("wb") as copy, ktrdump.open(Tee(recorder.stdout, copy)) as reader:
+            stream = iter(reader)
+            assert next(stream).kind == RecordKind.BEGIN
+            target.stdin.write("go\n")
+            target.stdin.flush()
+            for _ in stream:
+                pass
+        stderr = recorder.stderr.read().decode()
+        assert recorder.wait(timeout=30) == 0, stderr
+        child, status = target.stdout.read().split()[1:]
+        assert (status, target.wait(timeout=30)) == ("5", 3)
+    finally:
+        if target.poll() is None:
+            target.kill()
+            target.wait()
+    first, second = sorted((int(child), target.pid))
+    assert (f"ktr: 2 processes exited with exit status unknown (pid {first}, {second}): "
+            "recorded without ptrace, only a process's parent can wait for it\n") in stderr
+    end = _end_of(trace)
+    assert end.status == -1
+    assert end.flags == EndFlag.EXIT_STATUS_UNKNOWN
+    text = subprocess.run([KTRDUMP, str(trace)], capture_output=True, text=True,
+                          check=True, timeout=30).stdout
+    assert "ended; exit status unknown of processes not the recorder's children" in text
+
+
+@pytest.mark.parametrize("follow", [True, False], ids=["-i", "no-children"])
+def test_a_started_commands_status_is_known_its_childrens_are_not(
+        tmp_path: Path, follow: bool) -> None:
+    trace = tmp_path / "command.ktr"
+    done = subprocess.run([KTR, "record", "-t", "w", *(["-i"] if follow else []),
+                           "-o", str(trace), "--", "sh", "-c", "(exit 5) & wait; exit 3"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 3, done.stderr
+    end = _end_of(trace)
+    assert end.status == 3
+    said = re.search(r"ktr: 1 process exited with exit status unknown \(pid \d+\)",
+                     done.stderr)
+    if follow:
+        assert said, done.stderr
+        assert end.flags == EndFlag.EXIT_STATUS_UNKNOWN
+    else:
+        assert not said and "unknown" not in done.stderr
+        assert end.flags == EndFlag.NONE
