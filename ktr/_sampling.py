@@ -46,7 +46,8 @@ changes and forks. A reader thread drains the per-CPU rings and turns:
   and checked against its path at the process's EXIT record or at the end
   (so a file replaced or deleted after the attach is kept too);
 - the kernel's ring losses (PERF_RECORD_LOST) into DROP records (ENOBUFS),
-  counted, never silent.
+  counted, never silent: each names its CPU's ring and stands where that ring's
+  gap began (``_perf.ring_loss``), not where the kernel could write again.
 
 Within one drain the mapping and name records of every CPU's ring are handled
 before the samples, so a sample never precedes the MMAP record of its code;
@@ -75,6 +76,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -107,6 +109,8 @@ _PATH_STALE = MmapFlag.DELETED | MmapFlag.REPLACED
 #: Names of mappings that are no files a path could serve (shared memory, memfd code).
 _NOT_FILES = (b"/memfd:", b"/SYSV", b"/dev/", b"/anon_hugepage")
 _RING_PAGES = 128  # 512 KiB per CPU: ~60 samples of 8 KiB between two drains
+#: A sample's time: after its ip and pid/tid (``_SAMPLE_TYPE``'s order).
+_SAMPLE_TIME = struct.Struct("<16xQ")
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ class Sampler:
 
     def __init__(self, options: SamplingOptions) -> None:
         self.options = options
+        self._ring_pages = _perf.test_ring_pages() or options.ring_pages
         self._emit: Emit | None = None
         self._log_lost: LogLost | None = None
         self._notify: Callable[[str], None] | None = None
@@ -148,6 +153,7 @@ class Sampler:
         self._names = _threadnames.ThreadNames()
         self._held: list[tuple[int, bytes]] = []  # samples after the last drain's horizon
         self._held_forks: list[_threadnames.Fork] = []
+        self._ring_last: dict[int, int] = {}  # cpu -> its ring's last sample read
         self._vdso_ids: set[bytes] = set()
         self._build_ids: dict[tuple[int, int, int, int], bytes] = {}  # by file identity
         self._keeper = BinaryKeeper(options.keep_dir) if options.keep_dir else None
@@ -182,7 +188,7 @@ class Sampler:
             flags |= {"inherit"} if self.options.children else {"inherit", "inherit_thread"}
         if not self.kernel_mode:
             flags.add("exclude_kernel")
-        ring_bytes = self.options.ring_pages * _perf.PAGE_SIZE
+        ring_bytes = self._ring_pages * _perf.PAGE_SIZE
         return _perf.Attr(
             type=_perf.PERF_TYPE_SOFTWARE, config=_perf.PERF_COUNT_SW_TASK_CLOCK,
             sample_period=max(1, 1_000_000_000 // self.options.hz),
@@ -199,7 +205,7 @@ class Sampler:
         # Do-nothing events of the recorder's own thread own the rings: they exist
         # before any tracee and outlive every tracee.
         self._rings = _perf.RingSet.create(owner, 0, "stack samples",
-                                                self.options.ring_pages)
+                                                self._ring_pages)
         try:
             probe = self._open_events(0, enable_on_exec=True)
             self._rings.forget(probe)
@@ -355,10 +361,13 @@ class Sampler:
         mmaps: list[tuple[int, bytes]] = []
         births: list[tuple[int, int, int, int]] = []
         exited: list[int] = []
+        ring_last = self._ring_last
         for chunk in chunks:
+            last = ring_last.get(chunk.cpu)  # the ring's last sample (perf time)
             for kind, misc, body in chunk.records():
                 if kind == _perf.PERF_RECORD_SAMPLE:
                     samples.append((misc, body))
+                    last = _SAMPLE_TIME.unpack_from(body)[0]
                 elif kind == _perf.PERF_RECORD_MMAP2:
                     mmaps.append((misc, body))
                 elif kind == _perf.PERF_RECORD_COMM:
@@ -376,7 +385,9 @@ class Sampler:
                     else:
                         forks.append((when, child, parent))
                 elif kind == _perf.PERF_RECORD_LOST:
-                    self._lost(body)
+                    self._lost(_perf.ring_loss(body, self._trailer, chunk.cpu, last))
+            if last is not None:
+                ring_last[chunk.cpu] = last
         if comms or forks:
             self._names.apply(comms, forks)
         if births:
@@ -483,12 +494,13 @@ class Sampler:
         self._put(self._codec.encode_record(
             RecordKind.SAMPLE, s.pid, s.tid, self._clock.to_trace(s.time), comm, payload))
 
-    def _lost(self, body: bytes) -> None:
-        lost, time_ns = _perf.parse_lost_at(body, self._trailer)
-        self.lost += lost
+    def _lost(self, loss: _perf.RingLoss) -> None:
+        """A DROP where the ring's gap began, naming the ring (``_perf.ring_loss``)."""
+        self.lost += loss.lost
         if self._log_lost is not None:
-            self._log_lost(DropError.ENOBUFS, lost,
-                           None if time_ns is None else self._clock.to_trace(time_ns))
+            self._log_lost(DropError.ENOBUFS, loss.lost,
+                           None if loss.at is None else self._clock.to_trace(loss.at),
+                           loss.cpu)
 
     def _mmap(self, misc: int, body: bytes) -> None:
         m = _perf.parse_mmap2(body, misc)

@@ -740,7 +740,8 @@ class TextDescriber(_RecordDescriber):
         error = payload.error
         count = payload.lost
         name = _model.drop_error_name(error, self.names)
-        return f"{head}DROP  {name} {_plural(count, 'record')} lost\n"
+        where = f" by cpu {payload.ring - 1}'s perf ring" if payload.ring else ""
+        return f"{head}DROP  {name} {_plural(count, 'record')} lost{where}\n"
 
     def _end(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -1047,7 +1048,8 @@ class JsonDescriber(_RecordDescriber):
         error = payload.error
         count = payload.lost
         name = encode_basestring(_model.drop_error_name(error, self.names))
-        return f'{{"type":"DROP",{head},"error":{name},"count":{count}}}\n'
+        cpu = payload.ring - 1 if payload.ring else "null"
+        return f'{{"type":"DROP",{head},"error":{name},"count":{count},"cpu":{cpu}}}\n'
 
     def _end(self, head: str, record: Record) -> str:
         payload: Any = record[6]
