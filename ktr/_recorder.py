@@ -675,12 +675,12 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
         lines.append(f"ktr: recording stopped: {result.stop_reason}")
     for skipped in result.skipped:
         lines.append(f"ktr: {skipped}")
-    if result.exits_unknown:
-        lines.append(_exits_unknown_line(result.exits_unknown))
     dropped = sum(stats.drops.values())
     unwritten = stats.records_discarded + stats.records_refused
     if options.quiet and not dropped and not result.lost and not unwritten:
         return lines
+    if result.exits_unknown:  # (not a problem: said unless -q; the END has it anyway)
+        lines.append(_exits_unknown_line(result.exits_unknown))
     where = "standard output" if options.output == "-" else options.output
     parts = [f"{stats.records_written} records ({_size(stats.bytes_written)}) to {where}",
              f"{dropped} dropped"]
