@@ -245,6 +245,9 @@ class EndFlag(enum.IntFlag):
 
     NONE = 0
     STOPPED_EARLY = 0x1  # stopped before its processes ended: ``reason`` says why
+    #: Processes exited whose exit statuses the recorder could not read: recorded
+    #: without ptrace, they were not its children (attached, or followed with -i).
+    EXIT_STATUS_UNKNOWN = 0x2
 
 
 class DropError(enum.IntEnum):

@@ -172,7 +172,13 @@ class Mmap(NamedTuple):
 
 class Drop(NamedTuple):
     error: int  # a DropError value
+    ring: int  # ENOBUFS: the CPU whose perf ring lost them, plus one; 0 unknown
     lost: int  # records lost for that reason since the previous DROP
+
+    @property
+    def cpu(self) -> int | None:
+        """The CPU whose perf ring lost the records; None if not known."""
+        return self.ring - 1 if self.ring else None
 
 
 class End(NamedTuple):

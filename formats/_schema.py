@@ -273,7 +273,9 @@ def schemas(order: ByteOrder) -> Schemas:
         ),
         RecordKind.DROP: cs.Struct(
             "error" / u32,
-            cs.Padding(4),
+            # the CPU whose perf ring lost them, plus one; 0 unknown (padding, written
+            # 0, before this field: an older DROP reads as unknown)
+            "ring" / u32,
             "lost" / u64,
         ),
         RecordKind.END: cs.Struct(

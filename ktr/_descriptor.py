@@ -309,7 +309,8 @@ class Descriptor:
         # where the pending drops began: the queue's length then, and the time
         self._drops_began = (0, 0)
         # losses whose time the source knows: (queue position, time, reason, count)
-        self._placed_drops: list[tuple[int, int, DropError, int]] = []
+        #: (queue position, trace time, reason, count, the CPU whose ring lost them)
+        self._placed_drops: list[tuple[int, int, DropError, int, int | None]] = []
         self._drop_totals: dict[DropError, int] = {kind: 0 for kind in DropError}
         self._drops_written = 0
         self._deadline: float | None = None  # the pending delayed wakeup (ktd_wakch)
@@ -503,19 +504,22 @@ class Descriptor:
         with self._lock:
             self._count_drop(DropError(error))
 
-    def log_lost(self, error: DropError, count: int, at_ns: int | None = None) -> None:
+    def log_lost(self, error: DropError, count: int, at_ns: int | None = None,
+                 cpu: int | None = None) -> None:
         """Count ``count`` records lost before they reached the queue (a
         source's own losses, e.g. a kernel ring's); written as DROP.
 
         With ``at_ns`` (the trace time of the loss, e.g. a PERF_RECORD_LOST's), the DROP
         is written on its own, after the records queued so far and stamped ``at_ns``: a
-        reader sees it where the gap is, not merged into the queue's other losses."""
+        reader sees it where the gap is, not merged into the queue's other losses; it
+        names ``cpu``, the CPU whose ring lost them, when given."""
         if count > 0:
             with self._lock:
                 if at_ns is None:
                     self._count_drop(DropError(error), count)
                 else:
-                    self._placed_drops.append((len(self._queue), at_ns, DropError(error), count))
+                    self._placed_drops.append((len(self._queue), at_ns, DropError(error), count,
+                                               cpu))
                     self._drop_totals[DropError(error)] += count
 
     def _count_drop(self, error: DropError, count: int = 1) -> None:
@@ -675,7 +679,7 @@ class Descriptor:
                         self._stats_bytes += size
                         self._stats_batches += batches
                         self._drops_written += (sum(drops.values())
-                                                + sum(count for *_, count in placed))
+                                                + sum(entry[3] for entry in placed))
                         for _ in range(refused):
                             # Too long for any batch a reader accepts: lost, and said so.
                             self._count_drop(DropError.ENOMEM)
@@ -718,7 +722,7 @@ class Descriptor:
 
     def _write_batch(self, batch: list[bytes], drops: dict[DropError, int],
                      drops_began: tuple[int, int],
-                     placed: list[tuple[int, int, DropError, int]],
+                     placed: list[tuple[int, int, DropError, int, int | None]],
                      ) -> tuple[int, int, int, OutputError | None]:
         """``ktrwrite``: the queue taken at once, as batches within SPEC's cap, with the
         DROP records where the losses began: after the records queued before the first
@@ -731,8 +735,8 @@ class Descriptor:
             if drops or placed:
                 # (position, order, records): the records go in at their positions, the
                 # placed ones in the order they were logged
-                inserts = [(at, index, self._drop_records({error: count}, at_ns))
-                           for index, (at, at_ns, error, count) in enumerate(placed)]
+                inserts = [(at, index, self._drop_records({error: count}, at_ns, cpu))
+                           for index, (at, at_ns, error, count, cpu) in enumerate(placed)]
                 if drops:
                     at, began_ns = drops_began
                     inserts.append((at, -1, self._drop_records(drops, began_ns)))
@@ -771,11 +775,12 @@ class Descriptor:
                 f"compression failed ({error})", self.path)
         return size, len(framed), refused, None
 
-    def _drop_records(self, drops: Mapping[DropError, int], began_ns: int) -> list[bytes]:
+    def _drop_records(self, drops: Mapping[DropError, int], began_ns: int,
+                      cpu: int | None = None) -> list[bytes]:
         encode = formats.codec(self.byte_order).encode_record
         return [
             encode(formats.RecordKind.DROP, 0, 0, began_ns, _RECORDER_COMM,
-                   formats.Drop(int(kind), count))
+                   formats.Drop(int(kind), 0 if cpu is None else cpu + 1, count))
             for kind, count in sorted(drops.items())
         ]
 

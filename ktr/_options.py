@@ -54,6 +54,13 @@ ALL_SYSCALLS = linux.ALL_SYSCALLS
 
 #: The I/O bytes kept per syscall unless -s says otherwise (the record notes the true size).
 DEFAULT_IO_BYTES = 4096
+#: Why --pin (pin_cpu) is refused where it cannot apply: it makes ptrace stops cheap by
+#: putting the recorder and its tracees on one CPU; a recording without ptrace has no
+#: stops, and pinning the program for nothing would only change what is measured.
+PIN_WITHOUT_PTRACE = ("it makes ptrace stops cheap, and -t w, -t S or -F alone record "
+                      "without ptrace (nothing is stopped); to run the program on one CPU, "
+                      "start it under taskset")
+
 #: --spin-us's range: spinning longer than a scheduler tick or two buys nothing.
 SPIN_US_RANGE = (0, 1_000_000)
 #: --interval (ms between counter readings) and --max-probes (uprobes are
@@ -158,6 +165,8 @@ class RecordOptions:
         if self.sample_hz is not None and not 1 <= self.sample_hz <= MAX_SAMPLE_HZ:
             raise UsageError(f"sample_hz must be from 1 to {MAX_SAMPLE_HZ}, "
                              f"not {self.sample_hz!r}")
+        if self.pin_cpu is not None and self.records_without_ptrace:
+            raise UsageError(f"ktr record: --pin: {PIN_WITHOUT_PTRACE}")
         if not (0 <= self.stack_bytes <= MAX_STACK_BYTES and self.stack_bytes % 8 == 0):
             raise UsageError(f"stack_bytes must be a multiple of 8 from 0 to {MAX_STACK_BYTES}, "
                              f"not {self.stack_bytes!r}")
@@ -310,6 +319,8 @@ and dies with the recording. Attaching (-p, -g) cannot use the filter.
 --pin puts the recorder and its tracees on one CPU: each ptrace stop is then a
 few microseconds instead of tens, but the program sees the changed affinity
 mask and its threads run one at a time. The choice is recorded in the file.
+Recordings without ptrace (-t w, -t S, -F alone) stop nothing: --pin is
+refused there (taskset pins a program).
 
 exit status: the started command's (128+N if signal N killed it, 127 if it
 could not be started); 1 if the trace could not be written to the end (a full
@@ -445,8 +456,10 @@ def _build_parser() -> _Parser:
                          help=f"poll for stops this long before blocking (default "
                               f"{DEFAULT_SPIN_US}; 0 always blocks; {_range(SPIN_US_RANGE)})")
     control.add_argument("--pin", nargs="?", const=-1, type=int, default=None, metavar="CPU",
-                         help="run the recorder and its tracees on one CPU "
-                              "(default: not pinned; --pin alone: the lowest CPU ktr may use)")
+                         help="run the recorder and its tracees on one CPU, making "
+                              "ptrace stops cheap (default: not pinned; --pin alone: the "
+                              "lowest CPU ktr may use; refused with -t w, -t S, -F alone: "
+                              "they use no ptrace)")
     control.add_argument("--no-seccomp", dest="seccomp", action="store_false",
                          help="never use the seccomp filter")
     counting = parser.add_argument_group("counters (perf_event, per thread)")

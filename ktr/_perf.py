@@ -883,6 +883,44 @@ def parse_lost_at(body: bytes, trailer: SampleIdLayout) -> tuple[int, int | None
     return int(lost), time
 
 
+#: The tests' hook for small context-switch and sample rings (data pages per CPU, a
+#: power of two), which a busy program overruns at once: ring losses on demand.
+RING_PAGES_TEST_ENV = "KTR_TEST_RING_PAGES"
+
+
+def test_ring_pages() -> int:
+    """``RING_PAGES_TEST_ENV``'s pages, 0 when unset."""
+    return int(os.environ.get(RING_PAGES_TEST_ENV) or 0)
+
+
+class RingLoss(NamedTuple):
+    """A PERF_RECORD_LOST of one CPU's ring, placed where the gap began."""
+
+    lost: int  # records the kernel could not write
+    cpu: int | None  # the CPU whose ring lost them (None: not known)
+    at: int | None  # perf time where the gap began (None: not known)
+    written: int | None  # perf time of the LOST record itself: where the gap ended
+
+
+def ring_loss(body: bytes, trailer: SampleIdLayout, cpu: int, last_kept: int | None
+              ) -> RingLoss:
+    """A LOST record of CPU ``cpu``'s ring (-1: unknown), ``last_kept`` the perf time
+    of the last record that ring kept before it that the trace holds (a switch, a
+    sample; None: none this recording).
+
+    The kernel stamps a LOST with the time of the first record it could write again:
+    the gap's end. For a thread that moved to another CPU meanwhile that can be long
+    after its records were lost (the ring refills only when some thread runs there
+    again), so the loss is placed where the gap began instead: 1 ns after that
+    ring's last record in the trace — every lost record was made after that one
+    (the ring's FORK or COMM records, not in the trace, may lie between), and the
+    ring's next record stands after it. Without a record kept before it, the LOST's
+    own time is all that is known."""
+    lost, written = parse_lost_at(body, trailer)
+    at = written if last_kept is None else last_kept + 1
+    return RingLoss(lost, cpu if cpu >= 0 else None, at, written)
+
+
 def available_counters() -> list[str]:
     """The counter names (``_CANONICAL``) that can be opened on this machine,
     tried as user-mode counters of the calling thread."""

@@ -15,7 +15,12 @@ target (``/proc/PID/task``) the perf sources open their events with
 their creation on, in the kernel. A thread created while ktr attaches, before
 its creator's events were opened, is not covered by inheritance: the thread
 list is read again after a synchronous drain of the rings, and a thread that
-appeared without a FORK record in them gets events of its own.
+appeared without a FORK record in them gets events of its own — but only once
+it has run (the kernel writes the FORK record of an inheriting thread before
+its first run) and no ring lost records meanwhile, so no thread ever has two
+sets of events (each switch and sample recorded twice); one that cannot be
+told is counted lost and named. With ``-d`` the descendants are listed before
+any event is opened, so none of them can have inherited events either.
 
 Starting a command (``spawn``, then ``release``): the command is forked and
 held before its exec, blocked reading a pipe (``_spawn``); its events are
@@ -45,9 +50,15 @@ a started command whose events are refused (it is killed before its exec);
 group members and descendants that are refused are skipped and listed, as the
 ptrace path does.
 
+Does not: cover, on every CPU, a thread created during the microseconds its
+creator's own per-CPU events are being opened (it inherits those already open;
+``perf record -p`` has the same window); follow a child process that a
+descendant not yet watched forks during the attach (with ``-d -i``).
 Does not (what only ptrace gives): exit statuses of attached targets and of
-the command's children (not ktr's children: the END record of an attached
-recording says -1 as for every attached recording), PROC records (fork,
+the command's children (not ktr's children: only a parent can wait for a
+process, and PERF_RECORD_EXIT has no status); those that exited are listed
+instead (``RunResult.exits_unknown``: the END record's EXIT_STATUS_UNKNOWN flag
+and a summary line), PROC records (fork,
 exec, exit; ``-t p`` keeps the ptrace path), syscalls, signals. Unlike under
 ptrace (PTRACE_O_EXITKILL), a started command outlives a recorder killed by
 SIGKILL, as under ``perf record``. A child process of a target is found from
@@ -83,6 +94,7 @@ class RunningWatcher(Protocol):
     (``PerfSource`` for switches, ``Sampler`` for stack samples)."""
 
     on_births: Callable[[list[Birth]], None] | None
+    lost: int  # records its rings lost (a FORK record among them is unknown)
 
     def watch_running(self, tid: int, pid: int, comm: bytes, at_exec: bool = False
                       ) -> bool: ...
@@ -109,12 +121,16 @@ class PerfAttach:
         self._skipped: list[str] = []
         self._raced: dict[int, int] = {}  # pid -> threads that ended before being watched
         self._refused: dict[int, tuple[int, str]] = {}  # pid -> (threads, the last error)
+        #: pid -> threads created during the attach, not watched: whether they had
+        #: inherited events could not be told (not run yet, or a ring lost records)
+        self._uncertain: dict[int, int] = {}
         self._stop_reason: str | None = None
         self._release = Release.DEFAULT
         self._spawned: SpawnedChild | None = None
         self._exit_status: int | None = None
         self._killable: set[int] = set()  # the command and its children known as such
         self._kills_sent: set[int] = set()
+        self._exited: list[int] = []  # processes seen exiting, not ktr's children
         self._killing = False
         self._killed = 0
         self._spawn_error: str | None = None
@@ -139,6 +155,13 @@ class PerfAttach:
                                   errno_module.EPERM)
             if tgid not in targets:
                 targets.append(tgid)
+        # Descendants (-d) as they are before any event is opened: none of them can
+        # have inherited events then (with -i a child forked after its parent was
+        # watched does, and opening it again would double its records).
+        existing = (_procfs.descendants(targets + (_procfs.group_members(group)
+                                                   if group is not None and group > 0
+                                                   else []))
+                    if self._descendants else [])
         for tgid in targets:
             try:
                 watched = self._watch_process(tgid)
@@ -159,7 +182,7 @@ class PerfAttach:
                 raise TargetError(f"ktr: process group {group}: {reasons}", group,
                                   errno_module.EPERM)
         if self._descendants:
-            self._watch_lenient(_procfs.descendants(targets + members))
+            self._watch_lenient(existing)
 
     def spawn(self, argv: Sequence[str]) -> int:
         """Fork ``argv`` held before its exec and open every watcher's events on
@@ -263,16 +286,40 @@ class PerfAttach:
 
     def _cover_late_threads(self) -> None:
         """Give events to threads created while ktr attached before their creator
-        was watched (no FORK record of them reached the rings)."""
-        self._sync()  # every FORK record of a thread visible by now was told
-        for pid in sorted(self._processes):
-            for tid in _procfs.list_threads(pid) or ():
+        was watched (no FORK record of them reached the rings), and to no other.
+
+        A thread that inherited its creator's events got them in its creation
+        (``copy_process``), before the kernel wrote its creator's FORK record, and
+        both happen before it first runs: so once a candidate (a thread listed, not
+        known) has run, a drain shows its FORK record if it inherited, and a
+        thread without one has no events (opening it then cannot double them).
+        The threads that one gets may themselves have created threads before
+        that: passes are repeated while a pass opened any."""
+        for _ in range(_LATE_PASSES):
+            lost_before = self._lost()
+            self._sync()
+            with self._lock:
+                processes = sorted(self._processes)
+            candidates = [(pid, tid) for pid in processes
+                          for tid in _procfs.list_threads(pid) or ()
+                          if not self._known(tid)]
+            if not candidates:
+                return
+            not_run = _await_first_runs(candidates)
+            self._sync()  # the FORK record of every candidate that inherited, told
+            lost = self._lost() != lost_before  # a FORK record may be among the lost
+            opened = False
+            for pid, tid in candidates:
                 with self._lock:
                     if tid in self._tids or tid in self._tried:
-                        continue
+                        continue  # inherited (its FORK record), or opened meanwhile
                     self._tried.add(tid)
+                if lost or tid in not_run:
+                    self._uncertain[pid] = self._uncertain.get(pid, 0) + 1
+                    continue
                 try:
                     if self._watch_thread(tid, pid):
+                        opened = True
                         with self._lock:
                             self._tids.add(tid)
                         continue
@@ -280,6 +327,15 @@ class PerfAttach:
                     self._refuse(pid, error)
                     continue
                 self._raced[pid] = self._raced.get(pid, 0) + 1
+            if not opened:
+                return
+
+    def _known(self, tid: int) -> bool:
+        with self._lock:
+            return tid in self._tids or tid in self._tried
+
+    def _lost(self) -> int:
+        return sum(watcher.lost for watcher in self._watchers)
 
     def _refuse(self, pid: int, error: PerfError) -> None:
         count, _ = self._refused.get(pid, (0, ""))
@@ -302,7 +358,8 @@ class PerfAttach:
                     try:
                         self._pidfds[pid] = os.pidfd_open(pid)
                     except OSError:
-                        continue  # already ended: nothing to wait for
+                        self._exited.append(pid)  # already ended (and reaped)
+                        continue
                     if ppid in self._killable and _started_at(pid, when):
                         # The child of a killable process, not a reused pid (the
                         # pidfd holds on to this very process from now on).
@@ -378,6 +435,8 @@ class PerfAttach:
                 with self._lock:
                     del self._pidfds[pid]
                 os.close(fd)
+                if self._spawned is None or pid != self._spawned.pid:
+                    self._exited.append(pid)  # its status is its parent's to read
         if self._stop_reason is not None:
             self._sync()  # the threads and children born up to the stop, counted
         self._reap()
@@ -430,12 +489,18 @@ class PerfAttach:
                                "(ended while ktr attached)")
             for pid, (count, reason) in sorted(self._refused.items()):
                 skipped.append(f"pid {pid}: {_threads(count)} not watched ({reason})")
+            for pid, count in sorted(self._uncertain.items()):
+                skipped.append(f"pid {pid}: {_threads(count)} not watched (created while "
+                               "ktr attached; whether they already had events could not "
+                               "be told: not run yet, or a full ring lost records)")
             return RunResult(
                 exit_status=self._exit_status, stop_reason=self._stop_reason,
                 spawn_error=self._spawn_error,
                 processes=len(self._processes), threads=len(self._tids), detached=alive,
+                exits_unknown=tuple(sorted(self._exited)),
                 killed=self._killed, lost=(sum(self._raced.values())
-                                + sum(count for count, _ in self._refused.values())),
+                                + sum(count for count, _ in self._refused.values())
+                                + sum(self._uncertain.values())),
                 skipped=tuple(skipped))
 
     def close(self) -> None:
@@ -449,6 +514,28 @@ class PerfAttach:
             if fd >= 0:
                 os.close(fd)
         self._wake_read = self._wake_write = -1
+
+
+#: Passes looking for threads created during the attach (each pass after the first
+#: finds only threads created by threads the pass before had to open).
+_LATE_PASSES = 8
+#: Longest wait for a thread created during the attach to run for the first time.
+_FIRST_RUN_WAIT_S = 2.0
+
+
+def _await_first_runs(threads: list[tuple[int, int]]) -> set[int]:
+    """Wait until each (pid, tid) has run at least once or is gone (a new thread
+    runs as soon as a CPU is free); the tids still not run after
+    ``_FIRST_RUN_WAIT_S`` (their FORK record, if any, may not be written yet)."""
+    waiting = list(threads)
+    deadline = time.monotonic() + _FIRST_RUN_WAIT_S
+    delay = 0.0002
+    while True:
+        waiting = [(pid, tid) for pid, tid in waiting if _procfs.has_run(pid, tid) is False]
+        if not waiting or time.monotonic() > deadline:
+            return {tid for _, tid in waiting}
+        time.sleep(delay)  # the kernel offers no wait for a thread's first run
+        delay = min(delay * 2, 0.01)
 
 
 #: How far a process's start time (clock ticks) may be from its FORK record's.

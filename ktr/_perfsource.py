@@ -11,7 +11,8 @@ thread is gone its events are closed.
 
 A reader thread polls the rings (each wakes it at a quarter full) and drains
 them at least every 200 ms, turning PERF_RECORD_SWITCH into CSW records and
-PERF_RECORD_LOST into DROP ENOBUFS counts; each CSW carries the name its
+PERF_RECORD_LOST into DROP ENOBUFS counts (each naming its CPU's ring and
+stamped where that ring's gap began: ``_perf.ring_loss``); each CSW carries the name its
 thread had at the switch's time, from the COMM and FORK records of every ring
 (``_threadnames``; so a switch may wait for the next drain); it reads every counter group each
 ``--interval`` on a fixed grid, skipping to the next grid point when a
@@ -168,11 +169,13 @@ class PerfSource:
 
     def __init__(self, options: PerfOptions, clock: perf.TraceClock | None = None) -> None:
         self.options = options
-        self._ring_pages = options.ring_pages or default_ring_pages()
+        self._ring_pages = (options.ring_pages or perf.test_ring_pages()
+                            or default_ring_pages())
         self.user_only = False  # counters count user mode only (kernel mode refused)
         #: -C counters this machine cannot count, left out: (name, errno name)
         self.unsupported: list[tuple[str, str]] = []
         self.unwatched = 0  # threads whose events could not be opened
+        self.lost = 0  # records the kernel lost in the rings (PERF_RECORD_LOST)
         self.failure: str | None = None  # the reader thread died of this
         self._codec = formats.codec()
         self._csw_struct = csw_record_struct()
@@ -186,6 +189,7 @@ class PerfSource:
         # from the control loop, then from the COMM and FORK records
         self._thread_names = _threadnames.ThreadNames()
         self._held: list[bytes] = []  # switches and forks after the last drain's horizon
+        self._ring_last: dict[int, int] = {}  # cpu -> its ring's last switch read
         self._lock = threading.Lock()
         self._output: SourceOutput | None = None
         self._reader: threading.Thread | None = None
@@ -489,19 +493,21 @@ class PerfSource:
         else:
             for record in made:
                 output.sink(record)
-        for count, time_ns in lost:  # each where its gap is, by its time
-            output.log_lost(DropError.ENOBUFS, count,
-                            None if time_ns is None else self._clock.to_trace(time_ns))
+        self.lost += sum(loss.lost for loss in lost)
+        for loss in lost:  # each where its gap began, naming its ring
+            output.log_lost(DropError.ENOBUFS, loss.lost,
+                            None if loss.at is None else self._clock.to_trace(loss.at),
+                            loss.cpu)
 
     def _convert(self, chunks: list[perf.RecordChunk], horizon: int
                  ) -> tuple[list[bytes], list[int], list[bytes], list[_threadnames.Comm],
-                            list[_threadnames.Fork], dict[int, int],
-                            list[tuple[int, int | None]]]:
+                            list[_threadnames.Fork], dict[int, int], list[perf.RingLoss]]:
         """CSW records of the switches up to ``horizon``, each named as known
         when converted, and where each chunk's end among them; the records
         after it (held), the COMM and FORK records, for each thread they
         concern how many CSW records were made before its last one, and the
-        losses (count, perf time) one per LOST record."""
+        losses, one per LOST record (``perf.RingLoss``: placed where its ring's
+        gap began, after the last switch that ring kept)."""
         pack = self._csw_struct.pack
         payload_size = self._csw_struct.size - formats.codec("little").header.size
         kind_csw = int(RecordKind.CSW)
@@ -525,18 +531,21 @@ class PerfSource:
         marks: dict[int, int] = {}
         ends: list[int] = []
         apply = self._thread_names.apply
-        lost: list[tuple[int, int | None]] = []
+        lost: list[perf.RingLoss] = []
         births = self._births if self.on_births is not None else None
+        ring_last = self._ring_last
         for chunk in chunks:
             data = chunk.data
             end = len(data)
             position = 0
+            last = ring_last.get(chunk.cpu)  # the ring's last record kept (perf time)
             while position + 8 <= end:
                 kind, misc, size = unpack_header(data, position)
                 if size < 8:
                     break  # never written by the kernel; stop rather than loop
                 if kind == kind_switch and size == switch_size:
                     _, _, _, pid, tid, stamp, cpu, _ = unpack_switch(data, position)
+                    last = stamp
                     if stamp > horizon:
                         held.append(data[position:position + size])
                     else:
@@ -570,9 +579,11 @@ class PerfSource:
                         apply((), ((stamp, child, parent),))
                         marks[child] = len(made)
                 elif kind == perf.PERF_RECORD_LOST:
-                    lost.append(perf.parse_lost_at(data[position + 8:position + size],
-                                                   _LOST_TRAILER))
+                    lost.append(perf.ring_loss(data[position + 8:position + size],
+                                               _LOST_TRAILER, chunk.cpu, last))
                 position += size
+            if chunk.cpu >= 0 and last is not None:  # (not the held records' chunk)
+                ring_last[chunk.cpu] = last
             ends.append(len(made))
         return made, ends, held, comms, forks, marks, lost
 

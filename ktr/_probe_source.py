@@ -106,7 +106,8 @@ _NAMES_EVENT = -1
 
 
 
-def _no_log_lost(error: DropError, count: int, at_ns: int | None = None) -> None:
+def _no_log_lost(error: DropError, count: int, at_ns: int | None = None,
+                 cpu: int | None = None) -> None:
     """Until ``start``: no output to count losses in (no ring is read before it)."""
 
 
@@ -477,7 +478,8 @@ class ProbeSession:
                     lost, time_ns = _perf.parse_lost_at(body, self._names_trailer)
                     self.names_lost += lost
                     self._log_lost(DropError.ENOBUFS, lost,
-                                   None if time_ns is None else time_ns + self._clock.offset_ns)
+                                   None if time_ns is None else time_ns + self._clock.offset_ns,
+                                   chunk.cpu if chunk.cpu >= 0 else None)
         if comms or forks:
             self._names.apply(comms, forks)
 
@@ -539,7 +541,8 @@ class ProbeSession:
                         break
                     self.lost += lost
                     self._log_lost(DropError.ENOBUFS, lost,
-                                   None if time_ns is None else time_ns + offset_ns)
+                                   None if time_ns is None else time_ns + offset_ns,
+                                   chunk.cpu if chunk.cpu >= 0 else None)
                 at += size
         self._held = b"".join(held)
 

@@ -181,6 +181,18 @@ def list_threads(pid: int) -> list[int] | None:
         return None
 
 
+def has_run(pid: int, tid: int) -> bool | None:
+    """Whether thread ``tid`` of ``pid`` has been on a CPU yet (its run time in
+    ``schedstat``, which the kernel zeroes at the thread's creation, is not 0);
+    None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as handle:
+            fields = handle.read().split()
+    except OSError:
+        return None
+    return bool(fields) and fields[0] != b"0"
+
+
 def _all_pids() -> Iterable[int]:
     for name in os.listdir("/proc"):
         if name.isdigit():

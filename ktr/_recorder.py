@@ -639,9 +639,11 @@ def _end_payload(result: RunResult, unplaced: list[str]) -> formats.End:
     """The END record: how the recording ended, as the summary line says, and the
     probes asked for that were never placed (specs, as given)."""
     reason = result.stop_reason or result.spawn_error or ""
+    flags = formats.EndFlag.STOPPED_EARLY if result.stop_reason else formats.EndFlag.NONE
+    if result.exits_unknown:
+        flags |= formats.EndFlag.EXIT_STATUS_UNKNOWN
     return formats.End(
-        -1 if result.exit_status is None else result.exit_status,
-        int(formats.EndFlag.STOPPED_EARLY if result.stop_reason else formats.EndFlag.NONE),
+        -1 if result.exit_status is None else result.exit_status, int(flags),
         result.processes, result.threads, result.lost, result.detached,
         reason.encode("utf-8", "replace"), len(unplaced),
         formats.join_nul_strings([spec.encode("utf-8", "replace") for spec in unplaced]))
@@ -657,6 +659,20 @@ def _exit_status(options: RecordOptions, result: RunResult, failure: OutputError
             return result.exit_status
         return 127 if result.spawn_error else 1
     return 0
+
+
+#: Pids named on the summary line of exits whose statuses are unknown (then "…").
+_EXITS_NAMED = 8
+
+
+def _exits_unknown_line(pids: tuple[int, ...]) -> str:
+    """The exits seen without their statuses, said as such (never a status made up)."""
+    named = ", ".join(str(pid) for pid in pids[:_EXITS_NAMED])
+    if len(pids) > _EXITS_NAMED:
+        named += f" and {len(pids) - _EXITS_NAMED} more"
+    return (f"ktr: {_counted(len(pids), 'process', 'processes')} exited with exit status "
+            f"unknown (pid {named}): recorded without ptrace, only a process's parent can "
+            "wait for it")
 
 
 def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
@@ -677,6 +693,8 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
     if options.quiet and not dropped and not result.lost and not unwritten \
             and not stats.begin_lost:
         return lines
+    if result.exits_unknown:  # (not a problem: said unless -q; the END has it anyway)
+        lines.append(_exits_unknown_line(result.exits_unknown))
     where = "standard output" if options.output == "-" else options.output
     parts = [f"{stats.records_written} records ({_size(stats.bytes_written)}) to {where}",
              f"{dropped} dropped"]

@@ -40,11 +40,14 @@ changes and forks. A reader thread drains the per-CPU rings and turns:
   with the process alive, is handed to ``_buildid_cache`` as a descriptor of
   ``/proc/PID/map_files/RANGE``, which copies it on its own thread; a file
   still at its path is not copied (ktrdump reads it there). Without ptrace
-  (no exit stop) the file of each MMAP record is held open from when the
-  record is made, while its process still maps it, and checked against its
-  path at the process's EXIT record or at the end;
+  (no exit stop) the file of each MMAP record — the kernel's, and the
+  snapshot's of a process attached or of a child followed with ``-i`` — is
+  held open from when the record is made, while its process still maps it,
+  and checked against its path at the process's EXIT record or at the end
+  (so a file replaced or deleted after the attach is kept too);
 - the kernel's ring losses (PERF_RECORD_LOST) into DROP records (ENOBUFS),
-  counted, never silent.
+  counted, never silent: each names its CPU's ring and stands where that ring's
+  gap began (``_perf.ring_loss``), not where the kernel could write again.
 
 Within one drain the mapping and name records of every CPU's ring are handled
 before the samples, so a sample never precedes the MMAP record of its code;
@@ -73,6 +76,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -105,6 +109,8 @@ _PATH_STALE = MmapFlag.DELETED | MmapFlag.REPLACED
 #: Names of mappings that are no files a path could serve (shared memory, memfd code).
 _NOT_FILES = (b"/memfd:", b"/SYSV", b"/dev/", b"/anon_hugepage")
 _RING_PAGES = 128  # 512 KiB per CPU: ~60 samples of 8 KiB between two drains
+#: A sample's time: after its ip and pid/tid (``_SAMPLE_TYPE``'s order).
+_SAMPLE_TIME = struct.Struct("<16xQ")
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,7 @@ class Sampler:
 
     def __init__(self, options: SamplingOptions, clock: _perf.TraceClock | None = None) -> None:
         self.options = options
+        self._ring_pages = _perf.test_ring_pages() or options.ring_pages
         self._emit: Emit | None = None
         self._log_lost: LogLost | None = None
         self._notify: Callable[[str], None] | None = None
@@ -146,6 +153,7 @@ class Sampler:
         self._names = _threadnames.ThreadNames()
         self._held: list[tuple[int, bytes]] = []  # samples after the last drain's horizon
         self._held_forks: list[_threadnames.Fork] = []
+        self._ring_last: dict[int, int] = {}  # cpu -> its ring's last sample read
         self._vdso_ids: set[bytes] = set()
         self._build_ids: dict[tuple[int, int, int, int], bytes] = {}  # by file identity
         self._keeper = BinaryKeeper(options.keep_dir) if options.keep_dir else None
@@ -180,7 +188,7 @@ class Sampler:
             flags |= {"inherit"} if self.options.children else {"inherit", "inherit_thread"}
         if not self.kernel_mode:
             flags.add("exclude_kernel")
-        ring_bytes = self.options.ring_pages * _perf.PAGE_SIZE
+        ring_bytes = self._ring_pages * _perf.PAGE_SIZE
         return _perf.Attr(
             type=_perf.PERF_TYPE_SOFTWARE, config=_perf.PERF_COUNT_SW_TASK_CLOCK,
             sample_period=max(1, 1_000_000_000 // self.options.hz),
@@ -197,7 +205,7 @@ class Sampler:
         # Do-nothing events of the recorder's own thread own the rings: they exist
         # before any tracee and outlive every tracee.
         self._rings = _perf.RingSet.create(owner, 0, "stack samples",
-                                                self.options.ring_pages)
+                                                self._ring_pages)
         try:
             probe = self._open_events(0, enable_on_exec=True)
             self._rings.forget(probe)
@@ -353,10 +361,13 @@ class Sampler:
         mmaps: list[tuple[int, bytes]] = []
         births: list[tuple[int, int, int, int]] = []
         exited: list[int] = []
+        ring_last = self._ring_last
         for chunk in chunks:
+            last = ring_last.get(chunk.cpu)  # the ring's last sample (perf time)
             for kind, misc, body in chunk.records():
                 if kind == _perf.PERF_RECORD_SAMPLE:
                     samples.append((misc, body))
+                    last = _SAMPLE_TIME.unpack_from(body)[0]
                 elif kind == _perf.PERF_RECORD_MMAP2:
                     mmaps.append((misc, body))
                 elif kind == _perf.PERF_RECORD_COMM:
@@ -374,7 +385,9 @@ class Sampler:
                     else:
                         forks.append((when, child, parent))
                 elif kind == _perf.PERF_RECORD_LOST:
-                    self._lost(body)
+                    self._lost(_perf.ring_loss(body, self._trailer, chunk.cpu, last))
+            if last is not None:
+                ring_last[chunk.cpu] = last
         if comms or forks:
             self._names.apply(comms, forks)
         if births:
@@ -481,12 +494,13 @@ class Sampler:
         self._put(self._codec.encode_record(
             RecordKind.SAMPLE, s.pid, s.tid, self._clock.to_trace(s.time), comm, payload))
 
-    def _lost(self, body: bytes) -> None:
-        lost, time_ns = _perf.parse_lost_at(body, self._trailer)
-        self.lost += lost
+    def _lost(self, loss: _perf.RingLoss) -> None:
+        """A DROP where the ring's gap began, naming the ring (``_perf.ring_loss``)."""
+        self.lost += loss.lost
         if self._log_lost is not None:
-            self._log_lost(DropError.ENOBUFS, lost,
-                           None if time_ns is None else self._clock.to_trace(time_ns))
+            self._log_lost(DropError.ENOBUFS, loss.lost,
+                           None if loss.at is None else self._clock.to_trace(loss.at),
+                           loss.cpu)
 
     def _mmap(self, misc: int, body: bytes) -> None:
         m = _perf.parse_mmap2(body, misc)
@@ -503,11 +517,8 @@ class Sampler:
             # The kernel read none (the note beyond what it reads): the mapped file
             # itself, if the mapping is still there; never the path.
             build_id = self._map_files_build_id(m.pid, m.addr, m.addr + m.length)
-        if build_id and flags & MmapFlag.DELETED:
-            self._keep(m.pid, m.addr, m.addr + m.length)
-        elif (self.options.inherited and self._keeper is not None and path.startswith(b"/")
-              and not path.startswith(_NOT_FILES)):
-            self._hold_file(m.pid, m.addr, m.addr + m.length, path)
+        self._keep_or_hold(m.pid, m.addr, m.addr + m.length, path,
+                           bool(build_id and flags & MmapFlag.DELETED))
         comm = self._names.at(m.tid, stamp) or self._names.at(m.pid, stamp)
         self._emit_mmap(m.pid, m.tid, self._clock.to_trace(stamp), comm, m.addr,
                         m.addr + m.length, m.pgoff, m.prot, flags, MmapOrigin.EVENT, build_id,
@@ -544,10 +555,24 @@ class Sampler:
                     flags |= MmapFlag.REPLACED
             if m.deleted:
                 flags |= MmapFlag.DELETED
-            if build_id and flags & _PATH_STALE and not image:
-                self._keep(pid, m.start, m.end)
+            if not image:
+                self._keep_or_hold(pid, m.start, m.end, m.path,
+                                   bool(build_id and flags & _PATH_STALE))
             self._emit_mmap(pid, pid, when, comm, m.start, m.end, m.offset, m.prot, flags,
                             MmapOrigin.SNAPSHOT, build_id, m.path, image)
+
+    def _keep_or_hold(self, pid: int, start: int, end: int, path: bytes, stale: bool) -> None:
+        """What every MMAP record (the kernel's, or a snapshot's) does for the build-id
+        cache, on both paths: a file already deleted or replaced at ``path`` is kept
+        now; one still there is, without ptrace (no exit stop where its process's
+        mappings still exist), held open to be checked at the process's EXIT record or
+        at the end (``_keep_held``); with ptrace the exit stop reads the maps then
+        (``_keep_changed``)."""
+        if stale:
+            self._keep(pid, start, end)
+        elif (self.options.inherited and self._keeper is not None and path.startswith(b"/")
+              and not path.startswith(_NOT_FILES)):
+            self._hold_file(pid, start, end, path)
 
     def _keep(self, pid: int, start: int, end: int,
               keeper: BinaryKeeper | None = None) -> None:
@@ -570,7 +595,14 @@ class Sampler:
             fd = os.open(_procfs.map_file(pid, start, end), os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return
-        self._held_files.setdefault(pid, []).append((fd, path))
+        held = self._held_files.setdefault(pid, [])
+        for other, other_path in held:
+            # one descriptor per file and path of a process (a library's several
+            # mappings, its snapshot and its MMAP record): keeps descriptors few
+            if other_path == path and os.path.sameopenfile(other, fd):
+                os.close(fd)
+                return
+        held.append((fd, path))
 
     def _keep_held(self, pid: int, keeper: BinaryKeeper | None = None) -> None:
         """Keep each file held for ``pid`` that is no longer at its path; close the rest."""

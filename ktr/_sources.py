@@ -46,9 +46,11 @@ HELD_BYTES = 4 << 20
 
 class LogLost(Protocol):
     """Counts records a source lost before they reached the queue (``Descriptor.log_lost``):
-    with ``at_ns``, the trace time of the loss, its DROP stands there among the records."""
+    with ``at_ns``, the trace time of the loss, its DROP stands there among the records;
+    ``cpu``: the CPU whose perf ring lost them."""
 
-    def __call__(self, error: DropError, count: int, at_ns: int | None = None) -> None: ...
+    def __call__(self, error: DropError, count: int, at_ns: int | None = None,
+                 cpu: int | None = None) -> None: ...
 
 
 class SourceOutput(NamedTuple):

@@ -749,7 +749,8 @@ class TextDescriber(_RecordDescriber):
         error = payload.error
         count = payload.lost
         name = _model.drop_error_name(error, self.names)
-        return f"{head}DROP  {name} {_plural(count, 'record')} lost\n"
+        where = f" by cpu {payload.ring - 1}'s perf ring" if payload.ring else ""
+        return f"{head}DROP  {name} {_plural(count, 'record')} lost{where}\n"
 
     def _end(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -761,6 +762,8 @@ class TextDescriber(_RecordDescriber):
             how = "ended"
         if payload.status >= 0:
             how += f"; command exit status {payload.status}"
+        if payload.flags & EndFlag.EXIT_STATUS_UNKNOWN:
+            how += "; exit status unknown of processes not the recorder's children"
         processes = payload.processes
         counts = [f"{processes} {'process' if processes == 1 else 'processes'}",
                   _plural(payload.threads, "thread")]
@@ -1059,12 +1062,15 @@ class JsonDescriber(_RecordDescriber):
         error = payload.error
         count = payload.lost
         name = encode_basestring(_model.drop_error_name(error, self.names))
-        return f'{{"type":"DROP",{head},"error":{name},"count":{count}}}\n'
+        cpu = payload.ring - 1 if payload.ring else "null"
+        return f'{{"type":"DROP",{head},"error":{name},"count":{count},"cpu":{cpu}}}\n'
 
     def _end(self, head: str, record: Record) -> str:
         payload: Any = record[6]
         stopped = "true" if payload.flags & EndFlag.STOPPED_EARLY else "false"
+        unknown = "true" if payload.flags & EndFlag.EXIT_STATUS_UNKNOWN else "false"
         return (f'{{"type":"END",{head},"status":{payload.status},"stopped_early":{stopped},'
+                f'"exit_status_unknown":{unknown},'
                 f'"reason":{json_string(payload.reason)},"processes":{payload.processes},'
                 f'"threads":{payload.threads},"lost":{payload.lost},'
                 f'"detached":{payload.detached}{_unplaced_json(payload)}}}\n')

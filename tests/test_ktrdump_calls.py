@@ -494,7 +494,7 @@ def test_strace_signals_exits_and_losses() -> None:
         _ret(61, -512, 512),
         _call(231, 1), _ret(231, 0, flags=1), _proc(ProcEvent.EXIT),
         _record(RecordKind.PROC, Proc(ProcEvent.EXIT, ProcFlag.SIGNALED, 0, 0, 9, b""), 300),
-        _record(RecordKind.DROP, formats.Drop(28, 3), 0),
+        _record(RecordKind.DROP, formats.Drop(28, 0, 3), 0),
     ])
     assert [_body(line) for line in lines] == [
         "wait4(200,  <unfinished ...>",  # the status is filled at exit, as strace shows

@@ -112,7 +112,7 @@ SCENARIO: list[list[Record] | ktrdump.Skipped] = [
         record(RecordKind.SYSRET, 10, 10, 1_500, Sysret(257, X86_64, 0, 2, -2, 1_400)),
         record(RecordKind.PSIG, 10, 10, 2_000, Psig(10, 0, 1, 0, b"")),
         record(RecordKind.SYSRET, 10, 11, 2_100, Sysret(0, X86_64, 0, 0, 64, 1_900)),
-        record(RecordKind.DROP, 0, 0, 2_200, Drop(int(formats.DropError.ENOSPC), 12)),
+        record(RecordKind.DROP, 0, 0, 2_200, Drop(int(formats.DropError.ENOSPC), 0, 12)),
         # execve: the exec and the new name happen while the call is open.
         record(RecordKind.SYSCALL, 10, 10, 3_000, Syscall(59, X86_64, 0, ARGS)),
         record(RecordKind.PROC, 10, 10, 3_500,

@@ -113,7 +113,7 @@ def test_usage_errors_are_one_line_status_2(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_filters_keep_drop_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    drop = [(RecordKind.DROP, 0, 0, b"ktr", Drop(28, 5))]
+    drop = [(RecordKind.DROP, 0, 0, b"ktr", Drop(28, 0, 5))]
     data, _ = build_trace([drop + syscall_batch(6) + syscall_batch(6, pid=77, comm=b"sh")])
     path = tmp_path / "f.ktr"
     path.write_bytes(data)

@@ -180,7 +180,7 @@ def test_psig_proc_drop_and_unknown_text() -> None:
         "PROC  exit signal SIGSEGV (core dumped)\n")
     assert _text(_record(RecordKind.PROC, Proc(ProcEvent.FORK, 0, 99, 0, 0, b""))).endswith(
         "PROC  fork child 99\n")
-    drop = _record(RecordKind.DROP, Drop(28, 17), pid=0, tid=0, comm=b"ktr")
+    drop = _record(RecordKind.DROP, Drop(28, 0, 17), pid=0, tid=0, comm=b"ktr")
     assert _text(drop) == "     0 ktr      DROP  ENOSPC 17 records lost\n"
     assert _text(_record(77, Unknown(b"abc"))).endswith("UNKNOWN(77) 3 bytes\n")
 
@@ -220,7 +220,7 @@ COMMON_KEYS = ["type", "pid", "tid", "comm", "ts"]
          ["fd", "rw", "len", "data", "truncated"]),
         (_record(RecordKind.PSIG, Psig(10, 0, 0, 0, b"")),
          ["signal", "signo", "code", "action", "blocked"]),
-        (_record(RecordKind.DROP, Drop(12, 3)), ["error", "count"]),
+        (_record(RecordKind.DROP, Drop(12, 0, 3)), ["error", "count", "cpu"]),
         (_record(RecordKind.PROC, Proc(ProcEvent.CLONE, ProcFlag.THREAD, 5, 0, 0, b"")),
          ["event", "child", "thread"]),
         (_record(RecordKind.PROC, Proc(ProcEvent.EXEC, 0, 0, 0, 0, b"/bin/ls")),
@@ -248,7 +248,7 @@ def test_json_values() -> None:
     assert (gio["rw"], gio["len"], gio["data"], gio["truncated"]) == ("read", 3, "006162", False)
     psig = _json(_record(RecordKind.PSIG, Psig(10, 0, 1, 0, b"")))
     assert (psig["signal"], psig["signo"], psig["action"]) == ("SIGUSR1", 10, 1)
-    drop = _json(_record(RecordKind.DROP, Drop(28, 17)))
+    drop = _json(_record(RecordKind.DROP, Drop(28, 0, 17)))
     assert (drop["error"], drop["count"]) == ("ENOSPC", 17)
     unknown = _json(_record(99, Unknown(b"\x01")))
     assert (unknown["type"], unknown["kind"], unknown["len"], unknown["data"]) == (

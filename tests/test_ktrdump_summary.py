@@ -42,7 +42,7 @@ def ret(pid: int, nr: int, duration: int, error: int = 0, tid: int | None = None
 
 
 def drop(lost: int, error: int = int(formats.DropError.ENOSPC)) -> Entry:
-    return (RecordKind.DROP, 0, 0, b"", Drop(error, lost))
+    return (RecordKind.DROP, 0, 0, b"", Drop(error, 0, lost))
 
 
 def summaries(data: bytes, options: SummaryOptions | None = None) -> tuple[

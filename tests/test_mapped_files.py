@@ -545,3 +545,57 @@ def test_perfs_build_id_cache_names_the_frames(
     stacks, stderr = _folded(trace, tmp_path / "symbols", env)
     assert stderr == ""
     assert _hot_a_share(stacks) > 0.6, stacks.most_common(5)
+
+
+@pytest.mark.parametrize("change", ["replace", "delete"])
+def test_an_attached_process_changed_after_the_attach_is_kept(
+        tmp_path: Path, programs: tuple[Path, Path], change: str) -> None:
+    """``ktr record -p`` (no ptrace): the program's file is still at its path when the
+    recorder attaches (its snapshot's MMAP record is neither DELETED nor REPLACED) and is
+    deleted or replaced by the decoy afterwards, before the program runs ``hot_a`` and
+    exits: the file it mapped is kept all the same (held from the snapshot, checked at
+    its EXIT record), and names the samples once its path no longer does."""
+    original, decoy = programs
+    program = tmp_path / "cpu_late"
+    shutil.copy(original, program)
+    keep = tmp_path / "kept"
+    target = subprocess.Popen([str(program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    recorder = None
+    trace = tmp_path / "late.ktr"
+    try:
+        assert target.stdout is not None and target.stdin is not None
+        assert target.stdout.readline() == b"running\n"
+        recorder = subprocess.Popen(
+            [KTR, "record", "-F", "4000", "-t", "S", "-p", str(target.pid), "-o", "-",
+             "--build-id-cache", str(keep)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_ENV)
+        assert recorder.stdout is not None and recorder.stderr is not None
+        with trace.open("wb") as copy, ktrdump.open(Tee(recorder.stdout, copy)) as reader:
+            stream = iter(reader)
+            assert next(stream).kind == RecordKind.BEGIN  # the snapshot is taken by now
+            program.unlink()
+            if change == "replace":
+                shutil.copy(decoy, program)
+            target.stdin.write(b"go\n")
+            target.stdin.flush()
+            for _ in stream:
+                pass
+        stderr = recorder.stderr.read().decode()
+        assert recorder.wait(timeout=30) == 0, stderr
+        assert target.wait(timeout=30) == 0
+    finally:
+        for process in (target, recorder):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    maps = _program_maps(trace, program)
+    assert maps and not any(m.flags & (MmapFlag.DELETED | MmapFlag.REPLACED) for m in maps)
+    assert {m.origin for m in maps} == {formats.MmapOrigin.SNAPSHOT}
+    assert f"ktr: kept 1 mapped file that was deleted or replaced in {keep}/build-id\n" in (
+        stderr)
+    kept = _kept(keep, original)
+    assert kept.read_bytes() == original.read_bytes()
+    _assert_private(keep, kept)
+    stacks, stderr = _folded(trace, keep)
+    assert not any("decoy" in stack for stack in stacks), stacks.most_common(3)
+    assert _hot_a_share(stacks) > 0.6, stacks.most_common(5)

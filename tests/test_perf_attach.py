@@ -27,6 +27,7 @@ import ktr
 import ktrdump
 from formats import EndFlag, RecordKind
 from ktr._perfattach import Birth, PerfAttach
+from ktr.errors import UsageError
 
 BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
@@ -396,6 +397,7 @@ class _Refusing:
         self.ended = ended
         self.watched: list[int] = []
         self.on_births: Callable[[list[Birth]], None] | None = None
+        self.lost = 0
 
     def watch_running(self, tid: int, pid: int, comm: bytes, at_exec: bool = False) -> bool:
         if tid in self.ended:
@@ -434,3 +436,162 @@ def test_a_thread_that_ends_while_attaching_is_counted_lost_and_named() -> None:
     assert (result.processes, result.threads, result.lost, result.detached) == (1, 1, 1, 1)
     assert result.skipped == (f"pid {target.pid}: 1 thread not watched "
                               "(ended while ktr attached)",)
+
+
+class _Prodding(_Refusing):
+    """Makes the target create a thread once its first thread is watched (a late
+    thread: not inherited, no FORK record); with ``losing``, its rings lose records at
+    every drain."""
+
+    def __init__(self, target: subprocess.Popen[str], losing: bool) -> None:
+        super().__init__(set())
+        self.target = target
+        self.losing = losing
+
+    def watch_running(self, tid: int, pid: int, comm: bytes, at_exec: bool = False) -> bool:
+        if not self.watched:
+            assert self.target.stdin is not None and self.target.stdout is not None
+            self.target.stdin.write("t\n")
+            self.target.stdin.flush()
+            self.target.stdout.readline()  # the thread exists
+        return super().watch_running(tid, pid, comm, at_exec)
+
+    def sync(self) -> None:
+        self.lost += self.losing
+
+
+@pytest.mark.parametrize("losing", [False, True], ids=["opened", "ring-lost"])
+def test_a_late_thread_is_opened_only_when_it_surely_has_no_events(losing: bool) -> None:
+    """A thread created during the attach by a thread not yet watched has no FORK
+    record: it gets events of its own, unless a ring lost records meanwhile (its FORK
+    record may be among them): then it is counted lost and named, never opened twice."""
+    target = subprocess.Popen([sys.executable, "-c", (
+        "import sys, threading\n"
+        "print(threading.get_native_id(), flush=True)\n"
+        "sys.stdin.readline()\n"
+        "threading.Thread(target=sys.stdin.read, daemon=True).start()\n"
+        "print('made', flush=True)\n"
+        "threading.Event().wait()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True)
+    try:
+        assert target.stdout is not None
+        target.stdout.readline()
+        watcher = _Prodding(target, losing)
+        attach = PerfAttach([watcher], follow_children=False, descendants=False)
+        try:
+            attach.attach([target.pid], None)
+            attach.request_stop("interrupted by SIGINT")
+            result = attach.run()
+        finally:
+            attach.close()
+        late = sorted(int(t) for t in os.listdir(f"/proc/{target.pid}/task"))[1]
+    finally:
+        target.kill()
+        target.wait()
+    if losing:
+        assert watcher.watched == [target.pid]
+        assert (result.threads, result.lost) == (1, 1)
+        assert result.skipped == (
+            f"pid {target.pid}: 1 thread not watched (created while ktr attached; whether "
+            "they already had events could not be told: not run yet, or a full ring lost "
+            "records)",)
+    else:
+        assert watcher.watched == [target.pid, late]
+        assert (result.threads, result.lost, result.skipped) == (2, 0, ())
+
+
+@pytest.mark.parametrize("arguments", [
+    ["-t", "w", "--pin", "--", "true"],
+    ["-t", "S", "--pin=0", "--", "true"],
+    ["-F", "99", "-t", "w", "--pin", "-p", "1"],
+])
+def test_pin_is_refused_without_ptrace(tmp_path: Path, arguments: list[str]) -> None:
+    """--pin makes ptrace stops cheap; a recording without ptrace has none: one line,
+    status 2, no file; with ptrace (-t cw) it is applied and recorded in the header."""
+    trace = tmp_path / "pinned.ktr"
+    done = subprocess.run([KTR, "record", "-o", str(trace), *arguments],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.startswith("ktr record: --pin: it makes ptrace stops cheap")
+    assert done.stderr.count("\n") == 1
+    assert not trace.exists()
+    pinned = ktr.RecordOptions(pids=(1,), kinds=frozenset({RecordKind.CSW}), facilities="w")
+    assert pinned.records_without_ptrace
+    with pytest.raises(UsageError, match="--pin"):
+        ktr.RecordOptions(pids=(1,), kinds=frozenset({RecordKind.CSW}), facilities="w",
+                          pin_cpu=0)
+    done = subprocess.run([KTR, "record", "-q", "-t", "cw", "--pin=0", "-o", str(trace),
+                           "--", "sh", "-c", "grep Cpus_allowed_list /proc/self/status"],
+                          capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout) == (0, "Cpus_allowed_list:\t0\n"), done.stderr
+    with ktrdump.open(str(trace)) as reader:
+        assert reader.header.options["pin_cpu"] == 0
+
+
+def _end_of(trace: Path) -> formats.End:
+    with ktrdump.open(str(trace)) as reader:
+        ends = [r.payload for r in reader if r.kind == RecordKind.END]
+    assert len(ends) == 1 and isinstance(ends[0], formats.End)
+    return ends[0]
+
+
+def test_exits_without_status_are_said_unknown_never_made_up(tmp_path: Path) -> None:
+    """Without ptrace ktr is not the parent of an attached process nor of a child it
+    follows (-i): their exits are seen (pidfd), their statuses cannot be (only a
+    parent waits; PERF_RECORD_EXIT has none). The END says so (EXIT_STATUS_UNKNOWN,
+    status -1) and one summary line names them; the oracle is the statuses their
+    parents got (5 for the child, 3 for the target: not in the trace)."""
+    script = 'read go; (exit 5) & wait $!; echo "child $! $?"; exit 3'
+    target = subprocess.Popen(["sh", "-c", script], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    trace = tmp_path / "attached.ktr"
+    try:
+        recorder = subprocess.Popen([KTR, "record", "-t", "w", "-i", "-p", str(target.pid),
+                                     "-o", "-"], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
+        assert recorder.stdout is not None and recorder.stderr is not None
+        assert target.stdin is not None and target.stdout is not None
+        with trace.open("wb") as copy, ktrdump.open(Tee(recorder.stdout, copy)) as reader:
+            stream = iter(reader)
+            assert next(stream).kind == RecordKind.BEGIN
+            target.stdin.write("go\n")
+            target.stdin.flush()
+            for _ in stream:
+                pass
+        stderr = recorder.stderr.read().decode()
+        assert recorder.wait(timeout=30) == 0, stderr
+        child, status = target.stdout.read().split()[1:]
+        assert (status, target.wait(timeout=30)) == ("5", 3)
+    finally:
+        if target.poll() is None:
+            target.kill()
+            target.wait()
+    first, second = sorted((int(child), target.pid))
+    assert (f"ktr: 2 processes exited with exit status unknown (pid {first}, {second}): "
+            "recorded without ptrace, only a process's parent can wait for it\n") in stderr
+    end = _end_of(trace)
+    assert end.status == -1
+    assert end.flags == EndFlag.EXIT_STATUS_UNKNOWN
+    text = subprocess.run([KTRDUMP, str(trace)], capture_output=True, text=True,
+                          check=True, timeout=30).stdout
+    assert "ended; exit status unknown of processes not the recorder's children" in text
+
+
+@pytest.mark.parametrize("follow", [True, False], ids=["-i", "no-children"])
+def test_a_started_commands_status_is_known_its_childrens_are_not(
+        tmp_path: Path, follow: bool) -> None:
+    trace = tmp_path / "command.ktr"
+    done = subprocess.run([KTR, "record", "-t", "w", *(["-i"] if follow else []),
+                           "-o", str(trace), "--", "sh", "-c", "(exit 5) & wait; exit 3"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 3, done.stderr
+    end = _end_of(trace)
+    assert end.status == 3
+    said = re.search(r"ktr: 1 process exited with exit status unknown \(pid \d+\)",
+                     done.stderr)
+    if follow:
+        assert said, done.stderr
+        assert end.flags == EndFlag.EXIT_STATUS_UNKNOWN
+    else:
+        assert not said and "unknown" not in done.stderr
+        assert end.flags == EndFlag.NONE

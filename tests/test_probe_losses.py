@@ -161,7 +161,7 @@ def _crafted() -> list[Record]:
             for site, types in ((ProbeSite.ENTRY, bytes([ProbeArgType.I32] * 2)),
                                 (ProbeSite.RETURN, bytes([ProbeArgType.I32])))]
     drop = Record(int(RecordKind.DROP), 1, 0, 0, TS + 2_000, b"ktr",
-                  DropPayload(int(DropError.ENOBUFS), 54_000))
+                  DropPayload(int(DropError.ENOBUFS), 0, 54_000))
     return [*defs, _probe(ProbeSite.ENTRY, TS + 1_000, arg=1), drop,
             _probe(ProbeSite.RETURN, TS + 3_000, value=27_001),
             _probe(ProbeSite.ENTRY, TS + 4_000, arg=27_001),

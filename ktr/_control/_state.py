@@ -146,6 +146,9 @@ class RunResult(NamedTuple):
     killed: int  # processes killed at release (spawned tree, seccomp-filtered)
     lost: int  # threads whose control was lost (LOST events)
     skipped: tuple[str, ...] = ()  # attach targets skipped (-d/-g), one line each
+    #: processes that exited whose exit statuses could not be read (without ptrace:
+    #: attached ones, and children followed with -i, are not the recorder's children)
+    exits_unknown: tuple[int, ...] = ()
 
 
 class _Process:

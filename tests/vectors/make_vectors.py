@@ -222,9 +222,9 @@ def _lifecycle() -> list[Entry]:
                               bytes(range(64)))),
         (s.SAMPLE, THREAD, Sample(0xFFFFFFFF81000000, 250_000, 0, 0,
                                   formats.SampleFlag.KERNEL, 0, 8192, (), (), b"")),
-        (s.DROP, RECORDER, Drop(formats.DropError.ENOSPC, 17)),
-        (s.DROP, RECORDER, Drop(formats.DropError.ENOMEM, 1)),
-        (s.DROP, RECORDER, Drop(formats.DropError.ENOBUFS, 250)),
+        (s.DROP, RECORDER, Drop(formats.DropError.ENOSPC, 0, 17)),
+        (s.DROP, RECORDER, Drop(formats.DropError.ENOMEM, 0, 1)),
+        (s.DROP, RECORDER, Drop(formats.DropError.ENOBUFS, 0, 250)),
         (UNKNOWN_KIND, LS, bytes(range(12))),
         # with the probes never placed (appended after ``reason``); the other vectors'
         # ENDs end at ``reason``, as recorders wrote them before
