@@ -511,6 +511,11 @@ class Codec(NamedTuple):
         position = 0
         end = len(raw)
         left = chunk_records
+        # Consecutive records mostly share their command name: the previous one's
+        # stripped name is reused when the raw bytes are equal (one comparison
+        # instead of a strip and a new object; the value is the same).
+        last_comm = b""
+        last_name = b""
         while position < end:
             if end - position < header_size:
                 raise PayloadError(f"record header at {position} runs past the batch")
@@ -543,8 +548,10 @@ class Codec(NamedTuple):
                     decoder = decoders.get(kind)
                     payload = (Unknown(raw[start:stop]) if decoder is None
                                else decoder(raw, start, stop))
-            append(new_tuple(Record, (kind, version, pid, tid, timestamp, comm.rstrip(b"\0"),
-                                      payload)))
+            if comm != last_comm:
+                last_comm = comm
+                last_name = comm.rstrip(b"\0")
+            append(new_tuple(Record, (kind, version, pid, tid, timestamp, last_name, payload)))
             position = stop
             left -= 1
             if left == 0:
