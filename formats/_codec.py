@@ -529,8 +529,9 @@ class Codec(NamedTuple):
             elif kind == syscall_kind and stop - start >= syscall_size:
                 values = unpack_syscall(raw, start)
                 if values[count_index] == SYSCALL_ARGUMENTS:
-                    payload = new_tuple(syscall_model, (*values[:count_index],
-                                                        values[first_argument:]))
+                    # Concatenated, not star-unpacked: no list built and converted.
+                    payload = new_tuple(syscall_model, values[:count_index]
+                                        + (values[first_argument:],))
                 else:
                     payload = decoders[kind](raw, start, stop)
             else:
@@ -541,7 +542,7 @@ class Codec(NamedTuple):
                     data_start = start + fixed_size
                     data_stop = data_start + values[-1]
                     if data_stop <= stop:
-                        payload = new_tuple(model, (*values[:-1], raw[data_start:data_stop]))
+                        payload = new_tuple(model, values[:-1] + (raw[data_start:data_stop],))
                     else:
                         payload = decoders[kind](raw, start, stop)  # raises PayloadError
                 else:
