@@ -529,8 +529,9 @@ class Codec(NamedTuple):
             elif kind == syscall_kind and stop - start >= syscall_size:
                 values = unpack_syscall(raw, start)
                 if values[count_index] == SYSCALL_ARGUMENTS:
-                    # Concatenated, not star-unpacked: no list built and converted.
-                    payload = new_tuple(syscall_model, values[:count_index]
+                    # Concatenated, not star-unpacked: no list built and converted
+                    # (fewer instructions per record, measured).
+                    payload = new_tuple(syscall_model, values[:count_index]  # noqa: RUF005
                                         + (values[first_argument:],))
                 else:
                     payload = decoders[kind](raw, start, stop)
@@ -542,7 +543,8 @@ class Codec(NamedTuple):
                     data_start = start + fixed_size
                     data_stop = data_start + values[-1]
                     if data_stop <= stop:
-                        payload = new_tuple(model, values[:-1] + (raw[data_start:data_stop],))
+                        payload = new_tuple(  # concatenated, as SYSCALL's above
+                            model, values[:-1] + (raw[data_start:data_stop],))  # noqa: RUF005
                     else:
                         payload = decoders[kind](raw, start, stop)  # raises PayloadError
                 else:
