@@ -12,7 +12,9 @@ what ``layout_tables`` derives from the schemas now, and
 ``record_chunks`` decodes the commonest kinds inline (SYSCALL with six
 arguments, SYSRET, and the kinds of fixed fields then bytes counted by the
 last of them: NAMI, GIO, ARG, ENV, PSIG, PROC, EMUL) with structs derived
-the same way; a test proves them equal to the schemas' parse.
+the same way; a test proves them equal to the schemas' parse. Records of a
+batch that follow one with the same raw command name share its stripped name
+(one bytes object; equal values either way, tested).
 
 Fields a later minor appended after a payload's variable parts are its
 layout's ``extension`` (a layout of its own: fixed run, then tails); a payload
