@@ -403,3 +403,33 @@ def test_inline_record_decoding_is_the_schemas(order: formats.ByteOrder, kind: R
     if body:
         with pytest.raises(formats.PayloadError):
             fast.iter_records(fast.encode_raw_record(int(kind), 7, 8, 9, b"c", body[:-1]))
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@settings(max_examples=80, deadline=None)
+@given(comms=st.lists(st.sampled_from([b"", b"dd", b"dd\0", b"dd\0x", b"d", b"a" * 16,
+                                       b"\0" * 16, b"x\0" * 8]),
+                      min_size=1, max_size=12),
+       kinds=st.lists(st.sampled_from([RecordKind.SYSRET, RecordKind.NAMEI, 999]),
+                      min_size=12, max_size=12),
+       chunk=st.integers(0, 4))
+def test_record_names_over_a_batch_are_the_schemas(order: formats.ByteOrder,
+                                                   comms: list[bytes], kinds: list[int],
+                                                   chunk: int) -> None:
+    """``record_chunks`` reuses the previous record's stripped name when the raw name
+    bytes repeat: over a batch whose names repeat and change (trailing and inner
+    NULs, a full 16 bytes), every record's name is construct's parse of its own
+    header, trailing NULs stripped, whatever the record kinds and chunk size."""
+    fast = codec(order)
+    header = schemas(order).record_header
+    bodies = {RecordKind.SYSRET: fast.encode_payload(RecordKind.SYSRET,
+                                                     formats.Sysret(0, 1, 0, 0, 3, 5)),
+              RecordKind.NAMEI: fast.encode_payload(RecordKind.NAMEI, formats.Namei(b"/p")),
+              999: b"raw"}
+    encoded = [fast.encode_raw_record(int(kind), 7, 8, 9, comm, bodies[kind])
+               for comm, kind in zip(comms, kinds, strict=False)]
+    records = [record for part in fast.record_chunks(b"".join(encoded), chunk)
+               for record in part]
+    assert len(records) == len(encoded)
+    for record, raw in zip(records, encoded, strict=True):
+        assert record.comm == header.parse(raw).comm.rstrip(b"\0")
