@@ -412,10 +412,13 @@ def _build_parser() -> _Parser:
                        help="queue length that wakes the writer at once (default a quarter "
                             f"of --queue-max, {defaults.delayqcnt} with the default; "
                             f"{_range(DELAYQCNT_RANGE)})")
-    queue.add_argument("--wake-delay", type=_ranged(float, *DELAY_MS_RANGE),
+    queue.add_argument("--flush-interval", "--wake-delay", dest="wake_delay",
+                       type=_ranged(float, *DELAY_MS_RANGE),
                        default=defaults.wakedelay_ms, metavar="MS",
-                       help=f"delayed writer wakeup (default {defaults.wakedelay_ms:g}; "
-                            f"{_range(DELAY_MS_RANGE)})")
+                       help="longest a record waits before a file gets it: what a "
+                            "SIGKILLed ktr loses (ktrace's delayed writer wakeup; default "
+                            f"{defaults.wakedelay_ms:g}; busy recordings write full batches "
+                            f"sooner; {_range(DELAY_MS_RANGE)})")
     queue.add_argument("--interactive-delay", type=_ranged(float, *DELAY_MS_RANGE),
                        default=defaults.intrwakdl_ms, metavar="MS",
                        help="delayed writer wakeup when the output is a pipe or terminal "
