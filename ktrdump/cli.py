@@ -132,10 +132,15 @@ Letters kdump and strace both use, with different meanings:
           previous record)
   -p      -p PID: show only PID's records  (strace: attach to PID)
   -c      --summary (strace's -c)          -c: the summary
-With --format strace, -t -tt -ttt -T -r take strace's meaning: without any
-of them the lines carry -ttt's and -T's columns (strace -f -ttt -T's
-layout); with them, exactly the columns they ask for (-t/-tt in this
-machine's local time).
+  -f      -f FILE: the trace to read       -f: follow forks; nothing to ask
+                                           (every process is shown): a -f
+                                           naming no file is accepted
+  -s      no I/O data                      -s N: string size (-m N)
+With --format strace, -t -tt -ttt -T -r -s N take strace's meaning: without
+any of the first five the lines carry -ttt's and -T's columns (strace -f
+-ttt -T's layout); with them, exactly the columns they ask for (-t/-tt in
+this machine's local time). -w (strace -c -w) goes with -c: the summary
+counts wall-clock time anyway.
 
 Facilities (-t), ktrace's letters:
 """ + "".join(f"  {letter}  {text}\n" for letter, text in formats.FACILITY_HELP.items()) + (
@@ -371,6 +376,50 @@ def _strace_times(argv: list[str]) -> list[str]:
     return out
 
 
+def _names_no_file(argv: Sequence[str], index: int) -> bool:
+    """The word after ``argv[index]`` cannot be a trace file: there is none, or it is
+    an option (``-`` alone is standard input, a file)."""
+    following = argv[index + 1] if index + 1 < len(argv) else "--"
+    return following == "--" or (following.startswith("-") and following != "-")
+
+
+def _strace_letters(argv: list[str]) -> list[str]:
+    """strace's letters whose ktrdump meaning differs, as an strace user means them.
+
+    ``-f``: kdump's ``-f FILE`` names the trace; strace's ``-f`` (follow forks)
+    takes no value. Both read ``-f FILE`` alike, so only a ``-f`` that names no
+    file is strace's: under ``--format strace`` it asks for nothing (every
+    process and thread of the trace is shown, as under strace -f) and is
+    dropped; in kdump's formats it is one line saying what to do. ``-s N``
+    under ``--format strace`` is strace's string size: ``-m N`` (kdump's ``-s``
+    takes no value). ``-w`` (strace -c -w) asks for the summary's wall-clock
+    time, which is the only time ``--summary`` counts: dropped.
+    """
+    strace = _strace_format_requested(argv)
+    end = argv.index("--") if "--" in argv else len(argv)
+    out: list[str] = []
+    skip = False
+    for index, word in enumerate(argv[:end]):
+        if skip:
+            skip = False
+            continue
+        if word == "-f" and _names_no_file(argv[:end], index):
+            if not strace:
+                raise UsageError("-f FILE names the trace to read (kdump's -f); strace's -f "
+                                 "(follow forks) is not needed: every process and thread "
+                                 "is shown (drop -f, or use --format strace, which accepts "
+                                 "it)")
+            continue
+        if strace and word == "-s" and index + 1 < end and argv[index + 1].isdigit():
+            out += ["-m", argv[index + 1]]
+            skip = True
+            continue
+        if word == "-w" and ("-c" in argv[:end] or "--summary" in argv[:end]):
+            continue
+        out.append(word)
+    return out + argv[end:]
+
+
 def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:
     if not (arguments.strace_clock or arguments.strace_relative or arguments.strace_durations):
         return DEFAULT_STRACE_TIMES
@@ -424,7 +473,8 @@ def _option_value(option: str, parse: Callable[[str], _Value], text: str | None
 
 
 def parse_options(argv: Sequence[str]) -> Options:
-    arguments = _parser().parse_args(_strace_times(_attach_signed_values(list(argv))))
+    arguments = _parser().parse_args(
+        _strace_times(_strace_letters(_attach_signed_values(list(argv)))))
     files = list(arguments.files)
     if arguments.file_option is not None:
         if files:
