@@ -307,8 +307,9 @@ and dies with the recording. Attaching (-p, -g) cannot use the filter.
 few microseconds instead of tens, but the program sees the changed affinity
 mask and its threads run one at a time. The choice is recorded in the file.
 
-exit status: the started command's (128+N if signal N killed it, 127 if it
-could not be started); 1 if the trace could not be written to the end (a full
+exit status: the started command's (if signal N killed it, ktr dies of N too
+once the trace is complete, as strace does, leaving no core of its own; 127 if
+it could not be started); 1 if the trace could not be written to the end (a full
 disk, a reader of -o - that went away: records were lost), even when the
 command succeeded, or on any other error; 2 for a bad option; 0 after
 recording attached processes.

@@ -113,6 +113,7 @@ class PerfAttach:
         self._release = Release.DEFAULT
         self._spawned: SpawnedChild | None = None
         self._exit_status: int | None = None
+        self._command_signal = 0
         self._killable: set[int] = set()  # the command and its children known as such
         self._kills_sent: set[int] = set()
         self._killing = False
@@ -418,6 +419,7 @@ class PerfAttach:
             if status is not None:
                 signo = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
                 self._exit_status = 128 + signo if signo else os.WEXITSTATUS(status)
+                self._command_signal = signo
         self._spawn_error = child.exec_error()
         child.close()
 
@@ -436,7 +438,7 @@ class PerfAttach:
                 processes=len(self._processes), threads=len(self._tids), detached=alive,
                 killed=self._killed, lost=(sum(self._raced.values())
                                 + sum(count for count, _ in self._refused.values())),
-                skipped=tuple(skipped))
+                skipped=tuple(skipped), command_signal=self._command_signal)
 
     def close(self) -> None:
         if self._spawned is not None:

@@ -110,6 +110,7 @@ class DispatchMixin(ControlState):
             killed=self._killed,
             lost=self._lost,
             skipped=tuple(self._skipped),
+            command_signal=self._command_signal,
         )
 
     def _emergency_release(self) -> None:
@@ -633,6 +634,7 @@ class DispatchMixin(ControlState):
             self._forget_process(process)
             if self._spawned is not None and process.pid == self._spawned.pid:
                 self._exit_status = 128 + signo if signo else code
+                self._command_signal = signo
 
     def _forget_process(self, process: _Process) -> None:
         process.memory.close()

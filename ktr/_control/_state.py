@@ -146,6 +146,7 @@ class RunResult(NamedTuple):
     killed: int  # processes killed at release (spawned tree, seccomp-filtered)
     lost: int  # threads whose control was lost (LOST events)
     skipped: tuple[str, ...] = ()  # attach targets skipped (-d/-g), one line each
+    command_signal: int = 0  # the signal that killed the spawned command, if one did
 
 
 class _Process:
@@ -219,6 +220,7 @@ class ControlState:
         self._flush: Callable[[], None] | None = None
         self._spawned: SpawnedChild | None = None
         self._exit_status: int | None = None
+        self._command_signal = 0
         self._tracer_thread: int | None = None
         self._saved_affinity: dict[int, set[int]] = {}
         self._recorder_affinity: set[int] | None = None
