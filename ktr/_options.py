@@ -309,7 +309,8 @@ mask and its threads run one at a time. The choice is recorded in the file.
 
 exit status: the started command's (if signal N killed it, ktr dies of N too
 once the trace is complete, as strace does, leaving no core of its own; 127 if
-it could not be started); 1 if the trace could not be written to the end (a full
+it was not found, 126 if it could not be executed, as shells, with a trace of
+the failed execve); 1 if the trace could not be written to the end (a full
 disk, a reader of -o - that went away: records were lost), even when the
 command succeeded, or on any other error; 2 for a bad option; 0 after
 recording attached processes.

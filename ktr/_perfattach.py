@@ -164,9 +164,9 @@ class PerfAttach:
 
     def spawn(self, argv: Sequence[str]) -> int:
         """Fork ``argv`` held before its exec and open every watcher's events on
-        it, enabled by its exec; its pid. ``release`` lets it exec. TargetError
-        (exit status 127) if the command cannot be found, (one line) if its events
-        are refused; the child is killed then. Must be called before the recorder
+        it, enabled by its exec; its pid. ``release`` lets it exec (a command that
+        cannot be executed fails there: 127 or 126). TargetError (one line) if its
+        events are refused; the child is killed then. Must be called before the recorder
         starts any other thread (it forks)."""
         if self._spawned is not None or self._processes:
             raise RuntimeError("ktr: one spawned command per recording, and no targets")
