@@ -34,7 +34,6 @@ from ktr._events import (
     SyscallEntry,
     SyscallExit,
 )
-from ktr.errors import TargetError
 
 
 def python_program(source: str) -> list[str]:
