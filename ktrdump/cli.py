@@ -115,7 +115,9 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
                      through the trace as -y does)
   --since/--until T  +1.5s after the first record, 1700000000.25 (seconds
                      since the epoch) or 2026-11-30T01:02:03 (local time)
-  --min-duration D   calls that spent at least D in the kernel (1.5, 200ms)
+  --min-duration D   calls that spent at least D in the kernel (1.5, 200ms);
+                     with --format calls, probed calls that lasted at least D
+                     (uftrace replay -t; not with --format folded)
 Signals, process events and the other records that are not calls are kept
 by -e/-P/-z/-Z/--min-duration; --since/--until apply to every record, a call
 by its CALL's time (a call begun before --until is shown whole).
@@ -504,6 +506,9 @@ def parse_options(argv: Sequence[str]) -> Options:
                                  or arguments.output_format != "strace"):
         raise UsageError("-ff writes one file per thread: it needs --format strace and "
                          "-o PREFIX")
+    if arguments.output_format == "folded" and arguments.min_duration is not None:
+        raise UsageError("--min-duration keeps calls by their duration: stack samples "
+                         "(--format folded) have none")
     if arguments.follow and len(files) > 1:
         raise UsageError("-l follows one trace; give one FILE")
     columns = None
@@ -689,7 +694,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         if options.output_format == "parquet":
             return _parquet(options, source, events, stderr, selector, inputs)
         if options.output_format == "calls":
-            calls = CallsDescriber(record_filter(options))
+            calls = CallsDescriber(record_filter(options),
+                                   min_duration_ns=options.selection.min_duration_ns)
             status = dump(source, calls, Output(stdout), stderr, events)
             if not calls.probes_seen:
                 # An empty table alone looks like a broken view (perf report says so too).
@@ -787,7 +793,7 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         events = _of_kinds(events, options.kinds)
     header = source.header
     order = header.byte_order if header is not None else "little"
-    probes = ProbeSummary(options.pids)
+    probes = ProbeSummary(options.pids, options.selection.min_duration_ns)
     profile = Profile(Stacks(options.symbol_cache, _warner(stderr)))
     pids = options.pids
     sample = int(formats.RecordKind.SAMPLE)
