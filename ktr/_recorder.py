@@ -31,6 +31,7 @@ Does not: parse the command line (``_options``) or print tracebacks.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import json
 import os
@@ -249,6 +250,7 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     notices = _BestEffortText(stderr if stderr is not None else sys.stderr)
     for line in thread_id_notices(options.pids):
         notices.write(line + "\n")
+    options = _capped_sample_rate(options, notices)
     if options.output == "-":
         _check_stdout_open()
     control_options = _control_options(options)
@@ -279,6 +281,23 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     finally:
         for source in prepared:
             source.close()
+
+
+def _capped_sample_rate(options: RecordOptions, notices: _BestEffortText) -> RecordOptions:
+    """``-F`` within kernel.perf_event_max_sample_rate, as perf record caps it: the
+    kernel refuses a higher frequency (and lowers the limit itself when sampling
+    interrupts take too long). One line says so."""
+    if options.sample_hz is None:
+        return options
+    from ._perf import max_sample_rate
+
+    limit = max_sample_rate()
+    if limit is None or limit < 1 or options.sample_hz <= limit:
+        return options
+    notices.write(f"ktr: -F {options.sample_hz} is over kernel.perf_event_max_sample_rate "
+                  f"({limit}): sampling at {limit} Hz (the limit can be raised with sysctl; "
+                  "the kernel lowers it when its sampling interrupts take too long)\n")
+    return dataclasses.replace(options, sample_hz=limit)
 
 
 def _record(options: RecordOptions, notices: _BestEffortText, header: formats.FileHeader,
@@ -670,6 +689,13 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
         reasons = ", ".join(f"{error.name} {count}" for error, count in stats.drops.items()
                             if count)
         parts[-1] += f" ({reasons})"
+        ring_losses = stats.drops.get(formats.DropError.ENOBUFS, 0)
+        if ring_losses:
+            lines.append(f"ktr: {ring_losses} perf records lost (ENOBUFS): the kernel's ring "
+                         "buffers filled faster than ktr drained them"
+                         + (f"; -F {options.sample_hz} samples each thread that often, with "
+                            f"{options.stack_bytes} bytes of stack each: a lower -F or "
+                            "--stack-bytes loses fewer" if options.sample_hz else ""))
     if unwritten:
         parts.append(f"{unwritten} not written (the output failed)")
     parts.append(f"{_counted(result.processes, 'process', 'processes')}, "
