@@ -432,10 +432,6 @@ def _outlive_failed_output(pid: int, name: str, failure: OutputError,
     terminal gave it to the command already (it shares our foreground process
     group: ^C reaches both), so Ctrl-C ends both as it would without ktr.
     """
-    notices.write(f"ktr: {failure}: {name} (pid {pid}) continues untraced; "
-                  "waiting for it to end\n")
-    notices.flush()
-
     def forward(signo: int, frame: FrameType | None) -> None:
         if signo == signal.SIGINT and _in_foreground_group_with_us(pid):
             return
@@ -446,6 +442,11 @@ def _outlive_failed_output(pid: int, name: str, failure: OutputError,
     if threading.current_thread() is threading.main_thread():
         for passed_on in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             saved[passed_on] = signal.signal(passed_on, forward)
+    # Said once the signals are passed on: a Ctrl-C prompted by this line must not
+    # find Python's default handler (a KeyboardInterrupt, exit 130 instead of 1).
+    notices.write(f"ktr: {failure}: {name} (pid {pid}) continues untraced; "
+                  "waiting for it to end\n")
+    notices.flush()
     try:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)  # a handler's EINTR is retried (PEP 475)
