@@ -42,8 +42,8 @@ class Tracee:
     # A plain class, not a dataclass: generating a dataclass's methods costs
     # about a millisecond of every start-up.
     __slots__ = ("abi", "attaching", "call_abi", "comm", "created", "dropping", "emul_pending",
-                 "entry", "exited", "extra", "group_stopped", "in_syscall", "memory", "observed",
-                 "pid", "pre_exec", "reported", "started", "tid")
+                 "entry", "exited", "extra", "group_stopped", "held_ns", "in_syscall", "memory",
+                 "observed", "pid", "pre_exec", "reported", "started", "tid")
 
     def __init__(self, tid: int, pid: int, comm: bytes, abi: Abi, memory: TraceeMemory, *,
                  emul_pending: bool = True, created: bool = False, reported: bool = True,
@@ -75,6 +75,9 @@ class Tracee:
         self.group_stopped = False  # in a job-control stop, held with PTRACE_LISTEN
         self.exited = False  # its thread EXIT event has been emitted (non-leaders)
         self.observed = False  # announced to the observers (thread_started), not yet gone
+        # ns the loop held this thread stopped inside its execve (at the entry stop after
+        # its timestamp, at the exec stop): taken out of the call's exit time
+        self.held_ns = 0
 
     def __repr__(self) -> str:
         return f"Tracee(tid={self.tid}, pid={self.pid}, comm={self.comm!r})"

@@ -322,8 +322,10 @@ mask and its threads run one at a time. The choice is recorded in the file.
 Recordings without ptrace (-t w, -t S, -F alone) stop nothing: --pin is
 refused there (taskset pins a program).
 
-exit status: the started command's (128+N if signal N killed it, 127 if it
-could not be started); 1 if the trace could not be written to the end (a full
+exit status: the started command's (if signal N killed it, ktr dies of N too
+once the trace is complete, as strace does, leaving no core of its own; 127 if
+it was not found, 126 if it could not be executed, as shells, with a trace of
+the failed execve); 1 if the trace could not be written to the end (a full
 disk, a reader of -o - that went away: records were lost), even when the
 command succeeded, or on any other error; 2 for a bad option; 0 after
 recording attached processes.
@@ -427,10 +429,13 @@ def _build_parser() -> _Parser:
                        help="queue length that wakes the writer at once (default a quarter "
                             f"of --queue-max, {defaults.delayqcnt} with the default; "
                             f"{_range(DELAYQCNT_RANGE)})")
-    queue.add_argument("--wake-delay", type=_ranged(float, *DELAY_MS_RANGE),
+    queue.add_argument("--flush-interval", "--wake-delay", dest="wake_delay",
+                       type=_ranged(float, *DELAY_MS_RANGE),
                        default=defaults.wakedelay_ms, metavar="MS",
-                       help=f"delayed writer wakeup (default {defaults.wakedelay_ms:g}; "
-                            f"{_range(DELAY_MS_RANGE)})")
+                       help="longest a record waits before a file gets it: what a "
+                            "SIGKILLed ktr loses (ktrace's delayed writer wakeup; default "
+                            f"{defaults.wakedelay_ms:g}; busy recordings write full batches "
+                            f"sooner; {_range(DELAY_MS_RANGE)})")
     queue.add_argument("--interactive-delay", type=_ranged(float, *DELAY_MS_RANGE),
                        default=defaults.intrwakdl_ms, metavar="MS",
                        help="delayed writer wakeup when the output is a pipe or terminal "

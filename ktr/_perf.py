@@ -363,6 +363,16 @@ def _paranoid() -> int | None:
         return None
 
 
+def max_sample_rate() -> int | None:
+    """kernel.perf_event_max_sample_rate now (the kernel lowers it by itself when its
+    sampling interrupts take too long); None if unreadable."""
+    try:
+        with open("/proc/sys/kernel/perf_event_max_sample_rate", "rb") as file:
+            return int(file.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
 class Event:
     """One perf event descriptor (from ``open_event``)."""
 

@@ -128,6 +128,7 @@ class PerfAttach:
         self._release = Release.DEFAULT
         self._spawned: SpawnedChild | None = None
         self._exit_status: int | None = None
+        self._command_signal = 0
         self._killable: set[int] = set()  # the command and its children known as such
         self._kills_sent: set[int] = set()
         self._exited: list[int] = []  # processes seen exiting, not ktr's children
@@ -186,9 +187,9 @@ class PerfAttach:
 
     def spawn(self, argv: Sequence[str]) -> int:
         """Fork ``argv`` held before its exec and open every watcher's events on
-        it, enabled by its exec; its pid. ``release`` lets it exec. TargetError
-        (exit status 127) if the command cannot be found, (one line) if its events
-        are refused; the child is killed then. Must be called before the recorder
+        it, enabled by its exec; its pid. ``release`` lets it exec (a command that
+        cannot be executed fails there: 127 or 126). TargetError (one line) if its
+        events are refused; the child is killed then. Must be called before the recorder
         starts any other thread (it forks)."""
         if self._spawned is not None or self._processes:
             raise RuntimeError("ktr: one spawned command per recording, and no targets")
@@ -477,6 +478,7 @@ class PerfAttach:
             if status is not None:
                 signo = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
                 self._exit_status = 128 + signo if signo else os.WEXITSTATUS(status)
+                self._command_signal = signo
         self._spawn_error = child.exec_error()
         child.close()
 
@@ -501,7 +503,7 @@ class PerfAttach:
                 killed=self._killed, lost=(sum(self._raced.values())
                                 + sum(count for count, _ in self._refused.values())
                                 + sum(self._uncertain.values())),
-                skipped=tuple(skipped))
+                skipped=tuple(skipped), command_signal=self._command_signal)
 
     def close(self) -> None:
         if self._spawned is not None:

@@ -31,6 +31,7 @@ Does not: parse the command line (``_options``) or print tracebacks.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import json
 import os
@@ -254,6 +255,7 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     notices = _BestEffortText(stderr if stderr is not None else sys.stderr)
     for line in thread_id_notices(options.pids):
         notices.write(line + "\n")
+    options = _capped_sample_rate(options, notices)
     if options.output == "-":
         _check_stdout_open()
     control_options = _control_options(options)
@@ -289,6 +291,23 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     finally:
         for source in prepared:
             source.close()
+
+
+def _capped_sample_rate(options: RecordOptions, notices: _BestEffortText) -> RecordOptions:
+    """``-F`` within kernel.perf_event_max_sample_rate, as perf record caps it: the
+    kernel refuses a higher frequency (and lowers the limit itself when sampling
+    interrupts take too long). One line says so."""
+    if options.sample_hz is None:
+        return options
+    from ._perf import max_sample_rate
+
+    limit = max_sample_rate()
+    if limit is None or limit < 1 or options.sample_hz <= limit:
+        return options
+    notices.write(f"ktr: -F {options.sample_hz} is over kernel.perf_event_max_sample_rate "
+                  f"({limit}): sampling at {limit} Hz (the limit can be raised with sysctl; "
+                  "the kernel lowers it when its sampling interrupts take too long)\n")
+    return dataclasses.replace(options, sample_hz=limit)
 
 
 def _record(options: RecordOptions, notices: _BestEffortText, clock: TraceClock,
@@ -424,10 +443,6 @@ def _outlive_failed_output(pid: int, name: str, failure: OutputError,
     terminal gave it to the command already (it shares our foreground process
     group: ^C reaches both), so Ctrl-C ends both as it would without ktr.
     """
-    notices.write(f"ktr: tracing stopped: {failure}; {name} (pid {pid}) continues "
-                  "untraced; waiting for it to end\n")
-    notices.flush()
-
     def forward(signo: int, frame: FrameType | None) -> None:
         if signo == signal.SIGINT and _in_foreground_group_with_us(pid):
             return
@@ -438,6 +453,11 @@ def _outlive_failed_output(pid: int, name: str, failure: OutputError,
     if threading.current_thread() is threading.main_thread():
         for passed_on in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             saved[passed_on] = signal.signal(passed_on, forward)
+    # Said once the signals are passed on: a Ctrl-C prompted by this line must not
+    # find Python's default handler (a KeyboardInterrupt, exit 130 instead of 1).
+    notices.write(f"ktr: tracing stopped: {failure}; {name} (pid {pid}) continues "
+                  "untraced; waiting for it to end\n")
+    notices.flush()
     try:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)  # a handler's EINTR is retried (PEP 475)
@@ -702,6 +722,13 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
         reasons = ", ".join(f"{error.name} {count}" for error, count in stats.drops.items()
                             if count)
         parts[-1] += f" ({reasons})"
+        ring_losses = stats.drops.get(formats.DropError.ENOBUFS, 0)
+        if ring_losses:
+            lines.append(f"ktr: {ring_losses} perf records lost (ENOBUFS): the kernel's ring "
+                         "buffers filled faster than ktr drained them"
+                         + (f"; -F {options.sample_hz} samples each thread that often, with "
+                            f"{options.stack_bytes} bytes of stack each: a lower -F or "
+                            "--stack-bytes loses fewer" if options.sample_hz else ""))
     if stats.begin_lost:
         # Nothing of the recording reached the output: its BEGIN was the first loss.
         lost = f"BEGIN and {_counted(unwritten, 'record', 'records')}" if unwritten else "BEGIN"

@@ -1,14 +1,18 @@
 """Starting the command of ``ktr record -- CMD`` so that it is traced from its first instruction.
 
-The command is resolved against ``PATH`` in the recorder (a missing command is
-a one-line ``TargetError`` with exit status 127, before anything is forked).
+The command is resolved against ``PATH`` in the recorder. One that cannot be
+executed (missing, not executable, not a format the kernel runs) is still
+forked and tried, so the trace holds BEGIN, the failed execve(s) and END, as
+for any recording; ``exec_error`` is then the one line to print.
 The child is forked and blocks reading a pipe; the control loop seizes it,
 sets it up to stop at its syscalls, and only then releases it, so its execve
 and everything after are seen. Between the release and exec the child does
 only: reset SIGPIPE/SIGXFSZ to their default dispositions (Python ignores them
 at start-up; the command must not inherit that), optionally install the
-seccomp filter, and execve. If execve fails, the child writes the errno to a
-close-on-exec pipe and exits with status 127.
+seccomp filter, and execve (each PATH candidate in turn when the command was
+not found, as execvp). If execve fails, the child writes the errno to a
+close-on-exec pipe and exits as a shell does: 127 when nothing was found
+(ENOENT, ENOTDIR), 126 otherwise (EACCES, ENOEXEC, ...).
 
 Guarantees: ``fork_command`` refuses to fork while the recorder has more than
 one thread (fork in a threaded process may deadlock the child); the child
@@ -27,11 +31,13 @@ import os
 import signal
 import threading
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from ._seccomp import PreparedFilter
 from .errors import TargetError
 
-COMMAND_NOT_FOUND_STATUS = 127
+COMMAND_NOT_FOUND_STATUS = 127  # as shells: not found
+COMMAND_NOT_EXECUTABLE_STATUS = 126  # found, but execve failed otherwise (EACCES, ENOEXEC)
 
 
 def _command_error(message: str, error_number: int) -> TargetError:
@@ -42,8 +48,15 @@ def _command_error(message: str, error_number: int) -> TargetError:
 
 def resolve_command(
     argv: Sequence[str | bytes], environment: Mapping[str, str] | None = None
-) -> bytes:
-    """The path execve will run for ``argv[0]`` (``execvp`` rules), or TargetError."""
+) -> Command:
+    """What execve will run for ``argv[0]`` (``execvp``'s rules), or the paths to try.
+
+    Found (an executable file): that path alone. Otherwise the child still tries,
+    so that the trace records the failed execve as strace shows it: a name with a
+    ``/`` as it is, a file found without execute permission (EACCES), or every
+    ``PATH`` entry in turn (ENOENT each: "command not found"). Only an empty
+    argument list or name is refused here (TargetError, 127).
+    """
     if not argv:
         raise _command_error("ktr: no command given", errno_module.EINVAL)
     name = os.fsencode(argv[0])
@@ -51,25 +64,46 @@ def resolve_command(
     if not name:
         raise _command_error("ktr: empty command name", errno_module.ENOENT)
     if b"/" in name:
-        candidates = [name]
-    else:
-        env = os.environ if environment is None else environment
-        search = os.fsencode(env.get("PATH", os.defpath))
-        candidates = [os.path.join(directory or b".", name) for directory in search.split(b":")]
-    denied = False
+        return Command((name,), shown, searched=False)
+    env = os.environ if environment is None else environment
+    search = os.fsencode(env.get("PATH", os.defpath))
+    candidates = [os.path.join(directory or b".", name) for directory in search.split(b":")]
+    denied = None
     for candidate in candidates:
         if os.path.isdir(candidate):
-            denied = True
+            denied = denied or candidate
             continue
         if os.path.exists(candidate):
             if os.access(candidate, os.X_OK):
-                return candidate
-            denied = True
-    if denied:
-        raise _command_error(f"ktr: {shown}: permission denied", errno_module.EACCES)
-    if b"/" in name:
-        raise _command_error(f"ktr: {shown}: no such file or directory", errno_module.ENOENT)
-    raise _command_error(f"ktr: {shown}: command not found", errno_module.ENOENT)
+                return Command((candidate,), shown, searched=True)
+            denied = denied or candidate
+    if denied is not None:
+        return Command((denied,), shown, searched=True)
+    return Command(tuple(candidates), shown, searched=True)
+
+
+class Command(NamedTuple):
+    """The paths the child execs in turn (the first that does not fail with
+    ENOENT runs), and how to name the command in a message."""
+
+    paths: tuple[bytes, ...]
+    shown: str  # argv[0] as given
+    searched: bool  # found through PATH (a missing one is "command not found")
+
+
+def exec_failure(command: Command, number: int) -> str:
+    """The line saying why ``command`` could not be executed (errno ``number``),
+    as a shell says it."""
+    if number in _NOT_FOUND:
+        return (f"{command.shown}: command not found" if command.searched
+                else f"{command.shown}: no such file or directory")
+    if number == errno_module.EACCES:
+        return f"{command.shown}: permission denied"
+    return f"cannot execute {os.fsdecode(command.paths[0])}: {os.strerror(number)}"
+
+
+#: execve's errors that mean "not there" (127 in shells; any other failure is 126).
+_NOT_FOUND = frozenset({errno_module.ENOENT, errno_module.ENOTDIR})
 
 
 class SpawnedChild:
@@ -77,11 +111,12 @@ class SpawnedChild:
 
     # A plain class, not a dataclass: generating a dataclass's methods costs
     # about a millisecond of every start-up.
-    __slots__ = ("error_fd", "path", "pid", "release_fd")
+    __slots__ = ("command", "error_fd", "path", "pid", "release_fd")
 
-    def __init__(self, pid: int, path: bytes, release_fd: int, error_fd: int) -> None:
+    def __init__(self, pid: int, command: Command, release_fd: int, error_fd: int) -> None:
         self.pid = pid
-        self.path = path
+        self.command = command
+        self.path = command.paths[0]
         self.release_fd = release_fd  # write one byte to let the child go on to exec
         self.error_fd = error_fd  # the child's exec errno arrives here (EOF if exec succeeded)
 
@@ -107,8 +142,7 @@ class SpawnedChild:
             os.close(fd)
         if len(data) < 4:
             return None
-        number = int.from_bytes(data[:4], "little")
-        return f"cannot execute {os.fsdecode(self.path)}: {os.strerror(number)}"
+        return exec_failure(self.command, int.from_bytes(data[:4], "little"))
 
     def close(self) -> None:
         for fd in (self.release_fd, self.error_fd):
@@ -124,12 +158,13 @@ def _thread_count() -> int:
 
 
 def fork_command(
-    path: bytes,
+    command: Command,
     argv: Sequence[str | bytes],
     environment: Mapping[str, str] | None,
     seccomp: PreparedFilter | None,
 ) -> SpawnedChild:
-    """Fork the child; it waits for ``release()`` and then execs ``path``."""
+    """Fork the child; it waits for ``release()`` and then execs ``command``'s paths
+    in turn."""
     if _thread_count() > 1:
         raise RuntimeError(
             "ktr: spawn() must run before the recorder starts other threads "
@@ -144,10 +179,10 @@ def fork_command(
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; it never returns
         _child(release_read, release_write, error_read, error_write,
-               path, arguments, env, seccomp)
+               command.paths, arguments, env, seccomp)
     os.close(release_read)
     os.close(error_write)
-    return SpawnedChild(pid, path, release_write, error_read)
+    return SpawnedChild(pid, command, release_write, error_read)
 
 
 def _child(
@@ -155,7 +190,7 @@ def _child(
     release_write: int,
     error_read: int,
     error_write: int,
-    path: bytes,
+    paths: tuple[bytes, ...],
     arguments: list[bytes],
     env: dict[bytes, bytes] | None,
     seccomp: PreparedFilter | None,
@@ -177,12 +212,19 @@ def _child(
         signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
         if seccomp is not None:
             seccomp.install()
-        if env is None:
-            os.execv(path, arguments)
-        else:
-            os.execve(path, arguments, env)
-    except OSError as error:
-        number = error.errno or errno_module.EIO
+        number = errno_module.ENOENT
+        for path in paths:  # (execvp's search: on past what is not there)
+            try:
+                if env is None:
+                    os.execv(path, arguments)
+                else:
+                    os.execve(path, arguments, env)
+            except OSError as error:
+                number = error.errno or errno_module.EIO
+                if number not in _NOT_FOUND:
+                    break
+        if number not in _NOT_FOUND:
+            status = COMMAND_NOT_EXECUTABLE_STATUS
         with contextlib.suppress(OSError):
             os.write(error_write, number.to_bytes(4, "little"))
     except BaseException:

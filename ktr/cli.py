@@ -2,8 +2,9 @@
 
 Guarantees: every error a user can cause ends in one line on stderr and a
 non-zero exit status, never a traceback; ``ktr record -- CMD`` exits with the
-command's exit status (128+signal if it was killed), or 1 if the trace could not
-be written to the end (records were lost). ``main`` returns the
+command's exit status, or dies of the signal that killed it (``run``: after the
+trace is complete, without a core of its own; ``main`` returns 128+signal), or
+exits 1 if the trace could not be written to the end (records were lost). ``main`` returns the
 status (for callers in Python); ``run`` is the command itself and exits.
 """
 
@@ -13,6 +14,8 @@ import atexit
 import contextlib
 import gc
 import os
+import resource
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -50,6 +53,12 @@ def _one_line(error: KtrError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    return _main(argv)[0]
+
+
+def _main(argv: Sequence[str] | None) -> tuple[int, int]:
+    """The exit status, and the signal to die of (the one that killed the command,
+    when the recording ended with it; else 0)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     closed = _occupy_closed_standard_fds()
     stderr: TextIO = (sys.stderr if sys.stderr is not None and 2 not in closed
@@ -58,13 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not arguments:
             # A usage error, as argparse's: on stderr, status 2.
             _report(stderr, _usage().rstrip("\n"))
-            return 2
+            return 2, 0
         if arguments[0] in ("-h", "--help", "help"):
             _write_stdout(_usage(), closed)
-            return 0
+            return 0, 0
         if arguments[0] == "--version":
             _write_stdout(f"ktr {__version__}\n", closed)
-            return 0
+            return 0, 0
         if arguments[0] != "record":
             raise UsageError(f"ktr: unknown command {arguments[0]!r} (try ktr record --help)")
         options = parse_record_arguments(arguments[1:])
@@ -72,26 +81,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._perf import available_counters
 
             _write_stdout("".join(f"{name}\n" for name in available_counters()), closed)
-            return 0
+            return 0, 0
         if options.list_probes:
             from ._probe_source import list_probes
 
             listing = list_probes(options.list_probes, options.pids[0] if options.pids
                                   else None)
             _write_stdout("".join(line + "\n" for line in listing), closed)
-            return 0
+            return 0, 0
         if options.output == "-" and 1 in closed:
             raise OutputError("cannot write trace to standard output: it is closed", "-")
         report = record(options, stderr)
         for line in summary_lines(options, report):
             _report(stderr, line)
-        return report.exit_status
+        signo = report.result.command_signal
+        if not (signo and report.exit_status == 128 + signo
+                and report.result.stop_reason is None):
+            signo = 0  # (the output failed, or ktr stopped the command itself)
+        return report.exit_status, signo
     except KtrError as error:
         _report(stderr, _one_line(error))
-        return error.exit_status
+        return error.exit_status, 0
     except KeyboardInterrupt:
         _report(stderr, "ktr: interrupted")
-        return 130
+        return 130, 0
 
 
 def run() -> NoReturn:
@@ -104,7 +117,7 @@ def run() -> NoReturn:
     the standard streams are flushed; a non-daemon thread still alive gets
     the normal exit, which waits for it.
     """
-    status = main()
+    status, signo = _main(None)
     if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
            if thread is not threading.main_thread()):
         sys.exit(status)
@@ -113,7 +126,36 @@ def run() -> NoReturn:
         if stream is not None:
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
+    if signo:
+        _die_of(signo)
     os._exit(status)
+
+
+def _die_of(signo: int) -> None:
+    """Die of the signal that killed the command, as strace does, so the shell says
+    "Segmentation fault" and a parent's waitpid sees WIFSIGNALED: the trace is
+    complete by now. ktr itself dumps no core (RLIMIT_CORE 0, not dumpable: a
+    core-dumping signal would otherwise leave ktr's core beside the command's).
+    Returns if the signal does not kill (the caller then exits 128+N)."""
+    with contextlib.suppress(OSError, ValueError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _not_dumpable()
+    with contextlib.suppress(OSError, ValueError):  # (SIGKILL's cannot be changed)
+        signal.signal(signo, signal.SIG_DFL)
+    with contextlib.suppress(OSError, ValueError):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signo})
+    with contextlib.suppress(OSError):
+        os.kill(os.getpid(), signo)
+
+
+def _not_dumpable() -> None:
+    """prctl(PR_SET_DUMPABLE, 0): no core even through a core_pattern pipe, which
+    RLIMIT_CORE 0 does not stop."""
+    import ctypes
+
+    pr_set_dumpable = 4
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_dumpable, 0, 0, 0, 0)
 
 
 def _write_stdout(text: str, closed: frozenset[int]) -> None:

@@ -317,21 +317,74 @@ class CallsDescriber:
     never paired with an entry before it.
     Records other than PROBE/PDEF/DROP are ignored, and so are the PROBE records
     ``keep`` (the ``-p``/``-t`` filter, ``record_filter``) does not keep.
+
+    ``min_duration_ns`` (``--min-duration``, uftrace replay's ``-t``/``--time-filter``):
+    only calls that lasted at least that long are shown. A call's duration is known at
+    its return, so a thread's lines are held while it has a call open and shown when
+    its outermost call returns; a call shorter than the threshold goes with its lines
+    (its callees, never longer than it, go too), and so do lines with no duration
+    (entry-only and offset probes, calls whose return is not in the trace), as
+    ``--min-duration`` drops unfinished syscalls. DROP lines are kept. Past
+    ``MAX_HELD_LINES`` held lines on a thread, its open calls are shown on what their
+    entries said (memory stays bounded when ``main`` never returns).
     """
 
     defer_entries = False
 
-    def __init__(self, keep: Callable[[Record], bool] | None = None) -> None:
+    def __init__(self, keep: Callable[[Record], bool] | None = None,
+                 min_duration_ns: int | None = None) -> None:
         self.keep = keep
         self.table = ProbeTable()
-        self._stacks: dict[int, list[tuple[str, int]]] = Table()  # tid -> (function, start)
-        self._held: dict[int, tuple[Record, str, int]] = Table()  # tid -> a possible leaf
+        # tid -> (function, start, serial of the call)
+        self._stacks: dict[int, list[tuple[str, int, int]]] = Table()
+        # tid -> a possible leaf: its entry, text, depth and serial
+        self._held: dict[int, tuple[Record, str, int, int]] = Table()
         self._returns: set[str] = set()
         self._header = True
         self.probes_seen = 0  # PROBE records in the input, kept or not: none says why
+        self._minimum = min_duration_ns
+        self._serial = 0
+        # With a minimum: each thread's lines held while a call is open, with the serial
+        # of the call they belong to (_NO_CALL: no duration, _ALWAYS: a DROP line).
+        self._lines: dict[int, list[tuple[str, int]]] = Table()
+        self._hidden: set[int] = set()  # calls shorter than the minimum
+        self._forced: set[int] = set()  # open calls shown because too much was held
 
     def _prefix(self, record: Record, duration: str) -> str:
         return f"{duration:>10} [{record.tid:6d}] | "
+
+    def _put(self, out: list[str], tid: int, serial: int, line: str) -> None:
+        if self._minimum is None:
+            out.append(line)
+            return
+        lines = self._lines.get(tid)
+        if lines is None:
+            lines = self._lines[tid] = []
+        lines.append((line, serial))
+        if len(lines) > MAX_HELD_LINES:
+            self._forced.update(serial for *_, serial in self._stacks.get(tid, ()))
+            self._release(out, tid)
+
+    def _release(self, out: list[str], tid: int) -> None:
+        """A thread's held lines whose calls are decided, in order (with a minimum)."""
+        lines = self._lines.pop(tid, None)
+        if not lines:
+            return
+        hidden, forced = self._hidden, self._forced
+        out.extend(line for line, serial in lines
+                   if serial == _ALWAYS or serial in forced
+                   or (serial >= 0 and serial not in hidden))
+        if not self._stacks.get(tid):  # every call of these lines has ended: forget them
+            for _, serial in lines:
+                hidden.discard(serial)
+                forced.discard(serial)
+
+    def _ended(self, serial: int, duration_ns: int | None) -> None:
+        """A call's return (or its loss: no duration) decides whether it is shown."""
+        minimum = self._minimum
+        if minimum is not None and serial not in self._forced and (
+                duration_ns is None or duration_ns < minimum):
+            self._hidden.add(serial)
 
     def describe(self, records: list[Record]) -> list[str]:
         out: list[str] = []
@@ -354,6 +407,8 @@ class CallsDescriber:
             if self.keep is not None and not self.keep(record):
                 continue
             self._probe(record, out)
+            if self._minimum is not None and not self._stacks.get(record.tid):
+                self._release(out, record.tid)
         return out
 
     def _drop(self, record: Record, out: list[str]) -> None:
@@ -371,8 +426,8 @@ class CallsDescriber:
         held = self._held.pop(tid, None)
         if held is None:
             return
-        record, text, depth = held
-        out.append(f"{self._prefix(record, '')}{'  ' * depth}{text} {{\n")
+        record, text, depth, serial = held
+        self._put(out, tid, serial, f"{self._prefix(record, '')}{'  ' * depth}{text} {{\n")
 
     def _probe(self, record: Record, out: list[str]) -> None:
         payload: Any = record.payload
@@ -386,37 +441,44 @@ class CallsDescriber:
             self._flush_held(tid, out)
             text = f"{key}({', '.join(self.table.text_values(payload))})"
             if key not in self._returns:
-                out.append(f"{self._prefix(record, '')}{'  ' * len(stack)}{text};\n")
+                self._put(out, tid, _NO_CALL,
+                          f"{self._prefix(record, '')}{'  ' * len(stack)}{text};\n")
                 return
-            self._held[tid] = (record, text, len(stack))
+            self._serial += 1
+            self._held[tid] = (record, text, len(stack), self._serial)
             if len(stack) >= MAX_DEPTH:
                 del stack[0]
-            stack.append((key, record.timestamp_ns))
+            stack.append((key, record.timestamp_ns, self._serial))
             return
         if payload.site == ProbeSite.RETURN:
             retval = self.table.text_values(payload)[0]
             index = next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0] == key), None)
             if index is None:
                 self._flush_held(tid, out)
-                out.append(f"{self._prefix(record, '')}{'  ' * len(stack)}"
-                           f"{key}() = {retval}; /* entry not in the trace */\n")
+                self._put(out, tid, _NO_CALL, f"{self._prefix(record, '')}{'  ' * len(stack)}"
+                          f"{key}() = {retval}; /* entry not in the trace */\n")
                 return
-            start = stack[index][1]
-            duration = _duration(record.timestamp_ns - start)
+            _, start, serial = stack[index]
+            elapsed = record.timestamp_ns - start
+            duration = _duration(elapsed)
+            for *_, inner in stack[index + 1:]:
+                self._ended(inner, None)  # (returns lost: never paired now)
+            self._ended(serial, elapsed)
             held = self._held.get(tid)
             if held is not None and index == len(stack) - 1 and held[2] == index:
                 del self._held[tid]
-                out.append(f"{self._prefix(record, duration)}{'  ' * index}{held[1]} = "
-                           f"{retval};\n")
+                self._put(out, tid, serial, f"{self._prefix(record, duration)}{'  ' * index}"
+                          f"{held[1]} = {retval};\n")
             else:
                 self._flush_held(tid, out)
-                out.append(f"{self._prefix(record, duration)}{'  ' * index}}} = {retval}; "
-                           f"/* {key} */\n")
+                self._put(out, tid, serial, f"{self._prefix(record, duration)}{'  ' * index}"
+                          f"}} = {retval}; /* {key} */\n")
             del stack[index:]
             return
         self._flush_held(tid, out)
-        out.append(f"{self._prefix(record, '')}{'  ' * len(stack)}{key}+{payload.offset:#x}"
-                   f"({', '.join(self.table.text_values(payload))});\n")
+        self._put(out, tid, _NO_CALL,
+                  f"{self._prefix(record, '')}{'  ' * len(stack)}{key}+{payload.offset:#x}"
+                  f"({', '.join(self.table.text_values(payload))});\n")
 
     def finish(self) -> list[str]:
         out: list[str] = []
@@ -429,9 +491,21 @@ class CallsDescriber:
             self._flush_held(tid, out)
         for tid, stack in self._stacks.items():
             for depth in range(len(stack) - 1, -1, -1):
-                out.append(f"{'':>10} [{tid:6d}] | {'  ' * depth}}} /* {stack[depth][0]}: "
-                           f"{why} */\n")
+                function, _, serial = stack[depth]
+                self._ended(serial, None)
+                self._put(out, tid, serial, f"{'':>10} [{tid:6d}] | {'  ' * depth}}} /* "
+                          f"{function}: {why} */\n")
             stack.clear()
+        for tid in list(self._lines):
+            self._release(out, tid)
+
+
+#: Serials of lines that belong to no call: no duration (hidden under a minimum), and
+#: lines always shown.
+_NO_CALL = -1
+_ALWAYS = -2
+#: Held lines per thread, under --min-duration, before its open calls are shown anyway.
+MAX_HELD_LINES = 65536
 
 
 class FunctionStats:
@@ -453,10 +527,14 @@ class ProbeSummary:
     without time.
     """
 
-    def __init__(self, pids: frozenset[int] = frozenset()) -> None:
+    def __init__(self, pids: frozenset[int] = frozenset(),
+                 min_duration_ns: int | None = None) -> None:
         self.stack = CallStack()
         self.functions: dict[str, FunctionStats] = {}
         self.pids = pids  # only these processes' or threads' calls (empty: all)
+        # --min-duration: only calls that returned after at least this long are counted
+        # (as the calls view shows them); their self time is as measured
+        self.minimum = min_duration_ns
 
     def add_records(self, records: Iterable[Record]) -> None:
         pids = self.pids
@@ -468,12 +546,18 @@ class ProbeSummary:
             if (pids and kind == RecordKind.PROBE and record.pid not in pids
                     and record.tid not in pids):
                 continue
+            minimum = self.minimum
             for event, call in self.stack.feed(record):
+                if minimum is not None and (event != "exit"
+                                            or (call.duration_ns or 0) < minimum):
+                    continue
                 stats = self.functions.setdefault(call.function, FunctionStats())
                 if event in ("enter", "orphan", "point"):
                     stats.calls += 1
                 elif event == "exit":
                     duration = call.duration_ns or 0
+                    if minimum is not None:
+                        stats.calls += 1  # (counted at its return: its time decides)
                     stats.returned += 1
                     stats.total_ns += duration
                     stats.self_ns += duration - call.child_ns

@@ -115,7 +115,9 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
                      through the trace as -y does)
   --since/--until T  +1.5s after the first record, 1700000000.25 (seconds
                      since the epoch) or 2026-11-30T01:02:03 (local time)
-  --min-duration D   calls that spent at least D in the kernel (1.5, 200ms)
+  --min-duration D   calls that spent at least D in the kernel (1.5, 200ms);
+                     with --format calls, probed calls that lasted at least D
+                     (uftrace replay -t; not with --format folded)
 Signals, process events and the other records that are not calls are kept
 by -e/-P/-z/-Z/--min-duration; --since/--until apply to every record, a call
 by its CALL's time (a call begun before --until is shown whole).
@@ -132,10 +134,15 @@ Letters kdump and strace both use, with different meanings:
           previous record)
   -p      -p PID: show only PID's records  (strace: attach to PID)
   -c      --summary (strace's -c)          -c: the summary
-With --format strace, -t -tt -ttt -T -r take strace's meaning: without any
-of them the lines carry -ttt's and -T's columns (strace -f -ttt -T's
-layout); with them, exactly the columns they ask for (-t/-tt in this
-machine's local time).
+  -f      -f FILE: the trace to read       -f: follow forks; nothing to ask
+                                           (every process is shown): a -f
+                                           naming no file is accepted
+  -s      no I/O data                      -s N: string size (-m N)
+With --format strace, -t -tt -ttt -T -r -s N take strace's meaning: without
+any of the first five the lines carry -ttt's and -T's columns (strace -f
+-ttt -T's layout); with them, exactly the columns they ask for (-t/-tt in
+this machine's local time). -w (strace -c -w) goes with -c: the summary
+counts wall-clock time anyway.
 
 Facilities (-t), ktrace's letters:
 """ + "".join(f"  {letter}  {text}\n" for letter, text in formats.FACILITY_HELP.items()) + (
@@ -371,6 +378,50 @@ def _strace_times(argv: list[str]) -> list[str]:
     return out
 
 
+def _names_no_file(argv: Sequence[str], index: int) -> bool:
+    """The word after ``argv[index]`` cannot be a trace file: there is none, or it is
+    an option (``-`` alone is standard input, a file)."""
+    following = argv[index + 1] if index + 1 < len(argv) else "--"
+    return following == "--" or (following.startswith("-") and following != "-")
+
+
+def _strace_letters(argv: list[str]) -> list[str]:
+    """strace's letters whose ktrdump meaning differs, as an strace user means them.
+
+    ``-f``: kdump's ``-f FILE`` names the trace; strace's ``-f`` (follow forks)
+    takes no value. Both read ``-f FILE`` alike, so only a ``-f`` that names no
+    file is strace's: under ``--format strace`` it asks for nothing (every
+    process and thread of the trace is shown, as under strace -f) and is
+    dropped; in kdump's formats it is one line saying what to do. ``-s N``
+    under ``--format strace`` is strace's string size: ``-m N`` (kdump's ``-s``
+    takes no value). ``-w`` (strace -c -w) asks for the summary's wall-clock
+    time, which is the only time ``--summary`` counts: dropped.
+    """
+    strace = _strace_format_requested(argv)
+    end = argv.index("--") if "--" in argv else len(argv)
+    out: list[str] = []
+    skip = False
+    for index, word in enumerate(argv[:end]):
+        if skip:
+            skip = False
+            continue
+        if word == "-f" and _names_no_file(argv[:end], index):
+            if not strace:
+                raise UsageError("-f FILE names the trace to read (kdump's -f); strace's -f "
+                                 "(follow forks) is not needed: every process and thread "
+                                 "is shown (drop -f, or use --format strace, which accepts "
+                                 "it)")
+            continue
+        if strace and word == "-s" and index + 1 < end and argv[index + 1].isdigit():
+            out += ["-m", argv[index + 1]]
+            skip = True
+            continue
+        if word == "-w" and ("-c" in argv[:end] or "--summary" in argv[:end]):
+            continue
+        out.append(word)
+    return out + argv[end:]
+
+
 def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:
     if not (arguments.strace_clock or arguments.strace_relative or arguments.strace_durations):
         return DEFAULT_STRACE_TIMES
@@ -424,7 +475,8 @@ def _option_value(option: str, parse: Callable[[str], _Value], text: str | None
 
 
 def parse_options(argv: Sequence[str]) -> Options:
-    arguments = _parser().parse_args(_strace_times(_attach_signed_values(list(argv))))
+    arguments = _parser().parse_args(
+        _strace_times(_strace_letters(_attach_signed_values(list(argv)))))
     files = list(arguments.files)
     if arguments.file_option is not None:
         if files:
@@ -454,6 +506,9 @@ def parse_options(argv: Sequence[str]) -> Options:
                                  or arguments.output_format != "strace"):
         raise UsageError("-ff writes one file per thread: it needs --format strace and "
                          "-o PREFIX")
+    if arguments.output_format == "folded" and arguments.min_duration is not None:
+        raise UsageError("--min-duration keeps calls by their duration: stack samples "
+                         "(--format folded) have none")
     if arguments.follow and len(files) > 1:
         raise UsageError("-l follows one trace; give one FILE")
     columns = None
@@ -639,7 +694,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         if options.output_format == "parquet":
             return _parquet(options, source, events, stderr, selector, inputs)
         if options.output_format == "calls":
-            calls = CallsDescriber(record_filter(options))
+            calls = CallsDescriber(record_filter(options),
+                                   min_duration_ns=options.selection.min_duration_ns)
             status = dump(source, calls, Output(stdout), stderr, events)
             if not calls.probes_seen:
                 # An empty table alone looks like a broken view (perf report says so too).
@@ -737,7 +793,7 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         events = _of_kinds(events, options.kinds)
     header = source.header
     order = header.byte_order if header is not None else "little"
-    probes = ProbeSummary(options.pids)
+    probes = ProbeSummary(options.pids, options.selection.min_duration_ns)
     profile = Profile(Stacks(options.symbol_cache, _warner(stderr)))
     pids = options.pids
     sample = int(formats.RecordKind.SAMPLE)

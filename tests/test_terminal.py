@@ -83,7 +83,7 @@ def test_status_line_when_the_traced_program_does_not_use_the_terminal(tmp_path:
 
 
 def test_the_status_line_counts_records_as_they_are_made(tmp_path: Path) -> None:
-    """Into a file the writer batches every 5 s: the status line still shows the
+    """Into a file the writer batches every second: the status line still shows the
     records made so far (600 and more syscalls here), not the one written."""
     import re
     import select

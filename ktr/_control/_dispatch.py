@@ -53,6 +53,8 @@ _X32_BIT = pt.X32_SYSCALL_BIT
 _X86_64 = Abi.X86_64
 _PTRACE_SYSCALL = pt.PTRACE_SYSCALL
 _PTRACE_CONT = pt.PTRACE_CONT
+#: every ABI's execve and execveat numbers: a quick "not an exec" on the entry path
+_EXEC_NRS = frozenset(number for numbers in _EXECVE_NUMBERS.values() for number in numbers)
 #: Stops between two calls of run's ``flush``.
 FLUSH_EVERY = 64
 
@@ -108,6 +110,7 @@ class DispatchMixin(ControlState):
             killed=self._killed,
             lost=self._lost,
             skipped=tuple(self._skipped),
+            command_signal=self._command_signal,
         )
 
     def _emergency_release(self) -> None:
@@ -299,6 +302,11 @@ class DispatchMixin(ControlState):
                 # tuple.__new__ directly: the NamedTuple's own __new__ is a
                 # Python frame more on the hottest line of the loop
                 now = _monotonic_ns()
+                if tracee.held_ns:
+                    # An execve: the time the loop held the thread stopped in it (its
+                    # argv read, the exec stop's work) is ktr's, not the kernel's.
+                    now -= tracee.held_ns
+                    tracee.held_ns = 0
                 event = _new_tuple(SyscallExit, (
                     tracee, now + self._clock.offset_ns, now, abi, nr, rval,
                     -rval if info[3] else 0, entry,
@@ -331,6 +339,10 @@ class DispatchMixin(ControlState):
         if tracee.dropping:
             self._let_go(tracee, 0)
             return
+        if op != _INFO_EXIT and event is not None and nr in _EXEC_NRS \
+                and nr in _EXECVE_NUMBERS.get(abi, ()):
+            # (read before the resume: never a moment of the kernel's own time)
+            tracee.held_ns = _monotonic_ns() - now  # (the entry's time: see the exit)
         try:
             pt.resume(_PTRACE_SYSCALL if (self._step_all or tracee.in_syscall)
                       else _PTRACE_CONT, tid, 0)
@@ -522,6 +534,10 @@ class DispatchMixin(ControlState):
                 self._handle(tid, status)
 
     def _exec(self, tracee: Tracee) -> None:
+        # The exec is done when this stop is seen: what follows is ktr's work, held
+        # out of the execve's duration (``held_ns``), and the EXEC record is stamped
+        # on the clock the call's RET will use (the entry's hold taken out too).
+        stopped = _monotonic_ns()
         tid = tracee.tid
         try:
             former = pt.geteventmsg(tid)
@@ -545,6 +561,7 @@ class DispatchMixin(ControlState):
                 execing.tid = tid
                 self._tracees[tid] = execing
                 self._held = tracee = execing
+        exec_ns = stopped + self._clock.offset_ns - tracee.held_ns
         path = _procfs.executable_path(tid)
         abi = _procfs.abi_of_executable(f"/proc/{tid}/exe")
         if abi is Abi.UNKNOWN:
@@ -554,7 +571,7 @@ class DispatchMixin(ControlState):
         tracee.comm = _procfs.read_comm(tid)
         tracee.emul_pending = True
         tracee.pre_exec = False
-        self._emit(ProcessEvent(tracee, self._clock.now_ns(), Lifecycle.EXEC, path=path,
+        self._emit(ProcessEvent(tracee, exec_ns, Lifecycle.EXEC, path=path,
                                 former_tid=former if former != tid else 0))
         self._observe_exec(tracee, former if former != tid else 0)
         if self._privileges_withheld(tid) and not process.filtered and not tracee.dropping:
@@ -562,6 +579,7 @@ class DispatchMixin(ControlState):
                                "runs it without its privileges while traced; released")
             self._let_go(tracee, 0)
             return
+        tracee.held_ns += _monotonic_ns() - stopped
         self._resume(tracee, 0)
 
     def _privileges_withheld(self, tid: int) -> bool:
@@ -616,6 +634,7 @@ class DispatchMixin(ControlState):
             self._forget_process(process)
             if self._spawned is not None and process.pid == self._spawned.pid:
                 self._exit_status = 128 + signo if signo else code
+                self._command_signal = signo
 
     def _forget_process(self, process: _Process) -> None:
         process.memory.close()

@@ -34,16 +34,17 @@ class SetupMixin(ControlState):
     ) -> int:
         """Start ``argv`` under control (before its first instruction); its pid.
 
-        Raises TargetError (exit status 127) if the command cannot be found.
+        A command that cannot be executed is still forked: its execve fails under
+        control (``RunResult.spawn_error``, exit status 127 or 126).
         Must be called before the recorder starts any other thread.
         """
         if self._spawned is not None:
             raise RuntimeError("ktr: one spawned command per recording")
         self._claim_thread()
-        path = resolve_command(argv, environment)
+        command = resolve_command(argv, environment)
         if self.options.seccomp is not None and self._filter is None:
             self._filter = PreparedFilter(self.options.seccomp)
-        child = fork_command(path, argv, environment, self._filter)
+        child = fork_command(command, argv, environment, self._filter)
         pid = child.pid
         try:
             if self.options.pin_cpu is not None:

@@ -149,6 +149,7 @@ class RunResult(NamedTuple):
     #: processes that exited whose exit statuses could not be read (without ptrace:
     #: attached ones, and children followed with -i, are not the recorder's children)
     exits_unknown: tuple[int, ...] = ()
+    command_signal: int = 0  # the signal that killed the spawned command, if one did
 
 
 class _Process:
@@ -223,6 +224,7 @@ class ControlState:
         self._flush: Callable[[], None] | None = None
         self._spawned: SpawnedChild | None = None
         self._exit_status: int | None = None
+        self._command_signal = 0
         self._tracer_thread: int | None = None
         self._saved_affinity: dict[int, set[int]] = {}
         self._recorder_affinity: set[int] | None = None

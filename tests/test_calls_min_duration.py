@@ -1,0 +1,93 @@
+"""``ktrdump --format calls --min-duration D``: uftrace replay's ``-t``/``--time-filter``.
+
+Only probed calls that lasted at least D are shown; a shorter call goes with
+its callees (never longer than it). Before, the calls view ignored the
+option and listed the 2 us calls too. Oracle: the C program's own call
+counts and the sleep it makes inside ``slow``.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from probe_support import gcc
+
+KTR = Path(sys.executable).parent / "ktr"
+KTRDUMP = Path(sys.executable).parent / "ktrdump"
+
+PROGRAM = r"""
+#include <time.h>
+__attribute__((noipa)) int quick(int x) { return x + 1; }
+__attribute__((noipa)) int slow(int x) {
+  struct timespec pause = {0, 30000000};
+  nanosleep(&pause, 0);
+  return quick(quick(x));
+}
+int main(void) {
+  int s = 0;
+  for (int i = 0; i < 3; i++) s += quick(i);
+  return slow(s) == 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("mindur")
+    (directory / "prog.c").write_text(PROGRAM)
+    subprocess.run([gcc(), "-O1", "-o", str(directory / "prog"), str(directory / "prog.c")],
+                   check=True)
+    path = directory / "t.ktr"
+    subprocess.run([KTR, "record", "-q", "-t", "f", "-o", str(path),
+                    "-P", "prog:quick(i32)", "-P", "prog:quick:return(i32)",
+                    "-P", "prog:slow(i32)", "-P", "prog:slow:return(i32)",
+                    "--", str(directory / "prog")], check=True, timeout=60, cwd=directory)
+    return path
+
+
+def calls(trace: Path, *options: str) -> list[str]:
+    done = subprocess.run([KTRDUMP, "--format", "calls", *options, str(trace)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return [line.split("| ", 1)[1].strip() for line in done.stdout.splitlines()[1:]]
+
+
+def test_short_calls_and_their_callees_are_left_out(trace: Path) -> None:
+    every = calls(trace)
+    assert sum(line.startswith("prog:quick(") for line in every) == 5  # 3 + 2 in slow
+    assert "prog:slow(6) {" in every
+    kept = calls(trace, "--min-duration", "10ms")
+    assert kept == ["prog:slow(6) {", "} = 8; /* prog:slow */"]
+    # The shown duration is at least the threshold (and the 30 ms sleep).
+    done = subprocess.run([KTRDUMP, "--format", "calls", "--min-duration", "10ms", str(trace)],
+                          capture_output=True, text=True, check=True).stdout
+    (closing,) = [line for line in done.splitlines() if "/* prog:slow */" in line]
+    value, unit = re.match(r"\s*([\d.]+) (us|ms|  s)", closing).groups()  # type: ignore[union-attr]
+    assert float(value) * {"us": 1e-3, "ms": 1.0, "  s": 1e3}[unit] >= 30.0
+
+
+def test_a_threshold_below_every_call_keeps_them_all(trace: Path) -> None:
+    assert calls(trace, "--min-duration", "1ns") == calls(trace)
+
+
+def test_folded_refuses_min_duration_in_one_line(trace: Path) -> None:
+    done = subprocess.run([KTRDUMP, "--format", "folded", "--min-duration", "1ms", str(trace)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and "--min-duration" in lines[0], lines
+
+
+def test_the_summary_counts_only_calls_that_long(trace: Path) -> None:
+    def rows(*options: str) -> dict[str, str]:
+        text = subprocess.run([KTRDUMP, "--summary", *options, str(trace)],
+                              capture_output=True, text=True, check=True).stdout
+        table = text.split("function probes:")[1].splitlines()[3:]
+        return {line.split()[-1]: line.split()[-2] for line in table if line.strip()}
+
+    assert rows() == {"prog:slow": "1", "prog:quick": "5"}
+    assert rows("--min-duration", "10ms") == {"prog:slow": "1"}

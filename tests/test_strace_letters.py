@@ -1,0 +1,86 @@
+"""An strace user's command line works: strace's letters that kdump's options also use.
+
+kdump's ``-f FILE`` names the trace; strace's ``-f`` (follow forks) takes no
+value, and ``ktrdump --format strace -f -tt -T -y t.ktr`` used to stop at
+``argument -f: expected one argument``. Under ``--format strace`` a ``-f``
+naming no file is strace's and changes nothing (every process is shown, as
+strace -f shows them); ``-s N`` is strace's string size; ``-c -w`` is the
+summary. kdump's ``-f FILE`` keeps working; in kdump's formats a ``-f`` naming
+no file is one line saying what to do.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+KTR = BIN / "ktr"
+KTRDUMP = BIN / "ktrdump"
+
+
+@pytest.fixture(scope="module")
+def trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A parent and a child it forks (two processes), and a long string."""
+    path = tmp_path_factory.mktemp("letters") / "f.ktr"
+    subprocess.run([KTR, "record", "-q", "-i", "-o", str(path), "--", "sh", "-c",
+                    "cat /etc/hostname > /dev/null; echo "
+                    "0123456789012345678901234567890123456789012345678901234567890123456789"
+                    " > /dev/null"],
+                   check=True, timeout=60)
+    return path
+
+
+def dump(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([KTRDUMP, *arguments], capture_output=True, text=True, timeout=60)
+
+
+def test_strace_f_is_accepted_and_changes_nothing(trace: Path) -> None:
+    plain = dump("--format", "strace", "-tt", "-T", "-y", str(trace))
+    assert plain.returncode == 0, plain.stderr
+    # Both processes are there without -f: strace -f's view is the only one.
+    assert len({line.split()[0] for line in plain.stdout.splitlines()}) == 2
+    for words in (("-f", "-tt", "-T", "-y", str(trace)), ("-tt", "-T", "-y", str(trace), "-f"),
+                  ("-tt", "-f", "-T", "-y", "--", str(trace))):
+        copied = dump("--format", "strace", *words)
+        assert (copied.returncode, copied.stderr) == (0, ""), words
+        assert copied.stdout == plain.stdout, words
+
+
+def test_kdumps_f_file_still_names_the_trace(trace: Path) -> None:
+    given = dump("--format", "strace", "-f", str(trace))
+    assert given.returncode == 0, given.stderr
+    assert given.stdout == dump("--format", "strace", str(trace)).stdout
+    text = dump("-f", str(trace))
+    assert text.returncode == 0, text.stderr
+    assert "execve" in text.stdout
+
+
+def test_f_naming_no_file_in_kdump_format_is_one_line(trace: Path) -> None:
+    done = dump("-f", "-tt", str(trace))
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert "follow forks" in lines[0] and "--format strace" in lines[0]
+    assert done.stdout == ""
+
+
+def test_strace_s_is_the_string_size(trace: Path) -> None:
+    wide = dump("--format", "strace", "-s", "64", str(trace))
+    assert wide.returncode == 0, wide.stderr
+    assert wide.stdout == dump("--format", "strace", "-m", "64", str(trace)).stdout
+    assert wide.stdout != dump("--format", "strace", str(trace)).stdout  # 32 by default
+    assert '"01234567890123456789012345678901234567890123456789012345678901234"...' \
+        not in wide.stdout  # (a 64-byte cut ends at 64, not 65)
+    assert "0123456789012345678901234567890123456789012345678901234567890123\"..." \
+        in wide.stdout
+
+
+def test_summary_takes_stracess_w(trace: Path) -> None:
+    with_w = dump("-c", "-w", str(trace))
+    assert with_w.returncode == 0, with_w.stderr
+    assert with_w.stdout == dump("-c", str(trace)).stdout
+    assert "syscall" in with_w.stdout
