@@ -4,7 +4,8 @@
 in an array, then reads the array back from the object file with pyelftools,
 so it works for ``-m32`` too without a 32-bit C library. ``build_i386`` links a
 freestanding i386 program (no C library; system calls by ``int $0x80``).
-Both skip the calling test when the compiler cannot do it here.
+Both skip the calling test when the compiler cannot do it here; ``build_program``
+compiles and links a test program (skips without a compiler).
 """
 
 from __future__ import annotations
@@ -90,4 +91,17 @@ def build_i386(tmp_path: Path, source: str, name: str = "probe32") -> Path:
     if result.returncode != 0:
         pytest.skip(f"gcc -m32 cannot link a freestanding program here: "
                     f"{result.stderr.strip()[:200]}")
+    return output
+
+
+def build_program(directory: Path, name: str, source: str, *flags: str) -> Path:
+    """Compile and link C ``source`` into ``directory/name`` with ``flags`` (skips
+    the calling test when there is no compiler; a compile error fails it)."""
+    path = directory / f"{name}.c"
+    path.write_text(source)
+    output = directory / name
+    result = subprocess.run([_compiler(), *flags, "-o", str(output), str(path)],
+                            capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise AssertionError(f"C compile failed:\n{result.stderr}")
     return output

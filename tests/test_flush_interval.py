@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from c_support import build_program
 
 import ktrdump
 from ktr._options import parse_record_arguments
@@ -42,14 +42,7 @@ int main(void) {
 
 @pytest.fixture(scope="module")
 def slow_program(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip("gcc is not installed")
-    directory = tmp_path_factory.mktemp("flush")
-    (directory / "slow.c").write_text(SLOW)
-    subprocess.run([gcc, "-O1", "-o", str(directory / "slow"), str(directory / "slow.c")],
-                   check=True)
-    return directory / "slow"
+    return build_program(tmp_path_factory.mktemp("flush"), "slow", SLOW, "-O1")
 
 
 def _getppid_calls(trace: Path) -> int:

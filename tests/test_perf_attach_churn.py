@@ -14,13 +14,13 @@ counted for it (a thread opened twice has twice as many).
 from __future__ import annotations
 
 import itertools
-import shutil
 import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from c_support import build_program
 from control_support import Tee
 
 import formats
@@ -76,16 +76,7 @@ int main(void) {
 
 @pytest.fixture(scope="module")
 def churn(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    compiler = shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler")
-    directory = tmp_path_factory.mktemp("churn")
-    source = directory / "churn.c"
-    source.write_text(CHURN)
-    program = directory / "churn"
-    subprocess.run([compiler, "-O2", "-pthread", "-o", str(program), str(source)],
-                   check=True, capture_output=True, timeout=60)
-    return program
+    return build_program(tmp_path_factory.mktemp("churn"), "churn", CHURN, "-O2", "-pthread")
 
 
 def _record(program: Path, trace: Path, switches_to_see: int

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import bisect
 import os
-import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from c_support import build_program
 
 import formats
 import ktrdump
@@ -94,16 +94,8 @@ int main(void) {
 def pingpong(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("needs two CPUs to move between")
-    compiler = shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler")
-    directory = tmp_path_factory.mktemp("pingpong")
-    source = directory / "pingpong.c"
-    source.write_text(PINGPONG)
-    program = directory / "pingpong"
-    subprocess.run([compiler, "-O2", "-pthread", "-o", str(program), str(source)],
-                   check=True, capture_output=True, timeout=60)
-    return program
+    return build_program(tmp_path_factory.mktemp("pingpong"), "pingpong", PINGPONG,
+                         "-O2", "-pthread")
 
 
 def _cpu(record: formats.Record) -> int:
