@@ -89,6 +89,9 @@ RING_PAGES = 1024  # 4 MiB per CPU: bursts of ~40 k hits wait there for the read
 #: The tests' hook for a small ring (a power of two), which a probed loop overruns at once:
 #: ring losses on demand, without a loop running for seconds.
 RING_PAGES_TEST_ENV = "KTR_TEST_PROBE_RING_PAGES"
+#: The tests' hook for a set-up in progress: ``prepare`` first reads this file (a FIFO the
+#: test holds), so a signal can be sent while set-up is known to be under way.
+PREPARE_WAIT_TEST_ENV = "KTR_TEST_PROBE_PREPARE_FIFO"
 
 
 def _ring_pages() -> int:
@@ -165,6 +168,10 @@ class ProbeSession:
 
     def prepare(self) -> None:
         """Before any target exists: check every spec and tracefs; own a fresh group."""
+        hook = os.environ.get(PREPARE_WAIT_TEST_ENV)
+        if hook:
+            with open(hook, "rb") as fifo:
+                fifo.read(1)
         precheck_probes(self.options)
         self.root = find_tracefs()
         for group in clean_stale_groups(self.root):

@@ -1,0 +1,76 @@
+"""Probe set-up as a user meets it: how long placing takes is not a window where Ctrl-C
+loses the file; modules named wrongly or never mapped are said; addresses in stripped files.
+
+Real processes (gcc-built in the test), real tracefs and uprobes; perf probe as the oracle
+where it has an opinion.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from probe_support import build_program, groups_of
+
+from ktr._probe_source import PREPARE_WAIT_TEST_ENV
+
+KTR = [sys.executable, "-m", "ktr"]
+KTRDUMP = [sys.executable, "-m", "ktrdump"]
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="uprobes need root")
+
+
+def records_of(trace: Path) -> list[dict[str, object]]:
+    text = subprocess.run([*KTRDUMP, "--json", str(trace)], capture_output=True, text=True,
+                          check=True).stdout
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def tracer_of(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines()
+                    if line.startswith("TracerPid:")).split()[1])
+
+
+@pytest.mark.parametrize("attach", [True, False], ids=["attach", "command"])
+def test_ctrl_c_during_probe_setup_leaves_a_file_saying_so(tmp_path: Path,
+                                                           attach: bool) -> None:
+    prog = build_program(tmp_path)
+    hold = tmp_path / "hold"
+    os.mkfifo(hold)
+    out = tmp_path / "early.ktr"
+    target = subprocess.Popen([str(prog), "wait"], stdin=subprocess.PIPE)
+    how = ["-p", str(target.pid)] if attach else ["--", str(prog), "basic"]
+    # as from a terminal: SIGINT not ignored in the recorder
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        recorder = subprocess.Popen(
+            [*KTR, "record", "-q", "-o", str(out), "-P", "libc:free:return", "-t", "f", *how],
+            stderr=subprocess.PIPE, text=True,
+            env={**os.environ, PREPARE_WAIT_TEST_ENV: str(hold)})
+    finally:
+        signal.signal(signal.SIGINT, saved)
+    try:
+        # opening returns once the recorder opened it too: its set-up is under way
+        with open(hold, "wb"):
+            recorder.send_signal(signal.SIGINT)
+            _, stderr = recorder.communicate(timeout=20)
+        assert recorder.returncode == 130, stderr
+        assert stderr.count("\n") == 1 and "before recording began" in stderr, stderr
+        assert tracer_of(target.pid) == 0  # never touched
+    finally:
+        target.kill()
+        target.wait()
+        recorder.kill()
+        recorder.wait()
+    kinds = [r["type"] for r in records_of(out)]
+    assert kinds == ["BEGIN", "END"]
+    end = records_of(out)[-1]
+    assert end["reason"] == "interrupted by SIGINT before recording began"
+    assert end["stopped_early"] is True and end["processes"] == 0
+    assert groups_of(recorder.pid) == []
