@@ -573,6 +573,7 @@ class Resolver:
             self._fail(strict, f"probe {spec.text!r}: {what} {spec.function!r} in "
                        f"{path}{stripped}")
             return []
+        self._refuse_past_cap(spec, path, image, symbols)
         seen: set[int] = set()
         out: list[ResolvedProbe] = []
         for symbol in symbols:
@@ -595,6 +596,31 @@ class Resolver:
         if not out and strict:
             raise ProbeError(f"probe {spec.text!r}: nothing to probe in {path}")
         return out
+
+    def _refuse_past_cap(self, spec: ProbeSpec, path: str, image: ElfImage,
+                         symbols: list[FunctionSymbol]) -> None:
+        """Refuse a glob past ``max_probes`` as soon as its matches are known, before
+        any probe is worked out (a libc-wide glob has thousands).
+
+        Counted: the distinct addresses of non-IFUNC matches in the file's contents
+        (each is one probe; an IFUNC adds its implementations), less the probes already
+        placed in this file (one of them may be among these): a count never above the
+        one ``resolve`` reaches, so nothing it would accept is refused here."""
+        if spec.site == ProbeSite.OFFSET:
+            return  # an offset past a function's end places nothing: no lower bound
+        addresses = {sym.vaddr for sym in symbols
+                     if not sym.ifunc and image.vaddr_to_offset(sym.vaddr) is not None}
+        try:
+            status = os.stat(self.access.get(path, path))
+            here = sum(1 for probe in self.placed.values()
+                       if probe.identity in (None, (status.st_dev, status.st_ino)))
+        except OSError:
+            here = len(self.placed)
+        if self.total + len(addresses) - here > self.max_probes:
+            raise ProbeError(
+                f"more than {self.max_probes} probes ({spec.text!r} matches "
+                f"{len(addresses)} functions in {os.path.basename(path)}; narrow the glob "
+                "or raise --max-probes)")
 
     def _probe_at(self, spec: ProbeSpec, path: str, image: ElfImage, symbol: FunctionSymbol,
                   alias: str, strict: bool) -> ResolvedProbe | None:

@@ -74,3 +74,29 @@ def test_ctrl_c_during_probe_setup_leaves_a_file_saying_so(tmp_path: Path,
     assert end["reason"] == "interrupted by SIGINT before recording began"
     assert end["stopped_early"] is True and end["processes"] == 0
     assert groups_of(recorder.pid) == []
+
+
+def test_a_glob_past_the_cap_is_refused_before_any_probe_is_worked_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ktr._probes import ProbeError, Resolver, parse_spec
+
+    worked: list[str] = []
+    original = Resolver._probe_at
+
+    def counting(self: Resolver, *args: object, **kwargs: object) -> object:
+        worked.append("x")
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Resolver, "_probe_at", counting)
+    exe = "/bin/true"
+    with pytest.raises(ProbeError, match=r"more than 1000 probes \('libc:\*' matches \d+ "):
+        Resolver((parse_spec("libc:*"),), max_probes=1000).resolve(exe, (), strict=True)
+    assert worked == []
+    # the early count never refuses what the full one accepts: a glob with IFUNCs
+    # (each one probe per implementation) at exactly its own count, and one less
+    spec = parse_spec("libc:str*")
+    placed = len(Resolver((spec,), max_probes=100000).resolve(exe, (), strict=True))
+    assert placed > 10
+    assert len(Resolver((spec,), max_probes=placed).resolve(exe, (), strict=True)) == placed
+    with pytest.raises(ProbeError, match="more than"):
+        Resolver((spec,), max_probes=placed - 1).resolve(exe, (), strict=True)
