@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,69 @@ def test_a_glob_past_the_cap_is_refused_before_any_probe_is_worked_out(
     assert len(Resolver((spec,), max_probes=placed).resolve(exe, (), strict=True)) == placed
     with pytest.raises(ProbeError, match="more than"):
         Resolver((spec,), max_probes=placed - 1).resolve(exe, (), strict=True)
+
+
+def test_attach_with_a_probe_on_a_file_the_process_does_not_map(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    other = tmp_path / "prog_other"
+    other.write_bytes(prog.read_bytes())
+    other.chmod(0o755)
+    for runs, expect_warning in ((other, True), (prog, False)):
+        target = subprocess.Popen([str(runs), "wait"], stdin=subprocess.PIPE)
+        out = tmp_path / "wrong.ktr"
+        try:
+            recorder = subprocess.Popen(
+                [*KTR, "record", "-q", "-o", str(out), "-p", str(target.pid), "-t", "f",
+                 "-P", f"{prog}:add3(i64)"], stderr=subprocess.PIPE, text=True)
+            # the probe is defined and opened while the attached target is stopped
+            deadline = time.monotonic() + 20
+            while not groups_of(recorder.pid) and recorder.poll() is None:
+                assert time.monotonic() < deadline, "the recorder placed nothing"
+                time.sleep(0.02)
+            assert target.stdin is not None
+            target.stdin.write(b"x")
+            target.stdin.close()
+            assert target.wait(20) == 0
+            _, stderr = recorder.communicate(timeout=20)
+            assert recorder.returncode == 0, stderr
+        finally:
+            target.kill()
+            target.wait()
+        records = records_of(out)
+        end = records[-1]
+        fired = [r for r in records if r["type"] == "PROBE"]
+        if expect_warning:
+            assert stderr == (f"ktr: probe '{prog}:add3(i64)': no traced process maps {prog} "
+                              f"(pid {target.pid}); it fires only if one loads that file "
+                              "later\n")
+            assert fired == []
+            assert end["unplaced"] == 1 and end["unplaced_probes"] == [f"{prog}:add3(i64)"]
+        else:
+            assert "maps" not in stderr and len(fired) == 8
+            assert end["unplaced"] == 0
+        assert groups_of(recorder.pid) == []
+
+
+def test_a_started_command_that_never_maps_the_probed_library(tmp_path: Path) -> None:
+    """A library may be dlopen'ed later, so naming it is no error; if no traced process
+    ever mapped it, the end says so and counts it; one that was loaded is not."""
+    from probe_support import build_plugin
+
+    prog = build_program(tmp_path)
+    plugin = build_plugin(tmp_path / "plug")
+    out = tmp_path / "never.ktr"
+    spec = f"{plugin}:plug_twice"
+    proc = subprocess.run([*KTR, "record", "-q", "-o", str(out), "-P", spec, "--",
+                           str(prog), "basic"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (f"ktr: probe {spec!r}: {plugin} was never mapped by a traced "
+                           "process; nothing was probed\n")
+    end = records_of(out)[-1]
+    assert end["unplaced"] == 1 and end["unplaced_probes"] == [spec]
+    proc = subprocess.run([*KTR, "record", "-q", "-o", str(out), "-P", spec, "--",
+                           str(prog), "dlopen", str(plugin)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    records = records_of(out)
+    assert records[-1]["unplaced"] == 0
+    assert len([r for r in records if r["type"] == "PROBE"]) == 4
