@@ -122,7 +122,8 @@ class ProbeSession:
         self._pending_warnings: list[str] = []
         self._notify: Callable[[str], None] | None = None
         self.resolver = Resolver(options.probes, options.max_probes, options.io_bytes,
-                                 self._warn, defer_main=command_is_script(options))
+                                 self._warn, defer_main=command_is_script(options),
+                                 command=options.command)
         self._emit: Callable[[bytes], bool] = lambda record: False
         self._log_lost: LogLost = _no_log_lost
         self._lost_trailer = _perf.SampleIdLayout(_SAMPLE_TYPE)
@@ -718,7 +719,7 @@ def precheck_probes(options: RecordOptions) -> list[str]:
     if not os.access(events, os.W_OK):
         raise TracefsError("cannot define uprobes (are you root?)", events, errno.EACCES)
     resolver = Resolver(options.probes, options.max_probes, options.io_bytes,
-                        defer_main=command_is_script(options))
+                        defer_main=command_is_script(options), command=options.command)
     if options.command:
         exe = shutil.which(options.command[0])
         if exe is None:

@@ -329,6 +329,47 @@ def search_library(module: str) -> str | None:
     return None
 
 
+LD_SO_CACHE = "/etc/ld.so.cache"
+
+
+def module_exists(module: str, exe: str | None, command: Sequence[str] = ()) -> bool:
+    """Whether a module name (no ``/``) names a file a traced process could map later: a
+    library ld.so could load by name (the ld.so cache, ``LD_LIBRARY_PATH``, the program's
+    RPATH/RUNPATH, the system library directories), a program on ``PATH`` (a wrapper may
+    exec it) or a file a word of the command names (``sh -c 'exec ./prog'``, a plugin's
+    path). False only when there is none anywhere: a mistyped name."""
+    if "/" in module or search_library(module) is not None:
+        return True
+    for argument in command:
+        for word in argument.split():
+            if "/" in word and module_matches(module, word) and os.path.isfile(word):
+                return True
+    for directory in os.environ.get("PATH", "").split(":"):
+        if directory and os.path.isfile(os.path.join(directory, module)):
+            return True
+    try:
+        with open(LD_SO_CACHE, "rb") as handle:
+            cache = handle.read()
+    except OSError:
+        cache = b""
+    # the cache's string table holds every library's name and path, NUL-separated
+    for raw in cache.split(b"\0"):
+        if b".so" in raw and module_matches(module, os.fsdecode(raw)):
+            return True
+    if exe is not None:
+        origin = os.path.dirname(os.path.realpath(exe))
+        _, rpath, runpath = _dynamic(exe)
+        for directory in rpath + runpath:
+            directory = _expand(directory, origin) if directory else ""
+            try:
+                names = os.listdir(directory) if directory else []
+            except OSError:
+                continue
+            if any(module_matches(module, name) for name in names):
+                return True
+    return False
+
+
 def _is_elf(path: str) -> bool:
     try:
         with open(path, "rb") as handle:
@@ -461,6 +502,8 @@ class Resolver:
     #: a ``#!`` script command: the first program is its interpreter, so a main-executable
     #: spec it lacks waits for a later exec instead of failing
     defer_main: bool = False
+    #: the command started (its words may name a program or plugin mapped later)
+    command: Sequence[str] = ()
     #: specs nothing was placed for yet, with why (said once at the end if still so)
     pending: dict[str, str] = field(default_factory=dict)
     _needed: dict[str, list[str]] = field(default_factory=dict)
@@ -512,6 +555,14 @@ class Resolver:
             modules = ([only_module] if only_module is not None
                        else self.modules_for(spec, exe, mapped, search=True))
             if not modules:
+                if spec.module is not None and strict and not module_exists(
+                        spec.module, self.access.get(exe, exe) if exe else None,
+                        self.command):
+                    raise ProbeError(
+                        f"probe {spec.text!r}: no file {spec.module!r} anywhere (not a "
+                        "library of the ld.so cache, library path or RUNPATH, a program "
+                        "on PATH or a file the command names; give a file loaded from "
+                        "elsewhere by its path)")
                 if spec.module is not None:
                     # not loaded yet (a dlopen, the program a wrapper execs): placed when
                     # a file of that name is mapped; said at the end if it never is
