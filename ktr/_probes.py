@@ -64,6 +64,8 @@ STRING_HEAD_BYTES = 64
 EVENT_DATA_MAX = 4096  # the kernel's per-event buffer for uprobe data (a page on x86_64)
 _TYPES_BY_NAME = {name: kind for kind, name in PROBE_ARG_TYPE_NAMES.items()}
 _POINT_RE = re.compile(r"^\+(0x[0-9a-fA-F]+|[0-9]+)$")
+#: FUNCTION given as an address (no function name starts with a digit)
+_ADDRESS_RE = re.compile(r"^(0x[0-9a-fA-F]+|[0-9]+)$")
 
 
 class ProbeError(KtrError):
@@ -80,10 +82,12 @@ class ProbeSpec:
     site: ProbeSite
     offset: int = 0  # OFFSET probes
     types: tuple[ProbeArgType, ...] | None = None  # None: the defaults
+    #: ``MODULE:0xADDR``: a link-time address (as nm/objdump show it), not a name
+    address: int | None = None
 
     @property
     def is_glob(self) -> bool:
-        return any(ch in self.function for ch in "*?[")
+        return self.address is None and any(ch in self.function for ch in "*?[")
 
     @property
     def arg_types(self) -> tuple[ProbeArgType, ...]:
@@ -129,15 +133,25 @@ def parse_spec(text: str) -> ProbeSpec:
         module, function = None, parts[0]
     else:
         module, function = ":".join(parts[:-1]), parts[-1]
+    if site == ProbeSite.OFFSET and module is None and "/" in function:
+        # ./prog:+0x1149 — a file where the function belongs
+        raise ProbeError(f"probe {text!r}: +OFFSET is an offset into a function "
+                         "(MODULE:FUNCTION:+OFFSET); an address is MODULE:0xADDRESS")
     if not function or (module is not None and not module):
         raise ProbeError(f"probe {text!r}: expected [MODULE:]FUNCTION[:POINT][(TYPES)]")
+    address = None
+    if _ADDRESS_RE.match(function):
+        if site == ProbeSite.OFFSET:
+            raise ProbeError(f"probe {text!r}: an address takes no +OFFSET (add it to the "
+                             "address)")
+        address = int(function, 0) if function.startswith("0x") else int(function)
     if types is not None:
         if site == ProbeSite.RETURN and len(types) > 1:
             raise ProbeError(f"probe {text!r}: a return probe has one type (the return value)")
         if len(types) > len(ARGUMENT_REGISTERS):
             raise ProbeError(f"probe {text!r}: at most {len(ARGUMENT_REGISTERS)} arguments "
                              "(those passed in registers)")
-    return ProbeSpec(text, module, function, site, offset, types)
+    return ProbeSpec(text, module, function, site, offset, types, address)
 
 
 # -- modules ----------------------------------------------------------------------------------
@@ -611,6 +625,12 @@ class Resolver:
         except ElfError as error:
             self._fail(strict, f"probe {spec.text!r}: {error}")
             return []
+        if spec.address is not None:
+            at = self._at_address(spec, path, image, strict)
+            if at is None:
+                return []
+            probe = self._probe_at(spec, path, image, at, "", strict)
+            return [probe] if probe is not None else []
         symbols = image.match(spec.function)
         if spec.is_glob:
             # compiler-split cold paths (f.cold) are jumped into, never called
@@ -620,7 +640,8 @@ class Resolver:
             if quiet:
                 return []
             what = "no function matches" if spec.is_glob else "no function named"
-            stripped = "" if image.functions else " (the file has no symbols: stripped?)"
+            stripped = "" if image.functions else (
+                " (the file has no symbols: stripped? an address is MODULE:0xADDRESS)")
             self._fail(strict, f"probe {spec.text!r}: {what} {spec.function!r} in "
                        f"{path}{stripped}")
             return []
@@ -647,6 +668,37 @@ class Resolver:
         if not out and strict:
             raise ProbeError(f"probe {spec.text!r}: nothing to probe in {path}")
         return out
+
+    def _at_address(self, spec: ProbeSpec, path: str, image: ElfImage, strict: bool
+                    ) -> FunctionSymbol | None:
+        """The probe point of ``MODULE:0xADDR``: the function starting there, or a point
+        named by the address (in a function: ``NAME+0xN``, checked to start an
+        instruction). Refused outside the file's executable PT_LOAD contents."""
+        from formats.elf import FunctionSymbol
+
+        address = spec.address
+        assert address is not None
+        if not any(seg.executable and seg.vaddr <= address < seg.vaddr + seg.filesz
+                   for seg in image.segments):
+            self._fail(strict, f"probe {spec.text!r}: {address:#x} is not in an executable "
+                       f"segment of {path}")
+            return None
+        found = image.symbolize(address)
+        if found is None:
+            # no symbol covers it (a stripped file): the address is taken as given, as
+            # perf probe takes it; its instruction boundary cannot be checked
+            return FunctionSymbol(f"{address:#x}", address, 0)
+        symbol, into = found
+        if into == 0:
+            return symbol
+        boundary = image.is_instruction_boundary(symbol, into)
+        if boundary is not True:
+            why = ("is inside an instruction" if boundary is False
+                   else "cannot be checked to start an instruction")
+            self._fail(strict, f"probe {spec.text!r}: {address:#x} ({symbol.name}+{into:#x}) "
+                       f"{why}")
+            return None
+        return FunctionSymbol(f"{symbol.name}+{into:#x}", address, 0, False, symbol.binding)
 
     def _refuse_past_cap(self, spec: ProbeSpec, path: str, image: ElfImage,
                          symbols: list[FunctionSymbol]) -> None:

@@ -167,3 +167,79 @@ def test_a_started_command_that_never_maps_the_probed_library(tmp_path: Path) ->
     records = records_of(out)
     assert records[-1]["unplaced"] == 0
     assert len([r for r in records if r["type"] == "PROBE"]) == 4
+
+
+def _nm_address(path: Path, name: str) -> int:
+    listing = subprocess.run(["nm", str(path)], capture_output=True, text=True,
+                             check=True).stdout
+    return next(int(line.split()[0], 16) for line in listing.splitlines()
+                if line.split()[-1] == name)
+
+
+def _perf_probe_offset(path: Path, address: int) -> int | None:
+    """The file offset perf probe puts in its uprobe for ``-x PATH ADDRESS`` (its event
+    removed at once), or None without perf."""
+    import shutil
+
+    perf = shutil.which("perf")
+    if perf is None:
+        return None
+    event = f"ktrtest{os.getpid()}"
+    added = subprocess.run([perf, "probe", "-q", "-x", str(path), "-a",
+                            f"{event}={address:#x}"], capture_output=True, text=True)
+    if added.returncode != 0:
+        return None
+    try:
+        lines = Path("/sys/kernel/tracing/uprobe_events").read_text().splitlines()
+        line = next(line for line in lines if f"/{event} " in line)
+        return int(line.split()[1].rsplit(":", 1)[1], 16)
+    finally:
+        subprocess.run([perf, "probe", "-q", "-d", f"*:{event}"], capture_output=True)
+
+
+@pytest.mark.parametrize("build", ["pie", "nopie"])
+def test_an_address_probe_on_a_stripped_program(tmp_path: Path, build: str) -> None:
+    """``MODULE:0xADDR`` is the link-time address nm shows in the unstripped build; the
+    stripped copy's hits are those of the function there (exact arguments)."""
+    prog = build_program(tmp_path, build)
+    stripped = tmp_path / "prog_s"
+    stripped.write_bytes(prog.read_bytes())
+    stripped.chmod(0o755)
+    subprocess.run(["strip", str(stripped)], check=True)
+    address = _nm_address(prog, "add3")
+    out = tmp_path / "addr.ktr"
+    for spec in (f"{stripped}:{address:#x}(i64,i32,i64)", f"{stripped}:add3"):
+        proc = subprocess.run([*KTR, "record", "-q", "-o", str(out), "-t", "f", "-P", spec,
+                               "--", str(stripped), "basic"], capture_output=True, text=True,
+                              timeout=60)
+        if spec.endswith("add3"):  # by name: refused, pointing at the address form
+            assert proc.returncode == 1 and "MODULE:0xADDRESS" in proc.stderr
+            continue
+        assert proc.returncode == 0, proc.stderr
+    records = records_of(out)
+    (definition,) = [r for r in records if r["type"] == "PDEF"]
+    assert definition["function"] == f"{address:#x}"
+    fired = [r["args"] for r in records if r["type"] == "PROBE"]
+    assert fired == [[i, -1, 100] for i in range(5)] + [[i, 2, 3] for i in range(3)]
+    if build == "pie":
+        # perf probe takes a PIE's address as its file offset: the same uprobe
+        oracle = _perf_probe_offset(stripped, address)
+        if oracle is not None:
+            assert definition["file_offset"] == oracle
+    else:
+        assert definition["file_offset"] == address - 0x400000  # the file offset, not vaddr
+
+
+def test_address_probes_outside_code_or_inside_an_instruction_are_refused(
+        tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    add3 = _nm_address(prog, "add3")
+    for spec, message in (
+            (f"{prog}:0x10", "0x10 is not in an executable segment"),
+            (f"{prog}:{add3 + 1:#x}", f"{add3 + 1:#x} (add3+0x1) is inside an instruction"),
+            (f"{prog}:+{add3:#x}", "+OFFSET is an offset into a function"),
+            (f"{prog}:{add3:#x}:+0x4", "an address takes no +OFFSET")):
+        proc = subprocess.run([*KTR, "record", "-q", "-o", str(tmp_path / "x.ktr"), "-P", spec,
+                               "--", str(prog)], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1 and message in proc.stderr, (spec, proc.stderr)
+        assert proc.stderr.count("\n") == 1

@@ -462,8 +462,14 @@ def test_spec_parsing() -> None:
                 "libc:f:+zz", ":f"):
         with pytest.raises(ProbeError):
             parse_spec(bad)
+    spec = parse_spec("./prog_s:0x1149(i64)")
+    assert (spec.module, spec.address, spec.site, spec.is_glob) == ("./prog_s", 0x1149, 0, False)
+    assert parse_spec("4425:return").address == 4425  # the main executable's address
+    # a module no file is named for: refused at the start, waited for later (an exec)
+    with pytest.raises(ProbeError, match="no file 'x' anywhere"):
+        Resolver([parse_spec("x:y")]).resolve("/bin/true", [], strict=True)
     resolver = Resolver([parse_spec("x:y")])
-    assert resolver.resolve("/bin/true", [], strict=True) == []  # waits for a module 'x'
+    assert resolver.resolve("/bin/true", [], strict=False) == []  # waits for a module 'x'
     assert list(resolver.pending) == ["x:y"]
 
 
