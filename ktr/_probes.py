@@ -12,8 +12,10 @@ the process mapped them are opened (and probed) through ``/proc/PID/exe`` or
 ``/proc/PID/map_files`` (``access``), and so are files replaced at their path
 (another inode there now): the probe then lands on the inode the process maps, and two
 files once at one path are two probes. Each resolved probe knows the file and offset of
-its uprobe, the fetchargs that fetch its typed arguments and how to decode the raw
-tracepoint data into a PROBE payload.
+its uprobe, the fetchargs that fetch its typed arguments (those the spec gives, else the
+file's own DWARF's, else raw registers) and how to decode the raw tracepoint data into a
+PROBE payload. FUNCTION may be an address (``0x1149``, link-time, as nm shows it) for
+stripped files.
 
 Guarantees: every user mistake is a ``ProbeError`` (one line); resolution never touches
 tracefs or perf. The number of probes is capped (``max_probes``).
@@ -414,6 +416,8 @@ class ResolvedProbe:
     string_cap: int = 256
     event_name: str = ""
     file: str = ""  # a path that opens ``path`` when that is gone (/proc/PID/exe...)
+    #: argument (or return value) types from the file's DWARF when the spec gives none
+    dwarf_types: tuple[ProbeArgType, ...] | None = None
     #: (st_dev, st_ino) of the file probed: two files once at one path are two probes
     identity: tuple[int, int] | None = None
     decoder: Callable[[bytes], tuple[int, int, tuple[int, ...], bytes]] | None = field(
@@ -425,6 +429,8 @@ class ResolvedProbe:
 
     @property
     def types(self) -> tuple[ProbeArgType, ...]:
+        if self.spec.types is None and self.dwarf_types is not None:
+            return self.dwarf_types
         return self.spec.arg_types
 
     @property
@@ -753,7 +759,25 @@ class Resolver:
         except OSError:
             identity = None
         return ResolvedProbe(0, spec, path, image, symbol, file_offset, alias, self.string_cap,
-                             file=self.access.get(path, ""), identity=identity)
+                             file=self.access.get(path, ""), identity=identity,
+                             dwarf_types=_dwarf_types(spec, opened, symbol))
+
+
+def _dwarf_types(spec: ProbeSpec, path: str, symbol: FunctionSymbol
+                 ) -> tuple[ProbeArgType, ...] | None:
+    """Types from the file's DWARF for an untyped entry or return probe of a function
+    (as perf probe and uftrace take them), or None: keep the defaults."""
+    if spec.types is not None or spec.address is not None or spec.site == ProbeSite.OFFSET:
+        return None
+    from formats.dwarf_args import signature
+
+    found = signature(path, symbol.name, symbol.vaddr)
+    if found is None:
+        return None
+    parameters, returns = found
+    if spec.site == ProbeSite.RETURN:
+        return None if returns is None else (_TYPES_BY_NAME[returns],)
+    return tuple(_TYPES_BY_NAME[name] for name in parameters)
 
 
 # -- decoding raw tracepoint data -------------------------------------------------------------

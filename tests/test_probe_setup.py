@@ -243,3 +243,41 @@ def test_address_probes_outside_code_or_inside_an_instruction_are_refused(
                                "--", str(prog)], capture_output=True, text=True, timeout=60)
         assert proc.returncode == 1 and message in proc.stderr, (spec, proc.stderr)
         assert proc.stderr.count("\n") == 1
+
+
+def test_untyped_probes_take_their_types_from_dwarf(tmp_path: Path) -> None:
+    """As perf probe and uftrace: a -g program's parameter count and basic types (char *
+    as a string) and return type; without DWARF, six raw registers as before."""
+    from probe_support import PROGRAM, gcc
+
+    source = tmp_path / "prog.c"
+    source.write_text(PROGRAM)
+    for debug in (True, False):
+        prog = tmp_path / ("prog" if debug else "prog_nodebug")
+        subprocess.run([gcc(), "-O1", *(["-g"] if debug else []), "-o", str(prog),
+                        str(source), "-ldl", "-pthread"], check=True)
+        out = tmp_path / "dwarf.ktr"
+        name = prog.name
+        proc = subprocess.run(
+            [*KTR, "record", "-q", "-o", str(out), "-t", "f", "-P", f"{name}:add3",
+             "-P", f"{name}:pair", "-P", f"{name}:slen:return", "-P", f"{name}:name_of:return",
+             "-P", f"{name}:tag(x32)", "--", str(prog), "basic"],
+            capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        fired: dict[str, list[object]] = {}
+        for r in records_of(out):
+            if r["type"] == "PROBE":
+                point = f"{r['probe']}"
+                fired.setdefault(point, []).append(
+                    r["retval"] if r["point"] == "return" else r["args"])
+        if debug:
+            assert fired[f"{name}:add3:entry"] == (
+                [[i, -1, 100] for i in range(5)] + [[i, 2, 3] for i in range(3)])
+            assert fired[f"{name}:pair:entry"] == [["pq", -7, "xyz"]]
+            assert fired[f"{name}:slen:return"] == [5, 11]
+            assert fired[f"{name}:name_of:return"] == ["zero", "one"]
+        else:
+            assert all(len(args) == 6 for args in fired[f"{name}:add3:entry"])  # type: ignore[arg-type]
+            assert fired[f"{name}:slen:return"] == [5, 11]  # u64 default
+            assert all(isinstance(v, int) for v in fired[f"{name}:name_of:return"])
+        assert fired[f"{name}:tag:entry"] == [[1]]  # types given win over DWARF
