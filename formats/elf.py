@@ -46,6 +46,7 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import os
+import struct
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ from typing import Any, BinaryIO
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import NoteSection, SymbolTableSection
+from elftools.elf.sections import NoteSection
 
 __all__ = [
     "DEBUG_ROOT",
@@ -71,8 +72,6 @@ __all__ = [
 
 DEBUG_ROOT = "/usr/lib/debug"
 
-_STT_FUNC = "STT_FUNC"
-_STT_GNU_IFUNC = ("STT_LOOS", "STT_GNU_IFUNC")
 _PF_X = 0x1
 
 
@@ -134,10 +133,13 @@ class ElfImage:
                     self.build_id = _build_id(elf)
                     self.segments = _load_segments(elf)
                     self._code = _executable_bytes(handle, self.segments)
-                    debuglink = _debuglink(elf)
-                    symbols = list(_function_symbols(elf))
-                    has_symtab = elf.get_section_by_name(".symtab") is not None
-                except (ELFError, ValueError, KeyError, IndexError, OSError) as error:
+                    wide = elf.elfclass == 64
+                    sections = _sections(handle, wide, elf.little_endian)
+                    debuglink = _debuglink(handle, sections)
+                    symbols = list(_function_symbols(handle, sections, wide,
+                                                     elf.little_endian))
+                    has_symtab = any(sec.name == ".symtab" for sec in sections)
+                except (ELFError, ValueError, KeyError, IndexError, OSError, struct_error) as error:
                     if isinstance(error, OSError) and error.errno is not None:
                         raise ElfError(error.strerror or str(error), path, error.errno) from None
                     raise ElfError(f"not a valid ELF file ({error})", path) from None
@@ -148,9 +150,13 @@ class ElfImage:
             if debug is not None:
                 try:
                     with open(debug, "rb") as handle:
-                        symbols.extend(_function_symbols(ELFFile(handle)))
+                        elf = ELFFile(handle)
+                        wide = elf.elfclass == 64
+                        symbols.extend(_function_symbols(
+                            handle, _sections(handle, wide, elf.little_endian), wide,
+                            elf.little_endian))
                     self.debug_path = debug
-                except (OSError, ELFError, ValueError):
+                except (OSError, ELFError, ValueError, struct_error):
                     pass  # a damaged debug file: the file's own symbols still serve
         self.functions = _dedup(symbols)
         self._starts = [sym.vaddr for sym in self.functions]
@@ -450,13 +456,12 @@ def _executable_bytes(
     return out
 
 
-def _debuglink(elf: Any) -> str | None:
-    section = elf.get_section_by_name(".gnu_debuglink")
-    if section is None:
-        return None
-    data: bytes = section.data()
-    name = data.split(b"\0", 1)[0]
-    return name.decode("utf-8", "surrogateescape") or None
+def _debuglink(handle: BinaryIO, sections: list[_Section]) -> str | None:
+    for section in sections:
+        if section.name == ".gnu_debuglink":
+            name = _section_data(handle, section).split(b"\0", 1)[0]
+            return name.decode("utf-8", "surrogateescape") or None
+    return None
 
 
 def _find_debug_file(
@@ -481,25 +486,114 @@ def _find_debug_file(
     return None
 
 
-def _function_symbols(elf: Any) -> Iterable[FunctionSymbol]:
-    for section in elf.iter_sections():
-        if not isinstance(section, SymbolTableSection):
+#: st_info type and binding values (the ELF gABI; GNU's IFUNC and UNIQUE are OS-specific;
+#: binding names as pyelftools gives them, less the ``STB_`` prefix)
+_STT_FUNC_VALUE = 2
+_STT_GNU_IFUNC_VALUE = 10
+_BINDINGS = {0: "LOCAL", 1: "GLOBAL", 2: "WEAK", 10: "LOOS"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Section:
+    """One section header, read raw."""
+
+    name: str
+    kind: int  # sh_type
+    offset: int
+    size: int
+    link: int
+    entsize: int
+
+
+_SHT_SYMTAB, _SHT_NOTE, _SHT_NOBITS, _SHT_DYNSYM = 2, 7, 8, 11
+
+
+def _sections(handle: BinaryIO, wide: bool, little: bool) -> list[_Section]:
+    """The section headers of the ELF file open as ``handle``, names included.
+
+    Read with ``struct`` in two reads: pyelftools builds an object per section (and
+    parses hash tables on the way), which costs a tenth of a second on libc.
+    """
+    order = "<" if little else ">"
+    header = struct.Struct(order + ("16x24xQ10xHHH" if wide else "16x16xI10xHHH"))
+    entry = struct.Struct(order + ("IIQQQQIIQQ" if wide else "IIIIIIIIII"))
+    handle.seek(0)
+    shoff, entsize, count, names_index = header.unpack(handle.read(header.size))
+    if not shoff or entsize != entry.size:
+        return []
+    handle.seek(shoff)
+    first = handle.read(entry.size)
+    if len(first) < entry.size:
+        return []
+    if count == 0:  # more than 0xff00 sections: the count is section 0's sh_size
+        count = entry.unpack(first)[5]
+    if names_index == 0xFFFF:  # SHN_XINDEX: the index is section 0's sh_link
+        names_index = entry.unpack(first)[6]
+    raw = first + handle.read(entry.size * (count - 1))
+    rows = [entry.unpack_from(raw, at) for at in range(0, len(raw) - entry.size + 1,
+                                                         entry.size)]
+    names = b""
+    if names_index < len(rows):
+        handle.seek(rows[names_index][4])
+        names = handle.read(rows[names_index][5])
+    out = []
+    for row in rows:
+        name_at, kind, offset, size, link, sh_entsize = (row[0], row[1], row[4], row[5],
+                                                         row[6], row[9])
+        end = names.find(b"\0", name_at)
+        name = names[name_at:end if end >= 0 else None].decode("latin-1")
+        out.append(_Section(name, kind, offset, size, link, sh_entsize))
+    return out
+
+
+def _section_data(handle: BinaryIO, section: _Section) -> bytes:
+    if section.kind == _SHT_NOBITS:
+        return b""
+    handle.seek(section.offset)
+    return handle.read(section.size)
+
+
+def _function_symbols(handle: BinaryIO, sections: list[_Section], wide: bool,
+                      little: bool) -> Iterable[FunctionSymbol]:
+    """The defined function symbols of every symbol table (``.symtab``, ``.dynsym``).
+
+    The tables are read raw and unpacked with ``struct`` (one call per table), not through
+    pyelftools' per-symbol parser: libc's debug file holds ~50 000 symbols, which take
+    seconds that way and milliseconds this way. ``tests/test_elf.py`` proves both agree.
+    """
+    # Elf64_Sym: name, info, other, shndx, value, size; Elf32_Sym: name, value, size, info,
+    # other, shndx
+    layout = struct.Struct(("<" if little else ">") + ("IBBHQQ" if wide else "IIIBBH"))
+    for section in sections:
+        if section.kind not in (_SHT_SYMTAB, _SHT_DYNSYM):
+            continue  # (a debug file's .dynsym is SHT_NOBITS: skipped here)
+        if (section.entsize or layout.size) != layout.size or not section.size:
             continue
-        if section["sh_type"] == "SHT_NOBITS":
+        if section.link >= len(sections):
             continue
-        for sym in section.iter_symbols():
-            kind = sym["st_info"]["type"]
-            ifunc = kind in _STT_GNU_IFUNC
-            if kind != _STT_FUNC and not ifunc:
+        strings = _section_data(handle, sections[section.link])
+        table = _section_data(handle, section)
+        table = table[: len(table) - len(table) % layout.size]
+        for fields in layout.iter_unpack(table):
+            if wide:
+                name_at, info, _other, shndx, value, sym_size = fields
+            else:
+                name_at, value, sym_size, info, _other, shndx = fields
+            kind = info & 0xF
+            if kind != _STT_FUNC_VALUE and kind != _STT_GNU_IFUNC_VALUE:
                 continue
-            if sym["st_shndx"] == "SHN_UNDEF" or sym["st_value"] == 0 or not sym.name:
+            if shndx == 0 or value == 0 or not name_at:  # undefined, or no name
+                continue
+            end = strings.find(b"\0", name_at)
+            raw = strings[name_at:] if end < 0 else strings[name_at:end]
+            if not raw:
                 continue
             yield FunctionSymbol(
-                name=sym.name,
-                vaddr=sym["st_value"],
-                size=sym["st_size"],
-                ifunc=ifunc,
-                binding=str(sym["st_info"]["bind"]).removeprefix("STB_"),
+                name=raw.decode("latin-1"),  # as pyelftools decodes names
+                vaddr=value,
+                size=sym_size,
+                ifunc=kind == _STT_GNU_IFUNC_VALUE,
+                binding=_BINDINGS.get(info >> 4, str(info >> 4)),
             )
 
 
@@ -508,7 +602,9 @@ def _dedup(symbols: list[FunctionSymbol]) -> tuple[FunctionSymbol, ...]:
     for sym in symbols:
         key = (sym.name.split("@", 1)[0], sym.vaddr)
         old = best.get(key)
-        if old is None or (old.size == 0 and sym.size) or "@" in old.name:
+        if old is None and "@" not in sym.name:
+            best[key] = sym  # the common case: nothing to merge (saves a copy per symbol)
+        elif old is None or (old.size == 0 and sym.size) or "@" in old.name:
             best[key] = FunctionSymbol(key[0], sym.vaddr, sym.size or (old.size if old else 0),
                                        sym.ifunc or bool(old and old.ifunc), sym.binding)
     # globals before locals at one address, so symbolize() prefers the exported name

@@ -88,6 +88,9 @@ RING_PAGES = 1024  # 4 MiB per CPU: bursts of ~40 k hits wait there for the read
 #: The tests' hook for a small ring (a power of two), which a probed loop overruns at once:
 #: ring losses on demand, without a loop running for seconds.
 RING_PAGES_TEST_ENV = "KTR_TEST_PROBE_RING_PAGES"
+#: The tests' hook for a set-up in progress: ``prepare`` first reads this file (a FIFO the
+#: test holds), so a signal can be sent while set-up is known to be under way.
+PREPARE_WAIT_TEST_ENV = "KTR_TEST_PROBE_PREPARE_FIFO"
 
 
 def _ring_pages() -> int:
@@ -119,7 +122,8 @@ class ProbeSession:
         self._pending_warnings: list[str] = []
         self._notify: Callable[[str], None] | None = None
         self.resolver = Resolver(options.probes, options.max_probes, options.io_bytes,
-                                 self._warn, defer_main=command_is_script(options))
+                                 self._warn, defer_main=command_is_script(options),
+                                 command=options.command)
         self._emit: Callable[[bytes], bool] = lambda record: False
         self._log_lost: LogLost = _no_log_lost
         self._lost_trailer = _perf.SampleIdLayout(_SAMPLE_TYPE)
@@ -154,6 +158,12 @@ class ProbeSession:
         self.lost = 0
         self.names_lost = 0  # COMM/FORK records lost: hits may carry a former name
         self.unplaced: list[str] = []  # specs never placed (after ``stop``): the END's
+        #: (st_dev, st_ino) of every file a traced process was seen to map: at exec and
+        #: attach, at mmap stops, and at the end (processes alive then)
+        self._mapped: set[tuple[int, int]] = set()
+        self._event_probe: dict[int, int] = {}  # id(perf event) -> its probe's id
+        self._counted: dict[int, int] | None = None  # probe id -> the kernel's hit count
+        self._said_unmapped: set[str] = set()  # specs said at the start to be unmapped
 
     def _warn(self, message: str) -> None:
         if self._notify is None:
@@ -165,7 +175,13 @@ class ProbeSession:
 
     def prepare(self) -> None:
         """Before any target exists: check every spec and tracefs; own a fresh group."""
-        precheck_probes(self.options)
+        hook = os.environ.get(PREPARE_WAIT_TEST_ENV)
+        if hook:
+            with open(hook, "rb") as fifo:
+                fifo.read(1)
+        for message in precheck_probes(self.options):
+            self._said_unmapped.add(message.split("\0", 1)[0])
+            self._warn(message.split("\0", 1)[1])
         self.root = find_tracefs()
         for group in clean_stale_groups(self.root):
             self._warn(f"removed probes left in tracefs by a dead recorder ({group})")
@@ -189,6 +205,7 @@ class ProbeSession:
         """After the control loop: the last hits, then every perf event closed."""
         self.finish()
         self.unplaced = list(self.resolver.pending)
+        self._never_mapped()
         for message in self.resolver.pending.values():
             # a wrapper (sh -c) that forks runs the program in a child: followed with -i
             if not self._mmap_stops:
@@ -207,6 +224,31 @@ class ProbeSession:
         if self.names_lost:
             self._warn(f"{self.names_lost} thread-name records lost: probe hits may carry "
                        "a thread's former name")
+
+    def _never_mapped(self) -> None:
+        """Specs whose every probe is on a file no traced process was seen to map and
+        that never fired: unplaced (the END's count), said unless said at the start."""
+        if self._counted is None:
+            return  # the kernel's counts could not be read: cannot tell
+        for pid in list(self._traced):
+            with contextlib.suppress(OSError):  # (gone: its maps were seen at its stops)
+                self._mapped |= _identities(mapped_files(pid), stale_files(pid))
+        by_spec: dict[str, list[ResolvedProbe]] = {}
+        for probe in self.resolver.placed.values():
+            by_spec.setdefault(probe.spec.text, []).append(probe)
+        for text, probes in by_spec.items():
+            if any(probe.identity is None or probe.identity in self._mapped
+                   or self._counted.get(probe.probe_id) for probe in probes):
+                continue
+            self.unplaced.append(text)
+            if text in self._said_unmapped:
+                continue
+            message = (f"probe {text!r}: {probes[0].path} was never mapped by a traced "
+                       "process; nothing was probed")
+            if not self._mmap_stops:
+                message += (" (without syscall stops a file loaded and unloaded meanwhile "
+                            "is not seen)")
+            self._warn(message)
 
     # The control loop's thread announcements: probes learn the lifecycle from the
     # events they see through ``wrap`` (exec and mmap stops among them) instead.
@@ -336,6 +378,8 @@ class ProbeSession:
                 try:
                     opened = rings.open_on_all(attr, tid, probe.label).values()
                     self._probe_events.extend(opened)
+                    for event in opened:
+                        self._event_probe[id(event)] = probe.probe_id
                     if probe.site == ProbeSite.RETURN:
                         self._return_events.extend(opened)
                 except PerfError as error:
@@ -350,6 +394,7 @@ class ProbeSession:
         mapped = mapped_files(pid)
         self._seen_files[pid] = set(mapped)
         self.resolver.access = stale_files(pid)
+        self._mapped |= _identities(mapped, self.resolver.access)
         probes = self.resolver.resolve(exe, mapped, strict=strict)
         if probes:
             self._define(probes)
@@ -365,6 +410,7 @@ class ProbeSession:
         seen.update(fresh)
         if fresh:
             self.resolver.access = stale_files(pid)
+            self._mapped |= _identities(fresh, self.resolver.access)
         for path in fresh:
             probes = self.resolver.resolve(None, (), strict=False, only_module=path)
             if probes:
@@ -608,13 +654,18 @@ class ProbeSession:
         so nothing is lost silently.
         """
         counted = 0
+        by_probe: dict[int, int] = {}
         for event in self._probe_events:
             try:
                 data = event.read(8)
             except PerfError:
                 return  # cannot tell; the LOST records reported stay the figure
             if len(data) == 8:
-                counted += _U64.unpack(data)[0]
+                (value,) = _U64.unpack(data)
+                counted += value
+                probe_id = self._event_probe.get(id(event), 0)
+                by_probe[probe_id] = by_probe.get(probe_id, 0) + value
+        self._counted = by_probe
         unseen = counted - self.hits - self.filtered - self.outside - self.lost
         if unseen > 0:
             self.lost += unseen
@@ -633,6 +684,16 @@ class ProbeSession:
         self._pending_warnings.clear()
 
 
+def _identities(paths: Iterable[str], access: dict[str, str]) -> set[tuple[int, int]]:
+    """(st_dev, st_ino) of each file, opened through ``access`` where its path is stale."""
+    out = set()
+    for path in paths:
+        with contextlib.suppress(OSError):
+            status = os.stat(access.get(path, path))
+            out.add((status.st_dev, status.st_ino))
+    return out
+
+
 def _shown(exe: str | None) -> str | None:
     """An executable's path as named (a deleted file's link ends with `` (deleted)``)."""
     return exe.removesuffix(" (deleted)") if exe is not None else None
@@ -647,31 +708,44 @@ def command_is_script(options: RecordOptions) -> bool:
         script_interpreter(path) is not None)
 
 
-def precheck_probes(options: RecordOptions) -> None:
+def precheck_probes(options: RecordOptions) -> list[str]:
     """Resolve the probes against the target before it is started or attached.
 
     Raises ``ProbeError``/``TracefsError`` (one line each) for a spec that cannot be placed
-    or a tracefs this user cannot write (no root).
+    or a tracefs this user cannot write (no root). Returns, for attached processes, a
+    warning per spec none of whose files they map (``SPEC\0MESSAGE``): its probes fire
+    only if one of them loads the file later.
     """
     root = find_tracefs()
     events = os.path.join(root, "uprobe_events")
     if not os.access(events, os.W_OK):
         raise TracefsError("cannot define uprobes (are you root?)", events, errno.EACCES)
     resolver = Resolver(options.probes, options.max_probes, options.io_bytes,
-                        defer_main=command_is_script(options))
+                        defer_main=command_is_script(options), command=options.command)
     if options.command:
         exe = shutil.which(options.command[0])
         if exe is None:
-            return  # the spawn reports the missing command itself
+            return []  # the spawn reports the missing command itself
         # a #! script runs its interpreter: that is the program the probes meet first
         resolver.resolve(script_interpreter(exe) or exe, (), strict=True)
-        return
+        return []
+    mapped: set[tuple[int, int]] = set()
     for pid in options.pids:
         exe = _shown(executable_of(pid))
         if exe is None:
-            return  # attach reports the missing process itself
+            return []  # attach reports the missing process itself
         resolver.access = stale_files(pid)
-        resolver.resolve(exe, mapped_files(pid), strict=True)
+        files = mapped_files(pid)
+        mapped |= _identities(files, resolver.access)
+        resolver.resolve(exe, files, strict=True)
+    by_spec: dict[str, list[ResolvedProbe]] = {}
+    for probe in resolver.placed.values():
+        by_spec.setdefault(probe.spec.text, []).append(probe)
+    pids = ", ".join(str(pid) for pid in options.pids)
+    return [f"{text}\0probe {text!r}: no traced process maps {probes[0].path} (pid {pids}); "
+            "it fires only if one loads that file later"
+            for text, probes in by_spec.items()
+            if not any(probe.identity is None or probe.identity in mapped for probe in probes)]
 
 
 def list_probes(arguments: tuple[str, ...], pid: int | None) -> list[str]:

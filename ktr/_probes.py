@@ -12,8 +12,10 @@ the process mapped them are opened (and probed) through ``/proc/PID/exe`` or
 ``/proc/PID/map_files`` (``access``), and so are files replaced at their path
 (another inode there now): the probe then lands on the inode the process maps, and two
 files once at one path are two probes. Each resolved probe knows the file and offset of
-its uprobe, the fetchargs that fetch its typed arguments and how to decode the raw
-tracepoint data into a PROBE payload.
+its uprobe, the fetchargs that fetch its typed arguments (those the spec gives, else the
+file's own DWARF's, else raw registers) and how to decode the raw tracepoint data into a
+PROBE payload. FUNCTION may be an address (``0x1149``, link-time, as nm shows it) for
+stripped files.
 
 Guarantees: every user mistake is a ``ProbeError`` (one line); resolution never touches
 tracefs or perf. The number of probes is capped (``max_probes``).
@@ -64,6 +66,8 @@ STRING_HEAD_BYTES = 64
 EVENT_DATA_MAX = 4096  # the kernel's per-event buffer for uprobe data (a page on x86_64)
 _TYPES_BY_NAME = {name: kind for kind, name in PROBE_ARG_TYPE_NAMES.items()}
 _POINT_RE = re.compile(r"^\+(0x[0-9a-fA-F]+|[0-9]+)$")
+#: FUNCTION given as an address (no function name starts with a digit)
+_ADDRESS_RE = re.compile(r"^(0x[0-9a-fA-F]+|[0-9]+)$")
 
 
 class ProbeError(KtrError):
@@ -80,10 +84,12 @@ class ProbeSpec:
     site: ProbeSite
     offset: int = 0  # OFFSET probes
     types: tuple[ProbeArgType, ...] | None = None  # None: the defaults
+    #: ``MODULE:0xADDR``: a link-time address (as nm/objdump show it), not a name
+    address: int | None = None
 
     @property
     def is_glob(self) -> bool:
-        return any(ch in self.function for ch in "*?[")
+        return self.address is None and any(ch in self.function for ch in "*?[")
 
     @property
     def arg_types(self) -> tuple[ProbeArgType, ...]:
@@ -129,15 +135,25 @@ def parse_spec(text: str) -> ProbeSpec:
         module, function = None, parts[0]
     else:
         module, function = ":".join(parts[:-1]), parts[-1]
+    if site == ProbeSite.OFFSET and module is None and "/" in function:
+        # ./prog:+0x1149 — a file where the function belongs
+        raise ProbeError(f"probe {text!r}: +OFFSET is an offset into a function "
+                         "(MODULE:FUNCTION:+OFFSET); an address is MODULE:0xADDRESS")
     if not function or (module is not None and not module):
         raise ProbeError(f"probe {text!r}: expected [MODULE:]FUNCTION[:POINT][(TYPES)]")
+    address = None
+    if _ADDRESS_RE.match(function):
+        if site == ProbeSite.OFFSET:
+            raise ProbeError(f"probe {text!r}: an address takes no +OFFSET (add it to the "
+                             "address)")
+        address = int(function, 0) if function.startswith("0x") else int(function)
     if types is not None:
         if site == ProbeSite.RETURN and len(types) > 1:
             raise ProbeError(f"probe {text!r}: a return probe has one type (the return value)")
         if len(types) > len(ARGUMENT_REGISTERS):
             raise ProbeError(f"probe {text!r}: at most {len(ARGUMENT_REGISTERS)} arguments "
                              "(those passed in registers)")
-    return ProbeSpec(text, module, function, site, offset, types)
+    return ProbeSpec(text, module, function, site, offset, types, address)
 
 
 # -- modules ----------------------------------------------------------------------------------
@@ -329,6 +345,47 @@ def search_library(module: str) -> str | None:
     return None
 
 
+LD_SO_CACHE = "/etc/ld.so.cache"
+
+
+def module_exists(module: str, exe: str | None, command: Sequence[str] = ()) -> bool:
+    """Whether a module name (no ``/``) names a file a traced process could map later: a
+    library ld.so could load by name (the ld.so cache, ``LD_LIBRARY_PATH``, the program's
+    RPATH/RUNPATH, the system library directories), a program on ``PATH`` (a wrapper may
+    exec it) or a file a word of the command names (``sh -c 'exec ./prog'``, a plugin's
+    path). False only when there is none anywhere: a mistyped name."""
+    if "/" in module or search_library(module) is not None:
+        return True
+    for argument in command:
+        for word in argument.split():
+            if "/" in word and module_matches(module, word) and os.path.isfile(word):
+                return True
+    for directory in os.environ.get("PATH", "").split(":"):
+        if directory and os.path.isfile(os.path.join(directory, module)):
+            return True
+    try:
+        with open(LD_SO_CACHE, "rb") as handle:
+            cache = handle.read()
+    except OSError:
+        cache = b""
+    # the cache's string table holds every library's name and path, NUL-separated
+    for raw in cache.split(b"\0"):
+        if b".so" in raw and module_matches(module, os.fsdecode(raw)):
+            return True
+    if exe is not None:
+        origin = os.path.dirname(os.path.realpath(exe))
+        _, rpath, runpath = _dynamic(exe)
+        for directory in rpath + runpath:
+            directory = _expand(directory, origin) if directory else ""
+            try:
+                names = os.listdir(directory) if directory else []
+            except OSError:
+                continue
+            if any(module_matches(module, name) for name in names):
+                return True
+    return False
+
+
 def _is_elf(path: str) -> bool:
     try:
         with open(path, "rb") as handle:
@@ -359,6 +416,8 @@ class ResolvedProbe:
     string_cap: int = 256
     event_name: str = ""
     file: str = ""  # a path that opens ``path`` when that is gone (/proc/PID/exe...)
+    #: argument (or return value) types from the file's DWARF when the spec gives none
+    dwarf_types: tuple[ProbeArgType, ...] | None = None
     #: (st_dev, st_ino) of the file probed: two files once at one path are two probes
     identity: tuple[int, int] | None = None
     decoder: Callable[[bytes], tuple[int, int, tuple[int, ...], bytes]] | None = field(
@@ -370,6 +429,8 @@ class ResolvedProbe:
 
     @property
     def types(self) -> tuple[ProbeArgType, ...]:
+        if self.spec.types is None and self.dwarf_types is not None:
+            return self.dwarf_types
         return self.spec.arg_types
 
     @property
@@ -461,6 +522,8 @@ class Resolver:
     #: a ``#!`` script command: the first program is its interpreter, so a main-executable
     #: spec it lacks waits for a later exec instead of failing
     defer_main: bool = False
+    #: the command started (its words may name a program or plugin mapped later)
+    command: Sequence[str] = ()
     #: specs nothing was placed for yet, with why (said once at the end if still so)
     pending: dict[str, str] = field(default_factory=dict)
     _needed: dict[str, list[str]] = field(default_factory=dict)
@@ -512,6 +575,14 @@ class Resolver:
             modules = ([only_module] if only_module is not None
                        else self.modules_for(spec, exe, mapped, search=True))
             if not modules:
+                if spec.module is not None and strict and not module_exists(
+                        spec.module, self.access.get(exe, exe) if exe else None,
+                        self.command):
+                    raise ProbeError(
+                        f"probe {spec.text!r}: no file {spec.module!r} anywhere (not a "
+                        "library of the ld.so cache, library path or RUNPATH, a program "
+                        "on PATH or a file the command names; give a file loaded from "
+                        "elsewhere by its path)")
                 if spec.module is not None:
                     # not loaded yet (a dlopen, the program a wrapper execs): placed when
                     # a file of that name is mapped; said at the end if it never is
@@ -560,6 +631,12 @@ class Resolver:
         except ElfError as error:
             self._fail(strict, f"probe {spec.text!r}: {error}")
             return []
+        if spec.address is not None:
+            at = self._at_address(spec, path, image, strict)
+            if at is None:
+                return []
+            probe = self._probe_at(spec, path, image, at, "", strict)
+            return [probe] if probe is not None else []
         symbols = image.match(spec.function)
         if spec.is_glob:
             # compiler-split cold paths (f.cold) are jumped into, never called
@@ -569,10 +646,12 @@ class Resolver:
             if quiet:
                 return []
             what = "no function matches" if spec.is_glob else "no function named"
-            stripped = "" if image.functions else " (the file has no symbols: stripped?)"
+            stripped = "" if image.functions else (
+                " (the file has no symbols: stripped? an address is MODULE:0xADDRESS)")
             self._fail(strict, f"probe {spec.text!r}: {what} {spec.function!r} in "
                        f"{path}{stripped}")
             return []
+        self._refuse_past_cap(spec, path, image, symbols)
         seen: set[int] = set()
         out: list[ResolvedProbe] = []
         for symbol in symbols:
@@ -595,6 +674,62 @@ class Resolver:
         if not out and strict:
             raise ProbeError(f"probe {spec.text!r}: nothing to probe in {path}")
         return out
+
+    def _at_address(self, spec: ProbeSpec, path: str, image: ElfImage, strict: bool
+                    ) -> FunctionSymbol | None:
+        """The probe point of ``MODULE:0xADDR``: the function starting there, or a point
+        named by the address (in a function: ``NAME+0xN``, checked to start an
+        instruction). Refused outside the file's executable PT_LOAD contents."""
+        from formats.elf import FunctionSymbol
+
+        address = spec.address
+        assert address is not None
+        if not any(seg.executable and seg.vaddr <= address < seg.vaddr + seg.filesz
+                   for seg in image.segments):
+            self._fail(strict, f"probe {spec.text!r}: {address:#x} is not in an executable "
+                       f"segment of {path}")
+            return None
+        found = image.symbolize(address)
+        if found is None:
+            # no symbol covers it (a stripped file): the address is taken as given, as
+            # perf probe takes it; its instruction boundary cannot be checked
+            return FunctionSymbol(f"{address:#x}", address, 0)
+        symbol, into = found
+        if into == 0:
+            return symbol
+        boundary = image.is_instruction_boundary(symbol, into)
+        if boundary is not True:
+            why = ("is inside an instruction" if boundary is False
+                   else "cannot be checked to start an instruction")
+            self._fail(strict, f"probe {spec.text!r}: {address:#x} ({symbol.name}+{into:#x}) "
+                       f"{why}")
+            return None
+        return FunctionSymbol(f"{symbol.name}+{into:#x}", address, 0, False, symbol.binding)
+
+    def _refuse_past_cap(self, spec: ProbeSpec, path: str, image: ElfImage,
+                         symbols: list[FunctionSymbol]) -> None:
+        """Refuse a glob past ``max_probes`` as soon as its matches are known, before
+        any probe is worked out (a libc-wide glob has thousands).
+
+        Counted: the distinct addresses of non-IFUNC matches in the file's contents
+        (each is one probe; an IFUNC adds its implementations), less the probes already
+        placed in this file (one of them may be among these): a count never above the
+        one ``resolve`` reaches, so nothing it would accept is refused here."""
+        if spec.site == ProbeSite.OFFSET:
+            return  # an offset past a function's end places nothing: no lower bound
+        addresses = {sym.vaddr for sym in symbols
+                     if not sym.ifunc and image.vaddr_to_offset(sym.vaddr) is not None}
+        try:
+            status = os.stat(self.access.get(path, path))
+            here = sum(1 for probe in self.placed.values()
+                       if probe.identity in (None, (status.st_dev, status.st_ino)))
+        except OSError:
+            here = len(self.placed)
+        if self.total + len(addresses) - here > self.max_probes:
+            raise ProbeError(
+                f"more than {self.max_probes} probes ({spec.text!r} matches "
+                f"{len(addresses)} functions in {os.path.basename(path)}; narrow the glob "
+                "or raise --max-probes)")
 
     def _probe_at(self, spec: ProbeSpec, path: str, image: ElfImage, symbol: FunctionSymbol,
                   alias: str, strict: bool) -> ResolvedProbe | None:
@@ -624,7 +759,25 @@ class Resolver:
         except OSError:
             identity = None
         return ResolvedProbe(0, spec, path, image, symbol, file_offset, alias, self.string_cap,
-                             file=self.access.get(path, ""), identity=identity)
+                             file=self.access.get(path, ""), identity=identity,
+                             dwarf_types=_dwarf_types(spec, opened, symbol))
+
+
+def _dwarf_types(spec: ProbeSpec, path: str, symbol: FunctionSymbol
+                 ) -> tuple[ProbeArgType, ...] | None:
+    """Types from the file's DWARF for an untyped entry or return probe of a function
+    (as perf probe and uftrace take them), or None: keep the defaults."""
+    if spec.types is not None or spec.address is not None or spec.site == ProbeSite.OFFSET:
+        return None
+    from formats.dwarf_args import signature
+
+    found = signature(path, symbol.name, symbol.vaddr)
+    if found is None:
+        return None
+    parameters, returns = found
+    if spec.site == ProbeSite.RETURN:
+        return None if returns is None else (_TYPES_BY_NAME[returns],)
+    return tuple(_TYPES_BY_NAME[name] for name in parameters)
 
 
 # -- decoding raw tracepoint data -------------------------------------------------------------

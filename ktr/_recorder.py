@@ -38,9 +38,9 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
-from typing import TYPE_CHECKING, NamedTuple, TextIO
+from typing import TYPE_CHECKING, NamedTuple, NoReturn, TextIO
 
 import formats
 from formats import Abi, ProbeSite, RecordKind, linux
@@ -53,7 +53,7 @@ from ._options import RecordOptions
 from ._sources import PtraceSource, SideSource, SourceOutput, side_sources
 from ._terminal import status_line_allowed
 from ._utrace import UTRACE_SYSCALL
-from .errors import OutputError
+from .errors import OutputError, SetupInterrupted
 
 if TYPE_CHECKING:
     from ._probe_source import ProbeSession
@@ -272,14 +272,20 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     others = side_sources(options, clock)
     prepared: list[SideSource] = []
     try:
-        for source in others:
-            source.prepare()
-            prepared.append(source)
-            ptrace_source.add_observer(source)
-            if options.probes and isinstance(source, _probe_session()):
-                source.use_control(lambda pid: [t.tid for t in list(control.tracees.values())
-                                                if t.pid == pid])
-                ptrace_source.wrap_consumer(source.wrap)
+        # Set-up (probe symbols above all) can take a while before any target is
+        # traced: Ctrl-C then still leaves the file the user asked for, saying so.
+        with _slow_setup_notice(options, notices):
+            try:
+                for source in others:
+                    source.prepare()
+                    prepared.append(source)
+                    ptrace_source.add_observer(source)
+                    if options.probes and isinstance(source, _probe_session()):
+                        source.use_control(lambda pid: [
+                            t.tid for t in list(control.tracees.values()) if t.pid == pid])
+                        ptrace_source.wrap_consumer(source.wrap)
+            except KeyboardInterrupt:
+                _interrupted_before_start(options, control_options, clock)
         unsupported = [item for source in prepared
                        for item in getattr(source, "unsupported", ())]
         for name, error in unsupported:
@@ -308,6 +314,45 @@ def _capped_sample_rate(options: RecordOptions, notices: _BestEffortText) -> Rec
                   f"({limit}): sampling at {limit} Hz (the limit can be raised with sysctl; "
                   "the kernel lowers it when its sampling interrupts take too long)\n")
     return dataclasses.replace(options, sample_hz=limit)
+
+
+#: Set-up longer than this gets one line on a terminal's stderr (not under -q).
+SLOW_SETUP_S = 0.5
+
+
+@contextlib.contextmanager
+def _slow_setup_notice(options: RecordOptions, notices: _BestEffortText
+                       ) -> Iterator[None]:
+    """Say once on a terminal that probes are being placed, if that takes a while."""
+    if not options.probes or options.quiet or not notices.isatty():
+        yield
+        return
+    count = len(options.probes)
+    timer = threading.Timer(SLOW_SETUP_S, lambda: notices.write(
+        f"ktr: placing {count} probe{'s' if count != 1 else ''}\u2026\n"))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _interrupted_before_start(options: RecordOptions, control_options: ControlOptions,
+                              clock: TraceClock) -> NoReturn:
+    """SIGINT during set-up: the output gets BEGIN and an END saying nothing was
+    recorded (no target was touched yet), then ``SetupInterrupted``."""
+    reason = "interrupted by SIGINT before recording began"
+    header = _file_header(options, control_options, clock)
+    descriptor = open_descriptor(_output_options(options, clock), header,
+                                 begin=_begin_payload(header))
+    try:
+        descriptor.add_end(formats.End(
+            -1, int(formats.EndFlag.STOPPED_EARLY), 0, 0, 0, 0, reason.encode(), 0, b""))
+    finally:
+        descriptor.release()
+    where = "standard output" if options.output == "-" else options.output
+    raise SetupInterrupted(f"{reason}; {where} holds no events")
 
 
 def _record(options: RecordOptions, notices: _BestEffortText, clock: TraceClock,

@@ -37,6 +37,12 @@ class UsageError(KtrError):
     exit_status = 2
 
 
+class SetupInterrupted(KtrError):
+    """SIGINT before the recording began (the output says so); the shell's status for it."""
+
+    exit_status = 130
+
+
 class OutputError(KtrError):
     def __init__(self, message: str, path: str, error_number: int | None = None) -> None:
         super().__init__(message)

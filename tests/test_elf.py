@@ -159,3 +159,52 @@ def test_missing_file_is_one_error(tmp_path: Path) -> None:
     text.write_text("hello")
     with pytest.raises(ElfError):
         ElfImage(str(text))
+
+
+def _pyelftools_functions(path: str) -> list[tuple[str, int, int, bool, str]]:
+    """Function symbols as pyelftools' own symbol parser reads them (the reference)."""
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    out = []
+    with open(path, "rb") as handle:
+        for section in ELFFile(handle).iter_sections():
+            if not isinstance(section, SymbolTableSection) or section["sh_type"] == "SHT_NOBITS":
+                continue
+            for sym in section.iter_symbols():
+                kind = sym["st_info"]["type"]
+                if kind not in ("STT_FUNC", "STT_LOOS", "STT_GNU_IFUNC"):
+                    continue
+                if sym["st_shndx"] == "SHN_UNDEF" or sym["st_value"] == 0 or not sym.name:
+                    continue
+                out.append((sym.name, sym["st_value"], sym["st_size"], kind != "STT_FUNC",
+                            str(sym["st_info"]["bind"]).removeprefix("STB_")))
+    return out
+
+
+@pytest.mark.parametrize("flags", [["-g", "-fPIE", "-pie"], ["-no-pie", "-fno-pie"], ["-m32"]])
+def test_raw_symbol_tables_read_as_pyelftools_reads_them(tmp_path: Path,
+                                                         flags: list[str]) -> None:
+    """The struct-based symbol reader (fast) gives exactly pyelftools' symbols: a
+    gcc-built program (64- and 32-bit), libc and its debug file (~50 000 symbols)."""
+    from elftools.elf.elffile import ELFFile
+
+    from formats.elf import _function_symbols, _sections
+
+    try:
+        prog = _build(tmp_path, "prog", *flags)
+    except subprocess.CalledProcessError:
+        pytest.skip(f"gcc cannot build with {flags} here (no multilib)")
+    paths = [str(prog), LIBC]
+    debug = ElfImage(LIBC).debug_path
+    if debug is not None:
+        paths.append(debug)
+    for path in paths:
+        with open(path, "rb") as handle:
+            elf = ELFFile(handle)
+            wide = elf.elfclass == 64
+            fast = [(s.name, s.vaddr, s.size, s.ifunc, s.binding) for s in _function_symbols(
+                handle, _sections(handle, wide, elf.little_endian), wide, elf.little_endian)]
+        reference = _pyelftools_functions(path)
+        assert reference, path
+        assert fast == reference, path

@@ -1,0 +1,150 @@
+"""Function parameter and return types from DWARF, as probe argument types.
+
+Pure: imports neither ``ktr`` nor ``ktrdump``; reads a file's own ``.debug_info`` with
+pyelftools.
+
+``signature(path, name, vaddr)`` gives ``(parameter type names, return type name)`` of the
+function ``name`` (the DW_TAG_subprogram whose low_pc is ``vaddr``, or else the one named
+so), the names being probe type names: ``i64 u64 i32 u32`` for integers and enums by size
+and signedness, ``ptr`` for pointers, ``str`` for pointers to (const) char; the return
+type is ``None`` for ``void``. It answers None when the file has no DWARF of its own, the
+function is not described, or a parameter is not passed in a general register (floating
+point, a struct or union by value, more than six): then the caller keeps its defaults.
+
+Not guaranteed: separate debug files are not read (libc's is hundreds of megabytes:
+parsing it would cost more than the probe is worth); files whose ``.debug_info`` is over
+``MAX_DEBUG_INFO`` bytes are skipped for the same reason.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+__all__ = ["MAX_DEBUG_INFO", "signature"]
+
+#: Larger ``.debug_info`` sections are not parsed (seconds with pyelftools).
+MAX_DEBUG_INFO = 4 << 20
+REGISTER_ARGUMENTS = 6
+
+_lock = threading.Lock()
+Signature = tuple[tuple[str, ...], str | None]
+#: path -> (signatures by low_pc, by name), or None: no usable DWARF of its own
+_indexes: dict[str, tuple[dict[int, Signature | None], dict[str, Signature | None]] | None] = {}
+_QUALIFIERS = ("DW_TAG_const_type", "DW_TAG_volatile_type", "DW_TAG_typedef",
+               "DW_TAG_restrict_type", "DW_TAG_atomic_type")
+
+
+def signature(path: str, name: str, vaddr: int) -> Signature | None:
+    """See the module docstring; never raises (an unreadable file answers None). Each
+    file's DWARF is read once (every function's signature, indexed)."""
+    with _lock:
+        if path in _indexes:
+            index = _indexes[path]
+        else:
+            try:
+                index = _index(path)
+            except Exception:  # damaged or unusual DWARF: the defaults serve
+                index = None
+            _indexes[path] = index
+    if index is None:
+        return None
+    by_address, by_name = index
+    if vaddr in by_address:
+        return by_address[vaddr]
+    return by_name.get(name)
+
+
+def _index(path: str
+           ) -> tuple[dict[int, Signature | None], dict[str, Signature | None]] | None:
+    from elftools.elf.elffile import ELFFile
+
+    with open(path, "rb") as handle:
+        elf = ELFFile(handle)
+        section = elf.get_section_by_name(".debug_info")
+        if section is None or section["sh_size"] > MAX_DEBUG_INFO or not elf.has_dwarf_info():
+            return None
+        by_address: dict[int, Signature | None] = {}
+        by_name: dict[str, Signature | None] = {}
+        for unit in elf.get_dwarf_info().iter_CUs():
+            for die in unit.get_top_DIE().iter_children():
+                if die.tag != "DW_TAG_subprogram" or "DW_AT_declaration" in die.attributes:
+                    continue
+                found = _of(die)
+                low = die.attributes.get("DW_AT_low_pc")
+                if low is not None:
+                    by_address[int(low.value)] = found
+                named = die.attributes.get("DW_AT_name")
+                if named is not None:
+                    by_name.setdefault(bytes(named.value).decode("latin-1"), found)
+        return by_address, by_name
+
+
+def _of(die: Any) -> tuple[tuple[str, ...], str | None] | None:
+    parameters = []
+    for child in die.iter_children():
+        if child.tag == "DW_TAG_unspecified_parameters":
+            return None  # varargs: the count is the caller's
+        if child.tag != "DW_TAG_formal_parameter":
+            continue
+        kind = _kind(child)
+        if kind is None:
+            return None
+        parameters.append(kind)
+    if len(parameters) > REGISTER_ARGUMENTS:
+        return None
+    returns = _kind(die) if "DW_AT_type" in die.attributes else None
+    if "DW_AT_type" in die.attributes and returns is None:
+        return None
+    return tuple(parameters), returns
+
+
+def _strip(die: Any) -> Any:
+    while die is not None and die.tag in _QUALIFIERS:
+        if "DW_AT_type" not in die.attributes:
+            return None  # const void
+        die = die.get_DIE_from_attribute("DW_AT_type")
+    return die
+
+
+def _kind(die: Any) -> str | None:
+    """The probe type of the DIE's DW_AT_type (None: not in a general register)."""
+    if "DW_AT_type" not in die.attributes:
+        return None
+    target = _strip(die.get_DIE_from_attribute("DW_AT_type"))
+    if target is None:
+        return None
+    if target.tag == "DW_TAG_pointer_type":
+        pointee = (_strip(target.get_DIE_from_attribute("DW_AT_type"))
+                   if "DW_AT_type" in target.attributes else None)
+        if pointee is not None and pointee.tag == "DW_TAG_base_type" and _encoding(pointee) in (
+                "signed_char", "unsigned_char") and _size(pointee) == 1:
+            return "str"
+        return "ptr"
+    if target.tag == "DW_TAG_enumeration_type":
+        return "i32" if _size(target) <= 4 else "i64"
+    if target.tag != "DW_TAG_base_type":
+        return None  # struct, union, array by value
+    encoding, size = _encoding(target), _size(target)
+    if size > 8:
+        return None
+    if encoding in ("signed", "signed_char"):
+        return "i32" if size <= 4 else "i64"
+    if encoding in ("unsigned", "unsigned_char", "boolean"):
+        return "u32" if size <= 4 else "u64"
+    return None  # float: an xmm register
+
+
+def _encoding(die: Any) -> str:
+    from elftools.dwarf.enums import ENUM_DW_ATE
+
+    attribute = die.attributes.get("DW_AT_encoding")
+    if attribute is None:
+        return ""
+    names = {value: key for key, value in ENUM_DW_ATE.items()}
+    return str(names.get(attribute.value, "")).removeprefix("DW_ATE_")
+
+
+def _size(die: Any) -> int:
+    attribute = die.attributes.get("DW_AT_byte_size")
+    return int(attribute.value) if attribute is not None else 0

@@ -1,0 +1,283 @@
+"""Probe set-up as a user meets it: how long placing takes is not a window where Ctrl-C
+loses the file; modules named wrongly or never mapped are said; addresses in stripped files.
+
+Real processes (gcc-built in the test), real tracefs and uprobes; perf probe as the oracle
+where it has an opinion.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from probe_support import build_program, groups_of
+
+from ktr._probe_source import PREPARE_WAIT_TEST_ENV
+
+KTR = [sys.executable, "-m", "ktr"]
+KTRDUMP = [sys.executable, "-m", "ktrdump"]
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="uprobes need root")
+
+
+def records_of(trace: Path) -> list[dict[str, object]]:
+    text = subprocess.run([*KTRDUMP, "--json", str(trace)], capture_output=True, text=True,
+                          check=True).stdout
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def tracer_of(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines()
+                    if line.startswith("TracerPid:")).split()[1])
+
+
+@pytest.mark.parametrize("attach", [True, False], ids=["attach", "command"])
+def test_ctrl_c_during_probe_setup_leaves_a_file_saying_so(tmp_path: Path,
+                                                           attach: bool) -> None:
+    prog = build_program(tmp_path)
+    hold = tmp_path / "hold"
+    os.mkfifo(hold)
+    out = tmp_path / "early.ktr"
+    target = subprocess.Popen([str(prog), "wait"], stdin=subprocess.PIPE)
+    how = ["-p", str(target.pid)] if attach else ["--", str(prog), "basic"]
+    # as from a terminal: SIGINT not ignored in the recorder
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        recorder = subprocess.Popen(
+            [*KTR, "record", "-q", "-o", str(out), "-P", "libc:free:return", "-t", "f", *how],
+            stderr=subprocess.PIPE, text=True,
+            env={**os.environ, PREPARE_WAIT_TEST_ENV: str(hold)})
+    finally:
+        signal.signal(signal.SIGINT, saved)
+    try:
+        # opening returns once the recorder opened it too: its set-up is under way
+        with open(hold, "wb"):
+            recorder.send_signal(signal.SIGINT)
+            _, stderr = recorder.communicate(timeout=20)
+        assert recorder.returncode == 130, stderr
+        assert stderr.count("\n") == 1 and "before recording began" in stderr, stderr
+        assert tracer_of(target.pid) == 0  # never touched
+    finally:
+        target.kill()
+        target.wait()
+        recorder.kill()
+        recorder.wait()
+    kinds = [r["type"] for r in records_of(out)]
+    assert kinds == ["BEGIN", "END"]
+    end = records_of(out)[-1]
+    assert end["reason"] == "interrupted by SIGINT before recording began"
+    assert end["stopped_early"] is True and end["processes"] == 0
+    assert groups_of(recorder.pid) == []
+
+
+def test_a_glob_past_the_cap_is_refused_before_any_probe_is_worked_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ktr._probes import ProbeError, Resolver, parse_spec
+
+    worked: list[str] = []
+    original = Resolver._probe_at
+
+    def counting(self: Resolver, *args: object, **kwargs: object) -> object:
+        worked.append("x")
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Resolver, "_probe_at", counting)
+    exe = "/bin/true"
+    with pytest.raises(ProbeError, match=r"more than 1000 probes \('libc:\*' matches \d+ "):
+        Resolver((parse_spec("libc:*"),), max_probes=1000).resolve(exe, (), strict=True)
+    assert worked == []
+    # the early count never refuses what the full one accepts: a glob with IFUNCs
+    # (each one probe per implementation) at exactly its own count, and one less
+    spec = parse_spec("libc:str*")
+    placed = len(Resolver((spec,), max_probes=100000).resolve(exe, (), strict=True))
+    assert placed > 10
+    assert len(Resolver((spec,), max_probes=placed).resolve(exe, (), strict=True)) == placed
+    with pytest.raises(ProbeError, match="more than"):
+        Resolver((spec,), max_probes=placed - 1).resolve(exe, (), strict=True)
+
+
+def test_attach_with_a_probe_on_a_file_the_process_does_not_map(tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    other = tmp_path / "prog_other"
+    other.write_bytes(prog.read_bytes())
+    other.chmod(0o755)
+    for runs, expect_warning in ((other, True), (prog, False)):
+        target = subprocess.Popen([str(runs), "wait"], stdin=subprocess.PIPE)
+        out = tmp_path / "wrong.ktr"
+        try:
+            recorder = subprocess.Popen(
+                [*KTR, "record", "-q", "-o", str(out), "-p", str(target.pid), "-t", "f",
+                 "-P", f"{prog}:add3(i64)"], stderr=subprocess.PIPE, text=True)
+            # the probe is defined and opened while the attached target is stopped
+            deadline = time.monotonic() + 20
+            while not groups_of(recorder.pid) and recorder.poll() is None:
+                assert time.monotonic() < deadline, "the recorder placed nothing"
+                time.sleep(0.02)
+            assert target.stdin is not None
+            target.stdin.write(b"x")
+            target.stdin.close()
+            assert target.wait(20) == 0
+            _, stderr = recorder.communicate(timeout=20)
+            assert recorder.returncode == 0, stderr
+        finally:
+            target.kill()
+            target.wait()
+        records = records_of(out)
+        end = records[-1]
+        fired = [r for r in records if r["type"] == "PROBE"]
+        if expect_warning:
+            assert stderr == (f"ktr: probe '{prog}:add3(i64)': no traced process maps {prog} "
+                              f"(pid {target.pid}); it fires only if one loads that file "
+                              "later\n")
+            assert fired == []
+            assert end["unplaced"] == 1 and end["unplaced_probes"] == [f"{prog}:add3(i64)"]
+        else:
+            assert "maps" not in stderr and len(fired) == 8
+            assert end["unplaced"] == 0
+        assert groups_of(recorder.pid) == []
+
+
+def test_a_started_command_that_never_maps_the_probed_library(tmp_path: Path) -> None:
+    """A library may be dlopen'ed later, so naming it is no error; if no traced process
+    ever mapped it, the end says so and counts it; one that was loaded is not."""
+    from probe_support import build_plugin
+
+    prog = build_program(tmp_path)
+    plugin = build_plugin(tmp_path / "plug")
+    out = tmp_path / "never.ktr"
+    spec = f"{plugin}:plug_twice"
+    proc = subprocess.run([*KTR, "record", "-q", "-o", str(out), "-P", spec, "--",
+                           str(prog), "basic"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (f"ktr: probe {spec!r}: {plugin} was never mapped by a traced "
+                           "process; nothing was probed\n")
+    end = records_of(out)[-1]
+    assert end["unplaced"] == 1 and end["unplaced_probes"] == [spec]
+    proc = subprocess.run([*KTR, "record", "-q", "-o", str(out), "-P", spec, "--",
+                           str(prog), "dlopen", str(plugin)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    records = records_of(out)
+    assert records[-1]["unplaced"] == 0
+    assert len([r for r in records if r["type"] == "PROBE"]) == 4
+
+
+def _nm_address(path: Path, name: str) -> int:
+    listing = subprocess.run(["nm", str(path)], capture_output=True, text=True,
+                             check=True).stdout
+    return next(int(line.split()[0], 16) for line in listing.splitlines()
+                if line.split()[-1] == name)
+
+
+def _perf_probe_offset(path: Path, address: int) -> int | None:
+    """The file offset perf probe puts in its uprobe for ``-x PATH ADDRESS`` (its event
+    removed at once), or None without perf."""
+    import shutil
+
+    perf = shutil.which("perf")
+    if perf is None:
+        return None
+    event = f"ktrtest{os.getpid()}"
+    added = subprocess.run([perf, "probe", "-q", "-x", str(path), "-a",
+                            f"{event}={address:#x}"], capture_output=True, text=True)
+    if added.returncode != 0:
+        return None
+    try:
+        lines = Path("/sys/kernel/tracing/uprobe_events").read_text().splitlines()
+        line = next(line for line in lines if f"/{event} " in line)
+        return int(line.split()[1].rsplit(":", 1)[1], 16)
+    finally:
+        subprocess.run([perf, "probe", "-q", "-d", f"*:{event}"], capture_output=True)
+
+
+@pytest.mark.parametrize("build", ["pie", "nopie"])
+def test_an_address_probe_on_a_stripped_program(tmp_path: Path, build: str) -> None:
+    """``MODULE:0xADDR`` is the link-time address nm shows in the unstripped build; the
+    stripped copy's hits are those of the function there (exact arguments)."""
+    prog = build_program(tmp_path, build)
+    stripped = tmp_path / "prog_s"
+    stripped.write_bytes(prog.read_bytes())
+    stripped.chmod(0o755)
+    subprocess.run(["strip", str(stripped)], check=True)
+    address = _nm_address(prog, "add3")
+    out = tmp_path / "addr.ktr"
+    for spec in (f"{stripped}:{address:#x}(i64,i32,i64)", f"{stripped}:add3"):
+        proc = subprocess.run([*KTR, "record", "-q", "-o", str(out), "-t", "f", "-P", spec,
+                               "--", str(stripped), "basic"], capture_output=True, text=True,
+                              timeout=60)
+        if spec.endswith("add3"):  # by name: refused, pointing at the address form
+            assert proc.returncode == 1 and "MODULE:0xADDRESS" in proc.stderr
+            continue
+        assert proc.returncode == 0, proc.stderr
+    records = records_of(out)
+    (definition,) = [r for r in records if r["type"] == "PDEF"]
+    assert definition["function"] == f"{address:#x}"
+    fired = [r["args"] for r in records if r["type"] == "PROBE"]
+    assert fired == [[i, -1, 100] for i in range(5)] + [[i, 2, 3] for i in range(3)]
+    if build == "pie":
+        # perf probe takes a PIE's address as its file offset: the same uprobe
+        oracle = _perf_probe_offset(stripped, address)
+        if oracle is not None:
+            assert definition["file_offset"] == oracle
+    else:
+        assert definition["file_offset"] == address - 0x400000  # the file offset, not vaddr
+
+
+def test_address_probes_outside_code_or_inside_an_instruction_are_refused(
+        tmp_path: Path) -> None:
+    prog = build_program(tmp_path)
+    add3 = _nm_address(prog, "add3")
+    for spec, message in (
+            (f"{prog}:0x10", "0x10 is not in an executable segment"),
+            (f"{prog}:{add3 + 1:#x}", f"{add3 + 1:#x} (add3+0x1) is inside an instruction"),
+            (f"{prog}:+{add3:#x}", "+OFFSET is an offset into a function"),
+            (f"{prog}:{add3:#x}:+0x4", "an address takes no +OFFSET")):
+        proc = subprocess.run([*KTR, "record", "-q", "-o", str(tmp_path / "x.ktr"), "-P", spec,
+                               "--", str(prog)], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1 and message in proc.stderr, (spec, proc.stderr)
+        assert proc.stderr.count("\n") == 1
+
+
+def test_untyped_probes_take_their_types_from_dwarf(tmp_path: Path) -> None:
+    """As perf probe and uftrace: a -g program's parameter count and basic types (char *
+    as a string) and return type; without DWARF, six raw registers as before."""
+    from probe_support import PROGRAM, gcc
+
+    source = tmp_path / "prog.c"
+    source.write_text(PROGRAM)
+    for debug in (True, False):
+        prog = tmp_path / ("prog" if debug else "prog_nodebug")
+        subprocess.run([gcc(), "-O1", *(["-g"] if debug else []), "-o", str(prog),
+                        str(source), "-ldl", "-pthread"], check=True)
+        out = tmp_path / "dwarf.ktr"
+        name = prog.name
+        proc = subprocess.run(
+            [*KTR, "record", "-q", "-o", str(out), "-t", "f", "-P", f"{name}:add3",
+             "-P", f"{name}:pair", "-P", f"{name}:slen:return", "-P", f"{name}:name_of:return",
+             "-P", f"{name}:tag(x32)", "--", str(prog), "basic"],
+            capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        fired: dict[str, list[object]] = {}
+        for r in records_of(out):
+            if r["type"] == "PROBE":
+                point = f"{r['probe']}"
+                fired.setdefault(point, []).append(
+                    r["retval"] if r["point"] == "return" else r["args"])
+        if debug:
+            assert fired[f"{name}:add3:entry"] == (
+                [[i, -1, 100] for i in range(5)] + [[i, 2, 3] for i in range(3)])
+            assert fired[f"{name}:pair:entry"] == [["pq", -7, "xyz"]]
+            assert fired[f"{name}:slen:return"] == [5, 11]
+            assert fired[f"{name}:name_of:return"] == ["zero", "one"]
+        else:
+            assert all(len(args) == 6 for args in fired[f"{name}:add3:entry"])  # type: ignore[arg-type]
+            assert fired[f"{name}:slen:return"] == [5, 11]  # u64 default
+            assert all(isinstance(v, int) for v in fired[f"{name}:name_of:return"])
+        assert fired[f"{name}:tag:entry"] == [[1]]  # types given win over DWARF
