@@ -103,3 +103,40 @@ def test_a_later_execve_is_timed_as_strace_times_it(tmp_path: Path) -> None:
     ours.sort()
     theirs.sort()
     assert ours[5] < 4 * theirs[5] + 300, (ours, theirs)
+
+
+SLOWED_SECCOMP = textwrap.dedent("""
+    import sys, time
+    import ktr
+    from ktr import _procfs
+
+    executable_path = _procfs.executable_path
+    def slow_executable_path(pid):  # called at the exec stop only
+        time.sleep(0.3)
+        return executable_path(pid)
+    _procfs.executable_path = slow_executable_path
+
+    ktr.record(ktr.parse_record_arguments(
+        ["-q", "-e", "trace=openat", "-o", sys.argv[1], "--", "cat", sys.argv[2]]))
+""")
+
+
+def test_an_exec_the_seccomp_path_does_not_stop_at_takes_nothing_from_other_calls(
+    tmp_path: Path,
+) -> None:
+    """``-e trace=openat`` (seccomp): the execve has no stops of its own, only the exec
+    stop, whose held time must not come out of the next selected call's RET (it
+    made a negative duration, a dropped SYSRET)."""
+    source = tmp_path / "data.txt"
+    source.write_text("hello\n")
+    trace = tmp_path / "seccomp.ktr"
+    subprocess.run([PYTHON, "-c", SLOWED_SECCOMP, str(trace), str(source)], check=True,
+                   timeout=60, capture_output=True)
+    with ktrdump.open(str(trace)) as reader:
+        assert reader.header.options["seccomp_filter"] is True
+        records = list(reader)
+    assert not [r for r in records if r.kind == RecordKind.DROP]
+    entries = [r for r in records if r.kind == RecordKind.SYSCALL]
+    returns = [r for r in records if r.kind == RecordKind.SYSRET]
+    assert len(entries) >= 2 and len(returns) == len(entries)
+    assert all(0 <= r.payload.duration_ns < 150_000_000 for r in returns)

@@ -304,8 +304,11 @@ class DispatchMixin(ControlState):
                 now = _monotonic_ns()
                 if tracee.held_ns:
                     # An execve: the time the loop held the thread stopped in it (its
-                    # argv read, the exec stop's work) is ktr's, not the kernel's.
-                    now -= tracee.held_ns
+                    # argv read, the exec stop's work) is ktr's, not the kernel's. Only
+                    # an execve whose entry was seen: on the seccomp path an unselected
+                    # execve has no stops but its exec stop's (never a negative time).
+                    if entry is not None and nr in _EXEC_NRS:
+                        now = max(now - tracee.held_ns, entry.monotonic_ns)
                     tracee.held_ns = 0
                 event = _new_tuple(SyscallExit, (
                     tracee, now + self._clock.offset_ns, now, abi, nr, rval,
@@ -561,6 +564,9 @@ class DispatchMixin(ControlState):
                 execing.tid = tid
                 self._tracees[tid] = execing
                 self._held = tracee = execing
+        entry = tracee.entry
+        if entry is None or entry.nr not in _EXEC_NRS:
+            tracee.held_ns = 0  # no execve entry seen (seccomp path): nothing to take out
         exec_ns = stopped + self._clock.offset_ns - tracee.held_ns
         path = _procfs.executable_path(tid)
         abi = _procfs.abi_of_executable(f"/proc/{tid}/exe")
