@@ -51,6 +51,13 @@ that order when combined; seconds.nanoseconds), the tag
   `` (maps)`` for a /proc/PID/maps snapshot, ``image N bytes`` when it
   carries the vDSO's image.
 
+Damage (``notice_lines``): where the reader skipped damaged batches or a
+recording has no END, a line of pid 0, command ``ktrdump``, tag ``SKIP`` (or
+``CUT``) and the one-line notice stderr also gets; in JSON a ``SKIP``/``CUT``
+record (``damage_json``). It comes after the records read before the damage
+(a call entry held back is passed on first), so it stands where the data is
+missing.
+
 Strings (paths, argv, command names) are UTF-8 text escaped as ``_text``
 says. Unknown kinds print ``UNKNOWN(kind) N bytes``.
 
@@ -175,6 +182,7 @@ from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
 from ._probes import ProbeTable
 from ._profile import Stacks, frames_json, sample_text
+from ._reader import CutShort, Skipped
 from ._siginfo import code_name
 from ._text import display_text, encode_basestring, json_string, recording_target, text_of
 
@@ -323,6 +331,55 @@ _HANDLER_NAMES: dict[int, str] = {
 }
 
 
+def damage_of(notice: Any) -> tuple[str | None, Skipped | None]:
+    """The input named (merged inputs) and the damaged region a notice reports, or
+    ``(None, None)`` for notices that lose nothing (a merge's late records, ...)."""
+    if isinstance(notice, Skipped):
+        return None, notice
+    inner = getattr(notice, "notice", None)
+    if isinstance(inner, Skipped):
+        return getattr(notice, "source", None), inner
+    return None, None
+
+
+def damage_tag(notice: Skipped) -> str:
+    """The text tag and JSON ``type`` of an in-band damage line: ``SKIP`` for damaged
+    batches passed over, ``CUT`` for a recording without its END."""
+    return "CUT" if isinstance(notice, CutShort) else "SKIP"
+
+
+def damage_text(notice: Skipped, source: str | None) -> str:
+    """A damaged region in a few words, for a comment-like line (strace's view):
+    ``812 bytes lost at byte offset 4096 (1 batch skipped: REASON)``."""
+    where = f"{source}: " if source is not None else ""
+    if isinstance(notice, CutShort):
+        return (f"{where}recording cut short at byte offset {notice.offset} ({notice.reason});"
+                " records not written are missing")
+    if notice.kept:
+        return (f"{where}{notice.lost} bytes lost at byte offset {notice.damage_at} (kept "
+                f"{notice.kept} of {notice.records} records of the batch at byte offset "
+                f"{notice.offset}: {notice.reason})")
+    plural = "batch" if notice.batches == 1 else "batches"
+    return (f"{where}{notice.bytes} bytes lost at byte offset {notice.offset} "
+            f"({notice.batches} {plural} skipped: {notice.reason})")
+
+
+def damage_json(notice: Skipped, source: str | None, ns: int) -> str:
+    """A damaged region as a JSON Lines record (``docs/json.md``, SKIP and CUT)."""
+    fields = [f'"type":"{damage_tag(notice)}","pid":0,"tid":0,"comm":"","ts":{ns}',
+              f'"offset":{notice.offset}', f'"batches":{notice.batches}',
+              f'"bytes":{notice.bytes}', f'"lost_bytes":{notice.lost}',
+              f'"reason":{encode_basestring(notice.reason)}']
+    if notice.kept:
+        fields.append(f'"kept":{notice.kept},"records":{notice.records},'
+                      f'"damage_at":{notice.damage_at},"missing":{notice.missing}')
+    if source is not None:
+        fields.append(f'"file":{json_string(source.encode("utf-8", "surrogateescape"))}')
+    message = notice.describe() if source is None else f"{source}: {notice.describe()}"
+    fields.append(f'"message":{json_string(message.encode("utf-8", "surrogateescape"))}')
+    return "{" + ",".join(fields) + "}\n"
+
+
 class _RecordDescriber(LineView):
     """What the text and JSON describers share: the record loop with its call entries.
 
@@ -434,6 +491,20 @@ class _RecordDescriber(LineView):
                 append(handlers.get(kind, unknown)(head, record))
         return out
 
+    def notice_lines(self, notice: Any, ns: int) -> list[str]:
+        """The in-band line(s) of a damaged region (``Skipped``/``CutShort``, or a merge's
+        ``SourcedSkipped``) met after the records shown so far: the call entry held back
+        goes first, so the line sits where the damage is in the time order. ``ns``: the
+        time of the last record read before it (the damage's place in time)."""
+        out = self.finish()
+        source, skipped = damage_of(notice)
+        if skipped is not None:
+            out.append(self._damage_line(skipped, source, ns))
+        return out
+
+    def _damage_line(self, notice: Skipped, source: str | None, ns: int) -> str:
+        raise NotImplementedError
+
     def _stack_view(self) -> Stacks:
         if self._stacks is None:
             self._stacks = Stacks(self.options.symbol_cache, self.warn)
@@ -504,6 +575,13 @@ class TextDescriber(_RecordDescriber):
         self._previous_ns: int | None = None
         self._first_ns: int | None = None
         self._errors: dict[int, str] = Cache()
+
+    def _damage_line(self, notice: Skipped, source: str | None, ns: int) -> str:
+        head = self._head_text(0, 0, b"ktrdump")
+        if self._modes:
+            head = self._stamped(head, ns)
+        message = notice.describe() if source is None else f"{source}: {notice.describe()}"
+        return f"{head}{damage_tag(notice):<5} {message}\n"
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         name = display_text(comm)
@@ -821,6 +899,9 @@ class JsonDescriber(_RecordDescriber):
         self._stamp = 2
         self._syscalls: dict[tuple[int, int], str] = Cache()
         self._errnos: dict[int, str] = Cache()
+
+    def _damage_line(self, notice: Skipped, source: str | None, ns: int) -> str:
+        return damage_json(notice, source, ns)
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         return f'"pid":{pid},"tid":{tid},"comm":{json_string(comm)}'

@@ -868,12 +868,20 @@ def dump(reader: TraceReader | _Source, describer: Any, output: Output, stderr: 
                       stderr)
     if live and hasattr(describer, "defer_entries"):
         describer.defer_entries = False
+    # Damage is said in-band too (a SKIP/CUT line or record where it happened), so
+    # output read without stderr (``2>/dev/null | jq``) shows the gap.
+    in_band = getattr(describer, "notice_lines", None)
+    last_ns = reader.header.realtime_ns if reader.header is not None else 0
     try:
         for event in reader.events() if events is None else events:
             if not isinstance(event, list):
+                if in_band is not None:
+                    output.write(in_band(event, last_ns))
                 output.flush()  # the warning goes after the records preceding the damage
                 report(event)
                 continue
+            if event:
+                last_ns = event[-1][4]
             output.write(describer.describe(event))
             if live:
                 output.flush()
