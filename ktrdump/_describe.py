@@ -184,7 +184,17 @@ from ._probes import ProbeTable
 from ._profile import Stacks, frames_json, sample_text
 from ._reader import CutShort, Skipped
 from ._siginfo import code_name
-from ._text import display_text, encode_basestring, json_string, recording_target, text_of
+from ._text import (
+    display_text,
+    encode_basestring,
+    json_bytes,
+    json_bytes_list,
+    json_safe,
+    json_string,
+    recording_target,
+    text_bytes,
+    text_of,
+)
 
 __all__ = [
     "DUMP_INDENT", "JsonDescriber", "TextDescriber", "describer_for", "display_text",
@@ -904,7 +914,7 @@ class JsonDescriber(_RecordDescriber):
         return damage_json(notice, source, ns)
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
-        return f'"pid":{pid},"tid":{tid},"comm":{json_string(comm)}'
+        return f'"pid":{pid},"tid":{tid},{json_bytes("comm", comm)}'
 
     def _stamped(self, head: str, ts: int) -> str:
         return f'{head},"ts":{ts}'
@@ -982,7 +992,7 @@ class JsonDescriber(_RecordDescriber):
 
     def _namei(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        return f'{{"type":"NAMI",{head},"path":{json_string(payload.path)}}}\n'
+        return f'{{"type":"NAMI",{head},{json_bytes("path", payload.path)}}}\n'
 
     def _genio(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -1033,20 +1043,20 @@ class JsonDescriber(_RecordDescriber):
 
     def _emul(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        return f'{{"type":"EMUL",{head},"name":{json_string(payload.name)}}}\n'
+        return f'{{"type":"EMUL",{head},{json_bytes("name", payload.name)}}}\n'
 
     def _user(self, head: str, record: Record) -> str:
         payload: Any = record[6]
         label = payload.label
         data = payload.data
-        return (f'{{"type":"USER",{head},"label":{json_string(label)},'
+        return (f'{{"type":"USER",{head},{json_bytes("label", label)},'
                 f'"len":{len(data)},"data":"{data.hex()}"}}\n')
 
     def _exec_strings(self, head: str, record: Record) -> str:
         tag, key = ("ARG", "argv") if record[0] == RecordKind.EXEC_ARG else ("ENV", "env")
         payload: Any = record[6]
-        strings = ",".join(map(json_string, split_nul_strings(payload.data)))
-        return f'{{"type":"{tag}",{head},"{key}":[{strings}]}}\n'
+        strings = json_bytes_list(key, split_nul_strings(payload.data))
+        return f'{{"type":"{tag}",{head},{strings}}}\n'
 
     def _proc(self, head: str, record: Record) -> str:
         if self._stacks is not None:
@@ -1059,7 +1069,7 @@ class JsonDescriber(_RecordDescriber):
         if view.thread is not None:
             fields.append(f'"thread":{_json_bool(view.thread)}')
         if view.path is not None:
-            fields.append(f'"path":{json_string(view.path)}')
+            fields.append(json_bytes("path", view.path))
         if view.status is not None:
             fields.append(f'"status":{view.status}')
         if view.event == "exit" or view.signal is not None:
@@ -1067,9 +1077,9 @@ class JsonDescriber(_RecordDescriber):
         if view.core_dumped is not None:
             fields.append(f'"core_dumped":{_json_bool(view.core_dumped)}')
         if view.reason is not None:
-            fields.append(f'"reason":{json_string(view.reason)}')
+            fields.append(json_bytes("reason", view.reason))
         if view.detail is not None:
-            fields.append(f'"detail":{json_string(view.detail)}')
+            fields.append(json_bytes("detail", view.detail))
         if view.superseded_by is not None:
             fields.append(f'"superseded_by":{view.superseded_by}')
         return f'{{"type":"PROC",{head},{",".join(fields)}}}\n'
@@ -1080,16 +1090,22 @@ class JsonDescriber(_RecordDescriber):
         info = table.info(payload)
         values, addresses, truncated = table.json_fields(payload)
         line = (f'{{"type":"PROBE",{head},"probe_id":{payload.probe_id},'
-                f'"probe":{encode_basestring(info.label)},"point":"{info.point}",'
+                f'{json_bytes("probe", text_bytes(info.label))},"point":"{info.point}",'
                 f'"pc":{payload.pc}')
+        exact = table.last_exact
         if payload.site == ProbeSite.RETURN:
             tail = (f',"retval_address":{addresses[0]},"retval_truncated":{truncated[0]}'
                     if addresses else "")
+            if exact:
+                tail += f',"retval_hex":"{exact[0]}"'
             return f'{line},"args":[],"retval":{values[0]}{tail}}}\n'
         if payload.site == ProbeSite.OFFSET:
             line += f',"offset":{payload.offset}'
         tail = (f',"args_address":[{",".join(addresses)}],'
                 f'"args_truncated":[{",".join(truncated)}]' if addresses else "")
+        if exact:
+            tail += ',"args_hex":[' + ",".join(
+                f'"{exact[i]}"' if i in exact else "null" for i in range(len(values))) + "]"
         return f'{line},"args":[{",".join(values)}]{tail}}}\n'
 
     def _probe_def(self, head: str, record: Record) -> str:
@@ -1097,11 +1113,11 @@ class JsonDescriber(_RecordDescriber):
         info = self.probe_table.learn(payload)
         types = ",".join(f'"{PROBE_ARG_TYPE_NAMES.get(t, str(t))}"' for t in info.types)  # type: ignore[call-overload]
         return (f'{{"type":"PDEF",{head},"probe_id":{info.probe_id},'
-                f'"probe":{encode_basestring(info.label)},"point":"{info.point}",'
-                f'"module":{json_string(payload.module)},'
+                f'{json_bytes("probe", text_bytes(info.label))},"point":"{info.point}",'
+                f'{json_bytes("module", payload.module)},'
                 f'"build_id":{json_string(payload.build_id)},'
-                f'"function":{encode_basestring(info.function)},'
-                f'"alias":{json_string(payload.alias)},"offset":{payload.point_offset},'
+                f'{json_bytes("function", text_bytes(info.function))},'
+                f'{json_bytes("alias", payload.alias)},"offset":{payload.point_offset},'
                 f'"file_offset":{payload.file_offset},"types":[{types}],'
                 f'"string_cap":{payload.string_cap}}}\n')
 
@@ -1118,7 +1134,7 @@ class JsonDescriber(_RecordDescriber):
         origin = "maps" if payload.origin == 1 else "mmap"
         return (f'{{"type":"MMAP",{head},"start":{payload.start},"end":{payload.end},'
                 f'"offset":{payload.offset},"prot":{payload.prot},"flags":{payload.flags},'
-                f'"path":{json_string(payload.path)},"build_id":"{payload.build_id.hex()}",'
+                f'{json_bytes("path", payload.path)},"build_id":"{payload.build_id.hex()}",'
                 f'"origin":"{origin}","image_len":{len(payload.image)}}}\n')
 
     def _drop(self, head: str, record: Record) -> str:
@@ -1132,7 +1148,7 @@ class JsonDescriber(_RecordDescriber):
         payload: Any = record[6]
         stopped = "true" if payload.flags & EndFlag.STOPPED_EARLY else "false"
         return (f'{{"type":"END",{head},"status":{payload.status},"stopped_early":{stopped},'
-                f'"reason":{json_string(payload.reason)},"processes":{payload.processes},'
+                f'{json_bytes("reason", payload.reason)},"processes":{payload.processes},'
                 f'"threads":{payload.threads},"lost":{payload.lost},'
                 f'"detached":{payload.detached}{_unplaced_json(payload)}}}\n')
 
@@ -1140,10 +1156,11 @@ class JsonDescriber(_RecordDescriber):
         payload: Any = record[6]
         options = _model.begin_options(payload)
         # Re-encoded (ASCII, one line): the record's bytes may hold anything.
-        encoded = "null" if options is None else json.dumps(options, separators=(",", ":"))
+        encoded = "null" if options is None else json.dumps(json_safe(options),
+                                                             separators=(",", ":"))
         return (f'{{"type":"BEGIN",{head},"recorder_pid":{payload.recorder_pid},'
                 f'"realtime_ns":{payload.realtime_ns},"monotonic_ns":{payload.monotonic_ns},'
-                f'"version":{json_string(payload.version)},"options":{encoded}}}\n')
+                f'{json_bytes("version", payload.version)},"options":{encoded}}}\n')
 
     def _unknown(self, head: str, record: Record) -> str:
         payload: Any = record[6]

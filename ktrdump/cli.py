@@ -80,6 +80,7 @@ try:
     from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
     from ._strace_files import per_thread_describer
     from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
+    from ._text import json_safe
     from .errors import InputError, KtrdumpError, OutputError, UsageError
 finally:
     if _collecting:
@@ -848,7 +849,7 @@ def _header_metadata(header: formats.FileHeader | None) -> tuple[tuple[str, obje
     return (("hostname", header.hostname), ("kernel_release", header.kernel_release),
             ("machine", header.machine), ("ktr_version", header.ktr_version),
             ("recording_start_ns", header.realtime_ns),
-            ("command", header.options.get("command")),
+            ("command", json_safe(header.options.get("command"))),
             ("facilities", header.options.get("facilities")))
 
 
