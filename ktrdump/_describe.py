@@ -191,6 +191,7 @@ from ._text import (
     json_bytes_list,
     json_safe,
     json_string,
+    quoted,
     recording_target,
     text_bytes,
     text_of,
@@ -675,7 +676,7 @@ class TextDescriber(_RecordDescriber):
 
     def _namei(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        return f'{head}NAMI  "{display_text(payload.path)}"\n'
+        return f'{head}NAMI  {quoted(payload.path)}\n'
 
     def _genio(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -730,13 +731,13 @@ class TextDescriber(_RecordDescriber):
 
     def _emul(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        return f'{head}EMUL  "{display_text(payload.name)}"\n'
+        return f'{head}EMUL  {quoted(payload.name)}\n'
 
     def _user(self, head: str, record: Record) -> str:
         payload: Any = record[6]
         label = payload.label
         data = payload.data
-        line = f'{head}USER  "{display_text(label)}" {_plural(len(data), "byte")}\n'
+        line = f'{head}USER  {quoted(label)} {_plural(len(data), "byte")}\n'
         return line + self._data(data, len(data), False)
 
     def _exec_strings(self, head: str, record: Record) -> str:
@@ -746,7 +747,7 @@ class TextDescriber(_RecordDescriber):
         if not strings:
             return f"{head}{tag}(none)\n"
         return "".join(
-            f'{head}{tag}[{index}] "{display_text(string)}"\n'
+            f'{head}{tag}[{index}] {quoted(string)}\n'
             for index, string in enumerate(strings)
         )
 
@@ -759,7 +760,7 @@ class TextDescriber(_RecordDescriber):
         if view.child is not None:
             words.append(f"{'thread' if view.thread else 'child'} {view.child}")
         if view.path is not None:
-            words.append(f'"{display_text(view.path)}"')
+            words.append(quoted(view.path))
         if view.signal is not None:
             words.append(f"signal {view.signal}")
         elif view.status is not None:
@@ -767,9 +768,9 @@ class TextDescriber(_RecordDescriber):
         if view.core_dumped:
             words.append("(core dumped)")
         if view.reason is not None:
-            words.append(f'"{display_text(view.reason)}"')
+            words.append(quoted(view.reason))
         if view.detail is not None:
-            words.append(f'"{display_text(view.detail)}"')
+            words.append(quoted(view.detail))
         if view.superseded_by is not None:
             words.append(f"superseded by execve in thread {view.superseded_by}")
         return f"{head}PROC  {' '.join(words)}\n"
@@ -791,7 +792,7 @@ class TextDescriber(_RecordDescriber):
         # The label was decoded with surrogateescape: undecodable bytes round-trip.
         label = display_text(info.label.encode("utf-8", "surrogateescape"))
         line = (f"{head}PDEF  #{info.probe_id} {label} "
-                f'"{display_text(payload.module)}" offset {payload.file_offset:#x} ({types})')
+                f'{quoted(payload.module)} offset {payload.file_offset:#x} ({types})')
         if payload.build_id:
             line += f" build-id {display_text(payload.build_id)}"
         if payload.alias:
@@ -810,7 +811,7 @@ class TextDescriber(_RecordDescriber):
         payload: Any = record[6]
         line = (f'{head}MMAP  {payload.start:#x}-{payload.end:#x} {_prot(payload.prot)} '
                 f'flags {payload.flags:#x} offset {payload.offset:#x} '
-                f'"{display_text(payload.path)}"')
+                f'{quoted(payload.path)}')
         if payload.flags & MmapFlag.DELETED:
             line += " (deleted)"
         elif payload.flags & MmapFlag.REPLACED:

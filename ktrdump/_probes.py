@@ -38,7 +38,7 @@ from formats import (
 )
 
 from ._bounded import Table
-from ._text import display_text, json_string
+from ._text import json_string, quoted
 
 MAX_DEPTH = 1024
 _U32 = 0xFFFF_FFFF
@@ -162,7 +162,7 @@ class ProbeTable:
         rendered = []
         for kind, value, cut in self.values(payload):
             if isinstance(value, bytes):
-                rendered.append(f'"{display_text(value)}"' + ("..." if cut else ""))
+                rendered.append(quoted(value) + ("..." if cut else ""))
             elif value is None:
                 rendered.append("(unreadable)")
             elif kind == ProbeArgType.STR:

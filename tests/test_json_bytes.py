@@ -97,3 +97,28 @@ def test_parquet_paths_are_text_and_exact_bytes(tmp_path: Path) -> None:
     assert row["paths"] == ["bad\ufffd\\name"]  # a backslash stays single; no \xff escape
     with open(row["paths_bytes"][0], "rb") as opened:
         assert opened.read() == b"x"
+
+
+def test_quotes_inside_quoted_strings_are_escaped(tmp_path: Path) -> None:
+    """Text: ``"`` inside a quoted string is ``\\"`` (NAMI, ARG); strace's format
+    quotes as strace itself does (the oracle: strace on the same command)."""
+    os.chdir(tmp_path)
+    name = b'x"y\xff\\z'
+    Path(os.fsdecode(name)).write_bytes(b"x")
+    trace = tmp_path / "t.ktr"
+    command = ["cat", os.fsdecode(name)]
+    subprocess.run([BIN / "ktr", "record", "-q", "-o", trace, "--", *command],
+                   check=True, capture_output=True)
+    text = subprocess.run([BIN / "ktrdump", trace], capture_output=True, text=True,
+                          check=True).stdout
+    assert any(line.endswith('NAMI  "x\\"y\\xff\\\\z"') for line in text.splitlines())
+    assert any(line.endswith('ARG   [1] "x\\"y\\xff\\\\z"') for line in text.splitlines())
+    ours = subprocess.run([BIN / "ktrdump", "--format", "strace", trace], capture_output=True,
+                          text=True, check=True).stdout
+    theirs = subprocess.run(["strace", "-e", "trace=openat", "-o", "/dev/stdout", *command],
+                            capture_output=True, text=True).stdout
+    opened = [line for line in theirs.splitlines() if "openat(AT_FDCWD, \"x" in line]
+    assert opened, theirs
+    quoted = opened[0].split(", ")[1]
+    assert quoted == '"x\\"y\\377\\\\z"'
+    assert any(f"openat(AT_FDCWD, {quoted}, O_RDONLY)" in line for line in ours.splitlines())
