@@ -52,7 +52,7 @@ try:
 
     from . import __version__, _perfviews
     from ._calls import recorded_facilities
-    from ._describe import describer_for
+    from ._describe import damage_of, describer_for
     from ._files import (
         FileIds,
         create_private,
@@ -405,6 +405,11 @@ def _criteria(arguments: argparse.Namespace) -> Criteria:
     since = _option_value("--since", parse_time, arguments.since)
     until = _option_value("--until", parse_time, arguments.until)
     minimum = _option_value("--min-duration", parse_duration, arguments.min_duration)
+    if (since is not None and until is not None and since.relative == until.relative
+            and since.ns > until.ns):
+        # Both relative or both absolute: the window is empty whatever the trace holds.
+        raise UsageError(f"--since {arguments.since} is after --until {arguments.until}: "
+                         "no time can be in both")
     paths = tuple(os.fsencode(path) for path in arguments.trace_paths or ())
     return Criteria(trace=trace, status=status, paths=paths, since=since, until=until,
                     min_duration_ns=minimum)
@@ -654,7 +659,18 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         else:
             describer = describer_for(options, header=source.header, selector=selector,
                                       warn=_warner(stderr))
-        return dump(source, describer, Output(stdout), stderr, events)
+        output = Output(stdout)
+        status = dump(source, describer, output, stderr, events)
+        if output.records_written == 0 and _filtering(options):
+            # Nothing printed and status 0 would look like a broken view: say why.
+            _warner(stderr)(f"{source.name}: the filters matched no records")
+        return status
+
+
+def _filtering(options: Options) -> bool:
+    """Whether records may be hidden by the filters (-p, -t, -u, -e, --since, ...)."""
+    return bool(options.pids or options.kinds is not None or options.user_labels is not None
+                or options.selection.active)
 
 
 def _with_progress(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
@@ -877,20 +893,26 @@ def dump(reader: TraceReader | _Source, describer: Any, output: Output, stderr: 
         for event in reader.events() if events is None else events:
             if not isinstance(event, list):
                 if in_band is not None:
-                    output.write(in_band(event, last_ns))
+                    lines = in_band(event, last_ns)  # held records' lines, then the damage's
+                    output.records_written += len(lines) - (damage_of(event)[1] is not None)
+                    output.write(lines)
                 output.flush()  # the warning goes after the records preceding the damage
                 report(event)
                 continue
             if event:
                 last_ns = event[-1][4]
-            output.write(describer.describe(event))
+            lines = describer.describe(event)
+            output.records_written += len(lines)
+            output.write(lines)
             if live:
                 output.flush()
     except KtrdumpError:
         output.write(describer.finish())
         output.flush()  # what was read before an I/O error is still shown
         raise
-    output.write(describer.finish())
+    lines = describer.finish()
+    output.records_written += len(lines)
+    output.write(lines)
     output.flush()
     return report.status
 
