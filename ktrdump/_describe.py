@@ -182,7 +182,7 @@ from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
 from ._probes import ProbeTable
 from ._profile import Stacks, frames_json, sample_text
-from ._reader import CutShort, Skipped
+from ._reader import CutShort, Skipped, Unverified
 from ._siginfo import code_name
 from ._text import (
     display_text,
@@ -356,6 +356,8 @@ def damage_of(notice: Any) -> tuple[str | None, Skipped | None]:
 def damage_tag(notice: Skipped) -> str:
     """The text tag and JSON ``type`` of an in-band damage line: ``SKIP`` for damaged
     batches passed over, ``CUT`` for a recording without its END."""
+    if isinstance(notice, Unverified):
+        return "UNVERIFIED"
     return "CUT" if isinstance(notice, CutShort) else "SKIP"
 
 
@@ -363,6 +365,10 @@ def damage_text(notice: Skipped, source: str | None) -> str:
     """A damaged region in a few words, for a comment-like line (strace's view):
     ``812 bytes lost at byte offset 4096 (1 batch skipped: REASON)``."""
     where = f"{source}: " if source is not None else ""
+    if isinstance(notice, Unverified):
+        return (f"{where}UNVERIFIED: {notice.kept} records follow from the damaged batch at "
+                f"byte offset {notice.offset}, bytes {notice.damage_at} to "
+                f"{notice.damage_at + notice.missing}: no checksum vouches for them (--salvage)")
     if isinstance(notice, CutShort):
         return (f"{where}recording cut short at byte offset {notice.offset} ({notice.reason});"
                 " records not written are missing")
@@ -381,9 +387,15 @@ def damage_json(notice: Skipped, source: str | None, ns: int) -> str:
               f'"offset":{notice.offset}', f'"batches":{notice.batches}',
               f'"bytes":{notice.bytes}', f'"lost_bytes":{notice.lost}',
               f'"reason":{encode_basestring(notice.reason)}']
-    if notice.kept:
+    if isinstance(notice, Unverified):
+        fields.append(f'"kept":{notice.kept},"records":{notice.records},'
+                      f'"unverified_from":{notice.damage_at},'
+                      f'"unverified_to":{notice.damage_at + notice.missing}')
+    elif notice.kept:
         fields.append(f'"kept":{notice.kept},"records":{notice.records},'
                       f'"damage_at":{notice.damage_at},"missing":{notice.missing}')
+    elif notice.records:
+        fields.append(f'"records":{notice.records}')
     if source is not None:
         fields.append(f'"file":{json_string(source.encode("utf-8", "surrogateescape"))}')
     message = notice.describe() if source is None else f"{source}: {notice.describe()}"

@@ -255,6 +255,10 @@ def _parser() -> argparse.ArgumentParser:
     filters.add_argument("--min-duration", metavar="DURATION",
                          help="only calls that spent at least DURATION in the kernel "
                               "(1.5 = 1.5s, 200ms, 10us)")
+    parser.add_argument("--salvage", action="store_true",
+                        help="from a damaged uncompressed batch, also show the records that "
+                             "still frame and decode, marked UNVERIFIED (no checksum vouches "
+                             "for them)")
     parser.add_argument("--strace-clock", choices=("time", "micro", "epoch"),
                         help=argparse.SUPPRESS)  # -t/-tt/-ttt under --format strace
     parser.add_argument("--strace-relative", action="store_true", help=argparse.SUPPRESS)
@@ -504,6 +508,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         per_thread=arguments.per_thread,
         selection=_criteria(arguments),
         strace_times=_strace_times_option(arguments),
+        salvage=arguments.salvage,
         symbol_cache=None if arguments.no_symbol_cache else (
             arguments.symbol_cache or default_symbol_cache()),
     )
@@ -577,7 +582,8 @@ def _open_source(options: Options, stack: contextlib.ExitStack) -> _Source:
         follower = stack.enter_context(follow(options.input))
         stack.enter_context(follower.stop_on_sigint())
         return _Source(follower.name, follower=follower)
-    readers = [stack.enter_context(open_trace(path)) for path in options.inputs]
+    readers = [stack.enter_context(open_trace(path, salvage=options.salvage))
+               for path in options.inputs]
     _refuse_repeated_inputs(readers)
     return _Source(readers[0].name, readers=readers)
 

@@ -92,7 +92,8 @@ def test_damaged_batch_warns_and_exits_1(
     # Batches 1 (CALL NAMI RET) and 3 (CALL NAMI) are printed, batch 2 is not: the
     # damage is said in-band where it is, as well as on stderr.
     message = (f"batch payload checksum mismatch at byte offset {offsets[1]}; skipped 1 batch "
-               f"({offsets[2] - offsets[1]} bytes)")
+               f"({offsets[2] - offsets[1]} bytes); its header, whose checksum holds, counts "
+               "3 records")
     lines = out.splitlines()
     assert [line.split()[2] for line in lines] == ["CALL", "NAMI", "RET", "SKIP", "CALL", "NAMI"]
     assert lines[3] == f"     0 ktrdump  SKIP  {message}"
@@ -339,3 +340,44 @@ def test_a_bad_pid_is_a_usage_error(value: str, reason: str) -> None:
     assert done.stderr.splitlines() == [
         f"ktrdump: argument -p: {reason} (see ktrdump --help)"]
     assert done.stdout == ""
+
+
+def test_salvage_shows_a_damaged_batch_records_marked_unverified(tmp_path: Path) -> None:
+    """8 bytes corrupted inside a 60-record raw batch: by default the batch is lost
+    (its header's count said); --salvage shows what still decodes, marked in-band."""
+    data, offsets = build_trace([syscall_batch(3), syscall_batch(60), syscall_batch(2)])
+    damaged = bytearray(data)
+    middle = (offsets[1] + offsets[2]) // 2
+    damaged[middle:middle + 8] = bytes(b ^ 0xFF for b in damaged[middle:middle + 8])
+    path = tmp_path / "d.ktr"
+    path.write_bytes(bytes(damaged))
+    plain = subprocess.run([SCRIPT, "--json", path], capture_output=True, text=True)
+    assert plain.returncode == 1
+    records = [json.loads(line) for line in plain.stdout.splitlines()]
+    assert [r["type"] for r in records].count("CALL") == 2  # batches 1 and 3 only
+    [skip] = [r for r in records if r["type"] == "SKIP"]
+    assert skip["records"] == 60 and "counts 60 records" in plain.stderr
+    salvaged = subprocess.run([SCRIPT, "--json", "--salvage", path], capture_output=True,
+                              text=True)
+    assert salvaged.returncode == 1  # still damaged input
+    records = [json.loads(line) for line in salvaged.stdout.splitlines()]
+    types = [r["type"] for r in records]
+    first, last = types.index("UNVERIFIED"), types.index("SKIP")
+    unverified = records[first]
+    assert unverified["offset"] == offsets[1] and unverified["records"] == 60
+    assert 0 < unverified["kept"] == last - first - 1 <= 60
+    assert offsets[1] < unverified["unverified_from"] < unverified["unverified_to"] <= offsets[2]
+    # The records before the damage are the writer's.
+    intact = tmp_path / "w.ktr"
+    intact.write_bytes(data)
+    whole = [json.loads(line) for line in subprocess.run(
+        [SCRIPT, "--json", intact], capture_output=True, text=True, check=True
+    ).stdout.splitlines()]
+    assert records[first + 1:first + 20] == whole[3:22]
+    assert "UNVERIFIED" in salvaged.stderr
+    text = subprocess.run([SCRIPT, "--salvage", path], capture_output=True, text=True).stdout
+    assert any(line.split()[2] == "UNVERIFIED" for line in text.splitlines()
+               if len(line.split()) > 2)
+    strace = subprocess.run([SCRIPT, "--format", "strace", "--salvage", path],
+                            capture_output=True, text=True).stdout
+    assert any("--- ktr: UNVERIFIED:" in line for line in strace.splitlines())
