@@ -42,6 +42,14 @@ Guarantees:
   record -a`` after a killed recorder); then it keeps its records before
   that batch, the same way. Its claimed payload is held (at most 16 MiB)
   while the search is inside it, for that.
+- ``salvage`` (``ktrdump --salvage``) only: a raw batch whose payload checksum
+  fails yields its records that frame and decode (as a torn tail's), after an
+  ``Unverified`` notice naming them and their bytes, then its ``Skipped``;
+  and a damaged file header (``CorruptHeader``) is not an error when the
+  input can be re-read (seek): reading starts at the first batch whose header
+  checksum holds in either byte order, ``header`` has every field empty
+  (none of the damaged header is believed), and a ``HeaderLost`` notice
+  comes first. Never without ``salvage``.
 - Records of an intact batch are yielded exactly as ``formats`` decodes them;
   a damaged batch yields none (its records cannot be trusted), but for a torn
   tail (above).
@@ -172,6 +180,21 @@ class Unverified(Skipped):
                 "them (--salvage): any value in them may be damaged")
 
 
+class HeaderLost(Skipped):
+    """--salvage: the file header is damaged; the batches after it are read (a notice).
+
+    ``bytes``: where the first batch read starts (the header's bytes, passed
+    over). The header's fields (command line, options, host, kernel, start
+    time) are unknown: the reader's ``header`` has them empty. A recording's
+    BEGIN record, in its own checksummed batch, still says its options.
+    """
+
+    def describe(self) -> str:
+        return (f"{self.reason}; --salvage reads the batches from byte offset {self.bytes} "
+                "on: the header's command line, options, host, kernel and start time are "
+                "unknown (a BEGIN record, if intact, still gives the options)")
+
+
 #: ``CutShort.reason``: the input ended inside a recording.
 NO_END_AT_END = "no END record"
 #: ``CutShort.reason``: another recording (a BEGIN) started inside one.
@@ -238,8 +261,14 @@ class TraceReader:
         self._at_end = False
         self._keep_behind = 0
         self._batch_offset = 0  # file offset of the batch whose records were yielded last
+        self._header_notice: Skipped | None = None
         try:
-            self.header, self.header_size = self._read_header()
+            try:
+                self.header, self.header_size = self._read_header()
+            except TraceFormatError as error:
+                if not salvage or not isinstance(error.format_error, formats.CorruptHeader):
+                    raise
+                self.header, self.header_size = self._salvage_header(error)
         except BaseException:
             self.close()
             raise
@@ -372,6 +401,9 @@ class TraceReader:
         """
         framing = self._framing
         header_size = framing.size
+        if self._header_notice is not None:
+            yield self._notice(self._header_notice)
+            self._header_notice = None
         while True:
             if not self._fill(header_size):
                 left = self._available()
@@ -469,6 +501,37 @@ class TraceReader:
         except formats.FormatError as error:
             raise TraceFormatError(self.name, error) from None
         return header, HEADER_PREFIX_SIZE + prefix.body_length
+
+    def _salvage_header(self, error: TraceFormatError) -> tuple[FileHeader, int]:
+        """--salvage, the file header damaged: read on from the first batch header whose
+        checksum holds in either byte order (that checksum vouches for the order).
+        Nothing of the damaged header is used: its fields are unknown (empty), and a
+        ``HeaderLost`` notice says so before the first batch."""
+        self._base, self._position = 0, 0
+        self._buffer = b""
+        rewind = getattr(self._stream, "seek", None)
+        try:
+            if rewind is None:
+                raise OSError
+            rewind(HEADER_PREFIX_SIZE)
+            self._base = HEADER_PREFIX_SIZE
+            self._at_end = False
+        except (OSError, ValueError):
+            raise error from None  # a pipe cannot be read again: the header error stands
+        while self._find_magic():
+            for order in ("little", "big"):
+                framing = formats.batch_framing(order)
+                if self._fill(framing.size) and framing.header_checksum_valid(
+                        self._buffer[self._position : self._position + framing.size]):
+                    at = self.offset
+                    header = FileHeader(hostname="", kernel_release="", machine="",
+                                        realtime_ns=0, monotonic_ns=0, ktr_version="",
+                                        options={}, byte_order=order,
+                                        major=formats.FORMAT_MAJOR, minor=0)
+                    self._header_notice = HeaderLost(0, 0, at, str(error.format_error))
+                    return header, at
+            self._position += 1
+        raise error from None
 
     # -- damaged batches ----------------------------------------------------
 

@@ -81,7 +81,7 @@ try:
     from ._strace_files import per_thread_describer
     from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
     from ._text import json_safe
-    from .errors import InputError, KtrdumpError, OutputError, UsageError
+    from .errors import InputError, KtrdumpError, OutputError, TraceFormatError, UsageError
 finally:
     if _collecting:
         # Frozen: the first collections after the load would otherwise walk
@@ -582,10 +582,20 @@ def _open_source(options: Options, stack: contextlib.ExitStack) -> _Source:
         follower = stack.enter_context(follow(options.input))
         stack.enter_context(follower.stop_on_sigint())
         return _Source(follower.name, follower=follower)
-    readers = [stack.enter_context(open_trace(path, salvage=options.salvage))
-               for path in options.inputs]
+    readers = [stack.enter_context(_open_one(path, options.salvage)) for path in options.inputs]
     _refuse_repeated_inputs(readers)
     return _Source(readers[0].name, readers=readers)
+
+
+def _open_one(path: str, salvage: bool) -> TraceReader:
+    try:
+        return open_trace(path, salvage=salvage)
+    except TraceFormatError as error:
+        if salvage or not isinstance(error.format_error, formats.CorruptHeader):
+            raise
+        # The batches after a damaged header may be intact: say how to read them.
+        raise InputError(path, f"{error.message} (ktrdump --salvage reads the batches "
+                               "after it)") from None
 
 
 def _refuse_repeated_inputs(readers: Sequence[TraceReader]) -> None:

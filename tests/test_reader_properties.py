@@ -425,3 +425,32 @@ def test_salvage_marks_what_it_keeps_and_keeps_the_rest_exact(
     ends = _record_ends(VALID, OFFSETS)
     before = sum(1 for end in ends if OFFSETS[1] < end <= first)
     assert records[:before] == ORIGINAL[1][:before]
+
+
+@SETTINGS
+@given(st.integers(0, OFFSETS[0] - 1), st.integers(0, 7))
+def test_salvage_reads_the_batches_after_a_damaged_header(position: int, bit: int) -> None:
+    """Any bit flipped in the file header: refused by default; --salvage reads every
+    intact batch after it, in the byte order their own checksums vouch for, and says
+    first that the header's fields are unknown (none of them is used)."""
+    from ktrdump._reader import HeaderLost
+
+    damaged = bytearray(VALID)
+    damaged[position] ^= 1 << bit
+    try:
+        with ktrdump.open(io.BytesIO(bytes(damaged))):
+            pass
+    except KtrdumpError:
+        pass
+    else:
+        raise AssertionError("a damaged header was read as intact")
+    try:
+        reader = ktrdump._reader.open_trace(io.BytesIO(bytes(damaged)), salvage=True)
+    except KtrdumpError as error:  # not a trace (magic), or an unknown major version
+        assert not isinstance(error.format_error, formats.CorruptHeader)  # type: ignore[attr-defined]
+        return
+    with reader:
+        events = list(reader.events())
+    assert isinstance(events[0], HeaderLost) and events[0].bytes == OFFSETS[0]
+    assert reader.header.hostname == "" and reader.header.options == {}
+    assert [event for event in events[1:] if isinstance(event, list)] == ORIGINAL
