@@ -443,7 +443,10 @@ def test_salvage_reads_the_batches_after_a_damaged_header(position: int, bit: in
     except KtrdumpError:
         pass
     else:
-        raise AssertionError("a damaged header was read as intact")
+        # Only a flip that makes the minor 0 (no checksum: SPEC reads such a header
+        # unchecked) gets through; nothing else of the header may.
+        assert position == 14, "a damaged header was read as intact"
+        return
     try:
         reader = ktrdump._reader.open_trace(io.BytesIO(bytes(damaged)), salvage=True)
     except KtrdumpError as error:  # not a trace (magic), or an unknown major version
