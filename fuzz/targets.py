@@ -34,6 +34,9 @@ VIEWS: dict[str, list[str]] = {
     "folded": ["--format", "folded", "PATH"],
     "fds": ["-y", "PATH"],
     "merge": ["PATH", "PATH"],
+    "salvage-json": ["--salvage", "--json", "PATH"],
+    "salvage-strace": ["--salvage", "--format", "strace", "PATH"],
+    "salvage-summary": ["--salvage", "--summary", "PATH"],
 }
 
 #: Views that need an optional dependency: (view, module, command line).
@@ -64,6 +67,13 @@ def api_raw_events(path: str, data: bytes) -> None:
             pass
 
 
+def api_salvage(path: str, data: bytes) -> None:
+    """``--salvage``'s reader: unverified records and a damaged header read past."""
+    with ktrdump._reader.open_trace(io.BytesIO(data), salvage=True) as trace:
+        for _ in trace.events():
+            pass
+
+
 def _view(arguments: list[str], path: str) -> Callable[[str, bytes], None]:
     # Parsed once: argparse costs as much as a view of a small input.
     places = {"PATH": path, "OUT": f"{path}.out.parquet"}
@@ -86,5 +96,6 @@ def make_targets(path: str) -> dict[str, Callable[[str, bytes], None]]:
     return {
         "api.events": api_events,
         "api.raw_events": api_raw_events,
+        "api.salvage": api_salvage,
         **{f"view.{name}": _view(arguments, path) for name, arguments in views.items()},
     }

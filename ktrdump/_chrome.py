@@ -140,7 +140,7 @@ from ._model import begin_options, unplaced_probes
 from ._output import Output
 from ._probes import CallStack
 from ._profile import Stacks, chrome_sample
-from ._reader import CutShort, Skipped
+from ._reader import CutShort, Skipped, Unverified
 
 #: An argument word as the raw list shows it: "0x1f" (a C-level formatter, no per-word frame).
 _QUOTED_HEX = '"{:#x}"'.format
@@ -288,6 +288,8 @@ class ChromeTrace:
         plural = "batch" if notice.batches == 1 else "batches"
         name = (f"skipped {notice.batches} damaged {plural}" if not isinstance(notice, CutShort)
                 else "recording cut short (no END record)")
+        if isinstance(notice, Unverified):
+            name = f"UNVERIFIED: {notice.kept} records from a damaged batch (--salvage)"
         args = (f'{{"offset":{notice.offset},"bytes":{notice.bytes},'
                 f'"reason":{encode_string(notice.reason)}')
         if notice.kept:  # a torn tail whose records before the damage were kept

@@ -54,6 +54,13 @@ that order when combined; seconds.nanoseconds), the tag
   `` (maps)`` for a /proc/PID/maps snapshot, ``image N bytes`` when it
   carries the vDSO's image.
 
+Damage (``notice_lines``): where the reader skipped damaged batches or a
+recording has no END, a line of pid 0, command ``ktrdump``, tag ``SKIP`` (or
+``CUT``) and the one-line notice stderr also gets; in JSON a ``SKIP``/``CUT``
+record (``damage_json``). It comes after the records read before the damage
+(a call entry held back is passed on first), so it stands where the data is
+missing.
+
 Strings (paths, argv, command names) are UTF-8 text escaped as ``_text``
 says. Unknown kinds print ``UNKNOWN(kind) N bytes``.
 
@@ -183,8 +190,20 @@ from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
 from ._probes import ProbeTable
 from ._profile import Stacks, frames_json, sample_text
+from ._reader import CutShort, Skipped, Unverified
 from ._siginfo import code_name
-from ._text import display_text, encode_basestring, json_string, recording_target, text_of
+from ._text import (
+    display_text,
+    encode_basestring,
+    json_bytes,
+    json_bytes_list,
+    json_safe,
+    json_string,
+    quoted,
+    recording_target,
+    text_bytes,
+    text_of,
+)
 
 __all__ = [
     "DUMP_INDENT", "JsonDescriber", "TextDescriber", "describer_for", "display_text",
@@ -332,6 +351,67 @@ _HANDLER_NAMES: dict[int, str] = {
 }
 
 
+def damage_of(notice: Any) -> tuple[str | None, Skipped | None]:
+    """The input named (merged inputs) and the damaged region a notice reports, or
+    ``(None, None)`` for notices that lose nothing (a merge's late records, ...)."""
+    if isinstance(notice, Skipped):
+        return None, notice
+    inner = getattr(notice, "notice", None)
+    if isinstance(inner, Skipped):
+        return getattr(notice, "source", None), inner
+    return None, None
+
+
+def damage_tag(notice: Skipped) -> str:
+    """The text tag and JSON ``type`` of an in-band damage line: ``SKIP`` for damaged
+    batches passed over, ``CUT`` for a recording without its END."""
+    if isinstance(notice, Unverified):
+        return "UNVERIFIED"
+    return "CUT" if isinstance(notice, CutShort) else "SKIP"
+
+
+def damage_text(notice: Skipped, source: str | None) -> str:
+    """A damaged region in a few words, for a comment-like line (strace's view):
+    ``812 bytes lost at byte offset 4096 (1 batch skipped: REASON)``."""
+    where = f"{source}: " if source is not None else ""
+    if isinstance(notice, Unverified):
+        return (f"{where}UNVERIFIED: {notice.kept} records follow from the damaged batch at "
+                f"byte offset {notice.offset}, bytes {notice.damage_at} to "
+                f"{notice.damage_at + notice.missing}: no checksum vouches for them (--salvage)")
+    if isinstance(notice, CutShort):
+        return (f"{where}recording cut short at byte offset {notice.offset} ({notice.reason});"
+                " records not written are missing")
+    if notice.kept:
+        return (f"{where}{notice.lost} bytes lost at byte offset {notice.damage_at} (kept "
+                f"{notice.kept} of {notice.records} records of the batch at byte offset "
+                f"{notice.offset}: {notice.reason})")
+    plural = "batch" if notice.batches == 1 else "batches"
+    return (f"{where}{notice.bytes} bytes lost at byte offset {notice.offset} "
+            f"({notice.batches} {plural} skipped: {notice.reason})")
+
+
+def damage_json(notice: Skipped, source: str | None, ns: int) -> str:
+    """A damaged region as a JSON Lines record (``docs/json.md``, SKIP and CUT)."""
+    fields = [f'"type":"{damage_tag(notice)}","pid":0,"tid":0,"comm":"","ts":{ns}',
+              f'"offset":{notice.offset}', f'"batches":{notice.batches}',
+              f'"bytes":{notice.bytes}', f'"lost_bytes":{notice.lost}',
+              f'"reason":{encode_basestring(notice.reason)}']
+    if isinstance(notice, Unverified):
+        fields.append(f'"kept":{notice.kept},"records":{notice.records},'
+                      f'"unverified_from":{notice.damage_at},'
+                      f'"unverified_to":{notice.damage_at + notice.missing}')
+    elif notice.kept:
+        fields.append(f'"kept":{notice.kept},"records":{notice.records},'
+                      f'"damage_at":{notice.damage_at},"missing":{notice.missing}')
+    elif notice.records:
+        fields.append(f'"records":{notice.records}')
+    if source is not None:
+        fields.append(f'"file":{json_string(source.encode("utf-8", "surrogateescape"))}')
+    message = notice.describe() if source is None else f"{source}: {notice.describe()}"
+    fields.append(f'"message":{json_string(message.encode("utf-8", "surrogateescape"))}')
+    return "{" + ",".join(fields) + "}\n"
+
+
 class _RecordDescriber(LineView):
     """What the text and JSON describers share: the record loop with its call entries.
 
@@ -443,6 +523,20 @@ class _RecordDescriber(LineView):
                 append(handlers.get(kind, unknown)(head, record))
         return out
 
+    def notice_lines(self, notice: Any, ns: int) -> list[str]:
+        """The in-band line(s) of a damaged region (``Skipped``/``CutShort``, or a merge's
+        ``SourcedSkipped``) met after the records shown so far: the call entry held back
+        goes first, so the line sits where the damage is in the time order. ``ns``: the
+        time of the last record read before it (the damage's place in time)."""
+        out = self.finish()
+        source, skipped = damage_of(notice)
+        if skipped is not None:
+            out.append(self._damage_line(skipped, source, ns))
+        return out
+
+    def _damage_line(self, notice: Skipped, source: str | None, ns: int) -> str:
+        raise NotImplementedError
+
     def _stack_view(self) -> Stacks:
         if self._stacks is None:
             self._stacks = Stacks(self.options.symbol_cache, self.warn)
@@ -511,6 +605,13 @@ class TextDescriber(_RecordDescriber):
         self._previous_ns: int | None = None
         self._first_ns: int | None = None
         self._errors: dict[int, str] = Cache()
+
+    def _damage_line(self, notice: Skipped, source: str | None, ns: int) -> str:
+        head = self._head_text(0, 0, b"ktrdump")
+        if self._modes:
+            head = self._stamped(head, ns)
+        message = notice.describe() if source is None else f"{source}: {notice.describe()}"
+        return f"{head}{damage_tag(notice):<5} {message}\n"
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         name = display_text(comm)
@@ -596,7 +697,7 @@ class TextDescriber(_RecordDescriber):
 
     def _namei(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        return f'{head}NAMI  "{display_text(payload.path)}"\n'
+        return f'{head}NAMI  {quoted(payload.path)}\n'
 
     def _genio(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -651,13 +752,13 @@ class TextDescriber(_RecordDescriber):
 
     def _emul(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        return f'{head}EMUL  "{display_text(payload.name)}"\n'
+        return f'{head}EMUL  {quoted(payload.name)}\n'
 
     def _user(self, head: str, record: Record) -> str:
         payload: Any = record[6]
         label = payload.label
         data = payload.data
-        line = f'{head}USER  "{display_text(label)}" {_plural(len(data), "byte")}\n'
+        line = f'{head}USER  {quoted(label)} {_plural(len(data), "byte")}\n'
         return line + self._data(data, len(data), False)
 
     def _exec_strings(self, head: str, record: Record) -> str:
@@ -667,7 +768,7 @@ class TextDescriber(_RecordDescriber):
         if not strings:
             return f"{head}{tag}(none)\n"
         return "".join(
-            f'{head}{tag}[{index}] "{display_text(string)}"\n'
+            f'{head}{tag}[{index}] {quoted(string)}\n'
             for index, string in enumerate(strings)
         )
 
@@ -680,7 +781,7 @@ class TextDescriber(_RecordDescriber):
         if view.child is not None:
             words.append(f"{'thread' if view.thread else 'child'} {view.child}")
         if view.path is not None:
-            words.append(f'"{display_text(view.path)}"')
+            words.append(quoted(view.path))
         if view.signal is not None:
             words.append(f"signal {view.signal}")
         elif view.status is not None:
@@ -688,9 +789,9 @@ class TextDescriber(_RecordDescriber):
         if view.core_dumped:
             words.append("(core dumped)")
         if view.reason is not None:
-            words.append(f'"{display_text(view.reason)}"')
+            words.append(quoted(view.reason))
         if view.detail is not None:
-            words.append(f'"{display_text(view.detail)}"')
+            words.append(quoted(view.detail))
         if view.superseded_by is not None:
             words.append(f"superseded by execve in thread {view.superseded_by}")
         return f"{head}PROC  {' '.join(words)}\n"
@@ -712,7 +813,7 @@ class TextDescriber(_RecordDescriber):
         # The label was decoded with surrogateescape: undecodable bytes round-trip.
         label = display_text(info.label.encode("utf-8", "surrogateescape"))
         line = (f"{head}PDEF  #{info.probe_id} {label} "
-                f'"{display_text(payload.module)}" offset {payload.file_offset:#x} ({types})')
+                f'{quoted(payload.module)} offset {payload.file_offset:#x} ({types})')
         if payload.build_id:
             line += f" build-id {display_text(payload.build_id)}"
         if payload.alias:
@@ -731,7 +832,7 @@ class TextDescriber(_RecordDescriber):
         payload: Any = record[6]
         line = (f'{head}MMAP  {payload.start:#x}-{payload.end:#x} {_prot(payload.prot)} '
                 f'flags {payload.flags:#x} offset {payload.offset:#x} '
-                f'"{display_text(payload.path)}"')
+                f'{quoted(payload.path)}')
         if payload.flags & MmapFlag.DELETED:
             line += " (deleted)"
         elif payload.flags & MmapFlag.REPLACED:
@@ -836,8 +937,11 @@ class JsonDescriber(_RecordDescriber):
         self._syscalls: dict[tuple[int, int], str] = Cache()
         self._errnos: dict[int, str] = Cache()
 
+    def _damage_line(self, notice: Skipped, source: str | None, ns: int) -> str:
+        return damage_json(notice, source, ns)
+
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
-        return f'"pid":{pid},"tid":{tid},"comm":{json_string(comm)}'
+        return f'"pid":{pid},"tid":{tid},{json_bytes("comm", comm)}'
 
     def _stamped(self, head: str, ts: int) -> str:
         return f'{head},"ts":{ts}'
@@ -917,7 +1021,7 @@ class JsonDescriber(_RecordDescriber):
 
     def _namei(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        return f'{{"type":"NAMI",{head},"path":{json_string(payload.path)}}}\n'
+        return f'{{"type":"NAMI",{head},{json_bytes("path", payload.path)}}}\n'
 
     def _genio(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -969,20 +1073,20 @@ class JsonDescriber(_RecordDescriber):
 
     def _emul(self, head: str, record: Record) -> str:
         payload: Any = record[6]
-        return f'{{"type":"EMUL",{head},"name":{json_string(payload.name)}}}\n'
+        return f'{{"type":"EMUL",{head},{json_bytes("name", payload.name)}}}\n'
 
     def _user(self, head: str, record: Record) -> str:
         payload: Any = record[6]
         label = payload.label
         data = payload.data
-        return (f'{{"type":"USER",{head},"label":{json_string(label)},'
+        return (f'{{"type":"USER",{head},{json_bytes("label", label)},'
                 f'"len":{len(data)},"data":"{data.hex()}"}}\n')
 
     def _exec_strings(self, head: str, record: Record) -> str:
         tag, key = ("ARG", "argv") if record[0] == RecordKind.EXEC_ARG else ("ENV", "env")
         payload: Any = record[6]
-        strings = ",".join(map(json_string, split_nul_strings(payload.data)))
-        return f'{{"type":"{tag}",{head},"{key}":[{strings}]}}\n'
+        strings = json_bytes_list(key, split_nul_strings(payload.data))
+        return f'{{"type":"{tag}",{head},{strings}}}\n'
 
     def _proc(self, head: str, record: Record) -> str:
         if self._stacks is not None:
@@ -995,7 +1099,7 @@ class JsonDescriber(_RecordDescriber):
         if view.thread is not None:
             fields.append(f'"thread":{_json_bool(view.thread)}')
         if view.path is not None:
-            fields.append(f'"path":{json_string(view.path)}')
+            fields.append(json_bytes("path", view.path))
         if view.status is not None:
             fields.append(f'"status":{view.status}')
         if view.event == "exit" or view.signal is not None:
@@ -1003,9 +1107,9 @@ class JsonDescriber(_RecordDescriber):
         if view.core_dumped is not None:
             fields.append(f'"core_dumped":{_json_bool(view.core_dumped)}')
         if view.reason is not None:
-            fields.append(f'"reason":{json_string(view.reason)}')
+            fields.append(json_bytes("reason", view.reason))
         if view.detail is not None:
-            fields.append(f'"detail":{json_string(view.detail)}')
+            fields.append(json_bytes("detail", view.detail))
         if view.superseded_by is not None:
             fields.append(f'"superseded_by":{view.superseded_by}')
         return f'{{"type":"PROC",{head},{",".join(fields)}}}\n'
@@ -1016,16 +1120,22 @@ class JsonDescriber(_RecordDescriber):
         info = table.info(payload)
         values, addresses, truncated = table.json_fields(payload)
         line = (f'{{"type":"PROBE",{head},"probe_id":{payload.probe_id},'
-                f'"probe":{encode_basestring(info.label)},"point":"{info.point}",'
+                f'{json_bytes("probe", text_bytes(info.label))},"point":"{info.point}",'
                 f'"pc":{payload.pc}')
+        exact = table.last_exact
         if payload.site == ProbeSite.RETURN:
             tail = (f',"retval_address":{addresses[0]},"retval_truncated":{truncated[0]}'
                     if addresses else "")
+            if exact:
+                tail += f',"retval_hex":"{exact[0]}"'
             return f'{line},"args":[],"retval":{values[0]}{tail}}}\n'
         if payload.site == ProbeSite.OFFSET:
             line += f',"offset":{payload.offset}'
         tail = (f',"args_address":[{",".join(addresses)}],'
                 f'"args_truncated":[{",".join(truncated)}]' if addresses else "")
+        if exact:
+            tail += ',"args_hex":[' + ",".join(
+                f'"{exact[i]}"' if i in exact else "null" for i in range(len(values))) + "]"
         return f'{line},"args":[{",".join(values)}]{tail}}}\n'
 
     def _probe_def(self, head: str, record: Record) -> str:
@@ -1033,11 +1143,11 @@ class JsonDescriber(_RecordDescriber):
         info = self.probe_table.learn(payload)
         types = ",".join(f'"{PROBE_ARG_TYPE_NAMES.get(t, str(t))}"' for t in info.types)  # type: ignore[call-overload]
         return (f'{{"type":"PDEF",{head},"probe_id":{info.probe_id},'
-                f'"probe":{encode_basestring(info.label)},"point":"{info.point}",'
-                f'"module":{json_string(payload.module)},'
+                f'{json_bytes("probe", text_bytes(info.label))},"point":"{info.point}",'
+                f'{json_bytes("module", payload.module)},'
                 f'"build_id":{json_string(payload.build_id)},'
-                f'"function":{encode_basestring(info.function)},'
-                f'"alias":{json_string(payload.alias)},"offset":{payload.point_offset},'
+                f'{json_bytes("function", text_bytes(info.function))},'
+                f'{json_bytes("alias", payload.alias)},"offset":{payload.point_offset},'
                 f'"file_offset":{payload.file_offset},"types":[{types}],'
                 f'"string_cap":{payload.string_cap}}}\n')
 
@@ -1054,7 +1164,7 @@ class JsonDescriber(_RecordDescriber):
         origin = "maps" if payload.origin == 1 else "mmap"
         return (f'{{"type":"MMAP",{head},"start":{payload.start},"end":{payload.end},'
                 f'"offset":{payload.offset},"prot":{payload.prot},"flags":{payload.flags},'
-                f'"path":{json_string(payload.path)},"build_id":"{payload.build_id.hex()}",'
+                f'{json_bytes("path", payload.path)},"build_id":"{payload.build_id.hex()}",'
                 f'"origin":"{origin}","image_len":{len(payload.image)}}}\n')
 
     def _drop(self, head: str, record: Record) -> str:
@@ -1071,7 +1181,7 @@ class JsonDescriber(_RecordDescriber):
         unknown = "true" if payload.flags & EndFlag.EXIT_STATUS_UNKNOWN else "false"
         return (f'{{"type":"END",{head},"status":{payload.status},"stopped_early":{stopped},'
                 f'"exit_status_unknown":{unknown},'
-                f'"reason":{json_string(payload.reason)},"processes":{payload.processes},'
+                f'{json_bytes("reason", payload.reason)},"processes":{payload.processes},'
                 f'"threads":{payload.threads},"lost":{payload.lost},'
                 f'"detached":{payload.detached}{_unplaced_json(payload)}}}\n')
 
@@ -1079,10 +1189,11 @@ class JsonDescriber(_RecordDescriber):
         payload: Any = record[6]
         options = _model.begin_options(payload)
         # Re-encoded (ASCII, one line): the record's bytes may hold anything.
-        encoded = "null" if options is None else json.dumps(options, separators=(",", ":"))
+        encoded = "null" if options is None else json.dumps(json_safe(options),
+                                                             separators=(",", ":"))
         return (f'{{"type":"BEGIN",{head},"recorder_pid":{payload.recorder_pid},'
                 f'"realtime_ns":{payload.realtime_ns},"monotonic_ns":{payload.monotonic_ns},'
-                f'"version":{json_string(payload.version)},"options":{encoded}}}\n')
+                f'{json_bytes("version", payload.version)},"options":{encoded}}}\n')
 
     def _unknown(self, head: str, record: Record) -> str:
         payload: Any = record[6]

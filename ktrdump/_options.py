@@ -69,6 +69,9 @@ class Options:
     # --symbol-cache: where module symbols are kept on disk (None: --no-symbol-cache)
     symbol_cache: str | None = field(default_factory=lambda: default_symbol_cache())
     width: int = DEFAULT_WIDTH
+    # --salvage: show the records of a raw batch whose payload checksum fails that
+    # frame and decode, marked UNVERIFIED in-band (formats/SPEC.md, "Damaged batches")
+    salvage: bool = False
     call_args: bool = True  # chrome: args on call events (--no-call-args: none, for speedscope)
     output_path: str | None = None  # -o: a file instead of stdout (-ff: the files' prefix)
     per_thread: bool = False  # -ff: strace format, one file per thread

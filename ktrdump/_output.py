@@ -42,6 +42,9 @@ class Output:
         self._chunk_size = chunk_size
         self._pending: list[str] = []
         self._pending_size = 0
+        # Lines of records written (not of notices): ``dump`` counts them, to say
+        # when the filters left nothing.
+        self.records_written = 0
 
     def write(self, lines: list[str]) -> None:
         """Queue ``lines`` (each ending in a newline); write if enough is pending."""

@@ -8,7 +8,9 @@ table beside it as ``NAME.TABLE.parquet``:
   (the raw argument words, unsigned), ``args_decoded`` (strings, strace's
   rendering), ``retval``, ``errno`` (name, null on success), ``start_ns``
   and ``end_ns`` (epoch ns), ``start`` (a UTC timestamp), ``duration_ns``,
-  ``unfinished``, ``paths`` (the NAMEI paths, in argument order), ``fd``
+  ``unfinished``, ``paths`` (the NAMEI paths, in argument order, as UTF-8
+  text: a byte that is not valid UTF-8 is U+FFFD), ``paths_bytes`` (the same
+  paths, exact: binary, for ``open``), ``fd``
   (the call's first fd argument), ``fd_path`` (what that fd was, tracked
   through the trace as ``-y`` does; for a call that returns an fd, the
   returned fd's path), ``bytes`` (data moved: the GIO records' lengths, or
@@ -132,7 +134,9 @@ def _pyarrow() -> tuple[Any, Any]:
 
 
 def _text(data: bytes) -> str:
-    return data.decode("utf-8", "backslashreplace")
+    """A string column's text: UTF-8, each invalid byte U+FFFD (never an escape
+    that valid text could also hold; ``paths_bytes`` keeps paths exactly)."""
+    return data.decode("utf-8", "replace")
 
 
 def _array(pa: Any, values: Any, type_: Any) -> Any:
@@ -375,6 +379,7 @@ class ParquetWriter:
             pa.field("duration_ns", pa.int64()), pa.field("unfinished", pa.bool_()),
             pa.field("paths", pa.list_(pa.string())), pa.field("fd", pa.int32()),
             pa.field("fd_path", pa.string()), pa.field("bytes", pa.int64()),
+            pa.field("paths_bytes", pa.list_(pa.binary())),
         ]), pa, pq, avoid=avoid,
             unique=frozenset({"call_id", "start_ns", "end_ns", "start", "duration_ns"}),
             views={"start": "start_ns"})
@@ -575,9 +580,9 @@ class ParquetWriter:
             () if not paths
             # One path (the common case) without a comprehension, which is a
             # function object and a call of its own on this Python (3.11).
-            else (paths[0].decode("utf-8", "backslashreplace"),) if len(paths) == 1
-            else tuple([path.decode("utf-8", "backslashreplace") for path in paths]),
-            fd, fd_path, moved,
+            else (paths[0].decode("utf-8", "replace"),) if len(paths) == 1
+            else tuple([path.decode("utf-8", "replace") for path in paths]),
+            fd, fd_path, moved, tuple(paths) if paths else (),
         ))
         if len(pending) >= ROW_GROUP:
             calls.flush()

@@ -38,7 +38,7 @@ from formats import (
 )
 
 from ._bounded import Table
-from ._text import display_text, json_string
+from ._text import json_string, quoted
 
 MAX_DEPTH = 1024
 _U32 = 0xFFFF_FFFF
@@ -76,6 +76,14 @@ def _info_from_def(payload: ProbeDef) -> ProbeInfo:
                      payload.site, payload.point_offset, tuple(payload.types))
 
 
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _strings(data: bytes) -> list[tuple[bytes | None, bool]]:
     out: list[tuple[bytes | None, bool]] = []
     position = 0
@@ -111,6 +119,7 @@ class ProbeTable:
     def __init__(self) -> None:
         self.probes: dict[int, ProbeInfo] = {}
         self.returns: set[str] = set()  # MODULE:FUNCTION of the functions with return probes
+        self.last_exact: dict[int, str] = {}  # the last ``json_fields``' invalid UTF-8 strs
 
     def learn(self, payload: ProbeDef) -> ProbeInfo:
         info = _info_from_def(payload)
@@ -153,7 +162,7 @@ class ProbeTable:
         rendered = []
         for kind, value, cut in self.values(payload):
             if isinstance(value, bytes):
-                rendered.append(f'"{display_text(value)}"' + ("..." if cut else ""))
+                rendered.append(quoted(value) + ("..." if cut else ""))
             elif value is None:
                 rendered.append("(unreadable)")
             elif kind == ProbeArgType.STR:
@@ -178,6 +187,9 @@ class ProbeTable:
         strings = iter(_strings(payload.strings))
         raws = [payload.value] if payload.site == ProbeSite.RETURN else list(payload.args)
         rendered: list[str] = []
+        # A str value that is not valid UTF-8 is U+FFFD-replaced in ``rendered``;
+        # its exact bytes in hex, by argument index (``docs/json.md``, "Bytes").
+        self.last_exact = {}
         addresses: list[str] = []
         truncated: list[str] = []
         any_string = False
@@ -187,6 +199,8 @@ class ProbeTable:
                 any_string = True
                 text, cut = next(strings, (None, False))
                 rendered.append("null" if text is None else json_string(text))
+                if text is not None and not _is_utf8(text):
+                    self.last_exact[index] = text.hex()
                 addresses.append(str(raw))
                 truncated.append("true" if cut else "false")
             else:

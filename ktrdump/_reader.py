@@ -42,6 +42,14 @@ Guarantees:
   record -a`` after a killed recorder); then it keeps its records before
   that batch, the same way. Its claimed payload is held (at most 16 MiB)
   while the search is inside it, for that.
+- ``salvage`` (``ktrdump --salvage``) only: a raw batch whose payload checksum
+  fails yields its records that frame and decode (as a torn tail's), after an
+  ``Unverified`` notice naming them and their bytes, then its ``Skipped``;
+  and a damaged file header (``CorruptHeader``) is not an error when the
+  input can be re-read (seek): reading starts at the first batch whose header
+  checksum holds in either byte order, ``header`` has every field empty
+  (none of the damaged header is believed), and a ``HeaderLost`` notice
+  comes first. Never without ``salvage``.
 - Records of an intact batch are yielded exactly as ``formats`` decodes them;
   a damaged batch yields none (its records cannot be trusted), but for a torn
   tail (above).
@@ -141,10 +149,50 @@ class Skipped(NamedTuple):
                     f"{self.damage_at}: lost {lost} bytes ({self.missing} of them missing "
                     "from the input)")
         plural = "batch" if self.batches == 1 else "batches"
+        held = (f"; its header, whose checksum holds, counts {self.records} records"
+                if self.records else "")
         return (
             f"{self.reason} at byte offset {self.offset}; "
-            f"skipped {self.batches} {plural} ({self.bytes} bytes)"
+            f"skipped {self.batches} {plural} ({self.bytes} bytes){held}"
         )
+
+
+class Unverified(Skipped):
+    """Records shown though no checksum vouches for them (``--salvage``; a notice).
+
+    They come from the raw batch at ``offset`` whose payload checksum fails:
+    the ``kept`` records (of the ``records`` its header counts) that frame and
+    decode consistently, in file order, from byte offset ``damage_at`` to
+    ``damage_at + missing`` (here: the unverified range, not a loss). They
+    follow this notice; the batch is still reported ``Skipped`` after them
+    (the damage is somewhere in it, perhaps inside one of them). ``batches``
+    and ``bytes`` are 0: nothing is passed over here.
+    """
+
+    @property
+    def lost(self) -> int:
+        return 0
+
+    def describe(self) -> str:
+        return (f"UNVERIFIED: {self.kept} of the {self.records} records of the damaged batch at "
+                f"byte offset {self.offset} ({self.reason}), byte offsets {self.damage_at} to "
+                f"{self.damage_at + self.missing}, are shown though no checksum vouches for "
+                "them (--salvage): any value in them may be damaged")
+
+
+class HeaderLost(Skipped):
+    """--salvage: the file header is damaged; the batches after it are read (a notice).
+
+    ``bytes``: where the first batch read starts (the header's bytes, passed
+    over). The header's fields (command line, options, host, kernel, start
+    time) are unknown: the reader's ``header`` has them empty. A recording's
+    BEGIN record, in its own checksummed batch, still says its options.
+    """
+
+    def describe(self) -> str:
+        return (f"{self.reason}; --salvage reads the batches from byte offset {self.bytes} "
+                "on: the header's command line, options, host, kernel and start time are "
+                "unknown (a BEGIN record, if intact, still gives the options)")
 
 
 #: ``CutShort.reason``: the input ended inside a recording.
@@ -196,8 +244,12 @@ _Batch = TypeVar("_Batch", list[Record], RawBatch)
 class TraceReader:
     """A trace being read: its header, then its records (see the module docstring)."""
 
-    def __init__(self, stream: BinaryStream, name: str, *, owns_stream: bool = False) -> None:
+    def __init__(self, stream: BinaryStream, name: str, *, owns_stream: bool = False,
+                 salvage: bool = False) -> None:
         self.name = name
+        # --salvage: a raw batch whose payload checksum fails shows the records that
+        # frame and decode, after an ``Unverified`` notice (formats/SPEC.md).
+        self.salvage = salvage
         self.notices: list[Skipped] = []
         self._stream = stream
         self._owns_stream = owns_stream
@@ -209,8 +261,14 @@ class TraceReader:
         self._at_end = False
         self._keep_behind = 0
         self._batch_offset = 0  # file offset of the batch whose records were yielded last
+        self._header_notice: Skipped | None = None
         try:
-            self.header, self.header_size = self._read_header()
+            try:
+                self.header, self.header_size = self._read_header()
+            except TraceFormatError as error:
+                if not salvage or not isinstance(error.format_error, formats.CorruptHeader):
+                    raise
+                self.header, self.header_size = self._salvage_header(error)
         except BaseException:
             self.close()
             raise
@@ -343,6 +401,9 @@ class TraceReader:
         """
         framing = self._framing
         header_size = framing.size
+        if self._header_notice is not None:
+            yield self._notice(self._header_notice)
+            self._header_notice = None
         while True:
             if not self._fill(header_size):
                 left = self._available()
@@ -372,7 +433,8 @@ class TraceReader:
                 cut = (_Cut(batch, stored) if not batch.flags & formats.BATCH_FLAG_ZSTD
                        and zlib.crc32(stored) != batch.payload_crc else None)
                 del stored
-                yield from self._resynchronise(offset, error.message, decode, salvaged, cut)
+                yield from self._resynchronise(offset, error.message, decode, salvaged, cut,
+                                               held=batch.record_count)
                 continue
             del stored
             self._position = start + total
@@ -440,15 +502,49 @@ class TraceReader:
             raise TraceFormatError(self.name, error) from None
         return header, HEADER_PREFIX_SIZE + prefix.body_length
 
+    def _salvage_header(self, error: TraceFormatError) -> tuple[FileHeader, int]:
+        """--salvage, the file header damaged: read on from the first batch header whose
+        checksum holds in either byte order (that checksum vouches for the order).
+        Nothing of the damaged header is used: its fields are unknown (empty), and a
+        ``HeaderLost`` notice says so before the first batch."""
+        self._base, self._position = 0, 0
+        self._buffer = b""
+        rewind = getattr(self._stream, "seek", None)
+        try:
+            if rewind is None:
+                raise OSError
+            rewind(HEADER_PREFIX_SIZE)
+            self._base = HEADER_PREFIX_SIZE
+            self._at_end = False
+        except (OSError, ValueError):
+            raise error from None  # a pipe cannot be read again: the header error stands
+        while self._find_magic():
+            for order in ("little", "big"):
+                framing = formats.batch_framing(order)
+                if self._fill(framing.size) and framing.header_checksum_valid(
+                        self._buffer[self._position : self._position + framing.size]):
+                    at = self.offset
+                    header = FileHeader(hostname="", kernel_release="", machine="",
+                                        realtime_ns=0, monotonic_ns=0, ktr_version="",
+                                        options={}, byte_order=order,
+                                        major=formats.FORMAT_MAJOR, minor=0)
+                    self._header_notice = HeaderLost(0, 0, at, str(error.format_error))
+                    return header, at
+            self._position += 1
+        raise error from None
+
     # -- damaged batches ----------------------------------------------------
 
     def _resynchronise(
         self, offset: int, reason: str,
         decode: Callable[[BatchHeader, bytes, int], Iterable[_Batch]],
         salvaged: Callable[[list[Record], bytes, int], Iterable[_Batch]] | None = None,
-        cut: _Cut | None = None,
+        cut: _Cut | None = None, held: int = 0,
     ) -> Iterator[_Batch | Skipped]:
         """Skip from the damaged batch at ``offset`` to the next intact one.
+
+        ``held``: the records the damaged batch's header counts, when its header
+        checksum holds (said in the notice).
 
         Linear in the bytes passed over, whatever they hold: a candidate's
         payload checksum comes from prefix checksums (``_PrefixCrcs``), not
@@ -460,7 +556,7 @@ class TraceReader:
         prefixes = _PrefixCrcs()
         self._keep_behind = _CRC_STEP
         try:
-            yield from self._search(offset, reason, decode, prefixes, salvaged, cut)
+            yield from self._search(offset, reason, decode, prefixes, salvaged, cut, held)
         finally:
             self._keep_behind = 0
 
@@ -468,9 +564,10 @@ class TraceReader:
         self, offset: int, reason: str,
         decode: Callable[[BatchHeader, bytes, int], Iterable[_Batch]], prefixes: _PrefixCrcs,
         salvaged: Callable[[list[Record], bytes, int], Iterable[_Batch]] | None,
-        cut: _Cut | None,
+        cut: _Cut | None, held: int = 0,
     ) -> Iterator[_Batch | Skipped]:
         framing = self._framing
+        damaged = cut  # the raw batch whose payload checksum fails, for --salvage
         header_size = framing.size
         batches = 1
         claimed_end = offset + header_size + (cut.batch.stored_length if cut else 0)
@@ -511,7 +608,7 @@ class TraceReader:
             batches -= 1
             self._position = start + total
             self._keep_behind = 0
-            notice = Skipped(offset, batches, candidate - offset, reason)
+            notice = Skipped(offset, batches, candidate - offset, reason, records=held)
             payload_at = offset + header_size
             if cut is not None and salvaged is not None and candidate >= payload_at:
                 # The next intact batch starts inside the damaged one: that one was
@@ -523,13 +620,34 @@ class TraceReader:
                     notice = notice._replace(kept=len(records), records=cut.batch.record_count,
                                              damage_at=payload_at + used,
                                              missing=claimed_end - candidate)
+                    damaged = None
                 del records
-            cut = None
+            elif damaged is not None and salvaged is not None and self.salvage:
+                yield from self._unverified(damaged, offset, salvaged)
+            cut = damaged = None
             yield self._notice(notice)
             self._batch_offset = candidate
             yield from decoded
             return
-        yield self._skip_to_end(offset, batches, reason)
+        if damaged is not None and salvaged is not None and self.salvage:
+            yield from self._unverified(damaged, offset, salvaged)
+        yield self._skip_to_end(offset, batches, reason, held)
+
+    def _unverified(self, damaged: _Cut, offset: int,
+                    salvaged: Callable[[list[Record], bytes, int], Iterable[_Batch]],
+                    ) -> Iterator[_Batch | Skipped]:
+        """--salvage: the records of a raw batch whose payload checksum fails that frame
+        and decode consistently, after an ``Unverified`` notice naming their bytes."""
+        records, used = self._framing.salvage(damaged.batch, damaged.stored)
+        if not records:
+            return
+        batch_offset = self._batch_offset
+        self._batch_offset = offset
+        yield self._notice(Unverified(offset, 0, 0, "batch payload checksum mismatch",
+                                      kept=len(records), records=damaged.batch.record_count,
+                                      damage_at=offset + self._framing.size, missing=used))
+        yield from salvaged(records, damaged.stored[:used], offset)
+        self._batch_offset = batch_offset
 
     def _header_checksum_valid(self, head: bytes) -> bool:
         # Counts batches passed over even when parse_header rejects them for
@@ -537,11 +655,12 @@ class TraceReader:
         # every header whose checksum holds.
         return self._framing.header_checksum_valid(head)
 
-    def _skip_to_end(self, offset: int, batches: int, reason: str) -> Skipped:
+    def _skip_to_end(self, offset: int, batches: int, reason: str, held: int = 0) -> Skipped:
         while self._fill(self._available() + 1):
             self._position = len(self._buffer)
         self._position = len(self._buffer)
-        return self._notice(Skipped(offset, batches, self.offset - offset, reason))
+        return self._notice(Skipped(offset, batches, self.offset - offset, reason,
+                                    records=held))
 
     def _notice(self, notice: Skipped) -> Skipped:
         self.notices.append(notice)
@@ -714,7 +833,8 @@ def recording_begin(batch: list[Record] | RawBatch,
     return payload if isinstance(payload, formats.Begin) else None
 
 
-def open_trace(source: str | os.PathLike[str] | BinaryStream) -> TraceReader:
+def open_trace(source: str | os.PathLike[str] | BinaryStream, *,
+               salvage: bool = False) -> TraceReader:
     """Open a trace: a path, ``"-"`` for standard input, or a binary stream.
 
     Reads and checks the file header before returning. Raises ``InputError``
@@ -725,11 +845,11 @@ def open_trace(source: str | os.PathLike[str] | BinaryStream) -> TraceReader:
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         if path == "-":
-            return TraceReader(sys.stdin.buffer, STDIN_NAME)
+            return TraceReader(sys.stdin.buffer, STDIN_NAME, salvage=salvage)
         try:
             stream: BinaryIO = open(path, "rb", buffering=0)  # noqa: SIM115 - the reader closes it
         except OSError as error:
             raise InputError(path, error.strerror or str(error)) from None
-        return TraceReader(stream, path, owns_stream=True)
+        return TraceReader(stream, path, owns_stream=True, salvage=salvage)
     name = getattr(source, "name", None)
-    return TraceReader(source, name if isinstance(name, str) else "<stream>")
+    return TraceReader(source, name if isinstance(name, str) else "<stream>", salvage=salvage)

@@ -51,7 +51,10 @@ recorder writes at a switch (so a call the filters hide still counts).
 Not shown (strace has no line for them): EMUL other than as above, CSW,
 USER, PROBE, SAMPLE, MMAP, and the PROC events other than exit. DROP records, which strace has no
 notion of, print ``--- ktr: N records lost (ENOSPC) ---`` with thread id 0,
-so a loss is never silent. Differences from strace itself: the contents of
+so a loss is never silent; neither is damage to the file (``notice_lines``):
+``--- ktr: 256 bytes lost at byte offset 356 (1 batch skipped: REASON) ---``,
+thread id 0, at the time of the last record before it. Differences from strace
+itself: the contents of
 buffers and structures are what the recorder captured (GIO, STRU records);
 a structure it did not capture prints as its pointer (README lists which).
 A write-like call's data comes at its exit (GIO): when its line is
@@ -85,7 +88,7 @@ from . import _model
 from ._args import CallArguments, Style, compile_arguments, strace_result
 from ._bounded import Cache, Table
 from ._calls import Call, CallTracker, LineView, recorded_facilities
-from ._describe import duration_text
+from ._describe import damage_of, damage_text, duration_text
 from ._filter import record_filter
 from ._model import Names
 from ._netlink import same_boot
@@ -291,6 +294,18 @@ class StraceDescriber(LineView):
             self._pending = []
         self.tracker.flush(self)
         self._interrupt(out, None)
+        return out
+
+    def notice_lines(self, notice: Any, ns: int) -> list[str]:
+        """A damaged region of the input, in-band where it is in the trace order:
+        ``--- ktr: N bytes lost (...) ---`` with thread id 0, as a DROP's line (strace
+        has no notion of either). What was held for the look-ahead goes first; an
+        open call's line is interrupted (``<unfinished ...>``), as for any other
+        line. ``ns``: the time of the last record read before the damage."""
+        out = self.finish()
+        source, skipped = damage_of(notice)
+        if skipped is not None:
+            out.append(f"{self._prefix(0, ns)}--- ktr: {damage_text(skipped, source)} ---\n")
         return out
 
     def call(self, call: Call, record: Record) -> None:

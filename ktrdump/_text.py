@@ -5,8 +5,10 @@ UTF-8 becomes the four characters ``\xNN`` (lower-case hex) and a backslash
 in the data becomes ``\\``, so the escaping is reversible and no surrogates
 appear. ``display_text`` also escapes control characters (``\n``, ``\t``,
 ``\r``, ``\xNN`` below 0x20 and for 0x7f, ``\uNNNN`` for U+0080-U+009F), so a
-string never breaks a line. ``json_string`` is ``text_of`` then JSON's own
-escaping.
+string never breaks a line. ``json_bytes`` (JSON): valid UTF-8 as it is, with
+JSON's own escaping only, so a path read from JSON can be opened as it is;
+invalid UTF-8 as U+FFFD plus a ``KEY_hex`` sibling with the exact bytes
+(``docs/json.md``, "Bytes"). JSON output never holds a lone surrogate.
 
 Guarantees: pure functions, never raise for any bytes.
 """
@@ -59,8 +61,92 @@ def quoted(data: bytes) -> str:
 
 
 def json_string(data: bytes) -> str:
-    """A JSON string literal for bytes (``text_of``'s escaping, then JSON's)."""
-    return encode_basestring(text_of(data))
+    """A JSON string literal for bytes: valid UTF-8 as it is (JSON's own escaping
+    only), each invalid byte U+FFFD. Lossy for invalid UTF-8: a key carrying
+    bytes goes through ``json_bytes``, which adds the exact bytes."""
+    return encode_basestring(data.decode("utf-8", "replace"))
+
+
+def json_bytes(key: str, data: bytes) -> str:
+    """``"key":"text"`` for bytes (``docs/json.md``, "Bytes"): the text is the bytes
+    decoded as UTF-8 (so a path can be passed to ``open`` as it is); when they are
+    not valid UTF-8, each invalid byte is U+FFFD there and ``"key_hex"`` follows
+    with the exact bytes in lower-case hex. Never a lone surrogate."""
+    try:
+        return f'"{key}":{encode_basestring(data.decode("utf-8"))}'
+    except UnicodeDecodeError:
+        return (f'"{key}":{encode_basestring(data.decode("utf-8", "replace"))},'
+                f'"{key}_hex":"{data.hex()}"')
+
+
+def json_bytes_list(key: str, items: list[bytes]) -> str:
+    """``"key":[...]`` for a list of bytes, as ``json_bytes``: when any is not valid
+    UTF-8, ``"key_hex"`` follows, a list as long, the exact bytes in hex where the
+    item is not valid UTF-8 and null where it is."""
+    texts: list[str] = []
+    exact: list[str] = []
+    invalid = False
+    for item in items:
+        try:
+            texts.append(encode_basestring(item.decode("utf-8")))
+            exact.append("null")
+        except UnicodeDecodeError:
+            texts.append(encode_basestring(item.decode("utf-8", "replace")))
+            exact.append(f'"{item.hex()}"')
+            invalid = True
+    out = f'"{key}":[{",".join(texts)}]'
+    return f'{out},"{key}_hex":[{",".join(exact)}]' if invalid else out
+
+
+def text_bytes(text: str) -> bytes:
+    """The bytes a string decoded with ``surrogateescape`` came from (a recorder's
+    options in JSON carry undecodable bytes so); other lone surrogates as UTF-8
+    would spell them (then invalid UTF-8, shown in hex by ``json_bytes``)."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+def json_safe(value: object) -> object:
+    """A JSON value (``json.loads``'s) with every string holding lone surrogates made
+    valid as ``json_bytes`` does: U+FFFD for each bad byte, and in an object a
+    ``key_hex`` sibling with the exact bytes (a list: ``key_hex`` as
+    ``json_bytes_list``'s)."""
+    if isinstance(value, list):
+        return [json_safe(item) for item in value]
+    if not isinstance(value, dict):
+        return _valid(value)[0] if isinstance(value, str) else value
+    out: dict[str, object] = {}
+    for key, item in value.items():
+        key = _valid(key)[0]
+        if isinstance(item, str):
+            out[key], exact = _valid(item)
+            if exact is not None:
+                out[f"{key}_hex"] = exact
+        elif isinstance(item, list) and any(isinstance(x, str) and _surrogates(x) for x in item):
+            pairs = [_valid(x) if isinstance(x, str) else (json_safe(x), None) for x in item]
+            out[key] = [text for text, _ in pairs]
+            out[f"{key}_hex"] = [exact for _, exact in pairs]
+        else:
+            out[key] = json_safe(item)
+    return out
+
+
+def _surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _valid(text: str) -> tuple[str, str | None]:
+    """``text`` without lone surrogates, and the exact bytes' hex when it had some."""
+    if not _surrogates(text):
+        return text, None
+    data = text_bytes(text)
+    return data.decode("utf-8", "replace"), data.hex()
 
 
 def recording_target(options: dict[str, object]) -> str:
@@ -71,7 +157,7 @@ def recording_target(options: dict[str, object]) -> str:
     command = options.get("command")
     if isinstance(command, list) and command and all(isinstance(a, str) for a in command):
         return "command " + " ".join(
-            quoted(a.encode("utf-8", "backslashreplace")) for a in command)
+            quoted(text_bytes(a)) for a in command)
     parts = []
     pids = options.get("pids")
     if isinstance(pids, list) and pids and all(type(p) is int for p in pids):

@@ -52,7 +52,7 @@ try:
 
     from . import __version__, _perfviews
     from ._calls import recorded_facilities
-    from ._describe import describer_for
+    from ._describe import damage_of, describer_for
     from ._files import (
         FileIds,
         create_private,
@@ -80,7 +80,8 @@ try:
     from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
     from ._strace_files import per_thread_describer
     from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
-    from .errors import InputError, KtrdumpError, OutputError, UsageError
+    from ._text import json_safe
+    from .errors import InputError, KtrdumpError, OutputError, TraceFormatError, UsageError
 finally:
     if _collecting:
         # Frozen: the first collections after the load would otherwise walk
@@ -261,6 +262,10 @@ def _parser() -> argparse.ArgumentParser:
     filters.add_argument("--min-duration", metavar="DURATION",
                          help="only calls that spent at least DURATION in the kernel "
                               "(1.5 = 1.5s, 200ms, 10us)")
+    parser.add_argument("--salvage", action="store_true",
+                        help="from a damaged uncompressed batch, also show the records that "
+                             "still frame and decode, marked UNVERIFIED (no checksum vouches "
+                             "for them)")
     parser.add_argument("--strace-clock", choices=("time", "micro", "epoch"),
                         help=argparse.SUPPRESS)  # -t/-tt/-ttt under --format strace
     parser.add_argument("--strace-relative", action="store_true", help=argparse.SUPPRESS)
@@ -455,6 +460,11 @@ def _criteria(arguments: argparse.Namespace) -> Criteria:
     since = _option_value("--since", parse_time, arguments.since)
     until = _option_value("--until", parse_time, arguments.until)
     minimum = _option_value("--min-duration", parse_duration, arguments.min_duration)
+    if (since is not None and until is not None and since.relative == until.relative
+            and since.ns > until.ns):
+        # Both relative or both absolute: the window is empty whatever the trace holds.
+        raise UsageError(f"--since {arguments.since} is after --until {arguments.until}: "
+                         "no time can be in both")
     paths = tuple(os.fsencode(path) for path in arguments.trace_paths or ())
     return Criteria(trace=trace, status=status, paths=paths, since=since, until=until,
                     min_duration_ns=minimum)
@@ -553,6 +563,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         per_thread=arguments.per_thread,
         selection=_criteria(arguments),
         strace_times=_strace_times_option(arguments),
+        salvage=arguments.salvage,
         symbol_cache=None if arguments.no_symbol_cache else (
             arguments.symbol_cache or default_symbol_cache()),
     )
@@ -626,9 +637,20 @@ def _open_source(options: Options, stack: contextlib.ExitStack) -> _Source:
         follower = stack.enter_context(follow(options.input))
         stack.enter_context(follower.stop_on_sigint())
         return _Source(follower.name, follower=follower)
-    readers = [stack.enter_context(open_trace(path)) for path in options.inputs]
+    readers = [stack.enter_context(_open_one(path, options.salvage)) for path in options.inputs]
     _refuse_repeated_inputs(readers)
     return _Source(readers[0].name, readers=readers)
+
+
+def _open_one(path: str, salvage: bool) -> TraceReader:
+    try:
+        return open_trace(path, salvage=salvage)
+    except TraceFormatError as error:
+        if salvage or not isinstance(error.format_error, formats.CorruptHeader):
+            raise
+        # The batches after a damaged header may be intact: say how to read them.
+        raise InputError(path, f"{error.message} (ktrdump --salvage reads the batches "
+                               "after it)") from None
 
 
 def _refuse_repeated_inputs(readers: Sequence[TraceReader]) -> None:
@@ -709,7 +731,18 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         else:
             describer = describer_for(options, header=source.header, selector=selector,
                                       warn=_warner(stderr))
-        return dump(source, describer, Output(stdout), stderr, events)
+        output = Output(stdout)
+        status = dump(source, describer, output, stderr, events)
+        if output.records_written == 0 and _filtering(options):
+            # Nothing printed and status 0 would look like a broken view: say why.
+            _warner(stderr)(f"{source.name}: the filters matched no records")
+        return status
+
+
+def _filtering(options: Options) -> bool:
+    """Whether records may be hidden by the filters (-p, -t, -u, -e, --since, ...)."""
+    return bool(options.pids or options.kinds is not None or options.user_labels is not None
+                or options.selection.active)
 
 
 def _with_progress(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
@@ -905,7 +938,7 @@ def _header_metadata(header: formats.FileHeader | None) -> tuple[tuple[str, obje
     return (("hostname", header.hostname), ("kernel_release", header.kernel_release),
             ("machine", header.machine), ("ktr_version", header.ktr_version),
             ("recording_start_ns", header.realtime_ns),
-            ("command", header.options.get("command")),
+            ("command", json_safe(header.options.get("command"))),
             ("facilities", header.options.get("facilities")))
 
 
@@ -925,20 +958,34 @@ def dump(reader: TraceReader | _Source, describer: Any, output: Output, stderr: 
                       stderr)
     if live and hasattr(describer, "defer_entries"):
         describer.defer_entries = False
+    # Damage is said in-band too (a SKIP/CUT line or record where it happened), so
+    # output read without stderr (``2>/dev/null | jq``) shows the gap.
+    in_band = getattr(describer, "notice_lines", None)
+    last_ns = reader.header.realtime_ns if reader.header is not None else 0
     try:
         for event in reader.events() if events is None else events:
             if not isinstance(event, list):
+                if in_band is not None:
+                    lines = in_band(event, last_ns)  # held records' lines, then the damage's
+                    output.records_written += len(lines) - (damage_of(event)[1] is not None)
+                    output.write(lines)
                 output.flush()  # the warning goes after the records preceding the damage
                 report(event)
                 continue
-            output.write(describer.describe(event))
+            if event:
+                last_ns = event[-1][4]
+            lines = describer.describe(event)
+            output.records_written += len(lines)
+            output.write(lines)
             if live:
                 output.flush()
     except KtrdumpError:
         output.write(describer.finish())
         output.flush()  # what was read before an I/O error is still shown
         raise
-    output.write(describer.finish())
+    lines = describer.finish()
+    output.records_written += len(lines)
+    output.write(lines)
     output.flush()
     return report.status
 

@@ -61,7 +61,7 @@ def test_a_crash_is_saved_as_a_finding(tmp_path: Path) -> None:
             runner.close()
     finally:
         cli.run = original
-    assert {f.target for f in found} == {"view.strace", "view.strace-fds"}
+    assert {f.target for f in found} == {"view.strace", "view.strace-fds", "view.salvage-strace"}
     assert all(f.signature.startswith("IndexError@") for f in found)
     assert len(list(tmp_path.glob("*.ktr"))) == 1  # one distinct finding, saved once
 

@@ -6,6 +6,7 @@ read. The properties over generated headers are in ``test_reader_properties``.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import zlib
@@ -50,11 +51,26 @@ def test_a_flipped_realtime_bit_is_refused_in_every_view(
     path = tmp_path / "hf.ktr"
     path.write_bytes(damaged)
     at = _header_size(recorded) - 4
+    # Following (-l) reads as the file grows: no --salvage there.
+    hint = "" if view == ["-l"] else " (ktrdump --salvage reads the batches after it)"
     done = subprocess.run([KTRDUMP, *view, str(path)], capture_output=True, text=True,
                           timeout=20)
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == (f"ktrdump: {path}: damaged file header (checksum mismatch over "
-                           f"bytes 0 to {at - 1}) at byte offset {at}\n")
+                           f"bytes 0 to {at - 1}) at byte offset {at}{hint}\n")
+    # --salvage: every record of the recording, after the in-band notice (the real
+    # recorder's trace: BEGIN, the calls, END).
+    salvaged = subprocess.run([KTRDUMP, "--salvage", "--json", str(path)], capture_output=True,
+                              text=True, timeout=20)
+    if view == ["--json"]:
+        intact = tmp_path / "intact.ktr"
+        intact.write_bytes(recorded)
+        whole = subprocess.run([KTRDUMP, "--json", str(intact)], capture_output=True,
+                               text=True, timeout=20, check=True).stdout.splitlines()
+        lines = salvaged.stdout.splitlines()
+        assert salvaged.returncode == 1
+        assert json.loads(lines[0])["type"] == "SKIP" and "unknown" in lines[0]
+        assert lines[1:] == whole
 
 
 def test_a_flip_in_the_options_json_is_refused(recorded: bytes, tmp_path: Path) -> None:

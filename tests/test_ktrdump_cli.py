@@ -89,11 +89,46 @@ def test_damaged_batch_warns_and_exits_1(
     path.write_bytes(bytes(damaged))
     assert main([str(path)]) == 1
     out, err = capsys.readouterr()
-    # Batches 1 (CALL NAMI RET) and 3 (CALL NAMI) are printed, batch 2 is not.
-    assert [line.split()[2] for line in out.splitlines()] == [
-        "CALL", "NAMI", "RET", "CALL", "NAMI"]
-    assert err == (f"ktrdump: {path}: batch payload checksum mismatch at byte offset "
-                   f"{offsets[1]}; skipped 1 batch ({offsets[2] - offsets[1]} bytes)\n")
+    # Batches 1 (CALL NAMI RET) and 3 (CALL NAMI) are printed, batch 2 is not: the
+    # damage is said in-band where it is, as well as on stderr.
+    message = (f"batch payload checksum mismatch at byte offset {offsets[1]}; skipped 1 batch "
+               f"({offsets[2] - offsets[1]} bytes); its header, whose checksum holds, counts "
+               "3 records")
+    lines = out.splitlines()
+    assert [line.split()[2] for line in lines] == ["CALL", "NAMI", "RET", "SKIP", "CALL", "NAMI"]
+    assert lines[3] == f"     0 ktrdump  SKIP  {message}"
+    assert err == f"ktrdump: {path}: {message}\n"
+
+
+def test_damage_is_in_band_in_json_and_strace(tmp_path: Path) -> None:
+    """Output read without stderr (``2>/dev/null | jq``) still shows the gap, where it is."""
+    data, offsets = build_trace([syscall_batch(3), syscall_batch(3), syscall_batch(2)])
+    damaged = bytearray(data)
+    damaged[offsets[1] + 30] ^= 0x10
+    path = tmp_path / "d.ktr"
+    path.write_bytes(bytes(damaged))
+    lost = offsets[2] - offsets[1]
+    jq = subprocess.run(f"{SCRIPT} --json {path} 2>/dev/null | jq -c 'select(.type == \"SKIP\")'",
+                        shell=True, capture_output=True, text=True, check=True)
+    skip = json.loads(jq.stdout)
+    assert (skip["offset"], skip["bytes"], skip["lost_bytes"], skip["batches"]) == (
+        offsets[1], lost, lost, 1)
+    assert skip["reason"] == "batch payload checksum mismatch"
+    records = [json.loads(line) for line in subprocess.run(
+        [SCRIPT, "--json", path], capture_output=True, text=True).stdout.splitlines()]
+    types = [record["type"] for record in records]
+    assert types == ["CALL", "NAMI", "RET", "SKIP", "CALL", "NAMI"]
+    # In the time order: after the last record before the damage, before the next.
+    assert records[2]["ts"] <= records[3]["ts"] < records[4]["ts"]
+    strace = subprocess.run([SCRIPT, "--format", "strace", path], capture_output=True,
+                            text=True)
+    assert strace.returncode == 1
+    lines = strace.stdout.splitlines()
+    assert lines[1].split(None, 2)[0] == "0"
+    assert lines[1].split(None, 2)[2] == (
+        f"--- ktr: {lost} bytes lost at byte offset {offsets[1]} "
+        "(1 batch skipped: batch payload checksum mismatch) ---")
+    assert "openat" in lines[0] and "openat" in lines[2]
 
 
 def test_usage_errors_are_one_line_status_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -305,3 +340,44 @@ def test_a_bad_pid_is_a_usage_error(value: str, reason: str) -> None:
     assert done.stderr.splitlines() == [
         f"ktrdump: argument -p: {reason} (see ktrdump --help)"]
     assert done.stdout == ""
+
+
+def test_salvage_shows_a_damaged_batch_records_marked_unverified(tmp_path: Path) -> None:
+    """8 bytes corrupted inside a 60-record raw batch: by default the batch is lost
+    (its header's count said); --salvage shows what still decodes, marked in-band."""
+    data, offsets = build_trace([syscall_batch(3), syscall_batch(60), syscall_batch(2)])
+    damaged = bytearray(data)
+    middle = (offsets[1] + offsets[2]) // 2
+    damaged[middle:middle + 8] = bytes(b ^ 0xFF for b in damaged[middle:middle + 8])
+    path = tmp_path / "d.ktr"
+    path.write_bytes(bytes(damaged))
+    plain = subprocess.run([SCRIPT, "--json", path], capture_output=True, text=True)
+    assert plain.returncode == 1
+    records = [json.loads(line) for line in plain.stdout.splitlines()]
+    assert [r["type"] for r in records].count("CALL") == 2  # batches 1 and 3 only
+    [skip] = [r for r in records if r["type"] == "SKIP"]
+    assert skip["records"] == 60 and "counts 60 records" in plain.stderr
+    salvaged = subprocess.run([SCRIPT, "--json", "--salvage", path], capture_output=True,
+                              text=True)
+    assert salvaged.returncode == 1  # still damaged input
+    records = [json.loads(line) for line in salvaged.stdout.splitlines()]
+    types = [r["type"] for r in records]
+    first, last = types.index("UNVERIFIED"), types.index("SKIP")
+    unverified = records[first]
+    assert unverified["offset"] == offsets[1] and unverified["records"] == 60
+    assert 0 < unverified["kept"] == last - first - 1 <= 60
+    assert offsets[1] < unverified["unverified_from"] < unverified["unverified_to"] <= offsets[2]
+    # The records before the damage are the writer's.
+    intact = tmp_path / "w.ktr"
+    intact.write_bytes(data)
+    whole = [json.loads(line) for line in subprocess.run(
+        [SCRIPT, "--json", intact], capture_output=True, text=True, check=True
+    ).stdout.splitlines()]
+    assert records[first + 1:first + 20] == whole[3:22]
+    assert "UNVERIFIED" in salvaged.stderr
+    text = subprocess.run([SCRIPT, "--salvage", path], capture_output=True, text=True).stdout
+    assert any(line.split()[2] == "UNVERIFIED" for line in text.splitlines()
+               if len(line.split()) > 2)
+    strace = subprocess.run([SCRIPT, "--format", "strace", "--salvage", path],
+                            capture_output=True, text=True).stdout
+    assert any("--- ktr: UNVERIFIED:" in line for line in strace.splitlines())

@@ -262,6 +262,20 @@ def test_text_of_is_reversible_escaping() -> None:
     assert display_text(b"a\nb\x7f\xc2\x85") == "a\\nb\\x7f\\u0085"
 
 
+def _exact(record: dict[str, object], key: str) -> bytes:
+    """A byte-carrying key's exact bytes (docs/json.md, "Bytes"): ``KEY_hex`` when the
+    bytes are not valid UTF-8 (then ``KEY`` is their text with U+FFFD), else ``KEY``."""
+    exact = record.get(f"{key}_hex")
+    text = record[key]
+    assert isinstance(text, str)
+    if exact is None:
+        return text.encode("utf-8")
+    assert isinstance(exact, str)
+    data = bytes.fromhex(exact)
+    assert text == data.decode("utf-8", "replace")
+    return data
+
+
 def _unescape(text: str) -> bytes:
     """The inverse of ``text_of``, to prove it loses nothing."""
     out = bytearray()
@@ -302,10 +316,16 @@ def test_json_is_valid_for_any_bytes(comm: bytes, path: bytes, data: bytes, labe
     lines = describer.describe(records) + describer.finish()
     parsed = [json.loads(line) for line in lines]
     assert all(line.count("\n") == 1 for line in lines)
-    assert _unescape(parsed[0]["path"]) == path
-    assert _unescape(parsed[0]["comm"]) == comm
+    assert _exact(parsed[0], "path") == path
+    assert _exact(parsed[0], "comm") == comm
     assert bytes.fromhex(parsed[1]["data"]) == data
-    assert _unescape(parsed[2]["label"]) == label
+    assert _exact(parsed[2], "label") == label
+    argv = parsed[3]
+    exact = argv.get("argv_hex") or [None] * len(argv["argv"])
+    assert [bytes.fromhex(x) if x is not None else text.encode("utf-8")
+            for text, x in zip(argv["argv"], exact, strict=True)] == formats.split_nul_strings(
+        path + b"\0" + data)
+    assert all(line.isascii() or line.encode("utf-8") for line in lines)  # no lone surrogate
     text = TextDescriber(Options()).describe(records[:1])
     assert text[0].count("\n") == 1  # a path never breaks the one-line record
 

@@ -424,3 +424,30 @@ def test_a_call_held_too_long_is_decided_and_nothing_is_lost(
     # The read was decided on its entry (shown) when too much was held behind it.
     assert shown[0].payload.nr == READ
     assert [record.payload.nr for record in shown[1:]] == [CLOSE] * 20
+
+
+def test_filters_matching_nothing_say_so(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing printed with status 0 would look like a broken view: one line says why."""
+    from tests.ktrdump_support import syscall_batch
+
+    data, _ = build_trace([syscall_batch(6)])
+    path = tmp_path / "t.ktr"
+    path.write_bytes(data)
+    for arguments in (["-p", "99999"], ["--json", "-e", "trace=mmap"],
+                      ["--format", "strace", "--since", "+1h"]):
+        assert main([*arguments, str(path)]) == 0
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert err == f"ktrdump: {path}: the filters matched no records\n", arguments
+    assert main(["-p", "4242", str(path)]) == 0  # something matched: nothing said
+    out, err = capsys.readouterr()
+    assert out and err == ""
+
+
+def test_an_empty_time_window_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--since", "+2s", "--until", "+1s", "x.ktr"]) == 2
+    assert capsys.readouterr().err == (
+        "ktrdump: --since +2s is after --until +1s: no time can be in both\n")
+    assert main(["--since", "1700000002", "--until", "1700000001", "x.ktr"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

@@ -74,7 +74,7 @@ def test_corrupt_middle_batch_is_skipped_and_reading_resumes() -> None:
     records, notices = _records(bytes(damaged))
     assert len(records) == 6 + 4
     assert notices == [ktrdump.Skipped(offsets[1], 1, offsets[2] - offsets[1],
-                                       "batch payload checksum mismatch")]
+                                       "batch payload checksum mismatch", records=5)]
     assert "at byte offset" in notices[0].describe()
 
 

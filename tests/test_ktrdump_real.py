@@ -9,6 +9,7 @@ the strace format is checked against the tool it imitates.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -448,6 +449,10 @@ def test_socket_address_calls_match_strace_when_they_fail_or_are_cut(
     assert "getsockname(3, {sa_family=AF_INET}, [2 => 16]) = 0" in theirs
 
 
+def _in_band_damage(line: str) -> bool:
+    return line.startswith(('{"type":"SKIP"', '{"type":"CUT"'))
+
+
 @pytest.mark.parametrize("cut", [1, 500])
 def test_a_recording_cut_short_keeps_the_whole_records_of_its_torn_batch(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], cut: int) -> None:
@@ -460,9 +465,14 @@ def test_a_recording_cut_short_keeps_the_whole_records_of_its_torn_batch(
     torn.write_bytes(data[:-cut])
     assert main(["--json", str(torn)]) == 1  # damaged input, as before
     out, err = capsys.readouterr()
-    kept = out.splitlines()
+    lines = out.splitlines()
+    kept = [line for line in lines if not _in_band_damage(line)]
     assert 0 < len(kept) < len(whole)
     assert kept == whole[:len(kept)]  # the same records, none altered
+    # The loss is in-band too, right after the records kept (then the missing END).
+    skip = json.loads(lines[len(kept)])
+    assert skip["type"] == "SKIP" and skip["kept"] == len(kept) - 1  # BEGIN is in its own batch
+    assert skip["missing"] == cut
     line = err.splitlines()[0]
     found = re.fullmatch(
         rf"ktrdump: {re.escape(str(torn))}: input ends inside a batch \(torn tail\) at byte "
@@ -526,8 +536,10 @@ def test_a_recording_cut_short_then_appended_to_keeps_both(
     lines = out.splitlines()
     begins = [index for index, line in enumerate(lines) if '"type":"BEGIN"' in line]
     assert len(begins) == 2
-    kept = lines[:begins[1]]
+    kept = [line for line in lines[:begins[1]] if not _in_band_damage(line)]
     assert 1 < len(kept) < len(whole) and kept == whole[:len(kept)]
+    assert [json.loads(line)["type"] for line in lines[:begins[1]] if _in_band_damage(line)] == [
+        "SKIP", "CUT"]
     assert lines[-1].startswith('{"type":"END"')
     assert re.search(r"batch payload checksum mismatch at byte offset \d+; kept its first "
                      rf"{len(kept) - 1} of \d+ records; the damage starts at byte offset \d+",

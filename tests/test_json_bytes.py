@@ -1,0 +1,124 @@
+"""Bytes in JSON and parquet: one encoding, strict JSON, a path that opens as it is.
+
+The oracle is the file system: a path read back from ``--json`` (or its
+``path_hex``) must open the very file ``cat`` opened while recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ktrdump._text import json_bytes, json_bytes_list, json_safe
+
+BIN = Path(sys.executable).parent
+#: A JSON escape of a UTF-16 surrogate: lone ones are invalid for strict parsers.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _strict(line: str) -> dict[str, object]:
+    assert SURROGATE_ESCAPE.search(line) is None, line
+    value = json.loads(line)
+    json.dumps(value, ensure_ascii=False).encode("utf-8")  # raises on a lone surrogate
+    return value  # type: ignore[no-any-return]
+
+
+def test_recorded_paths_and_argv_open_as_they_are(tmp_path: Path) -> None:
+    os.chdir(tmp_path)
+    names = [b"back\\slash", b"bad\xff\xfename", b'quote"d']
+    for index, name in enumerate(names):
+        Path(os.fsdecode(name)).write_bytes(b"content %d\n" % index)
+    trace = tmp_path / "t.ktr"
+    subprocess.run([BIN / "ktr", "record", "-q", "-o", trace, "--", "cat",
+                    *(os.fsdecode(name) for name in names)], check=True, capture_output=True)
+    out = subprocess.run([BIN / "ktrdump", "--json", trace], capture_output=True,
+                         text=True, check=True).stdout
+    records = [_strict(line) for line in out.splitlines()]
+    by_path: dict[bytes, dict[str, object]] = {}
+    for record in records:
+        if record["type"] == "NAMI":
+            exact = record.get("path_hex")
+            raw = bytes.fromhex(exact) if isinstance(exact, str) else str(
+                record["path"]).encode("utf-8")
+            by_path[raw] = record
+    for index, name in enumerate(names):
+        record = by_path[name]
+        if name.decode("utf-8", "replace").encode("utf-8") == name:  # valid UTF-8
+            assert "path_hex" not in record
+            with open(str(record["path"]), "rb") as opened:  # as it is: no unescaping
+                assert opened.read() == b"content %d\n" % index
+        else:
+            assert record["path"] == "bad\ufffd\ufffdname"
+            with open(bytes.fromhex(str(record["path_hex"])), "rb") as opened:
+                assert opened.read() == b"content %d\n" % index
+    argv = next(r for r in records if r["type"] == "ARG")
+    assert argv["argv"] == ["cat", "back\\slash", "bad\ufffd\ufffdname", 'quote"d']
+    assert argv["argv_hex"] == [None, None, names[1].hex(), None]
+    begin = next(r for r in records if r["type"] == "BEGIN")
+    options = begin["options"]
+    assert isinstance(options, dict)
+    assert options["command"] == argv["argv"]
+    assert options["command_hex"] == argv["argv_hex"]
+    # jq, a strict parser, reads every line and gets the same path.
+    jq = subprocess.run(["jq", "-r", 'select(.type == "NAMI") | .path'], input=out,
+                        capture_output=True, text=True, check=True)
+    assert "back\\slash" in jq.stdout.splitlines()
+
+
+def test_encoders() -> None:
+    assert json_bytes("path", b"a\\b") == '"path":"a\\\\b"'
+    assert json_bytes("path", b"a\xffb") == '"path":"a\ufffdb","path_hex":"61ff62"'
+    assert json_bytes_list("argv", [b"x", b"\xc3"]) == (
+        '"argv":["x","\ufffd"],"argv_hex":[null,"c3"]')
+    assert json_bytes_list("argv", [b"x"]) == '"argv":["x"]'
+    assert json_safe({"command": ["ok", "bad\udcff"], "n": 1, "s": "\udcfe"}) == {
+        "command": ["ok", "bad\ufffd"], "command_hex": [None, "626164ff"], "n": 1,
+        "s": "\ufffd", "s_hex": "fe"}
+
+
+def test_parquet_paths_are_text_and_exact_bytes(tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    os.chdir(tmp_path)
+    name = b"bad\xff\\name"
+    Path(os.fsdecode(name)).write_bytes(b"x")
+    trace = tmp_path / "t.ktr"
+    subprocess.run([BIN / "ktr", "record", "-q", "-o", trace, "--", "cat", os.fsdecode(name)],
+                   check=True, capture_output=True)
+    subprocess.run([BIN / "ktrdump", "--format", "parquet", "-o", tmp_path / "p", trace],
+                   check=True, capture_output=True)
+    table = pq.read_table(tmp_path / "p", columns=["paths", "paths_bytes"]).to_pylist()
+    row = next(r for r in table if name in (r["paths_bytes"] or []))
+    assert row["paths"] == ["bad\ufffd\\name"]  # a backslash stays single; no \xff escape
+    with open(row["paths_bytes"][0], "rb") as opened:
+        assert opened.read() == b"x"
+
+
+def test_quotes_inside_quoted_strings_are_escaped(tmp_path: Path) -> None:
+    """Text: ``"`` inside a quoted string is ``\\"`` (NAMI, ARG); strace's format
+    quotes as strace itself does (the oracle: strace on the same command)."""
+    os.chdir(tmp_path)
+    name = b'x"y\xff\\z'
+    Path(os.fsdecode(name)).write_bytes(b"x")
+    trace = tmp_path / "t.ktr"
+    command = ["cat", os.fsdecode(name)]
+    subprocess.run([BIN / "ktr", "record", "-q", "-o", trace, "--", *command],
+                   check=True, capture_output=True)
+    text = subprocess.run([BIN / "ktrdump", trace], capture_output=True, text=True,
+                          check=True).stdout
+    assert any(line.endswith('NAMI  "x\\"y\\xff\\\\z"') for line in text.splitlines())
+    assert any(line.endswith('ARG   [1] "x\\"y\\xff\\\\z"') for line in text.splitlines())
+    ours = subprocess.run([BIN / "ktrdump", "--format", "strace", trace], capture_output=True,
+                          text=True, check=True).stdout
+    theirs = subprocess.run(["strace", "-e", "trace=openat", "-o", "/dev/stdout", *command],
+                            capture_output=True, text=True).stdout
+    opened = [line for line in theirs.splitlines() if "openat(AT_FDCWD, \"x" in line]
+    assert opened, theirs
+    quoted = opened[0].split(", ")[1]
+    assert quoted == '"x\\"y\\377\\\\z"'
+    assert any(f"openat(AT_FDCWD, {quoted}, O_RDONLY)" in line for line in ours.splitlines())
