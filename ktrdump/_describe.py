@@ -610,8 +610,10 @@ class TextDescriber(_RecordDescriber):
         head = self._head_text(0, 0, b"ktrdump")
         if self._modes:
             head = self._stamped(head, ns)
-        message = notice.describe() if source is None else f"{source}: {notice.describe()}"
-        return f"{head}{damage_tag(notice):<5} {message}\n"
+        tag = damage_tag(notice)
+        described = notice.describe().removeprefix(f"{tag}: ")  # the tag says it already
+        message = described if source is None else f"{source}: {described}"
+        return f"{head}{tag:<5} {message}\n"
 
     def _head_text(self, pid: int, tid: int, comm: bytes) -> str:
         name = display_text(comm)
