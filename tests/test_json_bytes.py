@@ -29,8 +29,9 @@ def _strict(line: str) -> dict[str, object]:
     return value  # type: ignore[no-any-return]
 
 
-def test_recorded_paths_and_argv_open_as_they_are(tmp_path: Path) -> None:
-    os.chdir(tmp_path)
+def test_recorded_paths_and_argv_open_as_they_are(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     names = [b"back\\slash", b"bad\xff\xfename", b'quote"d']
     for index, name in enumerate(names):
         Path(os.fsdecode(name)).write_bytes(b"content %d\n" % index)
@@ -82,9 +83,10 @@ def test_encoders() -> None:
         "s": "\ufffd", "s_hex": "fe"}
 
 
-def test_parquet_paths_are_text_and_exact_bytes(tmp_path: Path) -> None:
+def test_parquet_paths_are_text_and_exact_bytes(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     name = b"bad\xff\\name"
     Path(os.fsdecode(name)).write_bytes(b"x")
     trace = tmp_path / "t.ktr"
@@ -99,10 +101,11 @@ def test_parquet_paths_are_text_and_exact_bytes(tmp_path: Path) -> None:
         assert opened.read() == b"x"
 
 
-def test_quotes_inside_quoted_strings_are_escaped(tmp_path: Path) -> None:
+def test_quotes_inside_quoted_strings_are_escaped(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Text: ``"`` inside a quoted string is ``\\"`` (NAMI, ARG); strace's format
     quotes as strace itself does (the oracle: strace on the same command)."""
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     name = b'x"y\xff\\z'
     Path(os.fsdecode(name)).write_bytes(b"x")
     trace = tmp_path / "t.ktr"

@@ -69,8 +69,9 @@ def test_zsh_completion_parses(name: str) -> None:
                    timeout=30)
 
 
-def test_developer_scripts_are_not_built() -> None:
+def test_developer_scripts_are_not_built(monkeypatch: pytest.MonkeyPatch) -> None:
     setuptools = pytest.importorskip("setuptools")
+    monkeypatch.chdir(ROOT)  # setuptools finds the packages from the working directory
     from setuptools.dist import Distribution
 
     sys.path.insert(0, str(ROOT))
