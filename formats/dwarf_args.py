@@ -94,7 +94,7 @@ def _index(path: str
                     by_address[int(low.value)] = found
                 named = die.attributes.get("DW_AT_name")
                 if named is not None:
-                    by_name.setdefault(bytes(named.value).decode("latin-1"), found)
+                    by_name.setdefault(bytes(named.value).decode("utf-8", "replace"), found)
         return by_address, by_name
 
 

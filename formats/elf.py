@@ -551,7 +551,8 @@ def _find_debug_file(
 #: binding names as pyelftools gives them, less the ``STB_`` prefix)
 _STT_FUNC_VALUE = 2
 _STT_GNU_IFUNC_VALUE = 10
-_BINDINGS = {0: "LOCAL", 1: "GLOBAL", 2: "WEAK", 10: "LOOS"}
+_BINDINGS = {0: "LOCAL", 1: "GLOBAL", 2: "WEAK", 3: "NUM", 10: "LOOS", 12: "HIOS", 13: "LOPROC",
+             15: "HIPROC"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -680,7 +681,7 @@ def _function_symbols(handle: BinaryIO, sections: list[_Section], wide: bool,
                 if name_budget < 0:
                     raise ValueError("symbol names overlap (far more name bytes than the "
                                      "file holds)")
-                name = names[name_at] = raw.decode("latin-1")  # as pyelftools decodes names
+                name = names[name_at] = raw.decode("utf-8", "replace")  # as pyelftools does
             if not name:
                 continue
             yield FunctionSymbol(
