@@ -114,7 +114,7 @@ def _interesting(size: int, file_size: int, elf: _Elf | None, rng: random.Random
 
 
 def _put(data: bytearray, at: int, size: int, value: int, order: str) -> None:
-    if 0 <= at and at + size <= len(data):
+    if at >= 0 and at + size <= len(data):
         data[at : at + size] = value.to_bytes(size, "little" if order == "<" else "big")
 
 

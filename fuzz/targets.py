@@ -18,9 +18,9 @@ import os
 from collections.abc import Callable
 
 import ktrdump
-from ktrdump import cli
 from formats import dwarf_args
 from formats.elf import ElfError, ElfImage, clear_cache, open_image, read_build_id
+from ktrdump import cli
 from ktrdump.errors import KtrdumpError
 
 #: The views, as ktrdump command lines (PATH is the input; twice for the merge;

@@ -288,7 +288,7 @@ def test_build_id_note_sizes_are_bounded_by_the_note(tmp_path: Path) -> None:
     read what the note claimed: a MemoryError under the fuzzer's address-space limit)."""
     from formats.elf import read_build_id
 
-    header, offset, _ = _section_header_at("lib64.so", ".note.gnu.build-id")
+    _, offset, _ = _section_header_at("lib64.so", ".note.gnu.build-id")
     path = _patched(tmp_path, "lib64.so", (offset, "I", 0xFFFFFFFF))
     assert read_build_id(str(SEEDS / "lib64.so")) == "aa83ca479293971601ec8ec9660fe09f16566608"
     peak = _peak_bytes(lambda: read_build_id(path))
