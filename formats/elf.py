@@ -79,7 +79,7 @@ _PF_X = 0x1
 #: construct copy it bundles, and the builtins its parsers let escape on bad sizes) and in
 #: the struct reader here; each becomes one ElfError.
 _PARSE_ERRORS = (ELFError, DWARFError, ConstructError, ValueError, KeyError, IndexError,
-                 TypeError, AttributeError, AssertionError, OverflowError, struct_error)
+                 TypeError, AttributeError, AssertionError, ArithmeticError, struct_error)
 #: Symbol names decoded per file, in bytes of the file (see ``_function_symbols``).
 _NAME_BUDGET_PER_BYTE = 16
 
@@ -434,7 +434,11 @@ def _build_id(elf: Any) -> str | None:
     stream: BinaryIO = elf.stream
     little = bool(elf.little_endian)
     file_size = _file_size(stream)
-    for section in _sections(stream, elf.elfclass == 64, little):
+    try:
+        sections = _sections(stream, elf.elfclass == 64, little)
+    except (ValueError, struct_error):
+        sections = []  # a damaged section table: the PT_NOTE segment may still say
+    for section in sections:
         if section.kind == _SHT_NOTE:
             found = _build_id_note(_section_data(stream, section), little)
             if found is not None:

@@ -185,11 +185,12 @@ class Runner:
         self._kill()
         self._temp.cleanup()
 
-    def run_one(self, data: bytes, kind: str = "ktr") -> list[Finding]:
-        """Run one input (``kind``: "ktr" a trace, "elf" an ELF file) through its targets."""
+    def run_one(self, data: bytes, input_kind: str = "ktr") -> list[Finding]:
+        """Run one input (``input_kind``: "ktr" a trace, "elf" an ELF file) through its
+        targets."""
         self.inputs += 1
         connection = self._start()
-        connection.send((kind, data))
+        connection.send((input_kind, data))
         current = "?"
         found: list[Finding] = []
         while True:
@@ -216,7 +217,7 @@ class Runner:
             else:
                 break
         for finding in found:
-            self._save(finding, data, kind)
+            self._save(finding, data, input_kind)
         return found
 
     def _save(self, finding: Finding, data: bytes, kind: str = "ktr") -> None:
