@@ -19,8 +19,9 @@ Damaged or hostile files (the traced program is not ours) answer None, in bounde
 memory: the DWARF sections must hold, decompressed, at most ``MAX_DEBUG_TOTAL`` bytes
 (pyelftools would otherwise inflate whatever size a compression header or an SHT_NOBITS
 header claims), the legacy ``.zdebug_*`` sections (whose decompression pyelftools does not
-bound) are refused, and type chains (``const`` → ``typedef`` → ...) are followed at most
-``MAX_TYPE_CHAIN`` links, so a cycle ends.
+bound) are refused, type chains (``const`` → ``typedef`` → ...) are followed at most
+``MAX_TYPE_CHAIN`` links, so a cycle ends, and a DW_AT_sibling pointing backwards (which
+sends pyelftools' child iteration round forever) makes the file's DWARF unusable (None).
 """
 
 from __future__ import annotations
@@ -78,14 +79,14 @@ def _index(path: str
     with open(path, "rb") as handle:
         elf = ELFFile(handle)
         section = elf.get_section_by_name(".debug_info")
-        if section is None or section.data_size > MAX_DEBUG_INFO or not elf.has_dwarf_info():
+        if section is None or section.data_size > MAX_DEBUG_INFO or not _bounded(elf):
             return None
-        if not _bounded(elf):
+        if not elf.has_dwarf_info():
             return None
         by_address: dict[int, Signature | None] = {}
         by_name: dict[str, Signature | None] = {}
         for unit in elf.get_dwarf_info().iter_CUs():
-            for die in unit.get_top_DIE().iter_children():
+            for die in _children(unit.get_top_DIE()):
                 if die.tag != "DW_TAG_subprogram" or "DW_AT_declaration" in die.attributes:
                     continue
                 found = _of(die)
@@ -105,19 +106,31 @@ def _bounded(elf: Any) -> bool:
         name = section.name
         if name.startswith(".zdebug"):
             return False
-        if not (name.startswith(".debug") or name == ".eh_frame"):
+        if not (name.startswith((".debug", ".gnu_debugaltlink")) or name == ".eh_frame"):
             continue
         if section["sh_type"] == "SHT_NOBITS":
             return False  # pyelftools would give sh_size zero bytes
-        total += section.data_size  # the decompressed size for SHF_COMPRESSED
+        # pyelftools allocates sh_size bytes before reading (a compressed section's too),
+        # and inflates to data_size (ch_size) bytes
+        total += max(section["sh_size"], section.data_size)
         if total > MAX_DEBUG_TOTAL:
             return False
     return True
 
 
+def _children(die: Any) -> Any:
+    """``die``'s children, each after the one before in the section (as siblings are)."""
+    last = die.offset
+    for child in die.iter_children():
+        if child.offset <= last:
+            raise ValueError(f"DWARF sibling link at {child.offset:#x} goes backwards")
+        last = child.offset
+        yield child
+
+
 def _of(die: Any) -> tuple[tuple[str, ...], str | None] | None:
     parameters = []
-    for child in die.iter_children():
+    for child in _children(die):
         if child.tag == "DW_TAG_unspecified_parameters":
             return None  # varargs: the count is the caller's
         if child.tag != "DW_TAG_formal_parameter":
