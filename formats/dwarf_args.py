@@ -14,6 +14,14 @@ point, a struct or union by value, more than six): then the caller keeps its def
 Not guaranteed: separate debug files are not read (libc's is hundreds of megabytes:
 parsing it would cost more than the probe is worth); files whose ``.debug_info`` is over
 ``MAX_DEBUG_INFO`` bytes are skipped for the same reason.
+
+Damaged or hostile files (the traced program is not ours) answer None, in bounded time and
+memory: the DWARF sections must hold, decompressed, at most ``MAX_DEBUG_TOTAL`` bytes
+(pyelftools would otherwise inflate whatever size a compression header or an SHT_NOBITS
+header claims), the legacy ``.zdebug_*`` sections (whose decompression pyelftools does not
+bound) are refused, type chains (``const`` → ``typedef`` → ...) are followed at most
+``MAX_TYPE_CHAIN`` links, so a cycle ends, and a DW_AT_sibling pointing backwards (which
+sends pyelftools' child iteration round forever) makes the file's DWARF unusable (None).
 """
 
 from __future__ import annotations
@@ -21,10 +29,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-__all__ = ["MAX_DEBUG_INFO", "signature"]
+__all__ = ["MAX_DEBUG_INFO", "MAX_DEBUG_TOTAL", "MAX_TYPE_CHAIN", "clear_cache", "signature"]
 
 #: Larger ``.debug_info`` sections are not parsed (seconds with pyelftools).
 MAX_DEBUG_INFO = 4 << 20
+#: All DWARF sections together, decompressed.
+MAX_DEBUG_TOTAL = 4 * MAX_DEBUG_INFO
+MAX_TYPE_CHAIN = 64
 REGISTER_ARGUMENTS = 6
 
 _lock = threading.Lock()
@@ -55,6 +66,12 @@ def signature(path: str, name: str, vaddr: int) -> Signature | None:
     return by_name.get(name)
 
 
+def clear_cache() -> None:
+    """Forget every file's signatures (a file rewritten in place is read again)."""
+    with _lock:
+        _indexes.clear()
+
+
 def _index(path: str
            ) -> tuple[dict[int, Signature | None], dict[str, Signature | None]] | None:
     from elftools.elf.elffile import ELFFile
@@ -62,12 +79,14 @@ def _index(path: str
     with open(path, "rb") as handle:
         elf = ELFFile(handle)
         section = elf.get_section_by_name(".debug_info")
-        if section is None or section["sh_size"] > MAX_DEBUG_INFO or not elf.has_dwarf_info():
+        if section is None or section.data_size > MAX_DEBUG_INFO or not _bounded(elf):
+            return None
+        if not elf.has_dwarf_info():
             return None
         by_address: dict[int, Signature | None] = {}
         by_name: dict[str, Signature | None] = {}
         for unit in elf.get_dwarf_info().iter_CUs():
-            for die in unit.get_top_DIE().iter_children():
+            for die in _children(unit.get_top_DIE()):
                 if die.tag != "DW_TAG_subprogram" or "DW_AT_declaration" in die.attributes:
                     continue
                 found = _of(die)
@@ -76,13 +95,42 @@ def _index(path: str
                     by_address[int(low.value)] = found
                 named = die.attributes.get("DW_AT_name")
                 if named is not None:
-                    by_name.setdefault(bytes(named.value).decode("latin-1"), found)
+                    by_name.setdefault(bytes(named.value).decode("utf-8", "replace"), found)
         return by_address, by_name
+
+
+def _bounded(elf: Any) -> bool:
+    """Whether the sections pyelftools reads for DWARF are safe to read (docstring)."""
+    total = 0
+    for section in elf.iter_sections():
+        name = section.name
+        if name.startswith(".zdebug"):
+            return False
+        if not (name.startswith((".debug", ".gnu_debugaltlink")) or name == ".eh_frame"):
+            continue
+        if section["sh_type"] == "SHT_NOBITS":
+            return False  # pyelftools would give sh_size zero bytes
+        # pyelftools allocates sh_size bytes before reading (a compressed section's too),
+        # and inflates to data_size (ch_size) bytes
+        total += max(section["sh_size"], section.data_size)
+        if total > MAX_DEBUG_TOTAL:
+            return False
+    return True
+
+
+def _children(die: Any) -> Any:
+    """``die``'s children, each after the one before in the section (as siblings are)."""
+    last = die.offset
+    for child in die.iter_children():
+        if child.offset <= last:
+            raise ValueError(f"DWARF sibling link at {child.offset:#x} goes backwards")
+        last = child.offset
+        yield child
 
 
 def _of(die: Any) -> tuple[tuple[str, ...], str | None] | None:
     parameters = []
-    for child in die.iter_children():
+    for child in _children(die):
         if child.tag == "DW_TAG_unspecified_parameters":
             return None  # varargs: the count is the caller's
         if child.tag != "DW_TAG_formal_parameter":
@@ -100,11 +148,13 @@ def _of(die: Any) -> tuple[tuple[str, ...], str | None] | None:
 
 
 def _strip(die: Any) -> Any:
-    while die is not None and die.tag in _QUALIFIERS:
+    for _ in range(MAX_TYPE_CHAIN):
+        if die is None or die.tag not in _QUALIFIERS:
+            return die
         if "DW_AT_type" not in die.attributes:
             return None  # const void
         die = die.get_DIE_from_attribute("DW_AT_type")
-    return die
+    return None  # a cycle (damaged DWARF) or an absurd chain: not a register type
 
 
 def _kind(die: Any) -> str | None:

@@ -46,6 +46,7 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import os
+import re
 import struct
 import threading
 from collections.abc import Iterable
@@ -53,9 +54,9 @@ from dataclasses import dataclass
 from struct import error as struct_error
 from typing import Any, BinaryIO
 
-from elftools.common.exceptions import ELFError
+from elftools.common.exceptions import DWARFError, ELFError
+from elftools.construct.core import ConstructError
 from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import NoteSection
 
 __all__ = [
     "DEBUG_ROOT",
@@ -73,6 +74,14 @@ __all__ = [
 DEBUG_ROOT = "/usr/lib/debug"
 
 _PF_X = 0x1
+
+#: What reading a damaged file may raise, in pyelftools (its own errors and those of the
+#: construct copy it bundles, and the builtins its parsers let escape on bad sizes) and in
+#: the struct reader here; each becomes one ElfError.
+_PARSE_ERRORS = (ELFError, DWARFError, ConstructError, ValueError, KeyError, IndexError,
+                 TypeError, AttributeError, AssertionError, ArithmeticError, struct_error)
+#: Symbol names decoded per file, in bytes of the file (see ``_function_symbols``).
+_NAME_BUDGET_PER_BYTE = 16
 
 
 class ElfError(Exception):
@@ -139,7 +148,7 @@ class ElfImage:
                     symbols = list(_function_symbols(handle, sections, wide,
                                                      elf.little_endian))
                     has_symtab = any(sec.name == ".symtab" for sec in sections)
-                except (ELFError, ValueError, KeyError, IndexError, OSError, struct_error) as error:
+                except (*_PARSE_ERRORS, OSError) as error:
                     if isinstance(error, OSError) and error.errno is not None:
                         raise ElfError(error.strerror or str(error), path, error.errno) from None
                     raise ElfError(f"not a valid ELF file ({error})", path) from None
@@ -156,7 +165,7 @@ class ElfImage:
                             handle, _sections(handle, wide, elf.little_endian), wide,
                             elf.little_endian))
                     self.debug_path = debug
-                except (OSError, ELFError, ValueError, struct_error):
+                except (*_PARSE_ERRORS, OSError):
                     pass  # a damaged debug file: the file's own symbols still serve
         self.functions = _dedup(symbols)
         self._starts = [sym.vaddr for sym in self.functions]
@@ -384,7 +393,7 @@ def build_id_of_file(handle: BinaryIO) -> str | None:
     raises. For a file reached by descriptor rather than by name (``/proc/PID/map_files``)."""
     try:
         return _build_id(ELFFile(handle))
-    except (OSError, ELFError, ValueError, KeyError, IndexError, struct_error):
+    except (*_PARSE_ERRORS, OSError):
         return None
 
 
@@ -394,7 +403,7 @@ def build_id_of_image(data: bytes) -> str | None:
 
     try:
         return _build_id(ELFFile(io.BytesIO(data)))
-    except (ELFError, ValueError, KeyError, IndexError, OSError, struct_error):
+    except (*_PARSE_ERRORS, OSError):
         return None
 
 
@@ -411,23 +420,54 @@ def _peek_build_id(path: str) -> str | None:
     try:
         with open(path, "rb") as handle:
             return _build_id(ELFFile(handle))
-    except (OSError, ELFError, ValueError, KeyError, IndexError):
+    except (*_PARSE_ERRORS, OSError):
         return None
 
 
 def _build_id(elf: Any) -> str | None:
-    for section in elf.iter_sections():
-        if not isinstance(section, NoteSection):
-            continue
-        for note in section.iter_notes():
-            if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
-                return str(note["n_desc"]).lower()
+    """The NT_GNU_BUILD_ID note of a note section or else of a PT_NOTE segment.
+
+    The notes are read here rather than by pyelftools, which reads whatever n_namesz and
+    n_descsz claim (gigabytes, for a damaged header); here they are bounded by the note's
+    section or segment, itself cut at the file's end.
+    """
+    stream: BinaryIO = elf.stream
+    little = bool(elf.little_endian)
+    file_size = _file_size(stream)
+    try:
+        sections = _sections(stream, elf.elfclass == 64, little)
+    except (ValueError, struct_error):
+        sections = []  # a damaged section table: the PT_NOTE segment may still say
+    for section in sections:
+        if section.kind == _SHT_NOTE:
+            found = _build_id_note(_section_data(stream, section), little)
+            if found is not None:
+                return found
     for segment in elf.iter_segments():
-        if segment["p_type"] != "PT_NOTE":
-            continue
-        for note in segment.iter_notes():
-            if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
-                return str(note["n_desc"]).lower()
+        if segment["p_type"] == "PT_NOTE":
+            found = _build_id_note(_read_at(stream, segment["p_offset"], segment["p_filesz"],
+                                            file_size), little)
+            if found is not None:
+                return found
+    return None
+
+
+_NT_GNU_BUILD_ID = 3
+
+
+def _build_id_note(notes: bytes, little: bool) -> str | None:
+    header = struct.Struct("<III" if little else ">III")
+    position = 0
+    while position + header.size <= len(notes):
+        name_size, desc_size, kind = header.unpack_from(notes, position)
+        name_at = position + header.size
+        desc_at = name_at + (name_size + 3) // 4 * 4  # both 4-byte aligned (gABI, GNU)
+        if desc_at + desc_size > len(notes):
+            return None  # a note past its section: damaged
+        position = desc_at + (desc_size + 3) // 4 * 4
+        name = notes[name_at : name_at + name_size].split(b"\0", 1)[0]
+        if kind == _NT_GNU_BUILD_ID and name == b"GNU":
+            return notes[desc_at : desc_at + desc_size].hex()
     return None
 
 
@@ -448,19 +488,44 @@ def _load_segments(elf: Any) -> tuple[LoadSegment, ...]:
 def _executable_bytes(
     handle: Any, segments: Iterable[LoadSegment]
 ) -> list[tuple[LoadSegment, bytes]]:
+    # p_filesz is only a claim: each read stops at the file's end, and the total at the
+    # file's size (executable segments of a real file do not overlap; thousands of
+    # overlapping ones would hold the file many times over).
+    size = _file_size(handle)
     out = []
+    total = 0
     for seg in segments:
         if seg.executable and seg.filesz:
-            handle.seek(seg.offset)
-            out.append((seg, handle.read(seg.filesz)))
+            data = _read_at(handle, seg.offset, seg.filesz, size)
+            total += len(data)
+            if total > size:
+                raise ValueError("executable PT_LOAD segments overlap")
+            out.append((seg, data))
     return out
+
+
+def _file_size(handle: BinaryIO) -> int:
+    return handle.seek(0, os.SEEK_END)
+
+
+def _read_at(handle: BinaryIO, offset: int, size: int, file_size: int) -> bytes:
+    """``size`` bytes at ``offset``, cut at the file's end (headers' sizes are claims)."""
+    if offset >= file_size or size <= 0:
+        return b""
+    handle.seek(offset)
+    return handle.read(min(size, file_size - offset))
 
 
 def _debuglink(handle: BinaryIO, sections: list[_Section]) -> str | None:
     for section in sections:
         if section.name == ".gnu_debuglink":
             name = _section_data(handle, section).split(b"\0", 1)[0]
-            return name.decode("utf-8", "surrogateescape") or None
+            text = name.decode("utf-8", "surrogateescape")
+            # a debuglink names a file, never a path: "../../x" or "/etc/x" would make
+            # the file being traced choose what we open
+            if not text or "/" in text or text in (".", ".."):
+                return None
+            return text
     return None
 
 
@@ -468,11 +533,11 @@ def _find_debug_file(
     path: str, build_id: str | None, debuglink: str | None, debug_root: str
 ) -> str | None:
     candidates: list[str] = []
-    if build_id and len(build_id) > 2:
+    if build_id and re.fullmatch(r"[0-9a-f]{3,}", build_id):
         candidates.append(
             os.path.join(debug_root, ".build-id", build_id[:2], build_id[2:] + ".debug")
         )
-    if debuglink:
+    if debuglink and "/" not in debuglink and debuglink not in (".", ".."):
         real = os.path.realpath(path)
         directory = os.path.dirname(real)
         candidates += [
@@ -490,7 +555,8 @@ def _find_debug_file(
 #: binding names as pyelftools gives them, less the ``STB_`` prefix)
 _STT_FUNC_VALUE = 2
 _STT_GNU_IFUNC_VALUE = 10
-_BINDINGS = {0: "LOCAL", 1: "GLOBAL", 2: "WEAK", 10: "LOOS"}
+_BINDINGS = {0: "LOCAL", 1: "GLOBAL", 2: "WEAK", 3: "NUM", 10: "LOOS", 12: "HIOS", 13: "LOPROC",
+             15: "HIPROC"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -517,25 +583,31 @@ def _sections(handle: BinaryIO, wide: bool, little: bool) -> list[_Section]:
     order = "<" if little else ">"
     header = struct.Struct(order + ("16x24xQ10xHHH" if wide else "16x16xI10xHHH"))
     entry = struct.Struct(order + ("IIQQQQIIQQ" if wide else "IIIIIIIIII"))
+    file_size = _file_size(handle)
     handle.seek(0)
     shoff, entsize, count, names_index = header.unpack(handle.read(header.size))
     if not shoff or entsize != entry.size:
         return []
-    handle.seek(shoff)
-    first = handle.read(entry.size)
+    first = _read_at(handle, shoff, entry.size, file_size)
     if len(first) < entry.size:
-        return []
+        raise ValueError(f"section headers at {shoff} past the end of the file "
+                         f"({file_size} bytes)")
     if count == 0:  # more than 0xff00 sections: the count is section 0's sh_size
         count = entry.unpack(first)[5]
     if names_index == 0xFFFF:  # SHN_XINDEX: the index is section 0's sh_link
         names_index = entry.unpack(first)[6]
-    raw = first + handle.read(entry.size * (count - 1))
+    if count == 0:
+        return []
+    # the count is a claim too (section 0's sh_size may say 2**64): the table must fit
+    if shoff + count * entry.size > file_size:
+        raise ValueError(f"{count} section headers at {shoff} run past the end of the "
+                         f"file ({file_size} bytes)")
+    raw = first + _read_at(handle, shoff + entry.size, entry.size * (count - 1), file_size)
     rows = [entry.unpack_from(raw, at) for at in range(0, len(raw) - entry.size + 1,
                                                          entry.size)]
     names = b""
-    if names_index < len(rows):
-        handle.seek(rows[names_index][4])
-        names = handle.read(rows[names_index][5])
+    if names_index < len(rows) and rows[names_index][1] != _SHT_NOBITS:
+        names = _read_at(handle, rows[names_index][4], rows[names_index][5], file_size)
     out = []
     for row in rows:
         name_at, kind, offset, size, link, sh_entsize = (row[0], row[1], row[4], row[5],
@@ -547,10 +619,10 @@ def _sections(handle: BinaryIO, wide: bool, little: bool) -> list[_Section]:
 
 
 def _section_data(handle: BinaryIO, section: _Section) -> bytes:
+    """The section's bytes, cut at the file's end (b'' for SHT_NOBITS)."""
     if section.kind == _SHT_NOBITS:
         return b""
-    handle.seek(section.offset)
-    return handle.read(section.size)
+    return _read_at(handle, section.offset, section.size, _file_size(handle))
 
 
 def _function_symbols(handle: BinaryIO, sections: list[_Section], wide: bool,
@@ -564,6 +636,16 @@ def _function_symbols(handle: BinaryIO, sections: list[_Section], wide: bool,
     # Elf64_Sym: name, info, other, shndx, value, size; Elf32_Sym: name, value, size, info,
     # other, shndx
     layout = struct.Struct(("<" if little else ">") + ("IBBHQQ" if wide else "IIIBBH"))
+    # Bounds for a damaged or hostile file, each proportional to its size: the tables and
+    # string tables read (each read once; real ones do not overlap, so together they fit
+    # in the file), and the bytes of names decoded (names may share a string table's bytes
+    # - the linker merges suffixes - but millions of symbols naming one long unterminated
+    # string would otherwise decode it millions of times).
+    file_size = _file_size(handle)
+    table_budget = file_size
+    name_budget = _NAME_BUDGET_PER_BYTE * file_size
+    seen: set[tuple[int, int, int]] = set()
+    string_tables: dict[int, bytes] = {}
     for section in sections:
         if section.kind not in (_SHT_SYMTAB, _SHT_DYNSYM):
             continue  # (a debug file's .dynsym is SHT_NOBITS: skipped here)
@@ -571,9 +653,20 @@ def _function_symbols(handle: BinaryIO, sections: list[_Section], wide: bool,
             continue
         if section.link >= len(sections):
             continue
-        strings = _section_data(handle, sections[section.link])
+        if (section.offset, section.size, section.link) in seen:
+            continue
+        seen.add((section.offset, section.size, section.link))
+        strings = string_tables.get(section.link)
+        if strings is None:
+            strings = string_tables[section.link] = _section_data(handle,
+                                                                  sections[section.link])
+            table_budget -= len(strings)
         table = _section_data(handle, section)
         table = table[: len(table) - len(table) % layout.size]
+        table_budget -= len(table)
+        if table_budget < 0:
+            raise ValueError("symbol tables overlap (together larger than the file)")
+        names: dict[int, str] = {}
         for fields in layout.iter_unpack(table):
             if wide:
                 name_at, info, _other, shndx, value, sym_size = fields
@@ -584,12 +677,19 @@ def _function_symbols(handle: BinaryIO, sections: list[_Section], wide: bool,
                 continue
             if shndx == 0 or value == 0 or not name_at:  # undefined, or no name
                 continue
-            end = strings.find(b"\0", name_at)
-            raw = strings[name_at:] if end < 0 else strings[name_at:end]
-            if not raw:
+            name = names.get(name_at)
+            if name is None:
+                end = strings.find(b"\0", name_at)
+                raw = strings[name_at:] if end < 0 else strings[name_at:end]
+                name_budget -= len(raw)
+                if name_budget < 0:
+                    raise ValueError("symbol names overlap (far more name bytes than the "
+                                     "file holds)")
+                name = names[name_at] = raw.decode("utf-8", "replace")  # as pyelftools does
+            if not name:
                 continue
             yield FunctionSymbol(
-                name=raw.decode("latin-1"),  # as pyelftools decodes names
+                name=name,
                 vaddr=value,
                 size=sym_size,
                 ifunc=kind == _STT_GNU_IFUNC_VALUE,

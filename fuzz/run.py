@@ -1,18 +1,20 @@
-"""The fuzz loop: mutate seed traces, run each input through every target in a worker.
+"""The fuzz loop: mutate seed traces and ELF files, run each input through its targets in a worker.
 
     python -m fuzz.run --smoke                     # CI: a short deterministic run
     python -m fuzz.run --seconds 3600 --seed 7     # a long run (one worker)
     python -m fuzz.run --inputs 50000 --findings /tmp/findings
 
-Each input (a mutated seed: ``fuzz.mutate``) goes through the reading API and
-every ktrdump view (``fuzz.targets``) in one worker process, which runs under
+Each trace input (a mutated seed: ``fuzz.mutate``) goes through the reading API
+and every ktrdump view, each ELF input (every ``--elf-every``-th input: a mutated
+``fuzz/seeds/elf`` file, ``fuzz.mutate_elf``) through the ELF symbol and DWARF
+readers (``fuzz.targets``), in one worker process, which runs under
 an address-space limit (RLIMIT_AS). A finding is an exception other than
 ktrdump's documented ones, a target exceeding the per-target timeout (the
 worker is killed and restarted), a MemoryError or a peak RSS over the limit
 (measured per target through /proc/self/status VmHWM, reset before each
 target), or the worker dying. Each distinct finding (kind, target, exception
 type, innermost frame) is saved once to the findings directory: the input
-(``.ktr``) and a report (``.txt``); ``stats.json`` there counts everything.
+(``.ktr`` or ``.elf``) and a report (``.txt``); ``stats.json`` there counts everything.
 
 Guarantees: the inputs depend only on ``--seed`` and the seed files, so a
 run is reproducible (``--inputs N --seed S`` replays the same N inputs); the
@@ -39,10 +41,13 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import mutate
+from . import mutate, mutate_elf
 
 _ROOT = Path(__file__).resolve().parent.parent
 SEED_DIRS = (_ROOT / "fuzz" / "seeds", _ROOT / "tests" / "vectors")
+ELF_SEED_DIR = _ROOT / "fuzz" / "seeds" / "elf"
+#: By default every 5th input is an ELF file (the smoke: 40 traces, 10 ELF files).
+ELF_EVERY = 5
 DEFAULT_FINDINGS = _ROOT / "fuzz" / "findings"
 #: The issue's bounds on any input of at most 1 MB.
 RSS_LIMIT_MB = 200
@@ -87,24 +92,39 @@ def _worker(connection: multiprocessing.connection.Connection, address_space_mb:
             rss_limit_mb: int, directory: str) -> None:
     limit = address_space_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from .targets import DOCUMENTED_ERRORS, make_targets  # after the limit: imports count
+    from .targets import (  # after the limit: imports count
+        DOCUMENTED_ERRORS,
+        ELF_DEBUGLINK_NAME,
+        ELF_DOCUMENTED_ERRORS,
+        make_elf_targets,
+        make_targets,
+    )
 
     path = os.path.join(directory, f"input-{os.getpid()}.ktr")
-    targets = make_targets(path)
+    elf_directory = os.path.join(directory, f"elf-{os.getpid()}")
+    os.makedirs(elf_directory, exist_ok=True)
+    elf_path = os.path.join(elf_directory, "input.so")
+    groups = {"ktr": (path, make_targets(path), DOCUMENTED_ERRORS),
+              "elf": (elf_path, make_elf_targets(elf_path), ELF_DOCUMENTED_ERRORS)}
     while True:
         message = connection.recv()
         if message is None:
             return
-        data: bytes = message
-        with open(path, "wb") as file:
+        kind: str = message[0]
+        data: bytes = message[1]
+        input_path, targets, documented = groups[kind]
+        with open(input_path, "wb") as file:
             file.write(data)
+        if kind == "elf":
+            with open(os.path.join(elf_directory, ELF_DEBUGLINK_NAME), "wb") as file:
+                file.write(data)
         for name, target in targets.items():
             connection.send(("start", name))
             _reset_peak()
             result: tuple[str, str, str] | None = None
             try:
-                target(path, data)
-            except DOCUMENTED_ERRORS:
+                target(input_path, data)
+            except documented:
                 pass
             except MemoryError as error:
                 result = ("memory", _signature(error), traceback.format_exc())
@@ -165,10 +185,12 @@ class Runner:
         self._kill()
         self._temp.cleanup()
 
-    def run_one(self, data: bytes) -> list[Finding]:
+    def run_one(self, data: bytes, input_kind: str = "ktr") -> list[Finding]:
+        """Run one input (``input_kind``: "ktr" a trace, "elf" an ELF file) through its
+        targets."""
         self.inputs += 1
         connection = self._start()
-        connection.send(data)
+        connection.send((input_kind, data))
         current = "?"
         found: list[Finding] = []
         while True:
@@ -195,25 +217,25 @@ class Runner:
             else:
                 break
         for finding in found:
-            self._save(finding, data)
+            self._save(finding, data, input_kind)
         return found
 
-    def _save(self, finding: Finding, data: bytes) -> None:
+    def _save(self, finding: Finding, data: bytes, kind: str = "ktr") -> None:
         key = f"{finding.kind}:{finding.target.split('.')[0]}:{finding.signature}"
         self.finding_counts[key] += 1
-        if key in self.found and len(data) >= self._saved_size(key):
+        if key in self.found and len(data) >= self._saved_size(key, kind):
             return
         self.found[key] = finding
         self.findings_dir.mkdir(parents=True, exist_ok=True)
         stem = hashlib.sha1(key.encode()).hexdigest()[:12]
-        (self.findings_dir / f"{stem}.ktr").write_bytes(data)
+        (self.findings_dir / f"{stem}.{kind}").write_bytes(data)
         (self.findings_dir / f"{stem}.txt").write_text(
             f"{finding.kind} in {finding.target}: {finding.signature}\n\n{finding.detail}\n")
 
-    def _saved_size(self, key: str) -> int:
+    def _saved_size(self, key: str, kind: str = "ktr") -> int:
         stem = hashlib.sha1(key.encode()).hexdigest()[:12]
         try:
-            return (self.findings_dir / f"{stem}.ktr").stat().st_size
+            return (self.findings_dir / f"{stem}.{kind}").stat().st_size
         except OSError:
             return 0
 
@@ -243,6 +265,12 @@ def load_seeds(directories: tuple[Path, ...] = SEED_DIRS) -> list[mutate.Trace]:
     return seeds
 
 
+def load_elf_seeds(directory: Path = ELF_SEED_DIR) -> list[bytes]:
+    """The ELF seed files (small gcc-built libraries: ``fuzz/seeds/elf/README``)."""
+    return [path.read_bytes() for path in sorted(directory.iterdir())
+            if path.is_file() and path.read_bytes()[:4] == b"\x7fELF"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fuzz.run", description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -258,16 +286,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="peak RSS per target above which an input is a finding")
     parser.add_argument("--timeout", type=float, default=TARGET_TIMEOUT_S,
                         help="seconds one target may take on one input")
+    parser.add_argument("--elf-every", type=int, default=ELF_EVERY, metavar="N",
+                        help=f"every Nth input is an ELF file (default {ELF_EVERY}; 1: ELF "
+                             "files only, 0: none)")
     arguments = parser.parse_args(argv)
     if arguments.smoke:
-        arguments.inputs = arguments.inputs or 40
+        arguments.inputs = arguments.inputs or 50
     if not arguments.inputs and not arguments.seconds:
         parser.error("give --inputs, --seconds or --smoke")
     seeds = load_seeds()
-    if not seeds:
-        print("fuzz: no seed traces found", file=sys.stderr)
+    elf_seeds = load_elf_seeds() if arguments.elf_every > 0 else []
+    if not seeds or (arguments.elf_every > 0 and not elf_seeds):
+        print("fuzz: no seed traces or ELF files found", file=sys.stderr)
         return 2
     rng = random.Random(arguments.seed)
+    # a stream of its own, so trace inputs stay what they were for a seed
+    elf_rng = random.Random(f"elf:{arguments.seed}")
     runner = Runner(arguments.findings, arguments.memory_mb, arguments.rss_mb, arguments.timeout)
     started = time.monotonic()
     last_report = started
@@ -277,9 +311,13 @@ def main(argv: list[str] | None = None) -> int:
                 break
             if arguments.seconds and time.monotonic() - started >= arguments.seconds:
                 break
-            seed = rng.choice(seeds)
-            data = mutate.mutate(seed, rng, seeds)
-            for finding in runner.run_one(data):
+            kind = "elf" if (arguments.elf_every > 0
+                             and (runner.inputs + 1) % arguments.elf_every == 0) else "ktr"
+            if kind == "elf":
+                data = mutate_elf.mutate(elf_rng.choice(elf_seeds), elf_rng, elf_seeds)
+            else:
+                data = mutate.mutate(rng.choice(seeds), rng, seeds)
+            for finding in runner.run_one(data, kind):
                 print(f"fuzz: input {runner.inputs}: {finding.kind} in {finding.target}: "
                       f"{finding.signature}", file=sys.stderr)
             now = time.monotonic()

@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from formats.elf import ElfError, ElfImage, clear_cache, insn_length, open_image
 
@@ -208,3 +212,282 @@ def test_raw_symbol_tables_read_as_pyelftools_reads_them(tmp_path: Path,
         reference = _pyelftools_functions(path)
         assert reference, path
         assert fast == reference, path
+
+
+# -- damaged and hostile files: one ElfError or a bounded answer, never a traceback ---------
+
+SEEDS = Path(__file__).resolve().parent.parent / "fuzz" / "seeds" / "elf"
+
+
+def _patched(tmp_path: Path, seed: str, *patches: tuple[int, str, int]) -> str:
+    """A copy of a seed with little-endian fields (offset, struct code, value) rewritten."""
+    import struct
+
+    data = bytearray((SEEDS / seed).read_bytes())
+    for at, code, value in patches:
+        struct.pack_into("<" + code, data, at, value)
+    out = tmp_path / seed
+    out.write_bytes(bytes(data))
+    return str(out)
+
+
+def _section_header_at(seed: str, name: str) -> tuple[int, int, int]:
+    """(where the header is, sh_offset, sh_size) of a section of a 64-bit seed."""
+    from elftools.elf.elffile import ELFFile
+
+    with open(SEEDS / seed, "rb") as handle:
+        elf = ELFFile(handle)
+        for index, section in enumerate(elf.iter_sections()):
+            if section.name == name:
+                return (elf["e_shoff"] + index * elf["e_shentsize"], section["sh_offset"],
+                        section["sh_size"])
+    raise AssertionError(name)
+
+
+def _peak_bytes(call: Any) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_section_count_from_section_zero_is_bounded_by_the_file(tmp_path: Path) -> None:
+    """e_shnum 0 means "section 0's sh_size holds the count": 2**64-1 there is one
+    ElfError (the table cannot fit), and a count of 0 there means no sections (it read
+    the whole file as headers before: ``read(count - 1)`` with count 0)."""
+    shoff = _section_header_at("lib64.so", "")[0]
+    huge = _patched(tmp_path, "lib64.so", (60, "H", 0), (shoff + 32, "Q", 2**64 - 1))
+    with pytest.raises(ElfError, match="section headers"):
+        ElfImage(huge)
+    (tmp_path / "zero").mkdir()
+    none = _patched(tmp_path / "zero", "lib64.so", (60, "H", 0))
+    assert ElfImage(none, debug_root=str(tmp_path)).functions == ()
+
+
+def test_huge_section_sizes_and_offsets_read_at_most_the_file(tmp_path: Path) -> None:
+    """A symbol table or string table claiming 2**63 bytes (or starting past the end)
+    reads what the file holds: no gigabyte allocation, no OverflowError from seek."""
+    header, _, _ = _section_header_at("lib64.so", ".symtab")
+    strtab, _, _ = _section_header_at("lib64.so", ".strtab")
+    path = _patched(tmp_path, "lib64.so", (header + 32, "Q", 2**63), (strtab + 32, "Q", 2**63))
+    peak = _peak_bytes(lambda: ElfImage(path))
+    assert peak < 8 << 20
+    whole = ElfImage(str(SEEDS / "lib64.so")).functions
+    assert ElfImage(path).functions == whole and len(whole) == 5
+    (tmp_path / "past").mkdir()
+    past = _patched(tmp_path / "past", "lib64.so", (header + 24, "Q", 2**64 - 1))
+    assert ElfImage(past, debug_root=str(tmp_path)).functions == whole  # from .dynsym
+
+
+def test_build_id_note_sizes_are_bounded_by_the_note(tmp_path: Path) -> None:
+    """A build-id note whose n_namesz says 4 GB: no build-id, and no 4 GB read (pyelftools
+    read what the note claimed: a MemoryError under the fuzzer's address-space limit)."""
+    from formats.elf import read_build_id
+
+    _, offset, _ = _section_header_at("lib64.so", ".note.gnu.build-id")
+    path = _patched(tmp_path, "lib64.so", (offset, "I", 0xFFFFFFFF))
+    assert read_build_id(str(SEEDS / "lib64.so")) == "aa83ca479293971601ec8ec9660fe09f16566608"
+    peak = _peak_bytes(lambda: read_build_id(path))
+    assert peak < 8 << 20
+    assert ElfImage(path).build_id is None
+
+
+def test_symbol_names_sharing_one_unterminated_string_are_an_error() -> None:
+    """Thousands of symbols each naming a different offset of one long string would decode
+    it thousands of times (quadratic memory): past 16 bytes of names per byte of file it
+    is one error instead."""
+    import io
+
+    from formats.elf import _function_symbols, _sections
+
+    count = 8000
+    strings = b"\0" + b"A" * count + b"\0"
+    symbols = [(at, 0x12, 0, 1, 0x1000 + at, 4) for at in range(1, count + 1)]
+    data = _elf_image(symbols, strings, wide=True, little=True)
+    handle = io.BytesIO(data)
+    with pytest.raises(ValueError, match="symbol names"):
+        list(_function_symbols(handle, _sections(handle, True, True), True, True))
+
+
+def test_a_debuglink_names_a_file_never_a_path(tmp_path: Path) -> None:
+    """``.gnu_debuglink`` comes from the traced file: "../x.debug" or "/etc/x" must not
+    choose what we open. The plain name still finds its debug file beside the image."""
+    from formats.elf import _find_debug_file
+
+    _, offset, _ = _section_header_at("lib64-stripped.so", ".gnu_debuglink")
+    (tmp_path / "sub").mkdir()
+    stripped = tmp_path / "sub" / "lib64-stripped.so"
+    data = bytearray((SEEDS / "lib64-stripped.so").read_bytes())
+    assert data[offset : offset + 12] == b"lib64.debug\0"
+    data[offset : offset + 12] = b"../x.debug\0\0"
+    stripped.write_bytes(bytes(data))
+    shutil.copy(SEEDS / "lib64.debug", tmp_path / "x.debug")
+    image = ElfImage(str(stripped), debug_root=str(tmp_path / "none"))
+    assert image.debug_path is None
+    assert _find_debug_file(str(stripped), None, str(tmp_path / "x.debug"),
+                            str(tmp_path)) is None
+    shutil.copy(SEEDS / "lib64.debug", tmp_path / "sub" / "lib64.debug")
+    (tmp_path / "sub" / "lib64-stripped.so").write_bytes(
+        (SEEDS / "lib64-stripped.so").read_bytes())
+    found = ElfImage(str(stripped), debug_root=str(tmp_path / "none"))
+    assert found.debug_path == str(tmp_path / "sub" / "lib64.debug")
+
+
+def test_dwarf_type_cycle_and_compression_bomb_answer_none(tmp_path: Path) -> None:
+    """A typedef whose DW_AT_type is itself (looped forever), and a compressed .debug_info
+    whose header claims 1 TB decompressed (inflated to that): both answer None, quickly."""
+    from elftools.elf.elffile import ELFFile
+
+    from formats import dwarf_args
+
+    source = SEEDS / "lib64.so"
+    with open(source, "rb") as handle:
+        elf = ELFFile(handle)
+        info_offset = elf.get_section_by_name(".debug_info")["sh_offset"]
+        for unit in elf.get_dwarf_info().iter_CUs():
+            for die in unit.iter_DIEs():
+                if die.tag == "DW_TAG_typedef" and die.attributes["DW_AT_name"].value == b"name_t":
+                    attribute = die.attributes["DW_AT_type"]
+                    assert attribute.form == "DW_FORM_ref4"
+                    patch = (info_offset + attribute.offset, "I", die.offset - unit.cu_offset)
+    dwarf_args.clear_cache()
+    assert dwarf_args.signature(str(source), "count", 0) == (("str", "str", "i32"), "i64")
+    cyclic = _patched(tmp_path, "lib64.so", patch)
+    script = ("import sys; from formats import dwarf_args; "
+              "print(dwarf_args.signature(sys.argv[1], 'count', 0))")
+    done = subprocess.run([sys.executable, "-c", script, cyclic], capture_output=True,
+                          text=True, timeout=60, cwd=str(SEEDS.parent.parent.parent))
+    assert done.stdout.strip() == "None", done.stderr
+    _, compressed, _ = _section_header_at("lib64z.so", ".debug_info")
+    bomb = _patched(tmp_path, "lib64z.so", (compressed + 8, "Q", 1 << 40))
+    assert dwarf_args.signature(str(SEEDS / "lib64z.so"), "add", 0) == (("i32", "u64"), "i32")
+    assert _peak_bytes(lambda: dwarf_args.signature(bomb, "add", 0)) < 64 << 20
+    assert dwarf_args.signature(bomb, "add", 0) is None
+
+
+# -- the struct symbol reader equals pyelftools on generated tables (either class, order) --
+
+def _elf_image(symbols: list[tuple[int, int, int, int, int, int]], strings: bytes, *,
+               wide: bool, little: bool) -> bytes:
+    """A minimal relocatable ELF: null, .symtab, .strtab, .shstrtab. Each symbol is
+    (st_name, st_info, st_other, st_shndx, st_value, st_size); a null symbol comes first."""
+    import struct
+
+    order = "<" if little else ">"
+    sym = struct.Struct(order + ("IBBHQQ" if wide else "IIIBBH"))
+    table = bytearray(sym.size)
+    for name, info, other, shndx, value, size in symbols:
+        table += (sym.pack(name, info, other, shndx, value, size) if wide
+                  else sym.pack(name, value & 0xFFFFFFFF, size & 0xFFFFFFFF, info, other, shndx))
+    names = b"\0.symtab\0.strtab\0.shstrtab\0"
+    ehsize, shentsize = (64, 64) if wide else (52, 40)
+    strings_at = ehsize
+    names_at = strings_at + len(strings)
+    table_at = (names_at + len(names) + 7) // 8 * 8
+    shoff = (table_at + len(table) + 7) // 8 * 8
+    ident = b"\x7fELF" + bytes([2 if wide else 1, 1 if little else 2, 1]) + bytes(9)
+    if wide:
+        header = ident + struct.pack(order + "HHIQQQIHHHHHH", 1, 62, 1, 0, 0, shoff, 0,
+                                     ehsize, 0, 0, shentsize, 4, 3)
+        section = struct.Struct(order + "IIQQQQIIQQ")
+    else:
+        header = ident + struct.pack(order + "HHIIIIIHHHHHH", 1, 3, 1, 0, 0, shoff, 0,
+                                     ehsize, 0, 0, shentsize, 4, 3)
+        section = struct.Struct(order + "IIIIIIIIII")
+    headers = (section.pack(0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+               + section.pack(1, 2, 0, 0, table_at, len(table), 2, 1, 8, sym.size)
+               + section.pack(9, 3, 0, 0, strings_at, len(strings), 0, 0, 1, 0)
+               + section.pack(17, 3, 0, 0, names_at, len(names), 0, 0, 1, 0))
+    out = bytearray(header) + strings + names
+    out += bytes(table_at - len(out)) + table
+    out += bytes(shoff - len(out)) + headers
+    return bytes(out)
+
+
+def _reference(data: bytes) -> list[tuple[str, int, int, bool, str]]:
+    import io
+
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    out = []
+    for section in ELFFile(io.BytesIO(data)).iter_sections():
+        if not isinstance(section, SymbolTableSection):
+            continue
+        for sym in section.iter_symbols():
+            kind = sym["st_info"]["type"]
+            if kind not in ("STT_FUNC", "STT_LOOS", "STT_GNU_IFUNC"):
+                continue
+            if sym["st_shndx"] == "SHN_UNDEF" or sym["st_value"] == 0 or not sym.name:
+                continue
+            out.append((sym.name, sym["st_value"], sym["st_size"], kind != "STT_FUNC",
+                        str(sym["st_info"]["bind"]).removeprefix("STB_")))
+    return out
+
+
+_NAMES = st.lists(st.binary(min_size=1, max_size=12).map(lambda b: b.replace(b"\0", b"_")),
+                  min_size=1, max_size=8)
+
+
+@st.composite
+def _tables(draw: st.DrawFn) -> tuple[bytes, bool, bool]:
+    wide, little = draw(st.booleans()), draw(st.booleans())
+    strings = b"\0" + b"\0".join(draw(_NAMES)) + b"\0"
+    limit = (1 << 64) - 1 if wide else (1 << 32) - 1
+    symbol = st.tuples(
+        st.integers(0, len(strings) - 1),  # any offset: suffixes of names too
+        st.integers(0, 255) | st.sampled_from([0x12, 0x22, 0x1A, 0x02]),
+        st.integers(0, 255),
+        st.sampled_from([0, 1, 2, 0xFFF1, 0xFFF2, 0xFF00, 0xFFFF]) | st.integers(0, 0xFFFF),
+        st.integers(0, limit) | st.just(0),
+        st.integers(0, limit))
+    symbols = draw(st.lists(symbol, max_size=40))
+    return _elf_image(symbols, strings, wide=wide, little=little), wide, little
+
+
+@settings(max_examples=60, deadline=None)
+@given(_tables())
+def test_struct_symbol_reader_equals_pyelftools_on_generated_tables(
+        case: tuple[bytes, bool, bool]) -> None:
+    """Every st_info type and binding, special st_shndx values, zero values and sizes,
+    names at any string-table offset, ELF32 and ELF64, little- and big-endian."""
+    import io
+
+    from formats.elf import _function_symbols, _sections
+
+    data, wide, little = case
+    handle = io.BytesIO(data)
+    fast = [(s.name, s.vaddr, s.size, s.ifunc, s.binding) for s in _function_symbols(
+        handle, _sections(handle, wide, little), wide, little)]
+    assert fast == _reference(data)
+
+
+def test_elf_fuzz_findings_stay_fixed(tmp_path: Path) -> None:
+    """Every ELF input the fuzzer found a fault with (``tests/crafted/fuzz_elf_*.so``),
+    through every ELF target: only ElfError. (A compressed .debug_info whose sh_size said
+    528 GB: pyelftools allocated it before reading; a DW_AT_sibling pointing backwards:
+    pyelftools iterated the same children forever.)"""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from formats import dwarf_args
+    from fuzz.targets import ELF_DOCUMENTED_ERRORS, make_elf_targets
+
+    path = tmp_path / "input.so"
+    targets = make_elf_targets(str(path))
+    found = sorted((Path(__file__).parent / "crafted").glob("fuzz_elf_*.so"))
+    assert len(found) >= 2
+    for finding in found:
+        data = finding.read_bytes()
+        path.write_bytes(data)
+        for name, target in targets.items():
+            try:
+                target(str(path), data)
+            except ELF_DOCUMENTED_ERRORS:
+                pass
+            except Exception as error:
+                raise AssertionError(f"{finding.name} in {name}: {error!r}") from error
+        dwarf_args.clear_cache()
+        assert dwarf_args.signature(str(path), "add", 0) is None  # damaged: the defaults

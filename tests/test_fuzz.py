@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 import sys
+import tempfile
 from pathlib import Path
 
 import ktrdump
@@ -86,3 +88,55 @@ def test_fuzz_findings_stay_fixed(tmp_path: Path) -> None:
                 pass
             except Exception as error:
                 raise AssertionError(f"{finding.name} in {name}: {error!r}") from error
+
+
+def test_elf_mutations_are_deterministic_and_reach_the_readers() -> None:
+    """ELF inputs: the same seed gives the same inputs, and most still open as images
+    with symbols (the structure-aware mutations damage one field, not the whole file)."""
+    from formats.elf import ElfError, ElfImage
+    from fuzz import mutate_elf
+
+    seeds = run.load_elf_seeds()
+    assert len(seeds) >= 5 and any(seed[4] == 1 for seed in seeds)  # ELF32 among them
+    first = [mutate_elf.mutate(seeds[i % len(seeds)], random.Random(i), seeds)
+             for i in range(60)]
+    second = [mutate_elf.mutate(seeds[i % len(seeds)], random.Random(i), seeds)
+              for i in range(60)]
+    assert first == second
+    assert sum(data not in seeds for data in first) > 50  # (a field may be set to itself)
+    opened = 0
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "input.so"
+        for data in first:
+            path.write_bytes(data)
+            with contextlib.suppress(ElfError):
+                opened += bool(ElfImage(str(path), debug_root=directory).functions)
+    assert 20 < opened < 60
+
+
+def test_an_elf_crash_is_saved_as_a_finding(tmp_path: Path) -> None:
+    """A fault planted in the ELF reader is reported for the ELF targets and saved once
+    as a ``.elf`` input; trace inputs never reach the ELF targets."""
+    from formats import elf
+
+    original = elf._function_symbols
+
+    def broken(*arguments: object) -> object:
+        raise RuntimeError("planted")  # not a parse error: escapes as a bug would
+
+    elf._function_symbols = broken  # type: ignore[assignment]  # the worker inherits it
+    try:
+        runner = run.Runner(tmp_path, 1024, 200, 20.0)
+        try:
+            seed = (run.ELF_SEED_DIR / "lib64.so").read_bytes()
+            found = runner.run_one(seed, "elf")
+            traced = runner.run_one(
+                (Path(__file__).parent / "vectors" / "calls.ktr").read_bytes())
+        finally:
+            runner.close()
+    finally:
+        elf._function_symbols = original
+    assert {f.target for f in found} == {"elf.image", "elf.open_image", "elf.dwarf_args"}
+    assert all(f.signature.startswith("RuntimeError@") for f in found)
+    assert traced == []
+    assert len(list(tmp_path.glob("*.elf"))) == 1
