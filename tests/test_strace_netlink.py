@@ -7,7 +7,9 @@ messages in one buffer, an inet_diag dump of a listening TCP socket. The sockets
 are bound (as ip's and ss's are): strace learns a socket's protocol from the
 kernel's list of bound netlink sockets, so it decodes an unbound socket's first
 send by the headers alone, where ktrdump knows the protocol. Every line
-of those calls must equal strace's (addresses and port ids masked). The name
+of those calls must equal strace's (addresses, port ids and the sock_diag dump's
+socket identities and accept queue lengths masked: the dump lists the machine's
+other listeners too, whose queues change between the two runs). The name
 tables' values are checked against the installed uapi headers with gcc.
 """
 
@@ -122,7 +124,10 @@ int main(void) {
 _COMPARED = frozenset({"sendto", "recvfrom", "sendmsg", "recvmsg"})
 _ADDRESS = re.compile(r"0x[0-9a-f]{9,}")
 _PORT_ID = re.compile(r"(nl_pid|nlmsg_pid)=-?\d+")
-_INODE = re.compile(r"(idiag_inode|idiag_cookie|idiag_sport)=(\[[^\]]*\]|htons\(\d+\)|\d+)")
+#: what differs between the two runs: the sockets' identities, and the accept queue
+#: lengths of the machine's other listeners (the dump holds every TCP listener)
+_INODE = re.compile(
+    r"(idiag_inode|idiag_cookie|idiag_sport|idiag_rqueue)=(\[[^\]]*\]|htons\(\d+\)|\d+)")
 
 
 def _lines(text: str) -> list[str]:
