@@ -43,10 +43,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import textwrap
 import time
@@ -235,6 +237,10 @@ def main(arguments: Sequence[str] | None = None) -> int:
         output = os.path.join(directory, "bench.ktr")
         environment = bench_environment(directory)
         print(f"machine: kernel {os.uname().release}; {load()} (before)")
+        # The interpreter's build moves every ktr figure (a distribution's optimised build
+        # ran the same loops ~1.5x faster than a plain source build here).
+        print(f"python: {sys.executable} {platform.python_version()} "
+              f"({sysconfig.get_config_var('CONFIG_ARGS') or 'no configure arguments'})")
         compare(options.rounds, options.count, output, environment)
         if options.all:
             measure_threaded(options.calls, options.rounds, output, environment)
