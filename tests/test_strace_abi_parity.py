@@ -105,7 +105,9 @@ def _strace(binary: Path, output: Path, *options: str) -> str:
 
 _PREFIX = re.compile(r"^(?:\d+ +)?\d+\.\d{6} ")  # -ff: no thread column
 _DURATION = re.compile(r" <\d+\.\d{6}>$")
-_NUMBER = re.compile(r"\b\d{3,}\b")  # pids, semaphore ids (each run's own)
+_NUMBER = re.compile(r"\b\d{3,}\b")  # pids and the like (each run's own)
+# a semaphore id is each run's own too, and small on a fresh machine (14)
+_SEM_ID = re.compile(r"^(sem\w*)\(\d+")
 
 
 def _lines(text: str, wanted: tuple[str, ...]) -> list[str]:
@@ -114,6 +116,7 @@ def _lines(text: str, wanted: tuple[str, ...]) -> list[str]:
     for line in text.splitlines():
         body = _DURATION.sub("", _PREFIX.sub("", line))
         if body.startswith(wanted):
+            body = _SEM_ID.sub(r"\1(N", body)
             out.append(_NUMBER.sub("N", re.sub(r"\s+=", " =", body)))
     return out
 
