@@ -62,7 +62,7 @@ try:
         refuse_inputs,
     )
     from ._filter import CONTEXT_KINDS, record_filter
-    from ._follow import Follower, follow
+    from ._follow import Follower, FollowOptions, follow
     from ._merge import Late, Merger, merge
     from ._options import (
         DEFAULT_INPUT,
@@ -265,7 +265,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--salvage", action="store_true",
                         help="from a damaged uncompressed batch, also show the records that "
                              "still frame and decode, marked UNVERIFIED (no checksum vouches "
-                             "for them)")
+                             "for them); read the batches after a damaged file header (also "
+                             "from a pipe and with -l)")
     parser.add_argument("--strace-clock", choices=("time", "micro", "epoch"),
                         help=argparse.SUPPRESS)  # -t/-tt/-ttt under --format strace
     parser.add_argument("--strace-relative", action="store_true", help=argparse.SUPPRESS)
@@ -634,7 +635,8 @@ class _Source:
 
 def _open_source(options: Options, stack: contextlib.ExitStack) -> _Source:
     if options.follow:
-        follower = stack.enter_context(follow(options.input))
+        follower = stack.enter_context(follow(options.input,
+                                              FollowOptions(salvage=options.salvage)))
         stack.enter_context(follower.stop_on_sigint())
         return _Source(follower.name, follower=follower)
     readers = [stack.enter_context(_open_one(path, options.salvage)) for path in options.inputs]
@@ -643,14 +645,7 @@ def _open_source(options: Options, stack: contextlib.ExitStack) -> _Source:
 
 
 def _open_one(path: str, salvage: bool) -> TraceReader:
-    try:
-        return open_trace(path, salvage=salvage)
-    except TraceFormatError as error:
-        if salvage or not isinstance(error.format_error, formats.CorruptHeader):
-            raise
-        # The batches after a damaged header may be intact: say how to read them.
-        raise InputError(path, f"{error.message} (ktrdump --salvage reads the batches "
-                               "after it)") from None
+    return open_trace(path, salvage=salvage)
 
 
 def _refuse_repeated_inputs(readers: Sequence[TraceReader]) -> None:
@@ -681,6 +676,18 @@ def _first_event_read(events: Iterator[Any]) -> Iterator[Any]:
 
 def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
     """Dump the trace(s) ``options`` names; returns the exit status."""
+    try:
+        return _run(options, stdout, stderr)
+    except TraceFormatError as error:
+        if options.salvage or not isinstance(error.format_error, formats.CorruptHeader):
+            raise
+        # The batches after a damaged header may be intact: say how to read them
+        # (a followed file's header is read once following starts, so here).
+        raise InputError(error.source, f"{error.message} (ktrdump --salvage reads the "
+                                       "batches after it)") from None
+
+
+def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
     with contextlib.ExitStack() as stack:
         source = _open_source(options, stack)
         inputs = source.input_ids

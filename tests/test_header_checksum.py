@@ -51,8 +51,7 @@ def test_a_flipped_realtime_bit_is_refused_in_every_view(
     path = tmp_path / "hf.ktr"
     path.write_bytes(damaged)
     at = _header_size(recorded) - 4
-    # Following (-l) reads as the file grows: no --salvage there.
-    hint = "" if view == ["-l"] else " (ktrdump --salvage reads the batches after it)"
+    hint = " (ktrdump --salvage reads the batches after it)"
     done = subprocess.run([KTRDUMP, *view, str(path)], capture_output=True, text=True,
                           timeout=20)
     assert (done.returncode, done.stdout) == (1, "")
@@ -114,3 +113,28 @@ def test_a_minor_0_header_without_checksum_is_still_read(recorded: bytes,
     assert done.returncode == expected.returncode == 0, done.stderr
     assert done.stdout == expected.stdout.decode()
     assert formats.parse_file_header(old)[0].minor == 0
+
+
+@pytest.mark.parametrize("how", ["pipe", "-l", "-l pipe"])
+def test_salvage_reads_past_a_damaged_header_from_a_pipe_and_following(
+        recorded: bytes, tmp_path: Path, how: str) -> None:
+    """``cat t.ktr | ktrdump --salvage -`` and ``ktrdump --salvage -l`` show what
+    ``ktrdump --salvage t.ktr`` shows (a pipe cannot be read again: nothing needs to be)."""
+    damaged = bytearray(recorded)
+    damaged[REALTIME_OFFSET] ^= 0x10
+    path = tmp_path / "hf.ktr"
+    path.write_bytes(damaged)
+    expected = subprocess.run([KTRDUMP, "--salvage", "--json", str(path)], capture_output=True,
+                              text=True, timeout=20)
+    assert expected.returncode == 1 and '"SKIP"' in expected.stdout.splitlines()[0]
+    follow = ["-l"] if "-l" in how else []
+    if "pipe" in how:
+        command = [KTRDUMP, "--salvage", "--json", *follow, "-"]
+        done = subprocess.run(command, input=bytes(damaged), capture_output=True, timeout=20)
+    else:
+        command = [KTRDUMP, "--salvage", "--json", *follow, str(path)]
+        done = subprocess.run(command, capture_output=True, timeout=20)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.decode() == expected.stdout
+    name = "<stdin>" if "pipe" in how else str(path)
+    assert done.stderr.decode() == expected.stderr.replace(str(path), name)
