@@ -56,7 +56,8 @@ Events:
   END records) and, for merged inputs, records out of order are global
   instant events (``"s":"g"``, pid 0, tid 0): ``dropped 12 records
   (ENOSPC)``, ``skipped 2 damaged batches`` (args: offset, bytes, reason,
-  file), ``recording cut short (no END record)`` (the same args),
+  file), ``recording cut short (no END record)`` (the same args), ``file
+  header damaged (--salvage): ...`` (the same args: ``bytes`` passed over),
   ``recording started`` (args: ``recorder_pid``, ``command``), ``recording
   ended``, ``3 records out of order``.
 - function probes (PROBE records): a probed call is a slice — ``"ph":"B"`` at its entry
@@ -79,7 +80,12 @@ Events:
   one. Every event, metadata included, has a ``ts`` (older speedscope
   versions require it).
 - ``otherData``: ``origin_ns`` (the epoch time in ns that ``ts`` 0 stands
-  for), ``clock``, what the caller passes in ``ChromeOptions.metadata``
+  for), ``origin`` when the caller gave none (``ChromeOptions.origin_ns``
+  None: ktrdump for a file header read past with ``--salvage``, whose start
+  time is unknown): ``"begin"`` (the first record is a BEGIN: its
+  ``realtime_ns``, the recording's start, exactly) or ``"first_record"``
+  (the first record's time: the recording's start is unknown), ``clock``,
+  what the caller passes in ``ChromeOptions.metadata``
   (ktrdump: the file header's host, kernel, ktr version, command: the first
   recording's), and ``recordings``: one object per BEGIN record read, in
   order (a file appended to with ``ktr record -a`` holds several):
@@ -118,6 +124,7 @@ from json.encoder import encode_basestring as _encode_basestring
 from typing import IO, Any
 
 from formats import (
+    Begin,
     DropError,
     EndFlag,
     Proc,
@@ -140,7 +147,7 @@ from ._model import begin_options, unplaced_probes
 from ._output import Output
 from ._probes import CallStack
 from ._profile import Stacks, chrome_sample
-from ._reader import CutShort, Skipped, Unverified
+from ._reader import CutShort, HeaderLost, Skipped, Unverified
 
 #: An argument word as the raw list shows it: "0x1f" (a C-level formatter, no per-word frame).
 _QUOTED_HEX = '"{:#x}"'.format
@@ -224,6 +231,7 @@ class ChromeTrace:
     def __init__(self, options: ChromeOptions | None = None) -> None:
         self.options = options or ChromeOptions()
         self._origin: int | None = self.options.origin_ns
+        self._origin_from: str | None = None  # otherData's "origin" when not given
         self._first = True
         # The call layer pairs calls; per thread, the events deferred while its call is open.
         self._layer = CallTracker(keep_calls=True, facilities=self.options.facilities)
@@ -272,6 +280,8 @@ class ChromeTrace:
                                 f'"ts":{self._ts(self._last_ns)},"args":{{"unfinished":true}}}}')
         other = [f'"origin_ns":{self._origin if self._origin is not None else "null"}',
                  '"clock":"CLOCK_REALTIME"']
+        if self._origin_from is not None:
+            other.append(f'"origin":"{self._origin_from}"')
         other.extend(f"{encode_string(key)}:{_json_value(value)}"
                      for key, value in self.options.metadata)
         other.append(f'"recordings":[{",".join(self.recordings)}]')
@@ -290,6 +300,9 @@ class ChromeTrace:
                 else "recording cut short (no END record)")
         if isinstance(notice, Unverified):
             name = f"UNVERIFIED: {notice.kept} records from a damaged batch (--salvage)"
+        elif isinstance(notice, HeaderLost):
+            name = ("file header damaged (--salvage): host, command, options and start "
+                    "time unknown")
         args = (f'{{"offset":{notice.offset},"bytes":{notice.bytes},'
                 f'"reason":{encode_string(notice.reason)}')
         if notice.kept:  # a torn tail whose records before the damage were kept
@@ -316,7 +329,15 @@ class ChromeTrace:
         self._out = out
         batch = records if isinstance(records, list) else list(records)
         if batch and self._origin is None:
-            self._origin = batch[0].timestamp_ns
+            # The recording's start is not known (no header's): a BEGIN record carries
+            # it, else ts 0 is the first record's time; otherData's "origin" says which.
+            first = batch[0]
+            if first[0] == _BEGIN and isinstance(first.payload, Begin):
+                self._origin, self._origin_from = first.payload.realtime_ns, "begin"
+                if self._origin > first.timestamp_ns:  # never before ts 0
+                    self._origin, self._origin_from = first.timestamp_ns, "first_record"
+            else:
+                self._origin, self._origin_from = first.timestamp_ns, "first_record"
         if _BEGIN in map(_KIND, batch):  # before filtering: otherData lists every recording
             self.recordings.extend(_recording(r) for r in batch if r[0] == _BEGIN)
         if _END in map(_KIND, batch):  # as BEGIN: every END counts

@@ -263,6 +263,9 @@ class TraceReader:
         self._keep_behind = 0
         self._batch_offset = 0  # file offset of the batch whose records were yielded last
         self._header_notice: Skipped | None = None
+        #: --salvage read past a damaged file header: ``header``'s fields are unknown
+        #: (empty, ``realtime_ns`` 0), not the recording's.
+        self.header_lost = False
         try:
             try:
                 self.header, self.header_size = self._read_header()
@@ -526,6 +529,7 @@ class TraceReader:
                                         options={}, byte_order=order,
                                         major=formats.FORMAT_MAJOR, minor=0)
                     self._header_notice = HeaderLost(0, 0, at, str(error.format_error))
+                    self.header_lost = True
                     return header, at
             self._position += 1
         raise error from None

@@ -609,8 +609,20 @@ class _Source:
         return self._follower is not None or any(reader.live for reader in self._readers)
 
     @property
+    def header_lost(self) -> bool:
+        """Whether some input's file header was damaged and read past (--salvage)."""
+        readers = list(self._readers)
+        if self._follower is not None and self._follower.reader is not None:
+            readers.append(self._follower.reader)
+        return any(reader.header_lost for reader in readers)
+
+    @property
     def origin_ns(self) -> int | None:
-        """The earliest recording start among the inputs (time 0 of a Chrome trace)."""
+        """The earliest recording start among the inputs (time 0 of a Chrome trace);
+        None when an input's start is unknown (its header was damaged: the Chrome
+        writer then takes the first BEGIN's, or the first record's time)."""
+        if self.header_lost:
+            return None
         starts = [reader.header.realtime_ns for reader in self._readers]
         if self._follower is not None and self._follower.header is not None:
             starts.append(self._follower.header.realtime_ns)
@@ -917,7 +929,8 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
     chrome_options = ChromeOptions(
         origin_ns=source.origin_ns, keep=record_filter(options), call_args=options.call_args,
         raw=options.raw, facilities=recorded_facilities(source.header),
-        metadata=_header_metadata(source.header), symbol_cache=options.symbol_cache,
+        metadata=_header_metadata(None if source.header_lost else source.header),
+        symbol_cache=options.symbol_cache,
         warn=_warner(stderr),
         io_bytes=DEFAULT_CHROME_IO_BYTES if options.max_data is None else options.max_data)
     write_chrome(events, stdout, chrome_options, on_notice=report,
@@ -939,9 +952,12 @@ def _parquet(options: Options, source: _Source, events: Iterator[Any],
 
 
 def _header_metadata(header: formats.FileHeader | None) -> tuple[tuple[str, object], ...]:
-    """What a viewer's trace-wide metadata shows: where and how the trace was recorded."""
+    """What a viewer's trace-wide metadata shows: where and how the trace was recorded;
+    null for each when ``header`` is None (damaged and read past: not known)."""
     if header is None:
-        return ()
+        return tuple((key, None) for key in (
+            "hostname", "kernel_release", "machine", "ktr_version", "recording_start_ns",
+            "command", "facilities"))
     return (("hostname", header.hostname), ("kernel_release", header.kernel_release),
             ("machine", header.machine), ("ktr_version", header.ktr_version),
             ("recording_start_ns", header.realtime_ns),

@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from ktrdump_support import START_NS, build_trace, syscall_batch
 
 import formats
 
@@ -138,3 +139,47 @@ def test_salvage_reads_past_a_damaged_header_from_a_pipe_and_following(
     assert done.stdout.decode() == expected.stdout
     name = "<stdin>" if "pipe" in how else str(path)
     assert done.stderr.decode() == expected.stderr.replace(str(path), name)
+
+
+def _chrome(path: Path, *flags: str) -> dict[str, object]:
+    done = subprocess.run([KTRDUMP, *flags, "--format", "chrome", str(path)],
+                          capture_output=True, text=True, timeout=20)
+    document: dict[str, object] = json.loads(done.stdout)
+    return document
+
+
+def test_a_salvaged_header_keeps_the_chrome_time_origin(recorded: bytes,
+                                                        tmp_path: Path) -> None:
+    """The damaged header's start time is not believed: ts 0 is the BEGIN record's
+    realtime_ns (the recording's start, which the header held too), so every ts is
+    the intact file's; otherData says where the origin came from and has null for
+    what only the header knew, never 1970."""
+    intact = tmp_path / "t.ktr"
+    intact.write_bytes(recorded)
+    damaged = bytearray(recorded)
+    damaged[REALTIME_OFFSET] ^= 0x10
+    path = tmp_path / "hf.ktr"
+    path.write_bytes(damaged)
+    whole, salvaged = _chrome(intact), _chrome(path, "--salvage")
+    header = formats.parse_file_header(recorded)[0]
+    other = salvaged["otherData"]
+    assert isinstance(other, dict)
+    assert other["origin_ns"] == header.realtime_ns and other["origin"] == "begin"
+    assert other["recording_start_ns"] is None and other["hostname"] is None
+    events = salvaged["traceEvents"]
+    assert isinstance(events, list)
+    assert events[0]["name"].startswith("file header damaged (--salvage)")
+    assert events[1:] == whole["traceEvents"]
+
+
+def test_a_salvaged_header_without_begin_starts_at_the_first_record(tmp_path: Path) -> None:
+    """No BEGIN (an older recorder's trace): ts 0 is the first record's time, and
+    otherData says so ("first_record")."""
+    data, _ = build_trace([syscall_batch(6), syscall_batch(6)])
+    damaged = bytearray(data)
+    damaged[REALTIME_OFFSET] ^= 0x10
+    path = tmp_path / "old.ktr"
+    path.write_bytes(damaged)
+    other = _chrome(path, "--salvage")["otherData"]
+    assert isinstance(other, dict)
+    assert (other["origin_ns"], other["origin"]) == (START_NS, "first_record")
