@@ -76,7 +76,7 @@ try:
     from ._probes import CallsDescriber, ProbeSummary
     from ._profile import Profile, Stacks, folded_lines, profile_lines
     from ._progress import progress_for
-    from ._reader import Skipped, TraceReader, open_trace
+    from ._reader import RawBatch, Skipped, TraceReader, open_trace
     from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
     from ._strace_files import per_thread_describer
     from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
@@ -715,8 +715,11 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             # Its write errors (a full disk) name the file, not standard output.
             stdout = cast(IO[Any], stack.enter_context(_GuardedFile(os.fdopen(
                 create_private(options.output_path, inputs), "wb"), options.output_path)))
+        # Views that print no line per record say so too when the filters kept nothing.
+        matches = _Matches(record_filter(options), source) if _filtering(options) else None
         if options.summary and not options.selection.active:
-            return _summary(options, source, stdout, stderr)
+            return _nothing_matched(matches, source, stderr,
+                                    _summary(options, source, stdout, stderr, matches=matches))
         events = _with_progress(options, source, _first_event_read(source.events()), stdout,
                                 stderr, writes_as_it_goes=not (
                                     options.summary or options.per_thread
@@ -726,14 +729,25 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             selector = Selector(options.selection, facilities=recorded_facilities(source.header))
             events = _selected(events, selector, marked=not (
                 options.summary or options.output_format == "chrome"))
+        if matches is not None and (options.summary or options.per_thread
+                                    or options.output_format in ("chrome", "folded", "parquet")):
+            if selector is not None and not (options.summary
+                                             or options.output_format == "chrome"):
+                # Marked batches (every record; the hidden ones named): and the verdict in.
+                matches = _Matches(record_filter(options, selector.keep), source)
+            events = matches.watch(events)
         if options.summary:
-            return _summary(options, source, stdout, stderr, events)
+            return _nothing_matched(matches, source, stderr,
+                                    _summary(options, source, stdout, stderr, events))
         if options.output_format == "chrome":
-            return _chrome(options, source, events, stdout, stderr)
+            return _nothing_matched(matches, source, stderr,
+                                    _chrome(options, source, events, stdout, stderr))
         if options.output_format == "folded":
-            return _folded(options, source, events, stdout, stderr)
+            return _nothing_matched(matches, source, stderr,
+                                    _folded(options, source, events, stdout, stderr))
         if options.output_format == "parquet":
-            return _parquet(options, source, events, stderr, selector, inputs)
+            return _nothing_matched(matches, source, stderr, _parquet(
+                options, source, events, stderr, selector, inputs))
         if options.output_format == "calls":
             calls = CallsDescriber(record_filter(options),
                                    min_duration_ns=options.selection.min_duration_ns)
@@ -752,10 +766,54 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
                                       warn=_warner(stderr))
         output = Output(stdout)
         status = dump(source, describer, output, stderr, events)
+        if options.per_thread:  # its lines go to files of their own, not to ``output``
+            return _nothing_matched(matches, source, stderr, status)
         if output.records_written == 0 and _filtering(options):
             # Nothing printed and status 0 would look like a broken view: say why.
-            _warner(stderr)(f"{source.name}: the filters matched no records")
+            _say_nothing_matched(source, stderr)
         return status
+
+
+def _say_nothing_matched(source: _Source, stderr: IO[str]) -> None:
+    """The one line every view says when the filters kept no record."""
+    _warner(stderr)(f"{source.name}: the filters matched no records")
+
+
+class _Matches:
+    """Whether any record the views read passes ``keep`` (the filters): looked at
+    until one does, so it costs nothing after the first match."""
+
+    def __init__(self, keep: Callable[[formats.Record], bool] | None, source: _Source) -> None:
+        self.found = keep is None
+        self._keep = keep
+        self._source = source  # its header (the byte order) is known once reading started
+
+    def watch(self, events: Iterator[Any]) -> Iterator[Any]:
+        """``events`` unchanged; a batch is looked at before it is passed on (a marked
+        batch's verdicts are the selector's until the next is fed)."""
+        keep = self._keep
+        for event in events:
+            if not self.found and keep is not None:
+                if isinstance(event, list):
+                    self.found = any(map(keep, event))
+                elif isinstance(event, RawBatch):
+                    self.found = self._raw_matches(event, keep)
+            yield event
+
+    def _raw_matches(self, batch: RawBatch, keep: Callable[[formats.Record], bool]) -> bool:
+        header = self._source.header
+        codec = formats.codec(header.byte_order if header is not None else "little")
+        try:
+            return any(any(map(keep, records)) for records in codec.record_chunks(batch.data, 4096))
+        except formats.PayloadError:
+            return False  # malformed: the summary reports it
+
+
+def _nothing_matched(matches: _Matches | None, source: _Source, stderr: IO[str],
+                     status: int) -> int:
+    if matches is not None and not matches.found:
+        _say_nothing_matched(source, stderr)
+    return status
 
 
 def _filtering(options: Options) -> bool:
@@ -829,7 +887,7 @@ TAPPED_KINDS = frozenset(int(kind) for kind in (
 
 
 def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str],
-             events: Iterator[Any] | None = None) -> int:
+             events: Iterator[Any] | None = None, *, matches: _Matches | None = None) -> int:
     report = _Notices(source, stderr)
     summary_options = SummaryOptions(
         sort_by=options.sort_by,  # type: ignore[arg-type]
@@ -841,6 +899,8 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         events = _with_progress(options, source, _first_event_read(
             source.raw_events() if options.kinds is None else source.events()),
             stdout, stderr, writes_as_it_goes=False)
+        if matches is not None:
+            events = matches.watch(events)
     if options.kinds is not None:
         events = _of_kinds(events, options.kinds)
     header = source.header
