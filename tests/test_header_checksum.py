@@ -183,3 +183,25 @@ def test_a_salvaged_header_without_begin_starts_at_the_first_record(tmp_path: Pa
     other = _chrome(path, "--salvage")["otherData"]
     assert isinstance(other, dict)
     assert (other["origin_ns"], other["origin"]) == (START_NS, "first_record")
+
+
+def test_a_minor_flipped_to_0_is_refused_not_read_unchecked(recorded: bytes,
+                                                             tmp_path: Path) -> None:
+    """One flipped bit turns minor 1 into 0, which SPEC reads without a checksum: the
+    header's checksum is still there after its options, where a genuine 1.0 header
+    has nothing, so it is refused as damaged (offset 14, the minor) and --salvage
+    reads past it; a genuine 1.0 header is still read (the test above)."""
+    damaged = bytearray(recorded)
+    assert damaged[14] == formats.FORMAT_MINOR == 1
+    damaged[14] = 0
+    path = tmp_path / "m0.ktr"
+    path.write_bytes(damaged)
+    done = subprocess.run([KTRDUMP, str(path)], capture_output=True, text=True, timeout=20)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        f"ktrdump: {path}: damaged file header (minor version 0, which has no checksum, but "
+        "4 bytes follow its fields, as a later minor's checksum does) at byte offset 14 "
+        "(ktrdump --salvage reads the batches after it)\n")
+    salvaged = subprocess.run([KTRDUMP, "--salvage", str(path)], capture_output=True,
+                              text=True, timeout=20)
+    assert salvaged.returncode == 1 and "END   recording ended" in salvaged.stdout
