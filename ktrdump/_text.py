@@ -60,6 +60,22 @@ def quoted(data: bytes) -> str:
     return f'"{text}"'
 
 
+def exact_quoted(data: bytes) -> str:
+    """``data`` in double quotes as it is (UTF-8, each invalid byte U+FFFD), without
+    display escaping: JSON's ``args_decoded`` (JSON escapes it as a whole)."""
+    return f'"{data.decode("utf-8", "replace")}"'
+
+
+def valid_text(text: str) -> str:
+    """``text`` (bytes decoded with ``surrogateescape``) with each lone surrogate
+    U+FFFD, as ``exact_quoted`` treats the bytes: fit for JSON."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text_bytes(text).decode("utf-8", "replace")
+    return text
+
+
 def json_string(data: bytes) -> str:
     """A JSON string literal for bytes: valid UTF-8 as it is (JSON's own escaping
     only), each invalid byte U+FFFD. Lossy for invalid UTF-8: a key carrying

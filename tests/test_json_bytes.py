@@ -125,3 +125,60 @@ def test_quotes_inside_quoted_strings_are_escaped(tmp_path: Path,
     quoted = opened[0].split(", ")[1]
     assert quoted == '"x\\"y\\377\\\\z"'
     assert any(f"openat(AT_FDCWD, {quoted}, O_RDONLY)" in line for line in ours.splitlines())
+
+
+def test_json_fd_path_and_args_decoded_carry_the_real_string(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``fd_path`` and the strings of ``args_decoded`` are the path itself (U+FFFD
+    for an invalid byte, ``fd_path_hex`` the exact bytes), not the text view's
+    escapes; the text view's ``-y`` keeps a control character escaped (one line)."""
+    monkeypatch.chdir(tmp_path)
+    name = b"a\\b\x01c\xffd"
+    Path(os.fsdecode(name)).write_bytes(b"content\n")
+    trace = tmp_path / "t.ktr"
+    subprocess.run([BIN / "ktr", "record", "-q", "-o", trace, "--", "cat",
+                    os.fsdecode(name)], check=True, capture_output=True)
+    out = subprocess.run([BIN / "ktrdump", "--json", "-y", trace], capture_output=True,
+                         text=True, check=True).stdout
+    records = [_strict(line) for line in out.splitlines()]
+    real = name.decode("utf-8", "replace")
+    opened = next(r for r in records if r["type"] == "CALL" and r["syscall"] == "openat"
+                  and r["args_decoded"][1] == f'"{real}"')  # type: ignore[index]
+    ret = next(r for r in records if r["type"] == "RET" and r.get("call") == opened["call"])
+    assert (ret["fd_path"], ret["fd_path_hex"]) == (real, name.hex())
+    with open(bytes.fromhex(str(ret["fd_path_hex"])), "rb") as exact:
+        assert exact.read() == b"content\n"
+    reads = [r for r in records if r["type"] in ("CALL", "GIO") and r.get("fd_path") == real]
+    assert reads and all(r["fd_path_hex"] == name.hex() for r in reads)
+    text = subprocess.run([BIN / "ktrdump", "-y", trace], capture_output=True, check=True
+                          ).stdout
+    assert b"\x01" not in text and b"<a\\\\b\\x01c\\xffd>" in text
+
+
+def test_parquet_text_columns_have_exact_bytes_beside_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """comm and fd_path (calls), comm (signals, processes), as paths: the text with
+    U+FFFD, and KEY_bytes the exact bytes (the oracle: the file system, the name the
+    kernel gave the process)."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    monkeypatch.chdir(tmp_path)
+    program = b"c\xffat"
+    os.symlink("/bin/cat", os.fsdecode(program))
+    name = b"in\xfe"
+    Path(os.fsdecode(name)).write_bytes(b"x")
+    trace = tmp_path / "t.ktr"
+    subprocess.run([BIN / "ktr", "record", "-q", "-o", trace, "--",
+                    f"./{os.fsdecode(program)}", os.fsdecode(name)],
+                   check=True, capture_output=True)
+    subprocess.run([BIN / "ktrdump", "--format", "parquet", "-o", tmp_path / "p", trace],
+                   check=True, capture_output=True)
+    calls = pq.read_table(tmp_path / "p").drop_columns(["start"]).to_pylist()
+    read = next(r for r in calls if r["syscall"] == "read" and r["fd_path_bytes"] == name)
+    assert read["fd_path"] == "in\ufffd"
+    with open(read["fd_path_bytes"], "rb") as exact:
+        assert exact.read() == b"x"
+    assert (read["comm"], read["comm_bytes"]) == ("c\ufffdat", program)
+    assert all(r["comm_bytes"].decode("utf-8", "replace") == r["comm"] for r in calls)
+    processes = pq.read_table(tmp_path / "p.processes.parquet").to_pylist()
+    exits = [r for r in processes if r["event"] == "exit"]
+    assert exits and (exits[-1]["comm"], exits[-1]["comm_bytes"]) == ("c\ufffdat", program)
