@@ -96,6 +96,14 @@ Events:
   the probes asked for and never placed, summed over the END records (absent
   when no END says: written before END had these fields).
 
+Bytes (command names, paths, I/O data, labels, details, reasons) are text
+as in JSON Lines (``docs/json.md``, "Bytes"): UTF-8, each invalid byte
+U+FFFD, and the event's args carry ``KEY_hex`` with the exact bytes when they
+are not valid UTF-8 (``"path"`` a list: ``"path_hex"`` a list as long, null
+for the valid ones; ``process_name``/``thread_name``: ``"name_hex"``;
+``utrace`` events: ``"label"``/``"label_hex"``). ``"arguments"`` is strace's
+rendering, whose octal escapes keep every byte.
+
 Timestamps are microseconds (the format's unit) with three decimals, so
 nanoseconds survive; they are relative to ``origin_ns`` — by default the
 first record's time, or what the caller passes (the file header's
@@ -106,7 +114,7 @@ times at the double's precision. Numbers beyond 2**53 (pointers in
 ``retval``) are written as hex strings for the same reason.
 
 Guarantees: the output parses as JSON for any input (strings are escaped;
-bytes that are not UTF-8 become ``\xNN``), also when the input stops with an
+never a lone surrogate), also when the input stops with an
 exception (the document is closed); per thread, X events never partially
 overlap and come out in non-decreasing ``ts`` when the input is in time order
 per thread. Does not: show NAMEI/GENIO/STRUCT/EMUL/ARG/ENV/MMAP
@@ -148,6 +156,7 @@ from ._output import Output
 from ._probes import CallStack
 from ._profile import Stacks, chrome_sample
 from ._reader import CutShort, HeaderLost, Skipped, Unverified
+from ._text import json_bytes, json_bytes_list
 
 #: An argument word as the raw list shows it: "0x1f" (a C-level formatter, no per-word frame).
 _QUOTED_HEX = '"{:#x}"'.format
@@ -212,7 +221,9 @@ class ChromeOptions:
 
 
 def _text(data: bytes) -> str:
-    return data.decode("utf-8", "backslashreplace")
+    """Bytes as text for a name: UTF-8, each invalid byte U+FFFD (the event's args
+    carry the exact bytes: ``json_bytes``'s ``KEY_hex``, as in JSON Lines)."""
+    return data.decode("utf-8", "replace")
 
 
 def _json_int(value: int) -> str:
@@ -426,7 +437,8 @@ class ChromeTrace:
                 self._instant(record, name, args, out)
         elif kind == _USER:
             self._instant(record, "utrace " + _text(payload.label),
-                          f'{{"len":{len(payload.data)}}}', out)
+                          f'{{"len":{len(payload.data)},{json_bytes("label", payload.label)}}}',
+                          out)
         elif kind == _CSW:
             for event in _perfviews.chrome_switch_events(self._switches, record, self._ts):
                 self._emit(out, event)
@@ -505,15 +517,15 @@ class ChromeTrace:
     def _name(self, record: Record, out: list[str]) -> None:
         tid, pid, comm = record.tid, record.pid, record.comm
         self._thread_names[tid] = comm
-        name = encode_string(_text(comm))
+        name = json_bytes("name", comm)
         ts = self._ts(record.timestamp_ns)
         events = []
         if tid == pid or pid not in self._process_names:
             self._process_names[pid] = comm
             events.append(f'{{"ph":"M","name":"process_name","pid":{pid},"tid":{pid},'
-                          f'"ts":{ts},"args":{{"name":{name}}}}}')
+                          f'"ts":{ts},"args":{{{name}}}}}')
         events.append(f'{{"ph":"M","name":"thread_name","pid":{pid},"tid":{tid},'
-                      f'"ts":{ts},"args":{{"name":{name}}}}}')
+                      f'"ts":{ts},"args":{{{name}}}}}')
         opened = self._open.get(tid)
         for event in events:
             if opened is not None:
@@ -556,8 +568,7 @@ class ChromeTrace:
             elif shown:
                 parts.append('"arguments":[' + ",".join(map(encode_string, shown)) + "]")
         if call.paths and self.options.paths:
-            parts.append('"path":[' + ",".join(encode_string(_text(path))
-                                               for path in call.paths) + "]")
+            parts.append(json_bytes_list("path", list(call.paths)))
         if call.io:
             limit = self.options.io_bytes
             items = []
@@ -566,7 +577,7 @@ class ChromeTrace:
                 truncated = len(data) < io.transferred
                 items.append(f'{{"fd":{io.fd},"direction":'
                              f'"{"write" if io.direction else "read"}",'
-                             f'"bytes":{io.transferred},"data":{encode_string(_text(data))},'
+                             f'"bytes":{io.transferred},{json_bytes("data", data)},'
                              f'"truncated":{"true" if truncated else "false"}}}')
             parts.append('"io":[' + ",".join(items) + "]")
         return "," + ",".join(parts) if parts else ""
@@ -651,7 +662,7 @@ class ChromeTrace:
                            f'"signal":{proc.signal}', f'"flags":{proc.flags}'])
         if proc.detail:  # exec: the path; lost: why; attach/detach: detail
             key = {_EXEC: "path", _LOST: "reason"}.get(event, "detail")
-            fields.append(f'"{key}":{encode_string(_text(proc.detail))}')
+            fields.append(json_bytes(key, proc.detail))
         self._instant(record, name, "{" + ",".join(fields) + "}", out)
 
     def _drop(self, record: Record, out: list[str]) -> None:
@@ -671,6 +682,8 @@ class ChromeTrace:
         unplaced = unplaced_probes(payload)
         more = "" if unplaced is None else (f',"unplaced":{unplaced[0]},'
                                             f'"unplaced_probes":{json.dumps(unplaced[1])}')
+        if early:
+            more += "," + json_bytes("reason", payload.reason)
         self._emit(out, f'{{"ph":"i","s":"g","name":{encode_string(name)},'
                         f'"pid":0,"tid":0,"ts":{self._ts(record.timestamp_ns)},'
                         f'"args":{{"status":{payload.status},"processes":{payload.processes},'
@@ -701,7 +714,7 @@ def _recording(record: Record) -> str:
     options = begin_options(payload)
     command = None if options is None else _command(options)
     return (f'{{"start_ns":{payload.realtime_ns},"recorder_pid":{payload.recorder_pid},'
-            f'"version":{json.dumps(_text(payload.version))},"command":{json.dumps(command)},'
+            f'{json_bytes("version", payload.version)},"command":{json.dumps(command)},'
             f'"options":{json.dumps(options, separators=(",", ":"))}}}')
 
 
