@@ -1050,7 +1050,8 @@ def dump(reader: TraceReader | _Source, describer: Any, output: Output, stderr: 
             if not isinstance(event, list):
                 if in_band is not None:
                     lines = in_band(event, last_ns)  # held records' lines, then the damage's
-                    output.records_written += len(lines) - (damage_of(event)[1] is not None)
+                    output.records_written += len(lines) - bool(
+                        lines and damage_of(event)[1] is not None)
                     output.write(lines)
                 output.flush()  # the warning goes after the records preceding the damage
                 report(event)
