@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from ktrdump_support import build_trace
 
+import formats
 from ktrdump._text import json_bytes, json_bytes_list, json_safe
 
 BIN = Path(sys.executable).parent
@@ -182,3 +184,42 @@ def test_parquet_text_columns_have_exact_bytes_beside_them(
     processes = pq.read_table(tmp_path / "p.processes.parquet").to_pylist()
     exits = [r for r in processes if r["event"] == "exit"]
     assert exits and (exits[-1]["comm"], exits[-1]["comm_bytes"]) == ("c\ufffdat", program)
+
+
+def test_the_recorder_writes_no_lone_surrogate_and_old_files_still_read(
+        tmp_path: Path) -> None:
+    """An argument that is not UTF-8: the file header and BEGIN options hold U+FFFD
+    text and ``command_hex`` (strict JSON: ``json.loads`` of the raw bytes, decoded
+    strictly, and no ``\\udcXX`` escape); a file an older recorder wrote
+    (``surrogateescape``) still reads the same in every key and in the text view."""
+    trace = tmp_path / "t.ktr"
+    argument = b"a\xffb"
+    subprocess.run([BIN / "ktr", "record", "-q", "-o", trace, "--", "/bin/echo",
+                    os.fsdecode(argument)], check=True, capture_output=True)
+    data = trace.read_bytes()
+    assert SURROGATE_ESCAPE.search(data.decode("ascii", "replace")) is None
+    header, _ = formats.parse_file_header(data)
+    assert header.options["command"] == ["/bin/echo", "a\ufffdb"]
+    assert header.options["command_hex"] == [None, argument.hex()]
+    new = subprocess.run([BIN / "ktrdump", "--json", trace], capture_output=True, text=True,
+                         check=True).stdout
+    begin = _strict(new.splitlines()[0])
+    assert begin["options"]["command_hex"] == [None, argument.hex()]  # type: ignore[index]
+    text = subprocess.run([BIN / "ktrdump", trace], capture_output=True, text=True,
+                          check=True).stdout
+    assert text.splitlines()[0].endswith('command "/bin/echo" "a\\xffb"')
+    # An older recorder's BEGIN: the same argument as surrogateescape in its JSON.
+    old_options = json.dumps({"command": ["/bin/echo", os.fsdecode(argument)]}).encode()
+    assert b"\\udcff" in old_options
+    old, _ = build_trace([[(formats.RecordKind.BEGIN, 0, 0, b"ktr",
+                            formats.Begin(1, 0, 1, 2, b"v", old_options))]])
+    path = tmp_path / "old.ktr"
+    path.write_bytes(old)
+    # (status 1: a BEGIN promises an END, which this one-record file lacks)
+    read = _strict(subprocess.run([BIN / "ktrdump", "--json", path], capture_output=True,
+                                  text=True).stdout.splitlines()[0])
+    assert read["options"] == {"command": ["/bin/echo", "a\ufffdb"],
+                               "command_hex": [None, argument.hex()]}
+    old_text = subprocess.run([BIN / "ktrdump", path], capture_output=True,
+                              text=True).stdout
+    assert old_text.splitlines()[0].endswith('command "/bin/echo" "a\\xffb"')
