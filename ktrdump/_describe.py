@@ -190,7 +190,7 @@ from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
 from ._probes import ProbeTable
 from ._profile import Stacks, frames_json, sample_text
-from ._reader import CutShort, Skipped, Unverified
+from ._reader import CutShort, HeaderLost, Skipped, Unverified
 from ._siginfo import code_name
 from ._text import (
     display_text,
@@ -381,6 +381,10 @@ def damage_text(notice: Skipped, source: str | None) -> str:
     if isinstance(notice, CutShort):
         return (f"{where}recording cut short at byte offset {notice.offset} ({notice.reason});"
                 " records not written are missing")
+    if isinstance(notice, HeaderLost):
+        return (f"{where}{notice.reason}; read from byte offset "
+                f"{notice.bytes} (--salvage): its host, command line, options and start time "
+                "are unknown")
     if notice.kept:
         return (f"{where}{notice.lost} bytes lost at byte offset {notice.damage_at} (kept "
                 f"{notice.kept} of {notice.records} records of the batch at byte offset "

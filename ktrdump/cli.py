@@ -76,7 +76,7 @@ try:
     from ._probes import CallsDescriber, ProbeSummary
     from ._profile import Profile, Stacks, folded_lines, profile_lines
     from ._progress import progress_for
-    from ._reader import RawBatch, Skipped, TraceReader, open_trace
+    from ._reader import HeaderLost, RawBatch, Skipped, TraceReader, open_trace
     from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
     from ._strace_files import per_thread_describer
     from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
@@ -1045,18 +1045,31 @@ def dump(reader: TraceReader | _Source, describer: Any, output: Output, stderr: 
     # output read without stderr (``2>/dev/null | jq``) shows the gap.
     in_band = getattr(describer, "notice_lines", None)
     last_ns = reader.header.realtime_ns if reader.header is not None else 0
+    # A damaged header read past (--salvage): its start time is unknown, so its line
+    # waits for the first record's time (never 1970).
+    lost_header: Any = None
+
+    def say(notice: Any, ns: int) -> None:
+        assert in_band is not None
+        lines = in_band(notice, ns)  # held records' lines, then the damage's
+        output.records_written += len(lines) - bool(lines and damage_of(notice)[1] is not None)
+        output.write(lines)
+
     try:
         for event in reader.events() if events is None else events:
             if not isinstance(event, list):
                 if in_band is not None:
-                    lines = in_band(event, last_ns)  # held records' lines, then the damage's
-                    output.records_written += len(lines) - bool(
-                        lines and damage_of(event)[1] is not None)
-                    output.write(lines)
+                    if isinstance(damage_of(event)[1], HeaderLost):
+                        lost_header = event
+                    else:
+                        say(event, last_ns)
                 output.flush()  # the warning goes after the records preceding the damage
                 report(event)
                 continue
             if event:
+                if lost_header is not None:
+                    say(lost_header, event[0][4])
+                    lost_header = None
                 last_ns = event[-1][4]
             lines = describer.describe(event)
             output.records_written += len(lines)
@@ -1067,6 +1080,8 @@ def dump(reader: TraceReader | _Source, describer: Any, output: Output, stderr: 
         output.write(describer.finish())
         output.flush()  # what was read before an I/O error is still shown
         raise
+    if lost_header is not None:  # no record read after it
+        say(lost_header, last_ns)
     lines = describer.finish()
     output.records_written += len(lines)
     output.write(lines)

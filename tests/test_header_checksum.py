@@ -71,6 +71,14 @@ def test_a_flipped_realtime_bit_is_refused_in_every_view(
         assert salvaged.returncode == 1
         assert json.loads(lines[0])["type"] == "SKIP" and "unknown" in lines[0]
         assert lines[1:] == whole
+        # Its time: the first record's (the header's start time is unknown), not 1970.
+        assert json.loads(lines[0])["ts"] == json.loads(lines[1])["ts"]
+        strace = subprocess.run([KTRDUMP, "--salvage", "--format", "strace", "-ttt",
+                                 str(path)], capture_output=True, text=True, timeout=20)
+        first = strace.stdout.splitlines()[0]
+        ts = json.loads(lines[1])["ts"]
+        assert first.split()[1] == f"{ts // 10**9}.{ts % 10**9 // 1000:06d}"
+        assert "--- ktr: damaged file header" in first
 
 
 def test_a_flip_in_the_options_json_is_refused(recorded: bytes, tmp_path: Path) -> None:
