@@ -1018,10 +1018,17 @@ def _header_metadata(header: formats.FileHeader | None) -> tuple[tuple[str, obje
         return tuple((key, None) for key in (
             "hostname", "kernel_release", "machine", "ktr_version", "recording_start_ns",
             "command", "facilities"))
+    # The command as JSON Lines has it: U+FFFD text, and command_hex when not UTF-8
+    # (an older recorder's surrogates made so too).
+    command = json_safe({key: header.options[key] for key in ("command", "command_hex")
+                         if key in header.options})
+    assert isinstance(command, dict)
+    exact = command.get("command_hex")
     return (("hostname", header.hostname), ("kernel_release", header.kernel_release),
             ("machine", header.machine), ("ktr_version", header.ktr_version),
             ("recording_start_ns", header.realtime_ns),
-            ("command", json_safe(header.options.get("command"))),
+            ("command", command.get("command")),
+            *((("command_hex", exact),) if exact is not None else ()),
             ("facilities", header.options.get("facilities")))
 
 

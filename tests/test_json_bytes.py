@@ -223,3 +223,21 @@ def test_the_recorder_writes_no_lone_surrogate_and_old_files_still_read(
     old_text = subprocess.run([BIN / "ktrdump", path], capture_output=True,
                               text=True).stdout
     assert old_text.splitlines()[0].endswith('command "/bin/echo" "a\\xffb"')
+
+
+def test_chrome_metadata_command_as_json_lines_has_it(tmp_path: Path) -> None:
+    """otherData's ``command``: U+FFFD text and ``command_hex``, from a header written
+    now or by an older recorder (surrogateescape), never a lone surrogate."""
+    argument = "a\udcffb"  # os.fsdecode(b"a\xffb")
+    for name, options in (("new", formats.json_safe({"command": ["echo", argument]})),
+                          ("old", {"command": ["echo", argument]})):
+        assert isinstance(options, dict)
+        path = tmp_path / f"{name}.ktr"
+        path.write_bytes(formats.encode_file_header(formats.FileHeader(
+            "h", "k", "m", 1, 2, "v", options)))
+        out = subprocess.run([BIN / "ktrdump", "--format", "chrome", path],
+                             capture_output=True, text=True).stdout
+        assert SURROGATE_ESCAPE.search(out) is None
+        other = json.loads(out)["otherData"]
+        assert (other["command"], other["command_hex"]) == (["echo", "a\ufffdb"],
+                                                            [None, "61ff62"]), name
