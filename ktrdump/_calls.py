@@ -1150,7 +1150,9 @@ def calls(trace: Any, *, fd_paths: bool = False) -> Iterator[Call | Record]:
     ``io`` (its GIO payloads), ``records`` (every record of the call, in
     file order: CALL, NAMI/STRU/ARG/ENV at entry, GIO/STRU at exit, RET —
     ``formats/SPEC.md`` "Records of one call"), and with ``fd_paths`` (ktrdump
-    ``-y``) ``fd_path``, what its first fd argument referred to at entry.
+    ``-y``) ``fd_path``, what its first fd argument referred to at entry (a
+    path's bytes decoded with ``surrogateescape``, as ``os`` decodes file names:
+    ``open(call.fd_path)`` opens it; ``os.fsencode`` gives the bytes).
 
     Damaged batches are passed over (``TraceReader.notices`` lists them).
     Memory: one open call per live thread, never the whole trace.
