@@ -155,6 +155,15 @@ def test_json_fd_path_and_args_decoded_carry_the_real_string(
     text = subprocess.run([BIN / "ktrdump", "-y", trace], capture_output=True, check=True
                           ).stdout
     assert b"\x01" not in text and b"<a\\\\b\\x01c\\xffd>" in text
+    # The Python API: fd_path as os decodes file names, so it opens as it is.
+    import ktrdump
+
+    described = [item.fd_path for item in ktrdump.calls(str(trace), fd_paths=True)
+                 if isinstance(item, ktrdump.Call) and item.fd_path is not None
+                 and os.fsencode(item.fd_path) == name]
+    assert described
+    with open(described[0], "rb") as exact:
+        assert exact.read() == b"content\n"
 
 
 def test_parquet_text_columns_have_exact_bytes_beside_them(
