@@ -651,13 +651,10 @@ def _open_source(options: Options, stack: contextlib.ExitStack) -> _Source:
                                               FollowOptions(salvage=options.salvage)))
         stack.enter_context(follower.stop_on_sigint())
         return _Source(follower.name, follower=follower)
-    readers = [stack.enter_context(_open_one(path, options.salvage)) for path in options.inputs]
+    readers = [stack.enter_context(open_trace(path, salvage=options.salvage))
+               for path in options.inputs]
     _refuse_repeated_inputs(readers)
     return _Source(readers[0].name, readers=readers)
-
-
-def _open_one(path: str, salvage: bool) -> TraceReader:
-    return open_trace(path, salvage=salvage)
 
 
 def _refuse_repeated_inputs(readers: Sequence[TraceReader]) -> None:
