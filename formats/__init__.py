@@ -20,6 +20,7 @@ Public surface::
     RecordKind, KIND_TAGS, FACILITY_KINDS, kinds_for_facilities, Abi, ...
     Record and one NamedTuple per payload kind (Syscall, Sysret, Namei, ...)
     errors: FormatError and its subclasses
+    json_safe, text_bytes: the options object's strings from bytes (SPEC, "File header")
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ from ._kinds import (
     SyscallFlag,
     kinds_for_facilities,
 )
+from ._options import json_safe, text_bytes
 from ._records import (
     PAYLOAD_TYPES,
     Begin,
@@ -147,8 +149,9 @@ __all__ = [
     "UnsupportedVersion", "User",
     "batch_framing", "codec", "crc32_shift", "derive_layout", "encode_file_header", "find_batch",
     "generated_layout",
-    "join_nul_strings", "join_probe_strings", "kinds_for_facilities", "parse_file_header",
+    "join_nul_strings", "join_probe_strings", "json_safe", "kinds_for_facilities",
+    "parse_file_header",
     "parse_header_body",
     "parse_header_prefix", "schemas", "slice_crc32", "split_nul_strings",
-    "split_probe_strings",
+    "split_probe_strings", "text_bytes",
 ]

@@ -86,6 +86,12 @@ def _unpack_header_body(order: ByteOrder, body: bytes) -> tuple[int, int, list[s
     Raises ValueError (UnicodeDecodeError among them) on a body that ends early
     or holds a string that is not UTF-8.
     """
+    realtime_ns, monotonic_ns, strings, _ = _read_header_body(order, body)
+    return realtime_ns, monotonic_ns, strings
+
+
+def _read_header_body(order: ByteOrder, body: bytes) -> tuple[int, int, list[str], int]:
+    """``_unpack_header_body``'s, and how many bytes of ``body`` the fields take."""
     times = _BODY_TIMES[order]
     if len(body) < times.size:
         raise ValueError("header body ends inside its times")
@@ -101,7 +107,7 @@ def _unpack_header_body(order: ByteOrder, body: bytes) -> tuple[int, int, list[s
             raise ValueError("header body ends inside a string")
         strings.append(body[position:position + size].decode("utf-8"))
         position += size
-    return realtime_ns, monotonic_ns, strings
+    return realtime_ns, monotonic_ns, strings, position
 
 
 #: Bounds that keep a damaged or crafted length field from asking for gigabytes
@@ -206,12 +212,20 @@ def parse_header_body(prefix: HeaderPrefix, body: bytes) -> FileHeader:
                 f"{HEADER_PREFIX_SIZE + at - 1})", HEADER_PREFIX_SIZE + at)
         body = body[:at]
     try:
-        realtime_ns, monotonic_ns, strings = _unpack_header_body(prefix.byte_order, body)
+        realtime_ns, monotonic_ns, strings, used = _read_header_body(prefix.byte_order, body)
         ktr_version, hostname, kernel_release, machine, options_text = strings
         options = json.loads(options_text) if options_text else {}
     except ValueError as error:  # UnicodeDecodeError and JSONDecodeError among them
         raise CorruptHeader(f"damaged file header ({type(error).__name__})",
                             HEADER_PREFIX_SIZE) from None
+    if prefix.minor < HEADER_CHECKSUM_MINOR and used != len(body):
+        # Minor 0 has no checksum and nothing after ``options``; a later minor's
+        # header ends with its checksum. A minor 0 with bytes there is a later
+        # header whose minor was damaged: read unchecked, any flip in it would pass.
+        raise CorruptHeader(
+            f"damaged file header (minor version 0, which has no checksum, but "
+            f"{len(body) - used} bytes follow its fields, as a later minor's checksum "
+            "does)", _MAJOR_OFFSET + 2)
     if not isinstance(options, dict):
         raise CorruptHeader("damaged file header (options are not an object)",
                             HEADER_PREFIX_SIZE)

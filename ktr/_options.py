@@ -181,7 +181,15 @@ class RecordOptions:
         return bool(SYSCALL_FACILITIES & set(self.facilities.replace("+", DEFAULT_FACILITIES)))
 
     def header_options(self) -> dict[str, object]:
-        """What the file header records about this recording."""
+        """What the file header records about this recording: strict JSON, a string from
+        bytes that are not UTF-8 (an argument, a probe spec: ``surrogateescape`` here)
+        as U+FFFD text with a ``KEY_hex`` sibling (SPEC, ``formats.json_safe``), never
+        a lone surrogate."""
+        options = formats.json_safe(self._header_options())
+        assert isinstance(options, dict)
+        return options
+
+    def _header_options(self) -> dict[str, object]:
         return {
             "facilities": self.facilities,
             "follow_children": self.follow_children,

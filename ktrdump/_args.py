@@ -61,7 +61,7 @@ from ._calls import (
     signed32,
 )
 from ._fdtable import FdTables
-from ._text import quoted, strace_hex_string, strace_string
+from ._text import exact_quoted, quoted, strace_hex_string, strace_string, valid_text
 
 _U64 = (1 << 64) - 1
 _CACHE_LIMIT = 4096
@@ -77,6 +77,9 @@ class Style(NamedTuple):
     #: netlink messages' interface indexes as strace's ``if_nametoindex("lo")``:
     #: the trace was recorded on this boot, whose interfaces still have those names
     ifnames: bool = False
+    #: JSON's ``args_decoded`` (text style): quoted strings and fd descriptions hold
+    #: the real text (UTF-8, each invalid byte U+FFFD), not the text view's escapes
+    exact: bool = False
 
 
 #: Renders one argument word of a call; None: the argument is not shown.
@@ -180,6 +183,17 @@ class _Context(NamedTuple):
     #: the fd tables, for a socket's netlink protocol (strace style; None otherwise)
     sockets: FdTables | None = None
 
+    def quote(self) -> Callable[[bytes], str]:
+        """How the text style quotes a string (``exact``: as it is)."""
+        return exact_quoted if self.style.exact else quoted
+
+    def describer(self, fds: FdTables) -> Callable[[int, int], str | None]:
+        """What an fd of a pid is, in this style (``exact``: the real text)."""
+        if not self.style.exact:
+            return fds.describe
+        exact = fds.exact
+        return lambda pid, fd: None if (text := exact(pid, fd)) is None else valid_text(text)
+
 
 def _fd_part(context: _Context, dirfd: bool) -> _Part:
     def decode(value: int) -> str:
@@ -190,7 +204,7 @@ def _fd_part(context: _Context, dirfd: bool) -> _Part:
     fds = context.fds
     if fds is None:
         return _Part(plain)
-    describe = fds.describe
+    describe = context.describer(fds)
 
     def render(value: int, call: Call) -> str:
         fd = signed32(value)
@@ -217,7 +231,7 @@ def _waitid_id_part(context: _Context) -> _Part:
 
 def _path_part(context: _Context, index: int) -> _Part:
     pointer = context.pointer
-    quote = _bounded_quote(strace_string if context.style.strace else quoted)
+    quote = _bounded_quote(strace_string if context.style.strace else context.quote())
     if context.plan.path_args == (index,):  # the common case: one path argument
         def render(value: int, call: Call) -> str:
             paths = call.paths
@@ -431,7 +445,8 @@ def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
     int_sized = context.plan.name in ("setsockopt", "getsockopt")
     # strace prints getrandom's bytes in hex (its QUOTE_FORCE_HEX)
     strace_quote = strace_hex_string if context.plan.name == "getrandom" else strace_string
-    quote = strace_quote if context.style.strace else (lambda data, *_: quoted(data))
+    plain_quote = context.quote()
+    quote = strace_quote if context.style.strace else (lambda data, *_: plain_quote(data))
 
     def render(value: int, call: Call) -> str:
         struct = call.struct(index)
@@ -517,7 +532,7 @@ def _fd_pair_part(context: _Context, index: int) -> _Part:
     ``[3<pipe:[…]>, 4<pipe:[…]>]``; the strace view settles such a call's effect on
     the fd tables before it renders it); as the structure alone when it is not whole."""
     assert context.fds is not None
-    describe = context.fds.describe
+    describe = context.describer(context.fds)
     structure = _struct_part(context, index).render
 
     def render(value: int, call: Call) -> str:

@@ -236,7 +236,8 @@ class Call:
         self.received = 0  # entry records attached so far
         self.ret: Sysret | None = None
         self.ret_ts = 0
-        self.fd_path: str | None = None  # what the call's first fd was, at entry (-y)
+        # What the call's first fd was, at entry (-y): ``FdTables.exact``'s form.
+        self.fd_path: str | None = None
         self.started = -1  # strace output: arguments printed before "<unfinished ...>"
         self.shown = True  # whether the view shows it (its CALL passed the view's filter)
         self.records: list[Record] | None = None  # its records in order (``calls()`` keeps them)
@@ -492,7 +493,7 @@ class CallTracker:
                     fd_arg = plan.first_fd_arg
                     if track and fd_arg is not None and fd_arg < len(args):
                         word = args[fd_arg] & 0xFFFF_FFFF  # signed32(), inline
-                        call.fd_path = self.fds.describe(
+                        call.fd_path = self.fds.exact(
                             record[2], word - (1 << 32) if word & 0x8000_0000 else word)
                     if previous is None and len(opened) >= MAX_OPEN_CALLS:
                         del opened[next(iter(opened))]
@@ -639,7 +640,7 @@ class CallTracker:
                     expected += 1
             call.expected = expected
         if self.track_fds and plan.first_fd_arg is not None and plan.first_fd_arg < len(args):
-            call.fd_path = self.fds.describe(pid, signed32(args[plan.first_fd_arg]))
+            call.fd_path = self.fds.exact(pid, signed32(args[plan.first_fd_arg]))
         opened = self.open
         if len(opened) >= MAX_OPEN_CALLS and tid not in opened:
             del opened[next(iter(opened))]
@@ -786,9 +787,6 @@ class CallTracker:
         except (IndexError, ValueError):
             pass
 
-    def describe_fd(self, pid: int, fd: int) -> str | None:
-        return self.fds.describe(pid, fd)
-
     # -- lifecycle -------------------------------------------------------------
 
     def process_event(self, record: Record) -> None:
@@ -880,7 +878,7 @@ def path_description(tables: FdTables, call: Call, path_arg: int) -> str | None:
     path = call.path(path_arg)
     if path is None:
         return None
-    text = path.decode("utf-8", "backslashreplace")
+    text = path.decode("utf-8", "surrogateescape")  # exact: FdTables.exact
     dirfd_arg = None
     signature = call.plan.signature
     if signature is not None:
@@ -888,7 +886,7 @@ def path_description(tables: FdTables, call: Call, path_arg: int) -> str | None:
     if not text.startswith("/") and dirfd_arg is not None:
         dirfd = signed32(call.args[dirfd_arg])
         if dirfd != linux.AT_FDCWD:
-            directory = tables.describe(call.pid, dirfd)
+            directory = tables.exact(call.pid, dirfd)
             if directory is not None and directory.startswith("/"):
                 text = directory.rstrip("/") + "/" + text if text else directory
     return text
@@ -1152,7 +1150,9 @@ def calls(trace: Any, *, fd_paths: bool = False) -> Iterator[Call | Record]:
     ``io`` (its GIO payloads), ``records`` (every record of the call, in
     file order: CALL, NAMI/STRU/ARG/ENV at entry, GIO/STRU at exit, RET —
     ``formats/SPEC.md`` "Records of one call"), and with ``fd_paths`` (ktrdump
-    ``-y``) ``fd_path``, what its first fd argument referred to at entry.
+    ``-y``) ``fd_path``, what its first fd argument referred to at entry (a
+    path's bytes decoded with ``surrogateescape``, as ``os`` decodes file names:
+    ``open(call.fd_path)`` opens it; ``os.fsencode`` gives the bytes).
 
     Damaged batches are passed over (``TraceReader.notices`` lists them).
     Memory: one open call per live thread, never the whole trace.

@@ -56,7 +56,8 @@ Events:
   END records) and, for merged inputs, records out of order are global
   instant events (``"s":"g"``, pid 0, tid 0): ``dropped 12 records
   (ENOSPC)``, ``skipped 2 damaged batches`` (args: offset, bytes, reason,
-  file), ``recording cut short (no END record)`` (the same args),
+  file), ``recording cut short (no END record)`` (the same args), ``file
+  header damaged (--salvage): ...`` (the same args: ``bytes`` passed over),
   ``recording started`` (args: ``recorder_pid``, ``command``), ``recording
   ended``, ``3 records out of order``.
 - function probes (PROBE records): a probed call is a slice — ``"ph":"B"`` at its entry
@@ -79,7 +80,12 @@ Events:
   one. Every event, metadata included, has a ``ts`` (older speedscope
   versions require it).
 - ``otherData``: ``origin_ns`` (the epoch time in ns that ``ts`` 0 stands
-  for), ``clock``, what the caller passes in ``ChromeOptions.metadata``
+  for), ``origin`` when the caller gave none (``ChromeOptions.origin_ns``
+  None: ktrdump for a file header read past with ``--salvage``, whose start
+  time is unknown): ``"begin"`` (the first record is a BEGIN: its
+  ``realtime_ns``, the recording's start, exactly) or ``"first_record"``
+  (the first record's time: the recording's start is unknown), ``clock``,
+  what the caller passes in ``ChromeOptions.metadata``
   (ktrdump: the file header's host, kernel, ktr version, command: the first
   recording's), and ``recordings``: one object per BEGIN record read, in
   order (a file appended to with ``ktr record -a`` holds several):
@@ -89,6 +95,14 @@ Events:
   whatever filter hides its instant event. ``unplaced`` and ``unplaced_probes``:
   the probes asked for and never placed, summed over the END records (absent
   when no END says: written before END had these fields).
+
+Bytes (command names, paths, I/O data, labels, details, reasons) are text
+as in JSON Lines (``docs/json.md``, "Bytes"): UTF-8, each invalid byte
+U+FFFD, and the event's args carry ``KEY_hex`` with the exact bytes when they
+are not valid UTF-8 (``"path"`` a list: ``"path_hex"`` a list as long, null
+for the valid ones; ``process_name``/``thread_name``: ``"name_hex"``;
+``utrace`` events: ``"label"``/``"label_hex"``). ``"arguments"`` is strace's
+rendering, whose octal escapes keep every byte.
 
 Timestamps are microseconds (the format's unit) with three decimals, so
 nanoseconds survive; they are relative to ``origin_ns`` — by default the
@@ -100,7 +114,7 @@ times at the double's precision. Numbers beyond 2**53 (pointers in
 ``retval``) are written as hex strings for the same reason.
 
 Guarantees: the output parses as JSON for any input (strings are escaped;
-bytes that are not UTF-8 become ``\xNN``), also when the input stops with an
+never a lone surrogate), also when the input stops with an
 exception (the document is closed); per thread, X events never partially
 overlap and come out in non-decreasing ``ts`` when the input is in time order
 per thread. Does not: show NAMEI/GENIO/STRUCT/EMUL/ARG/ENV/MMAP
@@ -118,6 +132,7 @@ from json.encoder import encode_basestring as _encode_basestring
 from typing import IO, Any
 
 from formats import (
+    Begin,
     DropError,
     EndFlag,
     Proc,
@@ -140,7 +155,8 @@ from ._model import begin_options, unplaced_probes
 from ._output import Output
 from ._probes import CallStack
 from ._profile import Stacks, chrome_sample
-from ._reader import CutShort, Skipped, Unverified
+from ._reader import CutShort, HeaderLost, Skipped, Unverified
+from ._text import json_bytes, json_bytes_list
 
 #: An argument word as the raw list shows it: "0x1f" (a C-level formatter, no per-word frame).
 _QUOTED_HEX = '"{:#x}"'.format
@@ -205,7 +221,9 @@ class ChromeOptions:
 
 
 def _text(data: bytes) -> str:
-    return data.decode("utf-8", "backslashreplace")
+    """Bytes as text for a name: UTF-8, each invalid byte U+FFFD (the event's args
+    carry the exact bytes: ``json_bytes``'s ``KEY_hex``, as in JSON Lines)."""
+    return data.decode("utf-8", "replace")
 
 
 def _json_int(value: int) -> str:
@@ -224,6 +242,7 @@ class ChromeTrace:
     def __init__(self, options: ChromeOptions | None = None) -> None:
         self.options = options or ChromeOptions()
         self._origin: int | None = self.options.origin_ns
+        self._origin_from: str | None = None  # otherData's "origin" when not given
         self._first = True
         # The call layer pairs calls; per thread, the events deferred while its call is open.
         self._layer = CallTracker(keep_calls=True, facilities=self.options.facilities)
@@ -272,6 +291,8 @@ class ChromeTrace:
                                 f'"ts":{self._ts(self._last_ns)},"args":{{"unfinished":true}}}}')
         other = [f'"origin_ns":{self._origin if self._origin is not None else "null"}',
                  '"clock":"CLOCK_REALTIME"']
+        if self._origin_from is not None:
+            other.append(f'"origin":"{self._origin_from}"')
         other.extend(f"{encode_string(key)}:{_json_value(value)}"
                      for key, value in self.options.metadata)
         other.append(f'"recordings":[{",".join(self.recordings)}]')
@@ -290,6 +311,9 @@ class ChromeTrace:
                 else "recording cut short (no END record)")
         if isinstance(notice, Unverified):
             name = f"UNVERIFIED: {notice.kept} records from a damaged batch (--salvage)"
+        elif isinstance(notice, HeaderLost):
+            name = ("file header damaged (--salvage): host, command, options and start "
+                    "time unknown")
         args = (f'{{"offset":{notice.offset},"bytes":{notice.bytes},'
                 f'"reason":{encode_string(notice.reason)}')
         if notice.kept:  # a torn tail whose records before the damage were kept
@@ -316,7 +340,15 @@ class ChromeTrace:
         self._out = out
         batch = records if isinstance(records, list) else list(records)
         if batch and self._origin is None:
-            self._origin = batch[0].timestamp_ns
+            # The recording's start is not known (no header's): a BEGIN record carries
+            # it, else ts 0 is the first record's time; otherData's "origin" says which.
+            first = batch[0]
+            if first[0] == _BEGIN and isinstance(first.payload, Begin):
+                self._origin, self._origin_from = first.payload.realtime_ns, "begin"
+                if self._origin > first.timestamp_ns:  # never before ts 0
+                    self._origin, self._origin_from = first.timestamp_ns, "first_record"
+            else:
+                self._origin, self._origin_from = first.timestamp_ns, "first_record"
         if _BEGIN in map(_KIND, batch):  # before filtering: otherData lists every recording
             self.recordings.extend(_recording(r) for r in batch if r[0] == _BEGIN)
         if _END in map(_KIND, batch):  # as BEGIN: every END counts
@@ -405,7 +437,8 @@ class ChromeTrace:
                 self._instant(record, name, args, out)
         elif kind == _USER:
             self._instant(record, "utrace " + _text(payload.label),
-                          f'{{"len":{len(payload.data)}}}', out)
+                          f'{{"len":{len(payload.data)},{json_bytes("label", payload.label)}}}',
+                          out)
         elif kind == _CSW:
             for event in _perfviews.chrome_switch_events(self._switches, record, self._ts):
                 self._emit(out, event)
@@ -484,15 +517,15 @@ class ChromeTrace:
     def _name(self, record: Record, out: list[str]) -> None:
         tid, pid, comm = record.tid, record.pid, record.comm
         self._thread_names[tid] = comm
-        name = encode_string(_text(comm))
+        name = json_bytes("name", comm)
         ts = self._ts(record.timestamp_ns)
         events = []
         if tid == pid or pid not in self._process_names:
             self._process_names[pid] = comm
             events.append(f'{{"ph":"M","name":"process_name","pid":{pid},"tid":{pid},'
-                          f'"ts":{ts},"args":{{"name":{name}}}}}')
+                          f'"ts":{ts},"args":{{{name}}}}}')
         events.append(f'{{"ph":"M","name":"thread_name","pid":{pid},"tid":{tid},'
-                      f'"ts":{ts},"args":{{"name":{name}}}}}')
+                      f'"ts":{ts},"args":{{{name}}}}}')
         opened = self._open.get(tid)
         for event in events:
             if opened is not None:
@@ -535,8 +568,7 @@ class ChromeTrace:
             elif shown:
                 parts.append('"arguments":[' + ",".join(map(encode_string, shown)) + "]")
         if call.paths and self.options.paths:
-            parts.append('"path":[' + ",".join(encode_string(_text(path))
-                                               for path in call.paths) + "]")
+            parts.append(json_bytes_list("path", list(call.paths)))
         if call.io:
             limit = self.options.io_bytes
             items = []
@@ -545,7 +577,7 @@ class ChromeTrace:
                 truncated = len(data) < io.transferred
                 items.append(f'{{"fd":{io.fd},"direction":'
                              f'"{"write" if io.direction else "read"}",'
-                             f'"bytes":{io.transferred},"data":{encode_string(_text(data))},'
+                             f'"bytes":{io.transferred},{json_bytes("data", data)},'
                              f'"truncated":{"true" if truncated else "false"}}}')
             parts.append('"io":[' + ",".join(items) + "]")
         return "," + ",".join(parts) if parts else ""
@@ -630,7 +662,7 @@ class ChromeTrace:
                            f'"signal":{proc.signal}', f'"flags":{proc.flags}'])
         if proc.detail:  # exec: the path; lost: why; attach/detach: detail
             key = {_EXEC: "path", _LOST: "reason"}.get(event, "detail")
-            fields.append(f'"{key}":{encode_string(_text(proc.detail))}')
+            fields.append(json_bytes(key, proc.detail))
         self._instant(record, name, "{" + ",".join(fields) + "}", out)
 
     def _drop(self, record: Record, out: list[str]) -> None:
@@ -650,6 +682,8 @@ class ChromeTrace:
         unplaced = unplaced_probes(payload)
         more = "" if unplaced is None else (f',"unplaced":{unplaced[0]},'
                                             f'"unplaced_probes":{json.dumps(unplaced[1])}')
+        if early:
+            more += "," + json_bytes("reason", payload.reason)
         self._emit(out, f'{{"ph":"i","s":"g","name":{encode_string(name)},'
                         f'"pid":0,"tid":0,"ts":{self._ts(record.timestamp_ns)},'
                         f'"args":{{"status":{payload.status},"processes":{payload.processes},'
@@ -680,7 +714,7 @@ def _recording(record: Record) -> str:
     options = begin_options(payload)
     command = None if options is None else _command(options)
     return (f'{{"start_ns":{payload.realtime_ns},"recorder_pid":{payload.recorder_pid},'
-            f'"version":{json.dumps(_text(payload.version))},"command":{json.dumps(command)},'
+            f'{json_bytes("version", payload.version)},"command":{json.dumps(command)},'
             f'"options":{json.dumps(options, separators=(",", ":"))}}}')
 
 

@@ -190,7 +190,7 @@ from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
 from ._probes import ProbeTable
 from ._profile import Stacks, frames_json, sample_text
-from ._reader import CutShort, Skipped, Unverified
+from ._reader import CutShort, HeaderLost, Skipped, Unverified
 from ._siginfo import code_name
 from ._text import (
     display_text,
@@ -381,6 +381,10 @@ def damage_text(notice: Skipped, source: str | None) -> str:
     if isinstance(notice, CutShort):
         return (f"{where}recording cut short at byte offset {notice.offset} ({notice.reason});"
                 " records not written are missing")
+    if isinstance(notice, HeaderLost):
+        return (f"{where}{notice.reason}; read from byte offset "
+                f"{notice.bytes} (--salvage): its host, command line, options and start time "
+                "are unknown")
     if notice.kept:
         return (f"{where}{notice.lost} bytes lost at byte offset {notice.damage_at} (kept "
                 f"{notice.kept} of {notice.records} records of the batch at byte offset "
@@ -938,6 +942,8 @@ class JsonDescriber(_RecordDescriber):
         self._not_supported = _perfviews.counters_not_supported(header)
         self._syscalls: dict[tuple[int, int], str] = Cache()
         self._errnos: dict[int, str] = Cache()
+        # args_decoded: strings and fd descriptions as they are, not display-escaped
+        self._style = self._style._replace(exact=True)
 
     def _damage_line(self, notice: Skipped, source: str | None, ns: int) -> str:
         return damage_json(notice, source, ns)
@@ -971,7 +977,7 @@ class JsonDescriber(_RecordDescriber):
         decoded = ",".join(map(encode_basestring, render(call)))
         extra = ""
         if call.fd_path is not None:
-            extra = f',"fd_path":{encode_basestring(call.fd_path)}'
+            extra = "," + json_bytes("fd_path", text_bytes(call.fd_path))
         return (f'{{"type":"CALL",{head},{fields}'
                 f'"args":[{",".join(map(str, call.args))}],"args_decoded":[{decoded}]{extra}}}\n')
 
@@ -1010,9 +1016,9 @@ class JsonDescriber(_RecordDescriber):
             self.tracker.settle(call)
             fd_path = call.fd_path
             if not error and retval >= 0 and returns_fd(call.plan, call.args):
-                fd_path = self.tracker.fds.describe(call.pid, retval)
+                fd_path = self.tracker.fds.exact(call.pid, retval)
             if fd_path is not None:
-                extra += f',"fd_path":{encode_basestring(fd_path)}'
+                extra += "," + json_bytes("fd_path", text_bytes(fd_path))
         subcall = call.plan.renderers.get("json_subcall")
         if subcall is None:
             subcall = self._subcall(call.plan)
@@ -1036,9 +1042,9 @@ class JsonDescriber(_RecordDescriber):
         truncated = "true" if _model.genio_truncated(flags) else "false"
         extra = ""
         if self._track:
-            fd_path = self.tracker.fds.describe(record[2], fd)
+            fd_path = self.tracker.fds.exact(record[2], fd)
             if fd_path is not None:
-                extra = f',"fd_path":{encode_basestring(fd_path)}'
+                extra = "," + json_bytes("fd_path", text_bytes(fd_path))
         return (f'{{"type":"GIO",{head},"fd":{fd},"rw":"{rw}",'
                 f'"len":{transferred},"data":"{data.hex()}","truncated":{truncated}{extra}}}\n')
 

@@ -7,7 +7,9 @@ RET arrives and each PROC record's effect when it arrives.
 
 Descriptions (documented in the CLI help):
 
-- a file: the path as the call gave it (NAMI), joined to the directory fd's
+- a file: the path as the call gave it (NAMI; its bytes decoded with
+  ``surrogateescape``: ``exact`` gives that, ``describe`` the text views'
+  ``display_text`` form), joined to the directory fd's
   description when the path is relative to a known directory fd (openat);
   relative to the current directory it stays relative (the working directory
   is not tracked: chdir is not followed);
@@ -35,6 +37,8 @@ fds passed over unix sockets (SCM_RIGHTS), pidfd_getfd, or io_uring.
 """
 
 from __future__ import annotations
+
+from ._text import display_text, text_bytes
 
 #: Tables kept at most; past it the oldest are dropped (their fds become unknown).
 MAX_TABLES = 1 << 16
@@ -110,7 +114,18 @@ class FdTables:
         return table
 
     def describe(self, pid: int, fd: int) -> str | None:
-        """What ``fd`` of ``pid`` is, or None when the trace has not shown it."""
+        """What ``fd`` of ``pid`` is, as the text views show it (``display_text``: bytes
+        that are not UTF-8 and control characters escaped, so a line stays one), or
+        None when the trace has not shown it."""
+        description = self.exact(pid, fd)
+        if description is None or (description.isprintable() and "\\" not in description):
+            return description  # a SocketDescription stays one
+        return display_text(text_bytes(description))
+
+    def exact(self, pid: int, fd: int) -> str | None:
+        """What ``fd`` of ``pid`` is, exactly: a path's bytes decoded with
+        ``surrogateescape`` (``_text.text_bytes`` gives the bytes back); None as
+        ``describe``."""
         table = self._tables.get(pid)
         if table is None:
             return None

@@ -97,6 +97,8 @@ DEFAULT_POLL_INTERVAL = 0.025
 @dataclass(frozen=True)
 class FollowOptions:
     poll_interval: float = DEFAULT_POLL_INTERVAL
+    # ``ktrdump --salvage``: read past a damaged file header (``TraceReader``'s).
+    salvage: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.poll_interval <= 1:
@@ -369,7 +371,8 @@ class Follower:
                 ) -> Iterator[_Event | FollowEnded]:
         try:
             if self.reader is None:
-                self.reader = TraceReader(self.stream, self.name)  # type: ignore[arg-type]
+                self.reader = TraceReader(self.stream, self.name,  # type: ignore[arg-type]
+                                          salvage=self.options.salvage)
             byte_order = self.reader.header.byte_order
             for event in events(self.reader):
                 if isinstance(self.stream, _WaitingFile) and not isinstance(event, Skipped):

@@ -25,8 +25,13 @@ How:
 - The inputs' ordered streams are then merged: a record is passed on when no
   other input can still produce an earlier one. Ties (equal timestamps) go in
   input order, and within one input in file order — the merge is stable.
-- Notices pass through as their input's reader produces them (they come
-  before the records read after them from that input).
+- A damaged region's notice (``SourcedSkipped``) takes its place in time
+  order, as a record would at the time of the newest record its input read
+  before it (first, if none): after every record of that input read before
+  it, and after the other inputs' records up to that time. So the in-band
+  SKIP/CUT line of a merged view stands where the damage is, as a single
+  input's does. ``Late`` notices come at once, before the records they
+  announce.
 
 Guarantees: memory is bounded: per input, the reader's current batch plus
 its window (at most ``window_records`` records plus one batch being sorted
@@ -96,6 +101,13 @@ def _timestamps(records: Sequence[Record]) -> list[int]:
     return [record.timestamp_ns for record in records]
 
 
+class _Placed(NamedTuple):
+    """A damaged region's notice with its place in time (``ts``: see the docstring)."""
+
+    ts: int
+    notice: SourcedSkipped
+
+
 class _Input:
     """One input: its events, then its reorder window; yields ordered chunks."""
 
@@ -109,32 +121,35 @@ class _Input:
         # The window: a heap of (timestamp, arrival order, record), so putting a
         # record in and taking the earliest out cost log(window) whatever the
         # disorder (re-sorting the window per batch cost window x batches).
-        self._heap: list[tuple[int, int, Record]] = []
+        # A notice rides in it too, keyed at the newest time read before it.
+        self._heap: list[tuple[int, int, Record | SourcedSkipped]] = []
         self._arrivals = 0
+        self._notices = 0  # notices in the heap
         self._released_until: int | None = None  # latest timestamp let go
         self._max_seen: int | None = None
         self.late = 0  # records that came too late, in total
 
-    def chunks(self) -> Iterator[tuple[list[Record], list[int]] | SourcedSkipped | Late]:
+    def chunks(self) -> Iterator[tuple[list[Record], list[int]] | _Placed | Late]:
         """Ordered runs of records (with their timestamps) and this input's notices."""
         options = self._options
         for event in self._events:
             if isinstance(event, Skipped):
-                yield SourcedSkipped(self.name, event)
+                newest = -1 if self._max_seen is None else self._max_seen
+                heappush(self._heap, (newest, self._arrivals, SourcedSkipped(self.name, event)))
+                self._arrivals += 1
+                self._notices += 1
                 continue
             if not event:
                 continue
             late = self._take(event)
             if late:
                 self.late += len(late)
+                # A notice read before them goes before them (and what precedes it).
+                yield from self._release(final=False, notices=True)
                 yield Late(self.name, len(late), options.window_ns)
                 yield late, _timestamps(late)
-            released = self._release(final=False)
-            if released is not None:
-                yield released
-        released = self._release(final=True)
-        if released is not None:
-            yield released
+            yield from self._release(final=False)
+        yield from self._release(final=True)
 
     def _take(self, batch: list[Record]) -> list[Record]:
         """Put a batch into the window; return its records that are too late for it."""
@@ -158,32 +173,40 @@ class _Input:
         self._max_seen = newest
         return late
 
-    def _release(self, final: bool) -> tuple[list[Record], list[int]] | None:
-        """What may leave the window: records a window older than the newest, or too many."""
+    def _release(self, final: bool, notices: bool = False,
+                 ) -> Iterator[tuple[list[Record], list[int]] | _Placed]:
+        """What may leave the window: records a window older than the newest, or too
+        many (``notices``: up to the last notice held, too); runs of records, and the
+        notices between them in their places."""
         heap = self._heap
         if not heap:
-            return None
+            return
         records: list[Record] = []
         stamps: list[int] = []
         pop = heappop
-        if final:
-            while heap:
-                ts, _, record = pop(heap)
-                records.append(record)
-                stamps.append(ts)
-        else:
-            assert self._max_seen is not None
-            threshold = self._max_seen - self._options.window_ns
+        threshold = 0
+        excess = 0
+        if not final:
+            threshold = (-1 if self._max_seen is None
+                         else self._max_seen - self._options.window_ns)
             excess = len(heap) - self._options.window_records
-            while heap and (excess > 0 or heap[0][0] <= threshold):
-                ts, _, record = pop(heap)
-                records.append(record)
-                stamps.append(ts)
-                excess -= 1
-        if not records:
-            return None
-        self._released_until = stamps[-1]
-        return records, stamps
+        while heap and (final or excess > 0 or heap[0][0] <= threshold
+                        or (notices and self._notices)):
+            ts, _, item = pop(heap)
+            if isinstance(item, SourcedSkipped):
+                self._notices -= 1
+                if records:
+                    self._released_until = stamps[-1]
+                    yield records, stamps
+                    records, stamps = [], []
+                yield _Placed(ts, item)
+                continue
+            records.append(item)
+            stamps.append(ts)
+            excess -= 1
+        if records:
+            self._released_until = stamps[-1]
+            yield records, stamps
 
 
 class Merger:
@@ -219,6 +242,7 @@ class Merger:
         chunks: list[list[Record]] = [[] for _ in streams]
         stamps: list[list[int]] = [[] for _ in streams]
         late_chunk = [False] * len(streams)
+        placed: list[SourcedSkipped | None] = [None] * len(streams)  # a notice's turn
         # (next timestamp, input index, position in its chunk) of every input not ended:
         # the smallest is the record to pass on next (ties: input order).
         heads: list[tuple[int, int, int]] = []
@@ -226,9 +250,12 @@ class Merger:
         def advance(index: int) -> None:
             """Load input ``index``'s next chunk (collecting notices) and queue its head."""
             for item in streams[index]:
-                if isinstance(item, SourcedSkipped):
-                    notices.append(item)
-                elif isinstance(item, Late):
+                if isinstance(item, _Placed):  # queued at its time, as a record is
+                    placed[index] = item.notice
+                    chunks[index], stamps[index] = [], [item.ts]
+                    heappush(heads, (item.ts, index, 0))
+                    return
+                if isinstance(item, Late):
                     notices.append(item)
                     late_chunk[index] = True
                 else:
@@ -250,6 +277,16 @@ class Merger:
             if not heads:
                 break
             _, best, start = pop(heads)
+            notice = placed[best]
+            if notice is not None:  # its turn: the records before it go first
+                placed[best] = None
+                if out:
+                    self.records += len(out)
+                    yield out
+                    out = []
+                yield notice
+                advance(best)
+                continue
             chunk = chunks[best]
             if late_chunk[best]:  # announced out-of-order records: all at once
                 late_chunk[best] = False

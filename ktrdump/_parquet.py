@@ -15,11 +15,18 @@ table beside it as ``NAME.TABLE.parquet``:
   through the trace as ``-y`` does; for a call that returns an fd, the
   returned fd's path), ``bytes`` (data moved: the GIO records' lengths, or
   the result of a read/write-like call when no data was recorded; null for
-  calls that move none).
+  calls that move none), ``comm_bytes`` and ``fd_path_bytes`` (below),
+  ``detached`` (ktr let the thread go in the call: it went on untraced).
+- Bytes: every text column from the trace's bytes (``comm``, ``paths``,
+  ``fd_path``, ``detail``, the payload text fields of the tables below) is
+  UTF-8 with each invalid byte U+FFFD, and has a binary ``KEY_bytes`` column
+  with the exact bytes (a list for a list column), as JSON's ``KEY_hex``
+  (``docs/json.md``, "Bytes"); added after the table's other columns.
+  ``args_decoded`` is strace's rendering, which escapes bytes itself.
 - ``NAME.signals.parquet`` — PSIG: ``pid tid comm ts_ns signal signo code
-  action``.
+  action comm_bytes``.
 - ``NAME.processes.parquet`` — PROC: ``pid tid comm ts_ns event child
-  status signal core_dumped thread detail``.
+  status signal core_dumped thread detail comm_bytes detail_bytes``.
 - ``NAME.drops.parquet`` — DROP: ``ts_ns error count`` (written when the
   trace lost records).
 - when the trace holds them: ``NAME.switches.parquet`` (CSW),
@@ -68,7 +75,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from formats import Abi, DropError, ProcEvent, ProcFlag, Record, RecordKind
+from formats import Abi, DropError, ProcEvent, ProcFlag, Record, RecordKind, SyscallFlag
 from formats.linux import RetKind, errno_name, signal_name
 
 from ._args import Style, compile_arguments
@@ -76,6 +83,7 @@ from ._bounded import Cache
 from ._calls import MEMBER_KINDS, Call, CallPlan, CallTracker
 from ._files import FileIds, create_private_noting, output_file_failure, remove_created
 from ._profile import Stacks
+from ._text import text_bytes, valid_text
 from .errors import KtrdumpError
 
 #: Rows per row group (and per table kept in memory before it is written).
@@ -89,6 +97,7 @@ _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 _SYSCALL = int(RecordKind.SYSCALL)
 _UNFINISHED = 1
+_DETACHED_UNFINISHED = int(SyscallFlag.DETACHED) | _UNFINISHED
 _PLAN_KEY = "parquet"  # CallPlan.renderers: this view's per-syscall facts
 _EXIT = int(ProcEvent.EXIT)
 _STOP = int(ProcEvent.STOP)
@@ -135,8 +144,13 @@ def _pyarrow() -> tuple[Any, Any]:
 
 def _text(data: bytes) -> str:
     """A string column's text: UTF-8, each invalid byte U+FFFD (never an escape
-    that valid text could also hold; ``paths_bytes`` keeps paths exactly)."""
+    that valid text could also hold; its ``KEY_bytes`` column keeps the bytes)."""
     return data.decode("utf-8", "replace")
+
+
+def _parts(data: bytes) -> list[bytes]:
+    """A list field's items (NUL-separated: CNT ``names``)."""
+    return [part for part in data.split(b"\0") if part]
 
 
 def _array(pa: Any, values: Any, type_: Any) -> Any:
@@ -263,17 +277,26 @@ class _GenericTable:
         self._pq = pq
         self._table: _Table | None = None
         self._fields: tuple[str, ...] = ()
+        self._exact: tuple[str, ...] = ()  # the fields with a NAME_bytes column
         self._extra = extra  # (name, pyarrow type): columns after the payload's
 
     def add(self, record: Record, extra: tuple[Any, ...] = ()) -> None:
         payload: Any = record.payload
         if self._table is None:
             self._fields = tuple(getattr(payload, "_fields", ()))
+            # Text fields from the trace's bytes: each has a NAME_bytes column (exact).
+            self._exact = tuple(name for name in self._fields
+                                if (name in _TEXT_FIELDS or name in _TEXT_LIST_FIELDS)
+                                and isinstance(getattr(payload, name, None), bytes))
             self._table = _Table(self.path, self._schema(payload), self._pa, self._pq,
                                  avoid=self._avoid)
         values = [self._value(name, getattr(payload, name, None)) for name in self._fields]
+        exact = [getattr(payload, name, None) for name in self._exact]
         self._table.add((record.pid, record.tid, _text(record.comm), record.timestamp_ns,
-                         *values, *extra))
+                         *values, *extra, record.comm,
+                         *(_parts(value) if name in _TEXT_LIST_FIELDS
+                           and isinstance(value, bytes) else value
+                           for name, value in zip(self._exact, exact, strict=True))))
 
     def _schema(self, payload: Any) -> Any:
         pa = self._pa
@@ -282,6 +305,9 @@ class _GenericTable:
         for name in self._fields:
             fields.append(pa.field(name, self._type(name, getattr(payload, name, None))))
         fields.extend(pa.field(name, type_) for name, type_ in self._extra)
+        fields.append(pa.field("comm_bytes", pa.binary()))
+        fields.extend(pa.field(f"{name}_bytes", pa.list_(pa.binary()) if name in
+                               _TEXT_LIST_FIELDS else pa.binary()) for name in self._exact)
         return pa.schema(fields)
 
     def _type(self, name: str, value: Any) -> Any:
@@ -303,7 +329,7 @@ class _GenericTable:
     def _value(self, name: str, value: Any) -> Any:
         if isinstance(value, bytes):
             if name in _TEXT_LIST_FIELDS:
-                return [_text(part) for part in value.split(b"\0") if part]
+                return [_text(part) for part in _parts(value)]
             return _text(value) if name in _TEXT_FIELDS else value.hex()
         if isinstance(value, bool):
             return value
@@ -380,6 +406,8 @@ class ParquetWriter:
             pa.field("paths", pa.list_(pa.string())), pa.field("fd", pa.int32()),
             pa.field("fd_path", pa.string()), pa.field("bytes", pa.int64()),
             pa.field("paths_bytes", pa.list_(pa.binary())),
+            pa.field("comm_bytes", pa.binary()), pa.field("fd_path_bytes", pa.binary()),
+            pa.field("detached", pa.bool_()),
         ]), pa, pq, avoid=avoid,
             unique=frozenset({"call_id", "start_ns", "end_ns", "start", "duration_ns"}),
             views={"start": "start_ns"})
@@ -388,6 +416,7 @@ class ParquetWriter:
             pa.field("comm", pa.string()), pa.field("ts_ns", pa.int64()),
             pa.field("signal", pa.string()), pa.field("signo", pa.int32()),
             pa.field("code", pa.int32()), pa.field("action", pa.uint64()),
+            pa.field("comm_bytes", pa.binary()),
         ]), pa, pq, avoid=avoid)
         self.processes = _Table(f"{base}.processes.parquet", pa.schema([
             pa.field("pid", pa.int32()), pa.field("tid", pa.int32()),
@@ -396,6 +425,7 @@ class ParquetWriter:
             pa.field("status", pa.int32()), pa.field("signal", pa.string()),
             pa.field("core_dumped", pa.bool_()), pa.field("thread", pa.bool_()),
             pa.field("detail", pa.string()),
+            pa.field("comm_bytes", pa.binary()), pa.field("detail_bytes", pa.binary()),
         ]), pa, pq, avoid=avoid)
         self.drops = _Table(f"{base}.drops.parquet", pa.schema([
             pa.field("ts_ns", pa.int64()), pa.field("error", pa.string()),
@@ -453,7 +483,7 @@ class ParquetWriter:
             signo, code, action = psig.signo, psig.code, psig.action
             self.signals.add((record.pid, record.tid, _text(record.comm), record.timestamp_ns,
                               signal_name(signo) or f"signal_{signo}", signo, code,
-                              action & (2**64 - 1)))
+                              action & (2**64 - 1), record.comm))
         elif kind == _PROC:
             self.stacks.observe(record)
             self._proc(record)
@@ -537,9 +567,12 @@ class ParquetWriter:
                     memo.add(key, decoded, plan)
         retval = errno = end_ns = duration = None
         unfinished = True
+        detached = False
         if ret is not None:
             end_ns = call.ret_ts
             duration = ret.duration_ns
+            # Let go in the call (ktr detached): it went on untraced, as JSON's "detached".
+            detached = ret.flags & _DETACHED_UNFINISHED == _DETACHED_UNFINISHED
             if not ret.flags & _UNFINISHED:
                 unfinished = False
                 retval = ret.retval
@@ -556,10 +589,14 @@ class ParquetWriter:
             fd: int | None = word - (1 << 32) if word & 0x8000_0000 else word
         else:
             fd = None
-        fd_path = call.fd_path
+        fd_path = call.fd_path  # FdTables.exact's form: text_bytes gives the bytes
         if returns_fd and retval is not None and retval >= 0:
             self.tracker.settle(call)  # the returned fd is in the table from now on
-            fd_path = self.tracker.fds.describe(call.pid, retval)
+            fd_path = self.tracker.fds.exact(call.pid, retval)
+        fd_path_bytes = None
+        if fd_path is not None:
+            fd_path_bytes = text_bytes(fd_path)
+            fd_path = valid_text(fd_path)
         moved = None
         io = call.io
         if io:
@@ -582,7 +619,8 @@ class ParquetWriter:
             # function object and a call of its own on this Python (3.11).
             else (paths[0].decode("utf-8", "replace"),) if len(paths) == 1
             else tuple([path.decode("utf-8", "replace") for path in paths]),
-            fd, fd_path, moved, tuple(paths) if paths else (),
+            fd, fd_path, moved, tuple(paths) if paths else (), call.comm, fd_path_bytes,
+            detached,
         ))
         if len(pending) >= ROW_GROUP:
             calls.flush()
@@ -603,7 +641,8 @@ class ParquetWriter:
             signal = signal_name(proc.signal) or f"signal_{proc.signal}"
         self.processes.add((record.pid, record.tid, _text(record.comm), record.timestamp_ns,
                             _PROC_EVENTS.get(event) or f"event_{event}", child, status, signal,
-                            core, thread, _text(proc.detail) if proc.detail else None))
+                            core, thread, _text(proc.detail) if proc.detail else None,
+                            record.comm, proc.detail or None))
 
     def finish(self) -> None:
         """Calls still open become unfinished rows; every table is flushed and closed."""

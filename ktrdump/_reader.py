@@ -45,8 +45,9 @@ Guarantees:
 - ``salvage`` (``ktrdump --salvage``) only: a raw batch whose payload checksum
   fails yields its records that frame and decode (as a torn tail's), after an
   ``Unverified`` notice naming them and their bytes, then its ``Skipped``;
-  and a damaged file header (``CorruptHeader``) is not an error when the
-  input can be re-read (seek): reading starts at the first batch whose header
+  and a damaged file header (``CorruptHeader``) is not an error, from a file,
+  a pipe or a followed file alike (the header's bytes are still buffered,
+  nothing is read again): reading starts at the first batch whose header
   checksum holds in either byte order, ``header`` has every field empty
   (none of the damaged header is believed), and a ``HeaderLost`` notice
   comes first. Never without ``salvage``.
@@ -262,6 +263,9 @@ class TraceReader:
         self._keep_behind = 0
         self._batch_offset = 0  # file offset of the batch whose records were yielded last
         self._header_notice: Skipped | None = None
+        #: --salvage read past a damaged file header: ``header``'s fields are unknown
+        #: (empty, ``realtime_ns`` 0), not the recording's.
+        self.header_lost = False
         try:
             try:
                 self.header, self.header_size = self._read_header()
@@ -507,17 +511,13 @@ class TraceReader:
         checksum holds in either byte order (that checksum vouches for the order).
         Nothing of the damaged header is used: its fields are unknown (empty), and a
         ``HeaderLost`` notice says so before the first batch."""
-        self._base, self._position = 0, 0
-        self._buffer = b""
-        rewind = getattr(self._stream, "seek", None)
-        try:
-            if rewind is None:
-                raise OSError
-            rewind(HEADER_PREFIX_SIZE)
-            self._base = HEADER_PREFIX_SIZE
-            self._at_end = False
-        except (OSError, ValueError):
-            raise error from None  # a pipe cannot be read again: the header error stands
+        # Every byte from the header's fixed prefix on is still in the buffer (the
+        # header's reads only slid it past the prefix), so a pipe or a followed
+        # file is read on from there as a file is: nothing needs reading again.
+        at = HEADER_PREFIX_SIZE
+        if not self._base <= at <= self._base + len(self._buffer):
+            raise error from None  # the prefix itself is incomplete: nothing after it
+        self._position = at - self._base
         while self._find_magic():
             for order in ("little", "big"):
                 framing = formats.batch_framing(order)
@@ -529,6 +529,7 @@ class TraceReader:
                                         options={}, byte_order=order,
                                         major=formats.FORMAT_MAJOR, minor=0)
                     self._header_notice = HeaderLost(0, 0, at, str(error.format_error))
+                    self.header_lost = True
                     return header, at
             self._position += 1
         raise error from None

@@ -143,7 +143,7 @@ class Selector:
         self._first_ns: int | None = None
         self._since: int | None = None
         self._until: int | None = None
-        self._paths = frozenset(path.decode("utf-8", "backslashreplace")
+        self._paths = frozenset(path.decode("utf-8", "surrogateescape")  # FdTables.exact's
                                 for path in criteria.paths)
 
     # -- the stream ------------------------------------------------------------
@@ -254,7 +254,7 @@ class Selector:
                     return True
         for index in plan.fd_args:
             if index < len(args):
-                described = fds.describe(call.pid, signed32(args[index]))
+                described = fds.exact(call.pid, signed32(args[index]))
                 if described is not None and described in paths:
                     return True
         return False

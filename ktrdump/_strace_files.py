@@ -12,7 +12,10 @@ into ``<unfinished ...>``/``<... resumed>`` for another thread's sake, only
 when a signal or the thread's exit comes while the call is open, as strace
 does), its signals, its exit. Records lost (DROP) are written as
 ``--- ktr: N records lost (REASON) ---`` into every thread's file open at the
-time, so no thread's log hides the gap. Every other option of the strace
+time, so no thread's log hides the gap; so is data lost to damage (the
+strace view's ``--- ktr: N bytes lost at byte offset ... ---``, a recording
+cut short, ``--salvage``'s UNVERIFIED), as a single input's or merged
+inputs' strace view has it in-band. Every other option of the strace
 format applies (``-y``, ``-n``, ``-m``, filters, ``-t``/``-tt``/``-ttt``/``-r``/``-T``).
 
 Guarantees: files are created private (``_files.create_private``) as the
@@ -33,6 +36,7 @@ from formats import FileHeader, ProcEvent, Record, RecordKind
 
 from ._bounded import Table
 from ._calls import Call
+from ._describe import damage_of, damage_text
 from ._files import FileIds, create_private, output_file_failure
 from ._filter import record_filter
 from ._model import Names
@@ -144,6 +148,17 @@ class PerThreadStrace(StraceDescriber):
         self._out = []
         super().record(call, record)
         self._emit(tid)
+
+    def notice_lines(self, notice: Any, ns: int) -> list[str]:
+        """A damaged region of the input: its ``--- ktr: ... ---`` line (the strace
+        view's) into every thread's file so far, as a DROP's; nothing for standard
+        output. Open calls stay open (their lines come whole at their RET)."""
+        source, skipped = damage_of(notice)
+        if skipped is not None:
+            line = f"{self._prefix(0, ns)}--- ktr: {damage_text(skipped, source)} ---\n"
+            for thread in sorted(self.files.created):
+                self.files.write(thread, line)
+        return []
 
     def _unfinished(self, tid: int) -> None:
         """A signal or exit comes while the thread's call is open: ``<unfinished ...>``."""

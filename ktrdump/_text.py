@@ -19,6 +19,9 @@ import re
 from collections.abc import Callable
 from json.encoder import encode_basestring as _encode_basestring
 
+from formats import json_safe as json_safe  # re-exported: the options' rule (formats)
+from formats import text_bytes as text_bytes
+
 #: json's own C string encoder (escapes quotes, backslashes and control characters).
 encode_basestring: Callable[[str], str] = _encode_basestring
 
@@ -60,6 +63,22 @@ def quoted(data: bytes) -> str:
     return f'"{text}"'
 
 
+def exact_quoted(data: bytes) -> str:
+    """``data`` in double quotes as it is (UTF-8, each invalid byte U+FFFD), without
+    display escaping: JSON's ``args_decoded`` (JSON escapes it as a whole)."""
+    return f'"{data.decode("utf-8", "replace")}"'
+
+
+def valid_text(text: str) -> str:
+    """``text`` (bytes decoded with ``surrogateescape``) with each lone surrogate
+    U+FFFD, as ``exact_quoted`` treats the bytes: fit for JSON."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text_bytes(text).decode("utf-8", "replace")
+    return text
+
+
 def json_string(data: bytes) -> str:
     """A JSON string literal for bytes: valid UTF-8 as it is (JSON's own escaping
     only), each invalid byte U+FFFD. Lossy for invalid UTF-8: a key carrying
@@ -98,57 +117,6 @@ def json_bytes_list(key: str, items: list[bytes]) -> str:
     return f'{out},"{key}_hex":[{",".join(exact)}]' if invalid else out
 
 
-def text_bytes(text: str) -> bytes:
-    """The bytes a string decoded with ``surrogateescape`` came from (a recorder's
-    options in JSON carry undecodable bytes so); other lone surrogates as UTF-8
-    would spell them (then invalid UTF-8, shown in hex by ``json_bytes``)."""
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass")
-
-
-def json_safe(value: object) -> object:
-    """A JSON value (``json.loads``'s) with every string holding lone surrogates made
-    valid as ``json_bytes`` does: U+FFFD for each bad byte, and in an object a
-    ``key_hex`` sibling with the exact bytes (a list: ``key_hex`` as
-    ``json_bytes_list``'s)."""
-    if isinstance(value, list):
-        return [json_safe(item) for item in value]
-    if not isinstance(value, dict):
-        return _valid(value)[0] if isinstance(value, str) else value
-    out: dict[str, object] = {}
-    for key, item in value.items():
-        key = _valid(key)[0]
-        if isinstance(item, str):
-            out[key], exact = _valid(item)
-            if exact is not None:
-                out[f"{key}_hex"] = exact
-        elif isinstance(item, list) and any(isinstance(x, str) and _surrogates(x) for x in item):
-            pairs = [_valid(x) if isinstance(x, str) else (json_safe(x), None) for x in item]
-            out[key] = [text for text, _ in pairs]
-            out[f"{key}_hex"] = [exact for _, exact in pairs]
-        else:
-            out[key] = json_safe(item)
-    return out
-
-
-def _surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _valid(text: str) -> tuple[str, str | None]:
-    """``text`` without lone surrogates, and the exact bytes' hex when it had some."""
-    if not _surrogates(text):
-        return text, None
-    data = text_bytes(text)
-    return data.decode("utf-8", "replace"), data.hex()
-
-
 def recording_target(options: dict[str, object]) -> str:
     """What a recording traced, from its options (a BEGIN's, a header's), for one line:
     ``command "make" "-j4"``, ``attach pid 12``, ``attach pids 12, 13``, ``attach process
@@ -156,8 +124,11 @@ def recording_target(options: dict[str, object]) -> str:
     when the options do not say (or say it in another shape)."""
     command = options.get("command")
     if isinstance(command, list) and command and all(isinstance(a, str) for a in command):
-        return "command " + " ".join(
-            quoted(text_bytes(a)) for a in command)
+        exact = options.get("command_hex")
+        if not (isinstance(exact, list) and len(exact) == len(command)):
+            exact = [None] * len(command)
+        return "command " + " ".join(quoted(_exact(text, hexed))
+                                     for text, hexed in zip(command, exact, strict=True))
     parts = []
     pids = options.get("pids")
     if isinstance(pids, list) and pids and all(type(p) is int for p in pids):
@@ -166,6 +137,17 @@ def recording_target(options: dict[str, object]) -> str:
     if type(group) is int:
         parts.append(f"process group {group}")
     return "attach " + ", ".join(parts) if parts else ""
+
+
+def _exact(text: str, hexed: object) -> bytes:
+    """An options string's bytes: its ``KEY_hex`` item when there is one (valid hex),
+    else the text (an older recorder's ``surrogateescape`` too)."""
+    if isinstance(hexed, str):
+        try:
+            return bytes.fromhex(hexed)
+        except ValueError:
+            pass
+    return text_bytes(text)
 
 
 # ---------------------------------------------------------------------------

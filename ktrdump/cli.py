@@ -62,7 +62,7 @@ try:
         refuse_inputs,
     )
     from ._filter import CONTEXT_KINDS, record_filter
-    from ._follow import Follower, follow
+    from ._follow import Follower, FollowOptions, follow
     from ._merge import Late, Merger, merge
     from ._options import (
         DEFAULT_INPUT,
@@ -76,7 +76,7 @@ try:
     from ._probes import CallsDescriber, ProbeSummary
     from ._profile import Profile, Stacks, folded_lines, profile_lines
     from ._progress import progress_for
-    from ._reader import Skipped, TraceReader, open_trace
+    from ._reader import HeaderLost, RawBatch, Skipped, TraceReader, open_trace
     from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
     from ._strace_files import per_thread_describer
     from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
@@ -265,7 +265,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--salvage", action="store_true",
                         help="from a damaged uncompressed batch, also show the records that "
                              "still frame and decode, marked UNVERIFIED (no checksum vouches "
-                             "for them)")
+                             "for them); read the batches after a damaged file header (also "
+                             "from a pipe and with -l)")
     parser.add_argument("--strace-clock", choices=("time", "micro", "epoch"),
                         help=argparse.SUPPRESS)  # -t/-tt/-ttt under --format strace
     parser.add_argument("--strace-relative", action="store_true", help=argparse.SUPPRESS)
@@ -608,8 +609,20 @@ class _Source:
         return self._follower is not None or any(reader.live for reader in self._readers)
 
     @property
+    def header_lost(self) -> bool:
+        """Whether some input's file header was damaged and read past (--salvage)."""
+        readers = list(self._readers)
+        if self._follower is not None and self._follower.reader is not None:
+            readers.append(self._follower.reader)
+        return any(reader.header_lost for reader in readers)
+
+    @property
     def origin_ns(self) -> int | None:
-        """The earliest recording start among the inputs (time 0 of a Chrome trace)."""
+        """The earliest recording start among the inputs (time 0 of a Chrome trace);
+        None when an input's start is unknown (its header was damaged: the Chrome
+        writer then takes the first BEGIN's, or the first record's time)."""
+        if self.header_lost:
+            return None
         starts = [reader.header.realtime_ns for reader in self._readers]
         if self._follower is not None and self._follower.header is not None:
             starts.append(self._follower.header.realtime_ns)
@@ -634,23 +647,14 @@ class _Source:
 
 def _open_source(options: Options, stack: contextlib.ExitStack) -> _Source:
     if options.follow:
-        follower = stack.enter_context(follow(options.input))
+        follower = stack.enter_context(follow(options.input,
+                                              FollowOptions(salvage=options.salvage)))
         stack.enter_context(follower.stop_on_sigint())
         return _Source(follower.name, follower=follower)
-    readers = [stack.enter_context(_open_one(path, options.salvage)) for path in options.inputs]
+    readers = [stack.enter_context(open_trace(path, salvage=options.salvage))
+               for path in options.inputs]
     _refuse_repeated_inputs(readers)
     return _Source(readers[0].name, readers=readers)
-
-
-def _open_one(path: str, salvage: bool) -> TraceReader:
-    try:
-        return open_trace(path, salvage=salvage)
-    except TraceFormatError as error:
-        if salvage or not isinstance(error.format_error, formats.CorruptHeader):
-            raise
-        # The batches after a damaged header may be intact: say how to read them.
-        raise InputError(path, f"{error.message} (ktrdump --salvage reads the batches "
-                               "after it)") from None
 
 
 def _refuse_repeated_inputs(readers: Sequence[TraceReader]) -> None:
@@ -681,6 +685,18 @@ def _first_event_read(events: Iterator[Any]) -> Iterator[Any]:
 
 def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
     """Dump the trace(s) ``options`` names; returns the exit status."""
+    try:
+        return _run(options, stdout, stderr)
+    except TraceFormatError as error:
+        if options.salvage or not isinstance(error.format_error, formats.CorruptHeader):
+            raise
+        # The batches after a damaged header may be intact: say how to read them
+        # (a followed file's header is read once following starts, so here).
+        raise InputError(error.source, f"{error.message} (ktrdump --salvage reads the "
+                                       "batches after it)") from None
+
+
+def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
     with contextlib.ExitStack() as stack:
         source = _open_source(options, stack)
         inputs = source.input_ids
@@ -696,8 +712,11 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             # Its write errors (a full disk) name the file, not standard output.
             stdout = cast(IO[Any], stack.enter_context(_GuardedFile(os.fdopen(
                 create_private(options.output_path, inputs), "wb"), options.output_path)))
+        # Views that print no line per record say so too when the filters kept nothing.
+        matches = _Matches(record_filter(options), source) if _filtering(options) else None
         if options.summary and not options.selection.active:
-            return _summary(options, source, stdout, stderr)
+            return _nothing_matched(matches, source, stderr,
+                                    _summary(options, source, stdout, stderr, matches=matches))
         events = _with_progress(options, source, _first_event_read(source.events()), stdout,
                                 stderr, writes_as_it_goes=not (
                                     options.summary or options.per_thread
@@ -707,14 +726,25 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             selector = Selector(options.selection, facilities=recorded_facilities(source.header))
             events = _selected(events, selector, marked=not (
                 options.summary or options.output_format == "chrome"))
+        if matches is not None and (options.summary or options.per_thread
+                                    or options.output_format in ("chrome", "folded", "parquet")):
+            if selector is not None and not (options.summary
+                                             or options.output_format == "chrome"):
+                # Marked batches (every record; the hidden ones named): and the verdict in.
+                matches = _Matches(record_filter(options, selector.keep), source)
+            events = matches.watch(events)
         if options.summary:
-            return _summary(options, source, stdout, stderr, events)
+            return _nothing_matched(matches, source, stderr,
+                                    _summary(options, source, stdout, stderr, events))
         if options.output_format == "chrome":
-            return _chrome(options, source, events, stdout, stderr)
+            return _nothing_matched(matches, source, stderr,
+                                    _chrome(options, source, events, stdout, stderr))
         if options.output_format == "folded":
-            return _folded(options, source, events, stdout, stderr)
+            return _nothing_matched(matches, source, stderr,
+                                    _folded(options, source, events, stdout, stderr))
         if options.output_format == "parquet":
-            return _parquet(options, source, events, stderr, selector, inputs)
+            return _nothing_matched(matches, source, stderr, _parquet(
+                options, source, events, stderr, selector, inputs))
         if options.output_format == "calls":
             calls = CallsDescriber(record_filter(options),
                                    min_duration_ns=options.selection.min_duration_ns)
@@ -733,10 +763,54 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
                                       warn=_warner(stderr))
         output = Output(stdout)
         status = dump(source, describer, output, stderr, events)
+        if options.per_thread:  # its lines go to files of their own, not to ``output``
+            return _nothing_matched(matches, source, stderr, status)
         if output.records_written == 0 and _filtering(options):
             # Nothing printed and status 0 would look like a broken view: say why.
-            _warner(stderr)(f"{source.name}: the filters matched no records")
+            _say_nothing_matched(source, stderr)
         return status
+
+
+def _say_nothing_matched(source: _Source, stderr: IO[str]) -> None:
+    """The one line every view says when the filters kept no record."""
+    _warner(stderr)(f"{source.name}: the filters matched no records")
+
+
+class _Matches:
+    """Whether any record the views read passes ``keep`` (the filters): looked at
+    until one does, so it costs nothing after the first match."""
+
+    def __init__(self, keep: Callable[[formats.Record], bool] | None, source: _Source) -> None:
+        self.found = keep is None
+        self._keep = keep
+        self._source = source  # its header (the byte order) is known once reading started
+
+    def watch(self, events: Iterator[Any]) -> Iterator[Any]:
+        """``events`` unchanged; a batch is looked at before it is passed on (a marked
+        batch's verdicts are the selector's until the next is fed)."""
+        keep = self._keep
+        for event in events:
+            if not self.found and keep is not None:
+                if isinstance(event, list):
+                    self.found = any(map(keep, event))
+                elif isinstance(event, RawBatch):
+                    self.found = self._raw_matches(event, keep)
+            yield event
+
+    def _raw_matches(self, batch: RawBatch, keep: Callable[[formats.Record], bool]) -> bool:
+        header = self._source.header
+        codec = formats.codec(header.byte_order if header is not None else "little")
+        try:
+            return any(any(map(keep, records)) for records in codec.record_chunks(batch.data, 4096))
+        except formats.PayloadError:
+            return False  # malformed: the summary reports it
+
+
+def _nothing_matched(matches: _Matches | None, source: _Source, stderr: IO[str],
+                     status: int) -> int:
+    if matches is not None and not matches.found:
+        _say_nothing_matched(source, stderr)
+    return status
 
 
 def _filtering(options: Options) -> bool:
@@ -810,7 +884,7 @@ TAPPED_KINDS = frozenset(int(kind) for kind in (
 
 
 def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str],
-             events: Iterator[Any] | None = None) -> int:
+             events: Iterator[Any] | None = None, *, matches: _Matches | None = None) -> int:
     report = _Notices(source, stderr)
     summary_options = SummaryOptions(
         sort_by=options.sort_by,  # type: ignore[arg-type]
@@ -822,6 +896,8 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         events = _with_progress(options, source, _first_event_read(
             source.raw_events() if options.kinds is None else source.events()),
             stdout, stderr, writes_as_it_goes=False)
+        if matches is not None:
+            events = matches.watch(events)
     if options.kinds is not None:
         events = _of_kinds(events, options.kinds)
     header = source.header
@@ -910,7 +986,8 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
     chrome_options = ChromeOptions(
         origin_ns=source.origin_ns, keep=record_filter(options), call_args=options.call_args,
         raw=options.raw, facilities=recorded_facilities(source.header),
-        metadata=_header_metadata(source.header), symbol_cache=options.symbol_cache,
+        metadata=_header_metadata(None if source.header_lost else source.header),
+        symbol_cache=options.symbol_cache,
         warn=_warner(stderr),
         io_bytes=DEFAULT_CHROME_IO_BYTES if options.max_data is None else options.max_data)
     write_chrome(events, stdout, chrome_options, on_notice=report,
@@ -932,13 +1009,23 @@ def _parquet(options: Options, source: _Source, events: Iterator[Any],
 
 
 def _header_metadata(header: formats.FileHeader | None) -> tuple[tuple[str, object], ...]:
-    """What a viewer's trace-wide metadata shows: where and how the trace was recorded."""
+    """What a viewer's trace-wide metadata shows: where and how the trace was recorded;
+    null for each when ``header`` is None (damaged and read past: not known)."""
     if header is None:
-        return ()
+        return tuple((key, None) for key in (
+            "hostname", "kernel_release", "machine", "ktr_version", "recording_start_ns",
+            "command", "facilities"))
+    # The command as JSON Lines has it: U+FFFD text, and command_hex when not UTF-8
+    # (an older recorder's surrogates made so too).
+    command = json_safe({key: header.options[key] for key in ("command", "command_hex")
+                         if key in header.options})
+    assert isinstance(command, dict)
+    exact = command.get("command_hex")
     return (("hostname", header.hostname), ("kernel_release", header.kernel_release),
             ("machine", header.machine), ("ktr_version", header.ktr_version),
             ("recording_start_ns", header.realtime_ns),
-            ("command", json_safe(header.options.get("command"))),
+            ("command", command.get("command")),
+            *((("command_hex", exact),) if exact is not None else ()),
             ("facilities", header.options.get("facilities")))
 
 
@@ -962,17 +1049,31 @@ def dump(reader: TraceReader | _Source, describer: Any, output: Output, stderr: 
     # output read without stderr (``2>/dev/null | jq``) shows the gap.
     in_band = getattr(describer, "notice_lines", None)
     last_ns = reader.header.realtime_ns if reader.header is not None else 0
+    # A damaged header read past (--salvage): its start time is unknown, so its line
+    # waits for the first record's time (never 1970).
+    lost_header: Any = None
+
+    def say(notice: Any, ns: int) -> None:
+        assert in_band is not None
+        lines = in_band(notice, ns)  # held records' lines, then the damage's
+        output.records_written += len(lines) - bool(lines and damage_of(notice)[1] is not None)
+        output.write(lines)
+
     try:
         for event in reader.events() if events is None else events:
             if not isinstance(event, list):
                 if in_band is not None:
-                    lines = in_band(event, last_ns)  # held records' lines, then the damage's
-                    output.records_written += len(lines) - (damage_of(event)[1] is not None)
-                    output.write(lines)
+                    if isinstance(damage_of(event)[1], HeaderLost):
+                        lost_header = event
+                    else:
+                        say(event, last_ns)
                 output.flush()  # the warning goes after the records preceding the damage
                 report(event)
                 continue
             if event:
+                if lost_header is not None:
+                    say(lost_header, event[0][4])
+                    lost_header = None
                 last_ns = event[-1][4]
             lines = describer.describe(event)
             output.records_written += len(lines)
@@ -983,6 +1084,8 @@ def dump(reader: TraceReader | _Source, describer: Any, output: Output, stderr: 
         output.write(describer.finish())
         output.flush()  # what was read before an I/O error is still shown
         raise
+    if lost_header is not None:  # no record read after it
+        say(lost_header, last_ns)
     lines = describer.finish()
     output.records_written += len(lines)
     output.write(lines)

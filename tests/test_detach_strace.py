@@ -192,6 +192,15 @@ def test_a_call_cut_by_detach_says_so_in_every_view(
                                                                     True)
     assert _restart_lines(view("--format", "strace")) == [
         "restart_syscall(<... resuming interrupted system call ...> <detached ...>"]
+    # Parquet's calls table: a "detached" column, true for that call alone.
+    subprocess.run([str(KTRDUMP), "--format", "parquet", "-o", str(tmp_path / "c.parquet"),
+                    str(trace)], check=True, capture_output=True)
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(tmp_path / "c.parquet", columns=["syscall", "unfinished",
+                                                          "detached"]).to_pylist()
+    assert [row for row in rows if row["detached"]] == [
+        {"syscall": "restart_syscall", "unfinished": True, "detached": True}]
     with ktrdump.open(str(trace)) as reader:
         flags = [record.payload.flags for record in reader
                  if record.kind == RecordKind.SYSRET]

@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from ktrdump_support import START_NS, build_trace, syscall_batch
 
 import formats
 
@@ -51,8 +52,7 @@ def test_a_flipped_realtime_bit_is_refused_in_every_view(
     path = tmp_path / "hf.ktr"
     path.write_bytes(damaged)
     at = _header_size(recorded) - 4
-    # Following (-l) reads as the file grows: no --salvage there.
-    hint = "" if view == ["-l"] else " (ktrdump --salvage reads the batches after it)"
+    hint = " (ktrdump --salvage reads the batches after it)"
     done = subprocess.run([KTRDUMP, *view, str(path)], capture_output=True, text=True,
                           timeout=20)
     assert (done.returncode, done.stdout) == (1, "")
@@ -71,6 +71,14 @@ def test_a_flipped_realtime_bit_is_refused_in_every_view(
         assert salvaged.returncode == 1
         assert json.loads(lines[0])["type"] == "SKIP" and "unknown" in lines[0]
         assert lines[1:] == whole
+        # Its time: the first record's (the header's start time is unknown), not 1970.
+        assert json.loads(lines[0])["ts"] == json.loads(lines[1])["ts"]
+        strace = subprocess.run([KTRDUMP, "--salvage", "--format", "strace", "-ttt",
+                                 str(path)], capture_output=True, text=True, timeout=20)
+        first = strace.stdout.splitlines()[0]
+        ts = json.loads(lines[1])["ts"]
+        assert first.split()[1] == f"{ts // 10**9}.{ts % 10**9 // 1000:06d}"
+        assert "--- ktr: damaged file header" in first
 
 
 def test_a_flip_in_the_options_json_is_refused(recorded: bytes, tmp_path: Path) -> None:
@@ -114,3 +122,94 @@ def test_a_minor_0_header_without_checksum_is_still_read(recorded: bytes,
     assert done.returncode == expected.returncode == 0, done.stderr
     assert done.stdout == expected.stdout.decode()
     assert formats.parse_file_header(old)[0].minor == 0
+
+
+@pytest.mark.parametrize("how", ["pipe", "-l", "-l pipe"])
+def test_salvage_reads_past_a_damaged_header_from_a_pipe_and_following(
+        recorded: bytes, tmp_path: Path, how: str) -> None:
+    """``cat t.ktr | ktrdump --salvage -`` and ``ktrdump --salvage -l`` show what
+    ``ktrdump --salvage t.ktr`` shows (a pipe cannot be read again: nothing needs to be)."""
+    damaged = bytearray(recorded)
+    damaged[REALTIME_OFFSET] ^= 0x10
+    path = tmp_path / "hf.ktr"
+    path.write_bytes(damaged)
+    expected = subprocess.run([KTRDUMP, "--salvage", "--json", str(path)], capture_output=True,
+                              text=True, timeout=20)
+    assert expected.returncode == 1 and '"SKIP"' in expected.stdout.splitlines()[0]
+    follow = ["-l"] if "-l" in how else []
+    if "pipe" in how:
+        command = [KTRDUMP, "--salvage", "--json", *follow, "-"]
+        done = subprocess.run(command, input=bytes(damaged), capture_output=True, timeout=20)
+    else:
+        command = [KTRDUMP, "--salvage", "--json", *follow, str(path)]
+        done = subprocess.run(command, capture_output=True, timeout=20)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.decode() == expected.stdout
+    name = "<stdin>" if "pipe" in how else str(path)
+    assert done.stderr.decode() == expected.stderr.replace(str(path), name)
+
+
+def _chrome(path: Path, *flags: str) -> dict[str, object]:
+    done = subprocess.run([KTRDUMP, *flags, "--format", "chrome", str(path)],
+                          capture_output=True, text=True, timeout=20)
+    document: dict[str, object] = json.loads(done.stdout)
+    return document
+
+
+def test_a_salvaged_header_keeps_the_chrome_time_origin(recorded: bytes,
+                                                        tmp_path: Path) -> None:
+    """The damaged header's start time is not believed: ts 0 is the BEGIN record's
+    realtime_ns (the recording's start, which the header held too), so every ts is
+    the intact file's; otherData says where the origin came from and has null for
+    what only the header knew, never 1970."""
+    intact = tmp_path / "t.ktr"
+    intact.write_bytes(recorded)
+    damaged = bytearray(recorded)
+    damaged[REALTIME_OFFSET] ^= 0x10
+    path = tmp_path / "hf.ktr"
+    path.write_bytes(damaged)
+    whole, salvaged = _chrome(intact), _chrome(path, "--salvage")
+    header = formats.parse_file_header(recorded)[0]
+    other = salvaged["otherData"]
+    assert isinstance(other, dict)
+    assert other["origin_ns"] == header.realtime_ns and other["origin"] == "begin"
+    assert other["recording_start_ns"] is None and other["hostname"] is None
+    events = salvaged["traceEvents"]
+    assert isinstance(events, list)
+    assert events[0]["name"].startswith("file header damaged (--salvage)")
+    assert events[1:] == whole["traceEvents"]
+
+
+def test_a_salvaged_header_without_begin_starts_at_the_first_record(tmp_path: Path) -> None:
+    """No BEGIN (an older recorder's trace): ts 0 is the first record's time, and
+    otherData says so ("first_record")."""
+    data, _ = build_trace([syscall_batch(6), syscall_batch(6)])
+    damaged = bytearray(data)
+    damaged[REALTIME_OFFSET] ^= 0x10
+    path = tmp_path / "old.ktr"
+    path.write_bytes(damaged)
+    other = _chrome(path, "--salvage")["otherData"]
+    assert isinstance(other, dict)
+    assert (other["origin_ns"], other["origin"]) == (START_NS, "first_record")
+
+
+def test_a_minor_flipped_to_0_is_refused_not_read_unchecked(recorded: bytes,
+                                                             tmp_path: Path) -> None:
+    """One flipped bit turns minor 1 into 0, which SPEC reads without a checksum: the
+    header's checksum is still there after its options, where a genuine 1.0 header
+    has nothing, so it is refused as damaged (offset 14, the minor) and --salvage
+    reads past it; a genuine 1.0 header is still read (the test above)."""
+    damaged = bytearray(recorded)
+    assert damaged[14] == formats.FORMAT_MINOR == 1
+    damaged[14] = 0
+    path = tmp_path / "m0.ktr"
+    path.write_bytes(damaged)
+    done = subprocess.run([KTRDUMP, str(path)], capture_output=True, text=True, timeout=20)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        f"ktrdump: {path}: damaged file header (minor version 0, which has no checksum, but "
+        "4 bytes follow its fields, as a later minor's checksum does) at byte offset 14 "
+        "(ktrdump --salvage reads the batches after it)\n")
+    salvaged = subprocess.run([KTRDUMP, "--salvage", str(path)], capture_output=True,
+                              text=True, timeout=20)
+    assert salvaged.returncode == 1 and "END   recording ended" in salvaged.stdout

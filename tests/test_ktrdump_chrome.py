@@ -161,7 +161,8 @@ def test_scenario_events() -> None:
     assert by_name["openat"]["args"] == {
         "raw": ["0xffffff9c", "0x1000", "0x0", "0x0"], "retval": -2, "errno": "ENOENT",
         "call": 1,
-        "duration_ns": 1400, "path": ["/etc/\\xffpasswd\n"],
+        "duration_ns": 1400, "path": ["/etc/\ufffdpasswd\n"],
+        "path_hex": [b"/etc/\xffpasswd\n".hex()],
         "arguments": ["AT_FDCWD", '"/etc/\\377passwd\\n"', "O_RDONLY"]}
     assert by_name["exit_group"]["args"]["unfinished"] is True
     assert by_name["read"]["args"]["unfinished"] is True
@@ -365,7 +366,8 @@ def test_decoded_arguments_and_capped_io_in_args() -> None:
     assert read["args"]["io"] == [{"fd": 3, "direction": "read", "bytes": 300,
                                    "data": "a" * 16, "truncated": True}]
     assert write["args"]["io"] == [{"fd": 1, "direction": "write", "bytes": 5,
-                                    "data": "hi\\xff\n!", "truncated": False}]
+                                    "data": "hi\ufffd\n!", "data_hex": b"hi\xff\n!".hex(),
+                                    "truncated": False}]
     assert "io" not in eof["args"]
     # -n: raw words only.
     _, raw = chrome(IO_SCENARIO, ChromeOptions(raw=True))

@@ -445,6 +445,31 @@ def test_filters_matching_nothing_say_so(tmp_path: Path,
     assert out and err == ""
 
 
+@pytest.mark.parametrize("view", [
+    ["--summary"], ["--summary", "-t", "c"], ["--summary", "-e", "trace=all"],
+    ["--format", "chrome"], ["--format", "chrome", "-e", "trace=all"],
+    ["--format", "folded"], ["--format", "parquet", "-o", "{dir}/pq"],
+    ["--format", "parquet", "-e", "trace=all", "-o", "{dir}/pq"],
+    ["--format", "strace", "-ff", "-o", "{dir}/ff"],
+    ["--format", "strace", "-ff", "-e", "trace=all", "-o", "{dir}/ff"],
+], ids=" ".join)
+def test_every_view_says_when_the_filters_matched_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], view: list[str]) -> None:
+    """The views that print no line per record (tables, documents, files) say it too,
+    in the same words; and nothing when a record matched."""
+    from tests.ktrdump_support import syscall_batch
+
+    data, _ = build_trace([syscall_batch(6)])
+    path = tmp_path / "t.ktr"
+    path.write_bytes(data)
+    arguments = [argument.format(dir=tmp_path) for argument in view]
+    assert main([*arguments, "-p", "99999", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert f"ktrdump: {path}: the filters matched no records\n" in err.splitlines(True)
+    assert main([*arguments, "-p", "4242", str(path)]) == 0
+    assert "matched no records" not in capsys.readouterr().err
+
+
 def test_an_empty_time_window_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--since", "+2s", "--until", "+1s", "x.ktr"]) == 2
     assert capsys.readouterr().err == (

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ktrdump_support import build_trace, file_header, syscall_batch
+from ktrdump_support import START_NS, build_trace, file_header, syscall_batch
 
 import formats
 import ktrdump
@@ -275,3 +275,114 @@ def test_merged_events_feed_the_summary_and_chrome_stages() -> None:
     names = [e["name"] for e in json.loads(out.getvalue())["traceEvents"]
              if e.get("s") == "g"]
     assert names == ["skipped 2 damaged batches", "1 records out of order"]
+
+
+def _damaged_pair(tmp_path: Path) -> tuple[Path, Path, int]:
+    """Two traces of one thread each (4242, 4343); the first's middle batch damaged.
+    Returns their paths and the damaged batch's offset."""
+    data, offsets = build_trace([syscall_batch(6), syscall_batch(6), syscall_batch(6)])
+    damaged = bytearray(data)
+    damaged[offsets[1] + 40] ^= 0x01
+    first = tmp_path / "a.ktr"
+    first.write_bytes(damaged)
+    second = tmp_path / "b.ktr"
+    second.write_bytes(build_trace([syscall_batch(6, pid=4343)])[0])
+    return first, second, offsets[1]
+
+
+@pytest.mark.parametrize("view", [[], ["--json"], ["--format", "strace"]], ids=str)
+def test_merged_inputs_say_damage_in_band(tmp_path: Path, view: list[str]) -> None:
+    """Several inputs merged: the damage of one is said in-band as for a single input,
+    naming the file."""
+    import json
+    import subprocess
+    import sys
+
+    first, second, offset = _damaged_pair(tmp_path)
+    ktrdump_bin = str(Path(sys.executable).parent / "ktrdump")
+    done = subprocess.run([ktrdump_bin, *view, str(first), str(second)], capture_output=True,
+                          text=True, timeout=20)
+    assert done.returncode == 1
+    if view == ["--json"]:
+        lines = [json.loads(line) for line in done.stdout.splitlines()]
+        skips = [at for at, line in enumerate(lines) if line["type"] == "SKIP"]
+        assert [(lines[at]["offset"], lines[at]["file"]) for at in skips] == [
+            (offset, str(first))]
+        # In its place in time: after the first batch's records, before the third's.
+        mine = [(at, line["ts"]) for at, line in enumerate(lines) if line["pid"] == 4242]
+        assert all(at < skips[0] for at, ts in mine if ts < START_NS + 10**9)
+        assert all(at > skips[0] for at, ts in mine if ts >= START_NS + 2 * 10**9)
+        assert lines[skips[0]]["ts"] == max(ts for _, ts in mine if ts < START_NS + 10**9)
+    else:
+        marker = "--- ktr:" if view else " SKIP "
+        lines = [line for line in done.stdout.splitlines() if marker in line]
+        assert len(lines) == 1 and str(first) in lines[0] and f"offset {offset}" in lines[0]
+
+
+def test_per_thread_files_say_damage_in_band(tmp_path: Path) -> None:
+    """-ff: the damage line goes into every thread's file so far (as a DROP's), and
+    nothing to standard output; merged inputs name the file."""
+    import subprocess
+    import sys
+
+    first, second, offset = _damaged_pair(tmp_path)
+    ktrdump_bin = str(Path(sys.executable).parent / "ktrdump")
+    prefix = tmp_path / "out"
+    done = subprocess.run([ktrdump_bin, "--format", "strace", "-ff", "-o", str(prefix),
+                           str(first), str(second)], capture_output=True, text=True,
+                          timeout=20)
+    assert (done.returncode, done.stdout) == (1, "")
+    for tid in (4242, 4343):
+        lost = [line for line in (tmp_path / f"out.{tid}").read_text().splitlines()
+                if "--- ktr:" in line]
+        assert len(lost) == 1 and f"{first}: " in lost[0] and f"offset {offset}" in lost[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.lists(st.integers(0, 60), min_size=1,
+                                                       max_size=4)), max_size=6),
+                min_size=1, max_size=3),
+       st.sampled_from([0, 5, 1000]))
+def test_damage_notices_keep_their_place(inputs: list[list[list[int] | None]],
+                                         window_ns: int) -> None:
+    """A damaged region's notice comes after every record its input read before it and,
+    when that input's records are in time order, before those read after it; every
+    record and notice comes out once; without Late records the records stay in
+    time order (a notice never reorders them)."""
+    sources: list[tuple[str, list[list[Record] | ktrdump.Skipped]]] = []
+    for pid, events in enumerate(inputs, start=1):
+        batches: list[list[Record] | ktrdump.Skipped] = []
+        number = 0
+        for index, event in enumerate(events):
+            if event is None:
+                batches.append(ktrdump.Skipped(index, 1, 1, "damaged"))
+                continue
+            batches.append([rec(ts, pid, number + n) for n, ts in enumerate(event)])
+            number += len(event)
+        sources.append((f"in{pid}", batches))
+    merged: list[object] = []
+    for event in Merger(sources, MergeOptions(window_ns=window_ns)):
+        merged.extend(event if isinstance(event, list) else [event])
+    for pid, (name, batches) in enumerate(sources, start=1):
+        read = [item for batch in batches
+                for item in ([batch] if isinstance(batch, ktrdump.Skipped) else batch)]
+        shown = [item for item in merged if (isinstance(item, SourcedSkipped)
+                                             and item.source == name) or (
+            isinstance(item, Record) and item.pid == pid)]
+        assert sorted(map(id, shown)) == sorted(
+            id(item) for item in merged if item in shown) and len(shown) == len(read)
+        position = {id(item.notice if isinstance(item, SourcedSkipped) else item): at
+                    for at, item in enumerate(shown)}
+        stamps = [r.timestamp_ns for r in read if isinstance(r, Record)]
+        in_order = stamps == sorted(stamps)
+        for at, item in enumerate(read):
+            if not isinstance(item, ktrdump.Skipped):
+                continue
+            before = [r for r in read[:at] if isinstance(r, Record)]
+            after = [r for r in read[at + 1:] if isinstance(r, Record)]
+            assert all(position[id(r)] < position[id(item)] for r in before)
+            if in_order:
+                assert all(position[id(r)] > position[id(item)] for r in after)
+    records = [item for item in merged if isinstance(item, Record)]
+    if not any(isinstance(item, Late) for item in merged):
+        assert [r.timestamp_ns for r in records] == sorted(r.timestamp_ns for r in records)

@@ -213,6 +213,17 @@ def test_every_record_kind_has_a_table(tmp_path: Path) -> None:
     assert ("ENOSPC", 17) in drops
     paths = connection.sql(f"SELECT path FROM '{tmp_path}/ak.maps.parquet'").fetchall()
     assert ("/nonexistent/lib/libc.so.6",) in paths
+    # Every text column from the trace's bytes has its exact bytes beside it.
+    for table, column in (("maps", "path"), ("maps", "comm"), ("processes", "comm"),
+                          ("signals", "comm"), ("probes", "comm"), ("counters", "names")):
+        rows = connection.sql(f"SELECT {column}, {column}_bytes FROM "
+                              f"'{tmp_path}/ak.{table}.parquet'").fetchall()
+        assert rows, (table, column)
+        for text, exact in rows:
+            if isinstance(text, list):
+                assert text == [bytes(item).decode("utf-8", "replace") for item in exact]
+            else:
+                assert text == bytes(exact).decode("utf-8", "replace"), (table, column)
 
 
 @pytest.mark.parametrize("vector", ["all_kinds.ktr", "calls.ktr", "corrupt_middle.ktr"])
