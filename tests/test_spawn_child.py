@@ -21,7 +21,7 @@ from control_support import NR_OPENAT, record, tracer_of, wait_until
 
 from formats import Abi
 from ktr import _trampoline
-from ktr._control import ControlOptions
+from ktr._control import Control, ControlOptions
 from ktr._events import Lifecycle, SyscallEntry
 
 KTR = Path(sys.executable).parent / "ktr"
@@ -122,6 +122,20 @@ def test_argv_environment_and_fds_are_the_commands_own(tmp_path: Path, child_kin
     assert direct.returncode == traced.returncode == 0, traced.stderr
     assert f"fd {extra_read}\n".encode() in direct.stdout
     assert traced.stdout == direct.stdout
+
+
+def test_an_environment_given_replaces_the_recorders(
+    tmp_path: Path, child_kind: str, capfd: pytest.CaptureFixture[str],
+) -> None:
+    """``Control.spawn(argv, environment)``: exactly those variables, in that order."""
+    show = build_program(tmp_path, "show", SHOW)
+    control = Control()
+    control.spawn([str(show), "x"], {"B": "2", "A": "x=y", "EMPTY": ""})
+    result = control.run(lambda event: None)
+    assert result.exit_status == 0
+    lines = capfd.readouterr().out.splitlines()
+    assert [line for line in lines if not line.startswith("fd ")] == [
+        f"arg {show}", "arg x", "env B=2", "env A=x=y", "env EMPTY="]
 
 
 def test_with_the_trace_on_stdout_the_commands_stdout_is_stderr(tmp_path: Path) -> None:
