@@ -171,6 +171,10 @@ def fork_command(
     env = None if environment is None else [
         os.fsencode(key) + b"=" + os.fsencode(value) for key, value in environment.items()
     ]
+    if any(b"\0" in item for item in (*arguments, *(env or ()), *command.paths)):
+        # (execve's strings end at a NUL: the child would run something else)
+        raise _command_error("ktr: an argument or environment variable holds a NUL byte",
+                             errno_module.EINVAL)
     program, no_new_privs = (b"", False) if seccomp is None else (
         seccomp.encoded, seccomp.no_new_privs)
     trampoline = _trampoline.take_early()

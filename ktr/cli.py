@@ -76,7 +76,8 @@ def _main(argv: Sequence[str] | None, early_child: bool = False) -> tuple[int, i
                       else open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
     try:
         if early_child and arguments[:1] == ["record"] and threading.active_count() == 1:
-            _trampoline.start_early()
+            with contextlib.suppress(OSError):  # (then forked when it is needed, or said why)
+                _trampoline.start_early()
         return _run_command(arguments, closed, stderr)
     finally:
         _trampoline.dispose_early()  # (not started: -p, a usage error, --help)

@@ -23,6 +23,7 @@ from formats import Abi
 from ktr import _trampoline
 from ktr._control import Control, ControlOptions
 from ktr._events import Lifecycle, SyscallEntry
+from ktr.errors import TargetError
 
 KTR = Path(sys.executable).parent / "ktr"
 
@@ -166,3 +167,12 @@ def test_an_unused_early_child_is_reaped(tmp_path: Path) -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_nul_byte_in_an_argument_is_refused_before_any_fork() -> None:
+    """execve's strings end at a NUL: ``a\\0b`` would reach the command as ``a``."""
+    with pytest.raises(TargetError, match="NUL byte") as raised:
+        Control().spawn(["true", "a\0b"])
+    assert raised.value.exit_status == 127
+    with pytest.raises(TargetError, match="NUL byte"):
+        Control().spawn(["true"], {"A": "x\0y"})
