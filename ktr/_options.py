@@ -465,9 +465,9 @@ def _build_parser() -> _Parser:
     control = parser.add_argument_group("process control")
     control.add_argument("--spin-us", type=_ranged(int, *SPIN_US_RANGE),
                          default=None, metavar="US",
-                         help=f"poll for stops this long before blocking (default "
-                              f"{DEFAULT_SPIN_US}; 0 always blocks; {_range(SPIN_US_RANGE)}; "
-                              "refused with -t w, -t S, -F alone: they use no ptrace)")
+                         help=f"poll for ptrace stops this long before blocking; refused "
+                              f"with -t w, -t S, -F alone: they use no ptrace (default "
+                              f"{DEFAULT_SPIN_US}; 0 always blocks; {_range(SPIN_US_RANGE)})")
     control.add_argument("--pin", nargs="?", const=-1, type=int, default=None, metavar="CPU",
                          help="run the recorder and its tracees on one CPU, making "
                               "ptrace stops cheap (default: not pinned; --pin alone: the "
