@@ -119,8 +119,18 @@ _early: Trampoline | None = None
 def start() -> Trampoline:
     """Fork a child that waits for ``send`` and the release (the caller has one thread)."""
     instructions_read, instructions_write = os.pipe()  # (both close-on-exec)
-    error_read, error_write = os.pipe2(os.O_CLOEXEC)
-    pid = os.fork()
+    try:
+        error_read, error_write = os.pipe2(os.O_CLOEXEC)
+    except OSError:
+        os.close(instructions_read)
+        os.close(instructions_write)
+        raise
+    try:
+        pid = os.fork()
+    except OSError:
+        for fd in (instructions_read, instructions_write, error_read, error_write):
+            os.close(fd)
+        raise
     if pid == 0:  # pragma: no cover - the child; it never returns
         try:
             os.close(instructions_write)
