@@ -61,6 +61,11 @@ PIN_WITHOUT_PTRACE = ("it makes ptrace stops cheap, and -t w, -t S or -F alone r
                       "without ptrace (nothing is stopped); to run the program on one CPU, "
                       "start it under taskset")
 
+#: Why --spin-us is refused there too: it is how long the ptrace loop polls for a stop
+#: before it blocks; without ptrace nothing stops and there is no such loop.
+SPIN_WITHOUT_PTRACE = ("it is how long ktr polls for ptrace stops, and -t w, -t S or -F alone "
+                       "record without ptrace (nothing is stopped)")
+
 #: --spin-us's range: spinning longer than a scheduler tick or two buys nothing.
 SPIN_US_RANGE = (0, 1_000_000)
 #: --interval (ms between counter readings) and --max-probes (uprobes are
@@ -167,6 +172,8 @@ class RecordOptions:
                              f"not {self.sample_hz!r}")
         if self.pin_cpu is not None and self.records_without_ptrace:
             raise UsageError(f"ktr record: --pin: {PIN_WITHOUT_PTRACE}")
+        if self.spin_us != DEFAULT_SPIN_US and self.records_without_ptrace:
+            raise UsageError(f"ktr record: --spin-us: {SPIN_WITHOUT_PTRACE}")
         if not (0 <= self.stack_bytes <= MAX_STACK_BYTES and self.stack_bytes % 8 == 0):
             raise UsageError(f"stack_bytes must be a multiple of 8 from 0 to {MAX_STACK_BYTES}, "
                              f"not {self.stack_bytes!r}")
@@ -328,7 +335,7 @@ and dies with the recording. Attaching (-p, -g) cannot use the filter.
 few microseconds instead of tens, but the program sees the changed affinity
 mask and its threads run one at a time. The choice is recorded in the file.
 Recordings without ptrace (-t w, -t S, -F alone) stop nothing: --pin is
-refused there (taskset pins a program).
+refused there (taskset pins a program), and so is --spin-us.
 
 exit status: the started command's (if signal N killed it, ktr dies of N too
 once the trace is complete, as strace does, leaving no core of its own; 127 if
@@ -465,8 +472,9 @@ def _build_parser() -> _Parser:
                           help="keep no copies of deleted or replaced mapped files")
     control = parser.add_argument_group("process control")
     control.add_argument("--spin-us", type=_ranged(int, *SPIN_US_RANGE),
-                         default=DEFAULT_SPIN_US, metavar="US",
-                         help=f"poll for stops this long before blocking (default "
+                         default=None, metavar="US",
+                         help=f"poll for ptrace stops this long before blocking; refused "
+                              f"with -t w, -t S, -F alone: they use no ptrace (default "
                               f"{DEFAULT_SPIN_US}; 0 always blocks; {_range(SPIN_US_RANGE)})")
     control.add_argument("--pin", nargs="?", const=-1, type=int, default=None, metavar="CPU",
                          help="run the recorder and its tracees on one CPU, making "
@@ -609,7 +617,7 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         pin_cpu = min(os.sched_getaffinity(0))
     if pin_cpu is not None and pin_cpu not in os.sched_getaffinity(0):
         raise UsageError(f"ktr record: --pin: CPU {pin_cpu} is not available to ktr")
-    return RecordOptions(
+    options = RecordOptions(
         output=arguments.output,
         append=arguments.append,
         facilities=facilities,
@@ -621,7 +629,8 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         syscalls=selection,
         quiet=arguments.quiet,
         queue=_queue_parameters(arguments),
-        spin_us=0 if pin_cpu is not None else arguments.spin_us,
+        spin_us=(0 if pin_cpu is not None else DEFAULT_SPIN_US if arguments.spin_us is None
+                 else arguments.spin_us),
         pin_cpu=pin_cpu,
         seccomp=arguments.seccomp,
         pids=tuple(pids),
@@ -635,6 +644,10 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         probes=probe_specs,
         max_probes=arguments.max_probes,
     )
+    if arguments.spin_us is not None and options.records_without_ptrace:
+        # (__post_init__ refuses a value other than the default; this, the option given)
+        raise UsageError(f"ktr record: --spin-us: {SPIN_WITHOUT_PTRACE}")
+    return options
 
 
 def _queue_parameters(arguments: argparse.Namespace) -> QueueParameters:

@@ -185,15 +185,17 @@ class PerfAttach:
         if self._descendants:
             self._watch_lenient(existing)
 
-    def spawn(self, argv: Sequence[str]) -> int:
+    def spawn(self, argv: Sequence[str], *, stdout_from_stderr: bool = False) -> int:
         """Fork ``argv`` held before its exec and open every watcher's events on
         it, enabled by its exec; its pid. ``release`` lets it exec (a command that
         cannot be executed fails there: 127 or 126). TargetError (one line) if its
         events are refused; the child is killed then. Must be called before the recorder
-        starts any other thread (it forks)."""
+        starts any other thread (it forks). ``stdout_from_stderr``: the command's
+        standard output is ktr's standard error (``-o -``)."""
         if self._spawned is not None or self._processes:
             raise RuntimeError("ktr: one spawned command per recording, and no targets")
-        child = fork_command(resolve_command(argv), argv, None, None)
+        child = fork_command(resolve_command(argv), argv, None, None,
+                             stdout_from_stderr=stdout_from_stderr)
         pid = child.pid
         pidfd = -1
         try:

@@ -552,7 +552,8 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
         # but a started command, held before its exec: it is killed.
         if options.command:
             # (forks: before any thread exists; the descriptor starts its writer)
-            spawned = _with_command_stdout(options, lambda: watching.spawn(options.command))
+            spawned = watching.spawn(options.command,
+                                     stdout_from_stderr=options.output == "-")
         else:
             attach.attach(options.pids, options.process_group)
         failures: list[OutputError] = []
@@ -654,22 +655,9 @@ def _check_stdout_open() -> None:
 
 
 def _spawn(control: Control, options: RecordOptions) -> int:
-    return _with_command_stdout(options, lambda: control.spawn(list(options.command)))
-
-
-def _with_command_stdout(options: RecordOptions, spawn: Callable[[], int]) -> int:
-    """``spawn()``, the child inheriting the standard output the command gets."""
-    if options.output != "-":
-        return spawn()
-    # The trace owns standard output: the command writes its output to
-    # standard error instead, so the trace stream stays clean.
-    saved = os.dup(1)
-    try:
-        os.dup2(2, 1)
-        return spawn()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+    # With -o - the trace owns standard output: the command writes its output
+    # to standard error instead, so the trace stream stays clean.
+    return control.spawn(list(options.command), stdout_from_stderr=options.output == "-")
 
 
 def _kill_spawned(pid: int) -> None:

@@ -5,8 +5,8 @@ mapping; x32 numbers without the x32 bit) into a filter that returns
 ``SECCOMP_RET_TRACE`` for the selected numbers and ``SECCOMP_RET_ALLOW`` for
 everything else — including unknown architectures,
 numbers outside any table and x32 calls not selected. ``PreparedFilter`` holds
-the program in ctypes memory so that the spawned child, between fork and
-exec, only makes two or three C calls to install it.
+the program's bytes for the spawned child (``_trampoline``), which installs
+it between its release and exec with two or three prctl calls.
 
 Guarantees: the filter never denies, kills, errors or changes a syscall; with
 a tracer using PTRACE_O_TRACESECCOMP the program's behaviour is unchanged.
@@ -22,7 +22,6 @@ the recording. Attach mode cannot install filters at all.
 
 from __future__ import annotations
 
-import ctypes
 import struct
 from collections.abc import Mapping
 
@@ -43,12 +42,8 @@ BPF_MAXINSNS = 4096
 # linux/seccomp.h
 SECCOMP_RET_ALLOW = 0x7FFF_0000
 SECCOMP_RET_TRACE = 0x7FF0_0000
-SECCOMP_MODE_FILTER = 2
 SECCOMP_DATA_NR = 0
 SECCOMP_DATA_ARCH = 4
-
-PR_SET_SECCOMP = 22
-PR_SET_NO_NEW_PRIVS = 38
 
 Instruction = tuple[int, int, int, int]  # code, jt, jf, k
 _pack_instruction = struct.Struct("<HBBI").pack
@@ -143,34 +138,11 @@ def run_program(program: list[Instruction], arch: int, nr: int) -> int:
             raise ValueError(f"unexpected BPF instruction {code:#x}")
 
 
-class _SockFprog(ctypes.Structure):
-    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
-
-
 class PreparedFilter:
-    """A filter ready to be installed in a freshly forked child.
-
-    Everything is allocated up front; ``install`` makes only prctl calls.
-    """
+    """A filter ready to be sent to the spawned child (``_trampoline`` installs it
+    between its release and exec, with prctl calls alone)."""
 
     def __init__(self, selection: Selection) -> None:
         self.program = build_program(selection)
-        encoded = encode_program(self.program)
-        self._instructions = ctypes.create_string_buffer(encoded, len(encoded))
-        self._fprog = _SockFprog(len(self.program), ctypes.addressof(self._instructions))
-        self._fprog_address = ctypes.addressof(self._fprog)
+        self.encoded = encode_program(self.program)  # struct sock_filter[]
         self.no_new_privs = not has_capability(CAP_SYS_ADMIN)
-        # the C library through the process's own symbol table (dlopen(NULL))
-        self._prctl = ctypes.CDLL(None, use_errno=True)["prctl"]
-        self._prctl.argtypes = (
-            ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong
-        )
-        self._prctl.restype = ctypes.c_int
-
-    def install(self) -> None:
-        """Install in the calling process (the spawned child, just before exec)."""
-        prctl = self._prctl
-        if self.no_new_privs and prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
-        if prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, self._fprog_address, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")

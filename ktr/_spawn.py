@@ -4,15 +4,13 @@ The command is resolved against ``PATH`` in the recorder. One that cannot be
 executed (missing, not executable, not a format the kernel runs) is still
 forked and tried, so the trace holds BEGIN, the failed execve(s) and END, as
 for any recording; ``exec_error`` is then the one line to print.
-The child is forked and blocks reading a pipe; the control loop seizes it,
-sets it up to stop at its syscalls, and only then releases it, so its execve
-and everything after are seen. Between the release and exec the child does
-only: reset SIGPIPE/SIGXFSZ to their default dispositions (Python ignores them
-at start-up; the command must not inherit that), optionally install the
-seccomp filter, and execve (each PATH candidate in turn when the command was
-not found, as execvp). If execve fails, the child writes the errno to a
-close-on-exec pipe and exits as a shell does: 127 when nothing was found
-(ENOENT, ENOTDIR), 126 otherwise (EACCES, ENOEXEC, ...).
+The child (``_trampoline``: forked early by ``ktr record``, while the
+interpreter is small, so that its execve does not tear down the recorder's
+address space) blocks reading a pipe; the control loop seizes it, sets it up
+to stop at its syscalls, and only then releases it, so its execve and
+everything after are seen. What the child does between the release and exec,
+and its exit statuses (127 when nothing was found, 126 when execve failed
+otherwise), are ``_trampoline``'s.
 
 Guarantees: ``fork_command`` refuses to fork while the recorder has more than
 one thread (fork in a threaded process may deadlock the child); the child
@@ -25,19 +23,18 @@ are close-on-exec; the child inherits the rest, as it would without ktr).
 
 from __future__ import annotations
 
-import contextlib
 import errno as errno_module
 import os
-import signal
 import threading
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from . import _trampoline
 from ._seccomp import PreparedFilter
 from .errors import TargetError
 
-COMMAND_NOT_FOUND_STATUS = 127  # as shells: not found
-COMMAND_NOT_EXECUTABLE_STATUS = 126  # found, but execve failed otherwise (EACCES, ENOEXEC)
+COMMAND_NOT_FOUND_STATUS = _trampoline.NOT_FOUND_STATUS
+COMMAND_NOT_EXECUTABLE_STATUS = _trampoline.NOT_EXECUTABLE_STATUS
 
 
 def _command_error(message: str, error_number: int) -> TargetError:
@@ -162,71 +159,49 @@ def fork_command(
     argv: Sequence[str | bytes],
     environment: Mapping[str, str] | None,
     seccomp: PreparedFilter | None,
+    *,
+    stdout_from_stderr: bool = False,
 ) -> SpawnedChild:
-    """Fork the child; it waits for ``release()`` and then execs ``command``'s paths
-    in turn."""
-    if _thread_count() > 1:
-        raise RuntimeError(
-            "ktr: spawn() must run before the recorder starts other threads "
-            "(forking a threaded process is unsafe)"
-        )
+    """The child that execs ``command``'s paths in turn once ``release()``d: the
+    one ``ktr record`` forked early (``_trampoline``), else one forked now.
+
+    ``stdout_from_stderr``: the command's fd 1 is a copy of its fd 2 (``-o -``:
+    the trace owns standard output)."""
     arguments = [os.fsencode(argument) for argument in argv]
-    env = None if environment is None else {
-        os.fsencode(key): os.fsencode(value) for key, value in environment.items()
-    }
-    release_read, release_write = os.pipe()
-    error_read, error_write = os.pipe2(os.O_CLOEXEC)
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child; it never returns
-        _child(release_read, release_write, error_read, error_write,
-               command.paths, arguments, env, seccomp)
-    os.close(release_read)
-    os.close(error_write)
-    return SpawnedChild(pid, command, release_write, error_read)
-
-
-def _child(
-    release_read: int,
-    release_write: int,
-    error_read: int,
-    error_write: int,
-    paths: tuple[bytes, ...],
-    arguments: list[bytes],
-    env: dict[bytes, bytes] | None,
-    seccomp: PreparedFilter | None,
-) -> None:  # pragma: no cover - runs in the forked child
-    status = COMMAND_NOT_FOUND_STATUS
-    try:
-        os.close(release_write)
-        os.close(error_read)
-        while True:
-            try:
-                go = os.read(release_read, 1)
+    env = None if environment is None else [
+        os.fsencode(key) + b"=" + os.fsencode(value) for key, value in environment.items()
+    ]
+    if any(b"\0" in item for item in (*arguments, *(env or ()), *command.paths)):
+        # (execve's strings end at a NUL: the child would run something else)
+        raise _command_error("ktr: an argument or environment variable holds a NUL byte",
+                             errno_module.EINVAL)
+    program, no_new_privs = (b"", False) if seccomp is None else (
+        seccomp.encoded, seccomp.no_new_privs)
+    trampoline = _trampoline.take_early()
+    while True:
+        if trampoline is None:
+            if _thread_count() > 1:
+                raise RuntimeError(
+                    "ktr: spawn() must run before the recorder starts other threads "
+                    "(forking a threaded process is unsafe)"
+                )
+            trampoline = _trampoline.start()
+            fresh = True
+        else:
+            fresh = False
+        try:
+            # (ready: an exec helper's exec is over before the child is seized)
+            if trampoline.wait_ready():
+                trampoline.send(command.paths, arguments, env, program, no_new_privs,
+                                stdout_from_stderr)
                 break
-            except InterruptedError:
-                continue
-        os.close(release_read)
-        if not go:  # the recorder went away before taking control
-            os._exit(status)
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
-        if seccomp is not None:
-            seccomp.install()
-        number = errno_module.ENOENT
-        for path in paths:  # (execvp's search: on past what is not there)
-            try:
-                if env is None:
-                    os.execv(path, arguments)
-                else:
-                    os.execve(path, arguments, env)
-            except OSError as error:
-                number = error.errno or errno_module.EIO
-                if number not in _NOT_FOUND:
-                    break
-        if number not in _NOT_FOUND:
-            status = COMMAND_NOT_EXECUTABLE_STATUS
-        with contextlib.suppress(OSError):
-            os.write(error_write, number.to_bytes(4, "little"))
-    except BaseException:
-        pass
-    os._exit(status)
+            error: OSError = ChildProcessError(errno_module.ESRCH, "the child is gone")
+        except OSError as failure:
+            error = failure
+        trampoline.dispose()
+        if fresh:
+            raise TargetError(f"ktr: the command died before it could run ({error})",
+                              trampoline.pid)
+        trampoline = None  # the early child is gone (a signal): fork one now
+    return SpawnedChild(trampoline.pid, command, trampoline.instructions_fd,
+                        trampoline.error_fd)

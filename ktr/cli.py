@@ -21,27 +21,37 @@ import threading
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
-# The recorder's modules make only objects that live as long as the process:
-# the collector, paused while they load, would walk them again and again for
-# nothing (about a tenth of the import time). Their value and state classes
-# are NamedTuples or slotted classes, options alone dataclasses: a dataclass
-# compiles its generated methods at every start, about a millisecond each.
-_collecting = gc.isenabled()
-gc.disable()
-try:
-    from . import __version__
-    from ._options import parse_record_arguments, record_usage
-    from ._recorder import record, summary_lines
-    from .errors import KtrError, OutputError, UsageError, errno_text
-finally:
-    if _collecting:
-        # Frozen: the first collections after the load would otherwise walk
-        # them all once more (about 2 % of a start-up's instructions).
-        gc.freeze()
-        gc.enable()
+from . import __version__, _trampoline
+from .errors import KtrError, OutputError, UsageError, errno_text
+
+
+def _load_recorder() -> None:
+    """Import the recorder's modules (about 90 ms), after ``run`` has forked the
+    command's child while the interpreter is small (``_trampoline``).
+
+    The recorder's modules make only objects that live as long as the process:
+    the collector, paused while they load, would walk them again and again for
+    nothing (about a tenth of the import time). Their value and state classes
+    are NamedTuples or slotted classes, options alone dataclasses: a dataclass
+    compiles its generated methods at every start, about a millisecond each.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        from . import _options, _recorder  # noqa: F401
+    finally:
+        if collecting:
+            # Frozen: the first collections after the load would otherwise walk
+            # them all once more (about 2 % of a start-up's instructions).
+            gc.freeze()
+            gc.enable()
+
 
 def _usage() -> str:
     """Every ``ktr record`` option (argparse's usage of its parser), ``--version``."""
+    _load_recorder()
+    from ._options import record_usage
+
     return (f"{record_usage().rstrip()}\n       ktr --version\n\n"
             "Record what processes do into a trace file; read it with ktrdump.\n"
             "`ktr record --help` describes every option.\n")
@@ -56,13 +66,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _main(argv)[0]
 
 
-def _main(argv: Sequence[str] | None) -> tuple[int, int]:
+def _main(argv: Sequence[str] | None, early_child: bool = False) -> tuple[int, int]:
     """The exit status, and the signal to die of (the one that killed the command,
-    when the recording ended with it; else 0)."""
+    when the recording ended with it; else 0). ``early_child``: fork the
+    command's child before loading the recorder (``run``, a process of its own)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     closed = _occupy_closed_standard_fds()
     stderr: TextIO = (sys.stderr if sys.stderr is not None and 2 not in closed
                       else open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
+    try:
+        if early_child and arguments[:1] == ["record"] and threading.active_count() == 1:
+            with contextlib.suppress(OSError):  # (then forked when it is needed, or said why)
+                _trampoline.start_early()
+        return _run_command(arguments, closed, stderr)
+    finally:
+        _trampoline.dispose_early()  # (not started: -p, a usage error, --help)
+
+
+def _run_command(arguments: list[str], closed: frozenset[int],
+                 stderr: TextIO) -> tuple[int, int]:
     try:
         if not arguments:
             # A usage error, as argparse's: on stderr, status 2.
@@ -76,7 +98,13 @@ def _main(argv: Sequence[str] | None) -> tuple[int, int]:
             return 0, 0
         if arguments[0] != "record":
             raise UsageError(f"ktr: unknown command {arguments[0]!r} (try ktr record --help)")
+        _load_recorder()
+        from ._options import parse_record_arguments
+        from ._recorder import record, summary_lines
+
         options = parse_record_arguments(arguments[1:])
+        if not options.command:
+            _trampoline.dispose_early()  # (before attaching: the loop reaps every child)
         if options.list_counters:
             from ._perf import available_counters
 
@@ -117,7 +145,7 @@ def run() -> NoReturn:
     the standard streams are flushed; a non-daemon thread still alive gets
     the normal exit, which waits for it.
     """
-    status, signo = _main(None)
+    status, signo = _main(None, early_child=True)
     if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
            if thread is not threading.main_thread()):
         sys.exit(status)

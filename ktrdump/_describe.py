@@ -121,9 +121,9 @@ epoch), ``call`` (the call id, on every record of a call). Then:
 - CNT: ``counters`` (object: name → cumulative value for the thread),
   ``final`` (bool: the reading at thread exit), ``enabled_ns``,
   ``running_ns``, ``user_only`` (bool); ``not_supported`` (the counters asked
-  for that this machine could not count, the header's
-  ``counters_not_supported``: perf stat's ``<not supported>``; only when
-  there are some)
+  for that this machine could not count, the ``counters_not_supported`` of
+  the record's recording (its BEGIN's; the header's before any BEGIN): perf
+  stat's ``<not supported>``; only when there are some)
 - EMUL: ``name``
 - USER: ``label``, ``len``, ``data`` (hex)
 - ARG: ``argv`` (list of strings); ENV: ``env`` (list of strings)
@@ -298,6 +298,7 @@ _STRUCT = int(RecordKind.STRUCT)
 _PROC = int(RecordKind.PROC)
 _MMAP = int(RecordKind.MMAP)
 _PROBE_DEF = int(RecordKind.PROBE_DEF)
+_BEGIN = int(RecordKind.BEGIN)
 _UNFINISHED = 1  # formats.SyscallFlag.UNFINISHED
 _DETACHED = 2  # formats.SyscallFlag.DETACHED (with UNFINISHED)
 #: STRU names that are not C structures (kdump prints "struct NAME" for the others).
@@ -434,6 +435,9 @@ class _RecordDescriber(LineView):
         track_fds = options.fd_paths and not options.raw
         self.tracker = CallTracker(track_fds=track_fds, facilities=recorded_facilities(header))
         self.probe_table = ProbeTable()
+        # -C counters the machine could not count, "<not supported>" on CNT records:
+        # the header's (the first recording's), then each BEGIN's (``_learn_begin``)
+        self._not_supported = _perfviews.counters_not_supported(header)
         self.set_filter(record_filter(options))
         self._plans = self.tracker.plans
         self._track = track_fds
@@ -458,14 +462,25 @@ class _RecordDescriber(LineView):
             return
         learn = self.probe_table.learn
 
+        learn_begin = self._learn_begin
+
         def keep_learning(record: Record) -> bool:
             if keep(record):
                 return True
             if record[0] == _PROBE_DEF:
                 learn(record[6])  # type: ignore[arg-type]
+            elif record[0] == _BEGIN:
+                learn_begin(record[6])
             return False
 
         self.tracker.keep = keep_learning
+
+    def _learn_begin(self, payload: Any) -> None:
+        """A recording starts (shown or not): the counters it could not count are its
+        own, not the file header's (an appended recording's BEGIN has them)."""
+        options = _model.begin_options(payload)
+        if options is not None:
+            self._not_supported = _perfviews.options_not_supported(options)
 
     # -- the loop over the call layer's events ------------------------------------
 
@@ -594,8 +609,6 @@ class TextDescriber(_RecordDescriber):
     def __init__(self, options: Options, names: Names | None = None,
                  header: FileHeader | None = None) -> None:
         super().__init__(options, names, header)
-        # -C counters the machine could not count: "<not supported>" on CNT lines
-        self._not_supported = _perfviews.counters_not_supported(header)
         self._hex = options.hex_dump
         self._width = options.width
         self._max_data = options.max_data
@@ -887,6 +900,7 @@ class TextDescriber(_RecordDescriber):
 
     def _begin(self, head: str, record: Record) -> str:
         payload: Any = record[6]
+        self._learn_begin(payload)
         line = (f"{head}BEGIN recording started by ktr {display_text(payload.version)} "
                 f"(recorder pid {payload.recorder_pid})")
         options = _model.begin_options(payload)
@@ -938,8 +952,6 @@ class JsonDescriber(_RecordDescriber):
                  header: FileHeader | None = None) -> None:
         super().__init__(options, names, header)
         self._stamp = 2
-        # -C counters the machine could not count: "not_supported" on CNT lines
-        self._not_supported = _perfviews.counters_not_supported(header)
         self._syscalls: dict[tuple[int, int], str] = Cache()
         self._errnos: dict[int, str] = Cache()
         # args_decoded: strings and fd descriptions as they are, not display-escaped
@@ -1195,6 +1207,7 @@ class JsonDescriber(_RecordDescriber):
 
     def _begin(self, head: str, record: Record) -> str:
         payload: Any = record[6]
+        self._learn_begin(payload)
         options = _model.begin_options(payload)
         # Re-encoded (ASCII, one line): the record's bytes may hold anything.
         encoded = "null" if options is None else json.dumps(json_safe(options),

@@ -30,7 +30,7 @@ Does not: read files or know where records come from.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from formats import (
@@ -47,6 +47,7 @@ from formats import (
 )
 
 from ._merge import MergeOptions
+from ._model import begin_options
 from ._reader import TraceReader
 
 # -------------------------------------------------------------------- text
@@ -107,9 +108,22 @@ def cnt_json(payload: Cnt, not_supported: Sequence[str] = ()) -> str:
 
 
 def counters_not_supported(header: FileHeader | None) -> list[str]:
-    """The header's ``counters_not_supported`` (-C counters the machine could not count)."""
-    missing = header.options.get("counters_not_supported") if header is not None else None
+    """The header's ``counters_not_supported`` (-C counters the machine could not count):
+    the first recording's. An appended recording's own are in its BEGIN
+    (``options_not_supported`` of ``_model.begin_options``)."""
+    return options_not_supported(header.options) if header is not None else []
+
+
+def options_not_supported(options: Mapping[str, object]) -> list[str]:
+    """A recording's ``counters_not_supported``, from its options (header or BEGIN)."""
+    missing = options.get("counters_not_supported")
     return [str(name) for name in missing] if isinstance(missing, list) else []
+
+
+def options_counters(options: Mapping[str, object]) -> list[str]:
+    """A recording's -C counters, in the order asked."""
+    asked = options.get("counters")
+    return [str(name) for name in asked] if isinstance(asked, list) else []
 
 
 # ----------------------------------------------------------------- tallies
@@ -225,22 +239,37 @@ def ktr_stops_note(header: FileHeader | None) -> str | None:
 
 
 class CounterTally:
-    """Each thread's last counter reading (a final one wins)."""
+    """Each thread's last counter reading (a final one wins), with the counters its
+    recording could not count (``begin``: appended recordings each have their own)."""
 
     def __init__(self) -> None:
-        self.readings: dict[tuple[int, int], tuple[str, Cnt]] = {}
+        #: (pid, tid) -> comm, reading, its recording's not-supported counters (None:
+        #: no BEGIN seen before it, the header's apply)
+        self.readings: dict[tuple[int, int], tuple[str, Cnt, tuple[str, ...] | None]] = {}
         #: -C counters the recorder could not count (the header's
         #: ``counters_not_supported``), and the order they were asked in
         self.not_supported: list[str] = []
         self.requested: list[str] = []
+        self._recording: tuple[str, ...] | None = None  # the current recording's (BEGIN)
+        self._asked: list[str] = []  # -C names of the BEGINs seen, in order
 
     def use_header(self, header: FileHeader | None) -> None:
-        """Take the not-supported counters (and the -C order) from the trace's header."""
+        """Take the not-supported counters (and the -C order) from the trace's header:
+        for readings before any BEGIN (a recording's BEGIN says its own)."""
         if header is None:
             return
-        asked = header.options.get("counters")
         self.not_supported = counters_not_supported(header)
-        self.requested = [str(name) for name in asked] if isinstance(asked, list) else []
+        asked = options_counters(header.options)
+        self.requested = asked + [name for name in self._asked if name not in asked]
+
+    def begin(self, record: Record) -> None:
+        """A BEGIN: the readings after it are its recording's."""
+        options = begin_options(record.payload)  # type: ignore[arg-type]
+        if options is None:
+            return
+        self._recording = tuple(options_not_supported(options))
+        self._asked += [name for name in options_counters(options) if name not in self._asked]
+        self.requested += [name for name in self._asked if name not in self.requested]
 
     def add(self, record: Record) -> None:
         payload: Any = record.payload
@@ -249,36 +278,43 @@ class CounterTally:
         if held is not None and held[1].flags & CntFlag.FINAL and not (
                 payload.flags & CntFlag.FINAL):
             return
-        self.readings[key] = (record.comm.decode("utf-8", "replace"), payload)
+        self.readings[key] = (record.comm.decode("utf-8", "replace"), payload, self._recording)
 
     def lines(self) -> list[str]:
         """A per-thread table like ``perf stat --per-thread`` (empty without CNT)."""
         if not self.readings:
             return []
         names: list[str] = []
-        for _, payload in self.readings.values():
+        for _, payload, _missing in self.readings.values():
             for name in _counters(payload):
                 if name not in names:
                     names.append(name)
+        # each reading's recording: what it could not count (perf stat's way)
+        unsupported = {key: self.not_supported if missing is None else missing
+                       for key, (_, _, missing) in self.readings.items()}
+        shown_missing = {name for missing in unsupported.values() for name in missing}
         missing = [name for name in self.not_supported if name not in names]
-        if missing:
-            # perf stat's way: in the order asked, "<not supported>" for those
+        missing += [name for name in sorted(shown_missing)
+                    if name not in names and name not in missing]
+        if shown_missing:
+            # in the order asked, "<not supported>" for those
             names += missing
             order = {name: index for index, name in enumerate(self.requested)}
             names.sort(key=lambda name: order.get(name, len(order)))
-        widths = [max(len(name), 14, len(_NOT_SUPPORTED) if name in missing else 0)
+        widths = [max(len(name), 14, len(_NOT_SUPPORTED) if name in shown_missing else 0)
                   for name in names]
         head = f"{'pid':>7} {'tid':>7} {'comm':<16} " + " ".join(
             f"{name:>{width}}" for name, width in zip(names, widths, strict=True))
         rows = ["counters per thread (CNT, last reading; * not final):", head]
         totals = dict.fromkeys(names, 0)
-        for (pid, tid), (comm, payload) in sorted(self.readings.items()):
+        for (pid, tid), (comm, payload, _missing) in sorted(self.readings.items()):
             values = _counters(payload)
             cells = []
             for name, width in zip(names, widths, strict=True):
                 value = values.get(name)
                 if value is None:
-                    cells.append(f"{_NOT_SUPPORTED if name in missing else '-':>{width}}")
+                    cell = _NOT_SUPPORTED if name in unsupported[pid, tid] else "-"
+                    cells.append(f"{cell:>{width}}")
                     continue
                 totals[name] += value
                 cells.append(f"{_counter_value(name, value):>{width}}")

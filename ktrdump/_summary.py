@@ -136,6 +136,7 @@ _SYSCALL = int(RecordKind.SYSCALL)
 _SYSRET = int(RecordKind.SYSRET)
 _DROP = int(RecordKind.DROP)
 _END = int(RecordKind.END)
+_BEGIN = int(RecordKind.BEGIN)
 _CSW = int(RecordKind.CSW)
 _CNT = int(RecordKind.CNT)
 _PERF_KINDS = frozenset({_CSW, _CNT})
@@ -309,6 +310,8 @@ class SyscallSummary:
             self.dropped[drop.error] = self.dropped.get(drop.error, 0) + drop.lost
         elif kind == _END:
             self._end(record)
+        elif kind == _BEGIN:
+            self.counters.begin(record)
         elif kind in _PERF_KINDS:
             self._perf_record(record)
 
@@ -419,10 +422,13 @@ class SyscallSummary:
                         self._perf_record(record)
                 except formats.PayloadError:
                     self.malformed += 1
-            elif kind == _END:  # one per recording
+            elif kind in (_END, _BEGIN):  # one per recording
                 try:
                     for record in formats.codec(order).iter_records(data[position:stop]):
-                        self._end(record)
+                        if kind == _BEGIN:
+                            self.counters.begin(record)
+                        else:
+                            self._end(record)
                 except formats.PayloadError:
                     self.malformed += 1
                 if kind in tapped:

@@ -943,7 +943,8 @@ def _of_kinds(events: Iterator[Any], kinds: frozenset[int]) -> Iterator[Any]:
     """``events`` with only the records of ``kinds`` (``-t``) in its batches, and those
     every table needs: DROPs (losses are always reported), maps (they symbolize the
     samples) and probe definitions (they name the probes)."""
-    shown = kinds | CONTEXT_KINDS | {int(formats.RecordKind.DROP)}
+    # (and BEGIN: which counters its recording could not count)
+    shown = kinds | CONTEXT_KINDS | {int(formats.RecordKind.DROP), int(formats.RecordKind.BEGIN)}
     for event in events:
         yield [record for record in event if record[0] in shown] if isinstance(
             event, list) else event

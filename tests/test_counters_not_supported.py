@@ -90,3 +90,45 @@ def test_no_counter_left_fails_as_before(tmp_path: Path) -> None:
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and "cycles" in lines[0] and "ENOENT" in lines[0], done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_each_appended_recording_says_its_own_unsupported_counters(tmp_path: Path) -> None:
+    """``ktr record -a`` appends a recording: the file header stays the first one's,
+    the BEGIN of each says what its recording could not count. ktrdump took the
+    header's for all: a later ``-C cycles,...`` lost its ``<not supported>`` and an
+    earlier one's was shown on a later recording that did not ask for cycles. Text
+    (with and without -t C, which hides BEGIN), JSON and the summary, per recording."""
+    missing = _perf_not_supported()
+    assert "cycles" in missing
+    trace = tmp_path / "appended.ktr"
+    asked = [["-C", "task-clock"], ["-a", "-C", "cycles,task-clock"], ["-a", "-C", "task-clock"]]
+    for arguments in asked:
+        done = subprocess.run([str(KTR), "record", "-q", *arguments, "-o", str(trace), "--",
+                               "/bin/true"], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in subprocess.run(
+        [str(KTRDUMP), "--json", str(trace)], check=True, capture_output=True,
+        text=True).stdout.splitlines()]
+    begins = [record for record in records if record["type"] == "BEGIN"]
+    assert [begin["options"].get("counters_not_supported") for begin in begins] == [
+        None, ["cycles"], None]
+    counts = [record for record in records if record["type"] == "CNT" and record["final"]]
+    assert [count.get("not_supported") for count in counts] == [None, ["cycles"], None]
+    pids = [count["pid"] for count in counts]
+
+    for filtered in ([], ["-t", "C"]):
+        text = subprocess.run([str(KTRDUMP), *filtered, str(trace)], check=True,
+                              capture_output=True, text=True).stdout
+        finals = [line for line in text.splitlines() if " CNT " in line and "final" in line]
+        assert [("cycles=<not supported>" in line) for line in finals] == [
+            False, True, False], finals
+
+    summary = subprocess.run([str(KTRDUMP), "--summary", str(trace)], check=True,
+                             capture_output=True, text=True).stdout.splitlines()
+    start = summary.index("counters per thread (CNT, last reading; * not final):")
+    head, *rows = summary[start + 1:start + 6]
+    assert head.split()[3:] == ["task-clock", "cycles"]  # the first recording's order first
+    cells = {int(row.split()[0]): row.split(None, 3)[3] for row in rows[:3]}
+    assert re.fullmatch(r"\d+\.\d{3} ms\s+-", cells[pids[0]]), cells
+    assert re.fullmatch(r"\d+\.\d{3} ms\s+<not supported>", cells[pids[1]]), cells
+    assert re.fullmatch(r"\d+\.\d{3} ms\s+-", cells[pids[2]]), cells

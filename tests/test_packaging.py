@@ -21,6 +21,21 @@ def test_generated_docs_are_up_to_date() -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_the_exec_helper_image_is_its_source_built() -> None:
+    """``ktr/_exec_helper.py`` against a rebuild of ``tools/exec_helper.c``: the bytes
+    depend on the compiler, so only with the gcc version the module names."""
+    compiler = shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("no gcc")
+    version = subprocess.run([compiler, "-dumpfullversion"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    if f"Built with gcc {version}." not in (ROOT / "ktr" / "_exec_helper.py").read_text():
+        pytest.skip(f"gcc {version} is not the one the image was built with")
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "make_exec_helper.py"),
+                           "--check"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+
+
 def test_pyproject_installs_every_generated_file_and_the_license() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert project["project"]["license"] == "BSD-2-Clause"

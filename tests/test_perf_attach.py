@@ -528,6 +528,34 @@ def test_pin_is_refused_without_ptrace(tmp_path: Path, arguments: list[str]) -> 
         assert reader.header.options["pin_cpu"] == 0
 
 
+@pytest.mark.parametrize("arguments", [
+    ["-t", "w", "--spin-us", "10", "--", "true"],
+    ["-t", "S", "--spin-us=0", "--", "true"],
+    ["-F", "99", "-t", "w", "--spin-us", "50", "-p", "1"],  # (the default's value, given)
+])
+def test_spin_us_is_refused_without_ptrace(tmp_path: Path, arguments: list[str]) -> None:
+    """--spin-us is how long the ptrace loop polls; without ptrace it was silently
+    ignored: now one line, status 2, no file, as --pin. With ptrace (-t cw, and -C,
+    which keeps ptrace for the process lifecycle) it is taken and recorded."""
+    trace = tmp_path / "spin.ktr"
+    done = subprocess.run([KTR, "record", "-o", str(trace), *arguments],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.startswith("ktr record: --spin-us: it is how long ktr polls for "
+                                  "ptrace stops")
+    assert done.stderr.count("\n") == 1
+    assert not trace.exists()
+    with pytest.raises(UsageError, match="--spin-us"):
+        ktr.RecordOptions(pids=(1,), kinds=frozenset({RecordKind.CSW}), facilities="w",
+                          spin_us=0)
+    for kept in (["-t", "cw"], ["-C", "task-clock"]):
+        done = subprocess.run([KTR, "record", "-q", *kept, "--spin-us", "7", "-o", str(trace),
+                               "--", "true"], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        with ktrdump.open(str(trace)) as reader:
+            assert reader.header.options["spin_us"] == 7
+
+
 def _end_of(trace: Path) -> formats.End:
     with ktrdump.open(str(trace)) as reader:
         ends = [r.payload for r in reader if r.kind == RecordKind.END]

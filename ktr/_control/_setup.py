@@ -30,13 +30,15 @@ from ._state import (
 
 class SetupMixin(ControlState):
     def spawn(
-        self, argv: Sequence[str | bytes], environment: Mapping[str, str] | None = None
+        self, argv: Sequence[str | bytes], environment: Mapping[str, str] | None = None,
+        *, stdout_from_stderr: bool = False,
     ) -> int:
         """Start ``argv`` under control (before its first instruction); its pid.
 
         A command that cannot be executed is still forked: its execve fails under
         control (``RunResult.spawn_error``, exit status 127 or 126).
         Must be called before the recorder starts any other thread.
+        ``stdout_from_stderr``: the command's fd 1 is a copy of its fd 2.
         """
         if self._spawned is not None:
             raise RuntimeError("ktr: one spawned command per recording")
@@ -44,7 +46,8 @@ class SetupMixin(ControlState):
         command = resolve_command(argv, environment)
         if self.options.seccomp is not None and self._filter is None:
             self._filter = PreparedFilter(self.options.seccomp)
-        child = fork_command(command, argv, environment, self._filter)
+        child = fork_command(command, argv, environment, self._filter,
+                             stdout_from_stderr=stdout_from_stderr)
         pid = child.pid
         try:
             if self.options.pin_cpu is not None:
