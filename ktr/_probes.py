@@ -527,7 +527,7 @@ class Resolver:
     #: specs nothing was placed for yet, with why (said once at the end if still so)
     pending: dict[str, str] = field(default_factory=dict)
     _needed: dict[str, list[str]] = field(default_factory=dict)
-    _warned: set[str] = field(default_factory=set)
+    _warned: set[object] = field(default_factory=set)
 
     def modules_for(self, spec: ProbeSpec, exe: str | None, mapped: Sequence[str],
                     search: bool) -> list[str]:
@@ -615,11 +615,13 @@ class Resolver:
                     new.append(probe)
         return new
 
-    def _fail(self, strict: bool, message: str) -> None:
+    def _fail(self, strict: bool, message: str, key: object = None) -> None:
+        """Raise (``strict``) or warn once per ``key`` (default: the message itself)."""
         if strict:
             raise ProbeError(message)
-        if message not in self._warned:
-            self._warned.add(message)
+        key = message if key is None else key
+        if key not in self._warned:
+            self._warned.add(key)
             self.warn(message)
 
     def _resolve_in(self, spec: ProbeSpec, path: str, strict: bool, *, quiet: bool = False
@@ -631,6 +633,8 @@ class Resolver:
         except ElfError as error:
             self._fail(strict, f"probe {spec.text!r}: {error}")
             return []
+        for note in image.notes:  # a debug file passed over (CRC mismatch)
+            self._fail(False, f"probe {spec.text!r}: {note}", key=note)
         if spec.address is not None:
             at = self._at_address(spec, path, image, strict)
             if at is None:
@@ -648,6 +652,8 @@ class Resolver:
             what = "no function matches" if spec.is_glob else "no function named"
             stripped = "" if image.functions else (
                 " (the file has no symbols: stripped? an address is MODULE:0xADDRESS)")
+            if image.notes:  # said here too: a strict failure ends before any warning
+                stripped += f" ({'; '.join(image.notes)})"
             self._fail(strict, f"probe {spec.text!r}: {what} {spec.function!r} in "
                        f"{path}{stripped}")
             return []

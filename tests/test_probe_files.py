@@ -1,0 +1,126 @@
+"""Which file's symbols a probe uses: a copied build-id picks nothing but its own file,
+a separate debug file is taken only when its CRC32 is the debuglink's, a library seen at
+two paths (merged /usr) is one file; 32-bit programs get no x86-64 registers as arguments.
+
+Real processes (gcc-built in the test), real tracefs and uprobes; binutils (objcopy,
+strip, readelf) make the debug files and say the build-ids.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from probe_support import BUILDS, PROGRAM, build_program, gcc
+
+from formats.elf import clear_cache, open_image, read_build_id
+
+KTR = [sys.executable, "-m", "ktr"]
+KTRDUMP = [sys.executable, "-m", "ktrdump"]
+LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="uprobes need root")
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} (binutils) is not installed")
+    return path
+
+
+def record(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    out = tmp_path / "trace.ktr"
+    proc = subprocess.run([*KTR, "record", "-q", "-o", str(out), *args], capture_output=True,
+                          text=True, timeout=60)
+    return proc, out
+
+
+def records_of(trace: Path) -> list[dict[str, object]]:
+    text = subprocess.run([*KTRDUMP, "--json", str(trace)], capture_output=True, text=True,
+                          check=True).stdout
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def hits(trace: Path, field: str = "args") -> list[object]:
+    return [r[field] for r in records_of(trace) if r["type"] == "PROBE"]
+
+
+ADD3_HITS = [[i, -1, 100] for i in range(5)] + [[i, 2, 3] for i in range(3)]
+
+
+def test_a_program_carrying_libcs_build_id_gets_its_own_symbols(tmp_path: Path) -> None:
+    """A build-id is the file's own claim: a program linked with libc's build-id is
+    probed by its own symbols even after libc's were read (the cache answered libc's
+    image for it, so its function was "not found")."""
+    libc_id = read_build_id(LIBC)
+    assert libc_id is not None
+    source = tmp_path / "prog.c"
+    source.write_text(PROGRAM)
+    prog = tmp_path / "prog"
+    subprocess.run([gcc(), *BUILDS["pie"], f"-Wl,--build-id=0x{libc_id}", "-o", str(prog),
+                    str(source), "-ldl", "-pthread"], check=True)
+    assert read_build_id(str(prog)) == libc_id
+    clear_cache()
+    libc = open_image(LIBC)
+    assert open_image(LIBC) is libc  # still shared for the file itself
+    own = open_image(str(prog))
+    assert own is not libc and own.lookup("add3") and not own.lookup("malloc")
+    # libc's spec first: its image is read before the program's
+    proc, out = record(tmp_path, "-t", "f", "-P", "libc:getpid",
+                       "-P", f"{prog}:add3(i64,i32,i64)", "--", str(prog), "basic")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert hits(out) == ADD3_HITS
+
+
+def _split_debug(tmp_path: Path, prog: Path, debug_from: Path) -> Path:
+    """``prog`` stripped of every symbol, with a debuglink to ``prog.debug`` made from
+    ``debug_from`` (the same build, or another)."""
+    objcopy, strip = _tool("objcopy"), _tool("strip")
+    debug = tmp_path / "prog.debug"
+    subprocess.run([objcopy, "--only-keep-debug", str(prog), str(debug)], check=True)
+    subprocess.run([strip, "--strip-all", str(prog)], check=True)
+    subprocess.run([objcopy, f"--add-gnu-debuglink={debug}", str(prog)], check=True)
+    if debug_from != prog:  # the link's CRC is the right file's; another build's there now
+        subprocess.run([objcopy, "--only-keep-debug", str(debug_from), str(debug)],
+                       check=True)
+    return debug
+
+
+def test_a_debug_file_of_another_build_is_ignored_with_a_note(tmp_path: Path) -> None:
+    """As gdb: the file a debuglink names is used only if its CRC32 is the one the
+    debuglink gives. The right one names the stripped program's functions; one of another
+    build (other addresses: its symbols would put the probes elsewhere) is passed over,
+    with one line saying so, and the function is then unknown."""
+    good = tmp_path / "good"
+    good.mkdir()
+    prog = build_program(good)
+    _split_debug(good, prog, prog)
+    clear_cache()
+    assert open_image(str(prog)).notes == ()
+    proc, out = record(good, "-t", "f", "-P", f"{prog}:add3(i64,i32,i64)", "--", str(prog),
+                       "basic")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert hits(out) == ADD3_HITS
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    prog = build_program(bad)
+    other = build_program(bad, "fp", name="other")  # -O0: add3 elsewhere
+    debug = _split_debug(bad, prog, other)
+    clear_cache()
+    image = open_image(str(prog))
+    assert image.debug_path is None and not image.lookup("add3")
+    (note,) = image.notes
+    assert note.startswith(f"{debug}: debug file ignored: its CRC32 is ")
+    proc, out = record(bad, "-t", "f", "-P", f"{prog}:add3(i64,i32,i64)", "--", str(prog),
+                       "basic")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == (f"ktr: probe '{prog}:add3(i64,i32,i64)': no function named "
+                           f"'add3' in {prog} (the file has no symbols: stripped? an address "
+                           f"is MODULE:0xADDRESS) ({note})\n")
