@@ -30,7 +30,7 @@ import itertools
 import os
 import re
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -528,6 +528,8 @@ class Resolver:
     pending: dict[str, str] = field(default_factory=dict)
     _needed: dict[str, list[str]] = field(default_factory=dict)
     _warned: set[object] = field(default_factory=set)
+    #: the file being resolved: (its path, its (st_dev, st_ino)), for ``_fail``'s dedup
+    _file: tuple[str, tuple[int, int]] | None = None
 
     def modules_for(self, spec: ProbeSpec, exe: str | None, mapped: Sequence[str],
                     search: bool) -> list[str]:
@@ -619,13 +621,31 @@ class Resolver:
         """Raise (``strict``) or warn once per ``key`` (default: the message itself)."""
         if strict:
             raise ProbeError(message)
-        key = message if key is None else key
+        if key is None:
+            key = message
+            if self._file is not None:
+                # one file reached by two paths (/lib and /usr/lib on merged-/usr systems:
+                # the library directories, then /proc/PID/maps) is said once
+                path, identity = self._file
+                key = (identity, message.replace(path, "\0"))
         if key not in self._warned:
             self._warned.add(key)
             self.warn(message)
 
     def _resolve_in(self, spec: ProbeSpec, path: str, strict: bool, *, quiet: bool = False
-                    ) -> Iterable[ResolvedProbe]:
+                    ) -> list[ResolvedProbe]:
+        try:
+            status = os.stat(self.access.get(path, path))
+            self._file = (path, (status.st_dev, status.st_ino))
+        except OSError:
+            self._file = None
+        try:
+            return self._resolve_file(spec, path, strict, quiet=quiet)
+        finally:
+            self._file = None
+
+    def _resolve_file(self, spec: ProbeSpec, path: str, strict: bool, *, quiet: bool
+                      ) -> list[ResolvedProbe]:
         from formats.elf import ElfError, open_image
 
         try:

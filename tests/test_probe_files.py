@@ -124,3 +124,21 @@ def test_a_debug_file_of_another_build_is_ignored_with_a_note(tmp_path: Path) ->
     assert proc.stderr == (f"ktr: probe '{prog}:add3(i64,i32,i64)': no function named "
                            f"'add3' in {prog} (the file has no symbols: stripped? an address "
                            f"is MODULE:0xADDRESS) ({note})\n")
+
+
+def test_an_ifunc_warning_is_said_once_for_a_library_seen_at_two_paths(
+        tmp_path: Path) -> None:
+    """On a merged-/usr system libc is found as /lib/... (the library directories, before
+    the program runs) and mapped as /usr/lib/... (its maps): one file, one warning."""
+    real = os.path.realpath(LIBC)
+    if real == LIBC:
+        pytest.skip("not a merged-/usr system")
+    proc, _ = record(tmp_path, "-t", "f", "-P", "libc:time*", "--", "/bin/true")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    ifunc = [line for line in lines if "'time' " in line or ": time in " in line]
+    assert len(ifunc) == 1, proc.stderr
+    assert ifunc[0].startswith("ktr: probe 'libc:time*': time in /")
+    assert ifunc[0].endswith("libc.so.6 is an IFUNC whose implementations the symbols do "
+                             "not name; skipped")
+    assert lines == ifunc, proc.stderr
