@@ -416,7 +416,8 @@ class ResolvedProbe:
     string_cap: int = 256
     event_name: str = ""
     file: str = ""  # a path that opens ``path`` when that is gone (/proc/PID/exe...)
-    #: argument (or return value) types from the file's DWARF when the spec gives none
+    #: argument (or return value) types when the spec gives none: the file's DWARF's, or
+    #: a 32-bit file's (no arguments; a return probe's u32)
     dwarf_types: tuple[ProbeArgType, ...] | None = None
     #: (st_dev, st_ino) of the file probed: two files once at one path are two probes
     identity: tuple[int, int] | None = None
@@ -779,6 +780,25 @@ class Resolver:
                        f"a loadable segment of {path}")
             return None
         opened = self.access.get(path, path)
+        default_types: tuple[ProbeArgType, ...] | None
+        if image.elfclass == 64 and image.machine == "EM_X86_64":
+            default_types = _dwarf_types(spec, opened, symbol)
+        else:
+            # i386 cdecl passes arguments on the stack, not in %di, %si...: none are
+            # fetched (a pointer read from the stack is 8 bytes to the kernel's deref, so
+            # a string cannot be); the return value is %eax, a 32-bit integer
+            what = _not_x86_64(path, image)
+            narrow = (ProbeArgType.I32, ProbeArgType.U32, ProbeArgType.X32)
+            if spec.types and not (spec.site == ProbeSite.RETURN and spec.types[0] in narrow):
+                self._fail(strict, f"probe {spec.text!r}: {what}: its arguments are on the "
+                           "stack, which ktr does not fetch; probe it without types (the "
+                           "return value is taken as u32) or give a return probe i32, u32 "
+                           "or x32")
+                return None
+            default_types = ((ProbeArgType.U32,) if spec.site == ProbeSite.RETURN else ())
+            if spec.types is None and spec.site != ProbeSite.RETURN:
+                self._fail(False, f"probe {spec.text!r}: {what}: its arguments are on the "
+                           "stack, which ktr does not fetch; its hits carry none")
         try:
             status = os.stat(opened)
             identity: tuple[int, int] | None = (status.st_dev, status.st_ino)
@@ -786,7 +806,14 @@ class Resolver:
             identity = None
         return ResolvedProbe(0, spec, path, image, symbol, file_offset, alias, self.string_cap,
                              file=self.access.get(path, ""), identity=identity,
-                             dwarf_types=_dwarf_types(spec, opened, symbol))
+                             dwarf_types=default_types)
+
+
+def _not_x86_64(path: str, image: ElfImage) -> str:
+    """``PATH is a 32-bit program (ELF32, EM_386)``, for refusals and notes."""
+    bits = "32-bit" if image.elfclass == 32 else "non-x86-64"
+    kind = "library" if ".so" in os.path.basename(path) else "program"
+    return f"{path} is a {bits} {kind} (ELF{image.elfclass}, {image.machine})"
 
 
 def _dwarf_types(spec: ProbeSpec, path: str, symbol: FunctionSymbol

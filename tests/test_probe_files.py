@@ -142,3 +142,55 @@ def test_an_ifunc_warning_is_said_once_for_a_library_seen_at_two_paths(
     assert ifunc[0].endswith("libc.so.6 is an IFUNC whose implementations the symbols do "
                              "not name; skipped")
     assert lines == ifunc, proc.stderr
+
+
+I386_ADD3 = """
+__attribute__((noinline)) int add3(int a, int b, int c) { __asm__ volatile(""); return a + b + c; }
+static void sys_exit(int code) { __asm__ volatile("int $0x80" :: "a"(1), "b"(code)); }
+void _start(void) {
+    int r = 0;
+    for (int i = 0; i < 3; i++) r += add3(i, 20, 300);
+    sys_exit(r == 963 ? 0 : 1);
+}
+"""
+
+
+def test_a_32_bit_program_gets_no_x86_64_registers_as_arguments(tmp_path: Path) -> None:
+    """i386 cdecl passes arguments on the stack: %di, %si... are not its arguments. Its
+    entry hits carry none (one line says so), its return value is %eax (checked against
+    what the program computes), and typed arguments are refused in one line."""
+    from c_support import build_i386
+
+    from formats import dwarf_args
+
+    prog = build_i386(tmp_path, I386_ADD3, "add32")
+    assert subprocess.run([str(prog)]).returncode == 0  # its own check of add3's sums
+    # its DWARF says three ints, but the x86-64 register rules are not i386's
+    with_dwarf = tmp_path / "add32g"
+    subprocess.run([gcc(), "-m32", "-g", "-static", "-nostdlib", "-ffreestanding", "-fno-pic",
+                    "-O1", "-o", str(with_dwarf), str(tmp_path / "add32.c")], check=True)
+    dwarf_args.clear_cache()
+    assert dwarf_args.signature(str(with_dwarf), "add3", 0) is None
+    proc, out = record(tmp_path, "-t", "f", "-P", f"{prog}:add3", "-P", f"{prog}:add3:return",
+                       "--", str(prog))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (f"ktr: probe '{prog}:add3': {prog} is a 32-bit program (ELF32, "
+                           "EM_386): its arguments are on the stack, which ktr does not "
+                           "fetch; its hits carry none\n")
+    fired = [(r["point"], r["args"], r.get("retval")) for r in records_of(out)
+             if r["type"] == "PROBE"]
+    expected: list[tuple[object, object, object]] = []
+    for i in range(3):
+        expected += [("entry", [], None), ("return", [], 320 + i)]
+    assert fired == expected
+    for types in ("(i32,i32,i32)", "(u64)", ":return(str)"):
+        spec = f"{prog}:add3{types}"
+        proc, out = record(tmp_path, "-t", "f", "-P", spec, "--", str(prog))
+        assert proc.returncode == 1
+        assert proc.stderr == (f"ktr: probe {spec!r}: {prog} is a 32-bit program (ELF32, "
+                               "EM_386): its arguments are on the stack, which ktr does not "
+                               "fetch; probe it without types (the return value is taken as "
+                               "u32) or give a return probe i32, u32 or x32\n")
+    proc, out = record(tmp_path, "-t", "f", "-P", f"{prog}:add3:return(i32)", "--", str(prog))
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert hits(out, "retval") == [320, 321, 322]
