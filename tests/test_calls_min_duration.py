@@ -91,3 +91,35 @@ def test_the_summary_counts_only_calls_that_long(trace: Path) -> None:
 
     assert rows() == {"prog:slow": "1", "prog:quick": "5"}
     assert rows("--min-duration", "10ms") == {"prog:slow": "1"}
+
+
+def test_chrome_and_parquet_keep_the_probed_calls_the_calls_view_keeps(
+        trace: Path, tmp_path: Path) -> None:
+    """Chrome's probe slices and parquet's probes table follow --min-duration as the
+    calls view does (both showed every quick call's entry and return before)."""
+    import json
+
+    def slices(*options: str) -> list[tuple[str, str | None]]:
+        done = subprocess.run([KTRDUMP, "--format", "chrome", *options, str(trace)],
+                              capture_output=True, text=True, timeout=60, check=True)
+        return [(event["ph"], event.get("name"))
+                for event in json.loads(done.stdout)["traceEvents"]
+                if event.get("cat") == "probe"]
+
+    every = slices()
+    assert every.count(("B", "prog:quick")) == 5 and every.count(("B", "prog:slow")) == 1
+    assert slices("--min-duration", "10ms") == [("B", "prog:slow"), ("E", None)]
+    assert slices("--min-duration", "1ns") == every
+
+    pq = pytest.importorskip("pyarrow.parquet")
+
+    def rows(*options: str) -> list[tuple[str, int]]:
+        out = tmp_path / "calls.parquet"
+        subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(out), *options,
+                        str(trace)], capture_output=True, text=True, timeout=60, check=True)
+        table = pq.read_table(str(tmp_path / "calls.probes.parquet")).to_pylist()
+        return [(row["name"], row["site"]) for row in table]
+
+    assert len(rows()) == 12
+    assert rows("--min-duration", "10ms") == [("prog:slow", 0), ("prog:slow", 1)]
+    assert rows("--min-duration", "1ns") == rows()
