@@ -416,9 +416,10 @@ class ResolvedProbe:
     string_cap: int = 256
     event_name: str = ""
     file: str = ""  # a path that opens ``path`` when that is gone (/proc/PID/exe...)
-    #: argument (or return value) types when the spec gives none: the file's DWARF's, or
-    #: a 32-bit file's (no arguments; a return probe's u32)
+    #: argument (or return value) types from the file's DWARF when the spec gives none
     dwarf_types: tuple[ProbeArgType, ...] | None = None
+    #: i386 code: the types, each argument fetched from its stack slot (``fetchargs``)
+    stack_types: tuple[ProbeArgType, ...] | None = None
     #: (st_dev, st_ino) of the file probed: two files once at one path are two probes
     identity: tuple[int, int] | None = None
     decoder: Callable[[bytes], tuple[int, int, tuple[int, ...], bytes]] | None = field(
@@ -430,6 +431,8 @@ class ResolvedProbe:
 
     @property
     def types(self) -> tuple[ProbeArgType, ...]:
+        if self.stack_types is not None:
+            return self.stack_types
         if self.spec.types is None and self.dwarf_types is not None:
             return self.dwarf_types
         return self.spec.arg_types
@@ -460,6 +463,15 @@ class ResolvedProbe:
                 out.append("s0=+0($retval):ustring")
                 if words:
                     out.append(f"h0=+0($retval):u64[{words}]")
+            return tuple(out)
+        if self.stack_types is not None:
+            # i386 cdecl: at the entry %sp points at the return address, the arguments
+            # follow in 4-byte slots (8 for 64-bit ones). Each is fetched as 8 bytes (the
+            # decoders' one field size): 32-bit types keep the low half (ktrdump masks).
+            out, at = [], 4
+            for index, kind in enumerate(self.types):
+                out.append(f"a{index}=+{at}(%sp):u64")
+                at += 8 if kind in (ProbeArgType.I64, ProbeArgType.U64, ProbeArgType.X64) else 4
             return tuple(out)
         raw = [f"a{index}={ARGUMENT_REGISTERS[index]}:u64" for index in range(len(self.types))]
         strings = [f"s{index}=+0({ARGUMENT_REGISTERS[index]}):ustring"
@@ -780,25 +792,15 @@ class Resolver:
                        f"a loadable segment of {path}")
             return None
         opened = self.access.get(path, path)
-        default_types: tuple[ProbeArgType, ...] | None
-        if image.elfclass == 64 and image.machine == "EM_X86_64":
-            default_types = _dwarf_types(spec, opened, symbol)
+        default_types: tuple[ProbeArgType, ...] | None = None
+        override: tuple[ProbeArgType, ...] | None = None
+        if image.machine == "EM_X86_64":  # x86-64, and x32 (ELF32): arguments in registers
+            if image.elfclass == 64:
+                default_types = _dwarf_types(spec, opened, symbol)
         else:
-            # i386 cdecl passes arguments on the stack, not in %di, %si...: none are
-            # fetched (a pointer read from the stack is 8 bytes to the kernel's deref, so
-            # a string cannot be); the return value is %eax, a 32-bit integer
-            what = _not_x86_64(path, image)
-            narrow = (ProbeArgType.I32, ProbeArgType.U32, ProbeArgType.X32)
-            if spec.types and not (spec.site == ProbeSite.RETURN and spec.types[0] in narrow):
-                self._fail(strict, f"probe {spec.text!r}: {what}: its arguments are on the "
-                           "stack, which ktr does not fetch; probe it without types (the "
-                           "return value is taken as u32) or give a return probe i32, u32 "
-                           "or x32")
+            override = self._i386_types(spec, path, image, strict)
+            if override is None:
                 return None
-            default_types = ((ProbeArgType.U32,) if spec.site == ProbeSite.RETURN else ())
-            if spec.types is None and spec.site != ProbeSite.RETURN:
-                self._fail(False, f"probe {spec.text!r}: {what}: its arguments are on the "
-                           "stack, which ktr does not fetch; its hits carry none")
         try:
             status = os.stat(opened)
             identity: tuple[int, int] | None = (status.st_dev, status.st_ino)
@@ -806,7 +808,46 @@ class Resolver:
             identity = None
         return ResolvedProbe(0, spec, path, image, symbol, file_offset, alias, self.string_cap,
                              file=self.access.get(path, ""), identity=identity,
-                             dwarf_types=default_types)
+                             dwarf_types=default_types, stack_types=override)
+
+    def _i386_types(self, spec: ProbeSpec, path: str, image: ElfImage, strict: bool
+                    ) -> tuple[ProbeArgType, ...] | None:
+        """The types of a probe of i386 code, whose cdecl passes arguments on the stack
+        (fetched from ``%sp``: ``ResolvedProbe.fetchargs``), or None: refused (said).
+
+        ``ptr`` is ``x32`` there; ``str`` is refused (the kernel reads a pointer on the
+        stack as 8 bytes before dereferencing it), so is a 64-bit return value (in
+        %edx:%eax; the probe reads %eax) and are arguments at an offset into a function
+        (the stack pointer has moved). Untyped: six 32-bit stack words, the return value
+        as u32 (DWARF is not read for i386). Code of other machines is refused."""
+        what = _not_x86_64(path, image)
+        if image.machine != "EM_386":
+            self._fail(strict, f"probe {spec.text!r}: {what}: ktr probes x86-64 and i386 "
+                       "code only")
+            return None
+        T = ProbeArgType
+        why = ""
+        if spec.types and T.STR in spec.types:
+            why = ("a string cannot be fetched there (the kernel reads the pointer on the "
+                   "stack as 8 bytes): give ptr")
+        elif spec.site == ProbeSite.RETURN and spec.types and spec.types[0] in (
+                T.I64, T.U64, T.X64):
+            why = ("a 64-bit return value is in %edx:%eax and the probe reads %eax: give "
+                   "i32, u32, x32 or ptr")
+        elif spec.site == ProbeSite.OFFSET and spec.types:
+            why = ("its arguments are on the stack, which has moved at an offset into the "
+                   "function: probe its entry for them")
+        if why:
+            self._fail(strict, f"probe {spec.text!r}: {what}: {why}")
+            return None
+        if spec.site == ProbeSite.OFFSET:
+            self._fail(False, f"probe {spec.text!r}: {what}: its arguments are on the stack, "
+                       "which has moved at an offset into the function: its hits carry none")
+            return ()
+        if spec.types is None:
+            return (T.U32,) if spec.site == ProbeSite.RETURN else (T.U32,) * len(
+                ARGUMENT_REGISTERS)
+        return tuple(T.X32 if kind == T.PTR else kind for kind in spec.types)
 
 
 def _not_x86_64(path: str, image: ElfImage) -> str:
