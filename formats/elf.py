@@ -24,11 +24,12 @@ Public surface::
 Symbols come from ``.symtab`` and ``.dynsym`` of the file and ``.symtab`` of its separate debug
 file, found by build-id (``/usr/lib/debug/.build-id/xx/yyyy.debug``) or ``.gnu_debuglink``
 (next to the file, in ``.debug/``, or under ``/usr/lib/debug``); one found by debuglink is
-used only if its CRC32 is the debuglink's (as gdb checks), else passed over with a line in
-``image.notes``. In debug files ``.dynsym`` is
-SHT_NOBITS and is skipped. Function symbols are STT_FUNC and STT_GNU_IFUNC (pyelftools names the
-latter ``STT_LOOS``); an IFUNC symbol's address is its resolver, so ``ifunc_implementations``
-offers the implementations that the symbol table names (``__NAME_variant``).
+used only if its CRC32 is the debuglink's, one found by build-id only if it carries that
+build-id (as gdb checks), else passed over with a line in ``image.notes``. In debug files
+``.dynsym`` is SHT_NOBITS and is skipped. Function symbols are STT_FUNC and STT_GNU_IFUNC
+(pyelftools names the latter ``STT_LOOS``); an IFUNC symbol's address is its resolver, so
+``ifunc_implementations`` offers the implementations that the symbol table names
+(``__NAME_variant``).
 
 Instruction boundaries: x86-64 has variable-length instructions and no disassembler is a run-time
 dependency, so ``is_instruction_boundary`` decodes lengths linearly from the function's first
@@ -560,8 +561,9 @@ def _find_debug_file(
 ) -> str | None:
     """The separate debug file: by build-id, else by debuglink name (beside the file, in
     ``.debug/``, under ``debug_root``). A debuglink candidate whose CRC32 is not ``crc``
-    (the debuglink's own) is a debug file of another build: passed over, as gdb does,
-    with a line in ``notes``. Without a CRC (a cut section) none is taken."""
+    (the debuglink's own), or a build-id path whose file has another build-id, is a debug
+    file of another build: passed over, as gdb does, with a line in ``notes``. Without a
+    CRC (a cut section) no debuglink candidate is taken."""
     candidates: list[tuple[str, bool]] = []  # (path, found through the debuglink)
     if build_id and re.fullmatch(r"[0-9a-f]{3,}", build_id):
         candidates.append(
@@ -579,6 +581,14 @@ def _find_debug_file(
         if not os.path.isfile(candidate) or os.path.realpath(candidate) == os.path.realpath(
                 path):
             continue
+        if not linked:
+            # a build-id path names the file: it must carry that build-id (gdb checks too)
+            found = _peek_build_id(candidate)
+            if found != build_id:
+                if notes is not None:
+                    notes.append(f"{candidate}: debug file ignored: its build-id is "
+                                 f"{found or 'missing'}, not {build_id}")
+                continue
         if linked:
             actual = _crc32_of(candidate)
             if crc is None or actual != crc:

@@ -480,3 +480,24 @@ def test_big_endian_seeds_read_as_readelf_and_pyelftools_read_them(name: str) ->
     named = {line.split()[-1] for line in shown.stdout.splitlines()
              if re.search(r"\b(FUNC|IFUNC)\b", line) and " UND " not in line}
     assert named == {f[0] for f in functions}
+
+
+def test_a_debug_file_must_carry_the_build_id_its_path_names(tmp_path: Path) -> None:
+    """``/usr/lib/debug/.build-id/xx/yyyy.debug`` is taken only if that file's build-id
+    is xxyyyy (gdb checks so): another file put there is passed over with a note."""
+    stripped = tmp_path / "lib64-stripped.so"
+    shutil.copy(SEEDS / "lib64-stripped.so", stripped)  # (its debuglink finds nothing here)
+    build_id = ElfImage(str(stripped)).build_id
+    assert build_id is not None
+    root = tmp_path / "debug"
+    slot = root / ".build-id" / build_id[:2] / f"{build_id[2:]}.debug"
+    slot.parent.mkdir(parents=True)
+    shutil.copy(SEEDS / "lib64be.so", slot)  # another build-id
+    image = ElfImage(str(stripped), debug_root=str(root))
+    assert image.debug_path is None
+    assert image.notes == (f"{slot}: debug file ignored: its build-id is "
+                           f"b0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3, not {build_id}",)
+    shutil.copy(SEEDS / "lib64.debug", slot)
+    image = ElfImage(str(stripped), debug_root=str(root))
+    assert image.debug_path == str(slot) and image.notes == ()
+    assert image.lookup("count")
