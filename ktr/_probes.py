@@ -13,9 +13,10 @@ the process mapped them are opened (and probed) through ``/proc/PID/exe`` or
 (another inode there now): the probe then lands on the inode the process maps, and two
 files once at one path are two probes. Each resolved probe knows the file and offset of
 its uprobe, the fetchargs that fetch its typed arguments (those the spec gives, else the
-file's own DWARF's, else raw registers) and how to decode the raw tracepoint data into a
-PROBE payload. FUNCTION may be an address (``0x1149``, link-time, as nm shows it) for
-stripped files.
+file's own DWARF's, else raw registers; i386 code's from their cdecl stack slots, else six
+raw stack words) and how to decode the raw tracepoint data into a PROBE payload. Code of
+machines other than x86-64 and i386 is refused. FUNCTION may be an address (``0x1149``,
+link-time, as nm shows it) for stripped files.
 
 Guarantees: every user mistake is a ``ProbeError`` (one line); resolution never touches
 tracefs or perf. The number of probes is capped (``max_probes``).
