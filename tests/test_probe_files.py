@@ -1,6 +1,7 @@
 """Which file's symbols a probe uses: a copied build-id picks nothing but its own file,
 a separate debug file is taken only when its CRC32 is the debuglink's, a library seen at
-two paths (merged /usr) is one file; 32-bit programs get no x86-64 registers as arguments.
+two paths (merged /usr) is one file; i386 programs' arguments come from their stack, not
+from x86-64 registers; code of other machines is not probed.
 
 Real processes (gcc-built in the test), real tracefs and uprobes; binutils (objcopy,
 strip, readelf) make the debug files and say the build-ids.
