@@ -10,6 +10,8 @@ and signedness, ``ptr`` for pointers, ``str`` for pointers to (const) char; the 
 type is ``None`` for ``void``. It answers None when the file has no DWARF of its own, the
 function is not described, or a parameter is not passed in a general register (floating
 point, a struct or union by value, more than six): then the caller keeps its defaults.
+The registers are x86-64's (System V): a file of another class or machine (ELF32 i386,
+whose cdecl passes every argument on the stack) answers None.
 
 Not guaranteed: separate debug files are not read (libc's is hundreds of megabytes:
 parsing it would cost more than the probe is worth); files whose ``.debug_info`` is over
@@ -78,6 +80,8 @@ def _index(path: str
 
     with open(path, "rb") as handle:
         elf = ELFFile(handle)
+        if elf.elfclass != 64 or elf["e_machine"] != "EM_X86_64":
+            return None  # the register rules here are x86-64's
         section = elf.get_section_by_name(".debug_info")
         if section is None or section.data_size > MAX_DEBUG_INFO or not _bounded(elf):
             return None

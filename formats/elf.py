@@ -4,7 +4,7 @@ Pure: imports neither ``ktr`` nor ``ktrdump``; reads files with pyelftools.
 
 Public surface::
 
-    open_image(path) -> ElfImage          cached by build-id (and by (dev, inode, mtime, size))
+    open_image(path) -> ElfImage          cached by file identity + build-id (never build-id alone)
     image = ElfImage(path)                 uncached
     image.build_id                         lowercase hex or None
     image.is_pie / image.elf_type          "EXEC" (fixed addresses) or "DYN" (PIE, shared object)
@@ -23,10 +23,13 @@ Public surface::
 
 Symbols come from ``.symtab`` and ``.dynsym`` of the file and ``.symtab`` of its separate debug
 file, found by build-id (``/usr/lib/debug/.build-id/xx/yyyy.debug``) or ``.gnu_debuglink``
-(next to the file, in ``.debug/``, or under ``/usr/lib/debug``). In debug files ``.dynsym`` is
-SHT_NOBITS and is skipped. Function symbols are STT_FUNC and STT_GNU_IFUNC (pyelftools names the
-latter ``STT_LOOS``); an IFUNC symbol's address is its resolver, so ``ifunc_implementations``
-offers the implementations that the symbol table names (``__NAME_variant``).
+(next to the file, in ``.debug/``, or under ``/usr/lib/debug``); one found by debuglink is
+used only if its CRC32 is the debuglink's, one found by build-id only if it carries that
+build-id (as gdb checks), else passed over with a line in ``image.notes``. In debug files
+``.dynsym`` is SHT_NOBITS and is skipped. Function symbols are STT_FUNC and STT_GNU_IFUNC
+(pyelftools names the latter ``STT_LOOS``); an IFUNC symbol's address is its resolver, so
+``ifunc_implementations`` offers the implementations that the symbol table names
+(``__NAME_variant``).
 
 Instruction boundaries: x86-64 has variable-length instructions and no disassembler is a run-time
 dependency, so ``is_instruction_boundary`` decodes lengths linearly from the function's first
@@ -49,6 +52,7 @@ import os
 import re
 import struct
 import threading
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from struct import error as struct_error
@@ -129,6 +133,8 @@ class ElfImage:
     def __init__(self, path: str, *, debug_root: str = DEBUG_ROOT) -> None:
         self.path = path
         self.debug_path: str | None = None
+        #: what the reader passed over, one line each (a debug file whose CRC mismatched)
+        self.notes: tuple[str, ...] = ()
         try:
             with open(path, "rb") as handle:
                 st = os.fstat(handle.fileno())
@@ -144,7 +150,7 @@ class ElfImage:
                     self._code = _executable_bytes(handle, self.segments)
                     wide = elf.elfclass == 64
                     sections = _sections(handle, wide, elf.little_endian)
-                    debuglink = _debuglink(handle, sections)
+                    debuglink = _debuglink(handle, sections, elf.little_endian)
                     symbols = list(_function_symbols(handle, sections, wide,
                                                      elf.little_endian))
                     has_symtab = any(sec.name == ".symtab" for sec in sections)
@@ -155,7 +161,11 @@ class ElfImage:
         except OSError as error:
             raise ElfError(error.strerror or str(error), path, error.errno) from None
         if not has_symtab:
-            debug = _find_debug_file(path, self.build_id, debuglink, debug_root)
+            notes: list[str] = []
+            name, crc = debuglink if debuglink is not None else (None, None)
+            debug = _find_debug_file(path, self.build_id, name, debug_root, crc=crc,
+                                     notes=notes)
+            self.notes = tuple(notes)
             if debug is not None:
                 try:
                     with open(debug, "rb") as handle:
@@ -197,6 +207,7 @@ class ElfImage:
             image = cls.__new__(cls)
             image.path = str(facts["path"])
             image.debug_path = facts["debug_path"]
+            image.notes = ()
             image.identity = (0, 0, 0, 0)
             image.machine = str(facts["machine"])
             image.elf_type = str(facts["elf_type"])
@@ -349,38 +360,35 @@ class ElfImage:
 # -- cache ------------------------------------------------------------------------------------
 
 _cache_lock = threading.Lock()
-_by_identity: dict[tuple[int, int, int, int], ElfImage] = {}
-_by_build_id: dict[str, ElfImage] = {}
+#: (build-id, st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns) -> image. A build-id is a
+#: claim of the file's own bytes (any file can carry libc's): it never picks another
+#: file's image, only the file itself does (ctime too: ``touch -d`` can set mtime back).
+_images: dict[tuple[str | None, int, int, int, int, int], ElfImage] = {}
 
 
 def open_image(path: str) -> ElfImage:
-    """An ``ElfImage`` for ``path``, shared with earlier calls for the same file or build-id.
+    """An ``ElfImage`` for ``path``, shared with earlier calls for the same file.
 
-    Two paths to the same file, or two copies with one build-id, parse once (libc's symbols
-    take about a second with pyelftools). Raises ``ElfError``.
+    Two paths to one file (a hard link, a symlink, ``/lib`` and ``/usr/lib`` on a
+    merged-/usr system) parse once (libc's symbols take about a second with pyelftools).
+    The key is the file's identity (device, inode, size, mtime, ctime) and its build-id:
+    a copy with another file's build-id gets its own symbols. Raises ``ElfError``.
     """
     try:
         st = os.stat(path)
     except OSError as error:
         raise ElfError(error.strerror or str(error), path, error.errno) from None
-    identity = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+    key = (_peek_build_id(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+           st.st_ctime_ns)
     with _cache_lock:
-        image = _by_identity.get(identity)
+        image = _images.get(key)
     if image is not None:
         return image
-    build_id = _peek_build_id(path)
-    if build_id is not None:
-        with _cache_lock:
-            image = _by_build_id.get(build_id)
-            if image is not None:
-                _by_identity[identity] = image
-                return image
     image = ElfImage(path)
+    if image.identity != (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size):
+        return image  # replaced while read: not cached under the identity seen before
     with _cache_lock:
-        _by_identity[identity] = image
-        if image.build_id is not None:
-            _by_build_id.setdefault(image.build_id, image)
-    return image
+        return _images.setdefault(key, image)
 
 
 def read_build_id(path: str) -> str | None:
@@ -409,8 +417,7 @@ def build_id_of_image(data: bytes) -> str | None:
 
 def clear_cache() -> None:
     with _cache_lock:
-        _by_identity.clear()
-        _by_build_id.clear()
+        _images.clear()
 
 
 # -- reading helpers --------------------------------------------------------------------------
@@ -516,38 +523,83 @@ def _read_at(handle: BinaryIO, offset: int, size: int, file_size: int) -> bytes:
     return handle.read(min(size, file_size - offset))
 
 
-def _debuglink(handle: BinaryIO, sections: list[_Section]) -> str | None:
+def _debuglink(handle: BinaryIO, sections: list[_Section], little: bool
+               ) -> tuple[str, int | None] | None:
+    """``.gnu_debuglink``'s file name and CRC32 (None when the section is cut before it)."""
     for section in sections:
         if section.name == ".gnu_debuglink":
-            name = _section_data(handle, section).split(b"\0", 1)[0]
+            data = _section_data(handle, section)
+            name = data.split(b"\0", 1)[0]
             text = name.decode("utf-8", "surrogateescape")
             # a debuglink names a file, never a path: "../../x" or "/etc/x" would make
             # the file being traced choose what we open
             if not text or "/" in text or text in (".", ".."):
                 return None
-            return text
+            # the CRC follows the name's NUL, 4-byte aligned, in the file's byte order
+            at = (len(name) + 1 + 3) // 4 * 4
+            crc = (int.from_bytes(data[at : at + 4], "little" if little else "big")
+                   if len(data) >= at + 4 else None)
+            return text, crc
     return None
 
 
+def _crc32_of(path: str) -> int | None:
+    """The CRC32 gdb's debuglink check computes (zlib's) of the file, or None if unreadable."""
+    crc = 0
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                crc = zlib.crc32(chunk, crc)
+    except OSError:
+        return None
+    return crc
+
+
 def _find_debug_file(
-    path: str, build_id: str | None, debuglink: str | None, debug_root: str
+    path: str, build_id: str | None, debuglink: str | None, debug_root: str, *,
+    crc: int | None = None, notes: list[str] | None = None,
 ) -> str | None:
-    candidates: list[str] = []
+    """The separate debug file: by build-id, else by debuglink name (beside the file, in
+    ``.debug/``, under ``debug_root``). A debuglink candidate whose CRC32 is not ``crc``
+    (the debuglink's own), or a build-id path whose file has another build-id, is a debug
+    file of another build: passed over, as gdb does, with a line in ``notes``. Without a
+    CRC (a cut section) no debuglink candidate is taken."""
+    candidates: list[tuple[str, bool]] = []  # (path, found through the debuglink)
     if build_id and re.fullmatch(r"[0-9a-f]{3,}", build_id):
         candidates.append(
-            os.path.join(debug_root, ".build-id", build_id[:2], build_id[2:] + ".debug")
-        )
+            (os.path.join(debug_root, ".build-id", build_id[:2], build_id[2:] + ".debug"),
+             False))
     if debuglink and "/" not in debuglink and debuglink not in (".", ".."):
         real = os.path.realpath(path)
         directory = os.path.dirname(real)
         candidates += [
-            os.path.join(directory, debuglink),
-            os.path.join(directory, ".debug", debuglink),
-            os.path.join(debug_root, directory.lstrip("/"), debuglink),
+            (os.path.join(directory, debuglink), True),
+            (os.path.join(directory, ".debug", debuglink), True),
+            (os.path.join(debug_root, directory.lstrip("/"), debuglink), True),
         ]
-    for candidate in candidates:
-        if os.path.isfile(candidate) and os.path.realpath(candidate) != os.path.realpath(path):
-            return candidate
+    for candidate, linked in candidates:
+        if not os.path.isfile(candidate) or os.path.realpath(candidate) == os.path.realpath(
+                path):
+            continue
+        if not linked:
+            # a build-id path names the file: it must carry that build-id (gdb checks too)
+            found = _peek_build_id(candidate)
+            if found != build_id:
+                if notes is not None:
+                    notes.append(f"{candidate}: debug file ignored: its build-id is "
+                                 f"{found or 'missing'}, not {build_id}")
+                continue
+        if linked:
+            actual = _crc32_of(candidate)
+            if crc is None or actual != crc:
+                if notes is not None:
+                    said = "unreadable" if actual is None else f"{actual:08x}"
+                    wanted = "none (cut)" if crc is None else f"{crc:08x}"
+                    notes.append(f"{candidate}: debug file ignored: its CRC32 is {said}, "
+                                 f"{os.path.basename(path)}'s .gnu_debuglink says {wanted} "
+                                 "(another build's)")
+                continue
+        return candidate
     return None
 
 

@@ -13,9 +13,10 @@ the process mapped them are opened (and probed) through ``/proc/PID/exe`` or
 (another inode there now): the probe then lands on the inode the process maps, and two
 files once at one path are two probes. Each resolved probe knows the file and offset of
 its uprobe, the fetchargs that fetch its typed arguments (those the spec gives, else the
-file's own DWARF's, else raw registers) and how to decode the raw tracepoint data into a
-PROBE payload. FUNCTION may be an address (``0x1149``, link-time, as nm shows it) for
-stripped files.
+file's own DWARF's, else raw registers; i386 code's from their cdecl stack slots, else six
+raw stack words) and how to decode the raw tracepoint data into a PROBE payload. Code of
+machines other than x86-64 and i386 is refused. FUNCTION may be an address (``0x1149``,
+link-time, as nm shows it) for stripped files.
 
 Guarantees: every user mistake is a ``ProbeError`` (one line); resolution never touches
 tracefs or perf. The number of probes is capped (``max_probes``).
@@ -30,7 +31,7 @@ import itertools
 import os
 import re
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -418,6 +419,8 @@ class ResolvedProbe:
     file: str = ""  # a path that opens ``path`` when that is gone (/proc/PID/exe...)
     #: argument (or return value) types from the file's DWARF when the spec gives none
     dwarf_types: tuple[ProbeArgType, ...] | None = None
+    #: i386 code: the types, each argument fetched from its stack slot (``fetchargs``)
+    stack_types: tuple[ProbeArgType, ...] | None = None
     #: (st_dev, st_ino) of the file probed: two files once at one path are two probes
     identity: tuple[int, int] | None = None
     decoder: Callable[[bytes], tuple[int, int, tuple[int, ...], bytes]] | None = field(
@@ -429,6 +432,8 @@ class ResolvedProbe:
 
     @property
     def types(self) -> tuple[ProbeArgType, ...]:
+        if self.stack_types is not None:
+            return self.stack_types
         if self.spec.types is None and self.dwarf_types is not None:
             return self.dwarf_types
         return self.spec.arg_types
@@ -459,6 +464,15 @@ class ResolvedProbe:
                 out.append("s0=+0($retval):ustring")
                 if words:
                     out.append(f"h0=+0($retval):u64[{words}]")
+            return tuple(out)
+        if self.stack_types is not None:
+            # i386 cdecl: at the entry %sp points at the return address, the arguments
+            # follow in 4-byte slots (8 for 64-bit ones). Each is fetched as 8 bytes (the
+            # decoders' one field size): 32-bit types keep the low half (ktrdump masks).
+            out, at = [], 4
+            for index, kind in enumerate(self.types):
+                out.append(f"a{index}=+{at}(%sp):u64")
+                at += 8 if kind in (ProbeArgType.I64, ProbeArgType.U64, ProbeArgType.X64) else 4
             return tuple(out)
         raw = [f"a{index}={ARGUMENT_REGISTERS[index]}:u64" for index in range(len(self.types))]
         strings = [f"s{index}=+0({ARGUMENT_REGISTERS[index]}):ustring"
@@ -527,7 +541,9 @@ class Resolver:
     #: specs nothing was placed for yet, with why (said once at the end if still so)
     pending: dict[str, str] = field(default_factory=dict)
     _needed: dict[str, list[str]] = field(default_factory=dict)
-    _warned: set[str] = field(default_factory=set)
+    _warned: set[object] = field(default_factory=set)
+    #: the file being resolved: (its path, its (st_dev, st_ino)), for ``_fail``'s dedup
+    _file: tuple[str, tuple[int, int]] | None = None
 
     def modules_for(self, spec: ProbeSpec, exe: str | None, mapped: Sequence[str],
                     search: bool) -> list[str]:
@@ -615,15 +631,35 @@ class Resolver:
                     new.append(probe)
         return new
 
-    def _fail(self, strict: bool, message: str) -> None:
+    def _fail(self, strict: bool, message: str, key: object = None) -> None:
+        """Raise (``strict``) or warn once per ``key`` (default: the message itself)."""
         if strict:
             raise ProbeError(message)
-        if message not in self._warned:
-            self._warned.add(message)
+        if key is None:
+            key = message
+            if self._file is not None:
+                # one file reached by two paths (/lib and /usr/lib on merged-/usr systems:
+                # the library directories, then /proc/PID/maps) is said once
+                path, identity = self._file
+                key = (identity, message.replace(path, "\0"))
+        if key not in self._warned:
+            self._warned.add(key)
             self.warn(message)
 
     def _resolve_in(self, spec: ProbeSpec, path: str, strict: bool, *, quiet: bool = False
-                    ) -> Iterable[ResolvedProbe]:
+                    ) -> list[ResolvedProbe]:
+        try:
+            status = os.stat(self.access.get(path, path))
+            self._file = (path, (status.st_dev, status.st_ino))
+        except OSError:
+            self._file = None
+        try:
+            return self._resolve_file(spec, path, strict, quiet=quiet)
+        finally:
+            self._file = None
+
+    def _resolve_file(self, spec: ProbeSpec, path: str, strict: bool, *, quiet: bool
+                      ) -> list[ResolvedProbe]:
         from formats.elf import ElfError, open_image
 
         try:
@@ -631,6 +667,8 @@ class Resolver:
         except ElfError as error:
             self._fail(strict, f"probe {spec.text!r}: {error}")
             return []
+        for note in image.notes:  # a debug file passed over (CRC mismatch)
+            self._fail(False, f"probe {spec.text!r}: {note}", key=note)
         if spec.address is not None:
             at = self._at_address(spec, path, image, strict)
             if at is None:
@@ -648,6 +686,8 @@ class Resolver:
             what = "no function matches" if spec.is_glob else "no function named"
             stripped = "" if image.functions else (
                 " (the file has no symbols: stripped? an address is MODULE:0xADDRESS)")
+            if image.notes:  # said here too: a strict failure ends before any warning
+                stripped += f" ({'; '.join(image.notes)})"
             self._fail(strict, f"probe {spec.text!r}: {what} {spec.function!r} in "
                        f"{path}{stripped}")
             return []
@@ -753,6 +793,15 @@ class Resolver:
                        f"a loadable segment of {path}")
             return None
         opened = self.access.get(path, path)
+        default_types: tuple[ProbeArgType, ...] | None = None
+        override: tuple[ProbeArgType, ...] | None = None
+        if image.machine == "EM_X86_64":  # x86-64, and x32 (ELF32): arguments in registers
+            if image.elfclass == 64:
+                default_types = _dwarf_types(spec, opened, symbol)
+        else:
+            override = self._i386_types(spec, path, image, strict)
+            if override is None:
+                return None
         try:
             status = os.stat(opened)
             identity: tuple[int, int] | None = (status.st_dev, status.st_ino)
@@ -760,7 +809,53 @@ class Resolver:
             identity = None
         return ResolvedProbe(0, spec, path, image, symbol, file_offset, alias, self.string_cap,
                              file=self.access.get(path, ""), identity=identity,
-                             dwarf_types=_dwarf_types(spec, opened, symbol))
+                             dwarf_types=default_types, stack_types=override)
+
+    def _i386_types(self, spec: ProbeSpec, path: str, image: ElfImage, strict: bool
+                    ) -> tuple[ProbeArgType, ...] | None:
+        """The types of a probe of i386 code, whose cdecl passes arguments on the stack
+        (fetched from ``%sp``: ``ResolvedProbe.fetchargs``), or None: refused (said).
+
+        ``ptr`` is ``x32`` there; ``str`` is refused (the kernel reads a pointer on the
+        stack as 8 bytes before dereferencing it), so is a 64-bit return value (in
+        %edx:%eax; the probe reads %eax) and are arguments at an offset into a function
+        (the stack pointer has moved). Untyped: six 32-bit stack words, the return value
+        as u32 (DWARF is not read for i386). Code of other machines is refused."""
+        what = _not_x86_64(path, image)
+        if image.machine != "EM_386":
+            self._fail(strict, f"probe {spec.text!r}: {what}: ktr probes x86-64 and i386 "
+                       "code only")
+            return None
+        T = ProbeArgType
+        why = ""
+        if spec.types and T.STR in spec.types:
+            why = ("a string cannot be fetched there (the kernel reads the pointer on the "
+                   "stack as 8 bytes): give ptr")
+        elif spec.site == ProbeSite.RETURN and spec.types and spec.types[0] in (
+                T.I64, T.U64, T.X64):
+            why = ("a 64-bit return value is in %edx:%eax and the probe reads %eax: give "
+                   "i32, u32, x32 or ptr")
+        elif spec.site == ProbeSite.OFFSET and spec.types:
+            why = ("its arguments are on the stack, which has moved at an offset into the "
+                   "function: probe its entry for them")
+        if why:
+            self._fail(strict, f"probe {spec.text!r}: {what}: {why}")
+            return None
+        if spec.site == ProbeSite.OFFSET:
+            self._fail(False, f"probe {spec.text!r}: {what}: its arguments are on the stack, "
+                       "which has moved at an offset into the function: its hits carry none")
+            return ()
+        if spec.types is None:
+            return (T.U32,) if spec.site == ProbeSite.RETURN else (T.U32,) * len(
+                ARGUMENT_REGISTERS)
+        return tuple(T.X32 if kind == T.PTR else kind for kind in spec.types)
+
+
+def _not_x86_64(path: str, image: ElfImage) -> str:
+    """``PATH is a 32-bit program (ELF32, EM_386)``, for refusals and notes."""
+    bits = "32-bit" if image.elfclass == 32 else "non-x86-64"
+    kind = "library" if ".so" in os.path.basename(path) else "program"
+    return f"{path} is a {bits} {kind} (ELF{image.elfclass}, {image.machine})"
 
 
 def _dwarf_types(spec: ProbeSpec, path: str, symbol: FunctionSymbol

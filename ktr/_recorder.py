@@ -274,7 +274,7 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     try:
         # Set-up (probe symbols above all) can take a while before any target is
         # traced: Ctrl-C then still leaves the file the user asked for, saying so.
-        with _slow_setup_notice(options, notices):
+        with _slow_setup_notice(options, notices), _setup_signals():
             try:
                 for source in others:
                     source.prepare()
@@ -285,7 +285,9 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
                             t.tid for t in list(control.tracees.values()) if t.pid == pid])
                         ptrace_source.wrap_consumer(source.wrap)
             except KeyboardInterrupt:
-                _interrupted_before_start(options, control_options, clock)
+                _interrupted_before_start(options, control_options, clock, signal.SIGINT)
+            except _SetupSignal as stopped:
+                _interrupted_before_start(options, control_options, clock, stopped.signo)
         unsupported = [item for source in prepared
                        for item in getattr(source, "unsupported", ())]
         for name, error in unsupported:
@@ -338,11 +340,49 @@ def _slow_setup_notice(options: RecordOptions, notices: _BestEffortText
         timer.cancel()
 
 
+class _SetupSignal(BaseException):
+    """SIGTERM or SIGHUP during set-up (SIGINT's is KeyboardInterrupt)."""
+
+    def __init__(self, signo: int) -> None:
+        super().__init__(signo)
+        self.signo = signo
+
+
+@contextlib.contextmanager
+def _setup_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP during set-up end it as Ctrl-C does (``_SetupSignal``): the
+    default action would kill ``ktr`` with no trace file and, until the next ``ktr record
+    -P``, its tracefs group. A signal ignored when ``ktr`` started (nohup) stays ignored;
+    after the first, the default actions are back (a second one kills at once)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved: dict[int, object] = {}
+
+    def restore() -> None:
+        for signo, handler in saved.items():
+            signal.signal(signo, handler)  # type: ignore[arg-type]
+        saved.clear()
+
+    def handle(signo: int, frame: FrameType | None) -> None:
+        restore()
+        raise _SetupSignal(signo)
+
+    for signo in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signo) != signal.SIG_IGN:
+            saved[signo] = signal.signal(signo, handle)
+    try:
+        yield
+    finally:
+        restore()
+
+
 def _interrupted_before_start(options: RecordOptions, control_options: ControlOptions,
-                              clock: TraceClock) -> NoReturn:
-    """SIGINT during set-up: the output gets BEGIN and an END saying nothing was
-    recorded (no target was touched yet), then ``SetupInterrupted``."""
-    reason = "interrupted by SIGINT before recording began"
+                              clock: TraceClock, signo: int) -> NoReturn:
+    """SIGINT, SIGTERM or SIGHUP during set-up: the output gets BEGIN and an END saying
+    nothing was recorded (no target was touched yet), then ``SetupInterrupted`` (whose
+    exit status is the shell's for the signal, 128+N)."""
+    reason = f"interrupted by {signal.Signals(signo).name} before recording began"
     header = _file_header(options, control_options, clock)
     descriptor = open_descriptor(_output_options(options, clock), header,
                                  begin=_begin_payload(header))
@@ -352,7 +392,7 @@ def _interrupted_before_start(options: RecordOptions, control_options: ControlOp
     finally:
         descriptor.release()
     where = "standard output" if options.output == "-" else options.output
-    raise SetupInterrupted(f"{reason}; {where} holds no events")
+    raise SetupInterrupted(f"{reason}; {where} holds no events", signo)
 
 
 def _record(options: RecordOptions, notices: _BestEffortText, clock: TraceClock,

@@ -38,9 +38,14 @@ class UsageError(KtrError):
 
 
 class SetupInterrupted(KtrError):
-    """SIGINT before the recording began (the output says so); the shell's status for it."""
+    """SIGINT, SIGTERM or SIGHUP before the recording began (the output says so); the
+    shell's status for it, 128+N."""
 
     exit_status = 130
+
+    def __init__(self, message: str, signo: int = 2) -> None:
+        super().__init__(message)
+        self.exit_status = 128 + signo
 
 
 class OutputError(KtrError):

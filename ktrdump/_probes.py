@@ -588,3 +588,107 @@ class ProbeSummary:
             own = _duration(stats.self_ns) if stats.returned else "-"
             out.append(f"{total:>12}  {own:>12}  {stats.calls:>10}  {name}")
         return [line + "\n" for line in out]
+
+
+class ProbeDurationFilter:
+    """``--min-duration`` for the views that show PROBE records one by one (chrome's
+    slices, parquet's probes table), as ``--format calls`` applies it: a probed call's
+    entry and return are kept when it lasted at least ``minimum_ns``; a shorter call goes
+    (its callees, never longer than it, go too), and so do PROBE records with no duration
+    (entry-only and offset probes, returns whose entry is not in the trace, calls whose
+    return never came), as ``--min-duration`` drops unfinished syscalls.
+
+    A duration is known at the return, so records are held, in order, while an earlier
+    entry is undecided; other records wait with them (the order of the input is kept).
+    Past ``MAX_HELD_LINES`` held records the oldest undecided call is kept on what its
+    entry said (memory stays bounded when ``main`` never returns). PROBE_DEF and DROP
+    records and every other kind are kept.
+    """
+
+    def __init__(self, minimum_ns: int) -> None:
+        from collections import deque
+
+        self.minimum = minimum_ns
+        self.stack = CallStack()
+        #: (record, its fate: [None] undecided, [True] kept, [False] left out)
+        self._queue: deque[tuple[Record, list[bool | None]]] = deque()
+        #: per thread, the open calls with their fates, as the CallStack holds them
+        self._open: dict[int, list[tuple[ProbeCall, list[bool | None]]]] = {}
+
+    def feed(self, records: Iterable[Record]) -> list[Record]:
+        """The records now decided and kept, in input order."""
+        queue = self._queue
+        kept: list[bool | None] = [True]
+        for record in records:
+            kind = record.kind
+            if kind != RecordKind.PROBE and kind != RecordKind.DROP:
+                if kind == RecordKind.PROBE_DEF:
+                    self.stack.table.learn(record.payload)  # type: ignore[arg-type]
+                queue.append((record, kept))
+                continue
+            fate: list[bool | None] = [False]
+            for event, call in self.stack.feed(record):
+                if event == "enter" and call.function in self.stack.table.returns:
+                    fate = [None]
+                    self._open.setdefault(call.tid, []).append((call, fate))
+                elif event == "exit":
+                    fate = self._closed(call)
+                    if fate[0] is None:
+                        fate[0] = (call.end_ns or 0) - call.start_ns >= self.minimum
+                elif event == "abandon":  # a DROP: its return may be among the lost
+                    abandoned = self._closed(call)
+                    if abandoned[0] is None:
+                        abandoned[0] = False
+            if kind == RecordKind.DROP:
+                fate = kept
+            queue.append((record, fate))
+            self._settle(record.tid)
+        return self._release()
+
+    def finish(self) -> list[Record]:
+        """The rest: calls still open at the end of the input are left out."""
+        for stack in self._open.values():
+            for _, fate in stack:
+                if fate[0] is None:
+                    fate[0] = False
+        self._open.clear()
+        return self._release()
+
+    def _closed(self, call: ProbeCall) -> list[bool | None]:
+        """The fate of ``call``, ended; the calls above it (returned without their return
+        probe's hit) are left out."""
+        stack = self._open.get(call.tid, [])
+        for index in range(len(stack) - 1, -1, -1):
+            if stack[index][0] is call:
+                for _, above in stack[index + 1 :]:
+                    if above[0] is None:
+                        above[0] = False
+                fate = stack[index][1]
+                del stack[index:]
+                return fate
+        return [None]
+
+    def _settle(self, tid: int) -> None:
+        """Calls the CallStack let go of without an event (past MAX_DEPTH) are left out."""
+        mine = self._open.get(tid)
+        if not mine or len(mine) <= MAX_DEPTH:
+            return
+        live = {id(call) for call in self.stack.stacks.get(tid, ())}
+        for call, fate in mine:
+            if id(call) not in live and fate[0] is None:
+                fate[0] = False
+        mine[:] = [(call, fate) for call, fate in mine if id(call) in live]
+
+    def _release(self) -> list[Record]:
+        queue = self._queue
+        out: list[Record] = []
+        while queue:
+            record, fate = queue[0]
+            if fate[0] is None:
+                if len(queue) <= MAX_HELD_LINES:
+                    break
+                fate[0] = True  # held too long: kept on what its entry said
+            queue.popleft()
+            if fate[0]:
+                out.append(record)
+        return out

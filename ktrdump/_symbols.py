@@ -172,6 +172,8 @@ class Modules:
                 self.warn(f"{display_text(mapping.path)}: cannot read its symbols ({error}); "
                           f"its frames are shown as offsets")
                 return Module(name, None, None)
+            for note in image.notes:  # a debug file passed over (CRC mismatch)
+                self.warn(note)
             if mapping.build_id and image.build_id == mapping.build_id.hex():
                 self._store(image)
         cfi: CfiTable | None = None

@@ -117,8 +117,9 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
   --since/--until T  +1.5s after the first record, 1700000000.25 (seconds
                      since the epoch) or 2026-11-30T01:02:03 (local time)
   --min-duration D   calls that spent at least D in the kernel (1.5, 200ms);
-                     with --format calls, probed calls that lasted at least D
-                     (uftrace replay -t; not with --format folded)
+                     with --format calls, chrome and parquet (its probes
+                     table), probed calls that lasted at least D (uftrace
+                     replay -t; not with --format folded)
 Signals, process events and the other records that are not calls are kept
 by -e/-P/-z/-Z/--min-duration; --since/--until apply to every record, a call
 by its CALL's time (a call begun before --until is shown whole).
@@ -721,6 +722,11 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
                                 stderr, writes_as_it_goes=not (
                                     options.summary or options.per_thread
                                     or options.output_format == "parquet"))
+        if (options.selection.min_duration_ns is not None and not options.summary
+                and options.output_format in ("chrome", "parquet")):
+            # probed calls, as --format calls keeps them (before the call filters: their
+            # hidden marks are per batch, and this holds records across batches)
+            events = _probe_durations(events, options.selection.min_duration_ns)
         selector = None
         if options.selection.active:
             selector = Selector(options.selection, facilities=recorded_facilities(source.header))
@@ -836,6 +842,24 @@ def _size_of(path: str) -> int:
         return os.stat(path).st_size
     except OSError:
         return 0
+
+
+def _probe_durations(events: Iterator[Any], minimum_ns: int) -> Iterator[Any]:
+    """``events`` with the probed calls shorter than ``minimum_ns`` left out
+    (``ProbeDurationFilter``)."""
+    from ._probes import ProbeDurationFilter
+
+    durations = ProbeDurationFilter(minimum_ns)
+    for event in events:
+        if isinstance(event, list):
+            released = durations.feed(event)
+            if released:
+                yield released
+        else:
+            yield event
+    released = durations.finish()
+    if released:
+        yield released
 
 
 def _selected(events: Iterator[Any], selector: Selector, *, marked: bool) -> Iterator[Any]:

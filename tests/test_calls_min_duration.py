@@ -91,3 +91,83 @@ def test_the_summary_counts_only_calls_that_long(trace: Path) -> None:
 
     assert rows() == {"prog:slow": "1", "prog:quick": "5"}
     assert rows("--min-duration", "10ms") == {"prog:slow": "1"}
+
+
+def test_chrome_and_parquet_keep_the_probed_calls_the_calls_view_keeps(
+        trace: Path, tmp_path: Path) -> None:
+    """Chrome's probe slices and parquet's probes table follow --min-duration as the
+    calls view does (both showed every quick call's entry and return before)."""
+    import json
+
+    def slices(*options: str) -> list[tuple[str, str | None]]:
+        done = subprocess.run([KTRDUMP, "--format", "chrome", *options, str(trace)],
+                              capture_output=True, text=True, timeout=60, check=True)
+        return [(event["ph"], event.get("name"))
+                for event in json.loads(done.stdout)["traceEvents"]
+                if event.get("cat") == "probe"]
+
+    every = slices()
+    assert every.count(("B", "prog:quick")) == 5 and every.count(("B", "prog:slow")) == 1
+    assert slices("--min-duration", "10ms") == [("B", "prog:slow"), ("E", None)]
+    assert slices("--min-duration", "1ns") == every
+
+    pq = pytest.importorskip("pyarrow.parquet")
+
+    def rows(*options: str) -> list[tuple[str, int]]:
+        out = tmp_path / "calls.parquet"
+        subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(out), *options,
+                        str(trace)], capture_output=True, text=True, timeout=60, check=True)
+        table = pq.read_table(str(tmp_path / "calls.probes.parquet")).to_pylist()
+        return [(row["name"], row["site"]) for row in table]
+
+    assert len(rows()) == 12
+    assert rows("--min-duration", "10ms") == [("prog:slow", 0), ("prog:slow", 1)]
+    assert rows("--min-duration", "1ns") == rows()
+
+
+def test_the_probe_duration_filter_keeps_what_the_calls_view_keeps() -> None:
+    """``ProbeDurationFilter`` on hand-made records: a long call with a short callee, an
+    entry-only probe, an offset probe, a return whose entry is not there, a call open at
+    a DROP and one open at the end. Other records keep their place in between."""
+    from formats import Drop, Probe, ProbeDef, ProbeSite, Record, RecordKind, Syscall
+    from ktrdump._probes import ProbeDurationFilter
+
+    ms = 1_000_000
+
+    def rec(kind: RecordKind, payload: object, ts: int, tid: int = 7) -> Record:
+        return Record(int(kind), 1, 7, tid, ts, b"prog", payload)
+
+    def pdef(probe_id: int, site: ProbeSite, function: bytes) -> Record:
+        return rec(RecordKind.PROBE_DEF, ProbeDef(probe_id, int(site), 0, 0x1000, 0x1000, 8,
+                                                  0, 0, b"", b"/p", b"", function, b""), 0)
+
+    def hit(probe_id: int, site: ProbeSite, ts: int, tid: int = 7) -> Record:
+        return rec(RecordKind.PROBE, Probe(probe_id, int(site), 0, 0, 0, (), b"", b""),
+                   ts, tid)
+
+    E, R, OFF = ProbeSite.ENTRY, ProbeSite.RETURN, ProbeSite.OFFSET
+    defs = [pdef(1, E, b"slow"), pdef(2, R, b"slow"), pdef(3, E, b"quick"),
+            pdef(4, R, b"quick"), pdef(5, E, b"entry_only"), pdef(6, OFF, b"slow")]
+    call = rec(RecordKind.SYSCALL, Syscall(0, 0, 0, (0,) * 6), 5 * ms)
+    stream = [*defs,
+              hit(1, E, 1 * ms),  # slow: 1 ms .. 40 ms
+              hit(3, E, 2 * ms), hit(4, R, 3 * ms),  # quick inside: 1 ms
+              call, hit(5, E, 6 * ms), hit(6, OFF, 7 * ms),
+              hit(2, R, 40 * ms),
+              hit(4, R, 41 * ms),  # a return without its entry
+              hit(1, E, 50 * ms, tid=8),  # open at the DROP
+              rec(RecordKind.DROP, Drop(1, 0, 3), 60 * ms),
+              hit(2, R, 90 * ms, tid=8),  # after the DROP: not paired with that entry
+              hit(1, E, 95 * ms)]  # open at the end
+    filtered = ProbeDurationFilter(10 * ms)
+    out = filtered.feed(stream[:10]) + filtered.feed(stream[10:]) + filtered.finish()
+    kept = [(r.kind, r.timestamp_ns // ms) for r in out]
+    assert kept == [(RecordKind.PROBE_DEF, 0)] * 6 + [
+        (RecordKind.PROBE, 1), (RecordKind.SYSCALL, 5), (RecordKind.PROBE, 40),
+        (RecordKind.DROP, 60)]
+    # with no threshold: every paired call, still none of the hits without a duration
+    every = ProbeDurationFilter(0)
+    out = every.feed(stream) + every.finish()
+    assert [(r.kind, r.timestamp_ns // ms) for r in out] == [(RecordKind.PROBE_DEF, 0)] * 6 + [
+        (RecordKind.PROBE, 1), (RecordKind.PROBE, 2), (RecordKind.PROBE, 3),
+        (RecordKind.SYSCALL, 5), (RecordKind.PROBE, 40), (RecordKind.DROP, 60)]

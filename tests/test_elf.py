@@ -452,3 +452,52 @@ def test_struct_symbol_reader_equals_pyelftools_on_generated_tables(
     fast = [(s.name, s.vaddr, s.size, s.ifunc, s.binding) for s in _function_symbols(
         handle, _sections(handle, wide, little), wide, little)]
     assert fast == _reference(data)
+
+
+@pytest.mark.parametrize("name", ["lib32be.so", "lib64be.so"])
+def test_big_endian_seeds_read_as_readelf_and_pyelftools_read_them(name: str) -> None:
+    """The fuzz harness's big-endian seeds (built with struct: gcc here makes no
+    big-endian file) are what ``fuzz.make_be_seeds`` builds, and valid: readelf reads
+    them without a warning and names the same functions and build-id; pyelftools' own
+    symbol parser agrees with the struct reader; the IFUNC's implementation is found."""
+    from fuzz import make_be_seeds
+
+    path = SEEDS / name
+    assert make_be_seeds.main(["--check"]) == 0
+    assert path.read_bytes()[:6] == b"\x7fELF" + bytes([2 if "64" in name else 1, 2])
+    image = ElfImage(str(path))
+    functions = [(s.name, s.vaddr, s.size, s.ifunc, s.binding) for s in image.functions]
+    assert functions == make_be_seeds.expected_functions()
+    assert sorted(set(_pyelftools_functions(str(path)))) == sorted(functions)
+    assert not image.little_endian and image.elfclass == (64 if "64" in name else 32)
+    assert [s.name for s in image.ifunc_implementations(image.lookup("be_pick")[0])] == [
+        "__be_pick_fast"]
+    assert image.vaddr_to_offset(image.lookup("be_add")[0].vaddr) == 0x210
+    shown = subprocess.run([_tool("readelf"), "-W", "-s", "-n", "-h", str(path)],
+                           capture_output=True, text=True, check=True)
+    assert shown.stderr == "" and "big endian" in shown.stdout
+    assert f"Build ID: {image.build_id}" in shown.stdout
+    named = {line.split()[-1] for line in shown.stdout.splitlines()
+             if re.search(r"\b(FUNC|IFUNC)\b", line) and " UND " not in line}
+    assert named == {f[0] for f in functions}
+
+
+def test_a_debug_file_must_carry_the_build_id_its_path_names(tmp_path: Path) -> None:
+    """``/usr/lib/debug/.build-id/xx/yyyy.debug`` is taken only if that file's build-id
+    is xxyyyy (gdb checks so): another file put there is passed over with a note."""
+    stripped = tmp_path / "lib64-stripped.so"
+    shutil.copy(SEEDS / "lib64-stripped.so", stripped)  # (its debuglink finds nothing here)
+    build_id = ElfImage(str(stripped)).build_id
+    assert build_id is not None
+    root = tmp_path / "debug"
+    slot = root / ".build-id" / build_id[:2] / f"{build_id[2:]}.debug"
+    slot.parent.mkdir(parents=True)
+    shutil.copy(SEEDS / "lib64be.so", slot)  # another build-id
+    image = ElfImage(str(stripped), debug_root=str(root))
+    assert image.debug_path is None
+    assert image.notes == (f"{slot}: debug file ignored: its build-id is "
+                           f"b0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3, not {build_id}",)
+    shutil.copy(SEEDS / "lib64.debug", slot)
+    image = ElfImage(str(stripped), debug_root=str(root))
+    assert image.debug_path == str(slot) and image.notes == ()
+    assert image.lookup("count")

@@ -127,6 +127,7 @@ def test_elf_mutations_are_deterministic_and_reach_the_readers() -> None:
 
     seeds = run.load_elf_seeds()
     assert len(seeds) >= 5 and any(seed[4] == 1 for seed in seeds)  # ELF32 among them
+    assert {(seed[4], seed[5]) for seed in seeds} == {(1, 1), (2, 1), (1, 2), (2, 2)}  # BE
     first = [mutate_elf.mutate(seeds[i % len(seeds)], random.Random(i), seeds)
              for i in range(60)]
     second = [mutate_elf.mutate(seeds[i % len(seeds)], random.Random(i), seeds)

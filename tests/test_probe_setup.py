@@ -38,9 +38,15 @@ def tracer_of(pid: int) -> int:
                     if line.startswith("TracerPid:")).split()[1])
 
 
+@pytest.mark.parametrize("signo", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
 @pytest.mark.parametrize("attach", [True, False], ids=["attach", "command"])
-def test_ctrl_c_during_probe_setup_leaves_a_file_saying_so(tmp_path: Path,
-                                                           attach: bool) -> None:
+def test_a_signal_during_probe_setup_leaves_a_file_saying_so(tmp_path: Path, attach: bool,
+                                                             signo: signal.Signals) -> None:
+    """Ctrl-C, SIGTERM (kill) and SIGHUP (a closed terminal) while probes are set up:
+    a trace with BEGIN and an END saying so, the shell's status for the signal (128+N),
+    no target touched, no tracefs group left (SIGTERM and SIGHUP killed ktr there, with
+    no file and its group left for the next recording to remove)."""
     prog = build_program(tmp_path)
     hold = tmp_path / "hold"
     os.mkfifo(hold)
@@ -59,9 +65,9 @@ def test_ctrl_c_during_probe_setup_leaves_a_file_saying_so(tmp_path: Path,
     try:
         # opening returns once the recorder opened it too: its set-up is under way
         with open(hold, "wb"):
-            recorder.send_signal(signal.SIGINT)
+            recorder.send_signal(signo)
             _, stderr = recorder.communicate(timeout=20)
-        assert recorder.returncode == 130, stderr
+        assert recorder.returncode == 128 + signo, stderr
         assert stderr.count("\n") == 1 and "before recording began" in stderr, stderr
         assert tracer_of(target.pid) == 0  # never touched
     finally:
@@ -72,7 +78,7 @@ def test_ctrl_c_during_probe_setup_leaves_a_file_saying_so(tmp_path: Path,
     kinds = [r["type"] for r in records_of(out)]
     assert kinds == ["BEGIN", "END"]
     end = records_of(out)[-1]
-    assert end["reason"] == "interrupted by SIGINT before recording began"
+    assert end["reason"] == f"interrupted by {signo.name} before recording began"
     assert end["stopped_early"] is True and end["processes"] == 0
     assert groups_of(recorder.pid) == []
 
