@@ -16,6 +16,11 @@ futex's timeout by operation, the mask rt_sigreturn restores (from the
 stack pointer), the pidfd and id clone3 wrote at ``pidfd`` and
 ``parent_tid``, a socklen_t's value before and after. i386 socketcall is
 captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
+What a call's result names, as the kernel resolves it (STRUCT argument
+``RESULT_ARGUMENT``): the path of the fd a path-opening call returned
+(``fd_path``, what strace -y prints) and the working directory after chdir,
+fchdir and execve (``cwd``): one readlink of ``/proc/TID/...`` at the exit
+stop of those calls alone, which succeeded.
 Calls without such captures pay one dictionary lookup and a few attribute
 tests per stop.
 
@@ -37,6 +42,7 @@ descriptor does).
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,6 +88,12 @@ EXEC_BYTES_MAX = 6 << 20  # argv/envp bytes kept
 DIRENTS_BYTES_MAX = 1024 * 1024  # getdents bytes read to count the entries
 ARRAY_ELEMENTS_MAX = 1024  # pollfds, epoll events kept per call
 MSG_CONTROL_MAX = 4096  # bytes of a msghdr's control data (cmsgs) kept per call
+#: The STRUCT argument number of a capture about the call's result, not an argument.
+RESULT_ARGUMENT = 255
+#: Calls whose result names a file the kernel resolved: (fd returned, path).
+_RESULT_FD_PATH = 1
+_RESULT_CWD = 2
+_CWD_CALLS = frozenset({"chdir", "fchdir", "execve", "execveat"})
 
 _CREATES_PROCESS = frozenset({Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE})
 
@@ -139,6 +151,8 @@ class _Plan(NamedTuple):
     exit_mode: int = 0
     # A _CAPTURE exit whose only read is a read()/write() buffer (its GENIO data).
     exit_plain_io: bool = False
+    # What the result names, read from /proc at exit (_RESULT_FD_PATH, _RESULT_CWD; 0: none).
+    result_path: int = 0
 
 
 class _StructPlan(NamedTuple):
@@ -324,7 +338,8 @@ class RecordBuilder:
         if (plan.socketcall or plan.sets_handler or (structs and plan.clone3)
                 or (io and plan.io_kind not in _PLAIN_BUFFERS)):
             exit_ = _STOPPED
-        elif io or (structs and (plan.structs_out or plan.by_command is not None)):
+        elif io or (structs and (plan.structs_out or plan.by_command is not None
+                                 or plan.result_path)):
             exit_ = _CAPTURE
         else:
             exit_ = _FREE
@@ -384,8 +399,15 @@ class RecordBuilder:
             socklen_arg = next((index for index, argument in enumerate(signature.args)
                                 if argument.kind is ArgKind.MSGHDR_OUT), None)
             socklen_offset = 4 if abi in (Abi.I386, Abi.X32) else 8
+        result_path = 0
+        if signature.ret is linux.RetKind.FD and (
+                signature.path_args or signature.name == "open_by_handle_at"):
+            result_path = _RESULT_FD_PATH
+        elif signature.name in _CWD_CALLS:
+            result_path = _RESULT_CWD
         return _Plan(
             selected=True,
+            result_path=result_path,
             socklen_arg=socklen_arg,
             socklen_offset=socklen_offset,
             clone3=signature.name == "clone3",
@@ -612,6 +634,9 @@ class RecordBuilder:
                 if pair is not None and pair[1] is not None:
                     found.append((pair[1].argument,
                                   self._struct_data(tracee, event.abi, args, pair[1])))
+            if plan.result_path and not error:
+                found.append((RESULT_ARGUMENT, _result_path(tracee.tid, plan.result_path,
+                                                            retval)))
         return data, found
 
     def _emit_found(self, tracee: Tracee, timestamp_ns: int, abi: Abi,
@@ -774,6 +799,9 @@ class RecordBuilder:
                                     wanted_pair[1])
         if plan.clone3 and entry is not None and not event.error and self._structs:
             self._clone3_ids(event, args)
+        if plan.result_path and entry is not None and not event.error and self._structs:
+            self._emit_found(tracee, event.timestamp_ns, event.abi, [
+                (RESULT_ARGUMENT, _result_path(tracee.tid, plan.result_path, retval))])
         if plan.sets_handler and entry is not None and event.error == 0:
             self._learn_handler(tracee, event.abi, entry.args)
         if self._calls:
@@ -1294,6 +1322,20 @@ UNSENT_MESSAGES_MAX = 256 * 1024
 #: The most bytes of a self-sized structure read (the kernel's PAGE_SIZE bound on
 #: sched_attr's size: a larger one fails with E2BIG).
 SELF_SIZED_MAX = 4096
+
+
+def _result_path(tid: int, which: int, retval: int) -> tuple[bytes, bytes] | None:
+    """STRUCT ``fd_path`` (the fd ``retval`` as /proc names it) or ``cwd``; None if unreadable.
+
+    The kernel's own resolution (symlinks, the working directory, ``..``),
+    read while the thread is stopped, so the fd is still the one returned.
+    """
+    try:
+        if which == _RESULT_FD_PATH:
+            return b"fd_path", os.readlink(b"/proc/%d/fd/%d" % (tid, retval))
+        return b"cwd", os.readlink(b"/proc/%d/cwd" % tid)
+    except OSError:  # the thread is gone, or another thread closed the fd
+        return None
 
 
 def _read(memory: TraceeMemory, address: int, length: int) -> bytes | None:

@@ -192,8 +192,13 @@ def _fd_part(context: _Context, dirfd: bool) -> _Part:
         return _Part(plain)
     describe = fds.describe
 
+    cwd = fds.cwd
+
     def render(value: int, call: Call) -> str:
         fd = signed32(value)
+        if dirfd and fd == -100:  # AT_FDCWD: the working directory, as strace -y
+            directory = cwd(call.pid)
+            return "AT_FDCWD" if directory is None else f"AT_FDCWD<{directory}>"
         description = describe(call.pid, fd)
         return plain(value) if description is None else f"{fd}<{description}>"
 

@@ -1672,6 +1672,8 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "iovec": _render_iovec,
     "bytes": _render_bytes,
     "string": _render_bytes,
+    "fd_path": _render_bytes,
+    "cwd": _render_bytes,
     "count": _render_count,
     "wstatus": _render_wstatus,
     "itimerval": _render_itimerval,

@@ -98,11 +98,14 @@ __all__ = ["FORMATS", "PROGRAM", "dump", "main", "parse_options", "record_filter
 
 _EPILOG = """\
 -y tracks fds through the trace itself, per process: open/openat/creat (the
-path as the call gave it; relative paths stay relative, chdir is not
-followed), socket (socket:[AF_INET]), accept, pipe (pipe:[N]: the N-th pipe
-of the trace, both ends), socketpair, dup/dup2/dup3/F_DUPFD, close,
-close_range, exec (close-on-exec fds dropped), fork (copied), exit. Fds that
-existed before the recording (0, 1, 2, inherited, attached) are shown plainly.
+kernel's path of the new fd, symlinks and the working directory resolved,
+as strace -y; traces of recorders before it: the path as the call gave it),
+AT_FDCWD as AT_FDCWD</dir> (the working directory the recorder saw at
+execve, chdir and fchdir, inherited at fork), socket (socket:[AF_INET]),
+accept, pipe (pipe:[N]: the N-th pipe of the trace, both ends), socketpair,
+dup/dup2/dup3/F_DUPFD, close, close_range, exec (close-on-exec fds dropped),
+fork (copied), exit. Fds that existed before the recording (0, 1, 2,
+inherited, attached) are shown plainly.
 
 Filters after the fact (every view: text, json, strace, chrome, --summary;
 combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
@@ -113,7 +116,8 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
                      -z is status=successful, -Z is status=failed (strace's)
   -P PATH            calls that touched PATH: a path argument spelled so,
                      or an fd argument that referred to it (fds tracked
-                     through the trace as -y does)
+                     through the trace as -y does; a relative PATH matches
+                     an fd's path by its last components)
   --since/--until T  +1.5s after the first record, 1700000000.25 (seconds
                      since the epoch) or 2026-11-30T01:02:03 (local time)
   --min-duration D   calls that spent at least D in the kernel (1.5, 200ms);

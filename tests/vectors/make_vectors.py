@@ -29,7 +29,8 @@ Files:
   a syscall inside a probed call, a second thread, a call left open.
 - ``calls.ktr``: a realistic recording for the decoders: openat/fstat/read/
   write/close with an error return, a STRUCT stat, pipe2 + fork + dup2 +
-  execve (for ``-y``), a socket and a connect with a sockaddr, a thread
+  execve, chdir and a relative open with the recorder's ``cwd`` and
+  ``fd_path`` (for ``-y``), a socket and a connect with a sockaddr, a thread
   whose read interleaves with the main thread's write (strace's
   unfinished/resumed), signals with their siginfo, exits and a kill.
 - ``appended.ktr``: a file ``ktr record -a`` appended to, four recordings: one
@@ -378,6 +379,18 @@ def _demo_calls() -> list[Entry]:
         (s.STRUCT, DEMO, Struct(X86_64, 2, b"off", struct.pack("<q", 0))),
         (s.STRUCT, DEMO, Struct(X86_64, 2, b"off", struct.pack("<q", 8))),
         _ret(DEMO, 40, 8),
+        # chdir, then a relative open: the recorder's "cwd" and "fd_path" (argument
+        # 255: the call's result), what -y shows for AT_FDCWD and the new fd
+        _call(DEMO, 80, 0x7FFD7200),  # chdir("/lib")
+        (s.NAMEI, DEMO, Namei(b"/lib")),
+        (s.STRUCT, DEMO, Struct(X86_64, 255, b"cwd", b"/usr/lib")),
+        _ret(DEMO, 80, 0),
+        _call(DEMO, 257, AT_FDCWD, 0x7FFD7300, 0),  # openat(AT_FDCWD, "os-release", O_RDONLY)
+        (s.NAMEI, DEMO, Namei(b"os-release")),
+        (s.STRUCT, DEMO, Struct(X86_64, 255, b"fd_path", b"/usr/lib/os-release")),
+        _ret(DEMO, 257, 8),
+        _call(DEMO, 3, 8),  # close
+        _ret(DEMO, 3, 0),
     ]
 
 
