@@ -132,7 +132,8 @@ lines back until its RET.
 Letters kdump and strace both use, with different meanings:
   letter  ktrdump (kdump)                  strace, and ktrdump --format strace
   -t      -t TRSTR: trace points to show   -t/-tt/-ttt: time of day, with
-          (any format: --trace-points)     microseconds, seconds since epoch
+          (any format: --trace-points;     microseconds, seconds since epoch
+          -tt/-ttt are refused: -t t)
   -T      absolute timestamps              -T: time spent in each call
           (strace's -T: --durations)
   -r      (kdump's -R: time since the      -r: time since the previous line
@@ -374,9 +375,18 @@ def _attach_signed_values(argv: list[str]) -> list[str]:
 def _strace_times(argv: list[str]) -> list[str]:
     """With ``--format strace``, strace's -t -tt -ttt -r -T as the hidden options above."""
     if not _strace_format_requested(argv):
-        if "-r" in argv[: argv.index("--") if "--" in argv else len(argv)]:
+        options = argv[: argv.index("--") if "--" in argv else len(argv)]
+        if "-r" in options:
             raise UsageError("-r is strace's time since the previous line: use it with "
                              "--format strace (kdump's is -R)")
+        for word in ("-tt", "-ttt"):
+            # kdump would read -tt as -t t (STRUCT records alone): with -T, a view
+            # of STRU lines only, where an strace user asked for times.
+            if word in options:
+                raise UsageError(f"{word} is strace's time of day: use it with --format "
+                                 "strace; kdump's timestamps are -T (absolute), -E "
+                                 "(elapsed), -R (relative), and its -t takes trace point "
+                                 "letters (write -t t for the STRUCT records alone)")
         return argv
     out = []
     for index, word in enumerate(argv):
