@@ -19,8 +19,9 @@ captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
 What a call's result names, as the kernel resolves it (STRUCT argument
 ``RESULT_ARGUMENT``): the path of the fd a path-opening call returned
 (``fd_path``, what strace -y prints) and the working directory after chdir,
-fchdir and execve (``cwd``): one readlink of ``/proc/TID/...`` at the exit
-stop of those calls alone, which succeeded.
+fchdir and execve (``cwd``), and the fds recvmsg received in SCM_RIGHTS
+(``fd_paths``): one readlink of ``/proc/TID/...`` each at the exit stop of
+those calls alone, which succeeded.
 Calls without such captures pay one dictionary lookup and a few attribute
 tests per stop.
 
@@ -93,6 +94,7 @@ RESULT_ARGUMENT = 255
 #: Calls whose result names a file the kernel resolved: (fd returned, path).
 _RESULT_FD_PATH = 1
 _RESULT_CWD = 2
+_RESULT_RECEIVED_FDS = 3  # recvmsg: the fds SCM_RIGHTS brought, each with its path
 _CWD_CALLS = frozenset({"chdir", "fchdir", "execve", "execveat"})
 
 _CREATES_PROCESS = frozenset({Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE})
@@ -405,6 +407,8 @@ class RecordBuilder:
             result_path = _RESULT_FD_PATH
         elif signature.name in _CWD_CALLS:
             result_path = _RESULT_CWD
+        elif signature.name == "recvmsg":
+            result_path = _RESULT_RECEIVED_FDS
         return _Plan(
             selected=True,
             result_path=result_path,
@@ -634,7 +638,13 @@ class RecordBuilder:
                 if pair is not None and pair[1] is not None:
                     found.append((pair[1].argument,
                                   self._struct_data(tracee, event.abi, args, pair[1])))
-            if plan.result_path and not error:
+            if plan.result_path == _RESULT_RECEIVED_FDS:
+                captures = [value for _, value in found if value is not None]
+                if not error and captures:
+                    received = _received_fds(tracee.tid, captures[-1], event.abi)
+                    if received is not None:
+                        found.append((RESULT_ARGUMENT, received))
+            elif plan.result_path and not error:
                 found.append((RESULT_ARGUMENT, _result_path(tracee.tid, plan.result_path,
                                                             retval)))
         return data, found
@@ -782,6 +792,14 @@ class RecordBuilder:
                 if _was_filled(wanted, error, args):
                     if retval <= 0 and wanted.name == b"wstatus":
                         continue  # WNOHANG and no child ready: nothing was written
+                    if plan.result_path == _RESULT_RECEIVED_FDS and wanted.measure == "msghdr":
+                        # recvmsg: its msghdr, then the fds SCM_RIGHTS brought with their paths
+                        message = self._struct_data(tracee, event.abi, args, wanted, retval)
+                        received = (None if message is None
+                                    else _received_fds(tracee.tid, message, event.abi))
+                        self._emit_found(tracee, event.timestamp_ns, event.abi, [
+                            (wanted.argument, message), (RESULT_ARGUMENT, received)])
+                        continue
                     self._struct_record(tracee, event.timestamp_ns, event.abi, args,
                                         wanted, retval)
                 elif wanted.measure == "socklen" or wanted.measure == "msghdr":
@@ -799,7 +817,8 @@ class RecordBuilder:
                                     wanted_pair[1])
         if plan.clone3 and entry is not None and not event.error and self._structs:
             self._clone3_ids(event, args)
-        if plan.result_path and entry is not None and not event.error and self._structs:
+        if (plan.result_path and plan.result_path != _RESULT_RECEIVED_FDS and entry is not None
+                and not event.error and self._structs):
             self._emit_found(tracee, event.timestamp_ns, event.abi, [
                 (RESULT_ARGUMENT, _result_path(tracee.tid, plan.result_path, retval))])
         if plan.sets_handler and entry is not None and event.error == 0:
@@ -1336,6 +1355,54 @@ def _result_path(tid: int, which: int, retval: int) -> tuple[bytes, bytes] | Non
         return b"cwd", os.readlink(b"/proc/%d/cwd" % tid)
     except OSError:  # the thread is gone, or another thread closed the fd
         return None
+
+
+_SCM_RIGHTS_HEADER = struct.Struct("<ii")  # cmsg_level, cmsg_type, after cmsg_len
+_SOL_SOCKET = 1
+_SCM_RIGHTS = 1
+
+
+def _received_fds(tid: int, capture: tuple[bytes, bytes], abi: Abi,
+                  ) -> tuple[bytes, bytes] | None:
+    """STRUCT ``fd_paths``: each fd recvmsg's SCM_RIGHTS messages brought (i32), with
+    the path /proc names it by (u32 length, bytes); None when there are none.
+
+    Read from the ``msghdr`` capture's control data (``_msghdr_bytes``'s layout),
+    so a recvmsg without control messages costs a few comparisons.
+    """
+    name, data = capture
+    if name != b"msghdr":
+        return None
+    size, layout = _msghdr_layout(abi)
+    if len(data) < size:
+        return None
+    _, count = layout.unpack_from(data)
+    pointer, namelen, control, controllen = _msghdr_extras(abi).unpack_from(data)
+    if not control or not controllen:
+        return None
+    narrow = abi is Abi.I386 or abi is Abi.X32
+    position = size + min(count, ARRAY_ELEMENTS_MAX) * (8 if narrow else 16)
+    if pointer:
+        position += min(namelen, linux.SOCKADDR_STORAGE_SIZE)
+    end = min(len(data), position + min(controllen, MSG_CONTROL_MAX))
+    head, word = (12, 4) if narrow else (16, 8)
+    out = []
+    while position + head <= end:
+        length = int.from_bytes(data[position:position + head - 8], "little")
+        level, kind = _SCM_RIGHTS_HEADER.unpack_from(data, position + head - 8)
+        if length < head:
+            break
+        if level == _SOL_SOCKET and kind == _SCM_RIGHTS:
+            stop = min(end, position + length)
+            for offset in range(position + head, stop - 3, 4):
+                fd = int.from_bytes(data[offset:offset + 4], "little", signed=True)
+                try:
+                    path = os.readlink(b"/proc/%d/fd/%d" % (tid, fd))
+                except OSError:
+                    continue  # closed already by another thread
+                out.append(struct.pack("<iI", fd, len(path)) + path)
+        position += (length + word - 1) & ~(word - 1)
+    return (b"fd_paths", b"".join(out)) if out else None
 
 
 def _read(memory: TraceeMemory, address: int, length: int) -> bytes | None:

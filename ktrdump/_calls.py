@@ -1074,6 +1074,20 @@ def _exec(tables: FdTables, call: Call, result: int) -> None:
         _chdir(tables, call, result)
 
 
+_MSG_CMSG_CLOEXEC = 0x40000000
+
+
+def _received(tables: FdTables, call: Call, result: int) -> None:
+    """recvmsg: the fds SCM_RIGHTS brought, by the paths the recorder read (``fd_paths``)."""
+    struct = call.struct(RESULT_ARGUMENT)
+    if result < 0 or struct is None or struct.name != b"fd_paths":
+        return
+    from ._structs import fd_paths
+    cloexec = len(call.args) > 2 and bool(call.args[2] & _MSG_CMSG_CLOEXEC)
+    for fd, path in fd_paths(struct.data):
+        tables.opened(call.pid, fd, path.decode("utf-8", "backslashreplace"), cloexec)
+
+
 def _chdir(tables: FdTables, call: Call, result: int) -> None:
     if result == 0:
         directory = _result_text(call, b"cwd")
@@ -1102,6 +1116,7 @@ _EFFECTS: dict[str, Effect] = {
     "execve": _exec,
     "execveat": _exec,
     "chdir": _chdir,
+    "recvmsg": _received,
     "fchdir": _chdir,
     "open_by_handle_at": _opened_path(2),
     "open_tree": _opened_path(2),  # OPEN_TREE_CLOEXEC is O_CLOEXEC

@@ -37,8 +37,9 @@ entries kept (the oldest tables are dropped past them, for traces whose exits
 were not recorded, or crafted ones).
 
 Does not: resolve paths itself (symlinks, ``..``, the working directory:
-only the recorder's ``fd_path`` has them resolved), or know fds passed over
-unix sockets (SCM_RIGHTS), pidfd_getfd, or io_uring.
+only the recorder's ``fd_path`` has them resolved), or know fds from
+pidfd_getfd or io_uring (fds recvmsg received in SCM_RIGHTS are known from the
+recorder's ``fd_paths``; recvmmsg's are not).
 """
 
 from __future__ import annotations

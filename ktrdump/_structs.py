@@ -1068,6 +1068,28 @@ def _render_bytes(data: bytes, abi: int, verbose: bool) -> str:
     return _quote(data)
 
 
+def fd_paths(data: bytes) -> list[tuple[int, bytes]]:
+    """STRUCT ``fd_paths``: (fd, path) pairs, as far as whole ones go."""
+    pairs = []
+    position = 0
+    while position + 8 <= len(data):
+        fd, length = struct.unpack_from("<iI", data, position)
+        position += 8
+        if position + length > len(data):
+            break
+        pairs.append((fd, data[position:position + length]))
+        position += length
+    return pairs
+
+
+def _render_fd_paths(data: bytes) -> str:
+    pairs = fd_paths(data)
+    if not pairs and data:
+        return _hex_string(data)
+    return "[" + ", ".join(f"{fd}<{path.decode('utf-8', 'backslashreplace')}>"
+                           for fd, path in pairs) + "]"
+
+
 def _render_count(data: bytes, abi: int, verbose: bool) -> str:
     return str(int.from_bytes(data[:4], "little")) if len(data) >= 4 else _hex_string(data)
 
@@ -1673,6 +1695,7 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "bytes": _render_bytes,
     "string": _render_bytes,
     "fd_path": _render_bytes,
+    "fd_paths": lambda data, abi, verbose: _render_fd_paths(data),
     "cwd": _render_bytes,
     "count": _render_count,
     "wstatus": _render_wstatus,

@@ -126,3 +126,73 @@ def test_without_y_nothing_changes(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60).stdout
     assert 'openat(AT_FDCWD, "ln/../data.txt", O_RDONLY) = 4' in ours
     assert "<" not in "".join(_lines(ours))
+
+
+_RECEIVED = r"""
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+int main(void) {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    int file = open("ln/../data.txt", O_RDONLY);
+    char byte = 'x';
+    struct iovec iov = {&byte, 1};
+    union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control, received;
+    memset(&control, 0, sizeof control);
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.b,
+                       .msg_controllen = sizeof control.b};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &file, sizeof file);
+    sendmsg(sv[0], &m, 0);
+    close(file);
+    struct msghdr r = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = received.b,
+                       .msg_controllen = sizeof received.b};
+    recvmsg(sv[1], &r, MSG_CMSG_CLOEXEC);
+    int got;
+    memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&r)), sizeof got);
+    read(got, &byte, 1);
+    return 0;
+}
+"""
+
+
+def test_fds_received_in_scm_rights_are_named_as_strace_y_names_them(tmp_path: Path) -> None:
+    """recvmsg's SCM_RIGHTS fds: ``cmsg_data=[5</dir/data.txt>]`` and the calls on them
+    (the recorder reads each received fd's path at recvmsg's exit: STRUCT fd_paths)."""
+    program = build_program(tmp_path, "received", _RECEIVED, "-O0")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "ln").symlink_to("d")
+    (tmp_path / "data.txt").write_text("0123456789\n")
+    assert STRACE is not None
+    reference = tmp_path / "strace.txt"
+    subprocess.run([STRACE, "-f", "-y", "-ttt", "-T", "-o", str(reference), str(program)],
+                   cwd=tmp_path, check=True, timeout=60)
+    trace = tmp_path / "received.ktr"
+    subprocess.run([str(KTR), "record", "-q", "-o", str(trace), "--", str(program)],
+                   cwd=tmp_path, check=True, timeout=60)
+    ours = subprocess.run([str(KTRDUMP), "--format", "strace", "-y", str(trace)], check=True,
+                          capture_output=True, text=True, timeout=60).stdout
+
+    def shown(text: str) -> list[str]:
+        lines = []
+        for calls in parse(text).values():
+            for call in calls:
+                if call.name in ("sendmsg", "recvmsg", "read", "close"):
+                    line = _ADDRESS.sub("ADDRESS", f"{call.name}({call.args}) = {call.result}")
+                    # strace names a socket by its inode, ktrdump by its domain
+                    lines.append(re.sub(r"socket:\[[^\]]*\]", "socket:[]", line))
+        return lines
+
+    theirs = shown(reference.read_text())
+    assert shown(ours) == theirs
+    data = tmp_path.resolve() / "data.txt"
+    assert any(f"cmsg_data=[5<{data}>]" in line and line.startswith("recvmsg")
+               for line in theirs), theirs
+    assert f'read(5<{data}>, "0", 1) = 1' in theirs

@@ -30,7 +30,7 @@ Files:
 - ``calls.ktr``: a realistic recording for the decoders: openat/fstat/read/
   write/close with an error return, a STRUCT stat, pipe2 + fork + dup2 +
   execve, chdir and a relative open with the recorder's ``cwd`` and
-  ``fd_path`` (for ``-y``), a socket and a connect with a sockaddr, a thread
+  ``fd_path``, a recvmsg with its ``fd_paths`` (for ``-y``), a socket and a connect with a sockaddr, a thread
   whose read interleaves with the main thread's write (strace's
   unfinished/resumed), signals with their siginfo, exits and a kill.
 - ``appended.ktr``: a file ``ktr record -a`` appended to, four recordings: one
@@ -390,6 +390,13 @@ def _demo_calls() -> list[Entry]:
         (s.STRUCT, DEMO, Struct(X86_64, 255, b"fd_path", b"/usr/lib/os-release")),
         _ret(DEMO, 257, 8),
         _call(DEMO, 3, 8),  # close
+        _ret(DEMO, 3, 0),
+        # recvmsg(MSG_CMSG_CLOEXEC) that received fd 9 in SCM_RIGHTS: its "fd_paths"
+        _call(DEMO, 47, 6, 0x7FFD7400, 0x40000000),
+        (s.STRUCT, DEMO, Struct(X86_64, 255, b"fd_paths",
+                                struct.pack("<iI", 9, 11) + b"/etc/passwd")),
+        _ret(DEMO, 47, 1),
+        _call(DEMO, 3, 9),  # close
         _ret(DEMO, 3, 0),
     ]
 
