@@ -792,6 +792,14 @@ class RecordBuilder:
                 if _was_filled(wanted, error, args):
                     if retval <= 0 and wanted.name == b"wstatus":
                         continue  # WNOHANG and no child ready: nothing was written
+                    if wanted.measure == "mmsghdr" or wanted.measure == "retval_mmsghdr":
+                        # sendmmsg/recvmmsg: the messages, then their names and control data
+                        messages = self._struct_data(tracee, event.abi, args, wanted, retval)
+                        extras = (None if messages is None else
+                                  _mmsg_extras(tracee.memory, messages[1], event.abi))
+                        self._emit_found(tracee, event.timestamp_ns, event.abi, [
+                            (wanted.argument, messages), (RESULT_ARGUMENT, extras)])
+                        continue
                     if plan.result_path == _RESULT_RECEIVED_FDS and wanted.measure == "msghdr":
                         # recvmsg: its msghdr, then the fds SCM_RIGHTS brought with their paths
                         message = self._struct_data(tracee, event.abi, args, wanted, retval)
@@ -1355,6 +1363,41 @@ def _result_path(tid: int, which: int, retval: int) -> tuple[bytes, bytes] | Non
         return b"cwd", os.readlink(b"/proc/%d/cwd" % tid)
     except OSError:  # the thread is gone, or another thread closed the fd
         return None
+
+
+#: The most bytes of sendmmsg's/recvmmsg's names and control data kept in all.
+MMSG_EXTRAS_MAX = 256 * 1024
+
+
+def _mmsg_extras(memory: TraceeMemory, messages: bytes, abi: Abi) -> tuple[bytes, bytes] | None:
+    """STRUCT ``mmsg_extras``: for each element of a ``mmsghdr`` capture (``messages``,
+    ``_mmsghdr_bytes``'s layout), in order, the address its msg_name points to
+    (u32 length, then min(msg_namelen, 128) bytes; 0 when NULL) and the control
+    data its msg_control points to (u32 length, then min(msg_controllen, 4096)
+    bytes; 0 when NULL). Ends early at an unreadable one or past
+    ``MMSG_EXTRAS_MAX`` bytes; None when no element has either.
+    """
+    size, layout = _msghdr_layout(abi)
+    extras_layout = _msghdr_extras(abi)
+    width = 8 if abi is Abi.I386 or abi is Abi.X32 else 16
+    parts: list[bytes] = []
+    budget = MMSG_EXTRAS_MAX
+    position = 0
+    any_data = False
+    while position + size + 8 <= len(messages):
+        iov, iovlen = layout.unpack_from(messages, position)
+        name, namelen, control, controllen = extras_layout.unpack_from(messages, position)
+        for pointer, length in ((name, min(namelen, linux.SOCKADDR_STORAGE_SIZE)),
+                                (control, min(controllen, MSG_CONTROL_MAX))):
+            wanted = min(length, budget) if pointer else 0
+            data = _read(memory, pointer, wanted) if wanted else b""
+            if data is None or len(data) < wanted:
+                return (b"mmsg_extras", b"".join(parts)) if any_data else None
+            parts += (len(data).to_bytes(4, "little"), data)
+            budget -= len(data)
+            any_data = any_data or bool(data)
+        position += size + 8 + (min(iovlen, ARRAY_ELEMENTS_MAX) * width if iov else 0)
+    return (b"mmsg_extras", b"".join(parts)) if any_data else None
 
 
 _SCM_RIGHTS_HEADER = struct.Struct("<ii")  # cmsg_level, cmsg_type, after cmsg_len

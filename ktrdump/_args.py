@@ -55,6 +55,7 @@ from ._calls import (
     F_DUPFD_CLOEXEC,
     O_CREAT,
     O_TMPFILE_BIT,
+    RESULT_ARGUMENT,
     UPDATED,
     Call,
     CallPlan,
@@ -791,6 +792,10 @@ def _mmsghdr_part(context: _Context, index: int) -> _Part:
         messages = None if struct is None else _structs.mmsghdrs(struct.data, abi)
         if not messages or ret is None or (failed and not sending):
             return pointer(value)
+        extras = call.struct(RESULT_ARGUMENT)
+        messages = _structs.with_mmsg_extras(
+            messages, extras.data if extras is not None and extras.name == b"mmsg_extras"
+            else None)
         sent = 0 if failed else ret.retval
         unsent = call.struct(UPDATED + index) if sending else None
         pending = (_structs.unsent_messages(unsent.data)

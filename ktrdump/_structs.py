@@ -900,6 +900,44 @@ def mmsghdrs(data: bytes, abi: int) -> list[tuple[Msghdr, int]]:
     return messages
 
 
+def mmsg_extras(data: bytes) -> list[tuple[bytes, bytes]]:
+    """STRUCT ``mmsg_extras``: (name, control data) per message, as far as whole ones go."""
+    pairs: list[tuple[bytes, bytes]] = []
+    position = 0
+    while True:
+        fields = []
+        for _ in range(2):
+            if position + 4 > len(data):
+                return pairs
+            length = int.from_bytes(data[position:position + 4], "little")
+            position += 4
+            if position + length > len(data):
+                return pairs
+            fields.append(data[position:position + length])
+            position += length
+        pairs.append((fields[0], fields[1]))
+
+
+def with_mmsg_extras(messages: list[tuple[Msghdr, int]], extras: bytes | None,
+                     ) -> list[tuple[Msghdr, int]]:
+    """``messages`` (``mmsghdrs``) with their msg_name and msg_control data from a
+    STRUCT ``mmsg_extras`` (None: recorded without it; pointers stay)."""
+    if extras is None:
+        return messages
+    out = []
+    pairs = mmsg_extras(extras)
+    for number, (header, length) in enumerate(messages):
+        if number < len(pairs):
+            name, control = pairs[number]
+            header = header._replace(
+                name_data=name if header.name and len(name) == min(
+                    header.namelen, _SOCKADDR_MAX) else header.name_data,
+                control_data=control if header.control and len(control) == min(
+                    header.controllen, _CONTROL_MAX) else header.control_data)
+        out.append((header, length))
+    return out
+
+
 def _render_nodemask(data: bytes, abi: int) -> str:
     """A NUMA node mask's words as strace prints them (``[0x00000000000001, 000...0]``)."""
     width = 4 if abi in (_ABI_I386, _ABI_X32) else 8
@@ -1696,6 +1734,9 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "string": _render_bytes,
     "fd_path": _render_bytes,
     "fd_paths": lambda data, abi, verbose: _render_fd_paths(data),
+    "mmsg_extras": lambda data, abi, verbose: "[" + ", ".join(
+        f"{{name={_quote(name)}, control={_quote(control)}}}"
+        for name, control in mmsg_extras(data)) + "]",
     "cwd": _render_bytes,
     "count": _render_count,
     "wstatus": _render_wstatus,

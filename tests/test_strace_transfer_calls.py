@@ -5,8 +5,8 @@ One C program (compiled in the test) makes each call once; it runs under
 ``ktrdump --format strace`` must equal strace's (addresses and process ids
 masked): the offsets splice, copy_file_range and sendfile read (and sendfile
 advances), splice's flags, waitid's idtype, the pidfd clone3 returns,
-process_vm_readv's and process_vm_writev's vectors, sendmmsg's messages and io_uring_setup's
-parameters.
+process_vm_readv's and process_vm_writev's vectors, sendmmsg's and recvmmsg's messages (their
+names and control data too) and io_uring_setup's parameters.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ _PROGRAM = TRANSFER_C  # the corpus program "transfer" (python tests/strace_corp
 
 #: The calls compared; the program makes no other call of these names.
 _COMPARED = ("splice", "sendfile", "copy_file_range", "process_vm_readv", "process_vm_writev",
-             "sendmmsg", "io_uring_setup", "clone3", "waitid")
+             "sendmmsg", "recvmmsg", "io_uring_setup", "clone3", "waitid")
+#: the port the kernel chose for the UDP socket (bound to port 0), and the sender's
+_PORT = re.compile(r"htons\(\d+\)")
 _ADDRESS = re.compile(r"0x[0-9a-f]{6,}")
 #: io_uring features newer than the installed strace (6.1) knows: it prints them in
 #: hex, ktrdump by name (Linux 6.18's names); compared below
@@ -52,7 +54,7 @@ def _lines(text: str) -> list[str]:
                     "process_vm") else call.args
                 shown = f"{call.name}({arguments}) = {result}"
                 shown = _NEWER_FEATURES.sub("", _ADDRESS.sub("ADDRESS", shown))
-                lines.append(_CHILD.sub(r"\1=N", shown))
+                lines.append(_PORT.sub("htons(PORT)", _CHILD.sub(r"\1=N", shown)))
     return lines
 
 
@@ -104,6 +106,15 @@ def test_transfer_and_process_calls_match_strace(tmp_path: Path) -> None:
     assert re.fullmatch(r"waitid\(P_PIDFD, \d+, \{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=N,"
                         r" si_uid=0, si_status=0, si_utime=158 /\* 1\.58 s \*/, si_stime=0\},"
                         r" WEXITED, NULL\) = 0", theirs[9])
+    # sendmmsg's and recvmmsg's names and control data (an fd in SCM_RIGHTS)
+    control = "msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=["
+    mmsg = [line for line in theirs if "mmsg(" in line][1:]
+    assert len(mmsg) == 4 and control + "3]}]" in mmsg[0] and mmsg[1].startswith("recvmmsg(")
+    assert mmsg[1].count("msg_control=") == 1 and re.search(r"cmsg_data=\[\d+\]}], "
+                                                            r"msg_controllen=24", mmsg[1])
+    name = ("msg_name={sa_family=AF_INET, sin_port=htons(PORT), "
+            "sin_addr=inet_addr(\"127.0.0.1\")}, msg_namelen=16")
+    assert name in mmsg[2] and name in mmsg[3] and mmsg[3].startswith("recvmmsg(")
     # every feature bit this kernel reports has a name (strace 6.1 left some in hex)
     features = re.search(r"io_uring_setup\(4, .*?features=([^,]*)", ours)
     assert features is not None and "0x" not in features.group(1)
