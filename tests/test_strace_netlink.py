@@ -176,6 +176,46 @@ def test_netlink_messages_match_strace(tmp_path: Path) -> None:
         assert any(expected in line for line in theirs), expected
 
 
+#: values that change between the two runs: the interface's counters and times
+_COUNTERS = re.compile(r"(\[(?:IPSTATS|ICMP6)_MIB_\w+\]|tstamp|reachable_time|rx_\w+|tx_\w+|"
+                       r"multicast)=\d+")
+
+
+@pytest.mark.skipif(STRACE is None or GCC is None, reason="strace or gcc is not installed")
+def test_nested_link_attributes_match_strace(tmp_path: Path) -> None:
+    """The link reply whole (-s 4096: strace's default 32 elements stop before them):
+    IFLA_XDP, IFLA_MAP and IFLA_AF_SPEC's AF_INET and AF_INET6 attributes, nested."""
+    assert GCC is not None and STRACE is not None
+    (tmp_path / "netlink.c").write_text(PROGRAM)
+    program = tmp_path / "netlink"
+    subprocess.run([GCC, "-O0", "-w", "-o", str(program), str(tmp_path / "netlink.c")],
+                   check=True, timeout=120)
+    reference = tmp_path / "strace.txt"
+    subprocess.run([STRACE, "-f", "-ttt", "-T", "-s", "4096", "-e", "trace=recvmsg", "-o",
+                    str(reference), str(program)], check=True, timeout=60)
+    trace = tmp_path / "netlink.ktr"
+    subprocess.run([str(KTR), "record", "-q", "-s", "65536", "-o", str(trace), "--",
+                    str(program)], check=True, timeout=60)
+    ours_text = subprocess.run([str(KTRDUMP), "--format", "strace", "-s", "4096", "-e",
+                                "trace=recvmsg", str(trace)], check=True,
+                               capture_output=True, text=True, timeout=60).stdout
+    ours = [_COUNTERS.sub(r"\1=N", line) for line in _lines(ours_text)]
+    theirs = [_COUNTERS.sub(r"\1=N", line) for line in _lines(reference.read_text())]
+    assert ours == theirs
+    for expected in (
+        "[{nla_len=12, nla_type=IFLA_XDP}, [{nla_len=5, nla_type=IFLA_XDP_ATTACHED}, "
+        "XDP_ATTACHED_NONE]]",
+        "nla_type=IFLA_MAP}, {mem_start=0, mem_end=0, base_addr=0, irq=0, dma=0, port=0}]",
+        "nla_type=IFLA_AF_SPEC}, [[{nla_len=", "nla_type=AF_INET}, [{nla_len=",
+        "nla_type=IFLA_INET_CONF}, [[IPV4_DEVCONF_FORWARDING-1]=",
+        "{nla_len=8, nla_type=IFLA_INET6_FLAGS}, IF_READY]",
+        "nla_type=IFLA_INET6_CONF}, [[DEVCONF_FORWARDING]=",
+        "{nla_len=20, nla_type=IFLA_INET6_TOKEN}, inet_pton(AF_INET6, \"::\")]",
+        "nla_type=IFLA_INET6_ADDR_GEN_MODE}, IN6_ADDR_GEN_MODE_",
+    ):
+        assert any(expected in line for line in theirs), expected
+
+
 def test_render_never_raises_and_names_headers() -> None:
     # short and odd buffers print as strace prints them, never an exception
     assert _netlink.render(b"\x01\x02", 0, 32) == '"\\x01\\x02"'
@@ -193,7 +233,12 @@ _TABLES = {
     "linux/rtnetlink.h": [_netlink.RTM_TYPES, _netlink.RTA_ATTRS, _netlink.RT_SCOPES,
                           _netlink.RTN_TYPES, _netlink.RTPROT, _netlink.RT_TABLES,
                           _netlink.RTM_F, _netlink.RTEXT_FILTER],
-    "linux/if_link.h": [_netlink.IFLA_ATTRS],
+    "linux/if_link.h": [_netlink.IFLA_ATTRS, _netlink.IFLA_INET_ATTRS, _netlink.IFLA_INET6_ATTRS,
+                        _netlink.IN6_ADDR_GEN_MODES, _netlink.IFLA_XDP_ATTRS,
+                        _netlink.XDP_ATTACHED, _netlink.XDP_FLAGS, _netlink.IFLA_INFO_ATTRS],
+    "linux/ip.h": [_netlink.IPV4_DEVCONF],
+    "linux/ipv6.h": [_netlink.IPV6_DEVCONF],
+    "linux/snmp.h": [_netlink.IPSTATS_MIB, _netlink.ICMP6_MIB],
     "linux/if_addr.h": [_netlink.IFA_ATTRS, _netlink.IFA_FLAGS],
     "linux/netlink.h": [_netlink.NLMSG_TYPES, _netlink.NLM_F_FLAGS, _netlink.NLM_F_GET_FLAGS,
                         _netlink.NLM_F_NEW_FLAGS, _netlink.NLM_F_DELETE_FLAGS,
