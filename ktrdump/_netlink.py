@@ -14,7 +14,8 @@ extended-ack attributes), NLMSG_DONE's int; NETLINK_ROUTE's struct ifinfomsg
 gives a value decoder; the others as hex strings, as strace); the family byte
 of the other RTM_ messages (``{family=AF_INET, data="\x..."}``);
 NETLINK_SOCK_DIAG's inet_diag_req_v2 and inet_diag_msg with the attributes
-``ss`` gets by default (the others as hex). Other protocols' payloads, and
+``ss`` gets by default and with ``-m`` (INET_DIAG_MEMINFO, INET_DIAG_SKMEMINFO;
+INET_DIAG_INFO is hex, as strace 6.1 prints it; the others as hex). Other protocols' payloads, and
 those of the messages above not listed, print as hex strings. Interface
 indexes print as strace's ``if_nametoindex("lo")`` only through ``ifname``
 (None: as numbers).
@@ -326,6 +327,12 @@ ICMP6_MIB: Table = (
     ("ICMP6_MIB_NUM", 0), ("ICMP6_MIB_INMSGS", 1), ("ICMP6_MIB_INERRORS", 2),
     ("ICMP6_MIB_OUTMSGS", 3), ("ICMP6_MIB_OUTERRORS", 4), ("ICMP6_MIB_CSUMERRORS", 5),
 )
+#: linux/sock_diag.h: INET_DIAG_SKMEMINFO's indexes.
+SK_MEMINFO: Table = (
+    ("SK_MEMINFO_RMEM_ALLOC", 0), ("SK_MEMINFO_RCVBUF", 1), ("SK_MEMINFO_WMEM_ALLOC", 2),
+    ("SK_MEMINFO_SNDBUF", 3), ("SK_MEMINFO_FWD_ALLOC", 4), ("SK_MEMINFO_WMEM_QUEUED", 5),
+    ("SK_MEMINFO_OPTMEM", 6), ("SK_MEMINFO_BACKLOG", 7), ("SK_MEMINFO_DROPS", 8),
+)
 #: linux/if_link.h: IFLA_AF_SPEC's AF_INET and AF_INET6 attributes, IFLA_XDP's,
 #: IFLA_LINKINFO's, and their values.
 IFLA_INET_ATTRS: Table = (("IFLA_INET_UNSPEC", 0), ("IFLA_INET_CONF", 1))
@@ -394,11 +401,12 @@ _XDP_ATTACHED_NAMES = _names(XDP_ATTACHED)
 _IFLA_INFO_NAMES = _names(IFLA_INFO_ATTRS)
 _IPSTATS_MIB_NAMES = _names(IPSTATS_MIB)
 _ICMP6_MIB_NAMES = _names(ICMP6_MIB)
+_SK_MEMINFO_NAMES = _names(SK_MEMINFO)
 _TCP_STATE_NAMES = _names(TCP_STATES)
 _PROTOCOL_NAMES = _names(INET_PROTOCOLS)
 _TCP_STATE_BITS: Table = tuple((f"1<<{name}", 1 << value) for name, value in TCP_STATES)
 #: inet_diag's idiag_ext: bit N-1 asks for attribute N.
-_INET_DIAG_EXT_BITS: Table = tuple((f"1<<{name}-1", 1 << (value - 1))
+_INET_DIAG_EXT_BITS: Table = tuple((f"1<<({name}-1)", 1 << (value - 1))
                                    for name, value in INET_DIAG_ATTRS if value)
 
 _NLMSG_ERROR = 2
@@ -858,6 +866,14 @@ def _inet6_token(decoder: _Decoder, data: bytes, family: int) -> str | None:
     return decoder.address(_AF_INET6, data) if len(data) >= 16 else None
 
 
+def _diag_meminfo(decoder: _Decoder, data: bytes, family: int) -> str | None:
+    """struct inet_diag_meminfo."""
+    if len(data) < 16:
+        return None
+    rmem, wmem, fmem, tmem = struct.unpack_from("<IIII", data)
+    return f"{{idiag_rmem={rmem}, idiag_wmem={wmem}, idiag_fmem={fmem}, idiag_tmem={tmem}}}"
+
+
 def _ifmap(decoder: _Decoder, data: bytes, family: int) -> str | None:
     """struct rtnl_link_ifmap."""
     if len(data) < 28:
@@ -939,6 +955,7 @@ _RTA_DECODERS: Mapping[int, _AttrDecoder] = MappingProxyType({
 })
 #: INET_DIAG_: what ``ss`` gets by default, and the simple numbers and strings.
 _INET_DIAG_DECODERS: Mapping[int, _AttrDecoder] = MappingProxyType({
+    1: _diag_meminfo, 7: _indexed(_SK_MEMINFO_NAMES, "SK_MEMINFO_???", signed=False),
     4: _string, 5: _U8, 6: _U8, 8: _shutdown, 11: _U8, 15: _U32, 17: _U32, 21: _U64,
     22: _sockopt,
 })
