@@ -21,7 +21,9 @@ What a call's result names, as the kernel resolves it (STRUCT argument
 (``fd_path``, what strace -y prints) and the working directory after chdir,
 fchdir and execve (``cwd``), and the fds recvmsg received in SCM_RIGHTS
 (``fd_paths``): one readlink of ``/proc/TID/...`` each at the exit stop of
-those calls alone, which succeeded.
+those calls alone, which succeeded; at the recording's first execve, the fds
+open across it (``open_fds``, argument ``OPEN_FDS_ARGUMENT``: 0, 1, 2 and
+any other inherited one), once.
 Calls without such captures pay one dictionary lookup and a few attribute
 tests per stop.
 
@@ -91,6 +93,10 @@ ARRAY_ELEMENTS_MAX = 1024  # pollfds, epoll events kept per call
 MSG_CONTROL_MAX = 4096  # bytes of a msghdr's control data (cmsgs) kept per call
 #: The STRUCT argument number of a capture about the call's result, not an argument.
 RESULT_ARGUMENT = 255
+#: ... and of the fds open across the recording's first execve ("open_fds").
+OPEN_FDS_ARGUMENT = 254
+#: The most fds "open_fds" lists.
+OPEN_FDS_MAX = 1024
 #: Calls whose result names a file the kernel resolved: (fd returned, path).
 _RESULT_FD_PATH = 1
 _RESULT_CWD = 2
@@ -232,6 +238,9 @@ class RecordBuilder:
         self._exec_env = RecordKind.EXEC_ENV in kinds
         self._lifecycle = RecordKind.PROC in kinds
         self._structs = RecordKind.STRUCT in kinds
+        # The recording's first successful execve lists the fds open across it
+        # (STRUCT "open_fds"): those the trace never shows opened (0, 1, 2).
+        self._fds_listed = False
         self._io_bytes = options.io_bytes
         # pid -> signal -> handler address, learnt from rt_sigaction, for PSIG's action
         self._signal_handlers: dict[int, dict[int, int]] = {}
@@ -647,6 +656,10 @@ class RecordBuilder:
             elif plan.result_path and not error:
                 found.append((RESULT_ARGUMENT, _result_path(tracee.tid, plan.result_path,
                                                             retval)))
+                if plan.result_path == _RESULT_CWD and not self._fds_listed and (
+                        plan.argv_arg is not None):
+                    self._fds_listed = True
+                    found.append((OPEN_FDS_ARGUMENT, _open_fds(tracee.tid)))
         return data, found
 
     def _emit_found(self, tracee: Tracee, timestamp_ns: int, abi: Abi,
@@ -1398,6 +1411,23 @@ def _mmsg_extras(memory: TraceeMemory, messages: bytes, abi: Abi) -> tuple[bytes
             any_data = any_data or bool(data)
         position += size + 8 + (min(iovlen, ARRAY_ELEMENTS_MAX) * width if iov else 0)
     return (b"mmsg_extras", b"".join(parts)) if any_data else None
+
+
+def _open_fds(tid: int) -> tuple[bytes, bytes] | None:
+    """STRUCT ``open_fds``: each fd the thread's process has open (at most
+    ``OPEN_FDS_MAX``, in fd order): i32 fd, u32 length, its path as ``fd_path``."""
+    try:
+        names = os.listdir(b"/proc/%d/fd" % tid)
+    except OSError:
+        return None
+    parts = []
+    for fd in sorted(int(name) for name in names if name.isdigit())[:OPEN_FDS_MAX]:
+        try:
+            path = os.readlink(b"/proc/%d/fd/%d" % (tid, fd))
+        except OSError:
+            continue  # closed meanwhile by another thread
+        parts.append(struct.pack("<iI", fd, len(path)) + path)
+    return (b"open_fds", b"".join(parts)) if parts else None
 
 
 _SCM_RIGHTS_HEADER = struct.Struct("<ii")  # cmsg_level, cmsg_type, after cmsg_len

@@ -1068,10 +1068,21 @@ def _close_range(tables: FdTables, call: Call, result: int) -> None:
                         unshare=bool(flags & CLOSE_RANGE_UNSHARE))
 
 
+#: The STRUCT argument number of the fds open across the recording's first execve.
+OPEN_FDS_ARGUMENT = 254
+
+
 def _exec(tables: FdTables, call: Call, result: int) -> None:
     if result == 0:
         tables.executed(call.pid)
         _chdir(tables, call, result)
+        listed = call.struct(OPEN_FDS_ARGUMENT)
+        if listed is not None and listed.name == b"open_fds":
+            # fds the trace never showed opened (0, 1, 2 inherited): as the kernel names them
+            from ._structs import fd_paths
+            for fd, path in fd_paths(listed.data):
+                if tables.describe(call.pid, fd) is None:
+                    tables.opened(call.pid, fd, path.decode("utf-8", "backslashreplace"))
 
 
 _MSG_CMSG_CLOEXEC = 0x40000000

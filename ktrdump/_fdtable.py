@@ -20,9 +20,10 @@ Descriptions (documented in the CLI help):
   trace order, it is not an inode, so ends that belong together share it);
 - ``anon_inode:[eventfd]`` and the like for the kernel's anonymous files.
 
-Fds that existed before the recording (0, 1, 2, and any fd of an attached
-process) are unknown until the trace shows where they come from: they have
-no description and are shown plainly.
+Fds that existed before the recording (0, 1, 2, inherited) are named as the
+recorder listed them at the recording's first execve (STRUCT ``open_fds``);
+an attached process's are unknown until the trace shows where they come
+from: they have no description and are shown plainly.
 
 Each process's working directory (``AT_FDCWD</dir>``), from the recorder's
 STRUCT ``cwd`` at the exit of execve, chdir and fchdir; a child starts with

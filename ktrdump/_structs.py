@@ -1734,6 +1734,7 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "string": _render_bytes,
     "fd_path": _render_bytes,
     "fd_paths": lambda data, abi, verbose: _render_fd_paths(data),
+    "open_fds": lambda data, abi, verbose: _render_fd_paths(data),
     "mmsg_extras": lambda data, abi, verbose: "[" + ", ".join(
         f"{{name={_quote(name)}, control={_quote(control)}}}"
         for name, control in mmsg_extras(data)) + "]",

@@ -104,8 +104,9 @@ AT_FDCWD as AT_FDCWD</dir> (the working directory the recorder saw at
 execve, chdir and fchdir, inherited at fork), socket (socket:[AF_INET]),
 accept, pipe (pipe:[N]: the N-th pipe of the trace, both ends), socketpair,
 dup/dup2/dup3/F_DUPFD, close, close_range, exec (close-on-exec fds dropped),
-fork (copied), exit. Fds that existed before the recording (0, 1, 2,
-inherited, attached) are shown plainly.
+fork (copied), exit. Fds open before the recording (0, 1, 2, inherited) are
+named as the recorder listed them at the recording's first execve; an
+attached process's are shown plainly.
 
 Filters after the fact (every view: text, json, strace, chrome, --summary;
 combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):

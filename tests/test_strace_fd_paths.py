@@ -6,8 +6,9 @@ working directory resolved: ``3</usr/lib/x86_64-linux-gnu/libc.so.6>`` for
 (``AT_FDCWD</tmp/x>``). ktrdump printed the path as the program gave it
 (``3<ln/../data.txt>``) and a bare ``AT_FDCWD``. The recorder now reads the
 kernel's path of the fd a path-opening call returned and the working
-directory after execve, chdir and fchdir (STRUCT ``fd_path``/``cwd``); the
-fd tables take them, and a forked child starts in its parent's directory.
+directory after execve, chdir and fchdir (STRUCT ``fd_path``/``cwd``), and
+at the first execve the fds open across it (``open_fds``: stdout); the fd
+tables take them, and a forked child starts in its parent's directory.
 
 One C program (compiled in the test) opens through a symlink, ``..``, a
 directory fd, after chdir through a symlink and after fchdir, and in a forked
@@ -66,6 +67,7 @@ int main(void) {
     }
     waitpid(child, NULL, 0);
     close(plain);
+    write(1, "done\n", 5);  /* an fd from before the recording: open_fds */
     return 0;
 }
 """
@@ -94,11 +96,13 @@ def test_fd_paths_are_the_kernels_as_strace_y_prints_them(tmp_path: Path) -> Non
     for directory in (theirs_dir, ours_dir):
         directory.mkdir()
         (directory / "data.txt").write_text("0123456789\n")
-    subprocess.run([STRACE, "-f", "-y", "-ttt", "-T", "-o", str(reference), str(program)],
-                   cwd=theirs_dir, check=True, timeout=60)
+    with open(theirs_dir / "out.txt", "wb") as out:
+        subprocess.run([STRACE, "-f", "-y", "-ttt", "-T", "-o", str(reference), str(program)],
+                       cwd=theirs_dir, check=True, timeout=60, stdout=out)
     trace = tmp_path / "paths.ktr"
-    subprocess.run([str(KTR), "record", "-q", "-i", "-o", str(trace), "--", str(program)],
-                   cwd=ours_dir, check=True, timeout=60)
+    with open(ours_dir / "out.txt", "wb") as out:
+        subprocess.run([str(KTR), "record", "-q", "-i", "-o", str(trace), "--", str(program)],
+                       cwd=ours_dir, check=True, timeout=60, stdout=out)
     ours = subprocess.run([str(KTRDUMP), "--format", "strace", "-y", str(trace)], check=True,
                           capture_output=True, text=True, timeout=60).stdout
     theirs = _lines(reference.read_text().replace(str(theirs_dir), str(ours_dir)))
@@ -110,7 +114,8 @@ def test_fd_paths_are_the_kernels_as_strace_y_prints_them(tmp_path: Path) -> Non
                  f'openat(AT_FDCWD<{where}/d>, "../data.txt", O_RDONLY) = 7<{where}/data.txt>',
                  f'fchdir(5<{where}/d>) = 0',
                  f'read(8<{where}/data.txt>, "0", 1) = 1',
-                 f'openat(AT_FDCWD<{where}/d>, "x", O_RDONLY) = 9<{where}/d/x>'):
+                 f'openat(AT_FDCWD<{where}/d>, "x", O_RDONLY) = 9<{where}/d/x>',
+                 f'write(1<{where}/out.txt>, "done\\n", 5) = 5'):
         assert line in theirs, line
     assert any("= 3</usr/lib/" in line or "= 3</lib" in line for line in theirs)
 
