@@ -30,7 +30,8 @@ Files:
 - ``calls.ktr``: a realistic recording for the decoders: openat/fstat/read/
   write/close with an error return, a STRUCT stat, pipe2 + fork + dup2 +
   execve, chdir and a relative open with the recorder's ``cwd`` and
-  ``fd_path``, a recvmsg with its ``fd_paths`` (for ``-y``), a socket and a connect with a sockaddr, a thread
+  ``fd_path``, a recvmsg with its ``fd_paths``, an execve's ``open_fds`` (for
+  ``-y``), a socket and a connect with a sockaddr, a thread
   whose read interleaves with the main thread's write (strace's
   unfinished/resumed), signals with their siginfo, exits and a kill.
 - ``appended.ktr``: a file ``ktr record -a`` appended to, four recordings: one
@@ -419,6 +420,10 @@ def _demo_processes() -> list[Entry]:
         (s.EXEC_ENV, CHILD_DEMO, ExecEnv(join_nul_strings([b"PATH=/bin", b"HOME=/root"]))),
         (s.PROC, CHILD_TRUE, Proc(e.EXEC, 0, 0, 0, 0, b"/bin/true")),
         (s.EMUL, CHILD_TRUE, Emul(b"linux-x86_64")),
+        # the fds open across it (argument 254): 2 is unknown to the trace until now
+        (s.STRUCT, CHILD_TRUE, Struct(X86_64, 254, b"open_fds",
+                                      struct.pack("<iI", 1, 8) + b"pipe:[9]"
+                                      + struct.pack("<iI", 2, 10) + b"/dev/pts/0")),
         _ret(CHILD_TRUE, 59, 0, 300_000),
         _call(CHILD_TRUE, 1, 1, 0x7FFDB000, 5),
         (s.GENIO, CHILD_TRUE, Genio(1, formats.IoDirection.WRITE, 0, 5, b"true\n")),
