@@ -760,7 +760,7 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
             total = sum(length for _, length in header.iovecs)
             return _structs.render_msghdr(
                 header, _iovec_text(header.iovecs, [_Unsent(unsent.data)], total, limit, pointer,
-                                    netlink(call, header)), describe(call))
+                                    netlink(call, header)), describe(call), ifname)
         struct = _vector_struct(call, index)
         if struct is None:
             return pointer(value)
@@ -769,7 +769,7 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
             return pointer(value)
         iov = _iovec_text(header.iovecs, call.io, _bytes_moved(call), limit, pointer,
                           netlink(call, header))
-        return _structs.render_msghdr(header, iov, describe(call))
+        return _structs.render_msghdr(header, iov, describe(call), ifname)
 
     return _Part(render, value_only=False)
 
@@ -784,6 +784,8 @@ def _mmsghdr_part(context: _Context, index: int) -> _Part:
     limit = context.style.string_limit
     abi = context.plan.abi
     sending = context.plan.kinds[index] is ArgKind.MMSGHDR_IN
+
+    ifname = _ifname if context.style.ifnames else None
 
     def render(value: int, call: Call) -> str:
         ret = call.ret
@@ -812,7 +814,7 @@ def _mmsghdr_part(context: _Context, index: int) -> _Part:
                                   limit, pointer)
             else:
                 iov = _iovec_text(header.iovecs, None, 0, limit, pointer)
-            text = "{msg_hdr=" + _structs.render_msghdr(header, iov)
+            text = "{msg_hdr=" + _structs.render_msghdr(header, iov, None, ifname)
             items.append(text + (f", msg_len={length}}}" if number < sent else "}"))
         if len(messages) > limit:
             items.append("...")

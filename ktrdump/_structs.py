@@ -976,7 +976,8 @@ def _render_mmsghdr(data: bytes, abi: int, verbose: bool) -> str:
 
 
 def render_msghdr(header: Msghdr, iov: str,
-                  describe: Callable[[int], str | None] | None = None) -> str:
+                  describe: Callable[[int], str | None] | None = None,
+                  ifname: Callable[[int], str | None] | None = None) -> str:
     """``{msg_name=NULL, ..., msg_iov=IOV, ...}`` as strace prints it, with ``iov`` given.
 
     msg_name's address and msg_control's messages when recorded, else their
@@ -994,7 +995,7 @@ def render_msghdr(header: Msghdr, iov: str,
         control = None
         if header.control_data is not None:
             control = render_cmsgs(header.control_data, header.abi, header.controllen,
-                                    describe)
+                                    describe, ifname)
         parts.append(f"msg_control={control or _c_hex(header.control)}")
     parts.append(f"msg_controllen={header.controllen}")
     parts.append(f"msg_flags={render_flags(MSG_FLAGS, header.flags & 0xFFFF_FFFF)}")
@@ -1015,13 +1016,37 @@ _SOL_NAMES = {value: name for name, value in reversed(SOCKOPT_LEVELS)}
 _IP_NAMES = {value: name for name, value in reversed(IP_OPTIONS)}
 
 
+_IP_TOS, _IP_TTL, _IP_PKTINFO, _IP_ORIGDSTADDR = 1, 2, 8, 20
+
+
+def _ip_cmsg_data(kind: int, payload: bytes,
+                  ifname: Callable[[int], str | None] | None) -> str | None:
+    """The SOL_IP control messages strace decodes: IP_PKTINFO, IP_TTL, IP_TOS,
+    IP_ORIGDSTADDR (None: the others, or too short; named only)."""
+    if kind == _IP_PKTINFO and len(payload) >= 12:
+        index = int.from_bytes(payload[:4], "little", signed=True)
+        name = ifname(index) if ifname is not None and index else None
+        shown = f'if_nametoindex("{name}")' if name is not None else str(index)
+        return (f"{{ipi_ifindex={shown}, "
+                f'ipi_spec_dst=inet_addr("{".".join(str(b) for b in payload[4:8])}"), '
+                f'ipi_addr=inet_addr("{".".join(str(b) for b in payload[8:12])}")}}')
+    if kind == _IP_TTL and len(payload) >= 4:
+        return f"[{int.from_bytes(payload[:4], 'little')}]"
+    if kind == _IP_TOS and payload:
+        return f"[{hex(payload[0]) if payload[0] else 0}]"
+    if kind == _IP_ORIGDSTADDR and len(payload) >= 2:
+        return _render_sockaddr(payload)
+    return None
+
+
 def _fd_text(fd: int, describe: Callable[[int], str | None] | None) -> str:
     description = None if describe is None else describe(fd)
     return str(fd) if description is None else f"{fd}<{description}>"
 
 
 def render_cmsgs(data: bytes, abi: int, controllen: int,
-                 describe: Callable[[int], str | None] | None = None) -> str | None:
+                 describe: Callable[[int], str | None] | None = None,
+                 ifname: Callable[[int], str | None] | None = None) -> str | None:
     """msg_control's messages as strace prints them:
     ``[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[3]}]``.
 
@@ -1057,6 +1082,10 @@ def render_cmsgs(data: bytes, abi: int, controllen: int,
         elif level == _SOL_SOCKET and kind == _SCM_CREDENTIALS and len(payload) >= 12:
             pid, uid, gid = struct.unpack_from("<III", payload)
             item += f", cmsg_data={{pid={pid}, uid={uid}, gid={gid}}}"
+        elif level == _SOL_IP:
+            data_text = _ip_cmsg_data(kind, payload, ifname)
+            if data_text is not None:
+                item += f", cmsg_data={data_text}"
         items.append(item + "}")
         if shown < head:
             remaining -= head

@@ -819,6 +819,10 @@ int main(void) {
     bind(u1, (struct sockaddr *)&to, sizeof to);
     socklen_t tolen = sizeof to;
     getsockname(u1, (struct sockaddr *)&to, &tolen);
+    int on = 1;  /* control messages of the IP level on what u1 receives */
+    setsockopt(u1, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
+    setsockopt(u1, IPPROTO_IP, IP_RECVTTL, &on, sizeof on);
+    union { char b[128]; struct cmsghdr align; } uctl;
     memset(m, 0, sizeof m);
     m[0].msg_hdr.msg_name = &to; m[0].msg_hdr.msg_namelen = sizeof to;
     m[0].msg_hdr.msg_iov = &a; m[0].msg_hdr.msg_iovlen = 1;
@@ -826,6 +830,7 @@ int main(void) {
     memset(rm, 0, sizeof rm);
     rm[0].msg_hdr.msg_name = &from; rm[0].msg_hdr.msg_namelen = sizeof from;
     rm[0].msg_hdr.msg_iov = &rv[0]; rm[0].msg_hdr.msg_iovlen = 1;
+    rm[0].msg_hdr.msg_control = uctl.b; rm[0].msg_hdr.msg_controllen = sizeof uctl.b;
     recvmmsg(u1, rm, 1, 0, NULL);
     return 0;
 }

@@ -115,6 +115,9 @@ def test_transfer_and_process_calls_match_strace(tmp_path: Path) -> None:
     name = ("msg_name={sa_family=AF_INET, sin_port=htons(PORT), "
             "sin_addr=inet_addr(\"127.0.0.1\")}, msg_namelen=16")
     assert name in mmsg[2] and name in mmsg[3] and mmsg[3].startswith("recvmmsg(")
+    assert ("cmsg_level=SOL_IP, cmsg_type=IP_PKTINFO, cmsg_data={ipi_ifindex=if_nametoindex("
+            "\"lo\"), ipi_spec_dst=inet_addr(\"127.0.0.1\"), ipi_addr=inet_addr(\"127.0.0.1\")}}"
+            in mmsg[3]) and "cmsg_type=IP_TTL, cmsg_data=[64]}" in mmsg[3]
     # every feature bit this kernel reports has a name (strace 6.1 left some in hex)
     features = re.search(r"io_uring_setup\(4, .*?features=([^,]*)", ours)
     assert features is not None and "0x" not in features.group(1)
