@@ -159,7 +159,8 @@ class _Plan(NamedTuple):
     exit_mode: int = 0
     # A _CAPTURE exit whose only read is a read()/write() buffer (its GENIO data).
     exit_plain_io: bool = False
-    # What the result names, read from /proc at exit (_RESULT_FD_PATH, _RESULT_CWD; 0: none).
+    # What the result names, read from /proc at exit (_RESULT_FD_PATH, _RESULT_CWD,
+    # _RESULT_RECEIVED_FDS; 0: none).
     result_path: int = 0
 
 
@@ -636,8 +637,13 @@ class RecordBuilder:
                 if _was_filled(wanted, error, args):
                     if retval <= 0 and wanted.name == b"wstatus":
                         continue  # WNOHANG and no child ready: nothing was written
-                    found.append((wanted.argument, self._struct_data(
-                        tracee, event.abi, args, wanted, retval)))
+                    captured = self._struct_data(tracee, event.abi, args, wanted, retval)
+                    found.append((wanted.argument, captured))
+                    if captured is not None and (wanted.measure == "mmsghdr"
+                                                 or wanted.measure == "retval_mmsghdr"):
+                        # sendmmsg/recvmmsg: their names and control data
+                        found.append((RESULT_ARGUMENT, _mmsg_extras(
+                            tracee.memory, captured[1], event.abi)))
                 elif wanted.measure == "socklen" or wanted.measure == "msghdr":
                     found.append((wanted.argument, self._socklen_at_entry(tracee, wanted)))
             if plan.io_kind is ArgKind.MMSGHDR_IN and self._genio:
@@ -1449,12 +1455,12 @@ def _received_fds(tid: int, capture: tuple[bytes, bytes], abi: Abi,
     size, layout = _msghdr_layout(abi)
     if len(data) < size:
         return None
-    _, count = layout.unpack_from(data)
+    iov, count = layout.unpack_from(data)
     pointer, namelen, control, controllen = _msghdr_extras(abi).unpack_from(data)
     if not control or not controllen:
         return None
     narrow = abi is Abi.I386 or abi is Abi.X32
-    position = size + min(count, ARRAY_ELEMENTS_MAX) * (8 if narrow else 16)
+    position = size + (min(count, ARRAY_ELEMENTS_MAX) * (8 if narrow else 16) if iov else 0)
     if pointer:
         position += min(namelen, linux.SOCKADDR_STORAGE_SIZE)
     end = min(len(data), position + min(controllen, MSG_CONTROL_MAX))
