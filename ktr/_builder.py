@@ -19,8 +19,8 @@ captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
 What a call's result names, as the kernel resolves it (STRUCT argument
 ``RESULT_ARGUMENT``): the path of the fd a path-opening call returned
 (``fd_path``, what strace -y prints) and the working directory after chdir,
-fchdir and execve (``cwd``), and the fds recvmsg received in SCM_RIGHTS
-(``fd_paths``): one readlink of ``/proc/TID/...`` each at the exit stop of
+fchdir and execve (``cwd``), and the fds recvmsg and recvmmsg received in
+SCM_RIGHTS (``fd_paths``): one readlink of ``/proc/TID/...`` each at the exit stop of
 those calls alone, which succeeded; at the recording's first execve, the fds
 open across it (``open_fds``, argument ``OPEN_FDS_ARGUMENT``: 0, 1, 2 and
 any other inherited one), once.
@@ -95,6 +95,8 @@ MSG_CONTROL_MAX = 4096  # bytes of a msghdr's control data (cmsgs) kept per call
 RESULT_ARGUMENT = 255
 #: ... and of the fds open across the recording's first execve ("open_fds").
 OPEN_FDS_ARGUMENT = 254
+#: ... and of the fds recvmmsg's messages brought ("fd_paths": 255 is its "mmsg_extras").
+MESSAGES_FDS_ARGUMENT = 254
 #: The most fds "open_fds" lists.
 OPEN_FDS_MAX = 1024
 #: Calls whose result names a file the kernel resolved: (fd returned, path).
@@ -642,8 +644,11 @@ class RecordBuilder:
                     if captured is not None and (wanted.measure == "mmsghdr"
                                                  or wanted.measure == "retval_mmsghdr"):
                         # sendmmsg/recvmmsg: their names and control data
-                        found.append((RESULT_ARGUMENT, _mmsg_extras(
-                            tracee.memory, captured[1], event.abi)))
+                        extras = _mmsg_extras(tracee.memory, captured[1], event.abi)
+                        found.append((RESULT_ARGUMENT, extras))
+                        if wanted.measure == "retval_mmsghdr":  # recvmmsg: fds received
+                            found.append((MESSAGES_FDS_ARGUMENT, _received_in_messages(
+                                tracee.tid, extras, event.abi)))
                 elif wanted.measure == "socklen" or wanted.measure == "msghdr":
                     found.append((wanted.argument, self._socklen_at_entry(tracee, wanted)))
             if plan.io_kind is ArgKind.MMSGHDR_IN and self._genio:
@@ -816,8 +821,11 @@ class RecordBuilder:
                         messages = self._struct_data(tracee, event.abi, args, wanted, retval)
                         extras = (None if messages is None else
                                   _mmsg_extras(tracee.memory, messages[1], event.abi))
+                        received = (_received_in_messages(tracee.tid, extras, event.abi)
+                                    if wanted.measure == "retval_mmsghdr" else None)
                         self._emit_found(tracee, event.timestamp_ns, event.abi, [
-                            (wanted.argument, messages), (RESULT_ARGUMENT, extras)])
+                            (wanted.argument, messages), (RESULT_ARGUMENT, extras),
+                            (MESSAGES_FDS_ARGUMENT, received)])
                         continue
                     if plan.result_path == _RESULT_RECEIVED_FDS and wanted.measure == "msghdr":
                         # recvmsg: its msghdr, then the fds SCM_RIGHTS brought with their paths
@@ -1464,8 +1472,31 @@ def _received_fds(tid: int, capture: tuple[bytes, bytes], abi: Abi,
     if pointer:
         position += min(namelen, linux.SOCKADDR_STORAGE_SIZE)
     end = min(len(data), position + min(controllen, MSG_CONTROL_MAX))
+    return _fd_paths(tid, _scm_rights(data, position, end, narrow))
+
+
+def _received_in_messages(tid: int, extras: tuple[bytes, bytes] | None, abi: Abi,
+                          ) -> tuple[bytes, bytes] | None:
+    """STRUCT ``fd_paths`` for recvmmsg: the fds the SCM_RIGHTS messages of all its
+    messages brought, in order, from its ``mmsg_extras`` (``_mmsg_extras``'s layout)."""
+    if extras is None:
+        return None
+    data = extras[1]
+    narrow = abi is Abi.I386 or abi is Abi.X32
+    fds: list[int] = []
+    position = 0
+    while position + 4 <= len(data):  # name, then control data, per message
+        length = int.from_bytes(data[position:position + 4], "little")
+        position += 4
+        fds += _scm_rights(data, position, min(len(data), position + length), narrow)
+        position += length
+    return _fd_paths(tid, fds)
+
+
+def _scm_rights(data: bytes, position: int, end: int, narrow: bool) -> list[int]:
+    """The fds of the SCM_RIGHTS messages in control data ``data[position:end]``."""
     head, word = (12, 4) if narrow else (16, 8)
-    out = []
+    fds: list[int] = []
     while position + head <= end:
         length = int.from_bytes(data[position:position + head - 8], "little")
         level, kind = _SCM_RIGHTS_HEADER.unpack_from(data, position + head - 8)
@@ -1473,14 +1504,21 @@ def _received_fds(tid: int, capture: tuple[bytes, bytes], abi: Abi,
             break
         if level == _SOL_SOCKET and kind == _SCM_RIGHTS:
             stop = min(end, position + length)
-            for offset in range(position + head, stop - 3, 4):
-                fd = int.from_bytes(data[offset:offset + 4], "little", signed=True)
-                try:
-                    path = os.readlink(b"/proc/%d/fd/%d" % (tid, fd))
-                except OSError:
-                    continue  # closed already by another thread
-                out.append(struct.pack("<iI", fd, len(path)) + path)
+            fds += (int.from_bytes(data[offset:offset + 4], "little", signed=True)
+                    for offset in range(position + head, stop - 3, 4))
         position += (length + word - 1) & ~(word - 1)
+    return fds
+
+
+def _fd_paths(tid: int, fds: list[int]) -> tuple[bytes, bytes] | None:
+    """STRUCT ``fd_paths``: each of ``fds`` (i32) with its path (u32 length, bytes)."""
+    out = []
+    for fd in fds:
+        try:
+            path = os.readlink(b"/proc/%d/fd/%d" % (tid, fd))
+        except OSError:
+            continue  # closed already by another thread
+        out.append(struct.pack("<iI", fd, len(path)) + path)
     return (b"fd_paths", b"".join(out)) if out else None
 
 

@@ -786,10 +786,13 @@ def _mmsghdr_part(context: _Context, index: int) -> _Part:
     sending = context.plan.kinds[index] is ArgKind.MMSGHDR_IN
 
     ifname = _ifname if context.style.ifnames else None
+    fds = context.fds  # -y: the fds passed in SCM_RIGHTS with what they are
 
     def render(value: int, call: Call) -> str:
         ret = call.ret
         failed = ret is not None and (ret.error or ret.flags & 1)
+        pid = call.pid
+        describe = None if fds is None else (lambda fd: fds.describe(pid, fd))
         struct = call.struct(index) if sending and failed else _vector_struct(call, index)
         messages = None if struct is None else _structs.mmsghdrs(struct.data, abi)
         if not messages or ret is None or (failed and not sending):
@@ -814,7 +817,7 @@ def _mmsghdr_part(context: _Context, index: int) -> _Part:
                                   limit, pointer)
             else:
                 iov = _iovec_text(header.iovecs, None, 0, limit, pointer)
-            text = "{msg_hdr=" + _structs.render_msghdr(header, iov, None, ifname)
+            text = "{msg_hdr=" + _structs.render_msghdr(header, iov, describe, ifname)
             items.append(text + (f", msg_len={length}}}" if number < sent else "}"))
         if len(messages) > limit:
             items.append("...")

@@ -1068,8 +1068,9 @@ def _close_range(tables: FdTables, call: Call, result: int) -> None:
                         unshare=bool(flags & CLOSE_RANGE_UNSHARE))
 
 
-#: The STRUCT argument number of the fds open across the recording's first execve.
-OPEN_FDS_ARGUMENT = 254
+#: The STRUCT argument number of the fds open across the recording's first execve,
+#: and of the fds recvmmsg's messages brought (its 255 is its "mmsg_extras").
+OPEN_FDS_ARGUMENT = MESSAGES_FDS_ARGUMENT = 254
 
 
 def _exec(tables: FdTables, call: Call, result: int) -> None:
@@ -1089,8 +1090,10 @@ _MSG_CMSG_CLOEXEC = 0x40000000
 
 
 def _received(tables: FdTables, call: Call, result: int) -> None:
-    """recvmsg: the fds SCM_RIGHTS brought, by the paths the recorder read (``fd_paths``)."""
-    struct = call.struct(RESULT_ARGUMENT)
+    """recvmsg, recvmmsg: the fds SCM_RIGHTS brought, by the paths the recorder read
+    (``fd_paths``: recvmsg's argument 255, recvmmsg's 254)."""
+    struct = call.struct(RESULT_ARGUMENT if call.plan.name == "recvmsg"
+                         else MESSAGES_FDS_ARGUMENT)
     if result < 0 or struct is None or struct.name != b"fd_paths":
         return
     from ._structs import fd_paths
@@ -1128,6 +1131,7 @@ _EFFECTS: dict[str, Effect] = {
     "execveat": _exec,
     "chdir": _chdir,
     "recvmsg": _received,
+    "recvmmsg": _received,
     "fchdir": _chdir,
     "open_by_handle_at": _opened_path(2),
     "open_tree": _opened_path(2),  # OPEN_TREE_CLOEXEC is O_CLOEXEC

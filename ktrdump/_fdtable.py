@@ -39,8 +39,8 @@ were not recorded, or crafted ones).
 
 Does not: resolve paths itself (symlinks, ``..``, the working directory:
 only the recorder's ``fd_path`` has them resolved), or know fds from
-pidfd_getfd or io_uring (fds recvmsg received in SCM_RIGHTS are known from the
-recorder's ``fd_paths``; recvmmsg's are not).
+pidfd_getfd or io_uring (fds recvmsg and recvmmsg received in SCM_RIGHTS are
+known from the recorder's ``fd_paths``).
 """
 
 from __future__ import annotations
