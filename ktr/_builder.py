@@ -18,7 +18,8 @@ stack pointer), the pidfd and id clone3 wrote at ``pidfd`` and
 captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
 What a call's result names, as the kernel resolves it (STRUCT argument
 ``RESULT_ARGUMENT``): the path of the fd a path-opening call returned
-(``fd_path``, what strace -y prints) and the working directory after chdir,
+(``fd_path``, what strace -y prints; none when it is the path the call was
+given, its NAMI) and the working directory after chdir,
 fchdir and execve (``cwd``), and the fds recvmsg and recvmmsg received in
 SCM_RIGHTS (``fd_paths``): one readlink of ``/proc/TID/...`` each at the exit stop of
 those calls alone, which succeeded; at the recording's first execve, the fds
@@ -251,6 +252,7 @@ class RecordBuilder:
         # tid -> the subcall plan and argument words of its open socketcall
         self._socketcalls: dict[int, tuple[_Plan, tuple[int, ...]]] = {}
         self._socklens: dict[int, bytes] = {}  # tid -> its open call's socklen at entry
+        self._opened: dict[int, bytes | None] = {}  # tid -> its open-like call's path
         # x86_64's plans again, by number alone: the hot path's lookup
         self._native_plans: dict[int, _Plan] = {}
         # What prepare read for the event the next call will be about, and
@@ -606,6 +608,9 @@ class RecordBuilder:
             memory = tracee.memory
             for index in plan.path_args:
                 paths.append(_read_string(memory, args[index], PATH_MAX))
+            if plan.result_path == _RESULT_FD_PATH:
+                # the path as given, which the exit compares with the kernel's (_result)
+                self._opened[tracee.tid] = paths[0] if paths else None
         found: list[_Found] = []
         if self._structs:
             for wanted in plan.structs_in:
@@ -665,13 +670,23 @@ class RecordBuilder:
                     if received is not None:
                         found.append((RESULT_ARGUMENT, received))
             elif plan.result_path and not error:
-                found.append((RESULT_ARGUMENT, _result_path(tracee.tid, plan.result_path,
-                                                            retval)))
+                found.append((RESULT_ARGUMENT, self._result(tracee, plan.result_path, retval)))
                 if plan.result_path == _RESULT_CWD and not self._fds_listed and (
                         plan.argv_arg is not None):
                     self._fds_listed = True
                     found.append((OPEN_FDS_ARGUMENT, _open_fds(tracee.tid)))
         return data, found
+
+    def _result(self, tracee: Tracee, which: int, retval: int) -> tuple[bytes, bytes] | None:
+        """``_result_path``, but no ``fd_path`` when the kernel's path is the path the
+        call was given (its NAMI says it already: an absolute path without symlinks
+        or ``..``): the common case costs no record and no bytes."""
+        found = _result_path(tracee.tid, which, retval)
+        if which == _RESULT_FD_PATH:
+            given = self._opened.pop(tracee.tid, None)
+            if found is not None and found[1] == given:
+                return None
+        return found
 
     def _emit_found(self, tracee: Tracee, timestamp_ns: int, abi: Abi,
                     found: list[_Found]) -> None:
@@ -855,7 +870,7 @@ class RecordBuilder:
         if (plan.result_path and plan.result_path != _RESULT_RECEIVED_FDS and entry is not None
                 and not event.error and self._structs):
             self._emit_found(tracee, event.timestamp_ns, event.abi, [
-                (RESULT_ARGUMENT, _result_path(tracee.tid, plan.result_path, retval))])
+                (RESULT_ARGUMENT, self._result(tracee, plan.result_path, retval))])
         if plan.sets_handler and entry is not None and event.error == 0:
             self._learn_handler(tracee, event.abi, entry.args)
         if self._calls:
@@ -1191,12 +1206,14 @@ class RecordBuilder:
         """A socklen_t's value at entry, for the STRUCT "socklen" written at exit."""
         if address == 0:
             self._socklens.pop(tracee.tid, None)
+            self._opened.pop(tracee.tid, None)
             return
         word = _read(tracee.memory, address, 4)
         if word is not None and len(word) == 4:
             self._socklens[tracee.tid] = word
         else:
             self._socklens.pop(tracee.tid, None)
+            self._opened.pop(tracee.tid, None)
 
     @staticmethod
     def _msghdr_bytes(memory: TraceeMemory, address: int, abi: Abi,
@@ -1335,6 +1352,7 @@ class RecordBuilder:
         if event.kind in _ENDS_A_CALL:
             self._socketcalls.pop(tracee.tid, None)  # what its open call left behind
             self._socklens.pop(tracee.tid, None)
+            self._opened.pop(tracee.tid, None)
         if event.kind is Lifecycle.LOST and self._notify is not None:
             self._notify(f"lost control of process {tracee.pid} (thread {tracee.tid}): "
                          f"{event.reason}")
