@@ -16,6 +16,15 @@ futex's timeout by operation, the mask rt_sigreturn restores (from the
 stack pointer), the pidfd and id clone3 wrote at ``pidfd`` and
 ``parent_tid``, a socklen_t's value before and after. i386 socketcall is
 captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
+What a call's result names, as the kernel resolves it (STRUCT argument
+``RESULT_ARGUMENT``): the path of the fd a path-opening call returned
+(``fd_path``, what strace -y prints; none when it is the path the call was
+given, its NAMI) and the working directory after chdir,
+fchdir and execve (``cwd``), and the fds recvmsg and recvmmsg received in
+SCM_RIGHTS (``fd_paths``): one readlink of ``/proc/TID/...`` each at the exit stop of
+those calls alone, which succeeded; at the recording's first execve, the fds
+open across it (``open_fds``, argument ``OPEN_FDS_ARGUMENT``: 0, 1, 2 and
+any other inherited one), once.
 Calls without such captures pay one dictionary lookup and a few attribute
 tests per stop.
 
@@ -37,6 +46,7 @@ descriptor does).
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,6 +92,19 @@ EXEC_BYTES_MAX = 6 << 20  # argv/envp bytes kept
 DIRENTS_BYTES_MAX = 1024 * 1024  # getdents bytes read to count the entries
 ARRAY_ELEMENTS_MAX = 1024  # pollfds, epoll events kept per call
 MSG_CONTROL_MAX = 4096  # bytes of a msghdr's control data (cmsgs) kept per call
+#: The STRUCT argument number of a capture about the call's result, not an argument.
+RESULT_ARGUMENT = 255
+#: ... and of the fds open across the recording's first execve ("open_fds").
+OPEN_FDS_ARGUMENT = 254
+#: ... and of the fds recvmmsg's messages brought ("fd_paths": 255 is its "mmsg_extras").
+MESSAGES_FDS_ARGUMENT = 254
+#: The most fds "open_fds" lists.
+OPEN_FDS_MAX = 1024
+#: Calls whose result names a file the kernel resolved: (fd returned, path).
+_RESULT_FD_PATH = 1
+_RESULT_CWD = 2
+_RESULT_RECEIVED_FDS = 3  # recvmsg: the fds SCM_RIGHTS brought, each with its path
+_CWD_CALLS = frozenset({"chdir", "fchdir", "execve", "execveat"})
 
 _CREATES_PROCESS = frozenset({Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE})
 
@@ -139,6 +162,9 @@ class _Plan(NamedTuple):
     exit_mode: int = 0
     # A _CAPTURE exit whose only read is a read()/write() buffer (its GENIO data).
     exit_plain_io: bool = False
+    # What the result names, read from /proc at exit (_RESULT_FD_PATH, _RESULT_CWD,
+    # _RESULT_RECEIVED_FDS; 0: none).
+    result_path: int = 0
 
 
 class _StructPlan(NamedTuple):
@@ -216,6 +242,9 @@ class RecordBuilder:
         self._exec_env = RecordKind.EXEC_ENV in kinds
         self._lifecycle = RecordKind.PROC in kinds
         self._structs = RecordKind.STRUCT in kinds
+        # The recording's first successful execve lists the fds open across it
+        # (STRUCT "open_fds"): those the trace never shows opened (0, 1, 2).
+        self._fds_listed = False
         self._io_bytes = options.io_bytes
         # pid -> signal -> handler address, learnt from rt_sigaction, for PSIG's action
         self._signal_handlers: dict[int, dict[int, int]] = {}
@@ -223,6 +252,7 @@ class RecordBuilder:
         # tid -> the subcall plan and argument words of its open socketcall
         self._socketcalls: dict[int, tuple[_Plan, tuple[int, ...]]] = {}
         self._socklens: dict[int, bytes] = {}  # tid -> its open call's socklen at entry
+        self._opened: dict[int, bytes | None] = {}  # tid -> its open-like call's path
         # x86_64's plans again, by number alone: the hot path's lookup
         self._native_plans: dict[int, _Plan] = {}
         # What prepare read for the event the next call will be about, and
@@ -324,7 +354,8 @@ class RecordBuilder:
         if (plan.socketcall or plan.sets_handler or (structs and plan.clone3)
                 or (io and plan.io_kind not in _PLAIN_BUFFERS)):
             exit_ = _STOPPED
-        elif io or (structs and (plan.structs_out or plan.by_command is not None)):
+        elif io or (structs and (plan.structs_out or plan.by_command is not None
+                                 or plan.result_path)):
             exit_ = _CAPTURE
         else:
             exit_ = _FREE
@@ -384,8 +415,17 @@ class RecordBuilder:
             socklen_arg = next((index for index, argument in enumerate(signature.args)
                                 if argument.kind is ArgKind.MSGHDR_OUT), None)
             socklen_offset = 4 if abi in (Abi.I386, Abi.X32) else 8
+        result_path = 0
+        if signature.ret is linux.RetKind.FD and (
+                signature.path_args or signature.name == "open_by_handle_at"):
+            result_path = _RESULT_FD_PATH
+        elif signature.name in _CWD_CALLS:
+            result_path = _RESULT_CWD
+        elif signature.name == "recvmsg":
+            result_path = _RESULT_RECEIVED_FDS
         return _Plan(
             selected=True,
+            result_path=result_path,
             socklen_arg=socklen_arg,
             socklen_offset=socklen_offset,
             clone3=signature.name == "clone3",
@@ -568,6 +608,9 @@ class RecordBuilder:
             memory = tracee.memory
             for index in plan.path_args:
                 paths.append(_read_string(memory, args[index], PATH_MAX))
+            if plan.result_path == _RESULT_FD_PATH:
+                # the path as given, which the exit compares with the kernel's (_result)
+                self._opened[tracee.tid] = paths[0] if paths else None
         found: list[_Found] = []
         if self._structs:
             for wanted in plan.structs_in:
@@ -601,8 +644,16 @@ class RecordBuilder:
                 if _was_filled(wanted, error, args):
                     if retval <= 0 and wanted.name == b"wstatus":
                         continue  # WNOHANG and no child ready: nothing was written
-                    found.append((wanted.argument, self._struct_data(
-                        tracee, event.abi, args, wanted, retval)))
+                    captured = self._struct_data(tracee, event.abi, args, wanted, retval)
+                    found.append((wanted.argument, captured))
+                    if captured is not None and (wanted.measure == "mmsghdr"
+                                                 or wanted.measure == "retval_mmsghdr"):
+                        # sendmmsg/recvmmsg: their names and control data
+                        extras = _mmsg_extras(tracee.memory, captured[1], event.abi)
+                        found.append((RESULT_ARGUMENT, extras))
+                        if wanted.measure == "retval_mmsghdr":  # recvmmsg: fds received
+                            found.append((MESSAGES_FDS_ARGUMENT, _received_in_messages(
+                                tracee.tid, extras, event.abi)))
                 elif wanted.measure == "socklen" or wanted.measure == "msghdr":
                     found.append((wanted.argument, self._socklen_at_entry(tracee, wanted)))
             if plan.io_kind is ArgKind.MMSGHDR_IN and self._genio:
@@ -612,7 +663,30 @@ class RecordBuilder:
                 if pair is not None and pair[1] is not None:
                     found.append((pair[1].argument,
                                   self._struct_data(tracee, event.abi, args, pair[1])))
+            if plan.result_path == _RESULT_RECEIVED_FDS:
+                captures = [value for _, value in found if value is not None]
+                if not error and captures:
+                    received = _received_fds(tracee.tid, captures[-1], event.abi)
+                    if received is not None:
+                        found.append((RESULT_ARGUMENT, received))
+            elif plan.result_path and not error:
+                found.append((RESULT_ARGUMENT, self._result(tracee, plan.result_path, retval)))
+                if plan.result_path == _RESULT_CWD and not self._fds_listed and (
+                        plan.argv_arg is not None):
+                    self._fds_listed = True
+                    found.append((OPEN_FDS_ARGUMENT, _open_fds(tracee.tid)))
         return data, found
+
+    def _result(self, tracee: Tracee, which: int, retval: int) -> tuple[bytes, bytes] | None:
+        """``_result_path``, but no ``fd_path`` when the kernel's path is the path the
+        call was given (its NAMI says it already: an absolute path without symlinks
+        or ``..``): the common case costs no record and no bytes."""
+        found = _result_path(tracee.tid, which, retval)
+        if which == _RESULT_FD_PATH:
+            given = self._opened.pop(tracee.tid, None)
+            if found is not None and found[1] == given:
+                return None
+        return found
 
     def _emit_found(self, tracee: Tracee, timestamp_ns: int, abi: Abi,
                     found: list[_Found]) -> None:
@@ -757,6 +831,25 @@ class RecordBuilder:
                 if _was_filled(wanted, error, args):
                     if retval <= 0 and wanted.name == b"wstatus":
                         continue  # WNOHANG and no child ready: nothing was written
+                    if wanted.measure == "mmsghdr" or wanted.measure == "retval_mmsghdr":
+                        # sendmmsg/recvmmsg: the messages, then their names and control data
+                        messages = self._struct_data(tracee, event.abi, args, wanted, retval)
+                        extras = (None if messages is None else
+                                  _mmsg_extras(tracee.memory, messages[1], event.abi))
+                        received = (_received_in_messages(tracee.tid, extras, event.abi)
+                                    if wanted.measure == "retval_mmsghdr" else None)
+                        self._emit_found(tracee, event.timestamp_ns, event.abi, [
+                            (wanted.argument, messages), (RESULT_ARGUMENT, extras),
+                            (MESSAGES_FDS_ARGUMENT, received)])
+                        continue
+                    if plan.result_path == _RESULT_RECEIVED_FDS and wanted.measure == "msghdr":
+                        # recvmsg: its msghdr, then the fds SCM_RIGHTS brought with their paths
+                        message = self._struct_data(tracee, event.abi, args, wanted, retval)
+                        received = (None if message is None
+                                    else _received_fds(tracee.tid, message, event.abi))
+                        self._emit_found(tracee, event.timestamp_ns, event.abi, [
+                            (wanted.argument, message), (RESULT_ARGUMENT, received)])
+                        continue
                     self._struct_record(tracee, event.timestamp_ns, event.abi, args,
                                         wanted, retval)
                 elif wanted.measure == "socklen" or wanted.measure == "msghdr":
@@ -774,6 +867,10 @@ class RecordBuilder:
                                     wanted_pair[1])
         if plan.clone3 and entry is not None and not event.error and self._structs:
             self._clone3_ids(event, args)
+        if (plan.result_path and plan.result_path != _RESULT_RECEIVED_FDS and entry is not None
+                and not event.error and self._structs):
+            self._emit_found(tracee, event.timestamp_ns, event.abi, [
+                (RESULT_ARGUMENT, self._result(tracee, plan.result_path, retval))])
         if plan.sets_handler and entry is not None and event.error == 0:
             self._learn_handler(tracee, event.abi, entry.args)
         if self._calls:
@@ -1109,12 +1206,14 @@ class RecordBuilder:
         """A socklen_t's value at entry, for the STRUCT "socklen" written at exit."""
         if address == 0:
             self._socklens.pop(tracee.tid, None)
+            self._opened.pop(tracee.tid, None)
             return
         word = _read(tracee.memory, address, 4)
         if word is not None and len(word) == 4:
             self._socklens[tracee.tid] = word
         else:
             self._socklens.pop(tracee.tid, None)
+            self._opened.pop(tracee.tid, None)
 
     @staticmethod
     def _msghdr_bytes(memory: TraceeMemory, address: int, abi: Abi,
@@ -1253,6 +1352,7 @@ class RecordBuilder:
         if event.kind in _ENDS_A_CALL:
             self._socketcalls.pop(tracee.tid, None)  # what its open call left behind
             self._socklens.pop(tracee.tid, None)
+            self._opened.pop(tracee.tid, None)
         if event.kind is Lifecycle.LOST and self._notify is not None:
             self._notify(f"lost control of process {tracee.pid} (thread {tracee.tid}): "
                          f"{event.reason}")
@@ -1294,6 +1394,150 @@ UNSENT_MESSAGES_MAX = 256 * 1024
 #: The most bytes of a self-sized structure read (the kernel's PAGE_SIZE bound on
 #: sched_attr's size: a larger one fails with E2BIG).
 SELF_SIZED_MAX = 4096
+
+
+def _result_path(tid: int, which: int, retval: int) -> tuple[bytes, bytes] | None:
+    """STRUCT ``fd_path`` (the fd ``retval`` as /proc names it) or ``cwd``; None if unreadable.
+
+    The kernel's own resolution (symlinks, the working directory, ``..``),
+    read while the thread is stopped, so the fd is still the one returned.
+    """
+    try:
+        if which == _RESULT_FD_PATH:
+            return b"fd_path", os.readlink(b"/proc/%d/fd/%d" % (tid, retval))
+        return b"cwd", os.readlink(b"/proc/%d/cwd" % tid)
+    except OSError:  # the thread is gone, or another thread closed the fd
+        return None
+
+
+#: The most bytes of sendmmsg's/recvmmsg's names and control data kept in all.
+MMSG_EXTRAS_MAX = 256 * 1024
+
+
+def _mmsg_extras(memory: TraceeMemory, messages: bytes, abi: Abi) -> tuple[bytes, bytes] | None:
+    """STRUCT ``mmsg_extras``: for each element of a ``mmsghdr`` capture (``messages``,
+    ``_mmsghdr_bytes``'s layout), in order, the address its msg_name points to
+    (u32 length, then min(msg_namelen, 128) bytes; 0 when NULL) and the control
+    data its msg_control points to (u32 length, then min(msg_controllen, 4096)
+    bytes; 0 when NULL). Ends early at an unreadable one or past
+    ``MMSG_EXTRAS_MAX`` bytes; None when no element has either.
+    """
+    size, layout = _msghdr_layout(abi)
+    extras_layout = _msghdr_extras(abi)
+    width = 8 if abi is Abi.I386 or abi is Abi.X32 else 16
+    parts: list[bytes] = []
+    budget = MMSG_EXTRAS_MAX
+    position = 0
+    any_data = False
+    while position + size + 8 <= len(messages):
+        iov, iovlen = layout.unpack_from(messages, position)
+        name, namelen, control, controllen = extras_layout.unpack_from(messages, position)
+        for pointer, length in ((name, min(namelen, linux.SOCKADDR_STORAGE_SIZE)),
+                                (control, min(controllen, MSG_CONTROL_MAX))):
+            wanted = min(length, budget) if pointer else 0
+            data = _read(memory, pointer, wanted) if wanted else b""
+            if data is None or len(data) < wanted:
+                return (b"mmsg_extras", b"".join(parts)) if any_data else None
+            parts += (len(data).to_bytes(4, "little"), data)
+            budget -= len(data)
+            any_data = any_data or bool(data)
+        position += size + 8 + (min(iovlen, ARRAY_ELEMENTS_MAX) * width if iov else 0)
+    return (b"mmsg_extras", b"".join(parts)) if any_data else None
+
+
+def _open_fds(tid: int) -> tuple[bytes, bytes] | None:
+    """STRUCT ``open_fds``: each fd the thread's process has open (at most
+    ``OPEN_FDS_MAX``, in fd order): i32 fd, u32 length, its path as ``fd_path``."""
+    try:
+        names = os.listdir(b"/proc/%d/fd" % tid)
+    except OSError:
+        return None
+    parts = []
+    for fd in sorted(int(name) for name in names if name.isdigit())[:OPEN_FDS_MAX]:
+        try:
+            path = os.readlink(b"/proc/%d/fd/%d" % (tid, fd))
+        except OSError:
+            continue  # closed meanwhile by another thread
+        parts.append(struct.pack("<iI", fd, len(path)) + path)
+    return (b"open_fds", b"".join(parts)) if parts else None
+
+
+_SCM_RIGHTS_HEADER = struct.Struct("<ii")  # cmsg_level, cmsg_type, after cmsg_len
+_SOL_SOCKET = 1
+_SCM_RIGHTS = 1
+
+
+def _received_fds(tid: int, capture: tuple[bytes, bytes], abi: Abi,
+                  ) -> tuple[bytes, bytes] | None:
+    """STRUCT ``fd_paths``: each fd recvmsg's SCM_RIGHTS messages brought (i32), with
+    the path /proc names it by (u32 length, bytes); None when there are none.
+
+    Read from the ``msghdr`` capture's control data (``_msghdr_bytes``'s layout),
+    so a recvmsg without control messages costs a few comparisons.
+    """
+    name, data = capture
+    if name != b"msghdr":
+        return None
+    size, layout = _msghdr_layout(abi)
+    if len(data) < size:
+        return None
+    iov, count = layout.unpack_from(data)
+    pointer, namelen, control, controllen = _msghdr_extras(abi).unpack_from(data)
+    if not control or not controllen:
+        return None
+    narrow = abi is Abi.I386 or abi is Abi.X32
+    position = size + (min(count, ARRAY_ELEMENTS_MAX) * (8 if narrow else 16) if iov else 0)
+    if pointer:
+        position += min(namelen, linux.SOCKADDR_STORAGE_SIZE)
+    end = min(len(data), position + min(controllen, MSG_CONTROL_MAX))
+    return _fd_paths(tid, _scm_rights(data, position, end, narrow))
+
+
+def _received_in_messages(tid: int, extras: tuple[bytes, bytes] | None, abi: Abi,
+                          ) -> tuple[bytes, bytes] | None:
+    """STRUCT ``fd_paths`` for recvmmsg: the fds the SCM_RIGHTS messages of all its
+    messages brought, in order, from its ``mmsg_extras`` (``_mmsg_extras``'s layout)."""
+    if extras is None:
+        return None
+    data = extras[1]
+    narrow = abi is Abi.I386 or abi is Abi.X32
+    fds: list[int] = []
+    position = 0
+    while position + 4 <= len(data):  # name, then control data, per message
+        length = int.from_bytes(data[position:position + 4], "little")
+        position += 4
+        fds += _scm_rights(data, position, min(len(data), position + length), narrow)
+        position += length
+    return _fd_paths(tid, fds)
+
+
+def _scm_rights(data: bytes, position: int, end: int, narrow: bool) -> list[int]:
+    """The fds of the SCM_RIGHTS messages in control data ``data[position:end]``."""
+    head, word = (12, 4) if narrow else (16, 8)
+    fds: list[int] = []
+    while position + head <= end:
+        length = int.from_bytes(data[position:position + head - 8], "little")
+        level, kind = _SCM_RIGHTS_HEADER.unpack_from(data, position + head - 8)
+        if length < head:
+            break
+        if level == _SOL_SOCKET and kind == _SCM_RIGHTS:
+            stop = min(end, position + length)
+            fds += (int.from_bytes(data[offset:offset + 4], "little", signed=True)
+                    for offset in range(position + head, stop - 3, 4))
+        position += (length + word - 1) & ~(word - 1)
+    return fds
+
+
+def _fd_paths(tid: int, fds: list[int]) -> tuple[bytes, bytes] | None:
+    """STRUCT ``fd_paths``: each of ``fds`` (i32) with its path (u32 length, bytes)."""
+    out = []
+    for fd in fds:
+        try:
+            path = os.readlink(b"/proc/%d/fd/%d" % (tid, fd))
+        except OSError:
+            continue  # closed already by another thread
+        out.append(struct.pack("<iI", fd, len(path)) + path)
+    return (b"fd_paths", b"".join(out)) if out else None
 
 
 def _read(memory: TraceeMemory, address: int, length: int) -> bytes | None:

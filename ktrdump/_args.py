@@ -55,13 +55,22 @@ from ._calls import (
     F_DUPFD_CLOEXEC,
     O_CREAT,
     O_TMPFILE_BIT,
+    RESULT_ARGUMENT,
     UPDATED,
     Call,
     CallPlan,
     signed32,
 )
 from ._fdtable import FdTables
-from ._text import exact_quoted, quoted, strace_hex_string, strace_string, valid_text
+from ._text import (
+    display_text,
+    exact_quoted,
+    quoted,
+    strace_hex_string,
+    strace_string,
+    text_bytes,
+    valid_text,
+)
 
 _U64 = (1 << 64) - 1
 _CACHE_LIMIT = 4096
@@ -206,8 +215,15 @@ def _fd_part(context: _Context, dirfd: bool) -> _Part:
         return _Part(plain)
     describe = context.describer(fds)
 
+    cwd = fds.cwd
+
     def render(value: int, call: Call) -> str:
         fd = signed32(value)
+        if dirfd and fd == -100:  # AT_FDCWD: the working directory, as strace -y
+            directory = cwd(call.pid)
+            if directory is None:
+                return "AT_FDCWD"
+            return f"AT_FDCWD<{display_text(text_bytes(directory))}>"
         description = describe(call.pid, fd)
         return plain(value) if description is None else f"{fd}<{description}>"
 
@@ -769,7 +785,7 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
             total = sum(length for _, length in header.iovecs)
             return _structs.render_msghdr(
                 header, _iovec_text(header.iovecs, [_Unsent(unsent.data)], total, limit, pointer,
-                                    netlink(call, header)), describe(call))
+                                    netlink(call, header)), describe(call), ifname)
         struct = _vector_struct(call, index)
         if struct is None:
             return pointer(value)
@@ -778,7 +794,7 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
             return pointer(value)
         iov = _iovec_text(header.iovecs, call.io, _bytes_moved(call), limit, pointer,
                           netlink(call, header))
-        return _structs.render_msghdr(header, iov, describe(call))
+        return _structs.render_msghdr(header, iov, describe(call), ifname)
 
     return _Part(render, value_only=False)
 
@@ -794,13 +810,22 @@ def _mmsghdr_part(context: _Context, index: int) -> _Part:
     abi = context.plan.abi
     sending = context.plan.kinds[index] is ArgKind.MMSGHDR_IN
 
+    ifname = _ifname if context.style.ifnames else None
+    fds = context.fds  # -y: the fds passed in SCM_RIGHTS with what they are
+
     def render(value: int, call: Call) -> str:
         ret = call.ret
         failed = ret is not None and (ret.error or ret.flags & 1)
+        pid = call.pid
+        describe = None if fds is None else (lambda fd: fds.describe(pid, fd))
         struct = call.struct(index) if sending and failed else _vector_struct(call, index)
         messages = None if struct is None else _structs.mmsghdrs(struct.data, abi)
         if not messages or ret is None or (failed and not sending):
             return pointer(value)
+        extras = call.struct(RESULT_ARGUMENT)
+        messages = _structs.with_mmsg_extras(
+            messages, extras.data if extras is not None and extras.name == b"mmsg_extras"
+            else None)
         sent = 0 if failed else ret.retval
         unsent = call.struct(UPDATED + index) if sending else None
         pending = (_structs.unsent_messages(unsent.data)
@@ -817,7 +842,7 @@ def _mmsghdr_part(context: _Context, index: int) -> _Part:
                                   limit, pointer)
             else:
                 iov = _iovec_text(header.iovecs, None, 0, limit, pointer)
-            text = "{msg_hdr=" + _structs.render_msghdr(header, iov)
+            text = "{msg_hdr=" + _structs.render_msghdr(header, iov, describe, ifname)
             items.append(text + (f", msg_len={length}}}" if number < sent else "}"))
         if len(messages) > limit:
             items.append("...")

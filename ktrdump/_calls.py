@@ -892,13 +892,28 @@ def path_description(tables: FdTables, call: Call, path_arg: int) -> str | None:
     return text
 
 
+#: The STRUCT argument number of the recorder's captures about a call's result
+#: (``fd_path``, ``cwd``): ``ktr._builder.RESULT_ARGUMENT``.
+RESULT_ARGUMENT = 255
+
+
+def _result_text(call: Call, name: bytes) -> str | None:
+    """The recorder's ``fd_path`` or ``cwd`` of ``call`` (the kernel's resolution), or None."""
+    struct = call.struct(RESULT_ARGUMENT)
+    if struct is None or struct.name != name or not struct.data:
+        return None
+    return struct.data.decode("utf-8", "surrogateescape")  # exact: FdTables.exact
+
+
 def _opened_path(flags_arg: int | None) -> Effect:
     def effect(tables: FdTables, call: Call, result: int) -> None:
         if result < 0:
             return
         plan = call.plan
         path_arg = plan.path_args[0] if plan.path_args else None
-        description = None if path_arg is None else path_description(tables, call, path_arg)
+        description = _result_text(call, b"fd_path")
+        if description is None and path_arg is not None:
+            description = path_description(tables, call, path_arg)
         if flags_arg is not None:
             cloexec = bool(call.args[flags_arg] & O_CLOEXEC)
         else:  # openat2: the flags are struct open_how's first field (a u64)
@@ -1051,9 +1066,45 @@ def _close_range(tables: FdTables, call: Call, result: int) -> None:
                         unshare=bool(flags & CLOSE_RANGE_UNSHARE))
 
 
+#: The STRUCT argument number of the fds open across the recording's first execve,
+#: and of the fds recvmmsg's messages brought (its 255 is its "mmsg_extras").
+OPEN_FDS_ARGUMENT = MESSAGES_FDS_ARGUMENT = 254
+
+
 def _exec(tables: FdTables, call: Call, result: int) -> None:
     if result == 0:
         tables.executed(call.pid)
+        _chdir(tables, call, result)
+        listed = call.struct(OPEN_FDS_ARGUMENT)
+        if listed is not None and listed.name == b"open_fds":
+            # fds the trace never showed opened (0, 1, 2 inherited): as the kernel names them
+            from ._structs import fd_paths
+            for fd, path in fd_paths(listed.data):
+                if tables.describe(call.pid, fd) is None:
+                    tables.opened(call.pid, fd, path.decode("utf-8", "surrogateescape"))
+
+
+_MSG_CMSG_CLOEXEC = 0x40000000
+
+
+def _received(tables: FdTables, call: Call, result: int) -> None:
+    """recvmsg, recvmmsg: the fds SCM_RIGHTS brought, by the paths the recorder read
+    (``fd_paths``: recvmsg's argument 255, recvmmsg's 254)."""
+    struct = call.struct(RESULT_ARGUMENT if call.plan.name == "recvmsg"
+                         else MESSAGES_FDS_ARGUMENT)
+    if result < 0 or struct is None or struct.name != b"fd_paths":
+        return
+    from ._structs import fd_paths
+    cloexec = len(call.args) > 2 and bool(call.args[2] & _MSG_CMSG_CLOEXEC)
+    for fd, path in fd_paths(struct.data):
+        tables.opened(call.pid, fd, path.decode("utf-8", "surrogateescape"), cloexec)
+
+
+def _chdir(tables: FdTables, call: Call, result: int) -> None:
+    if result == 0:
+        directory = _result_text(call, b"cwd")
+        if directory is not None:
+            tables.changed_directory(call.pid, directory)
 
 
 _EFFECTS: dict[str, Effect] = {
@@ -1076,6 +1127,13 @@ _EFFECTS: dict[str, Effect] = {
     "close_range": _close_range,
     "execve": _exec,
     "execveat": _exec,
+    "chdir": _chdir,
+    "recvmsg": _received,
+    "recvmmsg": _received,
+    "fchdir": _chdir,
+    "open_by_handle_at": _opened_path(2),
+    "open_tree": _opened_path(2),  # OPEN_TREE_CLOEXEC is O_CLOEXEC
+    "open_tree_attr": _opened_path(2),
     "eventfd": _anonymous("anon_inode:[eventfd]", None),
     "eventfd2": _anonymous("anon_inode:[eventfd]", 1),
     "epoll_create": _anonymous("anon_inode:[eventpoll]", None),

@@ -7,12 +7,13 @@ RET arrives and each PROC record's effect when it arrives.
 
 Descriptions (documented in the CLI help):
 
-- a file: the path as the call gave it (NAMI; its bytes decoded with
-  ``surrogateescape``: ``exact`` gives that, ``describe`` the text views'
-  ``display_text`` form), joined to the directory fd's
-  description when the path is relative to a known directory fd (openat);
-  relative to the current directory it stays relative (the working directory
-  is not tracked: chdir is not followed);
+- a file: the path the kernel gave the fd the call returned, as strace -y
+  shows it (symlinks, ``..`` and the working directory resolved: the
+  recorder's STRUCT ``fd_path``); in recordings without it, the path as the
+  call gave it (NAMI), joined to the directory fd's description when the path
+  is relative to a known directory fd (openat), else left relative (its bytes
+  decoded with ``surrogateescape``: ``exact`` gives that, ``describe`` the text
+  views' ``display_text`` form);
 - ``socket:[AF_INET]``: a socket and its domain (no inode: the trace has none);
   accepted sockets take the listening socket's description; a netlink socket's
   description is a ``SocketDescription`` that also holds its protocol (what
@@ -21,9 +22,15 @@ Descriptions (documented in the CLI help):
   trace order, it is not an inode, so ends that belong together share it);
 - ``anon_inode:[eventfd]`` and the like for the kernel's anonymous files.
 
-Fds that existed before the recording (0, 1, 2, and any fd of an attached
-process) are unknown until the trace shows where they come from: they have
-no description and are shown plainly.
+Fds that existed before the recording (0, 1, 2, inherited) are named as the
+recorder listed them at the recording's first execve (STRUCT ``open_fds``);
+an attached process's are unknown until the trace shows where they come
+from: they have no description and are shown plainly.
+
+Each process's working directory (``AT_FDCWD</dir>``), from the recorder's
+STRUCT ``cwd`` at the exit of execve, chdir and fchdir; a child starts with
+its parent's. Unknown before the process's first of these (an attached
+process, a recording without it).
 
 Guarantees: a process's table is copied to a child at fork/vfork/clone
 (shared when ``CLONE_FILES`` was asked for), loses its close-on-exec fds at
@@ -32,8 +39,10 @@ is the fds of live processes, with bounds on the number of tables and of fd
 entries kept (the oldest tables are dropped past them, for traces whose exits
 were not recorded, or crafted ones).
 
-Does not: resolve paths (symlinks, ``..``, the working directory), or know
-fds passed over unix sockets (SCM_RIGHTS), pidfd_getfd, or io_uring.
+Does not: resolve paths itself (symlinks, ``..``, the working directory:
+only the recorder's ``fd_path`` has them resolved), or know fds from
+pidfd_getfd or io_uring (fds recvmsg and recvmmsg received in SCM_RIGHTS are
+known from the recorder's ``fd_paths``).
 """
 
 from __future__ import annotations
@@ -76,6 +85,7 @@ class FdTables:
 
     def __init__(self) -> None:
         self._tables: dict[int, FdTable] = {}
+        self._cwds: dict[int, str] = {}  # pid -> its working directory, when the trace says
         self._pipes = 0
         self._charged = 0  # entries added since the last count (an upper bound)
 
@@ -96,6 +106,8 @@ class FdTables:
         while total > MAX_ENTRIES // 2 and tables:
             total -= len(tables.pop(next(iter(tables))).fds)
         self._charged = max(total, 0)
+        if len(self._cwds) > MAX_TABLES:
+            self._cwds.clear()
 
     def __len__(self) -> int:
         return len(self._tables)
@@ -103,6 +115,7 @@ class FdTables:
     def forget(self) -> None:
         """Nothing known of any process's fds (a new recording begins)."""
         self._tables.clear()
+        self._cwds.clear()
         self._charged = 0
 
     def table(self, pid: int) -> FdTable:
@@ -132,7 +145,18 @@ class FdTables:
         entry = table.fds.get(fd)
         return None if entry is None else entry[0]
 
+    def cwd(self, pid: int) -> str | None:
+        """``pid``'s working directory, or None when the trace has not shown it."""
+        return self._cwds.get(pid)
+
     # -- effects of calls ----------------------------------------------------
+
+    def changed_directory(self, pid: int, directory: str) -> None:
+        """``pid``'s working directory is now ``directory`` (chdir, fchdir, or seen at exec)."""
+        cwds = self._cwds
+        if pid not in cwds and len(cwds) >= MAX_TABLES:
+            del cwds[next(iter(cwds))]
+        cwds[pid] = directory
 
     def netlink_protocol(self, pid: int, fd: int) -> int | None:
         """The protocol of ``fd`` when the trace showed it open a netlink socket, else None."""
@@ -197,6 +221,9 @@ class FdTables:
         Fds the child already showed (its records can come before the
         parent's fork record) win over the parent's.
         """
+        directory = self._cwds.get(parent)
+        if directory is not None and child not in self._cwds:
+            self.changed_directory(child, directory)
         source = self._tables.get(parent)
         if source is None:
             return
@@ -227,3 +254,4 @@ class FdTables:
 
     def exited(self, pid: int) -> None:
         self._tables.pop(pid, None)
+        self._cwds.pop(pid, None)

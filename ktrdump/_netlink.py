@@ -14,7 +14,8 @@ extended-ack attributes), NLMSG_DONE's int; NETLINK_ROUTE's struct ifinfomsg
 gives a value decoder; the others as hex strings, as strace); the family byte
 of the other RTM_ messages (``{family=AF_INET, data="\x..."}``);
 NETLINK_SOCK_DIAG's inet_diag_req_v2 and inet_diag_msg with the attributes
-``ss`` gets by default (the others as hex). Other protocols' payloads, and
+``ss`` gets by default and with ``-m`` (INET_DIAG_MEMINFO, INET_DIAG_SKMEMINFO;
+INET_DIAG_INFO is hex, as strace 6.1 prints it; the others as hex). Other protocols' payloads, and
 those of the messages above not listed, print as hex strings. Interface
 indexes print as strace's ``if_nametoindex("lo")`` only through ``ifname``
 (None: as numbers).
@@ -26,9 +27,9 @@ Guarantees: never raises on any bytes (lengths are clipped to the data, short
 structures print as strace prints them, hex); output depends only on its
 arguments. Does not: decode the protocol-specific payloads not listed above
 (strace's rtnl_neigh, rtnl_rule, tc, netfilter, generic netlink, crypto,
-xfrm, unix/netlink/packet/smc diag decoders), nested attributes
-(IFLA_LINKINFO, IFLA_AF_SPEC, IFLA_XDP, ...: hex), NETLINK_KOBJECT_UEVENT's
-text.
+xfrm, unix/netlink/packet/smc diag decoders), the nested attributes other than
+IFLA_AF_SPEC's AF_INET/AF_INET6 ones, IFLA_XDP's and IFLA_LINKINFO's kinds
+(IFLA_INFO_DATA, IFLA_VFINFO_LIST, IFLA_PROP_LIST, ...: hex), NETLINK_KOBJECT_UEVENT's text.
 """
 
 from __future__ import annotations
@@ -253,6 +254,122 @@ NLMSGERR_ATTRS: Table = (
 )
 
 
+#: linux/ip.h: IFLA_INET_CONF's indexes (strace prints ``[IPV4_DEVCONF_X-1]``).
+IPV4_DEVCONF: Table = (
+    ("IPV4_DEVCONF_FORWARDING", 1), ("IPV4_DEVCONF_MC_FORWARDING", 2),
+    ("IPV4_DEVCONF_PROXY_ARP", 3), ("IPV4_DEVCONF_ACCEPT_REDIRECTS", 4),
+    ("IPV4_DEVCONF_SECURE_REDIRECTS", 5), ("IPV4_DEVCONF_SEND_REDIRECTS", 6),
+    ("IPV4_DEVCONF_SHARED_MEDIA", 7), ("IPV4_DEVCONF_RP_FILTER", 8),
+    ("IPV4_DEVCONF_ACCEPT_SOURCE_ROUTE", 9), ("IPV4_DEVCONF_BOOTP_RELAY", 10),
+    ("IPV4_DEVCONF_LOG_MARTIANS", 11), ("IPV4_DEVCONF_TAG", 12), ("IPV4_DEVCONF_ARPFILTER", 13),
+    ("IPV4_DEVCONF_MEDIUM_ID", 14), ("IPV4_DEVCONF_NOXFRM", 15), ("IPV4_DEVCONF_NOPOLICY", 16),
+    ("IPV4_DEVCONF_FORCE_IGMP_VERSION", 17), ("IPV4_DEVCONF_ARP_ANNOUNCE", 18),
+    ("IPV4_DEVCONF_ARP_IGNORE", 19), ("IPV4_DEVCONF_PROMOTE_SECONDARIES", 20),
+    ("IPV4_DEVCONF_ARP_ACCEPT", 21), ("IPV4_DEVCONF_ARP_NOTIFY", 22),
+    ("IPV4_DEVCONF_ACCEPT_LOCAL", 23), ("IPV4_DEVCONF_SRC_VMARK", 24),
+    ("IPV4_DEVCONF_PROXY_ARP_PVLAN", 25), ("IPV4_DEVCONF_ROUTE_LOCALNET", 26),
+    ("IPV4_DEVCONF_IGMPV2_UNSOLICITED_REPORT_INTERVAL", 27),
+    ("IPV4_DEVCONF_IGMPV3_UNSOLICITED_REPORT_INTERVAL", 28),
+    ("IPV4_DEVCONF_IGNORE_ROUTES_WITH_LINKDOWN", 29),
+    ("IPV4_DEVCONF_DROP_UNICAST_IN_L2_MULTICAST", 30), ("IPV4_DEVCONF_DROP_GRATUITOUS_ARP", 31),
+    ("IPV4_DEVCONF_BC_FORWARDING", 32), ("IPV4_DEVCONF_ARP_EVICT_NOCARRIER", 33),
+)
+#: linux/ipv6.h: IFLA_INET6_CONF's indexes (through strace 6.1's last).
+IPV6_DEVCONF: Table = (
+    ("DEVCONF_FORWARDING", 0), ("DEVCONF_HOPLIMIT", 1), ("DEVCONF_MTU6", 2),
+    ("DEVCONF_ACCEPT_RA", 3), ("DEVCONF_ACCEPT_REDIRECTS", 4), ("DEVCONF_AUTOCONF", 5),
+    ("DEVCONF_DAD_TRANSMITS", 6), ("DEVCONF_RTR_SOLICITS", 7), ("DEVCONF_RTR_SOLICIT_INTERVAL", 8),
+    ("DEVCONF_RTR_SOLICIT_DELAY", 9), ("DEVCONF_USE_TEMPADDR", 10), ("DEVCONF_TEMP_VALID_LFT", 11),
+    ("DEVCONF_TEMP_PREFERED_LFT", 12), ("DEVCONF_REGEN_MAX_RETRY", 13),
+    ("DEVCONF_MAX_DESYNC_FACTOR", 14), ("DEVCONF_MAX_ADDRESSES", 15),
+    ("DEVCONF_FORCE_MLD_VERSION", 16), ("DEVCONF_ACCEPT_RA_DEFRTR", 17),
+    ("DEVCONF_ACCEPT_RA_PINFO", 18), ("DEVCONF_ACCEPT_RA_RTR_PREF", 19),
+    ("DEVCONF_RTR_PROBE_INTERVAL", 20), ("DEVCONF_ACCEPT_RA_RT_INFO_MAX_PLEN", 21),
+    ("DEVCONF_PROXY_NDP", 22), ("DEVCONF_OPTIMISTIC_DAD", 23), ("DEVCONF_ACCEPT_SOURCE_ROUTE", 24),
+    ("DEVCONF_MC_FORWARDING", 25), ("DEVCONF_DISABLE_IPV6", 26), ("DEVCONF_ACCEPT_DAD", 27),
+    ("DEVCONF_FORCE_TLLAO", 28), ("DEVCONF_NDISC_NOTIFY", 29),
+    ("DEVCONF_MLDV1_UNSOLICITED_REPORT_INTERVAL", 30),
+    ("DEVCONF_MLDV2_UNSOLICITED_REPORT_INTERVAL", 31), ("DEVCONF_SUPPRESS_FRAG_NDISC", 32),
+    ("DEVCONF_ACCEPT_RA_FROM_LOCAL", 33), ("DEVCONF_USE_OPTIMISTIC", 34),
+    ("DEVCONF_ACCEPT_RA_MTU", 35), ("DEVCONF_STABLE_SECRET", 36),
+    ("DEVCONF_USE_OIF_ADDRS_ONLY", 37), ("DEVCONF_ACCEPT_RA_MIN_HOP_LIMIT", 38),
+    ("DEVCONF_IGNORE_ROUTES_WITH_LINKDOWN", 39), ("DEVCONF_DROP_UNICAST_IN_L2_MULTICAST", 40),
+    ("DEVCONF_DROP_UNSOLICITED_NA", 41), ("DEVCONF_KEEP_ADDR_ON_DOWN", 42),
+    ("DEVCONF_RTR_SOLICIT_MAX_INTERVAL", 43), ("DEVCONF_SEG6_ENABLED", 44),
+    ("DEVCONF_SEG6_REQUIRE_HMAC", 45), ("DEVCONF_ENHANCED_DAD", 46), ("DEVCONF_ADDR_GEN_MODE", 47),
+    ("DEVCONF_DISABLE_POLICY", 48), ("DEVCONF_ACCEPT_RA_RT_INFO_MIN_PLEN", 49),
+    ("DEVCONF_NDISC_TCLASS", 50), ("DEVCONF_RPL_SEG_ENABLED", 51),
+    ("DEVCONF_RA_DEFRTR_METRIC", 52), ("DEVCONF_IOAM6_ENABLED", 53), ("DEVCONF_IOAM6_ID", 54),
+    ("DEVCONF_IOAM6_ID_WIDE", 55), ("DEVCONF_NDISC_EVICT_NOCARRIER", 56),
+    ("DEVCONF_ACCEPT_UNTRACKED_NA", 57),
+)
+#: linux/snmp.h: IFLA_INET6_STATS' indexes (through strace 6.1's last).
+IPSTATS_MIB: Table = (
+    ("IPSTATS_MIB_NUM", 0), ("IPSTATS_MIB_INPKTS", 1), ("IPSTATS_MIB_INOCTETS", 2),
+    ("IPSTATS_MIB_INDELIVERS", 3), ("IPSTATS_MIB_OUTFORWDATAGRAMS", 4), ("IPSTATS_MIB_OUTPKTS", 5),
+    ("IPSTATS_MIB_OUTOCTETS", 6), ("IPSTATS_MIB_INHDRERRORS", 7),
+    ("IPSTATS_MIB_INTOOBIGERRORS", 8), ("IPSTATS_MIB_INNOROUTES", 9),
+    ("IPSTATS_MIB_INADDRERRORS", 10), ("IPSTATS_MIB_INUNKNOWNPROTOS", 11),
+    ("IPSTATS_MIB_INTRUNCATEDPKTS", 12), ("IPSTATS_MIB_INDISCARDS", 13),
+    ("IPSTATS_MIB_OUTDISCARDS", 14), ("IPSTATS_MIB_OUTNOROUTES", 15),
+    ("IPSTATS_MIB_REASMTIMEOUT", 16), ("IPSTATS_MIB_REASMREQDS", 17), ("IPSTATS_MIB_REASMOKS", 18),
+    ("IPSTATS_MIB_REASMFAILS", 19), ("IPSTATS_MIB_FRAGOKS", 20), ("IPSTATS_MIB_FRAGFAILS", 21),
+    ("IPSTATS_MIB_FRAGCREATES", 22), ("IPSTATS_MIB_INMCASTPKTS", 23),
+    ("IPSTATS_MIB_OUTMCASTPKTS", 24), ("IPSTATS_MIB_INBCASTPKTS", 25),
+    ("IPSTATS_MIB_OUTBCASTPKTS", 26), ("IPSTATS_MIB_INMCASTOCTETS", 27),
+    ("IPSTATS_MIB_OUTMCASTOCTETS", 28), ("IPSTATS_MIB_INBCASTOCTETS", 29),
+    ("IPSTATS_MIB_OUTBCASTOCTETS", 30), ("IPSTATS_MIB_CSUMERRORS", 31),
+    ("IPSTATS_MIB_NOECTPKTS", 32), ("IPSTATS_MIB_ECT1PKTS", 33), ("IPSTATS_MIB_ECT0PKTS", 34),
+    ("IPSTATS_MIB_CEPKTS", 35), ("IPSTATS_MIB_REASM_OVERLAPS", 36),
+)
+#: linux/snmp.h: IFLA_INET6_ICMP6STATS' indexes (through strace 6.1's last).
+ICMP6_MIB: Table = (
+    ("ICMP6_MIB_NUM", 0), ("ICMP6_MIB_INMSGS", 1), ("ICMP6_MIB_INERRORS", 2),
+    ("ICMP6_MIB_OUTMSGS", 3), ("ICMP6_MIB_OUTERRORS", 4), ("ICMP6_MIB_CSUMERRORS", 5),
+)
+#: linux/sock_diag.h: INET_DIAG_SKMEMINFO's indexes.
+SK_MEMINFO: Table = (
+    ("SK_MEMINFO_RMEM_ALLOC", 0), ("SK_MEMINFO_RCVBUF", 1), ("SK_MEMINFO_WMEM_ALLOC", 2),
+    ("SK_MEMINFO_SNDBUF", 3), ("SK_MEMINFO_FWD_ALLOC", 4), ("SK_MEMINFO_WMEM_QUEUED", 5),
+    ("SK_MEMINFO_OPTMEM", 6), ("SK_MEMINFO_BACKLOG", 7), ("SK_MEMINFO_DROPS", 8),
+)
+#: linux/if_link.h: IFLA_AF_SPEC's AF_INET and AF_INET6 attributes, IFLA_XDP's,
+#: IFLA_LINKINFO's, and their values.
+IFLA_INET_ATTRS: Table = (("IFLA_INET_UNSPEC", 0), ("IFLA_INET_CONF", 1))
+IFLA_INET6_ATTRS: Table = (
+    ("IFLA_INET6_UNSPEC", 0), ("IFLA_INET6_FLAGS", 1), ("IFLA_INET6_CONF", 2),
+    ("IFLA_INET6_STATS", 3), ("IFLA_INET6_MCAST", 4), ("IFLA_INET6_CACHEINFO", 5),
+    ("IFLA_INET6_ICMP6STATS", 6), ("IFLA_INET6_TOKEN", 7), ("IFLA_INET6_ADDR_GEN_MODE", 8),
+    ("IFLA_INET6_RA_MTU", 9),
+)
+IN6_ADDR_GEN_MODES: Table = (
+    ("IN6_ADDR_GEN_MODE_EUI64", 0), ("IN6_ADDR_GEN_MODE_NONE", 1),
+    ("IN6_ADDR_GEN_MODE_STABLE_PRIVACY", 2), ("IN6_ADDR_GEN_MODE_RANDOM", 3),
+)
+IFLA_XDP_ATTRS: Table = (
+    ("IFLA_XDP_UNSPEC", 0), ("IFLA_XDP_FD", 1), ("IFLA_XDP_ATTACHED", 2), ("IFLA_XDP_FLAGS", 3),
+    ("IFLA_XDP_PROG_ID", 4), ("IFLA_XDP_DRV_PROG_ID", 5), ("IFLA_XDP_SKB_PROG_ID", 6),
+    ("IFLA_XDP_HW_PROG_ID", 7), ("IFLA_XDP_EXPECTED_FD", 8),
+)
+XDP_ATTACHED: Table = (
+    ("XDP_ATTACHED_NONE", 0), ("XDP_ATTACHED_DRV", 1), ("XDP_ATTACHED_SKB", 2),
+    ("XDP_ATTACHED_HW", 3), ("XDP_ATTACHED_MULTI", 4),
+)
+XDP_FLAGS: Table = (
+    ("XDP_FLAGS_UPDATE_IF_NOEXIST", 1), ("XDP_FLAGS_SKB_MODE", 2), ("XDP_FLAGS_DRV_MODE", 4),
+    ("XDP_FLAGS_HW_MODE", 8), ("XDP_FLAGS_REPLACE", 16),
+)
+IFLA_INFO_ATTRS: Table = (
+    ("IFLA_INFO_UNSPEC", 0), ("IFLA_INFO_KIND", 1), ("IFLA_INFO_DATA", 2),
+    ("IFLA_INFO_XSTATS", 3), ("IFLA_INFO_SLAVE_KIND", 4), ("IFLA_INFO_SLAVE_DATA", 5),
+)
+#: The kernel's net/if_inet6.h (no uapi header): IFLA_INET6_FLAGS' bits, as strace names them.
+INET6_IF_FLAGS: Table = (
+    ("IF_RS_SENT", 0x10), ("IF_RA_RCVD", 0x20), ("IF_RA_MANAGED", 0x40),
+    ("IF_RA_OTHERCONF", 0x80), ("IF_READY", 0x80000000),
+)
+
+
 def _names(table: Table) -> Mapping[int, str]:
     names: dict[int, str] = {}
     for name, value in table:
@@ -274,11 +391,22 @@ _IFA_NAMES = _names(IFA_ATTRS)
 _RTA_NAMES = _names(RTA_ATTRS)
 _INET_DIAG_NAMES = _names(INET_DIAG_ATTRS)
 _NLMSGERR_NAMES = _names(NLMSGERR_ATTRS)
+_IPV4_DEVCONF_NAMES = _names(IPV4_DEVCONF)
+_IPV6_DEVCONF_NAMES = _names(IPV6_DEVCONF)
+_IFLA_INET_NAMES = _names(IFLA_INET_ATTRS)
+_IFLA_INET6_NAMES = _names(IFLA_INET6_ATTRS)
+_IN6_ADDR_GEN_MODE_NAMES = _names(IN6_ADDR_GEN_MODES)
+_IFLA_XDP_NAMES = _names(IFLA_XDP_ATTRS)
+_XDP_ATTACHED_NAMES = _names(XDP_ATTACHED)
+_IFLA_INFO_NAMES = _names(IFLA_INFO_ATTRS)
+_IPSTATS_MIB_NAMES = _names(IPSTATS_MIB)
+_ICMP6_MIB_NAMES = _names(ICMP6_MIB)
+_SK_MEMINFO_NAMES = _names(SK_MEMINFO)
 _TCP_STATE_NAMES = _names(TCP_STATES)
 _PROTOCOL_NAMES = _names(INET_PROTOCOLS)
 _TCP_STATE_BITS: Table = tuple((f"1<<{name}", 1 << value) for name, value in TCP_STATES)
 #: inet_diag's idiag_ext: bit N-1 asks for attribute N.
-_INET_DIAG_EXT_BITS: Table = tuple((f"1<<{name}-1", 1 << (value - 1))
+_INET_DIAG_EXT_BITS: Table = tuple((f"1<<({name}-1)", 1 << (value - 1))
                                    for name, value in INET_DIAG_ATTRS if value)
 
 _NLMSG_ERROR = 2
@@ -688,6 +816,88 @@ def _sockopt(decoder: _Decoder, data: bytes, family: int) -> str | None:
     return "{" + ", ".join(parts) + "}"
 
 
+def _nested(names: Mapping[int, str], default: str,
+            decoders: Callable[[], Mapping[int, _AttrDecoder]]) -> _AttrDecoder:
+    """A nested attribute: its own attributes (strace's decode_nlattr on the value)."""
+    def decode(decoder: _Decoder, data: bytes, family: int) -> str | None:
+        return decoder.attributes(data, names, default, decoders(), family)
+    return decode
+
+
+def _xval_byte(names: Mapping[int, str], default: str) -> _AttrDecoder:
+    def decode(decoder: _Decoder, data: bytes, family: int) -> str | None:
+        return _xval(names, data[0], default) if data else None
+    return decode
+
+
+def _indexed(names: Mapping[int, str], default: str, offset: int = 0, size: int = 4,
+             signed: bool = True) -> _AttrDecoder:
+    """An array of numbers by index, ``[[NAME]=v, ...]`` (at most the limit of them):
+    IFLA_INET_CONF / IFLA_INET6_CONF (s32; IPv4's names are 1-based, printed
+    ``[IPV4_DEVCONF_X-1]``), IFLA_INET6_STATS / ICMP6STATS (u64)."""
+    def decode(decoder: _Decoder, data: bytes, family: int) -> str | None:
+        count = len(data) // size
+        if not count:
+            return None
+        items = []
+        for index in range(count):
+            if index >= decoder.limit:
+                items.append("...")
+                break
+            name = names.get(index + offset)
+            label = (f"{name}-{offset}" if offset else name) if name is not None else (
+                f"{index} /* {default} */")
+            value = int.from_bytes(data[index * size:(index + 1) * size], "little",
+                                   signed=signed)
+            items.append(f"[{label}]={value}")
+        return "[" + ", ".join(items) + "]"
+    return decode
+
+
+def _inet6_cacheinfo(decoder: _Decoder, data: bytes, family: int) -> str | None:
+    if len(data) < 16:
+        return None
+    reasm, tstamp, reachable, retrans = struct.unpack_from("<IIII", data)
+    return (f"{{max_reasm_len={reasm}, tstamp={tstamp}, reachable_time={reachable}, "
+            f"retrans_time={retrans}}}")
+
+
+def _inet6_token(decoder: _Decoder, data: bytes, family: int) -> str | None:
+    return decoder.address(_AF_INET6, data) if len(data) >= 16 else None
+
+
+def _diag_meminfo(decoder: _Decoder, data: bytes, family: int) -> str | None:
+    """struct inet_diag_meminfo."""
+    if len(data) < 16:
+        return None
+    rmem, wmem, fmem, tmem = struct.unpack_from("<IIII", data)
+    return f"{{idiag_rmem={rmem}, idiag_wmem={wmem}, idiag_fmem={fmem}, idiag_tmem={tmem}}}"
+
+
+def _ifmap(decoder: _Decoder, data: bytes, family: int) -> str | None:
+    """struct rtnl_link_ifmap."""
+    if len(data) < 28:
+        return None
+    start, end, base, irq, dma, port = struct.unpack_from("<QQQHBB", data)
+    return (f"{{mem_start={hex(start) if start else 0}, mem_end={hex(end) if end else 0}, "
+            f"base_addr={hex(base) if base else 0}, irq={irq}, dma={dma}, port={port}}}")
+
+
+def _af_spec(decoder: _Decoder, data: bytes, family: int) -> str | None:
+    """IFLA_AF_SPEC: attributes typed by address family, AF_INET's and AF_INET6's decoded."""
+    return decoder.attributes(data, _FAMILY_NAMES, "AF_???", _AF_SPEC_DECODERS, family)
+
+
+def _af_inet(decoder: _Decoder, data: bytes, family: int) -> str | None:
+    return decoder.attributes(data, _IFLA_INET_NAMES, "IFLA_INET_???",
+                              _IFLA_INET_DECODERS, family)
+
+
+def _af_inet6(decoder: _Decoder, data: bytes, family: int) -> str | None:
+    return decoder.attributes(data, _IFLA_INET6_NAMES, "IFLA_INET6_???",
+                              _IFLA_INET6_DECODERS, family)
+
+
 _STATS_FIELDS = (
     "rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_errors", "tx_errors", "rx_dropped",
     "tx_dropped", "multicast", "collisions", "rx_length_errors", "rx_over_errors",
@@ -696,6 +906,28 @@ _STATS_FIELDS = (
     "tx_window_errors", "rx_compressed", "tx_compressed", "rx_nohandler")
 
 _U8, _U16, _U32, _U64, _S32 = _unsigned(1), _unsigned(2), _unsigned(4), _unsigned(8), _signed(4)
+
+_IFLA_INET_DECODERS: Mapping[int, _AttrDecoder] = MappingProxyType({
+    1: _indexed(_IPV4_DEVCONF_NAMES, "IPV4_DEVCONF_???", 1),
+})
+_IFLA_INET6_DECODERS: Mapping[int, _AttrDecoder] = MappingProxyType({
+    1: _flag_word(INET6_IF_FLAGS, "IF_???"),
+    2: _indexed(_IPV6_DEVCONF_NAMES, "DEVCONF_???"),
+    3: _indexed(_IPSTATS_MIB_NAMES, "IPSTATS_MIB_???", size=8, signed=False),
+    5: _inet6_cacheinfo,
+    6: _indexed(_ICMP6_MIB_NAMES, "ICMP6_MIB_???", size=8, signed=False),
+    7: _inet6_token,
+    8: _xval_byte(_IN6_ADDR_GEN_MODE_NAMES, "IN6_ADDR_GEN_MODE_???"),
+})
+_AF_SPEC_DECODERS: Mapping[int, _AttrDecoder] = MappingProxyType({
+    _AF_INET: _af_inet, _AF_INET6: _af_inet6,
+})
+_IFLA_XDP_DECODERS: Mapping[int, _AttrDecoder] = MappingProxyType({
+    1: _S32, 2: _xval_byte(_XDP_ATTACHED_NAMES, "XDP_ATTACHED_???"),
+    3: _flag_word(XDP_FLAGS, "XDP_FLAGS_???"), 4: _U32, 5: _U32, 6: _U32, 7: _U32, 8: _S32,
+})
+#: IFLA_LINKINFO: the kind names (the kind-specific data: hex).
+_IFLA_INFO_DECODERS: Mapping[int, _AttrDecoder] = MappingProxyType({1: _string, 4: _string})
 
 #: strace's value decoders of IFLA_ attributes (the others: hex).
 _IFLA_DECODERS: Mapping[int, _AttrDecoder] = MappingProxyType({
@@ -706,6 +938,9 @@ _IFLA_DECODERS: Mapping[int, _AttrDecoder] = MappingProxyType({
     35: _U32, 37: _S32, 38: _string, 39: _U8, 40: _U32, 41: _U32, 45: _S32, 46: _S32,
     47: _U32, 48: _U32, 49: _ifindex, 50: _U32, 51: _U32, 53: _string, 54: _hwaddr,
     56: _string, 57: _string, 58: _U32, 59: _U32, 60: _U32, 61: _U32,
+    14: _ifmap, 26: _af_spec,
+    18: _nested(_IFLA_INFO_NAMES, "IFLA_INFO_???", lambda: _IFLA_INFO_DECODERS),
+    43: _nested(_IFLA_XDP_NAMES, "IFLA_XDP_???", lambda: _IFLA_XDP_DECODERS),
 })
 #: IFA_: addresses by the message's family, the label, cache info, flags.
 _IFA_DECODERS: Mapping[int, _AttrDecoder] = MappingProxyType({
@@ -720,6 +955,7 @@ _RTA_DECODERS: Mapping[int, _AttrDecoder] = MappingProxyType({
 })
 #: INET_DIAG_: what ``ss`` gets by default, and the simple numbers and strings.
 _INET_DIAG_DECODERS: Mapping[int, _AttrDecoder] = MappingProxyType({
+    1: _diag_meminfo, 7: _indexed(_SK_MEMINFO_NAMES, "SK_MEMINFO_???", signed=False),
     4: _string, 5: _U8, 6: _U8, 8: _shutdown, 11: _U8, 15: _U32, 17: _U32, 21: _U64,
     22: _sockopt,
 })

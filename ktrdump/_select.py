@@ -145,6 +145,10 @@ class Selector:
         self._until: int | None = None
         self._paths = frozenset(path.decode("utf-8", "surrogateescape")  # FdTables.exact's
                                 for path in criteria.paths)
+        # An fd's description is the kernel's absolute path (the recorder's
+        # fd_path): a relative -P PATH matches it by its last components.
+        self._suffixes = tuple("/" + path.lstrip("./") for path in self._paths
+                               if not path.startswith("/") and path.lstrip("./"))
 
     # -- the stream ------------------------------------------------------------
 
@@ -255,7 +259,8 @@ class Selector:
         for index in plan.fd_args:
             if index < len(args):
                 described = fds.exact(call.pid, signed32(args[index]))
-                if described is not None and described in paths:
+                if described is not None and (
+                        described in paths or described.endswith(self._suffixes)):
                     return True
         return False
 

@@ -486,8 +486,10 @@ class StraceDescriber(LineView):
         if self._line is not call:
             self._interrupt(out, None, record)
         self._line = None
-        if ArgKind.FD_PAIR_OUT in call.plan.kinds or call.plan.name == "clone3":
-            # pipe, socketpair, clone3's pidfd: their new fds shown with what they are
+        if (ArgKind.FD_PAIR_OUT in call.plan.kinds or call.plan.name == "clone3"
+                or call.plan.name == "recvmsg" or call.plan.name == "recvmmsg"):
+            # pipe, socketpair, clone3's pidfd, the fds recvmsg received: their new fds
+            # shown with what they are
             tracker.settle(call)
         arguments = self._arguments(call, entry=False)
         tracker.settle(call)

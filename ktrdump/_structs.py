@@ -900,6 +900,44 @@ def mmsghdrs(data: bytes, abi: int) -> list[tuple[Msghdr, int]]:
     return messages
 
 
+def mmsg_extras(data: bytes) -> list[tuple[bytes, bytes]]:
+    """STRUCT ``mmsg_extras``: (name, control data) per message, as far as whole ones go."""
+    pairs: list[tuple[bytes, bytes]] = []
+    position = 0
+    while True:
+        fields = []
+        for _ in range(2):
+            if position + 4 > len(data):
+                return pairs
+            length = int.from_bytes(data[position:position + 4], "little")
+            position += 4
+            if position + length > len(data):
+                return pairs
+            fields.append(data[position:position + length])
+            position += length
+        pairs.append((fields[0], fields[1]))
+
+
+def with_mmsg_extras(messages: list[tuple[Msghdr, int]], extras: bytes | None,
+                     ) -> list[tuple[Msghdr, int]]:
+    """``messages`` (``mmsghdrs``) with their msg_name and msg_control data from a
+    STRUCT ``mmsg_extras`` (None: recorded without it; pointers stay)."""
+    if extras is None:
+        return messages
+    out = []
+    pairs = mmsg_extras(extras)
+    for number, (header, length) in enumerate(messages):
+        if number < len(pairs):
+            name, control = pairs[number]
+            header = header._replace(
+                name_data=name if header.name and len(name) == min(
+                    header.namelen, _SOCKADDR_MAX) else header.name_data,
+                control_data=control if header.control and len(control) == min(
+                    header.controllen, _CONTROL_MAX) else header.control_data)
+        out.append((header, length))
+    return out
+
+
 def _render_nodemask(data: bytes, abi: int) -> str:
     """A NUMA node mask's words as strace prints them (``[0x00000000000001, 000...0]``)."""
     width = 4 if abi in (_ABI_I386, _ABI_X32) else 8
@@ -938,7 +976,8 @@ def _render_mmsghdr(data: bytes, abi: int, verbose: bool) -> str:
 
 
 def render_msghdr(header: Msghdr, iov: str,
-                  describe: Callable[[int], str | None] | None = None) -> str:
+                  describe: Callable[[int], str | None] | None = None,
+                  ifname: Callable[[int], str | None] | None = None) -> str:
     """``{msg_name=NULL, ..., msg_iov=IOV, ...}`` as strace prints it, with ``iov`` given.
 
     msg_name's address and msg_control's messages when recorded, else their
@@ -956,7 +995,7 @@ def render_msghdr(header: Msghdr, iov: str,
         control = None
         if header.control_data is not None:
             control = render_cmsgs(header.control_data, header.abi, header.controllen,
-                                    describe)
+                                    describe, ifname)
         parts.append(f"msg_control={control or _c_hex(header.control)}")
     parts.append(f"msg_controllen={header.controllen}")
     parts.append(f"msg_flags={render_flags(MSG_FLAGS, header.flags & 0xFFFF_FFFF)}")
@@ -977,13 +1016,37 @@ _SOL_NAMES = {value: name for name, value in reversed(SOCKOPT_LEVELS)}
 _IP_NAMES = {value: name for name, value in reversed(IP_OPTIONS)}
 
 
+_IP_TOS, _IP_TTL, _IP_PKTINFO, _IP_ORIGDSTADDR = 1, 2, 8, 20
+
+
+def _ip_cmsg_data(kind: int, payload: bytes,
+                  ifname: Callable[[int], str | None] | None) -> str | None:
+    """The SOL_IP control messages strace decodes: IP_PKTINFO, IP_TTL, IP_TOS,
+    IP_ORIGDSTADDR (None: the others, or too short; named only)."""
+    if kind == _IP_PKTINFO and len(payload) >= 12:
+        index = int.from_bytes(payload[:4], "little", signed=True)
+        name = ifname(index) if ifname is not None and index else None
+        shown = f'if_nametoindex("{name}")' if name is not None else str(index)
+        return (f"{{ipi_ifindex={shown}, "
+                f'ipi_spec_dst=inet_addr("{".".join(str(b) for b in payload[4:8])}"), '
+                f'ipi_addr=inet_addr("{".".join(str(b) for b in payload[8:12])}")}}')
+    if kind == _IP_TTL and len(payload) >= 4:
+        return f"[{int.from_bytes(payload[:4], 'little')}]"
+    if kind == _IP_TOS and payload:
+        return f"[{hex(payload[0]) if payload[0] else 0}]"
+    if kind == _IP_ORIGDSTADDR and len(payload) >= 2:
+        return _render_sockaddr(payload)
+    return None
+
+
 def _fd_text(fd: int, describe: Callable[[int], str | None] | None) -> str:
     description = None if describe is None else describe(fd)
     return str(fd) if description is None else f"{fd}<{description}>"
 
 
 def render_cmsgs(data: bytes, abi: int, controllen: int,
-                 describe: Callable[[int], str | None] | None = None) -> str | None:
+                 describe: Callable[[int], str | None] | None = None,
+                 ifname: Callable[[int], str | None] | None = None) -> str | None:
     """msg_control's messages as strace prints them:
     ``[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[3]}]``.
 
@@ -1019,6 +1082,10 @@ def render_cmsgs(data: bytes, abi: int, controllen: int,
         elif level == _SOL_SOCKET and kind == _SCM_CREDENTIALS and len(payload) >= 12:
             pid, uid, gid = struct.unpack_from("<III", payload)
             item += f", cmsg_data={{pid={pid}, uid={uid}, gid={gid}}}"
+        elif level == _SOL_IP:
+            data_text = _ip_cmsg_data(kind, payload, ifname)
+            if data_text is not None:
+                item += f", cmsg_data={data_text}"
         items.append(item + "}")
         if shown < head:
             remaining -= head
@@ -1066,6 +1133,28 @@ def _words(data: bytes, abi: int, count: int, signed: bool = True) -> list[int] 
 
 def _render_bytes(data: bytes, abi: int, verbose: bool) -> str:
     return _quote(data)
+
+
+def fd_paths(data: bytes) -> list[tuple[int, bytes]]:
+    """STRUCT ``fd_paths``: (fd, path) pairs, as far as whole ones go."""
+    pairs = []
+    position = 0
+    while position + 8 <= len(data):
+        fd, length = struct.unpack_from("<iI", data, position)
+        position += 8
+        if position + length > len(data):
+            break
+        pairs.append((fd, data[position:position + length]))
+        position += length
+    return pairs
+
+
+def _render_fd_paths(data: bytes) -> str:
+    pairs = fd_paths(data)
+    if not pairs and data:
+        return _hex_string(data)
+    return "[" + ", ".join(f"{fd}<{path.decode('utf-8', 'backslashreplace')}>"
+                           for fd, path in pairs) + "]"
 
 
 def _render_count(data: bytes, abi: int, verbose: bool) -> str:
@@ -1672,6 +1761,13 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "iovec": _render_iovec,
     "bytes": _render_bytes,
     "string": _render_bytes,
+    "fd_path": _render_bytes,
+    "fd_paths": lambda data, abi, verbose: _render_fd_paths(data),
+    "open_fds": lambda data, abi, verbose: _render_fd_paths(data),
+    "mmsg_extras": lambda data, abi, verbose: "[" + ", ".join(
+        f"{{name={_quote(name)}, control={_quote(control)}}}"
+        for name, control in mmsg_extras(data)) + "]",
+    "cwd": _render_bytes,
     "count": _render_count,
     "wstatus": _render_wstatus,
     "itimerval": _render_itimerval,

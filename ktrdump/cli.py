@@ -98,11 +98,15 @@ __all__ = ["FORMATS", "PROGRAM", "dump", "main", "parse_options", "record_filter
 
 _EPILOG = """\
 -y tracks fds through the trace itself, per process: open/openat/creat (the
-path as the call gave it; relative paths stay relative, chdir is not
-followed), socket (socket:[AF_INET]), accept, pipe (pipe:[N]: the N-th pipe
-of the trace, both ends), socketpair, dup/dup2/dup3/F_DUPFD, close,
-close_range, exec (close-on-exec fds dropped), fork (copied), exit. Fds that
-existed before the recording (0, 1, 2, inherited, attached) are shown plainly.
+kernel's path of the new fd, symlinks and the working directory resolved,
+as strace -y; traces of recorders before it: the path as the call gave it),
+AT_FDCWD as AT_FDCWD</dir> (the working directory the recorder saw at
+execve, chdir and fchdir, inherited at fork), socket (socket:[AF_INET]),
+accept, pipe (pipe:[N]: the N-th pipe of the trace, both ends), socketpair,
+dup/dup2/dup3/F_DUPFD, close, close_range, exec (close-on-exec fds dropped),
+fork (copied), exit. Fds open before the recording (0, 1, 2, inherited) are
+named as the recorder listed them at the recording's first execve; an
+attached process's are shown plainly.
 
 Filters after the fact (every view: text, json, strace, chrome, --summary;
 combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
@@ -113,7 +117,8 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
                      -z is status=successful, -Z is status=failed (strace's)
   -P PATH            calls that touched PATH: a path argument spelled so,
                      or an fd argument that referred to it (fds tracked
-                     through the trace as -y does)
+                     through the trace as -y does; a relative PATH matches
+                     an fd's path by its last components)
   --since/--until T  +1.5s after the first record, 1700000000.25 (seconds
                      since the epoch) or 2026-11-30T01:02:03 (local time)
   --min-duration D   calls that spent at least D in the kernel (1.5, 200ms);
@@ -129,7 +134,8 @@ lines back until its RET.
 Letters kdump and strace both use, with different meanings:
   letter  ktrdump (kdump)                  strace, and ktrdump --format strace
   -t      -t TRSTR: trace points to show   -t/-tt/-ttt: time of day, with
-          (any format: --trace-points)     microseconds, seconds since epoch
+          (any format: --trace-points;     microseconds, seconds since epoch
+          -tt/-ttt are refused: -t t)
   -T      absolute timestamps              -T: time spent in each call
           (strace's -T: --durations)
   -r      (kdump's -R: time since the      -r: time since the previous line
@@ -372,9 +378,18 @@ def _attach_signed_values(argv: list[str]) -> list[str]:
 def _strace_times(argv: list[str]) -> list[str]:
     """With ``--format strace``, strace's -t -tt -ttt -r -T as the hidden options above."""
     if not _strace_format_requested(argv):
-        if "-r" in argv[: argv.index("--") if "--" in argv else len(argv)]:
+        options = argv[: argv.index("--") if "--" in argv else len(argv)]
+        if "-r" in options:
             raise UsageError("-r is strace's time since the previous line: use it with "
                              "--format strace (kdump's is -R)")
+        for word in ("-tt", "-ttt"):
+            # kdump would read -tt as -t t (STRUCT records alone): with -T, a view
+            # of STRU lines only, where an strace user asked for times.
+            if word in options:
+                raise UsageError(f"{word} is strace's time of day: use it with --format "
+                                 "strace; kdump's timestamps are -T (absolute), -E "
+                                 "(elapsed), -R (relative), and its -t takes trace point "
+                                 "letters (write -t t for the STRUCT records alone)")
         return argv
     out = []
     for index, word in enumerate(argv):

@@ -734,11 +734,12 @@ void _start(void) {
 
 
 #: Calls strace decodes with printers of their own: offsets (splice, sendfile,
-#: copy_file_range), the memory of another process, sendmmsg, io_uring_setup,
-#: clone3's pidfd and waitid on it.
+#: copy_file_range), the memory of another process, sendmmsg and recvmmsg (with
+#: names and control data), io_uring_setup, clone3's pidfd and waitid on it.
 TRANSFER_C = r"""
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <linux/io_uring.h>
 #include <linux/sched.h>
 #include <signal.h>
@@ -793,6 +794,44 @@ int main(void) {
     memset(&info, 0, sizeof info);
     info.si_utime = 158;  /* waitid does not write the times: what the program left */
     syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, NULL);
+    /* sendmmsg/recvmmsg with control data (an fd in SCM_RIGHTS) and names */
+    union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } sctl, rctl[3];
+    memset(&sctl, 0, sizeof sctl);
+    memset(rctl, 0, sizeof rctl);
+    struct cmsghdr *c = (struct cmsghdr *)sctl.b;
+    c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &in, sizeof in);
+    m[0].msg_hdr.msg_control = sctl.b; m[0].msg_hdr.msg_controllen = sizeof sctl.b;
+    sendmmsg(s[0], m, 1, 0);
+    struct mmsghdr rm[3];
+    char rbuf[3][8];
+    struct iovec rv[3];
+    memset(rm, 0, sizeof rm);
+    for (int i = 0; i < 3; i++) {
+        rv[i].iov_base = rbuf[i]; rv[i].iov_len = sizeof rbuf[i];
+        rm[i].msg_hdr.msg_iov = &rv[i]; rm[i].msg_hdr.msg_iovlen = 1;
+        rm[i].msg_hdr.msg_control = rctl[i].b; rm[i].msg_hdr.msg_controllen = sizeof rctl[i].b;
+    }
+    recvmmsg(s[1], rm, 3, MSG_DONTWAIT, NULL);
+    int u1 = socket(AF_INET, SOCK_DGRAM, 0), u2 = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET}, from;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(u1, (struct sockaddr *)&to, sizeof to);
+    socklen_t tolen = sizeof to;
+    getsockname(u1, (struct sockaddr *)&to, &tolen);
+    int on = 1;  /* control messages of the IP level on what u1 receives */
+    setsockopt(u1, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
+    setsockopt(u1, IPPROTO_IP, IP_RECVTTL, &on, sizeof on);
+    union { char b[128]; struct cmsghdr align; } uctl;
+    memset(m, 0, sizeof m);
+    m[0].msg_hdr.msg_name = &to; m[0].msg_hdr.msg_namelen = sizeof to;
+    m[0].msg_hdr.msg_iov = &a; m[0].msg_hdr.msg_iovlen = 1;
+    sendmmsg(u2, m, 1, 0);
+    memset(rm, 0, sizeof rm);
+    rm[0].msg_hdr.msg_name = &from; rm[0].msg_hdr.msg_namelen = sizeof from;
+    rm[0].msg_hdr.msg_iov = &rv[0]; rm[0].msg_hdr.msg_iovlen = 1;
+    rm[0].msg_hdr.msg_control = uctl.b; rm[0].msg_hdr.msg_controllen = sizeof uctl.b;
+    recvmmsg(u1, rm, 1, 0, NULL);
     return 0;
 }
 """

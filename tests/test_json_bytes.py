@@ -147,20 +147,23 @@ def test_json_fd_path_and_args_decoded_carry_the_real_string(
     opened = next(r for r in records if r["type"] == "CALL" and r["syscall"] == "openat"
                   and r["args_decoded"][1] == f'"{real}"')  # type: ignore[index]
     ret = next(r for r in records if r["type"] == "RET" and r.get("call") == opened["call"])
-    assert (ret["fd_path"], ret["fd_path_hex"]) == (real, name.hex())
+    # -y names the file as the kernel does (strace -y): the absolute path
+    full = os.fsencode(tmp_path) + b"/" + name
+    real = full.decode("utf-8", "replace")
+    assert (ret["fd_path"], ret["fd_path_hex"]) == (real, full.hex())
     with open(bytes.fromhex(str(ret["fd_path_hex"])), "rb") as exact:
         assert exact.read() == b"content\n"
     reads = [r for r in records if r["type"] in ("CALL", "GIO") and r.get("fd_path") == real]
-    assert reads and all(r["fd_path_hex"] == name.hex() for r in reads)
+    assert reads and all(r["fd_path_hex"] == full.hex() for r in reads)
     text = subprocess.run([BIN / "ktrdump", "-y", trace], capture_output=True, check=True
                           ).stdout
-    assert b"\x01" not in text and b"<a\\\\b\\x01c\\xffd>" in text
+    assert b"\x01" not in text and b"/a\\\\b\\x01c\\xffd>" in text
     # The Python API: fd_path as os decodes file names, so it opens as it is.
     import ktrdump
 
     described = [item.fd_path for item in ktrdump.calls(str(trace), fd_paths=True)
                  if isinstance(item, ktrdump.Call) and item.fd_path is not None
-                 and os.fsencode(item.fd_path) == name]
+                 and os.fsencode(item.fd_path) == full]
     assert described
     with open(described[0], "rb") as exact:
         assert exact.read() == b"content\n"
@@ -184,8 +187,9 @@ def test_parquet_text_columns_have_exact_bytes_beside_them(
     subprocess.run([BIN / "ktrdump", "--format", "parquet", "-o", tmp_path / "p", trace],
                    check=True, capture_output=True)
     calls = pq.read_table(tmp_path / "p").drop_columns(["start"]).to_pylist()
-    read = next(r for r in calls if r["syscall"] == "read" and r["fd_path_bytes"] == name)
-    assert read["fd_path"] == "in\ufffd"
+    full = os.fsencode(tmp_path) + b"/" + name  # as the kernel names it (strace -y)
+    read = next(r for r in calls if r["syscall"] == "read" and r["fd_path_bytes"] == full)
+    assert read["fd_path"] == full.decode("utf-8", "replace")
     with open(read["fd_path_bytes"], "rb") as exact:
         assert exact.read() == b"x"
     assert (read["comm"], read["comm_bytes"]) == ("c\ufffdat", program)

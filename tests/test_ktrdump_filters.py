@@ -388,9 +388,12 @@ def test_strace_timestamp_options(workload: tuple[Path, Path, list[str]],
 
 
 def test_kdump_letters_keep_their_meaning_outside_strace_format() -> None:
-    options = parse_options(["-tt", "-T", "x.ktr"])
+    options = parse_options(["-t", "t", "-T", "x.ktr"])
     assert options.kinds == frozenset({int(RecordKind.STRUCT)})  # kdump's -t TRSTR
     assert options.timestamps == ("absolute",)
+    # -tt spelled so is strace's (a view of STRU lines alone would surprise): refused
+    with pytest.raises(UsageError, match="strace's time of day"):
+        parse_options(["-tt", "-T", "x.ktr"])
     assert parse_options(["--trace-points", "c", "--format", "strace", "x.ktr"]).kinds
     help_text = subprocess.run([sys.executable, "-m", "ktrdump", "--help"], capture_output=True,
                                text=True, check=True, env={**os.environ, "COLUMNS": "100"}).stdout

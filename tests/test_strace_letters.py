@@ -11,6 +11,7 @@ no file is one line saying what to do.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,28 @@ def test_summary_takes_stracess_w(trace: Path) -> None:
     assert with_w.returncode == 0, with_w.stderr
     assert with_w.stdout == dump("-c", str(trace)).stdout
     assert "syscall" in with_w.stdout
+
+
+@pytest.mark.parametrize("letters", [["-tt", "-T"], ["-ttt"], ["-T", "-tt"]])
+def test_straces_tt_in_kdump_format_is_one_line(trace: Path, letters: list[str]) -> None:
+    """kdump reads -tt as -t t (the STRUCT records alone): with -T that was a view of
+    STRU lines with times, where an strace user asked for every call with times."""
+    done = dump(*letters, str(trace))
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert "strace's time of day" in lines[0] and "--format strace" in lines[0]
+    assert "-T (absolute)" in lines[0] and "-t t" in lines[0]
+    assert done.stdout == ""
+
+
+def test_kdumps_t_and_T_keep_their_meaning(trace: Path) -> None:
+    structs = dump("-t", "t", "-T", str(trace))
+    assert structs.returncode == 0, structs.stderr
+    lines = structs.stdout.splitlines()
+    assert lines and all(" STRU " in line for line in lines)
+    assert all(re.search(r" \d{10}\.\d{9} STRU ", line) for line in lines)  # -T: absolute
+    strace = dump("--format", "strace", "-tt", "-T", str(trace))
+    assert strace.returncode == 0, strace.stderr
+    assert re.search(r"^\d+ +\d\d:\d\d:\d\d\.\d{6} execve\(.* <\d+\.\d{6}>$", strace.stdout,
+                     re.MULTILINE)

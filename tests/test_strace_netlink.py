@@ -176,6 +176,118 @@ def test_netlink_messages_match_strace(tmp_path: Path) -> None:
         assert any(expected in line for line in theirs), expected
 
 
+#: values that change between the two runs: the interface's counters and times
+_COUNTERS = re.compile(r"(\[(?:IPSTATS|ICMP6)_MIB_\w+\]|tstamp|reachable_time|rx_\w+|tx_\w+|"
+                       r"multicast)=\d+")
+
+
+@pytest.mark.skipif(STRACE is None or GCC is None, reason="strace or gcc is not installed")
+def test_nested_link_attributes_match_strace(tmp_path: Path) -> None:
+    """The link reply whole (-s 4096: strace's default 32 elements stop before them):
+    IFLA_XDP, IFLA_MAP and IFLA_AF_SPEC's AF_INET and AF_INET6 attributes, nested."""
+    assert GCC is not None and STRACE is not None
+    (tmp_path / "netlink.c").write_text(PROGRAM)
+    program = tmp_path / "netlink"
+    subprocess.run([GCC, "-O0", "-w", "-o", str(program), str(tmp_path / "netlink.c")],
+                   check=True, timeout=120)
+    reference = tmp_path / "strace.txt"
+    subprocess.run([STRACE, "-f", "-ttt", "-T", "-s", "4096", "-e", "trace=recvmsg", "-o",
+                    str(reference), str(program)], check=True, timeout=60)
+    trace = tmp_path / "netlink.ktr"
+    subprocess.run([str(KTR), "record", "-q", "-s", "65536", "-o", str(trace), "--",
+                    str(program)], check=True, timeout=60)
+    ours_text = subprocess.run([str(KTRDUMP), "--format", "strace", "-s", "4096", "-e",
+                                "trace=recvmsg", str(trace)], check=True,
+                               capture_output=True, text=True, timeout=60).stdout
+    ours = [_COUNTERS.sub(r"\1=N", line) for line in _lines(ours_text)]
+    theirs = [_COUNTERS.sub(r"\1=N", line) for line in _lines(reference.read_text())]
+    assert ours == theirs
+    for expected in (
+        "[{nla_len=12, nla_type=IFLA_XDP}, [{nla_len=5, nla_type=IFLA_XDP_ATTACHED}, "
+        "XDP_ATTACHED_NONE]]",
+        "nla_type=IFLA_MAP}, {mem_start=0, mem_end=0, base_addr=0, irq=0, dma=0, port=0}]",
+        "nla_type=IFLA_AF_SPEC}, [[{nla_len=", "nla_type=AF_INET}, [{nla_len=",
+        "nla_type=IFLA_INET_CONF}, [[IPV4_DEVCONF_FORWARDING-1]=",
+        "{nla_len=8, nla_type=IFLA_INET6_FLAGS}, IF_READY]",
+        "nla_type=IFLA_INET6_CONF}, [[DEVCONF_FORWARDING]=",
+        "{nla_len=20, nla_type=IFLA_INET6_TOKEN}, inet_pton(AF_INET6, \"::\")]",
+        "nla_type=IFLA_INET6_ADDR_GEN_MODE}, IN6_ADDR_GEN_MODE_",
+    ):
+        assert any(expected in line for line in theirs), expected
+
+
+_DIAG_ONE = r"""#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/inet_diag.h>
+int main(void) {
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(listener, (struct sockaddr *)&a, sizeof a);
+    listen(listener, 1);
+    socklen_t len = sizeof a;
+    getsockname(listener, (struct sockaddr *)&a, &len);
+    int diag = socket(AF_NETLINK, SOCK_DGRAM, NETLINK_SOCK_DIAG);
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    bind(diag, (struct sockaddr *)&kernel, sizeof kernel);
+    /* this socket alone (no dump: the machine's other listeners stay out of it),
+       with ss -m's memory attributes */
+    struct { struct nlmsghdr h; struct inet_diag_req_v2 r; } req;
+    memset(&req, 0, sizeof req);
+    req.h.nlmsg_len = sizeof req;
+    req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    req.h.nlmsg_flags = NLM_F_REQUEST;
+    req.h.nlmsg_seq = 6;
+    req.r.sdiag_family = AF_INET;
+    req.r.sdiag_protocol = IPPROTO_TCP;
+    req.r.idiag_states = 1 << 10;
+    req.r.idiag_ext = 1 << (INET_DIAG_MEMINFO - 1) | 1 << (INET_DIAG_SKMEMINFO - 1);
+    req.r.id.idiag_sport = a.sin_port;
+    req.r.id.idiag_src[0] = a.sin_addr.s_addr;
+    req.r.id.idiag_cookie[0] = req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+    sendto(diag, &req, sizeof req, 0, NULL, 0);
+    static char reply[8192];
+    recvfrom(diag, reply, sizeof reply, 0, NULL, NULL);
+    return 0;
+}
+"""
+
+
+@pytest.mark.skipif(STRACE is None or GCC is None, reason="strace or gcc is not installed")
+def test_inet_diag_memory_attributes_match_strace(tmp_path: Path) -> None:
+    """INET_DIAG_MEMINFO and INET_DIAG_SKMEMINFO (``ss -m``) as strace prints them."""
+    assert GCC is not None and STRACE is not None
+    (tmp_path / "diag.c").write_text(_DIAG_ONE)
+    program = tmp_path / "diag"
+    subprocess.run([GCC, "-O0", "-w", "-o", str(program), str(tmp_path / "diag.c")],
+                   check=True, timeout=120)
+    reference = tmp_path / "strace.txt"
+    subprocess.run([STRACE, "-f", "-ttt", "-T", "-s", "4096", "-o", str(reference),
+                    str(program)], check=True, timeout=60)
+    trace = tmp_path / "diag.ktr"
+    subprocess.run([str(KTR), "record", "-q", "-o", str(trace), "--", str(program)],
+                   check=True, timeout=60)
+    ours = subprocess.run([str(KTRDUMP), "--format", "strace", "-s", "4096", str(trace)],
+                          check=True, capture_output=True, text=True, timeout=60).stdout
+
+    def shown(text: str) -> list[str]:
+        return [re.sub(r"htons\(\d+\)", "htons(PORT)", line) for line in _lines(text)]
+
+    theirs = shown(reference.read_text())
+    assert shown(ours) == theirs
+    replies = [line for line in theirs if line.startswith("recvfrom(")]
+    assert len(replies) == 1
+    assert "[{nla_len=20, nla_type=INET_DIAG_MEMINFO}, {idiag_rmem=0, idiag_wmem=0, " \
+        "idiag_fmem=0, idiag_tmem=0}]" in replies[0]
+    assert "nla_type=INET_DIAG_SKMEMINFO}, [[SK_MEMINFO_RMEM_ALLOC]=0, [SK_MEMINFO_RCVBUF]=" \
+        in replies[0]
+    assert "idiag_ext=1<<(INET_DIAG_MEMINFO-1)|1<<(INET_DIAG_SKMEMINFO-1)" in "".join(theirs)
+
+
 def test_render_never_raises_and_names_headers() -> None:
     # short and odd buffers print as strace prints them, never an exception
     assert _netlink.render(b"\x01\x02", 0, 32) == '"\\x01\\x02"'
@@ -193,12 +305,17 @@ _TABLES = {
     "linux/rtnetlink.h": [_netlink.RTM_TYPES, _netlink.RTA_ATTRS, _netlink.RT_SCOPES,
                           _netlink.RTN_TYPES, _netlink.RTPROT, _netlink.RT_TABLES,
                           _netlink.RTM_F, _netlink.RTEXT_FILTER],
-    "linux/if_link.h": [_netlink.IFLA_ATTRS],
+    "linux/if_link.h": [_netlink.IFLA_ATTRS, _netlink.IFLA_INET_ATTRS, _netlink.IFLA_INET6_ATTRS,
+                        _netlink.IN6_ADDR_GEN_MODES, _netlink.IFLA_XDP_ATTRS,
+                        _netlink.XDP_ATTACHED, _netlink.XDP_FLAGS, _netlink.IFLA_INFO_ATTRS],
+    "linux/ip.h": [_netlink.IPV4_DEVCONF],
+    "linux/ipv6.h": [_netlink.IPV6_DEVCONF],
+    "linux/snmp.h": [_netlink.IPSTATS_MIB, _netlink.ICMP6_MIB],
     "linux/if_addr.h": [_netlink.IFA_ATTRS, _netlink.IFA_FLAGS],
     "linux/netlink.h": [_netlink.NLMSG_TYPES, _netlink.NLM_F_FLAGS, _netlink.NLM_F_GET_FLAGS,
                         _netlink.NLM_F_NEW_FLAGS, _netlink.NLM_F_DELETE_FLAGS,
                         _netlink.NLM_F_ACK_FLAGS, _netlink.NLMSGERR_ATTRS],
-    "linux/sock_diag.h": [_netlink.SOCK_DIAG_TYPES],
+    "linux/sock_diag.h": [_netlink.SOCK_DIAG_TYPES, _netlink.SK_MEMINFO],
     "linux/inet_diag.h": [_netlink.INET_DIAG_ATTRS],
     "linux/if_arp.h": [_netlink.ARPHRD_TYPES],
     "linux/if.h": [_netlink.IFF_FLAGS],

@@ -5,8 +5,8 @@ One C program (compiled in the test) makes each call once; it runs under
 ``ktrdump --format strace`` must equal strace's (addresses and process ids
 masked): the offsets splice, copy_file_range and sendfile read (and sendfile
 advances), splice's flags, waitid's idtype, the pidfd clone3 returns,
-process_vm_readv's and process_vm_writev's vectors, sendmmsg's messages and io_uring_setup's
-parameters.
+process_vm_readv's and process_vm_writev's vectors, sendmmsg's and recvmmsg's messages (their
+names and control data too) and io_uring_setup's parameters.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ _PROGRAM = TRANSFER_C  # the corpus program "transfer" (python tests/strace_corp
 
 #: The calls compared; the program makes no other call of these names.
 _COMPARED = ("splice", "sendfile", "copy_file_range", "process_vm_readv", "process_vm_writev",
-             "sendmmsg", "io_uring_setup", "clone3", "waitid")
+             "sendmmsg", "recvmmsg", "io_uring_setup", "clone3", "waitid")
+#: the port the kernel chose for the UDP socket (bound to port 0), and the sender's
+_PORT = re.compile(r"htons\(\d+\)")
 _ADDRESS = re.compile(r"0x[0-9a-f]{6,}")
 #: io_uring features newer than the installed strace (6.1) knows: it prints them in
 #: hex, ktrdump by name (Linux 6.18's names); compared below
@@ -52,7 +54,7 @@ def _lines(text: str) -> list[str]:
                     "process_vm") else call.args
                 shown = f"{call.name}({arguments}) = {result}"
                 shown = _NEWER_FEATURES.sub("", _ADDRESS.sub("ADDRESS", shown))
-                lines.append(_CHILD.sub(r"\1=N", shown))
+                lines.append(_PORT.sub("htons(PORT)", _CHILD.sub(r"\1=N", shown)))
     return lines
 
 
@@ -104,13 +106,26 @@ def test_transfer_and_process_calls_match_strace(tmp_path: Path) -> None:
     assert re.fullmatch(r"waitid\(P_PIDFD, \d+, \{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=N,"
                         r" si_uid=0, si_status=0, si_utime=158 /\* 1\.58 s \*/, si_stime=0\},"
                         r" WEXITED, NULL\) = 0", theirs[9])
+    # sendmmsg's and recvmmsg's names and control data (an fd in SCM_RIGHTS)
+    control = "msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=["
+    mmsg = [line for line in theirs if "mmsg(" in line][1:]
+    assert len(mmsg) == 4 and control + "3]}]" in mmsg[0] and mmsg[1].startswith("recvmmsg(")
+    assert mmsg[1].count("msg_control=") == 1 and re.search(r"cmsg_data=\[\d+\]}], "
+                                                            r"msg_controllen=24", mmsg[1])
+    name = ("msg_name={sa_family=AF_INET, sin_port=htons(PORT), "
+            "sin_addr=inet_addr(\"127.0.0.1\")}, msg_namelen=16")
+    assert name in mmsg[2] and name in mmsg[3] and mmsg[3].startswith("recvmmsg(")
+    assert ("cmsg_level=SOL_IP, cmsg_type=IP_PKTINFO, cmsg_data={ipi_ifindex=if_nametoindex("
+            "\"lo\"), ipi_spec_dst=inet_addr(\"127.0.0.1\"), ipi_addr=inet_addr(\"127.0.0.1\")}}"
+            in mmsg[3]) and "cmsg_type=IP_TTL, cmsg_data=[64]}" in mmsg[3]
     # every feature bit this kernel reports has a name (strace 6.1 left some in hex)
     features = re.search(r"io_uring_setup\(4, .*?features=([^,]*)", ours)
     assert features is not None and "0x" not in features.group(1)
 
 
 def test_new_fds_of_clone3_and_io_uring_setup_are_described_under_y(tmp_path: Path) -> None:
-    """``-y``: clone3's pidfd, waitid's P_PIDFD id and io_uring_setup's fd with what they are."""
+    """``-y``: clone3's pidfd, waitid's P_PIDFD id, io_uring_setup's fd and the fd recvmmsg
+    received in SCM_RIGHTS with what they are."""
     source = tmp_path / "calls.c"
     source.write_text(_PROGRAM)
     program = tmp_path / "calls"
@@ -127,11 +142,19 @@ def test_new_fds_of_clone3_and_io_uring_setup_are_described_under_y(tmp_path: Pa
                           capture_output=True, text=True, timeout=60).stdout
 
     def described(text: str) -> list[str]:
-        return [line for line in _lines(text)
-                if line.startswith(("io_uring_setup(4", "clone3", "waitid"))]
+        # strace names a socket by its inode, ktrdump by its domain
+        return [re.sub(r"socket:\[[^\]]*\]", "socket:[]", line) for line in _lines(text)
+                if line.startswith(("io_uring_setup(4", "clone3", "waitid", "recvmmsg",
+                                    "sendmmsg"))]
 
     theirs = described(reference.read_text())
     assert described(ours) == theirs
-    assert theirs[0].endswith("= 9<anon_inode:[io_uring]>")
-    assert re.search(r"pidfd=\[(\d+)<anon_inode:\[pidfd\]>\]", theirs[1])
-    assert re.match(r"waitid\(P_PIDFD, \d+<anon_inode:\[pidfd\]>, ", theirs[2])
+    others = [line for line in theirs if not line.startswith(("sendmmsg", "recvmmsg"))]
+    assert others[0].endswith("= 9<anon_inode:[io_uring]>")
+    assert re.search(r"pidfd=\[(\d+)<anon_inode:\[pidfd\]>\]", others[1])
+    assert re.match(r"waitid\(P_PIDFD, \d+<anon_inode:\[pidfd\]>, ", others[2])
+    data = re.escape(str((tmp_path / "data.txt").resolve()))
+    sent = [line for line in theirs if line.startswith("sendmmsg(")][1]
+    assert re.search(rf"cmsg_type=SCM_RIGHTS, cmsg_data=\[3<{data}>\]", sent)
+    received = next(line for line in theirs if line.startswith("recvmmsg("))
+    assert re.search(rf"cmsg_type=SCM_RIGHTS, cmsg_data=\[\d+<{data}>\]", received)

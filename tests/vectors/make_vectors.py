@@ -29,7 +29,9 @@ Files:
   a syscall inside a probed call, a second thread, a call left open.
 - ``calls.ktr``: a realistic recording for the decoders: openat/fstat/read/
   write/close with an error return, a STRUCT stat, pipe2 + fork + dup2 +
-  execve (for ``-y``), a socket and a connect with a sockaddr, a thread
+  execve, chdir and a relative open with the recorder's ``cwd`` and
+  ``fd_path``, a recvmsg with its ``fd_paths``, an execve's ``open_fds`` (for
+  ``-y``), a socket and a connect with a sockaddr, a thread
   whose read interleaves with the main thread's write (strace's
   unfinished/resumed), signals with their siginfo, exits and a kill.
 - ``appended.ktr``: a file ``ktr record -a`` appended to, four recordings: one
@@ -378,6 +380,25 @@ def _demo_calls() -> list[Entry]:
         (s.STRUCT, DEMO, Struct(X86_64, 2, b"off", struct.pack("<q", 0))),
         (s.STRUCT, DEMO, Struct(X86_64, 2, b"off", struct.pack("<q", 8))),
         _ret(DEMO, 40, 8),
+        # chdir, then a relative open: the recorder's "cwd" and "fd_path" (argument
+        # 255: the call's result), what -y shows for AT_FDCWD and the new fd
+        _call(DEMO, 80, 0x7FFD7200),  # chdir("/lib")
+        (s.NAMEI, DEMO, Namei(b"/lib")),
+        (s.STRUCT, DEMO, Struct(X86_64, 255, b"cwd", b"/usr/lib")),
+        _ret(DEMO, 80, 0),
+        _call(DEMO, 257, AT_FDCWD, 0x7FFD7300, 0),  # openat(AT_FDCWD, "os-release", O_RDONLY)
+        (s.NAMEI, DEMO, Namei(b"os-release")),
+        (s.STRUCT, DEMO, Struct(X86_64, 255, b"fd_path", b"/usr/lib/os-release")),
+        _ret(DEMO, 257, 8),
+        _call(DEMO, 3, 8),  # close
+        _ret(DEMO, 3, 0),
+        # recvmsg(MSG_CMSG_CLOEXEC) that received fd 9 in SCM_RIGHTS: its "fd_paths"
+        _call(DEMO, 47, 6, 0x7FFD7400, 0x40000000),
+        (s.STRUCT, DEMO, Struct(X86_64, 255, b"fd_paths",
+                                struct.pack("<iI", 9, 11) + b"/etc/passwd")),
+        _ret(DEMO, 47, 1),
+        _call(DEMO, 3, 9),  # close
+        _ret(DEMO, 3, 0),
     ]
 
 
@@ -399,6 +420,10 @@ def _demo_processes() -> list[Entry]:
         (s.EXEC_ENV, CHILD_DEMO, ExecEnv(join_nul_strings([b"PATH=/bin", b"HOME=/root"]))),
         (s.PROC, CHILD_TRUE, Proc(e.EXEC, 0, 0, 0, 0, b"/bin/true")),
         (s.EMUL, CHILD_TRUE, Emul(b"linux-x86_64")),
+        # the fds open across it (argument 254): 2 is unknown to the trace until now
+        (s.STRUCT, CHILD_TRUE, Struct(X86_64, 254, b"open_fds",
+                                      struct.pack("<iI", 1, 8) + b"pipe:[9]"
+                                      + struct.pack("<iI", 2, 10) + b"/dev/pts/0")),
         _ret(CHILD_TRUE, 59, 0, 300_000),
         _call(CHILD_TRUE, 1, 1, 0x7FFDB000, 5),
         (s.GENIO, CHILD_TRUE, Genio(1, formats.IoDirection.WRITE, 0, 5, b"true\n")),
