@@ -679,7 +679,9 @@ class Resolver:
                     ) -> FunctionSymbol | None:
         """The probe point of ``MODULE:0xADDR``: the function starting there, or a point
         named by the address (in a function: ``NAME+0xN``, checked to start an
-        instruction). Refused outside the file's executable PT_LOAD contents."""
+        instruction; in a stripped file, checked from the start of the unwind entry
+        (FDE) that covers it). Refused outside the file's executable PT_LOAD contents;
+        taken as given, with a warning, where neither a symbol nor an FDE covers it."""
         from formats.elf import FunctionSymbol
 
         address = spec.address
@@ -691,8 +693,26 @@ class Resolver:
             return None
         found = image.symbolize(address)
         if found is None:
-            # no symbol covers it (a stripped file): the address is taken as given, as
-            # perf probe takes it; its instruction boundary cannot be checked
+            # No symbol covers it (a stripped file): the compiler's unwind entry (FDE)
+            # gives the start of its function, which the boundary check decodes from
+            # (a uprobe inside an instruction corrupts the traced program).
+            covering = _fde_range(self.access.get(path, path), address)
+            if covering is None:
+                self._fail(False, f"probe {spec.text!r}: no symbol or unwind entry (FDE) "
+                           f"of {path} covers {address:#x}; taken as given, not checked "
+                           "to start an instruction")
+                return FunctionSymbol(f"{address:#x}", address, 0)
+            start, end = covering
+            into = address - start
+            if into:
+                boundary = image.is_instruction_boundary(
+                    FunctionSymbol(f"{start:#x}", start, end - start), into)
+                if boundary is not True:
+                    why = ("is inside an instruction" if boundary is False
+                           else "cannot be checked to start an instruction")
+                    self._fail(strict, f"probe {spec.text!r}: {address:#x} (the function "
+                               f"whose unwind entry starts at {start:#x}, +{into:#x}) {why}")
+                    return None
             return FunctionSymbol(f"{address:#x}", address, 0)
         symbol, into = found
         if into == 0:
@@ -761,6 +781,20 @@ class Resolver:
         return ResolvedProbe(0, spec, path, image, symbol, file_offset, alias, self.string_cap,
                              file=self.access.get(path, ""), identity=identity,
                              dwarf_types=_dwarf_types(spec, opened, symbol))
+
+
+def _fde_range(path: str, address: int) -> tuple[int, int] | None:
+    """(start, end) of the unwind entry (FDE, ``.eh_frame`` or ``.debug_frame``) of
+    ``path`` covering link-time ``address``, or None (none, or the file unreadable)."""
+    from elftools.elf.elffile import ELFFile
+
+    from formats.cfi import CfiTable
+
+    try:
+        with open(path, "rb") as handle:
+            return CfiTable(ELFFile(handle)).function_range(address)
+    except Exception:  # an unreadable or damaged file: no FDE known
+        return None
 
 
 def _dwarf_types(spec: ProbeSpec, path: str, symbol: FunctionSymbol

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -243,6 +244,75 @@ def test_address_probes_outside_code_or_inside_an_instruction_are_refused(
                                "--", str(prog)], capture_output=True, text=True, timeout=60)
         assert proc.returncode == 1 and message in proc.stderr, (spec, proc.stderr)
         assert proc.stderr.count("\n") == 1
+
+
+STRIPPED_WORK = r"""
+#include <stdio.h>
+#include <stdlib.h>
+__attribute__((noinline)) long work(long x) { return x * 1000003 + (x >> 3); }
+int main(int argc, char **argv) {
+    long total = 0;
+    for (long i = 0; i < 5; i++) total += work(i + (argc > 1 ? atol(argv[1]) : 0));
+    printf("%ld\n", total);
+    return 0;
+}
+"""
+
+
+def _instructions(prog: Path, function: str) -> list[int]:
+    """The addresses objdump decodes in ``function`` of the unstripped ``prog``."""
+    import shutil
+
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        pytest.skip("objdump (binutils) is not installed")
+    listing = subprocess.run([objdump, "-d", "--no-show-raw-insn", str(prog)],
+                             capture_output=True, text=True, check=True).stdout
+    body = listing.split(f"<{function}>:")[1].split("\n\n")[0]
+    return [int(m, 16) for m in re.findall(r"^\s+([0-9a-f]+):", body, re.M)]
+
+
+@pytest.mark.parametrize("unwind", [True, False], ids=["eh_frame", "no_unwind_tables"])
+def test_an_address_probe_inside_an_instruction_of_a_stripped_program(
+        tmp_path: Path, unwind: bool) -> None:
+    """No symbol in a stripped file, but its FDE gives the function start, from which the
+    address is decoded: inside an instruction is refused (a uprobe there corrupts the
+    program), a boundary is probed. Without an FDE either: taken as given, said once."""
+    from c_support import build_program as build_c
+
+    flags = ["-O1"] + ([] if unwind else ["-fno-asynchronous-unwind-tables",
+                                          "-fno-unwind-tables"])
+    prog = build_c(tmp_path, "work", STRIPPED_WORK, *flags)
+    expected = subprocess.run([str(prog)], capture_output=True, text=True,
+                              check=True).stdout
+    stripped = tmp_path / "work_s"
+    subprocess.run(["strip", "-o", str(stripped), str(prog)], check=True)
+    addresses = _instructions(prog, "work")
+    out = tmp_path / "x.ktr"
+
+    def run(address: int) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*KTR, "record", "-q", "-t", "f", "-o", str(out), "-P",
+                               f"{stripped}:{address:#x}", "--", str(stripped)],
+                              capture_output=True, text=True, timeout=60)
+
+    inside = next(addresses[0] + o for o in range(1, 16) if addresses[0] + o not in addresses)
+    second = addresses[1]
+    if unwind:
+        proc = run(inside)
+        assert proc.returncode == 1, (proc.stdout, proc.stderr)
+        assert proc.stdout == "" and proc.stderr.count("\n") == 1
+        assert (f"{inside:#x} (the function whose unwind entry starts at {addresses[0]:#x}, "
+                f"+{inside - addresses[0]:#x}) is inside an instruction") in proc.stderr
+        assert not out.exists() or not [r for r in records_of(out) if r["type"] == "PROBE"]
+    proc = run(second)
+    assert proc.returncode == 0 and proc.stdout == expected, (proc.stdout, proc.stderr)
+    if unwind:
+        assert proc.stderr == ""
+    else:
+        assert proc.stderr.count("\n") == 1 and (
+            f"covers {second:#x}; taken as given, not checked to start an instruction"
+            in proc.stderr), proc.stderr
+    assert len([r for r in records_of(out) if r["type"] == "PROBE"]) == 5
 
 
 def test_untyped_probes_take_their_types_from_dwarf(tmp_path: Path) -> None:
