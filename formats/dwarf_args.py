@@ -5,8 +5,10 @@ pyelftools.
 
 ``signature(path, name, vaddr)`` gives ``(parameter type names, return type name)`` of the
 function ``name`` (the DW_TAG_subprogram whose low_pc is ``vaddr``, or else the one named
-so), the names being probe type names: ``i64 u64 i32 u32`` for integers and enums by size
-and signedness, ``ptr`` for pointers, ``str`` for pointers to (const) char; the return
+so), the names being probe type names: ``i8 u8 i16 u16 i32 u32 i64 u64`` for integers,
+``bool`` and enums by their DW_AT_byte_size and signedness (the ABI leaves a register's
+bits above that width undefined: the reader keeps the type's own bits), ``ptr`` for
+pointers, ``str`` for pointers to (const) char; the return
 type is ``None`` for ``void``. It answers None when the file has no DWARF of its own, the
 function is not described, or a parameter is not passed in a general register (floating
 point, a struct or union by value, more than six): then the caller keeps its defaults.
@@ -172,17 +174,28 @@ def _kind(die: Any) -> str | None:
             return "str"
         return "ptr"
     if target.tag == "DW_TAG_enumeration_type":
-        return "i32" if _size(target) <= 4 else "i64"
+        # signed unless its underlying type (DWARF 3 on) says otherwise
+        underlying = (_strip(target.get_DIE_from_attribute("DW_AT_type"))
+                      if "DW_AT_type" in target.attributes else None)
+        signed = underlying is None or _encoding(underlying) not in (
+            "unsigned", "unsigned_char", "boolean")
+        return _integer(_size(target), signed)
     if target.tag != "DW_TAG_base_type":
         return None  # struct, union, array by value
-    encoding, size = _encoding(target), _size(target)
-    if size > 8:
-        return None
+    encoding = _encoding(target)
     if encoding in ("signed", "signed_char"):
-        return "i32" if size <= 4 else "i64"
+        return _integer(_size(target), True)
     if encoding in ("unsigned", "unsigned_char", "boolean"):
-        return "u32" if size <= 4 else "u64"
+        return _integer(_size(target), False)
     return None  # float: an xmm register
+
+
+def _integer(size: int, signed: bool) -> str | None:
+    """The probe type of an integer of ``size`` bytes (None: not one register)."""
+    for width in (1, 2, 4, 8):
+        if 0 < size <= width:
+            return ("i" if signed else "u") + str(width * 8)
+    return None  # __int128 (two registers) or no size
 
 
 def _encoding(die: Any) -> str:

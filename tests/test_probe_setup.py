@@ -315,6 +315,73 @@ def test_an_address_probe_inside_an_instruction_of_a_stripped_program(
     assert len([r for r in records_of(out) if r["type"] == "PROBE"]) == 5
 
 
+NARROW_TYPES = r"""
+#include <stdbool.h>
+#include <stdio.h>
+__attribute__((noinline)) unsigned char inc8(unsigned x) { return x + 1; }
+__attribute__((noinline)) short neg16(int x) { return -x; }
+__attribute__((noinline)) unsigned short ret16(unsigned x) { return x * 2; }
+__attribute__((noinline)) bool odd(long x) { return x & 1; }
+__attribute__((noinline)) int take(signed char c, unsigned short s, short t) {
+    printf("take %d %u %d\n", c, s, t);
+    return c + s + t;
+}
+__attribute__((noinline)) int many(int a, int b, int c, int d, int e, int f, int g, int h) {
+    return a * 1000000000 + b + c + d + e + f + g + h;
+}
+int main(void) {
+    volatile unsigned v = 0x1ff;
+    volatile int w = 70000, x = 40000;
+    printf("inc8 %u\n", inc8(v));
+    printf("neg16 %d\n", neg16(w));
+    printf("ret16 %u\n", ret16(x));
+    printf("odd %d\n", odd(v));
+    /* called as if it took ints: the registers' bits above each type's width are set,
+       as the ABI allows; the callee sees only its types' bits (printed above) */
+    int (*as_ints)(int, int, int) = (int (*)(int, int, int))take;
+    as_ints(0x1ff, 0x12345, 0x18765);
+    printf("many %d\n", many(3, 1, 2, 3, 4, 5, 6, 7));
+    return 0;
+}
+"""
+
+
+def _record_rc(tmp_path: Path, *specs: str
+               ) -> tuple[dict[str, list[int]], dict[str, object], dict[str, object]]:
+    """Run NARROW_TYPES under the probes: (its printout by line label, each probe's last
+    value or arguments, each probe's PDEF types)."""
+    from c_support import build_program as build_c
+
+    prog = build_c(tmp_path, "rc", NARROW_TYPES, "-O1", "-g")
+    out = tmp_path / "rc.ktr"
+    probes = [word for spec in specs for word in ("-P", spec)]
+    proc = subprocess.run([*KTR, "record", "-q", "-t", "f", "-o", str(out), *probes, "--",
+                           str(prog)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    printed = {line.split()[0]: [int(v) for v in line.split()[1:]]
+               for line in proc.stdout.splitlines()}
+    records = records_of(out)
+    fired = {str(r["probe"]): r["retval"] if r["point"] == "return" else r["args"]
+             for r in records if r["type"] == "PROBE"}
+    types = {str(r["probe"]): r["types"] for r in records if r["type"] == "PDEF"}
+    return printed, fired, types
+
+
+def test_dwarf_types_narrower_than_32_bits_keep_their_width(tmp_path: Path) -> None:
+    """char/short/bool parameters and returns show the values the program sees (its own
+    printout), not the register's bits above the type, which the ABI leaves undefined."""
+    printed, fired, types = _record_rc(tmp_path, "rc:inc8:return", "rc:neg16:return",
+                                       "rc:ret16:return", "rc:odd:return", "rc:take")
+    assert printed["inc8"] == [0] and fired["rc:inc8:return"] == 0
+    assert printed["neg16"] == [-4464] and fired["rc:neg16:return"] == -4464
+    assert printed["ret16"] == [14464] and fired["rc:ret16:return"] == 14464
+    assert printed["odd"] == [1] and fired["rc:odd:return"] == 1
+    assert fired["rc:take:entry"] == printed["take"] == [-1, 0x2345, -30875]
+    assert (types["rc:inc8:return"], types["rc:neg16:return"], types["rc:ret16:return"],
+            types["rc:odd:return"], types["rc:take:entry"]) == (
+        ["u8"], ["i16"], ["u16"], ["u8"], ["i8", "u16", "i16"])
+
+
 def test_untyped_probes_take_their_types_from_dwarf(tmp_path: Path) -> None:
     """As perf probe and uftrace: a -g program's parameter count and basic types (char *
     as a string) and return type; without DWARF, six raw registers as before."""
