@@ -8,10 +8,14 @@ function ``name`` (the DW_TAG_subprogram whose low_pc is ``vaddr``, or else the 
 so), the names being probe type names: ``i8 u8 i16 u16 i32 u32 i64 u64`` for integers,
 ``bool`` and enums by their DW_AT_byte_size and signedness (the ABI leaves a register's
 bits above that width undefined: the reader keeps the type's own bits), ``ptr`` for
-pointers, ``str`` for pointers to (const) char; the return
-type is ``None`` for ``void``. It answers None when the file has no DWARF of its own, the
-function is not described, or a parameter is not passed in a general register (floating
-point, a struct or union by value, more than six): then the caller keeps its defaults.
+pointers, ``str`` for pointers to (const) char. It answers None when the file has no
+DWARF of its own or the function is not described. The parameters are None (the caller
+keeps its defaults: six raw registers) when one is not passed in a general register
+(floating point, a struct or union by value), there are more than six (the seventh on
+are on the stack), they are variadic, or the return type is not one register (a struct
+returned in memory moves every parameter a register on). The return type is None for
+``void`` or a type not returned in ``rax`` (floating point, a struct by value); it does
+not depend on the parameters: the return value is in ``rax`` whatever they are.
 
 Not guaranteed: separate debug files are not read (libc's is hundreds of megabytes:
 parsing it would cost more than the probe is worth); files whose ``.debug_info`` is over
@@ -41,7 +45,7 @@ MAX_TYPE_CHAIN = 64
 REGISTER_ARGUMENTS = 6
 
 _lock = threading.Lock()
-Signature = tuple[tuple[str, ...], str | None]
+Signature = tuple[tuple[str, ...] | None, str | None]
 #: path -> (signatures by low_pc, by name), or None: no usable DWARF of its own
 _indexes: dict[str, tuple[dict[int, Signature | None], dict[str, Signature | None]] | None] = {}
 _QUALIFIERS = ("DW_TAG_const_type", "DW_TAG_volatile_type", "DW_TAG_typedef",
@@ -130,7 +134,16 @@ def _children(die: Any) -> Any:
         yield child
 
 
-def _of(die: Any) -> tuple[tuple[str, ...], str | None] | None:
+def _of(die: Any) -> Signature:
+    if "DW_AT_type" not in die.attributes:
+        return _parameters(die), None  # void
+    returns = _kind(die)
+    # A struct returned in memory takes rdi for its address, moving every parameter
+    # a register on; a float or small struct does not, but neither is told apart here.
+    return (None if returns is None else _parameters(die)), returns
+
+
+def _parameters(die: Any) -> tuple[str, ...] | None:
     parameters = []
     for child in _children(die):
         if child.tag == "DW_TAG_unspecified_parameters":
@@ -143,10 +156,7 @@ def _of(die: Any) -> tuple[tuple[str, ...], str | None] | None:
         parameters.append(kind)
     if len(parameters) > REGISTER_ARGUMENTS:
         return None
-    returns = _kind(die) if "DW_AT_type" in die.attributes else None
-    if "DW_AT_type" in die.attributes and returns is None:
-        return None
-    return tuple(parameters), returns
+    return tuple(parameters)
 
 
 def _strip(die: Any) -> Any:

@@ -811,7 +811,7 @@ def _dwarf_types(spec: ProbeSpec, path: str, symbol: FunctionSymbol
     parameters, returns = found
     if spec.site == ProbeSite.RETURN:
         return None if returns is None else (_TYPES_BY_NAME[returns],)
-    return tuple(_TYPES_BY_NAME[name] for name in parameters)
+    return None if parameters is None else tuple(_TYPES_BY_NAME[name] for name in parameters)
 
 
 # -- decoding raw tracepoint data -------------------------------------------------------------

@@ -382,6 +382,16 @@ def test_dwarf_types_narrower_than_32_bits_keep_their_width(tmp_path: Path) -> N
         ["u8"], ["i16"], ["u16"], ["u8"], ["i8", "u16", "i16"])
 
 
+def test_more_than_six_parameters_keep_the_dwarf_return_type(tmp_path: Path) -> None:
+    """The return value is in rax whatever the parameters: an 8-parameter function's
+    return probe is typed from DWARF; its entry keeps six raw registers, as before."""
+    printed, fired, types = _record_rc(tmp_path, "rc:many", "rc:many:return")
+    assert printed["many"] == [-1294967268] and fired["rc:many:return"] == -1294967268
+    assert types["rc:many:return"] == ["i32"]
+    assert fired["rc:many:entry"] == [3, 1, 2, 3, 4, 5]
+    assert types["rc:many:entry"] == ["u64"] * 6
+
+
 def test_untyped_probes_take_their_types_from_dwarf(tmp_path: Path) -> None:
     """As perf probe and uftrace: a -g program's parameter count and basic types (char *
     as a string) and return type; without DWARF, six raw registers as before."""
