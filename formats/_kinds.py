@@ -204,6 +204,12 @@ class ProbeArgType(enum.IntEnum):
     X32 = 6
     PTR = 7
     STR = 8  # a NUL-terminated user string, captured into PROBE.strings
+    # Narrow integers (C char, short, bool, from DWARF): the ABI leaves a register's
+    # bits above the type's width undefined, so readers keep only the type's width.
+    U8 = 9
+    I8 = 10
+    U16 = 11
+    I16 = 12
 
 
 #: The spelling of each type in a probe spec (``-P 'libc:open(str,x32)'``) and in ktrdump.
@@ -216,6 +222,10 @@ PROBE_ARG_TYPE_NAMES: dict[ProbeArgType, str] = {
     ProbeArgType.X32: "x32",
     ProbeArgType.PTR: "ptr",
     ProbeArgType.STR: "str",
+    ProbeArgType.U8: "u8",
+    ProbeArgType.I8: "i8",
+    ProbeArgType.U16: "u16",
+    ProbeArgType.I16: "i16",
 }
 
 

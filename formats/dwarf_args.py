@@ -5,11 +5,17 @@ pyelftools.
 
 ``signature(path, name, vaddr)`` gives ``(parameter type names, return type name)`` of the
 function ``name`` (the DW_TAG_subprogram whose low_pc is ``vaddr``, or else the one named
-so), the names being probe type names: ``i64 u64 i32 u32`` for integers and enums by size
-and signedness, ``ptr`` for pointers, ``str`` for pointers to (const) char; the return
-type is ``None`` for ``void``. It answers None when the file has no DWARF of its own, the
-function is not described, or a parameter is not passed in a general register (floating
-point, a struct or union by value, more than six): then the caller keeps its defaults.
+so), the names being probe type names: ``i8 u8 i16 u16 i32 u32 i64 u64`` for integers,
+``bool`` and enums by their DW_AT_byte_size and signedness (the ABI leaves a register's
+bits above that width undefined: the reader keeps the type's own bits), ``ptr`` for
+pointers, ``str`` for pointers to (const) char. It answers None when the file has no
+DWARF of its own or the function is not described. The parameters are None (the caller
+keeps its defaults: six raw registers) when one is not passed in a general register
+(floating point, a struct or union by value), there are more than six (the seventh on
+are on the stack), they are variadic, or the return type is not one register (a struct
+returned in memory moves every parameter a register on). The return type is None for
+``void`` or a type not returned in ``rax`` (floating point, a struct by value); it does
+not depend on the parameters: the return value is in ``rax`` whatever they are.
 The registers are x86-64's (System V): a file of another class or machine (ELF32 i386,
 whose cdecl passes every argument on the stack) answers None.
 
@@ -41,7 +47,7 @@ MAX_TYPE_CHAIN = 64
 REGISTER_ARGUMENTS = 6
 
 _lock = threading.Lock()
-Signature = tuple[tuple[str, ...], str | None]
+Signature = tuple[tuple[str, ...] | None, str | None]
 #: path -> (signatures by low_pc, by name), or None: no usable DWARF of its own
 _indexes: dict[str, tuple[dict[int, Signature | None], dict[str, Signature | None]] | None] = {}
 _QUALIFIERS = ("DW_TAG_const_type", "DW_TAG_volatile_type", "DW_TAG_typedef",
@@ -132,7 +138,16 @@ def _children(die: Any) -> Any:
         yield child
 
 
-def _of(die: Any) -> tuple[tuple[str, ...], str | None] | None:
+def _of(die: Any) -> Signature:
+    if "DW_AT_type" not in die.attributes:
+        return _parameters(die), None  # void
+    returns = _kind(die)
+    # A struct returned in memory takes rdi for its address, moving every parameter
+    # a register on; a float or small struct does not, but neither is told apart here.
+    return (None if returns is None else _parameters(die)), returns
+
+
+def _parameters(die: Any) -> tuple[str, ...] | None:
     parameters = []
     for child in _children(die):
         if child.tag == "DW_TAG_unspecified_parameters":
@@ -145,10 +160,7 @@ def _of(die: Any) -> tuple[tuple[str, ...], str | None] | None:
         parameters.append(kind)
     if len(parameters) > REGISTER_ARGUMENTS:
         return None
-    returns = _kind(die) if "DW_AT_type" in die.attributes else None
-    if "DW_AT_type" in die.attributes and returns is None:
-        return None
-    return tuple(parameters), returns
+    return tuple(parameters)
 
 
 def _strip(die: Any) -> Any:
@@ -176,17 +188,28 @@ def _kind(die: Any) -> str | None:
             return "str"
         return "ptr"
     if target.tag == "DW_TAG_enumeration_type":
-        return "i32" if _size(target) <= 4 else "i64"
+        # signed unless its underlying type (DWARF 3 on) says otherwise
+        underlying = (_strip(target.get_DIE_from_attribute("DW_AT_type"))
+                      if "DW_AT_type" in target.attributes else None)
+        signed = underlying is None or _encoding(underlying) not in (
+            "unsigned", "unsigned_char", "boolean")
+        return _integer(_size(target), signed)
     if target.tag != "DW_TAG_base_type":
         return None  # struct, union, array by value
-    encoding, size = _encoding(target), _size(target)
-    if size > 8:
-        return None
+    encoding = _encoding(target)
     if encoding in ("signed", "signed_char"):
-        return "i32" if size <= 4 else "i64"
+        return _integer(_size(target), True)
     if encoding in ("unsigned", "unsigned_char", "boolean"):
-        return "u32" if size <= 4 else "u64"
+        return _integer(_size(target), False)
     return None  # float: an xmm register
+
+
+def _integer(size: int, signed: bool) -> str | None:
+    """The probe type of an integer of ``size`` bytes (None: not one register)."""
+    for width in (1, 2, 4, 8):
+        if 0 < size <= width:
+            return ("i" if signed else "u") + str(width * 8)
+    return None  # __int128 (two registers) or no size
 
 
 def _encoding(die: Any) -> str:

@@ -719,7 +719,9 @@ class Resolver:
                     ) -> FunctionSymbol | None:
         """The probe point of ``MODULE:0xADDR``: the function starting there, or a point
         named by the address (in a function: ``NAME+0xN``, checked to start an
-        instruction). Refused outside the file's executable PT_LOAD contents."""
+        instruction; in a stripped file, checked from the start of the unwind entry
+        (FDE) that covers it). Refused outside the file's executable PT_LOAD contents;
+        taken as given, with a warning, where neither a symbol nor an FDE covers it."""
         from formats.elf import FunctionSymbol
 
         address = spec.address
@@ -731,8 +733,26 @@ class Resolver:
             return None
         found = image.symbolize(address)
         if found is None:
-            # no symbol covers it (a stripped file): the address is taken as given, as
-            # perf probe takes it; its instruction boundary cannot be checked
+            # No symbol covers it (a stripped file): the compiler's unwind entry (FDE)
+            # gives the start of its function, which the boundary check decodes from
+            # (a uprobe inside an instruction corrupts the traced program).
+            covering = _fde_range(self.access.get(path, path), address)
+            if covering is None:
+                self._fail(False, f"probe {spec.text!r}: no symbol or unwind entry (FDE) "
+                           f"of {path} covers {address:#x}; taken as given, not checked "
+                           "to start an instruction")
+                return FunctionSymbol(f"{address:#x}", address, 0)
+            start, end = covering
+            into = address - start
+            if into:
+                boundary = image.is_instruction_boundary(
+                    FunctionSymbol(f"{start:#x}", start, end - start), into)
+                if boundary is not True:
+                    why = ("is inside an instruction" if boundary is False
+                           else "cannot be checked to start an instruction")
+                    self._fail(strict, f"probe {spec.text!r}: {address:#x} (the function "
+                               f"whose unwind entry starts at {start:#x}, +{into:#x}) {why}")
+                    return None
             return FunctionSymbol(f"{address:#x}", address, 0)
         symbol, into = found
         if into == 0:
@@ -858,6 +878,20 @@ def _not_x86_64(path: str, image: ElfImage) -> str:
     return f"{path} is a {bits} {kind} (ELF{image.elfclass}, {image.machine})"
 
 
+def _fde_range(path: str, address: int) -> tuple[int, int] | None:
+    """(start, end) of the unwind entry (FDE, ``.eh_frame`` or ``.debug_frame``) of
+    ``path`` covering link-time ``address``, or None (none, or the file unreadable)."""
+    from elftools.elf.elffile import ELFFile
+
+    from formats.cfi import CfiTable
+
+    try:
+        with open(path, "rb") as handle:
+            return CfiTable(ELFFile(handle)).function_range(address)
+    except Exception:  # an unreadable or damaged file: no FDE known
+        return None
+
+
 def _dwarf_types(spec: ProbeSpec, path: str, symbol: FunctionSymbol
                  ) -> tuple[ProbeArgType, ...] | None:
     """Types from the file's DWARF for an untyped entry or return probe of a function
@@ -872,7 +906,7 @@ def _dwarf_types(spec: ProbeSpec, path: str, symbol: FunctionSymbol
     parameters, returns = found
     if spec.site == ProbeSite.RETURN:
         return None if returns is None else (_TYPES_BY_NAME[returns],)
-    return tuple(_TYPES_BY_NAME[name] for name in parameters)
+    return None if parameters is None else tuple(_TYPES_BY_NAME[name] for name in parameters)
 
 
 # -- decoding raw tracepoint data -------------------------------------------------------------

@@ -99,14 +99,21 @@ def _strings(data: bytes) -> list[tuple[bytes | None, bool]]:
     return out
 
 
+#: type -> (width in bits, signed) of the integer types narrower than the raw u64
+_NARROW = {ProbeArgType.U32: (32, False), ProbeArgType.X32: (32, False),
+           ProbeArgType.I32: (32, True), ProbeArgType.U16: (16, False),
+           ProbeArgType.I16: (16, True), ProbeArgType.U8: (8, False), ProbeArgType.I8: (8, True)}
+
+
 def _typed(kind: int, raw: int) -> int:
     if kind in (ProbeArgType.I64,):
         return raw - (1 << 64) if raw >= 1 << 63 else raw
-    if kind in (ProbeArgType.U32, ProbeArgType.X32):
-        return raw & _U32
-    if kind == ProbeArgType.I32:
-        raw &= _U32
-        return raw - (1 << 32) if raw >= 1 << 31 else raw
+    narrow = _NARROW.get(kind)  # type: ignore[call-overload]
+    if narrow is not None:
+        # the bits above the type's width are undefined (the ABI): the type's own bits
+        bits, signed = narrow
+        raw &= (1 << bits) - 1
+        return raw - (1 << bits) if signed and raw >> (bits - 1) else raw
     return raw
 
 

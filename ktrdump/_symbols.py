@@ -2,7 +2,7 @@
 
 ``Modules.prepare(mapping)`` attaches to a ``_maps.Mapping`` the ``Module`` of
 its file — symbols from ``formats.elf`` (``.symtab``, ``.dynsym``, debug files
-by build id or ``.gnu_debuglink``) and CFI from ``_cfi`` — and the mapping's
+by build id or ``.gnu_debuglink``) and CFI from ``formats.cfi`` — and the mapping's
 load bias. Modules are shared by build id (or path when the trace has none),
 so libc is read once however many processes map it. A file whose build id
 differs from the trace's is not trusted: its debug file by build id is used if
@@ -52,10 +52,10 @@ from elftools.elf.elffile import ELFFile
 
 from formats import MmapFlag
 from formats.buildid_cache import search_paths
+from formats.cfi import CfiTable
 from formats.elf import DEBUG_ROOT, ElfError, ElfImage, open_image, read_build_id
 
 from ._bounded import Cache
-from ._cfi import CfiTable
 from ._maps import AddressSpaces, Mapping
 from ._text import display_text
 

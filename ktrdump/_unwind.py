@@ -2,7 +2,7 @@
 
 ``unwind(sample, pid, spaces, modules)`` returns the sample's return-address
 chain, innermost first (the first entry is the sampled pc). Each step finds
-the mapping of the pc, the module's CFI row for it (``_cfi``), computes the
+the mapping of the pc, the module's CFI row for it (``formats.cfi``), computes the
 canonical frame address from the registers, and restores the return address
 and callee-saved registers from the stack copy. Where a module has no CFI the
 frame-pointer chain (``rbp``) is followed instead, and where the walk stops
@@ -24,9 +24,17 @@ import struct
 from typing import Any
 
 from formats import Abi
+from formats.cfi import (
+    EXPRESSION,
+    OFFSET,
+    REGISTER,
+    UNDEFINED,
+    VAL_EXPRESSION,
+    VAL_OFFSET,
+    evaluate,
+)
 
 from ._bounded import Cache
-from ._cfi import EXPRESSION, OFFSET, REGISTER, UNDEFINED, VAL_EXPRESSION, VAL_OFFSET, evaluate
 from ._maps import AddressSpaces
 
 MAX_FRAMES = 256

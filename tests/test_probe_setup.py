@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -249,6 +250,152 @@ def test_address_probes_outside_code_or_inside_an_instruction_are_refused(
                                "--", str(prog)], capture_output=True, text=True, timeout=60)
         assert proc.returncode == 1 and message in proc.stderr, (spec, proc.stderr)
         assert proc.stderr.count("\n") == 1
+
+
+STRIPPED_WORK = r"""
+#include <stdio.h>
+#include <stdlib.h>
+__attribute__((noinline)) long work(long x) { return x * 1000003 + (x >> 3); }
+int main(int argc, char **argv) {
+    long total = 0;
+    for (long i = 0; i < 5; i++) total += work(i + (argc > 1 ? atol(argv[1]) : 0));
+    printf("%ld\n", total);
+    return 0;
+}
+"""
+
+
+def _instructions(prog: Path, function: str) -> list[int]:
+    """The addresses objdump decodes in ``function`` of the unstripped ``prog``."""
+    import shutil
+
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        pytest.skip("objdump (binutils) is not installed")
+    listing = subprocess.run([objdump, "-d", "--no-show-raw-insn", str(prog)],
+                             capture_output=True, text=True, check=True).stdout
+    body = listing.split(f"<{function}>:")[1].split("\n\n")[0]
+    return [int(m, 16) for m in re.findall(r"^\s+([0-9a-f]+):", body, re.M)]
+
+
+@pytest.mark.parametrize("unwind", [True, False], ids=["eh_frame", "no_unwind_tables"])
+def test_an_address_probe_inside_an_instruction_of_a_stripped_program(
+        tmp_path: Path, unwind: bool) -> None:
+    """No symbol in a stripped file, but its FDE gives the function start, from which the
+    address is decoded: inside an instruction is refused (a uprobe there corrupts the
+    program), a boundary is probed. Without an FDE either: taken as given, said once."""
+    from c_support import build_program as build_c
+
+    flags = ["-O1"] + ([] if unwind else ["-fno-asynchronous-unwind-tables",
+                                          "-fno-unwind-tables"])
+    prog = build_c(tmp_path, "work", STRIPPED_WORK, *flags)
+    expected = subprocess.run([str(prog)], capture_output=True, text=True,
+                              check=True).stdout
+    stripped = tmp_path / "work_s"
+    subprocess.run(["strip", "-o", str(stripped), str(prog)], check=True)
+    addresses = _instructions(prog, "work")
+    out = tmp_path / "x.ktr"
+
+    def run(address: int) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*KTR, "record", "-q", "-t", "f", "-o", str(out), "-P",
+                               f"{stripped}:{address:#x}", "--", str(stripped)],
+                              capture_output=True, text=True, timeout=60)
+
+    inside = next(addresses[0] + o for o in range(1, 16) if addresses[0] + o not in addresses)
+    second = addresses[1]
+    if unwind:
+        proc = run(inside)
+        assert proc.returncode == 1, (proc.stdout, proc.stderr)
+        assert proc.stdout == "" and proc.stderr.count("\n") == 1
+        assert (f"{inside:#x} (the function whose unwind entry starts at {addresses[0]:#x}, "
+                f"+{inside - addresses[0]:#x}) is inside an instruction") in proc.stderr
+        assert not out.exists() or not [r for r in records_of(out) if r["type"] == "PROBE"]
+    proc = run(second)
+    assert proc.returncode == 0 and proc.stdout == expected, (proc.stdout, proc.stderr)
+    if unwind:
+        assert proc.stderr == ""
+    else:
+        assert proc.stderr.count("\n") == 1 and (
+            f"covers {second:#x}; taken as given, not checked to start an instruction"
+            in proc.stderr), proc.stderr
+    assert len([r for r in records_of(out) if r["type"] == "PROBE"]) == 5
+
+
+NARROW_TYPES = r"""
+#include <stdbool.h>
+#include <stdio.h>
+__attribute__((noinline)) unsigned char inc8(unsigned x) { return x + 1; }
+__attribute__((noinline)) short neg16(int x) { return -x; }
+__attribute__((noinline)) unsigned short ret16(unsigned x) { return x * 2; }
+__attribute__((noinline)) bool odd(long x) { return x & 1; }
+__attribute__((noinline)) int take(signed char c, unsigned short s, short t) {
+    printf("take %d %u %d\n", c, s, t);
+    return c + s + t;
+}
+__attribute__((noinline)) int many(int a, int b, int c, int d, int e, int f, int g, int h) {
+    return a * 1000000000 + b + c + d + e + f + g + h;
+}
+int main(void) {
+    volatile unsigned v = 0x1ff;
+    volatile int w = 70000, x = 40000;
+    printf("inc8 %u\n", inc8(v));
+    printf("neg16 %d\n", neg16(w));
+    printf("ret16 %u\n", ret16(x));
+    printf("odd %d\n", odd(v));
+    /* called as if it took ints: the registers' bits above each type's width are set,
+       as the ABI allows; the callee sees only its types' bits (printed above) */
+    int (*as_ints)(int, int, int) = (int (*)(int, int, int))take;
+    as_ints(0x1ff, 0x12345, 0x18765);
+    printf("many %d\n", many(3, 1, 2, 3, 4, 5, 6, 7));
+    return 0;
+}
+"""
+
+
+def _record_rc(tmp_path: Path, *specs: str
+               ) -> tuple[dict[str, list[int]], dict[str, object], dict[str, object]]:
+    """Run NARROW_TYPES under the probes: (its printout by line label, each probe's last
+    value or arguments, each probe's PDEF types)."""
+    from c_support import build_program as build_c
+
+    prog = build_c(tmp_path, "rc", NARROW_TYPES, "-O1", "-g")
+    out = tmp_path / "rc.ktr"
+    probes = [word for spec in specs for word in ("-P", spec)]
+    proc = subprocess.run([*KTR, "record", "-q", "-t", "f", "-o", str(out), *probes, "--",
+                           str(prog)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    printed = {line.split()[0]: [int(v) for v in line.split()[1:]]
+               for line in proc.stdout.splitlines()}
+    records = records_of(out)
+    fired = {str(r["probe"]): r["retval"] if r["point"] == "return" else r["args"]
+             for r in records if r["type"] == "PROBE"}
+    types = {str(r["probe"]): r["types"] for r in records if r["type"] == "PDEF"}
+    return printed, fired, types
+
+
+def test_dwarf_types_narrower_than_32_bits_keep_their_width(tmp_path: Path) -> None:
+    """char/short/bool parameters and returns show the values the program sees (its own
+    printout), not the register's bits above the type, which the ABI leaves undefined."""
+    printed, fired, types = _record_rc(tmp_path, "rc:inc8:return", "rc:neg16:return",
+                                       "rc:ret16:return", "rc:odd:return", "rc:take")
+    assert printed["inc8"] == [0] and fired["rc:inc8:return"] == 0
+    assert printed["neg16"] == [-4464] and fired["rc:neg16:return"] == -4464
+    assert printed["ret16"] == [14464] and fired["rc:ret16:return"] == 14464
+    assert printed["odd"] == [1] and fired["rc:odd:return"] == 1
+    assert fired["rc:take:entry"] == printed["take"] == [-1, 0x2345, -30875]
+    assert (types["rc:inc8:return"], types["rc:neg16:return"], types["rc:ret16:return"],
+            types["rc:odd:return"], types["rc:take:entry"]) == (
+        ["u8"], ["i16"], ["u16"], ["u8"], ["i8", "u16", "i16"])
+
+
+def test_more_than_six_parameters_keep_the_dwarf_return_type(tmp_path: Path) -> None:
+    """The return value is in rax whatever the parameters: an 8-parameter function's
+    return probe is typed from DWARF; its entry keeps six raw registers, as before."""
+    printed, fired, types = _record_rc(tmp_path, "rc:many", "rc:many:return")
+    assert printed["many"] == [-1294967268] and fired["rc:many:return"] == -1294967268
+    assert types["rc:many:return"] == ["i32"]
+    assert fired["rc:many:entry"] == [3, 1, 2, 3, 4, 5]
+    assert types["rc:many:entry"] == ["u64"] * 6
 
 
 def test_untyped_probes_take_their_types_from_dwarf(tmp_path: Path) -> None:

@@ -287,6 +287,11 @@ def probes_trace() -> bytes:
         (s.PROBE, PROG, Probe(5, site.ENTRY, 0x7F0000156200, 0, 0, (0,),
                               b"libc.so.6:__strlen_avx2", b"\xff\xff\xff\xff")),
         (s.PROBE, PROG, Probe(1, site.ENTRY, 0x401136, 0, 0, (1,), b"prog:outer")),
+        # narrow types keep their own bits (the ABI leaves the register's others undefined)
+        (s.PROBE_DEF, RECORDER, _probe_def(7, site.ENTRY, b"take", [T.I8, T.U16, T.I16, T.U8],
+                                           module=b"/t/prog", vaddr=0x401300)),
+        (s.PROBE, PROG, Probe(7, site.ENTRY, 0x401300, 0, 0, (0x1FF, 0x12345, 0x18765, 0x1FE),
+                              b"prog:take")),
         (s.END, RECORDER, End(0, 0, 1, 2, 0, 0, b"", 1, b"libplug:plug_twice\0")),
     ]
     out = io.BytesIO()

@@ -9,11 +9,14 @@ and the rules of the registers the unwinder restores, as plain tuples, cached
 per address (a per-pc cache of rows is valid; a cache of whole unwinds is not,
 since they depend on the stack's contents).
 
+Pure: imports neither ``ktr`` nor ``ktrdump`` (ktrdump unwinds and names stripped code
+with it; ktr checks that an address probe in stripped code starts an instruction).
+
 Guarantees: never raises on malformed CFI — an FDE that cannot be parsed or
 decoded is treated as absent (the caller falls back to frame pointers); the
 rows are computed by pyelftools' decoder, not restated here.
-Does not: read stacks or registers (``_unwind``), map runtime addresses to
-link-time ones (``_maps``), or find files (``_symbols``).
+Does not: read stacks or registers (``ktrdump._unwind``), map runtime addresses to
+link-time ones (``ktrdump._maps``), or find files (``ktrdump._symbols``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,21 @@ from elftools.dwarf.dwarf_expr import DWARFExprParser
 from elftools.dwarf.structs import DWARFStructs
 from elftools.elf.elffile import ELFFile
 
-from ._bounded import Cache
+
+class _Cache(dict[int, Any]):
+    """A memo emptied when it reaches its limit (the values can be computed again;
+    cheaper than LRU bookkeeping on every hit)."""
+
+    __slots__ = ("limit",)
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: int, value: Any) -> None:
+        if len(self) >= self.limit and key not in self:
+            self.clear()
+        super().__setitem__(key, value)
 
 # Register rule kinds of a compiled row.
 OFFSET = 0  # saved at CFA + arg
@@ -83,8 +100,8 @@ class CfiTable:
             little_endian=elf.little_endian, dwarf_format=32, address_size=self.address_size
         )
         self._expr_parser = DWARFExprParser(self._structs)
-        self._rows: dict[int, Row | None] = Cache(1 << 16)
-        self._fdes: dict[int, _FdeRows | None] = Cache(1 << 12)
+        self._rows: dict[int, Row | None] = _Cache(1 << 16)
+        self._fdes: dict[int, _FdeRows | None] = _Cache(1 << 12)
         # Sorted FDE starts and, for each, a way to get it: an .eh_frame offset
         # (lazy, through the header) or an already parsed FDE.
         self._starts: list[int] = []
@@ -173,6 +190,11 @@ class CfiTable:
         still tells its functions apart."""
         found = self._covering(vaddr)
         return None if found is None else self._starts[found[0]]
+
+    def function_range(self, vaddr: int) -> tuple[int, int] | None:
+        """(start, end) of the FDE covering link-time address ``vaddr``, or None."""
+        found = self._covering(vaddr)
+        return None if found is None else (self._starts[found[0]], found[1].end)
 
     def _covering(self, vaddr: int) -> tuple[int, _FdeRows] | None:
         """The index and rows of the FDE covering ``vaddr`` (decoded once), or None."""
