@@ -45,7 +45,16 @@ kept.
 
 Streaming: rows are gathered as tuples and written as a row group
 every ``ROW_GROUP`` rows (16 Ki), so memory stays flat whatever the trace's size;
-files are created private (``_files``). A run that fails (a full disk, an input
+files are created private (``_files``).
+
+An export replaces the whole set: once every table is written, a table of the
+same NAME that this export did not write (``NAME.drops.parquet`` from an earlier
+trace that had drops, say) is removed, so a query never joins the new tables
+with an old one. Only a file that is one of this view's table names, a regular
+file (a symlink is never followed nor removed), the user's own, and a parquet
+file whose columns begin as that table's do is removed; anything else there is
+left, untouched. Stale tables are removed only after the new ones are complete,
+so a failed run leaves them as they were. A run that fails (a full disk, an input
 error, a table file that cannot be created, an interrupt) removes the files it
 created, never one that was there before (that one is left as the run left it), and
 reports the one error. A call still open at the end of the
@@ -65,6 +74,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
@@ -74,7 +84,13 @@ from formats.linux import RetKind, errno_name, signal_name
 from ._args import Style, compile_arguments
 from ._bounded import Cache
 from ._calls import MEMBER_KINDS, Call, CallPlan, CallTracker
-from ._files import FileIds, create_private_noting, output_file_failure, remove_created
+from ._files import (
+    FileIds,
+    create_private_noting,
+    output_file_failure,
+    remove_created,
+    remove_if_same,
+)
 from ._profile import Stacks
 from .errors import KtrdumpError
 
@@ -342,6 +358,47 @@ def table_paths(path: str) -> list[str]:
     base = _base(path)
     names = ["signals", "processes", "drops", *_GENERIC_TABLES.values()]
     return [path, *(f"{base}.{name}.parquet" for name in names)]
+
+
+#: The columns each optional table begins with: what marks a file of that name as
+#: one of ours (``remove_stale``).
+_LEADING_COLUMNS = {"drops": ("ts_ns", "error", "count"),
+                    **{name: ("pid", "tid", "comm", "ts_ns")
+                       for name in _GENERIC_TABLES.values()}}
+
+
+def _is_our_table(path: str, table: str, pq: Any) -> tuple[int, int] | None:
+    """``path``'s identity if it is a table of ours (see the module docstring), else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            return None
+        try:
+            names = tuple(pq.read_schema(stream).names)
+        except Exception:  # not parquet, or damaged: not one of ours to remove
+            return None
+    leading = _LEADING_COLUMNS[table]
+    return (info.st_dev, info.st_ino) if names[:len(leading)] == leading else None
+
+
+def remove_stale(path: str, written: list[str]) -> list[str]:
+    """Remove the tables of ``path``'s set that this export did not write; the removed paths."""
+    _, pq = _pyarrow()
+    base = _base(path)
+    kept = set(written)
+    removed = []
+    for table in _LEADING_COLUMNS:
+        stale = f"{base}.{table}.parquet"
+        if stale in kept:
+            continue
+        identity = _is_our_table(stale, table, pq)
+        if identity is not None and remove_if_same(stale, identity):
+            removed.append(stale)
+    return removed
 
 
 class ParquetWriter:
@@ -694,6 +751,7 @@ def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = 
             elif on_notice is not None:
                 on_notice(event)
         writer.finish()
+        remove_stale(path, writer.files())
     except OSError as error:  # a full disk, a write error: one line, no half-finished retry
         writer.abandon()
         raise output_file_failure(path, error) from None
