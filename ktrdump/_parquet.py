@@ -24,7 +24,7 @@ table beside it as ``NAME.TABLE.parquet``:
   trace lost records).
 - when the trace holds them: ``NAME.switches.parquet`` (CSW),
   ``NAME.counters.parquet`` (CNT), ``NAME.samples.parquet`` (SAMPLE),
-  ``NAME.probes.parquet`` (PROBE), ``NAME.maps.parquet`` (MMAP): ``pid tid
+  ``NAME.maps.parquet`` (MMAP): ``pid tid
   comm ts_ns`` and every field of the record's payload as a column (paths
   and names as text, other bytes as hex, addresses as uint64, ``names`` of
   counters as a list; an int64 column holds a value past 2**63 as its two's
@@ -38,6 +38,15 @@ table beside it as ``NAME.TABLE.parquet``:
   base name, null when unknown). "Top
   functions": ``SELECT frames[1] AS leaf, count(*) FROM 'NAME.samples.parquet'
   GROUP BY leaf ORDER BY 2 DESC`` (DuckDB lists count from 1).
+- ``NAME.probes.parquet`` (PROBE) carries what ``--json`` says of each probe
+  hit, decoded by the same code (``_probes.ProbeTable``, typed by the trace's
+  probe definitions): ``pid tid comm ts_ns probe_id probe`` (``MODULE:FUNCTION:POINT``)
+  ``module function point`` (``entry``, ``return``, ``offset``) ``pc offset``
+  (offset probes; else null), ``args`` (list of strings, one per argument, typed
+  as JSON's ``args``: integers in decimal, a ``str`` argument its text, null when
+  unreadable or NULL; empty for a return), ``retval`` (return probes: the typed
+  return value as text; null for the others), ``args_raw`` (the raw words,
+  unsigned: a string's pointer). ``CAST(args[1] AS BIGINT)`` reads a number.
 
 A number a column cannot hold (only a damaged trace has one: a duration
 or timestamp past 2**63 in the calls table) is written as null; the row is
@@ -78,7 +87,7 @@ import stat
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from formats import Abi, DropError, ProcEvent, ProcFlag, Record, RecordKind
+from formats import Abi, DropError, ProbeSite, ProcEvent, ProcFlag, Record, RecordKind
 from formats.linux import RetKind, errno_name, signal_name
 
 from ._args import Style, compile_arguments
@@ -91,6 +100,7 @@ from ._files import (
     remove_created,
     remove_if_same,
 )
+from ._probes import ProbeTable
 from ._profile import Stacks
 from .errors import KtrdumpError
 
@@ -118,6 +128,8 @@ _GENERIC_TABLES = {"CSW": "switches", "CNT": "counters", "SAMPLE": "samples",
 _SAMPLE = int(RecordKind.SAMPLE)
 _MMAP = int(RecordKind.MMAP)
 _MAPS_KINDS = frozenset({_MMAP, _PROC})
+_PROBE = int(RecordKind.PROBE)
+_PROBE_DEF = int(RecordKind.PROBE_DEF)
 
 
 def _sample_columns(pa: Any) -> tuple[tuple[str, Any], ...]:
@@ -348,6 +360,58 @@ class _GenericTable:
         return 0 if self._table is None else self._table.written
 
 
+class _ProbesTable:
+    """PROBE records as ``--json`` has them (module docstring): one implementation of the
+    typing, ``ProbeTable.json_fields``, whose JSON texts become the columns' values."""
+
+    def __init__(self, path: str, pa: Any, pq: Any, avoid: FileIds,
+                 probes: ProbeTable) -> None:
+        self.probes = probes
+        self.table = _Table(path, pa.schema([
+            pa.field("pid", pa.int32()), pa.field("tid", pa.int32()),
+            pa.field("comm", pa.string()), pa.field("ts_ns", pa.int64()),
+            pa.field("probe_id", pa.int64()), pa.field("probe", pa.string()),
+            pa.field("module", pa.string()), pa.field("function", pa.string()),
+            pa.field("point", pa.string()), pa.field("pc", pa.uint64()),
+            pa.field("offset", pa.int64()), pa.field("args", pa.list_(pa.string())),
+            pa.field("retval", pa.string()), pa.field("args_raw", pa.list_(pa.uint64())),
+        ]), pa, pq, avoid=avoid)
+        self.path = path
+
+    def add(self, record: Record) -> None:
+        payload: Any = record.payload
+        probes = self.probes
+        info = probes.info(payload)
+        values = [_json_value(text) for text in probes.json_fields(payload)[0]]
+        returned = payload.site == ProbeSite.RETURN
+        self.table.add((
+            record.pid, record.tid, _text(record.comm), record.timestamp_ns,
+            payload.probe_id, info.label, info.module, info.function, info.point,
+            payload.pc & _U64, payload.offset if payload.site == ProbeSite.OFFSET else None,
+            [] if returned else values, values[0] if returned and values else None,
+            [] if returned else [word & _U64 for word in payload.args]))
+
+    def close(self) -> None:
+        self.table.close()
+
+    def abandon(self) -> None:
+        self.table.abandon()
+
+    @property
+    def written(self) -> int:
+        return self.table.written
+
+
+def _json_value(text: str) -> str | None:
+    """A JSON value text (a number, a string, null) as a text column's value."""
+    if text == "null":
+        return None
+    if text.startswith('"'):
+        value: str = json.loads(text)
+        return value
+    return text
+
+
 def _base(path: str) -> str:
     """NAME of ``-o NAME.parquet``: the other tables are NAME.TABLE.parquet."""
     return path[:-len(".parquet")] if path.endswith(".parquet") else path
@@ -458,7 +522,10 @@ class ParquetWriter:
             pa.field("ts_ns", pa.int64()), pa.field("error", pa.string()),
             pa.field("count", pa.int64()),
         ]), pa, pq, avoid=avoid)
-        self._generic: dict[int, _GenericTable] = {}
+        self._generic: dict[int, _GenericTable | _ProbesTable] = {}
+        # Probe definitions (PROBE_DEF), hidden by a filter or not: they type the
+        # probes table's values as they type --json's.
+        self.probe_table = ProbeTable()
         self._generic_names: dict[int, str] = {}
         for kind_name, table in _GENERIC_TABLES.items():
             kind = getattr(RecordKind, kind_name, None)
@@ -474,6 +541,8 @@ class ParquetWriter:
             for hidden in records:
                 if hidden[0] in _MAPS_KINDS and not keep(hidden):
                     self.stacks.observe(hidden)
+                elif hidden[0] == _PROBE_DEF and not keep(hidden):
+                    self.probe_table.learn(hidden[6])  # type: ignore[arg-type]
         call_row = self._call_row
         on_record = self.record
         # members=False: the layer does not hand over CALLs and the records that
@@ -521,16 +590,23 @@ class ParquetWriter:
             except ValueError:
                 reason = errno_name(drop.error) or f"errno_{drop.error}"
             self.drops.add((record.timestamp_ns, reason, drop.lost))
+        elif kind == _PROBE_DEF:
+            self.probe_table.learn(record[6])  # type: ignore[arg-type]
         else:
             name = self._generic_names.get(kind)
             if name is not None:
                 table = self._generic.get(kind)
                 if table is None:
                     pa = self._pa
-                    table = self._generic[kind] = _GenericTable(
-                        f"{self.base}.{name}.parquet", pa, self._pq, self._avoid,
-                        _sample_columns(pa) if kind == _SAMPLE else ())
-                if kind == _SAMPLE:
+                    path = f"{self.base}.{name}.parquet"
+                    table = self._generic[kind] = (
+                        _ProbesTable(path, pa, self._pq, self._avoid, self.probe_table)
+                        if kind == _PROBE else
+                        _GenericTable(path, pa, self._pq, self._avoid,
+                                      _sample_columns(pa) if kind == _SAMPLE else ()))
+                if isinstance(table, _ProbesTable):
+                    table.add(record)
+                elif kind == _SAMPLE:
                     table.add(record, self._symbolised(record))
                 else:
                     if kind == _MMAP:
