@@ -84,7 +84,7 @@ from ._merge import Late, SourcedSkipped
 from ._model import unplaced_probes
 from ._perfviews import CounterTally, SwitchTally
 from ._reader import CutShort, RawBatch, Skipped
-from ._text import display_text
+from ._text import display_text, plural
 
 SortKey = Literal[
     "time", "calls", "errors", "name", "avg-time", "max-time", "min-time", "nothing"]
@@ -612,10 +612,10 @@ class SyscallSummary:
                                 for error, lost in sorted(self.dropped.items()))
             out.append(f"records dropped by the recorder: {self.dropped_records} ({reasons})\n")
         if self.skipped_batches:
-            plural = "batch" if self.skipped_batches == 1 else "batches"
-            kept = (f"; {self.kept_of_damaged} records before the damage kept"
+            batches = "batch" if self.skipped_batches == 1 else "batches"
+            kept = (f"; {plural(self.kept_of_damaged, 'record')} before the damage kept"
                     if self.kept_of_damaged else "")
-            out.append(f"damaged {plural} skipped: {self.skipped_batches} "
+            out.append(f"damaged {batches} skipped: {self.skipped_batches} "
                        f"({self.skipped_bytes} bytes{kept})\n")
         if self.cut_short:
             out.append(f"recordings cut short (no END record, records missing): "
