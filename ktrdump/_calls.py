@@ -25,6 +25,8 @@ come from one file, several merged (``_merge``) or a followed one
   MMAP, ...) flow through here unchanged;
 - ``sink.abandoned(call, ts)`` (optional): a call that will get no RET (its
   thread exited or was let go, or made another call first).
+  ``return_lost(call)`` says whether it was open at a DROP (its RET was most
+  likely lost with the dropped records, rather than never written).
 
 The layer also keeps, per process, the fd tables of ``-y`` (fork copies,
 exec drops close-on-exec fds, exit forgets), numbers calls (``Call.id``:
@@ -121,6 +123,7 @@ _SYSCALL = int(RecordKind.SYSCALL)
 _SYSRET = int(RecordKind.SYSRET)
 _PROC = int(RecordKind.PROC)
 _BEGIN = int(RecordKind.BEGIN)
+_DROP = int(RecordKind.DROP)
 _UNFINISHED_FLAG = 1  # formats.SyscallFlag.UNFINISHED
 _ENTRY_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV})
 #: Kinds the recorder's control loop writes: one of them ends a call's entry run
@@ -336,6 +339,8 @@ class CallTracker:
         # A call whose entry records are still arriving, and its records so far.
         self._entering: Call | None = None
         self._entry_records: list[Record] = []
+        # tid -> id of its call open at the last DROP (``return_lost``).
+        self._open_at_drop: dict[int, int] = {}
         # Which entry records the recording can hold (its -t); unknown: all of them.
         recorded = _recorded_kinds(facilities)
         self._namei = recorded is None or RecordKind.NAMEI in recorded
@@ -446,6 +451,8 @@ class CallTracker:
                     # Another source's record (switch, counter, sample, probe, map) or
                     # a DROP can come inside the entry run: it waits with the entry.
                     held.append(record)
+                    if kind == _DROP:
+                        self._records_lost()
                     continue
                 # Not one of its entry records: the entry is over.
                 self._entering = None
@@ -555,10 +562,26 @@ class CallTracker:
                 owner = None
                 if kind == _BEGIN:
                     yield from self._recording_begins(record[4])
+                elif kind == _DROP:
+                    self._records_lost()
             if keep is None or keep(record):
                 yield (owner, record)
         if entering is not None and not self.defer_entries:
             yield from self.flush_stream()
+
+    def _records_lost(self) -> None:
+        """A DROP: the RET of any call open now may be among the records lost."""
+        at_drop = self._open_at_drop
+        for tid, call in self.open.items():
+            at_drop[tid] = call.id
+        while len(at_drop) > MAX_OPEN_CALLS:  # threads gone since: the oldest go
+            del at_drop[next(iter(at_drop))]
+
+    def return_lost(self, call: Call) -> bool:
+        """Whether ``call``, which gets no RET (abandoned, or open at the end), was open
+        when records were lost (a DROP): its RET was most likely one of them, where a
+        call abandoned otherwise never returned (exit, exec, detach)."""
+        return call.id != 0 and self._open_at_drop.get(call.tid) == call.id
 
     def _recording_begins(self, ts: int) -> Iterator[tuple[Call | None, Record | None]]:
         """A BEGIN (``ktr record -a``): nothing the previous recording left open goes on.

@@ -156,7 +156,7 @@ from ._output import Output
 from ._probes import CallStack
 from ._profile import Stacks, chrome_sample
 from ._reader import CutShort, HeaderLost, Skipped, Unverified
-from ._text import json_bytes, json_bytes_list
+from ._text import json_bytes, json_bytes_list, plural
 
 #: An argument word as the raw list shows it: "0x1f" (a C-level formatter, no per-word frame).
 _QUOTED_HEX = '"{:#x}"'.format
@@ -306,11 +306,12 @@ class ChromeTrace:
 
     def notice(self, notice: Skipped, source: str | None = None) -> list[str]:
         """A damaged region the reader skipped: one global instant event."""
-        plural = "batch" if notice.batches == 1 else "batches"
-        name = (f"skipped {notice.batches} damaged {plural}" if not isinstance(notice, CutShort)
+        batches = "batch" if notice.batches == 1 else "batches"
+        name = (f"skipped {notice.batches} damaged {batches}" if not isinstance(notice, CutShort)
                 else "recording cut short (no END record)")
         if isinstance(notice, Unverified):
-            name = f"UNVERIFIED: {notice.kept} records from a damaged batch (--salvage)"
+            name = (f"UNVERIFIED: {plural(notice.kept, 'record')} from a damaged batch "
+                    "(--salvage)")
         elif isinstance(notice, HeaderLost):
             name = ("file header damaged (--salvage): host, command, options and start "
                     "time unknown")
@@ -329,7 +330,8 @@ class ChromeTrace:
     def late(self, notice: Late) -> list[str]:
         """Records of a merged input that follow out of order: one global instant event."""
         out: list[str] = []
-        self._emit(out, f'{{"ph":"i","s":"g","name":"{notice.records} records out of order",'
+        late = plural(notice.records, "record")
+        self._emit(out, f'{{"ph":"i","s":"g","name":"{late} out of order",'
                         f'"pid":0,"tid":0,"ts":{self._ts(self._notice_ns())},'
                         f'"args":{{"file":{encode_string(notice.source)},'
                         f'"window_ns":{notice.window_ns}}}}}')
@@ -671,7 +673,8 @@ class ChromeTrace:
             reason = DropError(payload.error).name
         except ValueError:
             reason = errno_name(payload.error) or f"errno_{payload.error}"
-        self._emit(out, f'{{"ph":"i","s":"g","name":"dropped {payload.lost} records ({reason})",'
+        lost = plural(payload.lost, "record")
+        self._emit(out, f'{{"ph":"i","s":"g","name":"dropped {lost} ({reason})",'
                         f'"pid":0,"tid":0,"ts":{self._ts(record.timestamp_ns)},'
                         f'"args":{{"lost":{payload.lost},"error":"{reason}"}}}}')
 

@@ -199,6 +199,7 @@ from ._text import (
     json_bytes_list,
     json_safe,
     json_string,
+    plural,
     quoted,
     recording_target,
     text_bytes,
@@ -305,10 +306,6 @@ _DETACHED = 2  # formats.SyscallFlag.DETACHED (with UNFINISHED)
 _NOT_STRUCTS = frozenset({b"fds", b"sigset", b"old_sigset"})
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 def _seconds(ns: int) -> str:
     sign = "-" if ns < 0 else ""
     seconds, fraction = divmod(abs(ns), 1_000_000_000)
@@ -376,8 +373,8 @@ def damage_text(notice: Skipped, source: str | None) -> str:
     ``812 bytes lost at byte offset 4096 (1 batch skipped: REASON)``."""
     where = f"{source}: " if source is not None else ""
     if isinstance(notice, Unverified):
-        return (f"{where}UNVERIFIED: {notice.kept} records follow from the damaged batch at "
-                f"byte offset {notice.offset}, bytes {notice.damage_at} to "
+        return (f"{where}UNVERIFIED: {plural(notice.kept, 'record')} follow from the damaged "
+                f"batch at byte offset {notice.offset}, bytes {notice.damage_at} to "
                 f"{notice.damage_at + notice.missing}: no checksum vouches for them (--salvage)")
     if isinstance(notice, CutShort):
         return (f"{where}recording cut short at byte offset {notice.offset} ({notice.reason});"
@@ -388,11 +385,11 @@ def damage_text(notice: Skipped, source: str | None) -> str:
                 "are unknown")
     if notice.kept:
         return (f"{where}{notice.lost} bytes lost at byte offset {notice.damage_at} (kept "
-                f"{notice.kept} of {notice.records} records of the batch at byte offset "
+                f"{notice.kept} of {plural(notice.records, 'record')} of the batch at byte "
+                f"offset "
                 f"{notice.offset}: {notice.reason})")
-    plural = "batch" if notice.batches == 1 else "batches"
     return (f"{where}{notice.bytes} bytes lost at byte offset {notice.offset} "
-            f"({notice.batches} {plural} skipped: {notice.reason})")
+            f"({plural(notice.batches, 'batch')} skipped: {notice.reason})")
 
 
 def damage_json(notice: Skipped, source: str | None, ns: int) -> str:
@@ -741,7 +738,7 @@ class TextDescriber(_RecordDescriber):
         if self._fancy:
             label = name if struct.name in _NOT_STRUCTS else f"struct {name}"
             return f"{head}STRU  {label} {decode_struct(struct)}\n"
-        line = f"{head}STRU  {name} {_plural(len(struct.data), 'byte')}\n"
+        line = f"{head}STRU  {name} {plural(len(struct.data), 'byte')}\n"
         return line + hexdump(struct.data) if struct.data else line
 
     def _psig(self, head: str, record: Record) -> str:
@@ -777,7 +774,7 @@ class TextDescriber(_RecordDescriber):
         payload: Any = record[6]
         label = payload.label
         data = payload.data
-        line = f'{head}USER  {quoted(label)} {_plural(len(data), "byte")}\n'
+        line = f'{head}USER  {quoted(label)} {plural(len(data), "byte")}\n'
         return line + self._data(data, len(data), False)
 
     def _exec_strings(self, head: str, record: Record) -> str:
@@ -870,7 +867,7 @@ class TextDescriber(_RecordDescriber):
         count = payload.lost
         name = _model.drop_error_name(error, self.names)
         where = f" by cpu {payload.ring - 1}'s perf ring" if payload.ring else ""
-        return f"{head}DROP  {name} {_plural(count, 'record')} lost{where}\n"
+        return f"{head}DROP  {name} {plural(count, 'record')} lost{where}\n"
 
     def _end(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -886,7 +883,7 @@ class TextDescriber(_RecordDescriber):
             how += "; exit status unknown of processes not the recorder's children"
         processes = payload.processes
         counts = [f"{processes} {'process' if processes == 1 else 'processes'}",
-                  _plural(payload.threads, "thread")]
+                  plural(payload.threads, "thread")]
         if payload.lost:
             counts.append(f"{payload.lost} lost")
         if payload.detached:
@@ -894,7 +891,7 @@ class TextDescriber(_RecordDescriber):
         unplaced = _model.unplaced_probes(payload)
         if unplaced is not None and unplaced[0]:
             specs = ", ".join(display_text(spec.encode()) for spec in unplaced[1])
-            counts.append(f"{_plural(unplaced[0], 'probe')} never placed"
+            counts.append(f"{plural(unplaced[0], 'probe')} never placed"
                           + (f" ({specs})" if specs else ""))
         return f"{head}END   recording {how}; {', '.join(counts)}\n"
 
@@ -913,7 +910,7 @@ class TextDescriber(_RecordDescriber):
         payload: Any = record[6]
         payload = payload
         size = len(payload.raw) if hasattr(payload, "raw") else 0
-        return f"{head}UNKNOWN({record[0]}) {_plural(size, 'byte')}\n"
+        return f"{head}UNKNOWN({record[0]}) {plural(size, 'byte')}\n"
 
 
 def _hex(value: int) -> str:

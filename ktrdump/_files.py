@@ -89,13 +89,23 @@ def create_private_noting(path: str, avoid: FileIds = frozenset()) -> tuple[int,
 def remove_created(path: str, identity: tuple[int, int]) -> None:
     """Remove ``path`` if it still names the file ``identity`` (st_dev, st_ino) that this
     run created: an output a failed run leaves incomplete (never another file put there)."""
+    remove_if_same(path, identity)
+
+
+def remove_if_same(path: str, identity: tuple[int, int]) -> bool:
+    """Unlink ``path`` if it still names the file ``identity`` (never what a symlink
+    points to); whether it was removed."""
     try:
         now = os.stat(path, follow_symlinks=False)
     except OSError:
-        return
-    if (now.st_dev, now.st_ino) == identity:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+        return False
+    if (now.st_dev, now.st_ino) != identity:
+        return False
+    try:
+        os.unlink(path)
+    except OSError:
+        return False
+    return True
 
 
 def output_file_failure(path: str, error: OSError) -> OutputError:
@@ -131,4 +141,5 @@ def per_thread_paths(prefix: str) -> list[str]:
             if entry.startswith(name + ".") and entry[len(name) + 1:].isdigit()]
 
 
-__all__ = ["FileIds", "create_private", "file_ids", "per_thread_paths", "refuse_inputs"]
+__all__ = ["FileIds", "create_private", "file_ids", "per_thread_paths", "refuse_inputs",
+           "remove_if_same"]

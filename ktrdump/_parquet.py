@@ -31,7 +31,7 @@ table beside it as ``NAME.TABLE.parquet``:
   trace lost records).
 - when the trace holds them: ``NAME.switches.parquet`` (CSW),
   ``NAME.counters.parquet`` (CNT), ``NAME.samples.parquet`` (SAMPLE),
-  ``NAME.probes.parquet`` (PROBE), ``NAME.maps.parquet`` (MMAP): ``pid tid
+  ``NAME.maps.parquet`` (MMAP): ``pid tid
   comm ts_ns`` and every field of the record's payload as a column (paths
   and names as text, other bytes as hex, addresses as uint64, ``names`` of
   counters as a list; an int64 column holds a value past 2**63 as its two's
@@ -45,6 +45,16 @@ table beside it as ``NAME.TABLE.parquet``:
   base name, null when unknown). "Top
   functions": ``SELECT frames[1] AS leaf, count(*) FROM 'NAME.samples.parquet'
   GROUP BY leaf ORDER BY 2 DESC`` (DuckDB lists count from 1).
+- ``NAME.probes.parquet`` (PROBE) carries what ``--json`` says of each probe
+  hit, decoded by the same code (``_probes.ProbeTable``, typed by the trace's
+  probe definitions): ``pid tid comm ts_ns probe_id probe`` (``MODULE:FUNCTION:POINT``)
+  ``module function point`` (``entry``, ``return``, ``offset``) ``pc offset``
+  (offset probes; else null), ``args`` (list of strings, one per argument, typed
+  as JSON's ``args``: integers in decimal, a ``str`` argument its text, null when
+  unreadable or NULL; empty for a return), ``retval`` (return probes: the typed
+  return value as text; null for the others), ``args_raw`` (the raw words,
+  unsigned: a string's pointer), ``comm_bytes``. ``CAST(args[1] AS BIGINT)`` reads a
+  number.
 
 A number a column cannot hold (only a damaged trace has one: a duration
 or timestamp past 2**63 in the calls table) is written as null; the row is
@@ -52,7 +62,16 @@ kept.
 
 Streaming: rows are gathered as tuples and written as a row group
 every ``ROW_GROUP`` rows (16 Ki), so memory stays flat whatever the trace's size;
-files are created private (``_files``). A run that fails (a full disk, an input
+files are created private (``_files``).
+
+An export replaces the whole set: once every table is written, a table of the
+same NAME that this export did not write (``NAME.drops.parquet`` from an earlier
+trace that had drops, say) is removed, so a query never joins the new tables
+with an old one. Only a file that is one of this view's table names, a regular
+file (a symlink is never followed nor removed), the user's own, and a parquet
+file whose columns begin as that table's do is removed; anything else there is
+left, untouched. Stale tables are removed only after the new ones are complete,
+so a failed run leaves them as they were. A run that fails (a full disk, an input
 error, a table file that cannot be created, an interrupt) removes the files it
 created, never one that was there before (that one is left as the run left it), and
 reports the one error. A call still open at the end of the
@@ -72,16 +91,33 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from formats import Abi, DropError, ProcEvent, ProcFlag, Record, RecordKind, SyscallFlag
+from formats import (
+    Abi,
+    DropError,
+    ProbeSite,
+    ProcEvent,
+    ProcFlag,
+    Record,
+    RecordKind,
+    SyscallFlag,
+)
 from formats.linux import RetKind, errno_name, signal_name
 
 from ._args import Style, compile_arguments
 from ._bounded import Cache
 from ._calls import MEMBER_KINDS, Call, CallPlan, CallTracker
-from ._files import FileIds, create_private_noting, output_file_failure, remove_created
+from ._files import (
+    FileIds,
+    create_private_noting,
+    output_file_failure,
+    remove_created,
+    remove_if_same,
+)
+from ._probes import ProbeTable
 from ._profile import Stacks
 from ._text import text_bytes, valid_text
 from .errors import KtrdumpError
@@ -111,6 +147,8 @@ _GENERIC_TABLES = {"CSW": "switches", "CNT": "counters", "SAMPLE": "samples",
 _SAMPLE = int(RecordKind.SAMPLE)
 _MMAP = int(RecordKind.MMAP)
 _MAPS_KINDS = frozenset({_MMAP, _PROC})
+_PROBE = int(RecordKind.PROBE)
+_PROBE_DEF = int(RecordKind.PROBE_DEF)
 
 
 def _sample_columns(pa: Any) -> tuple[tuple[str, Any], ...]:
@@ -358,6 +396,59 @@ class _GenericTable:
         return 0 if self._table is None else self._table.written
 
 
+class _ProbesTable:
+    """PROBE records as ``--json`` has them (module docstring): one implementation of the
+    typing, ``ProbeTable.json_fields``, whose JSON texts become the columns' values."""
+
+    def __init__(self, path: str, pa: Any, pq: Any, avoid: FileIds,
+                 probes: ProbeTable) -> None:
+        self.probes = probes
+        self.table = _Table(path, pa.schema([
+            pa.field("pid", pa.int32()), pa.field("tid", pa.int32()),
+            pa.field("comm", pa.string()), pa.field("ts_ns", pa.int64()),
+            pa.field("probe_id", pa.int64()), pa.field("probe", pa.string()),
+            pa.field("module", pa.string()), pa.field("function", pa.string()),
+            pa.field("point", pa.string()), pa.field("pc", pa.uint64()),
+            pa.field("offset", pa.int64()), pa.field("args", pa.list_(pa.string())),
+            pa.field("retval", pa.string()), pa.field("args_raw", pa.list_(pa.uint64())),
+            pa.field("comm_bytes", pa.binary()),  # the exact bytes, as every table's
+        ]), pa, pq, avoid=avoid)
+        self.path = path
+
+    def add(self, record: Record) -> None:
+        payload: Any = record.payload
+        probes = self.probes
+        info = probes.info(payload)
+        values = [_json_value(text) for text in probes.json_fields(payload)[0]]
+        returned = payload.site == ProbeSite.RETURN
+        self.table.add((
+            record.pid, record.tid, _text(record.comm), record.timestamp_ns,
+            payload.probe_id, info.label, info.module, info.function, info.point,
+            payload.pc & _U64, payload.offset if payload.site == ProbeSite.OFFSET else None,
+            [] if returned else values, values[0] if returned and values else None,
+            [] if returned else [word & _U64 for word in payload.args], record.comm))
+
+    def close(self) -> None:
+        self.table.close()
+
+    def abandon(self) -> None:
+        self.table.abandon()
+
+    @property
+    def written(self) -> int:
+        return self.table.written
+
+
+def _json_value(text: str) -> str | None:
+    """A JSON value text (a number, a string, null) as a text column's value."""
+    if text == "null":
+        return None
+    if text.startswith('"'):
+        value: str = json.loads(text)
+        return value
+    return text
+
+
 def _base(path: str) -> str:
     """NAME of ``-o NAME.parquet``: the other tables are NAME.TABLE.parquet."""
     return path[:-len(".parquet")] if path.endswith(".parquet") else path
@@ -368,6 +459,47 @@ def table_paths(path: str) -> list[str]:
     base = _base(path)
     names = ["signals", "processes", "drops", *_GENERIC_TABLES.values()]
     return [path, *(f"{base}.{name}.parquet" for name in names)]
+
+
+#: The columns each optional table begins with: what marks a file of that name as
+#: one of ours (``remove_stale``).
+_LEADING_COLUMNS = {"drops": ("ts_ns", "error", "count"),
+                    **{name: ("pid", "tid", "comm", "ts_ns")
+                       for name in _GENERIC_TABLES.values()}}
+
+
+def _is_our_table(path: str, table: str, pq: Any) -> tuple[int, int] | None:
+    """``path``'s identity if it is a table of ours (see the module docstring), else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            return None
+        try:
+            names = tuple(pq.read_schema(stream).names)
+        except Exception:  # not parquet, or damaged: not one of ours to remove
+            return None
+    leading = _LEADING_COLUMNS[table]
+    return (info.st_dev, info.st_ino) if names[:len(leading)] == leading else None
+
+
+def remove_stale(path: str, written: list[str]) -> list[str]:
+    """Remove the tables of ``path``'s set that this export did not write; the removed paths."""
+    _, pq = _pyarrow()
+    base = _base(path)
+    kept = set(written)
+    removed = []
+    for table in _LEADING_COLUMNS:
+        stale = f"{base}.{table}.parquet"
+        if stale in kept:
+            continue
+        identity = _is_our_table(stale, table, pq)
+        if identity is not None and remove_if_same(stale, identity):
+            removed.append(stale)
+    return removed
 
 
 class ParquetWriter:
@@ -431,7 +563,10 @@ class ParquetWriter:
             pa.field("ts_ns", pa.int64()), pa.field("error", pa.string()),
             pa.field("count", pa.int64()),
         ]), pa, pq, avoid=avoid)
-        self._generic: dict[int, _GenericTable] = {}
+        self._generic: dict[int, _GenericTable | _ProbesTable] = {}
+        # Probe definitions (PROBE_DEF), hidden by a filter or not: they type the
+        # probes table's values as they type --json's.
+        self.probe_table = ProbeTable()
         self._generic_names: dict[int, str] = {}
         for kind_name, table in _GENERIC_TABLES.items():
             kind = getattr(RecordKind, kind_name, None)
@@ -447,6 +582,8 @@ class ParquetWriter:
             for hidden in records:
                 if hidden[0] in _MAPS_KINDS and not keep(hidden):
                     self.stacks.observe(hidden)
+                elif hidden[0] == _PROBE_DEF and not keep(hidden):
+                    self.probe_table.learn(hidden[6])  # type: ignore[arg-type]
         call_row = self._call_row
         on_record = self.record
         # members=False: the layer does not hand over CALLs and the records that
@@ -494,16 +631,23 @@ class ParquetWriter:
             except ValueError:
                 reason = errno_name(drop.error) or f"errno_{drop.error}"
             self.drops.add((record.timestamp_ns, reason, drop.lost))
+        elif kind == _PROBE_DEF:
+            self.probe_table.learn(record[6])  # type: ignore[arg-type]
         else:
             name = self._generic_names.get(kind)
             if name is not None:
                 table = self._generic.get(kind)
                 if table is None:
                     pa = self._pa
-                    table = self._generic[kind] = _GenericTable(
-                        f"{self.base}.{name}.parquet", pa, self._pq, self._avoid,
-                        _sample_columns(pa) if kind == _SAMPLE else ())
-                if kind == _SAMPLE:
+                    path = f"{self.base}.{name}.parquet"
+                    table = self._generic[kind] = (
+                        _ProbesTable(path, pa, self._pq, self._avoid, self.probe_table)
+                        if kind == _PROBE else
+                        _GenericTable(path, pa, self._pq, self._avoid,
+                                      _sample_columns(pa) if kind == _SAMPLE else ()))
+                if isinstance(table, _ProbesTable):
+                    table.add(record)
+                elif kind == _SAMPLE:
                     table.add(record, self._symbolised(record))
                 else:
                     if kind == _MMAP:
@@ -733,6 +877,7 @@ def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = 
             elif on_notice is not None:
                 on_notice(event)
         writer.finish()
+        remove_stale(path, writer.files())
     except OSError as error:  # a full disk, a write error: one line, no half-finished retry
         writer.abandon()
         raise output_file_failure(path, error) from None

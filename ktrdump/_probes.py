@@ -38,7 +38,7 @@ from formats import (
 )
 
 from ._bounded import Table
-from ._text import json_string, quoted
+from ._text import json_string, plural, quoted
 
 MAX_DEPTH = 1024
 _U32 = 0xFFFF_FFFF
@@ -440,7 +440,7 @@ class CallsDescriber:
             reason = DropError(payload.error).name
         except ValueError:
             reason = f"errno {payload.error}"
-        out.append(f"{'':>10} [{record.tid:6d}] | /* {payload.lost} records lost "
+        out.append(f"{'':>10} [{record.tid:6d}] | /* {plural(payload.lost, 'record')} lost "
                    f"({reason}) */\n")
 
     def _flush_held(self, tid: int, out: list[str]) -> None:

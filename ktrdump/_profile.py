@@ -193,7 +193,9 @@ def profile_lines(profile: Profile, top: int = 20) -> list[str]:
     if not profile.samples:
         return []
     total = profile.samples
-    lines = [f"\nProfile: {total} samples, {len(profile.threads)} threads\n"]
+    threads = len(profile.threads)
+    lines = [f"\nProfile: {total} sample{'' if total == 1 else 's'}, {threads} "
+             f"thread{'' if threads == 1 else 's'}\n"]
     for title, counts, other in (("self", profile.self_counts, profile.total_counts),
                                  ("total", profile.total_counts, profile.self_counts)):
         lines.append(f"\nTop functions by {title} samples:\n")

@@ -50,7 +50,10 @@ Guarantees:
   nothing is read again): reading starts at the first batch whose header
   checksum holds in either byte order, ``header`` has every field empty
   (none of the damaged header is believed), and a ``HeaderLost`` notice
-  comes first. Never without ``salvage``.
+  comes first. Never without ``salvage``. A compressed (zstd) batch whose
+  payload is damaged has no records to salvage (its payload does not
+  decompress, or its checksum vouches for nothing): the first such batch's
+  ``Skipped`` reason says so.
 - Records of an intact batch are yielded exactly as ``formats`` decodes them;
   a damaged batch yields none (its records cannot be trusted), but for a torn
   tail (above).
@@ -146,12 +149,13 @@ class Skipped(NamedTuple):
         if self.kept:
             lost = self.lost
             return (f"{self.reason} at byte offset {self.offset}; kept its first {self.kept} "
-                    f"of {self.records} records; the damage starts at byte offset "
+                    f"of {self.records} record{'' if self.records == 1 else 's'}; the damage "
+                    "starts at byte offset "
                     f"{self.damage_at}: lost {lost} bytes ({self.missing} of them missing "
                     "from the input)")
         plural = "batch" if self.batches == 1 else "batches"
-        held = (f"; its header, whose checksum holds, counts {self.records} records"
-                if self.records else "")
+        held = (f"; its header, whose checksum holds, counts {self.records} record"
+                f"{'' if self.records == 1 else 's'}" if self.records else "")
         return (
             f"{self.reason} at byte offset {self.offset}; "
             f"skipped {self.batches} {plural} ({self.bytes} bytes){held}"
@@ -175,7 +179,8 @@ class Unverified(Skipped):
         return 0
 
     def describe(self) -> str:
-        return (f"UNVERIFIED: {self.kept} of the {self.records} records of the damaged batch at "
+        return (f"UNVERIFIED: {self.kept} of the {self.records} "
+                f"record{'' if self.records == 1 else 's'} of the damaged batch at "
                 f"byte offset {self.offset} ({self.reason}), byte offsets {self.damage_at} to "
                 f"{self.damage_at + self.missing}, are shown though no checksum vouches for "
                 "them (--salvage): any value in them may be damaged")
@@ -251,6 +256,7 @@ class TraceReader:
         # --salvage: a raw batch whose payload checksum fails shows the records that
         # frame and decode, after an ``Unverified`` notice (formats/SPEC.md).
         self.salvage = salvage
+        self._said_compressed = False  # --salvage: a compressed batch's damage, said once
         self.notices: list[Skipped] = []
         self._stream = stream
         self._owns_stream = owns_stream
@@ -437,7 +443,14 @@ class TraceReader:
                 cut = (_Cut(batch, stored) if not batch.flags & formats.BATCH_FLAG_ZSTD
                        and zlib.crc32(stored) != batch.payload_crc else None)
                 del stored
-                yield from self._resynchronise(offset, error.message, decode, salvaged, cut,
+                reason = error.message
+                if (self.salvage and batch.flags & formats.BATCH_FLAG_ZSTD
+                        and not self._said_compressed):
+                    # Asked to salvage, given nothing: say why, once.
+                    self._said_compressed = True
+                    reason += (" (compressed: --salvage cannot recover the records of a "
+                               "damaged compressed batch)")
+                yield from self._resynchronise(offset, reason, decode, salvaged, cut,
                                                held=batch.record_count)
                 continue
             del stored

@@ -264,6 +264,8 @@ class StraceDescriber(LineView):
         on_record = self.record
         for call, record in self.tracker.stream(records):
             if record is None:
+                if call is not None:
+                    self.abandoned(call, call.ret_ts)
                 continue
             kind = record[0]
             if kind == _SYSRET and call is not None:
@@ -467,6 +469,39 @@ class StraceDescriber(LineView):
             if kind in (_SYSRET, _SYSCALL, _PROC):
                 return
 
+    def abandoned(self, call: Call, ts: int) -> None:
+        """A call that gets no RET. One whose RET was lost with dropped records
+        (``CallTracker.return_lost``) is closed as strace closes a call whose exit
+        it never saw: ``<... NAME resumed>) = ?`` (`` <unfinished ...>)`` before it
+        when the exit would have shown more), at ``ts``, before the thread's next
+        line. Others (exit, exec, detach) end as they did: ``<unfinished ...>``."""
+        if not self.tracker.return_lost(call):
+            return
+        out = self._out
+        if self._line is call:  # its line is still open: it ends there, as strace's does
+            self._line = None
+            if self._more_at_exit(call):
+                head = self._begun_line(call, None, "<unfinished ...>").rstrip("\n") + ")"
+            else:
+                arguments = self._arguments(call, entry=True)
+                head = f"{self._prefix(call.tid, call.ts)}{call.plan.name}({', '.join(arguments)})"
+        else:
+            self._interrupt(out, None)
+            head = self._resumed_unknown(call, ts)
+        out.append(_result_line(head, "?"))
+
+    def _more_at_exit(self, call: Call) -> bool:
+        """Whether the call's exit would print more arguments (strace: ``<unfinished ...>)``)."""
+        plan = call.plan
+        return plan.first_output_arg < len(plan.kinds)
+
+    def _resumed_unknown(self, call: Call, ns: int) -> str:
+        """The resumption of an interrupted call whose exit is unknown (no RET, or one
+        that says it never returned): what it would have filled in is unknown, as strace
+        says (a call whose arguments were all shown resumes with ``) = ?``)."""
+        tail = " <unfinished ...>)" if self._more_at_exit(call) else ")"
+        return f"{self._prefix(call.tid, ns)}<... {call.plan.name} resumed>{tail}"
+
     def _ret(self, out: list[str], record: Record, call: Call) -> None:
         tracker = self.tracker
         tid = record[3]
@@ -493,13 +528,9 @@ class StraceDescriber(LineView):
             tracker.settle(call)
         arguments = self._arguments(call, entry=False)
         tracker.settle(call)
-        plan = call.plan
         if (call.started >= 0 and call.ret is not None and call.ret.flags & 1
-                and plan.first_output_arg < len(plan.kinds)):
-            # Never returned: what it would have filled in is unknown, as strace
-            # says (a call whose arguments were all shown resumes with ") = ?").
-            head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed> "
-                    "<unfinished ...>)")
+                and self._more_at_exit(call)):
+            head = self._resumed_unknown(call, record[4])  # never returned
         elif call.started >= 0 or call.ts == -1:
             start = max(call.started, 0)
             rest = ", ".join(arguments[start:])

@@ -20,8 +20,11 @@ Counting rules:
   times are those of the calls that returned. The ones that never did are
   listed, with their counts, on a line under the table
   (``never returned, not counted above (as strace -c): exit_group 1``), so
-  none is lost silently. ``rows()`` keeps both figures (``calls`` entered,
-  ``returned``).
+  none is lost silently. A call whose RET is missing because records were
+  dropped (it was open at a DROP record and got no RET: the call layer's
+  ``return_lost``) is listed apart, ``return lost (records dropped), not
+  counted above: read 87``: it returned, but its result is not in the trace.
+  ``rows()`` keeps the figures (``calls`` entered, ``returned``, ``lost``).
 - CSW and CNT records (the perf source) add two tables after the syscall
   table(s): switches per thread (voluntary, preempted, off-CPU time from each
   ``out`` to the next ``in``) and each thread's last counter reading, like
@@ -81,7 +84,7 @@ from ._merge import Late, SourcedSkipped
 from ._model import unplaced_probes
 from ._perfviews import CounterTally, SwitchTally
 from ._reader import CutShort, RawBatch, Skipped
-from ._text import display_text
+from ._text import display_text, plural
 
 SortKey = Literal[
     "time", "calls", "errors", "name", "avg-time", "max-time", "min-time", "nothing"]
@@ -123,6 +126,7 @@ class SyscallStats(NamedTuple):
     max_ns: int
     min_ns: int  # 0 when no call of it returned
     returned: int  # calls that returned (timed); the others never did (UNFINISHED)
+    lost: int = 0  # calls whose RET is missing after a DROP (not returned, not counted)
 
     @property
     def average_ns(self) -> int:
@@ -256,6 +260,10 @@ class SyscallSummary:
         self._comms: dict[int, bytes] = {}  # pid -> last command name (per process only)
         self._first_seen: dict[int, int] = {}  # pid -> order of first appearance
         self.dropped: dict[int, int] = {}  # DROP error -> records lost
+        # Calls whose RET went missing with dropped records: key -> count, and
+        # (raw path) tid -> key of its call open at the last DROP.
+        self._lost: dict[int, int] = {}
+        self._at_drop: dict[int, int] = {}
         self.skipped_batches = 0
         self.skipped_bytes = 0  # bytes of trace lost with them
         self.kept_of_damaged = 0  # records kept from torn tails (before their damage)
@@ -296,6 +304,16 @@ class SyscallSummary:
     def call(self, call: Call, record: Record) -> None:
         plan = call.plan
         self._call(call.pid, call.tid, plan.nr, plan.abi, record.comm, paired=True)
+
+    def abandoned(self, call: Call, ts: int) -> None:
+        """A call that gets no RET: told apart when its RET was lost in a DROP."""
+        if self._layer.return_lost(call):
+            self._lost_return(call)
+
+    def _lost_return(self, call: Call) -> None:
+        if self._chosen(call.pid, call.tid):
+            key = self._key_for(call.pid, call.plan.abi, call.plan.nr, call.comm)
+            self._lost[key] = self._lost.get(key, 0) + 1
 
     def record(self, call: Call | None, record: Record) -> None:
         kind = record.kind
@@ -347,6 +365,7 @@ class SyscallSummary:
         pids = self.options.pids
         stats = self._stats
         pending = self._pending
+        at_drop = self._at_drop
         limit = self.pending_limit
         tapped = self._tap_kinds
         picked: list[int] = []
@@ -372,6 +391,8 @@ class SyscallSummary:
                         if row is None:
                             row = stats[key] = [0, 0, 0, 0, 0, 0]
                         row[_CALLS] += 1
+                        if at_drop and tid in at_drop:  # its previous call got no RET
+                            self._lost_at(tid, None)
                         pending[tid] = key
                         if len(pending) > limit:
                             self._evict_pending()
@@ -386,6 +407,8 @@ class SyscallSummary:
                     pid, tid, nr, abi, flags, error, duration = unpack_return(data, position)
                     if not pids or pid in pids or tid in pids:
                         key = (abi << _ABI_SHIFT) | (nr & _NR_MASK)
+                        if at_drop and tid in at_drop:
+                            self._lost_at(tid, key)
                         found = stats.get(key) if pending.pop(tid, None) == key else None
                         if found is not None:
                             row = found
@@ -407,6 +430,7 @@ class SyscallSummary:
                 else:
                     error, lost = unpack_drop(data, position)
                     self.dropped[error] = self.dropped.get(error, 0) + lost
+                    at_drop.update(pending)  # the calls open now: their RETs may be lost
                     if kind in tapped:  # in place: the probe table abandons calls there
                         picked.append(position)
             elif kind == _CSW:  # -t w: as many records as calls, or more
@@ -440,6 +464,13 @@ class SyscallSummary:
         if picked and self._take is not None:
             self._take(_decode_at(data, picked, order))
 
+    def _lost_at(self, tid: int, returning: int | None) -> None:
+        """Raw path: ``tid``'s next record after a DROP. Its call open at the DROP lost its
+        RET unless this is that RET (``returning``: the key of the RET, None for a CALL)."""
+        key = self._at_drop.pop(tid)
+        if key != returning and self._pending.get(tid) == key:
+            self._lost[key] = self._lost.get(key, 0) + 1
+
     def _evict_pending(self) -> None:
         """Past the limit: the oldest-inserted call in progress goes (``_bounded.Table``'s rule)."""
         del self._pending[next(iter(self._pending))]
@@ -453,6 +484,8 @@ class SyscallSummary:
         row = self._stats.setdefault(key, [0, 0, 0, 0, 0, 0])
         row[_CALLS] += 1
         if not paired:
+            if tid in self._at_drop:
+                self._lost_at(tid, None)
             self._pending[tid] = key
             if len(self._pending) > self.pending_limit:
                 self._evict_pending()
@@ -464,6 +497,8 @@ class SyscallSummary:
             return
         key = self._key_for(pid, abi, nr, comm)
         row = self._stats.setdefault(key, [0, 0, 0, 0, 0, 0])
+        if tid in self._at_drop:
+            self._lost_at(tid, key)
         if self._pending.pop(tid, None) != key:  # no call in progress: count it now
             row[_CALLS] += 1
         self._returned(pid, tid, abi, nr, flags, error, duration, comm)
@@ -501,13 +536,24 @@ class SyscallSummary:
 
     def rows(self) -> list[SyscallStats]:
         """Every (process, ABI, syscall) counted, in syscall number order."""
+        lost = dict(self._lost)
+        # Still open at the end, open at a DROP and nothing of its thread since:
+        # its RET was lost (raw path; the decoded path's open calls likewise).
+        for tid, key in self._at_drop.items():
+            if self._pending.get(tid) == key:
+                lost[key] = lost.get(key, 0) + 1
+        for call in self._layer.open.values():
+            if self._layer.return_lost(call) and self._chosen(call.pid, call.tid):
+                key = self._key_for(call.pid, call.plan.abi, call.plan.nr, call.comm)
+                lost[key] = lost.get(key, 0) + 1
         result = []
         for key in sorted(self._stats, key=_split_key):
             pid, abi, nr = _split_key(key)
             calls, errors, total, longest, shortest, returned = self._stats[key]
             name = syscall_name(abi, nr) or f"syscall_{nr}"
             result.append(SyscallStats(pid, abi, nr, name, calls, errors, total, longest,
-                                       shortest, returned))
+                                       shortest, returned,
+                                       min(lost.get(key, 0), calls - returned)))
         return result
 
     @property
@@ -572,10 +618,10 @@ class SyscallSummary:
                                 for error, lost in sorted(self.dropped.items()))
             out.append(f"records dropped by the recorder: {self.dropped_records} ({reasons})\n")
         if self.skipped_batches:
-            plural = "batch" if self.skipped_batches == 1 else "batches"
-            kept = (f"; {self.kept_of_damaged} records before the damage kept"
+            batches = "batch" if self.skipped_batches == 1 else "batches"
+            kept = (f"; {plural(self.kept_of_damaged, 'record')} before the damage kept"
                     if self.kept_of_damaged else "")
-            out.append(f"damaged {plural} skipped: {self.skipped_batches} "
+            out.append(f"damaged {batches} skipped: {self.skipped_batches} "
                        f"({self.skipped_bytes} bytes{kept})\n")
         if self.cut_short:
             out.append(f"recordings cut short (no END record, records missing): "
@@ -714,8 +760,9 @@ def _table(rows: list[SyscallStats], options: SummaryOptions) -> list[str]:
     # strace -c counts a call at its exit: the table holds the calls that
     # returned; those that never did (exit_group, a call cut by exit, exec or
     # detach) are listed under it instead of being dropped silently.
-    unfinished = [(row.name, row.calls - row.returned) for row in rows
-                  if row.calls > row.returned]
+    unfinished = [(row.name, row.calls - row.returned - row.lost) for row in rows
+                  if row.calls > row.returned + row.lost]
+    lost = [(row.name, row.lost) for row in rows if row.lost]
     rows = _sort([row._replace(calls=row.returned) for row in rows if row.returned],
                  options.sort_by)
     grand_total = sum(r.total_ns for r in rows)
@@ -749,11 +796,16 @@ def _table(rows: list[SyscallStats], options: SummaryOptions) -> list[str]:
     if unfinished:
         listed = ", ".join(f"{name} {count}" for name, count in unfinished)
         out.append(f"{NEVER_RETURNED}{listed}\n")
+    if lost:
+        listed = ", ".join(f"{name} {count}" for name, count in lost)
+        out.append(f"{RETURN_LOST}{listed}\n")
     return out
 
 
 #: The line under a table that lists the calls it leaves out.
 NEVER_RETURNED = "never returned, not counted above (as strace -c): "
+#: The line that lists the calls whose RET was lost with dropped records.
+RETURN_LOST = "return lost (records dropped), not counted above: "
 
 
 #: strace's names of x86_64's personalities (its ``System call usage summary for 32 bit mode:``).

@@ -26,6 +26,13 @@ from formats import text_bytes as text_bytes
 encode_basestring: Callable[[str], str] = _encode_basestring
 
 
+def plural(count: int, word: str) -> str:
+    """``1 record``, ``2 records``: a count and its noun (``batch``: ``batches``)."""
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count} {word}es" if word.endswith(("ch", "s")) else f"{count} {word}s"
+
+
 def text_of(data: bytes) -> str:
     r"""Bytes as a string: UTF-8, other bytes ``\xNN``, a backslash ``\\`` (reversible)."""
     try:

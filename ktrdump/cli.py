@@ -789,6 +789,11 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         if output.records_written == 0 and _filtering(options):
             # Nothing printed and status 0 would look like a broken view: say why.
             _say_nothing_matched(source, stderr)
+        elif (output.records_written == 0 and options.output_format == "strace"
+              and not options.per_thread):
+            # As --format calls and folded say of theirs (a -t w trace, say).
+            _warner(stderr)(f"{source.name}: no system calls, signals or exits in this "
+                            "trace (ktr record -t c records calls, s signals, p exits)")
         return status
 
 

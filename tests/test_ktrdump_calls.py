@@ -508,6 +508,38 @@ def test_strace_signals_exits_and_losses() -> None:
     ]
 
 
+def test_strace_closes_a_call_whose_return_was_dropped() -> None:
+    """A call open at a DROP whose thread's next call follows: its RET was lost. Its
+    line closes as strace closes a call whose exit it never saw (``<... NAME
+    resumed> <unfinished ...>) = ?``), not left unfinished; a call that got its RET
+    after the drop is untouched."""
+    lines = _strace([
+        _call(262, 3, 0x1000, 0x2000, 0),  # newfstatat: its RET is dropped
+        _record(RecordKind.DROP, formats.Drop(28, 0, 2), 0),
+        _call(CLOSE, 3), _ret(CLOSE, 0),
+        _call(READ, 0, 0x1000, 1, tid=101),
+        _record(RecordKind.DROP, formats.Drop(28, 0, 1), 0),
+        _call(WRITE, 1, 0x2000, 1, tid=101),
+        _record(RecordKind.GENIO, Genio(1, 1, 0, 1, b"x"), tid=101), _ret(WRITE, 1, tid=101),
+        _call(WRITE, 1, 0x2000, 1, tid=101),
+        _record(RecordKind.DROP, formats.Drop(28, 0, 1), 0),
+        _record(RecordKind.GENIO, Genio(1, 1, 0, 1, b"y"), tid=101), _ret(WRITE, 1, tid=101),
+    ])
+    assert [_body(line) for line in lines] == [
+        "newfstatat(3, 0x1000,  <unfinished ...>",
+        "--- ktr: 2 records lost (ENOSPC) ---",
+        "<... newfstatat resumed> <unfinished ...>) = ?",
+        "close(3)        = 0 <0.000001>",
+        "read(0,  <unfinished ...>",
+        "--- ktr: 1 record lost (ENOSPC) ---",
+        "<... read resumed> <unfinished ...>) = ?",
+        'write(1, "x", 1) = 1 <0.000001>',
+        "write(1, 0x2000, 1 <unfinished ...>",  # its data (GIO) comes after the DROP
+        "--- ktr: 1 record lost (ENOSPC) ---",
+        "<... write resumed>) = 1 <0.000001>",
+    ]
+
+
 def test_strace_buffers_from_gio_and_string_limit() -> None:
     data = b"0123456789" * 5
     records = [_call(READ, 3, 0x1000, 4096),

@@ -382,3 +382,42 @@ def test_salvage_shows_a_damaged_batch_records_marked_unverified(tmp_path: Path)
     strace = subprocess.run([SCRIPT, "--format", "strace", "--salvage", path],
                             capture_output=True, text=True).stdout
     assert any("--- ktr: UNVERIFIED:" in line for line in strace.splitlines())
+
+
+def test_salvage_says_once_that_a_damaged_compressed_batch_has_nothing_to_salvage(
+        tmp_path: Path) -> None:
+    """Two damaged zstd batches: --salvage adds no records (a compressed payload cannot
+    be read in part) and says why, once; without --salvage nothing is said of it."""
+    data, offsets = build_trace([syscall_batch(3), syscall_batch(60), syscall_batch(60),
+                                 syscall_batch(2)], compress=True)
+    damaged = bytearray(data)
+    for first, after in ((offsets[1], offsets[2]), (offsets[2], offsets[3])):
+        middle = (first + after) // 2
+        damaged[middle:middle + 8] = bytes(b ^ 0xFF for b in damaged[middle:middle + 8])
+    path = tmp_path / "z.ktr"
+    path.write_bytes(bytes(damaged))
+    says = "--salvage cannot recover the records of a damaged compressed batch"
+    salvaged = subprocess.run([SCRIPT, "--salvage", path], capture_output=True, text=True)
+    assert salvaged.returncode == 1
+    assert salvaged.stderr.count(says) == 1, salvaged.stderr
+    assert salvaged.stdout.count(says) == 1  # in-band too, where the batch was
+    assert "UNVERIFIED" not in salvaged.stdout
+    plain = subprocess.run([SCRIPT, path], capture_output=True, text=True)
+    assert says not in plain.stderr + plain.stdout
+
+
+def test_counts_of_one_are_singular() -> None:
+    from ktrdump._profile import Profile, profile_lines
+    from ktrdump._reader import Skipped
+    from ktrdump._text import plural
+
+    assert [plural(1, "record"), plural(2, "record"), plural(2, "batch")] == [
+        "1 record", "2 records", "2 batches"]
+    one = Skipped(100, 1, 50, "batch payload checksum mismatch", records=1).describe()
+    assert one.endswith("skipped 1 batch (50 bytes); its header, whose checksum holds, "
+                        "counts 1 record")
+    profile = Profile()
+    profile.samples = 1
+    profile.threads = {7}
+    profile.self_counts["f"] = profile.total_counts["f"] = 1
+    assert profile_lines(profile)[0] == "\nProfile: 1 sample, 1 thread\n"

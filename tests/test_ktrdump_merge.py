@@ -274,7 +274,7 @@ def test_merged_events_feed_the_summary_and_chrome_stages() -> None:
     write_chrome(Merger([("a", a), ("b", b)], MergeOptions(window_ns=0)), out)
     names = [e["name"] for e in json.loads(out.getvalue())["traceEvents"]
              if e.get("s") == "g"]
-    assert names == ["skipped 2 damaged batches", "1 records out of order"]
+    assert names == ["skipped 2 damaged batches", "1 record out of order"]
 
 
 def _damaged_pair(tmp_path: Path) -> tuple[Path, Path, int]:

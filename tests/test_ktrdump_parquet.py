@@ -390,3 +390,44 @@ def test_an_interrupted_export_removes_the_tables_it_created(tmp_path: Path) -> 
         dumper.kill()
         dumper.wait()
     assert os.listdir(output.parent) == []
+
+
+def test_an_export_replaces_the_whole_set_of_tables(tmp_path: Path) -> None:
+    """all_kinds has drops, probes, samples …; calls.ktr has none of them: exporting it
+    to the same name removes the old set's tables it does not write, and nothing else."""
+    target = tmp_path / "x.parquet"
+    first = subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(target),
+                            str(VECTORS / "all_kinds.ktr")], capture_output=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "x.drops.parquet").exists() and (tmp_path / "x.probes.parquet").exists()
+    # Not ours to remove: a symlink to a table elsewhere (neither it nor its
+    # target goes), a file of a table's name that is not parquet.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "x.maps.parquet").rename(elsewhere / "maps.parquet")
+    (tmp_path / "x.maps.parquet").symlink_to(elsewhere / "maps.parquet")
+    (tmp_path / "x.counters.parquet").write_bytes(b"my notes")
+    second = subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(target),
+                             str(VECTORS / "calls.ktr")], capture_output=True, timeout=60)
+    assert second.returncode == 0 and second.stderr == b"", second.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "elsewhere", "x.counters.parquet", "x.maps.parquet", "x.parquet",
+        "x.processes.parquet", "x.signals.parquet"]
+    assert (tmp_path / "x.maps.parquet").is_symlink()
+    assert (elsewhere / "maps.parquet").exists()
+    assert (tmp_path / "x.counters.parquet").read_bytes() == b"my notes"
+    connection = duckdb.connect()
+    assert connection.sql(f"SELECT count(*) FROM '{target}'").fetchall()[0][0] > 0
+
+
+def test_a_failed_export_leaves_the_old_set(tmp_path: Path) -> None:
+    """Stale tables go only once the new ones are whole: a failed run removes none."""
+    target = tmp_path / "x.parquet"
+    subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(target),
+                    str(VECTORS / "all_kinds.ktr")], check=True, capture_output=True, timeout=60)
+    (tmp_path / "x.processes.parquet").unlink()
+    (tmp_path / "x.processes.parquet").mkdir()  # the new set cannot be written
+    done = subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(target),
+                           str(VECTORS / "calls.ktr")], capture_output=True, timeout=60)
+    assert done.returncode == 1
+    assert (tmp_path / "x.drops.parquet").exists() and (tmp_path / "x.probes.parquet").exists()

@@ -398,3 +398,25 @@ def test_chosen_columns_are_laid_out_as_strace_does(tmp_path: Path, columns: str
 
     assert edges(kept[-1]) == edges(theirs[-1])
     assert kept[-1].split()[columns.split(",").index("name")] == "total"
+
+
+def test_a_return_lost_in_a_drop_is_told_from_a_call_that_never_returned() -> None:
+    """Calls open at a DROP that get no RET lost it with the dropped records: listed
+    apart from the calls that never returned (exit_group), by both paths alike."""
+    entries = [
+        call(10, READ, tid=10), call(10, OPENAT, tid=11), call(10, GETPID, tid=12),
+        drop(3),
+        ret(10, OPENAT, 700, tid=11),  # open at the drop, but its RET came: returned
+        call(10, WRITE, tid=10), ret(10, WRITE, 500, tid=10),  # tid 10's read: RET lost
+        # tid 12's getpid: open at the drop and nothing of it since: RET lost
+        call(10, EXIT_GROUP, tid=10),
+        ret(10, EXIT_GROUP, 42, tid=10, flags=int(SyscallFlag.UNFINISHED)),
+    ]
+    data, _ = build_trace([entries])
+    summary, _ = summaries(data)
+    rows = {row.name: (row.calls, row.returned, row.lost) for row in summary.rows()}
+    assert rows == {"read": (1, 0, 1), "write": (1, 1, 0), "getpid": (1, 0, 1),
+                    "openat": (1, 1, 0), "exit_group": (1, 0, 0)}
+    lines = summary.lines()
+    assert "never returned, not counted above (as strace -c): exit_group 1\n" in lines
+    assert "return lost (records dropped), not counted above: read 1, getpid 1\n" in lines

@@ -163,3 +163,23 @@ def test_a_view_of_records_the_trace_lacks_says_so_on_stderr(view: str, says: st
                           text=True, timeout=60, check=False)
     assert done.returncode == 0 and done.stdout
     assert says not in done.stderr
+
+
+def test_the_strace_view_of_a_trace_without_calls_says_so(tmp_path: Path) -> None:
+    """A -t w trace (context switches only) has nothing strace would print: one line
+    says why, status 0, as --format calls and folded do; a trace with calls has none."""
+    bin_dir = Path(sys.executable).parent
+    trace = tmp_path / "w.ktr"
+    subprocess.run([str(bin_dir / "ktr"), "record", "-q", "-t", "w", "-o", str(trace), "--",
+                    "true"], check=True, capture_output=True, timeout=60)
+    ktrdump = str(bin_dir / "ktrdump")
+    done = subprocess.run([ktrdump, "--format", "strace", str(trace)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout) == (0, "")
+    assert done.stderr.splitlines() == [
+        f"ktrdump: {trace}: no system calls, signals or exits in this trace "
+        "(ktr record -t c records calls, s signals, p exits)"]
+    calls = Path(__file__).parent / "vectors" / "calls.ktr"
+    done = subprocess.run([ktrdump, "--format", "strace", str(calls)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0 and done.stdout and done.stderr == ""

@@ -22,7 +22,8 @@ sendmsg, sendto, process_vm_writev) and the vectors of failed read-like ones
 semid_ds, msqid_ds and shmid_ds (IPC_STAT fills them, IPC_SET reads them),
 semop's struct sembuf array, msgsnd's and msgrcv's messages and flags, shmat's
 flags; sigaltstack's stack_t; sendmmsg's messages with their data when the
-call failed and past those a partly successful call sent.
+call failed and past those a partly successful call sent; the siginfo_t
+rt_sigqueueinfo, rt_tgsigqueueinfo and pidfd_send_signal send.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ _COMPARED = frozenset({
     "openat2", "sched_getattr", "sched_setattr", "sendmmsg", "recvmmsg",
     "write", "writev", "sendto", "readv", "preadv", "process_vm_readv", "process_vm_writev",
     "semctl", "msgctl", "shmctl", "semop", "semtimedop", "msgsnd", "msgrcv", "shmat",
-    "sigaltstack", "set_mempolicy", "get_mempolicy", "mbind", "migrate_pages"})
+    "sigaltstack", "set_mempolicy", "get_mempolicy", "mbind", "migrate_pages",
+    "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal"})
 _ADDRESS = re.compile(r"0x[0-9a-f]{9,}")  # addresses, not flag words
 _PID = re.compile(r"pid=\d+")
 
@@ -624,4 +626,51 @@ def test_sigaltstack_matches_strace(tmp_path: Path) -> None:
         "sigaltstack(NULL, {ss_sp=ADDRESS, ss_flags=0, ss_size=65536}) = 0",
         "sigaltstack({ss_sp=ADDRESS, ss_flags=SS_DISABLE, ss_size=65536}, {ss_sp=ADDRESS, "
         "ss_flags=0, ss_size=65536}) = 0",
+    ]
+
+
+SIGQUEUE = r"""#define _GNU_SOURCE
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(void) {
+    signal(SIGRTMIN + 4, SIG_IGN);
+    signal(SIGRTMIN + 2, SIG_IGN);
+    union sigval value = {.sival_int = 42};
+    sigqueue(getpid(), SIGRTMIN + 4, value);
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    info.si_signo = SIGRTMIN + 2;
+    info.si_code = SI_QUEUE;
+    info.si_pid = getpid();
+    info.si_uid = getuid();
+    info.si_value.sival_ptr = (void *)0x1234;
+    syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), SIGRTMIN + 2, &info);
+    int pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+    syscall(SYS_pidfd_send_signal, pidfd, SIGRTMIN + 4, NULL, 0);
+    info.si_signo = SIGRTMIN + 4;
+    syscall(SYS_pidfd_send_signal, pidfd, SIGRTMIN + 4, &info, 0);
+    return 0;
+}
+"""
+
+
+def test_queued_signal_information_matches_strace(tmp_path: Path) -> None:
+    """sigqueue's and the others' siginfo_t, as strace prints what the caller passed."""
+    ours, theirs = _both(tmp_path, SIGQUEUE)
+    process = re.compile(r"^(rt_t?g?sigqueueinfo\()\d+, (\d+, )?")
+
+    def masked(lines: list[str]) -> list[str]:
+        return [process.sub(lambda m: m.group(1) + "N, " + ("N, " if m.group(2) else ""), line)
+                for line in lines]
+    assert masked(ours) == masked(theirs)
+    assert masked(theirs) == [
+        "rt_sigqueueinfo(N, SIGRT_6, {si_signo=SIGRT_6, si_code=SI_QUEUE, si_pid=N, si_uid=0, "
+        "si_int=42, si_ptr=0x2a}) = 0",
+        "rt_tgsigqueueinfo(N, N, SIGRT_4, {si_signo=SIGRT_4, si_code=SI_QUEUE, si_pid=N, "
+        "si_uid=0, si_int=4660, si_ptr=0x1234}) = 0",
+        "pidfd_send_signal(3, SIGRT_6, NULL, 0) = 0",
+        "pidfd_send_signal(3, SIGRT_6, {si_signo=SIGRT_6, si_code=SI_QUEUE, si_pid=N, si_uid=0, "
+        "si_int=4660, si_ptr=0x1234}, 0) = 0",
     ]

@@ -152,6 +152,7 @@ class ArgKind(enum.Enum):
     SOCKOPT_VAL_OUT = "sockopt_val_out"  # getsockopt's optval; length_arg: its socklen_t *
     CLONE_ARGS_IN = "clone_args_in"  # clone3's struct clone_args; length_arg: its size
     SIGINFO_OUT = "siginfo_out"  # siginfo_t the call fills (rt_sigtimedwait, waitid)
+    SIGINFO_IN = "siginfo_in"  # siginfo_t the call sends (rt_sigqueueinfo, pidfd_send_signal)
     SIGEVENT_IN = "sigevent_in"  # struct sigevent (timer_create)
     INT_OUT = "int_out"  # an int the call fills (timer_create's timer id)
     INT_IN = "int_in"  # an int the call reads (struct sched_param: the priority)
@@ -446,6 +447,7 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # siginfo_t 128 bytes on every ABI; struct sigevent 64 (sigval, signo,
     # notify, then a union); an int.
     ArgKind.SIGINFO_OUT: _capture("siginfo", "out", _sizes(128, 128)),
+    ArgKind.SIGINFO_IN: _capture("siginfo", "in", _sizes(128, 128)),
     ArgKind.SIGEVENT_IN: _capture("sigevent", "in", _sizes(64, 64)),
     ArgKind.INT_OUT: _capture("int", "out", _sizes(4, 4)),
     ArgKind.INT_IN: _capture("int", "in", _sizes(4, 4)),
@@ -762,7 +764,8 @@ _COMMON: list[Signature] = [
     _sig("rt_sigpending", R.INT, _a("set", K.SIGSET_OUT), _a("sigsetsize", K.SIZE)),
     _sig("rt_sigtimedwait", R.SIGNAL, _a("set", K.SIGSET), _a("info", K.SIGINFO_OUT),
          _a("timeout", K.TIMESPEC_IN), _a("sigsetsize", K.SIZE)),
-    _sig("rt_sigqueueinfo", R.INT, _a("tgid", K.PID), _a("sig", K.SIGNAL), _a("info", K.PTR)),
+    _sig("rt_sigqueueinfo", R.INT, _a("tgid", K.PID), _a("sig", K.SIGNAL),
+         _a("info", K.SIGINFO_IN)),
     _sig("sigaltstack", R.INT, _a("ss", K.STACK_IN), _a("old_ss", K.STACK_OUT)),
     # time
     _sig("nanosleep", R.INT, _a("req", K.TIMESPEC_IN), _a("rem", K.TIMESPEC_REMAIN_OUT)),
@@ -1130,9 +1133,9 @@ _MORE_COMMON: list[Signature] = [
     _sig("pidfd_open", R.FD, _a("pid", K.PID), _a("flags", K.HEX)),
     _sig("pidfd_getfd", R.FD, _a("pidfd", K.FD), _a("targetfd", K.INT), _a("flags", K.HEX)),
     _sig("pidfd_send_signal", R.INT, _a("pidfd", K.FD), _a("sig", K.SIGNAL),
-         _a("info", K.PTR), _a("flags", K.HEX)),
+         _a("info", K.SIGINFO_IN), _a("flags", K.HEX)),
     _sig("rt_tgsigqueueinfo", R.INT, _a("tgid", K.PID), _a("tid", K.PID),
-         _a("sig", K.SIGNAL), _a("info", K.PTR)),
+         _a("sig", K.SIGNAL), _a("info", K.SIGINFO_IN)),
     _sig("signalfd", R.FD, _FD, _a("mask", K.SIGSET), _a("sizemask", K.SIZE)),
     _sig("signalfd4", R.FD, _FD, _a("mask", K.SIGSET), _a("sizemask", K.SIZE),
          _a("flags", K.SIGNALFD_FLAGS)),
