@@ -64,6 +64,7 @@ def _main(argv: Sequence[str] | None) -> tuple[int, int]:
     stderr: TextIO = (sys.stderr if sys.stderr is not None and 2 not in closed
                       else open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
     try:
+        _catch_interrupts()
         if not arguments:
             # A usage error, as argparse's: on stderr, status 2.
             _report(stderr, _usage().rstrip("\n"))
@@ -118,6 +119,7 @@ def run() -> NoReturn:
     the normal exit, which waits for it.
     """
     status, signo = _main(None)
+    _ignore_interrupts()
     if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
            if thread is not threading.main_thread()):
         sys.exit(status)
@@ -129,6 +131,22 @@ def run() -> NoReturn:
     if signo:
         _die_of(signo)
     os._exit(status)
+
+
+def _catch_interrupts() -> None:
+    """Ctrl-C is a ``KeyboardInterrupt`` from here on, which ``_main`` reports (or the
+    recorder's set-up does): the quiet exit ``ktr.__main__`` installed for the
+    start-up gives way. Any other handler (a caller's; SIG_IGN) is left as it is."""
+    if getattr(signal.getsignal(signal.SIGINT), "ktr_start_up", False):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _ignore_interrupts() -> None:
+    """Once ``_main`` has returned the trace is complete and reported: a Ctrl-C now would
+    only cut the exit handlers short (tracefs groups) with a traceback; it is ignored."""
+    with contextlib.suppress(ValueError, OSError):  # (not the main thread)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _die_of(signo: int) -> None:
