@@ -401,7 +401,10 @@ def _build_parser() -> _Parser:
                              "(%%file %%process %%network %%signal %%ipc %%desc %%memory), "
                              "comma-separated; a leading ! inverts (default: all)")
     parser.add_argument("-q", dest="quiet", action="store_true",
-                        help="no status line and no summary")
+                        help="quiet: no status line, no summary, and nothing said when "
+                             "Ctrl-C, SIGTERM or SIGHUP stops the recording (as strace -q "
+                             "of detaching); errors, records dropped, lost or not written, "
+                             "and targets skipped are still said")
     parser.add_argument("-p", dest="pids", action="append", default=[], metavar="PID[,PID...]",
                         help="attach to these processes (all their threads; a thread "
                              "id means its whole process, unlike strace -p TID)")

@@ -168,7 +168,7 @@ def test_attaching_and_stopping_do_not_interrupt_a_blocked_call(
             records.extend(stream)
         stderr = recorder.stderr.read()
         assert recorder.wait(timeout=10) == 0, stderr
-        assert stderr.decode() == f"ktr: recording stopped: interrupted by {stop_signal.name}\n"
+        assert stderr.decode() == ""  # (-q: the stop is the user's own; the END says it)
         assert tracer_of(program.pid) == 0 and program.poll() is None
         _tell(program)
         # The call that was blocked while ktr attached and while it stopped returns
