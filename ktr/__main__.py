@@ -13,8 +13,10 @@ out of its reach.
 Importing this module is starting the command: nothing else should import it.
 """
 
+# signal's C half, which the interpreter loaded at its start: signal.py itself
+# would take 2 ms (it builds its enums) before the handler is in place.
+import _signal  # type: ignore[import-not-found]
 import os
-import signal
 
 
 class _InterruptedWhileStarting:
@@ -31,8 +33,8 @@ class _InterruptedWhileStarting:
         os._exit(130)
 
 
-if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-    signal.signal(signal.SIGINT, _InterruptedWhileStarting())
+if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+    _signal.signal(_signal.SIGINT, _InterruptedWhileStarting())
 
 from .cli import run  # noqa: E402  (after the handler: this is the long part)
 
