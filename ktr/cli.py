@@ -6,6 +6,9 @@ command's exit status, or dies of the signal that killed it (``run``: after the
 trace is complete, without a core of its own; ``main`` returns 128+signal), or
 exits 1 if the trace could not be written to the end (records were lost). ``main`` returns the
 status (for callers in Python); ``run`` is the command itself and exits.
+Ctrl-C before the recording is one line and status 130 (during the imports,
+through the handler ``ktr.__main__``, the console script's module, installs
+first); once ``run`` has reported the recording, it is ignored.
 """
 
 from __future__ import annotations
@@ -119,10 +122,10 @@ def run() -> NoReturn:
     the normal exit, which waits for it.
     """
     status, signo = _main(None)
-    _ignore_interrupts()
     if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
            if thread is not threading.main_thread()):
-        sys.exit(status)
+        sys.exit(status)  # (Ctrl-C still interrupts the wait for it)
+    _ignore_interrupts()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
