@@ -18,16 +18,19 @@ is the safe way to record from a program that has either.
 
 The names above are imported on first use: ``import ktr`` for ``ktr.utrace``
 in a traced program does not load the recorder (about 90 ms), and ``ktr.cli``
-can load it with the collector paused.
+can load it with the collector paused. This file imports nothing itself (not
+even ``typing``): the ``ktr`` command's Ctrl-C handling (``ktr.__main__``)
+can only be installed once it has run.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0.dev0"
 
+TYPE_CHECKING = False  # (typing's constant, which mypy knows by name)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._options import RecordOptions, parse_record_arguments
     from ._recorder import RecordingReport, record
     from ._utrace import utrace

@@ -57,14 +57,14 @@ DEFAULT_IO_BYTES = 4096
 #: Why --pin (pin_cpu) is refused where it cannot apply: it makes ptrace stops cheap by
 #: putting the recorder and its tracees on one CPU; a recording without ptrace has no
 #: stops, and pinning the program for nothing would only change what is measured.
-PIN_WITHOUT_PTRACE = ("it makes ptrace stops cheap, and -t w, -t S or -F alone record "
-                      "without ptrace (nothing is stopped); to run the program on one CPU, "
-                      "start it under taskset")
+PIN_WITHOUT_PTRACE = ("it makes ptrace stops cheap, and -t w, -t S or -t wS (at any -F) "
+                      "record without ptrace (nothing is stopped); to run the program on one "
+                      "CPU, start it under taskset")
 
 #: Why --spin-us is refused there too: it is how long the ptrace loop polls for a stop
 #: before it blocks; without ptrace nothing stops and there is no such loop.
-SPIN_WITHOUT_PTRACE = ("it is how long ktr polls for ptrace stops, and -t w, -t S or -F alone "
-                       "record without ptrace (nothing is stopped)")
+SPIN_WITHOUT_PTRACE = ("it is how long ktr polls for ptrace stops, and -t w, -t S or -t wS "
+                       "(at any -F) record without ptrace (nothing is stopped)")
 
 #: --spin-us's range: spinning longer than a scheduler tick or two buys nothing.
 SPIN_US_RANGE = (0, 1_000_000)
@@ -334,8 +334,10 @@ and dies with the recording. Attaching (-p, -g) cannot use the filter.
 --pin puts the recorder and its tracees on one CPU: each ptrace stop is then a
 few microseconds instead of tens, but the program sees the changed affinity
 mask and its threads run one at a time. The choice is recorded in the file.
-Recordings without ptrace (-t w, -t S, -F alone) stop nothing: --pin is
-refused there (taskset pins a program), and so is --spin-us.
+Recordings without ptrace (-t w, -t S, -t wS, at any -F) stop nothing: --pin
+and --spin-us are refused there (taskset pins a program). -F without -t adds
+samples to the default facilities, whose syscalls are recorded under ptrace:
+--pin applies.
 
 exit status: the started command's (if signal N killed it, ktr dies of N too
 once the trace is complete, as strace does, leaving no core of its own; 127 if
@@ -416,7 +418,10 @@ def _build_parser() -> _Parser:
                              "(%%file %%process %%network %%signal %%ipc %%desc %%memory), "
                              "comma-separated; a leading ! inverts (default: all)")
     parser.add_argument("-q", dest="quiet", action="store_true",
-                        help="no status line and no summary")
+                        help="quiet: no status line, no summary, and nothing said when "
+                             "Ctrl-C, SIGTERM or SIGHUP stops the recording (as strace -q "
+                             "of detaching); errors, records dropped, lost or not written, "
+                             "and targets skipped are still said")
     parser.add_argument("-p", dest="pids", action="append", default=[], metavar="PID[,PID...]",
                         help="attach to these processes (all their threads; a thread "
                              "id means its whole process, unlike strace -p TID)")
@@ -459,7 +464,9 @@ def _build_parser() -> _Parser:
     sampling.add_argument("-F", dest="sample_hz", type=int, metavar="HZ",
                           help="sample each traced thread's stack HZ times per second of its "
                                "CPU time (SAMPLE and MMAP records; ktrdump unwinds them; "
-                               f"-t S alone: {DEFAULT_SAMPLE_HZ} Hz)")
+                               f"-t S alone: {DEFAULT_SAMPLE_HZ} Hz); without -t, syscalls "
+                               "are recorded too, under ptrace: -t S -F HZ for samples "
+                               "alone, without ptrace")
     sampling.add_argument("--stack-bytes", type=int, default=DEFAULT_STACK_BYTES, metavar="N",
                           help="bytes of user stack copied per sample (default "
                                f"{DEFAULT_STACK_BYTES}, at most {MAX_STACK_BYTES})")
@@ -474,13 +481,13 @@ def _build_parser() -> _Parser:
     control.add_argument("--spin-us", type=_ranged(int, *SPIN_US_RANGE),
                          default=None, metavar="US",
                          help=f"poll for ptrace stops this long before blocking; refused "
-                              f"with -t w, -t S, -F alone: they use no ptrace (default "
+                              f"with -t w, -t S, -t wS: they use no ptrace, at any -F (default "
                               f"{DEFAULT_SPIN_US}; 0 always blocks; {_range(SPIN_US_RANGE)})")
     control.add_argument("--pin", nargs="?", const=-1, type=int, default=None, metavar="CPU",
                          help="run the recorder and its tracees on one CPU, making "
                               "ptrace stops cheap (default: not pinned; --pin alone: the "
-                              "lowest CPU ktr may use; refused with -t w, -t S, -F alone: "
-                              "they use no ptrace)")
+                              "lowest CPU ktr may use; refused with -t w, -t S, -t wS: "
+                              "they use no ptrace, at any -F)")
     control.add_argument("--no-seccomp", dest="seccomp", action="store_false",
                          help="never use the seccomp filter")
     counting = parser.add_argument_group("counters (perf_event, per thread)")

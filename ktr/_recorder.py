@@ -209,6 +209,10 @@ def _status_text(stats: DescriptorStats, processes: int) -> str:
             f"written, {dropped} dropped, {_counted(processes, 'process', 'processes')} traced")
 
 
+#: How a stop by SIGINT, SIGTERM or SIGHUP begins its reason (the END's and the summary's).
+INTERRUPTED_BY = "interrupted by "
+
+
 class _Signals:
     """Install the recorder's handlers for SIGINT/SIGTERM/SIGHUP; restore them after."""
 
@@ -220,7 +224,7 @@ class _Signals:
 
     def _handle(self, signo: int, frame: FrameType | None) -> None:
         name = signal.Signals(signo).name
-        self._request_stop(f"interrupted by {name}")
+        self._request_stop(f"{INTERRUPTED_BY}{name}")
 
     def _handle_command_interrupt(self, signo: int, frame: FrameType | None) -> None:
         # The terminal's ^C reaches the command too (same process group): the
@@ -229,7 +233,7 @@ class _Signals:
         # end), stops the recording as SIGTERM does: the command is killed.
         self._interrupts += 1
         if self._interrupts >= 2:
-            self._request_stop("interrupted by SIGINT twice")
+            self._request_stop(f"{INTERRUPTED_BY}SIGINT twice")
 
     def __enter__(self) -> _Signals:
         if threading.current_thread() is not threading.main_thread():
@@ -769,7 +773,8 @@ def _exits_unknown_line(pids: tuple[int, ...]) -> str:
 
 
 def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
-    """The lines printed when a recording ends (empty with -q, but for problems)."""
+    """The lines printed when a recording ends (empty with -q, but for problems: a
+    command not started, a failed output, records dropped, lost or not written)."""
     lines: list[str] = []
     result, stats = report.result, report.stats
     if result.spawn_error:
@@ -777,7 +782,9 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
     if report.output_failure is not None:
         if not report.failure_told:
             lines.append(f"ktr: tracing stopped: {report.output_failure}")
-    elif result.stop_reason:
+    elif result.stop_reason and not (options.quiet
+                                     and result.stop_reason.startswith(INTERRUPTED_BY)):
+        # (-q, as strace -q is silent about detaching: the user stopped it; the END says so)
         lines.append(f"ktr: recording stopped: {result.stop_reason}")
     for skipped in result.skipped:
         lines.append(f"ktr: {skipped}")

@@ -6,6 +6,9 @@ command's exit status, or dies of the signal that killed it (``run``: after the
 trace is complete, without a core of its own; ``main`` returns 128+signal), or
 exits 1 if the trace could not be written to the end (records were lost). ``main`` returns the
 status (for callers in Python); ``run`` is the command itself and exits.
+Ctrl-C before the recording is one line and status 130 (during the imports,
+through the handler ``ktr.__main__``, the console script's module, installs
+first); once ``run`` has reported the recording, it is ignored.
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ def _main(argv: Sequence[str] | None, early_child: bool = False) -> tuple[int, i
 def _run_command(arguments: list[str], closed: frozenset[int],
                  stderr: TextIO) -> tuple[int, int]:
     try:
+        _catch_interrupts()
         if not arguments:
             # A usage error, as argparse's: on stderr, status 2.
             _report(stderr, _usage().rstrip("\n"))
@@ -148,7 +152,8 @@ def run() -> NoReturn:
     status, signo = _main(None, early_child=True)
     if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
            if thread is not threading.main_thread()):
-        sys.exit(status)
+        sys.exit(status)  # (Ctrl-C still interrupts the wait for it)
+    _ignore_interrupts()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
@@ -157,6 +162,22 @@ def run() -> NoReturn:
     if signo:
         _die_of(signo)
     os._exit(status)
+
+
+def _catch_interrupts() -> None:
+    """Ctrl-C is a ``KeyboardInterrupt`` from here on, which ``_main`` reports (or the
+    recorder's set-up does): the quiet exit ``ktr.__main__`` installed for the
+    start-up gives way. Any other handler (a caller's; SIG_IGN) is left as it is."""
+    if getattr(signal.getsignal(signal.SIGINT), "ktr_start_up", False):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _ignore_interrupts() -> None:
+    """Once ``_main`` has returned the trace is complete and reported: a Ctrl-C now would
+    only cut the exit handlers short (tracefs groups) with a traceback; it is ignored."""
+    with contextlib.suppress(ValueError, OSError):  # (not the main thread)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _die_of(signo: int) -> None:

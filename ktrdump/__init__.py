@@ -23,23 +23,29 @@ for the text and JSON Lines formats.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from .errors import InputError, KtrdumpError, TraceFormatError, UsageError
-
 __version__ = "0.1.0.dev0"
 
+TYPE_CHECKING = False  # (typing's constant, which mypy knows by name)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._calls import Call, calls
     from ._options import Options
     from ._reader import CutShort, Skipped, TraceReader
     from ._reader import open_trace as open
+    from .errors import InputError, KtrdumpError, TraceFormatError, UsageError
 
-# Imported on first use, so that ``ktrdump.cli`` loads them with the collector paused.
+# Imported on first use, so that ``ktrdump.cli`` loads them with the collector
+# paused, and so that importing the package imports nothing (not even the
+# errors, which load ``formats``): the ``ktrdump`` command's Ctrl-C handling
+# (``ktrdump.__main__``) can only be installed once this file has run.
 _LAZY = {"Call": ("._calls", "Call"), "calls": ("._calls", "calls"),
          "CutShort": ("._reader", "CutShort"),
          "Options": ("._options", "Options"), "Skipped": ("._reader", "Skipped"),
-         "TraceReader": ("._reader", "TraceReader"), "open": ("._reader", "open_trace")}
+         "TraceReader": ("._reader", "TraceReader"), "open": ("._reader", "open_trace"),
+         "InputError": (".errors", "InputError"), "KtrdumpError": (".errors", "KtrdumpError"),
+         "TraceFormatError": (".errors", "TraceFormatError"),
+         "UsageError": (".errors", "UsageError"), "errors": (".errors", "")}
 
 
 def __getattr__(name: str) -> Any:
@@ -49,7 +55,8 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     module, attribute = found
-    value = getattr(importlib.import_module(module, __name__), attribute)
+    loaded = importlib.import_module(module, __name__)
+    value = getattr(loaded, attribute) if attribute else loaded  # ("": the submodule)
     globals()[name] = value  # the next lookup is a plain attribute
     return value
 

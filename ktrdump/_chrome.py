@@ -681,7 +681,9 @@ class ChromeTrace:
     def _end(self, record: Record, out: list[str]) -> None:
         payload: Any = record.payload
         early = bool(payload.flags & EndFlag.STOPPED_EARLY)
-        name = f"recording stopped: {_text(payload.reason)}" if early else "recording ended"
+        name = (f"recording stopped: {_text(payload.reason)}" if early
+                else f"recording ended: {_text(payload.reason)}" if payload.reason  # not started
+                else "recording ended")
         unplaced = unplaced_probes(payload)
         more = "" if unplaced is None else (f',"unplaced":{unplaced[0]},'
                                             f'"unplaced_probes":{json.dumps(unplaced[1])}')

@@ -873,8 +873,8 @@ class TextDescriber(_RecordDescriber):
         payload: Any = record[6]
         if payload.flags & EndFlag.STOPPED_EARLY:
             how = f"stopped: {display_text(payload.reason)}"
-        elif payload.reason:
-            how = display_text(payload.reason)  # the command could not be started
+        elif payload.reason:  # the command could not be started (its own exit status)
+            how = f"ended: {display_text(payload.reason)}"
         else:
             how = "ended"
         if payload.status >= 0:

@@ -1159,6 +1159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str], stderr: IO[str], closed: frozenset[int] = frozenset()) -> int:
     try:
+        _catch_interrupts()
         options = parse_options(argv)
         if 0 in closed and "-" in options.inputs:
             raise InputError("<stdin>", "standard input is closed")
@@ -1197,6 +1198,14 @@ def _main(argv: Sequence[str], stderr: IO[str], closed: frozenset[int] = frozens
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _catch_interrupts() -> None:
+    """Ctrl-C is a ``KeyboardInterrupt`` from here on, which ``_main`` turns into status
+    130: the quiet exit ``ktrdump.__main__`` installed for the start-up gives way.
+    Any other handler (a caller's; SIG_IGN) is left as it is."""
+    if getattr(signal.getsignal(signal.SIGINT), "ktrdump_start_up", False):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class _GuardedStdout:

@@ -6,6 +6,7 @@ reads the trace with ``ktrdump.open`` and checks the records.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -283,10 +284,26 @@ def test_exit_status_is_the_commands(tmp_path: Path, script: str, status: int) -
 
 
 def test_missing_command_is_one_line(tmp_path: Path) -> None:
-    done = ktr("record", "-q", "-o", str(tmp_path / "t.ktr"), "--", "no-such-command-ktr")
+    trace = tmp_path / "t.ktr"
+    done = ktr("record", "-q", "-o", str(trace), "--", "no-such-command-ktr")
     assert done.returncode == 127
     assert done.stderr == b"ktr: no-such-command-ktr: command not found\n"
     assert b"Traceback" not in done.stderr
+    # The END says it as the other ENDs say how the recording went ("recording ended;
+    # ...", "recording stopped: REASON; ..."), in each view.
+    dump = subprocess.run([KTRDUMP, str(trace)], capture_output=True, text=True, check=True)
+    assert dump.stdout.splitlines()[-1].endswith(
+        "END   recording ended: no-such-command-ktr: command not found; "
+        "command exit status 127; 1 process, 1 thread")
+    dump = subprocess.run([KTRDUMP, "--json", str(trace)], capture_output=True, text=True,
+                          check=True)
+    end = json.loads(dump.stdout.splitlines()[-1])
+    assert (end["type"], end["status"], end["stopped_early"], end["reason"]) == (
+        "END", 127, False, "no-such-command-ktr: command not found")
+    dump = subprocess.run([KTRDUMP, "--format", "chrome", str(trace)], capture_output=True,
+                          text=True, check=True)
+    names = [event.get("name") for event in json.loads(dump.stdout)["traceEvents"]]
+    assert "recording ended: no-such-command-ktr: command not found" in names
 
 
 def test_utrace_becomes_a_user_record(tmp_path: Path) -> None:

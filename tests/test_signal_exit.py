@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+import ktrdump
+from formats import RecordKind
+
 KTR = Path(sys.executable).parent / "ktr"
 KTRDUMP = Path(sys.executable).parent / "ktrdump"
 
@@ -59,3 +62,45 @@ def test_a_normal_exit_status_is_passed_on(tmp_path: Path) -> None:
     status = _wait_status([str(KTR), "record", "-q", "-o", str(tmp_path / "e.ktr"), "--",
                            "sh", "-c", "exit 139"], tmp_path)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 139
+
+
+@pytest.mark.parametrize("quiet", [True, False], ids=["-q", "not-q"])
+def test_quiet_says_nothing_of_a_recording_stopped_by_ctrl_c(quiet: bool) -> None:
+    """-q is silent about the user's own Ctrl-C, as strace -q about detaching; the END
+    still says it, and without -q so does the summary."""
+    target = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    recorder = subprocess.Popen([str(KTR), "record", *(["-q"] if quiet else []), "-p",
+                                 str(target.pid), "-o", "-"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert recorder.stdout is not None and recorder.stderr is not None
+    assert target.stdin is not None
+    try:
+        with ktrdump.open(recorder.stdout) as reader:
+            stream = iter(reader)
+            records = [next(stream)]
+            assert records[0].kind == RecordKind.BEGIN
+            target.stdin.write(b"line\n")
+            target.stdin.flush()
+            # A record of cat's: the recording runs (its signal handlers are in place).
+            while records[-1].pid != target.pid:
+                records.append(next(stream))
+            recorder.send_signal(signal.SIGINT)
+            records.extend(stream)
+        stderr = recorder.stderr.read().decode()
+        assert recorder.wait(timeout=10) == 0, stderr
+        end = records[-1]
+        assert end.kind == RecordKind.END
+        assert end.payload.reason == b"interrupted by SIGINT"
+        lines = stderr.splitlines()
+        if quiet:
+            assert lines == []
+        else:
+            assert lines[0] == "ktr: recording stopped: interrupted by SIGINT"
+            assert lines[1].startswith("ktr: ") and "records" in lines[1]
+        target.stdin.close()  # detached, cat goes on, and ends at its input's end
+        assert target.wait(timeout=10) == 0
+    finally:
+        for process in (target, recorder):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
