@@ -113,15 +113,15 @@ def test_chrome_and_parquet_keep_the_probed_calls_the_calls_view_keeps(
 
     pq = pytest.importorskip("pyarrow.parquet")
 
-    def rows(*options: str) -> list[tuple[str, int]]:
+    def rows(*options: str) -> list[tuple[str, str]]:
         out = tmp_path / "calls.parquet"
         subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(out), *options,
                         str(trace)], capture_output=True, text=True, timeout=60, check=True)
         table = pq.read_table(str(tmp_path / "calls.probes.parquet")).to_pylist()
-        return [(row["name"], row["site"]) for row in table]
+        return [(row["function"], row["point"]) for row in table]
 
     assert len(rows()) == 12
-    assert rows("--min-duration", "10ms") == [("prog:slow", 0), ("prog:slow", 1)]
+    assert rows("--min-duration", "10ms") == [("slow", "entry"), ("slow", "return")]
     assert rows("--min-duration", "1ns") == rows()
 
 

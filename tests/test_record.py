@@ -638,7 +638,7 @@ def test_a_second_interrupt_stops_a_command_that_ignores_the_first(tmp_path: Pat
     """The first ^C is the command's (under strace -o alike); one more stops the recording."""
     trace = tmp_path / "stubborn.ktr"
     recorder = subprocess.Popen(
-        [KTR, "record", "-q", "-o", str(trace), "--", "sh", "-c",
+        [KTR, "record", "-o", str(trace), "--", "sh", "-c",  # (not -q: it would not say why)
          "trap '' INT; echo ready; exec sleep 60"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
