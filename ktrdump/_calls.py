@@ -59,13 +59,11 @@ from typing import Any, Protocol
 import formats.linux as linux
 from formats import (
     FacilityError,
-    Namei,
     ProcEvent,
     ProcFlag,
     Record,
     RecordKind,
     Struct,
-    Syscall,
     Sysret,
     kinds_for_facilities,
     split_nul_strings,
@@ -135,12 +133,6 @@ _ENDS_ENTRY = frozenset({
 MAX_HELD_IN_ENTRY = 256
 #: Kinds of records that belong to the open call of their thread.
 MEMBER_KINDS = frozenset({_NAMEI, _STRUCT, _EXEC_ARG, _EXEC_ENV, _GENIO})
-
-
-# ``CallTracker.stream`` reads these payloads' first fields by position.
-if (Syscall._fields[:4] != ("nr", "abi", "flags", "args") or Sysret._fields[:2] != ("nr", "abi")
-        or Namei._fields[0] != "path"):
-    raise ImportError("formats' Syscall, Sysret or Namei fields moved: see CallTracker.stream")
 
 
 def signed32(value: int) -> int:
@@ -417,9 +409,9 @@ class CallTracker:
                     if kind == _NAMEI:
                         entering.received += 1
                         if entering.paths is None:
-                            entering.paths = [payload[0]]  # Namei.path
+                            entering.paths = [payload.path]
                         else:
-                            entering.paths.append(payload[0])
+                            entering.paths.append(payload.path)
                     else:
                         self.attach(entering, record)
                     held.append(record)
@@ -465,14 +457,12 @@ class CallTracker:
                 if previous is not None and previous.shown:  # its RET never came
                     previous.ret_ts = record[4]
                     yield (previous, None)
-                # Its fields by position (nr, abi, flags, args; checked at import):
-                # a NamedTuple's field by name is a slower lookup on this Python.
                 syscall: Any = record[6]
-                plan = plans.get((syscall[1], syscall[0]))
+                plan = plans.get((syscall.abi, syscall.nr))
                 if plan is None or plan.ipc:
                     call = self.enter(record)
                 else:  # enter(), inline: the common case
-                    args = syscall[3]
+                    args = syscall.args
                     self.calls_seen = call_id = self.calls_seen + 1
                     # Call(plan, pid, tid, comm, ts, args, call_id), inline: the
                     # class call and its __init__ frame cost more than the stores
@@ -518,8 +508,8 @@ class CallTracker:
             if kind == _SYSRET:
                 ret: Any = record[6]
                 pending = opened.pop(record[3], None)  # the common case, inline
-                if (pending is not None and pending.plan.nr == ret[0]  # Sysret.nr, .abi
-                        and pending.plan.abi == ret[1]):
+                if (pending is not None and pending.plan.nr == ret.nr
+                        and pending.plan.abi == ret.abi):
                     call = pending
                     call.ret = ret
                     call.ret_ts = record[4]
