@@ -79,8 +79,10 @@ input is written with ``unfinished`` true and no result.
 
 Speed: ``args_decoded`` is memoised per syscall, keyed by everything the
 rendering reads (argument words, paths, small GIO data, the result), so a
-loop of identical calls renders once; a syscall whose keys rarely repeat
-stops being memoised (``_Memo``). The text is the same either way (tested).
+loop of identical calls renders once; the columns made of nothing else
+(``retval``, ``errno``, ``unfinished``, ``fd``, ``bytes``, ``paths``,
+``paths_bytes``) are kept with it. A syscall whose keys rarely repeat stops
+being memoised (``_Memo``). The values are the same either way (tested).
 
 pyarrow is an optional dependency (``pip install 'ktr[parquet]'``); without it
 ``ParquetUnavailable`` carries the one-line install hint.
@@ -98,12 +100,14 @@ from typing import IO, Any
 from formats import (
     Abi,
     DropError,
+    Genio,
     ProbeSite,
     ProcEvent,
     ProcFlag,
     Record,
     RecordKind,
     SyscallFlag,
+    Sysret,
 )
 from formats.linux import RetKind, errno_name, signal_name
 
@@ -675,64 +679,82 @@ class ParquetWriter:
                 plan.ret is RetKind.FD, bool(plan.io_args),
                 _Memo() if self._memoize else None)
         render, name, nr, abi, fd_arg, returns_fd, moves_data, memo = cached
-        ret = call.ret
+        ret: Any = call.ret  # a Sysret (or None), read by position below
         ts = call.ts
-        # Rows hold tuples, not lists: a tuple of strings and numbers leaves the
-        # garbage collector's books at its first pass, so the pending row group
-        # is not traversed again and again by the older generations' collections.
-        if ts == -1:
-            decoded: tuple[str, ...] = ()
-        elif memo is None:
-            decoded = _rendered(render, call)
-        else:
+        args = call.args
+        paths = call.paths
+        io = call.io
+        key: tuple[Any, ...] | None = None
+        found = None
+        if memo is not None and ts != -1 and not (
+                call.structs or call.argv is not None or call.env_count is not None
+                or (io and (len(io) != 1 or len(io[0][_GIO_DATA]) > _MEMO_DATA))):
             # The key: everything the strace-style rendering of the arguments reads
             # (``_args`` without fd paths reads the argument words, the NAMI paths,
             # the GIO records, the STRU/ARG/ENV records and the result's flags,
-            # errno and value; nothing else of the call). Calls with STRU, ARG or
-            # ENV records, or more GIO data than ``_MEMO_DATA``, have none (their
-            # text rarely repeats). Inline: a call of its own costs a tenth of a hit.
-            io = call.io
-            if (call.structs or call.argv is not None or call.env_count is not None
-                    or (io and (len(io) != 1 or len(io[0].data) > _MEMO_DATA))):
-                key: tuple[Any, ...] | None = None
+            # errno and value; nothing else of the call), which is also all that the
+            # row's other columns but the ids, times and fd paths are made of: the
+            # memo keeps those columns too. Calls with STRU, ARG or ENV records, or
+            # more GIO data than ``_MEMO_DATA``, have none (their text rarely
+            # repeats). Inline: a call of its own costs a tenth of a hit.
+            key = (args,
+                   None if not paths else paths[0] if len(paths) == 1 else tuple(paths),
+                   io[0] if io else None,
+                   None if ret is None else ret[_RET_FLAGS_ERROR_RETVAL])
+            found = memo.texts.get(key)
+        if found is not None:
+            memo.hits += 1  # type: ignore[union-attr]
+            (decoded, retval, errno, unfinished, detached, fd, moved, path_texts,
+             path_bytes) = found
+        else:
+            # Rows hold tuples, not lists: a tuple of strings and numbers leaves the
+            # garbage collector's books at its first pass, so the pending row group
+            # is not traversed again and again by the older generations' collections.
+            decoded = () if ts == -1 else _rendered(render, call)
+            retval = errno = None
+            unfinished = True
+            detached = False
+            if ret is not None:
+                # By position (``_RET_FIELDS``): one slice instead of four attribute
+                # lookups, which a NamedTuple's fields cost on this Python (3.11).
+                flags, error, result, _ = ret[_RET_FIELDS]
+                # Let go in the call (ktr detached): it went on untraced, as JSON's
+                # "detached".
+                detached = flags & _DETACHED_UNFINISHED == _DETACHED_UNFINISHED
+                if not flags & _UNFINISHED:
+                    unfinished = False
+                    retval = result
+                    if error:
+                        errno = self._errnos.get(error)
+                        if errno is None:
+                            errno = self._errnos[error] = errno_name(error) or f"errno_{error}"
+            if fd_arg is not None and fd_arg < len(args):  # the word as a signed 32-bit int
+                word = args[fd_arg] & 0xFFFF_FFFF
+                fd = word - (1 << 32) if word & 0x8000_0000 else word
             else:
-                paths = call.paths
-                key = (call.args,
-                       None if not paths else paths[0] if len(paths) == 1 else tuple(paths),
-                       io[0] if io else None,
-                       None if ret is None else (ret.flags, ret.error, ret.retval))
-            found = None if key is None else memo.texts.get(key)
-            if found is not None:
-                memo.hits += 1
-                decoded = found
-            else:
-                decoded = _rendered(render, call)
-                if key is not None:
-                    memo.add(key, decoded, plan)
-        retval = errno = end_ns = duration = None
-        unfinished = True
-        detached = False
+                fd = None
+            moved = None
+            if io:
+                moved = (io[0][_GIO_TRANSFERRED] if len(io) == 1
+                         else sum(gio.transferred for gio in io))
+            elif moves_data and retval is not None and retval >= 0:
+                moved = retval
+            path_texts = (
+                () if not paths
+                # One path (the common case) without a comprehension, which is a
+                # function object and a call of its own on this Python (3.11).
+                else (paths[0].decode("utf-8", "replace"),) if len(paths) == 1
+                else tuple([path.decode("utf-8", "replace") for path in paths]))
+            path_bytes = tuple(paths) if paths else ()
+            if key is not None:
+                memo.add(key, (decoded, retval, errno, unfinished,  # type: ignore[union-attr]
+                               detached, fd, moved, path_texts, path_bytes), plan)
+        end_ns = duration = None
         if ret is not None:
             end_ns = call.ret_ts
-            duration = ret.duration_ns
-            # Let go in the call (ktr detached): it went on untraced, as JSON's "detached".
-            detached = ret.flags & _DETACHED_UNFINISHED == _DETACHED_UNFINISHED
-            if not ret.flags & _UNFINISHED:
-                unfinished = False
-                retval = ret.retval
-                if ret.error:
-                    errno = self._errnos.get(ret.error)
-                    if errno is None:
-                        errno = self._errnos[ret.error] = (errno_name(ret.error)
-                                                           or f"errno_{ret.error}")
+            duration = ret[_RET_DURATION]
         start = ts if ts != -1 else (end_ns - duration if end_ns is not None
                                      and duration is not None else None)
-        args = call.args
-        if fd_arg is not None and fd_arg < len(args):  # the word as a signed 32-bit int
-            word = args[fd_arg] & 0xFFFF_FFFF
-            fd: int | None = word - (1 << 32) if word & 0x8000_0000 else word
-        else:
-            fd = None
         fd_path = call.fd_path  # FdTables.exact's form: text_bytes gives the bytes
         if returns_fd and retval is not None and retval >= 0:
             self.tracker.settle(call)  # the returned fd is in the table from now on
@@ -741,30 +763,17 @@ class ParquetWriter:
         if fd_path is not None:
             fd_path_bytes = text_bytes(fd_path)
             fd_path = valid_text(fd_path)
-        moved = None
-        io = call.io
-        if io:
-            moved = io[0].transferred if len(io) == 1 else sum(gio.transferred for gio in io)
-        elif moves_data and retval is not None and retval >= 0:
-            moved = retval
         comm = self._comms.get(call.comm)
         if comm is None:
             if len(self._comms) > 4096:
                 self._comms.clear()
             comm = self._comms[call.comm] = _text(call.comm)
-        paths = call.paths
         calls = self.calls
         pending = calls.pending  # _Table.add, inline
         pending.append((
             call.id or None, call.pid, call.tid, comm, name, nr, abi, args, decoded,
             retval, errno, start, end_ns, start, duration, unfinished,
-            () if not paths
-            # One path (the common case) without a comprehension, which is a
-            # function object and a call of its own on this Python (3.11).
-            else (paths[0].decode("utf-8", "replace"),) if len(paths) == 1
-            else tuple([path.decode("utf-8", "replace") for path in paths]),
-            fd, fd_path, moved, tuple(paths) if paths else (), call.comm, fd_path_bytes,
-            detached,
+            path_texts, fd, fd_path, moved, path_bytes, call.comm, fd_path_bytes, detached,
         ))
         if len(pending) >= ROW_GROUP:
             calls.flush()
@@ -820,6 +829,23 @@ class ParquetWriter:
         return written
 
 
+def _field_slice(model: Any, first: str, last: str) -> slice:
+    """The slice of ``model``'s fields from ``first`` to ``last``, by name (a field
+    appended to a kind later moves none of them)."""
+    fields = model._fields
+    return slice(fields.index(first), fields.index(last) + 1)
+
+
+#: Sysret's (flags, error, retval) and (flags, error, retval, duration_ns).
+_RET_FLAGS_ERROR_RETVAL = _field_slice(Sysret, "flags", "retval")
+_RET_FIELDS = _field_slice(Sysret, "flags", "duration_ns")
+_RET_DURATION = Sysret._fields.index("duration_ns")
+if Sysret._fields[_RET_FIELDS.start:_RET_FIELDS.stop] != ("flags", "error", "retval",
+                                                          "duration_ns"):
+    raise ImportError("formats.Sysret's fields moved: ktrdump._parquet reads them by position")
+_GIO_DATA = Genio._fields.index("data")
+_GIO_TRANSFERRED = Genio._fields.index("transferred")
+
 #: Rendered argument lists kept per syscall (cleared when full: memory stays bounded).
 _MEMO_LIMIT = 4096
 #: A syscall's memo is judged every this many misses, and dropped for the rest of
@@ -836,11 +862,12 @@ class _Memo:
     __slots__ = ("hits", "misses", "texts")
 
     def __init__(self) -> None:
-        self.texts: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        # key -> (args_decoded, retval, errno, unfinished, fd, bytes, paths, paths_bytes)
+        self.texts: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self.hits = 0
         self.misses = 0
 
-    def add(self, key: tuple[Any, ...], decoded: tuple[str, ...], plan: CallPlan) -> None:
+    def add(self, key: tuple[Any, ...], decoded: tuple[Any, ...], plan: CallPlan) -> None:
         texts = self.texts
         if len(texts) >= _MEMO_LIMIT:
             texts.clear()

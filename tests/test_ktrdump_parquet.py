@@ -307,7 +307,12 @@ def _memo_trace() -> list[Any]:
             (RecordKind.SYSCALL, pid, pid, comm,
              Syscall(257, 1, 0, ((1 << 64) - 100, 0x7FFD1000, 0x80000, 0, 0, 0))),
             (RecordKind.NAMEI, pid, pid, comm, Namei(path)),
-            (RecordKind.SYSRET, pid, pid, comm, Sysret(257, 1, 0, 0, 3, 1200))]
+            (RecordKind.SYSRET, pid, pid, comm, Sysret(257, 1, 0, 0, 3, 1200)),
+            # The same read after each open (one memo key): its fd_path, start and
+            # duration are the call's own, not the memo's.
+            (RecordKind.SYSCALL, pid, pid, comm, read),
+            (RecordKind.GENIO, pid, pid, comm, Genio(3, 0, 0, 6, b"hello\n")),
+            (RecordKind.SYSRET, pid, pid, comm, Sysret(0, 1, 0, 0, 6, 7 + len(path)))]
     return entries
 
 
@@ -354,7 +359,13 @@ def test_memoised_argument_text_is_what_rendering_gives(
     assert texts[2] == ["3", '"world\\n"', "64"]
     assert texts[5][1] == '""' and texts[6][1] == "0x7ffd2000"
     assert texts[8][1] == '""' and texts[9][1] == "0x7ffd2000"
-    assert texts[-3][1] == texts[-2][1] == '"/etc/passwd"' and texts[-1][1] == '"/etc/group"'
+    reads = [row for row in pq.read_table(tmp_path / "made-memo" / "x.parquet").to_pylist()
+             if row["syscall"] == "read"][-3:]
+    assert [row["fd_path"] for row in reads] == ["/etc/passwd", "/etc/passwd", "/etc/group"]
+    assert [row["duration_ns"] for row in reads] == [18, 18, 17]
+    assert len({row["start_ns"] for row in reads}) == 3
+    assert all(row["args_decoded"] == texts[0] and row["bytes"] == 6 for row in reads)
+    assert texts[-6][1] == texts[-4][1] == '"/etc/passwd"' and texts[-2][1] == '"/etc/group"'
 
 
 def test_an_interrupted_export_removes_the_tables_it_created(tmp_path: Path) -> None:
