@@ -1452,14 +1452,8 @@ def _open_fds(tid: int) -> tuple[bytes, bytes] | None:
         names = os.listdir(b"/proc/%d/fd" % tid)
     except OSError:
         return None
-    parts = []
-    for fd in sorted(int(name) for name in names if name.isdigit())[:OPEN_FDS_MAX]:
-        try:
-            path = os.readlink(b"/proc/%d/fd/%d" % (tid, fd))
-        except OSError:
-            continue  # closed meanwhile by another thread
-        parts.append(struct.pack("<iI", fd, len(path)) + path)
-    return (b"open_fds", b"".join(parts)) if parts else None
+    listed = _fd_paths(tid, sorted(int(name) for name in names if name.isdigit())[:OPEN_FDS_MAX])
+    return None if listed is None else (b"open_fds", listed[1])
 
 
 _SCM_RIGHTS_HEADER = struct.Struct("<ii")  # cmsg_level, cmsg_type, after cmsg_len

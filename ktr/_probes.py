@@ -744,27 +744,31 @@ class Resolver:
                 return FunctionSymbol(f"{address:#x}", address, 0)
             start, end = covering
             into = address - start
-            if into:
-                boundary = image.is_instruction_boundary(
-                    FunctionSymbol(f"{start:#x}", start, end - start), into)
-                if boundary is not True:
-                    why = ("is inside an instruction" if boundary is False
-                           else "cannot be checked to start an instruction")
-                    self._fail(strict, f"probe {spec.text!r}: {address:#x} (the function "
-                               f"whose unwind entry starts at {start:#x}, +{into:#x}) {why}")
-                    return None
+            if into and not self._starts_instruction(
+                    spec, strict, image, FunctionSymbol(f"{start:#x}", start, end - start),
+                    into, f"{address:#x} (the function whose unwind entry starts at "
+                          f"{start:#x}, +{into:#x})"):
+                return None
             return FunctionSymbol(f"{address:#x}", address, 0)
         symbol, into = found
         if into == 0:
             return symbol
-        boundary = image.is_instruction_boundary(symbol, into)
-        if boundary is not True:
-            why = ("is inside an instruction" if boundary is False
-                   else "cannot be checked to start an instruction")
-            self._fail(strict, f"probe {spec.text!r}: {address:#x} ({symbol.name}+{into:#x}) "
-                       f"{why}")
+        if not self._starts_instruction(spec, strict, image, symbol, into,
+                                        f"{address:#x} ({symbol.name}+{into:#x})"):
             return None
         return FunctionSymbol(f"{symbol.name}+{into:#x}", address, 0, False, symbol.binding)
+
+    def _starts_instruction(self, spec: ProbeSpec, strict: bool, image: ElfImage,
+                            function: FunctionSymbol, into: int, where: str) -> bool:
+        """Whether ``into`` bytes into ``function`` starts an instruction (a uprobe inside
+        one corrupts the traced program); said (``_fail``) when not, or not known."""
+        boundary = image.is_instruction_boundary(function, into)
+        if boundary is True:
+            return True
+        why = ("is inside an instruction" if boundary is False
+               else "cannot be checked to start an instruction")
+        self._fail(strict, f"probe {spec.text!r}: {where} {why}")
+        return False
 
     def _refuse_past_cap(self, spec: ProbeSpec, path: str, image: ElfImage,
                          symbols: list[FunctionSymbol]) -> None:
