@@ -142,7 +142,9 @@ def test_switches_and_counters_match_each_threads_getrusage(tmp_path: Path) -> N
         assert abs(preempted[tid] - involuntary) <= 6 + involuntary // 3, (
             who, preempted[tid], involuntary)
         assert abs(outs[tid] - ins[tid]) <= 1
-        assert voluntary >= 150  # every round slept
+        # Nearly every round slept: a round whose 200 us timer expired before the
+        # thread got off the CPU (a vCPU held up by the host) does not switch.
+        assert voluntary >= 135
         mine = readings[tid]
         assert mine[-1].flags & CntFlag.FINAL
         assert sum(1 for r in mine if r.flags & CntFlag.FINAL) == 1

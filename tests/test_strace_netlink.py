@@ -130,6 +130,41 @@ _INODE = re.compile(
     r"(idiag_inode|idiag_cookie|idiag_sport|idiag_rqueue)=(\[[^\]]*\]|htons\(\d+\)|\d+)")
 
 
+def _balanced_end(text: str, start: int) -> int:
+    """Where the bracketed value opening at ``start`` closes (quoted text skipped)."""
+    depth = 0
+    quoted = False
+    position = start
+    while position < len(text):
+        char = text[position]
+        if quoted:
+            if char == "\\":
+                position += 1
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return position + 1
+        position += 1
+    return len(text)
+
+
+def _sorted_messages(line: str) -> str:
+    """A dump's messages in a canonical order: the kernel lists the machine's TCP
+    listeners by its hash of their ports, and the program's own port is new each run."""
+    starts = [match.start() for match in re.finditer(r"\[\{nlmsg_len=", line)]
+    if len(starts) < 2:
+        return line
+    messages = [line[start:_balanced_end(line, start)] for start in starts]
+    end = starts[-1] + len(messages[-1])
+    return line[:starts[0]] + ", ".join(sorted(messages)) + line[end:]
+
+
 def _lines(text: str) -> list[str]:
     lines = []
     for calls in parse(text).values():
@@ -137,6 +172,8 @@ def _lines(text: str) -> list[str]:
             if call.name in _COMPARED:
                 line = f"{call.name}({call.args}) = {call.result}"
                 line = _INODE.sub(r"\1=X", _PORT_ID.sub(r"\1=N", _ADDRESS.sub("ADDRESS", line)))
+                if "SOCK_DIAG_BY_FAMILY" in line:
+                    line = _sorted_messages(line)
                 lines.append(line)
     return lines
 
