@@ -670,12 +670,19 @@ class RecordBuilder:
                     if received is not None:
                         found.append((RESULT_ARGUMENT, received))
             elif plan.result_path and not error:
-                found.append((RESULT_ARGUMENT, self._result(tracee, plan.result_path, retval)))
-                if plan.result_path == _RESULT_CWD and not self._fds_listed and (
-                        plan.argv_arg is not None):
-                    self._fds_listed = True
-                    found.append((OPEN_FDS_ARGUMENT, _open_fds(tracee.tid)))
+                found += self._result_found(tracee, plan, retval)
         return data, found
+
+    def _result_found(self, tracee: Tracee, plan: _Plan, retval: int) -> list[_Found]:
+        """A successful call's ``fd_path`` or ``cwd`` (not recvmsg's received fds: its
+        msghdr capture brings those), and at the recording's first execve the fds
+        open across it (``open_fds``, once)."""
+        found: list[_Found] = [(RESULT_ARGUMENT, self._result(tracee, plan.result_path, retval))]
+        if plan.result_path == _RESULT_CWD and not self._fds_listed and (
+                plan.argv_arg is not None):
+            self._fds_listed = True
+            found.append((OPEN_FDS_ARGUMENT, _open_fds(tracee.tid)))
+        return found
 
     def _result(self, tracee: Tracee, which: int, retval: int) -> tuple[bytes, bytes] | None:
         """``_result_path``, but no ``fd_path`` when the kernel's path is the path the
@@ -869,8 +876,8 @@ class RecordBuilder:
             self._clone3_ids(event, args)
         if (plan.result_path and plan.result_path != _RESULT_RECEIVED_FDS and entry is not None
                 and not event.error and self._structs):
-            self._emit_found(tracee, event.timestamp_ns, event.abi, [
-                (RESULT_ARGUMENT, self._result(tracee, plan.result_path, retval))])
+            self._emit_found(tracee, event.timestamp_ns, event.abi,
+                             self._result_found(tracee, plan, retval))
         if plan.sets_handler and entry is not None and event.error == 0:
             self._learn_handler(tracee, event.abi, entry.args)
         if self._calls:

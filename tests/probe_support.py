@@ -176,3 +176,16 @@ def groups_of(pid: int) -> list[str]:
             return [line for line in events if f":ktr_{pid}_" in line]
     except FileNotFoundError:
         return []
+
+
+def release_and_finish(target: subprocess.Popen[bytes],
+                       recorder: subprocess.Popen[str]) -> str:
+    """Let a target that waits for one byte on its stdin go on; it and the recorder
+    attached to it must both exit 0. Returns the recorder's stderr."""
+    assert target.stdin is not None
+    target.stdin.write(b"x")
+    target.stdin.close()
+    assert target.wait(20) == 0
+    _, stderr = recorder.communicate(timeout=20)
+    assert recorder.returncode == 0, stderr
+    return stderr

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from probe_support import build_program, groups_of
+from probe_support import build_program, groups_of, release_and_finish
 
 from ktr._probe_source import PREPARE_WAIT_TEST_ENV
 
@@ -127,12 +127,7 @@ def test_attach_with_a_probe_on_a_file_the_process_does_not_map(tmp_path: Path) 
             while not groups_of(recorder.pid) and recorder.poll() is None:
                 assert time.monotonic() < deadline, "the recorder placed nothing"
                 time.sleep(0.02)
-            assert target.stdin is not None
-            target.stdin.write(b"x")
-            target.stdin.close()
-            assert target.wait(20) == 0
-            _, stderr = recorder.communicate(timeout=20)
-            assert recorder.returncode == 0, stderr
+            stderr = release_and_finish(target, recorder)
         finally:
             target.kill()
             target.wait()

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from probe_support import build_plugin, build_program, groups_of
+from probe_support import build_plugin, build_program, groups_of, release_and_finish
 
 from ktr._probes import ProbeError, Resolver, parse_spec
 
@@ -796,12 +796,7 @@ def test_attach_to_a_process_whose_executable_was_deleted_or_replaced(
         while sum("perf_event" in fd for fd in _fd_targets(recorder.pid)) < _placed_fds(
                 2) and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert target.stdin is not None
-        target.stdin.write(b"x")
-        target.stdin.close()
-        assert target.wait(20) == 0
-        _, stderr = recorder.communicate(timeout=20)
-        assert recorder.returncode == 0, stderr
+        release_and_finish(target, recorder)
     finally:
         target.kill()
         recorder.kill()

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from c_support import c_values
+from c_support import build_program, c_values
 from strace_corpus import parse
 
 from ktrdump import _netlink
@@ -178,22 +178,28 @@ def _lines(text: str) -> list[str]:
     return lines
 
 
-@pytest.mark.skipif(STRACE is None or GCC is None, reason="strace or gcc is not installed")
-def test_netlink_messages_match_strace(tmp_path: Path) -> None:
-    assert GCC is not None and STRACE is not None
-    (tmp_path / "netlink.c").write_text(PROGRAM)
-    program = tmp_path / "netlink"
-    subprocess.run([GCC, "-O0", "-w", "-o", str(program), str(tmp_path / "netlink.c")],
-                   check=True, timeout=120)
+def _ours_and_strace(tmp_path: Path, source: str, *, strace: tuple[str, ...] = (),
+                     record: tuple[str, ...] = (), dump: tuple[str, ...] = ()
+                     ) -> tuple[str, str]:
+    """``source`` built, run under strace (``-f -ttt -T`` and ``strace``) and recorded by
+    ktr (``record``): ktrdump's strace view of it (``dump``), and strace's output."""
+    assert STRACE is not None
+    program = build_program(tmp_path, "netlink", source, "-O0", "-w")
     reference = tmp_path / "strace.txt"
-    subprocess.run([STRACE, "-f", "-ttt", "-T", "-o", str(reference), str(program)],
+    subprocess.run([STRACE, "-f", "-ttt", "-T", *strace, "-o", str(reference), str(program)],
                    check=True, timeout=60)
     trace = tmp_path / "netlink.ktr"
-    subprocess.run([str(KTR), "record", "-q", "-o", str(trace), "--", str(program)],
+    subprocess.run([str(KTR), "record", "-q", *record, "-o", str(trace), "--", str(program)],
                    check=True, timeout=60)
-    ours_text = subprocess.run([str(KTRDUMP), "--format", "strace", str(trace)], check=True,
-                               capture_output=True, text=True, timeout=60).stdout
-    ours, theirs = _lines(ours_text), _lines(reference.read_text())
+    ours = subprocess.run([str(KTRDUMP), "--format", "strace", *dump, str(trace)], check=True,
+                          capture_output=True, text=True, timeout=60).stdout
+    return ours, reference.read_text()
+
+
+@pytest.mark.skipif(STRACE is None or GCC is None, reason="strace or gcc is not installed")
+def test_netlink_messages_match_strace(tmp_path: Path) -> None:
+    ours_text, theirs_text = _ours_and_strace(tmp_path, PROGRAM)
+    ours, theirs = _lines(ours_text), _lines(theirs_text)
     assert ours == theirs
     # the forms compared above, as strace 6.1 printed them when this was written
     for expected in (
@@ -222,22 +228,11 @@ _COUNTERS = re.compile(r"(\[(?:IPSTATS|ICMP6)_MIB_\w+\]|tstamp|reachable_time|rx
 def test_nested_link_attributes_match_strace(tmp_path: Path) -> None:
     """The link reply whole (-s 4096: strace's default 32 elements stop before them):
     IFLA_XDP, IFLA_MAP and IFLA_AF_SPEC's AF_INET and AF_INET6 attributes, nested."""
-    assert GCC is not None and STRACE is not None
-    (tmp_path / "netlink.c").write_text(PROGRAM)
-    program = tmp_path / "netlink"
-    subprocess.run([GCC, "-O0", "-w", "-o", str(program), str(tmp_path / "netlink.c")],
-                   check=True, timeout=120)
-    reference = tmp_path / "strace.txt"
-    subprocess.run([STRACE, "-f", "-ttt", "-T", "-s", "4096", "-e", "trace=recvmsg", "-o",
-                    str(reference), str(program)], check=True, timeout=60)
-    trace = tmp_path / "netlink.ktr"
-    subprocess.run([str(KTR), "record", "-q", "-s", "65536", "-o", str(trace), "--",
-                    str(program)], check=True, timeout=60)
-    ours_text = subprocess.run([str(KTRDUMP), "--format", "strace", "-s", "4096", "-e",
-                                "trace=recvmsg", str(trace)], check=True,
-                               capture_output=True, text=True, timeout=60).stdout
+    ours_text, theirs_text = _ours_and_strace(
+        tmp_path, PROGRAM, strace=("-s", "4096", "-e", "trace=recvmsg"),
+        record=("-s", "65536"), dump=("-s", "4096", "-e", "trace=recvmsg"))
     ours = [_COUNTERS.sub(r"\1=N", line) for line in _lines(ours_text)]
-    theirs = [_COUNTERS.sub(r"\1=N", line) for line in _lines(reference.read_text())]
+    theirs = [_COUNTERS.sub(r"\1=N", line) for line in _lines(theirs_text)]
     assert ours == theirs
     for expected in (
         "[{nla_len=12, nla_type=IFLA_XDP}, [{nla_len=5, nla_type=IFLA_XDP_ATTACHED}, "
@@ -297,24 +292,13 @@ int main(void) {
 @pytest.mark.skipif(STRACE is None or GCC is None, reason="strace or gcc is not installed")
 def test_inet_diag_memory_attributes_match_strace(tmp_path: Path) -> None:
     """INET_DIAG_MEMINFO and INET_DIAG_SKMEMINFO (``ss -m``) as strace prints them."""
-    assert GCC is not None and STRACE is not None
-    (tmp_path / "diag.c").write_text(_DIAG_ONE)
-    program = tmp_path / "diag"
-    subprocess.run([GCC, "-O0", "-w", "-o", str(program), str(tmp_path / "diag.c")],
-                   check=True, timeout=120)
-    reference = tmp_path / "strace.txt"
-    subprocess.run([STRACE, "-f", "-ttt", "-T", "-s", "4096", "-o", str(reference),
-                    str(program)], check=True, timeout=60)
-    trace = tmp_path / "diag.ktr"
-    subprocess.run([str(KTR), "record", "-q", "-o", str(trace), "--", str(program)],
-                   check=True, timeout=60)
-    ours = subprocess.run([str(KTRDUMP), "--format", "strace", "-s", "4096", str(trace)],
-                          check=True, capture_output=True, text=True, timeout=60).stdout
+    ours, reference = _ours_and_strace(tmp_path, _DIAG_ONE, strace=("-s", "4096"),
+                                       dump=("-s", "4096"))
 
     def shown(text: str) -> list[str]:
         return [re.sub(r"htons\(\d+\)", "htons(PORT)", line) for line in _lines(text)]
 
-    theirs = shown(reference.read_text())
+    theirs = shown(reference)
     assert shown(ours) == theirs
     replies = [line for line in theirs if line.startswith("recvfrom(")]
     assert len(replies) == 1
