@@ -21,10 +21,14 @@ Public surface::
     Record and one NamedTuple per payload kind (Syscall, Sysret, Namei, ...)
     errors: FormatError and its subclasses
     json_safe, text_bytes: the options object's strings from bytes (SPEC, "File header")
+    struct_data: the STRUCT data whose layout is ktr's own (fd_paths, mmsg_extras, ...):
+                 encode_* and decode_* (values, Damage | None), from their schemas
+                 (struct_data_schemas)
 """
 
 from __future__ import annotations
 
+from . import _struct_data as struct_data
 from ._codec import Codec, Layout, PayloadError, codec, derive_layout, generated_layout
 from ._container import (
     BATCH_FLAG_ZSTD,
@@ -116,7 +120,9 @@ from ._schema import (
     RECORD_VERSION,
     ByteOrder,
     Schemas,
+    StructDataSchemas,
     schemas,
+    struct_data_schemas,
 )
 from .errors import (
     CorruptBatch,
@@ -145,7 +151,8 @@ __all__ = [
     "Probe", "ProbeArgType", "ProbeDef", "ProbeDefFlag", "ProbeSite",
     "Proc", "ProcEvent", "ProcFlag", "Psig", "Record", "RecordKind",
     "Sample", "SampleFlag",
-    "Schemas", "Struct", "Syscall", "SyscallFlag", "Sysret", "TruncatedBatch", "Unknown",
+    "Schemas", "Struct", "StructDataSchemas", "Syscall", "SyscallFlag", "Sysret",
+    "TruncatedBatch", "Unknown",
     "UnsupportedVersion", "User",
     "batch_framing", "codec", "crc32_shift", "derive_layout", "encode_file_header", "find_batch",
     "generated_layout",
@@ -153,5 +160,5 @@ __all__ = [
     "parse_file_header",
     "parse_header_body",
     "parse_header_prefix", "schemas", "slice_crc32", "split_nul_strings",
-    "split_probe_strings", "text_bytes",
+    "split_probe_strings", "struct_data", "struct_data_schemas", "text_bytes",
 ]

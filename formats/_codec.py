@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import _layouts
 from ._kinds import RecordKind
 from ._records import PAYLOAD_TYPES, Payload, Record, Unknown
-from ._schema import COMM_LENGTH, RECORD_VERSION, ByteOrder, schemas
+from ._schema import COMM_LENGTH, RECORD_VERSION, ByteOrder, schemas, struct_data_schemas
 
 if TYPE_CHECKING:
     import construct as cs
@@ -144,7 +144,14 @@ def _derivable_schemas(order: ByteOrder) -> dict[str, cs.Struct]:
              "header_checksum": schema_set.header_checksum,
              "batch_header": schema_set.batch_header, "record_header": schema_set.record_header}
     named.update((kind.name, schema) for kind, schema in schema_set.payloads.items())
+    if order == "little":  # STRUCT data is little-endian in either file (x86's layouts)
+        named.update((STRUCT_DATA_PREFIX + name, item)
+                     for name, item in struct_data_schemas().items.items())
     return named
+
+
+#: ``layout_tables``' key of a STRUCT name's item (``_schema.struct_data_schemas``).
+STRUCT_DATA_PREFIX = "STRUCT:"
 
 
 def layout_tables() -> dict[str, dict[str, _layouts.LayoutData]]:
@@ -152,7 +159,9 @@ def layout_tables() -> dict[str, dict[str, _layouts.LayoutData]]:
 
     Keys: ``preamble``, ``header_fields``, ``header_checksum``, ``batch_header``,
     ``record_header`` and each payload kind's name; a layout's ``extension`` is
-    the key of its name and ``+`` (``END+``). (The header body, whose strings carry their
+    the key of its name and ``+`` (``END+``); little-endian only, ``STRUCT:NAME``
+    for the item of a STRUCT name whose data is ktr's own layout (``fd_paths``'
+    fd and path). (The header body, whose strings carry their
     own lengths, has no fixed layout: ``_container`` packs it, tested against
     its schema.)
     """

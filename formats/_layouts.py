@@ -6,6 +6,8 @@ header, the record header and each payload kind by name): the fixed run's
 after it as (name, the fixed field that sizes it, the ``struct`` format of one
 array element or None for bytes). ``NAME+`` holds the fields a later minor
 appended after NAME's variable parts (older payloads end before them).
+``STRUCT:NAME`` (little-endian only) is one item of a STRUCT name's data whose
+layout is ktr's own (``formats._struct_data``).
 ``formats._codec`` builds its codecs from
 these, so reading and writing traces needs no construct; a test checks that
 they equal what the construct schemas in ``_schema`` derive.
@@ -227,6 +229,12 @@ LAYOUTS: dict[str, dict[str, LayoutData]] = {'big': {'BEGIN': ('>lLQQH2xL',
             'STRUCT': ('<BBHL',
                        ('abi', 'argument', 'name_length', 'data_length'),
                        (('name', 'name_length', None), ('data', 'data_length', None))),
+            'STRUCT:clone3_ids': ('<Lll', ('which', 'pidfd', 'parent_tid'), ()),
+            'STRUCT:count': ('<L', ('count',), ()),
+            'STRUCT:fd_paths': ('<lL', ('fd', 'path_length'), (('path', 'path_length', None),)),
+            'STRUCT:mmsg_extras': ('<L', ('length',), (('data', 'length', None),)),
+            'STRUCT:open_fds': ('<lL', ('fd', 'path_length'), (('path', 'path_length', None),)),
+            'STRUCT:unsent_messages': ('<L', ('length',), (('data', 'length', None),)),
             'SYSCALL': ('<lBBH', ('nr', 'abi', 'flags', 'argc'), (('args', 'argc', '<Q'),)),
             'SYSRET': ('<lBB2xl4xqQ', ('nr', 'abi', 'flags', 'error', 'retval', 'duration_ns'), ()),
             'USER': ('<H2xL',

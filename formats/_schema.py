@@ -4,6 +4,9 @@ Guarantees: ``schemas(order)`` returns the same schema objects for a given byte
 order every time; every payload schema is a run of fixed-size fields followed
 by zero or more variable parts, each sized by a field of the fixed run (never
 greedy), so a later minor version can append fields after them.
+``struct_data_schemas()`` gives the layouts of the STRUCT data ktr composes
+itself (``fd_paths``, ``mmsg_extras``, ...), inside a STRUCT's ``data``; their
+items have that same shape (``_struct_data`` reads and writes them).
 
 Does not: do any I/O, or decide what a value means (see ``_kinds``). The fast
 ``struct`` forms every reader and writer uses are derived from these schemas
@@ -306,3 +309,61 @@ def schemas(order: ByteOrder) -> Schemas:
     }
     return Schemas(preamble, header_fields, header_body, header_checksum, batch_header,
                    record_header, payloads)
+
+
+class StructDataSchemas(NamedTuple):
+    """The data of the STRUCT records whose layout is ktr's own (not a kernel structure's)."""
+
+    data: dict[str, cs.Construct]  # by STRUCT name: the whole data
+    items: dict[str, cs.Struct]  # by STRUCT name, for the repeated and fixed ones: one item
+
+
+@functools.cache
+def struct_data_schemas() -> StructDataSchemas:
+    """The STRUCT names whose data ktr composes itself (SPEC.md, STRUCT's names).
+
+    Little-endian whatever the file's byte order: STRUCT data is in the x86
+    kernel's layout, and these sit beside kernel structures (and hold kernel
+    values: fds, socklen_t). Every other STRUCT name is a kernel structure,
+    whose layout is the kernel's (``ktrdump._structs``). A repeated layout is
+    a run of whole items to the data's end (``Terminated``: bytes left over
+    that are no whole item are damage), each a fixed run then one length-sized
+    part, the shape ``_codec.derive_layout`` translates.
+    """
+    import construct as cs
+
+    u32, i32 = cs.Int32ul, cs.Int32sl
+
+    def repeated(item: cs.Struct) -> cs.Struct:
+        return cs.Struct("items" / cs.GreedyRange(item), cs.Terminated)
+
+    # fd_paths, open_fds: an fd and the path /proc/TID/fd/N names it by
+    fd_path = cs.Struct(
+        "fd" / i32,
+        "path_length" / u32,
+        "path" / cs.Bytes(cs.this.path_length),
+    )
+    # mmsg_extras (per message its msg_name's address, then its msg_control's
+    # data), unsent_messages (per message its data): length-prefixed parts
+    part = cs.Struct(
+        "length" / u32,
+        "data" / cs.Bytes(cs.this.length),
+    )
+    clone3_ids = cs.Struct(
+        "which" / u32,  # bit 0: pidfd read, bit 1: parent_tid read
+        "pidfd" / i32,
+        "parent_tid" / i32,
+    )
+    count = cs.Struct("count" / u32)
+    # a socklen_t at entry, then (calls that succeeded) at exit
+    socklen = cs.Struct("before" / u32, "after" / cs.Optional(u32), cs.Terminated)
+    path = cs.Struct("path" / cs.GreedyBytes)  # fd_path, cwd: readlink's bytes, no NUL
+    items = {"fd_paths": fd_path, "open_fds": fd_path, "mmsg_extras": part,
+             "unsent_messages": part, "clone3_ids": clone3_ids, "count": count}
+    data: dict[str, cs.Construct] = {
+        "fd_path": path, "cwd": path, "socklen": socklen,
+        "clone3_ids": clone3_ids, "count": count,
+        **{name: repeated(items[name])
+           for name in ("fd_paths", "open_fds", "mmsg_extras", "unsent_messages")},
+    }
+    return StructDataSchemas(data, items)

@@ -967,7 +967,7 @@ class RecordBuilder:
         header_size, _ = _msghdr_layout(abi)
         stride = header_size + 8  # struct mmsghdr: msghdr, unsigned msg_len, padding
         budget = max(self._options.io_bytes, UNSENT_MESSAGES_MAX)
-        parts: list[bytes] = []
+        messages: list[bytes] = []
         for index in range(sent, count):
             limit = min(self._options.io_bytes, budget)
             if limit <= 0:
@@ -976,9 +976,10 @@ class RecordBuilder:
                                 limit)
             if data is None:
                 break
-            parts += (len(data).to_bytes(4, "little"), data)
+            messages.append(data)
             budget -= len(data)
-        found.append((wanted.argument, (b"unsent_messages", b"".join(parts))))
+        found.append((wanted.argument,
+                      (b"unsent_messages", formats.struct_data.encode_parts(messages))))
         return found
 
     def _genio_record(
@@ -1074,7 +1075,8 @@ class RecordBuilder:
             entries = _read(memory, address, min(retval, DIRENTS_BYTES_MAX))
             if entries is None:
                 return None
-            data = _count_dirents(entries, wanted.reclen_offset).to_bytes(4, "little")
+            data = formats.struct_data.encode_count(
+                _count_dirents(entries, wanted.reclen_offset))
         elif measure == "fdset":
             nfds = args[wanted.length_argument] if wanted.length_argument is not None else 0
             width = wanted.size or 8
@@ -1201,7 +1203,8 @@ class RecordBuilder:
         if which:
             self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
                                formats.Struct(event.abi, 0, b"clone3_ids",
-                                              struct.pack("<Iii", which, *values)))
+                                              formats.struct_data.encode_clone3_ids(
+                                                  which, *values)))
 
     def _socklen_at_entry(self, tracee: Tracee, wanted: _StructPlan) -> tuple[bytes, bytes] | None:
         """A failed call's STRUCT "socklen": the caller's value alone (strace's ``[16]``;
@@ -1300,7 +1303,7 @@ class RecordBuilder:
                 if pointer == 0:
                     self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
                                        formats.Struct(event.abi, argument, b"count",
-                                                      count.to_bytes(4, "little")))
+                                                      formats.struct_data.encode_count(count)))
                     return
                 count += 1
             if len(pointers) < 64:
@@ -1426,17 +1429,20 @@ def _mmsg_extras(memory: TraceeMemory, messages: bytes, abi: Abi) -> tuple[bytes
     ``_mmsghdr_bytes``'s layout), in order, the address its msg_name points to
     (u32 length, then min(msg_namelen, 128) bytes; 0 when NULL) and the control
     data its msg_control points to (u32 length, then min(msg_controllen, 4096)
-    bytes; 0 when NULL). Ends early at an unreadable one or past
-    ``MMSG_EXTRAS_MAX`` bytes; None when no element has either.
+    bytes; 0 when NULL), as ``formats.struct_data.encode_parts`` lays them out. Ends
+    early at an unreadable one (after a message's name, when its control data is
+    the one); names and control data past ``MMSG_EXTRAS_MAX`` bytes are cut
+    (to empty ones); None when no element has either.
     """
     size, layout = _msghdr_layout(abi)
     extras_layout = _msghdr_extras(abi)
     width = 8 if abi is Abi.I386 or abi is Abi.X32 else 16
-    parts: list[bytes] = []
+    parts: list[bytes] = []  # per message its name, then its control data
     budget = MMSG_EXTRAS_MAX
     position = 0
     any_data = False
-    while position + size + 8 <= len(messages):
+    readable = True
+    while readable and position + size + 8 <= len(messages):
         iov, iovlen = layout.unpack_from(messages, position)
         name, namelen, control, controllen = extras_layout.unpack_from(messages, position)
         for pointer, length in ((name, min(namelen, linux.SOCKADDR_STORAGE_SIZE)),
@@ -1444,12 +1450,13 @@ def _mmsg_extras(memory: TraceeMemory, messages: bytes, abi: Abi) -> tuple[bytes
             wanted = min(length, budget) if pointer else 0
             data = _read(memory, pointer, wanted) if wanted else b""
             if data is None or len(data) < wanted:
-                return (b"mmsg_extras", b"".join(parts)) if any_data else None
-            parts += (len(data).to_bytes(4, "little"), data)
+                readable = False  # the parts before it
+                break
+            parts.append(data)
             budget -= len(data)
             any_data = any_data or bool(data)
         position += size + 8 + (min(iovlen, ARRAY_ELEMENTS_MAX) * width if iov else 0)
-    return (b"mmsg_extras", b"".join(parts)) if any_data else None
+    return (b"mmsg_extras", formats.struct_data.encode_parts(parts)) if any_data else None
 
 
 def _open_fds(tid: int) -> tuple[bytes, bytes] | None:
@@ -1497,18 +1504,15 @@ def _received_fds(tid: int, capture: tuple[bytes, bytes], abi: Abi,
 def _received_in_messages(tid: int, extras: tuple[bytes, bytes] | None, abi: Abi,
                           ) -> tuple[bytes, bytes] | None:
     """STRUCT ``fd_paths`` for recvmmsg: the fds the SCM_RIGHTS messages of all its
-    messages brought, in order, from its ``mmsg_extras`` (``_mmsg_extras``'s layout)."""
+    messages brought, in order, from its ``mmsg_extras`` (``_mmsg_extras``'s layout:
+    per message its name, then its control data; only the latter is scanned)."""
     if extras is None:
         return None
-    data = extras[1]
+    parts, _ = formats.struct_data.decode_parts(extras[1])
     narrow = abi is Abi.I386 or abi is Abi.X32
     fds: list[int] = []
-    position = 0
-    while position + 4 <= len(data):  # name, then control data, per message
-        length = int.from_bytes(data[position:position + 4], "little")
-        position += 4
-        fds += _scm_rights(data, position, min(len(data), position + length), narrow)
-        position += length
+    for control in parts[1::2]:
+        fds += _scm_rights(control, 0, len(control), narrow)
     return _fd_paths(tid, fds)
 
 
@@ -1531,14 +1535,13 @@ def _scm_rights(data: bytes, position: int, end: int, narrow: bool) -> list[int]
 
 def _fd_paths(tid: int, fds: list[int]) -> tuple[bytes, bytes] | None:
     """STRUCT ``fd_paths``: each of ``fds`` (i32) with its path (u32 length, bytes)."""
-    out = []
+    found = []
     for fd in fds:
         try:
-            path = os.readlink(b"/proc/%d/fd/%d" % (tid, fd))
+            found.append((fd, os.readlink(b"/proc/%d/fd/%d" % (tid, fd))))
         except OSError:
             continue  # closed already by another thread
-        out.append(struct.pack("<iI", fd, len(path)) + path)
-    return (b"fd_paths", b"".join(out)) if out else None
+    return (b"fd_paths", formats.struct_data.encode_fd_paths(found)) if found else None
 
 
 def _read(memory: TraceeMemory, address: int, length: int) -> bytes | None:

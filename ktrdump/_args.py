@@ -46,7 +46,7 @@ import struct as struct_module
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from formats import Struct, linux, split_nul_strings
+from formats import Struct, linux, split_nul_strings, struct_data
 from formats.linux import ArgKind, RetKind, signal_name
 
 from . import _flags, _netlink, _structs
@@ -379,8 +379,8 @@ def _envp_part(context: _Context, index: int) -> _Part:
         count = call.env_count
         if count is None:
             struct = call.struct(index)
-            if struct is not None and struct.name == b"count" and len(struct.data) >= 4:
-                count = int.from_bytes(struct.data[:4], "little")
+            if struct is not None and struct.name == b"count":
+                count, _ = struct_data.decode_count(struct.data)
         text = pointer(value)
         if count is None or not value:
             return text
@@ -772,8 +772,11 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
         ret = call.ret
         if filled and ret is not None and ret.error:
             before = call.struct(index)  # recvmsg: msg_namelen as the caller set it
-            if before is not None and before.name == b"socklen" and len(before.data) >= 4:
-                return f"{{msg_namelen={int.from_bytes(before.data[:4], 'little')}}}"
+            socklen = None
+            if before is not None and before.name == b"socklen":
+                socklen, _ = struct_data.decode_socklen(before.data)
+            if socklen is not None:
+                return f"{{msg_namelen={socklen.before}}}"
             return pointer(value)
         unsent = call.struct(UPDATED + index)
         if (not filled and ret is not None and ret.error and unsent is not None

@@ -49,6 +49,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import NamedTuple
 
+from formats import struct_data
 from formats.linux import ArgKind, signal_name
 
 from ._flags import (
@@ -901,21 +902,25 @@ def mmsghdrs(data: bytes, abi: int) -> list[tuple[Msghdr, int]]:
 
 
 def mmsg_extras(data: bytes) -> list[tuple[bytes, bytes]]:
-    """STRUCT ``mmsg_extras``: (name, control data) per message, as far as whole ones go."""
-    pairs: list[tuple[bytes, bytes]] = []
-    position = 0
-    while True:
-        fields = []
-        for _ in range(2):
-            if position + 4 > len(data):
-                return pairs
-            length = int.from_bytes(data[position:position + 4], "little")
-            position += 4
-            if position + length > len(data):
-                return pairs
-            fields.append(data[position:position + length])
-            position += length
-        pairs.append((fields[0], fields[1]))
+    """STRUCT ``mmsg_extras``: (name, control data) per message, as far as whole ones go
+    (a last name without its control data, which could not be read, is left out)."""
+    parts, _ = struct_data.decode_parts(data)
+    return list(zip(parts[0::2], parts[1::2], strict=False))
+
+
+def _render_mmsg_extras(data: bytes, abi: int, verbose: bool) -> str:
+    parts, damage = struct_data.decode_parts(data)
+    pairs = zip(parts[0::2], parts[1::2], strict=False)
+    items = [f"{{name={_quote(name)}, control={_quote(control)}}}" for name, control in pairs]
+    if len(parts) % 2:
+        items.append(f"{{name={_quote(parts[-1])}}}")
+    return _with_damage("[" + ", ".join(items) + "]", damage)
+
+
+def _with_damage(text: str, damage: struct_data.Damage | None) -> str:
+    """``text`` and, for data damaged past what it shows, where (``/* damaged at byte
+    19 of 30: ... */``): a reader's offset into the STRUCT's data."""
+    return text if damage is None else f"{text} /* {damage} */"
 
 
 def with_mmsg_extras(messages: list[tuple[Msghdr, int]], extras: bytes | None,
@@ -948,19 +953,15 @@ def _render_nodemask(data: bytes, abi: int) -> str:
 
 
 def unsent_messages(data: bytes) -> list[bytes]:
-    """A STRUCT "unsent_messages" (sendmmsg): each message's data (u32 length, bytes)."""
-    messages = []
-    position = 0
-    while position + 4 <= len(data):
-        length = int.from_bytes(data[position:position + 4], "little")
-        position += 4
-        messages.append(data[position:position + length])
-        position += length
-    return messages
+    """A STRUCT "unsent_messages" (sendmmsg): each message's data (u32 length, bytes),
+    as far as whole ones go."""
+    return struct_data.decode_parts(data)[0]
 
 
 def _render_unsent_messages(data: bytes, abi: int, verbose: bool) -> str:
-    return "[" + ", ".join(strace_string(part, 32) for part in unsent_messages(data)) + "]"
+    messages, damage = struct_data.decode_parts(data)
+    return _with_damage("[" + ", ".join(strace_string(part, 32) for part in messages) + "]",
+                        damage)
 
 
 def _render_mmsghdr(data: bytes, abi: int, verbose: bool) -> str:
@@ -1135,30 +1136,23 @@ def _render_bytes(data: bytes, abi: int, verbose: bool) -> str:
     return _quote(data)
 
 
-def fd_paths(data: bytes) -> list[tuple[int, bytes]]:
-    """STRUCT ``fd_paths``: (fd, path) pairs, as far as whole ones go."""
-    pairs = []
-    position = 0
-    while position + 8 <= len(data):
-        fd, length = struct.unpack_from("<iI", data, position)
-        position += 8
-        if position + length > len(data):
-            break
-        pairs.append((fd, data[position:position + length]))
-        position += length
-    return pairs
+def fd_paths(data: bytes) -> list[struct_data.FdPath]:
+    """STRUCT ``fd_paths`` / ``open_fds``: (fd, path) pairs, as far as whole ones go."""
+    return struct_data.decode_fd_paths(data)[0]
 
 
 def _render_fd_paths(data: bytes) -> str:
-    pairs = fd_paths(data)
-    if not pairs and data:
-        return _hex_string(data)
-    return "[" + ", ".join(f"{fd}<{path.decode('utf-8', 'backslashreplace')}>"
-                           for fd, path in pairs) + "]"
+    items, damage = struct_data.decode_fd_paths(data)
+    if not items and data:
+        return _with_damage(_hex_string(data), damage)
+    return _with_damage("[" + ", ".join(
+        f"{item.fd}<{item.path.decode('utf-8', 'backslashreplace')}>" for item in items) + "]",
+        damage)
 
 
 def _render_count(data: bytes, abi: int, verbose: bool) -> str:
-    return str(int.from_bytes(data[:4], "little")) if len(data) >= 4 else _hex_string(data)
+    count, damage = struct_data.decode_count(data)
+    return _with_damage(_hex_string(data), damage) if count is None else str(count)
 
 
 def render_wstatus(status: int) -> str:
@@ -1394,13 +1388,12 @@ def _render_winsize(data: bytes, abi: int, verbose: bool) -> str:
 
 def _render_socklen(data: bytes) -> str:
     """``[16]``, or ``[110 => 2]`` when the call changed the caller's length."""
-    if len(data) < 4:
-        return _hex_string(data)
-    before = int.from_bytes(data[:4], "little")
-    if len(data) < 8:
-        return f"[{before}]"
-    after = int.from_bytes(data[4:8], "little")
-    return f"[{before}]" if before == after else f"[{before} => {after}]"
+    value, damage = struct_data.decode_socklen(data)
+    if value is None:
+        return _with_damage(_hex_string(data), damage)
+    text = (f"[{value.before}]" if value.after is None or value.before == value.after
+            else f"[{value.before} => {value.after}]")
+    return _with_damage(text, damage)
 
 
 def _render_int(data: bytes, abi: int, verbose: bool) -> str:
@@ -1492,11 +1485,10 @@ def _render_io_uring_params(data: bytes, abi: int, verbose: bool) -> str:
 
 def clone3_ids(data: bytes) -> tuple[int | None, int | None]:
     """(pidfd, parent_tid) of a STRUCT "clone3_ids"; None for one it does not hold."""
-    if len(data) < 12:
+    ids, _ = struct_data.decode_clone3_ids(data)
+    if ids is None:
         return None, None
-    which = int.from_bytes(data[:4], "little")
-    pidfd, parent_tid = struct.unpack_from("<ii", data, 4)
-    return (pidfd if which & 1 else None), (parent_tid if which & 2 else None)
+    return (ids.pidfd if ids.which & 1 else None), (ids.parent_tid if ids.which & 2 else None)
 
 
 def render_clone3_ids(data: bytes, describe: Callable[[int], str | None] | None = None,
@@ -1518,7 +1510,9 @@ def render_clone3_ids(data: bytes, describe: Callable[[int], str | None] | None 
 
 def _render_clone3_ids(data: bytes, abi: int, verbose: bool) -> str:
     text = render_clone3_ids(data)
-    return _hex_string(data) if text is None else text
+    if text is None:
+        return _with_damage(_hex_string(data), struct_data.decode_clone3_ids(data)[1])
+    return text
 
 
 def _render_clone_args(data: bytes, abi: int, verbose: bool) -> str:
@@ -1764,9 +1758,7 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "fd_path": _render_bytes,
     "fd_paths": lambda data, abi, verbose: _render_fd_paths(data),
     "open_fds": lambda data, abi, verbose: _render_fd_paths(data),
-    "mmsg_extras": lambda data, abi, verbose: "[" + ", ".join(
-        f"{{name={_quote(name)}, control={_quote(control)}}}"
-        for name, control in mmsg_extras(data)) + "]",
+    "mmsg_extras": _render_mmsg_extras,
     "cwd": _render_bytes,
     "count": _render_count,
     "wstatus": _render_wstatus,

@@ -31,10 +31,10 @@ def test_parse_and_build_are_inverse_on_every_seed() -> None:
 
 def test_mutations_are_deterministic_and_reach_the_decoders() -> None:
     seeds = run.load_seeds()
-    first = [mutate.mutate(random.Random(9).choice(seeds), random.Random(i), seeds)
-             for i in range(40)]
-    second = [mutate.mutate(random.Random(9).choice(seeds), random.Random(i), seeds)
-              for i in range(40)]
+    # one realistic seed, by name (a seed added to the corpus does not change it)
+    seed = mutate.parse((Path(__file__).parent / "vectors" / "calls.ktr").read_bytes())
+    first = [mutate.mutate(seed, random.Random(i), seeds) for i in range(40)]
+    second = [mutate.mutate(seed, random.Random(i), seeds) for i in range(40)]
     assert first == second
     decoded = 0
     for data in first:

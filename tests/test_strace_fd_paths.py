@@ -18,6 +18,7 @@ and process ids masked), the C library's start-up included.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -201,3 +202,60 @@ def test_fds_received_in_scm_rights_are_named_as_strace_y_names_them(tmp_path: P
     assert any(f"cmsg_data=[5<{data}>]" in line and line.startswith("recvmsg")
                for line in theirs), theirs
     assert f'read(5<{data}>, "0", 1) = 1' in theirs
+
+
+_NAME_LIKE_CONTROL = r"""
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static socklen_t abstract(struct sockaddr_un *address, const char *name, size_t length) {
+    memset(address, 0, sizeof *address);
+    address->sun_family = AF_UNIX;
+    memcpy(address->sun_path + 1, name, length);  /* sun_path[0] = 0: abstract */
+    return offsetof(struct sockaddr_un, sun_path) + 1 + length;
+}
+
+int main(int argc, char **argv) {
+    /* The sender's address, read as a control message (x86_64): cmsg_len (bytes 0-7:
+       family, the abstract NUL, name[0..4]) over 16, SOL_SOCKET (name[5..8]),
+       SCM_RIGHTS (name[9..12]), then "fd" 1 (name[13..16]). */
+    static const char name[17] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0};
+    struct sockaddr_un to, from, got;
+    int receiver = socket(AF_UNIX, SOCK_DGRAM, 0);
+    int sender = socket(AF_UNIX, SOCK_DGRAM, 0);
+    socklen_t to_length = abstract(&to, argv[1], strlen(argv[1]));
+    bind(receiver, (struct sockaddr *)&to, to_length);
+    bind(sender, (struct sockaddr *)&from, abstract(&from, name, sizeof name));
+    sendto(sender, "x", 1, 0, (struct sockaddr *)&to, to_length);
+    char byte, control[64];
+    struct iovec iov = {&byte, 1};
+    struct mmsghdr message = {.msg_hdr = {.msg_name = &got, .msg_namelen = sizeof got,
+                                          .msg_iov = &iov, .msg_iovlen = 1,
+                                          .msg_control = control,
+                                          .msg_controllen = sizeof control}};
+    return recvmmsg(receiver, &message, 1, 0, NULL) == 1 ? 0 : 1;
+}
+"""
+
+
+def test_recvmmsg_lists_the_fds_of_its_control_data_only(tmp_path: Path) -> None:
+    """recvmmsg's ``fd_paths`` comes from its messages' control data: an address whose
+    bytes look like an SCM_RIGHTS message (an abstract name can hold any bytes) brings
+    no fd (the recorder read the names as control data too, and listed fd 1)."""
+    program = build_program(tmp_path, "name_like_control", _NAME_LIKE_CONTROL, "-O0")
+    trace = tmp_path / "names.ktr"
+    subprocess.run([str(KTR), "record", "-q", "-o", str(trace), "--", str(program),
+                    f"ktr-test-{tmp_path.name}"], cwd=tmp_path, check=True, timeout=60)
+    records = [json.loads(line) for line in subprocess.run(
+        [str(KTRDUMP), "--json", str(trace)], check=True, capture_output=True, text=True,
+        timeout=60).stdout.splitlines()]
+    structs = {record["struct"]: record for record in records if record.get("type") == "STRU"
+               and record.get("struct") in ("mmsg_extras", "fd_paths")}
+    assert "mmsg_extras" in structs  # the name was recorded (so the test can fail)
+    name = bytes.fromhex(structs["mmsg_extras"]["data"])
+    assert b"\x01\x00\x00\x01\x00\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x01" in name
+    assert "fd_paths" not in structs
