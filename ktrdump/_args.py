@@ -513,13 +513,12 @@ def _count_part(context: _Context, index: int, one: str, many: str) -> _Part:
     def render(value: int, call: Call) -> str:
         text = pointer(value)
         struct = call.struct(index)
-        if struct is None or len(struct.data) < 4 or not value:
+        count = None if struct is None or not value else struct_data.decode_count(struct.data)[0]
+        if count is None:
             ret = call.ret
             if (not value or ret is None or ret.error or ret.flags & 1 or ret.retval != 0):
                 return text
             count = 0  # nothing filled: the recorder leaves out an empty count
-        else:
-            count = int.from_bytes(struct.data[:4], "little")
         return f"{text} /* {count} {one if count == 1 else many} */"
 
     return _Part(render, value_only=False)
