@@ -30,6 +30,11 @@ Guarantees:
   any name this module does not know, render as a quoted string of ``\xNN``
   bytes (with the same comment when short). Bytes past a fixed layout are
   ignored. An unknown ABI is taken as x86_64.
+- The STRUCT data whose layout is ktr's own (``fd_paths``, ``open_fds``,
+  ``mmsg_extras``, ``unsent_messages``, ``clone3_ids``, ``count``,
+  ``socklen``) is read through ``formats.struct_data`` (its schemas'
+  layouts); damaged data renders what came before the damage, then
+  ``/* damaged at byte 19 of 34: ... */`` (the byte of the STRUCT's data).
 - ``struct_fields`` answers None for an unknown name or data holding no
   whole field; otherwise the fields the data holds completely (a short
   structure simply lacks the rest). Integers are the raw values; strings
