@@ -8,10 +8,12 @@ report, status and ``--salvage`` output as reading the file without ``-l``.
 from __future__ import annotations
 
 import io
+import json
 import struct
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from pathlib import Path
 
@@ -163,3 +165,23 @@ def test_a_real_recording_whose_last_batch_length_grew(
     assert status == 1
     assert f"at byte offset {at}" in err  # the damaged batch, as without -l
     assert _same_with_and_without_follow(trace, "--salvage")[0] == 1
+
+
+def test_a_header_that_grew_in_a_recording_whose_recorder_is_gone(tmp_path: Path) -> None:
+    """No END (the recorder was killed), but the BEGIN names a recorder of this pid
+    namespace and boot that is gone: following ends as for an intact header."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # reaped: its pid names no process (nor, this soon, a reused one)
+    recorder = {"pid_namespace": _follow._pid_namespace(), "boot_id": _follow._boot_id()}
+    begin = formats.Begin(gone.pid, 0, 1, time.monotonic_ns(), b"test",
+                          json.dumps({"recorder": recorder}).encode())
+    framing = formats.batch_framing()
+    data = (file_header(end_record=True)
+            + framing.encode(encode_entries([(formats.RecordKind.BEGIN, 0, 0, b"ktr", begin)]))
+            + framing.encode(encode_entries(syscall_batch(3), first_ns=2 * 10**18)))
+    trace = tmp_path / "killed.ktr"
+    trace.write_bytes(_header_length_up(data, 5000))
+    status, _, err = _same_with_and_without_follow(trace)
+    assert status == 1 and "file ends inside its header" in err
+    status, out, err = _same_with_and_without_follow(trace, "--salvage")
+    assert " BEGIN " in out and "no END record" in err
