@@ -78,7 +78,10 @@ def test_a_finished_file_whose_header_length_grew_is_reported_not_waited_for(
     size = trace.stat().st_size
     status, out, err = _same_with_and_without_follow(trace)
     assert status == 1 and out == ""
-    assert err == (f"ktrdump: {trace}: file ends inside its header at byte offset {size} "
+    claimed = len(file_header(end_record=True)) + 5000  # the header, grown
+    assert err == (f"ktrdump: {trace}: file ends inside its header (its length field, bytes "
+                   f"{LENGTH_AT} to {LENGTH_AT + 3}, says the header is {claimed} bytes: "
+                   f"damaged, or the file was cut short) at byte offset {size} "
                    "(ktrdump --salvage reads the batches after it)\n")
     status, out, err = _same_with_and_without_follow(trace, "--salvage")
     assert "--salvage reads the batches from byte offset" in err
