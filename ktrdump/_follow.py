@@ -91,6 +91,7 @@ from ._reader import (
     RawEvent,
     Skipped,
     TraceReader,
+    _PrefixCrcs,
     ends_recording,
     recording_begin,
 )
@@ -313,21 +314,28 @@ class _WaitingFile:
         except formats.FormatError:
             return False  # the reader reports it once it has the prefix
         framing = formats.batch_framing(order)
+        # Linear in the bytes, as the reader's search: a candidate's payload checksum
+        # comes from prefix checksums, and only one that holds is decoded.
+        crcs = _PrefixCrcs()
         position, ended = formats.HEADER_PREFIX_SIZE, False
         while (found := formats.find_batch(data, position)) >= 0:
+            position = found + 1
             try:
                 batch = framing.parse_header(data[found:found + framing.size], found)
-                end = found + framing.size + batch.stored_length
-                if end > len(data):
-                    raise formats.CorruptBatch("torn", found)
-                records = framing.decode(batch, data[found + framing.size:end], found)
             except formats.CorruptBatch:
-                position = found + 1
+                continue
+            start = found + framing.size
+            end = start + batch.stored_length
+            if end > len(data) or crcs.slice_crc(data, 0, start, end) != batch.payload_crc:
+                continue
+            position = end
+            try:
+                records = framing.decode(batch, data[start:end], found)
+            except formats.CorruptBatch:
                 continue
             if records and (begin := recording_begin(records, framing.codec)) is not None:
                 self.recorder = _watch_recorder(_UNKNOWN_HEADER, begin)
             ended = ends_recording(records, order) and end == len(data)
-            position = end
         return ended
 
     def _gone(self) -> str | None:
