@@ -3,8 +3,10 @@
 ``Modules.prepare(mapping)`` attaches to a ``_maps.Mapping`` the ``Module`` of
 its file — symbols from ``formats.elf`` (``.symtab``, ``.dynsym``, debug files
 by build id or ``.gnu_debuglink``) and CFI from ``formats.cfi`` — and the mapping's
-load bias. Modules are shared by build id (or path when the trace has none),
-so libc is read once however many processes map it. A file whose build id
+load bias. Modules are shared by build id and path (path alone when the trace
+has no build id), so libc is read once however many processes map it, and a
+file of another content under the same build id at another path is read on
+its own. A file whose build id
 differs from the trace's is not trusted: its debug file by build id is used if
 present, else a copy kept by build id (``ktr record``'s build-id cache
 beside the symbol cache, or perf's ``~/.debug/.build-id``), else the symbols
@@ -142,9 +144,9 @@ def _module_name(path: bytes) -> str:
     return text if text.startswith("[") else os.path.basename(text)
 
 
-#: Modules by build id, shared by every ``Modules`` of the process (a dump of several
-#: traces, a benchmark's second pass): symbols and decoded CFI are read once.
-_SHARED: dict[bytes, Module] = {}
+#: Modules by (build id, path), shared by every ``Modules`` of the process (a dump of
+#: several traces, a benchmark's second pass): symbols and decoded CFI are read once.
+_SHARED: dict[tuple[bytes, bytes], Module] = {}
 
 
 class Modules:
@@ -168,17 +170,19 @@ class Modules:
 
     def prepare(self, mapping: Mapping) -> None:
         stale = bool(mapping.flags & _PATH_STALE)
-        # A module is its build id; without one its path, and a stale path (deleted
-        # or replaced when recorded) is another module than the file now there.
-        key = (mapping.build_id, b"", False) if mapping.build_id else (
-            b"", mapping.path, stale)
+        # A module is its build id and path: two files of one build id (a copy with
+        # other content) are two modules, each file checked on its own. Without a
+        # build id, a stale path (deleted or replaced when recorded) is another
+        # module than the file now there.
+        key = (mapping.build_id, mapping.path, False if mapping.build_id else stale)
         module = self._modules.get(key)
         if module is None:
-            module = _SHARED.get(mapping.build_id) if mapping.build_id else None
+            shared = (mapping.build_id, mapping.path)
+            module = _SHARED.get(shared) if mapping.build_id else None
             if module is None:
                 module = self._load(mapping)
                 if mapping.build_id and module.image is not None:
-                    _SHARED[mapping.build_id] = module
+                    _SHARED[shared] = module
             self._modules[key] = module
         mapping.module = module
         mapping.bias = self._bias(module, mapping)

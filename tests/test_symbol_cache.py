@@ -25,6 +25,7 @@ from c_support import build_program
 from ktrdump_support import build_trace
 
 import formats
+import ktrdump
 from formats.elf import ElfImage
 
 KTRDUMP = str(Path(sys.executable).parent / "ktrdump")
@@ -166,3 +167,26 @@ def test_a_cache_directory_not_private_is_not_used(tmp_path: Path, programs: dic
     assert "alpha_fn" in out  # read from the file itself
     assert err.count("\n") == 1 and f"symbol cache {cache} " in err and "not used" in err
     assert not (elsewhere / "symbols").exists() and not (cache / "symbols").exists()
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["no cache", "cache"])
+def test_two_files_of_one_build_id_in_one_trace_each_name_their_samples(
+        tmp_path: Path, programs: dict[str, Path], cached: bool) -> None:
+    """Two processes run the two programs (one build id, other contents): each sample
+    is named from its own process's file, whichever module was read first."""
+    traces = [_trace(tmp_path, programs[name], name) for name in ("alpha_fn", "beta_fn")]
+    with ktrdump.open(traces[0]) as first, ktrdump.open(traces[1]) as second:
+        records = [*(r for r in first), *(r._replace(pid=8, tid=8) for r in second)]
+    trace = tmp_path / "both.ktr"
+    data, _ = build_trace([[(r.kind, r.pid, r.tid, r.comm, r.payload) for r in records]])
+    trace.write_bytes(data)
+    env = {**os.environ, "HOME": str(tmp_path), "KTR_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("XDG_CACHE_HOME", None)
+    cache = ["--symbol-cache", str(tmp_path / "cache")] if cached else ["--no-symbol-cache"]
+    for _ in range(2 if cached else 1):  # with a cache: written, then read
+        done = subprocess.run([KTRDUMP, "--format", "json", *cache, str(trace)],
+                              capture_output=True, text=True, timeout=60, env=env, check=True)
+        samples = [json.loads(line) for line in done.stdout.splitlines()
+                   if '"type":"SAMPLE"' in line]
+        assert [(s["pid"], s["frames"][0]["function"]) for s in samples] == [
+            (7, "alpha_fn"), (8, "beta_fn")]
