@@ -408,7 +408,8 @@ def symbols_fingerprint(path: str) -> Fingerprint | None:
     (build-id) and ``.gnu_debuglink``. Two files with one fingerprint give one image
     (but for a separate debug file, fingerprinted on its own). A file of another
     content under the same build-id gets another fingerprint; reading costs the headers
-    and symbol tables, not the whole file. None when it cannot be read as ELF.
+    and symbol tables, not the whole file (at most its size in all: sections claiming
+    more, overlapping, give None). None when it cannot be read as ELF.
     """
     import hashlib  # here: the recorder, which imports this module, never needs it
 
@@ -439,10 +440,15 @@ def symbols_fingerprint(path: str) -> Fingerprint | None:
                     wanted.update((index, section.link))
                 elif section.kind == _SHT_NOTE or section.name == ".gnu_debuglink":
                     wanted.add(index)
+            budget = size  # real sections do not overlap; hostile ones may all be the file
             for index in sorted(wanted):
                 if index < len(sections):  # a link is a claim
+                    data = _section_data(handle, sections[index])
+                    budget -= len(data)
+                    if budget < 0:
+                        return None
                     digest.update(index.to_bytes(4, "little"))
-                    digest.update(_section_data(handle, sections[index]))
+                    digest.update(data)
     except (OSError, *_PARSE_ERRORS):
         return None
     return Fingerprint(f"{size}:{digest.hexdigest()}",

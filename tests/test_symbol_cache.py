@@ -190,3 +190,21 @@ def test_two_files_of_one_build_id_in_one_trace_each_name_their_samples(
                    if '"type":"SAMPLE"' in line]
         assert [(s["pid"], s["frames"][0]["function"]) for s in samples] == [
             (7, "alpha_fn"), (8, "beta_fn")]
+
+
+def test_the_fingerprint_follows_the_symbols_not_the_path(
+        tmp_path: Path, programs: dict[str, Path]) -> None:
+    from formats.elf import symbols_fingerprint
+
+    alpha = symbols_fingerprint(str(programs["alpha_fn"]))
+    beta = symbols_fingerprint(str(programs["beta_fn"]))
+    copy = tmp_path / "copy"
+    shutil.copy(programs["alpha_fn"], copy)
+    again = symbols_fingerprint(str(copy))
+    assert alpha is not None and beta is not None and again is not None
+    assert again.digest == alpha.digest and again.identity != alpha.identity
+    assert alpha.digest != beta.digest
+    assert alpha.digest.startswith(f"{programs['alpha_fn'].stat().st_size}:")
+    (tmp_path / "text").write_text("not an ELF file")
+    assert symbols_fingerprint(str(tmp_path / "text")) is None
+    assert symbols_fingerprint(str(tmp_path / "missing")) is None
