@@ -194,3 +194,49 @@ def test_an_x32_callers_siginfo_has_64_bit_times() -> None:
     struct.pack_into("<iiiiI", data, 0, 11, 0, 1, -0x21524111, 0xFFFF)
     assert strace_siginfo(0, 0, bytes(data), int(formats.Abi.X32)) == (
         "{si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=0xdeadbeef}")
+
+
+#: The kernel fills an i386 caller's siginfo in the compat layout too (waitid's infop).
+WAITID_C = r"""
+static long sys5(long nr, long a, long b, long c, long d, long e) {
+    long ret;
+    __asm__ volatile ("push %%edi\n\tmov %6, %%edi\n\tint $0x80\n\tpop %%edi"
+                      : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "g"(e)
+                      : "memory");
+    return ret;
+}
+struct info { int f[32]; };
+void _start(void) {
+    struct info i;
+    long child = sys5(2, 0, 0, 0, 0, 0);             /* fork */
+    if (child == 0) sys5(252, 3, 0, 0, 0, 0);        /* exit_group(3) */
+    sys5(284, 0, 0, (long)&i, 4, 0);                 /* waitid(P_ALL, 0, &i, WEXITED, NULL) */
+    sys5(252, 0, 0, 0, 0, 0);
+    for (;;) {}
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is the oracle")
+def test_an_i386_waitid_siginfo_as_strace_prints_it(tmp_path: Path) -> None:
+    program = build_i386(tmp_path, WAITID_C, "waitid32")
+    strace_out = tmp_path / "strace.txt"
+    # Neither output splits the line for the child's: strace does not follow it,
+    # ktrdump writes each thread's lines to its own file (-ff).
+    subprocess.run(["strace", "-o", str(strace_out), "--", str(program)], check=True,
+                   capture_output=True, timeout=60)
+    trace = tmp_path / "waitid.ktr"
+    subprocess.run([str(KTR), "record", "-q", "-o", str(trace), "--", str(program)],
+                   check=True, timeout=60)
+    subprocess.run([str(KTRDUMP), "--format", "strace", "-ff", "-o", str(tmp_path / "out"),
+                    str(trace)], check=True, capture_output=True, timeout=60)
+    ours = "".join(path.read_text() for path in sorted(tmp_path.glob("out.*")))
+
+    def waitid(text: str) -> list[str]:
+        return [re.sub(r"si_pid=\d+", "si_pid=N", _DURATION.sub("", line[line.index("waitid("):]))
+                for line in text.splitlines() if "waitid(" in line]
+
+    expected = waitid(strace_out.read_text())
+    assert expected == ["waitid(P_ALL, 0, {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=N, "
+                        "si_uid=0, si_status=3, si_utime=0, si_stime=0}, WEXITED, NULL) = 0"]
+    assert waitid(ours) == expected
