@@ -15,10 +15,11 @@ Guarantees: ``code_name`` and ``strace_siginfo`` never raise, for any bytes
 (``include/uapi/asm-generic/siginfo.h``).
 
 A ``siginfo_t`` a caller passes (rt_sigqueueinfo, rt_tgsigqueueinfo,
-pidfd_send_signal: a STRUCT record, the caller's bytes) has the caller's
-layout: an i386 or x32 caller's is the kernel's compat_siginfo (the union at
-byte 12, 32-bit pointers and ``long``; i386's ``clock_t`` 32-bit, x32's
-64-bit), decoded as strace decodes it for such a program.
+pidfd_send_signal) or the kernel fills for it (waitid, rt_sigtimedwait) -- a
+STRUCT record, the caller's memory -- has the caller's layout: an i386 or
+x32 caller's is the kernel's compat_siginfo (the union at byte 12, 32-bit
+pointers and ``long``; i386's ``clock_t`` 32-bit, x32's 64-bit), decoded as
+strace decodes it for such a program.
 
 Does not: decode ``si_errno``.
 """
