@@ -197,7 +197,12 @@ def parse_header_body(prefix: HeaderPrefix, body: bytes) -> FileHeader:
     """Check the header checksum (minor 1 on) and decode the header body; fields a
     newer minor added are ignored."""
     if len(body) < prefix.body_length:
-        raise CorruptHeader("file ends inside its header", HEADER_PREFIX_SIZE + len(body))
+        # Name the length field: damaged upwards, it claims bytes the file never had.
+        raise CorruptHeader(
+            f"file ends inside its header (its length field, bytes {HEADER_PREFIX_SIZE - 4} "
+            f"to {HEADER_PREFIX_SIZE - 1}, says the header is "
+            f"{HEADER_PREFIX_SIZE + prefix.body_length} bytes: damaged, or the file was cut "
+            "short)", HEADER_PREFIX_SIZE + len(body))
     body = body[: prefix.body_length]
     if prefix.minor >= HEADER_CHECKSUM_MINOR:
         checksum = _HEADER_CHECKSUM[prefix.byte_order]

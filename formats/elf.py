@@ -18,6 +18,7 @@ Public surface::
     image.lookup(name) / image.match(glob) functions by name
     image.read_code(vaddr, size)           bytes of the file at that vaddr ('' past filesz)
     image.facts() / ElfImage.from_facts()  layout and symbols as JSON-safe data (a disk cache)
+    symbols_fingerprint(path)              size + SHA-256 of what the facts come from (its key)
     image.is_instruction_boundary(sym, n)  True / False / None (cannot tell)
     insn_length(code, pos) -> int | None   a minimal x86-64 instruction-length decoder
 
@@ -56,7 +57,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from struct import error as struct_error
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from elftools.common.exceptions import DWARFError, ELFError
 from elftools.construct.core import ConstructError
@@ -66,6 +67,7 @@ __all__ = [
     "DEBUG_ROOT",
     "ElfError",
     "ElfImage",
+    "Fingerprint",
     "FunctionSymbol",
     "LoadSegment",
     "build_id_of_image",
@@ -73,6 +75,7 @@ __all__ = [
     "insn_length",
     "open_image",
     "read_build_id",
+    "symbols_fingerprint",
 ]
 
 DEBUG_ROOT = "/usr/lib/debug"
@@ -389,6 +392,67 @@ def open_image(path: str) -> ElfImage:
         return image  # replaced while read: not cached under the identity seen before
     with _cache_lock:
         return _images.setdefault(key, image)
+
+
+class Fingerprint(NamedTuple):
+    """What an image's facts come from, to check a cache entry made from a file."""
+
+    digest: str  # "SIZE:SHA256" of the bytes ``symbols_fingerprint`` names
+    identity: tuple[int, int, int, int]  # (st_dev, st_ino, st_mtime_ns, st_size) when taken
+
+
+def symbols_fingerprint(path: str) -> Fingerprint | None:
+    """The file's size and the SHA-256 of every byte its ``ElfImage`` facts are read
+    from: the ELF header, the program headers (segments), the section headers, and the
+    symbol tables (``SHT_SYMTAB``, ``SHT_DYNSYM``) with their string tables, the notes
+    (build-id) and ``.gnu_debuglink``. Two files with one fingerprint give one image
+    (but for a separate debug file, fingerprinted on its own). A file of another
+    content under the same build-id gets another fingerprint; reading costs the headers
+    and symbol tables, not the whole file (at most its size in all: sections claiming
+    more, overlapping, give None). None when it cannot be read as ELF.
+    """
+    import hashlib  # here: the recorder, which imports this module, never needs it
+
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            size = st.st_size
+            head = handle.read(64)
+            if head[:4] != b"\x7fELF" or len(head) < 52:
+                return None
+            wide, little = head[4] == 2, head[5] == 1
+            order = "<" if little else ">"
+            if wide:
+                phoff, = struct.unpack_from(order + "Q", head, 32)
+                phentsize, phnum = struct.unpack_from(order + "HH", head, 54)
+            else:
+                phoff, = struct.unpack_from(order + "I", head, 28)
+                phentsize, phnum = struct.unpack_from(order + "HH", head, 42)
+            digest.update(head)
+            digest.update(_read_at(handle, phoff, phentsize * phnum, size))
+            sections = _sections(handle, wide, little)
+            wanted: set[int] = set()
+            for index, section in enumerate(sections):
+                digest.update(repr((section.name, section.kind, section.offset, section.size,
+                                    section.link, section.entsize)).encode())
+                if section.kind in (_SHT_SYMTAB, _SHT_DYNSYM):
+                    wanted.update((index, section.link))
+                elif section.kind == _SHT_NOTE or section.name == ".gnu_debuglink":
+                    wanted.add(index)
+            budget = size  # real sections do not overlap; hostile ones may all be the file
+            for index in sorted(wanted):
+                if index < len(sections):  # a link is a claim
+                    data = _section_data(handle, sections[index])
+                    budget -= len(data)
+                    if budget < 0:
+                        return None
+                    digest.update(index.to_bytes(4, "little"))
+                    digest.update(data)
+    except (OSError, *_PARSE_ERRORS):
+        return None
+    return Fingerprint(f"{size}:{digest.hexdigest()}",
+                       (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size))
 
 
 def read_build_id(path: str) -> str | None:

@@ -26,7 +26,8 @@ come from one file, several merged (``_merge``) or a followed one
 - ``sink.abandoned(call, ts)`` (optional): a call that will get no RET (its
   thread exited or was let go, or made another call first).
   ``return_lost(call)`` says whether it was open at a DROP (its RET was most
-  likely lost with the dropped records, rather than never written).
+  likely lost with the dropped records, rather than never written);
+  ``superseded(call)`` whether its thread went on to another call without it.
 
 The layer also keeps, per process, the fd tables of ``-y`` (fork copies,
 exec drops close-on-exec fds, exit forgets), numbers calls (``Call.id``:
@@ -582,6 +583,14 @@ class CallTracker:
         when records were lost (a DROP): its RET was most likely one of them, where a
         call abandoned otherwise never returned (exit, exec, detach)."""
         return call.id != 0 and self._open_at_drop.get(call.tid) == call.id
+
+    def superseded(self, call: Call) -> bool:
+        """Whether ``call``, being abandoned now (asked from ``sink.abandoned``), is so
+        because its thread went on without its RET: it made its next call, or a RET
+        of another call came (no exit, exec, detach or BEGIN ended it). The thread
+        is then still in ``open`` under this call, until the record that ended it
+        has been taken."""
+        return self.open.get(call.tid) is call
 
     def _recording_begins(self, ts: int) -> Iterator[tuple[Call | None, Record | None]]:
         """A BEGIN (``ktr record -a``): nothing the previous recording left open goes on.

@@ -51,6 +51,14 @@ A torn tail is not an error while following: the writer appends whole
 batches, so a partial batch at the end is waited for (the reader's ``fill``
 simply asks for the rest). A missing file is an error at once (``InputError``,
 as without follow); an empty file is waited on until its header arrives.
+While the file header is incomplete (its length field may have been damaged
+upwards: it claims bytes a finished file will never have), each time the file
+has grown its batches are looked at (at most ``MAX_HEADER_BODY`` bytes): when
+the last intact one ends the file with an END, or holds a BEGIN whose recorder
+is gone (as above), the input ends there, and the header is reported damaged
+(or, with ``salvage``, read past) exactly as without follow. A batch whose
+length was damaged upwards is a torn tail or damage as above: following ends
+at the next END read or once its recorder is gone.
 
 Guarantees: events are exactly the reader's (``list[Record]`` batches and
 ``Skipped`` notices), plus at most one final ``FollowEnded``; no busy
@@ -83,6 +91,7 @@ from ._reader import (
     RawEvent,
     Skipped,
     TraceReader,
+    _PrefixCrcs,
     ends_recording,
     recording_begin,
 )
@@ -225,6 +234,12 @@ def _boot_id() -> str | None:
         return None
 
 
+#: What is known of a file whose header has not been read: nothing (the host name
+#: does not match this machine's, so only a BEGIN's ``recorder`` identity is judged).
+_UNKNOWN_HEADER = FileHeader(hostname="", kernel_release="", machine="", realtime_ns=0,
+                             monotonic_ns=0, ktr_version="")
+
+
 class _WaitingFile:
     """A regular file read as a stream that waits at its end (``TraceReader`` reads it)."""
 
@@ -244,6 +259,12 @@ class _WaitingFile:
         # The recorder writing the current recording, when it can be watched.
         self.recorder: _RecorderWatch | None = None
         self._recorder_gone = False
+        # Until the file header has been read (``Follower`` clears it): the header
+        # may claim more bytes than a finished file will ever have (its length field
+        # damaged upwards), so the batches already in the file are looked at instead.
+        self.header_pending = True
+        self._scanned_size = -1  # the file size ``_recording_over`` last looked at
+        self._scanned_over = False  # and what it found
 
     def read(self, size: int = -1) -> bytes:
         """At least one byte, or b"" when following ends; raises ``_Stopped`` on stop()."""
@@ -259,6 +280,8 @@ class _WaitingFile:
                 return data
             if self.recording_ended or self._recorder_gone:
                 return b""  # the end of the input, as for a file not followed
+            if self.header_pending and self._recording_over():
+                return b""  # the header's claimed bytes will never come
             self.ended = self._gone()
             if self.ended is not None:
                 return b""
@@ -267,6 +290,53 @@ class _WaitingFile:
                 self._recorder_gone = True
                 continue
             self._stop.wait(self._poll)
+
+    def _recording_over(self) -> bool:
+        """While the file header is incomplete: whether the file's last intact batch
+        ends it with an END (the recording is over, however long the header claims
+        to be). A BEGIN found on the way has its recorder watched, as after a header.
+
+        Looked at again only when the file has grown. Bounded: the header is waited
+        for only while the file is shorter than the longest header (SPEC's
+        ``MAX_HEADER_BODY``), and this reads no more than that.
+        """
+        size = os.fstat(self._fd).st_size
+        if size == self._scanned_size:
+            return self._scanned_over
+        self._scanned_size = size
+        self._scanned_over = self._ends_with_end()
+        return self._scanned_over
+
+    def _ends_with_end(self) -> bool:
+        data = os.pread(self._fd, formats.HEADER_PREFIX_SIZE + formats.MAX_HEADER_BODY, 0)
+        try:
+            order = formats.parse_header_prefix(data[:formats.HEADER_PREFIX_SIZE]).byte_order
+        except formats.FormatError:
+            return False  # the reader reports it once it has the prefix
+        framing = formats.batch_framing(order)
+        # Linear in the bytes, as the reader's search: a candidate's payload checksum
+        # comes from prefix checksums, and only one that holds is decoded.
+        crcs = _PrefixCrcs()
+        position, ended = formats.HEADER_PREFIX_SIZE, False
+        while (found := formats.find_batch(data, position)) >= 0:
+            position = found + 1
+            try:
+                batch = framing.parse_header(data[found:found + framing.size], found)
+            except formats.CorruptBatch:
+                continue
+            start = found + framing.size
+            end = start + batch.stored_length
+            if end > len(data) or crcs.slice_crc(data, 0, start, end) != batch.payload_crc:
+                continue
+            position = end
+            try:
+                records = framing.decode(batch, data[start:end], found)
+            except formats.CorruptBatch:
+                continue
+            if records and (begin := recording_begin(records, framing.codec)) is not None:
+                self.recorder = _watch_recorder(_UNKNOWN_HEADER, begin)
+            ended = ends_recording(records, order) and end == len(data)
+        return ended
 
     def _gone(self) -> str | None:
         if os.fstat(self._fd).st_size < self._position:
@@ -373,6 +443,8 @@ class Follower:
             if self.reader is None:
                 self.reader = TraceReader(self.stream, self.name,  # type: ignore[arg-type]
                                           salvage=self.options.salvage)
+                if isinstance(self.stream, _WaitingFile):
+                    self.stream.header_pending = False
             byte_order = self.reader.header.byte_order
             for event in events(self.reader):
                 if isinstance(self.stream, _WaitingFile) and not isinstance(event, Skipped):

@@ -14,14 +14,22 @@ Guarantees: ``code_name`` and ``strace_siginfo`` never raise, for any bytes
 (short or missing siginfo gives just the signal and code); names are Linux's
 (``include/uapi/asm-generic/siginfo.h``).
 
-Does not: decode 32-bit layouts (the recorder never records them), or
-``si_errno``.
+A ``siginfo_t`` a caller passes (rt_sigqueueinfo, rt_tgsigqueueinfo,
+pidfd_send_signal) or the kernel fills for it (waitid, rt_sigtimedwait) -- a
+STRUCT record, the caller's memory -- has the caller's layout: an i386 or
+x32 caller's is the kernel's compat_siginfo (the union at byte 12, 32-bit
+pointers and ``long``; i386's ``clock_t`` 32-bit, x32's 64-bit), decoded as
+strace decodes it for such a program.
+
+Does not: decode ``si_errno``.
 """
 
 from __future__ import annotations
 
 import struct
+from typing import NamedTuple
 
+from formats import Abi
 from formats.linux import signal_name, syscall_name
 
 SI_USER = 0
@@ -92,53 +100,93 @@ def _pointer(value: int) -> str:
     return "NULL" if not value else hex(value)
 
 
-def strace_siginfo(signo: int, code: int, siginfo: bytes) -> str:
-    """``{si_signo=SIGUSR1, si_code=SI_USER, si_pid=42, si_uid=0}``, as strace prints it."""
+class _Layout(NamedTuple):
+    """Where a ``siginfo_t``'s union fields are, for one ABI (byte offsets into it)."""
+
+    union: int  # the union's offset: 16 (x86_64: padding after the three ints), else 12
+    pointer: struct.Struct  # si_addr, si_ptr, si_call_addr
+    long: struct.Struct  # si_band
+    clock: struct.Struct  # si_utime, si_stime (clock_t; x32's is 64-bit)
+
+
+#: x86_64's siginfo_t (what PTRACE_GETSIGINFO gives a 64-bit recorder).
+_LAYOUT_64 = _Layout(16, _U64, _I64, _U64)
+#: The kernel's compat_siginfo (include/linux/compat.h), an i386 caller's: 128 bytes,
+#: every field 4 bytes, the union at 12 (``compat_uptr_t``, ``compat_long_t``,
+#: ``compat_clock_t``).
+_LAYOUT_I386 = _Layout(12, _U32, _I32, _U32)
+#: x32's: compat_siginfo with ``_sigchld_x32``'s 64-bit times (4-byte aligned).
+_LAYOUT_X32 = _Layout(12, _U32, _I32, _U64)
+_LAYOUTS = {int(Abi.I386): _LAYOUT_I386, int(Abi.X32): _LAYOUT_X32}
+
+
+def strace_siginfo(signo: int, code: int, siginfo: bytes, abi: int = int(Abi.X86_64)) -> str:
+    """``{si_signo=SIGUSR1, si_code=SI_USER, si_pid=42, si_uid=0}``, as strace prints it.
+
+    ``abi``: whose layout ``siginfo`` has: x86_64's (a PSIG's, from the 64-bit
+    recorder, whatever the tracee), or the caller's (``formats.Abi``) for one read
+    from its memory (rt_sigqueueinfo's): i386's and x32's are the kernel's
+    compat_siginfo (32-bit pointers, ``long`` and, for i386, ``clock_t``).
+    """
     if len(siginfo) >= _HEAD.size:
         signo, _errno, code = _HEAD.unpack_from(siginfo)
     parts = [f"si_signo={_signal(signo)}", f"si_code={code_name(signo, code)}"]
-    if len(siginfo) >= 48:
-        parts.extend(_union(signo, code, siginfo))
+    layout = _LAYOUTS.get(abi, _LAYOUT_64)
+    if len(siginfo) >= layout.union + 32:  # the largest member used below
+        parts.extend(_union(signo, code, siginfo, layout))
     return "{" + ", ".join(parts) + "}"
 
 
-def _union(signo: int, code: int, data: bytes) -> list[str]:
-    pid = _I32.unpack_from(data, 16)[0]
-    uid = _U32.unpack_from(data, 20)[0]
+def _union(signo: int, code: int, data: bytes, layout: _Layout) -> list[str]:
+    at = layout.union
+    pid = _I32.unpack_from(data, at)[0]
+    uid = _U32.unpack_from(data, at + 4)[0]
+    pointer = layout.pointer
     if code <= 0:  # from user space: the sender
         if code == SI_TIMER:
-            return [f"si_timerid={_U32.unpack_from(data, 16)[0]:#x}",
-                    f"si_overrun={_I32.unpack_from(data, 20)[0]}", *_value(data)]
+            return [f"si_timerid={_U32.unpack_from(data, at)[0]:#x}",
+                    f"si_overrun={_I32.unpack_from(data, at + 4)[0]}",
+                    *_value(data, at + 8, pointer)]
         sender = [f"si_pid={pid}", f"si_uid={uid}"]
         if code in (SI_USER, SI_TKILL):
             return sender
         if code == SI_SIGIO:
-            return [f"si_band={_I64.unpack_from(data, 16)[0]}",
-                    f"si_fd={_I32.unpack_from(data, 24)[0]}"]
-        return [*sender, *_value(data)]
+            return _poll(data, layout)
+        return [*sender, *_value(data, at + 8, pointer)]
+    address = pointer.unpack_from(data, at)[0]
     if code == SI_KERNEL:
-        return [f"si_addr={_pointer(_U64.unpack_from(data, 16)[0])}"] if signo in _FAULTS else []
+        return [f"si_addr={_pointer(address)}"] if signo in _FAULTS else []
     if signo == SIGCHLD:
-        status = _I32.unpack_from(data, 24)[0]
+        status = _I32.unpack_from(data, at + 8)[0]
         shown = str(status) if code == 1 else _signal(status)  # CLD_EXITED: an exit status
+        clock = layout.clock
+        # The times follow the status: at + 16 where clock_t is 8-byte aligned (x86_64).
+        times = at + 16 if layout is _LAYOUT_64 else at + 12
         return [f"si_pid={pid}", f"si_uid={uid}", f"si_status={shown}",
-                f"si_utime={_clock_t(_U64.unpack_from(data, 32)[0])}",
-                f"si_stime={_clock_t(_U64.unpack_from(data, 40)[0])}"]
+                f"si_utime={_clock_t(clock.unpack_from(data, times)[0])}",
+                f"si_stime={_clock_t(clock.unpack_from(data, times + clock.size)[0])}"]
     if signo in _FAULTS:
-        return [f"si_addr={_pointer(_U64.unpack_from(data, 16)[0])}"]
+        return [f"si_addr={_pointer(address)}"]
     if signo == SIGIO:
-        return [f"si_band={_I64.unpack_from(data, 16)[0]}",
-                f"si_fd={_I32.unpack_from(data, 24)[0]}"]
+        return _poll(data, layout)
     if signo == SIGSYS:
-        number = _I32.unpack_from(data, 24)[0]
-        arch = _U32.unpack_from(data, 28)[0]
+        after = at + pointer.size  # _syscall and _arch follow _call_addr
+        number = _I32.unpack_from(data, after)[0]
+        arch = _U32.unpack_from(data, after + 4)[0]
         arch_name, abi = _AUDIT_ARCHES.get(arch, (f"{arch:#x}", 0))
         name = syscall_name(abi, number) if abi else None
-        return [f"si_call_addr={_pointer(_U64.unpack_from(data, 16)[0])}",
+        return [f"si_call_addr={_pointer(address)}",
                 f"si_syscall={'__NR_' + name if name else number}", f"si_arch={arch_name}"]
     return []
 
 
-def _value(data: bytes) -> list[str]:
-    word = _U64.unpack_from(data, 24)[0]
-    return [f"si_int={_I32.unpack_from(data, 24)[0]}", f"si_ptr={_pointer(word)}"]
+def _poll(data: bytes, layout: _Layout) -> list[str]:
+    band = layout.long
+    return [f"si_band={band.unpack_from(data, layout.union)[0]}",
+            f"si_fd={_I32.unpack_from(data, layout.union + band.size)[0]}"]
+
+
+def _value(data: bytes, at: int, pointer: struct.Struct) -> list[str]:
+    """A sigval: its int and its pointer, as strace shows both."""
+    return [f"si_int={_I32.unpack_from(data, at)[0]}",
+            f"si_ptr={_pointer(pointer.unpack_from(data, at)[0])}"]

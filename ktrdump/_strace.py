@@ -35,7 +35,11 @@ A line is printed when the call returns. When another thread's line must be
 printed first, the call's line so far (its name and the arguments the call
 reads, with the call's timestamp) ends in ``<unfinished ...>``, and its RET
 prints ``<... NAME resumed>`` with the rest, at the RET's time, as strace
-does. Signals print ``--- SIGNAL {siginfo} ---`` (``_siginfo``), exits
+does. A call that gets no RET because its thread went on to another call
+(no RET was written), or because its RET was lost in a DROP, is closed as
+strace closes a call whose exit it never saw: ``read(3,  <unfinished ...>) =
+?``, or ``<... read resumed> <unfinished ...>) = ?`` once its line was
+interrupted. Signals print ``--- SIGNAL {siginfo} ---`` (``_siginfo``), exits
 ``+++ exited with N +++`` or ``+++ killed by SIGNAL [(core dumped)] +++``.
 
 ``-y``: fds as ``3</etc/passwd>`` (``_fdtable``); ``-n``: arguments as raw
@@ -471,11 +475,15 @@ class StraceDescriber(LineView):
 
     def abandoned(self, call: Call, ts: int) -> None:
         """A call that gets no RET. One whose RET was lost with dropped records
-        (``CallTracker.return_lost``) is closed as strace closes a call whose exit
-        it never saw: ``<... NAME resumed>) = ?`` (`` <unfinished ...>)`` before it
-        when the exit would have shown more), at ``ts``, before the thread's next
-        line. Others (exit, exec, detach) end as they did: ``<unfinished ...>``."""
-        if not self.tracker.return_lost(call):
+        (``CallTracker.return_lost``), or whose thread went on to another call
+        without it (``CallTracker.superseded``: its RET was never written), is
+        closed as strace closes a call whose exit it never saw (its
+        ``PTRACE_EVENT_EXIT`` line): ``NAME(ARGS) = ?`` while its line is still
+        open (`` <unfinished ...>)`` after the arguments its entry shows, when
+        the exit would have shown more), else ``<... NAME resumed>) = ?``, at
+        ``ts``, before the thread's next line. Others (exit, exec, detach) end
+        as they did: ``<unfinished ...>``."""
+        if not self._never_returns(call):
             return
         out = self._out
         if self._line is call:  # its line is still open: it ends there, as strace's does
@@ -489,6 +497,10 @@ class StraceDescriber(LineView):
             self._interrupt(out, None)
             head = self._resumed_unknown(call, ts)
         out.append(_result_line(head, "?"))
+
+    def _never_returns(self, call: Call) -> bool:
+        """Whether an abandoned call is closed with ``= ?`` (see ``abandoned``)."""
+        return self.tracker.return_lost(call) or self.tracker.superseded(call)
 
     def _more_at_exit(self, call: Call) -> bool:
         """Whether the call's exit would print more arguments (strace: ``<unfinished ...>)``)."""

@@ -149,6 +149,18 @@ class PerThreadStrace(StraceDescriber):
         super().record(call, record)
         self._emit(tid)
 
+    def abandoned(self, call: Call, ts: int) -> None:
+        """A call closed with ``= ?`` (the base class's ``abandoned``) goes to its
+        thread's file: whole when its line was not written yet, else resumed."""
+        if not self._never_returns(call):
+            return  # exit, exec, detach: its line ends as before (``_unfinished``)
+        if self._thread_calls.get(call.tid) is call:
+            del self._thread_calls[call.tid]
+            self._line = call
+        self._out = []
+        super().abandoned(call, ts)
+        self._emit(call.tid)
+
     def notice_lines(self, notice: Any, ns: int) -> list[str]:
         """A damaged region of the input: its ``--- ktr: ... ---`` line (the strace
         view's) into every thread's file so far, as a DROP's; nothing for standard

@@ -1683,7 +1683,7 @@ def _render_siginfo(data: bytes, abi: int, verbose: bool) -> str:
     if len(data) < 12:
         return _hex_string(data)
     signo, _errno, code = struct.unpack_from("<iii", data)
-    return strace_siginfo(signo, code, data)
+    return strace_siginfo(signo, code, data, abi)
 
 
 _SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}

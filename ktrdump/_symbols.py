@@ -3,8 +3,10 @@
 ``Modules.prepare(mapping)`` attaches to a ``_maps.Mapping`` the ``Module`` of
 its file — symbols from ``formats.elf`` (``.symtab``, ``.dynsym``, debug files
 by build id or ``.gnu_debuglink``) and CFI from ``formats.cfi`` — and the mapping's
-load bias. Modules are shared by build id (or path when the trace has none),
-so libc is read once however many processes map it. A file whose build id
+load bias. Modules are shared by build id and path (path alone when the trace
+has no build id), so libc is read once however many processes map it, and a
+file of another content under the same build id at another path is read on
+its own. A file whose build id
 differs from the trace's is not trusted: its debug file by build id is used if
 present, else a copy kept by build id (``ktr record``'s build-id cache
 beside the symbol cache, or perf's ``~/.debug/.build-id``), else the symbols
@@ -19,12 +21,23 @@ from the image bytes the trace holds (written to a private temporary file so
 
 Optionally on disk (``cache_dir``, ktrdump's ``--symbol-cache``): the symbols
 and layout of each module with a build id are kept as JSON in
-``DIR/symbols/<build-id>.json`` (created 0600 in a 0700 directory, written
-atomically), so a later dump does not parse libc's symbol table again (about
-a second with pyelftools). CFI needs no disk cache: it is indexed through
-``.eh_frame_hdr`` in milliseconds and decoded per function on first use. A
-cache entry is trusted only for the build id it is named by; a damaged one is
-ignored and rewritten.
+``DIR/symbols/<build-id>.json``, so a later dump does not parse libc's symbol
+table again (about a second with pyelftools). CFI needs no disk cache: it is
+indexed through ``.eh_frame_hdr`` in milliseconds and decoded per function on
+first use. An entry holds the build id and the fingerprint of the file it was
+read from (``formats.elf.symbols_fingerprint``: its size and the SHA-256 of
+its headers, symbol and string tables, notes and debuglink; and of the debug
+file that gave symbols, if one did): with the file at hand, it is used only
+when both still match, so a file of other content under the same build id (a
+copy edited, a collision) never gets another file's symbols; a stale,
+mismatched, damaged or older entry (keyed by build id alone) is ignored and
+rewritten. Without the file (deleted, another machine) the entry of the
+trace's build id is all there is, and is used. ``DIR`` must be the effective
+user's and written by it alone, ``DIR/symbols`` private (created 0700); both
+are opened without following symlinks, entries are read only if they are the
+user's regular files and written 0600 to a fresh name (``O_EXCL |
+O_NOFOLLOW``), then renamed into place; a directory refused is said once
+through ``warn`` and the cache is not used.
 
 ``Modules.frame(pid, pc)`` names one pc: ``Frame(pc, function, module,
 offset, start)`` — ``offset`` is from the function's start when the function
@@ -40,9 +53,11 @@ Does not: unwind (``_unwind``) or keep per-process state (``_maps``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
@@ -53,7 +68,15 @@ from elftools.elf.elffile import ELFFile
 from formats import MmapFlag
 from formats.buildid_cache import search_paths
 from formats.cfi import CfiTable
-from formats.elf import DEBUG_ROOT, ElfError, ElfImage, open_image, read_build_id
+from formats.elf import (
+    DEBUG_ROOT,
+    ElfError,
+    ElfImage,
+    Fingerprint,
+    open_image,
+    read_build_id,
+    symbols_fingerprint,
+)
 
 from ._bounded import Cache
 from ._maps import AddressSpaces, Mapping
@@ -103,6 +126,13 @@ class Module:
 
 
 _PATH_STALE = MmapFlag.DELETED | MmapFlag.REPLACED
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_SYMBOLS = "symbols"
+#: A cache entry's ``version``: 2 keys it by build id and the file's fingerprint (1,
+#: the bare facts, was keyed by build id alone: ignored, rewritten).
+_ENTRY_VERSION = 2
+#: Larger entries are not read (libc's is about 1 MiB).
+_MAX_ENTRY = 256 << 20
 
 
 def _warn_on_stderr(text: str) -> None:
@@ -114,9 +144,9 @@ def _module_name(path: bytes) -> str:
     return text if text.startswith("[") else os.path.basename(text)
 
 
-#: Modules by build id, shared by every ``Modules`` of the process (a dump of several
-#: traces, a benchmark's second pass): symbols and decoded CFI are read once.
-_SHARED: dict[bytes, Module] = {}
+#: Modules by (build id, path), shared by every ``Modules`` of the process (a dump of
+#: several traces, a benchmark's second pass): symbols and decoded CFI are read once.
+_SHARED: dict[tuple[bytes, bytes], Module] = {}
 
 
 class Modules:
@@ -136,20 +166,23 @@ class Modules:
         self._modules: dict[tuple[bytes, bytes, bool], Module] = {}
         self._frames: dict[tuple[int, int], Frame] = Cache(1 << 16)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._cache_refused = False  # the cache directory is not private: said once
 
     def prepare(self, mapping: Mapping) -> None:
         stale = bool(mapping.flags & _PATH_STALE)
-        # A module is its build id; without one its path, and a stale path (deleted
-        # or replaced when recorded) is another module than the file now there.
-        key = (mapping.build_id, b"", False) if mapping.build_id else (
-            b"", mapping.path, stale)
+        # A module is its build id and path: two files of one build id (a copy with
+        # other content) are two modules, each file checked on its own. Without a
+        # build id, a stale path (deleted or replaced when recorded) is another
+        # module than the file now there.
+        key = (mapping.build_id, mapping.path, False if mapping.build_id else stale)
         module = self._modules.get(key)
         if module is None:
-            module = _SHARED.get(mapping.build_id) if mapping.build_id else None
+            shared = (mapping.build_id, mapping.path)
+            module = _SHARED.get(shared) if mapping.build_id else None
             if module is None:
                 module = self._load(mapping)
                 if mapping.build_id and module.image is not None:
-                    _SHARED[mapping.build_id] = module
+                    _SHARED[shared] = module
             self._modules[key] = module
         mapping.module = module
         mapping.bias = self._bias(module, mapping)
@@ -158,13 +191,16 @@ class Modules:
         name = _module_name(mapping.path)
         path, why = self._file_for(mapping)
         if path is None:
-            # The symbols kept on disk for this build id still name its functions.
-            image = self._cached(mapping.build_id)
+            # The symbols kept on disk for this build id still name its functions
+            # (no file is at hand to check them against).
+            image = self._cached(mapping.build_id, None)
             if image is None and why is not None:
                 self.warn(f"{display_text(mapping.path)}: {why}; its frames are shown as "
                           f"offsets")
             return Module(name, image, None)
-        image = self._cached(mapping.build_id)
+        fingerprint = (symbols_fingerprint(path)
+                       if mapping.build_id and self.cache_dir is not None else None)
+        image = self._cached(mapping.build_id, fingerprint) if fingerprint else None
         if image is None:
             try:
                 image = open_image(path)
@@ -174,8 +210,9 @@ class Modules:
                 return Module(name, None, None)
             for note in image.notes:  # a debug file passed over (CRC mismatch)
                 self.warn(note)
-            if mapping.build_id and image.build_id == mapping.build_id.hex():
-                self._store(image)
+            if (fingerprint is not None and image.build_id == mapping.build_id.hex()
+                    and image.identity == fingerprint.identity):  # not changed while read
+                self._store(image, fingerprint)
         cfi: CfiTable | None = None
         try:
             with open(path, "rb") as handle:
@@ -186,39 +223,124 @@ class Modules:
             cfi = None
         return Module(name, image, cfi)
 
-    def _cache_file(self, build_id: str) -> str | None:
-        if self.cache_dir is None or not re.fullmatch(r"[0-9a-f]{2,80}", build_id):
-            return None
-        return os.path.join(self.cache_dir, "symbols", build_id + ".json")
+    # -- the disk cache: DIR/symbols/<build-id>.json ------------------------------
 
-    def _cached(self, build_id: bytes) -> ElfImage | None:
-        path = self._cache_file(build_id.hex()) if build_id else None
-        if path is None:
+    def _cache_dir_fd(self, create: bool) -> int | None:
+        """A descriptor of ``DIR/symbols``, or None: it must be the effective user's and
+        private (``DIR`` written by its owner alone), neither reached through a symlink;
+        created 0700 when ``create``. One line through ``warn`` when refused."""
+        if self.cache_dir is None or self._cache_refused:
             return None
         try:
-            with open(path, encoding="utf-8") as handle:
-                facts = json.load(handle)
-            image = ElfImage.from_facts(facts)
-        except (OSError, ValueError):
+            if create:
+                os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
+            top = os.open(self.cache_dir, _DIR_FLAGS)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            self._refuse(f"cannot be opened ({error.strerror or error})")
+            return None
+        try:
+            status = os.fstat(top)
+            if status.st_uid != os.geteuid() or status.st_mode & 0o022:
+                self._refuse("is not a directory only you write to")
+                return None
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(_SYMBOLS, 0o700, dir_fd=top)
+            try:
+                below = os.open(_SYMBOLS, _DIR_FLAGS, dir_fd=top)
+            except FileNotFoundError:
+                return None
+            status = os.fstat(below)
+            if status.st_uid != os.geteuid() or status.st_mode & 0o077:
+                os.close(below)
+                self._refuse(f"{_SYMBOLS}/ is not a private directory of yours")
+                return None
+            return below
+        except OSError as error:
+            self._refuse(f"{_SYMBOLS}/ cannot be used ({error.strerror or error})")
+            return None
+        finally:
+            os.close(top)
+
+    def _refuse(self, why: str) -> None:
+        self._cache_refused = True
+        self.warn(f"symbol cache {self.cache_dir} {why}: not used")
+
+    @staticmethod
+    def _entry_name(build_id: str) -> str | None:
+        return build_id + ".json" if re.fullmatch(r"[0-9a-f]{2,80}", build_id) else None
+
+    def _cached(self, build_id: bytes, fingerprint: Fingerprint | None) -> ElfImage | None:
+        """The kept image of ``build_id``: when ``fingerprint`` is given (the file is at
+        hand), only if the entry was made from a file with that fingerprint (and its
+        debug file, if one gave symbols, is unchanged); else a stale or mismatched
+        entry is ignored (and rewritten by ``_store``)."""
+        name = self._entry_name(build_id.hex()) if build_id else None
+        directory = self._cache_dir_fd(create=False) if name else None
+        if directory is None or name is None:
+            return None
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory)
+        except OSError:
+            return None
+        finally:
+            os.close(directory)
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                status = os.fstat(handle.fileno())
+                if (not stat.S_ISREG(status.st_mode) or status.st_uid != os.geteuid()
+                        or status.st_size > _MAX_ENTRY):
+                    return None
+                entry = json.loads(handle.read())
+            if (not isinstance(entry, dict) or entry.get("version") != _ENTRY_VERSION
+                    or entry.get("build_id") != build_id.hex()):
+                return None  # an older entry (keyed by build id alone), or not one
+            if fingerprint is not None:
+                if entry.get("source") != fingerprint.digest:
+                    return None
+                debug = entry.get("debug")
+                if debug is not None:
+                    found = symbols_fingerprint(str(entry["facts"].get("debug_path")))
+                    if found is None or found.digest != debug:
+                        return None
+            image = ElfImage.from_facts(entry["facts"])
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None
         return image if image.build_id == build_id.hex() else None
 
-    def _store(self, image: ElfImage) -> None:
-        path = self._cache_file(image.build_id or "")
-        if path is None:
+    def _store(self, image: ElfImage, fingerprint: Fingerprint) -> None:
+        """Keep ``image`` under its build id with the fingerprint of the file it was read
+        from: written 0600 to a fresh name (never through a symlink), then renamed."""
+        name = self._entry_name(image.build_id or "")
+        debug = None
+        if image.debug_path is not None:
+            found = symbols_fingerprint(image.debug_path)
+            if found is None:
+                return
+            debug = found.digest
+        directory = self._cache_dir_fd(create=True) if name else None
+        if directory is None or name is None:
             return
+        entry = {"version": _ENTRY_VERSION, "build_id": image.build_id,
+                 "source": fingerprint.digest, "debug": debug, "facts": image.facts()}
+        temporary = f".{name}.{os.getpid()}.tmp"
         try:
-            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o600, dir_fd=directory)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(image.facts(), handle, separators=(",", ":"))
-                os.replace(temporary, path)
+                    json.dump(entry, handle, separators=(",", ":"))
+                os.rename(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
             except BaseException:
-                os.unlink(temporary)
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary, dir_fd=directory)
                 raise
         except OSError:
             pass  # a cache that cannot be written only costs time
+        finally:
+            os.close(directory)
 
     def _file_for(self, mapping: Mapping) -> tuple[str | None, str | None]:
         """(the file to read for a mapping, None) or (None, why there is none, or None when
