@@ -66,7 +66,7 @@ from ._flags import (
     render_mode,
 )
 from ._siginfo import strace_siginfo
-from ._text import strace_string
+from ._text import fd_text, strace_string
 
 FieldValue = int | str
 Fields = dict[str, FieldValue]
@@ -1041,7 +1041,7 @@ def _ip_cmsg_data(kind: int, payload: bytes,
 
 def _fd_text(fd: int, describe: Callable[[int], str | None] | None) -> str:
     description = None if describe is None else describe(fd)
-    return str(fd) if description is None else f"{fd}<{description}>"
+    return str(fd) if description is None else fd_text(fd, description)
 
 
 def render_cmsgs(data: bytes, abi: int, controllen: int,
@@ -1153,7 +1153,7 @@ def _render_fd_paths(data: bytes) -> str:
     pairs = fd_paths(data)
     if not pairs and data:
         return _hex_string(data)
-    return "[" + ", ".join(f"{fd}<{path.decode('utf-8', 'backslashreplace')}>"
+    return "[" + ", ".join(fd_text(fd, path.decode('utf-8', 'backslashreplace'))
                            for fd, path in pairs) + "]"
 
 
