@@ -282,10 +282,10 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     # refused event ends the recording here, not half-configured later.
     others = side_sources(options, clock)
     prepared: list[SideSource] = []
-    try:
-        # Set-up (probe symbols above all) can take a while before any target is
-        # traced: Ctrl-C then still leaves the file the user asked for, saying so.
-        with _SetupSignals() as setup:
+    # Set-up (probe symbols above all) can take a while before any target is
+    # traced: Ctrl-C then still leaves the file the user asked for, saying so.
+    with _SetupSignals() as setup:
+        try:
             with _slow_setup_notice(options, notices):
                 try:
                     for source in others:
@@ -302,8 +302,9 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
                 except _SetupSignal as stopped:
                     _interrupted_before_start(options, control_options, clock, stopped.signo)
             _test_hold("prepared")
-            if setup.pending is not None:  # (no target touched yet: none is)
-                _interrupted_before_start(options, control_options, clock, setup.pending)
+            signo = setup.take_pending()
+            if signo is not None:  # (no target touched yet: none is)
+                _interrupted_before_start(options, control_options, clock, signo)
             unsupported = [item for source in prepared
                            for item in getattr(source, "unsupported", ())]
             for name, error in unsupported:
@@ -313,9 +314,9 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
                                   [name for name, _ in unsupported])
             return _record(options, notices, clock, header, ptrace_source, control, prepared,
                            setup)
-    finally:
-        for source in prepared:
-            source.close()
+        finally:
+            for source in prepared:
+                source.close()
 
 
 def _capped_sample_rate(options: RecordOptions, notices: _BestEffortText) -> RecordOptions:
@@ -366,18 +367,24 @@ class _SetupSignal(BaseException):
 
 
 class _SetupSignals:
-    """SIGTERM and SIGHUP from the start of set-up until the recording's handlers take
-    over (``_Signals``, ``hand_over``): the default action would kill ``ktr`` with no
-    trace file and, until the next ``ktr record -P``, its tracefs group.
+    """SIGTERM and SIGHUP outside the recording's own handlers (``_Signals``): from the
+    start of set-up until they take over (``hand_over``), and from their end until the
+    side sources are closed (``record``'s ``finally``: the tracefs group removed). The
+    default action would kill ``ktr`` with no END in the file, a started command
+    left held, or, while the recording closes, its tracefs group left behind (until
+    the next ``ktr record -P``).
 
     While the side sources are prepared (nothing made yet but what ``record``'s
     ``finally`` closes) a signal ends set-up at once, as Ctrl-C does
     (``_SetupSignal``). From ``defer`` on (a child spawned, targets attached, the
     output opened: an exception there could leave any of them half made), it is
     kept in ``pending``, and so is a Ctrl-C; the recording's first act, when its
-    handlers are in, is to see it and end set-up cleanly (``_abandon_set_up``). A
+    handlers are in, is to take it and end set-up cleanly (``_abandon_set_up``).
+    One that comes while the recording closes is kept until the sources are
+    closed, then delivered again with the handlers from before (``__exit__``:
+    by default it kills ``ktr`` then, as it would have, with nothing left behind). A
     signal ignored when ``ktr`` started (nohup) stays ignored; after the first, the
-    default actions are back (a second one kills at once).
+    handlers from before are back (a second one kills at once).
     """
 
     def __init__(self) -> None:
@@ -395,6 +402,14 @@ class _SetupSignals:
 
     def __exit__(self, *exc: object) -> None:
         self._restore()
+        signo = self.take_pending()
+        if signo is not None:  # came while the recording closed: its effect now
+            os.kill(os.getpid(), signo)
+
+    def take_pending(self) -> int | None:
+        """The signal kept since ``defer`` (None: none came); it is no longer kept."""
+        signo, self.pending = self.pending, None
+        return signo
 
     def _restore(self) -> None:
         for signo, handler in self._saved.items():
@@ -415,17 +430,17 @@ class _SetupSignals:
             self._saved[signal.SIGINT] = signal.signal(signal.SIGINT, self._handle)
 
     def hand_over(self) -> dict[int, object]:
-        """The handlers from before set-up, for ``_Signals`` to restore at the end; ours
-        stay in place until it replaces them (a signal in between is still kept)."""
-        originals = dict(self._saved)
-        self._saved.clear()
-        return originals
+        """For ``_Signals``: the handlers to put back at its end, ours (a signal while
+        the recording closes is kept, see the class); ours stay in place until it
+        replaces them (a signal in between is still kept)."""
+        return {signo: self._handle for signo in self._saved}
 
 
 #: The tests' hook for each later step of set-up: "POINT=FIFO" makes ``_test_hold(POINT)``
 #: read the FIFO the test holds, so a signal can be sent while set-up is known to be there
 #: ("prepared": the side sources ready; "targets": the command spawned or the targets
-#: attached; "output": the output open, the recording's handlers not yet in).
+#: attached; "output": the output open, the recording's handlers not yet in; "closing":
+#: the recording over, its handlers gone, the sources not yet stopped).
 SETUP_HOLD_TEST_ENV = "KTR_TEST_SETUP_HOLD"
 
 
@@ -506,9 +521,10 @@ def _record(options: RecordOptions, notices: _BestEffortText, clock: TraceClock,
         _test_hold("output")
         with _Signals(control.request_stop, spawned=bool(options.command),
                       restore=setup.hand_over()):
-            if setup.pending is not None:  # a signal during set-up: nothing recorded yet
+            signo = setup.take_pending()
+            if signo is not None:  # a signal during set-up: nothing recorded yet
                 _abandon_set_up(options, descriptor, control,
-                                spawned if options.command else None, setup.pending)
+                                spawned if options.command else None, signo)
             status = _status_line(options, notices, descriptor, traced,
                                   lambda: len({t.pid for t in list(control.tracees.values())}))
             for source in others:
@@ -523,6 +539,7 @@ def _record(options: RecordOptions, notices: _BestEffortText, clock: TraceClock,
             finally:
                 gc.unfreeze()
     finally:
+        _test_hold("closing")
         _close_recording(descriptor, clock, started, status, result, bool(options.probes))
     assert result is not None
     report = _report(options, result, descriptor, failures)

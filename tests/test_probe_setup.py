@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from control_support import wait_until
 from probe_support import build_program, groups_of, release_and_finish
 
 from ktr._probe_source import PREPARE_WAIT_TEST_ENV
@@ -476,3 +477,42 @@ def test_sigterm_at_each_later_point_of_setup_ends_it_cleanly(tmp_path: Path, at
     assert records[-1]["reason"] == "interrupted by SIGTERM before recording began"
     assert records[-1]["stopped_early"] is True
     assert groups_of(recorder.pid) == []
+
+
+def test_sigterm_while_the_recording_closes_kills_only_after_the_group_is_removed(
+        tmp_path: Path) -> None:
+    """The recording is over and its handlers gone, its probes still in tracefs: SIGTERM
+    then kills ktr as it would have, but only once the file is complete (its END) and the
+    group removed (it killed ktr at once, the group left for the next recording)."""
+    from ktr._recorder import SETUP_HOLD_TEST_ENV
+
+    prog = build_program(tmp_path)
+    hold = tmp_path / "hold"
+    os.mkfifo(hold)
+    out = tmp_path / "closing.ktr"
+    target = subprocess.Popen([str(prog), "wait"], stdin=subprocess.PIPE)
+    recorder = subprocess.Popen(
+        [*KTR, "record", "-q", "-o", str(out), "-P", f"{prog}:add3", "-t", "f",
+         "-p", str(target.pid)], stderr=subprocess.PIPE, text=True,
+        env={**os.environ, SETUP_HOLD_TEST_ENV: f"closing={hold}"})
+    try:
+        wait_until(lambda: bool(groups_of(recorder.pid)), "the probes placed")
+        assert target.stdin is not None
+        target.stdin.write(b"x")
+        target.stdin.close()
+        assert target.wait(20) == 0
+        with open(hold, "wb"):  # the recording is over; ktr waits before closing it
+            assert groups_of(recorder.pid) != []
+            recorder.send_signal(signal.SIGTERM)
+        _, stderr = recorder.communicate(timeout=20)
+        assert recorder.returncode == -signal.SIGTERM, stderr
+        assert stderr == ""
+    finally:
+        target.kill()
+        target.wait()
+        recorder.kill()
+        recorder.wait()
+    assert groups_of(recorder.pid) == []
+    records = records_of(out)
+    assert records[-1]["type"] == "END" and records[-1]["stopped_early"] is False
+    assert len([r for r in records if r["type"] == "PROBE"]) == 8
