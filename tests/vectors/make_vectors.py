@@ -30,7 +30,8 @@ Files:
 - ``calls.ktr``: a realistic recording for the decoders: openat/fstat/read/
   write/close with an error return, a STRUCT stat, pipe2 + fork + dup2 +
   execve, chdir and a relative open with the recorder's ``cwd`` and
-  ``fd_path``, a recvmsg with its ``fd_paths``, an execve's ``open_fds`` (for
+  ``fd_path``, a recvmsg with its ``fd_paths``, an eventfd2's ``fd_path`` and a
+  socketpair's ``fd_paths`` (the kernel's names), an execve's ``open_fds`` (for
   ``-y``), a socket and a connect with a sockaddr, a thread
   whose read interleaves with the main thread's write (strace's
   unfinished/resumed), signals with their siginfo, exits and a kill.
@@ -403,6 +404,19 @@ def _demo_calls() -> list[Entry]:
                                 struct.pack("<iI", 9, 11) + b"/etc/passwd")),
         _ret(DEMO, 47, 1),
         _call(DEMO, 3, 9),  # close
+        _ret(DEMO, 3, 0),
+        # fd-creating calls without a path: the kernel's names of the new fds
+        # ("fd_path"; socketpair's two in "fd_paths" after its "fds")
+        _call(DEMO, 290, 0, 0o2000000),  # eventfd2(0, EFD_CLOEXEC)
+        (s.STRUCT, DEMO, Struct(X86_64, 255, b"fd_path", b"anon_inode:[eventfd]")),
+        _ret(DEMO, 290, 10),
+        _call(DEMO, 53, 1, 1, 0, 0x7FFD7500),  # socketpair(AF_UNIX, SOCK_STREAM, 0, sv)
+        (s.STRUCT, DEMO, Struct(X86_64, 3, b"fds", struct.pack("<ii", 11, 12))),
+        (s.STRUCT, DEMO, Struct(X86_64, 255, b"fd_paths",
+                                struct.pack("<iI", 11, 13) + b"socket:[4242]"
+                                + struct.pack("<iI", 12, 13) + b"socket:[4243]")),
+        _ret(DEMO, 53, 0),
+        _call(DEMO, 3, 12),  # close
         _ret(DEMO, 3, 0),
     ]
 
