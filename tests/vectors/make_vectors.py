@@ -36,7 +36,9 @@ Files:
   whose read interleaves with the main thread's write (strace's
   unfinished/resumed), signals with their siginfo, exits and a kill.
 - ``appended.ktr``: a file ``ktr record -a`` appended to, four recordings: one
-  complete, one cut short (BEGIN, records, no END), one that attached (pids),
+  complete, one cut short (BEGIN, records, no END), one that attached (pids; its
+  process's ``cwd`` and ``open_fds`` at the attach, then a read of an fd from
+  before it),
   whose BEGIN's options are damaged (not JSON), and a last one cut short at the
   end of the file.
 
@@ -579,6 +581,14 @@ def appended_trace() -> bytes:
          (s.SYSCALL, second, Syscall(230, X86_64, 0, (0, 0, 0x7FFD0000, 0, 0, 0)))],
         [(s.BEGIN, RECORDER, _begin(7190, START_NS + 9_000_000, b'{"pids": [4242], "com\xff')),
          (s.PROC, third, Proc(e.ATTACH, 0, 0, 0, 0, b"")),
+         # its working directory and open fds at the attach (STRUCT records of no
+         # call): what -y names AT_FDCWD and fds opened before the attach by
+         (s.STRUCT, third, Struct(X86_64, 255, b"cwd", b"/home/u")),
+         (s.STRUCT, third, Struct(X86_64, 254, b"open_fds",
+                                  struct.pack("<iI", 0, 10) + b"/dev/pts/0"
+                                  + struct.pack("<iI", 3, 17) + b"/home/u/notes.txt")),
+         (s.SYSCALL, third, Syscall(0, X86_64, 0, (3, 0x7FFD1000, 16, 0, 0, 0))),
+         (s.SYSRET, third, Sysret(0, X86_64, 0, 0, 0, 2_000)),
          # attached in a sleep (restart_syscall), let go in it: the RET says so
          (s.SYSCALL, third, Syscall(219, X86_64, 0, ())),
          (s.SYSRET, third, Sysret(219, X86_64, formats.SyscallFlag.UNFINISHED
@@ -631,6 +641,7 @@ VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
     "appended.ktr": [
         (".t.txt", ["-t", "p"]),
         (".strace", ["--format", "strace"]),
+        (".y.strace", ["--format", "strace", "-y"]),
         (".summary.txt", ["--summary"]),
         (".chrome.json", ["--format", "chrome"]),
     ],
