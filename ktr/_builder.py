@@ -17,14 +17,18 @@ stack pointer), the pidfd and id clone3 wrote at ``pidfd`` and
 ``parent_tid``, a socklen_t's value before and after. i386 socketcall is
 captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
 What a call's result names, as the kernel resolves it (STRUCT argument
-``RESULT_ARGUMENT``): the path of the fd a path-opening call returned
-(``fd_path``, what strace -y prints; none when it is the path the call was
-given, its NAMI) and the working directory after chdir,
-fchdir and execve (``cwd``), and the fds recvmsg and recvmmsg received in
-SCM_RIGHTS (``fd_paths``): one readlink of ``/proc/TID/...`` each at the exit stop of
+``RESULT_ARGUMENT``): the path of the fd an fd-creating call returned
+(``fd_path``, what strace -y prints: a file's path, ``socket:[INODE]``,
+``anon_inode:[eventfd]``; none when it is the path the call was given, its
+NAMI; dup's copies are the reader's to follow) and the working directory after chdir,
+fchdir and execve (``cwd``), the fds pipe and socketpair made and those recvmsg
+and recvmmsg received in SCM_RIGHTS (``fd_paths``): one readlink of
+``/proc/TID/...`` per fd (a pipe's two ends: one) at the exit stop of
 those calls alone, which succeeded; at the recording's first execve, the fds
 open across it (``open_fds``, argument ``OPEN_FDS_ARGUMENT``: 0, 1, 2 and
-any other inherited one), once.
+any other inherited one), once; at attach, each attached process's working
+directory and open fds (``cwd`` and ``open_fds``, after its first thread's
+PROC ATTACH), once per process.
 Calls without such captures pay one dictionary lookup and a few attribute
 tests per stop.
 
@@ -104,6 +108,11 @@ OPEN_FDS_MAX = 1024
 _RESULT_FD_PATH = 1
 _RESULT_CWD = 2
 _RESULT_RECEIVED_FDS = 3  # recvmsg: the fds SCM_RIGHTS brought, each with its path
+_RESULT_PIPE = 4  # pipe, pipe2: both fds (one pipe, one readlink), as fd_paths
+_RESULT_SOCKET_PAIR = 5  # socketpair: both fds (two sockets, a readlink each), as fd_paths
+_FD_PAIRS = {"pipe": _RESULT_PIPE, "pipe2": _RESULT_PIPE, "socketpair": _RESULT_SOCKET_PAIR}
+#: fd-returning calls without fd_path: the reader copies the old fd's description.
+_DUP_CALLS = frozenset({"dup", "dup2", "dup3"})
 _CWD_CALLS = frozenset({"chdir", "fchdir", "execve", "execveat"})
 
 _CREATES_PROCESS = frozenset({Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE})
@@ -163,7 +172,7 @@ class _Plan(NamedTuple):
     # A _CAPTURE exit whose only read is a read()/write() buffer (its GENIO data).
     exit_plain_io: bool = False
     # What the result names, read from /proc at exit (_RESULT_FD_PATH, _RESULT_CWD,
-    # _RESULT_RECEIVED_FDS; 0: none).
+    # _RESULT_RECEIVED_FDS, _RESULT_PIPE, _RESULT_SOCKET_PAIR; 0: none).
     result_path: int = 0
 
 
@@ -245,6 +254,8 @@ class RecordBuilder:
         # The recording's first successful execve lists the fds open across it
         # (STRUCT "open_fds"): those the trace never shows opened (0, 1, 2).
         self._fds_listed = False
+        # Attached processes whose cwd and fds were listed (at their first ATTACH).
+        self._attached_listed: set[int] = set()
         self._io_bytes = options.io_bytes
         # pid -> signal -> handler address, learnt from rt_sigaction, for PSIG's action
         self._signal_handlers: dict[int, dict[int, int]] = {}
@@ -416,9 +427,10 @@ class RecordBuilder:
                                 if argument.kind is ArgKind.MSGHDR_OUT), None)
             socklen_offset = 4 if abi in (Abi.I386, Abi.X32) else 8
         result_path = 0
-        if signature.ret is linux.RetKind.FD and (
-                signature.path_args or signature.name == "open_by_handle_at"):
-            result_path = _RESULT_FD_PATH
+        if signature.ret is linux.RetKind.FD and signature.name not in _DUP_CALLS:
+            result_path = _RESULT_FD_PATH  # a file opened, or a socket, an eventfd, ...
+        elif signature.name in _FD_PAIRS:
+            result_path = _FD_PAIRS[signature.name]
         elif signature.name in _CWD_CALLS:
             result_path = _RESULT_CWD
         elif signature.name == "recvmsg":
@@ -669,6 +681,10 @@ class RecordBuilder:
                     received = _received_fds(tracee.tid, captures[-1], event.abi)
                     if received is not None:
                         found.append((RESULT_ARGUMENT, received))
+            elif plan.result_path >= _RESULT_PIPE:
+                if not error and found and found[-1][1] is not None:
+                    found.append((RESULT_ARGUMENT, _pair_paths(
+                        tracee.tid, found[-1][1], plan.result_path == _RESULT_PIPE)))
             elif plan.result_path and not error:
                 found += self._result_found(tracee, plan, retval)
         return data, found
@@ -857,6 +873,14 @@ class RecordBuilder:
                         self._emit_found(tracee, event.timestamp_ns, event.abi, [
                             (wanted.argument, message), (RESULT_ARGUMENT, received)])
                         continue
+                    if plan.result_path >= _RESULT_PIPE and not error:
+                        # pipe, socketpair (i386 socketcall): the fds, then their paths
+                        pair = self._struct_data(tracee, event.abi, args, wanted, retval)
+                        self._emit_found(tracee, event.timestamp_ns, event.abi, [
+                            (wanted.argument, pair), (RESULT_ARGUMENT, None if pair is None
+                                                      else _pair_paths(
+                                tracee.tid, pair, plan.result_path == _RESULT_PIPE))])
+                        continue
                     self._struct_record(tracee, event.timestamp_ns, event.abi, args,
                                         wanted, retval)
                 elif wanted.measure == "socklen" or wanted.measure == "msghdr":
@@ -874,8 +898,8 @@ class RecordBuilder:
                                     wanted_pair[1])
         if plan.clone3 and entry is not None and not event.error and self._structs:
             self._clone3_ids(event, args)
-        if (plan.result_path and plan.result_path != _RESULT_RECEIVED_FDS and entry is not None
-                and not event.error and self._structs):
+        if ((plan.result_path == _RESULT_FD_PATH or plan.result_path == _RESULT_CWD)
+                and entry is not None and not event.error and self._structs):
             self._emit_found(tracee, event.timestamp_ns, event.abi,
                              self._result_found(tracee, plan, retval))
         if plan.sets_handler and entry is not None and event.error == 0:
@@ -1376,8 +1400,11 @@ class RecordBuilder:
                 self._signal_handlers[event.child] = dict(inherited)
         elif event.kind is Lifecycle.EXIT and not event.thread:
             self._emul_written.pop(tracee.pid, None)
+            self._attached_listed.discard(tracee.pid)
             self._signal_handlers.pop(tracee.pid, None)
         if not self._lifecycle:
+            if event.kind is Lifecycle.ATTACH:
+                self._attached_state(tracee, event.timestamp_ns)
             return
         if tracee.emul_pending and event.kind is not Lifecycle.EXEC:
             self._announce_emulation(tracee, event.timestamp_ns)
@@ -1392,6 +1419,21 @@ class RecordBuilder:
         self._emit_payload(RecordKind.PROC, tracee, event.timestamp_ns, formats.Proc(
             _LIFECYCLE_EVENTS[event.kind], flags, event.child, event.status, event.signal,
             detail))
+        if event.kind is Lifecycle.ATTACH:
+            self._attached_state(tracee, event.timestamp_ns)
+
+    def _attached_state(self, tracee: Tracee, timestamp_ns: int) -> None:
+        """An attached process's working directory and open fds (STRUCT ``cwd``, ``open_fds``),
+        once per process, at its first thread's attach: what the first execve says of a
+        started command's, for an attached process whose fds came before the trace."""
+        if not self._structs or tracee.pid in self._attached_listed:
+            return
+        self._attached_listed.add(tracee.pid)
+        if tracee.emul_pending:
+            self._announce_emulation(tracee, timestamp_ns)
+        self._emit_found(tracee, timestamp_ns, tracee.abi, [
+            (RESULT_ARGUMENT, _result_path(tracee.tid, _RESULT_CWD, 0)),
+            (OPEN_FDS_ARGUMENT, _open_fds(tracee.tid))])
 
 
 # ---------------------------------------------------------------------- memory helpers
@@ -1531,6 +1573,24 @@ def _scm_rights(data: bytes, position: int, end: int, narrow: bool) -> list[int]
                     for offset in range(position + head, stop - 3, 4))
         position += (length + word - 1) & ~(word - 1)
     return fds
+
+
+def _pair_paths(tid: int, capture: tuple[bytes, bytes], pipe: bool,
+                ) -> tuple[bytes, bytes] | None:
+    """STRUCT ``fd_paths`` for the two fds pipe or socketpair returned (``capture``, their
+    ``fds``): a pipe's ends are one inode, read once; a socket pair is two sockets."""
+    name, data = capture
+    if name != b"fds" or len(data) != 8:
+        return None
+    first = int.from_bytes(data[:4], "little", signed=True)
+    second = int.from_bytes(data[4:], "little", signed=True)
+    if not pipe:
+        return _fd_paths(tid, [first, second])
+    try:
+        path = os.readlink(b"/proc/%d/fd/%d" % (tid, first))
+    except OSError:  # closed already by another thread: the other end may tell
+        return _fd_paths(tid, [second])
+    return b"fd_paths", formats.struct_data.encode_fd_paths(((first, path), (second, path)))
 
 
 def _fd_paths(tid: int, fds: list[int]) -> tuple[bytes, bytes] | None:

@@ -14,7 +14,10 @@ the control loop returned, an END record (how it ended: ``_end_payload``) is
 the last record written; the file header promises it (``end_record``). A
 BEGIN record (``_begin_payload``: this recording's pid, start and options) is
 the first, written as soon as the output is open, before any target runs
-under control (``begin_record``). All
+under control (``begin_record``). SIGINT, SIGTERM and SIGHUP during
+set-up (probes prepared, the command spawned or targets attached, the output
+opened), until the recording's handlers are in, end it with BEGIN and an END
+saying so and the shell's status for the signal (``_SetupSignals``). All
 the user sees is one-line messages on stderr: a live status line on a
 terminal no traced process uses (``_terminal``), notices for lost processes
 and output failure, a final summary.
@@ -216,10 +219,13 @@ INTERRUPTED_BY = "interrupted by "
 class _Signals:
     """Install the recorder's handlers for SIGINT/SIGTERM/SIGHUP; restore them after."""
 
-    def __init__(self, request_stop: Callable[[str], None], spawned: bool) -> None:
+    def __init__(self, request_stop: Callable[[str], None], spawned: bool,
+                 restore: dict[int, object] | None = None) -> None:
         self._request_stop = request_stop
         self._spawned = spawned
         self._saved: dict[int, object] = {}
+        # the handlers from before set-up's (_SetupSignals.hand_over), restored at the end
+        self._restore = restore or {}
         self._interrupts = 0
 
     def _handle(self, signo: int, frame: FrameType | None) -> None:
@@ -243,6 +249,7 @@ class _Signals:
                 self._saved[signo] = signal.signal(signo, self._handle_command_interrupt)
             else:
                 self._saved[signo] = signal.signal(signo, self._handle)
+        self._saved.update(self._restore)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -275,34 +282,41 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     # refused event ends the recording here, not half-configured later.
     others = side_sources(options, clock)
     prepared: list[SideSource] = []
-    try:
-        # Set-up (probe symbols above all) can take a while before any target is
-        # traced: Ctrl-C then still leaves the file the user asked for, saying so.
-        with _slow_setup_notice(options, notices), _setup_signals():
-            try:
-                for source in others:
-                    source.prepare()
-                    prepared.append(source)
-                    ptrace_source.add_observer(source)
-                    if options.probes and isinstance(source, _probe_session()):
-                        source.use_control(lambda pid: [
-                            t.tid for t in list(control.tracees.values()) if t.pid == pid])
-                        ptrace_source.wrap_consumer(source.wrap)
-            except KeyboardInterrupt:
-                _interrupted_before_start(options, control_options, clock, signal.SIGINT)
-            except _SetupSignal as stopped:
-                _interrupted_before_start(options, control_options, clock, stopped.signo)
-        unsupported = [item for source in prepared
-                       for item in getattr(source, "unsupported", ())]
-        for name, error in unsupported:
-            notices.write(f"ktr: counter {name}: <not supported> ({error}); "
-                          "recording without it\n")
-        header = _file_header(options, control_options, clock,
-                              [name for name, _ in unsupported])
-        return _record(options, notices, clock, header, ptrace_source, control, prepared)
-    finally:
-        for source in prepared:
-            source.close()
+    # Set-up (probe symbols above all) can take a while before any target is
+    # traced: Ctrl-C then still leaves the file the user asked for, saying so.
+    with _SetupSignals() as setup:
+        try:
+            with _slow_setup_notice(options, notices):
+                try:
+                    for source in others:
+                        source.prepare()
+                        prepared.append(source)
+                        ptrace_source.add_observer(source)
+                        if options.probes and isinstance(source, _probe_session()):
+                            source.use_control(lambda pid: [
+                                t.tid for t in list(control.tracees.values()) if t.pid == pid])
+                            ptrace_source.wrap_consumer(source.wrap)
+                    setup.defer()
+                except KeyboardInterrupt:
+                    _interrupted_before_start(options, control_options, clock, signal.SIGINT)
+                except _SetupSignal as stopped:
+                    _interrupted_before_start(options, control_options, clock, stopped.signo)
+            _test_hold("prepared")
+            signo = setup.take_pending()
+            if signo is not None:  # (no target touched yet: none is)
+                _interrupted_before_start(options, control_options, clock, signo)
+            unsupported = [item for source in prepared
+                           for item in getattr(source, "unsupported", ())]
+            for name, error in unsupported:
+                notices.write(f"ktr: counter {name}: <not supported> ({error}); "
+                              "recording without it\n")
+            header = _file_header(options, control_options, clock,
+                                  [name for name, _ in unsupported])
+            return _record(options, notices, clock, header, ptrace_source, control, prepared,
+                           setup)
+        finally:
+            for source in prepared:
+                source.close()
 
 
 def _capped_sample_rate(options: RecordOptions, notices: _BestEffortText) -> RecordOptions:
@@ -352,33 +366,98 @@ class _SetupSignal(BaseException):
         self.signo = signo
 
 
-@contextlib.contextmanager
-def _setup_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP during set-up end it as Ctrl-C does (``_SetupSignal``): the
-    default action would kill ``ktr`` with no trace file and, until the next ``ktr record
-    -P``, its tracefs group. A signal ignored when ``ktr`` started (nohup) stays ignored;
-    after the first, the default actions are back (a second one kills at once)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    saved: dict[int, object] = {}
+class _SetupSignals:
+    """SIGTERM and SIGHUP outside the recording's own handlers (``_Signals``): from the
+    start of set-up until they take over (``hand_over``), and from their end until the
+    side sources are closed (``record``'s ``finally``: the tracefs group removed). The
+    default action would kill ``ktr`` with no END in the file, a started command
+    left held, or, while the recording closes, its tracefs group left behind (until
+    the next ``ktr record -P``).
 
-    def restore() -> None:
-        for signo, handler in saved.items():
+    While the side sources are prepared (nothing made yet but what ``record``'s
+    ``finally`` closes) a signal ends set-up at once, as Ctrl-C does
+    (``_SetupSignal``). From ``defer`` on (a child spawned, targets attached, the
+    output opened: an exception there could leave any of them half made), it is
+    kept in ``pending``, and so is a Ctrl-C; the recording's first act, when its
+    handlers are in, is to take it and end set-up cleanly (``_abandon_set_up``).
+    One that comes while the recording closes is kept until the sources are
+    closed, then delivered again with the handlers from before (``__exit__``:
+    by default it kills ``ktr`` then, as it would have, with nothing left behind). A
+    signal ignored when ``ktr`` started (nohup) stays ignored; after the first, the
+    handlers from before are back (a second one kills at once).
+    """
+
+    def __init__(self) -> None:
+        self._saved: dict[int, object] = {}
+        self._deferring = False
+        self.pending: int | None = None
+        self._main = threading.current_thread() is threading.main_thread()
+
+    def __enter__(self) -> _SetupSignals:
+        if self._main:
+            for signo in (signal.SIGTERM, signal.SIGHUP):
+                if signal.getsignal(signo) != signal.SIG_IGN:
+                    self._saved[signo] = signal.signal(signo, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._restore()
+        signo = self.take_pending()
+        if signo is not None:  # came while the recording closed: its effect now
+            os.kill(os.getpid(), signo)
+
+    def take_pending(self) -> int | None:
+        """The signal kept since ``defer`` (None: none came); it is no longer kept."""
+        signo, self.pending = self.pending, None
+        return signo
+
+    def _restore(self) -> None:
+        for signo, handler in self._saved.items():
             signal.signal(signo, handler)  # type: ignore[arg-type]
-        saved.clear()
+        self._saved.clear()
 
-    def handle(signo: int, frame: FrameType | None) -> None:
-        restore()
-        raise _SetupSignal(signo)
+    def _handle(self, signo: int, frame: FrameType | None) -> None:
+        self._restore()
+        if not self._deferring:
+            raise _SetupSignal(signo)
+        if self.pending is None:
+            self.pending = signo
 
-    for signo in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(signo) != signal.SIG_IGN:
-            saved[signo] = signal.signal(signo, handle)
-    try:
-        yield
-    finally:
-        restore()
+    def defer(self) -> None:
+        """From here a signal (Ctrl-C too, when it would raise) is kept for ``_record``."""
+        self._deferring = True
+        if self._main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._saved[signal.SIGINT] = signal.signal(signal.SIGINT, self._handle)
+
+    def hand_over(self) -> dict[int, object]:
+        """For ``_Signals``: the handlers to put back at its end, ours (a signal while
+        the recording closes is kept, see the class); ours stay in place until it
+        replaces them (a signal in between is still kept)."""
+        return {signo: self._handle for signo in self._saved}
+
+
+#: The tests' hook for each later step of set-up: "POINT=FIFO" makes ``_test_hold(POINT)``
+#: read the FIFO the test holds, so a signal can be sent while set-up is known to be there
+#: ("prepared": the side sources ready; "targets": the command spawned or the targets
+#: attached; "output": the output open, the recording's handlers not yet in; "closing":
+#: the recording over, its handlers gone, the sources not yet stopped).
+SETUP_HOLD_TEST_ENV = "KTR_TEST_SETUP_HOLD"
+
+
+def _test_hold(point: str) -> None:
+    hook = os.environ.get(SETUP_HOLD_TEST_ENV)
+    if hook and hook.partition("=")[0] == point:
+        with open(hook.partition("=")[2], "rb") as fifo:
+            fifo.read(1)
+
+
+def _end_before_start(descriptor: Descriptor, options: RecordOptions, signo: int) -> str:
+    """The END of a recording interrupted before it began; returns the one line to say."""
+    reason = f"interrupted by {signal.Signals(signo).name} before recording began"
+    descriptor.add_end(formats.End(
+        -1, int(formats.EndFlag.STOPPED_EARLY), 0, 0, 0, 0, reason.encode(), 0, b""))
+    where = "standard output" if options.output == "-" else options.output
+    return f"{reason}; {where} holds no events"
 
 
 def _interrupted_before_start(options: RecordOptions, control_options: ControlOptions,
@@ -386,22 +465,19 @@ def _interrupted_before_start(options: RecordOptions, control_options: ControlOp
     """SIGINT, SIGTERM or SIGHUP during set-up: the output gets BEGIN and an END saying
     nothing was recorded (no target was touched yet), then ``SetupInterrupted`` (whose
     exit status is the shell's for the signal, 128+N)."""
-    reason = f"interrupted by {signal.Signals(signo).name} before recording began"
     header = _file_header(options, control_options, clock)
     descriptor = open_descriptor(_output_options(options, clock), header,
                                  begin=_begin_payload(header))
     try:
-        descriptor.add_end(formats.End(
-            -1, int(formats.EndFlag.STOPPED_EARLY), 0, 0, 0, 0, reason.encode(), 0, b""))
+        message = _end_before_start(descriptor, options, signo)
     finally:
         descriptor.release()
-    where = "standard output" if options.output == "-" else options.output
-    raise SetupInterrupted(f"{reason}; {where} holds no events", signo)
+    raise SetupInterrupted(message, signo)
 
 
 def _record(options: RecordOptions, notices: _BestEffortText, clock: TraceClock,
             header: formats.FileHeader, ptrace_source: PtraceSource, control: Control,
-            others: list[SideSource]) -> RecordingReport:
+            others: list[SideSource], setup: _SetupSignals) -> RecordingReport:
     output_options = _output_options(options, clock)
     failures: list[OutputError] = []
     on_write_error, on_blocking = _output_callbacks(
@@ -412,6 +488,7 @@ def _record(options: RecordOptions, notices: _BestEffortText, clock: TraceClock,
         # Fork before any thread exists (the descriptor starts its writer).
         spawned = _spawn(control, options)
         try:
+            _test_hold("targets")
             descriptor = open_descriptor(output_options, header, on_write_error,
                                          on_blocking=on_blocking, begin=begin)
         except BaseException:
@@ -426,6 +503,7 @@ def _record(options: RecordOptions, notices: _BestEffortText, clock: TraceClock,
                 control.attach(options.pids)
             if options.process_group is not None:
                 control.attach_group(options.process_group)
+            _test_hold("targets")
             descriptor = open_descriptor(output_options, header, on_write_error,
                                          on_blocking=on_blocking, begin=begin)
         except BaseException:
@@ -436,15 +514,22 @@ def _record(options: RecordOptions, notices: _BestEffortText, clock: TraceClock,
     traced = {t.pid for t in list(control.tracees.values())}
     if options.command:
         traced.add(spawned)
-    status = _status_line(options, notices, descriptor, traced,
-                          lambda: len({t.pid for t in list(control.tracees.values())}))
+    status: _StatusLine | None = None
     started: list[SideSource] = []
     result: RunResult | None = None
     try:
-        for source in others:
-            source.start(output)
-            started.append(source)
-        with _Signals(control.request_stop, spawned=bool(options.command)):
+        _test_hold("output")
+        with _Signals(control.request_stop, spawned=bool(options.command),
+                      restore=setup.hand_over()):
+            signo = setup.take_pending()
+            if signo is not None:  # a signal during set-up: nothing recorded yet
+                _abandon_set_up(options, descriptor, control,
+                                spawned if options.command else None, signo)
+            status = _status_line(options, notices, descriptor, traced,
+                                  lambda: len({t.pid for t in list(control.tracees.values())}))
+            for source in others:
+                source.start(output)
+                started.append(source)
             # Everything alive now (modules, schemas, tables) lives as long as
             # the recording: out of the collector's way, the collections the
             # loop's short-lived events trigger no longer walk it.
@@ -454,6 +539,7 @@ def _record(options: RecordOptions, notices: _BestEffortText, clock: TraceClock,
             finally:
                 gc.unfreeze()
     finally:
+        _test_hold("closing")
         _close_recording(descriptor, clock, started, status, result, bool(options.probes))
     assert result is not None
     report = _report(options, result, descriptor, failures)
@@ -462,6 +548,22 @@ def _record(options: RecordOptions, notices: _BestEffortText, clock: TraceClock,
         _outlive_failed_output(spawned, options.command[0], report.output_failure, notices)
         report = report._replace(failure_told=True)
     return report
+
+
+def _abandon_set_up(options: RecordOptions, descriptor: Descriptor, control: Control,
+                    spawned: int | None, signo: int) -> NoReturn:
+    """SIGINT, SIGTERM or SIGHUP came while the targets and the output were being set up
+    (``_SetupSignals.pending``): the command, held before its exec, is killed, attached
+    targets are let go (nothing of theirs was recorded), the output gets its END
+    (released by the caller), then ``SetupInterrupted`` (128+N)."""
+    try:
+        if spawned is not None:
+            _kill_spawned(spawned)
+        else:
+            control.let_go()
+    finally:
+        message = _end_before_start(descriptor, options, signo)
+    raise SetupInterrupted(message, signo)
 
 
 def _output_options(options: RecordOptions, clock: TraceClock) -> OutputOptions:

@@ -65,6 +65,7 @@ from ._fdtable import FdTables
 from ._text import (
     display_text,
     exact_quoted,
+    fd_text,
     quoted,
     strace_hex_string,
     strace_string,
@@ -225,7 +226,7 @@ def _fd_part(context: _Context, dirfd: bool) -> _Part:
                 return "AT_FDCWD"
             return f"AT_FDCWD<{display_text(text_bytes(directory))}>"
         description = describe(call.pid, fd)
-        return plain(value) if description is None else f"{fd}<{description}>"
+        return plain(value) if description is None else fd_text(fd, description)
 
     return _Part(render, value_only=False)
 
@@ -559,7 +560,7 @@ def _fd_pair_part(context: _Context, index: int) -> _Part:
         for fd in (int.from_bytes(struct.data[:4], "little", signed=True),
                    int.from_bytes(struct.data[4:], "little", signed=True)):
             description = describe(call.pid, fd)  # x86's ABIs are all little-endian
-            shown.append(str(fd) if description is None else f"{fd}<{description}>")
+            shown.append(str(fd) if description is None else fd_text(fd, description))
         return f"[{', '.join(shown)}]"
 
     return _Part(render, value_only=False)
@@ -1538,7 +1539,7 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
     if (name == "fcntl" or name == "fcntl64") and len(args) > 1:
         command = args[1] & 0xFFFF_FFFF
         if command in (F_DUPFD, F_DUPFD_CLOEXEC) and fd_description is not None:
-            return f"{retval}<{fd_description}>"  # a new fd, as dup's
+            return fd_text(retval, fd_description)  # a new fd, as dup's
         if command == 1 and retval:  # F_GETFD
             return f"{retval:#x} (flags {_flags.render_flags(_flags.FD_FLAGS, retval)})"
         if command == 3:  # F_GETFL
@@ -1549,5 +1550,5 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
     if ret is RetKind.PTR or ret is RetKind.HEX:
         return _hex(retval) if retval else "0"
     if ret is RetKind.FD and fd_description is not None:
-        return f"{retval}<{fd_description}>"
+        return fd_text(retval, fd_description)
     return str(retval)

@@ -557,6 +557,8 @@ class CallTracker:
                             io.append(payload)
                     elif kind == _STRUCT:
                         self.add_exit_record(record)
+                elif owner is None and kind == _STRUCT and track:
+                    self.process_state(record)
                 if not members:
                     continue
             else:
@@ -845,6 +847,20 @@ class CallTracker:
             self.fds.executed(pid)
 
 
+    def process_state(self, record: Record) -> None:
+        """A STRUCT of no call: an attached process's working directory and open fds, as the
+        recorder read them at attach (``cwd``, ``open_fds``); fds the trace has shown win."""
+        payload: Any = record[6]
+        pid = record[2]
+        if payload.argument == RESULT_ARGUMENT and payload.name == b"cwd" and payload.data:
+            self.fds.changed_directory(pid, payload.data.decode("utf-8", "surrogateescape"))
+        elif payload.argument == OPEN_FDS_ARGUMENT and payload.name == b"open_fds":
+            from ._structs import fd_paths
+            for fd, path in fd_paths(payload.data):
+                if self.fds.exact(pid, fd) is None:
+                    self.fds.opened(pid, fd, path.decode("utf-8", "surrogateescape"))
+
+
 def recorded_facilities(header: Any) -> str | None:
     """The recording's ``-t`` string from its file header (None when unknown)."""
     facilities = None if header is None else header.options.get("facilities")
@@ -961,14 +977,16 @@ def _anonymous(description: str, flags_arg: int | None, cloexec_bit: int = O_CLO
     def effect(tables: FdTables, call: Call, result: int) -> None:
         if result >= 0:
             cloexec = flags_arg is not None and bool(call.args[flags_arg] & cloexec_bit)
-            tables.opened(call.pid, result, description, cloexec)
+            tables.opened(call.pid, result, _result_text(call, b"fd_path") or description,
+                          cloexec)
 
     return effect
 
 
 def _io_uring(tables: FdTables, call: Call, result: int) -> None:
     if result >= 0:
-        tables.opened(call.pid, result, "anon_inode:[io_uring]", True)  # always O_CLOEXEC
+        tables.opened(call.pid, result, _result_text(call, b"fd_path")
+                      or "anon_inode:[io_uring]", True)  # always O_CLOEXEC
 
 
 def _clone3(tables: FdTables, call: Call, result: int) -> None:
@@ -983,7 +1001,7 @@ def _clone3(tables: FdTables, call: Call, result: int) -> None:
 
 def _unknown_fd(tables: FdTables, call: Call, result: int) -> None:
     if result >= 0:
-        tables.opened(call.pid, result, None)
+        tables.opened(call.pid, result, _result_text(call, b"fd_path"))
 
 
 _SOCKET_DOMAINS = {1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET"}
@@ -1004,8 +1022,8 @@ _AF_NETLINK = 16
 
 def _socket(tables: FdTables, call: Call, result: int) -> None:
     if result >= 0:
-        domain = _domain_name(call.args[0], call.plan.abi)
-        description = f"socket:[{domain}]"
+        description = (_result_text(call, b"fd_path")
+                       or f"socket:[{_domain_name(call.args[0], call.plan.abi)}]")
         if call.args[0] & 0xFFFF_FFFF == _AF_NETLINK and len(call.args) > 2:
             # the strace view decodes the socket's messages by its protocol
             description = SocketDescription(description, call.args[2] & 0xFFFF_FFFF)
@@ -1020,6 +1038,15 @@ def _fd_pair(call: Call, argument: int) -> tuple[int, int] | None:
             int.from_bytes(struct.data[4:8], "little", signed=True))
 
 
+def _paths_of_pair(call: Call) -> dict[int, str]:
+    """The recorder's paths of the fds pipe or socketpair made (``fd_paths``), by fd."""
+    struct = call.struct(RESULT_ARGUMENT)
+    if struct is None or struct.name != b"fd_paths":
+        return {}
+    from ._structs import fd_paths
+    return {fd: path.decode("utf-8", "surrogateescape") for fd, path in fd_paths(struct.data)}
+
+
 def _pipe(flags_arg: int | None) -> Effect:
     def effect(tables: FdTables, call: Call, result: int) -> None:
         if result < 0:
@@ -1027,10 +1054,11 @@ def _pipe(flags_arg: int | None) -> Effect:
         pair = _fd_pair(call, 0)
         if pair is None:
             return
-        description = tables.new_pipe()
+        paths = _paths_of_pair(call)
+        description = None if len(paths) == 2 else tables.new_pipe()
         cloexec = flags_arg is not None and bool(call.args[flags_arg] & O_CLOEXEC)
         for fd in pair:
-            tables.opened(call.pid, fd, description, cloexec)
+            tables.opened(call.pid, fd, paths.get(fd, description), cloexec)
 
     return effect
 
@@ -1041,18 +1069,21 @@ def _socketpair(tables: FdTables, call: Call, result: int) -> None:
     pair = _fd_pair(call, 3)
     if pair is None:
         return
+    paths = _paths_of_pair(call)
     description = f"socket:[{_domain_name(call.args[0], call.plan.abi)}]"
     for fd in pair:
-        tables.opened(call.pid, fd, description, bool(call.args[1] & SOCK_CLOEXEC))
+        tables.opened(call.pid, fd, paths.get(fd, description),
+                      bool(call.args[1] & SOCK_CLOEXEC))
 
 
 def _accept(flags_arg: int | None) -> Effect:
     def effect(tables: FdTables, call: Call, result: int) -> None:
         if result < 0:
             return
-        listening = tables.describe(call.pid, signed32(call.args[0]))
+        description = _result_text(call, b"fd_path") or tables.exact(
+            call.pid, signed32(call.args[0]))
         cloexec = flags_arg is not None and bool(call.args[flags_arg] & SOCK_CLOEXEC)
-        tables.opened(call.pid, result, listening or "socket:[]", cloexec)
+        tables.opened(call.pid, result, description or "socket:[]", cloexec)
 
     return effect
 

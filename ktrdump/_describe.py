@@ -195,6 +195,7 @@ from ._siginfo import code_name
 from ._text import (
     display_text,
     encode_basestring,
+    fd_text,
     json_bytes,
     json_bytes_list,
     json_safe,
@@ -664,7 +665,7 @@ class TextDescriber(_RecordDescriber):
         if self._track:
             description = self.tracker.fds.describe(pid, fd)
             if description is not None:
-                return f"{fd}<{description}>"
+                return fd_text(fd, description)
         return str(fd)
 
     # One method per kind: (head, record) -> lines.
@@ -722,10 +723,10 @@ class TextDescriber(_RecordDescriber):
         flags = payload.flags
         transferred = payload.transferred
         data = payload.data
-        fd_text = self._fd(record[2], fd) if self._track else fd
+        fd_shown = self._fd(record[2], fd) if self._track else fd
         verb = "read" if direction == 0 else "wrote" if direction == 1 else f"direction_{direction}"
         plural = "" if transferred == 1 else "s"
-        line = f"{head}GIO   fd {fd_text} {verb} {transferred} byte{plural}\n"
+        line = f"{head}GIO   fd {fd_shown} {verb} {transferred} byte{plural}\n"
         if self._suppress_data:
             return line
         if self._plain_data and not flags:

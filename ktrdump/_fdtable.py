@@ -14,23 +14,28 @@ Descriptions (documented in the CLI help):
   is relative to a known directory fd (openat), else left relative (its bytes
   decoded with ``surrogateescape``: ``exact`` gives that, ``describe`` the text
   views' ``display_text`` form);
-- ``socket:[AF_INET]``: a socket and its domain (no inode: the trace has none);
-  accepted sockets take the listening socket's description; a netlink socket's
-  description is a ``SocketDescription`` that also holds its protocol (what
-  the strace view decodes its messages by);
-- ``pipe:[N]``: both ends of the N-th pipe of the trace (N numbers pipes in
-  trace order, it is not an inode, so ends that belong together share it);
-- ``anon_inode:[eventfd]`` and the like for the kernel's anonymous files.
+- a socket, a pipe, an anonymous file: what the kernel names it
+  (``socket:[123456]``, ``pipe:[123457]``, ``anon_inode:[eventfd]``,
+  ``/memfd:x (deleted)``: the recorder's ``fd_path``, or for pipe and
+  socketpair its ``fd_paths``); in recordings without them, ``socket:[AF_INET]``
+  (a socket and its domain; accepted sockets take the listening socket's
+  description), ``pipe:[N]`` (both ends of the N-th pipe of the trace: N numbers
+  pipes in trace order, it is not an inode) and ``anon_inode:[eventfd]`` and
+  the like by the call. A netlink socket's description is a
+  ``SocketDescription`` that also holds its protocol (what the strace view
+  decodes its messages by).
 
 Fds that existed before the recording (0, 1, 2, inherited) are named as the
-recorder listed them at the recording's first execve (STRUCT ``open_fds``);
-an attached process's are unknown until the trace shows where they come
-from: they have no description and are shown plainly.
+recorder listed them at the recording's first execve (STRUCT ``open_fds``),
+and an attached process's as it listed them at the attach (``open_fds`` of no
+call, after its PROC ATTACH); in recordings without that, an attached
+process's are unknown until the trace shows where they come from: they have
+no description and are shown plainly.
 
 Each process's working directory (``AT_FDCWD</dir>``), from the recorder's
-STRUCT ``cwd`` at the exit of execve, chdir and fchdir; a child starts with
-its parent's. Unknown before the process's first of these (an attached
-process, a recording without it).
+STRUCT ``cwd`` at the exit of execve, chdir and fchdir, and at the attach of
+an attached process; a child starts with its parent's. Unknown before the
+first of these (a recording without them).
 
 Guarantees: a process's table is copied to a child at fork/vfork/clone
 (shared when ``CLONE_FILES`` was asked for), loses its close-on-exec fds at

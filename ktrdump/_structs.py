@@ -72,7 +72,7 @@ from ._flags import (
     render_mode,
 )
 from ._siginfo import strace_siginfo
-from ._text import strace_string
+from ._text import fd_text, strace_string
 
 FieldValue = int | str
 Fields = dict[str, FieldValue]
@@ -1047,7 +1047,7 @@ def _ip_cmsg_data(kind: int, payload: bytes,
 
 def _fd_text(fd: int, describe: Callable[[int], str | None] | None) -> str:
     description = None if describe is None else describe(fd)
-    return str(fd) if description is None else f"{fd}<{description}>"
+    return str(fd) if description is None else fd_text(fd, description)
 
 
 def render_cmsgs(data: bytes, abi: int, controllen: int,
@@ -1151,7 +1151,7 @@ def _render_fd_paths(data: bytes) -> str:
     if not items and data:
         return _with_damage(_hex_string(data), damage)
     return _with_damage("[" + ", ".join(
-        f"{item.fd}<{item.path.decode('utf-8', 'backslashreplace')}>" for item in items) + "]",
+        fd_text(item.fd, item.path.decode('utf-8', 'backslashreplace')) for item in items) + "]",
         damage)
 
 

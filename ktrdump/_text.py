@@ -26,6 +26,17 @@ from formats import text_bytes as text_bytes
 encode_basestring: Callable[[str], str] = _encode_basestring
 
 
+_DELETED = " (deleted)"
+
+
+def fd_text(fd: int, description: str) -> str:
+    """``fd`` with what it refers to, as strace -y prints it: ``3</path>``, and for a file
+    the kernel names with `` (deleted)`` (unlinked, a memfd) ``3</path>(deleted)``."""
+    if description.endswith(_DELETED) and len(description) > len(_DELETED):
+        return f"{fd}<{description[:-len(_DELETED)]}>(deleted)"
+    return f"{fd}<{description}>"
+
+
 def plural(count: int, word: str) -> str:
     """``1 record``, ``2 records``: a count and its noun (``batch``: ``batches``)."""
     if count == 1:

@@ -101,12 +101,15 @@ _EPILOG = """\
 kernel's path of the new fd, symlinks and the working directory resolved,
 as strace -y; traces of recorders before it: the path as the call gave it),
 AT_FDCWD as AT_FDCWD</dir> (the working directory the recorder saw at
-execve, chdir and fchdir, inherited at fork), socket (socket:[AF_INET]),
-accept, pipe (pipe:[N]: the N-th pipe of the trace, both ends), socketpair,
+execve, chdir and fchdir, inherited at fork, and at attach), socket,
+accept, pipe, socketpair, eventfd, epoll_create, memfd_create and the other
+fd-creating calls (socket:[INODE], pipe:[INODE], anon_inode:[eventfd], as
+/proc names them: read by the recorder at the call's exit; older traces:
+socket:[AF_INET], pipe:[N] the N-th pipe of the trace),
 dup/dup2/dup3/F_DUPFD, close, close_range, exec (close-on-exec fds dropped),
 fork (copied), exit. Fds open before the recording (0, 1, 2, inherited) are
 named as the recorder listed them at the recording's first execve; an
-attached process's are shown plainly.
+attached process's as it listed them at the attach.
 
 Filters after the fact (every view: text, json, strace, chrome, --summary;
 combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):

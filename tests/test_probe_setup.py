@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from control_support import wait_until
 from probe_support import build_program, groups_of, release_and_finish
 
 from ktr._probe_source import PREPARE_WAIT_TEST_ENV
@@ -429,3 +430,89 @@ def test_untyped_probes_take_their_types_from_dwarf(tmp_path: Path) -> None:
             assert fired[f"{name}:slen:return"] == [5, 11]  # u64 default
             assert all(isinstance(v, int) for v in fired[f"{name}:name_of:return"])
         assert fired[f"{name}:tag:entry"] == [[1]]  # types given win over DWARF
+
+
+@pytest.mark.parametrize("point", ["prepared", "targets", "output"])
+@pytest.mark.parametrize("attach", [True, False], ids=["attach", "command"])
+def test_sigterm_at_each_later_point_of_setup_ends_it_cleanly(tmp_path: Path, attach: bool,
+                                                              point: str) -> None:
+    """SIGTERM after the probes are prepared, after the targets are spawned or attached,
+    after the output opened, until the recording's own handlers are in: BEGIN and an
+    END saying so, 128+15 with one line, the targets let go (a started command, held
+    before its exec, killed), no tracefs group left. (Between the set-up's handlers and
+    the recording's, SIGTERM killed ktr the default way, its group left behind.)"""
+    from ktr._recorder import SETUP_HOLD_TEST_ENV
+
+    prog = build_program(tmp_path)
+    hold = tmp_path / "hold"
+    os.mkfifo(hold)
+    out = tmp_path / "late.ktr"
+    target = subprocess.Popen([str(prog), "wait"], stdin=subprocess.PIPE)
+    how = ["-p", str(target.pid)] if attach else ["--", str(prog), "basic"]
+    recorder = subprocess.Popen(
+        [*KTR, "record", "-q", "-o", str(out), "-P", f"{prog}:add3", "-t", "f", *how],
+        stderr=subprocess.PIPE, text=True,
+        env={**os.environ, SETUP_HOLD_TEST_ENV: f"{point}={hold}"})
+    try:
+        # opening returns once the recorder opened it too: it waits at that point
+        with open(hold, "wb"):
+            if attach and point != "prepared":
+                assert tracer_of(target.pid) == recorder.pid  # attached, held
+            recorder.send_signal(signal.SIGTERM)
+        _, stderr = recorder.communicate(timeout=20)
+        assert recorder.returncode == 128 + signal.SIGTERM, stderr
+        assert stderr.count("\n") == 1 and "before recording began" in stderr, stderr
+        assert tracer_of(target.pid) == 0  # let go (or never touched)
+        assert target.stdin is not None
+        target.stdin.write(b"x")  # and it goes on as if nothing happened
+        target.stdin.close()
+        assert target.wait(20) == 0
+    finally:
+        target.kill()
+        target.wait()
+        recorder.kill()
+        recorder.wait()
+    records = records_of(out)
+    assert [r["type"] for r in records] == ["BEGIN", "END"]
+    assert records[-1]["reason"] == "interrupted by SIGTERM before recording began"
+    assert records[-1]["stopped_early"] is True
+    assert groups_of(recorder.pid) == []
+
+
+def test_sigterm_while_the_recording_closes_kills_only_after_the_group_is_removed(
+        tmp_path: Path) -> None:
+    """The recording is over and its handlers gone, its probes still in tracefs: SIGTERM
+    then kills ktr as it would have, but only once the file is complete (its END) and the
+    group removed (it killed ktr at once, the group left for the next recording)."""
+    from ktr._recorder import SETUP_HOLD_TEST_ENV
+
+    prog = build_program(tmp_path)
+    hold = tmp_path / "hold"
+    os.mkfifo(hold)
+    out = tmp_path / "closing.ktr"
+    target = subprocess.Popen([str(prog), "wait"], stdin=subprocess.PIPE)
+    recorder = subprocess.Popen(
+        [*KTR, "record", "-q", "-o", str(out), "-P", f"{prog}:add3", "-t", "f",
+         "-p", str(target.pid)], stderr=subprocess.PIPE, text=True,
+        env={**os.environ, SETUP_HOLD_TEST_ENV: f"closing={hold}"})
+    try:
+        wait_until(lambda: bool(groups_of(recorder.pid)), "the probes placed")
+        assert target.stdin is not None
+        target.stdin.write(b"x")
+        target.stdin.close()
+        assert target.wait(20) == 0
+        with open(hold, "wb"):  # the recording is over; ktr waits before closing it
+            assert groups_of(recorder.pid) != []
+            recorder.send_signal(signal.SIGTERM)
+        _, stderr = recorder.communicate(timeout=20)
+        assert recorder.returncode == -signal.SIGTERM, stderr
+        assert stderr == ""
+    finally:
+        target.kill()
+        target.wait()
+        recorder.kill()
+        recorder.wait()
+    assert groups_of(recorder.pid) == []
+    records = records_of(out)
+    assert records[-1]["type"] == "END" and records[-1]["stopped_early"] is False
+    assert len([r for r in records if r["type"] == "PROBE"]) == 8

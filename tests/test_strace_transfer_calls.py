@@ -142,7 +142,7 @@ def test_new_fds_of_clone3_and_io_uring_setup_are_described_under_y(tmp_path: Pa
                           capture_output=True, text=True, timeout=60).stdout
 
     def described(text: str) -> list[str]:
-        # strace names a socket by its inode, ktrdump by its domain
+        # a socket's inode differs between the two runs
         return [re.sub(r"socket:\[[^\]]*\]", "socket:[]", line) for line in _lines(text)
                 if line.startswith(("io_uring_setup(4", "clone3", "waitid", "recvmmsg",
                                     "sendmmsg"))]

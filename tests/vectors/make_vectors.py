@@ -30,12 +30,15 @@ Files:
 - ``calls.ktr``: a realistic recording for the decoders: openat/fstat/read/
   write/close with an error return, a STRUCT stat, pipe2 + fork + dup2 +
   execve, chdir and a relative open with the recorder's ``cwd`` and
-  ``fd_path``, a recvmsg with its ``fd_paths``, an execve's ``open_fds`` (for
+  ``fd_path``, a recvmsg with its ``fd_paths``, an eventfd2's ``fd_path`` and a
+  socketpair's ``fd_paths`` (the kernel's names), an execve's ``open_fds`` (for
   ``-y``), a socket and a connect with a sockaddr, a thread
   whose read interleaves with the main thread's write (strace's
   unfinished/resumed), signals with their siginfo, exits and a kill.
 - ``appended.ktr``: a file ``ktr record -a`` appended to, four recordings: one
-  complete, one cut short (BEGIN, records, no END), one that attached (pids),
+  complete, one cut short (BEGIN, records, no END), one that attached (pids; its
+  process's ``cwd`` and ``open_fds`` at the attach, then a read of an fd from
+  before it),
   whose BEGIN's options are damaged (not JSON), and a last one cut short at the
   end of the file.
 
@@ -404,6 +407,19 @@ def _demo_calls() -> list[Entry]:
         _ret(DEMO, 47, 1),
         _call(DEMO, 3, 9),  # close
         _ret(DEMO, 3, 0),
+        # fd-creating calls without a path: the kernel's names of the new fds
+        # ("fd_path"; socketpair's two in "fd_paths" after its "fds")
+        _call(DEMO, 290, 0, 0o2000000),  # eventfd2(0, EFD_CLOEXEC)
+        (s.STRUCT, DEMO, Struct(X86_64, 255, b"fd_path", b"anon_inode:[eventfd]")),
+        _ret(DEMO, 290, 10),
+        _call(DEMO, 53, 1, 1, 0, 0x7FFD7500),  # socketpair(AF_UNIX, SOCK_STREAM, 0, sv)
+        (s.STRUCT, DEMO, Struct(X86_64, 3, b"fds", struct.pack("<ii", 11, 12))),
+        (s.STRUCT, DEMO, Struct(X86_64, 255, b"fd_paths",
+                                struct.pack("<iI", 11, 13) + b"socket:[4242]"
+                                + struct.pack("<iI", 12, 13) + b"socket:[4243]")),
+        _ret(DEMO, 53, 0),
+        _call(DEMO, 3, 12),  # close
+        _ret(DEMO, 3, 0),
     ]
 
 
@@ -565,6 +581,14 @@ def appended_trace() -> bytes:
          (s.SYSCALL, second, Syscall(230, X86_64, 0, (0, 0, 0x7FFD0000, 0, 0, 0)))],
         [(s.BEGIN, RECORDER, _begin(7190, START_NS + 9_000_000, b'{"pids": [4242], "com\xff')),
          (s.PROC, third, Proc(e.ATTACH, 0, 0, 0, 0, b"")),
+         # its working directory and open fds at the attach (STRUCT records of no
+         # call): what -y names AT_FDCWD and fds opened before the attach by
+         (s.STRUCT, third, Struct(X86_64, 255, b"cwd", b"/home/u")),
+         (s.STRUCT, third, Struct(X86_64, 254, b"open_fds",
+                                  struct.pack("<iI", 0, 10) + b"/dev/pts/0"
+                                  + struct.pack("<iI", 3, 17) + b"/home/u/notes.txt")),
+         (s.SYSCALL, third, Syscall(0, X86_64, 0, (3, 0x7FFD1000, 16, 0, 0, 0))),
+         (s.SYSRET, third, Sysret(0, X86_64, 0, 0, 0, 2_000)),
          # attached in a sleep (restart_syscall), let go in it: the RET says so
          (s.SYSCALL, third, Syscall(219, X86_64, 0, ())),
          (s.SYSRET, third, Sysret(219, X86_64, formats.SyscallFlag.UNFINISHED
@@ -617,6 +641,7 @@ VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
     "appended.ktr": [
         (".t.txt", ["-t", "p"]),
         (".strace", ["--format", "strace"]),
+        (".y.strace", ["--format", "strace", "-y"]),
         (".summary.txt", ["--summary"]),
         (".chrome.json", ["--format", "chrome"]),
     ],
