@@ -79,7 +79,7 @@ def _normal(entries: list[tuple[bytes | None, bool]]) -> list[tuple[bytes | None
 
 
 @pytest.mark.parametrize("order", ORDERS)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(entries=_ENTRIES)
 def test_encoder_is_the_schema(order: ByteOrder, entries: list[tuple[bytes | None, bool]]
                                ) -> None:
@@ -105,7 +105,7 @@ def _damaged_bytes(order: ByteOrder) -> st.SearchStrategy[bytes]:
 
 
 @pytest.mark.parametrize("order", ORDERS)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_decoder_accepts_what_the_schema_parses(order: ByteOrder, data: Any) -> None:
     field = data.draw(_damaged_bytes(order))
@@ -167,7 +167,7 @@ _C_STRING = st.one_of(st.none(), st.binary(max_size=60).map(lambda b: b.replace(
 
 
 @pytest.mark.parametrize("order", ORDERS)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(strings=st.lists(_C_STRING, min_size=1, max_size=4), cap=st.integers(1, 80))
 def test_the_recorders_entries_are_the_schemas(order: ByteOrder, strings: list[bytes | None],
                                                cap: int) -> None:
@@ -305,6 +305,8 @@ def test_damaged_strings_are_reported_with_their_offset_in_every_view(
     assert shown == damaged
     assert "strings_damage" not in probes[2] and probes[0]["args_address"][2] == 0x2000
     assert probes[1]["strings_damage"]["reason"] == "2 bytes left, not a whole 4-byte length word"
+    if order == "big":
+        return  # the byte order is the text's and JSON's; the other views share their decoder
 
     # chrome: the call's args as the text view's (the comment included)
     chrome = json.loads(dump("--format", "chrome"))
