@@ -21,6 +21,8 @@ Public surface::
     Record and one NamedTuple per payload kind (Syscall, Sysret, Namei, ...)
     errors: FormatError and its subclasses
     json_safe, text_bytes: the options object's strings from bytes (SPEC, "File header")
+    probe_strings: PROBE's ``strings`` field: encode, decode (entries, Damage | None),
+                   word_layout(order), from its schema (probe_string_schemas)
     struct_data: the STRUCT data whose layout is ktr's own (fd_paths, mmsg_extras, ...):
                  encode_* and decode_* (values, Damage | None), from their schemas
                  (struct_data_schemas)
@@ -28,6 +30,7 @@ Public surface::
 
 from __future__ import annotations
 
+from . import _probe_strings as probe_strings
 from . import _struct_data as struct_data
 from ._codec import Codec, Layout, PayloadError, codec, derive_layout, generated_layout
 from ._container import (
@@ -119,8 +122,10 @@ from ._schema import (
     FORMAT_MINOR,
     RECORD_VERSION,
     ByteOrder,
+    ProbeStringSchemas,
     Schemas,
     StructDataSchemas,
+    probe_string_schemas,
     schemas,
     struct_data_schemas,
 )
@@ -148,7 +153,7 @@ __all__ = [
     "FacilityError", "FileHeader", "FormatError", "Genio", "GenioFlag", "HeaderPrefix",
     "IoDirection", "Layout", "Mmap", "MmapFlag", "MmapOrigin",
     "Namei", "NotATraceFile", "Payload", "PayloadError",
-    "Probe", "ProbeArgType", "ProbeDef", "ProbeDefFlag", "ProbeSite",
+    "Probe", "ProbeArgType", "ProbeDef", "ProbeDefFlag", "ProbeSite", "ProbeStringSchemas",
     "Proc", "ProcEvent", "ProcFlag", "Psig", "Record", "RecordKind",
     "Sample", "SampleFlag",
     "Schemas", "Struct", "StructDataSchemas", "Syscall", "SyscallFlag", "Sysret",
@@ -159,6 +164,7 @@ __all__ = [
     "join_nul_strings", "join_probe_strings", "json_safe", "kinds_for_facilities",
     "parse_file_header",
     "parse_header_body",
-    "parse_header_prefix", "schemas", "slice_crc32", "split_nul_strings",
+    "parse_header_prefix", "probe_string_schemas", "probe_strings", "schemas", "slice_crc32",
+    "split_nul_strings",
     "split_probe_strings", "struct_data", "struct_data_schemas", "text_bytes",
 ]

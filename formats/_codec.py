@@ -38,7 +38,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import _layouts
 from ._kinds import RecordKind
 from ._records import PAYLOAD_TYPES, Payload, Record, Unknown
-from ._schema import COMM_LENGTH, RECORD_VERSION, ByteOrder, schemas, struct_data_schemas
+from ._schema import (
+    COMM_LENGTH,
+    RECORD_VERSION,
+    ByteOrder,
+    probe_string_schemas,
+    schemas,
+    struct_data_schemas,
+)
 
 if TYPE_CHECKING:
     import construct as cs
@@ -144,6 +151,8 @@ def _derivable_schemas(order: ByteOrder) -> dict[str, cs.Struct]:
              "header_checksum": schema_set.header_checksum,
              "batch_header": schema_set.batch_header, "record_header": schema_set.record_header}
     named.update((kind.name, schema) for kind, schema in schema_set.payloads.items())
+    # PROBE.strings' entries: the length word before each string (the file's order)
+    named[PROBE_STRINGS_LAYOUT] = probe_string_schemas(order).head
     if order == "little":  # STRUCT data is little-endian in either file (x86's layouts)
         named.update((STRUCT_DATA_PREFIX + name, item)
                      for name, item in struct_data_schemas().items.items())
@@ -152,6 +161,9 @@ def _derivable_schemas(order: ByteOrder) -> dict[str, cs.Struct]:
 
 #: ``layout_tables``' key of a STRUCT name's item (``_schema.struct_data_schemas``).
 STRUCT_DATA_PREFIX = "STRUCT:"
+#: ``layout_tables``' key of the fixed run (the length word) of a PROBE.strings entry
+#: (``_schema.probe_string_schemas``).
+PROBE_STRINGS_LAYOUT = "PROBE:strings"
 
 
 def layout_tables() -> dict[str, dict[str, _layouts.LayoutData]]:
@@ -159,7 +171,8 @@ def layout_tables() -> dict[str, dict[str, _layouts.LayoutData]]:
 
     Keys: ``preamble``, ``header_fields``, ``header_checksum``, ``batch_header``,
     ``record_header`` and each payload kind's name; a layout's ``extension`` is
-    the key of its name and ``+`` (``END+``); little-endian only, ``STRUCT:NAME``
+    the key of its name and ``+`` (``END+``); ``PROBE:strings``, the length word
+    of an entry of PROBE's ``strings``; little-endian only, ``STRUCT:NAME``
     for the item of a STRUCT name whose data is ktr's own layout (``fd_paths``'
     fd and path). (The header body, whose strings carry their
     own lengths, has no fixed layout: ``_container`` packs it, tested against

@@ -6,11 +6,12 @@ header, the record header and each payload kind by name): the fixed run's
 after it as (name, the fixed field that sizes it, the ``struct`` format of one
 array element or None for bytes). ``NAME+`` holds the fields a later minor
 appended after NAME's variable parts (older payloads end before them).
-``STRUCT:NAME`` (little-endian only) is one item of a STRUCT name's data whose
-layout is ktr's own (``formats._struct_data``).
-``formats._codec`` builds its codecs from
-these, so reading and writing traces needs no construct; a test checks that
-they equal what the construct schemas in ``_schema`` derive.
+``PROBE:strings`` is the length word before each entry of PROBE's ``strings``
+(``formats._probe_strings``). ``STRUCT:NAME`` (little-endian only) is one item
+of a STRUCT name's data whose layout is ktr's own (``formats._struct_data``).
+``formats._codec`` builds its codecs from these, so reading and writing traces
+needs no construct; a test checks that they equal what the construct schemas in
+``_schema`` derive.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ LAYOUTS: dict[str, dict[str, LayoutData]] = {'big': {'BEGIN': ('>lLQQH2xL',
                    (('args', 'argc', '>Q'),
                     ('name', 'name_length', None),
                     ('strings', 'strings_length', None))),
+         'PROBE:strings': ('>L', ('word',), ()),
          'PROBE_DEF': ('>LBBHQQQQLHHHH4x',
                        ('probe_id',
                         'site',
@@ -187,6 +189,7 @@ LAYOUTS: dict[str, dict[str, LayoutData]] = {'big': {'BEGIN': ('>lLQQH2xL',
                       (('args', 'argc', '<Q'),
                        ('name', 'name_length', None),
                        ('strings', 'strings_length', None))),
+            'PROBE:strings': ('<L', ('word',), ()),
             'PROBE_DEF': ('<LBBHQQQQLHHHH4x',
                           ('probe_id',
                            'site',

@@ -116,7 +116,7 @@ class Probe(NamedTuple):
     value: int  # return probes: the return value
     args: tuple[int, ...]  # entry/offset probes: one raw value per typed argument
     name: bytes  # MODULE:FUNCTION (the module's file name)
-    strings: bytes = b""  # per ``str`` argument, in order: a u32 length word, then the bytes
+    strings: bytes = b""  # per ``str`` value, in order: a length word, the bytes (SPEC.md)
 
     def string_values(self, byteorder: str = "little") -> list[bytes | None]:
         """The captured strings (None for an unreadable one); see ``PROBE_STRING_*``."""
@@ -281,34 +281,19 @@ def join_nul_strings(strings: list[bytes]) -> bytes:
 
 
 def split_probe_strings(data: bytes, byteorder: str = "little") -> list[bytes | None]:
-    """Split PROBE.strings: each a u32 length word (flags in its top bit) and the bytes.
+    """PROBE.strings' values (None for an unreadable one): ``probe_strings.decode``'s
+    entries without their truncated flags, and without the damage it reports (the
+    whole entries before it are given)."""
+    from ._probe_strings import decode
 
-    A length word of 0xFFFFFFFF is an unreadable string (None); bit 31 marks a string cut
-    at the cap (the bytes are kept). Stops quietly at a short tail.
-    """
-    out: list[bytes | None] = []
-    position = 0
-    while position + 4 <= len(data):
-        word = int.from_bytes(data[position : position + 4], byteorder)  # type: ignore[arg-type]
-        position += 4
-        if word == 0xFFFF_FFFF:
-            out.append(None)
-            continue
-        length = word & 0x7FFF_FFFF
-        out.append(data[position : position + length])
-        position += length
-    return out
+    return [entry.value for entry in decode(data, "big" if byteorder == "big" else "little")[0]]
 
 
 def join_probe_strings(
     strings: list[bytes | None], truncated: list[bool] | None = None, byteorder: str = "little"
 ) -> bytes:
-    """The inverse of ``split_probe_strings``."""
-    parts = []
-    for index, value in enumerate(strings):
-        if value is None:
-            parts.append(b"\xff\xff\xff\xff")
-            continue
-        word = len(value) | (0x8000_0000 if truncated and truncated[index] else 0)
-        parts.append(word.to_bytes(4, byteorder) + value)  # type: ignore[arg-type]
-    return b"".join(parts)
+    """The inverse of ``split_probe_strings`` (``probe_strings.encode``)."""
+    from ._probe_strings import encode
+
+    flags = truncated if truncated else [False] * len(strings)
+    return encode(zip(strings, flags, strict=True), "big" if byteorder == "big" else "little")

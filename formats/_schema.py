@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 if TYPE_CHECKING:
     import construct as cs
 
-from ._kinds import RecordKind
+from ._kinds import PROBE_STRING_FAULT, PROBE_STRING_TRUNCATED, RecordKind
 
 ByteOrder = Literal["little", "big"]
 
@@ -200,7 +200,7 @@ def schemas(order: ByteOrder) -> Schemas:
             cs.Padding(4),
             "args" / cs.Array(cs.this.argc, u64),
             "name" / cs.Bytes(cs.this.name_length),
-            "strings" / cs.Bytes(cs.this.strings_length),
+            "strings" / cs.Bytes(cs.this.strings_length),  # probe_string_schemas' data
         ),
         RecordKind.PROBE_DEF: cs.Struct(
             "probe_id" / u32,
@@ -367,3 +367,42 @@ def struct_data_schemas() -> StructDataSchemas:
            for name in ("fd_paths", "open_fds", "mmsg_extras", "unsent_messages")},
     }
     return StructDataSchemas(data, items)
+
+
+class ProbeStringSchemas(NamedTuple):
+    """PROBE's ``strings`` field: one entry per ``str`` value, in order (SPEC.md)."""
+
+    data: cs.Struct  # the whole field: entries to its end
+    item: cs.Struct  # one entry: the length word, then (unless unreadable) the bytes
+    head: cs.Struct  # the entry's fixed run (the length word): its generated layout
+
+
+@functools.cache
+def probe_string_schemas(order: ByteOrder) -> ProbeStringSchemas:
+    """PROBE.strings for ``order``, the file's byte order (as every payload field).
+
+    An entry is a u32 ``word``: ``PROBE_STRING_FAULT``, a string that could not be
+    read, and nothing follows; otherwise bit 31 (``PROBE_STRING_TRUNCATED``) says
+    the string was cut and bits 0-30 are the length of the bytes that follow (no
+    NUL). Entries run to the field's end: bytes left over that are no whole entry
+    are damage (``Terminated``), as in the repeated STRUCT data.
+    """
+    import construct as cs
+
+    u32 = cs.Int32ub if order == "big" else cs.Int32ul
+    head = cs.Struct("word" / u32)
+
+    def readable(this: cs.Container) -> bool:
+        return bool(this.word != PROBE_STRING_FAULT)
+
+    item = cs.Struct(
+        *head.subcons,
+        "fault" / cs.Computed(lambda this: not readable(this)),
+        "truncated" / cs.Computed(
+            lambda this: readable(this) and bool(this.word & PROBE_STRING_TRUNCATED)),
+        "length" / cs.Computed(
+            lambda this: this.word & ~PROBE_STRING_TRUNCATED if readable(this) else 0),
+        "data" / cs.If(readable, cs.Bytes(cs.this.length)),
+    )
+    data = cs.Struct("items" / cs.GreedyRange(item), cs.Terminated)
+    return ProbeStringSchemas(data, item, head)

@@ -332,7 +332,7 @@ class ProbeSession:
         for probe in probes:
             fmt = self.group.event_format(probe.event_name)
             fields = {f.name: (f.offset, f.size, f.data_loc) for f in fmt.fields}
-            probe.decoder = make_decoder(probe, fields)
+            probe.decoder = make_decoder(probe, fields, self._codec.order)
             name = f"{os.path.basename(probe.path)}:{probe.symbol.name}".encode()
             fast: FastEncoder | None = None
             if ProbeArgType.STR not in probe.types:

@@ -37,12 +37,15 @@ from typing import TYPE_CHECKING, Any
 
 from formats import (
     PROBE_ARG_TYPE_NAMES,
+    PROBE_STRING_TRUNCATED,
     RECORD_VERSION,
+    ByteOrder,
     ProbeArgType,
     ProbeDef,
     ProbeDefFlag,
     ProbeSite,
     RecordKind,
+    probe_strings,
 )
 
 from . import _procfs
@@ -916,13 +919,16 @@ def _dwarf_types(spec: ProbeSpec, path: str, symbol: FunctionSymbol
 # -- decoding raw tracepoint data -------------------------------------------------------------
 
 
-def make_decoder(probe: ResolvedProbe, fields: dict[str, tuple[int, int, bool]]
+def make_decoder(probe: ResolvedProbe, fields: dict[str, tuple[int, int, bool]],
+                 order: ByteOrder = "little",
                  ) -> Callable[[bytes], tuple[int, int, tuple[int, ...], bytes]]:
     """A function from the raw sample data to ``(pc, value, args, strings)``.
 
-    ``fields`` maps each field name of the event's ``format`` to (offset, size, data_loc).
+    ``fields`` maps each field name of the event's ``format`` to (offset, size, data_loc);
+    ``strings`` is PROBE's field in the trace's byte order ``order``.
     """
     cap = probe.string_cap
+    word = probe_strings.word_layout(order).pack
     head_size = head_words(cap) * 8
     # where the event's own data starts (after the common and probe-ip fields): the kernel
     # fits the fixed fields and every string into EVENT_DATA_MAX bytes from there
@@ -941,7 +947,7 @@ def make_decoder(probe: ResolvedProbe, fields: dict[str, tuple[int, int, bool]]
             (pc,) = fixed.unpack_from(raw)
             (value,) = ret.unpack_from(raw)
             strings = b"" if string_at is None else _strings(
-                raw, ((string_at, head_at),), head_size, cap, budget_end)
+                raw, ((string_at, head_at),), head_size, cap, budget_end, word)
             return pc, value, (), strings
 
         return decode_return
@@ -957,7 +963,7 @@ def make_decoder(probe: ResolvedProbe, fields: dict[str, tuple[int, int, bool]]
     def decode_entry(raw: bytes) -> tuple[int, int, tuple[int, ...], bytes]:
         (pc,) = layout.unpack_from(raw)
         args = args_layout.unpack_from(raw) if count else ()
-        strings = (_strings(raw, string_fields, head_size, cap, budget_end)
+        strings = (_strings(raw, string_fields, head_size, cap, budget_end, word)
                    if string_fields else b"")
         return pc, 0, args, strings
 
@@ -989,9 +995,17 @@ def _at_offsets(offsets: list[int]) -> _AtOffsets:
     return _AtOffsets(offsets)
 
 
+_FAULT_ENTRY = probe_strings.FAULT_ENTRY
+
+
 def _strings(raw: bytes, positions: tuple[tuple[int, int], ...], head_size: int, cap: int,
-             budget_end: int) -> bytes:
+             budget_end: int, word: Callable[[int], bytes]) -> bytes:
     """PROBE string entries from each (``sN`` data_loc, ``hN`` head) pair of the raw event.
+
+    The entries are ``formats.probe_strings``' (SPEC.md, "PROBE strings"): ``word`` packs
+    the length word (``probe_strings.word_layout``, generated from the schema), built
+    here in line, not through ``probe_strings.encode``, as this runs per probe hit
+    (``tests/test_probe_strings.py`` proves the bytes equal the schema's).
 
     The kernel's ``ustring`` gives the whole string (NUL included) when it is shorter than
     4096 bytes and fits the event; a string reaching ``budget_end`` was cut by the kernel
@@ -1017,13 +1031,13 @@ def _strings(raw: bytes, positions: tuple[tuple[int, int], ...], head_size: int,
             head = raw[head_at : head_at + head_size] if head_at >= 0 else b""
             nul = head.find(b"\0")
             if not head or nul == 0 or (nul > 0 and not exhausted):
-                parts.append(b"\xff\xff\xff\xff")  # the kernel could not read it
+                parts.append(_FAULT_ENTRY)  # the kernel could not read it
                 continue
             data, truncated = (head, True) if nul < 0 else (head[:nul], False)
         if len(data) > cap:
             data = data[:cap]
             truncated = True
-        parts.append(_U32.pack(len(data) | (0x8000_0000 if truncated else 0)) + data)
+        parts.append(word(len(data) | (PROBE_STRING_TRUNCATED if truncated else 0)) + data)
     return b"".join(parts)
 
 

@@ -133,6 +133,7 @@ from typing import IO, Any
 
 from formats import (
     Begin,
+    ByteOrder,
     DropError,
     EndFlag,
     Proc,
@@ -216,6 +217,7 @@ class ChromeOptions:
     raw: bool = False  # -n: no decoded arguments, raw words only
     facilities: str | None = None  # the recording's -t (which entry records to expect)
     metadata: tuple[tuple[str, object], ...] = ()  # more otherData entries (JSON values)
+    byte_order: ByteOrder = "little"  # the trace's (PROBE strings are read in it)
     # Where a module that cannot symbolize samples is said (None: stderr).
     warn: Callable[[str], None] | None = None
 
@@ -265,7 +267,7 @@ class ChromeTrace:
         self._process_names: dict[int, bytes] = Table()
         self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = Cache()
         self._last_ns = 0
-        self._probes = CallStack()
+        self._probes = CallStack(self.options.byte_order)
         self._switches = _perfviews.SwitchTally()
         self._stacks: Stacks | None = None  # made at the first MMAP or SAMPLE
         self.events = 0  # events written so far

@@ -131,7 +131,8 @@ epoch), ``call`` (the call id, on every record of a call). Then:
   file name, POINT ``entry``/``return``/``+0xOFF``), ``point`` (``entry``, ``return``
   or ``offset``), ``pc``, ``args`` (typed as the probe's definition says: integers as
   numbers, ``str`` as strings, null when unreadable; empty for return probes), ``retval``
-  (return probes), ``offset`` (offset probes)
+  (return probes), ``offset`` (offset probes), ``strings_damage`` (only when the
+  record's strings field is damaged: ``offset``, ``length``, ``reason``)
 - PDEF (a probe's definition): ``probe_id``, ``probe``, ``point``, ``module`` (path),
   ``build_id``, ``function``, ``alias`` (the IFUNC it implements, or ""), ``offset``,
   ``file_offset``, ``types`` (names), ``string_cap``
@@ -432,7 +433,7 @@ class _RecordDescriber(LineView):
         self.names = names if names is not None else Names()
         track_fds = options.fd_paths and not options.raw
         self.tracker = CallTracker(track_fds=track_fds, facilities=recorded_facilities(header))
-        self.probe_table = ProbeTable()
+        self.probe_table = ProbeTable(header.byte_order if header is not None else "little")
         # -C counters the machine could not count, "<not supported>" on CNT records:
         # the header's (the first recording's), then each BEGIN's (``_learn_begin``)
         self._not_supported = _perfviews.counters_not_supported(header)
@@ -1141,12 +1142,17 @@ class JsonDescriber(_RecordDescriber):
                 f'{json_bytes("probe", text_bytes(info.label))},"point":"{info.point}",'
                 f'"pc":{payload.pc}')
         exact = table.last_exact
+        damage = table.last_damage
+        # damaged strings (docs/json.md): where in the field, and why
+        damaged = ("" if damage is None else
+                   f',"strings_damage":{{"offset":{damage.offset},"length":{damage.length},'
+                   f'"reason":{json_string(damage.reason.encode())}}}')
         if payload.site == ProbeSite.RETURN:
             tail = (f',"retval_address":{addresses[0]},"retval_truncated":{truncated[0]}'
                     if addresses else "")
             if exact:
                 tail += f',"retval_hex":"{exact[0]}"'
-            return f'{line},"args":[],"retval":{values[0]}{tail}}}\n'
+            return f'{line},"args":[],"retval":{values[0]}{tail}{damaged}}}\n'
         if payload.site == ProbeSite.OFFSET:
             line += f',"offset":{payload.offset}'
         tail = (f',"args_address":[{",".join(addresses)}],'
@@ -1154,7 +1160,7 @@ class JsonDescriber(_RecordDescriber):
         if exact:
             tail += ',"args_hex":[' + ",".join(
                 f'"{exact[i]}"' if i in exact else "null" for i in range(len(values))) + "]"
-        return f'{line},"args":[{",".join(values)}]{tail}}}\n'
+        return f'{line},"args":[{",".join(values)}]{tail}{damaged}}}\n'
 
     def _probe_def(self, head: str, record: Record) -> str:
         payload: Any = record[6]

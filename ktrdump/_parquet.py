@@ -53,8 +53,10 @@ table beside it as ``NAME.TABLE.parquet``:
   as JSON's ``args``: integers in decimal, a ``str`` argument its text, null when
   unreadable or NULL; empty for a return), ``retval`` (return probes: the typed
   return value as text; null for the others), ``args_raw`` (the raw words,
-  unsigned: a string's pointer), ``comm_bytes``. ``CAST(args[1] AS BIGINT)`` reads a
-  number.
+  unsigned: a string's pointer), ``comm_bytes``, ``strings_damage`` (null, or
+  where the record's strings field is damaged: ``damaged at byte N of M: ...``, the
+  ``str`` values from there on null, as ``--json``'s ``strings_damage``).
+  ``CAST(args[1] AS BIGINT)`` reads a number.
 
 A number a column cannot hold (only a damaged trace has one: a duration
 or timestamp past 2**63 in the calls table) is written as null; the row is
@@ -99,6 +101,7 @@ from typing import IO, Any
 
 from formats import (
     Abi,
+    ByteOrder,
     DropError,
     Genio,
     ProbeSite,
@@ -416,6 +419,7 @@ class _ProbesTable:
             pa.field("offset", pa.int64()), pa.field("args", pa.list_(pa.string())),
             pa.field("retval", pa.string()), pa.field("args_raw", pa.list_(pa.uint64())),
             pa.field("comm_bytes", pa.binary()),  # the exact bytes, as every table's
+            pa.field("strings_damage", pa.string()),  # null: the strings field is whole
         ]), pa, pq, avoid=avoid)
         self.path = path
 
@@ -424,13 +428,15 @@ class _ProbesTable:
         probes = self.probes
         info = probes.info(payload)
         values = [_json_value(text) for text in probes.json_fields(payload)[0]]
+        damage = probes.last_damage
         returned = payload.site == ProbeSite.RETURN
         self.table.add((
             record.pid, record.tid, _text(record.comm), record.timestamp_ns,
             payload.probe_id, info.label, info.module, info.function, info.point,
             payload.pc & _U64, payload.offset if payload.site == ProbeSite.OFFSET else None,
             [] if returned else values, values[0] if returned and values else None,
-            [] if returned else [word & _U64 for word in payload.args], record.comm))
+            [] if returned else [word & _U64 for word in payload.args], record.comm,
+            None if damage is None else str(damage)))
 
     def close(self) -> None:
         self.table.close()
@@ -511,7 +517,8 @@ class ParquetWriter:
 
     def __init__(self, path: str, facilities: str | None = None,
                  keep: Callable[[Record], bool] | None = None, *, memoize: bool = True,
-                 avoid: FileIds = frozenset(), stacks: Stacks | None = None) -> None:
+                 avoid: FileIds = frozenset(), stacks: Stacks | None = None,
+                 byte_order: ByteOrder = "little") -> None:
         pa, pq = _pyarrow()
         # The samples' frames, named as the JSON view names them (MMAP and PROC
         # records followed; symbols loaded at the first sample).
@@ -570,7 +577,7 @@ class ParquetWriter:
         self._generic: dict[int, _GenericTable | _ProbesTable] = {}
         # Probe definitions (PROBE_DEF), hidden by a filter or not: they type the
         # probes table's values as they type --json's.
-        self.probe_table = ProbeTable()
+        self.probe_table = ProbeTable(byte_order)  # the trace's: PROBE strings
         self._generic_names: dict[int, str] = {}
         for kind_name, table in _GENERIC_TABLES.items():
             kind = getattr(RecordKind, kind_name, None)
@@ -889,14 +896,16 @@ def _rendered(render: Callable[[Call], list[str]], call: Call) -> tuple[str, ...
 def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = None,
                   on_notice: Callable[[Any], None] | None = None,
                   keep: Callable[[Record], bool] | None = None,
-                  avoid: FileIds = frozenset(), stacks: Stacks | None = None
-                  ) -> ParquetWriter:
+                  avoid: FileIds = frozenset(), stacks: Stacks | None = None,
+                  byte_order: ByteOrder = "little") -> ParquetWriter:
     """Run ``events`` (batches and notices) into the tables at ``path``; returns the writer.
 
     ``keep``: the records the tables hold (``record_filter``); None: every one.
     ``stacks``: names the samples' frames (its symbol cache and warnings).
+    ``byte_order``: the trace's (PROBE strings are read in it).
     """
-    writer = ParquetWriter(path, facilities, keep, avoid=avoid, stacks=stacks)
+    writer = ParquetWriter(path, facilities, keep, avoid=avoid, stacks=stacks,
+                           byte_order=byte_order)
     try:
         for event in events:
             if isinstance(event, list):

@@ -27,21 +27,21 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from formats import (
-    PROBE_STRING_FAULT,
-    PROBE_STRING_TRUNCATED,
+    ByteOrder,
     DropError,
     ProbeArgType,
     ProbeDef,
     ProbeSite,
     Record,
     RecordKind,
+    probe_strings,
+    struct_data,
 )
 
 from ._bounded import Table
 from ._text import json_string, plural, quoted
 
 MAX_DEPTH = 1024
-_U32 = 0xFFFF_FFFF
 
 
 class ProbeInfo(NamedTuple):
@@ -84,21 +84,6 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _strings(data: bytes) -> list[tuple[bytes | None, bool]]:
-    out: list[tuple[bytes | None, bool]] = []
-    position = 0
-    while position + 4 <= len(data):
-        word = int.from_bytes(data[position : position + 4], "little")
-        position += 4
-        if word == PROBE_STRING_FAULT:
-            out.append((None, False))
-            continue
-        length = word & ~PROBE_STRING_TRUNCATED & _U32
-        out.append((data[position : position + length], bool(word & PROBE_STRING_TRUNCATED)))
-        position += length
-    return out
-
-
 #: type -> (width in bits, signed) of the integer types narrower than the raw u64
 _NARROW = {ProbeArgType.U32: (32, False), ProbeArgType.X32: (32, False),
            ProbeArgType.I32: (32, True), ProbeArgType.U16: (16, False),
@@ -121,12 +106,24 @@ _HEX = frozenset({ProbeArgType.X64, ProbeArgType.X32, ProbeArgType.PTR})
 
 
 class ProbeTable:
-    """Probe definitions seen so far, and rendering of PROBE payloads with them."""
+    """Probe definitions seen so far, and rendering of PROBE payloads with them.
 
-    def __init__(self) -> None:
+    A PROBE's ``strings`` are read by ``formats.probe_strings.decode`` in the trace's
+    byte order (``order``). Damaged ``strings`` (an entry cut short, a length past the
+    end) give the ``str`` values of the whole entries before the damage; the ``str``
+    values after it show their pointers, as unreadable ones do, and the damage is said:
+    in ``text_values`` as ``/* strings damaged at byte N of M: ... */`` after the first
+    value it took (or the last value), in ``last_damage`` for ``json_fields``' callers.
+    """
+
+    def __init__(self, order: ByteOrder = "little") -> None:
+        self.order: ByteOrder = order
         self.probes: dict[int, ProbeInfo] = {}
         self.returns: set[str] = set()  # MODULE:FUNCTION of the functions with return probes
         self.last_exact: dict[int, str] = {}  # the last ``json_fields``' invalid UTF-8 strs
+        #: the last ``values``/``json_fields``' damage of ``strings`` (None: whole)
+        self.last_damage: struct_data.Damage | None = None
+        self._taken = 0  # the last ``_entries``' count
 
     def learn(self, payload: ProbeDef) -> ProbeInfo:
         info = _info_from_def(payload)
@@ -152,7 +149,7 @@ class ProbeTable:
         when even that is missing.
         """
         info = self.info(payload)
-        strings = iter(_strings(payload.strings))
+        strings = iter(self._entries(payload))
         raws = [payload.value] if payload.site == ProbeSite.RETURN else list(payload.args)
         out: list[tuple[int, int | bytes | None, bool]] = []
         for index, raw in enumerate(raws):
@@ -164,10 +161,24 @@ class ProbeTable:
                 out.append((kind, _typed(kind, raw), False))
         return out
 
+    def _entries(self, payload: Any) -> list[probe_strings.ProbeString]:
+        """The whole entries of ``payload.strings`` (its damage in ``last_damage``)."""
+        if not payload.strings:
+            self.last_damage = None
+            return []
+        entries, self.last_damage = probe_strings.decode(payload.strings, self.order)
+        self._taken = len(entries)
+        return entries
+
     def text_values(self, payload: Any) -> list[str]:
-        """As uftrace and strace print them; an unreadable string as its pointer, NULL for 0."""
+        """As uftrace and strace print them; an unreadable string as its pointer, NULL for 0.
+
+        Damaged ``strings``: ``/* strings damaged at byte N of M: ... */`` follows the
+        first ``str`` value the damage took (its pointer), or else the last value."""
         rendered = []
-        for kind, value, cut in self.values(payload):
+        values = self.values(payload)
+        damage = self.last_damage
+        for kind, value, cut in values:
             if isinstance(value, bytes):
                 rendered.append(quoted(value) + ("..." if cut else ""))
             elif value is None:
@@ -179,6 +190,15 @@ class ProbeTable:
                                 else f"{value:#x}")
             else:
                 rendered.append(str(value))
+        if damage is not None:
+            comment = f"/* strings {damage} */"
+            strs = [i for i, (kind, _, _) in enumerate(values) if kind == ProbeArgType.STR]
+            taken = self._taken
+            at = strs[taken] if taken < len(strs) else len(rendered) - 1
+            if at < 0:
+                rendered.append(comment)
+            else:
+                rendered[at] += " " + comment
         return rendered
 
     def json_values(self, payload: Any) -> list[str]:
@@ -189,9 +209,10 @@ class ProbeTable:
         for return probes). A ``str`` value is its text, null when unreadable or NULL; its
         address is the pointer, its truncated flag true when the cap (or the kernel's limit)
         cut it. The other types' addresses and flags are null and false. The last two lists
-        are empty when the probe has no ``str`` value."""
+        are empty when the probe has no ``str`` value. Damaged ``strings``: the ``str``
+        values after the damage are null, the damage in ``last_damage``."""
         info = self.info(payload)
-        strings = iter(_strings(payload.strings))
+        strings = iter(self._entries(payload))
         raws = [payload.value] if payload.site == ProbeSite.RETURN else list(payload.args)
         rendered: list[str] = []
         # A str value that is not valid UTF-8 is U+FFFD-replaced in ``rendered``;
@@ -252,8 +273,8 @@ class ProbeCall:
 class CallStack:
     """Entry/return pairing per thread (see the module docstring)."""
 
-    def __init__(self) -> None:
-        self.table = ProbeTable()
+    def __init__(self, order: ByteOrder = "little") -> None:
+        self.table = ProbeTable(order)  # ``order``: the trace's byte order
         self.stacks: dict[int, list[ProbeCall]] = {}
 
     def feed(self, record: Record) -> Iterator[tuple[str, ProbeCall]]:
@@ -353,9 +374,9 @@ class CallsDescriber:
     defer_entries = False
 
     def __init__(self, keep: Callable[[Record], bool] | None = None,
-                 min_duration_ns: int | None = None) -> None:
+                 min_duration_ns: int | None = None, order: ByteOrder = "little") -> None:
         self.keep = keep
-        self.table = ProbeTable()
+        self.table = ProbeTable(order)  # ``order``: the trace's byte order
         # tid -> (function, start, serial of the call)
         self._stacks: dict[int, list[tuple[str, int, int]]] = Table()
         # tid -> a possible leaf: its entry, text, depth and serial
@@ -549,8 +570,8 @@ class ProbeSummary:
     """
 
     def __init__(self, pids: frozenset[int] = frozenset(),
-                 min_duration_ns: int | None = None) -> None:
-        self.stack = CallStack()
+                 min_duration_ns: int | None = None, order: ByteOrder = "little") -> None:
+        self.stack = CallStack(order)
         self.functions: dict[str, FunctionStats] = {}
         self.pids = pids  # only these processes' or threads' calls (empty: all)
         # --min-duration: only calls that returned after at least this long are counted

@@ -771,7 +771,8 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
                 options, source, events, stderr, selector, inputs))
         if options.output_format == "calls":
             calls = CallsDescriber(record_filter(options),
-                                   min_duration_ns=options.selection.min_duration_ns)
+                                   min_duration_ns=options.selection.min_duration_ns,
+                                   order=_byte_order(source))
             status = dump(source, calls, Output(stdout), stderr, events)
             if not calls.probes_seen:
                 # An empty table alone looks like a broken view (perf report says so too).
@@ -949,7 +950,7 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         events = _of_kinds(events, options.kinds)
     header = source.header
     order = header.byte_order if header is not None else "little"
-    probes = ProbeSummary(options.pids, options.selection.min_duration_ns)
+    probes = ProbeSummary(options.pids, options.selection.min_duration_ns, order)
     profile = Profile(Stacks(options.symbol_cache, _warner(stderr)))
     pids = options.pids
     sample = int(formats.RecordKind.SAMPLE)
@@ -1035,6 +1036,7 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
         origin_ns=source.origin_ns, keep=record_filter(options), call_args=options.call_args,
         raw=options.raw, facilities=recorded_facilities(source.header),
         metadata=_header_metadata(None if source.header_lost else source.header),
+        byte_order=_byte_order(source),
         symbol_cache=options.symbol_cache,
         warn=_warner(stderr),
         io_bytes=DEFAULT_CHROME_IO_BYTES if options.max_data is None else options.max_data)
@@ -1052,8 +1054,15 @@ def _parquet(options: Options, source: _Source, events: Iterator[Any],
     write_parquet(events, options.output_path, facilities=recorded_facilities(source.header),
                   on_notice=report,
                   keep=record_filter(options, selector.keep if selector is not None else None),
-                  avoid=inputs, stacks=Stacks(options.symbol_cache, _warner(stderr)))
+                  avoid=inputs, stacks=Stacks(options.symbol_cache, _warner(stderr)),
+                  byte_order=_byte_order(source))
     return report.status
+
+
+def _byte_order(source: _Source) -> formats.ByteOrder:
+    """The trace's byte order (the first input's: merged inputs share it)."""
+    header = source.header
+    return header.byte_order if header is not None else "little"
 
 
 def _header_metadata(header: formats.FileHeader | None) -> tuple[tuple[str, object], ...]:

@@ -657,6 +657,11 @@ def _encode(entries: list[Entry], order: formats.ByteOrder, first_index: int) ->
     encoded = []
     for index, (kind, (pid, tid, comm), payload) in enumerate(entries, first_index):
         ts = START_NS + index * 1_000_250
+        if order != "little" and isinstance(payload, formats.Probe) and payload.strings:
+            # PROBE's strings are in the file's byte order too (built above little-endian)
+            entries_of, damage = formats.probe_strings.decode(payload.strings)
+            assert damage is None
+            payload = payload._replace(strings=formats.probe_strings.encode(entries_of, order))
         if isinstance(payload, bytes):
             encoded.append(codec.encode_raw_record(kind, pid, tid, ts, comm, payload))
         else:
