@@ -553,6 +553,7 @@ class Resolver:
             path = os.path.abspath(spec.module)
             if os.path.isfile(path):
                 return [path]
+            self._refuse_unknown_point(spec, exe)
             raise ProbeError(f"probe {spec.text!r}: no such module file {path!r}")
         for candidate in ([exe] if exe else []) + list(mapped):
             if module_matches(spec.module, candidate):
@@ -594,6 +595,7 @@ class Resolver:
                 if spec.module is not None and strict and not module_exists(
                         spec.module, self.access.get(exe, exe) if exe else None,
                         self.command):
+                    self._refuse_unknown_point(spec, exe)
                     raise ProbeError(
                         f"probe {spec.text!r}: no file {spec.module!r} anywhere (not a "
                         "library of the ld.so cache, library path or RUNPATH, a program "
@@ -630,6 +632,24 @@ class Resolver:
                     self.placed[probe.key] = probe
                     new.append(probe)
         return new
+
+    def _refuse_unknown_point(self, spec: ProbeSpec, exe: str | None) -> None:
+        """Raise "unknown point" for a module found nowhere whose last ``:`` part, taken
+        as a FUNCTION, leaves a module that exists: ``libc:malloc:exit`` is a mistyped
+        POINT, not a file named ``libc:malloc``."""
+        assert spec.module is not None
+        module, colon, function = spec.module.rpartition(":")
+        point = spec.function
+        if not colon or not module or not function or spec.site != ProbeSite.ENTRY:
+            return
+        if "/" in module:
+            exists = os.path.isfile(module)
+        else:
+            exists = module_exists(module, self.access.get(exe, exe) if exe else None,
+                                   self.command)
+        if exists:
+            raise ProbeError(f"probe {spec.text!r}: unknown point {point!r} (entry, return "
+                             "or +OFFSET: MODULE:FUNCTION[:POINT])")
 
     def _fail(self, strict: bool, message: str, key: object = None) -> None:
         """Raise (``strict``) or warn once per ``key`` (default: the message itself)."""

@@ -171,6 +171,31 @@ def test_a_started_command_that_never_maps_the_probed_library(tmp_path: Path) ->
     assert len([r for r in records if r["type"] == "PROBE"]) == 4
 
 
+@pytest.mark.parametrize("spec", ["libc:malloc:exit", "{prog}:add3:bogus", "prog:add3:retrun"])
+def test_a_mistyped_point_is_said_as_such(tmp_path: Path, spec: str) -> None:
+    """``libc:malloc:exit`` is a mistyped POINT, not a module named ``libc:malloc``: one
+    line says so, no trace is left running, no tracefs group is left; a module that exists
+    nowhere (with or without the last part) is still said as before."""
+    prog = build_program(tmp_path)
+    spec = spec.format(prog=prog)
+    out = tmp_path / "typo.ktr"
+    recorder = subprocess.Popen([*KTR, "record", "-q", "-o", str(out), "-P", spec, "--",
+                                 str(prog), "basic"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    _, stderr = recorder.communicate(timeout=60)
+    point = spec.rpartition(":")[2]
+    assert recorder.returncode == 1
+    assert stderr == (f"ktr: probe {spec!r}: unknown point {point!r} (entry, return or "
+                      "+OFFSET: MODULE:FUNCTION[:POINT])\n")
+    assert groups_of(recorder.pid) == []
+    proc = subprocess.run([*KTR, "record", "-q", "-o", str(out), "-P", "nosuchlibx:f:exit",
+                           "--", str(prog), "basic"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("ktr: probe 'nosuchlibx:f:exit': no file 'nosuchlibx:f' "
+                                  "anywhere") and proc.stderr.count("\n") == 1
+
+
 def _nm_address(path: Path, name: str) -> int:
     listing = subprocess.run(["nm", str(path)], capture_output=True, text=True,
                              check=True).stdout
