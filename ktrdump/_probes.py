@@ -149,7 +149,7 @@ class ProbeTable:
         """(type, value, truncated) per argument, or the return value for return probes.
 
         A ``str`` whose memory could not be read is its pointer (an int); None only
-        when even that is missing.
+        when even that is missing, and for a ``float`` (never fetched: shown as ``?``).
         """
         info = self.info(payload)
         strings = iter(_strings(payload.strings))
@@ -160,6 +160,8 @@ class ProbeTable:
             if kind == ProbeArgType.STR:
                 text, cut = next(strings, (None, False))
                 out.append((kind, raw if text is None else text, cut))
+            elif kind == ProbeArgType.FLOAT:
+                out.append((kind, None, False))
             else:
                 out.append((kind, _typed(kind, raw), False))
         return out
@@ -170,6 +172,8 @@ class ProbeTable:
         for kind, value, cut in self.values(payload):
             if isinstance(value, bytes):
                 rendered.append(quoted(value) + ("..." if cut else ""))
+            elif kind == ProbeArgType.FLOAT:
+                rendered.append("?")  # in an xmm register: not fetched
             elif value is None:
                 rendered.append("(unreadable)")
             elif kind == ProbeArgType.STR:
@@ -210,6 +214,10 @@ class ProbeTable:
                     self.last_exact[index] = text.hex()
                 addresses.append(str(raw))
                 truncated.append("true" if cut else "false")
+            elif kind == ProbeArgType.FLOAT:
+                rendered.append("null")  # in an xmm register: not fetched
+                addresses.append("null")
+                truncated.append("false")
             else:
                 rendered.append(str(_typed(kind, raw)))
                 addresses.append("null")
