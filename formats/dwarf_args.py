@@ -8,8 +8,9 @@ names)`` of the function ``name`` (the DW_TAG_subprogram whose low_pc is ``vaddr
 the one named so): parameter and return type names that are probe type names: ``i8 u8 i16
 u16 i32 u32 i64 u64`` for integers, ``bool`` and enums by their DW_AT_byte_size and
 signedness (the ABI leaves a register's bits above that width undefined: the reader keeps
-the type's own bits), ``ptr`` for pointers, ``str`` for pointers to (const) char, ``float``
-for floating point (float, double, long double, _Complex: System V passes them in xmm
+the type's own bits), ``ptr`` for pointers (and C++ references), ``str`` for pointers to
+(const) char, ``float`` for floating point (float, double, long double, _Complex: System V
+passes them in xmm
 registers or on the stack, never in a general register, so they take none of the six
 integer argument registers; uprobes cannot read xmm registers: not fetched). ``names`` are
 the parameters' names (``?`` when unnamed). It answers None when the file has no DWARF of
@@ -219,6 +220,8 @@ def _kind(die: Any) -> str | None:
     target = _strip(die.get_DIE_from_attribute("DW_AT_type"))
     if target is None:
         return None
+    if target.tag in ("DW_TAG_reference_type", "DW_TAG_rvalue_reference_type"):
+        return "ptr"  # C++ passes a reference as its address
     if target.tag == "DW_TAG_pointer_type":
         pointee = (_strip(target.get_DIE_from_attribute("DW_AT_type"))
                    if "DW_AT_type" in target.attributes else None)

@@ -550,3 +550,38 @@ def test_floating_point_parameters_take_no_integer_register(tmp_path: Path) -> N
     text = subprocess.run([*KTRDUMP, "-t", "f", str(out)], capture_output=True, text=True,
                           check=True).stdout
     assert "fp:f:entry(?, 7, ?, -9)" in text and "fp:half:return = ?" in text
+
+
+def test_cplusplus_references_are_pointers(tmp_path: Path) -> None:
+    """A C++ reference parameter is passed as its address, in an integer register: typed
+    ``ptr`` (the addresses the program prints), after a double that takes none."""
+    import shutil
+
+    compiler = shutil.which("g++")
+    if compiler is None:
+        pytest.skip("no g++")
+    source = tmp_path / "ref.cc"
+    source.write_text(r"""
+#include <cstdio>
+__attribute__((noipa)) int r(double a, int &b, const long &c, int d) {
+    return (int)a + b + (int)c + d;
+}
+int main() {
+    int b = 5; long c = 6;
+    std::printf("%lu %lu\n", (unsigned long)&b, (unsigned long)&c);
+    return r(1.0, b, c, 7) == 19 ? 0 : 1;
+}
+""")
+    prog = tmp_path / "ref"
+    subprocess.run([compiler, "-g", "-O1", "-o", str(prog), str(source)], check=True)
+    out = tmp_path / "ref.ktr"
+    proc = subprocess.run([*KTR, "record", "-q", "-t", "f", "-o", str(out), "-P",
+                           "ref:_Z1rdRiRKli", "--", str(prog)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    addresses = [int(word) for word in proc.stdout.split()]
+    records = records_of(out)
+    assert [r["types"] for r in records if r["type"] == "PDEF"] == [
+        ["float", "ptr", "ptr", "i32"]]
+    assert [r["args"] for r in records if r["type"] == "PROBE"] == [
+        [None, *addresses, 7]]
