@@ -4,26 +4,26 @@ Pure: imports neither ``ktr`` nor ``ktrdump``; reads a file's own ``.debug_info`
 pyelftools.
 
 ``signature(path, name, vaddr)`` gives a ``Signature`` ``(parameters, returns, why,
-names)`` of the function ``name`` (the DW_TAG_subprogram whose low_pc is ``vaddr``, or else
-the one named so): parameter and return type names that are probe type names: ``i8 u8 i16
-u16 i32 u32 i64 u64`` for integers, ``bool`` and enums by their DW_AT_byte_size and
-signedness (the ABI leaves a register's bits above that width undefined: the reader keeps
-the type's own bits), ``ptr`` for pointers (and C++ references), ``str`` for pointers to
-(const) char, ``float`` for floating point (float, double, long double, _Complex: System V
-passes them in xmm
-registers or on the stack, never in a general register, so they take none of the six
-integer argument registers; uprobes cannot read xmm registers: not fetched). ``names`` are
-the parameters' names (``?`` when unnamed). It answers None when the file has no DWARF of
-its own or the function is not described. The parameters are None (the caller keeps its
-defaults: six raw registers) when more than six are integer-class (the seventh on are on
-the stack), they are variadic, or where a parameter is cannot be told without the ABI's
-aggregate classification: a struct, union or array by value, an integer wider than 8
-bytes, or a struct or union return value (returned in memory, its address takes %rdi and
-moves every parameter a register on; returned in registers, it does not) — ``why`` then
-says which, for the caller to say so. The return type is None for ``void``, an aggregate
-or a wider integer, ``float`` for floating point (xmm0 or st0, not ``rax``); it does not
-depend on the parameters. The registers are x86-64's (System V): a file of another class
-or machine (ELF32 i386, whose cdecl passes every argument on the stack) answers None.
+names)`` of the function ``name`` (the DW_TAG_subprogram whose low_pc is ``vaddr``, or
+else the one named so): parameter and return type names that are probe type names: ``i8
+u8 i16 u16 i32 u32 i64 u64`` for integers, ``bool`` and enums by their DW_AT_byte_size
+and signedness (the ABI leaves a register's bits above that width undefined: the reader
+keeps the type's own bits), ``ptr`` for pointers (and C++ references), ``str`` for
+pointers to (const) char, ``float`` for floating point (float, double, long double,
+_Complex: System V passes them in xmm registers or on the stack, never in a general
+register, so they take none of the six integer argument registers; uprobes cannot read
+xmm registers: not fetched). ``names`` are the parameters' names (``?`` when unnamed). It
+answers None when the file has no DWARF of its own or the function is not described. The
+parameters are None (the caller keeps its defaults: six raw registers) when more than six
+are integer-class (the seventh on are on the stack) or more than eight floating point,
+they are variadic, or where a parameter is cannot be told without the ABI's aggregate
+classification: a struct, union or array by value, an integer wider than 8 bytes, or a
+struct or union return value (returned in memory, its address takes %rdi and moves every
+parameter a register on; returned in registers, it does not) — ``why`` then says which,
+for the caller to say so. The return type is None for ``void``, an aggregate or a wider
+integer, ``float`` for floating point (xmm0 or st0, not ``rax``); it does not depend on
+the parameters. The registers are x86-64's (System V): a file of another class or machine
+(ELF32 i386, whose cdecl passes every argument on the stack) answers None.
 
 Not guaranteed: separate debug files are not read (libc's is hundreds of megabytes:
 parsing it would cost more than the probe is worth); files whose ``.debug_info`` is over
@@ -52,6 +52,7 @@ MAX_DEBUG_INFO = 4 << 20
 MAX_DEBUG_TOTAL = 4 * MAX_DEBUG_INFO
 MAX_TYPE_CHAIN = 64
 REGISTER_ARGUMENTS = 6
+FLOAT_ARGUMENTS = 8  # xmm0-xmm7
 
 _lock = threading.Lock()
 
@@ -188,8 +189,9 @@ def _parameters(die: Any) -> tuple[tuple[str, ...] | None, str, tuple[str, ...]]
             return None, f"parameter {name} is {what}", ()
         parameters.append(kind)
         names.append(name)
-    if sum(1 for kind in parameters if kind != "float") > REGISTER_ARGUMENTS:
-        return None, "", ()
+    floats = sum(1 for kind in parameters if kind == "float")
+    if len(parameters) - floats > REGISTER_ARGUMENTS or floats > FLOAT_ARGUMENTS:
+        return None, "", ()  # the rest on the stack (a hostile DIE's thousands too)
     return tuple(parameters), "", tuple(names)
 
 

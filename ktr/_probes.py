@@ -54,6 +54,8 @@ if TYPE_CHECKING:
     from formats.elf import ElfImage, FunctionSymbol
 
 ARGUMENT_REGISTERS = ("%di", "%si", "%dx", "%cx", "%r8", "%r9")
+#: xmm0-xmm7: floating-point arguments passed in registers (typed ``float``, not fetched)
+FLOAT_REGISTERS = 8
 #: The fetcharg of a value not fetched (``float``): tracefs's immediate 0
 NOT_FETCHED = "\\0"
 LIBRARY_DIRECTORIES = (
@@ -153,9 +155,11 @@ def parse_spec(text: str) -> ProbeSpec:
     if types is not None:
         if site == ProbeSite.RETURN and len(types) > 1:
             raise ProbeError(f"probe {text!r}: a return probe has one type (the return value)")
-        if sum(1 for kind in types if kind != ProbeArgType.FLOAT) > len(ARGUMENT_REGISTERS):
+        floats = sum(1 for kind in types if kind == ProbeArgType.FLOAT)
+        if len(types) - floats > len(ARGUMENT_REGISTERS) or floats > FLOAT_REGISTERS:
             raise ProbeError(f"probe {text!r}: at most {len(ARGUMENT_REGISTERS)} integer or "
-                             "pointer arguments (those passed in registers)")
+                             f"pointer and {FLOAT_REGISTERS} float arguments (those passed "
+                             "in registers)")
     return ProbeSpec(text, module, function, site, offset, types, address)
 
 
