@@ -210,6 +210,10 @@ class ProbeArgType(enum.IntEnum):
     I8 = 10
     U16 = 11
     I16 = 12
+    # Floating point (float, double, long double, from DWARF or a spec): passed in an
+    # xmm (or x87/stack) register, which uprobe fetchargs cannot read: not fetched (its
+    # raw value is 0), shown as ``?``; it takes no general-purpose argument register.
+    FLOAT = 13
 
 
 #: The spelling of each type in a probe spec (``-P 'libc:open(str,x32)'``) and in ktrdump.
@@ -226,6 +230,7 @@ PROBE_ARG_TYPE_NAMES: dict[ProbeArgType, str] = {
     ProbeArgType.I8: "i8",
     ProbeArgType.U16: "u16",
     ProbeArgType.I16: "i16",
+    ProbeArgType.FLOAT: "float",
 }
 
 

@@ -3,21 +3,27 @@
 Pure: imports neither ``ktr`` nor ``ktrdump``; reads a file's own ``.debug_info`` with
 pyelftools.
 
-``signature(path, name, vaddr)`` gives ``(parameter type names, return type name)`` of the
-function ``name`` (the DW_TAG_subprogram whose low_pc is ``vaddr``, or else the one named
-so), the names being probe type names: ``i8 u8 i16 u16 i32 u32 i64 u64`` for integers,
-``bool`` and enums by their DW_AT_byte_size and signedness (the ABI leaves a register's
-bits above that width undefined: the reader keeps the type's own bits), ``ptr`` for
-pointers, ``str`` for pointers to (const) char. It answers None when the file has no
-DWARF of its own or the function is not described. The parameters are None (the caller
-keeps its defaults: six raw registers) when one is not passed in a general register
-(floating point, a struct or union by value), there are more than six (the seventh on
-are on the stack), they are variadic, or the return type is not one register (a struct
-returned in memory moves every parameter a register on). The return type is None for
-``void`` or a type not returned in ``rax`` (floating point, a struct by value); it does
-not depend on the parameters: the return value is in ``rax`` whatever they are.
-The registers are x86-64's (System V): a file of another class or machine (ELF32 i386,
-whose cdecl passes every argument on the stack) answers None.
+``signature(path, name, vaddr)`` gives a ``Signature`` ``(parameters, returns, why,
+names)`` of the function ``name`` (the DW_TAG_subprogram whose low_pc is ``vaddr``, or
+else the one named so): parameter and return type names that are probe type names: ``i8
+u8 i16 u16 i32 u32 i64 u64`` for integers, ``bool`` and enums by their DW_AT_byte_size
+and signedness (the ABI leaves a register's bits above that width undefined: the reader
+keeps the type's own bits), ``ptr`` for pointers (and C++ references), ``str`` for
+pointers to (const) char, ``float`` for floating point (float, double, long double,
+_Complex: System V passes them in xmm registers or on the stack, never in a general
+register, so they take none of the six integer argument registers; uprobes cannot read
+xmm registers: not fetched). ``names`` are the parameters' names (``?`` when unnamed). It
+answers None when the file has no DWARF of its own or the function is not described. The
+parameters are None (the caller keeps its defaults: six raw registers) when more than six
+are integer-class (the seventh on are on the stack) or more than eight floating point,
+they are variadic, or where a parameter is cannot be told without the ABI's aggregate
+classification: a struct, union or array by value, an integer wider than 8 bytes, or a
+struct or union return value (returned in memory, its address takes %rdi and moves every
+parameter a register on; returned in registers, it does not) — ``why`` then says which,
+for the caller to say so. The return type is None for ``void``, an aggregate or a wider
+integer, ``float`` for floating point (xmm0 or st0, not ``rax``); it does not depend on
+the parameters. The registers are x86-64's (System V): a file of another class or machine
+(ELF32 i386, whose cdecl passes every argument on the stack) answers None.
 
 Not guaranteed: separate debug files are not read (libc's is hundreds of megabytes:
 parsing it would cost more than the probe is worth); files whose ``.debug_info`` is over
@@ -35,9 +41,10 @@ sends pyelftools' child iteration round forever) makes the file's DWARF unusable
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["MAX_DEBUG_INFO", "MAX_DEBUG_TOTAL", "MAX_TYPE_CHAIN", "clear_cache", "signature"]
+__all__ = ["MAX_DEBUG_INFO", "MAX_DEBUG_TOTAL", "MAX_TYPE_CHAIN", "Signature", "clear_cache",
+           "signature"]
 
 #: Larger ``.debug_info`` sections are not parsed (seconds with pyelftools).
 MAX_DEBUG_INFO = 4 << 20
@@ -45,9 +52,22 @@ MAX_DEBUG_INFO = 4 << 20
 MAX_DEBUG_TOTAL = 4 * MAX_DEBUG_INFO
 MAX_TYPE_CHAIN = 64
 REGISTER_ARGUMENTS = 6
+FLOAT_ARGUMENTS = 8  # xmm0-xmm7
 
 _lock = threading.Lock()
-Signature = tuple[tuple[str, ...] | None, str | None]
+
+
+class Signature(NamedTuple):
+    """A function's probe types (module docstring)."""
+
+    parameters: tuple[str, ...] | None
+    returns: str | None
+    #: why ``parameters`` is None, when that hides where they are (else "")
+    why: str = ""
+    #: each parameter's name (when ``parameters`` is not None)
+    names: tuple[str, ...] = ()
+
+
 #: path -> (signatures by low_pc, by name), or None: no usable DWARF of its own
 _indexes: dict[str, tuple[dict[int, Signature | None], dict[str, Signature | None]] | None] = {}
 _QUALIFIERS = ("DW_TAG_const_type", "DW_TAG_volatile_type", "DW_TAG_typedef",
@@ -139,28 +159,50 @@ def _children(die: Any) -> Any:
 
 
 def _of(die: Any) -> Signature:
+    parameters, why, names = _parameters(die)
     if "DW_AT_type" not in die.attributes:
-        return _parameters(die), None  # void
+        return Signature(parameters, None, why, names)  # void
     returns = _kind(die)
-    # A struct returned in memory takes rdi for its address, moving every parameter
-    # a register on; a float or small struct does not, but neither is told apart here.
-    return (None if returns is None else _parameters(die)), returns
+    if returns is None and _aggregate(die) and parameters is not None:
+        # returned in memory, its address takes rdi and moves every parameter a register
+        # on; in rax:rdx or xmm0, it does not: which needs the aggregate classification
+        return Signature(None, None, "it returns a struct or union by value (its return "
+                         "address may take %di)")
+    return Signature(parameters, returns, why, names)
 
 
-def _parameters(die: Any) -> tuple[str, ...] | None:
+def _parameters(die: Any) -> tuple[tuple[str, ...] | None, str, tuple[str, ...]]:
+    """(types, why they are None, names): see the module docstring."""
     parameters = []
+    names = []
     for child in _children(die):
         if child.tag == "DW_TAG_unspecified_parameters":
-            return None  # varargs: the count is the caller's
+            return None, "", ()  # varargs: the count is the caller's
         if child.tag != "DW_TAG_formal_parameter":
             continue
+        named = child.attributes.get("DW_AT_name")
+        name = bytes(named.value).decode("utf-8", "replace") if named is not None else "?"
         kind = _kind(child)
         if kind is None:
-            return None
+            what = ("a struct, union or array by value" if _aggregate(child)
+                    else "not an integer, pointer or floating point")
+            return None, f"parameter {name} is {what}", ()
         parameters.append(kind)
-    if len(parameters) > REGISTER_ARGUMENTS:
-        return None
-    return tuple(parameters)
+        names.append(name)
+    floats = sum(1 for kind in parameters if kind == "float")
+    if len(parameters) - floats > REGISTER_ARGUMENTS or floats > FLOAT_ARGUMENTS:
+        return None, "", ()  # the rest on the stack (a hostile DIE's thousands too)
+    return tuple(parameters), "", tuple(names)
+
+
+def _aggregate(die: Any) -> bool:
+    """Whether the DIE's DW_AT_type is a struct, union, class or array."""
+    if "DW_AT_type" not in die.attributes:
+        return False
+    target = _strip(die.get_DIE_from_attribute("DW_AT_type"))
+    return target is not None and target.tag in (
+        "DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_class_type",
+        "DW_TAG_array_type")
 
 
 def _strip(die: Any) -> Any:
@@ -174,12 +216,14 @@ def _strip(die: Any) -> Any:
 
 
 def _kind(die: Any) -> str | None:
-    """The probe type of the DIE's DW_AT_type (None: not in a general register)."""
+    """The probe type of the DIE's DW_AT_type (None: not known to be one register)."""
     if "DW_AT_type" not in die.attributes:
         return None
     target = _strip(die.get_DIE_from_attribute("DW_AT_type"))
     if target is None:
         return None
+    if target.tag in ("DW_TAG_reference_type", "DW_TAG_rvalue_reference_type"):
+        return "ptr"  # C++ passes a reference as its address
     if target.tag == "DW_TAG_pointer_type":
         pointee = (_strip(target.get_DIE_from_attribute("DW_AT_type"))
                    if "DW_AT_type" in target.attributes else None)
@@ -201,7 +245,9 @@ def _kind(die: Any) -> str | None:
         return _integer(_size(target), True)
     if encoding in ("unsigned", "unsigned_char", "boolean"):
         return _integer(_size(target), False)
-    return None  # float: an xmm register
+    if encoding in ("float", "complex_float", "imaginary_float", "decimal_float"):
+        return "float"  # xmm registers (long double: the stack), never a general one
+    return None
 
 
 def _integer(size: int, signed: bool) -> str | None:

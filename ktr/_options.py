@@ -508,8 +508,9 @@ def _build_parser() -> _Parser:
     probes.add_argument("-P", dest="probes", action="append", default=[], metavar="PROBE",
                         help="probe [MODULE:]FUNCTION[:POINT][(TYPES)]: POINT is entry "
                         "(default), return or +OFFSET (into the function); TYPES i64 u64 x64 "
-                        "i32 u32 x32 i16 u16 i8 u8 ptr str; FUNCTION may be a glob, or an address "
-                        "0xADDR as nm shows it (stripped files) (repeatable)")
+                        "i32 u32 x32 i16 u16 i8 u8 ptr str float (not fetched); FUNCTION may "
+                        "be a glob, or an address 0xADDR as nm shows it (stripped files) "
+                        "(repeatable)")
     probes.add_argument("--max-probes", type=_ranged(int, *MAX_PROBES_RANGE),
                         default=DEFAULT_MAX_PROBES, metavar="N",
                         help=f"most probes a recording places (default {DEFAULT_MAX_PROBES}; "

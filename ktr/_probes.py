@@ -57,6 +57,10 @@ if TYPE_CHECKING:
     from formats.elf import ElfImage, FunctionSymbol
 
 ARGUMENT_REGISTERS = ("%di", "%si", "%dx", "%cx", "%r8", "%r9")
+#: xmm0-xmm7: floating-point arguments passed in registers (typed ``float``, not fetched)
+FLOAT_REGISTERS = 8
+#: The fetcharg of a value not fetched (``float``): tracefs's immediate 0
+NOT_FETCHED = "\\0"
 LIBRARY_DIRECTORIES = (
     "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib",
     "/usr/lib", "/usr/local/lib",
@@ -154,9 +158,11 @@ def parse_spec(text: str) -> ProbeSpec:
     if types is not None:
         if site == ProbeSite.RETURN and len(types) > 1:
             raise ProbeError(f"probe {text!r}: a return probe has one type (the return value)")
-        if len(types) > len(ARGUMENT_REGISTERS):
-            raise ProbeError(f"probe {text!r}: at most {len(ARGUMENT_REGISTERS)} arguments "
-                             "(those passed in registers)")
+        floats = sum(1 for kind in types if kind == ProbeArgType.FLOAT)
+        if len(types) - floats > len(ARGUMENT_REGISTERS) or floats > FLOAT_REGISTERS:
+            raise ProbeError(f"probe {text!r}: at most {len(ARGUMENT_REGISTERS)} integer or "
+                             f"pointer and {FLOAT_REGISTERS} float arguments (those passed "
+                             "in registers)")
     return ProbeSpec(text, module, function, site, offset, types, address)
 
 
@@ -459,9 +465,14 @@ class ResolvedProbe:
 
     def fetchargs(self) -> tuple[str, ...]:
         """tracefs fetch arguments: ``aN`` raw values, ``sN`` strings (``str`` types) and
-        ``hN`` their first bytes (see ``head_words``)."""
+        ``hN`` their first bytes (see ``head_words``). A ``float`` is in an xmm register
+        (x86-64 System V), which fetchargs cannot read: it is the immediate 0 (``\\0``)
+        and takes none of the integer argument registers, which go to the other
+        arguments in order."""
         words = head_words(self.string_cap)
         if self.site == ProbeSite.RETURN:
+            if self.types and self.types[0] == ProbeArgType.FLOAT:
+                return (f"ret={NOT_FETCHED}:u64",)  # in xmm0 (or st0)
             out = ["ret=$retval:u64"]
             if self.types and self.types[0] == ProbeArgType.STR:
                 out.append("s0=+0($retval):ustring")
@@ -477,10 +488,14 @@ class ResolvedProbe:
                 out.append(f"a{index}=+{at}(%sp):u64")
                 at += 8 if kind in (ProbeArgType.I64, ProbeArgType.U64, ProbeArgType.X64) else 4
             return tuple(out)
-        raw = [f"a{index}={ARGUMENT_REGISTERS[index]}:u64" for index in range(len(self.types))]
-        strings = [f"s{index}=+0({ARGUMENT_REGISTERS[index]}):ustring"
+        registers = iter(ARGUMENT_REGISTERS)
+        held: list[str | None] = [None if kind == ProbeArgType.FLOAT else next(registers)
+                                  for kind in self.types]
+        raw = [f"a{index}={NOT_FETCHED if register is None else register}:u64"
+               for index, register in enumerate(held)]
+        strings = [f"s{index}=+0({held[index]}):ustring"
                    for index, kind in enumerate(self.types) if kind == ProbeArgType.STR]
-        heads = [f"h{index}=+0({ARGUMENT_REGISTERS[index]}):u64[{words}]"
+        heads = [f"h{index}=+0({held[index]}):u64[{words}]"
                  for index, kind in enumerate(self.types) if kind == ProbeArgType.STR and words]
         return tuple(raw + strings + heads)
 
@@ -556,6 +571,7 @@ class Resolver:
             path = os.path.abspath(spec.module)
             if os.path.isfile(path):
                 return [path]
+            self._refuse_unknown_point(spec, exe)
             raise ProbeError(f"probe {spec.text!r}: no such module file {path!r}")
         for candidate in ([exe] if exe else []) + list(mapped):
             if module_matches(spec.module, candidate):
@@ -597,6 +613,7 @@ class Resolver:
                 if spec.module is not None and strict and not module_exists(
                         spec.module, self.access.get(exe, exe) if exe else None,
                         self.command):
+                    self._refuse_unknown_point(spec, exe)
                     raise ProbeError(
                         f"probe {spec.text!r}: no file {spec.module!r} anywhere (not a "
                         "library of the ld.so cache, library path or RUNPATH, a program "
@@ -633,6 +650,24 @@ class Resolver:
                     self.placed[probe.key] = probe
                     new.append(probe)
         return new
+
+    def _refuse_unknown_point(self, spec: ProbeSpec, exe: str | None) -> None:
+        """Raise "unknown point" for a module found nowhere whose last ``:`` part, taken
+        as a FUNCTION, leaves a module that exists: ``libc:malloc:exit`` is a mistyped
+        POINT, not a file named ``libc:malloc``."""
+        assert spec.module is not None
+        module, colon, function = spec.module.rpartition(":")
+        point = spec.function
+        if not colon or not module or not function or spec.site != ProbeSite.ENTRY:
+            return
+        if "/" in module:
+            exists = os.path.isfile(module)
+        else:
+            exists = module_exists(module, self.access.get(exe, exe) if exe else None,
+                                   self.command)
+        if exists:
+            raise ProbeError(f"probe {spec.text!r}: unknown point {point!r} (entry, return "
+                             "or +OFFSET: MODULE:FUNCTION[:POINT])")
 
     def _fail(self, strict: bool, message: str, key: object = None) -> None:
         """Raise (``strict``) or warn once per ``key`` (default: the message itself)."""
@@ -824,7 +859,9 @@ class Resolver:
         override: tuple[ProbeArgType, ...] | None = None
         if image.machine == "EM_X86_64":  # x86-64, and x32 (ELF32): arguments in registers
             if image.elfclass == 64:
-                default_types = _dwarf_types(spec, opened, symbol)
+                default_types, note = _dwarf_types(spec, opened, symbol)
+                if note:
+                    self._fail(False, f"probe {spec.text!r}: {note}")
         else:
             override = self._i386_types(spec, path, image, strict)
             if override is None:
@@ -855,7 +892,10 @@ class Resolver:
             return None
         T = ProbeArgType
         why = ""
-        if spec.types and T.STR in spec.types:
+        if spec.types and T.FLOAT in spec.types:
+            why = ("float is for x86-64's xmm registers; on the stack give its words "
+                   "(u64 for a double, u32 for a float)")
+        elif spec.types and T.STR in spec.types:
             why = ("a string cannot be fetched there (the kernel reads the pointer on the "
                    "stack as 8 bytes): give ptr")
         elif spec.site == ProbeSite.RETURN and spec.types and spec.types[0] in (
@@ -900,20 +940,38 @@ def _fde_range(path: str, address: int) -> tuple[int, int] | None:
 
 
 def _dwarf_types(spec: ProbeSpec, path: str, symbol: FunctionSymbol
-                 ) -> tuple[ProbeArgType, ...] | None:
+                 ) -> tuple[tuple[ProbeArgType, ...] | None, str]:
     """Types from the file's DWARF for an untyped entry or return probe of a function
-    (as perf probe and uftrace take them), or None: keep the defaults."""
+    (as perf probe and uftrace take them), or None: keep the defaults; and a note to
+    say (floating-point values not fetched, or why the DWARF types are not used), or ""."""
     if spec.types is not None or spec.address is not None or spec.site == ProbeSite.OFFSET:
-        return None
+        return None, ""
     from formats.dwarf_args import signature
 
     found = signature(path, symbol.name, symbol.vaddr)
     if found is None:
-        return None
-    parameters, returns = found
+        return None, ""
+    name = symbol.name
     if spec.site == ProbeSite.RETURN:
-        return None if returns is None else (_TYPES_BY_NAME[returns],)
-    return None if parameters is None else tuple(_TYPES_BY_NAME[name] for name in parameters)
+        if found.returns is None:
+            return None, ""
+        note = (f"{name}'s floating-point return value is not fetched (returned in xmm0 "
+                "or st0, which uprobes cannot read): shown as ?"
+                if found.returns == "float" else "")
+        return (_TYPES_BY_NAME[found.returns],), note
+    if found.parameters is None:
+        note = (f"{name}'s DWARF types are not used ({found.why}): six raw registers, "
+                "not all of them its arguments" if found.why else "")
+        return None, note
+    floats = [found.names[index] for index, kind in enumerate(found.parameters)
+              if kind == "float"]
+    note = ""
+    if floats:
+        several = len(floats) > 1
+        note = (f"{name}'s floating-point parameter{'s' if several else ''} "
+                f"{', '.join(floats)} {'are' if several else 'is'} not fetched (passed in "
+                "xmm registers or on the stack, which uprobes do not read): shown as ?")
+    return tuple(_TYPES_BY_NAME[kind] for kind in found.parameters), note
 
 
 # -- decoding raw tracepoint data -------------------------------------------------------------

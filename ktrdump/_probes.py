@@ -146,7 +146,7 @@ class ProbeTable:
         """(type, value, truncated) per argument, or the return value for return probes.
 
         A ``str`` whose memory could not be read is its pointer (an int); None only
-        when even that is missing.
+        when even that is missing, and for a ``float`` (never fetched: shown as ``?``).
         """
         info = self.info(payload)
         strings = iter(self._entries(payload))
@@ -157,6 +157,8 @@ class ProbeTable:
             if kind == ProbeArgType.STR:
                 text, cut = next(strings, (None, False))
                 out.append((kind, raw if text is None else text, cut))
+            elif kind == ProbeArgType.FLOAT:
+                out.append((kind, None, False))
             else:
                 out.append((kind, _typed(kind, raw), False))
         return out
@@ -181,6 +183,8 @@ class ProbeTable:
         for kind, value, cut in values:
             if isinstance(value, bytes):
                 rendered.append(quoted(value) + ("..." if cut else ""))
+            elif kind == ProbeArgType.FLOAT:
+                rendered.append("?")  # in an xmm register: not fetched
             elif value is None:
                 rendered.append("(unreadable)")
             elif kind == ProbeArgType.STR:
@@ -231,6 +235,10 @@ class ProbeTable:
                     self.last_exact[index] = text.hex()
                 addresses.append(str(raw))
                 truncated.append("true" if cut else "false")
+            elif kind == ProbeArgType.FLOAT:
+                rendered.append("null")  # in an xmm register: not fetched
+                addresses.append("null")
+                truncated.append("false")
             else:
                 rendered.append(str(_typed(kind, raw)))
                 addresses.append("null")

@@ -361,16 +361,16 @@ def test_dwarf_type_cycle_and_compression_bomb_answer_none(tmp_path: Path) -> No
                     patch = (info_offset + attribute.offset, "I", die.offset - unit.cu_offset)
     dwarf_args.clear_cache()
     # enum colour's underlying type is unsigned int (gcc: no negative enumerator)
-    assert dwarf_args.signature(str(source), "count", 0) == (("str", "str", "u32"), "i64")
+    assert dwarf_args.signature(str(source), "count", 0)[:2] == (("str", "str", "u32"), "i64")
     cyclic = _patched(tmp_path, "lib64.so", patch)
     script = ("import sys; from formats import dwarf_args; "
-              "print(dwarf_args.signature(sys.argv[1], 'count', 0))")
+              "print(dwarf_args.signature(sys.argv[1], 'count', 0)[:2])")
     done = subprocess.run([sys.executable, "-c", script, cyclic], capture_output=True,
                           text=True, timeout=60, cwd=str(SEEDS.parent.parent.parent))
     assert done.stdout.strip() == "(None, 'i64')", done.stderr
     _, compressed, _ = _section_header_at("lib64z.so", ".debug_info")
     bomb = _patched(tmp_path, "lib64z.so", (compressed + 8, "Q", 1 << 40))
-    assert dwarf_args.signature(str(SEEDS / "lib64z.so"), "add", 0) == (("i32", "u64"), "i32")
+    assert dwarf_args.signature(str(SEEDS / "lib64z.so"), "add", 0)[:2] == (("i32", "u64"), "i32")
     assert _peak_bytes(lambda: dwarf_args.signature(bomb, "add", 0)) < 64 << 20
     assert dwarf_args.signature(bomb, "add", 0) is None
 

@@ -206,7 +206,8 @@ def test_a_32_bit_programs_arguments_come_from_its_stack(tmp_path: Path) -> None
     assert [w[:3] for w in words] == [[i, 20, 300] for i in range(3)]  # type: ignore[index]
     assert all(len(w) == 6 and max(w) < 1 << 32 for w in words)  # type: ignore[arg-type]
     for spec, why in ((f"{prog}:mix(i32,i64,str)", "a string cannot be fetched there"),
-                      (f"{prog}:mix:return(i64)", "a 64-bit return value is in %edx:%eax")):
+                      (f"{prog}:mix:return(i64)", "a 64-bit return value is in %edx:%eax"),
+                      (f"{prog}:mix(float,i64,ptr)", "float is for x86-64's xmm registers")):
         proc, out = record(tmp_path, "-t", "f", "-P", spec, "--", str(prog))
         assert proc.returncode == 1
         assert proc.stderr.startswith(f"ktr: probe {spec!r}: {prog} is a 32-bit program "

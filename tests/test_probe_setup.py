@@ -172,6 +172,31 @@ def test_a_started_command_that_never_maps_the_probed_library(tmp_path: Path) ->
     assert len([r for r in records if r["type"] == "PROBE"]) == 4
 
 
+@pytest.mark.parametrize("spec", ["libc:malloc:exit", "{prog}:add3:bogus", "prog:add3:retrun"])
+def test_a_mistyped_point_is_said_as_such(tmp_path: Path, spec: str) -> None:
+    """``libc:malloc:exit`` is a mistyped POINT, not a module named ``libc:malloc``: one
+    line says so, no trace is left running, no tracefs group is left; a module that exists
+    nowhere (with or without the last part) is still said as before."""
+    prog = build_program(tmp_path)
+    spec = spec.format(prog=prog)
+    out = tmp_path / "typo.ktr"
+    recorder = subprocess.Popen([*KTR, "record", "-q", "-o", str(out), "-P", spec, "--",
+                                 str(prog), "basic"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    _, stderr = recorder.communicate(timeout=60)
+    point = spec.rpartition(":")[2]
+    assert recorder.returncode == 1
+    assert stderr == (f"ktr: probe {spec!r}: unknown point {point!r} (entry, return or "
+                      "+OFFSET: MODULE:FUNCTION[:POINT])\n")
+    assert groups_of(recorder.pid) == []
+    proc = subprocess.run([*KTR, "record", "-q", "-o", str(out), "-P", "nosuchlibx:f:exit",
+                           "--", str(prog), "basic"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("ktr: probe 'nosuchlibx:f:exit': no file 'nosuchlibx:f' "
+                                  "anywhere") and proc.stderr.count("\n") == 1
+
+
 def _nm_address(path: Path, name: str) -> int:
     listing = subprocess.run(["nm", str(path)], capture_output=True, text=True,
                              check=True).stdout
@@ -516,3 +541,134 @@ def test_sigterm_while_the_recording_closes_kills_only_after_the_group_is_remove
     records = records_of(out)
     assert records[-1]["type"] == "END" and records[-1]["stopped_early"] is False
     assert len([r for r in records if r["type"] == "PROBE"]) == 8
+
+
+FLOATS = r"""
+#include <stdio.h>
+struct pair { long a, b; };
+struct big { long a[4]; };
+__attribute__((noipa)) int f(double a, int b, float c, long d) {
+    printf("f %d %ld\n", b, d);
+    return (int)(a + c) + b + (int)d;
+}
+__attribute__((noipa)) long g(const char *s, double x, long y, float z, int w) {
+    printf("g %ld %d\n", y, w);
+    return s[0] + (long)x + y + (long)z + w;
+}
+__attribute__((noipa)) int ld(long double x, int b, double y, unsigned short c) {
+    printf("ld %d %u\n", b, c);
+    return (int)(x + y) + b + c;
+}
+__attribute__((noipa)) double half(double x) { return x / 2; }
+__attribute__((noipa)) long byval(struct pair p, int k) { return p.a + p.b + k; }
+__attribute__((noipa)) struct big make(int k) { struct big r = {{k, k, k, k}}; return r; }
+int main(void) {
+    volatile double one = 1.5;
+    printf("fr %d\n", f(one, 7, 2.5f, -9));
+    g("hi", one, 11, 3.0f, -12);
+    ld(2.25L, -3, one, 65535);
+    printf("half %d\n", (int)half(one * 4));
+    struct pair p = {1, 2};
+    byval(p, 5);
+    printf("make %ld\n", make(4).a[3]);
+    return 0;
+}
+"""
+
+
+def test_floating_point_parameters_take_no_integer_register(tmp_path: Path) -> None:
+    """x86-64 System V passes float, double (xmm) and long double (the stack) outside the
+    integer registers: ``f(double a, int b, float c, long d)`` has b in %di, d in %si.
+    The integer parameters show what the program printed it got; the floating ones, which
+    a uprobe cannot read, show as not fetched (``?``, JSON null), said once at set-up, and
+    so does a double return value (xmm0, not rax). Where the ABI's aggregate
+    classification would be needed (a struct by value, a struct return) the DWARF types
+    are not used, said in one line. Types given as ``float`` skip a register too."""
+    from c_support import build_program as build_c
+
+    prog = build_c(tmp_path, "fp", FLOATS, "-O1", "-g")
+    out = tmp_path / "fp.ktr"
+    specs = ["fp:f", "fp:f:return", "fp:g", "fp:ld", "fp:half", "fp:half:return",
+             "fp:byval", "fp:make", "fp:f(float,i32)"]
+    proc = subprocess.run([*KTR, "record", "-q", "-t", "f", "-o", str(out),
+                           *[word for spec in specs for word in ("-P", spec)], "--",
+                           str(prog)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    printed = {line.split()[0]: [int(v) for v in line.split()[1:]]
+               for line in proc.stdout.splitlines()}
+    assert printed == {"f": [7, -9], "fr": [2], "g": [11, -12], "ld": [-3, 65535],
+                       "half": [3], "make": [4]}
+    fired: dict[tuple[object, object], object] = {}
+    types: dict[tuple[object, object], object] = {}
+    for r in records_of(out):
+        if r["type"] == "PROBE":
+            fired[r["probe_id"], r["probe"]] = (r["retval"] if r["point"] == "return"
+                                                else r["args"])
+        elif r["type"] == "PDEF":
+            types[r["probe_id"], r["probe"]] = r["types"]
+    by_name = {name: value for (_, name), value in fired.items()}
+    # two probes on f's entry: DWARF's types, and the types given
+    assert sorted((value for (_, name), value in fired.items() if name == "fp:f:entry"),
+                  key=len) == [[None, 7], [None, 7, None, -9]]
+    assert by_name["fp:f:return"] == printed["fr"][0]
+    assert by_name["fp:g:entry"] == ["hi", None, 11, None, -12]
+    assert by_name["fp:ld:entry"] == [None, -3, None, 65535]
+    assert by_name["fp:half:entry"] == [None] and by_name["fp:half:return"] is None
+    assert sorted(map(str, types.values())) == sorted(map(str, [
+        ["float", "i32", "float", "i64"], ["i32"], ["str", "float", "i64", "float", "i32"],
+        ["float", "i32", "float", "u16"], ["float"], ["float"], ["u64"] * 6, ["u64"] * 6,
+        ["float", "i32"]]))
+    assert proc.stderr.splitlines() == [
+        "ktr: probe 'fp:f': f's floating-point parameters a, c are not fetched (passed in "
+        "xmm registers or on the stack, which uprobes do not read): shown as ?",
+        "ktr: probe 'fp:g': g's floating-point parameters x, z are not fetched (passed in "
+        "xmm registers or on the stack, which uprobes do not read): shown as ?",
+        "ktr: probe 'fp:ld': ld's floating-point parameters x, y are not fetched (passed in "
+        "xmm registers or on the stack, which uprobes do not read): shown as ?",
+        "ktr: probe 'fp:half': half's floating-point parameter x is not fetched (passed in "
+        "xmm registers or on the stack, which uprobes do not read): shown as ?",
+        "ktr: probe 'fp:half:return': half's floating-point return value is not fetched "
+        "(returned in xmm0 or st0, which uprobes cannot read): shown as ?",
+        "ktr: probe 'fp:byval': byval's DWARF types are not used (parameter p is a struct, "
+        "union or array by value): six raw registers, not all of them its arguments",
+        "ktr: probe 'fp:make': make's DWARF types are not used (it returns a struct or union "
+        "by value (its return address may take %di)): six raw registers, not all of them "
+        "its arguments"]
+    text = subprocess.run([*KTRDUMP, "-t", "f", str(out)], capture_output=True, text=True,
+                          check=True).stdout
+    assert "fp:f:entry(?, 7, ?, -9)" in text and "fp:half:return = ?" in text
+
+
+def test_cplusplus_references_are_pointers(tmp_path: Path) -> None:
+    """A C++ reference parameter is passed as its address, in an integer register: typed
+    ``ptr`` (the addresses the program prints), after a double that takes none."""
+    import shutil
+
+    compiler = shutil.which("g++")
+    if compiler is None:
+        pytest.skip("no g++")
+    source = tmp_path / "ref.cc"
+    source.write_text(r"""
+#include <cstdio>
+__attribute__((noipa)) int r(double a, int &b, const long &c, int d) {
+    return (int)a + b + (int)c + d;
+}
+int main() {
+    int b = 5; long c = 6;
+    std::printf("%lu %lu\n", (unsigned long)&b, (unsigned long)&c);
+    return r(1.0, b, c, 7) == 19 ? 0 : 1;
+}
+""")
+    prog = tmp_path / "ref"
+    subprocess.run([compiler, "-g", "-O1", "-o", str(prog), str(source)], check=True)
+    out = tmp_path / "ref.ktr"
+    proc = subprocess.run([*KTR, "record", "-q", "-t", "f", "-o", str(out), "-P",
+                           "ref:_Z1rdRiRKli", "--", str(prog)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    addresses = [int(word) for word in proc.stdout.split()]
+    records = records_of(out)
+    assert [r["types"] for r in records if r["type"] == "PDEF"] == [
+        ["float", "ptr", "ptr", "i32"]]
+    assert [r["args"] for r in records if r["type"] == "PROBE"] == [
+        [None, *addresses, 7]]

@@ -392,6 +392,7 @@ def test_sigkilled_recorder_groups_are_cleaned_by_the_next_run(tmp_path: Path) -
         ("prog:nosuchfn", "no function named 'nosuchfn'"),
         ("prog:zz*", "no function matches 'zz*'"),
         ("prog:add3(i65)", "unknown type 'i65'"),
+        ("prog:add3(" + "float," * 9 + "i32)", "at most 6 integer or pointer and 8 float"),
         ("stripped:add3", "stripped?"),
         ("prog:add3:+0x100000", "past the end of add3"),
         ("nosuchlib:foo", "no file 'nosuchlib' anywhere"),

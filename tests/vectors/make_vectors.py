@@ -295,6 +295,16 @@ def probes_trace() -> bytes:
                                            module=b"/t/prog", vaddr=0x401300)),
         (s.PROBE, PROG, Probe(7, site.ENTRY, 0x401300, 0, 0, (0x1FF, 0x12345, 0x18765, 0x1FE),
                               b"prog:take")),
+        # floating point (xmm registers) is not fetched: 0 recorded, shown as ?; the
+        # integers take the integer registers in order
+        (s.PROBE_DEF, RECORDER, _probe_def(8, site.ENTRY, b"scale", [T.FLOAT, T.I32, T.FLOAT,
+                                                                      T.I64],
+                                           module=b"/t/prog", vaddr=0x401400)),
+        (s.PROBE_DEF, RECORDER, _probe_def(9, site.RETURN, b"scale", [T.FLOAT],
+                                           module=b"/t/prog", vaddr=0x401400)),
+        (s.PROBE, PROG, Probe(8, site.ENTRY, 0x401400, 0, 0, (0, 7, 0, (1 << 64) - 9),
+                              b"prog:scale")),
+        (s.PROBE, PROG, Probe(9, site.RETURN, 0x401160, 0, 0, (), b"prog:scale")),
         (s.END, RECORDER, End(0, 0, 1, 2, 0, 0, b"", 1, b"libplug:plug_twice\0")),
     ]
     out = io.BytesIO()
