@@ -702,32 +702,37 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
                                      stdout_from_stderr=options.output == "-")
         else:
             attach.attach(options.pids, options.process_group)
-        failures: list[OutputError] = []
-        on_write_error, on_blocking = _output_callbacks(
-            options, notices, failures,
-            lambda reason: watching.request_stop(reason, Release.DETACH))
-        try:
-            descriptor = open_descriptor(_output_options(options, clock), header, on_write_error,
-                                         on_blocking=on_blocking, begin=_begin_payload(header))
-        except BaseException:
-            if spawned is not None:
-                _kill_spawned(spawned)
-            raise
-        output = _source_output(descriptor, notices)
-        status = _status_line(options, notices, descriptor, watching.pids_alive(),
-                              lambda: len(watching.pids_alive()))
-        result: RunResult | None = None
-        started: list[SideSource] = []
-        try:
-            for source in prepared:
-                source.start(output)
-                started.append(source)
-            with _Signals(attach.request_stop, spawned=spawned is not None):
+        # The recording's handlers from the moment a target is held or watched: a
+        # signal before the run (BEGIN may already be out) is a stop request the run
+        # honours at once, not Python's KeyboardInterrupt (exit 130, no END).
+        with _Signals(attach.request_stop, spawned=spawned is not None):
+            failures: list[OutputError] = []
+            on_write_error, on_blocking = _output_callbacks(
+                options, notices, failures,
+                lambda reason: watching.request_stop(reason, Release.DETACH))
+            try:
+                descriptor = open_descriptor(_output_options(options, clock), header,
+                                             on_write_error, on_blocking=on_blocking,
+                                             begin=_begin_payload(header))
+            except BaseException:
+                if spawned is not None:
+                    _kill_spawned(spawned)
+                raise
+            output = _source_output(descriptor, notices)
+            _test_hold("output")
+            status = _status_line(options, notices, descriptor, watching.pids_alive(),
+                                  lambda: len(watching.pids_alive()))
+            result: RunResult | None = None
+            started: list[SideSource] = []
+            try:
+                for source in prepared:
+                    source.start(output)
+                    started.append(source)
                 attach.release()  # the command execs, its events enabled by that
                 result = attach.run()
-        finally:
-            # (no probes on this path: -P attaches with ptrace)
-            _close_recording(descriptor, clock, started, status, result, probes=False)
+            finally:
+                # (no probes on this path: -P attaches with ptrace)
+                _close_recording(descriptor, clock, started, status, result, probes=False)
         assert result is not None
         report = _report(options, result, descriptor, failures)
     finally:

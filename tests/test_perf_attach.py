@@ -647,3 +647,36 @@ def test_a_started_commands_status_is_known_its_childrens_are_not(
     else:
         assert not said and "unknown" not in done.stderr
         assert end.flags == EndFlag.NONE
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+def test_a_signal_once_the_output_is_open_is_a_stop_not_a_traceback(
+        tmp_path: Path, stop_signal: signal.Signals) -> None:
+    """Without ptrace, BEGIN is out before the run starts: a signal between the two (held
+    there by the test hook) ends the recording as one during the run does (Python's
+    KeyboardInterrupt made it exit 130 with no END, a race seen under load)."""
+    from ktr._recorder import SETUP_HOLD_TEST_ENV
+
+    hold = tmp_path / "hold"
+    os.mkfifo(hold)
+    out = tmp_path / "early.ktr"
+    target = subprocess.Popen(["sleep", "30"])
+    recorder = subprocess.Popen(
+        [KTR, "record", "-q", "-t", "w", "-p", str(target.pid), "-o", str(out)],
+        stderr=subprocess.PIPE, text=True,
+        env={**os.environ, SETUP_HOLD_TEST_ENV: f"output={hold}"})
+    try:
+        with open(hold, "wb"):  # returns once the recorder holds there
+            recorder.send_signal(stop_signal)
+        _, stderr = recorder.communicate(timeout=20)
+        assert recorder.returncode == 0, stderr
+        assert "Traceback" not in stderr and stderr.count("\n") <= 1, stderr
+        assert target.poll() is None  # an attached target is let go, never killed
+    finally:
+        target.kill()
+        target.wait()
+        recorder.kill()
+        recorder.wait()
+    with ktrdump.open(str(out)) as reader:
+        kinds = [record.kind for record in reader]
+    assert kinds[0] == RecordKind.BEGIN and kinds[-1] == RecordKind.END
