@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -171,6 +172,11 @@ class _Plan(NamedTuple):
     exit_mode: int = 0
     # A _CAPTURE exit whose only read is a read()/write() buffer (its GENIO data).
     exit_plain_io: bool = False
+    # The hot _CAPTURE shapes prepare reads and finishes without the general
+    # path (_ENTRY_PATHS, _ENTRY_COMMAND; _EXIT_STRUCTS, _EXIT_DIRENTS,
+    # _EXIT_COMMAND, _EXIT_FD_PATH; 0: the general capture).
+    entry_shape: int = 0
+    exit_shape: int = 0
     # What the result names, read from /proc at exit (_RESULT_FD_PATH, _RESULT_CWD,
     # _RESULT_RECEIVED_FDS, _RESULT_PIPE, _RESULT_SOCKET_PAIR; 0: none).
     result_path: int = 0
@@ -198,6 +204,10 @@ _X86_64 = Abi.X86_64
 _SYSCALL = int(RecordKind.SYSCALL)
 _SYSRET = int(RecordKind.SYSRET)
 _GENIO = int(RecordKind.GENIO)
+_NAMEI = int(RecordKind.NAMEI)
+_STRUCT = int(RecordKind.STRUCT)
+#: (argument, name, the getdents buffer, where d_reclen is in an entry)
+_NO_DIRENTS: tuple[int, bytes, bytes, int] = (0, b"", b"", 0)
 _VERSION = formats.RECORD_VERSION
 _ARGUMENTS = 6  # Linux passes six argument registers (Codec.syscall_record)
 _TRUNCATED = int(GenioFlag.TRUNCATED)
@@ -213,10 +223,21 @@ _FREE = 1  # nothing from the tracee: the records can be made after it is resume
 _CAPTURE = 2  # some memory, read by ``prepare`` (``_entry_reads``/``_exit_reads``)
 _IO_IN = frozenset(linux.IO_IN_KINDS)
 _PLAIN_BUFFERS = frozenset({ArgKind.BUF_IN, ArgKind.BUF_OUT})
+# The _CAPTURE shapes with a finisher of their own (``_Plan.entry_shape``,
+# ``exit_shape``, set by ``_with_modes``): what prepare reads for them.
+_ENTRY_PATHS = 1  # path strings alone (NAMI): stat, openat, access, ...
+_ENTRY_COMMAND = 2  # a command-dependent structure alone (fcntl, ioctl, futex)
+_EXIT_STRUCTS = 1  # fixed-size structures filled on success alone (stat's)
+_EXIT_DIRENTS = 2  # getdents' buffer, to count its entries (after the resume)
+_EXIT_COMMAND = 3  # a command-dependent structure alone
+_EXIT_FD_PATH = 4  # the returned fd's path alone (openat)
 
 
 #: One STRUCT capture read by prepare: (argument, (name, bytes) or None).
 _Found = tuple[int, "tuple[bytes, bytes] | None"]
+
+
+_LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 def _signed32(value: int) -> int:
@@ -286,6 +307,14 @@ class RecordBuilder:
         self._sysret_size = codec.sysret_struct.size - codec.header.size
         self._genio_pack = codec.genio_struct.pack
         self._genio_size = codec.genio_struct.size - codec.header.size
+        self._namei_pack = codec.namei_struct.pack
+        self._namei_size = codec.namei_struct.size - codec.header.size
+        self._struct_pack = codec.struct_struct.pack
+        self._struct_size = codec.struct_struct.size - codec.header.size
+        # What prepare read for a hot shape's finisher (see _exit_shaped).
+        self._ready_paths: list[bytes | None] = []
+        self._ready_structs: list[tuple[int, bytes, bytes]] = []
+        self._ready_dirents = _NO_DIRENTS
         self._handlers: dict[type, Callable[[Event], None]] = {
             SyscallEntry: self._on_entry,  # type: ignore[dict-item]
             SyscallExit: self._on_exit,  # type: ignore[dict-item]
@@ -372,7 +401,30 @@ class RecordBuilder:
             exit_ = _FREE
         plain_io = (exit_ == _CAPTURE and io and plan.io_kind in _PLAIN_BUFFERS
                     and not (structs and (plan.structs_out or plan.by_command is not None)))
-        return plan._replace(entry_mode=entry, exit_mode=exit_, exit_plain_io=plain_io)
+        entry_shape = exit_shape = 0
+        if entry == _CAPTURE:
+            if not (structs and (plan.structs_in or plan.by_command is not None)):
+                entry_shape = _ENTRY_PATHS
+            elif not (self._namei and plan.path_args) and not plan.structs_in:
+                entry_shape = _ENTRY_COMMAND
+        if exit_ == _CAPTURE and structs and plan.io_arg is None:
+            # (structs: an exit is _CAPTURE without I/O only for STRUCT captures)
+            outs = plan.structs_out
+            command = plan.by_command is not None
+            if outs and not command and not plan.result_path and all(
+                    wanted.measure == "size" and wanted.size is not None
+                    and not wanted.filled_on_error and wanted.name != b"wstatus"
+                    for wanted in outs):
+                exit_shape = _EXIT_STRUCTS
+            elif (len(outs) == 1 and outs[0].measure == "dirents"
+                  and not outs[0].filled_on_error and not command and not plan.result_path):
+                exit_shape = _EXIT_DIRENTS
+            elif not outs and command and not plan.result_path:
+                exit_shape = _EXIT_COMMAND
+            elif not outs and not command and plan.result_path == _RESULT_FD_PATH:
+                exit_shape = _EXIT_FD_PATH
+        return plan._replace(entry_mode=entry, exit_mode=exit_, exit_plain_io=plain_io,
+                             entry_shape=entry_shape, exit_shape=exit_shape)
 
     def _make_plan(self, abi: Abi, nr: int) -> _Plan:
         if not self._options.selects(abi, nr):
@@ -499,6 +551,15 @@ class RecordBuilder:
                     entry.args[plan.io_arg], min(retval, self._io_bytes),  # type: ignore[index]
                 ) if retval > 0 else None
                 finish = self._exit_plain_io
+            elif plan.exit_shape and (error or entry is None):
+                # None of these shapes captures anything then (_exit_reads: nothing
+                # filled, no command structure, no path): the bare RET
+                finish = self._exit_free
+            elif plan.exit_shape and (plan.exit_shape != _EXIT_COMMAND or (
+                    (pair := plan.by_command.get(  # type: ignore[union-attr]
+                        entry.args[plan.command_arg] & plan.command_mask)) is None  # type: ignore[union-attr]
+                    or pair[1] is None)):
+                finish = self._exit_shaped(tracee, plan, retval, entry.args)  # type: ignore[union-attr]
             else:
                 try:
                     captured = self._exit_reads(event, plan)  # type: ignore[arg-type]
@@ -524,6 +585,25 @@ class RecordBuilder:
                           else _nothing)
             elif mode != _CAPTURE:
                 return None
+            elif plan.entry_shape == _ENTRY_PATHS:
+                memory = tracee.memory
+                args = entry_event.args
+                paths = [_read_string(memory, args[index], PATH_MAX)
+                         for index in plan.path_args]
+                if plan.result_path == _RESULT_FD_PATH:
+                    # the path as given, which the exit compares with the kernel's (_result)
+                    self._opened[tracee.tid] = paths[0]
+                if paths.count(None) == len(paths):
+                    finish = self._entry_free if self._calls else _nothing
+                else:
+                    self._ready_paths = paths
+                    finish = self._entry_paths
+            elif plan.entry_shape == _ENTRY_COMMAND and (
+                    (pair := plan.by_command.get(  # type: ignore[union-attr]
+                        entry_event.args[plan.command_arg] & plan.command_mask)) is None
+                    or pair[0] is None):
+                # a command without a structure (fcntl F_GETFD, futex FUTEX_WAKE)
+                finish = self._entry_free if self._calls else _nothing
             else:
                 try:
                     captured = self._entry_reads(event, plan)  # type: ignore[arg-type]
@@ -541,7 +621,95 @@ class RecordBuilder:
         self._ready_plan = plan
         return finish
 
+    def _exit_shaped(self, tracee: Tracee, plan: _Plan, retval: int,
+                     args: tuple[int, ...]) -> Callable[[Any], None]:
+        """The reads of a successful exit of a hot shape (``_Plan.exit_shape``), the
+        same as ``_exit_reads`` makes for it; its finisher."""
+        shape = plan.exit_shape
+        if shape == _EXIT_COMMAND:
+            return self._exit_free  # (prepare found no structure for the command)
+        found: list[tuple[int, bytes, bytes]] = []
+        if shape == _EXIT_STRUCTS:
+            memory = tracee.memory
+            for wanted in plan.structs_out:
+                address = args[wanted.argument]
+                if address:
+                    data = _read(memory, address, wanted.size)  # type: ignore[arg-type]
+                    if data:
+                        found.append((wanted.argument, wanted.name, data))
+        elif shape == _EXIT_DIRENTS:
+            wanted = plan.structs_out[0]
+            address = args[wanted.argument]
+            if not address or retval <= 0:
+                return self._exit_free
+            entries = _read(tracee.memory, address, min(retval, DIRENTS_BYTES_MAX))
+            if entries is None:
+                return self._exit_free
+            # counted after the resume (_exit_dirents)
+            self._ready_dirents = (wanted.argument, wanted.name, entries, wanted.reclen_offset)
+            return self._exit_dirents
+        else:  # _EXIT_FD_PATH
+            value = self._result(tracee, _RESULT_FD_PATH, retval)
+            if value is not None:
+                found.append((RESULT_ARGUMENT, value[0], value[1]))
+        if not found:
+            return self._exit_free
+        self._ready_structs = found
+        return self._exit_structs
+
     # The finishers: the records of a prepared stop, made after the resume.
+    def _entry_paths(self, event: SyscallEntry) -> None:
+        """The CALL and the NAMI records of the paths prepare read."""
+        tracee, timestamp_ns, _, abi, nr, args, _ = event
+        paths = self._ready_paths
+        self._ready_paths = []
+        pid, tid, comm = tracee.pid, tracee.tid, tracee.comm
+        sink = self._sink
+        try:
+            if self._calls:
+                sink(self._syscall_pack(
+                    self._syscall_size, _SYSCALL, _VERSION, pid, tid, timestamp_ns,
+                    comm, nr, abi, 0, _ARGUMENTS, *args))
+            for path in paths:
+                if path is not None:
+                    sink(self._namei_pack(
+                        self._namei_size + len(path), _NAMEI, _VERSION, pid, tid,
+                        timestamp_ns, comm, len(path)) + path)
+        except (MemoryError, struct.error, OverflowError, ValueError):
+            self._log_error(DropError.ENOMEM)
+
+    def _exit_structs(self, event: SyscallExit) -> None:
+        """The STRUCT records prepare read (``_exit_shaped``), then the RET."""
+        found = self._ready_structs
+        self._ready_structs = []
+        self._struct_records(event, found)
+
+    def _exit_dirents(self, event: SyscallExit) -> None:
+        """getdents' STRUCT "dirents" (its entries counted here, after the resume),
+        then the RET."""
+        argument, name, entries, reclen_offset = self._ready_dirents
+        self._ready_dirents = _NO_DIRENTS
+        self._struct_records(event, [(argument, name, _count_dirents(
+            entries, reclen_offset).to_bytes(4, "little"))])
+
+    def _struct_records(self, event: SyscallExit, found: list[tuple[int, bytes, bytes]],
+                        ) -> None:
+        tracee, timestamp_ns, monotonic_ns, abi, nr, retval, error, entry = event
+        pid, tid, comm = tracee.pid, tracee.tid, tracee.comm
+        sink = self._sink
+        try:
+            for argument, name, data in found:
+                sink(self._struct_pack(
+                    self._struct_size + len(name) + len(data), _STRUCT, _VERSION, pid, tid,
+                    timestamp_ns, comm, abi, argument, len(name), len(data)) + name + data)
+            if self._calls:
+                sink(self._sysret_pack(
+                    self._sysret_size, _SYSRET, _VERSION, pid, tid, timestamp_ns, comm, nr,
+                    abi, 0, error, retval,
+                    monotonic_ns - entry.monotonic_ns))  # type: ignore[union-attr]
+        except (MemoryError, struct.error, OverflowError, ValueError):
+            self._log_error(DropError.ENOMEM)
+
     def _entry_free(self, event: SyscallEntry) -> None:
         tracee, timestamp_ns, _, abi, nr, args, _ = event
         try:
@@ -1761,6 +1929,18 @@ def _count_dirents(entries: bytes, reclen_offset: int) -> int:
     count = 0
     offset = 0
     size = len(entries)
+    if _LITTLE_ENDIAN and not (size | reclen_offset) & 1:
+        # The kernel aligns every entry (d_reclen is a multiple of 8, of 4 for i386's
+        # old linux_dirent): d_reclen is an aligned u16, read without a slice; an odd
+        # length (never the kernel's) goes on the general way below.
+        words = memoryview(entries).cast("H")
+        end = size - reclen_offset - 2
+        while offset <= end and not offset & 1:
+            reclen = words[(offset + reclen_offset) >> 1]
+            if reclen == 0:
+                return count
+            count += 1
+            offset += reclen
     while offset + reclen_offset + 2 <= size:
         reclen = int.from_bytes(entries[offset + reclen_offset:offset + reclen_offset + 2],
                                 "little")
