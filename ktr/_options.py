@@ -163,6 +163,9 @@ class RecordOptions:
         return self.kinds | {RecordKind.CNT} if self.counters else self.kinds
 
     def __post_init__(self) -> None:
+        if self.output == "/dev/stdout":
+            # standard output itself, as -o - (the symlink rule refuses the name)
+            object.__setattr__(self, "output", "-")
         # The command line checks these at parse time; the same for API callers.
         if not SPIN_US_RANGE[0] <= self.spin_us <= SPIN_US_RANGE[1]:
             raise UsageError(f"spin_us must be from {_range(SPIN_US_RANGE)}, "
@@ -393,7 +396,8 @@ def _build_parser() -> _Parser:
         formatter_class=_HelpFormatter,
     )
     parser.add_argument("-o", dest="output", default=DEFAULT_OUTPUT, metavar="FILE",
-                        help="trace file (default %(default)s; - writes to stdout); created "
+                        help="trace file (default %(default)s; - or /dev/stdout writes to "
+                             "stdout); created "
                              "0600; never a symlink, another user's file, or (unless named "
                              "here) a FIFO or device")
     parser.add_argument("-a", dest="append", action="store_true",
