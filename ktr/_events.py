@@ -42,8 +42,9 @@ class Tracee:
     # A plain class, not a dataclass: generating a dataclass's methods costs
     # about a millisecond of every start-up.
     __slots__ = ("abi", "attaching", "call_abi", "comm", "created", "dropping", "emul_pending",
-                 "entry", "exited", "extra", "group_stopped", "held_ns", "in_syscall", "memory",
-                 "observed", "pid", "pre_exec", "reported", "started", "tid")
+                 "entry", "exec_attempt", "exited", "extra", "group_stopped", "held_ns",
+                 "in_syscall", "memory", "observed", "pid", "pre_exec", "reported", "started",
+                 "tid")
 
     def __init__(self, tid: int, pid: int, comm: bytes, abi: Abi, memory: TraceeMemory, *,
                  emul_pending: bool = True, created: bool = False, reported: bool = True,
@@ -71,6 +72,9 @@ class Tracee:
         self.started = started  # its first ptrace stop has been seen
         self.attaching = attaching  # seized by attach(): ATTACH is emitted at its first stop
         self.pre_exec = pre_exec  # the spawned child before its execve: syscalls not reported
+        # the spawned child's execve in flight: if it fails, the thread is ktr's
+        # exec helper again (pre_exec), whose errno report and exit are not the command's
+        self.exec_attempt = False
         self.dropping = dropping  # detach (or, if killed, let die) at its next stop
         self.group_stopped = False  # in a job-control stop, held with PTRACE_LISTEN
         self.exited = False  # its thread EXIT event has been emitted (non-leaders)

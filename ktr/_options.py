@@ -163,19 +163,41 @@ class RecordOptions:
         return self.kinds | {RecordKind.CNT} if self.counters else self.kinds
 
     def __post_init__(self) -> None:
-        # The command line checks these at parse time; the same for API callers.
-        if not SPIN_US_RANGE[0] <= self.spin_us <= SPIN_US_RANGE[1]:
-            raise UsageError(f"spin_us must be from {_range(SPIN_US_RANGE)}, "
-                             f"not {self.spin_us!r}")
+        if self.output == "/dev/stdout":
+            # standard output itself, as -o - (the symlink rule refuses the name)
+            object.__setattr__(self, "output", "-")
+        # The one place of the range checks: the command line's options become these
+        # fields and get the same messages (named by the option; the field's comment
+        # above names it too).
+        if not self.output:
+            raise UsageError("ktr record: -o: the file name is empty (give -o FILE, or -o - "
+                             "for standard output)")
+        if self.io_bytes < 0:
+            raise UsageError("ktr record: -s must be 0 or more")
+        if self.io_bytes > MAX_IO_BYTES:
+            raise UsageError(f"ktr record: -s {self.io_bytes} is over the maximum, "
+                             f"{MAX_IO_BYTES} (8 MiB: half the trace format's batch cap)")
         if self.sample_hz is not None and not 1 <= self.sample_hz <= MAX_SAMPLE_HZ:
-            raise UsageError(f"sample_hz must be from 1 to {MAX_SAMPLE_HZ}, "
-                             f"not {self.sample_hz!r}")
+            raise UsageError(f"ktr record: -F must be between 1 and {MAX_SAMPLE_HZ}")
+        for pid in (*self.pids, *(() if self.process_group is None else (self.process_group,))):
+            if not PID_RANGE[0] <= pid <= PID_RANGE[1]:
+                raise UsageError(f"ktr record: -p: {pid} is not a process id "
+                                 f"({_range(PID_RANGE)})")
+        for name, value, bounds in (("--spin-us", self.spin_us, SPIN_US_RANGE),
+                                    ("--interval", self.interval_ms, INTERVAL_MS_RANGE),
+                                    ("--max-probes", self.max_probes, MAX_PROBES_RANGE)):
+            if not bounds[0] <= value <= bounds[1]:  # (also refuses NaN)
+                raise UsageError(f"ktr record: {name} must be from {_range(bounds)}, "
+                                 f"not {value!r}")
         if self.pin_cpu is not None and self.records_without_ptrace:
             raise UsageError(f"ktr record: --pin: {PIN_WITHOUT_PTRACE}")
         if self.spin_us != DEFAULT_SPIN_US and self.records_without_ptrace:
             raise UsageError(f"ktr record: --spin-us: {SPIN_WITHOUT_PTRACE}")
-        if not (0 <= self.stack_bytes <= MAX_STACK_BYTES and self.stack_bytes % 8 == 0):
-            raise UsageError(f"stack_bytes must be a multiple of 8 from 0 to {MAX_STACK_BYTES}, "
+        if not 0 <= self.stack_bytes <= MAX_STACK_BYTES:
+            raise UsageError(f"ktr record: --stack-bytes must be between 0 and "
+                             f"{MAX_STACK_BYTES}")
+        if self.stack_bytes % 8:  # (the command line rounds it up)
+            raise UsageError(f"ktr record: --stack-bytes must be a multiple of 8, "
                              f"not {self.stack_bytes!r}")
 
     @property
@@ -393,7 +415,8 @@ def _build_parser() -> _Parser:
         formatter_class=_HelpFormatter,
     )
     parser.add_argument("-o", dest="output", default=DEFAULT_OUTPUT, metavar="FILE",
-                        help="trace file (default %(default)s; - writes to stdout); created "
+                        help="trace file (default %(default)s; - or /dev/stdout writes to "
+                             "stdout); created "
                              "0600; never a symlink, another user's file, or (unless named "
                              "here) a FIFO or device")
     parser.add_argument("-a", dest="append", action="store_true",
@@ -572,9 +595,6 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
                 pid = int(part)
             except ValueError:
                 raise UsageError(f"ktr record: -p: {part!r} is not a process id") from None
-            if not PID_RANGE[0] <= pid <= PID_RANGE[1]:
-                raise UsageError(f"ktr record: -p: {pid} is not a process id "
-                                 f"({_range(PID_RANGE)})")
             pids.append(pid)
     probe_specs: tuple[ProbeSpec, ...] = ()
     if arguments.probes:
@@ -587,9 +607,6 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         return RecordOptions(pids=tuple(pids), list_probes=tuple(arguments.list_probes))
     if probe_specs:
         kinds = kinds | {RecordKind.PROBE, RecordKind.PROBE_DEF}
-    if not arguments.output:
-        raise UsageError("ktr record: -o: the file name is empty (give -o FILE, or -o - for "
-                         "standard output)")
     targets = sum(bool(t) for t in (pids, arguments.process_group is not None, command))
     if targets == 0:
         raise UsageError("ktr record: nothing to trace: give -p PID, -g PGID or -- CMD")
@@ -597,13 +614,7 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         raise UsageError("ktr record: give only one of -p, -g and -- CMD")
     if arguments.descendants and command:
         raise UsageError("ktr record: -d applies to -p/-g targets (use -i with a command)")
-    if arguments.io_bytes < 0:
-        raise UsageError("ktr record: -s must be 0 or more")
     sample_hz = arguments.sample_hz
-    if sample_hz is not None and not 1 <= sample_hz <= MAX_SAMPLE_HZ:
-        raise UsageError(f"ktr record: -F must be between 1 and {MAX_SAMPLE_HZ}")
-    if not 0 <= arguments.stack_bytes <= MAX_STACK_BYTES:
-        raise UsageError(f"ktr record: --stack-bytes must be between 0 and {MAX_STACK_BYTES}")
     facilities = arguments.facilities
     if sample_hz is not None:
         kinds = kinds | {RecordKind.SAMPLE, RecordKind.MMAP}
@@ -612,9 +623,6 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         sample_hz = DEFAULT_SAMPLE_HZ
         kinds = kinds | {RecordKind.MMAP}
         facilities += "" if "m" in facilities else "m"
-    if arguments.io_bytes > MAX_IO_BYTES:
-        raise UsageError(f"ktr record: -s {arguments.io_bytes} is over the maximum, "
-                         f"{MAX_IO_BYTES} (8 MiB: half the trace format's batch cap)")
     selection = ALL_SYSCALLS
     for expression in arguments.expression:
         if selection is not ALL_SYSCALLS:
@@ -647,7 +655,8 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         counters=counters,
         interval_ms=arguments.interval_ms,
         sample_hz=sample_hz,
-        stack_bytes=(arguments.stack_bytes + 7) & ~7,
+        stack_bytes=(arguments.stack_bytes if arguments.stack_bytes < 0
+                     else (arguments.stack_bytes + 7) & ~7),
         build_id_cache=None if arguments.no_build_id_cache else arguments.build_id_cache,
         probes=probe_specs,
         max_probes=arguments.max_probes,

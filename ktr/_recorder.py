@@ -216,6 +216,15 @@ def _status_text(stats: DescriptorStats, processes: int) -> str:
 INTERRUPTED_BY = "interrupted by "
 
 
+def stop_signal(stop_reason: str | None) -> int:
+    """The signal (SIGINT, SIGTERM, SIGHUP) that stopped the recording, from the stop
+    reason ``_Signals`` gave (``interrupted by SIGTERM``); 0 if none did."""
+    if not stop_reason or not stop_reason.startswith(INTERRUPTED_BY):
+        return 0
+    name = stop_reason[len(INTERRUPTED_BY):].split(" ", 1)[0]
+    return int(signal.Signals[name]) if name in signal.Signals.__members__ else 0
+
+
 class _Signals:
     """Install the recorder's handlers for SIGINT/SIGTERM/SIGHUP; restore them after."""
 
@@ -859,6 +868,12 @@ def _exit_status(options: RecordOptions, result: RunResult, failure: OutputError
     if failure is not None:
         return 1
     if options.command:
+        # Stopped by SIGTERM/SIGHUP/a second SIGINT: ktr ends as that signal says (128+N,
+        # as perf record), not with the status of the SIGKILL it gave the command
+        # (137 reads as an OOM kill); the END keeps the command's status.
+        stopped_by = stop_signal(result.stop_reason)
+        if stopped_by:
+            return 128 + stopped_by
         if result.exit_status is not None:
             return result.exit_status
         return 127 if result.spawn_error else 1

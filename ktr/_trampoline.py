@@ -25,6 +25,8 @@ them at start-up; the command must not inherit that), optionally dup fd 2 onto
 fd 1, install the seccomp filter, and execve each path in turn (execvp's
 search: on past ENOENT/ENOTDIR). If every execve fails it writes the errno (4
 bytes) to the error pipe and exits as a shell does: 127 (not found) or 126.
+Only the execves are the command's: the control loop reports none of the
+child's other calls, before them or after the last one fails.
 End of file before the release (the recorder went away) exits 127.
 
 Guarantees: this module imports nothing heavier than ``os``, ``signal`` and

@@ -71,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None, early_child: bool = False) -> tuple[int, int]:
     """The exit status, and the signal to die of (the one that killed the command,
-    when the recording ended with it; else 0). ``early_child``: fork the
+    when the recording ended with it, or the SIGTERM, SIGHUP or SIGINT that stopped
+    the recording; else 0). ``early_child``: fork the
     command's child before loading the recorder (``run``, a process of its own)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     closed = _occupy_closed_standard_fds()
@@ -104,7 +105,7 @@ def _run_command(arguments: list[str], closed: frozenset[int],
             raise UsageError(f"ktr: unknown command {arguments[0]!r} (try ktr record --help)")
         _load_recorder()
         from ._options import parse_record_arguments
-        from ._recorder import record, summary_lines
+        from ._recorder import record, stop_signal, summary_lines
 
         options = parse_record_arguments(arguments[1:])
         if not options.command:
@@ -127,8 +128,11 @@ def _run_command(arguments: list[str], closed: frozenset[int],
         for line in summary_lines(options, report):
             _report(stderr, line)
         signo = report.result.command_signal
-        if not (signo and report.exit_status == 128 + signo
-                and report.result.stop_reason is None):
+        stopped_by = stop_signal(report.result.stop_reason)
+        if stopped_by and report.exit_status == 128 + stopped_by:
+            signo = stopped_by  # (ktr dies of the SIGTERM it was sent, as perf record)
+        elif not (signo and report.exit_status == 128 + signo
+                  and report.result.stop_reason is None):
             signo = 0  # (the output failed, or ktr stopped the command itself)
         return report.exit_status, signo
     except KtrError as error:

@@ -3,9 +3,11 @@
 What ktrdump writes from a trace holds what the trace holds (arguments, I/O
 data, environment), so it gets the trace's care: ``create_private`` makes a
 new file with mode 0600, or reuses an existing *regular* file of the same
-user (truncated, its mode made 0600); it refuses a symlink (``O_NOFOLLOW``),
-a file of another user, a directory, FIFO or device, each with one line
-naming the path and the reason (``OutputError``). It also refuses a file that
+user with one link (truncated, its mode made 0600); it refuses a symlink
+(``O_NOFOLLOW``), a file of another user, a file with more than one hard link
+(emptying it would empty it under its other names), a directory, FIFO or
+device, each with one line naming the path and the reason (``OutputError``),
+before changing a byte. It also refuses a file that
 is one of the traces being read (``avoid``, by device and inode: the same
 file under any name), before truncating anything: ``ktrdump -o t.ktr t.ktr``
 must not destroy its input. ``create_private_noting`` also says whether the
@@ -74,6 +76,8 @@ def create_private_noting(path: str, avoid: FileIds = frozenset()) -> tuple[int,
         if info.st_uid != os.geteuid():
             raise OutputError(f"{path}: cannot write: it belongs to another user "
                               f"(uid {info.st_uid})")
+        if info.st_nlink > 1:
+            raise _hard_links(path, info.st_nlink)
         os.ftruncate(fd, 0)
         os.fchmod(fd, _PRIVATE_MODE)
         os.set_blocking(fd, True)
@@ -84,6 +88,13 @@ def create_private_noting(path: str, avoid: FileIds = frozenset()) -> tuple[int,
         os.close(fd)
         raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
     return fd, created
+
+
+def _hard_links(path: str, links: int) -> OutputError:
+    # ktr record's rule: emptying the file would replace what its other names
+    # show too, with what the trace holds
+    return OutputError(f"{path}: cannot write: it has {links} hard links "
+                       "(ktrdump writes only into a file with one)")
 
 
 def remove_created(path: str, identity: tuple[int, int]) -> None:
@@ -116,7 +127,8 @@ def output_file_failure(path: str, error: OSError) -> OutputError:
 
 
 def refuse_inputs(paths: Iterable[str], avoid: FileIds) -> None:
-    """OutputError for the first of ``paths`` that exists and is one of the inputs.
+    """OutputError for the first of ``paths`` that exists and is one of the inputs, or a
+    regular file with more than one hard link.
 
     For views that write several files: checked before the first is written, so a
     refusal leaves every file as it was (``create_private`` checks each one again).
@@ -128,6 +140,8 @@ def refuse_inputs(paths: Iterable[str], avoid: FileIds) -> None:
             continue
         if (info.st_dev, info.st_ino) in avoid:
             raise OutputError(f"{path}: cannot write: it is a trace being read")
+        if stat.S_ISREG(info.st_mode) and info.st_nlink > 1 and not os.path.islink(path):
+            raise _hard_links(path, info.st_nlink)
 
 
 def per_thread_paths(prefix: str) -> list[str]:

@@ -160,6 +160,12 @@ Facilities (-t), ktrace's letters:
     f"  +  the default set ({formats.DEFAULT_FACILITIES})\n")
 
 
+#: -o names of the standard streams (as strace and most tools take them)
+STDERR_PATH = "/dev/stderr"
+_STANDARD_STREAMS = {"-": "standard output", "/dev/stdout": "standard output",
+                     STDERR_PATH: "standard error"}
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see ktrdump --help)")
@@ -203,9 +209,11 @@ def _parser() -> argparse.ArgumentParser:
                              "(tables for DuckDB, "
                              "pandas: -o NAME.parquet; needs pyarrow); default text")
     parser.add_argument("-o", dest="output_path", metavar="FILE",
-                        help="write to FILE (created 0600) instead of standard output; "
-                             "with -ff the prefix of the per-thread files (default: "
-                             "standard output)")
+                        help="write to FILE (created 0600; never through a symlink or "
+                             "into a file with other hard links) instead of standard "
+                             "output; - or /dev/stdout: standard output, /dev/stderr: "
+                             "standard error; with -ff the prefix of the per-thread files "
+                             "(default: standard output)")
     parser.add_argument("-ff", dest="per_thread", action="store_true",
                         help="strace format: one file per thread, -o PREFIX.TID, without "
                              "the thread column (strace -ff; lnav reads them with -tt -T)")
@@ -516,10 +524,15 @@ def parse_options(argv: Sequence[str]) -> Options:
         files = [DEFAULT_INPUT]
     if files.count("-") > 1:
         raise UsageError("standard input (-) can be read only once")
-    if arguments.output_path == "-":
+    if arguments.output_path in _STANDARD_STREAMS:
+        # (the conventional names, taken as the streams themselves: never reopened
+        # through their symlinks, which -o refuses for any other name)
         if arguments.per_thread or arguments.output_format == "parquet":
-            raise UsageError("-o - (standard output) cannot hold files: give -o NAME")
-        arguments.output_path = None  # -o -: standard output, as ktr record's
+            raise UsageError(f"-o {arguments.output_path} "
+                             f"({_STANDARD_STREAMS[arguments.output_path]}) cannot hold "
+                             "files: give -o NAME")
+        if arguments.output_path != STDERR_PATH:
+            arguments.output_path = None  # -o -: standard output, as ktr record's
     if arguments.output_format == "parquet" and arguments.output_path is None:
         raise UsageError("--format parquet writes files: give -o NAME.parquet")
     if arguments.output_path == "":
@@ -725,7 +738,10 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             from ._parquet import table_paths  # no pyarrow: that is imported on use
 
             refuse_inputs(table_paths(options.output_path), inputs)
-        if options.output_path is not None and not options.per_thread and (
+        if options.output_path == STDERR_PATH:
+            stdout = cast(IO[Any], stack.enter_context(_GuardedFile(
+                _standard_error_copy(), "standard error")))
+        elif options.output_path is not None and not options.per_thread and (
                 options.output_format != "parquet"):
             # -o FILE: the output goes to a private file instead of standard output.
             # Its write errors (a full disk) name the file, not standard output.
@@ -1177,6 +1193,8 @@ def _main(argv: Sequence[str], stderr: IO[str], closed: frozenset[int] = frozens
             raise InputError("<stdin>", "standard input is closed")
         if 1 in closed or sys.stdout is None:
             raise OutputError("cannot write to standard output: it is closed", errno.EBADF)
+        if 2 in closed and options.output_path == STDERR_PATH:
+            raise OutputError("cannot write to standard error: it is closed", errno.EBADF)
         stdout: Any = sys.stdout
         if not hasattr(stdout, "buffer"):  # a caller's text stream (io.StringIO)
             return run(options, stdout, stderr)
@@ -1300,6 +1318,20 @@ class _GuardedFile(_GuardedStdout):
             return
         with contextlib.suppress(OutputError):  # the error under way is the one reported
             self.close()
+
+
+def _standard_error_copy() -> IO[bytes]:
+    """``-o /dev/stderr``: a binary stream on a copy of fd 2 (the same open file: its
+    offset and O_APPEND are shared, as when the shell redirects)."""
+    with contextlib.suppress(ValueError, AttributeError, OSError):
+        sys.stderr.flush()  # (what was said before comes before)
+    try:
+        return os.fdopen(os.dup(2), "wb")
+    except OSError as error:
+        if error.errno == errno.EBADF:
+            raise OutputError("cannot write to standard error: it is closed",
+                              errno.EBADF) from None
+        raise output_file_failure("standard error", error) from None
 
 
 def _report(stderr: IO[str], line: str) -> None:

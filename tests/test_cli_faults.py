@@ -176,8 +176,34 @@ def test_the_python_api_checks_the_same_ranges() -> None:
                 {"intrwakdl_ms": float("nan")}, {"maxentry": 0}, {"delayqcnt": 10**9}):
         with pytest.raises(UsageError):
             QueueParameters(**bad)  # type: ignore[arg-type]
-    with pytest.raises(UsageError, match="spin_us"):
+    with pytest.raises(UsageError, match="--spin-us"):
         ktr.RecordOptions(spin_us=10**12, command=("true",))
+
+
+@pytest.mark.parametrize(("arguments", "fields"), [
+    (["-s", "-5"], {"io_bytes": -5}),
+    (["-s", str(1 << 24)], {"io_bytes": 1 << 24}),
+    (["-F", "0"], {"sample_hz": 0}),
+    (["-F", "100001"], {"sample_hz": 100_001}),
+    (["--stack-bytes", "-1"], {"stack_bytes": -1}),
+    (["--stack-bytes", "65536"], {"stack_bytes": 65536}),
+    (["-o", ""], {"output": ""}),
+    (["-p", "5000000"], {"pids": (5_000_000,), "command": ()}),
+])
+def test_the_python_api_refuses_what_the_command_line_refuses(
+        arguments: list[str], fields: dict[str, object]) -> None:
+    """``ktr.RecordOptions(io_bytes=-5)`` recorded every I/O call with its data cut to
+    nothing; ``ktr record -s -5`` is refused. One check (the dataclass's), one message."""
+    import ktr
+    from ktr.errors import UsageError
+
+    command = () if "pids" in fields else ("--", "true")
+    done = subprocess.run([KTR, "record", *arguments, *command], capture_output=True,
+                          text=True, timeout=20, check=False)
+    assert done.returncode == 2
+    with pytest.raises(UsageError) as raised:
+        ktr.RecordOptions(**{"command": ("true",), **fields})  # type: ignore[arg-type]
+    assert done.stderr == f"{raised.value}\n"
 
 
 # -- the recorder stays responsive to signals whatever the options ------------

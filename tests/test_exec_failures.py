@@ -10,6 +10,8 @@ status; the one-line message says why. Oracle: ``sh -c CMD``'s status.
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +65,56 @@ def test_a_command_not_found_records_the_path_search(tmp_path: Path) -> None:
     assert [line.split("(", 1)[1].split(",")[0] for line in dumped.splitlines()
             if "execve(" in line] == [f'"{tmp_path}/a/ktr-nowhere"',
                                       f'"{tmp_path}/b/ktr-nowhere"']
+
+
+def _calls_and_ends(strace_text: str) -> list[str]:
+    """Each line's call name, or its ``+++ ... +++`` end, without pid and time."""
+    shown = []
+    for line in strace_text.splitlines():
+        rest = re.sub(r"^\d+ +(\d+\.\d+ )?", "", line)
+        if rest.startswith("+++"):
+            shown.append(rest)
+        elif "(" in rest:
+            shown.append(rest.split("(", 1)[0].lstrip("<. "))
+    return shown
+
+
+@pytest.mark.parametrize("child_kind", ["helper", "python"])
+@pytest.mark.parametrize(("argv", "status"), [
+    (["./not-executable"], 126),
+    (["./missing"], 127),
+    (["ktr-nowhere"], 127),  # the PATH search: an execve for each entry
+])
+def test_only_the_failed_execves_are_recorded(tmp_path: Path, child_kind: str,
+                                              argv: list[str], status: int) -> None:
+    """The exec helper's report of the errno to ktr and its exit are ktr's, never the
+    command's calls (they were recorded: ``write(6, "\\r\\0\\0\\0", 4)``, ``exit_group``).
+    Oracle: strace -f, which shows the failed execve and the exit, nothing between.
+    ``python``: the Python child (no exec helper), which makes other calls there."""
+    (tmp_path / "not-executable").write_text("echo hi\n")
+    (tmp_path / "not-executable").chmod(0o644)
+    environment = {"PATH": f"{tmp_path}/a:{tmp_path}/b"}
+    code = "import sys, ktr.cli\nsys.argv = ['ktr', *sys.argv[1:]]\nktr.cli.run()\n"
+    if child_kind == "python":
+        code = "from ktr import _trampoline\n_trampoline._exec_helper = lambda *a: None\n" + code
+    trace = tmp_path / "t.ktr"
+    done = subprocess.run([sys.executable, "-c", code, "record", "-q", "-o", str(trace), "--",
+                           *argv], cwd=tmp_path, env=environment, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == status, done.stderr
+    dumped = subprocess.run([KTRDUMP, "--format", "strace", str(trace)], capture_output=True,
+                            text=True, timeout=30)
+    assert dumped.returncode == 0, dumped.stderr
+    execves = 2 if argv == ["ktr-nowhere"] else 1
+    assert _calls_and_ends(dumped.stdout) == ["execve"] * execves + [
+        f"+++ exited with {status} +++"]
+    summary = subprocess.run([KTRDUMP, "-c", str(trace)], capture_output=True, text=True,
+                             timeout=30).stdout
+    assert [line.split()[-1] for line in summary.splitlines()[2:-2]] == ["execve"]
+    if argv == ["./not-executable"]:
+        oracle = tmp_path / "strace.out"
+        strace = shutil.which("strace")
+        assert strace is not None
+        subprocess.run([strace, "-f", "-o", str(oracle), *argv], cwd=tmp_path,
+                       env=environment, capture_output=True, timeout=60)
+        assert _calls_and_ends(oracle.read_text()) == ["execve", "+++ exited with 1 +++"]

@@ -140,3 +140,71 @@ def test_dash_output_is_standard_output(tmp_path: Path) -> None:
     refused = subprocess.run([KTRDUMP, "--format", "parquet", "-o", "-",
                               str(vectors / "calls.ktr")], capture_output=True, timeout=20)
     assert refused.returncode == 2 and refused.stderr.count(b"\n") == 1
+
+
+@pytest.mark.parametrize("view", [[], ["--format", "strace"], ["--format", "json"],
+                                  ["--format", "strace", "-ff"], ["--format", "parquet"],
+                                  ["--format", "parquet", "table"]])
+def test_a_file_with_other_hard_links_is_refused(tmp_path: Path, view: list[str]) -> None:
+    """As ``ktr record -o``: emptying a file with two names would replace what the other
+    name shows too (``ln notes.txt out.txt; ktrdump -o out.txt``). Refused in one line
+    before any file of the view is written."""
+    vectors = Path(__file__).resolve().parent / "vectors"
+    other = tmp_path / "pub" / "notes.txt"
+    other.parent.mkdir()
+    other.write_text("important notes\n")
+    if view[-1:] == ["table"]:
+        pytest.importorskip("pyarrow")
+        view = view[:-1]
+        target, output = tmp_path / "out.parquet", tmp_path / "out.processes.parquet"
+    elif "parquet" in view:
+        pytest.importorskip("pyarrow")
+        target = output = tmp_path / "out.parquet"
+    elif "-ff" in view:
+        target, output = tmp_path / "out", tmp_path / "out.5000"
+    else:
+        target = output = tmp_path / "out.txt"
+    os.link(other, output)
+    before = sorted(tmp_path.iterdir())
+    done = subprocess.run([KTRDUMP, *view, "-o", str(target), str(vectors / "calls.ktr")],
+                          capture_output=True, text=True, timeout=20)
+    assert (done.returncode, done.stderr) == (1, (
+        f"ktrdump: {output}: cannot write: it has 2 hard links (ktrdump writes only into "
+        "a file with one)\n"))
+    assert other.read_text() == "important notes\n"
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_dev_stdout_and_dev_stderr_are_the_standard_streams(tmp_path: Path) -> None:
+    """``-o /dev/stdout`` (strace users' habit) and ``-o /dev/stderr``: the streams
+    themselves (a copy of the descriptor, not a reopen through the symlink); any other
+    symlink is still refused."""
+    vectors = Path(__file__).resolve().parent / "vectors"
+    expected = (vectors / "calls.txt").read_bytes()
+    to_stdout = subprocess.run([KTRDUMP, "-o", "/dev/stdout", str(vectors / "calls.ktr")],
+                               capture_output=True, timeout=20)
+    assert (to_stdout.returncode, to_stdout.stdout, to_stdout.stderr) == (0, expected, b"")
+    to_stderr = subprocess.run([KTRDUMP, "-o", "/dev/stderr", str(vectors / "calls.ktr")],
+                               capture_output=True, timeout=20)
+    assert (to_stderr.returncode, to_stderr.stdout, to_stderr.stderr) == (0, b"", expected)
+    # appended where the shell's >> left standard error, as its own writes are
+    log = tmp_path / "log"
+    log.write_bytes(b"before\n")
+    with log.open("ab") as stream:
+        done = subprocess.run([KTRDUMP, "-o", "/dev/stderr", str(vectors / "calls.ktr")],
+                              stderr=stream, timeout=20)
+    assert done.returncode == 0 and log.read_bytes() == b"before\n" + expected
+    for name, files in (("/dev/stdout", ["--format", "parquet"]),
+                        ("/dev/stderr", ["--format", "strace", "-ff"])):
+        refused = subprocess.run([KTRDUMP, *files, "-o", name, str(vectors / "calls.ktr")],
+                                 capture_output=True, text=True, timeout=20)
+        assert refused.returncode == 2 and "cannot hold files" in refused.stderr
+    closed = subprocess.run([KTRDUMP, "-o", "/dev/stderr", str(vectors / "calls.ktr")],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20,
+                            preexec_fn=lambda: os.close(2))
+    assert closed.returncode == 1 and closed.stdout == b""
+    link = tmp_path / "stdout"
+    link.symlink_to("/dev/stdout")
+    refused = subprocess.run([KTRDUMP, "-o", str(link), str(vectors / "calls.ktr")],
+                             capture_output=True, text=True, timeout=20)
+    assert refused.returncode == 1 and refused.stderr.endswith("it is a symlink\n")

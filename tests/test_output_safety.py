@@ -338,3 +338,19 @@ def test_a_second_recorder_cannot_write_a_trace_being_recorded(tmp_path: Path,
     again = subprocess.run([KTR, "record", "-q", "-a", "-o", str(trace), "--", "true"],
                            capture_output=True, timeout=60, check=False)
     assert again.returncode == 0, again.stderr
+
+
+def test_dev_stdout_is_standard_output(tmp_path: Path) -> None:
+    """``-o /dev/stdout`` is ``-o -`` (the descriptor, not a reopen through the symlink,
+    which the rule refuses for any other name); the command's output goes to stderr."""
+    done = subprocess.run([KTR, "record", "-q", "-o", "/dev/stdout", "--", "echo", "hi"],
+                          capture_output=True, timeout=60)
+    assert (done.returncode, done.stderr) == (0, b"hi\n")
+    dumped = subprocess.run([str(Path(sys.executable).parent / "ktrdump"), "-"],
+                            input=done.stdout, capture_output=True, timeout=30)
+    assert dumped.returncode == 0 and b"command exit status 0" in dumped.stdout
+    assert ktr.RecordOptions(output="/dev/stdout", command=("true",)).output == "-"
+    link = tmp_path / "out"
+    link.symlink_to("/dev/stdout")
+    refused = ktr_record("-o", str(link))
+    assert refused.returncode == 1 and b"symbolic link" in refused.stderr

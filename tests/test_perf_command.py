@@ -282,6 +282,6 @@ def test_signals_reach_or_kill_the_command_as_under_ptrace(tmp_path: Path, how: 
         assert (recorder.returncode, stderr) == (-signal.SIGINT, b"")
         assert (end.status, end.flags & EndFlag.STOPPED_EARLY) == (130, 0)
     else:
-        assert recorder.returncode == 137
+        assert recorder.returncode == -signal.SIGTERM  # (ktr's own stop: 143, as perf)
         assert stderr == b""  # (-q: the END says why, as below)
         assert (end.status, end.reason) == (137, b"interrupted by SIGTERM")

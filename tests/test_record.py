@@ -666,3 +666,43 @@ def test_a_second_interrupt_stops_a_command_that_ignores_the_first(tmp_path: Pat
     assert isinstance(end, formats.End)
     assert end.reason == b"interrupted by SIGINT twice"
     assert end.status == 128 + signal.SIGKILL  # the started command is killed (dt_proc's rule)
+    assert recorder.returncode == -signal.SIGINT  # (the shell: 130, as for one ^C)
+
+
+@pytest.mark.parametrize("signo", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_is_the_status_ktr_ends_with(tmp_path: Path, signo: int) -> None:
+    """``kill -TERM <ktr>`` (or a closed terminal's SIGHUP): the command is killed, the END
+    keeps its status (137), and ktr dies of the signal it was sent, as perf record does
+    (the shell: 143 or 129, never 137, which reads as kill -9 or the OOM killer)."""
+    trace = tmp_path / "stopped.ktr"
+    recorder = subprocess.Popen(
+        [KTR, "record", "-q", "-o", str(trace), "--", "sh", "-c", "echo ready; exec sleep 60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert recorder.stdout is not None
+        assert recorder.stdout.readline() == b"ready\n"  # (traced from its first call)
+        recorder.send_signal(signo)
+        _, stderr = recorder.communicate(timeout=30)
+    finally:
+        recorder.kill()
+        recorder.wait()
+    assert (recorder.returncode, stderr) == (-signo, b"")
+    end = records_of(trace)[-1].payload
+    assert isinstance(end, formats.End)
+    assert (end.status, end.reason) == (
+        128 + signal.SIGKILL, f"interrupted by {signal.Signals(signo).name}".encode())
+    # ktr.cli.main (the Python API's command line) returns 128+N, dying of nothing
+    program = ("import sys, ktr.cli\n"
+               "sys.exit(ktr.cli.main(['record', '-q', '-o', sys.argv[1], '--', 'sh', '-c', "
+               "'echo ready; exec sleep 60']))\n")
+    recorder = subprocess.Popen([sys.executable, "-c", program, str(trace)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert recorder.stdout is not None
+        assert recorder.stdout.readline() == b"ready\n"
+        recorder.send_signal(signo)
+        recorder.communicate(timeout=30)
+    finally:
+        recorder.kill()
+        recorder.wait()
+    assert recorder.returncode == 128 + signo

@@ -314,6 +314,9 @@ class DispatchMixin(ControlState):
                     tracee, now + self._clock.offset_ns, now, abi, nr, rval,
                     -rval if info[3] else 0, entry,
                 ))
+                if tracee.exec_attempt:
+                    tracee.exec_attempt = False
+                    tracee.pre_exec = bool(info[3])  # failed: the helper's again (see Tracee)
         elif op in (_INFO_ENTRY, _INFO_SECCOMP):
             arch = info[1]
             nr = info[3]
@@ -326,12 +329,21 @@ class DispatchMixin(ControlState):
             now = _monotonic_ns()
             entry = _new_tuple(SyscallEntry, (tracee, now + self._clock.offset_ns, now,
                                               abi, nr, info[4:], info[2]))
-            tracee.entry = entry
             tracee.in_syscall = True
-            if tracee.pre_exec and nr in _EXECVE_NUMBERS.get(abi, ()):
+            if not tracee.pre_exec:
+                tracee.entry = entry
+                if tracee.reported:
+                    event = entry
+            elif nr in _EXECVE_NUMBERS.get(abi, ()):
                 tracee.pre_exec = False
-            if tracee.reported and not tracee.pre_exec:
-                event = entry
+                tracee.exec_attempt = True
+                tracee.entry = entry
+                if tracee.reported:
+                    event = entry
+            else:
+                # the exec helper's own call: never the command's, not even one
+                # that exit ends ("unfinished" exit_group after a failed execve)
+                tracee.entry = None
         finish = None
         if event is not None:
             prepare = self._prepare
