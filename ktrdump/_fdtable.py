@@ -47,6 +47,8 @@ known from the recorder's ``fd_paths``).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from ._text import display_text, text_bytes
 
 #: Tables kept at most; past it the oldest are dropped (their fds become unknown).
@@ -112,8 +114,13 @@ class FdTables:
     def __len__(self) -> int:
         return len(self._tables)
 
-    def forget(self) -> None:
-        """Nothing known of any process's fds (a new recording begins)."""
+    def forget(self, pids: Collection[int] | None = None) -> None:
+        """Nothing known of any process's fds (a new recording begins), or of ``pids``'."""
+        if pids is not None:
+            for pid in pids:
+                self._tables.pop(pid, None)
+                self._cwds.pop(pid, None)
+            return
         self._tables.clear()
         self._cwds.clear()
         self._charged = 0
