@@ -541,6 +541,10 @@ class StraceDescriber(LineView):
                 rest = f"{grown}, {rest}"
             head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed>"
                     f"{rest})")
+        elif call.ret is not None and call.ret.flags & 1 and self._more_at_exit(call):
+            # Never returned (killed in it): strace shows what it printed at entry only.
+            head = self._begun_line(call, None, "<unfinished ...>").rstrip("\n") + ")"
+            self._grown_from.pop(tid, None)
         else:
             head = f"{self._prefix(tid, call.ts)}{call.plan.name}({', '.join(arguments)})"
         out.append(_result_line(head, self._result(call)))
