@@ -66,6 +66,7 @@ from ._text import (
     display_text,
     exact_quoted,
     quoted,
+    strace_fd_text,
     strace_hex_string,
     strace_string,
     text_bytes,
@@ -216,6 +217,7 @@ def _fd_part(context: _Context, dirfd: bool) -> _Part:
     describe = context.describer(fds)
 
     cwd = fds.cwd
+    escape = strace_fd_text if context.style.strace else display_text
 
     def render(value: int, call: Call) -> str:
         fd = signed32(value)
@@ -223,7 +225,7 @@ def _fd_part(context: _Context, dirfd: bool) -> _Part:
             directory = cwd(call.pid)
             if directory is None:
                 return "AT_FDCWD"
-            return f"AT_FDCWD<{display_text(text_bytes(directory))}>"
+            return f"AT_FDCWD<{escape(text_bytes(directory))}>"
         description = describe(call.pid, fd)
         return plain(value) if description is None else f"{fd}<{description}>"
 

@@ -182,6 +182,7 @@ class StraceDescriber(LineView):
         self.tracker = CallTracker(track_fds=not options.raw, keep_calls=True,
                                    facilities=recorded_facilities(header))
         self._track = track_fds
+        self.tracker.fds.strace_style()
         limit = STRACE_STRING_LIMIT if options.max_data is None else options.max_data
         self._style = Style(strace=True, raw=options.raw, fd_paths=track_fds, string_limit=limit,
                             ifnames=same_boot(header))

@@ -196,6 +196,19 @@ def strace_string(data: bytes, limit: int | None = None, more: bool = False) -> 
     return f'"{body}"...' if more else f'"{body}"'
 
 
+_STRACE_FD_DIGIT = re.compile(r"[<>](?=[0-7])")
+
+
+def strace_fd_text(data: bytes) -> str:
+    r"""A path as strace -y writes it between ``<`` and ``>``: quoted as
+    ``strace_string`` quotes it, without the quotes, ``<`` and ``>`` in octal."""
+    body = strace_string(data)[1:-1]
+    if "<" not in body and ">" not in body:
+        return body
+    body = _STRACE_FD_DIGIT.sub(lambda found: f"\\{ord(found[0]):03o}", body)
+    return body.replace("<", "\\74").replace(">", "\\76")
+
+
 def strace_hex_string(data: bytes, limit: int | None = None, more: bool = False) -> str:
     r"""``data`` as strace's QUOTE_FORCE_HEX quotes it: ``"\x65\x9e"``, ``...`` past ``limit``."""
     if limit is not None and len(data) > limit:
