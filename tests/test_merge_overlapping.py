@@ -40,9 +40,11 @@ def _blocked_in_read(pid: int) -> None:
     while time.monotonic() < deadline:
         try:
             words = Path(f"/proc/{pid}/syscall").read_text().split()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
-            words = []
-        if words[:2] == ["0", "0x0"]:
+            words, state = [], ""
+        # asleep in it (S), not stopped at its entry for the tracer (t)
+        if words[:2] == ["0", "0x0"] and state == "S":
             return
         os.sched_yield()
     raise AssertionError(f"{pid} never blocked in read(0, ...)")
