@@ -36,10 +36,10 @@ How:
 Guarantees: memory is bounded: per input, the reader's current batch plus
 its window (at most ``window_records`` records plus one batch being sorted
 in), plus one output batch; ``Merger.held`` and ``Merger.peak_held`` report
-the records held (and, per input, the set of pids it has shown). A BEGIN
-record comes out as an ``InputBegin`` (the same fields, plus the pids its
-input showed before it), so the call layer can tell which state a BEGIN
-ends. Does not: read files itself (give it readers), drop duplicates, or
+the records held (and, per input, the set of pids it has shown). With several
+inputs, a BEGIN record comes out as an ``InputBegin`` (the same fields, plus
+the pids its input showed before it), so the call layer can tell which state
+a BEGIN ends. Does not: read files itself (give it readers), drop duplicates, or
 change records' fields (timestamps are never adjusted).
 """
 
@@ -148,6 +148,8 @@ class _Input:
         self._max_seen: int | None = None
         self.late = 0  # records that came too late, in total
         self._pids: set[int] = set()  # pids of the records read so far (InputBegin)
+        # One input alone (a reorder window): its BEGIN ends everything, untagged.
+        self.tag_begins = True
 
     def chunks(self) -> Iterator[tuple[list[Record], list[int]] | _Placed | Late]:
         """Ordered runs of records (with their timestamps) and this input's notices."""
@@ -180,11 +182,12 @@ class _Input:
         arrival = self._arrivals
         push = heappush
         newest = self._max_seen
-        begins = [i for i, kind in enumerate(map(_kind_of, batch)) if kind == _BEGIN]
-        if begins:
-            batch = self._tag_begins(batch, begins)
-        else:
-            self._pids.update(map(_pid_of, batch))
+        if self.tag_begins:
+            begins = [i for i, kind in enumerate(map(_kind_of, batch)) if kind == _BEGIN]
+            if begins:
+                batch = self._tag_begins(batch, begins)
+            else:
+                self._pids.update(map(_pid_of, batch))
         for record in batch:
             ts = record.timestamp_ns
             if floor is not None and ts < floor:
@@ -259,6 +262,8 @@ class Merger:
         self.options = options or MergeOptions()
         self._inputs = [_Input(i, name, iter(events), self.options, self)
                         for i, (name, events) in enumerate(inputs)]
+        if len(self._inputs) == 1:
+            self._inputs[0].tag_begins = False
         self.held = 0  # records read from the inputs and not yet passed on
         self.peak_held = 0
         self.records = 0  # records passed on
