@@ -67,6 +67,7 @@ from ._text import (
     exact_quoted,
     fd_text,
     quoted,
+    strace_fd_text,
     strace_hex_string,
     strace_string,
     text_bytes,
@@ -217,6 +218,7 @@ def _fd_part(context: _Context, dirfd: bool) -> _Part:
     describe = context.describer(fds)
 
     cwd = fds.cwd
+    escape = strace_fd_text if context.style.strace else display_text
 
     def render(value: int, call: Call) -> str:
         fd = signed32(value)
@@ -224,7 +226,7 @@ def _fd_part(context: _Context, dirfd: bool) -> _Part:
             directory = cwd(call.pid)
             if directory is None:
                 return "AT_FDCWD"
-            return f"AT_FDCWD<{display_text(text_bytes(directory))}>"
+            return f"AT_FDCWD<{escape(text_bytes(directory))}>"
         description = describe(call.pid, fd)
         return plain(value) if description is None else fd_text(fd, description)
 
@@ -1090,6 +1092,8 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
         return _fcntl_renderer(slow, plan)
     if plan.name == "ioctl" and style.strace:
         return _ioctl_renderer(slow)
+    if plan.name == "mremap" and style.strace:
+        return _mremap_renderer(slow)
     if plan.name in ("mknod", "mknodat") and style.strace:
         return _mknod_renderer(slow, plan.kinds.index(ArgKind.MODE))
     if (plan.name == "semctl" and style.strace and plan.abi == _I386
@@ -1103,6 +1107,22 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
 
 
 _S_IFMT, _S_IFCHR, _S_IFBLK = 0o170000, 0o020000, 0o060000
+
+
+_MREMAP_MAYMOVE_FIXED = 3  # MREMAP_MAYMOVE | MREMAP_FIXED
+
+
+def _mremap_renderer(inner: CallArguments) -> CallArguments:
+    """mremap as strace prints it: new_address only with MREMAP_MAYMOVE|MREMAP_FIXED."""
+    def render(call: Call) -> list[str]:
+        out = inner(call)
+        args = call.args
+        if (len(args) > 3 and len(out) == 5
+                and args[3] & _MREMAP_MAYMOVE_FIXED != _MREMAP_MAYMOVE_FIXED):
+            del out[4]
+        return out
+
+    return render
 
 
 def _mknod_renderer(inner: CallArguments, mode_index: int) -> CallArguments:
@@ -1202,6 +1222,16 @@ _IOCTL_ALIASES = {
 }
 
 
+# Requests that take no argument: strace's decoders (term.c's "ioctls with no
+# parameters", FIOCLEX/FIONCLEX) print none.
+_IOCTL_NO_ARGUMENT = frozenset({
+    0x5451, 0x5450,  # FIOCLEX, FIONCLEX
+    0x540C, 0x540D, 0x5427, 0x5428, 0x541D, 0x5422, 0x5437,
+    # TIOCEXCL, TIOCNXCL, TIOCSBRK, TIOCCBRK, TIOCCONS, TIOCNOTTY, TIOCVHANGUP
+})
+_TCSBRK = 0x5409  # its argument is an int, printed in decimal
+
+
 def _ioctl_renderer(inner: CallArguments) -> CallArguments:
     """ioctl as strace prints it: the argument the recorder captured for the request."""
     def render(call: Call) -> list[str]:
@@ -1213,7 +1243,9 @@ def _ioctl_renderer(inner: CallArguments) -> CallArguments:
         alias = _IOCTL_ALIASES.get(request)
         if alias is not None:
             out[1] = alias
-        if request == _FICLONE:
+        if request in _IOCTL_NO_ARGUMENT:
+            del out[2:]
+        elif request in (_FICLONE, _TCSBRK):
             out[2] = str(signed32(args[2]))
         else:
             struct = call.struct(2)

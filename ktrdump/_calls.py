@@ -564,7 +564,8 @@ class CallTracker:
             else:
                 owner = None
                 if kind == _BEGIN:
-                    yield from self._recording_begins(record[4])
+                    yield from self._recording_begins(
+                        record[4], getattr(record, "input_pids", None))
                 elif kind == _DROP:
                     self._records_lost()
             if keep is None or keep(record):
@@ -594,7 +595,8 @@ class CallTracker:
         has been taken."""
         return self.open.get(call.tid) is call
 
-    def _recording_begins(self, ts: int) -> Iterator[tuple[Call | None, Record | None]]:
+    def _recording_begins(self, ts: int, pids: frozenset[int] | None = None,
+                          ) -> Iterator[tuple[Call | None, Record | None]]:
         """A BEGIN (``ktr record -a``): nothing the previous recording left open goes on.
 
         Its open calls get no RET in this file (it was cut short, or the call
@@ -602,15 +604,20 @@ class CallTracker:
         recording under the same thread id is never paired with it. Its fd
         tables are forgotten: the next recording's pids may be other processes,
         or the same ones after changes no one recorded.
+
+        ``pids`` (a merge's ``InputBegin``): only the processes the BEGIN's own
+        input showed before it are the previous recording's; the other inputs'
+        recordings go on (traces recorded at the same time, merged).
         """
         opened = self.open
-        ended = list(opened.values())
-        opened.clear()
+        ended = [call for call in opened.values() if pids is None or call.pid in pids]
+        for call in ended:
+            del opened[call.tid]
         for call in ended:
             if call.shown:
                 call.ret_ts = ts
                 yield (call, None)
-        self.fds.forget()
+        self.fds.forget(pids)
 
     def flush_stream(self) -> Iterator[tuple[Call | None, Record | None]]:
         """``stream`` for a CALL still waiting for entry records (the end of the input)."""

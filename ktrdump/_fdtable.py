@@ -52,7 +52,9 @@ known from the recorder's ``fd_paths``).
 
 from __future__ import annotations
 
-from ._text import display_text, text_bytes
+from collections.abc import Callable, Collection
+
+from ._text import display_text, strace_fd_text, text_bytes
 
 #: Tables kept at most; past it the oldest are dropped (their fds become unknown).
 MAX_TABLES = 1 << 16
@@ -93,6 +95,14 @@ class FdTables:
         self._cwds: dict[int, str] = {}  # pid -> its working directory, when the trace says
         self._pipes = 0
         self._charged = 0  # entries added since the last count (an upper bound)
+        # How ``describe`` writes what an fd is (``strace_style``: as strace -y does)
+        self._escape: Callable[[bytes], str] = display_text
+        self._special = "\\"
+
+    def strace_style(self) -> None:
+        """``describe`` escapes as strace -y does (octal, and ``"<>`` too), not as kdump."""
+        self._escape = strace_fd_text
+        self._special = '\\"<>'
 
     def _charge(self, entries: int) -> None:
         self._charged += entries
@@ -117,8 +127,13 @@ class FdTables:
     def __len__(self) -> int:
         return len(self._tables)
 
-    def forget(self) -> None:
-        """Nothing known of any process's fds (a new recording begins)."""
+    def forget(self, pids: Collection[int] | None = None) -> None:
+        """Nothing known of any process's fds (a new recording begins), or of ``pids``'."""
+        if pids is not None:
+            for pid in pids:
+                self._tables.pop(pid, None)
+                self._cwds.pop(pid, None)
+            return
         self._tables.clear()
         self._cwds.clear()
         self._charged = 0
@@ -136,9 +151,10 @@ class FdTables:
         that are not UTF-8 and control characters escaped, so a line stays one), or
         None when the trace has not shown it."""
         description = self.exact(pid, fd)
-        if description is None or (description.isprintable() and "\\" not in description):
+        if description is None or (description.isprintable()
+                                   and not any(c in description for c in self._special)):
             return description  # a SocketDescription stays one
-        return display_text(text_bytes(description))
+        return self._escape(text_bytes(description))
 
     def exact(self, pid: int, fd: int) -> str | None:
         """What ``fd`` of ``pid`` is, exactly: a path's bytes decoded with

@@ -36,8 +36,11 @@ How:
 Guarantees: memory is bounded: per input, the reader's current batch plus
 its window (at most ``window_records`` records plus one batch being sorted
 in), plus one output batch; ``Merger.held`` and ``Merger.peak_held`` report
-the records held. Does not: read files itself (give it readers), drop
-duplicates, or change records (timestamps are never adjusted).
+the records held (and, per input, the set of pids it has shown). With several
+inputs, a BEGIN record comes out as an ``InputBegin`` (the same fields, plus
+the pids its input showed before it), so the call layer can tell which state
+a BEGIN ends. Does not: read files itself (give it readers), drop duplicates, or
+change records' fields (timestamps are never adjusted).
 """
 
 from __future__ import annotations
@@ -46,11 +49,14 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from heapq import heappop, heappush
+from operator import itemgetter
 from typing import NamedTuple
 
-from formats import Record
+from formats import Record, RecordKind
 
 from ._reader import Skipped, TraceReader
+
+_BEGIN = int(RecordKind.BEGIN)
 
 #: Default reorder window: disorder smaller than this is repaired.
 DEFAULT_WINDOW_NS = 10_000_000  # 10 ms
@@ -97,8 +103,21 @@ class Late(NamedTuple):
 MergeEvent = list[Record] | SourcedSkipped | Late
 
 
+_kind_of = itemgetter(0)
+_pid_of = itemgetter(2)
+
+
 def _timestamps(records: Sequence[Record]) -> list[int]:
     return [record.timestamp_ns for record in records]
+
+
+class InputBegin(Record):
+    """A BEGIN record of a merged input, with ``input_pids``: the pids of the records
+    read from the same input before it (its earlier recordings', when it is an
+    appended file). A BEGIN starts a recording of its own input only: the call
+    layer forgets the state of these pids, not the other inputs' (which go on)."""
+
+    input_pids: frozenset[int]
 
 
 class _Placed(NamedTuple):
@@ -128,6 +147,9 @@ class _Input:
         self._released_until: int | None = None  # latest timestamp let go
         self._max_seen: int | None = None
         self.late = 0  # records that came too late, in total
+        self._pids: set[int] = set()  # pids of the records read so far (InputBegin)
+        # One input alone (a reorder window): its BEGIN ends everything, untagged.
+        self.tag_begins = True
 
     def chunks(self) -> Iterator[tuple[list[Record], list[int]] | _Placed | Late]:
         """Ordered runs of records (with their timestamps) and this input's notices."""
@@ -160,6 +182,12 @@ class _Input:
         arrival = self._arrivals
         push = heappush
         newest = self._max_seen
+        if self.tag_begins:
+            begins = [i for i, kind in enumerate(map(_kind_of, batch)) if kind == _BEGIN]
+            if begins:
+                batch = self._tag_begins(batch, begins)
+            else:
+                self._pids.update(map(_pid_of, batch))
         for record in batch:
             ts = record.timestamp_ns
             if floor is not None and ts < floor:
@@ -172,6 +200,20 @@ class _Input:
         self._arrivals = arrival
         self._max_seen = newest
         return late
+
+    def _tag_begins(self, batch: list[Record], begins: list[int]) -> list[Record]:
+        """``batch`` with its BEGIN records as ``InputBegin`` (rare: one per recording)."""
+        batch = list(batch)
+        pids = self._pids
+        start = 0
+        for index in begins:
+            pids.update(map(_pid_of, batch[start:index]))
+            begin = InputBegin._make(batch[index])
+            begin.input_pids = frozenset(pids)
+            batch[index] = begin
+            start = index
+        pids.update(map(_pid_of, batch[start:]))
+        return batch
 
     def _release(self, final: bool, notices: bool = False,
                  ) -> Iterator[tuple[list[Record], list[int]] | _Placed]:
@@ -220,6 +262,8 @@ class Merger:
         self.options = options or MergeOptions()
         self._inputs = [_Input(i, name, iter(events), self.options, self)
                         for i, (name, events) in enumerate(inputs)]
+        if len(self._inputs) == 1:
+            self._inputs[0].tag_begins = False
         self.held = 0  # records read from the inputs and not yet passed on
         self.peak_held = 0
         self.records = 0  # records passed on

@@ -77,6 +77,7 @@ class Options:
     per_thread: bool = False  # -ff: strace format, one file per thread
     selection: Criteria = NO_CRITERIA  # -e trace=/status=, -z, -Z, -P, --since, --until, ...
     strace_times: StraceTimes = DEFAULT_STRACE_TIMES  # --format strace: -t -tt -ttt -r -T
+    strace_hex: int = 0  # --format strace: -x (1) / -xx (2), strings in hex as strace's
 
     @property
     def inputs(self) -> tuple[str, ...]:

@@ -126,7 +126,7 @@ from ._files import (
 )
 from ._probes import ProbeTable
 from ._profile import Stacks
-from ._text import text_bytes, valid_text
+from ._text import strings_in_hex, text_bytes, valid_text
 from .errors import KtrdumpError
 
 #: Rows per row group (and per table kept in memory before it is written).
@@ -534,6 +534,7 @@ class ParquetWriter:
         # either; the layer still sees them, for the fd tables.
         self.tracker.keep = keep
         self._style = Style(strace=True)
+        strings_in_hex(0)  # strace's plain quoting (a strace view's -x is its own)
         self._memoize = memoize
         self._comms: dict[bytes, str] = Cache()
         self._errnos: dict[int, str] = {}

@@ -98,6 +98,7 @@ from ._model import Names
 from ._netlink import same_boot
 from ._options import DEFAULT_STRACE_TIMES, STRACE_STRING_LIMIT, Options
 from ._siginfo import strace_siginfo
+from ._text import strings_in_hex
 
 #: Calls whose first argument strace completes at exit (`` => {parent_tid=[N]}``):
 #: an interrupted line shows it alone, the resumed one what it gained.
@@ -186,6 +187,8 @@ class StraceDescriber(LineView):
         self.tracker = CallTracker(track_fds=not options.raw, keep_calls=True,
                                    facilities=recorded_facilities(header))
         self._track = track_fds
+        self.tracker.fds.strace_style()
+        strings_in_hex(options.strace_hex)
         limit = STRACE_STRING_LIMIT if options.max_data is None else options.max_data
         self._style = Style(strace=True, raw=options.raw, fd_paths=track_fds, string_limit=limit,
                             ifnames=same_boot(header))
@@ -553,6 +556,10 @@ class StraceDescriber(LineView):
                 rest = f"{grown}, {rest}"
             head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed>"
                     f"{rest})")
+        elif call.ret is not None and call.ret.flags & 1 and self._more_at_exit(call):
+            # Never returned (killed in it): strace shows what it printed at entry only.
+            head = self._begun_line(call, None, "<unfinished ...>").rstrip("\n") + ")"
+            self._grown_from.pop(tid, None)
         else:
             head = f"{self._prefix(tid, call.ts)}{call.plan.name}({', '.join(arguments)})"
         out.append(_result_line(head, self._result(call)))

@@ -183,6 +183,18 @@ _STRACE_TABLE: dict[int, str] = {
 _STRACE_BEFORE_DIGIT = re.compile("([^\\x20-\\x7e\\t\\n\\v\\f\\r])(?=[0-7])")
 
 
+#: strace's -x (1: a string with a byte that is neither printable nor whitespace is
+#: written in hex) and -xx (2: every string in hex); 0: neither. The strace view sets
+#: it (``strings_in_hex``) when it is made: one process shows one strace view.
+_hex_strings = [0]
+_NOT_PRINTABLE = re.compile(rb"[^\x09-\x0d\x20-\x7e]")
+
+
+def strings_in_hex(level: int) -> None:
+    """strace's -x (``level`` 1) or -xx (2) for every ``strace_string`` from now on."""
+    _hex_strings[0] = level
+
+
 def strace_string(data: bytes, limit: int | None = None, more: bool = False) -> str:
     r"""``data`` quoted as strace quotes it: ``"\177ELF\2\1"``, then ``...`` past ``limit``.
 
@@ -191,6 +203,8 @@ def strace_string(data: bytes, limit: int | None = None, more: bool = False) -> 
     if limit is not None and len(data) > limit:
         data = data[:limit]
         more = True
+    if _hex_strings[0] and (_hex_strings[0] > 1 or _NOT_PRINTABLE.search(data)):
+        return strace_hex_string(data, None, more)
     if _STRACE_PLAIN.fullmatch(data):
         body = data.decode("ascii")
     else:
@@ -205,6 +219,19 @@ def strace_string(data: bytes, limit: int | None = None, more: bool = False) -> 
             parts[1::2] = [f"\\{ord(char):03o}" for char in parts[1::2]]
             body = "".join(parts)
     return f'"{body}"...' if more else f'"{body}"'
+
+
+_STRACE_FD_DIGIT = re.compile(r"[<>](?=[0-7])")
+
+
+def strace_fd_text(data: bytes) -> str:
+    r"""A path as strace -y writes it between ``<`` and ``>``: quoted as
+    ``strace_string`` quotes it, without the quotes, ``<`` and ``>`` in octal."""
+    body = strace_string(data)[1:-1]
+    if "<" not in body and ">" not in body:
+        return body
+    body = _STRACE_FD_DIGIT.sub(lambda found: f"\\{ord(found[0]):03o}", body)
+    return body.replace("<", "\\74").replace(">", "\\76")
 
 
 def strace_hex_string(data: bytes, limit: int | None = None, more: bool = False) -> str:

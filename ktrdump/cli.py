@@ -149,7 +149,9 @@ Letters kdump and strace both use, with different meanings:
                                            (every process is shown): a -f
                                            naming no file is accepted
   -s      no I/O data                      -s N: string size (-m N)
-With --format strace, -t -tt -ttt -T -r -s N take strace's meaning: without
+  -x      hex + ASCII dump of I/O data     -x: non-ASCII strings in hex;
+                                           -xx: all strings in hex
+With --format strace, -t -tt -ttt -T -r -s N -x -xx take strace's meaning: without
 any of the first five the lines carry -ttt's and -T's columns (strace -f
 -ttt -T's layout); with them, exactly the columns they ask for (-t/-tt in
 this machine's local time). -w (strace -c -w) goes with -c: the summary
@@ -289,6 +291,8 @@ def _parser() -> argparse.ArgumentParser:
                         help=argparse.SUPPRESS)  # -t/-tt/-ttt under --format strace
     parser.add_argument("--strace-relative", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--strace-durations", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--strace-hex", type=int, choices=(1, 2), default=0,
+                        help=argparse.SUPPRESS)  # -x/-xx under --format strace
     summary = parser.add_argument_group("summary (strace -c)")
     summary.add_argument("--summary", "-c", dest="summary", action="store_true",
                          help="count calls, errors and time per syscall instead of "
@@ -428,7 +432,9 @@ def _strace_letters(argv: list[str]) -> list[str]:
     dropped; in kdump's formats it is one line saying what to do. ``-s N``
     under ``--format strace`` is strace's string size: ``-m N`` (kdump's ``-s``
     takes no value). ``-w`` (strace -c -w) asks for the summary's wall-clock
-    time, which is the only time ``--summary`` counts: dropped.
+    time, which is the only time ``--summary`` counts: dropped. ``-x``/``-xx``
+    under ``--format strace`` are strace's strings in hex (kdump's ``-x`` is a
+    hex dump of I/O data, which the strace format does not print).
     """
     strace = _strace_format_requested(argv)
     end = argv.index("--") if "--" in argv else len(argv)
@@ -450,6 +456,9 @@ def _strace_letters(argv: list[str]) -> list[str]:
             skip = True
             continue
         if word == "-w" and ("-c" in argv[:end] or "--summary" in argv[:end]):
+            continue
+        if strace and word in ("-x", "-xx"):
+            out.append(f"--strace-hex={len(word) - 1}")
             continue
         out.append(word)
     return out + argv[end:]
@@ -596,6 +605,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         per_thread=arguments.per_thread,
         selection=_criteria(arguments),
         strace_times=_strace_times_option(arguments),
+        strace_hex=arguments.strace_hex,
         salvage=arguments.salvage,
         symbol_cache=None if arguments.no_symbol_cache else (
             arguments.symbol_cache or default_symbol_cache()),

@@ -386,3 +386,22 @@ def test_damage_notices_keep_their_place(inputs: list[list[list[int] | None]],
     records = [item for item in merged if isinstance(item, Record)]
     if not any(isinstance(item, Late) for item in merged):
         assert [r.timestamp_ns for r in records] == sorted(r.timestamp_ns for r in records)
+
+
+def _begin(ts: int, recorder: int) -> Record:
+    return Record(int(RecordKind.BEGIN), 1, recorder, recorder, ts, b"ktr",
+                  formats.Begin(recorder, 0, ts, ts, b"test", b"{}"))
+
+
+def test_a_begin_carries_the_pids_its_own_input_showed_before_it() -> None:
+    """The call layer resets at a BEGIN only what its input showed (an appended file's
+    earlier recording), not the other inputs' (recordings going on at the same time)."""
+    a = [[_begin(10, 100), rec(20, 1), rec(30, 2)], [_begin(60, 101), rec(70, 3)]]
+    b = [[_begin(25, 200), rec(40, 5)]]
+    records, _, _ = run([("a", a), ("b", b)])
+    begins = [(r.timestamp_ns, getattr(r, "input_pids", None)) for r in records
+              if r.kind == int(RecordKind.BEGIN)]
+    assert begins == [(10, frozenset()), (25, frozenset()), (60, frozenset({100, 1, 2}))]
+    assert [r for r in records if r.kind == int(RecordKind.BEGIN)][2] == a[1][0]
+    alone, _, _ = run([("a", a)])  # one input: every BEGIN ends everything (untagged)
+    assert not any(hasattr(r, "input_pids") for r in alone)

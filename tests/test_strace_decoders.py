@@ -125,12 +125,13 @@ _ADDRESS = re.compile(r"0x[0-9a-f]{9,}")  # addresses, not flag words
 _PID = re.compile(r"pid=\d+")
 
 
-def _lines(text: str) -> list[str]:
+def _lines(text: str, compared: frozenset[str] = _COMPARED) -> list[str]:
     return [_PID.sub("pid=N", _ADDRESS.sub("ADDRESS", f"{call.name}({call.args}) = {call.result}"))
-            for calls in parse(text).values() for call in calls if call.name in _COMPARED]
+            for calls in parse(text).values() for call in calls if call.name in compared]
 
 
-def _both(tmp_path: Path, source: str) -> tuple[list[str], list[str]]:
+def _both(tmp_path: Path, source: str, compared: frozenset[str] = _COMPARED,
+          ) -> tuple[list[str], list[str]]:
     """(ktrdump's lines, strace's lines) of the compared calls of ``source``."""
     assert GCC is not None and STRACE is not None
     (tmp_path / "calls.c").write_text(source)
@@ -149,7 +150,7 @@ def _both(tmp_path: Path, source: str) -> tuple[list[str], list[str]]:
                    cwd=tmp_path, check=True, timeout=60)
     ours = subprocess.run([str(KTRDUMP), "--format", "strace", str(trace)], check=True,
                           capture_output=True, text=True, timeout=60).stdout
-    return _lines(ours), _lines(reference.read_text())
+    return _lines(ours, compared), _lines(reference.read_text(), compared)
 
 
 def test_enumerations_results_and_small_structures_match_strace(tmp_path: Path) -> None:
@@ -674,3 +675,36 @@ def test_queued_signal_information_matches_strace(tmp_path: Path) -> None:
         "pidfd_send_signal(3, SIGRT_6, {si_signo=SIGRT_6, si_code=SI_QUEUE, si_pid=N, si_uid=0, "
         "si_int=4660, si_ptr=0x1234}, 0) = 0",
     ]
+
+
+NO_TRAILING = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <termios.h>
+int main(void) {
+    int fd = open("/dev/null", O_RDONLY);
+    ioctl(fd, FIOCLEX, 0); ioctl(fd, FIONCLEX, 7); ioctl(fd, TIOCEXCL, 0);
+    ioctl(fd, TIOCNXCL, 0); ioctl(fd, TIOCSBRK, 0); ioctl(fd, TIOCCBRK, 0);
+    ioctl(fd, TIOCCONS, 0); ioctl(fd, TIOCNOTTY, 0); ioctl(fd, TIOCVHANGUP, 0);
+    ioctl(fd, TCSBRK, 1);
+    void *m = mmap(0, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
+    void *n = mmap(0, 65536, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0);
+    m = mremap(m, 8192, 16384, MREMAP_MAYMOVE);
+    mremap(m, 16384, 4096, 0);
+    m = mremap(m, 4096, 8192, MREMAP_MAYMOVE|MREMAP_FIXED, n);
+    mremap(m, 8192, 8192, MREMAP_MAYMOVE|MREMAP_DONTUNMAP, 0);
+    return 0;
+}
+"""
+
+
+def test_arguments_strace_omits_are_omitted(tmp_path: Path) -> None:
+    """ioctl requests that take no argument (FIOCLEX, TIOCNOTTY, ...), TCSBRK's int, and
+    mremap's new_address only with MREMAP_MAYMOVE|MREMAP_FIXED."""
+    ours, theirs = _both(tmp_path, NO_TRAILING, frozenset({"ioctl", "mremap"}))
+    assert len(theirs) == 14 and ours == theirs
+    assert "ioctl(3, FIOCLEX) = 0" in theirs and "ioctl(3, TCSBRK, 1) = -1 ENOTTY" in " ".join(
+        theirs)
+    assert theirs[10] == "mremap(ADDRESS, 8192, 16384, MREMAP_MAYMOVE) = ADDRESS"

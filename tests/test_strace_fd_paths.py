@@ -259,3 +259,42 @@ def test_recvmmsg_lists_the_fds_of_its_control_data_only(tmp_path: Path) -> None
     name = bytes.fromhex(structs["mmsg_extras"]["data"])
     assert b"\x01\x00\x00\x01\x00\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x01" in name
     assert "fd_paths" not in structs
+
+
+_ODD_NAMES = r"""
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(void) {
+    const char *names[] = {"caf\351\n\001\tx", "a\"b<c>d\\e", "p<1>2", "q>"};
+    for (int i = 0; i < 4; i++) close(open(names[i], O_WRONLY | O_CREAT, 0644));
+    mkdir("d\351<1>", 0755);
+    chdir("d\351<1>");
+    close(open("z", O_WRONLY | O_CREAT, 0644));
+    return 0;
+}
+"""
+
+
+def test_odd_bytes_in_fd_paths_are_escaped_as_strace_y_escapes_them(tmp_path: Path) -> None:
+    """Not UTF-8, control characters, a quote, a backslash, ``<`` and ``>`` (octal: three
+    digits before a digit) in the ``-y`` decoration and in AT_FDCWD's directory."""
+    program = build_program(tmp_path, "odd", _ODD_NAMES, "-O0")
+    assert STRACE is not None
+    theirs_dir, ours_dir = tmp_path / "theirs", tmp_path / "ours1"
+    reference = tmp_path / "strace.txt"
+    theirs_dir.mkdir()
+    ours_dir.mkdir()
+    subprocess.run([STRACE, "-f", "-y", "-ttt", "-T", "-o", str(reference), str(program)],
+                   cwd=theirs_dir, check=True, timeout=60)
+    trace = tmp_path / "odd.ktr"
+    subprocess.run([str(KTR), "record", "-q", "-o", str(trace), "--", str(program)],
+                   cwd=ours_dir, check=True, timeout=60)
+    ours = subprocess.run([str(KTRDUMP), "--format", "strace", "-y", str(trace)], check=True,
+                          capture_output=True, text=True, timeout=60).stdout
+    theirs = reference.read_text().replace(str(theirs_dir), str(ours_dir))
+    created = [line for line in _lines(theirs) if "O_CREAT" in line]
+    assert len(created) == 5
+    assert [line for line in _lines(ours) if "O_CREAT" in line] == created
+    assert created[2].endswith(f"= 3<{ours_dir}/p\\0741\\0762>")
+    assert created[4].startswith(f"openat(AT_FDCWD<{ours_dir}/d\\351\\0741\\76>, ")

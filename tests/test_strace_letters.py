@@ -12,6 +12,7 @@ no file is one line saying what to do.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -110,3 +111,47 @@ def test_kdumps_t_and_T_keep_their_meaning(trace: Path) -> None:
     assert strace.returncode == 0, strace.stderr
     assert re.search(r"^\d+ +\d\d:\d\d:\d\d\.\d{6} execve\(.* <\d+\.\d{6}>$", strace.stdout,
                      re.MULTILINE)
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+@pytest.mark.parametrize("letter", ["-x", "-xx"])
+def test_strace_x_and_xx_are_strings_in_hex(tmp_path: Path, letter: str) -> None:
+    """strace -x: a string with a byte neither printable nor whitespace, all in hex
+    (``"vm\\n"`` stays); -xx: every string in hex. Paths and data alike, as strace's."""
+    odd = tmp_path / "caf\351\n\001\tx".encode("latin-1").decode("utf-8", "surrogateescape")
+    odd.write_bytes(b"\x7fELF\n")
+    plain = tmp_path / "plain.txt"
+    plain.write_bytes(b"vm\n")
+    command = ["cat", str(plain), str(odd)]
+    trace = tmp_path / "x.ktr"
+    subprocess.run([KTR, "record", "-q", "-o", str(trace), "--", *command], check=True,
+                   timeout=60, stdout=subprocess.DEVNULL)
+    log = tmp_path / "strace.txt"
+    subprocess.run(["strace", letter, "-e", "trace=openat,read", "-o", str(log), *command],
+                   check=True, timeout=60, stdout=subprocess.DEVNULL)
+    done = dump("--format", "strace", letter, str(trace))
+    assert done.returncode == 0, done.stderr
+
+    def calls(text: str) -> list[str]:
+        lines = [re.sub(r"\) +=", ") =", re.sub(r"^\d+ +[\d.]+ ", "", line))
+                 for line in text.splitlines() if re.search(r"^(\d+ +[\d.]+ )?(openat|read)\(",
+                                                            line)]
+        return [re.sub(r" <[\d.]+>$", "", line) for line in lines]
+
+    theirs = calls(log.read_text())
+    assert calls(done.stdout) == theirs
+    assert any(line.startswith('read(3, "\\x7f\\x45\\x4c\\x46\\x0a", ') for line in theirs)
+    vm = '"vm\\n"' if letter == "-x" else '"\\x76\\x6d\\x0a"'
+    assert any(line.startswith(f"read(3, {vm}, ") for line in theirs)
+
+
+def test_a_view_made_after_a_strace_x_view_quotes_plainly() -> None:
+    """-x is the strace view's: chrome's and parquet's strace-style strings stay plain
+    in a process that made a strace view with -x before (the Python API)."""
+    from ktrdump._chrome import ChromeTrace
+    from ktrdump._text import strace_string, strings_in_hex
+
+    strings_in_hex(2)
+    assert strace_string(b"vm") == '"\\x76\\x6d"'
+    ChromeTrace()
+    assert strace_string(b"vm") == '"vm"'
