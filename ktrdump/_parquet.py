@@ -81,8 +81,24 @@ Speed: ``args_decoded`` is memoised per syscall, keyed by everything the
 rendering reads (argument words, paths, small GIO data, the result), so a
 loop of identical calls renders once; the columns made of nothing else
 (``retval``, ``errno``, ``unfinished``, ``fd``, ``bytes``, ``paths``,
-``paths_bytes``) are kept with it. A syscall whose keys rarely repeat stops
-being memoised (``_Memo``). The values are the same either way (tested).
+``paths_bytes``, and the syscall's ``syscall nr abi args``) are kept with it
+as the row's "shape". A syscall whose keys rarely repeat stops being
+memoised (``_Memo``). The calls table is gathered by column
+(``_CallsTable``): each row group converts each distinct shape, and each
+distinct thread/command/fd path, to Arrow once and takes the rows' values
+from them by index. Without a filter (``-p``, ``-t``, ``-u``, ``-e`` and the
+other call filters, ``--min-duration``), on one trace read in order (not
+merged inputs, nor a reordered perf trace, nor ``-l``), the command takes
+the fast path: the reader's ``parsed_events`` hands the batches parsed by
+``_rawparse`` (SYSCALL, SYSRET, NAMI and GIO as one unpacked tuple each,
+no ``Record``), and ``ParquetWriter.parsed_batch`` moves the call layer's
+state for those records inline, handing every other record (and any case
+it does not take: an entry run holding other records, a RET that is not
+its thread's open call, a syscall not yet planned) to
+``CallTracker.stream`` on the same state, in order. Filtered exports run
+the general path (decoded records through ``CallTracker.stream``). The
+tables are the same on either path and with or without the memo (tested:
+``tests/test_parquet_fast.py``, ``test_ktrdump_parquet.py``).
 
 pyarrow is an optional dependency (``pip install 'ktr[parquet]'``); without it
 ``ParquetUnavailable`` carries the one-line install hint.

@@ -16,7 +16,10 @@ format problems, which keeps the byte offset). ``TraceReader.events()`` is the
 lower-level form: it yields, in file order, one ``list[Record]`` per intact
 batch (several for a batch of more than ``DECODE_CHUNK`` records) and one
 ``Skipped`` per damaged region, so a caller can report damage
-where it happened.
+where it happened. ``raw_events()`` and ``parsed_events(parse)`` yield the
+same batches and notices, a batch's records undecoded (``RawBatch``) or as a
+consumer's own parser made them (``ParsedBatch``: the parquet view's fast
+path; a batch the parser refuses is decoded as ``events()`` decodes it).
 
 Guarantees:
 
@@ -349,11 +352,17 @@ class TraceReader:
         whose framing and checksums hold is given to ``parse``; one it does not
         take (it raised, or counted other than the batch header says) is
         decoded as ``events`` decodes it, which yields its records as lists, or
-        finds the same damage ``events`` finds and reports it the same way. So
+        finds the same damage ``events`` finds and reports it the same way; so
+        is a batch of more than ``DECODE_CHUNK`` records (memory: its records
+        never exist as objects at once, as with ``events``). So
         a parser must refuse every batch ``events`` would find damaged (a
         payload its fields overrun): it may refuse more, never less.
         """
         def decode(batch: BatchHeader, stored: bytes, offset: int) -> Iterable[Any]:
+            if batch.record_count > DECODE_CHUNK:
+                # decoded lazily, in chunks, as events() does: a parser's items for
+                # the whole of a large batch would exist at once
+                return self._decode(batch, stored, offset)
             raw = self._framing.payload(batch, stored, offset)
             try:
                 count, parsed = parse(raw)

@@ -108,6 +108,21 @@ def test_fast_path_on_a_generated_bench_trace(tmp_path: Path) -> None:
     assert _same_export(tmp_path, trace) == 40  # every batch taken by the fast path
 
 
+def test_a_batch_larger_than_a_decode_chunk_takes_the_general_path(tmp_path: Path) -> None:
+    """Its records are decoded lazily, as ``events`` decodes them (memory); the calls
+    open across it and the batches around it are the fast path's, on the same state."""
+    from ktrdump_support import build_trace, syscall_batch
+
+    from ktrdump._reader import DECODE_CHUNK
+
+    big = syscall_batch(DECODE_CHUNK + 7)  # ends inside a call: it is open across
+    data, _ = build_trace([syscall_batch(601), big, syscall_batch(1000), syscall_batch(3)],
+                          compress=True)
+    trace = tmp_path / "big.ktr"
+    trace.write_bytes(data)
+    assert _same_export(tmp_path, trace) == 3
+
+
 _PROGRAM = r"""
 #include <fcntl.h>
 #include <pthread.h>
