@@ -111,9 +111,11 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
     unpack_sysret = codec.sysret_struct.unpack_from
     sysret_size = codec.sysret_struct.size - header_size
     unpack_namei = codec.namei_struct.unpack_from
-    namei_size = codec.namei_struct.size
+    namei_size = codec.namei_struct.size  # the path follows
+    namei_fixed = namei_size - header_size
     unpack_genio = codec.genio_struct.unpack_from
-    genio_size = codec.genio_struct.size
+    genio_size = codec.genio_struct.size  # the data follows
+    genio_fixed = genio_size - header_size
     six = SYSCALL_ARGUMENTS
     new_tuple = tuple.__new__
 
@@ -142,14 +144,14 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
             elif kind == SYSCALL and length >= syscall_size:
                 item = unpack_syscall(raw, position)
                 append(item if item[ARGC] == six else other(raw, position, stop))
-            elif kind == GENIO and length >= genio_size - header_size:
+            elif kind == GENIO and length >= genio_fixed:
                 item = unpack_genio(raw, position)
                 data_stop = position + genio_size + item[-1]
                 if data_stop > stop:
                     raise ValueError("GIO data overruns its record")
                 append(item)
                 append(raw[position + genio_size:data_stop])
-            elif kind == NAMEI and length >= namei_size - header_size:
+            elif kind == NAMEI and length >= namei_fixed:
                 item = unpack_namei(raw, position)
                 data_stop = position + namei_size + item[-1]
                 if data_stop > stop:
