@@ -744,16 +744,17 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         if options.summary and not options.selection.active:
             return _nothing_matched(matches, source, stderr,
                                     _summary(options, source, stdout, stderr, matches=matches))
-        events = None
+        read = None
         if (options.output_format == "parquet" and matches is None
                 and options.selection.min_duration_ns is None):
             # No filter: the parquet view's fast path reads the batches as its own
             # parser makes them (``_parquet``, "Speed").
             from ._rawparse import batch_parser
 
-            events = source.parsed_events(batch_parser)
-        events = _with_progress(options, source, _first_event_read(
-            source.events() if events is None else events), stdout,
+            read = source.parsed_events(batch_parser)
+        if read is None:
+            read = source.events()
+        events = _with_progress(options, source, _first_event_read(read), stdout,
                                 stderr, writes_as_it_goes=not (
                                     options.summary or options.per_thread
                                     or options.output_format == "parquet"))
