@@ -712,7 +712,7 @@ class ParquetWriter:
             return
         opened = tracker.open
         plans = tracker.plans
-        fds = tracker.fds
+        fd_tables = tracker.fds._tables
         call_row = self._call_row
         general = self._general
         new_call = object.__new__
@@ -798,9 +798,14 @@ class ParquetWriter:
                 call.expected = expected
                 fd_arg = plan.first_fd_arg
                 if fd_arg is not None and fd_arg < 6:
-                    word = args[fd_arg] & 0xFFFF_FFFF
-                    call.fd_path = fds.exact(pid, word - (1 << 32) if word & 0x8000_0000
-                                             else word)
+                    # FdTables.exact, inline (the process's table, then the fd's entry)
+                    table = fd_tables.get(pid)
+                    if table is not None:
+                        word = args[fd_arg] & 0xFFFF_FFFF
+                        entry = table.fds.get(word - (1 << 32) if word & 0x8000_0000
+                                              else word)
+                        if entry is not None:
+                            call.fd_path = entry[0]
                 if previous is None and len(opened) >= MAX_OPEN_CALLS:
                     del opened[next(iter(opened))]
                 opened[tid] = call
