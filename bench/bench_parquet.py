@@ -30,7 +30,10 @@ stage of the general path every view shares, cumulatively: checking and
 decompressing the batches (``raw_events``), decoding their records
 (``events``), pairing them into calls (``CallTracker.stream``), the parquet
 sink's dispatch, building the rows (``_call_row``), and Arrow conversion plus
-Parquet writing (the row groups' flush). CPU time on a machine shared with
+Parquet writing (the row groups' flush); then those of the fast path the
+command takes when no filter is given (``_parquet``, "Speed"): the batches
+checked and parsed (``parsed_events``), the calls paired by
+``ParquetWriter.parsed_batch``, the rows, Arrow and writing. CPU time on a machine shared with
 other work still varies by tens of percent from run to run (caches, the other
 hyper-thread); ``valgrind --tool=cachegrind`` instruction counts of the same
 stages do not, and are what a small change should be judged by.
@@ -94,7 +97,8 @@ def stages(trace: Path, output: Path, repeat: int) -> None:
 
     from ktrdump import _parquet
     from ktrdump._calls import CallTracker
-    from ktrdump._reader import RawBatch, open_trace
+    from ktrdump._rawparse import batch_parser
+    from ktrdump._reader import ParsedBatch, RawBatch, open_trace
     from ktrdump.cli import GC_THRESHOLD
 
     # The collector as ktrdump's main() sets it (the imports frozen, a large
@@ -123,15 +127,23 @@ def stages(trace: Path, output: Path, repeat: int) -> None:
                         pass
         return records
 
-    def export(rows: bool = True, flush: bool = True) -> int:
+    def parsed() -> int:
+        with open_trace(trace) as reader:
+            return sum(event.record_count for event in
+                       reader.parsed_events(batch_parser(reader.record_codec))
+                       if isinstance(event, ParsedBatch))
+
+    def export(rows: bool = True, flush: bool = True, fast: bool = False) -> int:
         row, flusher = _parquet.ParquetWriter._call_row, _parquet._Table.flush
         if not rows:
             _parquet.ParquetWriter._call_row = lambda self, call: None  # type: ignore
         if not flush:
-            _parquet._Table.flush = lambda self: self.pending.clear()  # type: ignore
+            _parquet._Table.flush = lambda self: self._clear()  # type: ignore
         try:
             with open_trace(trace) as reader:
-                writer = _parquet.write_parquet(reader.events(), str(output))
+                events = (reader.parsed_events(batch_parser(reader.record_codec)) if fast
+                          else reader.events())
+                writer = _parquet.write_parquet(events, str(output))
         finally:
             _parquet.ParquetWriter._call_row = row  # type: ignore
             _parquet._Table.flush = flusher  # type: ignore
@@ -142,7 +154,11 @@ def stages(trace: Path, output: Path, repeat: int) -> None:
         ("+ pairing (calls)", paired),
         ("+ parquet dispatch", lambda: export(rows=False, flush=False)),
         ("+ rows (_call_row)", lambda: export(flush=False)),
-        ("+ Arrow and writing", export)]
+        ("+ Arrow and writing", export),
+        ("fast: batches parsed", parsed),
+        ("fast: + calls paired", lambda: export(rows=False, flush=False, fast=True)),
+        ("fast: + rows", lambda: export(flush=False, fast=True)),
+        ("fast: + Arrow, writing", lambda: export(fast=True))]
     figures: dict[str, list[float]] = {}
     for _ in range(repeat):
         for name, step in steps:
@@ -152,6 +168,9 @@ def stages(trace: Path, output: Path, repeat: int) -> None:
     print(f"\nstages over {trace.name}, CPU µs per record (cumulative; median of {repeat}):")
     previous = 0.0
     for name, values in figures.items():
+        if name == "fast: batches parsed":
+            print("  the fast path (what the command runs without filters):")
+            previous = 0.0
         median = statistics.median(values)
         print(f"  {name:<22} {median:6.2f}  (+{median - previous:.2f})")
         previous = median

@@ -966,7 +966,8 @@ def _opened_path(flags_arg: int | None) -> Effect:
             return
         plan = call.plan
         path_arg = plan.path_args[0] if plan.path_args else None
-        description = _result_text(call, b"fd_path")
+        # (no STRU records, no recorder's fd_path: the common case, without the call)
+        description = _result_text(call, b"fd_path") if call.structs else None
         if description is None and path_arg is not None:
             description = path_description(tables, call, path_arg)
         if flags_arg is not None:

@@ -83,8 +83,24 @@ Speed: ``args_decoded`` is memoised per syscall, keyed by everything the
 rendering reads (argument words, paths, small GIO data, the result), so a
 loop of identical calls renders once; the columns made of nothing else
 (``retval``, ``errno``, ``unfinished``, ``fd``, ``bytes``, ``paths``,
-``paths_bytes``) are kept with it. A syscall whose keys rarely repeat stops
-being memoised (``_Memo``). The values are the same either way (tested).
+``paths_bytes``, and the syscall's ``syscall nr abi args``) are kept with it
+as the row's "shape". A syscall whose keys rarely repeat stops being
+memoised (``_Memo``). The calls table is gathered by column
+(``_CallsTable``): each row group converts each distinct shape, and each
+distinct thread/command/fd path, to Arrow once and takes the rows' values
+from them by index. Without a filter (``-p``, ``-t``, ``-u``, ``-e`` and the
+other call filters, ``--min-duration``), on one trace read in order (not
+merged inputs, nor a reordered perf trace, nor ``-l``), the command takes
+the fast path: the reader's ``parsed_events`` hands the batches parsed by
+``_rawparse`` (SYSCALL, SYSRET, NAMI and GIO as one unpacked tuple each,
+no ``Record``), and ``ParquetWriter.parsed_batch`` moves the call layer's
+state for those records inline, handing every other record (and any case
+it does not take: an entry run holding other records, a RET that is not
+its thread's open call, a syscall not yet planned) to
+``CallTracker.stream`` on the same state, in order. Filtered exports run
+the general path (decoded records through ``CallTracker.stream``). The
+tables are the same on either path and with or without the memo (tested:
+``tests/test_parquet_fast.py``, ``test_ktrdump_parquet.py``).
 
 pyarrow is an optional dependency (``pip install 'ktr[parquet]'``); without it
 ``ParquetUnavailable`` carries the one-line install hint.
@@ -115,8 +131,7 @@ from formats import (
 from formats.linux import RetKind, errno_name, signal_name
 
 from ._args import Style, compile_arguments
-from ._bounded import Cache
-from ._calls import MEMBER_KINDS, Call, CallPlan, CallTracker
+from ._calls import MAX_OPEN_CALLS, MEMBER_KINDS, Call, CallPlan, CallTracker
 from ._files import (
     FileIds,
     create_private_noting,
@@ -126,6 +141,17 @@ from ._files import (
 )
 from ._probes import ProbeTable
 from ._profile import Stacks
+from ._rawparse import ABI as _ABI
+from ._rawparse import ARGS as _ARGS
+from ._rawparse import COMM as _COMM
+from ._rawparse import GIO_FIELDS as _GIO_ITEM_FIELDS
+from ._rawparse import NR as _NR
+from ._rawparse import PID as _PID
+from ._rawparse import RET_FIELDS as _RET_ITEM_FIELDS
+from ._rawparse import TID as _TID
+from ._rawparse import TS as _TS
+from ._rawparse import as_record
+from ._reader import ParsedBatch
 from ._text import strings_in_hex, text_bytes, valid_text
 from .errors import KtrdumpError
 
@@ -139,6 +165,9 @@ _PSIG = int(RecordKind.PSIG)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 _SYSCALL = int(RecordKind.SYSCALL)
+_NAMEI = int(RecordKind.NAMEI)
+_GENIO = int(RecordKind.GENIO)
+_DATA_KINDS = frozenset({_NAMEI, _GENIO})  # a parsed item of theirs is followed by its bytes
 _UNFINISHED = 1
 _DETACHED_UNFINISHED = int(SyscallFlag.DETACHED) | _UNFINISHED
 _PLAN_KEY = "parquet"  # CallPlan.renderers: this view's per-syscall facts
@@ -263,10 +292,17 @@ class _Table:
             self.flush()
 
     def flush(self) -> None:
-        pending = self.pending
-        if not pending and self._writer is not None:
+        rows = self.rows
+        if not rows and self._writer is not None:
             return
+        batch = self._pa.Table.from_arrays(self._arrays(), schema=self.schema)
+        self._clear()
+        self._write(batch, rows)
+
+    def _arrays(self) -> list[Any]:
+        """The pending rows as one Arrow array per column."""
         pa = self._pa
+        pending = self.pending
         columns = list(zip(*pending, strict=True)) if pending else [()] * len(self.schema)
         views = self._views
         arrays: list[Any] = []
@@ -274,7 +310,12 @@ class _Table:
             source = views.get(index)
             arrays.append(_array(pa, values, field.type) if source is None
                           else arrays[source].view(field.type))
-        batch = pa.Table.from_arrays(arrays, schema=self.schema)
+        return arrays
+
+    def _clear(self) -> None:
+        self.pending.clear()
+
+    def _write(self, batch: Any, rows: int) -> None:
         if self._writer is None:
             fd, created = create_private_noting(self.path, self._avoid)
             if created:
@@ -284,8 +325,7 @@ class _Table:
             self._writer = self._pq.ParquetWriter(self._file, self.schema, compression="zstd",
                                                   use_dictionary=self._dictionary)
         self._writer.write_table(batch)
-        self.written += len(pending)
-        pending.clear()
+        self.written += rows
 
     def close(self) -> None:
         self.flush()
@@ -305,10 +345,83 @@ class _Table:
                 with contextlib.suppress(Exception):
                     closable.close()
         self._writer = self._file = None
-        self.pending.clear()
+        self._clear()
         if self.created is not None:
             remove_created(self.path, self.created)
             self.created = None
+
+
+#: A calls-table row's columns that come from its "shape" (``_CallsTable``), in order.
+_SHAPE_COLUMNS = ("syscall", "nr", "abi", "args", "args_decoded", "retval", "errno",
+                  "unfinished", "detached", "fd", "bytes", "paths", "paths_bytes")
+#: Those that come from its "who": the thread, its name and the fd's path.
+_WHO_COLUMNS = ("pid", "tid", "comm", "comm_bytes", "fd_path", "fd_path_bytes")
+#: And those of its own (the view ``start`` besides).
+_OWN_COLUMNS = ("call_id", "start_ns", "end_ns", "duration_ns")
+
+
+class _CallsTable(_Table):
+    """The calls table, gathered by column: a row is its own numbers (id, times), the
+    index of its "shape" (the syscall and everything its memoised columns hold:
+    ``_SHAPE_COLUMNS``) and the index of its "who" (``_WHO_COLUMNS``).
+
+    A loop of identical calls repeats one shape and one who: each distinct one is
+    converted to Arrow once per row group and the rows' columns are taken from
+    them by index (in C), where converting every row's values cost more than
+    building them. The values written are the same either way (tested).
+    """
+
+    def __init__(self, path: str, schema: Any, pa: Any, pq: Any, *, avoid: FileIds) -> None:
+        super().__init__(path, schema, pa, pq, avoid=avoid,
+                         unique=frozenset({"call_id", "start_ns", "end_ns", "start",
+                                           "duration_ns"}))
+        names = schema.names
+        if set(names) != {*_SHAPE_COLUMNS, *_WHO_COLUMNS, *_OWN_COLUMNS, "start"}:
+            raise ImportError("ktrdump._parquet: the calls table's columns and their sources "
+                              "differ")
+        self._names = names
+        self.ids: list[int | None] = []
+        self.starts: list[int | None] = []
+        self.ends: list[int | None] = []
+        self.durations: list[int | None] = []
+        self.shape_rows: list[int] = []  # per row: its index in ``shapes``
+        self.shapes: list[tuple[Any, ...]] = []
+        # id() of a memoised shape -> its index (the shape is held in ``shapes``
+        # until the flush, so the id cannot be reused meanwhile).
+        self.shape_index: dict[int, int] = {}
+        self.who_rows: list[int] = []
+        self.whos: list[tuple[Any, ...]] = []
+        self.who_index: dict[tuple[Any, ...], int] = {}
+
+    @property
+    def rows(self) -> int:
+        return len(self.ids)
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        raise TypeError("the calls table takes rows by column (ParquetWriter._call_row)")
+
+    def _arrays(self) -> list[Any]:
+        pa = self._pa
+        types = {field.name: field.type for field in self.schema}
+        columns: dict[str, Any] = {}
+        for names, rows, distinct in ((_SHAPE_COLUMNS, self.shape_rows, self.shapes),
+                                      (_WHO_COLUMNS, self.who_rows, self.whos)):
+            indices = pa.array(rows, type=pa.int32())
+            values = list(zip(*distinct, strict=True)) if distinct else [()] * len(names)
+            for name, column in zip(names, values, strict=True):
+                columns[name] = _array(pa, column, types[name]).take(indices)
+        for name, own in zip(_OWN_COLUMNS, (self.ids, self.starts, self.ends,
+                                            self.durations), strict=True):
+            columns[name] = _array(pa, own, types[name])
+        columns["start"] = columns["start_ns"].view(types["start"])
+        return [columns[name] for name in self._names]
+
+    def _clear(self) -> None:
+        for values in (self.ids, self.starts, self.ends, self.durations, self.shape_rows,
+                       self.shapes, self.who_rows, self.whos):
+            values.clear()
+        self.shape_index.clear()
+        self.who_index.clear()
 
 
 class _GenericTable:
@@ -536,9 +649,8 @@ class ParquetWriter:
         self._style = Style(strace=True)
         strings_in_hex(0)  # strace's plain quoting (a strace view's -x is its own)
         self._memoize = memoize
-        self._comms: dict[bytes, str] = Cache()
         self._errnos: dict[int, str] = {}
-        self.calls = _Table(path, pa.schema([
+        self.calls = _CallsTable(path, pa.schema([
             pa.field("call_id", pa.int64()), pa.field("pid", pa.int32()),
             pa.field("tid", pa.int32()), pa.field("comm", pa.string()),
             pa.field("syscall", pa.string()), pa.field("nr", pa.int32()),
@@ -552,9 +664,7 @@ class ParquetWriter:
             pa.field("paths_bytes", pa.list_(pa.binary())),
             pa.field("comm_bytes", pa.binary()), pa.field("fd_path_bytes", pa.binary()),
             pa.field("detached", pa.bool_()),
-        ]), pa, pq, avoid=avoid,
-            unique=frozenset({"call_id", "start_ns", "end_ns", "start", "duration_ns"}),
-            views={"start": "start_ns"})
+        ]), pa, pq, avoid=avoid)
         self.signals = _Table(f"{base}.signals.parquet", pa.schema([
             pa.field("pid", pa.int32()), pa.field("tid", pa.int32()),
             pa.field("comm", pa.string()), pa.field("ts_ns", pa.int64()),
@@ -589,6 +699,146 @@ class ParquetWriter:
     def batch(self, records: list[Record]) -> None:
         """``self.tracker.feed(records, self)`` with the dispatch inline (the hot loop)."""
         self.records += len(records)
+        self._general(records)
+
+    def parsed_batch(self, count: int, items: list[Any]) -> None:
+        """A batch as ``_rawparse`` parsed it: the fast path (module docstring, "Speed").
+
+        The common records of calls (SYSCALL with six arguments, NAMI, GIO, SYSRET)
+        move the call layer's state here, as ``CallTracker.stream`` would: the same
+        ``Call`` objects in its ``open`` table, the same ids, fd tables and entry
+        state, inline. Every other record, and these in any case this loop does not
+        take (an entry run the layer holds, a RET that is not its thread's open call,
+        a syscall the layer has not planned yet), goes through ``stream`` as a
+        ``Record``: the layer's state is shared, so each record is handled once and
+        in order, by one or the other.
+        """
+        self.records += count
+        tracker = self.tracker
+        if tracker.keep is not None:  # the filters are the general path's
+            self._general(_records_of(items))
+            return
+        opened = tracker.open
+        plans = tracker.plans
+        fd_tables = tracker.fds._tables
+        call_row = self._call_row
+        general = self._general
+        new_call = object.__new__
+        new_tuple = tuple.__new__
+        held: list[Record] = []  # records for the general path, run before the next item
+        last_comm = last_name = b""
+        items_iter = iter(items)
+        for item in items_iter:
+            if type(item) is Record:
+                held.append(item)
+                continue
+            kind = item[1]
+            data = next(items_iter) if kind in _DATA_KINDS else None
+            if held:
+                general(held)
+                held = []
+            entering = tracker._entering
+            if entering is not None:
+                # An entry run: only its NAMI, of its thread, with nothing held yet
+                # (the layer holds other sources' records that come inside a run).
+                if (kind != _NAMEI or item[_TID] != entering.tid
+                        or len(tracker._entry_records) != 1):
+                    held.append(as_record(item, data))
+                    continue
+                entering.received += 1
+                if entering.paths is None:
+                    entering.paths = [data]  # type: ignore[list-item]
+                else:
+                    entering.paths.append(data)  # type: ignore[arg-type]
+                if entering.received < entering.expected:
+                    tracker._entry_records.append(as_record(item, data))
+                else:  # the run is over, and held nothing else: stream passes nothing on
+                    tracker._entering = None
+                    tracker._entry_records = []
+                continue
+            if kind == _SYSRET:
+                tid = item[_TID]
+                call = opened.get(tid)
+                if call is None or call.plan.nr != item[_NR] or call.plan.abi != item[_ABI]:
+                    held.append(as_record(item))
+                    continue
+                del opened[tid]
+                call.ret = new_tuple(Sysret, item[_RET_ITEM_FIELDS])
+                call.ret_ts = item[_TS]
+                call_row(call)
+                if not call.settled and call.plan.effect is not None:
+                    tracker.settle(call)
+            elif kind == _SYSCALL:
+                plan = plans.get((item[_ABI], item[_NR]))
+                if plan is None or plan.ipc:
+                    held.append(as_record(item))
+                    continue
+                tid = item[_TID]
+                previous = opened.get(tid)
+                if previous is not None and previous.shown:  # its RET never came
+                    previous.ret_ts = item[_TS]
+                    call_row(previous)
+                comm = item[_COMM]
+                if comm != last_comm:
+                    last_comm = comm
+                    last_name = comm.rstrip(b"\0")
+                args = item[_ARGS]
+                tracker.calls_seen = call_id = tracker.calls_seen + 1
+                # As CallTracker.stream makes it (a test keeps the two equal).
+                call = new_call(Call)
+                call.id = call_id
+                call.plan = plan
+                call.pid = pid = item[_PID]
+                call.tid = tid
+                call.comm = last_name
+                call.ts = item[_TS]
+                call.args = args
+                call.paths = call.structs = call.argv = call.env_count = call.io = None
+                call.ret = call.fd_path = call.records = None
+                call.received = call.ret_ts = 0
+                call.started = -1
+                call.shown = True
+                call.settled = False
+                expected = 0
+                for index in plan.entry_args:
+                    if index < 6 and args[index]:
+                        expected += 1
+                call.expected = expected
+                fd_arg = plan.first_fd_arg
+                if fd_arg is not None and fd_arg < 6:
+                    # FdTables.exact, inline (the process's table, then the fd's entry)
+                    table = fd_tables.get(pid)
+                    if table is not None:
+                        word = args[fd_arg] & 0xFFFF_FFFF
+                        entry = table.fds.get(word - (1 << 32) if word & 0x8000_0000
+                                              else word)
+                        if entry is not None:
+                            call.fd_path = entry[0]
+                if previous is None and len(opened) >= MAX_OPEN_CALLS:
+                    del opened[next(iter(opened))]
+                opened[tid] = call
+                if expected:
+                    # It waits for its entry records, as stream makes it wait; its
+                    # CALL is held as the item, made a Record only if the layer's
+                    # own loop takes the run over (``_general``).
+                    tracker._entering = call
+                    tracker._entry_records = [item]
+            elif kind == _GENIO:
+                owner = opened.get(item[_TID])
+                if owner is not None:
+                    payload = new_tuple(Genio, (*item[_GIO_ITEM_FIELDS], data))
+                    io = owner.io
+                    if io is None:
+                        owner.io = [payload]
+                    else:
+                        io.append(payload)
+            # else a NAMI outside an entry run: the layer does nothing with it
+        if held:
+            general(held)
+
+    def _general(self, records: list[Record]) -> None:
+        """``records`` through the call layer's loop and this sink (the general path)."""
+        _entry_as_records(self.tracker)
         keep = self.tracker.keep
         if keep is not None:  # mappings a filter hides still shape the samples kept
             for hidden in records:
@@ -692,8 +942,9 @@ class ParquetWriter:
         args = call.args
         paths = call.paths
         io = call.io
+        calls = self.calls
         key: tuple[Any, ...] | None = None
-        found = None
+        shape = None
         if memo is not None and ts != -1 and not (
                 call.structs or call.argv is not None or call.env_count is not None
                 or (io and (len(io) != 1 or len(io[0][_GIO_DATA]) > _MEMO_DATA))):
@@ -701,23 +952,23 @@ class ParquetWriter:
             # (``_args`` without fd paths reads the argument words, the NAMI paths,
             # the GIO records, the STRU/ARG/ENV records and the result's flags,
             # errno and value; nothing else of the call), which is also all that the
-            # row's other columns but the ids, times and fd paths are made of: the
-            # memo keeps those columns too. Calls with STRU, ARG or ENV records, or
-            # more GIO data than ``_MEMO_DATA``, have none (their text rarely
-            # repeats). Inline: a call of its own costs a tenth of a hit.
+            # row's shape (``_CallsTable``) is made of but the syscall, which the
+            # memo is per: the memo keeps the shape. Calls with STRU, ARG or ENV
+            # records, or more GIO data than ``_MEMO_DATA``, have none (their text
+            # rarely repeats). Inline: a call of its own costs a tenth of a hit.
             key = (args,
                    None if not paths else paths[0] if len(paths) == 1 else tuple(paths),
                    io[0] if io else None,
                    None if ret is None else ret[_RET_FLAGS_ERROR_RETVAL])
-            found = memo.texts.get(key)
-        if found is not None:
+            shape = memo.texts.get(key)
+        if shape is not None:
             memo.hits += 1  # type: ignore[union-attr]
-            (decoded, retval, errno, unfinished, detached, fd, moved, path_texts,
-             path_bytes) = found
+            retval = shape[_SHAPE_RETVAL]
         else:
-            # Rows hold tuples, not lists: a tuple of strings and numbers leaves the
-            # garbage collector's books at its first pass, so the pending row group
-            # is not traversed again and again by the older generations' collections.
+            # Shapes hold tuples, not lists: a tuple of strings and numbers leaves
+            # the garbage collector's books at its first pass, so the pending row
+            # group is not traversed again and again by the older generations'
+            # collections.
             decoded = () if ts == -1 else _rendered(render, call)
             retval = errno = None
             unfinished = True
@@ -754,36 +1005,45 @@ class ParquetWriter:
                 else (paths[0].decode("utf-8", "replace"),) if len(paths) == 1
                 else tuple([path.decode("utf-8", "replace") for path in paths]))
             path_bytes = tuple(paths) if paths else ()
-            if key is not None:
-                memo.add(key, (decoded, retval, errno, unfinished,  # type: ignore[union-attr]
-                               detached, fd, moved, path_texts, path_bytes), plan)
+            # In _SHAPE_COLUMNS' order.
+            shape = (name, nr, abi, args, decoded, retval, errno, unfinished, detached, fd,
+                     moved, path_texts, path_bytes)
+            if key is None:  # not memoised: a shape of its own
+                calls.shape_rows.append(len(calls.shapes))
+                calls.shapes.append(shape)
+                shape = None
+            else:
+                memo.add(key, shape, plan)  # type: ignore[union-attr]
+        if shape is not None:  # memoised: one index per distinct shape in the row group
+            shapes = calls.shape_index
+            index = shapes.get(id(shape))
+            if index is None:
+                index = shapes[id(shape)] = len(calls.shapes)
+                calls.shapes.append(shape)
+            calls.shape_rows.append(index)
         end_ns = duration = None
         if ret is not None:
             end_ns = call.ret_ts
             duration = ret[_RET_DURATION]
-        start = ts if ts != -1 else (end_ns - duration if end_ns is not None
-                                     and duration is not None else None)
         fd_path = call.fd_path  # FdTables.exact's form: text_bytes gives the bytes
         if returns_fd and retval is not None and retval >= 0:
             self.tracker.settle(call)  # the returned fd is in the table from now on
             fd_path = self.tracker.fds.exact(call.pid, retval)
-        fd_path_bytes = None
-        if fd_path is not None:
-            fd_path_bytes = text_bytes(fd_path)
-            fd_path = valid_text(fd_path)
-        comm = self._comms.get(call.comm)
-        if comm is None:
-            if len(self._comms) > 4096:
-                self._comms.clear()
-            comm = self._comms[call.comm] = _text(call.comm)
-        calls = self.calls
-        pending = calls.pending  # _Table.add, inline
-        pending.append((
-            call.id or None, call.pid, call.tid, comm, name, nr, abi, args, decoded,
-            retval, errno, start, end_ns, start, duration, unfinished,
-            path_texts, fd, fd_path, moved, path_bytes, call.comm, fd_path_bytes, detached,
-        ))
-        if len(pending) >= ROW_GROUP:
+        comm = call.comm
+        who = (call.pid, call.tid, comm, fd_path)
+        index = calls.who_index.get(who)
+        if index is None:
+            index = calls.who_index[who] = len(calls.whos)
+            calls.whos.append((call.pid, call.tid, _text(comm), comm,  # _WHO_COLUMNS
+                               None if fd_path is None else valid_text(fd_path),
+                               None if fd_path is None else text_bytes(fd_path)))
+        calls.who_rows.append(index)
+        calls.ids.append(call.id or None)
+        calls.starts.append(ts if ts != -1 else (end_ns - duration if end_ns is not None
+                                                 and duration is not None else None))
+        calls.ends.append(end_ns)
+        calls.durations.append(duration)
+        if len(calls.ids) >= ROW_GROUP:
             calls.flush()
 
     def _proc(self, record: Record) -> None:
@@ -807,6 +1067,7 @@ class ParquetWriter:
 
     def finish(self) -> None:
         """Calls still open become unfinished rows; every table is flushed and closed."""
+        _entry_as_records(self.tracker)
         self.tracker.flush(self)
         for call in list(self.tracker.open.values()):
             if call.shown:
@@ -853,6 +1114,7 @@ if Sysret._fields[_RET_FIELDS.start:_RET_FIELDS.stop] != ("flags", "error", "ret
     raise ImportError("formats.Sysret's fields moved: ktrdump._parquet reads them by position")
 _GIO_DATA = Genio._fields.index("data")
 _GIO_TRANSFERRED = Genio._fields.index("transferred")
+_SHAPE_RETVAL = _SHAPE_COLUMNS.index("retval")
 
 #: Rendered argument lists kept per syscall (cleared when full: memory stays bounded).
 _MEMO_LIMIT = 4096
@@ -870,7 +1132,7 @@ class _Memo:
     __slots__ = ("hits", "misses", "texts")
 
     def __init__(self) -> None:
-        # key -> (args_decoded, retval, errno, unfinished, fd, bytes, paths, paths_bytes)
+        # key -> the row's shape (_SHAPE_COLUMNS)
         self.texts: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self.hits = 0
         self.misses = 0
@@ -885,6 +1147,27 @@ class _Memo:
             # This syscall's arguments rarely repeat here (pointers, paths): stop
             # paying for keys; its rows are rendered every time from now on.
             plan.renderers[_PLAN_KEY] = (*plan.renderers[_PLAN_KEY][:-1], None)
+
+
+def _entry_as_records(tracker: CallTracker) -> None:
+    """The entry run's CALL as a ``Record`` if the fast path held it as its item."""
+    held: list[Any] = tracker._entry_records
+    if held and type(held[0]) is not Record:
+        held[0] = as_record(held[0])
+
+
+def _records_of(items: list[Any]) -> list[Record]:
+    """A parsed batch's items (``_rawparse``) as the codec's records."""
+    records: list[Record] = []
+    items_iter = iter(items)
+    for item in items_iter:
+        if type(item) is Record:
+            records.append(item)
+        else:
+            kind = item[1]
+            records.append(as_record(item, next(items_iter) if kind in _DATA_KINDS
+                                     else None))
+    return records
 
 
 def _rendered(render: Callable[[Call], list[str]], call: Call) -> tuple[str, ...]:
@@ -911,6 +1194,8 @@ def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = 
         for event in events:
             if isinstance(event, list):
                 writer.batch(event)
+            elif type(event) is ParsedBatch:
+                writer.parsed_batch(event.record_count, event.parsed)
             elif on_notice is not None:
                 on_notice(event)
         writer.finish()

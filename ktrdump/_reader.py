@@ -16,7 +16,10 @@ format problems, which keeps the byte offset). ``TraceReader.events()`` is the
 lower-level form: it yields, in file order, one ``list[Record]`` per intact
 batch (several for a batch of more than ``DECODE_CHUNK`` records) and one
 ``Skipped`` per damaged region, so a caller can report damage
-where it happened.
+where it happened. ``raw_events()`` and ``parsed_events(parse)`` yield the
+same batches and notices, a batch's records undecoded (``RawBatch``) or as a
+consumer's own parser made them (``ParsedBatch``: the parquet view's fast
+path; a batch the parser refuses is decoded as ``events()`` decodes it).
 
 Guarantees:
 
@@ -103,7 +106,7 @@ import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import BinaryIO, NamedTuple, TypeVar
+from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 import formats
 from formats import BATCH_MAGIC, HEADER_PREFIX_SIZE, BatchHeader, FileHeader, Record
@@ -239,6 +242,19 @@ class RawBatch(NamedTuple):
     record_count: int  # how many records ``data`` holds
 
 
+class ParsedBatch(NamedTuple):
+    """An intact batch as a consumer's own parser made it (``TraceReader.parsed_events``)."""
+
+    offset: int  # file offset of the batch
+    data: bytes  # its records back to back, decompressed
+    record_count: int  # how many records ``data`` holds
+    parsed: Any  # what the parser made of ``data``
+
+
+#: A batch parser (``parsed_events``): a batch's raw records -> (record count, result);
+#: raises ``ValueError`` (or ``struct.error``) for anything it does not take.
+BatchParser = Callable[[bytes], tuple[int, Any]]
+
 #: What ``TraceReader.events`` yields: the records of one intact batch, or a notice.
 Event = list[Record] | Skipped
 #: What ``TraceReader.raw_events`` yields.
@@ -329,6 +345,36 @@ class TraceReader:
         """
         return self._ended(self._batches(self._decode_raw, _salvaged_raw))
 
+    def parsed_events(self, parse: BatchParser) -> Iterator[ParsedBatch | list[Record] | Skipped]:
+        """As ``events``, with each intact batch that ``parse`` takes as a ``ParsedBatch``.
+
+        The same batches and notices as ``events``, in the same order: a batch
+        whose framing and checksums hold is given to ``parse``; one it does not
+        take (it raised, or counted other than the batch header says) is
+        decoded as ``events`` decodes it, which yields its records as lists, or
+        finds the same damage ``events`` finds and reports it the same way; so
+        is a batch of more than ``DECODE_CHUNK`` records (memory: its records
+        never exist as objects at once, as with ``events``). So
+        a parser must refuse every batch ``events`` would find damaged (a
+        payload its fields overrun): it may refuse more, never less.
+        """
+        def decode(batch: BatchHeader, stored: bytes, offset: int) -> Iterable[Any]:
+            if batch.record_count > DECODE_CHUNK:
+                # decoded lazily, in chunks, as events() does: a parser's items for
+                # the whole of a large batch would exist at once
+                return self._decode(batch, stored, offset)
+            raw = self._framing.payload(batch, stored, offset)
+            try:
+                count, parsed = parse(raw)
+            except (ValueError, struct.error):
+                count = -1
+            if count == batch.record_count:
+                return (ParsedBatch(offset, raw, count, parsed),)
+            return self._decode(batch, stored, offset)
+
+        events: Iterator[Any] = self._ended(self._batches(decode, _salvaged_records))
+        return events
+
     @property
     def live(self) -> bool:
         """Whether the input is a pipe, socket or terminal, or a followed file (``_follow``)."""
@@ -380,7 +426,7 @@ class TraceReader:
                     continue
                 begins = event[0][0] == _BEGIN
                 offset = self._batch_offset
-            elif type(event) is RawBatch:
+            elif type(event) is RawBatch or type(event) is ParsedBatch:
                 begins = event.data[4:6] == begin_kind
                 offset = event.offset
             else:

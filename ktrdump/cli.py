@@ -76,7 +76,7 @@ try:
     from ._probes import CallsDescriber, ProbeSummary
     from ._profile import Profile, Stacks, folded_lines, profile_lines
     from ._progress import progress_for
-    from ._reader import HeaderLost, RawBatch, Skipped, TraceReader, open_trace
+    from ._reader import BatchParser, HeaderLost, RawBatch, Skipped, TraceReader, open_trace
     from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
     from ._strace_files import per_thread_describer
     from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
@@ -679,6 +679,17 @@ class _Source:
         self._merger = merge(self._readers, window)
         return iter(self._merger)
 
+    def parsed_events(self, parser: Callable[[formats.Codec], BatchParser],
+                      ) -> Iterator[Any] | None:
+        """``events()`` with the intact batches ``parser(codec)`` takes parsed by it
+        (``TraceReader.parsed_events``); None unless the input is one trace read
+        in order (merged, reordered or followed inputs have their own batches)."""
+        if (self._follower is not None or len(self._readers) != 1
+                or _perfviews.reorder_window(self._readers) is not None):
+            return None
+        reader = self._readers[0]
+        return reader.parsed_events(parser(reader.record_codec))
+
     def raw_events(self) -> Iterator[Any]:
         if self._follower is not None:
             return self._follower.raw_events()
@@ -762,7 +773,17 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         if options.summary and not options.selection.active:
             return _nothing_matched(matches, source, stderr,
                                     _summary(options, source, stdout, stderr, matches=matches))
-        events = _with_progress(options, source, _first_event_read(source.events()), stdout,
+        read = None
+        if (options.output_format == "parquet" and matches is None
+                and options.selection.min_duration_ns is None):
+            # No filter: the parquet view's fast path reads the batches as its own
+            # parser makes them (``_parquet``, "Speed").
+            from ._rawparse import batch_parser
+
+            read = source.parsed_events(batch_parser)
+        if read is None:
+            read = source.events()
+        events = _with_progress(options, source, _first_event_read(read), stdout,
                                 stderr, writes_as_it_goes=not (
                                     options.summary or options.per_thread
                                     or options.output_format == "parquet"))

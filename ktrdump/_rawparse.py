@@ -1,0 +1,170 @@
+"""The parquet view's batch parser: a batch's records as flat tuples, for its fast path.
+
+``batch_parser(codec)`` gives the parser ``TraceReader.parsed_events`` takes.
+It walks a batch's raw records and gives, in record order, one item per record:
+
+- the four kinds a call is made of in nearly every trace — SYSCALL with six
+  arguments, SYSRET, NAMI and GIO — as the one tuple that unpacking the whole
+  record (header and fixed payload fields) with one ``struct`` gives, its
+  fields in the schema's order (``length kind version pid tid timestamp_ns
+  comm``, then the payload's; ``comm`` NUL-padded as stored); a NAMI's path
+  and a GIO's data follow as an item of their own (bytes);
+- every other record as the ``formats.Record`` the codec decodes.
+
+The structs are the codec's (``formats._codec``: derived from the construct
+schemas, never restated); field positions are looked up by name here, and a
+schema whose fields moved makes this module refuse to load. ``as_record``
+turns an item back into the ``Record`` the codec decodes (equal, tested
+against the codec and construct's parse of random records).
+
+Guarantees: the parser refuses (raises ``ValueError``) every batch the codec
+would find damaged — a record header or payload that runs past the batch, a
+payload shorter than its fields — and takes each record the codec takes with
+the same values, so ``parsed_events`` gives the same batches and notices as
+``events``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from formats import ByteOrder, Codec, Genio, Namei, Record, RecordKind, Syscall, Sysret
+from formats._codec import SYSCALL_ARGUMENTS, generated_layout
+
+SYSCALL = int(RecordKind.SYSCALL)
+SYSRET = int(RecordKind.SYSRET)
+NAMEI = int(RecordKind.NAMEI)
+GENIO = int(RecordKind.GENIO)
+
+#: The record header's fields, in order (every whole-record tuple starts with them).
+HEADER_FIELDS = ("length", "kind", "version", "pid", "tid", "timestamp_ns", "comm")
+
+
+def _fields(kind: RecordKind, order: ByteOrder = "little") -> tuple[str, ...]:
+    return generated_layout(order, "record_header").fixed_names + generated_layout(
+        order, kind.name).fixed_names
+
+
+def _check_layouts() -> None:
+    """The positions below are by name: refuse to load if the schemas moved them."""
+    if generated_layout("little", "record_header").fixed_names != HEADER_FIELDS:
+        raise ImportError("the record header's fields moved: ktrdump._rawparse reads them "
+                          "by position")
+    expected = {
+        RecordKind.SYSCALL: (*HEADER_FIELDS, "nr", "abi", "flags", "argc"),
+        RecordKind.SYSRET: (*HEADER_FIELDS, *Sysret._fields),
+        RecordKind.NAMEI: (*HEADER_FIELDS, "path_length"),
+        RecordKind.GENIO: (*HEADER_FIELDS, *Genio._fields[:-1], "data_length"),
+    }
+    for kind, names in expected.items():
+        if _fields(kind) != names:
+            raise ImportError(f"{kind.name}'s fields moved: ktrdump._rawparse reads them "
+                              "by position")
+    if Syscall._fields != ("nr", "abi", "flags", "args") or Namei._fields != ("path",):
+        raise ImportError("formats' payload models changed: ktrdump._rawparse builds them")
+
+
+_check_layouts()
+
+#: Positions in a whole-record tuple (``_check_layouts`` holds them to the schemas).
+PID, TID, TS, COMM = 3, 4, 5, 6
+NR, ABI = 7, 8
+ARGC = 10  # SYSCALL's argument count; its six arguments follow
+ARGS = slice(11, 11 + SYSCALL_ARGUMENTS)
+RET_FIELDS = slice(7, 7 + len(Sysret._fields))  # a Sysret's fields, in order
+GIO_FIELDS = slice(7, 7 + len(Genio._fields) - 1)  # a Genio's but its data
+
+
+def as_record(item: tuple[Any, ...], data: bytes | None = None) -> Record:
+    """The ``Record`` the codec decodes for a whole-record tuple (and its path or data)."""
+    kind = item[1]
+    payload: Any
+    if kind == SYSCALL:
+        payload = Syscall(item[NR], item[ABI], item[9], item[ARGS])
+    elif kind == SYSRET:
+        payload = Sysret(*item[RET_FIELDS])
+    elif kind == NAMEI:
+        assert data is not None
+        payload = Namei(data)
+    else:
+        assert kind == GENIO and data is not None
+        payload = Genio._make((*item[GIO_FIELDS], data))
+    return Record(kind, item[2], item[PID], item[TID], item[TS], item[COMM].rstrip(b"\0"),
+                  payload)
+
+
+def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
+    """The parser of ``codec``'s batches (see the module docstring)."""
+    header = codec.header
+    header_size = header.size
+    # The header's first two fields (length, kind): all the walk needs to dispatch.
+    head = struct.Struct(header.format[:3]).unpack_from
+    if head(header.pack(7, 9, 1, 2, 3, 4, b"")) != (7, 9):
+        raise ValueError("the record header does not start with its length and kind")
+    unpack_header = header.unpack_from
+    decode_payload = codec.decode_payload
+    whole_syscall = codec.syscall_struct
+    unpack_syscall = whole_syscall.unpack_from
+    syscall_size = whole_syscall.size - header_size
+    unpack_sysret = codec.sysret_struct.unpack_from
+    sysret_size = codec.sysret_struct.size - header_size
+    unpack_namei = codec.namei_struct.unpack_from
+    namei_size = codec.namei_struct.size  # the path follows
+    namei_fixed = namei_size - header_size
+    unpack_genio = codec.genio_struct.unpack_from
+    genio_size = codec.genio_struct.size  # the data follows
+    genio_fixed = genio_size - header_size
+    six = SYSCALL_ARGUMENTS
+    new_tuple = tuple.__new__
+
+    def other(raw: bytes, position: int, stop: int) -> Record:
+        """A record of another shape, as the codec decodes it (raises PayloadError)."""
+        _length, kind, version, pid, tid, ts, comm = unpack_header(raw, position)
+        payload = decode_payload(kind, raw, position + header_size, stop)
+        return new_tuple(Record, (kind, version, pid, tid, ts, comm.rstrip(b"\0"), payload))
+
+    def parse(raw: bytes) -> tuple[int, list[Any]]:
+        items: list[Any] = []
+        append = items.append
+        position = 0
+        end = len(raw)
+        last_header = end - header_size
+        count = 0
+        while position < end:
+            if position > last_header:
+                raise ValueError("a record header runs past the batch")
+            length, kind = head(raw, position)
+            stop = position + header_size + length
+            if stop > end:
+                raise ValueError("a record runs past the batch")
+            if kind == SYSRET and length >= sysret_size:
+                append(unpack_sysret(raw, position))
+            elif kind == SYSCALL and length >= syscall_size:
+                item = unpack_syscall(raw, position)
+                append(item if item[ARGC] == six else other(raw, position, stop))
+            elif kind == GENIO and length >= genio_fixed:
+                item = unpack_genio(raw, position)
+                data_stop = position + genio_size + item[-1]
+                if data_stop > stop:
+                    raise ValueError("GIO data overruns its record")
+                append(item)
+                append(raw[position + genio_size:data_stop])
+            elif kind == NAMEI and length >= namei_fixed:
+                item = unpack_namei(raw, position)
+                data_stop = position + namei_size + item[-1]
+                if data_stop > stop:
+                    raise ValueError("NAMI path overruns its record")
+                append(item)
+                append(raw[position + namei_size:data_stop])
+            else:
+                append(other(raw, position, stop))
+            position = stop
+            count += 1
+        return count, items
+
+    return parse
+
+
+__all__ = ["as_record", "batch_parser"]

@@ -1,0 +1,304 @@
+"""The parquet view's fast path (``_rawparse`` and ``ParquetWriter.parsed_batch``) writes
+exactly what the general path (decoded records through ``CallTracker.stream``) writes.
+
+Both paths export the same trace in process; every table must be equal (values,
+schema, metadata), over the golden vectors, the crafted and damaged traces, the
+fuzzing seeds, generated bench traces and traces recorded here of real programs.
+The parser's items are compared with the codec's records and construct's parse
+of random records (hypothesis).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from c_support import build_program
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import formats
+from formats import Genio, Namei, Psig, RecordKind, Syscall, Sysret, codec, schemas
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+KTR = str(BIN / "ktr")
+KTRDUMP = str(BIN / "ktrdump")
+TRACES = sorted([*(ROOT / "tests" / "vectors").glob("*.ktr"),
+                 *(ROOT / "tests" / "crafted").glob("*.ktr"),
+                 *(ROOT / "fuzz" / "seeds").glob("*.ktr")])
+
+
+def _export(trace: Path, out: Path, *, fast: bool, salvage: bool = False) -> tuple[
+        dict[str, Any], list[str], int]:
+    """The tables, the notices and how many batches the fast path took."""
+    from ktrdump._calls import recorded_facilities
+    from ktrdump._parquet import write_parquet
+    from ktrdump._rawparse import batch_parser
+    from ktrdump._reader import ParsedBatch, open_trace
+
+    out.mkdir()
+    notices: list[str] = []
+    parsed = 0
+
+    def counted(events: Any) -> Any:
+        nonlocal parsed
+        for event in events:
+            parsed += type(event) is ParsedBatch
+            yield event
+
+    try:
+        with open_trace(trace, salvage=salvage) as reader:
+            events = (counted(reader.parsed_events(batch_parser(reader.record_codec)))
+                      if fast else reader.events())
+            writer = write_parquet(events, str(out / "x.parquet"),
+                                   facilities=recorded_facilities(reader.header),
+                                   on_notice=lambda notice: notices.append(notice.describe()))
+    except Exception as error:  # the same failure either way (a damaged header)
+        return {"error": f"{type(error).__name__}: {error}"}, notices, parsed
+    tables = {}
+    for path in writer.files():
+        table = pq.read_table(path)
+        tables[Path(path).name] = (table, table.schema, pq.read_metadata(path).num_row_groups)
+    return tables, notices, parsed
+
+
+def _same_export(tmp_path: Path, trace: Path, *, salvage: bool = False) -> int:
+    general = _export(trace, tmp_path / "general", fast=False, salvage=salvage)
+    fast = _export(trace, tmp_path / "fast", fast=True, salvage=salvage)
+    assert general[1] == fast[1]  # the same notices
+    assert general[0].keys() == fast[0].keys()
+    for name, value in general[0].items():
+        if name == "error":
+            assert value == fast[0][name]
+            continue
+        table, schema, groups = value
+        other, other_schema, other_groups = fast[0][name]
+        assert schema.equals(other_schema, check_metadata=True), name
+        assert table.equals(other, check_metadata=True), name
+        assert groups == other_groups, name
+    return fast[2]
+
+
+@pytest.mark.parametrize("trace", TRACES, ids=lambda path: path.name)
+def test_fast_path_writes_what_the_general_path_writes(tmp_path: Path, trace: Path) -> None:
+    _same_export(tmp_path, trace)
+
+
+@pytest.mark.parametrize("name", ["damaged_header.ktr", "torn_tail.ktr", "corrupt_middle.ktr"])
+def test_fast_path_after_salvage(tmp_path: Path, name: str) -> None:
+    _same_export(tmp_path, ROOT / "tests" / "vectors" / name, salvage=True)
+
+
+def test_fast_path_on_a_generated_bench_trace(tmp_path: Path) -> None:
+    """bench_dump's openat/NAMI/RET and read/GIO/RET loop, over several row groups."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from bench_dump import generate
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    trace = tmp_path / "bench.ktr"
+    generate(trace, 40_000)
+    assert _same_export(tmp_path, trace) == 40  # every batch taken by the fast path
+
+
+def test_a_batch_larger_than_a_decode_chunk_takes_the_general_path(tmp_path: Path) -> None:
+    """Its records are decoded lazily, as ``events`` decodes them (memory); the calls
+    open across it and the batches around it are the fast path's, on the same state."""
+    from ktrdump_support import build_trace, syscall_batch
+
+    from ktrdump._reader import DECODE_CHUNK
+
+    big = syscall_batch(DECODE_CHUNK + 7)  # ends inside a call: it is open across
+    data, _ = build_trace([syscall_batch(601), big, syscall_batch(1000), syscall_batch(3)],
+                          compress=True)
+    trace = tmp_path / "big.ktr"
+    trace.write_bytes(data)
+    assert _same_export(tmp_path, trace) == 3
+
+
+_PROGRAM = r"""
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void on_usr1(int signo) { (void)signo; }
+
+static void *worker(void *arg) {
+    char buffer[64];
+    for (int i = 0; i < 50; i++) {
+        int fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) { (void)read(fd, buffer, sizeof buffer); close(fd); }
+    }
+    (void)arg;
+    return NULL;
+}
+
+int main(void) {
+    signal(SIGUSR1, on_usr1);
+    pthread_t threads[3];
+    for (int i = 0; i < 3; i++) pthread_create(&threads[i], NULL, worker, NULL);
+    struct stat st;
+    for (int i = 0; i < 20; i++) {
+        stat("/etc/passwd", &st);
+        rename("/nonexistent/a", "/nonexistent/b");
+    }
+    pid_t child = fork();
+    if (child == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        (void)write(fd, "child\n", 6);
+        kill(getpid(), SIGUSR1);
+        char *argv[] = {"/bin/true", NULL};
+        execv(argv[0], argv);
+        _exit(3);
+    }
+    for (int i = 0; i < 3; i++) pthread_join(threads[i], NULL);
+    int status;
+    waitpid(child, &status, 0);
+    raise(SIGUSR1);
+    int pipefd[2];
+    pipe(pipefd);
+    dup2(pipefd[1], 9);
+    (void)write(9, "x", 1);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("program", ["ls", "dd", "c"])
+def test_fast_path_on_live_recordings(tmp_path: Path, program: str) -> None:
+    """Real programs recorded here: ls (many STRU records), dd (a loop of small
+    reads and writes), a C program with threads, a fork, an execve, signals,
+    renames (two paths), dup2 and a pipe."""
+    trace = tmp_path / "live.ktr"
+    command = {
+        "ls": ["ls", "-la", "/usr/bin", "/proc/self/fd"],
+        "dd": ["dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=5000"],
+    }.get(program)
+    if command is None:
+        command = [str(build_program(tmp_path, "prog", _PROGRAM, "-pthread"))]
+    subprocess.run([KTR, "record", "-q", "-o", str(trace), "--", *command], check=True,
+                   timeout=60, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert _same_export(tmp_path, trace) > 0
+
+
+def test_the_command_takes_the_fast_path_and_writes_the_same_files(tmp_path: Path) -> None:
+    """``ktrdump --format parquet`` (no filter: the fast path) writes byte for byte what
+    the general path writes in process."""
+    trace = ROOT / "tests" / "vectors" / "all_kinds.ktr"
+    general = tmp_path / "general"
+    _export(trace, general, fast=False)
+    done = subprocess.run([KTRDUMP, "--format", "parquet", "-o", "x.parquet", str(trace)],
+                          cwd=tmp_path, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    names = sorted(path.name for path in general.iterdir())
+    assert sorted(path.name for path in tmp_path.glob("x*.parquet")) == names
+    for name in names:
+        assert (tmp_path / name).read_bytes() == (general / name).read_bytes(), name
+
+
+# -- the parser against the codec and construct --------------------------------
+
+_COMMS = st.binary(max_size=16)
+_I32 = st.integers(-(1 << 31), (1 << 31) - 1)
+_U64 = st.integers(0, (1 << 64) - 1)
+
+
+def _records() -> st.SearchStrategy[tuple[RecordKind, Any]]:
+    return st.one_of(
+        st.tuples(st.just(RecordKind.SYSCALL), st.builds(
+            Syscall, _I32, st.integers(0, 255), st.integers(0, 255),
+            st.lists(_U64, min_size=0, max_size=8).map(tuple))),
+        st.tuples(st.just(RecordKind.SYSRET), st.builds(
+            Sysret, _I32, st.integers(0, 255), st.integers(0, 255), _I32,
+            st.integers(-(1 << 63), (1 << 63) - 1), _U64)),
+        st.tuples(st.just(RecordKind.NAMEI), st.builds(Namei, st.binary(max_size=40))),
+        st.tuples(st.just(RecordKind.GENIO), st.builds(
+            Genio, _I32, st.integers(0, 255), st.integers(0, 255), _U64,
+            st.binary(max_size=40))),
+        st.tuples(st.just(RecordKind.PSIG), st.builds(
+            Psig, _I32, _I32, _U64, _U64)),
+    )
+
+
+@pytest.mark.parametrize("order", ["little", "big"])
+def test_parser_items_are_the_codecs_records(order: formats.ByteOrder) -> None:
+    from ktrdump._parquet import _records_of
+    from ktrdump._rawparse import batch_parser
+
+    fast = codec(order)
+    parse = batch_parser(fast)
+    schema = schemas(order)
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.tuples(_records(), _I32, _I32, _U64, _COMMS, st.binary(max_size=8)),
+                    max_size=12))
+    def check(entries: list[Any]) -> None:
+        raw = b""
+        for (kind, payload), pid, tid, ts, comm, appended in entries:
+            # ``appended``: bytes a newer minor may add after the payload's fields.
+            body = fast.encode_payload(kind, payload) + appended
+            raw += fast.encode_raw_record(kind, pid, tid, ts, comm, body)
+        count, items = parse(raw)
+        records = _records_of(items)
+        assert count == len(entries)
+        assert records == list(fast.iter_records(raw))
+        position = 0
+        for record in records:  # construct's reading of the same bytes
+            header = schema.record_header.parse(raw[position:])
+            start = position + schema.record_header.sizeof()
+            parsed = schema.payloads[RecordKind(record.kind)].parse(
+                raw[start:start + header.length])
+            assert (record.pid, record.tid, record.timestamp_ns, record.comm) == (
+                header.pid, header.tid, header.timestamp_ns, header.comm.rstrip(b"\0"))
+            for name in record.payload._fields:
+                expected = parsed[name]
+                assert getattr(record.payload, name) == (
+                    tuple(expected) if isinstance(expected, list) else expected)
+            position = start + header.length
+
+    check()
+
+
+@pytest.mark.parametrize("order", ["little", "big"])
+def test_parser_refuses_what_the_codec_refuses(order: formats.ByteOrder) -> None:
+    """A payload its fields overrun, a record past the batch: refused (the reader then
+    decodes the batch as ``events`` does, and reports the same damage)."""
+    from ktrdump._rawparse import batch_parser
+
+    fast = codec(order)
+    parse = batch_parser(fast)
+
+    @settings(max_examples=150, deadline=None)
+    @given(_records(), st.integers(0, 200), st.integers(0, 8))
+    def check(record: tuple[RecordKind, Any], cut: int, more: int) -> None:
+        kind, payload = record
+        body = fast.encode_payload(kind, payload)
+        body = body[:cut] if cut < len(body) else body
+        raw = fast.encode_raw_record(kind, 1, 2, 3, b"c", body)
+        try:
+            expected: Any = list(fast.iter_records(raw))
+        except formats.PayloadError:
+            expected = None
+        try:
+            count, _ = parse(raw)
+        except ValueError:
+            assert expected is None
+        else:
+            assert expected is not None and count == 1
+        with pytest.raises(ValueError):  # a record that claims more than the batch holds
+            parse(raw[:len(raw) - 1 - min(more, len(raw) - 1)])
+
+    check()
