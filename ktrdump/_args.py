@@ -85,6 +85,9 @@ class Style(NamedTuple):
     decimal: bool = False  # -d
     fd_paths: bool = False  # -y
     string_limit: int = 32  # strace's -s (our -m)
+    #: strace's -x (1: a string with a byte neither printable nor whitespace in hex)
+    #: and -xx (2: every string in hex); 0: neither (strace style only)
+    hex_strings: int = 0
     #: netlink messages' interface indexes as strace's ``if_nametoindex("lo")``:
     #: the trace was recorded on this boot, whose interfaces still have those names
     ifnames: bool = False
@@ -103,9 +106,10 @@ CallArguments = Callable[[Call], list[str]]
 # structures
 
 
-def decode_struct(struct: Struct) -> str:
-    """A STRU record's structure as text (``{st_mode=S_IFREG|0644, ...}``)."""
-    return _structs.decode_struct(struct.name, struct.abi, struct.data)
+def decode_struct(struct: Struct, hex_strings: int = 0) -> str:
+    """A STRU record's structure as text (``{st_mode=S_IFREG|0644, ...}``);
+    ``hex_strings``: ``Style.hex_strings``, for the strings it holds."""
+    return _structs.decode_struct(struct.name, struct.abi, struct.data, hex_strings=hex_strings)
 
 
 def struct_fields(struct: Struct) -> dict[str, Any] | None:
@@ -218,7 +222,10 @@ def _fd_part(context: _Context, dirfd: bool) -> _Part:
     describe = context.describer(fds)
 
     cwd = fds.cwd
-    escape = strace_fd_text if context.style.strace else display_text
+    hex_strings = context.style.hex_strings
+    escape: Callable[[bytes], str] = (
+        (lambda data: strace_fd_text(data, hex_strings)) if context.style.strace
+        else display_text)
 
     def render(value: int, call: Call) -> str:
         fd = signed32(value)
@@ -250,7 +257,10 @@ def _waitid_id_part(context: _Context) -> _Part:
 
 def _path_part(context: _Context, index: int) -> _Part:
     pointer = context.pointer
-    quote = _bounded_quote(strace_string if context.style.strace else context.quote())
+    hex_strings = context.style.hex_strings
+    quote = _bounded_quote(context.quote() if not context.style.strace
+                           else strace_string if not hex_strings
+                           else lambda data: strace_string(data, None, False, hex_strings))
     if context.plan.path_args == (index,):  # the common case: one path argument
         def render(value: int, call: Call) -> str:
             paths = call.paths
@@ -284,13 +294,14 @@ _FIRST_VERSION_SIZES = {b"open_how": 24, b"sched_attr": 48}
 
 def _struct_part(context: _Context, index: int) -> _Part:
     pointer = context.pointer
+    hex_strings = context.style.hex_strings
 
     def render(value: int, call: Call) -> str:
         structs = call.structs
         struct = None if structs is None else structs.get(index)
         if struct is None or len(struct.data) < _FIRST_VERSION_SIZES.get(struct.name, 0):
             return pointer(value)
-        return decode_struct(struct)
+        return decode_struct(struct, hex_strings)
 
     return _Part(render, value_only=False)
 
@@ -316,12 +327,13 @@ def _netlink_quote(context: _Context) -> Callable[[Call, bytes, int | None, bool
     protocol_of = sockets.netlink_protocol
     ifname = _ifname if context.style.ifnames else None
     limit_ = context.style.string_limit
+    hex_strings = context.style.hex_strings
 
     def quote(call: Call, data: bytes, limit: int | None, more: bool) -> str:
         protocol = protocol_of(call.pid, signed32(call.args[0])) if call.args else None
         if protocol is None or protocol == _netlink.NETLINK_KOBJECT_UEVENT:
-            return strace_string(data, limit, more)
-        return _netlink.render(data, protocol, limit_, ifname, more)
+            return strace_string(data, limit, more, hex_strings)
+        return _netlink.render(data, protocol, limit_, ifname, more, hex_strings)
 
     return quote
 
@@ -332,8 +344,9 @@ def _buffer_part(context: _Context, index: int, kind: ArgKind) -> _Part:
     filled = kind is ArgKind.BUF_OUT
     signature = context.plan.signature
     length_arg = signature.args[index].length_arg if signature is not None else None
+    hex_strings = context.style.hex_strings
     quote: Callable[[Call, bytes, int | None, bool], str] = lambda call, data, limit, more: (
-        strace_string(data, limit, more))
+        strace_string(data, limit, more, hex_strings))
     if context.sockets is not None and context.plan.name in _NETLINK_BUFFER_CALLS:
         quote = _netlink_quote(context)
 
@@ -362,12 +375,13 @@ def _buffer_part(context: _Context, index: int, kind: ArgKind) -> _Part:
 def _argv_part(context: _Context) -> _Part:
     pointer = context.pointer
     limit = context.style.string_limit
+    hex_strings = context.style.hex_strings
 
     def render(value: int, call: Call) -> str:
         if call.argv is None:
             return pointer(value)
         strings = split_nul_strings(call.argv)
-        shown = [strace_string(s, limit) for s in strings[:limit]]
+        shown = [strace_string(s, limit, False, hex_strings) for s in strings[:limit]]
         if len(strings) > limit:
             shown.append("...")
         return "[" + ", ".join(shown) + "]"
@@ -463,7 +477,13 @@ def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
     # an int socket option prints as strace's [1]
     int_sized = context.plan.name in ("setsockopt", "getsockopt")
     # strace prints getrandom's bytes in hex (its QUOTE_FORCE_HEX)
-    strace_quote = strace_hex_string if context.plan.name == "getrandom" else strace_string
+    hex_strings = context.style.hex_strings
+
+    def strace_quoted(data: bytes, limit: int | None = None, more: bool = False) -> str:
+        return strace_string(data, limit, more, hex_strings)
+
+    strace_quote = (strace_hex_string if context.plan.name == "getrandom"
+                    else strace_quoted if hex_strings else strace_string)
     plain_quote = context.quote()
     quote = strace_quote if context.style.strace else (lambda data, *_: plain_quote(data))
 
@@ -604,10 +624,12 @@ _DATA_KINDS = frozenset({ArgKind.STRING, ArgKind.DATA_IN, ArgKind.DATA_OUT, ArgK
 
 def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining: int,
                 limit: int, pointer: Callable[[int], str],
-                netlink: Callable[[bytes, bool], str] | None = None) -> str:
+                netlink: Callable[[bytes, bool], str] | None = None,
+                hex_strings: int = 0) -> str:
     """``[{iov_base="...", iov_len=N}, ...]``: ``remaining`` bytes of the GIO data, in order.
 
-    ``netlink``: each vector's data are netlink messages (strace decodes each alone).
+    ``netlink``: each vector's data are netlink messages (strace decodes each alone);
+    ``hex_strings``: strace's -x (1) / -xx (2).
     """
     data = b"".join(genio.data for genio in io) if io else None
     offset = 0
@@ -623,7 +645,7 @@ def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining:
         if netlink is not None:
             text = netlink(chunk, len(chunk) < wanted)
         else:
-            text = strace_string(chunk, limit, len(chunk) < wanted)
+            text = strace_string(chunk, limit, len(chunk) < wanted, hex_strings)
         items.append(f"{{iov_base={text}, iov_len={length}}}")
     if len(vectors) > limit:
         items.append("...")
@@ -641,7 +663,7 @@ def _clone_args_part(context: _Context, index: int) -> _Part:
         struct = call.struct(index)
         if struct is None:
             return pointer(value)
-        text = decode_struct(struct)
+        text = decode_struct(struct)  # clone_args holds no string
         updated = call.struct(UPDATED + index)
         if updated is None:
             return text
@@ -706,6 +728,7 @@ def _msgbuf_part(context: _Context, index: int) -> _Part:
     abi = context.plan.abi
     signature = context.plan.signature
     length_arg = signature.args[index].length_arg if signature is not None else None
+    hex_strings = context.style.hex_strings
 
     def render(value: int, call: Call) -> str:
         struct = call.struct(index)
@@ -714,7 +737,8 @@ def _msgbuf_part(context: _Context, index: int) -> _Part:
             return pointer(value)
         mtype, text = message
         asked = call.args[length_arg] if length_arg is not None else len(text)
-        return f"{{mtype={mtype}, mtext={strace_string(text, limit, len(text) < asked)}}}"
+        quoted = strace_string(text, limit, len(text) < asked, hex_strings)
+        return f"{{mtype={mtype}, mtext={quoted}}}"
 
     return _Part(render, value_only=False)
 
@@ -748,6 +772,7 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
     sockets = context.sockets
     fds = context.fds  # -y: the fds passed in SCM_RIGHTS with what they are
     ifname = _ifname if context.style.ifnames else None
+    hex_strings = context.style.hex_strings
 
     def describe(call: Call) -> Callable[[int], str | None] | None:
         if fds is None:
@@ -768,7 +793,8 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
             return None
         if protocol == _netlink.NETLINK_KOBJECT_UEVENT:
             return None
-        return lambda data, more: _netlink.render(data, protocol, limit, ifname, more)
+        return lambda data, more: _netlink.render(data, protocol, limit, ifname, more,
+                                                  hex_strings)
 
     def render(value: int, call: Call) -> str:
         ret = call.ret
@@ -790,7 +816,8 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
             total = sum(length for _, length in header.iovecs)
             return _structs.render_msghdr(
                 header, _iovec_text(header.iovecs, [_Unsent(unsent.data)], total, limit, pointer,
-                                    netlink(call, header)), describe(call), ifname)
+                                    netlink(call, header), hex_strings),
+                describe(call), ifname, hex_strings)
         struct = _vector_struct(call, index)
         if struct is None:
             return pointer(value)
@@ -798,8 +825,8 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
         if header is None:
             return pointer(value)
         iov = _iovec_text(header.iovecs, call.io, _bytes_moved(call), limit, pointer,
-                          netlink(call, header))
-        return _structs.render_msghdr(header, iov, describe(call), ifname)
+                          netlink(call, header), hex_strings)
+        return _structs.render_msghdr(header, iov, describe(call), ifname, hex_strings)
 
     return _Part(render, value_only=False)
 
@@ -817,6 +844,7 @@ def _mmsghdr_part(context: _Context, index: int) -> _Part:
 
     ifname = _ifname if context.style.ifnames else None
     fds = context.fds  # -y: the fds passed in SCM_RIGHTS with what they are
+    hex_strings = context.style.hex_strings
 
     def render(value: int, call: Call) -> str:
         ret = call.ret
@@ -840,14 +868,16 @@ def _mmsghdr_part(context: _Context, index: int) -> _Part:
         for number, (header, length) in enumerate(messages[:limit]):
             if number < sent:
                 data = io[number:number + 1]
-                iov = _iovec_text(header.iovecs, data, length if data else 0, limit, pointer)
+                iov = _iovec_text(header.iovecs, data, length if data else 0, limit, pointer,
+                                  hex_strings=hex_strings)
             elif pending and number - sent < len(pending):  # what it was asked to send
                 total = sum(size for _, size in header.iovecs)
                 iov = _iovec_text(header.iovecs, [_Unsent(pending[number - sent])], total,
-                                  limit, pointer)
+                                  limit, pointer, hex_strings=hex_strings)
             else:
                 iov = _iovec_text(header.iovecs, None, 0, limit, pointer)
-            text = "{msg_hdr=" + _structs.render_msghdr(header, iov, describe, ifname)
+            text = "{msg_hdr=" + _structs.render_msghdr(header, iov, describe, ifname,
+                                                         hex_strings)
             items.append(text + (f", msg_len={length}}}" if number < sent else "}"))
         if len(messages) > limit:
             items.append("...")
@@ -866,6 +896,7 @@ def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
     pointer = context.pointer
     limit = context.style.string_limit
     abi = context.plan.abi
+    hex_strings = context.style.hex_strings
 
     def render(value: int, call: Call) -> str:
         ret = call.ret
@@ -878,7 +909,8 @@ def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
             if not filled and unsent is not None and unsent.name == b"bytes":
                 # what a failed write-like call was asked to send
                 return _iovec_text(vectors, [_Unsent(unsent.data)],
-                                   sum(length for _, length in vectors), limit, pointer)
+                                   sum(length for _, length in vectors), limit, pointer,
+                                   hex_strings=hex_strings)
             if not filled:
                 return pointer(value)
             return _iovec_text(vectors, None, 0, limit, pointer)
@@ -886,7 +918,7 @@ def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
         if struct is None or (filled and call.ret is None):
             return pointer(value)
         return _iovec_text(_structs.iovec_lengths(struct.data, abi), call.io,
-                           _bytes_moved(call), limit, pointer)
+                           _bytes_moved(call), limit, pointer, hex_strings=hex_strings)
 
     return _Part(render, value_only=False)
 
@@ -1069,7 +1101,7 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
     if style.strace and plan.name == "rt_sigreturn":
         return _strace_sigreturn
     if style.strace and plan.name == "prctl":
-        return _strace_prctl(_generic_renderer(
+        return _strace_prctl(style.hex_strings, _generic_renderer(
             tuple((i, p) for i, k in enumerate(plan.kinds)
                   if (p := _part(context, i, k)) is not None), plan, _contextual(plan)))
 
@@ -1293,8 +1325,9 @@ _PRCTL_SHOWN = {
 }
 
 
-def _strace_prctl(inner: CallArguments) -> CallArguments:
-    """prctl as strace prints it: the option, then only the arguments it uses."""
+def _strace_prctl(hex_strings: int, inner: CallArguments) -> CallArguments:
+    """prctl as strace prints it: the option, then only the arguments it uses
+    (``hex_strings``: strace's -x/-xx for PR_SET_NAME's string)."""
     def render(call: Call) -> list[str]:
         args = call.args
         out = inner(call)
@@ -1320,7 +1353,8 @@ def _strace_prctl(inner: CallArguments) -> CallArguments:
         if shown == "dump":
             return [*head, _DUMPABLE.get(value & 0xFFFF_FFFF, f"{value:#x} /* SUID_DUMP_??? */")]
         struct = call.struct(1)  # "name": PR_SET_NAME / PR_GET_NAME's string
-        return [*head, strace_string(struct.data) if struct is not None else _strace_pointer(value)]
+        return [*head, strace_string(struct.data, None, False, hex_strings) if struct is not None
+                else _strace_pointer(value)]
 
     return render
 

@@ -157,7 +157,7 @@ from ._output import Output
 from ._probes import CallStack
 from ._profile import Stacks, chrome_sample
 from ._reader import CutShort, HeaderLost, Skipped, Unverified
-from ._text import json_bytes, json_bytes_list, plural, strings_in_hex
+from ._text import json_bytes, json_bytes_list, plural
 
 #: An argument word as the raw list shows it: "0x1f" (a C-level formatter, no per-word frame).
 _QUOTED_HEX = '"{:#x}"'.format
@@ -249,7 +249,6 @@ class ChromeTrace:
         # The call layer pairs calls; per thread, the events deferred while its call is open.
         self._layer = CallTracker(keep_calls=True, facilities=self.options.facilities)
         self._style = Style(strace=True)  # strace's 32-byte strings; data is under "io"
-        strings_in_hex(0)  # strace's plain quoting (a strace view's -x is its own)
         # Per (ABI, nr, entry only): the arguments' renderer and their names as JSON keys.
         self._renderers: dict[tuple[int, int, bool], tuple[CallArguments, tuple[str, ...]]] = (
             Cache())

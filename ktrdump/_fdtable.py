@@ -99,9 +99,11 @@ class FdTables:
         self._escape: Callable[[bytes], str] = display_text
         self._special = "\\"
 
-    def strace_style(self) -> None:
-        """``describe`` escapes as strace -y does (octal, and ``"<>`` too), not as kdump."""
-        self._escape = strace_fd_text
+    def strace_style(self, hex_strings: int = 0) -> None:
+        """``describe`` escapes as strace -y does (octal, and ``"<>`` too), not as kdump;
+        ``hex_strings``: strace's -x (1) / -xx (2), as its paths follow them too."""
+        self._escape = (strace_fd_text if not hex_strings
+                        else lambda data: strace_fd_text(data, hex_strings))
         self._special = '\\"<>'
 
     def _charge(self, entries: int) -> None:

@@ -446,10 +446,12 @@ def _flags(value: int, default: str, *tables: Table) -> str:
 class _Decoder:
     """One call's decoding context: the socket's protocol and the output's limits."""
 
-    def __init__(self, protocol: int | None, limit: int, ifname: IfName | None) -> None:
+    def __init__(self, protocol: int | None, limit: int, ifname: IfName | None,
+                 hex_strings: int = 0) -> None:
         self.protocol = protocol
         self.limit = limit
         self.ifname = ifname
+        self.hex_strings = hex_strings  # strace's -x (1) / -xx (2)
 
     # -- scalars ------------------------------------------------------------
 
@@ -736,8 +738,8 @@ def _string(decoder: _Decoder, data: bytes, family: int) -> str | None:
     """strace's decode_nla_str: up to the first NUL (the expected trailing one is not shown)."""
     end = data.find(b"\0")
     if end < 0:
-        return strace_string(data, decoder.limit)
-    return strace_string(data[:end], decoder.limit, end >= decoder.limit)
+        return strace_string(data, decoder.limit, False, decoder.hex_strings)
+    return strace_string(data[:end], decoder.limit, end >= decoder.limit, decoder.hex_strings)
 
 
 def _flag_word(table: Table, default: str) -> _AttrDecoder:
@@ -974,16 +976,16 @@ _ROUTE_UNDECODED = frozenset(value for _name, value in RTM_TYPES) - frozenset(_R
 
 
 def render(data: bytes, protocol: int | None, limit: int, ifname: IfName | None = None,
-           truncated: bool = False) -> str:
+           truncated: bool = False, hex_strings: int = 0) -> str:
     """``data`` (what a call sent or received on a netlink socket) as strace prints it.
 
     ``protocol``: the socket's (None: unknown, the headers alone are named);
     ``limit``: strace's ``-s`` (messages, attributes and string bytes shown);
     ``truncated``: ``data`` is the start of what moved (the recording's ``-s``
-    cut it), ``...`` follows.
+    cut it), ``...`` follows; ``hex_strings``: strace's -x (1) / -xx (2).
     """
     try:
-        text = _Decoder(protocol, limit, ifname).messages(data)
+        text = _Decoder(protocol, limit, ifname, hex_strings).messages(data)
     except (struct.error, IndexError, ValueError):  # a decoder's bug must not end the dump
         text = strace_hex_string(data, limit)
     return text + "..." if truncated else text

@@ -152,7 +152,7 @@ from ._rawparse import TID as _TID
 from ._rawparse import TS as _TS
 from ._rawparse import as_record
 from ._reader import ParsedBatch
-from ._text import strings_in_hex, text_bytes, valid_text
+from ._text import text_bytes, valid_text
 from .errors import KtrdumpError
 
 #: Rows per row group (and per table kept in memory before it is written).
@@ -647,7 +647,6 @@ class ParquetWriter:
         # either; the layer still sees them, for the fd tables.
         self.tracker.keep = keep
         self._style = Style(strace=True)
-        strings_in_hex(0)  # strace's plain quoting (a strace view's -x is its own)
         self._memoize = memoize
         self._errnos: dict[int, str] = {}
         self.calls = _CallsTable(path, pa.schema([

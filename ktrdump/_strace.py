@@ -98,7 +98,6 @@ from ._model import Names
 from ._netlink import same_boot
 from ._options import DEFAULT_STRACE_TIMES, STRACE_STRING_LIMIT, Options
 from ._siginfo import strace_siginfo
-from ._text import strings_in_hex
 
 #: Calls whose first argument strace completes at exit (`` => {parent_tid=[N]}``):
 #: an interrupted line shows it alone, the resumed one what it gained.
@@ -187,11 +186,10 @@ class StraceDescriber(LineView):
         self.tracker = CallTracker(track_fds=not options.raw, keep_calls=True,
                                    facilities=recorded_facilities(header))
         self._track = track_fds
-        self.tracker.fds.strace_style()
-        strings_in_hex(options.strace_hex)
+        self.tracker.fds.strace_style(options.strace_hex)
         limit = STRACE_STRING_LIMIT if options.max_data is None else options.max_data
         self._style = Style(strace=True, raw=options.raw, fd_paths=track_fds, string_limit=limit,
-                            ifnames=same_boot(header))
+                            ifnames=same_boot(header), hex_strings=options.strace_hex)
         self.tracker.keep = record_filter(options)
         self._out: list[str] = []
         self._line: Call | None = None  # the call whose line is begun but not printed

@@ -724,7 +724,7 @@ def _sockaddr_fields(data: bytes) -> Fields | None:
 _SOCKADDR_MIN_SIZES = {_AF_UNIX: 3, _AF_INET: 16, _AF_INET6: 24, _AF_NETLINK: 12, _AF_PACKET: 20}
 
 
-def _render_sockaddr(data: bytes) -> str:
+def _render_sockaddr(data: bytes, hex_strings: int = 0) -> str:
     if len(data) < 2:
         return _hex_string(data) + (_truncation(len(data), 2) if data else "")
     fields = _sockaddr_fields(data) or {}
@@ -737,14 +737,14 @@ def _render_sockaddr(data: bytes) -> str:
     elif len(data) < _SOCKADDR_MIN_SIZES.get(family, 0):
         # As strace: an address smaller than its family's structure (a caller's
         # small buffer) is shown as the raw bytes it has.
-        parts.append(f"sa_data={strace_string(data[2:])}")
+        parts.append(f"sa_data={strace_string(data[2:], None, False, hex_strings)}")
     elif family == _AF_UNIX:
         path = data[2:110]
         if path[:1] == b"\0":
-            parts.append(f"sun_path=@{strace_string(path[1:])}")
+            parts.append(f"sun_path=@{strace_string(path[1:], None, False, hex_strings)}")
         elif path:
             name = path.split(b"\0", 1)[0]
-            parts.append(f"sun_path={strace_string(name)}")
+            parts.append(f"sun_path={strace_string(name, None, False, hex_strings)}")
     elif family == _AF_INET:
         _put(parts, fields, "sin_port", lambda port: f"htons({port})")
         if "sin_addr" in fields:
@@ -769,7 +769,7 @@ def _render_sockaddr(data: bytes) -> str:
             address = bytes.fromhex(str(fields["sll_addr"]))
             parts.append("sll_addr=[" + ", ".join(f"{byte:#04x}" for byte in address) + "]")
     else:
-        parts.append(f"sa_data={strace_string(data[2:])}")
+        parts.append(f"sa_data={strace_string(data[2:], None, False, hex_strings)}")
     return "{" + ", ".join(parts) + "}"
 
 
@@ -963,13 +963,13 @@ def unsent_messages(data: bytes) -> list[bytes]:
     return struct_data.decode_parts(data)[0]
 
 
-def _render_unsent_messages(data: bytes, abi: int, verbose: bool) -> str:
+def _render_unsent_messages(data: bytes, abi: int, verbose: bool, hex_strings: int = 0) -> str:
     messages, damage = struct_data.decode_parts(data)
-    return _with_damage("[" + ", ".join(strace_string(part, 32) for part in messages) + "]",
-                        damage)
+    return _with_damage("[" + ", ".join(strace_string(part, 32, False, hex_strings)
+                                        for part in messages) + "]", damage)
 
 
-def _render_mmsghdr(data: bytes, abi: int, verbose: bool) -> str:
+def _render_mmsghdr(data: bytes, abi: int, verbose: bool, hex_strings: int = 0) -> str:
     messages = mmsghdrs(data, abi)
     if not messages:
         return _hex_string(data)
@@ -977,21 +977,24 @@ def _render_mmsghdr(data: bytes, abi: int, verbose: bool) -> str:
     for header, length in messages:
         iov = "[" + ", ".join(f"{{iov_base={_c_hex(base)}, iov_len={size}}}"
                               for base, size in header.iovecs) + "]"
-        items.append(f"{{msg_hdr={render_msghdr(header, iov)}, msg_len={length}}}")
+        text = render_msghdr(header, iov, hex_strings=hex_strings)
+        items.append(f"{{msg_hdr={text}, msg_len={length}}}")
     return "[" + ", ".join(items) + "]"
 
 
 def render_msghdr(header: Msghdr, iov: str,
                   describe: Callable[[int], str | None] | None = None,
-                  ifname: Callable[[int], str | None] | None = None) -> str:
+                  ifname: Callable[[int], str | None] | None = None,
+                  hex_strings: int = 0) -> str:
     """``{msg_name=NULL, ..., msg_iov=IOV, ...}`` as strace prints it, with ``iov`` given.
 
     msg_name's address and msg_control's messages when recorded, else their
-    pointers; ``describe``: what an fd passed in SCM_RIGHTS is (``-y``).
+    pointers; ``describe``: what an fd passed in SCM_RIGHTS is (``-y``);
+    ``hex_strings``: strace's -x/-xx for msg_name's strings.
     """
     name = _c_hex(header.name) if header.name else "NULL"
     if header.name_data is not None and header.namelen >= 2:
-        name = _render_sockaddr(header.name_data)
+        name = _render_sockaddr(header.name_data, hex_strings)
     namelen = str(header.namelen)
     if header.namelen_before is not None and header.namelen_before != header.namelen:
         namelen = f"{header.namelen_before} => {namelen}"  # the call changed it
@@ -1107,13 +1110,13 @@ def render_cmsgs(data: bytes, abi: int, controllen: int,
     return "[" + ", ".join(items) + "]"
 
 
-def _render_msghdr(data: bytes, abi: int, verbose: bool) -> str:
+def _render_msghdr(data: bytes, abi: int, verbose: bool, hex_strings: int = 0) -> str:
     header = msghdr(data, abi)
     if header is None:
         return _hex_string(data)
     iov = "[" + ", ".join(f"{{iov_base={_c_hex(base)}, iov_len={length}}}"
                           for base, length in header.iovecs) + "]"
-    return render_msghdr(header, iov)
+    return render_msghdr(header, iov, hex_strings=hex_strings)
 
 
 def _render_iovec(data: bytes, abi: int, verbose: bool) -> str:
@@ -1661,11 +1664,12 @@ def msgbuf(data: bytes, abi: int) -> tuple[int, bytes] | None:
     return int.from_bytes(data[:width], "little", signed=True), data[width:]
 
 
-def _render_msgbuf(data: bytes, abi: int, verbose: bool) -> str:
+def _render_msgbuf(data: bytes, abi: int, verbose: bool, hex_strings: int = 0) -> str:
     message = msgbuf(data, abi)
     if message is None:
         return _hex_string(data)
-    return f"{{mtype={message[0]}, mtext={strace_string(message[1], len(message[1]))}}}"
+    text = strace_string(message[1], len(message[1]), False, hex_strings)
+    return f"{{mtype={message[0]}, mtext={text}}}"
 
 
 def _render_ipc_ds(name: bytes) -> Callable[[bytes, int, bool], str]:
@@ -1738,18 +1742,14 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "sigevent": _render_sigevent,
     "clone_args": _render_clone_args,
     "clone3_ids": _render_clone3_ids,
-    "mmsghdr": _render_mmsghdr,
     "io_uring_params": _render_io_uring_params,
     "open_how": _render_open_how,
     "sembuf": _render_sembuf,
     "stack_t": _render_stack_t,
-    "msgbuf": _render_msgbuf,
     "semid_ds": _render_ipc_ds(b"semid_ds"),
     "msqid_ds": _render_ipc_ds(b"msqid_ds"),
     "shmid_ds": _render_ipc_ds(b"shmid_ds"),
     "sched_attr": _render_sched_attr,
-    "unsent_messages": _render_unsent_messages,
-    "msghdr": _render_msghdr,
     "termios": _render_termios,
     "winsize": _render_winsize,
     "int": _render_int,
@@ -1779,7 +1779,14 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
         hex(int.from_bytes(data[i:i + 4], "little")) for i in range(0, len(data) - 3, 4)) + "]",
     "socklen": lambda data, abi, verbose: _render_socklen(data),
 }
-STRUCT_NAMES = frozenset({*STRUCT_NAMES, *_EXTRA})
+#: Renderers that quote strings, so follow strace's -x/-xx (``hex_strings``).
+_QUOTING: dict[str, Callable[[bytes, int, bool, int], str]] = {
+    "msgbuf": _render_msgbuf,
+    "unsent_messages": _render_unsent_messages,
+    "msghdr": _render_msghdr,
+    "mmsghdr": _render_mmsghdr,
+}
+STRUCT_NAMES = frozenset({*STRUCT_NAMES, *_EXTRA, *_QUOTING})
 
 
 def struct_fields(name: bytes | str, abi: int, data: bytes) -> Fields | None:
@@ -1819,17 +1826,25 @@ def _struct_fields(name: str, abi: int, data: bytes) -> Fields | None:
     return fields or None
 
 
-def decode_struct(name: bytes | str, abi: int, data: bytes, *, verbose: bool = False) -> str:
-    """A STRUCT record's data rendered as strace renders the structure (see the module doc)."""
+def decode_struct(name: bytes | str, abi: int, data: bytes, *, verbose: bool = False,
+                  hex_strings: int = 0) -> str:
+    """A STRUCT record's data rendered as strace renders the structure (see the module doc).
+
+    ``hex_strings``: strace's -x (1) / -xx (2) for the strings it holds.
+    """
     try:
-        return _decode_struct(_name_text(name), abi, bytes(data), verbose)
+        return _decode_struct(_name_text(name), abi, bytes(data), verbose, hex_strings)
     except Exception:  # a safety net: never raise for any bytes (tests target the inner path)
         return _hex_string(bytes(data))
 
 
-def _decode_struct(name: str, abi: int, data: bytes, verbose: bool) -> str:
+def _decode_struct(name: str, abi: int, data: bytes, verbose: bool,
+                   hex_strings: int = 0) -> str:
     if name == "sockaddr":
-        return _render_sockaddr(data)
+        return _render_sockaddr(data, hex_strings)
+    quoting = _QUOTING.get(name)
+    if quoting is not None:
+        return quoting(data, abi, verbose, hex_strings)
     extra = _EXTRA.get(name)
     if extra is not None:
         return extra(data, abi, verbose)
@@ -1851,7 +1866,7 @@ def _decode_struct(name: str, abi: int, data: bytes, verbose: bool) -> str:
         element, count = array
         size = _fixed_size(element, abi)
         if size is not None:
-            return _decode_array(element, count, size, abi, data, verbose)
+            return _decode_array(element, count, size, abi, data, verbose, hex_strings)
     return _hex_string(data)
 
 
@@ -1871,7 +1886,7 @@ def _decode_small(name: str, data: bytes) -> str:
 
 
 def _decode_array(element: str, count: int, size: int, abi: int, data: bytes,
-                  verbose: bool) -> str:
+                  verbose: bool, hex_strings: int) -> str:
     items = []
     for index in range(count):
         chunk = data[index * size:(index + 1) * size]
@@ -1891,8 +1906,8 @@ def _decode_array(element: str, count: int, size: int, abi: int, data: bytes,
             seconds = fields.get("tv_sec")
             if isinstance(seconds, int) and isinstance(nanoseconds, int):
                 # a time to set: strace follows it with the date it means
-                items.append(f"{_decode_struct(element, abi, chunk, verbose)} "
+                items.append(f"{_decode_struct(element, abi, chunk, verbose, hex_strings)} "
                              f"/* {_date(seconds, nanoseconds)} */")
                 continue
-        items.append(_decode_struct(element, abi, chunk, verbose))
+        items.append(_decode_struct(element, abi, chunk, verbose, hex_strings))
     return "[" + ", ".join(items) + "]"

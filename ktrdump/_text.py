@@ -183,27 +183,23 @@ _STRACE_TABLE: dict[int, str] = {
 _STRACE_BEFORE_DIGIT = re.compile("([^\\x20-\\x7e\\t\\n\\v\\f\\r])(?=[0-7])")
 
 
-#: strace's -x (1: a string with a byte that is neither printable nor whitespace is
-#: written in hex) and -xx (2: every string in hex); 0: neither. The strace view sets
-#: it (``strings_in_hex``) when it is made: one process shows one strace view.
-_hex_strings = [0]
+#: A byte that is neither printable nor whitespace: under strace's -x, a string
+#: holding one is written in hex.
 _NOT_PRINTABLE = re.compile(rb"[^\x09-\x0d\x20-\x7e]")
 
 
-def strings_in_hex(level: int) -> None:
-    """strace's -x (``level`` 1) or -xx (2) for every ``strace_string`` from now on."""
-    _hex_strings[0] = level
-
-
-def strace_string(data: bytes, limit: int | None = None, more: bool = False) -> str:
+def strace_string(data: bytes, limit: int | None = None, more: bool = False,
+                  hex_strings: int = 0) -> str:
     r"""``data`` quoted as strace quotes it: ``"\177ELF\2\1"``, then ``...`` past ``limit``.
 
     ``more``: the data shown is not all there was (a capped GIO record).
+    ``hex_strings``: strace's -x (1: in hex when a byte is neither printable nor
+    whitespace) or -xx (2: always in hex); 0, neither (``Style.hex_strings``).
     """
     if limit is not None and len(data) > limit:
         data = data[:limit]
         more = True
-    if _hex_strings[0] and (_hex_strings[0] > 1 or _NOT_PRINTABLE.search(data)):
+    if hex_strings and (hex_strings > 1 or _NOT_PRINTABLE.search(data)):
         return strace_hex_string(data, None, more)
     if _STRACE_PLAIN.fullmatch(data):
         body = data.decode("ascii")
@@ -224,10 +220,11 @@ def strace_string(data: bytes, limit: int | None = None, more: bool = False) -> 
 _STRACE_FD_DIGIT = re.compile(r"[<>](?=[0-7])")
 
 
-def strace_fd_text(data: bytes) -> str:
+def strace_fd_text(data: bytes, hex_strings: int = 0) -> str:
     r"""A path as strace -y writes it between ``<`` and ``>``: quoted as
-    ``strace_string`` quotes it, without the quotes, ``<`` and ``>`` in octal."""
-    body = strace_string(data)[1:-1]
+    ``strace_string`` quotes it (``hex_strings`` too), without the quotes, ``<``
+    and ``>`` in octal."""
+    body = strace_string(data, None, False, hex_strings)[1:-1]
     if "<" not in body and ">" not in body:
         return body
     body = _STRACE_FD_DIGIT.sub(lambda found: f"\\{ord(found[0]):03o}", body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import struct
 from typing import Any
@@ -457,6 +458,35 @@ def _strace(records: list[Record], **options: Any) -> list[str]:
     from ktrdump._strace import StraceDescriber
 
     return _lines(StraceDescriber(Options(output_format="strace", **options)), records)
+
+
+def test_strace_hex_strings_are_each_views_own() -> None:
+    """-x/-xx are the options of the strace view made with them: views made in turn
+    in one process (the -xx one last), then used, each quote as their own options
+    say: strings, paths, and -y's fd paths alike; a chrome view made before them
+    keeps strace's plain quoting."""
+    from ktrdump._chrome import ChromeTrace
+    from ktrdump._strace import StraceDescriber
+
+    records = [_call(OPENAT, AT_FDCWD, 0x1000, 0), _namei(b"/v\x01"), _ret(OPENAT, 3),
+               _call(WRITE, 3, 0x2000, 3), _record(RecordKind.GENIO, Genio(3, 1, 0, 3, b"ok\n")),
+               _ret(WRITE, 3)]
+    chrome = ChromeTrace()
+    views = {level: StraceDescriber(Options(output_format="strace", fd_paths=True,
+                                            strace_hex=level)) for level in (0, 1, 2)}
+    shown = {level: [_body(line) for line in _lines(view, records)]
+             for level, view in views.items()}
+    path = r"\x2f\x76\x01"
+    assert shown[0] == ['openat(AT_FDCWD, "/v\\1", O_RDONLY) = 3</v\\1> <0.000001>',
+                        'write(3</v\\1>, "ok\\n", 3) = 3 <0.000001>']
+    assert shown[1] == [f'openat(AT_FDCWD, "{path}", O_RDONLY) = 3<{path}> <0.000001>',
+                        f'write(3<{path}>, "ok\\n", 3) = 3 <0.000001>']
+    assert shown[2] == [f'openat(AT_FDCWD, "{path}", O_RDONLY) = 3<{path}> <0.000001>',
+                        f'write(3<{path}>, "\\x6f\\x6b\\x0a", 3) = 3 <0.000001>']
+    events = json.loads("".join(chrome.begin() + chrome.batch(records) + chrome.end()))
+    calls = [event for event in events["traceEvents"] if event["ph"] == "X"]
+    assert calls[0]["args"]["arguments"][1] == '"/v\\1"'
+    assert calls[1]["args"]["arguments"]["buf"] == '"ok\\n"'
 
 
 def test_strace_lines_and_alignment() -> None:

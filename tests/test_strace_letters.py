@@ -143,15 +143,3 @@ def test_strace_x_and_xx_are_strings_in_hex(tmp_path: Path, letter: str) -> None
     assert any(line.startswith('read(3, "\\x7f\\x45\\x4c\\x46\\x0a", ') for line in theirs)
     vm = '"vm\\n"' if letter == "-x" else '"\\x76\\x6d\\x0a"'
     assert any(line.startswith(f"read(3, {vm}, ") for line in theirs)
-
-
-def test_a_view_made_after_a_strace_x_view_quotes_plainly() -> None:
-    """-x is the strace view's: chrome's and parquet's strace-style strings stay plain
-    in a process that made a strace view with -x before (the Python API)."""
-    from ktrdump._chrome import ChromeTrace
-    from ktrdump._text import strace_string, strings_in_hex
-
-    strings_in_hex(2)
-    assert strace_string(b"vm") == '"\\x76\\x6d"'
-    ChromeTrace()
-    assert strace_string(b"vm") == '"vm"'
