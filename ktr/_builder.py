@@ -689,12 +689,12 @@ class RecordBuilder:
         then the RET."""
         argument, name, entries, reclen_offset = self._ready_dirents
         self._ready_dirents = _NO_DIRENTS
-        self._struct_records(event, [(argument, name, _count_dirents(
-            entries, reclen_offset).to_bytes(4, "little"))])
+        self._struct_records(event, [(argument, name, formats.struct_data.encode_count(
+            _count_dirents(entries, reclen_offset)))])
 
     def _struct_records(self, event: SyscallExit, found: list[tuple[int, bytes, bytes]],
                         ) -> None:
-        tracee, timestamp_ns, monotonic_ns, abi, nr, retval, error, entry = event
+        tracee, timestamp_ns, _, abi, _, _, _, _ = event
         pid, tid, comm = tracee.pid, tracee.tid, tracee.comm
         sink = self._sink
         try:
@@ -702,13 +702,10 @@ class RecordBuilder:
                 sink(self._struct_pack(
                     self._struct_size + len(name) + len(data), _STRUCT, _VERSION, pid, tid,
                     timestamp_ns, comm, abi, argument, len(name), len(data)) + name + data)
-            if self._calls:
-                sink(self._sysret_pack(
-                    self._sysret_size, _SYSRET, _VERSION, pid, tid, timestamp_ns, comm, nr,
-                    abi, 0, error, retval,
-                    monotonic_ns - entry.monotonic_ns))  # type: ignore[union-attr]
         except (MemoryError, struct.error, OverflowError, ValueError):
             self._log_error(DropError.ENOMEM)
+            return
+        self._exit_free(event)
 
     def _entry_free(self, event: SyscallEntry) -> None:
         tracee, timestamp_ns, _, abi, nr, args, _ = event
