@@ -119,7 +119,7 @@ _CWD_CALLS = frozenset({"chdir", "fchdir", "execve", "execveat"})
 _CREATES_PROCESS = frozenset({Lifecycle.FORK, Lifecycle.VFORK, Lifecycle.CLONE})
 
 #: Lifecycle events after which a thread's pending syscall never returns to us.
-_ENDS_A_CALL = frozenset({Lifecycle.EXIT, Lifecycle.DETACH, Lifecycle.LOST})
+_ENDS_A_CALL = frozenset({Lifecycle.EXIT, Lifecycle.DETACH, Lifecycle.LOST, Lifecycle.EXITING})
 
 _LIFECYCLE_EVENTS = {
     Lifecycle.FORK: ProcEvent.FORK,
@@ -1552,6 +1552,8 @@ class RecordBuilder:
             self._socketcalls.pop(tracee.tid, None)  # what its open call left behind
             self._socklens.pop(tracee.tid, None)
             self._opened.pop(tracee.tid, None)
+            if event.kind is Lifecycle.EXITING:
+                return  # (the leader's exit stop: its EXIT is the process's, later)
         if event.kind is Lifecycle.LOST and self._notify is not None:
             self._notify(f"lost control of process {tracee.pid} (thread {tracee.tid}): "
                          f"{event.reason}")

@@ -44,7 +44,7 @@ class Tracee:
     __slots__ = ("abi", "attaching", "call_abi", "comm", "created", "dropping", "emul_pending",
                  "entry", "exec_attempt", "exited", "extra", "group_stopped", "held_ns",
                  "in_syscall", "memory", "observed", "pid", "pre_exec", "reported", "started",
-                 "tid")
+                 "tid", "unread_entry")
 
     def __init__(self, tid: int, pid: int, comm: bytes, abi: Abi, memory: TraceeMemory, *,
                  emul_pending: bool = True, created: bool = False, reported: bool = True,
@@ -82,13 +82,18 @@ class Tracee:
         # ns the loop held this thread stopped inside its execve (at the entry stop after
         # its timestamp, at the exec stop): taken out of the call's exit time
         self.held_ns = 0
+        # a syscall-entry stop whose call could not be read (a SIGKILL took the thread
+        # out of the stop once waitpid had reported it): the call is read from the
+        # registers at the thread's exit stop
+        self.unread_entry = False
 
     def __repr__(self) -> str:
         return f"Tracee(tid={self.tid}, pid={self.pid}, comm={self.comm!r})"
 
 
 class SyscallEntry(NamedTuple):
-    """A thread entered a syscall (syscall-entry or seccomp stop).
+    """A thread entered a syscall (syscall-entry or seccomp stop; or, for one whose
+    entry stop a SIGKILL cut before it was read, at its exit stop, and stamped then).
 
     The two syscall events are NamedTuples, not dataclasses: they are made
     once per stop on the hot path, and a tuple is built about twice as fast
@@ -150,6 +155,7 @@ class Lifecycle(enum.Enum):
     DETACH = "detach"
     LOST = "lost"
     STOP = "stop"
+    EXITING = "exiting"
 
 
 class ProcessEvent(NamedTuple):
@@ -168,6 +174,12 @@ class ProcessEvent(NamedTuple):
     stop; ``thread`` is true for threads other than the leader; DETACH's
     ``signal`` is the signal passed on to the tracee as it was let go. LOST:
     ``reason`` says why control was lost (the thread is no longer traced).
+    EXITING: the leader is at its exit stop; its call in flight, if any (exit,
+    exit_group, or one a SIGKILL cut), ends there, as a thread's ends at its
+    EXIT, while its EXIT is the process's, which comes once every thread is
+    reaped (the leader of a process that outlives it, or the thread that
+    called exit_group before the others are gone). Nothing of it is written:
+    it says when the call ended.
     """
 
     tracee: Tracee

@@ -55,6 +55,10 @@ _PTRACE_SYSCALL = pt.PTRACE_SYSCALL
 _PTRACE_CONT = pt.PTRACE_CONT
 #: every ABI's execve and execveat numbers: a quick "not an exec" on the entry path
 _EXEC_NRS = frozenset(number for numbers in _EXECVE_NUMBERS.values() for number in numbers)
+#: struct user_regs_struct offsets of the argument registers, in argument order:
+#: rdi, rsi, rdx, r10, r8, r9; for i386 ebx, ecx, edx, esi, edi, ebp.
+_X86_64_ARGUMENTS = (14 * 8, 13 * 8, 12 * 8, 7 * 8, 9 * 8, 8 * 8)
+_I386_ARGUMENTS = (5 * 8, 11 * 8, 12 * 8, 13 * 8, 14 * 8, 4 * 8)
 #: Stops between two calls of run's ``flush``.
 FLUSH_EVERY = 64
 
@@ -275,6 +279,10 @@ class DispatchMixin(ControlState):
         try:
             info = pt.syscall_stop_info(tid)
         except PtraceError as error:
+            if not tracee.in_syscall:
+                # A SIGKILL took the thread out of its entry stop once waitpid had
+                # reported it (ESRCH): its call is read at its exit stop (_exit_stop).
+                tracee.unread_entry = True
             self._request_failed(tracee, error)
             return
         op = info[0]
@@ -344,6 +352,14 @@ class DispatchMixin(ControlState):
                 # the exec helper's own call: never the command's, not even one
                 # that exit ends ("unfinished" exit_group after a failed execve)
                 tracee.entry = None
+        else:
+            # Not at a syscall stop any more: a SIGKILL took the thread out of the
+            # stop waitpid reported, and it has reached its exit stop, whose status
+            # is still to be waited for. Resuming now would lose that stop; the
+            # call, an entry when none is open, is read there (_exit_stop).
+            if not tracee.in_syscall:
+                tracee.unread_entry = True
+            return
         finish = None
         if event is not None:
             prepare = self._prepare
@@ -620,13 +636,50 @@ class DispatchMixin(ControlState):
         # The name it ends with: a rename the loop did not see (no syscall stops, or
         # written to /proc/PID/task/TID/comm by another thread) names its exit records.
         tracee.comm = _procfs.read_comm(tracee.tid) or tracee.comm
+        if tracee.unread_entry:
+            self._unread_entry(tracee)
         if not tracee.exited and tracee.tid != tracee.pid:
             tracee.exited = True
             code, signo, core = _decode_wait_status(status)
             self._emit(ProcessEvent(tracee, self._clock.now_ns(), Lifecycle.EXIT, thread=True,
                                     status=code, signal=signo, core_dumped=core))
+        elif tracee.tid == tracee.pid:
+            # The leader's call in flight ends here, as strace shows it ("exit_group(0)
+            # = ?" at once), not when the process's last thread is reaped.
+            self._emit(ProcessEvent(tracee, self._clock.now_ns(), Lifecycle.EXITING))
+            tracee.entry = None
+            tracee.in_syscall = False
         self._observe_exiting(tracee)
         self._resume(tracee, 0)
+
+    def _unread_entry(self, tracee: Tracee) -> None:
+        """The call whose entry stop a SIGKILL cut before its syscall info was read,
+        read at the exit stop: the registers still hold its number (orig_rax) and
+        arguments (the kernel skipped the call). Stamped with this stop's time, not
+        the entry's (records stay in time order; the entry stop's time is unknown
+        anyway: the failed request came after it); its thread's exit ends it.
+        Nothing when they cannot be read."""
+        tracee.unread_entry = False
+        if tracee.in_syscall or tracee.pre_exec or not tracee.reported or tracee.dropping:
+            return
+        tid = tracee.tid
+        try:
+            info = pt.get_syscall_info(tid)  # (op NONE here: the arch, stack pointer)
+            nr, abi = self._current_syscall(tracee, pt.abi_of_arch(info.arch, 0))
+            registers = _I386_ARGUMENTS if abi is Abi.I386 else _X86_64_ARGUMENTS
+            args = tuple(pt.peekuser(tid, offset) for offset in registers)
+        except PtraceError:
+            return
+        if nr == -1:
+            return
+        if abi is Abi.I386:
+            args = tuple(arg & 0xFFFF_FFFF for arg in args)
+        now = _monotonic_ns()
+        entry = SyscallEntry(tracee, now + self._clock.offset_ns, now, abi, nr,
+                             args, info.stack_pointer)  # type: ignore[arg-type]
+        tracee.entry = entry
+        tracee.in_syscall = True
+        self._consumer(entry)
 
     def _reaped(self, tracee: Tracee, status: int) -> None:
         tid = tracee.tid
