@@ -50,6 +50,7 @@ _SYSRET = int(RecordKind.SYSRET)
 _PSIG = int(RecordKind.PSIG)
 #: PROC events with a line of their own (an exit, a group-stop): they end the call line
 _OWN_LINE = frozenset({int(ProcEvent.EXIT), int(ProcEvent.STOP)})
+_EXIT = int(ProcEvent.EXIT)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
 
@@ -142,6 +143,9 @@ class PerThreadStrace(StraceDescriber):
             return
         if kind == _PSIG or (kind == _PROC and getattr(record[6], "event", None) in _OWN_LINE):
             self._unfinished(tid)
+            proc: Any = record[6]
+            if kind == _PROC and proc.event == _EXIT and proc.child:
+                self._pid_changed(proc.child, tid)  # (the old leader, superseded)
         elif kind == _SYSRET and call is not None and self._thread_calls.get(tid) is call:
             del self._thread_calls[tid]
             self._line = call  # its line was never interrupted: printed whole
@@ -181,6 +185,17 @@ class PerThreadStrace(StraceDescriber):
         self._line = call
         self._interrupt(self._out, None)
         self._emit(tid)
+
+    def _pid_changed(self, former: int, leader: int) -> None:
+        """The old leader is superseded by thread ``former``'s execve: that thread's
+        file ends with the call's line so far and strace's ``<pid changed to LEADER
+        ...>``; the call returns in the leader's file, ``<... execve resumed>``
+        (strace -ff's threaded execve)."""
+        call = self._thread_calls.pop(former, None)
+        if call is None:
+            return
+        self._out = [self._begun_line(call, None, f"<pid changed to {leader} ...>")]
+        self._emit(former)
 
     def _emit(self, tid: int) -> None:
         for line in self._out:

@@ -182,3 +182,138 @@ def test_chrome_view(trace: Path) -> None:
     chrome = subprocess.run([KTRDUMP, "--format", "chrome", str(trace)], capture_output=True,
                             text=True, check=True, timeout=30).stdout
     assert re.search(r'"name":"exit",[^\n]*"args":\{"superseded_by":\d+\}', chrome)
+
+
+#: A third thread sleeps in read(2) too when the thread execs: the kernel kills it
+#: (strace: its read ``<unfinished ...>) = ?``, ``+++ exited with 0 +++``).
+THREE_THREADS = r"""
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int fds[2];
+static volatile pid_t reader_tid;
+
+static int blocked_in_read(pid_t tid) {
+    char path[64], text[256];
+    FILE *file;
+    int blocked;
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+    if ((file = fopen(path, "r")) == NULL) return 0;
+    blocked = fgets(text, sizeof text, file) != NULL && strncmp(text, "0 ", 2) == 0;
+    fclose(file);
+    if (!blocked) return 0;
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    if ((file = fopen(path, "r")) == NULL) return 0;
+    blocked = fgets(text, sizeof text, file) != NULL && strstr(text, ") S ") != NULL;
+    fclose(file);
+    return blocked;
+}
+
+static void *reader(void *unused) {
+    char c;
+    (void)unused;
+    reader_tid = (pid_t)syscall(SYS_gettid);
+    read(fds[0], &c, 1);
+    return NULL;
+}
+
+static void *execer(void *unused) {
+    (void)unused;
+    while (!reader_tid || !blocked_in_read(reader_tid) || !blocked_in_read(getpid()))
+        sched_yield();
+    char *argv[] = {"/bin/true", NULL};
+    char *envp[] = {NULL};
+    execve("/bin/true", argv, envp);
+    return NULL;
+}
+
+int main(void) {
+    pthread_t a, b;
+    char c;
+    if (pipe(fds) != 0) return 2;
+    pthread_create(&a, NULL, reader, NULL);
+    pthread_create(&b, NULL, execer, NULL);
+    read(fds[0], &c, 1);
+    return 3;
+}
+"""
+
+
+def _normal(line: str) -> str:
+    """A strace line without time stamps, durations, alignment and addresses."""
+    line = re.sub(r"^\d+\.\d+ +", "", line)
+    line = re.sub(r" <\d+\.\d+>$", "", line)
+    line = re.sub(r"\) +=", ") =", line)
+    return re.sub(r"0x[0-9a-f]+", "0x_", line)
+
+
+def _roles(files: dict[int, list[str]]) -> dict[str, list[str]]:
+    """Each thread's lines by its role: the leader (whose tid the execing thread
+    takes), the reader the exec kills, the execing thread; tids in the lines are
+    replaced by the roles."""
+    leader = min(files)
+    execer = next(tid for tid, lines in files.items()
+                  if any(line.startswith('execve("/bin/true"') for line in lines))
+    reader = next(tid for tid in files if tid not in (leader, execer))
+    names = {leader: "LEADER", execer: "EXECER", reader: "READER"}
+
+    def named(line: str) -> str:
+        return re.sub(r"\b\d+\b", lambda number: names.get(int(number.group()),
+                                                           number.group()), line)
+
+    return {names[tid]: [named(line) for line in lines] for tid, lines in files.items()}
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is the oracle")
+def test_a_third_thread_killed_by_the_exec_reads_as_in_strace(tmp_path: Path) -> None:
+    assert GCC is not None and STRACE is not None
+    (tmp_path / "three.c").write_text(THREE_THREADS)
+    program = tmp_path / "three"
+    subprocess.run([GCC, "-O1", "-pthread", "-o", str(program), str(tmp_path / "three.c")],
+                   check=True, capture_output=True, timeout=60)
+    trace = tmp_path / "three.ktr"
+    done = subprocess.run([KTR, "record", "-q", "-o", str(trace), "--", str(program)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    subprocess.run([STRACE, "-ff", "-o", str(tmp_path / "s"), str(program)], check=True,
+                   capture_output=True, timeout=60)
+    subprocess.run([KTRDUMP, "--format", "strace", "-ff", "-o", str(tmp_path / "k"),
+                    str(trace)], check=True, capture_output=True, timeout=60)
+
+    def files(prefix: str) -> dict[str, list[str]]:
+        return _roles({int(path.name.rsplit(".", 1)[1]):
+                       [_normal(line) for line in path.read_text().splitlines()]
+                       for path in tmp_path.glob(prefix + ".*")})
+
+    theirs, ours = files("s"), files("k")
+    # The execing thread's file ends in its execve, its "pid changed" to the
+    # leader's; the leader's read never returns, the leader is superseded, and
+    # the execve returns in its file; the reader is killed in its read.
+    for lines in (theirs, ours):
+        assert lines["EXECER"][-1] == ('execve("/bin/true", ["/bin/true"], 0x_ /* 0 vars */ '
+                                       "<pid changed to LEADER ...>")
+        superseded = lines["LEADER"].index("+++ superseded by execve in pid EXECER +++")
+        assert lines["LEADER"][superseded - 1:superseded + 2] == [
+            "read(3,  <unfinished ...>) = ?",
+            "+++ superseded by execve in pid EXECER +++",
+            "<... execve resumed>) = 0"]
+        assert lines["LEADER"][-2:] == ["exit_group(0) = ?", "+++ exited with 0 +++"]
+        assert lines["READER"][-2:] == ["read(3,  <unfinished ...>) = ?",
+                                        "+++ exited with 0 +++"]
+    # The trace: the reader's read ends unfinished, then its thread EXIT (status 0).
+    with ktrdump.open(str(trace)) as reader:
+        records = list(reader)
+    pid = min(r.pid for r in records if r.pid)
+    reader_exit = next(r for r in records if r.kind == RecordKind.PROC and r.tid != pid
+                       and r.payload.event == ProcEvent.EXIT  # type: ignore[union-attr]
+                       and not r.payload.child)  # type: ignore[union-attr]
+    assert reader_exit.payload.flags & ProcFlag.THREAD  # type: ignore[union-attr]
+    assert reader_exit.payload.status == 0  # type: ignore[union-attr]
+    before = [r for r in records[:records.index(reader_exit)] if r.tid == reader_exit.tid]
+    assert before[-1].kind == RecordKind.SYSRET and _name(before[-1]) == "read"
+    assert before[-1].payload.flags & SyscallFlag.UNFINISHED  # type: ignore[union-attr]
+    end = records[-1].payload
+    assert (end.status, end.processes, end.threads, end.lost) == (0, 1, 3, 0)  # type: ignore[union-attr]
