@@ -92,7 +92,9 @@ class ReleaseMixin(ControlState):
             with contextlib.suppress(PtraceError):
                 pt.cont(tid, 0)
             return  # SIGKILL is on its way; the reap removes it
-        if tracee.reported and tracee.started:
+        # A thread let go at its exit stop has ended already (its EXIT): no DETACH,
+        # which would end its call a second time.
+        if tracee.reported and tracee.started and not tracee.exited:
             self._emit(ProcessEvent(tracee, self._clock.now_ns(), Lifecycle.DETACH,
                                     signal=signo, thread=tid != tracee.pid))
         self._observe_gone(tracee)  # while it is still stopped: a last reading is exact
