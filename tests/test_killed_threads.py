@@ -190,6 +190,7 @@ import ktr._ptrace as pt
 mode = sys.argv.pop(1)
 real = pt.syscall_stop_info
 done = []
+entries = (pt.SYSCALL_INFO_ENTRY, pt.SYSCALL_INFO_SECCOMP)  # (seccomp: the filter's stop)
 
 
 def tgid_of(tid):
@@ -201,7 +202,7 @@ def tgid_of(tid):
 
 def wrapped(tid):
     info = real(tid)
-    if (done or info[0] != pt.SYSCALL_INFO_ENTRY or info[3] != 0
+    if (done or info[0] not in entries or info[3] != 0
             or Path(f"/proc/{tid}/comm").read_text().strip() != "victim"):
         return info
     done.append(tid)
@@ -232,7 +233,7 @@ def wrapped(tid):
             info = real(tid)
         except pt.PtraceError:
             continue  # (on its way to the exit stop)
-        if info[0] != pt.SYSCALL_INFO_ENTRY:
+        if info[0] not in entries:
             print(f"driver: op {info[0]}", file=sys.stderr)
             return info
 
@@ -415,13 +416,18 @@ def test_a_leader_that_exits_first_ends_its_call_at_once(tmp_path: Path) -> None
 
 @needs_strace
 @pytest.mark.parametrize("mode", ["entry", "exit"])
-def test_a_sigkill_at_a_waited_entry_stop_keeps_the_call(tmp_path: Path, mode: str) -> None:
+@pytest.mark.parametrize("selection", [[], ["-e", "trace=read,prctl"]],
+                         ids=["all", "seccomp"])
+def test_a_sigkill_at_a_waited_entry_stop_keeps_the_call(tmp_path: Path, mode: str,
+                                                         selection: list[str]) -> None:
+    """(With -e, the entry stop is the seccomp filter's.)"""
     program = _program(tmp_path, "entry_kill", VICTIM)  # (its name is not "victim")
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
     trace = tmp_path / "victim.ktr"
-    done = subprocess.run([sys.executable, str(driver), mode, "record", "-q", "-o", str(trace),
-                           "--", program], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, str(driver), mode, "record", "-q", *selection,
+                           "-o", str(trace), "--", program],
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 128 + signal.SIGKILL, done.stderr  # (ktr.cli.main's status)
     # What the recorder's request saw: the thread out of its entry stop (ESRCH) or
     # at its exit stop (op 0, PTRACE_SYSCALL_INFO_NONE).

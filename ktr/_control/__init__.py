@@ -32,7 +32,10 @@ Semantics (after illumos dt_proc's create/grab and NetBSD ktrace's ktrops):
   Job-control stops are held with PTRACE_LISTEN so SIGSTOP/SIGTSTP/SIGCONT
   behave as without ktr.
 - Exits: every thread other than the leader gets a thread EXIT (at its exit
-  stop), every process one process EXIT when its last thread is reaped.
+  stop), the leader an EXITING at its exit stop (its call in flight ends
+  there), every process one process EXIT when its last thread is reaped. A
+  call whose entry stop a SIGKILL cut before its syscall info was read is
+  read from the registers at the thread's exit stop and reported then.
   Control lost (a tracee no longer ours, a set-id exec under a non-root
   recorder) is a LOST event and counted.
 - ``request_stop`` may be called from a signal handler or any thread; the
