@@ -17,7 +17,9 @@ lines that end the thread in ``ktrdump --format strace`` with strace's:
   read from the registers at the exit stop, and ends unfinished. strace cannot
   be made to hit that moment; its line for the same call killed once entered
   is the oracle. The moment is made exact by running ``ktr record`` with the
-  adapter's syscall-info request wrapped to send the SIGKILL first;
+  adapter's request wrapped to send the SIGKILL first; the same at a fork
+  event stop (no child made up from the exit status) and at a signal-delivery
+  stop (no SIGTRAP made up from the exit stop's siginfo);
 - a tight loop of system calls in two threads SIGKILLed from outside at any
   moment: the invariants (every thread ends killed, none lost, END says so).
 
@@ -173,76 +175,112 @@ int main(void) {
 }
 """
 
-#: ``python DRIVER MODE ktr-args...``: ktr's command line, with the adapter's
-#: syscall-info request wrapped: at the entry stop of read(2) by the thread named
-#: "victim" it SIGKILLs the process before making the request. MODE "entry": the
-#: victim cannot run before the request (it is put on the recorder's CPU, where the
-#: recorder runs SCHED_FIFO meanwhile), so the request fails with ESRCH; "exit":
-#: the request is repeated
-#: until the victim has gone on to its exit stop. It says on stderr what the
-#: recorder's request then saw.
+#: ``python DRIVER MODE STOP ktr-args...``: ktr's command line, with an adapter
+#: request wrapped: at the first STOP of the thread named "victim" -- "syscall":
+#: the entry stop of read(2) (its PTRACE_GET_SYSCALL_INFO); "fork": a fork or clone
+#: event stop (its PTRACE_GETEVENTMSG); "signal": SIGUSR1's delivery stop (its
+#: PTRACE_GETSIGINFO) -- it SIGKILLs the process before making the request.
+#: MODE "gone": the victim cannot run before the request (it is put on the
+#: recorder's CPU, where the recorder runs SCHED_FIFO meanwhile), so the request
+#: fails with ESRCH; "exit": the request is made once the victim has gone on to
+#: its exit stop. It says on stderr what the request found.
 DRIVER = r'''
-import os, signal, sys
+import contextlib, os, signal, sys
 from pathlib import Path
 
 import ktr._ptrace as pt
 
-mode = sys.argv.pop(1)
-real = pt.syscall_stop_info
+mode, stop = sys.argv.pop(1), sys.argv.pop(1)
+real_info, real_message, real_siginfo = pt.syscall_stop_info, pt.geteventmsg, pt.getsiginfo
 done = []
 entries = (pt.SYSCALL_INFO_ENTRY, pt.SYSCALL_INFO_SECCOMP)  # (seccomp: the filter's stop)
+forks = (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE)
 
 
-def tgid_of(tid):
+def victim(tid):
+    return not done and Path(f"/proc/{tid}/comm").read_text().strip() == "victim"
+
+
+def kill(tid):
     for line in Path(f"/proc/{tid}/status").read_text().splitlines():
         if line.startswith("Tgid:"):
-            return int(line.split()[1])
-    raise LookupError(tid)
+            os.kill(int(line.split()[1]), signal.SIGKILL)
 
 
-def wrapped(tid):
-    info = real(tid)
-    if (done or info[0] not in entries or info[3] != 0
-            or Path(f"/proc/{tid}/comm").read_text().strip() != "victim"):
-        return info
+def at_exit_stop(tid):
+    try:
+        return real_siginfo(tid).code >> 8 == pt.PTRACE_EVENT_EXIT
+    except pt.PtraceError:
+        return False  # (on its way)
+
+
+@contextlib.contextmanager
+def killed(tid):
     done.append(tid)
-    if mode == "entry":
-        saved = os.sched_getaffinity(0)
-        cpu = int(Path("/proc/thread-self/stat").read_text().rsplit(")", 1)[1].split()[36])
-        os.sched_setaffinity(0, {cpu})
-        policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
-        # Real-time here: the victim, woken by the SIGKILL on this CPU, cannot run
-        # before the request (it would reach its exit stop).
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-        try:
-            os.sched_setaffinity(tid, {cpu})
-            os.kill(tgid_of(tid), signal.SIGKILL)
-            try:
-                info = real(tid)
-            except pt.PtraceError as error:
-                print(f"driver: {os.strerror(error.errno)}", file=sys.stderr)
-                raise
-            print(f"driver: op {info[0]}", file=sys.stderr)
-            return info
-        finally:
-            os.sched_setscheduler(0, policy, param)
-            os.sched_setaffinity(0, saved)
-    os.kill(tgid_of(tid), signal.SIGKILL)
-    while True:
-        try:
-            info = real(tid)
-        except pt.PtraceError:
-            continue  # (on its way to the exit stop)
-        if info[0] not in entries:
-            print(f"driver: op {info[0]}", file=sys.stderr)
-            return info
+    if mode == "exit":
+        kill(tid)
+        while not at_exit_stop(tid):
+            pass
+        yield
+        return
+    saved = os.sched_getaffinity(0)
+    cpu = int(Path("/proc/thread-self/stat").read_text().rsplit(")", 1)[1].split()[36])
+    os.sched_setaffinity(0, {cpu})
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    # Real-time here: the victim, woken by the SIGKILL on this CPU, cannot run
+    # before the request (it would reach its exit stop).
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    try:
+        os.sched_setaffinity(tid, {cpu})
+        kill(tid)
+        yield
+    finally:
+        os.sched_setscheduler(0, policy, param)
+        os.sched_setaffinity(0, saved)
 
 
-pt.syscall_stop_info = wrapped
+def request(function, tid):
+    try:
+        result = function(tid)
+    except pt.PtraceError as error:
+        print(f"driver: {os.strerror(error.errno)}", file=sys.stderr)
+        raise
+    print("driver: at its exit stop" if at_exit_stop(tid) else "driver: ?", file=sys.stderr)
+    return result
+
+
+def syscall_stop_info(tid):
+    info = real_info(tid)
+    if stop != "syscall" or info[0] not in entries or info[3] != 0 or not victim(tid):
+        return info
+    with killed(tid):
+        return request(real_info, tid)
+
+
+def geteventmsg(tid):
+    if stop != "fork" or not victim(tid) or real_siginfo(tid).code >> 8 not in forks:
+        return real_message(tid)
+    with killed(tid):
+        return request(real_message, tid)
+
+
+def getsiginfo(tid):
+    info = real_siginfo(tid)
+    if stop != "signal" or info.signo != signal.SIGUSR1 or not victim(tid):
+        return info
+    with killed(tid):
+        return request(real_siginfo, tid)
+
+
+pt.syscall_stop_info = syscall_stop_info
+pt.geteventmsg = geteventmsg
+pt.getsiginfo = getsiginfo
 from ktr.cli import main
 
 sys.exit(main(sys.argv[1:]))
 '''
+
+_DRIVER_SAW = {"gone": "driver: No such process", "exit": "driver: at its exit stop"}
 
 
 def _program(tmp_path: Path, name: str, source: str) -> str:
@@ -415,7 +453,7 @@ def test_a_leader_that_exits_first_ends_its_call_at_once(tmp_path: Path) -> None
 
 
 @needs_strace
-@pytest.mark.parametrize("mode", ["entry", "exit"])
+@pytest.mark.parametrize("mode", ["gone", "exit"])
 @pytest.mark.parametrize("selection", [[], ["-e", "trace=read,prctl"]],
                          ids=["all", "seccomp"])
 def test_a_sigkill_at_a_waited_entry_stop_keeps_the_call(tmp_path: Path, mode: str,
@@ -425,13 +463,14 @@ def test_a_sigkill_at_a_waited_entry_stop_keeps_the_call(tmp_path: Path, mode: s
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
     trace = tmp_path / "victim.ktr"
-    done = subprocess.run([sys.executable, str(driver), mode, "record", "-q", *selection,
+    done = subprocess.run([sys.executable, str(driver), mode, "syscall", "record", "-q",
+                           *selection,
                            "-o", str(trace), "--", program],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 128 + signal.SIGKILL, done.stderr  # (ktr.cli.main's status)
     # What the recorder's request saw: the thread out of its entry stop (ESRCH) or
     # at its exit stop (op 0, PTRACE_SYSCALL_INFO_NONE).
-    assert ("driver: No such process" if mode == "entry" else "driver: op 0") in done.stderr
+    assert _DRIVER_SAW[mode] in done.stderr
     assert "Traceback" not in done.stderr
     ours = _ours_ff(trace, tmp_path / "k")
     assert STRACE is not None
@@ -457,6 +496,102 @@ def test_a_sigkill_at_a_waited_entry_stop_keeps_the_call(tmp_path: Path, mode: s
     assert call.timestamp_ns <= ret.timestamp_ns
     end = _end(records)
     assert (end.status, end.processes, end.threads, end.lost) == (137, 1, 2, 0)
+
+
+#: The leader, renamed "victim", forks: the recorder's wrapped request kills it at
+#: its fork event stop. The child goes on until its parent is gone, then exits 5.
+FORKER = r"""
+#include <sched.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+int main(void) {
+    pid_t parent = getpid();
+    prctl(PR_SET_NAME, "victim");
+    if (fork() == 0) {
+        while (getppid() == parent) sched_yield();
+        _exit(5);
+    }
+    pause();
+    return 3;
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["gone", "exit"])
+def test_a_sigkill_at_a_waited_fork_event_stop_makes_no_child_up(tmp_path: Path,
+                                                                   mode: str) -> None:
+    """The fork event's message read once the parent had gone on to its exit stop
+    was its exit status (9) taken for the child's pid: a FORK of "child 9", a
+    process 9 registered and then lost, the parent's exit stop resumed unseen. Now
+    the parent's clone ends unfinished at its exit; the child, adopted from its own
+    stops, is recorded to its exit (its creator's FORK unknown, as strace -f knows
+    no return value for the clone either)."""
+    program = _program(tmp_path, "fork_kill", FORKER)
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER)
+    trace = tmp_path / "fork.ktr"
+    done = subprocess.run([sys.executable, str(driver), mode, "fork", "record", "-q", "-i",
+                           "-o", str(trace), "--", program],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 128 + signal.SIGKILL, done.stderr
+    assert _DRIVER_SAW[mode] in done.stderr
+    assert "Traceback" not in done.stderr and "lost" not in done.stderr
+    records = _records(trace)
+    end = _end(records)
+    assert (end.status, end.processes, end.threads, end.lost) == (137, 2, 2, 0)
+    parent = records[1].pid
+    child = next(r.pid for r in records if r.pid not in (0, parent))
+    forks = [r for r in records if r.kind == RecordKind.PROC
+             and r.payload.event == ProcEvent.FORK]  # type: ignore[union-attr]
+    assert all(r.payload.child == child for r in forks)  # type: ignore[union-attr]
+    ours = _ours_ff(trace, tmp_path / "k")
+    assert set(ours) == {parent, child}
+    assert re.fullmatch(r"clone\(.*<unfinished \.\.\.>\) = \?", ours[parent][-2])
+    assert ours[parent][-1] == "+++ killed by SIGKILL +++"
+    assert ours[child][-2:] == ["exit_group(5) = ?", "+++ exited with 5 +++"]
+
+
+#: The leader, renamed "victim", sends itself SIGUSR1 (caught): the recorder's
+#: wrapped request kills it at the signal's delivery stop.
+SIGNALLED = r"""
+#include <signal.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+static void caught(int signo) { (void)signo; }
+int main(void) {
+    signal(SIGUSR1, caught);
+    prctl(PR_SET_NAME, "victim");
+    raise(SIGUSR1);
+    return 3;
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["gone", "exit"])
+def test_a_sigkill_at_a_waited_signal_stop_records_no_other_signal(tmp_path: Path,
+                                                                   mode: str) -> None:
+    """The siginfo read once the thread had gone on to its exit stop was that stop's
+    (SIGTRAP): a PSIG of a SIGTRAP never sent, and the exit stop resumed unseen.
+    Now nothing of the signal is recorded (its siginfo is unknown) and the thread
+    ends killed."""
+    program = _program(tmp_path, "signal_kill", SIGNALLED)
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER)
+    trace = tmp_path / "signal.ktr"
+    done = subprocess.run([sys.executable, str(driver), mode, "signal", "record", "-q",
+                           "-o", str(trace), "--", program],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 128 + signal.SIGKILL, done.stderr
+    assert _DRIVER_SAW[mode] in done.stderr
+    assert "Traceback" not in done.stderr
+    records = _records(trace)
+    assert not [r for r in records if r.kind == RecordKind.PSIG]
+    end = _end(records)
+    assert (end.status, end.processes, end.threads, end.lost) == (137, 1, 1, 0)
+    ours = _ours_ff(trace, tmp_path / "k")
+    (lines,) = ours.values()
+    assert re.fullmatch(r"tgkill\(\d+, \d+, SIGUSR1\) = 0", lines[-2])
+    assert lines[-1] == "+++ killed by SIGKILL +++"
 
 
 #: Two threads call getppid(2) without end; prints its pid once both have.

@@ -418,6 +418,10 @@ class DispatchMixin(ControlState):
             except PtraceError as error:
                 self._request_failed(tracee, error)
                 return
+            if info.signo != signo:
+                # Not at this stop any more: a SIGKILL took it on to its exit stop
+                # (its siginfo is that stop's), whose status is still to come.
+                return
             self._consumer(SignalDelivery(
                 tracee, self._clock.now_ns(), signo, info.code, info.raw, blocked,
                 _procfs.signal_action(tid, signo),
@@ -451,7 +455,7 @@ class DispatchMixin(ControlState):
         elif event == pt.PTRACE_EVENT_SECCOMP:
             self._syscall_stop(tracee)
         elif event in _FORK_EVENTS:
-            self._new_child(tracee, _FORK_EVENTS[event])
+            self._new_child(tracee, _FORK_EVENTS[event], event)
         elif event == pt.PTRACE_EVENT_EXEC:
             self._exec(tracee)
         elif event == pt.PTRACE_EVENT_EXIT:
@@ -461,11 +465,29 @@ class DispatchMixin(ControlState):
 
     # ------------------------------------------------------------- lifecycle
 
-    def _new_child(self, parent: Tracee, kind: Lifecycle) -> None:
+    def _event_message(self, tracee: Tracee, event: int) -> int | None:
+        """The message of the ``event`` stop ``tracee`` is at (new tid, former tid).
+
+        None when it cannot be read: the tracee is dying (ESRCH), or a SIGKILL took
+        it out of that stop once waitpid had reported it and it is at its exit stop
+        now, whose message (its exit status) would pass for this one's; that stop's
+        status is still to be waited for, so the tracee must not be resumed. The
+        stop is checked after the message is read: a tracee still at the event
+        stop then was at it when the message was read (stops only go forward)."""
+        tid = tracee.tid
         try:
-            child = pt.geteventmsg(parent.tid)
+            message = pt.geteventmsg(tid)
+            code = pt.getsiginfo(tid).code
         except PtraceError as error:
-            self._request_failed(parent, error)
+            self._request_failed(tracee, error)
+            return None
+        return message if code >> 8 == event else None
+
+    def _new_child(self, parent: Tracee, kind: Lifecycle, event: int) -> None:
+        child = self._event_message(parent, event)
+        if child is None:
+            # (a new child is adopted from its own stops, without its creator's
+            # event: strace -f shows its creator's call "= ?" too)
             return
         known = self._tracees.get(child)
         if known is not None:
@@ -570,10 +592,8 @@ class DispatchMixin(ControlState):
         # on the clock the call's RET will use (the entry's hold taken out too).
         stopped = _monotonic_ns()
         tid = tracee.tid
-        try:
-            former = pt.geteventmsg(tid)
-        except PtraceError as error:
-            self._request_failed(tracee, error)
+        former = self._event_message(tracee, pt.PTRACE_EVENT_EXEC)
+        if former is None:
             return
         process = self._processes[tracee.pid]
         if former != tid:
