@@ -14,8 +14,10 @@ import, so the hot requests (resume, syscall info) allocate nothing but their
 result. Not thread-safe: ptrace requests must come from the tracer thread
 anyway, and the shared buffers rely on that.
 
-Also the control loop's blocking wait (``wait_blocking``: wait4 through the
-C library, so that a signal ends it with EINTR instead of Python's retry).
+Also the control loop's blocking wait (``wait_blocking``, or its pieces
+``wait4``/``WAIT4_ANY``/``wait_status``/``wait_failed`` for a loop that makes it
+inline: wait4 through the C library, so that a signal ends it with EINTR
+instead of Python's retry).
 Does not: keep any state about tracees.
 """
 
@@ -234,6 +236,17 @@ def resume(how: int, pid: int, signal: int = 0) -> None:
         raise _fail(how, pid)
 
 
+#: ``resume`` for the hot path, without a Python frame: ``resume_unchecked(how,
+#: pid, 0, signal)`` gives 0, or -1 and then ``resume_error(how, pid)`` is the
+#: PtraceError to raise.
+resume_unchecked = _ptrace
+
+
+def resume_error(how: int, pid: int) -> PtraceError:
+    """The error of the ``resume_unchecked`` that has just failed."""
+    return _fail(how, pid)
+
+
 def detach(pid: int, signal: int = 0) -> None:
     """Detach a stopped tracee, delivering ``signal`` to it."""
     if _ptrace(PTRACE_DETACH, pid, 0, signal) == -1:
@@ -350,10 +363,28 @@ def wait_blocking(gate: WaitGate) -> tuple[int, int] | None:
         return None
     pid: int = _wait4(_ANY_CHILD, _wait_status_ref, _WALL, 0)
     if pid == -1:
-        error = _get_errno()
-        if error == errno.EINTR:
-            return None
-        if error == errno.ECHILD:
-            raise ChildProcessError(error, os.strerror(error))
-        raise OSError(error, os.strerror(error))
+        wait_failed()
+        return None
     return pid, _wait_status[0]
+
+
+#: ``wait_blocking`` in pieces, for a loop that makes the wait inline (a
+#: Python frame and a tuple less a stop) and keeps its contract: the gate is
+#: tested, then ``wait4(*WAIT4_ANY)`` called with nothing between them that
+#: runs a signal handler. It returns the pid, the status is then
+#: ``wait_status[0]``; or -1, and then ``wait_failed()`` raises or returns
+#: None (EINTR).
+wait4 = _wait4
+WAIT4_ANY = (_ANY_CHILD, _wait_status_ref, _WALL, 0)
+wait_status = _wait_status
+
+
+def wait_failed() -> None:
+    """After a failed wait: None for EINTR, else ChildProcessError (no child
+    left) or OSError."""
+    error = _get_errno()
+    if error == errno.EINTR:
+        return
+    if error == errno.ECHILD:
+        raise ChildProcessError(error, os.strerror(error))
+    raise OSError(error, os.strerror(error))

@@ -54,6 +54,7 @@ _X86_64 = Abi.X86_64
 _PTRACE_SYSCALL = pt.PTRACE_SYSCALL
 _PTRACE_CONT = pt.PTRACE_CONT
 #: every ABI's execve and execveat numbers: a quick "not an exec" on the entry path
+_PRCTL_NRS = frozenset(_PRCTL_NUMBERS.values())  # likewise "not a prctl" at exits
 _EXEC_NRS = frozenset(number for numbers in _EXECVE_NUMBERS.values() for number in numbers)
 #: Stops between two calls of run's ``flush``.
 FLUSH_EVERY = 64
@@ -149,7 +150,10 @@ class DispatchMixin(ControlState):
         window = chooser.WINDOW
         left = window
         window_start = clock()
-        wait_blocking = pt.wait_blocking
+        wait4 = pt.wait4
+        wait_any = pt.WAIT4_ANY
+        wait_status = pt.wait_status
+        wait_failed = pt.wait_failed
         gate = self._gate
         flush = self._flush or _nothing_held
         to_flush = FLUSH_EVERY
@@ -192,19 +196,29 @@ class DispatchMixin(ControlState):
                         # the consumer keeps what it holds, and the waker
                         # breaks a wait that lasts (see _waker) so that it is
                         # flushed below.
+                        #
+                        # pt.wait_blocking, inline (see pt.wait4): a signal
+                        # handler that closes the gate runs before its test,
+                        # or breaks the wait (EINTR).
                         self._holding = to_flush != FLUSH_EVERY
                         self._in_blocking_wait = True
                         try:
-                            waited = (wait_blocking(gate) if self._stop_request is None
-                                      or self._releasing is not None else None)
+                            if gate.closed or (self._stop_request is not None
+                                               and self._releasing is None):
+                                tid = 0
+                            else:
+                                tid = wait4(*wait_any)
+                                if tid == -1:
+                                    wait_failed()  # raises unless EINTR
+                                    tid = 0
                         finally:
                             self._in_blocking_wait = False
                             self._wait_returns += 1
-                        if waited is None:
+                        if not tid:
                             flush()
                             to_flush = FLUSH_EVERY
                             continue  # a signal or a stop request: the loop's top sees it
-                        tid, status = waited
+                        status = wait_status[0]
                     else:
                         flush()  # _block polls with sleeps: nothing held meanwhile
                         to_flush = FLUSH_EVERY
@@ -294,7 +308,8 @@ class DispatchMixin(ControlState):
                 if entry is not None:
                     nr = entry.nr
                     abi = entry.abi
-                    if nr == _PRCTL_NUMBERS.get(abi) and entry.args[0] == _PR_SET_NAME:
+                    if (nr in _PRCTL_NRS and nr == _PRCTL_NUMBERS.get(abi)
+                            and entry.args[0] == _PR_SET_NAME):
                         tracee.comm = _procfs.read_comm(tid)
                 else:
                     nr, abi = self._current_syscall(tracee, pt.abi_of_arch(info[1], 0))
@@ -311,7 +326,7 @@ class DispatchMixin(ControlState):
                         now = max(now - tracee.held_ns, entry.monotonic_ns)
                     tracee.held_ns = 0
                 event = _new_tuple(SyscallExit, (
-                    tracee, now + self._clock.offset_ns, now, abi, nr, rval,
+                    tracee, now + self._offset_ns, now, abi, nr, rval,
                     -rval if info[3] else 0, entry,
                 ))
                 if tracee.exec_attempt:
@@ -327,7 +342,7 @@ class DispatchMixin(ControlState):
                 if abi is Abi.X32:
                     nr &= ~_X32_BIT
             now = _monotonic_ns()
-            entry = _new_tuple(SyscallEntry, (tracee, now + self._clock.offset_ns, now,
+            entry = _new_tuple(SyscallEntry, (tracee, now + self._offset_ns, now,
                                               abi, nr, info[4:], info[2]))
             tracee.in_syscall = True
             if not tracee.pre_exec:
@@ -358,15 +373,15 @@ class DispatchMixin(ControlState):
                 and nr in _EXECVE_NUMBERS.get(abi, ()):
             # (read before the resume: never a moment of the kernel's own time)
             tracee.held_ns = _monotonic_ns() - now  # (the entry's time: see the exit)
-        try:
-            pt.resume(_PTRACE_SYSCALL if (self._step_all or tracee.in_syscall)
-                      else _PTRACE_CONT, tid, 0)
-        except PtraceError as error:
-            if finish is not None and event is not None:
+        # pt.resume without its frame (pt.resume_unchecked)
+        how = _PTRACE_SYSCALL if (self._step_all or tracee.in_syscall) else _PTRACE_CONT
+        if pt.resume_unchecked(how, tid, 0, 0) == -1:
+            error = pt.resume_error(how, tid)
+            if finish is not None:
                 finish(event)  # before whatever the failure reports
             self._request_failed(tracee, error)
             return
-        if finish is not None and event is not None:
+        if finish is not None:  # (only ever made for an event)
             finish(event)
 
     def _current_syscall(self, tracee: Tracee, abi: Abi) -> tuple[int, Abi]:
