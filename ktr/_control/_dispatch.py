@@ -376,12 +376,12 @@ class DispatchMixin(ControlState):
         # pt.resume without its frame (pt.resume_unchecked)
         how = _PTRACE_SYSCALL if (self._step_all or tracee.in_syscall) else _PTRACE_CONT
         if pt.resume_unchecked(how, tid, 0, 0) == -1:
-            error = pt.resume_error(how, tid)
-            if finish is not None:
+            failure = pt.resume_error(how, tid)
+            if finish is not None and event is not None:
                 finish(event)  # before whatever the failure reports
-            self._request_failed(tracee, error)
+            self._request_failed(tracee, failure)
             return
-        if finish is not None:  # (only ever made for an event)
+        if finish is not None and event is not None:
             finish(event)
 
     def _current_syscall(self, tracee: Tracee, abi: Abi) -> tuple[int, Abi]:
