@@ -547,8 +547,12 @@ class RecordBuilder:
                     error and self._structs and plan.io_kind is ArgKind.BUF_IN):
                 # (a write() that failed: _exit_reads keeps what it was asked to send)
                 # TraceeMemory.read gives b"" for unreadable memory, never raises
+                # (a conditional, not min(): builtin min iterates its arguments,
+                # about 700 instructions)
+                io_bytes = self._io_bytes
                 self._ready_data = tracee.memory.read(
-                    entry.args[plan.io_arg], min(retval, self._io_bytes),  # type: ignore[index]
+                    entry.args[plan.io_arg],  # type: ignore[index]
+                    retval if retval < io_bytes else io_bytes,
                 ) if retval > 0 else None
                 finish = self._exit_plain_io
             elif plan.exit_shape and (error or entry is None):
