@@ -316,6 +316,27 @@ def syscall_stop_info(pid: int) -> tuple[int, ...]:
     return _unpack_entry_info(_syscall_info_buffer)
 
 
+#: ``syscall_stop_info`` in pieces, for the hot path (a Python frame less a
+#: stop): ``syscall_info_unchecked(PTRACE_GET_SYSCALL_INFO, pid,
+#: SYSCALL_INFO_SIZE, syscall_info_into)`` gives -1 on failure (then
+#: ``syscall_info_error(pid)`` is the PtraceError to raise); else
+#: ``syscall_info_op[0]`` is the op, and ``unpack_exit_info`` (at EXIT) or
+#: ``unpack_entry_info`` (any other op) of ``syscall_info_buffer`` the tuple
+#: ``syscall_stop_info`` returns.
+syscall_info_unchecked = _ptrace
+SYSCALL_INFO_SIZE = _SYSCALL_INFO_SIZE
+syscall_info_into = _syscall_info_ref
+syscall_info_op = _syscall_info_bytes
+syscall_info_buffer = _syscall_info_buffer
+unpack_exit_info = _unpack_exit_info
+unpack_entry_info = _unpack_entry_info
+
+
+def syscall_info_error(pid: int) -> PtraceError:
+    """The error of the ``syscall_info_unchecked`` that has just failed."""
+    return _fail(PTRACE_GET_SYSCALL_INFO, pid)
+
+
 def get_syscall_info(pid: int) -> SyscallInfo:
     """PTRACE_GET_SYSCALL_INFO at a syscall or seccomp stop."""
     if _ptrace(PTRACE_GET_SYSCALL_INFO, pid, _syscall_info_size,

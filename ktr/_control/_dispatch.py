@@ -52,6 +52,13 @@ _ARCH_X86_64 = pt.AUDIT_ARCH_X86_64
 _X32_BIT = pt.X32_SYSCALL_BIT
 _X86_64 = Abi.X86_64
 _PTRACE_SYSCALL = pt.PTRACE_SYSCALL
+_GET_SYSCALL_INFO = pt.PTRACE_GET_SYSCALL_INFO
+_INFO_SIZE = pt.SYSCALL_INFO_SIZE
+_info_into = pt.syscall_info_into
+_info_op = pt.syscall_info_op
+_info_buffer = pt.syscall_info_buffer
+_unpack_exit_info = pt.unpack_exit_info
+_unpack_entry_info = pt.unpack_entry_info
 _PTRACE_CONT = pt.PTRACE_CONT
 #: every ABI's execve and execveat numbers: a quick "not an exec" on the entry path
 _PRCTL_NRS = frozenset(_PRCTL_NUMBERS.values())  # likewise "not a prctl" at exits
@@ -286,11 +293,12 @@ class DispatchMixin(ControlState):
         # Written for the interpreter: locals over attributes, only the
         # fields of the syscall info that this kind of stop uses unpacked.
         tid = tracee.tid
-        try:
-            info = pt.syscall_stop_info(tid)
-        except PtraceError as error:
-            self._request_failed(tracee, error)
+        # pt.syscall_stop_info without its frame (see pt.syscall_info_unchecked)
+        if pt.syscall_info_unchecked(_GET_SYSCALL_INFO, tid, _INFO_SIZE, _info_into) == -1:
+            self._request_failed(tracee, pt.syscall_info_error(tid))
             return
+        info = (_unpack_exit_info(_info_buffer) if _info_op[0] == _INFO_EXIT
+                else _unpack_entry_info(_info_buffer))
         op = info[0]
         event: SyscallEntry | SyscallExit | None = None
         if op == _INFO_EXIT:
