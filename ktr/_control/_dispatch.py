@@ -175,7 +175,6 @@ class DispatchMixin(ControlState):
                 # Without a spin budget (pinned: the tracee cannot have run
                 # yet on our CPU; or the chooser found blocking faster) go
                 # straight to the blocking wait.
-                tid = status = 0
                 left -= 1
                 if not left:
                     now = clock()
@@ -191,6 +190,8 @@ class DispatchMixin(ControlState):
                         while (tid == 0 and clock() < deadline
                                and self._stop_request is None):
                             tid, status = waitpid(-1, _WNOHANG_WALL)
+                else:
+                    tid = 0
                 if tid == 0:
                     if stash:
                         self._adopt_orphans()
@@ -246,9 +247,13 @@ class DispatchMixin(ControlState):
                 # the common case, without the general dispatch
                 tracee = tracees.get(tid)
                 if tracee is not None and tracee.started:
-                    self._held = tracee
-                    syscall_stop(tracee)
-                    self._held = None
+                    # _held names it only for an exception's way out (a try
+                    # costs nothing until it catches; two stores did a stop)
+                    try:
+                        syscall_stop(tracee)
+                    except BaseException:
+                        self._held = tracee
+                        raise
                     continue
             handle(tid, status)
 
