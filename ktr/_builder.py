@@ -763,15 +763,16 @@ class RecordBuilder:
         paths = self._ready_paths
         self._ready_paths = []
         pid, tid, comm = tracee.pid, tracee.tid, tracee.comm
-        sink = self._sink
+        sink, namei_pack = self._sink, self._namei_pack
         try:
             if self._calls:
-                sink(self._syscall_pack(
+                syscall_pack = self._syscall_pack
+                sink(syscall_pack(
                     self._syscall_size, _SYSCALL, _VERSION, pid, tid, timestamp_ns,
                     comm, nr, abi, 0, _ARGUMENTS, *args))
             for path in paths:
                 if path is not None:
-                    sink(self._namei_pack(
+                    sink(namei_pack(
                         self._namei_size + len(path), _NAMEI, _VERSION, pid, tid,
                         timestamp_ns, comm, len(path)) + path)
         except (MemoryError, struct.error, OverflowError, ValueError):
@@ -795,10 +796,10 @@ class RecordBuilder:
                         ) -> None:
         tracee, timestamp_ns, _, abi, _, _, _, _ = event
         pid, tid, comm = tracee.pid, tracee.tid, tracee.comm
-        sink = self._sink
+        sink, struct_pack = self._sink, self._struct_pack
         try:
             for argument, name, data in found:
-                sink(self._struct_pack(
+                sink(struct_pack(
                     self._struct_size + len(name) + len(data), _STRUCT, _VERSION, pid, tid,
                     timestamp_ns, comm, abi, argument, len(name), len(data)) + name + data)
         except (MemoryError, struct.error, OverflowError, ValueError):
@@ -807,9 +808,13 @@ class RecordBuilder:
         self._exit_free(event)
 
     def _entry_free(self, event: SyscallEntry) -> None:
+        # (callables kept in attributes are called from locals here and in the
+        # other finishers: ``self._sink(...)`` is a method lookup the
+        # interpreter cannot specialize, about 120 instructions more a call)
         tracee, timestamp_ns, _, abi, nr, args, _ = event
+        sink, pack = self._sink, self._syscall_pack
         try:
-            self._sink(self._syscall_pack(
+            sink(pack(
                 self._syscall_size, _SYSCALL, _VERSION, tracee.pid, tracee.tid, timestamp_ns,
                 tracee.comm, nr, abi, 0, _ARGUMENTS, *args))
         except (MemoryError, struct.error, OverflowError, ValueError):
@@ -818,8 +823,9 @@ class RecordBuilder:
     def _exit_free(self, event: SyscallExit) -> None:
         tracee, timestamp_ns, monotonic_ns, abi, nr, retval, error, entry = event
         if self._calls:
+            sink, pack = self._sink, self._sysret_pack
             try:
-                self._sink(self._sysret_pack(
+                sink(pack(
                     self._sysret_size, _SYSRET, _VERSION, tracee.pid, tracee.tid, timestamp_ns,
                     tracee.comm, nr, abi, 0, error, retval,
                     monotonic_ns - entry.monotonic_ns if entry is not None else 0))
@@ -835,6 +841,7 @@ class RecordBuilder:
         tracee, timestamp_ns, monotonic_ns, abi, nr, retval, error, entry = event
         data = self._ready_data
         self._ready_data = None
+        sink = self._sink
         if data is not None:
             plan = self._ready_plan
             size = len(data)
@@ -845,8 +852,9 @@ class RecordBuilder:
                 fd = entry.args[fd_arg] & 0xFFFF_FFFF  # type: ignore[union-attr]
                 if fd & 0x8000_0000:
                     fd -= 1 << 32
+            genio_pack = self._genio_pack
             try:
-                self._sink(self._genio_pack(
+                sink(genio_pack(
                     self._genio_size + size, _GENIO, _VERSION, tracee.pid, tracee.tid,
                     timestamp_ns, tracee.comm, fd, plan.io_direction,
                     _TRUNCATED if size < retval else 0, retval, size) + data)
@@ -854,8 +862,9 @@ class RecordBuilder:
                 self._log_error(DropError.ENOMEM)
                 return  # as the general path: no SYSRET after a record that failed
         if self._calls:
+            sysret_pack = self._sysret_pack
             try:
-                self._sink(self._sysret_pack(
+                sink(sysret_pack(
                     self._sysret_size, _SYSRET, _VERSION, tracee.pid, tracee.tid, timestamp_ns,
                     tracee.comm, nr, abi, 0, error, retval,
                     monotonic_ns - entry.monotonic_ns))  # type: ignore[union-attr]
