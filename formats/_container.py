@@ -280,7 +280,11 @@ class BatchFraming:
         self, records: Sequence[bytes], compressor: zstandard.ZstdCompressor | None = None
     ) -> bytes:
         """Frame ``records`` (each one encoded record) as one batch."""
-        raw = b"".join(records)
+        return self._encode_raw(b"".join(records), len(records), compressor)
+
+    def _encode_raw(self, raw: bytes, count: int,
+                    compressor: zstandard.ZstdCompressor | None) -> bytes:
+        """``encode`` of the ``count`` records joined in ``raw``."""
         if len(raw) > MAX_BATCH_BYTES:
             raise ValueError(f"a batch holds at most {MAX_BATCH_BYTES} bytes (encode_batches "
                              "splits)")
@@ -291,7 +295,7 @@ class BatchFraming:
             stored = raw
             flags = 0
         checked = self._checked.pack(
-            BATCH_MAGIC, flags, len(records), len(stored), len(raw), zlib.crc32(stored)
+            BATCH_MAGIC, flags, count, len(stored), len(raw), zlib.crc32(stored)
         )
         return checked + self._checked_crc(checked) + stored
 
@@ -415,9 +419,11 @@ class BatchFraming:
         ``max_bytes`` cannot be framed and is left out; the second value
         counts those, so the caller can report them as lost.
         """
-        if sum(map(len, records)) <= max_bytes:
-            # the usual queue: one batch, without a Python step per record
-            return ([self.encode(records, compressor)] if records else []), 0
+        raw = b"".join(records)
+        if len(raw) <= max_bytes:
+            # the usual queue: one batch, without a Python step per record (and
+            # joined once: summing the lengths cost more than the join)
+            return ([self._encode_raw(raw, len(records), compressor)] if records else []), 0
         batches: list[bytes] = []
         refused = 0
         run: list[bytes] = []

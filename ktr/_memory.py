@@ -74,7 +74,8 @@ class TraceeMemory:
         fd = self._fd if self._fd >= 0 else self._descriptor()
         if fd < 0:
             return b""
-        length = min(length, _MAX_OFFSET - address + 1)
+        if length > _MAX_OFFSET - address + 1:  # (not min(): a call a read less)
+            length = _MAX_OFFSET - address + 1
         try:
             data = os.pread(fd, length, address)
         except OSError:

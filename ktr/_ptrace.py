@@ -14,8 +14,10 @@ import, so the hot requests (resume, syscall info) allocate nothing but their
 result. Not thread-safe: ptrace requests must come from the tracer thread
 anyway, and the shared buffers rely on that.
 
-Also the control loop's blocking wait (``wait_blocking``: wait4 through the
-C library, so that a signal ends it with EINTR instead of Python's retry).
+Also the control loop's blocking wait (``wait_blocking``, or its pieces
+``wait4``/``WAIT4_ANY``/``wait_status``/``wait_failed`` for a loop that makes it
+inline: wait4 through the C library, so that a signal ends it with EINTR
+instead of Python's retry).
 Does not: keep any state about tracees.
 """
 
@@ -98,12 +100,19 @@ REQUEST_NAMES: dict[int, str] = {
 # for its file name. ptrace returns a signed long. No argtypes: converting
 # arguments through a prototype costs a third of the call. request and pid go
 # as C ints. addr and data, which glibc reads as pointers, go as one of: a
-# ctypes array (passed as its address, the cheapest conversion), a small
+# prebuilt ``ctypes.byref`` of a buffer (the cheapest conversion), a small
 # non-negative Python int (passed as a C int, which libffi's x86-64 call path
 # sign-extends into the full 64-bit register — the ABI itself leaves the upper
 # half undefined — so the pointer-sized value is exact: NULL, a signal number,
 # a buffer size), or a prebuilt c_void_p for anything that may not fit in 31
 # bits.
+#
+# The hot requests' arguments are prebuilt once: a buffer goes as
+# ``ctypes.byref`` of it (a CArgObject, copied as it is; an array or a
+# c_void_p is turned into a new one on every call), and the -1 of the blocking wait as a
+# ``c_int.from_param`` (also a CArgObject: a negative Python int first fails
+# the unsigned conversion, an OverflowError raised and cleared on every call).
+# About 220 instructions a syscall info and 740 a blocking wait (callgrind).
 #
 # ptrace goes through a PyDLL handle (errno kept the same way): its calls keep
 # the GIL. No ptrace request blocks, and dropping and retaking the GIL around
@@ -124,6 +133,7 @@ _siginfo_address = _Pointer(ctypes.addressof(_siginfo_buffer))
 _syscall_info_buffer = ctypes.create_string_buffer(_SYSCALL_INFO_SIZE)
 _syscall_info_address = _Pointer(ctypes.addressof(_syscall_info_buffer))
 _syscall_info_size = _Pointer(_SYSCALL_INFO_SIZE)
+_syscall_info_ref = ctypes.byref(_syscall_info_buffer)
 #: the buffer's bytes as unsigned ints: ``[0]`` is the op, without an unpack
 _syscall_info_bytes = memoryview(_syscall_info_buffer).cast("B")
 _word = ctypes.c_ulong()
@@ -133,7 +143,9 @@ _sigset_address = _Pointer(ctypes.addressof(_sigset))
 _sigset_size = _Pointer(8)
 _wait4 = ctypes.CDLL(None, use_errno=True)["wait4"]
 _wait4.restype = ctypes.c_int
-_wait_status = (ctypes.c_int * 1)()  # an array: passed as its address
+_wait_status = (ctypes.c_int * 1)()
+_wait_status_ref = ctypes.byref(_wait_status)
+_ANY_CHILD = ctypes.c_int.from_param(-1)
 _WALL = 0x40000000  # __WALL
 
 # op, flags, arch, ip, sp, then the entry/seccomp layout: nr and six arguments
@@ -224,6 +236,17 @@ def resume(how: int, pid: int, signal: int = 0) -> None:
         raise _fail(how, pid)
 
 
+#: ``resume`` for the hot path, without a Python frame: ``resume_unchecked(how,
+#: pid, 0, signal)`` gives 0, or -1 and then ``resume_error(how, pid)`` is the
+#: PtraceError to raise.
+resume_unchecked = _ptrace
+
+
+def resume_error(how: int, pid: int) -> PtraceError:
+    """The error of the ``resume_unchecked`` that has just failed."""
+    return _fail(how, pid)
+
+
 def detach(pid: int, signal: int = 0) -> None:
     """Detach a stopped tracee, delivering ``signal`` to it."""
     if _ptrace(PTRACE_DETACH, pid, 0, signal) == -1:
@@ -286,11 +309,32 @@ def syscall_stop_info(pid: int) -> tuple[int, ...]:
     stack pointer, signed nr, arg0..arg5), valid for ENTRY and SECCOMP.
     ``get_syscall_info`` decodes fully.
     """
-    if _ptrace(PTRACE_GET_SYSCALL_INFO, pid, _SYSCALL_INFO_SIZE, _syscall_info_buffer) == -1:
+    if _ptrace(PTRACE_GET_SYSCALL_INFO, pid, _SYSCALL_INFO_SIZE, _syscall_info_ref) == -1:
         raise _fail(PTRACE_GET_SYSCALL_INFO, pid)
     if _syscall_info_bytes[0] == SYSCALL_INFO_EXIT:
         return _unpack_exit_info(_syscall_info_buffer)
     return _unpack_entry_info(_syscall_info_buffer)
+
+
+#: ``syscall_stop_info`` in pieces, for the hot path (a Python frame less a
+#: stop): ``syscall_info_unchecked(PTRACE_GET_SYSCALL_INFO, pid,
+#: SYSCALL_INFO_SIZE, syscall_info_into)`` gives -1 on failure (then
+#: ``syscall_info_error(pid)`` is the PtraceError to raise); else
+#: ``syscall_info_op[0]`` is the op, and ``unpack_exit_info`` (at EXIT) or
+#: ``unpack_entry_info`` (any other op) of ``syscall_info_buffer`` the tuple
+#: ``syscall_stop_info`` returns.
+syscall_info_unchecked = _ptrace
+SYSCALL_INFO_SIZE = _SYSCALL_INFO_SIZE
+syscall_info_into = _syscall_info_ref
+syscall_info_op = _syscall_info_bytes
+syscall_info_buffer = _syscall_info_buffer
+unpack_exit_info = _unpack_exit_info
+unpack_entry_info = _unpack_entry_info
+
+
+def syscall_info_error(pid: int) -> PtraceError:
+    """The error of the ``syscall_info_unchecked`` that has just failed."""
+    return _fail(PTRACE_GET_SYSCALL_INFO, pid)
 
 
 def get_syscall_info(pid: int) -> SyscallInfo:
@@ -338,12 +382,30 @@ def wait_blocking(gate: WaitGate) -> tuple[int, int] | None:
     """
     if gate.closed:
         return None
-    pid: int = _wait4(-1, _wait_status, _WALL, 0)
+    pid: int = _wait4(_ANY_CHILD, _wait_status_ref, _WALL, 0)
     if pid == -1:
-        error = _get_errno()
-        if error == errno.EINTR:
-            return None
-        if error == errno.ECHILD:
-            raise ChildProcessError(error, os.strerror(error))
-        raise OSError(error, os.strerror(error))
+        wait_failed()
+        return None
     return pid, _wait_status[0]
+
+
+#: ``wait_blocking`` in pieces, for a loop that makes the wait inline (a
+#: Python frame and a tuple less a stop) and keeps its contract: the gate is
+#: tested, then ``wait4(*WAIT4_ANY)`` called with nothing between them that
+#: runs a signal handler. It returns the pid, the status is then
+#: ``wait_status[0]``; or -1, and then ``wait_failed()`` raises or returns
+#: None (EINTR).
+wait4 = _wait4
+WAIT4_ANY = (_ANY_CHILD, _wait_status_ref, _WALL, 0)
+wait_status = _wait_status
+
+
+def wait_failed() -> None:
+    """After a failed wait: None for EINTR, else ChildProcessError (no child
+    left) or OSError."""
+    error = _get_errno()
+    if error == errno.EINTR:
+        return
+    if error == errno.ECHILD:
+        raise ChildProcessError(error, os.strerror(error))
+    raise OSError(error, os.strerror(error))

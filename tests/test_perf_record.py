@@ -206,6 +206,8 @@ def test_without_a_syscall_facility_the_tracee_gets_no_syscall_stops(
     program = build(tmp_path, rounds=40)
     calls = _Calls()
     real_info, real_resume = pt.syscall_stop_info, pt.resume
+    real_unchecked = pt.resume_unchecked
+    real_info_unchecked = pt.syscall_info_unchecked
 
     def counting_info(pid: int) -> tuple[int, ...]:
         calls.syscall_info += 1
@@ -216,8 +218,22 @@ def test_without_a_syscall_facility_the_tracee_gets_no_syscall_stops(
             calls.step += 1
         real_resume(how, pid, signo)
 
+    def counting_unchecked(how: int, pid: int, address: int, signo: int) -> int:
+        if how == pt.PTRACE_SYSCALL:
+            calls.step += 1
+        result: int = real_unchecked(how, pid, address, signo)
+        return result
+
     monkeypatch.setattr(pt, "syscall_stop_info", counting_info)
     monkeypatch.setattr(pt, "resume", counting_resume)
+    def counting_info_unchecked(request: int, pid: int, size: int, into: object) -> int:
+        if request == pt.PTRACE_GET_SYSCALL_INFO:
+            calls.syscall_info += 1
+        result: int = real_info_unchecked(request, pid, size, into)
+        return result
+
+    monkeypatch.setattr(pt, "resume_unchecked", counting_unchecked)
+    monkeypatch.setattr(pt, "syscall_info_unchecked", counting_info_unchecked)
     trace = tmp_path / "nostops.ktr"
     options = ktr.parse_record_arguments(
         ["-q", "-i", *arguments, "-o", str(trace), "--", str(program)])

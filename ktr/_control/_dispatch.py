@@ -52,8 +52,16 @@ _ARCH_X86_64 = pt.AUDIT_ARCH_X86_64
 _X32_BIT = pt.X32_SYSCALL_BIT
 _X86_64 = Abi.X86_64
 _PTRACE_SYSCALL = pt.PTRACE_SYSCALL
+_GET_SYSCALL_INFO = pt.PTRACE_GET_SYSCALL_INFO
+_INFO_SIZE = pt.SYSCALL_INFO_SIZE
+_info_into = pt.syscall_info_into
+_info_op = pt.syscall_info_op
+_info_buffer = pt.syscall_info_buffer
+_unpack_exit_info = pt.unpack_exit_info
+_unpack_entry_info = pt.unpack_entry_info
 _PTRACE_CONT = pt.PTRACE_CONT
 #: every ABI's execve and execveat numbers: a quick "not an exec" on the entry path
+_PRCTL_NRS = frozenset(_PRCTL_NUMBERS.values())  # likewise "not a prctl" at exits
 _EXEC_NRS = frozenset(number for numbers in _EXECVE_NUMBERS.values() for number in numbers)
 #: struct user_regs_struct offsets of the argument registers, in argument order:
 #: rdi, rsi, rdx, r10, r8, r9; for i386 ebx, ecx, edx, esi, edi, ebp.
@@ -153,7 +161,10 @@ class DispatchMixin(ControlState):
         window = chooser.WINDOW
         left = window
         window_start = clock()
-        wait_blocking = pt.wait_blocking
+        wait4 = pt.wait4
+        wait_any = pt.WAIT4_ANY
+        wait_status = pt.wait_status
+        wait_failed = pt.wait_failed
         gate = self._gate
         flush = self._flush or _nothing_held
         to_flush = FLUSH_EVERY
@@ -168,7 +179,6 @@ class DispatchMixin(ControlState):
                 # Without a spin budget (pinned: the tracee cannot have run
                 # yet on our CPU; or the chooser found blocking faster) go
                 # straight to the blocking wait.
-                tid = status = 0
                 left -= 1
                 if not left:
                     now = clock()
@@ -184,6 +194,8 @@ class DispatchMixin(ControlState):
                         while (tid == 0 and clock() < deadline
                                and self._stop_request is None):
                             tid, status = waitpid(-1, _WNOHANG_WALL)
+                else:
+                    tid = 0
                 if tid == 0:
                     if stash:
                         self._adopt_orphans()
@@ -196,19 +208,29 @@ class DispatchMixin(ControlState):
                         # the consumer keeps what it holds, and the waker
                         # breaks a wait that lasts (see _waker) so that it is
                         # flushed below.
+                        #
+                        # pt.wait_blocking, inline (see pt.wait4): a signal
+                        # handler that closes the gate runs before its test,
+                        # or breaks the wait (EINTR).
                         self._holding = to_flush != FLUSH_EVERY
                         self._in_blocking_wait = True
                         try:
-                            waited = (wait_blocking(gate) if self._stop_request is None
-                                      or self._releasing is not None else None)
+                            if gate.closed or (self._stop_request is not None
+                                               and self._releasing is None):
+                                tid = 0
+                            else:
+                                tid = wait4(*wait_any)
+                                if tid == -1:
+                                    wait_failed()  # raises unless EINTR
+                                    tid = 0
                         finally:
                             self._in_blocking_wait = False
                             self._wait_returns += 1
-                        if waited is None:
+                        if not tid:
                             flush()
                             to_flush = FLUSH_EVERY
                             continue  # a signal or a stop request: the loop's top sees it
-                        tid, status = waited
+                        status = wait_status[0]
                     else:
                         flush()  # _block polls with sleeps: nothing held meanwhile
                         to_flush = FLUSH_EVERY
@@ -229,9 +251,13 @@ class DispatchMixin(ControlState):
                 # the common case, without the general dispatch
                 tracee = tracees.get(tid)
                 if tracee is not None and tracee.started:
-                    self._held = tracee
-                    syscall_stop(tracee)
-                    self._held = None
+                    # _held names it only for an exception's way out (a try
+                    # costs nothing until it catches; two stores did a stop)
+                    try:
+                        syscall_stop(tracee)
+                    except BaseException:
+                        self._held = tracee
+                        raise
                     continue
             handle(tid, status)
 
@@ -276,15 +302,16 @@ class DispatchMixin(ControlState):
         # Written for the interpreter: locals over attributes, only the
         # fields of the syscall info that this kind of stop uses unpacked.
         tid = tracee.tid
-        try:
-            info = pt.syscall_stop_info(tid)
-        except PtraceError as error:
+        # pt.syscall_stop_info without its frame (see pt.syscall_info_unchecked)
+        if pt.syscall_info_unchecked(_GET_SYSCALL_INFO, tid, _INFO_SIZE, _info_into) == -1:
             if not tracee.in_syscall:
                 # A SIGKILL took the thread out of its entry stop once waitpid had
                 # reported it (ESRCH): its call is read at its exit stop (_exit_stop).
                 tracee.unread_entry = True
-            self._request_failed(tracee, error)
+            self._request_failed(tracee, pt.syscall_info_error(tid))
             return
+        info = (_unpack_exit_info(_info_buffer) if _info_op[0] == _INFO_EXIT
+                else _unpack_entry_info(_info_buffer))
         op = info[0]
         event: SyscallEntry | SyscallExit | None = None
         if op == _INFO_EXIT:
@@ -302,7 +329,8 @@ class DispatchMixin(ControlState):
                 if entry is not None:
                     nr = entry.nr
                     abi = entry.abi
-                    if nr == _PRCTL_NUMBERS.get(abi) and entry.args[0] == _PR_SET_NAME:
+                    if (nr in _PRCTL_NRS and nr == _PRCTL_NUMBERS.get(abi)
+                            and entry.args[0] == _PR_SET_NAME):
                         tracee.comm = _procfs.read_comm(tid)
                 else:
                     nr, abi = self._current_syscall(tracee, pt.abi_of_arch(info[1], 0))
@@ -319,7 +347,7 @@ class DispatchMixin(ControlState):
                         now = max(now - tracee.held_ns, entry.monotonic_ns)
                     tracee.held_ns = 0
                 event = _new_tuple(SyscallExit, (
-                    tracee, now + self._clock.offset_ns, now, abi, nr, rval,
+                    tracee, now + self._offset_ns, now, abi, nr, rval,
                     -rval if info[3] else 0, entry,
                 ))
                 if tracee.exec_attempt:
@@ -335,7 +363,7 @@ class DispatchMixin(ControlState):
                 if abi is Abi.X32:
                     nr &= ~_X32_BIT
             now = _monotonic_ns()
-            entry = _new_tuple(SyscallEntry, (tracee, now + self._clock.offset_ns, now,
+            entry = _new_tuple(SyscallEntry, (tracee, now + self._offset_ns, now,
                                               abi, nr, info[4:], info[2]))
             tracee.in_syscall = True
             if not tracee.pre_exec:
@@ -374,13 +402,13 @@ class DispatchMixin(ControlState):
                 and nr in _EXECVE_NUMBERS.get(abi, ()):
             # (read before the resume: never a moment of the kernel's own time)
             tracee.held_ns = _monotonic_ns() - now  # (the entry's time: see the exit)
-        try:
-            pt.resume(_PTRACE_SYSCALL if (self._step_all or tracee.in_syscall)
-                      else _PTRACE_CONT, tid, 0)
-        except PtraceError as error:
+        # pt.resume without its frame (pt.resume_unchecked)
+        how = _PTRACE_SYSCALL if (self._step_all or tracee.in_syscall) else _PTRACE_CONT
+        if pt.resume_unchecked(how, tid, 0, 0) == -1:
+            failure = pt.resume_error(how, tid)
             if finish is not None and event is not None:
                 finish(event)  # before whatever the failure reports
-            self._request_failed(tracee, error)
+            self._request_failed(tracee, failure)
             return
         if finish is not None and event is not None:
             finish(event)

@@ -250,6 +250,7 @@ class ControlState:
         # then exactly its duration, and the recording's other sources share
         # this clock object (the recorder hands the one it made to each).
         self._clock = clock if clock is not None else TraceClock()
+        self._offset_ns = self._clock.offset_ns  # (measured once: TraceClock)
         self._threads_seen = 0
         self._detached = 0
         self._killed = 0

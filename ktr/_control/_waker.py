@@ -1,6 +1,6 @@
 """The waker: request_stop and signals break a blocking waitpid within milliseconds.
 
-On the main thread the loop blocks in one ``wait4`` (``_ptrace.wait_blocking``)
+On the main thread the loop blocks in one ``wait4`` (``_ptrace.wait_blocking``, made inline)
 that a signal ends with EINTR; no handler raises, so a status the kernel has
 handed over is never lost. A signal can land just before the wait starts; the
 waker thread repeats SIGURG until the wait has returned (or the loop is not
