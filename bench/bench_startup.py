@@ -23,7 +23,12 @@ steal only figures of the same run compare. Bytecode is cached (a temporary
 ``PYTHONPYCACHEPREFIX``; ``PYTHONDONTWRITEBYTECODE`` dropped), as in an
 installed ktr: with it set, every start recompiles the sources (~0.2 s).
 
-    python bench/bench_startup.py [--rounds 15] [--base DIR]
+``--instructions``: instead, user-mode instructions of ``ktr record -q -- true``
+and of ``ktrdump`` on its trace (valgrind's callgrind, the command alone, not
+its child), which steal and load do not move (this machine kind has no PMU
+for ``perf stat``); with ``--base``, both trees.
+
+    python bench/bench_startup.py [--rounds 15] [--base DIR] [--instructions]
 
 Not a test: nothing here asserts.
 """
@@ -31,6 +36,7 @@ Not a test: nothing here asserts.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import signal
@@ -137,14 +143,48 @@ def _table(title: str, times: Mapping[str, list[float]]) -> None:
               f"   (min {min(values) * 1000:7.1f})")
 
 
+def _instructions(argv: Sequence[str], environment: Mapping[str, str],
+                  directory: Path) -> int:
+    out = directory / "callgrind.out"
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--trace-children=no",
+                           f"--callgrind-out-file={out}", *argv],
+                          capture_output=True, text=True, env=environment,
+                          cwd=environment["PYTHONPYCACHEPREFIX"])
+    for line in done.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.split(":")[-1])
+    raise RuntimeError(f"callgrind gave no count:\n{done.stderr}")
+
+
+def _count_instructions(trees: Mapping[str, Path], directory: Path) -> None:
+    """One warm-up run each (bytecode compiled), then one counted run."""
+    trace = directory / "t.ktr"
+    print("\nuser-mode instructions (callgrind; the command alone)")
+    for label, tree in trees.items():
+        environment = _environment(directory, tree)
+        record = [*_ktr(), "record", "-q", "-o", str(trace), "--", "true"]
+        dump = [*_ktrdump(), str(trace)]
+        _whole(record, environment)
+        _whole(dump, environment)
+        for what, argv in ((f"{label} record -- true", record),
+                           (f"{label}: ktrdump of it", dump)):
+            print(f"  {what:34s} {_instructions(argv, environment, directory) / 1e6:8.1f} M")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--base", type=Path, help="another source tree of ktr, timed beside")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions with callgrind instead of timing")
     arguments = parser.parse_args(argv)
     trees = {"ktr": HERE}
     if arguments.base is not None:
         trees = {"ktr (base)": arguments.base.resolve(), "ktr (this tree)": HERE}
+    if arguments.instructions:
+        with tempfile.TemporaryDirectory(prefix="bench-startup-") as name:
+            _count_instructions(trees, Path(name))
+        return
     have_perf = shutil.which("perf") is not None
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as name:
@@ -158,9 +198,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "python -c pass": lambda: _whole([sys.executable, "-c", "pass"], plain),
         }
         for label, environment in environments.items():
-            whole[f"{label} record -- true"] = (
-                lambda e=environment: _whole([*_ktr(), "record", "-q", "-o", str(trace),
-                                              "--", "true"], e))
+            whole[f"{label} record -- true"] = functools.partial(
+                _whole, [*_ktr(), "record", "-q", "-o", str(trace), "--", "true"], environment)
         whole["strace -f -o /dev/null true"] = lambda: _whole(
             ["strace", "-f", "-o", "/dev/null", "true"], plain)
         if have_perf:
@@ -174,9 +213,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             pid = str(target.pid)
             attach: dict[str, Callable[[], float]] = {}
             for label, environment in environments.items():
-                attach[f"{label} record -p"] = (
-                    lambda e=environment: _attach([*_ktr(), "record", "-q", "-o",
-                                                   str(trace), "-p", pid], e, traced))
+                attach[f"{label} record -p"] = functools.partial(
+                    _attach, [*_ktr(), "record", "-q", "-o", str(trace), "-p", pid],
+                    environment, traced)
             attach["strace -p"] = lambda: _attach(
                 ["strace", "-o", "/dev/null", "-p", pid], plain, traced)
             if have_perf:

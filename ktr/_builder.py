@@ -48,7 +48,8 @@ Does not: talk to ptrace, decide which stops happen, or buffer records (the
 descriptor does).
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: typing.NamedTuple turns every string
+# annotation into a ForwardRef, compiling it at each start; evaluated ones cost nothing.)
 
 import os
 import struct
@@ -141,6 +142,21 @@ class BuilderOptions:
     selects: Callable[[Abi, int], bool]
 
 
+class _StructPlan(NamedTuple):
+    """One structure argument to capture as a STRUCT record."""
+
+    argument: int
+    name: bytes
+    size: int | None  # None: from length_argument
+    length_argument: int | None
+    length_is_pointer: bool  # SOCKADDR_OUT: the length is behind a socklen_t *
+    filled_on_error: bool
+    measure: str = "size"  # linux.StructCapture.measure
+    reclen_offset: int = 16  # "dirents": where d_reclen sits in an entry
+    # filled_on_error: the flags argument whose TIMER_ABSTIME means nothing was filled
+    abstime_arg: int | None = None
+
+
 class _Plan(NamedTuple):
     """What to capture for one syscall of one ABI, worked out once."""
 
@@ -180,21 +196,6 @@ class _Plan(NamedTuple):
     # What the result names, read from /proc at exit (_RESULT_FD_PATH, _RESULT_CWD,
     # _RESULT_RECEIVED_FDS, _RESULT_PIPE, _RESULT_SOCKET_PAIR; 0: none).
     result_path: int = 0
-
-
-class _StructPlan(NamedTuple):
-    """One structure argument to capture as a STRUCT record."""
-
-    argument: int
-    name: bytes
-    size: int | None  # None: from length_argument
-    length_argument: int | None
-    length_is_pointer: bool  # SOCKADDR_OUT: the length is behind a socklen_t *
-    filled_on_error: bool
-    measure: str = "size"  # linux.StructCapture.measure
-    reclen_offset: int = 16  # "dirents": where d_reclen sits in an entry
-    # filled_on_error: the flags argument whose TIMER_ABSTIME means nothing was filled
-    abstime_arg: int | None = None
 
 
 _UNSELECTED = _Plan(selected=False)
