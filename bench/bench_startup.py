@@ -230,9 +230,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         subprocess.run([*_ktr(), "record", "-q", "-o", str(trace), "--", "true"],
                        check=True, env=plain, cwd=directory)
-        dump: dict[str, Callable[[], float]] = {
-            f"ktrdump (this tree) {len(trace.read_bytes())} B trace":
-                lambda: _whole([*_ktrdump(), str(trace)], plain)}
+        dump: dict[str, Callable[[], float]] = {}
+        for label, environment in environments.items():
+            name = label.replace("ktr", "ktrdump", 1)
+            dump[f"{name}, {len(trace.read_bytes())} B trace"] = functools.partial(
+                _whole, [*_ktrdump(), str(trace)], environment)
         if have_perf:
             subprocess.run(["perf", "record", "-q", "-o", str(perf_data), "--", "true"],
                            check=True, env=plain, stderr=subprocess.DEVNULL, cwd=directory)
