@@ -29,7 +29,8 @@ older minor wrote it).
 Does not: frame records into batches or read files (see ``_container``).
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: typing.NamedTuple turns every string
+# annotation into a ForwardRef, compiling it at each start; evaluated ones cost nothing.)
 
 import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -59,7 +60,7 @@ class SchemaShapeError(TypeError):
     """A schema uses a construct the fast path cannot derive (a programming error)."""
 
 
-def _format_char(field: cs.FormatField, order: ByteOrder) -> str:
+def _format_char(field: "cs.FormatField", order: ByteOrder) -> str:
     expected = "<" if order == "little" else ">"
     if field.fmtstr[0] != expected:
         raise SchemaShapeError(f"field {field.fmtstr!r} does not use {order} byte order")
@@ -79,7 +80,7 @@ class Layout(NamedTuple):
     fixed: struct.Struct
     fixed_names: tuple[str, ...]  # one per value ``fixed`` packs (padding has none)
     tails: tuple[_Tail, ...]
-    extension: Layout | None = None
+    extension: "Layout | None" = None
 
     @property
     def count_fields(self) -> frozenset[str]:
@@ -93,7 +94,7 @@ class Layout(NamedTuple):
         ) + (self.extension.model_fields if self.extension is not None else ())
 
 
-def derive_layout(schema: cs.Struct, order: ByteOrder) -> Layout:
+def derive_layout(schema: "cs.Struct", order: ByteOrder) -> Layout:
     """Translate a construct Struct of the shape ``_schema`` promises."""
     import construct as cs
 
@@ -145,7 +146,7 @@ def _this_field(expression: Any) -> str:
     return text[len(prefix) : -len(suffix)]
 
 
-def _derivable_schemas(order: ByteOrder) -> dict[str, cs.Struct]:
+def _derivable_schemas(order: ByteOrder) -> "dict[str, cs.Struct]":
     schema_set = schemas(order)
     named = {"preamble": schema_set.preamble, "header_fields": schema_set.header_fields,
              "header_checksum": schema_set.header_checksum,

@@ -19,7 +19,8 @@ Does not: read streams, wait for data or skip damaged regions; that is the
 reader's job (``ktrdump``), using ``find_batch`` here to resynchronise.
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: typing.NamedTuple turns every string
+# annotation into a ForwardRef, compiling it at each start; evaluated ones cost nothing.)
 
 import json
 import struct
@@ -277,13 +278,13 @@ class BatchFraming:
         self._record_length = struct.Struct(self.codec.header.format[:2])
 
     def encode(
-        self, records: Sequence[bytes], compressor: zstandard.ZstdCompressor | None = None
+        self, records: Sequence[bytes], compressor: "zstandard.ZstdCompressor | None" = None
     ) -> bytes:
         """Frame ``records`` (each one encoded record) as one batch."""
         return self._encode_raw(b"".join(records), len(records), compressor)
 
     def _encode_raw(self, raw: bytes, count: int,
-                    compressor: zstandard.ZstdCompressor | None) -> bytes:
+                    compressor: "zstandard.ZstdCompressor | None") -> bytes:
         """``encode`` of the ``count`` records joined in ``raw``."""
         if len(raw) > MAX_BATCH_BYTES:
             raise ValueError(f"a batch holds at most {MAX_BATCH_BYTES} bytes (encode_batches "
@@ -409,7 +410,7 @@ class BatchFraming:
         return records
 
     def encode_batches(
-        self, records: Sequence[bytes], compressor: zstandard.ZstdCompressor | None = None,
+        self, records: Sequence[bytes], compressor: "zstandard.ZstdCompressor | None" = None,
         max_bytes: int = MAX_BATCH_BYTES,
     ) -> tuple[list[bytes], int]:
         """Frame ``records`` as as few batches as the cap allows, in order.

@@ -20,7 +20,8 @@ Does not: know the kernel structures (``ktrdump._structs``), or what the
 values mean.
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: typing.NamedTuple turns every string
+# annotation into a ForwardRef, compiling it at each start; evaluated ones cost nothing.)
 
 from collections.abc import Iterable
 from typing import NamedTuple

@@ -48,7 +48,8 @@ Does not: talk to ptrace, decide which stops happen, or buffer records (the
 descriptor does).
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: typing.NamedTuple turns every string
+# annotation into a ForwardRef, compiling it at each start; evaluated ones cost nothing.)
 
 import os
 import struct
@@ -139,6 +140,21 @@ class BuilderOptions:
     kinds: frozenset[RecordKind]
     io_bytes: int
     selects: Callable[[Abi, int], bool]
+
+
+class _StructPlan(NamedTuple):
+    """One structure argument to capture as a STRUCT record."""
+
+    argument: int
+    name: bytes
+    size: int | None  # None: from length_argument
+    length_argument: int | None
+    length_is_pointer: bool  # SOCKADDR_OUT: the length is behind a socklen_t *
+    filled_on_error: bool
+    measure: str = "size"  # linux.StructCapture.measure
+    reclen_offset: int = 16  # "dirents": where d_reclen sits in an entry
+    # filled_on_error: the flags argument whose TIMER_ABSTIME means nothing was filled
+    abstime_arg: int | None = None
 
 
 class _Plan:
@@ -270,26 +286,11 @@ class _Plan:
         self.exit_shape = exit_shape
         self.result_path = result_path
 
-    def _replace(self, **changes: Any) -> _Plan:
+    def _replace(self, **changes: Any) -> "_Plan":
         """A copy with ``changes`` (as NamedTuple._replace)."""
         fields = {name: getattr(self, name) for name in _Plan.__slots__}
         fields.update(changes)
         return _Plan(**fields)
-
-
-class _StructPlan(NamedTuple):
-    """One structure argument to capture as a STRUCT record."""
-
-    argument: int
-    name: bytes
-    size: int | None  # None: from length_argument
-    length_argument: int | None
-    length_is_pointer: bool  # SOCKADDR_OUT: the length is behind a socklen_t *
-    filled_on_error: bool
-    measure: str = "size"  # linux.StructCapture.measure
-    reclen_offset: int = 16  # "dirents": where d_reclen sits in an entry
-    # filled_on_error: the flags argument whose TIMER_ABSTIME means nothing was filled
-    abstime_arg: int | None = None
 
 
 _UNSELECTED = _Plan(selected=False)

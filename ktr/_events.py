@@ -18,7 +18,8 @@ Does not: decide what is recorded (that is the record builder's job) or touch
 ptrace itself.
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: typing.NamedTuple turns every string
+# annotation into a ForwardRef, compiling it at each start; evaluated ones cost nothing.)
 
 import enum
 from typing import TYPE_CHECKING, NamedTuple, Protocol
@@ -46,7 +47,7 @@ class Tracee:
                  "in_syscall", "memory", "observed", "pid", "pre_exec", "reported", "started",
                  "tid", "unread_entry")
 
-    def __init__(self, tid: int, pid: int, comm: bytes, abi: Abi, memory: TraceeMemory, *,
+    def __init__(self, tid: int, pid: int, comm: bytes, abi: Abi, memory: "TraceeMemory", *,
                  emul_pending: bool = True, created: bool = False, reported: bool = True,
                  started: bool = False, attaching: bool = False, pre_exec: bool = False,
                  dropping: bool = False) -> None:

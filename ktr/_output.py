@@ -30,7 +30,8 @@ Does not: decide whether two opens share one descriptor (``_descriptor``
 does that, with ``Output.identity``), buffer, or retry after a real error.
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: typing.NamedTuple turns every string
+# annotation into a ForwardRef, compiling it at each start; evaluated ones cost nothing.)
 
 import contextlib
 import errno

@@ -10,7 +10,8 @@ mappings of ``/proc/PID/maps`` and their ``map_files`` links, the pid
 namespace and boot id that say where a recorder pid means something).
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: typing.NamedTuple turns every string
+# annotation into a ForwardRef, compiling it at each start; evaluated ones cost nothing.)
 
 import os
 from collections.abc import Iterable, Iterator

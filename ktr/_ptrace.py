@@ -21,7 +21,8 @@ instead of Python's retry).
 Does not: keep any state about tracees.
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: typing.NamedTuple turns every string
+# annotation into a ForwardRef, compiling it at each start; evaluated ones cost nothing.)
 
 import ctypes
 import errno

@@ -25,7 +25,8 @@ are imported when a recording asks for them: a syscall recording does not
 load the perf, sampling or probe code.
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: typing.NamedTuple turns every string
+# annotation into a ForwardRef, compiling it at each start; evaluated ones cost nothing.)
 
 from collections.abc import Callable
 from typing import NamedTuple, Protocol

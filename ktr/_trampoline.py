@@ -197,9 +197,15 @@ def _child(instructions: int, error_write: int) -> None:  # pragma: no cover - i
     _exec_helper(instructions, error_write)  # returns only if it cannot
     os.write(error_write, b"R")
     # ^C while waiting is the recorder's to handle: a Python handler, reset by
-    # the exec as Python's own would be (an ignored SIGINT stays ignored).
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    # the exec as Python's own would be (an ignored SIGINT stays ignored). The
+    # start-up handler of ``ktr.__main__`` (an early child) is the recorder's
+    # message: the child takes SIGTERM and SIGHUP by their default action.
+    handler = signal.getsignal(signal.SIGINT)
+    if handler is signal.default_int_handler or getattr(handler, "ktr_start_up", False):
         signal.signal(signal.SIGINT, _ignore)
+    for signo in (signal.SIGTERM, signal.SIGHUP):
+        if getattr(signal.getsignal(signo), "ktr_start_up", False):
+            signal.signal(signo, signal.SIG_DFL)
     header = _read(instructions, 8)
     body = _read(instructions, int.from_bytes(header, "little")) if header else None
     if body is None:

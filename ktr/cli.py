@@ -8,7 +8,11 @@ exits 1 if the trace could not be written to the end (records were lost). ``main
 status (for callers in Python); ``run`` is the command itself and exits.
 Ctrl-C before the recording is one line and status 130 (during the imports,
 through the handler ``ktr.__main__``, the console script's module, installs
-first); once ``run`` has reported the recording, it is ignored.
+first); once ``run`` has reported the recording, it is ignored. SIGTERM and
+SIGHUP before the recorder's set-up are one line and status 128+N too
+(``ktr.__main__``'s handler, kept until ``record`` is called, which installs
+its own at once; in between their default action, which the recorder's
+first lines leave no time for).
 """
 
 from __future__ import annotations
@@ -79,16 +83,32 @@ def _main(argv: Sequence[str] | None, early_child: bool = False) -> tuple[int, i
     stderr: TextIO = (sys.stderr if sys.stderr is not None and 2 not in closed
                       else open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
     try:
-        if early_child and arguments[:1] == ["record"] and threading.active_count() == 1:
+        if (early_child and arguments[:1] == ["record"] and threading.active_count() == 1
+                and not _attaches(arguments[1:])):
             with contextlib.suppress(OSError):  # (then forked when it is needed, or said why)
                 _trampoline.start_early()
         return _run_command(arguments, closed, stderr)
     finally:
+        _default_stop_signals()  # (not recording: --help, a usage error)
         _trampoline.dispose_early()  # (not started: -p, a usage error, --help)
+
+
+def _attaches(arguments: Sequence[str]) -> bool:
+    """Whether ``ktr record``'s arguments look like -p/-g (no command to start): then no
+    early child is forked, whose disposal (a kill and a wait) would delay the attach.
+    A guess from the tokens before ``--`` (``-p PID``, ``-pPID``, ``-g PGID``): a
+    wrong one costs only time (a command's child is then forked when it is needed)."""
+    for argument in arguments:
+        if argument == "--":
+            break
+        if argument[:2] in ("-p", "-g") and (len(argument) == 2 or argument[2].isdigit()):
+            return True
+    return False
 
 
 def _run_command(arguments: list[str], closed: frozenset[int],
                  stderr: TextIO) -> tuple[int, int]:
+    recording = False
     try:
         _catch_interrupts()
         if not arguments:
@@ -124,6 +144,8 @@ def _run_command(arguments: list[str], closed: frozenset[int],
             return 0, 0
         if options.output == "-" and 1 in closed:
             raise OutputError("cannot write trace to standard output: it is closed", "-")
+        recording = True
+        _default_stop_signals()  # (record's set-up handlers save and restore the default)
         report = record(options, stderr)
         for line in summary_lines(options, report):
             _report(stderr, line)
@@ -139,7 +161,9 @@ def _run_command(arguments: list[str], closed: frozenset[int],
         _report(stderr, _one_line(error))
         return error.exit_status, 0
     except KeyboardInterrupt:
-        _report(stderr, "ktr: interrupted")
+        # (out of record: before its set-up, or its END written and the file closed)
+        _report(stderr, "ktr: interrupted" if recording else
+                "ktr: interrupted by SIGINT before recording began; nothing recorded")
         return 130, 0
 
 
@@ -174,6 +198,17 @@ def _catch_interrupts() -> None:
     start-up gives way. Any other handler (a caller's; SIG_IGN) is left as it is."""
     if getattr(signal.getsignal(signal.SIGINT), "ktr_start_up", False):
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _default_stop_signals() -> None:
+    """SIGTERM and SIGHUP back to their default action where ``ktr.__main__``'s start-up
+    handler has them (before ``record``: its set-up handlers restore what they find,
+    and a signal that comes while the recording closes must not be called one before
+    it began). A handler of anyone else (a caller's; SIG_IGN) is left as it is."""
+    for signo in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(ValueError):  # (not the main thread)
+            if getattr(signal.getsignal(signo), "ktr_start_up", False):
+                signal.signal(signo, signal.SIG_DFL)
 
 
 def _ignore_interrupts() -> None:

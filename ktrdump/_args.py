@@ -41,7 +41,6 @@ and structures itself (``_flags``, ``_structs``).
 from __future__ import annotations
 
 import re
-import socket
 import struct as struct_module
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -314,6 +313,8 @@ _NETLINK_BUFFER_CALLS = frozenset({"send", "sendto", "recv", "recvfrom"})
 
 
 def _ifname(index: int) -> str | None:
+    import socket  # (here: with its enums, about 1.5 ms of every start-up)
+
     try:
         return socket.if_indextoname(index)
     except (OSError, OverflowError, ValueError):

@@ -46,7 +46,6 @@ import contextlib
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
 from formats import Record, RecordKind, SyscallFlag
@@ -382,6 +381,8 @@ def parse_time(text: str) -> TimeBound:
         if seconds.adjusted() > 30 or seconds * 1_000_000_000 > MAX_TRACE_NS:
             raise ValueError(_after_any_trace(text))
         return TimeBound(int(seconds * 1_000_000_000))
+    from datetime import datetime  # (here: only --since/--until with a date load it)
+
     try:
         moment = datetime.fromisoformat(stripped)
         whole = int(moment.timestamp())

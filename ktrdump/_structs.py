@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -302,6 +301,8 @@ def makedev(dev: int) -> str:
 def _date(seconds: int, nanoseconds: int) -> str:
     """``2020-01-02T03:04:05.000000001+0000``: strace's date of a time (UTC; the
     fraction only when there is one); the bare number when it is no date."""
+    from datetime import UTC, datetime  # (here: a dump without dates does not load it)
+
     try:
         moment = datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
@@ -315,6 +316,8 @@ def _date(seconds: int, nanoseconds: int) -> str:
 def _time(seconds: int, nanoseconds: int | None, verbose: bool) -> str:
     if not verbose:
         return str(seconds)
+    from datetime import UTC, datetime  # (as _date)
+
     try:
         moment = datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):

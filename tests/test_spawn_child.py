@@ -150,12 +150,13 @@ def test_with_the_trace_on_stdout_the_commands_stdout_is_stderr(tmp_path: Path) 
 
 
 def test_an_unused_early_child_is_reaped(tmp_path: Path) -> None:
-    """``ktr record -p PID``: the child forked early is killed and reaped before the
-    loop (which reaps every child) starts; the attached process records normally."""
+    """``ktr record -qp PID`` (not recognised as -p before parsing): the child forked
+    early is killed and reaped before the loop (which reaps every child) starts; the
+    attached process records normally."""
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
         code = ("import sys, ktr.cli\n"
-                "sys.argv = ['ktr', 'record', '-q', '-o', sys.argv[1], '-p', sys.argv[2]]\n"
+                "sys.argv = ['ktr', 'record', '-o', sys.argv[1], '-qp', sys.argv[2]]\n"
                 "ktr.cli.run()\n")
         recorder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "t.ktr"),
                                      str(sleeper.pid)], stderr=subprocess.PIPE)
@@ -169,6 +170,31 @@ def test_an_unused_early_child_is_reaped(tmp_path: Path) -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+@pytest.mark.parametrize("how", [["-p", "{pid}"], ["-p{pid}"], ["-g", "{pgid}"]])
+def test_attaching_forks_no_early_child(tmp_path: Path, how: list[str]) -> None:
+    """``ktr record -p PID`` / ``-g PGID``: no child is forked for a command there is
+    none of (killing and reaping it delayed the attach). Oracle: strace of ktr, whose
+    clones are all threads' (CLONE_THREAD)."""
+    sleeper = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    log = tmp_path / "clones"
+    try:
+        arguments = [a.format(pid=sleeper.pid, pgid=sleeper.pid) for a in how]
+        code = "import sys, ktr.cli\nsys.argv[0] = 'ktr'\nktr.cli.run()\n"
+        recorder = subprocess.Popen(
+            ["strace", "-f", "-qq", "-e", "trace=clone,clone3,fork,vfork", "-o", str(log),
+             sys.executable, "-c", code, "record", "-q", "-o", str(tmp_path / "t.ktr"),
+             *arguments], stderr=subprocess.PIPE)
+        wait_until(lambda: tracer_of(sleeper.pid) > 0, "the attach")
+        sleeper.kill()
+        assert recorder.wait(timeout=30) == 0, recorder.stderr
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    clones = [line for line in log.read_text().splitlines() if "clone" in line or "fork" in line]
+    assert clones, "strace saw none of ktr's threads"
+    assert all("CLONE_THREAD" in line for line in clones), clones
 
 
 def test_a_nul_byte_in_an_argument_is_refused_before_any_fork() -> None:

@@ -1,5 +1,8 @@
 """Ctrl-C at any moment of either command's start-up: status 130, one line at most, no traceback.
 
+``ktr``'s line says nothing was recorded, and SIGTERM and SIGHUP are the same
+(status 143, 129: no file, where their default action left no word at all).
+
 Most of a start-up is importing the recorder or the reader, where no code of
 ours can wait for a test: the interrupt is sent at a spread of delays instead,
 from the moment the commands' own modules start loading (an audit hook in the
@@ -106,9 +109,11 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("start")
 
 
-@pytest.mark.parametrize("command", ["ktr", "ktrdump"])
+@pytest.mark.parametrize(("command", "signo"), [
+    ("ktr", signal.SIGINT), ("ktr", signal.SIGTERM), ("ktr", signal.SIGHUP),
+    ("ktrdump", signal.SIGINT)])
 def test_ctrl_c_during_start_up_is_status_130_without_a_traceback(
-    tmp_path: Path, cache_dir: Path, command: str,
+    tmp_path: Path, cache_dir: Path, command: str, signo: signal.Signals,
 ) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
@@ -116,7 +121,8 @@ def test_ctrl_c_during_start_up_is_status_130_without_a_traceback(
     # a stdin nobody writes.
     arguments = (["record", "-q", "-o", str(fifo), "--", "true"] if command == "ktr"
                  else ["-"])
-    expected = ["ktr: interrupted"] if command == "ktr" else []
+    expected = ([f"ktr: interrupted by {signo.name} before recording began; nothing recorded"]
+                if command == "ktr" else [])
     longest = _start_up_seconds(command, cache_dir) * 1.2
     runs = [("script", longest * step / 4) for step in range(5)]
     runs += [("-m", longest * step) for step in (0.3, 0.8)]
@@ -124,16 +130,16 @@ def test_ctrl_c_during_start_up_is_status_130_without_a_traceback(
         child, read_end = _start(command, how, arguments, cache_dir)
         _await_mark(read_end)
         time.sleep(delay)  # (not a synchronisation: the delay is what is tested)
-        child.send_signal(signal.SIGINT)
+        child.send_signal(signo)
         try:
             _, stderr = child.communicate(timeout=30)
         finally:
             child.kill()
         text = stderr.decode(errors="replace")
-        where = f"{how}, SIGINT {delay * 1000:.0f} ms after the imports began"
+        where = f"{how}, {signo.name} {delay * 1000:.0f} ms after the imports began"
         assert "Traceback" not in text, f"{where}:\n{text}"
         assert text.splitlines() == expected, where
-        assert child.returncode == 130, f"{where}: {child.returncode}\n{text}"
+        assert child.returncode == 128 + signo, f"{where}: {child.returncode}\n{text}"
 
 
 def test_a_command_started_with_sigint_ignored_keeps_ignoring_it(tmp_path: Path) -> None:

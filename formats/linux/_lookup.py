@@ -5,7 +5,8 @@ Unknown numbers, names and ABIs answer None or an empty collection; only an
 unknown syscall class raises (``UnknownSyscallClass``, a ``ValueError``).
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: typing.NamedTuple turns every string
+# annotation into a ForwardRef, compiling it at each start; evaluated ones cost nothing.)
 
 from collections.abc import Mapping
 from types import MappingProxyType

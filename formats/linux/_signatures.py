@@ -41,7 +41,8 @@ how wide a value is: raw argument words are ABI-sized, and a consumer
 sign-extends ``INT``/``FD``/``OFFSET`` values of a 32-bit ABI itself.
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: typing.NamedTuple turns every string
+# annotation into a ForwardRef, compiling it at each start; evaluated ones cost nothing.)
 
 import enum
 from collections.abc import Iterable, Mapping

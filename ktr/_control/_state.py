@@ -5,7 +5,8 @@ Every part of ``Control`` (setup, waker, dispatch, release) is a mixin over
 calls in another.
 """
 
-from __future__ import annotations
+# (No `from __future__ import annotations`: typing.NamedTuple turns every string
+# annotation into a ForwardRef, compiling it at each start; evaluated ones cost nothing.)
 
 import enum
 import os
