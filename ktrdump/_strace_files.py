@@ -21,8 +21,9 @@ format applies (``-y``, ``-n``, ``-m``, filters, ``-t``/``-tt``/``-ttt``/``-r``/
 Guarantees: files are created private (``_files.create_private``) as the
 threads appear, written as their lines come and closed at the end; at most
 ``MAX_OPEN_FILES`` are open at once (the least recently written is closed and
-reopened for appending when its thread writes again), so a trace of many
-threads does not run out of descriptors. Does not: write anything to
+reopened for appending when its thread writes again, through
+``_files.reopen_private``: the first open's checks again, and still the file
+it created), so a trace of many threads does not run out of descriptors. Does not: write anything to
 standard output.
 """
 
@@ -37,7 +38,7 @@ from formats import FileHeader, ProcEvent, Record, RecordKind
 from ._bounded import Table
 from ._calls import Call
 from ._describe import damage_of, damage_text
-from ._files import FileIds, create_private, output_file_failure
+from ._files import FileIds, create_private, output_file_failure, reopen_private
 from ._filter import record_filter
 from ._model import Names
 from ._options import Options
@@ -60,7 +61,8 @@ class _ThreadFiles:
     def __init__(self, prefix: str, avoid: FileIds) -> None:
         self.prefix = prefix
         self._avoid = avoid
-        self.created: set[int] = set()
+        # tid -> its file's (st_dev, st_ino): a reopen must find that file still
+        self.created: dict[int, tuple[int, int]] = {}
         self._open: OrderedDict[int, int] = OrderedDict()  # tid -> fd, least recent first
 
     def write(self, tid: int, text: str) -> None:
@@ -80,11 +82,15 @@ class _ThreadFiles:
         if len(self._open) >= MAX_OPEN_FILES:
             _, oldest = self._open.popitem(last=False)
             os.close(oldest)
-        if tid not in self.created:
-            self.created.add(tid)
-            return create_private(path, self._avoid)
-        # Ours already (created private above): append to it.
-        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+        identity = self.created.get(tid)
+        if identity is None:
+            fd = create_private(path, self._avoid)
+            info = os.fstat(fd)
+            self.created[tid] = (info.st_dev, info.st_ino)
+            return fd
+        # Ours already: appended to, after the same checks as its creation (the
+        # name may have been given a hard link, or replaced, since it was closed).
+        return reopen_private(path, identity, self._avoid)
 
     def close(self) -> None:
         while self._open:
