@@ -836,6 +836,9 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         output = Output(stdout)
         status = dump(source, describer, output, stderr, events)
         if options.per_thread:  # its lines go to files of their own, not to ``output``
+            losses = describer.losses_summary()
+            if losses is not None:  # standard output is empty: the total is said here
+                _warner(stderr)(losses)
             return _nothing_matched(matches, source, stderr, status)
         if output.records_written == 0 and _filtering(options):
             # Nothing printed and status 0 would look like a broken view: say why.
