@@ -194,3 +194,67 @@ def test_a_reopened_file_is_appended_to(tmp_path: Path, one_open: None) -> None:
     assert [(tmp_path / f"out.{tid}").read_text() for tid in (1, 2, 3)] == [
         "1\n1\n1\n", "2\n2\n", "3\n"]
     assert all((tmp_path / f"out.{tid}").stat().st_mode & 0o777 == 0o600 for tid in (1, 2, 3))
+
+
+# -- a real recording that dropped records ------------------------------------------
+
+#: 200 processes, then "done" into fd {fd} (through /proc: dash redirects only fds
+#: 0-9): the test reads the trace only after that, so the recorder's writer is stuck
+#: on a full pipe and its queue drops records.
+WORKLOAD = ("i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; "
+            "echo done > /proc/self/fd/{fd}")
+
+
+def test_a_recording_that_dropped_records_says_them_all(tmp_path: Path) -> None:
+    """ktr record whose writer was stuck (its output pipe full, not read until the
+    workload ended) drops records: every thread file begun before a DROP holds its
+    line, every thread first shown after one begins with what was lost before it
+    (unless the trace shows it born after the last DROP), and standard error's total
+    is the DROPs' sum."""
+    import select
+
+    import ktrdump
+
+    done_read, done_write = os.pipe()
+    try:
+        recorder = subprocess.Popen(
+            [str(Path(sys.executable).parent / "ktr"), "record", "-q", "-i", "--queue-max", "1000",
+             "--timeout", "0.001", "-o", "-", "--", "sh", "-c", WORKLOAD.format(fd=done_write)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(done_write,))
+        os.close(done_write)
+        ready, _, _ = select.select([done_read], [], [], 30)
+        assert ready and os.read(done_read, 16) == b"done\n"
+    finally:
+        os.close(done_read)
+    assert recorder.stdout is not None
+    trace = tmp_path / "t.ktr"
+    trace.write_bytes(recorder.stdout.read())
+    assert recorder.wait(timeout=30) == 0
+    with ktrdump.open(str(trace)) as reader:
+        records = list(reader)
+    drops = [r for r in records if r.kind == RecordKind.DROP]
+    assert drops, "the recorder dropped nothing: the test did not test"
+    last_drop = max(r.timestamp_ns for r in drops)
+    born_after = {r.payload.child for r in records  # type: ignore[union-attr]
+                  if r.kind == RecordKind.PROC and r.timestamp_ns > last_drop
+                  and r.payload.event in (ProcEvent.FORK, ProcEvent.VFORK,  # type: ignore
+                                          ProcEvent.CLONE)}
+    done = _ff(tmp_path, trace)
+    assert done.returncode == 0 and done.stdout == ""
+    lost = sum(r.payload.lost for r in drops)  # type: ignore[union-attr]
+    assert done.stderr.startswith(f"ktrdump: {lost} records lost ("), done.stderr
+    assert done.stderr.endswith(f"; the files {tmp_path / 'out'}.TID say where\n")
+    files = {int(path.name.split(".")[1]): path.read_text().splitlines()
+             for path in tmp_path.glob("out.*")}
+    assert len(files) > 1
+    stamp = {f"{r.timestamp_ns // 10**9}.{r.timestamp_ns // 1000 % 10**6:06d}" for r in drops}
+    for tid, lines in files.items():
+        first_ns = float(lines[0].split()[0])
+        said = [line for line in lines if "--- ktr:" in line]
+        if "before this thread's first line" in lines[0]:
+            continue  # first shown after DROPs: what was lost before it is said first
+        if first_ns * 1e9 < drops[0].timestamp_ns - 1e3:
+            # begun before the first DROP: each DROP's own line
+            assert {line.split()[0] for line in said} == stamp, tid
+        else:
+            assert tid in born_after, tid  # no line for it: born after the last DROP
