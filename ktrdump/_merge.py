@@ -141,9 +141,9 @@ class InputBegin(Record):
     taken, in time order: those inputs were read up to then, not only up to where
     this input's reading found the BEGIN)."""
 
-    _own: frozenset[int]
-    _merger: Merger | None
-    _origin: _Input | None
+    _own: frozenset[int] = frozenset()
+    _merger: Merger | None = None
+    _origin: _Input | None = None
 
     @property
     def input_pids(self) -> frozenset[int]:
