@@ -13,6 +13,9 @@ file under any name), before truncating anything: ``ktrdump -o t.ktr t.ktr``
 must not destroy its input. ``create_private_noting`` also says whether the
 file is new, so an output a failed run left incomplete can be removed
 (``remove_created``) without ever removing a file the run did not create.
+``reopen_private`` opens again, for appending, a file this run created and
+closed (``-ff``'s per-thread files): the same checks, and it must still be
+the file created (not one renamed over it since).
 
 Does not: protect against a directory an attacker controls being renamed
 under us (the checks are made on the opened descriptor, not the path).
@@ -64,20 +67,9 @@ def create_private_noting(path: str, avoid: FileIds = frozenset()) -> tuple[int,
             created = False
             fd = os.open(path, flags, _PRIVATE_MODE)
     except OSError as error:
-        reason = ("it is a symlink" if error.errno == errno.ELOOP
-                  else error.strerror or str(error))
-        raise OutputError(f"{path}: cannot write: {reason}") from None
+        raise _cannot_open(path, error) from None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OutputError(f"{path}: cannot write: not a regular file")
-        if (info.st_dev, info.st_ino) in avoid:
-            raise OutputError(f"{path}: cannot write: it is a trace being read")
-        if info.st_uid != os.geteuid():
-            raise OutputError(f"{path}: cannot write: it belongs to another user "
-                              f"(uid {info.st_uid})")
-        if info.st_nlink > 1:
-            raise _hard_links(path, info.st_nlink)
+        _check_opened(path, fd, avoid)
         os.ftruncate(fd, 0)
         os.fchmod(fd, _PRIVATE_MODE)
         os.set_blocking(fd, True)
@@ -88,6 +80,53 @@ def create_private_noting(path: str, avoid: FileIds = frozenset()) -> tuple[int,
         os.close(fd)
         raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
     return fd, created
+
+
+def reopen_private(path: str, identity: tuple[int, int], avoid: FileIds = frozenset()) -> int:
+    """An appending descriptor on ``path``, a file this run made with ``create_private``
+    and closed since (``identity``: its (st_dev, st_ino) then), checked as
+    ``create_private`` checks (no symlink, a regular file of ours with one link, not
+    an input) and still that file: one put under the name since (renamed over it) is
+    refused, never appended to. Not truncated."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags)
+    except OSError as error:
+        raise _cannot_open(path, error) from None
+    try:
+        info = _check_opened(path, fd, avoid)
+        if (info.st_dev, info.st_ino) != identity:
+            raise OutputError(f"{path}: cannot write: it was replaced by another file "
+                              "since ktrdump created it")
+        os.set_blocking(fd, True)
+    except OutputError:
+        os.close(fd)
+        raise
+    except OSError as error:
+        os.close(fd)
+        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
+    return fd
+
+
+def _cannot_open(path: str, error: OSError) -> OutputError:
+    reason = "it is a symlink" if error.errno == errno.ELOOP else error.strerror or str(error)
+    return OutputError(f"{path}: cannot write: {reason}")
+
+
+def _check_opened(path: str, fd: int, avoid: FileIds) -> os.stat_result:
+    """OutputError unless ``fd`` (opened on ``path``) is a regular file of ours with one
+    link that is not an input; its ``fstat``."""
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise OutputError(f"{path}: cannot write: not a regular file")
+    if (info.st_dev, info.st_ino) in avoid:
+        raise OutputError(f"{path}: cannot write: it is a trace being read")
+    if info.st_uid != os.geteuid():
+        raise OutputError(f"{path}: cannot write: it belongs to another user "
+                          f"(uid {info.st_uid})")
+    if info.st_nlink > 1:
+        raise _hard_links(path, info.st_nlink)
+    return info
 
 
 def _hard_links(path: str, links: int) -> OutputError:
@@ -156,4 +195,4 @@ def per_thread_paths(prefix: str) -> list[str]:
 
 
 __all__ = ["FileIds", "create_private", "file_ids", "per_thread_paths", "refuse_inputs",
-           "remove_if_same"]
+           "remove_if_same", "reopen_private"]

@@ -38,25 +38,45 @@ its window (at most ``window_records`` records plus one batch being sorted
 in), plus one output batch; ``Merger.held`` and ``Merger.peak_held`` report
 the records held (and, per input, the set of pids it has shown). With several
 inputs, a BEGIN record comes out as an ``InputBegin`` (the same fields, plus
-the pids its input showed before it), so the call layer can tell which state
-a BEGIN ends. Does not: read files itself (give it readers), drop duplicates, or
-change records' fields (timestamps are never adjusted).
+the pids its input showed before it, the children its fork, vfork and clone
+records named included), so the call layer can tell which state a BEGIN ends.
+
+Inputs recorded on other boots or in other pid namespaces (the headers'
+``recorder`` identity differs, or is not known) can show the same pid for
+different processes. The call layer keys its state by pid and tid alone, so
+it cannot tell those apart; the merge notes them (``Merger.shared_pids``, for
+a warning) and leaves a pid another such input has shown out of a BEGIN's
+``input_pids``: that input's recording goes on, and its state (an open call,
+``-y``'s names) is not ended by the other's BEGIN. Inputs of one boot and pid
+namespace share a pid only for one process (at a time): it stays in.
+
+Does not: read files itself (give it readers), drop duplicates, or change
+records' fields (timestamps are never adjusted), or tell apart the
+processes of a pid two inputs share.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from heapq import heappop, heappush
 from operator import itemgetter
 from typing import NamedTuple
 
-from formats import Record, RecordKind
+from formats import ProcEvent, Record, RecordKind
 
 from ._reader import Skipped, TraceReader
 
 _BEGIN = int(RecordKind.BEGIN)
+_PROC = int(RecordKind.PROC)
+#: PROC events naming a new process or thread (``child``)
+_BIRTHS = frozenset({int(ProcEvent.FORK), int(ProcEvent.VFORK), int(ProcEvent.CLONE)})
+#: Pids shared by inputs of other boots kept (named in the warning) at most.
+MAX_SHARED_PIDS = 1000
+
+#: Where an input's pids mean something: its recorder's (boot_id, pid_namespace).
+Recorder = tuple[str, int]
 
 #: Default reorder window: disorder smaller than this is repaired.
 DEFAULT_WINDOW_NS = 10_000_000  # 10 ms
@@ -114,10 +134,27 @@ def _timestamps(records: Sequence[Record]) -> list[int]:
 class InputBegin(Record):
     """A BEGIN record of a merged input, with ``input_pids``: the pids of the records
     read from the same input before it (its earlier recordings', when it is an
-    appended file). A BEGIN starts a recording of its own input only: the call
-    layer forgets the state of these pids, not the other inputs' (which go on)."""
+    appended file, and the children they forked). A BEGIN starts a recording of its
+    own input only: the call layer forgets the state of these pids, not the other
+    inputs' (which go on): ``input_pids`` leaves out the pids that inputs of other
+    boots or pid namespaces have shown by the time it is asked (when the BEGIN is
+    taken, in time order: those inputs were read up to then, not only up to where
+    this input's reading found the BEGIN)."""
 
-    input_pids: frozenset[int]
+    _own: frozenset[int] = frozenset()
+    _merger: Merger | None = None
+    _origin: _Input | None = None
+
+    @property
+    def input_pids(self) -> frozenset[int]:
+        merger, source = self._merger, self._origin
+        if merger is None or source is None:
+            return self._own
+        pids = set(self._own)
+        for other in merger._foreign(source):
+            pids -= other._pids  # another boot's process: its recording goes on
+        self._own, self._merger, self._origin = frozenset(pids), None, None
+        return self._own
 
 
 class _Placed(NamedTuple):
@@ -131,9 +168,11 @@ class _Input:
     """One input: its events, then its reorder window; yields ordered chunks."""
 
     def __init__(self, index: int, name: str, events: Iterator[list[Record] | Skipped],
-                 options: MergeOptions, merger: Merger) -> None:
+                 options: MergeOptions, merger: Merger, recorder: Recorder | None = None,
+                 ) -> None:
         self.index = index
         self.name = name
+        self.recorder = recorder
         self._events = events
         self._options = options
         self._merger = merger
@@ -183,11 +222,12 @@ class _Input:
         push = heappush
         newest = self._max_seen
         if self.tag_begins:
-            begins = [i for i, kind in enumerate(map(_kind_of, batch)) if kind == _BEGIN]
-            if begins:
+            kinds = list(map(_kind_of, batch))
+            if _BEGIN in kinds:
+                begins = [i for i, kind in enumerate(kinds) if kind == _BEGIN]
                 batch = self._tag_begins(batch, begins)
             else:
-                self._pids.update(map(_pid_of, batch))
+                self._shown(batch, _PROC in kinds)
         for record in batch:
             ts = record.timestamp_ns
             if floor is not None and ts < floor:
@@ -201,18 +241,35 @@ class _Input:
         self._max_seen = newest
         return late
 
+    def _shown(self, records: list[Record], procs: bool | None = None) -> None:
+        """The pids of ``records`` (and of the children their PROC records name) are
+        this input's; those another input of another boot has shown are noted.
+        ``procs``: whether ``records`` hold a PROC record, if known."""
+        fresh = set(map(_pid_of, records))
+        if procs if procs is not None else _PROC in map(_kind_of, records):
+            fresh.update(getattr(record[6], "child", 0) for record in records
+                         if record[0] == _PROC and getattr(record[6], "event", 0) in _BIRTHS)
+        fresh -= self._pids
+        fresh.discard(0)  # the recorder's own records (BEGIN, DROP, END)
+        if not fresh:
+            return
+        self._pids |= fresh
+        for other in self._merger._foreign(self):
+            for pid in fresh & other._pids:
+                self._merger._share(pid, other.name, self.name)
+
     def _tag_begins(self, batch: list[Record], begins: list[int]) -> list[Record]:
         """``batch`` with its BEGIN records as ``InputBegin`` (rare: one per recording)."""
         batch = list(batch)
-        pids = self._pids
         start = 0
         for index in begins:
-            pids.update(map(_pid_of, batch[start:index]))
+            self._shown(batch[start:index])
             begin = InputBegin._make(batch[index])
-            begin.input_pids = frozenset(pids)
+            begin._own = frozenset(self._pids)
+            begin._merger, begin._origin = self._merger, self
             batch[index] = begin
             start = index
-        pids.update(map(_pid_of, batch[start:]))
+        self._shown(batch[start:])
         return batch
 
     def _release(self, final: bool, notices: bool = False,
@@ -258,12 +315,20 @@ class Merger:
         self,
         inputs: Sequence[tuple[str, Iterable[list[Record] | Skipped]]],
         options: MergeOptions | None = None,
+        recorders: Sequence[Recorder | None] | None = None,
     ) -> None:
+        """``recorders``: per input, where its pids mean something (``recorder_of``);
+        None (or not given): not known, so not the same as any other input's."""
         self.options = options or MergeOptions()
-        self._inputs = [_Input(i, name, iter(events), self.options, self)
+        known = list(recorders or ())
+        known += [None] * (len(inputs) - len(known))
+        self._inputs = [_Input(i, name, iter(events), self.options, self, known[i])
                         for i, (name, events) in enumerate(inputs)]
         if len(self._inputs) == 1:
             self._inputs[0].tag_begins = False
+        #: pid -> the first two inputs of other boots (or pid namespaces) showing it
+        self.shared_pids: dict[int, tuple[str, str]] = {}
+        self.shared_count = 0  # pids so shared, all of them (``shared_pids`` keeps the first)
         self.held = 0  # records read from the inputs and not yet passed on
         self.peak_held = 0
         self.records = 0  # records passed on
@@ -271,6 +336,30 @@ class Merger:
     @property
     def late(self) -> int:
         return sum(source.late for source in self._inputs)
+
+    def _foreign(self, source: _Input) -> list[_Input]:
+        """The other inputs whose pids may be other processes than ``source``'s."""
+        return [other for other in self._inputs if other is not source and (
+            source.recorder is None or other.recorder != source.recorder)]
+
+    def _share(self, pid: int, first: str, second: str) -> None:
+        if pid in self.shared_pids:
+            return
+        self.shared_count += 1
+        if len(self.shared_pids) < MAX_SHARED_PIDS:
+            self.shared_pids[pid] = (first, second)
+
+    def shared_pids_text(self) -> str | None:
+        """One line for standard error when inputs of other boots or pid namespaces (or
+        not known to be the same) show the same pid; None otherwise."""
+        if not self.shared_pids:
+            return None
+        pid, (first, second) = next(iter(self.shared_pids.items()))
+        more = self.shared_count - 1
+        also = f" (and {more} other pid{'' if more == 1 else 's'})" if more else ""
+        return (f"{first} and {second} both show pid {pid}{also}, not known to be one "
+                "boot's and pid namespace's: the views do not tell their processes apart "
+                "(calls, -y names, per-thread files); dump the inputs one at a time")
 
     def _count(self, records: int) -> None:
         self.held += records
@@ -361,4 +450,18 @@ class Merger:
 
 def merge(readers: Sequence[TraceReader], options: MergeOptions | None = None) -> Merger:
     """Merge open readers (each read through ``events()``); iterate the result."""
-    return Merger([(reader.name, reader.events()) for reader in readers], options)
+    return Merger([(reader.name, reader.events()) for reader in readers], options,
+                  [recorder_of(reader.header) for reader in readers])
+
+
+def recorder_of(header: object) -> Recorder | None:
+    """A file header's recorder identity, (boot_id, pid_namespace); None when it does
+    not say both (an older recorder, a damaged header read past)."""
+    options = getattr(header, "options", None)
+    recorder = options.get("recorder") if isinstance(options, Mapping) else None
+    if not isinstance(recorder, Mapping):
+        return None
+    boot, namespace = recorder.get("boot_id"), recorder.get("pid_namespace")
+    if isinstance(boot, str) and isinstance(namespace, int) and not isinstance(namespace, bool):
+        return boot, namespace
+    return None

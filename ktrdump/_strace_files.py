@@ -10,19 +10,28 @@ lnav does not read ``-f``'s thread column, nor ``-ttt``'s epoch seconds)::
 Each file holds the lines of one thread in time order: its calls (never split
 into ``<unfinished ...>``/``<... resumed>`` for another thread's sake, only
 when a signal or the thread's exit comes while the call is open, as strace
-does), its signals, its exit. Records lost (DROP) are written as
-``--- ktr: N records lost (REASON) ---`` into every thread's file open at the
-time, so no thread's log hides the gap; so is data lost to damage (the
-strace view's ``--- ktr: N bytes lost at byte offset ... ---``, a recording
-cut short, ``--salvage``'s UNVERIFIED), as a single input's or merged
-inputs' strace view has it in-band. Every other option of the strace
+does), its signals, its exit. Records lost (DROP) name no thread (pid 0,
+tid 0: the records may be any thread's), so a DROP is written as
+``--- ktr: N records lost (REASON) ---`` into the file of every thread seen
+so far, and a thread first seen after DROPs has its file begin with
+``--- ktr: N records lost before this thread's first line (...) ---`` (its
+first records may be among them), counting the DROPs since its birth when the
+trace shows it (fork, vfork, clone), else all of them; no thread's log hides
+the gap. As standard output stays empty, the total lost is said on standard
+error at the end (``losses_summary``), with the part no file holds (DROPs
+before every thread shown). Data lost to damage (the strace view's
+``--- ktr: N bytes lost at byte offset ... ---``, a recording cut short,
+``--salvage``'s UNVERIFIED) goes into every thread's file so far, as a
+single input's or merged inputs' strace view has it in-band, and to
+standard error as damage always does. Every other option of the strace
 format applies (``-y``, ``-n``, ``-m``, filters, ``-t``/``-tt``/``-ttt``/``-r``/``-T``).
 
 Guarantees: files are created private (``_files.create_private``) as the
 threads appear, written as their lines come and closed at the end; at most
 ``MAX_OPEN_FILES`` are open at once (the least recently written is closed and
-reopened for appending when its thread writes again), so a trace of many
-threads does not run out of descriptors. Does not: write anything to
+reopened for appending when its thread writes again, through
+``_files.reopen_private``: the first open's checks again, and still the file
+it created), so a trace of many threads does not run out of descriptors. Does not: write anything to
 standard output.
 """
 
@@ -30,14 +39,15 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from typing import Any
+from typing import Any, NamedTuple
 
 from formats import FileHeader, ProcEvent, Record, RecordKind
 
+from . import _model
 from ._bounded import Table
 from ._calls import Call
 from ._describe import damage_of, damage_text
-from ._files import FileIds, create_private, output_file_failure
+from ._files import FileIds, create_private, output_file_failure, reopen_private
 from ._filter import record_filter
 from ._model import Names
 from ._options import Options
@@ -53,6 +63,8 @@ _OWN_LINE = frozenset({int(ProcEvent.EXIT), int(ProcEvent.STOP)})
 _EXIT = int(ProcEvent.EXIT)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
+#: PROC events that start a thread (``child``)
+_BIRTHS = frozenset({int(ProcEvent.FORK), int(ProcEvent.VFORK), int(ProcEvent.CLONE)})
 
 
 class _ThreadFiles:
@@ -61,7 +73,8 @@ class _ThreadFiles:
     def __init__(self, prefix: str, avoid: FileIds) -> None:
         self.prefix = prefix
         self._avoid = avoid
-        self.created: set[int] = set()
+        # tid -> its file's (st_dev, st_ino): a reopen must find that file still
+        self.created: dict[int, tuple[int, int]] = {}
         self._open: OrderedDict[int, int] = OrderedDict()  # tid -> fd, least recent first
 
     def write(self, tid: int, text: str) -> None:
@@ -81,11 +94,15 @@ class _ThreadFiles:
         if len(self._open) >= MAX_OPEN_FILES:
             _, oldest = self._open.popitem(last=False)
             os.close(oldest)
-        if tid not in self.created:
-            self.created.add(tid)
-            return create_private(path, self._avoid)
-        # Ours already (created private above): append to it.
-        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+        identity = self.created.get(tid)
+        if identity is None:
+            fd = create_private(path, self._avoid)
+            info = os.fstat(fd)
+            self.created[tid] = (info.st_dev, info.st_ino)
+            return fd
+        # Ours already: appended to, after the same checks as its creation (the
+        # name may have been given a hard link, or replaced, since it was closed).
+        return reopen_private(path, identity, self._avoid)
 
     def close(self) -> None:
         while self._open:
@@ -102,6 +119,17 @@ class PerThreadStrace(StraceDescriber):
         self.files = _ThreadFiles(prefix, avoid)
         self._thread_calls: dict[int, Call] = Table()  # tid -> its open call, line not yet written
         self._tid = 0  # the thread whose lines ``self._out`` collects now
+        # Records lost (DROPs) so far: their number, the records, per reason (in
+        # the order first seen), the last one's time.
+        self._drops = 0
+        self._lost = 0
+        self._lost_by_reason: dict[str, int] = {}
+        self._last_drop_ns = 0
+        # tid -> the losses so far when the trace showed it born (fork, vfork,
+        # clone): only the DROPs after that may hold its records.
+        self._births: dict[int, _Losses] = Table()
+        # DROPs no file holds yet (no thread's file then): (number, records, reason)
+        self._unplaced: list[tuple[int, int, str]] = []
 
     # The base class collects lines in ``self._out``; every line it writes
     # while handling one record belongs to that record's thread.
@@ -123,24 +151,46 @@ class PerThreadStrace(StraceDescriber):
         self.files.close()
         return []
 
+    def losses_summary(self) -> str | None:
+        """The records lost (DROPs) in all, for standard error, and where they are said;
+        None when there were none. With ``-ff`` nothing goes to standard output, so
+        this is the one place that sees them all, including those no file holds
+        (they came before every thread shown)."""
+        if not self._drops:
+            return None
+        text = f"{_lost_text(self._lost, self._drops, self._lost_by_reason)}"
+        where = f"the files {self.files.prefix}.TID say where"
+        if not self._unplaced:
+            return f"{text}; {where}"
+        nowhere = "in no thread's file (they came before every thread shown)"
+        if len(self._unplaced) == self._drops:
+            return f"{text}; {nowhere}"
+        lost = sum(records for _, records, _ in self._unplaced)
+        return (f"{text}; {lost} of them ({_plural(len(self._unplaced), 'DROP')}) {nowhere}, "
+                f"the others in the files {self.files.prefix}.TID")
+
     def call(self, call: Call, record: Record) -> None:
+        if call.tid not in self.files.created:
+            # Its file is begun now, not at the call's line (written whole at its
+            # RET): a DROP while the call is open goes into it, as into any other.
+            self._write(call.tid, "")
         self._thread_calls[call.tid] = call
         if call.plan.abi != self._personality:
             switched = self._personality_line(call.tid, call.plan.abi, record[4])
             if switched is not None:
-                self.files.write(call.tid, switched)
+                self._write(call.tid, switched)
 
     def record(self, call: Call | None, record: Record) -> None:
         kind = record[0]
         tid = record[3]
         if kind == _DROP:
-            self._out = []
-            super().record(call, record)
-            for thread in sorted(self.files.created):
-                for line in self._out:
-                    self.files.write(thread, line)
-            self._out = []
+            self._dropped(call, record)
             return
+        if kind == _PROC and getattr(record[6], "event", None) in _BIRTHS:
+            child = getattr(record[6], "child", 0)
+            if child not in self.files.created:
+                self._births[child] = _Losses(self._drops, self._lost,
+                                              tuple(self._lost_by_reason.items()))
         if kind == _PSIG or (kind == _PROC and getattr(record[6], "event", None) in _OWN_LINE):
             self._unfinished(tid)
             proc: Any = record[6]
@@ -197,14 +247,82 @@ class PerThreadStrace(StraceDescriber):
         self._out = [self._begun_line(call, None, f"<pid changed to {leader} ...>")]
         self._emit(former)
 
+    def _dropped(self, call: Call | None, record: Record) -> None:
+        """A DROP names no thread (pid 0, tid 0): the records lost may be any thread's.
+        Its line goes into the file of every thread seen so far; a thread first seen
+        later has its file begin with the losses before it (``_write``)."""
+        self._out = []
+        super().record(call, record)
+        for thread in sorted(self.files.created):
+            for line in self._out:
+                self.files.write(thread, line)
+        self._out = []
+        drop: Any = record[6]
+        reason = _model.drop_error_name(drop.error, self.names)
+        self._drops += 1
+        self._lost += drop.lost
+        self._lost_by_reason[reason] = self._lost_by_reason.get(reason, 0) + drop.lost
+        self._last_drop_ns = record[4]
+        if not self.files.created:
+            self._unplaced.append((self._drops, drop.lost, reason))
+
+    def _write(self, tid: int, text: str) -> None:
+        """``text`` into ``tid``'s file; a new file first says the records lost before
+        it that may be its thread's (since its birth, when the trace showed it)."""
+        if tid not in self.files.created:
+            losses = self._births.pop(tid, _NO_LOSSES)
+            if self._drops > losses.drops:
+                self.files.write(tid, self._lost_before(losses))
+                unplaced = self._unplaced
+                while unplaced and unplaced[-1][0] > losses.drops:
+                    unplaced.pop()  # this file holds them
+        self.files.write(tid, text)
+
+    def _lost_before(self, since: _Losses) -> str:
+        earlier = dict(since.by_reason)
+        by_reason = {reason: count - earlier.get(reason, 0)
+                     for reason, count in self._lost_by_reason.items()
+                     if count > earlier.get(reason, 0)}
+        drops = self._drops - since.drops
+        lost = self._lost - since.lost
+        what = (f"({next(iter(by_reason))})" if drops == 1
+                else f"({_reasons(drops, by_reason)})")
+        return (f"{self._prefix(0, self._last_drop_ns)}--- ktr: {_plural(lost, 'record')} "
+                f"lost before this thread's first line {what} ---\n")
+
     def _emit(self, tid: int) -> None:
         for line in self._out:
-            self.files.write(tid, line)
+            self._write(tid, line)
         self._out = []
 
     def _prefix(self, tid: int, ns: int) -> str:
         text = super()._prefix(tid, ns)
         return text[len(f"{tid:<5d} "):]
+
+
+class _Losses(NamedTuple):
+    """The records lost so far, at some point of the trace."""
+
+    drops: int
+    lost: int
+    by_reason: tuple[tuple[str, int], ...]
+
+
+_NO_LOSSES = _Losses(0, 0, ())
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _reasons(drops: int, by_reason: dict[str, int]) -> str:
+    """``2 DROPs: ENOSPC 3, ENOMEM 4``."""
+    counts = ", ".join(f"{reason} {count}" for reason, count in by_reason.items())
+    return f"{_plural(drops, 'DROP')}: {counts}"
+
+
+def _lost_text(lost: int, drops: int, by_reason: dict[str, int]) -> str:
+    return f"{_plural(lost, 'record')} lost ({_reasons(drops, by_reason)})"
 
 
 def per_thread_describer(options: Options, prefix: str, header: FileHeader | None,

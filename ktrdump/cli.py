@@ -679,6 +679,10 @@ class _Source:
         self._merger = merge(self._readers, window)
         return iter(self._merger)
 
+    def shared_pids_text(self) -> str | None:
+        """The merge's warning that inputs of other boots share pids (``Merger``), if any."""
+        return None if self._merger is None else self._merger.shared_pids_text()
+
     def parsed_events(self, parser: Callable[[formats.Codec], BatchParser],
                       ) -> Iterator[Any] | None:
         """``events()`` with the intact batches ``parser(codec)`` takes parsed by it
@@ -752,6 +756,15 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
 def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
     with contextlib.ExitStack() as stack:
         source = _open_source(options, stack)
+
+        def shared_pids(error_type: type[BaseException] | None, *_: object) -> None:
+            # Merged inputs of other boots that share pids: said once, after the
+            # view's own lines (a run that failed says only why).
+            text = source.shared_pids_text() if error_type is None else None
+            if text is not None:
+                _warner(stderr)(text)
+
+        stack.push(shared_pids)
         inputs = source.input_ids
         if options.per_thread and options.output_path is not None:
             refuse_inputs(per_thread_paths(options.output_path), inputs)
@@ -836,6 +849,9 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         output = Output(stdout)
         status = dump(source, describer, output, stderr, events)
         if options.per_thread:  # its lines go to files of their own, not to ``output``
+            losses = describer.losses_summary()
+            if losses is not None:  # standard output is empty: the total is said here
+                _warner(stderr)(losses)
             return _nothing_matched(matches, source, stderr, status)
         if output.records_written == 0 and _filtering(options):
             # Nothing printed and status 0 would look like a broken view: say why.
