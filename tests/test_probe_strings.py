@@ -387,3 +387,17 @@ def test_strings_not_matching_the_definitions_str_values_are_damage(
         "damaged at byte 10 of 15: more entries than the definition's 2 str values",
         "damaged at byte 0 of 0: 0 entries for the definition's 1 str values",
         "damaged at byte 0 of 6: more entries than the definition's 0 str values", None]
+
+
+def test_the_big_endian_probe_seed_is_current_and_reads_as_the_little_one() -> None:
+    """The fuzz seeds with PROBE strings (fuzz/seeds/README): the big-endian one is what
+    ``fuzz.make_probe_seeds`` builds from the little-endian recording, and ktrdump's text
+    and JSON of both are the same."""
+    from fuzz import make_probe_seeds
+
+    assert make_probe_seeds.main(["--check"]) == 0
+    for options in ([], ["--json"]):
+        little, big = (subprocess.run([KTRDUMP, *options, str(path)], capture_output=True,
+                                      timeout=60, check=True).stdout
+                       for path in (make_probe_seeds.SOURCE, make_probe_seeds.TARGET))
+        assert little == big and b'"xyz"' in little and b"damaged" not in little
