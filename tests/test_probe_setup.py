@@ -618,22 +618,39 @@ def test_floating_point_parameters_take_no_integer_register(tmp_path: Path) -> N
         ["float", "i32", "float", "i64"], ["i32"], ["str", "float", "i64", "float", "i32"],
         ["float", "i32", "float", "u16"], ["float"], ["float"], ["u64"] * 6, ["u64"] * 6,
         ["float", "i32"]]))
+    # the floating-point values not fetched: one line for all five probes (their count
+    # and the first four), after the lines said as each probe was resolved
     assert proc.stderr.splitlines() == [
-        "ktr: probe 'fp:f': f's floating-point parameters a, c are not fetched (passed in "
-        "xmm registers or on the stack, which uprobes do not read): shown as ?",
-        "ktr: probe 'fp:g': g's floating-point parameters x, z are not fetched (passed in "
-        "xmm registers or on the stack, which uprobes do not read): shown as ?",
-        "ktr: probe 'fp:ld': ld's floating-point parameters x, y are not fetched (passed in "
-        "xmm registers or on the stack, which uprobes do not read): shown as ?",
-        "ktr: probe 'fp:half': half's floating-point parameter x is not fetched (passed in "
-        "xmm registers or on the stack, which uprobes do not read): shown as ?",
-        "ktr: probe 'fp:half:return': half's floating-point return value is not fetched "
-        "(returned in xmm0 or st0, which uprobes cannot read): shown as ?",
         "ktr: probe 'fp:byval': byval's DWARF types are not used (parameter p is a struct, "
         "union or array by value): six raw registers, not all of them its arguments",
         "ktr: probe 'fp:make': make's DWARF types are not used (it returns a struct or union "
         "by value (its return address may take %di)): six raw registers, not all of them "
-        "its arguments"]
+        "its arguments",
+        "ktr: 5 probes' floating-point parameters or return values are not fetched (passed "
+        "in xmm registers or on the stack, which uprobes do not read): shown as ?: f(a, c), "
+        "g(x, z), ld(x, y), half(x) and 1 more (the trace's PDEF types mark each: float)"]
+    # one probe's: its own line, with its parameters' names; said once per function
+    from ktr._probes import Resolver, parse_spec
+
+    said: list[str] = []
+    for specs, expected in (
+            (["fp:half"], ["probe 'fp:half': half's floating-point parameter x is not "
+                           "fetched (passed in xmm registers or on the stack, which uprobes "
+                           "do not read): shown as ?"]),
+            (["fp:half:return"], ["probe 'fp:half:return': half's floating-point return "
+                                  "value is not fetched (returned in xmm0 or st0, which "
+                                  "uprobes cannot read): shown as ?"]),
+            (["fp:f", "fp:f(float,i32)", "fp:ld"], [
+                "2 probes' floating-point parameters or return values are not fetched "
+                "(passed in xmm registers or on the stack, which uprobes do not read): shown "
+                "as ?: f(a, c), ld(x, y) (the trace's PDEF types mark each: float)"])):
+        said.clear()
+        resolver = Resolver(tuple(parse_spec(spec) for spec in specs), warn=said.append)
+        resolver.resolve(str(prog), (), strict=True)
+        assert said == expected
+        said.clear()
+        resolver.resolve(str(prog), (), strict=False)  # after an exec of the same program
+        assert said == []
     text = subprocess.run([*KTRDUMP, "-t", "f", str(out)], capture_output=True, text=True,
                           check=True).stdout
     assert "fp:f:entry(?, 7, ?, -9)" in text and "fp:half:return = ?" in text
