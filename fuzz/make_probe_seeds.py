@@ -45,12 +45,11 @@ def build(source: bytes) -> bytes:
         stored = source[position + framing.size:position + framing.size + batch.stored_length]
         for record in little.iter_records(framing.payload(batch, stored, position)):
             payload = record.payload
-            if record.kind == RecordKind.PROBE:
-                entries, damage = probe_strings.decode(payload.strings, "little")  # type: ignore[union-attr]
+            if isinstance(payload, formats.Probe):
+                entries, damage = probe_strings.decode(payload.strings, "little")
                 if damage is not None:
                     raise ValueError(f"PROBE strings {damage}")
-                payload = payload._replace(  # type: ignore[union-attr]
-                    strings=probe_strings.encode(entries, "big"))
+                payload = payload._replace(strings=probe_strings.encode(entries, "big"))
             elif record.kind not in _PLAIN:
                 raise ValueError(f"record kind {record.kind}: no big-endian conversion here")
             records.append(big.encode_record(RecordKind(record.kind), record.pid, record.tid,

@@ -191,7 +191,7 @@ class ProbeTable:
                 position, len(data), f"more entries than the definition's {expected} "
                 f"str value{'' if expected == 1 else 's'}")
             del entries[expected:]
-        elif damage is None and 0 <= expected and len(entries) < expected:
+        elif damage is None and expected >= 0 and len(entries) < expected:
             damage = struct_data.Damage(
                 len(data), len(data), f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
                 f" for the definition's {expected} str values")

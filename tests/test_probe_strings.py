@@ -401,3 +401,28 @@ def test_the_big_endian_probe_seed_is_current_and_reads_as_the_little_one() -> N
                                       timeout=60, check=True).stdout
                        for path in (make_probe_seeds.SOURCE, make_probe_seeds.TARGET))
         assert little == big and b'"xyz"' in little and b"damaged" not in little
+
+
+def test_a_module_name_not_utf8_is_replaced_in_parquet(tmp_path: Path) -> None:
+    """A fuzz finding: a PROBE_DEF whose module file name is not UTF-8 (its bytes kept
+    exactly in text, ``os.fsdecode``'s surrogates) stopped ``--format parquet`` with a
+    traceback (Arrow refuses lone surrogates); its string columns have U+FFFD."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    entries: list[Entry] = [
+        (RecordKind.PROBE_DEF, _PID, _PID, _COMM,
+         ProbeDef(1, int(ProbeSite.ENTRY), 0, 0x1000, 0x1000, 0x40, 0, 256, bytes([STR]),
+                  b"/t/pr\xff\xe0", b"", b"f", b"")),
+        _hit(1, ProbeSite.ENTRY, (0x1000,), probe_strings.encode([(b"ab", False)])),
+        END_ENTRY,
+    ]
+    path = tmp_path / "module.ktr"
+    path.write_bytes(build_trace([entries])[0])
+    done = subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(tmp_path / "t.parquet"),
+                           str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    rows = pq.read_table(tmp_path / "t.probes.parquet").to_pylist()
+    assert [(row["probe"], row["module"], row["args"]) for row in rows] == [
+        ("pr\ufffd\ufffd:f:entry", "pr\ufffd\ufffd", ["ab"])]
+    text = subprocess.run([KTRDUMP, str(path)], capture_output=True, timeout=60,
+                          check=True).stdout
+    assert b'pr\\xff\\xe0:f:entry("ab")' in text or b"pr\xff\xe0:f:entry" in text
