@@ -713,7 +713,9 @@ class Resolver:
                           "shown as ?")
                 return
             several = len(floating) > 1
-            self.warn(f"probe {text!r}: {name}'s floating-point parameter"
+            what = ("" if not any(item.endswith(" (struct)") for item in floating)
+                    else " or struct")
+            self.warn(f"probe {text!r}: {name}'s floating-point{what} parameter"
                       f"{'s' if several else ''} {', '.join(floating)} "
                       f"{'are' if several else 'is'} not fetched (passed in xmm registers or "
                       "on the stack, which uprobes do not read): shown as ?")
@@ -721,9 +723,11 @@ class Resolver:
             named = [f"{name}({', '.join(floating)})" if floating else f"{name}:return"
                      for _, name, floating in floats[:FLOAT_NOTE_NAMES]]
             more = len(floats) - len(named)
-            self.warn(f"{len(floats)} probes' floating-point parameters or return values are "
-                      "not fetched (passed in xmm registers or on the stack, which uprobes "
-                      f"do not read): shown as ?: {', '.join(named)}"
+            what = ("" if not any(item.endswith(" (struct)") for _, _, floating in floats
+                                  for item in floating) else " or struct")
+            self.warn(f"{len(floats)} probes' floating-point{what} parameters or return "
+                      "values are not fetched (passed in xmm registers or on the stack, "
+                      f"which uprobes do not read): shown as ?: {', '.join(named)}"
                       f"{f' and {more} more' if more else ''} (the trace's PDEF types mark "
                       "each: float)")
 
@@ -1006,8 +1010,11 @@ def _dwarf_types(spec: ProbeSpec, path: str, symbol: FunctionSymbol
         note = (f"{name}'s DWARF types are not used ({found.why}): six raw registers, "
                 "not all of them its arguments" if found.why else "")
         return None, note, None
-    floats = tuple(found.names[index] for index, kind in enumerate(found.parameters)
-                   if kind == "float")
+    floats = tuple(dict.fromkeys(  # a struct's parts: its name once
+        found.names[index] for index, kind in enumerate(found.parameters) if kind == "float"))
+    # a struct or union not fetched (in xmm registers, or on the stack): "s (struct)"
+    floats = tuple(f"{item} (struct)" if item in found.aggregates else item
+                   for item in floats)
     return (tuple(_TYPES_BY_NAME[kind] for kind in found.parameters), "",
             floats if floats else None)
 
