@@ -4,7 +4,7 @@ Pure: imports neither ``ktr`` nor ``ktrdump``; reads a file's own ``.debug_info`
 pyelftools.
 
 ``signature(path, name, vaddr)`` gives a ``Signature`` ``(parameters, returns, why,
-names)`` of the function ``name`` (the DW_TAG_subprogram whose low_pc is ``vaddr``, or
+names, aggregates)`` of the function ``name`` (the DW_TAG_subprogram whose low_pc is ``vaddr``, or
 else the one named so): parameter and return type names that are probe type names: ``i8
 u8 i16 u16 i32 u32 i64 u64`` for integers, ``bool`` and enums by their DW_AT_byte_size
 and signedness (the ABI leaves a register's bits above that width undefined: the reader
@@ -12,14 +12,23 @@ keeps the type's own bits), ``ptr`` for pointers (and C++ references), ``str`` f
 pointers to (const) char, ``float`` for floating point (float, double, long double,
 _Complex: System V passes them in xmm registers or on the stack, never in a general
 register, so they take none of the six integer argument registers; uprobes cannot read
-xmm registers: not fetched). ``names`` are the parameters' names (``?`` when unnamed). It
-answers None when the file has no DWARF of its own or the function is not described. The
-parameters are None (the caller keeps its defaults: six raw registers) when more than six
-are integer-class (the seventh on are on the stack) or more than eight floating point,
-they are variadic, or where a parameter is cannot be told without the ABI's aggregate
-classification: a struct, union or array by value, an integer wider than 8 bytes, or a
-struct or union return value (returned in memory, its address takes %rdi and moves every
-parameter a register on; returned in registers, it does not) — ``why`` then says which,
+xmm registers: not fetched). A struct or union by value is placed by the System V
+classification of its eightbytes (ABI 3.2.3, from its DWARF members: ``_classify``): at
+most 16 bytes, each field at its alignment, no long double, it is an ``x64`` per INTEGER
+eightbyte (in the next integer register: the fields' bytes as the register holds them)
+and a ``float`` per SSE eightbyte (an xmm register: not fetched), in order, when the
+registers left hold all of them; else (larger, packed, or not fitting) it is on the stack:
+one ``float`` (not fetched), taking no register. ``names`` are the parameters' names
+(``?`` when unnamed; a struct's name for each of its parts), ``aggregates`` those of the
+structs and unions by value. It answers None when the file has no DWARF of its own or the
+function is not described. The parameters are None (the caller keeps its defaults: six
+raw registers) when more than six integer registers or eight xmm registers would be
+needed (the rest are on the stack), they are variadic, or where a parameter is cannot be
+told: a struct or union whose class the DWARF does not tell (a C++ type without
+DW_AT_calling_convention, which may be passed by reference; bit-fields in an
+unusual form, members at a computed location; vector types), an integer wider than 8
+bytes, or a struct or union returned in memory (MEMORY class: its address takes %rdi and moves every parameter a
+register on; one returned in rax:rdx or xmm0:xmm1 does not) — ``why`` then says which,
 for the caller to say so. The return type is None for ``void``, an aggregate or a wider
 integer, ``float`` for floating point (xmm0 or st0, not ``rax``); it does not depend on
 the parameters. The registers are x86-64's (System V): a file of another class or machine

@@ -581,9 +581,9 @@ def test_floating_point_parameters_take_no_integer_register(tmp_path: Path) -> N
     integer registers: ``f(double a, int b, float c, long d)`` has b in %di, d in %si.
     The integer parameters show what the program printed it got; the floating ones, which
     a uprobe cannot read, show as not fetched (``?``, JSON null), said once at set-up, and
-    so does a double return value (xmm0, not rax). Where the ABI's aggregate
-    classification would be needed (a struct by value, a struct return) the DWARF types
-    are not used, said in one line. Types given as ``float`` skip a register too."""
+    so does a double return value (xmm0, not rax). A 16-byte struct of two longs takes
+    %di and %si; a struct returned in memory (its address in %di) keeps the raw
+    registers, said in one line. Types given as ``float`` skip a register too."""
     from c_support import build_program as build_c
 
     prog = build_c(tmp_path, "fp", FLOATS, "-O1", "-g")
@@ -614,18 +614,18 @@ def test_floating_point_parameters_take_no_integer_register(tmp_path: Path) -> N
     assert by_name["fp:g:entry"] == ["hi", None, 11, None, -12]
     assert by_name["fp:ld:entry"] == [None, -3, None, 65535]
     assert by_name["fp:half:entry"] == [None] and by_name["fp:half:return"] is None
+    assert by_name["fp:byval:entry"] == [1, 2, 5]  # struct pair {long a, b} in %di, %si
     assert sorted(map(str, types.values())) == sorted(map(str, [
         ["float", "i32", "float", "i64"], ["i32"], ["str", "float", "i64", "float", "i32"],
-        ["float", "i32", "float", "u16"], ["float"], ["float"], ["u64"] * 6, ["u64"] * 6,
+        ["float", "i32", "float", "u16"], ["float"], ["float"], ["x64", "x64", "i32"],
+        ["u64"] * 6,
         ["float", "i32"]]))
     # the floating-point values not fetched: one line for all five probes (their count
     # and the first four), after the lines said as each probe was resolved
     assert proc.stderr.splitlines() == [
-        "ktr: probe 'fp:byval': byval's DWARF types are not used (parameter p is a struct, "
-        "union or array by value): six raw registers, not all of them its arguments",
         "ktr: probe 'fp:make': make's DWARF types are not used (it returns a struct or union "
-        "by value (its return address may take %di)): six raw registers, not all of them "
-        "its arguments",
+        "in memory (its address takes %di)): six raw registers, not all of them its "
+        "arguments",
         "ktr: 5 probes' floating-point parameters or return values are not fetched (passed "
         "in xmm registers or on the stack, which uprobes do not read): shown as ?: f(a, c), "
         "g(x, z), ld(x, y), half(x) and 1 more (the trace's PDEF types mark each: float)"]
@@ -654,6 +654,137 @@ def test_floating_point_parameters_take_no_integer_register(tmp_path: Path) -> N
     text = subprocess.run([*KTRDUMP, "-t", "f", str(out)], capture_output=True, text=True,
                           check=True).stdout
     assert "fp:f:entry(?, 7, ?, -9)" in text and "fp:half:return = ?" in text
+
+
+STRUCTS = r"""
+#include <stdio.h>
+struct ii { int a; int b; };
+struct ll { long a; long b; };
+struct big { long a[3]; };
+struct dl { double d; long l; };
+struct ld { long l; double d; };
+struct dd { double x, y; };
+struct ci { char c; short s; int i; long l; };
+struct __attribute__((packed)) pk { char c; int i; };
+union u { long l; double d; };
+struct bf { unsigned a : 3; unsigned b : 20; int c; };
+__attribute__((noipa)) long s1(struct ii s, int c) {
+  printf("s1 %d %d %d\n", s.a, s.b, c); return c;
+}
+__attribute__((noipa)) long s2(struct ll s, long c) {
+  printf("s2 %ld %ld %ld\n", s.a, s.b, c); return c;
+}
+__attribute__((noipa)) long s3(struct big s, int c, long d) {
+  printf("s3 %ld %d %ld\n", s.a[0], c, d); return c;
+}
+__attribute__((noipa)) long s4(struct dl s, int c) { printf("s4 %ld %d\n", s.l, c); return c; }
+__attribute__((noipa)) long s5(int a, struct ld s, int c) {
+  printf("s5 %d %ld %d\n", a, s.l, c); return c;
+}
+__attribute__((noipa)) long s6(struct dd s, int c) { printf("s6 %d\n", c); return c; }
+__attribute__((noipa)) long s7(long a, long b, long c, long d, long e, struct ll s, long f) {
+  printf("s7 %ld %ld\n", e, f); return f;
+}
+__attribute__((noipa)) long s8(struct ci s, int c) { printf("s8 %ld %d\n", s.l, c); return c; }
+__attribute__((noipa)) long s9(struct pk s, int c) { printf("s9 %d\n", c); return c; }
+__attribute__((noipa)) long s10(union u s, int c) { printf("s10 %ld %d\n", s.l, c); return c; }
+__attribute__((noipa)) long s11(struct bf s, int c) {
+  printf("s11 %u %u %d %d\n", s.a, s.b, s.c, c); return c;
+}
+__attribute__((noipa)) struct ll r1(int k) { struct ll r = {k, k + 1}; return r; }
+__attribute__((noipa)) struct big r2(int k) { struct big r = {{k, k, k}}; return r; }
+int main(void) {
+  struct ii a = {3, -4}; s1(a, 5);
+  struct ll b = {0x1111222233334444L, -6}; s2(b, 7);
+  struct big c = {{8, 9, 10}}; s3(c, 11, 12);
+  struct dl d = {1.5, 13}; s4(d, 14);
+  struct ld e = {15, 2.5}; s5(16, e, 17);
+  struct dd f = {1, 2}; s6(f, 18);
+  s7(1, 2, 3, 4, 19, b, 20);
+  struct ci g = {'x', 21, 22, 23}; s8(g, 24);
+  struct pk h = {'y', 25}; s9(h, 26);
+  union u i = {.l = 27}; s10(i, 28);
+  struct bf j = {5, 1000, 29}; s11(j, 30);
+  printf("r1 %ld\n", r1(31).b);
+  printf("r2 %ld\n", r2(32).a[2]);
+  return 0;
+}
+"""
+
+
+def _bits(value: int, width: int = 64) -> int:
+    return value & ((1 << width) - 1)
+
+
+def test_structs_by_value_take_the_registers_the_abi_gives_them(tmp_path: Path) -> None:
+    """System V x86-64 passes a struct or union of at most 16 bytes by its eightbytes'
+    classes: INTEGER ones in the next integer registers (fetched, ``x64``: the fields'
+    bytes as the register holds them), SSE ones in xmm registers (not fetched, ``?``);
+    one larger, packed (a field off its alignment) or whose eightbytes do not all fit in
+    the registers left goes on the stack and takes none. The parameters after it are
+    fetched from the registers the program got them in (what it printed); ltrace (no
+    prototypes: the raw integer registers) shows the same registers."""
+    import shutil
+
+    from c_support import build_program as build_c
+
+    prog = build_c(tmp_path, "st", STRUCTS, "-O1", "-g")
+    out = tmp_path / "st.ktr"
+    functions = [f"s{n}" for n in range(1, 12)] + ["r1", "r1:return", "r2"]
+    proc = subprocess.run([*KTR, "record", "-q", "-t", "f", "-o", str(out),
+                           *[word for name in functions for word in ("-P", f"st:{name}")],
+                           "--", str(prog)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    printed = {line.split()[0]: [int(v) for v in line.split()[1:]]
+               for line in proc.stdout.splitlines()}
+    args = {str(r["probe"]).split(":")[1] + ("" if r["point"] == "entry" else ":return"):
+            r["args"] if r["point"] == "entry" else r["retval"]
+            for r in records_of(out) if r["type"] == "PROBE"}
+    p = printed
+    assert args == {
+        # struct {int a, b} in %di (b in the high half), c in %si
+        "s1": [_bits(p["s1"][1], 32) << 32 | p["s1"][0], p["s1"][2]],
+        "s2": [p["s2"][0], _bits(p["s2"][1]), p["s2"][2]],  # {long a, b}: %di, %si
+        "s3": [None, p["s3"][1], p["s3"][2]],  # 24 bytes: on the stack
+        "s4": [None, p["s4"][0], p["s4"][1]],  # {double; long}: xmm0, %di
+        "s5": [p["s5"][0], p["s5"][1], None, p["s5"][2]],  # {long; double}: %si, xmm0
+        "s6": [None, None, p["s6"][0]],  # {double x, y}: xmm0, xmm1
+        # five registers used: {long, long} does not fit in the one left: the stack
+        "s7": [1, 2, 3, 4, p["s7"][0], None, p["s7"][1]],
+        # {char 'x'; short 21; int 22} packed in %di, long in %si
+        "s8": [22 << 32 | 21 << 16 | ord("x"), p["s8"][0], p["s8"][1]],
+        "s9": [None, p["s9"][0]],  # packed {char; int}: a field off its alignment
+        "s10": [p["s10"][0], p["s10"][1]],  # union {long; double}: INTEGER
+        # bit-fields a:3, b:20, then int c: all in %di
+        "s11": [p["s11"][2] << 32 | p["s11"][1] << 3 | p["s11"][0], p["s11"][3]],
+        "r1": [31], "r1:return": 31,  # {long, long} returned in rax:rdx: k in %di
+        # returned in memory: its address in %di, k in %si (raw registers)
+        "r2": args["r2"]}
+    r2 = args["r2"]
+    assert isinstance(r2, list) and len(r2) == 6 and r2[1] == p["r2"][0]
+    assert proc.stderr.splitlines() == [
+        "ktr: probe 'st:r2': r2's DWARF types are not used (it returns a struct or union "
+        "in memory (its address takes %di)): six raw registers, not all of them its "
+        "arguments",
+        "ktr: 6 probes' floating-point or struct parameters or return values are not "
+        "fetched (passed in xmm registers or on the stack, which uprobes do not read): "
+        "shown as ?: s3(s (struct)), s4(s (struct)), s5(s (struct)), s6(s (struct)) and 2 "
+        "more (the trace's PDEF types mark each: float)"]
+
+    ltrace = shutil.which("ltrace")
+    if ltrace is None:
+        return
+    shown = subprocess.run([ltrace, "-x", "s1+s2+s4+s8+s10+s11", "-e", "", str(prog)],
+                           capture_output=True, text=True, timeout=60).stderr
+    for name in ("s1", "s2", "s4", "s8", "s10", "s11"):
+        match = re.search(rf"^{name}\(([^)]*)\)", shown, re.MULTILINE)
+        assert match is not None, shown
+        registers = [word.strip() for word in match.group(1).split(",")]
+        fetched = [value for value in args[name] if value is not None]  # type: ignore[union-attr]
+        for theirs, ours in zip(registers, fetched, strict=False):
+            # ltrace shows an int (the low 32 bits) unless it chose hex (all 64)
+            width = 64 if theirs.startswith("0x") else 32
+            assert _bits(int(theirs, 0), width) == _bits(int(ours), width), (name, shown)
 
 
 def test_cplusplus_references_are_pointers(tmp_path: Path) -> None:
