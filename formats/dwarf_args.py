@@ -31,8 +31,9 @@ bytes, or a struct or union returned in memory (MEMORY class: its address takes 
 moves every parameter a register on; one returned in rax:rdx or xmm0:xmm1 does not) —
 ``why`` then says which, for the caller to say so. The return type is None for
 ``void``, an aggregate or a wider integer, ``float`` for floating point (xmm0 or st0, not
-``rax``); it does not depend on the parameters. The registers are x86-64's (System V): a file of another class or machine
-(ELF32 i386, whose cdecl passes every argument on the stack) answers None.
+``rax``); it does not depend on the parameters. The registers are x86-64's (System V): a
+file of another class or machine (ELF32 i386, whose cdecl passes every argument on the
+stack) answers None.
 
 Not guaranteed: separate debug files are not read (libc's is hundreds of megabytes:
 parsing it would cost more than the probe is worth); files whose ``.debug_info`` is over
