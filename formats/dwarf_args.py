@@ -24,8 +24,9 @@ structs and unions by value. It answers None when the file has no DWARF of its o
 function is not described. The parameters are None (the caller keeps its defaults: six
 raw registers) when more than six integer registers or eight xmm registers would be
 needed (the rest are on the stack), they are variadic, or where a parameter is cannot be
-told: a struct or union whose class the DWARF does not tell (a C++ type without
-DW_AT_calling_convention, which may be passed by reference; bit-fields in an
+told: a struct or union whose class the DWARF does not tell (a C++ class, without
+DW_AT_calling_convention, with a constructor, destructor, virtual function or base class
+of its own or of a member's type: it may be passed by reference; bit-fields in an
 unusual form, members at a computed location; vector types), an integer wider than 8
 bytes, or a struct or union returned in memory (MEMORY class: its address takes %rdi and
 moves every parameter a register on; one returned in rax:rdx or xmm0:xmm1 does not) —
@@ -275,23 +276,25 @@ def _classify(die: Any) -> Classes | str:
     """The System V x86-64 classes (ABI 3.2.3) of a struct, union or array type's
     eightbytes: (), MEMORY (over 16 bytes, a field not at its alignment, long
     double); else one "INTEGER" or "SSE" per eightbyte. A text: why it cannot be
-    told from the DWARF (C++ types with a non-trivial copy, vector types, bit-fields
-    in an unusual form, a size not given...)."""
+    told from the DWARF (C++ types that may be passed by reference, vector types,
+    bit-fields in an unusual form, a size not given...)."""
     if die is None:
         return "no type"
     size = _size(die)
     if size <= 0:
         return "no size"
-    if size > 2 * _EIGHTBYTE:
-        return ()
+    # a C++ type with a non-trivial copy constructor or destructor is passed by
+    # reference, whatever its size (its address in an integer register)
     convention = die.attributes.get("DW_AT_calling_convention")
     if convention is not None:
         if int(convention.value) != _DW_CC_PASS_BY_VALUE:
             return "passed by reference"
     elif not _is_c(die):
-        # a C++ type with a non-trivial copy or destructor is passed by reference (its
-        # address in a register): told only by DW_AT_calling_convention
-        return "a type of a language other than C, without DW_AT_calling_convention"
+        why = _nontrivial(die, [_MAX_FIELDS], 0)
+        if why is not None:
+            return why
+    if size > 2 * _EIGHTBYTE:
+        return ()
     classes: list[str | None] = [None] * ((size + _EIGHTBYTE - 1) // _EIGHTBYTE)
     budget = [_MAX_FIELDS]
     why = _fields(die, 0, classes, budget, 0)
@@ -313,6 +316,48 @@ def _is_c(die: Any) -> bool:
     """Whether ``die``'s compilation unit is C (whose structs are always by value)."""
     language = die.cu.get_top_DIE().attributes.get("DW_AT_language")
     return language is not None and int(language.value) in _C_LANGUAGES
+
+
+def _nontrivial(die: Any, budget: list[int], depth: int) -> str | None:
+    """Why a type of a language other than C (C++) may be passed by reference, or None:
+    it is trivially copied (no base class, no virtual function, no constructor or
+    destructor of its own declared, nor in the types of its members)."""
+    if depth > MAX_TYPE_CHAIN:
+        return "nested too deep"
+    die = _strip(die)
+    while die is not None and die.tag == "DW_TAG_array_type":
+        die = (_strip(die.get_DIE_from_attribute("DW_AT_type"))
+               if "DW_AT_type" in die.attributes else None)
+    if die is None or die.tag not in ("DW_TAG_structure_type", "DW_TAG_union_type",
+                                      "DW_TAG_class_type"):
+        return None  # a scalar
+    budget[0] -= 1
+    if budget[0] < 0:
+        return "too many fields"
+    convention = die.attributes.get("DW_AT_calling_convention")
+    if convention is not None:
+        return (None if int(convention.value) == _DW_CC_PASS_BY_VALUE
+                else "passed by reference")
+    named = die.attributes.get("DW_AT_name")
+    own = bytes(named.value).decode("utf-8", "replace") if named is not None else ""
+    own = own.split("<", 1)[0]  # a template's constructors are named without <...>
+    for child in _children(die):
+        if child.tag == "DW_TAG_inheritance":
+            return "a derived C++ class, which may be passed by reference"
+        if child.tag == "DW_TAG_subprogram":
+            name_attribute = child.attributes.get("DW_AT_name")
+            name = (bytes(name_attribute.value).decode("utf-8", "replace")
+                    if name_attribute is not None else "")
+            if "DW_AT_virtuality" in child.attributes or name.startswith("~") or (
+                    own and name == own):
+                return ("a C++ class with a constructor, destructor or virtual function, "
+                        "which may be passed by reference")
+        elif (child.tag == "DW_TAG_member" and "DW_AT_external" not in child.attributes
+              and "DW_AT_type" in child.attributes):
+            why = _nontrivial(child.get_DIE_from_attribute("DW_AT_type"), budget, depth + 1)
+            if why is not None:
+                return why
+    return None
 
 
 def _fields(die: Any, base: int, classes: list[str | None], budget: list[int],

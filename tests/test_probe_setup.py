@@ -787,6 +787,72 @@ def test_structs_by_value_take_the_registers_the_abi_gives_them(tmp_path: Path) 
             assert _bits(int(theirs, 0), width) == _bits(int(ours), width), (name, shown)
 
 
+CPLUSPLUS_STRUCTS = r"""
+#include <cstdio>
+struct pod { int a; int b; };
+struct big { long a[3]; };
+struct meth { long a; long get() const { return a; } };
+struct copy { long a; copy(long x) : a(x) {} copy(const copy &o) : a(o.a) {} };
+struct dtor { long a; ~dtor() { std::printf("~\n"); } };
+struct virt { long a; virtual long f() { return a; } };
+struct holds { copy c; };
+__attribute__((noipa)) long p1(pod s, int c) {
+  std::printf("p1 %d %d %d\n", s.a, s.b, c); return c;
+}
+__attribute__((noipa)) long p2(big s, int c) {
+  std::printf("p2 %ld %d\n", s.a[0], c); return c;
+}
+__attribute__((noipa)) long p3(meth s, int c) { std::printf("p3 %ld %d\n", s.a, c); return c; }
+__attribute__((noipa)) long p4(copy s, int c) { std::printf("p4 %ld %d\n", s.a, c); return c; }
+__attribute__((noipa)) long p5(dtor s, int c) { std::printf("p5 %ld %d\n", s.a, c); return c; }
+__attribute__((noipa)) long p6(virt s, int c) { std::printf("p6 %ld %d\n", s.a, c); return c; }
+__attribute__((noipa)) long p7(holds s, int c) {
+  std::printf("p7 %ld %d\n", s.c.a, c); return c;
+}
+int main() {
+  p1(pod{3, -4}, 5); p2(big{{6, 7, 8}}, 9); p3(meth{10}, 11); p4(copy(12), 13);
+  { dtor d{14}; p5(d, 15); }
+  virt v; v.a = 16; p6(v, 17); holds h{copy(18)}; p7(h, 19);
+  return 0;
+}
+"""
+
+
+def test_cplusplus_structs_by_value_only_when_trivially_copied(tmp_path: Path) -> None:
+    """C++ passes a class with a copy constructor, a destructor or virtual functions (or
+    a member of such a class) by reference, its address in an integer register (the
+    ABI's "non-trivial for the purposes of calls"), whatever its size: GCC's DWARF does
+    not say so (no DW_AT_calling_convention), so those keep six raw registers, said in
+    one line; a plain struct (methods allowed) is placed as C's."""
+    import shutil
+
+    compiler = shutil.which("g++")
+    if compiler is None:
+        pytest.skip("no g++")
+    source = tmp_path / "cc.cc"
+    source.write_text(CPLUSPLUS_STRUCTS)
+    prog = tmp_path / "cc"
+    subprocess.run([compiler, "-g", "-O1", "-o", str(prog), str(source)], check=True)
+    out = tmp_path / "cc.ktr"
+    proc = subprocess.run([*KTR, "record", "-q", "-t", "f", "-o", str(out), "-P",
+                           "cc:_Z2p*", "--", str(prog)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    printed = {line.split()[0]: [int(v) for v in line.split()[1:]]
+               for line in proc.stdout.splitlines() if line != "~"}
+    args = {str(r["probe"]).split(":")[1][3:5]: r["args"]
+            for r in records_of(out) if r["type"] == "PROBE"}
+    assert {name: value for name, value in args.items() if name in ("p1", "p2", "p3")} == {
+        "p1": [_bits(printed["p1"][1], 32) << 32 | printed["p1"][0], printed["p1"][2]],
+        "p2": [None, printed["p2"][1]], "p3": printed["p3"]}
+    for name in ("p4", "p5", "p6", "p7"):  # by reference: c in %si, raw
+        value = args[name]
+        assert isinstance(value, list) and len(value) == 6 and value[1] == printed[name][1]
+    said = [line for line in proc.stderr.splitlines() if "DWARF types are not used" in line]
+    assert len(said) == 4 and all("which may be passed by reference" in line
+                                  for line in said), proc.stderr
+
+
 def test_cplusplus_references_are_pointers(tmp_path: Path) -> None:
     """A C++ reference parameter is passed as its address, in an integer register: typed
     ``ptr`` (the addresses the program prints), after a double that takes none."""
