@@ -3,38 +3,37 @@
 Pure: imports neither ``ktr`` nor ``ktrdump``; reads a file's own ``.debug_info`` with
 pyelftools.
 
-``signature(path, name, vaddr)`` gives a ``Signature`` ``(parameters, returns, why,
-names, aggregates)`` of the function ``name`` (the DW_TAG_subprogram whose low_pc is ``vaddr``, or
-else the one named so): parameter and return type names that are probe type names: ``i8
-u8 i16 u16 i32 u32 i64 u64`` for integers, ``bool`` and enums by their DW_AT_byte_size
-and signedness (the ABI leaves a register's bits above that width undefined: the reader
-keeps the type's own bits), ``ptr`` for pointers (and C++ references), ``str`` for
-pointers to (const) char, ``float`` for floating point (float, double, long double,
-_Complex: System V passes them in xmm registers or on the stack, never in a general
-register, so they take none of the six integer argument registers; uprobes cannot read
-xmm registers: not fetched). A struct or union by value is placed by the System V
-classification of its eightbytes (ABI 3.2.3, from its DWARF members: ``_classify``): at
-most 16 bytes, each field at its alignment, no long double, it is an ``x64`` per INTEGER
-eightbyte (in the next integer register: the fields' bytes as the register holds them)
-and a ``float`` per SSE eightbyte (an xmm register: not fetched), in order, when the
-registers left hold all of them; else (larger, packed, or not fitting) it is on the stack:
-one ``float`` (not fetched), taking no register. ``names`` are the parameters' names
-(``?`` when unnamed; a struct's name for each of its parts), ``aggregates`` those of the
-structs and unions by value. It answers None when the file has no DWARF of its own or the
-function is not described. The parameters are None (the caller keeps its defaults: six
-raw registers) when more than six integer registers or eight xmm registers would be
-needed (the rest are on the stack), they are variadic, or where a parameter is cannot be
-told: a struct or union whose class the DWARF does not tell (a C++ class, without
+``signature(path, name, vaddr)`` gives a ``Signature`` ``(parameters, returns, why, names,
+aggregates)`` of the function ``name`` (the DW_TAG_subprogram whose low_pc is ``vaddr``,
+or else the one named so): parameter and return type names that are probe type names: ``i8
+u8 i16 u16 i32 u32 i64 u64`` for integers, ``bool`` and enums by their DW_AT_byte_size and
+signedness (the ABI leaves a register's bits above that width undefined: the reader keeps
+the type's own bits), ``ptr`` for pointers (and C++ references), ``str`` for pointers to
+(const) char, ``float`` for floating point (float, double, long double, _Complex: System V
+passes them in xmm registers or on the stack, never in a general register, so they take
+none of the six integer argument registers; uprobes cannot read xmm registers: not
+fetched). A struct or union by value is placed by the System V classification of its
+eightbytes (ABI 3.2.3, from its DWARF members: ``_classify``): at most 16 bytes, each
+field at its alignment, no long double, it is an ``x64`` per INTEGER eightbyte (in the
+next integer register: the fields' bytes as the register holds them; ``x32`` for one of at
+most 4 bytes) and a ``float`` per SSE eightbyte (an xmm register: not fetched), in order,
+when the registers left hold all of them; else (larger, packed, or not fitting) it is on
+the stack: one ``float`` (not fetched), taking no register. ``names`` are the parameters'
+names (``?`` when unnamed; a struct's name for each of its parts), ``aggregates`` those of
+the structs and unions by value. It answers None when the file has no DWARF of its own or
+the function is not described. The parameters are None (the caller keeps its defaults: six
+raw registers) when more than six integer registers or eight xmm registers would be needed
+(the rest are on the stack), they are variadic, or where a parameter is cannot be told: a
+struct or union whose class the DWARF does not tell (a C++ class, without
 DW_AT_calling_convention, with a constructor, destructor, virtual function or base class
-of its own or of a member's type: it may be passed by reference; bit-fields in an
-unusual form, members at a computed location; vector types), an integer wider than 8
-bytes, or a struct or union returned in memory (MEMORY class: its address takes %rdi and
-moves every parameter a register on; one returned in rax:rdx or xmm0:xmm1 does not) —
-``why`` then says which, for the caller to say so. The return type is None for
-``void``, an aggregate or a wider integer, ``float`` for floating point (xmm0 or st0, not
-``rax``); it does not depend on the parameters. The registers are x86-64's (System V): a
-file of another class or machine (ELF32 i386, whose cdecl passes every argument on the
-stack) answers None.
+of its own or of a member's type: it may be passed by reference; bit-fields in an unusual
+form, members at a computed location; vector types), an integer wider than 8 bytes, or a
+struct or union returned in memory (MEMORY class: its address takes %rdi and moves every
+parameter a register on; one returned in rax:rdx or xmm0:xmm1 does not) — ``why`` then
+says which, for the caller to say so. The return type is None for ``void``, an aggregate
+or a wider integer, ``float`` for floating point (xmm0 or st0, not ``rax``); it does not
+depend on the parameters. The registers are x86-64's (System V): a file of another class
+or machine (ELF32 i386, whose cdecl passes every argument on the stack) answers None.
 
 Not guaranteed: separate debug files are not read (libc's is hundreds of megabytes:
 parsing it would cost more than the probe is worth); files whose ``.debug_info`` is over
@@ -224,8 +223,10 @@ def _parameters(die: Any
     return types, why, placed, aggregates if types is not None else ()
 
 
-#: A struct or union by value (``_classify``): the System V class of each of its
-#: eightbytes, "INTEGER" or "SSE", or () for MEMORY (on the stack).
+#: A struct or union by value (``_classify``): the probe type of each of its eightbytes
+#: as its System V class places it (INTEGER: ``x64``, or ``x32`` for one of at most 4
+#: bytes, whose register's upper bits the ABI leaves undefined; SSE: ``float``), or ()
+#: for MEMORY (on the stack).
 Classes = tuple[str, ...]
 _INTEGER, _SSE = "INTEGER", "SSE"
 
@@ -233,8 +234,8 @@ _INTEGER, _SSE = "INTEGER", "SSE"
 def _place(parameters: list[str | Classes], names: list[str]
            ) -> tuple[tuple[str, ...] | None, str, tuple[str, ...]]:
     """The probe types in the System V register order: a struct or union by value
-    in registers is one ``x64`` per INTEGER eightbyte (its bytes as the register holds
-    them) and one ``float`` per SSE eightbyte (not fetched, takes no integer register),
+    in registers is one ``x64`` (``x32``) per INTEGER eightbyte (its bytes as the register
+    holds them) and one ``float`` per SSE eightbyte (not fetched, takes no integer register),
     in order; when the registers left cannot hold all its eightbytes, or it is MEMORY
     class, it is on the stack: one ``float`` (not fetched), taking no register. None
     when more integer or floating-point parameters than registers (the rest are on the
@@ -251,7 +252,7 @@ def _place(parameters: list[str | Classes], names: list[str]
             types.append(kind)
             out_names.append(name)
             continue
-        need_int = sum(1 for part in kind if part == _INTEGER)
+        need_int = sum(1 for part in kind if part != "float")
         need_sse = len(kind) - need_int
         if not kind or (integers + need_int > REGISTER_ARGUMENTS
                         or sses + need_sse > FLOAT_ARGUMENTS):
@@ -261,7 +262,7 @@ def _place(parameters: list[str | Classes], names: list[str]
         integers += need_int
         sses += need_sse
         for part in kind:
-            types.append("x64" if part == _INTEGER else "float")
+            types.append(part)
             out_names.append(name)
     if integers > REGISTER_ARGUMENTS or sses > FLOAT_ARGUMENTS:
         return None, "", ()  # the rest on the stack
@@ -304,7 +305,10 @@ def _classify(die: Any) -> Classes | str:
     # no register)
     if any(part is None for part in classes):
         return "an eightbyte of padding"
-    return tuple(part for part in classes if part is not None)
+    last = size - _EIGHTBYTE * (len(classes) - 1)  # the bytes of the last eightbyte
+    return tuple("float" if part == _SSE else
+                 "x32" if index == len(classes) - 1 and last <= 4 else "x64"
+                 for index, part in enumerate(classes))
 
 
 _DW_CC_PASS_BY_VALUE = 4

@@ -668,6 +668,8 @@ struct ci { char c; short s; int i; long l; };
 struct __attribute__((packed)) pk { char c; int i; };
 union u { long l; double d; };
 struct bf { unsigned a : 3; unsigned b : 20; int c; };
+struct sm { char c; short s; };
+struct li { long l; int i; };
 __attribute__((noipa)) long s1(struct ii s, int c) {
   printf("s1 %d %d %d\n", s.a, s.b, c); return c;
 }
@@ -691,6 +693,9 @@ __attribute__((noipa)) long s10(union u s, int c) { printf("s10 %ld %d\n", s.l, 
 __attribute__((noipa)) long s11(struct bf s, int c) {
   printf("s11 %u %u %d %d\n", s.a, s.b, s.c, c); return c;
 }
+__attribute__((noipa)) long s12(struct sm s, struct li t, int c) {
+  printf("s12 %d %d %ld %d %d\n", s.c, s.s, t.l, t.i, c); return c;
+}
 __attribute__((noipa)) struct ll r1(int k) { struct ll r = {k, k + 1}; return r; }
 __attribute__((noipa)) struct big r2(int k) { struct big r = {{k, k, k}}; return r; }
 int main(void) {
@@ -705,6 +710,7 @@ int main(void) {
   struct pk h = {'y', 25}; s9(h, 26);
   union u i = {.l = 27}; s10(i, 28);
   struct bf j = {5, 1000, 29}; s11(j, 30);
+  struct sm k = {'z', -33}; struct li l = {-34, -35}; s12(k, l, 36);
   printf("r1 %ld\n", r1(31).b);
   printf("r2 %ld\n", r2(32).a[2]);
   return 0;
@@ -730,7 +736,7 @@ def test_structs_by_value_take_the_registers_the_abi_gives_them(tmp_path: Path) 
 
     prog = build_c(tmp_path, "st", STRUCTS, "-O1", "-g")
     out = tmp_path / "st.ktr"
-    functions = [f"s{n}" for n in range(1, 12)] + ["r1", "r1:return", "r2"]
+    functions = [f"s{n}" for n in range(1, 13)] + ["r1", "r1:return", "r2"]
     proc = subprocess.run([*KTR, "record", "-q", "-t", "f", "-o", str(out),
                            *[word for name in functions for word in ("-P", f"st:{name}")],
                            "--", str(prog)], capture_output=True, text=True, timeout=60)
@@ -757,6 +763,9 @@ def test_structs_by_value_take_the_registers_the_abi_gives_them(tmp_path: Path) 
         "s10": [p["s10"][0], p["s10"][1]],  # union {long; double}: INTEGER
         # bit-fields a:3, b:20, then int c: all in %di
         "s11": [p["s11"][2] << 32 | p["s11"][1] << 3 | p["s11"][0], p["s11"][3]],
+        # 4 bytes: x32 (the register's upper bits undefined); {long; int}: x64, x32
+        "s12": [_bits(p["s12"][1], 16) << 16 | p["s12"][0], _bits(p["s12"][2]),
+                _bits(p["s12"][3], 32), p["s12"][4]],
         "r1": [31], "r1:return": 31,  # {long, long} returned in rax:rdx: k in %di
         # returned in memory: its address in %di, k in %si (raw registers)
         "r2": args["r2"]}
