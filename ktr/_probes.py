@@ -59,6 +59,8 @@ if TYPE_CHECKING:
 ARGUMENT_REGISTERS = ("%di", "%si", "%dx", "%cx", "%r8", "%r9")
 #: xmm0-xmm7: floating-point arguments passed in registers (typed ``float``, not fetched)
 FLOAT_REGISTERS = 8
+#: How many functions the line about floating-point values not fetched names
+FLOAT_NOTE_NAMES = 4
 #: The fetcharg of a value not fetched (``float``): tracefs's immediate 0
 NOT_FETCHED = "\\0"
 LIBRARY_DIRECTORIES = (
@@ -560,6 +562,9 @@ class Resolver:
     pending: dict[str, str] = field(default_factory=dict)
     _needed: dict[str, list[str]] = field(default_factory=dict)
     _warned: set[object] = field(default_factory=set)
+    #: floating-point values not fetched, said at ``resolve``'s end: (spec, function,
+    #: parameter names or () for the return value)
+    _floats: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
     #: the file being resolved: (its path, its (st_dev, st_ino)), for ``_fail``'s dedup
     _file: tuple[str, tuple[int, int]] | None = None
 
@@ -649,6 +654,7 @@ class Resolver:
                     self.next_id += 1
                     self.placed[probe.key] = probe
                     new.append(probe)
+        self._say_floats()
         return new
 
     def _refuse_unknown_point(self, spec: ProbeSpec, exe: str | None) -> None:
@@ -683,6 +689,47 @@ class Resolver:
         if key not in self._warned:
             self._warned.add(key)
             self.warn(message)
+
+    def _float_note(self, spec: ProbeSpec, name: str, floating: tuple[str, ...]) -> None:
+        """Keep, once per function and point of a file, that its floating-point values
+        (``floating``: parameter names, or ``()`` for the return value) are not fetched:
+        ``resolve`` says them together at its end (``_say_floats``)."""
+        where = self._file[1] if self._file is not None else None
+        key = ("float", where, name, spec.site)
+        if key not in self._warned:
+            self._warned.add(key)
+            self._floats.append((spec.text, name, floating))
+
+    def _say_floats(self) -> None:
+        """One line for the floating-point values not fetched since the last: one probe's
+        as it is (its parameters' names), several as their count and the first
+        ``FLOAT_NOTE_NAMES`` (the trace's PDEF types mark every one)."""
+        floats, self._floats = self._floats, []
+        if len(floats) == 1:
+            text, name, floating = floats[0]
+            if not floating:
+                self.warn(f"probe {text!r}: {name}'s floating-point return value is not "
+                          "fetched (returned in xmm0 or st0, which uprobes cannot read): "
+                          "shown as ?")
+                return
+            several = len(floating) > 1
+            what = ("" if not any(item.endswith(" (struct)") for item in floating)
+                    else " or struct")
+            self.warn(f"probe {text!r}: {name}'s floating-point{what} parameter"
+                      f"{'s' if several else ''} {', '.join(floating)} "
+                      f"{'are' if several else 'is'} not fetched (passed in xmm registers or "
+                      "on the stack, which uprobes do not read): shown as ?")
+        elif floats:
+            named = [f"{name}({', '.join(floating)})" if floating else f"{name}:return"
+                     for _, name, floating in floats[:FLOAT_NOTE_NAMES]]
+            more = len(floats) - len(named)
+            what = ("" if not any(item.endswith(" (struct)") for _, _, floating in floats
+                                  for item in floating) else " or struct")
+            self.warn(f"{len(floats)} probes' floating-point{what} parameters or return "
+                      "values are not fetched (passed in xmm registers or on the stack, "
+                      f"which uprobes do not read): shown as ?: {', '.join(named)}"
+                      f"{f' and {more} more' if more else ''} (the trace's PDEF types mark "
+                      "each: float)")
 
     def _resolve_in(self, spec: ProbeSpec, path: str, strict: bool, *, quiet: bool = False
                     ) -> list[ResolvedProbe]:
@@ -859,9 +906,11 @@ class Resolver:
         override: tuple[ProbeArgType, ...] | None = None
         if image.machine == "EM_X86_64":  # x86-64, and x32 (ELF32): arguments in registers
             if image.elfclass == 64:
-                default_types, note = _dwarf_types(spec, opened, symbol)
+                default_types, note, floating = _dwarf_types(spec, opened, symbol)
                 if note:
                     self._fail(False, f"probe {spec.text!r}: {note}")
+                if floating is not None:
+                    self._float_note(spec, symbol.name, floating)
         else:
             override = self._i386_types(spec, path, image, strict)
             if override is None:
@@ -940,38 +989,34 @@ def _fde_range(path: str, address: int) -> tuple[int, int] | None:
 
 
 def _dwarf_types(spec: ProbeSpec, path: str, symbol: FunctionSymbol
-                 ) -> tuple[tuple[ProbeArgType, ...] | None, str]:
+                 ) -> tuple[tuple[ProbeArgType, ...] | None, str, tuple[str, ...] | None]:
     """Types from the file's DWARF for an untyped entry or return probe of a function
-    (as perf probe and uftrace take them), or None: keep the defaults; and a note to
-    say (floating-point values not fetched, or why the DWARF types are not used), or ""."""
+    (as perf probe and uftrace take them), or None: keep the defaults; a note to say why
+    the DWARF types are not used, or ""; and the floating-point values not fetched: the
+    parameters' names, ``()`` for the return value, or None (none)."""
     if spec.types is not None or spec.address is not None or spec.site == ProbeSite.OFFSET:
-        return None, ""
+        return None, "", None
     from formats.dwarf_args import signature
 
     found = signature(path, symbol.name, symbol.vaddr)
     if found is None:
-        return None, ""
+        return None, "", None
     name = symbol.name
     if spec.site == ProbeSite.RETURN:
         if found.returns is None:
-            return None, ""
-        note = (f"{name}'s floating-point return value is not fetched (returned in xmm0 "
-                "or st0, which uprobes cannot read): shown as ?"
-                if found.returns == "float" else "")
-        return (_TYPES_BY_NAME[found.returns],), note
+            return None, "", None
+        return (_TYPES_BY_NAME[found.returns],), "", () if found.returns == "float" else None
     if found.parameters is None:
         note = (f"{name}'s DWARF types are not used ({found.why}): six raw registers, "
                 "not all of them its arguments" if found.why else "")
-        return None, note
-    floats = [found.names[index] for index, kind in enumerate(found.parameters)
-              if kind == "float"]
-    note = ""
-    if floats:
-        several = len(floats) > 1
-        note = (f"{name}'s floating-point parameter{'s' if several else ''} "
-                f"{', '.join(floats)} {'are' if several else 'is'} not fetched (passed in "
-                "xmm registers or on the stack, which uprobes do not read): shown as ?")
-    return tuple(_TYPES_BY_NAME[kind] for kind in found.parameters), note
+        return None, note, None
+    floats = tuple(dict.fromkeys(  # a struct's parts: its name once
+        found.names[index] for index, kind in enumerate(found.parameters) if kind == "float"))
+    # a struct or union not fetched (in xmm registers, or on the stack): "s (struct)"
+    floats = tuple(f"{item} (struct)" if item in found.aggregates else item
+                   for item in floats)
+    return (tuple(_TYPES_BY_NAME[kind] for kind in found.parameters), "",
+            floats if floats else None)
 
 
 # -- decoding raw tracepoint data -------------------------------------------------------------

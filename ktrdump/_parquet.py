@@ -222,6 +222,12 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
+def _unescaped(text: str) -> str:
+    """A file name decoded as ``os`` decodes them (an undecodable byte a lone surrogate,
+    which Arrow refuses), as a string column's text: each such byte U+FFFD."""
+    return text if text.isascii() else _text(text.encode("utf-8", "surrogateescape"))
+
+
 def _parts(data: bytes) -> list[bytes]:
     """A list field's items (NUL-separated: CNT ``names``)."""
     return [part for part in data.split(b"\0") if part]
@@ -545,7 +551,8 @@ class _ProbesTable:
         returned = payload.site == ProbeSite.RETURN
         self.table.add((
             record.pid, record.tid, _text(record.comm), record.timestamp_ns,
-            payload.probe_id, info.label, info.module, info.function, info.point,
+            payload.probe_id, _unescaped(info.label), _unescaped(info.module),
+            info.function, info.point,
             payload.pc & _U64, payload.offset if payload.site == ProbeSite.OFFSET else None,
             [] if returned else values, values[0] if returned and values else None,
             [] if returned else [word & _U64 for word in payload.args], record.comm,
@@ -922,7 +929,10 @@ class ParquetWriter:
         if not named:
             return [], None, None
         leaf = named[0][0]
-        return [label for _, label in named], leaf.function, leaf.module
+        # module names are file names (``os.fsdecode``): lone surrogates for bad bytes
+        return ([_unescaped(label) for _, label in named],
+                None if leaf.function is None else _unescaped(leaf.function),
+                None if leaf.module is None else _unescaped(leaf.module))
 
     # -- rows --------------------------------------------------------------------
 

@@ -114,6 +114,8 @@ class ProbeTable:
     values after it show their pointers, as unreadable ones do, and the damage is said:
     in ``text_values`` as ``/* strings damaged at byte N of M: ... */`` after the first
     value it took (or the last value), in ``last_damage`` for ``json_fields``' callers.
+    So is a field whose count of entries is not the PROBE_DEF's count of ``str`` values
+    (``_entries``).
     """
 
     def __init__(self, order: ByteOrder = "little") -> None:
@@ -149,8 +151,8 @@ class ProbeTable:
         when even that is missing, and for a ``float`` (never fetched: shown as ``?``).
         """
         info = self.info(payload)
-        strings = iter(self._entries(payload))
         raws = [payload.value] if payload.site == ProbeSite.RETURN else list(payload.args)
+        strings = iter(self._entries(payload, info, len(raws)))
         out: list[tuple[int, int | bytes | None, bool]] = []
         for index, raw in enumerate(raws):
             kind = info.types[index] if index < len(info.types) else int(ProbeArgType.U64)
@@ -163,12 +165,37 @@ class ProbeTable:
                 out.append((kind, _typed(kind, raw), False))
         return out
 
-    def _entries(self, payload: Any) -> list[probe_strings.ProbeString]:
-        """The whole entries of ``payload.strings`` (its damage in ``last_damage``)."""
-        if not payload.strings:
+    def _entries(self, payload: Any, info: ProbeInfo, count: int
+                 ) -> list[probe_strings.ProbeString]:
+        """The whole entries of ``payload.strings`` for the first ``count`` of ``info``'s
+        types (its damage in ``last_damage``).
+
+        The recorder writes one entry per ``str`` value; with the probe's PROBE_DEF known,
+        a field of fewer entries is damaged at its end (the ``str`` values without one
+        show their pointers), and one of more at the first entry no ``str`` value takes
+        (those entries are not shown). A probe without its PROBE_DEF has no ``str`` types
+        to count (its values are raw)."""
+        data = payload.strings
+        expected = (sum(1 for kind in info.types[:count] if kind == ProbeArgType.STR)
+                    if payload.probe_id in self.probes else -1)
+        if not data and expected <= 0:
             self.last_damage = None
+            self._taken = 0
             return []
-        entries, self.last_damage = probe_strings.decode(payload.strings, self.order)
+        entries, damage = probe_strings.decode(data, self.order)
+        if expected >= 0 and len(entries) > expected:
+            # the first entry beyond the definition's: the damage starts there
+            position = sum(probe_strings.WORD_SIZE + (0 if value is None else len(value))
+                           for value, _ in entries[:expected])
+            damage = struct_data.Damage(
+                position, len(data), f"more entries than the definition's {expected} "
+                f"str value{'' if expected == 1 else 's'}")
+            del entries[expected:]
+        elif damage is None and expected >= 0 and len(entries) < expected:
+            damage = struct_data.Damage(
+                len(data), len(data), f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
+                f" for the definition's {expected} str values")
+        self.last_damage = damage
         self._taken = len(entries)
         return entries
 
@@ -216,8 +243,8 @@ class ProbeTable:
         are empty when the probe has no ``str`` value. Damaged ``strings``: the ``str``
         values after the damage are null, the damage in ``last_damage``."""
         info = self.info(payload)
-        strings = iter(self._entries(payload))
         raws = [payload.value] if payload.site == ProbeSite.RETURN else list(payload.args)
+        strings = iter(self._entries(payload, info, len(raws)))
         rendered: list[str] = []
         # A str value that is not valid UTF-8 is U+FFFD-replaced in ``rendered``;
         # its exact bytes in hex, by argument index (``docs/json.md``, "Bytes").

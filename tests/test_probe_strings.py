@@ -326,3 +326,103 @@ def test_damaged_strings_are_reported_with_their_offset_in_every_view(
     assert [row["strings_damage"] is not None for row in rows] == [True, True, False, True]
     assert rows[0]["strings_damage"].startswith("damaged at byte 6 of 11: ")
     assert [row["args"] for row in rows[:3]] == [["pq", "7", None]] * 2 + [["pq", "7", "xyz"]]
+
+
+def _miscounted_trace(order: ByteOrder) -> bytes:
+    """Hits whose strings field is whole entries, but not as many as the str values."""
+    one = probe_strings.encode([(b"pq", False)], order)  # 6 bytes
+    three = probe_strings.encode([(b"pq", False), (None, False), (b"z", True)], order)
+    entries: list[Entry] = [
+        _pdef(1, ProbeSite.ENTRY, [STR, I32, STR], b"f"),
+        _pdef(2, ProbeSite.RETURN, [STR], b"g"),
+        _pdef(3, ProbeSite.ENTRY, [I32], b"h"),
+        _hit(1, ProbeSite.ENTRY, (0x1000, 7, 0x2000), one),  # one of two
+        _hit(1, ProbeSite.ENTRY, (0x1000, 7, 0x2000), three),  # three for two
+        _hit(2, ProbeSite.RETURN, (), b"", value=0x3000),  # none for one
+        _hit(3, ProbeSite.ENTRY, (5,), one),  # one for none
+        _hit(1, ProbeSite.ENTRY, (0x1000, 7, 0x2000), one + one),  # whole: no damage
+        END_ENTRY,
+    ]
+    return build_trace([entries], order)[0]
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_strings_not_matching_the_definitions_str_values_are_damage(
+        tmp_path: Path, order: ByteOrder) -> None:
+    path = tmp_path / "miscounted.ktr"
+    path.write_bytes(_miscounted_trace(order))
+
+    def dump(*options: str) -> str:
+        done = subprocess.run([KTRDUMP, *options, str(path)], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (options, done.stderr)
+        return done.stdout
+
+    lines = [line for line in dump().splitlines() if "PROBE" in line]
+    assert len(lines) == 5
+    assert ('prog:f:entry("pq", 7, 0x2000 /* strings damaged at byte 6 of 6: 1 entry for the '
+            "definition's 2 str values */)") in lines[0]
+    assert ('prog:f:entry("pq", 7, 0x2000 /* strings damaged at byte 10 of 15: more entries than '
+            "the definition's 2 str values */)") in lines[1]
+    assert ("prog:g:return = 0x3000 /* strings damaged at byte 0 of 0: 0 entries for the "
+            "definition's 1 str values */ pc") in lines[2]
+    assert ("prog:h:entry(5 /* strings damaged at byte 0 of 6: more entries than the "
+            "definition's 0 str values */)") in lines[3]
+    assert 'prog:f:entry("pq", 7, "pq")' in lines[4] and "damaged" not in lines[4]
+
+    probes = [r for r in map(json.loads, dump("--json").splitlines()) if r["type"] == "PROBE"]
+    assert [r.get("strings_damage", {}).get("offset") for r in probes] == [6, 10, 0, 0, None]
+    assert [r["args"] if r["point"] == "entry" else r["retval"] for r in probes] == [
+        ["pq", 7, None], ["pq", 7, None], None, [5], ["pq", 7, "pq"]]
+    assert probes[1]["strings_damage"] == {
+        "offset": 10, "length": 15,
+        "reason": "more entries than the definition's 2 str values"}
+    if order == "big":
+        return
+    pq = pytest.importorskip("pyarrow.parquet")
+    dump("--format", "parquet", "-o", str(tmp_path / "t.parquet"))
+    rows = pq.read_table(tmp_path / "t.probes.parquet").to_pylist()
+    assert [row["strings_damage"] for row in rows] == [
+        "damaged at byte 6 of 6: 1 entry for the definition's 2 str values",
+        "damaged at byte 10 of 15: more entries than the definition's 2 str values",
+        "damaged at byte 0 of 0: 0 entries for the definition's 1 str values",
+        "damaged at byte 0 of 6: more entries than the definition's 0 str values", None]
+
+
+def test_the_big_endian_probe_seed_is_current_and_reads_as_the_little_one() -> None:
+    """The fuzz seeds with PROBE strings (fuzz/seeds/README): the big-endian one is what
+    ``fuzz.make_probe_seeds`` builds from the little-endian recording, and ktrdump's text
+    and JSON of both are the same."""
+    from fuzz import make_probe_seeds
+
+    assert make_probe_seeds.main(["--check"]) == 0
+    for options in ([], ["--json"]):
+        little, big = (subprocess.run([KTRDUMP, *options, str(path)], capture_output=True,
+                                      timeout=60, check=True).stdout
+                       for path in (make_probe_seeds.SOURCE, make_probe_seeds.TARGET))
+        assert little == big and b'"xyz"' in little and b"damaged" not in little
+
+
+def test_a_module_name_not_utf8_is_replaced_in_parquet(tmp_path: Path) -> None:
+    """A fuzz finding: a PROBE_DEF whose module file name is not UTF-8 (its bytes kept
+    exactly in text, ``os.fsdecode``'s surrogates) stopped ``--format parquet`` with a
+    traceback (Arrow refuses lone surrogates); its string columns have U+FFFD."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    entries: list[Entry] = [
+        (RecordKind.PROBE_DEF, _PID, _PID, _COMM,
+         ProbeDef(1, int(ProbeSite.ENTRY), 0, 0x1000, 0x1000, 0x40, 0, 256, bytes([STR]),
+                  b"/t/pr\xff\xe0", b"", b"f", b"")),
+        _hit(1, ProbeSite.ENTRY, (0x1000,), probe_strings.encode([(b"ab", False)])),
+        END_ENTRY,
+    ]
+    path = tmp_path / "module.ktr"
+    path.write_bytes(build_trace([entries])[0])
+    done = subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(tmp_path / "t.parquet"),
+                           str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    rows = pq.read_table(tmp_path / "t.probes.parquet").to_pylist()
+    assert [(row["probe"], row["module"], row["args"]) for row in rows] == [
+        ("pr\ufffd\ufffd:f:entry", "pr\ufffd\ufffd", ["ab"])]
+    text = subprocess.run([KTRDUMP, str(path)], capture_output=True, timeout=60,
+                          check=True).stdout
+    assert b'PROBE  pr\\xff\\xe0:f:entry("ab")' in text
