@@ -131,7 +131,15 @@ from formats import (
 from formats.linux import RetKind, errno_name, signal_name
 
 from ._args import Style, compile_arguments
-from ._calls import MAX_OPEN_CALLS, MEMBER_KINDS, Call, CallPlan, CallTracker
+from ._calls import (
+    MAX_OPEN_CALLS,
+    MEMBER_KINDS,
+    O_CLOEXEC,
+    OPENED_PATH_FLAGS,
+    Call,
+    CallPlan,
+    CallTracker,
+)
 from ._files import (
     FileIds,
     create_private_noting,
@@ -402,6 +410,9 @@ class _CallsTable(_Table):
 
     def _arrays(self) -> list[Any]:
         pa = self._pa
+        # Array.take's kernel, called without importing pyarrow.compute (which
+        # builds its Python wrappers from docstrings at import: about 40 ms a run).
+        from pyarrow._compute import call_function as take
         types = {field.name: field.type for field in self.schema}
         columns: dict[str, Any] = {}
         for names, rows, distinct in ((_SHAPE_COLUMNS, self.shape_rows, self.shapes),
@@ -409,7 +420,7 @@ class _CallsTable(_Table):
             indices = pa.array(rows, type=pa.int32())
             values = list(zip(*distinct, strict=True)) if distinct else [()] * len(names)
             for name, column in zip(names, values, strict=True):
-                columns[name] = _array(pa, column, types[name]).take(indices)
+                columns[name] = take("take", [_array(pa, column, types[name]), indices])
         for name, own in zip(_OWN_COLUMNS, (self.ids, self.starts, self.ends,
                                             self.durations), strict=True):
             columns[name] = _array(pa, own, types[name])
@@ -719,7 +730,10 @@ class ParquetWriter:
             return
         opened = tracker.open
         plans = tracker.plans
-        fd_tables = tracker.fds._tables
+        fds = tracker.fds
+        fd_tables = fds._tables
+        charge = fds._charge
+        opened_flags = OPENED_PATH_FLAGS
         call_row = self._call_row
         general = self._general
         new_call = object.__new__
@@ -762,10 +776,38 @@ class ParquetWriter:
                     held.append(as_record(item))
                     continue
                 del opened[tid]
-                call.ret = new_tuple(Sysret, item[_RET_ITEM_FIELDS])
+                call.ret = ret = new_tuple(Sysret, item[_RET_ITEM_FIELDS])
                 call.ret_ts = item[_TS]
+                plan = call.plan
+                effect = plan.effect
+                if effect is not None and not call.settled:
+                    flags_arg = opened_flags.get(effect)
+                    if flags_arg is not None and not call.structs:
+                        # An open-like call's effect (``_calls._opened_path``) inline, as
+                        # ``CallTracker.settle`` applies it, for the common case: an
+                        # absolute path, no STRU records (the recorder's fd_path).
+                        call.settled = True
+                        if not ret[_SYSRET_FLAGS] & 1 and not ret[_SYSRET_ERROR] and (
+                                result := ret[_SYSRET_RETVAL]) >= 0:
+                            args = call.args
+                            path = (call.path(plan.path_args[0]) if plan.path_args
+                                    else None)
+                            if (path is not None and path[:1] == b"/"
+                                    and flags_arg < len(args)):
+                                pid = call.pid
+                                table = fd_tables.get(pid)
+                                if table is None:
+                                    table = fds.table(pid)
+                                table.fds[result] = (path.decode("utf-8", "surrogateescape"),
+                                                     bool(args[flags_arg] & O_CLOEXEC))
+                                charge(1)
+                            else:  # relative (its dirfd's path), no path: the effect itself
+                                try:  # as CallTracker.settle calls it
+                                    effect(fds, call, result)
+                                except (IndexError, ValueError):
+                                    pass
                 call_row(call)
-                if not call.settled and call.plan.effect is not None:
+                if not call.settled and effect is not None:
                     tracker.settle(call)
             elif kind == _SYSCALL:
                 plan = plans.get((item[_ABI], item[_NR]))
@@ -1111,6 +1153,9 @@ _RET_DURATION = Sysret._fields.index("duration_ns")
 if Sysret._fields[_RET_FIELDS.start:_RET_FIELDS.stop] != ("flags", "error", "retval",
                                                           "duration_ns"):
     raise ImportError("formats.Sysret's fields moved: ktrdump._parquet reads them by position")
+_SYSRET_FLAGS = Sysret._fields.index("flags")
+_SYSRET_ERROR = Sysret._fields.index("error")
+_SYSRET_RETVAL = Sysret._fields.index("retval")
 _GIO_DATA = Genio._fields.index("data")
 _GIO_TRANSFERRED = Genio._fields.index("transferred")
 _SHAPE_RETVAL = _SHAPE_COLUMNS.index("retval")
