@@ -734,6 +734,18 @@ class ParquetWriter:
         fd_tables = fds._tables
         charge = fds._charge
         opened_flags = OPENED_PATH_FLAGS
+        calls = self.calls
+        call_who = self._who
+        ids = calls.ids
+        ids_append = ids.append
+        starts_append = calls.starts.append
+        ends_append = calls.ends.append
+        durations_append = calls.durations.append
+        shape_rows_append = calls.shape_rows.append
+        shapes = calls.shapes
+        shape_index = calls.shape_index
+        who_rows_append = calls.who_rows.append
+        who_index = calls.who_index
         call_row = self._call_row
         general = self._general
         new_call = object.__new__
@@ -776,19 +788,20 @@ class ParquetWriter:
                     held.append(as_record(item))
                     continue
                 del opened[tid]
-                call.ret = ret = new_tuple(Sysret, item[_RET_ITEM_FIELDS])
-                call.ret_ts = item[_TS]
                 plan = call.plan
                 effect = plan.effect
-                if effect is not None and not call.settled:
+                plain = effect is None  # no effect left to apply
+                if not plain and not call.settled:
                     flags_arg = opened_flags.get(effect)
                     if flags_arg is not None and not call.structs:
                         # An open-like call's effect (``_calls._opened_path``) inline, as
-                        # ``CallTracker.settle`` applies it, for the common case: an
-                        # absolute path, no STRU records (the recorder's fd_path).
-                        call.settled = True
-                        if not ret[_SYSRET_FLAGS] & 1 and not ret[_SYSRET_ERROR] and (
-                                result := ret[_SYSRET_RETVAL]) >= 0:
+                        # ``CallTracker.settle`` applies it, in the common case: an
+                        # absolute path, no STRU records (the recorder's fd_path). Any
+                        # other case is left to ``_call_row`` and ``settle``.
+                        if (item[_ITEM_FLAGS] & 1 or item[_ITEM_ERROR]
+                                or item[_ITEM_RETVAL] < 0):
+                            call.settled = plain = True  # no effect
+                        else:
                             args = call.args
                             path = (call.path(plan.path_args[0]) if plan.path_args
                                     else None)
@@ -798,14 +811,57 @@ class ParquetWriter:
                                 table = fd_tables.get(pid)
                                 if table is None:
                                     table = fds.table(pid)
-                                table.fds[result] = (path.decode("utf-8", "surrogateescape"),
-                                                     bool(args[flags_arg] & O_CLOEXEC))
+                                table.fds[item[_ITEM_RETVAL]] = (
+                                    path.decode("utf-8", "surrogateescape"),
+                                    bool(args[flags_arg] & O_CLOEXEC))
                                 charge(1)
-                            else:  # relative (its dirfd's path), no path: the effect itself
-                                try:  # as CallTracker.settle calls it
-                                    effect(fds, call, result)
-                                except (IndexError, ValueError):
-                                    pass
+                                call.settled = plain = True
+                cached = plan.renderers.get(_PLAN_KEY)
+                if (plain and cached is not None and call.ts != -1 and not call.structs
+                        and call.argv is None and call.env_count is None):
+                    memo = cached[_CACHED_MEMO]
+                    io = call.io
+                    if memo is not None and (io is None or (
+                            len(io) == 1 and len(io[0][_GIO_DATA]) <= _MEMO_DATA)):
+                        # ``_call_row``'s memo hit, inline: the key as it makes it
+                        # (the RET's flags, error and retval by position in the item).
+                        paths = call.paths
+                        shape = memo.texts.get((
+                            call.args,
+                            None if not paths else paths[0] if len(paths) == 1
+                            else tuple(paths),
+                            io[0] if io else None, item[_ITEM_FLAGS_ERROR_RETVAL]))
+                        if shape is not None:
+                            memo.hits += 1
+                            index = shape_index.get(id(shape))
+                            if index is None:
+                                index = shape_index[id(shape)] = len(shapes)
+                                shapes.append(shape)
+                            shape_rows_append(index)
+                            fd_path = call.fd_path
+                            if cached[_CACHED_RETURNS_FD]:
+                                retval = shape[_SHAPE_RETVAL]
+                                if retval is not None and retval >= 0:
+                                    # settled above: FdTables.exact, inline
+                                    table = fd_tables.get(call.pid)
+                                    entry = (None if table is None
+                                             else table.fds.get(retval))
+                                    fd_path = None if entry is None else entry[0]
+                            who = (call.pid, tid, call.comm, fd_path)
+                            index = who_index.get(who)
+                            if index is None:
+                                call_who(who)
+                                index = who_index[who]
+                            who_rows_append(index)
+                            ids_append(call.id or None)
+                            starts_append(call.ts)
+                            ends_append(item[_TS])
+                            durations_append(item[_ITEM_DURATION])
+                            if len(ids) >= ROW_GROUP:
+                                calls.flush()
+                            continue
+                call.ret = new_tuple(Sysret, item[_RET_ITEM_FIELDS])
+                call.ret_ts = item[_TS]
                 call_row(call)
                 if not call.settled and effect is not None:
                     tracker.settle(call)
@@ -1070,14 +1126,11 @@ class ParquetWriter:
         if returns_fd and retval is not None and retval >= 0:
             self.tracker.settle(call)  # the returned fd is in the table from now on
             fd_path = self.tracker.fds.exact(call.pid, retval)
-        comm = call.comm
-        who = (call.pid, call.tid, comm, fd_path)
+        who = (call.pid, call.tid, call.comm, fd_path)
         index = calls.who_index.get(who)
         if index is None:
-            index = calls.who_index[who] = len(calls.whos)
-            calls.whos.append((call.pid, call.tid, _text(comm), comm,  # _WHO_COLUMNS
-                               None if fd_path is None else valid_text(fd_path),
-                               None if fd_path is None else text_bytes(fd_path)))
+            self._who(who)
+            index = calls.who_index[who]
         calls.who_rows.append(index)
         calls.ids.append(call.id or None)
         calls.starts.append(ts if ts != -1 else (end_ns - duration if end_ns is not None
@@ -1086,6 +1139,15 @@ class ParquetWriter:
         calls.durations.append(duration)
         if len(calls.ids) >= ROW_GROUP:
             calls.flush()
+
+    def _who(self, who: tuple[Any, ...]) -> None:
+        """A new "who" (pid, tid, comm, fd path) of the calls table's row group."""
+        calls = self.calls
+        pid, tid, comm, fd_path = who
+        calls.who_index[who] = len(calls.whos)
+        calls.whos.append((pid, tid, _text(comm), comm,  # _WHO_COLUMNS
+                           None if fd_path is None else valid_text(fd_path),
+                           None if fd_path is None else text_bytes(fd_path)))
 
     def _proc(self, record: Record) -> None:
         proc: Any = record.payload
@@ -1153,9 +1215,15 @@ _RET_DURATION = Sysret._fields.index("duration_ns")
 if Sysret._fields[_RET_FIELDS.start:_RET_FIELDS.stop] != ("flags", "error", "retval",
                                                           "duration_ns"):
     raise ImportError("formats.Sysret's fields moved: ktrdump._parquet reads them by position")
-_SYSRET_FLAGS = Sysret._fields.index("flags")
-_SYSRET_ERROR = Sysret._fields.index("error")
-_SYSRET_RETVAL = Sysret._fields.index("retval")
+#: A SYSRET item's (``_rawparse``) flags, error, retval and duration, by position.
+_ITEM_FLAGS = _RET_ITEM_FIELDS.start + Sysret._fields.index("flags")
+_ITEM_ERROR = _RET_ITEM_FIELDS.start + Sysret._fields.index("error")
+_ITEM_RETVAL = _RET_ITEM_FIELDS.start + Sysret._fields.index("retval")
+_ITEM_DURATION = _RET_ITEM_FIELDS.start + _RET_DURATION
+_ITEM_FLAGS_ERROR_RETVAL = slice(_ITEM_FLAGS, _ITEM_RETVAL + 1)
+#: The positions in ``_call_row``'s per-syscall facts (``CallPlan.renderers``).
+_CACHED_RETURNS_FD = 5
+_CACHED_MEMO = 7
 _GIO_DATA = Genio._fields.index("data")
 _GIO_TRANSFERRED = Genio._fields.index("transferred")
 _SHAPE_RETVAL = _SHAPE_COLUMNS.index("retval")
