@@ -753,17 +753,21 @@ class ParquetWriter:
         held: list[Record] = []  # records for the general path, run before the next item
         last_comm = last_name = b""
         items_iter = iter(items)
+        record_type = Record
+        # The layer's entry run (``tracker._entering``), kept here while this loop
+        # runs: read again after the layer's loop ran (``general``), written through.
+        entering = tracker._entering
         for item in items_iter:
-            if type(item) is Record:
+            if type(item) is record_type:
                 held.append(item)
                 continue
             kind = item[1]
-            data = next(items_iter) if kind in _DATA_KINDS else None
             if held:
                 general(held)
                 held = []
-            entering = tracker._entering
+                entering = tracker._entering
             if entering is not None:
+                data = next(items_iter) if kind == _NAMEI or kind == _GENIO else None
                 # An entry run: only its NAMI, of its thread, with nothing held yet
                 # (the layer holds other sources' records that come inside a run).
                 if (kind != _NAMEI or item[_TID] != entering.tid
@@ -778,7 +782,7 @@ class ParquetWriter:
                 if entering.received < entering.expected:
                     tracker._entry_records.append(as_record(item, data))
                 else:  # the run is over, and held nothing else: stream passes nothing on
-                    tracker._entering = None
+                    tracker._entering = entering = None
                     tracker._entry_records = []
                 continue
             if kind == _SYSRET:
@@ -918,9 +922,10 @@ class ParquetWriter:
                     # It waits for its entry records, as stream makes it wait; its
                     # CALL is held as the item, made a Record only if the layer's
                     # own loop takes the run over (``_general``).
-                    tracker._entering = call
+                    tracker._entering = entering = call
                     tracker._entry_records = [item]
             elif kind == _GENIO:
+                data = next(items_iter)
                 owner = opened.get(item[_TID])
                 if owner is not None:
                     payload = new_tuple(Genio, (*item[_GIO_ITEM_FIELDS], data))
@@ -929,7 +934,8 @@ class ParquetWriter:
                         owner.io = [payload]
                     else:
                         io.append(payload)
-            # else a NAMI outside an entry run: the layer does nothing with it
+            else:  # a NAMI outside an entry run: the layer does nothing with it
+                next(items_iter)  # its path
         if held:
             general(held)
 

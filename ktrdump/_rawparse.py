@@ -125,7 +125,16 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
         payload = decode_payload(kind, raw, position + header_size, stop)
         return new_tuple(Record, (kind, version, pid, tid, ts, comm.rstrip(b"\0"), payload))
 
-    def parse(raw: bytes) -> tuple[int, list[Any]]:
+    # Where the record kind's low byte is (the header's second field, a u16):
+    # the walk dispatches on it without unpacking the header first.
+    kind_at = struct.calcsize(header.format[:2])
+    kind_at += 0 if header.format[0] in "<=" else 1  # big-endian: the low byte last
+    sysret_whole = codec.sysret_struct.size
+    syscall_whole = whole_syscall.size
+
+    def careful(raw: bytes) -> tuple[int, list[Any]]:
+        """The walk, each record's header unpacked before its payload (``parse``'s
+        fallback near the batch's end, where a whole-record unpack could run past it)."""
         items: list[Any] = []
         append = items.append
         position = 0
@@ -163,6 +172,80 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
             position = stop
             count += 1
         return count, items
+
+    def parse(raw: bytes) -> tuple[int, list[Any]]:
+        """``careful``'s walk and items, each common record unpacked whole at once
+        (its kind read from its byte, then checked with its length in the tuple)."""
+        try:
+            items: list[Any] = []
+            append = items.append
+            position = 0
+            end = len(raw)
+            last_header = end - header_size
+            datas = 0  # items that are a path or data (not a record)
+            while position < end:
+                if position > last_header:
+                    raise ValueError("a record header runs past the batch")
+                kind = raw[position + kind_at]
+                # struct.error below: a whole-record unpack ran past the batch's end
+                # (a short record there): ``careful`` walks the batch instead.
+                if kind == SYSRET:
+                    item = unpack_sysret(raw, position)
+                    if item[0] >= sysret_size and item[1] == SYSRET:
+                        stop = position + sysret_whole + item[0] - sysret_size
+                        if stop > end:
+                            raise ValueError("a record runs past the batch")
+                        append(item)
+                        position = stop
+                        continue
+                elif kind == SYSCALL:
+                    item = unpack_syscall(raw, position)
+                    if item[0] >= syscall_size and item[1] == SYSCALL and item[ARGC] == six:
+                        stop = position + syscall_whole + item[0] - syscall_size
+                        if stop > end:
+                            raise ValueError("a record runs past the batch")
+                        append(item)
+                        position = stop
+                        continue
+                elif kind == GENIO:
+                    item = unpack_genio(raw, position)
+                    if item[0] >= genio_fixed and item[1] == GENIO:
+                        stop = position + header_size + item[0]
+                        if stop > end:
+                            raise ValueError("a record runs past the batch")
+                        data_stop = position + genio_size + item[-1]
+                        if data_stop > stop:
+                            raise ValueError("GIO data overruns its record")
+                        append(item)
+                        append(raw[position + genio_size:data_stop])
+                        datas += 1
+                        position = stop
+                        continue
+                elif kind == NAMEI:
+                    item = unpack_namei(raw, position)
+                    if item[0] >= namei_fixed and item[1] == NAMEI:
+                        stop = position + header_size + item[0]
+                        if stop > end:
+                            raise ValueError("a record runs past the batch")
+                        data_stop = position + namei_size + item[-1]
+                        if data_stop > stop:
+                            raise ValueError("NAMI path overruns its record")
+                        append(item)
+                        append(raw[position + namei_size:data_stop])
+                        datas += 1
+                        position = stop
+                        continue
+                # Any other record, or one of those four shorter than its fields: as
+                # ``careful`` takes it.
+                length, kind = head(raw, position)
+                stop = position + header_size + length
+                if stop > end:
+                    raise ValueError("a record runs past the batch")
+                append(other(raw, position, stop))
+                position = stop
+        except struct.error:
+            return careful(raw)
+        return len(items) - datas, items
 
     return parse
 
