@@ -184,11 +184,10 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
             last_header = end - header_size
             datas = 0  # items that are a path or data (not a record)
             while position < end:
-                if position > last_header:
-                    raise ValueError("a record header runs past the batch")
+                # IndexError here, struct.error below: a header or a whole-record
+                # unpack that would run past the batch's end (a short record there,
+                # or damage): ``careful`` walks the batch instead, and finds it.
                 kind = raw[position + kind_at]
-                # struct.error below: a whole-record unpack ran past the batch's end
-                # (a short record there): ``careful`` walks the batch instead.
                 if kind == SYSRET:
                     item = unpack_sysret(raw, position)
                     if item[0] >= sysret_size and item[1] == SYSRET:
@@ -237,13 +236,15 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
                         continue
                 # Any other record, or one of those four shorter than its fields: as
                 # ``careful`` takes it.
+                if position > last_header:
+                    raise ValueError("a record header runs past the batch")
                 length, kind = head(raw, position)
                 stop = position + header_size + length
                 if stop > end:
                     raise ValueError("a record runs past the batch")
                 append(other(raw, position, stop))
                 position = stop
-        except struct.error:
+        except (struct.error, IndexError):
             return careful(raw)
         return len(items) - datas, items
 
