@@ -266,7 +266,8 @@ class _Table:
 
     def __init__(self, path: str, schema: Any, pa: Any, pq: Any, *, avoid: FileIds,
                  unique: frozenset[str] = frozenset(),
-                 views: dict[str, str] | None = None) -> None:
+                 views: dict[str, str] | None = None,
+                 unranged: frozenset[str] = frozenset()) -> None:
         self.path = path
         self._avoid = avoid
         self.schema = schema
@@ -275,6 +276,12 @@ class _Table:
         # per page, which costs time and makes the file larger.
         self._dictionary: bool | list[str] = (
             [field.name for field in schema if field.name not in unique] if unique else True)
+        # Columns written without statistics (min/max per row group and page): lists
+        # and exact bytes, whose ranges no query prunes by; computing them costs a
+        # comparison of every value.
+        self._statistics: bool | list[str] = (
+            [field.name for field in schema if field.name not in unranged] if unranged
+            else True)
         # Columns that repeat another's values as a type of the same layout
         # (``start``: ``start_ns`` as a timestamp): that column's array, viewed.
         names = [field.name for field in schema]
@@ -331,7 +338,8 @@ class _Table:
                 self.created = (status.st_dev, status.st_ino)
             self._file = os.fdopen(fd, "wb")
             self._writer = self._pq.ParquetWriter(self._file, self.schema, compression="zstd",
-                                                  use_dictionary=self._dictionary)
+                                                  use_dictionary=self._dictionary,
+                                                  write_statistics=self._statistics)
         self._writer.write_table(batch)
         self.written += rows
 
@@ -382,7 +390,9 @@ class _CallsTable(_Table):
     def __init__(self, path: str, schema: Any, pa: Any, pq: Any, *, avoid: FileIds) -> None:
         super().__init__(path, schema, pa, pq, avoid=avoid,
                          unique=frozenset({"call_id", "start_ns", "end_ns", "start",
-                                           "duration_ns"}))
+                                           "duration_ns"}),
+                         unranged=frozenset({"args", "args_decoded", "paths", "paths_bytes",
+                                             "comm_bytes", "fd_path_bytes"}))
         names = schema.names
         if set(names) != {*_SHAPE_COLUMNS, *_WHO_COLUMNS, *_OWN_COLUMNS, "start"}:
             raise ImportError("ktrdump._parquet: the calls table's columns and their sources "
