@@ -188,23 +188,20 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
                 # unpack that would run past the batch's end (a short record there,
                 # or damage): ``careful`` walks the batch instead, and finds it.
                 kind = raw[position + kind_at]
+                # SYSRET and SYSCALL: of exactly their fields' size (as the recorder
+                # writes them), the record is the unpacked bytes, which were there;
+                # a longer one (a later version's) is taken below, as a Record.
                 if kind == SYSRET:
                     item = unpack_sysret(raw, position)
-                    if item[0] >= sysret_size and item[1] == SYSRET:
-                        stop = position + sysret_whole + item[0] - sysret_size
-                        if stop > end:
-                            raise ValueError("a record runs past the batch")
+                    if item[0] == sysret_size and item[1] == SYSRET:
                         append(item)
-                        position = stop
+                        position += sysret_whole
                         continue
                 elif kind == SYSCALL:
                     item = unpack_syscall(raw, position)
-                    if item[0] >= syscall_size and item[1] == SYSCALL and item[ARGC] == six:
-                        stop = position + syscall_whole + item[0] - syscall_size
-                        if stop > end:
-                            raise ValueError("a record runs past the batch")
+                    if item[0] == syscall_size and item[1] == SYSCALL and item[ARGC] == six:
                         append(item)
-                        position = stop
+                        position += syscall_whole
                         continue
                 elif kind == GENIO:
                     item = unpack_genio(raw, position)
