@@ -763,13 +763,12 @@ class ParquetWriter:
         held: list[Record] = []  # records for the general path, run before the next item
         last_comm = last_name = b""
         items_iter = iter(items)
-        record_type = Record
         # The layer's entry run (``tracker._entering``), kept here while this loop
         # runs: read again after the layer's loop ran (``general``), written through.
         entering = tracker._entering
         for item in items_iter:
-            if type(item) is record_type:
-                held.append(item)
+            if item is None:  # a Record follows: the layer's
+                held.append(next(items_iter))
                 continue
             kind = item[1]
             if held:
@@ -1289,8 +1288,8 @@ def _records_of(items: list[Any]) -> list[Record]:
     records: list[Record] = []
     items_iter = iter(items)
     for item in items_iter:
-        if type(item) is Record:
-            records.append(item)
+        if item is None:  # a Record follows
+            records.append(next(items_iter))
         else:
             kind = item[1]
             records.append(as_record(item, next(items_iter) if kind in _DATA_KINDS

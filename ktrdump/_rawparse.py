@@ -9,7 +9,15 @@ It walks a batch's raw records and gives, in record order, one item per record:
   fields in the schema's order (``length kind version pid tid timestamp_ns
   comm``, then the payload's; ``comm`` NUL-padded as stored); a NAMI's path
   and a GIO's data follow as an item of their own (bytes);
-- every other record as the ``formats.Record`` the codec decodes.
+- every other record as the ``formats.Record`` the codec decodes, after a
+  ``None`` that marks it (a consumer tells it by identity, which is cheaper
+  than by type); so is a SYSCALL or SYSRET longer than its fields (a later
+  version's: the recorder writes them at their size).
+
+The walk reads each record's kind from its byte and unpacks one of the four
+whole at once, then checks its kind and length in the tuple; near the end of
+a batch, where a whole-record unpack could run past it, a careful walk
+(header first) takes the batch over.
 
 The structs are the codec's (``formats._codec``: derived from the construct
 schemas, never restated); field positions are looked up by name here, and a
@@ -150,9 +158,9 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
                 raise ValueError("a record runs past the batch")
             if kind == SYSRET and length >= sysret_size:
                 append(unpack_sysret(raw, position))
-            elif kind == SYSCALL and length >= syscall_size:
-                item = unpack_syscall(raw, position)
-                append(item if item[ARGC] == six else other(raw, position, stop))
+            elif (kind == SYSCALL and length >= syscall_size
+                    and (item := unpack_syscall(raw, position))[ARGC] == six):
+                append(item)
             elif kind == GENIO and length >= genio_fixed:
                 item = unpack_genio(raw, position)
                 data_stop = position + genio_size + item[-1]
@@ -168,6 +176,7 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
                 append(item)
                 append(raw[position + namei_size:data_stop])
             else:
+                append(None)  # the mark of a Record
                 append(other(raw, position, stop))
             position = stop
             count += 1
@@ -182,7 +191,7 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
             position = 0
             end = len(raw)
             last_header = end - header_size
-            datas = 0  # items that are a path or data (not a record)
+            datas = 0  # items that are not a record's first (a path, data, a mark)
             while position < end:
                 # IndexError here, struct.error below: a header or a whole-record
                 # unpack that would run past the batch's end (a short record there,
@@ -239,7 +248,9 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
                 stop = position + header_size + length
                 if stop > end:
                     raise ValueError("a record runs past the batch")
+                append(None)  # the mark of a Record
                 append(other(raw, position, stop))
+                datas += 1
                 position = stop
         except (struct.error, IndexError):
             return careful(raw)
