@@ -11,8 +11,9 @@ It walks a batch's raw records and gives, in record order, one item per record:
   and a GIO's data follow as an item of their own (bytes);
 - every other record as the ``formats.Record`` the codec decodes, after a
   ``None`` that marks it (a consumer tells it by identity, which is cheaper
-  than by type); so is a SYSCALL or SYSRET longer than its fields (a later
-  version's: the recorder writes them at their size).
+  than by type); so is one of the four whose length is not exactly its
+  fields' (and its path's or data's): a later version's, or damage (the
+  recorder writes them at their size).
 
 The walk reads each record's kind from its byte and unpacks one of the four
 whole at once, then checks its kind and length in the tuple; near the end of
@@ -212,31 +213,28 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
                         append(item)
                         position += syscall_whole
                         continue
+                # GIO and NAMI: their fields, then exactly their data or path (as the
+                # recorder writes them; an unsigned count cannot make a shorter
+                # record match); any other length is taken below, as a Record.
                 elif kind == GENIO:
                     item = unpack_genio(raw, position)
-                    if item[0] >= genio_fixed and item[1] == GENIO:
-                        stop = position + header_size + item[0]
+                    if item[0] == genio_fixed + item[-1] and item[1] == GENIO:
+                        stop = position + genio_size + item[-1]
                         if stop > end:
                             raise ValueError("a record runs past the batch")
-                        data_stop = position + genio_size + item[-1]
-                        if data_stop > stop:
-                            raise ValueError("GIO data overruns its record")
                         append(item)
-                        append(raw[position + genio_size:data_stop])
+                        append(raw[position + genio_size:stop])
                         datas += 1
                         position = stop
                         continue
                 elif kind == NAMEI:
                     item = unpack_namei(raw, position)
-                    if item[0] >= namei_fixed and item[1] == NAMEI:
-                        stop = position + header_size + item[0]
+                    if item[0] == namei_fixed + item[-1] and item[1] == NAMEI:
+                        stop = position + namei_size + item[-1]
                         if stop > end:
                             raise ValueError("a record runs past the batch")
-                        data_stop = position + namei_size + item[-1]
-                        if data_stop > stop:
-                            raise ValueError("NAMI path overruns its record")
                         append(item)
-                        append(raw[position + namei_size:data_stop])
+                        append(raw[position + namei_size:stop])
                         datas += 1
                         position = stop
                         continue
