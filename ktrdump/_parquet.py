@@ -776,7 +776,7 @@ class ParquetWriter:
                 held = []
                 entering = tracker._entering
             if entering is not None:
-                data = next(items_iter) if kind == _NAMEI or kind == _GENIO else None
+                data = next(items_iter) if kind in _DATA_KINDS else None
                 # An entry run: only its NAMI, of its thread, with nothing held yet
                 # (the layer holds other sources' records that come inside a run).
                 if (kind != _NAMEI or item[_TID] != entering.tid
@@ -797,14 +797,14 @@ class ParquetWriter:
             if kind == _SYSRET:
                 tid = item[_TID]
                 call = opened.get(tid)
-                if call is None or call.plan.nr != item[_NR] or call.plan.abi != item[_ABI]:
+                if (call is None or (plan := call.plan).nr != item[_NR]
+                        or plan.abi != item[_ABI]):
                     held.append(as_record(item))
                     continue
                 del opened[tid]
-                plan = call.plan
                 effect = plan.effect
                 plain = effect is None  # no effect left to apply
-                if not plain and not call.settled:
+                if effect is not None and not call.settled:
                     flags_arg = opened_flags.get(effect)
                     if flags_arg is not None and not call.structs:
                         # An open-like call's effect (``_calls._opened_path``) inline, as
@@ -879,8 +879,8 @@ class ParquetWriter:
                 if not call.settled and effect is not None:
                     tracker.settle(call)
             elif kind == _SYSCALL:
-                plan = plans.get((item[_ABI], item[_NR]))
-                if plan is None or plan.ipc:
+                found = plans.get((item[_ABI], item[_NR]))
+                if found is None or found.ipc:
                     held.append(as_record(item))
                     continue
                 tid = item[_TID]
@@ -897,7 +897,7 @@ class ParquetWriter:
                 # As CallTracker.stream makes it (a test keeps the two equal).
                 call = new_call(Call)
                 call.id = call_id
-                call.plan = plan
+                call.plan = found
                 call.pid = pid = item[_PID]
                 call.tid = tid
                 call.comm = last_name
@@ -910,11 +910,11 @@ class ParquetWriter:
                 call.shown = True
                 call.settled = False
                 expected = 0
-                for index in plan.entry_args:
+                for index in found.entry_args:
                     if index < 6 and args[index]:
                         expected += 1
                 call.expected = expected
-                fd_arg = plan.first_fd_arg
+                fd_arg = found.first_fd_arg
                 if fd_arg is not None and fd_arg < 6:
                     # FdTables.exact, inline (the process's table, then the fd's entry)
                     table = fd_tables.get(pid)
