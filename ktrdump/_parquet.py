@@ -97,7 +97,15 @@ no ``Record``), and ``ParquetWriter.parsed_batch`` moves the call layer's
 state for those records inline, handing every other record (and any case
 it does not take: an entry run holding other records, a RET that is not
 its thread's open call, a syscall not yet planned) to
-``CallTracker.stream`` on the same state, in order. Filtered exports run
+``CallTracker.stream`` on the same state, in order. At a RET it applies an
+open-like call's fd effect itself in the common case (an absolute path, no
+STRU records; ``_calls.OPENED_PATH_FLAGS``) and, when the memo holds the
+call's shape, appends the row's columns itself (``_call_row``'s hit, with
+no ``Sysret`` made); any other call goes through ``_call_row`` and
+``CallTracker.settle``. The list and exact-bytes columns of the calls table
+(``args``, ``args_decoded``, ``paths``, ``paths_bytes``, ``comm_bytes``,
+``fd_path_bytes``) are written without min/max statistics: no query prunes
+row groups by them, and computing them compared every value. Filtered exports run
 the general path (decoded records through ``CallTracker.stream``). The
 tables are the same on either path and with or without the memo (tested:
 ``tests/test_parquet_fast.py``, ``test_ktrdump_parquet.py``).
