@@ -774,6 +774,7 @@ class ParquetWriter:
         # The layer's entry run (``tracker._entering``), kept here while this loop
         # runs: read again after the layer's loop ran (``general``), written through.
         entering = tracker._entering
+        spare: Call | None = None  # a call done with, for the next CALL
         for item in items_iter:
             if item is None:  # a Record follows: the layer's
                 held.append(next(items_iter))
@@ -880,6 +881,11 @@ class ParquetWriter:
                             durations_append(item[_ITEM_DURATION])
                             if len(ids) >= ROW_GROUP:
                                 calls.flush()
+                            # Nothing refers to the call any more (out of the open
+                            # table, its row written, no entry run: ``entering`` is
+                            # None at a RET here): the next CALL reuses the object,
+                            # every field of it set again.
+                            spare = call
                             continue
                 call.ret = new_tuple(Sysret, item[_RET_ITEM_FIELDS])
                 call.ret_ts = item[_TS]
@@ -903,7 +909,11 @@ class ParquetWriter:
                 args = item[_ARGS]
                 tracker.calls_seen = call_id = tracker.calls_seen + 1
                 # As CallTracker.stream makes it (a test keeps the two equal).
-                call = new_call(Call)
+                if spare is None:
+                    call = new_call(Call)
+                else:
+                    call = spare
+                    spare = None
                 call.id = call_id
                 call.plan = found
                 call.pid = pid = item[_PID]
