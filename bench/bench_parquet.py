@@ -27,8 +27,9 @@ the same machine load), and prints the ratio of CPU records/s (new / base;
 above 1 is faster): on a shared machine compare that ratio, not the absolute
 figures. Each install runs once, untimed, before the measurements, allowed to
 write its bytecode caches (an editable install under PYTHONDONTWRITEBYTECODE
-would otherwise compile every module at every run). ``--stages`` prints, in process, the CPU time per record of each
-stage of the general path every view shares, cumulatively: checking and
+would otherwise compile every module at every run). ``--stages`` prints, in
+process, the CPU time per record of each stage of the general path every view
+shares, cumulatively: checking and
 decompressing the batches (``raw_events``), decoding their records
 (``events``), pairing them into calls (``CallTracker.stream``), the parquet
 sink's dispatch, building the rows (``_call_row``), and Arrow conversion plus
