@@ -25,15 +25,19 @@ medians. ``--baseline-python PY`` also runs the ktrdump installed with
 interpreter PY on the same traces, run by run in turn with this one (both see
 the same machine load), and prints the ratio of CPU records/s (new / base;
 above 1 is faster): on a shared machine compare that ratio, not the absolute
-figures. ``--stages`` prints, in process, the CPU time per record of each
-stage of the general path every view shares, cumulatively: checking and
+figures. Each install runs once, untimed, before the measurements, allowed to
+write its bytecode caches (an editable install under PYTHONDONTWRITEBYTECODE
+would otherwise compile every module at every run). ``--stages`` prints, in
+process, the CPU time per record of each stage of the general path every view
+shares, cumulatively: checking and
 decompressing the batches (``raw_events``), decoding their records
 (``events``), pairing them into calls (``CallTracker.stream``), the parquet
 sink's dispatch, building the rows (``_call_row``), and Arrow conversion plus
 Parquet writing (the row groups' flush); then those of the fast path the
 command takes when no filter is given (``_parquet``, "Speed"): the batches
 checked and parsed (``parsed_events``), the calls paired by
-``ParquetWriter.parsed_batch``, the rows, Arrow and writing. CPU time on a machine shared with
+``ParquetWriter.parsed_batch`` (with the rows of memoised calls, which it
+writes inline at their RET), the other rows, Arrow and writing. CPU time on a machine shared with
 other work still varies by tens of percent from run to run (caches, the other
 hyper-thread); ``valgrind --tool=cachegrind`` instruction counts of the same
 stages do not, and are what a small change should be judged by.
@@ -69,6 +73,18 @@ GROUP BY fd_path ORDER BY bytes DESC LIMIT 10
 
 def _ktrdump() -> list[str]:
     return ktrdump_command(sys.executable)
+
+
+def warm_up(trace: Path, extra: list[str], command: list[str]) -> None:
+    """One untimed run that may write the bytecode caches (``__pycache__``) even under
+    PYTHONDONTWRITEBYTECODE: an editable install (a worktree's) would otherwise
+    compile every module at every run, while a pip-installed baseline has its
+    caches, and the A/B would measure compiling (tens of ms a run)."""
+    environment = {name: value for name, value in os.environ.items()
+                   if name != "PYTHONDONTWRITEBYTECODE"}
+    with open(os.devnull, "wb") as devnull:
+        subprocess.run([*command, *extra, str(trace)], stdout=devnull, check=True,
+                       env=environment)
 
 
 def run(trace: Path, extra: list[str], command: list[str] | None = None,
@@ -232,6 +248,13 @@ def main() -> int:
             installs["base "] = ktrdump_command(arguments.baseline_python)
         print(f"{'output':<13} {'records':>9} {'wall s':>8} {'records/s':>11} {'CPU s':>7} "
               f"{'rec/CPU s':>10} {'peak RSS':>10}")
+        for command in installs.values():  # the smallest trace: caches written
+            smallest = min(traces, key=lambda entry: entry[1])[0]
+            for name in outputs:
+                extra = OUTPUTS[name]
+                if name == "parquet":
+                    extra = [*extra, str(directory / "calls.parquet")]
+                warm_up(smallest, extra, command)
         for trace, size in traces:
             results: dict[str, list[tuple[float, float, int]]] = {}
             for _ in range(arguments.repeat):

@@ -960,6 +960,12 @@ def _result_text(call: Call, name: bytes) -> str | None:
     return struct.data.decode("utf-8", "surrogateescape")  # exact: FdTables.exact
 
 
+#: The effects ``_opened_path`` made with a flags argument, and that argument:
+#: a fast path (the parquet view's) may apply such an effect inline in the
+#: common case (an absolute path, no STRU records) and must call it otherwise.
+OPENED_PATH_FLAGS: dict[Effect, int] = {}
+
+
 def _opened_path(flags_arg: int | None) -> Effect:
     def effect(tables: FdTables, call: Call, result: int) -> None:
         if result < 0:
@@ -978,6 +984,8 @@ def _opened_path(flags_arg: int | None) -> Effect:
                        and bool(int.from_bytes(how.data[:8], "little") & O_CLOEXEC))
         tables.opened(call.pid, result, description, cloexec)
 
+    if flags_arg is not None:
+        OPENED_PATH_FLAGS[effect] = flags_arg
     return effect
 
 

@@ -97,7 +97,15 @@ no ``Record``), and ``ParquetWriter.parsed_batch`` moves the call layer's
 state for those records inline, handing every other record (and any case
 it does not take: an entry run holding other records, a RET that is not
 its thread's open call, a syscall not yet planned) to
-``CallTracker.stream`` on the same state, in order. Filtered exports run
+``CallTracker.stream`` on the same state, in order. At a RET it applies an
+open-like call's fd effect itself in the common case (an absolute path, no
+STRU records; ``_calls.OPENED_PATH_FLAGS``) and, when the memo holds the
+call's shape, appends the row's columns itself (``_call_row``'s hit, with
+no ``Sysret`` made); any other call goes through ``_call_row`` and
+``CallTracker.settle``. The list and exact-bytes columns of the calls table
+(``args``, ``args_decoded``, ``paths``, ``paths_bytes``, ``comm_bytes``,
+``fd_path_bytes``) are written without min/max statistics: no query prunes
+row groups by them, and computing them compared every value. Filtered exports run
 the general path (decoded records through ``CallTracker.stream``). The
 tables are the same on either path and with or without the memo (tested:
 ``tests/test_parquet_fast.py``, ``test_ktrdump_parquet.py``).
@@ -131,7 +139,15 @@ from formats import (
 from formats.linux import RetKind, errno_name, signal_name
 
 from ._args import Style, compile_arguments
-from ._calls import MAX_OPEN_CALLS, MEMBER_KINDS, Call, CallPlan, CallTracker
+from ._calls import (
+    MAX_OPEN_CALLS,
+    MEMBER_KINDS,
+    O_CLOEXEC,
+    OPENED_PATH_FLAGS,
+    Call,
+    CallPlan,
+    CallTracker,
+)
 from ._files import (
     FileIds,
     create_private_noting,
@@ -264,7 +280,8 @@ class _Table:
 
     def __init__(self, path: str, schema: Any, pa: Any, pq: Any, *, avoid: FileIds,
                  unique: frozenset[str] = frozenset(),
-                 views: dict[str, str] | None = None) -> None:
+                 views: dict[str, str] | None = None,
+                 unranged: frozenset[str] = frozenset()) -> None:
         self.path = path
         self._avoid = avoid
         self.schema = schema
@@ -273,6 +290,12 @@ class _Table:
         # per page, which costs time and makes the file larger.
         self._dictionary: bool | list[str] = (
             [field.name for field in schema if field.name not in unique] if unique else True)
+        # Columns written without statistics (min/max per row group and page): lists
+        # and exact bytes, whose ranges no query prunes by; computing them costs a
+        # comparison of every value.
+        self._statistics: bool | list[str] = (
+            [field.name for field in schema if field.name not in unranged] if unranged
+            else True)
         # Columns that repeat another's values as a type of the same layout
         # (``start``: ``start_ns`` as a timestamp): that column's array, viewed.
         names = [field.name for field in schema]
@@ -329,7 +352,8 @@ class _Table:
                 self.created = (status.st_dev, status.st_ino)
             self._file = os.fdopen(fd, "wb")
             self._writer = self._pq.ParquetWriter(self._file, self.schema, compression="zstd",
-                                                  use_dictionary=self._dictionary)
+                                                  use_dictionary=self._dictionary,
+                                                  write_statistics=self._statistics)
         self._writer.write_table(batch)
         self.written += rows
 
@@ -380,7 +404,9 @@ class _CallsTable(_Table):
     def __init__(self, path: str, schema: Any, pa: Any, pq: Any, *, avoid: FileIds) -> None:
         super().__init__(path, schema, pa, pq, avoid=avoid,
                          unique=frozenset({"call_id", "start_ns", "end_ns", "start",
-                                           "duration_ns"}))
+                                           "duration_ns"}),
+                         unranged=frozenset({"args", "args_decoded", "paths", "paths_bytes",
+                                             "comm_bytes", "fd_path_bytes"}))
         names = schema.names
         if set(names) != {*_SHAPE_COLUMNS, *_WHO_COLUMNS, *_OWN_COLUMNS, "start"}:
             raise ImportError("ktrdump._parquet: the calls table's columns and their sources "
@@ -408,6 +434,9 @@ class _CallsTable(_Table):
 
     def _arrays(self) -> list[Any]:
         pa = self._pa
+        # Array.take's kernel, called without importing pyarrow.compute (which
+        # builds its Python wrappers from docstrings at import: about 40 ms a run).
+        from pyarrow._compute import call_function as take
         types = {field.name: field.type for field in self.schema}
         columns: dict[str, Any] = {}
         for names, rows, distinct in ((_SHAPE_COLUMNS, self.shape_rows, self.shapes),
@@ -415,7 +444,7 @@ class _CallsTable(_Table):
             indices = pa.array(rows, type=pa.int32())
             values = list(zip(*distinct, strict=True)) if distinct else [()] * len(names)
             for name, column in zip(names, values, strict=True):
-                columns[name] = _array(pa, column, types[name]).take(indices)
+                columns[name] = take("take", [_array(pa, column, types[name]), indices])
         for name, own in zip(_OWN_COLUMNS, (self.ids, self.starts, self.ends,
                                             self.durations), strict=True):
             columns[name] = _array(pa, own, types[name])
@@ -726,7 +755,22 @@ class ParquetWriter:
             return
         opened = tracker.open
         plans = tracker.plans
-        fd_tables = tracker.fds._tables
+        fds = tracker.fds
+        fd_tables = fds._tables
+        charge = fds._charge
+        opened_flags = OPENED_PATH_FLAGS
+        calls = self.calls
+        call_who = self._who
+        ids = calls.ids
+        ids_append = ids.append
+        starts_append = calls.starts.append
+        ends_append = calls.ends.append
+        durations_append = calls.durations.append
+        shape_rows_append = calls.shape_rows.append
+        shapes = calls.shapes
+        shape_index = calls.shape_index
+        who_rows_append = calls.who_rows.append
+        who_index = calls.who_index
         call_row = self._call_row
         general = self._general
         new_call = object.__new__
@@ -734,17 +778,21 @@ class ParquetWriter:
         held: list[Record] = []  # records for the general path, run before the next item
         last_comm = last_name = b""
         items_iter = iter(items)
+        # The layer's entry run (``tracker._entering``), kept here while this loop
+        # runs: read again after the layer's loop ran (``general``), written through.
+        entering = tracker._entering
+        spare: Call | None = None  # a call done with, for the next CALL
         for item in items_iter:
-            if type(item) is Record:
-                held.append(item)
+            if item is None:  # a Record follows: the layer's
+                held.append(next(items_iter))
                 continue
             kind = item[1]
-            data = next(items_iter) if kind in _DATA_KINDS else None
             if held:
                 general(held)
                 held = []
-            entering = tracker._entering
+                entering = tracker._entering
             if entering is not None:
+                data = next(items_iter) if kind in _DATA_KINDS else None
                 # An entry run: only its NAMI, of its thread, with nothing held yet
                 # (the layer holds other sources' records that come inside a run).
                 if (kind != _NAMEI or item[_TID] != entering.tid
@@ -759,24 +807,101 @@ class ParquetWriter:
                 if entering.received < entering.expected:
                     tracker._entry_records.append(as_record(item, data))
                 else:  # the run is over, and held nothing else: stream passes nothing on
-                    tracker._entering = None
+                    tracker._entering = entering = None
                     tracker._entry_records = []
                 continue
             if kind == _SYSRET:
                 tid = item[_TID]
                 call = opened.get(tid)
-                if call is None or call.plan.nr != item[_NR] or call.plan.abi != item[_ABI]:
+                if (call is None or (plan := call.plan).nr != item[_NR]
+                        or plan.abi != item[_ABI]):
                     held.append(as_record(item))
                     continue
                 del opened[tid]
+                effect = plan.effect
+                plain = effect is None  # no effect left to apply
+                if effect is not None and not call.settled:
+                    flags_arg = opened_flags.get(effect)
+                    if flags_arg is not None and not call.structs:
+                        # An open-like call's effect (``_calls._opened_path``) inline, as
+                        # ``CallTracker.settle`` applies it, in the common case: an
+                        # absolute path, no STRU records (the recorder's fd_path). Any
+                        # other case is left to ``_call_row`` and ``settle``.
+                        if (item[_ITEM_FLAGS] & 1 or item[_ITEM_ERROR]
+                                or item[_ITEM_RETVAL] < 0):
+                            call.settled = plain = True  # no effect
+                        else:
+                            args = call.args
+                            path = (call.path(plan.path_args[0]) if plan.path_args
+                                    else None)
+                            if (path is not None and path[:1] == b"/"
+                                    and flags_arg < len(args)):
+                                pid = call.pid
+                                table = fd_tables.get(pid)
+                                if table is None:
+                                    table = fds.table(pid)
+                                table.fds[item[_ITEM_RETVAL]] = (
+                                    path.decode("utf-8", "surrogateescape"),
+                                    bool(args[flags_arg] & O_CLOEXEC))
+                                charge(1)
+                                call.settled = plain = True
+                cached = plan.renderers.get(_PLAN_KEY)
+                if (plain and cached is not None and call.ts != -1 and not call.structs
+                        and call.argv is None and call.env_count is None):
+                    memo = cached[_CACHED_MEMO]
+                    io = call.io
+                    if memo is not None and (io is None or (
+                            len(io) == 1 and len(io[0][_GIO_DATA]) <= _MEMO_DATA)):
+                        # ``_call_row``'s memo hit, inline: the key as it makes it
+                        # (the RET's flags, error and retval by position in the item).
+                        paths = call.paths
+                        shape = memo.texts.get((
+                            call.args,
+                            None if not paths else paths[0] if len(paths) == 1
+                            else tuple(paths),
+                            io[0] if io else None, item[_ITEM_FLAGS_ERROR_RETVAL]))
+                        if shape is not None:
+                            memo.hits += 1
+                            index = shape_index.get(id(shape))
+                            if index is None:
+                                index = shape_index[id(shape)] = len(shapes)
+                                shapes.append(shape)
+                            shape_rows_append(index)
+                            fd_path = call.fd_path
+                            if cached[_CACHED_RETURNS_FD]:
+                                retval = shape[_SHAPE_RETVAL]
+                                if retval is not None and retval >= 0:
+                                    # settled above: FdTables.exact, inline
+                                    table = fd_tables.get(call.pid)
+                                    entry = (None if table is None
+                                             else table.fds.get(retval))
+                                    fd_path = None if entry is None else entry[0]
+                            who = (call.pid, tid, call.comm, fd_path)
+                            index = who_index.get(who)
+                            if index is None:
+                                call_who(who)
+                                index = who_index[who]
+                            who_rows_append(index)
+                            ids_append(call.id or None)
+                            starts_append(call.ts)
+                            ends_append(item[_TS])
+                            durations_append(item[_ITEM_DURATION])
+                            if len(ids) >= ROW_GROUP:
+                                calls.flush()
+                            # Nothing refers to the call any more (out of the open
+                            # table, its row written, no entry run: ``entering`` is
+                            # None at a RET here): the next CALL reuses the object,
+                            # every field of it set again.
+                            spare = call
+                            continue
                 call.ret = new_tuple(Sysret, item[_RET_ITEM_FIELDS])
                 call.ret_ts = item[_TS]
                 call_row(call)
-                if not call.settled and call.plan.effect is not None:
+                if not call.settled and effect is not None:
                     tracker.settle(call)
             elif kind == _SYSCALL:
-                plan = plans.get((item[_ABI], item[_NR]))
-                if plan is None or plan.ipc:
+                found = plans.get((item[_ABI], item[_NR]))
+                if found is None or found.ipc:
                     held.append(as_record(item))
                     continue
                 tid = item[_TID]
@@ -791,9 +916,13 @@ class ParquetWriter:
                 args = item[_ARGS]
                 tracker.calls_seen = call_id = tracker.calls_seen + 1
                 # As CallTracker.stream makes it (a test keeps the two equal).
-                call = new_call(Call)
+                if spare is None:
+                    call = new_call(Call)
+                else:
+                    call = spare
+                    spare = None
                 call.id = call_id
-                call.plan = plan
+                call.plan = found
                 call.pid = pid = item[_PID]
                 call.tid = tid
                 call.comm = last_name
@@ -806,11 +935,11 @@ class ParquetWriter:
                 call.shown = True
                 call.settled = False
                 expected = 0
-                for index in plan.entry_args:
+                for index in found.entry_args:
                     if index < 6 and args[index]:
                         expected += 1
                 call.expected = expected
-                fd_arg = plan.first_fd_arg
+                fd_arg = found.first_fd_arg
                 if fd_arg is not None and fd_arg < 6:
                     # FdTables.exact, inline (the process's table, then the fd's entry)
                     table = fd_tables.get(pid)
@@ -827,9 +956,10 @@ class ParquetWriter:
                     # It waits for its entry records, as stream makes it wait; its
                     # CALL is held as the item, made a Record only if the layer's
                     # own loop takes the run over (``_general``).
-                    tracker._entering = call
+                    tracker._entering = entering = call
                     tracker._entry_records = [item]
             elif kind == _GENIO:
+                data = next(items_iter)
                 owner = opened.get(item[_TID])
                 if owner is not None:
                     payload = new_tuple(Genio, (*item[_GIO_ITEM_FIELDS], data))
@@ -838,7 +968,8 @@ class ParquetWriter:
                         owner.io = [payload]
                     else:
                         io.append(payload)
-            # else a NAMI outside an entry run: the layer does nothing with it
+            else:  # a NAMI outside an entry run: the layer does nothing with it
+                next(items_iter)  # its path
         if held:
             general(held)
 
@@ -1038,14 +1169,11 @@ class ParquetWriter:
         if returns_fd and retval is not None and retval >= 0:
             self.tracker.settle(call)  # the returned fd is in the table from now on
             fd_path = self.tracker.fds.exact(call.pid, retval)
-        comm = call.comm
-        who = (call.pid, call.tid, comm, fd_path)
+        who = (call.pid, call.tid, call.comm, fd_path)
         index = calls.who_index.get(who)
         if index is None:
-            index = calls.who_index[who] = len(calls.whos)
-            calls.whos.append((call.pid, call.tid, _text(comm), comm,  # _WHO_COLUMNS
-                               None if fd_path is None else valid_text(fd_path),
-                               None if fd_path is None else text_bytes(fd_path)))
+            self._who(who)
+            index = calls.who_index[who]
         calls.who_rows.append(index)
         calls.ids.append(call.id or None)
         calls.starts.append(ts if ts != -1 else (end_ns - duration if end_ns is not None
@@ -1054,6 +1182,15 @@ class ParquetWriter:
         calls.durations.append(duration)
         if len(calls.ids) >= ROW_GROUP:
             calls.flush()
+
+    def _who(self, who: tuple[Any, ...]) -> None:
+        """A new "who" (pid, tid, comm, fd path) of the calls table's row group."""
+        calls = self.calls
+        pid, tid, comm, fd_path = who
+        calls.who_index[who] = len(calls.whos)
+        calls.whos.append((pid, tid, _text(comm), comm,  # _WHO_COLUMNS
+                           None if fd_path is None else valid_text(fd_path),
+                           None if fd_path is None else text_bytes(fd_path)))
 
     def _proc(self, record: Record) -> None:
         proc: Any = record.payload
@@ -1121,6 +1258,15 @@ _RET_DURATION = Sysret._fields.index("duration_ns")
 if Sysret._fields[_RET_FIELDS.start:_RET_FIELDS.stop] != ("flags", "error", "retval",
                                                           "duration_ns"):
     raise ImportError("formats.Sysret's fields moved: ktrdump._parquet reads them by position")
+#: A SYSRET item's (``_rawparse``) flags, error, retval and duration, by position.
+_ITEM_FLAGS = _RET_ITEM_FIELDS.start + Sysret._fields.index("flags")
+_ITEM_ERROR = _RET_ITEM_FIELDS.start + Sysret._fields.index("error")
+_ITEM_RETVAL = _RET_ITEM_FIELDS.start + Sysret._fields.index("retval")
+_ITEM_DURATION = _RET_ITEM_FIELDS.start + _RET_DURATION
+_ITEM_FLAGS_ERROR_RETVAL = slice(_ITEM_FLAGS, _ITEM_RETVAL + 1)
+#: The positions in ``_call_row``'s per-syscall facts (``CallPlan.renderers``).
+_CACHED_RETURNS_FD = 5
+_CACHED_MEMO = 7
 _GIO_DATA = Genio._fields.index("data")
 _GIO_TRANSFERRED = Genio._fields.index("transferred")
 _SHAPE_RETVAL = _SHAPE_COLUMNS.index("retval")
@@ -1170,8 +1316,8 @@ def _records_of(items: list[Any]) -> list[Record]:
     records: list[Record] = []
     items_iter = iter(items)
     for item in items_iter:
-        if type(item) is Record:
-            records.append(item)
+        if item is None:  # a Record follows
+            records.append(next(items_iter))
         else:
             kind = item[1]
             records.append(as_record(item, next(items_iter) if kind in _DATA_KINDS

@@ -9,7 +9,16 @@ It walks a batch's raw records and gives, in record order, one item per record:
   fields in the schema's order (``length kind version pid tid timestamp_ns
   comm``, then the payload's; ``comm`` NUL-padded as stored); a NAMI's path
   and a GIO's data follow as an item of their own (bytes);
-- every other record as the ``formats.Record`` the codec decodes.
+- every other record as the ``formats.Record`` the codec decodes, after a
+  ``None`` that marks it (a consumer tells it by identity, which is cheaper
+  than by type); so is one of the four whose length is not exactly its
+  fields' (and its path's or data's): a later version's, or damage (the
+  recorder writes them at their size).
+
+The walk reads each record's kind from its byte and unpacks one of the four
+whole at once, then checks its kind and length in the tuple; near the end of
+a batch, where a whole-record unpack could run past it, a careful walk
+(header first) takes the batch over.
 
 The structs are the codec's (``formats._codec``: derived from the construct
 schemas, never restated); field positions are looked up by name here, and a
@@ -125,7 +134,16 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
         payload = decode_payload(kind, raw, position + header_size, stop)
         return new_tuple(Record, (kind, version, pid, tid, ts, comm.rstrip(b"\0"), payload))
 
-    def parse(raw: bytes) -> tuple[int, list[Any]]:
+    # Where the record kind's low byte is (the header's second field, a u16):
+    # the walk dispatches on it without unpacking the header first.
+    kind_at = struct.calcsize(header.format[:2])
+    kind_at += 0 if header.format[0] in "<=" else 1  # big-endian: the low byte last
+    sysret_whole = codec.sysret_struct.size
+    syscall_whole = whole_syscall.size
+
+    def careful(raw: bytes) -> tuple[int, list[Any]]:
+        """The walk, each record's header unpacked before its payload (``parse``'s
+        fallback near the batch's end, where a whole-record unpack could run past it)."""
         items: list[Any] = []
         append = items.append
         position = 0
@@ -141,9 +159,9 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
                 raise ValueError("a record runs past the batch")
             if kind == SYSRET and length >= sysret_size:
                 append(unpack_sysret(raw, position))
-            elif kind == SYSCALL and length >= syscall_size:
-                item = unpack_syscall(raw, position)
-                append(item if item[ARGC] == six else other(raw, position, stop))
+            elif (kind == SYSCALL and length >= syscall_size
+                    and (item := unpack_syscall(raw, position))[ARGC] == six):
+                append(item)
             elif kind == GENIO and length >= genio_fixed:
                 item = unpack_genio(raw, position)
                 data_stop = position + genio_size + item[-1]
@@ -159,10 +177,82 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
                 append(item)
                 append(raw[position + namei_size:data_stop])
             else:
+                append(None)  # the mark of a Record
                 append(other(raw, position, stop))
             position = stop
             count += 1
         return count, items
+
+    def parse(raw: bytes) -> tuple[int, list[Any]]:
+        """``careful``'s walk and items, each common record unpacked whole at once
+        (its kind read from its byte, then checked with its length in the tuple)."""
+        try:
+            items: list[Any] = []
+            append = items.append
+            position = 0
+            end = len(raw)
+            last_header = end - header_size
+            datas = 0  # items that are not a record's first (a path, data, a mark)
+            while position < end:
+                # IndexError here, struct.error below: a header or a whole-record
+                # unpack that would run past the batch's end (a short record there,
+                # or damage): ``careful`` walks the batch instead, and finds it.
+                kind = raw[position + kind_at]
+                # SYSRET and SYSCALL: of exactly their fields' size (as the recorder
+                # writes them), the record is the unpacked bytes, which were there;
+                # a longer one (a later version's) is taken below, as a Record.
+                if kind == SYSRET:
+                    item = unpack_sysret(raw, position)
+                    if item[0] == sysret_size and item[1] == SYSRET:
+                        append(item)
+                        position += sysret_whole
+                        continue
+                elif kind == SYSCALL:
+                    item = unpack_syscall(raw, position)
+                    if item[0] == syscall_size and item[1] == SYSCALL and item[ARGC] == six:
+                        append(item)
+                        position += syscall_whole
+                        continue
+                # GIO and NAMI: their fields, then exactly their data or path (as the
+                # recorder writes them; an unsigned count cannot make a shorter
+                # record match); any other length is taken below, as a Record.
+                elif kind == GENIO:
+                    item = unpack_genio(raw, position)
+                    if item[0] == genio_fixed + item[-1] and item[1] == GENIO:
+                        stop = position + genio_size + item[-1]
+                        if stop > end:
+                            raise ValueError("a record runs past the batch")
+                        append(item)
+                        append(raw[position + genio_size:stop])
+                        datas += 1
+                        position = stop
+                        continue
+                elif kind == NAMEI:
+                    item = unpack_namei(raw, position)
+                    if item[0] == namei_fixed + item[-1] and item[1] == NAMEI:
+                        stop = position + namei_size + item[-1]
+                        if stop > end:
+                            raise ValueError("a record runs past the batch")
+                        append(item)
+                        append(raw[position + namei_size:stop])
+                        datas += 1
+                        position = stop
+                        continue
+                # Any other record, or one of those four shorter than its fields: as
+                # ``careful`` takes it.
+                if position > last_header:
+                    raise ValueError("a record header runs past the batch")
+                length, kind = head(raw, position)
+                stop = position + header_size + length
+                if stop > end:
+                    raise ValueError("a record runs past the batch")
+                append(None)  # the mark of a Record
+                append(other(raw, position, stop))
+                datas += 1
+                position = stop
+        except (struct.error, IndexError):
+            return careful(raw)
+        return len(items) - datas, items
 
     return parse
 

@@ -302,3 +302,77 @@ def test_parser_refuses_what_the_codec_refuses(order: formats.ByteOrder) -> None
             parse(raw[:len(raw) - 1 - min(more, len(raw) - 1)])
 
     check()
+
+
+def _open_calls_trace(path: Path, rounds: int) -> None:
+    """Open-like calls in every case the fast path's RET tells apart: an absolute
+    path (the effect inline), a path relative to AT_FDCWD or to a directory fd, no
+    path, a failure, an unfinished RET (the effect through ``CallTracker.settle``),
+    ``open`` (its flags in argument 1), then reads and closes of what they opened;
+    and records longer than their fields (a later version's), which the parser
+    gives as Records."""
+    fast = codec()
+    framing = formats.batch_framing()
+    header = formats.FileHeader(hostname="t", kernel_release="6.1", machine="x86_64",
+                                realtime_ns=10**18, monotonic_ns=0, ktr_version="t")
+    at_fdcwd = (1 << 64) - 100
+    cloexec, directory = 0o2000000, 0o200000
+    ts = 10**18
+    records: list[bytes] = []
+
+    def add(kind: RecordKind, payload: Any, pid: int = 77, extra: bytes = b"") -> None:
+        nonlocal ts
+        ts += 1000
+        body = fast.encode_payload(kind, payload) + extra
+        records.append(fast.encode_raw_record(kind, pid, pid, ts, b"opener", body))
+
+    def call(nr: int, args: tuple[int, ...], paths: list[bytes], ret: int, *,
+             flags: int = 0, data: bytes | None = None, extra: bytes = b"") -> None:
+        add(RecordKind.SYSCALL, Syscall(nr, 1, 0, args), extra=extra)
+        for name in paths:
+            add(RecordKind.NAMEI, Namei(name), extra=extra)
+        if data is not None:
+            add(RecordKind.GENIO, Genio(args[0], 0, 0, len(data), data), extra=extra)
+        error = -ret if ret < 0 else 0
+        add(RecordKind.SYSRET, Sysret(nr, 1, flags, error, -1 if error else ret, 700),
+            extra=extra)
+
+    for index in range(rounds):
+        extra = b"\0\1\2\3" if index % 5 == 4 else b""
+        call(257, (at_fdcwd, 0x1000, cloexec, 0, 0, 0), [b"/etc/hosts"], 3, extra=extra)
+        call(257, (at_fdcwd, 0x1000, directory, 0, 0, 0), [b"/usr"], 4)
+        call(257, (4, 0x1000, 0, 0, 0, 0), [b"lib/os-release"], 5)
+        call(257, (at_fdcwd, 0x1000, 0, 0, 0, 0), [b"notes.txt"], 6)
+        call(257, (at_fdcwd, 0, 0, 0, 0, 0), [], 8)  # no path recorded
+        call(257, (at_fdcwd, 0x1000, 0, 0, 0, 0), [b"/missing"], -2)
+        call(2, (0x1000, cloexec, 0, 0, 0, 0), [b"/etc/passwd\xff"], 7 + index % 3)
+        call(257, (at_fdcwd, 0x1000, 0, 0, 0, 0), [b"/etc/unfinished"], 9, flags=1)
+        for fd in (3, 5, 6, 7, 8, 9):
+            call(0, (fd, 0x2000, 64, 0, 0, 0), [], 5, data=b"hello", extra=extra)
+        for fd in (3, 4, 5, 6, 7, 8):
+            call(3, (fd, 0, 0, 0, 0, 0), [], 0)
+    with open(path, "wb") as out:
+        out.write(formats.encode_file_header(header))
+        for start in range(0, len(records), 700):
+            out.write(framing.encode(records[start:start + 700], None))
+
+
+def test_fast_path_on_open_like_calls(tmp_path: Path) -> None:
+    trace = tmp_path / "opens.ktr"
+    _open_calls_trace(trace, 300)
+    assert _same_export(tmp_path, trace) > 0
+    from ktrdump._parquet import write_parquet
+    from ktrdump._rawparse import batch_parser
+    from ktrdump._reader import open_trace
+
+    with open_trace(trace) as reader:
+        write_parquet(reader.parsed_events(batch_parser(reader.record_codec)),
+                      str(tmp_path / "c.parquet"))
+    rows = pq.read_table(tmp_path / "c.parquet", columns=["syscall", "fd", "fd_path"])
+    paths = {(row["syscall"], row["fd"], row["fd_path"]) for row in rows.to_pylist()}
+    # the effects, inline or not, as the layer applies them (-y's paths)
+    assert ("read", 3, "/etc/hosts") in paths
+    assert ("read", 5, "/usr/lib/os-release") in paths
+    assert ("read", 6, "notes.txt") in paths
+    assert ("read", 8, None) in paths  # no path: the fd is unknown
+    assert ("read", 9, None) in paths  # unfinished: no effect
