@@ -171,7 +171,7 @@ class DispatchMixin(ControlState):
         # The waker's signals can break a blocking wait on this thread (see
         # _waker); on another thread, _block polls.
         signalled = bool(self._main_thread_id) and self._main_thread_id == threading.get_ident()
-        while tracees or stash:
+        while tracees or stash or self._creation_unread:
             if self._stop_request is not None and self._releasing is None:
                 self._begin_release()
                 continue
@@ -516,6 +516,7 @@ class DispatchMixin(ControlState):
         if child is None:
             # (a new child is adopted from its own stops, without its creator's
             # event: strace -f shows its creator's call "= ?" too)
+            self._creation_unread = True
             return
         known = self._tracees.get(child)
         if known is not None:

@@ -217,6 +217,10 @@ class ControlState:
         self._tracees: dict[int, Tracee] = {}
         self._processes: dict[int, _Process] = {}
         self._stash: dict[int, list[int]] = {}  # stops of new tids not yet claimed
+        # A creation event's message was lost to a SIGKILL (its child unknown): the
+        # run waits on until waitpid has no child left, so that the child, adopted
+        # from its own stops, is not left out when the known tracees are gone.
+        self._creation_unread = False
         self._consumer: Consumer = _ignore
         # The consumer's optional ``prepare(event)``: a finisher it returns
         # consumes the syscall event after the thread is resumed (see _dispatch).
