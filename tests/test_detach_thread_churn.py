@@ -26,6 +26,7 @@ import ktrdump
 from formats import End, Proc, ProcEvent, RecordKind
 from ktr._control import Control, ControlOptions
 from ktr._events import Event, Lifecycle, ProcessEvent, SyscallEntry
+from ktr._recorder import SETUP_HOLD_TEST_ENV
 
 BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
@@ -133,8 +134,16 @@ def test_ctrl_c_while_threads_come_and_go(tmp_path: Path, while_traced: int,
     try:
         trace = tmp_path / "churn.ktr"
         follow = ["-i"] if children else []
+        # Held once its targets are and its output open (the test hook), then let go:
+        # the Ctrl-C below must come once the recording has begun, however long the
+        # attach to a churning process takes (before, it is "nothing recorded").
+        hold = tmp_path / "hold"
+        os.mkfifo(hold)
         recorder = subprocess.Popen([KTR, "record", "-o", str(trace), *follow,
-                                     "-p", str(churn.pid)], stderr=subprocess.PIPE, text=True)
+                                     "-p", str(churn.pid)], stderr=subprocess.PIPE, text=True,
+                                    env={**os.environ, SETUP_HOLD_TEST_ENV: f"output={hold}"})
+        with open(hold, "wb") as release:  # (opens once the recorder is at the hold)
+            release.write(b"x")
         while churn.tracer() != recorder.pid:
             assert recorder.poll() is None
             os.sched_yield()
