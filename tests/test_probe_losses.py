@@ -63,15 +63,20 @@ def test_ring_losses_stand_in_the_gap_and_break_no_call(tmp_path: Path) -> None:
     trace = tmp_path / "p5.ktr"
     # a 2-page ring: the tight probed loop overruns it many times over
     env = {**os.environ, RING_PAGES_TEST_ENV: "2"}
-    done = subprocess.run(
-        [str(BIN / "ktr"), "record", "-q", "-t", "f", "-o", str(trace),
-         "-P", "libfoo:foo_add(i32,i32)", "-P", "libfoo:foo_add:return(i32)",
-         "--", str(fast), str(CALLS)],
-        capture_output=True, text=True, env=env, timeout=60)
-    assert done.returncode == 0, done.stderr
-    with open(os.path.join(tracefs_root(), "uprobe_events")) as events:
-        assert not [line for line in events if f"ktr_{os.getpid()}" in line]
-    stated = re.search(r"(\d+) dropped \(ENOBUFS (\d+)\)", done.stderr)
+    # A reader that keeps up with the ring now and then loses nothing: the
+    # recording is made again then (at most three times).
+    for _attempt in range(3):
+        done = subprocess.run(
+            [str(BIN / "ktr"), "record", "-q", "-t", "f", "-o", str(trace),
+             "-P", "libfoo:foo_add(i32,i32)", "-P", "libfoo:foo_add:return(i32)",
+             "--", str(fast), str(CALLS)],
+            capture_output=True, text=True, env=env, timeout=60)
+        assert done.returncode == 0, done.stderr
+        with open(os.path.join(tracefs_root(), "uprobe_events")) as events:
+            assert not [line for line in events if f"ktr_{os.getpid()}" in line]
+        stated = re.search(r"(\d+) dropped \(ENOBUFS (\d+)\)", done.stderr)
+        if stated is not None:
+            break
     assert stated is not None, done.stderr
     dumped = subprocess.run([str(BIN / "ktrdump"), "--json", str(trace)],
                             capture_output=True, text=True, check=True).stdout
@@ -95,6 +100,7 @@ def test_ring_losses_stand_in_the_gap_and_break_no_call(tmp_path: Path) -> None:
     previous: dict[str, Any] | None = None
     between: list[dict[str, Any]] = []
     gaps = 0
+    returns_lost = 0  # gaps that begin after an entry: its return lost
     for record in records:
         if record["type"] == "DROP":
             between.append(record)
@@ -102,6 +108,7 @@ def test_ring_losses_stand_in_the_gap_and_break_no_call(tmp_path: Path) -> None:
             if previous is not None:
                 broken = not follows(previous, record)
                 gaps += broken
+                returns_lost += broken and previous["point"] == "entry"
                 assert bool(between) == broken, (previous, between, record)
                 for drop in between:
                     assert previous["ts"] <= drop["ts"] <= record["ts"], (previous, drop, record)
@@ -117,7 +124,8 @@ def test_ring_losses_stand_in_the_gap_and_break_no_call(tmp_path: Path) -> None:
     assert paired
     wrong = [(a, r) for a, r in paired if int(r) != int(a) + 1]
     assert not wrong, wrong[:5]
-    assert "return lost" in calls
+    # (a gap may begin after a return and end before an entry: no call is cut)
+    assert ("return lost" in calls) == (returns_lost > 0), returns_lost
     # --summary's probe table: a leaf's self time is its total (no call stacked on a stale
     # entry, whose return was lost)
     summary = subprocess.run([str(BIN / "ktrdump"), "--summary", str(trace)],
