@@ -27,7 +27,7 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from .errors import OutputError
 
@@ -68,17 +68,11 @@ def create_private_noting(path: str, avoid: FileIds = frozenset()) -> tuple[int,
             fd = os.open(path, flags, _PRIVATE_MODE)
     except OSError as error:
         raise _cannot_open(path, error) from None
-    try:
+    with _closed_on_failure(path, fd):
         _check_opened(path, fd, avoid)
         os.ftruncate(fd, 0)
         os.fchmod(fd, _PRIVATE_MODE)
         os.set_blocking(fd, True)
-    except OutputError:
-        os.close(fd)
-        raise
-    except OSError as error:
-        os.close(fd)
-        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
     return fd, created
 
 
@@ -93,19 +87,26 @@ def reopen_private(path: str, identity: tuple[int, int], avoid: FileIds = frozen
         fd = os.open(path, flags)
     except OSError as error:
         raise _cannot_open(path, error) from None
-    try:
+    with _closed_on_failure(path, fd):
         info = _check_opened(path, fd, avoid)
         if (info.st_dev, info.st_ino) != identity:
             raise OutputError(f"{path}: cannot write: it was replaced by another file "
                               "since ktrdump created it")
         os.set_blocking(fd, True)
+    return fd
+
+
+@contextlib.contextmanager
+def _closed_on_failure(path: str, fd: int) -> Iterator[None]:
+    """Close ``fd`` if the checks in the block fail; an OSError becomes an OutputError."""
+    try:
+        yield
     except OutputError:
         os.close(fd)
         raise
     except OSError as error:
         os.close(fd)
         raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
-    return fd
 
 
 def _cannot_open(path: str, error: OSError) -> OutputError:
