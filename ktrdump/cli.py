@@ -91,8 +91,24 @@ finally:
 
 PROGRAM = "ktrdump"
 
+#: ``--format`` values, with what each writes (``--help``'s description lists them all).
+FORMAT_HELP = {
+    "text": "kdump's text, one line a record (the default)",
+    "json": "JSON Lines, one object a record (--json; ts in integer nanoseconds)",
+    "strace": "strace -f -ttt -T's lines, one a call (-ff: a file per thread)",
+    "chrome": "Chrome Trace Event JSON, object form (Perfetto UI, catapult, speedscope)",
+    "calls": "probed function calls per thread, nested, timed (as uftrace replay)",
+    "folded": "sampled stacks folded for flame graphs (flamegraph.pl, inferno)",
+    "parquet": "Parquet tables for DuckDB, pandas (-o NAME.parquet; needs pyarrow)",
+}
 #: ``--format`` values.
-FORMATS = ("text", "json", "strace", "chrome", "calls", "folded", "parquet")
+FORMATS = tuple(FORMAT_HELP)
+
+_DESCRIPTION = (
+    "Decode ktr trace files into one of these outputs (--format NAME):\n"
+    + "".join(f"  {name:<8}  {text}\n" for name, text in FORMAT_HELP.items())
+    + "\nor, with --summary (strace -c), tables of calls, errors and time per syscall\n"
+      "(and of context switches, counters, samples and probes when recorded).\n")
 
 __all__ = ["FORMATS", "PROGRAM", "dump", "main", "parse_options", "record_filter", "run"]
 
@@ -189,8 +205,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(
         prog=PROGRAM,
-        description="Decode a ktr trace file into kdump-style text, JSON Lines or "
-                    "strace's format.",
+        description=_DESCRIPTION,
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

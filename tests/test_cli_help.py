@@ -77,3 +77,15 @@ def test_ktr_without_arguments_is_a_usage_error_listing_every_record_option() ->
     missing = [strings for strings in actions if not set(strings) & shown]
     assert missing == [], done.stderr
     assert "ktr record --help" in done.stderr
+
+
+def test_ktrdump_description_names_every_output() -> None:
+    """``ktrdump --help`` says what each ``--format`` writes, and the summary."""
+    done = subprocess.run([sys.executable, "-m", "ktrdump", "--help"], capture_output=True,
+                          text=True, timeout=60, check=True)
+    description = done.stdout.split("\n\n")[1]
+    listed = [line.split()[0] for line in description.splitlines()[1:]]
+    assert listed == list(dump_cli._parser()._option_string_actions["--format"].choices or ())
+    assert "--summary" in done.stdout.split("\n\n")[2]
+    for words in ("JSON Lines", "strace", "Chrome Trace Event", "flame graphs", "Parquet"):
+        assert words in description

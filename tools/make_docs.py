@@ -176,7 +176,8 @@ def _wants_file(action: argparse.Action) -> bool:
 
 
 def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
-    return [a for a in parser._actions if a.option_strings]
+    """The options a user is shown: hidden ones (help=SUPPRESS) are not offered."""
+    return [a for a in parser._actions if a.option_strings and a.help is not argparse.SUPPRESS]
 
 
 def _bash_function(function: str, parser: argparse.ArgumentParser, words: str) -> str:
@@ -239,16 +240,89 @@ def bash_completions() -> dict[str, str]:
 
 
 def _zsh_quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("'", "'\\''").replace("[", "\\[").replace(
-        "]", "\\]").replace(":", "\\:")
+    """An ``_arguments`` description (inside ``[...]``, in single quotes): ``[ ] :`` and
+    backslashes escaped for _arguments, ``'`` for the shell."""
+    text = text.replace("\\", "\\\\")
+    for char in "[]:":
+        text = text.replace(char, "\\" + char)
+    return text.replace("'", "'\\''")
+
+
+def _zsh_message(text: str) -> str:
+    """An ``_arguments`` message (between colons): only colons are special there."""
+    return text.replace("\\", "\\\\").replace(":", "\\:").replace("'", "'\\''")
+
+
+#: Longest one-line description a completion shows (a menu line, not the man page).
+DESCRIPTION_LIMIT = 100
+
+
+def _top_level(text: str) -> list[tuple[int, str]]:
+    """(index, char) of the characters outside any (...) or [...] of ``text``."""
+    depth = 0
+    out = []
+    for index, char in enumerate(text):
+        if char in "([":
+            depth += 1
+        elif char in ")]" and depth:
+            depth -= 1
+        elif not depth:
+            out.append((index, char))
+    return out
+
+
+def _without_parentheticals(text: str) -> str:
+    """``text`` less its top-level ``(...)`` asides (and the space before each);
+    a ``(...)`` inside ``[...]`` (a syntax, as ``[(TYPES)]``) stays."""
+    out: list[str] = []
+    brackets = parentheses = 0
+    for char in text:
+        if parentheses:
+            parentheses += (char == "(") - (char == ")")
+            continue
+        if char == "(" and not brackets:
+            parentheses = 1
+            while out and out[-1] == " ":
+                out.pop()
+            continue
+        brackets += (char == "[") - (char == "]" and brackets > 0)
+        out.append(char)
+    return "".join(out).strip()
+
+
+def short_description(help_text: str) -> str:
+    """A completion menu's description of an option: its help's first sentence.
+
+    The first clause outside parentheses (up to ``;`` or ``. ``); when that is
+    longer than DESCRIPTION_LIMIT, without its parenthetical asides; when still
+    longer, cut between words outside brackets and marked with "...": never
+    inside a word, never leaving a bracket open.
+    """
+    text = " ".join(help_text.split())
+    for index, char in _top_level(text):
+        if char == ";" or (char == "." and text[index + 1:index + 2] == " "):
+            text = text[:index]
+            break
+    if len(text) > DESCRIPTION_LIMIT:
+        text = _without_parentheticals(text)
+    if len(text) > DESCRIPTION_LIMIT:
+        cut = max((index for index, char in _top_level(text)
+                   if char == " " and index <= DESCRIPTION_LIMIT - 3), default=0)
+        text = text[:cut].rstrip(",:") + "..."
+    return text
+
+
+def _repeatable(action: argparse.Action) -> bool:
+    return isinstance(action, (argparse._AppendAction, argparse._AppendConstAction,
+                               argparse._CountAction))
 
 
 def _zsh_specs(parser: argparse.ArgumentParser) -> list[str]:
     specs = []
     for action in _options(parser):
-        description = _zsh_quote(_expanded_help(parser, action).split(";")[0][:70])
+        description = _zsh_quote(short_description(_expanded_help(parser, action)))
         if _takes_value(action) and action.nargs != "?":
-            metavar = _zsh_quote(str(action.metavar or action.dest))
+            metavar = _zsh_message(str(action.metavar or action.dest))
             if action.choices:
                 value = f":{metavar}:({' '.join(map(str, action.choices))})"
             elif _wants_file(action):
@@ -259,9 +333,8 @@ def _zsh_specs(parser: argparse.ArgumentParser) -> list[str]:
                 value = f":{metavar}: "
         else:
             value = ""
+        repeat = "*" if _repeatable(action) else ""
         for name in action.option_strings:
-            repeat = "*" if action.dest in ("pids", "expression", "user_labels", "timestamps") \
-                else ""
             specs.append(f"'{repeat}{name}[{description}]{value}'")
     return specs
 
