@@ -242,7 +242,8 @@ def test_man_finds_the_installed_pages(built: Built, tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
                    timeout=60)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
-                    "--no-cache-dir", "--disable-pip-version-check", "--prefix", str(venv),
+                    "--no-cache-dir", "--disable-pip-version-check", "--ignore-installed",
+                    "--prefix", str(venv),
                     str(built.wheel)], check=True, timeout=120, capture_output=True)
     assert (venv / "bin" / "ktrdump").exists()
     pages = [str(venv / "share" / "man" / "man1" / f"{name}.1") for name in ("ktr", "ktrdump")]
