@@ -588,13 +588,13 @@ _SIGNAL_NAMES: Mapping[int, str] = MappingProxyType({
     32: "SIGRTMIN",
 })
 
-# linux/wait.h. (waitid's 2 is WSTOPPED, the same bit as WUNTRACED.)
+# linux/wait.h, in strace's order (its xlat/wait4_options.in, which waitid
+# shares): 2 is WSTOPPED for both calls (WUNTRACED is the same bit).
 WAIT_OPTIONS: Table = (
-    ("WNOHANG", 0x00000001), ("WUNTRACED", 0x00000002), ("WEXITED", 0x00000004),
-    ("WCONTINUED", 0x00000008), ("WNOWAIT", 0x01000000), ("__WNOTHREAD", 0x20000000),
-    ("__WALL", 0x40000000), ("__WCLONE", 0x80000000),
+    ("WNOHANG", 0x00000001), ("WEXITED", 0x00000004), ("WSTOPPED", 0x00000002),
+    ("WCONTINUED", 0x00000008), ("WNOWAIT", 0x01000000), ("__WCLONE", 0x80000000),
+    ("__WALL", 0x40000000), ("__WNOTHREAD", 0x20000000),
 )
-_WAITID_OPTIONS: Table = (("WNOHANG", 1), ("WSTOPPED", 2), *WAIT_OPTIONS[2:])
 
 # asm-generic/signal-defs.h
 SIGPROCMASK_HOW: Table = (("SIG_BLOCK", 0), ("SIG_UNBLOCK", 1), ("SIG_SETMASK", 2))
@@ -1255,7 +1255,6 @@ _BY_CALL: dict[tuple[str, ArgKind], Decoder] = {
     ("statx", ArgKind.AT_FLAGS): _statx_flags,
     **{(call, ArgKind.IPC_CMD): _ipc_command(call) for call in _IPC_COMMANDS},
     ("faccessat2", ArgKind.AT_FLAGS): _flags_decoder(_AT_FLAGS_EACCESS),
-    ("waitid", ArgKind.WAIT_OPTIONS): _flags_decoder(_WAITID_OPTIONS),
 }
 _FCNTL_ARGUMENT: dict[int, Decoder] = {
     2: _flags_decoder(FD_FLAGS),  # F_SETFD
@@ -1320,7 +1319,7 @@ def decode_arguments(signature: Signature, values: Sequence[int], abi: int) -> l
     Context: a SOCKOPT_NAME is named by the call's SOCKOPT_LEVEL argument;
     fcntl's third argument by its command (F_SETFL: open flags, F_SETFD:
     FD_CLOEXEC, F_SETSIG: a signal, F_ADD_SEALS: seals, ...); faccessat2's
-    0x200 is AT_EACCESS and waitid's 2 WSTOPPED. One entry per argument of the
+    0x200 is AT_EACCESS. One entry per argument of the
     signature (None where ``values`` is short or nothing applies).
     """
     plan = _plan(signature)

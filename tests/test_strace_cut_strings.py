@@ -102,3 +102,45 @@ def test_readlink_target_follows_the_limit_asked_for(tmp_path: Path) -> None:
     assert ours == theirs
     assert theirs[0] == 'readlink("long", "/a/very/"..., 256) = 61'
     assert theirs[4].startswith('getcwd("WORK/a-directory-whose-name-is-longer-')
+
+
+WAIT = r"""
+#define _GNU_SOURCE
+#include <signal.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+int main(void) {
+    int status;
+    struct rusage usage;
+    siginfo_t info;
+    pid_t child = fork();
+    if (child == 0)
+        _exit(3);
+    wait4(child, &status, WUNTRACED | WCONTINUED | __WALL, NULL);
+    wait4(-1, &status, WNOHANG, &usage);
+    child = fork();
+    if (child == 0)
+        _exit(4);
+    waitid(P_PID, child, &info, WEXITED | WSTOPPED | WCONTINUED | WNOWAIT);
+    waitid(P_PID, child, &info, WEXITED);
+    waitid(P_ALL, 0, &info, WEXITED | WNOHANG);
+    wait4(-1, &status, WSTOPPED | WEXITED | WNOWAIT | __WNOTHREAD | __WCLONE, NULL);
+    waitid(P_ALL, 0, &info, WEXITED | __WALL | __WNOTHREAD | 0x10);
+    return 0;
+}
+"""
+
+
+def test_wait_options_are_one_table_in_straces_order(tmp_path: Path) -> None:
+    compared = frozenset({"wait4", "waitid"})
+    ours, theirs = (_lines(text, compared) for text in _run(tmp_path, WAIT))
+    pid = re.compile(r"\b\d{3,}\b")
+    assert [pid.sub("PID", line) for line in ours] == [pid.sub("PID", line) for line in theirs]
+    options = [line.rsplit(", ", 2)[-2] if line.startswith("wait4")
+               else line.split("}, ")[-1].split(", ")[0] if "}, " in line
+               else line.split(", ")[3] for line in theirs]
+    assert options == ["WSTOPPED|WCONTINUED|__WALL", "WNOHANG",
+                       "WEXITED|WSTOPPED|WCONTINUED|WNOWAIT", "WEXITED", "WNOHANG|WEXITED",
+                       "WEXITED|WSTOPPED|WNOWAIT|__WCLONE|__WNOTHREAD",
+                       "WEXITED|__WALL|__WNOTHREAD|0x10"]
