@@ -653,6 +653,10 @@ def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining:
     return "[" + ", ".join(items) + "]"
 
 
+#: struct clone_args' first version (Linux 5.3): flags to tls, 8 u64s
+_CLONE_ARGS_V0 = 64
+
+
 def _clone_args_part(context: _Context, index: int) -> _Part:
     """clone3's struct clone_args, then `` => {pidfd=[N], parent_tid=[N]}`` once it returned.
 
@@ -662,8 +666,8 @@ def _clone_args_part(context: _Context, index: int) -> _Part:
 
     def render(value: int, call: Call) -> str:
         struct = call.struct(index)
-        if struct is None:
-            return pointer(value)
+        if struct is None or len(struct.data) < _CLONE_ARGS_V0:
+            return pointer(value)  # strace: shorter than the first version, an address
         text = decode_struct(struct)  # clone_args holds no string
         updated = call.struct(UPDATED + index)
         if updated is None:

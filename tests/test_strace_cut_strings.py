@@ -144,3 +144,102 @@ def test_wait_options_are_one_table_in_straces_order(tmp_path: Path) -> None:
                        "WEXITED|WSTOPPED|WCONTINUED|WNOWAIT", "WEXITED", "WNOHANG|WEXITED",
                        "WEXITED|WSTOPPED|WNOWAIT|__WCLONE|__WNOTHREAD",
                        "WEXITED|__WALL|__WNOTHREAD|0x10"]
+
+
+CLONE3 = r"""
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/sched.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+static volatile int stop, spinning;
+static void *spin(void *unused) {  /* calls while the main thread is in clone3 */
+    while (!stop) {
+        syscall(SYS_getppid);
+        spinning = 1;
+    }
+    return unused;
+}
+static void child_of(struct clone_args *args, size_t size) {
+    long child = syscall(SYS_clone3, args, size);
+    if (child == 0)
+        _exit(0);
+    if (child > 0)
+        waitpid(child, NULL, 0);
+}
+int main(void) {
+    pthread_t thread;
+    pthread_create(&thread, NULL, spin, NULL);  /* glibc's clone3: CLONE_PARENT_SETTID */
+    while (!spinning)
+        ;
+    unsigned char big[96];
+    memset(big, 0, sizeof big);
+    struct clone_args *args = (struct clone_args *)big;
+    args->exit_signal = SIGCHLD;
+    for (int i = 0; i < 10; i++)
+        child_of(args, 88);  /* nothing to fill: decoded whole at entry */
+    int pidfd = -1;
+    args->flags = CLONE_PIDFD;
+    args->pidfd = (uintptr_t)&pidfd;
+    for (int i = 0; i < 5; i++)
+        child_of(args, 88);  /* the pidfd comes at exit */
+    args->flags = 0;
+    child_of(args, 96);  /* bytes past the structure strace knows (zeros) */
+    child_of(args, 32);  /* shorter than the first version: EINVAL, an address */
+    args->flags = CLONE_PARENT_SETTID | CLONE_PIDFD | CLONE_THREAD;
+    child_of(args, 88);  /* EINVAL (CLONE_THREAD without CLONE_SIGHAND) */
+    stop = 1;
+    pthread_join(thread, NULL);
+    return 0;
+}
+"""
+
+
+def test_clone3_lines_and_halves_match_strace(tmp_path: Path) -> None:
+    for attempt in range(3):  # until another thread's call interrupts a plain clone3
+        work = tmp_path / str(attempt)
+        work.mkdir()
+        ours_text, theirs_text = _run(work, CLONE3)
+        if re.search(r"stack_size=0}, 88 <unfinished \.\.\.>", ours_text):
+            break
+    ids = re.compile(r"(?<=\[)\d+(?=\])|(?<== )\d+$")  # tids, the pidfd
+    ours, theirs = ([ids.sub("N", line) for line in _lines(text, frozenset({"clone3"}))]
+                    for text in (ours_text, theirs_text))
+    assert ours == theirs
+    assert theirs[0].startswith("clone3({flags=CLONE_VM|CLONE_FS|")
+    assert theirs[1:] == [
+        *["clone3({flags=0, exit_signal=SIGCHLD, stack=NULL, stack_size=0}, 88) = N"] * 10,
+        *["clone3({flags=CLONE_PIDFD, pidfd=ADDRESS, exit_signal=SIGCHLD, stack=NULL, "
+          "stack_size=0} => {pidfd=[N]}, 88) = N"] * 5,
+        "clone3({flags=0, exit_signal=SIGCHLD, stack=NULL, stack_size=0}, 96) = N",
+        "clone3(ADDRESS, 32) = -1 EINVAL (Invalid argument)",
+        "clone3({flags=CLONE_PIDFD|CLONE_THREAD|CLONE_PARENT_SETTID, pidfd=ADDRESS, "
+        "parent_tid=NULL, exit_signal=SIGCHLD, stack=NULL, stack_size=0}, 88) "
+        "= -1 EINVAL (Invalid argument)"]
+    # How a line another thread interrupts is split (the other thread's calls
+    # make that near certain): the whole call at entry when nothing can be
+    # filled in, else the structure alone, what it gained and the size at exit.
+    halves = re.compile(r"^\d+ +[\d.]+ (clone3\(.*|<\.\.\. clone3 resumed>.*?)(?: <[\d.]+>)?$")
+    shapes = {re.sub(r"0x[0-9a-f]+|\d{3,}|(?<=\[)\d+(?=\])", "N", match.group(1))
+              for line in ours_text.splitlines()
+              if (match := halves.match(line)) and ("unfinished" in line or "resumed" in line)}
+    assert shapes <= {
+        "clone3({flags=0, exit_signal=SIGCHLD, stack=NULL, stack_size=0}, 88 <unfinished ...>",
+        "<... clone3 resumed>) = N",
+        "clone3({flags=CLONE_PIDFD, pidfd=N, exit_signal=SIGCHLD, stack=NULL, "
+        "stack_size=0} <unfinished ...>",
+        "<... clone3 resumed> => {pidfd=[N]}, 88) = N",
+        "clone3({flags=0, exit_signal=SIGCHLD, stack=NULL, stack_size=0} <unfinished ...>",
+        "<... clone3 resumed>, 96) = N",
+        "clone3(N, 32 <unfinished ...>",
+        "<... clone3 resumed>) = -1 EINVAL (Invalid argument)",
+        "clone3({flags=CLONE_PIDFD|CLONE_THREAD|CLONE_PARENT_SETTID, pidfd=N, parent_tid=NULL, "
+        "exit_signal=SIGCHLD, stack=NULL, stack_size=0} <unfinished ...>",
+        "<... clone3 resumed>, 88) = -1 EINVAL (Invalid argument)",
+    } | {line for line in shapes if line.startswith(("clone3({flags=CLONE_VM|", "<... clone3 "
+                                                     "resumed> => {parent_tid="))}, shapes
+    assert "<... clone3 resumed>) = N" in shapes, ours_text
