@@ -1016,6 +1016,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         return _epoll_event_part(context, index)
     if kind is ArgKind.FD_PAIR_OUT and style.strace and context.fds is not None:
         return _fd_pair_part(context, index)
+    if kind is ArgKind.MMAP_FLAGS and style.strace:
+        return _Part(_bounded_cache(_flags.strace_mmap_flags))
     if kind is ArgKind.MODE and style.strace and plan.name not in ("mknod", "mknodat"):
         return _Part(_bounded_cache(_octal_mode))  # strace names file types for mknod only
     if (kind is ArgKind.NODEMASK_IN or kind is ArgKind.NODEMASK_OUT) and style.strace:

@@ -190,7 +190,7 @@ OPEN_FLAGS: Table = (
     ("O_TMPFILE", 0o20200000),  # __O_TMPFILE | O_DIRECTORY
     ("__O_TMPFILE", 0o20000000),
     ("O_DIRECTORY", 0o200000),
-    ("O_ASYNC", 0o20000),  # FASYNC, last in strace's order
+    ("FASYNC", 0o20000),  # O_ASYNC, as strace names it (last in its order)
 )
 
 # linux/stat.h
@@ -494,19 +494,21 @@ MMAP_TYPES: Table = (
     ("MAP_SHARED", 0x01), ("MAP_PRIVATE", 0x02), ("MAP_SHARED_VALIDATE", 0x03),
     ("MAP_DROPPABLE", 0x08),
 )
+# in strace's order (its xlat/mmap_flags.in, x86 values)
 MMAP_FLAGS: Table = (
     ("MAP_FIXED", 0x10), ("MAP_ANONYMOUS", 0x20), ("MAP_32BIT", 0x40),
+    ("MAP_NORESERVE", 0x4000), ("MAP_POPULATE", 0x8000), ("MAP_NONBLOCK", 0x10000),
     ("MAP_GROWSDOWN", 0x0100), ("MAP_DENYWRITE", 0x0800), ("MAP_EXECUTABLE", 0x1000),
-    ("MAP_LOCKED", 0x2000), ("MAP_NORESERVE", 0x4000), ("MAP_POPULATE", 0x8000),
-    ("MAP_NONBLOCK", 0x10000), ("MAP_STACK", 0x20000), ("MAP_HUGETLB", 0x40000),
-    ("MAP_SYNC", 0x80000), ("MAP_FIXED_NOREPLACE", 0x100000),
-    ("MAP_UNINITIALIZED", 0x4000000),
+    ("MAP_LOCKED", 0x2000), ("MAP_STACK", 0x20000), ("MAP_HUGETLB", 0x40000),
+    ("MAP_SYNC", 0x80000), ("MAP_UNINITIALIZED", 0x4000000),
+    ("MAP_FIXED_NOREPLACE", 0x100000),
 )
 _MAP_HUGETLB = 0x40000
 _MAP_HUGE_SHIFT = 26  # asm-generic/hugetlb_encode.h: log2 of the page size, 6 bits
 _MAP_HUGE_MASK = 0x3F << _MAP_HUGE_SHIFT
 _MMAP_TYPE_NAMES = _enum(MMAP_TYPES)
-_MMAP_FLAGS_NO_UNINITIALIZED = MMAP_FLAGS[:-1]
+_MMAP_FLAGS_NO_UNINITIALIZED = tuple(entry for entry in MMAP_FLAGS
+                                     if entry[0] != "MAP_UNINITIALIZED")
 _mmap_cache: dict[int, str] = {}
 
 
@@ -517,7 +519,10 @@ def _huge_page_name(log2: int) -> str:
     return f"{log2} << MAP_HUGE_SHIFT"
 
 
-def _render_mmap_flags(value: int) -> str:
+def _render_mmap_flags(value: int, strace: bool = False) -> str:
+    """``strace``: bits 26-31 as strace 6 prints them whatever the other flags say,
+    ``21<<MAP_HUGE_SHIFT`` (MAP_UNINITIALIZED's bit too); else named: the page
+    size with MAP_HUGETLB (``MAP_HUGE_2MB``), MAP_UNINITIALIZED without it."""
     parts = []
     map_type = value & _MAP_TYPE
     type_name = _MMAP_TYPE_NAMES.get(map_type)
@@ -529,7 +534,10 @@ def _render_mmap_flags(value: int) -> str:
     table = MMAP_FLAGS
     huge = ""
     # With MAP_HUGETLB bits 26-31 are the page size; without it bit 26 is MAP_UNINITIALIZED.
-    if rest & _MAP_HUGETLB and rest & _MAP_HUGE_MASK:
+    if strace and rest & _MAP_HUGE_MASK:
+        huge = f"{(rest & _MAP_HUGE_MASK) >> _MAP_HUGE_SHIFT}<<MAP_HUGE_SHIFT"
+        rest &= ~_MAP_HUGE_MASK
+    elif rest & _MAP_HUGETLB and rest & _MAP_HUGE_MASK:
         huge = _huge_page_name((rest & _MAP_HUGE_MASK) >> _MAP_HUGE_SHIFT)
         rest &= ~_MAP_HUGE_MASK
         table = _MMAP_FLAGS_NO_UNINITIALIZED
@@ -538,6 +546,11 @@ def _render_mmap_flags(value: int) -> str:
     if huge:
         parts.append(huge)
     return "|".join(parts) if parts else "0"
+
+
+def strace_mmap_flags(value: int) -> str:
+    """mmap's flags as strace prints them (``_render_mmap_flags``)."""
+    return _render_mmap_flags(value & _MASK32, strace=True)
 
 
 def _decode_mmap_flags(value: int, abi: int) -> str:
@@ -1115,9 +1128,10 @@ IOPRIO_WHICH: Table = (("IOPRIO_WHO_PROCESS", 1), ("IOPRIO_WHO_PGRP", 2),
 IOPRIO_CLASSES: Table = (("IOPRIO_CLASS_NONE", 0), ("IOPRIO_CLASS_RT", 1),
                          ("IOPRIO_CLASS_BE", 2), ("IOPRIO_CLASS_IDLE", 3))
 _IOPRIO_CLASS_SHIFT = 13
-MSYNC_FLAGS: Table = (("MS_ASYNC", 1), ("MS_INVALIDATE", 2), ("MS_SYNC", 4))
-MSGFLG: Table = (("IPC_NOWAIT", 0o4000), ("MSG_NOERROR", 0o10000), ("MSG_EXCEPT", 0o20000),
-                 ("MSG_COPY", 0o40000))  # linux/msg.h
+# in strace's order (its xlat/mctl_sync.in, xlat/ipc_msg_flags.in)
+MSYNC_FLAGS: Table = (("MS_SYNC", 4), ("MS_ASYNC", 1), ("MS_INVALIDATE", 2))
+MSGFLG: Table = (("MSG_NOERROR", 0o10000), ("MSG_EXCEPT", 0o20000), ("MSG_COPY", 0o40000),
+                 ("IPC_NOWAIT", 0o4000))  # linux/msg.h
 SHMAT_FLAGS: Table = (("SHM_RDONLY", 0o10000), ("SHM_RND", 0o20000), ("SHM_REMAP", 0o40000),
                       ("SHM_EXEC", 0o100000))  # linux/shm.h
 #: linux/mempolicy.h (Linux 6.1 uapi, what strace 6.1 names)

@@ -243,3 +243,57 @@ def test_clone3_lines_and_halves_match_strace(tmp_path: Path) -> None:
     } | {line for line in shapes if line.startswith(("clone3({flags=CLONE_VM|", "<... clone3 "
                                                      "resumed> => {parent_tid="))}, shapes
     assert "<... clone3 resumed>) = N" in shapes, ours_text
+
+
+FLAG_ORDER = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stddef.h>
+#include <unistd.h>
+#include <linux/mman.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+int main(void) {
+    mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE
+         | MAP_DENYWRITE | MAP_FIXED_NOREPLACE | MAP_EXECUTABLE | MAP_NONBLOCK, -1, 0);
+    mmap(NULL, 4096, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | MAP_SYNC | MAP_LOCKED
+         | MAP_POPULATE | MAP_32BIT, -1, 0);
+    mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_UNINITIALIZED
+         | MAP_FIXED_NOREPLACE | MAP_STACK, -1, 0);
+    mmap(NULL, 2 << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB
+         | MAP_NORESERVE | MAP_GROWSDOWN, -1, 0);
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    msync(p, 4096, MS_SYNC | MS_INVALIDATE);
+    msync(p, 4096, MS_ASYNC | MS_INVALIDATE | MS_SYNC);
+    int queue = msgget(IPC_PRIVATE, 0600);
+    char message[64];
+    msgrcv(queue, message, 16, 0, IPC_NOWAIT | MSG_NOERROR | MSG_EXCEPT);
+    msgrcv(queue, message, 16, 0, IPC_NOWAIT | MSG_COPY);
+    msgctl(queue, IPC_RMID, NULL);
+    int fds[2];
+    pipe(fds);
+    fcntl(fds[0], F_SETFL, O_NONBLOCK | FASYNC | O_APPEND);
+    fcntl(fds[0], F_GETFL);
+    return 0;
+}
+"""
+
+
+def test_flag_words_in_straces_order(tmp_path: Path) -> None:
+    compared = frozenset({"mmap", "msync", "msgrcv", "fcntl"})
+    ours, theirs = (_lines(text, compared)[-11:] for text in _run(tmp_path, FLAG_ORDER))
+    ipc_id = re.compile(r"^msgrcv\(\d+, ")
+    assert [ipc_id.sub("msgrcv(ID, ", line) for line in ours] == [
+        ipc_id.sub("msgrcv(ID, ", line) for line in theirs]
+    assert [line.split(", ")[3 if line.startswith("mmap") else
+                             2 if line.startswith(("msync", "fcntl")) else 4].split(")")[0]
+            for line in theirs[:4] + theirs[5:10]] == [
+        "MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE|MAP_NONBLOCK|MAP_GROWSDOWN|MAP_DENYWRITE"
+        "|MAP_EXECUTABLE|MAP_FIXED_NOREPLACE",
+        "MAP_SHARED_VALIDATE|MAP_ANONYMOUS|MAP_32BIT|MAP_POPULATE|MAP_LOCKED|MAP_SYNC",
+        "MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK|MAP_FIXED_NOREPLACE|1<<MAP_HUGE_SHIFT",
+        "MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE|MAP_GROWSDOWN|MAP_HUGETLB|21<<MAP_HUGE_SHIFT",
+        "MS_SYNC|MS_INVALIDATE", "MS_SYNC|MS_ASYNC|MS_INVALIDATE",
+        "MSG_NOERROR|MSG_EXCEPT|IPC_NOWAIT", "MSG_COPY|IPC_NOWAIT",
+        "O_RDONLY|O_APPEND|O_NONBLOCK|FASYNC"]
+    assert theirs[-1].endswith("= 0x2c00 (flags O_RDONLY|O_APPEND|O_NONBLOCK|FASYNC)")
