@@ -460,9 +460,9 @@ def _low32_text(value: int) -> str:
 
 
 _POINTERS = {
-    ArgKind.PTR, ArgKind.STRING, ArgKind.PATH_OUT, ArgKind.IOVEC_IN, ArgKind.IOVEC_OUT,
-    ArgKind.MSGHDR_IN, ArgKind.MSGHDR_OUT, ArgKind.MMSGHDR_IN, ArgKind.MMSGHDR_OUT,
-    ArgKind.SOCKLEN_PTR,
+    ArgKind.PTR, ArgKind.STRING, ArgKind.PATH_STRING, ArgKind.PATH_OUT, ArgKind.IOVEC_IN,
+    ArgKind.IOVEC_OUT, ArgKind.MSGHDR_IN, ArgKind.MSGHDR_OUT, ArgKind.MMSGHDR_IN,
+    ArgKind.MMSGHDR_OUT, ArgKind.SOCKLEN_PTR,
 }
 _STRUCT_LIKE = (ArgKind.SOCKADDR_IN, ArgKind.SOCKADDR_OUT, ArgKind.FD_PAIR_OUT)
 #: strace prints these offsets in hex (mmap's file offset).
@@ -473,7 +473,7 @@ def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
     """Strings and data captured as STRUCT "string"/"bytes" (xattrs, getcwd, getrandom)."""
     pointer = context.pointer
     limit = context.style.string_limit if context.style.strace else None
-    whole = kind is ArgKind.PATH_OUT  # strace prints paths in full
+    whole = kind is ArgKind.PATH_OUT or kind is ArgKind.PATH_STRING  # strace: paths in full
     filled_by_result = kind in (ArgKind.DATA_OUT, ArgKind.PATH_OUT)
     # an int socket option prints as strace's [1]
     int_sized = context.plan.name in ("setsockopt", "getsockopt")
@@ -619,8 +619,8 @@ def _socket_protocol_part(context: _Context) -> _Part:
     return _Part(render, value_only=False)
 
 
-_DATA_KINDS = frozenset({ArgKind.STRING, ArgKind.DATA_IN, ArgKind.DATA_OUT, ArgKind.PATH_OUT,
-                         ArgKind.SOCKOPT_VAL_OUT})
+_DATA_KINDS = frozenset({ArgKind.STRING, ArgKind.PATH_STRING, ArgKind.DATA_IN, ArgKind.DATA_OUT,
+                         ArgKind.PATH_OUT, ArgKind.SOCKOPT_VAL_OUT})
 
 
 def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining: int,

@@ -70,6 +70,8 @@ int main(void) {
     char buf[256];
     symlink("/a/very/long/target/that/is/longer/than/thirty-two/characters", "long");
     symlink("short", "short");
+    symlinkat("/a/very/long/target/that/is/longer/than/thirty-two/characters", AT_FDCWD,
+              "long2");
     readlink("long", buf, sizeof buf);
     readlinkat(AT_FDCWD, "long", buf, 10);
     readlink("short", buf, sizeof buf);
@@ -80,28 +82,35 @@ int main(void) {
     return 0;
 }
 """
-_READLINK_CALLS = frozenset({"readlink", "readlinkat", "getcwd"})
+_READLINK_CALLS = frozenset({"readlink", "readlinkat", "getcwd", "symlink", "symlinkat"})
 
 
 def test_readlink_target_is_cut_at_the_string_limit_and_getcwd_is_not(tmp_path: Path) -> None:
     ours, theirs = (_lines(text, _READLINK_CALLS) for text in _run(tmp_path, READLINK))
     assert ours == theirs
     # What strace 6.1 printed when this was written.
-    assert theirs[0:4] == [
+    # a link's target is a path: whole, not looked up
+    assert theirs[0:3] == [
+        'symlink("/a/very/long/target/that/is/longer/than/thirty-two/characters", "long") = 0',
+        'symlink("short", "short") = 0',
+        'symlinkat("/a/very/long/target/that/is/longer/than/thirty-two/characters", AT_FDCWD, '
+        '"long2") = 0']
+    assert theirs[3:7] == [
         'readlink("long", "/a/very/long/target/that/is/long"..., 256) = 61',
         'readlinkat(AT_FDCWD, "long", "/a/very/lo", 10) = 10',
         'readlink("short", "short", 256) = 5',
         'readlink("missing", ADDRESS, 256) = -1 ENOENT (No such file or directory)']
-    assert theirs[4] == ('getcwd("WORK/a-directory-whose-name-is-longer-than-thirty-two-'
-                         'characters", 256) = ' + theirs[4].rsplit("= ", 1)[1])
+    assert theirs[7] == ('getcwd("WORK/a-directory-whose-name-is-longer-than-thirty-two-'
+                         'characters", 256) = ' + theirs[7].rsplit("= ", 1)[1])
 
 
 def test_readlink_target_follows_the_limit_asked_for(tmp_path: Path) -> None:
     ours, theirs = (_lines(text, _READLINK_CALLS)
                     for text in _run(tmp_path, READLINK, ["-s", "8"], ["-m", "8"]))
     assert ours == theirs
-    assert theirs[0] == 'readlink("long", "/a/very/"..., 256) = 61'
-    assert theirs[4].startswith('getcwd("WORK/a-directory-whose-name-is-longer-')
+    assert theirs[0].startswith('symlink("/a/very/long/target/that/is/longer/than/')
+    assert theirs[3] == 'readlink("long", "/a/very/"..., 256) = 61'
+    assert theirs[7].startswith('getcwd("WORK/a-directory-whose-name-is-longer-')
 
 
 WAIT = r"""

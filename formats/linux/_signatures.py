@@ -61,7 +61,10 @@ class ArgKind(enum.Enum):
     FD = "fd"  # a file descriptor
     DIRFD = "dirfd"  # a directory fd, or AT_FDCWD (-100) for the current directory
     PATH = "path"  # a NUL-terminated path the kernel looks up (a NAMEI record)
-    STRING = "string"  # a NUL-terminated string that is not looked up (symlink target)
+    STRING = "string"  # a NUL-terminated string that is not looked up (a key's type)
+    # a NUL-terminated path that is not looked up (a symlink's target, mount's
+    # source, a message queue's name): recorded as a STRING, printed whole as a path
+    PATH_STRING = "path_string"
     PATH_OUT = "path_out"  # a buffer the call fills with a path; length = return value
     PTR = "ptr"  # an address; what it points to is not decoded
     SIZE = "size"  # a byte count
@@ -399,6 +402,7 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # values, getcwd's path, readlink's target, getrandom's bytes; DATA_OUT
     # and PATH_OUT record the same bytes: the kinds differ in how they print).
     ArgKind.STRING: _capture("string", "in", None, measure="string"),
+    ArgKind.PATH_STRING: _capture("string", "in", None, measure="string"),
     ArgKind.DATA_IN: _capture("bytes", "in", None, measure="length"),
     ArgKind.DATA_OUT: _capture("bytes", "out", None, measure="retval"),
     ArgKind.PATH_OUT: _capture("bytes", "out", None, measure="retval"),
@@ -655,9 +659,9 @@ _COMMON: list[Signature] = [
     _sig("link", R.INT, _a("oldpath", K.PATH), _a("newpath", K.PATH)),
     _sig("linkat", R.INT, _a("olddirfd", K.DIRFD), _a("oldpath", K.PATH, dirfd=0),
          _a("newdirfd", K.DIRFD), _a("newpath", K.PATH, dirfd=2), _a("flags", K.AT_FLAGS)),
-    # The target of a symlink is stored, not looked up: a STRING, not a PATH.
-    _sig("symlink", R.INT, _a("target", K.STRING), _a("linkpath", K.PATH)),
-    _sig("symlinkat", R.INT, _a("target", K.STRING), _a("newdirfd", K.DIRFD),
+    # The target of a symlink is stored, not looked up: not a PATH.
+    _sig("symlink", R.INT, _a("target", K.PATH_STRING), _a("linkpath", K.PATH)),
+    _sig("symlinkat", R.INT, _a("target", K.PATH_STRING), _a("newdirfd", K.DIRFD),
          _a("linkpath", K.PATH, dirfd=1)),
     _sig("chmod", R.INT, _PATHNAME, _MODE),
     _sig("fchmod", R.INT, _FD, _MODE),
@@ -674,7 +678,7 @@ _COMMON: list[Signature] = [
     _sig("mknod", R.INT, _PATHNAME, _MODE, _a("dev", K.DEV)),
     _sig("mknodat", R.INT, _DIRFD, _AT_PATHNAME, _MODE, _a("dev", K.DEV)),
     # mount's source is often not a path at all ("proc", "tmpfs"): not looked up here.
-    _sig("mount", R.INT, _a("source", K.STRING), _a("target", K.PATH),
+    _sig("mount", R.INT, _a("source", K.PATH_STRING), _a("target", K.PATH),
          _a("filesystemtype", K.STRING), _a("mountflags", K.MOUNT_FLAGS), _a("data", K.PTR)),
     _sig("umount2", R.INT, _a("target", K.PATH), _a("flags", K.UMOUNT_FLAGS)),
     _sig("chroot", R.INT, _a("path", K.PATH)),
@@ -1190,9 +1194,9 @@ _MORE_COMMON: list[Signature] = [
          _a("shmflg", K.SHMAT_FLAGS)),
     _sig("shmdt", R.INT, _a("shmaddr", K.PTR)),
     _sig("shmctl", R.INT, _a("shmid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
-    _sig("mq_open", R.FD, _a("name", K.STRING), _a("oflag", K.OPEN_FLAGS), _MODE,
+    _sig("mq_open", R.FD, _a("name", K.PATH_STRING), _a("oflag", K.OPEN_FLAGS), _MODE,
          _a("attr", K.PTR)),
-    _sig("mq_unlink", R.INT, _a("name", K.STRING)),
+    _sig("mq_unlink", R.INT, _a("name", K.PATH_STRING)),
     _sig("mq_timedsend", R.INT, _a("mqdes", K.FD), _a("msg_ptr", K.PTR),
          _a("msg_len", K.SIZE), _a("msg_prio", K.UINT), _a("abs_timeout", K.TIMESPEC_IN)),
     _sig("mq_timedreceive", R.SIZE, _a("mqdes", K.FD), _a("msg_ptr", K.PTR),
