@@ -513,6 +513,34 @@ def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
     return _Part(render, value_only=False)
 
 
+# linux/mount.h: the flags with which mount reads neither its file system type
+# (MS_REMOUNT, and the rest) nor its data (all but MS_REMOUNT), as strace's mount.c
+_MS_REMOUNT = 32
+_MS_NO_TYPE_NO_DATA = 0x1000 | 0x2000 | 0x20000 | 0x40000 | 0x80000 | 0x100000  # BIND, MOVE,
+# UNBINDABLE, PRIVATE, SLAVE, SHARED
+_MS_MGC_MSK, _MS_MGC_VAL = 0xFFFF_0000, 0xC0ED_0000
+
+
+def _mount_string_part(context: _Context, index: int, inner: _Part) -> _Part:
+    """mount's file system type (``index`` 2) and data (4): their strings, or their
+    addresses when the flags say the call ignores them, as strace prints them."""
+    pointer = context.pointer
+    render = inner.render
+
+    def ignored(call: Call) -> bool:
+        flags = call.args[3] if len(call.args) > 3 else 0
+        if flags & _MS_MGC_MSK == _MS_MGC_VAL:  # the old magic: not flags
+            flags &= ~_MS_MGC_MSK
+        if index == 2 and flags & _MS_REMOUNT:
+            return True
+        return bool(flags & _MS_NO_TYPE_NO_DATA)
+
+    def render_string(value: int, call: Call) -> str | None:
+        return pointer(value) if ignored(call) else render(value, call)
+
+    return _Part(render_string, value_only=False)
+
+
 _SOL_SOCKET, _SO_LINGER, _SO_PEERCRED = 1, 13, 17  # asm-generic/socket.h
 
 
@@ -979,6 +1007,8 @@ def _mpol_mode_out_part(context: _Context, index: int) -> _Part:
 def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
     """The part for argument ``index``; None: the style does not show it."""
     plan, style = context.plan, context.style
+    if style.strace and plan.name == "mount" and index in (2, 4):
+        return _mount_string_part(context, index, _data_part(context, index, kind))
     if kind in _DATA_KINDS:
         if not style.strace and kind in (ArgKind.DATA_OUT, ArgKind.PATH_OUT,
                                          ArgKind.SOCKOPT_VAL_OUT):

@@ -306,3 +306,37 @@ def test_flag_words_in_straces_order(tmp_path: Path) -> None:
         "MSG_NOERROR|MSG_EXCEPT|IPC_NOWAIT", "MSG_COPY|IPC_NOWAIT",
         "O_RDONLY|O_APPEND|O_NONBLOCK|FASYNC"]
     assert theirs[-1].endswith("= 0x2c00 (flags O_RDONLY|O_APPEND|O_NONBLOCK|FASYNC)")
+
+
+MOUNT = r"""
+#include <sys/mount.h>
+#include <stddef.h>
+int main(void) {
+    /* targets that do not exist: ENOENT, privileged or not */
+    mount("/a/very/long/source/that/is/longer/than/thirty-two/characters",
+          "/nonexistent/target/that/is/longer/than/thirty-two/characters",
+          "tmpfs-and-a-long-type-name-beyond-32", MS_NOSUID,
+          "size=1m,mode=0755,and-a-long-option-string-beyond-32");
+    mount("src", "/nonexistent", "tmpfs", MS_BIND, "data");
+    mount("src", "/nonexistent", "tmpfs", MS_REMOUNT | MS_RDONLY, "data");
+    mount("none", "/nonexistent", NULL, MS_PRIVATE | MS_REC, NULL);
+    mount("src", "/nonexistent", "tmpfs", 0xC0ED0000 | MS_RDONLY, "data");
+    mount("src", "/nonexistent", "tmpfs", 0xC0ED0000 | MS_MOVE, "data");
+    return 0;
+}
+"""
+
+
+def test_mount_strings_as_its_flags_say(tmp_path: Path) -> None:
+    ours, theirs = (_lines(text, frozenset({"mount"})) for text in _run(tmp_path, MOUNT))
+    assert ours == theirs
+    enoent = " = -1 ENOENT (No such file or directory)"
+    assert theirs == [line + enoent for line in (
+        'mount("/a/very/long/source/that/is/longer/than/thirty-two/characters", '
+        '"/nonexistent/target/that/is/longer/than/thirty-two/characters", '
+        '"tmpfs-and-a-long-type-name-beyon"..., MS_NOSUID, "size=1m,mode=0755,and-a-long-opt"...)',
+        'mount("src", "/nonexistent", ADDRESS, MS_BIND, ADDRESS)',
+        'mount("src", "/nonexistent", ADDRESS, MS_RDONLY|MS_REMOUNT, "data")',
+        'mount("none", "/nonexistent", NULL, MS_REC|MS_PRIVATE, NULL)',
+        'mount("src", "/nonexistent", "tmpfs", MS_MGC_VAL|MS_RDONLY, "data")',
+        'mount("src", "/nonexistent", ADDRESS, MS_MGC_VAL|MS_MOVE, ADDRESS)')]

@@ -678,8 +678,10 @@ _COMMON: list[Signature] = [
     _sig("mknod", R.INT, _PATHNAME, _MODE, _a("dev", K.DEV)),
     _sig("mknodat", R.INT, _DIRFD, _AT_PATHNAME, _MODE, _a("dev", K.DEV)),
     # mount's source is often not a path at all ("proc", "tmpfs"): not looked up here.
+    # Its data is a file system's options, most often a string ("size=1m,mode=0755").
     _sig("mount", R.INT, _a("source", K.PATH_STRING), _a("target", K.PATH),
-         _a("filesystemtype", K.STRING), _a("mountflags", K.MOUNT_FLAGS), _a("data", K.PTR)),
+         _a("filesystemtype", K.STRING), _a("mountflags", K.MOUNT_FLAGS),
+         _a("data", K.STRING)),
     _sig("umount2", R.INT, _a("target", K.PATH), _a("flags", K.UMOUNT_FLAGS)),
     _sig("chroot", R.INT, _a("path", K.PATH)),
     _sig("chdir", R.INT, _a("path", K.PATH)),
