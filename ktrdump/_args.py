@@ -66,6 +66,7 @@ from ._text import (
     exact_quoted,
     fd_text,
     quoted,
+    strace_bounded_string,
     strace_fd_text,
     strace_hex_string,
     strace_string,
@@ -541,6 +542,23 @@ def _mount_string_part(context: _Context, index: int, inner: _Part) -> _Part:
     return _Part(render_string, value_only=False)
 
 
+#: __NEW_UTS_LEN (linux/utsname.h): a longer host or domain name is refused (EINVAL)
+_UTS_LEN = 64
+
+
+def _host_name_part(context: _Context, inner: _Part) -> _Part:
+    """sethostname's and setdomainname's name: its address when the length passes
+    what a name may hold (strace does not read it then), else the bytes."""
+    pointer = context.pointer
+    render = inner.render
+
+    def render_name(value: int, call: Call) -> str | None:
+        length = call.args[1] & 0xFFFF_FFFF if len(call.args) > 1 else 0
+        return pointer(value) if length > _UTS_LEN else render(value, call)
+
+    return _Part(render_name, value_only=False)
+
+
 _SOL_SOCKET, _SO_LINGER, _SO_PEERCRED = 1, 13, 17  # asm-generic/socket.h
 
 
@@ -1009,6 +1027,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
     plan, style = context.plan, context.style
     if style.strace and plan.name == "mount" and index in (2, 4):
         return _mount_string_part(context, index, _data_part(context, index, kind))
+    if style.strace and plan.name in ("sethostname", "setdomainname") and index == 0:
+        return _host_name_part(context, _data_part(context, index, kind))
     if kind in _DATA_KINDS:
         if not style.strace and kind in (ArgKind.DATA_OUT, ArgKind.PATH_OUT,
                                          ArgKind.SOCKOPT_VAL_OUT):
@@ -1138,7 +1158,7 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
     if style.strace and plan.name == "rt_sigreturn":
         return _strace_sigreturn
     if style.strace and plan.name == "prctl":
-        return _strace_prctl(style.hex_strings, _generic_renderer(
+        return _strace_prctl(style.hex_strings, style.string_limit, _generic_renderer(
             tuple((i, p) for i, k in enumerate(plan.kinds)
                   if (p := _part(context, i, k)) is not None), plan, _contextual(plan)))
 
@@ -1362,9 +1382,14 @@ _PRCTL_SHOWN = {
 }
 
 
-def _strace_prctl(hex_strings: int, inner: CallArguments) -> CallArguments:
+#: TASK_COMM_LEN: strace reads PR_SET_NAME's name up to one byte less (the
+#: kernel keeps that many), PR_GET_NAME's up to all of it
+_TASK_COMM_LEN = 16
+
+
+def _strace_prctl(hex_strings: int, limit: int, inner: CallArguments) -> CallArguments:
     """prctl as strace prints it: the option, then only the arguments it uses
-    (``hex_strings``: strace's -x/-xx for PR_SET_NAME's string)."""
+    (``hex_strings``: strace's -x/-xx for PR_SET_NAME's string; ``limit``: -s)."""
     def render(call: Call) -> list[str]:
         args = call.args
         out = inner(call)
@@ -1390,8 +1415,10 @@ def _strace_prctl(hex_strings: int, inner: CallArguments) -> CallArguments:
         if shown == "dump":
             return [*head, _DUMPABLE.get(value & 0xFFFF_FFFF, f"{value:#x} /* SUID_DUMP_??? */")]
         struct = call.struct(1)  # "name": PR_SET_NAME / PR_GET_NAME's string
-        return [*head, strace_string(struct.data, None, False, hex_strings) if struct is not None
-                else _strace_pointer(value)]
+        if struct is None:
+            return [*head, _strace_pointer(value)]
+        bound = _TASK_COMM_LEN - 1 if args[0] & 0xFFFF_FFFF == 15 else _TASK_COMM_LEN
+        return [*head, strace_bounded_string(struct.data, bound, limit, hex_strings)]
 
     return render
 

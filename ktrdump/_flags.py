@@ -1142,6 +1142,8 @@ MPOL_MODE_FLAGS: Table = (("MPOL_F_STATIC_NODES", 1 << 15), ("MPOL_F_RELATIVE_NO
 GET_MEMPOLICY_FLAGS: Table = (("MPOL_F_NODE", 1), ("MPOL_F_ADDR", 2),
                               ("MPOL_F_MEMS_ALLOWED", 4))
 MBIND_FLAGS: Table = (("MPOL_MF_STRICT", 1), ("MPOL_MF_MOVE", 2), ("MPOL_MF_MOVE_ALL", 4))
+#: delete_module's flags: two open flags' bits, in strace's order (xlat/delete_module_flags.in)
+DELETE_MODULE_FLAGS: Table = (("O_NONBLOCK", 0o4000), ("O_TRUNC", 0o1000))
 _MPOL_MODE_NAMES = _enum(MPOL_MODES)
 _MPOL_FLAG_BITS = (1 << 15) | (1 << 14) | (1 << 13)
 
@@ -1252,6 +1254,7 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.MPOL_MODE: lambda value, abi: mpol_mode_name(value),
     ArgKind.GET_MEMPOLICY_FLAGS: _flags_decoder(GET_MEMPOLICY_FLAGS),
     ArgKind.MBIND_FLAGS: _flags_decoder(MBIND_FLAGS),
+    ArgKind.DELETE_MODULE_FLAGS: _flags_decoder(DELETE_MODULE_FLAGS),
 }
 
 # Arguments whose meaning depends on another argument or on the call:

@@ -127,6 +127,9 @@ K = ArgKind
         (K.SIGPROCMASK_HOW, 2, "SIG_SETMASK"),
         (K.WAIT_OPTIONS, 1 | 0x40000000, "WNOHANG|__WALL"),
         (K.WAIT_OPTIONS, 0, "0"),
+        (K.WAIT_OPTIONS, 2 | 4, "WEXITED|WSTOPPED"),
+        (K.DELETE_MODULE_FLAGS, 0, "0"),
+        (K.DELETE_MODULE_FLAGS, 0o5000, "O_NONBLOCK|O_TRUNC"),
         (K.SOCKET_DOMAIN, 1, "AF_UNIX"),
         (K.SOCKET_DOMAIN, 10, "AF_INET6"),
         (K.SOCKET_DOMAIN, 16, "AF_NETLINK"),
@@ -229,7 +232,7 @@ def test_every_symbolic_kind_has_a_decoder() -> None:
         K.INOTIFY_FLAGS, K.MEMFD_FLAGS, K.CLOSE_RANGE_FLAGS, K.INOTIFY_MASK,
         K.SPLICE_FLAGS, K.WAITID_IDTYPE, K.PRIO_WHICH, K.SCHED_POLICY, K.IOPRIO_WHICH,
         K.IOPRIO, K.MSYNC_FLAGS, K.MSGFLG, K.SHMAT_FLAGS, K.MPOL_MODE,
-        K.GET_MEMPOLICY_FLAGS, K.MBIND_FLAGS,
+        K.GET_MEMPOLICY_FLAGS, K.MBIND_FLAGS, K.DELETE_MODULE_FLAGS,
     }
     assert {kind for kind in ArgKind if decoder_for(kind) is not None} == symbolic
 

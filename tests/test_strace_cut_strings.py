@@ -32,6 +32,7 @@ def _run(tmp_path: Path, source: str, strace_options: Sequence[str] = (),
          ktrdump_options: Sequence[str] = ()) -> tuple[str, str]:
     """(ktrdump's text, strace's text) of ``source``, each run in a fresh directory."""
     assert GCC is not None and STRACE is not None
+    tmp_path.mkdir(exist_ok=True)
     (tmp_path / "calls.c").write_text(source)
     program = tmp_path / "calls"
     subprocess.run([GCC, "-O0", "-w", "-pthread", "-o", str(program), str(tmp_path / "calls.c")],
@@ -340,3 +341,57 @@ def test_mount_strings_as_its_flags_say(tmp_path: Path) -> None:
         'mount("none", "/nonexistent", NULL, MS_REC|MS_PRIVATE, NULL)',
         'mount("src", "/nonexistent", "tmpfs", MS_MGC_VAL|MS_RDONLY, "data")',
         'mount("src", "/nonexistent", ADDRESS, MS_MGC_VAL|MS_MOVE, ADDRESS)')]
+
+
+NAMES = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+int main(void) {
+    unshare(CLONE_NEWUTS);  /* the names set are this process's own (root; else EPERM) */
+    char name[100], got[32];
+    memset(name, 'h', sizeof name);
+    sethostname(name, 70);  /* longer than a name may be: EINVAL, an address */
+    sethostname(name, 64);
+    sethostname("short", 5);
+    setdomainname(name, 65);
+    setdomainname("domain", 6);
+    syscall(SYS_delete_module, "no_such_module", 0);
+    syscall(SYS_delete_module, "no_such_module", O_NONBLOCK | O_TRUNC);
+    prctl(PR_SET_NAME, "a-thread-name-longer-than-16");
+    prctl(PR_GET_NAME, got);
+    prctl(PR_SET_NAME, "exactly-15-char");
+    prctl(PR_GET_NAME, got);
+    prctl(PR_SET_NAME, "just-14-chars!");
+    prctl(PR_GET_NAME, got);
+    return 0;
+}
+"""
+
+
+def test_names_as_strace_bounds_them(tmp_path: Path) -> None:
+    compared = frozenset({"sethostname", "setdomainname", "delete_module", "prctl"})
+    ours, theirs = (_lines(text, compared) for text in _run(tmp_path / "a", NAMES))
+    assert ours == theirs
+    h32 = '"' + "h" * 32 + '"...'
+    assert theirs[:5] == [
+        "sethostname(ADDRESS, 70) = -1 EINVAL (Invalid argument)",
+        f"sethostname({h32}, 64) = " + theirs[1].rsplit("= ", 1)[1],
+        'sethostname("short", 5) = ' + theirs[2].rsplit("= ", 1)[1],
+        "setdomainname(ADDRESS, 65) = -1 EINVAL (Invalid argument)",
+        'setdomainname("domain", 6) = ' + theirs[4].rsplit("= ", 1)[1]]
+    assert [line.split(" = ")[0] for line in theirs[5:]] == [
+        'delete_module("no_such_module", 0)',
+        'delete_module("no_such_module", O_NONBLOCK|O_TRUNC)',
+        'prctl(PR_SET_NAME, "a-thread-name-l"...)', 'prctl(PR_GET_NAME, "a-thread-name-l")',
+        'prctl(PR_SET_NAME, "exactly-15-char"...)', 'prctl(PR_GET_NAME, "exactly-15-char")',
+        'prctl(PR_SET_NAME, "just-14-chars!")', 'prctl(PR_GET_NAME, "just-14-chars!")']
+    # a string limit below the bound cuts first
+    ours, theirs = (_lines(text, frozenset({"prctl"}))
+                    for text in _run(tmp_path / "b", NAMES, ["-s", "4"], ["-m", "4"]))
+    assert ours == theirs
+    assert theirs[-2:] == ['prctl(PR_SET_NAME, "just"...) = 0', 'prctl(PR_GET_NAME, "just"...) = 0']

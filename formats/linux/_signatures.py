@@ -176,6 +176,7 @@ class ArgKind(enum.Enum):
     NODEMASK_OUT = "nodemask_out"  # the same, filled by the call
     GET_MEMPOLICY_FLAGS = "get_mempolicy_flags"  # MPOL_F_NODE | MPOL_F_ADDR | ...
     MBIND_FLAGS = "mbind_flags"  # MPOL_MF_*
+    DELETE_MODULE_FLAGS = "delete_module_flags"  # O_NONBLOCK | O_TRUNC (not an open's flags)
     CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
     CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
     GIDS_IN = "gids_in"  # gid_t[] the call reads; length_arg: the count
@@ -1249,7 +1250,7 @@ _MORE_COMMON: list[Signature] = [
     _sig("init_module", R.INT, _a("module_image", K.PTR), _a("len", K.SIZE),
          _a("param_values", K.STRING)),
     _sig("finit_module", R.INT, _FD, _a("param_values", K.STRING), _a("flags", K.HEX)),
-    _sig("delete_module", R.INT, _a("name", K.STRING), _a("flags", K.OPEN_FLAGS)),
+    _sig("delete_module", R.INT, _a("name", K.STRING), _a("flags", K.DELETE_MODULE_FLAGS)),
     _sig("create_module", R.PTR, _a("name", K.STRING), _a("size", K.SIZE)),
     _sig("query_module", R.INT, _a("name", K.STRING), _a("which", K.INT), _a("buf", K.PTR),
          _a("bufsize", K.SIZE), _a("ret", K.PTR)),
