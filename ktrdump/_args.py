@@ -46,7 +46,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from formats import Struct, linux, split_nul_strings, struct_data
-from formats.linux import ArgKind, RetKind, signal_name
+from formats.linux import ArgKind, RetKind, errno_name, signal_name
 
 from . import _flags, _netlink, _structs
 from ._calls import (
@@ -1066,6 +1066,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         return _epoll_event_part(context, index)
     if kind is ArgKind.FD_PAIR_OUT and style.strace and context.fds is not None:
         return _fd_pair_part(context, index)
+    if kind is ArgKind.KEY_SERIAL:
+        return _Part(_bounded_cache(_key_serial))
     if kind is ArgKind.MMAP_FLAGS and style.strace:
         return _Part(_bounded_cache(_flags.strace_mmap_flags))
     if kind is ArgKind.MODE and style.strace and plan.name not in ("mknod", "mknodat"):
@@ -1157,6 +1159,8 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
         return _strace_futex(plan, stop)
     if style.strace and plan.name == "rt_sigreturn":
         return _strace_sigreturn
+    if style.strace and plan.name == "keyctl":
+        return _strace_keyctl(style)
     if style.strace and plan.name == "prctl":
         return _strace_prctl(style.hex_strings, style.string_limit, _generic_renderer(
             tuple((i, p) for i, k in enumerate(plan.kinds)
@@ -1419,6 +1423,94 @@ def _strace_prctl(hex_strings: int, limit: int, inner: CallArguments) -> CallArg
             return [*head, _strace_pointer(value)]
         bound = _TASK_COMM_LEN - 1 if args[0] & 0xFFFF_FFFF == 15 else _TASK_COMM_LEN
         return [*head, strace_bounded_string(struct.data, bound, limit, hex_strings)]
+
+    return render
+
+
+def _key_serial(value: int) -> str:
+    """A key_serial_t: ``KEY_SPEC_SESSION_KEYRING``, or the id in decimal."""
+    return (_flags.decode_argument(ArgKind.KEY_SERIAL, value, 0)
+            or str(signed32(value)))
+
+
+def _key_reqkey_default(value: int) -> str:
+    names = _flags.KEY_REQKEY_NAMES
+    return names.get(signed32(value)) or str(signed32(value))
+
+
+# keyctl's commands (linux/keyctl.h) and what strace's keyctl.c prints after
+# the command: "k" a key id, "d" an int, "u" an unsigned, "U" a uid or gid,
+# "s" the string the recorder captured (its argument), "n" the data it
+# captured (its length the next argument), "o" the buffer the call filled
+# (its length the next argument; at exit), "e" an errno, "r" a
+# KEY_REQKEY_DEFL_* value, "a" an address (a string the recorder did not capture).
+_KEYCTL_SHOWN = {
+    0: "kd", 1: "s", 2: "knu", 3: "k", 4: "kUU", 6: "kou", 7: "k", 8: "kk", 9: "kk",
+    10: "kaak", 11: "kou", 12: "knuk", 13: "kuk", 14: "r", 15: "ku", 16: "k", 17: "kou",
+    18: "", 19: "kuek", 21: "k", 22: "Uk",
+}
+#: KEYCTL_DESCRIBE and KEYCTL_GET_SECURITY return a string with its NUL (strace
+#: leaves the NUL out); KEYCTL_READ a key's bytes
+_KEYCTL_NUL_ENDED = frozenset({6, 17})
+
+
+def _strace_keyctl(style: Style) -> CallArguments:
+    """keyctl as strace prints it: the command, then the arguments it takes, as
+    that command reads them (others: four words in hex)."""
+    limit, hex_strings = style.string_limit, style.hex_strings
+
+    def render(call: Call) -> list[str]:
+        args = call.args
+        if len(args) < 5:
+            return [_strace_hex(value) for value in args]
+        command = args[0] & 0xFFFF_FFFF
+        name = _flags.decode_argument(ArgKind.KEYCTL_CMD, command, 0)
+        out = [name or f"{_hex(command)} /* KEYCTL_??? */"]
+        shown = _KEYCTL_SHOWN.get(command)
+        if shown is None:
+            return [*out, *(_strace_hex(value) for value in args[1:5])]
+        ret = call.ret
+        for position, letter in enumerate(shown, start=1):
+            value = args[position]
+            if letter == "k":
+                out.append(_key_serial(value))
+            elif letter == "d":
+                out.append(str(signed32(value)))
+            elif letter == "u":  # a length after its data: the whole word; else 32 bits
+                out.append(str(value if position > 1 and shown[position - 2] in "no"
+                               else value & 0xFFFF_FFFF))
+            elif letter == "U":
+                out.append(_unsigned32_id(value))
+            elif letter == "e":
+                number = value & 0xFFFF_FFFF
+                out.append(errno_name(number) or str(number))
+            elif letter == "r":
+                out.append(_key_reqkey_default(value))
+            elif letter == "a":
+                out.append(_strace_pointer(value))
+            else:
+                struct = call.struct(position)
+                if letter == "o" and (ret is None or ret.error or ret.flags & 1):
+                    out.append(_strace_pointer(value))  # nothing filled (or not yet)
+                elif struct is None:
+                    out.append(_strace_pointer(value))
+                elif letter == "s":
+                    out.append(strace_string(struct.data, limit, False, hex_strings))
+                elif letter == "n":
+                    data = struct.data
+                    out.append(strace_string(data, limit, len(data) < args[position + 1],
+                                             hex_strings))
+                else:  # "o": the bytes filled, at most the buffer's length
+                    wanted = min(ret.retval, args[position + 1]) if ret is not None else 0
+                    size = min(wanted, limit)
+                    data = struct.data[:size]
+                    more = wanted > limit or len(data) < size
+                    if command in _KEYCTL_NUL_ENDED and data.endswith(b"\0"):
+                        # strace leaves out a NUL that is the last byte it shows,
+                        # and then sees the string as whole
+                        data, more = data[:-1], False
+                    out.append(strace_string(data, None, more, hex_strings))
+        return out
 
     return render
 

@@ -1142,6 +1142,32 @@ MPOL_MODE_FLAGS: Table = (("MPOL_F_STATIC_NODES", 1 << 15), ("MPOL_F_RELATIVE_NO
 GET_MEMPOLICY_FLAGS: Table = (("MPOL_F_NODE", 1), ("MPOL_F_ADDR", 2),
                               ("MPOL_F_MEMS_ALLOWED", 4))
 MBIND_FLAGS: Table = (("MPOL_MF_STRICT", 1), ("MPOL_MF_MOVE", 2), ("MPOL_MF_MOVE_ALL", 4))
+#: linux/keyctl.h: the special key ids (key_serial_t) and keyctl's commands
+KEY_SPECS: Table = (
+    ("KEY_SPEC_THREAD_KEYRING", -1), ("KEY_SPEC_PROCESS_KEYRING", -2),
+    ("KEY_SPEC_SESSION_KEYRING", -3), ("KEY_SPEC_USER_KEYRING", -4),
+    ("KEY_SPEC_USER_SESSION_KEYRING", -5), ("KEY_SPEC_GROUP_KEYRING", -6),
+    ("KEY_SPEC_REQKEY_AUTH_KEY", -7), ("KEY_SPEC_REQUESTOR_KEYRING", -8),
+)
+KEYCTL_COMMANDS: Table = tuple((f"KEYCTL_{name}", number) for number, name in enumerate((
+    "GET_KEYRING_ID", "JOIN_SESSION_KEYRING", "UPDATE", "REVOKE", "CHOWN", "SETPERM",
+    "DESCRIBE", "CLEAR", "LINK", "UNLINK", "SEARCH", "READ", "INSTANTIATE", "NEGATE",
+    "SET_REQKEY_KEYRING", "SET_TIMEOUT", "ASSUME_AUTHORITY", "GET_SECURITY",
+    "SESSION_TO_PARENT", "REJECT", "INSTANTIATE_IOV", "INVALIDATE", "GET_PERSISTENT",
+    "DH_COMPUTE", "PKEY_QUERY", "PKEY_ENCRYPT", "PKEY_DECRYPT", "PKEY_SIGN", "PKEY_VERIFY",
+    "RESTRICT_KEYRING", "MOVE", "CAPABILITIES", "WATCH_KEY")))
+KEY_REQKEY_DEFAULTS: Table = (
+    ("KEY_REQKEY_DEFL_NO_CHANGE", -1), ("KEY_REQKEY_DEFL_DEFAULT", 0),
+    ("KEY_REQKEY_DEFL_THREAD_KEYRING", 1), ("KEY_REQKEY_DEFL_PROCESS_KEYRING", 2),
+    ("KEY_REQKEY_DEFL_SESSION_KEYRING", 3), ("KEY_REQKEY_DEFL_USER_KEYRING", 4),
+    ("KEY_REQKEY_DEFL_USER_SESSION_KEYRING", 5), ("KEY_REQKEY_DEFL_GROUP_KEYRING", 6),
+    ("KEY_REQKEY_DEFL_REQUESTOR_KEYRING", 7),
+)
+KEY_REQKEY_NAMES: Mapping[int, str] = MappingProxyType(
+    {value: name for name, value in KEY_REQKEY_DEFAULTS})
+KEXEC_FILE_FLAGS: Table = (  # linux/kexec.h
+    ("KEXEC_FILE_UNLOAD", 1), ("KEXEC_FILE_ON_CRASH", 2), ("KEXEC_FILE_NO_INITRAMFS", 4),
+)
 #: delete_module's flags: two open flags' bits, in strace's order (xlat/delete_module_flags.in)
 DELETE_MODULE_FLAGS: Table = (("O_NONBLOCK", 0o4000), ("O_TRUNC", 0o1000))
 _MPOL_MODE_NAMES = _enum(MPOL_MODES)
@@ -1255,6 +1281,9 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.GET_MEMPOLICY_FLAGS: _flags_decoder(GET_MEMPOLICY_FLAGS),
     ArgKind.MBIND_FLAGS: _flags_decoder(MBIND_FLAGS),
     ArgKind.DELETE_MODULE_FLAGS: _flags_decoder(DELETE_MODULE_FLAGS),
+    ArgKind.KEY_SERIAL: _enum_decoder(KEY_SPECS, signed=True),
+    ArgKind.KEXEC_FILE_FLAGS: _flags_decoder(KEXEC_FILE_FLAGS, width32=False),
+    ArgKind.KEYCTL_CMD: _enum_decoder(KEYCTL_COMMANDS, signed=True),
 }
 
 # Arguments whose meaning depends on another argument or on the call:

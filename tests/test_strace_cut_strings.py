@@ -395,3 +395,78 @@ def test_names_as_strace_bounds_them(tmp_path: Path) -> None:
                     for text in _run(tmp_path / "b", NAMES, ["-s", "4"], ["-m", "4"]))
     assert ours == theirs
     assert theirs[-2:] == ['prctl(PR_SET_NAME, "just"...) = 0', 'prctl(PR_GET_NAME, "just"...) = 0']
+
+
+KEYS = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/keyctl.h>
+int main(void) {
+    char buf[256];
+    long key = syscall(SYS_add_key, "user", "a-key",
+                       "payload-data-that-is-longer-than-thirty-two-bytes", 50,
+                       KEY_SPEC_PROCESS_KEYRING);
+    syscall(SYS_add_key, "user", "b-key", "pay\0load", 8, KEY_SPEC_PROCESS_KEYRING);
+    syscall(SYS_add_key, "user", "c-key", NULL, 0, 12345);
+    syscall(SYS_request_key, "user", "a-key", NULL, KEY_SPEC_THREAD_KEYRING);
+    syscall(SYS_request_key, "no-such-type", "a-key", "callout", KEY_SPEC_PROCESS_KEYRING);
+    syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0);
+    syscall(SYS_keyctl, KEYCTL_UPDATE, key, "new-payload", 11);
+    syscall(SYS_keyctl, KEYCTL_DESCRIBE, key, buf, sizeof buf);
+    syscall(SYS_keyctl, KEYCTL_DESCRIBE, key, buf, 10);
+    syscall(SYS_keyctl, KEYCTL_READ, key, buf, sizeof buf);
+    syscall(SYS_keyctl, KEYCTL_READ, key, buf, 4);
+    syscall(SYS_keyctl, KEYCTL_READ, key, NULL, 0);
+    syscall(SYS_keyctl, KEYCTL_SET_TIMEOUT, key, 1000);
+    syscall(SYS_keyctl, KEYCTL_CHOWN, key, -1, -1);
+    syscall(SYS_keyctl, KEYCTL_LINK, key, KEY_SPEC_THREAD_KEYRING);
+    syscall(SYS_keyctl, KEYCTL_UNLINK, key, KEY_SPEC_THREAD_KEYRING);
+    syscall(SYS_keyctl, KEYCTL_SET_REQKEY_KEYRING, KEY_REQKEY_DEFL_NO_CHANGE);
+    syscall(SYS_keyctl, KEYCTL_REJECT, key, 10, EKEYREJECTED, 0);
+    syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, "a-session-keyring-named-for-this-test");
+    syscall(SYS_keyctl, KEYCTL_REVOKE, key);
+    syscall(SYS_keyctl, 100, 1, 2, 3, 4);
+    syscall(SYS_kexec_file_load, -1, -1, 40, "console=ttyS0 root=/dev/sda1 quiet splash", 0);
+    syscall(SYS_kexec_file_load, -1, -1, 6, "quiet", 0);
+    syscall(SYS_kexec_file_load, -1, -1, 10, "console=ttyS0 root=/dev/sda1", 2);
+    syscall(SYS_kexec_file_load, -1, -1, 0, NULL, 7);
+    return 0;
+}
+"""
+
+
+def test_keys_and_kexec_command_lines_match_strace(tmp_path: Path) -> None:
+    compared = frozenset({"add_key", "request_key", "keyctl", "kexec_file_load"})
+    key_id = re.compile(r"\b\d{6,}\b")  # ids the kernel gave
+    ours, theirs = ([key_id.sub("ID", line) for line in _lines(text, compared)]
+                    for text in _run(tmp_path, KEYS))
+    assert ours == theirs
+    calls = [line.rsplit(" = ", 1)[0] for line in theirs]
+    assert calls[:5] == [
+        'add_key("user", "a-key", "payload-data-that-is-longer-than"..., 50, '
+        "KEY_SPEC_PROCESS_KEYRING)",
+        'add_key("user", "b-key", "pay\\0load", 8, KEY_SPEC_PROCESS_KEYRING)',
+        'add_key("user", "c-key", NULL, 0, 12345)',
+        'request_key("user", "a-key", NULL, KEY_SPEC_THREAD_KEYRING)',
+        'request_key("no-such-type", "a-key", "callout", KEY_SPEC_PROCESS_KEYRING)']
+    # the description: type;uid;gid;perm;description (NUL left out); cut at its length
+    description = re.compile(r'keyctl\(KEYCTL_DESCRIBE, ID, "user;\d+;\d+;[0-9a-f]{8};a-key", '
+                             r'256\)')
+    assert description.fullmatch(calls[7]), calls[7]
+    assert re.fullmatch(r'keyctl\(KEYCTL_DESCRIBE, ID, "user;[0-9;]{5}", 10\)', calls[8])
+    assert calls[5:7] + calls[9:12] == [
+        "keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0)",
+        'keyctl(KEYCTL_UPDATE, ID, "new-payload", 11)',
+        'keyctl(KEYCTL_READ, ID, "new-payload", 256)',
+        'keyctl(KEYCTL_READ, ID, "new-", 4)',
+        "keyctl(KEYCTL_READ, ID, NULL, 0)"]
+    assert calls[-5:] == [
+        "keyctl(0x64 /* KEYCTL_??? */, 0x1, 0x2, 0x3, 0x4)",
+        'kexec_file_load(-1, -1, 40, "console=ttyS0 root=/dev/sda1 qui"..., 0)',
+        'kexec_file_load(-1, -1, 6, "quiet\\0", 0)',
+        'kexec_file_load(-1, -1, 10, "console=tt", KEXEC_FILE_ON_CRASH)',
+        "kexec_file_load(-1, -1, 0, NULL, "
+        "KEXEC_FILE_UNLOAD|KEXEC_FILE_ON_CRASH|KEXEC_FILE_NO_INITRAMFS)"]

@@ -177,6 +177,9 @@ class ArgKind(enum.Enum):
     GET_MEMPOLICY_FLAGS = "get_mempolicy_flags"  # MPOL_F_NODE | MPOL_F_ADDR | ...
     MBIND_FLAGS = "mbind_flags"  # MPOL_MF_*
     DELETE_MODULE_FLAGS = "delete_module_flags"  # O_NONBLOCK | O_TRUNC (not an open's flags)
+    KEY_SERIAL = "key_serial"  # key_serial_t: a key's id, or KEY_SPEC_* (negative)
+    KEYCTL_CMD = "keyctl_cmd"  # KEYCTL_*
+    KEXEC_FILE_FLAGS = "kexec_file_flags"  # KEXEC_FILE_*
     CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
     CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
     GIDS_IN = "gids_in"  # gid_t[] the call reads; length_arg: the count
@@ -325,11 +328,13 @@ class StructCapture(NamedTuple):
 #: whole words of ``sizes`` bytes (as the kernel reads it), at most 1024 words;
 #: "self_sized": a structure whose first u32 is its size (0: ``sizes``, the
 #: first version's), as many bytes as that says, at most 4096 (the kernel
-#: refuses more: E2BIG).
+#: refuses more: E2BIG); "retval_length": the return value's bytes, at most the
+#: length argument's (a call that returns the size it needed: keyctl's
+#: KEYCTL_READ), at most the I/O byte limit.
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
                       "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
                       "fdset", "mmsghdr", "retval_mmsghdr", "msgbuf", "self_sized",
-                      "nodemask"})
+                      "nodemask", "retval_length"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -1242,10 +1247,12 @@ _MORE_COMMON: list[Signature] = [
     _sig("listmount", R.INT, _a("req", K.PTR), _a("mnt_ids", K.PTR), _a("nr_mnt_ids", K.SIZE),
          _a("flags", K.HEX)),
     _sig("add_key", R.INT, _a("type", K.STRING), _a("description", K.STRING),
-         _a("payload", K.PTR), _a("plen", K.SIZE), _a("keyring", K.INT)),
+         _a("payload", K.DATA_IN, length=3), _a("plen", K.SIZE), _a("keyring", K.KEY_SERIAL)),
     _sig("request_key", R.INT, _a("type", K.STRING), _a("description", K.STRING),
-         _a("callout_info", K.STRING), _a("dest_keyring", K.INT)),
-    _sig("keyctl", R.INT, _a("operation", K.INT), _a("arg2", K.HEX), _a("arg3", K.HEX),
+         _a("callout_info", K.STRING), _a("dest_keyring", K.KEY_SERIAL)),
+    # keyctl's arguments depend on its command (ktr._builder captures the
+    # strings and data some commands pass; ktrdump decodes them by command)
+    _sig("keyctl", R.INT, _a("operation", K.KEYCTL_CMD), _a("arg2", K.HEX), _a("arg3", K.HEX),
          _a("arg4", K.HEX), _a("arg5", K.HEX)),
     _sig("init_module", R.INT, _a("module_image", K.PTR), _a("len", K.SIZE),
          _a("param_values", K.STRING)),
@@ -1292,8 +1299,10 @@ _MORE_X86_64: list[Signature] = [
          _a("len", K.SIZE)),
     _sig("fanotify_mark", R.INT, _a("fanotify_fd", K.FD), _a("flags", K.HEX),
          _a("mask", K.HEX), _DIRFD, _a("pathname", K.PATH, dirfd=3)),
+    # the command line is as long as cmdline_len says (its NUL included)
     _sig("kexec_file_load", R.INT, _a("kernel_fd", K.FD), _a("initrd_fd", K.FD),
-         _a("cmdline_len", K.SIZE), _a("cmdline", K.STRING), _a("flags", K.HEX)),
+         _a("cmdline_len", K.SIZE), _a("cmdline", K.DATA_IN, length=2),
+         _a("flags", K.KEXEC_FILE_FLAGS)),
     _sig("semop", R.INT, _a("semid", K.INT), _a("sops", K.SEMBUF_IN, length=2),
          _a("nsops", K.SIZE)),
     _sig("semtimedop", R.INT, _a("semid", K.INT), _a("sops", K.SEMBUF_IN, length=2),
