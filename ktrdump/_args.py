@@ -408,13 +408,14 @@ def _envp_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
-def _mode_part(base: _Part, flags_arg: int) -> _Part:
+def _mode_part(base: _Part, flags_arg: int, creating: int = O_CREAT | O_TMPFILE_BIT) -> _Part:
+    """An argument shown only when the flags say the call creates something."""
     inner = base.render
     value_only = base.value_only
 
     def render(value: int, call: Call) -> str | None:
         args = call.args
-        if flags_arg < len(args) and args[flags_arg] & (O_CREAT | O_TMPFILE_BIT):
+        if flags_arg < len(args) and args[flags_arg] & creating:
             return inner(value) if value_only else inner(value, call)
         return None
 
@@ -1177,6 +1178,8 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
             continue
         if kind is ArgKind.MODE and flags_arg is not None:
             part = _mode_part(part, flags_arg)
+        elif plan.name == "mq_open" and index >= 2 and style.strace:
+            part = _mode_part(part, 1, O_CREAT)  # the mode and attributes: with O_CREAT only
         parts.append((index, part))
     steps = tuple(parts)
     context_decode = _contextual(plan)

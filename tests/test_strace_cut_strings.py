@@ -470,3 +470,36 @@ def test_keys_and_kexec_command_lines_match_strace(tmp_path: Path) -> None:
         'kexec_file_load(-1, -1, 10, "console=tt", KEXEC_FILE_ON_CRASH)',
         "kexec_file_load(-1, -1, 0, NULL, "
         "KEXEC_FILE_UNLOAD|KEXEC_FILE_ON_CRASH|KEXEC_FILE_NO_INITRAMFS)"]
+
+
+QUEUES = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stddef.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(void) {
+    const char *name = "/ktr-test-a-queue-name-longer-than-thirty-two-characters";
+    struct mq_attr attr = {0, 4, 64, 0};
+    syscall(SYS_mq_open, name, O_RDWR | O_CREAT, 0600, &attr);
+    syscall(SYS_mq_open, name, O_RDWR, 0600, &attr);  /* no O_CREAT: no mode, no attr */
+    syscall(SYS_mq_open, "/ktr-test-q2", O_WRONLY | O_CREAT | O_EXCL, 0640, NULL);
+    syscall(SYS_mq_unlink, name);
+    syscall(SYS_mq_unlink, "/ktr-test-q2");
+    return 0;
+}
+"""
+
+
+def test_message_queue_names_and_creation_arguments(tmp_path: Path) -> None:
+    compared = frozenset({"mq_open", "mq_unlink"})
+    ours, theirs = (_lines(text, compared) for text in _run(tmp_path, QUEUES))
+    assert ours == theirs
+    name = '"/ktr-test-a-queue-name-longer-than-thirty-two-characters"'
+    assert [line.rsplit(" = ", 1)[0] for line in theirs] == [
+        f"mq_open({name}, O_RDWR|O_CREAT, 0600, {{mq_flags=0, mq_maxmsg=4, mq_msgsize=64, "
+        "mq_curmsgs=0})",
+        f"mq_open({name}, O_RDWR)",
+        'mq_open("/ktr-test-q2", O_WRONLY|O_CREAT|O_EXCL, 0640, NULL)',
+        f"mq_unlink({name})", 'mq_unlink("/ktr-test-q2")']

@@ -180,6 +180,7 @@ class ArgKind(enum.Enum):
     KEY_SERIAL = "key_serial"  # key_serial_t: a key's id, or KEY_SPEC_* (negative)
     KEYCTL_CMD = "keyctl_cmd"  # KEYCTL_*
     KEXEC_FILE_FLAGS = "kexec_file_flags"  # KEXEC_FILE_*
+    MQ_ATTR_IN = "mq_attr_in"  # struct mq_attr the call reads (mq_open with O_CREAT)
     CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
     CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
     GIDS_IN = "gids_in"  # gid_t[] the call reads; length_arg: the count
@@ -461,6 +462,8 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.SIGINFO_OUT: _capture("siginfo", "out", _sizes(128, 128)),
     ArgKind.SIGINFO_IN: _capture("siginfo", "in", _sizes(128, 128)),
     ArgKind.SIGEVENT_IN: _capture("sigevent", "in", _sizes(64, 64)),
+    # struct mq_attr's four fields the kernel reads (longs; its reserved words left out)
+    ArgKind.MQ_ATTR_IN: _capture("mq_attr", "in", _sizes(32, 16, 32)),
     ArgKind.INT_OUT: _capture("int", "out", _sizes(4, 4)),
     ArgKind.INT_IN: _capture("int", "in", _sizes(4, 4)),
     # CPU masks: bit n is CPU n (sched_getaffinity returns the bytes it filled)
@@ -1203,7 +1206,7 @@ _MORE_COMMON: list[Signature] = [
     _sig("shmdt", R.INT, _a("shmaddr", K.PTR)),
     _sig("shmctl", R.INT, _a("shmid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
     _sig("mq_open", R.FD, _a("name", K.PATH_STRING), _a("oflag", K.OPEN_FLAGS), _MODE,
-         _a("attr", K.PTR)),
+         _a("attr", K.MQ_ATTR_IN)),
     _sig("mq_unlink", R.INT, _a("name", K.PATH_STRING)),
     _sig("mq_timedsend", R.INT, _a("mqdes", K.FD), _a("msg_ptr", K.PTR),
          _a("msg_len", K.SIZE), _a("msg_prio", K.UINT), _a("abs_timeout", K.TIMESPEC_IN)),
