@@ -1,4 +1,4 @@
-"""Strings strace cuts at ``-s`` or prints whole, wait options, clone3: against strace itself.
+"""Strings strace cuts at ``-s`` or prints whole, flag words, clone3, keys: against strace.
 
 Each C program (compiled in the test) runs under ``strace -f`` and under
 ``ktr record -i``; the lines ``ktrdump --format strace`` prints for the
@@ -6,10 +6,16 @@ compared calls must equal strace's, addresses and process ids masked (split
 ``<unfinished ...>``/``<... resumed>`` lines are joined first; how they are
 split is checked apart, where it is the point). Covered: readlink's and
 readlinkat's buffer (data the call returns: the returned count of bytes, cut
-at ``-s`` with ``...``) against getcwd's (a path: whole); wait4's and
-waitid's options (one table, strace's: 2 is ``WSTOPPED`` for both, in its
-order); clone3's interrupted and resumed halves (``, 88 <unfinished ...>``
-unless the structure gains something at exit).
+at ``-s`` with ``...``) against getcwd's (a path: whole), and symlink's target
+(a path, not looked up: whole); wait4's and waitid's options (one table,
+strace's: 2 is ``WSTOPPED`` for both, in its order); clone3's interrupted and
+resumed halves (``, 88 <unfinished ...>`` unless the structure gains something
+at exit); mmap's, msync's, msgrcv's and fcntl's flag words in strace's order;
+mount's strings as its flags say (addresses for those it ignores); host and
+domain names (an address past 64 bytes), delete_module's flags and prctl's
+thread names (read at most 15 or 16 bytes); add_key, request_key, keyctl's
+commands and kexec_file_load's command line; mq_open's name, and its mode and
+attributes only with O_CREAT.
 """
 
 from __future__ import annotations
