@@ -1446,9 +1446,10 @@ def _key_reqkey_default(value: int) -> str:
 # "s" the string the recorder captured (its argument), "n" the data it
 # captured (its length the next argument), "o" the buffer the call filled
 # (its length the next argument; at exit), "e" an errno, "r" a
-# KEY_REQKEY_DEFL_* value, "a" an address (a string the recorder did not capture).
+# KEY_REQKEY_DEFL_* value, "p" a key's permissions, "a" an address (a string the
+# recorder did not capture).
 _KEYCTL_SHOWN = {
-    0: "kd", 1: "s", 2: "knu", 3: "k", 4: "kUU", 6: "kou", 7: "k", 8: "kk", 9: "kk",
+    0: "kd", 1: "s", 2: "knu", 3: "k", 4: "kUU", 5: "kp", 6: "kou", 7: "k", 8: "kk", 9: "kk",
     10: "kaak", 11: "kou", 12: "knuk", 13: "kuk", 14: "r", 15: "ku", 16: "k", 17: "kou",
     18: "", 19: "kuek", 21: "k", 22: "Uk",
 }
@@ -1489,6 +1490,8 @@ def _strace_keyctl(style: Style) -> CallArguments:
                 out.append(errno_name(number) or str(number))
             elif letter == "r":
                 out.append(_key_reqkey_default(value))
+            elif letter == "p":
+                out.append(_flags.render_flags(_flags.KEY_PERMS, value & 0xFFFF_FFFF))
             elif letter == "a":
                 out.append(_strace_pointer(value))
             else:

@@ -1156,6 +1156,12 @@ KEYCTL_COMMANDS: Table = tuple((f"KEYCTL_{name}", number) for number, name in en
     "SESSION_TO_PARENT", "REJECT", "INSTANTIATE_IOV", "INVALIDATE", "GET_PERSISTENT",
     "DH_COMPUTE", "PKEY_QUERY", "PKEY_ENCRYPT", "PKEY_DECRYPT", "PKEY_SIGN", "PKEY_VERIFY",
     "RESTRICT_KEYRING", "MOVE", "CAPABILITIES", "WATCH_KEY")))
+#: a key's permissions (linux/key.h), in strace's order: each group's bits, then its _ALL
+KEY_PERMS: Table = tuple(
+    (f"KEY_{who}_{what}", bits << shift)
+    for who, shift in (("POS", 24), ("USR", 16), ("GRP", 8), ("OTH", 0))
+    for what, bits in (("VIEW", 1), ("READ", 2), ("WRITE", 4), ("SEARCH", 8), ("LINK", 0x10),
+                       ("SETATTR", 0x20), ("ALL", 0x3F)))
 KEY_REQKEY_DEFAULTS: Table = (
     ("KEY_REQKEY_DEFL_NO_CHANGE", -1), ("KEY_REQKEY_DEFL_DEFAULT", 0),
     ("KEY_REQKEY_DEFL_THREAD_KEYRING", 1), ("KEY_REQKEY_DEFL_PROCESS_KEYRING", 2),

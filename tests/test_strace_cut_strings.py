@@ -427,6 +427,8 @@ int main(void) {
     syscall(SYS_keyctl, KEYCTL_READ, key, buf, 4);
     syscall(SYS_keyctl, KEYCTL_READ, key, NULL, 0);
     syscall(SYS_keyctl, KEYCTL_SET_TIMEOUT, key, 1000);
+    syscall(SYS_keyctl, KEYCTL_SETPERM, key, 0x3f010000 | 0x0300 | 0x40);
+    syscall(SYS_keyctl, KEYCTL_SETPERM, key, 0x3f3f0000);
     syscall(SYS_keyctl, KEYCTL_CHOWN, key, -1, -1);
     syscall(SYS_keyctl, KEYCTL_LINK, key, KEY_SPEC_THREAD_KEYRING);
     syscall(SYS_keyctl, KEYCTL_UNLINK, key, KEY_SPEC_THREAD_KEYRING);
@@ -469,6 +471,12 @@ def test_keys_and_kexec_command_lines_match_strace(tmp_path: Path) -> None:
         'keyctl(KEYCTL_READ, ID, "new-payload", 256)',
         'keyctl(KEYCTL_READ, ID, "new-", 4)',
         "keyctl(KEYCTL_READ, ID, NULL, 0)"]
+    assert [call for call in calls if "SETPERM" in call] == [
+        "keyctl(KEYCTL_SETPERM, ID, KEY_POS_VIEW|KEY_POS_READ|KEY_POS_WRITE|KEY_POS_SEARCH"
+        "|KEY_POS_LINK|KEY_POS_SETATTR|KEY_USR_VIEW|KEY_GRP_VIEW|KEY_GRP_READ|0x40)",
+        "keyctl(KEYCTL_SETPERM, ID, KEY_POS_VIEW|KEY_POS_READ|KEY_POS_WRITE|KEY_POS_SEARCH"
+        "|KEY_POS_LINK|KEY_POS_SETATTR|KEY_USR_VIEW|KEY_USR_READ|KEY_USR_WRITE|KEY_USR_SEARCH"
+        "|KEY_USR_LINK|KEY_USR_SETATTR)"]
     assert calls[-5:] == [
         "keyctl(0x64 /* KEYCTL_??? */, 0x1, 0x2, 0x3, 0x4)",
         'kexec_file_load(-1, -1, 40, "console=ttyS0 root=/dev/sda1 qui"..., 0)',
