@@ -594,7 +594,7 @@ class RecordBuilder:
             command_mask=(0x7F if signature.name.startswith("futex")
                           else 0xFFFF if signature.name == "ipc"
                           else 0xFF if signature.name in _IPC_DS else 0xFFFF_FFFF),
-            command_arg=(0 if signature.name in ("prctl", "ipc")
+            command_arg=(0 if signature.name in ("prctl", "ipc", "keyctl")
                          else 2 if signature.name == "semctl" else 1),
             structs_in=tuple(structs_in),
             structs_out=tuple(structs_out),
@@ -948,7 +948,7 @@ class RecordBuilder:
                 pair = plan.by_command.get(args[plan.command_arg] & plan.command_mask)
                 if pair is not None and pair[1] is not None:
                     found.append((pair[1].argument,
-                                  self._struct_data(tracee, event.abi, args, pair[1])))
+                                  self._struct_data(tracee, event.abi, args, pair[1], retval)))
             if plan.result_path == _RESULT_RECEIVED_FDS:
                 captures = [value for _, value in found if value is not None]
                 if not error and captures:
@@ -1169,7 +1169,7 @@ class RecordBuilder:
             wanted_pair = plan.by_command.get(entry.args[plan.command_arg] & plan.command_mask)
             if wanted_pair is not None and wanted_pair[1] is not None:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
-                                    wanted_pair[1])
+                                    wanted_pair[1], retval)
         if plan.clone3 and entry is not None and not event.error and self._structs:
             self._clone3_ids(event, args)
         if ((plan.result_path == _RESULT_FD_PATH or plan.result_path == _RESULT_CWD)
@@ -1367,6 +1367,11 @@ class RecordBuilder:
             if retval <= 0:
                 return None
             data = _read(memory, address, min(retval, self._options.io_bytes))
+        elif measure == "retval_length":  # the result may pass what the buffer holds
+            length = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            if retval <= 0 or length <= 0:
+                return None
+            data = _read(memory, address, min(retval, length, self._options.io_bytes))
         elif measure == "dirents":
             if retval <= 0:
                 return None
@@ -2010,6 +2015,14 @@ def _command_structs(
         return table
     if name == "ioctl":
         return _IOCTL_STRUCTS
+    if name == "keyctl":  # the strings and data some commands pass, or fill (linux/keyctl.h)
+        name_in = _StructPlan(1, b"string", None, None, False, False, "string")
+        data_in = _StructPlan(2, b"bytes", None, 3, False, False, "length")
+        data_out = _StructPlan(2, b"bytes", None, 3, False, False, "retval_length")
+        return {1: (name_in, None),  # KEYCTL_JOIN_SESSION_KEYRING
+                2: (data_in, None), 12: (data_in, None),  # KEYCTL_UPDATE, KEYCTL_INSTANTIATE
+                # KEYCTL_DESCRIBE, KEYCTL_READ, KEYCTL_GET_SECURITY
+                6: (None, data_out), 11: (None, data_out), 17: (None, data_out)}
     if name == "prctl":  # PR_SET_NAME reads a name, PR_GET_NAME fills one (16 bytes)
         comm = _StructPlan(1, b"string", None, None, False, False, "string")
         return {15: (comm, None), 16: (None, comm)}

@@ -46,7 +46,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from formats import Struct, linux, split_nul_strings, struct_data
-from formats.linux import ArgKind, RetKind, signal_name
+from formats.linux import ArgKind, RetKind, errno_name, signal_name
 
 from . import _flags, _netlink, _structs
 from ._calls import (
@@ -66,6 +66,7 @@ from ._text import (
     exact_quoted,
     fd_text,
     quoted,
+    strace_bounded_string,
     strace_fd_text,
     strace_hex_string,
     strace_string,
@@ -407,13 +408,14 @@ def _envp_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
-def _mode_part(base: _Part, flags_arg: int) -> _Part:
+def _mode_part(base: _Part, flags_arg: int, creating: int = O_CREAT | O_TMPFILE_BIT) -> _Part:
+    """An argument shown only when the flags say the call creates something."""
     inner = base.render
     value_only = base.value_only
 
     def render(value: int, call: Call) -> str | None:
         args = call.args
-        if flags_arg < len(args) and args[flags_arg] & (O_CREAT | O_TMPFILE_BIT):
+        if flags_arg < len(args) and args[flags_arg] & creating:
             return inner(value) if value_only else inner(value, call)
         return None
 
@@ -460,9 +462,9 @@ def _low32_text(value: int) -> str:
 
 
 _POINTERS = {
-    ArgKind.PTR, ArgKind.STRING, ArgKind.PATH_OUT, ArgKind.IOVEC_IN, ArgKind.IOVEC_OUT,
-    ArgKind.MSGHDR_IN, ArgKind.MSGHDR_OUT, ArgKind.MMSGHDR_IN, ArgKind.MMSGHDR_OUT,
-    ArgKind.SOCKLEN_PTR,
+    ArgKind.PTR, ArgKind.STRING, ArgKind.PATH_STRING, ArgKind.PATH_OUT, ArgKind.IOVEC_IN,
+    ArgKind.IOVEC_OUT, ArgKind.MSGHDR_IN, ArgKind.MSGHDR_OUT, ArgKind.MMSGHDR_IN,
+    ArgKind.MMSGHDR_OUT, ArgKind.SOCKLEN_PTR,
 }
 _STRUCT_LIKE = (ArgKind.SOCKADDR_IN, ArgKind.SOCKADDR_OUT, ArgKind.FD_PAIR_OUT)
 #: strace prints these offsets in hex (mmap's file offset).
@@ -473,7 +475,7 @@ def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
     """Strings and data captured as STRUCT "string"/"bytes" (xattrs, getcwd, getrandom)."""
     pointer = context.pointer
     limit = context.style.string_limit if context.style.strace else None
-    whole = kind is ArgKind.PATH_OUT  # strace prints paths in full
+    whole = kind is ArgKind.PATH_OUT or kind is ArgKind.PATH_STRING  # strace: paths in full
     filled_by_result = kind in (ArgKind.DATA_OUT, ArgKind.PATH_OUT)
     # an int socket option prints as strace's [1]
     int_sized = context.plan.name in ("setsockopt", "getsockopt")
@@ -511,6 +513,51 @@ def _data_part(context: _Context, index: int, kind: ArgKind) -> _Part:
         return quote(data, limit, more) if context.style.strace else quote(data)
 
     return _Part(render, value_only=False)
+
+
+# linux/mount.h: the flags with which mount reads neither its file system type
+# (MS_REMOUNT, and the rest) nor its data (all but MS_REMOUNT), as strace's mount.c
+_MS_REMOUNT = 32
+_MS_NO_TYPE_NO_DATA = 0x1000 | 0x2000 | 0x20000 | 0x40000 | 0x80000 | 0x100000  # BIND, MOVE,
+# UNBINDABLE, PRIVATE, SLAVE, SHARED
+_MS_MGC_MSK, _MS_MGC_VAL = 0xFFFF_0000, 0xC0ED_0000
+
+
+def _mount_string_part(context: _Context, index: int, inner: _Part) -> _Part:
+    """mount's file system type (``index`` 2) and data (4): their strings, or their
+    addresses when the flags say the call ignores them, as strace prints them."""
+    pointer = context.pointer
+    render = inner.render
+
+    def ignored(call: Call) -> bool:
+        flags = call.args[3] if len(call.args) > 3 else 0
+        if flags & _MS_MGC_MSK == _MS_MGC_VAL:  # the old magic: not flags
+            flags &= ~_MS_MGC_MSK
+        if index == 2 and flags & _MS_REMOUNT:
+            return True
+        return bool(flags & _MS_NO_TYPE_NO_DATA)
+
+    def render_string(value: int, call: Call) -> str | None:
+        return pointer(value) if ignored(call) else render(value, call)
+
+    return _Part(render_string, value_only=False)
+
+
+#: __NEW_UTS_LEN (linux/utsname.h): a longer host or domain name is refused (EINVAL)
+_UTS_LEN = 64
+
+
+def _host_name_part(context: _Context, inner: _Part) -> _Part:
+    """sethostname's and setdomainname's name: its address when the length passes
+    what a name may hold (strace does not read it then), else the bytes."""
+    pointer = context.pointer
+    render = inner.render
+
+    def render_name(value: int, call: Call) -> str | None:
+        length = call.args[1] & 0xFFFF_FFFF if len(call.args) > 1 else 0
+        return pointer(value) if length > _UTS_LEN else render(value, call)
+
+    return _Part(render_name, value_only=False)
 
 
 _SOL_SOCKET, _SO_LINGER, _SO_PEERCRED = 1, 13, 17  # asm-generic/socket.h
@@ -619,8 +666,8 @@ def _socket_protocol_part(context: _Context) -> _Part:
     return _Part(render, value_only=False)
 
 
-_DATA_KINDS = frozenset({ArgKind.STRING, ArgKind.DATA_IN, ArgKind.DATA_OUT, ArgKind.PATH_OUT,
-                         ArgKind.SOCKOPT_VAL_OUT})
+_DATA_KINDS = frozenset({ArgKind.STRING, ArgKind.PATH_STRING, ArgKind.DATA_IN, ArgKind.DATA_OUT,
+                         ArgKind.PATH_OUT, ArgKind.SOCKOPT_VAL_OUT})
 
 
 def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining: int,
@@ -653,6 +700,10 @@ def _iovec_text(vectors: list[tuple[int, int]], io: list[Any] | None, remaining:
     return "[" + ", ".join(items) + "]"
 
 
+#: struct clone_args' first version (Linux 5.3): flags to tls, 8 u64s
+_CLONE_ARGS_V0 = 64
+
+
 def _clone_args_part(context: _Context, index: int) -> _Part:
     """clone3's struct clone_args, then `` => {pidfd=[N], parent_tid=[N]}`` once it returned.
 
@@ -662,8 +713,8 @@ def _clone_args_part(context: _Context, index: int) -> _Part:
 
     def render(value: int, call: Call) -> str:
         struct = call.struct(index)
-        if struct is None:
-            return pointer(value)
+        if struct is None or len(struct.data) < _CLONE_ARGS_V0:
+            return pointer(value)  # strace: shorter than the first version, an address
         text = decode_struct(struct)  # clone_args holds no string
         updated = call.struct(UPDATED + index)
         if updated is None:
@@ -975,6 +1026,10 @@ def _mpol_mode_out_part(context: _Context, index: int) -> _Part:
 def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
     """The part for argument ``index``; None: the style does not show it."""
     plan, style = context.plan, context.style
+    if style.strace and plan.name == "mount" and index in (2, 4):
+        return _mount_string_part(context, index, _data_part(context, index, kind))
+    if style.strace and plan.name in ("sethostname", "setdomainname") and index == 0:
+        return _host_name_part(context, _data_part(context, index, kind))
     if kind in _DATA_KINDS:
         if not style.strace and kind in (ArgKind.DATA_OUT, ArgKind.PATH_OUT,
                                          ArgKind.SOCKOPT_VAL_OUT):
@@ -1012,6 +1067,10 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         return _epoll_event_part(context, index)
     if kind is ArgKind.FD_PAIR_OUT and style.strace and context.fds is not None:
         return _fd_pair_part(context, index)
+    if kind is ArgKind.KEY_SERIAL:
+        return _Part(_bounded_cache(_key_serial))
+    if kind is ArgKind.MMAP_FLAGS and style.strace:
+        return _Part(_bounded_cache(_flags.strace_mmap_flags))
     if kind is ArgKind.MODE and style.strace and plan.name not in ("mknod", "mknodat"):
         return _Part(_bounded_cache(_octal_mode))  # strace names file types for mknod only
     if (kind is ArgKind.NODEMASK_IN or kind is ArgKind.NODEMASK_OUT) and style.strace:
@@ -1101,8 +1160,10 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
         return _strace_futex(plan, stop)
     if style.strace and plan.name == "rt_sigreturn":
         return _strace_sigreturn
+    if style.strace and plan.name == "keyctl":
+        return _strace_keyctl(style)
     if style.strace and plan.name == "prctl":
-        return _strace_prctl(style.hex_strings, _generic_renderer(
+        return _strace_prctl(style.hex_strings, style.string_limit, _generic_renderer(
             tuple((i, p) for i, k in enumerate(plan.kinds)
                   if (p := _part(context, i, k)) is not None), plan, _contextual(plan)))
 
@@ -1117,6 +1178,8 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
             continue
         if kind is ArgKind.MODE and flags_arg is not None:
             part = _mode_part(part, flags_arg)
+        elif plan.name == "mq_open" and index >= 2 and style.strace:
+            part = _mode_part(part, 1, O_CREAT)  # the mode and attributes: with O_CREAT only
         parts.append((index, part))
     steps = tuple(parts)
     context_decode = _contextual(plan)
@@ -1326,9 +1389,14 @@ _PRCTL_SHOWN = {
 }
 
 
-def _strace_prctl(hex_strings: int, inner: CallArguments) -> CallArguments:
+#: TASK_COMM_LEN: strace reads PR_SET_NAME's name up to one byte less (the
+#: kernel keeps that many), PR_GET_NAME's up to all of it
+_TASK_COMM_LEN = 16
+
+
+def _strace_prctl(hex_strings: int, limit: int, inner: CallArguments) -> CallArguments:
     """prctl as strace prints it: the option, then only the arguments it uses
-    (``hex_strings``: strace's -x/-xx for PR_SET_NAME's string)."""
+    (``hex_strings``: strace's -x/-xx for PR_SET_NAME's string; ``limit``: -s)."""
     def render(call: Call) -> list[str]:
         args = call.args
         out = inner(call)
@@ -1354,8 +1422,101 @@ def _strace_prctl(hex_strings: int, inner: CallArguments) -> CallArguments:
         if shown == "dump":
             return [*head, _DUMPABLE.get(value & 0xFFFF_FFFF, f"{value:#x} /* SUID_DUMP_??? */")]
         struct = call.struct(1)  # "name": PR_SET_NAME / PR_GET_NAME's string
-        return [*head, strace_string(struct.data, None, False, hex_strings) if struct is not None
-                else _strace_pointer(value)]
+        if struct is None:
+            return [*head, _strace_pointer(value)]
+        bound = _TASK_COMM_LEN - 1 if args[0] & 0xFFFF_FFFF == 15 else _TASK_COMM_LEN
+        return [*head, strace_bounded_string(struct.data, bound, limit, hex_strings)]
+
+    return render
+
+
+def _key_serial(value: int) -> str:
+    """A key_serial_t: ``KEY_SPEC_SESSION_KEYRING``, or the id in decimal."""
+    return (_flags.decode_argument(ArgKind.KEY_SERIAL, value, 0)
+            or str(signed32(value)))
+
+
+def _key_reqkey_default(value: int) -> str:
+    names = _flags.KEY_REQKEY_NAMES
+    return names.get(signed32(value)) or str(signed32(value))
+
+
+# keyctl's commands (linux/keyctl.h) and what strace's keyctl.c prints after
+# the command: "k" a key id, "d" an int, "u" an unsigned, "U" a uid or gid,
+# "s" the string the recorder captured (its argument), "n" the data it
+# captured (its length the next argument), "o" the buffer the call filled
+# (its length the next argument; at exit), "e" an errno, "r" a
+# KEY_REQKEY_DEFL_* value, "p" a key's permissions, "a" an address (a string the
+# recorder did not capture).
+_KEYCTL_SHOWN = {
+    0: "kd", 1: "s", 2: "knu", 3: "k", 4: "kUU", 5: "kp", 6: "kou", 7: "k", 8: "kk", 9: "kk",
+    10: "kaak", 11: "kou", 12: "knuk", 13: "kuk", 14: "r", 15: "ku", 16: "k", 17: "kou",
+    18: "", 19: "kuek", 21: "k", 22: "Uk",
+}
+#: KEYCTL_DESCRIBE and KEYCTL_GET_SECURITY return a string with its NUL (strace
+#: leaves the NUL out); KEYCTL_READ a key's bytes
+_KEYCTL_NUL_ENDED = frozenset({6, 17})
+
+
+def _strace_keyctl(style: Style) -> CallArguments:
+    """keyctl as strace prints it: the command, then the arguments it takes, as
+    that command reads them (others: four words in hex)."""
+    limit, hex_strings = style.string_limit, style.hex_strings
+
+    def render(call: Call) -> list[str]:
+        args = call.args
+        if len(args) < 5:
+            return [_strace_hex(value) for value in args]
+        command = args[0] & 0xFFFF_FFFF
+        name = _flags.decode_argument(ArgKind.KEYCTL_CMD, command, 0)
+        out = [name or f"{_hex(command)} /* KEYCTL_??? */"]
+        shown = _KEYCTL_SHOWN.get(command)
+        if shown is None:
+            return [*out, *(_strace_hex(value) for value in args[1:5])]
+        ret = call.ret
+        for position, letter in enumerate(shown, start=1):
+            value = args[position]
+            if letter == "k":
+                out.append(_key_serial(value))
+            elif letter == "d":
+                out.append(str(signed32(value)))
+            elif letter == "u":  # a length after its data: the whole word; else 32 bits
+                out.append(str(value if position > 1 and shown[position - 2] in "no"
+                               else value & 0xFFFF_FFFF))
+            elif letter == "U":
+                out.append(_unsigned32_id(value))
+            elif letter == "e":
+                number = value & 0xFFFF_FFFF
+                out.append(errno_name(number) or str(number))
+            elif letter == "r":
+                out.append(_key_reqkey_default(value))
+            elif letter == "p":
+                out.append(_flags.render_flags(_flags.KEY_PERMS, value & 0xFFFF_FFFF))
+            elif letter == "a":
+                out.append(_strace_pointer(value))
+            else:
+                struct = call.struct(position)
+                if letter == "o" and (ret is None or ret.error or ret.flags & 1):
+                    out.append(_strace_pointer(value))  # nothing filled (or not yet)
+                elif struct is None:
+                    out.append(_strace_pointer(value))
+                elif letter == "s":
+                    out.append(strace_string(struct.data, limit, False, hex_strings))
+                elif letter == "n":
+                    data = struct.data
+                    out.append(strace_string(data, limit, len(data) < args[position + 1],
+                                             hex_strings))
+                else:  # "o": the bytes filled, at most the buffer's length
+                    wanted = min(ret.retval, args[position + 1]) if ret is not None else 0
+                    size = min(wanted, limit)
+                    data = struct.data[:size]
+                    more = wanted > limit or len(data) < size
+                    if command in _KEYCTL_NUL_ENDED and data.endswith(b"\0"):
+                        # strace leaves out a NUL that is the last byte it shows,
+                        # and then sees the string as whole
+                        data, more = data[:-1], False
+                    out.append(strace_string(data, None, more, hex_strings))
+        return out
 
     return render
 

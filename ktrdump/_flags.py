@@ -190,7 +190,7 @@ OPEN_FLAGS: Table = (
     ("O_TMPFILE", 0o20200000),  # __O_TMPFILE | O_DIRECTORY
     ("__O_TMPFILE", 0o20000000),
     ("O_DIRECTORY", 0o200000),
-    ("O_ASYNC", 0o20000),  # FASYNC, last in strace's order
+    ("FASYNC", 0o20000),  # O_ASYNC, as strace names it (last in its order)
 )
 
 # linux/stat.h
@@ -494,19 +494,21 @@ MMAP_TYPES: Table = (
     ("MAP_SHARED", 0x01), ("MAP_PRIVATE", 0x02), ("MAP_SHARED_VALIDATE", 0x03),
     ("MAP_DROPPABLE", 0x08),
 )
+# in strace's order (its xlat/mmap_flags.in, x86 values)
 MMAP_FLAGS: Table = (
     ("MAP_FIXED", 0x10), ("MAP_ANONYMOUS", 0x20), ("MAP_32BIT", 0x40),
+    ("MAP_NORESERVE", 0x4000), ("MAP_POPULATE", 0x8000), ("MAP_NONBLOCK", 0x10000),
     ("MAP_GROWSDOWN", 0x0100), ("MAP_DENYWRITE", 0x0800), ("MAP_EXECUTABLE", 0x1000),
-    ("MAP_LOCKED", 0x2000), ("MAP_NORESERVE", 0x4000), ("MAP_POPULATE", 0x8000),
-    ("MAP_NONBLOCK", 0x10000), ("MAP_STACK", 0x20000), ("MAP_HUGETLB", 0x40000),
-    ("MAP_SYNC", 0x80000), ("MAP_FIXED_NOREPLACE", 0x100000),
-    ("MAP_UNINITIALIZED", 0x4000000),
+    ("MAP_LOCKED", 0x2000), ("MAP_STACK", 0x20000), ("MAP_HUGETLB", 0x40000),
+    ("MAP_SYNC", 0x80000), ("MAP_UNINITIALIZED", 0x4000000),
+    ("MAP_FIXED_NOREPLACE", 0x100000),
 )
 _MAP_HUGETLB = 0x40000
 _MAP_HUGE_SHIFT = 26  # asm-generic/hugetlb_encode.h: log2 of the page size, 6 bits
 _MAP_HUGE_MASK = 0x3F << _MAP_HUGE_SHIFT
 _MMAP_TYPE_NAMES = _enum(MMAP_TYPES)
-_MMAP_FLAGS_NO_UNINITIALIZED = MMAP_FLAGS[:-1]
+_MMAP_FLAGS_NO_UNINITIALIZED = tuple(entry for entry in MMAP_FLAGS
+                                     if entry[0] != "MAP_UNINITIALIZED")
 _mmap_cache: dict[int, str] = {}
 
 
@@ -517,7 +519,10 @@ def _huge_page_name(log2: int) -> str:
     return f"{log2} << MAP_HUGE_SHIFT"
 
 
-def _render_mmap_flags(value: int) -> str:
+def _render_mmap_flags(value: int, strace: bool = False) -> str:
+    """``strace``: bits 26-31 as strace 6 prints them whatever the other flags say,
+    ``21<<MAP_HUGE_SHIFT`` (MAP_UNINITIALIZED's bit too); else named: the page
+    size with MAP_HUGETLB (``MAP_HUGE_2MB``), MAP_UNINITIALIZED without it."""
     parts = []
     map_type = value & _MAP_TYPE
     type_name = _MMAP_TYPE_NAMES.get(map_type)
@@ -529,7 +534,10 @@ def _render_mmap_flags(value: int) -> str:
     table = MMAP_FLAGS
     huge = ""
     # With MAP_HUGETLB bits 26-31 are the page size; without it bit 26 is MAP_UNINITIALIZED.
-    if rest & _MAP_HUGETLB and rest & _MAP_HUGE_MASK:
+    if strace and rest & _MAP_HUGE_MASK:
+        huge = f"{(rest & _MAP_HUGE_MASK) >> _MAP_HUGE_SHIFT}<<MAP_HUGE_SHIFT"
+        rest &= ~_MAP_HUGE_MASK
+    elif rest & _MAP_HUGETLB and rest & _MAP_HUGE_MASK:
         huge = _huge_page_name((rest & _MAP_HUGE_MASK) >> _MAP_HUGE_SHIFT)
         rest &= ~_MAP_HUGE_MASK
         table = _MMAP_FLAGS_NO_UNINITIALIZED
@@ -538,6 +546,11 @@ def _render_mmap_flags(value: int) -> str:
     if huge:
         parts.append(huge)
     return "|".join(parts) if parts else "0"
+
+
+def strace_mmap_flags(value: int) -> str:
+    """mmap's flags as strace prints them (``_render_mmap_flags``)."""
+    return _render_mmap_flags(value & _MASK32, strace=True)
 
 
 def _decode_mmap_flags(value: int, abi: int) -> str:
@@ -588,13 +601,13 @@ _SIGNAL_NAMES: Mapping[int, str] = MappingProxyType({
     32: "SIGRTMIN",
 })
 
-# linux/wait.h. (waitid's 2 is WSTOPPED, the same bit as WUNTRACED.)
+# linux/wait.h, in strace's order (its xlat/wait4_options.in, which waitid
+# shares): 2 is WSTOPPED for both calls (WUNTRACED is the same bit).
 WAIT_OPTIONS: Table = (
-    ("WNOHANG", 0x00000001), ("WUNTRACED", 0x00000002), ("WEXITED", 0x00000004),
-    ("WCONTINUED", 0x00000008), ("WNOWAIT", 0x01000000), ("__WNOTHREAD", 0x20000000),
-    ("__WALL", 0x40000000), ("__WCLONE", 0x80000000),
+    ("WNOHANG", 0x00000001), ("WEXITED", 0x00000004), ("WSTOPPED", 0x00000002),
+    ("WCONTINUED", 0x00000008), ("WNOWAIT", 0x01000000), ("__WCLONE", 0x80000000),
+    ("__WALL", 0x40000000), ("__WNOTHREAD", 0x20000000),
 )
-_WAITID_OPTIONS: Table = (("WNOHANG", 1), ("WSTOPPED", 2), *WAIT_OPTIONS[2:])
 
 # asm-generic/signal-defs.h
 SIGPROCMASK_HOW: Table = (("SIG_BLOCK", 0), ("SIG_UNBLOCK", 1), ("SIG_SETMASK", 2))
@@ -1115,9 +1128,10 @@ IOPRIO_WHICH: Table = (("IOPRIO_WHO_PROCESS", 1), ("IOPRIO_WHO_PGRP", 2),
 IOPRIO_CLASSES: Table = (("IOPRIO_CLASS_NONE", 0), ("IOPRIO_CLASS_RT", 1),
                          ("IOPRIO_CLASS_BE", 2), ("IOPRIO_CLASS_IDLE", 3))
 _IOPRIO_CLASS_SHIFT = 13
-MSYNC_FLAGS: Table = (("MS_ASYNC", 1), ("MS_INVALIDATE", 2), ("MS_SYNC", 4))
-MSGFLG: Table = (("IPC_NOWAIT", 0o4000), ("MSG_NOERROR", 0o10000), ("MSG_EXCEPT", 0o20000),
-                 ("MSG_COPY", 0o40000))  # linux/msg.h
+# in strace's order (its xlat/mctl_sync.in, xlat/ipc_msg_flags.in)
+MSYNC_FLAGS: Table = (("MS_SYNC", 4), ("MS_ASYNC", 1), ("MS_INVALIDATE", 2))
+MSGFLG: Table = (("MSG_NOERROR", 0o10000), ("MSG_EXCEPT", 0o20000), ("MSG_COPY", 0o40000),
+                 ("IPC_NOWAIT", 0o4000))  # linux/msg.h
 SHMAT_FLAGS: Table = (("SHM_RDONLY", 0o10000), ("SHM_RND", 0o20000), ("SHM_REMAP", 0o40000),
                       ("SHM_EXEC", 0o100000))  # linux/shm.h
 #: linux/mempolicy.h (Linux 6.1 uapi, what strace 6.1 names)
@@ -1128,6 +1142,40 @@ MPOL_MODE_FLAGS: Table = (("MPOL_F_STATIC_NODES", 1 << 15), ("MPOL_F_RELATIVE_NO
 GET_MEMPOLICY_FLAGS: Table = (("MPOL_F_NODE", 1), ("MPOL_F_ADDR", 2),
                               ("MPOL_F_MEMS_ALLOWED", 4))
 MBIND_FLAGS: Table = (("MPOL_MF_STRICT", 1), ("MPOL_MF_MOVE", 2), ("MPOL_MF_MOVE_ALL", 4))
+#: linux/keyctl.h: the special key ids (key_serial_t) and keyctl's commands
+KEY_SPECS: Table = (
+    ("KEY_SPEC_THREAD_KEYRING", -1), ("KEY_SPEC_PROCESS_KEYRING", -2),
+    ("KEY_SPEC_SESSION_KEYRING", -3), ("KEY_SPEC_USER_KEYRING", -4),
+    ("KEY_SPEC_USER_SESSION_KEYRING", -5), ("KEY_SPEC_GROUP_KEYRING", -6),
+    ("KEY_SPEC_REQKEY_AUTH_KEY", -7), ("KEY_SPEC_REQUESTOR_KEYRING", -8),
+)
+KEYCTL_COMMANDS: Table = tuple((f"KEYCTL_{name}", number) for number, name in enumerate((
+    "GET_KEYRING_ID", "JOIN_SESSION_KEYRING", "UPDATE", "REVOKE", "CHOWN", "SETPERM",
+    "DESCRIBE", "CLEAR", "LINK", "UNLINK", "SEARCH", "READ", "INSTANTIATE", "NEGATE",
+    "SET_REQKEY_KEYRING", "SET_TIMEOUT", "ASSUME_AUTHORITY", "GET_SECURITY",
+    "SESSION_TO_PARENT", "REJECT", "INSTANTIATE_IOV", "INVALIDATE", "GET_PERSISTENT",
+    "DH_COMPUTE", "PKEY_QUERY", "PKEY_ENCRYPT", "PKEY_DECRYPT", "PKEY_SIGN", "PKEY_VERIFY",
+    "RESTRICT_KEYRING", "MOVE", "CAPABILITIES", "WATCH_KEY")))
+#: a key's permissions (linux/key.h), in strace's order: each group's bits, then its _ALL
+KEY_PERMS: Table = tuple(
+    (f"KEY_{who}_{what}", bits << shift)
+    for who, shift in (("POS", 24), ("USR", 16), ("GRP", 8), ("OTH", 0))
+    for what, bits in (("VIEW", 1), ("READ", 2), ("WRITE", 4), ("SEARCH", 8), ("LINK", 0x10),
+                       ("SETATTR", 0x20), ("ALL", 0x3F)))
+KEY_REQKEY_DEFAULTS: Table = (
+    ("KEY_REQKEY_DEFL_NO_CHANGE", -1), ("KEY_REQKEY_DEFL_DEFAULT", 0),
+    ("KEY_REQKEY_DEFL_THREAD_KEYRING", 1), ("KEY_REQKEY_DEFL_PROCESS_KEYRING", 2),
+    ("KEY_REQKEY_DEFL_SESSION_KEYRING", 3), ("KEY_REQKEY_DEFL_USER_KEYRING", 4),
+    ("KEY_REQKEY_DEFL_USER_SESSION_KEYRING", 5), ("KEY_REQKEY_DEFL_GROUP_KEYRING", 6),
+    ("KEY_REQKEY_DEFL_REQUESTOR_KEYRING", 7),
+)
+KEY_REQKEY_NAMES: Mapping[int, str] = MappingProxyType(
+    {value: name for name, value in KEY_REQKEY_DEFAULTS})
+KEXEC_FILE_FLAGS: Table = (  # linux/kexec.h
+    ("KEXEC_FILE_UNLOAD", 1), ("KEXEC_FILE_ON_CRASH", 2), ("KEXEC_FILE_NO_INITRAMFS", 4),
+)
+#: delete_module's flags: two open flags' bits, in strace's order (xlat/delete_module_flags.in)
+DELETE_MODULE_FLAGS: Table = (("O_NONBLOCK", 0o4000), ("O_TRUNC", 0o1000))
 _MPOL_MODE_NAMES = _enum(MPOL_MODES)
 _MPOL_FLAG_BITS = (1 << 15) | (1 << 14) | (1 << 13)
 
@@ -1238,6 +1286,10 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.MPOL_MODE: lambda value, abi: mpol_mode_name(value),
     ArgKind.GET_MEMPOLICY_FLAGS: _flags_decoder(GET_MEMPOLICY_FLAGS),
     ArgKind.MBIND_FLAGS: _flags_decoder(MBIND_FLAGS),
+    ArgKind.DELETE_MODULE_FLAGS: _flags_decoder(DELETE_MODULE_FLAGS),
+    ArgKind.KEY_SERIAL: _enum_decoder(KEY_SPECS, signed=True),
+    ArgKind.KEXEC_FILE_FLAGS: _flags_decoder(KEXEC_FILE_FLAGS, width32=False),
+    ArgKind.KEYCTL_CMD: _enum_decoder(KEYCTL_COMMANDS, signed=True),
 }
 
 # Arguments whose meaning depends on another argument or on the call:
@@ -1255,7 +1307,6 @@ _BY_CALL: dict[tuple[str, ArgKind], Decoder] = {
     ("statx", ArgKind.AT_FLAGS): _statx_flags,
     **{(call, ArgKind.IPC_CMD): _ipc_command(call) for call in _IPC_COMMANDS},
     ("faccessat2", ArgKind.AT_FLAGS): _flags_decoder(_AT_FLAGS_EACCESS),
-    ("waitid", ArgKind.WAIT_OPTIONS): _flags_decoder(_WAITID_OPTIONS),
 }
 _FCNTL_ARGUMENT: dict[int, Decoder] = {
     2: _flags_decoder(FD_FLAGS),  # F_SETFD
@@ -1320,7 +1371,7 @@ def decode_arguments(signature: Signature, values: Sequence[int], abi: int) -> l
     Context: a SOCKOPT_NAME is named by the call's SOCKOPT_LEVEL argument;
     fcntl's third argument by its command (F_SETFL: open flags, F_SETFD:
     FD_CLOEXEC, F_SETSIG: a signal, F_ADD_SEALS: seals, ...); faccessat2's
-    0x200 is AT_EACCESS and waitid's 2 WSTOPPED. One entry per argument of the
+    0x200 is AT_EACCESS. One entry per argument of the
     signature (None where ``values`` is short or nothing applies).
     """
     plan = _plan(signature)

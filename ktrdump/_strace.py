@@ -99,9 +99,16 @@ from ._netlink import same_boot
 from ._options import DEFAULT_STRACE_TIMES, STRACE_STRING_LIMIT, Options
 from ._siginfo import strace_siginfo
 
-#: Calls whose first argument strace completes at exit (`` => {parent_tid=[N]}``):
-#: an interrupted line shows it alone, the resumed one what it gained.
+#: Calls whose first argument strace may complete at exit (`` => {parent_tid=[N]}``):
+#: an interrupted line shows it alone, the resumed one what it gained
+#: (``_grows``: only when it can gain something; else the line was whole at entry).
 GROWING_CALLS = frozenset({"clone3"})
+#: clone3's flags whose fields the kernel fills (strace prints them again at exit)
+_CLONE_PIDFD, _CLONE_PARENT_SETTID = 0x1000, 0x0010_0000
+#: struct clone_args as strace 6 knows it: its first version's size (up to tls),
+#: below which strace prints the address alone, and its whole size, past which
+#: strace prints the caller's extra bytes (at entry and again at exit)
+_CLONE_ARGS_V0, _CLONE_ARGS_SIZE = 64, 88
 
 #: Records searched ahead for the data of an interrupted write-like call.
 LOOK_AHEAD = 4096
@@ -415,7 +422,7 @@ class StraceDescriber(LineView):
             self._look_ahead_for_data(call, at)
         arguments = self._arguments(call, entry=True)
         call.started = len(arguments)
-        if plan.name in GROWING_CALLS and arguments:
+        if plan.name in GROWING_CALLS and arguments and self._grows(call):
             self._grown_from[call.tid] = arguments[0]
         text = ", ".join(arguments)
         if (arguments and plan.signature is not None and not self.options.raw
@@ -431,7 +438,28 @@ class StraceDescriber(LineView):
         if call.plan.name == "restart_syscall" and not self.options.raw:
             name = self._interrupted.get(call.tid, "system call")
             return [f"<... resuming interrupted {name} ...>"]
+        if entry and call.plan.name in GROWING_CALLS and not self._grows(call):
+            entry = False  # strace decoded it whole at entry: ``clone3({...}, 88 <unfinished``
         return self._renderer(call, entry=entry)(call)
+
+    def _grows(self, call: Call) -> bool:
+        """Whether strace leaves clone3's line open after its first argument at entry
+        (``clone3({...} <unfinished ...>``, then ``<... clone3 resumed> => {...}, 88)``):
+        when the kernel fills a field its flags ask for (CLONE_PIDFD,
+        CLONE_PARENT_SETTID) or the caller passed bytes past the structure strace
+        knows. Otherwise strace printed the whole call at entry (its
+        RVAL_DECODED): ``clone3({...}, 88 <unfinished ...>``, ``<... clone3
+        resumed>) = N`` -- also when it printed the address alone (a size below
+        the first version's, or memory it could not read), and with ``-n`` (raw
+        words, all at entry)."""
+        if self.options.raw:
+            return False
+        struct = call.struct(0)
+        if struct is None or len(struct.data) < _CLONE_ARGS_V0:
+            return False
+        flags = int.from_bytes(struct.data[:8], "little")
+        size = call.args[1] if len(call.args) > 1 else 0
+        return bool(flags & (_CLONE_PIDFD | _CLONE_PARENT_SETTID)) or size > _CLONE_ARGS_SIZE
 
     def _detached_after(self, record: Record) -> bool:
         """The thread's next record (within the look-ahead) is its DETACH."""
@@ -547,10 +575,12 @@ class StraceDescriber(LineView):
         elif call.started >= 0 or call.ts == -1:
             start = max(call.started, 0)
             rest = ", ".join(arguments[start:])
-            if start and call.plan.name in GROWING_CALLS and not self.options.raw:
+            shown = (self._grown_from.pop(tid, None)
+                     if start and call.plan.name in GROWING_CALLS and not self.options.raw
+                     else None)
+            if shown is not None:
                 # clone3: what the first argument gained at exit, then the rest
-                shown = self._grown_from.pop(tid, None)
-                grown = arguments[0][len(shown):] if shown is not None and arguments else ""
+                grown = arguments[0][len(shown):] if arguments else ""
                 rest = f"{grown}, {rest}"
             head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed>"
                     f"{rest})")

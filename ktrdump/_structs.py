@@ -810,10 +810,11 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "sched_attr": 48,  # its first version; its own size field says how long
              "semid_ds": 104, "msqid_ds": 120, "shmid_ds": 112, "sembuf": 6,
              "msgbuf": 8,  # msgbuf: its mtype (a long); mtext follows, as long as msgsz
-             "stack_t": 24, "nodemask": 8}
+             "stack_t": 24, "nodemask": 8,
+             "mq_attr": 32}  # its four longs (the reserved ones after them not recorded)
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
              "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4, "mmsghdr": 28,
-             "msgbuf": 4, "stack_t": 12, "nodemask": 4}
+             "msgbuf": 4, "stack_t": 12, "nodemask": 4, "mq_attr": 16}
 # x32's readv/writev and select are the compat calls (and its msgsnd/msgrcv, and
 # the memory policy calls: 32-bit node mask words)
 _SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4, "mmsghdr": 28, "msgbuf": 4,
@@ -1526,6 +1527,17 @@ def _render_clone3_ids(data: bytes, abi: int, verbose: bool) -> str:
     return text
 
 
+def _render_mq_attr(data: bytes, abi: int, verbose: bool) -> str:
+    """struct mq_attr as strace prints mq_open's: mq_flags in hex, the rest signed."""
+    width = 4 if abi == _ABI_I386 else 8
+    if len(data) < 4 * width:
+        return _hex_string(data)
+    flags, maxmsg, msgsize, curmsgs = (
+        int.from_bytes(data[i * width:(i + 1) * width], "little", signed=True) for i in range(4))
+    return (f"{{mq_flags={_c_hex(flags & ((1 << (8 * width)) - 1))}, mq_maxmsg={maxmsg}, "
+            f"mq_msgsize={msgsize}, mq_curmsgs={curmsgs}}}")
+
+
 def _render_clone_args(data: bytes, abi: int, verbose: bool) -> str:
     """struct clone_args as strace prints clone3's: the fields its flags use."""
     if len(data) < 64:
@@ -1744,6 +1756,7 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "siginfo": _render_siginfo,
     "sigevent": _render_sigevent,
     "clone_args": _render_clone_args,
+    "mq_attr": _render_mq_attr,
     "clone3_ids": _render_clone3_ids,
     "io_uring_params": _render_io_uring_params,
     "open_how": _render_open_how,

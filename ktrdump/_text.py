@@ -217,6 +217,17 @@ def strace_string(data: bytes, limit: int | None = None, more: bool = False,
     return f'"{body}"...' if more else f'"{body}"'
 
 
+def strace_bounded_string(data: bytes, bound: int, limit: int, hex_strings: int = 0) -> str:
+    """A NUL-terminated string strace reads at most ``bound`` bytes of (its
+    ``printstr_ex(..., bound, QUOTE_0_TERMINATED)``), shown up to ``limit``
+    bytes (-s): ``...`` when no NUL came within what it read (prctl's
+    PR_SET_NAME, 15 bytes: ``"a-thread-name-l"...``). ``data``: the string
+    without its NUL (a NUL in it ends it)."""
+    data = data.split(b"\0", 1)[0]
+    size = min(bound, limit)
+    return strace_string(data[:size], None, len(data) >= size, hex_strings)
+
+
 _STRACE_FD_DIGIT = re.compile(r"[<>](?=[0-7])")
 
 

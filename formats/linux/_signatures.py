@@ -61,7 +61,10 @@ class ArgKind(enum.Enum):
     FD = "fd"  # a file descriptor
     DIRFD = "dirfd"  # a directory fd, or AT_FDCWD (-100) for the current directory
     PATH = "path"  # a NUL-terminated path the kernel looks up (a NAMEI record)
-    STRING = "string"  # a NUL-terminated string that is not looked up (symlink target)
+    STRING = "string"  # a NUL-terminated string that is not looked up (a key's type)
+    # a NUL-terminated path that is not looked up (a symlink's target, mount's
+    # source, a message queue's name): recorded as a STRING, printed whole as a path
+    PATH_STRING = "path_string"
     PATH_OUT = "path_out"  # a buffer the call fills with a path; length = return value
     PTR = "ptr"  # an address; what it points to is not decoded
     SIZE = "size"  # a byte count
@@ -103,7 +106,7 @@ class ArgKind(enum.Enum):
     MREMAP_FLAGS = "mremap_flags"  # MREMAP_*
     MADVISE_ADVICE = "madvise_advice"  # MADV_*
     CLONE_FLAGS = "clone_flags"  # CLONE_* | exit signal
-    WAIT_OPTIONS = "wait_options"  # WNOHANG, WUNTRACED, __WALL, ...
+    WAIT_OPTIONS = "wait_options"  # WNOHANG, WSTOPPED, __WALL, ...
     SIGNAL = "signal"  # a signal number
     SIGSET = "sigset"  # a pointer to a signal set the call reads (STRUCT "sigset")
     SIGSET_OUT = "sigset_out"  # a pointer to a signal set the call fills
@@ -173,6 +176,11 @@ class ArgKind(enum.Enum):
     NODEMASK_OUT = "nodemask_out"  # the same, filled by the call
     GET_MEMPOLICY_FLAGS = "get_mempolicy_flags"  # MPOL_F_NODE | MPOL_F_ADDR | ...
     MBIND_FLAGS = "mbind_flags"  # MPOL_MF_*
+    DELETE_MODULE_FLAGS = "delete_module_flags"  # O_NONBLOCK | O_TRUNC (not an open's flags)
+    KEY_SERIAL = "key_serial"  # key_serial_t: a key's id, or KEY_SPEC_* (negative)
+    KEYCTL_CMD = "keyctl_cmd"  # KEYCTL_*
+    KEXEC_FILE_FLAGS = "kexec_file_flags"  # KEXEC_FILE_*
+    MQ_ATTR_IN = "mq_attr_in"  # struct mq_attr the call reads (mq_open with O_CREAT)
     CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
     CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
     GIDS_IN = "gids_in"  # gid_t[] the call reads; length_arg: the count
@@ -321,11 +329,13 @@ class StructCapture(NamedTuple):
 #: whole words of ``sizes`` bytes (as the kernel reads it), at most 1024 words;
 #: "self_sized": a structure whose first u32 is its size (0: ``sizes``, the
 #: first version's), as many bytes as that says, at most 4096 (the kernel
-#: refuses more: E2BIG).
+#: refuses more: E2BIG); "retval_length": the return value's bytes, at most the
+#: length argument's (a call that returns the size it needed: keyctl's
+#: KEYCTL_READ), at most the I/O byte limit.
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
                       "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
                       "fdset", "mmsghdr", "retval_mmsghdr", "msgbuf", "self_sized",
-                      "nodemask"})
+                      "nodemask", "retval_length"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -396,8 +406,10 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.OLD_UTSNAME_OUT: _capture("old_utsname", "out", _i386_only(325)),
     ArgKind.OLDOLD_UTSNAME_OUT: _capture("oldold_utsname", "out", _i386_only(45)),
     # Strings and data that are not I/O on a descriptor (xattr names and
-    # values, getcwd/readlink's result, getrandom's bytes).
+    # values, getcwd's path, readlink's target, getrandom's bytes; DATA_OUT
+    # and PATH_OUT record the same bytes: the kinds differ in how they print).
     ArgKind.STRING: _capture("string", "in", None, measure="string"),
+    ArgKind.PATH_STRING: _capture("string", "in", None, measure="string"),
     ArgKind.DATA_IN: _capture("bytes", "in", None, measure="length"),
     ArgKind.DATA_OUT: _capture("bytes", "out", None, measure="retval"),
     ArgKind.PATH_OUT: _capture("bytes", "out", None, measure="retval"),
@@ -450,6 +462,8 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     ArgKind.SIGINFO_OUT: _capture("siginfo", "out", _sizes(128, 128)),
     ArgKind.SIGINFO_IN: _capture("siginfo", "in", _sizes(128, 128)),
     ArgKind.SIGEVENT_IN: _capture("sigevent", "in", _sizes(64, 64)),
+    # struct mq_attr's four fields the kernel reads (longs; its reserved words left out)
+    ArgKind.MQ_ATTR_IN: _capture("mq_attr", "in", _sizes(32, 16, 32)),
     ArgKind.INT_OUT: _capture("int", "out", _sizes(4, 4)),
     ArgKind.INT_IN: _capture("int", "in", _sizes(4, 4)),
     # CPU masks: bit n is CPU n (sched_getaffinity returns the bytes it filled)
@@ -632,9 +646,11 @@ _COMMON: list[Signature] = [
     _sig("faccessat", R.INT, _DIRFD, _AT_PATHNAME, _a("mode", K.ACCESS_MODE)),
     _sig("faccessat2", R.INT, _DIRFD, _AT_PATHNAME, _a("mode", K.ACCESS_MODE),
          _a("flags", K.AT_FLAGS)),
-    _sig("readlink", R.SIZE, _PATHNAME, _a("buf", K.PATH_OUT, length=2),
+    # A link's target is data, not a path the kernel wrote: strace prints it as
+    # the returned count of bytes, cut at -s (getcwd's buffer is a path, in full).
+    _sig("readlink", R.SIZE, _PATHNAME, _a("buf", K.DATA_OUT, length=2),
          _a("bufsiz", K.SIZE)),
-    _sig("readlinkat", R.SIZE, _DIRFD, _AT_PATHNAME, _a("buf", K.PATH_OUT, length=3),
+    _sig("readlinkat", R.SIZE, _DIRFD, _AT_PATHNAME, _a("buf", K.DATA_OUT, length=3),
          _a("bufsiz", K.SIZE)),
     _sig("getcwd", R.SIZE, _a("buf", K.PATH_OUT, length=1), _a("size", K.SIZE)),
     # changing the file system
@@ -652,9 +668,9 @@ _COMMON: list[Signature] = [
     _sig("link", R.INT, _a("oldpath", K.PATH), _a("newpath", K.PATH)),
     _sig("linkat", R.INT, _a("olddirfd", K.DIRFD), _a("oldpath", K.PATH, dirfd=0),
          _a("newdirfd", K.DIRFD), _a("newpath", K.PATH, dirfd=2), _a("flags", K.AT_FLAGS)),
-    # The target of a symlink is stored, not looked up: a STRING, not a PATH.
-    _sig("symlink", R.INT, _a("target", K.STRING), _a("linkpath", K.PATH)),
-    _sig("symlinkat", R.INT, _a("target", K.STRING), _a("newdirfd", K.DIRFD),
+    # The target of a symlink is stored, not looked up: not a PATH.
+    _sig("symlink", R.INT, _a("target", K.PATH_STRING), _a("linkpath", K.PATH)),
+    _sig("symlinkat", R.INT, _a("target", K.PATH_STRING), _a("newdirfd", K.DIRFD),
          _a("linkpath", K.PATH, dirfd=1)),
     _sig("chmod", R.INT, _PATHNAME, _MODE),
     _sig("fchmod", R.INT, _FD, _MODE),
@@ -671,8 +687,10 @@ _COMMON: list[Signature] = [
     _sig("mknod", R.INT, _PATHNAME, _MODE, _a("dev", K.DEV)),
     _sig("mknodat", R.INT, _DIRFD, _AT_PATHNAME, _MODE, _a("dev", K.DEV)),
     # mount's source is often not a path at all ("proc", "tmpfs"): not looked up here.
-    _sig("mount", R.INT, _a("source", K.STRING), _a("target", K.PATH),
-         _a("filesystemtype", K.STRING), _a("mountflags", K.MOUNT_FLAGS), _a("data", K.PTR)),
+    # Its data is a file system's options, most often a string ("size=1m,mode=0755").
+    _sig("mount", R.INT, _a("source", K.PATH_STRING), _a("target", K.PATH),
+         _a("filesystemtype", K.STRING), _a("mountflags", K.MOUNT_FLAGS),
+         _a("data", K.STRING)),
     _sig("umount2", R.INT, _a("target", K.PATH), _a("flags", K.UMOUNT_FLAGS)),
     _sig("chroot", R.INT, _a("path", K.PATH)),
     _sig("chdir", R.INT, _a("path", K.PATH)),
@@ -1187,9 +1205,9 @@ _MORE_COMMON: list[Signature] = [
          _a("shmflg", K.SHMAT_FLAGS)),
     _sig("shmdt", R.INT, _a("shmaddr", K.PTR)),
     _sig("shmctl", R.INT, _a("shmid", K.INT), _a("cmd", K.IPC_CMD), _a("buf", K.PTR)),
-    _sig("mq_open", R.FD, _a("name", K.STRING), _a("oflag", K.OPEN_FLAGS), _MODE,
-         _a("attr", K.PTR)),
-    _sig("mq_unlink", R.INT, _a("name", K.STRING)),
+    _sig("mq_open", R.FD, _a("name", K.PATH_STRING), _a("oflag", K.OPEN_FLAGS), _MODE,
+         _a("attr", K.MQ_ATTR_IN)),
+    _sig("mq_unlink", R.INT, _a("name", K.PATH_STRING)),
     _sig("mq_timedsend", R.INT, _a("mqdes", K.FD), _a("msg_ptr", K.PTR),
          _a("msg_len", K.SIZE), _a("msg_prio", K.UINT), _a("abs_timeout", K.TIMESPEC_IN)),
     _sig("mq_timedreceive", R.SIZE, _a("mqdes", K.FD), _a("msg_ptr", K.PTR),
@@ -1232,15 +1250,17 @@ _MORE_COMMON: list[Signature] = [
     _sig("listmount", R.INT, _a("req", K.PTR), _a("mnt_ids", K.PTR), _a("nr_mnt_ids", K.SIZE),
          _a("flags", K.HEX)),
     _sig("add_key", R.INT, _a("type", K.STRING), _a("description", K.STRING),
-         _a("payload", K.PTR), _a("plen", K.SIZE), _a("keyring", K.INT)),
+         _a("payload", K.DATA_IN, length=3), _a("plen", K.SIZE), _a("keyring", K.KEY_SERIAL)),
     _sig("request_key", R.INT, _a("type", K.STRING), _a("description", K.STRING),
-         _a("callout_info", K.STRING), _a("dest_keyring", K.INT)),
-    _sig("keyctl", R.INT, _a("operation", K.INT), _a("arg2", K.HEX), _a("arg3", K.HEX),
+         _a("callout_info", K.STRING), _a("dest_keyring", K.KEY_SERIAL)),
+    # keyctl's arguments depend on its command (ktr._builder captures the
+    # strings and data some commands pass; ktrdump decodes them by command)
+    _sig("keyctl", R.INT, _a("operation", K.KEYCTL_CMD), _a("arg2", K.HEX), _a("arg3", K.HEX),
          _a("arg4", K.HEX), _a("arg5", K.HEX)),
     _sig("init_module", R.INT, _a("module_image", K.PTR), _a("len", K.SIZE),
          _a("param_values", K.STRING)),
     _sig("finit_module", R.INT, _FD, _a("param_values", K.STRING), _a("flags", K.HEX)),
-    _sig("delete_module", R.INT, _a("name", K.STRING), _a("flags", K.OPEN_FLAGS)),
+    _sig("delete_module", R.INT, _a("name", K.STRING), _a("flags", K.DELETE_MODULE_FLAGS)),
     _sig("create_module", R.PTR, _a("name", K.STRING), _a("size", K.SIZE)),
     _sig("query_module", R.INT, _a("name", K.STRING), _a("which", K.INT), _a("buf", K.PTR),
          _a("bufsize", K.SIZE), _a("ret", K.PTR)),
@@ -1282,8 +1302,10 @@ _MORE_X86_64: list[Signature] = [
          _a("len", K.SIZE)),
     _sig("fanotify_mark", R.INT, _a("fanotify_fd", K.FD), _a("flags", K.HEX),
          _a("mask", K.HEX), _DIRFD, _a("pathname", K.PATH, dirfd=3)),
+    # the command line is as long as cmdline_len says (its NUL included)
     _sig("kexec_file_load", R.INT, _a("kernel_fd", K.FD), _a("initrd_fd", K.FD),
-         _a("cmdline_len", K.SIZE), _a("cmdline", K.STRING), _a("flags", K.HEX)),
+         _a("cmdline_len", K.SIZE), _a("cmdline", K.DATA_IN, length=2),
+         _a("flags", K.KEXEC_FILE_FLAGS)),
     _sig("semop", R.INT, _a("semid", K.INT), _a("sops", K.SEMBUF_IN, length=2),
          _a("nsops", K.SIZE)),
     _sig("semtimedop", R.INT, _a("semid", K.INT), _a("sops", K.SEMBUF_IN, length=2),
