@@ -268,15 +268,23 @@ class _EndsReaderWait:
 def _announcing(wait: _output.ReaderWait, options: RecordOptions,
                 notices: _BestEffortText) -> _output.ReaderWait:
     """``wait``, said once on a terminal (not under -q) when it begins: a FIFO with no
-    reader holds the recording (and a started command) until one comes."""
+    reader holds the recording (and a started command) until one comes. (Not when
+    it ends as it begins: a signal came before it.)"""
     if options.quiet or not notices.isatty():
         return wait
 
     @contextlib.contextmanager
     def announced(path: str, unblock: Callable[[], None]) -> Iterator[None]:
-        with wait(path, unblock):
-            notices.write(f"ktr: waiting for a reader on {path}\u2026\n")
-            notices.flush()
+        ended: list[bool] = []
+
+        def unblock_noted() -> None:
+            ended.append(True)
+            unblock()
+
+        with wait(path, unblock_noted):
+            if not ended:
+                notices.write(f"ktr: waiting for a reader on {path}\u2026\n")
+                notices.flush()
             yield
 
     return announced
