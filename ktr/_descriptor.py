@@ -68,7 +68,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, NamedTuple
 
@@ -178,6 +178,9 @@ class OutputOptions:
     #: The recording's trace clock: BEGIN, DROP and END are stamped with it (a
     #: descriptor opened without one measures its own).
     clock: TraceClock | None = None
+    #: How the open of a FIFO that no reader has open yet waits for one
+    #: (``_output.ReaderWait``: the recorder's signals can end the wait); None: it blocks.
+    wait_for_reader: _output.ReaderWait | None = field(default=None, compare=False)
 
 
 class DescriptorStats(NamedTuple):
@@ -837,7 +840,8 @@ class _Registry:
              on_write_error: ErrorCallback | None,
              on_blocking: BlockingCallback | None,
              begin: formats.Begin | None = None) -> Descriptor:
-        fd, status, created = _output.open_fd(options.path, options.append, options.named)
+        fd, status, created = _output.open_fd(options.path, options.append, options.named,
+                                             options.wait_for_reader)
         identity = (status.st_dev, status.st_ino)
         owns_fd = options.path != _output.STDOUT_PATH
         with self._lock:

@@ -21,6 +21,12 @@ is whatever the caller's shell opened: it is written as it is, unless it is a
 terminal (binary records there are lost on the screen). A recording that
 cannot start (its header cannot be written: a full disk) leaves no part of a
 header behind: a file it created is removed, one it emptied is empty again.
+A FIFO nobody reads yet is waited for: open(2) blocks until a reader opens
+it, and a signal handler that only notes its signal cannot end that wait
+(PEP 475 retries the open). ``open_fd``'s ``wait_for_reader`` (the
+recorder's signals) can: its ``unblock`` opens the FIFO's read end itself,
+which ends the wait at once, and the open is then undone (see
+``ReaderWait``). A FIFO a reader already has open is opened without a wait.
 ``write_all`` writes every byte or raises ``OSError``: short writes,
 EINTR and EAGAIN (a non-blocking descriptor) are retried; a reader that went
 away shows up as ``BrokenPipeError`` even if SIGPIPE's disposition is the
@@ -42,7 +48,8 @@ import select
 import signal
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import NamedTuple
 
 import formats
@@ -53,6 +60,15 @@ STDOUT_PATH = "-"
 _PRIVATE_MODE = 0o600
 #: Tries when the path is removed between the O_EXCL create and the open of what exists.
 _OPEN_ATTEMPTS = 5
+
+
+#: How the open of a FIFO that no reader has open yet waits for one: called with the
+#: path and ``unblock``, it returns the context the blocking open runs in. ``unblock``
+#: ends the wait (it opens the FIFO's read end, closed again when the open is over); it
+#: may be called from a signal handler, before or during the open, any number of times.
+#: The context raises on its way out to abandon the open (the descriptor is closed then):
+#: a signal ended the wait, or came before it.
+ReaderWait = Callable[[str, Callable[[], None]], AbstractContextManager[None]]
 
 
 class Output(NamedTuple):
@@ -88,7 +104,8 @@ class Opened(NamedTuple):
     created: bool  # this call created the file (O_EXCL): a failed start removes it
 
 
-def open_fd(path: str, append: bool, named: bool = True) -> Opened:
+def open_fd(path: str, append: bool, named: bool = True,
+            wait_for_reader: ReaderWait | None = None) -> Opened:
     """Open the output for writing, safely, without truncating it (see the module docstring).
 
     A missing file is created (O_EXCL, 0600). An existing path is first
@@ -97,7 +114,8 @@ def open_fd(path: str, append: bool, named: bool = True) -> Opened:
     descriptor shows is the same inode opened for writing, through
     /proc/self/fd. Truncation waits until the caller knows no other recording
     writes there. ``named``: False for the default output name, which must be
-    a regular file.
+    a regular file. ``wait_for_reader``: how a FIFO no one reads yet is waited
+    for (``ReaderWait``; None: the open just blocks until a reader comes).
     """
     if path == STDOUT_PATH:
         try:
@@ -136,15 +154,63 @@ def open_fd(path: str, append: bool, named: bool = True) -> Opened:
             except OSError as error:
                 raise output_error(path, error) from None
             _check_existing(path, found, append, named)
-            try:
-                fd = os.open(f"/proc/self/fd/{pinned}", flags)
-            except OSError as error:
-                raise output_error(path, error) from None
+            if stat.S_ISFIFO(found.st_mode) and wait_for_reader is not None:
+                fd = _open_fifo(path, f"/proc/self/fd/{pinned}", flags, wait_for_reader)
+            else:
+                try:
+                    fd = os.open(f"/proc/self/fd/{pinned}", flags)
+                except OSError as error:
+                    raise output_error(path, error) from None
         finally:
             os.close(pinned)
         return Opened(fd, _fstat(fd, path), False)
     raise UnsafeOutput(f"refusing to write trace to {path}: it keeps appearing and "
                        "disappearing while being opened", path)
+
+
+def _open_fifo(path: str, target: str, flags: int, wait_for_reader: ReaderWait) -> int:
+    """Open the accepted FIFO ``target`` (its /proc/self/fd path) for writing.
+
+    At once when a reader has it open (O_NONBLOCK succeeds, and is cleared
+    again: the writer waits for a slow reader as for a full disk); otherwise
+    the blocking open waits for a reader within ``wait_for_reader``'s context.
+    """
+    try:
+        fd = os.open(target, flags | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno != errno.ENXIO:  # (ENXIO: no reader yet)
+            raise output_error(path, error) from None
+    else:
+        try:
+            os.set_blocking(fd, True)
+        except OSError as error:
+            os.close(fd)
+            raise output_error(path, error) from None
+        return fd
+    read_ends: list[int] = []
+
+    def unblock() -> None:
+        # A read end of our own completes the open. (A FIFO its owner may not
+        # read, mode 0200, cannot be opened so: the wait then goes on.)
+        with contextlib.suppress(OSError):
+            read_ends.append(os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC))
+
+    fd = -1
+    try:
+        with wait_for_reader(path, unblock):
+            try:
+                fd = os.open(target, flags)
+            except OSError as error:
+                raise output_error(path, error) from None
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        raise
+    finally:
+        # (the context is over: ``unblock`` is no longer called)
+        for read_end in read_ends:
+            os.close(read_end)
+    return fd
 
 
 def _fstat(fd: int, path: str) -> os.stat_result:

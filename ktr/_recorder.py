@@ -17,7 +17,11 @@ the first, written as soon as the output is open, before any target runs
 under control (``begin_record``). SIGINT, SIGTERM and SIGHUP during
 set-up (probes prepared, the command spawned or targets attached, the output
 opened), until the recording's handlers are in, end it with BEGIN and an END
-saying so and the shell's status for the signal (``_SetupSignals``). All
+saying so and the shell's status for the signal (``_SetupSignals``). A
+FIFO output no reader has open yet is waited for (one line on a terminal
+says so); any of the three ends that wait at once, the first time: the
+command is killed or the targets let go, nothing is written, one line, 128+N
+(``_EndsReaderWait``). All
 the user sees is one-line messages on stderr: a live status line on a
 terminal no traced process uses (``_terminal``), notices for lost processes
 and output failure, a final summary.
@@ -48,7 +52,7 @@ from typing import TYPE_CHECKING, NamedTuple, NoReturn, TextIO
 import formats
 from formats import Abi, ProbeSite, RecordKind, linux
 
-from . import __version__, _procfs
+from . import __version__, _output, _procfs
 from ._clock import CLOCK_NAME, TraceClock
 from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
@@ -225,8 +229,85 @@ def stop_signal(stop_reason: str | None) -> int:
     return int(signal.Signals[name]) if name in signal.Signals.__members__ else 0
 
 
-class _Signals:
-    """Install the recorder's handlers for SIGINT/SIGTERM/SIGHUP; restore them after."""
+class _EndsReaderWait:
+    """Signal handlers that end the output's wait for a FIFO's first reader.
+
+    The open of a FIFO no one reads yet blocks until a reader comes; a handler
+    that only notes its signal would leave it blocked (PEP 475 retries the
+    open), the signal swallowed. ``wait_for_reader`` (an ``_output.ReaderWait``)
+    is that open's context: a signal that comes during the wait (``pending``,
+    set by the handler, which calls ``_end_reader_wait``) or came before it
+    ends it at once, and the open is undone: ``SetupInterrupted``, one line,
+    128+N; the signal is taken (``pending`` is None again). A signal after the
+    wait is the handler's as before.
+    """
+
+    pending: int | None = None
+    _unblock: Callable[[], None] | None = None
+
+    def _end_reader_wait(self) -> None:
+        if self._unblock is not None:
+            self._unblock()
+
+    @contextlib.contextmanager
+    def wait_for_reader(self, path: str, unblock: Callable[[], None]) -> Iterator[None]:
+        # (In this order: a handler that runs between the two lines finds the unblock.)
+        self._unblock = unblock
+        try:
+            if self.pending is not None:
+                unblock()
+            yield
+        finally:
+            self._unblock = None
+        signo, self.pending = self.pending, None
+        if signo is not None:
+            raise SetupInterrupted(f"interrupted by {signal.Signals(signo).name} while waiting "
+                                   f"for a reader on {path}; nothing recorded", signo)
+
+
+def _announcing(wait: _output.ReaderWait, options: RecordOptions,
+                notices: _BestEffortText) -> _output.ReaderWait:
+    """``wait``, said once on a terminal (not under -q) when it begins: a FIFO with no
+    reader holds the recording (and a started command) until one comes. (Not when
+    it ends as it begins: a signal came before it.)"""
+    if options.quiet or not notices.isatty():
+        return wait
+
+    @contextlib.contextmanager
+    def announced(path: str, unblock: Callable[[], None]) -> Iterator[None]:
+        ended: list[bool] = []
+
+        def unblock_noted() -> None:
+            ended.append(True)
+            unblock()
+
+        with wait(path, unblock_noted):
+            if not ended:
+                notices.write(f"ktr: waiting for a reader on {path}\u2026\n")
+                notices.flush()
+            yield
+
+    return announced
+
+
+def _not_waiting(signo: int) -> _output.ReaderWait:
+    """For the output of a recording interrupted before it began: a FIFO no one reads
+    is not waited for (its BEGIN and END would reach no one)."""
+    @contextlib.contextmanager
+    def refuse(path: str, unblock: Callable[[], None]) -> Iterator[None]:
+        raise SetupInterrupted(f"interrupted by {signal.Signals(signo).name} before "
+                               f"recording began; nothing recorded (no reader on {path})",
+                               signo)
+        yield  # (a generator: the context manager's)
+
+    return refuse
+
+
+class _Signals(_EndsReaderWait):
+    """Install the recorder's handlers for SIGINT/SIGTERM/SIGHUP; restore them after.
+
+    ``pending``: the first signal (SIGINT handed to the command aside), which a wait
+    for the output's reader, begun after it, does not begin (``_EndsReaderWait``)."""
 
     def __init__(self, request_stop: Callable[[str], None], spawned: bool,
                  restore: dict[int, object] | None = None) -> None:
@@ -238,6 +319,9 @@ class _Signals:
         self._interrupts = 0
 
     def _handle(self, signo: int, frame: FrameType | None) -> None:
+        if self.pending is None:
+            self.pending = signo
+        self._end_reader_wait()
         name = signal.Signals(signo).name
         self._request_stop(f"{INTERRUPTED_BY}{name}")
 
@@ -246,6 +330,12 @@ class _Signals:
         # first is the command's to act on, and what it does is recorded. A
         # second, while the command still runs (it ignores ^C, or is slow to
         # end), stops the recording as SIGTERM does: the command is killed.
+        # While the output waits for a reader, the command, held before its
+        # exec, has not begun: the first ends the wait.
+        if self._unblock is not None:
+            self.pending = signo
+            self._end_reader_wait()
+            return
         self._interrupts += 1
         if self._interrupts >= 2:
             self._request_stop(f"{INTERRUPTED_BY}SIGINT twice")
@@ -375,7 +465,7 @@ class _SetupSignal(BaseException):
         self.signo = signo
 
 
-class _SetupSignals:
+class _SetupSignals(_EndsReaderWait):
     """SIGTERM and SIGHUP outside the recording's own handlers (``_Signals``): from the
     start of set-up until they take over (``hand_over``), and from their end until the
     side sources are closed (``record``'s ``finally``: the tracefs group removed). The
@@ -393,7 +483,9 @@ class _SetupSignals:
     closed, then delivered again with the handlers from before (``__exit__``:
     by default it kills ``ktr`` then, as it would have, with nothing left behind). A
     signal ignored when ``ktr`` started (nohup) stays ignored; after the first, the
-    handlers from before are back (a second one kills at once).
+    handlers from before are back (a second one kills at once). The one place
+    a kept signal must not wait is the output's open waiting for a FIFO's first
+    reader: it ends that wait (``_EndsReaderWait``).
     """
 
     def __init__(self) -> None:
@@ -431,6 +523,7 @@ class _SetupSignals:
             raise _SetupSignal(signo)
         if self.pending is None:
             self.pending = signo
+        self._end_reader_wait()
 
     def defer(self) -> None:
         """From here a signal (Ctrl-C too, when it would raise) is kept for ``_record``."""
@@ -475,7 +568,7 @@ def _interrupted_before_start(options: RecordOptions, control_options: ControlOp
     nothing was recorded (no target was touched yet), then ``SetupInterrupted`` (whose
     exit status is the shell's for the signal, 128+N)."""
     header = _file_header(options, control_options, clock)
-    descriptor = open_descriptor(_output_options(options, clock), header,
+    descriptor = open_descriptor(_output_options(options, clock, _not_waiting(signo)), header,
                                  begin=_begin_payload(header))
     try:
         message = _end_before_start(descriptor, options, signo)
@@ -487,7 +580,8 @@ def _interrupted_before_start(options: RecordOptions, control_options: ControlOp
 def _record(options: RecordOptions, notices: _BestEffortText, clock: TraceClock,
             header: formats.FileHeader, ptrace_source: PtraceSource, control: Control,
             others: list[SideSource], setup: _SetupSignals) -> RecordingReport:
-    output_options = _output_options(options, clock)
+    output_options = _output_options(
+        options, clock, _announcing(setup.wait_for_reader, options, notices))
     failures: list[OutputError] = []
     on_write_error, on_blocking = _output_callbacks(
         options, notices, failures, lambda reason: control.request_stop(reason, Release.DETACH))
@@ -575,10 +669,12 @@ def _abandon_set_up(options: RecordOptions, descriptor: Descriptor, control: Con
     raise SetupInterrupted(message, signo)
 
 
-def _output_options(options: RecordOptions, clock: TraceClock) -> OutputOptions:
+def _output_options(options: RecordOptions, clock: TraceClock,
+                    wait_for_reader: _output.ReaderWait | None = None) -> OutputOptions:
     return OutputOptions(path=options.output, append=options.append,
                          compress=options.compress, parameters=options.queue,
-                         named=options.output_named, clock=clock)
+                         named=options.output_named, clock=clock,
+                         wait_for_reader=wait_for_reader)
 
 
 def _source_output(descriptor: Descriptor, notices: _BestEffortText) -> SourceOutput:
@@ -714,15 +810,17 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
         # The recording's handlers from the moment a target is held or watched: a
         # signal before the run (BEGIN may already be out) is a stop request the run
         # honours at once, not Python's KeyboardInterrupt (exit 130, no END).
-        with _Signals(attach.request_stop, spawned=spawned is not None):
+        with _Signals(attach.request_stop, spawned=spawned is not None) as signals:
             failures: list[OutputError] = []
             on_write_error, on_blocking = _output_callbacks(
                 options, notices, failures,
                 lambda reason: watching.request_stop(reason, Release.DETACH))
             try:
-                descriptor = open_descriptor(_output_options(options, clock), header,
-                                             on_write_error, on_blocking=on_blocking,
-                                             begin=_begin_payload(header))
+                descriptor = open_descriptor(
+                    _output_options(options, clock,
+                                    _announcing(signals.wait_for_reader, options, notices)),
+                    header, on_write_error, on_blocking=on_blocking,
+                    begin=_begin_payload(header))
             except BaseException:
                 if spawned is not None:
                     _kill_spawned(spawned)
