@@ -84,6 +84,7 @@ from ._events import (
     SyscallExit,
     Tracee,
 )
+from ._memory import END as _MEMORY_END
 from ._memory import TraceeMemory
 from ._utrace import UTRACE_SYSCALL
 
@@ -334,6 +335,7 @@ _Found = tuple[int, "tuple[bytes, bytes] | None"]
 
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
+_pread = os.pread
 
 
 def _signed32(value: int) -> int:
@@ -645,11 +647,26 @@ class RecordBuilder:
                 # TraceeMemory.read gives b"" for unreadable memory, never raises
                 # (a conditional, not min(): builtin min iterates its arguments,
                 # about 700 instructions)
-                io_bytes = self._io_bytes
-                self._ready_data = tracee.memory.read(
-                    entry.args[plan.io_arg],  # type: ignore[index]
-                    retval if retval < io_bytes else io_bytes,
-                ) if retval > 0 else None
+                if retval > 0:
+                    io_bytes = self._io_bytes
+                    length = retval if retval < io_bytes else io_bytes
+                    address = entry.args[plan.io_arg]  # type: ignore[index]
+                    memory = tracee.memory
+                    fd = memory.fd
+                    # memory.read(address, length) without its frame (see _memory;
+                    # a length of 0, with -s 0, reads nothing there)
+                    if fd >= 0 and length and address + length <= _MEMORY_END:
+                        try:
+                            data = _pread(fd, length, address)
+                        except OSError:
+                            data = b""
+                        if len(data) != length and data:
+                            data = memory.read_on(fd, data, address, length)
+                    else:
+                        data = memory.read(address, length)
+                    self._ready_data = data
+                else:
+                    self._ready_data = None
                 finish = self._exit_plain_io
             elif plan.exit_shape and (error or entry is None):
                 # None of these shapes captures anything then (_exit_reads: nothing
