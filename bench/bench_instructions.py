@@ -88,6 +88,7 @@ class Stubbed(_builder.RecordBuilder):
             sink = self.kept.append
         super().__init__(options, sink, *rest)
         if stub == "prepare":
+            self._entry_free_bound = self._exit_free_bound = self._exit_plain_io_bound = id
             self._entry_free = self._exit_free = self._exit_plain_io = id
 _sources.RecordBuilder = Stubbed
 from ktr import cli

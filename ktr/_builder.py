@@ -409,6 +409,11 @@ class RecordBuilder:
         self._namei_size = codec.namei_struct.size - codec.header.size
         self._struct_pack = codec.struct_struct.pack
         self._struct_size = codec.struct_struct.size - codec.header.size
+        # The hot finishers bound once: prepare hands one out at every stop, and
+        # ``self._entry_free`` there would make a new bound method each time.
+        self._entry_free_bound = self._entry_free
+        self._exit_free_bound = self._exit_free
+        self._exit_plain_io_bound = self._exit_plain_io
         # What prepare read for a hot shape's finisher (see _exit_shaped).
         self._ready_paths: list[bytes | None] = []
         self._ready_structs: list[tuple[int, bytes, bytes]] = []
@@ -638,7 +643,7 @@ class RecordBuilder:
             mode = plan.exit_mode
             finish: Callable[[Any], None]
             if mode == _FREE:
-                finish = self._exit_free if plan.selected else _nothing
+                finish = self._exit_free_bound if plan.selected else _nothing
             elif mode != _CAPTURE:
                 return None
             elif plan.exit_plain_io and entry is not None and not (
@@ -667,7 +672,7 @@ class RecordBuilder:
                     self._ready_data = data
                 else:
                     self._ready_data = None
-                finish = self._exit_plain_io
+                finish = self._exit_plain_io_bound
             elif plan.exit_shape and (error or entry is None):
                 # None of these shapes captures anything then (_exit_reads: nothing
                 # filled, no command structure, no path): the bare RET
@@ -698,7 +703,7 @@ class RecordBuilder:
                 return None
             mode = plan.entry_mode
             if mode == _FREE:
-                finish = (self._entry_free if plan.selected and self._calls
+                finish = (self._entry_free_bound if plan.selected and self._calls
                           else _nothing)
             elif mode != _CAPTURE:
                 return None
