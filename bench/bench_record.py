@@ -63,7 +63,7 @@ loaded machine makes the ratios meaningless.
 
 With ``--all``, also: a threaded Python program, the seccomp path
 (``-e trace=openat`` against ``strace --seccomp-bpf``) and the recorder's
-CPU while its tracee sleeps.
+CPU while its tracee sleeps (once, after the regimes, without spinners).
 
     python bench/bench_record.py [--rounds 5] [--count 20000] [--regimes slow,fast]
                                  [--busy-idle] [--all]
