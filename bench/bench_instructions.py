@@ -20,12 +20,30 @@ Kernel-mode work (the ptrace, wait4 and pread system calls and the context
 switches) is not counted; it is about the same for both tracers (same
 number of system calls per stop, see bench_stops.py).
 
+With ``--steps``, the per-step split of issue 13's profile, each step's
+instructions per stop by the same difference of two runs:
+
+- the bare loop, and within it the three ctypes crossings a stop (wait4,
+  PTRACE_GET_SYSCALL_INFO, PTRACE_SYSCALL) and the syscall info's unpack, by
+  callgrind's ``--toggle-collect`` of ``PyCFuncPtr_call`` and
+  ``Struct_unpack_from`` (what runs inside those C functions; needs an
+  interpreter with symbols, else "n/a");
+- the recorder with its finishers replaced by ``id`` (``prepare`` alone: the
+  plan, the read of the read()/write() buffer), then with its records kept in a
+  list never queued (the record build), then whole (the queue), each step the
+  difference from the one before (main thread only, ``--separate-threads``);
+  ``struct.pack``'s share of the record build by ``--toggle-collect=s_pack``;
+- the writer and waker threads of the whole recorder.
+
+Differences of runs of different programs: the steps add up to the whole
+recorder's figure to within the run-to-run noise (about 0.3 %), not exactly.
+
 With ``--dump``, the reader instead: instructions per record of ``ktrdump
 --json`` and ``ktrdump --format parquet`` (when pyarrow is installed) on two
 ``bench_dump.py`` traces of ``--small-records`` and ``--large-records``
 records, start-up cancelled out the same way (issue 12's figures).
 
-    python bench/bench_instructions.py [--small 1000] [--large 3000]
+    python bench/bench_instructions.py [--small 1000] [--large 3000] [--steps]
     python bench/bench_instructions.py --dump [--small-records 10000 --large-records 30000]
 
 Not a test: nothing here asserts. Needs valgrind; takes about a minute.
@@ -56,6 +74,28 @@ control.run(lambda event: None)
 """
 
 
+# The recorder with parts of its builder stubbed (--steps): argv[1] is the stub, the rest
+# ktr record's arguments. "prepare": the finishers do nothing (id); "build": the records
+# are made but kept in a list that is never queued; "whole": nothing stubbed.
+_STUBBED = """
+import sys
+from ktr import _builder, _sources
+stub = sys.argv[1]
+class Stubbed(_builder.RecordBuilder):
+    def __init__(self, options, sink, *rest):
+        if stub == "build":
+            self.kept = []
+            sink = self.kept.append
+        super().__init__(options, sink, *rest)
+        if stub == "prepare":
+            self._entry_free_bound = self._exit_free_bound = self._exit_plain_io_bound = id
+            self._entry_free = self._exit_free = self._exit_plain_io = id
+_sources.RecordBuilder = Stubbed
+from ktr import cli
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
 def dd(count: int) -> list[str]:
     return ["dd", "if=/dev/zero", "of=/dev/null", "bs=1", f"count={count}", "status=none"]
 
@@ -70,6 +110,75 @@ def instructions(argv: Sequence[str], environment: dict[str, str]) -> int:
     if match is None:
         raise RuntimeError(f"no instruction count from valgrind: {done.stderr[-500:]}")
     return int(match.group(1))
+
+
+def thread_instructions(argv: Sequence[str], environment: dict[str, str],
+                        *options: str) -> list[int]:
+    """Instructions of each thread of ``argv`` (callgrind --separate-threads), in
+    thread creation order; with ``options`` (a --toggle-collect), only those counted."""
+    with tempfile.TemporaryDirectory(prefix="bench-instructions-threads-") as directory:
+        out = os.path.join(directory, "callgrind.out")
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+             "--separate-threads=yes", "--trace-children=no", *options, *argv],
+            capture_output=True, text=True, env=environment, check=True)
+        counts: list[int] = []
+        for path in sorted(Path(directory).glob("callgrind.out-*")):
+            match = re.search(r"^(?:summary|totals): (\d+)", path.read_text(), re.MULTILINE)
+            counts.append(int(match.group(1)) if match else 0)
+        return counts
+
+
+def per_step(small: int, large: int, environment: dict[str, str]) -> None:
+    """Issue 13's per-step profile of ``ktr record --pin=0`` (see the module docstring)."""
+    stops = 4 * (large - small)
+    scratch = tempfile.mkdtemp(prefix="bench-instructions-steps-")
+    names = itertools.count()
+
+    def recorder(stub: str) -> Callable[[int], list[str]]:
+        return lambda n: [sys.executable, "-c", _STUBBED, stub, "record", "-q", "--pin=0",
+                          "-o", os.path.join(scratch, f"out{next(names)}.ktr"), "--", *dd(n)]
+
+    def loop(n: int) -> list[str]:
+        return [sys.executable, "-c", _LOOP, *dd(n)]
+
+    def step(command: Callable[[int], list[str]], *options: str) -> list[float]:
+        thread_instructions(command(10), environment, *options)  # warm: byte-compile
+        fewer = thread_instructions(command(small), environment, *options)
+        more = thread_instructions(command(large), environment, *options)
+        return [(b - a) / stops for a, b in zip(fewer, more, strict=False)]
+
+    print(f"per-step user-mode instructions per stop (callgrind Ir), ktr record --pin=0, "
+          f"dd bs=1 count={small} vs {large}: {stops} stops apart")
+    try:
+        bare = step(loop)[0]
+        crossings = step(loop, "--toggle-collect=PyCFuncPtr_call")[0]
+        unpack = step(loop, "--toggle-collect=Struct_unpack_from")[0]
+        prepared = step(recorder("prepare"))[0]
+        built = step(recorder("build"))[0]
+        whole = step(recorder("whole"))
+        packing = sum(step(recorder("whole"), "--toggle-collect=s_pack"))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    def shown(value: float) -> str:
+        return f"{value:10,.0f}" if value else f"{'n/a':>10}"
+
+    rows = [
+        ("bare control loop (Control, no-op consumer)", bare),
+        ("  ctypes crossings (wait4, GET_SYSCALL_INFO, SYSCALL)", crossings),
+        ("  syscall info struct.unpack_from", unpack),
+        ("  the rest: interpreter, event tuple, clock", bare - crossings - unpack),
+        ("builder prepare, while stopped", prepared - bare),
+        ("record build, after the resume", built - prepared),
+        ("  of which struct.pack", packing),
+        ("queue (held records to the descriptor)", whole[0] - built),
+        ("writer thread", whole[1] if len(whole) > 1 else 0.0),
+        ("other threads (waker)", sum(whole[2:])),
+        ("ktr record --pin=0, all threads", sum(whole)),
+    ]
+    for label, value in rows:
+        print(f"  {label:<56} {shown(value)}")
 
 
 def per_record(small: int, large: int, environment: dict[str, str]) -> None:
@@ -108,6 +217,8 @@ def main(arguments: Sequence[str] | None = None) -> int:
     parser.add_argument("--large", type=int, default=3000, help="dd bytes, second run")
     parser.add_argument("--dump", action="store_true",
                         help="ktrdump's instructions per record instead (issue 12)")
+    parser.add_argument("--steps", action="store_true",
+                        help="also the per-step split of ktr record's figure (issue 13)")
     parser.add_argument("--small-records", type=int, default=10_000)
     parser.add_argument("--large-records", type=int, default=30_000)
     options = parser.parse_args(arguments)
@@ -147,6 +258,8 @@ def main(arguments: Sequence[str] | None = None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
     peer = results["strace -f -o /dev/null"]
     print(f"  ktr record / strace: {results['ktr record --pin=0'] / peer:.1f} x")
+    if options.steps:
+        per_step(options.small, options.large, environment)
     return 0
 
 

@@ -19,7 +19,38 @@ nothing (no record is built, queued or written). Its ktr/strace ratio is
 what the recorder would reach if making and writing records cost nothing;
 where it is over a goal, no work on records can meet that goal.
 
-Goals: ktr/strace <= 1.00 unpinned on all three, <= 1.50 pinned.
+Goals: ktr/strace <= 1.00 unpinned on all three, <= 1.50 pinned, in both
+wakeup regimes.
+
+Two wakeup regimes. On this kind of VM a cross-CPU wakeup (the tracee's stop
+waking the tracer blocked on the other vCPU, and its resume waking the tracee)
+costs little on some days and a lot on others: when the other vCPU is idle,
+the guest halts it, and waking a halted vCPU goes through the host (an IPI
+exit, the host scheduling the vCPU thread again). strace, which blocks in
+wait4 at every stop, pays that twice a stop; ktr's adaptive spin mostly does
+not. So the same build gives ratios that differ by 2-4x from one day to the
+next. ``--regimes slow,fast`` (the default) measures both in one run:
+
+- ``slow``: the machine as it is. On a quiet machine its idle vCPUs halt:
+  the slow regime, wherever the host makes halted-vCPU wakeups expensive.
+- ``fast``: one SCHED_IDLE busy loop per CPU (each pinned to its CPU) for the
+  duration of that regime's rounds, killed after it on every way out (and by
+  PR_SET_PDEATHSIG if this process is killed). A SCHED_IDLE task runs only
+  when nothing else wants its CPU and is preempted at once by any normal
+  task's wakeup, so it takes (almost) no time from the tracers and their
+  tracees; but a vCPU that always has something runnable never halts, and
+  every wakeup becomes a reschedule IPI to a running vCPU: the fast regime.
+
+What the spinners do not emulate: a host that is itself busy (steal time,
+vCPUs descheduled by the host, which can make either regime slower); the
+host-side costs of the days when halting is cheap (halt-polling, posted
+interrupts), which the spinners replace by "never halt" rather than
+reproduce; and they are not free: a preempted spinner still leaves a
+context switch per wakeup and a little cache and branch-predictor pollution
+on its CPU, and with SMT the sibling hyperthread of a spinning vCPU runs
+slower. They also add one to the load average per CPU while they run (the
+figures printed for the fast regime include them). ``--busy-idle`` is
+``--regimes fast``.
 
 Rounds alternate strace and ktr (A B A B ...) and the figures are medians:
 on a VM the cost of a cross-CPU wakeup changes over minutes, so only
@@ -32,9 +63,10 @@ loaded machine makes the ratios meaningless.
 
 With ``--all``, also: a threaded Python program, the seccomp path
 (``-e trace=openat`` against ``strace --seccomp-bpf``) and the recorder's
-CPU while its tracee sleeps.
+CPU while its tracee sleeps (once, after the regimes, without spinners).
 
-    python bench/bench_record.py [--rounds 5] [--count 20000] [--all]
+    python bench/bench_record.py [--rounds 5] [--count 20000] [--regimes slow,fast]
+                                 [--busy-idle] [--all]
 
 Not a test: nothing here asserts.
 """
@@ -42,9 +74,11 @@ Not a test: nothing here asserts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -52,11 +86,25 @@ import sysconfig
 import tempfile
 import textwrap
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 KTR = str(Path(sys.executable).parent / "ktr")
 IMPORTS = "import json,email,http.client,sqlite3,asyncio"
+REGIMES = ("slow", "fast")
+
+#: A busy loop that dies with its parent (PR_SET_PDEATHSIG, SIGKILL), even
+#: when the parent is killed before it could kill the loop; argv[1] is the
+#: parent's pid (a parent already gone before the prctl is not noticed by it).
+_SPINNER = """
+import ctypes, os, sys
+ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(0)
+while True:
+    pass
+"""
 
 
 def dd(count: int) -> list[str]:
@@ -134,12 +182,53 @@ def run_rounds(runs: Mapping[str, list[str]], rounds: int, environment: Mapping[
     return times
 
 
+@contextlib.contextmanager
+def idle_spinners(cpus: Sequence[int]) -> Iterator[list[int]]:
+    """One SCHED_IDLE busy loop pinned to each of ``cpus`` while the block runs
+    (the fast wakeup regime: see the module docstring); their pids.
+
+    Each is made SCHED_IDLE and pinned before the block starts, and killed and
+    reaped when it ends, however it ends (an exception, Ctrl-C; SIGTERM is
+    turned into SystemExit by ``main``). If this process is killed outright,
+    PR_SET_PDEATHSIG kills them."""
+    spinners: list[subprocess.Popen[bytes]] = []
+    try:
+        for cpu in cpus:
+            spinner = subprocess.Popen(
+                [sys.executable, "-S", "-c", _SPINNER, str(os.getpid())],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            spinners.append(spinner)
+            os.sched_setscheduler(spinner.pid, os.SCHED_IDLE, os.sched_param(0))
+            os.sched_setaffinity(spinner.pid, {cpu})
+        yield [spinner.pid for spinner in spinners]
+    finally:
+        for spinner in spinners:
+            with contextlib.suppress(ProcessLookupError):
+                spinner.kill()
+        for spinner in spinners:
+            spinner.wait()
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
-def compare(rounds: int, count: int, output: str, environment: Mapping[str, str]) -> None:
+class Row(NamedTuple):
+    """One workload's medians in one regime."""
+
+    name: str
+    strace_s: float
+    ktr_s: float
+    goal: float | None
+
+    @property
+    def ratio(self) -> float:
+        return self.ktr_s / self.strace_s
+
+
+def compare(rounds: int, count: int, output: str, environment: Mapping[str, str]
+            ) -> list[Row]:
     """The issue-13 table: strace and ktr side by side, medians, ratios."""
     rows = [
         (f"dd bs=1 count={count}", dd(count), False, 1.0),
@@ -163,15 +252,46 @@ def compare(rounds: int, count: int, output: str, environment: Mapping[str, str]
         runs[f"{name} | ktr"] = control_alone(workload, pinned)
     rows += floors
     times = run_rounds(runs, rounds, environment)
+    results = [Row(name, statistics.median(times[f"{name} | strace"]),
+                   statistics.median(times[f"{name} | ktr"]), goal)
+               for name, _, _, goal in rows]
     print(f"\n{'workload':<40} {'strace s':>9} {'ktr s':>9} {'ktr/strace':>11} {'goal':>7}")
-    for name, _, _, goal in rows:
-        peer = statistics.median(times[f"{name} | strace"])
-        ours = statistics.median(times[f"{name} | ktr"])
-        shown_goal = "-" if goal is None else f"<= {goal}"
-        print(f"{name:<40} {peer:>9.3f} {ours:>9.3f} {ours / peer:>11.2f} {shown_goal:>7}")
+    for row in results:
+        print(f"{row.name:<40} {row.strace_s:>9.3f} {row.ktr_s:>9.3f} {row.ratio:>11.2f} "
+              f"{shown_goal(row.goal):>7}")
     print(f"\nruns ({rounds} rounds, medians above):")
     for label, values in times.items():
         print(f"  {label:<52} " + " ".join(f"{value:.3f}" for value in values))
+    return results
+
+
+def shown_goal(goal: float | None) -> str:
+    return "-" if goal is None else f"<= {goal}"
+
+
+def print_side_by_side(results: Mapping[str, list[Row]]) -> None:
+    """Every regime's strace s, ktr s and ratio on one line per workload."""
+    regimes = list(results)
+    header = f"{'workload':<40}"
+    for regime in regimes:
+        header += f" | {regime + ': strace s':>15} {'ktr s':>7} {'ratio':>6}"
+    print(f"\n== both regimes side by side (medians)\n{header} | goal")
+    first = results[regimes[0]]
+    for index, row in enumerate(first):
+        line = f"{row.name:<40}"
+        for regime in regimes:
+            other = results[regime][index]
+            line += f" | {other.strace_s:>15.3f} {other.ktr_s:>7.3f} {other.ratio:>6.2f}"
+        print(f"{line} | {shown_goal(row.goal)}")
+
+
+def parse_regimes(text: str) -> list[str]:
+    regimes = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [regime for regime in regimes if regime not in REGIMES]
+    if unknown or not regimes:
+        raise argparse.ArgumentTypeError(
+            f"regimes are a comma-separated list of {', '.join(REGIMES)}; got {text!r}")
+    return regimes
 
 
 def measure_threaded(calls: int, rounds: int, output: str,
@@ -218,6 +338,10 @@ def recorder_cpu_while_sleeping(seconds: float, output: str,
     return cpu / wall
 
 
+def _terminate(signo: int, frame: object) -> None:
+    raise SystemExit(128 + signo)
+
+
 def main(arguments: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -228,7 +352,16 @@ def main(arguments: Sequence[str] | None = None) -> int:
     parser.add_argument("--seccomp-count", type=int, default=6_000_000,
                         help="dd bytes for the seccomp comparison (untraced ~1.4 s)")
     parser.add_argument("--sleep", type=float, default=2.0)
+    parser.add_argument("--regimes", type=parse_regimes, default=list(REGIMES),
+                        help="wakeup regimes to measure, in order: slow (the machine as "
+                             "it is), fast (a SCHED_IDLE busy loop on every CPU)")
+    parser.add_argument("--busy-idle", action="store_true",
+                        help="the fast regime only (--regimes fast)")
     options = parser.parse_args(arguments)
+    if options.busy_idle:
+        options.regimes = ["fast"]
+    # SIGTERM unwinds like Ctrl-C, so that the spinners are killed on the way out
+    signal.signal(signal.SIGTERM, _terminate)
     for tool in ("strace", "taskset", "python3", "find", "dd"):
         if shutil.which(tool) is None:
             print(f"{tool} is not installed: cannot run the comparison", file=sys.stderr)
@@ -241,7 +374,20 @@ def main(arguments: Sequence[str] | None = None) -> int:
         # ran the same loops ~1.5x faster than a plain source build here).
         print(f"python: {sys.executable} {platform.python_version()} "
               f"({sysconfig.get_config_var('CONFIG_ARGS') or 'no configure arguments'})")
-        compare(options.rounds, options.count, output, environment)
+        results: dict[str, list[Row]] = {}
+        cpus = sorted(os.sched_getaffinity(0))
+        for regime in options.regimes:
+            print(f"\n=== {regime} regime" + (
+                f": a SCHED_IDLE busy loop on each of CPUs {cpus}" if regime == "fast"
+                else ": the machine as it is"))
+            spinners: contextlib.AbstractContextManager[list[int]] = (
+                idle_spinners(cpus) if regime == "fast" else contextlib.nullcontext([]))
+            with spinners:
+                print(f"{load()} (at the start of the regime)")
+                results[regime] = compare(options.rounds, options.count, output, environment)
+                print(f"{load()} (at its end)")
+        if len(results) > 1:
+            print_side_by_side(results)
         if options.all:
             measure_threaded(options.calls, options.rounds, output, environment)
             measure_seccomp(options.seccomp_count, options.rounds, output, environment)

@@ -84,6 +84,7 @@ from ._events import (
     SyscallExit,
     Tracee,
 )
+from ._memory import END as _MEMORY_END
 from ._memory import TraceeMemory
 from ._utrace import UTRACE_SYSCALL
 
@@ -334,6 +335,7 @@ _Found = tuple[int, "tuple[bytes, bytes] | None"]
 
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
+_pread = os.pread
 
 
 def _signed32(value: int) -> int:
@@ -407,6 +409,11 @@ class RecordBuilder:
         self._namei_size = codec.namei_struct.size - codec.header.size
         self._struct_pack = codec.struct_struct.pack
         self._struct_size = codec.struct_struct.size - codec.header.size
+        # The hot finishers bound once: prepare hands one out at every stop, and
+        # ``self._entry_free`` there would make a new bound method each time.
+        self._entry_free_bound = self._entry_free
+        self._exit_free_bound = self._exit_free
+        self._exit_plain_io_bound = self._exit_plain_io
         # What prepare read for a hot shape's finisher (see _exit_shaped).
         self._ready_paths: list[bytes | None] = []
         self._ready_structs: list[tuple[int, bytes, bytes]] = []
@@ -636,7 +643,7 @@ class RecordBuilder:
             mode = plan.exit_mode
             finish: Callable[[Any], None]
             if mode == _FREE:
-                finish = self._exit_free if plan.selected else _nothing
+                finish = self._exit_free_bound if plan.selected else _nothing
             elif mode != _CAPTURE:
                 return None
             elif plan.exit_plain_io and entry is not None and not (
@@ -645,12 +652,27 @@ class RecordBuilder:
                 # TraceeMemory.read gives b"" for unreadable memory, never raises
                 # (a conditional, not min(): builtin min iterates its arguments,
                 # about 700 instructions)
-                io_bytes = self._io_bytes
-                self._ready_data = tracee.memory.read(
-                    entry.args[plan.io_arg],  # type: ignore[index]
-                    retval if retval < io_bytes else io_bytes,
-                ) if retval > 0 else None
-                finish = self._exit_plain_io
+                if retval > 0:
+                    io_bytes = self._io_bytes
+                    length = retval if retval < io_bytes else io_bytes
+                    address = entry.args[plan.io_arg]  # type: ignore[index]
+                    memory = tracee.memory
+                    fd = memory.fd
+                    # memory.read(address, length) without its frame (see _memory;
+                    # a length of 0, with -s 0, reads nothing there)
+                    if fd >= 0 and length and address + length <= _MEMORY_END:
+                        try:
+                            data = _pread(fd, length, address)
+                        except OSError:
+                            data = b""
+                        if len(data) != length and data:
+                            data = memory.read_on(fd, data, address, length)
+                    else:
+                        data = memory.read(address, length)
+                    self._ready_data = data
+                else:
+                    self._ready_data = None
+                finish = self._exit_plain_io_bound
             elif plan.exit_shape and (error or entry is None):
                 # None of these shapes captures anything then (_exit_reads: nothing
                 # filled, no command structure, no path): the bare RET
@@ -681,7 +703,7 @@ class RecordBuilder:
                 return None
             mode = plan.entry_mode
             if mode == _FREE:
-                finish = (self._entry_free if plan.selected and self._calls
+                finish = (self._entry_free_bound if plan.selected and self._calls
                           else _nothing)
             elif mode != _CAPTURE:
                 return None

@@ -11,6 +11,12 @@ what was readable before it. The control loop calls ``reopen`` after exec
 the process is gone. ``abi`` (kept current by the loop) gives the pointer size
 used to decode pointer arrays: 8 bytes for x86_64, 4 for i386 and x32.
 
+A hot path may read without ``read``'s Python frame: ``fd`` is the open
+descriptor (or -1: then call ``read``), and a ``os.pread`` of it at an address
+and length for which ``read`` would not clamp (``address + length <= END``)
+that returns a non-empty short result is finished by ``read_on``; an OSError
+stands for ``b""``. The result is then ``read``'s.
+
 Does not: write to the tracee, or keep any cache of its contents — callers
 read while the thread is stopped at the stop that made them want the data.
 """
@@ -25,6 +31,8 @@ from formats import Abi
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _STRING_CHUNK = 4096
 _MAX_OFFSET = (1 << 63) - 1
+#: the end of the addresses ``read`` reads as asked (see the module docstring)
+END = _MAX_OFFSET + 1
 
 _POINTER_FORMATS = {8: "Q", 4: "I"}
 
@@ -37,12 +45,14 @@ def pointer_size(abi: Abi) -> int:
 class TraceeMemory:
     """The address space of one traced process (shared by its threads)."""
 
-    __slots__ = ("_fd", "_unavailable", "abi", "pid")
+    __slots__ = ("_unavailable", "abi", "fd", "pid")
 
     def __init__(self, pid: int, abi: Abi = Abi.X86_64) -> None:
         self.pid = pid
         self.abi = abi
-        self._fd = -1
+        #: the /proc/PID/mem descriptor once a read opened it, else -1 (see the
+        #: module docstring: the hot path's own pread)
+        self.fd = -1
         self._unavailable = False  # opening failed: do not retry on every read
 
     def reopen(self, pid: int | None = None, abi: Abi | None = None) -> None:
@@ -54,24 +64,24 @@ class TraceeMemory:
             self.abi = abi
 
     def close(self) -> None:
-        fd, self._fd = self._fd, -1
+        fd, self.fd = self.fd, -1
         self._unavailable = False
         if fd >= 0:
             os.close(fd)
 
     def _descriptor(self) -> int:
-        if self._fd < 0 and not self._unavailable:
+        if self.fd < 0 and not self._unavailable:
             try:
-                self._fd = os.open(f"/proc/{self.pid}/mem", os.O_RDONLY | os.O_CLOEXEC)
+                self.fd = os.open(f"/proc/{self.pid}/mem", os.O_RDONLY | os.O_CLOEXEC)
             except OSError:
                 self._unavailable = True
-        return self._fd
+        return self.fd
 
     def read(self, address: int, length: int) -> bytes:
         """Up to ``length`` bytes at ``address``; fewer if memory ends before."""
         if length <= 0 or address < 0 or address > _MAX_OFFSET:
             return b""
-        fd = self._fd if self._fd >= 0 else self._descriptor()
+        fd = self.fd if self.fd >= 0 else self._descriptor()
         if fd < 0:
             return b""
         if length > _MAX_OFFSET - address + 1:  # (not min(): a call a read less)
@@ -82,6 +92,11 @@ class TraceeMemory:
             return b""
         if len(data) == length or not data:
             return data
+        return self.read_on(fd, data, address, length)
+
+    def read_on(self, fd: int, data: bytes, address: int, length: int) -> bytes:
+        """``read``'s result after its first ``os.pread`` of ``fd`` returned ``data``,
+        short but not empty."""
         # /proc/PID/mem stops at the first unreadable page; one retry tells a
         # genuinely short read from an interrupted one.
         parts = [data]

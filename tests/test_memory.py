@@ -63,6 +63,23 @@ def test_short_read_at_an_unmapped_end(memory: TraceeMemory, edge: int) -> None:
     assert memory.read(edge + PAGE_SIZE, 10) == b""
 
 
+def test_a_hot_path_pread_finished_by_read_on(memory: TraceeMemory, edge: int) -> None:
+    # The builder's own pread of memory.fd, as the module docstring allows: a short
+    # result is finished by read_on, which continues where it stopped.
+    data = bytes(range(256)) * 40
+    buffer = ctypes.create_string_buffer(data, len(data))
+    address = ctypes.addressof(buffer)
+    assert memory.fd == -1  # opened by the first read
+    assert memory.read(address, 1) == data[:1]
+    assert memory.fd >= 0
+    assert memory.read_on(memory.fd, data[:100], address, len(data)) == data
+    ctypes.memmove(edge + PAGE_SIZE - 4, b"tail", 4)
+    short = os.pread(memory.fd, 100, edge + PAGE_SIZE - 4)
+    assert short == b"tail"
+    assert memory.read_on(memory.fd, short, edge + PAGE_SIZE - 4, 100) == b"tail"
+    assert memory.read_on(memory.fd, b"ta", edge + PAGE_SIZE - 4, 100) == b"tail"
+
+
 def test_unreadable_addresses_give_nothing(memory: TraceeMemory) -> None:
     assert memory.read(0, 16) == b""
     assert memory.read(2**64 - 8, 16) == b""

@@ -141,6 +141,25 @@ def test_dd_io_data_read_before_resuming(tmp_path: Path) -> None:
     assert twin.after_resume[SyscallExit] >= 6000  # every read and write exit
 
 
+@pytest.mark.parametrize("io_bytes", ["0", "1", "2"])
+def test_dd_io_data_with_small_io_limits(tmp_path: Path, io_bytes: str) -> None:
+    # prepare reads the read/write buffer itself (memory.read without its frame):
+    # -s 0 reads nothing, -s 1 all of each byte, -s 2 more than each call moved.
+    source = tmp_path / "in"
+    source.write_bytes(os.urandom(200))
+    twin = _twin_run(["dd", f"if={source}", "of=/dev/null", "bs=1", "status=none"],
+                     ["-s", io_bytes])
+    _assert_same(twin)
+    assert twin.after_resume[SyscallExit] >= 400
+    genio = [record for record in twin.deferred
+             if next(iter(_CODEC.iter_records(record))).kind == RecordKind.GENIO]
+    assert len(genio) >= 400
+    # dd's 400 one-byte calls: the same GENIO, with min(-s, 1) bytes of data
+    ((size, count),) = Counter(len(record) for record in genio).most_common(1)
+    assert count >= 400
+    assert size == _CODEC.genio_struct.size + min(int(io_bytes), 1)
+
+
 def test_python_start_up_all_facilities() -> None:
     # exec (ARG/ENV), mmap, rt_sigaction, ioctl, fcntl, futex, clone3 and
     # threads: the stopped-only paths mixed with the deferred ones.
