@@ -150,8 +150,8 @@ class CallPlan:
     """What is known about one syscall of one ABI, worked out once."""
 
     __slots__ = (
-        "abi", "argv_arg", "effect", "entry_args", "entry_effect", "envp_arg", "fd_args",
-        "first_fd_arg",
+        "abi", "argv_arg", "effect", "enter_in_layer", "entry_args", "entry_effect", "envp_arg",
+        "fd_args", "first_fd_arg",
         "first_output_arg", "io_args", "ipc", "kinds", "name", "nr", "path_args", "renderers",
         "ret",
         "signature", "struct_direction",
@@ -197,6 +197,12 @@ class CallPlan:
         # Its effect at the CALL, after ``Call.fd_path`` is taken (close frees the
         # number at entry: ``_fdtable``'s "Threads and the order of records").
         self.entry_effect: EntryEffect | None = _ENTRY_EFFECTS.get(self.name)
+        # For an inline copy of ``enter`` (the parquet fast path's), which applies an
+        # entry effect only when the call's first fd is in the table (close's case):
+        # whether it must leave the CALL to ``enter`` instead. i386 ipc (its subcall
+        # is worked out there), an entry effect without a first fd (close_range).
+        self.enter_in_layer = self.ipc or (self.entry_effect is not None
+                                           and self.first_fd_arg is None)
         # Arguments that bring an entry record when non-NULL (CallTracker sets it
         # from what the recording holds).
         self.entry_args: tuple[int, ...] = ()

@@ -38,11 +38,11 @@ from typing import Any, NamedTuple
 
 import pytest
 from c_support import build_program
+from ktrdump_support import Entry, build_trace
 from strace_corpus import parse
 
 import formats
-from formats import Record, RecordKind, Syscall, Sysret
-from ktrdump._calls import CallTracker
+from formats import Namei, RecordKind, Syscall, Sysret
 
 KTR = Path(sys.executable).parent / "ktr"
 KTRDUMP = Path(sys.executable).parent / "ktrdump"
@@ -293,39 +293,52 @@ def test_lines_are_strace_ys(program: Path, run: Run, tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 # close_range, on records made here
 
-TS = 1_700_000_000_000_000_000
 X86_64 = int(formats.Abi.X86_64)
-_NR = {"close": 3, "close_range": 436, "dup2": 33}
+_NR = {"read": 0, "close": 3, "dup2": 33, "openat": 257, "close_range": 436}
+AT_FDCWD = (1 << 64) - 100
 
 
-def _rec(kind: RecordKind, payload: Any, tid: int, ts: int) -> Record:
-    return Record(int(kind), 1, 100, tid, ts, b"prog", payload)
+def _call(tid: int, name: str, *args: int) -> Entry:
+    return (RecordKind.SYSCALL, 100, tid, b"prog",
+            Syscall(_NR[name], X86_64, 0, (*args, *(0,) * (6 - len(args)))))
 
 
-def _call(name: str, tid: int, *args: int) -> tuple[RecordKind, Any, int]:
-    return (RecordKind.SYSCALL,
-            Syscall(_NR[name], X86_64, 0, (*args, *(0,) * (6 - len(args)))), tid)
+def _ret(tid: int, name: str, retval: int) -> Entry:
+    return (RecordKind.SYSRET, 100, tid, b"prog", Sysret(_NR[name], X86_64, 0, 0, retval, 1_000))
 
 
-def _ret(name: str, tid: int, retval: int) -> tuple[RecordKind, Any, int]:
-    return RecordKind.SYSRET, Sysret(_NR[name], X86_64, 0, 0, retval, 1_000), tid
+def _open(tid: int, path: str, fd: int) -> list[Entry]:
+    return [_call(tid, "openat", AT_FDCWD, 0x1000, 0),
+            (RecordKind.NAMEI, 100, tid, b"prog", Namei(path.encode())), _ret(tid, "openat", fd)]
 
 
-def test_close_range_closes_only_what_its_call_saw() -> None:
-    """Thread 101's close_range(3, ~0) runs while 102 dup2s onto 5 (freed by it) and 103
-    closes 4 and gets 4 again by dup2: only 3 and 6, as the CALL saw them, are closed."""
-    tracker = CallTracker(track_fds=True)
+def test_close_range_closes_only_what_its_call_saw(tmp_path: Path) -> None:
+    """Thread 101's close_range(3, ~0) runs while 102 opens /new and gets 5 (which it
+    freed) and 103 closes 4 and gets it back by dup2(9, 4): at its RET only what its
+    CALL saw is closed (3, 6, 9), and the text, JSON and parquet views (both paths)
+    name the fds alike."""
+    entries: list[Entry] = []
     for fd in (3, 4, 5, 6, 9):
-        tracker.fds.opened(100, fd, f"/f{fd}")
-    tracker.fds.opened(100, 1, "/dev/null")
-    steps = [
-        _call("close_range", 101, 3, 0xFFFF_FFFF, 0),
-        _call("close", 103, 4), _ret("close", 103, 0),
-        _call("dup2", 102, 1, 5), _ret("dup2", 102, 5),
-        _call("dup2", 103, 9, 4), _ret("dup2", 103, 4),
-        _ret("close_range", 101, 0),
-    ]
-    records = [_rec(kind, payload, tid, TS + i) for i, (kind, payload, tid) in enumerate(steps)]
-    list(tracker.stream(records))
-    assert {fd: tracker.fds.exact(100, fd) for fd in (1, 3, 4, 5, 6, 9)} == {
-        1: "/dev/null", 3: None, 4: "/f9", 5: "/dev/null", 6: None, 9: None}
+        entries += _open(100, f"/f{fd}", fd)
+    entries += [_call(101, "close_range", 3, 0xFFFF_FFFF, 0),
+                _call(103, "close", 4), _ret(103, "close", 0),
+                *_open(102, "/new", 5),
+                _call(103, "dup2", 9, 4), _ret(103, "dup2", 4),
+                _ret(101, "close_range", 0)]
+    for tid, fd in ((102, 5), (103, 4), (100, 6), (100, 3), (100, 9)):
+        entries += [_call(tid, "read", fd, 0x2000, 8), _ret(tid, "read", 0)]
+    data, _ = build_trace([entries])
+    trace = tmp_path / "range.ktr"
+    trace.write_bytes(data)
+    wanted = {5: "/new", 4: "/f9", 6: None, 3: None, 9: None}
+    records = [json.loads(line) for line in _ktrdump("--json", "-y", str(trace)).splitlines()]
+    reads = {r["call"]: r for r in records if r["type"] == "CALL" and r["syscall"] == "read"}
+    assert {r["args"][0]: r.get("fd_path") for r in reads.values()} == wanted
+    text = _ktrdump("-y", str(trace))
+    assert [line.split("CALL  ")[1] for line in text.splitlines() if "CALL  read(" in line] == [
+        "read(5</new>,0x2000,8)", "read(4</f9>,0x2000,8)", "read(6,0x2000,8)",
+        "read(3,0x2000,8)", "read(9,0x2000,8)"]
+    fast = _parquet(trace, tmp_path / "fast.parquet")
+    general = _parquet(trace, tmp_path / "general.parquet", "-p", "100")
+    for rows in (fast, general):
+        assert {rows[call][2]: rows[call][3] for call in reads} == wanted
