@@ -195,7 +195,7 @@ def stages(trace: Path, output: Path, repeat: int) -> None:
 #: Outputs ``--outputs`` can measure, and the ktrdump options that select them
 #: (the parquet file's path is added per trace).
 OUTPUTS: dict[str, list[str]] = {
-    "text": [], "json": ["--json"], "strace": ["--format", "strace"],
+    "text": [], "text-y": ["-y"], "json": ["--json"], "strace": ["--format", "strace"],
     "parquet": ["--format", "parquet", "-o"],
 }
 

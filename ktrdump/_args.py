@@ -209,8 +209,15 @@ class _Context(NamedTuple):
         exact = fds.exact
         return lambda pid, fd: None if (text := exact(pid, fd)) is None else valid_text(text)
 
+    def shown(self, fds: FdTables) -> Callable[[str], str]:
+        """An ``exact`` description (``Call.fd_path``) in this style, as ``describer``."""
+        return valid_text if self.style.exact else fds.shown
 
-def _fd_part(context: _Context, dirfd: bool) -> _Part:
+
+def _fd_part(context: _Context, dirfd: bool, first: bool = False) -> _Part:
+    """An fd argument; ``first``: the call's first (``CallPlan.first_fd_arg``), named by
+    what it was at the call's entry (``Call.fd_path``: the strace view prints at the
+    RET, and close, applied at the CALL, has dropped it by then)."""
     def decode(value: int) -> str:
         fd = signed32(value)
         return "AT_FDCWD" if dirfd and fd == -100 else str(fd)
@@ -220,6 +227,7 @@ def _fd_part(context: _Context, dirfd: bool) -> _Part:
     if fds is None:
         return _Part(plain)
     describe = context.describer(fds)
+    shown = context.shown(fds)
 
     cwd = fds.cwd
     hex_strings = context.style.hex_strings
@@ -234,7 +242,11 @@ def _fd_part(context: _Context, dirfd: bool) -> _Part:
             if directory is None:
                 return "AT_FDCWD"
             return f"AT_FDCWD<{escape(text_bytes(directory))}>"
-        description = describe(call.pid, fd)
+        if first:
+            at_entry = call.fd_path
+            description = None if at_entry is None else shown(at_entry)
+        else:
+            description = describe(call.pid, fd)
         return plain(value) if description is None else fd_text(fd, description)
 
     return _Part(render, value_only=False)
@@ -1086,7 +1098,7 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
             return _Part(context.pointer)
         return _struct_part(context, index)
     if kind is ArgKind.FD or kind is ArgKind.DIRFD:
-        return _fd_part(context, kind is ArgKind.DIRFD)
+        return _fd_part(context, kind is ArgKind.DIRFD, index == plan.first_fd_arg)
     if kind is ArgKind.INT or kind is ArgKind.PID:
         return _Part(_bounded_cache(_signed32_text))
     if kind is ArgKind.UID or kind is ArgKind.GID:

@@ -20,7 +20,9 @@ come from one file, several merged (``_merge``) or a followed one
   then each of them as ``sink.record(call, record)``;
 - ``sink.record(call, record)``: every other record, with the call it belongs
   to (exit records and the RET: the call's ``ret`` is set, and its effect on
-  the fd tables is applied right after, or earlier by ``settle``), or None
+  the fd tables is applied right after, or earlier by ``settle``; close's is
+  applied at its CALL, as the kernel frees the number then: ``_fdtable``'s
+  "Threads and the order of records"), or None
   for a record of no call — the kinds added later (CSW, CNT, PROBE, SAMPLE,
   MMAP, ...) flow through here unchanged;
 - ``sink.abandoned(call, ts)`` (optional): a call that will get no RET (its
@@ -148,7 +150,8 @@ class CallPlan:
     """What is known about one syscall of one ABI, worked out once."""
 
     __slots__ = (
-        "abi", "argv_arg", "effect", "entry_args", "envp_arg", "fd_args", "first_fd_arg",
+        "abi", "argv_arg", "effect", "enter_in_layer", "entry_args", "entry_effect", "envp_arg",
+        "fd_args", "first_fd_arg",
         "first_output_arg", "io_args", "ipc", "kinds", "name", "nr", "path_args", "renderers",
         "ret",
         "signature", "struct_direction",
@@ -191,6 +194,15 @@ class CallPlan:
         self.effect: Effect | None = _EFFECTS.get(self.name)
         if self.effect is None and self.ret is RetKind.FD:
             self.effect = _unknown_fd
+        # Its effect at the CALL, after ``Call.fd_path`` is taken (close frees the
+        # number at entry: ``_fdtable``'s "Threads and the order of records").
+        self.entry_effect: EntryEffect | None = _ENTRY_EFFECTS.get(self.name)
+        # For an inline copy of ``enter`` (the parquet fast path's), which applies an
+        # entry effect only when the call's first fd is in the table (close's case):
+        # whether it must leave the CALL to ``enter`` instead. i386 ipc (its subcall
+        # is worked out there), an entry effect without a first fd (close_range).
+        self.enter_in_layer = self.ipc or (self.entry_effect is not None
+                                           and self.first_fd_arg is None)
         # Arguments that bring an entry record when non-NULL (CallTracker sets it
         # from what the recording holds).
         self.entry_args: tuple[int, ...] = ()
@@ -291,6 +303,8 @@ class Call:
 
 
 Effect = Callable[[FdTables, Call, int], None]
+#: An effect applied at the CALL (the call's args; no result yet).
+EntryEffect = Callable[[FdTables, Call], None]
 
 
 class CallSink(Protocol):
@@ -498,11 +512,14 @@ class CallTracker:
                             if index < size and args[index]:
                                 expected += 1
                     call.expected = expected
-                    fd_arg = plan.first_fd_arg
-                    if track and fd_arg is not None and fd_arg < len(args):
-                        word = args[fd_arg] & 0xFFFF_FFFF  # signed32(), inline
-                        call.fd_path = self.fds.exact(
-                            record[2], word - (1 << 32) if word & 0x8000_0000 else word)
+                    if track:
+                        fd_arg = plan.first_fd_arg
+                        if fd_arg is not None and fd_arg < len(args):
+                            word = args[fd_arg] & 0xFFFF_FFFF  # signed32(), inline
+                            call.fd_path = self.fds.exact(
+                                record[2], word - (1 << 32) if word & 0x8000_0000 else word)
+                        if plan.entry_effect is not None:
+                            self.settle_entry(call)
                     if previous is None and len(opened) >= MAX_OPEN_CALLS:
                         del opened[next(iter(opened))]
                     opened[tid] = call
@@ -680,8 +697,11 @@ class CallTracker:
                 if index < size and args[index]:
                     expected += 1
             call.expected = expected
-        if self.track_fds and plan.first_fd_arg is not None and plan.first_fd_arg < len(args):
-            call.fd_path = self.fds.exact(pid, signed32(args[plan.first_fd_arg]))
+        if self.track_fds:
+            if plan.first_fd_arg is not None and plan.first_fd_arg < len(args):
+                call.fd_path = self.fds.exact(pid, signed32(args[plan.first_fd_arg]))
+            if plan.entry_effect is not None:
+                self.settle_entry(call)
         opened = self.open
         if len(opened) >= MAX_OPEN_CALLS and tid not in opened:
             del opened[next(iter(opened))]
@@ -761,6 +781,9 @@ class CallTracker:
         call.plan = plan
         call.args = words[:len(subcall.args)]
         call.expected += sum(1 for i in plan.entry_args if i < len(call.args) and call.args[i])
+        if self.track_fds and plan.first_fd_arg is not None and plan.first_fd_arg < len(
+                call.args):  # the subcall's fd, as its entry found it
+            call.fd_path = self.fds.exact(call.pid, signed32(call.args[plan.first_fd_arg]))
 
     # -- exit ----------------------------------------------------------------
 
@@ -810,6 +833,16 @@ class CallTracker:
                 del self.open[tid]
                 return call
         return None
+
+    def settle_entry(self, call: Call) -> None:
+        """Apply a call's effect at its CALL (``CallPlan.entry_effect``: close's), once
+        its ``fd_path`` is taken; the caller checks that fds are tracked."""
+        effect = call.plan.entry_effect
+        if effect is not None:
+            try:  # noqa: SIM105 (as settle's)
+                effect(self.fds, call)
+            except (IndexError, ValueError):  # arguments missing from the record
+                pass
 
     def settle(self, call: Call) -> None:
         """Apply a returned call's effect on the fd tables (when tracking them)."""
@@ -1131,18 +1164,27 @@ def _fcntl(tables: FdTables, call: Call, result: int) -> None:
         tables.set_cloexec(call.pid, fd, bool(call.args[2] & FD_CLOEXEC))
 
 
-def _close(tables: FdTables, call: Call, result: int) -> None:
-    # Linux releases the fd even when close fails with EINTR or EIO.
+def _close_at_entry(tables: FdTables, call: Call) -> None:
+    # At the CALL: Linux frees the number at close's entry (then flushes and
+    # releases the file, which can block), and whatever the result (EINTR, EIO).
     tables.closed(call.pid, signed32(call.args[0]))
 
 
+def _close_range_at_entry(tables: FdTables, call: Call) -> None:
+    # What the range holds now: its RET closes only those (``_fdtable``).
+    tables.range_entered(call.id, call.pid, call.args[0] & 0xFFFF_FFFF,
+                         call.args[1] & 0xFFFF_FFFF)
+
+
 def _close_range(tables: FdTables, call: Call, result: int) -> None:
+    entered = tables.range_returned(call.id)
     if result < 0:
         return
     flags = call.args[2]
     tables.closed_range(call.pid, call.args[0] & 0xFFFF_FFFF, call.args[1] & 0xFFFF_FFFF,
                         cloexec_only=bool(flags & CLOSE_RANGE_CLOEXEC),
-                        unshare=bool(flags & CLOSE_RANGE_UNSHARE))
+                        unshare=bool(flags & CLOSE_RANGE_UNSHARE),
+                        entered={} if entered is None else entered)
 
 
 #: The STRUCT argument number of the fds open across the recording's first execve,
@@ -1202,7 +1244,6 @@ _EFFECTS: dict[str, Effect] = {
     "dup3": _dup3,
     "fcntl": _fcntl,
     "fcntl64": _fcntl,
-    "close": _close,
     "close_range": _close_range,
     "execve": _exec,
     "execveat": _exec,
@@ -1227,6 +1268,12 @@ _EFFECTS: dict[str, Effect] = {
     "io_uring_setup": _io_uring,
     "clone3": _clone3,
     "userfaultfd": _anonymous("anon_inode:[userfaultfd]", 0),
+}
+
+#: Effects at the CALL (``CallPlan.entry_effect``); close has none at its RET.
+_ENTRY_EFFECTS: dict[str, EntryEffect] = {
+    "close": _close_at_entry,
+    "close_range": _close_range_at_entry,
 }
 
 

@@ -3,7 +3,8 @@
 One table per live process (threads share their process's table, as
 ``CLONE_THREAD`` implies ``CLONE_FILES``); each maps an fd to a description
 and its close-on-exec flag. ``_calls`` applies each call's effect when its
-RET arrives and each PROC record's effect when it arrives.
+RET arrives, except close's, applied at its CALL (below), and each PROC
+record's effect when it arrives.
 
 Descriptions (documented in the CLI help):
 
@@ -48,6 +49,47 @@ Does not: resolve paths itself (symlinks, ``..``, the working directory:
 only the recorder's ``fd_path`` has them resolved), or know fds from
 pidfd_getfd or io_uring (fds recvmsg and recvmmsg received in SCM_RIGHTS are
 known from the recorder's ``fd_paths``).
+
+Threads and the order of records. Threads share one table, and the kernel
+changes it when a call runs, while the trace says when the call began (CALL)
+and ended (RET); between the two, other threads' records come. Applied as
+the kernel does:
+
+- close frees the fd number at its entry, before it flushes and releases
+  the file (which can block: a TCP socket with ``SO_LINGER`` lingers until
+  its data is sent). Another thread's open can get that number before the
+  close returns, so close is applied at its CALL, never at its RET (which
+  would drop the other thread's new fd). What ``-y`` and ``-P`` say of the
+  close itself, and of any call's first fd argument, is the call's
+  ``fd_path``: that fd's description at the call's entry.
+- close_range is applied at its RET, to the fds of its range whose entry is
+  still the one its CALL saw (``range_entered``): an fd another thread
+  opened, or got from dup2, meanwhile is kept.
+- fds a call makes (open, socket, accept, pipe, dup, dup2, dup3, F_DUPFD)
+  are added at its RET: the number is the call's result, and the call owns
+  it from then on.
+
+Races that remain (the record order cannot tell; not fixed):
+
+- an fd a call makes is added at the call's RET, but the kernel made it
+  earlier, in the call: a close of that number by another thread whose CALL
+  comes in between (dup2/dup3 onto an fd another thread is closing, or a
+  close of an fd the trace has not shown yet: another thread's open not
+  returned yet) closes nothing here, and the RET then adds an fd the kernel
+  has already closed.
+- a close whose CALL was not recorded (lost with dropped records): its RET
+  alone closes nothing, so the fd keeps its old description until the number
+  is reused.
+- a fork, vfork or clone while another thread is in close: the child's
+  table is a copy taken at the PROC record, so it holds the fd or not by
+  the order of that record and the close's CALL, not by when the kernel
+  copied the table.
+- only a call's first fd argument is named as it was at the call's entry;
+  any other (``sendfile``'s or ``splice``'s second, dup2's new fd) and a GIO
+  record's fd are named as the table is when the view reads them (the text
+  view prints a call at its CALL, the strace view at its RET): a read that
+  blocks while another thread closes its fd and opens another file on that
+  number has its GIO named by the new file.
 """
 
 from __future__ import annotations
@@ -87,12 +129,18 @@ class FdTable:
         return FdTable(dict(self.fds))
 
 
+#: A close_range's view of its range at entry: fd -> the entry it saw.
+RangeSnapshot = dict[int, tuple[str, bool]]
+
+
 class FdTables:
     """Every live process's table (see the module docstring)."""
 
     def __init__(self) -> None:
         self._tables: dict[int, FdTable] = {}
         self._cwds: dict[int, str] = {}  # pid -> its working directory, when the trace says
+        # close_range calls between CALL and RET: call key -> (pid, what its range held)
+        self._ranges: dict[int, tuple[int, RangeSnapshot]] = {}
         self._pipes = 0
         self._charged = 0  # entries added since the last count (an upper bound)
         # How ``describe`` writes what an fd is (``strace_style``: as strace -y does)
@@ -135,9 +183,13 @@ class FdTables:
             for pid in pids:
                 self._tables.pop(pid, None)
                 self._cwds.pop(pid, None)
+            pids = set(pids)
+            for key in [key for key, (pid, _) in self._ranges.items() if pid in pids]:
+                del self._ranges[key]
             return
         self._tables.clear()
         self._cwds.clear()
+        self._ranges.clear()
         self._charged = 0
 
     def table(self, pid: int) -> FdTable:
@@ -153,8 +205,11 @@ class FdTables:
         that are not UTF-8 and control characters escaped, so a line stays one), or
         None when the trace has not shown it."""
         description = self.exact(pid, fd)
-        if description is None or (description.isprintable()
-                                   and not any(c in description for c in self._special)):
+        return None if description is None else self.shown(description)
+
+    def shown(self, description: str) -> str:
+        """An ``exact`` description (a call's ``fd_path``) as ``describe`` gives it."""
+        if description.isprintable() and not any(c in description for c in self._special):
             return description  # a SocketDescription stays one
         return self._escape(text_bytes(description))
 
@@ -217,19 +272,45 @@ class FdTables:
         if table is not None and fd in table.fds:
             table.fds[fd] = (table.fds[fd][0], cloexec)
 
+    def range_entered(self, key: int, pid: int, first: int, last: int) -> None:
+        """close_range's CALL (``key``: the call's id): what its range holds now, for
+        its RET (``range_returned``)."""
+        table = self._tables.get(pid)
+        held: RangeSnapshot = {} if table is None else {
+            fd: entry for fd, entry in table.fds.items() if first <= fd <= last}
+        ranges = self._ranges
+        ranges.pop(key, None)
+        if len(ranges) >= MAX_TABLES:  # calls that never returned: the oldest go
+            del ranges[next(iter(ranges))]
+        ranges[key] = (pid, held)
+
+    def range_returned(self, key: int) -> RangeSnapshot | None:
+        """What close_range ``key``'s range held at its CALL (None: no CALL seen, or
+        forgotten since)."""
+        found = self._ranges.pop(key, None)
+        return None if found is None else found[1]
+
     def closed_range(self, pid: int, first: int, last: int, *, cloexec_only: bool,
-                     unshare: bool) -> None:
-        """close_range: close (or mark close-on-exec) every fd in [first, last]."""
+                     unshare: bool, entered: RangeSnapshot | None = None) -> None:
+        """close_range: close (or mark close-on-exec) every fd in [first, last];
+        ``entered`` (``range_returned``'s): only those whose entry is still the one
+        the call's CALL saw (an fd another thread opened meanwhile is kept)."""
         if unshare:
-            self.unshare(pid)
+            self.unshare(pid)  # a copy holds the same entries: ``entered`` still matches
         table = self._tables.get(pid)
         if table is None:
             return
-        for fd in [fd for fd in table.fds if first <= fd <= last]:
+        fds = table.fds
+        if entered is None:
+            chosen = [fd for fd in fds if first <= fd <= last]
+        else:
+            chosen = [fd for fd, entry in entered.items()
+                      if fds.get(fd) is entry and first <= fd <= last]
+        for fd in chosen:
             if cloexec_only:
-                table.fds[fd] = (table.fds[fd][0], True)
+                fds[fd] = (fds[fd][0], True)
             else:
-                del table.fds[fd]
+                del fds[fd]
 
     def new_pipe(self) -> str:
         """The description of a new pipe's two ends."""

@@ -96,8 +96,10 @@ the fast path: the reader's ``parsed_events`` hands the batches parsed by
 no ``Record``), and ``ParquetWriter.parsed_batch`` moves the call layer's
 state for those records inline, handing every other record (and any case
 it does not take: an entry run holding other records, a RET that is not
-its thread's open call, a syscall not yet planned) to
-``CallTracker.stream`` on the same state, in order. At a RET it applies an
+its thread's open call, a syscall not yet planned, i386 ipc and close_range:
+``CallPlan.enter_in_layer``) to ``CallTracker.stream`` on the same state, in
+order. At a CALL it applies close's fd effect (``CallTracker.settle_entry``:
+the kernel frees the number at close's entry), as the layer does; at a RET it applies an
 open-like call's fd effect itself in the common case (an absolute path, no
 STRU records; ``_calls.OPENED_PATH_FLAGS``) and, when the memo holds the
 call's shape, appends the row's columns itself (``_call_row``'s hit, with
@@ -901,7 +903,7 @@ class ParquetWriter:
                     tracker.settle(call)
             elif kind == _SYSCALL:
                 found = plans.get((item[_ABI], item[_NR]))
-                if found is None or found.ipc:
+                if found is None or found.enter_in_layer:  # ipc, close_range
                     held.append(as_record(item))
                     continue
                 tid = item[_TID]
@@ -949,6 +951,8 @@ class ParquetWriter:
                                               else word)
                         if entry is not None:
                             call.fd_path = entry[0]
+                            if found.entry_effect is not None:  # close: at its CALL
+                                tracker.settle_entry(call)
                 if previous is None and len(opened) >= MAX_OPEN_CALLS:
                     del opened[next(iter(opened))]
                 opened[tid] = call

@@ -18,7 +18,9 @@ Rules:
   (never returned: exit, exec by another thread, detach, or the trace ended).
 - ``-P PATH``: a call whose path arguments (its NAMI records) name PATH, or
   one of whose fd arguments referred to PATH at entry (fds tracked through
-  the trace as ``-y`` does, so a fd opened before the recording is unknown).
+  the trace as ``-y`` does, so a fd opened before the recording is unknown;
+  the first fd argument is ``Call.fd_path``, taken at the CALL: a close
+  matches the path of the fd it closes).
   Paths compare as the calls spelled them: ``-P passwd`` does not match
   ``/etc/passwd``; a path relative to a dirfd is joined to the dirfd's path.
 - ``--min-duration``: calls that returned and spent at least that long in
@@ -255,9 +257,12 @@ class Selector:
                 described = path_description(fds, call, index)
                 if described is not None and described in paths:
                     return True
+        first = plan.first_fd_arg
         for index in plan.fd_args:
             if index < len(args):
-                described = fds.exact(call.pid, signed32(args[index]))
+                # The first as the call's entry found it (close has dropped it since)
+                described = (call.fd_path if index == first
+                             else fds.exact(call.pid, signed32(args[index])))
                 if described is not None and (
                         described in paths or described.endswith(self._suffixes)):
                     return True

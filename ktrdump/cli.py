@@ -122,10 +122,13 @@ accept, pipe, socketpair, eventfd, epoll_create, memfd_create and the other
 fd-creating calls (socket:[INODE], pipe:[INODE], anon_inode:[eventfd], as
 /proc names them: read by the recorder at the call's exit; older traces:
 socket:[AF_INET], pipe:[N] the N-th pipe of the trace),
-dup/dup2/dup3/F_DUPFD, close, close_range, exec (close-on-exec fds dropped),
-fork (copied), exit. Fds open before the recording (0, 1, 2, inherited) are
-named as the recorder listed them at the recording's first execve; an
-attached process's as it listed them at the attach.
+dup/dup2/dup3/F_DUPFD, close (at its entry, where the kernel frees the
+number: another thread may get it while the close blocks), close_range (at
+its return, the fds it found at its entry), exec (close-on-exec fds
+dropped), fork (copied), exit. A call's first fd is named as it was at the
+call's entry (close(3</etc/passwd>) too). Fds open before the recording (0,
+1, 2, inherited) are named as the recorder listed them at the recording's
+first execve; an attached process's as it listed them at the attach.
 
 Filters after the fact (every view: text, json, strace, chrome, --summary;
 combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
@@ -135,9 +138,10 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
   -e status=SET      successful, failed, unfinished (! inverts);
                      -z is status=successful, -Z is status=failed (strace's)
   -P PATH            calls that touched PATH: a path argument spelled so,
-                     or an fd argument that referred to it (fds tracked
-                     through the trace as -y does; a relative PATH matches
-                     an fd's path by its last components)
+                     or an fd argument that referred to it at the call's
+                     entry (fds tracked through the trace as -y does; a
+                     relative PATH matches an fd's path by its last
+                     components)
   --since/--until T  +1.5s after the first record, 1700000000.25 (seconds
                      since the epoch) or 2026-11-30T01:02:03 (local time)
   --min-duration D   calls that spent at least D in the kernel (1.5, 200ms);
