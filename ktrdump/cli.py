@@ -1253,11 +1253,13 @@ def _main(argv: Sequence[str], stderr: IO[str], closed: frozenset[int] = frozens
         options = parse_options(argv)
         if 0 in closed and "-" in options.inputs:
             raise InputError("<stdin>", "standard input is closed")
-        if 1 in closed or sys.stdout is None:
-            raise OutputError("cannot write to standard output: it is closed", errno.EBADF)
+        stdout: Any = sys.stdout
+        if 1 in closed or stdout is None:
+            if options.output_path is None:
+                raise OutputError("cannot write to standard output: it is closed", errno.EBADF)
+            stdout = _discard()  # -o FILE: the dump never goes to standard output
         if 2 in closed and options.output_path == STDERR_PATH:
             raise OutputError("cannot write to standard error: it is closed", errno.EBADF)
-        stdout: Any = sys.stdout
         if not hasattr(stdout, "buffer"):  # a caller's text stream (io.StringIO)
             return run(options, stdout, stderr)
         guarded = _GuardedStdout(stdout.buffer)
