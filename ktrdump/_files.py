@@ -7,7 +7,9 @@ user with one link (truncated, its mode made 0600); it refuses a symlink
 (``O_NOFOLLOW``), a file of another user, a file with more than one hard link
 (emptying it would empty it under its other names), a directory, FIFO or
 device, each with one line naming the path and the reason (``OutputError``),
-before changing a byte. It also refuses a file that
+before changing a byte. ``open_named_output``, for the one file ``-o`` names,
+also takes a FIFO or character device of the user's or root's, as ``ktr record
+-o`` does (``/dev/null``, a pipe the user made). It also refuses a file that
 is one of the traces being read (``avoid``, by device and inode: the same
 file under any name), before truncating anything: ``ktrdump -o t.ktr t.ktr``
 must not destroy its input. ``create_private_noting`` also says whether the
@@ -74,6 +76,40 @@ def create_private_noting(path: str, avoid: FileIds = frozenset()) -> tuple[int,
         os.fchmod(fd, _PRIVATE_MODE)
         os.set_blocking(fd, True)
     return fd, created
+
+
+def open_named_output(path: str, avoid: FileIds = frozenset()) -> int:
+    """``create_private``, except that an existing FIFO or character device owned by
+    the user or root is written as it is (``ktrdump -o /dev/null``, ``-o`` a pipe the
+    user made), as ``ktr record -o`` takes one: for the one output named with ``-o``.
+
+    The path is looked at through an ``O_PATH|O_NOFOLLOW`` descriptor, which neither
+    follows a symlink nor opens a FIFO or device; only an accepted one is opened for
+    writing, through that descriptor (the same inode: nothing swapped in between).
+    Opening a FIFO waits for its reader, as a shell's ``> fifo`` does.
+    """
+    try:
+        pinned = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return create_private(path, avoid)  # absent (created), or its one-line refusal
+    try:
+        info = os.fstat(pinned)
+        if not (stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode)):
+            return create_private(path, avoid)  # a regular file, a symlink, ...: its rules
+        kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a character device"
+        if (info.st_dev, info.st_ino) in avoid:
+            raise OutputError(f"{path}: cannot write: it is a trace being read")
+        if info.st_uid not in (os.geteuid(), 0):
+            raise OutputError(f"{path}: cannot write: it is {kind} of another user "
+                              f"(uid {info.st_uid}), neither you nor root")
+        try:
+            return os.open(f"/proc/self/fd/{pinned}", os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY)
+        except OSError as error:
+            raise _cannot_open(path, error) from None
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
+    finally:
+        os.close(pinned)
 
 
 def reopen_private(path: str, identity: tuple[int, int], avoid: FileIds = frozenset()) -> int:

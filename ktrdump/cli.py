@@ -55,8 +55,8 @@ try:
     from ._describe import damage_of, describer_for
     from ._files import (
         FileIds,
-        create_private,
         file_ids,
+        open_named_output,
         output_file_failure,
         per_thread_paths,
         refuse_inputs,
@@ -795,7 +795,8 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             # -o FILE: the output goes to a private file instead of standard output.
             # Its write errors (a full disk) name the file, not standard output.
             stdout = cast(IO[Any], stack.enter_context(_GuardedFile(os.fdopen(
-                create_private(options.output_path, inputs), "wb"), options.output_path)))
+                open_named_output(options.output_path, inputs), "wb"),
+                options.output_path)))
         # Views that print no line per record say so too when the filters kept nothing.
         matches = _Matches(record_filter(options), source) if _filtering(options) else None
         if options.summary and not options.selection.active:
