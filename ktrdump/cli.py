@@ -77,7 +77,15 @@ try:
     from ._profile import Profile, Stacks, folded_lines, profile_lines
     from ._progress import progress_for
     from ._reader import BatchParser, HeaderLost, RawBatch, Skipped, TraceReader, open_trace
-    from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
+    from ._select import (
+        Criteria,
+        Selector,
+        Status,
+        parse_duration,
+        parse_signals,
+        parse_status,
+        parse_time,
+    )
     from ._strace_files import per_thread_describer
     from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
     from ._text import json_safe
@@ -134,6 +142,8 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
                      inverts the set; -e NAME is -e trace=NAME
   -e status=SET      successful, failed, unfinished (! inverts);
                      -z is status=successful, -Z is status=failed (strace's)
+  -e signal=SET      signal deliveries shown (SIGCHLD or CHLD, numbers, all,
+                     none; ! inverts), as strace's -e signal=none
   -P PATH            calls that touched PATH: a path argument spelled so,
                      or an fd argument that referred to it (fds tracked
                      through the trace as -y does; a relative PATH matches
@@ -145,7 +155,8 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
                      table), probed calls that lasted at least D (uftrace
                      replay -t; not with --format folded)
 Signals, process events and the other records that are not calls are kept
-by -e/-P/-z/-Z/--min-duration; --since/--until apply to every record, a call
+by -e trace/status, -P, -z, -Z, --min-duration (signals go by -e signal);
+--since/--until apply to every record, a call
 by its CALL's time (a call begun before --until is shown whole).
 A filter on the result (-e status, -z, -Z, --min-duration) holds a call's
 lines back until its RET.
@@ -281,8 +292,9 @@ def _parser() -> argparse.ArgumentParser:
                              "END: then the cut-short notice, exit status 1)")
     filters = parser.add_argument_group("filters after the fact (see below)")
     filters.add_argument("-e", dest="expressions", action="append", metavar="EXPR",
-                         help="trace=SET (syscall names, %%classes, ! inverts) or "
-                              "status=SET (successful, failed, unfinished)")
+                         help="trace=SET (syscall names, %%classes, ! inverts), "
+                              "status=SET (successful, failed, unfinished) or "
+                              "signal=SET (signal deliveries shown: names, numbers, none)")
     filters.add_argument("-z", dest="statuses", action="append_const", const="successful",
                          help="only calls that returned without an error (-e status=successful)")
     filters.add_argument("-Z", dest="statuses", action="append_const", const="failed",
@@ -490,6 +502,7 @@ def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:
 def _criteria(arguments: argparse.Namespace) -> Criteria:
     trace = None
     status: frozenset[Status] | None = None
+    signals: frozenset[int] | None = None
     for expression in arguments.expressions or ():
         qualifier, equals, value = expression.partition("=")
         if not equals:
@@ -502,8 +515,12 @@ def _criteria(arguments: argparse.Namespace) -> Criteria:
             elif qualifier in ("status",):
                 chosen = parse_status(value)
                 status = chosen if status is None else status & chosen
+            elif qualifier in ("signal", "signals", "s"):
+                shown = parse_signals(value)
+                signals = shown if signals is None else signals & shown
             else:
-                raise UsageError(f"-e {qualifier}= is not supported (trace= and status= are)")
+                raise UsageError(f"-e {qualifier}= is not supported (trace=, status= and "
+                                 "signal= are)")
         except ValueError as error:
             raise UsageError(str(error)) from None
     if arguments.statuses:
@@ -519,7 +536,7 @@ def _criteria(arguments: argparse.Namespace) -> Criteria:
                          "no time can be in both")
     paths = tuple(os.fsencode(path) for path in arguments.trace_paths or ())
     return Criteria(trace=trace, status=status, paths=paths, since=since, until=until,
-                    min_duration_ns=minimum)
+                    min_duration_ns=minimum, signals=signals)
 
 
 _Value = TypeVar("_Value")
