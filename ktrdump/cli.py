@@ -461,7 +461,8 @@ def _strace_letters(argv: list[str]) -> list[str]:
     takes no value). ``-w`` (strace -c -w) asks for the summary's wall-clock
     time, which is the only time ``--summary`` counts: dropped. ``-x``/``-xx``
     under ``--format strace`` are strace's strings in hex (kdump's ``-x`` is a
-    hex dump of I/O data, which the strace format does not print).
+    hex dump of I/O data, which the strace format does not print). ``-yy``
+    (strace's socket endpoints, which no trace holds) is ``-y``, with a note.
     """
     strace = _strace_format_requested(argv)
     end = argv.index("--") if "--" in argv else len(argv)
@@ -487,8 +488,22 @@ def _strace_letters(argv: list[str]) -> list[str]:
         if strace and word in ("-x", "-xx"):
             out.append(f"--strace-hex={len(word) - 1}")
             continue
+        if word == SOCKET_DETAILS:  # -y's paths; _main says what -yy cannot add
+            out.append("-y")
+            continue
         out.append(word)
     return out + argv[end:]
+
+
+#: strace's -yy (socket endpoints as TCP:[1.2.3.4:80->...]): taken as -y, and said so.
+SOCKET_DETAILS = "-yy"
+SOCKET_DETAILS_NOTE = ("ktrdump: -yy: the trace holds no socket endpoints (the recorder does not "
+                       "read them); sockets are shown as -y shows them, socket:[INODE]")
+
+
+def _asks_socket_details(argv: Sequence[str]) -> bool:
+    end = list(argv).index("--") if "--" in argv else len(argv)
+    return SOCKET_DETAILS in argv[:end]
 
 
 def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:
@@ -1269,6 +1284,8 @@ def _main(argv: Sequence[str], stderr: IO[str], closed: frozenset[int] = frozens
     try:
         _catch_interrupts()
         options = parse_options(argv)
+        if _asks_socket_details(argv):
+            _report(stderr, SOCKET_DETAILS_NOTE)
         if 0 in closed and "-" in options.inputs:
             raise InputError("<stdin>", "standard input is closed")
         stdout: Any = sys.stdout
