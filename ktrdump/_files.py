@@ -15,6 +15,8 @@ file under any name), before truncating anything: ``ktrdump -o t.ktr t.ktr``
 must not destroy its input. ``create_private_noting`` also says whether the
 file is new, so an output a failed run left incomplete can be removed
 (``remove_created``) without ever removing a file the run did not create.
+``refuse_unwritable`` checks the ``-ff`` files that exist before any is
+written, so one refused later does not leave the earlier ones rewritten.
 ``reopen_private`` opens again, for appending, a file this run created and
 closed (``-ff``'s per-thread files): the same checks, and it must still be
 the file created (not one renamed over it since).
@@ -220,6 +222,29 @@ def refuse_inputs(paths: Iterable[str], avoid: FileIds) -> None:
             raise _hard_links(path, info.st_nlink)
 
 
+def refuse_unwritable(paths: Iterable[str], avoid: FileIds) -> None:
+    """``refuse_inputs``, and also an OutputError for the first of ``paths`` that exists
+    and ``create_private`` would refuse: a symlink, not a regular file, another user's.
+
+    For ``-ff``'s ``PREFIX.TID`` files, which are opened as their threads appear: one
+    refused half-way left the files written before it truncated and rewritten. Checked
+    on the names before any is written (a file that appears later is still refused when
+    it is opened, after the others were written)."""
+    refuse_inputs(paths, avoid)
+    for path in paths:
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            raise OutputError(f"{path}: cannot write: it is a symlink")
+        if not stat.S_ISREG(info.st_mode):
+            raise OutputError(f"{path}: cannot write: not a regular file")
+        if info.st_uid != os.geteuid():
+            raise OutputError(f"{path}: cannot write: it belongs to another user "
+                              f"(uid {info.st_uid})")
+
+
 def per_thread_paths(prefix: str) -> list[str]:
     """The ``PREFIX.N`` files (``-ff``) that exist already."""
     directory, name = os.path.split(prefix)
@@ -231,5 +256,5 @@ def per_thread_paths(prefix: str) -> list[str]:
             if entry.startswith(name + ".") and entry[len(name) + 1:].isdigit()]
 
 
-__all__ = ["FileIds", "create_private", "file_ids", "per_thread_paths", "refuse_inputs",
-           "remove_if_same", "reopen_private"]
+__all__ = ["FileIds", "create_private", "file_ids", "open_named_output", "per_thread_paths",
+           "refuse_inputs", "refuse_unwritable", "remove_if_same", "reopen_private"]

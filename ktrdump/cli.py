@@ -60,6 +60,7 @@ try:
         output_file_failure,
         per_thread_paths,
         refuse_inputs,
+        refuse_unwritable,
     )
     from ._filter import CONTEXT_KINDS, record_filter
     from ._follow import Follower, FollowOptions, follow
@@ -814,7 +815,7 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         stack.push(shared_pids)
         inputs = source.input_ids
         if options.per_thread and options.output_path is not None:
-            refuse_inputs(per_thread_paths(options.output_path), inputs)
+            refuse_unwritable(per_thread_paths(options.output_path), inputs)
         elif options.output_format == "parquet" and options.output_path is not None:
             from ._parquet import table_paths  # no pyarrow: that is imported on use
 
