@@ -778,5 +778,16 @@ def list_probes(arguments: tuple[str, ...], pid: int | None) -> list[str]:
         if offset is None:
             continue
         kind = "ifunc" if symbol.ifunc else ("local" if symbol.binding == "LOCAL" else "")
-        lines.append(f"{name}:{symbol.name}\t{offset:#x}\t{symbol.size}\t{kind}".rstrip())
+        lines.append(f"{_listed(name)}:{_listed(symbol.name)}\t{offset:#x}\t{symbol.size}\t"
+                     f"{kind}".rstrip())
     return lines
+
+
+def _listed(text: str) -> str:
+    """A file or symbol name on a terminal's line: control characters escaped (``\\x1b``),
+    so a library's own names can neither drive the terminal nor break the columns."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else
+                   f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+                   for ch in text)

@@ -46,6 +46,26 @@ def pid_namespace() -> int | None:
         return None
 
 
+def foreign_procfs() -> str | None:
+    """None when ``/proc`` is this process's pid namespace's procfs; else what it
+    calls this process (``/proc/self``'s target, or ``"nothing"``).
+
+    In a pid namespace whose ``/proc`` was mounted for another (``unshare -pf``
+    without ``--mount-proc``), ``/proc/N`` is that namespace's process N: another
+    process's memory, name, working directory and fds, read as the tracee's.
+    Without any procfs mounted, None (what needs it fails and says so).
+    """
+    try:
+        shown = os.readlink("/proc/self")
+    except OSError:
+        try:
+            mounted = any(name.isdigit() for name in os.listdir("/proc"))
+        except OSError:
+            return None
+        return "nothing" if mounted else None
+    return None if shown == str(os.getpid()) else shown
+
+
 def boot_id() -> str | None:
     """This boot's id (``/proc/sys/kernel/random/boot_id``), None if unreadable."""
     try:

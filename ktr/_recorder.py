@@ -60,7 +60,7 @@ from ._options import RecordOptions
 from ._sources import PtraceSource, SideSource, SourceOutput, side_sources
 from ._terminal import status_line_allowed
 from ._utrace import UTRACE_SYSCALL
-from .errors import OutputError, SetupInterrupted
+from .errors import KtrError, OutputError, SetupInterrupted
 
 if TYPE_CHECKING:
     from ._probe_source import ProbeSession
@@ -362,6 +362,11 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     ``stderr``: where notices and the status line go (default ``sys.stderr``;
     nowhere when that is closed). A failing write there never stops a recording.
     """
+    foreign = _procfs.foreign_procfs()
+    if foreign is not None:  # every read of /proc/PID would be of another process
+        raise KtrError(f"/proc is not this pid namespace's (it calls ktr {foreign}, not "
+                       f"{os.getpid()}): tracees would be read as other processes; mount "
+                       "this namespace's (unshare --mount-proc, or mount -t proc proc /proc)")
     notices = _BestEffortText(stderr if stderr is not None else sys.stderr)
     for line in thread_id_notices(options.pids):
         notices.write(line + "\n")

@@ -259,17 +259,41 @@ def _wrap(line: str, limit: int) -> str:
     if "\\" not in line:
         return _WRAP_JOIN.join(line[i : i + limit] for i in range(0, len(line), limit))
     # Escapes are 2 or 4 characters: cut at token boundaries, found by bisection
-    # over the tokens' running end offsets (no Python loop per character).
-    ends = list(accumulate(map(len, _VIS_TOKEN.findall(line))))
+    # over the tokens' running end offsets (no Python loop per character), a window
+    # of the line at a time: a list of every token of an 8 MiB record took a GB.
     pieces = []
-    token = 0
-    start = 0
-    while token < len(ends):
-        stop = max(bisect_right(ends, start + limit, token), token + 1)
-        end = ends[stop - 1]
-        pieces.append(line[start:end])
-        token, start = stop, end
+    start = 0  # where the piece being made begins
+    at = 0  # a token boundary: the next window's tokens start there
+    size = len(line)
+    while at < size:
+        stop = min(size, at + _WRAP_WINDOW)
+        ends = list(accumulate(map(len, _VIS_TOKEN.findall(line, at, stop)), initial=at))
+        del ends[0]
+        if stop < size:
+            del ends[-4:]  # a token cut by the window's end is matched again, whole
+        token = 0
+        boundary = at  # where token ``token`` begins
+        while True:
+            cut = bisect_right(ends, start + limit, token)
+            if cut == len(ends):
+                break  # the rest of the window fits the piece: the next window goes on
+            if cut == token:  # the next token does not fit
+                if start < boundary:  # the piece the last window began ends here
+                    pieces.append(line[start:boundary])
+                    start = boundary
+                    continue
+                cut = token + 1  # a token longer than a piece: alone
+            end = ends[cut - 1]
+            pieces.append(line[start:end])
+            token, start, boundary = cut, end, end
+        at = ends[-1] if ends else stop
+    if start < size:
+        pieces.append(line[start:])
     return _WRAP_JOIN.join(pieces)
+
+
+#: Characters of a line whose tokens ``_wrap`` lists at once.
+_WRAP_WINDOW = 1 << 16
 
 
 _HEX_DUMP_PRINTABLE = bytes(code if 0x20 <= code < 0x7F else ord(".") for code in range(256))

@@ -7,12 +7,16 @@ user with one link (truncated, its mode made 0600); it refuses a symlink
 (``O_NOFOLLOW``), a file of another user, a file with more than one hard link
 (emptying it would empty it under its other names), a directory, FIFO or
 device, each with one line naming the path and the reason (``OutputError``),
-before changing a byte. It also refuses a file that
+before changing a byte. ``open_named_output``, for the one file ``-o`` names,
+also takes a FIFO or character device of the user's or root's, as ``ktr record
+-o`` does (``/dev/null``, a pipe the user made). It also refuses a file that
 is one of the traces being read (``avoid``, by device and inode: the same
 file under any name), before truncating anything: ``ktrdump -o t.ktr t.ktr``
 must not destroy its input. ``create_private_noting`` also says whether the
 file is new, so an output a failed run left incomplete can be removed
 (``remove_created``) without ever removing a file the run did not create.
+``refuse_unwritable`` checks the ``-ff`` files that exist before any is
+written, so one refused later does not leave the earlier ones rewritten.
 ``reopen_private`` opens again, for appending, a file this run created and
 closed (``-ff``'s per-thread files): the same checks, and it must still be
 the file created (not one renamed over it since).
@@ -74,6 +78,40 @@ def create_private_noting(path: str, avoid: FileIds = frozenset()) -> tuple[int,
         os.fchmod(fd, _PRIVATE_MODE)
         os.set_blocking(fd, True)
     return fd, created
+
+
+def open_named_output(path: str, avoid: FileIds = frozenset()) -> int:
+    """``create_private``, except that an existing FIFO or character device owned by
+    the user or root is written as it is (``ktrdump -o /dev/null``, ``-o`` a pipe the
+    user made), as ``ktr record -o`` takes one: for the one output named with ``-o``.
+
+    The path is looked at through an ``O_PATH|O_NOFOLLOW`` descriptor, which neither
+    follows a symlink nor opens a FIFO or device; only an accepted one is opened for
+    writing, through that descriptor (the same inode: nothing swapped in between).
+    Opening a FIFO waits for its reader, as a shell's ``> fifo`` does.
+    """
+    try:
+        pinned = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return create_private(path, avoid)  # absent (created), or its one-line refusal
+    try:
+        info = os.fstat(pinned)
+        if not (stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode)):
+            return create_private(path, avoid)  # a regular file, a symlink, ...: its rules
+        kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a character device"
+        if (info.st_dev, info.st_ino) in avoid:
+            raise OutputError(f"{path}: cannot write: it is a trace being read")
+        if info.st_uid not in (os.geteuid(), 0):
+            raise OutputError(f"{path}: cannot write: it is {kind} of another user "
+                              f"(uid {info.st_uid}), neither you nor root")
+        try:
+            return os.open(f"/proc/self/fd/{pinned}", os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY)
+        except OSError as error:
+            raise _cannot_open(path, error) from None
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
+    finally:
+        os.close(pinned)
 
 
 def reopen_private(path: str, identity: tuple[int, int], avoid: FileIds = frozenset()) -> int:
@@ -184,6 +222,29 @@ def refuse_inputs(paths: Iterable[str], avoid: FileIds) -> None:
             raise _hard_links(path, info.st_nlink)
 
 
+def refuse_unwritable(paths: Iterable[str], avoid: FileIds) -> None:
+    """``refuse_inputs``, and also an OutputError for the first of ``paths`` that exists
+    and ``create_private`` would refuse: a symlink, not a regular file, another user's.
+
+    For ``-ff``'s ``PREFIX.TID`` files, which are opened as their threads appear: one
+    refused half-way left the files written before it truncated and rewritten. Checked
+    on the names before any is written (a file that appears later is still refused when
+    it is opened, after the others were written)."""
+    refuse_inputs(paths, avoid)
+    for path in paths:
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            raise OutputError(f"{path}: cannot write: it is a symlink")
+        if not stat.S_ISREG(info.st_mode):
+            raise OutputError(f"{path}: cannot write: not a regular file")
+        if info.st_uid != os.geteuid():
+            raise OutputError(f"{path}: cannot write: it belongs to another user "
+                              f"(uid {info.st_uid})")
+
+
 def per_thread_paths(prefix: str) -> list[str]:
     """The ``PREFIX.N`` files (``-ff``) that exist already."""
     directory, name = os.path.split(prefix)
@@ -195,5 +256,5 @@ def per_thread_paths(prefix: str) -> list[str]:
             if entry.startswith(name + ".") and entry[len(name) + 1:].isdigit()]
 
 
-__all__ = ["FileIds", "create_private", "file_ids", "per_thread_paths", "refuse_inputs",
-           "remove_if_same", "reopen_private"]
+__all__ = ["FileIds", "create_private", "file_ids", "open_named_output", "per_thread_paths",
+           "refuse_inputs", "refuse_unwritable", "remove_if_same", "reopen_private"]

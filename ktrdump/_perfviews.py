@@ -49,6 +49,7 @@ from formats import (
 from ._merge import MergeOptions
 from ._model import begin_options
 from ._reader import TraceReader
+from ._text import display_text
 
 # -------------------------------------------------------------------- text
 
@@ -202,7 +203,7 @@ class SwitchTally:
                 f"{'switches':>9} {'off-cpu (s)':>12}"]
         for (pid, tid), entry in sorted(self.threads.items()):
             total = entry.voluntary + entry.preempted
-            comm = entry.comm.decode("utf-8", "replace")
+            comm = display_text(entry.comm)  # a program names itself: escaped, as kdump's view
             rows.append(f"{pid:>7} {tid:>7} {comm:<16} {entry.voluntary:>10} "
                         f"{entry.preempted:>10} {total:>9} {entry.off_cpu_ns / 1e9:>12.6f}")
         if self.note is not None:
@@ -278,7 +279,7 @@ class CounterTally:
         if held is not None and held[1].flags & CntFlag.FINAL and not (
                 payload.flags & CntFlag.FINAL):
             return
-        self.readings[key] = (record.comm.decode("utf-8", "replace"), payload, self._recording)
+        self.readings[key] = (display_text(record.comm), payload, self._recording)
 
     def lines(self) -> list[str]:
         """A per-thread table like ``perf stat --per-thread`` (empty without CNT)."""

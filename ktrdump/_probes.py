@@ -39,7 +39,7 @@ from formats import (
 )
 
 from ._bounded import Table
-from ._text import json_string, plural, quoted
+from ._text import display_text, json_string, plural, quoted
 
 MAX_DEPTH = 1024
 
@@ -74,6 +74,12 @@ def _info_from_def(payload: ProbeDef) -> ProbeInfo:
     module = os.path.basename(os.fsdecode(payload.module))
     return ProbeInfo(payload.probe_id, module, payload.function.decode("utf-8", "replace"),
                      payload.site, payload.point_offset, tuple(payload.types))
+
+
+def _shown(name: str) -> str:
+    """A probe's ``MODULE:FUNCTION`` for a text view: its file and symbol names come from
+    the traced program, so control characters are escaped (as ``-t f`` shows labels)."""
+    return display_text(name.encode("utf-8", "surrogateescape"))
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -516,7 +522,7 @@ class CallsDescriber:
         key = info.function_key
         if payload.site == ProbeSite.ENTRY:
             self._flush_held(tid, out)
-            text = f"{key}({', '.join(self.table.text_values(payload))})"
+            text = f"{_shown(key)}({', '.join(self.table.text_values(payload))})"
             if key not in self._returns:
                 self._put(out, tid, _NO_CALL,
                           f"{self._prefix(record, '')}{'  ' * len(stack)}{text};\n")
@@ -533,7 +539,7 @@ class CallsDescriber:
             if index is None:
                 self._flush_held(tid, out)
                 self._put(out, tid, _NO_CALL, f"{self._prefix(record, '')}{'  ' * len(stack)}"
-                          f"{key}() = {retval}; /* entry not in the trace */\n")
+                          f"{_shown(key)}() = {retval}; /* entry not in the trace */\n")
                 return
             _, start, serial = stack[index]
             elapsed = record.timestamp_ns - start
@@ -549,12 +555,12 @@ class CallsDescriber:
             else:
                 self._flush_held(tid, out)
                 self._put(out, tid, serial, f"{self._prefix(record, duration)}{'  ' * index}"
-                          f"}} = {retval}; /* {key} */\n")
+                          f"}} = {retval}; /* {_shown(key)} */\n")
             del stack[index:]
             return
         self._flush_held(tid, out)
         self._put(out, tid, _NO_CALL,
-                  f"{self._prefix(record, '')}{'  ' * len(stack)}{key}+{payload.offset:#x}"
+                  f"{self._prefix(record, '')}{'  ' * len(stack)}{_shown(key)}+{payload.offset:#x}"
                   f"({', '.join(self.table.text_values(payload))});\n")
 
     def finish(self) -> list[str]:
@@ -571,7 +577,7 @@ class CallsDescriber:
                 function, _, serial = stack[depth]
                 self._ended(serial, None)
                 self._put(out, tid, serial, f"{'':>10} [{tid:6d}] | {'  ' * depth}}} /* "
-                          f"{function}: {why} */\n")
+                          f"{_shown(function)}: {why} */\n")
             stack.clear()
         for tid in list(self._lines):
             self._release(out, tid)
@@ -649,7 +655,7 @@ class ProbeSummary:
         for name, stats in rows:
             total = _duration(stats.total_ns) if stats.returned else "-"
             own = _duration(stats.self_ns) if stats.returned else "-"
-            out.append(f"{total:>12}  {own:>12}  {stats.calls:>10}  {name}")
+            out.append(f"{total:>12}  {own:>12}  {stats.calls:>10}  {_shown(name)}")
         return [line + "\n" for line in out]
 
 

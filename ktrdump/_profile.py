@@ -32,7 +32,7 @@ from formats import Record, RecordKind
 
 from ._bounded import Cache, Table
 from ._maps import AddressSpaces
-from ._text import display_text, encode_basestring
+from ._text import display_str, display_text, encode_basestring
 
 if TYPE_CHECKING:
     from ._symbols import Frame, Modules
@@ -184,8 +184,9 @@ def folded_lines(profile: Profile) -> list[str]:
 
 
 def _clean(label: str) -> str:
-    # Folded stacks separate frames with ';' and end with ' COUNT'.
-    return label.replace(";", ":").replace("\n", " ")
+    # Folded stacks separate frames with ';' and end with ' COUNT'; a symbol's control
+    # characters (the traced program's names) are escaped, as the comm's are.
+    return display_str(label.replace(";", ":").replace("\n", " "))
 
 
 def profile_lines(profile: Profile, top: int = 20) -> list[str]:
@@ -205,7 +206,8 @@ def profile_lines(profile: Profile, top: int = 20) -> list[str]:
             self_count = count if title == "self" else other.get(name, 0)
             total_count = count if title == "total" else other.get(name, 0)
             lines.append(f"{100 * self_count / total:7.2f} {self_count:8d} "
-                         f"{100 * total_count / total:7.2f} {total_count:8d} {name}\n")
+                         f"{100 * total_count / total:7.2f} {total_count:8d} "
+                         f"{display_str(name)}\n")
     return lines
 
 
@@ -220,7 +222,8 @@ def sample_text(frames: list[Frame], cpu: int) -> str:
             names.append(f"{frame.module}+{frame.start:#x}+{frame.offset - frame.start:#x}")
         else:
             names.append(frame_label(frame) if frame.module else f"{frame.pc:#x}")
-    return f"cpu {cpu} " + " <- ".join(names)
+    # symbol and file names are the traced program's: control characters escaped
+    return f"cpu {cpu} " + " <- ".join(display_str(name) for name in names)
 
 
 def frames_json(frames: list[Frame]) -> str:

@@ -1,7 +1,8 @@
 """Filters after the fact: which calls (with all their records) every view shows.
 
 ``Criteria`` holds strace's call filters — ``-e trace=SET``, ``-e status=``
-(``-z``/``-Z``), ``-P PATH`` — and ``--since``/``--until``/``--min-duration``.
+(``-z``/``-Z``), ``-P PATH`` — and ``--since``/``--until``/``--min-duration``, and
+strace's signal filter, ``-e signal=SET``.
 ``Selector`` runs the call layer (``_calls.CallTracker``) over the records
 read and decides, call by call, whether the call is shown; a call's records
 (CALL, NAMI, STRU, ARG, ENV, GIO, RET) share its fate.
@@ -10,7 +11,10 @@ Rules:
 
 - ``trace=``, ``status=``, ``-P`` and ``--min-duration`` select calls; records
   that belong to no call (signals, process events, switches, counters,
-  probes, samples, maps, USER, EMUL) are kept by them. ``--since``/``--until``
+  probes, samples, maps, USER, EMUL) are kept by them. ``signal=`` selects
+  signal deliveries (PSIG records) by number, as strace's ``--- SIG... ---``
+  lines; a process killed by a signal is a process event, always kept.
+  ``--since``/``--until``
   apply to every record: a call by its CALL's time (its RET, when no CALL was
   recorded), any other record by its own time. DROP records are always kept.
 - ``status``: ``successful`` (returned without an error), ``failed``
@@ -84,12 +88,13 @@ class Criteria:
     since: TimeBound | None = None  # --since
     until: TimeBound | None = None  # --until (exclusive)
     min_duration_ns: int | None = None  # --min-duration
+    signals: frozenset[int] | None = None  # -e signal=SET: the PSIG records shown
 
     @property
     def active(self) -> bool:
         return (self.trace is not None or self.status is not None or bool(self.paths)
                 or self.since is not None or self.until is not None
-                or self.min_duration_ns is not None)
+                or self.min_duration_ns is not None or self.signals is not None)
 
     @property
     def needs_return(self) -> bool:
@@ -109,6 +114,7 @@ _EXEC_ARG = int(RecordKind.EXEC_ARG)
 _EXEC_ENV = int(RecordKind.EXEC_ENV)
 _PROC = int(RecordKind.PROC)
 _DROP = int(RecordKind.DROP)
+_PSIG = int(RecordKind.PSIG)
 _UNFINISHED = int(SyscallFlag.UNFINISHED)
 
 
@@ -196,8 +202,9 @@ class Selector:
         self._queue.append((record, fate))
 
     def record(self, call: Call | None, record: Record) -> None:
-        if call is None:  # a record of no call: by its own time
-            fate = _KEEP if record[0] == _DROP or self._in_window(record[4]) else _HIDE
+        if call is None:  # a record of no call: by its own time (a signal: and its number)
+            fate = _KEEP if record[0] == _DROP or (
+                self._in_window(record[4]) and self._signal_matches(record)) else _HIDE
         elif record[0] == _SYSRET:
             pending = self._fates.pop(id(call), None)
             fate = pending if pending is not None else self._decided(call)
@@ -236,6 +243,12 @@ class Selector:
     def _in_window(self, ns: int) -> bool:
         since, until = self._since, self._until
         return (since is None or ns >= since) and (until is None or ns < until)
+
+    def _signal_matches(self, record: Record) -> bool:
+        signals = self.criteria.signals
+        if signals is None or record[0] != _PSIG:
+            return True
+        return getattr(record[6], "signo", None) in signals
 
     def _entry_matches(self, call: Call) -> bool:
         """What can be decided at entry: the name, the time, the paths."""
@@ -403,6 +416,34 @@ def parse_time(text: str) -> TimeBound:
 
 def _after_any_trace(text: str) -> str:
     return f"{text!r} is after any time a trace can hold (the last is in {_MAX_TRACE_TIME})"
+
+
+#: The signal numbers ``-e signal=all`` names (the kernel's 1..64).
+ALL_SIGNALS = frozenset(range(1, 65))
+
+
+def parse_signals(text: str) -> frozenset[int]:
+    """strace's ``signal=SET``: names with or without ``SIG`` (any case), numbers, ``all``,
+    ``none``; a leading ``!`` inverts. The signal numbers whose PSIG records are shown."""
+    from formats.linux import signal_number
+
+    body = text
+    invert = body.startswith("!")
+    if invert:
+        body = body[1:]
+    chosen: set[int] = set()
+    for item in (part.strip() for part in body.split(",")):
+        if not item or item.lower() == "none":
+            continue
+        if item.lower() == "all":
+            chosen.update(ALL_SIGNALS)
+            continue
+        number = int(item) if item.isdigit() else signal_number(item)
+        if number is None or number not in ALL_SIGNALS:
+            raise ValueError(f"-e signal: unknown signal {item!r} (names as SIGCHLD or CHLD, "
+                             "numbers 1 to 64, all, none)")
+        chosen.add(number)
+    return frozenset(ALL_SIGNALS - chosen if invert else chosen)
 
 
 def parse_status(text: str) -> frozenset[Status]:

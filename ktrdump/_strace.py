@@ -63,7 +63,8 @@ buffers and structures are what the recorder captured (GIO, STRU records);
 a structure it did not capture prints as its pointer (README lists which).
 A write-like call's data comes at its exit (GIO): when its line is
 interrupted, the data is looked up ahead (``LOOK_AHEAD`` records; reading a
-file, that many records are held back between batches); i386 socketcall
+file, that many records, with at most ``LOOK_AHEAD_BYTES`` of data, are held
+back between batches); i386 socketcall
 prints as its subcall (``send(3, "ping", 4, 0)``), as strace shows it.
 
 Guarantees: one line per call, signal, exit or loss, in trace order; the
@@ -112,7 +113,26 @@ _CLONE_ARGS_V0, _CLONE_ARGS_SIZE = 64, 88
 
 #: Records searched ahead for the data of an interrupted write-like call.
 LOOK_AHEAD = 4096
+#: The I/O data (GIO bytes) the records held for the look-ahead may carry: with
+#: ``ktr record -s 8M``, 4096 held records could hold 32 GiB (memory grew with the
+#: trace). Two batches' worth; a record past it is not looked ahead at across batches.
+LOOK_AHEAD_BYTES = 32 << 20
 _DETACHED = int(SyscallFlag.DETACHED)
+
+
+def _held_from(records: list[Record]) -> int:
+    """Where a file's records are cut so that the tail waits for the next batch (the
+    look-ahead): at most ``LOOK_AHEAD`` records and ``LOOK_AHEAD_BYTES`` of I/O data
+    (a lone record larger than that is not held)."""
+    cut = len(records) - LOOK_AHEAD
+    held = 0
+    for index in range(len(records) - 1, max(cut, 0) - 1, -1):
+        record = records[index]
+        if record[0] == _GENIO:
+            held += len(getattr(record[6], "data", b""))
+            if held > LOOK_AHEAD_BYTES:
+                return index + 1
+    return cut
 
 
 def _held_for_detach(records: list[Record]) -> int:
@@ -251,7 +271,7 @@ class StraceDescriber(LineView):
         if keep is not None:
             self._hidden.update(id(record) for record in records if not keep(record))
         pending = self._pending + records if self._pending else records
-        cut = len(pending) - LOOK_AHEAD
+        cut = _held_from(pending)
         if cut <= 0:
             self._pending = list(pending)
             return out

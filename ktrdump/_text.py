@@ -73,6 +73,12 @@ def display_text(data: bytes) -> str:
     return text.translate(_CONTROL_ESCAPES)
 
 
+def display_str(text: str) -> str:
+    """A name already decoded (a symbol, a frame label) with control characters escaped
+    as ``display_text`` escapes them: safe on one line of a terminal."""
+    return text if text.isprintable() else text.translate(_CONTROL_ESCAPES)
+
+
 def quoted(data: bytes) -> str:
     """``display_text`` in double quotes (a double quote inside is escaped)."""
     text = display_text(data)

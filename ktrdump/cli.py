@@ -55,11 +55,12 @@ try:
     from ._describe import damage_of, describer_for
     from ._files import (
         FileIds,
-        create_private,
         file_ids,
+        open_named_output,
         output_file_failure,
         per_thread_paths,
         refuse_inputs,
+        refuse_unwritable,
     )
     from ._filter import CONTEXT_KINDS, record_filter
     from ._follow import Follower, FollowOptions, follow
@@ -77,7 +78,15 @@ try:
     from ._profile import Profile, Stacks, folded_lines, profile_lines
     from ._progress import progress_for
     from ._reader import BatchParser, HeaderLost, RawBatch, Skipped, TraceReader, open_trace
-    from ._select import Criteria, Selector, Status, parse_duration, parse_status, parse_time
+    from ._select import (
+        Criteria,
+        Selector,
+        Status,
+        parse_duration,
+        parse_signals,
+        parse_status,
+        parse_time,
+    )
     from ._strace_files import per_thread_describer
     from ._summary import COLUMNS, SORT_KEYS, SummaryOptions, summarize
     from ._text import json_safe
@@ -137,6 +146,8 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
                      inverts the set; -e NAME is -e trace=NAME
   -e status=SET      successful, failed, unfinished (! inverts);
                      -z is status=successful, -Z is status=failed (strace's)
+  -e signal=SET      signal deliveries shown (SIGCHLD or CHLD, numbers, all,
+                     none; ! inverts), as strace's -e signal=none
   -P PATH            calls that touched PATH: a path argument spelled so,
                      or an fd argument that referred to it at the call's
                      entry (fds tracked through the trace as -y does; a
@@ -149,7 +160,8 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
                      table), probed calls that lasted at least D (uftrace
                      replay -t; not with --format folded)
 Signals, process events and the other records that are not calls are kept
-by -e/-P/-z/-Z/--min-duration; --since/--until apply to every record, a call
+by -e trace/status, -P, -z, -Z, --min-duration (signals go by -e signal);
+--since/--until apply to every record, a call
 by its CALL's time (a call begun before --until is shown whole).
 A filter on the result (-e status, -z, -Z, --min-duration) holds a call's
 lines back until its RET.
@@ -285,8 +297,9 @@ def _parser() -> argparse.ArgumentParser:
                              "END: then the cut-short notice, exit status 1)")
     filters = parser.add_argument_group("filters after the fact (see below)")
     filters.add_argument("-e", dest="expressions", action="append", metavar="EXPR",
-                         help="trace=SET (syscall names, %%classes, ! inverts) or "
-                              "status=SET (successful, failed, unfinished)")
+                         help="trace=SET (syscall names, %%classes, ! inverts), "
+                              "status=SET (successful, failed, unfinished) or "
+                              "signal=SET (signal deliveries shown: names, numbers, none)")
     filters.add_argument("-z", dest="statuses", action="append_const", const="successful",
                          help="only calls that returned without an error (-e status=successful)")
     filters.add_argument("-Z", dest="statuses", action="append_const", const="failed",
@@ -453,7 +466,8 @@ def _strace_letters(argv: list[str]) -> list[str]:
     takes no value). ``-w`` (strace -c -w) asks for the summary's wall-clock
     time, which is the only time ``--summary`` counts: dropped. ``-x``/``-xx``
     under ``--format strace`` are strace's strings in hex (kdump's ``-x`` is a
-    hex dump of I/O data, which the strace format does not print).
+    hex dump of I/O data, which the strace format does not print). ``-yy``
+    (strace's socket endpoints, which no trace holds) is ``-y``, with a note.
     """
     strace = _strace_format_requested(argv)
     end = argv.index("--") if "--" in argv else len(argv)
@@ -479,8 +493,22 @@ def _strace_letters(argv: list[str]) -> list[str]:
         if strace and word in ("-x", "-xx"):
             out.append(f"--strace-hex={len(word) - 1}")
             continue
+        if word == SOCKET_DETAILS:  # -y's paths; _main says what -yy cannot add
+            out.append("-y")
+            continue
         out.append(word)
     return out + argv[end:]
+
+
+#: strace's -yy (socket endpoints as TCP:[1.2.3.4:80->...]): taken as -y, and said so.
+SOCKET_DETAILS = "-yy"
+SOCKET_DETAILS_NOTE = ("ktrdump: -yy: the trace holds no socket endpoints (the recorder does not "
+                       "read them); sockets are shown as -y shows them, socket:[INODE]")
+
+
+def _asks_socket_details(argv: Sequence[str]) -> bool:
+    end = list(argv).index("--") if "--" in argv else len(argv)
+    return SOCKET_DETAILS in argv[:end]
 
 
 def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:
@@ -494,6 +522,7 @@ def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:
 def _criteria(arguments: argparse.Namespace) -> Criteria:
     trace = None
     status: frozenset[Status] | None = None
+    signals: frozenset[int] | None = None
     for expression in arguments.expressions or ():
         qualifier, equals, value = expression.partition("=")
         if not equals:
@@ -506,8 +535,12 @@ def _criteria(arguments: argparse.Namespace) -> Criteria:
             elif qualifier in ("status",):
                 chosen = parse_status(value)
                 status = chosen if status is None else status & chosen
+            elif qualifier in ("signal", "signals", "s"):
+                shown = parse_signals(value)
+                signals = shown if signals is None else signals & shown
             else:
-                raise UsageError(f"-e {qualifier}= is not supported (trace= and status= are)")
+                raise UsageError(f"-e {qualifier}= is not supported (trace=, status= and "
+                                 "signal= are)")
         except ValueError as error:
             raise UsageError(str(error)) from None
     if arguments.statuses:
@@ -523,7 +556,7 @@ def _criteria(arguments: argparse.Namespace) -> Criteria:
                          "no time can be in both")
     paths = tuple(os.fsencode(path) for path in arguments.trace_paths or ())
     return Criteria(trace=trace, status=status, paths=paths, since=since, until=until,
-                    min_duration_ns=minimum)
+                    min_duration_ns=minimum, signals=signals)
 
 
 _Value = TypeVar("_Value")
@@ -786,7 +819,7 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         stack.push(shared_pids)
         inputs = source.input_ids
         if options.per_thread and options.output_path is not None:
-            refuse_inputs(per_thread_paths(options.output_path), inputs)
+            refuse_unwritable(per_thread_paths(options.output_path), inputs)
         elif options.output_format == "parquet" and options.output_path is not None:
             from ._parquet import table_paths  # no pyarrow: that is imported on use
 
@@ -799,7 +832,8 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             # -o FILE: the output goes to a private file instead of standard output.
             # Its write errors (a full disk) name the file, not standard output.
             stdout = cast(IO[Any], stack.enter_context(_GuardedFile(os.fdopen(
-                create_private(options.output_path, inputs), "wb"), options.output_path)))
+                open_named_output(options.output_path, inputs), "wb"),
+                options.output_path)))
         # Views that print no line per record say so too when the filters kept nothing.
         matches = _Matches(record_filter(options), source) if _filtering(options) else None
         if options.summary and not options.selection.active:
@@ -1255,13 +1289,17 @@ def _main(argv: Sequence[str], stderr: IO[str], closed: frozenset[int] = frozens
     try:
         _catch_interrupts()
         options = parse_options(argv)
+        if _asks_socket_details(argv):
+            _report(stderr, SOCKET_DETAILS_NOTE)
         if 0 in closed and "-" in options.inputs:
             raise InputError("<stdin>", "standard input is closed")
-        if 1 in closed or sys.stdout is None:
-            raise OutputError("cannot write to standard output: it is closed", errno.EBADF)
+        stdout: Any = sys.stdout
+        if 1 in closed or stdout is None:
+            if options.output_path is None:
+                raise OutputError("cannot write to standard output: it is closed", errno.EBADF)
+            stdout = _discard()  # -o FILE: the dump never goes to standard output
         if 2 in closed and options.output_path == STDERR_PATH:
             raise OutputError("cannot write to standard error: it is closed", errno.EBADF)
-        stdout: Any = sys.stdout
         if not hasattr(stdout, "buffer"):  # a caller's text stream (io.StringIO)
             return run(options, stdout, stderr)
         guarded = _GuardedStdout(stdout.buffer)

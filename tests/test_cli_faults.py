@@ -65,6 +65,20 @@ def test_ktrdump_with_closed_stdout() -> None:
     assert_one_line(done, "ktrdump: cannot write to standard output: it is closed")
 
 
+def test_ktrdump_to_a_file_with_closed_stdout(tmp_path: Path) -> None:
+    # -o FILE does not use standard output: closed, the dump is the same as with it open
+    assert shell(f"'{KTRDUMP}' -y -o open.txt '{TRACE}'", cwd=tmp_path).returncode == 0
+    done = shell(f"'{KTRDUMP}' -y -o closed.txt '{TRACE}' >&-", cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == ""
+    assert (tmp_path / "closed.txt").read_bytes() == (tmp_path / "open.txt").read_bytes()
+    done = shell(f"'{KTRDUMP}' --format strace -ff -o per '{TRACE}' >&-", cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == ""
+    assert sorted(tmp_path.glob("per.*")) and all(p.stat().st_size for p in tmp_path.glob("per.*"))
+    # -o - is standard output still
+    assert_one_line(shell(f"'{KTRDUMP}' -o - '{TRACE}' >&-"),
+                    "ktrdump: cannot write to standard output: it is closed")
+
+
 def test_ktrdump_with_closed_stdin() -> None:
     done = shell(f"'{KTRDUMP}' - <&-")
     assert_one_line(done, "ktrdump: <stdin>: standard input is closed")

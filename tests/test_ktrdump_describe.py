@@ -372,3 +372,31 @@ def test_visdump_fits_the_width_and_loses_nothing(data: bytes, width: int) -> No
     dump = visdump(data, width)
     assert all(len(line) <= width - 1 for line in dump.splitlines())
     assert _unvis(dump) == data
+
+
+def test_wrap_cuts_long_escaped_lines_as_a_greedy_cut_at_tokens_does() -> None:
+    # _wrap works a window of the line at a time (memory): pieces across windows must
+    # be those of the plain greedy cut, never inside an escape
+    import random
+    import re
+
+    from ktrdump._describe import _WRAP_WINDOW, _wrap
+
+    tokens = re.compile(r"\\x[0-9a-f]{2}|\\.|[^\\]")
+
+    def greedy(line: str, limit: int) -> str:
+        pieces, piece = [], ""
+        for token in tokens.findall(line):
+            if piece and len(piece) + len(token) > limit:
+                pieces.append(piece)
+                piece = ""
+            piece += token
+        pieces.append(piece)
+        return ("\\\n" + " " * 8).join(pieces)
+
+    choices = ["a", "\\n", "\\\\", "\\x00", "\\x7f"]
+    chooser = random.Random(7)
+    for size in (1, 3, 71, _WRAP_WINDOW // 4 - 1, _WRAP_WINDOW // 2 + 3, _WRAP_WINDOW + 5):
+        line = "\\x01" + "".join(chooser.choice(choices) for _ in range(size))
+        for limit in (1, 4, 5, 70):
+            assert _wrap(line, limit) == greedy(line, limit), (size, limit)

@@ -285,7 +285,8 @@ def test_command_line_values() -> None:
 @pytest.mark.parametrize("argv, message", [
     (["-e", "trace=nosuchcall"], "unknown syscall 'nosuchcall'"),
     (["-e", "trace=%bogus"], "unknown syscall class %bogus"),
-    (["-e", "signal=SIGINT"], "-e signal= is not supported"),
+    (["-e", "signal=SIGNOPE"], "unknown signal 'SIGNOPE'"),
+    (["-e", "verbose=all"], "-e verbose= is not supported (trace=, status= and signal= are)"),
     (["-e", "status=weird"], "unknown status 'weird'"),
     (["--since", "soon"], "is not a time"),
     (["--min-duration", "long"], "is not a duration"),

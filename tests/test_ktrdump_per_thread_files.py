@@ -258,3 +258,33 @@ def test_a_recording_that_dropped_records_says_them_all(tmp_path: Path) -> None:
             assert {line.split()[0] for line in said} == stamp, tid
         else:
             assert tid in born_after, tid  # no line for it: born after the last DROP
+
+
+@pytest.mark.parametrize("hazard", ["symlink", "directory", "another user's"])
+def test_an_unwritable_thread_file_is_refused_before_any_is_written(tmp_path: Path,
+                                                                   hazard: str) -> None:
+    # Each thread's file is opened when its thread appears: a symlink named PREFIX.TID
+    # for a later thread was refused after the earlier threads' files were rewritten.
+    if hazard == "another user's" and os.geteuid() != 0:
+        pytest.skip("chown to another user needs root")
+    trace = _write(tmp_path / "t.ktr", [*_call(1), _clone(1, 2), *_call(2), *_call(1)])
+    earlier = tmp_path / "out.1"
+    earlier.write_text("the earlier run's\n")
+    later = tmp_path / "out.2"
+    victim = tmp_path / "victim"
+    victim.write_text("kept\n")
+    if hazard == "symlink":
+        later.symlink_to(victim)
+        reason = "it is a symlink"
+    elif hazard == "directory":
+        later.mkdir()
+        reason = "not a regular file"
+    else:
+        later.write_text("theirs\n")
+        os.chown(later, 65534, 65534)
+        reason = "it belongs to another user (uid 65534)"
+    done = _ff(tmp_path, trace)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"ktrdump: {later}: cannot write: {reason}"]
+    assert earlier.read_text() == "the earlier run's\n"  # nothing written
+    assert victim.read_text() == "kept\n"

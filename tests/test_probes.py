@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from probe_support import build_plugin, build_program, groups_of, release_and_finish
+from probe_support import build_plugin, build_program, gcc, groups_of, release_and_finish
 
 from ktr._probes import ProbeError, Resolver, parse_spec
 
@@ -818,3 +818,16 @@ def test_library_dlopened_by_name_not_found_at_start(tmp_path: Path) -> None:
     text = subprocess.run([*KTRDUMP, "--json", str(trace)], capture_output=True, text=True,
                           check=True).stdout
     assert not [r for r in map(json.loads, text.splitlines()) if r["type"] in ("CALL", "RET")]
+
+
+def test_list_probes_escapes_a_symbols_control_characters(tmp_path: Path) -> None:
+    # a library names its own symbols: an ESC in one drove the terminal of --list-probes
+    source = tmp_path / "esc.c"
+    source.write_text('int f(int n) __asm__("\\"f\\033[31mX\\"");\n'
+                      "int f(int n) { return n + 1; }\nint main(void) { return f(-1); }\n")
+    program = tmp_path / "esc"
+    subprocess.run([gcc(), "-O0", "-o", str(program), str(source)], check=True)
+    proc = subprocess.run([*KTR, "record", "--list-probes", str(program), "f?*X"],
+                          capture_output=True, text=True, check=True)
+    assert "\x1b" not in proc.stdout
+    assert proc.stdout.startswith("esc:f\\x1b[31mX\t0x")

@@ -143,3 +143,19 @@ def test_strace_x_and_xx_are_strings_in_hex(tmp_path: Path, letter: str) -> None
     assert any(line.startswith('read(3, "\\x7f\\x45\\x4c\\x46\\x0a", ') for line in theirs)
     vm = '"vm\\n"' if letter == "-x" else '"\\x76\\x6d\\x0a"'
     assert any(line.startswith(f"read(3, {vm}, ") for line in theirs)
+
+
+def test_yy_is_y_with_a_note_saying_what_it_cannot_show(tmp_path: Path) -> None:
+    # strace -yy names a socket by its endpoints (TCP:[127.0.0.1:80->...]); no trace holds
+    # them: -yy used to be taken as -y without a word
+    out = tmp_path / "s.ktr"
+    subprocess.run([KTR, "record", "-q", "-o", str(out), "--", sys.executable, "-c",
+                    "import socket; a, b = socket.socketpair(); a.send(b'x'); b.recv(1)"],
+                   check=True, timeout=60)
+    plain = dump("--format", "strace", "-y", "-e", "trace=sendto,recvfrom", str(out))
+    both = dump("--format", "strace", "-yy", "-e", "trace=sendto,recvfrom", str(out))
+    assert plain.returncode == both.returncode == 0 and plain.stderr == ""
+    assert both.stdout == plain.stdout and "<socket:[" in plain.stdout
+    assert both.stderr.splitlines() == [
+        "ktrdump: -yy: the trace holds no socket endpoints (the recorder does not read "
+        "them); sockets are shown as -y shows them, socket:[INODE]"]
