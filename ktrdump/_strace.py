@@ -576,9 +576,6 @@ class StraceDescriber(LineView):
                 self._line = None
                 out.append(self._begun_line(call, record, "<detached ...>"))
             return
-        if (ret is not None and ret.error == _RESTART_RESTARTBLOCK and not ret.flags & 1
-                and call.plan.name != "restart_syscall"):  # interrupted again: that call still
-            self._interrupted[tid] = call.plan.name
         if self._line is not call:
             self._interrupt(out, None, record)
         self._line = None
@@ -589,6 +586,12 @@ class StraceDescriber(LineView):
             tracker.settle(call)
         arguments = self._arguments(call, entry=False)
         tracker.settle(call)
+        if ret is not None and ret.error == _RESTART_RESTARTBLOCK and not ret.flags & 1:
+            # What the thread's next restart_syscall resumes: this call, a
+            # restart_syscall interrupted in turn included (strace then prints
+            # "resuming interrupted restart_syscall"). Set after this line's own
+            # arguments: a restart_syscall names the call before it.
+            self._interrupted[tid] = call.plan.name
         if (call.started >= 0 and call.ret is not None and call.ret.flags & 1
                 and self._more_at_exit(call)):
             head = self._resumed_unknown(call, record[4])  # never returned

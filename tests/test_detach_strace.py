@@ -72,6 +72,11 @@ int main(void) {
 }
 """
 
+# As STOPPED, but the child outlives the SIGCONT by a step: its SIGCHLD (which a
+# tracer sees, so it interrupts the sleep) lands in the restarted sleep.
+STOPPED_THEN_CHILD_EXITS = STOPPED.replace(
+    "kill(parent, SIGCONT);\n", "kill(parent, SIGCONT);\n        nanosleep(&step, 0);\n")
+
 NR_RESTART_SYSCALL = 219
 _LINE = re.compile(r"^(?:\d+ +)?(?:\d+\.\d+ )?(restart_syscall\(.*)$")
 
@@ -283,3 +288,26 @@ def test_a_detached_call_ending_a_batch_reads_the_same_live_and_from_the_file(
     assert views[0] == views[1] == views[2]
     assert _restart_lines(views[0]) == [
         f"restart_syscall(<... resuming interrupted system call ...>{ending}"]
+
+
+def test_a_restart_interrupted_in_turn_is_named_as_strace_names_it(tmp_path: Path) -> None:
+    """The sleep is interrupted by the SIGSTOP, its restart_syscall by the SIGCHLD:
+    strace names the second restart's call restart_syscall (ktr named the first
+    call again)."""
+    program = _build(tmp_path, "child_exits", STOPPED_THEN_CHILD_EXITS)
+    log = tmp_path / "strace.out"
+    subprocess.run([str(STRACE), "-o", str(log), str(program)], check=True, timeout=30)
+    trace = tmp_path / "child_exits.ktr"
+    subprocess.run([str(KTR), "record", "-q", "-o", str(trace), "--", str(program)],
+                   check=True, timeout=30)
+    ours = [re.sub(r" <\d+\.\d+>$", "", line) for line in _restart_lines(subprocess.run(
+        [str(KTRDUMP), "--format", "strace", str(trace)],
+        check=True, capture_output=True, text=True).stdout)]
+    theirs = _restart_lines(log.read_text())
+    first = "restart_syscall(<... resuming interrupted clock_nanosleep ...>) = "
+    again = "restart_syscall(<... resuming interrupted restart_syscall ...>) = "
+    for lines in (theirs, ours):
+        assert len(lines) >= 2, lines
+        assert lines[0].startswith(first + "? ERESTART_RESTARTBLOCK"), lines
+        assert all(line.startswith(again) for line in lines[1:]), lines
+        assert lines[-1] == again + "0", lines
