@@ -176,10 +176,12 @@ class DispatchMixin(ControlState):
         signalled = bool(self._main_thread_id) and self._main_thread_id == threading.get_ident()
         # Fairness: the statuses a drain collected, served in order before the
         # next wait (see _drained in _state). ``drain`` counts the waits still
-        # followed by a drain; 0, all a single tracee ever sees, costs one test.
+        # followed by a drain, None when none is (all a single tracee ever sees:
+        # two ``is None`` tests a stop, the cheapest there are); never None while
+        # ``drained`` holds statuses.
         drained = self._drained
         serve_drained = drained.popleft
-        drain = 0
+        drain: int | None = DRAIN_KEEP if drained else None
         while tracees or stash or self._creation_unread or drained:
             if self._stop_request is not None and self._releasing is None:
                 self._begin_release()
@@ -192,9 +194,9 @@ class DispatchMixin(ControlState):
                     spinning = chooser.window_done(now - window_start)
                     window_start = now
                     left = window
-                    if not drain and len(tracees) > 1:
+                    if drain is None and len(tracees) > 1:
                         drain = 1  # one look: is another thread's stop pending?
-                if drained:
+                if drain is not None and drained:
                     tid, status = serve_drained()
                 else:
                     # Without a spin budget (pinned: the tracee cannot have run
@@ -253,7 +255,7 @@ class DispatchMixin(ControlState):
                             if waited is None:
                                 continue
                             tid, status = waited
-                    if drain:
+                    if drain is not None:
                         # The kernel reports the first pending stop in its list of
                         # our tracees: one whose stop is always pending when we
                         # wait would be served every time, the others starved
@@ -272,7 +274,7 @@ class DispatchMixin(ControlState):
                             pass  # that status was the last child's; the wait says so next
                         # Keep draining while drains find others' stops; stop after
                         # DRAIN_KEEP that found none (one look each window then).
-                        drain = DRAIN_KEEP if drained else drain - 1
+                        drain = DRAIN_KEEP if drained else (drain - 1 or None)
             except ChildProcessError:
                 self._children_vanished()
                 break
