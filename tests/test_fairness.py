@@ -13,13 +13,18 @@ thread made. The work is bounded (no sleeps, no timeouts), so a starved
 thread makes few of the calls: the test asserts that the thread with the
 fewest made at least a fraction of the calls of the one with the most.
 
-Bounds, from runs on a loaded two-CPU machine (min/max of the counts):
-with ``--pin=0`` (recorder and tracees share one CPU, so which thread runs is
-the loop's doing, not the scheduler's) two threads got 0.41-0.43 before the
-fix and 0.90-0.92 after; four threads 0.02-0.03 before, 0.80-0.82 after.
-Unpinned, four threads 0.00-0.28 before, 0.6 after; two unpinned threads
-share the CPUs by the scheduler's choice (strace -f itself gets 0.13-0.28
-on this program) and are not checked.
+Bounds, from runs on a loaded two-CPU machine (min/max of the counts), before
+the fix and after:
+
+- ``--pin=0`` (recorder and tracees share one CPU: which thread runs is the
+  loop's doing more than the scheduler's), two threads: 0.36-0.54, 0.82-0.97;
+  four threads: 0.02-0.28, 0.77-0.90;
+- unpinned, four threads: 0.01-0.33, 0.41-0.87. The scheduler shares the CPUs
+  out as it likes here, so the bound is loose: it catches a starved thread
+  (most runs before the fix), not an unequal share.
+
+Two unpinned threads are not checked: strace -f itself gets 0.13-0.28 on
+this program under load.
 
 Also checked: every call is in the trace, in the thread that made it (the
 trace's getppid calls per thread are the program's own counts).
@@ -97,9 +102,9 @@ def _getppid_calls(trace: Path) -> Counter[int]:
 
 
 @pytest.mark.parametrize(("threads", "pin", "bound"), [
-    (2, True, 0.6),
-    (4, True, 0.4),
-    (4, False, 0.3),
+    (2, True, 0.7),
+    (4, True, 0.5),
+    (4, False, 0.25),
 ])
 def test_every_thread_is_served(program: Path, tmp_path: Path, threads: int, pin: bool,
                                 bound: float) -> None:
