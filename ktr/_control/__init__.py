@@ -51,6 +51,17 @@ can wait behind the polling recorder); ``pin_cpu`` puts recorder and tracees
 on one CPU instead and never spins. A blocking wait is one ``wait4`` system
 call.
 
+No thread is starved: ``waitpid(-1)`` reports the first pending stop in the
+kernel's list of tracees, so a thread early in it whose stop is always
+pending would be served every time. With more than one tracee the loop
+looks, once every window of stops, for other pending stops after a wait;
+while such looks find some, it takes every pending status after each wait
+(``WNOHANG`` until none, at most one per other tracee) and serves them in
+the order the kernel gave them before waiting again (strace -f's remedy);
+after ``DRAIN_KEEP`` waits in a row with nothing else pending it stops
+looking until the next window. Not guaranteed: equal shares; how much each
+thread runs is still the scheduler's choice. A single tracee never drains.
+
 A consumer may hold its output and hand it over in bulk: ``run``'s
 ``flush`` is called every ``FLUSH_EVERY`` stops, when the loop ends, and
 after the waker has broken a blocking wait that held unflushed stops for

@@ -69,6 +69,9 @@ _X86_64_ARGUMENTS = (14 * 8, 13 * 8, 12 * 8, 7 * 8, 9 * 8, 8 * 8)
 _I386_ARGUMENTS = (5 * 8, 11 * 8, 12 * 8, 13 * 8, 14 * 8, 4 * 8)
 #: Stops between two calls of run's ``flush``.
 FLUSH_EVERY = 64
+#: Waits followed by a drain (see _loop) after the last drain that found another
+#: thread's stop pending.
+DRAIN_KEEP = 64
 
 
 def _nothing_held() -> None:
@@ -171,73 +174,107 @@ class DispatchMixin(ControlState):
         # The waker's signals can break a blocking wait on this thread (see
         # _waker); on another thread, _block polls.
         signalled = bool(self._main_thread_id) and self._main_thread_id == threading.get_ident()
-        while tracees or stash or self._creation_unread:
+        # Fairness: the statuses a drain collected, served in order before the
+        # next wait (see _drained in _state). ``drain`` counts the waits still
+        # followed by a drain, None when none is (all a single tracee ever sees:
+        # two ``is None`` tests a stop, the cheapest there are); never None while
+        # ``drained`` holds statuses.
+        drained = self._drained
+        serve_drained = drained.popleft
+        drain: int | None = DRAIN_KEEP if drained else None
+        while tracees or stash or self._creation_unread or drained:
             if self._stop_request is not None and self._releasing is None:
                 self._begin_release()
                 continue
             try:
-                # Without a spin budget (pinned: the tracee cannot have run
-                # yet on our CPU; or the chooser found blocking faster) go
-                # straight to the blocking wait.
+                # Every stop counts in the spin chooser's window, drained or waited.
                 left -= 1
                 if not left:
                     now = clock()
                     spinning = chooser.window_done(now - window_start)
                     window_start = now
                     left = window
-                if spinning or stash:
-                    tid, status = waitpid(-1, _WNOHANG_WALL)
-                    if tid == 0 and spinning:
-                        deadline = clock() + spinning
-                        # A stop request (a signal handler, another thread)
-                        # ends the spin at once, whatever --spin-us is.
-                        while (tid == 0 and clock() < deadline
-                               and self._stop_request is None):
-                            tid, status = waitpid(-1, _WNOHANG_WALL)
+                    if drain is None and len(tracees) > 1:
+                        drain = 1  # one look: is another thread's stop pending?
+                if drain is not None and drained:
+                    tid, status = serve_drained()
                 else:
-                    tid = 0
-                if tid == 0:
-                    if stash:
-                        self._adopt_orphans()
-                        continue
-                    if signalled:
-                        # The blocking wait (written inline: one frame less
-                        # per stop). The flag is raised before the request is
-                        # checked: the waker keeps signalling while it is set
-                        # and the wait has not returned. Most waits are short:
-                        # the consumer keeps what it holds, and the waker
-                        # breaks a wait that lasts (see _waker) so that it is
-                        # flushed below.
-                        #
-                        # pt.wait_blocking, inline (see pt.wait4): a signal
-                        # handler that closes the gate runs before its test,
-                        # or breaks the wait (EINTR).
-                        self._holding = to_flush != FLUSH_EVERY
-                        self._in_blocking_wait = True
-                        try:
-                            if gate.closed or (self._stop_request is not None
-                                               and self._releasing is None):
-                                tid = 0
-                            else:
-                                tid = wait4(*wait_any)
-                                if tid == -1:
-                                    wait_failed()  # raises unless EINTR
-                                    tid = 0
-                        finally:
-                            self._in_blocking_wait = False
-                            self._wait_returns += 1
-                        if not tid:
-                            flush()
-                            to_flush = FLUSH_EVERY
-                            continue  # a signal or a stop request: the loop's top sees it
-                        status = wait_status[0]
+                    # Without a spin budget (pinned: the tracee cannot have run
+                    # yet on our CPU; or the chooser found blocking faster) go
+                    # straight to the blocking wait.
+                    if spinning or stash:
+                        tid, status = waitpid(-1, _WNOHANG_WALL)
+                        if tid == 0 and spinning:
+                            deadline = clock() + spinning
+                            # A stop request (a signal handler, another thread)
+                            # ends the spin at once, whatever --spin-us is.
+                            while (tid == 0 and clock() < deadline
+                                   and self._stop_request is None):
+                                tid, status = waitpid(-1, _WNOHANG_WALL)
                     else:
-                        flush()  # _block polls with sleeps: nothing held meanwhile
-                        to_flush = FLUSH_EVERY
-                        waited = self._block()
-                        if waited is None:
+                        tid = 0
+                    if tid == 0:
+                        if stash:
+                            self._adopt_orphans()
                             continue
-                        tid, status = waited
+                        if signalled:
+                            # The blocking wait (written inline: one frame less
+                            # per stop). The flag is raised before the request is
+                            # checked: the waker keeps signalling while it is set
+                            # and the wait has not returned. Most waits are short:
+                            # the consumer keeps what it holds, and the waker
+                            # breaks a wait that lasts (see _waker) so that it is
+                            # flushed below.
+                            #
+                            # pt.wait_blocking, inline (see pt.wait4): a signal
+                            # handler that closes the gate runs before its test,
+                            # or breaks the wait (EINTR).
+                            self._holding = to_flush != FLUSH_EVERY
+                            self._in_blocking_wait = True
+                            try:
+                                if gate.closed or (self._stop_request is not None
+                                                   and self._releasing is None):
+                                    tid = 0
+                                else:
+                                    tid = wait4(*wait_any)
+                                    if tid == -1:
+                                        wait_failed()  # raises unless EINTR
+                                        tid = 0
+                            finally:
+                                self._in_blocking_wait = False
+                                self._wait_returns += 1
+                            if not tid:
+                                flush()
+                                to_flush = FLUSH_EVERY
+                                continue  # a signal or a stop request: the loop's top sees it
+                            status = wait_status[0]
+                        else:
+                            flush()  # _block polls with sleeps: nothing held meanwhile
+                            to_flush = FLUSH_EVERY
+                            waited = self._block()
+                            if waited is None:
+                                continue
+                            tid, status = waited
+                    if drain is not None:
+                        # The kernel reports the first pending stop in its list of
+                        # our tracees: one whose stop is always pending when we
+                        # wait would be served every time, the others starved
+                        # (strace's "-f: avoid starvation"). Take every pending
+                        # status now (at most one a stopped thread, hence the
+                        # bound) and serve them in order before the next wait.
+                        more = len(tracees) - 1
+                        try:
+                            while more > 0:
+                                other, other_status = waitpid(-1, _WNOHANG_WALL)
+                                if not other:
+                                    break
+                                drained.append((other, other_status))
+                                more -= 1
+                        except ChildProcessError:
+                            pass  # that status was the last child's; the wait says so next
+                        # Keep draining while drains find others' stops; stop after
+                        # DRAIN_KEEP that found none (one look each window then).
+                        drain = DRAIN_KEEP if drained else (drain - 1 or None)
             except ChildProcessError:
                 self._children_vanished()
                 break

@@ -8,6 +8,7 @@ calls in another.
 # (No `from __future__ import annotations`: typing.NamedTuple turns every string
 # annotation into a ForwardRef, compiling it at each start; evaluated ones cost nothing.)
 
+import collections
 import enum
 import os
 import signal
@@ -217,6 +218,10 @@ class ControlState:
         self._tracees: dict[int, Tracee] = {}
         self._processes: dict[int, _Process] = {}
         self._stash: dict[int, list[int]] = {}  # stops of new tids not yet claimed
+        # Statuses a drain took from waitpid, not yet served (see _dispatch._loop):
+        # kept here, not in the loop, so that a loop run again (after an exception,
+        # see _emergency_release) serves them.
+        self._drained: collections.deque[tuple[int, int]] = collections.deque()
         # A creation event's message was lost to a SIGKILL (its child unknown): the
         # run waits on until waitpid has no child left, so that the child, adopted
         # from its own stops, is not left out when the known tracees are gone.
