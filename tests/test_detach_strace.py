@@ -154,23 +154,28 @@ def test_attached_sleep_and_detach_print_as_strace(
         assert _syscall_nr(process.pid) == NR_RESTART_SYSCALL
 
 
-def test_a_known_interrupted_call_is_named_as_strace_names_it(tmp_path: Path) -> None:
-    program = _build(tmp_path, "stopped", STOPPED)
+def _restart_lines_of_both(tmp_path: Path, name: str, source: str) -> list[list[str]]:
+    """The restart_syscall lines of one program run under strace, then under ktr
+    (the strace view, durations dropped)."""
+    program = _build(tmp_path, name, source)
     log = tmp_path / "strace.out"
     subprocess.run([str(STRACE), "-o", str(log), str(program)], check=True, timeout=30)
-    trace = tmp_path / "stopped.ktr"
+    trace = tmp_path / f"{name}.ktr"
     subprocess.run([str(KTR), "record", "-q", "-o", str(trace), "--", str(program)],
                    check=True, timeout=30)
     ours = _restart_lines(subprocess.run(
         [str(KTRDUMP), "--format", "strace", str(trace)],
         check=True, capture_output=True, text=True).stdout)
-    theirs = _restart_lines(log.read_text())
+    return [_restart_lines(log.read_text()), [re.sub(r" <\d+\.\d+>$", "", line) for line in ours]]
+
+
+def test_a_known_interrupted_call_is_named_as_strace_names_it(tmp_path: Path) -> None:
     # Under load the SIGCONT can itself interrupt the restarted sleep: then
     # both tracers print a second restart_syscall naming the first one.
     # Each run is held to the form strace gives, whichever way it went.
     first = "restart_syscall(<... resuming interrupted clock_nanosleep ...>)"
     again = "restart_syscall(<... resuming interrupted restart_syscall ...>)"
-    for lines in (theirs, [re.sub(r" <\d+\.\d+>$", "", line) for line in ours]):
+    for lines in _restart_lines_of_both(tmp_path, "stopped", STOPPED):
         assert lines and lines[0].startswith(first + " = ")
         assert all(line.startswith(again + " = ") for line in lines[1:])
         assert lines[-1].endswith(") = 0")
@@ -294,19 +299,9 @@ def test_a_restart_interrupted_in_turn_is_named_as_strace_names_it(tmp_path: Pat
     """The sleep is interrupted by the SIGSTOP, its restart_syscall by the SIGCHLD:
     strace names the second restart's call restart_syscall (ktr named the first
     call again)."""
-    program = _build(tmp_path, "child_exits", STOPPED_THEN_CHILD_EXITS)
-    log = tmp_path / "strace.out"
-    subprocess.run([str(STRACE), "-o", str(log), str(program)], check=True, timeout=30)
-    trace = tmp_path / "child_exits.ktr"
-    subprocess.run([str(KTR), "record", "-q", "-o", str(trace), "--", str(program)],
-                   check=True, timeout=30)
-    ours = [re.sub(r" <\d+\.\d+>$", "", line) for line in _restart_lines(subprocess.run(
-        [str(KTRDUMP), "--format", "strace", str(trace)],
-        check=True, capture_output=True, text=True).stdout)]
-    theirs = _restart_lines(log.read_text())
     first = "restart_syscall(<... resuming interrupted clock_nanosleep ...>) = "
     again = "restart_syscall(<... resuming interrupted restart_syscall ...>) = "
-    for lines in (theirs, ours):
+    for lines in _restart_lines_of_both(tmp_path, "child_exits", STOPPED_THEN_CHILD_EXITS):
         assert len(lines) >= 2, lines
         assert lines[0].startswith(first + "? ERESTART_RESTARTBLOCK"), lines
         assert all(line.startswith(again) for line in lines[1:]), lines
