@@ -163,11 +163,11 @@ Does not: look numbers up itself (``_model``), decode flags or structures
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
-from bisect import bisect_right
 from collections.abc import Callable, Iterable
-from itertools import accumulate
+from functools import lru_cache
 from typing import Any
 
 from formats import (
@@ -216,84 +216,79 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # I/O data dumps (kdump's visdump and hexdump)
 
-_VIS_C_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\r": "\\r", "\a": "\\a", "\b": "\\b",
-                  "\v": "\\v", "\f": "\\f"}
-_VIS_TABLE: dict[int, str] = {
-    code: _VIS_C_ESCAPES.get(chr(code)) or f"\\x{code:02x}"
-    for code in range(256)
-    if not (0x20 <= code < 0x7F and code != ord("\\")) and code != ord("\n")
-}
-_VIS_PLAIN = re.compile(rb"[\x20-\x5b\x5d-\x7e\n]*")
-_VIS_TOKEN = re.compile(r"\\x[0-9a-f]{2}|\\.|[^\\]")
+#: codecs.escape_encode's escapes (C speed) that kdump spells otherwise: (the byte,
+#: escape_encode's escape, kdump's). Replaced after the escaped backslashes became
+#: _VIS_BACKSLASH: from there on every backslash begins an escape, so no
+#: replacement can match across two.
+_VIS_FIXES = ((b"\n", b"\\n", b"\n"), (b"'", b"\\'", b"'"), (b"\a", b"\\x07", b"\\a"),
+              (b"\b", b"\\x08", b"\\b"), (b"\v", b"\\x0b", b"\\v"), (b"\f", b"\\x0c", b"\\f"))
+#: An escaped backslash while wrapping: two bytes escape_encode never writes, so
+#: whether a place is inside an escape shows in the 3 bytes before it.
+_VIS_BACKSLASH = b"\x01\x02"
+#: Bytes of data escaped at a time (the escaped text is at most 4 times as long).
+_VIS_SLICE = 1 << 16
+#: Where a line wraps (the newline gets the indent with the others).
+_WRAP_BREAK = b"\\\n"
 
 DUMP_INDENT = " " * 8
 _DUMP_OPEN = ' ' * 7 + '"'
+_NEWLINE_INDENT = b"\n" + DUMP_INDENT.encode("ascii")
 
 
 def visdump(data: bytes, width: int) -> str:
-    """I/O data as kdump prints it: quoted, escaped, broken at newlines, wrapped."""
-    if _VIS_PLAIN.fullmatch(data):
-        text = data.decode("ascii")
-    else:
-        text = data.decode("latin-1").translate(_VIS_TABLE)
+    """I/O data as kdump prints it: quoted, escaped, broken at newlines, wrapped.
+
+    Printable ASCII but ``\\`` as is; ``\\\\ \\t \\r \\a \\b \\v \\f``; other bytes
+    ``\\xNN``; each line cut greedily into pieces of at most ``width - 10``
+    characters, never inside an escape (an escape longer than that alone): the
+    per-token cut's text, which the tests keep as the oracle. The data is escaped
+    and cut a slice at a time (C-speed escaping and regex pieces, no per-character
+    Python), so beside the result only a slice's escapes and pieces are held.
+    """
     limit = width - 2 - len(DUMP_INDENT)  # characters per line after the indent
-    if "\n" not in text:
-        if len(text) > limit:
-            text = _wrap(text, limit)
-        return f'{_DUMP_OPEN}{text}"\n'
-    lines = text.split("\n")
-    for index, line in enumerate(lines):
-        if len(line) > limit:
-            lines[index] = _wrap(line, limit)
-    if not lines[-1]:
+    piece = _wrap_piece(limit)
+    parts = [_DUMP_OPEN]
+    carry = b""  # the last piece so far: more data may lengthen it
+    for start in range(0, len(data), _VIS_SLICE):
+        chunk = data[start : start + _VIS_SLICE]
+        text: bytes = codecs.escape_encode(chunk)[0]
+        if b"\\" in chunk:
+            text = text.replace(b"\\\\", _VIS_BACKSLASH)
+        for byte, escaped, kdump in _VIS_FIXES:
+            if byte in chunk:
+                text = text.replace(escaped, kdump)
+        pieces = piece.findall(carry + text)
+        carry = pieces.pop()
+        if pieces:
+            parts.append(_vis_text(_WRAP_BREAK.join(pieces) + _WRAP_BREAK))
+    parts.append(_vis_text(carry))
+    if data.endswith(b"\n"):
         # Data ending in a newline: the closing quote lines up with the opening one.
-        return _DUMP_OPEN + ("\n" + DUMP_INDENT).join(lines[:-1]) + "\n" + _DUMP_OPEN + "\n"
-    return _DUMP_OPEN + ("\n" + DUMP_INDENT).join(lines) + '"\n'
+        parts[-1] = parts[-1][:-1]
+    parts.append('"\n')
+    return "".join(parts)
 
 
-_WRAP_JOIN = "\\\n" + DUMP_INDENT
+def _vis_text(pieces: bytes) -> str:
+    """Pieces joined with breaks as the dump's text: a line's end breaks no more, indents."""
+    # A piece ending a line carries its newline: a break after it is none.
+    pieces = pieces.replace(b"\n" + _WRAP_BREAK, b"\n")
+    return pieces.replace(b"\n", _NEWLINE_INDENT).replace(_VIS_BACKSLASH, b"\\\\").decode("ascii")
 
 
-def _wrap(line: str, limit: int) -> str:
-    """Break ``line`` into pieces of at most ``limit`` characters, never inside an escape."""
-    if "\\" not in line:
-        return _WRAP_JOIN.join(line[i : i + limit] for i in range(0, len(line), limit))
-    # Escapes are 2 or 4 characters: cut at token boundaries, found by bisection
-    # over the tokens' running end offsets (no Python loop per character), a window
-    # of the line at a time: a list of every token of an 8 MiB record took a GB.
-    pieces = []
-    start = 0  # where the piece being made begins
-    at = 0  # a token boundary: the next window's tokens start there
-    size = len(line)
-    while at < size:
-        stop = min(size, at + _WRAP_WINDOW)
-        ends = list(accumulate(map(len, _VIS_TOKEN.findall(line, at, stop)), initial=at))
-        del ends[0]
-        if stop < size:
-            del ends[-4:]  # a token cut by the window's end is matched again, whole
-        token = 0
-        boundary = at  # where token ``token`` begins
-        while True:
-            cut = bisect_right(ends, start + limit, token)
-            if cut == len(ends):
-                break  # the rest of the window fits the piece: the next window goes on
-            if cut == token:  # the next token does not fit
-                if start < boundary:  # the piece the last window began ends here
-                    pieces.append(line[start:boundary])
-                    start = boundary
-                    continue
-                cut = token + 1  # a token longer than a piece: alone
-            end = ends[cut - 1]
-            pieces.append(line[start:end])
-            token, start, boundary = cut, end, end
-        at = ends[-1] if ends else stop
-    if start < size:
-        pieces.append(line[start:])
-    return _WRAP_JOIN.join(pieces)
-
-
-#: Characters of a line whose tokens ``_wrap`` lists at once.
-_WRAP_WINDOW = 1 << 16
+@lru_cache(maxsize=8)
+def _wrap_piece(limit: int) -> re.Pattern[bytes]:
+    """One piece of a wrapped line (with the line's newline when it ends one), or an empty line."""
+    # As many characters as fit, given back one by one (at most 3) while the piece
+    # would end inside an escape: after a backslash (or _VIS_BACKSLASH's first
+    # byte), or 1 or 2 bytes into \xNN. An escape alone when none fits (a limit under 4).
+    alone = rb"\\x..|[\\\x01].|."
+    if limit < 1:
+        return re.compile(rb"(?:%s)\n?|\n" % alone)
+    fits = rb"(?>.{1,%d}(?<![\\\x01])(?<!\\x)(?<!\\x.))" % limit
+    if limit < 4:
+        fits += rb"|" + alone
+    return re.compile(rb"(?:%s)\n?|\n" % fits)
 
 
 _HEX_DUMP_PRINTABLE = bytes(code if 0x20 <= code < 0x7F else ord(".") for code in range(256))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import re
 from typing import Any
 
 import pytest
@@ -374,19 +376,21 @@ def test_visdump_fits_the_width_and_loses_nothing(data: bytes, width: int) -> No
     assert _unvis(dump) == data
 
 
-def test_wrap_cuts_long_escaped_lines_as_a_greedy_cut_at_tokens_does() -> None:
-    # _wrap works a window of the line at a time (memory): pieces across windows must
-    # be those of the plain greedy cut, never inside an escape
-    import random
-    import re
+_REFERENCE_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\r": "\\r", "\a": "\\a", "\b": "\\b",
+                      "\v": "\\v", "\f": "\\f"}
+_REFERENCE_TOKENS = re.compile(r"\\x[0-9a-f]{2}|\\.|[^\\]")
 
-    from ktrdump._describe import _WRAP_WINDOW, _wrap
 
-    tokens = re.compile(r"\\x[0-9a-f]{2}|\\.|[^\\]")
+def _reference_visdump(data: bytes, width: int) -> str:
+    """visdump as it was before it went C-speed: a table per character, a greedy cut per token."""
+    table = {code: _REFERENCE_ESCAPES.get(chr(code)) or f"\\x{code:02x}"
+             for code in range(256) if not (0x20 <= code < 0x7F and code != ord("\\"))
+             and code != ord("\n")}
+    limit = width - 10
 
-    def greedy(line: str, limit: int) -> str:
+    def wrap(line: str) -> str:
         pieces, piece = [], ""
-        for token in tokens.findall(line):
+        for token in _REFERENCE_TOKENS.findall(line):
             if piece and len(piece) + len(token) > limit:
                 pieces.append(piece)
                 piece = ""
@@ -394,9 +398,35 @@ def test_wrap_cuts_long_escaped_lines_as_a_greedy_cut_at_tokens_does() -> None:
         pieces.append(piece)
         return ("\\\n" + " " * 8).join(pieces)
 
-    choices = ["a", "\\n", "\\\\", "\\x00", "\\x7f"]
+    lines = [wrap(line) for line in data.decode("latin-1").translate(table).split("\n")]
+    if len(lines) > 1 and not lines[-1]:
+        return ' ' * 7 + '"' + ("\n" + " " * 8).join(lines[:-1]) + "\n" + ' ' * 7 + '"\n'
+    return ' ' * 7 + '"' + ("\n" + " " * 8).join(lines) + '"\n'
+
+
+#: Bytes whose escapes differ, and plain ones, often enough to meet at every cut.
+_TRICKY = st.binary().map(lambda data: data.translate(bytes(
+    b"\\x\n'\a\b\v\f\t\r\x00\x01\x02 a\xff7"[code % 17] for code in range(256))))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.binary(max_size=600), _TRICKY), st.integers(min_value=4, max_value=150))
+def test_visdump_is_the_per_token_greedy_cut(data: bytes, width: int) -> None:
+    # visdump escapes and cuts at C speed, a slice at a time: the text is that of the
+    # plain per-character escape and per-token greedy cut (widths under 10: an escape alone)
+    assert visdump(data, width) == _reference_visdump(data, width)
+
+
+def test_visdump_is_the_per_token_greedy_cut_across_slices() -> None:
+    # pieces and lines that straddle the slices visdump escapes at a time
+    from ktrdump._describe import _VIS_SLICE
+
     chooser = random.Random(7)
-    for size in (1, 3, 71, _WRAP_WINDOW // 4 - 1, _WRAP_WINDOW // 2 + 3, _WRAP_WINDOW + 5):
-        line = "\\x01" + "".join(chooser.choice(choices) for _ in range(size))
-        for limit in (1, 4, 5, 70):
-            assert _wrap(line, limit) == greedy(line, limit), (size, limit)
+    choices = [b"a", b"\n", b"\\", b"\x00", b"\x7f", b"'", b"\a", b"\n\n", b"\t"]
+    for size in (_VIS_SLICE - 1, _VIS_SLICE + 3, 2 * _VIS_SLICE + 5):
+        data = b"".join(chooser.choice(choices) for _ in range(size))
+        for width in (5, 12, 13, 80):
+            assert visdump(data, width) == _reference_visdump(data, width), (size, width)
+    for data in (bytes(_VIS_SLICE * 3), b"\xff" * (_VIS_SLICE + 1), b"x" * (_VIS_SLICE * 2 + 1),
+                 b"\n" * (_VIS_SLICE + 7)):
+        assert visdump(data, 80) == _reference_visdump(data, 80)
