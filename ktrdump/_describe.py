@@ -216,12 +216,22 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # I/O data dumps (kdump's visdump and hexdump)
 
-#: codecs.escape_encode's escapes (C speed) that kdump spells otherwise: (the byte,
-#: escape_encode's escape, kdump's). Replaced after the escaped backslashes became
-#: _VIS_BACKSLASH: from there on every backslash begins an escape, so no
-#: replacement can match across two.
-_VIS_FIXES = ((b"\n", b"\\n", b"\n"), (b"'", b"\\'", b"'"), (b"\a", b"\\x07", b"\\a"),
-              (b"\b", b"\\x08", b"\\b"), (b"\v", b"\\x0b", b"\\v"), (b"\f", b"\\x0c", b"\\f"))
+#: codecs.escape_encode's escapes (C speed) that kdump spells otherwise, by the
+#: byte escaped; an escaped backslash becomes _VIS_BACKSLASH while wrapping (first:
+#: from there on every backslash begins an escape, so no other can match across two).
+_VIS_FIXES = ((b"\\", b"\\\\", b"\x01\x02"), (b"\n", b"\\n", b"\n"), (b"'", b"\\'", b"'"),
+              (b"\a", b"\\x07", b"\\a"), (b"\b", b"\\x08", b"\\b"), (b"\v", b"\\x0b", b"\\v"),
+              (b"\f", b"\\x0c", b"\\f"))
+#: The same mended in one pass, from the left (an escaped backslash is met whole):
+#: cheaper than a pass each where they are few (a callback each).
+_VIS_FIX = re.compile(rb"\\\\|\\(?:[n']|x0[78bc])")
+_VIS_FIXED = {escaped: kdump for _byte, escaped, kdump in _VIS_FIXES}
+#: The one pass where the bytes to mend number fewer than the passes they would
+#: take (the kinds present) times a slice's length over this (measured: a
+#: callback costs about what 150 bytes of a pass do).
+_VIS_FEW = 150
+#: Data that is its own escape: printable ASCII but the backslash, and newlines.
+_VIS_PLAIN = re.compile(rb"[\x20-\x5b\x5d-\x7e\n]*")
 #: An escaped backslash while wrapping: two bytes escape_encode never writes, so
 #: whether a place is inside an escape shows in the 3 bytes before it.
 _VIS_BACKSLASH = b"\x01\x02"
@@ -235,7 +245,7 @@ _DUMP_OPEN = ' ' * 7 + '"'
 _NEWLINE_INDENT = b"\n" + DUMP_INDENT.encode("ascii")
 
 
-def visdump(data: bytes, width: int) -> str:
+def visdump(data: bytes, width: int, before: str = "") -> str:
     """I/O data as kdump prints it: quoted, escaped, broken at newlines, wrapped.
 
     Printable ASCII but ``\\`` as is; ``\\\\ \\t \\r \\a \\b \\v \\f``; other bytes
@@ -244,29 +254,54 @@ def visdump(data: bytes, width: int) -> str:
     per-token cut's text, which the tests keep as the oracle. The data is escaped
     and cut a slice at a time (C-speed escaping and regex pieces, no per-character
     Python), so beside the result only a slice's escapes and pieces are held.
+    ``before``: text put first (the record's line: no copy of the dump to add it).
     """
     limit = width - 2 - len(DUMP_INDENT)  # characters per line after the indent
     piece = _wrap_piece(limit)
-    parts = [_DUMP_OPEN]
+    long_line = _long_line(limit)
+    # One string grown in place (CPython resizes a str nothing else refers to),
+    # not a list of parts joined: that would hold the dump twice.
+    dump = before + _DUMP_OPEN
     carry = b""  # the last piece so far: more data may lengthen it
     for start in range(0, len(data), _VIS_SLICE):
         chunk = data[start : start + _VIS_SLICE]
-        text: bytes = codecs.escape_encode(chunk)[0]
-        if b"\\" in chunk:
-            text = text.replace(b"\\\\", _VIS_BACKSLASH)
-        for byte, escaped, kdump in _VIS_FIXES:
-            if byte in chunk:
-                text = text.replace(escaped, kdump)
-        pieces = piece.findall(carry + text)
+        text = chunk if _VIS_PLAIN.fullmatch(chunk) else _vis_escape(chunk)
+        text = carry + text
+        if long_line.search(text) is None:
+            # No line to cut (text, as a rule): the lines as they are, but the last,
+            # which more data may lengthen (with its newline, for the closing quote).
+            cut = text.rfind(b"\n", 0, len(text) - 1) + 1
+            carry = text[cut:]
+            if cut:
+                dump += _vis_text(text[:cut])
+            continue
+        pieces = piece.findall(text)
         carry = pieces.pop()
         if pieces:
-            parts.append(_vis_text(_WRAP_BREAK.join(pieces) + _WRAP_BREAK))
-    parts.append(_vis_text(carry))
+            dump += _vis_text(_WRAP_BREAK.join(pieces) + _WRAP_BREAK)
+    last = _vis_text(carry)
     if data.endswith(b"\n"):
         # Data ending in a newline: the closing quote lines up with the opening one.
-        parts[-1] = parts[-1][:-1]
-    parts.append('"\n')
-    return "".join(parts)
+        last = last[:-1]
+    dump += last
+    dump += '"\n'
+    return dump
+
+
+def _vis_escape(chunk: bytes) -> bytes:
+    """``chunk`` escaped as kdump does, but an escaped backslash is _VIS_BACKSLASH."""
+    text: bytes = codecs.escape_encode(chunk)[0]
+    counts = [chunk.count(byte) for byte, _escaped, _kdump in _VIS_FIXES]
+    if _VIS_FEW * sum(counts) < len(chunk) * (len(counts) - counts.count(0)):
+        return _VIS_FIX.sub(_vis_fix, text)
+    for count, (_byte, escaped, kdump) in zip(counts, _VIS_FIXES, strict=True):
+        if count:
+            text = text.replace(escaped, kdump)
+    return text
+
+
+def _vis_fix(found: re.Match[bytes]) -> bytes:
+    return _VIS_FIXED[found[0]]
 
 
 def _vis_text(pieces: bytes) -> str:
@@ -274,6 +309,12 @@ def _vis_text(pieces: bytes) -> str:
     # A piece ending a line carries its newline: a break after it is none.
     pieces = pieces.replace(b"\n" + _WRAP_BREAK, b"\n")
     return pieces.replace(b"\n", _NEWLINE_INDENT).replace(_VIS_BACKSLASH, b"\\\\").decode("ascii")
+
+
+@lru_cache(maxsize=8)
+def _long_line(limit: int) -> re.Pattern[bytes]:
+    """A line longer than ``limit``, looked for from line starts only (no rescans)."""
+    return re.compile(rb"(?m)^.{%d}" % (max(limit, 0) + 1))
 
 
 @lru_cache(maxsize=8)
@@ -674,9 +715,10 @@ class TextDescriber(_RecordDescriber):
         self._previous_ns = ns
         return " ".join(parts) + " "
 
-    def _data(self, data: bytes, total: int, truncated: bool) -> str:
+    def _data(self, line: str, data: bytes, total: int, truncated: bool) -> str:
+        """``line``, then the data's dump (made after it: no copy of a large one to join them)."""
         shown = data if self._max_data is None else data[: self._max_data]
-        dump = hexdump(shown) if self._hex else visdump(shown, self._width)
+        dump = line + hexdump(shown) if self._hex else visdump(shown, self._width, line)
         if truncated or len(shown) < len(data):
             dump += f"       (truncated: {len(shown)} of {total} bytes shown)\n"
         return dump
@@ -750,8 +792,8 @@ class TextDescriber(_RecordDescriber):
         if self._suppress_data:
             return line
         if self._plain_data and not flags:
-            return line + visdump(data, self._width)
-        return line + self._data(data, transferred, _model.genio_truncated(flags))
+            return visdump(data, self._width, line)
+        return self._data(line, data, transferred, _model.genio_truncated(flags))
 
     def _struct(self, head: str, record: Record) -> str:
         struct: Any = record[6]
@@ -796,7 +838,7 @@ class TextDescriber(_RecordDescriber):
         label = payload.label
         data = payload.data
         line = f'{head}USER  {quoted(label)} {plural(len(data), "byte")}\n'
-        return line + self._data(data, len(data), False)
+        return self._data(line, data, len(data), False)
 
     def _exec_strings(self, head: str, record: Record) -> str:
         tag = "ARG   " if record[0] == RecordKind.EXEC_ARG else "ENV   "

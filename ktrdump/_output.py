@@ -11,6 +11,9 @@ UTF-8 bytes, a text stream gets strings (for callers that pass
 ``io.StringIO`` or a text file). ``BrokenPipeError`` propagates (the CLI
 decides what a closed pipe means).
 
+A string of a batch longer than the chunk size is written as it is (no join), and
+encoded a chunk at a time (no second copy of it whole).
+
 Does not: format anything, or flush per record.
 """
 
@@ -50,20 +53,40 @@ class Output:
         """Queue ``lines`` (each ending in a newline); write if enough is pending."""
         if not lines:
             return
-        text = "".join(lines)
-        self._pending.append(text)
-        self._pending_size += len(text)
+        if len(lines) == 1 or sum(map(len, lines)) < self._chunk_size:
+            text = "".join(lines)
+            self._pending.append(text)
+            self._pending_size += len(text)
+        else:
+            # A batch holding an 8 MiB record's dump: its strings are written as they
+            # are, not joined twice first (here and in flush), each a copy of them all.
+            for text in lines:
+                self._pending.append(text)
+                self._pending_size += len(text)
+                if self._pending_size >= self._chunk_size:
+                    self._write_pending()
         if self.interactive or self._pending_size >= self._chunk_size:
             self.flush()
+
+    def _write_pending(self) -> None:
+        pending = self._pending
+        text = pending[0] if len(pending) == 1 else "".join(pending)
+        pending.clear()
+        self._pending_size = 0
+        if not self._binary:
+            self._stream.write(text)
+            return
+        step = self._chunk_size
+        if len(text) <= 2 * step:
+            self._stream.write(text.encode("utf-8", "backslashreplace"))
+            return
+        # A huge string (a large record's dump) encoded a piece at a time: not a
+        # second copy of it all. Code points are whole in each piece (str slices).
+        for start in range(0, len(text), step):
+            self._stream.write(text[start : start + step].encode("utf-8", "backslashreplace"))
 
     def flush(self) -> None:
         """Write everything pending and flush the stream."""
         if self._pending:
-            text = "".join(self._pending)
-            self._pending.clear()
-            self._pending_size = 0
-            if self._binary:
-                self._stream.write(text.encode("utf-8", "backslashreplace"))
-            else:
-                self._stream.write(text)
+            self._write_pending()
         self._stream.flush()
