@@ -256,7 +256,16 @@ def visdump(data: bytes, width: int, before: str = "") -> str:
     Python), so beside the result only a slice's escapes and pieces are held.
     ``before``: text put first (the record's line: no copy of the dump to add it).
     """
-    limit = width - 2 - len(DUMP_INDENT)  # characters per line after the indent
+    limit = width - 10  # characters per line after the indent (8) and for the quotes
+    if len(data) <= limit and b"\n" not in data and _VIS_PLAIN.fullmatch(data):
+        return f'{before}{_DUMP_OPEN}{data.decode("ascii")}"\n'  # the common small record
+    if (len(data) <= _VIS_SLICE and _VIS_PLAIN.fullmatch(data)
+            and (len(data) <= limit or _long_line(limit).search(data) is None)):
+        # Short lines of printable text (the common small record): as they are.
+        lines = data.replace(b"\n", _NEWLINE_INDENT).decode("ascii")
+        if data.endswith(b"\n"):  # the closing quote lines up with the opening one
+            lines = lines[:-1]
+        return f'{before}{_DUMP_OPEN}{lines}"\n'
     piece = _wrap_piece(limit)
     long_line = _long_line(limit)
     # One string grown in place (CPython resizes a str nothing else refers to),
