@@ -243,6 +243,15 @@ _WRAP_BREAK = b"\\\n"
 DUMP_INDENT = " " * 8
 _DUMP_OPEN = ' ' * 7 + '"'
 _NEWLINE_INDENT = b"\n" + DUMP_INDENT.encode("ascii")
+_NEWLINE_INDENT_TEXT = "\n" + DUMP_INDENT
+#: Data up to this long is escaped by _VIS_TABLE first: most needs no cut.
+_VIS_SMALL = 512
+_VIS_TABLE: dict[int, str] = {
+    code: {"\\": "\\\\", "\t": "\\t", "\r": "\\r", "\a": "\\a", "\b": "\\b", "\v": "\\v",
+           "\f": "\\f"}.get(chr(code)) or f"\\x{code:02x}"
+    for code in range(256)
+    if not (0x20 <= code < 0x7F and code != ord("\\")) and code != ord("\n")
+}
 
 
 def visdump(data: bytes, width: int, before: str = "") -> str:
@@ -251,21 +260,28 @@ def visdump(data: bytes, width: int, before: str = "") -> str:
     Printable ASCII but ``\\`` as is; ``\\\\ \\t \\r \\a \\b \\v \\f``; other bytes
     ``\\xNN``; each line cut greedily into pieces of at most ``width - 10``
     characters, never inside an escape (an escape longer than that alone): the
-    per-token cut's text, which the tests keep as the oracle. The data is escaped
-    and cut a slice at a time (C-speed escaping and regex pieces, no per-character
-    Python), so beside the result only a slice's escapes and pieces are held.
+    per-token cut's text, which the tests keep as the oracle. Small data is escaped
+    by a table; larger data, or lines to cut, a slice at a time (C-speed escaping
+    and regex pieces, no Python per character or per piece), so beside the result
+    only a slice's escapes and pieces are held.
     ``before``: text put first (the record's line: no copy of the dump to add it).
     """
     limit = width - 10  # characters per line after the indent (8) and for the quotes
-    if len(data) <= limit and b"\n" not in data and _VIS_PLAIN.fullmatch(data):
-        return f'{before}{_DUMP_OPEN}{data.decode("ascii")}"\n'  # the common small record
-    if (len(data) <= _VIS_SLICE and _VIS_PLAIN.fullmatch(data)
-            and (len(data) <= limit or _long_line(limit).search(data) is None)):
-        # Short lines of printable text (the common small record): as they are.
-        lines = data.replace(b"\n", _NEWLINE_INDENT).decode("ascii")
-        if data.endswith(b"\n"):  # the closing quote lines up with the opening one
-            lines = lines[:-1]
-        return f'{before}{_DUMP_OPEN}{lines}"\n'
+    if len(data) <= _VIS_SMALL:
+        # A small record (the common case): escaped a character at a time, shown
+        # as it is when no line needs cutting (cheaper than the C-speed passes).
+        if _VIS_PLAIN.fullmatch(data):
+            text = data.decode("ascii")
+        else:
+            text = data.decode("latin-1").translate(_VIS_TABLE)
+        if "\n" not in text:
+            if len(text) <= limit:
+                return f'{before}{_DUMP_OPEN}{text}"\n'
+        elif max(map(len, text.split("\n"))) <= limit:
+            text = text.replace("\n", _NEWLINE_INDENT_TEXT)
+            if data.endswith(b"\n"):  # the closing quote lines up with the opening one
+                text = text[:-1]
+            return f'{before}{_DUMP_OPEN}{text}"\n'
     piece = _wrap_piece(limit)
     long_line = _long_line(limit)
     # One string grown in place (CPython resizes a str nothing else refers to),
@@ -274,17 +290,17 @@ def visdump(data: bytes, width: int, before: str = "") -> str:
     carry = b""  # the last piece so far: more data may lengthen it
     for start in range(0, len(data), _VIS_SLICE):
         chunk = data[start : start + _VIS_SLICE]
-        text = chunk if _VIS_PLAIN.fullmatch(chunk) else _vis_escape(chunk)
-        text = carry + text
-        if long_line.search(text) is None:
+        escaped = chunk if _VIS_PLAIN.fullmatch(chunk) else _vis_escape(chunk)
+        escaped = carry + escaped
+        if long_line.search(escaped) is None:
             # No line to cut (text, as a rule): the lines as they are, but the last,
             # which more data may lengthen (with its newline, for the closing quote).
-            cut = text.rfind(b"\n", 0, len(text) - 1) + 1
-            carry = text[cut:]
+            cut = escaped.rfind(b"\n", 0, len(escaped) - 1) + 1
+            carry = escaped[cut:]
             if cut:
-                dump += _vis_text(text[:cut])
+                dump += _vis_text(escaped[:cut])
             continue
-        pieces = piece.findall(text)
+        pieces = piece.findall(escaped)
         carry = pieces.pop()
         if pieces:
             dump += _vis_text(_WRAP_BREAK.join(pieces) + _WRAP_BREAK)
