@@ -410,10 +410,13 @@ _TRICKY = st.binary().map(lambda data: data.translate(bytes(
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.one_of(st.binary(max_size=600), _TRICKY), st.integers(min_value=4, max_value=150))
+@given(st.one_of(st.binary(max_size=600), _TRICKY,
+                 _TRICKY.filter(len).map(lambda data: data * (600 // len(data) + 1))),
+       st.integers(min_value=4, max_value=150))
 def test_visdump_is_the_per_token_greedy_cut(data: bytes, width: int) -> None:
-    # visdump escapes and cuts at C speed, a slice at a time: the text is that of the
-    # plain per-character escape and per-token greedy cut (widths under 10: an escape alone)
+    # visdump escapes and cuts at C speed, a slice at a time (small data: by a table):
+    # the text is that of the plain per-character escape and per-token greedy cut
+    # (widths under 14: an escape alone); the repeated data is past the small size
     assert visdump(data, width) == _reference_visdump(data, width)
 
 
