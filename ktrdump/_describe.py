@@ -282,6 +282,14 @@ def visdump(data: bytes, width: int, before: str = "") -> str:
             if data.endswith(b"\n"):  # the closing quote lines up with the opening one
                 text = text[:-1]
             return f'{before}{_DUMP_OPEN}{text}"\n'
+        # Cut as the slices are (below), in one go. Escaped backslashes are met
+        # whole from the left, so this finds them all and nothing else.
+        pieces = _wrap_piece_text(limit).findall(text.replace("\\\\", "\x01\x02"))
+        text = ("\\\n".join(pieces).replace("\n\\\n", "\n")
+                .replace("\n", _NEWLINE_INDENT_TEXT).replace("\x01\x02", "\\\\"))
+        if data.endswith(b"\n"):
+            text = text[:-1]
+        return f'{before}{_DUMP_OPEN}{text}"\n'
     piece = _wrap_piece(limit)
     long_line = _long_line(limit)
     # One string grown in place (CPython resizes a str nothing else refers to),
@@ -340,6 +348,12 @@ def _vis_text(pieces: bytes) -> str:
 def _long_line(limit: int) -> re.Pattern[bytes]:
     """A line longer than ``limit``, looked for from line starts only (no rescans)."""
     return re.compile(rb"(?m)^.{%d}" % (max(limit, 0) + 1))
+
+
+@lru_cache(maxsize=8)
+def _wrap_piece_text(limit: int) -> re.Pattern[str]:
+    """``_wrap_piece`` for escaped text as a str (small data)."""
+    return re.compile(_wrap_piece(limit).pattern.decode("latin-1"))
 
 
 @lru_cache(maxsize=8)
