@@ -698,8 +698,7 @@ class CallTracker:
                     expected += 1
             call.expected = expected
         if self.track_fds:
-            if plan.first_fd_arg is not None and plan.first_fd_arg < len(args):
-                call.fd_path = self.fds.exact(pid, signed32(args[plan.first_fd_arg]))
+            self._take_fd_path(call)
             if plan.entry_effect is not None:
                 self.settle_entry(call)
         opened = self.open
@@ -781,9 +780,8 @@ class CallTracker:
         call.plan = plan
         call.args = words[:len(subcall.args)]
         call.expected += sum(1 for i in plan.entry_args if i < len(call.args) and call.args[i])
-        if self.track_fds and plan.first_fd_arg is not None and plan.first_fd_arg < len(
-                call.args):  # the subcall's fd, as its entry found it
-            call.fd_path = self.fds.exact(call.pid, signed32(call.args[plan.first_fd_arg]))
+        if self.track_fds:
+            self._take_fd_path(call)  # the subcall's fd, as its entry found it
 
     # -- exit ----------------------------------------------------------------
 
@@ -833,6 +831,13 @@ class CallTracker:
                 del self.open[tid]
                 return call
         return None
+
+    def _take_fd_path(self, call: Call) -> None:
+        """``call.fd_path``: what its first fd argument names now, at its entry (the
+        hot loop in ``stream`` does the same inline)."""
+        fd_arg = call.plan.first_fd_arg
+        if fd_arg is not None and fd_arg < len(call.args):
+            call.fd_path = self.fds.exact(call.pid, signed32(call.args[fd_arg]))
 
     def settle_entry(self, call: Call) -> None:
         """Apply a call's effect at its CALL (``CallPlan.entry_effect``: close's), once

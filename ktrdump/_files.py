@@ -155,7 +155,11 @@ def _cannot_open(path: str, error: OSError) -> OutputError:
 def _check_opened(path: str, fd: int, avoid: FileIds) -> os.stat_result:
     """OutputError unless ``fd`` (opened on ``path``) is a regular file of ours with one
     link that is not an input; its ``fstat``."""
-    info = os.fstat(fd)
+    return _check_info(path, os.fstat(fd), avoid)
+
+
+def _check_info(path: str, info: os.stat_result, avoid: FileIds) -> os.stat_result:
+    """``_check_opened``'s rules on a file's status (``info``, returned)."""
     if not stat.S_ISREG(info.st_mode):
         raise OutputError(f"{path}: cannot write: not a regular file")
     if (info.st_dev, info.st_ino) in avoid:
@@ -238,11 +242,7 @@ def refuse_unwritable(paths: Iterable[str], avoid: FileIds) -> None:
             continue
         if stat.S_ISLNK(info.st_mode):
             raise OutputError(f"{path}: cannot write: it is a symlink")
-        if not stat.S_ISREG(info.st_mode):
-            raise OutputError(f"{path}: cannot write: not a regular file")
-        if info.st_uid != os.geteuid():
-            raise OutputError(f"{path}: cannot write: it belongs to another user "
-                              f"(uid {info.st_uid})")
+        _check_info(path, info, avoid)
 
 
 def per_thread_paths(prefix: str) -> list[str]:

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from c_support import build_program
 
 KTR = [sys.executable, "-m", "ktr"]
 KTRDUMP = [sys.executable, "-m", "ktrdump"]
@@ -45,14 +46,7 @@ SIGNAL_LINE = re.compile(r"--- (SIG\w+) ")
 
 @pytest.fixture(scope="module")
 def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip("gcc is not installed")
-    directory = tmp_path_factory.mktemp("signals")
-    (directory / "sig.c").write_text(PROGRAM)
-    subprocess.run([gcc, "-O1", "-o", str(directory / "sig"), str(directory / "sig.c")],
-                   check=True)
-    return directory / "sig"
+    return build_program(tmp_path_factory.mktemp("signals"), "sig", PROGRAM, "-O1")
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,12 @@ switches and a counter. Root (uprobes, perf_event).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from c_support import build_program
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="uprobes need root")
 
@@ -42,14 +42,8 @@ RAW = ("\x1b", "\x07")
 
 @pytest.fixture(scope="module")
 def trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip("gcc is not installed")
     directory = tmp_path_factory.mktemp("escapes")
-    source = directory / "prog.c"
-    source.write_text(PROGRAM)
-    program = directory / "e\x1bsc"
-    subprocess.run([gcc, "-O0", "-o", str(program), str(source)], check=True)
+    program = build_program(directory, "e\x1bsc", PROGRAM, "-O0")
     out = directory / "trace.ktr"
     probe = f"{program}:sp*"
     subprocess.run([*KTR, "record", "-q", "-t", "wCS", "-F", "999", "-C", "task-clock",
