@@ -670,7 +670,8 @@ class _Source:
     ``events()`` yields batches (lists of records) and notices (the reader's
     ``Skipped``, the merge's ``SourcedSkipped``/``Late``, the follower's
     ``FollowEnded``); ``raw_events()`` the same with batches undecoded where
-    the input allows (``--summary``'s fast path).
+    the input allows (``--summary``'s fast path: one trace without perf records,
+    whose file order is its time order).
     """
 
     def __init__(self, name: str, readers: Sequence[TraceReader] = (),
@@ -749,8 +750,11 @@ class _Source:
     def raw_events(self) -> Iterator[Any]:
         if self._follower is not None:
             return self._follower.raw_events()
-        if len(self._readers) == 1:
+        if len(self._readers) == 1 and _perfviews.reorder_window(self._readers) is None:
             return self._readers[0].raw_events()
+        # perf records are written up to a drain late, and one drain's rings one
+        # after another: read as written, a thread's switches (and its name) would
+        # be taken out of time order
         return self.events()
 
 

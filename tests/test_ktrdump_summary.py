@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ktrdump_support import Entry, build_trace, syscall_batch
+from ktrdump_support import HEADER, START_NS, Entry, build_trace, syscall_batch
 
 import formats
 import ktrdump
@@ -420,3 +420,29 @@ def test_a_return_lost_in_a_drop_is_told_from_a_call_that_never_returned() -> No
     lines = summary.lines()
     assert "never returned, not counted above (as strace -c): exit_group 1\n" in lines
     assert "return lost (records dropped), not counted above: read 1, getpid 1\n" in lines
+
+
+def test_switches_are_tallied_in_time_order_not_file_order(tmp_path: Path) -> None:
+    """A recording writes one drain's perf rings one after another, so a thread that
+    moved CPUs can have its switch out (CPU 1, earlier) written after its switch in
+    (CPU 0, later), under its name before a rename. The summary pairs them, and
+    names the thread, in time order, as the text view shows them."""
+    codec = formats.codec("little")
+    header = formats.FileHeader(**{**HEADER.__dict__, "options": {
+        "facilities": "w", "perf_source": True}})
+
+    def csw(ts: int, comm: bytes, out: int, cpu: int) -> bytes:
+        return codec.encode_record(RecordKind.CSW, 7, 7, START_NS + ts, comm,
+                                   formats.Csw(out, 0, 0, cpu))
+
+    written = [csw(2_000_000, b"renamed", 0, 0), csw(3_000_000, b"renamed", 1, 0),
+               csw(4_000_000, b"renamed", 0, 0),
+               csw(1_000_000, b"before", 1, 1)]  # cpu 1's ring, drained after cpu 0's
+    path = tmp_path / "t.ktr"
+    path.write_bytes(formats.encode_file_header(header)
+                     + formats.batch_framing("little").encode(written, None))
+    text = subprocess.run([sys.executable, "-m", "ktrdump", "--summary", str(path)],
+                          capture_output=True, text=True, check=True).stdout
+    row = text.split("context switches per thread (CSW):\n")[1].splitlines()[1].split()
+    # pid tid comm voluntary preempted switches off-cpu: both gaps, 1+1 ms
+    assert row == ["7", "7", "renamed", "2", "0", "2", "0.002000"]
