@@ -19,6 +19,12 @@ nothing (no record is built, queued or written). Its ktr/strace ratio is
 what the recorder would reach if making and writing records cost nothing;
 where it is over a goal, no work on records can meet that goal.
 
+Three rows measure the floor of CPython itself: ``bare_loop.py``, the
+cheapest ptrace loop Python can run (wait4, GET_SYSCALL_INFO and its unpack,
+PTRACE_SYSCALL a stop, and nothing else: no state, event or record), on dd,
+find and pinned dd. In the "ktr s" column; where its ratio is over a goal, no
+recorder written in CPython can meet that goal on this machine.
+
 Goals: ktr/strace <= 1.00 unpinned on all three, <= 1.50 pinned, in both
 wakeup regimes.
 
@@ -156,6 +162,13 @@ def control_alone(workload: list[str], pinned: bool) -> list[str]:
     return [sys.executable, "-c", _CONTROL_ALONE, "pinned" if pinned else "free", *workload]
 
 
+def bare_loop(workload: list[str], pinned: bool) -> list[str]:
+    """The cheapest CPython ptrace loop (``bare_loop.py``): three calls a stop, nothing
+    else. What no Python recorder can beat."""
+    script = str(Path(__file__).resolve().parent / "bare_loop.py")
+    return [sys.executable, script, "pinned" if pinned else "free", *workload]
+
+
 def bench_environment(directory: str) -> dict[str, str]:
     """The environment every run gets: bytecode cached, as in an installed ktr."""
     environment = dict(os.environ)
@@ -238,8 +251,11 @@ def compare(rounds: int, count: int, output: str, environment: Mapping[str, str]
         ("true (start-up and exit only)", ["true"], False, None),
     ]
     floors = [
-        (f"dd bs=1 count={count}, control loop alone", dd(count), False, None),
-        (f"dd bs=1 count={count}, pinned, loop alone", dd(count), True, None),
+        (f"dd bs=1 count={count}, control loop alone", dd(count), False, control_alone),
+        (f"dd bs=1 count={count}, pinned, loop alone", dd(count), True, control_alone),
+        (f"dd bs=1 count={count}, bare loop", dd(count), False, bare_loop),
+        ("find, bare loop", find(), False, bare_loop),
+        (f"dd bs=1 count={count}, pinned, bare loop", dd(count), True, bare_loop),
     ]
     runs: dict[str, list[str]] = {}
     for name, workload, pinned, _ in rows:
@@ -247,10 +263,10 @@ def compare(rounds: int, count: int, output: str, environment: Mapping[str, str]
         runs[f"{name} | strace"] = strace(workload, pinned)
         runs[f"{name} | ktr"] = (ktr(workload, output, "--pin=0") if pinned
                                  else ktr(workload, output))
-    for name, workload, pinned, _ in floors:
+    for name, workload, pinned, floor in floors:
         runs[f"{name} | strace"] = strace(workload, pinned)
-        runs[f"{name} | ktr"] = control_alone(workload, pinned)
-    rows += floors
+        runs[f"{name} | ktr"] = floor(workload, pinned)
+    rows += [(name, workload, pinned, None) for name, workload, pinned, _ in floors]
     times = run_rounds(runs, rounds, environment)
     results = [Row(name, statistics.median(times[f"{name} | strace"]),
                    statistics.median(times[f"{name} | ktr"]), goal)
