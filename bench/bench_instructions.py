@@ -14,7 +14,9 @@ changed sources never falls into a measured pair. Rows:
 
 - ``strace -f -o /dev/null``,
 - ``ktr record --pin=0`` (the whole recorder: loop, builder, descriptor and writer),
-- the bare control loop (``Control`` with a consumer that does nothing).
+- the bare control loop (``Control`` with a consumer that does nothing),
+- the CPython floor (``bare_loop.py``: three ptrace/wait calls and an unpack a
+  stop, nothing else).
 
 Kernel-mode work (the ptrace, wait4 and pread system calls and the context
 switches) is not counted; it is about the same for both tracers (same
@@ -242,6 +244,9 @@ def main(arguments: Sequence[str] | None = None) -> int:
         ("ktr record --pin=0", lambda n: [*ktr, *dd(n)]),
         ("bare loop (Control, no-op consumer)",
          lambda n: [sys.executable, "-c", _LOOP, *dd(n)]),
+        ("CPython floor (bench/bare_loop.py)",
+         lambda n: [sys.executable, str(Path(__file__).resolve().parent / "bare_loop.py"),
+                    "pinned", *dd(n)]),
     ]
     stops = 4 * (options.large - options.small)
     print(f"user-mode instructions per stop (callgrind Ir), dd bs=1 count={options.small} "
