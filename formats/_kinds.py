@@ -240,6 +240,14 @@ class ProbeDefFlag(enum.IntFlag):
     NONE = 0
     IFUNC_IMPLEMENTATION = 1  # the function implements an IFUNC symbol (``function`` names it)
     RESOLVED_FROM_DEBUG = 2  # the symbol came from a separate debug file
+    #: entry probes: each PROBE carries two more ``args`` after its typed ones, the
+    #: return address the function was called with (the word at the stack pointer at its
+    #: entry) and that stack pointer (where the word lies), so a reader can restore a
+    #: return address a return probe of the function replaced on the stack
+    RETURN_ADDRESS = 4
+    #: the recorder's own probe, not asked for: an entry probe placed only to capture
+    #: RETURN_ADDRESS for a function probed at its return; readers do not show its hits
+    HIDDEN = 8
 
 
 #: PROBE.strings: a length word with this bit set means the string was cut at the cap.

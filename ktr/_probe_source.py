@@ -123,7 +123,9 @@ class ProbeSession:
         self._notify: Callable[[str], None] | None = None
         self.resolver = Resolver(options.probes, options.max_probes, options.io_bytes,
                                  self._warn, defer_main=command_is_script(options),
-                                 command=options.command)
+                                 command=options.command,
+                                 capture_returns=options.sample_hz is not None
+                                 or RecordKind.SAMPLE in options.kinds)
         self._emit: Callable[[bytes], bool] = lambda record: False
         self._log_lost: LogLost = _no_log_lost
         self._lost_trailer = _perf.SampleIdLayout(_SAMPLE_TYPE)
@@ -154,6 +156,10 @@ class ProbeSession:
         self._mmap_stops = False  # syscall stops seen: a dlopen's mmap can place probes
         self.hits = 0
         self.filtered = 0
+        #: of ``filtered``, the hits of the recorder's own entry probes (``hidden``: the
+        #: return addresses of return probes), which are not the user's to be told of
+        self.filtered_hidden = 0
+        self._hidden_events: set[int] = set()  # the event ids of those probes
         self.outside = 0  # hits of threads after their detach (not the recording's; not lost)
         self.lost = 0
         self.names_lost = 0  # COMM/FORK records lost: hits may carry a former name
@@ -216,9 +222,9 @@ class ProbeSession:
                 message += " (children are followed with -i)"
             self._warn(message)
         self.resolver.pending.clear()
-        if self.filtered:
-            self._warn(f"{self.filtered} probe hits in processes not followed "
-                       "(children without -i) were left out")
+        if self.filtered - self.filtered_hidden:
+            self._warn(f"{self.filtered - self.filtered_hidden} probe hits in processes not "
+                       "followed (children without -i) were left out")
         if self.lost:
             self._warn(f"{self.lost} probe hits lost: the reader did not keep up")
         if self.names_lost:
@@ -342,6 +348,8 @@ class ProbeSession:
                     fast = None  # a format this kernel lays out otherwise: the general path
             with self._lock:
                 self._by_event_id[fmt.event_id] = (probe, name)
+                if probe.hidden:
+                    self._hidden_events.add(fmt.event_id)
                 if fast is not None:
                     self._fast[fmt.event_id] = fast
             self._emit(self._codec.encode_record(
@@ -562,6 +570,8 @@ class ProbeSession:
                     elif pid not in traced:
                         if event_id in by_id:
                             self.filtered += 1
+                            if event_id in self._hidden_events:
+                                self.filtered_hidden += 1
                     elif tid in detached:
                         if event_id in by_id:
                             self.outside += 1

@@ -15,7 +15,11 @@ files once at one path are two probes. Each resolved probe knows the file and of
 its uprobe, the fetchargs that fetch its typed arguments (those the spec gives, else the
 file's own DWARF's, else raw registers; i386 code's from their cdecl stack slots, else six
 raw stack words) and how to decode the raw tracepoint data into a PROBE payload. Code of
-machines other than x86-64 and i386 is refused. FUNCTION may be an address (``0x1149``,
+machines other than x86-64 and i386 is refused. When the recording samples stacks, each
+function probed at its return gets one entry probe that also fetches the return address
+its uretprobe will replace, and that address's stack slot (``captures_return``; one of the
+recorder's own, ``hidden``, if no entry probe was asked for): ``formats/SPEC.md``,
+"Return addresses". FUNCTION may be an address (``0x1149``,
 link-time, as nm shows it) for stripped files.
 
 Guarantees: every user mistake is a ``ProbeError`` (one line); resolution never touches
@@ -27,6 +31,7 @@ Does not: define events (``_tracefs``), open perf events (``_perf``) or follow p
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import re
@@ -410,8 +415,12 @@ def _is_elf(path: str) -> bool:
 
 
 #: What makes a probe one: its file (inode, or real path when it cannot be stat'ed),
-#: offset, point and argument types.
-ProbeKey = tuple[tuple[int, int] | str, int, ProbeSite, tuple[ProbeArgType, ...]]
+#: offset, point, argument types, and whether it is the recorder's own (``hidden``).
+ProbeKey = tuple[tuple[int, int] | str, int, ProbeSite, tuple[ProbeArgType, ...], bool]
+
+#: The fetchargs an entry probe adds to capture the return address (``captures_return``):
+#: the word at the stack pointer at the function's entry, and the stack pointer itself.
+RETURN_ADDRESS_FIELDS = ("ra", "rs")
 
 
 @dataclass(slots=True)
@@ -434,6 +443,13 @@ class ResolvedProbe:
     stack_types: tuple[ProbeArgType, ...] | None = None
     #: (st_dev, st_ino) of the file probed: two files once at one path are two probes
     identity: tuple[int, int] | None = None
+    #: an entry probe that also fetches the return address the function was called with
+    #: and its stack slot (PROBE_DEF RETURN_ADDRESS): set for one entry probe of each
+    #: function probed at its return (``Resolver``), whose uretprobe replaces that address
+    captures_return: bool = False
+    #: the recorder's own entry probe, placed only to capture the return address of a
+    #: function probed at its return alone (PROBE_DEF HIDDEN: readers do not show it)
+    hidden: bool = False
     decoder: Callable[[bytes], tuple[int, int, tuple[int, ...], bytes]] | None = field(
         default=None, repr=False)
 
@@ -452,7 +468,7 @@ class ResolvedProbe:
     @property
     def key(self) -> ProbeKey:
         where = self.identity if self.identity is not None else os.path.realpath(self.path)
-        return (where, self.file_offset, self.site, self.types)
+        return (where, self.file_offset, self.site, self.types, self.hidden)
 
     @property
     def uprobe_path(self) -> str:
@@ -470,7 +486,18 @@ class ResolvedProbe:
         ``hN`` their first bytes (see ``head_words``). A ``float`` is in an xmm register
         (x86-64 System V), which fetchargs cannot read: it is the immediate 0 (``\\0``)
         and takes none of the integer argument registers, which go to the other
-        arguments in order."""
+        arguments in order. An entry probe that ``captures_return`` adds ``ra``, the word
+        at ``%sp`` (at the entry: the return address; the kernel runs every handler of a
+        hit before a return probe's uretprobe replaces it) and ``rs``, ``%sp`` itself, as
+        u32 for i386 code."""
+        captured: tuple[str, ...] = ()
+        if self.captures_return and self.site == ProbeSite.ENTRY:
+            width = "u32" if self.stack_types is not None else "u64"
+            ra, rs = RETURN_ADDRESS_FIELDS
+            captured = (f"{ra}=+0(%sp):{width}", f"{rs}=%sp:{width}")
+        return self._typed_fetchargs() + captured
+
+    def _typed_fetchargs(self) -> tuple[str, ...]:
         words = head_words(self.string_cap)
         if self.site == ProbeSite.RETURN:
             if self.types and self.types[0] == ProbeArgType.FLOAT:
@@ -507,6 +534,10 @@ class ResolvedProbe:
             flags |= ProbeDefFlag.IFUNC_IMPLEMENTATION
         if self.image.debug_path:
             flags |= ProbeDefFlag.RESOLVED_FROM_DEBUG
+        if self.captures_return and self.site == ProbeSite.ENTRY:
+            flags |= ProbeDefFlag.RETURN_ADDRESS
+        if self.hidden:
+            flags |= ProbeDefFlag.HIDDEN
         return ProbeDef(
             probe_id=self.probe_id,
             site=int(self.site),
@@ -560,6 +591,9 @@ class Resolver:
     command: Sequence[str] = ()
     #: specs nothing was placed for yet, with why (said once at the end if still so)
     pending: dict[str, str] = field(default_factory=dict)
+    #: the recording samples stacks (``-F``): the return addresses return probes replace
+    #: are captured at the entries (``_capture_returns``); without samples nothing needs them
+    capture_returns: bool = False
     _needed: dict[str, list[str]] = field(default_factory=dict)
     _warned: set[object] = field(default_factory=set)
     #: floating-point values not fetched, said at ``resolve``'s end: (spec, function,
@@ -655,7 +689,51 @@ class Resolver:
                     self.placed[probe.key] = probe
                     new.append(probe)
         self._say_floats()
+        if self.capture_returns:
+            self._capture_returns(new)
         return new
+
+    def _capture_returns(self, new: list[ResolvedProbe]) -> None:
+        """Make the return address of each function newly probed at its return captured
+        at its entry (SPEC.md, "Return addresses"): by one entry probe of the same
+        uprobe not defined yet (in ``new``), else by an entry probe of the recorder's own
+        (``hidden``, appended to ``new``), unless one placed before captures it already.
+
+        A return probe's uretprobe replaces the return address on the stack with the
+        kernel's trampoline until the function returns: a stack sample taken meanwhile
+        unwinds to the trampoline and no further, unless the reader knows the address
+        replaced. Hidden probes are not counted against ``max_probes``."""
+        def site(probe: ResolvedProbe) -> tuple[object, int]:
+            return probe.key[0], probe.file_offset
+
+        pending = [probe for probe in new if probe.site == ProbeSite.RETURN]
+        if not pending:
+            return
+        fresh = {id(probe) for probe in new}
+        entries: dict[tuple[object, int], list[ResolvedProbe]] = {}
+        for probe in self.placed.values():
+            if probe.site == ProbeSite.ENTRY:
+                entries.setdefault(site(probe), []).append(probe)
+        for returning in pending:
+            candidates = entries.get(site(returning), [])
+            if any(probe.captures_return for probe in candidates):
+                continue
+            chosen = next((probe for probe in candidates if id(probe) in fresh), None)
+            if chosen is None:
+                spec = dataclasses.replace(returning.spec, site=ProbeSite.ENTRY, offset=0,
+                                           types=())
+                chosen = ResolvedProbe(
+                    self.next_id, spec, returning.path, returning.image, returning.symbol,
+                    returning.file_offset, returning.alias, self.string_cap,
+                    event_name=f"p{self.next_id}", file=returning.file,
+                    identity=returning.identity,
+                    stack_types=None if returning.stack_types is None else (),
+                    hidden=True)
+                self.next_id += 1
+                self.placed[chosen.key] = chosen
+                new.append(chosen)
+                entries.setdefault(site(chosen), []).append(chosen)
+            chosen.captures_return = True
 
     def _refuse_unknown_point(self, spec: ProbeSpec, exe: str | None) -> None:
         """Raise "unknown point" for a module found nowhere whose last ``:`` part, taken
@@ -1057,8 +1135,14 @@ def make_decoder(probe: ResolvedProbe, fields: dict[str, tuple[int, int, bool]],
     count = len(probe.types)
     ip_at = fields["__probe_ip"][0]
     layout = struct.Struct(f"<{ip_at}xQ")
-    # each argument at its own offset in the event's format (never assume adjacency)
-    args_layout = _at_offsets([fields[f"a{i}"][0] for i in range(count)])
+    # each argument at its own offset in the event's format (never assume adjacency),
+    # then the captured return address and its slot (u32 for i386 code)
+    wanted = [fields[f"a{i}"] for i in range(count)]
+    if probe.captures_return:
+        wanted += [fields[name] for name in RETURN_ADDRESS_FIELDS]
+        count += len(RETURN_ADDRESS_FIELDS)
+    args_layout = _at_offsets([offset for offset, _, _ in wanted],
+                              [size for _, size, _ in wanted])
     string_fields = tuple(
         (fields[f"s{i}"][0], fields[f"h{i}"][0] if f"h{i}" in fields else -1)
         for i, kind in enumerate(probe.types) if kind == ProbeArgType.STR)
@@ -1077,14 +1161,17 @@ _U32 = struct.Struct("<I")
 
 
 class _AtOffsets:
-    """Unpacks u64 values at given offsets, in the order given."""
+    """Unpacks unsigned values at given offsets (u64, or u32 where ``sizes`` says 4), in
+    the order given."""
 
-    def __init__(self, offsets: list[int]) -> None:
-        self._structs = [struct.Struct(f"<{offset}xQ") for offset in offsets]
+    def __init__(self, offsets: list[int], sizes: list[int] | None = None) -> None:
+        codes = ["I" if size == 4 else "Q" for size in (sizes or [8] * len(offsets))]
+        self._structs = [struct.Struct(f"<{offset}x{code}")
+                         for offset, code in zip(offsets, codes, strict=True)]
         order = sorted(range(len(offsets)), key=offsets.__getitem__)
         ascending = [offsets[i] for i in order]
         self._single: struct.Struct | None = None
-        if order == list(range(len(offsets))) and all(
+        if order == list(range(len(offsets))) and set(codes) <= {"Q"} and all(
                 b - a == 8 for a, b in itertools.pairwise(ascending)):
             self._single = struct.Struct(f"<{offsets[0] if offsets else 0}x{len(offsets)}Q")
 
@@ -1094,8 +1181,8 @@ class _AtOffsets:
         return tuple(one.unpack_from(raw)[0] for one in self._structs)
 
 
-def _at_offsets(offsets: list[int]) -> _AtOffsets:
-    return _AtOffsets(offsets)
+def _at_offsets(offsets: list[int], sizes: list[int] | None = None) -> _AtOffsets:
+    return _AtOffsets(offsets, sizes)
 
 
 _FAULT_ENTRY = probe_strings.FAULT_ENTRY
@@ -1169,20 +1256,26 @@ class FastEncoder:
                  name: bytes, codec: Any) -> None:
         site = probe.site
         self._return = site == ProbeSite.RETURN
+        names: list[str]
         if self._return:
-            wanted = [fields["__probe_ret_ip"][0], fields["ret"][0]]
+            names = ["__probe_ret_ip", "ret"]
             self.argc = 0
         else:
-            self.argc = len(probe.types)
-            wanted = [fields["__probe_ip"][0]] + [fields[f"a{i}"][0] for i in range(self.argc)]
-        absolute = [SAMPLE_RAW_AT + offset for offset in wanted]
+            names = ["__probe_ip"] + [f"a{i}" for i in range(len(probe.types))]
+            if probe.captures_return:
+                names += RETURN_ADDRESS_FIELDS
+            self.argc = len(names) - 1
+        wanted = [fields[name] for name in names]
+        absolute = [SAMPLE_RAW_AT + offset for offset, _, _ in wanted]
         if absolute != sorted(absolute) or len(set(absolute)) != len(absolute):
             raise ValueError("unexpected field order in the event format")
         parts = ["<8xiiQ"]
         position = 24
-        for offset in absolute:
-            parts.append(f"{offset - position}xQ")
-            position = offset + 8
+        for offset, (_, size, _) in zip(absolute, wanted, strict=True):
+            if size not in (4, 8):
+                raise ValueError("unexpected field size in the event format")
+            parts.append(f"{offset - position}x{'I' if size == 4 else 'Q'}")
+            position = offset + size
         self._in = struct.Struct("".join(parts))
         header = codec.header.format
         fixed = codec.layouts[RecordKind.PROBE].fixed.format

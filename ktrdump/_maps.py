@@ -20,6 +20,10 @@ from typing import Any
 
 from formats import Mmap, ProcEvent, ProcFlag, Record, RecordKind
 
+#: The kernel's name of the mapping holding a process's uretprobe trampoline (created
+#: at its first uprobe hit; a return probe replaces return addresses with its address).
+UPROBES_PATH = b"[uprobes]"
+
 
 class Mapping:
     """One mapping of one process: a file (or the vDSO) at an address range."""

@@ -157,7 +157,7 @@ from ._files import (
     remove_created,
     remove_if_same,
 )
-from ._probes import ProbeTable
+from ._probes import ProbeTable, shown_raws
 from ._profile import Stacks
 from ._rawparse import ABI as _ABI
 from ._rawparse import ARGS as _ARGS
@@ -586,7 +586,7 @@ class _ProbesTable:
             info.function, info.point,
             payload.pc & _U64, payload.offset if payload.site == ProbeSite.OFFSET else None,
             [] if returned else values, values[0] if returned and values else None,
-            [] if returned else [word & _U64 for word in payload.args], record.comm,
+            [] if returned else [word & _U64 for word in shown_raws(payload, info)], record.comm,
             None if damage is None else str(damage)))
 
     def close(self) -> None:

@@ -4,7 +4,10 @@
 and renders PROBE records with it: ``label`` (``MODULE:FUNCTION:POINT`` with the module's file
 name), ``values`` (arguments typed as the definition says: integers as numbers, ``str`` as
 text) and ``retval``. A PROBE whose definition is missing (a trace cut before it) still
-renders, from the record's own name and raw values.
+renders, from the record's own name and raw values. The return address and slot an entry
+probe carries after its typed values (PROBE_DEF RETURN_ADDRESS) are not values; the hits
+of the recorder's own probes (HIDDEN) are not calls (``_returns`` takes them out of the
+views' stream; ``CallStack`` and ``CallsDescriber`` skip any left, from undecoded batches).
 
 ``CallStack`` pairs entries with returns per thread, as ``uftrace replay`` does: a return
 closes the innermost open call of the same function; calls still open at the end are
@@ -31,6 +34,7 @@ from formats import (
     DropError,
     ProbeArgType,
     ProbeDef,
+    ProbeDefFlag,
     ProbeSite,
     Record,
     RecordKind,
@@ -51,6 +55,9 @@ class ProbeInfo(NamedTuple):
     site: int
     point_offset: int
     types: tuple[int, ...]
+    #: PROBE_DEF flags: RETURN_ADDRESS (entry PROBEs carry two values after the typed
+    #: ones: not arguments, not shown here), HIDDEN (the recorder's own: not shown)
+    flags: int = 0
 
     @property
     def point(self) -> str:
@@ -73,7 +80,17 @@ class ProbeInfo(NamedTuple):
 def _info_from_def(payload: ProbeDef) -> ProbeInfo:
     module = os.path.basename(os.fsdecode(payload.module))
     return ProbeInfo(payload.probe_id, module, payload.function.decode("utf-8", "replace"),
-                     payload.site, payload.point_offset, tuple(payload.types))
+                     payload.site, payload.point_offset, tuple(payload.types), payload.flags)
+
+
+def shown_raws(payload: Any, info: ProbeInfo) -> list[int]:
+    """The raw values to show: the return value, or the arguments (without the return
+    address and slot a RETURN_ADDRESS entry probe carries after them)."""
+    if payload.site == ProbeSite.RETURN:
+        return [payload.value]
+    if info.flags & ProbeDefFlag.RETURN_ADDRESS and payload.site == ProbeSite.ENTRY:
+        return list(payload.args[:len(info.types)])
+    return list(payload.args)
 
 
 def _shown(name: str) -> str:
@@ -157,7 +174,7 @@ class ProbeTable:
         when even that is missing, and for a ``float`` (never fetched: shown as ``?``).
         """
         info = self.info(payload)
-        raws = [payload.value] if payload.site == ProbeSite.RETURN else list(payload.args)
+        raws = shown_raws(payload, info)
         strings = iter(self._entries(payload, info, len(raws)))
         out: list[tuple[int, int | bytes | None, bool]] = []
         for index, raw in enumerate(raws):
@@ -249,7 +266,7 @@ class ProbeTable:
         are empty when the probe has no ``str`` value. Damaged ``strings``: the ``str``
         values after the damage are null, the damage in ``last_damage``."""
         info = self.info(payload)
-        raws = [payload.value] if payload.site == ProbeSite.RETURN else list(payload.args)
+        raws = shown_raws(payload, info)
         strings = iter(self._entries(payload, info, len(raws)))
         rendered: list[str] = []
         # A str value that is not valid UTF-8 is U+FFFD-replaced in ``rendered``;
@@ -337,6 +354,8 @@ class CallStack:
             return
         payload: Any = record.payload
         info = self.table.info(payload)
+        if info.flags & ProbeDefFlag.HIDDEN:
+            return  # the recorder's own entry probe (its return address): not a call
         stack = self.stacks.setdefault(record.tid, [])
         if payload.site == ProbeSite.ENTRY:
             call = ProbeCall(record.pid, record.tid, record.comm, info.function_key,
@@ -515,6 +534,8 @@ class CallsDescriber:
     def _probe(self, record: Record, out: list[str]) -> None:
         payload: Any = record.payload
         info = self.table.info(payload)
+        if info.flags & ProbeDefFlag.HIDDEN:
+            return  # the recorder's own entry probe (its return address): not a call
         tid = record.tid
         stack = self._stacks.get(tid)
         if stack is None:  # (not setdefault: the table's bound applies to ``[]=`` only)

@@ -13,7 +13,9 @@ stack at the system call. Frames are named by function, else
 a function starts at link-time address START (so one unnamed function is one
 frame, as one named one is), else ``module+0xoffset`` (link-time address of
 the pc), else ``[unknown]``. A SAMPLE text line adds where in an unnamed
-function: ``module+0xSTART+0xOFFSET``.
+function: ``module+0xSTART+0xOFFSET``. A stack that ends at a return probe's
+trampoline whose replaced return address the trace does not have (``_unwind``,
+``_returns``) ends with a ``[uprobes]`` frame.
 
 Guarantees: memory is bounded by the distinct stacks and pcs of the trace,
 not by the number of samples; nothing here raises on odd sample data.
@@ -42,6 +44,9 @@ _SAMPLE = int(RecordKind.SAMPLE)
 _MMAP = int(RecordKind.MMAP)
 _PROC = int(RecordKind.PROC)
 KERNEL_FRAME = "[kernel]"
+#: A return probe's trampoline whose replaced return address is not in the trace
+#: (``_unwind``): the last frame of its sample (``_symbols.UPROBES_FRAME``).
+UPROBES_FRAME = "[uprobes]"
 
 
 class Stacks:
@@ -138,8 +143,8 @@ class Stacks:
 
 
 def frame_label(frame: Frame) -> str:
-    if frame.module == KERNEL_FRAME:
-        return KERNEL_FRAME
+    if frame.module == KERNEL_FRAME or (frame.module == UPROBES_FRAME and frame.function is None):
+        return frame.module
     return frame.label()
 
 

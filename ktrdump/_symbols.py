@@ -79,8 +79,11 @@ from formats.elf import (
 )
 
 from ._bounded import Cache
-from ._maps import AddressSpaces, Mapping
+from ._maps import UPROBES_PATH, AddressSpaces, Mapping
 from ._text import display_text
+
+#: The module of a frame at the uretprobe trampoline (``_maps.UPROBES_PATH``).
+UPROBES_FRAME = "[uprobes]"
 
 
 class Frame(NamedTuple):
@@ -426,6 +429,11 @@ class Modules:
         lookup = pc - 1 if return_address else pc
         mapping = self.spaces.find(pid, lookup)
         if mapping is None:
+            trampoline = self.spaces.find(pid, pc) if return_address else None
+            if trampoline is not None and trampoline.path == UPROBES_PATH:
+                # a return probe's trampoline (at its mapping's start) whose replaced
+                # return address the trace does not have: the walk ended there
+                return Frame(pc, None, UPROBES_FRAME, pc - trampoline.start)
             return Frame(pc, None, None, pc)
         if mapping.module is False:
             self.prepare(mapping)

@@ -12,6 +12,12 @@ pc both agree on.
 
 x86_64 and i386 register sets are handled (the SAMPLE's ``abi`` says which).
 
+A return address that is the kernel's uretprobe trampoline (in the process's
+``[uprobes]`` mapping: a return probe replaced it) is replaced by the address
+the trace captured for the stack slot it was read from (the sample's
+``returns``, from ``_returns``), and the walk goes on from there; without one
+the trampoline's frame is the last.
+
 Guarantees: never raises on odd data (a garbage stack ends the walk); at most
 ``MAX_FRAMES`` frames; a return address is read only from the stack copy.
 Does not: symbolize (``_symbols``); cache whole unwinds (they depend on the
@@ -21,6 +27,7 @@ stack's bytes) — only CFI rows per pc are cached, by the modules.
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
 from typing import Any
 
 from formats import Abi
@@ -35,7 +42,7 @@ from formats.cfi import (
 )
 
 from ._bounded import Cache
-from ._maps import AddressSpaces
+from ._maps import UPROBES_PATH, AddressSpaces
 
 MAX_FRAMES = 256
 
@@ -139,25 +146,47 @@ def unwind(sample: Any, source: RowSource, max_frames: int = MAX_FRAMES) -> list
     if arch is None:
         return [pc, *sample[8][1:]][:max_frames] if sample[8] else [pc]
     regs = initial_registers(arch, sample[5], sample[7])
+    returns = getattr(sample, "returns", None)
     if sample[4] & 1:  # sampled in the kernel: the user side starts at the saved ip
         user_pc = regs[arch.ra]
         if user_pc is None:
             return [pc]
-        return [pc, *_walk(arch, regs, user_pc, sample[9], source, sample[8], max_frames - 1)]
-    return _walk(arch, regs, pc, sample[9], source, sample[8], max_frames)
+        return [pc, *_walk(arch, regs, user_pc, sample[9], source, sample[8], max_frames - 1,
+                           returns)]
+    return _walk(arch, regs, pc, sample[9], source, sample[8], max_frames, returns)
+
+
+def _trampoline(source: RowSource, address: int) -> bool:
+    """Whether ``address`` is in the process's ``[uprobes]`` mapping."""
+    mapping = source.spaces.find(source.pid, address)
+    return mapping is not None and mapping.path == UPROBES_PATH
+
+
+def _restored(source: RowSource, ra: int, captured: tuple[int, ...] | None) -> int:
+    """``ra``, or the return address a return probe replaced with the trampoline ``ra``:
+    the latest address captured for its slot that is not the trampoline itself."""
+    if captured is None or not _trampoline(source, ra):
+        return ra
+    for address in reversed(captured):
+        if not _trampoline(source, address):
+            return address
+    return ra
 
 
 _MISSING = object()
 
 
 def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, source: RowSource,
-          callchain: tuple[int, ...], max_frames: int) -> list[int]:
+          callchain: tuple[int, ...], max_frames: int,
+          returns: Mapping[int, tuple[int, ...]] | None = None) -> list[int]:
     """Unwind from ``pc`` with ``regs`` (DWARF numbering) over the stack copy.
 
     A register restored by an "at CFA + n" rule is not read at once: its slot
     holds ``-(offset + 1)``, the place of its value in the stack copy (register
     values are never negative), and is read only when something uses it — most
     restored callee-saved registers (rbx, r12-r15) never are.
+
+    ``returns``: stack slot -> the return addresses captured there (``_restored``).
     """
     sp_reg, fp_reg, ra_reg, word = arch.sp, arch.fp, arch.ra, arch.word
     mask = arch.mask
@@ -190,6 +219,11 @@ def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, source: Ro
             row = resolve(lookup)
         new: list[int | None]
         if row is NO_MAPPING:
+            if count > 1 and _trampoline(source, frames[-1]):
+                # a return probe's trampoline whose replaced address is not known: the
+                # walk ends at its frame (what lies above is not known either)
+                complete = True
+                break
             if count > 1:
                 # A "return address" in no mapping: what lies above the outermost
                 # frame (argc above an i386 _start), not a caller.
@@ -214,7 +248,10 @@ def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, source: Ro
                     new[regno] = -offset - 1 if 0 <= offset <= limit else None
                 ra = new[ra_reg]
                 if ra is not None:
-                    ra = int(unpack(stack, -ra - 1)[0])
+                    at = -ra - 1
+                    ra = int(unpack(stack, at)[0])
+                    if returns is not None:
+                        ra = _restored(source, ra, returns.get(base + at))
             else:
                 regs = materialize(regs)
                 if cfa_expr is None:
@@ -233,7 +270,10 @@ def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, source: Ro
                     if regno >= len(new):
                         continue
                     if kind == OFFSET:
-                        new[regno] = read(cfa + arg)
+                        value = read(cfa + arg)
+                        if regno == ra_reg and returns is not None and value is not None:
+                            value = _restored(source, value, returns.get((cfa + arg) & mask))
+                        new[regno] = value
                     elif kind == VAL_OFFSET:
                         new[regno] = (cfa + arg) & mask
                     elif kind == REGISTER:
@@ -258,6 +298,8 @@ def _walk(arch: _Arch, regs: list[int | None], pc: int, stack: bytes, source: Ro
                 break
             saved_fp = read(fp)
             ra = read(fp + word)
+            if ra is not None and returns is not None:
+                ra = _restored(source, ra, returns.get(fp + word))
             sp = regs[sp_reg]
             if saved_fp is None or ra is None or (sp is not None and fp < sp):
                 break

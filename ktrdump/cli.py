@@ -78,6 +78,7 @@ try:
     from ._profile import Profile, Stacks, folded_lines, profile_lines
     from ._progress import progress_for
     from ._reader import BatchParser, HeaderLost, RawBatch, Skipped, TraceReader, open_trace
+    from ._returns import ReturnAddresses
     from ._select import (
         Criteria,
         Selector,
@@ -680,6 +681,7 @@ class _Source:
         self._readers = readers
         self._follower = follower
         self._merger: Merger | None = None
+        self.raw = False  # raw_events() gave undecoded batches
 
     @property
     def header(self) -> formats.FileHeader | None:
@@ -724,6 +726,12 @@ class _Source:
         return min(starts) if starts else None
 
     def events(self) -> Iterator[Any]:
+        """The decoded batches, in time order where the inputs have perf records,
+        with the return addresses return probes replaced given back to the samples
+        (``_returns``: before any filter, so every view's samples have them)."""
+        return ReturnAddresses().stream(self._events())
+
+    def _events(self) -> Iterator[Any]:
         if self._follower is not None:
             return self._follower.events()
         window = _perfviews.reorder_window(self._readers)
@@ -748,9 +756,14 @@ class _Source:
         return reader.parsed_events(parser(reader.record_codec))
 
     def raw_events(self) -> Iterator[Any]:
+        """As ``events()``, with batches undecoded where the input allows; then
+        ``raw`` is true and the records a view decodes have not been through
+        ``ReturnAddresses`` (the view does that)."""
         if self._follower is not None:
+            self.raw = True
             return self._follower.raw_events()
         if len(self._readers) == 1 and _perfviews.reorder_window(self._readers) is None:
+            self.raw = True
             return self._readers[0].raw_events()
         # perf records are written up to a drain late, and one drain's rings one
         # after another: read as written, a thread's switches (and its name) would
@@ -1074,9 +1087,12 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
     profile = Profile(Stacks(options.symbol_cache, _warner(stderr)))
     pids = options.pids
     sample = int(formats.RecordKind.SAMPLE)
+    returns = ReturnAddresses() if source.raw else None
 
     def take(records: list[formats.Record]) -> None:
         """The probe and sample tables' records, from the summary's one walk."""
+        if returns is not None:  # undecoded batches: not given their return addresses yet
+            records = returns.feed(records)
         probes.add_records(records)
         profile.add_records(records if not pids else [
             r for r in records if r[0] != sample or r[2] in pids or r[3] in pids])

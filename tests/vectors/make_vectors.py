@@ -26,7 +26,8 @@ Files:
   as ``all_kinds.ktr`` is.
 - ``probes.ktr``: function probes (PDEF and PROBE records): nested entry/return pairs,
   typed arguments and strings (one unreadable), an offset probe, an IFUNC implementation,
-  a syscall inside a probed call, a second thread, a call left open.
+  a syscall inside a probed call, a second thread, a call left open, entry probes that
+  capture return addresses (RETURN_ADDRESS, one HIDDEN).
 - ``calls.ktr``: a realistic recording for the decoders: openat/fstat/read/
   write/close with an error return, a STRUCT stat, pipe2 + fork + dup2 +
   execve, chdir and a relative open with the recorder's ``cwd`` and
@@ -244,8 +245,8 @@ T = formats.ProbeArgType
 
 def _probe_def(probe_id: int, site: int, function: bytes, types: list[formats.ProbeArgType],
                offset: int = 0, module: bytes = b"/usr/bin/ls", alias: bytes = b"",
-               vaddr: int = 0x401136) -> ProbeDef:
-    return ProbeDef(probe_id, site, 0, vaddr % 0x100000 + offset, vaddr, 0x80, offset, 64,
+               vaddr: int = 0x401136, flags: int = 0) -> ProbeDef:
+    return ProbeDef(probe_id, site, flags, vaddr % 0x100000 + offset, vaddr, 0x80, offset, 64,
                     bytes(types), module, b"0123456789abcdef0123456789abcdef01234567",
                     function, alias)
 
@@ -261,6 +262,7 @@ def probes_trace() -> bytes:
     """probes.ktr: entry/return pairs nested two deep, a string, an offset probe, a thread."""
     s = RecordKind
     site = formats.ProbeSite
+    flag = formats.ProbeDefFlag
     libc = b"/usr/lib/x86_64-linux-gnu/libc.so.6"
     entries: list[Entry] = [
         (s.PROBE_DEF, RECORDER, _probe_def(1, site.ENTRY, b"outer", [T.I32], module=b"/t/prog")),
@@ -305,6 +307,24 @@ def probes_trace() -> bytes:
         (s.PROBE, PROG, Probe(8, site.ENTRY, 0x401400, 0, 0, (0, 7, 0, (1 << 64) - 9),
                               b"prog:scale")),
         (s.PROBE, PROG, Probe(9, site.RETURN, 0x401160, 0, 0, (), b"prog:scale")),
+        # functions with return probes: an entry probe captures the return address and
+        # its slot after its typed values (RETURN_ADDRESS: not shown); a function probed at
+        # its return alone gets a HIDDEN entry probe of the recorder's own (not shown)
+        (s.PROBE_DEF, RECORDER, _probe_def(10, site.ENTRY, b"work", [T.I32], module=b"/t/prog",
+                                           vaddr=0x401500, flags=flag.RETURN_ADDRESS)),
+        (s.PROBE_DEF, RECORDER, _probe_def(11, site.RETURN, b"work", [T.I32],
+                                           module=b"/t/prog", vaddr=0x401500)),
+        (s.PROBE_DEF, RECORDER, _probe_def(12, site.RETURN, b"spin", [T.I32],
+                                           module=b"/t/prog", vaddr=0x401600)),
+        (s.PROBE_DEF, RECORDER, _probe_def(13, site.ENTRY, b"spin", [], module=b"/t/prog",
+                                           vaddr=0x401600,
+                                           flags=flag.RETURN_ADDRESS | flag.HIDDEN)),
+        (s.PROBE, PROG, Probe(10, site.ENTRY, 0x401500, 0, 0, (5, 0x401ABC, 0x7FFD1008),
+                              b"prog:work")),
+        (s.PROBE, PROG, Probe(13, site.ENTRY, 0x401600, 0, 0, (0x40152F, 0x7FFD0FE8),
+                              b"prog:spin")),
+        (s.PROBE, PROG, Probe(12, site.RETURN, 0x40152F, 0, 9, (), b"prog:spin")),
+        (s.PROBE, PROG, Probe(11, site.RETURN, 0x401ABC, 0, 10, (), b"prog:work")),
         (s.END, RECORDER, End(0, 0, 1, 2, 0, 0, b"", 1, b"libplug:plug_twice\0")),
     ]
     out = io.BytesIO()
