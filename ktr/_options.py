@@ -439,6 +439,7 @@ def _build_parser() -> _Parser:
                         metavar="trace=SET",
                         help="syscalls to record: names and strace classes "
                              "(%%file %%process %%network %%signal %%ipc %%desc %%memory), "
+                             "/REGEX, numbers, ?ITEM (no error if it names nothing), "
                              "comma-separated; a leading ! inverts (default: all)")
     parser.add_argument("-q", dest="quiet", action="store_true",
                         help="quiet: no status line, no summary, and nothing said when "

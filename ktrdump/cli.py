@@ -143,8 +143,10 @@ first execve; an attached process's as it listed them at the attach.
 Filters after the fact (every view: text, json, strace, chrome, --summary;
 combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
   -e trace=SET       calls by name or strace class (%file %net %process
-                     %signal %ipc %desc %memory %creds ...); a leading !
-                     inverts the set; -e NAME is -e trace=NAME
+                     %signal %ipc %desc %memory %creds ...), /REGEX,
+                     number, ?ITEM (no error if it names nothing), as
+                     strace's; a leading ! inverts the set; -e NAME is
+                     -e trace=NAME
   -e status=SET      successful, failed, unfinished (! inverts);
                      -z is status=successful, -Z is status=failed (strace's)
   -e signal=SET      signal deliveries shown (SIGCHLD or CHLD, numbers, all,
