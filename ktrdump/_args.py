@@ -1583,6 +1583,9 @@ _CLONE_PARENT_SETTID = 0x00100000
 _CLONE_PIDFD = 0x00001000
 _CLONE_SETTLS = 0x00080000
 _CLONE_CHILD_TIDS = 0x00200000 | 0x01000000  # CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID
+#: The flags that make strace print more of clone at its exit (else it printed
+#: the call whole at entry: its RVAL_DECODED).
+CLONE_EXIT_FLAGS = _CLONE_PARENT_SETTID | _CLONE_PIDFD | _CLONE_SETTLS | _CLONE_CHILD_TIDS
 
 
 def _strace_clone(plan: CallPlan, stop: int | None) -> CallArguments:
@@ -1590,7 +1593,11 @@ def _strace_clone(plan: CallPlan, stop: int | None) -> CallArguments:
 
     ``clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|...|SIGCHLD,
     child_tidptr=0x7f...)``; the register order of the ABI (i386 passes tls
-    before child_tid).
+    before child_tid). strace prints child_stack and flags at entry, the rest
+    at exit (``entry_only``: the first two alone); CLONE_PARENT_SETTID's
+    ``parent_tid`` as the tid the kernel stored there, ``[1234]``: the call's
+    result, when it succeeded (else, and for CLONE_PIDFD's fd, which the
+    trace does not hold, the address).
     """
     names = [arg.name for arg in plan.signature.args] if plan.signature is not None else []
     position = {name: index for index, name in enumerate(names)}
@@ -1607,11 +1614,18 @@ def _strace_clone(plan: CallPlan, stop: int | None) -> CallArguments:
         flags = word(args, "flags")
         out = [f"child_stack={_strace_pointer(word(args, 'stack'))}",
                f"flags={decode_flags(flags)}"]
+        if entry_only:
+            return out
         if flags & (_CLONE_PARENT_SETTID | _CLONE_PIDFD):
-            out.append(f"parent_tid={_strace_pointer(word(args, 'parent_tid'))}")
+            ret = call.ret
+            if (flags & _CLONE_PARENT_SETTID and ret is not None and not ret.flags & 1
+                    and not ret.error and ret.retval > 0):
+                out.append(f"parent_tid=[{ret.retval}]")
+            else:
+                out.append(f"parent_tid={_strace_pointer(word(args, 'parent_tid'))}")
         if flags & _CLONE_SETTLS:
             out.append(f"tls={_strace_pointer(word(args, 'tls'))}")
-        if flags & _CLONE_CHILD_TIDS and not entry_only:
+        if flags & _CLONE_CHILD_TIDS:
             out.append(f"child_tidptr={_strace_pointer(word(args, 'child_tid'))}")
         return out
 

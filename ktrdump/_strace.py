@@ -90,7 +90,7 @@ from formats import (
 from formats.linux import ArgKind, errno_message
 
 from . import _model
-from ._args import CallArguments, Style, compile_arguments, strace_result
+from ._args import CLONE_EXIT_FLAGS, CallArguments, Style, compile_arguments, strace_result
 from ._bounded import Cache, Table
 from ._calls import Call, CallTracker, LineView, recorded_facilities
 from ._describe import damage_of, damage_text, duration_text
@@ -191,6 +191,15 @@ def prefix(tid: int, ns: int) -> str:
     """``4242  1700000000.123456 ``: the thread and the time, as ``strace -f -ttt``."""
     micro = ns // 1000
     return f"{tid:<5d} {micro // 1_000_000}.{micro % 1_000_000:06d} "
+
+
+def _clone_grows(call: Call) -> bool:
+    """Whether strace leaves clone's line open after its flags at entry (``clone(child_stack=NULL,
+    flags=... <unfinished ...>``, then ``<... clone resumed>, child_tidptr=...) = N``): when its
+    flags ask the kernel to store a tid or fd or set a TLS, which it prints at exit. Otherwise
+    strace printed the call whole at entry (its RVAL_DECODED); ``flags`` is the first argument
+    in every ABI."""
+    return bool(call.args) and bool(call.args[0] & CLONE_EXIT_FLAGS)
 
 
 def _result_line(text: str, result: str) -> str:
@@ -446,8 +455,8 @@ class StraceDescriber(LineView):
             self._grown_from[call.tid] = arguments[0]
         text = ", ".join(arguments)
         if (arguments and plan.signature is not None and not self.options.raw
-                and plan.first_output_arg < len(plan.kinds)):
-            text += ", "  # the rest comes with "<... resumed>"
+                and plan.first_output_arg < len(plan.kinds) and plan.name != "clone"):
+            text += ", "  # the rest comes with "<... resumed>" (clone's brings its ", ")
         return f"{self._prefix(call.tid, call.ts)}{plan.name}({text} {tail}\n"
 
     def _arguments(self, call: Call, entry: bool) -> list[str]:
@@ -552,8 +561,15 @@ class StraceDescriber(LineView):
         return self.tracker.return_lost(call) or self.tracker.superseded(call)
 
     def _more_at_exit(self, call: Call) -> bool:
-        """Whether the call's exit would print more arguments (strace: ``<unfinished ...>)``)."""
+        """Whether the call's exit would print more arguments (strace: ``<unfinished ...>)``).
+
+        clone and clone3: as strace decides it by their flags (``_clone_grows``)."""
         plan = call.plan
+        if not self.options.raw:
+            if plan.name == "clone":
+                return _clone_grows(call)
+            if plan.name in GROWING_CALLS:
+                return self._grows(call)
         return plan.first_output_arg < len(plan.kinds)
 
     def _resumed_unknown(self, call: Call, ns: int) -> str:
@@ -605,6 +621,8 @@ class StraceDescriber(LineView):
                 # clone3: what the first argument gained at exit, then the rest
                 grown = arguments[0][len(shown):] if arguments else ""
                 rest = f"{grown}, {rest}"
+            if rest and call.plan.name == "clone" and not self.options.raw:
+                rest = f", {rest}"  # strace's clone prints its exit part after a comma
             head = (f"{self._prefix(tid, record[4])}<... {call.plan.name} resumed>"
                     f"{rest})")
         elif call.ret is not None and call.ret.flags & 1 and self._more_at_exit(call):
