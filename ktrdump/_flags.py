@@ -1174,6 +1174,35 @@ KEY_REQKEY_NAMES: Mapping[int, str] = MappingProxyType(
 KEXEC_FILE_FLAGS: Table = (  # linux/kexec.h
     ("KEXEC_FILE_UNLOAD", 1), ("KEXEC_FILE_ON_CRASH", 2), ("KEXEC_FILE_NO_INITRAMFS", 4),
 )
+SECCOMP_OPS: Table = (  # linux/seccomp.h
+    ("SECCOMP_SET_MODE_STRICT", 0), ("SECCOMP_SET_MODE_FILTER", 1),
+    ("SECCOMP_GET_ACTION_AVAIL", 2), ("SECCOMP_GET_NOTIF_SIZES", 3),
+)
+SECCOMP_FILTER_FLAGS: Table = (  # linux/seccomp.h
+    ("SECCOMP_FILTER_FLAG_TSYNC", 1), ("SECCOMP_FILTER_FLAG_LOG", 2),
+    ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", 4), ("SECCOMP_FILTER_FLAG_NEW_LISTENER", 8),
+    ("SECCOMP_FILTER_FLAG_TSYNC_ESRCH", 16), ("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 32),
+)
+MLOCK_FLAGS: Table = (("MLOCK_ONFAULT", 1),)  # linux/mman.h
+MLOCKALL_FLAGS: Table = (("MCL_CURRENT", 1), ("MCL_FUTURE", 2), ("MCL_ONFAULT", 4))
+BPF_COMMANDS: Table = (  # linux/bpf.h's enum bpf_cmd (BPF_PROG_RUN: BPF_PROG_TEST_RUN's alias)
+    ("BPF_MAP_CREATE", 0), ("BPF_MAP_LOOKUP_ELEM", 1), ("BPF_MAP_UPDATE_ELEM", 2),
+    ("BPF_MAP_DELETE_ELEM", 3), ("BPF_MAP_GET_NEXT_KEY", 4), ("BPF_PROG_LOAD", 5),
+    ("BPF_OBJ_PIN", 6), ("BPF_OBJ_GET", 7), ("BPF_PROG_ATTACH", 8), ("BPF_PROG_DETACH", 9),
+    ("BPF_PROG_TEST_RUN", 10), ("BPF_PROG_GET_NEXT_ID", 11), ("BPF_MAP_GET_NEXT_ID", 12),
+    ("BPF_PROG_GET_FD_BY_ID", 13), ("BPF_MAP_GET_FD_BY_ID", 14),
+    ("BPF_OBJ_GET_INFO_BY_FD", 15), ("BPF_PROG_QUERY", 16), ("BPF_RAW_TRACEPOINT_OPEN", 17),
+    ("BPF_BTF_LOAD", 18), ("BPF_BTF_GET_FD_BY_ID", 19), ("BPF_TASK_FD_QUERY", 20),
+    ("BPF_MAP_LOOKUP_AND_DELETE_ELEM", 21), ("BPF_MAP_FREEZE", 22), ("BPF_BTF_GET_NEXT_ID", 23),
+    ("BPF_MAP_LOOKUP_BATCH", 24), ("BPF_MAP_LOOKUP_AND_DELETE_BATCH", 25),
+    ("BPF_MAP_UPDATE_BATCH", 26), ("BPF_MAP_DELETE_BATCH", 27), ("BPF_LINK_CREATE", 28),
+    ("BPF_LINK_UPDATE", 29), ("BPF_LINK_GET_FD_BY_ID", 30), ("BPF_LINK_GET_NEXT_ID", 31),
+    ("BPF_ENABLE_STATS", 32), ("BPF_ITER_CREATE", 33), ("BPF_LINK_DETACH", 34),
+    ("BPF_PROG_BIND_MAP", 35), ("BPF_TOKEN_CREATE", 36),
+)
+LANDLOCK_RULESET_FLAGS: Table = (  # linux/landlock.h
+    ("LANDLOCK_CREATE_RULESET_VERSION", 1), ("LANDLOCK_CREATE_RULESET_ERRATA", 2),
+)
 #: delete_module's flags: two open flags' bits, in strace's order (xlat/delete_module_flags.in)
 DELETE_MODULE_FLAGS: Table = (("O_NONBLOCK", 0o4000), ("O_TRUNC", 0o1000))
 _MPOL_MODE_NAMES = _enum(MPOL_MODES)
@@ -1290,6 +1319,12 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.KEY_SERIAL: _enum_decoder(KEY_SPECS, signed=True),
     ArgKind.KEXEC_FILE_FLAGS: _flags_decoder(KEXEC_FILE_FLAGS, width32=False),
     ArgKind.KEYCTL_CMD: _enum_decoder(KEYCTL_COMMANDS, signed=True),
+    ArgKind.SECCOMP_OP: _enum_decoder(SECCOMP_OPS),
+    ArgKind.SECCOMP_FLAGS: _flags_decoder(SECCOMP_FILTER_FLAGS),
+    ArgKind.MLOCK_FLAGS: _flags_decoder(MLOCK_FLAGS),
+    ArgKind.MLOCKALL_FLAGS: _flags_decoder(MLOCKALL_FLAGS),
+    ArgKind.BPF_CMD: _enum_decoder(BPF_COMMANDS),
+    ArgKind.LANDLOCK_RULESET_FLAGS: _flags_decoder(LANDLOCK_RULESET_FLAGS),
 }
 
 # Arguments whose meaning depends on another argument or on the call:

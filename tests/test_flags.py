@@ -237,7 +237,8 @@ def test_every_symbolic_kind_has_a_decoder() -> None:
         K.SPLICE_FLAGS, K.WAITID_IDTYPE, K.PRIO_WHICH, K.SCHED_POLICY, K.IOPRIO_WHICH,
         K.IOPRIO, K.MSYNC_FLAGS, K.MSGFLG, K.SHMAT_FLAGS, K.MPOL_MODE,
         K.GET_MEMPOLICY_FLAGS, K.MBIND_FLAGS, K.DELETE_MODULE_FLAGS, K.KEY_SERIAL,
-        K.KEYCTL_CMD, K.KEXEC_FILE_FLAGS,
+        K.KEYCTL_CMD, K.KEXEC_FILE_FLAGS, K.SECCOMP_OP, K.SECCOMP_FLAGS, K.MLOCK_FLAGS,
+        K.MLOCKALL_FLAGS, K.BPF_CMD, K.LANDLOCK_RULESET_FLAGS,
     }
     assert {kind for kind in ArgKind if decoder_for(kind) is not None} == symbolic
 
@@ -512,7 +513,8 @@ def test_decoding_coverage_values_match_installed_headers(tmp_path: Path) -> Non
         _flags.SIGNALFD_FLAGS, _flags.INOTIFY_FLAGS, _flags.MEMFD_FLAGS,
         _flags.CLOSE_RANGE_FLAGS, _flags.IPC_FLAGS, _flags.INOTIFY_MASK,
         _flags.SPLICE_FLAGS, _flags.WAITID_IDTYPES, _flags.IORING_SETUP_FLAGS,
-        _flags.IORING_FEATURES,
+        _flags.IORING_FEATURES, _flags.SECCOMP_OPS, _flags.SECCOMP_FILTER_FLAGS,
+        _flags.MLOCK_FLAGS, _flags.MLOCKALL_FLAGS, _flags.LANDLOCK_RULESET_FLAGS,
     ]
     pairs = [pair for table in tables for pair in table]
     names = sorted({name for name, _ in pairs})
@@ -520,7 +522,7 @@ def test_decoding_coverage_values_match_installed_headers(tmp_path: Path) -> Non
                "time.h", "sys/file.h", "sys/xattr.h", "sys/resource.h", "sys/stat.h",
                "netinet/in.h", "sys/timerfd.h", "sys/signalfd.h", "sys/inotify.h",
                "sys/mman.h", "linux/close_range.h", "sys/ipc.h", "sys/wait.h",
-               "linux/io_uring.h"]
+               "linux/io_uring.h", "linux/seccomp.h", "linux/landlock.h"]
     values = dict(zip(names, c_values(tmp_path, headers, names, guard_names=True,
                                       defines=["_GNU_SOURCE"]), strict=True))
     wrong = [(name, value, values[name]) for name, value in pairs
@@ -528,6 +530,15 @@ def test_decoding_coverage_values_match_installed_headers(tmp_path: Path) -> Non
     assert not wrong
     known = [name for name in names if values[name] is not None]
     assert len(known) > len(names) * 3 // 4  # the check covered most names
+
+
+def test_bpf_commands_match_installed_headers(tmp_path: Path) -> None:
+    # enum bpf_cmd's constants (no macros): compiled as expressions; BPF_TOKEN_CREATE
+    # (Linux 6.9) is newer than the installed headers
+    pairs = [pair for pair in _flags.BPF_COMMANDS if pair[0] != "BPF_TOKEN_CREATE"]
+    names = [name for name, _ in pairs]
+    assert list(zip(names, c_values(tmp_path, ["linux/bpf.h"], names), strict=True)) == pairs
+    assert [value for _, value in _flags.BPF_COMMANDS] == list(range(len(_flags.BPF_COMMANDS)))
 
 
 def test_memory_policy_values_match_installed_headers(tmp_path: Path) -> None:

@@ -180,6 +180,12 @@ class ArgKind(enum.Enum):
     KEY_SERIAL = "key_serial"  # key_serial_t: a key's id, or KEY_SPEC_* (negative)
     KEYCTL_CMD = "keyctl_cmd"  # KEYCTL_*
     KEXEC_FILE_FLAGS = "kexec_file_flags"  # KEXEC_FILE_*
+    SECCOMP_OP = "seccomp_op"  # SECCOMP_SET_MODE_*, SECCOMP_GET_*
+    SECCOMP_FLAGS = "seccomp_flags"  # SECCOMP_FILTER_FLAG_*
+    MLOCK_FLAGS = "mlock_flags"  # mlock2's MLOCK_ONFAULT
+    MLOCKALL_FLAGS = "mlockall_flags"  # MCL_*
+    BPF_CMD = "bpf_cmd"  # BPF_MAP_CREATE, BPF_PROG_LOAD, ...
+    LANDLOCK_RULESET_FLAGS = "landlock_ruleset_flags"  # LANDLOCK_CREATE_RULESET_*
     MQ_ATTR_IN = "mq_attr_in"  # struct mq_attr the call reads (mq_open with O_CREAT)
     CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
     CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
@@ -1055,8 +1061,8 @@ _MORE_COMMON: list[Signature] = [
          _XATTR_NAME),
     # memory
     *_same_args(("mlock", "munlock"), R.INT, _a("addr", K.PTR), _a("len", K.SIZE)),
-    _sig("mlock2", R.INT, _a("addr", K.PTR), _a("len", K.SIZE), _a("flags", K.HEX)),
-    _sig("mlockall", R.INT, _a("flags", K.HEX)),
+    _sig("mlock2", R.INT, _a("addr", K.PTR), _a("len", K.SIZE), _a("flags", K.MLOCK_FLAGS)),
+    _sig("mlockall", R.INT, _a("flags", K.MLOCKALL_FLAGS)),
     _sig("munlockall", R.INT),
     _sig("msync", R.INT, _a("addr", K.PTR), _a("length", K.SIZE),
          _a("flags", K.MSYNC_FLAGS)),
@@ -1145,7 +1151,8 @@ _MORE_COMMON: list[Signature] = [
          _a("data", K.PTR)),
     _sig("kcmp", R.INT, _a("pid1", K.PID), _a("pid2", K.PID), _a("type", K.INT),
          _a("idx1", K.HEX), _a("idx2", K.HEX)),
-    _sig("seccomp", R.INT, _a("operation", K.UINT), _a("flags", K.HEX), _a("args", K.PTR)),
+    _sig("seccomp", R.INT, _a("operation", K.SECCOMP_OP), _a("flags", K.SECCOMP_FLAGS),
+         _a("args", K.PTR)),
     _sig("membarrier", R.INT, _a("cmd", K.HEX), _a("flags", K.HEX), _a("cpu_id", K.INT)),
     _sig("restart_syscall", R.INT),
     _sig("vhangup", R.INT),
@@ -1234,9 +1241,9 @@ _MORE_COMMON: list[Signature] = [
     _sig("userfaultfd", R.FD, _a("flags", K.HEX)),
     _sig("perf_event_open", R.FD, _a("attr", K.PTR), _a("pid", K.PID), _a("cpu", K.INT),
          _a("group_fd", K.FD), _a("flags", K.HEX)),
-    _sig("bpf", R.INT, _a("cmd", K.INT), _a("attr", K.PTR), _a("size", K.UINT)),
+    _sig("bpf", R.INT, _a("cmd", K.BPF_CMD), _a("attr", K.PTR), _a("size", K.UINT)),
     _sig("landlock_create_ruleset", R.FD, _a("attr", K.PTR), _a("size", K.SIZE),
-         _a("flags", K.HEX)),
+         _a("flags", K.LANDLOCK_RULESET_FLAGS)),
     _sig("landlock_add_rule", R.INT, _a("ruleset_fd", K.FD), _a("rule_type", K.INT),
          _a("rule_attr", K.PTR), _a("flags", K.HEX)),
     _sig("landlock_restrict_self", R.INT, _a("ruleset_fd", K.FD), _a("flags", K.HEX)),
