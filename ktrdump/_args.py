@@ -1172,6 +1172,8 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
         return _strace_futex(plan, stop)
     if style.strace and plan.name == "rt_sigreturn":
         return _strace_sigreturn
+    if style.strace and plan.name == "ptrace":
+        return _strace_ptrace
     if style.strace and plan.name == "keyctl":
         return _strace_keyctl(style)
     if style.strace and plan.name == "prctl":
@@ -1531,6 +1533,58 @@ def _strace_keyctl(style: Style) -> CallArguments:
         return out
 
     return render
+
+
+#: ptrace requests strace prints with fewer arguments: the request alone, or the pid too.
+_PTRACE_REQUEST_ONLY = frozenset({0})  # PTRACE_TRACEME
+_PTRACE_PID_ONLY = frozenset({16, 0x4207, 8, 0x4208})  # ATTACH, INTERRUPT, KILL, LISTEN
+#: Requests whose data is a signal to deliver (CONT, DETACH, SYSCALL, SINGLESTEP, SYSEMU,
+#: SYSEMU_SINGLESTEP, SINGLEBLOCK), and whose data is PTRACE_O_* (SETOPTIONS, SEIZE).
+_PTRACE_DATA_SIGNAL = frozenset({7, 17, 24, 9, 31, 32, 33})
+_PTRACE_DATA_OPTIONS = frozenset({0x4200, 0x4206})
+#: Requests whose addr is a size or count, printed in decimal (GETSIGMASK, SETSIGMASK,
+#: SECCOMP_GET_FILTER, SECCOMP_GET_METADATA, GET_SYSCALL_INFO), or a register set (NT_*).
+_PTRACE_ADDR_NUMBER = frozenset({0x420A, 0x420B, 0x420C, 0x420D, 0x420E})
+_PTRACE_ADDR_NT = frozenset({0x4204, 0x4205})
+_NT_NAMES = {value: name for name, value in _flags.NT_TYPES}
+
+
+def _strace_ptrace(call: Call) -> list[str]:
+    """ptrace as strace prints it at entry: the request by name and the arguments it
+    reads (PTRACE_TRACEME alone; ATTACH, INTERRUPT, KILL, LISTEN: the pid), a signal
+    for the requests that resume (``PTRACE_CONT, 1234, NULL, SIGCONT``), the PTRACE_O_*
+    options of SETOPTIONS and SEIZE, NT_* register sets. What strace prints at exit
+    (PEEK*'s word, GETREGSET's iovec, GETSIGINFO's siginfo, GET_SYSCALL_INFO's
+    structure) is not recorded: the address is shown, as strace shows it when the
+    call failed."""
+    args = call.args
+    if len(args) < 4:
+        return [_strace_hex(value) for value in args]
+    request = args[0] & _U64
+    name = (_flags.decode_argument(ArgKind.PTRACE_REQUEST, request, call.plan.abi)
+            if request <= 0xFFFF_FFFF else None)
+    out = [name or f"{_hex(request)} /* PTRACE_??? */"]
+    if request in _PTRACE_REQUEST_ONLY:
+        return out
+    out.append(str(signed32(args[1])))
+    if request in _PTRACE_PID_ONLY:
+        return out
+    addr, data = args[2], args[3]
+    if request in _PTRACE_ADDR_NUMBER:
+        out.append(str(addr & _U64))
+    elif request in _PTRACE_ADDR_NT:
+        out.append(_NT_NAMES.get(addr & _U64) or f"{_hex(addr)} /* NT_??? */")
+    else:
+        out.append(_strace_pointer(addr))
+    if request in _PTRACE_DATA_SIGNAL:
+        number = signed32(data)
+        out.append((_flags.decode_argument(ArgKind.SIGNAL, data, call.plan.abi) or str(number))
+                   if number else "0")
+    elif request in _PTRACE_DATA_OPTIONS:
+        out.append(_flags.render_flags(_flags.PTRACE_OPTIONS, data & _U64, "0"))
+    else:
+        out.append(_strace_pointer(data))
+    return out
 
 
 def _strace_sigreturn(call: Call) -> list[str]:

@@ -238,7 +238,7 @@ def test_every_symbolic_kind_has_a_decoder() -> None:
         K.IOPRIO, K.MSYNC_FLAGS, K.MSGFLG, K.SHMAT_FLAGS, K.MPOL_MODE,
         K.GET_MEMPOLICY_FLAGS, K.MBIND_FLAGS, K.DELETE_MODULE_FLAGS, K.KEY_SERIAL,
         K.KEYCTL_CMD, K.KEXEC_FILE_FLAGS, K.SECCOMP_OP, K.SECCOMP_FLAGS, K.MLOCK_FLAGS,
-        K.MLOCKALL_FLAGS, K.BPF_CMD, K.LANDLOCK_RULESET_FLAGS,
+        K.MLOCKALL_FLAGS, K.BPF_CMD, K.LANDLOCK_RULESET_FLAGS, K.PTRACE_REQUEST,
     }
     assert {kind for kind in ArgKind if decoder_for(kind) is not None} == symbolic
 
@@ -530,6 +530,25 @@ def test_decoding_coverage_values_match_installed_headers(tmp_path: Path) -> Non
     assert not wrong
     known = [name for name in names if values[name] is not None]
     assert len(known) > len(names) * 3 // 4  # the check covered most names
+
+
+def test_ptrace_values_match_installed_headers(tmp_path: Path) -> None:
+    # the kernel's headers (glibc's sys/ptrace.h has enums, not macros, for the requests)
+    pairs = [*_flags.PTRACE_REQUESTS, *_flags.PTRACE_OPTIONS, *_flags.NT_TYPES]
+    names = sorted({name for name, _ in pairs} | {"PTRACE_PEEKUSR", "PTRACE_POKEUSR",
+                                                   "NT_PRFPREG"})
+    values = dict(zip(names, c_values(tmp_path, ["linux/ptrace.h", "asm/ptrace-abi.h",
+                                                 "linux/elf.h"], names, guard_names=True),
+                      strict=True))
+    assert [(name, value, values[name]) for name, value in pairs
+            if values[name] is not None and values[name] != value] == []
+    # newer than the installed headers (Linux 6.1): the syscall user dispatch requests;
+    # glibc's and strace's spelling of the kernel's PTRACE_PEEKUSR, PTRACE_POKEUSR, NT_PRFPREG
+    assert {name for name in names if values[name] is None} <= {
+        "PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG", "PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG",
+        "PTRACE_PEEKUSER", "PTRACE_POKEUSER", "NT_FPREGSET"}
+    assert values["PTRACE_PEEKUSR"] == 3 and values["PTRACE_POKEUSR"] == 6
+    assert values["NT_PRFPREG"] == 2
 
 
 def test_bpf_commands_match_installed_headers(tmp_path: Path) -> None:

@@ -1,0 +1,118 @@
+"""ptrace decoded as strace decodes it (a debugger or tracer traced).
+
+Oracle: strace on the same C programs (compiled here): the request by name
+and only the arguments it reads (``ptrace(PTRACE_TRACEME)``,
+``ptrace(PTRACE_ATTACH, 1234)``), the signal a resuming request delivers
+(``ptrace(PTRACE_CONT, 1234, NULL, SIGCONT)``), PTRACE_O_* options, NT_*
+register sets, sizes in decimal, an unknown request as ``0x4299 /*
+PTRACE_??? */``; ktrdump printed ``ptrace(0, 0, NULL, NULL)``. The arguments
+are compared, not the results (the traced child's state at each request
+differs from run to run). Not compared: what strace prints at exit (PEEK*'s
+word, GETREGSET's iovec), which the trace does not hold, and
+PTRACE_GETREGS's three-argument form.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from c_support import build_program
+
+KTR = Path(sys.executable).parent / "ktr"
+KTRDUMP = Path(sys.executable).parent / "ktrdump"
+
+pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="strace is the oracle")
+
+TRACER = r"""
+#define _GNU_SOURCE
+#include <signal.h>
+#include <unistd.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <sys/syscall.h>
+#include <elf.h>
+#include <sys/uio.h>
+int main(void) {
+    ptrace(PTRACE_ATTACH, 999999, 0, 0);          /* ESRCH */
+    ptrace(PTRACE_TRACEME, 0, 0, 0);               /* EPERM under a tracer */
+    int ready[2];
+    pipe(ready);
+    pid_t child = fork();
+    if (child == 0) { char c; read(ready[0], &c, 1); _exit(0); }
+    ptrace(PTRACE_SEIZE, child, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL);
+    ptrace(PTRACE_INTERRUPT, child, 0, 0);
+    int status;
+    waitpid(child, &status, __WALL);
+    ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC);
+    ptrace(PTRACE_SYSCALL, child, 0, 0);
+    ptrace(PTRACE_CONT, child, 0, SIGCONT);  /* ESRCH: running */
+    ptrace(PTRACE_DETACH, child, 0, 0);      /* ESRCH: running */
+    ptrace(PTRACE_KILL, 999999, 0, 0);
+    ptrace(PTRACE_LISTEN, 999999, 0, 0);
+    ptrace(PTRACE_POKEDATA, 999999, (void *)16, (void *)42);
+    ptrace(PTRACE_GETSIGMASK, 999999, (void *)8, 0);
+    ptrace(PTRACE_GET_SYSCALL_INFO, 999999, (void *)88, 0);
+    ptrace(0x4299, 999999, 0, 0);
+    write(ready[1], "x", 1);
+    kill(child, SIGKILL);
+    waitpid(child, &status, __WALL);
+    return 0;
+}
+"""
+
+REQUESTS = r"""
+#include <sys/ptrace.h>
+int main(void){
+  ptrace(0x4204, 999999, (void*)1, 0);
+  ptrace(0x4204, 999999, (void*)2, 0);
+  ptrace(0x4204, 999999, (void*)0x202, 0);
+  ptrace(0x4205, 999999, (void*)0x46e62b7f, 0);
+  ptrace(0x4204, 999999, (void*)6, 0);
+  ptrace(0x420f, 999999, (void*)32, 0);
+  ptrace(0x420c, 999999, (void*)3, 0);
+  ptrace(0x420d, 999999, (void*)3, 0);
+  ptrace(9, 999999, 0, 5);
+  ptrace(31, 999999, 0, 0);
+  ptrace(32, 999999, 0, 0);
+  ptrace(33, 999999, 0, 0);
+  ptrace(1, 999999, (void*)16, (void*)32);
+  ptrace(0x4201, 999999, 0, (void*)8);
+  ptrace(0x4202, 999999, 0, (void*)8);
+  ptrace(30, 999999, (void*)8, (void*)0x1002);
+  ptrace(25, 999999, (void*)8, 0);
+  ptrace(0x4209, 999999, 0, 0);
+  return 0; }
+"""
+
+
+def _arguments(text: str) -> list[str]:
+    """Each ptrace line's call text up to its result, stack addresses and pids masked."""
+    found = []
+    for line in text.splitlines():
+        line = re.sub(r"^\d+\s+\d+\.\d+\s+", "", line)
+        if line.startswith("ptrace("):
+            call = re.sub(r"\)\s+= .*$", ")", line)
+            call = re.sub(r"0x7ff[0-9a-f]+", "STACK", call)
+            found.append(re.sub(r"(PTRACE_\w+|/\*), \d+", r"\1, PID", call))
+    return found
+
+
+@pytest.mark.parametrize(("name", "source", "count"), [("tracer", TRACER, 14),
+                                                      ("requests", REQUESTS, 18)])
+def test_ptrace_requests_match_strace(tmp_path: Path, name: str, source: str,
+                                      count: int) -> None:
+    program = build_program(tmp_path, name, source)
+    oracle = subprocess.run(["strace", "-o", "/dev/stdout", program], capture_output=True,
+                            text=True, timeout=60, check=True)
+    expected = _arguments(oracle.stdout)
+    assert len(expected) == count, oracle.stdout
+    trace = tmp_path / f"{name}.ktr"
+    subprocess.run([KTR, "record", "-q", "-o", trace, "--", program], check=True, timeout=60)
+    shown = subprocess.run([KTRDUMP, "--format", "strace", trace], capture_output=True,
+                           text=True, timeout=60, check=True)
+    assert _arguments(shown.stdout) == expected
