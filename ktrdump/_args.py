@@ -1174,6 +1174,8 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
         return _strace_sigreturn
     if style.strace and plan.name == "ptrace":
         return _strace_ptrace
+    if style.strace and plan.name == "kcmp":
+        return _strace_kcmp
     if style.strace and plan.name == "keyctl":
         return _strace_keyctl(style)
     if style.strace and plan.name == "prctl":
@@ -1584,6 +1586,30 @@ def _strace_ptrace(call: Call) -> list[str]:
         out.append(_flags.render_flags(_flags.PTRACE_OPTIONS, data & _U64, "0"))
     else:
         out.append(_strace_pointer(data))
+    return out
+
+
+#: kcmp types that compare whole resources: strace prints no indexes for them.
+_KCMP_NO_INDEX = frozenset({1, 2, 3, 4, 5, 6})  # VM, FILES, FS, SIGHAND, IO, SYSVSEM
+
+
+def _strace_kcmp(call: Call) -> list[str]:
+    """kcmp as strace prints it: the indexes its type reads, KCMP_FILE's as fds
+    (``kcmp(12, 12, KCMP_FILE, 3, 4)``), none for the types that compare whole
+    resources (``kcmp(12, 13, KCMP_VM)``), others in hex; KCMP_EPOLL_TFD's
+    structure is shown by its address."""
+    args = call.args
+    if len(args) < 5:
+        return [_strace_hex(value) for value in args]
+    kind = args[2] & 0xFFFF_FFFF
+    name = _flags.decode_argument(ArgKind.KCMP_TYPE, kind, call.plan.abi)
+    out = [str(signed32(args[0])), str(signed32(args[1])),
+           name or f"{_hex(kind)} /* KCMP_??? */"]
+    if kind == 0 or kind == 7:  # KCMP_FILE, KCMP_EPOLL_TFD: fds
+        out.append(str(signed32(args[3])))
+        out.append(str(signed32(args[4])) if kind == 0 else _strace_pointer(args[4]))
+    elif kind not in _KCMP_NO_INDEX:
+        out += [_hex(args[3]), _hex(args[4])]
     return out
 
 

@@ -1228,6 +1228,10 @@ PTRACE_OPTIONS: Table = (  # PTRACE_O_*, linux/ptrace.h
     ("PTRACE_O_TRACEEXIT", 0x40), ("PTRACE_O_TRACESECCOMP", 0x80),
     ("PTRACE_O_EXITKILL", 0x100000), ("PTRACE_O_SUSPEND_SECCOMP", 0x200000),
 )
+KCMP_TYPES: Table = (  # linux/kcmp.h
+    ("KCMP_FILE", 0), ("KCMP_VM", 1), ("KCMP_FILES", 2), ("KCMP_FS", 3), ("KCMP_SIGHAND", 4),
+    ("KCMP_IO", 5), ("KCMP_SYSVSEM", 6), ("KCMP_EPOLL_TFD", 7),
+)
 #: The register sets PTRACE_GETREGSET and PTRACE_SETREGSET name (elf.h's NT_*, strace's names).
 NT_TYPES: Table = (
     ("NT_PRSTATUS", 1), ("NT_FPREGSET", 2), ("NT_PRPSINFO", 3), ("NT_AUXV", 6),
@@ -1357,6 +1361,7 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.BPF_CMD: _enum_decoder(BPF_COMMANDS),
     ArgKind.LANDLOCK_RULESET_FLAGS: _flags_decoder(LANDLOCK_RULESET_FLAGS),
     ArgKind.PTRACE_REQUEST: _enum_decoder(PTRACE_REQUESTS),
+    ArgKind.KCMP_TYPE: _enum_decoder(KCMP_TYPES),
 }
 
 # Arguments whose meaning depends on another argument or on the call:

@@ -238,7 +238,7 @@ def test_every_symbolic_kind_has_a_decoder() -> None:
         K.IOPRIO, K.MSYNC_FLAGS, K.MSGFLG, K.SHMAT_FLAGS, K.MPOL_MODE,
         K.GET_MEMPOLICY_FLAGS, K.MBIND_FLAGS, K.DELETE_MODULE_FLAGS, K.KEY_SERIAL,
         K.KEYCTL_CMD, K.KEXEC_FILE_FLAGS, K.SECCOMP_OP, K.SECCOMP_FLAGS, K.MLOCK_FLAGS,
-        K.MLOCKALL_FLAGS, K.BPF_CMD, K.LANDLOCK_RULESET_FLAGS, K.PTRACE_REQUEST,
+        K.MLOCKALL_FLAGS, K.BPF_CMD, K.LANDLOCK_RULESET_FLAGS, K.PTRACE_REQUEST, K.KCMP_TYPE,
     }
     assert {kind for kind in ArgKind if decoder_for(kind) is not None} == symbolic
 
@@ -549,6 +549,13 @@ def test_ptrace_values_match_installed_headers(tmp_path: Path) -> None:
         "PTRACE_PEEKUSER", "PTRACE_POKEUSER", "NT_FPREGSET"}
     assert values["PTRACE_PEEKUSR"] == 3 and values["PTRACE_POKEUSR"] == 6
     assert values["NT_PRFPREG"] == 2
+
+
+def test_kcmp_types_match_installed_headers(tmp_path: Path) -> None:
+    # enum kcmp_type's constants (no macros): compiled as expressions
+    names = [name for name, _ in _flags.KCMP_TYPES]
+    assert list(zip(names, c_values(tmp_path, ["linux/kcmp.h"], names), strict=True)) \
+        == list(_flags.KCMP_TYPES)
 
 
 def test_bpf_commands_match_installed_headers(tmp_path: Path) -> None:

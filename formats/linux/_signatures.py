@@ -187,6 +187,7 @@ class ArgKind(enum.Enum):
     BPF_CMD = "bpf_cmd"  # BPF_MAP_CREATE, BPF_PROG_LOAD, ...
     LANDLOCK_RULESET_FLAGS = "landlock_ruleset_flags"  # LANDLOCK_CREATE_RULESET_*
     PTRACE_REQUEST = "ptrace_request"  # PTRACE_*
+    KCMP_TYPE = "kcmp_type"  # KCMP_*
     MQ_ATTR_IN = "mq_attr_in"  # struct mq_attr the call reads (mq_open with O_CREAT)
     CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
     CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
@@ -1150,7 +1151,7 @@ _MORE_COMMON: list[Signature] = [
          _a("ioprio", K.IOPRIO)),
     _sig("ptrace", R.INT, _a("request", K.PTRACE_REQUEST), _a("pid", K.PID), _a("addr", K.PTR),
          _a("data", K.PTR)),
-    _sig("kcmp", R.INT, _a("pid1", K.PID), _a("pid2", K.PID), _a("type", K.INT),
+    _sig("kcmp", R.INT, _a("pid1", K.PID), _a("pid2", K.PID), _a("type", K.KCMP_TYPE),
          _a("idx1", K.HEX), _a("idx2", K.HEX)),
     _sig("seccomp", R.INT, _a("operation", K.SECCOMP_OP), _a("flags", K.SECCOMP_FLAGS),
          _a("args", K.PTR)),
