@@ -1176,6 +1176,8 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
         return _strace_ptrace
     if style.strace and plan.name == "kcmp":
         return _strace_kcmp
+    if style.strace and plan.name == "membarrier":
+        return _strace_membarrier
     if style.strace and plan.name == "keyctl":
         return _strace_keyctl(style)
     if style.strace and plan.name == "prctl":
@@ -1613,6 +1615,24 @@ def _strace_kcmp(call: Call) -> list[str]:
     return out
 
 
+def _strace_membarrier(call: Call) -> list[str]:
+    """membarrier as strace prints it: the command and flags, and the CPU only when
+    MEMBARRIER_CMD_FLAG_CPU asks for one (``membarrier(MEMBARRIER_CMD_QUERY, 0)``)."""
+    args = call.args
+    if len(args) < 3:
+        return [_strace_hex(value) for value in args]
+    abi = call.plan.abi
+    command, flags = args[0] & 0xFFFF_FFFF, args[1] & 0xFFFF_FFFF
+    known = flags & 1
+    out = [_flags.decode_argument(ArgKind.MEMBARRIER_CMD, command, abi)
+           or f"{_hex(command)} /* MEMBARRIER_CMD_??? */",
+           _flags.render_flags(_flags.MEMBARRIER_FLAGS, flags) if known or not flags
+           else f"{_hex(flags)} /* MEMBARRIER_CMD_FLAG_??? */"]
+    if flags & 1:  # MEMBARRIER_CMD_FLAG_CPU
+        out.append(str(signed32(args[2])))
+    return out
+
+
 def _strace_sigreturn(call: Call) -> list[str]:
     """rt_sigreturn({mask=[...]}): the mask the signal frame restores, when recorded."""
     struct = call.struct(0)
@@ -1866,6 +1886,9 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
         return f"{retval} ({signal})" if signal else str(retval)
     if name == "sched_getscheduler" and _flags.sched_policy_name(retval) is not None:
         return f"{retval} ({_flags.sched_policy_name(retval)})"
+    if name == "membarrier" and retval > 0 and args and not args[0] & 0xFFFF_FFFF:
+        # MEMBARRIER_CMD_QUERY: the commands the kernel supports
+        return f"{_hex(retval)} ({_flags.render_flags(_flags.MEMBARRIER_COMMANDS, retval)})"
     if name == "ioprio_get" and retval >= 0:
         return f"{retval} ({_flags.render_ioprio(retval)})"
     if name == "prctl" and args and args[0] & 0xFFFF_FFFF == 3 and retval in _DUMPABLE:

@@ -239,6 +239,7 @@ def test_every_symbolic_kind_has_a_decoder() -> None:
         K.GET_MEMPOLICY_FLAGS, K.MBIND_FLAGS, K.DELETE_MODULE_FLAGS, K.KEY_SERIAL,
         K.KEYCTL_CMD, K.KEXEC_FILE_FLAGS, K.SECCOMP_OP, K.SECCOMP_FLAGS, K.MLOCK_FLAGS,
         K.MLOCKALL_FLAGS, K.BPF_CMD, K.LANDLOCK_RULESET_FLAGS, K.PTRACE_REQUEST, K.KCMP_TYPE,
+        K.MEMBARRIER_CMD, K.MEMBARRIER_FLAGS,
     }
     assert {kind for kind in ArgKind if decoder_for(kind) is not None} == symbolic
 
@@ -556,6 +557,16 @@ def test_kcmp_types_match_installed_headers(tmp_path: Path) -> None:
     names = [name for name, _ in _flags.KCMP_TYPES]
     assert list(zip(names, c_values(tmp_path, ["linux/kcmp.h"], names), strict=True)) \
         == list(_flags.KCMP_TYPES)
+
+
+def test_membarrier_commands_match_installed_headers(tmp_path: Path) -> None:
+    # enum membarrier_cmd's constants: compiled as expressions (GET_REGISTRATIONS: Linux 6.3,
+    # newer than the installed headers)
+    pairs = [*(pair for pair in _flags.MEMBARRIER_COMMANDS
+               if pair[0] != "MEMBARRIER_CMD_GET_REGISTRATIONS"), *_flags.MEMBARRIER_FLAGS]
+    names = [name for name, _ in pairs]
+    assert list(zip(names, c_values(tmp_path, ["linux/membarrier.h"], names),
+                    strict=True)) == pairs
 
 
 def test_bpf_commands_match_installed_headers(tmp_path: Path) -> None:

@@ -188,6 +188,8 @@ class ArgKind(enum.Enum):
     LANDLOCK_RULESET_FLAGS = "landlock_ruleset_flags"  # LANDLOCK_CREATE_RULESET_*
     PTRACE_REQUEST = "ptrace_request"  # PTRACE_*
     KCMP_TYPE = "kcmp_type"  # KCMP_*
+    MEMBARRIER_CMD = "membarrier_cmd"  # MEMBARRIER_CMD_*
+    MEMBARRIER_FLAGS = "membarrier_flags"  # MEMBARRIER_CMD_FLAG_CPU
     MQ_ATTR_IN = "mq_attr_in"  # struct mq_attr the call reads (mq_open with O_CREAT)
     CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
     CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
@@ -1155,7 +1157,8 @@ _MORE_COMMON: list[Signature] = [
          _a("idx1", K.HEX), _a("idx2", K.HEX)),
     _sig("seccomp", R.INT, _a("operation", K.SECCOMP_OP), _a("flags", K.SECCOMP_FLAGS),
          _a("args", K.PTR)),
-    _sig("membarrier", R.INT, _a("cmd", K.HEX), _a("flags", K.HEX), _a("cpu_id", K.INT)),
+    _sig("membarrier", R.INT, _a("cmd", K.MEMBARRIER_CMD), _a("flags", K.MEMBARRIER_FLAGS),
+         _a("cpu_id", K.INT)),
     _sig("restart_syscall", R.INT),
     _sig("vhangup", R.INT),
     _sig("pidfd_open", R.FD, _a("pid", K.PID), _a("flags", K.HEX)),
