@@ -1886,6 +1886,8 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
         return f"{retval} ({signal})" if signal else str(retval)
     if name == "sched_getscheduler" and _flags.sched_policy_name(retval) is not None:
         return f"{retval} ({_flags.sched_policy_name(retval)})"
+    if name == "personality" and retval >= 0:  # the previous persona, decoded
+        return f"{_hex(retval) if retval else '0'} ({_flags.render_personality(retval)})"
     if name == "membarrier" and retval > 0 and args and not args[0] & 0xFFFF_FFFF:
         # MEMBARRIER_CMD_QUERY: the commands the kernel supports
         return f"{_hex(retval)} ({_flags.render_flags(_flags.MEMBARRIER_COMMANDS, retval)})"

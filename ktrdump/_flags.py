@@ -1243,6 +1243,35 @@ MEMBARRIER_COMMANDS: Table = (  # linux/membarrier.h
     ("MEMBARRIER_CMD_GET_REGISTRATIONS", 512),
 )
 MEMBARRIER_FLAGS: Table = (("MEMBARRIER_CMD_FLAG_CPU", 1),)
+PERSONALITY_TYPES: Table = (  # linux/personality.h: the low byte
+    ("PER_LINUX", 0), ("PER_SVR4", 1), ("PER_SVR3", 2), ("PER_SCOSVR3", 3),
+    ("PER_WYSEV386", 4), ("PER_ISCR4", 5), ("PER_BSD", 6), ("PER_XENIX", 7),
+    ("PER_LINUX32", 8), ("PER_IRIX32", 9), ("PER_IRIXN32", 0xA), ("PER_IRIX64", 0xB),
+    ("PER_RISCOS", 0xC), ("PER_SOLARIS", 0xD), ("PER_UW7", 0xE), ("PER_OSF4", 0xF),
+    ("PER_HPUX", 0x10),
+)
+PERSONALITY_FLAGS: Table = (  # linux/personality.h
+    ("UNAME26", 0x20000), ("ADDR_NO_RANDOMIZE", 0x40000), ("FDPIC_FUNCPTRS", 0x80000),
+    ("MMAP_PAGE_ZERO", 0x100000), ("ADDR_COMPAT_LAYOUT", 0x200000),
+    ("READ_IMPLIES_EXEC", 0x400000), ("ADDR_LIMIT_32BIT", 0x800000),
+    ("SHORT_INODE", 0x1000000), ("WHOLE_SECONDS", 0x2000000), ("STICKY_TIMEOUTS", 0x4000000),
+    ("ADDR_LIMIT_3GB", 0x8000000),
+)
+_PERSONALITY_TYPE_NAMES = _enum(PERSONALITY_TYPES)
+
+
+def render_personality(value: int) -> str:
+    """A persona as strace prints it: the type (``PER_LINUX``), then its flags
+    (``PER_LINUX|ADDR_NO_RANDOMIZE``); 0xffffffff (the query) in hex."""
+    value &= _MASK32
+    if value == _MASK32:
+        return hex(value)
+    kind = value & 0xFF
+    text = _PERSONALITY_TYPE_NAMES.get(kind) or f"{hex(kind)} /* PER_??? */"
+    rest = value & ~0xFF
+    return f"{text}|{render_flags(PERSONALITY_FLAGS, rest)}" if rest else text
+
+
 #: The register sets PTRACE_GETREGSET and PTRACE_SETREGSET name (elf.h's NT_*, strace's names).
 NT_TYPES: Table = (
     ("NT_PRSTATUS", 1), ("NT_FPREGSET", 2), ("NT_PRPSINFO", 3), ("NT_AUXV", 6),
@@ -1375,6 +1404,7 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.KCMP_TYPE: _enum_decoder(KCMP_TYPES),
     ArgKind.MEMBARRIER_CMD: _enum_decoder(MEMBARRIER_COMMANDS),
     ArgKind.MEMBARRIER_FLAGS: _flags_decoder(MEMBARRIER_FLAGS),
+    ArgKind.PERSONALITY: lambda value, abi: render_personality(value),
 }
 
 # Arguments whose meaning depends on another argument or on the call:

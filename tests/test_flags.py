@@ -239,7 +239,7 @@ def test_every_symbolic_kind_has_a_decoder() -> None:
         K.GET_MEMPOLICY_FLAGS, K.MBIND_FLAGS, K.DELETE_MODULE_FLAGS, K.KEY_SERIAL,
         K.KEYCTL_CMD, K.KEXEC_FILE_FLAGS, K.SECCOMP_OP, K.SECCOMP_FLAGS, K.MLOCK_FLAGS,
         K.MLOCKALL_FLAGS, K.BPF_CMD, K.LANDLOCK_RULESET_FLAGS, K.PTRACE_REQUEST, K.KCMP_TYPE,
-        K.MEMBARRIER_CMD, K.MEMBARRIER_FLAGS,
+        K.MEMBARRIER_CMD, K.MEMBARRIER_FLAGS, K.PERSONALITY,
     }
     assert {kind for kind in ArgKind if decoder_for(kind) is not None} == symbolic
 
@@ -567,6 +567,17 @@ def test_membarrier_commands_match_installed_headers(tmp_path: Path) -> None:
     names = [name for name, _ in pairs]
     assert list(zip(names, c_values(tmp_path, ["linux/membarrier.h"], names),
                     strict=True)) == pairs
+
+
+def test_personality_values_match_installed_headers(tmp_path: Path) -> None:
+    # enum constants; a type's value carries flags too (PER_SVR4 = 1 | STICKY_TIMEOUTS |
+    # MMAP_PAGE_ZERO): its low byte is the type
+    types = [name for name, _ in _flags.PERSONALITY_TYPES]
+    flags = [name for name, _ in _flags.PERSONALITY_FLAGS]
+    values = c_values(tmp_path, ["linux/personality.h"],
+                      [*(f"({name}) & 0xff" for name in types), *flags])
+    assert list(zip([*types, *flags], values, strict=True)) == [
+        *_flags.PERSONALITY_TYPES, *_flags.PERSONALITY_FLAGS]
 
 
 def test_bpf_commands_match_installed_headers(tmp_path: Path) -> None:

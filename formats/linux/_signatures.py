@@ -190,6 +190,7 @@ class ArgKind(enum.Enum):
     KCMP_TYPE = "kcmp_type"  # KCMP_*
     MEMBARRIER_CMD = "membarrier_cmd"  # MEMBARRIER_CMD_*
     MEMBARRIER_FLAGS = "membarrier_flags"  # MEMBARRIER_CMD_FLAG_CPU
+    PERSONALITY = "personality"  # PER_* | ADDR_NO_RANDOMIZE ... (0xffffffff: the query)
     MQ_ATTR_IN = "mq_attr_in"  # struct mq_attr the call reads (mq_open with O_CREAT)
     CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
     CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
@@ -1109,7 +1110,7 @@ _MORE_COMMON: list[Signature] = [
     # processes, ids, scheduling
     _sig("pause", R.INT),
     _sig("alarm", R.INT, _a("seconds", K.UINT)),
-    _sig("personality", R.HEX, _a("persona", K.HEX)),
+    _sig("personality", R.HEX, _a("persona", K.PERSONALITY)),
     _sig("unshare", R.INT, _a("flags", K.CLONE_FLAGS)),
     _sig("setns", R.INT, _FD, _a("nstype", K.CLONE_FLAGS)),
     _sig("times", R.INT, _a("buf", K.PTR)),
