@@ -198,7 +198,7 @@ _STATFS_32 = _statfs_layout(64, "I", "I")
 _STATFS64 = _statfs_layout(84, "I", "Q")  # i386 statfs64 (compat_statfs64 packed to 84)
 
 # include/uapi/linux/time_types.h __kernel_timespec; include/vdso/time32.h old_timespec32
-_TIMESPEC_64 = _Layout(16, ("tv_sec", 0, "q"), ("tv_nsec", 8, "q"))
+_TIMESPEC_64 = _Layout(16, ("tv_sec", 0, "q"), ("tv_nsec", 8, "Q"))  # strace: tv_nsec unsigned
 _TIMESPEC_32 = _Layout(8, ("tv_sec", 0, "i"), ("tv_nsec", 4, "i"))
 # include/uapi/linux/time.h struct timeval (old_timeval32 on i386)
 _TIMEVAL_64 = _Layout(16, ("tv_sec", 0, "q"), ("tv_usec", 8, "q"))
@@ -1920,8 +1920,10 @@ def _decode_array(element: str, count: int, size: int, abi: int, data: bytes,
                 items.append("UTIME_OMIT")
                 continue
             seconds = fields.get("tv_sec")
-            if isinstance(seconds, int) and isinstance(nanoseconds, int):
-                # a time to set: strace follows it with the date it means
+            if (isinstance(seconds, int) and isinstance(nanoseconds, int)
+                    and (seconds or nanoseconds) and 0 <= nanoseconds <= 999_999_999):
+                # a time to set: strace follows it with the date it means (not for
+                # 0, the epoch itself, nor for nanoseconds out of range: its sprinttime_ex)
                 items.append(f"{_decode_struct(element, abi, chunk, verbose, hex_strings)} "
                              f"/* {_date(seconds, nanoseconds)} */")
                 continue
