@@ -106,10 +106,12 @@ CallArguments = Callable[[Call], list[str]]
 # structures
 
 
-def decode_struct(struct: Struct, hex_strings: int = 0) -> str:
+def decode_struct(struct: Struct, hex_strings: int = 0, array_limit: int | None = None) -> str:
     """A STRU record's structure as text (``{st_mode=S_IFREG|0644, ...}``);
-    ``hex_strings``: ``Style.hex_strings``, for the strings it holds."""
-    return _structs.decode_struct(struct.name, struct.abi, struct.data, hex_strings=hex_strings)
+    ``hex_strings``: ``Style.hex_strings``, for the strings it holds; ``array_limit``:
+    the most elements of an array shown (strace's -s)."""
+    return _structs.decode_struct(struct.name, struct.abi, struct.data, hex_strings=hex_strings,
+                                  array_limit=array_limit)
 
 
 def struct_fields(struct: Struct) -> dict[str, Any] | None:
@@ -307,13 +309,14 @@ _FIRST_VERSION_SIZES = {b"open_how": 24, b"sched_attr": 48}
 def _struct_part(context: _Context, index: int) -> _Part:
     pointer = context.pointer
     hex_strings = context.style.hex_strings
+    array_limit = context.style.string_limit if context.style.strace else None
 
     def render(value: int, call: Call) -> str:
         structs = call.structs
         struct = None if structs is None else structs.get(index)
         if struct is None or len(struct.data) < _FIRST_VERSION_SIZES.get(struct.name, 0):
             return pointer(value)
-        return decode_struct(struct, hex_strings)
+        return decode_struct(struct, hex_strings, array_limit)
 
     return _Part(render, value_only=False)
 
@@ -1850,12 +1853,14 @@ _TIMEOUT_CALLS = frozenset({"poll", "ppoll", "ppoll_time64", "select", "_newsele
 
 
 def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
-                  args: tuple[int, ...] = (), call: Call | None = None) -> str:
+                  args: tuple[int, ...] = (), call: Call | None = None,
+                  limit: int | None = None) -> str:
     """A successful call's result as strace prints it (after ``= ``).
 
     ``args``: the call's argument words, for results whose meaning depends on
     them (fcntl's F_GETFD/F_GETFL flags); ``call``: for results that show
-    what the call wrote (poll's revents).
+    what the call wrote (poll's revents); ``limit``: strace's -s, the most
+    entries of such a list.
     """
     ret = plan.ret
     name = plan.name
@@ -1869,7 +1874,7 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
         updated = call.struct(UPDATED)
         left = call.struct(UPDATED + 2)
         if updated is not None:
-            notes = _structs.poll_revents(updated.data)
+            notes = _structs.poll_revents(updated.data, limit)
             if left is not None:
                 notes += f", left {decode_struct(left)}"
             return f"{retval} ({notes})"

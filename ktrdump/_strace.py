@@ -650,7 +650,8 @@ class StraceDescriber(LineView):
         if self.options.raw:
             result = hex(ret.retval & ((1 << 64) - 1)) if ret.retval < 0 else str(ret.retval)
         else:
-            result = strace_result(call.plan, ret.retval, description, call.args, call)
+            result = strace_result(call.plan, ret.retval, description, call.args, call,
+                                   self._style.string_limit)
         return f"{result} {duration_text(ret.duration_ns)}" if self._times.durations else result
 
     def _prefix(self, tid: int, ns: int) -> str:

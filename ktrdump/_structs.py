@@ -1272,12 +1272,16 @@ def _render_epoll_event(data: bytes, abi: int, verbose: bool) -> str:
             f"data={{u32={value & 0xFFFF_FFFF}, u64={value}}}}}")
 
 
-def poll_revents(data: bytes) -> str:
-    """``[{fd=5, revents=POLLIN}]``: the pollfds a poll call set revents in (strace's result)."""
-    items = []
+def poll_revents(data: bytes, limit: int | None = None) -> str:
+    """``[{fd=5, revents=POLLIN}]``: the pollfds a poll call set revents in (strace's
+    result); after ``limit`` of them, ``...`` if there are more (strace's -s)."""
+    items: list[str] = []
     for offset in range(0, len(data) - 7, 8):
         fd, _events, revents = struct.unpack_from("<ihh", data, offset)
         if revents:
+            if limit is not None and len(items) >= limit:
+                items.append("...")
+                break
             items.append(f"{{fd={fd}, revents={render_flags(_POLL_EVENTS, revents & 0xFFFF)}}}")
     return "[" + ", ".join(items) + "]"
 
@@ -1843,19 +1847,22 @@ def _struct_fields(name: str, abi: int, data: bytes) -> Fields | None:
 
 
 def decode_struct(name: bytes | str, abi: int, data: bytes, *, verbose: bool = False,
-                  hex_strings: int = 0) -> str:
+                  hex_strings: int = 0, array_limit: int | None = None) -> str:
     """A STRUCT record's data rendered as strace renders the structure (see the module doc).
 
-    ``hex_strings``: strace's -x (1) / -xx (2) for the strings it holds.
+    ``hex_strings``: strace's -x (1) / -xx (2) for the strings it holds;
+    ``array_limit``: an array of structures shows at most this many, then ``...``
+    (strace's -s limits arrays too: poll's pollfds).
     """
     try:
-        return _decode_struct(_name_text(name), abi, bytes(data), verbose, hex_strings)
+        return _decode_struct(_name_text(name), abi, bytes(data), verbose, hex_strings,
+                              array_limit)
     except Exception:  # a safety net: never raise for any bytes (tests target the inner path)
         return _hex_string(bytes(data))
 
 
 def _decode_struct(name: str, abi: int, data: bytes, verbose: bool,
-                   hex_strings: int = 0) -> str:
+                   hex_strings: int = 0, array_limit: int | None = None) -> str:
     if name == "sockaddr":
         return _render_sockaddr(data, hex_strings)
     quoting = _QUOTING.get(name)
@@ -1882,7 +1889,8 @@ def _decode_struct(name: str, abi: int, data: bytes, verbose: bool,
         element, count = array
         size = _fixed_size(element, abi)
         if size is not None:
-            return _decode_array(element, count, size, abi, data, verbose, hex_strings)
+            return _decode_array(element, count, size, abi, data, verbose, hex_strings,
+                                 array_limit)
     return _hex_string(data)
 
 
@@ -1902,9 +1910,12 @@ def _decode_small(name: str, data: bytes) -> str:
 
 
 def _decode_array(element: str, count: int, size: int, abi: int, data: bytes,
-                  verbose: bool, hex_strings: int) -> str:
+                  verbose: bool, hex_strings: int, limit: int | None = None) -> str:
     items = []
     for index in range(count):
+        if limit is not None and index >= limit:
+            items.append("...")
+            break
         chunk = data[index * size:(index + 1) * size]
         if not chunk:
             items.append("...")
