@@ -220,9 +220,14 @@ def _fd_part(context: _Context, dirfd: bool, first: bool = False) -> _Part:
     """An fd argument; ``first``: the call's first (``CallPlan.first_fd_arg``), named by
     what it was at the call's entry (``Call.fd_path``: the strace view prints at the
     RET, and close, applied at the CALL, has dropped it by then)."""
+    # fanotify_mark's dirfd -1: strace's FAN_NOFD
+    no_fd = "FAN_NOFD" if dirfd and context.plan.name == "fanotify_mark" else None
+
     def decode(value: int) -> str:
         fd = signed32(value)
-        return "AT_FDCWD" if dirfd and fd == -100 else str(fd)
+        if dirfd and fd == -100:
+            return "AT_FDCWD"
+        return no_fd if no_fd is not None and fd == -1 else str(fd)
 
     plain = _bounded_cache(decode)
     fds = context.fds
@@ -244,6 +249,8 @@ def _fd_part(context: _Context, dirfd: bool, first: bool = False) -> _Part:
             if directory is None:
                 return "AT_FDCWD"
             return f"AT_FDCWD<{escape(text_bytes(directory))}>"
+        if no_fd is not None and fd == -1:
+            return no_fd
         if first:
             at_entry = call.fd_path
             description = None if at_entry is None else shown(at_entry)

@@ -1272,6 +1272,61 @@ def render_personality(value: int) -> str:
     return f"{text}|{render_flags(PERSONALITY_FLAGS, rest)}" if rest else text
 
 
+FANOTIFY_CLASSES: Table = (  # linux/fanotify.h: fanotify_init's class, bits 2-3
+    ("FAN_CLASS_NOTIF", 0), ("FAN_CLASS_CONTENT", 4), ("FAN_CLASS_PRE_CONTENT", 8),
+)
+FANOTIFY_INIT_FLAGS: Table = (  # linux/fanotify.h
+    ("FAN_CLOEXEC", 1), ("FAN_NONBLOCK", 2), ("FAN_UNLIMITED_QUEUE", 0x10),
+    ("FAN_UNLIMITED_MARKS", 0x20), ("FAN_ENABLE_AUDIT", 0x40), ("FAN_REPORT_PIDFD", 0x80),
+    ("FAN_REPORT_TID", 0x100), ("FAN_REPORT_FID", 0x200), ("FAN_REPORT_DIR_FID", 0x400),
+    ("FAN_REPORT_NAME", 0x800), ("FAN_REPORT_TARGET_FID", 0x1000),
+)
+FANOTIFY_MARK_FLAGS: Table = (  # linux/fanotify.h (FAN_MARK_INODE is 0)
+    ("FAN_MARK_ADD", 1), ("FAN_MARK_REMOVE", 2), ("FAN_MARK_DONT_FOLLOW", 4),
+    ("FAN_MARK_ONLYDIR", 8), ("FAN_MARK_MOUNT", 0x10), ("FAN_MARK_IGNORED_MASK", 0x20),
+    ("FAN_MARK_IGNORED_SURV_MODIFY", 0x40), ("FAN_MARK_FLUSH", 0x80),
+    ("FAN_MARK_FILESYSTEM", 0x100), ("FAN_MARK_EVICTABLE", 0x200), ("FAN_MARK_IGNORE", 0x400),
+)
+FANOTIFY_EVENTS: Table = (  # linux/fanotify.h, in strace's order (FAN_ONDIR first of the last)
+    ("FAN_ACCESS", 1), ("FAN_MODIFY", 2), ("FAN_ATTRIB", 4), ("FAN_CLOSE_WRITE", 8),
+    ("FAN_CLOSE_NOWRITE", 0x10), ("FAN_OPEN", 0x20), ("FAN_MOVED_FROM", 0x40),
+    ("FAN_MOVED_TO", 0x80), ("FAN_CREATE", 0x100), ("FAN_DELETE", 0x200),
+    ("FAN_DELETE_SELF", 0x400), ("FAN_MOVE_SELF", 0x800), ("FAN_OPEN_EXEC", 0x1000),
+    ("FAN_Q_OVERFLOW", 0x4000), ("FAN_FS_ERROR", 0x8000), ("FAN_OPEN_PERM", 0x10000),
+    ("FAN_ACCESS_PERM", 0x20000), ("FAN_OPEN_EXEC_PERM", 0x40000), ("FAN_RENAME", 0x10000000),
+    ("FAN_ONDIR", 0x40000000), ("FAN_EVENT_ON_CHILD", 0x08000000),
+)
+_FANOTIFY_CLASS_NAMES = _enum(FANOTIFY_CLASSES)
+
+
+def _fanotify_init_flags(value: int, abi: int) -> str:
+    """fanotify_init's flags as strace prints them: the class first (``FAN_CLASS_NOTIF``
+    for 0), then the flags; an unknown class ``0xc /* FAN_CLASS_??? */``."""
+    value &= _MASK32
+    kind = value & 0xC
+    text = _FANOTIFY_CLASS_NAMES.get(kind) or f"{hex(kind)} /* FAN_CLASS_??? */"
+    rest = value & ~0xC
+    return f"{text}|{render_flags(FANOTIFY_INIT_FLAGS, rest)}" if rest else text
+
+
+def _unknown_flags(table: Table, unknown: str, *, width32: bool = True) -> Decoder:
+    """Flags as strace's printflags prints them: names, then the rest in hex; a value
+    with no known bit ``0x80000000 /* FAN_MARK_??? */``."""
+    plain = _flags_decoder(table, width32=width32)
+    known = 0
+    for _, bits in table:
+        known |= bits
+
+    def decode(value: int, abi: int) -> str | None:
+        if width32:
+            value &= _MASK32
+        if value and not value & known:
+            return f"{hex(value)} /* {unknown} */"
+        return plain(value, abi)
+
+    return decode
+
+
 #: The register sets PTRACE_GETREGSET and PTRACE_SETREGSET name (elf.h's NT_*, strace's names).
 NT_TYPES: Table = (
     ("NT_PRSTATUS", 1), ("NT_FPREGSET", 2), ("NT_PRPSINFO", 3), ("NT_AUXV", 6),
@@ -1405,6 +1460,9 @@ _DECODERS: dict[ArgKind, Decoder] = {
     ArgKind.MEMBARRIER_CMD: _enum_decoder(MEMBARRIER_COMMANDS),
     ArgKind.MEMBARRIER_FLAGS: _flags_decoder(MEMBARRIER_FLAGS),
     ArgKind.PERSONALITY: lambda value, abi: render_personality(value),
+    ArgKind.FANOTIFY_INIT_FLAGS: _fanotify_init_flags,
+    ArgKind.FANOTIFY_MARK_FLAGS: _unknown_flags(FANOTIFY_MARK_FLAGS, "FAN_MARK_???"),
+    ArgKind.FANOTIFY_MASK: _unknown_flags(FANOTIFY_EVENTS, "FAN_???", width32=False),
 }
 
 # Arguments whose meaning depends on another argument or on the call:

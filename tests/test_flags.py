@@ -239,7 +239,8 @@ def test_every_symbolic_kind_has_a_decoder() -> None:
         K.GET_MEMPOLICY_FLAGS, K.MBIND_FLAGS, K.DELETE_MODULE_FLAGS, K.KEY_SERIAL,
         K.KEYCTL_CMD, K.KEXEC_FILE_FLAGS, K.SECCOMP_OP, K.SECCOMP_FLAGS, K.MLOCK_FLAGS,
         K.MLOCKALL_FLAGS, K.BPF_CMD, K.LANDLOCK_RULESET_FLAGS, K.PTRACE_REQUEST, K.KCMP_TYPE,
-        K.MEMBARRIER_CMD, K.MEMBARRIER_FLAGS, K.PERSONALITY,
+        K.MEMBARRIER_CMD, K.MEMBARRIER_FLAGS, K.PERSONALITY, K.FANOTIFY_INIT_FLAGS,
+        K.FANOTIFY_MARK_FLAGS, K.FANOTIFY_MASK,
     }
     assert {kind for kind in ArgKind if decoder_for(kind) is not None} == symbolic
 
@@ -516,6 +517,8 @@ def test_decoding_coverage_values_match_installed_headers(tmp_path: Path) -> Non
         _flags.SPLICE_FLAGS, _flags.WAITID_IDTYPES, _flags.IORING_SETUP_FLAGS,
         _flags.IORING_FEATURES, _flags.SECCOMP_OPS, _flags.SECCOMP_FILTER_FLAGS,
         _flags.MLOCK_FLAGS, _flags.MLOCKALL_FLAGS, _flags.LANDLOCK_RULESET_FLAGS,
+        _flags.FANOTIFY_CLASSES, _flags.FANOTIFY_INIT_FLAGS, _flags.FANOTIFY_MARK_FLAGS,
+        _flags.FANOTIFY_EVENTS,
     ]
     pairs = [pair for table in tables for pair in table]
     names = sorted({name for name, _ in pairs})
@@ -523,7 +526,7 @@ def test_decoding_coverage_values_match_installed_headers(tmp_path: Path) -> Non
                "time.h", "sys/file.h", "sys/xattr.h", "sys/resource.h", "sys/stat.h",
                "netinet/in.h", "sys/timerfd.h", "sys/signalfd.h", "sys/inotify.h",
                "sys/mman.h", "linux/close_range.h", "sys/ipc.h", "sys/wait.h",
-               "linux/io_uring.h", "linux/seccomp.h", "linux/landlock.h"]
+               "linux/io_uring.h", "linux/seccomp.h", "linux/landlock.h", "sys/fanotify.h"]
     values = dict(zip(names, c_values(tmp_path, headers, names, guard_names=True,
                                       defines=["_GNU_SOURCE"]), strict=True))
     wrong = [(name, value, values[name]) for name, value in pairs

@@ -191,6 +191,9 @@ class ArgKind(enum.Enum):
     MEMBARRIER_CMD = "membarrier_cmd"  # MEMBARRIER_CMD_*
     MEMBARRIER_FLAGS = "membarrier_flags"  # MEMBARRIER_CMD_FLAG_CPU
     PERSONALITY = "personality"  # PER_* | ADDR_NO_RANDOMIZE ... (0xffffffff: the query)
+    FANOTIFY_INIT_FLAGS = "fanotify_init_flags"  # FAN_CLASS_* | FAN_CLOEXEC | FAN_REPORT_* ...
+    FANOTIFY_MARK_FLAGS = "fanotify_mark_flags"  # FAN_MARK_*
+    FANOTIFY_MASK = "fanotify_mask"  # FAN_OPEN | FAN_CLOSE_WRITE ... (64 bits)
     MQ_ATTR_IN = "mq_attr_in"  # struct mq_attr the call reads (mq_open with O_CREAT)
     CPUSET_IN = "cpuset_in"  # a CPU mask the call reads; length_arg: its size
     CPUSET_OUT = "cpuset_out"  # a CPU mask the call fills (the return value's bytes)
@@ -1243,7 +1246,8 @@ _MORE_COMMON: list[Signature] = [
     _sig("io_uring_register", R.INT, _FD, _a("opcode", K.UINT), _a("arg", K.PTR),
          _a("nr_args", K.UINT)),
     # notification, security, kernel
-    _sig("fanotify_init", R.FD, _a("flags", K.HEX), _a("event_f_flags", K.OPEN_FLAGS)),
+    _sig("fanotify_init", R.FD, _a("flags", K.FANOTIFY_INIT_FLAGS),
+         _a("event_f_flags", K.OPEN_FLAGS)),
     _sig("userfaultfd", R.FD, _a("flags", K.HEX)),
     _sig("perf_event_open", R.FD, _a("attr", K.PTR), _a("pid", K.PID), _a("cpu", K.INT),
          _a("group_fd", K.FD), _a("flags", K.HEX)),
@@ -1313,8 +1317,8 @@ _MORE_X86_64: list[Signature] = [
          _a("flags", K.HEX)),
     _sig("lookup_dcookie", R.INT, _a("cookie", K.UINT), _a("buffer", K.PTR),
          _a("len", K.SIZE)),
-    _sig("fanotify_mark", R.INT, _a("fanotify_fd", K.FD), _a("flags", K.HEX),
-         _a("mask", K.HEX), _DIRFD, _a("pathname", K.PATH, dirfd=3)),
+    _sig("fanotify_mark", R.INT, _a("fanotify_fd", K.FD), _a("flags", K.FANOTIFY_MARK_FLAGS),
+         _a("mask", K.FANOTIFY_MASK), _DIRFD, _a("pathname", K.PATH, dirfd=3)),
     # the command line is as long as cmdline_len says (its NUL included)
     _sig("kexec_file_load", R.INT, _a("kernel_fd", K.FD), _a("initrd_fd", K.FD),
          _a("cmdline_len", K.SIZE), _a("cmdline", K.DATA_IN, length=2),
@@ -1349,7 +1353,7 @@ _MORE_I386: list[Signature] = [
          _a("flags", K.HEX)),
     _sig("lookup_dcookie", R.INT, _a("cookie_low", K.OFFSET_LOW),
          _a("cookie_high", K.OFFSET_HIGH), _a("buffer", K.PTR), _a("len", K.SIZE)),
-    _sig("fanotify_mark", R.INT, _a("fanotify_fd", K.FD), _a("flags", K.HEX),
+    _sig("fanotify_mark", R.INT, _a("fanotify_fd", K.FD), _a("flags", K.FANOTIFY_MARK_FLAGS),
          _a("mask_low", K.OFFSET_LOW), _a("mask_high", K.OFFSET_HIGH), _DIRFD,
          _a("pathname", K.PATH, dirfd=4)),
     # i386's getgroups/setgroups take 16-bit ids (old_gid_t): not decoded
