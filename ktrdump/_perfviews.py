@@ -156,11 +156,17 @@ class SwitchTally:
         self.threads: dict[tuple[int, int], ThreadSwitches] = {}
         #: what the voluntary counts include of the recorder's own stops (``use_header``)
         self.note: str | None = None
+        #: the recording asked for switches (``-t w``) and the view shows them: a
+        #: summary with nothing else to show says that none were recorded
+        self.requested = False
 
     def use_header(self, header: FileHeader | None) -> None:
         """Say, under the table, which of ktr's own ptrace stops the voluntary
-        switches include (the recording's facilities, counters and probes tell)."""
+        switches include (the recording's facilities, counters and probes tell),
+        and whether switches were asked for at all."""
         self.note = ktr_stops_note(header)
+        facilities = header.options.get("facilities") if header is not None else None
+        self.requested = isinstance(facilities, str) and "w" in facilities
 
     def add(self, record: Record) -> tuple[int, int] | None:
         """Count one CSW; for an ``in``, return (off-CPU start, end) if its

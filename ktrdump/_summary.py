@@ -564,9 +564,10 @@ class SyscallSummary:
         """The summary as text lines, each ending in a newline.
 
         An empty system call table is left out when other tables follow: the
-        switch or counter tables here, or ``more_tables`` the caller prints
-        after these lines (probes, a profile). A trace with nothing in it still
-        shows the empty table, as ``strace -c`` does.
+        switch or counter tables here, or ``more_tables`` the caller prints after
+        these lines (probes, a profile). A trace with nothing in it still
+        shows the empty table, as ``strace -c`` does, unless its recording asked
+        for switches (``SwitchTally.requested``): then a line says none were recorded.
         """
         rows = self.rows()
         out: list[str] = []
@@ -580,13 +581,18 @@ class SyscallSummary:
                 comm = self._comms.get(pid, b"").decode("utf-8", "backslashreplace")
                 out.append(f"Process {pid} ({_printable(comm)}):\n")
                 out.extend(self._abi_tables(by_pid[pid]))
-        elif rows or not (more_tables or self.switches.threads or self.counters.readings):
-            out.extend(self._abi_tables(rows))
-        for table in (self.switches.lines(), self.counters.lines()):
-            if table:
-                if out:
-                    out.append("\n")
-                out.extend(line + "\n" for line in table)
+        perf_tables = [table for table in (self.switches.lines(), self.counters.lines())
+                       if table]
+        if not self.options.per_process:
+            if rows or not (more_tables or perf_tables or self.switches.requested):
+                out.extend(self._abi_tables(rows))
+            elif not (more_tables or perf_tables):
+                # a switch recording that has none: said, not an empty syscall table
+                out.append("context switches per thread (CSW): none recorded\n")
+        for table in perf_tables:
+            if out:
+                out.append("\n")
+            out.extend(line + "\n" for line in table)
         out.extend(self._loss_lines())
         return out
 

@@ -1104,6 +1104,8 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
                             tap=(TAPPED_KINDS, take))
         summary.counters.use_header(header)
         summary.switches.use_header(header)
+        if options.kinds is not None and int(formats.RecordKind.CSW) not in options.kinds:
+            summary.switches.requested = False  # (-t without w: not asked of this view)
         output = Output(stdout)
         probe_lines = probes.lines()
         sample_lines = profile_lines(profile)

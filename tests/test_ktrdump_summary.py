@@ -446,3 +446,15 @@ def test_switches_are_tallied_in_time_order_not_file_order(tmp_path: Path) -> No
     row = text.split("context switches per thread (CSW):\n")[1].splitlines()[1].split()
     # pid tid comm voluntary preempted switches off-cpu: both gaps, 1+1 ms
     assert row == ["7", "7", "renamed", "2", "0", "2", "0.002000"]
+
+
+def test_a_switch_recording_without_switches_says_so(tmp_path: Path) -> None:
+    """``ktr record -t w`` of a program that never left its CPU: the summary says no
+    switch was recorded, not an empty system call table the user never asked for."""
+    header = formats.FileHeader(**{**HEADER.__dict__, "options": {
+        "facilities": "w", "perf_source": True}})
+    path = tmp_path / "t.ktr"
+    path.write_bytes(formats.encode_file_header(header))
+    text = subprocess.run([sys.executable, "-m", "ktrdump", "--summary", str(path)],
+                          capture_output=True, text=True, check=True).stdout
+    assert text == "context switches per thread (CSW): none recorded\n"
