@@ -259,7 +259,7 @@ def test_clock_ticks_and_upper_capabilities_print_as_strace_prints_them() -> Non
     # JSON's fields: each set as one 64-bit value
     assert struct_fields("cap_user_data", 1, data) == {
         "effective": 0x101 << 32, "permitted": 1 << 31 | 0x200 << 32, "inheritable": 0}
-    pack = (0x1000).to_bytes(8, "little") + (8).to_bytes(8, "little") + (1 << 9).to_bytes(8, "little")
+    pack = b"".join(value.to_bytes(8, "little") for value in (0x1000, 8, 1 << 9))
     assert struct_fields("sigset_argpack", 1, pack) == {
         "sigmask": 0x1000, "sigsetsize": 8, "mask": 1 << 9}
     assert decode_struct("sigset_argpack", 1, pack[:16]) == "{sigmask=0x1000, sigsetsize=8}"
