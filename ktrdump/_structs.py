@@ -2044,6 +2044,7 @@ _SMALL_FIELDS: dict[str, Callable[[bytes, int], Fields | None]] = {
     "ulong": _word_fields("value"),
     "cap_user_data": lambda data, abi: _cap_data_fields(data),
     "sigset_argpack": _argpack_fields,
+    "mincore_vec": lambda data, abi: {"vec": data[0]} if data else None,
 }
 
 

@@ -266,6 +266,8 @@ def test_clock_ticks_and_upper_capabilities_print_as_strace_prints_them() -> Non
     assert struct_fields("sigset_argpack", 1, pack) == {
         "sigmask": 0x1000, "sigsetsize": 8, "mask": 1 << 9}
     assert decode_struct("sigset_argpack", 1, pack[:16]) == "{sigmask=0x1000, sigsetsize=8}"
+    assert struct_fields("mincore_vec[3]", 1, b"\x01\x00\x03") == {
+        "[0].vec": 1, "[1].vec": 0, "[2].vec": 3}
     # i386's 16-bit ids: all bits set is -1, as strace's printuid
     assert decode_struct("id", 2, b"\xff\xff") == "[-1]"
     assert decode_struct("id", 1, b"\xe8\x03\x00\x00") == "[1000]"
