@@ -9,7 +9,9 @@ path argument, STRUCT for what the call reads and ARG/ENV for execve at
 syscall entry; GIO, STRUCT for what the call filled, then RET at exit.
 
 STRUCT captures follow the signatures (``linux.STRUCT_CAPTURES``: fixed
-structures, strings, data sized by an argument or the result, counts) plus
+structures, strings, data sized by an argument or the result, counts, as many
+capability sets as capget's header says, pselect6's sigmask pair and the set
+it points to, a byte per page of mincore's length) plus
 a few that depend on a command or on registers: fcntl's struct flock and
 ioctl's terminal arguments by command, i386 ipc(SEMCTL)'s union semun,
 futex's timeout by operation, the mask rt_sigreturn restores (from the
@@ -1447,9 +1449,33 @@ class RecordBuilder:
                 return None
             data = _read(memory, address, min(int.from_bytes(word, "little"),
                                                self._options.io_bytes))
+        elif measure == "cap_data":  # capget/capset: as many elements as the header says
+            header = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            word = _read(memory, header, 4) if header else None
+            if word is None or len(word) < 4:
+                return None
+            count = 2 if int.from_bytes(word, "little") in _CAPABILITY_VERSIONS_2 else 1
+            data = _read(memory, address, count * (wanted.size or 12))
+            if data is None or len(data) < count * (wanted.size or 12):
+                return None  # (a reader shows the address, as strace does)
+        elif measure == "sigset_argpack":  # pselect6: {sigset_t *, size_t}, then the set
+            size = wanted.size or 16
+            data = _read(memory, address, size)
+            if data is None or len(data) < size:
+                return None  # (a reader shows the address, as strace does)
+            width = size // 2
+            pointer = int.from_bytes(data[:width], "little")
+            length = int.from_bytes(data[width:], "little")
+            if pointer and 0 < length <= _SIGSET_BYTES:
+                mask = _read(memory, pointer, length)
+                if mask is not None and len(mask) == length:
+                    data += mask
         else:  # "elements", "retval_elements": an array of fixed-size structures
             if measure == "elements":
                 count = args[wanted.length_argument] if wanted.length_argument is not None else 0
+            elif measure == "pages":  # mincore: a byte per page of the length argument
+                length = args[wanted.length_argument] if wanted.length_argument is not None else 0
+                count = min((length + _PAGE_SIZE - 1) // _PAGE_SIZE, ARRAY_ELEMENTS_MAX)
             else:
                 count = retval
             count = min(count & 0xFFFF_FFFF, ARRAY_ELEMENTS_MAX)
@@ -1749,6 +1775,12 @@ UNSENT_MESSAGES_MAX = 256 * 1024
 #: The most bytes of a self-sized structure read (the kernel's PAGE_SIZE bound on
 #: sched_attr's size: a larger one fails with E2BIG).
 SELF_SIZED_MAX = 4096
+#: _LINUX_CAPABILITY_VERSION_2 and _3: two struct __user_cap_data_struct (64 bits)
+_CAPABILITY_VERSIONS_2 = frozenset({0x20071026, 0x20080522})
+#: x86's page size: mincore fills a byte per page.
+_PAGE_SIZE = 4096
+#: The kernel's sigset_t (64 signals): the most of a set pselect6's pair points to.
+_SIGSET_BYTES = 8
 
 
 def _result_path(tid: int, which: int, retval: int) -> tuple[bytes, bytes] | None:
@@ -1948,7 +1980,8 @@ _ABSTIME_FLAGS = {"clock_nanosleep": 1, "clock_nanosleep_time64": 1}
 # Structures a call reads and then updates, captured at entry and again at exit.
 _UPDATED_KINDS = frozenset({ArgKind.POLLFDS_IN, ArgKind.USER_DESC_IN, ArgKind.FD_SET,
                             ArgKind.OFF_INOUT, ArgKind.LOFF_INOUT,
-                            ArgKind.IO_URING_PARAMS_INOUT})
+                            ArgKind.IO_URING_PARAMS_INOUT, ArgKind.TIMEX_INOUT,
+                            ArgKind.TIMEX64_INOUT})
 _TIME_LEFT_CALLS = frozenset({"select", "_newselect", "pselect6", "pselect6_time64", "ppoll",
                               "ppoll_time64", "recvmmsg", "recvmmsg_time64"})
 _TIMEOUT_KINDS = frozenset({ArgKind.TIMEVAL_IN, ArgKind.TIMESPEC_IN, ArgKind.TIMESPEC64_IN})

@@ -794,6 +794,21 @@ def _io_uring_params_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _filled_part(context: _Context, index: int) -> _Part:
+    """A structure strace prints at exit only, as the call left it (adjtimex's struct
+    timex: the exit's STRUCT); a failed call's, or one not recorded, as its address."""
+    pointer = context.pointer
+
+    def render(value: int, call: Call) -> str:
+        ret = call.ret
+        updated = call.struct(UPDATED + index)
+        if ret is None or ret.error or updated is None:
+            return pointer(value)
+        return decode_struct(updated)
+
+    return _Part(render, value_only=False)
+
+
 def _msgbuf_part(context: _Context, index: int) -> _Part:
     """msgsnd's/msgrcv's message: ``{mtype=7, mtext="hello"}``, mtext as strace
     quotes it (at most ``-s`` bytes of the msgsz the call was given)."""
@@ -1065,6 +1080,8 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         return _advanced_offset_part(context, index)
     if kind is ArgKind.IO_URING_PARAMS_INOUT and style.strace:
         return _io_uring_params_part(context, index)
+    if (kind is ArgKind.TIMEX_INOUT or kind is ArgKind.TIMEX64_INOUT) and style.strace:
+        return _filled_part(context, index)
     if (kind is ArgKind.MSGBUF_IN or kind is ArgKind.MSGBUF_OUT) and style.strace:
         return _msgbuf_part(context, index)
     if kind is ArgKind.MSGHDR_IN or kind is ArgKind.MSGHDR_OUT:
@@ -1392,18 +1409,7 @@ _FUTEX_SHOWN: dict[int, tuple[str, ...]] = {
 }
 
 
-# linux/capability.h, in number order
-_CAPABILITIES = (
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-)
+_CAPABILITIES = _structs.CAPABILITIES
 _DUMPABLE = {0: "SUID_DUMP_DISABLE", 1: "SUID_DUMP_USER", 2: "SUID_DUMP_ROOT"}
 # prctl options (linux/prctl.h) and how strace shows their arguments after the
 # option: "" none, "u" one unsigned, "u+" one unsigned then the other three in
@@ -1859,6 +1865,12 @@ _TIMEOUT_CALLS = frozenset({"poll", "ppoll", "ppoll_time64", "select", "_newsele
                             "pselect6", "pselect6_time64"})
 
 
+#: Calls that return the clock state, and where their struct timex is.
+_ADJTIMEX = {"adjtimex": 0, "clock_adjtime": 1, "clock_adjtime64": 1}
+#: include/uapi/linux/timex.h: the clock states adjtimex returns
+_TIME_STATES = ("TIME_OK", "TIME_INS", "TIME_DEL", "TIME_OOP", "TIME_WAIT", "TIME_ERROR")
+
+
 def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
                   args: tuple[int, ...] = (), call: Call | None = None,
                   limit: int | None = None) -> str:
@@ -1891,6 +1903,10 @@ def strace_result(plan: CallPlan, retval: int, fd_description: str | None,
         left = call.struct(UPDATED + 4)
         if left is not None:
             return f"{retval} (left {decode_struct(left)})"
+    # strace names the clock state only when it could read the struct timex
+    if (call is not None and name in _ADJTIMEX and 0 <= retval < len(_TIME_STATES)
+            and call.struct(UPDATED + _ADJTIMEX[name]) is not None):
+        return f"{retval} ({_TIME_STATES[retval]})"
     if ret is RetKind.UMASK:
         return _flags.render_umask(retval)
     if ret is RetKind.SIGNAL:

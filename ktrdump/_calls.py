@@ -90,6 +90,8 @@ UPDATED = 256
 OUTPUT_KINDS = frozenset({
     ArgKind.BUF_OUT, ArgKind.IOVEC_OUT, ArgKind.MSGHDR_OUT, ArgKind.MMSGHDR_OUT,
     ArgKind.SOCKADDR_OUT, ArgKind.SOCKLEN_PTR, ArgKind.FD_PAIR_OUT, ArgKind.PATH_OUT,
+    # read at entry too, but strace prints the struct timex as the call left it
+    ArgKind.TIMEX_INOUT, ArgKind.TIMEX64_INOUT,
 })
 
 #: i386 ipc's subcalls (include/uapi/linux/ipc.h numbers): the call's name and

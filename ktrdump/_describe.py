@@ -404,7 +404,8 @@ _BEGIN = int(RecordKind.BEGIN)
 _UNFINISHED = 1  # formats.SyscallFlag.UNFINISHED
 _DETACHED = 2  # formats.SyscallFlag.DETACHED (with UNFINISHED)
 #: STRU names that are not C structures (kdump prints "struct NAME" for the others).
-_NOT_STRUCTS = frozenset({b"fds", b"sigset", b"old_sigset"})
+_NOT_STRUCTS = frozenset({b"fds", b"sigset", b"old_sigset", b"id", b"old_id", b"ptr",
+                          b"ulong"})
 
 
 def _seconds(ns: int) -> str:

@@ -687,8 +687,8 @@ _CPUCLOCK_WHICH = ("CPUCLOCK_PROF", "CPUCLOCK_VIRT", "CPUCLOCK_SCHED")
 
 def _decode_clock_id(value: int, abi: int) -> str | None:
     clock = _s32(value)
-    if clock >= 0:
-        return _CLOCK_NAMES.get(clock)
+    if clock >= 0:  # strace's printxval: an unknown id in hex, with its comment
+        return _CLOCK_NAMES.get(clock) or f"{clock:#x} /* CLOCK_??? */"
     which = clock & 3
     if which == 3:
         return f"FD_TO_CLOCKID({~(clock >> 3)})"

@@ -82,6 +82,10 @@ def _clock_t(ticks: int) -> str:
     return f"{ticks} /* {ticks // _USER_HZ}.{ticks % _USER_HZ:02d} s */"
 
 
+#: The same, for the other decoders (times' struct tms).
+clock_t_text = _clock_t
+
+
 def code_name(signo: int, code: int) -> str:
     """``SI_USER``, ``CLD_EXITED``, ``SEGV_MAPERR``...; the number when it has no name."""
     if 0 < code < SI_KERNEL:

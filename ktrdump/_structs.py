@@ -16,7 +16,9 @@ and ``struct_fields(name, abi, data)`` gives the same fields as raw values
 Names are those of ``formats.linux.STRUCT_CAPTURES``: stat, stat64, oldstat,
 statx, statfs, statfs64, timespec, timespec64, timeval, sockaddr, fds, sigset,
 old_sigset, sigaction, old_sigaction, rlimit, rlimit64, utsname, old_utsname,
-oldold_utsname; and ``NAME[N]`` for an array of N of them (``timespec[2]``).
+oldold_utsname, tms, cap_user_header, cap_user_data, timex, timex64, id,
+old_id, ptr, ulong, sigset_argpack, ... (the renderers' tables below); and
+``NAME[N]`` for an array of N of them (``timespec[2]``, ``mincore_vec[4]``).
 
 Guarantees:
 
@@ -70,7 +72,7 @@ from ._flags import (
     render_flags,
     render_mode,
 )
-from ._siginfo import strace_siginfo
+from ._siginfo import clock_t_text, strace_siginfo
 from ._text import fd_text, strace_string
 
 FieldValue = int | str
@@ -227,6 +229,26 @@ _OLD_SIGSET = _Layout(4, ("mask", 0, "I"))
 # include/uapi/asm-generic/resource.h struct rlimit (two longs); linux/resource.h rlimit64
 _RLIMIT_64 = _Layout(16, ("rlim_cur", 0, "Q"), ("rlim_max", 8, "Q"))
 _RLIMIT_32 = _Layout(8, ("rlim_cur", 0, "I"), ("rlim_max", 4, "I"))
+
+
+# include/uapi/linux/times.h struct tms: four __kernel_clock_t (longs)
+_TMS_FIELDS = ("tms_utime", "tms_stime", "tms_cutime", "tms_cstime")
+_TMS_64 = _Layout(32, *((name, 8 * index, "Q") for index, name in enumerate(_TMS_FIELDS)))
+_TMS_32 = _Layout(16, *((name, 4 * index, "I") for index, name in enumerate(_TMS_FIELDS)))
+# include/uapi/linux/timex.h struct __kernel_timex (x86_64, x32, i386's
+# clock_adjtime64: 64-bit words, ints padded to 8) and include/linux/compat.h
+# struct old_timex32 (i386's adjtimex and clock_adjtime: 32-bit words)
+_TIMEX_FIELDS = ("modes", "offset", "freq", "maxerror", "esterror", "status", "constant",
+                 "precision", "tolerance", "tv_sec", "tv_usec", "tick", "ppsfreq", "jitter",
+                 "shift", "stabil", "jitcnt", "calcnt", "errcnt", "stbcnt", "tai")
+_TIMEX_INTS = frozenset({"modes", "status", "shift", "tai"})  # ints in both layouts
+_TIMEX_64 = _Layout(208, *((name, 8 * index, ("I" if name == "modes" else "i")
+                            if name in _TIMEX_INTS else "q")
+                           for index, name in enumerate(_TIMEX_FIELDS)))
+_TIMEX_32 = _Layout(128, *((name, 4 * index, "I" if name == "modes" else "i")
+                           for index, name in enumerate(_TIMEX_FIELDS)))
+# linux/capability.h struct __user_cap_header_struct
+_CAP_HEADER = _Layout(8, ("version", 0, "I"), ("pid", 4, "i"))
 
 
 class _Strings:
@@ -551,6 +573,73 @@ def _render_rlimit(fields: Fields, abi: int, verbose: bool, *, bits: int) -> _Pa
     return parts, False
 
 
+_ADJ_MODES: Table = (  # strace's adjtimex_modes, in its order
+    ("ADJ_OFFSET_SS_READ", 0xA001), ("ADJ_OFFSET_SINGLESHOT", 0x8001), ("ADJ_OFFSET", 0x0001),
+    ("ADJ_FREQUENCY", 0x0002), ("ADJ_MAXERROR", 0x0004), ("ADJ_ESTERROR", 0x0008),
+    ("ADJ_STATUS", 0x0010), ("ADJ_TIMECONST", 0x0020), ("ADJ_TAI", 0x0080),
+    ("ADJ_SETOFFSET", 0x0100), ("ADJ_MICRO", 0x1000), ("ADJ_NANO", 0x2000),
+    ("ADJ_TICK", 0x4000),
+)
+_STA_STATUS: Table = tuple((name, 1 << bit) for bit, name in enumerate((
+    "STA_PLL", "STA_PPSFREQ", "STA_PPSTIME", "STA_FLL", "STA_INS", "STA_DEL", "STA_UNSYNC",
+    "STA_FREQHOLD", "STA_PPSSIGNAL", "STA_PPSJITTER", "STA_PPSWANDER", "STA_PPSERROR",
+    "STA_CLOCKERR", "STA_NANO", "STA_MODE", "STA_CLK")))
+
+
+def _named_flags(table: Table, value: int, unknown: str) -> str:
+    """strace's printflags: names, then the unknown bits in hex; no name at all:
+    ``0x... /* UNKNOWN */``."""
+    text = render_flags(table, value)
+    if value and text.startswith("0x"):
+        return f"{text} /* {unknown} */"
+    return text
+
+
+def _render_timex(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    """struct timex as strace's print_timex: every field, modes and status as flags."""
+    parts: list[str] = []
+    seconds = 0
+    for name in _TIMEX_FIELDS:
+        value = fields.get(name)
+        if not isinstance(value, int):
+            break
+        if name == "modes":
+            parts.append(f"modes={_named_flags(_ADJ_MODES, value, 'ADJ_???')}")
+        elif name == "status":
+            parts.append(f"status={_named_flags(_STA_STATUS, value & 0xFFFF_FFFF, 'STA_???')}")
+        elif name == "tv_sec":
+            seconds = value
+        elif name == "tv_usec":
+            width = 32 if abi == _ABI_I386 else 64
+            parts.append(f"time={{tv_sec={seconds}, tv_usec={value & ((1 << width) - 1)}}}")
+        else:
+            parts.append(f"{name}={value}")
+    return parts, False
+
+
+def _render_tms(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    parts: list[str] = []
+    for name in _TMS_FIELDS:
+        _put(parts, fields, name, clock_t_text)
+    return parts, False
+
+
+_CAP_VERSIONS = {0x19980330: "_LINUX_CAPABILITY_VERSION_1",
+                 0x20071026: "_LINUX_CAPABILITY_VERSION_2",
+                 0x20080522: "_LINUX_CAPABILITY_VERSION_3"}
+
+
+def _render_cap_header(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    parts: list[str] = []
+    version = fields.get("version")
+    if isinstance(version, int):
+        name = _CAP_VERSIONS.get(version)
+        parts.append(f"version={name}" if name is not None else
+                     f"version={_c_hex(version)} /* _LINUX_CAPABILITY_VERSION_??? */")
+    _put(parts, fields, "pid", str)
+    return parts, False
+
+
 def _render_strings(layout: _Strings, data: bytes, verbose: bool) -> str:
     """utsname: ``{sysname="Linux", nodename="box", ...}`` (verbose: every field)."""
     parts = []
@@ -630,6 +719,10 @@ _KINDS: Mapping[str, _Kind] = MappingProxyType({
     "utsname": _Kind(_same(_UTSNAME), None),
     "old_utsname": _Kind(_same(_OLD_UTSNAME), None),
     "oldold_utsname": _Kind(_same(_OLDOLD_UTSNAME), None),
+    "tms": _Kind(_per_abi(_TMS_64, _TMS_32), _render_tms),
+    "cap_user_header": _Kind(_same(_CAP_HEADER), _render_cap_header),
+    "timex": _Kind(_per_abi(_TIMEX_64, _TIMEX_32), _render_timex),
+    "timex64": _Kind(_same(_TIMEX_64), _render_timex),
 })
 #: Every name decode_struct knows (besides NAME[N] arrays of them).
 STRUCT_NAMES: frozenset[str] = frozenset({*_KINDS, "sockaddr", "fds", "sigset", "old_sigset"})
@@ -811,14 +904,17 @@ _SIZES_64 = {"fds": 8, "sigset": 8, "old_sigset": 4, "epoll_event": 12, "pollfd"
              "semid_ds": 104, "msqid_ds": 120, "shmid_ds": 112, "sembuf": 6,
              "msgbuf": 8,  # msgbuf: its mtype (a long); mtext follows, as long as msgsz
              "stack_t": 24, "nodemask": 8,
+             "mincore_vec": 1, "id": 4, "old_id": 2, "ptr": 8, "ulong": 8,
+             "cap_user_data": 12, "sigset_argpack": 16,
              "mq_attr": 32}  # its four longs (the reserved ones after them not recorded)
 _SIZES_32 = {**_SIZES_64, "rusage": 72, "sysinfo": 64, "itimerval": 16, "itimerspec": 16,
              "flock": 16, "iovec": 8, "msghdr": 28, "fd_set": 4, "off": 4, "mmsghdr": 28,
-             "msgbuf": 4, "stack_t": 12, "nodemask": 4, "mq_attr": 16}
+             "msgbuf": 4, "stack_t": 12, "nodemask": 4, "mq_attr": 16, "ptr": 4, "ulong": 4,
+             "sigset_argpack": 8}
 # x32's readv/writev and select are the compat calls (and its msgsnd/msgrcv, and
 # the memory policy calls: 32-bit node mask words)
 _SIZES_X32 = {**_SIZES_64, "iovec": 8, "msghdr": 28, "fd_set": 4, "mmsghdr": 28, "msgbuf": 4,
-              "stack_t": 12, "nodemask": 4}
+              "stack_t": 12, "nodemask": 4, "ptr": 4, "ulong": 4}
 
 
 def iovec_lengths(data: bytes, abi: int) -> list[tuple[int, int]]:
@@ -1412,6 +1508,106 @@ def _render_socklen(data: bytes) -> str:
     return _with_damage(text, damage)
 
 
+def _render_id(data: bytes, abi: int, verbose: bool) -> str:
+    """A uid_t or gid_t a call filled (``id``; ``old_id``: i386's 16-bit ones, 2
+    bytes), as strace's printuid: ``[0]``, ``[-1]`` (all bits set)."""
+    width = 2 if len(data) < 4 else 4
+    if len(data) < width:
+        return _hex_string(data)
+    value = int.from_bytes(data[:width], "little")
+    return f"[{-1 if value == (1 << (8 * width)) - 1 else value}]"
+
+
+def _render_word(data: bytes, abi: int, verbose: bool, *, pointer: bool) -> str:
+    """A pointer (``[0x7f...]``, ``[NULL]``) or unsigned long (``[24]``) a call filled."""
+    width = 4 if abi in (_ABI_I386, _ABI_X32) else 8
+    if len(data) < width:
+        return _hex_string(data) + _truncation(len(data), width)
+    value = int.from_bytes(data[:width], "little")
+    return f"[{_address(value) if pointer else value}]"
+
+
+# linux/capability.h, in number order
+CAPABILITIES = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+)
+# strace's cap_mask0 (capabilities 0-31 as bits of the first u32) and cap_mask1
+# (32-63 as bits of the second)
+_CAP_MASK0: Table = tuple((f"1<<{name}", 1 << number)
+                          for number, name in enumerate(CAPABILITIES[:32]))
+_CAP_MASK1: Table = tuple((f"1<<{name}", 1 << number)
+                          for number, name in enumerate(CAPABILITIES[32:]))
+
+
+def _cap_bits(low: int, high: int) -> str:
+    """strace's print_cap_bits: the first word's capabilities, then the second's."""
+    parts = []
+    if low or not high:
+        parts.append(_named_flags(_CAP_MASK0, low, "CAP_???"))
+    if high:
+        parts.append(_named_flags(_CAP_MASK1, high, "CAP_???"))
+    return "|".join(parts)
+
+
+def _render_cap_data(data: bytes, abi: int, verbose: bool) -> str:
+    """capget's or capset's capability sets as strace prints them: one element (12
+    bytes) for a version 1 header, two (24) for versions 2 and 3, as 64-bit sets."""
+    if len(data) < 12:
+        return _hex_string(data) + _truncation(len(data), 12)
+    low = struct.unpack_from("<III", data)
+    high = struct.unpack_from("<III", data, 12) if len(data) >= 24 else (0, 0, 0)
+    return "{" + ", ".join(
+        f"{name}={_cap_bits(low[index], high[index])}"
+        for index, name in enumerate(("effective", "permitted", "inheritable"))) + "}"
+
+
+def _cap_data_fields(data: bytes) -> Fields | None:
+    if len(data) < 12:
+        return None
+    low = struct.unpack_from("<III", data)
+    high = struct.unpack_from("<III", data, 12) if len(data) >= 24 else (0, 0, 0)
+    return {name: low[index] | high[index] << 32
+            for index, name in enumerate(("effective", "permitted", "inheritable"))}
+
+
+def _sigset_argpack(data: bytes, abi: int) -> tuple[int, int, bytes] | None:
+    """(sigmask pointer, sigsetsize, the set's bytes recorded) of a STRUCT
+    "sigset_argpack"; None when the pair is cut short."""
+    width = 4 if abi == _ABI_I386 else 8
+    if len(data) < 2 * width:
+        return None
+    pointer = int.from_bytes(data[:width], "little")
+    size = int.from_bytes(data[width:2 * width], "little")
+    return pointer, size, data[2 * width:]
+
+
+def _render_sigset_argpack(data: bytes, abi: int, verbose: bool) -> str:
+    """pselect6's sixth argument as strace's print_kernel_sigset: ``{sigmask=[USR1],
+    sigsetsize=8}``; the set's address when its size is not one strace reads (less
+    than a word or more than 8 bytes) or it was not read."""
+    pack = _sigset_argpack(data, abi)
+    if pack is None:
+        width = 4 if abi == _ABI_I386 else 8
+        return _hex_string(data) + _truncation(len(data), 2 * width)
+    pointer, size, mask = pack
+    word = 4 if abi in (_ABI_I386, _ABI_X32) else 8
+    if not pointer:
+        shown = "NULL"
+    elif size < word or size > 8 or len(mask) < size:
+        shown = hex(pointer)
+    else:
+        shown = decode_sigset(int.from_bytes(mask[:size], "little"), size * 8)
+    return f"{{sigmask={shown}, sigsetsize={size}}}"
+
+
 def _render_int(data: bytes, abi: int, verbose: bool) -> str:
     if len(data) < 4:
         return _hex_string(data)
@@ -1773,6 +1969,14 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "termios": _render_termios,
     "winsize": _render_winsize,
     "int": _render_int,
+    "id": _render_id,
+    "old_id": _render_id,
+    "mincore_vec": lambda data, abi, verbose: (
+        str(data[0] & 1) if data else _hex_string(data)),
+    "ptr": lambda data, abi, verbose: _render_word(data, abi, verbose, pointer=True),
+    "ulong": lambda data, abi, verbose: _render_word(data, abi, verbose, pointer=False),
+    "cap_user_data": _render_cap_data,
+    "sigset_argpack": _render_sigset_argpack,
     "semun": _render_semun,
     "loff": _render_offset,
     "off": _render_offset,
@@ -1809,6 +2013,41 @@ _QUOTING: dict[str, Callable[[bytes, int, bool, int], str]] = {
 STRUCT_NAMES = frozenset({*STRUCT_NAMES, *_EXTRA, *_QUOTING})
 
 
+def _word_fields(key: str) -> Callable[[bytes, int], Fields | None]:
+    def fields(data: bytes, abi: int) -> Fields | None:
+        width = 4 if abi in (_ABI_I386, _ABI_X32) else 8
+        return {key: int.from_bytes(data[:width], "little")} if len(data) >= width else None
+    return fields
+
+
+def _id_fields(data: bytes, abi: int) -> Fields | None:
+    width = 2 if len(data) < 4 else 4
+    return {"id": int.from_bytes(data[:width], "little")} if len(data) >= width else None
+
+
+def _argpack_fields(data: bytes, abi: int) -> Fields | None:
+    pack = _sigset_argpack(data, abi)
+    if pack is None:
+        return None
+    pointer, size, mask = pack
+    fields: Fields = {"sigmask": pointer, "sigsetsize": size}
+    if mask:
+        fields["mask"] = int.from_bytes(mask, "little")
+    return fields
+
+
+#: Raw fields of the small names rendered by functions (not _KINDS layouts).
+_SMALL_FIELDS: dict[str, Callable[[bytes, int], Fields | None]] = {
+    "id": _id_fields,
+    "old_id": _id_fields,
+    "ptr": _word_fields("ptr"),
+    "ulong": _word_fields("value"),
+    "cap_user_data": lambda data, abi: _cap_data_fields(data),
+    "sigset_argpack": _argpack_fields,
+    "mincore_vec": lambda data, abi: {"vec": data[0]} if data else None,
+}
+
+
 def struct_fields(name: bytes | str, abi: int, data: bytes) -> Fields | None:
     """The raw fields of a STRUCT record, or None (unknown name, or no whole field)."""
     try:
@@ -1823,6 +2062,8 @@ def _struct_fields(name: str, abi: int, data: bytes) -> Fields | None:
         return _sockaddr_fields(data)
     if name == "fds":
         fields = _FDS.decode(data)
+    elif name in _SMALL_FIELDS:
+        fields = _SMALL_FIELDS[name](data, abi)
     elif name == "sigset":
         fields = _SIGSET.decode(data) if len(data) >= 8 else _OLD_SIGSET.decode(data)
     elif name == "old_sigset":

@@ -156,7 +156,7 @@ K = ArgKind
         (K.CLOCK_ID, 0, "CLOCK_REALTIME"),
         (K.CLOCK_ID, 1, "CLOCK_MONOTONIC"),
         (K.CLOCK_ID, 7, "CLOCK_BOOTTIME"),
-        (K.CLOCK_ID, 12, None),
+        (K.CLOCK_ID, 12, "0xc /* CLOCK_??? */"),  # as strace prints it
         (K.CLOCK_ID, (~1234 << 3 | 2) & 0xFFFFFFFF, "MAKE_PROCESS_CPUCLOCK(1234, CPUCLOCK_SCHED)"),
         (K.CLOCK_ID, (~77 << 3 | 4 | 0) & 0xFFFFFFFF, "MAKE_THREAD_CPUCLOCK(77, CPUCLOCK_PROF)"),
         (K.CLOCK_ID, (~5 << 3 | 3) & 0xFFFFFFFF, "FD_TO_CLOCKID(5)"),

@@ -25,7 +25,8 @@ recvfrom without src_addr); a consumer checks before reading memory.
 
 Structures: the kinds in ``STRUCT_CAPTURES`` point to a structure worth
 recording (stat, statx, statfs, timespec, sockaddr, the fds of a pipe,
-sigaction, rlimit, utsname, signal sets); each says the STRUCT record's name,
+sigaction, rlimit, utsname, signal sets, the ids getresuid fills, struct tms,
+capability sets, struct timex, ...); each says the STRUCT record's name,
 whether it is read at entry or exit, and its size per ABI
 (``struct_size``), so the recorder needs no layout knowledge of its own.
 
@@ -261,6 +262,24 @@ class ArgKind(enum.Enum):
     STACK_OUT = "stack_out"  # sigaltstack's stack_t the call fills (the old stack)
     MSGBUF_IN = "msgbuf_in"  # msgsnd's long mtype + mtext; length_arg: msgsz
     MSGBUF_OUT = "msgbuf_out"  # msgrcv's, filled; length_arg: msgsz
+    ID_OUT = "id_out"  # a uid_t / gid_t the call fills (32 bits)
+    OLD_ID_OUT = "old_id_out"  # i386's 16-bit old_uid_t / old_gid_t the call fills
+    TMS_OUT = "tms_out"  # times' struct tms (four clock_t)
+    CAP_HEADER_IN = "cap_header_in"  # capget/capset's struct __user_cap_header_struct
+    # their struct __user_cap_data_struct array: two elements for the header's
+    # _LINUX_CAPABILITY_VERSION_2 and _3, one for any other; length_arg: the header
+    CAP_DATA_IN = "cap_data_in"
+    CAP_DATA_OUT = "cap_data_out"
+    # pselect6's {const sigset_t *ss; size_t ss_len}, then the set ss points to
+    SIGSET_ARGPACK_IN = "sigset_argpack_in"
+    PTR_OUT = "ptr_out"  # a pointer the call fills (get_robust_list's head)
+    ULONG_OUT = "ulong_out"  # an unsigned long the call fills (get_robust_list's length)
+    # struct timex (adjtimex, clock_adjtime): read at entry, again at exit (i386:
+    # the old 32-bit one); TIMEX64_INOUT: i386 clock_adjtime64's 64-bit one
+    TIMEX_INOUT = "timex_inout"
+    TIMEX64_INOUT = "timex64_inout"
+    # mincore's vector: a byte per page of the length argument (length_arg)
+    MINCORE_VEC_OUT = "mincore_vec_out"
 
 
 class RetKind(enum.Enum):
@@ -345,11 +364,18 @@ class StructCapture(NamedTuple):
 #: first version's), as many bytes as that says, at most 4096 (the kernel
 #: refuses more: E2BIG); "retval_length": the return value's bytes, at most the
 #: length argument's (a call that returns the size it needed: keyctl's
-#: KEYCTL_READ), at most the I/O byte limit.
+#: KEYCTL_READ), at most the I/O byte limit; "cap_data": as many elements of
+#: ``sizes`` bytes as the capability header the length argument points to
+#: says (two for _LINUX_CAPABILITY_VERSION_2 and _3, else one; none when the
+#: header cannot be read); "sigset_argpack": the ``sizes`` bytes of a
+#: {sigset_t *, size_t} pair, then, when the pointer is not NULL and the size
+#: is 1 to 8, that many bytes of the set it points to; "pages": one element
+#: of ``sizes`` bytes per 4096-byte page of the length argument (rounded up),
+#: at most 1024 (the record's name gets ``[N]``).
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
                       "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
                       "fdset", "mmsghdr", "retval_mmsghdr", "msgbuf", "self_sized",
-                      "nodemask", "retval_length"})
+                      "nodemask", "retval_length", "cap_data", "sigset_argpack", "pages"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
@@ -479,6 +505,26 @@ STRUCT_CAPTURES: Mapping[ArgKind, StructCapture] = MappingProxyType({
     # struct mq_attr's four fields the kernel reads (longs; its reserved words left out)
     ArgKind.MQ_ATTR_IN: _capture("mq_attr", "in", _sizes(32, 16, 32)),
     ArgKind.INT_OUT: _capture("int", "out", _sizes(4, 4)),
+    # uid_t/gid_t (getresuid, getresgid; i386's are the old 16-bit ids, its
+    # *32 calls 32-bit); struct tms: four clock_t (longs); the capability
+    # header (u32 version, int pid) and data (u32 effective, permitted,
+    # inheritable per element); pselect6's {sigset_t *, size_t} (longs); a
+    # pointer and an unsigned long (x32: get_robust_list is the compat call)
+    ArgKind.ID_OUT: _capture("id", "out", _sizes(4, 4)),
+    ArgKind.OLD_ID_OUT: _capture("old_id", "out", _i386_only(2)),
+    ArgKind.TMS_OUT: _capture("tms", "out", _sizes(32, 16)),
+    ArgKind.CAP_HEADER_IN: _capture("cap_user_header", "in", _sizes(8, 8)),
+    ArgKind.CAP_DATA_IN: _capture("cap_user_data", "in", _sizes(12, 12), measure="cap_data"),
+    ArgKind.CAP_DATA_OUT: _capture("cap_user_data", "out", _sizes(12, 12), measure="cap_data"),
+    ArgKind.SIGSET_ARGPACK_IN: _capture("sigset_argpack", "in", _sizes(16, 8, 16),
+                                        measure="sigset_argpack"),
+    ArgKind.PTR_OUT: _capture("ptr", "out", _sizes(8, 4, 4)),
+    ArgKind.ULONG_OUT: _capture("ulong", "out", _sizes(8, 4, 4)),
+    # struct timex: the kernel's __kernel_timex, 208 bytes (i386's adjtimex and
+    # clock_adjtime: struct old_timex32, 128); one unsigned char per page
+    ArgKind.TIMEX_INOUT: _capture("timex", "in", _sizes(208, 128)),
+    ArgKind.TIMEX64_INOUT: _capture("timex64", "in", _sizes(208, 208)),
+    ArgKind.MINCORE_VEC_OUT: _capture("mincore_vec", "out", _sizes(1, 1), measure="pages"),
     ArgKind.INT_IN: _capture("int", "in", _sizes(4, 4)),
     # CPU masks: bit n is CPU n (sched_getaffinity returns the bytes it filled)
     # NUMA node masks: unsigned longs (i386, x32: the compat calls' 32-bit words);
@@ -782,8 +828,8 @@ _COMMON: list[Signature] = [
     _sig("arch_prctl", R.INT, _a("code", K.ARCH_PRCTL_CODE), _a("addr", K.HEX)),
     _sig("set_tid_address", R.PID, _a("tidptr", K.PTR)),
     _sig("set_robust_list", R.INT, _a("head", K.PTR), _a("len", K.SIZE)),
-    _sig("get_robust_list", R.INT, _a("pid", K.PID), _a("head_ptr", K.PTR),
-         _a("len_ptr", K.PTR)),
+    _sig("get_robust_list", R.INT, _a("pid", K.PID), _a("head_ptr", K.PTR_OUT),
+         _a("len_ptr", K.ULONG_OUT)),
     _sig("rseq", R.INT, _a("rseq", K.PTR), _a("rseq_len", K.HEX), _a("flags", K.HEX),
          _a("sig", K.HEX)),
     # signals
@@ -822,7 +868,7 @@ _COMMON: list[Signature] = [
     # pselect6's sixth argument points at {const sigset_t *ss; size_t ss_len}.
     _sig("pselect6", R.INT, _a("nfds", K.INT), _a("readfds", K.FD_SET, length=0),
          _a("writefds", K.FD_SET, length=0), _a("exceptfds", K.FD_SET, length=0),
-         _a("timeout", K.TIMESPEC_IN), _a("sigmask", K.PTR)),
+         _a("timeout", K.TIMESPEC_IN), _a("sigmask", K.SIGSET_ARGPACK_IN)),
     _sig("epoll_create", R.FD, _a("size", K.INT)),
     _sig("epoll_create1", R.FD, _a("flags", K.EPOLL_FLAGS)),
     _sig("epoll_ctl", R.INT, _a("epfd", K.FD), _a("op", K.EPOLL_CTL_OP), _FD,
@@ -974,7 +1020,7 @@ _I386_ONLY: list[Signature] = [
          _a("tmo_p", K.TIMESPEC64_IN), _a("sigmask", K.SIGSET), _a("sigsetsize", K.SIZE)),
     _sig("pselect6_time64", R.INT, _a("nfds", K.INT), _a("readfds", K.FD_SET, length=0),
          _a("writefds", K.FD_SET, length=0), _a("exceptfds", K.FD_SET, length=0),
-         _a("timeout", K.TIMESPEC64_IN), _a("sigmask", K.PTR)),
+         _a("timeout", K.TIMESPEC64_IN), _a("sigmask", K.SIGSET_ARGPACK_IN)),
     _sig("utimensat_time64", R.INT, _DIRFD, _AT_PATHNAME, _a("times", K.TIMESPEC64_PAIR_IN),
          _a("flags", K.AT_FLAGS)),
     _sig("recvmmsg_time64", R.INT, _SOCKFD, _a("msgvec", K.MMSGHDR_OUT, length=2),
@@ -1074,7 +1120,8 @@ _MORE_COMMON: list[Signature] = [
     _sig("munlockall", R.INT),
     _sig("msync", R.INT, _a("addr", K.PTR), _a("length", K.SIZE),
          _a("flags", K.MSYNC_FLAGS)),
-    _sig("mincore", R.INT, _a("addr", K.PTR), _a("length", K.SIZE), _a("vec", K.PTR)),
+    _sig("mincore", R.INT, _a("addr", K.PTR), _a("length", K.SIZE),
+         _a("vec", K.MINCORE_VEC_OUT, length=1)),
     _sig("mseal", R.INT, _a("addr", K.PTR), _a("len", K.SIZE), _a("flags", K.HEX)),
     _sig("remap_file_pages", R.INT, _a("addr", K.PTR), _a("size", K.SIZE),
          _a("prot", K.MMAP_PROT), _a("pgoff", K.UINT), _a("flags", K.MMAP_FLAGS)),
@@ -1116,7 +1163,7 @@ _MORE_COMMON: list[Signature] = [
     _sig("personality", R.HEX, _a("persona", K.PERSONALITY)),
     _sig("unshare", R.INT, _a("flags", K.CLONE_FLAGS)),
     _sig("setns", R.INT, _FD, _a("nstype", K.CLONE_FLAGS)),
-    _sig("times", R.INT, _a("buf", K.PTR)),
+    _sig("times", R.INT, _a("buf", K.TMS_OUT)),
     _sig("getrusage", R.INT, _a("who", K.RUSAGE_WHO), _a("usage", K.RUSAGE_OUT)),
     _sig("getpriority", R.INT, _a("which", K.PRIO_WHICH), _a("who", K.INT)),
     _sig("setpriority", R.INT, _a("which", K.PRIO_WHICH), _a("who", K.INT),
@@ -1127,12 +1174,12 @@ _MORE_COMMON: list[Signature] = [
     *_same_args(("setregid",), R.INT, _a("rgid", K.GID), _a("egid", K.GID)),
     _sig("setresuid", R.INT, _a("ruid", K.UID), _a("euid", K.UID), _a("suid", K.UID)),
     _sig("setresgid", R.INT, _a("rgid", K.GID), _a("egid", K.GID), _a("sgid", K.GID)),
-    _sig("getresuid", R.INT, _a("ruid", K.PTR), _a("euid", K.PTR), _a("suid", K.PTR)),
-    _sig("getresgid", R.INT, _a("rgid", K.PTR), _a("egid", K.PTR), _a("sgid", K.PTR)),
     _sig("setfsuid", R.INT, _a("fsuid", K.UID)),
     _sig("setfsgid", R.INT, _a("fsgid", K.GID)),
-    _sig("capget", R.INT, _a("hdrp", K.PTR), _a("datap", K.PTR)),
-    _sig("capset", R.INT, _a("hdrp", K.PTR), _a("datap", K.PTR)),
+    _sig("capget", R.INT, _a("hdrp", K.CAP_HEADER_IN),
+         _a("datap", K.CAP_DATA_OUT, length=0)),
+    _sig("capset", R.INT, _a("hdrp", K.CAP_HEADER_IN),
+         _a("datap", K.CAP_DATA_IN, length=0)),
     _sig("sched_yield", R.INT),
     *_same_args(("sched_get_priority_max", "sched_get_priority_min"), R.INT,
                 _a("policy", K.SCHED_POLICY)),
@@ -1178,8 +1225,8 @@ _MORE_COMMON: list[Signature] = [
     _sig("time", R.INT, _a("tloc", K.PTR)),
     _sig("gettimeofday", R.INT, _a("tv", K.TIMEVAL_OUT), _a("tz", K.PTR)),
     _sig("settimeofday", R.INT, _a("tv", K.TIMEVAL_IN), _a("tz", K.PTR)),
-    _sig("adjtimex", R.INT, _a("buf", K.PTR)),
-    _sig("clock_adjtime", R.INT, _a("clk_id", K.CLOCK_ID), _a("buf", K.PTR)),
+    _sig("adjtimex", R.INT, _a("buf", K.TIMEX_INOUT)),
+    _sig("clock_adjtime", R.INT, _a("clk_id", K.CLOCK_ID), _a("buf", K.TIMEX_INOUT)),
     _sig("getitimer", R.INT, _a("which", K.ITIMER_WHICH), _a("curr_value", K.ITIMERVAL_OUT)),
     _sig("setitimer", R.INT, _a("which", K.ITIMER_WHICH), _a("new_value", K.ITIMERVAL_IN),
          _a("old_value", K.ITIMERVAL_OUT)),
@@ -1308,6 +1355,10 @@ _MORE_COMMON: list[Signature] = [
 ]
 
 _MORE_X86_64: list[Signature] = [
+    _sig("getresuid", R.INT, _a("ruid", K.ID_OUT), _a("euid", K.ID_OUT),
+         _a("suid", K.ID_OUT)),
+    _sig("getresgid", R.INT, _a("rgid", K.ID_OUT), _a("egid", K.ID_OUT),
+         _a("sgid", K.ID_OUT)),
     _sig("fadvise64", R.INT, _FD, _a("offset", K.OFFSET), _a("len", K.SIZE),
          _a("advice", K.FADVISE_ADVICE)),
     _sig("fallocate", R.INT, _FD, _a("mode", K.HEX), _a("offset", K.OFFSET),
@@ -1366,8 +1417,14 @@ _MORE_I386: list[Signature] = [
     _sig("setregid32", R.INT, _a("rgid", K.GID), _a("egid", K.GID)),
     _sig("setresuid32", R.INT, _a("ruid", K.UID), _a("euid", K.UID), _a("suid", K.UID)),
     _sig("setresgid32", R.INT, _a("rgid", K.GID), _a("egid", K.GID), _a("sgid", K.GID)),
-    _sig("getresuid32", R.INT, _a("ruid", K.PTR), _a("euid", K.PTR), _a("suid", K.PTR)),
-    _sig("getresgid32", R.INT, _a("rgid", K.PTR), _a("egid", K.PTR), _a("sgid", K.PTR)),
+    _sig("getresuid", R.INT, _a("ruid", K.OLD_ID_OUT), _a("euid", K.OLD_ID_OUT),
+         _a("suid", K.OLD_ID_OUT)),
+    _sig("getresgid", R.INT, _a("rgid", K.OLD_ID_OUT), _a("egid", K.OLD_ID_OUT),
+         _a("sgid", K.OLD_ID_OUT)),
+    _sig("getresuid32", R.INT, _a("ruid", K.ID_OUT), _a("euid", K.ID_OUT),
+         _a("suid", K.ID_OUT)),
+    _sig("getresgid32", R.INT, _a("rgid", K.ID_OUT), _a("egid", K.ID_OUT),
+         _a("sgid", K.ID_OUT)),
     _sig("setfsuid32", R.INT, _a("fsuid", K.UID)),
     _sig("setfsgid32", R.INT, _a("fsgid", K.GID)),
     _sig("nice", R.INT, _a("inc", K.INT)),
@@ -1390,7 +1447,7 @@ _MORE_I386: list[Signature] = [
     *_same_args(("gtty", "stty"), R.INT, _a("arg1", K.HEX), _a("arg2", K.HEX)),
     _sig("profil", R.INT, _a("buf", K.PTR), _a("bufsiz", K.SIZE), _a("offset", K.HEX),
          _a("scale", K.UINT)),
-    _sig("clock_adjtime64", R.INT, _a("clk_id", K.CLOCK_ID), _a("buf", K.PTR)),
+    _sig("clock_adjtime64", R.INT, _a("clk_id", K.CLOCK_ID), _a("buf", K.TIMEX64_INOUT)),
     _sig("sched_rr_get_interval_time64", R.INT, _a("pid", K.PID),
          _a("tp", K.TIMESPEC64_OUT)),
     _sig("timer_gettime64", R.INT, _a("timerid", K.INT), _a("curr_value", K.PTR)),
