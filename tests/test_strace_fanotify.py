@@ -10,17 +10,9 @@ flags and the mask in hex.
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-from c_support import build_program
-
-KTR = Path(sys.executable).parent / "ktr"
-KTRDUMP = Path(sys.executable).parent / "ktrdump"
+from strace_support import both_views, call_lines
 
 PROGRAM = r"""
 #define _GNU_SOURCE
@@ -46,26 +38,8 @@ int main(void){
 """
 
 
-def _lines(text: str) -> list[str]:
-    found = []
-    for line in text.splitlines():
-        line = re.sub(r"^\d+\s+\d+\.\d+\s+", "", line)
-        line = re.sub(r" <\d+\.\d+>$", "", line)
-        if line.startswith("fanotify_"):
-            found.append(re.sub(r"\)\s+= ", ") = ", line))
-    return found
-
-
 def test_fanotify_matches_strace(tmp_path: Path) -> None:
-    if shutil.which("strace") is None:
-        pytest.skip("strace is the oracle")
-    program = build_program(tmp_path, "fanotify", PROGRAM)
-    oracle = subprocess.run(["strace", "-o", "/dev/stdout", program], capture_output=True,
-                            text=True, timeout=60, check=True)
-    expected = _lines(oracle.stdout)
-    assert len(expected) == 10, oracle.stdout
-    trace = tmp_path / "fanotify.ktr"
-    subprocess.run([KTR, "record", "-q", "-o", trace, "--", program], check=True, timeout=60)
-    shown = subprocess.run([KTRDUMP, "--format", "strace", trace], capture_output=True,
-                           text=True, timeout=60, check=True)
-    assert _lines(shown.stdout) == expected
+    theirs, ours = both_views(tmp_path, "fanotify", PROGRAM)
+    expected = call_lines(theirs, "fanotify_")
+    assert len(expected) == 10, theirs
+    assert call_lines(ours, "fanotify_") == expected

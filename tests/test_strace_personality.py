@@ -9,17 +9,9 @@ ktrdump printed ``personality(0x440008) = 0x40000``.
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-from c_support import build_program
-
-KTR = Path(sys.executable).parent / "ktr"
-KTRDUMP = Path(sys.executable).parent / "ktrdump"
+from strace_support import both_views, call_lines
 
 PROGRAM = r"""
 #include <sys/personality.h>
@@ -35,26 +27,8 @@ int main(void){
 """
 
 
-def _lines(text: str) -> list[str]:
-    found = []
-    for line in text.splitlines():
-        line = re.sub(r"^\d+\s+\d+\.\d+\s+", "", line)
-        line = re.sub(r" <\d+\.\d+>$", "", line)
-        if line.startswith("personality("):
-            found.append(re.sub(r"\)\s+= ", ") = ", line))
-    return found
-
-
 def test_personality_matches_strace(tmp_path: Path) -> None:
-    if shutil.which("strace") is None:
-        pytest.skip("strace is the oracle")
-    program = build_program(tmp_path, "personality", PROGRAM)
-    oracle = subprocess.run(["strace", "-o", "/dev/stdout", program], capture_output=True,
-                            text=True, timeout=60, check=True)
-    expected = _lines(oracle.stdout)
-    assert len(expected) == 7, oracle.stdout
-    trace = tmp_path / "personality.ktr"
-    subprocess.run([KTR, "record", "-q", "-o", trace, "--", program], check=True, timeout=60)
-    shown = subprocess.run([KTRDUMP, "--format", "strace", trace], capture_output=True,
-                           text=True, timeout=60, check=True)
-    assert _lines(shown.stdout) == expected
+    theirs, ours = both_views(tmp_path, "personality", PROGRAM)
+    expected = call_lines(theirs, "personality(")
+    assert len(expected) == 7, theirs
+    assert call_lines(ours, "personality(") == expected
