@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from c_support import build_i386
+from c_support import build_i386, build_program
 from strace_corpus import parse
 
 from ktrdump._structs import decode_struct, struct_fields
@@ -168,13 +168,10 @@ def _lines(text: str) -> list[str]:
     return lines
 
 
-@pytest.mark.skipif(STRACE is None or GCC is None, reason="strace or gcc is not installed")
-def test_filled_structures_match_strace(tmp_path: Path) -> None:
-    assert GCC is not None and STRACE is not None
-    (tmp_path / "calls.c").write_text(PROGRAM)
-    program = tmp_path / "calls"
-    subprocess.run([GCC, "-O0", "-w", "-o", str(program), str(tmp_path / "calls.c")],
-                   check=True, timeout=120)
+def _ours_and_theirs(tmp_path: Path, program: Path) -> tuple[list[str], list[str]]:
+    """``program`` under ``strace -f -ttt -T`` and recorded by ktr: ktrdump's strace view
+    of it and strace's output, as compared lines."""
+    assert STRACE is not None
     reference = tmp_path / "strace.txt"
     subprocess.run([STRACE, "-f", "-ttt", "-T", "-o", str(reference), str(program)],
                    check=True, timeout=60)
@@ -183,8 +180,14 @@ def test_filled_structures_match_strace(tmp_path: Path) -> None:
                    check=True, timeout=60)
     ours = subprocess.run([str(KTRDUMP), "--format", "strace", str(trace)], check=True,
                           capture_output=True, text=True, timeout=60).stdout
-    theirs = _lines(reference.read_text())
-    assert _lines(ours) == theirs
+    return _lines(ours), _lines(reference.read_text())
+
+
+@pytest.mark.skipif(STRACE is None or GCC is None, reason="strace or gcc is not installed")
+def test_filled_structures_match_strace(tmp_path: Path) -> None:
+    ours, theirs = _ours_and_theirs(tmp_path, build_program(tmp_path, "calls", PROGRAM,
+                                                            "-O0", "-w"))
+    assert ours == theirs
     assert len(theirs) == 25
     # What strace 6.1 printed when this was written: the forms compared above.
     for expected in (
@@ -222,17 +225,8 @@ def test_filled_structures_match_strace(tmp_path: Path) -> None:
 def test_filled_structures_of_i386_calls_match_strace(tmp_path: Path) -> None:
     if STRACE is None or GCC is None:
         pytest.skip("strace or gcc is not installed")
-    program = build_i386(tmp_path, PROGRAM_I386, "calls32")
-    reference = tmp_path / "strace.txt"
-    subprocess.run([STRACE, "-f", "-ttt", "-T", "-o", str(reference), str(program)],
-                   check=True, timeout=60)
-    trace = tmp_path / "calls.ktr"
-    subprocess.run([str(KTR), "record", "-q", "-o", str(trace), "--", str(program)],
-                   check=True, timeout=60)
-    ours = subprocess.run([str(KTRDUMP), "--format", "strace", str(trace)], check=True,
-                          capture_output=True, text=True, timeout=60).stdout
-    theirs = _lines(reference.read_text())
-    assert _lines(ours) == theirs
+    ours, theirs = _ours_and_theirs(tmp_path, build_i386(tmp_path, PROGRAM_I386, "calls32"))
+    assert ours == theirs
     assert len(theirs) == 11
     for expected in (
         "getresuid([0], [0], [0]) = 0",
