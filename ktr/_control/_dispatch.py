@@ -784,7 +784,11 @@ class DispatchMixin(ControlState):
         process.threads.discard(tid)
         if tid == process.pid or not process.last_status:
             process.last_status = status
-        if not process.threads:
+        if not process.threads and process.let_go:
+            # its other threads were detached, alive: the process was let go, and
+            # runs on; this thread's exit (its EXIT above) does not end it
+            self._process_let_go(process)
+        elif not process.threads:
             code, signo, core = _decode_wait_status(process.last_status)
             self._emit(ProcessEvent(tracee, now, Lifecycle.EXIT, thread=False,
                                     status=code, signal=signo, core_dumped=core))

@@ -47,7 +47,9 @@ class ReleaseMixin(ControlState):
         process = self._processes.get(tracee.pid)
         if process is not None:
             process.threads.discard(tracee.tid)
-            if not process.threads:
+            if not process.threads and process.let_go:
+                self._process_let_go(process)
+            elif not process.threads:
                 self._forget_process(process)
 
     def _begin_release(self) -> None:
@@ -111,8 +113,14 @@ class ReleaseMixin(ControlState):
         self._tracees.pop(tid, None)
         if process is not None:
             process.threads.discard(tid)
+            process.let_go = True
             if not process.threads:
-                if process.counted and process.pid in self._processes:
-                    self._detached += 1
-                self._forget_process(process)
+                self._process_let_go(process)
+
+    def _process_let_go(self, process: _Process) -> None:
+        """The last traced thread of ``process`` is gone and some were detached alive:
+        the process runs on, let go (counted once, as ``detached``)."""
+        if process.counted and process.pid in self._processes:
+            self._detached += 1
+        self._forget_process(process)
 

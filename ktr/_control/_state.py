@@ -155,8 +155,8 @@ class RunResult(NamedTuple):
 
 
 class _Process:
-    __slots__ = ("counted", "created", "filtered", "killing", "last_status", "memory", "pid",
-                 "reported", "threads")
+    __slots__ = ("counted", "created", "filtered", "killing", "last_status", "let_go",
+                 "memory", "pid", "reported", "threads")
 
     def __init__(self, pid: int, memory: TraceeMemory, created: bool, filtered: bool,
                  reported: bool, counted: bool = True) -> None:
@@ -171,6 +171,9 @@ class _Process:
         self.threads: set[int] = set()
         self.killing = False
         self.last_status = 0
+        # a thread of it was detached alive: once its last traced thread is gone, the
+        # process was let go (it runs on), not ended
+        self.let_go = False
 
 
 def _signed(value: int) -> int:
@@ -348,6 +351,9 @@ class ControlState:
         raise NotImplementedError
 
     def _let_go(self, tracee: Tracee, signo: int) -> None:
+        raise NotImplementedError
+
+    def _process_let_go(self, process: _Process) -> None:
         raise NotImplementedError
 
     def _lose(self, tracee: Tracee, reason: str) -> None:
