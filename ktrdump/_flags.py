@@ -89,6 +89,13 @@ def render_flags(table: Table, value: int, zero: str = "0") -> str:
     return "|".join(parts)
 
 
+def render_flags_noting_unknown(table: Table, value: int, unknown: str) -> str:
+    """``render_flags`` as strace's printflags: a nonzero value in which no flag has a
+    name is ``0x80000000 /* UNKNOWN */``."""
+    text = render_flags(table, value)
+    return f"{text} /* {unknown} */" if value and text.startswith("0x") else text
+
+
 def render_enum(names: Mapping[int, str], value: int) -> str | None:
     """The name of ``value``, or None."""
     return names.get(value)
@@ -1310,19 +1317,12 @@ def _fanotify_init_flags(value: int, abi: int) -> str:
 
 
 def _unknown_flags(table: Table, unknown: str, *, width32: bool = True) -> Decoder:
-    """Flags as strace's printflags prints them: names, then the rest in hex; a value
-    with no known bit ``0x80000000 /* FAN_MARK_??? */``."""
-    plain = _flags_decoder(table, width32=width32)
-    known = 0
-    for _, bits in table:
-        known |= bits
+    """Flags as strace's printflags prints them (``render_flags_noting_unknown``): names,
+    then the rest in hex; a value with no known bit ``0x80000000 /* FAN_MARK_??? */``."""
 
     def decode(value: int, abi: int) -> str | None:
-        if width32:
-            value &= _MASK32
-        if value and not value & known:
-            return f"{hex(value)} /* {unknown} */"
-        return plain(value, abi)
+        return render_flags_noting_unknown(table, value & _MASK32 if width32 else value,
+                                           unknown)
 
     return decode
 

@@ -23,6 +23,8 @@ from formats import Mmap, ProcEvent, ProcFlag, Record, RecordKind
 #: The kernel's name of the mapping holding a process's uretprobe trampoline (created
 #: at its first uprobe hit; a return probe replaces return addresses with its address).
 UPROBES_PATH = b"[uprobes]"
+#: The module name of a frame at the uretprobe trampoline (``_symbols``, ``_profile``).
+UPROBES_FRAME = UPROBES_PATH.decode()
 
 
 class Mapping:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from formats import Record, RecordKind
 
 from ._bounded import Cache, Table
-from ._maps import AddressSpaces
+from ._maps import UPROBES_FRAME, AddressSpaces
 from ._text import display_str, display_text, encode_basestring
 
 if TYPE_CHECKING:
@@ -44,9 +44,6 @@ _SAMPLE = int(RecordKind.SAMPLE)
 _MMAP = int(RecordKind.MMAP)
 _PROC = int(RecordKind.PROC)
 KERNEL_FRAME = "[kernel]"
-#: A return probe's trampoline whose replaced return address is not in the trace
-#: (``_unwind``): the last frame of its sample (``_symbols.UPROBES_FRAME``).
-UPROBES_FRAME = "[uprobes]"
 
 
 class Stacks:

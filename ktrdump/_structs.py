@@ -70,6 +70,7 @@ from ._flags import (
     decode_argument,
     decode_sigset,
     render_flags,
+    render_flags_noting_unknown,
     render_mode,
 )
 from ._siginfo import clock_t_text, strace_siginfo
@@ -586,15 +587,6 @@ _STA_STATUS: Table = tuple((name, 1 << bit) for bit, name in enumerate((
     "STA_CLOCKERR", "STA_NANO", "STA_MODE", "STA_CLK")))
 
 
-def _named_flags(table: Table, value: int, unknown: str) -> str:
-    """strace's printflags: names, then the unknown bits in hex; no name at all:
-    ``0x... /* UNKNOWN */``."""
-    text = render_flags(table, value)
-    if value and text.startswith("0x"):
-        return f"{text} /* {unknown} */"
-    return text
-
-
 def _render_timex(fields: Fields, abi: int, verbose: bool) -> _Parts:
     """struct timex as strace's print_timex: every field, modes and status as flags."""
     parts: list[str] = []
@@ -604,9 +596,11 @@ def _render_timex(fields: Fields, abi: int, verbose: bool) -> _Parts:
         if not isinstance(value, int):
             break
         if name == "modes":
-            parts.append(f"modes={_named_flags(_ADJ_MODES, value, 'ADJ_???')}")
+            modes = render_flags_noting_unknown(_ADJ_MODES, value, "ADJ_???")
+            parts.append(f"modes={modes}")
         elif name == "status":
-            parts.append(f"status={_named_flags(_STA_STATUS, value & 0xFFFF_FFFF, 'STA_???')}")
+            status = render_flags_noting_unknown(_STA_STATUS, value & 0xFFFF_FFFF, "STA_???")
+            parts.append(f"status={status}")
         elif name == "tv_sec":
             seconds = value
         elif name == "tv_usec":
@@ -1551,9 +1545,9 @@ def _cap_bits(low: int, high: int) -> str:
     """strace's print_cap_bits: the first word's capabilities, then the second's."""
     parts = []
     if low or not high:
-        parts.append(_named_flags(_CAP_MASK0, low, "CAP_???"))
+        parts.append(render_flags_noting_unknown(_CAP_MASK0, low, "CAP_???"))
     if high:
-        parts.append(_named_flags(_CAP_MASK1, high, "CAP_???"))
+        parts.append(render_flags_noting_unknown(_CAP_MASK1, high, "CAP_???"))
     return "|".join(parts)
 
 

@@ -79,11 +79,8 @@ from formats.elf import (
 )
 
 from ._bounded import Cache
-from ._maps import UPROBES_PATH, AddressSpaces, Mapping
+from ._maps import UPROBES_FRAME, UPROBES_PATH, AddressSpaces, Mapping
 from ._text import display_text
-
-#: The module of a frame at the uretprobe trampoline (``_maps.UPROBES_PATH``).
-UPROBES_FRAME = "[uprobes]"
 
 
 class Frame(NamedTuple):
