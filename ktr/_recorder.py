@@ -216,6 +216,9 @@ def _status_text(stats: DescriptorStats, processes: int) -> str:
             f"written, {dropped} dropped, {_counted(processes, 'process', 'processes')} traced")
 
 
+#: What ``ktr`` says of a Ctrl-C before anything was made (no target, no output).
+NOTHING_RECORDED = "interrupted by SIGINT before recording began; nothing recorded"
+
 #: How a stop by SIGINT, SIGTERM or SIGHUP begins its reason (the END's and the summary's).
 INTERRUPTED_BY = "interrupted by "
 
@@ -362,29 +365,35 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     ``stderr``: where notices and the status line go (default ``sys.stderr``;
     nowhere when that is closed). A failing write there never stops a recording.
     """
-    foreign = _procfs.foreign_procfs()
-    if foreign is not None:  # every read of /proc/PID would be of another process
-        raise KtrError(f"/proc is not this pid namespace's (it calls ktr {foreign}, not "
-                       f"{os.getpid()}): tracees would be read as other processes; mount "
-                       "this namespace's (unshare --mount-proc, or mount -t proc proc /proc)")
-    notices = _BestEffortText(stderr if stderr is not None else sys.stderr)
-    for line in thread_id_notices(options.pids):
-        notices.write(line + "\n")
-    options = _capped_sample_rate(options, notices)
-    if options.output == "-":
-        _check_stdout_open()
-    control_options = _control_options(options)
-    # The recording's one clock: every source and the descriptor stamp with it, so
-    # records of different sources are on one timeline (_clock).
-    clock = TraceClock()
+    # Nothing is made before set-up's handlers (no target touched, no output opened):
+    # a Ctrl-C until then says so (``ktr: interrupted`` alone left it unsaid).
+    try:
+        foreign = _procfs.foreign_procfs()
+        if foreign is not None:  # every read of /proc/PID would be of another process
+            raise KtrError(f"/proc is not this pid namespace's (it calls ktr {foreign}, not "
+                           f"{os.getpid()}): tracees would be read as other processes; mount "
+                           "this namespace's (unshare --mount-proc, or mount -t proc proc /proc)")
+        notices = _BestEffortText(stderr if stderr is not None else sys.stderr)
+        for line in thread_id_notices(options.pids):
+            notices.write(line + "\n")
+        options = _capped_sample_rate(options, notices)
+        if options.output == "-":
+            _check_stdout_open()
+        control_options = _control_options(options)
+        # The recording's one clock: every source and the descriptor stamp with it, so
+        # records of different sources are on one timeline (_clock).
+        clock = TraceClock()
+        if not options.records_without_ptrace:
+            ptrace_source = PtraceSource(options, control_options, clock)
+            control = ptrace_source.control
+            # Side sources check and open what they can before any target exists: a
+            # refused event ends the recording here, not half-configured later.
+            others = side_sources(options, clock)
+    except KeyboardInterrupt:
+        raise SetupInterrupted(NOTHING_RECORDED) from None
     if options.records_without_ptrace:
         return _record_without_ptrace(options, notices, clock,
                                       _file_header(options, control_options, clock))
-    ptrace_source = PtraceSource(options, control_options, clock)
-    control = ptrace_source.control
-    # Side sources check and open what they can before any target exists: a
-    # refused event ends the recording here, not half-configured later.
-    others = side_sources(options, clock)
     prepared: list[SideSource] = []
     # Set-up (probe symbols above all) can take a while before any target is
     # traced: Ctrl-C then still leaves the file the user asked for, saying so.
@@ -795,23 +804,26 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
     prepared: list[SideSource] = []
     attach: PerfAttach | None = None
     try:
-        for source in sources:
-            source.prepare()
-            prepared.append(source)
-            assert isinstance(source, RunningWatcher), source  # (the options chose them)
-            watchers.append(source)
-        attach = PerfAttach(watchers, options.follow_children, options.descendants)
-        watching = attach
-        spawned = None
-        # Targets first, as with ptrace: a pid that cannot be watched must not cost
-        # the user the file -o names. Nothing to let go if the output fails to open
-        # but a started command, held before its exec: it is killed.
-        if options.command:
-            # (forks: before any thread exists; the descriptor starts its writer)
-            spawned = watching.spawn(options.command,
-                                     stdout_from_stderr=options.output == "-")
-        else:
-            attach.attach(options.pids, options.process_group)
+        try:  # (a Ctrl-C before the recording's handlers: nothing made but what is closed)
+            for source in sources:
+                source.prepare()
+                prepared.append(source)
+                assert isinstance(source, RunningWatcher), source  # (the options chose them)
+                watchers.append(source)
+            attach = PerfAttach(watchers, options.follow_children, options.descendants)
+            watching = attach
+            spawned = None
+            # Targets first, as with ptrace: a pid that cannot be watched must not cost
+            # the user the file -o names. Nothing to let go if the output fails to open
+            # but a started command, held before its exec: it is killed.
+            if options.command:
+                # (forks: before any thread exists; the descriptor starts its writer)
+                spawned = watching.spawn(options.command,
+                                         stdout_from_stderr=options.output == "-")
+            else:
+                attach.attach(options.pids, options.process_group)
+        except KeyboardInterrupt:
+            raise SetupInterrupted(NOTHING_RECORDED) from None
         # The recording's handlers from the moment a target is held or watched: a
         # signal before the run (BEGIN may already be out) is a stop request the run
         # honours at once, not Python's KeyboardInterrupt (exit 130, no END).

@@ -144,8 +144,8 @@ def _run_command(arguments: list[str], closed: frozenset[int],
             return 0, 0
         if options.output == "-" and 1 in closed:
             raise OutputError("cannot write trace to standard output: it is closed", "-")
-        recording = True
         _default_stop_signals()  # (record's set-up handlers save and restore the default)
+        recording = True  # (from record's first line, a Ctrl-C that nothing began is said)
         report = record(options, stderr)
         for line in summary_lines(options, report):
             _report(stderr, line)
@@ -161,7 +161,7 @@ def _run_command(arguments: list[str], closed: frozenset[int],
         _report(stderr, _one_line(error))
         return error.exit_status, 0
     except KeyboardInterrupt:
-        # (out of record: before its set-up, or its END written and the file closed)
+        # (before record, or out of it with its END written and the file closed)
         _report(stderr, "ktr: interrupted" if recording else
                 "ktr: interrupted by SIGINT before recording began; nothing recorded")
         return 130, 0

@@ -17,6 +17,11 @@ are run as pip writes them, from the entry points in pyproject.toml; ``python
 whatever PYTHONDONTWRITEBYTECODE says), as an installed package's are: the
 first start-up compiles, the others take a fifth of the time.
 
+Where a moment can be exact it is: a trace function in the child sends SIGINT at
+each line of the entry module (before and after its handler is in) and of
+``record``'s first lines (before set-up's handlers: nothing made yet, which its one
+line says).
+
 The last moment of ``ktr``'s start-up is the open of a FIFO output that no
 reader has open yet: SIGINT, SIGTERM and SIGHUP, sent once while it waits
 (the kernel's ``wait_for_partner`` in /proc/PID/wchan says so), end it at
@@ -390,3 +395,132 @@ def test_the_wait_is_said_on_a_terminal(tmp_path: Path, quiet: bool) -> None:
     expected.append(f"ktr: interrupted by SIGINT while waiting for a reader on {fifo}; "
                     "nothing recorded")
     assert said.decode().splitlines() == expected
+
+
+# -- Ctrl-C at each line of the entry module, before and after its handler is in ---------
+
+# The child: a trace function that sends SIGINT to the process itself when the code
+# ``name`` of file ``path`` (``<module>`` of ``ktr/__main__.py``, say) reaches line
+# ``line`` (0: none; every line it runs is written on fd ``lines`` instead), then the
+# console script.
+_AT_LINE = """\
+import os, signal, sys
+def _local(frame, event, arg):
+    if event != "line":
+        return _local
+    if {line} == 0:
+        os.write({lines}, b"%d\\n" % frame.f_lineno)
+    elif frame.f_lineno == {line}:
+        sys.settrace(None)
+        frame.f_trace = None
+        os.kill(os.getpid(), signal.SIGINT)
+    return _local
+def _global(frame, event, arg):
+    if frame.f_code.co_filename == {path!r} and frame.f_code.co_name == {name!r}:
+        return _local
+    return None
+sys.settrace(_global)
+"""
+
+
+def _run_to_line(command: str, line: int, arguments: list[str], cwd: Path,
+                 where: tuple[str, str] | None = None) -> tuple[int, str, list[int]]:
+    """The console script of ``command`` run with SIGINT sent at ``line`` of ``where``
+    (a file under the project's root and a code's name; by default the entry module);
+    returns its status, its stderr, and (``line`` 0) the lines that code ran."""
+    module, function = SCRIPTS[command].split(":")
+    file, name = where or (f"{command}/__main__.py", "<module>")
+    read_end, write_end = os.pipe()
+    program = (_AT_LINE.format(line=line, lines=write_end, path=str(ROOT / file), name=name)
+               + _CONSOLE_SCRIPT.format(module=module, function=function))
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", program, *arguments], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=(write_end,),
+            cwd=cwd)
+    finally:
+        signal.signal(signal.SIGINT, saved)
+        os.close(write_end)
+    try:
+        _, stderr = child.communicate(timeout=30)
+    finally:
+        child.kill()
+        child.wait()
+    with os.fdopen(read_end, "rb") as lines:
+        ran = [int(number) for number in lines.read().split()]
+    return child.returncode, stderr.decode(errors="replace"), ran
+
+
+@pytest.mark.parametrize("command", ["ktr", "ktrdump"])
+def test_ctrl_c_at_every_line_of_the_entry_module_is_one_line_and_130(
+        tmp_path: Path, cache_dir: Path, command: str) -> None:
+    """A SIGINT sent while each line of the entry module runs, from the first in its
+    ``try`` on (before it, only the docstring's assignment and the ``try``'s own no-op,
+    where the interpreter checks for no signal), ends the command with its one line
+    and status 130: before the handler is installed through the KeyboardInterrupt of
+    Python's default handler, after it through the handler (a Ctrl-C while the
+    module's first lines ran printed a traceback, ``class _InterruptedWhileStarting``
+    in it). The moment is exact: the module's own trace function sends it."""
+    status, _, ran = _run_to_line(command, 0, ["--version"], cache_dir)
+    assert status == 0
+    source = (ROOT / command / "__main__.py").read_text().splitlines()
+    # (the docstring's line is the first the module runs)
+    lines = [number for number in list(dict.fromkeys(ran))[1:] if source[number - 1] != "try:"]
+    install = next(number for number, text in enumerate(source, 1)
+                   if "_signal.signal(_signal.SIGINT" in text)
+    assert install in lines
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    # (blocking once started, were the signal lost: as in the test above)
+    arguments = (["record", "-q", "-o", str(fifo), "--", "true"] if command == "ktr"
+                 else ["-"])
+    expected = (["ktr: interrupted by SIGINT before recording began; nothing recorded"]
+                if command == "ktr" else [])
+    for line in lines:
+        status, stderr, _ = _run_to_line(command, line, arguments, cache_dir)
+        where = f"SIGINT at {command}/__main__.py:{line} ({source[line - 1].strip()})"
+        assert "Traceback" not in stderr, f"{where}:\n{stderr}"
+        assert (status, stderr.splitlines()) == (130, expected), f"{where}: {status}\n{stderr}"
+
+
+def _lines_between(file: str, function: str, first: str, last: str) -> range:
+    """The lines of ``function`` in ``file`` after its first line ``first`` (stripped)
+    and before the first ``last`` after it."""
+    source = (ROOT / file).read_text().splitlines()
+    start = next(number for number, text in enumerate(source, 1)
+                 if text.startswith(f"def {function}("))
+    begin = next(number for number, text in enumerate(source[start:], start + 1)
+                 if text.strip() == first)
+    end = next(number for number, text in enumerate(source[begin:], begin + 1)
+               if text.strip() == last)
+    return range(begin + 1, end)
+
+
+@pytest.mark.parametrize(("function", "first", "what"), [
+    ("record", "try:", []),
+    ("_record_without_ptrace",
+     "try:  # (a Ctrl-C before the recording's handlers: nothing made but what is closed)",
+     ["-t", "w"])], ids=["ptrace", "switches"])
+def test_ctrl_c_before_the_recorders_set_up_says_nothing_was_recorded(
+        tmp_path: Path, cache_dir: Path, function: str, first: str, what: list[str]) -> None:
+    """A Ctrl-C while ``record`` starts, before any target is touched or the output
+    opened (each line of it up to its set-up's handlers, with ptrace or without),
+    says nothing was recorded, status 130, no file; it said ``ktr: interrupted``
+    alone, which said neither."""
+    where = ("ktr/_recorder.py", function)
+    output = tmp_path / "out.ktr"
+    arguments = ["record", "-o", str(output), *what, "--", "true"]
+    status, stderr, ran = _run_to_line("ktr", 0, arguments, cache_dir, where)
+    assert status == 0, stderr
+    output.unlink()
+    lines = [number for number in dict.fromkeys(ran)
+             if number in _lines_between(*where, first, "except KeyboardInterrupt:")]
+    assert len(lines) > 3, ran
+    for line in lines:
+        status, stderr, _ = _run_to_line("ktr", line, arguments, cache_dir, where)
+        at = f"SIGINT at {where[0]}:{line}"
+        assert (status, stderr.splitlines()) == (
+            130, ["ktr: interrupted by SIGINT before recording began; nothing recorded"]
+        ), f"{at}: {status}\n{stderr}"
+        assert not output.exists(), at
