@@ -202,6 +202,17 @@ def list_threads(pid: int) -> list[int] | None:
         return None
 
 
+def thread_children(pid: int, tid: int) -> list[int]:
+    """The processes thread ``tid`` of ``pid`` created that have not been reparented
+    (``/proc/PID/task/TID/children``); empty if it is gone or the kernel has no such
+    file (CONFIG_PROC_CHILDREN)."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/children", "rb") as handle:
+            return [int(field) for field in handle.read().split()]
+    except OSError:
+        return []
+
+
 def has_run(pid: int, tid: int) -> bool | None:
     """Whether thread ``tid`` of ``pid`` has been on a CPU yet (its run time in
     ``schedstat``, which the kernel zeroes at the thread's creation, is not 0);

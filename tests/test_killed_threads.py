@@ -534,9 +534,11 @@ def test_a_sigkill_at_a_waited_fork_event_stop_makes_no_child_up(tmp_path: Path,
     """The fork event's message read once the parent had gone on to its exit stop
     was its exit status (9) taken for the child's pid: a FORK of "child 9", a
     process 9 registered and then lost, the parent's exit stop resumed unseen. Now
-    the parent's clone ends unfinished at its exit; the child, adopted from its own
-    stops, is recorded to its exit (its creator's FORK unknown, as strace -f knows
-    no return value for the clone either)."""
+    the parent's clone ends unfinished at its exit (strace -f knows no return value
+    for it either); the child is recorded to its exit, and its creation too: the
+    parent's FORK names it (found in /proc: the message is lost), before the child's
+    first record, so the process tree is whole (it was adopted from its own stops
+    with no FORK, no parent)."""
     program = _program(tmp_path, "fork_kill", FORKER)
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
@@ -554,7 +556,13 @@ def test_a_sigkill_at_a_waited_fork_event_stop_makes_no_child_up(tmp_path: Path,
     child = next(r.pid for r in records if r.pid not in (0, parent))
     forks = [r for r in records if r.kind == RecordKind.PROC
              and r.payload.event == ProcEvent.FORK]  # type: ignore[union-attr]
-    assert all(r.payload.child == child for r in forks)  # type: ignore[union-attr]
+    # The child's creation is recorded all the same, by its parent, before the child's
+    # first record: the process tree is whole (it had no FORK, the child no parent).
+    assert [(r.pid, r.payload.child) for r in forks] == [(parent, child)]  # type: ignore[union-attr]
+    assert records.index(forks[0]) < next(i for i, r in enumerate(records) if r.pid == child)
+    tree = subprocess.run([KTRDUMP, str(trace)], check=True, capture_output=True, text=True,
+                          timeout=60).stdout
+    assert re.search(rf"^ *{parent} .*PROC +fork child {child}\b", tree, re.M), tree
     ours = _ours_ff(trace, tmp_path / "k")
     assert set(ours) == {parent, child}
     assert re.fullmatch(r"clone\(.*<unfinished \.\.\.>\) = \?", ours[parent][-2])

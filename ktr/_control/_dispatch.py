@@ -550,11 +550,19 @@ class DispatchMixin(ControlState):
 
     def _new_child(self, parent: Tracee, kind: Lifecycle, event: int) -> None:
         child = self._event_message(parent, event)
+        resume = child is not None
         if child is None:
-            # (a new child is adopted from its own stops, without its creator's
-            # event: strace -f shows its creator's call "= ?" too)
-            self._creation_unread = True
-            return
+            # A SIGKILL took the parent out of its event stop: the child is found
+            # in /proc instead (the parent, held at its exit stop or dying, has not
+            # passed it on to a reaper). The parent is not resumed: its exit stop's
+            # status is still to be waited for.
+            child = self._unannounced_child(parent, kind)
+            if child is None:
+                # (a new child is adopted from its own stops, without its creator's
+                # event: strace -f shows its creator's call "= ?" too)
+                self._creation_unread = True
+                return
+        self._no_creator.discard(child)
         known = self._tracees.get(child)
         if known is not None:
             # already adopted from its own first stop
@@ -564,11 +572,29 @@ class DispatchMixin(ControlState):
                 f"/proc/{parent.pid}/task/{child}")
             self._register_child(child, parent.pid if is_thread else 0, parent)
         self._emit(ProcessEvent(parent, self._clock.now_ns(), kind, child=child, thread=is_thread))
-        self._resume(parent, 0)
+        if resume:
+            self._resume(parent, 0)
         statuses = self._stash.pop(child, None)
         if statuses:
             for status in statuses:
                 self._handle(child, status)
+
+    def _unannounced_child(self, parent: Tracee, kind: Lifecycle) -> int | None:
+        """The tid ``parent``'s fork or clone event stop was for, when its message
+        cannot be read: the one new tracee of ours (auto-attached, not yet known or
+        known only from its own stops) among the processes its thread created (or,
+        for a clone, the threads of its process). None when there is not exactly one
+        (gone already, or another creation as unannounced): then it is adopted from
+        its own stops, with no creator."""
+        created = _procfs.thread_children(parent.pid, parent.tid)
+        if kind is Lifecycle.CLONE:
+            created += [tid for tid in _procfs.list_threads(parent.pid) or ()
+                        if tid != parent.tid]
+        us = os.getpid()
+        found = [tid for tid in created
+                 if (tid not in self._tracees or tid in self._no_creator)
+                 and _procfs.tracer_pid(tid) == us]
+        return found[0] if len(found) == 1 else None
 
     def _register_child(self, child: int, thread_of: int, parent: Tracee | None) -> Tracee:
         """A new tid is ours (auto-attached): a thread of ``thread_of`` or a new process."""
@@ -640,6 +666,7 @@ class DispatchMixin(ControlState):
                     (self._tracees[t] for t in self._processes[tgid].threads
                      if t in self._tracees), None)
                 self._register_child(tid, tgid, parent)
+                self._no_creator.add(tid)  # (until its creator's event, if one comes)
             else:
                 parent_process = self._processes.get(ppid)
                 parent = None
@@ -649,6 +676,7 @@ class DispatchMixin(ControlState):
                 if not fields and all(not os.WIFSTOPPED(s) for s in statuses):
                     continue  # already dead and reaped: nothing to adopt
                 self._register_child(tid, 0, parent)
+                self._no_creator.add(tid)
             for status in statuses:
                 self._handle(tid, status)
 
@@ -770,6 +798,7 @@ class DispatchMixin(ControlState):
     def _reaped(self, tracee: Tracee, status: int) -> None:
         tid = tracee.tid
         del self._tracees[tid]
+        self._no_creator.discard(tid)  # (gone: a tid reused later is another's)
         self._observe_gone(tracee)
         self._saved_affinity.pop(tid, None)
         code, signo, core = _decode_wait_status(status)

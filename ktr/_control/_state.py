@@ -229,6 +229,9 @@ class ControlState:
         # run waits on until waitpid has no child left, so that the child, adopted
         # from its own stops, is not left out when the known tracees are gone.
         self._creation_unread = False
+        # Tids adopted from their own stops before their creator's event came: the
+        # event, should its message be lost, is theirs to claim (_unannounced_child).
+        self._no_creator: set[int] = set()
         self._consumer: Consumer = _ignore
         # The consumer's optional ``prepare(event)``: a finisher it returns
         # consumes the syscall event after the thread is resumed (see _dispatch).
