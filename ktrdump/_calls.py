@@ -58,7 +58,7 @@ counts equal to the layer's).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import formats.linux as linux
@@ -77,6 +77,7 @@ from formats.linux import ArgKind, RetKind, Signature
 
 from ._bounded import Cache
 from ._fdtable import FdTables, SocketDescription
+from ._output import StreamedText
 
 #: Open calls kept at most (threads whose exit was never recorded); oldest dropped past it.
 MAX_OPEN_CALLS = 1 << 16
@@ -933,14 +934,15 @@ class LineView:
     def defer_entries(self, value: bool) -> None:
         self.tracker.defer_entries = value
 
-    def describe(self, records: list[Record]) -> list[str]:
-        """The lines of a batch (a CALL may wait for the next batch: ``defer_entries``)."""
+    def describe(self, records: list[Record]) -> Sequence[str | StreamedText]:
+        """The lines of a batch (a CALL may wait for the next batch: ``defer_entries``);
+        a view may give a large record's as a ``StreamedText``."""
         out: list[str] = []
         self._out = out
         self.tracker.feed(records, self)  # type: ignore[arg-type]
         return out
 
-    def finish(self) -> list[str]:
+    def finish(self) -> Sequence[str | StreamedText]:
         """The lines still held back, at the end of the input."""
         out: list[str] = []
         self._out = out

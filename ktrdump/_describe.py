@@ -166,7 +166,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -189,6 +189,7 @@ from ._calls import Call, CallPlan, CallTracker, LineView, recorded_facilities, 
 from ._filter import record_filter
 from ._model import Names
 from ._options import TIMESTAMP_ORDER, Options
+from ._output import StreamedText
 from ._probes import ProbeTable
 from ._profile import Stacks, frames_json, sample_text
 from ._reader import CutShort, HeaderLost, Skipped, Unverified
@@ -244,6 +245,9 @@ DUMP_INDENT = " " * 8
 _DUMP_OPEN = ' ' * 7 + '"'
 _NEWLINE_INDENT = b"\n" + DUMP_INDENT.encode("ascii")
 _NEWLINE_INDENT_TEXT = "\n" + DUMP_INDENT
+#: Data from this long on is dumped a piece at a time when the describer streams
+#: (``StreamedText``): at least ``Output``'s chunk, as its length says.
+STREAMED_BYTES = 1 << 18
 #: Data up to this long is escaped by _VIS_TABLE first: most needs no cut.
 _VIS_SMALL = 512
 _VIS_TABLE: dict[int, str] = {
@@ -290,11 +294,28 @@ def visdump(data: bytes, width: int, before: str = "") -> str:
         if data.endswith(b"\n"):
             text = text[:-1]
         return f'{before}{_DUMP_OPEN}{text}"\n'
-    piece = _wrap_piece(limit)
-    long_line = _long_line(limit)
     # One string grown in place (CPython resizes a str nothing else refers to),
     # not a list of parts joined: that would hold the dump twice.
-    dump = before + _DUMP_OPEN
+    dump = ""
+    for part in _visdump_large(data, limit, before):
+        dump += part
+    return dump
+
+
+def visdump_pieces(data: bytes, width: int, before: str = "") -> Iterator[str]:
+    """``visdump``'s text in pieces (one for small data; for large, a piece per slice
+    of it): joined, they are ``visdump``'s, and only a slice's are held at a time."""
+    if len(data) <= _VIS_SMALL:
+        yield visdump(data, width, before)
+    else:
+        yield from _visdump_large(data, width - 10, before)
+
+
+def _visdump_large(data: bytes, limit: int, before: str) -> Iterator[str]:
+    """``visdump`` of data over _VIS_SMALL, a slice at a time."""
+    piece = _wrap_piece(limit)
+    long_line = _long_line(limit)
+    yield before + _DUMP_OPEN
     carry = b""  # the last piece so far: more data may lengthen it
     for start in range(0, len(data), _VIS_SLICE):
         chunk = data[start : start + _VIS_SLICE]
@@ -306,19 +327,17 @@ def visdump(data: bytes, width: int, before: str = "") -> str:
             cut = escaped.rfind(b"\n", 0, len(escaped) - 1) + 1
             carry = escaped[cut:]
             if cut:
-                dump += _vis_text(escaped[:cut])
+                yield _vis_text(escaped[:cut])
             continue
         pieces = piece.findall(escaped)
         carry = pieces.pop()
         if pieces:
-            dump += _vis_text(_WRAP_BREAK.join(pieces) + _WRAP_BREAK)
+            yield _vis_text(_WRAP_BREAK.join(pieces) + _WRAP_BREAK)
     last = _vis_text(carry)
     if data.endswith(b"\n"):
         # Data ending in a newline: the closing quote lines up with the opening one.
         last = last[:-1]
-    dump += last
-    dump += '"\n'
-    return dump
+    yield last + '"\n'
 
 
 def _vis_escape(chunk: bytes) -> bytes:
@@ -377,13 +396,33 @@ HEX_DUMP_BYTES_PER_LINE = 16
 
 def hexdump(data: bytes) -> str:
     """I/O data as ``kdump -x`` prints it: offset, 16 bytes in pairs, then the printable ones."""
+    if len(data) <= _HEX_DUMP_SLICE:
+        return _hexdump_lines(data, 0)
+    dump = ""  # grown in place (see visdump)
+    for part in hexdump_pieces(data):
+        dump += part
+    return dump
+
+
+def hexdump_pieces(data: bytes) -> Iterator[str]:
+    """``hexdump``'s text a slice of the data at a time (joined, ``hexdump``'s)."""
+    for start in range(0, len(data), _HEX_DUMP_SLICE):
+        yield _hexdump_lines(data[start : start + _HEX_DUMP_SLICE], start)
+
+
+#: Bytes of data dumped at a time (a multiple of a line's).
+_HEX_DUMP_SLICE = 256 * HEX_DUMP_BYTES_PER_LINE
+
+
+def _hexdump_lines(data: bytes, offset: int) -> str:
+    """The lines of ``data``, the first at ``offset`` of the whole."""
     lines = []
     for start in range(0, len(data), HEX_DUMP_BYTES_PER_LINE):
         chunk = data[start : start + HEX_DUMP_BYTES_PER_LINE]
         digits = chunk.hex().ljust(2 * HEX_DUMP_BYTES_PER_LINE)
         pairs = " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))
         shown = chunk.translate(_HEX_DUMP_PRINTABLE).decode("ascii")
-        lines.append(f"       0x{start:04x} {pairs}  |{shown}|\n")
+        lines.append(f"       0x{offset + start:04x} {pairs}  |{shown}|\n")
     return "".join(lines)
 
 
@@ -424,7 +463,7 @@ def _prot(prot: int) -> str:
     return "".join(letter if prot & bit else "-" for bit, letter in _PROT_BITS)
 
 
-Handler = Callable[..., str]
+Handler = Callable[..., "str | StreamedText"]
 
 
 #: The describer method for each record kind (CALL goes through the call tracker).
@@ -583,7 +622,7 @@ class _RecordDescriber(LineView):
 
     # -- the loop over the call layer's events ------------------------------------
 
-    def describe(self, records: list[Record]) -> list[str]:
+    def describe(self, records: list[Record]) -> list[str | StreamedText]:
         if self.tracker.keep is not None:
             self._observe_maps(records)
         return self._render(self.tracker.stream(records))
@@ -597,13 +636,15 @@ class _RecordDescriber(LineView):
                     keep is not None and not keep(record)):
                 self._stack_view().observe(record)
 
-    def finish(self) -> list[str]:
+    def finish(self) -> list[str | StreamedText]:
         """The lines still held back (an open CALL's), at the end of the input."""
         return self._render(self.tracker.flush_stream())
 
-    def _render(self, events: Iterable[tuple[Call | None, Record | None]]) -> list[str]:
-        """The lines of the call layer's events (``CallTracker.stream``): the hot loop."""
-        out: list[str] = []
+    def _render(self, events: Iterable[tuple[Call | None, Record | None]]
+                ) -> list[str | StreamedText]:
+        """The lines of the call layer's events (``CallTracker.stream``): the hot loop (a
+        large dump a ``StreamedText`` where the text view streams them)."""
+        out: list[str | StreamedText] = []
         append = out.append
         heads = self._heads
         make_head = self._make_head
@@ -641,7 +682,7 @@ class _RecordDescriber(LineView):
                 append(handlers.get(kind, unknown)(head, record))
         return out
 
-    def notice_lines(self, notice: Any, ns: int) -> list[str]:
+    def notice_lines(self, notice: Any, ns: int) -> list[str | StreamedText]:
         """The in-band line(s) of a damaged region (``Skipped``/``CutShort``, or a merge's
         ``SourcedSkipped``) met after the records shown so far: the call entry held back
         goes first, so the line sits where the damage is in the time order. ``ns``: the
@@ -721,6 +762,9 @@ class TextDescriber(_RecordDescriber):
         self._previous_ns: int | None = None
         self._first_ns: int | None = None
         self._errors: dict[int, str] = Cache()
+        #: A dump of data from STREAMED_BYTES on is a ``StreamedText`` (for ``Output``,
+        #: which writes it a piece at a time), not a string.
+        self.stream_large = False
 
     def _damage_line(self, notice: Skipped, source: str | None, ns: int) -> str:
         head = self._head_text(0, 0, b"ktrdump")
@@ -755,13 +799,33 @@ class TextDescriber(_RecordDescriber):
         self._previous_ns = ns
         return " ".join(parts) + " "
 
-    def _data(self, line: str, data: bytes, total: int, truncated: bool) -> str:
+    def _data(self, line: str, data: bytes, total: int, truncated: bool
+              ) -> str | StreamedText:
         """``line``, then the data's dump (made after it: no copy of a large one to join them)."""
         shown = data if self._max_data is None else data[: self._max_data]
+        cut = (f"       (truncated: {len(shown)} of {total} bytes shown)\n"
+               if truncated or len(shown) < len(data) else "")
+        if self.stream_large and len(shown) >= STREAMED_BYTES:
+            return self._streamed(line, shown, cut)
         dump = line + hexdump(shown) if self._hex else visdump(shown, self._width, line)
-        if truncated or len(shown) < len(data):
-            dump += f"       (truncated: {len(shown)} of {total} bytes shown)\n"
+        if cut:
+            dump += cut
         return dump
+
+    def _streamed(self, line: str, data: bytes, after: str = "",
+                  hex_dump: bool = False) -> StreamedText:
+        """``line``, the dump of ``data`` (-x's, or ``hex_dump``) and ``after``, made as
+        they are written."""
+        def pieces() -> Iterator[str]:
+            if self._hex or hex_dump:
+                yield line
+                yield from hexdump_pieces(data)
+            else:
+                yield from visdump_pieces(data, self._width, line)
+            if after:
+                yield after
+
+        return StreamedText(pieces, len(line) + len(data) + len(after))
 
     def _fd(self, pid: int, fd: int) -> str:
         if self._track:
@@ -818,7 +882,7 @@ class TextDescriber(_RecordDescriber):
         payload: Any = record[6]
         return f'{head}NAMI  {quoted(payload.path)}\n'
 
-    def _genio(self, head: str, record: Record) -> str:
+    def _genio(self, head: str, record: Record) -> str | StreamedText:
         payload: Any = record[6]
         fd = payload.fd
         direction = payload.direction
@@ -831,17 +895,20 @@ class TextDescriber(_RecordDescriber):
         line = f"{head}GIO   fd {fd_shown} {verb} {transferred} byte{plural}\n"
         if self._suppress_data:
             return line
-        if self._plain_data and not flags:
+        if self._plain_data and not flags and (len(data) < STREAMED_BYTES
+                                               or not self.stream_large):
             return visdump(data, self._width, line)
         return self._data(line, data, transferred, _model.genio_truncated(flags))
 
-    def _struct(self, head: str, record: Record) -> str:
+    def _struct(self, head: str, record: Record) -> str | StreamedText:
         struct: Any = record[6]
         name = display_text(struct.name)
         if self._fancy:
             label = name if struct.name in _NOT_STRUCTS else f"struct {name}"
             return f"{head}STRU  {label} {decode_struct(struct)}\n"
         line = f"{head}STRU  {name} {plural(len(struct.data), 'byte')}\n"
+        if self.stream_large and len(struct.data) >= STREAMED_BYTES:
+            return self._streamed(line, struct.data, hex_dump=True)
         return line + hexdump(struct.data) if struct.data else line
 
     def _psig(self, head: str, record: Record) -> str:
@@ -873,7 +940,7 @@ class TextDescriber(_RecordDescriber):
         payload: Any = record[6]
         return f'{head}EMUL  {quoted(payload.name)}\n'
 
-    def _user(self, head: str, record: Record) -> str:
+    def _user(self, head: str, record: Record) -> str | StreamedText:
         payload: Any = record[6]
         label = payload.label
         data = payload.data

@@ -12,7 +12,8 @@ UTF-8 bytes, a text stream gets strings (for callers that pass
 decides what a closed pipe means).
 
 A string of a batch longer than the chunk size is written as it is (no join), and
-encoded a chunk at a time (no second copy of it whole).
+encoded a chunk at a time (no second copy of it whole). A ``StreamedText`` (a large
+record's dump) is made a piece at a time as it is written: it is never held whole.
 
 Does not: format anything, or flush per record.
 """
@@ -20,10 +21,33 @@ Does not: format anything, or flush per record.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 #: Characters collected before one write.
 DEFAULT_CHUNK_SIZE = 1 << 18
+
+
+class StreamedText:
+    """One record's text made a piece at a time by ``pieces`` (a large I/O dump, four
+    times its data's size and more): ``Output`` writes each piece as it comes, so
+    the text is never held whole. ``len`` is a lower bound of the text's length
+    (the data's size); ``str`` makes it whole, for a caller that wants it so."""
+
+    __slots__ = ("_pieces", "_size")
+
+    def __init__(self, pieces: Callable[[], Iterator[str]], size: int) -> None:
+        self._pieces = pieces
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[str]:
+        return self._pieces()
+
+    def __str__(self) -> str:
+        return "".join(self._pieces())
 
 
 class Output:
@@ -49,18 +73,25 @@ class Output:
         # when the filters left nothing.
         self.records_written = 0
 
-    def write(self, lines: list[str]) -> None:
+    def write(self, lines: Sequence[str | StreamedText]) -> None:
         """Queue ``lines`` (each ending in a newline); write if enough is pending."""
         if not lines:
             return
-        if len(lines) == 1 or sum(map(len, lines)) < self._chunk_size:
-            text = "".join(lines)
-            self._pending.append(text)
-            self._pending_size += len(text)
-        else:
-            # A batch holding an 8 MiB record's dump: its strings are written as they
-            # are, not joined twice first (here and in flush), each a copy of them all.
-            for text in lines:
+        try:
+            if sum(map(len, lines)) < self._chunk_size:
+                text = "".join(lines)  # type: ignore[arg-type]  # (a StreamedText: below)
+                self._pending.append(text)
+                self._pending_size += len(text)
+                if self.interactive or self._pending_size >= self._chunk_size:
+                    self.flush()
+                return
+        except TypeError:  # a StreamedText shorter than the chunk size (a larger one)
+            pass
+        # A batch holding an 8 MiB record's dump: its strings are written as they
+        # are, not joined twice first (here and in flush), each a copy of them all;
+        # a StreamedText a piece at a time.
+        for line in lines:
+            for text in (line,) if type(line) is str else line:
                 self._pending.append(text)
                 self._pending_size += len(text)
                 if self._pending_size >= self._chunk_size:

@@ -1242,6 +1242,10 @@ def dump(reader: TraceReader | _Source, describer: Any, output: Output, stderr: 
                       stderr)
     if live and hasattr(describer, "defer_entries"):
         describer.defer_entries = False
+    if hasattr(describer, "stream_large"):
+        # (the text view: an 8 MiB record's dump, 32 MiB of text and more, is written
+        # a piece at a time as it is made, never held whole)
+        describer.stream_large = True
     # Damage is said in-band too (a SKIP/CUT line or record where it happened), so
     # output read without stderr (``2>/dev/null | jq``) shows the gap.
     in_band = getattr(describer, "notice_lines", None)
