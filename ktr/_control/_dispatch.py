@@ -586,6 +586,8 @@ class DispatchMixin(ControlState):
         for a clone, the threads of its process). None when there is not exactly one
         (gone already, or another creation as unannounced): then it is adopted from
         its own stops, with no creator."""
+        if self._tracees.get(parent.tid) is not parent:
+            return None  # (no longer traced by us, and said so: its creations are not ours)
         created = _procfs.thread_children(parent.pid, parent.tid)
         if kind is Lifecycle.CLONE:
             created += [tid for tid in _procfs.list_threads(parent.pid) or ()
