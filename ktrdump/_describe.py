@@ -2,9 +2,13 @@ r"""Describe: records as kdump-style text lines or JSON Lines, with decoded call
 
 Both describers take a batch (``list[formats.Record]``) and return a list of
 strings, each one or more complete lines ending in ``\n``; ``_output`` writes
-them. ``finish()`` returns what is still held back at the end of the input
-(see "Calls" below). ``describer_for(options, header)`` picks the describer
-(``_strace.StraceDescriber`` for ``--format strace``).
+them. With ``stream_large`` (set by ``cli.dump``) the text describer gives the
+dump of a record with ``STREAMED_BYTES`` of data or more as an
+``_output.StreamedText`` instead: the same text, made a piece at a time as it is
+written (never held whole: an 8 MiB record's is 32 MiB and more). ``finish()``
+returns what is still held back at the end of the input (see "Calls" below).
+``describer_for(options, header)`` picks the describer (``_strace.StraceDescriber``
+for ``--format strace``).
 
 Text (kdump style)::
 
