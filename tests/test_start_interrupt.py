@@ -499,9 +499,11 @@ def _lines_between(file: str, function: str, first: str, last: str) -> range:
 
 @pytest.mark.parametrize(("function", "first", "what"), [
     ("record", "try:", []),
-    ("_record_without_ptrace",
-     "try:  # (a Ctrl-C before the recording's handlers: nothing made but what is closed)",
-     ["-t", "w"])], ids=["ptrace", "switches"])
+    pytest.param("_record_without_ptrace",
+                 "try:  # (a Ctrl-C before the recording's handlers: nothing made but what "
+                 "is closed)", ["-t", "w"],
+                 marks=pytest.mark.skipif(os.geteuid() != 0, reason="perf events need root"))],
+    ids=["ptrace", "switches"])
 def test_ctrl_c_before_the_recorders_set_up_says_nothing_was_recorded(
         tmp_path: Path, cache_dir: Path, function: str, first: str, what: list[str]) -> None:
     """A Ctrl-C while ``record`` starts, before any target is touched or the output
