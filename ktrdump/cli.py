@@ -63,7 +63,7 @@ try:
         refuse_unwritable,
     )
     from ._filter import CONTEXT_KINDS, record_filter
-    from ._follow import Follower, FollowOptions, follow
+    from ._follow import FollowEnded, Follower, FollowOptions, PauseOptions, follow
     from ._merge import Late, Merger, merge
     from ._options import (
         DEFAULT_INPUT,
@@ -735,7 +735,7 @@ class _Source:
 
     def _events(self) -> Iterator[Any]:
         if self._follower is not None:
-            return self._follower.events()
+            return self._followed(raw=False)
         window = _perfviews.reorder_window(self._readers)
         if len(self._readers) == 1 and window is None:
             return self._readers[0].events()
@@ -762,8 +762,7 @@ class _Source:
         ``raw`` is true and the records a view decodes have not been through
         ``ReturnAddresses`` (the view does that)."""
         if self._follower is not None:
-            self.raw = True
-            return self._follower.raw_events()
+            return self._followed(raw=True)
         if len(self._readers) == 1 and _perfviews.reorder_window(self._readers) is None:
             self.raw = True
             return self._readers[0].raw_events()
@@ -771,6 +770,37 @@ class _Source:
         # after another: read as written, a thread's switches (and its name) would
         # be taken out of time order
         return self.events()
+
+
+    def _followed(self, raw: bool) -> Iterator[Any]:
+        """The followed trace's events, through the reorder window when it has perf
+        records, as a file's (``_events``); ``raw``: undecoded batches if it has none
+        (``raw`` is set before the first event). The window also lets go of what it
+        holds once the input has been idle long enough (``follow_idle_ns``), so a
+        quiet live trace is shown without waiting for its end."""
+        follower = self._follower
+        assert follower is not None
+        if not follower.open():
+            return  # stopped before the header came
+        window = _perfviews.reorder_window_of(follower.header)
+        if window is None:
+            self.raw = raw
+            yield from follower.raw_events() if raw else follower.events()
+            return
+        ended: list[FollowEnded] = []
+        idle_ns = _perfviews.follow_idle_ns(follower.header, follower.interactive)
+
+        def batches() -> Iterator[Any]:
+            pauses = PauseOptions(idle_ns, lambda: merger.held > 0)
+            for event in follower.events(pauses):
+                if isinstance(event, FollowEnded):
+                    ended.append(event)  # after what the window holds
+                else:
+                    yield event
+
+        merger = self._merger = Merger([(follower.name, batches())], window)
+        yield from merger
+        yield from ended
 
 
 def _open_source(options: Options, stack: contextlib.ExitStack) -> _Source:
