@@ -60,10 +60,25 @@ is gone (as above), the input ends there, and the header is reported damaged
 length was damaged upwards is a torn tail or damage as above: following ends
 at the next END read or once its recorder is gone.
 
+Pauses (``events(pauses=PauseOptions(idle_ns, holding))``, for a consumer
+that holds records back: ktrdump's reorder window for perf records): at each
+batch boundary where nothing more can be read at once (the file has no byte
+not read, the pipe is not readable), a ``Pause(0)`` event; then, when
+``holding()`` says records are held and no part of a batch is waiting for
+its rest, following waits up to ``idle_ns`` for more (``stop()`` still ends
+it within a poll interval) and, if nothing came, yields ``Pause(idle_ns)``:
+the consumer may let go of everything (``_merge``), then reading waits as
+before. No wait once an END has ended the recording (following ends at
+once, as before). A finished file read through never waits there: the
+reader holds the rest of the file, or the END was read, at every boundary
+with nothing left to read; so its events are the same with pauses as
+without, plus ``Pause(0)`` events.
+
 Guarantees: events are exactly the reader's (``list[Record]`` batches and
-``Skipped`` notices), plus at most one final ``FollowEnded``; no busy
-waiting (one ``fstat`` per poll interval while idle). Does not: reopen
-rotated files, use inotify, or follow several files at once.
+``Skipped`` notices), plus the ``Pause`` events asked for, plus at most one
+final ``FollowEnded``; no busy waiting (one ``fstat`` per poll interval while
+idle). Does not: reopen rotated files, use inotify, or follow several files
+at once.
 """
 
 from __future__ import annotations

@@ -33,6 +33,14 @@ How:
   input's does. ``Late`` notices come at once, before the records they
   announce.
 
+A followed input (``_follow``) may yield ``Pause`` events between batches:
+``Pause(0)`` (nothing more to read for now) has the records the merge has
+let go passed on at once, as a batch, instead of waiting for a full one;
+``Pause(idle_ns)`` (nothing came for that long: perf's ordered-events flush)
+lets go of everything its window holds first. A record then read that is
+earlier than those is ``Late`` (its notice says the input had been idle).
+Meant for one input: another input's records are not waited for.
+
 Guarantees: memory is bounded: per input, the reader's current batch plus
 its window (at most ``window_records`` records plus one batch being sorted
 in), plus one output batch; ``Merger.held`` and ``Merger.peak_held`` report
