@@ -397,6 +397,10 @@ DEFAULT_DRAIN_INTERVAL_MS = 200.0
 #: a header whose ``"queue"`` does not say them.
 DEFAULT_FLUSH_MS = 1000.0
 DEFAULT_INTERACTIVE_FLUSH_MS = 100.0
+#: Added to those: a drain leaves the records of its last 5 ms to the next one, the
+#: recorder holds ptrace records up to 40 ms before it queues them, and its threads
+#: may be scheduled late on a loaded machine.
+FOLLOW_IDLE_MARGIN_NS = 100_000_000
 #: A bound on the idle time waited for, whatever a header says (a damaged one).
 MAX_FOLLOW_IDLE_NS = 60_000_000_000
 
@@ -407,8 +411,8 @@ def follow_idle_ns(header: FileHeader | None, interactive: bool) -> int:
     (``"drain_interval_ms"``), then with every record in the recorder's queue up to
     its flush interval (the header's ``"queue"``: ``wakedelay_ms`` for a file,
     ``intrwakdl_ms`` when ``interactive``, the input being a pipe as the recorder's
-    output then was). Idle that long after a write, the file holds every record
-    stamped before that write: none of those held can be overtaken any more."""
+    output then was), and a margin. Idle that long after a write, the file holds
+    every record stamped before that write: none of those held can be overtaken."""
     options: Mapping[str, object] = (
         header.options if header is not None and isinstance(header.options, dict) else {})
     queue = options.get("queue")
@@ -416,7 +420,7 @@ def follow_idle_ns(header: FileHeader | None, interactive: bool) -> int:
     drain = _milliseconds(options.get("drain_interval_ms"), DEFAULT_DRAIN_INTERVAL_MS)
     flush = (_milliseconds(queue.get("intrwakdl_ms"), DEFAULT_INTERACTIVE_FLUSH_MS)
              if interactive else _milliseconds(queue.get("wakedelay_ms"), DEFAULT_FLUSH_MS))
-    return min(int((drain + flush) * 1e6), MAX_FOLLOW_IDLE_NS)
+    return min(int((drain + flush) * 1e6) + FOLLOW_IDLE_MARGIN_NS, MAX_FOLLOW_IDLE_NS)
 
 
 def _milliseconds(value: object, default: float) -> float:

@@ -301,7 +301,7 @@ def _parser() -> argparse.ArgumentParser:
                              "(-t w, -F, -P) are put in time order as without -l: each "
                              "record is shown once a later one came or the trace has had "
                              "nothing new for the recorder's drain and flush intervals "
-                             "(about 1.2 s; 0.3 s from a pipe)")
+                             "(about 1.3 s; 0.4 s from a pipe)")
     filters = parser.add_argument_group("filters after the fact (see below)")
     filters.add_argument("-e", dest="expressions", action="append", metavar="EXPR",
                          help="trace=SET (syscall names, %%classes, ! inverts), "

@@ -74,22 +74,43 @@ def _await_file(path: Path, recorder: subprocess.Popen[bytes]) -> None:
         time.sleep(0.005)
 
 
-def test_a_quiet_live_recording_is_shown_in_time_order_without_ending(tmp_path: Path) -> None:
+@pytest.mark.parametrize("through", ["file", "pipe"])
+def test_a_quiet_live_recording_is_shown_in_time_order_without_ending(
+        tmp_path: Path, through: str) -> None:
     """The traced shell blocks in ``read`` on a pipe this test holds: the follower
     shows that read's CALL (and everything before it, in time order) while the
-    recording goes on; once it ends, what was shown live is the file's plain view."""
+    recording goes on; once it ends, what was shown live is the file's plain view.
+    Followed as a file, or through a pipe (``ktr record -o - | tee FILE | ktrdump -l -``:
+    the recorder's interactive flush interval then)."""
     trace = tmp_path / "live.ktr"
     # a short flush interval: the follower's idle time is the drain's and this
-    recorder = subprocess.Popen([KTR, "record", "-q", "-t", "wc", "--flush-interval", "100",
-                                 "-o", str(trace), "--", "sh", "-c",
-                                 "ls / >/dev/null; read line; exit 0"],
-                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
-    follower = None
+    command = [KTR, "record", "-q", "-t", "wc", "--flush-interval", "100",
+               "--interactive-delay", "100", "-o", str(trace) if through == "file" else "-",
+               "--", "sh", "-c", "ls / >/dev/null; read line; exit 0"]
+    processes: list[subprocess.Popen[bytes]] = []
     try:
-        _await_file(trace, recorder)
-        follower = subprocess.Popen([KTRDUMP, "-l", "--json", str(trace)], bufsize=0,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if through == "file":
+            recorder = subprocess.Popen(command, stdin=subprocess.PIPE,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            processes.append(recorder)
+            _await_file(trace, recorder)
+            follower = subprocess.Popen([KTRDUMP, "-l", "--json", str(trace)], bufsize=0,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            processes.append(follower)
+        else:
+            recorder = subprocess.Popen(command, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            processes.append(recorder)
+            tee = subprocess.Popen(["tee", str(trace)], stdin=recorder.stdout,
+                                   stdout=subprocess.PIPE)
+            processes.append(tee)
+            follower = subprocess.Popen([KTRDUMP, "-l", "--json", "-"], bufsize=0,
+                                        stdin=tee.stdout, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE)
+            processes.append(follower)
+            assert recorder.stdout is not None and tee.stdout is not None
+            recorder.stdout.close()  # theirs now
+            tee.stdout.close()
         lines = output_lines(follower, DEADLINE)
         shown: list[str] = []
         for line in lines:
@@ -109,14 +130,15 @@ def test_a_quiet_live_recording_is_shown_in_time_order_without_ending(tmp_path: 
         assert recorder.wait(DEADLINE) == 0
         shown.extend(lines)  # to the END: following ends there
         assert follower.wait(DEADLINE) == 0
+        for process in processes:
+            assert process.wait(DEADLINE) == 0
         assert _file_order_is_not_time_order(trace)
         plain = subprocess.run([KTRDUMP, "--json", str(trace)], capture_output=True,
                                text=True, check=True, timeout=60)
         assert shown == plain.stdout.splitlines()
         assert follower.stderr is not None and follower.stderr.read() == b""
     finally:
-        for process in (recorder, follower):
-            if process is not None and process.poll() is None:
+        for process in processes:
+            if process.poll() is None:
                 process.kill()
-            if process is not None:
-                process.wait()
+            process.wait()
