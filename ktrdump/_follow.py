@@ -140,9 +140,11 @@ class FollowEnded(NamedTuple):
         return f"{self.source}: {self.reason}; stopped following"
 
 
-@dataclass(frozen=True)
-class PauseOptions:
+class PauseOptions(NamedTuple):
     """``events(pauses=...)``: say when the input has nothing more for now (``Pause``).
+
+    (A NamedTuple, not a dataclass: made once per run, and a dataclass costs every
+    start-up the compiling of its methods.)
 
     ``idle_ns``: after a ``Pause(0)``, while ``holding()`` is true (the consumer
     holds records back, as a reorder window does), nothing more is read for up
