@@ -775,11 +775,11 @@ class _Source:
         # be taken out of time order
         return self.events()
 
-
     def _followed(self, raw: bool) -> Iterator[Any]:
         """The followed trace's events, through the reorder window when it has perf
         records, as a file's (``_events``); ``raw``: undecoded batches if it has none
-        (``raw`` is set before the first event). The window also lets go of what it
+        (``raw`` is set before the first event), else decoded ones given their return
+        addresses, as ``raw_events`` gives a file's. The window also lets go of what it
         holds once the input has been idle long enough (``follow_idle_ns``), so a
         quiet live trace is shown without waiting for its end."""
         follower = self._follower
@@ -803,7 +803,8 @@ class _Source:
                     yield event
 
         merger = self._merger = Merger([(follower.name, batches())], window)
-        yield from merger
+        # (events() gives every event its return addresses; raw_events() does not)
+        yield from ReturnAddresses().stream(iter(merger)) if raw else merger
         yield from ended
 
 

@@ -153,6 +153,10 @@ def test_followed_samples_under_a_return_probe_keep_their_callers(
     stack, count = followed.most_common(1)[0]
     assert stack.endswith(";main;outer" + ";func" * (depth + 1)), followed
     assert count >= 10 and count >= 0.9 * sum(followed.values()), followed
+    for view in (["--summary"], []):  # the profile's totals; each sample's line
+        assert subprocess.run([KTRDUMP, "-l", *view, str(trace)], capture_output=True,
+                              check=True).stdout == subprocess.run(
+            [KTRDUMP, *view, str(trace)], capture_output=True, check=True).stdout
 
 
 def test_the_entry_captures_the_address_before_the_kernel_replaces_it(
