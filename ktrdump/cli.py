@@ -781,7 +781,8 @@ class _Source:
         (``raw`` is set before the first event), else decoded ones given their return
         addresses, as ``raw_events`` gives a file's. The window also lets go of what it
         holds once the input has been idle long enough (``follow_idle_ns``), so a
-        quiet live trace is shown without waiting for its end."""
+        quiet live trace is shown without waiting for its end; and when following
+        stops (Ctrl-C), as at the end of input."""
         follower = self._follower
         assert follower is not None
         if not follower.open():
