@@ -59,11 +59,11 @@ from . import _perf as perf
 from . import _threadnames
 from ._events import Tracee
 from ._options import DEFAULT_INTERVAL_MS
-from ._sources import SourceOutput
+from ._sources import MAX_DRAIN_INTERVAL_MS, SourceOutput
 from .errors import KtrError, PerfError, UsageError
 
 #: Longest time records wait in a ring before the reader drains them.
-DRAIN_INTERVAL_MS = 200
+DRAIN_INTERVAL_MS = MAX_DRAIN_INTERVAL_MS
 
 _SWITCH_SAMPLE = perf.PERF_SAMPLE_TID | perf.PERF_SAMPLE_TIME | perf.PERF_SAMPLE_CPU
 _LOST_TRAILER = perf.SampleIdLayout(_SWITCH_SAMPLE)

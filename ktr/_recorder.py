@@ -57,7 +57,13 @@ from ._clock import CLOCK_NAME, TraceClock
 from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
 from ._options import RecordOptions
-from ._sources import PtraceSource, SideSource, SourceOutput, side_sources
+from ._sources import (
+    MAX_DRAIN_INTERVAL_MS,
+    PtraceSource,
+    SideSource,
+    SourceOutput,
+    side_sources,
+)
 from ._terminal import status_line_allowed
 from ._utrace import UTRACE_SYSCALL
 from .errors import KtrError, OutputError, SetupInterrupted
@@ -96,6 +102,10 @@ def _file_header(options: RecordOptions, control: ControlOptions, clock: TraceCl
     # the other: readers reorder within a window.
     recorded["perf_source"] = (options.perf_wanted or options.sample_hz is not None
                                or bool(options.probes))
+    if recorded["perf_source"]:
+        # How late, at most: a follower lets go of what it holds once the file has
+        # been idle for this and the queue's flush interval (ktrdump -l).
+        recorded["drain_interval_ms"] = MAX_DRAIN_INTERVAL_MS
     recorded["end_record"] = True  # an END record ends the recording: readers see a cut
     recorded["begin_record"] = True  # a BEGIN starts it: readers see where an append begins
     # Where the BEGIN's recorder pid means something: a follower judges whether the

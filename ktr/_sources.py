@@ -40,6 +40,10 @@ from ._control._dispatch import FLUSH_EVERY
 from ._events import ThreadObserver
 from ._options import RecordOptions
 
+#: The longest a side source leaves records in its perf rings before it drains them
+#: (the perf source's interval; the sampler and the probes drain more often): the
+#: file header says it (``"drain_interval_ms"``), for readers that reorder.
+MAX_DRAIN_INTERVAL_MS = 200
 #: Record bytes the ptrace source holds before it queues them (with a large
 #: ``-s``): the queue's byte bound only counts records once they are queued.
 HELD_BYTES = 4 << 20

@@ -60,10 +60,25 @@ is gone (as above), the input ends there, and the header is reported damaged
 length was damaged upwards is a torn tail or damage as above: following ends
 at the next END read or once its recorder is gone.
 
+Pauses (``events(pauses=PauseOptions(idle_ns, holding))``, for a consumer
+that holds records back: ktrdump's reorder window for perf records): at each
+batch boundary where nothing more can be read at once (the file has no byte
+not read, the pipe is not readable), a ``Pause(0)`` event; then, when
+``holding()`` says records are held and no part of a batch is waiting for
+its rest, following waits up to ``idle_ns`` for more (``stop()`` still ends
+it within a poll interval) and, if nothing came, yields ``Pause(idle_ns)``:
+the consumer may let go of everything (``_merge``), then reading waits as
+before. No wait once an END has ended the recording (following ends at
+once, as before). A finished file read through never waits there: the
+reader holds the rest of the file, or the END was read, at every boundary
+with nothing left to read; so its events are the same with pauses as
+without, plus ``Pause(0)`` events.
+
 Guarantees: events are exactly the reader's (``list[Record]`` batches and
-``Skipped`` notices), plus at most one final ``FollowEnded``; no busy
-waiting (one ``fstat`` per poll interval while idle). Does not: reopen
-rotated files, use inotify, or follow several files at once.
+``Skipped`` notices), plus the ``Pause`` events asked for, plus at most one
+final ``FollowEnded``; no busy waiting (one ``fstat`` per poll interval while
+idle). Does not: reopen rotated files, use inotify, or follow several files
+at once.
 """
 
 from __future__ import annotations
@@ -88,6 +103,7 @@ from formats import FileHeader
 from ._reader import (
     STDIN_NAME,
     Event,
+    Pause,
     RawEvent,
     Skipped,
     TraceReader,
@@ -122,6 +138,21 @@ class FollowEnded(NamedTuple):
 
     def describe(self) -> str:
         return f"{self.source}: {self.reason}; stopped following"
+
+
+class PauseOptions(NamedTuple):
+    """``events(pauses=...)``: say when the input has nothing more for now (``Pause``).
+
+    (A NamedTuple, not a dataclass: made once per run, and a dataclass costs every
+    start-up the compiling of its methods.)
+
+    ``idle_ns``: after a ``Pause(0)``, while ``holding()`` is true (the consumer
+    holds records back, as a reorder window does), nothing more is read for up
+    to this long; if nothing came, a ``Pause(idle_ns)`` says so.
+    """
+
+    idle_ns: int
+    holding: Callable[[], bool]
 
 
 class _Stopped(Exception):
@@ -244,6 +275,8 @@ class _WaitingFile:
     """A regular file read as a stream that waits at its end (``TraceReader`` reads it)."""
 
     following = True
+    #: ``TraceReader``'s hook at each batch boundary (``Follower._pauses``).
+    pauses: Callable[[int], Iterator[Pause]] | None = None
 
     def __init__(self, path: str, fd: int, options: FollowOptions, stop: _StopFlag) -> None:
         self.name = path
@@ -290,6 +323,15 @@ class _WaitingFile:
                 self._recorder_gone = True
                 continue
             self._stop.wait(self._poll)
+
+    def has_data(self) -> bool:
+        """Whether a read would not wait: the file has bytes not read yet (or is shorter:
+        the read says it was truncated)."""
+        return os.fstat(self._fd).st_size != self._position
+
+    def wait_data(self, timeout: float) -> bool:
+        self._stop.wait(timeout)
+        return self.has_data()
 
     def _recording_over(self) -> bool:
         """While the file header is incomplete: whether the file's last intact batch
@@ -361,6 +403,7 @@ class _WaitingPipe:
 
     following = True
     ended: str | None = None
+    pauses: Callable[[int], Iterator[Pause]] | None = None
 
     def __init__(self, name: str, fd: int, options: FollowOptions, stop: _StopFlag,
                  owns_fd: bool) -> None:
@@ -369,6 +412,17 @@ class _WaitingPipe:
         self._poll = options.poll_interval
         self._stop = stop
         self._owns_fd = owns_fd
+
+    #: Never known to have ended before its writer closes it (``_WaitingFile``'s is).
+    recording_ended = False
+
+    def has_data(self) -> bool:
+        """Whether a read would not wait (bytes, or the end of input)."""
+        return self.wait_data(0)
+
+    def wait_data(self, timeout: float) -> bool:
+        ready, _, _ = select.select([self._fd], [], [], timeout)
+        return bool(ready)
 
     def read(self, size: int = -1) -> bytes:
         while True:
@@ -410,6 +464,9 @@ class Follower:
             else:
                 self.stream = _WaitingPipe(path, fd, self.options, self._stop, owns_fd=True)
         self.reader: TraceReader | None = None  # once the header has been read
+        self._pause: PauseOptions | None = None
+        # The reader asks the stream for pauses at each batch boundary (``events``).
+        self.stream.pauses = self._pauses
 
     @property
     def header(self) -> FileHeader | None:
@@ -421,43 +478,87 @@ class Follower:
         self._stop.set()
 
     @property
+    def interactive(self) -> bool:
+        """Whether the input is a pipe, socket or terminal (not a regular file)."""
+        return isinstance(self.stream, _WaitingPipe)
+
+    @property
     def stopped(self) -> bool:
         return self._stop.is_set()
 
-    def events(self) -> Iterator[Event | FollowEnded]:
+    def open(self) -> bool:
+        """Wait for the file header and read it (``header`` is then known); False
+        when ``stop()`` came first. Raises as ``events()`` does."""
+        try:
+            self._open_reader()
+        except _Stopped:
+            return False
+        return True
+
+    def events(self, pauses: PauseOptions | None = None
+               ) -> Iterator[Event | Pause | FollowEnded]:
         """The reader's events as the file grows; then a ``FollowEnded`` if it was cut or replaced.
 
         Waits for the file header first. Raises what ``open_trace`` raises for
         a file that is not a trace (``TraceFormatError``) and ``InputError``
-        for an I/O error.
+        for an I/O error. ``pauses``: between batches, when nothing more can be
+        read at once, a ``Pause`` event (see ``PauseOptions``); none without it.
         """
+        self._pause = pauses
         return self._follow(lambda reader: reader.events())
 
     def raw_events(self) -> Iterator[RawEvent | FollowEnded]:
         """As ``events``, with batches undecoded (``TraceReader.raw_events``: the summary's)."""
-        return self._follow(lambda reader: reader.raw_events())
+        self._pause = None
+        return self._follow(lambda reader: reader.raw_events())  # type: ignore[return-value]
+
+    def _open_reader(self) -> TraceReader:
+        if self.reader is None:
+            self.reader = TraceReader(self.stream, self.name,  # type: ignore[arg-type]
+                                      salvage=self.options.salvage)
+            if isinstance(self.stream, _WaitingFile):
+                self.stream.header_pending = False
+        return self.reader
+
+    def _pauses(self, available: int) -> Iterator[Pause]:
+        """The reader's hook at each batch boundary (``available``: bytes it holds
+        unread): ``Pause`` events when nothing more can be read at once and
+        ``events`` was asked for them; waits up to ``idle_ns`` for more then."""
+        pause = self._pause
+        stream = self.stream
+        if pause is None or stream.has_data():
+            return
+        yield Pause(0)
+        if available or stream.recording_ended or not pause.holding():
+            return  # (a part of a batch, being written; or all that will come)
+        deadline = time.monotonic() + pause.idle_ns / 1e9
+        while (left := deadline - time.monotonic()) > 0:
+            if self._stop.is_set():
+                raise _Stopped
+            if stream.wait_data(min(self.options.poll_interval, left)):
+                return
+        yield Pause(pause.idle_ns)
 
     def _follow(self, events: Callable[[TraceReader], Iterator[_Event]]
-                ) -> Iterator[_Event | FollowEnded]:
+                ) -> Iterator[_Event | Pause | FollowEnded]:
         try:
-            if self.reader is None:
-                self.reader = TraceReader(self.stream, self.name,  # type: ignore[arg-type]
-                                          salvage=self.options.salvage)
-                if isinstance(self.stream, _WaitingFile):
-                    self.stream.header_pending = False
-            byte_order = self.reader.header.byte_order
-            for event in events(self.reader):
+            reader = self._open_reader()
+            byte_order = reader.header.byte_order
+            for event in events(reader):
+                if isinstance(event, Pause):
+                    yield event
+                    continue
                 if isinstance(self.stream, _WaitingFile) and not isinstance(event, Skipped):
-                    begin = recording_begin(event, self.reader.record_codec)
+                    begin = recording_begin(event, reader.record_codec)
                     if begin is not None:
-                        self.stream.recorder = _watch_recorder(self.reader.header, begin)
+                        self.stream.recorder = _watch_recorder(reader.header, begin)
                 yield event
                 if isinstance(self.stream, _WaitingFile) and not isinstance(event, Skipped):
                     # An END, written last by ktr record, ends the input once nothing
                     # follows it, as a pipe ends when the recorder closes it; bytes the
                     # reader already holds after it (an appended recording's) do not.
                     self.stream.recording_ended = (
-                        ends_recording(event, byte_order) and not self.reader.buffered)
+                        ends_recording(event, byte_order) and not reader.buffered)
         except _Stopped:
             return
         if self.stream.ended is not None:

@@ -33,6 +33,14 @@ How:
   input's does. ``Late`` notices come at once, before the records they
   announce.
 
+A followed input (``_follow``) may yield ``Pause`` events between batches:
+``Pause(0)`` (nothing more to read for now) has the records the merge has
+let go passed on at once, as a batch, instead of waiting for a full one;
+``Pause(idle_ns)`` (nothing came for that long: perf's ordered-events flush)
+lets go of everything its window holds first. A record then read that is
+earlier than those is ``Late`` (its notice says the input had been idle).
+Meant for one input: another input's records are not waited for.
+
 Guarantees: memory is bounded: per input, the reader's current batch plus
 its window (at most ``window_records`` records plus one batch being sorted
 in), plus one output batch; ``Merger.held`` and ``Merger.peak_held`` report
@@ -66,7 +74,7 @@ from typing import NamedTuple
 
 from formats import ProcEvent, Record, RecordKind
 
-from ._reader import Skipped, TraceReader
+from ._reader import Pause, Skipped, TraceReader
 
 _BEGIN = int(RecordKind.BEGIN)
 _PROC = int(RecordKind.PROC)
@@ -113,9 +121,16 @@ class Late(NamedTuple):
     source: str
     records: int
     window_ns: int
+    #: When the records it let go last went at a ``Pause`` (a followed input idle
+    #: this long), not by the window: how long the input had been idle.
+    idle_ns: int = 0
 
     def describe(self) -> str:
         plural = "record" if self.records == 1 else "records"
+        if self.idle_ns:
+            return (f"{self.source}: {self.records} {plural} arrived after the input had "
+                    f"been idle for {self.idle_ns / 1e6:g} ms and later records were shown; "
+                    "shown out of timestamp order")
         return (f"{self.source}: {self.records} {plural} arrived more than "
                 f"{self.window_ns / 1e6:g} ms late; shown out of timestamp order")
 
@@ -157,6 +172,14 @@ class InputBegin(Record):
         return self._own
 
 
+class _Show:
+    """An input's word that it has nothing more for now: what the merge holds ready goes
+    out (a followed input's ``Pause``)."""
+
+
+_SHOW = _Show()
+
+
 class _Placed(NamedTuple):
     """A damaged region's notice with its place in time (``ts``: see the docstring)."""
 
@@ -167,7 +190,7 @@ class _Placed(NamedTuple):
 class _Input:
     """One input: its events, then its reorder window; yields ordered chunks."""
 
-    def __init__(self, index: int, name: str, events: Iterator[list[Record] | Skipped],
+    def __init__(self, index: int, name: str, events: Iterator[list[Record] | Skipped | Pause],
                  options: MergeOptions, merger: Merger, recorder: Recorder | None = None,
                  ) -> None:
         self.index = index
@@ -184,16 +207,27 @@ class _Input:
         self._arrivals = 0
         self._notices = 0  # notices in the heap
         self._released_until: int | None = None  # latest timestamp let go
+        # (_released_until, idle_ns) of the last release a Pause made (everything held)
+        self._paused: tuple[int | None, int] = (None, 0)
         self._max_seen: int | None = None
         self.late = 0  # records that came too late, in total
         self._pids: set[int] = set()  # pids of the records read so far (InputBegin)
         # One input alone (a reorder window): its BEGIN ends everything, untagged.
         self.tag_begins = True
 
-    def chunks(self) -> Iterator[tuple[list[Record], list[int]] | _Placed | Late]:
-        """Ordered runs of records (with their timestamps) and this input's notices."""
+    def chunks(self) -> Iterator[tuple[list[Record], list[int]] | _Placed | Late | _Show]:
+        """Ordered runs of records (with their timestamps) and this input's notices;
+        ``_SHOW`` where a followed input paused (see ``Pause``)."""
         options = self._options
         for event in self._events:
+            if isinstance(event, Pause):
+                if event.idle_ns:
+                    # Idle that long: nothing earlier than what is held is still to
+                    # come (perf's ordered-events flush); all of it goes.
+                    yield from self._release(final=True)
+                    self._paused = (self._released_until, event.idle_ns)
+                yield _SHOW
+                continue
             if isinstance(event, Skipped):
                 newest = -1 if self._max_seen is None else self._max_seen
                 heappush(self._heap, (newest, self._arrivals, SourcedSkipped(self.name, event)))
@@ -207,7 +241,9 @@ class _Input:
                 self.late += len(late)
                 # A notice read before them goes before them (and what precedes it).
                 yield from self._release(final=False, notices=True)
-                yield Late(self.name, len(late), options.window_ns)
+                floor, idle_ns = self._paused
+                yield Late(self.name, len(late), options.window_ns,
+                           idle_ns if floor == self._released_until else 0)
                 yield late, _timestamps(late)
             yield from self._release(final=False)
         yield from self._release(final=True)
@@ -313,7 +349,7 @@ class Merger:
 
     def __init__(
         self,
-        inputs: Sequence[tuple[str, Iterable[list[Record] | Skipped]]],
+        inputs: Sequence[tuple[str, Iterable[list[Record] | Skipped | Pause]]],
         options: MergeOptions | None = None,
         recorders: Sequence[Recorder | None] | None = None,
     ) -> None:
@@ -376,6 +412,7 @@ class Merger:
         stamps: list[list[int]] = [[] for _ in streams]
         late_chunk = [False] * len(streams)
         placed: list[SourcedSkipped | None] = [None] * len(streams)  # a notice's turn
+        showing: list[int] = []  # inputs that paused: what is ready goes out first
         # (next timestamp, input index, position in its chunk) of every input not ended:
         # the smallest is the record to pass on next (ties: input order).
         heads: list[tuple[int, int, int]] = []
@@ -383,6 +420,9 @@ class Merger:
         def advance(index: int) -> None:
             """Load input ``index``'s next chunk (collecting notices) and queue its head."""
             for item in streams[index]:
+                if item is _SHOW:  # no head queued: read on once ``out`` is out
+                    showing.append(index)
+                    return
                 if isinstance(item, _Placed):  # queued at its time, as a record is
                     placed[index] = item.notice
                     chunks[index], stamps[index] = [], [item.ts]
@@ -391,7 +431,7 @@ class Merger:
                 if isinstance(item, Late):
                     notices.append(item)
                     late_chunk[index] = True
-                else:
+                elif not isinstance(item, _Show):
                     chunks[index], stamps[index] = item
                     heappush(heads, (stamps[index][0], index, 0))
                     return
@@ -407,6 +447,13 @@ class Merger:
                     out = []
                 yield from notices
                 notices.clear()
+            if showing:
+                if out:
+                    self.records += len(out)
+                    yield out
+                    out = []
+                advance(showing.pop())
+                continue
             if not heads:
                 break
             _, best, start = pop(heads)

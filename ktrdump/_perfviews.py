@@ -22,7 +22,10 @@ chrome writers, which call in here.
 ``reorder_window``: the recorder writes perf records up to a drain interval
 after ptrace records of the same moment; reading a file whose header says it
 ran a perf source goes through the merge's reorder window, so every view
-sees one time-ordered stream.
+sees one time-ordered stream. ``follow_idle_ns``: how long a followed input
+(``ktrdump -l``) must have been idle before the window lets go of everything
+it holds, so that a quiet live trace is shown without waiting for records
+that are not coming.
 
 Does not: read files or know where records come from.
 """
@@ -387,6 +390,45 @@ def chrome_counter_events(record: Record, ts: Callable[[int], str]) -> list[str]
 PERF_LATENESS_NS = 2_000_000_000
 
 
+#: The longest a record waits in a perf ring for a drain, for a header that does not
+#: say (``"drain_interval_ms"``; older recorders did not): theirs.
+DEFAULT_DRAIN_INTERVAL_MS = 200.0
+#: The recorder's flush intervals (``--flush-interval``, ``--interactive-delay``), for
+#: a header whose ``"queue"`` does not say them.
+DEFAULT_FLUSH_MS = 1000.0
+DEFAULT_INTERACTIVE_FLUSH_MS = 100.0
+#: Added to those: a drain leaves the records of its last 5 ms to the next one, the
+#: recorder holds ptrace records up to 40 ms before it queues them, and its threads
+#: may be scheduled late on a loaded machine.
+FOLLOW_IDLE_MARGIN_NS = 100_000_000
+#: A bound on the idle time waited for, whatever a header says (a damaged one).
+MAX_FOLLOW_IDLE_NS = 60_000_000_000
+
+
+def follow_idle_ns(header: FileHeader | None, interactive: bool) -> int:
+    """How long a followed trace must have had nothing new before what the reorder
+    window holds may go: a perf record waits in its ring up to a drain interval
+    (``"drain_interval_ms"``), then with every record in the recorder's queue up to
+    its flush interval (the header's ``"queue"``: ``wakedelay_ms`` for a file,
+    ``intrwakdl_ms`` when ``interactive``, the input being a pipe as the recorder's
+    output then was), and a margin. Idle that long after a write, the file holds
+    every record stamped before that write: none of those held can be overtaken."""
+    options: Mapping[str, object] = (
+        header.options if header is not None and isinstance(header.options, dict) else {})
+    queue = options.get("queue")
+    queue = queue if isinstance(queue, dict) else {}
+    drain = _milliseconds(options.get("drain_interval_ms"), DEFAULT_DRAIN_INTERVAL_MS)
+    flush = (_milliseconds(queue.get("intrwakdl_ms"), DEFAULT_INTERACTIVE_FLUSH_MS)
+             if interactive else _milliseconds(queue.get("wakedelay_ms"), DEFAULT_FLUSH_MS))
+    return min(int((drain + flush) * 1e6) + FOLLOW_IDLE_MARGIN_NS, MAX_FOLLOW_IDLE_NS)
+
+
+def _milliseconds(value: object, default: float) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e9:
+        return float(value)
+    return default
+
+
 def has_perf_records(header: FileHeader | None) -> bool:
     """Did the recording read perf rings (``-t w``, ``-C``, ``-F``, ``-P``)? From its header."""
     if header is None:
@@ -404,6 +446,12 @@ def reorder_window(readers: Sequence[TraceReader]) -> MergeOptions | None:
     return MergeOptions(window_ns=PERF_LATENESS_NS)
 
 
+def reorder_window_of(header: FileHeader | None) -> MergeOptions | None:
+    """``reorder_window`` for one input known by its header (a followed one)."""
+    return MergeOptions(window_ns=PERF_LATENESS_NS) if has_perf_records(header) else None
+
+
 __all__ = ["PERF_LATENESS_NS", "CounterTally", "SwitchTally", "ThreadSwitches",
            "chrome_counter_events", "chrome_switch_events", "cnt_json", "cnt_text", "csw_json",
-           "csw_text", "has_perf_records", "reorder_window"]
+           "csw_text", "follow_idle_ns", "has_perf_records", "reorder_window",
+           "reorder_window_of"]

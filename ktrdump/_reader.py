@@ -87,7 +87,9 @@ Guarantees:
   the recording look cut short, as at the end of input.
 - Streams are read as they arrive: a read returns whatever the stream has (at
   least one byte, or end of input), so records of a live pipe come out batch
-  by batch. End of input ends the iteration.
+  by batch. End of input ends the iteration. A stream with a ``pauses``
+  method (``_follow``'s, when the views reorder) is asked at each batch
+  boundary, before reading on, for ``Pause`` events to yield there.
 - The only exceptions iteration raises are ``InputError`` (an I/O error while
   reading); ``open`` raises ``InputError`` or ``TraceFormatError``.
 
@@ -233,6 +235,15 @@ class CutShort(Skipped):
 
 #: What the reader reads from: any stream whose ``read`` returns bytes.
 BinaryStream = BinaryIO | io.RawIOBase | io.BufferedIOBase
+
+
+class Pause(NamedTuple):
+    """Yielded between batches, from a followed input only (a stream with ``pauses``):
+    nothing more can be read at once (``idle_ns`` 0: what is held may be shown now), or
+    nothing came for ``idle_ns`` (what is held may be let go: ``_merge``)."""
+
+    idle_ns: int
+
 
 class RawBatch(NamedTuple):
     """An intact batch whose records are not decoded (``TraceReader.raw_events``)."""
@@ -460,7 +471,12 @@ class TraceReader:
         if self._header_notice is not None:
             yield self._notice(self._header_notice)
             self._header_notice = None
+        # A followed input that reorders (``_follow``): at each batch boundary it may
+        # say, with ``Pause`` events, that the input has nothing more for now.
+        pauses = getattr(self._stream, "pauses", None)
         while True:
+            if pauses is not None:
+                yield from pauses(self._available())
             if not self._fill(header_size):
                 left = self._available()
                 if left == 0:

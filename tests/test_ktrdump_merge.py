@@ -15,6 +15,7 @@ import formats
 import ktrdump
 from formats import Abi, Record, RecordKind, Syscall
 from ktrdump._merge import Late, MergeOptions, Merger, SourcedSkipped, merge
+from ktrdump._reader import Pause
 
 X86_64 = int(Abi.X86_64)
 
@@ -123,6 +124,36 @@ def test_single_and_empty_inputs() -> None:
     records, _, _ = run([("a", a), ("empty", []), ("empty batches", [[], []])])
     assert [r.timestamp_ns for r in records] == [1, 2, 3]
     assert run([])[0] == []
+
+
+def test_a_followed_input_s_pauses_show_what_is_ready_and_idle_lets_the_window_go() -> None:
+    """``Pause(0)``: what the window let go is passed on before more is read (not kept
+    for a full batch); ``Pause(idle_ns)``: all the window holds goes too; a record then
+    read that is earlier is ``Late``, its notice saying the input had been idle."""
+    shown: list[int] = []
+    at_each_read: list[list[int]] = []
+
+    def followed() -> Iterator[list[Record] | Pause]:
+        yield [rec(100), rec(50)]
+        yield Pause(0)
+        at_each_read.append(list(shown))
+        yield [rec(2000)]
+        yield Pause(0)
+        at_each_read.append(list(shown))
+        yield Pause(7_000_000)
+        at_each_read.append(list(shown))
+        yield [rec(1500)]
+
+    notices: list[object] = []
+    for event in Merger([("f", followed())], MergeOptions(window_ns=1000)):
+        if isinstance(event, list):
+            shown.extend(record.timestamp_ns for record in event)
+        else:
+            notices.append(event)
+    assert at_each_read == [[], [50, 100], [50, 100, 2000]]
+    assert shown == [50, 100, 2000, 1500]
+    assert notices == [Late("f", 1, 1000, 7_000_000)]
+    assert "idle for 7 ms" in notices[0].describe()  # type: ignore[attr-defined]
 
 
 def test_output_batches_have_the_configured_size() -> None:

@@ -137,6 +137,28 @@ def test_samples_under_a_return_probe_unwind_to_main(tmp_path: Path, program: Pa
     assert len([line for line in probed if ":func:return = " in line]) == depth + 1
 
 
+@pytest.mark.parametrize("probes", [("func", "func:return"), ("func:return",)],
+                         ids=["entry-and-return", "return-only"])
+def test_followed_samples_under_a_return_probe_keep_their_callers(
+        tmp_path: Path, program: Path, probes: tuple[str, ...]) -> None:
+    """``ktrdump -l`` gives the samples their return addresses as reading the file
+    does: the entry probe that captured one reaches the file a drain after samples
+    taken after it (another ring), so records taken in file order left most samples
+    ending at ``[uprobes]``; followed to its END, the trace's stacks are the plain
+    view's, to ``main``. (No recording without probes: the plain view is the oracle.)"""
+    depth = 3
+    trace = _record(tmp_path, program, depth, *probes)
+    followed = _func_stacks(trace, "-l")
+    assert followed == _func_stacks(trace)
+    stack, count = followed.most_common(1)[0]
+    assert stack.endswith(";main;outer" + ";func" * (depth + 1)), followed
+    assert count >= 10 and count >= 0.9 * sum(followed.values()), followed
+    for view in (["--summary"], []):  # the profile's totals; each sample's line
+        assert subprocess.run([KTRDUMP, "-l", *view, str(trace)], capture_output=True,
+                              check=True).stdout == subprocess.run(
+            [KTRDUMP, *view, str(trace)], capture_output=True, check=True).stdout
+
+
 def test_the_entry_captures_the_address_before_the_kernel_replaces_it(
         tmp_path: Path, program: Path) -> None:
     """The entry probe's fetchargs run before the uretprobe takes the return address
