@@ -36,7 +36,7 @@ KTRDUMP = str(BIN / "ktrdump")
 PROGRAM_C = r"""
 #include <stdlib.h>
 #include <time.h>
-#define BURN_MS 60
+#define BURN_MS 150
 static volatile unsigned long sink;
 static long cpu_ns(void) {
     struct timespec t;
@@ -60,7 +60,9 @@ int main(int argc, char **argv) {
 }
 """
 
-MIN_SAMPLES = 30  # of ~60 at 999 Hz over 60 ms of CPU
+#: of ~150 at 999 Hz over 150 ms of CPU; a loaded machine gave under half of them
+#: (26 of 60 once), so the bound leaves room.
+MIN_SAMPLES = 30
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +129,9 @@ def test_samples_under_a_return_probe_unwind_to_main(tmp_path: Path, program: Pa
                              text=True, check=True).stdout
     totals = {line.split()[-1]: int(line.split()[3]) for line in
               summary.split("Top functions by total samples:")[1].splitlines()[2:] if line}
-    assert totals["main"] >= totals["func"] * 0.9 and totals["outer"] == totals["main"]
+    # a sample may land in main itself (before or after outer), never in func without
+    # outer as its caller
+    assert totals["main"] >= totals["outer"] >= totals["func"] * 0.9, totals
     # the probes' own records are as before: only the typed values, no hidden entries
     probed = [line for line in text.splitlines() if " PROBE  " in line]
     entries = [line for line in probed if ":func:entry(" in line]
