@@ -16,8 +16,9 @@ a few that depend on a command or on registers: fcntl's struct flock and
 ioctl's terminal arguments by command, i386 ipc(SEMCTL)'s union semun,
 futex's timeout by operation, the mask rt_sigreturn restores (from the
 stack pointer), the pidfd and id clone3 wrote at ``pidfd`` and
-``parent_tid``, a socklen_t's value before and after. i386 socketcall is
-captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
+``parent_tid`` (and the pidfd clone's CLONE_PIDFD wrote at ``parent_tid``),
+a socklen_t's value before and after. i386 socketcall is captured as its
+subcall (STRUCT "socketcall_args", then the subcall's own).
 What a call's result names, as the kernel resolves it (STRUCT argument
 ``RESULT_ARGUMENT``): the path of the fd an fd-creating call returned
 (``fd_path``, what strace -y prints: a file's path, ``socket:[INODE]``,
@@ -171,7 +172,7 @@ class _Plan:
     __slots__ = (
         "argv_arg",
         "by_command",
-        "clone3",
+        "clone_ids",
         "command_arg",
         "command_mask",
         "entry_mode",
@@ -217,7 +218,9 @@ class _Plan:
     socketcall: bool  # i386 socketcall: captures follow the subcall's plan
     socklen_arg: int | None  # a socklen_t * whose value at entry is kept
     socklen_offset: int  # recvmsg: where msg_namelen is in the msghdr socklen_arg points to
-    clone3: bool  # clone3: the pidfd and the parent's copy of the new id, at exit
+    # clone3 (_CLONE3_IDS): the pidfd and the parent's copy of the new id, at exit;
+    # clone (_CLONE_PIDFD_ID): the pidfd CLONE_PIDFD wrote at parent_tid; 0: neither
+    clone_ids: int
     # rt_sigreturn: where the signal frame's saved mask is, from the stack pointer
     sigreturn_mask: int | None
     # How the entry / exit records can be made (_FREE, _CAPTURE, _STOPPED; see prepare).
@@ -253,7 +256,7 @@ class _Plan:
         socketcall: bool = False,
         socklen_arg: int | None = None,
         socklen_offset: int = 0,
-        clone3: bool = False,
+        clone_ids: int = 0,
         sigreturn_mask: int | None = None,
         entry_mode: int = 0,
         exit_mode: int = 0,
@@ -280,7 +283,7 @@ class _Plan:
         self.socketcall = socketcall
         self.socklen_arg = socklen_arg
         self.socklen_offset = socklen_offset
-        self.clone3 = clone3
+        self.clone_ids = clone_ids
         self.sigreturn_mask = sigreturn_mask
         self.entry_mode = entry_mode
         self.exit_mode = exit_mode
@@ -496,7 +499,7 @@ class RecordBuilder:
         else:
             entry = _FREE
         io = self._genio and plan.io_arg is not None
-        if (plan.socketcall or plan.sets_handler or (structs and plan.clone3)
+        if (plan.socketcall or plan.sets_handler or (structs and plan.clone_ids)
                 or (io and plan.io_kind not in _PLAIN_BUFFERS)):
             exit_ = _STOPPED
         elif io or (structs and (plan.structs_out or plan.by_command is not None
@@ -597,7 +600,7 @@ class RecordBuilder:
             result_path=result_path,
             socklen_arg=socklen_arg,
             socklen_offset=socklen_offset,
-            clone3=signature.name == "clone3",
+            clone_ids=_CLONE_IDS.get(signature.name, 0),
             sigreturn_mask=_SIGRETURN_MASKS.get((abi, signature.name)),
             by_command=_command_structs(signature.name, abi),
             command_mask=(0x7F if signature.name.startswith("futex")
@@ -1194,8 +1197,11 @@ class RecordBuilder:
             if wanted_pair is not None and wanted_pair[1] is not None:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
                                     wanted_pair[1], retval)
-        if plan.clone3 and entry is not None and not event.error and self._structs:
-            self._clone3_ids(event, args)
+        if plan.clone_ids and entry is not None and not event.error and self._structs:
+            if plan.clone_ids == _CLONE3_IDS:
+                self._clone3_ids(event, args)
+            else:
+                self._clone_pidfd(event, args)
         if ((plan.result_path == _RESULT_FD_PATH or plan.result_path == _RESULT_CWD)
                 and entry is not None and not event.error and self._structs):
             self._emit_found(tracee, event.timestamp_ns, event.abi,
@@ -1556,6 +1562,23 @@ class RecordBuilder:
                                formats.Struct(event.abi, 0, b"clone3_ids",
                                               formats.struct_data.encode_clone3_ids(
                                                   which, *values)))
+
+    def _clone_pidfd(self, event: SyscallExit, args: tuple[int, ...]) -> None:
+        """clone with CLONE_PIDFD: the pidfd the kernel wrote at ``parent_tid``.
+
+        A STRUCT "clone3_ids" (which: bit 0, the pidfd) for argument 2, ``parent_tid``
+        in every ABI's order; what strace shows as ``parent_tid=[N]``. (The kernel
+        refuses CLONE_PIDFD with CLONE_PARENT_SETTID on clone: they share the pointer.)
+        """
+        if len(args) < 3 or not args[0] & _CLONE_PIDFD or not args[2]:
+            return
+        value = _read(event.tracee.memory, args[2], 4)
+        if value is not None and len(value) == 4:
+            self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
+                               formats.Struct(event.abi, 2, b"clone3_ids",
+                                              formats.struct_data.encode_clone3_ids(
+                                                  1, int.from_bytes(value, "little",
+                                                                    signed=True), 0)))
 
     def _socklen_at_entry(self, tracee: Tracee, wanted: _StructPlan) -> tuple[bytes, bytes] | None:
         """A failed call's STRUCT "socklen": the caller's value alone (strace's ``[16]``;
@@ -1971,6 +1994,10 @@ _FLOCK_SET = (6, 7, 37, 38)
 _FUTEX_TIMED = (0, 6, 9, 11, 13)
 _CLONE_PARENT_SETTID = 0x00100000  # include/uapi/linux/sched.h
 _CLONE_PIDFD = 0x00001000
+#: _Plan.clone_ids: which ids a clone call's exit reads
+_CLONE3_IDS = 1
+_CLONE_PIDFD_ID = 2
+_CLONE_IDS = {"clone3": _CLONE3_IDS, "clone": _CLONE_PIDFD_ID}
 # An interrupted relative sleep (RESTART_ERRNOS at its exit stop) has written
 # its remainder by then.
 # A clock_nanosleep with TIMER_ABSTIME (flags bit 0) never writes the remainder

@@ -1194,7 +1194,7 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
     context = _Context(plan, style, fds if style.fd_paths else None, pointer, number,
                        fds if style.strace else None)
     if style.strace and plan.name == "clone":
-        return _strace_clone(plan, stop)
+        return _strace_clone(plan, stop, context.fds)
     if style.strace and plan.name in ("futex", "futex_time64"):
         return _strace_futex(plan, stop)
     if style.strace and plan.name == "rt_sigreturn":
@@ -1704,7 +1704,7 @@ _CLONE_CHILD_TIDS = 0x00200000 | 0x01000000  # CLONE_CHILD_CLEARTID | CLONE_CHIL
 CLONE_EXIT_FLAGS = _CLONE_PARENT_SETTID | _CLONE_PIDFD | _CLONE_SETTLS | _CLONE_CHILD_TIDS
 
 
-def _strace_clone(plan: CallPlan, stop: int | None) -> CallArguments:
+def _strace_clone(plan: CallPlan, stop: int | None, fds: FdTables | None) -> CallArguments:
     """clone as strace prints it: named arguments, only those its flags use.
 
     ``clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|...|SIGCHLD,
@@ -1712,8 +1712,10 @@ def _strace_clone(plan: CallPlan, stop: int | None) -> CallArguments:
     before child_tid). strace prints child_stack and flags at entry, the rest
     at exit (``entry_only``: the first two alone); CLONE_PARENT_SETTID's
     ``parent_tid`` as the tid the kernel stored there, ``[1234]``: the call's
-    result, when it succeeded (else, and for CLONE_PIDFD's fd, which the
-    trace does not hold, the address).
+    result, when it succeeded; CLONE_PIDFD's as the pidfd the kernel stored there
+    (STRUCT "clone3_ids" for argument 2: ``[3]``, with ``fds`` (-y)
+    ``[3<anon_inode:[pidfd]>]``); else (a failed call, a recording without it) the
+    address.
     """
     names = [arg.name for arg in plan.signature.args] if plan.signature is not None else []
     position = {name: index for index, name in enumerate(names)}
@@ -1734,9 +1736,17 @@ def _strace_clone(plan: CallPlan, stop: int | None) -> CallArguments:
             return out
         if flags & (_CLONE_PARENT_SETTID | _CLONE_PIDFD):
             ret = call.ret
-            if (flags & _CLONE_PARENT_SETTID and ret is not None and not ret.flags & 1
-                    and not ret.error and ret.retval > 0):
+            succeeded = (ret is not None and not ret.flags & 1 and not ret.error
+                         and ret.retval > 0)
+            ids = call.struct(2) if succeeded and flags & _CLONE_PIDFD else None
+            pidfd = (_structs.clone3_ids(ids.data)[0]
+                     if ids is not None and ids.name == b"clone3_ids" else None)
+            if flags & _CLONE_PARENT_SETTID and succeeded and ret is not None:
                 out.append(f"parent_tid=[{ret.retval}]")
+            elif pidfd is not None:
+                described = None if fds is None else fds.describe(call.pid, pidfd)
+                out.append(f"parent_tid=[{pidfd}]" if described is None
+                           else f"parent_tid=[{pidfd}<{described}>]")
             else:
                 out.append(f"parent_tid={_strace_pointer(word(args, 'parent_tid'))}")
         if flags & _CLONE_SETTLS:
