@@ -635,6 +635,25 @@ def _filled_array_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _mincore_vector_part(context: _Context, index: int) -> _Part:
+    """mincore's vector: ``[]`` for a length of 0 (no page, nothing recorded), as strace's
+    empty array; the recorded bytes, or the address (NULL, a failed call), otherwise."""
+    struct_part = _struct_part(context, index).render
+    signature = context.plan.signature
+    length_arg = None if signature is None else signature.args[index].length_arg
+
+    def render(value: int, call: Call) -> str | None:
+        ret = call.ret
+        args = call.args
+        if (call.struct(index) is None and value and ret is not None and not ret.error
+                and not ret.flags & 1 and length_arg is not None and length_arg < len(args)
+                and args[length_arg] == 0):
+            return "[]"
+        return struct_part(value, call)
+
+    return _Part(render, value_only=False)
+
+
 def _fd_pair_part(context: _Context, index: int) -> _Part:
     """pipe's and socketpair's two new fds, each with what it is under ``-y`` (strace's
     ``[3<pipe:[…]>, 4<pipe:[…]>]``; the strace view settles such a call's effect on
@@ -1060,6 +1079,11 @@ def _mpol_mode_out_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
+#: Calls strace 6.1 has no decoder for: its printargs shows every argument as a
+#: number in hex (``rseq(0, 0x20, 0, 0x53053053)``), pointers too.
+_STRACE_PRINTARGS = frozenset({"rseq"})
+
+
 def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
     """The part for argument ``index``; None: the style does not show it."""
     plan, style = context.plan, context.style
@@ -1096,6 +1120,10 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         return _iovec_part(context, index, kind is ArgKind.IOVEC_OUT)
     if (kind is ArgKind.GIDS_OUT or kind is ArgKind.EPOLL_EVENTS_OUT) and style.strace:
         return _filled_array_part(context, index)
+    if kind is ArgKind.MINCORE_VEC_OUT and style.strace:
+        return _mincore_vector_part(context, index)
+    if kind is ArgKind.PTR and style.strace and plan.name in _STRACE_PRINTARGS:
+        return _Part(_strace_hex)  # a NULL pointer as 0
     if kind is ArgKind.DIRENTS_OUT:
         if not style.strace:
             return _Part(context.pointer)
