@@ -604,9 +604,10 @@ class RecordBuilder:
             sigreturn_mask=_SIGRETURN_MASKS.get((abi, signature.name)),
             by_command=_command_structs(signature.name, abi),
             command_mask=(0x7F if signature.name.startswith("futex")
+                          else 0xFFFF_FF00 if signature.name.startswith("quotactl")
                           else 0xFFFF if signature.name == "ipc"
                           else 0xFF if signature.name in _IPC_DS else 0xFFFF_FFFF),
-            command_arg=(0 if signature.name in ("prctl", "ipc", "keyctl")
+            command_arg=(0 if signature.name in ("prctl", "ipc", "keyctl", "syslog", "quotactl")
                          else 2 if signature.name == "semctl" else 1),
             structs_in=tuple(structs_in),
             structs_out=tuple(structs_out),
@@ -2075,10 +2076,34 @@ _IPC_DS: dict[str, tuple[int, bytes, int, tuple[int, ...]]] = {
 }
 
 
+def _quota_structs() -> dict[int, tuple[_StructPlan | None, _StructPlan | None]]:
+    """quotactl's and quotactl_fd's data by command (linux/quota.h, linux/dqblk_xfs.h):
+    the command word with its type byte cleared (QCMD(cmd, 0)) -> (entry, exit) captures
+    of argument 3. struct if_dqblk as strace reads it, packed (68 bytes; x86_64's has 4
+    bytes of padding after it); the XFS structures are left to their address."""
+    def data(name: bytes, size: int | None, measure: str = "size") -> _StructPlan:
+        return _StructPlan(3, name, size, None, False, False, measure)
+
+    dqblk, dqinfo = data(b"if_dqblk", 68), data(b"if_dqinfo", 24)
+    word = data(b"int", 4)
+    return {
+        0x800002 << 8: (data(b"string", None, "string"), None),  # Q_QUOTAON: the quota file
+        0x800004 << 8: (None, word),  # Q_GETFMT: the format
+        0x800005 << 8: (None, dqinfo),  # Q_GETINFO
+        0x800006 << 8: (dqinfo, None),  # Q_SETINFO
+        0x800007 << 8: (None, dqblk),  # Q_GETQUOTA
+        0x800008 << 8: (dqblk, None),  # Q_SETQUOTA
+        0x800009 << 8: (None, data(b"if_nextdqblk", 72)),  # Q_GETNEXTQUOTA
+        # Q_XQUOTAON, Q_XQUOTAOFF, Q_XQUOTARM: flags, a u32
+        0x5801 << 8: (word, None), 0x5802 << 8: (word, None), 0x5806 << 8: (word, None),
+    }
+
+
 def _command_structs(
     name: str, abi: Abi,
 ) -> dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None:
-    """For fcntl, ioctl, prctl, i386 ipc and futex: which commands bring a STRUCT, and which.
+    """For fcntl, ioctl, prctl, keyctl, syslog, quotactl, i386 ipc and futex: which commands
+    bring a STRUCT, and which.
 
     See _Plan.by_command.
     """
@@ -2105,6 +2130,11 @@ def _command_structs(
                 2: (data_in, None), 12: (data_in, None),  # KEYCTL_UPDATE, KEYCTL_INSTANTIATE
                 # KEYCTL_DESCRIBE, KEYCTL_READ, KEYCTL_GET_SECURITY
                 6: (None, data_out), 11: (None, data_out), 17: (None, data_out)}
+    if name in ("quotactl", "quotactl_fd"):
+        return _QUOTA_STRUCTS
+    if name == "syslog":  # SYSLOG_ACTION_READ, _READ_ALL, _READ_CLEAR: the result's bytes
+        text = _StructPlan(1, b"bytes", None, 2, False, False, "retval_length")
+        return {2: (None, text), 3: (None, text), 4: (None, text)}
     if name == "prctl":  # PR_SET_NAME reads a name, PR_GET_NAME fills one (16 bytes)
         comm = _StructPlan(1, b"string", None, None, False, False, "string")
         return {15: (comm, None), 16: (None, comm)}
@@ -2125,6 +2155,9 @@ def _command_structs(
                               else b"timespec64", size, None, False, False)
         return {command: (timeout, None) for command in _FUTEX_TIMED}
     return None
+
+
+_QUOTA_STRUCTS = _quota_structs()
 
 
 def _count_dirents(entries: bytes, reclen_offset: int) -> int:

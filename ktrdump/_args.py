@@ -1235,6 +1235,12 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
         return _strace_membarrier
     if style.strace and plan.name == "keyctl":
         return _strace_keyctl(style)
+    if style.strace and plan.name == "syslog":
+        return _strace_syslog(style)
+    if style.strace and plan.name in ("quotactl", "quotactl_fd"):
+        return _strace_quotactl(plan, style, _generic_renderer(
+            tuple((i, p) for i, k in enumerate(plan.kinds)
+                  if (p := _part(context, i, k)) is not None), plan, _contextual(plan)))
     if style.strace and plan.name == "prctl":
         return _strace_prctl(style.hex_strings, style.string_limit, _generic_renderer(
             tuple((i, p) for i, k in enumerate(plan.kinds)
@@ -1657,6 +1663,142 @@ def _strace_kcmp(call: Call) -> list[str]:
     elif kind not in _KCMP_NO_INDEX:
         out += [_hex(args[3]), _hex(args[4])]
     return out
+
+
+#: quotactl's commands (linux/quota.h, linux/dqblk_xfs.h), QCMD's high bits: the old
+#: (OLD_CMD: << 8), new (| 0x800000) and XFS ones ('X' << 8 | N)
+_QUOTA_COMMANDS = {
+    0x100: "Q_V1_QUOTAON", 0x200: "Q_V1_QUOTAOFF", 0x300: "Q_V1_GETQUOTA",
+    0x400: "Q_V1_SETQUOTA", 0x500: "Q_V1_SETUSE", 0x600: "Q_V1_SYNC", 0x700: "Q_SETQLIM",
+    0x800: "Q_V1_GETSTATS", 0x1000: "Q_V1_RSQUASH", 0xD00: "Q_V2_GETQUOTA",
+    0xE00: "Q_V2_SETQUOTA", 0xF00: "Q_V2_SETUSE", 0x900: "Q_V2_GETINFO",
+    0xA00: "Q_V2_SETINFO", 0xB00: "Q_V2_SETGRACE", 0xC00: "Q_V2_SETFLAGS",
+    0x1100: "Q_V2_GETSTATS",
+    0x800001: "Q_SYNC", 0x800002: "Q_QUOTAON", 0x800003: "Q_QUOTAOFF", 0x800004: "Q_GETFMT",
+    0x800005: "Q_GETINFO", 0x800006: "Q_SETINFO", 0x800007: "Q_GETQUOTA",
+    0x800008: "Q_SETQUOTA", 0x800009: "Q_GETNEXTQUOTA",
+    0x5801: "Q_XQUOTAON", 0x5802: "Q_XQUOTAOFF", 0x5803: "Q_XGETQUOTA", 0x5804: "Q_XSETQLIM",
+    0x5805: "Q_XGETQSTAT", 0x5806: "Q_XQUOTARM", 0x5807: "Q_XQUOTASYNC",
+    0x5808: "Q_XGETQSTATV", 0x5809: "Q_XGETNEXTQUOTA",
+}
+_QUOTA_TYPES = ("USRQUOTA", "GRPQUOTA", "PRJQUOTA")
+_QUOTA_FORMATS = {1: "QFMT_VFS_OLD", 2: "QFMT_VFS_V0", 3: "QFMT_OCFS2", 4: "QFMT_VFS_V1"}
+_XFS_QUOTA_FLAGS = (("FS_QUOTA_UDQ_ACCT", 1), ("FS_QUOTA_UDQ_ENFD", 2), ("FS_QUOTA_GDQ_ACCT", 4),
+                    ("FS_QUOTA_GDQ_ENFD", 8), ("FS_QUOTA_PDQ_ACCT", 0x10),
+                    ("FS_QUOTA_PDQ_ENFD", 0x20))
+_XFS_DQBLK_FLAGS = (("FS_USER_QUOTA", 1), ("FS_PROJ_QUOTA", 2), ("FS_GROUP_QUOTA", 4))
+#: What quotactl shows after its device (quotactl_fd: after its command), by command:
+#: "" nothing; "f" the quota format and the quota file's path (Q_QUOTAON); "i" the id
+#: and the data; "d" the data alone. Others: the id and the data's address.
+_QUOTA_SHOWN = {
+    0x800001: "", 0x800003: "", 0x5807: "", 0x800002: "f",
+    0x800007: "i", 0x800008: "i", 0x800009: "i", 0x5803: "i", 0x5804: "i", 0x5809: "i",
+    0x800004: "d", 0x800005: "d", 0x800006: "d", 0x5805: "d", 0x5808: "d",
+    0x5801: "d", 0x5802: "d", 0x5806: "d",
+}
+
+
+def _strace_quotactl(plan: CallPlan, style: Style, inner: CallArguments) -> CallArguments:
+    """quotactl and quotactl_fd as strace prints them: the command as
+    ``QCMD(Q_GETQUOTA, USRQUOTA)``, then the arguments that command takes: Q_QUOTAON's
+    format and quota file, the id (``-1`` for all bits set) and the structure of
+    the commands that read or fill one (recorded at entry, or at a successful
+    exit; else its address); XFS structures by their address."""
+    hex_strings = style.hex_strings
+    first = 1 if plan.name == "quotactl_fd" else 0  # the command word
+
+    def render(call: Call) -> list[str]:
+        args = call.args
+        out = inner(call)
+        if len(args) < 4 or len(out) < 2:
+            return out
+        command = args[first] & 0xFFFF_FFFF
+        kind, kind_type = command >> 8, command & 0xFF
+        name = _QUOTA_COMMANDS.get(kind) or f"{_strace_hex(kind)} /* Q_??? */"
+        type_name = (_QUOTA_TYPES[kind_type] if kind_type < len(_QUOTA_TYPES)
+                     else f"{_strace_hex(kind_type)} /* ???QUOTA */")
+        head = out[:2]
+        head[first] = f"QCMD({name}, {type_name})"
+        shown = _QUOTA_SHOWN.get(kind)
+        id_word = args[2] & 0xFFFF_FFFF
+        id_text = "-1" if id_word == 0xFFFF_FFFF else str(id_word)
+        if shown is None:
+            return [*head, id_text, _strace_pointer(args[3])]
+        if shown == "":
+            return head
+        struct = call.struct(3)
+        if struct is None:
+            data = _strace_pointer(args[3])
+        elif struct.name == b"string":
+            data = strace_string(struct.data, None, False, hex_strings)
+        elif struct.name == b"int" and len(struct.data) >= 4:
+            word = int.from_bytes(struct.data[:4], "little")
+            if kind == 0x800004:  # Q_GETFMT
+                text = _QUOTA_FORMATS.get(word) or f"{_strace_hex(word)} /* QFMT_VFS_??? */"
+            elif kind == 0x5806:  # Q_XQUOTARM
+                text = _flags.render_flags_noting_unknown(_XFS_DQBLK_FLAGS, word,
+                                                          "FS_???_QUOTA")
+            else:
+                text = _flags.render_flags_noting_unknown(_XFS_QUOTA_FLAGS, word,
+                                                          "FS_QUOTA_???")
+            data = f"[{text}]"
+        else:
+            data = decode_struct(struct)
+        if shown == "f":
+            format_name = (_QUOTA_FORMATS.get(id_word)
+                           or f"{_strace_hex(id_word)} /* QFMT_VFS_??? */")
+            return [*head, format_name, data]
+        return [*head, id_text, data] if shown == "i" else [*head, data]
+
+    return render
+
+
+#: syslog's actions (linux/syslog.h), as strace names them
+_SYSLOG_ACTIONS = ("CLOSE", "OPEN", "READ", "READ_ALL", "READ_CLEAR", "CLEAR", "CONSOLE_OFF",
+                   "CONSOLE_ON", "CONSOLE_LEVEL", "SIZE_UNREAD", "SIZE_BUFFER")
+#: syslog's console levels (linux/kern_levels.h)
+_LOG_LEVELS = ("EMERG", "ALERT", "CRIT", "ERR", "WARNING", "NOTICE", "INFO", "DEBUG")
+#: The actions that read the log into bufp (the result's bytes), and those that
+#: take neither bufp nor len (strace shows the action alone).
+_SYSLOG_READS = frozenset({2, 3, 4})
+_SYSLOG_ALONE = frozenset({0, 1, 5, 6, 7, 9, 10})
+
+
+def _strace_syslog(style: Style) -> CallArguments:
+    """syslog as strace prints it: the action in decimal with its name in a comment
+    (``syslog(10 /* SYSLOG_ACTION_SIZE_BUFFER */)``), alone for the actions that take
+    neither buffer nor length; the text a read action filled (recorded at exit;
+    the address when it failed or was not recorded); CONSOLE_LEVEL's level named
+    (``4 /* LOGLEVEL_WARNING */``)."""
+    limit, hex_strings = style.string_limit, style.hex_strings
+
+    def render(call: Call) -> list[str]:
+        args = call.args
+        if len(args) < 3:
+            return [_strace_hex(value) for value in args]
+        action = signed32(args[0])
+        name = _SYSLOG_ACTIONS[action] if 0 <= action < len(_SYSLOG_ACTIONS) else "???"
+        out = [f"{action} /* SYSLOG_ACTION_{name} */"]
+        if action in _SYSLOG_ALONE:
+            return out
+        length = signed32(args[2])
+        ret = call.ret
+        struct = call.struct(1)
+        if (action in _SYSLOG_READS and ret is not None and not ret.error
+                and not ret.flags & 1 and args[1] and (struct is not None or ret.retval == 0)):
+            wanted = min(ret.retval, limit) if limit is not None else ret.retval
+            data = b"" if struct is None else struct.data[:wanted]
+            out.append(strace_string(data, None, ret.retval > len(data), hex_strings))
+        else:
+            out.append(_strace_pointer(args[1]))
+        if action == 8:
+            level = _LOG_LEVELS[length] if 0 <= length < len(_LOG_LEVELS) else "???"
+            out.append(f"{length} /* LOGLEVEL_{level} */")
+        else:
+            out.append(str(length))
+        return out
+
+    return render
 
 
 def _strace_membarrier(call: Call) -> list[str]:

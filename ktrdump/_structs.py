@@ -16,7 +16,8 @@ and ``struct_fields(name, abi, data)`` gives the same fields as raw values
 Names are those of ``formats.linux.STRUCT_CAPTURES``: stat, stat64, oldstat,
 statx, statfs, statfs64, timespec, timespec64, timeval, sockaddr, fds, sigset,
 old_sigset, sigaction, old_sigaction, rlimit, rlimit64, utsname, old_utsname,
-oldold_utsname, tms, cap_user_header, cap_user_data, timex, timex64, id,
+oldold_utsname, tms, cap_user_header, cap_user_data, timex, timex64,
+if_dqblk, if_nextdqblk, if_dqinfo, id,
 old_id, ptr, ulong, sigset_argpack, ... (the renderers' tables below); and
 ``NAME[N]`` for an array of N of them (``timespec[2]``, ``mincore_vec[4]``).
 
@@ -250,6 +251,21 @@ _TIMEX_32 = _Layout(128, *((name, 4 * index, "I" if name == "modes" else "i")
                            for index, name in enumerate(_TIMEX_FIELDS)))
 # linux/capability.h struct __user_cap_header_struct
 _CAP_HEADER = _Layout(8, ("version", 0, "I"), ("pid", 4, "i"))
+# include/uapi/linux/quota.h struct if_dqblk as strace reads it (packed: 68 bytes, the
+# same in every ABI), struct if_nextdqblk (with dqb_id), struct if_dqinfo
+_DQBLK_FIELDS = ("dqb_bhardlimit", "dqb_bsoftlimit", "dqb_curspace", "dqb_ihardlimit",
+                 "dqb_isoftlimit", "dqb_curinodes", "dqb_btime", "dqb_itime")
+_IF_DQBLK = _Layout(68, *((name, 8 * index, "Q") for index, name in enumerate(_DQBLK_FIELDS)),
+                    ("dqb_valid", 64, "I"))
+_IF_NEXTDQBLK = _Layout(72, *((name, 8 * index, "Q")
+                              for index, name in enumerate(_DQBLK_FIELDS)),
+                        ("dqb_valid", 64, "I"), ("dqb_id", 68, "I"))
+_IF_DQINFO = _Layout(24, ("dqi_bgrace", 0, "Q"), ("dqi_igrace", 8, "Q"), ("dqi_flags", 16, "I"),
+                     ("dqi_valid", 20, "I"))
+_QIF_VALID = (("QIF_BLIMITS", 1), ("QIF_SPACE", 2), ("QIF_ILIMITS", 4), ("QIF_INODES", 8),
+              ("QIF_BTIME", 0x10), ("QIF_ITIME", 0x20))
+_DQF_FLAGS = (("DQF_ROOT_SQUASH", 1), ("DQF_SYS_FILE", 0x10000))
+_IIF_VALID = (("IIF_BGRACE", 1), ("IIF_IGRACE", 2), ("IIF_FLAGS", 4))
 
 
 class _Strings:
@@ -618,6 +634,32 @@ def _render_tms(fields: Fields, abi: int, verbose: bool) -> _Parts:
     return parts, False
 
 
+def _render_dqblk(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    """struct if_dqblk / if_nextdqblk as strace's quotactl: the limits and usage (and
+    dqb_id), then ``...``; verbose (-v): the times and dqb_valid too."""
+    parts: list[str] = []
+    for name in _DQBLK_FIELDS[:6]:
+        _put(parts, fields, name)
+    if verbose:
+        for name in _DQBLK_FIELDS[6:]:
+            _put(parts, fields, name)
+        _put(parts, fields, "dqb_valid",
+             lambda value: render_flags_noting_unknown(_QIF_VALID, value, "QIF_???"))
+    _put(parts, fields, "dqb_id")
+    return parts, not verbose
+
+
+def _render_dqinfo(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    parts: list[str] = []
+    _put(parts, fields, "dqi_bgrace")
+    _put(parts, fields, "dqi_igrace")
+    _put(parts, fields, "dqi_flags",
+         lambda value: render_flags_noting_unknown(_DQF_FLAGS, value, "DQF_???"))
+    _put(parts, fields, "dqi_valid",
+         lambda value: render_flags_noting_unknown(_IIF_VALID, value, "IIF_???"))
+    return parts, False
+
+
 _CAP_VERSIONS = {0x19980330: "_LINUX_CAPABILITY_VERSION_1",
                  0x20071026: "_LINUX_CAPABILITY_VERSION_2",
                  0x20080522: "_LINUX_CAPABILITY_VERSION_3"}
@@ -715,6 +757,9 @@ _KINDS: Mapping[str, _Kind] = MappingProxyType({
     "oldold_utsname": _Kind(_same(_OLDOLD_UTSNAME), None),
     "tms": _Kind(_per_abi(_TMS_64, _TMS_32), _render_tms),
     "cap_user_header": _Kind(_same(_CAP_HEADER), _render_cap_header),
+    "if_dqblk": _Kind(_same(_IF_DQBLK), _render_dqblk),
+    "if_nextdqblk": _Kind(_same(_IF_NEXTDQBLK), _render_dqblk),
+    "if_dqinfo": _Kind(_same(_IF_DQINFO), _render_dqinfo),
     "timex": _Kind(_per_abi(_TIMEX_64, _TIMEX_32), _render_timex),
     "timex64": _Kind(_same(_TIMEX_64), _render_timex),
 })
