@@ -607,7 +607,8 @@ class RecordBuilder:
                           else 0xFFFF_FF00 if signature.name.startswith("quotactl")
                           else 0xFFFF if signature.name == "ipc"
                           else 0xFF if signature.name in _IPC_DS else 0xFFFF_FFFF),
-            command_arg=(0 if signature.name in ("prctl", "ipc", "keyctl", "syslog", "quotactl")
+            command_arg=(0 if signature.name in ("prctl", "ipc", "keyctl", "syslog", "quotactl",
+                                                 "ptrace")
                          else 2 if signature.name == "semctl" else 1),
             structs_in=tuple(structs_in),
             structs_out=tuple(structs_out),
@@ -2102,8 +2103,8 @@ def _quota_structs() -> dict[int, tuple[_StructPlan | None, _StructPlan | None]]
 def _command_structs(
     name: str, abi: Abi,
 ) -> dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None:
-    """For fcntl, ioctl, prctl, keyctl, syslog, quotactl, i386 ipc and futex: which commands
-    bring a STRUCT, and which.
+    """For fcntl, ioctl, prctl, keyctl, syslog, quotactl, ptrace, i386 ipc and futex: which
+    commands bring a STRUCT, and which.
 
     See _Plan.by_command.
     """
@@ -2132,6 +2133,12 @@ def _command_structs(
                 6: (None, data_out), 11: (None, data_out), 17: (None, data_out)}
     if name in ("quotactl", "quotactl_fd"):
         return _QUOTA_STRUCTS
+    if name == "ptrace" and abi is not Abi.X32:  # (x32's is the compat call: 32-bit words)
+        # what PEEKTEXT, PEEKDATA, PEEKUSER, GETEVENTMSG, GETSIGINFO, GETSIGMASK store at data
+        word = _StructPlan(3, b"ulong", 4 if abi is Abi.I386 else 8, None, False, False)
+        return {1: (None, word), 2: (None, word), 3: (None, word), 0x4201: (None, word),
+                0x4202: (None, _StructPlan(3, b"siginfo", 128, None, False, False)),
+                0x420A: (None, _StructPlan(3, b"sigset", 8, None, False, False))}
     if name == "syslog":  # SYSLOG_ACTION_READ, _READ_ALL, _READ_CLEAR: the result's bytes
         text = _StructPlan(1, b"bytes", None, 2, False, False, "retval_length")
         return {2: (None, text), 3: (None, text), 4: (None, text)}

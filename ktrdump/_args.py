@@ -1601,16 +1601,65 @@ _PTRACE_DATA_OPTIONS = frozenset({0x4200, 0x4206})
 _PTRACE_ADDR_NUMBER = frozenset({0x420A, 0x420B, 0x420C, 0x420D, 0x420E})
 _PTRACE_ADDR_NT = frozenset({0x4204, 0x4205})
 _NT_NAMES = {value: name for name, value in _flags.NT_TYPES}
+#: x86_64's struct user (sys/user.h) as strace names offsets in it (PEEKUSER, POKEUSER):
+#: the registers strace lists (``8*RIP``; not fs_base and the ones after it), then the
+#: other fields; an offset between two is the one before it ``+N``.
+_USER_REGISTERS_64 = ("R15", "R14", "R13", "R12", "RBP", "RBX", "R11", "R10", "R9", "R8", "RAX",
+                      "RCX", "RDX", "RSI", "RDI", "ORIG_RAX", "RIP", "CS", "EFL", "RSP", "SS")
+_USER_OFFSETS_64: tuple[tuple[int, str], ...] = (
+    *[(8 * index, f"8*{name}") for index, name in enumerate(_USER_REGISTERS_64)],
+    *[(offset, f"offsetof(struct user, {name})") for offset, name in (
+        (216, "u_fpvalid"), (224, "i387"), (736, "u_tsize"), (744, "u_dsize"),
+        (752, "u_ssize"), (760, "start_code"), (768, "start_stack"), (776, "signal"),
+        (784, "reserved"), (792, "u_ar0"), (800, "u_fpstate"), (808, "magic"),
+        (816, "u_comm"), (848, "u_debugreg"))],
+    (912, "sizeof(struct user)"),
+)
+_PEEKS = frozenset({1, 2, 3})  # PTRACE_PEEKTEXT, PEEKDATA, PEEKUSER
+_PTRACE_GETEVENTMSG, _PTRACE_GETSIGINFO, _PTRACE_GETSIGMASK = 0x4201, 0x4202, 0x420A
+_PTRACE_FILLED = frozenset({_PTRACE_GETEVENTMSG, _PTRACE_GETSIGINFO, _PTRACE_GETSIGMASK})
+
+
+def _user_offset(addr: int) -> str:
+    """A PEEKUSER/POKEUSER offset as strace 6.1 names it on x86_64 (``8*RIP``,
+    ``offsetof(struct user, u_debugreg)+8``); past struct user, the address."""
+    if addr > _USER_OFFSETS_64[-1][0]:
+        return _strace_pointer(addr)
+    base, name = next((offset, name) for offset, name in reversed(_USER_OFFSETS_64)
+                      if offset <= addr)
+    return name if base == addr else f"{name}+{addr - base}"
+
+
+def _ptrace_filled(call: Call, request: int, data: int) -> str:
+    """What a successful PEEK*, GETEVENTMSG, GETSIGINFO or GETSIGMASK stored at data, as
+    strace prints it at exit (``[0x1122334455667788]``, ``[0]``, ``{si_signo=...}``,
+    ``[USR1]``), from the STRUCT recorded then; else (a failed call, nothing
+    recorded) the address."""
+    ret = call.ret
+    struct = call.struct(3)
+    if struct is None or ret is None or ret.error or ret.flags & 1:
+        return _strace_pointer(data)
+    value = int.from_bytes(struct.data[:8], "little")
+    if request in _PEEKS:
+        return f"[{_strace_pointer(value)}]"
+    if request == _PTRACE_GETEVENTMSG:
+        return f"[{value}]"
+    if request == _PTRACE_GETSIGMASK:
+        if len(call.args) < 3 or call.args[2] != len(struct.data):
+            return _strace_pointer(data)  # strace: a size not sigset_t's
+        return _flags.decode_sigset(value)
+    return decode_struct(struct)
 
 
 def _strace_ptrace(call: Call) -> list[str]:
     """ptrace as strace prints it at entry: the request by name and the arguments it
     reads (PTRACE_TRACEME alone; ATTACH, INTERRUPT, KILL, LISTEN: the pid), a signal
     for the requests that resume (``PTRACE_CONT, 1234, NULL, SIGCONT``), the PTRACE_O_*
-    options of SETOPTIONS and SEIZE, NT_* register sets. What strace prints at exit
-    (PEEK*'s word, GETREGSET's iovec, GETSIGINFO's siginfo, GET_SYSCALL_INFO's
-    structure) is not recorded: the address is shown, as strace shows it when the
-    call failed."""
+    options of SETOPTIONS and SEIZE, NT_* register sets, x86_64's struct user offsets
+    (PEEKUSER, POKEUSER: ``8*RIP``); what PEEK*, GETEVENTMSG, GETSIGINFO and
+    GETSIGMASK stored, as strace prints it at exit (recorded then). Others strace
+    prints at exit (GETREGSET's iovec, GET_SYSCALL_INFO's structure) are not
+    recorded: the address is shown, as strace shows it when the call failed."""
     args = call.args
     if len(args) < 4:
         return [_strace_hex(value) for value in args]
@@ -1628,6 +1677,8 @@ def _strace_ptrace(call: Call) -> list[str]:
         out.append(str(addr & _U64))
     elif request in _PTRACE_ADDR_NT:
         out.append(_NT_NAMES.get(addr & _U64) or f"{_hex(addr)} /* NT_??? */")
+    elif (request == 3 or request == 6) and call.plan.abi == _X86_64:  # PEEKUSER, POKEUSER
+        out.append(_user_offset(addr & _U64))
     else:
         out.append(_strace_pointer(addr))
     if request in _PTRACE_DATA_SIGNAL:
@@ -1636,6 +1687,8 @@ def _strace_ptrace(call: Call) -> list[str]:
                    if number else "0")
     elif request in _PTRACE_DATA_OPTIONS:
         out.append(_flags.render_flags(_flags.PTRACE_OPTIONS, data & _U64, "0"))
+    elif request in _PEEKS or request in _PTRACE_FILLED:
+        out.append(_ptrace_filled(call, request, data))
     else:
         out.append(_strace_pointer(data))
     return out

@@ -7,9 +7,11 @@ and only the arguments it reads (``ptrace(PTRACE_TRACEME)``,
 register sets, sizes in decimal, an unknown request as ``0x4299 /*
 PTRACE_??? */``; ktrdump printed ``ptrace(0, 0, NULL, NULL)``. The arguments
 are compared, not the results (the traced child's state at each request
-differs from run to run). Not compared: what strace prints at exit (PEEK*'s
-word, GETREGSET's iovec), which the trace does not hold, and
-PTRACE_GETREGS's three-argument form.
+differs from run to run). What PEEK*, GETEVENTMSG, GETSIGINFO and GETSIGMASK
+stored, as strace prints it at exit (``[0x1122334455667788]``, ``{si_signo=...}``),
+and PEEKUSER's offsets in struct user (``8*RIP``), on a child stopped in a
+known state. Not compared: GETREGSET's iovec, which the trace does not hold,
+and PTRACE_GETREGS's three-argument form.
 """
 
 from __future__ import annotations
@@ -116,3 +118,87 @@ def test_ptrace_requests_match_strace(tmp_path: Path, name: str, source: str,
     shown = subprocess.run([KTRDUMP, "--format", "strace", trace], capture_output=True,
                            text=True, timeout=60, check=True)
     assert _arguments(shown.stdout) == expected
+
+
+STOPPED = r"""
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stddef.h>
+#include <unistd.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+static long value = 0x1122334455667788L, zero;
+int main(void) {
+    pid_t child = fork();
+    if (child == 0) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &set, 0);
+        raise(SIGSTOP);
+        _exit(0);
+    }
+    int status;
+    waitpid(child, &status, WSTOPPED);
+    ptrace(PTRACE_SEIZE, child, 0, 0);
+    ptrace(PTRACE_INTERRUPT, child, 0, 0);
+    kill(child, SIGCONT);
+    waitpid(child, &status, __WALL);
+    long word;
+    unsigned long message = 1;
+    unsigned long long mask;
+    siginfo_t info;
+    syscall(SYS_ptrace, PTRACE_PEEKDATA, child, &value, &word);
+    syscall(SYS_ptrace, PTRACE_PEEKTEXT, child, &zero, &word);
+    syscall(SYS_ptrace, PTRACE_PEEKUSER, child, offsetof(struct user, regs.cs), &word);
+    syscall(SYS_ptrace, PTRACE_PEEKUSER, child, offsetof(struct user, u_debugreg) + 8, &word);
+    syscall(SYS_ptrace, PTRACE_PEEKUSER, child, 4096, &word);     /* EIO: past struct user */
+    syscall(SYS_ptrace, PTRACE_PEEKDATA, child, (void *)8, &word); /* EIO: unmapped */
+    ptrace(PTRACE_GETEVENTMSG, child, 0, &message);
+    ptrace(PTRACE_GETSIGINFO, child, 0, &info);
+    ptrace(PTRACE_GETSIGMASK, child, (void *)8, &mask);
+    ptrace(PTRACE_GETSIGMASK, child, (void *)4, &mask);           /* EINVAL */
+    kill(child, SIGKILL);
+    waitpid(child, &status, __WALL);
+    return 0;
+}
+"""
+
+
+def test_what_ptrace_stored_matches_strace(tmp_path: Path) -> None:
+    program = build_program(tmp_path, "stopped", STOPPED)
+    oracle = subprocess.run(["strace", "-o", "/dev/stdout", program], capture_output=True,
+                            text=True, timeout=60, check=True)
+    trace = tmp_path / "stopped.ktr"
+    subprocess.run([KTR, "record", "-q", "-o", trace, "--", program], check=True, timeout=60)
+    shown = subprocess.run([KTRDUMP, "--format", "strace", trace], capture_output=True,
+                           text=True, timeout=60, check=True)
+
+    def lines(text: str) -> list[str]:
+        found = []
+        for line in text.splitlines():
+            line = re.sub(r"^\d+\s+\d+\.\d+\s+", "", line)
+            line = re.sub(r" <\d+\.\d+>$", "", line)
+            if line.startswith("ptrace(PTRACE_") and "PTRACE_INTERRUPT" not in line:
+                line = re.sub(r"(PTRACE_\w+), \d+", r"\1, PID", line)
+                line = re.sub(r"si_pid=\d+", "si_pid=PID", line)
+                found.append(re.sub(r"\)\s+= ", ") = ", line))
+        return [re.sub(r"0x[0-9a-f]{9,12}\b", "ADDRESS", line) for line in found]
+
+    expected = lines(oracle.stdout)
+    assert lines(shown.stdout) == expected
+    assert expected[1:] == [
+        "ptrace(PTRACE_PEEKDATA, PID, ADDRESS, [0x1122334455667788]) = 0",
+        "ptrace(PTRACE_PEEKTEXT, PID, ADDRESS, [NULL]) = 0",
+        "ptrace(PTRACE_PEEKUSER, PID, 8*CS, [0x33]) = 0",
+        "ptrace(PTRACE_PEEKUSER, PID, offsetof(struct user, u_debugreg)+8, [NULL]) = 0",
+        "ptrace(PTRACE_PEEKUSER, PID, 0x1000, ADDRESS) = -1 EIO (Input/output error)",
+        "ptrace(PTRACE_PEEKDATA, PID, 0x8, ADDRESS) = -1 EIO (Input/output error)",
+        "ptrace(PTRACE_GETEVENTMSG, PID, NULL, [0]) = 0",
+        "ptrace(PTRACE_GETSIGINFO, PID, NULL, {si_signo=SIGSTOP, si_code=0x8013, "
+        "si_pid=PID, si_uid=0}) = 0",
+        "ptrace(PTRACE_GETSIGMASK, PID, 8, [USR1]) = 0",
+        "ptrace(PTRACE_GETSIGMASK, PID, 4, ADDRESS) = -1 EINVAL (Invalid argument)",
+    ], expected
