@@ -162,6 +162,9 @@ def _union(signo: int, code: int, data: bytes, layout: _Layout) -> list[str]:
             return sender
         if code == SI_SIGIO:
             return _poll(data, layout)
+        # SI_QUEUE & co.: the value only when its pointer is set (strace's print_si_info)
+        if not pointer.unpack_from(data, at + 8)[0]:
+            return sender
         return [*sender, *_value(data, at + 8, pointer)]
     address = pointer.unpack_from(data, at)[0]
     if code == SI_KERNEL:

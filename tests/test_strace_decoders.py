@@ -643,6 +643,8 @@ int main(void) {
     signal(SIGRTMIN + 2, SIG_IGN);
     union sigval value = {.sival_int = 42};
     sigqueue(getpid(), SIGRTMIN + 4, value);
+    union sigval none = {.sival_int = 0};
+    sigqueue(getpid(), SIGRTMIN + 4, none);  /* no value: strace leaves it out */
     siginfo_t info;
     memset(&info, 0, sizeof info);
     info.si_signo = SIGRTMIN + 2;
@@ -672,6 +674,7 @@ def test_queued_signal_information_matches_strace(tmp_path: Path) -> None:
     assert masked(theirs) == [
         "rt_sigqueueinfo(N, SIGRT_6, {si_signo=SIGRT_6, si_code=SI_QUEUE, si_pid=N, si_uid=0, "
         "si_int=42, si_ptr=0x2a}) = 0",
+        "rt_sigqueueinfo(N, SIGRT_6, {si_signo=SIGRT_6, si_code=SI_QUEUE, si_pid=N, si_uid=0}) = 0",
         "rt_tgsigqueueinfo(N, N, SIGRT_4, {si_signo=SIGRT_4, si_code=SI_QUEUE, si_pid=N, "
         "si_uid=0, si_int=4660, si_ptr=0x1234}) = 0",
         "pidfd_send_signal(3, SIGRT_6, NULL, 0) = 0",
