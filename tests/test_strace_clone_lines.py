@@ -82,9 +82,11 @@ int main(int argc, char **argv) {
         /* CLONE_PIDFD: the pidfd stored at parent_tid */
         r = syscall(SYS_clone, CLONE_VFORK | CLONE_PIDFD | SIGCHLD, 0, &pidfd, 0, 0);
         if (r == 0) vfork_child();
+        /* the vfork children reaped, so that no exit of theirs can come in the next line
+           (the tracer has seen a traced child's exit before its parent's wait returns) */
+        while (waitpid(-1, 0, 0) > 0) {}
         /* EINVAL: parent_tid stays an address */
         syscall(SYS_clone, CLONE_PIDFD | CLONE_PARENT_SETTID | SIGCHLD, 0, &pidfd, 0, 0);
-        while (waitpid(-1, 0, 0) > 0) {}
         return 0;
     }
     /* threads killed inside clone3 and clone (the process exits while their vfork
