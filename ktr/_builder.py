@@ -2134,11 +2134,15 @@ def _command_structs(
     if name in ("quotactl", "quotactl_fd"):
         return _QUOTA_STRUCTS
     if name == "ptrace" and abi is not Abi.X32:  # (x32's is the compat call: 32-bit words)
-        # what PEEKTEXT, PEEKDATA, PEEKUSER, GETEVENTMSG, GETSIGINFO, GETSIGMASK store at data
+        # what PEEKTEXT, PEEKDATA, PEEKUSER, GETEVENTMSG, GETSIGINFO, GETSIGMASK,
+        # GET_SYSCALL_INFO store at data
         word = _StructPlan(3, b"ulong", 4 if abi is Abi.I386 else 8, None, False, False)
         return {1: (None, word), 2: (None, word), 3: (None, word), 0x4201: (None, word),
                 0x4202: (None, _StructPlan(3, b"siginfo", 128, None, False, False)),
-                0x420A: (None, _StructPlan(3, b"sigset", 8, None, False, False))}
+                0x420A: (None, _StructPlan(3, b"sigset", 8, None, False, False)),
+                # GET_SYSCALL_INFO: the bytes the kernel copied (its result, at most addr)
+                0x420E: (None, _StructPlan(3, b"ptrace_syscall_info", None, 2, False, False,
+                                           "retval_length"))}
     if name == "syslog":  # SYSLOG_ACTION_READ, _READ_ALL, _READ_CLEAR: the result's bytes
         text = _StructPlan(1, b"bytes", None, 2, False, False, "retval_length")
         return {2: (None, text), 3: (None, text), 4: (None, text)}

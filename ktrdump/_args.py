@@ -1617,7 +1617,9 @@ _USER_OFFSETS_64: tuple[tuple[int, str], ...] = (
 )
 _PEEKS = frozenset({1, 2, 3})  # PTRACE_PEEKTEXT, PEEKDATA, PEEKUSER
 _PTRACE_GETEVENTMSG, _PTRACE_GETSIGINFO, _PTRACE_GETSIGMASK = 0x4201, 0x4202, 0x420A
-_PTRACE_FILLED = frozenset({_PTRACE_GETEVENTMSG, _PTRACE_GETSIGINFO, _PTRACE_GETSIGMASK})
+_PTRACE_GET_SYSCALL_INFO = 0x420E
+_PTRACE_FILLED = frozenset({_PTRACE_GETEVENTMSG, _PTRACE_GETSIGINFO, _PTRACE_GETSIGMASK,
+                            _PTRACE_GET_SYSCALL_INFO})
 
 
 def _user_offset(addr: int) -> str:
@@ -1631,10 +1633,10 @@ def _user_offset(addr: int) -> str:
 
 
 def _ptrace_filled(call: Call, request: int, data: int) -> str:
-    """What a successful PEEK*, GETEVENTMSG, GETSIGINFO or GETSIGMASK stored at data, as
-    strace prints it at exit (``[0x1122334455667788]``, ``[0]``, ``{si_signo=...}``,
-    ``[USR1]``), from the STRUCT recorded then; else (a failed call, nothing
-    recorded) the address."""
+    """What a successful PEEK*, GETEVENTMSG, GETSIGINFO, GETSIGMASK or GET_SYSCALL_INFO
+    stored at data, as strace prints it at exit (``[0x1122334455667788]``, ``[0]``,
+    ``{si_signo=...}``, ``[USR1]``, ``{op=PTRACE_SYSCALL_INFO_ENTRY, ...}``), from the
+    STRUCT recorded then; else (a failed call, nothing recorded) the address."""
     ret = call.ret
     struct = call.struct(3)
     if struct is None or ret is None or ret.error or ret.flags & 1:
@@ -1656,10 +1658,10 @@ def _strace_ptrace(call: Call) -> list[str]:
     reads (PTRACE_TRACEME alone; ATTACH, INTERRUPT, KILL, LISTEN: the pid), a signal
     for the requests that resume (``PTRACE_CONT, 1234, NULL, SIGCONT``), the PTRACE_O_*
     options of SETOPTIONS and SEIZE, NT_* register sets, x86_64's struct user offsets
-    (PEEKUSER, POKEUSER: ``8*RIP``); what PEEK*, GETEVENTMSG, GETSIGINFO and
-    GETSIGMASK stored, as strace prints it at exit (recorded then). Others strace
-    prints at exit (GETREGSET's iovec, GET_SYSCALL_INFO's structure) are not
-    recorded: the address is shown, as strace shows it when the call failed."""
+    (PEEKUSER, POKEUSER: ``8*RIP``); what PEEK*, GETEVENTMSG, GETSIGINFO, GETSIGMASK
+    and GET_SYSCALL_INFO stored, as strace prints it at exit (recorded then). Others
+    strace prints at exit (GETREGSET's iovec) are not recorded: the address is
+    shown, as strace shows it when the call failed."""
     args = call.args
     if len(args) < 4:
         return [_strace_hex(value) for value in args]

@@ -70,6 +70,15 @@ _SIGNAL_CODES: dict[int, tuple[str, ...]] = {  # code 1, 2, ... for each signal
 _FAULTS = frozenset({SIGILL, SIGFPE, SIGSEGV, SIGBUS, SIGTRAP})
 _AUDIT_ARCHES = {0xC000003E: ("AUDIT_ARCH_X86_64", 1), 0x40000003: ("AUDIT_ARCH_I386", 2)}
 
+
+
+def audit_arch(arch: int) -> tuple[str | None, int]:
+    """An AUDIT_ARCH_* value's name and the ``formats.Abi`` whose syscall numbers it
+    means (None and 0 for one ktrdump does not know)."""
+    found = _AUDIT_ARCHES.get(arch)
+    return (None, 0) if found is None else found
+
+
 _HEAD = struct.Struct("<iii")
 _I32 = struct.Struct("<i")
 _U32 = struct.Struct("<I")

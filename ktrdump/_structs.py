@@ -57,7 +57,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from formats import struct_data
-from formats.linux import ArgKind, signal_name
+from formats.linux import ArgKind, errno_name, signal_name, syscall_name
 
 from ._flags import (
     ADDRESS_FAMILIES,
@@ -74,7 +74,7 @@ from ._flags import (
     render_flags_noting_unknown,
     render_mode,
 )
-from ._siginfo import clock_t_text, strace_siginfo
+from ._siginfo import audit_arch, clock_t_text, strace_siginfo
 from ._text import fd_text, strace_string
 
 FieldValue = int | str
@@ -1766,6 +1766,57 @@ def _render_clone3_ids(data: bytes, abi: int, verbose: bool) -> str:
     return text
 
 
+_PSI_OPS = ("PTRACE_SYSCALL_INFO_NONE", "PTRACE_SYSCALL_INFO_ENTRY", "PTRACE_SYSCALL_INFO_EXIT",
+            "PTRACE_SYSCALL_INFO_SECCOMP")
+#: struct ptrace_syscall_info (linux/ptrace.h): u8 op, 3 pad bytes, u32 arch, u64
+#: instruction_pointer, u64 stack_pointer, then at 24 the union: entry {u64 nr, u64
+#: args[6]}, exit {s64 rval, u8 is_error}, seccomp {u64 nr, u64 args[6], u32 ret_data}
+_PSI_UNION, _PSI_ARGS, _PSI_EXIT_END, _PSI_SECCOMP_END = 24, 32, 33, 84
+
+
+def _render_ptrace_syscall_info(data: bytes, abi: int, verbose: bool) -> str:
+    """PTRACE_GET_SYSCALL_INFO's structure as strace's print_ptrace_syscall_info: the
+    fields the bytes the kernel copied hold (``{op=PTRACE_SYSCALL_INFO_ENTRY,
+    arch=AUDIT_ARCH_X86_64, ..., entry={nr=__NR_getppid, args=[0x5e4]}}``)."""
+    size = min(len(data), _PSI_SECCOMP_END)
+    if not size:
+        return _hex_string(data)
+    op = data[0]
+    parts = ["op=" + (_PSI_OPS[op] if op < len(_PSI_OPS)
+                      else f"{_c_hex(op)} /* PTRACE_SYSCALL_INFO_??? */")]
+    if size < 8:
+        return "{" + ", ".join(parts) + "}"
+    arch = int.from_bytes(data[4:8], "little")
+    arch_name, arch_abi = audit_arch(arch)
+    parts.append("arch=" + (arch_name or f"{_c_hex(arch)} /* AUDIT_ARCH_??? */"))
+    for offset, name in ((8, "instruction_pointer"), (16, "stack_pointer")):
+        if size < offset + 8:
+            return "{" + ", ".join(parts) + "}"
+        address = int.from_bytes(data[offset:offset + 8], "little")
+        parts.append(f"{name}={hex(address) if address else 'NULL'}")
+    if size >= _PSI_ARGS and op in (1, 3):  # ENTRY, SECCOMP
+        number = int.from_bytes(data[_PSI_UNION:_PSI_ARGS], "little")
+        call = syscall_name(arch_abi, number) if arch_abi else None
+        fields = [f"nr={'__NR_' + call if call else number}"]
+        count = min((size - _PSI_ARGS) // 8, 6)
+        if count:
+            words = (int.from_bytes(data[at:at + 8], "little")
+                     for at in range(_PSI_ARGS, _PSI_ARGS + 8 * count, 8))
+            fields.append("args=[" + ", ".join(_c_hex(word) for word in words) + "]")
+        if op == 3 and size >= _PSI_SECCOMP_END:
+            fields.append(f"ret_data={int.from_bytes(data[80:84], 'little')}")
+        parts.append(("entry" if op == 1 else "seccomp") + "={" + ", ".join(fields) + "}")
+    elif size >= _PSI_ARGS and op == 2:  # EXIT
+        rval = int.from_bytes(data[_PSI_UNION:_PSI_ARGS], "little", signed=True)
+        is_error = data[_PSI_ARGS] if size >= _PSI_EXIT_END else None
+        error = errno_name(-rval) if is_error else None
+        fields = [f"rval=-{error}" if error else f"rval={rval}"]
+        if is_error is not None:
+            fields.append(f"is_error={is_error}")
+        parts.append("exit={" + ", ".join(fields) + "}")
+    return "{" + ", ".join(parts) + "}"
+
+
 def _render_mq_attr(data: bytes, abi: int, verbose: bool) -> str:
     """struct mq_attr as strace prints mq_open's: mq_flags in hex, the rest signed."""
     width = 4 if abi == _ABI_I386 else 8
@@ -1997,6 +2048,7 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "clone_args": _render_clone_args,
     "mq_attr": _render_mq_attr,
     "clone3_ids": _render_clone3_ids,
+    "ptrace_syscall_info": _render_ptrace_syscall_info,
     "io_uring_params": _render_io_uring_params,
     "open_how": _render_open_how,
     "sembuf": _render_sembuf,

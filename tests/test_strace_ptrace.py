@@ -202,3 +202,93 @@ def test_what_ptrace_stored_matches_strace(tmp_path: Path) -> None:
         "ptrace(PTRACE_GETSIGMASK, PID, 8, [USR1]) = 0",
         "ptrace(PTRACE_GETSIGMASK, PID, 4, ADDRESS) = -1 EINVAL (Invalid argument)",
     ], expected
+
+
+SYSCALL_INFO = r"""
+#define _GNU_SOURCE
+#include <signal.h>
+#include <unistd.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/ptrace.h>
+int main(void) {
+    pid_t child = fork();
+    if (child == 0) {
+        raise(SIGSTOP);
+        syscall(SYS_getppid, 1, 2, 3, 4, 5, 6);
+        syscall(SYS_chdir, "", 2, 3, 4, 5, 6);  /* ENOENT */
+        syscall(SYS_exit_group, 0, 2, 3, 4, 5, 6);
+    }
+    int status;
+    waitpid(child, &status, WSTOPPED);
+    ptrace(PTRACE_SEIZE, child, 0, PTRACE_O_TRACESYSGOOD);
+    ptrace(PTRACE_INTERRUPT, child, 0, 0);
+    kill(child, SIGCONT);
+    waitpid(child, &status, __WALL);
+    struct ptrace_syscall_info info;
+    for (int stop = 0; stop < 20; stop++) {
+        syscall(SYS_ptrace, PTRACE_GET_SYSCALL_INFO, child, sizeof info, &info);
+        syscall(SYS_ptrace, PTRACE_GET_SYSCALL_INFO, child, 40, &info);  /* one argument */
+        if (info.op == PTRACE_SYSCALL_INFO_ENTRY && info.entry.nr == SYS_exit_group)
+            break;
+        ptrace(PTRACE_SYSCALL, child, 0, 0);
+        waitpid(child, &status, __WALL);
+    }
+    syscall(SYS_ptrace, PTRACE_GET_SYSCALL_INFO, child, 0, &info);  /* nothing copied */
+    kill(child, SIGKILL);
+    waitpid(child, &status, __WALL);
+    return 0;
+}
+"""
+
+
+def test_syscall_information_matches_strace(tmp_path: Path) -> None:
+    """PTRACE_GET_SYSCALL_INFO's structure, as far as the bytes the kernel copied go."""
+    program = build_program(tmp_path, "info", SYSCALL_INFO)
+    oracle = subprocess.run(["strace", "-o", "/dev/stdout", program], capture_output=True,
+                            text=True, timeout=60, check=True)
+    trace = tmp_path / "info.ktr"
+    subprocess.run([KTR, "record", "-q", "-o", trace, "--", program], check=True, timeout=60)
+    shown = subprocess.run([KTRDUMP, "--format", "strace", trace], capture_output=True,
+                           text=True, timeout=60, check=True)
+
+    def lines(text: str, op: str = "") -> list[str]:
+        """The GET_SYSCALL_INFO lines, but those of the stops before the first syscall's
+        (how many there are: as the signals came); ``op`` "NONE": those alone."""
+        found = []
+        for line in text.splitlines():
+            line = re.sub(r"^\d+\s+\d+\.\d+\s+", "", line)
+            line = re.sub(r" <\d+\.\d+>$", "", line)
+            if (line.startswith("ptrace(PTRACE_GET_SYSCALL_INFO")
+                    and ("_INFO_NONE" in line) == (op == "NONE")):
+                line = re.sub(r"(PTRACE_\w+), \d+", r"\1, PID", line)
+                line = re.sub(r"rval=\d+", "rval=PID", line)
+                line = re.sub(r"0x[0-9a-f]{9,12}\b", "ADDRESS", line)
+                found.append(re.sub(r"\)\s+= ", ") = ", line))
+        return found
+
+    expected = lines(oracle.stdout)
+    assert lines(shown.stdout) == expected
+    head = ("ptrace(PTRACE_GET_SYSCALL_INFO, PID, {}, {{op=PTRACE_SYSCALL_INFO_{}, "
+            "arch=AUDIT_ARCH_X86_64, instruction_pointer=ADDRESS, stack_pointer=ADDRESS, "
+            "{}}}) = {}")
+    assert expected == [
+        head.format(88, "ENTRY", "entry={nr=__NR_getppid, args=[0x1, 0x2, 0x3, 0x4, 0x5, 0x6]}",
+                    80),
+        head.format(40, "ENTRY", "entry={nr=__NR_getppid, args=[0x1]}", 80),
+        head.format(88, "EXIT", "exit={rval=PID, is_error=0}", 33),
+        head.format(40, "EXIT", "exit={rval=PID, is_error=0}", 33),
+        head.format(88, "ENTRY", "entry={nr=__NR_chdir, args=[ADDRESS, 0x2, 0x3, 0x4, 0x5, 0x6]}",
+                    80),
+        head.format(40, "ENTRY", "entry={nr=__NR_chdir, args=[ADDRESS]}", 80),
+        head.format(88, "EXIT", "exit={rval=-ENOENT, is_error=1}", 33),
+        head.format(40, "EXIT", "exit={rval=-ENOENT, is_error=1}", 33),
+        head.format(88, "ENTRY", "entry={nr=__NR_exit_group, args=[0, 0x2, 0x3, 0x4, 0x5, 0x6]}",
+                    80),
+        head.format(40, "ENTRY", "entry={nr=__NR_exit_group, args=[0]}", 80),
+        "ptrace(PTRACE_GET_SYSCALL_INFO, PID, 0, ADDRESS) = 80",
+    ], expected
+    stops = set(lines(oracle.stdout, "NONE"))
+    assert set(lines(shown.stdout, "NONE")) == stops == {
+        head.format(size, "NONE", "", 24).replace(", }", "}") for size in (88, 40)}
