@@ -1466,6 +1466,15 @@ class RecordBuilder:
             data = _read(memory, address, count * (wanted.size or 12))
             if data is None or len(data) < count * (wanted.size or 12):
                 return None  # (a reader shows the address, as strace does)
+        elif measure == "regset":  # ptrace GETREGSET/SETREGSET (x86_64): the iovec, then
+            data = _read(memory, address, 16)  # NT_PRSTATUS's registers it points to
+            if data is None or len(data) < 16:
+                return None  # (a reader shows the address, as strace does)
+            base, length = struct.unpack("<QQ", data)
+            if args[2] == _NT_PRSTATUS and base and length:
+                registers = _read(memory, base, min(length, _USER_REGS_SIZE))
+                if registers:
+                    data += registers
         elif measure == "sigset_argpack":  # pselect6: {sigset_t *, size_t}, then the set
             size = wanted.size or 16
             data = _read(memory, address, size)
@@ -2142,7 +2151,8 @@ def _command_structs(
                 0x420A: (None, _StructPlan(3, b"sigset", 8, None, False, False)),
                 # GET_SYSCALL_INFO: the bytes the kernel copied (its result, at most addr)
                 0x420E: (None, _StructPlan(3, b"ptrace_syscall_info", None, 2, False, False,
-                                           "retval_length"))}
+                                           "retval_length")),
+                **(_PTRACE_REGS if abi is Abi.X86_64 else {})}
     if name == "syslog":  # SYSLOG_ACTION_READ, _READ_ALL, _READ_CLEAR: the result's bytes
         text = _StructPlan(1, b"bytes", None, 2, False, False, "retval_length")
         return {2: (None, text), 3: (None, text), 4: (None, text)}
@@ -2169,6 +2179,20 @@ def _command_structs(
 
 
 _QUOTA_STRUCTS = _quota_structs()
+#: x86_64's struct user_regs_struct (sys/user.h: 27 unsigned longs); NT_PRSTATUS
+_USER_REGS_SIZE = 216
+_NT_PRSTATUS = 1
+#: x86_64 ptrace's register requests: GETREGS (12) fills data with struct
+#: user_regs_struct, SETREGS (13) reads it; GETREGSET (0x4204) and SETREGSET (0x4205)
+#: pass a struct iovec (read at entry; GETREGSET's again at exit, as the kernel
+#: shortened it, with the registers it wrote)
+_PTRACE_REGS: dict[int, tuple[_StructPlan | None, _StructPlan | None]] = {
+    12: (None, _StructPlan(3, b"user_regs_struct", _USER_REGS_SIZE, None, False, False)),
+    13: (_StructPlan(3, b"user_regs_struct", _USER_REGS_SIZE, None, False, False), None),
+    0x4204: (_StructPlan(3, b"iovec", 16, None, False, False),
+             _StructPlan(3, b"regset", None, None, False, False, "regset")),
+    0x4205: (_StructPlan(3, b"regset", None, None, False, False, "regset"), None),
+}
 
 
 def _count_dirents(entries: bytes, reclen_offset: int) -> int:

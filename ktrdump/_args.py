@@ -1618,6 +1618,7 @@ _USER_OFFSETS_64: tuple[tuple[int, str], ...] = (
 _PEEKS = frozenset({1, 2, 3})  # PTRACE_PEEKTEXT, PEEKDATA, PEEKUSER
 _PTRACE_GETEVENTMSG, _PTRACE_GETSIGINFO, _PTRACE_GETSIGMASK = 0x4201, 0x4202, 0x420A
 _PTRACE_GET_SYSCALL_INFO = 0x420E
+_PTRACE_REGS_NO_ADDR = frozenset({12, 13, 14, 15})
 _PTRACE_FILLED = frozenset({_PTRACE_GETEVENTMSG, _PTRACE_GETSIGINFO, _PTRACE_GETSIGMASK,
                             _PTRACE_GET_SYSCALL_INFO})
 
@@ -1659,9 +1660,10 @@ def _strace_ptrace(call: Call) -> list[str]:
     for the requests that resume (``PTRACE_CONT, 1234, NULL, SIGCONT``), the PTRACE_O_*
     options of SETOPTIONS and SEIZE, NT_* register sets, x86_64's struct user offsets
     (PEEKUSER, POKEUSER: ``8*RIP``); what PEEK*, GETEVENTMSG, GETSIGINFO, GETSIGMASK
-    and GET_SYSCALL_INFO stored, as strace prints it at exit (recorded then). Others
-    strace prints at exit (GETREGSET's iovec) are not recorded: the address is
-    shown, as strace shows it when the call failed."""
+    and GET_SYSCALL_INFO stored, as strace prints it at exit (recorded then); x86_64's
+    registers (GETREGS, SETREGS: strace's three-argument form; GETREGSET's and
+    SETREGSET's iovec with NT_PRSTATUS's registers). Floating-point registers are not
+    recorded: the address is shown, as strace shows it when the call failed."""
     args = call.args
     if len(args) < 4:
         return [_strace_hex(value) for value in args]
@@ -1674,6 +1676,14 @@ def _strace_ptrace(call: Call) -> list[str]:
     out.append(str(signed32(args[1])))
     if request in _PTRACE_PID_ONLY:
         return out
+    if request in _PTRACE_REGS_NO_ADDR and call.plan.abi == _X86_64:
+        # GETREGS, SETREGS, GETFPREGS, SETFPREGS: x86 ignores addr, strace leaves it out
+        struct = call.struct(3)
+        ret = call.ret
+        shown = (None if struct is None or struct.name != b"user_regs_struct"
+                 or (request == 12 and (ret is None or ret.error or ret.flags & 1))
+                 else _structs.render_user_regs(struct.data))
+        return [*out, shown or _strace_pointer(args[3])]
     addr, data = args[2], args[3]
     if request in _PTRACE_ADDR_NUMBER:
         out.append(str(addr & _U64))
@@ -1691,6 +1701,9 @@ def _strace_ptrace(call: Call) -> list[str]:
         out.append(_flags.render_flags(_flags.PTRACE_OPTIONS, data & _U64, "0"))
     elif request in _PEEKS or request in _PTRACE_FILLED:
         out.append(_ptrace_filled(call, request, data))
+    elif request in _PTRACE_ADDR_NT and (regset := call.struct(3)) is not None:
+        # GETREGSET, SETREGSET: the iovec (x86_64: with NT_PRSTATUS's registers)
+        out.append(decode_struct(regset))
     else:
         out.append(_strace_pointer(data))
     return out

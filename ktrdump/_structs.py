@@ -1817,6 +1817,35 @@ def _render_ptrace_syscall_info(data: bytes, abi: int, verbose: bool) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+#: x86_64's struct user_regs_struct (sys/user.h): 27 unsigned longs
+_USER_REGS = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx",
+              "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base",
+              "gs_base", "ds", "es", "fs", "gs")
+
+
+def render_user_regs(data: bytes) -> str | None:
+    """x86_64's struct user_regs_struct as strace prints it: the registers the bytes hold
+    whole, in hex (``{r15=0x7f85d375e020, r14=0, ...}``); None when they hold none."""
+    count = min(len(data) // 8, len(_USER_REGS))
+    if not count:
+        return None
+    return "{" + ", ".join(
+        f"{name}={_c_hex(int.from_bytes(data[8 * index:8 * index + 8], 'little'))}"
+        for index, name in enumerate(_USER_REGS[:count])) + "}"
+
+
+def _render_regset(data: bytes, abi: int, verbose: bool) -> str:
+    """ptrace GETREGSET/SETREGSET's struct iovec with the registers (NT_PRSTATUS) it
+    points to: ``{iov_base={r15=...}, iov_len=216}``; iov_base as the address when the
+    registers were not recorded."""
+    if len(data) < 16:
+        return _hex_string(data)
+    base, length = struct.unpack_from("<QQ", data)
+    registers = render_user_regs(data[16:])
+    shown = registers or (hex(base) if base else "NULL")
+    return f"{{iov_base={shown}, iov_len={length}}}"
+
+
 def _render_mq_attr(data: bytes, abi: int, verbose: bool) -> str:
     """struct mq_attr as strace prints mq_open's: mq_flags in hex, the rest signed."""
     width = 4 if abi == _ABI_I386 else 8
@@ -2049,6 +2078,9 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "mq_attr": _render_mq_attr,
     "clone3_ids": _render_clone3_ids,
     "ptrace_syscall_info": _render_ptrace_syscall_info,
+    "regset": _render_regset,
+    "user_regs_struct": lambda data, abi, verbose: (render_user_regs(data)
+                                                    or _hex_string(data)),
     "io_uring_params": _render_io_uring_params,
     "open_how": _render_open_how,
     "sembuf": _render_sembuf,

@@ -292,3 +292,102 @@ def test_syscall_information_matches_strace(tmp_path: Path) -> None:
     stops = set(lines(oracle.stdout, "NONE"))
     assert set(lines(shown.stdout, "NONE")) == stops == {
         head.format(size, "NONE", "", 24).replace(", }", "}") for size in (88, 40)}
+
+
+REGISTERS = r"""
+#define _GNU_SOURCE
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <elf.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+int main(void) {
+    struct user_regs_struct regs;
+    memset(&regs, 0, sizeof regs);
+    regs.rip = 0x1234;
+    regs.eflags = 0x246;
+    struct iovec iov = {&regs, sizeof regs};
+    /* no such process: what strace reads at entry, or the addresses */
+    syscall(SYS_ptrace, PTRACE_GETREGS, 999999, 0, &regs);
+    syscall(SYS_ptrace, PTRACE_SETREGS, 999999, 0, &regs);
+    syscall(SYS_ptrace, PTRACE_SETREGS, 999999, 0, 0);
+    syscall(SYS_ptrace, PTRACE_GETREGSET, 999999, NT_PRSTATUS, &iov);
+    syscall(SYS_ptrace, PTRACE_SETREGSET, 999999, NT_PRSTATUS, &iov);
+    iov.iov_len = 8;
+    syscall(SYS_ptrace, PTRACE_SETREGSET, 999999, NT_PRSTATUS, &iov);
+    syscall(SYS_ptrace, PTRACE_SETREGSET, 999999, NT_X86_XSTATE, &iov);
+    pid_t child = fork();
+    if (child == 0) { raise(SIGSTOP); _exit(0); }
+    int status;
+    waitpid(child, &status, WSTOPPED);
+    ptrace(PTRACE_SEIZE, child, 0, 0);
+    ptrace(PTRACE_INTERRUPT, child, 0, 0);
+    kill(child, SIGCONT);
+    waitpid(child, &status, __WALL);
+    syscall(SYS_ptrace, PTRACE_GETREGS, child, 0, &regs);
+    syscall(SYS_ptrace, PTRACE_GETREGS, child, 0, (void *)8);  /* EFAULT */
+    iov.iov_len = 8;
+    syscall(SYS_ptrace, PTRACE_GETREGSET, child, NT_PRSTATUS, &iov);
+    iov.iov_len = 100;
+    syscall(SYS_ptrace, PTRACE_GETREGSET, child, NT_PRSTATUS, &iov);  /* EINVAL */
+    kill(child, SIGKILL);
+    waitpid(child, &status, __WALL);
+    return 0;
+}
+"""
+
+
+def test_registers_match_strace(tmp_path: Path) -> None:
+    """x86_64's struct user_regs_struct: GETREGS and SETREGS (strace's three-argument
+    form), GETREGSET's and SETREGSET's iovec with NT_PRSTATUS's registers."""
+    program = build_program(tmp_path, "registers", REGISTERS)
+    oracle = subprocess.run(["strace", "-o", "/dev/stdout", program], capture_output=True,
+                            text=True, timeout=60, check=True)
+    trace = tmp_path / "registers.ktr"
+    subprocess.run([KTR, "record", "-q", "-o", trace, "--", program], check=True, timeout=60)
+    shown = subprocess.run([KTRDUMP, "--format", "strace", trace], capture_output=True,
+                           text=True, timeout=60, check=True)
+
+    def lines(text: str) -> list[str]:
+        found = []
+        for line in text.splitlines():
+            line = re.sub(r"^\d+\s+\d+\.\d+\s+", "", line)
+            line = re.sub(r" <\d+\.\d+>$", "", line)
+            if re.match(r"ptrace\(PTRACE_(GET|SET)REGS", line):
+                line = re.sub(r"(PTRACE_\w+), \d+", r"\1, PID", line)
+                if line.startswith("ptrace(PTRACE_GETREGS") and re.search(r"\)\s+= 0$", line):
+                    line = re.sub(r"=0x[0-9a-f]+", "=X", line)  # the child's registers
+                line = re.sub(r"0x[0-9a-f]{9,12}\b", "ADDRESS", line)
+                found.append(re.sub(r"\)\s+= ", ") = ", line))
+        return found
+
+    expected = lines(oracle.stdout)
+    assert lines(shown.stdout) == expected
+    regs = ("{r15=0, r14=0, r13=0, r12=0, rbp=0, rbx=0, r11=0, r10=0, r9=0, r8=0, rax=0, "
+            "rcx=0, rdx=0, rsi=0, rdi=0, orig_rax=0, rip=0x1234, cs=0, eflags=0x246, rsp=0, "
+            "ss=0, fs_base=0, gs_base=0, ds=0, es=0, fs=0, gs=0}")
+    missing = " = -1 ESRCH (No such process)"
+    assert expected[:7] == [
+        "ptrace(PTRACE_GETREGS, PID, ADDRESS)" + missing,
+        f"ptrace(PTRACE_SETREGS, PID, {regs})" + missing,
+        "ptrace(PTRACE_SETREGS, PID, NULL)" + missing,
+        "ptrace(PTRACE_GETREGSET, PID, NT_PRSTATUS, {iov_base=ADDRESS, iov_len=216})" + missing,
+        f"ptrace(PTRACE_SETREGSET, PID, NT_PRSTATUS, {{iov_base={regs}, iov_len=216}})"
+        + missing,
+        "ptrace(PTRACE_SETREGSET, PID, NT_PRSTATUS, {iov_base={r15=0}, iov_len=8})" + missing,
+        "ptrace(PTRACE_SETREGSET, PID, NT_X86_XSTATE, {iov_base=ADDRESS, iov_len=8})" + missing,
+    ], expected
+    assert re.fullmatch(r"ptrace\(PTRACE_GETREGS, PID, \{r15=X, .*, cs=X, .*, gs=0\}\) = 0",
+                        expected[7])
+    assert expected[8:] == [
+        "ptrace(PTRACE_GETREGS, PID, 0x8) = -1 EFAULT (Bad address)",
+        expected[9],
+        "ptrace(PTRACE_GETREGSET, PID, NT_PRSTATUS, {iov_base=ADDRESS, iov_len=100}) = -1 EINVAL "
+        "(Invalid argument)",
+    ]
+    assert expected[9] == ("ptrace(PTRACE_GETREGSET, PID, NT_PRSTATUS, {iov_base={r15=X}, "
+                           "iov_len=8}) = 0")
