@@ -1467,14 +1467,17 @@ class RecordBuilder:
             if data is None or len(data) < count * (wanted.size or 12):
                 return None  # (a reader shows the address, as strace does)
         elif measure == "regset":  # ptrace GETREGSET/SETREGSET (x86_64): the iovec, then
-            data = _read(memory, address, 16)  # NT_PRSTATUS's registers it points to
+            data = _read(memory, address, 16)  # NT_PRSTATUS's or NT_PRFPREG's registers
             if data is None or len(data) < 16:
                 return None  # (a reader shows the address, as strace does)
             base, length = struct.unpack("<QQ", data)
-            if args[2] == _NT_PRSTATUS and base and length:
-                registers = _read(memory, base, min(length, _USER_REGS_SIZE))
+            most = _REGSET_SIZES.get(args[2])
+            if most is not None and base and length:
+                registers = _read(memory, base, min(length, most))
                 if registers:
                     data += registers
+                if args[2] == _NT_PRFPREG:
+                    name = b"fpregset"
         elif measure == "sigset_argpack":  # pselect6: {sigset_t *, size_t}, then the set
             size = wanted.size or 16
             data = _read(memory, address, size)
@@ -2179,16 +2182,21 @@ def _command_structs(
 
 
 _QUOTA_STRUCTS = _quota_structs()
-#: x86_64's struct user_regs_struct (sys/user.h: 27 unsigned longs); NT_PRSTATUS
-_USER_REGS_SIZE = 216
-_NT_PRSTATUS = 1
+#: x86_64's struct user_regs_struct (sys/user.h: 27 unsigned longs) and struct
+#: user_fpregs_struct (512 bytes); the register sets they are (NT_PRSTATUS, NT_PRFPREG)
+_USER_REGS_SIZE, _USER_FPREGS_SIZE = 216, 512
+_NT_PRSTATUS, _NT_PRFPREG = 1, 2
+_REGSET_SIZES = {_NT_PRSTATUS: _USER_REGS_SIZE, _NT_PRFPREG: _USER_FPREGS_SIZE}
 #: x86_64 ptrace's register requests: GETREGS (12) fills data with struct
-#: user_regs_struct, SETREGS (13) reads it; GETREGSET (0x4204) and SETREGSET (0x4205)
-#: pass a struct iovec (read at entry; GETREGSET's again at exit, as the kernel
-#: shortened it, with the registers it wrote)
+#: user_regs_struct, SETREGS (13) reads it (GETFPREGS, SETFPREGS: struct
+#: user_fpregs_struct); GETREGSET (0x4204) and SETREGSET (0x4205) pass a struct iovec
+#: (read at entry; GETREGSET's again at exit, as the kernel shortened it, with the
+#: registers it wrote: STRUCT "regset", "fpregset" for NT_PRFPREG)
 _PTRACE_REGS: dict[int, tuple[_StructPlan | None, _StructPlan | None]] = {
     12: (None, _StructPlan(3, b"user_regs_struct", _USER_REGS_SIZE, None, False, False)),
     13: (_StructPlan(3, b"user_regs_struct", _USER_REGS_SIZE, None, False, False), None),
+    14: (None, _StructPlan(3, b"user_fpregs_struct", _USER_FPREGS_SIZE, None, False, False)),
+    15: (_StructPlan(3, b"user_fpregs_struct", _USER_FPREGS_SIZE, None, False, False), None),
     0x4204: (_StructPlan(3, b"iovec", 16, None, False, False),
              _StructPlan(3, b"regset", None, None, False, False, "regset")),
     0x4205: (_StructPlan(3, b"regset", None, None, False, False, "regset"), None),

@@ -1228,7 +1228,8 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
     if style.strace and plan.name == "rt_sigreturn":
         return _strace_sigreturn
     if style.strace and plan.name == "ptrace":
-        return _strace_ptrace
+        limit = style.string_limit
+        return lambda call: _strace_ptrace(call, limit)
     if style.strace and plan.name == "kcmp":
         return _strace_kcmp
     if style.strace and plan.name == "membarrier":
@@ -1654,16 +1655,16 @@ def _ptrace_filled(call: Call, request: int, data: int) -> str:
     return decode_struct(struct)
 
 
-def _strace_ptrace(call: Call) -> list[str]:
+def _strace_ptrace(call: Call, limit: int | None = 32) -> list[str]:
     """ptrace as strace prints it at entry: the request by name and the arguments it
     reads (PTRACE_TRACEME alone; ATTACH, INTERRUPT, KILL, LISTEN: the pid), a signal
     for the requests that resume (``PTRACE_CONT, 1234, NULL, SIGCONT``), the PTRACE_O_*
     options of SETOPTIONS and SEIZE, NT_* register sets, x86_64's struct user offsets
     (PEEKUSER, POKEUSER: ``8*RIP``); what PEEK*, GETEVENTMSG, GETSIGINFO, GETSIGMASK
     and GET_SYSCALL_INFO stored, as strace prints it at exit (recorded then); x86_64's
-    registers (GETREGS, SETREGS: strace's three-argument form; GETREGSET's and
-    SETREGSET's iovec with NT_PRSTATUS's registers). Floating-point registers are not
-    recorded: the address is shown, as strace shows it when the call failed."""
+    registers (GETREGS, SETREGS, GETFPREGS, SETFPREGS: strace's three-argument form;
+    GETREGSET's and SETREGSET's iovec with NT_PRSTATUS's or NT_PRFPREG's registers).
+    Other register sets are not recorded: their address is shown, as strace shows it."""
     args = call.args
     if len(args) < 4:
         return [_strace_hex(value) for value in args]
@@ -1680,9 +1681,14 @@ def _strace_ptrace(call: Call) -> list[str]:
         # GETREGS, SETREGS, GETFPREGS, SETFPREGS: x86 ignores addr, strace leaves it out
         struct = call.struct(3)
         ret = call.ret
-        shown = (None if struct is None or struct.name != b"user_regs_struct"
-                 or (request == 12 and (ret is None or ret.error or ret.flags & 1))
-                 else _structs.render_user_regs(struct.data))
+        shown = None
+        if struct is None or ((request == 12 or request == 14)
+                              and (ret is None or ret.error or ret.flags & 1)):
+            pass  # (a GET* that failed filled nothing)
+        elif struct.name == b"user_regs_struct":
+            shown = _structs.render_user_regs(struct.data)
+        elif struct.name == b"user_fpregs_struct":
+            shown = _structs.render_user_fpregs(struct.data, limit)
         return [*out, shown or _strace_pointer(args[3])]
     addr, data = args[2], args[3]
     if request in _PTRACE_ADDR_NUMBER:
@@ -1702,8 +1708,10 @@ def _strace_ptrace(call: Call) -> list[str]:
     elif request in _PEEKS or request in _PTRACE_FILLED:
         out.append(_ptrace_filled(call, request, data))
     elif request in _PTRACE_ADDR_NT and (regset := call.struct(3)) is not None:
-        # GETREGSET, SETREGSET: the iovec (x86_64: with NT_PRSTATUS's registers)
-        out.append(decode_struct(regset))
+        # GETREGSET, SETREGSET: the iovec (x86_64: with NT_PRSTATUS's or NT_PRFPREG's
+        # registers)
+        out.append(_structs.render_regset(regset.name, regset.data, limit)
+                   or decode_struct(regset))
     else:
         out.append(_strace_pointer(data))
     return out

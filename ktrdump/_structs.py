@@ -1834,14 +1834,43 @@ def render_user_regs(data: bytes) -> str | None:
         for index, name in enumerate(_USER_REGS[:count])) + "}"
 
 
-def _render_regset(data: bytes, abi: int, verbose: bool) -> str:
-    """ptrace GETREGSET/SETREGSET's struct iovec with the registers (NT_PRSTATUS) it
-    points to: ``{iov_base={r15=...}, iov_len=216}``; iov_base as the address when the
-    registers were not recorded."""
+#: x86_64's struct user_fpregs_struct (sys/user.h, 512 bytes): its scalar fields
+#: (offset, name, size), then its arrays of u32 (offset, name, count)
+_USER_FPREGS_FIELDS = ((0, "cwd", 2), (2, "swd", 2), (4, "ftw", 2), (6, "fop", 2),
+                       (8, "rip", 8), (16, "rdp", 8), (24, "mxcsr", 4), (28, "mxcr_mask", 4))
+_USER_FPREGS_ARRAYS = ((32, "st_space", 32), (160, "xmm_space", 64), (416, "padding", 24))
+USER_FPREGS_SIZE = 512
+
+
+def render_user_fpregs(data: bytes, limit: int | None = 32) -> str | None:
+    """x86_64's struct user_fpregs_struct as strace prints it: every field in hex, each
+    array cut at ``limit`` elements (strace's -s) with ``...``; None when the data is
+    not whole."""
+    if len(data) < USER_FPREGS_SIZE:
+        return None
+    parts = [f"{name}={_c_hex(int.from_bytes(data[at:at + size], 'little'))}"
+             for at, name, size in _USER_FPREGS_FIELDS]
+    for at, name, count in _USER_FPREGS_ARRAYS:
+        shown = count if limit is None else min(count, limit)
+        items = [_c_hex(int.from_bytes(data[at + 4 * index:at + 4 * index + 4], "little"))
+                 for index in range(shown)]
+        if shown < count:
+            items.append("...")
+        parts.append(f"{name}=[{', '.join(items)}]")
+    return "{" + ", ".join(parts) + "}"
+
+
+def render_regset(name: bytes, data: bytes, limit: int | None = 32) -> str | None:
+    """ptrace GETREGSET/SETREGSET's struct iovec with the registers it points to
+    (``regset``: NT_PRSTATUS's, ``fpregset``: NT_PRFPREG's): ``{iov_base={r15=...},
+    iov_len=216}``; iov_base as the address when they were not recorded whole enough
+    (strace: no whole register, or not the whole floating-point structure). None: no
+    whole iovec."""
     if len(data) < 16:
-        return _hex_string(data)
+        return None
     base, length = struct.unpack_from("<QQ", data)
-    registers = render_user_regs(data[16:])
+    registers = (render_user_fpregs(data[16:], limit) if name == b"fpregset"
+                 else render_user_regs(data[16:]))
     shown = registers or (hex(base) if base else "NULL")
     return f"{{iov_base={shown}, iov_len={length}}}"
 
@@ -2078,9 +2107,14 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "mq_attr": _render_mq_attr,
     "clone3_ids": _render_clone3_ids,
     "ptrace_syscall_info": _render_ptrace_syscall_info,
-    "regset": _render_regset,
+    "regset": lambda data, abi, verbose: (render_regset(b"regset", data)
+                                          or _hex_string(data)),
+    "fpregset": lambda data, abi, verbose: (render_regset(b"fpregset", data)
+                                            or _hex_string(data)),
     "user_regs_struct": lambda data, abi, verbose: (render_user_regs(data)
                                                     or _hex_string(data)),
+    "user_fpregs_struct": lambda data, abi, verbose: (render_user_fpregs(data)
+                                                      or _hex_string(data)),
     "io_uring_params": _render_io_uring_params,
     "open_how": _render_open_how,
     "sembuf": _render_sembuf,

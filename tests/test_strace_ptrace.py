@@ -320,6 +320,14 @@ int main(void) {
     iov.iov_len = 8;
     syscall(SYS_ptrace, PTRACE_SETREGSET, 999999, NT_PRSTATUS, &iov);
     syscall(SYS_ptrace, PTRACE_SETREGSET, 999999, NT_X86_XSTATE, &iov);
+    struct user_fpregs_struct fp;
+    memset(&fp, 0, sizeof fp);
+    fp.cwd = 0x37f;
+    fp.mxcsr = 0x1f80;
+    for (int i = 0; i < 64; i++) fp.xmm_space[i] = i;
+    struct iovec fiov = {&fp, sizeof fp};
+    syscall(SYS_ptrace, PTRACE_SETFPREGS, 999999, 0, &fp);
+    syscall(SYS_ptrace, PTRACE_SETREGSET, 999999, NT_PRFPREG, &fiov);
     pid_t child = fork();
     if (child == 0) { raise(SIGSTOP); _exit(0); }
     int status;
@@ -334,6 +342,8 @@ int main(void) {
     syscall(SYS_ptrace, PTRACE_GETREGSET, child, NT_PRSTATUS, &iov);
     iov.iov_len = 100;
     syscall(SYS_ptrace, PTRACE_GETREGSET, child, NT_PRSTATUS, &iov);  /* EINVAL */
+    syscall(SYS_ptrace, PTRACE_GETFPREGS, child, 0, &fp);
+    syscall(SYS_ptrace, PTRACE_GETREGSET, child, NT_PRFPREG, &fiov);
     kill(child, SIGKILL);
     waitpid(child, &status, __WALL);
     return 0;
@@ -342,8 +352,9 @@ int main(void) {
 
 
 def test_registers_match_strace(tmp_path: Path) -> None:
-    """x86_64's struct user_regs_struct: GETREGS and SETREGS (strace's three-argument
-    form), GETREGSET's and SETREGSET's iovec with NT_PRSTATUS's registers."""
+    """x86_64's struct user_regs_struct and user_fpregs_struct: GETREGS, SETREGS,
+    GETFPREGS and SETFPREGS (strace's three-argument form), GETREGSET's and SETREGSET's
+    iovec with NT_PRSTATUS's and NT_PRFPREG's registers."""
     program = build_program(tmp_path, "registers", REGISTERS)
     oracle = subprocess.run(["strace", "-o", "/dev/stdout", program], capture_output=True,
                             text=True, timeout=60, check=True)
@@ -357,10 +368,10 @@ def test_registers_match_strace(tmp_path: Path) -> None:
         for line in text.splitlines():
             line = re.sub(r"^\d+\s+\d+\.\d+\s+", "", line)
             line = re.sub(r" <\d+\.\d+>$", "", line)
-            if re.match(r"ptrace\(PTRACE_(GET|SET)REGS", line):
+            if re.match(r"ptrace\(PTRACE_(GET|SET)(FP)?REGS", line):
                 line = re.sub(r"(PTRACE_\w+), \d+", r"\1, PID", line)
-                if line.startswith("ptrace(PTRACE_GETREGS") and re.search(r"\)\s+= 0$", line):
-                    line = re.sub(r"=0x[0-9a-f]+", "=X", line)  # the child's registers
+                if line.startswith("ptrace(PTRACE_GET") and re.search(r"\)\s+= 0$", line):
+                    line = re.sub(r"0x[0-9a-f]+", "X", line)  # the child's registers
                 line = re.sub(r"0x[0-9a-f]{9,12}\b", "ADDRESS", line)
                 found.append(re.sub(r"\)\s+= ", ") = ", line))
         return found
@@ -381,13 +392,23 @@ def test_registers_match_strace(tmp_path: Path) -> None:
         "ptrace(PTRACE_SETREGSET, PID, NT_PRSTATUS, {iov_base={r15=0}, iov_len=8})" + missing,
         "ptrace(PTRACE_SETREGSET, PID, NT_X86_XSTATE, {iov_base=ADDRESS, iov_len=8})" + missing,
     ], expected
+    fp = ("{cwd=0x37f, swd=0, ftw=0, fop=0, rip=0, rdp=0, mxcsr=0x1f80, mxcr_mask=0, "
+          "st_space=[" + ", ".join(["0"] * 32) + "], xmm_space=[0, "
+          + ", ".join(hex(i) for i in range(1, 32)) + ", ...], padding=["
+          + ", ".join(["0"] * 24) + "]}")
+    assert expected[7:9] == [
+        f"ptrace(PTRACE_SETFPREGS, PID, {fp})" + missing,
+        f"ptrace(PTRACE_SETREGSET, PID, NT_FPREGSET, {{iov_base={fp}, iov_len=512}})" + missing,
+    ]
     assert re.fullmatch(r"ptrace\(PTRACE_GETREGS, PID, \{r15=X, .*, cs=X, .*, gs=0\}\) = 0",
-                        expected[7])
-    assert expected[8:] == [
+                        expected[9])
+    assert expected[10:13] == [
         "ptrace(PTRACE_GETREGS, PID, 0x8) = -1 EFAULT (Bad address)",
-        expected[9],
+        "ptrace(PTRACE_GETREGSET, PID, NT_PRSTATUS, {iov_base={r15=X}, iov_len=8}) = 0",
         "ptrace(PTRACE_GETREGSET, PID, NT_PRSTATUS, {iov_base=ADDRESS, iov_len=100}) = -1 EINVAL "
         "(Invalid argument)",
     ]
-    assert expected[9] == ("ptrace(PTRACE_GETREGSET, PID, NT_PRSTATUS, {iov_base={r15=X}, "
-                           "iov_len=8}) = 0")
+    assert re.fullmatch(r"ptrace\(PTRACE_GETFPREGS, PID, \{cwd=X, .*\]\}\) = 0", expected[13])
+    assert re.fullmatch(r"ptrace\(PTRACE_GETREGSET, PID, NT_FPREGSET, \{iov_base=\{cwd=X, .*\]\}, "
+                        r"iov_len=512\}\) = 0", expected[14])
+    assert len(expected) == 15

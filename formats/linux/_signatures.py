@@ -373,7 +373,8 @@ class StructCapture(NamedTuple):
 #: of ``sizes`` bytes per 4096-byte page of the length argument (rounded up),
 #: at most 1024 (the record's name gets ``[N]``); "regset": x86_64 ptrace
 #: PTRACE_GETREGSET/SETREGSET's struct iovec (16 bytes), then, for NT_PRSTATUS
-#: (argument 2), at most 216 of the iov_len bytes at iov_base (the registers).
+#: (argument 2), at most 216 of the iov_len bytes at iov_base (the registers), for
+#: NT_PRFPREG at most 512 (the record's name is then ``fpregset``).
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
                       "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
                       "fdset", "mmsghdr", "retval_mmsghdr", "msgbuf", "self_sized",
