@@ -16,8 +16,9 @@ a few that depend on a command or on registers: fcntl's struct flock and
 ioctl's terminal arguments by command, i386 ipc(SEMCTL)'s union semun,
 futex's timeout by operation, the mask rt_sigreturn restores (from the
 stack pointer), the pidfd and id clone3 wrote at ``pidfd`` and
-``parent_tid``, a socklen_t's value before and after. i386 socketcall is
-captured as its subcall (STRUCT "socketcall_args", then the subcall's own).
+``parent_tid`` (and the pidfd clone's CLONE_PIDFD wrote at ``parent_tid``),
+a socklen_t's value before and after. i386 socketcall is captured as its
+subcall (STRUCT "socketcall_args", then the subcall's own).
 What a call's result names, as the kernel resolves it (STRUCT argument
 ``RESULT_ARGUMENT``): the path of the fd an fd-creating call returned
 (``fd_path``, what strace -y prints: a file's path, ``socket:[INODE]``,
@@ -171,7 +172,7 @@ class _Plan:
     __slots__ = (
         "argv_arg",
         "by_command",
-        "clone3",
+        "clone_ids",
         "command_arg",
         "command_mask",
         "entry_mode",
@@ -217,7 +218,9 @@ class _Plan:
     socketcall: bool  # i386 socketcall: captures follow the subcall's plan
     socklen_arg: int | None  # a socklen_t * whose value at entry is kept
     socklen_offset: int  # recvmsg: where msg_namelen is in the msghdr socklen_arg points to
-    clone3: bool  # clone3: the pidfd and the parent's copy of the new id, at exit
+    # clone3 (_CLONE3_IDS): the pidfd and the parent's copy of the new id, at exit;
+    # clone (_CLONE_PIDFD_ID): the pidfd CLONE_PIDFD wrote at parent_tid; 0: neither
+    clone_ids: int
     # rt_sigreturn: where the signal frame's saved mask is, from the stack pointer
     sigreturn_mask: int | None
     # How the entry / exit records can be made (_FREE, _CAPTURE, _STOPPED; see prepare).
@@ -253,7 +256,7 @@ class _Plan:
         socketcall: bool = False,
         socklen_arg: int | None = None,
         socklen_offset: int = 0,
-        clone3: bool = False,
+        clone_ids: int = 0,
         sigreturn_mask: int | None = None,
         entry_mode: int = 0,
         exit_mode: int = 0,
@@ -280,7 +283,7 @@ class _Plan:
         self.socketcall = socketcall
         self.socklen_arg = socklen_arg
         self.socklen_offset = socklen_offset
-        self.clone3 = clone3
+        self.clone_ids = clone_ids
         self.sigreturn_mask = sigreturn_mask
         self.entry_mode = entry_mode
         self.exit_mode = exit_mode
@@ -496,7 +499,7 @@ class RecordBuilder:
         else:
             entry = _FREE
         io = self._genio and plan.io_arg is not None
-        if (plan.socketcall or plan.sets_handler or (structs and plan.clone3)
+        if (plan.socketcall or plan.sets_handler or (structs and plan.clone_ids)
                 or (io and plan.io_kind not in _PLAIN_BUFFERS)):
             exit_ = _STOPPED
         elif io or (structs and (plan.structs_out or plan.by_command is not None
@@ -597,13 +600,15 @@ class RecordBuilder:
             result_path=result_path,
             socklen_arg=socklen_arg,
             socklen_offset=socklen_offset,
-            clone3=signature.name == "clone3",
+            clone_ids=_CLONE_IDS.get(signature.name, 0),
             sigreturn_mask=_SIGRETURN_MASKS.get((abi, signature.name)),
             by_command=_command_structs(signature.name, abi),
             command_mask=(0x7F if signature.name.startswith("futex")
+                          else 0xFFFF_FF00 if signature.name.startswith("quotactl")
                           else 0xFFFF if signature.name == "ipc"
                           else 0xFF if signature.name in _IPC_DS else 0xFFFF_FFFF),
-            command_arg=(0 if signature.name in ("prctl", "ipc", "keyctl")
+            command_arg=(0 if signature.name in ("prctl", "ipc", "keyctl", "syslog", "quotactl",
+                                                 "ptrace")
                          else 2 if signature.name == "semctl" else 1),
             structs_in=tuple(structs_in),
             structs_out=tuple(structs_out),
@@ -1194,8 +1199,11 @@ class RecordBuilder:
             if wanted_pair is not None and wanted_pair[1] is not None:
                 self._struct_record(tracee, event.timestamp_ns, event.abi, entry.args,
                                     wanted_pair[1], retval)
-        if plan.clone3 and entry is not None and not event.error and self._structs:
-            self._clone3_ids(event, args)
+        if plan.clone_ids and entry is not None and not event.error and self._structs:
+            if plan.clone_ids == _CLONE3_IDS:
+                self._clone3_ids(event, args)
+            else:
+                self._clone_pidfd(event, args)
         if ((plan.result_path == _RESULT_FD_PATH or plan.result_path == _RESULT_CWD)
                 and entry is not None and not event.error and self._structs):
             self._emit_found(tracee, event.timestamp_ns, event.abi,
@@ -1458,6 +1466,18 @@ class RecordBuilder:
             data = _read(memory, address, count * (wanted.size or 12))
             if data is None or len(data) < count * (wanted.size or 12):
                 return None  # (a reader shows the address, as strace does)
+        elif measure == "regset":  # ptrace GETREGSET/SETREGSET (x86_64): the iovec, then
+            data = _read(memory, address, 16)  # NT_PRSTATUS's or NT_PRFPREG's registers
+            if data is None or len(data) < 16:
+                return None  # (a reader shows the address, as strace does)
+            base, length = struct.unpack("<QQ", data)
+            most = _REGSET_SIZES.get(args[2])
+            if most is not None and base and length:
+                registers = _read(memory, base, min(length, most))
+                if registers:
+                    data += registers
+                if args[2] == _NT_PRFPREG:
+                    name = b"fpregset"
         elif measure == "sigset_argpack":  # pselect6: {sigset_t *, size_t}, then the set
             size = wanted.size or 16
             data = _read(memory, address, size)
@@ -1556,6 +1576,23 @@ class RecordBuilder:
                                formats.Struct(event.abi, 0, b"clone3_ids",
                                               formats.struct_data.encode_clone3_ids(
                                                   which, *values)))
+
+    def _clone_pidfd(self, event: SyscallExit, args: tuple[int, ...]) -> None:
+        """clone with CLONE_PIDFD: the pidfd the kernel wrote at ``parent_tid``.
+
+        A STRUCT "clone3_ids" (which: bit 0, the pidfd) for argument 2, ``parent_tid``
+        in every ABI's order; what strace shows as ``parent_tid=[N]``. (The kernel
+        refuses CLONE_PIDFD with CLONE_PARENT_SETTID on clone: they share the pointer.)
+        """
+        if len(args) < 3 or not args[0] & _CLONE_PIDFD or not args[2]:
+            return
+        value = _read(event.tracee.memory, args[2], 4)
+        if value is not None and len(value) == 4:
+            self._emit_payload(RecordKind.STRUCT, event.tracee, event.timestamp_ns,
+                               formats.Struct(event.abi, 2, b"clone3_ids",
+                                              formats.struct_data.encode_clone3_ids(
+                                                  1, int.from_bytes(value, "little",
+                                                                    signed=True), 0)))
 
     def _socklen_at_entry(self, tracee: Tracee, wanted: _StructPlan) -> tuple[bytes, bytes] | None:
         """A failed call's STRUCT "socklen": the caller's value alone (strace's ``[16]``;
@@ -1971,6 +2008,10 @@ _FLOCK_SET = (6, 7, 37, 38)
 _FUTEX_TIMED = (0, 6, 9, 11, 13)
 _CLONE_PARENT_SETTID = 0x00100000  # include/uapi/linux/sched.h
 _CLONE_PIDFD = 0x00001000
+#: _Plan.clone_ids: which ids a clone call's exit reads
+_CLONE3_IDS = 1
+_CLONE_PIDFD_ID = 2
+_CLONE_IDS = {"clone3": _CLONE3_IDS, "clone": _CLONE_PIDFD_ID}
 # An interrupted relative sleep (RESTART_ERRNOS at its exit stop) has written
 # its remainder by then.
 # A clock_nanosleep with TIMER_ABSTIME (flags bit 0) never writes the remainder
@@ -2048,10 +2089,34 @@ _IPC_DS: dict[str, tuple[int, bytes, int, tuple[int, ...]]] = {
 }
 
 
+def _quota_structs() -> dict[int, tuple[_StructPlan | None, _StructPlan | None]]:
+    """quotactl's and quotactl_fd's data by command (linux/quota.h, linux/dqblk_xfs.h):
+    the command word with its type byte cleared (QCMD(cmd, 0)) -> (entry, exit) captures
+    of argument 3. struct if_dqblk as strace reads it, packed (68 bytes; x86_64's has 4
+    bytes of padding after it); the XFS structures are left to their address."""
+    def data(name: bytes, size: int | None, measure: str = "size") -> _StructPlan:
+        return _StructPlan(3, name, size, None, False, False, measure)
+
+    dqblk, dqinfo = data(b"if_dqblk", 68), data(b"if_dqinfo", 24)
+    word = data(b"int", 4)
+    return {
+        0x800002 << 8: (data(b"string", None, "string"), None),  # Q_QUOTAON: the quota file
+        0x800004 << 8: (None, word),  # Q_GETFMT: the format
+        0x800005 << 8: (None, dqinfo),  # Q_GETINFO
+        0x800006 << 8: (dqinfo, None),  # Q_SETINFO
+        0x800007 << 8: (None, dqblk),  # Q_GETQUOTA
+        0x800008 << 8: (dqblk, None),  # Q_SETQUOTA
+        0x800009 << 8: (None, data(b"if_nextdqblk", 72)),  # Q_GETNEXTQUOTA
+        # Q_XQUOTAON, Q_XQUOTAOFF, Q_XQUOTARM: flags, a u32
+        0x5801 << 8: (word, None), 0x5802 << 8: (word, None), 0x5806 << 8: (word, None),
+    }
+
+
 def _command_structs(
     name: str, abi: Abi,
 ) -> dict[int, tuple[_StructPlan | None, _StructPlan | None]] | None:
-    """For fcntl, ioctl, prctl, i386 ipc and futex: which commands bring a STRUCT, and which.
+    """For fcntl, ioctl, prctl, keyctl, syslog, quotactl, ptrace, i386 ipc and futex: which
+    commands bring a STRUCT, and which.
 
     See _Plan.by_command.
     """
@@ -2078,6 +2143,22 @@ def _command_structs(
                 2: (data_in, None), 12: (data_in, None),  # KEYCTL_UPDATE, KEYCTL_INSTANTIATE
                 # KEYCTL_DESCRIBE, KEYCTL_READ, KEYCTL_GET_SECURITY
                 6: (None, data_out), 11: (None, data_out), 17: (None, data_out)}
+    if name in ("quotactl", "quotactl_fd"):
+        return _QUOTA_STRUCTS
+    if name == "ptrace" and abi is not Abi.X32:  # (x32's is the compat call: 32-bit words)
+        # what PEEKTEXT, PEEKDATA, PEEKUSER, GETEVENTMSG, GETSIGINFO, GETSIGMASK,
+        # GET_SYSCALL_INFO store at data
+        word = _StructPlan(3, b"ulong", 4 if abi is Abi.I386 else 8, None, False, False)
+        return {1: (None, word), 2: (None, word), 3: (None, word), 0x4201: (None, word),
+                0x4202: (None, _StructPlan(3, b"siginfo", 128, None, False, False)),
+                0x420A: (None, _StructPlan(3, b"sigset", 8, None, False, False)),
+                # GET_SYSCALL_INFO: the bytes the kernel copied (its result, at most addr)
+                0x420E: (None, _StructPlan(3, b"ptrace_syscall_info", None, 2, False, False,
+                                           "retval_length")),
+                **(_PTRACE_REGS if abi is Abi.X86_64 else {})}
+    if name == "syslog":  # SYSLOG_ACTION_READ, _READ_ALL, _READ_CLEAR: the result's bytes
+        text = _StructPlan(1, b"bytes", None, 2, False, False, "retval_length")
+        return {2: (None, text), 3: (None, text), 4: (None, text)}
     if name == "prctl":  # PR_SET_NAME reads a name, PR_GET_NAME fills one (16 bytes)
         comm = _StructPlan(1, b"string", None, None, False, False, "string")
         return {15: (comm, None), 16: (None, comm)}
@@ -2098,6 +2179,28 @@ def _command_structs(
                               else b"timespec64", size, None, False, False)
         return {command: (timeout, None) for command in _FUTEX_TIMED}
     return None
+
+
+_QUOTA_STRUCTS = _quota_structs()
+#: x86_64's struct user_regs_struct (sys/user.h: 27 unsigned longs) and struct
+#: user_fpregs_struct (512 bytes); the register sets they are (NT_PRSTATUS, NT_PRFPREG)
+_USER_REGS_SIZE, _USER_FPREGS_SIZE = 216, 512
+_NT_PRSTATUS, _NT_PRFPREG = 1, 2
+_REGSET_SIZES = {_NT_PRSTATUS: _USER_REGS_SIZE, _NT_PRFPREG: _USER_FPREGS_SIZE}
+#: x86_64 ptrace's register requests: GETREGS (12) fills data with struct
+#: user_regs_struct, SETREGS (13) reads it (GETFPREGS, SETFPREGS: struct
+#: user_fpregs_struct); GETREGSET (0x4204) and SETREGSET (0x4205) pass a struct iovec
+#: (read at entry; GETREGSET's again at exit, as the kernel shortened it, with the
+#: registers it wrote: STRUCT "regset", "fpregset" for NT_PRFPREG)
+_PTRACE_REGS: dict[int, tuple[_StructPlan | None, _StructPlan | None]] = {
+    12: (None, _StructPlan(3, b"user_regs_struct", _USER_REGS_SIZE, None, False, False)),
+    13: (_StructPlan(3, b"user_regs_struct", _USER_REGS_SIZE, None, False, False), None),
+    14: (None, _StructPlan(3, b"user_fpregs_struct", _USER_FPREGS_SIZE, None, False, False)),
+    15: (_StructPlan(3, b"user_fpregs_struct", _USER_FPREGS_SIZE, None, False, False), None),
+    0x4204: (_StructPlan(3, b"iovec", 16, None, False, False),
+             _StructPlan(3, b"regset", None, None, False, False, "regset")),
+    0x4205: (_StructPlan(3, b"regset", None, None, False, False, "regset"), None),
+}
 
 
 def _count_dirents(entries: bytes, reclen_offset: int) -> int:

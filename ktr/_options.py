@@ -440,7 +440,8 @@ def _build_parser() -> _Parser:
                         help="syscalls to record: names and strace classes "
                              "(%%file %%process %%network %%signal %%ipc %%desc %%memory), "
                              "/REGEX, numbers, ?ITEM (no error if it names nothing), "
-                             "comma-separated; a leading ! inverts (default: all)")
+                             "comma-separated; a leading ! inverts (default: all); "
+                             "given more than once, the last counts (as strace's)")
     parser.add_argument("-q", dest="quiet", action="store_true",
                         help="quiet: no status line, no summary, and nothing said when "
                              "Ctrl-C, SIGTERM or SIGHUP stops the recording (as strace -q "
@@ -626,8 +627,7 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         facilities += "" if "m" in facilities else "m"
     selection = ALL_SYSCALLS
     for expression in arguments.expression:
-        if selection is not ALL_SYSCALLS:
-            raise UsageError("ktr record: give -e trace= once")
+        # as strace: each -e trace= is parsed (a bad one is refused), the last one counts
         selection = parse_syscall_expression(expression)
     pin_cpu = arguments.pin
     if pin_cpu == -1:

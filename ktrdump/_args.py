@@ -635,6 +635,25 @@ def _filled_array_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
+def _mincore_vector_part(context: _Context, index: int) -> _Part:
+    """mincore's vector: ``[]`` for a length of 0 (no page, nothing recorded), as strace's
+    empty array; the recorded bytes, or the address (NULL, a failed call), otherwise."""
+    struct_part = _struct_part(context, index).render
+    signature = context.plan.signature
+    length_arg = None if signature is None else signature.args[index].length_arg
+
+    def render(value: int, call: Call) -> str | None:
+        ret = call.ret
+        args = call.args
+        if (call.struct(index) is None and value and ret is not None and not ret.error
+                and not ret.flags & 1 and length_arg is not None and length_arg < len(args)
+                and args[length_arg] == 0):
+            return "[]"
+        return struct_part(value, call)
+
+    return _Part(render, value_only=False)
+
+
 def _fd_pair_part(context: _Context, index: int) -> _Part:
     """pipe's and socketpair's two new fds, each with what it is under ``-y`` (strace's
     ``[3<pipe:[…]>, 4<pipe:[…]>]``; the strace view settles such a call's effect on
@@ -1060,6 +1079,11 @@ def _mpol_mode_out_part(context: _Context, index: int) -> _Part:
     return _Part(render, value_only=False)
 
 
+#: Calls strace 6.1 has no decoder for: its printargs shows every argument as a
+#: number in hex (``rseq(0, 0x20, 0, 0x53053053)``), pointers too.
+_STRACE_PRINTARGS = frozenset({"rseq"})
+
+
 def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
     """The part for argument ``index``; None: the style does not show it."""
     plan, style = context.plan, context.style
@@ -1096,6 +1120,10 @@ def _part(context: _Context, index: int, kind: ArgKind) -> _Part | None:
         return _iovec_part(context, index, kind is ArgKind.IOVEC_OUT)
     if (kind is ArgKind.GIDS_OUT or kind is ArgKind.EPOLL_EVENTS_OUT) and style.strace:
         return _filled_array_part(context, index)
+    if kind is ArgKind.MINCORE_VEC_OUT and style.strace:
+        return _mincore_vector_part(context, index)
+    if kind is ArgKind.PTR and style.strace and plan.name in _STRACE_PRINTARGS:
+        return _Part(_strace_hex)  # a NULL pointer as 0
     if kind is ArgKind.DIRENTS_OUT:
         if not style.strace:
             return _Part(context.pointer)
@@ -1194,19 +1222,26 @@ def compile_arguments(plan: CallPlan, style: Style, fds: FdTables | None,
     context = _Context(plan, style, fds if style.fd_paths else None, pointer, number,
                        fds if style.strace else None)
     if style.strace and plan.name == "clone":
-        return _strace_clone(plan, stop)
+        return _strace_clone(plan, stop, context.fds)
     if style.strace and plan.name in ("futex", "futex_time64"):
         return _strace_futex(plan, stop)
     if style.strace and plan.name == "rt_sigreturn":
         return _strace_sigreturn
     if style.strace and plan.name == "ptrace":
-        return _strace_ptrace
+        limit = style.string_limit
+        return lambda call: _strace_ptrace(call, limit)
     if style.strace and plan.name == "kcmp":
         return _strace_kcmp
     if style.strace and plan.name == "membarrier":
         return _strace_membarrier
     if style.strace and plan.name == "keyctl":
         return _strace_keyctl(style)
+    if style.strace and plan.name == "syslog":
+        return _strace_syslog(style)
+    if style.strace and plan.name in ("quotactl", "quotactl_fd"):
+        return _strace_quotactl(plan, style, _generic_renderer(
+            tuple((i, p) for i, k in enumerate(plan.kinds)
+                  if (p := _part(context, i, k)) is not None), plan, _contextual(plan)))
     if style.strace and plan.name == "prctl":
         return _strace_prctl(style.hex_strings, style.string_limit, _generic_renderer(
             tuple((i, p) for i, k in enumerate(plan.kinds)
@@ -1567,16 +1602,69 @@ _PTRACE_DATA_OPTIONS = frozenset({0x4200, 0x4206})
 _PTRACE_ADDR_NUMBER = frozenset({0x420A, 0x420B, 0x420C, 0x420D, 0x420E})
 _PTRACE_ADDR_NT = frozenset({0x4204, 0x4205})
 _NT_NAMES = {value: name for name, value in _flags.NT_TYPES}
+#: x86_64's struct user (sys/user.h) as strace names offsets in it (PEEKUSER, POKEUSER):
+#: the registers strace lists (``8*RIP``; not fs_base and the ones after it), then the
+#: other fields; an offset between two is the one before it ``+N``.
+_USER_REGISTERS_64 = ("R15", "R14", "R13", "R12", "RBP", "RBX", "R11", "R10", "R9", "R8", "RAX",
+                      "RCX", "RDX", "RSI", "RDI", "ORIG_RAX", "RIP", "CS", "EFL", "RSP", "SS")
+_USER_OFFSETS_64: tuple[tuple[int, str], ...] = (
+    *[(8 * index, f"8*{name}") for index, name in enumerate(_USER_REGISTERS_64)],
+    *[(offset, f"offsetof(struct user, {name})") for offset, name in (
+        (216, "u_fpvalid"), (224, "i387"), (736, "u_tsize"), (744, "u_dsize"),
+        (752, "u_ssize"), (760, "start_code"), (768, "start_stack"), (776, "signal"),
+        (784, "reserved"), (792, "u_ar0"), (800, "u_fpstate"), (808, "magic"),
+        (816, "u_comm"), (848, "u_debugreg"))],
+    (912, "sizeof(struct user)"),
+)
+_PEEKS = frozenset({1, 2, 3})  # PTRACE_PEEKTEXT, PEEKDATA, PEEKUSER
+_PTRACE_GETEVENTMSG, _PTRACE_GETSIGINFO, _PTRACE_GETSIGMASK = 0x4201, 0x4202, 0x420A
+_PTRACE_GET_SYSCALL_INFO = 0x420E
+_PTRACE_REGS_NO_ADDR = frozenset({12, 13, 14, 15})
+_PTRACE_FILLED = frozenset({_PTRACE_GETEVENTMSG, _PTRACE_GETSIGINFO, _PTRACE_GETSIGMASK,
+                            _PTRACE_GET_SYSCALL_INFO})
 
 
-def _strace_ptrace(call: Call) -> list[str]:
+def _user_offset(addr: int) -> str:
+    """A PEEKUSER/POKEUSER offset as strace 6.1 names it on x86_64 (``8*RIP``,
+    ``offsetof(struct user, u_debugreg)+8``); past struct user, the address."""
+    if addr > _USER_OFFSETS_64[-1][0]:
+        return _strace_pointer(addr)
+    base, name = next((offset, name) for offset, name in reversed(_USER_OFFSETS_64)
+                      if offset <= addr)
+    return name if base == addr else f"{name}+{addr - base}"
+
+
+def _ptrace_filled(call: Call, request: int, data: int) -> str:
+    """What a successful PEEK*, GETEVENTMSG, GETSIGINFO, GETSIGMASK or GET_SYSCALL_INFO
+    stored at data, as strace prints it at exit (``[0x1122334455667788]``, ``[0]``,
+    ``{si_signo=...}``, ``[USR1]``, ``{op=PTRACE_SYSCALL_INFO_ENTRY, ...}``), from the
+    STRUCT recorded then; else (a failed call, nothing recorded) the address."""
+    ret = call.ret
+    struct = call.struct(3)
+    if struct is None or ret is None or ret.error or ret.flags & 1:
+        return _strace_pointer(data)
+    value = int.from_bytes(struct.data[:8], "little")
+    if request in _PEEKS:
+        return f"[{_strace_pointer(value)}]"
+    if request == _PTRACE_GETEVENTMSG:
+        return f"[{value}]"
+    if request == _PTRACE_GETSIGMASK:
+        if len(call.args) < 3 or call.args[2] != len(struct.data):
+            return _strace_pointer(data)  # strace: a size not sigset_t's
+        return _flags.decode_sigset(value)
+    return decode_struct(struct)
+
+
+def _strace_ptrace(call: Call, limit: int | None = 32) -> list[str]:
     """ptrace as strace prints it at entry: the request by name and the arguments it
     reads (PTRACE_TRACEME alone; ATTACH, INTERRUPT, KILL, LISTEN: the pid), a signal
     for the requests that resume (``PTRACE_CONT, 1234, NULL, SIGCONT``), the PTRACE_O_*
-    options of SETOPTIONS and SEIZE, NT_* register sets. What strace prints at exit
-    (PEEK*'s word, GETREGSET's iovec, GETSIGINFO's siginfo, GET_SYSCALL_INFO's
-    structure) is not recorded: the address is shown, as strace shows it when the
-    call failed."""
+    options of SETOPTIONS and SEIZE, NT_* register sets, x86_64's struct user offsets
+    (PEEKUSER, POKEUSER: ``8*RIP``); what PEEK*, GETEVENTMSG, GETSIGINFO, GETSIGMASK
+    and GET_SYSCALL_INFO stored, as strace prints it at exit (recorded then); x86_64's
+    registers (GETREGS, SETREGS, GETFPREGS, SETFPREGS: strace's three-argument form;
+    GETREGSET's and SETREGSET's iovec with NT_PRSTATUS's or NT_PRFPREG's registers).
+    Other register sets are not recorded: their address is shown, as strace shows it."""
     args = call.args
     if len(args) < 4:
         return [_strace_hex(value) for value in args]
@@ -1589,11 +1677,26 @@ def _strace_ptrace(call: Call) -> list[str]:
     out.append(str(signed32(args[1])))
     if request in _PTRACE_PID_ONLY:
         return out
+    if request in _PTRACE_REGS_NO_ADDR and call.plan.abi == _X86_64:
+        # GETREGS, SETREGS, GETFPREGS, SETFPREGS: x86 ignores addr, strace leaves it out
+        struct = call.struct(3)
+        ret = call.ret
+        shown = None
+        if struct is None or ((request == 12 or request == 14)
+                              and (ret is None or ret.error or ret.flags & 1)):
+            pass  # (a GET* that failed filled nothing)
+        elif struct.name == b"user_regs_struct":
+            shown = _structs.render_user_regs(struct.data)
+        elif struct.name == b"user_fpregs_struct":
+            shown = _structs.render_user_fpregs(struct.data, limit)
+        return [*out, shown or _strace_pointer(args[3])]
     addr, data = args[2], args[3]
     if request in _PTRACE_ADDR_NUMBER:
         out.append(str(addr & _U64))
     elif request in _PTRACE_ADDR_NT:
         out.append(_NT_NAMES.get(addr & _U64) or f"{_hex(addr)} /* NT_??? */")
+    elif (request == 3 or request == 6) and call.plan.abi == _X86_64:  # PEEKUSER, POKEUSER
+        out.append(_user_offset(addr & _U64))
     else:
         out.append(_strace_pointer(addr))
     if request in _PTRACE_DATA_SIGNAL:
@@ -1602,6 +1705,13 @@ def _strace_ptrace(call: Call) -> list[str]:
                    if number else "0")
     elif request in _PTRACE_DATA_OPTIONS:
         out.append(_flags.render_flags(_flags.PTRACE_OPTIONS, data & _U64, "0"))
+    elif request in _PEEKS or request in _PTRACE_FILLED:
+        out.append(_ptrace_filled(call, request, data))
+    elif request in _PTRACE_ADDR_NT and (regset := call.struct(3)) is not None:
+        # GETREGSET, SETREGSET: the iovec (x86_64: with NT_PRSTATUS's or NT_PRFPREG's
+        # registers)
+        out.append(_structs.render_regset(regset.name, regset.data, limit)
+                   or decode_struct(regset))
     else:
         out.append(_strace_pointer(data))
     return out
@@ -1629,6 +1739,142 @@ def _strace_kcmp(call: Call) -> list[str]:
     elif kind not in _KCMP_NO_INDEX:
         out += [_hex(args[3]), _hex(args[4])]
     return out
+
+
+#: quotactl's commands (linux/quota.h, linux/dqblk_xfs.h), QCMD's high bits: the old
+#: (OLD_CMD: << 8), new (| 0x800000) and XFS ones ('X' << 8 | N)
+_QUOTA_COMMANDS = {
+    0x100: "Q_V1_QUOTAON", 0x200: "Q_V1_QUOTAOFF", 0x300: "Q_V1_GETQUOTA",
+    0x400: "Q_V1_SETQUOTA", 0x500: "Q_V1_SETUSE", 0x600: "Q_V1_SYNC", 0x700: "Q_SETQLIM",
+    0x800: "Q_V1_GETSTATS", 0x1000: "Q_V1_RSQUASH", 0xD00: "Q_V2_GETQUOTA",
+    0xE00: "Q_V2_SETQUOTA", 0xF00: "Q_V2_SETUSE", 0x900: "Q_V2_GETINFO",
+    0xA00: "Q_V2_SETINFO", 0xB00: "Q_V2_SETGRACE", 0xC00: "Q_V2_SETFLAGS",
+    0x1100: "Q_V2_GETSTATS",
+    0x800001: "Q_SYNC", 0x800002: "Q_QUOTAON", 0x800003: "Q_QUOTAOFF", 0x800004: "Q_GETFMT",
+    0x800005: "Q_GETINFO", 0x800006: "Q_SETINFO", 0x800007: "Q_GETQUOTA",
+    0x800008: "Q_SETQUOTA", 0x800009: "Q_GETNEXTQUOTA",
+    0x5801: "Q_XQUOTAON", 0x5802: "Q_XQUOTAOFF", 0x5803: "Q_XGETQUOTA", 0x5804: "Q_XSETQLIM",
+    0x5805: "Q_XGETQSTAT", 0x5806: "Q_XQUOTARM", 0x5807: "Q_XQUOTASYNC",
+    0x5808: "Q_XGETQSTATV", 0x5809: "Q_XGETNEXTQUOTA",
+}
+_QUOTA_TYPES = ("USRQUOTA", "GRPQUOTA", "PRJQUOTA")
+_QUOTA_FORMATS = {1: "QFMT_VFS_OLD", 2: "QFMT_VFS_V0", 3: "QFMT_OCFS2", 4: "QFMT_VFS_V1"}
+_XFS_QUOTA_FLAGS = (("FS_QUOTA_UDQ_ACCT", 1), ("FS_QUOTA_UDQ_ENFD", 2), ("FS_QUOTA_GDQ_ACCT", 4),
+                    ("FS_QUOTA_GDQ_ENFD", 8), ("FS_QUOTA_PDQ_ACCT", 0x10),
+                    ("FS_QUOTA_PDQ_ENFD", 0x20))
+_XFS_DQBLK_FLAGS = (("FS_USER_QUOTA", 1), ("FS_PROJ_QUOTA", 2), ("FS_GROUP_QUOTA", 4))
+#: What quotactl shows after its device (quotactl_fd: after its command), by command:
+#: "" nothing; "f" the quota format and the quota file's path (Q_QUOTAON); "i" the id
+#: and the data; "d" the data alone. Others: the id and the data's address.
+_QUOTA_SHOWN = {
+    0x800001: "", 0x800003: "", 0x5807: "", 0x800002: "f",
+    0x800007: "i", 0x800008: "i", 0x800009: "i", 0x5803: "i", 0x5804: "i", 0x5809: "i",
+    0x800004: "d", 0x800005: "d", 0x800006: "d", 0x5805: "d", 0x5808: "d",
+    0x5801: "d", 0x5802: "d", 0x5806: "d",
+}
+
+
+def _strace_quotactl(plan: CallPlan, style: Style, inner: CallArguments) -> CallArguments:
+    """quotactl and quotactl_fd as strace prints them: the command as
+    ``QCMD(Q_GETQUOTA, USRQUOTA)``, then the arguments that command takes: Q_QUOTAON's
+    format and quota file, the id (``-1`` for all bits set) and the structure of
+    the commands that read or fill one (recorded at entry, or at a successful
+    exit; else its address); XFS structures by their address."""
+    hex_strings = style.hex_strings
+    first = 1 if plan.name == "quotactl_fd" else 0  # the command word
+
+    def render(call: Call) -> list[str]:
+        args = call.args
+        out = inner(call)
+        if len(args) < 4 or len(out) < 2:
+            return out
+        command = args[first] & 0xFFFF_FFFF
+        kind, kind_type = command >> 8, command & 0xFF
+        name = _QUOTA_COMMANDS.get(kind) or f"{_strace_hex(kind)} /* Q_??? */"
+        type_name = (_QUOTA_TYPES[kind_type] if kind_type < len(_QUOTA_TYPES)
+                     else f"{_strace_hex(kind_type)} /* ???QUOTA */")
+        head = out[:2]
+        head[first] = f"QCMD({name}, {type_name})"
+        shown = _QUOTA_SHOWN.get(kind)
+        id_word = args[2] & 0xFFFF_FFFF
+        id_text = "-1" if id_word == 0xFFFF_FFFF else str(id_word)
+        if shown is None:
+            return [*head, id_text, _strace_pointer(args[3])]
+        if shown == "":
+            return head
+        struct = call.struct(3)
+        if struct is None:
+            data = _strace_pointer(args[3])
+        elif struct.name == b"string":
+            data = strace_string(struct.data, None, False, hex_strings)
+        elif struct.name == b"int" and len(struct.data) >= 4:
+            word = int.from_bytes(struct.data[:4], "little")
+            if kind == 0x800004:  # Q_GETFMT
+                text = _QUOTA_FORMATS.get(word) or f"{_strace_hex(word)} /* QFMT_VFS_??? */"
+            elif kind == 0x5806:  # Q_XQUOTARM
+                text = _flags.render_flags_noting_unknown(_XFS_DQBLK_FLAGS, word,
+                                                          "FS_???_QUOTA")
+            else:
+                text = _flags.render_flags_noting_unknown(_XFS_QUOTA_FLAGS, word,
+                                                          "FS_QUOTA_???")
+            data = f"[{text}]"
+        else:
+            data = decode_struct(struct)
+        if shown == "f":
+            format_name = (_QUOTA_FORMATS.get(id_word)
+                           or f"{_strace_hex(id_word)} /* QFMT_VFS_??? */")
+            return [*head, format_name, data]
+        return [*head, id_text, data] if shown == "i" else [*head, data]
+
+    return render
+
+
+#: syslog's actions (linux/syslog.h), as strace names them
+_SYSLOG_ACTIONS = ("CLOSE", "OPEN", "READ", "READ_ALL", "READ_CLEAR", "CLEAR", "CONSOLE_OFF",
+                   "CONSOLE_ON", "CONSOLE_LEVEL", "SIZE_UNREAD", "SIZE_BUFFER")
+#: syslog's console levels (linux/kern_levels.h)
+_LOG_LEVELS = ("EMERG", "ALERT", "CRIT", "ERR", "WARNING", "NOTICE", "INFO", "DEBUG")
+#: The actions that read the log into bufp (the result's bytes), and those that
+#: take neither bufp nor len (strace shows the action alone).
+_SYSLOG_READS = frozenset({2, 3, 4})
+_SYSLOG_ALONE = frozenset({0, 1, 5, 6, 7, 9, 10})
+
+
+def _strace_syslog(style: Style) -> CallArguments:
+    """syslog as strace prints it: the action in decimal with its name in a comment
+    (``syslog(10 /* SYSLOG_ACTION_SIZE_BUFFER */)``), alone for the actions that take
+    neither buffer nor length; the text a read action filled (recorded at exit;
+    the address when it failed or was not recorded); CONSOLE_LEVEL's level named
+    (``4 /* LOGLEVEL_WARNING */``)."""
+    limit, hex_strings = style.string_limit, style.hex_strings
+
+    def render(call: Call) -> list[str]:
+        args = call.args
+        if len(args) < 3:
+            return [_strace_hex(value) for value in args]
+        action = signed32(args[0])
+        name = _SYSLOG_ACTIONS[action] if 0 <= action < len(_SYSLOG_ACTIONS) else "???"
+        out = [f"{action} /* SYSLOG_ACTION_{name} */"]
+        if action in _SYSLOG_ALONE:
+            return out
+        length = signed32(args[2])
+        ret = call.ret
+        struct = call.struct(1)
+        if (action in _SYSLOG_READS and ret is not None and not ret.error
+                and not ret.flags & 1 and args[1] and (struct is not None or ret.retval == 0)):
+            wanted = min(ret.retval, limit) if limit is not None else ret.retval
+            data = b"" if struct is None else struct.data[:wanted]
+            out.append(strace_string(data, None, ret.retval > len(data), hex_strings))
+        else:
+            out.append(_strace_pointer(args[1]))
+        if action == 8:
+            level = _LOG_LEVELS[length] if 0 <= length < len(_LOG_LEVELS) else "???"
+            out.append(f"{length} /* LOGLEVEL_{level} */")
+        else:
+            out.append(str(length))
+        return out
+
+    return render
 
 
 def _strace_membarrier(call: Call) -> list[str]:
@@ -1704,7 +1950,7 @@ _CLONE_CHILD_TIDS = 0x00200000 | 0x01000000  # CLONE_CHILD_CLEARTID | CLONE_CHIL
 CLONE_EXIT_FLAGS = _CLONE_PARENT_SETTID | _CLONE_PIDFD | _CLONE_SETTLS | _CLONE_CHILD_TIDS
 
 
-def _strace_clone(plan: CallPlan, stop: int | None) -> CallArguments:
+def _strace_clone(plan: CallPlan, stop: int | None, fds: FdTables | None) -> CallArguments:
     """clone as strace prints it: named arguments, only those its flags use.
 
     ``clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|...|SIGCHLD,
@@ -1712,8 +1958,10 @@ def _strace_clone(plan: CallPlan, stop: int | None) -> CallArguments:
     before child_tid). strace prints child_stack and flags at entry, the rest
     at exit (``entry_only``: the first two alone); CLONE_PARENT_SETTID's
     ``parent_tid`` as the tid the kernel stored there, ``[1234]``: the call's
-    result, when it succeeded (else, and for CLONE_PIDFD's fd, which the
-    trace does not hold, the address).
+    result, when it succeeded; CLONE_PIDFD's as the pidfd the kernel stored there
+    (STRUCT "clone3_ids" for argument 2: ``[3]``, with ``fds`` (-y)
+    ``[3<anon_inode:[pidfd]>]``); else (a failed call, a recording without it) the
+    address.
     """
     names = [arg.name for arg in plan.signature.args] if plan.signature is not None else []
     position = {name: index for index, name in enumerate(names)}
@@ -1734,9 +1982,17 @@ def _strace_clone(plan: CallPlan, stop: int | None) -> CallArguments:
             return out
         if flags & (_CLONE_PARENT_SETTID | _CLONE_PIDFD):
             ret = call.ret
-            if (flags & _CLONE_PARENT_SETTID and ret is not None and not ret.flags & 1
-                    and not ret.error and ret.retval > 0):
+            succeeded = (ret is not None and not ret.flags & 1 and not ret.error
+                         and ret.retval > 0)
+            ids = call.struct(2) if succeeded and flags & _CLONE_PIDFD else None
+            pidfd = (_structs.clone3_ids(ids.data)[0]
+                     if ids is not None and ids.name == b"clone3_ids" else None)
+            if flags & _CLONE_PARENT_SETTID and succeeded and ret is not None:
                 out.append(f"parent_tid=[{ret.retval}]")
+            elif pidfd is not None:
+                described = None if fds is None else fds.describe(call.pid, pidfd)
+                out.append(f"parent_tid=[{pidfd}]" if described is None
+                           else f"parent_tid=[{pidfd}<{described}>]")
             else:
                 out.append(f"parent_tid={_strace_pointer(word(args, 'parent_tid'))}")
         if flags & _CLONE_SETTLS:

@@ -1048,8 +1048,10 @@ def _io_uring(tables: FdTables, call: Call, result: int) -> None:
 
 
 def _clone3(tables: FdTables, call: Call, result: int) -> None:
-    """The parent's pidfd (CLONE_PIDFD), from the STRUCT "clone3_ids" at exit."""
-    updated = call.struct(UPDATED) if result > 0 else None
+    """The parent's pidfd (CLONE_PIDFD), from the STRUCT "clone3_ids" at exit (clone3's
+    for its argument 0, after its clone_args; clone's for its parent_tid, argument 2)."""
+    updated = (None if result <= 0
+               else call.struct(2) if call.plan.name == "clone" else call.struct(UPDATED))
     if updated is not None and updated.name == b"clone3_ids":
         from ._structs import clone3_ids
         pidfd, _ = clone3_ids(updated.data)
@@ -1276,6 +1278,7 @@ _EFFECTS: dict[str, Effect] = {
     "pidfd_open": _anonymous("anon_inode:[pidfd]", None),
     "io_uring_setup": _io_uring,
     "clone3": _clone3,
+    "clone": _clone3,
     "userfaultfd": _anonymous("anon_inode:[userfaultfd]", 0),
 }
 

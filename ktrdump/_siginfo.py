@@ -8,7 +8,10 @@ applies follows the kernel's ``siginfo_layout``: codes from user space
 (``si_code <= 0``) carry the sender (pid, uid) and for ``SI_QUEUE`` & co. a
 value; codes from the kernel carry what the signal is about (SIGCHLD the
 child's status and times, SIGSEGV/SIGBUS/SIGILL/SIGFPE/SIGTRAP the address,
-SIGIO the band and fd, SIGSYS the syscall).
+SIGIO the band and fd, SIGSYS the syscall; any other signal its sender and
+value when they are set, as strace's ``print_si_info``). ``strace_siginfo``
+shows a code without a name in hex (``si_code=0x8013``), as strace does;
+``code_name`` gives the number in decimal.
 
 Guarantees: ``code_name`` and ``strace_siginfo`` never raise, for any bytes
 (short or missing siginfo gives just the signal and code); names are Linux's
@@ -66,6 +69,15 @@ _SIGNAL_CODES: dict[int, tuple[str, ...]] = {  # code 1, 2, ... for each signal
 
 _FAULTS = frozenset({SIGILL, SIGFPE, SIGSEGV, SIGBUS, SIGTRAP})
 _AUDIT_ARCHES = {0xC000003E: ("AUDIT_ARCH_X86_64", 1), 0x40000003: ("AUDIT_ARCH_I386", 2)}
+
+
+
+def audit_arch(arch: int) -> tuple[str | None, int]:
+    """An AUDIT_ARCH_* value's name and the ``formats.Abi`` whose syscall numbers it
+    means (None and 0 for one ktrdump does not know)."""
+    found = _AUDIT_ARCHES.get(arch)
+    return (None, 0) if found is None else found
+
 
 _HEAD = struct.Struct("<iii")
 _I32 = struct.Struct("<i")
@@ -134,7 +146,10 @@ def strace_siginfo(signo: int, code: int, siginfo: bytes, abi: int = int(Abi.X86
     """
     if len(siginfo) >= _HEAD.size:
         signo, _errno, code = _HEAD.unpack_from(siginfo)
-    parts = [f"si_signo={_signal(signo)}", f"si_code={code_name(signo, code)}"]
+    name = code_name(signo, code)
+    if name == str(code):  # no name: strace's print_xlat_ex, the u32 in hex
+        name = hex(code & 0xFFFF_FFFF) if code else "0"
+    parts = [f"si_signo={_signal(signo)}", f"si_code={name}"]
     layout = _LAYOUTS.get(abi, _LAYOUT_64)
     if len(siginfo) >= layout.union + 32:  # the largest member used below
         parts.extend(_union(signo, code, siginfo, layout))
@@ -156,6 +171,9 @@ def _union(signo: int, code: int, data: bytes, layout: _Layout) -> list[str]:
             return sender
         if code == SI_SIGIO:
             return _poll(data, layout)
+        # SI_QUEUE & co.: the value only when its pointer is set (strace's print_si_info)
+        if not pointer.unpack_from(data, at + 8)[0]:
+            return sender
         return [*sender, *_value(data, at + 8, pointer)]
     address = pointer.unpack_from(data, at)[0]
     if code == SI_KERNEL:
@@ -181,7 +199,11 @@ def _union(signo: int, code: int, data: bytes, layout: _Layout) -> list[str]:
         name = syscall_name(abi, number) if abi else None
         return [f"si_call_addr={_pointer(address)}",
                 f"si_syscall={'__NR_' + name if name else number}", f"si_arch={arch_name}"]
-    return []
+    # any other signal from the kernel (a ptrace stop's SIGSTOP, ...): the sender when
+    # there is one, the value when there is one (strace's print_si_info)
+    sender = [f"si_pid={pid}", f"si_uid={uid}"] if pid or uid else []
+    value = pointer.unpack_from(data, at + 8)[0]  # si_ptr, after si_pid and si_uid
+    return [*sender, *_value(data, at + 8, pointer)] if value else sender
 
 
 def _poll(data: bytes, layout: _Layout) -> list[str]:

@@ -596,8 +596,9 @@ class StraceDescriber(LineView):
             self._interrupt(out, None, record)
         self._line = None
         if (ArgKind.FD_PAIR_OUT in call.plan.kinds or call.plan.name == "clone3"
+                or call.plan.name == "clone"
                 or call.plan.name == "recvmsg" or call.plan.name == "recvmmsg"):
-            # pipe, socketpair, clone3's pidfd, the fds recvmsg received: their new fds
+            # pipe, socketpair, clone's and clone3's pidfd, the fds recvmsg received: their new fds
             # shown with what they are
             tracker.settle(call)
         arguments = self._arguments(call, entry=False)

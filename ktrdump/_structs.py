@@ -16,7 +16,8 @@ and ``struct_fields(name, abi, data)`` gives the same fields as raw values
 Names are those of ``formats.linux.STRUCT_CAPTURES``: stat, stat64, oldstat,
 statx, statfs, statfs64, timespec, timespec64, timeval, sockaddr, fds, sigset,
 old_sigset, sigaction, old_sigaction, rlimit, rlimit64, utsname, old_utsname,
-oldold_utsname, tms, cap_user_header, cap_user_data, timex, timex64, id,
+oldold_utsname, tms, cap_user_header, cap_user_data, timex, timex64,
+if_dqblk, if_nextdqblk, if_dqinfo, id,
 old_id, ptr, ulong, sigset_argpack, ... (the renderers' tables below); and
 ``NAME[N]`` for an array of N of them (``timespec[2]``, ``mincore_vec[4]``).
 
@@ -56,7 +57,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from formats import struct_data
-from formats.linux import ArgKind, signal_name
+from formats.linux import ArgKind, errno_name, signal_name, syscall_name
 
 from ._flags import (
     ADDRESS_FAMILIES,
@@ -73,7 +74,7 @@ from ._flags import (
     render_flags_noting_unknown,
     render_mode,
 )
-from ._siginfo import clock_t_text, strace_siginfo
+from ._siginfo import audit_arch, clock_t_text, strace_siginfo
 from ._text import fd_text, strace_string
 
 FieldValue = int | str
@@ -250,6 +251,21 @@ _TIMEX_32 = _Layout(128, *((name, 4 * index, "I" if name == "modes" else "i")
                            for index, name in enumerate(_TIMEX_FIELDS)))
 # linux/capability.h struct __user_cap_header_struct
 _CAP_HEADER = _Layout(8, ("version", 0, "I"), ("pid", 4, "i"))
+# include/uapi/linux/quota.h struct if_dqblk as strace reads it (packed: 68 bytes, the
+# same in every ABI), struct if_nextdqblk (with dqb_id), struct if_dqinfo
+_DQBLK_FIELDS = ("dqb_bhardlimit", "dqb_bsoftlimit", "dqb_curspace", "dqb_ihardlimit",
+                 "dqb_isoftlimit", "dqb_curinodes", "dqb_btime", "dqb_itime")
+_IF_DQBLK = _Layout(68, *((name, 8 * index, "Q") for index, name in enumerate(_DQBLK_FIELDS)),
+                    ("dqb_valid", 64, "I"))
+_IF_NEXTDQBLK = _Layout(72, *((name, 8 * index, "Q")
+                              for index, name in enumerate(_DQBLK_FIELDS)),
+                        ("dqb_valid", 64, "I"), ("dqb_id", 68, "I"))
+_IF_DQINFO = _Layout(24, ("dqi_bgrace", 0, "Q"), ("dqi_igrace", 8, "Q"), ("dqi_flags", 16, "I"),
+                     ("dqi_valid", 20, "I"))
+_QIF_VALID = (("QIF_BLIMITS", 1), ("QIF_SPACE", 2), ("QIF_ILIMITS", 4), ("QIF_INODES", 8),
+              ("QIF_BTIME", 0x10), ("QIF_ITIME", 0x20))
+_DQF_FLAGS = (("DQF_ROOT_SQUASH", 1), ("DQF_SYS_FILE", 0x10000))
+_IIF_VALID = (("IIF_BGRACE", 1), ("IIF_IGRACE", 2), ("IIF_FLAGS", 4))
 
 
 class _Strings:
@@ -618,6 +634,32 @@ def _render_tms(fields: Fields, abi: int, verbose: bool) -> _Parts:
     return parts, False
 
 
+def _render_dqblk(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    """struct if_dqblk / if_nextdqblk as strace's quotactl: the limits and usage (and
+    dqb_id), then ``...``; verbose (-v): the times and dqb_valid too."""
+    parts: list[str] = []
+    for name in _DQBLK_FIELDS[:6]:
+        _put(parts, fields, name)
+    if verbose:
+        for name in _DQBLK_FIELDS[6:]:
+            _put(parts, fields, name)
+        _put(parts, fields, "dqb_valid",
+             lambda value: render_flags_noting_unknown(_QIF_VALID, value, "QIF_???"))
+    _put(parts, fields, "dqb_id")
+    return parts, not verbose
+
+
+def _render_dqinfo(fields: Fields, abi: int, verbose: bool) -> _Parts:
+    parts: list[str] = []
+    _put(parts, fields, "dqi_bgrace")
+    _put(parts, fields, "dqi_igrace")
+    _put(parts, fields, "dqi_flags",
+         lambda value: render_flags_noting_unknown(_DQF_FLAGS, value, "DQF_???"))
+    _put(parts, fields, "dqi_valid",
+         lambda value: render_flags_noting_unknown(_IIF_VALID, value, "IIF_???"))
+    return parts, False
+
+
 _CAP_VERSIONS = {0x19980330: "_LINUX_CAPABILITY_VERSION_1",
                  0x20071026: "_LINUX_CAPABILITY_VERSION_2",
                  0x20080522: "_LINUX_CAPABILITY_VERSION_3"}
@@ -715,6 +757,9 @@ _KINDS: Mapping[str, _Kind] = MappingProxyType({
     "oldold_utsname": _Kind(_same(_OLDOLD_UTSNAME), None),
     "tms": _Kind(_per_abi(_TMS_64, _TMS_32), _render_tms),
     "cap_user_header": _Kind(_same(_CAP_HEADER), _render_cap_header),
+    "if_dqblk": _Kind(_same(_IF_DQBLK), _render_dqblk),
+    "if_nextdqblk": _Kind(_same(_IF_NEXTDQBLK), _render_dqblk),
+    "if_dqinfo": _Kind(_same(_IF_DQINFO), _render_dqinfo),
     "timex": _Kind(_per_abi(_TIMEX_64, _TIMEX_32), _render_timex),
     "timex64": _Kind(_same(_TIMEX_64), _render_timex),
 })
@@ -1721,6 +1766,115 @@ def _render_clone3_ids(data: bytes, abi: int, verbose: bool) -> str:
     return text
 
 
+_PSI_OPS = ("PTRACE_SYSCALL_INFO_NONE", "PTRACE_SYSCALL_INFO_ENTRY", "PTRACE_SYSCALL_INFO_EXIT",
+            "PTRACE_SYSCALL_INFO_SECCOMP")
+#: struct ptrace_syscall_info (linux/ptrace.h): u8 op, 3 pad bytes, u32 arch, u64
+#: instruction_pointer, u64 stack_pointer, then at 24 the union: entry {u64 nr, u64
+#: args[6]}, exit {s64 rval, u8 is_error}, seccomp {u64 nr, u64 args[6], u32 ret_data}
+_PSI_UNION, _PSI_ARGS, _PSI_EXIT_END, _PSI_SECCOMP_END = 24, 32, 33, 84
+
+
+def _render_ptrace_syscall_info(data: bytes, abi: int, verbose: bool) -> str:
+    """PTRACE_GET_SYSCALL_INFO's structure as strace's print_ptrace_syscall_info: the
+    fields the bytes the kernel copied hold (``{op=PTRACE_SYSCALL_INFO_ENTRY,
+    arch=AUDIT_ARCH_X86_64, ..., entry={nr=__NR_getppid, args=[0x5e4]}}``)."""
+    size = min(len(data), _PSI_SECCOMP_END)
+    if not size:
+        return _hex_string(data)
+    op = data[0]
+    parts = ["op=" + (_PSI_OPS[op] if op < len(_PSI_OPS)
+                      else f"{_c_hex(op)} /* PTRACE_SYSCALL_INFO_??? */")]
+    if size < 8:
+        return "{" + ", ".join(parts) + "}"
+    arch = int.from_bytes(data[4:8], "little")
+    arch_name, arch_abi = audit_arch(arch)
+    parts.append("arch=" + (arch_name or f"{_c_hex(arch)} /* AUDIT_ARCH_??? */"))
+    for offset, name in ((8, "instruction_pointer"), (16, "stack_pointer")):
+        if size < offset + 8:
+            return "{" + ", ".join(parts) + "}"
+        address = int.from_bytes(data[offset:offset + 8], "little")
+        parts.append(f"{name}={hex(address) if address else 'NULL'}")
+    if size >= _PSI_ARGS and op in (1, 3):  # ENTRY, SECCOMP
+        number = int.from_bytes(data[_PSI_UNION:_PSI_ARGS], "little")
+        call = syscall_name(arch_abi, number) if arch_abi else None
+        fields = [f"nr={'__NR_' + call if call else number}"]
+        count = min((size - _PSI_ARGS) // 8, 6)
+        if count:
+            words = (int.from_bytes(data[at:at + 8], "little")
+                     for at in range(_PSI_ARGS, _PSI_ARGS + 8 * count, 8))
+            fields.append("args=[" + ", ".join(_c_hex(word) for word in words) + "]")
+        if op == 3 and size >= _PSI_SECCOMP_END:
+            fields.append(f"ret_data={int.from_bytes(data[80:84], 'little')}")
+        parts.append(("entry" if op == 1 else "seccomp") + "={" + ", ".join(fields) + "}")
+    elif size >= _PSI_ARGS and op == 2:  # EXIT
+        rval = int.from_bytes(data[_PSI_UNION:_PSI_ARGS], "little", signed=True)
+        is_error = data[_PSI_ARGS] if size >= _PSI_EXIT_END else None
+        error = errno_name(-rval) if is_error else None
+        fields = [f"rval=-{error}" if error else f"rval={rval}"]
+        if is_error is not None:
+            fields.append(f"is_error={is_error}")
+        parts.append("exit={" + ", ".join(fields) + "}")
+    return "{" + ", ".join(parts) + "}"
+
+
+#: x86_64's struct user_regs_struct (sys/user.h): 27 unsigned longs
+_USER_REGS = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx",
+              "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base",
+              "gs_base", "ds", "es", "fs", "gs")
+
+
+def render_user_regs(data: bytes) -> str | None:
+    """x86_64's struct user_regs_struct as strace prints it: the registers the bytes hold
+    whole, in hex (``{r15=0x7f85d375e020, r14=0, ...}``); None when they hold none."""
+    count = min(len(data) // 8, len(_USER_REGS))
+    if not count:
+        return None
+    return "{" + ", ".join(
+        f"{name}={_c_hex(int.from_bytes(data[8 * index:8 * index + 8], 'little'))}"
+        for index, name in enumerate(_USER_REGS[:count])) + "}"
+
+
+#: x86_64's struct user_fpregs_struct (sys/user.h, 512 bytes): its scalar fields
+#: (offset, name, size), then its arrays of u32 (offset, name, count)
+_USER_FPREGS_FIELDS = ((0, "cwd", 2), (2, "swd", 2), (4, "ftw", 2), (6, "fop", 2),
+                       (8, "rip", 8), (16, "rdp", 8), (24, "mxcsr", 4), (28, "mxcr_mask", 4))
+_USER_FPREGS_ARRAYS = ((32, "st_space", 32), (160, "xmm_space", 64), (416, "padding", 24))
+USER_FPREGS_SIZE = 512
+
+
+def render_user_fpregs(data: bytes, limit: int | None = 32) -> str | None:
+    """x86_64's struct user_fpregs_struct as strace prints it: every field in hex, each
+    array cut at ``limit`` elements (strace's -s) with ``...``; None when the data is
+    not whole."""
+    if len(data) < USER_FPREGS_SIZE:
+        return None
+    parts = [f"{name}={_c_hex(int.from_bytes(data[at:at + size], 'little'))}"
+             for at, name, size in _USER_FPREGS_FIELDS]
+    for at, name, count in _USER_FPREGS_ARRAYS:
+        shown = count if limit is None else min(count, limit)
+        items = [_c_hex(int.from_bytes(data[at + 4 * index:at + 4 * index + 4], "little"))
+                 for index in range(shown)]
+        if shown < count:
+            items.append("...")
+        parts.append(f"{name}=[{', '.join(items)}]")
+    return "{" + ", ".join(parts) + "}"
+
+
+def render_regset(name: bytes, data: bytes, limit: int | None = 32) -> str | None:
+    """ptrace GETREGSET/SETREGSET's struct iovec with the registers it points to
+    (``regset``: NT_PRSTATUS's, ``fpregset``: NT_PRFPREG's): ``{iov_base={r15=...},
+    iov_len=216}``; iov_base as the address when they were not recorded whole enough
+    (strace: no whole register, or not the whole floating-point structure). None: no
+    whole iovec."""
+    if len(data) < 16:
+        return None
+    base, length = struct.unpack_from("<QQ", data)
+    registers = (render_user_fpregs(data[16:], limit) if name == b"fpregset"
+                 else render_user_regs(data[16:]))
+    shown = registers or (hex(base) if base else "NULL")
+    return f"{{iov_base={shown}, iov_len={length}}}"
+
+
 def _render_mq_attr(data: bytes, abi: int, verbose: bool) -> str:
     """struct mq_attr as strace prints mq_open's: mq_flags in hex, the rest signed."""
     width = 4 if abi == _ABI_I386 else 8
@@ -1952,6 +2106,15 @@ _EXTRA: dict[str, Callable[[bytes, int, bool], str]] = {
     "clone_args": _render_clone_args,
     "mq_attr": _render_mq_attr,
     "clone3_ids": _render_clone3_ids,
+    "ptrace_syscall_info": _render_ptrace_syscall_info,
+    "regset": lambda data, abi, verbose: (render_regset(b"regset", data)
+                                          or _hex_string(data)),
+    "fpregset": lambda data, abi, verbose: (render_regset(b"fpregset", data)
+                                            or _hex_string(data)),
+    "user_regs_struct": lambda data, abi, verbose: (render_user_regs(data)
+                                                    or _hex_string(data)),
+    "user_fpregs_struct": lambda data, abi, verbose: (render_user_fpregs(data)
+                                                      or _hex_string(data)),
     "io_uring_params": _render_io_uring_params,
     "open_how": _render_open_how,
     "sembuf": _render_sembuf,

@@ -146,7 +146,8 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
                      %signal %ipc %desc %memory %creds ...), /REGEX,
                      number, ?ITEM (no error if it names nothing), as
                      strace's; a leading ! inverts the set; -e NAME is
-                     -e trace=NAME
+                     -e trace=NAME; given more than once, the last
+                     counts (as strace's)
   -e status=SET      successful, failed, unfinished (! inverts);
                      -z is status=successful, -Z is status=failed (strace's)
   -e signal=SET      signal deliveries shown (SIGCHLD or CHLD, numbers, all,
@@ -536,8 +537,7 @@ def _criteria(arguments: argparse.Namespace) -> Criteria:
             qualifier, value = "trace", expression  # strace: -e open means trace=open
         try:
             if qualifier in ("trace", "t"):
-                if trace is not None:
-                    raise UsageError("give -e trace= once")
+                # as strace: each is parsed (a bad one is refused), the last one counts
                 trace = linux.parse_trace_set(f"trace={value}")
             elif qualifier in ("status",):
                 chosen = parse_status(value)

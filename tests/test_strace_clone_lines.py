@@ -5,7 +5,8 @@ clone's child_stack and flags at entry and the rest (``parent_tid``, ``tls``,
 ``child_tidptr``) at exit, after a comma: ``clone(child_stack=NULL,
 flags=CLONE_VFORK|CLONE_PARENT_SETTID|SIGCHLD <unfinished ...>``, ``<... clone
 resumed>, parent_tid=[1234]) = 1234``; CLONE_PARENT_SETTID's parent_tid as the
-tid the kernel stored (the address when the call failed); a clone whose flags
+tid the kernel stored (the address when the call failed), CLONE_PIDFD's as the
+pidfd stored there (``-y``: ``[3<anon_inode:[pidfd]>]``); a clone whose flags
 ask for nothing at exit is printed whole at entry (``<... clone resumed>) =
 1235``). A thread killed inside the call (the process exits while its vfork
 child runs) ends ``<... clone resumed>) = ?`` for such a clone and ``<...
@@ -78,9 +79,14 @@ int main(int argc, char **argv) {
         r = syscall(SYS_clone, CLONE_VFORK | CLONE_PARENT_SETTID | SIGCHLD, 0, &ptid, 0, 0);
         if (r == 0) vfork_child();
         if ((r = syscall(SYS_clone, CLONE_VFORK | SIGCHLD, 0, 0, 0, 0)) == 0) vfork_child();
+        /* CLONE_PIDFD: the pidfd stored at parent_tid */
+        r = syscall(SYS_clone, CLONE_VFORK | CLONE_PIDFD | SIGCHLD, 0, &pidfd, 0, 0);
+        if (r == 0) vfork_child();
+        /* the vfork children reaped, so that no exit of theirs can come in the next line
+           (the tracer has seen a traced child's exit before its parent's wait returns) */
+        while (waitpid(-1, 0, 0) > 0) {}
         /* EINVAL: parent_tid stays an address */
         syscall(SYS_clone, CLONE_PIDFD | CLONE_PARENT_SETTID | SIGCHLD, 0, &pidfd, 0, 0);
-        while (waitpid(-1, 0, 0) > 0) {}
         return 0;
     }
     /* threads killed inside clone3 and clone (the process exits while their vfork
@@ -125,13 +131,14 @@ def _clone_lines(text: str) -> list[str]:
     return lines
 
 
-def _both(program: Path, *args: str) -> tuple[list[str], list[str]]:
-    oracle = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/stdout", program, *args],
+def _both(program: Path, *args: str, view: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """strace's and ktrdump's clone lines; ``view``: options of both (``-y``)."""
+    oracle = subprocess.run(["strace", "-f", "-qq", *view, "-o", "/dev/stdout", program, *args],
                             capture_output=True, text=True, timeout=60, check=True)
-    trace = program.parent / f"clone{len(args)}.ktr"
+    trace = program.parent / f"clone{len(args)}{''.join(view)}.ktr"
     subprocess.run([KTR, "record", "-q", "-i", "-o", trace, "--", program, *args],
                    check=True, timeout=60)
-    shown = subprocess.run([KTRDUMP, "--format", "strace", trace], capture_output=True,
+    shown = subprocess.run([KTRDUMP, "--format", "strace", *view, trace], capture_output=True,
                            text=True, timeout=60, check=True)
     return _clone_lines(oracle.stdout), _clone_lines(shown.stdout)
 
@@ -143,8 +150,16 @@ def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_clone_lines_split_and_parent_tid_as_strace(program: Path) -> None:
     expected, shown = _both(program)
-    assert len(expected) == 5, expected
+    assert len(expected) == 7, expected
     assert "<... clone resumed>, parent_tid=[TID]) = TID" in expected
+    assert shown == expected
+
+
+def test_clone_pidfd_shown_as_strace(program: Path) -> None:
+    # clone (not clone3) with CLONE_PIDFD: the kernel stores the pidfd at parent_tid,
+    # which strace prints at exit (-y: with what it is)
+    expected, shown = _both(program, view=("-y",))
+    assert "<... clone resumed>, parent_tid=[3<anon_inode:[pidfd]>]) = TID" in expected, expected
     assert shown == expected
 
 

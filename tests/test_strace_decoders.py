@@ -23,7 +23,10 @@ semid_ds, msqid_ds and shmid_ds (IPC_STAT fills them, IPC_SET reads them),
 semop's struct sembuf array, msgsnd's and msgrcv's messages and flags, shmat's
 flags; sigaltstack's stack_t; sendmmsg's messages with their data when the
 call failed and past those a partly successful call sent; the siginfo_t
-rt_sigqueueinfo, rt_tgsigqueueinfo and pidfd_send_signal send.
+rt_sigqueueinfo, rt_tgsigqueueinfo and pidfd_send_signal send; quotactl's and
+quotactl_fd's commands, the arguments each takes and the structures strace reads
+at entry (calls that fail: ``/`` is no block device), syslog's actions and the
+log text a read action filled.
 """
 
 from __future__ import annotations
@@ -640,6 +643,8 @@ int main(void) {
     signal(SIGRTMIN + 2, SIG_IGN);
     union sigval value = {.sival_int = 42};
     sigqueue(getpid(), SIGRTMIN + 4, value);
+    union sigval none = {.sival_int = 0};
+    sigqueue(getpid(), SIGRTMIN + 4, none);  /* no value: strace leaves it out */
     siginfo_t info;
     memset(&info, 0, sizeof info);
     info.si_signo = SIGRTMIN + 2;
@@ -669,6 +674,7 @@ def test_queued_signal_information_matches_strace(tmp_path: Path) -> None:
     assert masked(theirs) == [
         "rt_sigqueueinfo(N, SIGRT_6, {si_signo=SIGRT_6, si_code=SI_QUEUE, si_pid=N, si_uid=0, "
         "si_int=42, si_ptr=0x2a}) = 0",
+        "rt_sigqueueinfo(N, SIGRT_6, {si_signo=SIGRT_6, si_code=SI_QUEUE, si_pid=N, si_uid=0}) = 0",
         "rt_tgsigqueueinfo(N, N, SIGRT_4, {si_signo=SIGRT_4, si_code=SI_QUEUE, si_pid=N, "
         "si_uid=0, si_int=4660, si_ptr=0x1234}) = 0",
         "pidfd_send_signal(3, SIGRT_6, NULL, 0) = 0",
@@ -708,3 +714,110 @@ def test_arguments_strace_omits_are_omitted(tmp_path: Path) -> None:
     assert "ioctl(3, FIOCLEX) = 0" in theirs and "ioctl(3, TCSBRK, 1) = -1 ENOTTY" in " ".join(
         theirs)
     assert theirs[10] == "mremap(ADDRESS, 8192, 16384, MREMAP_MAYMOVE) = ADDRESS"
+
+
+QUOTA_AND_SYSLOG = r"""#define _GNU_SOURCE
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/quota.h>
+#include <sys/syscall.h>
+int main(void) {
+    int fd = open("/", O_RDONLY | O_DIRECTORY);
+    int null = open("/dev/null", O_WRONLY);
+    unsigned int word = 3;
+    struct dqblk dq;
+    struct dqinfo di;
+    memset(&dq, 0, sizeof dq);
+    memset(&di, 0, sizeof di);
+    dq.dqb_bhardlimit = 100;
+    dq.dqb_valid = QIF_BLIMITS;
+    di.dqi_bgrace = 60;
+    di.dqi_flags = 1;
+    di.dqi_valid = IIF_BGRACE | IIF_FLAGS;
+    /* "/" is no block device: each fails, with what strace reads at entry */
+    syscall(SYS_quotactl, QCMD(Q_GETQUOTA, USRQUOTA), "/", -1, &dq);
+    syscall(SYS_quotactl, QCMD(Q_SETQUOTA, GRPQUOTA), "/", 1000, &dq);
+    syscall(SYS_quotactl, QCMD(Q_SETQUOTA, GRPQUOTA), "/", 1000, NULL);
+    syscall(SYS_quotactl, QCMD(Q_SETINFO, PRJQUOTA), "/", 0, &di);
+    syscall(SYS_quotactl, QCMD(Q_GETFMT, USRQUOTA), "/", 0, &word);
+    syscall(SYS_quotactl, QCMD(Q_QUOTAON, USRQUOTA), "/", QFMT_VFS_V0, "/aquota.user");
+    syscall(SYS_quotactl, QCMD(Q_QUOTAON, USRQUOTA), "/", 0, NULL);
+    syscall(SYS_quotactl, QCMD(0x5801, USRQUOTA), "/", 0, &word);  /* Q_XQUOTAON */
+    syscall(SYS_quotactl, QCMD(0x5806, USRQUOTA), "/", 0, &word);  /* Q_XQUOTARM */
+    syscall(SYS_quotactl, QCMD(0x300, USRQUOTA), "/", 5, NULL);    /* Q_V1_GETQUOTA */
+    syscall(SYS_quotactl, 0x12345678, "/", 0, NULL);
+    syscall(SYS_quotactl, QCMD(Q_SYNC, USRQUOTA), NULL, 0, NULL);
+    syscall(SYS_quotactl_fd, fd, QCMD(Q_GETINFO, GRPQUOTA), 0, &di);
+    syscall(SYS_quotactl_fd, fd, QCMD(Q_SETQUOTA, USRQUOTA), 7, &dq);
+    static char log[8192];  /* the last whole records that fit: a few lines */
+    syscall(SYS_syslog, 10, NULL, 0);  /* SYSLOG_ACTION_SIZE_BUFFER */
+    syscall(SYS_syslog, 3, log, 0);    /* SYSLOG_ACTION_READ_ALL: nothing */
+    long n = syscall(SYS_syslog, 3, log, sizeof log);
+    if (n > 0)
+        write(null, log, n);           /* the same bytes, recorded as the I/O they are */
+    syscall(SYS_syslog, 3, NULL, 8);
+    syscall(SYS_syslog, 8, NULL, 99);  /* SYSLOG_ACTION_CONSOLE_LEVEL, out of range */
+    syscall(SYS_syslog, 99, log, -3);
+    return 0;
+}
+"""
+
+
+def test_quotactl_and_syslog_match_strace(tmp_path: Path) -> None:
+    """quotactl's commands (``QCMD(Q_GETQUOTA, USRQUOTA)``), the arguments each takes
+    and the structures strace reads at entry; syslog's actions, and the log text a
+    read action filled (the same bytes the program then writes)."""
+    compared = frozenset({"quotactl", "quotactl_fd", "syslog"})
+    log_text = re.compile(r'^(syslog\(3 /\* SYSLOG_ACTION_READ_ALL \*/, )"(.*)"(\.\.\.)?, 8192\) '
+                          r"= \d+$")
+    ours, theirs = _both(tmp_path, QUOTA_AND_SYSLOG, compared)
+
+    def masked(lines: list[str]) -> list[str]:
+        # the kernel log grows between the two runs
+        return [log_text.sub(r"\1TEXT, 8192) = N", line) for line in lines]
+    assert masked(ours) == masked(theirs)
+    for expected in (
+        "quotactl(QCMD(Q_GETQUOTA, USRQUOTA), \"/\", -1, ADDRESS) = -1 ENOTBLK "
+        "(Block device required)",
+        "quotactl(QCMD(Q_SETQUOTA, GRPQUOTA), \"/\", 1000, {dqb_bhardlimit=100, "
+        "dqb_bsoftlimit=0, dqb_curspace=0, dqb_ihardlimit=0, dqb_isoftlimit=0, "
+        "dqb_curinodes=0, ...}) = -1 ENOTBLK (Block device required)",
+        "quotactl(QCMD(Q_SETINFO, PRJQUOTA), \"/\", {dqi_bgrace=60, dqi_igrace=0, "
+        "dqi_flags=DQF_ROOT_SQUASH, dqi_valid=IIF_BGRACE|IIF_FLAGS}) = -1 ENOTBLK "
+        "(Block device required)",
+        "quotactl(QCMD(Q_GETFMT, USRQUOTA), \"/\", ADDRESS) = -1 ENOTBLK (Block device required)",
+        "quotactl(QCMD(Q_QUOTAON, USRQUOTA), \"/\", QFMT_VFS_V0, \"/aquota.user\") = -1 ENOTBLK "
+        "(Block device required)",
+        "quotactl(QCMD(Q_QUOTAON, USRQUOTA), \"/\", 0 /* QFMT_VFS_??? */, NULL) = -1 ENOTBLK "
+        "(Block device required)",
+        "quotactl(QCMD(Q_XQUOTAON, USRQUOTA), \"/\", [FS_QUOTA_UDQ_ACCT|FS_QUOTA_UDQ_ENFD]) = -1 "
+        "ENOTBLK (Block device required)",
+        "quotactl(QCMD(Q_XQUOTARM, USRQUOTA), \"/\", [FS_USER_QUOTA|FS_PROJ_QUOTA]) = -1 "
+        "ENOTBLK (Block device required)",
+        "quotactl(QCMD(Q_V1_GETQUOTA, USRQUOTA), \"/\", 5, NULL) = -1 ENOTBLK "
+        "(Block device required)",
+        "quotactl(QCMD(0x123456 /* Q_??? */, 0x78 /* ???QUOTA */), \"/\", 0, NULL) = -1 EINVAL "
+        "(Invalid argument)",
+        "syslog(3 /* SYSLOG_ACTION_READ_ALL */, \"\", 0) = 0",
+        "syslog(3 /* SYSLOG_ACTION_READ_ALL */, NULL, 8) = -1 EINVAL (Invalid argument)",
+        "syslog(8 /* SYSLOG_ACTION_CONSOLE_LEVEL */, NULL, 99 /* LOGLEVEL_??? */) = -1 EINVAL "
+        "(Invalid argument)",
+        "syslog(99 /* SYSLOG_ACTION_??? */, ADDRESS, -3) = -1 EINVAL (Invalid argument)",
+    ):
+        assert expected in theirs, expected
+    assert any(line.startswith("quotactl(QCMD(Q_SYNC, USRQUOTA), NULL) = ") for line in theirs)
+    assert any(re.fullmatch(r"syslog\(10 /\* SYSLOG_ACTION_SIZE_BUFFER \*/\) = \d+", line)
+               for line in theirs)
+    assert any(line.startswith("quotactl_fd(3, QCMD(Q_GETINFO, GRPQUOTA), ADDRESS) = -1 ")
+               for line in theirs)
+    assert any(line.startswith("quotactl_fd(3, QCMD(Q_SETQUOTA, USRQUOTA), 7, {dqb_bhardlimit=100")
+               for line in theirs)
+    # the log text recorded is what the program read: the bytes it wrote next
+    shown = next(log_text.match(line) for line in ours if log_text.match(line))
+    assert shown is not None and shown.group(2)
+    text = subprocess.run([str(KTRDUMP), "--format", "strace", str(tmp_path / "calls.ktr")],
+                          check=True, capture_output=True, text=True, timeout=60).stdout
+    written = [line for line in _lines(text, frozenset({"write"}))
+               if line.startswith("write(4, ")]
+    assert written and written[0].startswith(f'write(4, "{shown.group(2)}"')

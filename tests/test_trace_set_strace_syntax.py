@@ -3,8 +3,10 @@
 Oracle: strace itself. A gcc-built program makes a known mix of calls; for
 each set, the names of the calls ``strace -e trace=SET`` prints must be the
 names ``ktr record -e trace=SET`` records and the names ``ktrdump -e
-trace=SET`` shows of a full recording (in order). A bad regex and an item that
-names nothing are one line and exit status 2, as strace refuses them.
+trace=SET`` shows of a full recording (in order); ``-e trace=`` given more than
+once: the last one, as strace. A bad regex and an item that names nothing are
+one line and exit status 2, as strace refuses them (an earlier ``-e trace=``
+too).
 """
 
 from __future__ import annotations
@@ -88,6 +90,27 @@ def test_sets_select_what_strace_selects(program: Path, full_trace: Path,
     assert _names(shown) == expected
 
 
+@pytest.mark.parametrize("expressions", [("write", "getppid"), ("!write", "close,write"),
+                                         ("/kill", "?nosuchcall,close", "!/^[a-m]")])
+def test_repeated_sets_select_what_strace_selects(program: Path, full_trace: Path,
+                                                  expressions: tuple[str, ...]) -> None:
+    # strace parses each -e trace= and keeps the last (no union)
+    options = [word for expression in expressions for word in ("-e", f"trace={expression}")]
+    oracle = subprocess.run(["strace", "-qq", *options, "-o", "/dev/stdout", program],
+                            capture_output=True, text=True, timeout=60, check=True)
+    expected = _names(oracle.stdout)
+    assert expected, oracle.stdout
+    trace = program.parent / "repeated.ktr"
+    subprocess.run([KTR, "record", "-q", *options, "-o", trace, "--", program], check=True,
+                   timeout=60)
+    recorded = subprocess.run([KTRDUMP, "--format", "strace", trace], capture_output=True,
+                              text=True, timeout=60, check=True).stdout
+    assert _names(recorded) == expected
+    shown = subprocess.run([KTRDUMP, "--format", "strace", *options, full_trace],
+                           capture_output=True, text=True, timeout=60, check=True).stdout
+    assert _names(shown) == expected
+
+
 @pytest.mark.parametrize("expression", ["/[", "/zzzz", "zzzz", "%zzzz"])
 def test_sets_strace_refuses_are_one_line(program: Path, full_trace: Path,
                                           expression: str) -> None:
@@ -96,7 +119,9 @@ def test_sets_strace_refuses_are_one_line(program: Path, full_trace: Path,
     assert oracle.returncode != 0
     for command in ([KTR, "record", "-q", "-e", f"trace={expression}", "-o",
                      program.parent / "refused.ktr", "--", program],
-                    [KTRDUMP, "-e", f"trace={expression}", full_trace]):
+                    [KTRDUMP, "-e", f"trace={expression}", full_trace],
+                    # refused before a later good one, as strace refuses it
+                    [KTRDUMP, "-e", f"trace={expression}", "-e", "trace=write", full_trace]):
         result = subprocess.run(command, capture_output=True, text=True, timeout=60)
         assert result.returncode == 2, result.stderr
         assert len(result.stderr.splitlines()) == 1, result.stderr

@@ -371,11 +371,15 @@ class StructCapture(NamedTuple):
 #: {sigset_t *, size_t} pair, then, when the pointer is not NULL and the size
 #: is 1 to 8, that many bytes of the set it points to; "pages": one element
 #: of ``sizes`` bytes per 4096-byte page of the length argument (rounded up),
-#: at most 1024 (the record's name gets ``[N]``).
+#: at most 1024 (the record's name gets ``[N]``); "regset": x86_64 ptrace
+#: PTRACE_GETREGSET/SETREGSET's struct iovec (16 bytes), then, for NT_PRSTATUS
+#: (argument 2), at most 216 of the iov_len bytes at iov_base (the registers), for
+#: NT_PRFPREG at most 512 (the record's name is then ``fpregset``).
 MEASURES = frozenset({"size", "length", "retval", "string", "elements", "retval_elements",
                       "dirents", "socketcall", "msghdr", "socklen", "length_pointer",
                       "fdset", "mmsghdr", "retval_mmsghdr", "msgbuf", "self_sized",
-                      "nodemask", "retval_length", "cap_data", "sigset_argpack", "pages"})
+                      "nodemask", "retval_length", "cap_data", "sigset_argpack", "pages",
+                      "regset"})
 
 
 def _sizes(x86_64: int, i386: int, x32: int | None = None) -> Mapping[int, int]:
