@@ -240,7 +240,12 @@ def test_without_the_captured_address_the_trampoline_ends_the_stack(
         assert set(stacks) == {"prog;[uprobes];func"}, (name, stacks)
         text = subprocess.run([KTRDUMP, str(damaged)], capture_output=True, text=True,
                               check=True).stdout
-        assert " <- [uprobes]\n" in text and " <- outer" not in text
+        # a sample taken at func's first instruction, before the return probe replaced
+        # the return address, rightly unwinds to outer: only stacks through the
+        # trampoline must end there
+        samples = [line for line in text.splitlines() if " SAMPLE  " in line]
+        assert sum(line.endswith(" <- [uprobes]") for line in samples) >= MIN_SAMPLES
+        assert not any("[uprobes]" in line and " <- outer" in line for line in samples)
         if name == "old-format":
             assert "prog:func:entry(0) pc " in text
 
