@@ -18,15 +18,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from c_support import build_program
-
-KTR = Path(sys.executable).parent / "ktr"
-KTRDUMP = Path(sys.executable).parent / "ktrdump"
+from strace_support import both_views
 
 pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="strace is the oracle")
 
@@ -108,16 +103,10 @@ def _arguments(text: str) -> list[str]:
                                                       ("requests", REQUESTS, 18)])
 def test_ptrace_requests_match_strace(tmp_path: Path, name: str, source: str,
                                       count: int) -> None:
-    program = build_program(tmp_path, name, source)
-    oracle = subprocess.run(["strace", "-o", "/dev/stdout", program], capture_output=True,
-                            text=True, timeout=60, check=True)
-    expected = _arguments(oracle.stdout)
-    assert len(expected) == count, oracle.stdout
-    trace = tmp_path / f"{name}.ktr"
-    subprocess.run([KTR, "record", "-q", "-o", trace, "--", program], check=True, timeout=60)
-    shown = subprocess.run([KTRDUMP, "--format", "strace", trace], capture_output=True,
-                           text=True, timeout=60, check=True)
-    assert _arguments(shown.stdout) == expected
+    oracle, shown = both_views(tmp_path, name, source)
+    expected = _arguments(oracle)
+    assert len(expected) == count, oracle
+    assert _arguments(shown) == expected
 
 
 STOPPED = r"""
@@ -168,13 +157,7 @@ int main(void) {
 
 
 def test_what_ptrace_stored_matches_strace(tmp_path: Path) -> None:
-    program = build_program(tmp_path, "stopped", STOPPED)
-    oracle = subprocess.run(["strace", "-o", "/dev/stdout", program], capture_output=True,
-                            text=True, timeout=60, check=True)
-    trace = tmp_path / "stopped.ktr"
-    subprocess.run([KTR, "record", "-q", "-o", trace, "--", program], check=True, timeout=60)
-    shown = subprocess.run([KTRDUMP, "--format", "strace", trace], capture_output=True,
-                           text=True, timeout=60, check=True)
+    oracle, shown = both_views(tmp_path, "stopped", STOPPED)
 
     def lines(text: str) -> list[str]:
         found = []
@@ -187,8 +170,8 @@ def test_what_ptrace_stored_matches_strace(tmp_path: Path) -> None:
                 found.append(re.sub(r"\)\s+= ", ") = ", line))
         return [re.sub(r"0x[0-9a-f]{9,12}\b", "ADDRESS", line) for line in found]
 
-    expected = lines(oracle.stdout)
-    assert lines(shown.stdout) == expected
+    expected = lines(oracle)
+    assert lines(shown) == expected
     assert expected[1:] == [
         "ptrace(PTRACE_PEEKDATA, PID, ADDRESS, [0x1122334455667788]) = 0",
         "ptrace(PTRACE_PEEKTEXT, PID, ADDRESS, [NULL]) = 0",
@@ -245,13 +228,7 @@ int main(void) {
 
 def test_syscall_information_matches_strace(tmp_path: Path) -> None:
     """PTRACE_GET_SYSCALL_INFO's structure, as far as the bytes the kernel copied go."""
-    program = build_program(tmp_path, "info", SYSCALL_INFO)
-    oracle = subprocess.run(["strace", "-o", "/dev/stdout", program], capture_output=True,
-                            text=True, timeout=60, check=True)
-    trace = tmp_path / "info.ktr"
-    subprocess.run([KTR, "record", "-q", "-o", trace, "--", program], check=True, timeout=60)
-    shown = subprocess.run([KTRDUMP, "--format", "strace", trace], capture_output=True,
-                           text=True, timeout=60, check=True)
+    oracle, shown = both_views(tmp_path, "info", SYSCALL_INFO)
 
     def lines(text: str, op: str = "") -> list[str]:
         """The GET_SYSCALL_INFO lines, but those of the stops before the first syscall's
@@ -268,8 +245,8 @@ def test_syscall_information_matches_strace(tmp_path: Path) -> None:
                 found.append(re.sub(r"\)\s+= ", ") = ", line))
         return found
 
-    expected = lines(oracle.stdout)
-    assert lines(shown.stdout) == expected
+    expected = lines(oracle)
+    assert lines(shown) == expected
     head = ("ptrace(PTRACE_GET_SYSCALL_INFO, PID, {}, {{op=PTRACE_SYSCALL_INFO_{}, "
             "arch=AUDIT_ARCH_X86_64, instruction_pointer=ADDRESS, stack_pointer=ADDRESS, "
             "{}}}) = {}")
@@ -289,8 +266,8 @@ def test_syscall_information_matches_strace(tmp_path: Path) -> None:
         head.format(40, "ENTRY", "entry={nr=__NR_exit_group, args=[0]}", 80),
         "ptrace(PTRACE_GET_SYSCALL_INFO, PID, 0, ADDRESS) = 80",
     ], expected
-    stops = set(lines(oracle.stdout, "NONE"))
-    assert set(lines(shown.stdout, "NONE")) == stops == {
+    stops = set(lines(oracle, "NONE"))
+    assert set(lines(shown, "NONE")) == stops == {
         head.format(size, "NONE", "", 24).replace(", }", "}") for size in (88, 40)}
 
 
@@ -355,13 +332,7 @@ def test_registers_match_strace(tmp_path: Path) -> None:
     """x86_64's struct user_regs_struct and user_fpregs_struct: GETREGS, SETREGS,
     GETFPREGS and SETFPREGS (strace's three-argument form), GETREGSET's and SETREGSET's
     iovec with NT_PRSTATUS's and NT_PRFPREG's registers."""
-    program = build_program(tmp_path, "registers", REGISTERS)
-    oracle = subprocess.run(["strace", "-o", "/dev/stdout", program], capture_output=True,
-                            text=True, timeout=60, check=True)
-    trace = tmp_path / "registers.ktr"
-    subprocess.run([KTR, "record", "-q", "-o", trace, "--", program], check=True, timeout=60)
-    shown = subprocess.run([KTRDUMP, "--format", "strace", trace], capture_output=True,
-                           text=True, timeout=60, check=True)
+    oracle, shown = both_views(tmp_path, "registers", REGISTERS)
 
     def lines(text: str) -> list[str]:
         found = []
@@ -376,8 +347,8 @@ def test_registers_match_strace(tmp_path: Path) -> None:
                 found.append(re.sub(r"\)\s+= ", ") = ", line))
         return found
 
-    expected = lines(oracle.stdout)
-    assert lines(shown.stdout) == expected
+    expected = lines(oracle)
+    assert lines(shown) == expected
     regs = ("{r15=0, r14=0, r13=0, r12=0, rbp=0, rbx=0, r11=0, r10=0, r9=0, r8=0, rax=0, "
             "rcx=0, rdx=0, rsi=0, rdi=0, orig_rax=0, rip=0x1234, cs=0, eflags=0x246, rsp=0, "
             "ss=0, fs_base=0, gs_base=0, ds=0, es=0, fs=0, gs=0}")
