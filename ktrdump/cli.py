@@ -902,7 +902,9 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             return _nothing_matched(matches, source, stderr, _parquet(
                 options, source, events, stderr, selector, inputs))
         if options.output_format == "calls":
-            calls = CallsDescriber(record_filter(options),
+            # The selector's hidden records (--since/--until: PROBEs by their own time,
+            # as the json and chrome views keep them) are left out too.
+            calls = CallsDescriber(record_filter(options, selector.keep if selector else None),
                                    min_duration_ns=options.selection.min_duration_ns,
                                    order=_byte_order(source))
             status = dump(source, calls, Output(stdout), stderr, events)
