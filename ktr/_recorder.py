@@ -380,11 +380,18 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     if options.records_without_ptrace:
         return _record_without_ptrace(options, notices, clock,
                                       _file_header(options, control_options, clock))
-    ptrace_source = PtraceSource(options, control_options, clock)
-    control = ptrace_source.control
-    # Side sources check and open what they can before any target exists: a
-    # refused event ends the recording here, not half-configured later.
-    others = side_sources(options, clock)
+    try:
+        _test_hold("sources")
+        ptrace_source = PtraceSource(options, control_options, clock)
+        control = ptrace_source.control
+        # Side sources check and open what they can before any target exists: a
+        # refused event ends the recording here, not half-configured later.
+        others = side_sources(options, clock)  # (probes: their symbols, which takes a while)
+    except KeyboardInterrupt:
+        # Before set-up's handlers, no target touched and no output opened: said as
+        # ``ktr.__main__`` says it (cli's bare "interrupted" is for a closed recording).
+        raise SetupInterrupted("interrupted by SIGINT before recording began; "
+                               "nothing recorded", signal.SIGINT) from None
     prepared: list[SideSource] = []
     # Set-up (probe symbols above all) can take a while before any target is
     # traced: Ctrl-C then still leaves the file the user asked for, saying so.
@@ -545,7 +552,8 @@ class _SetupSignals(_EndsReaderWait):
 
 #: The tests' hook for each later step of set-up: "POINT=FIFO" makes ``_test_hold(POINT)``
 #: read the FIFO the test holds, so a signal can be sent while set-up is known to be there
-#: ("prepared": the side sources ready; "targets": the command spawned or the targets
+#: ("sources": before the side sources are made, no handler of set-up's in yet;
+#: "prepared": the side sources ready; "targets": the command spawned or the targets
 #: attached; "output": the output open, the recording's handlers not yet in; "closing":
 #: the recording over, its handlers gone, the sources not yet stopped).
 SETUP_HOLD_TEST_ENV = "KTR_TEST_SETUP_HOLD"
