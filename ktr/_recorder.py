@@ -423,8 +423,10 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
                               "recording without it\n")
             header = _file_header(options, control_options, clock,
                                   [name for name, _ in unsupported])
-            return _record(options, notices, clock, header, ptrace_source, control, prepared,
-                           setup)
+            report = _record(options, notices, clock, header, ptrace_source, control,
+                             prepared, setup)
+            setup.acted_on = stop_signal(report.result.stop_reason)
+            return report
         finally:
             for source in prepared:
                 source.close()
@@ -493,7 +495,9 @@ class _SetupSignals(_EndsReaderWait):
     handlers are in, is to take it and end set-up cleanly (``_abandon_set_up``).
     One that comes while the recording closes is kept until the sources are
     closed, then delivered again with the handlers from before (``__exit__``:
-    by default it kills ``ktr`` then, as it would have, with nothing left behind). A
+    by default it kills ``ktr`` then, as it would have, with nothing left behind),
+    unless it is the signal that stopped the recording, come again (``acted_on``):
+    the recording ends as that first one made it end, with its summary. A
     signal ignored when ``ktr`` started (nohup) stays ignored; after the first, the
     handlers from before are back (a second one kills at once). The one place
     a kept signal must not wait is the output's open waiting for a FIFO's first
@@ -504,6 +508,8 @@ class _SetupSignals(_EndsReaderWait):
         self._saved: dict[int, object] = {}
         self._deferring = False
         self.pending: int | None = None
+        # the signal that stopped the recording (0: none), set once it is over
+        self.acted_on = 0
         self._main = threading.current_thread() is threading.main_thread()
 
     def __enter__(self) -> _SetupSignals:
@@ -516,7 +522,10 @@ class _SetupSignals(_EndsReaderWait):
     def __exit__(self, *exc: object) -> None:
         self._restore()
         signo = self.take_pending()
-        if signo is not None:  # came while the recording closed: its effect now
+        # came while the recording closed: its effect now, unless it is the signal that
+        # stopped the recording, sent again (GNU timeout sends it to ktr and to its
+        # process group; a second Ctrl-C): that request is already carried out
+        if signo is not None and signo != self.acted_on:
             os.kill(os.getpid(), signo)
 
     def take_pending(self) -> int | None:
