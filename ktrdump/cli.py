@@ -1076,15 +1076,21 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         per_process=bool(options.pids), pids=options.pids,
         **({"columns": options.columns} if options.columns else {}),  # type: ignore[arg-type]
     )
+    kinds = options.kinds
+    if options.user_labels is not None:
+        # -u shows USER records alone, which no table counts: the tables are empty, as
+        # with -t u (they counted every record, while "the filters matched no records")
+        user = frozenset({int(formats.RecordKind.USER)})
+        kinds = user if kinds is None else kinds & user
     if events is None:
         # -t needs each record's kind: decoded batches instead of the raw fast path.
         events = _with_progress(options, source, _first_event_read(
-            source.raw_events() if options.kinds is None else source.events()),
+            source.raw_events() if kinds is None else source.events()),
             stdout, stderr, writes_as_it_goes=False)
         if matches is not None:
             events = matches.watch(events)
-    if options.kinds is not None:
-        events = _of_kinds(events, options.kinds)
+    if kinds is not None:
+        events = _of_kinds(events, kinds)
     header = source.header
     order = header.byte_order if header is not None else "little"
     probes = ProbeSummary(options.pids, options.selection.min_duration_ns, order)
@@ -1106,7 +1112,7 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
                             tap=(TAPPED_KINDS, take))
         summary.counters.use_header(header)
         summary.switches.use_header(header)
-        if options.kinds is not None and int(formats.RecordKind.CSW) not in options.kinds:
+        if kinds is not None and int(formats.RecordKind.CSW) not in kinds:
             summary.switches.requested = False  # (-t without w: not asked of this view)
         output = Output(stdout)
         probe_lines = probes.lines()
