@@ -467,7 +467,7 @@ def _strace_letters(argv: list[str]) -> list[str]:
     dropped; in kdump's formats it is one line saying what to do. ``-s N``
     under ``--format strace`` is strace's string size: ``-m N`` (kdump's ``-s``
     takes no value). ``-w`` (strace -c -w) asks for the summary's wall-clock
-    time, which is the only time ``--summary`` counts: dropped. ``-x``/``-xx``
+    time, which is the only time ``--summary`` counts: dropped (``-cw`` is ``-c``). ``-x``/``-xx``
     under ``--format strace`` are strace's strings in hex (kdump's ``-x`` is a
     hex dump of I/O data, which the strace format does not print). ``-yy``
     (strace's socket endpoints, which no trace holds) is ``-y``, with a note.
@@ -492,6 +492,9 @@ def _strace_letters(argv: list[str]) -> list[str]:
             skip = True
             continue
         if word == "-w" and ("-c" in argv[:end] or "--summary" in argv[:end]):
+            continue
+        if word in ("-cw", "-wc"):  # strace -cw, as strace users spell it
+            out.append("-c")
             continue
         if strace and word in ("-x", "-xx"):
             out.append(f"--strace-hex={len(word) - 1}")
