@@ -200,8 +200,12 @@ class SetupMixin(ControlState):
                 if _procfs.tracer_pid(tid) == os.getpid():
                     return False  # ours already
                 state = _procfs.thread_state(tid)
-                if state is None or (state in (b"Z", b"X") and tid != process.pid):
-                    return False  # an exiting thread
+                if state is None or (state in (b"Z", b"X") and (
+                        tid != process.pid or len(_procfs.list_threads(tid) or ()) > 1)):
+                    # an exiting thread; or a leader that has ended (pthread_exit),
+                    # a zombie until its other threads end: those are traced (the
+                    # process's EXIT is then the leader's all the same, _reaped)
+                    return False
                 reason = _procfs.permission_reason(tid)
                 raise TargetError(
                     f"ktr: pid {process.pid}: permission denied ({reason})",

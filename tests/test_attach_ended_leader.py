@@ -1,0 +1,81 @@
+"""Attaching to a process whose main thread has ended (pthread_exit) while another runs.
+
+The leader is then a zombie until the process's last thread ends, and PTRACE_SEIZE
+refuses a zombie (EPERM): ``ktr record -p PID`` refused the whole live process
+("permission denied (the process is exiting)"), and since ktr takes a thread id for
+its whole process there was no way to record it. The running threads are traced
+now, and the process's end is the leader's EXIT, as strace -f shows it: one
+``+++ exited`` line for the worker, one for the leader. Oracle: the exit status
+the program's own parent (the test) reaps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from c_support import build_program
+from control_support import proc_state, tracer_of, wait_until
+
+KTR = [sys.executable, "-m", "ktr"]
+KTRDUMP = [sys.executable, "-m", "ktrdump"]
+
+PROGRAM = r"""
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+static void *worker(void *unused) {
+    char byte;
+    (void)unused;
+    while (read(0, &byte, 1) == 1 && byte != 'q')
+        write(1, "", 0);
+    exit(3);
+}
+int main(void) {
+    pthread_t thread;
+    pthread_create(&thread, 0, worker, 0);
+    pthread_exit(0);
+}
+"""
+
+
+def test_a_process_whose_leader_has_ended_is_recorded(tmp_path: Path) -> None:
+    program = build_program(tmp_path, "ended", PROGRAM, "-pthread")
+    target = subprocess.Popen([str(program)], stdin=subprocess.PIPE)
+    out = tmp_path / "ended.ktr"
+    recorder = None
+    try:
+        wait_until(lambda: proc_state(target.pid) == "Z"
+                   and len(os.listdir(f"/proc/{target.pid}/task")) == 2,
+                   "the leader ended, its worker running")
+        (worker,) = [int(t) for t in os.listdir(f"/proc/{target.pid}/task")
+                     if int(t) != target.pid]
+        recorder = subprocess.Popen([*KTR, "record", "-q", "-o", str(out), "-p",
+                                     str(target.pid)], stderr=subprocess.PIPE, text=True)
+        wait_until(lambda: tracer_of(worker) == recorder.pid or recorder.poll() is not None,
+                   "the worker attached")
+        assert target.stdin is not None
+        target.stdin.write(b"xxq")
+        target.stdin.close()
+        _, stderr = recorder.communicate(timeout=30)
+        assert target.wait(timeout=30) == 3
+    finally:
+        target.kill()
+        target.wait()
+        if recorder is not None:
+            recorder.kill()
+            recorder.wait()
+    assert recorder.returncode == 0, stderr
+    records = [json.loads(line) for line in subprocess.run(
+        [*KTRDUMP, "--json", str(out)], capture_output=True, text=True, check=True,
+        timeout=60).stdout.splitlines()]
+    writes = [r for r in records if r["type"] == "CALL" and r["syscall"] == "write"]
+    assert len(writes) == 2 and {r["tid"] for r in writes} == {worker}
+    strace = subprocess.run([*KTRDUMP, "--format", "strace", str(out)], capture_output=True,
+                            text=True, check=True, timeout=60).stdout.splitlines()
+    exits = [line.split()[0] for line in strace if "+++ exited with 3 +++" in line]
+    assert exits == [str(worker), str(target.pid)], strace  # each once, the leader last
+    assert records[-1]["type"] == "END"
