@@ -4,9 +4,10 @@ The leader is then a zombie until the process's last thread ends, and PTRACE_SEI
 refuses a zombie (EPERM): ``ktr record -p PID`` refused the whole live process
 ("permission denied (the process is exiting)"), and since ktr takes a thread id for
 its whole process there was no way to record it. The running threads are traced
-now, and the process's end is the leader's EXIT, as strace -f shows it: one
-``+++ exited`` line for the worker, one for the leader. Oracle: the exit status
-the program's own parent (the test) reaps.
+now (their memory read through a live thread's /proc/TID/mem: the zombie's reads
+nothing), and the process's end is the leader's EXIT, as strace -f shows it: one
+``+++ exited`` line for the worker, one for the leader. Oracles: the bytes the
+test sends, and the exit status the program's own parent (the test) reaps.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ static void *worker(void *unused) {
     char byte;
     (void)unused;
     while (read(0, &byte, 1) == 1 && byte != 'q')
-        write(1, "", 0);
+        write(1, &byte, 1);
     exit(3);
 }
 int main(void) {
@@ -76,6 +77,11 @@ def test_a_process_whose_leader_has_ended_is_recorded(tmp_path: Path) -> None:
     assert len(writes) == 2 and {r["tid"] for r in writes} == {worker}
     strace = subprocess.run([*KTRDUMP, "--format", "strace", str(out)], capture_output=True,
                             text=True, check=True, timeout=60).stdout.splitlines()
+    # the worker's memory is read (the zombie leader's /proc/PID/mem reads nothing)
+    calls = [line.split(None, 2)[2].rsplit(" <", 1)[0] for line in strace
+             if " read(0" in line or " write(1" in line]
+    assert calls == ['read(0, "x", 1) = 1', 'write(1, "x", 1) = 1'] * 2 + [
+        'read(0, "q", 1) = 1'], strace
     exits = [line.split()[0] for line in strace if "+++ exited with 3 +++" in line]
     assert exits == [str(worker), str(target.pid)], strace  # each once, the leader last
     assert records[-1]["type"] == "END"

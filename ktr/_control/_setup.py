@@ -185,6 +185,11 @@ class SetupMixin(ControlState):
             if pid not in self._processes and _procfs.list_threads(pid) is None:
                 raise TargetError(f"ktr: pid {pid}: no such process", pid, errno_module.ESRCH)
             return False
+        if pid not in process.threads:
+            # the leader has ended (pthread_exit): a zombie, whose /proc/PID/mem reads
+            # nothing; a live thread's is the process's address space
+            memory.reopen(pid=min(process.threads))
+            memory.open_now()
         return True
 
     def _seize_thread(self, tid: int, process: _Process, abi: Abi) -> bool:
