@@ -254,6 +254,8 @@ class PerfAttach:
         try:
             for tid in threads:
                 self._tried.add(tid)
+                if tid == pid and len(threads) > 1 and _procfs.thread_state(tid) in (b"Z", b"X"):
+                    continue  # a leader that ended (pthread_exit) before: no thread to watch
                 try:
                     if self._watch_thread(tid, pid):
                         watched += 1

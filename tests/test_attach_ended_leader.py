@@ -85,3 +85,39 @@ def test_a_process_whose_leader_has_ended_is_recorded(tmp_path: Path) -> None:
     exits = [line.split()[0] for line in strace if "+++ exited with 3 +++" in line]
     assert exits == [str(worker), str(target.pid)], strace  # each once, the leader last
     assert records[-1]["type"] == "END"
+
+
+def test_without_ptrace_the_ended_leader_is_not_a_thread_lost(tmp_path: Path) -> None:
+    """``-t w`` (perf events, no ptrace) watched the worker, but counted the zombie
+    leader as a thread "not watched (ended while ktr attached)": it ended before."""
+    program = build_program(tmp_path, "ended", PROGRAM, "-pthread")
+    target = subprocess.Popen([str(program)], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL)
+    out = tmp_path / "switches.ktr"
+    try:
+        wait_until(lambda: proc_state(target.pid) == "Z"
+                   and len(os.listdir(f"/proc/{target.pid}/task")) == 2,
+                   "the leader ended, its worker running")
+        (worker,) = [int(t) for t in os.listdir(f"/proc/{target.pid}/task")
+                     if int(t) != target.pid]
+        recorder = subprocess.Popen([*KTR, "record", "-o", str(out), "-t", "w", "-p",
+                                     str(target.pid)], stderr=subprocess.PIPE, text=True)
+        wait_until(lambda: (out.exists() and out.stat().st_size > 0)
+                   or recorder.poll() is not None, "the recording begun")
+        assert target.stdin is not None
+        for _ in range(3):  # the worker blocks in read between bytes: switches
+            target.stdin.write(b"x")
+            target.stdin.flush()
+        target.stdin.write(b"q")
+        target.stdin.close()
+        assert target.wait(timeout=30) == 3
+        _, stderr = recorder.communicate(timeout=30)
+    finally:
+        target.kill()
+        target.wait()
+    assert recorder.returncode == 0, stderr
+    assert "not watched" not in stderr and "lost" not in stderr, stderr
+    records = [json.loads(line) for line in subprocess.run(
+        [*KTRDUMP, "--json", str(out)], capture_output=True, text=True, check=True,
+        timeout=60).stdout.splitlines()]
+    assert {r["tid"] for r in records if r["type"] == "CSW"} == {worker}
