@@ -1,4 +1,5 @@
-"""Attaching to a process whose main thread has ended (pthread_exit) while another runs.
+"""Attaching to a process whose main thread has ended (pthread_exit) while another runs,
+and to one that has ended altogether (a zombie).
 
 The leader is then a zombie until the process's last thread ends, and PTRACE_SEIZE
 refuses a zombie (EPERM): ``ktr record -p PID`` refused the whole live process
@@ -18,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from c_support import build_program
 from control_support import proc_state, tracer_of, wait_until
 
@@ -121,3 +123,25 @@ def test_without_ptrace_the_ended_leader_is_not_a_thread_lost(tmp_path: Path) ->
         [*KTRDUMP, "--json", str(out)], capture_output=True, text=True, check=True,
         timeout=60).stdout.splitlines()]
     assert {r["tid"] for r in records if r["type"] == "CSW"} == {worker}
+
+
+@pytest.mark.parametrize("facilities", ["c", "w"], ids=["ptrace", "perf"])
+def test_a_zombie_is_said_to_have_exited(tmp_path: Path, facilities: str) -> None:
+    """A process that has exited and is not yet waited for: ptrace said "permission
+    denied (the process is exiting)", perf events "no such process"; both say it has
+    exited now, status 1, nothing recorded. Oracle: its state and its parent's wait."""
+    child = os.fork()
+    if child == 0:
+        os._exit(0)
+    try:
+        wait_until(lambda: proc_state(child) == "Z", "the child a zombie")
+        out = tmp_path / "zombie.ktr"
+        done = subprocess.run([*KTR, "record", "-q", "-t", facilities, "-o", str(out),
+                               "-p", str(child)], capture_output=True, text=True, timeout=60)
+    finally:
+        _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert done.returncode == 1
+    assert done.stderr == (f"ktr: pid {child}: the process has exited (a zombie: its parent "
+                           "has not waited for it)\n")
+    assert not out.exists()

@@ -211,6 +211,9 @@ class SetupMixin(ControlState):
                     # a zombie until its other threads end: those are traced (the
                     # process's EXIT is then the leader's all the same, _reaped)
                     return False
+                if state in (b"Z", b"X"):  # the leader, and no thread left
+                    raise TargetError(f"ktr: pid {process.pid}: {_procfs.ZOMBIE_REASON}",
+                                      process.pid, errno_module.ESRCH) from None
                 reason = _procfs.permission_reason(tid)
                 raise TargetError(
                     f"ktr: pid {process.pid}: permission denied ({reason})",
