@@ -63,6 +63,11 @@ class TraceeMemory:
         if abi is not None:
             self.abi = abi
 
+    def open_now(self) -> None:
+        """Open the descriptor now, while the thread ``pid`` names is known to live
+        (an open descriptor reads the address space whichever of its threads ends)."""
+        self._descriptor()
+
     def close(self) -> None:
         fd, self.fd = self.fd, -1
         self._unavailable = False

@@ -169,8 +169,9 @@ class PerfAttach:
             except PerfError as error:
                 raise TargetError(f"ktr: pid {tgid}: {error}", tgid, error.errno) from None
             if not watched:
-                raise TargetError(f"ktr: pid {tgid}: no such process", tgid,
-                                  errno_module.ESRCH)
+                gone = (_procfs.ZOMBIE_REASON if _procfs.thread_state(tgid) in (b"Z", b"X")
+                        else "no such process")
+                raise TargetError(f"ktr: pid {tgid}: {gone}", tgid, errno_module.ESRCH)
         members: list[int] = []
         if group is not None:
             members = _procfs.group_members(group) if group > 0 else []
@@ -254,6 +255,8 @@ class PerfAttach:
         try:
             for tid in threads:
                 self._tried.add(tid)
+                if tid == pid and len(threads) > 1 and _procfs.thread_state(tid) in (b"Z", b"X"):
+                    continue  # a leader that ended (pthread_exit) before: no thread to watch
                 try:
                     if self._watch_thread(tid, pid):
                         watched += 1

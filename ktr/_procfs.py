@@ -312,6 +312,11 @@ def ptrace_scope() -> int | None:
         return None
 
 
+#: Why an explicit target whose every thread has ended cannot be traced: a zombie (which
+#: ptrace refuses and perf events cannot follow), until its parent waits for it.
+ZOMBIE_REASON = "the process has exited (a zombie: its parent has not waited for it)"
+
+
 def permission_reason(pid: int) -> str:
     """Why ptrace(SEIZE) on ``pid`` was refused, as well as we can tell."""
     if is_kernel_thread(pid):

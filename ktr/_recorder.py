@@ -394,11 +394,12 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
         # records of different sources are on one timeline (_clock).
         clock = TraceClock()
         if not options.records_without_ptrace:
+            _test_hold("sources")
             ptrace_source = PtraceSource(options, control_options, clock)
             control = ptrace_source.control
             # Side sources check and open what they can before any target exists: a
             # refused event ends the recording here, not half-configured later.
-            others = side_sources(options, clock)
+            others = side_sources(options, clock)  # (probes: their symbols, slow)
     except KeyboardInterrupt:
         raise SetupInterrupted(NOTHING_RECORDED) from None
     if options.records_without_ptrace:
@@ -435,8 +436,10 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
                               "recording without it\n")
             header = _file_header(options, control_options, clock,
                                   [name for name, _ in unsupported])
-            return _record(options, notices, clock, header, ptrace_source, control, prepared,
-                           setup)
+            report = _record(options, notices, clock, header, ptrace_source, control,
+                             prepared, setup)
+            setup.acted_on = stop_signal(report.result.stop_reason)
+            return report
         finally:
             for source in prepared:
                 source.close()
@@ -505,7 +508,9 @@ class _SetupSignals(_EndsReaderWait):
     handlers are in, is to take it and end set-up cleanly (``_abandon_set_up``).
     One that comes while the recording closes is kept until the sources are
     closed, then delivered again with the handlers from before (``__exit__``:
-    by default it kills ``ktr`` then, as it would have, with nothing left behind). A
+    by default it kills ``ktr`` then, as it would have, with nothing left behind),
+    unless it is the signal that stopped the recording, come again (``acted_on``):
+    the recording ends as that first one made it end, with its summary. A
     signal ignored when ``ktr`` started (nohup) stays ignored; after the first, the
     handlers from before are back (a second one kills at once). The one place
     a kept signal must not wait is the output's open waiting for a FIFO's first
@@ -516,6 +521,8 @@ class _SetupSignals(_EndsReaderWait):
         self._saved: dict[int, object] = {}
         self._deferring = False
         self.pending: int | None = None
+        # the signal that stopped the recording (0: none), set once it is over
+        self.acted_on = 0
         self._main = threading.current_thread() is threading.main_thread()
 
     def __enter__(self) -> _SetupSignals:
@@ -528,7 +535,10 @@ class _SetupSignals(_EndsReaderWait):
     def __exit__(self, *exc: object) -> None:
         self._restore()
         signo = self.take_pending()
-        if signo is not None:  # came while the recording closed: its effect now
+        # came while the recording closed: its effect now, unless it is the signal that
+        # stopped the recording, sent again (GNU timeout sends it to ktr and to its
+        # process group; a second Ctrl-C): that request is already carried out
+        if signo is not None and signo != self.acted_on:
             os.kill(os.getpid(), signo)
 
     def take_pending(self) -> int | None:
@@ -564,7 +574,8 @@ class _SetupSignals(_EndsReaderWait):
 
 #: The tests' hook for each later step of set-up: "POINT=FIFO" makes ``_test_hold(POINT)``
 #: read the FIFO the test holds, so a signal can be sent while set-up is known to be there
-#: ("prepared": the side sources ready; "targets": the command spawned or the targets
+#: ("sources": before the side sources are made, no handler of set-up's in yet;
+#: "prepared": the side sources ready; "targets": the command spawned or the targets
 #: attached; "output": the output open, the recording's handlers not yet in; "closing":
 #: the recording over, its handlers gone, the sources not yet stopped).
 SETUP_HOLD_TEST_ENV = "KTR_TEST_SETUP_HOLD"

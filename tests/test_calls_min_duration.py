@@ -171,3 +171,28 @@ def test_the_probe_duration_filter_keeps_what_the_calls_view_keeps() -> None:
     assert [(r.kind, r.timestamp_ns // ms) for r in out] == [(RecordKind.PROBE_DEF, 0)] * 6 + [
         (RecordKind.PROBE, 1), (RecordKind.PROBE, 2), (RecordKind.PROBE, 3),
         (RecordKind.SYSCALL, 5), (RecordKind.PROBE, 40), (RecordKind.DROP, 60)]
+
+
+def test_since_and_until_keep_the_calls_of_their_window(trace: Path) -> None:
+    """``--since``/``--until`` apply to the calls view as to every other (it listed every
+    call whatever the window). The window's edge is the middle of slow's 30 ms sleep:
+    the 3 quick calls before slow are before it, the 2 inside slow after it. Oracle: the
+    PROBE records' own times in the JSON view."""
+    import json
+
+    done = subprocess.run([KTRDUMP, "--json", "-t", "f", str(trace)],
+                          capture_output=True, text=True, timeout=60, check=True)
+    probes = [json.loads(line) for line in done.stdout.splitlines()]
+    (entry,) = [p["ts"] for p in probes
+                if p["type"] == "PROBE" and p["probe"] == "prog:slow:entry"]
+    middle = f"{(entry + 15_000_000) / 1e9:.6f}"
+
+    def quick_lines(*options: str) -> int:
+        return sum(line.startswith("prog:quick(") for line in calls(trace, *options))
+
+    assert quick_lines() == 5
+    assert quick_lines("--until", middle) == 3
+    assert quick_lines("--since", middle) == 2
+    assert "prog:slow(6) {" in calls(trace, "--until", middle)
+    # slow began before the window: only its return is in it
+    assert "prog:slow(6) {" not in calls(trace, "--since", middle)

@@ -7,6 +7,7 @@ where it has an opinion.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -895,3 +896,49 @@ int main() {
         ["float", "ptr", "ptr", "i32"]]
     assert [r["args"] for r in records if r["type"] == "PROBE"] == [
         [None, *addresses, 7]]
+
+
+def test_ctrl_c_before_the_probes_are_looked_up_says_nothing_was_recorded(
+        tmp_path: Path) -> None:
+    """Ctrl-C before set-up's handlers are in, while the side sources are made (a probe's
+    symbols are read then, which takes a while): one line saying nothing was recorded,
+    130, no file. (The KeyboardInterrupt left the recorder and cli said only "ktr:
+    interrupted", its word for a recording already closed.)"""
+    from ktr._recorder import SETUP_HOLD_TEST_ENV
+
+    prog = build_program(tmp_path)
+    hold = tmp_path / "hold"
+    os.mkfifo(hold)
+    out = tmp_path / "early.ktr"
+    recorder = subprocess.Popen(
+        [*KTR, "record", "-o", str(out), "-P", f"{prog}:add3", "--", str(prog), "basic"],
+        stderr=subprocess.PIPE, text=True,
+        env={**os.environ, SETUP_HOLD_TEST_ENV: f"sources={hold}"})
+    held: list[int] = []
+
+    def waiting() -> bool:  # the FIFO opens once the recorder waits there (or it ended)
+        if recorder.poll() is not None:
+            return True
+        try:
+            held.append(os.open(hold, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError as error:
+            if error.errno == errno.ENXIO:  # no reader yet
+                return False
+            raise
+        return True
+
+    try:
+        wait_until(waiting, "the recorder at its hold")
+        if held:
+            recorder.send_signal(signal.SIGINT)
+        _, stderr = recorder.communicate(timeout=20)
+    finally:
+        for fd in held:
+            os.close(fd)
+        recorder.kill()
+        recorder.wait()
+    assert held and recorder.returncode == 130, stderr
+    assert stderr.splitlines() == [
+        "ktr: interrupted by SIGINT before recording began; nothing recorded"], stderr
+    assert not out.exists()
+    assert groups_of(recorder.pid) == []

@@ -86,6 +86,10 @@ def test_summary_takes_stracess_w(trace: Path) -> None:
     assert with_w.returncode == 0, with_w.stderr
     assert with_w.stdout == dump("-c", str(trace)).stdout
     assert "syscall" in with_w.stdout
+    for joined in ("-cw", "-wc"):  # strace -cw (argparse refused: "ignored explicit argument 'w'")
+        together = dump(joined, str(trace))
+        assert together.returncode == 0, together.stderr
+        assert together.stdout == with_w.stdout
 
 
 @pytest.mark.parametrize("letters", [["-tt", "-T"], ["-ttt"], ["-T", "-tt"]])

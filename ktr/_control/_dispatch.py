@@ -821,6 +821,11 @@ class DispatchMixin(ControlState):
             self._process_let_go(process)
         elif not process.threads:
             code, signo, core = _decode_wait_status(process.last_status)
+            if tid != process.pid:
+                # a leader ktr never traced (it had ended, a zombie, when ktr attached):
+                # the process's EXIT is still the leader's, not this thread's second one
+                tracee = Tracee(process.pid, process.pid, tracee.comm, tracee.abi,
+                                tracee.memory, emul_pending=False)
             self._emit(ProcessEvent(tracee, now, Lifecycle.EXIT, thread=False,
                                     status=code, signal=signo, core_dumped=core))
             self._forget_process(process)

@@ -185,6 +185,11 @@ class SetupMixin(ControlState):
             if pid not in self._processes and _procfs.list_threads(pid) is None:
                 raise TargetError(f"ktr: pid {pid}: no such process", pid, errno_module.ESRCH)
             return False
+        if pid not in process.threads:
+            # the leader has ended (pthread_exit): a zombie, whose /proc/PID/mem reads
+            # nothing; a live thread's is the process's address space
+            memory.reopen(pid=min(process.threads))
+            memory.open_now()
         return True
 
     def _seize_thread(self, tid: int, process: _Process, abi: Abi) -> bool:
@@ -200,8 +205,15 @@ class SetupMixin(ControlState):
                 if _procfs.tracer_pid(tid) == os.getpid():
                     return False  # ours already
                 state = _procfs.thread_state(tid)
-                if state is None or (state in (b"Z", b"X") and tid != process.pid):
-                    return False  # an exiting thread
+                if state is None or (state in (b"Z", b"X") and (
+                        tid != process.pid or len(_procfs.list_threads(tid) or ()) > 1)):
+                    # an exiting thread; or a leader that has ended (pthread_exit),
+                    # a zombie until its other threads end: those are traced (the
+                    # process's EXIT is then the leader's all the same, _reaped)
+                    return False
+                if state in (b"Z", b"X"):  # the leader, and no thread left
+                    raise TargetError(f"ktr: pid {process.pid}: {_procfs.ZOMBIE_REASON}",
+                                      process.pid, errno_module.ESRCH) from None
                 reason = _procfs.permission_reason(tid)
                 raise TargetError(
                     f"ktr: pid {process.pid}: permission denied ({reason})",
