@@ -135,6 +135,7 @@ from formats import (
     ProcFlag,
     Record,
     RecordKind,
+    Struct,
     SyscallFlag,
     Sysret,
 )
@@ -146,6 +147,7 @@ from ._calls import (
     MEMBER_KINDS,
     O_CLOEXEC,
     OPENED_PATH_FLAGS,
+    UPDATED,
     Call,
     CallPlan,
     CallTracker,
@@ -185,7 +187,9 @@ _DROP = int(RecordKind.DROP)
 _SYSCALL = int(RecordKind.SYSCALL)
 _NAMEI = int(RecordKind.NAMEI)
 _GENIO = int(RecordKind.GENIO)
-_DATA_KINDS = frozenset({_NAMEI, _GENIO})  # a parsed item of theirs is followed by its bytes
+_STRUCT = int(RecordKind.STRUCT)
+#: A parsed item of theirs is followed by its bytes (a STRUCT's: by its ``Struct``).
+_DATA_KINDS = frozenset({_NAMEI, _GENIO, _STRUCT})
 _UNFINISHED = 1
 _DETACHED_UNFINISHED = int(SyscallFlag.DETACHED) | _UNFINISHED
 _PLAN_KEY = "parquet"  # CallPlan.renderers: this view's per-syscall facts
@@ -972,6 +976,23 @@ class ParquetWriter:
                         owner.io = [payload]
                     else:
                         io.append(payload)
+            elif kind == _STRUCT:
+                struct = next(items_iter)  # its Struct
+                owner = opened.get(item[_TID])
+                if owner is None:  # an attached process's state: the layer's
+                    held.append(as_record(item, struct))
+                    continue
+                # CallTracker.add_exit_record, inline: an exit STRU (stat, dirents).
+                structs = owner.structs
+                argument = struct[_STRUCT_ARGUMENT]
+                if structs is None:
+                    owner.structs = {argument: struct}
+                else:
+                    if argument in structs and (
+                            owner.plan.struct_direction.get(argument) == "in"
+                            or struct[_STRUCT_NAME] == b"unsent_messages"):
+                        argument += UPDATED
+                    structs[argument] = struct
             else:  # a NAMI outside an entry run: the layer does nothing with it
                 next(items_iter)  # its path
         if held:
@@ -1271,6 +1292,8 @@ _ITEM_FLAGS_ERROR_RETVAL = slice(_ITEM_FLAGS, _ITEM_RETVAL + 1)
 #: The positions in ``_call_row``'s per-syscall facts (``CallPlan.renderers``).
 _CACHED_RETURNS_FD = 5
 _CACHED_MEMO = 7
+_STRUCT_ARGUMENT = Struct._fields.index("argument")
+_STRUCT_NAME = Struct._fields.index("name")
 _GIO_DATA = Genio._fields.index("data")
 _GIO_TRANSFERRED = Genio._fields.index("transferred")
 _SHAPE_RETVAL = _SHAPE_COLUMNS.index("retval")
