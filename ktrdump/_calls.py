@@ -1277,6 +1277,11 @@ _EFFECTS: dict[str, Effect] = {
     "userfaultfd": _anonymous("anon_inode:[userfaultfd]", 0),
 }
 
+#: Effects that read nothing of the call but its pid and argument words (and the
+#: result): a fast path (the parquet view's) may apply one at the RET without the
+#: ``Sysret`` that ``CallTracker.settle`` reads the result from.
+ARGUMENTS_ONLY_EFFECTS: frozenset[Effect] = frozenset({_dup, _dup2, _dup3, _fcntl})
+
 #: Effects at the CALL (``CallPlan.entry_effect``); close has none at its RET.
 _ENTRY_EFFECTS: dict[str, EntryEffect] = {
     "close": _close_at_entry,

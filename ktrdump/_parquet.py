@@ -143,6 +143,7 @@ from formats.linux import RetKind, errno_name, signal_name
 
 from ._args import Style, compile_arguments
 from ._calls import (
+    ARGUMENTS_ONLY_EFFECTS,
     MAX_OPEN_CALLS,
     MEMBER_KINDS,
     O_CLOEXEC,
@@ -765,6 +766,7 @@ class ParquetWriter:
         fd_tables = fds._tables
         charge = fds._charge
         opened_flags = OPENED_PATH_FLAGS
+        arguments_only = ARGUMENTS_ONLY_EFFECTS
         calls = self.calls
         call_who = self._who
         ids = calls.ids
@@ -851,6 +853,18 @@ class ParquetWriter:
                                     bool(args[flags_arg] & O_CLOEXEC))
                                 charge(1)
                                 call.settled = plain = True
+                    elif effect in arguments_only:
+                        # ``CallTracker.settle``, inline (fcntl, dup: their effect reads
+                        # the arguments and the result only). Before the row rather than
+                        # after it: the row reads no fd table but a returned fd's entry,
+                        # which ``_call_row`` reads after settling too.
+                        call.settled = plain = True
+                        if not item[_ITEM_FLAGS] & 1:  # returned: its effect
+                            try:  # noqa: SIM105 (as settle's)
+                                effect(fds, call, -1 if item[_ITEM_ERROR]
+                                       else item[_ITEM_RETVAL])
+                            except (IndexError, ValueError):  # arguments missing
+                                pass
                 cached = plan.renderers.get(_PLAN_KEY)
                 if (plain and cached is not None and call.ts != -1 and not call.structs
                         and call.argv is None and call.env_count is None):
