@@ -866,7 +866,7 @@ class ParquetWriter:
                             except (IndexError, ValueError):  # arguments missing
                                 pass
                 cached = plan.renderers.get(_PLAN_KEY)
-                if (plain and cached is not None and call.ts != -1 and not call.structs
+                if (plain and cached is not None and call.ts != -1
                         and call.argv is None and call.env_count is None):
                     memo = cached[_CACHED_MEMO]
                     io = call.io
@@ -875,11 +875,13 @@ class ParquetWriter:
                         # ``_call_row``'s memo hit, inline: the key as it makes it
                         # (the RET's flags, error and retval by position in the item).
                         paths = call.paths
+                        structs = call.structs
                         shape = memo.texts.get((
                             call.args,
                             None if not paths else paths[0] if len(paths) == 1
                             else tuple(paths),
-                            io[0] if io else None, item[_ITEM_FLAGS_ERROR_RETVAL]))
+                            io[0] if io else None, item[_ITEM_FLAGS_ERROR_RETVAL],
+                            tuple(structs.items()) if structs else None))
                         if shape is not None:
                             memo.hits += 1
                             index = shape_index.get(id(shape))
@@ -1125,20 +1127,24 @@ class ParquetWriter:
         key: tuple[Any, ...] | None = None
         shape = None
         if memo is not None and ts != -1 and not (
-                call.structs or call.argv is not None or call.env_count is not None
+                call.argv is not None or call.env_count is not None
                 or (io and (len(io) != 1 or len(io[0][_GIO_DATA]) > _MEMO_DATA))):
             # The key: everything the strace-style rendering of the arguments reads
             # (``_args`` without fd paths reads the argument words, the NAMI paths,
             # the GIO records, the STRU/ARG/ENV records and the result's flags,
             # errno and value; nothing else of the call), which is also all that the
             # row's shape (``_CallsTable``) is made of but the syscall, which the
-            # memo is per: the memo keeps the shape. Calls with STRU, ARG or ENV
-            # records, or more GIO data than ``_MEMO_DATA``, have none (their text
-            # rarely repeats). Inline: a call of its own costs a tenth of a hit.
+            # memo is per: the memo keeps the shape. The STRU records are in it by
+            # argument (getdents64's entry count repeats; a syscall whose structures
+            # do not, stat's, soon stops being memoised: ``_Memo``). Calls with ARG
+            # or ENV records, or more GIO data than ``_MEMO_DATA``, have none (their
+            # text rarely repeats). Inline: a call of its own costs a tenth of a hit.
+            structs = call.structs
             key = (args,
                    None if not paths else paths[0] if len(paths) == 1 else tuple(paths),
                    io[0] if io else None,
-                   None if ret is None else ret[_RET_FLAGS_ERROR_RETVAL])
+                   None if ret is None else ret[_RET_FLAGS_ERROR_RETVAL],
+                   tuple(structs.items()) if structs else None)
             shape = memo.texts.get(key)
         if shape is not None:
             memo.hits += 1  # type: ignore[union-attr]
