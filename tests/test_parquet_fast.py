@@ -472,8 +472,8 @@ def _struct_calls_trace(path: Path, rounds: int) -> None:
         add(RecordKind.SYSRET, Sysret(262, 1, 0, 0, 0, 700))
         for fd in (3, 4, 5, 6, 7, 8, 11, 12):
             call(0, (fd, 0x2000, 64), 5, data=b"hello")
-        for fd in (3, 4, 5, 6, 7, 8, 11, 12):
-            call(3, (fd,), 0)
+        for fd in (3, 4, 5, 6, 7, 8, 11, 12):  # close: registers past its one argument vary
+            call(3, (fd, index, ts & 0xFFFF, fd * index), 0 if fd != 12 else -9)
     with open(path, "wb") as out:
         out.write(formats.encode_file_header(header))
         for start in range(0, len(records), 700):
@@ -481,16 +481,26 @@ def _struct_calls_trace(path: Path, rounds: int) -> None:
 
 
 def test_fast_path_on_find_like_calls(tmp_path: Path) -> None:
+    """Both paths write the same tables, which are also those written without the memo
+    (every row rendered: the STRU records in its key, close's narrow key)."""
     trace = tmp_path / "finds.ktr"
     _struct_calls_trace(trace, 300)
     assert _same_export(tmp_path, trace) > 0
-    from ktrdump._parquet import write_parquet
+    from ktrdump._parquet import ParquetWriter, write_parquet
     from ktrdump._rawparse import batch_parser
     from ktrdump._reader import open_trace
 
     with open_trace(trace) as reader:
         write_parquet(reader.parsed_events(batch_parser(reader.record_codec)),
                       str(tmp_path / "c.parquet"))
+    plain = ParquetWriter(str(tmp_path / "plain.parquet"), memoize=False)
+    with open_trace(trace) as reader:
+        for event in reader.events():
+            if isinstance(event, list):
+                plain.batch(event)
+    plain.finish()
+    assert pq.read_table(tmp_path / "plain.parquet").equals(
+        pq.read_table(tmp_path / "c.parquet"))
     rows = pq.read_table(tmp_path / "c.parquet",
                          columns=["syscall", "fd", "fd_path", "args_decoded"]).to_pylist()
     paths = {(row["syscall"], row["fd"], row["fd_path"]) for row in rows}
