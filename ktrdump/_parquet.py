@@ -148,6 +148,7 @@ from formats.linux import RetKind, errno_name, signal_name
 from ._args import Style, compile_arguments
 from ._calls import (
     ARGUMENTS_ONLY_EFFECTS,
+    FREES_FIRST_FD,
     MAX_OPEN_CALLS,
     MEMBER_KINDS,
     O_CLOEXEC,
@@ -771,6 +772,7 @@ class ParquetWriter:
         charge = fds._charge
         opened_flags = OPENED_PATH_FLAGS
         arguments_only = ARGUMENTS_ONLY_EFFECTS
+        frees_first_fd = FREES_FIRST_FD
         calls = self.calls
         call_who = self._who
         ids = calls.ids
@@ -978,12 +980,16 @@ class ParquetWriter:
                     table = fd_tables.get(pid)
                     if table is not None:
                         word = args[fd_arg] & 0xFFFF_FFFF
-                        entry = table.fds.get(word - (1 << 32) if word & 0x8000_0000
-                                              else word)
+                        fd = word - (1 << 32) if word & 0x8000_0000 else word
+                        entry = table.fds.get(fd)
                         if entry is not None:
                             call.fd_path = entry[0]
-                            if found.entry_effect is not None:  # close: at its CALL
-                                tracker.settle_entry(call)
+                            entry_effect = found.entry_effect
+                            if entry_effect is not None:  # close: at its CALL
+                                if entry_effect in frees_first_fd:
+                                    del table.fds[fd]  # FdTables.closed, inline
+                                else:
+                                    tracker.settle_entry(call)
                 if previous is None and len(opened) >= MAX_OPEN_CALLS:
                     del opened[next(iter(opened))]
                 opened[tid] = call

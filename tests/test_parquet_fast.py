@@ -474,6 +474,7 @@ def _struct_calls_trace(path: Path, rounds: int) -> None:
             call(0, (fd, 0x2000, 64), 5, data=b"hello")
         for fd in (3, 4, 5, 6, 7, 8, 11, 12):  # close: registers past its one argument vary
             call(3, (fd, index, ts & 0xFFFF, fd * index), 0 if fd != 12 else -9)
+        call(0, (5, 0x2000, 64), 5, data=b"gone")  # closed at close's CALL: unknown now
     with open(path, "wb") as out:
         out.write(formats.encode_file_header(header))
         for start in range(0, len(records), 700):
@@ -510,6 +511,7 @@ def test_fast_path_on_find_like_calls(tmp_path: Path) -> None:
     assert ("read", 7, "/usr/include") in paths  # dup2
     assert ("read", 11, None) in paths  # unfinished F_DUPFD: no effect
     assert ("read", 12, None) in paths  # failed: no effect
+    assert ("read", 5, None) in paths  # closed
     decoded = {tuple(row["args_decoded"]) for row in rows if row["syscall"] == "newfstatat"}
     assert ("4", '"a.h"', "{st_mode=S_IFDIR|0755, st_size=4096, ...}",
             "AT_SYMLINK_NOFOLLOW") in decoded
