@@ -882,25 +882,18 @@ class ParquetWriter:
                         # (the RET's flags, error and retval by position in the item).
                         paths = call.paths
                         structs = call.structs
-                        narrow = cached[_CACHED_NARROW]
-                        args = call.args
                         shape = memo.texts.get((
-                            args if narrow is None else args[:narrow],
+                            call.args,
                             None if not paths else paths[0] if len(paths) == 1
                             else tuple(paths),
                             io[0] if io else None, item[_ITEM_FLAGS_ERROR_RETVAL],
                             tuple(structs.items()) if structs else None))
                         if shape is not None:
                             memo.hits += 1
-                            if narrow is None:
-                                index = shape_index.get(id(shape))
-                                if index is None:
-                                    index = shape_index[id(shape)] = len(shapes)
-                                    shapes.append(shape)
-                            else:  # the row's own argument words (_NARROW_KEYS)
-                                index = len(shapes)
-                                shapes.append((*shape[:_SHAPE_ARGS], args,
-                                               *shape[_SHAPE_ARGS + 1:]))
+                            index = shape_index.get(id(shape))
+                            if index is None:
+                                index = shape_index[id(shape)] = len(shapes)
+                                shapes.append(shape)
                             shape_rows_append(index)
                             fd_path = call.fd_path
                             if cached[_CACHED_RETURNS_FD]:
@@ -1132,9 +1125,9 @@ class ParquetWriter:
             cached = plan.renderers[_PLAN_KEY] = (
                 compile_arguments(plan, self._style, None), plan.name, plan.nr,
                 _ABIS.get(plan.abi, str(plan.abi)), plan.first_fd_arg,
-                plan.ret is RetKind.FD, bool(plan.io_args), _NARROW_KEYS.get(plan.name),
-                _Memo() if self._memoize else None)
-        render, name, nr, abi, fd_arg, returns_fd, moves_data, narrow, memo = cached
+                plan.ret is RetKind.FD, bool(plan.io_args),
+                _Memo(_NARROW_KEYS.get(plan.name)) if self._memoize else None)
+        render, name, nr, abi, fd_arg, returns_fd, moves_data, memo = cached
         ret: Any = call.ret  # a Sysret (or None), read by position below
         ts = call.ts
         args = call.args
@@ -1157,7 +1150,7 @@ class ParquetWriter:
             # or ENV records, or more GIO data than ``_MEMO_DATA``, have none (their
             # text rarely repeats). Inline: a call of its own costs a tenth of a hit.
             structs = call.structs
-            key = (args if narrow is None else args[:narrow],
+            key = (args,
                    None if not paths else paths[0] if len(paths) == 1 else tuple(paths),
                    io[0] if io else None,
                    None if ret is None else ret[_RET_FLAGS_ERROR_RETVAL],
@@ -1166,10 +1159,6 @@ class ParquetWriter:
         if shape is not None:
             memo.hits += 1  # type: ignore[union-attr]
             retval = shape[_SHAPE_RETVAL]
-            if narrow is not None:  # the row's own argument words: a shape of its own
-                calls.shape_rows.append(len(calls.shapes))
-                calls.shapes.append((*shape[:_SHAPE_ARGS], args, *shape[_SHAPE_ARGS + 1:]))
-                shape = None
         else:
             # Shapes hold tuples, not lists: a tuple of strings and numbers leaves
             # the garbage collector's books at its first pass, so the pending row
@@ -1332,13 +1321,11 @@ _ITEM_DURATION = _RET_ITEM_FIELDS.start + _RET_DURATION
 _ITEM_FLAGS_ERROR_RETVAL = slice(_ITEM_FLAGS, _ITEM_RETVAL + 1)
 #: The positions in ``_call_row``'s per-syscall facts (``CallPlan.renderers``).
 _CACHED_RETURNS_FD = 5
-_CACHED_NARROW = 7
-_CACHED_MEMO = 8  # the last: ``_Memo.add`` drops it
+_CACHED_MEMO = 7  # the last: ``_Memo.add`` drops it
 #: Syscalls whose memo key holds only their first N argument words: the words
 #: their rendering reads (the generic renderer's one part per argument of the
 #: signature), the others being whatever the registers held (close's differ
-#: from call to call, so a full key never repeats). A hit's shape takes the
-#: row's own words for the ``args`` column.
+#: from call to call, so a full key never repeats): ``_NarrowTexts``.
 _NARROW_KEYS = {"close": 1}
 _STRUCT_ARGUMENT = Struct._fields.index("argument")
 _STRUCT_NAME = Struct._fields.index("name")
@@ -1357,14 +1344,39 @@ _MEMO_TRIAL = 64
 _MEMO_DATA = 256
 
 
+class _NarrowTexts(dict[tuple[Any, ...], tuple[Any, ...]]):
+    """A memo's shapes by key, the key's argument words cut to the first ``narrow``
+    (``_NARROW_KEYS``): a call whose key differs from a stored one in its other words
+    only finds that shape, given back with its own words in the ``args`` column (a
+    shape of its row's own). Only ``get`` and item assignment are used (``_Memo``,
+    ``_call_row`` and its inline copy): the other syscalls' memos, plain dicts, pay
+    nothing for it."""
+
+    __slots__ = ("narrow",)
+
+    def __init__(self, narrow: int) -> None:
+        super().__init__()
+        self.narrow = narrow
+
+    def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
+        shape = dict.get(self, (key[0][:self.narrow], *key[1:]))
+        if shape is None:
+            return default
+        return (*shape[:_SHAPE_ARGS], key[0], *shape[_SHAPE_ARGS + 1:])
+
+    def __setitem__(self, key: tuple[Any, ...], shape: tuple[Any, ...]) -> None:
+        dict.__setitem__(self, (key[0][:self.narrow], *key[1:]), shape)
+
+
 class _Memo:
     """One syscall's rendered argument lists by their key (see ``_call_row``), with its record."""
 
     __slots__ = ("hits", "misses", "texts")
 
-    def __init__(self) -> None:
+    def __init__(self, narrow: int | None = None) -> None:
         # key -> the row's shape (_SHAPE_COLUMNS)
-        self.texts: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self.texts: dict[tuple[Any, ...], tuple[Any, ...]] = (
+            {} if narrow is None else _NarrowTexts(narrow))
         self.hits = 0
         self.misses = 0
 
