@@ -882,12 +882,20 @@ class ParquetWriter:
                         # (the RET's flags, error and retval by position in the item).
                         paths = call.paths
                         structs = call.structs
-                        shape = memo.texts.get((
-                            call.args,
-                            None if not paths else paths[0] if len(paths) == 1
-                            else tuple(paths),
-                            io[0] if io else None, item[_ITEM_FLAGS_ERROR_RETVAL],
-                            tuple(structs.items()) if structs else None))
+                        texts = memo.texts
+                        key = (call.args,
+                               None if not paths else paths[0] if len(paths) == 1
+                               else tuple(paths),
+                               io[0] if io else None, item[_ITEM_FLAGS_ERROR_RETVAL],
+                               tuple(structs.items()) if structs else None)
+                        shape = texts.get(key)
+                        if shape is None and (narrow := memo.narrow) is not None:
+                            # _NARROW_KEYS (close): the key's first words only, and the
+                            # row's own words in its shape (a shape of its own)
+                            shape = texts.get((key[0][:narrow], *key[1:], _NARROWED))
+                            if shape is not None:
+                                shape = (*shape[:_SHAPE_ARGS], key[0],
+                                         *shape[_SHAPE_ARGS + 1:])
                         if shape is not None:
                             memo.hits += 1
                             index = shape_index.get(id(shape))
@@ -1155,7 +1163,12 @@ class ParquetWriter:
                    io[0] if io else None,
                    None if ret is None else ret[_RET_FLAGS_ERROR_RETVAL],
                    tuple(structs.items()) if structs else None)
-            shape = memo.texts.get(key)
+            texts = memo.texts
+            shape = texts.get(key)
+            if shape is None and (narrow := memo.narrow) is not None:  # as the inline copy
+                shape = texts.get((args[:narrow], *key[1:], _NARROWED))
+                if shape is not None:
+                    shape = (*shape[:_SHAPE_ARGS], args, *shape[_SHAPE_ARGS + 1:])
         if shape is not None:
             memo.hits += 1  # type: ignore[union-attr]
             retval = shape[_SHAPE_RETVAL]
@@ -1325,8 +1338,9 @@ _CACHED_MEMO = 7  # the last: ``_Memo.add`` drops it
 #: Syscalls whose memo key holds only their first N argument words: the words
 #: their rendering reads (the generic renderer's one part per argument of the
 #: signature), the others being whatever the registers held (close's differ
-#: from call to call, so a full key never repeats): ``_NarrowTexts``.
+#: from call to call, so a full key never repeats): ``_Memo.narrow``.
 _NARROW_KEYS = {"close": 1}
+_NARROWED = ("narrowed",)
 _STRUCT_ARGUMENT = Struct._fields.index("argument")
 _STRUCT_NAME = Struct._fields.index("name")
 _GIO_DATA = Genio._fields.index("data")
@@ -1344,44 +1358,28 @@ _MEMO_TRIAL = 64
 _MEMO_DATA = 256
 
 
-class _NarrowTexts(dict[tuple[Any, ...], tuple[Any, ...]]):
-    """A memo's shapes by key, the key's argument words cut to the first ``narrow``
-    (``_NARROW_KEYS``): a call whose key differs from a stored one in its other words
-    only finds that shape, given back with its own words in the ``args`` column (a
-    shape of its row's own). Only ``get`` and item assignment are used (``_Memo``,
-    ``_call_row`` and its inline copy): the other syscalls' memos, plain dicts, pay
-    nothing for it."""
-
-    __slots__ = ("narrow",)
-
-    def __init__(self, narrow: int) -> None:
-        super().__init__()
-        self.narrow = narrow
-
-    def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
-        shape = dict.get(self, (key[0][:self.narrow], *key[1:]))
-        if shape is None:
-            return default
-        return (*shape[:_SHAPE_ARGS], key[0], *shape[_SHAPE_ARGS + 1:])
-
-    def __setitem__(self, key: tuple[Any, ...], shape: tuple[Any, ...]) -> None:
-        dict.__setitem__(self, (key[0][:self.narrow], *key[1:]), shape)
-
-
 class _Memo:
     """One syscall's rendered argument lists by their key (see ``_call_row``), with its record."""
 
-    __slots__ = ("hits", "misses", "texts")
+    __slots__ = ("hits", "misses", "narrow", "texts")
 
     def __init__(self, narrow: int | None = None) -> None:
         # key -> the row's shape (_SHAPE_COLUMNS)
-        self.texts: dict[tuple[Any, ...], tuple[Any, ...]] = (
-            {} if narrow is None else _NarrowTexts(narrow))
+        self.texts: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        # _NARROW_KEYS: the keys hold the first ``narrow`` argument words only. A
+        # lookup by the whole key misses, then finds the shape of any call whose key
+        # differs in the other words only, and gives it the row's own words
+        # (``_call_row`` and its inline copy): the other syscalls' hits pay nothing.
+        # A narrowed key ends with ``_NARROWED``: no whole key (a call of one word
+        # only) is ever equal to it, and takes another call's words.
+        self.narrow = narrow
         self.hits = 0
         self.misses = 0
 
     def add(self, key: tuple[Any, ...], decoded: tuple[Any, ...], plan: CallPlan) -> None:
         texts = self.texts
+        if self.narrow is not None:
+            key = (key[0][:self.narrow], *key[1:], _NARROWED)
         if len(texts) >= _MEMO_LIMIT:
             texts.clear()
         texts[key] = decoded
