@@ -882,26 +882,25 @@ class ParquetWriter:
                         # (the RET's flags, error and retval by position in the item).
                         paths = call.paths
                         structs = call.structs
-                        texts = memo.texts
-                        key = (call.args,
-                               None if not paths else paths[0] if len(paths) == 1
-                               else tuple(paths),
-                               io[0] if io else None, item[_ITEM_FLAGS_ERROR_RETVAL],
-                               tuple(structs.items()) if structs else None)
-                        shape = texts.get(key)
-                        if shape is None and (narrow := memo.narrow) is not None:
-                            # _NARROW_KEYS (close): the key's first words only, and the
-                            # row's own words in its shape (a shape of its own)
-                            shape = texts.get((key[0][:narrow], *key[1:], _NARROWED))
-                            if shape is not None:
-                                shape = (*shape[:_SHAPE_ARGS], key[0],
-                                         *shape[_SHAPE_ARGS + 1:])
+                        narrow = cached[_CACHED_NARROW]
+                        args = call.args
+                        shape = memo.texts.get((
+                            args if narrow is None else args[:narrow],
+                            None if not paths else paths[0] if len(paths) == 1
+                            else tuple(paths),
+                            io[0] if io else None, item[_ITEM_FLAGS_ERROR_RETVAL],
+                            tuple(structs.items()) if structs else None))
                         if shape is not None:
                             memo.hits += 1
-                            index = shape_index.get(id(shape))
-                            if index is None:
-                                index = shape_index[id(shape)] = len(shapes)
-                                shapes.append(shape)
+                            if narrow is None:
+                                index = shape_index.get(id(shape))
+                                if index is None:
+                                    index = shape_index[id(shape)] = len(shapes)
+                                    shapes.append(shape)
+                            else:  # the row's own argument words (_NARROW_KEYS)
+                                index = len(shapes)
+                                shapes.append((*shape[:_SHAPE_ARGS], args,
+                                               *shape[_SHAPE_ARGS + 1:]))
                             shape_rows_append(index)
                             fd_path = call.fd_path
                             if cached[_CACHED_RETURNS_FD]:
@@ -1133,9 +1132,9 @@ class ParquetWriter:
             cached = plan.renderers[_PLAN_KEY] = (
                 compile_arguments(plan, self._style, None), plan.name, plan.nr,
                 _ABIS.get(plan.abi, str(plan.abi)), plan.first_fd_arg,
-                plan.ret is RetKind.FD, bool(plan.io_args),
-                _Memo(_NARROW_KEYS.get(plan.name)) if self._memoize else None)
-        render, name, nr, abi, fd_arg, returns_fd, moves_data, memo = cached
+                plan.ret is RetKind.FD, bool(plan.io_args), _NARROW_KEYS.get(plan.name),
+                _Memo() if self._memoize else None)
+        render, name, nr, abi, fd_arg, returns_fd, moves_data, narrow, memo = cached
         ret: Any = call.ret  # a Sysret (or None), read by position below
         ts = call.ts
         args = call.args
@@ -1158,20 +1157,19 @@ class ParquetWriter:
             # or ENV records, or more GIO data than ``_MEMO_DATA``, have none (their
             # text rarely repeats). Inline: a call of its own costs a tenth of a hit.
             structs = call.structs
-            key = (args,
+            key = (args if narrow is None else args[:narrow],
                    None if not paths else paths[0] if len(paths) == 1 else tuple(paths),
                    io[0] if io else None,
                    None if ret is None else ret[_RET_FLAGS_ERROR_RETVAL],
                    tuple(structs.items()) if structs else None)
-            texts = memo.texts
-            shape = texts.get(key)
-            if shape is None and (narrow := memo.narrow) is not None:  # as the inline copy
-                shape = texts.get((args[:narrow], *key[1:], _NARROWED))
-                if shape is not None:
-                    shape = (*shape[:_SHAPE_ARGS], args, *shape[_SHAPE_ARGS + 1:])
+            shape = memo.texts.get(key)
         if shape is not None:
             memo.hits += 1  # type: ignore[union-attr]
             retval = shape[_SHAPE_RETVAL]
+            if narrow is not None:  # the row's own argument words: a shape of its own
+                calls.shape_rows.append(len(calls.shapes))
+                calls.shapes.append((*shape[:_SHAPE_ARGS], args, *shape[_SHAPE_ARGS + 1:]))
+                shape = None
         else:
             # Shapes hold tuples, not lists: a tuple of strings and numbers leaves
             # the garbage collector's books at its first pass, so the pending row
@@ -1334,13 +1332,14 @@ _ITEM_DURATION = _RET_ITEM_FIELDS.start + _RET_DURATION
 _ITEM_FLAGS_ERROR_RETVAL = slice(_ITEM_FLAGS, _ITEM_RETVAL + 1)
 #: The positions in ``_call_row``'s per-syscall facts (``CallPlan.renderers``).
 _CACHED_RETURNS_FD = 5
-_CACHED_MEMO = 7  # the last: ``_Memo.add`` drops it
+_CACHED_NARROW = 7
+_CACHED_MEMO = 8  # the last: ``_Memo.add`` drops it
 #: Syscalls whose memo key holds only their first N argument words: the words
 #: their rendering reads (the generic renderer's one part per argument of the
 #: signature), the others being whatever the registers held (close's differ
-#: from call to call, so a full key never repeats): ``_Memo.narrow``.
+#: from call to call, so a full key never repeats). A hit's shape takes the
+#: row's own words for the ``args`` column.
 _NARROW_KEYS = {"close": 1}
-_NARROWED = ("narrowed",)
 _STRUCT_ARGUMENT = Struct._fields.index("argument")
 _STRUCT_NAME = Struct._fields.index("name")
 _GIO_DATA = Genio._fields.index("data")
@@ -1361,25 +1360,16 @@ _MEMO_DATA = 256
 class _Memo:
     """One syscall's rendered argument lists by their key (see ``_call_row``), with its record."""
 
-    __slots__ = ("hits", "misses", "narrow", "texts")
+    __slots__ = ("hits", "misses", "texts")
 
-    def __init__(self, narrow: int | None = None) -> None:
+    def __init__(self) -> None:
         # key -> the row's shape (_SHAPE_COLUMNS)
         self.texts: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        # _NARROW_KEYS: the keys hold the first ``narrow`` argument words only. A
-        # lookup by the whole key misses, then finds the shape of any call whose key
-        # differs in the other words only, and gives it the row's own words
-        # (``_call_row`` and its inline copy): the other syscalls' hits pay nothing.
-        # A narrowed key ends with ``_NARROWED``: no whole key (a call of one word
-        # only) is ever equal to it, and takes another call's words.
-        self.narrow = narrow
         self.hits = 0
         self.misses = 0
 
     def add(self, key: tuple[Any, ...], decoded: tuple[Any, ...], plan: CallPlan) -> None:
         texts = self.texts
-        if self.narrow is not None:
-            key = (key[0][:self.narrow], *key[1:], _NARROWED)
         if len(texts) >= _MEMO_LIMIT:
             texts.clear()
         texts[key] = decoded
