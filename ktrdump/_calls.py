@@ -1282,6 +1282,16 @@ _EFFECTS: dict[str, Effect] = {
     "userfaultfd": _anonymous("anon_inode:[userfaultfd]", 0),
 }
 
+#: Effects that read nothing of the call but its pid and argument words (and the
+#: result): a fast path (the parquet view's) may apply one at the RET without the
+#: ``Sysret`` that ``CallTracker.settle`` reads the result from.
+ARGUMENTS_ONLY_EFFECTS: frozenset[Effect] = frozenset({_dup, _dup2, _dup3, _fcntl})
+
+#: Entry effects that do nothing but free the number of the call's first fd argument
+#: (close's): a fast path that has found that fd in its process's table may free it
+#: there itself.
+FREES_FIRST_FD: frozenset[EntryEffect] = frozenset({_close_at_entry})
+
 #: Effects at the CALL (``CallPlan.entry_effect``); close has none at its RET.
 _ENTRY_EFFECTS: dict[str, EntryEffect] = {
     "close": _close_at_entry,

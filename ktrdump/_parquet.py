@@ -80,36 +80,40 @@ reports the one error. A call still open at the end of the
 input is written with ``unfinished`` true and no result.
 
 Speed: ``args_decoded`` is memoised per syscall, keyed by everything the
-rendering reads (argument words, paths, small GIO data, the result), so a
-loop of identical calls renders once; the columns made of nothing else
-(``retval``, ``errno``, ``unfinished``, ``fd``, ``bytes``, ``paths``,
-``paths_bytes``, and the syscall's ``syscall nr abi args``) are kept with it
-as the row's "shape". A syscall whose keys rarely repeat stops being
-memoised (``_Memo``). The calls table is gathered by column
+rendering reads (argument words, paths, small GIO data, STRU records, the
+result), so a loop of identical calls renders once (close's key holds only its
+one argument word, the others being stale registers: ``_NARROW_KEYS``); the
+columns made of nothing else (``retval``, ``errno``, ``unfinished``, ``fd``,
+``bytes``, ``paths``, ``paths_bytes``, and the syscall's ``syscall nr abi
+args``) are kept with it as the row's "shape". A syscall whose keys rarely
+repeat stops being memoised (``_Memo``). The calls table is gathered by column
 (``_CallsTable``): each row group converts each distinct shape, and each
-distinct thread/command/fd path, to Arrow once and takes the rows' values
-from them by index. Without a filter (``-p``, ``-t``, ``-u``, ``-e`` and the
-other call filters, ``--min-duration``), on one trace read in order (not
-merged inputs, nor a reordered perf trace, nor ``-l``), the command takes
-the fast path: the reader's ``parsed_events`` hands the batches parsed by
-``_rawparse`` (SYSCALL, SYSRET, NAMI and GIO as one unpacked tuple each,
-no ``Record``), and ``ParquetWriter.parsed_batch`` moves the call layer's
-state for those records inline, handing every other record (and any case
-it does not take: an entry run holding other records, a RET that is not
-its thread's open call, a syscall not yet planned, i386 ipc and close_range:
-``CallPlan.enter_in_layer``) to ``CallTracker.stream`` on the same state, in
-order. At a CALL it applies close's fd effect (``CallTracker.settle_entry``:
-the kernel frees the number at close's entry), as the layer does; at a RET it applies an
-open-like call's fd effect itself in the common case (an absolute path, no
-STRU records; ``_calls.OPENED_PATH_FLAGS``) and, when the memo holds the
-call's shape, appends the row's columns itself (``_call_row``'s hit, with
-no ``Sysret`` made); any other call goes through ``_call_row`` and
+distinct thread/command/fd path, to Arrow once and takes the rows' values from
+them by index. Without a filter (``-p``, ``-t``, ``-u``, ``-e`` and the other
+call filters, ``--min-duration``), on one trace read in order (not merged
+inputs, nor a reordered perf trace, nor ``-l``), the command takes the fast
+path: the reader's ``parsed_events`` hands the batches parsed by ``_rawparse``
+(SYSCALL, SYSRET, NAMI, GIO and STRUCT as one unpacked tuple each, no
+``Record``), and ``ParquetWriter.parsed_batch`` moves the call layer's state
+for those records inline (a STRUCT of an open call is attached to it as
+``CallTracker.add_exit_record`` attaches it), handing every other record (and
+any case it does not take: an entry run holding other records, a RET that is
+not its thread's open call, a syscall not yet planned, i386 ipc and
+close_range: ``CallPlan.enter_in_layer``) to ``CallTracker.stream`` on the same
+state, in order. At a CALL it applies close's fd effect
+(``CallTracker.settle_entry``: the kernel frees the number at close's entry),
+as the layer does; at a RET it applies an open-like call's fd effect itself in
+the common case (an absolute path, no STRU records;
+``_calls.OPENED_PATH_FLAGS``) and fcntl's and dup's
+(``_calls.ARGUMENTS_ONLY_EFFECTS``) itself, and, when the memo holds the call's
+shape, appends the row's columns itself (``_call_row``'s hit, with no
+``Sysret`` made); any other call goes through ``_call_row`` and
 ``CallTracker.settle``. The list and exact-bytes columns of the calls table
 (``args``, ``args_decoded``, ``paths``, ``paths_bytes``, ``comm_bytes``,
-``fd_path_bytes``) are written without min/max statistics: no query prunes
-row groups by them, and computing them compared every value. Filtered exports run
-the general path (decoded records through ``CallTracker.stream``). The
-tables are the same on either path and with or without the memo (tested:
+``fd_path_bytes``) are written without min/max statistics: no query prunes row
+groups by them, and computing them compared every value. Filtered exports run
+the general path (decoded records through ``CallTracker.stream``). The tables
+are the same on either path and with or without the memo (tested:
 ``tests/test_parquet_fast.py``, ``test_ktrdump_parquet.py``).
 
 pyarrow is an optional dependency (``pip install 'ktr[parquet]'``); without it
@@ -135,6 +139,7 @@ from formats import (
     ProcFlag,
     Record,
     RecordKind,
+    Struct,
     SyscallFlag,
     Sysret,
 )
@@ -142,10 +147,13 @@ from formats.linux import RetKind, errno_name, signal_name
 
 from ._args import Style, compile_arguments
 from ._calls import (
+    ARGUMENTS_ONLY_EFFECTS,
+    FREES_FIRST_FD,
     MAX_OPEN_CALLS,
     MEMBER_KINDS,
     O_CLOEXEC,
     OPENED_PATH_FLAGS,
+    UPDATED,
     Call,
     CallPlan,
     CallTracker,
@@ -185,7 +193,9 @@ _DROP = int(RecordKind.DROP)
 _SYSCALL = int(RecordKind.SYSCALL)
 _NAMEI = int(RecordKind.NAMEI)
 _GENIO = int(RecordKind.GENIO)
-_DATA_KINDS = frozenset({_NAMEI, _GENIO})  # a parsed item of theirs is followed by its bytes
+_STRUCT = int(RecordKind.STRUCT)
+#: A parsed item of theirs is followed by its bytes (a STRUCT's: by its ``Struct``).
+_DATA_KINDS = frozenset({_NAMEI, _GENIO, _STRUCT})
 _UNFINISHED = 1
 _DETACHED_UNFINISHED = int(SyscallFlag.DETACHED) | _UNFINISHED
 _PLAN_KEY = "parquet"  # CallPlan.renderers: this view's per-syscall facts
@@ -761,6 +771,8 @@ class ParquetWriter:
         fd_tables = fds._tables
         charge = fds._charge
         opened_flags = OPENED_PATH_FLAGS
+        arguments_only = ARGUMENTS_ONLY_EFFECTS
+        frees_first_fd = FREES_FIRST_FD
         calls = self.calls
         call_who = self._who
         ids = calls.ids
@@ -847,8 +859,20 @@ class ParquetWriter:
                                     bool(args[flags_arg] & O_CLOEXEC))
                                 charge(1)
                                 call.settled = plain = True
+                    elif effect in arguments_only:
+                        # ``CallTracker.settle``, inline (fcntl, dup: their effect reads
+                        # the arguments and the result only). Before the row rather than
+                        # after it: the row reads no fd table but a returned fd's entry,
+                        # which ``_call_row`` reads after settling too.
+                        call.settled = plain = True
+                        if not item[_ITEM_FLAGS] & 1:  # returned: its effect
+                            try:  # noqa: SIM105 (as settle's)
+                                effect(fds, call, -1 if item[_ITEM_ERROR]
+                                       else item[_ITEM_RETVAL])
+                            except (IndexError, ValueError):  # arguments missing
+                                pass
                 cached = plan.renderers.get(_PLAN_KEY)
-                if (plain and cached is not None and call.ts != -1 and not call.structs
+                if (plain and cached is not None and call.ts != -1
                         and call.argv is None and call.env_count is None):
                     memo = cached[_CACHED_MEMO]
                     io = call.io
@@ -857,17 +881,26 @@ class ParquetWriter:
                         # ``_call_row``'s memo hit, inline: the key as it makes it
                         # (the RET's flags, error and retval by position in the item).
                         paths = call.paths
+                        structs = call.structs
+                        narrow = cached[_CACHED_NARROW]
+                        args = call.args
                         shape = memo.texts.get((
-                            call.args,
+                            args if narrow is None else args[:narrow],
                             None if not paths else paths[0] if len(paths) == 1
                             else tuple(paths),
-                            io[0] if io else None, item[_ITEM_FLAGS_ERROR_RETVAL]))
+                            io[0] if io else None, item[_ITEM_FLAGS_ERROR_RETVAL],
+                            tuple(structs.items()) if structs else None))
                         if shape is not None:
                             memo.hits += 1
-                            index = shape_index.get(id(shape))
-                            if index is None:
-                                index = shape_index[id(shape)] = len(shapes)
-                                shapes.append(shape)
+                            if narrow is None:
+                                index = shape_index.get(id(shape))
+                                if index is None:
+                                    index = shape_index[id(shape)] = len(shapes)
+                                    shapes.append(shape)
+                            else:  # the row's own argument words (_NARROW_KEYS)
+                                index = len(shapes)
+                                shapes.append((*shape[:_SHAPE_ARGS], args,
+                                               *shape[_SHAPE_ARGS + 1:]))
                             shape_rows_append(index)
                             fd_path = call.fd_path
                             if cached[_CACHED_RETURNS_FD]:
@@ -947,12 +980,16 @@ class ParquetWriter:
                     table = fd_tables.get(pid)
                     if table is not None:
                         word = args[fd_arg] & 0xFFFF_FFFF
-                        entry = table.fds.get(word - (1 << 32) if word & 0x8000_0000
-                                              else word)
+                        fd = word - (1 << 32) if word & 0x8000_0000 else word
+                        entry = table.fds.get(fd)
                         if entry is not None:
                             call.fd_path = entry[0]
-                            if found.entry_effect is not None:  # close: at its CALL
-                                tracker.settle_entry(call)
+                            entry_effect = found.entry_effect
+                            if entry_effect is not None:  # close: at its CALL
+                                if entry_effect in frees_first_fd:
+                                    del table.fds[fd]  # FdTables.closed, inline
+                                else:
+                                    tracker.settle_entry(call)
                 if previous is None and len(opened) >= MAX_OPEN_CALLS:
                     del opened[next(iter(opened))]
                 opened[tid] = call
@@ -972,6 +1009,23 @@ class ParquetWriter:
                         owner.io = [payload]
                     else:
                         io.append(payload)
+            elif kind == _STRUCT:
+                struct = next(items_iter)  # its Struct
+                owner = opened.get(item[_TID])
+                if owner is None:  # an attached process's state: the layer's
+                    held.append(as_record(item, struct))
+                    continue
+                # CallTracker.add_exit_record, inline: an exit STRU (stat, dirents).
+                structs = owner.structs
+                argument = struct[_STRUCT_ARGUMENT]
+                if structs is None:
+                    owner.structs = {argument: struct}
+                else:
+                    if argument in structs and (
+                            owner.plan.struct_direction.get(argument) == "in"
+                            or struct[_STRUCT_NAME] == b"unsent_messages"):
+                        argument += UPDATED
+                    structs[argument] = struct
             else:  # a NAMI outside an entry run: the layer does nothing with it
                 next(items_iter)  # its path
         if held:
@@ -1078,9 +1132,9 @@ class ParquetWriter:
             cached = plan.renderers[_PLAN_KEY] = (
                 compile_arguments(plan, self._style, None), plan.name, plan.nr,
                 _ABIS.get(plan.abi, str(plan.abi)), plan.first_fd_arg,
-                plan.ret is RetKind.FD, bool(plan.io_args),
+                plan.ret is RetKind.FD, bool(plan.io_args), _NARROW_KEYS.get(plan.name),
                 _Memo() if self._memoize else None)
-        render, name, nr, abi, fd_arg, returns_fd, moves_data, memo = cached
+        render, name, nr, abi, fd_arg, returns_fd, moves_data, narrow, memo = cached
         ret: Any = call.ret  # a Sysret (or None), read by position below
         ts = call.ts
         args = call.args
@@ -1090,24 +1144,32 @@ class ParquetWriter:
         key: tuple[Any, ...] | None = None
         shape = None
         if memo is not None and ts != -1 and not (
-                call.structs or call.argv is not None or call.env_count is not None
+                call.argv is not None or call.env_count is not None
                 or (io and (len(io) != 1 or len(io[0][_GIO_DATA]) > _MEMO_DATA))):
             # The key: everything the strace-style rendering of the arguments reads
             # (``_args`` without fd paths reads the argument words, the NAMI paths,
             # the GIO records, the STRU/ARG/ENV records and the result's flags,
             # errno and value; nothing else of the call), which is also all that the
             # row's shape (``_CallsTable``) is made of but the syscall, which the
-            # memo is per: the memo keeps the shape. Calls with STRU, ARG or ENV
-            # records, or more GIO data than ``_MEMO_DATA``, have none (their text
-            # rarely repeats). Inline: a call of its own costs a tenth of a hit.
-            key = (args,
+            # memo is per: the memo keeps the shape. The STRU records are in it by
+            # argument (getdents64's entry count repeats; a syscall whose structures
+            # do not, stat's, soon stops being memoised: ``_Memo``). Calls with ARG
+            # or ENV records, or more GIO data than ``_MEMO_DATA``, have none (their
+            # text rarely repeats). Inline: a call of its own costs a tenth of a hit.
+            structs = call.structs
+            key = (args if narrow is None else args[:narrow],
                    None if not paths else paths[0] if len(paths) == 1 else tuple(paths),
                    io[0] if io else None,
-                   None if ret is None else ret[_RET_FLAGS_ERROR_RETVAL])
+                   None if ret is None else ret[_RET_FLAGS_ERROR_RETVAL],
+                   tuple(structs.items()) if structs else None)
             shape = memo.texts.get(key)
         if shape is not None:
             memo.hits += 1  # type: ignore[union-attr]
             retval = shape[_SHAPE_RETVAL]
+            if narrow is not None:  # the row's own argument words: a shape of its own
+                calls.shape_rows.append(len(calls.shapes))
+                calls.shapes.append((*shape[:_SHAPE_ARGS], args, *shape[_SHAPE_ARGS + 1:]))
+                shape = None
         else:
             # Shapes hold tuples, not lists: a tuple of strings and numbers leaves
             # the garbage collector's books at its first pass, so the pending row
@@ -1270,10 +1332,20 @@ _ITEM_DURATION = _RET_ITEM_FIELDS.start + _RET_DURATION
 _ITEM_FLAGS_ERROR_RETVAL = slice(_ITEM_FLAGS, _ITEM_RETVAL + 1)
 #: The positions in ``_call_row``'s per-syscall facts (``CallPlan.renderers``).
 _CACHED_RETURNS_FD = 5
-_CACHED_MEMO = 7
+_CACHED_NARROW = 7
+_CACHED_MEMO = 8  # the last: ``_Memo.add`` drops it
+#: Syscalls whose memo key holds only their first N argument words: the words
+#: their rendering reads (the generic renderer's one part per argument of the
+#: signature), the others being whatever the registers held (close's differ
+#: from call to call, so a full key never repeats). A hit's shape takes the
+#: row's own words for the ``args`` column.
+_NARROW_KEYS = {"close": 1}
+_STRUCT_ARGUMENT = Struct._fields.index("argument")
+_STRUCT_NAME = Struct._fields.index("name")
 _GIO_DATA = Genio._fields.index("data")
 _GIO_TRANSFERRED = Genio._fields.index("transferred")
 _SHAPE_RETVAL = _SHAPE_COLUMNS.index("retval")
+_SHAPE_ARGS = _SHAPE_COLUMNS.index("args")
 
 #: Rendered argument lists kept per syscall (cleared when full: memory stays bounded).
 _MEMO_LIMIT = 4096

@@ -3,19 +3,21 @@
 ``batch_parser(codec)`` gives the parser ``TraceReader.parsed_events`` takes.
 It walks a batch's raw records and gives, in record order, one item per record:
 
-- the four kinds a call is made of in nearly every trace — SYSCALL with six
-  arguments, SYSRET, NAMI and GIO — as the one tuple that unpacking the whole
-  record (header and fixed payload fields) with one ``struct`` gives, its
-  fields in the schema's order (``length kind version pid tid timestamp_ns
-  comm``, then the payload's; ``comm`` NUL-padded as stored); a NAMI's path
-  and a GIO's data follow as an item of their own (bytes);
+- the five kinds a call is made of in nearly every trace — SYSCALL with six
+  arguments, SYSRET, NAMI, GIO and STRUCT — as the one tuple that unpacking
+  the whole record (header and fixed payload fields) with one ``struct``
+  gives, its fields in the schema's order (``length kind version pid tid
+  timestamp_ns comm``, then the payload's; ``comm`` NUL-padded as stored); a
+  NAMI's path and a GIO's data follow as an item of their own (bytes), a
+  STRUCT's payload as the ``formats.Struct`` the codec decodes (its name and
+  data cut from the record as the codec cuts them);
 - every other record as the ``formats.Record`` the codec decodes, after a
   ``None`` that marks it (a consumer tells it by identity, which is cheaper
-  than by type); so is one of the four whose length is not exactly its
-  fields' (and its path's or data's): a later version's, or damage (the
-  recorder writes them at their size).
+  than by type); so is one of the five whose length is not exactly its
+  fields' (and its path's, data's or name's and data's): a later version's,
+  or damage (the recorder writes them at their size).
 
-The walk reads each record's kind from its byte and unpacks one of the four
+The walk reads each record's kind from its byte and unpacks one of the five
 whole at once, then checks its kind and length in the tuple; near the end of
 a batch, where a whole-record unpack could run past it, a careful walk
 (header first) takes the batch over.
@@ -39,13 +41,14 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from formats import ByteOrder, Codec, Genio, Namei, Record, RecordKind, Syscall, Sysret
+from formats import ByteOrder, Codec, Genio, Namei, Record, RecordKind, Struct, Syscall, Sysret
 from formats._codec import SYSCALL_ARGUMENTS, generated_layout
 
 SYSCALL = int(RecordKind.SYSCALL)
 SYSRET = int(RecordKind.SYSRET)
 NAMEI = int(RecordKind.NAMEI)
 GENIO = int(RecordKind.GENIO)
+STRUCT = int(RecordKind.STRUCT)
 
 #: The record header's fields, in order (every whole-record tuple starts with them).
 HEADER_FIELDS = ("length", "kind", "version", "pid", "tid", "timestamp_ns", "comm")
@@ -66,12 +69,14 @@ def _check_layouts() -> None:
         RecordKind.SYSRET: (*HEADER_FIELDS, *Sysret._fields),
         RecordKind.NAMEI: (*HEADER_FIELDS, "path_length"),
         RecordKind.GENIO: (*HEADER_FIELDS, *Genio._fields[:-1], "data_length"),
+        RecordKind.STRUCT: (*HEADER_FIELDS, "abi", "argument", "name_length", "data_length"),
     }
     for kind, names in expected.items():
         if _fields(kind) != names:
             raise ImportError(f"{kind.name}'s fields moved: ktrdump._rawparse reads them "
                               "by position")
-    if Syscall._fields != ("nr", "abi", "flags", "args") or Namei._fields != ("path",):
+    if (Syscall._fields != ("nr", "abi", "flags", "args") or Namei._fields != ("path",)
+            or Struct._fields != ("abi", "argument", "name", "data")):
         raise ImportError("formats' payload models changed: ktrdump._rawparse builds them")
 
 
@@ -84,10 +89,12 @@ ARGC = 10  # SYSCALL's argument count; its six arguments follow
 ARGS = slice(11, 11 + SYSCALL_ARGUMENTS)
 RET_FIELDS = slice(7, 7 + len(Sysret._fields))  # a Sysret's fields, in order
 GIO_FIELDS = slice(7, 7 + len(Genio._fields) - 1)  # a Genio's but its data
+STRUCT_ABI, STRUCT_ARGUMENT = 7, 8  # a STRUCT's abi and argument (its name, data lengths follow)
 
 
-def as_record(item: tuple[Any, ...], data: bytes | None = None) -> Record:
-    """The ``Record`` the codec decodes for a whole-record tuple (and its path or data)."""
+def as_record(item: tuple[Any, ...], data: Any = None) -> Record:
+    """The ``Record`` the codec decodes for a whole-record tuple (and the item after it:
+    a path, data, or a STRUCT's ``Struct``)."""
     kind = item[1]
     payload: Any
     if kind == SYSCALL:
@@ -97,6 +104,9 @@ def as_record(item: tuple[Any, ...], data: bytes | None = None) -> Record:
     elif kind == NAMEI:
         assert data is not None
         payload = Namei(data)
+    elif kind == STRUCT:
+        assert type(data) is Struct
+        payload = data
     else:
         assert kind == GENIO and data is not None
         payload = Genio._make((*item[GIO_FIELDS], data))
@@ -125,6 +135,9 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
     unpack_genio = codec.genio_struct.unpack_from
     genio_size = codec.genio_struct.size  # the data follows
     genio_fixed = genio_size - header_size
+    unpack_struct = codec.struct_struct.unpack_from
+    struct_size = codec.struct_struct.size  # the name, then the data, follow
+    struct_fixed = struct_size - header_size
     six = SYSCALL_ARGUMENTS
     new_tuple = tuple.__new__
 
@@ -176,6 +189,18 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
                     raise ValueError("NAMI path overruns its record")
                 append(item)
                 append(raw[position + namei_size:data_stop])
+            elif kind == STRUCT and length >= struct_fixed:
+                item = unpack_struct(raw, position)
+                name_at = position + struct_size
+                data_at = name_at + item[-2]
+                data_stop = data_at + item[-1]
+                if data_at > stop:  # as the codec checks them: the name, then the data
+                    raise ValueError("STRU name overruns its record")
+                if data_stop > stop:
+                    raise ValueError("STRU data overruns its record")
+                append(item)
+                append(new_tuple(Struct, (item[STRUCT_ABI], item[STRUCT_ARGUMENT],
+                                          raw[name_at:data_at], raw[data_at:data_stop])))
             else:
                 append(None)  # the mark of a Record
                 append(other(raw, position, stop))
@@ -238,7 +263,23 @@ def batch_parser(codec: Codec) -> Callable[[bytes], tuple[int, list[Any]]]:
                         datas += 1
                         position = stop
                         continue
-                # Any other record, or one of those four shorter than its fields: as
+                # STRUCT: its fields, then exactly its name and data; the ``Struct``
+                # the codec decodes follows the tuple, as a NAMI's path does.
+                elif kind == STRUCT:
+                    item = unpack_struct(raw, position)
+                    if item[0] == struct_fixed + item[-2] + item[-1] and item[1] == STRUCT:
+                        name_at = position + struct_size
+                        data_at = name_at + item[-2]
+                        stop = data_at + item[-1]
+                        if stop > end:
+                            raise ValueError("a record runs past the batch")
+                        append(item)
+                        append(new_tuple(Struct, (item[STRUCT_ABI], item[STRUCT_ARGUMENT],
+                                                  raw[name_at:data_at], raw[data_at:stop])))
+                        datas += 1
+                        position = stop
+                        continue
+                # Any other record, or one of those five shorter than its fields: as
                 # ``careful`` takes it.
                 if position > last_header:
                     raise ValueError("a record header runs past the batch")

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import formats
-from formats import Genio, Namei, Psig, RecordKind, Syscall, Sysret, codec, schemas
+from formats import Genio, Namei, Psig, RecordKind, Struct, Syscall, Sysret, codec, schemas
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -177,15 +177,19 @@ int main(void) {
 """
 
 
-@pytest.mark.parametrize("program", ["ls", "dd", "c"])
+@pytest.mark.parametrize("program", ["ls", "dd", "find", "c"])
 def test_fast_path_on_live_recordings(tmp_path: Path, program: str) -> None:
     """Real programs recorded here: ls (many STRU records), dd (a loop of small
-    reads and writes), a C program with threads, a fork, an execve, signals,
-    renames (two paths), dup2 and a pipe."""
+    reads and writes), find (STRU-heavy: newfstatat's stat, getdents64's entry
+    count, openat's fd_path; fcntl F_DUPFD_CLOEXEC/F_SETFD/F_GETFD and close on
+    the directory fds it walks), a C program with threads, a fork, an execve,
+    signals, renames (two paths), dup2 and a pipe."""
     trace = tmp_path / "live.ktr"
     command = {
         "ls": ["ls", "-la", "/usr/bin", "/proc/self/fd"],
         "dd": ["dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=5000"],
+        "find": ["find", str(ROOT), "/usr/include/linux", "-name", "*.h", "-newer",
+                 str(ROOT / "pyproject.toml")],
     }.get(program)
     if command is None:
         command = [str(build_program(tmp_path, "prog", _PROGRAM, "-pthread"))]
@@ -227,6 +231,9 @@ def _records() -> st.SearchStrategy[tuple[RecordKind, Any]]:
         st.tuples(st.just(RecordKind.NAMEI), st.builds(Namei, st.binary(max_size=40))),
         st.tuples(st.just(RecordKind.GENIO), st.builds(
             Genio, _I32, st.integers(0, 255), st.integers(0, 255), _U64,
+            st.binary(max_size=40))),
+        st.tuples(st.just(RecordKind.STRUCT), st.builds(
+            Struct, st.integers(0, 255), st.integers(0, 255), st.binary(max_size=12),
             st.binary(max_size=40))),
         st.tuples(st.just(RecordKind.PSIG), st.builds(
             Psig, _I32, _I32, _U64, _U64)),
@@ -376,3 +383,139 @@ def test_fast_path_on_open_like_calls(tmp_path: Path) -> None:
     assert ("read", 6, "notes.txt") in paths
     assert ("read", 8, None) in paths  # no path: the fd is unknown
     assert ("read", 9, None) in paths  # unfinished: no effect
+
+
+def _struct_calls_trace(path: Path, rounds: int) -> None:
+    """find's call shapes and every case the fast path's STRU and fd-effect code tells
+    apart: exit STRUs (stat, getdents64's count, openat's fd_path), a STRU of no open
+    call (an attached process's cwd), the same argument twice (poll's pollfds: the
+    update; sendmmsg's unsent_messages), a STRU longer than its fields (a later
+    version's: a Record), a STRU inside another thread's call; fcntl (F_GETFD,
+    F_SETFD, F_DUPFD_CLOEXEC, failed, unfinished), dup, dup2 and dup3, then reads of
+    the fds they made (their fd_path) and closes."""
+    fast = codec()
+    framing = formats.batch_framing()
+    header = formats.FileHeader(hostname="t", kernel_release="6.1", machine="x86_64",
+                                realtime_ns=10**18, monotonic_ns=0, ktr_version="t")
+    at_fdcwd = (1 << 64) - 100
+    ts = 10**18
+    records: list[bytes] = []
+
+    def add(kind: RecordKind, payload: Any, pid: int = 77, extra: bytes = b"",
+            tid: int | None = None) -> None:
+        nonlocal ts
+        ts += 1000
+        body = fast.encode_payload(kind, payload) + extra
+        records.append(fast.encode_raw_record(kind, pid, pid if tid is None else tid, ts,
+                                              b"finder", body))
+
+    def stru(argument: int, name: bytes, data: bytes, extra: bytes = b"",
+             tid: int | None = None) -> None:
+        add(RecordKind.STRUCT, Struct(1, argument, name, data), extra=extra, tid=tid)
+
+    def call(nr: int, args: tuple[int, ...], ret: int, *, paths: tuple[bytes, ...] = (),
+             structs: tuple[tuple[int, bytes, bytes], ...] = (), flags: int = 0,
+             data: bytes | None = None, extra: bytes = b"") -> None:
+        add(RecordKind.SYSCALL, Syscall(nr, 1, 0, (*args, 0x55, 7, 0x1234)[:6]))
+        for name in paths:
+            add(RecordKind.NAMEI, Namei(name))
+        if data is not None:
+            add(RecordKind.GENIO, Genio(args[0], 0, 0, len(data), data))
+        for argument, name, value in structs:
+            stru(argument, name, value, extra=extra)
+        error = -ret if ret < 0 else 0
+        add(RecordKind.SYSRET, Sysret(nr, 1, flags, error, -1 if error else ret, 700))
+
+    stat_dir = bytearray(144)
+    stat_dir[24:28] = (0o040755).to_bytes(4, "little")
+    stat_dir[48:56] = (4096).to_bytes(8, "little")
+    stat_null = bytearray(144)
+    stat_null[24:28] = (0o020666).to_bytes(4, "little")
+    stat_null[40:48] = (0x103).to_bytes(8, "little")
+    stru(255, b"cwd", b"/work")  # of no call: the layer's process state
+    for index in range(rounds):
+        extra = b"\0\1" if index % 7 == 6 else b""
+        stat = bytes(stat_null if index % 5 == 0 else stat_dir)
+        stat = stat[:100] if index % 11 == 10 else stat  # truncated
+        call(257, (at_fdcwd, 0x1000, 0o2200000, 0), 3, paths=(b"/usr/include",),
+             structs=((255, b"fd_path", b"/usr/include"),), extra=extra)
+        call(257, (3, 0x2000, 0o2200000, 0), 4, paths=(b"linux",),
+             structs=((255, b"fd_path", b"/usr/include/linux"),) if index % 2 else ())
+        call(262, (4, 0x3000, 0x4000, 0x100), 0, paths=(b"a.h",),
+             structs=((2, b"stat", stat),), extra=extra)
+        call(262, (at_fdcwd, 0x3000, 0x4000, 0), -2, paths=(b"/missing",))
+        for count in (index % 4 + 1, 0):
+            call(217, (4, 0x5000, 0x8000), 24 * count,
+                 structs=((1, b"count", count.to_bytes(4, "little")),))
+        call(72, (4, 1, 0), 1)  # F_GETFD
+        call(72, (4, 2, 1), 0)  # F_SETFD FD_CLOEXEC
+        call(72, (3, 2, 0), 0)
+        call(72, (4, 1030, 3), 5)  # F_DUPFD_CLOEXEC
+        call(72, (99, 1030, 3), -9)  # EBADF
+        call(72, (3, 0, 10), 11, flags=1)  # F_DUPFD, unfinished: no effect
+        add(RecordKind.SYSCALL, Syscall(72, 1, 0, (4, 1030, 12, 0, 0, 0)))
+        add(RecordKind.SYSRET, Sysret(72, 1, 0, 24, 12, 700))  # an error: no effect
+        call(32, (4,), 6)  # dup
+        call(33, (3, 7), 7)  # dup2
+        call(292, (4, 8, 0o2000000), 8)  # dup3 O_CLOEXEC
+        call(7, (0x6000, 1, 100), 1, structs=((0, b"pollfds", b"\3\0\0\0\1\0\0\0"),
+                                              (0, b"pollfds", b"\3\0\0\0\1\0\1\0")))
+        call(307, (3, 0x7000, 2, 0), 1, structs=(
+            (1, b"mmsghdr", bytes(16)), (1, b"unsent_messages", b"\1\0\0\0")))
+        # another thread's STRU inside this thread's call: its own open call's
+        add(RecordKind.SYSCALL, Syscall(262, 1, 0, (5, 0x3000, 0x4000, 0x100, 0, 0)),
+            tid=78)
+        add(RecordKind.SYSCALL, Syscall(262, 1, 0, (5, 0x3000, 0x4000, 0x100, 0, 0)))
+        stru(2, b"stat", bytes(stat_dir), tid=78)
+        stru(2, b"stat", bytes(stat_null))
+        add(RecordKind.SYSRET, Sysret(262, 1, 0, 0, 0, 700), tid=78)
+        add(RecordKind.SYSRET, Sysret(262, 1, 0, 0, 0, 700))
+        for fd in (3, 4, 5, 6, 7, 8, 11, 12):
+            call(0, (fd, 0x2000, 64), 5, data=b"hello")
+        for fd in (3, 4, 5, 6, 7, 8, 11, 12):  # close: registers past its one argument vary
+            call(3, (fd, index, ts & 0xFFFF, fd * index), 0 if fd != 12 else -9)
+        call(0, (5, 0x2000, 64), 5, data=b"gone")  # closed at close's CALL: unknown now
+    with open(path, "wb") as out:
+        out.write(formats.encode_file_header(header))
+        for start in range(0, len(records), 700):
+            out.write(framing.encode(records[start:start + 700], None))
+
+
+def test_fast_path_on_find_like_calls(tmp_path: Path) -> None:
+    """Both paths write the same tables, which are also those written without the memo
+    (every row rendered: the STRU records in its key, close's narrow key)."""
+    trace = tmp_path / "finds.ktr"
+    _struct_calls_trace(trace, 300)
+    assert _same_export(tmp_path, trace) > 0
+    from ktrdump._parquet import ParquetWriter, write_parquet
+    from ktrdump._rawparse import batch_parser
+    from ktrdump._reader import open_trace
+
+    with open_trace(trace) as reader:
+        write_parquet(reader.parsed_events(batch_parser(reader.record_codec)),
+                      str(tmp_path / "c.parquet"))
+    plain = ParquetWriter(str(tmp_path / "plain.parquet"), memoize=False)
+    with open_trace(trace) as reader:
+        for event in reader.events():
+            if isinstance(event, list):
+                plain.batch(event)
+    plain.finish()
+    assert pq.read_table(tmp_path / "plain.parquet").equals(
+        pq.read_table(tmp_path / "c.parquet"))
+    rows = pq.read_table(tmp_path / "c.parquet",
+                         columns=["syscall", "fd", "fd_path", "args_decoded"]).to_pylist()
+    paths = {(row["syscall"], row["fd"], row["fd_path"]) for row in rows}
+    # the fd effects, inline or not, as the layer applies them (-y's paths)
+    assert ("read", 5, "/usr/include/linux") in paths  # F_DUPFD_CLOEXEC
+    assert ("read", 6, "/usr/include/linux") in paths  # dup
+    assert ("read", 7, "/usr/include") in paths  # dup2
+    assert ("read", 11, None) in paths  # unfinished F_DUPFD: no effect
+    assert ("read", 12, None) in paths  # failed: no effect
+    assert ("read", 5, None) in paths  # closed
+    decoded = {tuple(row["args_decoded"]) for row in rows if row["syscall"] == "newfstatat"}
+    assert ("4", '"a.h"', "{st_mode=S_IFDIR|0755, st_size=4096, ...}",
+            "AT_SYMLINK_NOFOLLOW") in decoded
+    assert ("4", '"a.h"', "{st_mode=S_IFCHR|0666, st_rdev=makedev(0x1, 0x3), ...}",
+            "AT_SYMLINK_NOFOLLOW") in decoded
+    counts = {row["args_decoded"][1] for row in rows if row["syscall"] == "getdents64"}
+    assert {"0x5000 /* 0 entries */", "0x5000 /* 4 entries */"} <= counts

@@ -185,6 +185,27 @@ def test_x86_64_stat_family(sample_file: Path, tmp_path: Path) -> None:
         "{st_mode=S_IFCHR|0666, st_rdev=makedev(0x1, 0x3), ...}")
 
 
+_MODES = st.one_of(st.integers(0, 0xFFFF_FFFF), st.sampled_from(
+    [0o100644, 0o040755, 0o020666, 0o060660, 0o120777, 0o010600, 0o140755, 0o104755,
+     0o170000, 0]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=144, max_size=150), _MODES, st.sampled_from([X86_64, X32, 0]))
+def test_brief_stat_is_the_general_rendering(data: bytes, mode: int, abi: int) -> None:
+    """The brief form's shortcut (``_brief_stat_64``: three fields unpacked, the mode's
+    text kept) gives what decoding the whole structure and ``_render_stat`` give."""
+    data = data[:24] + struct.pack("<I", mode) + data[28:]
+    kind = _structs._KINDS["stat"]
+    layout = _structs._layout(kind, abi)
+    assert layout is _structs._STAT_64 and kind.render is not None
+    assert isinstance(layout, _structs._Layout)
+    parts, abbreviated = kind.render(layout.decode(data), abi, False)
+    general = _structs._assemble(parts, abbreviated, len(data), layout.size)
+    assert decode_struct(b"stat", abi, data) == general
+    assert decode_struct(b"stat", abi, data) == general  # the mode's text, kept
+
+
 def _newfstatat(path: Path) -> bytes:
     buffer = ctypes.create_string_buffer(b"\xaa" * 144, 144)
     _syscall("newfstatat", -100, _path(path), buffer, 0)
