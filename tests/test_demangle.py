@@ -171,3 +171,17 @@ def test_demangler_asks_once_and_skips_c_names() -> None:
         assert demangler.demangle("_Z3foov") == "foo()"  # still in step after it
     finally:
         demangler.close()
+
+
+def test_list_probes_shows_demangled_beside_raw(program: tuple[Path, dict[str, str]]) -> None:
+    binary, names = program
+    proc = subprocess.run([KTR, "record", "--list-probes", str(binary), "_ZN2ns*"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split("\t")[0]: line.split("\t") for line in proc.stdout.splitlines()}
+    for raw in (RAW_BURN, RAW_GO):
+        row = rows[f"cpx:{raw}"]  # the name -P takes, first
+        assert len(row) == 5 and row[4] == names[raw], row
+    proc = subprocess.run([KTR, "record", "--list-probes", str(binary), "main"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.stdout.startswith("cpx:main\t") and proc.stdout.count("\t") == 2
