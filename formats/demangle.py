@@ -24,9 +24,10 @@ v0, D): c++filt's default (``auto``) style decides what it knows.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 #: distinct names kept; past this the cache is emptied (names are re-asked, never wrong)
 _CACHE_LIMIT = 1 << 16
@@ -75,6 +76,11 @@ class Demangler:
         return line[:-1] or name
 
     def _start(self) -> subprocess.Popen[str] | None:
+        # imported here, at the first C++ name: ktrdump's start-up (most traces have
+        # no C++ names) does not pay the ~6 ms of shutil and subprocess
+        import shutil
+        import subprocess
+
         path = shutil.which(self.program)
         if path is None:
             self._failed = True
@@ -100,6 +106,7 @@ class Demangler:
         process, self._process = self._process, None
         if process is None:
             return
+        import subprocess
         for stream in (process.stdin, process.stdout):
             try:
                 if stream is not None:
