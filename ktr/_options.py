@@ -542,7 +542,8 @@ def _build_parser() -> _Parser:
                              f"{_range(MAX_PROBES_RANGE)})")
     probes.add_argument("--list-probes", nargs="+", metavar="MODULE [GLOB]", default=None,
                         help="list the functions MODULE can be probed at (with -p PID, "
-                        "MODULE is matched against that process's mappings) and exit")
+                        "MODULE is matched against that process's mappings) and exit; "
+                        "a C++ function is also shown as c++filt shows it")
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="-- CMD [ARGS...]: the command to start and trace")
     return parser

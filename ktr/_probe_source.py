@@ -60,6 +60,7 @@ from collections.abc import Callable, Iterable
 
 import formats
 from formats import Abi, DropError, ProbeArgType, ProbeSite, RecordKind
+from formats.demangle import Demangler
 from formats.elf import ElfError, open_image
 
 from . import _perf, _threadnames
@@ -762,7 +763,9 @@ def list_probes(arguments: tuple[str, ...], pid: int | None) -> list[str]:
     """``--list-probes MODULE [GLOB]``: one line per probe-able function, by address.
 
     Each line: ``MODULE:FUNCTION`` then the file offset, size and kind (``ifunc`` for IFUNC
-    symbols, which are probed at their implementations). Raises ``ProbeError``.
+    symbols, which are probed at their implementations), tab-separated, and for a C++
+    function its name as ``c++filt`` shows it (``formats.demangle``) in a fifth column.
+    Raises ``ProbeError``.
     """
     module = arguments[0]
     pattern = arguments[1] if len(arguments) > 1 else "*"
@@ -783,13 +786,21 @@ def list_probes(arguments: tuple[str, ...], pid: int | None) -> list[str]:
         raise ProbeError(f"--list-probes: no function matches {pattern!r} in {paths[0]}")
     name = os.path.basename(paths[0])
     lines = []
-    for symbol in symbols:
-        offset = image.vaddr_to_offset(symbol.vaddr)
-        if offset is None:
-            continue
-        kind = "ifunc" if symbol.ifunc else ("local" if symbol.binding == "LOCAL" else "")
-        lines.append(f"{_listed(name)}:{_listed(symbol.name)}\t{offset:#x}\t{symbol.size}\t"
-                     f"{kind}".rstrip())
+    # the -P spec needs the name the binary spells; a C++ one is also shown as c++filt
+    # shows it (one c++filt process for the listing; without c++filt, no fifth column)
+    demangler = Demangler()
+    try:
+        for symbol in symbols:
+            offset = image.vaddr_to_offset(symbol.vaddr)
+            if offset is None:
+                continue
+            kind = "ifunc" if symbol.ifunc else ("local" if symbol.binding == "LOCAL" else "")
+            shown = demangler.demangle(symbol.name)
+            tail = f"\t{_listed(shown)}" if shown != symbol.name else ""
+            lines.append(f"{_listed(name)}:{_listed(symbol.name)}\t{offset:#x}\t{symbol.size}\t"
+                         f"{kind}{tail}".rstrip())
+    finally:
+        demangler.close()
     return lines
 
 

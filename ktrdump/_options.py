@@ -68,6 +68,8 @@ class Options:
     durations: bool = False  # --durations: time spent in each call, on RET (strace -T)
     # --symbol-cache: where module symbols are kept on disk (None: --no-symbol-cache)
     symbol_cache: str | None = field(default_factory=lambda: default_symbol_cache())
+    # C++ symbols as c++filt shows them (False: --no-demangle, as the binary spells them)
+    demangle: bool = True
     width: int = DEFAULT_WIDTH
     # --salvage: show the records of a raw batch whose payload checksum fails that
     # frame and decode, marked UNVERIFIED in-band (formats/SPEC.md, "Damaged batches")

@@ -41,6 +41,7 @@ from formats import (
     probe_strings,
     struct_data,
 )
+from formats.demangle import demangle
 
 from ._bounded import Table
 from ._text import display_text, json_string, plural, quoted
@@ -79,7 +80,9 @@ class ProbeInfo(NamedTuple):
 
 def _info_from_def(payload: ProbeDef) -> ProbeInfo:
     module = os.path.basename(os.fsdecode(payload.module))
-    return ProbeInfo(payload.probe_id, module, payload.function.decode("utf-8", "replace"),
+    # a C++ function as c++filt shows it (formats.demangle; raw with --no-demangle)
+    function = demangle(payload.function.decode("utf-8", "replace"))
+    return ProbeInfo(payload.probe_id, module, function,
                      payload.site, payload.point_offset, tuple(payload.types), payload.flags)
 
 
@@ -164,7 +167,7 @@ class ProbeTable:
         name = payload.name.decode("utf-8", "replace")
         module, _, function = name.rpartition(":")
         count = len(payload.args) if payload.site != ProbeSite.RETURN else 1
-        return ProbeInfo(payload.probe_id, module, function or name, payload.site,
+        return ProbeInfo(payload.probe_id, module, demangle(function or name), payload.site,
                          payload.offset, (int(ProbeArgType.U64),) * count)
 
     def values(self, payload: Any) -> list[tuple[int, int | bytes | None, bool]]:

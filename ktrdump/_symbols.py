@@ -44,7 +44,8 @@ offset, start)`` — ``offset`` is from the function's start when the function
 is known, else the link-time address in the module, and the pc itself when no
 mapping holds it; ``start``, for a pc with no symbol, is the start of the
 ``.eh_frame`` FDE that covers it (so a stripped function is one frame:
-``module+0xSTART``). Names are cached per (module, address).
+``module+0xSTART``). Names are cached per (module, address). A C++ name is
+the one ``c++filt`` prints (``formats.demangle``; raw with ``--no-demangle``).
 
 Guarantees: never raises for missing or unreadable files (they make unknown
 frames); memory is bounded by the modules and distinct pcs of the trace.
@@ -68,6 +69,7 @@ from elftools.elf.elffile import ELFFile
 from formats import MmapFlag
 from formats.buildid_cache import search_paths
 from formats.cfi import CfiTable
+from formats.demangle import demangle
 from formats.elf import (
     DEBUG_ROOT,
     ElfError,
@@ -118,7 +120,9 @@ class Module:
         if found is None:
             hit = self.image.symbolize(vaddr) if self.image is not None else None
             if hit is not None:
-                found = (hit[0].name, hit[1], None)
+                # shown as c++filt shows it (unless --no-demangle): the cache below
+                # keeps the shown name, so each address asks once
+                found = (demangle(hit[0].name), hit[1], None)
             else:
                 found = (None, vaddr, self.cfi.function_start(vaddr) if self.cfi else None)
             self._names[vaddr] = found

@@ -49,6 +49,7 @@ gc.disable()
 try:
     import formats
     from formats import linux
+    from formats.demangle import default as demangler
 
     from . import __version__, _perfviews
     from ._calls import recorded_facilities
@@ -353,6 +354,10 @@ def _parser() -> argparse.ArgumentParser:
                               "$XDG_CACHE_HOME/ktr or ~/.cache/ktr)")
     symbols.add_argument("--no-symbol-cache", action="store_true",
                          help="neither read nor write the symbol cache")
+    symbols.add_argument("--no-demangle", dest="demangle", action="store_false",
+                         help="show C++ function names (of stack frames and probes) as the "
+                              "binary spells them (_ZN2ns3fooEi); by default they are shown "
+                              "as c++filt shows them (ns::foo(int)), as perf report does")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -671,6 +676,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         salvage=arguments.salvage,
         symbol_cache=None if arguments.no_symbol_cache else (
             arguments.symbol_cache or default_symbol_cache()),
+        demangle=arguments.demangle,
     )
 
 
@@ -852,6 +858,8 @@ def _first_event_read(events: Iterator[Any]) -> Iterator[Any]:
 
 def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
     """Dump the trace(s) ``options`` names; returns the exit status."""
+    # one c++filt process per run, started at the first C++ name shown (if any)
+    demangler.enabled = options.demangle
     try:
         return _run(options, stdout, stderr)
     except TraceFormatError as error:
@@ -861,6 +869,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         # (a followed file's header is read once following starts, so here).
         raise InputError(error.source, f"{error.message} (ktrdump --salvage reads the "
                                        "batches after it)") from None
+    finally:
+        demangler.close()
 
 
 def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:

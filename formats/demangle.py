@@ -1,0 +1,129 @@
+"""C++ (Itanium ABI) symbol names demangled by the system's ``c++filt``.
+
+``Demangler.demangle(name)`` returns the name ``c++filt`` prints for ``name``
+(``_ZN2ns1WIlE2goEi`` -> ``ns::W<long>::go(int)``); a name not starting with
+``_Z`` is returned as it is without asking anything, so traces of C programs
+pay one ``startswith`` per distinct name. Names go, one a line, to ONE
+long-lived ``c++filt`` process (started at the first ``_Z`` name; c++filt
+flushes each line it answers), and each distinct name is asked once (a
+bounded cache).
+
+Guarantees: never raises. If ``c++filt`` is missing, cannot start, dies or
+answers nothing, every name from then on is returned unchanged (said
+nowhere: raw names are still right names). A name holding a newline, NUL or
+carriage return is never sent (it would break the line protocol) and is
+returned unchanged. ``enabled = False`` (``--no-demangle``) returns every name
+unchanged. ``close()`` ends the process; a new one starts at the next ``_Z``
+name.
+
+Does not: import ktr or ktrdump (both use it: ``ktrdump`` at display time,
+``ktr record --list-probes``), or demangle other languages' schemes (Rust
+v0, D): c++filt's default (``auto``) style decides what it knows.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
+
+#: distinct names kept; past this the cache is emptied (names are re-asked, never wrong)
+_CACHE_LIMIT = 1 << 16
+_UNSAFE = ("\n", "\r", "\0")
+
+
+class Demangler:
+    """One ``c++filt`` process and the names it has already answered."""
+
+    def __init__(self, enabled: bool = True, program: str = "c++filt") -> None:
+        self.enabled = enabled
+        self.program = program
+        self._cache: dict[str, str] = {}
+        self._process: subprocess.Popen[str] | None = None
+        self._failed = False  # c++filt missing or broken: names stay raw
+
+    def demangle(self, name: str) -> str:
+        if not self.enabled or not name.startswith("_Z"):
+            return name
+        found = self._cache.get(name)
+        if found is None:
+            found = self._ask(name)
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[name] = found
+        return found
+
+    def _ask(self, name: str) -> str:
+        if self._failed or any(c in name for c in _UNSAFE):
+            return name
+        process = self._process if self._process is not None else self._start()
+        if process is None:
+            return name
+        stdin: IO[str] | None = process.stdin
+        stdout: IO[str] | None = process.stdout
+        try:
+            assert stdin is not None and stdout is not None
+            stdin.write(name + "\n")
+            stdin.flush()
+            line = stdout.readline()
+        except (OSError, ValueError, UnicodeError):
+            line = ""
+        if not line.endswith("\n"):
+            self._give_up()
+            return name
+        return line[:-1] or name
+
+    def _start(self) -> subprocess.Popen[str] | None:
+        # imported here, at the first C++ name: ktrdump's start-up (most traces have
+        # no C++ names) does not pay the ~6 ms of shutil and subprocess
+        import shutil
+        import subprocess
+
+        path = shutil.which(self.program)
+        if path is None:
+            self._failed = True
+            return None
+        try:
+            # errors="surrogateescape": a symbol's undecodable bytes go and come back as
+            # they were; LC_ALL=C: c++filt's answers do not depend on the user's locale
+            self._process = subprocess.Popen(
+                [path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, text=True, encoding="utf-8",
+                errors="surrogateescape", bufsize=1,
+                env={**os.environ, "LC_ALL": "C"}, close_fds=True)
+        except (OSError, ValueError, subprocess.SubprocessError):
+            self._failed = True
+            return None
+        return self._process
+
+    def _give_up(self) -> None:
+        self._failed = True
+        self.close()
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        import subprocess
+        for stream in (process.stdin, process.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+#: The one demangler of this process: ``ktrdump`` sets ``enabled`` from ``--no-demangle``.
+default = Demangler()
+
+
+def demangle(name: str) -> str:
+    """``name`` as ``default`` shows it (see the module's docstring)."""
+    return default.demangle(name)
