@@ -16,6 +16,12 @@ returned unchanged. ``enabled = False`` (``--no-demangle``) returns every name
 unchanged. ``close()`` ends the process; a new one starts at the next ``_Z``
 name.
 
+There is no demangler of the process: each user makes its own and passes its
+bound ``demangle`` (a ``Callable[[str], str]``) to what builds names
+(``ktrdump.cli.run`` makes one per run, ``enabled`` from ``--no-demangle``, and
+closes it when the run ends), so one run's setting never reaches another's
+names. ``raw_name`` is the identity: the default of views built directly.
+
 Does not: import ktr or ktrdump (both use it: ``ktrdump`` at display time,
 ``ktr record --list-probes``), or demangle other languages' schemes (Rust
 v0, D): c++filt's default (``auto``) style decides what it knows.
@@ -120,10 +126,6 @@ class Demangler:
             process.wait()
 
 
-#: The one demangler of this process: ``ktrdump`` sets ``enabled`` from ``--no-demangle``.
-default = Demangler()
-
-
-def demangle(name: str) -> str:
-    """``name`` as ``default`` shows it (see the module's docstring)."""
-    return default.demangle(name)
+def raw_name(name: str) -> str:
+    """``name`` as it is: what a view built without a demangler shows (its default)."""
+    return name

@@ -220,6 +220,9 @@ class ChromeOptions:
     byte_order: ByteOrder = "little"  # the trace's (PROBE strings are read in it)
     # Where a module that cannot symbolize samples is said (None: stderr).
     warn: Callable[[str], None] | None = None
+    # How function names (frames, probes) are shown: ktrdump's run passes its
+    # Demangler's ``demangle`` (C++ as c++filt prints it); None: as the binary spells it.
+    demangle: Callable[[str], str] | None = None
 
 
 def _text(data: bytes) -> str:
@@ -267,7 +270,7 @@ class ChromeTrace:
         self._process_names: dict[int, bytes] = Table()
         self._syscalls: dict[tuple[int, int], tuple[str, int | None]] = Cache()
         self._last_ns = 0
-        self._probes = CallStack(self.options.byte_order)
+        self._probes = CallStack(self.options.byte_order, self.options.demangle)
         self._switches = _perfviews.SwitchTally()
         self._stacks: Stacks | None = None  # made at the first MMAP or SAMPLE
         self.events = 0  # events written so far
@@ -433,7 +436,8 @@ class ChromeTrace:
             self._proc(record, payload, out)
         elif kind in (_SAMPLE, _MMAP):
             if self._stacks is None:
-                self._stacks = Stacks(self.options.symbol_cache, self.options.warn)
+                self._stacks = Stacks(self.options.symbol_cache, self.options.warn,
+                                      self.options.demangle)
             if kind == _MMAP:
                 self._stacks.observe(record)
             else:

@@ -571,12 +571,17 @@ class _RecordDescriber(LineView):
     _stamp = 0
 
     def __init__(self, options: Options, names: Names | None = None,
-                 header: FileHeader | None = None) -> None:
+                 header: FileHeader | None = None,
+                 demangle: Callable[[str], str] | None = None) -> None:
         self.options = options
         self.names = names if names is not None else Names()
         track_fds = options.fd_paths and not options.raw
         self.tracker = CallTracker(track_fds=track_fds, facilities=recorded_facilities(header))
-        self.probe_table = ProbeTable(header.byte_order if header is not None else "little")
+        # ``demangle``: how function names (probes, frames) are shown (ktrdump's run:
+        # its Demangler; None: as the binary spells them)
+        self._demangle = demangle
+        self.probe_table = ProbeTable(header.byte_order if header is not None else "little",
+                                      demangle)
         # -C counters the machine could not count, "<not supported>" on CNT records:
         # the header's (the first recording's), then each BEGIN's (``_learn_begin``)
         self._not_supported = _perfviews.counters_not_supported(header)
@@ -702,7 +707,7 @@ class _RecordDescriber(LineView):
 
     def _stack_view(self) -> Stacks:
         if self._stacks is None:
-            self._stacks = Stacks(self.options.symbol_cache, self.warn)
+            self._stacks = Stacks(self.options.symbol_cache, self.warn, self._demangle)
         return self._stacks
 
     def _arguments(self, call: Call) -> list[str]:
@@ -751,8 +756,9 @@ class TextDescriber(_RecordDescriber):
     """Records as kdump-style text."""
 
     def __init__(self, options: Options, names: Names | None = None,
-                 header: FileHeader | None = None) -> None:
-        super().__init__(options, names, header)
+                 header: FileHeader | None = None,
+                 demangle: Callable[[str], str] | None = None) -> None:
+        super().__init__(options, names, header, demangle)
         self._hex = options.hex_dump
         self._width = options.width
         self._max_data = options.max_data
@@ -1120,8 +1126,9 @@ class JsonDescriber(_RecordDescriber):
     """Records as JSON Lines (keys in the module docstring)."""
 
     def __init__(self, options: Options, names: Names | None = None,
-                 header: FileHeader | None = None) -> None:
-        super().__init__(options, names, header)
+                 header: FileHeader | None = None,
+                 demangle: Callable[[str], str] | None = None) -> None:
+        super().__init__(options, names, header, demangle)
         self._stamp = 2
         self._syscalls: dict[tuple[int, int], str] = Cache()
         self._errnos: dict[int, str] = Cache()
@@ -1405,22 +1412,25 @@ Describer = TextDescriber | JsonDescriber
 
 def describer_for(options: Options, names: Names | None = None,
                   header: FileHeader | None = None, selector: Any = None,
-                  warn: Callable[[str], None] | None = None) -> Any:
+                  warn: Callable[[str], None] | None = None,
+                  demangle: Callable[[str], str] | None = None) -> Any:
     """The describer for ``options.output_format`` (text, json or strace).
 
     ``selector``: the call filters (``_select.Selector``) whose ``hidden``
     records the describer feeds to its call tracker but does not show.
     ``warn``: where a module that cannot symbolize samples is said (None: stderr).
+    ``demangle``: how function names (probes, frames) are shown (None: as the
+    binary spells them).
     """
     describer: Any
     if options.output_format == "json":
-        describer = JsonDescriber(options, names, header)
+        describer = JsonDescriber(options, names, header, demangle)
     elif options.output_format == "strace":
         from ._strace import StraceDescriber
 
         describer = StraceDescriber(options, names, header)
     else:
-        describer = TextDescriber(options, names, header)
+        describer = TextDescriber(options, names, header, demangle)
     if isinstance(describer, _RecordDescriber):
         describer.warn = warn
     if selector is not None:

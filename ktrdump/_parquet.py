@@ -679,7 +679,8 @@ class ParquetWriter:
     def __init__(self, path: str, facilities: str | None = None,
                  keep: Callable[[Record], bool] | None = None, *, memoize: bool = True,
                  avoid: FileIds = frozenset(), stacks: Stacks | None = None,
-                 byte_order: ByteOrder = "little") -> None:
+                 byte_order: ByteOrder = "little",
+                 demangle: Callable[[str], str] | None = None) -> None:
         pa, pq = _pyarrow()
         # The samples' frames, named as the JSON view names them (MMAP and PROC
         # records followed; symbols loaded at the first sample).
@@ -735,7 +736,9 @@ class ParquetWriter:
         self._generic: dict[int, _GenericTable | _ProbesTable] = {}
         # Probe definitions (PROBE_DEF), hidden by a filter or not: they type the
         # probes table's values as they type --json's.
-        self.probe_table = ProbeTable(byte_order)  # the trace's: PROBE strings
+        # the trace's byte order: PROBE strings; ``demangle``: the probes' function
+        # names as shown (``stacks`` has its own for the frames; None: raw)
+        self.probe_table = ProbeTable(byte_order, demangle)
         self._generic_names: dict[int, str] = {}
         for kind_name, table in _GENERIC_TABLES.items():
             kind = getattr(RecordKind, kind_name, None)
@@ -1412,15 +1415,18 @@ def write_parquet(events: Iterator[Any], path: str, *, facilities: str | None = 
                   on_notice: Callable[[Any], None] | None = None,
                   keep: Callable[[Record], bool] | None = None,
                   avoid: FileIds = frozenset(), stacks: Stacks | None = None,
-                  byte_order: ByteOrder = "little") -> ParquetWriter:
+                  byte_order: ByteOrder = "little",
+                  demangle: Callable[[str], str] | None = None) -> ParquetWriter:
     """Run ``events`` (batches and notices) into the tables at ``path``; returns the writer.
 
     ``keep``: the records the tables hold (``record_filter``); None: every one.
     ``stacks``: names the samples' frames (its symbol cache and warnings).
     ``byte_order``: the trace's (PROBE strings are read in it).
+    ``demangle``: how probed functions' names are shown (None: as the binary spells
+    them; give ``stacks`` the same for the frames).
     """
     writer = ParquetWriter(path, facilities, keep, avoid=avoid, stacks=stacks,
-                           byte_order=byte_order)
+                           byte_order=byte_order, demangle=demangle)
     try:
         for event in events:
             if isinstance(event, list):

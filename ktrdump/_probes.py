@@ -16,6 +16,11 @@ may be among them) abandons every open call, as unfinished: a return after it is
 paired with an entry before it (the gap could hide thousands of calls). It feeds
 ``--summary``'s probe table (calls, total and self time) and ``--format chrome``'s slices.
 
+A probed function's name is shown through the ``demangle`` given to ``ProbeTable``
+(and to ``CallStack``, ``CallsDescriber``, ``ProbeSummary``, which make one): ktrdump's
+run passes its ``formats.demangle.Demangler`` (C++ names as ``c++filt`` prints them,
+raw with ``--no-demangle``); without one, names are shown as the binary spells them.
+
 Guarantees: never raises on a record ``formats`` decoded; memory is bounded by the open
 calls per live thread (a return probe that never comes leaves its entry until the thread's
 stack unwinds past it: an entry deeper than ``MAX_DEPTH`` drops the oldest).
@@ -41,7 +46,7 @@ from formats import (
     probe_strings,
     struct_data,
 )
-from formats.demangle import demangle
+from formats.demangle import raw_name
 
 from ._bounded import Table
 from ._text import display_text, json_string, plural, quoted
@@ -78,9 +83,9 @@ class ProbeInfo(NamedTuple):
         return f"{self.module}:{self.function}"
 
 
-def _info_from_def(payload: ProbeDef) -> ProbeInfo:
+def _info_from_def(payload: ProbeDef, demangle: Callable[[str], str]) -> ProbeInfo:
     module = os.path.basename(os.fsdecode(payload.module))
-    # a C++ function as c++filt shows it (formats.demangle; raw with --no-demangle)
+    # a C++ function as c++filt shows it (the run's Demangler; raw with --no-demangle)
     function = demangle(payload.function.decode("utf-8", "replace"))
     return ProbeInfo(payload.probe_id, module, function,
                      payload.site, payload.point_offset, tuple(payload.types), payload.flags)
@@ -141,11 +146,13 @@ class ProbeTable:
     in ``text_values`` as ``/* strings damaged at byte N of M: ... */`` after the first
     value it took (or the last value), in ``last_damage`` for ``json_fields``' callers.
     So is a field whose count of entries is not the PROBE_DEF's count of ``str`` values
-    (``_entries``).
+    (``_entries``). ``demangle`` shows a function's name (None: as the binary spells it).
     """
 
-    def __init__(self, order: ByteOrder = "little") -> None:
+    def __init__(self, order: ByteOrder = "little",
+                 demangle: Callable[[str], str] | None = None) -> None:
         self.order: ByteOrder = order
+        self.demangle = demangle if demangle is not None else raw_name
         self.probes: dict[int, ProbeInfo] = {}
         self.returns: set[str] = set()  # MODULE:FUNCTION of the functions with return probes
         self.last_exact: dict[int, str] = {}  # the last ``json_fields``' invalid UTF-8 strs
@@ -154,7 +161,7 @@ class ProbeTable:
         self._taken = 0  # the last ``_entries``' count
 
     def learn(self, payload: ProbeDef) -> ProbeInfo:
-        info = _info_from_def(payload)
+        info = _info_from_def(payload, self.demangle)
         self.probes[payload.probe_id] = info
         if info.site == ProbeSite.RETURN:
             self.returns.add(info.function_key)
@@ -167,7 +174,7 @@ class ProbeTable:
         name = payload.name.decode("utf-8", "replace")
         module, _, function = name.rpartition(":")
         count = len(payload.args) if payload.site != ProbeSite.RETURN else 1
-        return ProbeInfo(payload.probe_id, module, demangle(function or name), payload.site,
+        return ProbeInfo(payload.probe_id, module, self.demangle(function or name), payload.site,
                          payload.offset, (int(ProbeArgType.U64),) * count)
 
     def values(self, payload: Any) -> list[tuple[int, int | bytes | None, bool]]:
@@ -334,8 +341,10 @@ class ProbeCall:
 class CallStack:
     """Entry/return pairing per thread (see the module docstring)."""
 
-    def __init__(self, order: ByteOrder = "little") -> None:
-        self.table = ProbeTable(order)  # ``order``: the trace's byte order
+    def __init__(self, order: ByteOrder = "little",
+                 demangle: Callable[[str], str] | None = None) -> None:
+        # ``order``: the trace's byte order; ``demangle``: names shown (None: raw)
+        self.table = ProbeTable(order, demangle)
         self.stacks: dict[int, list[ProbeCall]] = {}
 
     def feed(self, record: Record) -> Iterator[tuple[str, ProbeCall]]:
@@ -437,9 +446,11 @@ class CallsDescriber:
     defer_entries = False
 
     def __init__(self, keep: Callable[[Record], bool] | None = None,
-                 min_duration_ns: int | None = None, order: ByteOrder = "little") -> None:
+                 min_duration_ns: int | None = None, order: ByteOrder = "little",
+                 demangle: Callable[[str], str] | None = None) -> None:
         self.keep = keep
-        self.table = ProbeTable(order)  # ``order``: the trace's byte order
+        # ``order``: the trace's byte order; ``demangle``: names shown (None: raw)
+        self.table = ProbeTable(order, demangle)
         # tid -> (function, start, serial of the call)
         self._stacks: dict[int, list[tuple[str, int, int]]] = Table()
         # tid -> a possible leaf: its entry, text, depth and serial
@@ -635,8 +646,9 @@ class ProbeSummary:
     """
 
     def __init__(self, pids: frozenset[int] = frozenset(),
-                 min_duration_ns: int | None = None, order: ByteOrder = "little") -> None:
-        self.stack = CallStack(order)
+                 min_duration_ns: int | None = None, order: ByteOrder = "little",
+                 demangle: Callable[[str], str] | None = None) -> None:
+        self.stack = CallStack(order, demangle)  # ``demangle``: names shown (None: raw)
         self.functions: dict[str, FunctionStats] = {}
         self.pids = pids  # only these processes' or threads' calls (empty: all)
         # --min-duration: only calls that returned after at least this long are counted
@@ -702,7 +714,7 @@ class ProbeDurationFilter:
         from collections import deque
 
         self.minimum = minimum_ns
-        self.stack = CallStack()
+        self.stack = CallStack()  # names raw: it pairs calls by them, shows none
         #: (record, its fate: [None] undecided, [True] kept, [False] left out)
         self._queue: deque[tuple[Record, list[bool | None]]] = deque()
         #: per thread, the open calls with their fates, as the CallStack holds them

@@ -12,7 +12,10 @@ stack at the system call. Frames are named by function, else
 ``module+0xSTART`` where the module's unwind tables (``.eh_frame`` FDEs) say
 a function starts at link-time address START (so one unnamed function is one
 frame, as one named one is), else ``module+0xoffset`` (link-time address of
-the pc), else ``[unknown]``. A SAMPLE text line adds where in an unnamed
+the pc), else ``[unknown]``. A function's name is shown through the
+``demangle`` given to ``Stacks`` (ktrdump's run: its ``Demangler``, C++ names
+as ``c++filt`` prints them unless ``--no-demangle``); without one, as the
+binary spells it. A SAMPLE text line adds where in an unnamed
 function: ``module+0xSTART+0xOFFSET``. A stack that ends at a return probe's
 trampoline whose replaced return address the trace does not have (``_unwind``,
 ``_returns``) ends with a ``[uprobes]`` frame.
@@ -54,10 +57,13 @@ class Stacks:
     """
 
     def __init__(self, cache_dir: str | None = None,
-                 warn: Callable[[str], None] | None = None) -> None:
+                 warn: Callable[[str], None] | None = None,
+                 demangle: Callable[[str], str] | None = None) -> None:
         self.spaces = AddressSpaces()
         self._cache_dir = cache_dir
         self._warn = warn  # a module's file that cannot be used (None: on sys.stderr)
+        # how a function's name is shown (ktrdump's run: its Demangler; None: raw)
+        self._demangle = demangle
         self._modules: Modules | None = None
         self._rows: dict[int, RowSource] = Table(1 << 12)
         self._names: dict[int, dict[int, tuple[Frame, str]]] = Table(1 << 12)
@@ -81,7 +87,8 @@ class Stacks:
             self._frame = Frame
             self._row_source = RowSource
             self._unwind = unwind
-            self._modules = Modules(self.spaces, cache_dir=self._cache_dir, warn=self._warn)
+            self._modules = Modules(self.spaces, cache_dir=self._cache_dir, warn=self._warn,
+                                    demangle=self._demangle)
         return self._modules
 
     def observe(self, record: Record) -> None:

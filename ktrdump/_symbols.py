@@ -44,8 +44,13 @@ offset, start)`` — ``offset`` is from the function's start when the function
 is known, else the link-time address in the module, and the pc itself when no
 mapping holds it; ``start``, for a pc with no symbol, is the start of the
 ``.eh_frame`` FDE that covers it (so a stripped function is one frame:
-``module+0xSTART``). Names are cached per (module, address). A C++ name is
-the one ``c++filt`` prints (``formats.demangle``; raw with ``--no-demangle``).
+``module+0xSTART``). Names are cached per (module, address). A function's
+name is shown through the ``demangle`` given to ``Modules`` (``ktrdump``'s
+run passes its ``formats.demangle.Demangler``: a C++ name as ``c++filt``
+prints it, raw with ``--no-demangle``); without one, names are shown as the
+binary spells them (``formats.demangle.raw_name``). A ``Module`` (shared by
+every ``Modules`` of the process) keeps raw names only: the shown ones are
+cached per ``Modules``, so one run's demangling never shows in another's.
 
 Guarantees: never raises for missing or unreadable files (they make unknown
 frames); memory is bounded by the modules and distinct pcs of the trace.
@@ -69,7 +74,7 @@ from elftools.elf.elffile import ELFFile
 from formats import MmapFlag
 from formats.buildid_cache import search_paths
 from formats.cfi import CfiTable
-from formats.demangle import demangle
+from formats.demangle import raw_name
 from formats.elf import (
     DEBUG_ROOT,
     ElfError,
@@ -104,7 +109,11 @@ class Frame(NamedTuple):
 
 
 class Module:
-    """One ELF image: its name, symbols (maybe none) and CFI (maybe none)."""
+    """One ELF image: its name, symbols (maybe none) and CFI (maybe none).
+
+    Shared by the ``Modules`` of the process (``_SHARED``): what it caches does not
+    depend on a run's options (names as the binary spells them).
+    """
 
     __slots__ = ("_names", "cfi", "image", "name")
 
@@ -115,14 +124,13 @@ class Module:
         self._names: dict[int, tuple[str | None, int, int | None]] = Cache(1 << 16)
 
     def symbolize(self, vaddr: int) -> tuple[str | None, int, int | None]:
-        """(function, offset in it, None), or (None, vaddr, its FDE's start or None)."""
+        """(function, offset in it, None), or (None, vaddr, its FDE's start or None);
+        the function's name as the binary spells it (``Modules.frame`` shows it)."""
         found = self._names.get(vaddr)
         if found is None:
             hit = self.image.symbolize(vaddr) if self.image is not None else None
             if hit is not None:
-                # shown as c++filt shows it (unless --no-demangle): the cache below
-                # keeps the shown name, so each address asks once
-                found = (demangle(hit[0].name), hit[1], None)
+                found = (hit[0].name, hit[1], None)
             else:
                 found = (None, vaddr, self.cfi.function_start(vaddr) if self.cfi else None)
             self._names[vaddr] = found
@@ -158,12 +166,15 @@ class Modules:
 
     ``warn`` gets one line (without the ``ktrdump:`` prefix) per module whose
     file could not be used, saying why: its frames then show as offsets.
+    ``demangle`` shows a function's name (None: as the binary spells it).
     """
 
     def __init__(self, spaces: AddressSpaces, debug_root: str = DEBUG_ROOT,
                  cache_dir: str | None = None,
-                 warn: Callable[[str], None] | None = None) -> None:
+                 warn: Callable[[str], None] | None = None,
+                 demangle: Callable[[str], str] | None = None) -> None:
         self.spaces = spaces
+        self.demangle = demangle if demangle is not None else raw_name
         self.debug_root = debug_root
         self.cache_dir = cache_dir
         self.warn = warn if warn is not None else _warn_on_stderr
@@ -444,6 +455,10 @@ class Modules:
         found = self._frames.get(key)
         if found is None:
             function, offset, start = module.symbolize(vaddr)
+            if function is not None:
+                # shown here, not in the shared Module: this cache (of this Modules
+                # alone) keeps the shown name, so each address asks once per run
+                function = self.demangle(function)
             if return_address and function is not None:
                 offset += 1
             elif return_address:

@@ -49,7 +49,7 @@ gc.disable()
 try:
     import formats
     from formats import linux
-    from formats.demangle import default as demangler
+    from formats.demangle import Demangler
 
     from . import __version__, _perfviews
     from ._calls import recorded_facilities
@@ -858,10 +858,12 @@ def _first_event_read(events: Iterator[Any]) -> Iterator[Any]:
 
 def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
     """Dump the trace(s) ``options`` names; returns the exit status."""
-    # one c++filt process per run, started at the first C++ name shown (if any)
-    demangler.enabled = options.demangle
+    # This run's names (frames, probes) as c++filt shows them (raw with --no-demangle):
+    # one c++filt process, started at the first C++ name shown (if any), passed down to
+    # the views that show names, never kept past the run (one run's setting is its own).
+    demangler = Demangler(enabled=options.demangle)
     try:
-        return _run(options, stdout, stderr)
+        return _run(options, stdout, stderr, demangler.demangle)
     except TraceFormatError as error:
         if options.salvage or not isinstance(error.format_error, formats.CorruptHeader):
             raise
@@ -873,7 +875,8 @@ def run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         demangler.close()
 
 
-def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
+def _run(options: Options, stdout: IO[Any], stderr: IO[str],
+         demangle: Callable[[str], str]) -> int:
     with contextlib.ExitStack() as stack:
         source = _open_source(options, stack)
 
@@ -906,7 +909,8 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
         matches = _Matches(record_filter(options), source) if _filtering(options) else None
         if options.summary and not options.selection.active:
             return _nothing_matched(matches, source, stderr,
-                                    _summary(options, source, stdout, stderr, matches=matches))
+                                    _summary(options, source, stdout, stderr, demangle,
+                                             matches=matches))
         read = None
         if (options.output_format == "parquet" and matches is None
                 and options.selection.min_duration_ns is None):
@@ -940,22 +944,23 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
             events = matches.watch(events)
         if options.summary:
             return _nothing_matched(matches, source, stderr,
-                                    _summary(options, source, stdout, stderr, events))
+                                    _summary(options, source, stdout, stderr, demangle,
+                                             events))
         if options.output_format == "chrome":
             return _nothing_matched(matches, source, stderr,
-                                    _chrome(options, source, events, stdout, stderr))
+                                    _chrome(options, source, events, stdout, stderr, demangle))
         if options.output_format == "folded":
             return _nothing_matched(matches, source, stderr,
-                                    _folded(options, source, events, stdout, stderr))
+                                    _folded(options, source, events, stdout, stderr, demangle))
         if options.output_format == "parquet":
             return _nothing_matched(matches, source, stderr, _parquet(
-                options, source, events, stderr, selector, inputs))
+                options, source, events, stderr, selector, inputs, demangle))
         if options.output_format == "calls":
             # The selector's hidden records (--since/--until: PROBEs by their own time,
             # as the json and chrome views keep them) are left out too.
             calls = CallsDescriber(record_filter(options, selector.keep if selector else None),
                                    min_duration_ns=options.selection.min_duration_ns,
-                                   order=_byte_order(source))
+                                   order=_byte_order(source), demangle=demangle)
             status = dump(source, calls, Output(stdout), stderr, events)
             if not calls.probes_seen:
                 # An empty table alone looks like a broken view (perf report says so too).
@@ -968,7 +973,7 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str]) -> int:
                                              selector, avoid=inputs)
         else:
             describer = describer_for(options, header=source.header, selector=selector,
-                                      warn=_warner(stderr))
+                                      warn=_warner(stderr), demangle=demangle)
         output = Output(stdout)
         status = dump(source, describer, output, stderr, events)
         if options.per_thread:  # its lines go to files of their own, not to ``output``
@@ -1118,7 +1123,8 @@ TAPPED_KINDS = frozenset(int(kind) for kind in (
 
 
 def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str],
-             events: Iterator[Any] | None = None, *, matches: _Matches | None = None) -> int:
+             demangle: Callable[[str], str], events: Iterator[Any] | None = None, *,
+             matches: _Matches | None = None) -> int:
     report = _Notices(source, stderr)
     summary_options = SummaryOptions(
         sort_by=options.sort_by,  # type: ignore[arg-type]
@@ -1142,8 +1148,8 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         events = _of_kinds(events, kinds)
     header = source.header
     order = header.byte_order if header is not None else "little"
-    probes = ProbeSummary(options.pids, options.selection.min_duration_ns, order)
-    profile = Profile(Stacks(options.symbol_cache, _warner(stderr)))
+    probes = ProbeSummary(options.pids, options.selection.min_duration_ns, order, demangle)
+    profile = Profile(Stacks(options.symbol_cache, _warner(stderr), demangle))
     pids = options.pids
     sample = int(formats.RecordKind.SAMPLE)
     returns = ReturnAddresses() if source.raw else None
@@ -1196,9 +1202,9 @@ def _of_kinds(events: Iterator[Any], kinds: frozenset[int]) -> Iterator[Any]:
 
 
 def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
-            stderr: IO[str]) -> int:
+            stderr: IO[str], demangle: Callable[[str], str]) -> int:
     report = _Notices(source, stderr)
-    profile = Profile(Stacks(options.symbol_cache, _warner(stderr)))
+    profile = Profile(Stacks(options.symbol_cache, _warner(stderr), demangle))
     keep = record_filter(options)
     sampled = False
     try:
@@ -1223,7 +1229,7 @@ def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO
 
 
 def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
-            stderr: IO[str]) -> int:
+            stderr: IO[str], demangle: Callable[[str], str]) -> int:
     # Imported here: the other views do not pay for the Chrome writer's imports.
     from ._chrome import DEFAULT_IO_BYTES as DEFAULT_CHROME_IO_BYTES
     from ._chrome import ChromeOptions, write_chrome
@@ -1236,6 +1242,7 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
         byte_order=_byte_order(source),
         symbol_cache=options.symbol_cache,
         warn=_warner(stderr),
+        demangle=demangle,
         io_bytes=DEFAULT_CHROME_IO_BYTES if options.max_data is None else options.max_data)
     write_chrome(events, stdout, chrome_options, on_notice=report,
                  flush_each_batch=source.live)
@@ -1243,7 +1250,8 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
 
 
 def _parquet(options: Options, source: _Source, events: Iterator[Any],
-             stderr: IO[str], selector: Selector | None, inputs: FileIds) -> int:
+             stderr: IO[str], selector: Selector | None, inputs: FileIds,
+             demangle: Callable[[str], str]) -> int:
     from ._parquet import write_parquet  # pyarrow is optional: imported only here
 
     assert options.output_path is not None
@@ -1251,8 +1259,8 @@ def _parquet(options: Options, source: _Source, events: Iterator[Any],
     write_parquet(events, options.output_path, facilities=recorded_facilities(source.header),
                   on_notice=report,
                   keep=record_filter(options, selector.keep if selector is not None else None),
-                  avoid=inputs, stacks=Stacks(options.symbol_cache, _warner(stderr)),
-                  byte_order=_byte_order(source))
+                  avoid=inputs, stacks=Stacks(options.symbol_cache, _warner(stderr), demangle),
+                  byte_order=_byte_order(source), demangle=demangle)
     return report.status
 
 

@@ -146,6 +146,33 @@ def test_no_demangle_keeps_raw_names(program: tuple[Path, dict[str, str]],
     assert names[RAW_BURN] not in text
 
 
+def test_runs_in_one_process_each_show_their_own_names(
+        program: tuple[Path, dict[str, str]], trace: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Demangling is the run's, not the process's: a module's symbols read (and kept,
+    shared by build id) in a demangling run show raw in a --no-demangle run of the same
+    process, and demangled again in the next run."""
+    from ktrdump.cli import main
+
+    _, names = program
+    burn, go = names[RAW_BURN], names[RAW_GO]
+
+    def dump(*arguments: str) -> tuple[set[str], str]:
+        assert main([*arguments, "--format", "folded", str(trace)]) == 0
+        folded = capsys.readouterr().out
+        assert main([*arguments, str(trace)]) == 0
+        text = capsys.readouterr().out
+        return {line.rsplit(" ", 1)[0].split(";")[-1] for line in folded.splitlines()}, text
+
+    for _ in range(2):
+        leaves, text = dump()
+        assert {burn, go} <= leaves and not {RAW_BURN, RAW_GO} & leaves, leaves
+        assert f" PROBE  cpx:{burn}:entry(" in text and RAW_BURN not in text
+        leaves, text = dump("--no-demangle")
+        assert {RAW_BURN, RAW_GO} <= leaves and not {burn, go} & leaves, leaves
+        assert f" PROBE  cpx:{RAW_BURN}:entry(" in text and burn not in text
+
+
 def test_demangler_without_cplusfilt_keeps_names() -> None:
     missing = Demangler(program="ktr-no-such-c++filt")
     assert missing.demangle(RAW_BURN) == RAW_BURN
