@@ -47,6 +47,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS: dict[str, str] = tomllib.loads((ROOT / "pyproject.toml").read_text())[
     "project"]["scripts"]
+#: where the children (run outside this checkout) load the commands' modules from: this
+#: checkout when installed editable, the venv's site-packages when installed as the
+#: README installs them (``python -m pytest`` itself imports this checkout's)
+INSTALLED = Path(subprocess.run(
+    [sys.executable, "-c", "import ktr; print(ktr.__file__)"], cwd="/", check=True,
+    capture_output=True, text=True).stdout.strip()).resolve().parent.parent
 
 # The child: an audit hook that writes one byte on fd MARK when the command's
 # modules start loading, then the console script pip generates (or runpy's -m).
@@ -431,7 +437,7 @@ def _run_to_line(command: str, line: int, arguments: list[str], cwd: Path,
     module, function = SCRIPTS[command].split(":")
     file, name = where or (f"{command}/__main__.py", "<module>")
     read_end, write_end = os.pipe()
-    program = (_AT_LINE.format(line=line, lines=write_end, path=str(ROOT / file), name=name)
+    program = (_AT_LINE.format(line=line, lines=write_end, path=str(INSTALLED / file), name=name)
                + _CONSOLE_SCRIPT.format(module=module, function=function))
     saved = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
@@ -464,7 +470,7 @@ def test_ctrl_c_at_every_line_of_the_entry_module_is_one_line_and_130(
     in it). The moment is exact: the module's own trace function sends it."""
     status, _, ran = _run_to_line(command, 0, ["--version"], cache_dir)
     assert status == 0
-    source = (ROOT / command / "__main__.py").read_text().splitlines()
+    source = (INSTALLED / command / "__main__.py").read_text().splitlines()
     # (the docstring's line is the first the module runs)
     lines = [number for number in list(dict.fromkeys(ran))[1:] if source[number - 1] != "try:"]
     install = next(number for number, text in enumerate(source, 1)
@@ -487,7 +493,7 @@ def test_ctrl_c_at_every_line_of_the_entry_module_is_one_line_and_130(
 def _lines_between(file: str, function: str, first: str, last: str) -> range:
     """The lines of ``function`` in ``file`` after its first line ``first`` (stripped)
     and before the first ``last`` after it."""
-    source = (ROOT / file).read_text().splitlines()
+    source = (INSTALLED / file).read_text().splitlines()
     start = next(number for number, text in enumerate(source, 1)
                  if text.startswith(f"def {function}("))
     begin = next(number for number, text in enumerate(source[start:], start + 1)
