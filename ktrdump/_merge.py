@@ -420,7 +420,7 @@ class Merger:
         def advance(index: int) -> None:
             """Load input ``index``'s next chunk (collecting notices) and queue its head."""
             for item in streams[index]:
-                if item is _SHOW:  # no head queued: read on once ``out`` is out
+                if isinstance(item, _Show):  # no head queued: read on once ``out`` is out
                     showing.append(index)
                     return
                 if isinstance(item, _Placed):  # queued at its time, as a record is
@@ -431,7 +431,7 @@ class Merger:
                 if isinstance(item, Late):
                     notices.append(item)
                     late_chunk[index] = True
-                elif not isinstance(item, _Show):
+                else:
                     chunks[index], stamps[index] = item
                     heappush(heads, (stamps[index][0], index, 0))
                     return
