@@ -432,6 +432,16 @@ class CallsDescriber:
     Records other than PROBE/PDEF/DROP are ignored, and so are the PROBE records
     ``keep`` (the ``-p``/``-t`` filter, ``record_filter``) does not keep.
 
+    ``--since``/``--until`` (``window``: where a time lies, -1 before the window, 0 in it,
+    1 after it; ``track``: the ``-p``/``-t`` filter without the window) follow
+    ``uftrace replay --time-range``: the entries before the window are still paired, so a
+    call that began before ``--since`` and returns in the window is closed as any call is,
+    ``} = retval; /* func */`` with its whole duration, at its depth (its entry line is
+    not shown). A call open at ``--until`` whose return is after it is closed as
+    ``} /* func: returns after --until */`` (without a duration), where ``uftrace`` lists it
+    among the functions remaining at the end: the return is in the trace, outside the
+    window, not missing.
+
     ``min_duration_ns`` (``--min-duration``, uftrace replay's ``-t``/``--time-filter``):
     only calls that lasted at least that long are shown. A call's duration is known at
     its return, so a thread's lines are held while it has a call open and shown when
@@ -447,8 +457,12 @@ class CallsDescriber:
 
     def __init__(self, keep: Callable[[Record], bool] | None = None,
                  min_duration_ns: int | None = None, order: ByteOrder = "little",
-                 demangle: Callable[[str], str] | None = None) -> None:
+                 demangle: Callable[[str], str] | None = None,
+                 window: Callable[[int], int] | None = None,
+                 track: Callable[[Record], bool] | None = None) -> None:
         self.keep = keep
+        self._window = window  # --since/--until: -1 before, 0 in, 1 after
+        self._track = track  # the records ``keep`` keeps but for the window
         # ``order``: the trace's byte order; ``demangle``: names shown (None: raw)
         self.table = ProbeTable(order, demangle)
         # tid -> (function, start, serial of the call)
@@ -521,6 +535,13 @@ class CallsDescriber:
                 continue
             self.probes_seen += 1
             if self.keep is not None and not self.keep(record):
+                window = self._window
+                if window is not None and (self._track is None or self._track(record)):
+                    side = window(record.timestamp_ns)
+                    if side:  # hidden by the window alone: its calls still pair
+                        self._outside(record, side < 0, out)
+                        if self._minimum is not None and not self._stacks.get(record.tid):
+                            self._release(out, record.tid)
                 continue
             self._probe(record, out)
             if self._minimum is not None and not self._stacks.get(record.tid):
@@ -537,6 +558,40 @@ class CallsDescriber:
             reason = f"errno {payload.error}"
         out.append(f"{'':>10} [{record.tid:6d}] | /* {plural(payload.lost, 'record')} lost "
                    f"({reason}) */\n")
+
+    def _outside(self, record: Record, before: bool, out: list[str]) -> None:
+        """A PROBE before (``before``) or after the --since/--until window: no line of
+        its own. An entry before the window opens its call unseen; a return before it
+        closes one unseen; a return after it closes a call shown open."""
+        payload: Any = record.payload
+        info = self.table.info(payload)
+        if info.flags & ProbeDefFlag.HIDDEN:
+            return
+        tid = record.tid
+        key = info.function_key
+        stack = self._stacks.get(tid)
+        if before and payload.site == ProbeSite.ENTRY and key in self._returns:
+            if stack is None:
+                stack = self._stacks[tid] = []
+            self._serial += 1
+            if len(stack) >= MAX_DEPTH:
+                del stack[0]
+            stack.append((key, record.timestamp_ns, self._serial))
+            return
+        if payload.site != ProbeSite.RETURN or not stack:
+            return
+        index = next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0] == key), None)
+        if index is None:
+            return
+        if not before:  # (before the window: no line of these calls was shown)
+            for *_, inner in stack[index + 1:]:
+                self._ended(inner, None)  # (returns lost: never paired now)
+            serial = stack[index][2]
+            self._ended(serial, None)
+            self._flush_held(tid, out)
+            self._put(out, tid, serial, f"{'':>10} [{tid:6d}] | {'  ' * index}}} /* "
+                      f"{_shown(key)}: returns after --until */\n")
+        del stack[index:]
 
     def _flush_held(self, tid: int, out: list[str]) -> None:
         held = self._held.pop(tid, None)

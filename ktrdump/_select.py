@@ -240,6 +240,13 @@ class Selector:
         if criteria.until is not None:
             self._until = criteria.until.resolve(first_ns)
 
+    def window_side(self, ns: int) -> int:
+        """Where ``ns`` lies: -1 before --since, 1 at or after --until, 0 in the window."""
+        since, until = self._since, self._until
+        if since is not None and ns < since:
+            return -1
+        return 1 if until is not None and ns >= until else 0
+
     def _in_window(self, ns: int) -> bool:
         since, until = self._since, self._until
         return (since is None or ns >= since) and (until is None or ns < until)

@@ -958,9 +958,12 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str],
         if options.output_format == "calls":
             # The selector's hidden records (--since/--until: PROBEs by their own time,
             # as the json and chrome views keep them) are left out too.
+            # The window's hidden entries still pair (uftrace replay --time-range).
             calls = CallsDescriber(record_filter(options, selector.keep if selector else None),
                                    min_duration_ns=options.selection.min_duration_ns,
-                                   order=_byte_order(source), demangle=demangle)
+                                   order=_byte_order(source), demangle=demangle,
+                                   window=selector.window_side if selector else None,
+                                   track=record_filter(options))
             status = dump(source, calls, Output(stdout), stderr, events)
             if not calls.probes_seen:
                 # An empty table alone looks like a broken view (perf report says so too).

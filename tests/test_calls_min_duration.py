@@ -196,3 +196,38 @@ def test_since_and_until_keep_the_calls_of_their_window(trace: Path) -> None:
     assert "prog:slow(6) {" in calls(trace, "--until", middle)
     # slow began before the window: only its return is in it
     assert "prog:slow(6) {" not in calls(trace, "--since", middle)
+
+
+def test_a_call_cut_by_the_window_is_closed_as_uftrace_closes_it(trace: Path) -> None:
+    """A call that began before ``--since`` and returns in the window is closed as any
+    call, ``} = 8; /* prog:slow */`` with its whole duration, its callees one level in
+    (``uftrace replay --time-range``); it said ``prog:slow() = 8; /* entry not in the
+    trace */`` though the entry is in the trace. A call open at ``--until`` whose return
+    is after it says so; it said ``no return in the trace``. Oracle: the PROBE records'
+    own times in the JSON view (slow's return minus its entry)."""
+    import json
+
+    done = subprocess.run([KTRDUMP, "--json", "-t", "f", str(trace)],
+                          capture_output=True, text=True, timeout=60, check=True)
+    probes = [json.loads(line) for line in done.stdout.splitlines()]
+    (entry,) = [p["ts"] for p in probes
+                if p["type"] == "PROBE" and p["probe"] == "prog:slow:entry"]
+    (ret,) = [p["ts"] for p in probes
+              if p["type"] == "PROBE" and p["probe"] == "prog:slow:return"]
+    middle = f"{(entry + 15_000_000) / 1e9:.6f}"
+
+    since = calls(trace, "--since", middle)
+    assert since == ["prog:quick(6) = 7;", "prog:quick(7) = 8;", "} = 8; /* prog:slow */"]
+    text = subprocess.run([KTRDUMP, "--format", "calls", "--since", middle, str(trace)],
+                          capture_output=True, text=True, check=True).stdout
+    assert "|   prog:quick(6) = 7;" in text  # at its depth inside slow
+    (closing,) = [line for line in text.splitlines() if "/* prog:slow */" in line]
+    value = re.match(r"\s*([\d.]+) ms", closing).group(1)  # type: ignore[union-attr]
+    assert value == f"{(ret - entry) / 1e6:7.3f}".strip()
+
+    until = calls(trace, "--until", middle)
+    assert until[-2:] == ["prog:slow(6) {", "} /* prog:slow: returns after --until */"]
+    assert not any("no return in the trace" in line for line in until)
+    # a window that holds none of slow's records: nothing of it is shown
+    early = f"{(entry - 1) // 10**9}.{(entry - 1) % 10**9:09d}"
+    assert not any("slow" in line for line in calls(trace, "--until", early))
