@@ -472,6 +472,7 @@ class CallsDescriber:
         self._returns: set[str] = set()
         self._header = True
         self.probes_seen = 0  # PROBE records in the input, kept or not: none says why
+        self.lines_shown = 0  # lines of calls and DROPs (the header not counted)
         self._minimum = min_duration_ns
         self._serial = 0
         # With a minimum: each thread's lines held while a call is open, with the serial
@@ -521,6 +522,7 @@ class CallsDescriber:
         if self._header:
             out.append("# DURATION     TID     FUNCTION\n")
             self._header = False
+        start = len(out)
         for record in records:
             kind = record.kind
             if kind == RecordKind.PROBE_DEF:
@@ -546,6 +548,7 @@ class CallsDescriber:
             self._probe(record, out)
             if self._minimum is not None and not self._stacks.get(record.tid):
                 self._release(out, record.tid)
+        self.lines_shown += len(out) - start
         return out
 
     def _drop(self, record: Record, out: list[str]) -> None:
@@ -656,6 +659,7 @@ class CallsDescriber:
     def finish(self) -> list[str]:
         out: list[str] = []
         self._close_open(out, "no return in the trace")
+        self.lines_shown += len(out)
         return out
 
     def _close_open(self, out: list[str], why: str) -> None:

@@ -969,6 +969,8 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str],
                 # An empty table alone looks like a broken view (perf report says so too).
                 _warner(stderr)(f"{source.name}: no function probe records in this trace "
                                 "(ktr record -P PROBE records them)")
+            elif not calls.lines_shown and _filtering(options):
+                _say_nothing_matched(source, stderr)  # (as every other view says it)
             return status
         if options.per_thread:
             assert options.output_path is not None

@@ -231,3 +231,18 @@ def test_a_call_cut_by_the_window_is_closed_as_uftrace_closes_it(trace: Path) ->
     # a window that holds none of slow's records: nothing of it is shown
     early = f"{(entry - 1) // 10**9}.{(entry - 1) % 10**9:09d}"
     assert not any("slow" in line for line in calls(trace, "--until", early))
+
+
+def test_filters_that_leave_no_call_say_so(trace: Path) -> None:
+    """The calls view says ``the filters matched no records`` when the filters leave no
+    line, as every other view does (it printed its header alone, status 0, nothing on
+    standard error); nothing is said when a call is shown."""
+    for options in (["-p", "99999"], ["--since", "+1h"], ["--min-duration", "10s"]):
+        done = subprocess.run([KTRDUMP, "--format", "calls", *options, str(trace)],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, options
+        assert done.stdout == "# DURATION     TID     FUNCTION\n", options
+        assert done.stderr == f"ktrdump: {trace}: the filters matched no records\n", options
+    done = subprocess.run([KTRDUMP, "--format", "calls", "--min-duration", "10ms", str(trace)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "prog:slow" in done.stdout and done.stderr == ""
