@@ -9,7 +9,8 @@ anything else is imported, and only over the default disposition (a command
 started with a signal ignored, as a background job's SIGINT or nohup's
 SIGHUP, keeps ignoring it); ``ktr.cli`` hands Ctrl-C back to
 ``KeyboardInterrupt`` once its ``main`` can report it, and SIGTERM and SIGHUP
-to their default action just before the recorder installs its own; a Ctrl-C
+to the recorder's handler of its first lines just before ``record`` (the same line
+and status, reported as Ctrl-C's is, until set-up's own handlers); a Ctrl-C
 while this file's own first lines run, before its handler is in, ends it the
 same way. What runs before this file is out of its reach: the interpreter's
 start-up before it installs its own SIGINT handler (there Ctrl-C kills

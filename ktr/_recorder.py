@@ -66,7 +66,7 @@ from ._sources import (
 )
 from ._terminal import status_line_allowed
 from ._utrace import UTRACE_SYSCALL
-from .errors import KtrError, OutputError, SetupInterrupted
+from .errors import KtrError, OutputError, SetupInterrupted, SetupSignal
 
 if TYPE_CHECKING:
     from ._probe_source import ProbeSession
@@ -229,6 +229,46 @@ def _status_text(stats: DescriptorStats, processes: int) -> str:
 #: What ``ktr`` says of a Ctrl-C before anything was made (no target, no output).
 NOTHING_RECORDED = "interrupted by SIGINT before recording began; nothing recorded"
 
+
+def nothing_recorded(signo: int) -> str:
+    """``NOTHING_RECORDED`` for any of SIGINT, SIGTERM, SIGHUP."""
+    return f"interrupted by {signal.Signals(signo).name} before recording began; nothing recorded"
+
+
+class _StopBeforeSetUp:
+    """SIGTERM's and SIGHUP's handler from before ``record``'s first line (``ktr.cli``
+    puts it in before calling it, over ``ktr.__main__``'s start-up handler: no moment at
+    their default action between) until set-up's handlers replace it: it raises
+    ``SetupSignal``, which ``record`` reports as it does Ctrl-C's KeyboardInterrupt,
+    nothing made yet (the default action killed ``ktr`` there with no word). Set-up's
+    handlers restore the default in its place (``_replaced``)."""
+
+    ktr_start_up = True  # (``ktr.cli`` puts the default back after ``record``, as for its own)
+
+    def __call__(self, signo: int, frame: FrameType | None) -> None:
+        raise SetupSignal(signo)
+
+
+_STOP_BEFORE_SET_UP = _StopBeforeSetUp()
+
+
+def stop_signals_before_set_up() -> None:
+    """SIGTERM and SIGHUP raise ``SetupSignal`` until set-up's handlers are in; only over
+    the default action or ``ktr.__main__``'s start-up handler (a caller's handler, or a
+    signal ignored, is left as it is)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signo in (signal.SIGTERM, signal.SIGHUP):
+        current = signal.getsignal(signo)
+        if current == signal.SIG_DFL or getattr(current, "ktr_start_up", False):
+            signal.signal(signo, _STOP_BEFORE_SET_UP)
+
+
+def _replaced(previous: object) -> object:
+    """The handler to restore in place of ``previous``: the default for the one of
+    ``stop_signals_before_set_up`` (set-up is over when it would be restored)."""
+    return signal.SIG_DFL if previous is _STOP_BEFORE_SET_UP else previous
+
 #: How a stop by SIGINT, SIGTERM or SIGHUP begins its reason (the END's and the summary's).
 INTERRUPTED_BY = "interrupted by "
 
@@ -360,7 +400,7 @@ class _Signals(_EndsReaderWait):
             if signo == signal.SIGINT and self._spawned:
                 self._saved[signo] = signal.signal(signo, self._handle_command_interrupt)
             else:
-                self._saved[signo] = signal.signal(signo, self._handle)
+                self._saved[signo] = _replaced(signal.signal(signo, self._handle))
         self._saved.update(self._restore)
         return self
 
@@ -376,7 +416,9 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
     nowhere when that is closed). A failing write there never stops a recording.
     """
     # Nothing is made before set-up's handlers (no target touched, no output opened):
-    # a Ctrl-C until then says so (``ktr: interrupted`` alone left it unsaid).
+    # a Ctrl-C, SIGTERM or SIGHUP until then says so (``ktr: interrupted`` alone left it
+    # unsaid; SIGTERM and SIGHUP killed ktr with no word).
+    stop_signals_before_set_up()
     try:
         foreign = _procfs.foreign_procfs()
         if foreign is not None:  # every read of /proc/PID would be of another process
@@ -402,6 +444,8 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
             others = side_sources(options, clock)  # (probes: their symbols, slow)
     except KeyboardInterrupt:
         raise SetupInterrupted(NOTHING_RECORDED) from None
+    except SetupSignal as stopped:
+        raise SetupInterrupted(nothing_recorded(stopped.signo), stopped.signo) from None
     if options.records_without_ptrace:
         return _record_without_ptrace(options, notices, clock,
                                       _file_header(options, control_options, clock))
@@ -484,12 +528,8 @@ def _slow_setup_notice(options: RecordOptions, notices: _BestEffortText
         timer.cancel()
 
 
-class _SetupSignal(BaseException):
-    """SIGTERM or SIGHUP during set-up (SIGINT's is KeyboardInterrupt)."""
-
-    def __init__(self, signo: int) -> None:
-        super().__init__(signo)
-        self.signo = signo
+#: SIGTERM or SIGHUP during set-up (SIGINT's is KeyboardInterrupt).
+_SetupSignal = SetupSignal
 
 
 class _SetupSignals(_EndsReaderWait):
@@ -529,7 +569,7 @@ class _SetupSignals(_EndsReaderWait):
         if self._main:
             for signo in (signal.SIGTERM, signal.SIGHUP):
                 if signal.getsignal(signo) != signal.SIG_IGN:
-                    self._saved[signo] = signal.signal(signo, self._handle)
+                    self._saved[signo] = _replaced(signal.signal(signo, self._handle))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -845,6 +885,8 @@ def _record_without_ptrace(options: RecordOptions, notices: _BestEffortText,
                 attach.attach(options.pids, options.process_group)
         except KeyboardInterrupt:
             raise SetupInterrupted(NOTHING_RECORDED) from None
+        except SetupSignal as stopped:
+            raise SetupInterrupted(nothing_recorded(stopped.signo), stopped.signo) from None
         # The recording's handlers from the moment a target is held or watched: a
         # signal before the run (BEGIN may already be out) is a stop request the run
         # honours at once, not Python's KeyboardInterrupt (exit 130, no END).

@@ -10,9 +10,9 @@ Ctrl-C before the recording is one line and status 130 (during the imports,
 through the handler ``ktr.__main__``, the console script's module, installs
 first); once ``run`` has reported the recording, it is ignored. SIGTERM and
 SIGHUP before the recorder's set-up are one line and status 128+N too
-(``ktr.__main__``'s handler, kept until ``record`` is called, which installs
-its own at once; in between their default action, which the recorder's
-first lines leave no time for).
+(``ktr.__main__``'s handler, then the recorder's ``stop_signals_before_set_up``,
+put in before ``record`` is called, until its set-up's own: never their default
+action, which killed ``ktr`` in ``record``'s first lines with no word).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
 from . import __version__, _trampoline
-from .errors import KtrError, OutputError, UsageError, errno_text
+from .errors import KtrError, OutputError, SetupSignal, UsageError, errno_text
 
 
 def _load_recorder() -> None:
@@ -88,6 +88,10 @@ def _main(argv: Sequence[str] | None, early_child: bool = False) -> tuple[int, i
             with contextlib.suppress(OSError):  # (then forked when it is needed, or said why)
                 _trampoline.start_early()
         return _run_command(arguments, closed, stderr)
+    except SetupSignal as stopped:  # (before record's first line, or as it reported an error)
+        _report(stderr, f"ktr: interrupted by {signal.Signals(stopped.signo).name} before "
+                "recording began; nothing recorded")
+        return 128 + stopped.signo, 0
     finally:
         _default_stop_signals()  # (not recording: --help, a usage error)
         _trampoline.dispose_early()  # (not started: -p, a usage error, --help)
@@ -125,7 +129,7 @@ def _run_command(arguments: list[str], closed: frozenset[int],
             raise UsageError(f"ktr: unknown command {arguments[0]!r} (try ktr record --help)")
         _load_recorder()
         from ._options import parse_record_arguments
-        from ._recorder import record, stop_signal, summary_lines
+        from ._recorder import record, stop_signal, stop_signals_before_set_up, summary_lines
 
         options = parse_record_arguments(arguments[1:])
         if not options.command:
@@ -144,7 +148,10 @@ def _run_command(arguments: list[str], closed: frozenset[int],
             return 0, 0
         if options.output == "-" and 1 in closed:
             raise OutputError("cannot write trace to standard output: it is closed", "-")
-        _default_stop_signals()  # (record's set-up handlers save and restore the default)
+        # From here SIGTERM and SIGHUP raise SetupSignal until record's set-up handlers
+        # are in, which restore the default after it (the start-up handler's exit, or
+        # the default action, would leave nothing said, or a set-up's state untold).
+        stop_signals_before_set_up()
         recording = True  # (from record's first line, a Ctrl-C that nothing began is said)
         report = record(options, stderr)
         for line in summary_lines(options, report):
@@ -202,9 +209,9 @@ def _catch_interrupts() -> None:
 
 def _default_stop_signals() -> None:
     """SIGTERM and SIGHUP back to their default action where ``ktr.__main__``'s start-up
-    handler has them (before ``record``: its set-up handlers restore what they find,
-    and a signal that comes while the recording closes must not be called one before
-    it began). A handler of anyone else (a caller's; SIG_IGN) is left as it is."""
+    handler, or ``record``'s before its set-up (``stop_signals_before_set_up``), has them
+    (once ``_main`` is over: a signal then must not be called one before recording
+    began). A handler of anyone else (a caller's; SIG_IGN) is left as it is."""
     for signo in (signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(ValueError):  # (not the main thread)
             if getattr(signal.getsignal(signo), "ktr_start_up", False):

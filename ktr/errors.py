@@ -48,6 +48,17 @@ class SetupInterrupted(KtrError):
         self.exit_status = 128 + signo
 
 
+class SetupSignal(BaseException):
+    """SIGTERM or SIGHUP before the recording's handlers are in (SIGINT's is
+    ``KeyboardInterrupt``): ``ktr._recorder`` raises it from its handler, and reports it
+    as ``SetupInterrupted`` (``ktr.cli`` as well, when it comes before ``record``'s
+    first line)."""
+
+    def __init__(self, signo: int) -> None:
+        super().__init__(signo)
+        self.signo = signo
+
+
 class OutputError(KtrError):
     def __init__(self, message: str, path: str, error_number: int | None = None) -> None:
         super().__init__(message)

@@ -405,9 +405,9 @@ def test_the_wait_is_said_on_a_terminal(tmp_path: Path, quiet: bool) -> None:
 
 # -- Ctrl-C at each line of the entry module, before and after its handler is in ---------
 
-# The child: a trace function that sends SIGINT to the process itself when the code
-# ``name`` of file ``path`` (``<module>`` of ``ktr/__main__.py``, say) reaches line
-# ``line`` (0: none; every line it runs is written on fd ``lines`` instead), then the
+# The child: a trace function that sends signal ``signo`` (SIGINT) to the process itself
+# when the code ``name`` of file ``path`` (``<module>`` of ``ktr/__main__.py``, say) reaches
+# line ``line`` (0: none; every line it runs is written on fd ``lines`` instead), then the
 # console script.
 _AT_LINE = """\
 import os, signal, sys
@@ -419,7 +419,7 @@ def _local(frame, event, arg):
     elif frame.f_lineno == {line}:
         sys.settrace(None)
         frame.f_trace = None
-        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), {signo})
     return _local
 def _global(frame, event, arg):
     if frame.f_code.co_filename == {path!r} and frame.f_code.co_name == {name!r}:
@@ -430,14 +430,16 @@ sys.settrace(_global)
 
 
 def _run_to_line(command: str, line: int, arguments: list[str], cwd: Path,
-                 where: tuple[str, str] | None = None) -> tuple[int, str, list[int]]:
-    """The console script of ``command`` run with SIGINT sent at ``line`` of ``where``
+                 where: tuple[str, str] | None = None,
+                 signo: signal.Signals = signal.SIGINT) -> tuple[int, str, list[int]]:
+    """The console script of ``command`` run with ``signo`` sent at ``line`` of ``where``
     (a file under the project's root and a code's name; by default the entry module);
     returns its status, its stderr, and (``line`` 0) the lines that code ran."""
     module, function = SCRIPTS[command].split(":")
     file, name = where or (f"{command}/__main__.py", "<module>")
     read_end, write_end = os.pipe()
-    program = (_AT_LINE.format(line=line, lines=write_end, path=str(INSTALLED / file), name=name)
+    program = (_AT_LINE.format(line=line, lines=write_end, path=str(INSTALLED / file), name=name,
+                               signo=int(signo))
                + _CONSOLE_SCRIPT.format(module=module, function=function))
     saved = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
@@ -531,4 +533,41 @@ def test_ctrl_c_before_the_recorders_set_up_says_nothing_was_recorded(
         assert (status, stderr.splitlines()) == (
             130, ["ktr: interrupted by SIGINT before recording began; nothing recorded"]
         ), f"{at}: {status}\n{stderr}"
+        assert not output.exists(), at
+
+
+@pytest.mark.parametrize("signo", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize(("where", "first", "last", "what"), [
+    (("ktr/cli.py", "_run_command"), "_load_recorder()",
+     "for line in summary_lines(options, report):", []),
+    (("ktr/_recorder.py", "record"), "try:", "with _SetupSignals() as setup:", []),
+    pytest.param(("ktr/_recorder.py", "_record_without_ptrace"),
+                 "try:  # (a Ctrl-C before the recording's handlers: nothing made but what "
+                 "is closed)", "except KeyboardInterrupt:", ["-t", "w"],
+                 marks=pytest.mark.skipif(os.geteuid() != 0, reason="perf events need root"))],
+    ids=["cli", "ptrace", "switches"])
+def test_sigterm_and_sighup_before_the_recorders_handlers_are_one_line_and_128_n(
+        tmp_path: Path, cache_dir: Path, where: tuple[str, str], first: str, last: str,
+        what: list[str], signo: signal.Signals) -> None:
+    """SIGTERM or SIGHUP at each line from the recorder's load to ``record``'s set-up
+    handlers (with ptrace: its first lines; without: its sources' preparation and the
+    command's start too) ends ``ktr`` as Ctrl-C does there: one line saying nothing was
+    recorded, status 143 or 129 (as after start-up, README), no file, no traceback. Its
+    default action killed ``ktr`` there with no word (``ktr.cli`` put it back just before
+    ``record``, whose first lines ran under it). The moment is exact: a trace function in
+    the child sends the signal."""
+    output = tmp_path / "out.ktr"
+    arguments = ["record", "-o", str(output), *what, "--", "true"]
+    status, stderr, ran = _run_to_line("ktr", 0, arguments, cache_dir, where)
+    assert status == 0, stderr
+    output.unlink()
+    lines = [number for number in dict.fromkeys(ran)
+             if number in _lines_between(*where, first, last)]
+    assert len(lines) > 2, ran
+    for line in lines:
+        status, stderr, _ = _run_to_line("ktr", line, arguments, cache_dir, where, signo)
+        at = f"{signo.name} at {where[0]}:{line}"
+        assert (status, stderr.splitlines()) == (
+            128 + signo, [f"ktr: interrupted by {signo.name} before recording began; "
+                          "nothing recorded"]), f"{at}: {status}\n{stderr}"
         assert not output.exists(), at
