@@ -150,9 +150,12 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
                      -e trace=NAME; given more than once, the last
                      counts (as strace's)
   -e status=SET      successful, failed, unfinished (! inverts);
-                     -z is status=successful, -Z is status=failed (strace's)
+                     -z is status=successful, -Z is status=failed (strace's);
+                     given more than once (-z, -Z too), the last counts
+                     (as strace's: -e status=failed,successful takes both)
   -e signal=SET      signal deliveries shown (SIGCHLD or CHLD, numbers, all,
-                     none; ! inverts), as strace's -e signal=none
+                     none; ! inverts), as strace's -e signal=none; given
+                     more than once, the last counts (as strace's)
   -P PATH            calls that touched PATH: a path argument spelled so,
                      or an fd argument that referred to it at the call's
                      entry (fds tracked through the trace as -y does; a
@@ -309,9 +312,11 @@ def _parser() -> argparse.ArgumentParser:
                          help="trace=SET (syscall names, %%classes, ! inverts), "
                               "status=SET (successful, failed, unfinished) or "
                               "signal=SET (signal deliveries shown: names, numbers, none)")
-    filters.add_argument("-z", dest="statuses", action="append_const", const="successful",
+    # -z and -Z are -e status= in their place among the -e's: the last one counts
+    filters.add_argument("-z", dest="expressions", action="append_const",
+                         const="status=successful",
                          help="only calls that returned without an error (-e status=successful)")
-    filters.add_argument("-Z", dest="statuses", action="append_const", const="failed",
+    filters.add_argument("-Z", dest="expressions", action="append_const", const="status=failed",
                          help="only calls that failed (-e status=failed)")
     filters.add_argument("-P", dest="trace_paths", action="append", metavar="PATH",
                          help="only calls that touched PATH (repeatable)")
@@ -522,6 +527,16 @@ SOCKET_DETAILS_NOTE = ("ktrdump: -yy: the trace holds no socket endpoints (the r
                        "read them); sockets are shown as -y shows them, socket:[INODE]")
 
 
+#: strace 6.1's warning for -z and -Z together (the last one counts), in ktrdump's words.
+BOTH_STATUS_LETTERS_NOTE = ("ktrdump: only the last of -z and -Z takes effect (as strace's); "
+                            "-e status=successful,failed takes both")
+
+
+def _both_status_letters(argv: Sequence[str]) -> bool:
+    end = list(argv).index("--") if "--" in argv else len(argv)
+    return "-z" in argv[:end] and "-Z" in argv[:end]
+
+
 def _asks_socket_details(argv: Sequence[str]) -> bool:
     end = list(argv).index("--") if "--" in argv else len(argv)
     return SOCKET_DETAILS in argv[:end]
@@ -548,19 +563,14 @@ def _criteria(arguments: argparse.Namespace) -> Criteria:
                 # as strace: each is parsed (a bad one is refused), the last one counts
                 trace = linux.parse_trace_set(f"trace={value}")
             elif qualifier in ("status",):
-                chosen = parse_status(value)
-                status = chosen if status is None else status & chosen
+                status = parse_status(value)  # (the last one counts, as strace's)
             elif qualifier in ("signal", "signals", "s"):
-                shown = parse_signals(value)
-                signals = shown if signals is None else signals & shown
+                signals = parse_signals(value)  # (the last one counts, as strace's)
             else:
                 raise UsageError(f"-e {qualifier}= is not supported (trace=, status= and "
                                  "signal= are)")
         except ValueError as error:
             raise UsageError(str(error)) from None
-    if arguments.statuses:
-        chosen = frozenset(arguments.statuses)
-        status = chosen if status is None else status & chosen
     since = _option_value("--since", parse_time, arguments.since)
     until = _option_value("--until", parse_time, arguments.until)
     minimum = _option_value("--min-duration", parse_duration, arguments.min_duration)
@@ -1389,6 +1399,8 @@ def _main(argv: Sequence[str], stderr: IO[str], closed: frozenset[int] = frozens
         options = parse_options(argv)
         if _asks_socket_details(argv):
             _report(stderr, SOCKET_DETAILS_NOTE)
+        if _both_status_letters(argv):
+            _report(stderr, BOTH_STATUS_LETTERS_NOTE)
         if 0 in closed and "-" in options.inputs:
             raise InputError("<stdin>", "standard input is closed")
         stdout: Any = sys.stdout

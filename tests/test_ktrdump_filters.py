@@ -89,6 +89,11 @@ def _ours(trace: Path, capsys: pytest.CaptureFixture[str], *options: str) -> str
     ("-Z",),
     ("-z", "-e", "trace=%file"),
     ("-e", "status=failed"),
+    # given twice, the last one counts, -z and -Z among them (they intersected: nothing)
+    ("-e", "status=failed", "-e", "status=successful"),
+    ("-e", "status=successful", "-e", "status=failed"),
+    ("-Z", "-e", "status=successful"),
+    ("-e", "status=successful", "-Z"),
 ])
 def test_call_sets_match_strace(workload: tuple[Path, Path, list[str]], options: tuple[str, ...],
                                 capsys: pytest.CaptureFixture[str]) -> None:

@@ -101,3 +101,32 @@ def test_an_unknown_signal_is_one_line() -> None:
     assert done.stderr.splitlines() == [
         "ktrdump: -e signal: unknown signal 'SIGBOGUS' (names as SIGCHLD or CHLD, "
         "numbers 1 to 64, all, none)"]
+
+
+@pytest.mark.parametrize("chosen", [("SIGUSR1", "SIGUSR2"), ("none", "all"),
+                                    ("!SIGCHLD", "SIGCHLD")], ids=" then ".join)
+def test_signal_sets_given_twice_the_last_counts_as_strace(program: Path, trace: Path,
+                                                            chosen: tuple[str, str]) -> None:
+    """``-e signal=A -e signal=B``: strace 6.1 shows B's signals (the last one counts);
+    ktrdump intersected the sets (SIGUSR1 then SIGUSR2: no signal at all)."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    twice = [item for name in chosen for item in ("-e", f"signal={name}")]
+    oracle = subprocess.run(["strace", "-f", "-qq", "-e", "trace=none", *twice, str(program)],
+                            capture_output=True, text=True, check=True, timeout=60).stderr
+    assert signals(oracle)  # (not vacuous: the last set shows some)
+    shown = ktrdump("--format", "strace", *twice, str(trace))
+    assert signals(shown) == signals(oracle)
+
+
+def test_status_letters_together_say_the_last_counts(trace: Path) -> None:
+    """``-z -Z``: the last one counts, and one line says so, as strace 6.1 does."""
+    done = subprocess.run([*KTRDUMP, "--format", "strace", "-z", "-Z", str(trace)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert done.stderr.splitlines() == [
+        "ktrdump: only the last of -z and -Z takes effect (as strace's); "
+        "-e status=successful,failed takes both"]
+    failed = subprocess.run([*KTRDUMP, "--format", "strace", "-Z", str(trace)],
+                            capture_output=True, text=True, timeout=60, check=True).stdout
+    assert done.stdout == failed
