@@ -14,7 +14,8 @@ nowhere: raw names are still right names). A name holding a newline, NUL or
 carriage return is never sent (it would break the line protocol) and is
 returned unchanged. ``enabled = False`` (``--no-demangle``) returns every name
 unchanged. ``close()`` ends the process; a new one starts at the next ``_Z``
-name.
+name. ``demangle_all`` does a list of names through one run of ``c++filt``,
+with the same guarantees.
 
 There is no demangler of the process: each user makes its own and passes its
 bound ``demangle`` (a ``Callable[[str], str]``) to what builds names
@@ -124,6 +125,35 @@ class Demangler:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def demangle_all(names: list[str], program: str = "c++filt") -> list[str]:
+    """Every name of ``names`` as ``c++filt`` prints it, in order, through one run of it
+    (a symbol table's worth at once: ``ktr record -P`` matching demangled names). As
+    ``Demangler.demangle``: a name not starting with ``_Z``, or holding a newline, NUL or
+    carriage return, is returned unchanged, and so is every name when ``c++filt`` is
+    missing or fails (or answers another number of lines). Never raises."""
+    asked = [name for name in names
+             if name.startswith("_Z") and not any(c in name for c in _UNSAFE)]
+    if not asked:
+        return list(names)
+    import shutil
+    import subprocess
+
+    path = shutil.which(program)
+    if path is None:
+        return list(names)
+    try:
+        done = subprocess.run([path], input="\n".join(asked) + "\n", capture_output=True,
+                              text=True, encoding="utf-8", errors="surrogateescape",
+                              env={**os.environ, "LC_ALL": "C"}, timeout=60, check=False)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return list(names)
+    answers = done.stdout.split("\n")
+    if done.returncode != 0 or answers[-1] != "" or len(answers) != len(asked) + 1:
+        return list(names)
+    shown = dict(zip(asked, answers, strict=False))
+    return [shown.get(name) or name for name in names]
 
 
 def raw_name(name: str) -> str:

@@ -534,7 +534,9 @@ def _build_parser() -> _Parser:
                         help="probe [MODULE:]FUNCTION[:POINT][(TYPES)]: POINT is entry "
                         "(default), return or +OFFSET (into the function); TYPES i64 u64 x64 "
                         "i32 u32 x32 i16 u16 i8 u8 ptr str float (not fetched); FUNCTION may "
-                        "be a glob, or an address 0xADDR as nm shows it (stripped files) "
+                        "be a glob, or an address 0xADDR as nm shows it (stripped files); "
+                        "a C++ function by its name as the binary spells it or as nm -C "
+                        "shows it, ns::f(int) (ns::f if it names one function) "
                         "(repeatable)")
     probes.add_argument("--max-probes", type=_ranged(int, *MAX_PROBES_RANGE),
                         default=DEFAULT_MAX_PROBES, metavar="N",

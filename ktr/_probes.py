@@ -20,7 +20,11 @@ function probed at its return gets one entry probe that also fetches the return 
 its uretprobe will replace, and that address's stack slot (``captures_return``; one of the
 recorder's own, ``hidden``, if no entry probe was asked for): ``formats/SPEC.md``,
 "Return addresses". FUNCTION may be an address (``0x1149``,
-link-time, as nm shows it) for stripped files.
+link-time, as nm shows it) for stripped files, and a C++ function's name as the binary
+spells it or demangled, as ``nm -C`` shows it (``ns::f(int)``; ``ns::f`` when it names one
+function, else one error listing the overloads; a glob matches both kinds of names): the
+file's ``_Z`` names go through one ``c++filt`` run (``formats.demangle.demangle_all``),
+only when the raw names do not answer (or for a glob).
 
 Guarantees: every user mistake is a ``ProbeError`` (one line); resolution never touches
 tracefs or perf. The number of probes is capped (``max_probes``).
@@ -32,6 +36,7 @@ Does not: define events (``_tracefs``), open perf events (``_perf``) or follow p
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import itertools
 import os
 import re
@@ -101,6 +106,12 @@ class ProbeSpec:
     types: tuple[ProbeArgType, ...] | None = None  # None: the defaults
     #: ``MODULE:0xADDR``: a link-time address (as nm/objdump show it), not a name
     address: int | None = None
+    #: the name with its last parenthesised group, when that group was taken as TYPES
+    #: (``ns::f(float)``): a C++ function's demangled name, matched first
+    cxx_name: str | None = None
+    #: why the last group is not TYPES (an unknown type), when it was taken as a C++
+    #: function's parameters: said if no function has that name
+    type_note: str | None = None
 
     @property
     def is_glob(self) -> bool:
@@ -115,25 +126,71 @@ class ProbeSpec:
         return (ProbeArgType.U64,) * len(ARGUMENT_REGISTERS)
 
 
+def _last_group(body: str) -> int | None:
+    """Where the parenthesised group that ends ``body`` opens (None: it ends otherwise)."""
+    if not body.endswith(")"):
+        return None
+    depth = 0
+    for index in range(len(body) - 1, -1, -1):
+        if body[index] == ")":
+            depth += 1
+        elif body[index] == "(":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
+def _colon_parts(body: str) -> list[str]:
+    """``body`` split at its single colons outside parentheses: a C++ name's ``::``
+    (``ns::f``) and a parameter list's colons stay within their part."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    for index, char in enumerate(body):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif (char == ":" and depth == 0 and body[index - 1 : index] != ":"
+              and body[index + 1 : index + 2] != ":"):
+            parts.append(body[start:index])
+            start = index + 1
+    parts.append(body[start:])
+    return parts
+
+
 def parse_spec(text: str) -> ProbeSpec:
-    """Parse ``[MODULE:]FUNCTION[:POINT][(TYPES)]``; raises ``ProbeError``."""
+    """Parse ``[MODULE:]FUNCTION[:POINT][(TYPES)]``; raises ``ProbeError``.
+
+    FUNCTION may be a C++ function's demangled name (``ns::f(int)``, as ``nm -C`` and
+    ktrdump show it): its ``::`` separate nothing, and a last parenthesised group that is
+    not a list of TYPES (``(int)``) is its parameter list. A group of TYPES after a name
+    (``ns::f(float)``) is both: the name with it is matched first (``cxx_name``).
+    """
     body = text.strip()
+    if body.count("(") != body.count(")"):
+        which = "(" if body.count("(") > body.count(")") else ")"
+        raise ProbeError(f"probe {text!r}: unbalanced {which!r}")
     types: tuple[ProbeArgType, ...] | None = None
-    if body.endswith(")"):
-        open_at = body.rfind("(")
-        if open_at < 0:
-            raise ProbeError(f"probe {text!r}: unbalanced ')'")
+    cxx_name: str | None = None
+    type_note: str | None = None
+    open_at = _last_group(body)
+    if body.endswith(")") and open_at is None:
+        raise ProbeError(f"probe {text!r}: unbalanced ')'")
+    if open_at is not None:
         inner = body[open_at + 1 : -1].strip()
-        body = body[:open_at]
         names = [part.strip() for part in inner.split(",")] if inner else []
         unknown = [name for name in names if name not in _TYPES_BY_NAME]
-        if unknown:
+        if unknown:  # a C++ function's parameters, or a mistake (said if nothing matches)
             known = ", ".join(PROBE_ARG_TYPE_NAMES.values())
-            raise ProbeError(f"probe {text!r}: unknown type {unknown[0]!r} (known: {known})")
-        types = tuple(_TYPES_BY_NAME[name] for name in names)
-    elif "(" in body:
-        raise ProbeError(f"probe {text!r}: unbalanced '('")
-    parts = body.split(":")
+            if "::" not in _colon_parts(body[:open_at])[-1]:  # (ns::f(int): surely C++)
+                type_note = f"unknown type {unknown[0]!r} (known: {known})"
+        else:
+            types = tuple(_TYPES_BY_NAME[name] for name in names)
+            cxx_name = _colon_parts(body)[-1]
+            body = body[:open_at]
+    parts = _colon_parts(body)
     site = ProbeSite.ENTRY
     offset = 0
     if len(parts) > 1 and (parts[-1] in ("entry", "return") or parts[-1].startswith("+")):
@@ -170,7 +227,13 @@ def parse_spec(text: str) -> ProbeSpec:
             raise ProbeError(f"probe {text!r}: at most {len(ARGUMENT_REGISTERS)} integer or "
                              f"pointer and {FLOAT_REGISTERS} float arguments (those passed "
                              "in registers)")
-    return ProbeSpec(text, module, function, site, offset, types, address)
+    if cxx_name is not None and (site != ProbeSite.ENTRY or address is not None
+                                 or cxx_name == function):
+        cxx_name = None  # (the group followed a point, or names no function)
+    if type_note is not None and address is not None:
+        raise ProbeError(f"probe {text!r}: {type_note}")
+    return ProbeSpec(text, module, function, site, offset, types, address, cxx_name,
+                     type_note)
 
 
 # -- modules ----------------------------------------------------------------------------------
@@ -555,6 +618,18 @@ class ResolvedProbe:
         )
 
 
+#: What may follow a C++ function's parameter list in its demangled name (``f() const``)
+_QUALIFIERS = re.compile(r"(?:\s*(?:const|volatile|&&|&|noexcept))+$")
+
+
+def _without_parameters(name: str) -> str:
+    """A demangled C++ function name without its parameter list and what follows it
+    (``ns::f(int) const`` -> ``ns::f``); ``name`` itself when it has none."""
+    body = _QUALIFIERS.sub("", name)
+    open_at = _last_group(body)
+    return body[:open_at] if open_at else name
+
+
 def head_words(string_cap: int) -> int:
     """u64 words fetched as a string's first bytes (``STRING_HEAD_BYTES``, within the cap)."""
     return (min(string_cap, STRING_HEAD_BYTES) + 7) // 8
@@ -601,6 +676,8 @@ class Resolver:
     _floats: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
     #: the file being resolved: (its path, its (st_dev, st_ino)), for ``_fail``'s dedup
     _file: tuple[str, tuple[int, int]] | None = None
+    #: a file's C++ functions with their demangled names (``_demangled_names``)
+    _cxx_names: dict[object, list[tuple[FunctionSymbol, str]]] = field(default_factory=dict)
 
     def modules_for(self, spec: ProbeSpec, exe: str | None, mapped: Sequence[str],
                     search: bool) -> list[str]:
@@ -839,6 +916,12 @@ class Resolver:
             probe = self._probe_at(spec, path, image, at, "", strict)
             return [probe] if probe is not None else []
         symbols = image.match(spec.function)
+        if spec.is_glob or not symbols:
+            # C++ functions by their demangled names too (as nm -C and ktrdump show them)
+            matched = self._cxx_match(spec, path, image, symbols)
+            if matched is None:  # (ambiguous: said)
+                return []
+            symbols = matched
         if spec.is_glob:
             # compiler-split cold paths (f.cold) are jumped into, never called
             symbols = [sym for sym in symbols if not sym.name.endswith(".cold")
@@ -851,7 +934,8 @@ class Resolver:
                 " (the file has no symbols: stripped? an address is MODULE:0xADDRESS)")
             if image.notes:  # said here too: a strict failure ends before any warning
                 stripped += f" ({'; '.join(image.notes)})"
-            self._fail(strict, f"probe {spec.text!r}: {what} {spec.function!r} in "
+            note = f"{spec.type_note}; " if spec.type_note is not None else ""
+            self._fail(strict, f"probe {spec.text!r}: {note}{what} {spec.function!r} in "
                        f"{path}{stripped}")
             return []
         self._refuse_past_cap(spec, path, image, symbols)
@@ -877,6 +961,58 @@ class Resolver:
         if not out and strict:
             raise ProbeError(f"probe {spec.text!r}: nothing to probe in {path}")
         return out
+
+    def _cxx_match(self, spec: ProbeSpec, path: str, image: ElfImage,
+                   raw: list[FunctionSymbol]) -> list[FunctionSymbol] | None:
+        """``raw`` (the symbols ``spec`` names as the binary spells them) and the C++
+        functions it names demangled (``c++filt``, as ``nm -C``): a glob's matches among
+        the demangled names are added to ``raw``'s; a name matches a demangled name
+        whole (``ns::f(int)``, with its TYPES first: ``ns::f(float)``), else without
+        its parameter list (``ns::f``), where it must name one function: several
+        (overloads) are one error, listing them (None returned)."""
+        names = self._demangled_names(path, image)
+        if not names:
+            return raw
+        if spec.is_glob:
+            seen = {sym.vaddr for sym in raw}
+            more = [sym for sym, name in names
+                    if fnmatch.fnmatchcase(name, spec.function) and sym.vaddr not in seen]
+            return raw + more
+        for whole in (spec.cxx_name, spec.function):
+            if whole is not None:
+                found = [sym for sym, name in names if name == whole]
+                if found:
+                    return found
+        if "(" in spec.function:
+            return raw
+        bare = [(sym, name) for sym, name in names
+                if _without_parameters(name) == spec.function]
+        distinct = sorted({name for _, name in bare})
+        if len(distinct) > 1:
+            shown = ", ".join(distinct[:4]) + (f", \u2026 ({len(distinct)})"
+                                               if len(distinct) > 4 else "")
+            self._fail(True, f"probe {spec.text!r}: {spec.function!r} names "
+                       f"{len(distinct)} functions in {path}: {shown} (give the "
+                       f"parameters, as {spec.function + distinct[0][len(spec.function):]!r}"
+                       ", or a glob)")
+            return None
+        return [sym for sym, _ in bare]
+
+    def _demangled_names(self, path: str, image: ElfImage
+                         ) -> list[tuple[FunctionSymbol, str]]:
+        """The C++ functions of ``image`` with their demangled names (one ``c++filt`` run
+        per file, kept for the recording)."""
+        key: object = self._file[1] if self._file is not None else path
+        found = self._cxx_names.get(key)
+        if found is None:
+            from formats.demangle import demangle_all
+
+            mangled = [sym for sym in image.functions if sym.name.startswith("_Z")]
+            shown = demangle_all([sym.name for sym in mangled])
+            found = self._cxx_names[key] = [
+                (sym, name) for sym, name in zip(mangled, shown, strict=True)
+                if name != sym.name]
+        return found
 
     def _at_address(self, spec: ProbeSpec, path: str, image: ElfImage, strict: bool
                     ) -> FunctionSymbol | None:
