@@ -5,7 +5,8 @@ strings, each one or more complete lines ending in ``\n``; ``_output`` writes
 them. With ``stream_large`` (set by ``cli.dump``) the text describer gives the
 dump of a record with ``STREAMED_BYTES`` of data or more as an
 ``_output.StreamedText`` instead: the same text, made a piece at a time as it is
-written (never held whole: an 8 MiB record's is 32 MiB and more). ``finish()``
+written (never held whole: an 8 MiB record's is 32 MiB and more); so does the JSON
+describer for such a GIO or USER record's line (its data in hex: 16 MiB). ``finish()``
 returns what is still held back at the end of the input (see "Calls" below).
 ``describer_for(options, header)`` picks the describer (``_strace.StraceDescriber``
 for ``--format strace``).
@@ -252,6 +253,8 @@ _NEWLINE_INDENT_TEXT = "\n" + DUMP_INDENT
 #: Data from this long on is dumped a piece at a time when the describer streams
 #: (``StreamedText``): at least ``Output``'s chunk, as its length says.
 STREAMED_BYTES = 1 << 18
+#: Bytes of data a piece of a streamed JSON line holds in hex (twice as many characters).
+_HEX_PIECE = 1 << 16
 #: Data up to this long is escaped by _VIS_TABLE first: most needs no cut.
 _VIS_SMALL = 512
 _VIS_TABLE: dict[int, str] = {
@@ -1134,6 +1137,25 @@ class JsonDescriber(_RecordDescriber):
         self._errnos: dict[int, str] = Cache()
         # args_decoded: strings and fd descriptions as they are, not display-escaped
         self._style = self._style._replace(exact=True)
+        #: A line whose data has STREAMED_BYTES or more is a ``StreamedText`` (its hex made
+        #: a piece at a time as ``Output`` writes it: an 8 MiB record's is 16 MiB), not a
+        #: string (``cli.dump`` sets it, as for the text view).
+        self.stream_large = False
+
+    def _hex_line(self, before: str, data: bytes, after: str) -> str | StreamedText:
+        """``before``, ``data`` in hex and ``after``: one string, or made as it is written
+        (``stream_large``) when the data is large."""
+        if not self.stream_large or len(data) < STREAMED_BYTES:
+            return f"{before}{data.hex()}{after}"
+
+        def pieces() -> Iterator[str]:
+            yield before
+            view = memoryview(data)
+            for start in range(0, len(view), _HEX_PIECE):
+                yield view[start : start + _HEX_PIECE].hex()
+            yield after
+
+        return StreamedText(pieces, len(before) + 2 * len(data) + len(after))
 
     def _damage_line(self, notice: Skipped, source: str | None, ns: int) -> str:
         return damage_json(notice, source, ns)
@@ -1221,7 +1243,7 @@ class JsonDescriber(_RecordDescriber):
         payload: Any = record[6]
         return f'{{"type":"NAMI",{head},{json_bytes("path", payload.path)}}}\n'
 
-    def _genio(self, head: str, record: Record) -> str:
+    def _genio(self, head: str, record: Record) -> str | StreamedText:
         payload: Any = record[6]
         fd = payload.fd
         direction = payload.direction
@@ -1235,8 +1257,9 @@ class JsonDescriber(_RecordDescriber):
             fd_path = self.tracker.fds.exact(record[2], fd)
             if fd_path is not None:
                 extra = "," + json_bytes("fd_path", text_bytes(fd_path))
-        return (f'{{"type":"GIO",{head},"fd":{fd},"rw":"{rw}",'
-                f'"len":{transferred},"data":"{data.hex()}","truncated":{truncated}{extra}}}\n')
+        return self._hex_line(f'{{"type":"GIO",{head},"fd":{fd},"rw":"{rw}",'
+                              f'"len":{transferred},"data":"', data,
+                              f'","truncated":{truncated}{extra}}}\n')
 
     def _struct(self, head: str, record: Record) -> str:
         struct: Any = record[6]
@@ -1273,12 +1296,12 @@ class JsonDescriber(_RecordDescriber):
         payload: Any = record[6]
         return f'{{"type":"EMUL",{head},{json_bytes("name", payload.name)}}}\n'
 
-    def _user(self, head: str, record: Record) -> str:
+    def _user(self, head: str, record: Record) -> str | StreamedText:
         payload: Any = record[6]
         label = payload.label
         data = payload.data
-        return (f'{{"type":"USER",{head},{json_bytes("label", label)},'
-                f'"len":{len(data)},"data":"{data.hex()}"}}\n')
+        return self._hex_line(f'{{"type":"USER",{head},{json_bytes("label", label)},'
+                              f'"len":{len(data)},"data":"', data, '"}\n')
 
     def _exec_strings(self, head: str, record: Record) -> str:
         tag, key = ("ARG", "argv") if record[0] == RecordKind.EXEC_ARG else ("ENV", "env")

@@ -177,3 +177,48 @@ def test_the_kdump_view_of_a_large_record_is_written_as_it_is_made(tmp_path: Pat
         lines += map(str, describer.finish())
         assert shown == "".join(lines).encode(), view
         assert shown.count(b" GIO ") == 4 and b"(truncated: " in shown
+
+
+def test_the_json_view_of_a_large_record_is_written_as_it_is_made(tmp_path: Path) -> None:
+    """The JSON view's line of a large GIO or USER record (its data in hex, twice its
+    size) was made whole, then copied and encoded: 48 MB more than a tiny trace's peak
+    for one 8 MiB record here (and two of 1 MiB). Its hex is now written a piece at a
+    time, as the text view's dump: 24 MB more (the records, their batch). The lines are
+    the same, byte for byte, as ``JsonDescriber``'s outside ``dump`` (where it does not
+    stream), and their data is the records' (JSON parsed, hex decoded)."""
+    from ktrdump._describe import describer_for
+    from ktrdump.cli import parse_options
+
+    size = 8 << 20
+    big, tiny = tmp_path / "big.ktr", tmp_path / "tiny.ktr"
+    _large_records_trace(big, size)
+    _large_records_trace(tiny, 4096)
+    ktrdump_command = str(Path(sys.executable).parent / "ktrdump")
+
+    def peak(trace: Path) -> int:
+        with open(tmp_path / "shown", "wb") as shown:
+            done = subprocess.run([sys.executable, "-c", _PARENT_TO, ktrdump_command, "--json",
+                                   str(trace)], stdout=subprocess.PIPE, stderr=shown,
+                                  text=True, timeout=60, check=True)
+        status, peak_rss = json.loads(done.stdout)
+        assert status == 0
+        return int(peak_rss)
+
+    least = peak(tiny)
+    grown = peak(big) - least
+    assert grown < 4 * size, f"{grown >> 20} MiB more"  # (before: 46 MiB, now 23)
+    shown = (tmp_path / "shown").read_bytes()
+    describer = describer_for(parse_options(["--json", str(big)]))
+    data: list[bytes] = []
+    with ktrdump.open(str(big)) as reader:
+        lines = []
+        for batch in reader.events():
+            if isinstance(batch, list):
+                lines += map(str, describer.describe(batch))
+                data += [record.payload.data for record in batch  # type: ignore[union-attr]
+                         if record.kind in (RecordKind.GENIO, RecordKind.USER)]
+    lines += map(str, describer.finish())
+    assert shown == "".join(lines).encode()
+    parsed = [json.loads(line) for line in shown.splitlines()]
+    assert [bytes.fromhex(r["data"]) for r in parsed if r["type"] in ("GIO", "USER")] == data
+    assert max(map(len, data)) == size
