@@ -71,6 +71,7 @@ from ._probes import (
     ProbeError,
     ResolvedProbe,
     Resolver,
+    demangled_matches,
     executable_of,
     make_decoder,
     mapped_files,
@@ -782,12 +783,17 @@ def list_probes(arguments: tuple[str, ...], pid: int | None) -> list[str]:
     except ElfError as error:
         raise ProbeError(f"--list-probes: {error}") from None
     symbols = image.match(pattern)
+    spec = resolver.specs[0]
+    if spec.is_glob or not symbols:
+        # C++ functions by their demangled names too, as -P matches them (a name without
+        # its parameters: every overload, listed)
+        symbols += demangled_matches(spec.function, image, exclude=symbols)
     if not symbols:
         raise ProbeError(f"--list-probes: no function matches {pattern!r} in {paths[0]}")
     name = os.path.basename(paths[0])
     lines = []
-    # the -P spec needs the name the binary spells; a C++ one is also shown as c++filt
-    # shows it (one c++filt process for the listing; without c++filt, no fifth column)
+    # the name the binary spells, and a C++ one's as c++filt shows it (one c++filt
+    # process for the listing; without c++filt, no fifth column): -P takes either
     demangler = Demangler()
     try:
         for symbol in symbols:

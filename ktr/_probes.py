@@ -630,6 +630,28 @@ def _without_parameters(name: str) -> str:
     return body[:open_at] if open_at else name
 
 
+def demangled_matches(pattern: str, image: ElfImage,
+                      exclude: Sequence[FunctionSymbol] = ()) -> list[FunctionSymbol]:
+    """The C++ functions of ``image`` (but ``exclude``) whose demangled name matches
+    ``pattern``: a glob, a whole name, or a name without its parameter list (every
+    overload: ``--list-probes`` lists them; ``-P`` refuses several, ``Resolver``)."""
+    from formats.demangle import demangle_all
+
+    mangled = [sym for sym in image.functions if sym.name.startswith("_Z")]
+    if not mangled:
+        return []
+    taken = {(sym.name, sym.vaddr) for sym in exclude}
+    glob = any(ch in pattern for ch in "*?[")
+    found = []
+    for sym, name in zip(mangled, demangle_all([sym.name for sym in mangled]), strict=True):
+        if (sym.name, sym.vaddr) in taken or name == sym.name:
+            continue
+        if (fnmatch.fnmatchcase(name, pattern) if glob
+                else name == pattern or _without_parameters(name) == pattern):
+            found.append(sym)
+    return found
+
+
 def head_words(string_cap: int) -> int:
     """u64 words fetched as a string's first bytes (``STRING_HEAD_BYTES``, within the cap)."""
     return (min(string_cap, STRING_HEAD_BYTES) + 7) // 8

@@ -128,3 +128,20 @@ def test_an_ambiguous_or_unknown_name_is_one_line(
     assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr
     assert all(word in done.stderr for word in words), done.stderr
     assert not (tmp_path / "t.ktr").exists()
+
+
+@pytest.mark.parametrize("pattern", ["ns::*", "ns::foo"])
+def test_list_probes_takes_demangled_names_as_p_does(
+        program: tuple[Path, dict[str, str]], pattern: str) -> None:
+    """``--list-probes MODULE GLOB`` lists the functions ``-P`` would match by their
+    demangled names (a name without its parameters: every overload); it said "no
+    function matches". Each line: the raw name, then (fifth column) ``nm -C``'s."""
+    binary, names = program
+    done = subprocess.run([KTR, "record", "--list-probes", str(binary), pattern],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    listed = {line.split("\t")[0].split(":", 1)[1]: line.split("\t")[4]
+              for line in done.stdout.splitlines()}
+    expected = {raw: shown for shown, raw in names.items()
+                if fnmatch.fnmatchcase(shown, pattern) or shown.startswith(pattern + "(")}
+    assert expected and listed == expected
