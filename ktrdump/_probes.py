@@ -553,7 +553,11 @@ class CallsDescriber:
 
     def _drop(self, record: Record, out: list[str]) -> None:
         """Records lost here: the open calls' returns may be among them."""
-        self._close_open(out, "return lost")
+        if self._window is not None and self._window(record.timestamp_ns) < 0:
+            # before --since: the open calls are the window's unseen ones, never shown
+            self._stacks.clear()
+        else:
+            self._close_open(out, "return lost")
         payload: Any = record.payload
         try:
             reason = DropError(payload.error).name

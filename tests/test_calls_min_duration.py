@@ -246,3 +246,40 @@ def test_filters_that_leave_no_call_say_so(trace: Path) -> None:
     done = subprocess.run([KTRDUMP, "--format", "calls", "--min-duration", "10ms", str(trace)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "prog:slow" in done.stdout and done.stderr == ""
+
+
+def test_a_loss_before_the_window_closes_its_unseen_calls_unseen() -> None:
+    """``CallsDescriber`` with a window (5 ms on) on hand-made records: a call begun before
+    it closes in it with its whole duration; a DROP before the window ends the calls open
+    then without a line each (their entries were never shown), its own line kept."""
+    from formats import Drop, Probe, ProbeDef, ProbeSite, Record, RecordKind
+    from ktrdump._probes import CallsDescriber
+
+    ms = 1_000_000
+
+    def rec(kind: RecordKind, payload: object, ts: int, tid: int = 7) -> Record:
+        return Record(int(kind), 1, 7, tid, ts, b"prog", payload)
+
+    def pdef(probe_id: int, site: ProbeSite, function: bytes) -> Record:
+        return rec(RecordKind.PROBE_DEF, ProbeDef(probe_id, int(site), 0, 0x1000, 0x1000, 8,
+                                                  0, 0, b"", b"/p", b"", function, b""), 0)
+
+    def hit(probe_id: int, site: ProbeSite, ts: int, tid: int = 7) -> Record:
+        return rec(RecordKind.PROBE, Probe(probe_id, int(site), 0, 0, 0, (), b"", b""),
+                   ts, tid)
+
+    E, R = ProbeSite.ENTRY, ProbeSite.RETURN
+    defs = [pdef(1, E, b"slow"), pdef(2, R, b"slow")]
+
+    def shown(stream: list[Record]) -> list[str]:
+        since = 5 * ms
+        calls = CallsDescriber(lambda record: record.timestamp_ns >= since
+                               or record.kind == RecordKind.DROP,
+                               window=lambda ns: -1 if ns < since else 0)
+        lines = calls.describe(stream) + calls.finish()
+        return [line.split("| ", 1)[1].rstrip("\n") for line in lines[1:]]
+
+    assert shown([*defs, hit(1, E, 1 * ms), hit(2, R, 10 * ms)]) == ["} = 0; /* p:slow */"]
+    drop = rec(RecordKind.DROP, Drop(12, 0, 3), 2 * ms)
+    assert shown([*defs, hit(1, E, 1 * ms), drop, hit(1, E, 6 * ms), hit(2, R, 7 * ms)]) == [
+        "/* 3 records lost (ENOMEM) */", "p:slow() = 0;"]
