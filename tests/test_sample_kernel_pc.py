@@ -22,6 +22,7 @@ from pathlib import Path
 
 from c_support import build_program
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
@@ -48,7 +49,7 @@ int main(void) {
 def _symbols(path: Path) -> dict[str, int]:
     with path.open("rb") as handle:
         table = ELFFile(handle).get_section_by_name(".symtab")
-        assert table is not None
+        assert isinstance(table, SymbolTableSection)
         return {sym.name: sym["st_value"] for sym in table.iter_symbols()
                 if sym["st_info"]["type"] == "STT_FUNC" and sym["st_value"]}
 
