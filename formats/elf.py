@@ -30,7 +30,7 @@ build-id (as gdb checks), else passed over with a line in ``image.notes``. In de
 ``.dynsym`` is SHT_NOBITS and is skipped. Function symbols are STT_FUNC and STT_GNU_IFUNC
 (pyelftools names the latter ``STT_LOOS``); an IFUNC symbol's address is its resolver, so
 ``ifunc_implementations`` offers the implementations that the symbol table names
-(``__NAME_variant``).
+(``__NAME_variant``, or ``NAME_variant`` for a NAME that starts with ``__``).
 
 Instruction boundaries: x86-64 has variable-length instructions and no disassembler is a run-time
 dependency, so ``is_instruction_boundary`` decodes lengths linearly from the function's first
@@ -306,18 +306,34 @@ class ElfImage:
     def ifunc_implementations(self, sym: FunctionSymbol) -> list[FunctionSymbol]:
         """Candidate implementations of an IFUNC symbol named by the symbol table.
 
-        glibc names them ``__NAME_variant`` (``__strlen_avx2``); fortified ``_chk`` entry
-        points are not implementations. Empty when the table names none.
+        glibc names them ``__NAME_variant`` (``__strlen_avx2``), or ``NAME_variant`` when
+        NAME starts with ``__`` already (``__memcpy_chk_erms``, ``__rawmemchr_evex``).
+        Not implementations: fortified ``_chk`` entry points of another name, the
+        locale variants (``__strcasecmp_l_avx2`` of ``strcasecmp``), the resolver itself
+        (``__memcmpeq_ifunc``, at the IFUNC's own address) and, where the table names
+        local implementations (glibc's are), global functions that only share the
+        prefix (the exported ``__strcpy_small`` of old inline string functions).
+        Empty when the table names none.
         """
-        prefix = f"__{sym.name}_"
+        prefix = f"{sym.name}_" if sym.name.startswith("__") else f"__{sym.name}_"
+        locale = sym.name.endswith("_l")
+
+        def variant(other: FunctionSymbol) -> bool:
+            rest = other.name[len(prefix):]
+            return (bool(rest) and "_chk" not in f"_{rest}"
+                    and (locale or not (rest == "l" or rest.startswith("l_"))))
+
         found = [
             other
             for other in self.functions
             if other.name.startswith(prefix)
             and not other.ifunc
-            and "_chk" not in other.name[len(prefix) - 1 :]
+            and other.vaddr != sym.vaddr
             and other.size > 0
+            and variant(other)
         ]
+        if any(other.binding == "LOCAL" for other in found):
+            found = [other for other in found if other.binding == "LOCAL"]
         unique: dict[int, FunctionSymbol] = {}
         for other in found:
             unique.setdefault(other.vaddr, other)

@@ -924,6 +924,12 @@ class Resolver:
                       ) -> list[ResolvedProbe]:
         from formats.elf import ElfError, open_image
 
+        if any(ch.isspace() for ch in path):
+            # uprobe_events is split at white space: said here, before the output is
+            # opened, as a mistyped function is (tracefs would refuse it mid-recording)
+            self._fail(strict, f"probe {spec.text!r}: uprobes cannot name a path with white "
+                       f"space: {path!r}")
+            return []
         try:
             image = open_image(self.access.get(path, path))
         except ElfError as error:

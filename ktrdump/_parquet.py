@@ -53,8 +53,10 @@ table beside it as ``NAME.TABLE.parquet``:
   as JSON's ``args``: integers in decimal, a ``str`` argument its text, null when
   unreadable or NULL; empty for a return), ``retval`` (return probes: the typed
   return value as text; null for the others), ``args_raw`` (the raw words,
-  unsigned: a string's pointer), ``comm_bytes``, ``strings_damage`` (null, or
-  where the record's strings field is damaged: ``damaged at byte N of M: ...``, the
+  unsigned: a string's pointer; a return's one word is its raw return value, so a
+  ``str`` return that is null tells NULL from an unreadable pointer), ``comm_bytes``,
+  ``strings_damage`` (null, or where the record's strings field is damaged:
+  ``damaged at byte N of M: ...``, the
   ``str`` values from there on null, as ``--json``'s ``strings_damage``).
   ``CAST(args[1] AS BIGINT)`` reads a number.
 
@@ -596,7 +598,7 @@ class _ProbesTable:
             info.function, info.point,
             payload.pc & _U64, payload.offset if payload.site == ProbeSite.OFFSET else None,
             [] if returned else values, values[0] if returned and values else None,
-            [] if returned else [word & _U64 for word in shown_raws(payload, info)], record.comm,
+            [word & _U64 for word in shown_raws(payload, info)], record.comm,
             None if damage is None else str(damage)))
 
     def close(self) -> None:

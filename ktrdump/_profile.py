@@ -129,10 +129,15 @@ class Stacks:
             index = 1
         for position in range(index, len(pcs)):
             pc = pcs[position]
-            key = pc << 1 | (position > 0)
+            # The first user pc is where the thread was (a kernel sample's saved ip: the
+            # next instruction to run after an interrupt, fault or trap, possibly a
+            # function's first), never a return address: it is looked up as it is, as
+            # the unwinder looks it up; the callers' pcs are return addresses (pc - 1).
+            returned = position > index
+            key = pc << 1 | returned
             found = names.get(key)
             if found is None:
-                named = frame(pid, pc, position > 0)
+                named = frame(pid, pc, returned)
                 found = names[key] = (named, frame_label(named))
             out.append(found)
         return out

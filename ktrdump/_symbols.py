@@ -179,7 +179,7 @@ class Modules:
         self.cache_dir = cache_dir
         self.warn = warn if warn is not None else _warn_on_stderr
         self._modules: dict[tuple[bytes, bytes, bool], Module] = {}
-        self._frames: dict[tuple[int, int], Frame] = Cache(1 << 16)
+        self._frames: dict[tuple[int, int, bool], Frame] = Cache(1 << 16)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._cache_refused = False  # the cache directory is not private: said once
 
@@ -451,7 +451,9 @@ class Modules:
             self.prepare(mapping)
         module: Module = mapping.module
         vaddr = lookup - mapping.bias
-        key = (id(module), vaddr)
+        # a return address's frame has its offset one past the looked-up byte: a pc
+        # named as it is and the return address one above it share the lookup only
+        key = (id(module), vaddr, return_address)
         found = self._frames.get(key)
         if found is None:
             function, offset, start = module.symbolize(vaddr)

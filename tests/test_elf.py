@@ -114,6 +114,19 @@ def test_libc_debug_file_by_build_id_and_ifunc() -> None:
     assert strlen.ifunc
     impls = {s.name for s in image.ifunc_implementations(strlen)}
     assert "__strlen_sse2" in impls and not any("chk" in n for n in impls)
+    # names that start with __ already: __NAME_variant, not ____NAME_variant (tperf T2);
+    # neither the resolver (__memcmpeq_ifunc) nor the locale variants nor the exported
+    # __strcpy_small are implementations
+    for name, variant in (("__memcpy_chk", "__memcpy_chk_sse2_unaligned"),
+                          ("__memcmpeq", "__memcmpeq_sse2"), ("__rawmemchr", "__rawmemchr_sse2"),
+                          ("__stpcpy", "__stpcpy_sse2"), ("strcasecmp", "__strcasecmp_sse2")):
+        (ifunc,) = [s for s in image.lookup(name) if s.ifunc]
+        impls = {s.name for s in image.ifunc_implementations(ifunc)}
+        assert variant in impls, (name, impls)
+        assert not any(n.endswith("_ifunc") or "_l_" in n or n.endswith("_small")
+                       for n in impls), (name, impls)
+    (strcpy,) = [s for s in image.lookup("strcpy") if s.ifunc]
+    assert "__strcpy_small" not in {s.name for s in image.ifunc_implementations(strcpy)}
     assert image.match("mallo?") == image.lookup("mallov") + image.lookup("malloc")
 
 

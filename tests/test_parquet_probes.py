@@ -52,3 +52,35 @@ def test_probe_rows_are_the_json_records_typed(tmp_path: Path) -> None:
         f"SELECT function, retval FROM '{tmp_path}/p.probes.parquet' WHERE point = 'return'"
         " ORDER BY ts_ns").fetchall()
     assert returns == [("name_of", "zero"), ("name_of", "one"), ("pair", "-2")]
+
+
+def test_a_return_rows_raw_word_tells_null_from_an_unreadable_string(tmp_path: Path) -> None:
+    """A ``str`` return value that cannot be read is null in ``retval`` whether the
+    pointer was NULL or bad; ``args_raw`` keeps the raw word, as ``--json``'s
+    ``retval_address`` does (tperf finding T1: the row had ``args_raw`` empty)."""
+    from c_support import build_program as build_c
+
+    prog = build_c(tmp_path, "ns", r"""
+#include <stddef.h>
+__attribute__((noinline)) const char *nm(const char *s) {
+  __asm__ volatile("" ::: "memory");
+  return s;
+}
+int main(void) {
+  volatile const char *r;
+  r = nm(NULL); r = nm((const char *)16); r = nm("ok");
+  return 0;
+}
+""", "-O1", "-g")
+    trace = tmp_path / "r.ktr"
+    subprocess.run([*KTR, "record", "-q", "-t", "f", "-o", str(trace), "-P", f"{prog}:nm:return",
+                    "--", str(prog)], check=True, capture_output=True, timeout=60)
+    text = subprocess.run([*KTRDUMP, "--json", str(trace)], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+    expected = [r for r in map(json.loads, text.splitlines()) if r["type"] == "PROBE"]
+    subprocess.run([*KTRDUMP, "--format", "parquet", "-o", str(tmp_path / "r.parquet"),
+                    str(trace)], check=True, capture_output=True, timeout=60)
+    rows = pq.read_table(tmp_path / "r.probes.parquet").to_pylist()
+    assert [(row["retval"], row["args_raw"]) for row in rows] == [
+        (record["retval"], [record["retval_address"]]) for record in expected]
+    assert [row["args_raw"][0] for row in rows][:2] == [0, 16]
