@@ -81,6 +81,7 @@ from formats.elf import (
     ElfImage,
     Fingerprint,
     open_image,
+    open_regular,
     read_build_id,
     symbols_fingerprint,
 )
@@ -230,7 +231,7 @@ class Modules:
                 self._store(image, fingerprint)
         cfi: CfiTable | None = None
         try:
-            with open(path, "rb") as handle:
+            with open_regular(path) as handle:
                 cfi = CfiTable(ELFFile(handle))
         except Exception:  # an unreadable or damaged file: no CFI, frame pointers only
             cfi = None
@@ -386,7 +387,7 @@ class Modules:
                        if mapping.flags & MmapFlag.DELETED else None)
             elif found is None:
                 try:
-                    with open(path, "rb"):
+                    with open_regular(path):
                         pass
                     why = ("the file has no build id; the recorded one is " + wanted
                            + " (the file was replaced)")
