@@ -152,6 +152,31 @@ def _warn_on_stderr(text: str) -> None:
     sys.stderr.write(f"ktrdump: {text}\n")
 
 
+def _untrusted(path: str) -> str | None:
+    """Why the file at ``path`` (symlinks resolved) may hold what another user chose, or
+    None: it and every directory above it must belong to the effective user or root,
+    and no other may write them (a directory others write, /tmp, only with its sticky
+    bit: no one can then rename or remove what is ours in it). A build id is only a
+    note a file carries: anyone can give a file of their own any build id, and its
+    symbols would name the frames."""
+    me = os.geteuid()
+    current = os.path.realpath(path)
+    is_file = True
+    while True:
+        try:
+            status = os.stat(current)
+        except OSError as error:
+            return f"{current}: {error.strerror or error}"
+        if status.st_uid not in (me, 0):
+            return f"{current} belongs to another user (uid {status.st_uid})"
+        if status.st_mode & 0o022 and (is_file or not status.st_mode & stat.S_ISVTX):
+            return f"{current} may be written by other users"
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current, is_file = parent, False
+
+
 def _module_name(path: bytes) -> str:
     text = path.decode("utf-8", "backslashreplace")
     return text if text.startswith("[") else os.path.basename(text)
@@ -407,9 +432,16 @@ class Modules:
     def _kept_file(self, build_id: str) -> str | None:
         """The copy of a build id's file that ``ktr record`` (in the build-id cache
         beside the symbol cache, or the default one) or perf (``~/.debug``) kept, if
-        its build id is that one."""
+        its build id is that one and no other user could have put it there
+        (``_untrusted``: one that could is passed over, said once)."""
         for candidate in search_paths(build_id, [self.cache_dir] if self.cache_dir else []):
-            if os.path.isfile(candidate) and read_build_id(candidate) == build_id:
+            if not os.path.isfile(candidate):
+                continue
+            why = _untrusted(candidate)
+            if why is not None:
+                self.warn(f"{display_text(os.fsencode(candidate))}: not used: {why}")
+                continue
+            if read_build_id(candidate) == build_id:
                 return candidate
         return None
 
