@@ -88,3 +88,27 @@ def test_the_elf_readers_refuse_a_fifo_at_once(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
                           timeout=30)
     assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
+
+
+def test_the_recorder_never_opens_a_fifo_or_device_for_a_build_id(tmp_path: Path) -> None:
+    # ktr record's sampler reads a mapped file's build id through map_files, or (where
+    # that cannot be read) through the path once its stat shows the mapped inode. A
+    # tracee can swap a FIFO in after that stat: the state a MapsLine naming the FIFO's
+    # own inode reproduces (its range is no mapping, so map_files fails). A device the
+    # process mapped is reached through map_files: /dev/zero stands for it.
+    fifo = tmp_path / "lib.so"
+    os.mkfifo(fifo)
+    check = textwrap.dedent(f"""
+        import os
+        from ktr import _procfs, _sampling
+        sampler = _sampling.Sampler(_sampling.SamplingOptions(hz=100))
+        status = os.stat({str(fifo)!r})
+        line = _procfs.MapsLine(0x1000, 0x2000, 0, 5, 2, status.st_dev, status.st_ino,
+                                {str(fifo).encode()!r}, False)
+        assert sampler._mapped_build_id(os.getpid(), line) == (b"", False)
+        assert sampler._file_build_id("/dev/zero", os.stat("/dev/zero")) is None
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
