@@ -32,7 +32,10 @@ when both still match, so a file of other content under the same build id (a
 copy edited, a collision) never gets another file's symbols; a stale,
 mismatched, damaged or older entry (keyed by build id alone) is ignored and
 rewritten. Without the file (deleted, another machine) the entry of the
-trace's build id is all there is, and is used. ``DIR`` must be the effective
+trace's build id is all there is, and is used: so entries are made only from
+files (and debug files) that no other user could have made or changed (the
+file and every directory above it the user's or root's, written by no one else
+but under a sticky bit), as a build id is only a note anyone can copy. ``DIR`` must be the effective
 user's and written by it alone, ``DIR/symbols`` private (created 0700); both
 are opened without following symlinks, entries are read only if they are the
 user's regular files and written 0600 to a fresh name (``O_EXCL |
@@ -252,7 +255,12 @@ class Modules:
             for note in image.notes:  # a debug file passed over (CRC mismatch)
                 self.warn(note)
             if (fingerprint is not None and image.build_id == mapping.build_id.hex()
-                    and image.identity == fingerprint.identity):  # not changed while read
+                    and image.identity == fingerprint.identity  # not changed while read
+                    # Kept only from files no other user could have made: an entry
+                    # serves later traces of that build id whose file is not at hand,
+                    # and anyone can give a file of theirs any build id (libc's).
+                    and _untrusted(path) is None
+                    and (image.debug_path is None or _untrusted(image.debug_path) is None)):
                 self._store(image, fingerprint)
         cfi: CfiTable | None = None
         try:

@@ -87,3 +87,40 @@ def test_a_copy_another_user_could_have_put_there_names_nothing(tmp_path: Path) 
     assert ";main" not in done.stdout and ";busy+0x" in done.stdout, done.stdout
     said = [line for line in done.stderr.splitlines() if "build-id" in line]
     assert len(said) == 1 and "belongs to another user (uid 65534)" in said[0], done.stderr
+
+
+def test_symbols_of_a_file_another_user_controls_are_not_cached(tmp_path: Path) -> None:
+    # An entry of the symbol cache serves every later trace of its build id whose file
+    # is not at hand: one made from another user's file (which may carry libc's build
+    # id) would name libc's frames in them. Such a file still names its own frames.
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o755)
+    program = build_program(theirs, "busy", BUSY_C)
+    for path in (theirs, program):
+        os.chown(path, NOBODY, NOBODY)
+    trace = tmp_path / "busy.ktr"
+    env = {**os.environ, "KTR_CACHE_DIR": str(tmp_path / "default-cache"),
+           "HOME": str(tmp_path / "home")}
+    subprocess.run([KTR, "record", "--no-build-id-cache", "-t", "S", "-F", "999", "-o",
+                    str(trace), "--", str(program)],
+                   check=True, capture_output=True, timeout=60, env=env)
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    done = _dump(trace, cache, env)
+    assert done.returncode == 0, done.stderr
+    assert ";main;busy" in done.stdout  # read, and used for this trace
+    entries = {path.name for path in (cache / "symbols").glob("*.json")}
+    assert f"{read_build_id(str(program))}.json" not in entries
+    # the oracle: the same file in a directory of root's is cached
+    ours = tmp_path / "ours"
+    ours.mkdir(mode=0o700)
+    mine = ours / "busy"
+    shutil.copyfile(program, mine)
+    mine.chmod(0o755)
+    subprocess.run([KTR, "record", "--no-build-id-cache", "-t", "S", "-F", "999", "-o",
+                    str(trace), "--", str(mine)],
+                   check=True, capture_output=True, timeout=60, env=env)
+    done = _dump(trace, cache, env)
+    assert done.returncode == 0, done.stderr
+    entries = {path.name for path in (cache / "symbols").glob("*.json")}
+    assert f"{read_build_id(str(mine))}.json" in entries
