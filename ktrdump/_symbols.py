@@ -254,7 +254,10 @@ class Modules:
                 return Module(name, None, None)
             for note in image.notes:  # a debug file passed over (CRC mismatch)
                 self.warn(note)
-            if (fingerprint is not None and image.build_id == mapping.build_id.hex()
+            if (fingerprint is not None and not mapping.image
+                    # (an image the trace holds, the vDSO's, is the trace's word alone:
+                    # a crafted one carrying libc's build id must not name libc later)
+                    and image.build_id == mapping.build_id.hex()
                     and image.identity == fingerprint.identity  # not changed while read
                     # Kept only from files no other user could have made: an entry
                     # serves later traces of that build id whose file is not at hand,

@@ -21,6 +21,9 @@ from pathlib import Path
 
 from c_support import build_program
 
+import formats
+import ktrdump
+from formats import RecordKind
 from formats.elf import read_build_id
 
 BIN = Path(sys.executable).parent
@@ -124,3 +127,39 @@ def test_symbols_of_a_file_another_user_controls_are_not_cached(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     entries = {path.name for path in (cache / "symbols").glob("*.json")}
     assert f"{read_build_id(str(mine))}.json" in entries
+
+
+def test_an_image_the_trace_holds_is_never_cached(tmp_path: Path) -> None:
+    # A MMAP record may carry its file's image (the vDSO's): that is the trace's word
+    # alone. A crafted trace whose image carries another file's build id (here the
+    # program's own bytes, its build id) still names its frames, but leaves no entry.
+    program = build_program(tmp_path, "busy", BUSY_C)
+    build_id = read_build_id(str(program))
+    assert build_id
+    recorded = tmp_path / "busy.ktr"
+    env = {**os.environ, "KTR_CACHE_DIR": str(tmp_path / "default-cache"),
+           "HOME": str(tmp_path / "home")}
+    subprocess.run([KTR, "record", "--no-build-id-cache", "-t", "S", "-F", "999", "-o",
+                    str(recorded), "--", str(program)],
+                   check=True, capture_output=True, timeout=60, env=env)
+    data = recorded.read_bytes()
+    _header, size = formats.parse_file_header(data)
+    codec = formats.codec("little")
+    records = []
+    with ktrdump.open(str(recorded)) as trace:
+        for record in trace:
+            payload = record.payload
+            if isinstance(payload, formats.Mmap) and payload.build_id.hex() == build_id:
+                payload = payload._replace(image=program.read_bytes())
+            records.append(codec.encode_record(RecordKind(record.kind), record.pid,
+                                               record.tid, record.timestamp_ns,
+                                               record.comm, payload))
+    crafted = tmp_path / "crafted.ktr"
+    crafted.write_bytes(data[:size] + formats.batch_framing("little").encode(records))
+    program.unlink()  # only the image can name the frames now
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    done = _dump(crafted, cache, env)
+    assert done.returncode == 0, done.stderr
+    assert ";main;busy" in done.stdout  # the image was read
+    assert not (cache / "symbols" / f"{build_id}.json").exists()
