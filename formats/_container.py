@@ -221,7 +221,8 @@ def parse_header_body(prefix: HeaderPrefix, body: bytes) -> FileHeader:
         realtime_ns, monotonic_ns, strings, used = _read_header_body(prefix.byte_order, body)
         ktr_version, hostname, kernel_release, machine, options_text = strings
         options = json.loads(options_text) if options_text else {}
-    except ValueError as error:  # UnicodeDecodeError and JSONDecodeError among them
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError, JSONDecodeError;
+        # RecursionError: options nested deeper than json can follow (a crafted header)
         raise CorruptHeader(f"damaged file header ({type(error).__name__})",
                             HEADER_PREFIX_SIZE) from None
     if prefix.minor < HEADER_CHECKSUM_MINOR and used != len(body):

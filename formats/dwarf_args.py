@@ -53,6 +53,8 @@ from __future__ import annotations
 import threading
 from typing import Any, NamedTuple
 
+from .elf import open_regular
+
 __all__ = ["MAX_DEBUG_INFO", "MAX_DEBUG_TOTAL", "MAX_TYPE_CHAIN", "Signature", "clear_cache",
            "signature"]
 
@@ -117,7 +119,7 @@ def _index(path: str
            ) -> tuple[dict[int, Signature | None], dict[str, Signature | None]] | None:
     from elftools.elf.elffile import ELFFile
 
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         elf = ELFFile(handle)
         if elf.elfclass != 64 or elf["e_machine"] != "EM_X86_64":
             return None  # the register rules here are x86-64's

@@ -19,6 +19,8 @@ Public surface::
     image.read_code(vaddr, size)           bytes of the file at that vaddr ('' past filesz)
     image.facts() / ElfImage.from_facts()  layout and symbols as JSON-safe data (a disk cache)
     symbols_fingerprint(path)              size + SHA-256 of what the facts come from (its key)
+    open_regular(path)                     a regular file opened for reading; anything else
+                                           (a FIFO, a device) refused unopened (OSError)
     image.is_instruction_boundary(sym, n)  True / False / None (cannot tell)
     insn_length(code, pos) -> int | None   a minimal x86-64 instruction-length decoder
 
@@ -41,6 +43,9 @@ sweep is sound for compiler output on x86-64, which keeps jump tables out of ``.
 embedded in a function before the offset would make it answer None or False, never a wrong True
 at an unknown position — the sweep only accepts positions it reached by decoding.
 
+Every file is opened with ``open_regular``: a path a trace names may be a FIFO or a device,
+which is refused without being opened (no open that blocks, or acts).
+
 Not guaranteed: DWARF is not read (no line numbers, no inlined functions); symbols of other
 architectures are parsed but instruction boundaries are only checked for x86-64.
 """
@@ -48,9 +53,11 @@ architectures are parsed but instruction boundaries are only checked for x86-64.
 from __future__ import annotations
 
 import bisect
+import errno
 import fnmatch
 import os
 import re
+import stat
 import struct
 import threading
 import zlib
@@ -74,6 +81,7 @@ __all__ = [
     "clear_cache",
     "insn_length",
     "open_image",
+    "open_regular",
     "read_build_id",
     "symbols_fingerprint",
 ]
@@ -139,7 +147,7 @@ class ElfImage:
         #: what the reader passed over, one line each (a debug file whose CRC mismatched)
         self.notes: tuple[str, ...] = ()
         try:
-            with open(path, "rb") as handle:
+            with open_regular(path) as handle:
                 st = os.fstat(handle.fileno())
                 self.identity = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
                 try:
@@ -171,7 +179,7 @@ class ElfImage:
             self.notes = tuple(notes)
             if debug is not None:
                 try:
-                    with open(debug, "rb") as handle:
+                    with open_regular(debug) as handle:
                         elf = ELFFile(handle)
                         wide = elf.elfclass == 64
                         symbols.extend(_function_symbols(
@@ -431,7 +439,7 @@ def symbols_fingerprint(path: str) -> Fingerprint | None:
 
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             st = os.fstat(handle.fileno())
             size = st.st_size
             head = handle.read(64)
@@ -503,9 +511,30 @@ def clear_cache() -> None:
 # -- reading helpers --------------------------------------------------------------------------
 
 
+def open_regular(path: str) -> BinaryIO:
+    """``path`` (symlinks followed) opened for reading, only if it is a regular file.
+
+    A path named by a trace (a mapping's file) or found beside one (a debug file) may
+    be a FIFO, whose open blocks until a writer comes, or a device, whose open alone
+    acts (a watchdog is armed, a tape rewinds): neither is ever an ELF file. The path
+    is looked at through an ``O_PATH`` descriptor, which opens nothing, and only a
+    regular file is then opened, through that descriptor (the same inode: nothing can
+    be swapped in between). Raises ``OSError`` (EINVAL, "not a regular file") for
+    anything else, at once.
+    """
+    pinned = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(pinned).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        fd = os.open(f"/proc/self/fd/{pinned}", os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        os.close(pinned)
+    return os.fdopen(fd, "rb")
+
+
 def _peek_build_id(path: str) -> str | None:
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             return _build_id(ELFFile(handle))
     except (*_PARSE_ERRORS, OSError):
         return None
@@ -627,7 +656,7 @@ def _crc32_of(path: str) -> int | None:
     """The CRC32 gdb's debuglink check computes (zlib's) of the file, or None if unreadable."""
     crc = 0
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             while chunk := handle.read(1 << 20):
                 crc = zlib.crc32(chunk, crc)
     except OSError:

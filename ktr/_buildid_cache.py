@@ -18,7 +18,11 @@ effective user's and private, opened without following symlinks; a copy is
 written 0600 to a fresh name (``O_CREAT | O_EXCL | O_NOFOLLOW``) and renamed
 into place, so it never writes through a symlink or into another file; files
 larger than ``max_bytes``, files without a build id and failures are counted
-(``summary()``), never silent; ``close()`` finishes the queued copies.
+(``summary()``), never silent; ``close()`` finishes the queued copies. One
+recording copies at most ``max_total`` bytes in all (the files a traced program
+maps are its choice: without a bound, a program mapping thousands of deleted
+sparse files of distinct build ids made the recorder fill its disk); a file past
+that budget is counted too.
 Does not: keep files that were unchanged (their path still serves), the vDSO
 (the trace holds its image), or a file replaced while its process was gone
 before the recorder looked.
@@ -38,6 +42,8 @@ from formats.elf import build_id_of_file
 
 #: Larger files are not copied (counted): a cache must not fill a disk silently.
 DEFAULT_MAX_BYTES = 512 << 20
+#: What one recording copies in all, at most (counted past it, never silent).
+DEFAULT_MAX_TOTAL = 2 << 30
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _STOP = -1
 
@@ -47,6 +53,7 @@ class KeepCounts:
     kept: int = 0  # copied this recording
     present: int = 0  # already in the cache
     too_large: int = 0
+    over_budget: int = 0  # not copied: the recording's ``max_total`` was used up
     no_build_id: int = 0
     failed: int = 0
     first_error: str = ""
@@ -55,9 +62,12 @@ class KeepCounts:
 class BinaryKeeper:
     """Copies files given as descriptors into the build-id cache at ``cache_dir``."""
 
-    def __init__(self, cache_dir: str, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, cache_dir: str, max_bytes: int = DEFAULT_MAX_BYTES,
+                 max_total: int = DEFAULT_MAX_TOTAL) -> None:
         self.cache_dir = cache_dir
         self.max_bytes = max_bytes
+        self.max_total = max_total
+        self._copied_bytes = 0  # copied this recording (the keeper's thread alone)
         self.counts = KeepCounts()
         self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._seen: set[tuple[int, int]] = set()  # (st_dev, st_ino) taken this recording
@@ -101,13 +111,16 @@ class BinaryKeeper:
     def summary(self) -> str | None:
         """One line saying what was kept and what was not, or None when nothing was asked."""
         c = self.counts
-        if not (c.kept or c.too_large or c.no_build_id or c.failed):
+        if not (c.kept or c.too_large or c.over_budget or c.no_build_id or c.failed):
             return None
         where = os.path.join(self.cache_dir, "build-id")
         parts = [f"kept {c.kept} mapped file{'s' if c.kept != 1 else ''} that "
                  f"{'were' if c.kept != 1 else 'was'} deleted or replaced in {where}"]
         if c.too_large:
             parts.append(f"{c.too_large} larger than {self.max_bytes >> 20} MiB not kept")
+        if c.over_budget:
+            parts.append(f"{c.over_budget} not kept: this recording's "
+                         f"{self.max_total >> 20} MiB for copies was used up")
         if c.no_build_id:
             parts.append(f"{c.no_build_id} without build id not kept")
         if c.failed:
@@ -157,6 +170,9 @@ class BinaryKeeper:
                 return
             except FileNotFoundError:
                 pass
+            if self._copied_bytes + size > self.max_total:
+                self.counts.over_budget += 1
+                return
             temporary = f".elf.{os.getpid()}.{threading.get_ident()}.tmp"
             out = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
                           | os.O_CLOEXEC, 0o600, dir_fd=directory)
@@ -179,6 +195,7 @@ class BinaryKeeper:
         finally:
             os.close(directory)
         self._stored.add(build_id)
+        self._copied_bytes += size
         self.counts.kept += 1
 
     def _private_directory(self, parts: list[str]) -> int:
@@ -207,4 +224,4 @@ class BinaryKeeper:
         return current
 
 
-__all__ = ["DEFAULT_MAX_BYTES", "BinaryKeeper", "KeepCounts"]
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_TOTAL", "BinaryKeeper", "KeepCounts"]

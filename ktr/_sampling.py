@@ -83,7 +83,7 @@ from dataclasses import dataclass
 
 import formats
 from formats import DropError, MmapFlag, MmapOrigin, RecordKind, SampleFlag
-from formats.elf import build_id_of_file, build_id_of_image
+from formats.elf import build_id_of_file, build_id_of_image, open_regular
 
 from . import _perf, _procfs, _threadnames
 from ._buildid_cache import BinaryKeeper
@@ -681,7 +681,11 @@ class Sampler:
         found = self._build_ids.get(key)
         if found is None:
             try:
-                with open(path, "rb") as handle:
+                # Regular files only, never opened otherwise: a device the process
+                # mapped (reached through map_files), or a FIFO put at the path since
+                # its stat (a hostile tracee), would be opened as the recorder, and a
+                # FIFO's open blocks until a writer comes.
+                with open_regular(os.fsdecode(path)) as handle:
                     # Stat the open file: the one read, if the name moved meanwhile.
                     opened = os.fstat(handle.fileno())
                     text = build_id_of_file(handle)

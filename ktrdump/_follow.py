@@ -242,7 +242,7 @@ def _recorder_identity(options: bytes) -> tuple[object, object] | None:
 
     try:
         parsed = json.loads(options)
-    except ValueError:
+    except (ValueError, RecursionError):  # (nested deeper than json follows: crafted)
         return None
     recorder = parsed.get("recorder") if isinstance(parsed, dict) else None
     if not isinstance(recorder, dict):

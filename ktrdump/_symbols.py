@@ -32,7 +32,10 @@ when both still match, so a file of other content under the same build id (a
 copy edited, a collision) never gets another file's symbols; a stale,
 mismatched, damaged or older entry (keyed by build id alone) is ignored and
 rewritten. Without the file (deleted, another machine) the entry of the
-trace's build id is all there is, and is used. ``DIR`` must be the effective
+trace's build id is all there is, and is used: so entries are made only from
+files (and debug files) that no other user could have made or changed (the
+file and every directory above it the user's or root's, written by no one else
+but under a sticky bit), as a build id is only a note anyone can copy. ``DIR`` must be the effective
 user's and written by it alone, ``DIR/symbols`` private (created 0700); both
 are opened without following symlinks, entries are read only if they are the
 user's regular files and written 0600 to a fresh name (``O_EXCL |
@@ -81,6 +84,7 @@ from formats.elf import (
     ElfImage,
     Fingerprint,
     open_image,
+    open_regular,
     read_build_id,
     symbols_fingerprint,
 )
@@ -149,6 +153,31 @@ _MAX_ENTRY = 256 << 20
 
 def _warn_on_stderr(text: str) -> None:
     sys.stderr.write(f"ktrdump: {text}\n")
+
+
+def _untrusted(path: str) -> str | None:
+    """Why the file at ``path`` (symlinks resolved) may hold what another user chose, or
+    None: it and every directory above it must belong to the effective user or root,
+    and no other may write them (a directory others write, /tmp, only with its sticky
+    bit: no one can then rename or remove what is ours in it). A build id is only a
+    note a file carries: anyone can give a file of their own any build id, and its
+    symbols would name the frames."""
+    me = os.geteuid()
+    current = os.path.realpath(path)
+    is_file = True
+    while True:
+        try:
+            status = os.stat(current)
+        except OSError as error:
+            return f"{current}: {error.strerror or error}"
+        if status.st_uid not in (me, 0):
+            return f"{current} belongs to another user (uid {status.st_uid})"
+        if status.st_mode & 0o022 and (is_file or not status.st_mode & stat.S_ISVTX):
+            return f"{current} may be written by other users"
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current, is_file = parent, False
 
 
 def _module_name(path: bytes) -> str:
@@ -225,12 +254,20 @@ class Modules:
                 return Module(name, None, None)
             for note in image.notes:  # a debug file passed over (CRC mismatch)
                 self.warn(note)
-            if (fingerprint is not None and image.build_id == mapping.build_id.hex()
-                    and image.identity == fingerprint.identity):  # not changed while read
+            if (fingerprint is not None and not mapping.image
+                    # (an image the trace holds, the vDSO's, is the trace's word alone:
+                    # a crafted one carrying libc's build id must not name libc later)
+                    and image.build_id == mapping.build_id.hex()
+                    and image.identity == fingerprint.identity  # not changed while read
+                    # Kept only from files no other user could have made: an entry
+                    # serves later traces of that build id whose file is not at hand,
+                    # and anyone can give a file of theirs any build id (libc's).
+                    and _untrusted(path) is None
+                    and (image.debug_path is None or _untrusted(image.debug_path) is None)):
                 self._store(image, fingerprint)
         cfi: CfiTable | None = None
         try:
-            with open(path, "rb") as handle:
+            with open_regular(path) as handle:
                 cfi = CfiTable(ELFFile(handle))
         except Exception:  # an unreadable or damaged file: no CFI, frame pointers only
             cfi = None
@@ -386,7 +423,7 @@ class Modules:
                        if mapping.flags & MmapFlag.DELETED else None)
             elif found is None:
                 try:
-                    with open(path, "rb"):
+                    with open_regular(path):
                         pass
                     why = ("the file has no build id; the recorded one is " + wanted
                            + " (the file was replaced)")
@@ -406,9 +443,16 @@ class Modules:
     def _kept_file(self, build_id: str) -> str | None:
         """The copy of a build id's file that ``ktr record`` (in the build-id cache
         beside the symbol cache, or the default one) or perf (``~/.debug``) kept, if
-        its build id is that one."""
+        its build id is that one and no other user could have put it there
+        (``_untrusted``: one that could is passed over, said once)."""
         for candidate in search_paths(build_id, [self.cache_dir] if self.cache_dir else []):
-            if os.path.isfile(candidate) and read_build_id(candidate) == build_id:
+            if not os.path.isfile(candidate):
+                continue
+            why = _untrusted(candidate)
+            if why is not None:
+                self.warn(f"{display_text(os.fsencode(candidate))}: not used: {why}")
+                continue
+            if read_build_id(candidate) == build_id:
                 return candidate
         return None
 
