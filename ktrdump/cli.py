@@ -951,7 +951,8 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str],
                                     _chrome(options, source, events, stdout, stderr, demangle))
         if options.output_format == "folded":
             return _nothing_matched(matches, source, stderr,
-                                    _folded(options, source, events, stdout, stderr, demangle))
+                                    _folded(options, source, events, stdout, stderr, demangle,
+                                            selector))
         if options.output_format == "parquet":
             return _nothing_matched(matches, source, stderr, _parquet(
                 options, source, events, stderr, selector, inputs, demangle))
@@ -1202,10 +1203,14 @@ def _of_kinds(events: Iterator[Any], kinds: frozenset[int]) -> Iterator[Any]:
 
 
 def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
-            stderr: IO[str], demangle: Callable[[str], str]) -> int:
+            stderr: IO[str], demangle: Callable[[str], str],
+            selector: Selector | None = None) -> int:
     report = _Notices(source, stderr)
     profile = Profile(Stacks(options.symbol_cache, _warner(stderr), demangle))
-    keep = record_filter(options)
+    # The selector's hidden records (--since/--until: SAMPLEs by their own time, as
+    # the text, json, chrome and parquet views and the --summary profile keep them)
+    # are left out too; the other records (MMAPs) still symbolize the kept samples.
+    keep = record_filter(options, selector.keep if selector else None)
     sampled = False
     try:
         for event in events:
