@@ -192,7 +192,8 @@ With --format strace, -t -tt -ttt -T -r -s N -x -xx take strace's meaning: witho
 any of the first five the lines carry -ttt's and -T's columns (strace -f
 -ttt -T's layout); with them, exactly the columns they ask for (-t/-tt in
 this machine's local time). -w (strace -c -w) goes with -c: the summary
-counts wall-clock time anyway.
+counts wall-clock time anyway. Bundled as strace's getopt reads them:
+-ttT is -tt -T, -s100 is -s 100, -xs 10 is -x -s 10.
 
 Facilities (-t), ktrace's letters:
 """ + "".join(f"  {letter}  {text}\n" for letter, text in formats.FACILITY_HELP.items()) + (
@@ -460,6 +461,76 @@ def _strace_times(argv: list[str]) -> list[str]:
     return out
 
 
+#: strace's letters that take no value, as ``--format strace`` reads them in a bundle.
+_STRACE_FLAG_LETTERS = frozenset("tTrxfcwyzZ")
+#: Options whose next word is a value, never a bundle of letters (``-P -ttT`` is a path).
+_VALUE_OPTIONS = frozenset(("-o", "-p", "-e", "-P", "-S", "-U", "-u", "-m", "-f", "-s",
+                            "--format", "--since", "--until", "--min-duration",
+                            "--symbol-cache"))
+
+
+def _strace_bundles(argv: list[str]) -> list[str]:
+    """With ``--format strace``, strace's bundled letters as separate words.
+
+    strace's getopt reads ``-ttT`` as -tt -T, ``-s100`` as -s 100, ``-xs 10``
+    as -x -s 10, ``-Tx`` as -T -x; the translations below compare whole words,
+    and argparse would read ``-ttT`` as kdump's ``-t tT`` and ``-Tx`` as kdump's
+    -T and -x. A word is split only when every letter is strace's (``-s`` last,
+    its value attached or next); runs of one letter stay one word, as the
+    translations know them (-tt, -ttt, -xx, -ff, -yy), strace's extra letters
+    capped as strace caps them (-xxx is -xx, -tttt is -ttt). Other words are
+    left to argparse.
+    """
+    if not _strace_format_requested(argv):
+        return argv
+    out: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            out.append(word)
+            out.extend(words)
+            break
+        if word in _VALUE_OPTIONS:
+            out.append(word)
+            value = next(words, None)
+            if value is not None:
+                out.append(value)
+            continue
+        split = _split_bundle(word)
+        out.extend(split if split is not None else [word])
+    return out
+
+
+def _split_bundle(word: str) -> list[str] | None:
+    """``word``'s strace letters as words (None: not a bundle of strace's letters)."""
+    if len(word) < 3 or word[0] != "-" or word[1] == "-":
+        return None
+    letters = word[1:]
+    value = None
+    if "s" in letters:
+        at = letters.index("s")
+        letters, value = letters[:at], letters[at + 1:]
+        if value and not value.isdigit():
+            return None
+    if not set(letters) <= _STRACE_FLAG_LETTERS:
+        return None
+    runs: list[str] = []
+    for letter in letters:
+        if runs and runs[-1][-1] == letter:
+            runs[-1] += letter
+        else:
+            runs.append(letter)
+    caps = {"t": 3, "x": 2, "f": 2, "y": 2}
+    out = [f"-{run[: caps.get(run[0], 1)]}" for run in runs]
+    if value is not None:
+        out.append("-s")
+        if value:
+            out.append(value)
+    if out == [word]:
+        return None
+    return out
+
+
 def _names_no_file(argv: Sequence[str], index: int) -> bool:
     """The word after ``argv[index]`` cannot be a trace file: there is none, or it is
     an option (``-`` alone is standard input, a file)."""
@@ -590,7 +661,7 @@ def _option_value(option: str, parse: Callable[[str], _Value], text: str | None
 
 def parse_options(argv: Sequence[str]) -> Options:
     arguments = _parser().parse_args(
-        _strace_times(_strace_letters(_attach_signed_values(list(argv)))))
+        _strace_times(_strace_letters(_strace_bundles(_attach_signed_values(list(argv))))))
     files = list(arguments.files)
     if arguments.file_option is not None:
         if files:
