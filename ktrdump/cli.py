@@ -234,7 +234,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("files", nargs="*", metavar="FILE",
                         help=f"trace file to read, - for standard input (default "
                              f"{DEFAULT_INPUT}); several are merged by timestamp")
-    parser.add_argument("-f", dest="file_option", metavar="FILE",
+    parser.add_argument("-f", dest="file_option", metavar="FILE", action="append",
                         help="trace file to read (kdump's spelling of FILE)")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--format", dest="output_format", choices=FORMATS,
@@ -342,7 +342,7 @@ def _parser() -> argparse.ArgumentParser:
                               "Time is wall-clock time from entry to exit, as "
                               "strace -c -w counts it (strace -c alone counts "
                               "system CPU time)")
-    summary.add_argument("-S", dest="sort_by", choices=SORT_KEYS, default="time",
+    summary.add_argument("-S", dest="sort_by", choices=SORT_KEYS, default=None,
                          metavar="SORTBY", help=f"sort the summary by {', '.join(SORT_KEYS)} "
                                                 "(default time)")
     summary.add_argument("-U", dest="columns", metavar="COLUMNS",
@@ -666,7 +666,11 @@ def parse_options(argv: Sequence[str]) -> Options:
     if arguments.file_option is not None:
         if files:
             raise UsageError("give the trace file once, either as FILE or with -f")
-        files = [arguments.file_option]
+        if len(arguments.file_option) > 1:
+            # (kdump's getopt kept the last -f: the others were silently not read)
+            raise UsageError("-f names one trace; give several as FILE arguments to merge "
+                             "them (ktrdump A B)")
+        files = list(arguments.file_option)
     if not files:
         files = [DEFAULT_INPUT]
     if files.count("-") > 1:
@@ -696,6 +700,14 @@ def parse_options(argv: Sequence[str]) -> Options:
                                  or arguments.output_format != "strace"):
         raise UsageError("-ff writes one file per thread: it needs --format strace and "
                          "-o PREFIX")
+    if not arguments.summary and (arguments.sort_by is not None
+                                  or arguments.columns is not None):
+        # As strace's -S and -U: they shape the summary, and alone were silently ignored.
+        option = "-S" if arguments.sort_by is not None else "-U"
+        raise UsageError(f"{option} shapes the summary: give --summary (-c) too")
+    if not arguments.call_args and arguments.output_format != "chrome":
+        raise UsageError("--no-call-args leaves the call events' args out of --format "
+                         "chrome: give --format chrome too")
     if arguments.output_format == "folded" and arguments.min_duration is not None:
         raise UsageError("--min-duration keeps calls by their duration: stack samples "
                          "(--format folded) have none")
@@ -723,7 +735,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         more_inputs=tuple(files[1:]),
         follow=arguments.follow,
         summary=arguments.summary,
-        sort_by=arguments.sort_by,
+        sort_by=arguments.sort_by or "time",
         columns=columns,
         output_format=arguments.output_format or "text",
         hex_dump=arguments.hex_dump,
