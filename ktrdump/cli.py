@@ -234,7 +234,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("files", nargs="*", metavar="FILE",
                         help=f"trace file to read, - for standard input (default "
                              f"{DEFAULT_INPUT}); several are merged by timestamp")
-    parser.add_argument("-f", dest="file_option", metavar="FILE", action="append",
+    parser.add_argument("-f", dest="file_option", metavar="FILE", action=_StoreOnce,
                         help="trace file to read (kdump's spelling of FILE)")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--format", dest="output_format", choices=FORMATS,
@@ -392,6 +392,18 @@ _STRACE_TIME_OPTIONS = {
     "-t": "--strace-clock=time", "-tt": "--strace-clock=micro", "-ttt": "--strace-clock=epoch",
     "-r": "--strace-relative", "-T": "--strace-durations",
 }
+
+
+class _StoreOnce(argparse._StoreAction):
+    """``-f FILE``, refused when given again (kdump's getopt kept the last one, so the
+    traces before it were silently not read)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            raise UsageError("-f names one trace; give several as FILE arguments to merge "
+                             "them (ktrdump A B)")
+        super().__call__(parser, namespace, values, option_string)
 
 
 def _strace_format_requested(argv: Sequence[str]) -> bool:
@@ -666,11 +678,7 @@ def parse_options(argv: Sequence[str]) -> Options:
     if arguments.file_option is not None:
         if files:
             raise UsageError("give the trace file once, either as FILE or with -f")
-        if len(arguments.file_option) > 1:
-            # (kdump's getopt kept the last -f: the others were silently not read)
-            raise UsageError("-f names one trace; give several as FILE arguments to merge "
-                             "them (ktrdump A B)")
-        files = list(arguments.file_option)
+        files = [arguments.file_option]
     if not files:
         files = [DEFAULT_INPUT]
     if files.count("-") > 1:
