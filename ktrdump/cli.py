@@ -671,10 +671,27 @@ def _option_value(option: str, parse: Callable[[str], _Value], text: str | None
         raise UsageError(f"{option}: {error}") from None
 
 
+def _refuse_facilities_taken_for_files(argv: Sequence[str], files: Sequence[str]) -> None:
+    """``--format strace -t w t.ktr``: strace's -t took no value, so ``w`` became a trace
+    to read ("w: No such file or directory"); a kdump user meant the trace points."""
+    if not _strace_format_requested(argv):
+        return
+    end = list(argv).index("--") if "--" in argv else len(argv)
+    for index, word in enumerate(argv[:end - 1]):
+        letters = argv[index + 1]
+        if (word == "-t" and letters in files and letters
+                and set(letters) <= set(formats.FACILITY_KINDS) | {"+"}
+                and not os.path.lexists(letters)):
+            raise UsageError(f"with --format strace, -t is strace's time of day, so "
+                             f"{letters!r} was taken for a trace file (there is none): "
+                             f"give the trace points as --trace-points {letters}")
+
+
 def parse_options(argv: Sequence[str]) -> Options:
     arguments = _parser().parse_args(
         _strace_times(_strace_letters(_strace_bundles(_attach_signed_values(list(argv))))))
     files = list(arguments.files)
+    _refuse_facilities_taken_for_files(argv, files)
     if arguments.file_option is not None:
         if files:
             raise UsageError("give the trace file once, either as FILE or with -f")

@@ -213,3 +213,21 @@ def test_bundled_letters_are_read_as_strace_reads_them(tmp_path: Path,
     theirs = calls(log.read_text(), thread_column=followed)
     assert len(theirs) >= 4, theirs  # ld.so.cache, libc, data.bin: opened and read
     assert calls(done.stdout, thread_column=True) == theirs
+
+
+def test_kdumps_t_letters_under_strace_format_say_what_to_write(trace: Path,
+                                                                tmp_path: Path) -> None:
+    """``--format strace -t w t.ktr``: strace's -t takes no value, so ``w`` was read as a
+    trace file ("ktrdump: w: No such file or directory"): a kdump user meant trace points."""
+    done = subprocess.run([KTRDUMP, "--format", "strace", "-t", "cn", str(trace)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert "strace's time of day" in lines[0] and "--trace-points cn" in lines[0]
+    # A trace that is really named so is read, with strace's -t.
+    (tmp_path / "cn").write_bytes(trace.read_bytes())
+    named = subprocess.run([KTRDUMP, "--format", "strace", "-t", "cn"], capture_output=True,
+                           text=True, timeout=60, cwd=tmp_path)
+    assert named.returncode == 0, named.stderr
+    assert re.search(r"^\d+ +\d\d:\d\d:\d\d execve\(", named.stdout, re.MULTILINE)
