@@ -36,6 +36,7 @@ import re
 import signal
 import stat
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, NoReturn, TypeVar, cast
 
@@ -1191,18 +1192,41 @@ def _selected(events: Iterator[Any], selector: Selector, *, marked: bool) -> Ite
 
     ``marked``: every record is passed on and ``selector.hidden`` names the
     hidden ones of the batch just yielded (views that keep call state);
-    otherwise only the shown records are.
+    otherwise only the shown records are. A notice (a damaged or cut-short
+    input) comes after the records read before it: while the selector holds
+    some of them (a call waiting for its RET), it waits until they are released.
     """
+    released_total = 0  # records released so far
+    pending: deque[tuple[int, Any]] = deque()  # (released_total it waits for, notice)
+
+    def pieces(released: list[Any]) -> Iterator[Any]:
+        nonlocal released_total
+        end_total = released_total + len(released)
+        start = 0
+        while pending and pending[0][0] <= end_total:
+            due, notice = pending.popleft()
+            cut = max(due - released_total, start)
+            if cut > start:
+                yield released[start:cut] if marked else selector.shown(released[start:cut])
+                start = cut
+            yield notice
+        rest = released[start:]
+        if rest:
+            yield rest if marked else selector.shown(rest)
+        released_total = end_total
+
     for event in events:
         if isinstance(event, list):
             released = selector.feed(event)
             if released:
-                yield released if marked else selector.shown(released)
+                yield from pieces(released)
+        elif pending or selector.held:
+            pending.append((released_total + selector.held, event))
         else:
             yield event
-    released = selector.finish()
-    if released:
-        yield released if marked else selector.shown(released)
+    yield from pieces(selector.finish())
+    for _due, notice in pending:  # (none: every record is released by finish)
+        yield notice
 
 
 class _Notices:
