@@ -607,8 +607,9 @@ SOCKET_DETAILS_NOTE = ("ktrdump: -yy: the trace holds no socket endpoints (the r
 
 
 def _asks_socket_details(argv: Sequence[str]) -> bool:
-    end = list(argv).index("--") if "--" in argv else len(argv)
-    return SOCKET_DETAILS in argv[:end]
+    words = _strace_bundles(list(argv))  # -yyT too
+    end = words.index("--") if "--" in words else len(words)
+    return SOCKET_DETAILS in words[:end]
 
 
 def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:

@@ -231,3 +231,12 @@ def test_kdumps_t_letters_under_strace_format_say_what_to_write(trace: Path,
                            text=True, timeout=60, cwd=tmp_path)
     assert named.returncode == 0, named.stderr
     assert re.search(r"^\d+ +\d\d:\d\d:\d\d execve\(", named.stdout, re.MULTILINE)
+
+
+def test_bundled_yy_says_what_it_cannot_show_too(trace: Path) -> None:
+    done = dump("--format", "strace", "-yyT", str(trace))
+    assert done.returncode == 0
+    assert done.stderr.splitlines() == [
+        "ktrdump: -yy: the trace holds no socket endpoints (the recorder does not read "
+        "them); sockets are shown as -y shows them, socket:[INODE]"]
+    assert done.stdout == dump("--format", "strace", "-yy", "-T", str(trace)).stdout
