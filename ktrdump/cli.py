@@ -275,8 +275,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-m", dest="max_data", type=_non_negative, metavar="MAXDATA",
                         help="show at most MAXDATA bytes of each I/O (default: all that was "
                              "recorded; strace format: of each string, default 32)")
-    parser.add_argument("-p", dest="pids", type=_pid, action="append", metavar="PID",
-                        help="show only records of process or thread PID (repeatable)")
+    parser.add_argument("-p", dest="pids", type=_pids, action="extend", metavar="PID[,PID...]",
+                        help="show only records of process or thread PID (repeatable, or a "
+                             "comma-separated list as ktr record -p and strace -p take)")
     parser.add_argument("-t", "--trace-points", dest="facilities", metavar="TRSTR",
                         help="show only these trace points, as ktr record -t (letters "
                              "listed below; default: all)")
@@ -405,6 +406,11 @@ class _StoreOnce(argparse._StoreAction):
             raise UsageError("-f names one trace; give several as FILE arguments to merge "
                              "them (ktrdump A B)")
         super().__call__(parser, namespace, values, option_string)
+
+
+def _pids(text: str) -> list[int]:
+    """-p: one id, or several separated by commas (ktr record -p 1,2; strace -p 1,2)."""
+    return [_pid(part.strip()) for part in text.split(",")]
 
 
 def _strace_format_requested(argv: Sequence[str]) -> bool:

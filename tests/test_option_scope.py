@@ -72,3 +72,21 @@ def test_f_twice_is_refused_not_half_read(traces: tuple[Path, Path]) -> None:
     assert merged.returncode == 0, merged.stderr
     assert '"true"' in merged.stdout and '"false"' in merged.stdout
     assert dump("-f", str(first)).stdout == dump(str(first)).stdout
+
+
+def test_p_takes_a_comma_separated_list_as_ktr_record_p_does(tmp_path: Path) -> None:
+    """``ktr record -p 1,2`` and ``strace -p 1,2`` take a list; ktrdump's -p said
+    "not a whole number: '1,2'"."""
+    path = tmp_path / "i.ktr"
+    subprocess.run([KTR, "record", "-q", "-i", "-o", str(path), "--", "sh", "-c",
+                    "/bin/true; /bin/true; /bin/true"], check=True, timeout=60)
+    listed = dump("-t", "p", str(path)).stdout
+    pids = sorted({int(line.split()[0]) for line in listed.splitlines()} - {0})
+    assert len(pids) == 4, listed  # the shell and its three children
+    one, two = str(pids[1]), str(pids[2])
+    separate = dump("-t", "p", "-p", one, "-p", two, str(path))
+    joined = dump("-t", "p", "-p", f"{one},{two}", str(path))
+    assert joined.returncode == 0, joined.stderr
+    assert joined.stdout == separate.stdout
+    assert {int(line.split()[0]) for line in joined.stdout.splitlines()} == {pids[1], pids[2]}
+    refused(dump("-p", f"{one},", str(path)), "-p", "not a whole number")
