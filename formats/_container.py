@@ -317,6 +317,11 @@ class BatchFraming:
             raise CorruptBatch("batch header runs past the end of the input", offset)
         magic, flags, count, stored, raw, payload_crc, header_crc = self.struct.unpack_from(data)
         if magic != BATCH_MAGIC:
+            if data.startswith(FILE_MAGIC):
+                # (`cat a.ktr b.ktr`: the batches after it are still read)
+                raise CorruptBatch("a second file header, not a batch (trace files "
+                                   "concatenated? give them as FILEs of their own: "
+                                   "ktrdump A B merges them)", offset)
             raise CorruptBatch("no batch starts here (bad batch magic)", offset)
         if zlib.crc32(data[: self.size - 4]) != header_crc:
             raise CorruptBatch("batch header checksum mismatch", offset)

@@ -382,6 +382,12 @@ class CallTracker:
         """
         self._dispatch(self.stream(records), sink)
 
+    @property
+    def holding(self) -> int:
+        """Records fed but not yet passed on: a CALL still waiting for its entry records,
+        and every record after it (``flush`` or a later ``feed`` passes them on)."""
+        return len(self._entry_records) if self._entering is not None else 0
+
     def flush(self, sink: CallSink) -> None:
         """Pass on a CALL still waiting for entry records (the end of the input)."""
         self._dispatch(self.flush_stream(), sink)

@@ -178,6 +178,12 @@ class Selector:
                 self._decide_unreturned(fate)
         return self._release()
 
+    @property
+    def held(self) -> int:
+        """Records fed and not yet released (waiting for a RET or a call's entry records):
+        a notice read now comes after them (``cli._selected`` keeps it until they are)."""
+        return len(self._queue) + self.tracker.holding
+
     def shown(self, records: list[Record]) -> list[Record]:
         """``records`` (as ``feed`` returned them) without the hidden ones."""
         hidden = self.hidden

@@ -287,8 +287,10 @@ class Modules:
             if create:
                 os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
             top = os.open(self.cache_dir, _DIR_FLAGS)
-        except FileNotFoundError:
-            return None
+        except FileNotFoundError as error:
+            if create:  # a parent that cannot hold it (/proc/x): said, as other failures
+                self._refuse(f"cannot be created ({error.strerror or error})")
+            return None  # (not created yet: nothing cached, no word)
         except OSError as error:
             self._refuse(f"cannot be opened ({error.strerror or error})")
             return None

@@ -36,6 +36,7 @@ import re
 import signal
 import stat
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, NoReturn, TypeVar, cast
 
@@ -195,7 +196,8 @@ With --format strace, -t -tt -ttt -T -r -s N -x -xx take strace's meaning: witho
 any of the first five the lines carry -ttt's and -T's columns (strace -f
 -ttt -T's layout); with them, exactly the columns they ask for (-t/-tt in
 this machine's local time). -w (strace -c -w) goes with -c: the summary
-counts wall-clock time anyway.
+counts wall-clock time anyway. Bundled as strace's getopt reads them:
+-ttT is -tt -T, -s100 is -s 100, -xs 10 is -x -s 10.
 
 Facilities (-t), ktrace's letters:
 """ + "".join(f"  {letter}  {text}\n" for letter, text in formats.FACILITY_HELP.items()) + (
@@ -236,7 +238,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("files", nargs="*", metavar="FILE",
                         help=f"trace file to read, - for standard input (default "
                              f"{DEFAULT_INPUT}); several are merged by timestamp")
-    parser.add_argument("-f", dest="file_option", metavar="FILE",
+    parser.add_argument("-f", dest="file_option", metavar="FILE", action=_StoreOnce,
                         help="trace file to read (kdump's spelling of FILE)")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--format", dest="output_format", choices=FORMATS,
@@ -276,8 +278,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-m", dest="max_data", type=_non_negative, metavar="MAXDATA",
                         help="show at most MAXDATA bytes of each I/O (default: all that was "
                              "recorded; strace format: of each string, default 32)")
-    parser.add_argument("-p", dest="pids", type=_pid, action="append", metavar="PID",
-                        help="show only records of process or thread PID (repeatable)")
+    parser.add_argument("-p", dest="pids", type=_pids, action="extend", metavar="PID[,PID...]",
+                        help="show only records of process or thread PID (repeatable, or a "
+                             "comma-separated list as ktr record -p and strace -p take)")
     parser.add_argument("-t", "--trace-points", dest="facilities", metavar="TRSTR",
                         help="show only these trace points, as ktr record -t (letters "
                              "listed below; default: all)")
@@ -346,7 +349,7 @@ def _parser() -> argparse.ArgumentParser:
                               "Time is wall-clock time from entry to exit, as "
                               "strace -c -w counts it (strace -c alone counts "
                               "system CPU time)")
-    summary.add_argument("-S", dest="sort_by", choices=SORT_KEYS, default="time",
+    summary.add_argument("-S", dest="sort_by", choices=SORT_KEYS, default=None,
                          metavar="SORTBY", help=f"sort the summary by {', '.join(SORT_KEYS)} "
                                                 "(default time)")
     summary.add_argument("-U", dest="columns", metavar="COLUMNS",
@@ -396,6 +399,23 @@ _STRACE_TIME_OPTIONS = {
     "-t": "--strace-clock=time", "-tt": "--strace-clock=micro", "-ttt": "--strace-clock=epoch",
     "-r": "--strace-relative", "-T": "--strace-durations",
 }
+
+
+class _StoreOnce(argparse._StoreAction):
+    """``-f FILE``, refused when given again (kdump's getopt kept the last one, so the
+    traces before it were silently not read)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            raise UsageError("-f names one trace; give several as FILE arguments to merge "
+                             "them (ktrdump A B)")
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _pids(text: str) -> list[int]:
+    """-p: one id, or several separated by commas (ktr record -p 1,2; strace -p 1,2)."""
+    return [_pid(part.strip()) for part in text.split(",")]
 
 
 def _strace_format_requested(argv: Sequence[str]) -> bool:
@@ -462,6 +482,76 @@ def _strace_times(argv: list[str]) -> list[str]:
             out.extend(argv[index:])
             break
         out.append(_STRACE_TIME_OPTIONS.get(word, word))
+    return out
+
+
+#: strace's letters that take no value, as ``--format strace`` reads them in a bundle.
+_STRACE_FLAG_LETTERS = frozenset("tTrxfcwyzZ")
+#: Options whose next word is a value, never a bundle of letters (``-P -ttT`` is a path).
+_VALUE_OPTIONS = frozenset(("-o", "-p", "-e", "-P", "-S", "-U", "-u", "-m", "-f", "-s",
+                            "--format", "--since", "--until", "--min-duration",
+                            "--symbol-cache"))
+
+
+def _strace_bundles(argv: list[str]) -> list[str]:
+    """With ``--format strace``, strace's bundled letters as separate words.
+
+    strace's getopt reads ``-ttT`` as -tt -T, ``-s100`` as -s 100, ``-xs 10``
+    as -x -s 10, ``-Tx`` as -T -x; the translations below compare whole words,
+    and argparse would read ``-ttT`` as kdump's ``-t tT`` and ``-Tx`` as kdump's
+    -T and -x. A word is split only when every letter is strace's (``-s`` last,
+    its value attached or next); runs of one letter stay one word, as the
+    translations know them (-tt, -ttt, -xx, -ff, -yy), strace's extra letters
+    capped as strace caps them (-xxx is -xx, -tttt is -ttt). Other words are
+    left to argparse.
+    """
+    if not _strace_format_requested(argv):
+        return argv
+    out: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            out.append(word)
+            out.extend(words)
+            break
+        if word in _VALUE_OPTIONS:
+            out.append(word)
+            value = next(words, None)
+            if value is not None:
+                out.append(value)
+            continue
+        split = _split_bundle(word)
+        out.extend(split if split is not None else [word])
+    return out
+
+
+def _split_bundle(word: str) -> list[str] | None:
+    """``word``'s strace letters as words (None: not a bundle of strace's letters)."""
+    if len(word) < 3 or word[0] != "-" or word[1] == "-":
+        return None
+    letters = word[1:]
+    value = None
+    if "s" in letters:
+        at = letters.index("s")
+        letters, value = letters[:at], letters[at + 1:]
+        if value and not value.isdigit():
+            return None
+    if not set(letters) <= _STRACE_FLAG_LETTERS:
+        return None
+    runs: list[str] = []
+    for letter in letters:
+        if runs and runs[-1][-1] == letter:
+            runs[-1] += letter
+        else:
+            runs.append(letter)
+    caps = {"t": 3, "x": 2, "f": 2, "y": 2}
+    out = [f"-{run[: caps.get(run[0], 1)]}" for run in runs]
+    if value is not None:
+        out.append("-s")
+        if value:
+            out.append(value)
+    if out == [word]:
+        return None
     return out
 
 
@@ -538,8 +628,9 @@ def _both_status_letters(argv: Sequence[str]) -> bool:
 
 
 def _asks_socket_details(argv: Sequence[str]) -> bool:
-    end = list(argv).index("--") if "--" in argv else len(argv)
-    return SOCKET_DETAILS in argv[:end]
+    words = _strace_bundles(list(argv))  # -yyT too
+    end = words.index("--") if "--" in words else len(words)
+    return SOCKET_DETAILS in words[:end]
 
 
 def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:
@@ -598,10 +689,27 @@ def _option_value(option: str, parse: Callable[[str], _Value], text: str | None
         raise UsageError(f"{option}: {error}") from None
 
 
+def _refuse_facilities_taken_for_files(argv: Sequence[str], files: Sequence[str]) -> None:
+    """``--format strace -t w t.ktr``: strace's -t took no value, so ``w`` became a trace
+    to read ("w: No such file or directory"); a kdump user meant the trace points."""
+    if not _strace_format_requested(argv):
+        return
+    end = list(argv).index("--") if "--" in argv else len(argv)
+    for index, word in enumerate(argv[:end - 1]):
+        letters = argv[index + 1]
+        if (word == "-t" and letters in files and letters
+                and set(letters) <= set(formats.FACILITY_KINDS) | {"+"}
+                and not os.path.lexists(letters)):
+            raise UsageError(f"with --format strace, -t is strace's time of day, so "
+                             f"{letters!r} was taken for a trace file (there is none): "
+                             f"give the trace points as --trace-points {letters}")
+
+
 def parse_options(argv: Sequence[str]) -> Options:
     arguments = _parser().parse_args(
-        _strace_times(_strace_letters(_attach_signed_values(list(argv)))))
+        _strace_times(_strace_letters(_strace_bundles(_attach_signed_values(list(argv))))))
     files = list(arguments.files)
+    _refuse_facilities_taken_for_files(argv, files)
     if arguments.file_option is not None:
         if files:
             raise UsageError("give the trace file once, either as FILE or with -f")
@@ -635,6 +743,14 @@ def parse_options(argv: Sequence[str]) -> Options:
                                  or arguments.output_format != "strace"):
         raise UsageError("-ff writes one file per thread: it needs --format strace and "
                          "-o PREFIX")
+    if not arguments.summary and (arguments.sort_by is not None
+                                  or arguments.columns is not None):
+        # As strace's -S and -U: they shape the summary, and alone were silently ignored.
+        option = "-S" if arguments.sort_by is not None else "-U"
+        raise UsageError(f"{option} shapes the summary: give --summary (-c) too")
+    if not arguments.call_args and arguments.output_format != "chrome":
+        raise UsageError("--no-call-args leaves the call events' args out of --format "
+                         "chrome: give --format chrome too")
     if arguments.output_format == "folded" and arguments.min_duration is not None:
         raise UsageError("--min-duration keeps calls by their duration: stack samples "
                          "(--format folded) have none")
@@ -662,7 +778,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         more_inputs=tuple(files[1:]),
         follow=arguments.follow,
         summary=arguments.summary,
-        sort_by=arguments.sort_by,
+        sort_by=arguments.sort_by or "time",
         columns=columns,
         output_format=arguments.output_format or "text",
         hex_dump=arguments.hex_dump,
@@ -961,7 +1077,8 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str],
                                     _chrome(options, source, events, stdout, stderr, demangle))
         if options.output_format == "folded":
             return _nothing_matched(matches, source, stderr,
-                                    _folded(options, source, events, stdout, stderr, demangle))
+                                    _folded(options, source, events, stdout, stderr, demangle,
+                                            selector))
         if options.output_format == "parquet":
             return _nothing_matched(matches, source, stderr, _parquet(
                 options, source, events, stderr, selector, inputs, demangle))
@@ -1097,18 +1214,41 @@ def _selected(events: Iterator[Any], selector: Selector, *, marked: bool) -> Ite
 
     ``marked``: every record is passed on and ``selector.hidden`` names the
     hidden ones of the batch just yielded (views that keep call state);
-    otherwise only the shown records are.
+    otherwise only the shown records are. A notice (a damaged or cut-short
+    input) comes after the records read before it: while the selector holds
+    some of them (a call waiting for its RET), it waits until they are released.
     """
+    released_total = 0  # records released so far
+    pending: deque[tuple[int, Any]] = deque()  # (released_total it waits for, notice)
+
+    def pieces(released: list[Any]) -> Iterator[Any]:
+        nonlocal released_total
+        end_total = released_total + len(released)
+        start = 0
+        while pending and pending[0][0] <= end_total:
+            due, notice = pending.popleft()
+            cut = max(due - released_total, start)
+            if cut > start:
+                yield released[start:cut] if marked else selector.shown(released[start:cut])
+                start = cut
+            yield notice
+        rest = released[start:]
+        if rest:
+            yield rest if marked else selector.shown(rest)
+        released_total = end_total
+
     for event in events:
         if isinstance(event, list):
             released = selector.feed(event)
             if released:
-                yield released if marked else selector.shown(released)
+                yield from pieces(released)
+        elif pending or selector.held:
+            pending.append((released_total + selector.held, event))
         else:
             yield event
-    released = selector.finish()
-    if released:
-        yield released if marked else selector.shown(released)
+    yield from pieces(selector.finish())
+    for _due, notice in pending:  # (none: every record is released by finish)
+        yield notice
 
 
 class _Notices:
@@ -1217,10 +1357,14 @@ def _of_kinds(events: Iterator[Any], kinds: frozenset[int]) -> Iterator[Any]:
 
 
 def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
-            stderr: IO[str], demangle: Callable[[str], str]) -> int:
+            stderr: IO[str], demangle: Callable[[str], str],
+            selector: Selector | None = None) -> int:
     report = _Notices(source, stderr)
     profile = Profile(Stacks(options.symbol_cache, _warner(stderr), demangle))
-    keep = record_filter(options)
+    # The selector's hidden records (--since/--until: SAMPLEs by their own time, as
+    # the text, json, chrome and parquet views and the --summary profile keep them)
+    # are left out too; the other records (MMAPs) still symbolize the kept samples.
+    keep = record_filter(options, selector.keep if selector else None)
     sampled = False
     try:
         for event in events:

@@ -163,3 +163,80 @@ def test_yy_is_y_with_a_note_saying_what_it_cannot_show(tmp_path: Path) -> None:
     assert both.stderr.splitlines() == [
         "ktrdump: -yy: the trace holds no socket endpoints (the recorder does not read "
         "them); sockets are shown as -y shows them, socket:[INODE]"]
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+@pytest.mark.parametrize("letters", [["-ttT", "-s8"], ["-tT"], ["-tttT"], ["-Tx"], ["-xs", "10"],
+                                     ["-fttT", "-s5", "-xx"], ["-xxx"], ["-s100"], ["-rT"],
+                                     ["-Tr"], ["-fT"]])
+def test_bundled_letters_are_read_as_strace_reads_them(tmp_path: Path,
+                                                       letters: list[str]) -> None:
+    """strace's getopt reads ``-ttT`` as -tt -T and ``-s100`` as -s 100; ktrdump compared
+    whole words: ``-ttT`` was kdump's ``-t tT`` ("unknown trace facility 'T'"), ``-s100``
+    was refused, ``-xs 10`` took 10 for a file, and ``-Tx`` silently printed no hex.
+    Oracle: strace's own lines for the same command and letters (times and durations
+    compared by their shape)."""
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"\x7fELF\x02\x01 hello, a line longer than thirty-two bytes, and more\n")
+    command = ["cat", str(data)]
+    trace = tmp_path / "b.ktr"
+    subprocess.run([KTR, "record", "-q", "-o", str(trace), "--", *command], check=True,
+                   timeout=60, stdout=subprocess.DEVNULL)
+    log = tmp_path / "strace.txt"
+    subprocess.run(["strace", *letters, "-e", "trace=openat,read", "-o", str(log), *command],
+                   check=True, timeout=60, stdout=subprocess.DEVNULL)
+    done = dump("--format", "strace", *letters, "-e", "trace=openat,read", str(trace))
+    assert (done.returncode, done.stderr) == (0, ""), letters
+
+    # Without -t, -tt, -ttt, -r or -T, ktrdump's lines carry -ttt's and -T's columns
+    # (strace -f -ttt -T's layout, documented): then only the calls are compared.
+    timed = any(letter in word for word in letters for letter in "tTr")
+    # strace -f -o FILE puts the pid first, as ktrdump's thread column always is.
+    followed = any("f" in word for word in letters)
+
+    def calls(text: str, thread_column: bool) -> list[str]:
+        shown = []
+        for line in text.splitlines():
+            if thread_column:
+                line = re.sub(r"^\d+ +", "", line)
+            found = re.match(r"^([\d:. ]*?)((?:openat|read)\(.*)$", line)
+            if found is None:
+                continue
+            prefix, call = found.groups()
+            call = re.sub(r"\) +=", ") =", call)
+            if not timed:
+                prefix, call = "", re.sub(r" <\d+\.\d{6}>$", "", call)
+            call = re.sub(r" <\d+\.\d{6}>$", " <D>", call)
+            shown.append(re.sub(r"\d", "9", prefix.strip()) + "|" + call)
+        return shown
+
+    theirs = calls(log.read_text(), thread_column=followed)
+    assert len(theirs) >= 4, theirs  # ld.so.cache, libc, data.bin: opened and read
+    assert calls(done.stdout, thread_column=True) == theirs
+
+
+def test_kdumps_t_letters_under_strace_format_say_what_to_write(trace: Path,
+                                                                tmp_path: Path) -> None:
+    """``--format strace -t w t.ktr``: strace's -t takes no value, so ``w`` was read as a
+    trace file ("ktrdump: w: No such file or directory"): a kdump user meant trace points."""
+    done = subprocess.run([KTRDUMP, "--format", "strace", "-t", "cn", str(trace)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert "strace's time of day" in lines[0] and "--trace-points cn" in lines[0]
+    # A trace that is really named so is read, with strace's -t.
+    (tmp_path / "cn").write_bytes(trace.read_bytes())
+    named = subprocess.run([KTRDUMP, "--format", "strace", "-t", "cn"], capture_output=True,
+                           text=True, timeout=60, cwd=tmp_path)
+    assert named.returncode == 0, named.stderr
+    assert re.search(r"^\d+ +\d\d:\d\d:\d\d execve\(", named.stdout, re.MULTILINE)
+
+
+def test_bundled_yy_says_what_it_cannot_show_too(trace: Path) -> None:
+    done = dump("--format", "strace", "-yyT", str(trace))
+    assert done.returncode == 0
+    assert done.stderr.splitlines() == [
+        "ktrdump: -yy: the trace holds no socket endpoints (the recorder does not read "
+        "them); sockets are shown as -y shows them, socket:[INODE]"]
+    assert done.stdout == dump("--format", "strace", "-yy", "-T", str(trace)).stdout

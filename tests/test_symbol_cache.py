@@ -208,3 +208,14 @@ def test_the_fingerprint_follows_the_symbols_not_the_path(
     (tmp_path / "text").write_text("not an ELF file")
     assert symbols_fingerprint(str(tmp_path / "text")) is None
     assert symbols_fingerprint(str(tmp_path / "missing")) is None
+
+
+def test_a_cache_directory_that_cannot_be_created_is_said(tmp_path: Path,
+                                                          programs: dict[str, Path]) -> None:
+    """A DIR whose parent cannot hold it (procfs refuses mkdir with ENOENT) was silently
+    not used, where a DIR that is a file (ENOTDIR) was said: one line for both."""
+    cache = Path("/proc/ktr-no-such-cache-dir")
+    out, err = _folded(_trace(tmp_path, programs["alpha_fn"], "alpha_fn"), cache)
+    assert "alpha_fn" in out  # read from the file itself
+    assert err.count("\n") == 1, err
+    assert f"symbol cache {cache} cannot be created" in err and "not used" in err
