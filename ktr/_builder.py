@@ -650,7 +650,7 @@ class RecordBuilder:
             mode = plan.exit_mode
             finish: Callable[[Any], None]
             if mode == _FREE:
-                finish = self._exit_free_bound if plan.selected else _nothing
+                return self._exit_free_bound if plan.selected else _nothing
             elif mode != _CAPTURE:
                 return None
             elif plan.exit_plain_io and entry is not None and not (
@@ -679,7 +679,8 @@ class RecordBuilder:
                     self._ready_data = data
                 else:
                     self._ready_data = None
-                finish = self._exit_plain_io_bound
+                self._ready_plan = plan  # (its finisher's fd and direction)
+                return self._exit_plain_io_bound
             elif plan.exit_shape and (error or entry is None):
                 # None of these shapes captures anything then (_exit_reads: nothing
                 # filled, no command structure, no path): the bare RET
@@ -703,20 +704,19 @@ class RecordBuilder:
                     finish = self._finish_captured
         elif event_type is SyscallEntry:
             entry_event: SyscallEntry = event  # type: ignore[assignment]
-            tracee, _, _, abi, nr, _, _ = entry_event
+            tracee, _, _, abi, nr, args, _ = entry_event
             plan = (self._native_plans.get(nr) if abi is _X86_64
                     else self._plans.get((abi, nr)))
             if plan is None or tracee.emul_pending or abi is not tracee.call_abi:
                 return None
             mode = plan.entry_mode
             if mode == _FREE:
-                finish = (self._entry_free_bound if plan.selected and self._calls
-                          else _nothing)
+                # (each hot branch returns its finisher at once: a jump and a store less)
+                return self._entry_free_bound if plan.selected and self._calls else _nothing
             elif mode != _CAPTURE:
                 return None
             elif plan.entry_shape == _ENTRY_PATHS:
                 memory = tracee.memory
-                args = entry_event.args
                 paths = [_read_string(memory, args[index], PATH_MAX)
                          for index in plan.path_args]
                 if plan.result_path == _RESULT_FD_PATH:
@@ -729,7 +729,7 @@ class RecordBuilder:
                     finish = self._entry_paths
             elif plan.entry_shape == _ENTRY_COMMAND and (
                     (pair := plan.by_command.get(  # type: ignore[union-attr]
-                        entry_event.args[plan.command_arg] & plan.command_mask)) is None
+                        args[plan.command_arg] & plan.command_mask)) is None
                     or pair[0] is None):
                 # a command without a structure (fcntl F_GETFD, futex FUTEX_WAKE)
                 finish = self._entry_free if self._calls else _nothing
@@ -747,7 +747,6 @@ class RecordBuilder:
                     finish = self._finish_captured
         else:
             return None
-        self._ready_plan = plan
         return finish
 
     def _exit_shaped(self, tracee: Tracee, plan: _Plan, retval: int,
