@@ -419,6 +419,10 @@ class RecordBuilder:
         self._entry_free_bound = self._entry_free
         self._exit_free_bound = self._exit_free
         self._exit_plain_io_bound = self._exit_plain_io
+        self._entry_paths_bound = self._entry_paths
+        self._exit_structs_bound = self._exit_structs
+        self._exit_dirents_bound = self._exit_dirents
+        self._finish_captured_bound = self._finish_captured
         # What prepare read for a hot shape's finisher (see _exit_shaped).
         self._ready_paths: list[bytes | None] = []
         self._ready_structs: list[tuple[int, bytes, bytes]] = []
@@ -684,7 +688,7 @@ class RecordBuilder:
             elif plan.exit_shape and (error or entry is None):
                 # None of these shapes captures anything then (_exit_reads: nothing
                 # filled, no command structure, no path): the bare RET
-                finish = self._exit_free
+                finish = self._exit_free_bound
             elif plan.exit_shape and (plan.exit_shape != _EXIT_COMMAND or (
                     (pair := plan.by_command.get(  # type: ignore[union-attr]
                         entry.args[plan.command_arg] & plan.command_mask)) is None  # type: ignore[union-attr]
@@ -698,10 +702,10 @@ class RecordBuilder:
                 if captured[0] is None and not captured[1]:
                     # Nothing to record but the RET (fcntl(F_GETFD), a failed
                     # stat): the bare finisher makes the same bytes, faster.
-                    finish = self._exit_free
+                    finish = self._exit_free_bound
                 else:
                     self._captured = captured
-                    finish = self._finish_captured
+                    finish = self._finish_captured_bound
         elif event_type is SyscallEntry:
             entry_event: SyscallEntry = event  # type: ignore[assignment]
             tracee, _, _, abi, nr, args, _ = entry_event
@@ -723,16 +727,16 @@ class RecordBuilder:
                     # the path as given, which the exit compares with the kernel's (_result)
                     self._opened[tracee.tid] = paths[0]
                 if paths.count(None) == len(paths):
-                    finish = self._entry_free if self._calls else _nothing
+                    finish = self._entry_free_bound if self._calls else _nothing
                 else:
                     self._ready_paths = paths
-                    finish = self._entry_paths
+                    finish = self._entry_paths_bound
             elif plan.entry_shape == _ENTRY_COMMAND and (
                     (pair := plan.by_command.get(  # type: ignore[union-attr]
                         args[plan.command_arg] & plan.command_mask)) is None
                     or pair[0] is None):
                 # a command without a structure (fcntl F_GETFD, futex FUTEX_WAKE)
-                finish = self._entry_free if self._calls else _nothing
+                finish = self._entry_free_bound if self._calls else _nothing
             else:
                 try:
                     captured = self._entry_reads(event, plan)  # type: ignore[arg-type]
@@ -741,10 +745,10 @@ class RecordBuilder:
                 paths, found = captured
                 if not found and paths.count(None) == len(paths):
                     # no path read and no structure: the bare CALL, as above
-                    finish = self._entry_free if self._calls else _nothing
+                    finish = self._entry_free_bound if self._calls else _nothing
                 else:
                     self._captured = captured
-                    finish = self._finish_captured
+                    finish = self._finish_captured_bound
         else:
             return None
         return finish
@@ -755,7 +759,7 @@ class RecordBuilder:
         same as ``_exit_reads`` makes for it; its finisher."""
         shape = plan.exit_shape
         if shape == _EXIT_COMMAND:
-            return self._exit_free  # (prepare found no structure for the command)
+            return self._exit_free_bound  # (prepare found no structure for the command)
         found: list[tuple[int, bytes, bytes]] = []
         if shape == _EXIT_STRUCTS:
             memory = tracee.memory
@@ -769,21 +773,21 @@ class RecordBuilder:
             wanted = plan.structs_out[0]
             address = args[wanted.argument]
             if not address or retval <= 0:
-                return self._exit_free
+                return self._exit_free_bound
             entries = _read(tracee.memory, address, min(retval, DIRENTS_BYTES_MAX))
             if entries is None:
-                return self._exit_free
+                return self._exit_free_bound
             # counted after the resume (_exit_dirents)
             self._ready_dirents = (wanted.argument, wanted.name, entries, wanted.reclen_offset)
-            return self._exit_dirents
+            return self._exit_dirents_bound
         else:  # _EXIT_FD_PATH
             value = self._result(tracee, _RESULT_FD_PATH, retval)
             if value is not None:
                 found.append((RESULT_ARGUMENT, value[0], value[1]))
         if not found:
-            return self._exit_free
+            return self._exit_free_bound
         self._ready_structs = found
-        return self._exit_structs
+        return self._exit_structs_bound
 
     # The finishers: the records of a prepared stop, made after the resume.
     def _entry_paths(self, event: SyscallEntry) -> None:
