@@ -9,6 +9,9 @@ natively: valgrind does not follow it, ``--trace-children=no``).
 Each tracer runs twice on ``dd bs=1`` (two syscalls, four stops per byte),
 with ``--small`` and ``--large`` bytes; the difference of the two totals
 over the difference in stops is the per-stop cost, start-up cancelled out.
+With ``--workload find``, on issue 13's other workload instead: ``find`` of
+``*.py`` in /usr/share/doc, then in /usr/lib/python3 and /usr/share/doc (sizes
+1 and 2); the stops between them counted by bare_loop.py.
 Every configuration runs once first, unmeasured, so that byte-compiling
 changed sources never falls into a measured pair. Rows:
 
@@ -46,6 +49,7 @@ With ``--dump``, the reader instead: instructions per record of ``ktrdump
 records, start-up cancelled out the same way (issue 12's figures).
 
     python bench/bench_instructions.py [--small 1000] [--large 3000] [--steps]
+    python bench/bench_instructions.py --workload find [--steps]
     python bench/bench_instructions.py --dump [--small-records 10000 --large-records 30000]
 
 Not a test: nothing here asserts. Needs valgrind; takes about a minute.
@@ -102,6 +106,38 @@ def dd(count: int) -> list[str]:
     return ["dd", "if=/dev/zero", "of=/dev/null", "bs=1", f"count={count}", "status=none"]
 
 
+#: ``--workload find``: the run of size n finds in the first n of these trees (the
+#: warm-up run, of size 10, in the first); issue 13's find is both.
+FIND_TREES = ("/usr/share/doc", "/usr/lib/python3")
+
+
+def find(count: int) -> list[str]:
+    trees = FIND_TREES[:count] if count <= len(FIND_TREES) else FIND_TREES[:1]
+    return ["find", *reversed(trees), "-name", "*.py"]
+
+
+#: The workload (--workload): argv of a run of size n; dd unless main says otherwise.
+workload: Callable[[int], list[str]] = dd
+
+
+def stops_apart(small: int, large: int, environment: dict[str, str]) -> int:
+    """Syscall stops the ``large`` run makes more than the ``small`` one: dd's four
+    a byte; find's counted by bench/bare_loop.py (which prints them)."""
+    if workload is dd:
+        return 4 * (large - small)
+    counts = []
+    for size in (small, large):
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve().parent / "bare_loop.py"), "free",
+             *workload(size)],
+            capture_output=True, text=True, env=environment, check=True)
+        match = re.search(r"bare loop: (\d+) syscall stops", done.stderr)
+        if match is None:
+            raise RuntimeError(f"no stop count from bare_loop.py: {done.stderr[-500:]}")
+        counts.append(int(match.group(1)))
+    return counts[1] - counts[0]
+
+
 def instructions(argv: Sequence[str], environment: dict[str, str]) -> int:
     """Instructions (callgrind's Ir) the process ``argv`` executed in user mode."""
     done = subprocess.run(
@@ -133,16 +169,16 @@ def thread_instructions(argv: Sequence[str], environment: dict[str, str],
 
 def per_step(small: int, large: int, environment: dict[str, str]) -> None:
     """Issue 13's per-step profile of ``ktr record --pin=0`` (see the module docstring)."""
-    stops = 4 * (large - small)
+    stops = stops_apart(small, large, environment)
     scratch = tempfile.mkdtemp(prefix="bench-instructions-steps-")
     names = itertools.count()
 
     def recorder(stub: str) -> Callable[[int], list[str]]:
         return lambda n: [sys.executable, "-c", _STUBBED, stub, "record", "-q", "--pin=0",
-                          "-o", os.path.join(scratch, f"out{next(names)}.ktr"), "--", *dd(n)]
+                          "-o", os.path.join(scratch, f"out{next(names)}.ktr"), "--", *workload(n)]
 
     def loop(n: int) -> list[str]:
-        return [sys.executable, "-c", _LOOP, *dd(n)]
+        return [sys.executable, "-c", _LOOP, *workload(n)]
 
     def step(command: Callable[[int], list[str]], *options: str) -> list[float]:
         thread_instructions(command(10), environment, *options)  # warm: byte-compile
@@ -151,7 +187,7 @@ def per_step(small: int, large: int, environment: dict[str, str]) -> None:
         return [(b - a) / stops for a, b in zip(fewer, more, strict=False)]
 
     print(f"per-step user-mode instructions per stop (callgrind Ir), ktr record --pin=0, "
-          f"dd bs=1 count={small} vs {large}: {stops} stops apart")
+          f"{' '.join(workload(small))} vs {' '.join(workload(large))}: {stops} stops apart")
     try:
         bare = step(loop)[0]
         crossings = step(loop, "--toggle-collect=PyCFuncPtr_call")[0]
@@ -223,7 +259,15 @@ def main(arguments: Sequence[str] | None = None) -> int:
                         help="also the per-step split of ktr record's figure (issue 13)")
     parser.add_argument("--small-records", type=int, default=10_000)
     parser.add_argument("--large-records", type=int, default=30_000)
+    parser.add_argument("--workload", choices=("dd", "find"), default="dd",
+                        help="dd bs=1 (--small/--large bytes), or find *.py in /usr/share/doc "
+                             "vs /usr/lib/python3 and /usr/share/doc (sizes 1 and 2)")
     options = parser.parse_args(arguments)
+    global workload
+    if options.workload == "find":
+        workload = find
+        if options.small == 1000 and options.large == 3000:  # (dd's defaults)
+            options.small, options.large = 1, 2
     environment = dict(os.environ)
     environment.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode cached
     if options.dump:
@@ -232,7 +276,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
             return 1
         per_record(options.small_records, options.large_records, environment)
         return 0
-    for tool in ("valgrind", "strace", "dd"):
+    for tool in ("valgrind", "strace", options.workload):
         if shutil.which(tool) is None:
             print(f"{tool} is not installed", file=sys.stderr)
             return 1
@@ -240,17 +284,17 @@ def main(arguments: Sequence[str] | None = None) -> int:
     output = os.path.join(scratch, "out.ktr")
     ktr = [sys.executable, "-m", "ktr", "record", "-q", "--pin=0", "-o", output, "--"]
     rows: list[tuple[str, Callable[[int], list[str]]]] = [
-        ("strace -f -o /dev/null", lambda n: ["strace", "-f", "-o", "/dev/null", *dd(n)]),
-        ("ktr record --pin=0", lambda n: [*ktr, *dd(n)]),
+        ("strace -f -o /dev/null", lambda n: ["strace", "-f", "-o", "/dev/null", *workload(n)]),
+        ("ktr record --pin=0", lambda n: [*ktr, *workload(n)]),
         ("bare loop (Control, no-op consumer)",
-         lambda n: [sys.executable, "-c", _LOOP, *dd(n)]),
+         lambda n: [sys.executable, "-c", _LOOP, *workload(n)]),
         ("CPython floor (bench/bare_loop.py)",
          lambda n: [sys.executable, str(Path(__file__).resolve().parent / "bare_loop.py"),
-                    "pinned", *dd(n)]),
+                    "pinned", *workload(n)]),
     ]
-    stops = 4 * (options.large - options.small)
-    print(f"user-mode instructions per stop (callgrind Ir), dd bs=1 count={options.small} "
-          f"vs {options.large}: {stops} stops apart")
+    stops = stops_apart(options.small, options.large, environment)
+    print(f"user-mode instructions per stop (callgrind Ir), {' '.join(workload(options.small))} "
+          f"vs {' '.join(workload(options.large))}: {stops} stops apart")
     results: dict[str, float] = {}
     try:
         for label, command in rows:

@@ -419,6 +419,10 @@ class RecordBuilder:
         self._entry_free_bound = self._entry_free
         self._exit_free_bound = self._exit_free
         self._exit_plain_io_bound = self._exit_plain_io
+        self._entry_paths_bound = self._entry_paths
+        self._exit_structs_bound = self._exit_structs
+        self._exit_dirents_bound = self._exit_dirents
+        self._finish_captured_bound = self._finish_captured
         # What prepare read for a hot shape's finisher (see _exit_shaped).
         self._ready_paths: list[bytes | None] = []
         self._ready_structs: list[tuple[int, bytes, bytes]] = []
@@ -650,7 +654,7 @@ class RecordBuilder:
             mode = plan.exit_mode
             finish: Callable[[Any], None]
             if mode == _FREE:
-                finish = self._exit_free_bound if plan.selected else _nothing
+                return self._exit_free_bound if plan.selected else _nothing
             elif mode != _CAPTURE:
                 return None
             elif plan.exit_plain_io and entry is not None and not (
@@ -679,11 +683,12 @@ class RecordBuilder:
                     self._ready_data = data
                 else:
                     self._ready_data = None
-                finish = self._exit_plain_io_bound
+                self._ready_plan = plan  # (its finisher's fd and direction)
+                return self._exit_plain_io_bound
             elif plan.exit_shape and (error or entry is None):
                 # None of these shapes captures anything then (_exit_reads: nothing
                 # filled, no command structure, no path): the bare RET
-                finish = self._exit_free
+                finish = self._exit_free_bound
             elif plan.exit_shape and (plan.exit_shape != _EXIT_COMMAND or (
                     (pair := plan.by_command.get(  # type: ignore[union-attr]
                         entry.args[plan.command_arg] & plan.command_mask)) is None  # type: ignore[union-attr]
@@ -697,42 +702,41 @@ class RecordBuilder:
                 if captured[0] is None and not captured[1]:
                     # Nothing to record but the RET (fcntl(F_GETFD), a failed
                     # stat): the bare finisher makes the same bytes, faster.
-                    finish = self._exit_free
+                    finish = self._exit_free_bound
                 else:
                     self._captured = captured
-                    finish = self._finish_captured
+                    finish = self._finish_captured_bound
         elif event_type is SyscallEntry:
             entry_event: SyscallEntry = event  # type: ignore[assignment]
-            tracee, _, _, abi, nr, _, _ = entry_event
+            tracee, _, _, abi, nr, args, _ = entry_event
             plan = (self._native_plans.get(nr) if abi is _X86_64
                     else self._plans.get((abi, nr)))
             if plan is None or tracee.emul_pending or abi is not tracee.call_abi:
                 return None
             mode = plan.entry_mode
             if mode == _FREE:
-                finish = (self._entry_free_bound if plan.selected and self._calls
-                          else _nothing)
+                # (each hot branch returns its finisher at once: a jump and a store less)
+                return self._entry_free_bound if plan.selected and self._calls else _nothing
             elif mode != _CAPTURE:
                 return None
             elif plan.entry_shape == _ENTRY_PATHS:
                 memory = tracee.memory
-                args = entry_event.args
                 paths = [_read_string(memory, args[index], PATH_MAX)
                          for index in plan.path_args]
                 if plan.result_path == _RESULT_FD_PATH:
                     # the path as given, which the exit compares with the kernel's (_result)
                     self._opened[tracee.tid] = paths[0]
                 if paths.count(None) == len(paths):
-                    finish = self._entry_free if self._calls else _nothing
+                    finish = self._entry_free_bound if self._calls else _nothing
                 else:
                     self._ready_paths = paths
-                    finish = self._entry_paths
+                    finish = self._entry_paths_bound
             elif plan.entry_shape == _ENTRY_COMMAND and (
                     (pair := plan.by_command.get(  # type: ignore[union-attr]
-                        entry_event.args[plan.command_arg] & plan.command_mask)) is None
+                        args[plan.command_arg] & plan.command_mask)) is None
                     or pair[0] is None):
                 # a command without a structure (fcntl F_GETFD, futex FUTEX_WAKE)
-                finish = self._entry_free if self._calls else _nothing
+                finish = self._entry_free_bound if self._calls else _nothing
             else:
                 try:
                     captured = self._entry_reads(event, plan)  # type: ignore[arg-type]
@@ -741,13 +745,12 @@ class RecordBuilder:
                 paths, found = captured
                 if not found and paths.count(None) == len(paths):
                     # no path read and no structure: the bare CALL, as above
-                    finish = self._entry_free if self._calls else _nothing
+                    finish = self._entry_free_bound if self._calls else _nothing
                 else:
                     self._captured = captured
-                    finish = self._finish_captured
+                    finish = self._finish_captured_bound
         else:
             return None
-        self._ready_plan = plan
         return finish
 
     def _exit_shaped(self, tracee: Tracee, plan: _Plan, retval: int,
@@ -756,7 +759,7 @@ class RecordBuilder:
         same as ``_exit_reads`` makes for it; its finisher."""
         shape = plan.exit_shape
         if shape == _EXIT_COMMAND:
-            return self._exit_free  # (prepare found no structure for the command)
+            return self._exit_free_bound  # (prepare found no structure for the command)
         found: list[tuple[int, bytes, bytes]] = []
         if shape == _EXIT_STRUCTS:
             memory = tracee.memory
@@ -770,21 +773,21 @@ class RecordBuilder:
             wanted = plan.structs_out[0]
             address = args[wanted.argument]
             if not address or retval <= 0:
-                return self._exit_free
+                return self._exit_free_bound
             entries = _read(tracee.memory, address, min(retval, DIRENTS_BYTES_MAX))
             if entries is None:
-                return self._exit_free
+                return self._exit_free_bound
             # counted after the resume (_exit_dirents)
             self._ready_dirents = (wanted.argument, wanted.name, entries, wanted.reclen_offset)
-            return self._exit_dirents
+            return self._exit_dirents_bound
         else:  # _EXIT_FD_PATH
             value = self._result(tracee, _RESULT_FD_PATH, retval)
             if value is not None:
                 found.append((RESULT_ARGUMENT, value[0], value[1]))
         if not found:
-            return self._exit_free
+            return self._exit_free_bound
         self._ready_structs = found
-        return self._exit_structs
+        return self._exit_structs_bound
 
     # The finishers: the records of a prepared stop, made after the resume.
     def _entry_paths(self, event: SyscallEntry) -> None:

@@ -55,6 +55,8 @@ _PTRACE_SYSCALL = pt.PTRACE_SYSCALL
 _GET_SYSCALL_INFO = pt.PTRACE_GET_SYSCALL_INFO
 _INFO_SIZE = pt.SYSCALL_INFO_SIZE
 _info_into = pt.syscall_info_into
+_syscall_info = pt.syscall_info_unchecked
+_resume_unchecked = pt.resume_unchecked
 _info_op = pt.syscall_info_op
 _info_buffer = pt.syscall_info_buffer
 _unpack_exit_info = pt.unpack_exit_info
@@ -340,18 +342,20 @@ class DispatchMixin(ControlState):
         # fields of the syscall info that this kind of stop uses unpacked.
         tid = tracee.tid
         # pt.syscall_stop_info without its frame (see pt.syscall_info_unchecked)
-        if pt.syscall_info_unchecked(_GET_SYSCALL_INFO, tid, _INFO_SIZE, _info_into) == -1:
+        if _syscall_info(_GET_SYSCALL_INFO, tid, _INFO_SIZE, _info_into) == -1:
             if not tracee.in_syscall:
                 # A SIGKILL took the thread out of its entry stop once waitpid had
                 # reported it (ESRCH): its call is read at its exit stop (_exit_stop).
                 tracee.unread_entry = True
             self._request_failed(tracee, pt.syscall_info_error(tid))
             return
-        info = (_unpack_exit_info(_info_buffer) if _info_op[0] == _INFO_EXIT
-                else _unpack_entry_info(_info_buffer))
-        op = info[0]
+        # (the op read once, from the buffer: each branch unpacks its own layout)
+        op = _info_op[0]
         event: SyscallEntry | SyscallExit | None = None
+        # an execve's or execveat's entry (timed below: see held_ns)
+        execve = False
         if op == _INFO_EXIT:
+            info = _unpack_exit_info(_info_buffer)
             entry = tracee.entry
             if (tracee.dropping and info[3] and -info[2] in RESTART_ERRNOS
                     and entry is not None):
@@ -391,6 +395,7 @@ class DispatchMixin(ControlState):
                     tracee.exec_attempt = False
                     tracee.pre_exec = bool(info[3])  # failed: the helper's again (see Tracee)
         elif op in (_INFO_ENTRY, _INFO_SECCOMP):
+            info = _unpack_entry_info(_info_buffer)
             arch = info[1]
             nr = info[3]
             if arch == _ARCH_X86_64 and (nr < 0 or not nr & _X32_BIT):
@@ -407,12 +412,14 @@ class DispatchMixin(ControlState):
                 tracee.entry = entry
                 if tracee.reported:
                     event = entry
+                    execve = nr in _EXEC_NRS and nr in _EXECVE_NUMBERS.get(abi, ())
             elif nr in _EXECVE_NUMBERS.get(abi, ()):
                 tracee.pre_exec = False
                 tracee.exec_attempt = True
                 tracee.entry = entry
                 if tracee.reported:
                     event = entry
+                    execve = True
             else:
                 # the exec helper's own call: never the command's, not even one
                 # that exit ends ("unfinished" exit_group after a failed execve)
@@ -435,20 +442,19 @@ class DispatchMixin(ControlState):
         if tracee.dropping:
             self._let_go(tracee, 0)
             return
-        if op != _INFO_EXIT and event is not None and nr in _EXEC_NRS \
-                and nr in _EXECVE_NUMBERS.get(abi, ()):
+        if execve:
             # (read before the resume: never a moment of the kernel's own time)
             tracee.held_ns = _monotonic_ns() - now  # (the entry's time: see the exit)
         # pt.resume without its frame (pt.resume_unchecked)
         how = _PTRACE_SYSCALL if (self._step_all or tracee.in_syscall) else _PTRACE_CONT
-        if pt.resume_unchecked(how, tid, 0, 0) == -1:
+        if _resume_unchecked(how, tid, 0, 0) == -1:
             failure = pt.resume_error(how, tid)
-            if finish is not None and event is not None:
-                finish(event)  # before whatever the failure reports
+            if finish is not None:  # (a finisher is only ever given for an event)
+                finish(event)  # type: ignore[arg-type]  # (before the failure's report)
             self._request_failed(tracee, failure)
             return
-        if finish is not None and event is not None:
-            finish(event)
+        if finish is not None:
+            finish(event)  # type: ignore[arg-type]
 
     def _current_syscall(self, tracee: Tracee, abi: Abi) -> tuple[int, Abi]:
         """(nr, abi) at a syscall exit whose entry we did not see (attached mid-call)."""
