@@ -86,6 +86,12 @@ MAX_SAMPLE_HZ = 100_000  # kernel.perf_event_max_sample_rate's default
 SYSCALL_FACILITIES = formats.SYSCALL_FACILITIES
 
 
+#: Syscall facilities that need stops at a few syscalls only (``facility_syscalls``).
+_NARROW_FACILITIES = "uav"
+_SELECTION_ABIS = (Abi.X86_64, Abi.I386)
+_EXEC_SYSCALLS = linux.parse_trace_set("execve,execveat", _SELECTION_ABIS)
+
+
 class _DefaultOutput(str):
     """The default output name, told apart from ``-o ktr.out`` by its type.
 
@@ -208,6 +214,22 @@ class RecordOptions:
     @property
     def wants_syscall_stops(self) -> bool:
         return bool(SYSCALL_FACILITIES & set(self.facilities.replace("+", DEFAULT_FACILITIES)))
+
+    @property
+    def facility_syscalls(self) -> dict[Abi, frozenset[int]] | None:
+        """The syscalls the facilities themselves need stops at (None: every one).
+
+        u alone needs only ktr.utrace's syscall (added by the recorder), a and v only
+        execve and execveat (their arguments are read at the call's entry): without
+        -e, stopping at every other syscall made such a recording as slow as -t c
+        (each call two stops) for nothing. c, n and i record every selected call.
+        """
+        letters = SYSCALL_FACILITIES & set(self.facilities.replace("+", DEFAULT_FACILITIES))
+        if letters - set(_NARROW_FACILITIES):
+            return None
+        if letters & set("av"):
+            return dict(_EXEC_SYSCALLS.numbers or {})
+        return {abi: frozenset() for abi in _SELECTION_ABIS}
 
     def header_options(self) -> dict[str, object]:
         """What the file header records about this recording: strict JSON, a string from
