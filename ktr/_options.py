@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -90,6 +91,13 @@ SYSCALL_FACILITIES = formats.SYSCALL_FACILITIES
 _NARROW_FACILITIES = "uav"
 _SELECTION_ABIS = (Abi.X86_64, Abi.I386)
 _EXEC_SYSCALLS = linux.parse_trace_set("execve,execveat", _SELECTION_ABIS)
+
+
+#: ``-e NAME=...``: a qualifier (no syscall name holds ``=``; a /regex starts with /).
+_QUALIFIER = re.compile(r"([a-z][a-z_-]*)=")
+
+#: ``--pin`` without a CPU (argparse hands ``const`` over as it is, not through ``type``).
+_PIN_LOWEST = object()
 
 
 class _DefaultOutput(str):
@@ -530,7 +538,8 @@ def _build_parser() -> _Parser:
                          help=f"poll for ptrace stops this long before blocking; refused "
                               f"with -t w, -t S, -t wS: they use no ptrace, at any -F (default "
                               f"{DEFAULT_SPIN_US}; 0 always blocks; {_range(SPIN_US_RANGE)})")
-    control.add_argument("--pin", nargs="?", const=-1, type=int, default=None, metavar="CPU",
+    control.add_argument("--pin", nargs="?", const=_PIN_LOWEST, type=int, default=None,
+                         metavar="CPU",
                          help="run the recorder and its tracees on one CPU, making "
                               "ptrace stops cheap (default: not pinned; --pin alone: the "
                               "lowest CPU ktr may use; refused with -t w, -t S, -t wS: "
@@ -576,9 +585,14 @@ def parse_syscall_expression(expression: str) -> SyscallSelection:
 
     The syntax is ``formats.linux.parse_trace_set``'s (ktrdump -e reads the same).
     """
-    if expression.startswith(("signal=", "read=", "write=", "abbrev=", "verbose=", "raw=")):
-        raise UsageError(f"ktr record: -e {expression.split('=')[0]}= is not supported "
-                         "(only trace=)")
+    qualifier = _QUALIFIER.match(expression)
+    if qualifier is not None:
+        # strace's other qualifiers (signal=, status=, quiet=, ...) and its t= for trace=
+        if qualifier.group(1) == "t":
+            expression = "trace=" + expression[qualifier.end():]
+        elif qualifier.group(1) != "trace":
+            raise UsageError(f"ktr record: -e {qualifier.group(1)}= is not supported "
+                             "(only trace=)")
     try:
         return linux.parse_trace_set(expression, (Abi.X86_64, Abi.I386))
     except linux.TraceSetError as error:
@@ -653,7 +667,7 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         # as strace: each -e trace= is parsed (a bad one is refused), the last one counts
         selection = parse_syscall_expression(expression)
     pin_cpu = arguments.pin
-    if pin_cpu == -1:
+    if pin_cpu is _PIN_LOWEST:  # (--pin alone; --pin=-1 is a CPU number, refused below)
         pin_cpu = min(os.sched_getaffinity(0))
     if pin_cpu is not None and pin_cpu not in os.sched_getaffinity(0):
         raise UsageError(f"ktr record: --pin: CPU {pin_cpu} is not available to ktr")
