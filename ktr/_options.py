@@ -87,10 +87,29 @@ MAX_SAMPLE_HZ = 100_000  # kernel.perf_event_max_sample_rate's default
 SYSCALL_FACILITIES = formats.SYSCALL_FACILITIES
 
 
-#: Syscall facilities that need stops at a few syscalls only (``facility_syscalls``).
-_NARROW_FACILITIES = "uav"
+#: Syscall facilities that need stops at some syscalls only (``facility_syscalls``).
+_NARROW_FACILITIES = "niuav"
 _SELECTION_ABIS = (Abi.X86_64, Abi.I386)
-_EXEC_SYSCALLS = linux.parse_trace_set("execve,execveat", _SELECTION_ABIS)
+_EXEC_CALLS = frozenset({"execve", "execveat"})
+#: Record kinds any selected call may make: with one of them every selected call stops.
+_EVERY_CALL_KINDS = frozenset({RecordKind.SYSCALL, RecordKind.SYSRET, RecordKind.STRUCT})
+
+
+def _facility_needs(letters: frozenset[str], abi: Abi, name: str) -> bool:
+    """Whether syscall ``name`` makes a record of one of these facilities (n, i, a, v):
+    a path argument (NAMI), I/O data (GIO; i386 socketcall's send and receive), the
+    exec strings (ARG, ENV). u's utrace syscall is the recorder's to add."""
+    if letters & set("av") and name in _EXEC_CALLS:
+        return True
+    if not letters & set("ni"):
+        return False
+    if "i" in letters and name == "socketcall":
+        return True
+    signature = linux.signature(abi, name)
+    if signature is None:
+        return False
+    return bool(("n" in letters and signature.path_args)
+                or ("i" in letters and signature.io_args))
 
 
 #: ``-e NAME=...``: a qualifier (no syscall name holds ``=``; a /regex starts with /).
@@ -228,16 +247,17 @@ class RecordOptions:
         """The syscalls the facilities themselves need stops at (None: every one).
 
         u alone needs only ktr.utrace's syscall (added by the recorder), a and v only
-        execve and execveat (their arguments are read at the call's entry): without
-        -e, stopping at every other syscall made such a recording as slow as -t c
-        (each call two stops) for nothing. c, n and i record every selected call.
+        execve and execveat (their arguments are read at the call's entry), n the
+        calls with a path argument, i those that move I/O data: without -e, stopping
+        at every other syscall made such a recording as slow as -t c (each call two
+        stops) for nothing. c records every selected call.
         """
         letters = SYSCALL_FACILITIES & set(self.facilities.replace("+", DEFAULT_FACILITIES))
-        if letters - set(_NARROW_FACILITIES):
-            return None
-        if letters & set("av"):
-            return dict(_EXEC_SYSCALLS.numbers or {})
-        return {abi: frozenset() for abi in _SELECTION_ABIS}
+        if letters - set(_NARROW_FACILITIES) or self.kinds & _EVERY_CALL_KINDS:
+            return None  # (t: any call's structures, as c's)
+        return {abi: frozenset(nr for nr, name in linux.syscall_names(abi).items()
+                               if _facility_needs(letters, abi, name))
+                for abi in _SELECTION_ABIS}
 
     def header_options(self) -> dict[str, object]:
         """What the file header records about this recording: strict JSON, a string from

@@ -1,4 +1,4 @@
-"""-t u, -t a and -t v stop a started command only at the syscalls they read.
+"""-t n, i, u, a and v without c stop a started command only at the syscalls they read.
 
 Without -e, ktr chose the seccomp filter's syscalls from the -e selection alone (every
 syscall), so ``-t u`` (user records only) stopped the program at the entry and exit of
@@ -23,6 +23,7 @@ KTRDUMP = [sys.executable, "-m", "ktrdump"]
 CALLS = 5000
 
 PROGRAM = r"""
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -32,6 +33,8 @@ int main(void) {
     for (int i = 0; i < CALLS; i++)
         syscall(SYS_getppid);
     syscall(0x6b7472, "phase", "done", 4L);   /* ktr.utrace */
+    int fd = open("/dev/null", O_WRONLY);       /* a path (n) */
+    write(fd, "data", 4);                       /* I/O data (i) */
     getrusage(RUSAGE_SELF, &usage);
     printf("%ld\n", usage.ru_nvcsw);
     return 0;
@@ -51,20 +54,36 @@ def _record(tmp_path: Path, program: Path, facilities: str,
     return int(result.stdout), [r for r in records if r["type"] not in ("BEGIN", "END")]
 
 
-@pytest.mark.parametrize("facilities", ["u", "a", "v", "uav"])
+def _shape(rows: list[dict[str, object]]) -> list[tuple[object, ...]]:
+    # (the count the program prints on fd 1 is what differs: not its data)
+    return [(r["type"], r.get("label"), r.get("argv"), r.get("env") is not None,
+             r.get("path"), r.get("fd"), r.get("data") if r.get("fd") != 1 else None)
+            for r in rows]
+
+
+@pytest.mark.parametrize("facilities", ["u", "a", "n", "i", "niuav"])
 def test_only_the_calls_the_facilities_read_stop(tmp_path: Path, facilities: str) -> None:
     program = build_program(tmp_path, "loop", PROGRAM)
     switches, records = _record(tmp_path, program, facilities)
     # every getppid stopping would be 2 * CALLS switches; a handful of waits remain
     assert switches < CALLS // 4, switches
     _, unfiltered = _record(tmp_path, program, facilities, "--no-seccomp")
-
-    def shape(rows: list[dict[str, object]]) -> list[tuple[object, ...]]:
-        return [(r["type"], r.get("label"), r.get("argv"), r.get("env") is not None)
-                for r in rows]
-
-    assert shape(records) == shape(unfiltered)
+    assert _shape(records) == _shape(unfiltered)
     if "u" in facilities:
         assert [r["label"] for r in records if r["type"] == "USER"] == ["phase"]
     if "a" in facilities:
         assert [r["argv"] for r in records if r["type"] == "ARG"] == [[str(program)]]
+    if "n" in facilities:
+        assert "/dev/null" in [r.get("path") for r in records if r["type"] == "NAMI"]
+    if "i" in facilities:
+        assert any(r["type"] == "GIO" for r in records)
+
+
+def test_structures_still_stop_every_call(tmp_path: Path) -> None:
+    """t (structures) reads any call's arguments, as c does: no narrowing then."""
+    program = build_program(tmp_path, "loop", PROGRAM)
+    _, records = _record(tmp_path, program, "ut")
+    _, unfiltered = _record(tmp_path, program, "ut", "--no-seccomp")
+    structures = [(r["type"], r.get("struct")) for r in records]
+    assert structures == [(r["type"], r.get("struct")) for r in unfiltered]
+    assert ("STRU", "rusage") in structures  # getrusage's, a call u alone never stops at
