@@ -379,7 +379,7 @@ RECORD_DESCRIPTION += "".join(
     f"  {letter}  {text}\n" for letter, text in FACILITY_HELP.items())
 RECORD_DESCRIPTION += f"  +  the default set ({DEFAULT_FACILITIES})\n"
 RECORD_DESCRIPTION += (
-    "Without c, n, i, u, a or v the traced program gets no syscall stops at all\n"
+    "Without c, n, i, u, a, v or t the traced program gets no syscall stops at all\n"
     "(-t w, -t pw, -C alone).\n"
     "Under ptrace, w counts ktr's own stops: each stop (a recorded syscall's entry\n"
     "and exit; a signal, fork, clone, exec or exit) is a real voluntary switch out\n"

@@ -87,3 +87,15 @@ def test_structures_still_stop_every_call(tmp_path: Path) -> None:
     structures = [(r["type"], r.get("struct")) for r in records]
     assert structures == [(r["type"], r.get("struct")) for r in unfiltered]
     assert ("STRU", "rusage") in structures  # getrusage's, a call u alone never stops at
+
+
+def test_structures_alone_are_recorded(tmp_path: Path) -> None:
+    """-t t stopped at no syscall (t was not a syscall facility): it recorded nothing
+    but BEGIN and END. Oracle: the structures -t c records along with its calls."""
+    program = build_program(tmp_path, "loop", PROGRAM)
+    _, alone = _record(tmp_path, program, "t")
+    _, with_calls = _record(tmp_path, program, "c")
+    structures = [r.get("struct") for r in alone if r["type"] == "STRU"]
+    assert structures == [r.get("struct") for r in with_calls if r["type"] == "STRU"]
+    assert "rusage" in structures
+    assert {r["type"] for r in alone} == {"STRU"}
