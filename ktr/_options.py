@@ -98,7 +98,8 @@ _EVERY_CALL_KINDS = frozenset({RecordKind.SYSCALL, RecordKind.SYSRET, RecordKind
 def _facility_needs(letters: frozenset[str], abi: Abi, name: str) -> bool:
     """Whether syscall ``name`` makes a record of one of these facilities (n, i, a, v):
     a path argument (NAMI), I/O data (GIO; i386 socketcall's send and receive), the
-    exec strings (ARG, ENV). u's utrace syscall is the recorder's to add."""
+    exec strings (ARG, ENV). u's utrace syscall is the recorder's to add; with s,
+    rt_sigaction too (the handler a caught signal's PSIG names)."""
     if letters & set("av") and name in _EXEC_CALLS:
         return True
     if not letters & set("ni"):
@@ -255,8 +256,10 @@ class RecordOptions:
         letters = SYSCALL_FACILITIES & set(self.facilities.replace("+", DEFAULT_FACILITIES))
         if letters - set(_NARROW_FACILITIES) or self.kinds & _EVERY_CALL_KINDS:
             return None  # (t: any call's structures, as c's)
+        signals = RecordKind.PSIG in self.kinds
         return {abi: frozenset(nr for nr, name in linux.syscall_names(abi).items()
-                               if _facility_needs(letters, abi, name))
+                               if _facility_needs(letters, abi, name)
+                               or (signals and name == "rt_sigaction"))
                 for abi in _SELECTION_ABIS}
 
     def header_options(self) -> dict[str, object]:

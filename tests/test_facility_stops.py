@@ -99,3 +99,30 @@ def test_structures_alone_are_recorded(tmp_path: Path) -> None:
     assert structures == [r.get("struct") for r in with_calls if r["type"] == "STRU"]
     assert "rusage" in structures
     assert {r["type"] for r in alone} == {"STRU"}
+
+
+HANDLER_PROGRAM = r"""
+#include <signal.h>
+#include <stdio.h>
+static void handler(int signo) { (void)signo; }
+int main(void) {
+    signal(SIGUSR1, handler);
+    raise(SIGUSR1);
+    printf("%lu\n", (unsigned long)handler);
+    return 0;
+}
+"""
+
+
+def test_a_caught_signal_still_names_its_handler(tmp_path: Path) -> None:
+    """With s, rt_sigaction stops too (the handler PSIG names), as without the filter.
+    Oracle: the handler's address, as the program prints it."""
+    program = build_program(tmp_path, "handler", HANDLER_PROGRAM)
+    out = tmp_path / "ns.ktr"
+    result = subprocess.run([*KTR, "record", "-q", "-t", "ns", "-o", str(out), "--",
+                             str(program)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    dump = subprocess.run([*KTRDUMP, "--json", str(out)], capture_output=True, text=True,
+                          check=True)
+    signals = [json.loads(line) for line in dump.stdout.splitlines() if '"PSIG"' in line]
+    assert [(s["signal"], s["action"]) for s in signals] == [("SIGUSR1", int(result.stdout))]
