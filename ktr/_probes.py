@@ -630,21 +630,28 @@ def _without_parameters(name: str) -> str:
     return body[:open_at] if open_at else name
 
 
-def demangled_matches(pattern: str, image: ElfImage,
-                      exclude: Sequence[FunctionSymbol] = ()) -> list[FunctionSymbol]:
-    """The C++ functions of ``image`` (but ``exclude``) whose demangled name matches
-    ``pattern``: a glob, a whole name, or a name without its parameter list (every
-    overload: ``--list-probes`` lists them; ``-P`` refuses several, ``Resolver``)."""
+def cxx_functions(image: ElfImage) -> list[tuple[FunctionSymbol, str]]:
+    """The C++ functions of ``image`` with their demangled names (one ``c++filt`` run;
+    names it leaves as they are are left out)."""
     from formats.demangle import demangle_all
 
     mangled = [sym for sym in image.functions if sym.name.startswith("_Z")]
     if not mangled:
         return []
+    shown = demangle_all([sym.name for sym in mangled])
+    return [(sym, name) for sym, name in zip(mangled, shown, strict=True) if name != sym.name]
+
+
+def demangled_matches(pattern: str, image: ElfImage,
+                      exclude: Sequence[FunctionSymbol] = ()) -> list[FunctionSymbol]:
+    """The C++ functions of ``image`` (but ``exclude``) whose demangled name matches
+    ``pattern``: a glob, a whole name, or a name without its parameter list (every
+    overload: ``--list-probes`` lists them; ``-P`` refuses several, ``Resolver``)."""
     taken = {(sym.name, sym.vaddr) for sym in exclude}
     glob = any(ch in pattern for ch in "*?[")
     found = []
-    for sym, name in zip(mangled, demangle_all([sym.name for sym in mangled]), strict=True):
-        if (sym.name, sym.vaddr) in taken or name == sym.name:
+    for sym, name in cxx_functions(image):
+        if (sym.name, sym.vaddr) in taken:
             continue
         if (fnmatch.fnmatchcase(name, pattern) if glob
                 else name == pattern or _without_parameters(name) == pattern):
@@ -1033,13 +1040,7 @@ class Resolver:
         key: object = self._file[1] if self._file is not None else path
         found = self._cxx_names.get(key)
         if found is None:
-            from formats.demangle import demangle_all
-
-            mangled = [sym for sym in image.functions if sym.name.startswith("_Z")]
-            shown = demangle_all([sym.name for sym in mangled])
-            found = self._cxx_names[key] = [
-                (sym, name) for sym, name in zip(mangled, shown, strict=True)
-                if name != sym.name]
+            found = self._cxx_names[key] = cxx_functions(image)
         return found
 
     def _at_address(self, spec: ProbeSpec, path: str, image: ElfImage, strict: bool
