@@ -57,6 +57,7 @@ from formats import (
     RecordKind,
     probe_strings,
 )
+from formats.demangle import last_group, without_parameters
 
 from . import _procfs
 from ._options import DEFAULT_MAX_PROBES
@@ -126,21 +127,6 @@ class ProbeSpec:
         return (ProbeArgType.U64,) * len(ARGUMENT_REGISTERS)
 
 
-def _last_group(body: str) -> int | None:
-    """Where the parenthesised group that ends ``body`` opens (None: it ends otherwise)."""
-    if not body.endswith(")"):
-        return None
-    depth = 0
-    for index in range(len(body) - 1, -1, -1):
-        if body[index] == ")":
-            depth += 1
-        elif body[index] == "(":
-            depth -= 1
-            if depth == 0:
-                return index
-    return None
-
-
 def _colon_parts(body: str) -> list[str]:
     """``body`` split at its single colons outside parentheses: a C++ name's ``::``
     (``ns::f``) and a parameter list's colons stay within their part."""
@@ -175,7 +161,7 @@ def parse_spec(text: str) -> ProbeSpec:
     types: tuple[ProbeArgType, ...] | None = None
     cxx_name: str | None = None
     type_note: str | None = None
-    open_at = _last_group(body)
+    open_at = last_group(body)
     if body.endswith(")") and open_at is None:
         raise ProbeError(f"probe {text!r}: unbalanced ')'")
     if open_at is not None:
@@ -618,18 +604,6 @@ class ResolvedProbe:
         )
 
 
-#: What may follow a C++ function's parameter list in its demangled name (``f() const``)
-_QUALIFIERS = re.compile(r"(?:\s*(?:const|volatile|&&|&|noexcept))+$")
-
-
-def _without_parameters(name: str) -> str:
-    """A demangled C++ function name without its parameter list and what follows it
-    (``ns::f(int) const`` -> ``ns::f``); ``name`` itself when it has none."""
-    body = _QUALIFIERS.sub("", name)
-    open_at = _last_group(body)
-    return body[:open_at] if open_at else name
-
-
 def cxx_functions(image: ElfImage) -> list[tuple[FunctionSymbol, str]]:
     """The C++ functions of ``image`` with their demangled names (one ``c++filt`` run;
     names it leaves as they are are left out)."""
@@ -654,7 +628,7 @@ def demangled_matches(pattern: str, image: ElfImage,
         if (sym.name, sym.vaddr) in taken:
             continue
         if (fnmatch.fnmatchcase(name, pattern) if glob
-                else name == pattern or _without_parameters(name) == pattern):
+                else name == pattern or without_parameters(name) == pattern):
             found.append(sym)
     return found
 
@@ -1021,7 +995,7 @@ class Resolver:
         if "(" in spec.function:
             return raw
         bare = [(sym, name) for sym, name in names
-                if _without_parameters(name) == spec.function]
+                if without_parameters(name) == spec.function]
         distinct = sorted({name for _, name in bare})
         if len(distinct) > 1:
             shown = ", ".join(distinct[:4]) + (f", \u2026 ({len(distinct)})"
