@@ -470,7 +470,7 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
                     setup.defer()
                 except KeyboardInterrupt:
                     _interrupted_before_start(options, control_options, clock, signal.SIGINT)
-                except _SetupSignal as stopped:
+                except SetupSignal as stopped:
                     _interrupted_before_start(options, control_options, clock, stopped.signo)
             _test_hold("prepared")
             signo = setup.take_pending()
@@ -531,10 +531,6 @@ def _slow_setup_notice(options: RecordOptions, notices: _BestEffortText
         timer.cancel()
 
 
-#: SIGTERM or SIGHUP during set-up (SIGINT's is KeyboardInterrupt).
-_SetupSignal = SetupSignal
-
-
 class _SetupSignals(_EndsReaderWait):
     """SIGTERM and SIGHUP outside the recording's own handlers (``_Signals``): from the
     start of set-up until they take over (``hand_over``), and from their end until the
@@ -545,7 +541,7 @@ class _SetupSignals(_EndsReaderWait):
 
     While the side sources are prepared (nothing made yet but what ``record``'s
     ``finally`` closes) a signal ends set-up at once, as Ctrl-C does
-    (``_SetupSignal``). From ``defer`` on (a child spawned, targets attached, the
+    (``SetupSignal``). From ``defer`` on (a child spawned, targets attached, the
     output opened: an exception there could leave any of them half made), it is
     kept in ``pending``, and so is a Ctrl-C; the recording's first act, when its
     handlers are in, is to take it and end set-up cleanly (``_abandon_set_up``).
@@ -597,7 +593,7 @@ class _SetupSignals(_EndsReaderWait):
     def _handle(self, signo: int, frame: FrameType | None) -> None:
         self._restore()
         if not self._deferring:
-            raise _SetupSignal(signo)
+            raise SetupSignal(signo)
         if self.pending is None:
             self.pending = signo
         self._end_reader_wait()
