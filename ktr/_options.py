@@ -546,9 +546,23 @@ def _build_parser() -> _Parser:
                         help="list the functions MODULE can be probed at (with -p PID, "
                         "MODULE is matched against that process's mappings) and exit; "
                         "a C++ function is also shown as c++filt shows it")
+    from . import __version__  # (ktr's package is loaded before its modules)
+
+    parser.add_argument("--version", action="version", version=f"ktr {__version__}",
+                        help="print ktr's version and exit (as ktr --version)")
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="-- CMD [ARGS...]: the command to start and trace")
     return parser
+
+
+#: strace's ``-e`` qualifiers (strace(1), 6.1) other than trace=, and their short forms.
+_STRACE_QUALIFIERS = frozenset({
+    "abbrev", "a", "verbose", "v", "raw", "x", "signal", "signals", "s", "read", "reads", "r",
+    "write", "writes", "w", "fault", "inject", "status", "quiet", "silent", "silence", "q",
+    "decode-fds", "decode-fd", "decode-pids", "decode-pid", "kvm", "trace-fds", "trace-fd",
+    "fd", "fds"})
+#: Those ktrdump filters a recording by (its -e).
+_KTRDUMP_QUALIFIERS = frozenset({"signal", "signals", "s", "status"})
 
 
 def parse_syscall_expression(expression: str) -> SyscallSelection:
@@ -556,9 +570,14 @@ def parse_syscall_expression(expression: str) -> SyscallSelection:
 
     The syntax is ``formats.linux.parse_trace_set``'s (ktrdump -e reads the same).
     """
-    if expression.startswith(("signal=", "read=", "write=", "abbrev=", "verbose=", "raw=")):
-        raise UsageError(f"ktr record: -e {expression.split('=')[0]}= is not supported "
-                         "(only trace=)")
+    qualifier, equals, value = expression.partition("=")
+    if equals and qualifier in ("t", "trace"):
+        expression = f"trace={value}"  # strace's (and ktrdump's) t= is trace=
+    elif equals and qualifier in _STRACE_QUALIFIERS:
+        # strace's other qualifiers: said as such, not taken for a syscall named 'status='
+        after = (f"; ktrdump -e {qualifier}= filters a recording"
+                 if qualifier in _KTRDUMP_QUALIFIERS else "")
+        raise UsageError(f"ktr record: -e {qualifier}= is not supported (only trace={after})")
     try:
         return linux.parse_trace_set(expression, (Abi.X86_64, Abi.I386))
     except linux.TraceSetError as error:

@@ -79,3 +79,63 @@ def test_a_summary_in_text_or_strace_format_is_still_the_table() -> None:
     for view in ([], ["--format", "strace"], ["--format", "text"]):
         done = _run(KTRDUMP, "--summary", *view, str(TRACE))
         assert done.returncode == 0 and done.stdout.startswith("% time"), done.stderr
+
+
+@pytest.mark.parametrize(("expression", "said"), [
+    ("status=failed", "ktr record: -e status= is not supported (only trace=; ktrdump -e "
+                      "status= filters a recording)\n"),
+    ("signal=none", "ktr record: -e signal= is not supported (only trace=; ktrdump -e "
+                    "signal= filters a recording)\n"),
+    ("fault=openat", "ktr record: -e fault= is not supported (only trace=)\n"),
+    ("quiet=attach", "ktr record: -e quiet= is not supported (only trace=)\n"),
+])
+def test_record_names_strace_qualifiers_it_does_not_take(tmp_path: Path, expression: str,
+                                                        said: str) -> None:
+    # strace's other -e qualifiers were taken for a syscall named "status=failed"
+    done = _run(KTR, "record", "-o", "t.ktr", "-e", expression, "--", "true", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (2, said)
+    assert os.listdir(tmp_path) == []
+
+
+def test_record_takes_t_for_trace_as_strace_and_ktrdump_do(tmp_path: Path) -> None:
+    # Oracle: strace -e t=openat traces the same calls as strace -e trace=openat.
+    target = tmp_path / "target"
+    target.write_text("x")
+    done = _run(KTR, "record", "-q", "-o", "t.ktr", "-e", "t=openat", "--", "cat", str(target),
+                cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    dumped = _run(KTRDUMP, "--format", "strace", str(tmp_path / "t.ktr"))
+    calls = {line.split()[2].split("(")[0] for line in dumped.stdout.splitlines()
+             if "+++" not in line}  # (the exit line)
+    assert calls == {"openat"}
+    assert str(target) in dumped.stdout
+
+
+@pytest.mark.parametrize("tool", ["ktr", "ktrdump"])
+def test_a_class_without_its_percent_is_named(tmp_path: Path, tool: str) -> None:
+    # strace 6.1 still takes trace=file (deprecated); ktr names the class it means
+    argv = ([KTR, "record", "-o", "t.ktr", "-e", "trace=file", "--", "true"] if tool == "ktr"
+            else [KTRDUMP, "-e", "trace=file", str(TRACE)])
+    done = _run(*argv, cwd=tmp_path)
+    prefix = "ktr record" if tool == "ktr" else "ktrdump"
+    assert (done.returncode, done.stderr) == (
+        2, f"{prefix}: unknown syscall 'file' in -e trace=file (the class is %file)\n")
+
+
+def test_options_before_record_are_said_to_go_after_it(tmp_path: Path) -> None:
+    done = _run(KTR, "-o", "x.ktr", "record", "--", "true", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (
+        2, "ktr: -o: options go after record (ktr record -o FILE ... -- CMD; see ktr record "
+           "--help)\n")
+    assert os.listdir(tmp_path) == []
+    done = _run(KTR, "-x", cwd=tmp_path)  # no record at all: an unknown command still
+    assert (done.returncode, done.stderr) == (
+        2, "ktr: unknown command '-x' (try ktr record --help)\n")
+
+
+def test_record_answers_version_as_ktr_does() -> None:
+    # README: "Both commands answer --version"; ktr record --version was refused
+    whole = _run(KTR, "--version")
+    done = _run(KTR, "record", "--version")
+    assert (done.returncode, done.stdout, done.stderr) == (0, whole.stdout, "")
+    assert whole.stdout.startswith("ktr ")
