@@ -375,6 +375,8 @@ line says so, and ktr waits for it to end (it stays ktr's child, never left to
 init), then exits 1; SIGTERM, SIGHUP and SIGINT to ktr meanwhile are passed on
 to it (SIGINT only when the terminal did not give it to the command already),
 so Ctrl-C still ends both. Attached processes are detached and keep running.
+A command under the seccomp filter (above) cannot run untraced: it is killed,
+and the line says so (--no-seccomp keeps it running).
 """
 
 
