@@ -90,6 +90,32 @@ def test_man_page_renders_without_warnings(page: str) -> None:
     assert "--version" in done.stdout
 
 
+def _unroff(text: str) -> str:
+    return text.replace("\\&", "").replace("\\-", "-").replace("\\e", "\\")
+
+
+@pytest.mark.parametrize(("page", "section", "parser"), [
+    ("ktr.1", "DESCRIPTION", record_options._build_parser()),
+    ("ktr.1", "NOTES", record_options._build_parser()),
+    ("ktrdump.1", "NOTES", dump_cli._parser()),
+])
+def test_man_page_prose_and_tables_are_the_help_text_in_its_order(
+        page: str, section: str, parser: argparse.ArgumentParser) -> None:
+    # The pages moved a block's prose before its table (ktrdump(1)'s "Letters kdump
+    # and strace both use" came after the paragraph that follows the table in --help)
+    # and stripped every table line (a continuation line left its column).
+    text = parser.description if section == "DESCRIPTION" else parser.epilog
+    assert text is not None
+    source = (SHARE / "man" / "man1" / page).read_text()
+    body = source.split(f".SH {section}\n", 1)[1].split("\n.SH ", 1)[0]
+    shown = [line for line in body.splitlines() if not line.startswith(".")]
+    assert _unroff(" ".join(shown)).split() == text.split()
+    helped = set(text.splitlines())
+    for table in re.findall(r"^\.nf\n(.*?)\n\.fi$", body, re.M | re.S):
+        for line in _unroff(table).splitlines():
+            assert "  " + line in helped, line
+
+
 def _bash_complete(name: str, words: list[str]) -> list[str]:
     script = (f"source {SHARE / 'bash-completion' / 'completions' / name}\n"
               f"COMP_WORDS=({' '.join(repr(w) for w in words)})\n"
