@@ -139,3 +139,26 @@ def test_record_answers_version_as_ktr_does() -> None:
     done = _run(KTR, "record", "--version")
     assert (done.returncode, done.stdout, done.stderr) == (0, whole.stdout, "")
     assert whole.stdout.startswith("ktr ")
+
+
+@pytest.mark.parametrize(("suffix", "said"), [
+    ("gz", "gzip-compressed, gunzip it first"),
+    ("xz", "xz-compressed, unxz it first"),
+    ("bz2", "bzip2-compressed, bunzip2 it first"),
+    ("zst", "zstd-compressed, unzstd it first"),
+])
+def test_a_trace_compressed_whole_is_said_to_be(tmp_path: Path, suffix: str, said: str) -> None:
+    # A trace gzipped to be kept was only "not a ktr trace file (bad magic)".
+    import bz2
+    import gzip
+    import lzma
+
+    import zstandard
+    compress = {"gz": gzip.compress, "xz": lzma.compress, "bz2": bz2.compress,
+                "zst": zstandard.ZstdCompressor().compress}[suffix]
+    packed = tmp_path / f"calls.ktr.{suffix}"
+    packed.write_bytes(compress(TRACE.read_bytes()))
+    done = _run(KTRDUMP, str(packed))
+    assert (done.returncode, done.stdout, done.stderr) == (
+        1, "", f"ktrdump: {packed}: not a ktr trace file (bad magic: {said}) at byte "
+               "offset 0\n")
