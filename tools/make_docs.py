@@ -227,8 +227,14 @@ def bash_completions() -> dict[str, str]:
         "    fi",
         "    for (( i = 2; i < COMP_CWORD; i++ )); do",
         '        if [[ "${COMP_WORDS[i]}" == -- ]]; then',
-        '            _command_offset $((i + 1)) 2>/dev/null || '
-        'COMPREPLY=($(compgen -c -- "$cur"))',
+        # bash-completion's _command_offset completes the command as its own; without
+        # it, the command's name is a command and its arguments are files
+        '            _command_offset $((i + 1)) 2>/dev/null && return',
+        "            if (( COMP_CWORD == i + 1 )); then",
+        '                COMPREPLY=($(compgen -c -- "$cur"))',
+        "            else",
+        '                COMPREPLY=($(compgen -f -- "$cur"))',
+        "            fi",
         "            return",
         "        fi",
         "    done",
