@@ -607,6 +607,10 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
     if arguments.facilities is None:
         # -C alone counts, like cputrack: lifecycle records, no syscall stops
         arguments.facilities = "p" if counters else DEFAULT_FACILITIES
+    if not arguments.facilities:
+        # (-t "$EMPTY" in a script): a recording of nothing but its BEGIN and END
+        raise UsageError("ktr record: -t: no facility letters (+ is the default set, "
+                         f"{DEFAULT_FACILITIES})")
     try:
         kinds = kinds_for_facilities(arguments.facilities)
     except FacilityError as error:

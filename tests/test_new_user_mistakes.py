@@ -162,3 +162,11 @@ def test_a_trace_compressed_whole_is_said_to_be(tmp_path: Path, suffix: str, sai
     assert (done.returncode, done.stdout, done.stderr) == (
         1, "", f"ktrdump: {packed}: not a ktr trace file (bad magic: {said}) at byte "
                "offset 0\n")
+
+
+def test_empty_facilities_are_refused_not_a_recording_of_nothing(tmp_path: Path) -> None:
+    # -t "$UNSET" recorded BEGIN and END alone, exit 0
+    done = _run(KTR, "record", "-o", "t.ktr", "-t", "", "--", "true", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (
+        2, "ktr record: -t: no facility letters (+ is the default set, cnisuepa)\n")
+    assert os.listdir(tmp_path) == []
