@@ -167,13 +167,24 @@ class HeaderPrefix(NamedTuple):
     crc: int  # CRC-32 of these bytes: the header checksum goes on from it over the body
 
 
+#: Whole-file compressors' magic numbers: a trace compressed after the fact is said to
+#: be one (ktr record -z compresses batches inside the file, never the file).
+_COMPRESSED_MAGICS = (
+    (b"\x1f\x8b", ": gzip-compressed, gunzip it first"),
+    (b"\x28\xb5\x2f\xfd", ": zstd-compressed, unzstd it first"),
+    (b"\xfd7zXZ\x00", ": xz-compressed, unxz it first"),
+    (b"BZh", ": bzip2-compressed, bunzip2 it first"),
+)
+
+
 def parse_header_prefix(prefix: bytes) -> HeaderPrefix:
     """Check magic, byte order and major version from the first bytes of a file."""
     if len(prefix) == 0:
         raise NotATraceFile("empty file, not a ktr trace", 0)
     magic = prefix[: len(FILE_MAGIC)]
     if magic != FILE_MAGIC[: len(magic)]:
-        raise NotATraceFile("not a ktr trace file (bad magic)", 0)
+        packed = next((hint for mark, hint in _COMPRESSED_MAGICS if prefix.startswith(mark)), "")
+        raise NotATraceFile(f"not a ktr trace file (bad magic{packed})", 0)
     if len(prefix) < HEADER_PREFIX_SIZE:
         raise NotATraceFile("file too short to be a ktr trace", len(prefix))
     mark = prefix[len(FILE_MAGIC) : len(FILE_MAGIC) + 1]

@@ -428,6 +428,8 @@ line says so, and ktr waits for it to end (it stays ktr's child, never left to
 init), then exits 1; SIGTERM, SIGHUP and SIGINT to ktr meanwhile are passed on
 to it (SIGINT only when the terminal did not give it to the command already),
 so Ctrl-C still ends both. Attached processes are detached and keep running.
+A command under the seccomp filter (above) cannot run untraced: it is killed,
+and the line says so (--no-seccomp keeps it running).
 """
 
 
@@ -600,9 +602,17 @@ def _build_parser() -> _Parser:
                         help="list the functions MODULE can be probed at (with -p PID, "
                         "MODULE is matched against that process's mappings) and exit; "
                         "a C++ function is also shown as c++filt shows it")
+    from . import __version__  # (ktr's package is loaded before its modules)
+
+    parser.add_argument("--version", action="version", version=f"ktr {__version__}",
+                        help="print ktr's version and exit (as ktr --version)")
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="-- CMD [ARGS...]: the command to start and trace")
     return parser
+
+
+#: Those ktrdump filters a recording by (its -e).
+_KTRDUMP_QUALIFIERS = frozenset({"signal", "signals", "s", "status"})
 
 
 def parse_syscall_expression(expression: str) -> SyscallSelection:
@@ -613,11 +623,13 @@ def parse_syscall_expression(expression: str) -> SyscallSelection:
     qualifier = _QUALIFIER.match(expression)
     if qualifier is not None:
         # strace's other qualifiers (signal=, status=, quiet=, ...) and its t= for trace=
-        if qualifier.group(1) == "t":
+        name = qualifier.group(1)
+        if name == "t":
             expression = "trace=" + expression[qualifier.end():]
-        elif qualifier.group(1) != "trace":
-            raise UsageError(f"ktr record: -e {qualifier.group(1)}= is not supported "
-                             "(only trace=)")
+        elif name != "trace":
+            after = (f"; ktrdump -e {name}= filters a recording"
+                     if name in _KTRDUMP_QUALIFIERS else "")
+            raise UsageError(f"ktr record: -e {name}= is not supported (only trace={after})")
     try:
         return linux.parse_trace_set(expression, (Abi.X86_64, Abi.I386))
     except linux.TraceSetError as error:
@@ -645,6 +657,10 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
     if arguments.facilities is None:
         # -C alone counts, like cputrack: lifecycle records, no syscall stops
         arguments.facilities = "p" if counters else DEFAULT_FACILITIES
+    if not arguments.facilities:
+        # (-t "$EMPTY" in a script): a recording of nothing but its BEGIN and END
+        raise UsageError("ktr record: -t: no facility letters (+ is the default set, "
+                         f"{DEFAULT_FACILITIES})")
     try:
         kinds = kinds_for_facilities(arguments.facilities)
     except FacilityError as error:

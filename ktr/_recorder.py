@@ -1080,7 +1080,15 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
         lines.append(f"ktr: {result.spawn_error}")
     if report.output_failure is not None:
         if not report.failure_told:
-            lines.append(f"ktr: tracing stopped: {report.output_failure}")
+            line = f"ktr: tracing stopped: {report.output_failure}"
+            if result.killed:
+                # (not detached as the output-failure rule says: seccomp's RET_TRACE
+                # stops would fail the program's calls with ENOSYS once untraced)
+                killed = (options.command[0] if options.command
+                          else _counted(result.killed, "process", "processes"))
+                line += (f"; {killed} killed: a program under the seccomp filter cannot "
+                         "continue untraced (--no-seccomp lets it)")
+            lines.append(line)
     elif result.stop_reason and not (options.quiet
                                      and result.stop_reason.startswith(INTERRUPTED_BY)):
         # (-q, as strace -q is silent about detaching: the user stopped it; the END says so)

@@ -126,6 +126,11 @@ def _run_command(arguments: list[str], closed: frozenset[int],
             _write_stdout(f"ktr {__version__}\n", closed)
             return 0, 0
         if arguments[0] != "record":
+            before = arguments[:arguments.index("--")] if "--" in arguments else arguments
+            if arguments[0].startswith("-") and "record" in before:
+                # ktr -o f record ...: the options are record's, so they follow it
+                raise UsageError(f"ktr: {arguments[0]}: options go after record (ktr record "
+                                 "-o FILE ... -- CMD; see ktr record --help)")
             raise UsageError(f"ktr: unknown command {arguments[0]!r} (try ktr record --help)")
         _load_recorder()
         from ._options import parse_record_arguments

@@ -245,3 +245,27 @@ def test_a_failed_begin_is_said_once_and_counted_apart_from_the_records(
     assert 0 < lost <= made, (lost, made)
     assert summary.split("; ")[2] == (
         f"BEGIN and {lost} record{'s' if lost != 1 else ''} not written (the output failed)")
+
+
+def test_a_command_under_the_seccomp_filter_is_said_killed_not_detached(tmp_path: Path) -> None:
+    # README: a started command is not killed when the output fails, but one under the
+    # seccomp filter (-e trace=write) cannot run untraced: it is killed, and that is said.
+    pid_file = tmp_path / "pid"
+    recorder = subprocess.Popen(
+        [KTR, "record", "-q", "-e", "trace=write", "-o", "-", "--", "sh", "-c",
+         f"echo $$ > '{pid_file}.new'; mv '{pid_file}.new' '{pid_file}'; read x; exit 0"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert recorder.stdout is not None and recorder.stderr is not None
+        recorder.stdout.read(1)  # head -c 1
+        recorder.stdout.close()
+        assert recorder.wait(timeout=30) == 1
+        stderr = recorder.stderr.read().decode()
+    finally:
+        _end(recorder, pid_file)
+    assert stderr.splitlines()[0] == (
+        "ktr: tracing stopped: cannot write trace to standard output: EPIPE (Broken pipe); "
+        "sh killed: a program under the seccomp filter cannot continue untraced "
+        "(--no-seccomp lets it)"), stderr
+    if pid_file.exists():
+        assert not Path(f"/proc/{pid_file.read_text().strip()}").exists()

@@ -90,14 +90,40 @@ def test_man_page_renders_without_warnings(page: str) -> None:
     assert "--version" in done.stdout
 
 
-def _bash_complete(name: str, words: list[str]) -> list[str]:
+def _unroff(text: str) -> str:
+    return text.replace("\\&", "").replace("\\-", "-").replace("\\e", "\\")
+
+
+@pytest.mark.parametrize(("page", "section", "parser"), [
+    ("ktr.1", "DESCRIPTION", record_options._build_parser()),
+    ("ktr.1", "NOTES", record_options._build_parser()),
+    ("ktrdump.1", "NOTES", dump_cli._parser()),
+])
+def test_man_page_prose_and_tables_are_the_help_text_in_its_order(
+        page: str, section: str, parser: argparse.ArgumentParser) -> None:
+    # The pages moved a block's prose before its table (ktrdump(1)'s "Letters kdump
+    # and strace both use" came after the paragraph that follows the table in --help)
+    # and stripped every table line (a continuation line left its column).
+    text = parser.description if section == "DESCRIPTION" else parser.epilog
+    assert text is not None
+    source = (SHARE / "man" / "man1" / page).read_text()
+    body = source.split(f".SH {section}\n", 1)[1].split("\n.SH ", 1)[0]
+    shown = [line for line in body.splitlines() if not line.startswith(".")]
+    assert _unroff(" ".join(shown)).split() == text.split()
+    helped = set(text.splitlines())
+    for table in re.findall(r"^\.nf\n(.*?)\n\.fi$", body, re.M | re.S):
+        for line in _unroff(table).splitlines():
+            assert "  " + line in helped, line
+
+
+def _bash_complete(name: str, words: list[str], cwd: Path | None = None) -> list[str]:
     script = (f"source {SHARE / 'bash-completion' / 'completions' / name}\n"
               f"COMP_WORDS=({' '.join(repr(w) for w in words)})\n"
               f"COMP_CWORD={len(words) - 1}\n"
               f"_{name}\n"
               'printf "%s\\n" "${COMPREPLY[@]}"\n')
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30,
-                          check=True)
+                          check=True, cwd=cwd)
     return done.stdout.split()
 
 
@@ -106,6 +132,15 @@ def test_bash_completion() -> None:
     assert "--queue-max" in _bash_complete("ktr", ["ktr", "record", "--qu"])
     assert _bash_complete("ktrdump", ["ktrdump", "--format", "ch"]) == ["chrome"]
     assert "--durations" in _bash_complete("ktrdump", ["ktrdump", "--dur"])
+
+
+def test_bash_completes_the_traced_commands_arguments_as_files(tmp_path: Path) -> None:
+    # Without bash-completion's _command_offset, every word after -- was completed as
+    # a command name: `ktr record -- cat notes<TAB>` offered no file.
+    (tmp_path / "ktr-notes.txt").write_text("x")
+    words = ["ktr", "record", "-o", "t.ktr", "--"]
+    assert _bash_complete("ktr", [*words, "cat", "ktr-no"], tmp_path) == ["ktr-notes.txt"]
+    assert "true" in _bash_complete("ktr", [*words, "tru"], tmp_path)
 
 
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")

@@ -21,7 +21,9 @@ This script is a developer tool; it is not part of the installed package.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
+import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -90,19 +92,21 @@ def _option_heading(action: argparse.Action) -> str:
 
 
 def _paragraphs(text: str) -> list[str]:
-    """Text blocks: indented lines keep their lines (.nf), prose becomes plain paragraphs."""
+    """Text blocks: indented lines keep their lines (.nf), prose becomes plain paragraphs.
+
+    A block's runs of prose and of indented lines stay in their order, and an
+    indented run loses only its common indentation, so a table's continuation
+    lines stay under their column (as ``--help`` shows them)."""
     out: list[str] = []
     for block in text.strip("\n").split("\n\n"):
-        lines = block.split("\n")
-        if any(line.startswith("  ") for line in lines):
-            prose = [line for line in lines if not line.startswith("  ")]
-            listed = [line for line in lines if line.startswith("  ")]
-            if prose:
-                out.append(".PP\n" + _roff(" ".join(prose)))
-            out.append(".RS\n.nf\n" + _roff("\n".join(line.strip() for line in listed))
-                       + "\n.fi\n.RE")
-        else:
-            out.append(".PP\n" + _roff(" ".join(lines)))
+        for indented, run in itertools.groupby(block.split("\n"),
+                                               key=lambda line: line.startswith("  ")):
+            lines = list(run)
+            if indented:
+                out.append(".RS\n.nf\n" + _roff(textwrap.dedent("\n".join(lines)))
+                           + "\n.fi\n.RE")
+            else:
+                out.append(".PP\n" + _roff(" ".join(lines)))
     return out
 
 
@@ -223,8 +227,14 @@ def bash_completions() -> dict[str, str]:
         "    fi",
         "    for (( i = 2; i < COMP_CWORD; i++ )); do",
         '        if [[ "${COMP_WORDS[i]}" == -- ]]; then',
-        '            _command_offset $((i + 1)) 2>/dev/null || '
-        'COMPREPLY=($(compgen -c -- "$cur"))',
+        # bash-completion's _command_offset completes the command as its own; without
+        # it, the command's name is a command and its arguments are files
+        '            _command_offset $((i + 1)) 2>/dev/null && return',
+        "            if (( COMP_CWORD == i + 1 )); then",
+        '                COMPREPLY=($(compgen -c -- "$cur"))',
+        "            else",
+        '                COMPREPLY=($(compgen -f -- "$cur"))',
+        "            fi",
         "            return",
         "        fi",
         "    done",

@@ -106,7 +106,10 @@ def parse_trace_set(expression: str, abis: tuple[Abi, ...] = SELECTION_ABIS) -> 
                     chosen[abi].add(number)
                     found = True
         if not found and not optional:
-            raise TraceSetError(f"unknown syscall {item!r} in -e {expression}")
+            # strace still takes a class without its % (deprecated); say which was meant
+            hint = (f" (the class is %{item})"
+                    if f"%{item}" in SYSCALL_CLASSES or item == "net" else "")
+            raise TraceSetError(f"unknown syscall {item!r} in -e {expression}{hint}")
     if everything:
         return ALL_SYSCALLS if not invert else SyscallSelection(
             expression, {abi: frozenset() for abi in abis})
