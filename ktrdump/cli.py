@@ -171,7 +171,10 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
 Signals, process events and the other records that are not calls are kept
 by -e trace/status, -P, -z, -Z, --min-duration (signals go by -e signal);
 --since/--until apply to every record, a call
-by its CALL's time (a call begun before --until is shown whole).
+by its CALL's time (a call begun before --until is shown whole). Reading
+stops once past --until and every call begun before it has returned (not
+with --format calls or parquet): damage later in the file is not reported
+and does not set the exit status.
 A filter on the result (-e status, -z, -Z, --min-duration) holds a call's
 lines back until its RET.
 
@@ -1060,7 +1063,8 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str],
         if options.selection.active:
             selector = Selector(options.selection, facilities=recorded_facilities(source.header))
             events = _selected(events, selector, marked=not (
-                options.summary or options.output_format == "chrome"))
+                options.summary or options.output_format == "chrome"),
+                stop=options.summary or options.output_format not in _READ_PAST_UNTIL)
         if matches is not None and (options.summary or options.per_thread
                                     or options.output_format in ("chrome", "folded", "parquet")):
             if selector is not None and not (options.summary
@@ -1209,8 +1213,18 @@ def _probe_durations(events: Iterator[Any], minimum_ns: int) -> Iterator[Any]:
         yield released
 
 
-def _selected(events: Iterator[Any], selector: Selector, *, marked: bool) -> Iterator[Any]:
+#: Views that read on past --until: the calls view closes a probed call open at
+#: --until by its return, after it; the parquet view pairs probes as it does.
+_READ_PAST_UNTIL = ("calls", "parquet")
+
+
+def _selected(events: Iterator[Any], selector: Selector, *, marked: bool,
+              stop: bool = False) -> Iterator[Any]:
     """``events`` through the call filters: batches of the records released.
+
+    ``stop``: reading ends once nothing later can be shown (``Selector.past_until``:
+    past --until, and every call begun before it has returned), so what follows in
+    the input (its damage, a missing END record included) is neither read nor reported.
 
     ``marked``: every record is passed on and ``selector.hidden`` names the
     hidden ones of the batch just yielded (views that keep call state);
@@ -1242,6 +1256,8 @@ def _selected(events: Iterator[Any], selector: Selector, *, marked: bool) -> Ite
             released = selector.feed(event)
             if released:
                 yield from pieces(released)
+            if stop and selector.past_until():
+                break
         elif pending or selector.held:
             pending.append((released_total + selector.held, event))
         else:
