@@ -280,7 +280,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="suppress the I/O data of GIO records")
     parser.add_argument("-m", dest="max_data", type=_non_negative, metavar="MAXDATA",
                         help="show at most MAXDATA bytes of each I/O (default: all that was "
-                             "recorded; strace format: of each string, default 32)")
+                             "recorded; json: of GIO and USER data; strace format: of each "
+                             "string, default 32)")
     parser.add_argument("-p", dest="pids", type=_pids, action="extend", metavar="PID[,PID...]",
                         help="show only records of process or thread PID (repeatable, or a "
                              "comma-separated list as ktr record -p and strace -p take)")
@@ -636,6 +637,36 @@ def _asks_socket_details(argv: Sequence[str]) -> bool:
     return SOCKET_DETAILS in words[:end]
 
 
+#: The text view's layout options that do nothing in another view, with why (as
+#: -S/-U without --summary): (option, formats, what the view does instead).
+_LAYOUT_OPTIONS = (
+    ("-H", ("json", "chrome"), "its records always carry the thread id (tid)"),
+    ("-H", ("strace",), "its lines show the thread id, as strace -f's"),
+    ("-E", ("json", "chrome"), "its records carry absolute times (ts)"),
+    ("-R", ("json", "chrome"), "its records carry absolute times (ts)"),
+    ("-E", ("strace",), "strace's times are -t, -tt, -ttt and -r"),
+    ("-R", ("strace",), "strace's times are -t, -tt, -ttt and -r"),
+    ("--durations", ("json",), "its RET records always carry duration_ns"),
+    ("--durations", ("chrome",), "its calls are events with their duration (dur)"),
+    ("-d", ("chrome", "strace"), "arguments are shown as strace shows them"),
+    ("-s", ("json", "chrome"), "-m 0 keeps no I/O data"),
+)
+
+
+def _refuse_layout_options(arguments: argparse.Namespace) -> None:
+    """A text-view option given with a view it does nothing in: one line, not ignored."""
+    if arguments.summary:
+        return
+    view = arguments.output_format or "text"
+    timestamps = arguments.timestamps or ()
+    given = {"-H": arguments.thread_ids, "-E": "elapsed" in timestamps,
+             "-R": "relative" in timestamps, "--durations": arguments.durations,
+             "-d": arguments.decimal, "-s": arguments.suppress_data}
+    for option, views, instead in _LAYOUT_OPTIONS:
+        if given[option] and view in views:
+            raise UsageError(f"{option} does nothing with --format {view}: {instead}")
+
+
 def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:
     if not (arguments.strace_clock or arguments.strace_relative or arguments.strace_durations):
         return DEFAULT_STRACE_TIMES
@@ -754,6 +785,7 @@ def parse_options(argv: Sequence[str]) -> Options:
     if not arguments.call_args and arguments.output_format != "chrome":
         raise UsageError("--no-call-args leaves the call events' args out of --format "
                          "chrome: give --format chrome too")
+    _refuse_layout_options(arguments)
     if arguments.output_format == "folded" and arguments.min_duration is not None:
         raise UsageError("--min-duration keeps calls by their duration: stack samples "
                          "(--format folded) have none")
@@ -1412,7 +1444,8 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
     report = _Notices(source, stderr)
     chrome_options = ChromeOptions(
         origin_ns=source.origin_ns, keep=record_filter(options), call_args=options.call_args,
-        raw=options.raw, facilities=recorded_facilities(source.header),
+        raw=options.raw, fd_paths=options.fd_paths,
+        facilities=recorded_facilities(source.header),
         metadata=_header_metadata(None if source.header_lost else source.header),
         byte_order=_byte_order(source),
         symbol_cache=options.symbol_cache,
