@@ -113,7 +113,7 @@ FACILITY_HELP: dict[str, str] = {
 DEFAULT_FACILITIES = "cnisuepa"
 #: Facilities that need syscall stops (ptrace stops at each selected syscall's
 #: entry and exit).
-SYSCALL_FACILITIES = frozenset("cniuav")
+SYSCALL_FACILITIES = frozenset("cniuavt")  # (t: the structures of any call, as c records them)
 #: Facilities that alone are recorded without ptrace (nothing stops the targets),
 #: when no counters (-C) and no probes (-P) are asked for either.
 PERF_ONLY_FACILITIES = frozenset("wSm")

@@ -22,6 +22,10 @@ bound ``demangle`` (a ``Callable[[str], str]``) to what builds names
 (``ktrdump.cli.run`` makes one per run, ``enabled`` from ``--no-demangle``, and
 closes it when the run ends), so one run's setting never reaches another's
 names. ``raw_name`` is the identity: the default of views built directly.
+``without_parameters`` cuts a demangled function name's parameter list
+(``ns::f(int) const`` -> ``ns::f``), where a call's own arguments take its
+place (as uftrace's simple demangling shows calls) or a name is matched
+without it (``-P ns::f``).
 
 Does not: import ktr or ktrdump (both use it: ``ktrdump`` at display time,
 ``ktr record --list-probes``), or demangle other languages' schemes (Rust
@@ -31,6 +35,7 @@ v0, D): c++filt's default (``auto``) style decides what it knows.
 from __future__ import annotations
 
 import os
+import re
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -159,3 +164,31 @@ def demangle_all(names: list[str], program: str = "c++filt") -> list[str]:
 def raw_name(name: str) -> str:
     """``name`` as it is: what a view built without a demangler shows (its default)."""
     return name
+
+
+#: What may follow a C++ function's parameter list in its demangled name (``f() const``)
+_QUALIFIERS = re.compile(r"(?:\s*(?:const|volatile|&&|&|noexcept))+$")
+
+
+def last_group(body: str) -> int | None:
+    """Where the parenthesised group that ends ``body`` opens (None: it ends otherwise)."""
+    if not body.endswith(")"):
+        return None
+    depth = 0
+    for index in range(len(body) - 1, -1, -1):
+        if body[index] == ")":
+            depth += 1
+        elif body[index] == "(":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
+def without_parameters(name: str) -> str:
+    """A demangled C++ function name without its parameter list and what follows it
+    (``ns::f(int) const`` -> ``ns::f``); ``name`` itself when it has none (C names,
+    names as the binary spells them)."""
+    body = _QUALIFIERS.sub("", name)
+    open_at = last_group(body)
+    return body[:open_at] if open_at else name

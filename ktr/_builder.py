@@ -1774,6 +1774,8 @@ class RecordBuilder:
         if not self._lifecycle:
             if event.kind is Lifecycle.ATTACH:
                 self._attached_state(tracee, event.timestamp_ns)
+            elif event.kind is Lifecycle.EXEC and self._emul:
+                self._announce_emulation(tracee, event.timestamp_ns)
             return
         if tracee.emul_pending and event.kind is not Lifecycle.EXEC:
             self._announce_emulation(tracee, event.timestamp_ns)
@@ -1790,6 +1792,10 @@ class RecordBuilder:
             detail))
         if event.kind is Lifecycle.ATTACH:
             self._attached_state(tracee, event.timestamp_ns)
+        elif event.kind is Lifecycle.EXEC and self._emul:
+            # the new image's ABI now, as ktrace's exec does: not only before its
+            # next record (-t e alone, or -t ep and an image that execs again, had none)
+            self._announce_emulation(tracee, event.timestamp_ns)
 
     def _attached_state(self, tracee: Tracee, timestamp_ns: int) -> None:
         """An attached process's working directory and open fds (STRUCT ``cwd``, ``open_fds``),

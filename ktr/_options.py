@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -84,6 +85,39 @@ MAX_STACK_BYTES = 65528  # the kernel's limit for a sample's user-stack copy
 MAX_SAMPLE_HZ = 100_000  # kernel.perf_event_max_sample_rate's default
 #: Facilities that need syscall stops at all.
 SYSCALL_FACILITIES = formats.SYSCALL_FACILITIES
+
+
+#: Syscall facilities that need stops at some syscalls only (``facility_syscalls``).
+_NARROW_FACILITIES = "niuav"
+_SELECTION_ABIS = (Abi.X86_64, Abi.I386)
+_EXEC_CALLS = frozenset({"execve", "execveat"})
+#: Record kinds any selected call may make: with one of them every selected call stops.
+_EVERY_CALL_KINDS = frozenset({RecordKind.SYSCALL, RecordKind.SYSRET, RecordKind.STRUCT})
+
+
+def _facility_needs(letters: frozenset[str], abi: Abi, name: str) -> bool:
+    """Whether syscall ``name`` makes a record of one of these facilities (n, i, a, v):
+    a path argument (NAMI), I/O data (GIO; i386 socketcall's send and receive), the
+    exec strings (ARG, ENV). u's utrace syscall is the recorder's to add; with s,
+    rt_sigaction too (the handler a caught signal's PSIG names)."""
+    if letters & set("av") and name in _EXEC_CALLS:
+        return True
+    if not letters & set("ni"):
+        return False
+    if "i" in letters and name == "socketcall":
+        return True
+    signature = linux.signature(abi, name)
+    if signature is None:
+        return False
+    return bool(("n" in letters and signature.path_args)
+                or ("i" in letters and signature.io_args))
+
+
+#: ``-e NAME=...``: a qualifier (no syscall name holds ``=``; a /regex starts with /).
+_QUALIFIER = re.compile(r"([a-z][a-z_-]*)=")
+
+#: ``--pin`` without a CPU (argparse hands ``const`` over as it is, not through ``type``).
+_PIN_LOWEST = object()
 
 
 class _DefaultOutput(str):
@@ -209,6 +243,25 @@ class RecordOptions:
     def wants_syscall_stops(self) -> bool:
         return bool(SYSCALL_FACILITIES & set(self.facilities.replace("+", DEFAULT_FACILITIES)))
 
+    @property
+    def facility_syscalls(self) -> dict[Abi, frozenset[int]] | None:
+        """The syscalls the facilities themselves need stops at (None: every one).
+
+        u alone needs only ktr.utrace's syscall (added by the recorder), a and v only
+        execve and execveat (their arguments are read at the call's entry), n the
+        calls with a path argument, i those that move I/O data: without -e, stopping
+        at every other syscall made such a recording as slow as -t c (each call two
+        stops) for nothing. c records every selected call.
+        """
+        letters = SYSCALL_FACILITIES & set(self.facilities.replace("+", DEFAULT_FACILITIES))
+        if letters - set(_NARROW_FACILITIES) or self.kinds & _EVERY_CALL_KINDS:
+            return None  # (t: any call's structures, as c's)
+        signals = RecordKind.PSIG in self.kinds
+        return {abi: frozenset(nr for nr, name in linux.syscall_names(abi).items()
+                               if _facility_needs(letters, abi, name)
+                               or (signals and name == "rt_sigaction"))
+                for abi in _SELECTION_ABIS}
+
     def header_options(self) -> dict[str, object]:
         """What the file header records about this recording: strict JSON, a string from
         bytes that are not UTF-8 (an argument, a probe spec: ``surrogateescape`` here)
@@ -329,7 +382,7 @@ RECORD_DESCRIPTION += "".join(
     f"  {letter}  {text}\n" for letter, text in FACILITY_HELP.items())
 RECORD_DESCRIPTION += f"  +  the default set ({DEFAULT_FACILITIES})\n"
 RECORD_DESCRIPTION += (
-    "Without c, n, i, u, a or v the traced program gets no syscall stops at all\n"
+    "Without c, n, i, u, a, v or t the traced program gets no syscall stops at all\n"
     "(-t w, -t pw, -C alone).\n"
     "Under ptrace, w counts ktr's own stops: each stop (a recorded syscall's entry\n"
     "and exit; a signal, fork, clone, exec or exit) is a real voluntary switch out\n"
@@ -508,7 +561,8 @@ def _build_parser() -> _Parser:
                          help=f"poll for ptrace stops this long before blocking; refused "
                               f"with -t w, -t S, -t wS: they use no ptrace, at any -F (default "
                               f"{DEFAULT_SPIN_US}; 0 always blocks; {_range(SPIN_US_RANGE)})")
-    control.add_argument("--pin", nargs="?", const=-1, type=int, default=None, metavar="CPU",
+    control.add_argument("--pin", nargs="?", const=_PIN_LOWEST, type=int, default=None,
+                         metavar="CPU",
                          help="run the recorder and its tracees on one CPU, making "
                               "ptrace stops cheap (default: not pinned; --pin alone: the "
                               "lowest CPU ktr may use; refused with -t w, -t S, -t wS: "
@@ -556,9 +610,14 @@ def parse_syscall_expression(expression: str) -> SyscallSelection:
 
     The syntax is ``formats.linux.parse_trace_set``'s (ktrdump -e reads the same).
     """
-    if expression.startswith(("signal=", "read=", "write=", "abbrev=", "verbose=", "raw=")):
-        raise UsageError(f"ktr record: -e {expression.split('=')[0]}= is not supported "
-                         "(only trace=)")
+    qualifier = _QUALIFIER.match(expression)
+    if qualifier is not None:
+        # strace's other qualifiers (signal=, status=, quiet=, ...) and its t= for trace=
+        if qualifier.group(1) == "t":
+            expression = "trace=" + expression[qualifier.end():]
+        elif qualifier.group(1) != "trace":
+            raise UsageError(f"ktr record: -e {qualifier.group(1)}= is not supported "
+                             "(only trace=)")
     try:
         return linux.parse_trace_set(expression, (Abi.X86_64, Abi.I386))
     except linux.TraceSetError as error:
@@ -633,7 +692,7 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
         # as strace: each -e trace= is parsed (a bad one is refused), the last one counts
         selection = parse_syscall_expression(expression)
     pin_cpu = arguments.pin
-    if pin_cpu == -1:
+    if pin_cpu is _PIN_LOWEST:  # (--pin alone; --pin=-1 is a CPU number, refused below)
         pin_cpu = min(os.sched_getaffinity(0))
     if pin_cpu is not None and pin_cpu not in os.sched_getaffinity(0):
         raise UsageError(f"ktr record: --pin: CPU {pin_cpu} is not available to ktr")

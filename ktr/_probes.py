@@ -57,6 +57,7 @@ from formats import (
     RecordKind,
     probe_strings,
 )
+from formats.demangle import last_group, without_parameters
 
 from . import _procfs
 from ._options import DEFAULT_MAX_PROBES
@@ -126,21 +127,6 @@ class ProbeSpec:
         return (ProbeArgType.U64,) * len(ARGUMENT_REGISTERS)
 
 
-def _last_group(body: str) -> int | None:
-    """Where the parenthesised group that ends ``body`` opens (None: it ends otherwise)."""
-    if not body.endswith(")"):
-        return None
-    depth = 0
-    for index in range(len(body) - 1, -1, -1):
-        if body[index] == ")":
-            depth += 1
-        elif body[index] == "(":
-            depth -= 1
-            if depth == 0:
-                return index
-    return None
-
-
 def _colon_parts(body: str) -> list[str]:
     """``body`` split at its single colons outside parentheses: a C++ name's ``::``
     (``ns::f``) and a parameter list's colons stay within their part."""
@@ -175,7 +161,7 @@ def parse_spec(text: str) -> ProbeSpec:
     types: tuple[ProbeArgType, ...] | None = None
     cxx_name: str | None = None
     type_note: str | None = None
-    open_at = _last_group(body)
+    open_at = last_group(body)
     if body.endswith(")") and open_at is None:
         raise ProbeError(f"probe {text!r}: unbalanced ')'")
     if open_at is not None:
@@ -618,16 +604,16 @@ class ResolvedProbe:
         )
 
 
-#: What may follow a C++ function's parameter list in its demangled name (``f() const``)
-_QUALIFIERS = re.compile(r"(?:\s*(?:const|volatile|&&|&|noexcept))+$")
+def cxx_functions(image: ElfImage) -> list[tuple[FunctionSymbol, str]]:
+    """The C++ functions of ``image`` with their demangled names (one ``c++filt`` run;
+    names it leaves as they are are left out)."""
+    from formats.demangle import demangle_all
 
-
-def _without_parameters(name: str) -> str:
-    """A demangled C++ function name without its parameter list and what follows it
-    (``ns::f(int) const`` -> ``ns::f``); ``name`` itself when it has none."""
-    body = _QUALIFIERS.sub("", name)
-    open_at = _last_group(body)
-    return body[:open_at] if open_at else name
+    mangled = [sym for sym in image.functions if sym.name.startswith("_Z")]
+    if not mangled:
+        return []
+    shown = demangle_all([sym.name for sym in mangled])
+    return [(sym, name) for sym, name in zip(mangled, shown, strict=True) if name != sym.name]
 
 
 def demangled_matches(pattern: str, image: ElfImage,
@@ -635,19 +621,14 @@ def demangled_matches(pattern: str, image: ElfImage,
     """The C++ functions of ``image`` (but ``exclude``) whose demangled name matches
     ``pattern``: a glob, a whole name, or a name without its parameter list (every
     overload: ``--list-probes`` lists them; ``-P`` refuses several, ``Resolver``)."""
-    from formats.demangle import demangle_all
-
-    mangled = [sym for sym in image.functions if sym.name.startswith("_Z")]
-    if not mangled:
-        return []
     taken = {(sym.name, sym.vaddr) for sym in exclude}
     glob = any(ch in pattern for ch in "*?[")
     found = []
-    for sym, name in zip(mangled, demangle_all([sym.name for sym in mangled]), strict=True):
-        if (sym.name, sym.vaddr) in taken or name == sym.name:
+    for sym, name in cxx_functions(image):
+        if (sym.name, sym.vaddr) in taken:
             continue
         if (fnmatch.fnmatchcase(name, pattern) if glob
-                else name == pattern or _without_parameters(name) == pattern):
+                else name == pattern or without_parameters(name) == pattern):
             found.append(sym)
     return found
 
@@ -1014,7 +995,7 @@ class Resolver:
         if "(" in spec.function:
             return raw
         bare = [(sym, name) for sym, name in names
-                if _without_parameters(name) == spec.function]
+                if without_parameters(name) == spec.function]
         distinct = sorted({name for _, name in bare})
         if len(distinct) > 1:
             shown = ", ".join(distinct[:4]) + (f", \u2026 ({len(distinct)})"
@@ -1033,13 +1014,7 @@ class Resolver:
         key: object = self._file[1] if self._file is not None else path
         found = self._cxx_names.get(key)
         if found is None:
-            from formats.demangle import demangle_all
-
-            mangled = [sym for sym in image.functions if sym.name.startswith("_Z")]
-            shown = demangle_all([sym.name for sym in mangled])
-            found = self._cxx_names[key] = [
-                (sym, name) for sym, name in zip(mangled, shown, strict=True)
-                if name != sym.name]
+            found = self._cxx_names[key] = cxx_functions(image)
         return found
 
     def _at_address(self, spec: ProbeSpec, path: str, image: ElfImage, strict: bool

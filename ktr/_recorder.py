@@ -150,6 +150,9 @@ def _control_options(options: RecordOptions) -> ControlOptions:
     if options.command and options.seccomp and (wants_stops or mmap_stops):
         numbers = (options.syscalls.numbers if wants_stops
                    else {Abi.X86_64: frozenset(), Abi.I386: frozenset()})
+        if numbers is None:
+            # -t n, i, u, a, v without c: only the calls they make records of stop
+            numbers = options.facility_syscalls
         if numbers is None and any(spec.site == ProbeSite.RETURN for spec in options.probes):
             from ._probe_source import URETPROBE_SYSCALL
 

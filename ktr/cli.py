@@ -184,6 +184,7 @@ def run() -> NoReturn:
     the standard streams are flushed; a non-daemon thread still alive gets
     the normal exit, which waits for it.
     """
+    _undo_locale_coercion()
     status, signo = _main(None, early_child=True)
     if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
            if thread is not threading.main_thread()):
@@ -197,6 +198,39 @@ def run() -> NoReturn:
     if signo:
         _die_of(signo)
     os._exit(status)
+
+
+#: What Python's start-up sets LC_CTYPE to when it coerces a C or POSIX locale (PEP 538).
+_COERCED_LC_CTYPE = (b"C.UTF-8", b"C.utf8", b"UTF-8")
+
+
+def _undo_locale_coercion() -> None:
+    """Give LC_CTYPE back the value (or the absence) ktr was started with.
+
+    Under a C or POSIX locale (cron, systemd, ``env -i``, a container without LANG)
+    the interpreter's start-up sets LC_CTYPE=C.UTF-8 in this process's environment
+    (PEP 538), which the started command would inherit: its locale, its ENV records
+    and execve's variable count would differ from a run without ktr (strace passes
+    its environment on unchanged). The environment exec gave ktr is still the block
+    /proc/self/environ reads (setenv copies, never writes over it). Only the
+    coercion's own values are undone; the interpreter's locale, set already, stays.
+    """
+    current = os.environb.get(b"LC_CTYPE")
+    if current not in _COERCED_LC_CTYPE:
+        return
+    try:
+        with open("/proc/self/environ", "rb") as environ:
+            block = environ.read()
+    except OSError:
+        return  # (no procfs: the recorder refuses to run without one anyway)
+    original = next((item[len(b"LC_CTYPE="):] for item in block.split(b"\0")
+                     if item.startswith(b"LC_CTYPE=")), None)
+    if original == current:
+        return
+    if original is None:
+        del os.environb[b"LC_CTYPE"]
+    else:
+        os.environb[b"LC_CTYPE"] = original
 
 
 def _catch_interrupts() -> None:

@@ -46,7 +46,7 @@ from formats import (
     probe_strings,
     struct_data,
 )
-from formats.demangle import raw_name
+from formats.demangle import raw_name, without_parameters
 
 from ._bounded import Table
 from ._text import display_text, json_string, plural, quoted
@@ -105,6 +105,14 @@ def _shown(name: str) -> str:
     """A probe's ``MODULE:FUNCTION`` for a text view: its file and symbol names come from
     the traced program, so control characters are escaped (as ``-t f`` shows labels)."""
     return display_text(name.encode("utf-8", "surrogateescape"))
+
+
+def _called(key: str) -> str:
+    """``_shown(key)`` before a call's own arguments: a demangled C++ name's parameter
+    list is cut (``cpx:ns::W<long>::go(int)`` -> ``cpx:ns::W<long>::go``), as uftrace
+    shows calls, so the line reads ``go(1703665839)``, not ``go(int)(1703665839)``; the
+    whole name stays where it names the function alone (``} /* ... */``, tables)."""
+    return _shown(without_parameters(key))
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -619,7 +627,7 @@ class CallsDescriber:
         key = info.function_key
         if payload.site == ProbeSite.ENTRY:
             self._flush_held(tid, out)
-            text = f"{_shown(key)}({', '.join(self.table.text_values(payload))})"
+            text = f"{_called(key)}({', '.join(self.table.text_values(payload))})"
             if key not in self._returns:
                 self._put(out, tid, _NO_CALL,
                           f"{self._prefix(record, '')}{'  ' * len(stack)}{text};\n")
@@ -636,7 +644,7 @@ class CallsDescriber:
             if index is None:
                 self._flush_held(tid, out)
                 self._put(out, tid, _NO_CALL, f"{self._prefix(record, '')}{'  ' * len(stack)}"
-                          f"{_shown(key)}() = {retval}; /* entry not in the trace */\n")
+                          f"{_called(key)}() = {retval}; /* entry not in the trace */\n")
                 return
             _, start, serial = stack[index]
             elapsed = record.timestamp_ns - start
@@ -657,7 +665,7 @@ class CallsDescriber:
             return
         self._flush_held(tid, out)
         self._put(out, tid, _NO_CALL,
-                  f"{self._prefix(record, '')}{'  ' * len(stack)}{_shown(key)}+{payload.offset:#x}"
+                  f"{self._prefix(record, '')}{'  ' * len(stack)}{_called(key)}+{payload.offset:#x}"
                   f"({', '.join(self.table.text_values(payload))});\n")
 
     def finish(self) -> list[str]:

@@ -129,9 +129,21 @@ def test_views_show_demangled_names(program: tuple[Path, dict[str, str]],
     assert any(f"cpu {cpu} {burn}+" in line for line in samples for cpu in range(64))
     assert any(f" PROBE  cpx:{burn}:entry(" in line for line in text.splitlines()), text
     calls = _dump(trace, "--format", "calls")
-    assert f"cpx:{burn}(" in calls, calls
+    assert "cpx:ns::burn(" in calls, calls
     for output in (summary, text, calls):
         assert RAW_BURN not in output and RAW_GO not in output
+
+
+def test_calls_view_shows_the_arguments_in_place_of_the_parameter_list(
+        program: tuple[Path, dict[str, str]], trace: Path) -> None:
+    """As uftrace shows a C++ call: ``ns::burn(150)``, not ``ns::burn(int)(150)`` (150:
+    the program's default argument; the name: nm -C's without its parameter list)."""
+    _, names = program
+    called = names[RAW_BURN].split("(")[0]
+    calls = [line for line in _dump(trace, "--format", "calls").splitlines() if "| " in line]
+    assert [line.split("| ", 1)[1].strip() for line in calls] == [f"cpx:{called}(150);"], calls
+    raw = _dump(trace, "--no-demangle", "--format", "calls")
+    assert f"cpx:{RAW_BURN}(150);" in raw, raw
 
 
 def test_no_demangle_keeps_raw_names(program: tuple[Path, dict[str, str]],
