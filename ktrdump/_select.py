@@ -16,7 +16,8 @@ Rules:
   lines; a process killed by a signal is a process event, always kept.
   ``--since``/``--until``
   apply to every record: a call by its CALL's time (its RET, when no CALL was
-  recorded), any other record by its own time. DROP records are always kept.
+  recorded), any other record by its own time. DROP records are always kept
+  (among those read: past --until, ``past_until`` lets reading stop).
 - ``status``: ``successful`` (returned without an error), ``failed``
   (returned an error, the kernel's restart codes included), ``unfinished``
   (never returned: exit, exec by another thread, detach, or the trace ended).

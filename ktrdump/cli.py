@@ -173,8 +173,8 @@ by -e trace/status, -P, -z, -Z, --min-duration (signals go by -e signal);
 --since/--until apply to every record, a call
 by its CALL's time (a call begun before --until is shown whole). Reading
 stops once past --until and every call begun before it has returned (not
-with --format calls or parquet): damage later in the file is not reported
-and does not set the exit status.
+with --format calls or parquet): damage and DROP records later in the file
+are not reported, and damage there does not set the exit status.
 A filter on the result (-e status, -z, -Z, --min-duration) holds a call's
 lines back until its RET.
 
@@ -1256,7 +1256,8 @@ def _selected(events: Iterator[Any], selector: Selector, *, marked: bool,
 
     ``stop``: reading ends once nothing later can be shown (``Selector.past_until``:
     past --until, and every call begun before it has returned), so what follows in
-    the input (its damage, a missing END record included) is neither read nor reported.
+    the input (its damage, a missing END record, DROP records, which the selector
+    keeps whatever their time) is neither read nor reported.
 
     ``marked``: every record is passed on and ``selector.hidden`` names the
     hidden ones of the batch just yielded (views that keep call state);
