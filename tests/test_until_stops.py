@@ -15,8 +15,10 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -103,11 +105,21 @@ def test_until_stops_reading(traces: dict[str, Path], kind: str, view: list[str]
 def test_until_ends_a_followed_dump(tmp_path: Path) -> None:
     """``-l --until +0.1s`` returns while the recording goes on (it used to wait for its end)."""
     stop_file = tmp_path / "stop"
+    ready = tmp_path / "ready"
+    os.mkfifo(ready)
     trace = tmp_path / "live.ktr"
     recording = subprocess.Popen(
         [KTR, "record", "-q", "-o", str(trace), "--", "sh", "-c",
-         f'while [ ! -e "{stop_file}" ]; do :; done'])
+         f'echo > "{ready}"; while [ ! -e "{stop_file}" ]; do :; done'])
     try:
+        # the traced shell runs, so the trace file exists (opening the FIFO waits for it;
+        # a recorder that failed is seen by its exit, not waited for forever)
+        opened = threading.Thread(target=ready.read_text)
+        opened.start()
+        opened.join(30)
+        if opened.is_alive():
+            ready.write_text("")  # (lets the reader go)
+            pytest.fail(f"the traced shell did not start (ktr record: {recording.poll()})")
         done = subprocess.run([KTRDUMP, "-l", "--until", "+0.1s", str(trace)],
                               capture_output=True, text=True, timeout=30)
         assert recording.poll() is None  # still recording: ktrdump did not wait for its end
