@@ -21,7 +21,8 @@ Events:
 - each system call: a complete event ``{"ph":"X","cat":"syscall",
   "name":"openat", "pid", "tid", "ts", "dur", "args": {...}}``. The name is
   the syscall's name alone (viewers group by name). ``args``:
-  ``"arguments"`` the decoded arguments as strace prints them, keyed by the
+  ``"arguments"`` the decoded arguments as strace prints them (with ``-y``,
+  ``ChromeOptions.fd_paths``, fds named as strace -y names them), keyed by the
   manual page's argument names (``{"dirfd":"AT_FDCWD","pathname":
   "\"/etc/passwd\"","flags":"O_RDONLY|O_CLOEXEC"}``; a list when some
   argument is not shown, as strace hides open's mode without O_CREAT);
@@ -215,6 +216,7 @@ class ChromeOptions:
     call_args: bool = True  # X events carry args (False: speedscope groups by name alone)
     io_bytes: int = DEFAULT_IO_BYTES  # data shown per GIO record in a call's args
     raw: bool = False  # -n: no decoded arguments, raw words only
+    fd_paths: bool = False  # -y: fd arguments named, as strace -y's (``fd<path>``)
     facilities: str | None = None  # the recording's -t (which entry records to expect)
     metadata: tuple[tuple[str, object], ...] = ()  # more otherData entries (JSON values)
     byte_order: ByteOrder = "little"  # the trace's (PROBE strings are read in it)
@@ -250,8 +252,12 @@ class ChromeTrace:
         self._origin_from: str | None = None  # otherData's "origin" when not given
         self._first = True
         # The call layer pairs calls; per thread, the events deferred while its call is open.
-        self._layer = CallTracker(keep_calls=True, facilities=self.options.facilities)
-        self._style = Style(strace=True)  # strace's 32-byte strings; data is under "io"
+        fd_paths = self.options.fd_paths and not self.options.raw
+        self._layer = CallTracker(keep_calls=True, facilities=self.options.facilities,
+                                  track_fds=fd_paths)
+        self._layer.fds.strace_style()
+        # strace's 32-byte strings; data is under "io"
+        self._style = Style(strace=True, fd_paths=fd_paths)
         # Per (ABI, nr, entry only): the arguments' renderer and their names as JSON keys.
         self._renderers: dict[tuple[int, int, bool], tuple[CallArguments, tuple[str, ...]]] = (
             Cache())
@@ -563,7 +569,7 @@ class ChromeTrace:
             if compiled is None:
                 stop = plan.first_output_arg if entry_only else None
                 compiled = self._renderers[key] = (
-                    compile_arguments(plan, self._style, None, stop),
+                    compile_arguments(plan, self._style, self._layer.fds, stop),
                     tuple(f"{encode_string(arg.name)}:" for arg in plan.signature.args))
             render, keys = compiled
             try:

@@ -1133,6 +1133,7 @@ class JsonDescriber(_RecordDescriber):
                  demangle: Callable[[str], str] | None = None) -> None:
         super().__init__(options, names, header, demangle)
         self._stamp = 2
+        self._max_data = options.max_data  # -m: GIO and USER data cut as the text view's
         self._syscalls: dict[tuple[int, int], str] = Cache()
         self._errnos: dict[int, str] = Cache()
         # args_decoded: strings and fd descriptions as they are, not display-escaped
@@ -1251,7 +1252,12 @@ class JsonDescriber(_RecordDescriber):
         transferred = payload.transferred
         data = payload.data
         rw = "read" if direction == 0 else "write" if direction == 1 else f"direction_{direction}"
-        truncated = "true" if _model.genio_truncated(flags) else "false"
+        limit = self._max_data
+        if limit is not None and len(data) > limit:
+            data = data[:limit]  # -m, as the text view cuts it: fewer bytes than were moved
+            truncated = "true"
+        else:
+            truncated = "true" if _model.genio_truncated(flags) else "false"
         extra = ""
         if self._track:
             fd_path = self.tracker.fds.exact(record[2], fd)
@@ -1300,8 +1306,11 @@ class JsonDescriber(_RecordDescriber):
         payload: Any = record[6]
         label = payload.label
         data = payload.data
+        size = len(data)
+        if self._max_data is not None:
+            data = data[:self._max_data]  # -m, as the text view cuts it (len: the whole)
         return self._hex_line(f'{{"type":"USER",{head},{json_bytes("label", label)},'
-                              f'"len":{len(data)},"data":"', data, '"}\n')
+                              f'"len":{size},"data":"', data, '"}\n')
 
     def _exec_strings(self, head: str, record: Record) -> str:
         tag, key = ("ARG", "argv") if record[0] == RecordKind.EXEC_ARG else ("ENV", "env")

@@ -140,6 +140,9 @@ class Skipped(NamedTuple):
     records: int = 0  # the records the damaged batch's header counts
     damage_at: int = 0
     missing: int = 0
+    # --salvage: records of the damaged batch at ``offset`` already shown, UNVERIFIED,
+    # before this notice (an ``Unverified`` notice named them): not lost, not verified.
+    shown: int = 0
 
     @property
     def lost(self) -> int:
@@ -159,12 +162,28 @@ class Skipped(NamedTuple):
                     f"{self.damage_at}: lost {lost} bytes ({self.missing} of them missing "
                     "from the input)")
         plural = "batch" if self.batches == 1 else "batches"
+        if self.shown:
+            return self._describe_shown(plural)
         held = (f"; its header, whose checksum holds, counts {self.records} record"
                 f"{'' if self.records == 1 else 's'}" if self.records else "")
         return (
             f"{self.reason} at byte offset {self.offset}; "
             f"skipped {self.batches} {plural} ({self.bytes} bytes){held}"
         )
+
+
+    def _describe_shown(self, plural: str) -> str:
+        """The damage after an ``Unverified`` notice: its records were shown (just
+        before), so the line says that, and what was skipped, if anything."""
+        head = f"{self.reason} at byte offset {self.offset} ({self.batches} {plural}, " \
+               f"{self.bytes} bytes)"
+        whose = "its" if self.batches == 1 else "the first one's"
+        if self.batches == 1 and self.shown >= self.records:
+            return (f"{head}: all {self.records} of its records are shown, UNVERIFIED "
+                    "(--salvage); none was skipped")
+        return (f"{head}: {self.shown} of {whose} {self.records} "
+                f"record{'' if self.records == 1 else 's'} are shown, UNVERIFIED "
+                "(--salvage); the rest was skipped")
 
 
 class Unverified(Skipped):
@@ -175,7 +194,8 @@ class Unverified(Skipped):
     decode consistently, in file order, from byte offset ``damage_at`` to
     ``damage_at + missing`` (here: the unverified range, not a loss). They
     follow this notice; the batch is still reported ``Skipped`` after them
-    (the damage is somewhere in it, perhaps inside one of them). ``batches``
+    (the damage is somewhere in it, perhaps inside one of them), with ``shown``
+    set: its line says they were shown, not that they were skipped. ``batches``
     and ``bytes`` are 0: nothing is passed over here.
     """
 
@@ -284,6 +304,8 @@ class TraceReader:
         # frame and decode, after an ``Unverified`` notice (formats/SPEC.md).
         self.salvage = salvage
         self._said_compressed = False  # --salvage: a compressed batch's damage, said once
+        # (records shown, records counted) of the last --salvage batch shown unverified
+        self._unverified_shown = (0, 0)
         self.notices: list[Skipped] = []
         self._stream = stream
         self._owns_stream = owns_stream
@@ -700,23 +722,28 @@ class TraceReader:
                 del records
             elif damaged is not None and salvaged is not None and self.salvage:
                 yield from self._unverified(damaged, offset, salvaged)
+                notice = self._shown_unverified(notice)
             cut = damaged = None
             yield self._notice(notice)
             self._batch_offset = candidate
             yield from decoded
             return
+        shown = None
         if damaged is not None and salvaged is not None and self.salvage:
             yield from self._unverified(damaged, offset, salvaged)
-        yield self._skip_to_end(offset, batches, reason, held)
+            shown = self._shown_unverified
+        yield self._skip_to_end(offset, batches, reason, held, shown)
 
     def _unverified(self, damaged: _Cut, offset: int,
                     salvaged: Callable[[list[Record], bytes, int], Iterable[_Batch]],
                     ) -> Iterator[_Batch | Skipped]:
         """--salvage: the records of a raw batch whose payload checksum fails that frame
         and decode consistently, after an ``Unverified`` notice naming their bytes."""
+        self._unverified_shown = (0, 0)
         records, used = self._framing.salvage(damaged.batch, damaged.stored)
         if not records:
             return
+        self._unverified_shown = (len(records), damaged.batch.record_count)
         batch_offset = self._batch_offset
         self._batch_offset = offset
         yield self._notice(Unverified(offset, 0, 0, "batch payload checksum mismatch",
@@ -725,18 +752,24 @@ class TraceReader:
         yield from salvaged(records, damaged.stored[:used], offset)
         self._batch_offset = batch_offset
 
+    def _shown_unverified(self, notice: Skipped) -> Skipped:
+        """``notice`` (the damaged batch's) saying the records ``_unverified`` just showed."""
+        shown, records = self._unverified_shown
+        return notice._replace(shown=shown, records=records) if shown else notice
+
     def _header_checksum_valid(self, head: bytes) -> bool:
         # Counts batches passed over even when parse_header rejects them for
         # another reason (unknown flags, implausible lengths): SPEC counts
         # every header whose checksum holds.
         return self._framing.header_checksum_valid(head)
 
-    def _skip_to_end(self, offset: int, batches: int, reason: str, held: int = 0) -> Skipped:
+    def _skip_to_end(self, offset: int, batches: int, reason: str, held: int = 0,
+                     shown: Callable[[Skipped], Skipped] | None = None) -> Skipped:
         while self._fill(self._available() + 1):
             self._position = len(self._buffer)
         self._position = len(self._buffer)
-        return self._notice(Skipped(offset, batches, self.offset - offset, reason,
-                                    records=held))
+        notice = Skipped(offset, batches, self.offset - offset, reason, records=held)
+        return self._notice(notice if shown is None else shown(notice))
 
     def _notice(self, notice: Skipped) -> Skipped:
         self.notices.append(notice)

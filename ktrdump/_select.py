@@ -16,7 +16,8 @@ Rules:
   lines; a process killed by a signal is a process event, always kept.
   ``--since``/``--until``
   apply to every record: a call by its CALL's time (its RET, when no CALL was
-  recorded), any other record by its own time. DROP records are always kept.
+  recorded), any other record by its own time. DROP records are always kept
+  (among those read: past --until, ``past_until`` lets reading stop).
 - ``status``: ``successful`` (returned without an error), ``failed``
   (returned an error, the kernel's restart codes included), ``unfinished``
   (never returned: exit, exec by another thread, detach, or the trace ended).
@@ -150,6 +151,7 @@ class Selector:
         self._first_ns: int | None = None
         self._since: int | None = None
         self._until: int | None = None
+        self._last_ns: int | None = None  # the time of the last record fed
         self._paths = frozenset(path.decode("utf-8", "surrogateescape")  # FdTables.exact's
                                 for path in criteria.paths)
         # An fd's description is the kernel's absolute path (the recorder's
@@ -162,8 +164,10 @@ class Selector:
     def feed(self, records: Iterable[Record]) -> list[Record]:
         """Take a batch; return the records that can be released (in order)."""
         batch = records if isinstance(records, list) else list(records)
-        if batch and self._first_ns is None:
-            self._start(batch[0].timestamp_ns)
+        if batch:
+            if self._first_ns is None:
+                self._start(batch[0].timestamp_ns)
+            self._last_ns = batch[-1][4]
         self.tracker.feed(batch, self)
         return self._release()
 
@@ -183,6 +187,19 @@ class Selector:
         """Records fed and not yet released (waiting for a RET or a call's entry records):
         a notice read now comes after them (``cli._selected`` keeps it until they are)."""
         return len(self._queue) + self.tracker.holding
+
+    def past_until(self) -> bool:
+        """Whether nothing read from now on can be shown, so reading may stop: the
+        records fed (in time order: a reordered input's come out of its window) have
+        reached --until, and no call begun before it waits for its RET (a call begun
+        in the window is shown whole; one still held for its entry records counts as
+        waiting). False without --until."""
+        until = self._until
+        if until is None or self._last_ns is None or self._last_ns < until:
+            return False
+        if self.tracker.holding:
+            return False
+        return all(fate.shown is False for fate in self._fates.values())
 
     def shown(self, records: list[Record]) -> list[Record]:
         """``records`` (as ``feed`` returned them) without the hidden ones."""

@@ -52,7 +52,9 @@ are sorted as ``strace -S``: ``time`` (default), ``calls``, ``errors``,
 in one table per ABI, as strace -c: x86_64's first without a heading, then
 the others, each headed ``System call usage summary for 32 bit mode:``
 (``x32 mode``; an ABI ktr does not know: its EMUL name). With ``per_process``, one table per process
-(in order of first appearance), headed ``Process 4242 (ls):``.
+(in order of first appearance), headed ``Process 4242 (ls):``, or, when ``-p``
+named threads of the process and not the process, ``Thread 4243 of process 4242 (ls):``
+(``Threads 4243, 4244 of ...``): the table counts those threads alone.
 
 Guarantees: memory is bounded by the number of distinct (process, ABI,
 syscall) keys and threads with a call in progress, never by the trace size;
@@ -259,6 +261,9 @@ class SyscallSummary:
         self._layer = CallTracker()  # decoded path: the call layer pairs calls
         self._comms: dict[int, bytes] = {}  # pid -> last command name (per process only)
         self._first_seen: dict[int, int] = {}  # pid -> order of first appearance
+        # pid -> its threads counted, when -p chose them and not the process (at most
+        # the -p list): the table is those threads', and its heading says so
+        self._threads: dict[int, set[int]] = {}
         self.dropped: dict[int, int] = {}  # DROP error -> records lost
         # Calls whose RET went missing with dropped records: key -> count, and
         # (raw path) tid -> key of its call open at the last DROP.
@@ -312,7 +317,7 @@ class SyscallSummary:
 
     def _lost_return(self, call: Call) -> None:
         if self._chosen(call.pid, call.tid):
-            key = self._key_for(call.pid, call.plan.abi, call.plan.nr, call.comm)
+            key = self._key_for(call.pid, call.tid, call.plan.abi, call.plan.nr, call.comm)
             self._lost[key] = self._lost.get(key, 0) + 1
 
     def record(self, call: Call | None, record: Record) -> None:
@@ -480,7 +485,7 @@ class SyscallSummary:
               paired: bool = False) -> None:
         if not self._chosen(pid, tid):
             return
-        key = self._key_for(pid, abi, nr, comm)
+        key = self._key_for(pid, tid, abi, nr, comm)
         row = self._stats.setdefault(key, [0, 0, 0, 0, 0, 0])
         row[_CALLS] += 1
         if not paired:
@@ -495,7 +500,7 @@ class SyscallSummary:
         """The raw path's RET: paired with its thread's pending call by key."""
         if not self._chosen(pid, tid):
             return
-        key = self._key_for(pid, abi, nr, comm)
+        key = self._key_for(pid, tid, abi, nr, comm)
         row = self._stats.setdefault(key, [0, 0, 0, 0, 0, 0])
         if tid in self._at_drop:
             self._lost_at(tid, key)
@@ -512,7 +517,7 @@ class SyscallSummary:
                   duration: int, comm: bytes) -> None:
         if not self._chosen(pid, tid):
             return
-        row = self._stats.setdefault(self._key_for(pid, abi, nr, comm), [0, 0, 0, 0, 0, 0])
+        row = self._stats.setdefault(self._key_for(pid, tid, abi, nr, comm), [0, 0, 0, 0, 0, 0])
         if flags & _UNFINISHED:
             return
         if error:
@@ -524,11 +529,13 @@ class SyscallSummary:
             row[_MIN] = duration
         row[_RETURNED] += 1
 
-    def _key_for(self, pid: int, abi: int, nr: int, comm: bytes) -> int:
+    def _key_for(self, pid: int, tid: int, abi: int, nr: int, comm: bytes) -> int:
         if not self.options.per_process:
             return _key(0, abi, nr)
         if pid not in self._first_seen:
             self._first_seen[pid] = len(self._first_seen)
+        if self.options.pids and pid not in self.options.pids:  # chosen by thread id: its own
+            self._threads.setdefault(pid, set()).add(tid)
         self._comms[pid] = comm.rstrip(b"\0")
         return _key(pid, abi, nr)
 
@@ -544,7 +551,7 @@ class SyscallSummary:
                 lost[key] = lost.get(key, 0) + 1
         for call in self._layer.open.values():
             if self._layer.return_lost(call) and self._chosen(call.pid, call.tid):
-                key = self._key_for(call.pid, call.plan.abi, call.plan.nr, call.comm)
+                key = self._key_for(call.pid, call.tid, call.plan.abi, call.plan.nr, call.comm)
                 lost[key] = lost.get(key, 0) + 1
         result = []
         for key in sorted(self._stats, key=_split_key):
@@ -579,7 +586,7 @@ class SyscallSummary:
                 if out:
                     out.append("\n")
                 comm = self._comms.get(pid, b"").decode("utf-8", "backslashreplace")
-                out.append(f"Process {pid} ({_printable(comm)}):\n")
+                out.append(f"{self._whose(pid)} ({_printable(comm)}):\n")
                 out.extend(self._abi_tables(by_pid[pid]))
         perf_tables = [table for table in (self.switches.lines(), self.counters.lines())
                        if table]
@@ -595,6 +602,14 @@ class SyscallSummary:
             out.extend(line + "\n" for line in table)
         out.extend(self._loss_lines())
         return out
+
+    def _whose(self, pid: int) -> str:
+        """A per-process table's heading: the process, or the threads -p chose in it."""
+        threads = self._threads.get(pid)
+        if not threads:
+            return f"Process {pid}"
+        listed = ", ".join(map(str, sorted(threads)))
+        return f"Thread{'s' if len(threads) > 1 else ''} {listed} of process {pid}"
 
     def write(self, stream: IO[Any]) -> None:
         """Write ``lines()`` to a text or binary stream."""

@@ -171,7 +171,10 @@ combinable; a call's NAMI/STRU/ARG/ENV/GIO records and its RET go with it):
 Signals, process events and the other records that are not calls are kept
 by -e trace/status, -P, -z, -Z, --min-duration (signals go by -e signal);
 --since/--until apply to every record, a call
-by its CALL's time (a call begun before --until is shown whole).
+by its CALL's time (a call begun before --until is shown whole). Reading
+stops once past --until and every call begun before it has returned (not
+with --format calls or parquet): damage and DROP records later in the file
+are not reported, and damage there does not set the exit status.
 A filter on the result (-e status, -z, -Z, --min-duration) holds a call's
 lines back until its RET.
 
@@ -277,7 +280,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="suppress the I/O data of GIO records")
     parser.add_argument("-m", dest="max_data", type=_non_negative, metavar="MAXDATA",
                         help="show at most MAXDATA bytes of each I/O (default: all that was "
-                             "recorded; strace format: of each string, default 32)")
+                             "recorded; json: of GIO and USER data; strace format: of each "
+                             "string, default 32)")
     parser.add_argument("-p", dest="pids", type=_pids, action="extend", metavar="PID[,PID...]",
                         help="show only records of process or thread PID (repeatable, or a "
                              "comma-separated list as ktr record -p and strace -p take)")
@@ -633,6 +637,36 @@ def _asks_socket_details(argv: Sequence[str]) -> bool:
     return SOCKET_DETAILS in words[:end]
 
 
+#: The text view's layout options that do nothing in another view, with why (as
+#: -S/-U without --summary): (option, formats, what the view does instead).
+_LAYOUT_OPTIONS = (
+    ("-H", ("json", "chrome"), "its records always carry the thread id (tid)"),
+    ("-H", ("strace",), "its lines show the thread id, as strace -f's"),
+    ("-E", ("json", "chrome"), "its records carry absolute times (ts)"),
+    ("-R", ("json", "chrome"), "its records carry absolute times (ts)"),
+    ("-E", ("strace",), "strace's times are -t, -tt, -ttt and -r"),
+    ("-R", ("strace",), "strace's times are -t, -tt, -ttt and -r"),
+    ("--durations", ("json",), "its RET records always carry duration_ns"),
+    ("--durations", ("chrome",), "its calls are events with their duration (dur)"),
+    ("-d", ("chrome", "strace"), "arguments are shown as strace shows them"),
+    ("-s", ("json", "chrome"), "-m 0 keeps no I/O data"),
+)
+
+
+def _refuse_layout_options(arguments: argparse.Namespace) -> None:
+    """A text-view option given with a view it does nothing in: one line, not ignored."""
+    if arguments.summary:
+        return
+    view = arguments.output_format or "text"
+    timestamps = arguments.timestamps or ()
+    given = {"-H": arguments.thread_ids, "-E": "elapsed" in timestamps,
+             "-R": "relative" in timestamps, "--durations": arguments.durations,
+             "-d": arguments.decimal, "-s": arguments.suppress_data}
+    for option, views, instead in _LAYOUT_OPTIONS:
+        if given[option] and view in views:
+            raise UsageError(f"{option} does nothing with --format {view}: {instead}")
+
+
 def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:
     if not (arguments.strace_clock or arguments.strace_relative or arguments.strace_durations):
         return DEFAULT_STRACE_TIMES
@@ -751,6 +785,7 @@ def parse_options(argv: Sequence[str]) -> Options:
     if not arguments.call_args and arguments.output_format != "chrome":
         raise UsageError("--no-call-args leaves the call events' args out of --format "
                          "chrome: give --format chrome too")
+    _refuse_layout_options(arguments)
     if arguments.output_format == "folded" and arguments.min_duration is not None:
         raise UsageError("--min-duration keeps calls by their duration: stack samples "
                          "(--format folded) have none")
@@ -1060,7 +1095,8 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str],
         if options.selection.active:
             selector = Selector(options.selection, facilities=recorded_facilities(source.header))
             events = _selected(events, selector, marked=not (
-                options.summary or options.output_format == "chrome"))
+                options.summary or options.output_format == "chrome"),
+                stop=options.summary or options.output_format not in _READ_PAST_UNTIL)
         if matches is not None and (options.summary or options.per_thread
                                     or options.output_format in ("chrome", "folded", "parquet")):
             if selector is not None and not (options.summary
@@ -1209,8 +1245,19 @@ def _probe_durations(events: Iterator[Any], minimum_ns: int) -> Iterator[Any]:
         yield released
 
 
-def _selected(events: Iterator[Any], selector: Selector, *, marked: bool) -> Iterator[Any]:
+#: Views that read on past --until: the calls view closes a probed call open at
+#: --until by its return, after it; the parquet view pairs probes as it does.
+_READ_PAST_UNTIL = ("calls", "parquet")
+
+
+def _selected(events: Iterator[Any], selector: Selector, *, marked: bool,
+              stop: bool = False) -> Iterator[Any]:
     """``events`` through the call filters: batches of the records released.
+
+    ``stop``: reading ends once nothing later can be shown (``Selector.past_until``:
+    past --until, and every call begun before it has returned), so what follows in
+    the input (its damage, a missing END record, DROP records, which the selector
+    keeps whatever their time) is neither read nor reported.
 
     ``marked``: every record is passed on and ``selector.hidden`` names the
     hidden ones of the batch just yielded (views that keep call state);
@@ -1242,6 +1289,8 @@ def _selected(events: Iterator[Any], selector: Selector, *, marked: bool) -> Ite
             released = selector.feed(event)
             if released:
                 yield from pieces(released)
+            if stop and selector.past_until():
+                break
         elif pending or selector.held:
             pending.append((released_total + selector.held, event))
         else:
@@ -1396,7 +1445,8 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
     report = _Notices(source, stderr)
     chrome_options = ChromeOptions(
         origin_ns=source.origin_ns, keep=record_filter(options), call_args=options.call_args,
-        raw=options.raw, facilities=recorded_facilities(source.header),
+        raw=options.raw, fd_paths=options.fd_paths,
+        facilities=recorded_facilities(source.header),
         metadata=_header_metadata(None if source.header_lost else source.header),
         byte_order=_byte_order(source),
         symbol_cache=options.symbol_cache,

@@ -258,9 +258,9 @@ def test_every_option_reaches_options() -> None:
 
     options = parse_options(["-d", "-n", "-s", "-x", "-y", "-H", "-R", "-T", "-E", "--durations",
                              "-m", "16", "-p", "1", "-p", "2", "-t", "cn", "-u", "app",
-                             "-u", "db", "--format", "json", "-f", "t.ktr"])
+                             "-u", "db", "--format", "text", "-f", "t.ktr"])
     assert options == Options(
-        input="t.ktr", output_format="json", hex_dump=True,
+        input="t.ktr", output_format="text", hex_dump=True,
         timestamps=("absolute", "elapsed", "relative"), thread_ids=True,
         pids=frozenset({1, 2}), kinds=frozenset(int(k) for k in formats.kinds_for_facilities("cn")),
         user_labels=frozenset({b"app", b"db"}), max_data=16, suppress_data=True, decimal=True,
