@@ -248,6 +248,10 @@ class ProbeDefFlag(enum.IntFlag):
     #: the recorder's own probe, not asked for: an entry probe placed only to capture
     #: RETURN_ADDRESS for a function probed at its return; readers do not show its hits
     HIDDEN = 8
+    #: return probes: the function returns nothing (its DWARF gives no return type), so
+    #: PROBE.value is a leftover ``rax``: readers show no value (older ones the raw u64
+    #: its ``types`` still say)
+    VOID_RETURN = 16
 
 
 #: PROBE.strings: a length word with this bit set means the string was cut at the cap.

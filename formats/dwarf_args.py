@@ -81,6 +81,9 @@ class Signature(NamedTuple):
     names: tuple[str, ...] = ()
     #: the names of the structs and unions by value among ``names``
     aggregates: tuple[str, ...] = ()
+    #: the function returns nothing (C ``void``: its own DIE has no DW_AT_type and
+    #: takes none from a declaration or an abstract instance)
+    void: bool = False
 
 
 #: path -> (signatures by low_pc, by name), or None: no usable DWARF of its own
@@ -176,7 +179,11 @@ def _children(die: Any) -> Any:
 def _of(die: Any) -> Signature:
     parameters, why, names, aggregates = _parameters(die)
     if "DW_AT_type" not in die.attributes:
-        return Signature(parameters, None, why, names, aggregates)  # void
+        # a definition of a declaration (C++ out-of-class members) or of an abstract
+        # instance has its return type there, not here: not known to be void
+        void = not any(name in die.attributes for name in (
+            "DW_AT_specification", "DW_AT_abstract_origin"))
+        return Signature(parameters, None, why, names, aggregates, void)
     returns = _kind(die)
     if returns is None and _aggregate(die) and parameters is not None:
         # returned in memory, its address takes rdi and moves every parameter a register

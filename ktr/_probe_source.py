@@ -172,6 +172,8 @@ class ProbeSession:
         self._event_probe: dict[int, int] = {}  # id(perf event) -> its probe's id
         self._counted: dict[int, int] | None = None  # probe id -> the kernel's hit count
         self._said_unmapped: set[str] = set()  # specs said at the start to be unmapped
+        #: rings (and their events) read to the end, closed by ``close``
+        self._closing: list[_perf.RingSet] = []
 
     def _warn(self, message: str) -> None:
         if self._notify is None:
@@ -210,7 +212,7 @@ class ProbeSession:
         self._pending_warnings.clear()
 
     def stop(self) -> None:
-        """After the control loop: the last hits, then every perf event closed."""
+        """After the control loop: the last hits and counts (the events closed by ``close``)."""
         self.finish()
         self.unplaced = list(self.resolver.pending)
         self._never_mapped()
@@ -632,7 +634,8 @@ class ProbeSession:
     # -- ending -------------------------------------------------------------------------------
 
     def finish(self) -> None:
-        """Stop the reader after a last drain and close every perf event (idempotent)."""
+        """Stop the reader after a last drain and the counts read (idempotent); the events
+        are left for ``close`` (slow: a grace period per probe)."""
         self._stop.set()
         if self._reader is not None:
             self._reader.join()
@@ -650,10 +653,13 @@ class ProbeSession:
                 self._drain(self._rings, final=True)
                 self._account_unseen()
             finally:
-                self._rings.close()
+                # Closing is slow (each probe event's last close waits an RCU grace
+                # period, one after the other under the kernel's event_mutex): the
+                # events are closed by ``close``, after the trace is complete.
+                self._closing.append(self._rings)
                 self._rings = None
                 if self._name_rings is not None:
-                    self._name_rings.close()
+                    self._closing.append(self._name_rings)
                     self._name_rings = None
                 self._probe_events.clear()
                 self._return_events.clear()
@@ -683,12 +689,21 @@ class ProbeSession:
             self.lost += unseen
             self._log_lost(DropError.ENOBUFS, unseen)
 
+    def teardown_size(self) -> int:
+        """How many probes ``close`` has to remove (each costs a grace period or so)."""
+        return len(self.group.events) if self.group is not None else 0
+
     def close(self) -> None:
-        """``finish``, then remove the tracefs group (every exit path comes here)."""
+        """``finish``, close every perf event, then remove the tracefs group (every exit
+        path comes here)."""
         try:
             self.finish()
         finally:
-            failures = self.group.close() if self.group is not None else []
+            try:
+                while self._closing:
+                    self._closing.pop().close()
+            finally:
+                failures = self.group.close() if self.group is not None else []
         for failure in failures:
             self._warn(str(failure))
         for message in self._pending_warnings:  # never started: no output to tell

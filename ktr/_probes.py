@@ -488,6 +488,8 @@ class ResolvedProbe:
     file: str = ""  # a path that opens ``path`` when that is gone (/proc/PID/exe...)
     #: argument (or return value) types from the file's DWARF when the spec gives none
     dwarf_types: tuple[ProbeArgType, ...] | None = None
+    #: a return probe of a function its DWARF says returns nothing (PROBE_DEF VOID_RETURN)
+    void_return: bool = False
     #: i386 code: the types, each argument fetched from its stack slot (``fetchargs``)
     stack_types: tuple[ProbeArgType, ...] | None = None
     #: (st_dev, st_ino) of the file probed: two files once at one path are two probes
@@ -587,6 +589,8 @@ class ResolvedProbe:
             flags |= ProbeDefFlag.RETURN_ADDRESS
         if self.hidden:
             flags |= ProbeDefFlag.HIDDEN
+        if self.void_return and self.site == ProbeSite.RETURN:
+            flags |= ProbeDefFlag.VOID_RETURN
         return ProbeDef(
             probe_id=self.probe_id,
             site=int(self.site),
@@ -1121,9 +1125,11 @@ class Resolver:
         opened = self.access.get(path, path)
         default_types: tuple[ProbeArgType, ...] | None = None
         override: tuple[ProbeArgType, ...] | None = None
+        void_return = False
         if image.machine == "EM_X86_64":  # x86-64, and x32 (ELF32): arguments in registers
             if image.elfclass == 64:
                 default_types, note, floating = _dwarf_types(spec, opened, symbol)
+                void_return = _returns_void(spec, opened, symbol)
                 if note:
                     self._fail(False, f"probe {spec.text!r}: {note}")
                 if floating is not None:
@@ -1139,7 +1145,8 @@ class Resolver:
             identity = None
         return ResolvedProbe(0, spec, path, image, symbol, file_offset, alias, self.string_cap,
                              file=self.access.get(path, ""), identity=identity,
-                             dwarf_types=default_types, stack_types=override)
+                             dwarf_types=default_types, stack_types=override,
+                             void_return=void_return)
 
     def _i386_types(self, spec: ProbeSpec, path: str, image: ElfImage, strict: bool
                     ) -> tuple[ProbeArgType, ...] | None:
@@ -1234,6 +1241,17 @@ def _dwarf_types(spec: ProbeSpec, path: str, symbol: FunctionSymbol
                    for item in floats)
     return (tuple(_TYPES_BY_NAME[kind] for kind in found.parameters), "",
             floats if floats else None)
+
+
+def _returns_void(spec: ProbeSpec, path: str, symbol: FunctionSymbol) -> bool:
+    """Whether an untyped return probe's function returns nothing, as its DWARF says
+    (as uftrace shows it: no return value; ltrace's ``<void>``)."""
+    if spec.site != ProbeSite.RETURN or spec.types is not None or spec.address is not None:
+        return False
+    from formats.dwarf_args import signature
+
+    found = signature(path, symbol.name, symbol.vaddr)
+    return found is not None and found.void
 
 
 # -- decoding raw tracepoint data -------------------------------------------------------------

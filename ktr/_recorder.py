@@ -84,6 +84,10 @@ class RecordingReport(NamedTuple):
     #: the failure was said already (the line saying a started command goes on
     #: untraced names it): the summary does not say it again
     failure_told: bool = False
+    #: with ``record(defer_teardown=True)``: what is left to undo after the trace is
+    #: complete (probe events to close, tracefs groups to remove); the caller runs it
+    #: after its summary
+    teardown: Teardown | None = None
 
 
 def _file_header(options: RecordOptions, control: ControlOptions, clock: TraceClock,
@@ -412,11 +416,55 @@ class _Signals(_EndsReaderWait):
             signal.signal(signo, handler)  # type: ignore[arg-type]
 
 
-def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingReport:
+#: this many probes or more make a teardown said (at tens of ms each: a wait noticed)
+TEARDOWN_SAID_FROM = 8
+
+
+class Teardown:
+    """The side sources of a finished recording, closed on ``run``: each probe's perf
+    events (the last close of each waits an RCU grace period, tens of ms, one after the
+    other under the kernel's event_mutex) and its tracefs group.
+
+    SIGINT, SIGTERM and SIGHUP are ignored while it runs: the trace is complete, and
+    dying then would leave the group behind (for the next run to clean). If ``run`` is
+    never called, the groups' atexit hooks still remove them.
+    """
+
+    def __init__(self, sources: list[SideSource], notices: _BestEffortText, quiet: bool) -> None:
+        self._sources = sources
+        self._notices = notices
+        self._quiet = quiet
+
+    def run(self) -> None:
+        sources, self._sources = self._sources, []
+        if not sources:
+            return
+        probes = sum(getattr(source, "teardown_size", lambda: 0)() for source in sources)
+        stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        previous = {signo: signal.signal(signo, signal.SIG_IGN) for signo in stops}
+        try:
+            if probes >= TEARDOWN_SAID_FROM and not self._quiet:
+                self._notices.write(f"ktr: removing {probes} probes\u2026\n")
+                self._notices.flush()
+            _test_hold("teardown")
+            for source in sources:
+                with contextlib.suppress(Exception):
+                    source.close()
+        finally:
+            for signo, handler in previous.items():
+                signal.signal(signo, handler)
+
+
+def record(options: RecordOptions, stderr: TextIO | None = None, *,
+           defer_teardown: bool = False) -> RecordingReport:
     """Carry out one recording (see the module docstring).
 
     ``stderr``: where notices and the status line go (default ``sys.stderr``;
     nowhere when that is closed). A failing write there never stops a recording.
+    ``defer_teardown``: a recording that returns leaves its probes' perf events open
+    and tracefs group defined for the caller to remove with ``report.teardown.run()``
+    (after saying its summary: the removal can take seconds); otherwise, and on every
+    failure, they are removed before ``record`` returns.
     """
     # Nothing is made before set-up's handlers (no target touched, no output opened):
     # a Ctrl-C, SIGTERM or SIGHUP until then says so (``ktr: interrupted`` alone left it
@@ -486,6 +534,11 @@ def record(options: RecordOptions, stderr: TextIO | None = None) -> RecordingRep
             report = _record(options, notices, clock, header, ptrace_source, control,
                              prepared, setup)
             setup.acted_on = stop_signal(report.result.stop_reason)
+            # (a signal kept while the recording closed kills ktr at ``__exit__``: the
+            # group goes first, here)
+            if defer_teardown and setup.pending in (None, setup.acted_on):
+                report = report._replace(teardown=Teardown(prepared, notices, options.quiet))
+                prepared = []
             return report
         finally:
             for source in prepared:

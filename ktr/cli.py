@@ -158,9 +158,11 @@ def _run_command(arguments: list[str], closed: frozenset[int],
         # the default action, would leave nothing said, or a set-up's state untold).
         stop_signals_before_set_up()
         recording = True  # (from record's first line, a Ctrl-C that nothing began is said)
-        report = record(options, stderr)
+        report = record(options, stderr, defer_teardown=True)
         for line in summary_lines(options, report):
             _report(stderr, line)
+        if report.teardown is not None:  # (the trace is complete: the summary said so)
+            report.teardown.run()
         signo = report.result.command_signal
         stopped_by = stop_signal(report.result.stop_reason)
         if stopped_by and report.exit_status == 128 + stopped_by:

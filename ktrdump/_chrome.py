@@ -478,14 +478,16 @@ class ChromeTrace:
                 for _ in range(closed - 1):  # inner calls whose returns never came
                     self._emit(out, f'{{"ph":"E","cat":"probe",{head},'
                                     '"args":{"unfinished":true}}')
-                retval = encode_string(call.retval or "")
+                retval = ("" if call.retval is None  # (a void function: none)
+                          else f'"retval":{encode_string(call.retval)}')
                 self._emit(out, f'{{"ph":"E","cat":"probe",{head},'
-                                f'"args":{{"retval":{retval}}}}}')
+                                f'"args":{{{retval}}}}}')
             else:
                 label = "return" if event == "orphan" else "probe"
-                detail = (f'"retval":{encode_string(call.retval or "")}' if event == "orphan"
-                          else f'"args":[{values}]')
-                self._instant(record, call.function, f'{{"point":"{label}",{detail}}}', out)
+                detail = (("" if call.retval is None else
+                           f',"retval":{encode_string(call.retval)}') if event == "orphan"
+                          else f',"args":[{values}]')
+                self._instant(record, call.function, f'{{"point":"{label}"{detail}}}', out)
 
     def abandoned(self, call: Call, ts: int) -> None:
         """A call that will get no RET (its thread exited or made another call)."""

@@ -1002,13 +1002,16 @@ class TextDescriber(_RecordDescriber):
         values = table.text_values(payload)
         label = display_text(info.label.encode("utf-8", "surrogateescape"))
         if payload.site == ProbeSite.RETURN:
-            return f"{head}PROBE  {label} = {values[0]} pc {payload.pc:#x}\n"
+            returned = f" = {values[0]}" if values else ""  # (a void function: none)
+            return f"{head}PROBE  {label}{returned} pc {payload.pc:#x}\n"
         return f"{head}PROBE  {label}({', '.join(values)}) pc {payload.pc:#x}\n"
 
     def _probe_def(self, head: str, record: Record) -> str:
         payload: Any = record[6]
         info = self.probe_table.learn(payload)
         types = ",".join(PROBE_ARG_TYPE_NAMES.get(t, str(t)) for t in info.types)  # type: ignore[call-overload]
+        if info.void:
+            types = "void"  # (the raw value its types say is a leftover rax)
         # The label was decoded with surrogateescape: undecodable bytes round-trip.
         label = display_text(info.label.encode("utf-8", "surrogateescape"))
         line = (f"{head}PDEF  #{info.probe_id} {label} "
@@ -1363,7 +1366,8 @@ class JsonDescriber(_RecordDescriber):
                     if addresses else "")
             if exact:
                 tail += f',"retval_hex":"{exact[0]}"'
-            return f'{line},"args":[],"retval":{values[0]}{tail}{damaged}}}\n'
+            returned = f',"retval":{values[0]}' if values else ""  # (a void function: none)
+            return f'{line},"args":[]{returned}{tail}{damaged}}}\n'
         if payload.site == ProbeSite.OFFSET:
             line += f',"offset":{payload.offset}'
         tail = (f',"args_address":[{",".join(addresses)}],'
@@ -1377,6 +1381,7 @@ class JsonDescriber(_RecordDescriber):
         payload: Any = record[6]
         info = self.probe_table.learn(payload)
         types = ",".join(f'"{PROBE_ARG_TYPE_NAMES.get(t, str(t))}"' for t in info.types)  # type: ignore[call-overload]
+        void = '"void":true,' if info.void else ""  # (its PROBEs have no retval)
         return (f'{{"type":"PDEF",{head},"probe_id":{info.probe_id},'
                 f'{json_bytes("probe", text_bytes(info.label))},"point":"{info.point}",'
                 f'{json_bytes("module", payload.module)},'
@@ -1384,6 +1389,7 @@ class JsonDescriber(_RecordDescriber):
                 f'{json_bytes("function", text_bytes(info.function))},'
                 f'{json_bytes("alias", payload.alias)},"offset":{payload.point_offset},'
                 f'"file_offset":{payload.file_offset},"types":[{types}],'
+                f'{void}'
                 f'"string_cap":{payload.string_cap}}}\n')
 
     def _sample(self, head: str, record: Record) -> str:

@@ -66,6 +66,11 @@ class ProbeInfo(NamedTuple):
     flags: int = 0
 
     @property
+    def void(self) -> bool:
+        """A return probe of a function that returns nothing (PROBE_DEF VOID_RETURN)."""
+        return self.site == ProbeSite.RETURN and bool(self.flags & ProbeDefFlag.VOID_RETURN)
+
+    @property
     def point(self) -> str:
         if self.site == ProbeSite.RETURN:
             return "return"
@@ -92,10 +97,11 @@ def _info_from_def(payload: ProbeDef, demangle: Callable[[str], str]) -> ProbeIn
 
 
 def shown_raws(payload: Any, info: ProbeInfo) -> list[int]:
-    """The raw values to show: the return value, or the arguments (without the return
-    address and slot a RETURN_ADDRESS entry probe carries after them)."""
+    """The raw values to show: the return value (none for a function that returns
+    nothing: VOID_RETURN), or the arguments (without the return address and slot a
+    RETURN_ADDRESS entry probe carries after them)."""
     if payload.site == ProbeSite.RETURN:
-        return [payload.value]
+        return [] if info.flags & ProbeDefFlag.VOID_RETURN else [payload.value]
     if info.flags & ProbeDefFlag.RETURN_ADDRESS and payload.site == ProbeSite.ENTRY:
         return list(payload.args[:len(info.types)])
     return list(payload.args)
@@ -319,6 +325,11 @@ class ProbeTable:
 # -- pairing entries with returns -------------------------------------------------------------
 
 
+def _returned(values: list[str]) -> str | None:
+    """A return probe's value as text; None for a function that returns nothing."""
+    return values[0] if values else None
+
+
 class ProbeCall:
     """One probed function call: its entry, and its return once paired."""
 
@@ -392,7 +403,7 @@ class CallStack:
                     # calls above it returned without a return probe: they end here too
                     del stack[index:]
                     call.end_ns = record.timestamp_ns
-                    call.retval = self.table.text_values(payload)[0]
+                    call.retval = _returned(self.table.text_values(payload))
                     if stack:
                         stack[-1].child_ns += call.end_ns - call.start_ns
                     yield "exit", call
@@ -400,7 +411,7 @@ class CallStack:
             # a return without its entry (entry before the recording, or not probed)
             call = ProbeCall(record.pid, record.tid, record.comm, info.function_key,
                              record.timestamp_ns, len(stack), [], record.timestamp_ns,
-                             self.table.text_values(payload)[0])
+                             _returned(self.table.text_values(payload)))
             yield "orphan", call
         else:
             call = ProbeCall(record.pid, record.tid, record.comm, info.label,
@@ -639,12 +650,17 @@ class CallsDescriber:
             stack.append((key, record.timestamp_ns, self._serial))
             return
         if payload.site == ProbeSite.RETURN:
-            retval = self.table.text_values(payload)[0]
+            returned = _returned(self.table.text_values(payload))
+            retval = "" if returned is None else f" = {returned}"  # (void: none)
             index = next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0] == key), None)
             if index is None:
                 self._flush_held(tid, out)
                 self._put(out, tid, _NO_CALL, f"{self._prefix(record, '')}{'  ' * len(stack)}"
+<<<<<<< HEAD
                           f"{_called(key)}() = {retval}; /* entry not in the trace */\n")
+=======
+                          f"{_shown(key)}(){retval}; /* entry not in the trace */\n")
+>>>>>>> probes2
                 return
             _, start, serial = stack[index]
             elapsed = record.timestamp_ns - start
@@ -656,11 +672,11 @@ class CallsDescriber:
             if held is not None and index == len(stack) - 1 and held[2] == index:
                 del self._held[tid]
                 self._put(out, tid, serial, f"{self._prefix(record, duration)}{'  ' * index}"
-                          f"{held[1]} = {retval};\n")
+                          f"{held[1]}{retval};\n")
             else:
                 self._flush_held(tid, out)
                 self._put(out, tid, serial, f"{self._prefix(record, duration)}{'  ' * index}"
-                          f"}} = {retval}; /* {_shown(key)} */\n")
+                          f"}}{retval}; /* {_shown(key)} */\n")
             del stack[index:]
             return
         self._flush_held(tid, out)

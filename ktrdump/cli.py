@@ -1301,22 +1301,46 @@ def _selected(events: Iterator[Any], selector: Selector, *, marked: bool,
 
 
 class _Notices:
-    """Report notices on stderr, one line each, and remember whether any means lost data."""
+    """Report notices on stderr, one line each, and remember whether any means lost data.
+
+    Late records (``Late``: shown, only out of order) come once per reorder window
+    that let some go: a busy input made dozens of lines. Of a file they are said
+    once per input and kind at ``finish``, with the exact total; of a live input
+    (a pipe, a followed file: the end may never come) as they come.
+    """
 
     def __init__(self, source: _Source, stderr: IO[str]) -> None:
         self.status = 0
         self._source = source
         self._stderr = stderr
+        self._late: dict[tuple[str, int, bool], Late] = {}  # (input, window, idle): total
 
     def __call__(self, notice: Any) -> None:
+        if isinstance(notice, Late) and not self._source.live:
+            key = (notice.source, notice.window_ns, bool(notice.idle_ns))
+            before = self._late.get(key)
+            self._late[key] = notice if before is None else notice._replace(
+                records=before.records + notice.records,
+                idle_ns=max(before.idle_ns, notice.idle_ns))
+            return
         if isinstance(notice, Skipped):
             text = f"{self._source.name}: {notice.describe()}"
         else:
             text = notice.describe()
         if not isinstance(notice, Late):  # late records are shown, only out of order
             self.status = 1
+        self._write(text)
+
+    def _write(self, text: str) -> None:
         self._stderr.write(f"{PROGRAM}: {text}\n")
         self._stderr.flush()
+
+    def finish(self) -> int:
+        """Say the late records' totals; the exit status."""
+        late, self._late = self._late, {}
+        for notice in late.values():
+            self._write(notice.describe())
+        return self.status
 
 
 #: The records ``--summary``'s probe and sample tables read.
@@ -1386,7 +1410,7 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
         output.flush()
     finally:
         profile.stacks.close()
-    return report.status
+    return report.finish()
 
 
 def _warner(stderr: IO[str]) -> Callable[[str], None]:
@@ -1433,7 +1457,7 @@ def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO
         # Nothing printed, status 0: say why (perf report on an empty file does).
         _warner(stderr)(f"{source.name}: no stack samples in this trace "
                         "(ktr record -F HZ records them)")
-    return report.status
+    return report.finish()
 
 
 def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO[Any],
@@ -1455,7 +1479,7 @@ def _chrome(options: Options, source: _Source, events: Iterator[Any], stdout: IO
         io_bytes=DEFAULT_CHROME_IO_BYTES if options.max_data is None else options.max_data)
     write_chrome(events, stdout, chrome_options, on_notice=report,
                  flush_each_batch=source.live)
-    return report.status
+    return report.finish()
 
 
 def _parquet(options: Options, source: _Source, events: Iterator[Any],
@@ -1470,7 +1494,7 @@ def _parquet(options: Options, source: _Source, events: Iterator[Any],
                   keep=record_filter(options, selector.keep if selector is not None else None),
                   avoid=inputs, stacks=Stacks(options.symbol_cache, _warner(stderr), demangle),
                   byte_order=_byte_order(source), demangle=demangle)
-    return report.status
+    return report.finish()
 
 
 def _byte_order(source: _Source) -> formats.ByteOrder:
@@ -1565,7 +1589,7 @@ def dump(reader: TraceReader | _Source, describer: Any, output: Output, stderr: 
     output.records_written += len(lines)
     output.write(lines)
     output.flush()
-    return report.status
+    return report.finish()
 
 
 #: Young-generation GC threshold while dumping: records are many short-lived

@@ -325,6 +325,17 @@ def probes_trace() -> bytes:
                               b"prog:spin")),
         (s.PROBE, PROG, Probe(12, site.RETURN, 0x40152F, 0, 9, (), b"prog:spin")),
         (s.PROBE, PROG, Probe(11, site.RETURN, 0x401ABC, 0, 10, (), b"prog:work")),
+        # a function that returns nothing (its DWARF: VOID_RETURN): its rax is a leftover,
+        # recorded, not shown (types say u64: what older readers show)
+        (s.PROBE_DEF, RECORDER, _probe_def(14, site.ENTRY, b"reset", [T.I32],
+                                           module=b"/t/prog", vaddr=0x401700,
+                                           flags=flag.RETURN_ADDRESS)),
+        (s.PROBE_DEF, RECORDER, _probe_def(15, site.RETURN, b"reset", [T.U64],
+                                           module=b"/t/prog", vaddr=0x401700,
+                                           flags=flag.VOID_RETURN)),
+        (s.PROBE, PROG, Probe(14, site.ENTRY, 0x401700, 0, 0, (4, 0x401AC4, 0x7FFD1008),
+                              b"prog:reset")),
+        (s.PROBE, PROG, Probe(15, site.RETURN, 0x401AC4, 0, 0x5EED, (), b"prog:reset")),
         (s.END, RECORDER, End(0, 0, 1, 2, 0, 0, b"", 1, b"libplug:plug_twice\0")),
     ]
     out = io.BytesIO()
