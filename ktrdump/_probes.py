@@ -656,11 +656,7 @@ class CallsDescriber:
             if index is None:
                 self._flush_held(tid, out)
                 self._put(out, tid, _NO_CALL, f"{self._prefix(record, '')}{'  ' * len(stack)}"
-<<<<<<< HEAD
-                          f"{_called(key)}() = {retval}; /* entry not in the trace */\n")
-=======
-                          f"{_shown(key)}(){retval}; /* entry not in the trace */\n")
->>>>>>> probes2
+                          f"{_called(key)}(){retval}; /* entry not in the trace */\n")
                 return
             _, start, serial = stack[index]
             elapsed = record.timestamp_ns - start
