@@ -36,7 +36,8 @@ Ends:
   (no such pid, a zombie, or a pid reused by a process started after the
   BEGIN) and one more read brings nothing, the input ends there, as a file
   read without follow does: the reader's ``CutShort`` notice follows, saying
-  the recorder is gone (``NO_END_RECORDER_GONE``). Only when that can be known: the recording has a BEGIN naming a pid, whose
+  the recorder is gone (``NO_END_RECORDER_GONE``). Only when that can be
+  known: the recording has a BEGIN naming a pid, whose
   ``recorder`` option names this process's pid namespace (the inode of
   ``/proc/self/ns/pid``) and this boot (``boot_id``) -- or, for a recording
   made before the option, whose file header's hostname is this machine's
