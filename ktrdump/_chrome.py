@@ -55,10 +55,11 @@ Events:
 - drops, skipped (damaged) batches, recordings cut short (no END record:
   the reader's ``CutShort``), the start and end of each recording (BEGIN and
   END records) and, for merged inputs, records out of order are global
-  instant events (``"s":"g"``, pid 0, tid 0): ``dropped 12 records
-  (ENOSPC)``, ``skipped 2 damaged batches`` (args: offset, bytes, reason,
-  file), ``recording cut short (no END record)`` (the same args), ``file
-  header damaged (--salvage): ...`` (the same args: ``bytes`` passed over),
+  instant events (``"s":"g"``, pid 0, tid 0): ``dropped 12
+  records (ENOSPC: queue full, the writer fell behind)``, ``skipped 2
+  damaged batches`` (args: offset, bytes, reason, file), ``recording cut
+  short (no END record)`` (the same args), ``file header damaged
+  (--salvage): ...`` (the same args: ``bytes`` passed over),
   ``recording started`` (args: ``recorder_pid``, ``command``), ``recording
   ended``, ``3 records out of order``.
 - function probes (PROBE records): a probed call is a slice — ``"ph":"B"`` at its entry
@@ -133,6 +134,7 @@ from json.encoder import encode_basestring as _encode_basestring
 from typing import IO, Any
 
 from formats import (
+    DROP_CAUSES,
     Begin,
     ByteOrder,
     DropError,
@@ -685,6 +687,8 @@ class ChromeTrace:
             reason = DropError(payload.error).name
         except ValueError:
             reason = errno_name(payload.error) or f"errno_{payload.error}"
+        if (cause := DROP_CAUSES.get(payload.error)) is not None:
+            reason += f": {cause}"
         lost = plural(payload.lost, "record")
         self._emit(out, f'{{"ph":"i","s":"g","name":"dropped {lost} ({reason})",'
                         f'"pid":0,"tid":0,"ts":{self._ts(record.timestamp_ns)},'

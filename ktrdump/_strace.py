@@ -54,7 +54,8 @@ recorder writes at a switch (so a call the filters hide still counts).
 
 Not shown (strace has no line for them): EMUL other than as above, CSW,
 USER, PROBE, SAMPLE, MMAP, and the PROC events other than exit. DROP records, which strace has no
-notion of, print ``--- ktr: N records lost (ENOSPC) ---`` with thread id 0,
+notion of, print ``--- ktr: N records lost (ENOSPC: queue full, the writer fell
+behind) ---`` with thread id 0,
 so a loss is never silent; neither is damage to the file (``notice_lines``):
 ``--- ktr: 256 bytes lost at byte offset 356 (1 batch skipped: REASON) ---``,
 thread id 0, at the time of the last record before it. Differences from strace
@@ -410,7 +411,7 @@ class StraceDescriber(LineView):
         elif kind == _DROP:
             self._interrupt(out, None)
             drop: Any = record[6]
-            name = _model.drop_error_name(drop.error, self.names)
+            name = _model.drop_label(drop.error, self.names)
             count = drop.lost
             out.append(f"{self._prefix(0, record[4])}--- ktr: {count} record"
                        f"{'' if count == 1 else 's'} lost ({name}) ---\n")

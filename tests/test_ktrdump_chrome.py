@@ -171,7 +171,7 @@ def test_scenario_events() -> None:
     instants = [(e["s"], e["name"], e.get("tid")) for e in events if e["ph"] == "i"]
     assert instants == [
         ("t", "SIGUSR1", 10),
-        ("g", "dropped 12 records (ENOSPC)", 0),
+        ("g", "dropped 12 records (ENOSPC: queue full, the writer fell behind)", 0),
         ("t", "exec", 10),
         ("g", "skipped 2 damaged batches", 0),
         ("t", "utrace mark", 11),
@@ -213,7 +213,8 @@ def test_origin_is_the_first_record_or_given() -> None:
 def test_pid_filter_keeps_drops() -> None:
     _, events = chrome(SCENARIO, ChromeOptions(keep=lambda record: record[2] == 99))
     assert [e["name"] for e in events if e["ph"] != "M"] == [
-        "dropped 12 records (ENOSPC)", "skipped 2 damaged batches"]
+        "dropped 12 records (ENOSPC: queue full, the writer fell behind)",
+        "skipped 2 damaged batches"]
 
 
 def test_large_numbers_stay_exact() -> None:

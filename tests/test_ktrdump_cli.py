@@ -155,7 +155,7 @@ def test_filters_keep_drop_records(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["-p", "77", str(path)]) == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if not line.startswith('       "')]
-    assert lines[0].endswith("DROP  ENOSPC 5 records lost")
+    assert lines[0].endswith("DROP  ENOSPC 5 records lost (queue full, the writer fell behind)")
     assert all(line.startswith("    77 sh") for line in lines[1:]) and len(lines) == 7
     assert main(["-t", "n", str(path)]) == 0
     tags = [line.split()[2] for line in capsys.readouterr().out.splitlines()
