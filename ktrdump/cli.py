@@ -390,11 +390,15 @@ _PID_MAX_LIMIT = 4 * 1024 * 1024
 
 
 def _pid(text: str) -> int:
-    """-p: a process or thread id (0: the recorder's own records)."""
-    value = _non_negative(text)
-    if value > _PID_MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be a process or thread id, 0 to "
-                                         f"{_PID_MAX_LIMIT}: {text!r}")
+    """-p: a process or thread id (0: the recorder's own records). Refused in
+    ``ktr record -p``'s words (a UsageError: argparse does not reword it)."""
+    try:
+        value: int | None = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= _PID_MAX_LIMIT:
+        shown = repr(text) if value is None else value
+        raise UsageError(f"-p: {shown} is not a process id (0 to {_PID_MAX_LIMIT})")
     return value
 
 
