@@ -7,7 +7,7 @@ The output is the JSON *object* form of the Trace Event Format::
     ...
     ],
     "displayTimeUnit":"ns",
-    "otherData":{"origin_ns":..., "clock":"CLOCK_REALTIME", "hostname":..., ...}}
+    "otherData":{"origin_ns":..., "clock":"CLOCK_MONOTONIC", "hostname":..., ...}}
 
 The object form is the one every viewer takes (vizviewer rejects the bare
 array); trace-wide facts go in ``otherData``, the format's place for them
@@ -86,7 +86,11 @@ Events:
   None: ktrdump for a file header read past with ``--salvage``, whose start
   time is unknown): ``"begin"`` (the first record is a BEGIN: its
   ``realtime_ns``, the recording's start, exactly) or ``"first_record"``
-  (the first record's time: the recording's start is unknown), ``clock``,
+  (the first record's time: the recording's start is unknown), ``clock``
+  (``"CLOCK_MONOTONIC"``: ``ts`` counts the trace clock, CLOCK_MONOTONIC plus
+  the offset to CLOCK_REALTIME measured once at the start (SPEC), so ``ts`` is
+  monotonic time since ``origin_ns``; a free-form key: the Trace Event Format
+  gives ``otherData`` no meaning, Perfetto and catapult show it as metadata),
   what the caller passes in ``ChromeOptions.metadata``
   (ktrdump: the file header's host, kernel, ktr version, command: the first
   recording's), and ``recordings``: one object per BEGIN record read, in
@@ -303,7 +307,10 @@ class ChromeTrace:
                 self._emit(out, f'{{"ph":"E","cat":"probe","pid":{call.pid},"tid":{tid},'
                                 f'"ts":{self._ts(self._last_ns)},"args":{{"unfinished":true}}}}')
         other = [f'"origin_ns":{self._origin if self._origin is not None else "null"}',
-                 '"clock":"CLOCK_REALTIME"']
+                 # SPEC: the trace clock is CLOCK_MONOTONIC plus an offset fixed at
+                 # the start, so ``ts`` counts monotonic time (a step of the wall clock
+                 # during the recording moves no event); only origin_ns is an epoch time.
+                 '"clock":"CLOCK_MONOTONIC"']
         if self._origin_from is not None:
             other.append(f'"origin":"{self._origin_from}"')
         other.extend(f"{encode_string(key)}:{_json_value(value)}"
