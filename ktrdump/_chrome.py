@@ -694,12 +694,13 @@ class ChromeTrace:
             reason = DropError(payload.error).name
         except ValueError:
             reason = errno_name(payload.error) or f"errno_{payload.error}"
-        if (cause := DROP_CAUSES.get(payload.error)) is not None:
-            reason += f": {cause}"
+        cause = DROP_CAUSES.get(payload.error)
+        label = reason if cause is None else f"{reason}: {cause}"
+        more = "" if cause is None else f',"cause":"{cause}"'
         lost = plural(payload.lost, "record")
-        self._emit(out, f'{{"ph":"i","s":"g","name":"dropped {lost} ({reason})",'
+        self._emit(out, f'{{"ph":"i","s":"g","name":"dropped {lost} ({label})",'
                         f'"pid":0,"tid":0,"ts":{self._ts(record.timestamp_ns)},'
-                        f'"args":{{"lost":{payload.lost},"error":"{reason}"}}}}')
+                        f'"args":{{"lost":{payload.lost},"error":"{reason}"{more}}}}}')
 
     def _end(self, record: Record, out: list[str]) -> None:
         payload: Any = record.payload
