@@ -56,7 +56,8 @@ Events:
   the reader's ``CutShort``), the start and end of each recording (BEGIN and
   END records) and, for merged inputs, records out of order are global
   instant events (``"s":"g"``, pid 0, tid 0): ``dropped 12
-  records (ENOSPC: queue full, the writer fell behind)``, ``skipped 2
+  records (ENOSPC: queue full, the writer fell behind)`` (args: lost, error,
+  cause), ``skipped 2
   damaged batches`` (args: offset, bytes, reason, file), ``recording cut
   short (no END record)`` (the same args), ``file header damaged
   (--salvage): ...`` (the same args: ``bytes`` passed over),
