@@ -285,6 +285,16 @@ class DropError(enum.IntEnum):
     ENOBUFS = 105  # a kernel perf ring was full (PERF_RECORD_LOST)
 
 
+#: What happened, for each ``DropError``, in words for a reader: ktrace's errno
+#: codes name no disk or system memory condition here (ENOSPC is ktr's own queue,
+#: full because its writer fell behind, not a full disk).
+DROP_CAUSES: dict[int, str] = {
+    DropError.ENOSPC: "queue full, the writer fell behind",
+    DropError.ENOMEM: "a record could not be built",
+    DropError.ENOBUFS: "a kernel perf ring was full",
+}
+
+
 class CswFlag(enum.IntFlag):
     """CSW record flags."""
 

@@ -674,7 +674,8 @@ def parse_record_arguments(argv: Sequence[str]) -> RecordOptions:
             try:
                 pid = int(part)
             except ValueError:
-                raise UsageError(f"ktr record: -p: {part!r} is not a process id") from None
+                raise UsageError(f"ktr record: -p: {part!r} is not a process id "
+                                 f"({_range(PID_RANGE)})") from None
             pids.append(pid)
     probe_specs: tuple[ProbeSpec, ...] = ()
     if arguments.probes:

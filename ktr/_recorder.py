@@ -1159,8 +1159,8 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
     parts = [f"{stats.records_written} records ({_size(stats.bytes_written)}) to {where}",
              f"{dropped} dropped"]
     if dropped:
-        reasons = ", ".join(f"{error.name} {count}" for error, count in stats.drops.items()
-                            if count)
+        reasons = "; ".join(f"{error.name} {count}: {formats.DROP_CAUSES[error]}"
+                            for error, count in stats.drops.items() if count)
         parts[-1] += f" ({reasons})"
         ring_losses = stats.drops.get(formats.DropError.ENOBUFS, 0)
         if ring_losses:

@@ -95,6 +95,10 @@ def exec_failure(command: Command, number: int) -> str:
         return (f"{command.shown}: command not found" if command.searched
                 else f"{command.shown}: no such file or directory")
     if number == errno_module.EACCES:
+        if not command.searched and os.path.isdir(command.paths[0]):
+            # execve says EACCES for a directory; bash names the cause (126 either way).
+            # Found through PATH, shells differ (bash skips it, dash: permission denied).
+            return f"{command.shown}: is a directory"
         return f"{command.shown}: permission denied"
     return f"cannot execute {os.fsdecode(command.paths[0])}: {os.strerror(number)}"
 

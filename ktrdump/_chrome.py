@@ -7,7 +7,7 @@ The output is the JSON *object* form of the Trace Event Format::
     ...
     ],
     "displayTimeUnit":"ns",
-    "otherData":{"origin_ns":..., "clock":"CLOCK_REALTIME", "hostname":..., ...}}
+    "otherData":{"origin_ns":..., "clock":"CLOCK_MONOTONIC", "hostname":..., ...}}
 
 The object form is the one every viewer takes (vizviewer rejects the bare
 array); trace-wide facts go in ``otherData``, the format's place for them
@@ -55,10 +55,12 @@ Events:
 - drops, skipped (damaged) batches, recordings cut short (no END record:
   the reader's ``CutShort``), the start and end of each recording (BEGIN and
   END records) and, for merged inputs, records out of order are global
-  instant events (``"s":"g"``, pid 0, tid 0): ``dropped 12 records
-  (ENOSPC)``, ``skipped 2 damaged batches`` (args: offset, bytes, reason,
-  file), ``recording cut short (no END record)`` (the same args), ``file
-  header damaged (--salvage): ...`` (the same args: ``bytes`` passed over),
+  instant events (``"s":"g"``, pid 0, tid 0): ``dropped 12
+  records (ENOSPC: queue full, the writer fell behind)`` (args: lost, error,
+  cause), ``skipped 2
+  damaged batches`` (args: offset, bytes, reason, file), ``recording cut
+  short (no END record)`` (the same args), ``file header damaged
+  (--salvage): ...`` (the same args: ``bytes`` passed over),
   ``recording started`` (args: ``recorder_pid``, ``command``), ``recording
   ended``, ``3 records out of order``.
 - function probes (PROBE records): a probed call is a slice — ``"ph":"B"`` at its entry
@@ -85,7 +87,11 @@ Events:
   None: ktrdump for a file header read past with ``--salvage``, whose start
   time is unknown): ``"begin"`` (the first record is a BEGIN: its
   ``realtime_ns``, the recording's start, exactly) or ``"first_record"``
-  (the first record's time: the recording's start is unknown), ``clock``,
+  (the first record's time: the recording's start is unknown), ``clock``
+  (``"CLOCK_MONOTONIC"``: ``ts`` counts the trace clock, CLOCK_MONOTONIC plus
+  the offset to CLOCK_REALTIME measured once at the start (SPEC), so ``ts`` is
+  monotonic time since ``origin_ns``; a free-form key: the Trace Event Format
+  gives ``otherData`` no meaning, Perfetto and catapult show it as metadata),
   what the caller passes in ``ChromeOptions.metadata``
   (ktrdump: the file header's host, kernel, ktr version, command: the first
   recording's), and ``recordings``: one object per BEGIN record read, in
@@ -133,6 +139,7 @@ from json.encoder import encode_basestring as _encode_basestring
 from typing import IO, Any
 
 from formats import (
+    DROP_CAUSES,
     Begin,
     ByteOrder,
     DropError,
@@ -301,7 +308,10 @@ class ChromeTrace:
                 self._emit(out, f'{{"ph":"E","cat":"probe","pid":{call.pid},"tid":{tid},'
                                 f'"ts":{self._ts(self._last_ns)},"args":{{"unfinished":true}}}}')
         other = [f'"origin_ns":{self._origin if self._origin is not None else "null"}',
-                 '"clock":"CLOCK_REALTIME"']
+                 # SPEC: the trace clock is CLOCK_MONOTONIC plus an offset fixed at
+                 # the start, so ``ts`` counts monotonic time (a step of the wall clock
+                 # during the recording moves no event); only origin_ns is an epoch time.
+                 '"clock":"CLOCK_MONOTONIC"']
         if self._origin_from is not None:
             other.append(f'"origin":"{self._origin_from}"')
         other.extend(f"{encode_string(key)}:{_json_value(value)}"
@@ -687,10 +697,13 @@ class ChromeTrace:
             reason = DropError(payload.error).name
         except ValueError:
             reason = errno_name(payload.error) or f"errno_{payload.error}"
+        cause = DROP_CAUSES.get(payload.error)
+        label = reason if cause is None else f"{reason}: {cause}"
+        more = "" if cause is None else f',"cause":"{cause}"'
         lost = plural(payload.lost, "record")
-        self._emit(out, f'{{"ph":"i","s":"g","name":"dropped {lost} ({reason})",'
+        self._emit(out, f'{{"ph":"i","s":"g","name":"dropped {lost} ({label})",'
                         f'"pid":0,"tid":0,"ts":{self._ts(record.timestamp_ns)},'
-                        f'"args":{{"lost":{payload.lost},"error":"{reason}"}}}}')
+                        f'"args":{{"lost":{payload.lost},"error":"{reason}"{more}}}}}')
 
     def _end(self, record: Record, out: list[str]) -> None:
         payload: Any = record.payload

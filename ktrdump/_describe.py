@@ -176,6 +176,7 @@ from functools import lru_cache
 from typing import Any
 
 from formats import (
+    DROP_CAUSES,
     PROBE_ARG_TYPE_NAMES,
     EndFlag,
     FileHeader,
@@ -1053,7 +1054,9 @@ class TextDescriber(_RecordDescriber):
         count = payload.lost
         name = _model.drop_error_name(error, self.names)
         where = f" by cpu {payload.ring - 1}'s perf ring" if payload.ring else ""
-        return f"{head}DROP  {name} {plural(count, 'record')} lost{where}\n"
+        cause = DROP_CAUSES.get(error)
+        why = f" ({cause})" if cause is not None else ""
+        return f"{head}DROP  {name} {plural(count, 'record')} lost{where}{why}\n"
 
     def _end(self, head: str, record: Record) -> str:
         payload: Any = record[6]
@@ -1414,7 +1417,9 @@ class JsonDescriber(_RecordDescriber):
         count = payload.lost
         name = encode_basestring(_model.drop_error_name(error, self.names))
         cpu = payload.ring - 1 if payload.ring else "null"
-        return f'{{"type":"DROP",{head},"error":{name},"count":{count},"cpu":{cpu}}}\n'
+        cause = DROP_CAUSES.get(error)
+        why = f',"cause":{encode_basestring(cause)}' if cause is not None else ""
+        return f'{{"type":"DROP",{head},"error":{name},"count":{count},"cpu":{cpu}{why}}}\n'
 
     def _end(self, head: str, record: Record) -> str:
         payload: Any = record[6]

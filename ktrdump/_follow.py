@@ -35,8 +35,9 @@ Ends:
   current recording's BEGIN names is looked for in ``/proc``. When it is gone
   (no such pid, a zombie, or a pid reused by a process started after the
   BEGIN) and one more read brings nothing, the input ends there, as a file
-  read without follow does: the reader's ``CutShort`` notice follows. Only
-  when that can be known: the recording has a BEGIN naming a pid, whose
+  read without follow does: the reader's ``CutShort`` notice follows, saying
+  the recorder is gone (``NO_END_RECORDER_GONE``). Only when that can be
+  known: the recording has a BEGIN naming a pid, whose
   ``recorder`` option names this process's pid namespace (the inode of
   ``/proc/self/ns/pid``) and this boot (``boot_id``) -- or, for a recording
   made before the option, whose file header's hostname is this machine's
@@ -291,7 +292,8 @@ class _WaitingFile:
         self.recording_ended = False
         # The recorder writing the current recording, when it can be watched.
         self.recorder: _RecorderWatch | None = None
-        self._recorder_gone = False
+        # The recorder was found gone (the reader's ``CutShort`` says so).
+        self.recorder_gone = False
         # Until the file header has been read (``Follower`` clears it): the header
         # may claim more bytes than a finished file will ever have (its length field
         # damaged upwards), so the batches already in the file are looked at instead.
@@ -311,7 +313,7 @@ class _WaitingFile:
                 # for the rest of its batch, should this be only part of it.
                 self.recording_ended = False
                 return data
-            if self.recording_ended or self._recorder_gone:
+            if self.recording_ended or self.recorder_gone:
                 return b""  # the end of the input, as for a file not followed
             if self.header_pending and self._recording_over():
                 return b""  # the header's claimed bytes will never come
@@ -320,7 +322,7 @@ class _WaitingFile:
                 return b""
             if self.recorder is not None and self.recorder.gone():
                 # It may have written just before it died: read once more, at once.
-                self._recorder_gone = True
+                self.recorder_gone = True
                 continue
             self._stop.wait(self._poll)
 

@@ -21,6 +21,7 @@ import json
 from typing import NamedTuple
 
 from formats import (
+    DROP_CAUSES,
     Begin,
     DropError,
     GenioFlag,
@@ -127,6 +128,13 @@ def drop_error_name(error: int, names: Names) -> str:
         return DropError(error).name
     except ValueError:
         return names.errno(error) or "0"
+
+
+def drop_label(error: int, names: Names) -> str:
+    """``ENOSPC: queue full, the writer fell behind``: the error's name and what happened."""
+    name = drop_error_name(error, names)
+    cause = DROP_CAUSES.get(error)
+    return f"{name}: {cause}" if cause is not None else name
 
 
 def begin_options(begin: Begin) -> dict[str, object] | None:

@@ -1,7 +1,8 @@
 """``ktrdump --format parquet -o calls.parquet trace.ktr``: tables for DuckDB, pandas, Spark.
 
 ``-o NAME.parquet`` writes the calls table to ``NAME.parquet`` and each other
-table beside it as ``NAME.TABLE.parquet``:
+table beside it as ``NAME.TABLE.parquet`` (``-o NAME``, without ``.parquet``,
+the same: ktrdump's command line adds it):
 
 - ``NAME.parquet`` — one row per system call: ``call_id`` (the JSON ``call``
   id), ``pid``, ``tid``, ``comm``, ``syscall``, ``nr``, ``abi``, ``args``

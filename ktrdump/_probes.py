@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from formats import (
+    DROP_CAUSES,
     ByteOrder,
     DropError,
     ProbeArgType,
@@ -582,6 +583,8 @@ class CallsDescriber:
             reason = DropError(payload.error).name
         except ValueError:
             reason = f"errno {payload.error}"
+        if (cause := DROP_CAUSES.get(payload.error)) is not None:
+            reason += f": {cause}"
         out.append(f"{'':>10} [{record.tid:6d}] | /* {plural(payload.lost, 'record')} lost "
                    f"({reason}) */\n")
 

@@ -230,6 +230,8 @@ class HeaderLost(Skipped):
 NO_END_AT_END = "no END record"
 #: ``CutShort.reason``: another recording (a BEGIN) started inside one.
 NO_END_BEFORE_BEGIN = "no END record before the next recording's BEGIN"
+#: ``CutShort.reason``: a followed input ended because its recorder no longer runs.
+NO_END_RECORDER_GONE = "no END record, and its recorder is gone"
 
 
 class CutShort(Skipped):
@@ -239,8 +241,10 @@ class CutShort(Skipped):
     being written, or it was cut short (the recorder was killed, the copy is
     partial). Before a BEGIN (``NO_END_BEFORE_BEGIN``, an appended file): the
     recording before it was cut short. Either way records it had not written
-    are missing. ``batches`` and ``bytes`` are 0; ``offset`` is where the
-    input ended, or where the batch holding the next recording's BEGIN starts.
+    are missing. Following a file (``NO_END_RECORDER_GONE``): the input ended
+    because the recorder the BEGIN names no longer runs, so the recording was
+    cut short. ``batches`` and ``bytes`` are 0; ``offset`` is where the input
+    ended, or where the batch holding the next recording's BEGIN starts.
     """
 
     def describe(self) -> str:
@@ -249,6 +253,10 @@ class CutShort(Skipped):
         if self.reason == NO_END_BEFORE_BEGIN:
             return (f"no END record before the recording that begins at byte offset "
                     f"{self.offset}: the recording before it was {cut}")
+        if self.reason == NO_END_RECORDER_GONE:
+            # Following found the recorder dead: it will write nothing more.
+            return (f"no END record at byte offset {self.offset} (end of input), and the "
+                    f"recorder is gone (no longer running): the recording was {cut}")
         return (f"no END record at byte offset {self.offset} (end of input): the recording "
                 f"is still being written, or it was {cut}")
 
@@ -476,7 +484,9 @@ class TraceReader:
         if not promised:
             return  # written by a recorder that does not end with END
         if last is None or not ends_recording(last, byte_order):
-            yield self._notice(CutShort(self.offset, 0, 0, NO_END_AT_END))
+            gone = getattr(self._stream, "recorder_gone", False) is True
+            yield self._notice(CutShort(self.offset, 0, 0,
+                                        NO_END_RECORDER_GONE if gone else NO_END_AT_END))
 
     def _batches(self, decode: Callable[[BatchHeader, bytes, int], Iterable[_Batch]],
                  salvaged: Callable[[list[Record], bytes, int], Iterable[_Batch]],

@@ -16,7 +16,9 @@ read ktr traces unchanged::
 Layout, as strace's: the thread id left-aligned in 5 columns and a space;
 seconds.microseconds; the call with its arguments (``_args``, strace style:
 ``", "`` between arguments, ``NULL``, strace's string quoting, at most 32
-bytes of a string (``-m N``: N, strace's ``-s``) then ``...``, paths in full);
+bytes of a string (``-m N``: N, strace's ``-s``; without -m, fewer when the
+recording kept fewer I/O bytes, ``ktr record -s N``: as ``strace -s N`` cuts
+them, execve's argv too) then ``...``, paths in full);
 a space, padding to column 40, ``= `` and the result: a number, a pointer in
 hex, ``-1 ENOENT (No such file or directory)``, ``? ERESTARTSYS (To be
 restarted if SA_RESTART is set)`` for the kernel's restart codes, ``?`` for a
@@ -54,7 +56,8 @@ recorder writes at a switch (so a call the filters hide still counts).
 
 Not shown (strace has no line for them): EMUL other than as above, CSW,
 USER, PROBE, SAMPLE, MMAP, and the PROC events other than exit. DROP records, which strace has no
-notion of, print ``--- ktr: N records lost (ENOSPC) ---`` with thread id 0,
+notion of, print ``--- ktr: N records lost (ENOSPC: queue full, the writer fell
+behind) ---`` with thread id 0,
 so a loss is never silent; neither is damage to the file (``notice_lines``):
 ``--- ktr: 256 bytes lost at byte offset 356 (1 batch skipped: REASON) ---``,
 thread id 0, at the time of the last record before it. Differences from strace
@@ -223,7 +226,14 @@ class StraceDescriber(LineView):
                                    facilities=recorded_facilities(header))
         self._track = track_fds
         self.tracker.fds.strace_style(options.strace_hex)
-        limit = STRACE_STRING_LIMIT if options.max_data is None else options.max_data
+        limit = options.max_data
+        if limit is None:
+            limit = STRACE_STRING_LIMIT
+            kept = header.options.get("io_bytes") if header is not None else None
+            if type(kept) is int and 0 <= kept < limit:
+                # Recorded with ``ktr record -s N``: strace -s N cuts every string there
+                # (execve's argv too, which ktr records whole), as the I/O data was.
+                limit = kept
         self._style = Style(strace=True, raw=options.raw, fd_paths=track_fds, string_limit=limit,
                             ifnames=same_boot(header), hex_strings=options.strace_hex)
         self.tracker.keep = record_filter(options)
@@ -410,7 +420,7 @@ class StraceDescriber(LineView):
         elif kind == _DROP:
             self._interrupt(out, None)
             drop: Any = record[6]
-            name = _model.drop_error_name(drop.error, self.names)
+            name = _model.drop_label(drop.error, self.names)
             count = drop.lost
             out.append(f"{self._prefix(0, record[4])}--- ktr: {count} record"
                        f"{'' if count == 1 else 's'} lost ({name}) ---\n")

@@ -41,7 +41,7 @@ import os
 from collections import OrderedDict
 from typing import Any, NamedTuple
 
-from formats import FileHeader, ProcEvent, Record, RecordKind
+from formats import DROP_CAUSES, DropError, FileHeader, ProcEvent, Record, RecordKind
 
 from . import _model
 from ._bounded import Table
@@ -285,7 +285,7 @@ class PerThreadStrace(StraceDescriber):
                      if count > earlier.get(reason, 0)}
         drops = self._drops - since.drops
         lost = self._lost - since.lost
-        what = (f"({next(iter(by_reason))})" if drops == 1
+        what = (f"({_one_reason(next(iter(by_reason)))})" if drops == 1
                 else f"({_reasons(drops, by_reason)})")
         return (f"{self._prefix(0, self._last_drop_ns)}--- ktr: {_plural(lost, 'record')} "
                 f"lost before this thread's first line {what} ---\n")
@@ -313,6 +313,12 @@ _NO_LOSSES = _Losses(0, 0, ())
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _one_reason(name: str) -> str:
+    """A single drop's reason as the strace view's drop line words it (``drop_label``)."""
+    error = DropError.__members__.get(name)
+    return name if error is None else f"{name}: {DROP_CAUSES[error]}"
 
 
 def _reasons(drops: int, by_reason: dict[str, int]) -> str:

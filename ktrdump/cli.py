@@ -390,11 +390,15 @@ _PID_MAX_LIMIT = 4 * 1024 * 1024
 
 
 def _pid(text: str) -> int:
-    """-p: a process or thread id (0: the recorder's own records)."""
-    value = _non_negative(text)
-    if value > _PID_MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be a process or thread id, 0 to "
-                                         f"{_PID_MAX_LIMIT}: {text!r}")
+    """-p: a process or thread id (0: the recorder's own records). Refused in
+    ``ktr record -p``'s words (a UsageError: argparse does not reword it)."""
+    try:
+        value: int | None = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= _PID_MAX_LIMIT:
+        shown = repr(text) if value is None else value
+        raise UsageError(f"-p: {shown} is not a process id (0 to {_PID_MAX_LIMIT})")
     return value
 
 
@@ -766,6 +770,10 @@ def parse_options(argv: Sequence[str]) -> Options:
     if arguments.output_path == "":
         raise UsageError("-o: the file name is empty (give -o FILE, or -o - for standard "
                          "output)")
+    if arguments.output_format == "parquet" and not arguments.output_path.endswith(".parquet"):
+        # -o NAME: NAME.parquet, as the other tables are NAME.TABLE.parquet (not a calls
+        # table named x.txt beside x.txt.signals.parquet): every file is a .parquet one.
+        arguments.output_path += ".parquet"
     if arguments.output_format == "parquet" and (arguments.summary or arguments.follow):
         raise UsageError("--format parquet does not go with --summary or -l")
     if arguments.summary and arguments.output_format not in (None, "text", "strace"):

@@ -282,4 +282,4 @@ def test_a_loss_before_the_window_closes_its_unseen_calls_unseen() -> None:
     assert shown([*defs, hit(1, E, 1 * ms), hit(2, R, 10 * ms)]) == ["} = 0; /* p:slow */"]
     drop = rec(RecordKind.DROP, Drop(12, 0, 3), 2 * ms)
     assert shown([*defs, hit(1, E, 1 * ms), drop, hit(1, E, 6 * ms), hit(2, R, 7 * ms)]) == [
-        "/* 3 records lost (ENOMEM) */", "p:slow() = 0;"]
+        "/* 3 records lost (ENOMEM: a record could not be built) */", "p:slow() = 0;"]

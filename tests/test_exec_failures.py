@@ -54,6 +54,26 @@ def test_a_command_that_cannot_run(tmp_path: Path, name: str, errno_name: str,
     assert f"command exit status {done.returncode}" in text.splitlines()[-1]
 
 
+def test_a_directory_is_named_as_bash_names_it(tmp_path: Path) -> None:
+    """execve fails with EACCES on a directory; bash says "Is a directory" (126)."""
+    (tmp_path / "somedir").mkdir()
+    bash = subprocess.run(["bash", "-c", "./somedir"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=30)
+    assert (bash.returncode, bash.stderr) == (126, "bash: line 1: ./somedir: Is a directory\n")
+    done = subprocess.run([KTR, "record", "-q", "-o", str(tmp_path / "t.ktr"), "--",
+                           "./somedir"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == bash.returncode
+    assert done.stderr == bash.stderr.replace("bash: line 1:", "ktr:").replace("Is a", "is a")
+    # A directory found through PATH: bash skips it, dash says "Permission denied"
+    # (execvp's EACCES); ktr keeps the latter.
+    (tmp_path / "bin" / "somedir").mkdir(parents=True)
+    done = subprocess.run([KTR, "record", "-q", "-o", str(tmp_path / "t.ktr"), "--",
+                           "somedir"], capture_output=True, text=True, timeout=60,
+                          env={"PATH": f"{tmp_path}/bin"})
+    assert (done.returncode, done.stderr) == (126, "ktr: somedir: permission denied\n")
+
+
 def test_a_command_not_found_records_the_path_search(tmp_path: Path) -> None:
     trace = tmp_path / "t.ktr"
     done = subprocess.run([KTR, "record", "-q", "-o", str(trace), "--", "ktr-nowhere"],

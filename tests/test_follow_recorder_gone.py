@@ -26,7 +26,7 @@ import ktrdump
 from formats import RecordKind
 from ktrdump import _follow
 from ktrdump._follow import FollowOptions, follow
-from ktrdump._reader import NO_END_AT_END
+from ktrdump._reader import NO_END_RECORDER_GONE
 
 BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
@@ -88,14 +88,19 @@ def test_following_ends_with_the_cut_short_notice_when_the_recorder_is_killed(
         assert follower.stderr is not None
         stderr = follower.stderr.read().decode()
         size = trace.stat().st_size
+        # It found the recorder dead: it says so, not "still being written".
         assert stderr == (f"ktrdump: {trace}: no END record at byte offset {size} (end of "
-                          "input): the recording is still being written, or it was cut short "
-                          "(ktr record was killed, or its output failed) and records it had "
-                          "not written are missing\n")
-        # The same line and status as reading the file without -l.
+                          "input), and the recorder is gone (no longer running): the "
+                          "recording was cut short (ktr record was killed, or its output "
+                          "failed) and records it had not written are missing\n")
+        # The same status as reading the file without -l, which cannot tell whether
+        # the recorder still runs.
         plain = subprocess.run([KTRDUMP, "-t", "p", str(trace)], capture_output=True,
                                timeout=DEADLINE)
-        assert plain.returncode == 1 and plain.stderr.decode() == stderr
+        assert plain.returncode == 1 and plain.stderr.decode() == (
+            f"ktrdump: {trace}: no END record at byte offset {size} (end of input): the "
+            "recording is still being written, or it was cut short (ktr record was killed, "
+            "or its output failed) and records it had not written are missing\n")
     finally:
         if recorder.stdin is not None:
             recorder.stdin.close()
@@ -113,7 +118,9 @@ def test_a_killed_recorder_not_yet_reaped_counts_as_gone(tmp_path: Path) -> None
         assert " BEGIN " in next(output_lines(follower, DEADLINE))
         os.kill(recorder.pid, 9)  # not reaped until the end of the test
         assert follower.wait(ENDS_WITHIN) == 1
-        assert follower.stderr is not None and b"no END record" in follower.stderr.read()
+        assert follower.stderr is not None
+        assert b"no END record at byte offset" in (stderr := follower.stderr.read())
+        assert b"the recorder is gone" in stderr
         assert _state(recorder.pid) == "Z"  # it was a zombie all along
     finally:
         if recorder.stdin is not None:
@@ -240,7 +247,7 @@ def test_a_pid_reused_after_the_begin_is_not_the_recorder(
     _crafted(trace, os.uname().nodename, unrelated.pid, began)
     events = _events_until_idle(trace, idle_polls=500, raw=raw)  # ends long before
     notices = _cut_short(events)
-    assert [n.reason for n in notices] == [NO_END_AT_END]
+    assert [n.reason for n in notices] == [NO_END_RECORDER_GONE]
     assert notices[0].offset == trace.stat().st_size
 
 
@@ -293,7 +300,7 @@ def test_a_recording_of_this_namespace_and_boot_is_judged_whatever_the_host_name
     _crafted(trace, os.uname().nodename + "-renamed", unrelated.pid, time.monotonic_ns(),
              _here())
     events = _events_until_idle(trace, idle_polls=500)  # ends long before
-    assert [n.reason for n in _cut_short(events)] == [NO_END_AT_END]
+    assert [n.reason for n in _cut_short(events)] == [NO_END_RECORDER_GONE]
 
 
 @pytest.mark.parametrize("other", ["pid_namespace", "boot_id"])

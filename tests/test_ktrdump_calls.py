@@ -534,7 +534,7 @@ def test_strace_signals_exits_and_losses() -> None:
         "exit_group(1)   = ?",
         "+++ exited with 0 +++",
         "+++ killed by SIGKILL +++",
-        "--- ktr: 3 records lost (ENOSPC) ---",
+        "--- ktr: 3 records lost (ENOSPC: queue full, the writer fell behind) ---",
     ]
 
 
@@ -557,15 +557,15 @@ def test_strace_closes_a_call_whose_return_was_dropped() -> None:
     ])
     assert [_body(line) for line in lines] == [
         "newfstatat(3, 0x1000,  <unfinished ...>",
-        "--- ktr: 2 records lost (ENOSPC) ---",
+        "--- ktr: 2 records lost (ENOSPC: queue full, the writer fell behind) ---",
         "<... newfstatat resumed> <unfinished ...>) = ?",
         "close(3)        = 0 <0.000001>",
         "read(0,  <unfinished ...>",
-        "--- ktr: 1 record lost (ENOSPC) ---",
+        "--- ktr: 1 record lost (ENOSPC: queue full, the writer fell behind) ---",
         "<... read resumed> <unfinished ...>) = ?",
         'write(1, "x", 1) = 1 <0.000001>',
         "write(1, 0x2000, 1 <unfinished ...>",  # its data (GIO) comes after the DROP
-        "--- ktr: 1 record lost (ENOSPC) ---",
+        "--- ktr: 1 record lost (ENOSPC: queue full, the writer fell behind) ---",
         "<... write resumed>) = 1 <0.000001>",
     ]
 

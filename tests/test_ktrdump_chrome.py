@@ -171,7 +171,7 @@ def test_scenario_events() -> None:
     instants = [(e["s"], e["name"], e.get("tid")) for e in events if e["ph"] == "i"]
     assert instants == [
         ("t", "SIGUSR1", 10),
-        ("g", "dropped 12 records (ENOSPC)", 0),
+        ("g", "dropped 12 records (ENOSPC: queue full, the writer fell behind)", 0),
         ("t", "exec", 10),
         ("g", "skipped 2 damaged batches", 0),
         ("t", "utrace mark", 11),
@@ -213,7 +213,8 @@ def test_origin_is_the_first_record_or_given() -> None:
 def test_pid_filter_keeps_drops() -> None:
     _, events = chrome(SCENARIO, ChromeOptions(keep=lambda record: record[2] == 99))
     assert [e["name"] for e in events if e["ph"] != "M"] == [
-        "dropped 12 records (ENOSPC)", "skipped 2 damaged batches"]
+        "dropped 12 records (ENOSPC: queue full, the writer fell behind)",
+        "skipped 2 damaged batches"]
 
 
 def test_large_numbers_stay_exact() -> None:
@@ -416,3 +417,28 @@ def test_the_facility_letters_choose_the_events() -> None:
     calls = kinds("-t", "c")
     assert ("X", "syscall") in calls
     assert not {("C", None), ("b", "sched"), ("B", "probe")} & calls
+
+
+def test_the_clock_label_is_the_clock_ts_counts(tmp_path: Path) -> None:
+    """``ts`` + ``origin_ns``, less the recording's realtime - monotonic offset, is the
+    CLOCK_MONOTONIC reading of the moment: a program's own reading just before its
+    write(2) comes before that write's ts, and not long before."""
+    bin_dir = Path(sys.executable).parent
+    trace = tmp_path / "t.ktr"
+    program = "import os, time; t = time.monotonic_ns(); os.write(1, b'%d' % t)"
+    done = subprocess.run([bin_dir / "ktr", "record", "-q", "-o", str(trace), "--",
+                           sys.executable, "-c", program], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    read_ns = int(done.stdout)
+    shown = subprocess.run([bin_dir / "ktrdump", "--format", "chrome", str(trace)],
+                           capture_output=True, text=True, timeout=60)
+    document = json.loads(shown.stdout)
+    assert document["otherData"]["clock"] == "CLOCK_MONOTONIC"
+    begin = json.loads(subprocess.run([bin_dir / "ktrdump", "--json", str(trace)],
+                                      capture_output=True, text=True,
+                                      timeout=60).stdout.splitlines()[0])
+    offset = begin["realtime_ns"] - begin["monotonic_ns"]
+    (write,) = [e for e in document["traceEvents"] if e.get("name") == "write"
+                and e["ph"] == "X"]
+    write_ns = document["otherData"]["origin_ns"] + round(float(write["ts"]) * 1000) - offset
+    assert read_ns <= write_ns + 1000 < read_ns + 10**9  # (ts is in whole microseconds)

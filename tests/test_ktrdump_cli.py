@@ -155,7 +155,7 @@ def test_filters_keep_drop_records(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["-p", "77", str(path)]) == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if not line.startswith('       "')]
-    assert lines[0].endswith("DROP  ENOSPC 5 records lost")
+    assert lines[0].endswith("DROP  ENOSPC 5 records lost (queue full, the writer fell behind)")
     assert all(line.startswith("    77 sh") for line in lines[1:]) and len(lines) == 7
     assert main(["-t", "n", str(path)]) == 0
     tags = [line.split()[2] for line in capsys.readouterr().out.splitlines()
@@ -328,18 +328,22 @@ def test_a_module_that_cannot_symbolize_is_said_on_the_given_stderr(
     assert str(gone) not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("value, reason", [
-    ("-5", "must be 0 or more: '-5'"),
-    ("4194305", "must be a process or thread id, 0 to 4194304: '4194305'"),
-])
-def test_a_bad_pid_is_a_usage_error(value: str, reason: str) -> None:
+@pytest.mark.parametrize("value, shown", [
+    ("-5", "-5"), ("4194305", "4194305"), ("abc", "'abc'"), ("1,abc", "'abc'")])
+def test_a_bad_pid_is_a_usage_error(value: str, shown: str) -> None:
+    """Worded as ``ktr record -p`` words it (but for the range: 0 is ktr's own records)."""
     done = subprocess.run([sys.executable, "-m", "ktrdump", "-p", value,
                            str(Path(__file__).parent / "vectors" / "calls.ktr")],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
-        f"ktrdump: argument -p: {reason} (see ktrdump --help)"]
+        f"ktrdump: -p: {shown} is not a process id (0 to 4194304)"]
     assert done.stdout == ""
+    recorded = subprocess.run([sys.executable, "-m", "ktr", "record", "-p", value, "-o",
+                               "/dev/null"], capture_output=True, text=True, timeout=60)
+    assert recorded.returncode == 2
+    assert recorded.stderr.splitlines() == [
+        f"ktr record: -p: {shown} is not a process id (1 to 4194304)"]
 
 
 def test_salvage_shows_a_damaged_batch_records_marked_unverified(tmp_path: Path) -> None:

@@ -183,7 +183,8 @@ def test_psig_proc_drop_and_unknown_text() -> None:
     assert _text(_record(RecordKind.PROC, Proc(ProcEvent.FORK, 0, 99, 0, 0, b""))).endswith(
         "PROC  fork child 99\n")
     drop = _record(RecordKind.DROP, Drop(28, 0, 17), pid=0, tid=0, comm=b"ktr")
-    assert _text(drop) == "     0 ktr      DROP  ENOSPC 17 records lost\n"
+    assert _text(drop) == ("     0 ktr      DROP  ENOSPC 17 records lost (queue full, the "
+                           "writer fell behind)\n")
     assert _text(_record(77, Unknown(b"abc"))).endswith("UNKNOWN(77) 3 bytes\n")
 
 
@@ -222,7 +223,7 @@ COMMON_KEYS = ["type", "pid", "tid", "comm", "ts"]
          ["fd", "rw", "len", "data", "truncated"]),
         (_record(RecordKind.PSIG, Psig(10, 0, 0, 0, b"")),
          ["signal", "signo", "code", "action", "blocked"]),
-        (_record(RecordKind.DROP, Drop(12, 0, 3)), ["error", "count", "cpu"]),
+        (_record(RecordKind.DROP, Drop(12, 0, 3)), ["error", "count", "cpu", "cause"]),
         (_record(RecordKind.PROC, Proc(ProcEvent.CLONE, ProcFlag.THREAD, 5, 0, 0, b"")),
          ["event", "child", "thread"]),
         (_record(RecordKind.PROC, Proc(ProcEvent.EXEC, 0, 0, 0, 0, b"/bin/ls")),

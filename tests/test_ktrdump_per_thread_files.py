@@ -73,17 +73,18 @@ def test_every_drop_reaches_a_file_of_each_thread_it_may_concern(tmp_path: Path)
     assert done.returncode == 0 and done.stdout == ""
     lost_500 = [line for line in _lines(tmp_path, 500) if "--- ktr:" in line]
     assert lost_500 == [
-        f"{_at(0)} --- ktr: 3 records lost before this thread's first line (ENOSPC) ---",
-        f"{_at(3)} --- ktr: 4 records lost (ENOMEM) ---",
-        f"{_at(9)} --- ktr: 1 record lost (ENOSPC) ---"]
+        f"{_at(0)} --- ktr: 3 records lost before this thread's first line (ENOSPC: queue "
+        "full, the writer fell behind) ---",
+        f"{_at(3)} --- ktr: 4 records lost (ENOMEM: a record could not be built) ---",
+        f"{_at(9)} --- ktr: 1 record lost (ENOSPC: queue full, the writer fell behind) ---"]
     assert _lines(tmp_path, 501)[0] == (
         f"{_at(3)} --- ktr: 7 records lost before this thread's first line "
         "(2 DROPs: ENOSPC 3, ENOMEM 4) ---")
     assert [line for line in _lines(tmp_path, 501) if "--- ktr:" in line][1:] == [
-        f"{_at(9)} --- ktr: 1 record lost (ENOSPC) ---"]
+        f"{_at(9)} --- ktr: 1 record lost (ENOSPC: queue full, the writer fell behind) ---"]
     # born (clone) after the first two DROPs: only the third concerns it
     assert [line for line in _lines(tmp_path, 502) if "--- ktr:" in line] == [
-        f"{_at(9)} --- ktr: 1 record lost (ENOSPC) ---"]
+        f"{_at(9)} --- ktr: 1 record lost (ENOSPC: queue full, the writer fell behind) ---"]
     assert _lines(tmp_path, 503)[0] == (
         f"{_at(9)} --- ktr: 8 records lost before this thread's first line "
         "(3 DROPs: ENOSPC 4, ENOMEM 4) ---")
@@ -113,7 +114,7 @@ def test_drops_before_every_thread_shown_are_said_on_stderr(tmp_path: Path) -> N
     done = _ff(tmp_path, _write(tmp_path / "t.ktr", entries))
     assert done.returncode == 0 and done.stdout == ""
     assert [line for line in _lines(tmp_path, 502) if "--- ktr:" in line] == [
-        f"{_at(4)} --- ktr: 1 record lost (ENOBUFS) ---"]
+        f"{_at(4)} --- ktr: 1 record lost (ENOBUFS: a kernel perf ring was full) ---"]
     assert done.stderr.splitlines() == [
         "ktrdump: 3 records lost (2 DROPs: ENOSPC 2, ENOBUFS 1); 2 of them (1 DROP) in no "
         "thread's file (they came before every thread shown), the others in the files "

@@ -134,6 +134,28 @@ def test_bash_completion() -> None:
     assert "--durations" in _bash_complete("ktrdump", ["ktrdump", "--dur"])
 
 
+def test_bash_completes_option_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """-t letters, -e trace= classes (whether bash split the word at '=' or not), -C
+    counters as ``ktr record --list-counters`` lists them, --format names."""
+    letters = _bash_complete("ktr", ["ktr", "record", "-t", "cni"])
+    assert "cnis" in letters and "cnip" in letters and "cnic" not in letters
+    assert "cniswC" in _bash_complete("ktrdump", ["ktrdump", "-t", "cnisw"])
+    assert _bash_complete("ktr", ["ktr", "record", "-e", "tr"]) == ["trace="]
+    assert _bash_complete("ktr", ["ktr", "record", "-e", "trace=%pr"]) == ["trace=%process"]
+    assert _bash_complete("ktr", ["ktr", "record", "-e", "trace", "=", "%pr"]) == ["%process"]
+    assert _bash_complete("ktr", ["ktr", "record", "-e", "trace=%file,%net"]) == [
+        "trace=%file,%network"]
+    assert "%file" in _bash_complete("ktr", ["ktr", "record", "-e", "trace", "="])
+    assert _bash_complete("ktrdump", ["ktrdump", "-e", "status=fa"]) == ["status=failed"]
+    listed = subprocess.run([sys.executable, "-m", "ktr", "record", "--list-counters"],
+                            capture_output=True, text=True, timeout=30, check=True).stdout
+    assert "task-clock" in listed.split()
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    assert _bash_complete("ktr", ["ktr", "record", "-C", "page-faults,task-c"]) == [
+        "page-faults,task-clock"]
+    assert _bash_complete("ktrdump", ["ktrdump", "--format", "pa"]) == ["parquet"]
+
+
 def test_bash_completes_the_traced_commands_arguments_as_files(tmp_path: Path) -> None:
     # Without bash-completion's _command_offset, every word after -- was completed as
     # a command name: `ktr record -- cat notes<TAB>` offered no file.
@@ -393,3 +415,11 @@ def test_zsh_completes_an_option_and_its_choices(tmp_path: Path) -> None:
     assert _zsh_complete("ktrdump --fo", tmp_path) == "ktrdump --format "
     assert _zsh_complete("ktrdump --format ch", tmp_path) == "ktrdump --format chrome "
     assert _zsh_complete("ktr record --queue-m", tmp_path) == "ktr record --queue-max "
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+def test_zsh_completes_option_values(tmp_path: Path) -> None:
+    assert _zsh_complete("ktr record -e trace=%proc", tmp_path) == "ktr record -e trace=%process"
+    assert _zsh_complete("ktrdump -e status=fa", tmp_path) == "ktrdump -e status=failed"
+    assert _zsh_complete("ktr record -t cnisuepaCwvfSm", tmp_path) == (
+        "ktr record -t cnisuepaCwvfSmt")

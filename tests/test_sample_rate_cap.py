@@ -45,3 +45,16 @@ def test_ring_losses_are_explained(monkeypatch: pytest.MonkeyPatch) -> None:
     lines = summary_lines(options, RecordingReport(0, result, stats, None))
     (why,) = [line for line in lines if "ENOBUFS)" in line and "lost" in line]
     assert "802 perf records lost" in why and "-F 100000" in why
+
+
+def test_queue_drops_say_the_writer_fell_behind() -> None:
+    """A full queue is counted under ktrace's ENOSPC, but no disk is full: the end line
+    says what happened."""
+    options = parse_record_arguments(["-o", "x.ktr", "--", "true"])
+    drops = {kind: 0 for kind in DropError}
+    drops[DropError.ENOSPC] = 5
+    stats = DescriptorStats(100, 100, 0, 0, 1 << 20, 3, MappingProxyType(drops), 5,
+                            False, 0, None, 0)
+    result = RunResult(0, None, None, 1, 1, 0, 0, 0)
+    lines = summary_lines(options, RecordingReport(0, result, stats, None))
+    assert "; 5 dropped (ENOSPC 5: queue full, the writer fell behind); " in lines[-1]

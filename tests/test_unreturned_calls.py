@@ -136,5 +136,5 @@ def test_strace_ff_closes_a_call_whose_return_was_dropped(tmp_path: Path) -> Non
     # The DROP came while the read was open (500's file begun): its line first, as a
     # call's line is written whole when it ends.
     assert (tmp_path / "out.500").read_text().splitlines()[:2] == [
-        f"{_at(1)} --- ktr: 2 records lost (ENOSPC) ---",
+        f"{_at(1)} --- ktr: 2 records lost (ENOSPC: queue full, the writer fell behind) ---",
         f"{_at(0)} read(3,  <unfinished ...>) = ?"]

@@ -30,8 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import formats  # noqa: E402
 import ktr  # noqa: E402
 import ktrdump  # noqa: E402
+from formats.linux import SYSCALL_CLASSES  # noqa: E402
 from ktr import _options as record_options  # noqa: E402
 from ktrdump import cli as dump_cli  # noqa: E402
 
@@ -184,13 +186,82 @@ def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     return [a for a in parser._actions if a.option_strings and a.help is not argparse.SUPPRESS]
 
 
+#: The -t letters (ktr record's facilities, ktrdump's trace points: the same letters).
+_LETTERS = "".join(formats.FACILITY_HELP)
+#: -e's keys and the values each offers (a comma-separated set); ktr record has trace= only.
+_EXPRESSION_KEYS = {
+    "ktr": {"trace": " ".join(SYSCALL_CLASSES)},
+    "ktrdump": {"trace": " ".join(SYSCALL_CLASSES),
+                "status": "successful failed unfinished", "signal": ""},
+}
+#: How the machine's counter names are listed (-C): the command a user would run.
+_COUNTERS = "$(ktr record --list-counters 2>/dev/null)"
+
+
+def _bash_helpers(program: str) -> list[str]:
+    """Shell functions the value cases call (``__PROGRAM_letters``, ``__PROGRAM_set``)."""
+    return [
+        f"__{program}_letters() {{  # -t: each letter not yet in the word, appended to it",
+        f"    local letters={_LETTERS} j",
+        "    COMPREPLY=()",
+        "    for (( j = 0; j < ${#letters}; j++ )); do",
+        '        [[ $cur == *"${letters:j:1}"* ]] || COMPREPLY+=("$cur${letters:j:1}")',
+        "    done",
+        "    compopt -o nospace 2>/dev/null",
+        "}",
+        f"__{program}_set() {{  # $1: what in $cur comes before a comma-separated set, "
+        "$2: its values",
+        '    local word=${cur#"$1"} head=""',
+        '    if [[ $word == *,* ]]; then head=${word%,*},; word=${word##*,}; fi',
+        "    if [[ $word == '!'* ]]; then head+='!'; word=${word#!}; fi",
+        '    COMPREPLY=($(compgen -P "$1$head" -W "$2" -- "$word"))',
+        "    compopt -o nospace 2>/dev/null",
+        "}",
+    ]
+
+
+def _bash_expression(program: str) -> tuple[str, str]:
+    """-e's case, and what goes before the case statement: bash splits ``trace=%f`` at
+    ``=`` (COMP_WORDBREAKS), so ``=`` and the value may be words of their own (the
+    word readline completes is then what follows ``=``)."""
+    keys = _EXPRESSION_KEYS[program]
+    split = [f'        {key}) __{program}_set "" "{values}"; return ;;'
+             for key, values in keys.items() if values]
+    before = "\n".join([
+        "    local key=",
+        "    if [[ $cur == = && ${COMP_WORDS[COMP_CWORD-2]} == -e ]]; then",
+        "        key=$prev cur=",
+        "    elif [[ $prev == = && ${COMP_WORDS[COMP_CWORD-3]} == -e ]]; then",
+        "        key=${COMP_WORDS[COMP_CWORD-2]}",
+        "    fi",
+        "    case $key in",
+        *split,
+        "    esac",
+    ])
+    joined = [f'[[ $cur == {key}=* ]]; then __{program}_set {key}= "{values}"'
+              for key, values in keys.items() if values]
+    offered = " ".join(f"{key}=" for key in keys)
+    case = ("if " + "; elif ".join(joined)
+            + f'; else COMPREPLY=($(compgen -W "{offered}" -- "$cur")); '
+              "compopt -o nospace 2>/dev/null; fi; return ;;")
+    return before, case
+
+
 def _bash_function(function: str, parser: argparse.ArgumentParser, words: str) -> str:
+    program = function.lstrip("_")
+    before, expression = _bash_expression(program)
     cases = []
     for action in _options(parser):
         if not _takes_value(action) or action.nargs == "?":
             continue
         names = "|".join(action.option_strings)
-        if action.choices:
+        if action.dest == "facilities":
+            cases.append(f"        {names}) __{program}_letters; return ;;")
+        elif "-e" in action.option_strings:
+            cases.append(f"        {names}) {expression}")
+        elif action.dest == "counters":
+            cases.append(f'        {names}) __{program}_set "" "{_COUNTERS}"; return ;;')
+        elif action.choices:
             choices = " ".join(map(str, action.choices))
             cases.append(f'        {names}) COMPREPLY=($(compgen -W "{choices}" -- "$cur")); '
                          "return ;;")
@@ -203,9 +274,11 @@ def _bash_function(function: str, parser: argparse.ArgumentParser, words: str) -
             cases.append(f"        {names}) return ;;")
     options = " ".join(name for a in _options(parser) for name in a.option_strings)
     return "\n".join([
+        *_bash_helpers(program),
         f"{function}() {{",
         "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}",
         words,
+        before,
         '    case "$prev" in',
         *cases,
         "    esac",
@@ -327,13 +400,52 @@ def _repeatable(action: argparse.Action) -> bool:
                                argparse._CountAction))
 
 
-def _zsh_specs(parser: argparse.ArgumentParser) -> list[str]:
+def _zsh_helpers(program: str) -> list[str]:
+    """Functions the value specs name: -t's letters, -e's sets, -C's counter names."""
+    keys = _EXPRESSION_KEYS[program]
+    branches = [f"    {'if' if index == 0 else 'elif'} compset -P '{key}='; then "
+                f'__{program}_set "{values}"'
+                for index, (key, values) in enumerate(keys.items()) if values]
+    offered = " ".join(f"{key}=" for key in keys)
+    return [
+        f"__{program}_letters() {{  # -t: each letter not yet in the word",
+        "    local -a letters",
+        "    local letter",
+        f"    for letter in ${{(s::):-{_LETTERS}}}; do",
+        "        [[ $PREFIX$SUFFIX == *$letter* ]] || letters+=($letter)",
+        "    done",
+        "    compset -P '*'",
+        "    compadd -S '' -a letters",
+        "}",
+        f"__{program}_set() {{  # $1: the values of a comma-separated set (! inverts)",
+        "    compset -P '*,'",
+        "    compset -P '!'",
+        "    compadd -S '' -- ${=1}",
+        "}",
+        f"__{program}_expression() {{  # -e KEY=SET",
+        *branches,
+        f"    else compadd -S '' {offered}",
+        "    fi",
+        "}",
+        *([f"__{program}_counters() {{  # -C: as ktr record --list-counters lists them",
+            f'    __{program}_set "{_COUNTERS}"',
+            "}"] if program == "ktr" else []),
+    ]
+
+
+def _zsh_specs(parser: argparse.ArgumentParser, program: str) -> list[str]:
     specs = []
     for action in _options(parser):
         description = _zsh_quote(short_description(_expanded_help(parser, action)))
         if _takes_value(action) and action.nargs != "?":
             metavar = _zsh_message(str(action.metavar or action.dest))
-            if action.choices:
+            if action.dest == "facilities":
+                value = f":{metavar}:__{program}_letters"
+            elif "-e" in action.option_strings:
+                value = f":{metavar}:__{program}_expression"
+            elif action.dest == "counters":
+                value = f":{metavar}:__{program}_counters"
+            elif action.choices:
                 value = f":{metavar}:({' '.join(map(str, action.choices))})"
             elif _wants_file(action):
                 value = f":{metavar}:_files"
@@ -350,11 +462,12 @@ def _zsh_specs(parser: argparse.ArgumentParser) -> list[str]:
 
 
 def zsh_completions() -> dict[str, str]:
-    record_specs = " \\\n        ".join(_zsh_specs(record_options._build_parser()))
-    dump_specs = " \\\n    ".join(_zsh_specs(dump_cli._parser()))
+    record_specs = " \\\n        ".join(_zsh_specs(record_options._build_parser(), "ktr"))
+    dump_specs = " \\\n    ".join(_zsh_specs(dump_cli._parser(), "ktrdump"))
     ktr = "\n".join([
         "#compdef ktr",
         "# zsh completion for ktr (generated by tools/make_docs.py from its parser)",
+        *_zsh_helpers("ktr"),
         "if (( CURRENT == 2 )); then",
         "    compadd record --version --help",
         "elif [[ $words[2] == record ]]; then",
@@ -366,6 +479,7 @@ def zsh_completions() -> dict[str, str]:
     dump = "\n".join([
         "#compdef ktrdump",
         "# zsh completion for ktrdump (generated by tools/make_docs.py from its parser)",
+        *_zsh_helpers("ktrdump"),
         f"_arguments -s \\\n    {dump_specs} \\\n    '*:trace file:_files'",
     ]) + "\n"
     return {"zsh/site-functions/_ktr": ktr, "zsh/site-functions/_ktrdump": dump}
