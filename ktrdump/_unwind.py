@@ -18,6 +18,13 @@ the trace captured for the stack slot it was read from (the sample's
 ``returns``, from ``_returns``), and the walk goes on from there; without one
 the trampoline's frame is the last.
 
+A user pc in an XOL slot of ``[uprobes]`` (a probed instruction single-stepped
+out of line) for which the trace proves the probed code's pc (the sample's
+``stepped``, from ``_returns``) is walked from that pc, with the registers
+the kernel may have lent to the copy (x86-64's rip-relative scratch: rbx, rsi,
+rdi) not known; the user frame is then that pc. Without it the walk ends
+at the ``[uprobes]`` frame, as for any pc without CFI.
+
 Guarantees: never raises on odd data (a garbage stack ends the walk); at most
 ``MAX_FRAMES`` frames; a return address is read only from the stack copy.
 Does not: symbolize (``_symbols``); cache whole unwinds (they depend on the
@@ -69,6 +76,9 @@ class _Arch:
 
 X86_64 = _Arch(_X86_64_DWARF, 17, sp=7, fp=6, ra=16, word=8)
 I386 = _Arch(_I386_DWARF, 9, sp=4, fp=5, ra=8, word=4)
+#: DWARF registers the kernel may hold a rip-relative copy's address in while it is
+#: single-stepped out of line (arch/x86/kernel/uprobes.c: UPROBE_FIX_RIP_SI/DI/BX)
+_XOL_SCRATCH = {id(X86_64): (3, 4, 5), id(I386): ()}
 
 
 def arch_for(abi: int) -> _Arch | None:
@@ -147,13 +157,27 @@ def unwind(sample: Any, source: RowSource, max_frames: int = MAX_FRAMES) -> list
         return [pc, *sample[8][1:]][:max_frames] if sample[8] else [pc]
     regs = initial_registers(arch, sample[5], sample[7])
     returns = getattr(sample, "returns", None)
+    stepped = getattr(sample, "stepped", None)
     if sample[4] & 1:  # sampled in the kernel: the user side starts at the saved ip
         user_pc = regs[arch.ra]
         if user_pc is None:
             return [pc]
+        if stepped is not None and _trampoline(source, user_pc):
+            user_pc = _stepped(arch, regs, stepped)
         return [pc, *_walk(arch, regs, user_pc, sample[9], source, sample[8], max_frames - 1,
                            returns)]
+    if stepped is not None and _trampoline(source, pc):
+        pc = _stepped(arch, regs, stepped)
     return _walk(arch, regs, pc, sample[9], source, sample[8], max_frames, returns)
+
+
+def _stepped(arch: _Arch, regs: list[int | None], pc: int) -> int:
+    """``pc`` (the probed code's, for a pc in an XOL slot), set in ``regs``, whose
+    registers the kernel may have lent to the copy are made unknown."""
+    for regno in _XOL_SCRATCH[id(arch)]:
+        regs[regno] = None
+    regs[arch.ra] = pc
+    return pc
 
 
 def _trampoline(source: RowSource, address: int) -> bool:
