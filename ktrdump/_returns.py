@@ -208,16 +208,13 @@ class ReturnAddresses:
         if probed is None:
             return None
         payload: Any = record[6]
-        pc: int | None = payload.pc
+        pc: int = payload.pc
         if payload.flags & _KERNEL:
             mask = payload.regs_mask
-            pc = None
-            if mask >> _IP_BIT & 1:
-                index = bin(mask & ((1 << _IP_BIT) - 1)).count("1")
-                if index < len(payload.regs):
-                    pc = payload.regs[index]
-            if pc is None:
+            index = bin(mask & ((1 << _IP_BIT) - 1)).count("1")
+            if not mask >> _IP_BIT & 1 or index >= len(payload.regs):
                 return None  # no user pc: nothing known either way
+            pc = payload.regs[index]
         xol = self._xol.get(record[2])
         if xol is not None and xol[0] + XOL_SLOT <= pc < xol[1]:
             into = (pc - xol[0]) % XOL_SLOT
