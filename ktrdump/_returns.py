@@ -68,6 +68,8 @@ _KERNEL = 1  # SampleFlag.KERNEL: the sample's pc is the kernel's; the user pc i
 _IP_BIT = 8  # perf_event's x86 register number of ip (and i386's eip)
 #: The kernel's x86 XOL slot size (arch/x86/include/asm/uprobes.h UPROBE_XOL_SLOT_BYTES)
 XOL_SLOT = 128
+#: Probe addresses kept per process (``trapped``)
+MAX_SITES = 4096
 #: The longest x86 instruction (MAX_UINSN_BYTES): a copy's pc is less than this into its slot
 MAX_INSN = 16
 _ENTRY = int(ProbeSite.ENTRY)
@@ -82,14 +84,28 @@ MAX_SLOTS = 1024
 MAX_PER_SLOT = 4
 
 
+def _user_pc(payload: Any) -> int | None:
+    """A SAMPLE's user pc: its pc, or in the kernel the saved ip (None: not recorded)."""
+    if not payload.flags & _KERNEL:
+        return int(payload.pc)
+    mask = payload.regs_mask
+    index = bin(mask & ((1 << _IP_BIT) - 1)).count("1")
+    if not mask >> _IP_BIT & 1 or index >= len(payload.regs):
+        return None
+    return int(payload.regs[index])
+
+
 class ReturnsSample(Sample):
     """A SAMPLE with the return addresses its thread's return probes replaced:
     ``returns`` maps a stack slot to the addresses captured there, oldest first;
     ``stepped``: for a user pc in an XOL slot, the pc in the probed code it stands
-    for (module docstring), else None."""
+    for (module docstring), else None; ``trapped``: P where the user pc is P + 1 and P
+    is an entry/offset probe's address in the process (``_unwind`` decides whether
+    the breakpoint trap or the probed instruction brought it there), else None."""
 
     returns: Mapping[int, tuple[int, ...]]
     stepped: int | None
+    trapped: int | None
 
 
 class ReturnAddresses:
@@ -104,6 +120,7 @@ class ReturnAddresses:
         self._defined = False  # a PROBE_DEF was seen: probe hits may be single-stepped
         self._probed: Table[int, int] = Table()  # tid -> pc of its last entry/offset hit
         self._xol: Table[int, tuple[int, int]] = Table()  # pid -> its [uprobes] mapping
+        self._sites: Table[int, set[int]] = Table()  # pid -> pcs its entry/offset hits had
 
     def feed(self, records: list[Record]) -> list[Record]:
         """``records`` (one batch, in time order) with samples given their ``returns``
@@ -118,9 +135,16 @@ class ReturnAddresses:
             kind = record[0]
             if kind == _SAMPLE:
                 slots = self._slots.get(record[3])
-                stepped = self._stepped(record) if self._probed else None
-                if slots or stepped is not None:
-                    record = self._annotated(record, slots, stepped)
+                stepped = trapped = None
+                if self._probed or self._sites:
+                    pc = _user_pc(record[6])
+                    if pc is not None:
+                        stepped = self._stepped(record, pc)
+                        sites = self._sites.get(record[2])
+                        if sites and pc - 1 in sites:
+                            trapped = pc - 1
+                if slots or stepped is not None or trapped is not None:
+                    record = self._annotated(record, slots, stepped, trapped)
             elif kind == _PROBE:
                 payload: Any = record[6]
                 probe_id = payload.probe_id
@@ -128,6 +152,11 @@ class ReturnAddresses:
                     self._returned(record[3], payload.pc)
                 else:
                     self._probed[record[3]] = payload.pc
+                    sites = self._sites.get(record[2])
+                    if sites is None:
+                        sites = self._sites[record[2]] = set()
+                    if len(sites) < MAX_SITES:
+                        sites.add(payload.pc)
                 if probe_id in self._capturing and payload.site == _ENTRY:
                     self._entered(record[3], payload.args, self._capturing[probe_id])
                 if probe_id in self._hidden:
@@ -149,6 +178,7 @@ class ReturnAddresses:
                 self._probed.pop(record[3], None)
                 if record[6][0] == ProcEvent.EXEC:
                     self._xol.pop(record[2], None)
+                    self._sites.pop(record[2], None)
             elif kind == _MMAP:
                 mapping: Any = record[6]
                 if mapping.path == UPROBES_PATH:
@@ -200,21 +230,13 @@ class ReturnAddresses:
             del slots[gone]
         self._frozen.pop(tid, None)
 
-    def _stepped(self, record: Record) -> int | None:
-        """The probed code's pc a sample in an XOL slot stands for (module docstring);
-        a sample of the thread anywhere else ends its pending probe."""
+    def _stepped(self, record: Record, pc: int) -> int | None:
+        """The probed code's pc a sample (user pc ``pc``) in an XOL slot stands for
+        (module docstring); a sample of the thread anywhere else ends its pending probe."""
         tid = record[3]
         probed = self._probed.get(tid)
         if probed is None:
             return None
-        payload: Any = record[6]
-        pc: int = payload.pc
-        if payload.flags & _KERNEL:
-            mask = payload.regs_mask
-            index = bin(mask & ((1 << _IP_BIT) - 1)).count("1")
-            if not mask >> _IP_BIT & 1 or index >= len(payload.regs):
-                return None  # no user pc: nothing known either way
-            pc = payload.regs[index]
         xol = self._xol.get(record[2])
         if xol is not None and xol[0] + XOL_SLOT <= pc < xol[1]:
             into = (pc - xol[0]) % XOL_SLOT
@@ -225,7 +247,7 @@ class ReturnAddresses:
         return None
 
     def _annotated(self, record: Record, slots: dict[int, list[int]] | None,
-                   stepped: int | None) -> Record:
+                   stepped: int | None, trapped: int | None) -> Record:
         tid = record[3]
         payload: Any = record[6]
         mask = payload.regs_mask
@@ -233,6 +255,7 @@ class ReturnAddresses:
             sample = ReturnsSample._make(payload)
             sample.returns = {}
             sample.stepped = stepped
+            sample.trapped = trapped
             return record._replace(payload=sample)
         if mask >> _SP_BIT & 1:
             index = bin(mask & ((1 << _SP_BIT) - 1)).count("1")
@@ -244,8 +267,9 @@ class ReturnAddresses:
                         del slots[slot]
                     self._frozen.pop(tid, None)
                     if not slots:
-                        return record if stepped is None else self._annotated(
-                            record, None, stepped)
+                        if stepped is None and trapped is None:
+                            return record
+                        return self._annotated(record, None, stepped, trapped)
         frozen = self._frozen.get(tid)
         if frozen is None:
             frozen = self._frozen[tid] = {slot: tuple(addresses)
@@ -253,4 +277,5 @@ class ReturnAddresses:
         sample = ReturnsSample._make(payload)
         sample.returns = frozen
         sample.stepped = stepped
+        sample.trapped = trapped
         return record._replace(payload=sample)

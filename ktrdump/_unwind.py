@@ -25,6 +25,17 @@ the kernel may have lent to the copy (x86-64's rip-relative scratch: rbx, rsi,
 rdi) not known; the user frame is then that pc. Without it the walk ends
 at the ``[uprobes]`` frame, as for any pc without CFI.
 
+A kernel sample's user pc one past a probe's address P (``trapped``) is either
+the breakpoint's trap not yet handled (the thread is at P: the kernel moves
+the pc back to P) or P's instruction done (emulated or stepped, or a jump
+to P + 1). The two differ for the unwinder only where P's instruction is one
+byte that changes the frame (P + 1 has a CFI row of its own). Where P + 1's
+row saves a register P's row does not (a ``push``), the word it names is
+that register's current value when the push was done; when it is not, the
+push was not done: the trap came first, and the walk starts at P (the frame
+is P). Otherwise (equal, unknown, or a row that saves nothing new: ``pop``,
+``leave``) it starts at P + 1, as for any pc.
+
 Guarantees: never raises on odd data (a garbage stack ends the walk); at most
 ``MAX_FRAMES`` frames; a return address is read only from the stack copy.
 Does not: symbolize (``_symbols``); cache whole unwinds (they depend on the
@@ -164,6 +175,9 @@ def unwind(sample: Any, source: RowSource, max_frames: int = MAX_FRAMES) -> list
             return [pc]
         if stepped is not None and _trampoline(source, user_pc):
             user_pc = _stepped(arch, regs, stepped)
+        trapped = getattr(sample, "trapped", None)
+        if trapped is not None and user_pc == trapped + 1:
+            user_pc = regs[arch.ra] = _trapped(arch, regs, trapped, sample[9], source)
         return [pc, *_walk(arch, regs, user_pc, sample[9], source, sample[8], max_frames - 1,
                            returns)]
     if stepped is not None and _trampoline(source, pc):
@@ -195,6 +209,36 @@ def _restored(source: RowSource, ra: int, captured: tuple[int, ...] | None) -> i
         if not _trampoline(source, address):
             return address
     return ra
+
+
+def _trapped(arch: _Arch, regs: list[int | None], site: int, stack: bytes,
+             source: RowSource) -> int:
+    """``site`` where a pc of ``site + 1`` is the breakpoint's trap before the probe's
+    instruction ran (a register its push saves is not on the stack yet), else
+    ``site + 1`` (module docstring)."""
+    after = site + 1
+    before_row = source.resolve(site)
+    after_row = source.resolve(after)
+    if (before_row is None or after_row is None or before_row is NO_MAPPING
+            or after_row is NO_MAPPING or before_row == after_row):
+        return after
+    cfa_reg, cfa_off, cfa_expr, rules, _ = after_row
+    sp = regs[arch.sp]
+    if cfa_expr is not None or cfa_reg != arch.sp or sp is None:
+        return after
+    cfa = sp + cfa_off
+    saved = [(regno, arg) for regno, kind, arg in rules
+             if kind == OFFSET and regno != arch.ra and (regno, kind, arg) not in before_row[3]]
+    if not saved:
+        return after
+    for regno, arg in saved:
+        offset = cfa + arg - sp
+        current = regs[regno] if regno < len(regs) else None
+        if current is None or not 0 <= offset <= len(stack) - arch.word:
+            return after  # not known: as for any pc
+        if int(arch.unpack(stack, offset)[0]) != current:
+            return site  # the push is not done: the trap came first
+    return after
 
 
 _MISSING = object()
