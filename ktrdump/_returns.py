@@ -99,9 +99,9 @@ class ReturnsSample(Sample):
     """A SAMPLE with the return addresses its thread's return probes replaced:
     ``returns`` maps a stack slot to the addresses captured there, oldest first;
     ``stepped``: for a user pc in an XOL slot, the pc in the probed code it stands
-    for (module docstring), else None; ``trapped``: P where the user pc is P + 1 and P
-    is an entry/offset probe's address in the process (``_unwind`` decides whether
-    the breakpoint trap or the probed instruction brought it there), else None."""
+    for (module docstring), else None; ``trapped``: P where the user pc is P or P + 1
+    and P is an entry/offset probe's address in the process (``_unwind`` decides
+    whether P's instruction was done), else None."""
 
     returns: Mapping[int, tuple[int, ...]]
     stepped: int | None
@@ -141,8 +141,11 @@ class ReturnAddresses:
                     if pc is not None:
                         stepped = self._stepped(record, pc)
                         sites = self._sites.get(record[2])
-                        if sites and pc - 1 in sites:
-                            trapped = pc - 1
+                        if sites:
+                            if pc in sites:
+                                trapped = pc
+                            elif pc - 1 in sites:
+                                trapped = pc - 1
                 if slots or stepped is not None or trapped is not None:
                     record = self._annotated(record, slots, stepped, trapped)
             elif kind == _PROBE:

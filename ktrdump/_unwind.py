@@ -25,16 +25,17 @@ the kernel may have lent to the copy (x86-64's rip-relative scratch: rbx, rsi,
 rdi) not known; the user frame is then that pc. Without it the walk ends
 at the ``[uprobes]`` frame, as for any pc without CFI.
 
-A kernel sample's user pc one past a probe's address P (``trapped``) is either
-the breakpoint's trap not yet handled (the thread is at P: the kernel moves
-the pc back to P) or P's instruction done (emulated or stepped, or a jump
-to P + 1). The two differ for the unwinder only where P's instruction is one
-byte that changes the frame (P + 1 has a CFI row of its own). Where P + 1's
-row saves a register P's row does not (a ``push``), the word it names is
-that register's current value when the push was done; when it is not, the
-push was not done: the trap came first, and the walk starts at P (the frame
-is P). Otherwise (equal, unknown, or a row that saves nothing new: ``pop``,
-``leave``) it starts at P + 1, as for any pc.
+A kernel sample's user pc at a probe's address P or one past it (``trapped``)
+does not say whether P's instruction was done: P + 1 is also the pc after the
+breakpoint's trap, before the uprobe handler moves it back to P, and the
+kernel emulating a ``push`` writes the stack before it moves the pc to P + 1.
+The two states differ for the unwinder only where P's instruction is one byte
+that changes the frame (P + 1 has a CFI row of its own). Where P + 1's row
+saves a register P's row does not (a ``push``), the word it names holds that
+register's current value if and only if the push was done (a return address
+is not a stack address): the walk starts at P + 1 if so, else at P, and the
+frame is that pc. Otherwise (unknown, or a row that saves nothing new:
+``pop``, ``leave``) it starts at the sampled pc, as for any pc.
 
 Guarantees: never raises on odd data (a garbage stack ends the walk); at most
 ``MAX_FRAMES`` frames; a return address is read only from the stack copy.
@@ -176,8 +177,9 @@ def unwind(sample: Any, source: RowSource, max_frames: int = MAX_FRAMES) -> list
         if stepped is not None and _trampoline(source, user_pc):
             user_pc = _stepped(arch, regs, stepped)
         trapped = getattr(sample, "trapped", None)
-        if trapped is not None and user_pc == trapped + 1:
-            user_pc = regs[arch.ra] = _trapped(arch, regs, trapped, sample[9], source)
+        if trapped is not None and user_pc in (trapped, trapped + 1):
+            user_pc = regs[arch.ra] = _trapped(arch, regs, trapped, sample[9], source,
+                                               user_pc)
         return [pc, *_walk(arch, regs, user_pc, sample[9], source, sample[8], max_frames - 1,
                            returns)]
     if stepped is not None and _trampoline(source, pc):
@@ -212,32 +214,31 @@ def _restored(source: RowSource, ra: int, captured: tuple[int, ...] | None) -> i
 
 
 def _trapped(arch: _Arch, regs: list[int | None], site: int, stack: bytes,
-             source: RowSource) -> int:
-    """``site`` where a pc of ``site + 1`` is the breakpoint's trap before the probe's
-    instruction ran (a register its push saves is not on the stack yet), else
-    ``site + 1`` (module docstring)."""
+             source: RowSource, pc: int) -> int:
+    """``site + 1`` where the probe's 1-byte push at ``site`` is done, ``site`` where it
+    is not, else ``pc`` (module docstring)."""
     after = site + 1
     before_row = source.resolve(site)
     after_row = source.resolve(after)
     if (before_row is None or after_row is None or before_row is NO_MAPPING
             or after_row is NO_MAPPING or before_row == after_row):
-        return after
+        return pc
     cfa_reg, cfa_off, cfa_expr, rules, _ = after_row
     sp = regs[arch.sp]
     if cfa_expr is not None or cfa_reg != arch.sp or sp is None:
-        return after
+        return pc
     cfa = sp + cfa_off
     saved = [(regno, arg) for regno, kind, arg in rules
              if kind == OFFSET and regno != arch.ra and (regno, kind, arg) not in before_row[3]]
     if not saved:
-        return after
+        return pc
     for regno, arg in saved:
         offset = cfa + arg - sp
         current = regs[regno] if regno < len(regs) else None
         if current is None or not 0 <= offset <= len(stack) - arch.word:
-            return after  # not known: as for any pc
+            return pc  # not known: as for any pc
         if int(arch.unpack(stack, offset)[0]) != current:
-            return site  # the push is not done: the trap came first
+            return site  # the push is not done
     return after
 
 

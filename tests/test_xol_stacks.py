@@ -103,9 +103,10 @@ def _oracle(tmp_path: Path, program: Path) -> str:
     tiny = Counter({stack: count for stack, count in stacks.items()
                     if stack.endswith(";tiny")})
     stack, count = tiny.most_common(1)[0]
-    # (at -O0 one sample in ~30 once ended at loop: a gap of the unwinder at some
-    # instruction of tiny's, with or without probes)
-    assert count >= 10 and count >= 0.8 * sum(tiny.values()), tiny
+    # (at -O0 up to a third end at loop: at tiny's ret, after its pop, the CFI still
+    # has rbp saved below the stack pointer, out of the stack copy: a gap of the
+    # unwinder's, with or without probes)
+    assert count >= 10 and count >= 0.5 * sum(tiny.values()), tiny
     assert stack.startswith("prog;_start;") and stack.endswith(";main;loop;tiny"), stack
     return stack
 
@@ -203,3 +204,47 @@ def test_without_the_probe_hit_the_stack_ends_at_uprobes(tmp_path: Path,
         # (with a frame pointer, the old rbp-chain fallback still walks on from the slot)
         leaves = sum(count for stack, count in stacks.items() if stack.endswith(";[uprobes]"))
         assert leaves == in_slots, (name, stacks)
+
+
+def _symbol(program: Path, name: str) -> int:
+    for line in subprocess.run(["nm", str(program)], capture_output=True, text=True,
+                               check=True).stdout.splitlines():
+        fields = line.split()
+        if fields[-1] == name:
+            return int(fields[0], 16)
+    raise AssertionError(name)
+
+
+def test_a_sample_in_the_breakpoint_trap_unwinds_from_the_probe(tmp_path: Path) -> None:
+    """tperf T4's remainder: at -O0 an entry probe's ``push %rbp`` is emulated, never in a
+    slot. A sample taken in the kernel after the breakpoint trap, before the uprobe
+    handler moved the pc back, has the user pc one past ``tiny``, where the CFI has the
+    push done (it is not); one taken while the kernel emulates the push, after it wrote
+    the stack and before it moved the pc on, has the pc at ``tiny`` with the push done.
+    Both unwound to ``tiny`` and no further. The stack says which (the word the push
+    saved is the current rbp, a return address is not): those samples have the
+    oracle's callers; none has a made-up caller."""
+    program = build_program(tmp_path, "prog", PROGRAM_C, "-O0", "-g",
+                            "-fno-omit-frame-pointer", "-fcf-protection=none")
+    tiny = _symbol(program, "tiny")
+    oracle = _oracle(tmp_path, program)
+    trace = _record(tmp_path, program, 10 * PROBED_CALLS, "tiny")
+    at_trap = 0
+    base = None
+    with ktrdump.open(str(trace)) as reader:
+        for record in reader:
+            payload: Any = record.payload
+            if record.kind == RecordKind.MMAP and payload.path == str(program).encode():
+                # the text's mapping (PIE, gcc's layout: file offsets are link addresses)
+                base = payload.start - payload.offset
+            elif record.kind == RecordKind.SAMPLE and payload.flags & _KERNEL_FLAG:
+                index = bin(payload.regs_mask & ((1 << _IP_BIT) - 1)).count("1")
+                at_trap += base is not None and payload.regs[index] == base + tiny + 1
+    assert at_trap >= 1  # samples at tiny + 1 in the kernel (those ended at tiny before)
+    stacks = _folded(trace)
+    assert "prog;tiny" not in stacks, stacks
+    frames = oracle.split(";")[1:]
+    for stack in stacks:
+        inner = stack.split(";")[1:]
+        if "tiny" in inner or "loop" in inner:
+            assert inner in (frames[-len(inner):], frames[:-1][-len(inner):]), stacks
