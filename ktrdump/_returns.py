@@ -32,7 +32,11 @@ whose user pc is ``k`` bytes into a slot (``k`` < 16, the longest x86
 instruction), is handed on with ``stepped`` = P + ``k``: the pc the thread is
 at in its code, which ``_unwind`` walks from. A thread's pending probe ends
 when a sample shows it elsewhere, at its exec or exit, and at every DROP
-(a lost probe hit could be the one being stepped).
+(a lost probe hit could be the one being stepped). A SAMPLE whose user pc is
+at, or one past, an address some entry/offset PROBE of its process had (until
+its exec; ``MAX_SITES`` kept) is handed on with ``trapped`` = that address,
+for ``_unwind`` to decide from the stack whether the probed instruction was
+done.
 
 Guarantees: never makes up a caller: a return address is replaced only when
 the slot it was read from holds the trampoline and the trace captured that
