@@ -18,7 +18,9 @@ as ``c++filt`` prints them unless ``--no-demangle``); without one, as the
 binary spells it. A SAMPLE text line adds where in an unnamed
 function: ``module+0xSTART+0xOFFSET``. A stack that ends at a return probe's
 trampoline whose replaced return address the trace does not have (``_unwind``,
-``_returns``) ends with a ``[uprobes]`` frame.
+``_returns``) ends with a ``[uprobes]`` frame; so does a sample taken in a
+probe's single-step slot that the trace does not tie to the probe it copies
+(``_returns``; where it does, the frame is the probed code's).
 
 Guarantees: memory is bounded by the distinct stacks and pcs of the trace,
 not by the number of samples; nothing here raises on odd sample data.

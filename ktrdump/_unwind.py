@@ -18,6 +18,25 @@ the trace captured for the stack slot it was read from (the sample's
 ``returns``, from ``_returns``), and the walk goes on from there; without one
 the trampoline's frame is the last.
 
+A user pc in an XOL slot of ``[uprobes]`` (a probed instruction single-stepped
+out of line) for which the trace proves the probed code's pc (the sample's
+``stepped``, from ``_returns``) is walked from that pc, with the registers
+the kernel may have lent to the copy (x86-64's rip-relative scratch: rbx, rsi,
+rdi) not known; the user frame is then that pc. Without it the walk ends
+at the ``[uprobes]`` frame, as for any pc without CFI.
+
+A kernel sample's user pc at a probe's address P or one past it (``trapped``)
+does not say whether P's instruction was done: P + 1 is also the pc after the
+breakpoint's trap, before the uprobe handler moves it back to P, and the
+kernel emulating a ``push`` writes the stack before it moves the pc to P + 1.
+The two states differ for the unwinder only where P's instruction is one byte
+that changes the frame (P + 1 has a CFI row of its own). Where P + 1's row
+saves a register P's row does not (a ``push``), the word it names holds that
+register's current value if and only if the push was done (a return address
+is not a stack address): the walk starts at P + 1 if so, else at P, and the
+frame is that pc. Otherwise (unknown, or a row that saves nothing new:
+``pop``, ``leave``) it starts at the sampled pc, as for any pc.
+
 Guarantees: never raises on odd data (a garbage stack ends the walk); at most
 ``MAX_FRAMES`` frames; a return address is read only from the stack copy.
 Does not: symbolize (``_symbols``); cache whole unwinds (they depend on the
@@ -69,6 +88,9 @@ class _Arch:
 
 X86_64 = _Arch(_X86_64_DWARF, 17, sp=7, fp=6, ra=16, word=8)
 I386 = _Arch(_I386_DWARF, 9, sp=4, fp=5, ra=8, word=4)
+#: DWARF registers the kernel may hold a rip-relative copy's address in while it is
+#: single-stepped out of line (arch/x86/kernel/uprobes.c: UPROBE_FIX_RIP_SI/DI/BX)
+_XOL_SCRATCH = {id(X86_64): (3, 4, 5), id(I386): ()}
 
 
 def arch_for(abi: int) -> _Arch | None:
@@ -147,13 +169,31 @@ def unwind(sample: Any, source: RowSource, max_frames: int = MAX_FRAMES) -> list
         return [pc, *sample[8][1:]][:max_frames] if sample[8] else [pc]
     regs = initial_registers(arch, sample[5], sample[7])
     returns = getattr(sample, "returns", None)
+    stepped = getattr(sample, "stepped", None)
     if sample[4] & 1:  # sampled in the kernel: the user side starts at the saved ip
         user_pc = regs[arch.ra]
         if user_pc is None:
             return [pc]
+        if stepped is not None and _trampoline(source, user_pc):
+            user_pc = _stepped(arch, regs, stepped)
+        trapped = getattr(sample, "trapped", None)
+        if trapped is not None and user_pc in (trapped, trapped + 1):
+            user_pc = regs[arch.ra] = _trapped(arch, regs, trapped, sample[9], source,
+                                               user_pc)
         return [pc, *_walk(arch, regs, user_pc, sample[9], source, sample[8], max_frames - 1,
                            returns)]
+    if stepped is not None and _trampoline(source, pc):
+        pc = _stepped(arch, regs, stepped)
     return _walk(arch, regs, pc, sample[9], source, sample[8], max_frames, returns)
+
+
+def _stepped(arch: _Arch, regs: list[int | None], pc: int) -> int:
+    """``pc`` (the probed code's, for a pc in an XOL slot), set in ``regs``, whose
+    registers the kernel may have lent to the copy are made unknown."""
+    for regno in _XOL_SCRATCH[id(arch)]:
+        regs[regno] = None
+    regs[arch.ra] = pc
+    return pc
 
 
 def _trampoline(source: RowSource, address: int) -> bool:
@@ -171,6 +211,35 @@ def _restored(source: RowSource, ra: int, captured: tuple[int, ...] | None) -> i
         if not _trampoline(source, address):
             return address
     return ra
+
+
+def _trapped(arch: _Arch, regs: list[int | None], site: int, stack: bytes,
+             source: RowSource, pc: int) -> int:
+    """``site + 1`` where the probe's 1-byte push at ``site`` is done, ``site`` where it
+    is not, else ``pc`` (module docstring)."""
+    after = site + 1
+    before_row = source.resolve(site)
+    after_row = source.resolve(after)
+    if (before_row is None or after_row is None or before_row is NO_MAPPING
+            or after_row is NO_MAPPING or before_row == after_row):
+        return pc
+    cfa_reg, cfa_off, cfa_expr, rules, _ = after_row
+    sp = regs[arch.sp]
+    if cfa_expr is not None or cfa_reg != arch.sp or sp is None:
+        return pc
+    cfa = sp + cfa_off
+    saved = [(regno, arg) for regno, kind, arg in rules
+             if kind == OFFSET and regno != arch.ra and (regno, kind, arg) not in before_row[3]]
+    if not saved:
+        return pc
+    for regno, arg in saved:
+        offset = cfa + arg - sp
+        current = regs[regno] if regno < len(regs) else None
+        if current is None or not 0 <= offset <= len(stack) - arch.word:
+            return pc  # not known: as for any pc
+        if int(arch.unpack(stack, offset)[0]) != current:
+            return site  # the push is not done
+    return after
 
 
 _MISSING = object()
