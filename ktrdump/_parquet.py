@@ -1,8 +1,7 @@
 """``ktrdump --format parquet -o calls.parquet trace.ktr``: tables for DuckDB, pandas, Spark.
 
 ``-o NAME.parquet`` writes the calls table to ``NAME.parquet`` and each other
-table beside it as ``NAME.TABLE.parquet`` (``-o NAME``, without ``.parquet``,
-the same: ktrdump's command line adds it):
+table beside it as ``NAME.TABLE.parquet``:
 
 - ``NAME.parquet`` — one row per system call: ``call_id`` (the JSON ``call``
   id), ``pid``, ``tid``, ``comm``, ``syscall``, ``nr``, ``abi``, ``args``

@@ -770,10 +770,6 @@ def parse_options(argv: Sequence[str]) -> Options:
     if arguments.output_path == "":
         raise UsageError("-o: the file name is empty (give -o FILE, or -o - for standard "
                          "output)")
-    if arguments.output_format == "parquet" and not arguments.output_path.endswith(".parquet"):
-        # -o NAME: NAME.parquet, as the other tables are NAME.TABLE.parquet (not a calls
-        # table named x.txt beside x.txt.signals.parquet): every file is a .parquet one.
-        arguments.output_path += ".parquet"
     if arguments.output_format == "parquet" and (arguments.summary or arguments.follow):
         raise UsageError("--format parquet does not go with --summary or -l")
     if arguments.summary and arguments.output_format not in (None, "text", "strace"):

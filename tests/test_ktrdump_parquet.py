@@ -442,16 +442,3 @@ def test_a_failed_export_leaves_the_old_set(tmp_path: Path) -> None:
                            str(VECTORS / "calls.ktr")], capture_output=True, timeout=60)
     assert done.returncode == 1
     assert (tmp_path / "x.drops.parquet").exists() and (tmp_path / "x.probes.parquet").exists()
-
-
-def test_an_output_name_without_parquet_gets_it(tmp_path: Path) -> None:
-    """``-o x.txt``: every table is a .parquet file (``x.txt.parquet``, as the others are
-    ``x.txt.TABLE.parquet``), not a calls table named ``x.txt``."""
-    done = subprocess.run([KTRDUMP, "--format", "parquet", "-o", str(tmp_path / "x.txt"),
-                           str(VECTORS / "all_kinds.ktr")], capture_output=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    written = sorted(path.name for path in tmp_path.iterdir())
-    assert "x.txt" not in written and "x.txt.parquet" in written
-    assert all(name.endswith(".parquet") for name in written)
-    connection = duckdb.connect()
-    assert connection.sql(f"SELECT count(*) FROM '{tmp_path}/x.txt.parquet'").fetchall()[0][0]
