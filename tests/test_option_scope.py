@@ -89,4 +89,4 @@ def test_p_takes_a_comma_separated_list_as_ktr_record_p_does(tmp_path: Path) -> 
     assert joined.returncode == 0, joined.stderr
     assert joined.stdout == separate.stdout
     assert {int(line.split()[0]) for line in joined.stdout.splitlines()} == {pids[1], pids[2]}
-    refused(dump("-p", f"{one},", str(path)), "-p", "not a whole number")
+    refused(dump("-p", f"{one},", str(path)), "-p", "'' is not a process id")
