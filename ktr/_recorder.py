@@ -233,13 +233,13 @@ def _status_text(stats: DescriptorStats, processes: int) -> str:
             f"written, {dropped} dropped, {_counted(processes, 'process', 'processes')} traced")
 
 
-#: What ``ktr`` says of a Ctrl-C before anything was made (no target, no output).
-NOTHING_RECORDED = "interrupted by SIGINT before recording began; nothing recorded"
-
-
 def nothing_recorded(signo: int) -> str:
-    """``NOTHING_RECORDED`` for any of SIGINT, SIGTERM, SIGHUP."""
+    """What ``ktr`` says of SIGINT, SIGTERM or SIGHUP before anything was made."""
     return f"interrupted by {signal.Signals(signo).name} before recording began; nothing recorded"
+
+
+#: What ``ktr`` says of a Ctrl-C before anything was made (no target, no output).
+NOTHING_RECORDED = nothing_recorded(signal.SIGINT)
 
 
 class _StopBeforeSetUp:

@@ -89,8 +89,10 @@ def _main(argv: Sequence[str] | None, early_child: bool = False) -> tuple[int, i
                 _trampoline.start_early()
         return _run_command(arguments, closed, stderr)
     except SetupSignal as stopped:  # (before record's first line, or as it reported an error)
-        _report(stderr, f"ktr: interrupted by {signal.Signals(stopped.signo).name} before "
-                "recording began; nothing recorded")
+        # (only the recorder's handler raises it: the recorder is loaded)
+        from ._recorder import nothing_recorded
+
+        _report(stderr, f"ktr: {nothing_recorded(stopped.signo)}")
         return 128 + stopped.signo, 0
     finally:
         _default_stop_signals()  # (not recording: --help, a usage error)
