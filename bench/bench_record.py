@@ -19,11 +19,14 @@ nothing (no record is built, queued or written). Its ktr/strace ratio is
 what the recorder would reach if making and writing records cost nothing;
 where it is over a goal, no work on records can meet that goal.
 
-Three rows measure the floor of CPython itself: ``bare_loop.py``, the
+Four rows measure the floor of CPython itself: ``bare_loop.py``, the
 cheapest ptrace loop Python can run (wait4, GET_SYSCALL_INFO and its unpack,
 PTRACE_SYSCALL a stop, and nothing else: no state, event or record), on dd,
-find and pinned dd. In the "ktr s" column; where its ratio is over a goal, no
-recorder written in CPython can meet that goal on this machine.
+find and pinned dd, and on dd once more polling ``waitpid`` as ktr's spinning
+wait does (the floor of a spinning recorder; the others block). In the
+"ktr s" column; where its ratio is over a goal, no recorder written in CPython
+can meet that goal on this machine. ``bench_phases.py`` splits a stop's time
+into its steps, for strace and ktr side by side.
 
 Goals: ktr/strace <= 1.00 unpinned on all three, <= 1.50 pinned, in both
 wakeup regimes.
@@ -60,7 +63,9 @@ figures printed for the fast regime include them). ``--busy-idle`` is
 
 Rounds alternate strace and ktr (A B A B ...) and the figures are medians:
 on a VM the cost of a cross-CPU wakeup changes over minutes, so only
-figures of the same run compare. Every configuration runs once untimed
+figures of the same run compare. The ``paired`` column is the median of each
+round's own ratio, which a drift between rounds moves less than the ratio of
+the medians. Every configuration runs once untimed
 first. Python's bytecode cache is on for the run (``PYTHONDONTWRITEBYTECODE``
 is dropped, ``PYTHONPYCACHEPREFIX`` points into a temporary directory), as
 in an installed ktr: otherwise every ``ktr`` start would recompile its
@@ -169,6 +174,14 @@ def bare_loop(workload: list[str], pinned: bool) -> list[str]:
     return [sys.executable, script, "pinned" if pinned else "free", *workload]
 
 
+def bare_spinning_loop(workload: list[str], pinned: bool) -> list[str]:
+    """``bare_loop.py spin``: the bare loop polling ``waitpid`` as ktr's spinning wait
+    does. The floor of a spinning recorder, where ``bare_loop`` is a blocking one's."""
+    assert not pinned  # (a pinned loop never spins: the tracee could not run)
+    script = str(Path(__file__).resolve().parent / "bare_loop.py")
+    return [sys.executable, script, "spin", *workload]
+
+
 def bench_environment(directory: str) -> dict[str, str]:
     """The environment every run gets: bytecode cached, as in an installed ktr."""
     environment = dict(os.environ)
@@ -228,12 +241,15 @@ def load() -> str:
 
 
 class Row(NamedTuple):
-    """One workload's medians in one regime."""
+    """One workload's medians in one regime; ``paired``: the median of each round's
+    own ktr/strace (the two runs of a round are next to each other in time, so a
+    machine that drifts between rounds moves both)."""
 
     name: str
     strace_s: float
     ktr_s: float
     goal: float | None
+    paired: float
 
     @property
     def ratio(self) -> float:
@@ -254,6 +270,7 @@ def compare(rounds: int, count: int, output: str, environment: Mapping[str, str]
         (f"dd bs=1 count={count}, control loop alone", dd(count), False, control_alone),
         (f"dd bs=1 count={count}, pinned, loop alone", dd(count), True, control_alone),
         (f"dd bs=1 count={count}, bare loop", dd(count), False, bare_loop),
+        (f"dd bs=1 count={count}, bare spinning loop", dd(count), False, bare_spinning_loop),
         ("find, bare loop", find(), False, bare_loop),
         (f"dd bs=1 count={count}, pinned, bare loop", dd(count), True, bare_loop),
     ]
@@ -269,12 +286,15 @@ def compare(rounds: int, count: int, output: str, environment: Mapping[str, str]
     rows += [(name, workload, pinned, None) for name, workload, pinned, _ in floors]
     times = run_rounds(runs, rounds, environment)
     results = [Row(name, statistics.median(times[f"{name} | strace"]),
-                   statistics.median(times[f"{name} | ktr"]), goal)
+                   statistics.median(times[f"{name} | ktr"]), goal,
+                   statistics.median(ours / peer for ours, peer in zip(
+                       times[f"{name} | ktr"], times[f"{name} | strace"], strict=True)))
                for name, _, _, goal in rows]
-    print(f"\n{'workload':<40} {'strace s':>9} {'ktr s':>9} {'ktr/strace':>11} {'goal':>7}")
+    print(f"\n{'workload':<40} {'strace s':>9} {'ktr s':>9} {'ktr/strace':>11} "
+          f"{'paired':>7} {'goal':>7}")
     for row in results:
         print(f"{row.name:<40} {row.strace_s:>9.3f} {row.ktr_s:>9.3f} {row.ratio:>11.2f} "
-              f"{shown_goal(row.goal):>7}")
+              f"{row.paired:>7.2f} {shown_goal(row.goal):>7}")
     print(f"\nruns ({rounds} rounds, medians above):")
     for label, values in times.items():
         print(f"  {label:<52} " + " ".join(f"{value:.3f}" for value in values))
