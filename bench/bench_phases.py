@@ -1,10 +1,12 @@
 """Where a ptrace stop's time goes, step by step: strace and ktr side by side.
 
-    python bench/bench_phases.py [--count 20000] [--rounds 2] [--regime fast|slow]
+    python bench/bench_phases.py [--workload dd|find] [--count 20000] [--rounds 2]
+                                 [--regime fast|slow]
 
-Each tracer runs ``dd if=/dev/zero of=/dev/null bs=1 count=N`` under
-``perf record`` with the tracepoints of its own system calls (wait4, ptrace,
-pread64). For every syscall stop it then times, from the tracer's side:
+Each tracer runs ``dd if=/dev/zero of=/dev/null bs=1 count=N`` (or
+``bench_record.py``'s find) under ``perf record`` with the tracepoints of its
+own system calls (wait4, ptrace, pread64). For every syscall stop it then
+times, from the tracer's side:
 
 - **before the resume**: from the wait that found the stop returning to the
   resume request (PTRACE_SYSCALL or PTRACE_CONT) being made: everything the
@@ -164,11 +166,13 @@ def measure(argv: Sequence[str], directory: str) -> Phases:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workload", choices=("dd", "find"), default="dd")
     parser.add_argument("--count", type=int, default=20000, help="dd bytes (2 syscalls each)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--regime", choices=("fast", "slow"), default="fast")
     options = parser.parse_args()
-    workload = bench_record.dd(options.count)
+    workload = (bench_record.dd(options.count) if options.workload == "dd"
+                else bench_record.find())
     with tempfile.TemporaryDirectory(prefix="bench_phases.") as directory:
         output = str(Path(directory) / "trace.ktr")
         configurations = {
@@ -181,7 +185,7 @@ def main() -> int:
         spinners = (bench_record.idle_spinners(range(bench_record.os.cpu_count() or 1))
                     if options.regime == "fast" else contextlib.nullcontext([]))
         print(f"{bench_record.load()} (before); regime {options.regime}; "
-              f"dd bs=1 count={options.count}")
+              f"{' '.join(workload)}")
         results: dict[str, list[Phases]] = {label: [] for label in configurations}
         with spinners:
             for _ in range(options.rounds):
