@@ -172,9 +172,9 @@ Signals, process events and the other records that are not calls are kept
 by -e trace/status, -P, -z, -Z, --min-duration (signals go by -e signal);
 --since/--until apply to every record, a call
 by its CALL's time (a call begun before --until is shown whole). Reading
-stops once past --until and every call begun before it has returned (not
-with --format calls or parquet): damage and DROP records later in the file
-are not reported, and damage there does not set the exit status.
+stops once past --until and every call begun before it has returned (with
+--format calls, every probed call): damage and DROP records later in the
+file are not reported, and damage there does not set the exit status.
 A filter on the result (-e status, -z, -Z, --min-duration) holds a call's
 lines back until its RET.
 
@@ -1098,9 +1098,20 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str],
         selector = None
         if options.selection.active:
             selector = Selector(options.selection, facilities=recorded_facilities(source.header))
+        calls = None
+        if options.output_format == "calls" and not options.summary:
+            # The selector's hidden records (--since/--until: PROBEs by their own time,
+            # as the json and chrome views keep them) are left out too.
+            # The window's hidden entries still pair (uftrace replay --time-range).
+            calls = CallsDescriber(record_filter(options, selector.keep if selector else None),
+                                   min_duration_ns=options.selection.min_duration_ns,
+                                   order=_byte_order(source), demangle=demangle,
+                                   window=selector.window_side if selector else None,
+                                   track=record_filter(options))
+        if selector is not None:
             events = _selected(events, selector, marked=not (
                 options.summary or options.output_format == "chrome"),
-                stop=options.summary or options.output_format not in _READ_PAST_UNTIL)
+                stop=_until_reached(selector, calls))
         if matches is not None and (options.summary or options.per_thread
                                     or options.output_format in ("chrome", "folded", "parquet")):
             if selector is not None and not (options.summary
@@ -1122,15 +1133,7 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str],
         if options.output_format == "parquet":
             return _nothing_matched(matches, source, stderr, _parquet(
                 options, source, events, stderr, selector, inputs, demangle))
-        if options.output_format == "calls":
-            # The selector's hidden records (--since/--until: PROBEs by their own time,
-            # as the json and chrome views keep them) are left out too.
-            # The window's hidden entries still pair (uftrace replay --time-range).
-            calls = CallsDescriber(record_filter(options, selector.keep if selector else None),
-                                   min_duration_ns=options.selection.min_duration_ns,
-                                   order=_byte_order(source), demangle=demangle,
-                                   window=selector.window_side if selector else None,
-                                   track=record_filter(options))
+        if calls is not None:
             status = dump(source, calls, Output(stdout), stderr, events)
             if not calls.probes_seen:
                 # An empty table alone looks like a broken view (perf report says so too).
@@ -1249,19 +1252,28 @@ def _probe_durations(events: Iterator[Any], minimum_ns: int) -> Iterator[Any]:
         yield released
 
 
-#: Views that read on past --until: the calls view closes a probed call open at
-#: --until by its return, after it; the parquet view pairs probes as it does.
-_READ_PAST_UNTIL = ("calls", "parquet")
+def _until_reached(selector: Selector, calls: CallsDescriber | None) -> Callable[[], bool]:
+    """When reading may stop (``_selected``'s ``stop``): once nothing read later can be
+    shown. For the calls view, once past --until with no probed call open (a call open
+    at --until is closed at its return, after it, as ``returns after --until``) and a
+    PROBE seen (none read says the trace has none); syscalls begun before --until do
+    not matter there. For the others, ``Selector.past_until``: every call begun before
+    --until has returned (it is shown whole)."""
+    if calls is None:
+        return selector.past_until
+    return lambda: (calls.probes_seen > 0 and not calls.calls_open
+                    and selector.released_past_until())
 
 
 def _selected(events: Iterator[Any], selector: Selector, *, marked: bool,
-              stop: bool = False) -> Iterator[Any]:
+              stop: Callable[[], bool] | None = None) -> Iterator[Any]:
     """``events`` through the call filters: batches of the records released.
 
-    ``stop``: reading ends once nothing later can be shown (``Selector.past_until``:
-    past --until, and every call begun before it has returned), so what follows in
-    the input (its damage, a missing END record, DROP records, which the selector
-    keeps whatever their time) is neither read nor reported.
+    ``stop``: reading ends once it says nothing later can be shown (``_until_reached``:
+    past --until, and every call begun before it has returned), asked after each
+    batch released has been taken, so what follows in the input (its damage, a missing
+    END record, DROP records, which the selector keeps whatever their time) is neither
+    read nor reported.
 
     ``marked``: every record is passed on and ``selector.hidden`` names the
     hidden ones of the batch just yielded (views that keep call state);
@@ -1293,7 +1305,7 @@ def _selected(events: Iterator[Any], selector: Selector, *, marked: bool,
             released = selector.feed(event)
             if released:
                 yield from pieces(released)
-            if stop and selector.past_until():
+            if stop is not None and stop():
                 break
         elif pending or selector.held:
             pending.append((released_total + selector.held, event))
