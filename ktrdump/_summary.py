@@ -54,7 +54,9 @@ the others, each headed ``System call usage summary for 32 bit mode:``
 (``x32 mode``; an ABI ktr does not know: its EMUL name). With ``per_process``, one table per process
 (in order of first appearance), headed ``Process 4242 (ls):``, or, when ``-p``
 named threads of the process and not the process, ``Thread 4243 of process 4242 (ls):``
-(``Threads 4243, 4244 of ...``): the table counts those threads alone.
+(``Threads 4243, 4244 of ...``): the table counts those threads alone. With
+``per_thread`` as well (``-H``), one table per thread, headed ``Thread 4243 of
+process 4242 (worker):`` (the thread's own name), as ``perf trace -s``.
 
 Guarantees: memory is bounded by the number of distinct (process, ABI,
 syscall) keys and threads with a call in progress, never by the trace size;
@@ -104,6 +106,7 @@ DEFAULT_COLUMNS: tuple[Column, ...] = (
 class SummaryOptions:
     sort_by: SortKey = "time"  # strace -S
     per_process: bool = False  # one table per process (ktrdump -p with --summary)
+    per_thread: bool = False  # with per_process: one table per thread instead (ktrdump -H)
     pids: frozenset[int] = frozenset()  # only these processes or threads (DROP always counts)
     columns: tuple[Column, ...] = DEFAULT_COLUMNS  # strace -U
 
@@ -118,7 +121,7 @@ class SummaryOptions:
 class SyscallStats(NamedTuple):
     """One row: a syscall's figures (times in ns)."""
 
-    pid: int  # 0 unless per process
+    pid: int  # 0 unless per process (per thread: the thread id)
     abi: int
     nr: int
     name: str
@@ -264,6 +267,7 @@ class SyscallSummary:
         # pid -> its threads counted, when -p chose them and not the process (at most
         # the -p list): the table is those threads', and its heading says so
         self._threads: dict[int, set[int]] = {}
+        self._process_of: dict[int, int] = {}  # tid -> its pid (per thread only)
         self.dropped: dict[int, int] = {}  # DROP error -> records lost
         # Calls whose RET went missing with dropped records: key -> count, and
         # (raw path) tid -> key of its call open at the last DROP.
@@ -532,10 +536,13 @@ class SyscallSummary:
     def _key_for(self, pid: int, tid: int, abi: int, nr: int, comm: bytes) -> int:
         if not self.options.per_process:
             return _key(0, abi, nr)
+        if self.options.per_thread:  # (the thread's own name: threads can rename)
+            self._process_of[tid] = pid
+            pid = tid
+        elif self.options.pids and pid not in self.options.pids:  # chosen by thread id
+            self._threads.setdefault(pid, set()).add(tid)
         if pid not in self._first_seen:
             self._first_seen[pid] = len(self._first_seen)
-        if self.options.pids and pid not in self.options.pids:  # chosen by thread id: its own
-            self._threads.setdefault(pid, set()).add(tid)
         self._comms[pid] = comm.rstrip(b"\0")
         return _key(pid, abi, nr)
 
@@ -604,7 +611,10 @@ class SyscallSummary:
         return out
 
     def _whose(self, pid: int) -> str:
-        """A per-process table's heading: the process, or the threads -p chose in it."""
+        """A per-process table's heading: the process, or the threads -p chose in it;
+        per thread, the thread and its process."""
+        if self.options.per_thread:
+            return f"Thread {pid} of process {self._process_of.get(pid, pid)}"
         threads = self._threads.get(pid)
         if not threads:
             return f"Process {pid}"

@@ -291,7 +291,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-u", dest="user_labels", action="append", metavar="LABEL",
                         help="show only USER records with this label (repeatable)")
     parser.add_argument("-H", dest="thread_ids", action="store_true",
-                        help="show the thread id after the pid")
+                        help="show the thread id after the pid (--summary: one syscall "
+                             "table per thread; --format folded: comm-PID/TID roots, as "
+                             "stackcollapse-perf.pl --tid)")
     parser.add_argument("-T", dest="timestamps", action="append_const", const="absolute",
                         help="show absolute timestamps (seconds since the epoch)")
     parser.add_argument("-E", dest="timestamps", action="append_const", const="elapsed",
@@ -642,33 +644,59 @@ def _asks_socket_details(argv: Sequence[str]) -> bool:
 
 
 #: The text view's layout options that do nothing in another view, with why (as
-#: -S/-U without --summary): (option, formats, what the view does instead).
+#: -S/-U without --summary): (option, views, what the view does instead); the view
+#: "summary" is --summary (-c), whatever --format says. -H is honoured by --summary
+#: (one table per thread) and --format folded (comm-PID/TID roots); -T by the views
+#: whose times are absolute (json, chrome, parquet: what it asks).
 _LAYOUT_OPTIONS = (
     ("-H", ("json", "chrome"), "its records always carry the thread id (tid)"),
     ("-H", ("strace",), "its lines show the thread id, as strace -f's"),
+    ("-H", ("calls",), "its lines show the thread id (TID), as uftrace replay's"),
+    ("-H", ("parquet",), "its tables always have a tid column"),
     ("-E", ("json", "chrome"), "its records carry absolute times (ts)"),
     ("-R", ("json", "chrome"), "its records carry absolute times (ts)"),
+    ("-E", ("parquet",), "its tables carry absolute times (ts_ns, start_ns)"),
+    ("-R", ("parquet",), "its tables carry absolute times (ts_ns, start_ns)"),
     ("-E", ("strace",), "strace's times are -t, -tt, -ttt and -r"),
     ("-R", ("strace",), "strace's times are -t, -tt, -ttt and -r"),
+    ("-E", ("summary",), "its tables total each syscall's calls and time"),
+    ("-R", ("summary",), "its tables total each syscall's calls and time"),
+    ("-T", ("summary",), "its tables total each syscall's calls and time"),
+    ("-E", ("calls",), "its lines show each call's duration (--json has each hit's ts)"),
+    ("-R", ("calls",), "its lines show each call's duration (--json has each hit's ts)"),
+    ("-T", ("calls",), "its lines show each call's duration (--json has each hit's ts)"),
+    ("-E", ("folded",), "its stacks are counted, not timed"),
+    ("-R", ("folded",), "its stacks are counted, not timed"),
+    ("-T", ("folded",), "its stacks are counted, not timed"),
     ("--durations", ("json",), "its RET records always carry duration_ns"),
     ("--durations", ("chrome",), "its calls are events with their duration (dur)"),
+    ("--durations", ("summary",), "its tables total each syscall's time"),
+    ("--durations", ("calls",), "its lines always show each call's duration"),
+    ("--durations", ("parquet",), "its calls table always has duration_ns"),
+    ("--durations", ("folded",), "its stacks are counted, not timed"),
     ("-d", ("chrome", "strace"), "arguments are shown as strace shows them"),
+    ("-d", ("summary",), "its tables count in decimal and show no arguments"),
+    ("-d", ("calls",), "each value is shown as its probe's type says (u64, i64: decimal)"),
+    ("-d", ("folded",), "its lines are stacks and counts"),
+    ("-d", ("parquet",), "its columns hold numbers (args_decoded is strace's text)"),
     ("-s", ("json", "chrome"), "-m 0 keeps no I/O data"),
+    ("-s", ("summary", "calls", "folded"), "it shows no I/O data"),
+    ("-s", ("parquet",), "args_decoded has strace's rendering of the data (32 bytes)"),
 )
 
 
 def _refuse_layout_options(arguments: argparse.Namespace) -> None:
     """A text-view option given with a view it does nothing in: one line, not ignored."""
-    if arguments.summary:
-        return
-    view = arguments.output_format or "text"
+    view = "summary" if arguments.summary else arguments.output_format or "text"
+    shown = "--summary" if arguments.summary else f"--format {view}"
     timestamps = arguments.timestamps or ()
     given = {"-H": arguments.thread_ids, "-E": "elapsed" in timestamps,
-             "-R": "relative" in timestamps, "--durations": arguments.durations,
-             "-d": arguments.decimal, "-s": arguments.suppress_data}
+             "-R": "relative" in timestamps, "-T": "absolute" in timestamps,
+             "--durations": arguments.durations, "-d": arguments.decimal,
+             "-s": arguments.suppress_data}
     for option, views, instead in _LAYOUT_OPTIONS:
         if given[option] and view in views:
-            raise UsageError(f"{option} does nothing with --format {view}: {instead}")
+            raise UsageError(f"{option} does nothing with {shown}: {instead}")
 
 
 def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:
@@ -1372,7 +1400,8 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
     report = _Notices(source, stderr)
     summary_options = SummaryOptions(
         sort_by=options.sort_by,  # type: ignore[arg-type]
-        per_process=bool(options.pids), pids=options.pids,
+        per_process=bool(options.pids) or options.thread_ids, pids=options.pids,
+        per_thread=options.thread_ids,
         **({"columns": options.columns} if options.columns else {}),  # type: ignore[arg-type]
     )
     kinds = options.kinds
@@ -1449,7 +1478,8 @@ def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO
             stderr: IO[str], demangle: Callable[[str], str],
             selector: Selector | None = None) -> int:
     report = _Notices(source, stderr)
-    profile = Profile(Stacks(options.symbol_cache, _warner(stderr), demangle))
+    profile = Profile(Stacks(options.symbol_cache, _warner(stderr), demangle),
+                      thread_ids=options.thread_ids)
     # The selector's hidden records (--since/--until: SAMPLEs by their own time, as
     # the text, json, chrome and parquet views and the --summary profile keep them)
     # are left out too; the other records (MMAPs) still symbolize the kept samples.
