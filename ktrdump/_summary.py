@@ -87,7 +87,7 @@ from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._model import unplaced_probes
 from ._perfviews import CounterTally, SwitchTally
-from ._reader import CutShort, RawBatch, Skipped
+from ._reader import CutShort, RawBatch, Skipped, Unverified
 from ._text import display_text, plural
 
 SortKey = Literal[
@@ -276,6 +276,7 @@ class SyscallSummary:
         self.skipped_batches = 0
         self.skipped_bytes = 0  # bytes of trace lost with them
         self.kept_of_damaged = 0  # records kept from torn tails (before their damage)
+        self.shown_unverified = 0  # --salvage: records of damaged batches shown unverified
         self.cut_short = 0  # recordings without their END (CutShort notices)
         self.unplaced: list[str] = []  # probes never placed, as END records say
         self.unplaced_count = 0
@@ -291,7 +292,10 @@ class SyscallSummary:
             self.cut_short += 1
         self.skipped_batches += notice.batches
         self.skipped_bytes += notice.lost
-        self.kept_of_damaged += notice.kept
+        if isinstance(notice, Unverified):  # (its batch's SKIP follows: counted there)
+            self.shown_unverified += notice.kept
+        else:
+            self.kept_of_damaged += notice.kept
 
     def add_records(self, records: Iterable[Record]) -> None:
         """Add decoded records: through the call layer (``_calls``), as every view.
@@ -652,6 +656,9 @@ class SyscallSummary:
             batches = "batch" if self.skipped_batches == 1 else "batches"
             kept = (f"; {plural(self.kept_of_damaged, 'record')} before the damage kept"
                     if self.kept_of_damaged else "")
+            if self.shown_unverified:
+                kept += (f"; {plural(self.shown_unverified, 'record')} of them shown, "
+                         "UNVERIFIED (--salvage)")
             out.append(f"damaged {batches} skipped: {self.skipped_batches} "
                        f"({self.skipped_bytes} bytes{kept})\n")
         if self.cut_short:
