@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -150,3 +151,47 @@ def test_parquet_stops_reading_after_until(trace: Path, tmp_path: Path,
     assert len(rows) == 300  # the hits before --until, by their own time
     assert whole_fed >= len(times)
     assert stopped_fed < len(times) * 0.4, (stopped_fed, len(times))
+
+
+LOOP = r"""
+#include <time.h>
+#include <unistd.h>
+__attribute__((noipa)) int quick(int x) { return x + 1; }
+int main(int argc, char **argv) {
+  struct timespec pause = {0, 1000000};
+  int s = 0;
+  while (argc > 1 && access(argv[1], F_OK) != 0) { s = quick(s) & 0xffff; nanosleep(&pause, 0); }
+  return s == -1;
+}
+"""
+
+
+def test_calls_until_ends_a_followed_dump(tmp_path: Path) -> None:
+    """``-l --format calls --until +0.2s`` returns while the recording goes on (it waited
+    for the recording's end: the calls view read on past --until)."""
+    (tmp_path / "loop.c").write_text(LOOP)
+    subprocess.run([gcc(), "-O1", "-o", str(tmp_path / "loop"), str(tmp_path / "loop.c")],
+                   check=True)
+    stop_file = tmp_path / "stop"
+    # Through a pipe (ktrdump -l reads standard input as it comes): the program loops
+    # until the stop file exists, so a dump that returns before it is touched did not
+    # wait for the recording's end.
+    recording = subprocess.Popen(
+        [KTR, "record", "-q", "-t", "f", "-o", "-", "-P", "loop:quick(i32)",
+         "-P", "loop:quick:return(i32)", "--", str(tmp_path / "loop"), str(stop_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert recording.stdout is not None
+    try:
+        done = subprocess.run([KTRDUMP, "-l", "--format", "calls", "--until", "+0.2s", "-"],
+                              stdin=recording.stdout, capture_output=True, text=True,
+                              timeout=20)
+        assert not stop_file.exists()
+        assert done.returncode == 0, done.stderr
+        # (the calls in the first 0.2 s: none if setting the probes up took longer)
+        header, *lines = done.stdout.splitlines()
+        assert header.startswith("# DURATION")
+        assert all(re.search(r"\| loop:quick\(\d+\) = \d+;$", line) for line in lines), lines
+    finally:
+        recording.stdout.close()
+        stop_file.touch()
+        recording.wait(timeout=30)
