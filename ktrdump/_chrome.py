@@ -341,6 +341,9 @@ class ChromeTrace:
         if notice.kept:  # a torn tail whose records before the damage were kept
             args += (f',"kept":{notice.kept},"records":{notice.records},'
                      f'"damage_at":{notice.damage_at},"lost_bytes":{notice.lost}')
+        elif notice.shown:  # --salvage: its records were shown, UNVERIFIED
+            args += (f',"shown":{notice.shown},"records":{notice.records},'
+                     f'"lost_bytes":{notice.lost}')
         if source is not None:
             args += f',"file":{encode_string(source)}'
         out: list[str] = []

@@ -532,6 +532,10 @@ def damage_text(notice: Skipped, source: str | None) -> str:
         return (f"{where}{notice.reason}; read from byte offset "
                 f"{notice.bytes} (--salvage): its host, command line, options and start time "
                 "are unknown")
+    if notice.shown:  # --salvage: its records were shown above, UNVERIFIED
+        return (f"{where}{notice.lost} bytes lost at byte offset {notice.shown_to} (shown "
+                f"{notice.shown} of {plural(notice.records, 'record')} of the batch at byte "
+                f"offset {notice.offset}, UNVERIFIED: {notice.reason})")
     if notice.kept:
         return (f"{where}{notice.lost} bytes lost at byte offset {notice.damage_at} (kept "
                 f"{notice.kept} of {plural(notice.records, 'record')} of the batch at byte "

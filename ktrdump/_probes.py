@@ -501,6 +501,12 @@ class CallsDescriber:
         self._hidden: set[int] = set()  # calls shorter than the minimum
         self._forced: set[int] = set()  # open calls shown because too much was held
 
+    @property
+    def calls_open(self) -> bool:
+        """Whether a probed call is open: a line (its return's, a leaf's) is still to come
+        from a later PROBE (``--until``'s reading stops only once none is)."""
+        return bool(self._held) or any(self._stacks.values())
+
     def _prefix(self, record: Record, duration: str) -> str:
         return f"{duration:>10} [{record.tid:6d}] | "
 

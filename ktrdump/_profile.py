@@ -4,8 +4,9 @@
 SAMPLE record into its frames (``frames``), innermost first: DWARF unwinding
 (``_unwind``) then symbols (``_symbols``). ``Profile`` counts samples per
 (command, stack) for ``ktrdump --format folded`` (``comm;outer;…;leaf COUNT``,
-what flamegraph.pl, inferno and speedscope read) and per function, self and
-total, for ``--summary``. ``profile_lines`` / ``folded_lines`` format them.
+what flamegraph.pl, inferno and speedscope read; with ``-H``, per thread: the root
+frame ``comm-PID/TID``, as ``stackcollapse-perf.pl --tid`` writes it) and per
+function, self and total, for ``--summary``. ``profile_lines`` / ``folded_lines`` format them.
 
 A sample taken in the kernel has a ``[kernel]`` leaf frame above the user
 stack at the system call. Frames are named by function, else
@@ -162,8 +163,11 @@ def frame_label(frame: Frame) -> str:
 class Profile:
     """Samples counted per stack and per function."""
 
-    def __init__(self, stacks: Stacks | None = None) -> None:
+    def __init__(self, stacks: Stacks | None = None, *, thread_ids: bool = False) -> None:
         self.stacks = stacks if stacks is not None else Stacks()
+        # -H: the root frame is comm-PID/TID, as stackcollapse-perf.pl --tid writes it
+        # (a flame graph per thread); else the command alone
+        self.thread_ids = thread_ids
         self.folded: Counter[tuple[str, ...]] = Counter()
         self.self_counts: Counter[str] = Counter()
         self.total_counts: Counter[str] = Counter()
@@ -184,6 +188,8 @@ class Profile:
 
     def add_labels(self, record: Record, labels: list[str]) -> None:
         comm = display_text(record[5]).replace(";", ":") or "?"
+        if self.thread_ids:
+            comm = f"{comm}-{record[2]}/{record[3]}"
         self.folded[(comm, *reversed(labels))] += 1
         self.samples += 1
         self.threads.add(record[3])

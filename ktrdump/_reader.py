@@ -142,14 +142,20 @@ class Skipped(NamedTuple):
     missing: int = 0
     # --salvage: records of the damaged batch at ``offset`` already shown, UNVERIFIED,
     # before this notice (an ``Unverified`` notice named them): not lost, not verified.
+    # They end at file offset ``shown_to``.
     shown: int = 0
+    shown_to: int = 0
 
     @property
     def lost(self) -> int:
         """Bytes of trace lost: those passed over, or for a torn tail whose records
-        were kept, those from the damage on plus those missing from the input."""
+        were kept, those from the damage on plus those missing from the input; for a
+        batch whose records were shown UNVERIFIED (--salvage), those passed over after
+        them (its header and they are not lost: SPEC, "Damaged batches")."""
         if self.kept:
             return self.offset + self.bytes - self.damage_at + self.missing
+        if self.shown:
+            return max(0, self.offset + self.bytes - self.shown_to)
         return self.bytes
 
     def describe(self) -> str:
@@ -178,12 +184,13 @@ class Skipped(NamedTuple):
         head = f"{self.reason} at byte offset {self.offset} ({self.batches} {plural}, " \
                f"{self.bytes} bytes)"
         whose = "its" if self.batches == 1 else "the first one's"
-        if self.batches == 1 and self.shown >= self.records:
+        lost = self.lost
+        if self.batches == 1 and self.shown >= self.records and not lost:
             return (f"{head}: all {self.records} of its records are shown, UNVERIFIED "
                     "(--salvage); none was skipped")
         return (f"{head}: {self.shown} of {whose} {self.records} "
                 f"record{'' if self.records == 1 else 's'} are shown, UNVERIFIED "
-                "(--salvage); the rest was skipped")
+                f"(--salvage); the rest was skipped ({lost} bytes lost)")
 
 
 class Unverified(Skipped):
@@ -312,8 +319,9 @@ class TraceReader:
         # frame and decode, after an ``Unverified`` notice (formats/SPEC.md).
         self.salvage = salvage
         self._said_compressed = False  # --salvage: a compressed batch's damage, said once
-        # (records shown, records counted) of the last --salvage batch shown unverified
-        self._unverified_shown = (0, 0)
+        # (records shown, records counted, where they end) of the last --salvage batch
+        # shown unverified
+        self._unverified_shown = (0, 0, 0)
         self.notices: list[Skipped] = []
         self._stream = stream
         self._owns_stream = owns_stream
@@ -749,11 +757,12 @@ class TraceReader:
                     ) -> Iterator[_Batch | Skipped]:
         """--salvage: the records of a raw batch whose payload checksum fails that frame
         and decode consistently, after an ``Unverified`` notice naming their bytes."""
-        self._unverified_shown = (0, 0)
+        self._unverified_shown = (0, 0, 0)
         records, used = self._framing.salvage(damaged.batch, damaged.stored)
         if not records:
             return
-        self._unverified_shown = (len(records), damaged.batch.record_count)
+        self._unverified_shown = (len(records), damaged.batch.record_count,
+                                  offset + self._framing.size + used)
         batch_offset = self._batch_offset
         self._batch_offset = offset
         yield self._notice(Unverified(offset, 0, 0, "batch payload checksum mismatch",
@@ -764,8 +773,9 @@ class TraceReader:
 
     def _shown_unverified(self, notice: Skipped) -> Skipped:
         """``notice`` (the damaged batch's) saying the records ``_unverified`` just showed."""
-        shown, records = self._unverified_shown
-        return notice._replace(shown=shown, records=records) if shown else notice
+        shown, records, shown_to = self._unverified_shown
+        return (notice._replace(shown=shown, records=records, shown_to=shown_to) if shown
+                else notice)
 
     def _header_checksum_valid(self, head: bytes) -> bool:
         # Counts batches passed over even when parse_header rejects them for

@@ -188,6 +188,15 @@ class Selector:
         a notice read now comes after them (``cli._selected`` keeps it until they are)."""
         return len(self._queue) + self.tracker.holding
 
+    def released_past_until(self) -> bool:
+        """Whether the records fed (in time order) have reached --until and every one
+        has been released (none waits for a RET or for its call's entry records): for a
+        view that knows itself what it still needs past --until (the calls view, whose
+        probed calls open at --until close at their returns). False without --until."""
+        until = self._until
+        return (until is not None and self._last_ns is not None and self._last_ns >= until
+                and not self._queue and not self.tracker.holding)
+
     def past_until(self) -> bool:
         """Whether nothing read from now on can be shown, so reading may stop: the
         records fed (in time order: a reordered input's come out of its window) have

@@ -54,7 +54,9 @@ the others, each headed ``System call usage summary for 32 bit mode:``
 (``x32 mode``; an ABI ktr does not know: its EMUL name). With ``per_process``, one table per process
 (in order of first appearance), headed ``Process 4242 (ls):``, or, when ``-p``
 named threads of the process and not the process, ``Thread 4243 of process 4242 (ls):``
-(``Threads 4243, 4244 of ...``): the table counts those threads alone.
+(``Threads 4243, 4244 of ...``): the table counts those threads alone. With
+``per_thread`` as well (``-H``), one table per thread, headed ``Thread 4243 of
+process 4242 (worker):`` (the thread's own name), as ``perf trace -s``.
 
 Guarantees: memory is bounded by the number of distinct (process, ABI,
 syscall) keys and threads with a call in progress, never by the trace size;
@@ -85,7 +87,7 @@ from ._follow import FollowEnded
 from ._merge import Late, SourcedSkipped
 from ._model import unplaced_probes
 from ._perfviews import CounterTally, SwitchTally
-from ._reader import CutShort, RawBatch, Skipped
+from ._reader import CutShort, RawBatch, Skipped, Unverified
 from ._text import display_text, plural
 
 SortKey = Literal[
@@ -104,6 +106,7 @@ DEFAULT_COLUMNS: tuple[Column, ...] = (
 class SummaryOptions:
     sort_by: SortKey = "time"  # strace -S
     per_process: bool = False  # one table per process (ktrdump -p with --summary)
+    per_thread: bool = False  # with per_process: one table per thread instead (ktrdump -H)
     pids: frozenset[int] = frozenset()  # only these processes or threads (DROP always counts)
     columns: tuple[Column, ...] = DEFAULT_COLUMNS  # strace -U
 
@@ -118,7 +121,7 @@ class SummaryOptions:
 class SyscallStats(NamedTuple):
     """One row: a syscall's figures (times in ns)."""
 
-    pid: int  # 0 unless per process
+    pid: int  # 0 unless per process (per thread: the thread id)
     abi: int
     nr: int
     name: str
@@ -264,6 +267,7 @@ class SyscallSummary:
         # pid -> its threads counted, when -p chose them and not the process (at most
         # the -p list): the table is those threads', and its heading says so
         self._threads: dict[int, set[int]] = {}
+        self._process_of: dict[int, int] = {}  # tid -> its pid (per thread only)
         self.dropped: dict[int, int] = {}  # DROP error -> records lost
         # Calls whose RET went missing with dropped records: key -> count, and
         # (raw path) tid -> key of its call open at the last DROP.
@@ -272,6 +276,7 @@ class SyscallSummary:
         self.skipped_batches = 0
         self.skipped_bytes = 0  # bytes of trace lost with them
         self.kept_of_damaged = 0  # records kept from torn tails (before their damage)
+        self.shown_unverified = 0  # --salvage: records of damaged batches shown unverified
         self.cut_short = 0  # recordings without their END (CutShort notices)
         self.unplaced: list[str] = []  # probes never placed, as END records say
         self.unplaced_count = 0
@@ -287,7 +292,10 @@ class SyscallSummary:
             self.cut_short += 1
         self.skipped_batches += notice.batches
         self.skipped_bytes += notice.lost
-        self.kept_of_damaged += notice.kept
+        if isinstance(notice, Unverified):  # (its batch's SKIP follows: counted there)
+            self.shown_unverified += notice.kept
+        else:
+            self.kept_of_damaged += notice.kept
 
     def add_records(self, records: Iterable[Record]) -> None:
         """Add decoded records: through the call layer (``_calls``), as every view.
@@ -532,10 +540,13 @@ class SyscallSummary:
     def _key_for(self, pid: int, tid: int, abi: int, nr: int, comm: bytes) -> int:
         if not self.options.per_process:
             return _key(0, abi, nr)
+        if self.options.per_thread:  # (the thread's own name: threads can rename)
+            self._process_of[tid] = pid
+            pid = tid
+        elif self.options.pids and pid not in self.options.pids:  # chosen by thread id
+            self._threads.setdefault(pid, set()).add(tid)
         if pid not in self._first_seen:
             self._first_seen[pid] = len(self._first_seen)
-        if self.options.pids and pid not in self.options.pids:  # chosen by thread id: its own
-            self._threads.setdefault(pid, set()).add(tid)
         self._comms[pid] = comm.rstrip(b"\0")
         return _key(pid, abi, nr)
 
@@ -604,7 +615,10 @@ class SyscallSummary:
         return out
 
     def _whose(self, pid: int) -> str:
-        """A per-process table's heading: the process, or the threads -p chose in it."""
+        """A per-process table's heading: the process, or the threads -p chose in it;
+        per thread, the thread and its process."""
+        if self.options.per_thread:
+            return f"Thread {pid} of process {self._process_of.get(pid, pid)}"
         threads = self._threads.get(pid)
         if not threads:
             return f"Process {pid}"
@@ -642,6 +656,9 @@ class SyscallSummary:
             batches = "batch" if self.skipped_batches == 1 else "batches"
             kept = (f"; {plural(self.kept_of_damaged, 'record')} before the damage kept"
                     if self.kept_of_damaged else "")
+            if self.shown_unverified:
+                kept += (f"; {plural(self.shown_unverified, 'record')} of them shown, "
+                         "UNVERIFIED (--salvage)")
             out.append(f"damaged {batches} skipped: {self.skipped_batches} "
                        f"({self.skipped_bytes} bytes{kept})\n")
         if self.cut_short:

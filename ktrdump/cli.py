@@ -172,9 +172,9 @@ Signals, process events and the other records that are not calls are kept
 by -e trace/status, -P, -z, -Z, --min-duration (signals go by -e signal);
 --since/--until apply to every record, a call
 by its CALL's time (a call begun before --until is shown whole). Reading
-stops once past --until and every call begun before it has returned (not
-with --format calls or parquet): damage and DROP records later in the file
-are not reported, and damage there does not set the exit status.
+stops once past --until and every call begun before it has returned (with
+--format calls, every probed call): damage and DROP records later in the
+file are not reported, and damage there does not set the exit status.
 A filter on the result (-e status, -z, -Z, --min-duration) holds a call's
 lines back until its RET.
 
@@ -291,7 +291,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-u", dest="user_labels", action="append", metavar="LABEL",
                         help="show only USER records with this label (repeatable)")
     parser.add_argument("-H", dest="thread_ids", action="store_true",
-                        help="show the thread id after the pid")
+                        help="show the thread id after the pid (--summary: one syscall "
+                             "table per thread; --format folded: comm-PID/TID roots, as "
+                             "stackcollapse-perf.pl --tid)")
     parser.add_argument("-T", dest="timestamps", action="append_const", const="absolute",
                         help="show absolute timestamps (seconds since the epoch)")
     parser.add_argument("-E", dest="timestamps", action="append_const", const="elapsed",
@@ -642,33 +644,59 @@ def _asks_socket_details(argv: Sequence[str]) -> bool:
 
 
 #: The text view's layout options that do nothing in another view, with why (as
-#: -S/-U without --summary): (option, formats, what the view does instead).
+#: -S/-U without --summary): (option, views, what the view does instead); the view
+#: "summary" is --summary (-c), whatever --format says. -H is honoured by --summary
+#: (one table per thread) and --format folded (comm-PID/TID roots); -T by the views
+#: whose times are absolute (json, chrome, parquet: what it asks).
 _LAYOUT_OPTIONS = (
     ("-H", ("json", "chrome"), "its records always carry the thread id (tid)"),
     ("-H", ("strace",), "its lines show the thread id, as strace -f's"),
+    ("-H", ("calls",), "its lines show the thread id (TID), as uftrace replay's"),
+    ("-H", ("parquet",), "its tables always have a tid column"),
     ("-E", ("json", "chrome"), "its records carry absolute times (ts)"),
     ("-R", ("json", "chrome"), "its records carry absolute times (ts)"),
+    ("-E", ("parquet",), "its tables carry absolute times (ts_ns, start_ns)"),
+    ("-R", ("parquet",), "its tables carry absolute times (ts_ns, start_ns)"),
     ("-E", ("strace",), "strace's times are -t, -tt, -ttt and -r"),
     ("-R", ("strace",), "strace's times are -t, -tt, -ttt and -r"),
+    ("-E", ("summary",), "its tables total each syscall's calls and time"),
+    ("-R", ("summary",), "its tables total each syscall's calls and time"),
+    ("-T", ("summary",), "its tables total each syscall's calls and time"),
+    ("-E", ("calls",), "its lines show each call's duration (--json has each hit's ts)"),
+    ("-R", ("calls",), "its lines show each call's duration (--json has each hit's ts)"),
+    ("-T", ("calls",), "its lines show each call's duration (--json has each hit's ts)"),
+    ("-E", ("folded",), "its stacks are counted, not timed"),
+    ("-R", ("folded",), "its stacks are counted, not timed"),
+    ("-T", ("folded",), "its stacks are counted, not timed"),
     ("--durations", ("json",), "its RET records always carry duration_ns"),
     ("--durations", ("chrome",), "its calls are events with their duration (dur)"),
+    ("--durations", ("summary",), "its tables total each syscall's time"),
+    ("--durations", ("calls",), "its lines always show each call's duration"),
+    ("--durations", ("parquet",), "its calls table always has duration_ns"),
+    ("--durations", ("folded",), "its stacks are counted, not timed"),
     ("-d", ("chrome", "strace"), "arguments are shown as strace shows them"),
+    ("-d", ("summary",), "its tables count in decimal and show no arguments"),
+    ("-d", ("calls",), "each value is shown as its probe's type says (u64, i64: decimal)"),
+    ("-d", ("folded",), "its lines are stacks and counts"),
+    ("-d", ("parquet",), "its columns hold numbers (args_decoded is strace's text)"),
     ("-s", ("json", "chrome"), "-m 0 keeps no I/O data"),
+    ("-s", ("summary", "calls", "folded"), "it shows no I/O data"),
+    ("-s", ("parquet",), "args_decoded has strace's rendering of the data (32 bytes)"),
 )
 
 
 def _refuse_layout_options(arguments: argparse.Namespace) -> None:
     """A text-view option given with a view it does nothing in: one line, not ignored."""
-    if arguments.summary:
-        return
-    view = arguments.output_format or "text"
+    view = "summary" if arguments.summary else arguments.output_format or "text"
+    shown = "--summary" if arguments.summary else f"--format {view}"
     timestamps = arguments.timestamps or ()
     given = {"-H": arguments.thread_ids, "-E": "elapsed" in timestamps,
-             "-R": "relative" in timestamps, "--durations": arguments.durations,
-             "-d": arguments.decimal, "-s": arguments.suppress_data}
+             "-R": "relative" in timestamps, "-T": "absolute" in timestamps,
+             "--durations": arguments.durations, "-d": arguments.decimal,
+             "-s": arguments.suppress_data}
     for option, views, instead in _LAYOUT_OPTIONS:
         if given[option] and view in views:
-            raise UsageError(f"{option} does nothing with --format {view}: {instead}")
+            raise UsageError(f"{option} does nothing with {shown}: {instead}")
 
 
 def _strace_times_option(arguments: argparse.Namespace) -> StraceTimes:
@@ -1098,9 +1126,20 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str],
         selector = None
         if options.selection.active:
             selector = Selector(options.selection, facilities=recorded_facilities(source.header))
+        calls = None
+        if options.output_format == "calls" and not options.summary:
+            # The selector's hidden records (--since/--until: PROBEs by their own time,
+            # as the json and chrome views keep them) are left out too.
+            # The window's hidden entries still pair (uftrace replay --time-range).
+            calls = CallsDescriber(record_filter(options, selector.keep if selector else None),
+                                   min_duration_ns=options.selection.min_duration_ns,
+                                   order=_byte_order(source), demangle=demangle,
+                                   window=selector.window_side if selector else None,
+                                   track=record_filter(options))
+        if selector is not None:
             events = _selected(events, selector, marked=not (
                 options.summary or options.output_format == "chrome"),
-                stop=options.summary or options.output_format not in _READ_PAST_UNTIL)
+                stop=_until_reached(selector, calls))
         if matches is not None and (options.summary or options.per_thread
                                     or options.output_format in ("chrome", "folded", "parquet")):
             if selector is not None and not (options.summary
@@ -1122,15 +1161,7 @@ def _run(options: Options, stdout: IO[Any], stderr: IO[str],
         if options.output_format == "parquet":
             return _nothing_matched(matches, source, stderr, _parquet(
                 options, source, events, stderr, selector, inputs, demangle))
-        if options.output_format == "calls":
-            # The selector's hidden records (--since/--until: PROBEs by their own time,
-            # as the json and chrome views keep them) are left out too.
-            # The window's hidden entries still pair (uftrace replay --time-range).
-            calls = CallsDescriber(record_filter(options, selector.keep if selector else None),
-                                   min_duration_ns=options.selection.min_duration_ns,
-                                   order=_byte_order(source), demangle=demangle,
-                                   window=selector.window_side if selector else None,
-                                   track=record_filter(options))
+        if calls is not None:
             status = dump(source, calls, Output(stdout), stderr, events)
             if not calls.probes_seen:
                 # An empty table alone looks like a broken view (perf report says so too).
@@ -1249,19 +1280,28 @@ def _probe_durations(events: Iterator[Any], minimum_ns: int) -> Iterator[Any]:
         yield released
 
 
-#: Views that read on past --until: the calls view closes a probed call open at
-#: --until by its return, after it; the parquet view pairs probes as it does.
-_READ_PAST_UNTIL = ("calls", "parquet")
+def _until_reached(selector: Selector, calls: CallsDescriber | None) -> Callable[[], bool]:
+    """When reading may stop (``_selected``'s ``stop``): once nothing read later can be
+    shown. For the calls view, once past --until with no probed call open (a call open
+    at --until is closed at its return, after it, as ``returns after --until``) and a
+    PROBE seen (none read says the trace has none); syscalls begun before --until do
+    not matter there. For the others, ``Selector.past_until``: every call begun before
+    --until has returned (it is shown whole)."""
+    if calls is None:
+        return selector.past_until
+    return lambda: (calls.probes_seen > 0 and not calls.calls_open
+                    and selector.released_past_until())
 
 
 def _selected(events: Iterator[Any], selector: Selector, *, marked: bool,
-              stop: bool = False) -> Iterator[Any]:
+              stop: Callable[[], bool] | None = None) -> Iterator[Any]:
     """``events`` through the call filters: batches of the records released.
 
-    ``stop``: reading ends once nothing later can be shown (``Selector.past_until``:
-    past --until, and every call begun before it has returned), so what follows in
-    the input (its damage, a missing END record, DROP records, which the selector
-    keeps whatever their time) is neither read nor reported.
+    ``stop``: reading ends once it says nothing later can be shown (``_until_reached``:
+    past --until, and every call begun before it has returned), asked after each
+    batch released has been taken, so what follows in the input (its damage, a missing
+    END record, DROP records, which the selector keeps whatever their time) is neither
+    read nor reported.
 
     ``marked``: every record is passed on and ``selector.hidden`` names the
     hidden ones of the batch just yielded (views that keep call state);
@@ -1293,7 +1333,7 @@ def _selected(events: Iterator[Any], selector: Selector, *, marked: bool,
             released = selector.feed(event)
             if released:
                 yield from pieces(released)
-            if stop and selector.past_until():
+            if stop is not None and stop():
                 break
         elif pending or selector.held:
             pending.append((released_total + selector.held, event))
@@ -1360,7 +1400,8 @@ def _summary(options: Options, source: _Source, stdout: IO[Any], stderr: IO[str]
     report = _Notices(source, stderr)
     summary_options = SummaryOptions(
         sort_by=options.sort_by,  # type: ignore[arg-type]
-        per_process=bool(options.pids), pids=options.pids,
+        per_process=bool(options.pids) or options.thread_ids, pids=options.pids,
+        per_thread=options.thread_ids,
         **({"columns": options.columns} if options.columns else {}),  # type: ignore[arg-type]
     )
     kinds = options.kinds
@@ -1437,7 +1478,8 @@ def _folded(options: Options, source: _Source, events: Iterator[Any], stdout: IO
             stderr: IO[str], demangle: Callable[[str], str],
             selector: Selector | None = None) -> int:
     report = _Notices(source, stderr)
-    profile = Profile(Stacks(options.symbol_cache, _warner(stderr), demangle))
+    profile = Profile(Stacks(options.symbol_cache, _warner(stderr), demangle),
+                      thread_ids=options.thread_ids)
     # The selector's hidden records (--since/--until: SAMPLEs by their own time, as
     # the text, json, chrome and parquet views and the --summary profile keep them)
     # are left out too; the other records (MMAPs) still symbolize the kept samples.

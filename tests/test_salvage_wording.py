@@ -46,10 +46,13 @@ def test_a_batch_shown_unverified_is_not_said_skipped(tmp_path: Path) -> None:
 
 
 def test_a_partly_shown_batch_says_the_rest_was_skipped() -> None:
-    notice = Skipped(100, 1, 5000, "batch payload checksum mismatch", records=40, shown=25)
+    notice = Skipped(100, 1, 5000, "batch payload checksum mismatch", records=40, shown=25,
+                     shown_to=3128)  # (the shown records end there: the rest is lost)
     assert notice.describe() == (
         "batch payload checksum mismatch at byte offset 100 (1 batch, 5000 bytes): 25 of "
-        "its 40 records are shown, UNVERIFIED (--salvage); the rest was skipped")
+        "its 40 records are shown, UNVERIFIED (--salvage); the rest was skipped (1972 bytes "
+        "lost)")
+    assert notice.lost == 1972
     several = notice._replace(batches=3)
     assert "25 of the first one's 40 records are shown" in several.describe()
     assert "skipped 3 batches" in notice._replace(shown=0, batches=3).describe()
