@@ -1104,6 +1104,17 @@ class Resolver:
     def _probe_at(self, spec: ProbeSpec, path: str, image: ElfImage, symbol: FunctionSymbol,
                   alias: str, strict: bool) -> ResolvedProbe | None:
         vaddr = symbol.vaddr
+        if spec.site == ProbeSite.RETURN and image.entry and vaddr == image.entry:
+            # The kernel starts a program (or ld.so) at its ELF entry with argc at the
+            # top of the stack, where a called function has its return address: a
+            # uretprobe there overwrites argc with its trampoline's address (main saw
+            # argc=-8192). A glob passes it over, saying so.
+            self._fail(strict and not spec.is_glob,
+                       f"probe {spec.text!r}: {symbol.name} is the entry point of {path}, "
+                       "which is not called and never returns: a return probe there would "
+                       "overwrite the program's argc; "
+                       + ("skipped" if spec.is_glob else "probe its entry instead"))
+            return None
         if spec.site == ProbeSite.OFFSET:
             if symbol.size and spec.offset >= symbol.size:
                 self._fail(strict, f"probe {spec.text!r}: offset {spec.offset:#x} is past the "
