@@ -652,6 +652,11 @@ def probe_label(module_name: str, function: str, site: int, offset: int) -> str:
     return f"{module_name}:{function}:{point}"
 
 
+#: Libraries whose programs unwind the stack through their callers' frames for
+#: exceptions (``Resolver._note_unwinding``)
+UNWINDING_RUNTIMES = ("libstdc++.", "libc++.", "libgcc_s.")
+
+
 @dataclass
 class Resolver:
     """Resolves specs for processes, numbering probes across the whole recording."""
@@ -772,10 +777,39 @@ class Resolver:
                     self.next_id += 1
                     self.placed[probe.key] = probe
                     new.append(probe)
+        self._note_unwinding(exe, mapped, new)
         self._say_floats()
         if self.capture_returns:
             self._capture_returns(new)
         return new
+
+    def _note_unwinding(self, exe: str | None, mapped: Sequence[str],
+                        new: list[ResolvedProbe]) -> None:
+        """Say once, when return probes are placed in a program with a runtime that
+        unwinds (C++'s, Rust's: it loads libstdc++, libc++ or libgcc_s), that an
+        exception unwinding through a probed call ends the program.
+
+        A uretprobe replaces the call's return address with the kernel's trampoline
+        until it returns; the unwinder finds no unwind entry for the trampoline, so a
+        throw that passes through the call (a C++ exception, a Rust panic) ends in
+        std::terminate (abort). Nothing ktr does at set-up can prevent it."""
+        if exe is None or "unwinding" in self._warned:
+            return
+        if not any(probe.site == ProbeSite.RETURN and not probe.hidden for probe in new):
+            return
+        needed = self._needed.get(exe)
+        if needed is None:
+            library_path = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
+            needed = self._needed[exe] = needed_libraries(self.access.get(exe, exe),
+                                                          library_path)
+        if not any(os.path.basename(path).startswith(UNWINDING_RUNTIMES)
+                   for path in [*needed, *mapped]):
+            return
+        self._warned.add("unwinding")
+        self.warn("return probes: an exception (C++ throw, Rust panic) that unwinds through "
+                  "a call of a function probed at its return ends the program (std::terminate):"
+                  " the kernel's uretprobe leaves its trampoline where the unwinder looks for "
+                  "the return address; probe such functions at their entry only")
 
     def _capture_returns(self, new: list[ResolvedProbe]) -> None:
         """Make the return address of each function newly probed at its return captured
