@@ -807,9 +807,10 @@ class Resolver:
             return
         self._warned.add("unwinding")
         self.warn("return probes: an exception (C++ throw, Rust panic) that unwinds through "
-                  "a call of a function probed at its return ends the program (std::terminate):"
-                  " the kernel's uretprobe leaves its trampoline where the unwinder looks for "
-                  "the return address; probe such functions at their entry only")
+                  "a call of a function probed at its return aborts the program (C++'s "
+                  "std::terminate): the kernel's uretprobe leaves its trampoline where the "
+                  "unwinder looks for the return address; probe such functions at their entry "
+                  "only")
 
     def _capture_returns(self, new: list[ResolvedProbe]) -> None:
         """Make the return address of each function newly probed at its return captured
