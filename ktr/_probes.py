@@ -1007,7 +1007,12 @@ class Resolver:
                 if probe is not None:
                     out.append(probe)
         if not out and strict:
-            raise ProbeError(f"probe {spec.text!r}: nothing to probe in {path}")
+            entry = [sym.name for sym in symbols
+                     if spec.site == ProbeSite.RETURN and image.entry
+                     and sym.vaddr == image.entry]
+            why = (f" ({entry[0]} is its entry point, where a return probe would overwrite the "
+                   "program's argc)") if entry else ""
+            raise ProbeError(f"probe {spec.text!r}: nothing to probe in {path}{why}")
         return out
 
     def _cxx_match(self, spec: ProbeSpec, path: str, image: ElfImage,

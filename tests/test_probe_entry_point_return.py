@@ -58,3 +58,15 @@ def test_return_probe_named_at_entry_point_is_refused(tmp_path: Path) -> None:
     assert refused.stdout == ""  # the program never ran
     assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
     assert "_start is the entry point" in refused.stderr, refused.stderr
+
+
+def test_glob_matching_only_the_entry_point_says_why_nothing_is_probed(tmp_path: Path) -> None:
+    program = _program(tmp_path)
+    refused = subprocess.run(
+        [*KTR, "record", "-q", "-t", "f", "-o", str(tmp_path / "s.ktr"),
+         "-P", f"{program}:_st*:return", "--", str(program)],
+        capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and refused.stdout == ""
+    assert "Traceback" not in refused.stderr
+    assert "nothing to probe" in refused.stderr and "_start is its entry point" in refused.stderr, (
+        refused.stderr)
