@@ -7,7 +7,9 @@ data as a STRUCT ``bytes`` at its exit; the strace view's look-ahead for an
 interrupted line has to take it as it takes a GIO, or the line shows the
 buffer's address. Oracle: strace -f on the same C program. The interruption is
 certain: the call blocks on a full pipe (socket) until a child process, which
-waits for it to be in that call (/proc/PID/syscall), closes the reading end.
+waits for it to be in that call (/proc/PID/syscall: its number and third argument, which
+the filling writes do not have), closes the reading end; the child's calls come between
+the call's entry and its exit.
 """
 
 from __future__ import annotations
@@ -41,14 +43,22 @@ PROGRAM = r"""
 
 static char fill[65536];
 
-static void wait_in(pid_t pid, long nr) {  /* until pid is blocked in syscall nr */
+/* until pid is in syscall nr with third argument arg3 (the filling writes are not) */
+static void wait_in(pid_t pid, long nr, unsigned long arg3) {
     char path[64], buf[256];
     snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
     for (;;) {
         int fd = open(path, O_RDONLY);
         ssize_t n = read(fd, buf, sizeof buf - 1);
         close(fd);
-        if (n > 0) { buf[n] = 0; if (atol(buf) == nr) return; }
+        long got = -1;
+        unsigned long a1, a2, a3;
+        if (n > 0) {
+            buf[n] = 0;
+            if (sscanf(buf, "%ld %lx %lx %lx", &got, &a1, &a2, &a3) == 4 && got == nr
+                && a3 == arg3)
+                return;
+        }
         sched_yield();
     }
 }
@@ -60,7 +70,9 @@ static void one(int kind) {
     pid_t child = fork();
     if (child == 0) {
         close(fds[1]);
-        wait_in(parent, kind == 0 ? SYS_write : kind == 1 ? SYS_writev : SYS_sendmsg);
+        if (kind == 0) wait_in(parent, SYS_write, 5);
+        else if (kind == 1) wait_in(parent, SYS_writev, 2);
+        else wait_in(parent, SYS_sendmsg, MSG_NOSIGNAL);
         close(fds[0]);
         _exit(0);
     }
