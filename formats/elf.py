@@ -156,6 +156,8 @@ class ElfImage:
                     self.elf_type: str = str(elf["e_type"]).removeprefix("ET_")
                     self.elfclass: int = elf.elfclass
                     self.little_endian: bool = elf.little_endian
+                    #: e_entry: where the kernel starts the program (0: none)
+                    self.entry: int = int(elf["e_entry"])
                     self.build_id = _build_id(elf)
                     self.segments = _load_segments(elf)
                     self._code = _executable_bytes(handle, self.segments)
@@ -205,6 +207,7 @@ class ElfImage:
             "path": self.path, "debug_path": self.debug_path, "machine": self.machine,
             "elf_type": self.elf_type, "elfclass": self.elfclass,
             "little_endian": self.little_endian, "build_id": self.build_id,
+            "entry": self.entry,
             "segments": [[seg.vaddr, seg.memsz, seg.offset, seg.filesz, seg.flags]
                          for seg in self.segments],
             "functions": [[sym.name, sym.vaddr, sym.size, sym.ifunc, sym.binding]
@@ -224,6 +227,7 @@ class ElfImage:
             image.elf_type = str(facts["elf_type"])
             image.elfclass = int(facts["elfclass"])
             image.little_endian = bool(facts["little_endian"])
+            image.entry = int(facts.get("entry", 0))  # entries made before it: unknown
             image.build_id = facts["build_id"]
             image.segments = tuple(LoadSegment(*map(int, seg)) for seg in facts["segments"])
             image._code = []

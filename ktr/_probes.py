@@ -652,6 +652,11 @@ def probe_label(module_name: str, function: str, site: int, offset: int) -> str:
     return f"{module_name}:{function}:{point}"
 
 
+#: Libraries whose programs unwind the stack through their callers' frames for
+#: exceptions (``Resolver._note_unwinding``)
+UNWINDING_RUNTIMES = ("libstdc++.", "libc++.", "libgcc_s.")
+
+
 @dataclass
 class Resolver:
     """Resolves specs for processes, numbering probes across the whole recording."""
@@ -772,10 +777,40 @@ class Resolver:
                     self.next_id += 1
                     self.placed[probe.key] = probe
                     new.append(probe)
+        self._note_unwinding(exe, mapped, new)
         self._say_floats()
         if self.capture_returns:
             self._capture_returns(new)
         return new
+
+    def _note_unwinding(self, exe: str | None, mapped: Sequence[str],
+                        new: list[ResolvedProbe]) -> None:
+        """Say once, when return probes are placed in a program with a runtime that
+        unwinds (C++'s, Rust's: it loads libstdc++, libc++ or libgcc_s), that an
+        exception unwinding through a probed call ends the program.
+
+        A uretprobe replaces the call's return address with the kernel's trampoline
+        until it returns; the unwinder finds no unwind entry for the trampoline, so a
+        throw that passes through the call (a C++ exception, a Rust panic) ends in
+        std::terminate (abort). Nothing ktr does at set-up can prevent it."""
+        if exe is None or "unwinding" in self._warned:
+            return
+        if not any(probe.site == ProbeSite.RETURN and not probe.hidden for probe in new):
+            return
+        needed = self._needed.get(exe)
+        if needed is None:
+            library_path = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
+            needed = self._needed[exe] = needed_libraries(self.access.get(exe, exe),
+                                                          library_path)
+        if not any(os.path.basename(path).startswith(UNWINDING_RUNTIMES)
+                   for path in [*needed, *mapped]):
+            return
+        self._warned.add("unwinding")
+        self.warn("return probes: an exception (C++ throw, Rust panic) that unwinds through "
+                  "a call of a function probed at its return aborts the program (C++'s "
+                  "std::terminate): the kernel's uretprobe leaves its trampoline where the "
+                  "unwinder looks for the return address; probe such functions at their entry "
+                  "only")
 
     def _capture_returns(self, new: list[ResolvedProbe]) -> None:
         """Make the return address of each function newly probed at its return captured
@@ -972,7 +1007,12 @@ class Resolver:
                 if probe is not None:
                     out.append(probe)
         if not out and strict:
-            raise ProbeError(f"probe {spec.text!r}: nothing to probe in {path}")
+            entry = [sym.name for sym in symbols
+                     if spec.site == ProbeSite.RETURN and image.entry
+                     and sym.vaddr == image.entry]
+            why = (f" ({entry[0]} is its entry point, where a return probe would overwrite the "
+                   "program's argc)") if entry else ""
+            raise ProbeError(f"probe {spec.text!r}: nothing to probe in {path}{why}")
         return out
 
     def _cxx_match(self, spec: ProbeSpec, path: str, image: ElfImage,
@@ -1104,6 +1144,17 @@ class Resolver:
     def _probe_at(self, spec: ProbeSpec, path: str, image: ElfImage, symbol: FunctionSymbol,
                   alias: str, strict: bool) -> ResolvedProbe | None:
         vaddr = symbol.vaddr
+        if spec.site == ProbeSite.RETURN and image.entry and vaddr == image.entry:
+            # The kernel starts a program (or ld.so) at its ELF entry with argc at the
+            # top of the stack, where a called function has its return address: a
+            # uretprobe there overwrites argc with its trampoline's address (main saw
+            # argc=-8192). A glob passes it over, saying so.
+            self._fail(strict and not spec.is_glob,
+                       f"probe {spec.text!r}: {symbol.name} is the entry point of {path}, "
+                       "which is not called and never returns: a return probe there would "
+                       "overwrite the program's argc; "
+                       + ("skipped" if spec.is_glob else "probe its entry instead"))
+            return None
         if spec.site == ProbeSite.OFFSET:
             if symbol.size and spec.offset >= symbol.size:
                 self._fail(strict, f"probe {spec.text!r}: offset {spec.offset:#x} is past the "

@@ -376,8 +376,10 @@ def _buffer_part(context: _Context, index: int, kind: ArgKind) -> _Part:
 
     def render(value: int, call: Call) -> str:
         ret = call.ret
-        if not filled and ret is not None and ret.error:
-            unsent = call.struct(index)  # what a failed write-like call was asked to send
+        if not filled and (ret is None or ret.error):
+            # what a failed write-like call was asked to send (before its RET:
+            # looked ahead for an unfinished line, _strace)
+            unsent = call.struct(index)
             if unsent is not None and unsent.name == b"bytes":
                 asked = call.args[length_arg] if length_arg is not None else 0
                 return quote(call, unsent.data, limit, len(unsent.data) < asked)
@@ -872,6 +874,13 @@ class _Unsent(NamedTuple):
     data: bytes
 
 
+def _unsent(call: Call, key: int) -> Struct | None:
+    """The STRUCT ``bytes`` a failed write-like call has at ``key``: what it was asked
+    to send (None if it has none)."""
+    struct = call.struct(key)
+    return struct if struct is not None and struct.name == b"bytes" else None
+
+
 def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
     """sendmsg/recvmsg's struct msghdr with the data of its iovecs (GIO)."""
     pointer = context.pointer
@@ -914,9 +923,11 @@ def _msghdr_part(context: _Context, index: int, filled: bool) -> _Part:
             if socklen is not None:
                 return f"{{msg_namelen={socklen.before}}}"
             return pointer(value)
-        unsent = call.struct(UPDATED + index)
-        if (not filled and ret is not None and ret.error and unsent is not None
-                and unsent.name == b"bytes"):
+        # a failed call, or one whose look-ahead (_strace: an unfinished line) found
+        # what it was asked to send
+        unsent = None if filled or (ret is not None and not ret.error) else (
+            _unsent(call, UPDATED + index))
+        if unsent is not None:
             sent = call.struct(index)
             header = None if sent is None else _structs.msghdr(sent.data, abi)
             if header is None:
@@ -1008,7 +1019,11 @@ def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
 
     def render(value: int, call: Call) -> str:
         ret = call.ret
-        if ret is not None and ret.error:
+        # a failed call; before its RET (an unfinished line), one whose look-ahead
+        # (_strace) found what it was asked to send
+        failed = bool(ret.error) if ret is not None else (
+            not filled and _unsent(call, UPDATED + index) is not None)
+        if failed:
             struct = call.struct(index)
             if struct is None:
                 return pointer(value)

@@ -809,6 +809,8 @@ class CallTracker:
             if call.structs is None:
                 call.structs = {}
             key = payload.argument
+            if call.structs.get(key) is payload or call.structs.get(key + UPDATED) is payload:
+                return call  # strace's look-ahead added it
             if key in call.structs and (call.plan.struct_direction.get(key) == "in"
                                         or payload.name == b"unsent_messages"):
                 # the call's own update of a structure it read (poll), or what a

@@ -262,10 +262,20 @@ class CounterTally:
         self.requested: list[str] = []
         self._recording: tuple[str, ...] | None = None  # the current recording's (BEGIN)
         self._asked: list[str] = []  # -C names of the BEGINs seen, in order
+        #: what a context-switches count includes of the recorder's own ptrace stops
+        #: (``use_header``; -C always keeps ptrace), said under the table
+        self.note: str | None = None
 
     def use_header(self, header: FileHeader | None) -> None:
         """Take the not-supported counters (and the -C order) from the trace's header:
-        for readings before any BEGIN (a recording's BEGIN says its own)."""
+        for readings before any BEGIN (a recording's BEGIN says its own); and which
+        of ktr's own ptrace stops a context-switches count includes (as the CSW
+        table's voluntary switches: each stop is one, which perf stat does not see)."""
+        stops = ktr_stops_note(header)
+        self.note = None if stops is None else stops.replace(
+            "voluntary includes", f"{_CONTEXT_SWITCHES} includes", 1).replace(
+            "(ktr record -t w alone makes none)", "(perf stat, which stops nothing, counts "
+            "none of them)")
         if header is None:
             return
         self.not_supported = counters_not_supported(header)
@@ -333,7 +343,13 @@ class CounterTally:
         rows.append(f"{'':>7} {'':>7} {'total':<16} " + " ".join(
             f"{_NOT_SUPPORTED if name in missing else _counter_value(name, totals[name]):>{width}}"
             for name, width in zip(names, widths, strict=True)))
+        if self.note is not None and _CONTEXT_SWITCHES in names:
+            rows.append(self.note)
         return rows
+
+
+#: The perf software counter that each ptrace stop increments (``CounterTally.note``).
+_CONTEXT_SWITCHES = "context-switches"
 
 
 #: perf stat's cell for a counter the machine cannot count.

@@ -519,9 +519,11 @@ class StraceDescriber(LineView):
         """An interrupted write-like call: find its GIO further on in this batch.
 
         strace prints the data a call sends at entry; the recorder writes it
-        at exit (GIO before RET). Looking ahead (at most LOOK_AHEAD records,
-        within the batch at hand) finds it for the ``<unfinished ...>`` line;
-        the call layer adds it only once when its turn comes.
+        at exit (GIO before RET; for a call that failed, what it was asked to
+        send, a STRUCT ``bytes`` for its data argument). Looking ahead (at
+        most LOOK_AHEAD records, within the batch at hand) finds it for the
+        ``<unfinished ...>`` line; the call layer adds it only once when its
+        turn comes.
         """
         batch = self._batch
         if self._batch_index is None:
@@ -538,6 +540,12 @@ class StraceDescriber(LineView):
             if kind == _GENIO:
                 self.tracker.add_exit_record(record)
                 return
+            if kind == _STRUCT:
+                struct: Any = record[6]
+                if struct.name == b"bytes" and struct.argument in call.plan.io_args:
+                    self.tracker.add_exit_record(record)  # what a failed call did not send
+                    return
+                continue
             if kind in (_SYSRET, _SYSCALL, _PROC):
                 return
 
