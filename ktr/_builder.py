@@ -2107,7 +2107,8 @@ def _read_string(memory: TraceeMemory, address: int, limit: int) -> bytes | None
     if address == 0:
         return None
     try:
-        return memory.read_string(address, limit)
+        # (None where nothing can be read: no NAMI, the reader shows the address)
+        return memory.read_string_or_none(address, limit)
     except OSError:
         return None
 

@@ -215,6 +215,11 @@ class TraceeMemory:
         At most ``max_length`` bytes are returned; a string cut short by
         unreadable memory is returned as far as it could be read.
         """
+        return self.read_string_or_none(address, max_length) or b""
+
+    def read_string_or_none(self, address: int, max_length: int) -> bytes | None:
+        """``read_string``, but None when not even its first byte can be read (an
+        empty string is ``b""``)."""
         if max_length <= 0:
             return b""
         # First chunk ends at the page boundary so a short string at the end
@@ -225,7 +230,7 @@ class TraceeMemory:
         if end >= 0:
             return data[:end]
         if len(data) < first:
-            return data
+            return data or None
         parts = [data]
         done = len(data)
         while done < max_length:

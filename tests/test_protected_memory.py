@@ -74,7 +74,8 @@ def test_memory_the_process_may_not_read_shows_as_strace_shows_it(
     """``selection``: under the seccomp filter too, where mprotect does not stop
     unless ktr makes it (it is not recorded)."""
     oracle, shown = both_views(tmp_path, "protected", PROGRAM, record_options=selection)
-    for name in ("write(", "pwrite64(", "sendto(", "writev("):
+    for name in ("openat(AT_FDCWD, 0x", "newfstatat(AT_FDCWD, 0x", "write(", "pwrite64(",
+                 "sendto(", "writev("):
         expected = call_lines(oracle, name, _addresses_as_tokens)
         assert len(expected) >= 1 and "ADDRESS" in expected[0]
         assert call_lines(shown, name, _addresses_as_tokens) == expected
