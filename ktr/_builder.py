@@ -187,6 +187,7 @@ class _Plan:
         "io_kind",
         "io_length_arg",
         "path_args",
+        "protects",
         "result_path",
         "selected",
         "sets_handler",
@@ -236,6 +237,10 @@ class _Plan:
     # What the result names, read from /proc at exit (_RESULT_FD_PATH, _RESULT_CWD,
     # _RESULT_RECEIVED_FDS, _RESULT_PIPE, _RESULT_SOCKET_PAIR; 0: none).
     result_path: int
+    # A call that may change what the process may read (_PROTECTS_MPROTECT, ...;
+    # 0: none): its stops tell the memory, selected or not (_WATCH, or the general
+    # path: _protections_entry, _protections_exit).
+    protects: int
 
     def __init__(
         self, selected: bool, *,
@@ -264,6 +269,7 @@ class _Plan:
         entry_shape: int = 0,
         exit_shape: int = 0,
         result_path: int = 0,
+        protects: int = 0,
     ) -> None:
         self.selected = selected
         self.path_args = path_args
@@ -291,6 +297,7 @@ class _Plan:
         self.entry_shape = entry_shape
         self.exit_shape = exit_shape
         self.result_path = result_path
+        self.protects = protects
 
     def _replace(self, **changes: Any) -> "_Plan":
         """A copy with ``changes`` (as NamedTuple._replace)."""
@@ -323,6 +330,9 @@ def _nothing(event: object) -> None:
 _STOPPED = 0  # the whole builder runs while the thread is stopped (the general path)
 _FREE = 1  # nothing from the tracee: the records can be made after it is resumed
 _CAPTURE = 2  # some memory, read by ``prepare`` (``_entry_reads``/``_exit_reads``)
+# As _FREE, after ``prepare`` told the memory of a call that may change what the
+# process may read (``_Plan.protects``: _protections_entry, _protections_exit)
+_WATCH = 3
 _IO_IN = frozenset(linux.IO_IN_KINDS)
 _PLAIN_BUFFERS = frozenset({ArgKind.BUF_IN, ArgKind.BUF_OUT})
 # The _CAPTURE shapes with a finisher of their own (``_Plan.entry_shape``,
@@ -341,6 +351,29 @@ _Found = tuple[int, "tuple[bytes, bytes] | None"]
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
 _pread = os.pread
+_PROT_READ = 1
+#: _Plan.protects: what a call may do to what the process may read.
+_PROTECTS_MPROTECT = 1  # mprotect, pkey_mprotect: (address, length, protection)
+_PROTECTS_MMAP = 2  # mmap, mmap2: (address, length, protection, ...) -> the address
+_PROTECTS_MREMAP = 3  # (old address, old length, new length, ...) -> the new address
+_PROTECTS_MUNMAP = 4  # (address, length): unmapped (pread fails there by itself)
+_PROTECTS_UNKNOWN = 5  # i386's old mmap (its arguments in memory): the maps are read again
+_PAGE_MASK = os.sysconf("SC_PAGE_SIZE") - 1
+
+
+def _page_up(length: int) -> int:
+    return (length + _PAGE_MASK) & ~_PAGE_MASK
+
+
+def _protects(abi: Abi, name: str | None) -> int:
+    """What a call named ``name`` may do to what the process may read (_Plan.protects)."""
+    if name == "mprotect" or name == "pkey_mprotect":
+        return _PROTECTS_MPROTECT
+    if name == "mmap2" or name == "mmap":
+        return _PROTECTS_UNKNOWN if abi is Abi.I386 and name == "mmap" else _PROTECTS_MMAP
+    if name == "mremap":
+        return _PROTECTS_MREMAP
+    return _PROTECTS_MUNMAP if name == "munmap" else 0
 
 
 def _signed32(value: int) -> int:
@@ -386,6 +419,8 @@ class RecordBuilder:
         self._emul_written: dict[int, Abi] = {}  # pid -> ABI last announced
         # tid -> the subcall plan and argument words of its open socketcall
         self._socketcalls: dict[int, tuple[_Plan, tuple[int, ...]]] = {}
+        #: threads inside a call that may take read permission away (_protections_entry)
+        self._changing: set[int] = set()
         self._socklens: dict[int, bytes] = {}  # tid -> its open call's socklen at entry
         self._opened: dict[int, bytes | None] = {}  # tid -> its open-like call's path
         # x86_64's plans again, by number alone: the hot path's lookup
@@ -489,6 +524,16 @@ class RecordBuilder:
         tracee or keeps state across stops (exec strings, socketcall, socklen,
         sigreturn, iovec/msghdr data, clone3, rt_sigaction's handler).
         """
+        moded = self._with_record_modes(plan)
+        if plan.protects:
+            # prepare (or _on_entry/_on_exit, the general path) tells the memory
+            free = moded.entry_mode == _FREE and moded.exit_mode == _FREE
+            return moded._replace(entry_mode=_WATCH if free else _STOPPED,
+                                  exit_mode=_WATCH if free else _STOPPED)
+        return moded
+
+    def _with_record_modes(self, plan: _Plan) -> _Plan:
+        """``_with_modes`` for the records alone."""
         if not plan.selected:
             return plan._replace(entry_mode=_FREE, exit_mode=_FREE)
         structs = self._structs
@@ -540,14 +585,23 @@ class RecordBuilder:
 
     def _make_plan(self, abi: Abi, nr: int) -> _Plan:
         if not self._options.selects(abi, nr):
-            return _UNSELECTED
+            protects = _protects(abi, linux.syscall_name(abi, nr))
+            return _Plan(selected=False, protects=protects) if protects else _UNSELECTED
         name = linux.syscall_name(abi, nr)
+        protects = _protects(abi, name)
+        if protects:
+            return self._plan_for_protecting(abi, name, protects)
         signature = linux.signature(abi, name) if name is not None else None
         if signature is None:
             return _Plan(selected=True)
         if signature.name == "socketcall":
             return _Plan(selected=True, socketcall=True)
         return self._plan_for(abi, signature)
+
+    def _plan_for_protecting(self, abi: Abi, name: str | None, protects: int) -> _Plan:
+        signature = linux.signature(abi, name) if name is not None else None
+        plan = self._plan_for(abi, signature) if signature is not None else _Plan(selected=True)
+        return plan._replace(protects=protects)
 
     def _plan_for(self, abi: Abi, signature: linux.Signature) -> _Plan:
         io_arg = signature.io_args[0] if signature.io_args else None
@@ -656,6 +710,9 @@ class RecordBuilder:
             if mode == _FREE:
                 return self._exit_free_bound if plan.selected else _nothing
             elif mode != _CAPTURE:
+                if mode == _WATCH:
+                    self._protections_exit(event, plan.protects)  # type: ignore[arg-type]
+                    return self._exit_free_bound if plan.selected else _nothing
                 return None
             elif plan.exit_plain_io and entry is not None and not (
                     error and self._structs and plan.io_kind is ArgKind.BUF_IN):
@@ -718,6 +775,9 @@ class RecordBuilder:
                 # (each hot branch returns its finisher at once: a jump and a store less)
                 return self._entry_free_bound if plan.selected and self._calls else _nothing
             elif mode != _CAPTURE:
+                if mode == _WATCH:
+                    self._protections_entry(entry_event, plan.protects)
+                    return self._entry_free_bound if plan.selected and self._calls else _nothing
                 return None
             elif plan.entry_shape == _ENTRY_PATHS:
                 memory = tracee.memory
@@ -1038,6 +1098,8 @@ class RecordBuilder:
                 self._user_record(event)
             return
         plan = self._plans.get((event.abi, nr)) or self._plan(event.abi, nr)
+        if plan.protects:
+            self._protections_entry(event, plan.protects)
         if not plan.selected:
             return
         mode = plan.entry_mode
@@ -1101,6 +1163,8 @@ class RecordBuilder:
         if nr == UTRACE_SYSCALL:
             return
         plan = self._plans.get((event.abi, nr)) or self._plan(event.abi, nr)
+        if plan.protects:
+            self._protections_exit(event, plan.protects)
         if not plan.selected:
             return
         tracee = event.tracee
@@ -1219,6 +1283,47 @@ class RecordBuilder:
                 tracee.pid, tracee.tid, event.timestamp_ns, tracee.comm, nr, event.abi,
                 0, event.error, retval, duration))
 
+    def _protections_entry(self, event: SyscallEntry, protects: int) -> None:
+        """A call that may take read permission away: the process's memory honours
+        protections until it returns (another thread's read could race its effect)."""
+        if protects in (_PROTECTS_MREMAP, _PROTECTS_UNKNOWN) or (
+                protects <= _PROTECTS_MMAP and not event.args[2] & _PROT_READ):
+            event.tracee.memory.protections_changing()
+            self._changing.add(event.tracee.tid)
+
+    def _protections_exit(self, event: SyscallExit, protects: int) -> None:
+        """Its return: the memory's ranges follow what the call did (a range made
+        readable again is read the fast way again); where that is not known from
+        the arguments, the maps are read again at the next read. A thread that
+        never returns leaves its process's reads honouring protections: slower,
+        never wrong."""
+        was_changing = event.tracee.tid in self._changing
+        if was_changing:
+            self._changing.discard(event.tracee.tid)
+        memory = event.tracee.memory
+        entry = event.entry
+        if event.error:
+            memory.protections_changed(was_changing, readable=True)  # (nothing changed)
+            return
+        if entry is None or protects == _PROTECTS_UNKNOWN:
+            memory.protections_changed(was_changing)  # (the maps read again)
+            return
+        args = entry.args
+        low = args[0] if protects != _PROTECTS_MMAP else event.retval & (1 << 64) - 1
+        length = args[1] if protects != _PROTECTS_MREMAP else args[2]
+        if protects == _PROTECTS_MREMAP:
+            # The mapping moved (or grew) with what it allowed: known only when it
+            # allowed reading everywhere (the old range not guarded); the old range
+            # is unmapped or still the same.
+            if memory.guarded_at(args[0], args[0] + _page_up(args[1])):
+                memory.protections_changed(was_changing)
+                return
+            low = event.retval & (1 << 64) - 1
+            readable = True
+        else:
+            readable = protects == _PROTECTS_MUNMAP or bool(args[2] & _PROT_READ)
+        memory.protections_changed(was_changing, low, low + _page_up(length), readable)
+
     def unfinished(self, tracee: Tracee, timestamp_ns: int, detached: bool = False) -> None:
         """A SYSRET for a call that will never return (the thread exited or left).
 
@@ -1277,6 +1382,8 @@ class RecordBuilder:
             data = _read_iovec(memory, address, count, limit, abi)
         elif plan.io_kind is ArgKind.MSGHDR_IN:
             data = _read_msghdr(memory, address, abi, limit)
+        if not data and count:
+            data = None  # nothing readable where data was asked for: strace's address
         return plan.io_arg, (None if data is None else (b"bytes", data))
 
     def _unsent_messages(self, tracee: Tracee, abi: Abi, args: tuple[int, ...], plan: _Plan,
@@ -1505,6 +1612,8 @@ class RecordBuilder:
             if count <= 0 or wanted.size is None:
                 return None
             data = _read(memory, address, count * wanted.size)
+            if not data:
+                return None  # (none of it readable: a reader shows the address, as strace)
             name = b"%s[%d]" % (name, count)
         if data is None:
             return None
@@ -1998,7 +2107,8 @@ def _read_string(memory: TraceeMemory, address: int, limit: int) -> bytes | None
     if address == 0:
         return None
     try:
-        return memory.read_string(address, limit)
+        # (None where nothing can be read: no NAMI, the reader shows the address)
+        return memory.read_string_or_none(address, limit)
     except OSError:
         return None
 

@@ -4,6 +4,22 @@ One ``TraceeMemory`` per traced process (its threads share it). It keeps one
 file descriptor on ``/proc/PID/mem``, opened on first use, and reads with
 ``os.pread`` — one system call per contiguous range, never word by word.
 
+``/proc/PID/mem`` ignores page protections (the kernel reads it with
+FOLL_FORCE): it returns what a PROT_NONE page holds. ``read`` returns only
+what the process itself may read, as strace's process_vm_readv does: memory
+it may not read reads as ``b""``, like unmapped memory. process_vm_readv costs
+about three times a pread through ctypes, so ``read`` takes it only for a
+range that touches the process's mappings without read permission (from
+``/proc/PID/maps``, read at the first read after exec, then kept current by
+the builder: ``protections_changed``), while ``honoured`` is non-zero
+(``honouring_protections``, and ``protections_changing``: a thread of the
+process is inside a call that may take read permission away, whose effect a
+read could race), and when the maps cannot be read. The builder must see
+every such call (mmap, mprotect, mremap, munmap) for the ranges to stay
+current: under ktr's seccomp filter they stop too. ``read_on`` (the hot
+path's continuation) does not look: its caller read a buffer a successful
+call moved.
+
 Guarantees: reads never raise for unreadable memory: a read that starts in an
 unmapped page returns ``b""``, one that runs into an unmapped page returns
 what was readable before it. The control loop calls ``reopen`` after exec
@@ -25,11 +41,14 @@ from __future__ import annotations
 
 import os
 import struct
+from bisect import bisect_right as _bisect
+from typing import Any
 
 from formats import Abi
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _STRING_CHUNK = 4096
+_PART = 1 << 16  # process_vm_readv's most bytes a call (honoured reads)
 _MAX_OFFSET = (1 << 63) - 1
 #: the end of the addresses ``read`` reads as asked (see the module docstring)
 END = _MAX_OFFSET + 1
@@ -45,7 +64,7 @@ def pointer_size(abi: Abi) -> int:
 class TraceeMemory:
     """The address space of one traced process (shared by its threads)."""
 
-    __slots__ = ("_unavailable", "abi", "fd", "pid")
+    __slots__ = ("_guarded", "_high", "_low", "_unavailable", "abi", "fd", "honoured", "pid")
 
     def __init__(self, pid: int, abi: Abi = Abi.X86_64) -> None:
         self.pid = pid
@@ -54,10 +73,21 @@ class TraceeMemory:
         #: module docstring: the hot path's own pread)
         self.fd = -1
         self._unavailable = False  # opening failed: do not retry on every read
+        #: non-zero: every read honours page protections (see the module docstring)
+        self.honoured = 0
+        #: the ranges the process may not read, [start, end, start, end, ...] sorted
+        #: (None: to be read from /proc/PID/maps at the next read)
+        self._guarded: list[int] | None = None
+        # The last gap between guarded ranges a read fell in, [_low, _high): a read
+        # inside it needs no look at _guarded (empty while honoured or stale)
+        self._low = self._high = 0
 
     def reopen(self, pid: int | None = None, abi: Abi | None = None) -> None:
         """Forget the current descriptor (after exec); the next read reopens."""
         self.close()
+        self.honoured = 0  # (a new address space: no call of the old one in flight)
+        self._guarded = None
+        self._low = self._high = 0
         if pid is not None:
             self.pid = pid
         if abi is not None:
@@ -82,10 +112,72 @@ class TraceeMemory:
                 self._unavailable = True
         return self.fd
 
+    def honouring_protections(self) -> _Honouring:
+        """A context in which reads honour page protections (``honoured``)."""
+        return _Honouring(self)
+
+    def protections_changing(self) -> None:
+        """A thread entered a call that may take read permission away: until
+        ``protections_changed``, every read honours protections."""
+        self.honoured += 1
+        self._low = self._high = 0
+
+    def protections_changed(self, was_changing: bool, low: int = 0, high: int = 0,
+                            readable: bool | None = None) -> None:
+        """A call that may have changed what the process may read returned (one
+        ``protections_changing`` announced, if ``was_changing``): ``[low, high)``
+        is now ``readable`` (or unmapped: readable here, pread fails there by
+        itself), or, with None, the maps are read again at the next read."""
+        if was_changing and self.honoured > 0:
+            self.honoured -= 1
+        self._low = self._high = 0
+        if readable is None:
+            self._guarded = None
+        elif self._guarded is not None and low < high and (
+                not readable or self.guarded_at(low, high)):  # (mmap: usually neither)
+            self._guarded = _with_range(self._guarded, low, high, not readable)
+
+    def guarded_at(self, low: int, high: int) -> bool:
+        """Whether ``[low, high)`` touches a range the process may not read (as far
+        as known: True when the maps are to be read again)."""
+        guarded = self._guarded
+        if guarded is None:
+            return True
+        index = _bisect(guarded, low)
+        return bool(index & 1) or (index < len(guarded) and guarded[index] < high)
+
+    def inherit(self, parent: TraceeMemory) -> None:
+        """A new process's memory, a copy of ``parent``'s at fork: its ranges too."""
+        self._guarded = parent._guarded  # (never changed in place: see _with_range)
+
+    def _in_the_open(self, address: int, length: int) -> bool:
+        """Whether the process may read all of ``[address, address + length)`` as far
+        as its maps say (never while ``honoured``); remembers the gap it is in."""
+        if self.honoured:
+            return False
+        guarded = self._guarded
+        if guarded is None:
+            guarded = self._guarded = _unreadable_ranges(self.pid)
+        index = _bisect(guarded, address)
+        if index & 1:
+            return False
+        high = guarded[index] if index < len(guarded) else END
+        if address + length > high:
+            return False
+        self._low = guarded[index - 1] if index else 0
+        self._high = high
+        return True
+
     def read(self, address: int, length: int) -> bytes:
         """Up to ``length`` bytes at ``address``; fewer if memory ends before."""
         if length <= 0 or address < 0 or address > _MAX_OFFSET:
             return b""
+        # (two comparisons for a read in the gap the last one was in: the hot path)
+        if not (self._low <= address and address + length <= self._high) and (
+                not self._in_the_open(address, length)):
+            if length > _MAX_OFFSET - address + 1:
+                length = _MAX_OFFSET - address + 1
+            return _readable(self.pid, address, length)
         fd = self.fd if self.fd >= 0 else self._descriptor()
         if fd < 0:
             return b""
@@ -123,6 +215,11 @@ class TraceeMemory:
         At most ``max_length`` bytes are returned; a string cut short by
         unreadable memory is returned as far as it could be read.
         """
+        return self.read_string_or_none(address, max_length) or b""
+
+    def read_string_or_none(self, address: int, max_length: int) -> bytes | None:
+        """``read_string``, but None when not even its first byte can be read (an
+        empty string is ``b""``)."""
         if max_length <= 0:
             return b""
         # First chunk ends at the page boundary so a short string at the end
@@ -133,7 +230,7 @@ class TraceeMemory:
         if end >= 0:
             return data[:end]
         if len(data) < first:
-            return data
+            return data or None
         parts = [data]
         done = len(data)
         while done < max_length:
@@ -207,3 +304,109 @@ class TraceeMemory:
             if len(pointers) < wanted:
                 return strings, True
         return strings, True
+
+
+class _Honouring:
+    """``TraceeMemory.honouring_protections``'s context (a class: cheaper to make
+    than a generator's)."""
+
+    __slots__ = ("_memory",)
+
+    def __init__(self, memory: TraceeMemory) -> None:
+        self._memory = memory
+
+    def __enter__(self) -> None:
+        self._memory.honoured += 1
+        self._memory._low = self._memory._high = 0
+
+    def __exit__(self, *exception: object) -> None:
+        if self._memory.honoured > 0:  # (an exec inside resets it)
+            self._memory.honoured -= 1
+
+
+_process_vm_readv: Any = None
+#: everything guarded: the maps could not be read
+_EVERYTHING = [0, END]
+
+
+def _with_range(ranges: list[int], low: int, high: int, guarded: bool) -> list[int]:
+    """A new list: ``ranges`` with ``[low, high)`` guarded or not."""
+    kept: list[tuple[int, int]] = []
+    for index in range(0, len(ranges), 2):
+        start, end = ranges[index], ranges[index + 1]
+        if end <= low or start >= high:
+            kept.append((start, end))
+            continue
+        if start < low:
+            kept.append((start, low))
+        if end > high:
+            kept.append((high, end))
+    if guarded:
+        kept.append((low, high))
+        kept.sort()
+    merged: list[int] = []
+    for start, end in kept:
+        if merged and merged[-1] >= start:
+            merged[-1] = max(merged[-1], end)
+        else:
+            merged += (start, end)
+    return merged
+
+
+def _unreadable_ranges(pid: int) -> list[int]:
+    """The ranges of ``pid``'s mappings without read permission, merged, as
+    [start, end, start, end, ...] (everything when its maps cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as maps:
+            text = maps.read()
+    except OSError:
+        return _EVERYTHING
+    ranges: list[int] = []
+    for line in text.splitlines():
+        span, _, rest = line.partition(b" ")
+        if rest[:1] == b"r":
+            continue
+        start, _, end = span.partition(b"-")
+        try:
+            low, high = int(start, 16), int(end, 16)
+        except ValueError:
+            return _EVERYTHING
+        if ranges and ranges[-1] == low:
+            ranges[-1] = high  # (adjacent: one range)
+        else:
+            ranges += (low, high)
+    return ranges
+
+
+def _readable(pid: int, address: int, length: int) -> bytes:
+    """Up to ``length`` bytes at ``address`` that process ``pid`` may read itself
+    (process_vm_readv honours page protections); fewer where that ends."""
+    global _process_vm_readv
+    if _process_vm_readv is None:  # (loaded at the first use: ctypes' set-up is not free)
+        import ctypes
+
+        function = ctypes.CDLL(None, use_errno=True).process_vm_readv
+        function.restype = ctypes.c_ssize_t
+        function.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong,
+                             ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+        _process_vm_readv = (function, ctypes)
+    function, ctypes = _process_vm_readv
+    parts: list[bytes] = []
+    done = 0
+    while done < length:
+        # (the first part to the end of its page: a transfer that fails in its first
+        # page returns nothing, not the bytes before; a length such as 1 TiB is read
+        # a bounded part at a time)
+        end = address + done + _PART if done else (address // PAGE_SIZE + 1) * PAGE_SIZE
+        wanted = min(length - done, end - address - done)
+        buffer = ctypes.create_string_buffer(wanted)
+        local = (ctypes.c_size_t * 2)(ctypes.addressof(buffer), wanted)
+        remote = (ctypes.c_size_t * 2)(address + done, wanted)
+        count = function(pid, ctypes.addressof(local), 1, ctypes.addressof(remote), 1, 0)
+        if count <= 0:
+            break
+        parts.append(buffer.raw[:count])
+        done += count
+        if count < wanted:
+            break
+    return b"".join(parts)

@@ -403,7 +403,9 @@ RECORD_DESCRIPTION += (
 RECORD_EPILOG = """\
 seccomp fast path: when a command is started and -e trace= (or -t) does not
 need every syscall, a seccomp-bpf filter makes only the selected syscalls stop
-(like strace --seccomp-bpf). A filtered program is never detached: it lives
+(like strace --seccomp-bpf), and those that change what the program may read
+(mmap, mprotect, mremap, munmap: not recorded unless selected; ktr never
+records memory the program may not read). A filtered program is never detached: it lives
 and dies with the recording. Attaching (-p, -g) cannot use the filter.
 
 --pin puts the recorder and its tracees on one CPU: each ptrace stop is then a

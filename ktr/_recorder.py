@@ -73,6 +73,15 @@ if TYPE_CHECKING:
 
 STATUS_INTERVAL_S = 0.5
 
+#: The calls that may change what a program may read (ktr._builder's _protects),
+#: per ABI (x32's are x86_64's numbers).
+_PROTECTION_CALLS = {
+    abi: frozenset(number for name in ("mmap", "mmap2", "mprotect", "pkey_mprotect", "mremap",
+                                       "munmap")
+                   if (number := linux.syscall_number(abi, name)) is not None)
+    for abi in (Abi.X86_64, Abi.I386)
+}
+
 
 class RecordingReport(NamedTuple):
     """What ``record`` did; the command line prints it and exits with ``exit_status``."""
@@ -177,6 +186,12 @@ def _control_options(options: RecordOptions) -> ControlOptions:
                 # ktr.utrace must stop even when no other syscall is selected.
                 for abi in (Abi.X86_64, Abi.I386):
                     seccomp[abi] = seccomp.get(abi, frozenset()) | {UTRACE_SYSCALL}
+            if wants_stops or RecordKind.USER in options.kinds:
+                # The calls that change what the program may read stop too (not
+                # recorded unless selected): what ktr reads of its memory must not
+                # be what it may not read (TraceeMemory's rule).
+                for abi in (Abi.X86_64, Abi.I386):
+                    seccomp[abi] = seccomp.get(abi, frozenset()) | _PROTECTION_CALLS[abi]
     return ControlOptions(
         follow_children=options.follow_children,
         attach_descendants=options.descendants,

@@ -51,8 +51,10 @@ def resolve_command(
     Found (an executable file): that path alone. Otherwise the child still tries,
     so that the trace records the failed execve as strace shows it: a name with a
     ``/`` as it is, a file found without execute permission (EACCES), or every
-    ``PATH`` entry in turn (ENOENT each: "command not found"). Only an empty
-    argument list or name is refused here (TargetError, 127).
+    ``PATH`` entry in turn as execvp does (ENOENT each, EACCES for a directory
+    of that name: bash's "command not found" all the same, 127: a shell looks
+    for a file). Only an empty argument list or name is refused here
+    (TargetError, 127).
     """
     if not argv:
         raise _command_error("ktr: no command given", errno_module.EINVAL)
@@ -61,22 +63,21 @@ def resolve_command(
     if not name:
         raise _command_error("ktr: empty command name", errno_module.ENOENT)
     if b"/" in name:
-        return Command((name,), shown, searched=False)
+        return Command((name,), shown, not_found=False)
     env = os.environ if environment is None else environment
     search = os.fsencode(env.get("PATH", os.defpath))
     candidates = [os.path.join(directory or b".", name) for directory in search.split(b":")]
     denied = None
     for candidate in candidates:
         if os.path.isdir(candidate):
-            denied = denied or candidate
-            continue
+            continue  # (bash skips it: not even "permission denied")
         if os.path.exists(candidate):
             if os.access(candidate, os.X_OK):
-                return Command((candidate,), shown, searched=True)
+                return Command((candidate,), shown, not_found=False)
             denied = denied or candidate
     if denied is not None:
-        return Command((denied,), shown, searched=True)
-    return Command(tuple(candidates), shown, searched=True)
+        return Command((denied,), shown, not_found=False)
+    return Command(tuple(candidates), shown, not_found=True)
 
 
 class Command(NamedTuple):
@@ -85,26 +86,26 @@ class Command(NamedTuple):
 
     paths: tuple[bytes, ...]
     shown: str  # argv[0] as given
-    searched: bool  # found through PATH (a missing one is "command not found")
+    # A PATH search that found no file: every entry is tried, and whatever they
+    # fail with, it is "command not found" (127), as bash says.
+    not_found: bool
 
 
 def exec_failure(command: Command, number: int) -> str:
     """The line saying why ``command`` could not be executed (errno ``number``),
     as a shell says it."""
-    if number in _NOT_FOUND:
-        return (f"{command.shown}: command not found" if command.searched
-                else f"{command.shown}: no such file or directory")
+    if command.not_found:
+        return f"{command.shown}: command not found"
+    if number == errno_module.ENOENT:
+        return f"{command.shown}: no such file or directory"
+    if number == errno_module.ENOTDIR:  # ./file/: found, and not runnable (126, as bash)
+        return f"{command.shown}: not a directory"
     if number == errno_module.EACCES:
-        if not command.searched and os.path.isdir(command.paths[0]):
+        if os.path.isdir(command.paths[0]):
             # execve says EACCES for a directory; bash names the cause (126 either way).
-            # Found through PATH, shells differ (bash skips it, dash: permission denied).
             return f"{command.shown}: is a directory"
         return f"{command.shown}: permission denied"
     return f"cannot execute {os.fsdecode(command.paths[0])}: {os.strerror(number)}"
-
-
-#: execve's errors that mean "not there" (127 in shells; any other failure is 126).
-_NOT_FOUND = frozenset({errno_module.ENOENT, errno_module.ENOTDIR})
 
 
 class SpawnedChild:
@@ -197,7 +198,7 @@ def fork_command(
             # (ready: an exec helper's exec is over before the child is seized)
             if trampoline.wait_ready():
                 trampoline.send(command.paths, arguments, env, program, no_new_privs,
-                                stdout_from_stderr)
+                                stdout_from_stderr, command.not_found)
                 break
             error: OSError = ChildProcessError(errno_module.ESRCH, "the child is gone")
         except OSError as failure:

@@ -23,8 +23,10 @@ recorder is blocked writing it. ``release`` then writes one byte, after which
 the child does only: reset SIGPIPE/SIGXFSZ to their defaults (Python ignores
 them at start-up; the command must not inherit that), optionally dup fd 2 onto
 fd 1, install the seccomp filter, and execve each path in turn (execvp's
-search: on past ENOENT/ENOTDIR). If every execve fails it writes the errno (4
-bytes) to the error pipe and exits as a shell does: 127 (not found) or 126.
+search: on past ENOENT/ENOTDIR, and past anything for a PATH search that found
+no file). If every execve fails it writes the errno (4 bytes) to the error pipe
+and exits as bash does: 127 (ENOENT, or a PATH search that found no file) or
+126 (any other failure: ``./file/``'s ENOTDIR too).
 Only the execves are the command's: the control loop reports none of the
 child's other calls, before them or after the last one fails.
 End of file before the release (the recorder went away) exits 127.
@@ -58,6 +60,7 @@ _EIO = 5
 _STDOUT_FROM_STDERR = 1
 _NO_NEW_PRIVS = 2
 _ENVIRONMENT = 4
+_NOT_FOUND = 8  # the paths are a PATH search's that found no file
 
 # linux/prctl.h, linux/seccomp.h
 _PR_SET_SECCOMP = 22
@@ -88,12 +91,14 @@ class Trampoline:
 
     def send(self, paths: Sequence[bytes], argv: Sequence[bytes],
              environment: Sequence[bytes] | None, seccomp_program: bytes,
-             no_new_privs: bool, stdout_from_stderr: bool) -> None:
+             no_new_privs: bool, stdout_from_stderr: bool, not_found: bool) -> None:
         """Tell the child what to run (OSError if it is gone). ``environment``:
-        ``KEY=VALUE`` items, or None for the one it inherited."""
+        ``KEY=VALUE`` items, or None for the one it inherited; ``not_found``:
+        the paths are a PATH search's that found no file (each is tried, 127)."""
         flags = ((_STDOUT_FROM_STDERR if stdout_from_stderr else 0)
                  | (_NO_NEW_PRIVS if no_new_privs else 0)
-                 | (_ENVIRONMENT if environment is not None else 0))
+                 | (_ENVIRONMENT if environment is not None else 0)
+                 | (_NOT_FOUND if not_found else 0))
         items = [bytes([flags]), seccomp_program, b"%d" % len(paths), *paths,
                  b"%d" % len(argv), *argv, *(environment or ())]
         body = b"".join(len(item).to_bytes(4, "little") + item + b"\0" for item in items)
@@ -242,11 +247,13 @@ def _child(instructions: int, error_write: int) -> None:  # pragma: no cover - i
                 os.execve(path, argv, environment)
         except OSError as error:
             number = error.errno or _EIO
-            if number not in (_ENOENT, _ENOTDIR):
+            if number not in (_ENOENT, _ENOTDIR) and not flags & _NOT_FOUND:
                 break
     with contextlib.suppress(OSError):
         os.write(error_write, number.to_bytes(4, "little"))
-    os._exit(NOT_FOUND_STATUS if number in (_ENOENT, _ENOTDIR) else NOT_EXECUTABLE_STATUS)
+    # (bash: 127 for ENOENT or a search that found no file; ./file/'s ENOTDIR is 126)
+    not_found = number == _ENOENT or bool(flags & _NOT_FOUND)
+    os._exit(NOT_FOUND_STATUS if not_found else NOT_EXECUTABLE_STATUS)
 
 
 def _exec_helper(instructions: int, error_write: int) -> None:  # pragma: no cover - child

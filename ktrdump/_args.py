@@ -1034,8 +1034,8 @@ def _iovec_part(context: _Context, index: int, filled: bool) -> _Part:
                 return _iovec_text(vectors, [_Unsent(unsent.data)],
                                    sum(length for _, length in vectors), limit, pointer,
                                    hex_strings=hex_strings)
-            if not filled:
-                return pointer(value)
+            # (a failed write-like call's data that could not be read: strace's
+            # vectors with their addresses, as a failed read-like call's)
             return _iovec_text(vectors, None, 0, limit, pointer)
         struct = _vector_struct(call, index)
         if struct is None or (filled and call.ret is None):

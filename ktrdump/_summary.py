@@ -78,7 +78,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Literal, NamedTuple, get_args
 
 import formats
-from formats import ABI_EMUL_NAMES, Abi, DropError, Record, RecordKind, SyscallFlag
+from formats import ABI_EMUL_NAMES, DROP_CAUSES, Abi, DropError, Record, RecordKind, SyscallFlag
 from formats.linux import errno_name, syscall_name
 
 from ._bounded import TABLE_LIMIT
@@ -649,7 +649,8 @@ class SyscallSummary:
     def _loss_lines(self) -> list[str]:
         out = []
         if self.dropped:
-            reasons = ", ".join(f"{_drop_reason(error)} {lost}"
+            # (in ktr record's end-line words: ENOSPC is ktr's queue, not a full disk)
+            reasons = "; ".join(_drop_reason(error, lost)
                                 for error, lost in sorted(self.dropped.items()))
             out.append(f"records dropped by the recorder: {self.dropped_records} ({reasons})\n")
         if self.skipped_batches:
@@ -857,11 +858,15 @@ def _abi_name(abi: int) -> str:
         return f"abi {abi}"
 
 
-def _drop_reason(error: int) -> str:
+def _drop_reason(error: int, lost: int) -> str:
+    """``ENOSPC 5: queue full, the writer fell behind`` (the code alone for one
+    the format gives no words)."""
     try:
-        return DropError(error).name
+        code = DropError(error).name
     except ValueError:
-        return errno_name(error) or f"errno_{error}"
+        return f"{errno_name(error) or f'errno_{error}'} {lost}"
+    cause = DROP_CAUSES.get(error)
+    return f"{code} {lost}: {cause}" if cause else f"{code} {lost}"
 
 
 def _printable(text: str) -> str:

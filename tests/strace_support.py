@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -17,16 +17,19 @@ KTR = Path(sys.executable).parent / "ktr"
 KTRDUMP = Path(sys.executable).parent / "ktrdump"
 
 
-def both_views(tmp_path: Path, name: str, source: str) -> tuple[str, str]:
-    """``source`` built, run under plain ``strace`` and recorded by ``ktr record``: strace's
-    output and ``ktrdump --format strace``'s (skips the test without strace)."""
+def both_views(tmp_path: Path, name: str, source: str,
+               record_options: Sequence[str] = ()) -> tuple[str, str]:
+    """``source`` built, run under plain ``strace`` and recorded by ``ktr record``
+    (with ``record_options``): strace's output and ``ktrdump --format strace``'s
+    (skips the test without strace)."""
     if shutil.which("strace") is None:
         pytest.skip("strace is the oracle")
     program = build_program(tmp_path, name, source)
     oracle = subprocess.run(["strace", "-o", "/dev/stdout", program], capture_output=True,
                             text=True, timeout=60, check=True)
     trace = tmp_path / f"{name}.ktr"
-    subprocess.run([KTR, "record", "-q", "-o", trace, "--", program], check=True, timeout=60)
+    subprocess.run([KTR, "record", "-q", *record_options, "-o", trace, "--", program],
+                   check=True, timeout=60)
     shown = subprocess.run([KTRDUMP, "--format", "strace", trace], capture_output=True,
                            text=True, timeout=60, check=True)
     return oracle.stdout, shown.stdout

@@ -65,13 +65,49 @@ def test_a_directory_is_named_as_bash_names_it(tmp_path: Path) -> None:
                           timeout=60)
     assert done.returncode == bash.returncode
     assert done.stderr == bash.stderr.replace("bash: line 1:", "ktr:").replace("Is a", "is a")
-    # A directory found through PATH: bash skips it, dash says "Permission denied"
-    # (execvp's EACCES); ktr keeps the latter.
+
+
+def _as_ktr_says(bash_stderr: str) -> str:
+    """bash's line in ktr's words: ``ktr:`` for ``bash: line 1:``, lower-case errors."""
+    line = re.sub(r"^(/bin/)?bash: (line 1: )?", "ktr: ", bash_stderr)
+    name, _, reason = line.rpartition(": ")
+    return f"{name}: {reason[0].lower()}{reason[1:]}"
+
+
+@pytest.mark.parametrize("child_kind", ["helper", "python"])
+@pytest.mark.parametrize(("argv", "path"), [
+    (["somedir"], "bin"),  # a directory on PATH: bash skips it, "command not found"
+    (["somedir"], "bin:nowhere:bin2"),  # ... and the entries after it are still tried
+    (["run-me"], "bin:bin2"),  # a directory first, the command in a later entry
+    (["./file/"], "bin"),  # a file named as a directory: found, not runnable (126)
+    (["./file/x"], "bin"),
+])
+def test_lookup_statuses_and_words_are_bash_s(tmp_path: Path, child_kind: str,
+                                              argv: list[str], path: str) -> None:
+    """Oracle: bash run here on the same name, PATH and files: its status and its
+    words (ktr had "permission denied", 126, for the directory on PATH, and "no such
+    file or directory", 127, for ./file/)."""
     (tmp_path / "bin" / "somedir").mkdir(parents=True)
-    done = subprocess.run([KTR, "record", "-q", "-o", str(tmp_path / "t.ktr"), "--",
-                           "somedir"], capture_output=True, text=True, timeout=60,
-                          env={"PATH": f"{tmp_path}/bin"})
-    assert (done.returncode, done.stderr) == (126, "ktr: somedir: permission denied\n")
+    (tmp_path / "bin" / "run-me").mkdir()
+    (tmp_path / "bin2").mkdir()
+    (tmp_path / "bin2" / "run-me").write_text("#!/bin/sh\nexit 3\n")
+    (tmp_path / "bin2" / "run-me").chmod(0o755)
+    (tmp_path / "file").write_text("")
+    environment = {"PATH": ":".join(f"{tmp_path}/{entry}" for entry in path.split(":"))}
+    bash = subprocess.run(["/bin/bash", "-c", " ".join(argv)], cwd=tmp_path, env=environment,
+                          capture_output=True, text=True, timeout=30)
+    code = "import sys, ktr.cli\nsys.argv = ['ktr', *sys.argv[1:]]\nktr.cli.run()\n"
+    if child_kind == "python":
+        code = "from ktr import _trampoline\n_trampoline._exec_helper = lambda *a: None\n" + code
+    trace = tmp_path / "t.ktr"
+    done = subprocess.run([sys.executable, "-c", code, "record", "-q", "-o", str(trace), "--",
+                           *argv], cwd=tmp_path, env=environment, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == bash.returncode
+    assert done.stderr == (_as_ktr_says(bash.stderr) if bash.stderr else "")
+    text = subprocess.run([KTRDUMP, str(trace)], capture_output=True, text=True,
+                          timeout=30).stdout
+    assert f"command exit status {bash.returncode}" in text.splitlines()[-1]
 
 
 def test_a_command_not_found_records_the_path_search(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 from ktrdump_support import HEADER, START_NS, Entry, build_trace, syscall_batch
@@ -16,6 +17,10 @@ from ktrdump_support import HEADER, START_NS, Entry, build_trace, syscall_batch
 import formats
 import ktrdump
 from formats import Abi, Drop, Namei, Proc, ProcEvent, RecordKind, Syscall, SyscallFlag, Sysret
+from ktr._control import RunResult
+from ktr._descriptor import DescriptorStats
+from ktr._options import parse_record_arguments
+from ktr._recorder import RecordingReport, summary_lines
 from ktrdump._reader import RawBatch
 from ktrdump._summary import SummaryOptions, SyscallSummary, summarize
 
@@ -97,8 +102,31 @@ def test_layout_matches_strace() -> None:
         "------ ----------- ----------- --------- --------- ----------------\n"
         "100.00    0.010005        2001         5         1 total\n"
         "never returned, not counted above (as strace -c): exit_group 1\n"
-        "records dropped by the recorder: 7 (ENOSPC 7)\n"
+        "records dropped by the recorder: 7 (ENOSPC 7: queue full, the writer fell behind)\n"
     )
+
+
+def test_drop_causes_are_the_recorder_s_words() -> None:
+    """Each kind of drop says what happened, in the words of ``ktr record``'s end
+    line for the same counts (ENOSPC is ktr's queue, not a full disk); the summary
+    printed the bare codes."""
+    counts = {formats.DropError.ENOMEM: 1, formats.DropError.ENOSPC: 17,
+              formats.DropError.ENOBUFS: 250}
+    data, _ = build_trace([[call(30, READ), ret(30, READ, 10),
+                            *(drop(lost, int(error)) for error, lost in counts.items())]])
+    summary, _ = summaries(data)
+    (line,) = [line for line in summary.lines() if "dropped" in line]
+    stats = DescriptorStats(100, 100, 0, 0, 1 << 20, 3, MappingProxyType(counts), 268,
+                            False, 0, None, 0)
+    ended = summary_lines(parse_record_arguments(["-o", "x.ktr", "--", "true"]),
+                          RecordingReport(0, RunResult(0, None, None, 1, 1, 0, 0, 0), stats,
+                                          None))
+    recorder = re.search(r"268 dropped \((.*?)\)(;|$)", ended[-1])
+    assert recorder is not None
+    said = recorder.group(1).split("; ")  # "ENOSPC 17: queue full, the writer fell behind"
+    said.sort(key=lambda part: formats.DropError[part.split()[0]])  # (by code, as ktrdump)
+    assert line == f"records dropped by the recorder: 268 ({'; '.join(said)})\n"
+    assert "ENOSPC 17: queue full, the writer fell behind" in line
 
 
 def test_strace_columns_max_and_min() -> None:
@@ -172,7 +200,8 @@ def test_per_process_tables_and_pid_filter() -> None:
     text = "".join(summary.lines())
     assert text.index("Process 30 (prog):\n") < text.index("Process 31 (newname):\n")
     assert text.count("total\n") == 2
-    assert text.endswith("records dropped by the recorder: 2 (ENOSPC 2)\n")
+    assert text.endswith(
+        "records dropped by the recorder: 2 (ENOSPC 2: queue full, the writer fell behind)\n")
     assert {(row.pid, row.name, row.calls) for row in summary.rows()} == {
         (30, "read", 1), (31, "write", 1), (31, "read", 1)}
 

@@ -12,8 +12,9 @@
  *     arguments, then KEY=VALUE items if flags & ENVIRONMENT
  *   reads one release byte (end of file: exit 127), then: SIGPIPE and SIGXFSZ to
  *     their defaults, fd 2 onto fd 1 if asked, the seccomp filter, execve of each
- *     path in turn (on past ENOENT/ENOTDIR); if none runs, the errno (4 bytes LE)
- *     on ERROR_FD and exit 127 (not found) or 126.
+ *     path in turn (on past ENOENT/ENOTDIR, past anything if flags & NOT_FOUND);
+ *     if none runs, the errno (4 bytes LE) on ERROR_FD and exit 127 (ENOENT, or
+ *     flags & NOT_FOUND) or 126, as bash.
  *
  * No C library: raw x86_64 system calls. Built by tools/make_exec_helper.py into
  * ktr/_exec_helper.py.
@@ -49,6 +50,7 @@
 #define STDOUT_FROM_STDERR 1
 #define NO_NEW_PRIVS 2
 #define ENVIRONMENT 4
+#define NOT_FOUND 8 /* a PATH search that found no file */
 
 typedef unsigned long u64;
 
@@ -198,13 +200,14 @@ void entry(long *stack)
     long error = ENOENT;
     for (u64 i = 0; i < paths; i++) {
         error = -sc3(SYS_execve, items[3 + i].data, argument, envp);
-        if (error != ENOENT && error != ENOTDIR)
+        if (error != ENOENT && error != ENOTDIR && !(flags & NOT_FOUND))
             break;
     }
     unsigned char reply[4] = {(unsigned char)error, (unsigned char)(error >> 8),
                               (unsigned char)(error >> 16), (unsigned char)(error >> 24)};
     sc3(SYS_write, errors, reply, 4);
-    quit(error == ENOENT || error == ENOTDIR ? 127 : 126);
+    /* bash: 127 for ENOENT or a search that found no file; ./file/'s ENOTDIR is 126 */
+    quit(error == ENOENT || (flags & NOT_FOUND) ? 127 : 126);
 }
 
 __asm__(".text\n"

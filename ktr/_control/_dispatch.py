@@ -622,7 +622,10 @@ class DispatchMixin(ControlState):
             drop = not follow and not filtered
             # Counted only when traced for real: a child kept under ptrace only because the
             # seccomp filter cannot outlive us is not in the trace (nor its threads).
-            process = _Process(child, TraceeMemory(child, abi), created=created,
+            memory = TraceeMemory(child, abi)
+            if parent is not None:
+                memory.inherit(parent.memory)  # (a copy of its address space)
+            process = _Process(child, memory, created=created,
                                filtered=filtered, reported=reported,
                                counted=reported and not drop)
             pid = child
