@@ -200,8 +200,9 @@ class ProbeSession:
         """Before any target exists: check every spec and tracefs; own a fresh group."""
         hook = os.environ.get(PREPARE_WAIT_TEST_ENV)
         if hook:
-            with open(hook, "rb") as fifo:
-                fifo.read(1)
+            from ._testhold import hold_on_fifo
+
+            hold_on_fifo(hook)
         for message in precheck_probes(self.options):
             self._said_unmapped.add(message.split("\0", 1)[0])
             self._warn(message.split("\0", 1)[1])

@@ -678,8 +678,9 @@ SETUP_HOLD_TEST_ENV = "KTR_TEST_SETUP_HOLD"
 def _test_hold(point: str) -> None:
     hook = os.environ.get(SETUP_HOLD_TEST_ENV)
     if hook and hook.partition("=")[0] == point:
-        with open(hook.partition("=")[2], "rb") as fifo:
-            fifo.read(1)
+        from ._testhold import hold_on_fifo
+
+        hold_on_fifo(hook.partition("=")[2])
 
 
 def _end_before_start(descriptor: Descriptor, options: RecordOptions, signo: int) -> str:
