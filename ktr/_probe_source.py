@@ -18,8 +18,10 @@ lifecycle as dt_proc/fasttrap do, while each thread is stopped:
 - the ``uretprobe`` syscall (x86_64 nr 335) that return probes make on every return is not
   passed on: it is the kernel's, not the program's.
 
-Events are defined in one tracefs group owned by this recorder (``_tracefs``), opened per
-thread and per CPU with ``inherit`` (``_perf``), sharing one ring per CPU, with
+Events are defined in one tracefs group owned by this recorder (``_tracefs``), the probes
+of one file and fetch-argument layout placed at one time in one event (its teardown waits
+grace periods per event, not per probe), each hit carrying its probe's id (``ktr_id``);
+opened per thread and per CPU with ``inherit`` (``_perf``), sharing one ring per CPU, with
 PERF_SAMPLE_TID|TIME|RAW; a reader thread drains the rings, decodes the raw data by each
 event's ``format`` file and queues PROBE records (a hand-written hot path for probes
 without strings, byte-equal to the codec). The control thread drains the rings too, at
