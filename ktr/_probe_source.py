@@ -18,8 +18,10 @@ lifecycle as dt_proc/fasttrap do, while each thread is stopped:
 - the ``uretprobe`` syscall (x86_64 nr 335) that return probes make on every return is not
   passed on: it is the kernel's, not the program's.
 
-Events are defined in one tracefs group owned by this recorder (``_tracefs``), opened per
-thread and per CPU with ``inherit`` (``_perf``), sharing one ring per CPU, with
+Events are defined in one tracefs group owned by this recorder (``_tracefs``), the probes
+of one file and fetch-argument layout placed at one time in one event (its teardown waits
+grace periods per event, not per probe), each hit carrying its probe's id (``ktr_id``);
+opened per thread and per CPU with ``inherit`` (``_perf``), sharing one ring per CPU, with
 PERF_SAMPLE_TID|TIME|RAW; a reader thread drains the rings, decodes the raw data by each
 event's ``format`` file and queues PROBE records (a hand-written hot path for probes
 without strings, byte-equal to the codec). The control thread drains the rings too, at
@@ -67,6 +69,7 @@ from . import _perf, _threadnames
 from ._events import Event, Lifecycle, ProcessEvent, SyscallEntry, SyscallExit, Tracee
 from ._options import RecordOptions
 from ._probes import (
+    SAMPLE_RAW_AT,
     FastEncoder,
     ProbeError,
     ResolvedProbe,
@@ -93,6 +96,9 @@ RING_PAGES_TEST_ENV = "KTR_TEST_PROBE_RING_PAGES"
 #: The tests' hook for a set-up in progress: ``prepare`` first reads this file (a FIFO the
 #: test holds), so a signal can be sent while set-up is known to be under way.
 PREPARE_WAIT_TEST_ENV = "KTR_TEST_PROBE_PREPARE_FIFO"
+#: The fetcharg every probe's hits carry: the probe's id, an immediate (one tracefs event
+#: holds the probes of one layout, ``ProbeSession._define``)
+ID_FIELD = "ktr_id"
 
 
 def _ring_pages() -> int:
@@ -100,6 +106,7 @@ def _ring_pages() -> int:
 _SAMPLE_TYPE = _perf.PERF_SAMPLE_TID | _perf.PERF_SAMPLE_TIME | _perf.PERF_SAMPLE_RAW
 _SAMPLE_HEAD = struct.Struct("<iiQI")  # pid, tid, time, raw size
 _U64 = struct.Struct("<Q")
+_U32_AT = struct.Struct("<I")
 _HEADER = struct.Struct("<IHH")  # perf_event_header: type, misc, size
 #: a sample's pid, tid, time and its raw data's common_type
 _SAMPLE_PEEK = struct.Struct("<8xiiQ4xH")
@@ -137,8 +144,15 @@ class ProbeSession:
         self._codec = formats.codec("little")
         self.root = ""
         self.group: UprobeGroup | None = None
-        self._by_event_id: dict[int, tuple[ResolvedProbe, bytes]] = {}
-        self._fast: dict[int, FastEncoder] = {}
+        #: probe id (the ``ktr_id`` each hit carries) -> the probe and its PROBE name
+        self._by_probe: dict[int, tuple[ResolvedProbe, bytes]] = {}
+        self._fast: dict[int, FastEncoder] = {}  # probe id -> its hot-path encoder
+        #: tracefs event id -> the offset of ``ktr_id`` in its raw data (see ``_define``)
+        self._id_at: dict[int, int] = {}
+        self._event_ids: dict[str, int] = {}  # tracefs event name -> its id
+        self._probe_event: dict[int, int] = {}  # probe id -> its tracefs event's id
+        self._return_ids: set[int] = set()  # the tracefs event ids of return probes
+        self._next_event = 0  # events are named e0, e1... in the recording's group
         self._probe_events: list[_perf.Event] = []  # every probe event opened (for counts)
         self._return_events: list[_perf.Event] = []  # those of return probes (closed first)
         self._rings: _perf.RingSet | None = None
@@ -148,7 +162,7 @@ class ProbeSession:
         self._traced: set[int] = set()
         self._detached: set[int] = set()  # tids let go: their later hits are not the trace's
         self._seen_files: dict[int, set[str]] = {}
-        self._attached: dict[int, set[int]] = {}  # tid -> probe ids its events cover
+        self._attached: dict[int, set[int]] = {}  # tid -> tracefs event ids it carries
         self._names = _threadnames.ThreadNames()
         self._lock = threading.Lock()
         self._drain_lock = threading.Lock()
@@ -161,7 +175,7 @@ class ProbeSession:
         #: of ``filtered``, the hits of the recorder's own entry probes (``hidden``: the
         #: return addresses of return probes), which are not the user's to be told of
         self.filtered_hidden = 0
-        self._hidden_events: set[int] = set()  # the event ids of those probes
+        self._hidden_probes: set[int] = set()  # the probe ids of those probes
         self.outside = 0  # hits of threads after their detach (not the recording's; not lost)
         self.lost = 0
         self.names_lost = 0  # COMM/FORK records lost: hits may carry a former name
@@ -169,8 +183,9 @@ class ProbeSession:
         #: (st_dev, st_ino) of every file a traced process was seen to map: at exec and
         #: attach, at mmap stops, and at the end (processes alive then)
         self._mapped: set[tuple[int, int]] = set()
-        self._event_probe: dict[int, int] = {}  # id(perf event) -> its probe's id
-        self._counted: dict[int, int] | None = None  # probe id -> the kernel's hit count
+        self._event_of: dict[int, int] = {}  # id(perf event) -> its tracefs event's id
+        #: tracefs event id -> the kernel's hit count (of every probe the event holds)
+        self._counted: dict[int, int] | None = None
         self._said_unmapped: set[str] = set()  # specs said at the start to be unmapped
         #: rings (and their events) read to the end, closed by ``close``
         self._closing: list[_perf.RingSet] = []
@@ -187,8 +202,9 @@ class ProbeSession:
         """Before any target exists: check every spec and tracefs; own a fresh group."""
         hook = os.environ.get(PREPARE_WAIT_TEST_ENV)
         if hook:
-            with open(hook, "rb") as fifo:
-                fifo.read(1)
+            from ._testhold import hold_on_fifo
+
+            hold_on_fifo(hook)
         for message in precheck_probes(self.options):
             self._said_unmapped.add(message.split("\0", 1)[0])
             self._warn(message.split("\0", 1)[1])
@@ -248,7 +264,8 @@ class ProbeSession:
             by_spec.setdefault(probe.spec.text, []).append(probe)
         for text, probes in by_spec.items():
             if any(probe.identity is None or probe.identity in self._mapped
-                   or self._counted.get(probe.probe_id) for probe in probes):
+                   or self._counted.get(self._probe_event.get(probe.probe_id, -1))
+                   for probe in probes):
                 continue
             self.unplaced.append(text)
             if text in self._said_unmapped:
@@ -332,16 +349,56 @@ class ProbeSession:
             clockid=_perf.CLOCK_MONOTONIC)
 
     def _define(self, probes: list[ResolvedProbe]) -> list[ResolvedProbe]:
-        definitions = [
-            UprobeDefinition(p.event_name, p.uprobe_path, p.file_offset,
-                             p.site == ProbeSite.RETURN, p.fetchargs())
-            for p in probes
-        ]
+        """Define ``probes`` in tracefs, as few events as their layouts allow.
+
+        Each tracefs event costs its own RCU grace periods when its last perf event
+        closes (``synchronize_rcu_tasks_trace`` twice and ``synchronize_rcu``, under the
+        kernel's global event_mutex: 75-100 ms here, one event after the other, threads
+        or not), so the probes of one file whose fetchargs have the same names and types
+        share one event, as tracefs allows (one ``p:``/``r:`` line per probe under one
+        event name): 50 probes of one signature cost one wait, not 50. Every probe
+        carries its own id as an immediate (``ktr_id=\\ID:u32``, compared by type and
+        name only), which tells a hit's probe. The kernel arms a probe added to an event
+        only when the event is first opened: each call makes new events, never adds to
+        an open one.
+        """
         assert self.group is not None
-        self.group.define(definitions)
+        members: dict[tuple[object, ...], list[tuple[str, set[object]]]] = {}
         for probe in probes:
-            fmt = self.group.event_format(probe.event_name)
-            fields = {f.name: (f.offset, f.size, f.data_loc) for f in fmt.fields}
+            fetchargs = probe.fetchargs()
+            layout = (probe.site == ProbeSite.RETURN, probe.uprobe_path,
+                      tuple((arg.split("=", 1)[0], arg.rsplit(":", 1)[-1])
+                            for arg in fetchargs))
+            # the kernel refuses a second probe of one uprobe in an event (EEXIST)
+            where = (probe.identity or probe.uprobe_path, probe.file_offset)
+            events = members.setdefault(layout, [])
+            slot = next((event for event in events if where not in event[1]), None)
+            if slot is None:
+                slot = (self._new_event_name(), set())
+                events.append(slot)
+            try:
+                self._define_one(probe, slot[0], fetchargs)
+            except TracefsError as error:
+                if error.errno != errno.EEXIST or not slot[1]:
+                    raise
+                # refused in that event after all: an event of its own
+                slot = (self._new_event_name(), set())
+                events.append(slot)
+                self._define_one(probe, slot[0], fetchargs)
+            slot[1].add(where)
+        layouts: dict[str, dict[str, tuple[int, int, bool]]] = {}  # event -> its fields
+        for probe in probes:
+            fields = layouts.get(probe.event_name, {})
+            if not fields:
+                fmt = self.group.event_format(probe.event_name)
+                fields = layouts[probe.event_name] = {
+                    f.name: (f.offset, f.size, f.data_loc) for f in fmt.fields}
+                with self._lock:
+                    self._event_ids[probe.event_name] = fmt.event_id
+                    self._id_at[fmt.event_id] = fields[ID_FIELD][0]
+                    if probe.site == ProbeSite.RETURN:
+                        self._return_ids.add(fmt.event_id)
+            event_id = self._event_ids[probe.event_name]
             probe.decoder = make_decoder(probe, fields, self._codec.order)
             name = f"{os.path.basename(probe.path)}:{probe.symbol.name}".encode()
             fast: FastEncoder | None = None
@@ -351,17 +408,30 @@ class ProbeSession:
                 except (KeyError, ValueError):
                     fast = None  # a format this kernel lays out otherwise: the general path
             with self._lock:
-                self._by_event_id[fmt.event_id] = (probe, name)
+                self._probe_event[probe.probe_id] = event_id
+                self._by_probe[probe.probe_id] = (probe, name)
                 if probe.hidden:
-                    self._hidden_events.add(fmt.event_id)
+                    self._hidden_probes.add(probe.probe_id)
                 if fast is not None:
-                    self._fast[fmt.event_id] = fast
+                    self._fast[probe.probe_id] = fast
             self._emit(self._codec.encode_record(
                 RecordKind.PROBE_DEF, 0, 0, self._clock.now_ns(), b"ktr", probe.definition()))
         return probes
 
+    def _new_event_name(self) -> str:
+        self._next_event += 1
+        return f"e{self._next_event - 1}"
+
+    def _define_one(self, probe: ResolvedProbe, event: str, fetchargs: tuple[str, ...]) -> None:
+        assert self.group is not None
+        self.group.define([UprobeDefinition(
+            event, probe.uprobe_path, probe.file_offset, probe.site == ProbeSite.RETURN,
+            (f"{ID_FIELD}=\\{probe.probe_id}:u32", *fetchargs))])
+        probe.event_name = event
+
     def _open_on(self, probes: Iterable[ResolvedProbe], tids: Iterable[int]) -> None:
-        """Open each probe on each thread that does not carry it yet (inherited or opened)."""
+        """Open the events of ``probes`` on each thread that does not carry them yet
+        (inherited or opened)."""
         tid_list = list(tids)
         if not tid_list:
             return
@@ -379,20 +449,22 @@ class ProbeSession:
                     continue
                 raise ProbeError(f"cannot follow the names of thread {tid}: {error}") from None
             carried.add(_NAMES_EVENT)
-        ids = {probe.event_name: event_id for event_id, (probe, _) in self._by_event_id.items()}
+        events: dict[int, ResolvedProbe] = {}  # tracefs event id -> its first probe
         for probe in probes:
-            attr = self._attr(ids[probe.event_name])
+            events.setdefault(self._event_ids[probe.event_name], probe)
+        for event_id, probe in events.items():
+            attr = self._attr(event_id)
             for tid in tid_list:
                 carried = self._attached.setdefault(tid, set())
-                if probe.probe_id in carried:
+                if event_id in carried:
                     continue
-                carried.add(probe.probe_id)
+                carried.add(event_id)
                 try:
                     opened = rings.open_on_all(attr, tid, probe.label).values()
                     self._probe_events.extend(opened)
                     for event in opened:
-                        self._event_probe[id(event)] = probe.probe_id
-                    if probe.site == ProbeSite.RETURN:
+                        self._event_of[id(event)] = event_id
+                    if event_id in self._return_ids:
                         self._return_events.extend(opened)
                 except PerfError as error:
                     if error.errno == errno.ESRCH:  # the thread is gone; nothing to probe
@@ -544,7 +616,10 @@ class ProbeSession:
     def _drain_locked(self, rings: _perf.RingSet, horizon: int, stopped: int) -> None:
         emit = self._emit
         fast = self._fast
-        by_id = self._by_event_id
+        by_id = self._by_probe
+        id_at = self._id_at
+        hidden = self._hidden_probes
+        probe_of = _U32_AT.unpack_from
         traced = self._traced
         detached = self._detached
         offset_ns = self._clock.offset_ns
@@ -568,29 +643,33 @@ class ProbeSession:
                     break
                 if kind == sample and at + 30 <= end:
                     pid, tid, stamp, event_id = peek(data, at)
-                    if stamp > horizon and tid != stopped:
+                    where = id_at.get(event_id)
+                    if where is None:
+                        pass  # (no event of ours: none other writes to these rings)
+                    elif stamp > horizon and tid != stopped:
                         # a rename before it may be in a ring read already: next drain
                         held.append(data[at : at + size])
                     elif pid not in traced:
-                        if event_id in by_id:
-                            self.filtered += 1
-                            if event_id in self._hidden_events:
-                                self.filtered_hidden += 1
+                        self.filtered += 1
+                        if probe_of(data, at + SAMPLE_RAW_AT + where)[0] in hidden:
+                            self.filtered_hidden += 1
                     elif tid in detached:
-                        if event_id in by_id:
-                            self.outside += 1
+                        self.outside += 1
                     else:
                         comm = (name_at(tid, stamp) if changing and tid in changing
                                 else current.get(tid))
                         if comm is None:
                             comm = self._comm(pid, tid)
-                        encoder = fast.get(event_id)
+                        # the hit's probe: its id, which every probe of a shared event
+                        # carries as an immediate (``_define``)
+                        (probe_id,) = probe_of(data, at + SAMPLE_RAW_AT + where)
+                        encoder = fast.get(probe_id)
                         if encoder is not None:
                             self.hits += 1
                             emit(encoder.encode(encoder.unpack(data, at), stamp + offset_ns,
                                                 comm))
-                        elif event_id in by_id:
-                            self._general(by_id[event_id], data[at + 8 : at + size], comm)
+                        elif probe_id in by_id:
+                            self._general(by_id[probe_id], data[at + 8 : at + size], comm)
                 elif kind == lost_kind:
                     lost, time_ns = _perf.parse_lost_at(data[at + 8 : at + size],
                                                         self._lost_trailer)
@@ -635,7 +714,7 @@ class ProbeSession:
 
     def finish(self) -> None:
         """Stop the reader after a last drain and the counts read (idempotent); the events
-        are left for ``close`` (slow: a grace period per probe)."""
+        are left for ``close`` (slow: grace periods per tracefs event)."""
         self._stop.set()
         if self._reader is not None:
             self._reader.join()
@@ -653,9 +732,10 @@ class ProbeSession:
                 self._drain(self._rings, final=True)
                 self._account_unseen()
             finally:
-                # Closing is slow (each probe event's last close waits an RCU grace
-                # period, one after the other under the kernel's event_mutex): the
-                # events are closed by ``close``, after the trace is complete.
+                # Closing is slow (the last close of each tracefs event's perf events
+                # waits RCU grace periods, one event after the other under the kernel's
+                # event_mutex): the events are closed by ``close``, after the trace is
+                # complete.
                 self._closing.append(self._rings)
                 self._rings = None
                 if self._name_rings is not None:
@@ -672,7 +752,7 @@ class ProbeSession:
         so nothing is lost silently.
         """
         counted = 0
-        by_probe: dict[int, int] = {}
+        by_event: dict[int, int] = {}
         for event in self._probe_events:
             try:
                 data = event.read(8)
@@ -681,16 +761,21 @@ class ProbeSession:
             if len(data) == 8:
                 (value,) = _U64.unpack(data)
                 counted += value
-                probe_id = self._event_probe.get(id(event), 0)
-                by_probe[probe_id] = by_probe.get(probe_id, 0) + value
-        self._counted = by_probe
+                event_id = self._event_of.get(id(event), 0)
+                by_event[event_id] = by_event.get(event_id, 0) + value
+        self._counted = by_event
         unseen = counted - self.hits - self.filtered - self.outside - self.lost
         if unseen > 0:
             self.lost += unseen
             self._log_lost(DropError.ENOBUFS, unseen)
 
     def teardown_size(self) -> int:
-        """How many probes ``close`` has to remove (each costs a grace period or so)."""
+        """How many probes ``close`` has to remove."""
+        return self.group.probe_count if self.group is not None else 0
+
+    def teardown_waits(self) -> int:
+        """How many tracefs events ``close`` removes: the last close of each event's perf
+        events waits grace periods (75-100 ms here), one event after the other."""
         return len(self.group.events) if self.group is not None else 0
 
     def close(self) -> None:

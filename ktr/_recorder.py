@@ -431,14 +431,15 @@ class _Signals(_EndsReaderWait):
             signal.signal(signo, handler)  # type: ignore[arg-type]
 
 
-#: this many probes or more make a teardown said (at tens of ms each: a wait noticed)
+#: this many tracefs events or more make a teardown said (at 75-100 ms each: a wait
+#: noticed); probes of one file and layout share an event (``_probe_source``)
 TEARDOWN_SAID_FROM = 8
 
 
 class Teardown:
-    """The side sources of a finished recording, closed on ``run``: each probe's perf
-    events (the last close of each waits an RCU grace period, tens of ms, one after the
-    other under the kernel's event_mutex) and its tracefs group.
+    """The side sources of a finished recording, closed on ``run``: the probes' perf
+    events (the last close of each tracefs event's waits RCU grace periods, 75-100 ms,
+    one event after the other under the kernel's event_mutex) and the tracefs group.
 
     SIGINT, SIGTERM and SIGHUP are ignored while it runs: the trace is complete, and
     dying then would leave the group behind (for the next run to clean). If ``run`` is
@@ -455,10 +456,11 @@ class Teardown:
         if not sources:
             return
         probes = sum(getattr(source, "teardown_size", lambda: 0)() for source in sources)
+        waits = sum(getattr(source, "teardown_waits", lambda: 0)() for source in sources)
         stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
         previous = {signo: signal.signal(signo, signal.SIG_IGN) for signo in stops}
         try:
-            if probes >= TEARDOWN_SAID_FROM and not self._quiet:
+            if waits >= TEARDOWN_SAID_FROM and not self._quiet:
                 self._notices.write(f"ktr: removing {probes} probes\u2026\n")
                 self._notices.flush()
             _test_hold("teardown")
@@ -691,8 +693,9 @@ SETUP_HOLD_TEST_ENV = "KTR_TEST_SETUP_HOLD"
 def _test_hold(point: str) -> None:
     hook = os.environ.get(SETUP_HOLD_TEST_ENV)
     if hook and hook.partition("=")[0] == point:
-        with open(hook.partition("=")[2], "rb") as fifo:
-            fifo.read(1)
+        from ._testhold import hold_on_fifo
+
+        hold_on_fifo(hook.partition("=")[2])
 
 
 def _end_before_start(descriptor: Descriptor, options: RecordOptions, signo: int) -> str:

@@ -292,7 +292,9 @@ def clean_stale_groups(root: str) -> list[str]:
         owner = group_owner(event[0])
         if (owner is not None and here is not None and group_namespace(event[0]) == here
                 and owner != os.getpid() and _owner_gone(event[0], owner)):
-            stale.setdefault(event[0], []).append(event[1])
+            names = stale.setdefault(event[0], [])
+            if event[1] not in names:  # (a multi-probe event lists a line per probe)
+                names.append(event[1])
     cleaned = []
     for group, names in stale.items():
         try:
@@ -320,7 +322,8 @@ class UprobeGroup:
         self.name = (f"{GROUP_PREFIX}{pid}_{pid_namespace() or 0}_{start_ticks(pid) or 0}_"
                      f"{secrets.token_hex(4)}")
         self._events_path = os.path.join(root, "uprobe_events")
-        self._defined: list[str] = []
+        self._defined: list[str] = []  # event names, each once
+        self._probes: dict[str, int] = {}  # event name -> how many probes it holds
         self._lock = threading.Lock()
         atexit.register(self._remove_at_exit)
 
@@ -332,10 +335,21 @@ class UprobeGroup:
 
     @property
     def events(self) -> tuple[str, ...]:
+        """The names of the group's events (each once, however many probes it holds)."""
         return tuple(self._defined)
 
+    @property
+    def probe_count(self) -> int:
+        """How many probes the group's events hold."""
+        return sum(self._probes.get(name, 0) for name in self._defined)
+
     def define(self, definitions: Sequence[UprobeDefinition]) -> None:
-        """Define each event; on failure the ones just defined stay listed for ``remove``."""
+        """Define each event; on failure the ones just defined stay listed for ``remove``.
+
+        A definition naming an event defined already adds a probe to it (tracefs's
+        multi-probe events: the kernel takes it if its fetchargs have the same names and
+        types, and refuses a second probe of one uprobe with EEXIST); ``remove`` of the
+        name removes every probe of the event at once."""
         for definition in definitions:
             if not _NAME_RE.match(definition.name):
                 raise TracefsError(f"bad event name {definition.name!r}", self._events_path)
@@ -346,7 +360,9 @@ class UprobeGroup:
                 )
             with self._lock:
                 _append_line(self._events_path, definition.line(self.name))
-                self._defined.append(definition.name)
+                if definition.name not in self._probes:
+                    self._defined.append(definition.name)
+                self._probes[definition.name] = self._probes.get(definition.name, 0) + 1
 
     def _event_dir(self, name: str) -> str:
         return os.path.join(self.root, "events", self.name, name)
@@ -382,6 +398,7 @@ class UprobeGroup:
                         failures.append(error)
                         continue
                 self._defined.remove(name)
+                self._probes.pop(name, None)
         return failures
 
     def _remove_at_exit(self) -> None:
