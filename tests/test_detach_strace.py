@@ -111,14 +111,28 @@ def sleepers(tmp_path: Path) -> Iterator[list[subprocess.Popen[str]]]:
         process.wait()
 
 
+def _sleeping(pid: int) -> bool:
+    """The thread is asleep in a call (state S), not stopped for its tracer (t)."""
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rpartition(")")[2].split()[0] == "S"
+    except (OSError, IndexError):
+        return False
+
+
 def _attach_until_resumed(command: list[str], pid: int) -> str:
-    """Run a tracer on ``pid`` until the sleep is resumed under it, then SIGINT it."""
+    """Run a tracer on ``pid`` until the sleep is resumed under it, then SIGINT it.
+
+    Resumed means asleep in restart_syscall again: the tracer has handled the call's
+    entry stop (and so made its line or record). In the entry stop itself the call
+    already reads as restart_syscall; a SIGINT then, before the tracer's look, gave
+    strace nothing to print (once, under load)."""
     wait_until(lambda: _syscall_nr(pid) not in (None, NR_RESTART_SYSCALL),
                "the sleeper in its first sleep")
     tracer = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     try:
         wait_until(lambda: tracer_of(pid) == tracer.pid
-                   and _syscall_nr(pid) == NR_RESTART_SYSCALL,
+                   and _syscall_nr(pid) == NR_RESTART_SYSCALL and _sleeping(pid),
                    "the sleep resumed by restart_syscall under the tracer", timeout=20)
     finally:
         tracer.send_signal(signal.SIGINT)
