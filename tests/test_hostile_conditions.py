@@ -5,13 +5,18 @@ Limits a shell sets (``ulimit -n``), run as a user runs the installed command.
 
 from __future__ import annotations
 
+import json
+import re
 import resource
 import subprocess
 import sys
 from pathlib import Path
 
+from c_support import build_program
+
 BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
+KTRDUMP = str(BIN / "ktrdump")
 
 
 def _files_limit(count: int) -> None:
@@ -29,3 +34,58 @@ def test_too_few_descriptors_to_start_the_command_is_one_line(tmp_path: Path) ->
     assert done.stderr.splitlines() == [
         "ktr: cannot start the command: cannot create its process: "
         "EMFILE (Too many open files)"], done.stderr
+
+
+THREADS = r"""
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+static void *run(void *unused) {
+    (void)unused;
+    for (int i = 0; i < 50; i++) {
+        int fd = open("/etc/hostname", O_RDONLY);
+        char buffer[16];
+        (void)!read(fd, buffer, sizeof buffer);
+        close(fd);
+    }
+    return 0;
+}
+int main(void) {
+    pthread_t threads[64];
+    for (int i = 0; i < 64; i++) pthread_create(&threads[i], 0, run, 0);
+    for (int i = 0; i < 64; i++) pthread_join(threads[i], 0);
+    return 0;
+}
+"""
+
+
+def test_threads_perf_cannot_watch_are_counted_once_not_a_line_each(tmp_path: Path) -> None:
+    # 64 threads under `ulimit -n 40` and -t +w: the first threads get their switch
+    # events, then perf_event_open fails with EMFILE. The trace is the oracle: the
+    # threads that made calls (ptrace) but have no CSW record are the unwatched ones
+    # (every traced call's stop is a voluntary switch, so a watched thread has some).
+    # Before: one stderr line per such thread, and no total anywhere.
+    program = build_program(tmp_path, "threads", THREADS, "-O2", "-pthread")
+    trace = tmp_path / "t.ktr"
+    done = subprocess.run([KTR, "record", "-t", "+w", "-o", str(trace), "--", str(program)],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          preexec_fn=lambda: _files_limit(40))
+    assert done.returncode == 0, done.stderr
+    dumped = subprocess.run([KTRDUMP, "--json", str(trace)], capture_output=True, text=True,
+                            timeout=60, check=True).stdout
+    callers: set[int] = set()
+    switched: set[int] = set()
+    for line in dumped.splitlines():
+        record = json.loads(line)
+        if record["type"] == "CALL":
+            callers.add(record["tid"])
+        elif record["type"] == "CSW":
+            switched.add(record["tid"])
+    unwatched = len(callers - switched)
+    assert 1 < unwatched < 65, done.stderr
+    lines = done.stderr.splitlines()
+    each = [line for line in lines if re.fullmatch(r"ktr: perf: thread \d+ not watched: .*EMFILE.*",
+                                                   line)]
+    assert len(each) == 1, done.stderr
+    assert (f"ktr: perf: {unwatched} threads not watched in all: none of their perf records "
+            "are in the trace") in lines, done.stderr
