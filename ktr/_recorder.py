@@ -88,6 +88,10 @@ class RecordingReport(NamedTuple):
     #: complete (probe events to close, tracefs groups to remove); the caller runs it
     #: after its summary
     teardown: Teardown | None = None
+    #: with ``record(defer_teardown=True)``: SIGTERM, SIGHUP or SIGINT that came while the
+    #: recording closed (not the one that stopped it, again), kept until the trace was
+    #: complete; the caller says the summary, then dies of it (0: none came)
+    late_signal: int = 0
 
 
 def _file_header(options: RecordOptions, control: ControlOptions, clock: TraceClock,
@@ -534,6 +538,12 @@ def record(options: RecordOptions, stderr: TextIO | None = None, *,
             report = _record(options, notices, clock, header, ptrace_source, control,
                              prepared, setup)
             setup.acted_on = stop_signal(report.result.stop_reason)
+            late = setup.pending
+            if defer_teardown and late is not None and late != setup.acted_on:
+                # (the caller prints the summary of the complete trace, then dies of it:
+                # killed here at ``__exit__``, ktr said nothing, not even what it dropped)
+                setup.take_pending()
+                report = report._replace(late_signal=late, exit_status=128 + late)
             # (a signal kept while the recording closed kills ktr at ``__exit__``: the
             # group goes first, here)
             if defer_teardown and setup.pending in (None, setup.acted_on):
@@ -1129,6 +1139,9 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
     command not started, a failed output, records dropped, lost or not written)."""
     lines: list[str] = []
     result, stats = report.result, report.stats
+    if report.late_signal and not options.quiet:  # (-q: the user sent it; END is there)
+        lines.append(f"ktr: {signal.Signals(report.late_signal).name} came while the "
+                     "recording closed; the trace was completed first")
     if result.spawn_error:
         lines.append(f"ktr: {result.spawn_error}")
     if report.output_failure is not None:

@@ -5,14 +5,20 @@ Limits a shell sets (``ulimit -n``), run as a user runs the installed command.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from c_support import build_program
+from control_support import wait_until
+
+from ktr._recorder import SETUP_HOLD_TEST_ENV
 
 BIN = Path(sys.executable).parent
 KTR = str(BIN / "ktr")
@@ -89,3 +95,48 @@ def test_threads_perf_cannot_watch_are_counted_once_not_a_line_each(tmp_path: Pa
     assert len(each) == 1, done.stderr
     assert (f"ktr: perf: {unwatched} threads not watched in all: none of their perf records "
             "are in the trace") in lines, done.stderr
+
+
+def test_sigterm_while_the_recording_closes_still_says_the_summary(tmp_path: Path) -> None:
+    # SIGTERM after the command ended, while the trace is being completed (held at
+    # "closing"): kept until the END is written, then ktr dies of it (143), as it did;
+    # before, it died without a word, the summary (records, drops) never said.
+    # perf record, sent SIGTERM while it writes its data, still prints its
+    # "[ perf record: Captured and wrote ... ]" line.
+    hold = tmp_path / "hold"
+    os.mkfifo(hold)
+    out = tmp_path / "late.ktr"
+    recorder = subprocess.Popen([KTR, "record", "-o", str(out), "--", "true"],
+                                stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, SETUP_HOLD_TEST_ENV: f"closing={hold}"})
+    held: list[int] = []
+
+    def closing() -> bool:  # the FIFO opens for writing once the recorder reads it
+        try:
+            held.append(os.open(hold, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError as error:
+            if error.errno == errno.ENXIO:
+                return recorder.poll() is not None
+            raise
+        return True
+
+    try:
+        wait_until(closing, "the recorder closing the recording")
+        assert held, recorder.stderr
+        recorder.send_signal(signal.SIGTERM)
+        os.close(held.pop())
+        _, stderr = recorder.communicate(timeout=30)
+    finally:
+        for fd in held:
+            os.close(fd)
+        recorder.kill()
+        recorder.wait()
+    assert recorder.returncode == -signal.SIGTERM, stderr
+    lines = stderr.splitlines()
+    assert lines[0] == ("ktr: SIGTERM came while the recording closed; the trace was "
+                        "completed first"), stderr
+    assert lines[1].startswith("ktr: ") and f" to {out}; 0 dropped;" in lines[1], stderr
+    assert len(lines) == 2, stderr
+    dumped = subprocess.run([KTRDUMP, "--json", str(out)], capture_output=True, text=True,
+                            timeout=30, check=True).stdout.splitlines()
+    assert json.loads(dumped[-1])["type"] == "END"
