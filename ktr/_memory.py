@@ -6,10 +6,13 @@ file descriptor on ``/proc/PID/mem``, opened on first use, and reads with
 
 Guarantees: reads never raise for unreadable memory: a read that starts in an
 unmapped page returns ``b""``, one that runs into an unmapped page returns
-what was readable before it. The control loop calls ``reopen`` after exec
-(the old descriptor still points at the old address space) and ``close`` when
-the process is gone. ``abi`` (kept current by the loop) gives the pointer size
-used to decode pointer arrays: 8 bytes for x86_64, 4 for i386 and x32.
+what was readable before it. A process whose ``/proc/PID/mem`` the recorder
+cannot open for want of descriptors or memory (EMFILE under ``ulimit -n``) reads
+as empty and is counted in ``OpenShortages``, for the recorder to say. The control
+loop calls ``reopen`` after exec (the old descriptor still points at the old
+address space) and ``close`` when the process is gone. ``abi`` (kept current by
+the loop) gives the pointer size used to decode pointer arrays: 8 bytes for
+x86_64, 4 for i386 and x32.
 
 A hot path may read without ``read``'s Python frame: ``fd`` is the open
 descriptor (or -1: then call ``read``), and a ``os.pread`` of it at an address
@@ -23,8 +26,10 @@ read while the thread is stopped at the stop that made them want the data.
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
+from typing import ClassVar
 
 from formats import Abi
 
@@ -35,6 +40,31 @@ _MAX_OFFSET = (1 << 63) - 1
 END = _MAX_OFFSET + 1
 
 _POINTER_FORMATS = {8: "Q", 4: "I"}
+
+#: errnos of a /proc/PID/mem open that fails for the recorder's own want of resources
+#: (``ulimit -n``, the system's file table, memory), not the process's going: counted
+_SHORTAGES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
+
+
+class OpenShortages:
+    """Processes whose memory could not be read for want of a descriptor (or memory):
+    everything read from it (paths, I/O data, arguments, structures) is empty for them.
+    Process-wide; the recorder ``reset``s it as a recording begins and reads it at its
+    end, to say so (never silently)."""
+
+    pids: ClassVar[set[int]] = set()  # (a process counts once, whatever its execs' reopens)
+    first_errno = 0
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.pids = set()
+        cls.first_errno = 0
+
+    @classmethod
+    def note(cls, pid: int, error_number: int) -> None:
+        cls.pids.add(pid)
+        if not cls.first_errno:
+            cls.first_errno = error_number
 
 
 def pointer_size(abi: Abi) -> int:
@@ -78,8 +108,10 @@ class TraceeMemory:
         if self.fd < 0 and not self._unavailable:
             try:
                 self.fd = os.open(f"/proc/{self.pid}/mem", os.O_RDONLY | os.O_CLOEXEC)
-            except OSError:
+            except OSError as error:
                 self._unavailable = True
+                if error.errno in _SHORTAGES:
+                    OpenShortages.note(self.pid, error.errno)
         return self.fd
 
     def read(self, address: int, length: int) -> bytes:

@@ -56,6 +56,7 @@ from . import __version__, _output, _procfs
 from ._clock import CLOCK_NAME, TraceClock
 from ._control import Control, ControlOptions, Release, RunResult
 from ._descriptor import Descriptor, DescriptorStats, OutputOptions, open_descriptor
+from ._memory import OpenShortages
 from ._options import RecordOptions
 from ._sources import (
     MAX_DRAIN_INTERVAL_MS,
@@ -66,7 +67,7 @@ from ._sources import (
 )
 from ._terminal import status_line_allowed
 from ._utrace import UTRACE_SYSCALL
-from .errors import KtrError, OutputError, SetupInterrupted, SetupSignal
+from .errors import KtrError, OutputError, SetupInterrupted, SetupSignal, errno_text
 
 if TYPE_CHECKING:
     from ._probe_source import ProbeSession
@@ -92,6 +93,9 @@ class RecordingReport(NamedTuple):
     #: recording closed (not the one that stopped it, again), kept until the trace was
     #: complete; the caller says the summary, then dies of it (0: none came)
     late_signal: int = 0
+    #: processes whose memory could not be read for want of descriptors (or memory),
+    #: and the first errno (``_memory.OpenShortages``): their read data is missing
+    memory_unread: tuple[int, int] = (0, 0)
 
 
 def _file_header(options: RecordOptions, control: ControlOptions, clock: TraceClock,
@@ -535,8 +539,12 @@ def record(options: RecordOptions, stderr: TextIO | None = None, *,
                               "recording without it\n")
             header = _file_header(options, control_options, clock,
                                   [name for name, _ in unsupported])
+            OpenShortages.reset()
             report = _record(options, notices, clock, header, ptrace_source, control,
                              prepared, setup)
+            if OpenShortages.pids:
+                report = report._replace(memory_unread=(len(OpenShortages.pids),
+                                                        OpenShortages.first_errno))
             setup.acted_on = stop_signal(report.result.stop_reason)
             late = setup.pending
             if defer_teardown and late is not None and late != setup.acted_on:
@@ -1161,10 +1169,15 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
         lines.append(f"ktr: recording stopped: {result.stop_reason}")
     for skipped in result.skipped:
         lines.append(f"ktr: {skipped}")
+    unread, unread_errno = report.memory_unread
+    if unread:
+        lines.append(f"ktr: the memory of {_counted(unread, 'process', 'processes')} could not "
+                     f"be read ({errno_text(unread_errno)}): the paths, I/O data, arguments "
+                     "and structures of their calls are missing from the trace (shown empty)")
     dropped = sum(stats.drops.values())
     unwritten = stats.records_discarded + stats.records_refused
     if options.quiet and not dropped and not result.lost and not unwritten \
-            and not stats.begin_lost:
+            and not stats.begin_lost and not unread:
         return lines
     if result.exits_unknown:  # (not a problem: said unless -q; the END has it anyway)
         lines.append(_exits_unknown_line(result.exits_unknown))
