@@ -197,3 +197,31 @@ def test_processes_whose_memory_cannot_be_read_are_said(tmp_path: Path) -> None:
                          said[0])
     assert match is not None, said[0]
     assert int(match.group(1)) >= opened - named, done.stderr
+
+
+def test_ktrdump_ff_under_a_low_descriptor_limit_writes_every_threads_file(
+        tmp_path: Path) -> None:
+    # 65 threads' files under `ulimit -n 16`: the per-thread files are kept open up
+    # to 256 at once, so the 12th failed: "cannot write: Too many open files", rc 1
+    # (as `strace -ff -o` under the same limit: "Can't fopen"). Now fewer are kept
+    # open and every file is written, byte for byte as without the limit.
+    program = build_program(tmp_path, "threads", THREADS, "-O2", "-pthread")
+    trace = tmp_path / "t.ktr"
+    subprocess.run([KTR, "record", "-q", "-o", str(trace), "--", str(program)],
+                   capture_output=True, text=True, timeout=60, check=True)
+    (tmp_path / "free").mkdir()
+    (tmp_path / "low").mkdir()
+    subprocess.run([KTRDUMP, "--format", "strace", "-ff", "-o", str(tmp_path / "free" / "s"),
+                    str(trace)], capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run([KTRDUMP, "--format", "strace", "-ff", "-o",
+                           str(tmp_path / "low" / "s"), str(trace)],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          preexec_fn=lambda: _files_limit(16))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    free = sorted(path.name for path in (tmp_path / "free").iterdir())
+    assert len(free) == 65
+    assert sorted(path.name for path in (tmp_path / "low").iterdir()) == free
+    for name in free:
+        assert ((tmp_path / "low" / name).read_bytes()
+                == (tmp_path / "free" / name).read_bytes()), name
