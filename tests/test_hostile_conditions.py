@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from c_support import build_program
 from control_support import wait_until
 
@@ -225,3 +226,30 @@ def test_ktrdump_ff_under_a_low_descriptor_limit_writes_every_threads_file(
     for name in free:
         assert ((tmp_path / "low" / name).read_bytes()
                 == (tmp_path / "free" / name).read_bytes()), name
+
+
+@pytest.mark.parametrize("limit", range(12, 22))
+def test_attach_short_of_descriptors_is_not_no_such_process(tmp_path: Path,
+                                                            limit: int) -> None:
+    # `ktr record -t w -p P1,...,P30` under `ulimit -n 12..21` (no ptrace: a pidfd and
+    # perf events per process), where the descriptors run out decides what failed:
+    # /proc/PID/task could not be listed (EMFILE), read as the process being gone,
+    # "ktr: pid N: no such process" for a live process (os.kill(N, 0) is the oracle),
+    # or pidfd_open's EMFILE was a traceback. Now the line says what failed.
+    sleepers = [subprocess.Popen(["sleep", "60"]) for _ in range(30)]
+    try:
+        done = subprocess.run([KTR, "record", "-t", "w", "-o", str(tmp_path / "t.ktr"), "-p",
+                               ",".join(str(sleeper.pid) for sleeper in sleepers)],
+                              capture_output=True, text=True, timeout=30, check=False,
+                              preexec_fn=lambda: _files_limit(limit))
+        for sleeper in sleepers:
+            os.kill(sleeper.pid, 0)  # (all alive: none was "no such process")
+    finally:
+        for sleeper in sleepers:
+            sleeper.kill()
+            sleeper.wait()
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "no such process" not in lines[0]
+    assert re.fullmatch(r"ktr: pid \d+: .*EMFILE \(Too many open files\)", lines[0]), lines[0]

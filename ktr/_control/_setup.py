@@ -98,7 +98,12 @@ class SetupMixin(ControlState):
             descendants = self.options.attach_descendants
         targets: list[int] = []
         for pid in pids:
-            tgid = _procfs.thread_group(pid) if pid > 0 else None
+            try:
+                tgid = _procfs.attach_target(pid) if pid > 0 else None
+            except OSError as error:
+                self._abandon()
+                raise TargetError(f"ktr: pid {pid}: cannot read /proc/{pid}/status: "
+                                  f"{errno_text(error.errno or 0)}", pid, error.errno) from None
             if tgid is None:
                 self._abandon()
                 raise TargetError(f"ktr: pid {pid}: no such process", pid, errno_module.ESRCH)
