@@ -22,10 +22,13 @@ call moved.
 
 Guarantees: reads never raise for unreadable memory: a read that starts in an
 unmapped page returns ``b""``, one that runs into an unmapped page returns
-what was readable before it. The control loop calls ``reopen`` after exec
-(the old descriptor still points at the old address space) and ``close`` when
-the process is gone. ``abi`` (kept current by the loop) gives the pointer size
-used to decode pointer arrays: 8 bytes for x86_64, 4 for i386 and x32.
+what was readable before it. A process whose ``/proc/PID/mem`` the recorder
+cannot open for want of descriptors or memory (EMFILE under ``ulimit -n``) reads
+as empty and is counted in its ``OpenShortages``, for the recorder to say. The control
+loop calls ``reopen`` after exec (the old descriptor still points at the old
+address space) and ``close`` when the process is gone. ``abi`` (kept current by
+the loop) gives the pointer size used to decode pointer arrays: 8 bytes for
+x86_64, 4 for i386 and x32.
 
 A hot path may read without ``read``'s Python frame: ``fd`` is the open
 descriptor (or -1: then call ``read``), and a ``os.pread`` of it at an address
@@ -39,6 +42,7 @@ read while the thread is stopped at the stop that made them want the data.
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
 from bisect import bisect_right as _bisect
@@ -55,6 +59,28 @@ END = _MAX_OFFSET + 1
 
 _POINTER_FORMATS = {8: "Q", 4: "I"}
 
+#: errnos of a /proc/PID/mem open that fails for the recorder's own want of resources
+#: (``ulimit -n``, the system's file table, memory), not the process's going: counted
+_SHORTAGES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
+
+
+class OpenShortages:
+    """Processes whose memory could not be read for want of a descriptor (or memory):
+    everything read from it (paths, I/O data, arguments, structures) is empty for them.
+    One per recording (the control loop's), shared by its ``TraceeMemory`` objects;
+    the recorder reads it at the end, to say so (never silently)."""
+
+    __slots__ = ("first_errno", "pids")
+
+    def __init__(self) -> None:
+        self.pids: set[int] = set()  # (a process counts once, whatever its execs' reopens)
+        self.first_errno = 0
+
+    def note(self, pid: int, error_number: int) -> None:
+        self.pids.add(pid)
+        if not self.first_errno:
+            self.first_errno = error_number
+
 
 def pointer_size(abi: Abi) -> int:
     """Size of a pointer (and of ``size_t``) in the tracee for ``abi``."""
@@ -64,11 +90,15 @@ def pointer_size(abi: Abi) -> int:
 class TraceeMemory:
     """The address space of one traced process (shared by its threads)."""
 
-    __slots__ = ("_guarded", "_high", "_low", "_unavailable", "abi", "fd", "honoured", "pid")
+    __slots__ = ("_guarded", "_high", "_low", "_unavailable", "abi", "fd", "honoured", "pid",
+                 "shortages")
 
-    def __init__(self, pid: int, abi: Abi = Abi.X86_64) -> None:
+    def __init__(self, pid: int, abi: Abi = Abi.X86_64,
+                 shortages: OpenShortages | None = None) -> None:
         self.pid = pid
         self.abi = abi
+        #: where an open that fails for want of resources is counted (None: nowhere)
+        self.shortages = shortages
         #: the /proc/PID/mem descriptor once a read opened it, else -1 (see the
         #: module docstring: the hot path's own pread)
         self.fd = -1
@@ -108,8 +138,10 @@ class TraceeMemory:
         if self.fd < 0 and not self._unavailable:
             try:
                 self.fd = os.open(f"/proc/{self.pid}/mem", os.O_RDONLY | os.O_CLOEXEC)
-            except OSError:
+            except OSError as error:
                 self._unavailable = True
+                if error.errno in _SHORTAGES and self.shortages is not None:
+                    self.shortages.note(self.pid, error.errno)
         return self.fd
 
     def honouring_protections(self) -> _Honouring:

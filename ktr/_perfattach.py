@@ -82,10 +82,17 @@ from typing import Protocol, runtime_checkable
 from . import _procfs
 from ._control import Release, RunResult
 from ._spawn import SpawnedChild, fork_command, resolve_command
-from .errors import PerfError, TargetError
+from .errors import PerfError, TargetError, errno_text
 
 #: (perf time, pid, ppid, tid) of a FORK record.
 Birth = tuple[int, int, int, int]
+
+
+def _unreadable(pid: int, what: str, error: OSError) -> TargetError:
+    """A process that is there but cannot be looked at for want of descriptors (or any
+    reason but its absence): said as such, one line."""
+    return TargetError(f"ktr: pid {pid}: {what}: {errno_text(error.errno or 0)}", pid,
+                       error.errno)
 
 
 @runtime_checkable
@@ -148,7 +155,11 @@ class PerfAttach:
         member watched."""
         targets: list[int] = []
         for pid in pids:
-            tgid = _procfs.thread_group(pid) if pid > 0 else None
+            try:
+                tgid = _procfs.attach_target(pid) if pid > 0 else None
+            except OSError as error:
+                raise TargetError(f"ktr: pid {pid}: cannot read /proc/{pid}/status: "
+                                  f"{errno_text(error.errno or 0)}", pid, error.errno) from None
             if tgid is None:
                 raise TargetError(f"ktr: pid {pid}: no such process", pid, errno_module.ESRCH)
             if tgid == os.getpid():
@@ -247,7 +258,15 @@ class PerfAttach:
             pidfd = os.pidfd_open(pid)
         except ProcessLookupError:
             return False
-        threads = _procfs.list_threads(pid)
+        except OSError as error:  # (EMFILE under ulimit -n: not "no such process")
+            raise _unreadable(pid, "pidfd_open", error) from None
+        try:
+            threads = sorted(int(name) for name in os.listdir(f"/proc/{pid}/task"))
+        except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
+            threads = []
+        except OSError as error:
+            os.close(pidfd)
+            raise _unreadable(pid, f"cannot read /proc/{pid}/task", error) from None
         if not threads:
             os.close(pidfd)
             return False

@@ -175,6 +175,7 @@ class PerfSource:
         #: -C counters this machine cannot count, left out: (name, errno name)
         self.unsupported: list[tuple[str, str]] = []
         self.unwatched = 0  # threads whose events could not be opened
+        self._unwatched_told = False
         self.lost = 0  # records the kernel lost in the rings (PERF_RECORD_LOST)
         self.failure: str | None = None  # the reader thread died of this
         self._codec = formats.codec()
@@ -346,7 +347,8 @@ class PerfSource:
             if thread.switch_events and self._rings is not None:
                 self._rings.forget(thread.switch_events.values())
             self.unwatched += 1
-            self._notify_once(f"perf: thread {tracee.tid} not watched: {error}")
+            if self.unwatched == 1:  # (the rest are counted: said once, at stop)
+                self._notify_once(f"perf: thread {tracee.tid} not watched: {error}")
             return
         with self._lock:
             self._threads[tracee.tid] = thread
@@ -687,6 +689,11 @@ class PerfSource:
             for thread in list(self._threads.values()):
                 self._retire(thread)
             self._threads.clear()
+        if self.unwatched > 1 and self._output is not None and not self._unwatched_told:
+            # (one line for the first; the total here, not a line for each thread)
+            self._output.notify(f"perf: {self.unwatched} threads not watched in all: "
+                                "none of their perf records are in the trace")
+            self._unwatched_told = True  # (a second stop does not say it again)
         self.close()
 
     def close(self) -> None:

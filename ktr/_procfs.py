@@ -186,6 +186,20 @@ def thread_group(tid: int) -> int | None:
     return int(value) if value else None
 
 
+def attach_target(pid: int) -> int | None:
+    """``thread_group`` for a pid the user named: None only when it is gone; any
+    other failure to read it (EMFILE under ``ulimit -n``) is raised, an OSError, so
+    that it is not reported as "no such process"."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Tgid:"):
+                    return int(line[5:].strip())
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
 def tracer_pid(pid: int) -> int:
     """The pid tracing ``pid`` (0 if none or gone)."""
     value = read_status(pid).get(b"TracerPid")

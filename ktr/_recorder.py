@@ -66,7 +66,7 @@ from ._sources import (
 )
 from ._terminal import status_line_allowed
 from ._utrace import UTRACE_SYSCALL
-from .errors import KtrError, OutputError, SetupInterrupted, SetupSignal
+from .errors import KtrError, OutputError, SetupInterrupted, SetupSignal, errno_text
 
 if TYPE_CHECKING:
     from ._probe_source import ProbeSession
@@ -97,6 +97,14 @@ class RecordingReport(NamedTuple):
     #: complete (probe events to close, tracefs groups to remove); the caller runs it
     #: after its summary
     teardown: Teardown | None = None
+    #: with ``record(defer_teardown=True)``: SIGTERM, SIGHUP or SIGINT that came while the
+    #: recording closed (not the one that stopped it, again), kept until the trace was
+    #: complete; the caller says the summary, then dies of it (0: none came)
+    late_signal: int = 0
+    #: processes whose memory could not be read for want of descriptors (or memory),
+    #: and the first errno (the control loop's ``_memory.OpenShortages``): their read
+    #: data is missing
+    memory_unread: tuple[int, int] = (0, 0)
 
 
 def _file_header(options: RecordOptions, control: ControlOptions, clock: TraceClock,
@@ -550,7 +558,17 @@ def record(options: RecordOptions, stderr: TextIO | None = None, *,
                                   [name for name, _ in unsupported])
             report = _record(options, notices, clock, header, ptrace_source, control,
                              prepared, setup)
+            shortages = control.memory_shortages
+            if shortages.pids:
+                report = report._replace(memory_unread=(len(shortages.pids),
+                                                        shortages.first_errno))
             setup.acted_on = stop_signal(report.result.stop_reason)
+            late = setup.pending
+            if defer_teardown and late is not None and late != setup.acted_on:
+                # (the caller prints the summary of the complete trace, then dies of it:
+                # killed here at ``__exit__``, ktr said nothing, not even what it dropped)
+                setup.take_pending()
+                report = report._replace(late_signal=late, exit_status=128 + late)
             # (a signal kept while the recording closed kills ktr at ``__exit__``: the
             # group goes first, here)
             if defer_teardown and setup.pending in (None, setup.acted_on):
@@ -1147,6 +1165,9 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
     command not started, a failed output, records dropped, lost or not written)."""
     lines: list[str] = []
     result, stats = report.result, report.stats
+    if report.late_signal and not options.quiet:  # (-q: the user sent it; END is there)
+        lines.append(f"ktr: {signal.Signals(report.late_signal).name} came while the "
+                     "recording closed; the trace was completed first")
     if result.spawn_error:
         lines.append(f"ktr: {result.spawn_error}")
     if report.output_failure is not None:
@@ -1166,10 +1187,15 @@ def summary_lines(options: RecordOptions, report: RecordingReport) -> list[str]:
         lines.append(f"ktr: recording stopped: {result.stop_reason}")
     for skipped in result.skipped:
         lines.append(f"ktr: {skipped}")
+    unread, unread_errno = report.memory_unread
+    if unread:
+        lines.append(f"ktr: the memory of {_counted(unread, 'process', 'processes')} could not "
+                     f"be read ({errno_text(unread_errno)}): the paths, I/O data, arguments "
+                     "and structures of their calls are missing from the trace (shown empty)")
     dropped = sum(stats.drops.values())
     unwritten = stats.records_discarded + stats.records_refused
     if options.quiet and not dropped and not result.lost and not unwritten \
-            and not stats.begin_lost:
+            and not stats.begin_lost and not unread:
         return lines
     if result.exits_unknown:  # (not a problem: said unless -q; the END has it anyway)
         lines.append(_exits_unknown_line(result.exits_unknown))

@@ -421,6 +421,9 @@ class Sampler:
             self._thread = None
         try:
             if self._rings is not None:
+                if self.unwatched > 1 and self._notify is not None:
+                    # (one line for the first; the total here, not a line for each thread)
+                    self._notify(f"stack samples: {self.unwatched} threads not sampled in all")
                 try:
                     self.drain(final=True)
                 finally:

@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 from . import _trampoline
 from ._seccomp import PreparedFilter
-from .errors import TargetError
+from .errors import TargetError, errno_text
 
 COMMAND_NOT_FOUND_STATUS = _trampoline.NOT_FOUND_STATUS
 COMMAND_NOT_EXECUTABLE_STATUS = _trampoline.NOT_EXECUTABLE_STATUS
@@ -190,7 +190,12 @@ def fork_command(
                     "ktr: spawn() must run before the recorder starts other threads "
                     "(forking a threaded process is unsafe)"
                 )
-            trampoline = _trampoline.start()
+            try:
+                trampoline = _trampoline.start()
+            except OSError as failure:  # (EMFILE under ulimit -n, EAGAIN under ulimit -u)
+                raise TargetError("ktr: cannot start the command: cannot create its "
+                                  f"process: {errno_text(failure.errno or 0)}", 0,
+                                  failure.errno) from None
             fresh = True
         else:
             fresh = False

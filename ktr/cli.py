@@ -165,6 +165,8 @@ def _run_command(arguments: list[str], closed: frozenset[int],
             _report(stderr, line)
         if report.teardown is not None:  # (the trace is complete: the summary said so)
             report.teardown.run()
+        if report.late_signal:  # (the trace is complete and said: die of it now)
+            return report.exit_status, report.late_signal
         signo = report.result.command_signal
         stopped_by = stop_signal(report.result.stop_reason)
         if stopped_by and report.exit_status == 128 + stopped_by:

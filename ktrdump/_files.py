@@ -149,7 +149,7 @@ def _closed_on_failure(path: str, fd: int) -> Iterator[None]:
 
 def _cannot_open(path: str, error: OSError) -> OutputError:
     reason = "it is a symlink" if error.errno == errno.ELOOP else error.strerror or str(error)
-    return OutputError(f"{path}: cannot write: {reason}")
+    return OutputError(f"{path}: cannot write: {reason}", error.errno)
 
 
 def _check_opened(path: str, fd: int, avoid: FileIds) -> os.stat_result:

@@ -28,8 +28,9 @@ format applies (``-y``, ``-n``, ``-m``, filters, ``-t``/``-tt``/``-ttt``/``-r``/
 
 Guarantees: files are created private (``_files.create_private``) as the
 threads appear, written as their lines come and closed at the end; at most
-``MAX_OPEN_FILES`` are open at once (the least recently written is closed and
-reopened for appending when its thread writes again, through
+``MAX_OPEN_FILES`` are open at once, fewer when the descriptor limit is lower
+(``ulimit -n``: an open failing with EMFILE closes one more) (the least
+recently written is closed and reopened for appending when its thread writes again, through
 ``_files.reopen_private``: the first open's checks again, and still the file
 it created), so a trace of many threads does not run out of descriptors. Does not: write anything to
 standard output.
@@ -37,6 +38,7 @@ standard output.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections import OrderedDict
 from typing import Any, NamedTuple
@@ -52,6 +54,7 @@ from ._filter import record_filter
 from ._model import Names
 from ._options import Options
 from ._strace import StraceDescriber
+from .errors import OutputError
 
 #: Per-thread files kept open at once.
 MAX_OPEN_FILES = 256
@@ -90,10 +93,22 @@ class _ThreadFiles:
             raise output_file_failure(f"{self.prefix}.{tid}", error) from None
 
     def _reopen(self, tid: int) -> int:
-        path = f"{self.prefix}.{tid}"
         if len(self._open) >= MAX_OPEN_FILES:
             _, oldest = self._open.popitem(last=False)
             os.close(oldest)
+        while True:
+            try:
+                return self._open_file(tid)
+            except OutputError as error:
+                # (under a lower ``ulimit -n`` than MAX_OPEN_FILES: fewer open at once;
+                # strace -ff gives up there, "Can't fopen")
+                if error.errno not in (errno.EMFILE, errno.ENFILE) or not self._open:
+                    raise
+                _, oldest = self._open.popitem(last=False)
+                os.close(oldest)
+
+    def _open_file(self, tid: int) -> int:
+        path = f"{self.prefix}.{tid}"
         identity = self.created.get(tid)
         if identity is None:
             fd = create_private(path, self._avoid)

@@ -622,7 +622,7 @@ class DispatchMixin(ControlState):
             drop = not follow and not filtered
             # Counted only when traced for real: a child kept under ptrace only because the
             # seccomp filter cannot outlive us is not in the trace (nor its threads).
-            memory = TraceeMemory(child, abi)
+            memory = TraceeMemory(child, abi, self.memory_shortages)
             if parent is not None:
                 memory.inherit(parent.memory)  # (a copy of its address space)
             process = _Process(child, memory, created=created,

@@ -71,7 +71,7 @@ class SetupMixin(ControlState):
                 pass
             raise
         self._spawned = child
-        memory = TraceeMemory(pid, Abi.X86_64)
+        memory = TraceeMemory(pid, Abi.X86_64, self.memory_shortages)
         process = _Process(pid, memory, created=True, filtered=self._filter is not None,
                            reported=True)
         self._add_process(process)
@@ -98,7 +98,12 @@ class SetupMixin(ControlState):
             descendants = self.options.attach_descendants
         targets: list[int] = []
         for pid in pids:
-            tgid = _procfs.thread_group(pid) if pid > 0 else None
+            try:
+                tgid = _procfs.attach_target(pid) if pid > 0 else None
+            except OSError as error:
+                self._abandon()
+                raise TargetError(f"ktr: pid {pid}: cannot read /proc/{pid}/status: "
+                                  f"{errno_text(error.errno or 0)}", pid, error.errno) from None
             if tgid is None:
                 self._abandon()
                 raise TargetError(f"ktr: pid {pid}: no such process", pid, errno_module.ESRCH)
@@ -162,7 +167,7 @@ class SetupMixin(ControlState):
         abi = _procfs.abi_of_executable(exe)
         if abi is Abi.UNKNOWN:
             abi = Abi.X86_64
-        memory = TraceeMemory(pid, abi)
+        memory = TraceeMemory(pid, abi, self.memory_shortages)
         process = _Process(pid, memory, created=False, filtered=False, reported=True)
         seen: set[int] = set()
         while True:

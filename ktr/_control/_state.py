@@ -27,7 +27,7 @@ from .._events import (
     ThreadObserver,
     Tracee,
 )
-from .._memory import TraceeMemory
+from .._memory import OpenShortages, TraceeMemory
 from .._seccomp import PreparedFilter, Selection
 from .._spawn import SpawnedChild
 from ..errors import PtraceError
@@ -200,6 +200,9 @@ class ControlState:
                  clock: TraceClock | None = None) -> None:
         self.options = options if options is not None else ControlOptions()
         opts = self.options
+        #: processes whose memory could not be opened for want of descriptors (the
+        #: recorder says them at the end: their paths and data are empty)
+        self.memory_shortages = OpenShortages()
         self._filter: PreparedFilter | None = None
         base = (
             pt.PTRACE_O_TRACESYSGOOD
